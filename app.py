@@ -1,0 +1,90 @@
+"""Orquesta's Chalice app: routes come from blueprints; workflow steps and event handlers
+are registered here. Each parses its input, calls one service, returns one model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice import Chalice  # type: ignore[attr-defined]
+from chalice.app import SNSEvent
+
+from chalicelib.api.carriers import carriers
+from chalicelib.api.catalog import catalog
+from chalicelib.api.customers import customers
+from chalicelib.api.openapi import openapi
+from chalicelib.api.ops import ops
+from chalicelib.api.orders import orders
+from chalicelib.api.tracking import tracking
+from chalicelib.composition import deps
+from chalicelib.config import settings
+from chalicelib.services import fulfilment, notify
+
+app = Chalice(app_name="orquesta")
+logger = Logger(service="orquesta")
+
+for blueprint in (orders, carriers, catalog, customers, ops, tracking, openapi):
+    app.register_blueprint(blueprint)
+
+
+# Workflow steps: the state machine calls these by ARN; errors keep their class names so
+# the ASL can catch them by name.
+@app.lambda_function(name="authorize_payment")
+def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """ACCEPTED → PAID."""
+    step = fulfilment.OrderStep.model_validate(event)
+    return fulfilment.authorize_payment(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="reserve_stock")
+def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """PAID → RESERVED."""
+    step = fulfilment.OrderStep.model_validate(event)
+    return fulfilment.reserve_stock(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="reject_order")
+def reject_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Compensate and end REJECTED."""
+    step = fulfilment.RejectOrderInput.model_validate(event)
+    return fulfilment.reject_order(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="dispatch_fulfillment")
+def dispatch_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Book the carrier or mark ready for pick-up."""
+    step = fulfilment.FulfilmentStep.model_validate(event)
+    return fulfilment.dispatch_fulfillment(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="await_fulfillment")
+def await_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Park the delivery or collection wait's token."""
+    step = fulfilment.AwaitInput.model_validate(event)
+    return fulfilment.await_fulfillment(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="handle_fulfillment_timeout")
+def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SLA breach or uncollected pick-up."""
+    step = fulfilment.FulfilmentStep.model_validate(event)
+    return fulfilment.handle_fulfillment_timeout(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="await_returns")
+def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Park the return window's token."""
+    step = fulfilment.AwaitInput.model_validate(event)
+    return fulfilment.await_returns(step, deps()).model_dump(mode="json")
+
+
+@app.on_sns_message(topic=settings().order_events_topic_name)
+def on_order_event(event: SNSEvent) -> None:
+    """Email the customer about an order event (once per event)."""
+    message = json.loads(event.message)
+    message_id = notify.on_order_event(message, deps())
+    logger.info(
+        "order event handled",
+        extra={"event_id": message.get("event_id"), "email": message_id is not None},
+    )

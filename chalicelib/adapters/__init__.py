@@ -1,0 +1,1 @@
+"""All I/O, one module per outside party."""

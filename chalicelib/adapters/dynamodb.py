@@ -1,0 +1,428 @@
+"""DynamoDB: the only module that knows the key design.
+
+One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL on
+``expires_at``. Every item type:
+
+| item | pk | sk | notes |
+| --- | --- | --- | --- |
+| order | ``ORDER#<id>`` | ``ORDER`` | the whole order; ``version`` for optimistic locking, ``status`` top level |
+| order history | ``ORDER#<id>`` | ``HIST#<nn>#<STATUS>`` | one per status change, written once (``attribute_not_exists``) in the same transaction as the order |
+| stock | ``STOCK#<sku>`` | ``LOC#<location>`` | ``on_hand``, ``reserved``, ``safety_stock`` and ``available`` kept equal to ``on_hand - reserved - safety_stock`` so that conditions can test it |
+| product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |
+| location | ``LOCATION`` | ``LOC#<id>`` | store or warehouse, pickup/ships flags |
+| pointer | ``SHIPMENT#<carrier>#<tracking>`` or ``RETURN#<id>`` | ``POINTER`` | the order it belongs to |
+| customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale |
+| identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
+| once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
+| idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
+| payment (sandbox gateway) | ``PAYMENT#<order>`` | ``CHARGE`` / ``REFUND#<key>`` | what the sandbox gateway took and gave back |
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.customers import Identifier
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, OutOfStock
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.ports import StockChange
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# Order fields kept outside the document so that conditions and projections can use them.
+_ORDER_KEY_FIELDS = ("status", "version")
+
+
+def to_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values to DynamoDB attribute values (floats are not allowed; use Decimal)."""
+    return {key: _serializer.serialize(value) for key, value in values.items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values to plain values, whole numbers as ints."""
+    return {key: _plain(_deserializer.deserialize(value)) for key, value in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {key: _plain(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    return value
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a client error."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def order_key(order_id: str) -> dict[str, Any]:
+    """Key of an order item."""
+    return to_item({"pk": f"ORDER#{order_id}", "sk": "ORDER"})
+
+
+class DynamoStore:
+    """``OrderStore`` on one DynamoDB table."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # Orders ---------------------------------------------------------------------------
+    def get_order(self, order_id: str) -> Order:
+        """The order, or ``NotFound``."""
+        response = self._client.get_item(
+            TableName=self._table, Key=order_key(order_id), ConsistentRead=True
+        )
+        if "Item" not in response:
+            raise NotFound(f"no order {order_id}", field="order_id")
+        values = from_item(response["Item"])
+        return Order.model_validate(values["doc"] | {k: values[k] for k in _ORDER_KEY_FIELDS})
+
+    def _order_put(self, order: Order, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        doc = order.model_dump(mode="json", exclude=set(_ORDER_KEY_FIELDS))
+        item = {
+            "pk": f"ORDER#{order.order_id}",
+            "sk": "ORDER",
+            "status": order.status.value,
+            "version": order.version + 1,
+            "doc": doc,
+        }
+        put: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": to_item(item),
+            "ConditionExpression": condition,
+        }
+        if values:
+            put["ExpressionAttributeValues"] = to_item(values)
+        return put
+
+    def _history_put(self, order: Order, entry: HistoryEntry) -> dict[str, Any]:
+        # The entry's position and status make its key: a status is written once, and two
+        # writers racing for the same step cannot both add it.
+        index = len(order.history)
+        return {
+            "TableName": self._table,
+            "Item": to_item(
+                {
+                    "pk": f"ORDER#{order.order_id}",
+                    "sk": f"HIST#{index:03d}#{entry.status.value}",
+                    **entry.model_dump(mode="json"),
+                }
+            ),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+
+    def create_order(self, order: Order) -> None:
+        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        items: list[TransactWriteItemTypeDef] = [
+            {"Put": self._order_put(order, "attribute_not_exists(pk)", {})},  # type: ignore[typeddict-item]
+        ]
+        if order.history:
+            items.append({"Put": self._history_put(order, order.history[-1])})  # type: ignore[typeddict-item]
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise Conflict(f"order {order.order_id} exists", field="order_id") from exc
+            raise
+        order.version += 1
+
+    def save_order(
+        self,
+        order: Order,
+        entry: HistoryEntry | None = None,
+        stock: list[StockChange] | None = None,
+        pointers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Write the order, its history entry, stock deltas and pointers in one transaction."""
+        items: list[dict[str, Any]] = [
+            {"Put": self._order_put(order, "version = :expected", {":expected": order.version})}
+        ]
+        if entry is not None:
+            items.append({"Put": self._history_put(order, entry)})
+        for change in stock or []:
+            items.append({"Update": self._stock_update(change)})
+        for pointer, _ in pointers or []:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {"pk": pointer, "sk": "POINTER", "order_id": order.order_id}
+                        ),
+                    }
+                }
+            )
+        self._transact(items, first_stock_index=2 if entry is not None else 1)
+        order.version += 1
+
+    def _transact(self, items: list[dict[str, Any]], first_stock_index: int) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            short = [
+                items[index]["Update"]["Key"]["pk"]["S"].removeprefix("STOCK#")
+                for index, reason in enumerate(reasons)
+                if index >= first_stock_index
+                and reason.get("Code") == "ConditionalCheckFailed"
+                and "Update" in items[index]
+            ]
+            if short:
+                raise OutOfStock(
+                    f"not enough stock for {', '.join(sorted(set(short)))}", field="lines"
+                ) from exc
+            raise ConcurrentModification("the item changed while we worked on it") from exc
+
+    def order_id_for(self, pointer: str) -> str:
+        """The order a pointer names, or ``NotFound``."""
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item({"pk": pointer, "sk": "POINTER"})
+        )
+        if "Item" not in response:
+            raise NotFound(f"nothing known as {pointer.split('#', 1)[-1]}")
+        return str(from_item(response["Item"])["order_id"])
+
+    # Catalogue and locations ---------------------------------------------------------------
+    def _query_all(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": pk}),
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            items.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def products(self) -> list[Product]:
+        """The whole catalogue."""
+        return [Product.model_validate(item) for item in self._query_all("CATALOG")]
+
+    def product(self, sku: str) -> Product | None:
+        """One product, or None."""
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item({"pk": "CATALOG", "sk": f"SKU#{sku}"})
+        )
+        return Product.model_validate(from_item(response["Item"])) if "Item" in response else None
+
+    def put_product(self, product: Product) -> None:
+        """Add or replace a catalogue entry."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {"pk": "CATALOG", "sk": f"SKU#{product.sku}", **product.model_dump(mode="json")}
+            ),
+        )
+
+    def locations(self) -> list[Location]:
+        """Every store and warehouse."""
+        return [Location.model_validate(item) for item in self._query_all("LOCATION")]
+
+    def put_location(self, location: Location) -> None:
+        """Add or replace a location."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": "LOCATION",
+                    "sk": f"LOC#{location.location_id}",
+                    **location.model_dump(mode="json"),
+                }
+            ),
+        )
+
+    # Stock ------------------------------------------------------------------------------
+    def stock_levels(self, sku: str) -> list[StockLevel]:
+        """One SKU at every location that holds it."""
+        return [StockLevel.model_validate(item) for item in self._query_all(f"STOCK#{sku}")]
+
+    def put_stock(self, level: StockLevel) -> None:
+        """Set a stock item outright (provisioning and demo data only)."""
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item(
+                {
+                    "pk": f"STOCK#{level.sku}",
+                    "sk": f"LOC#{level.location_id}",
+                    **level.model_dump(mode="json"),
+                    "available": level.available,
+                }
+            ),
+        )
+
+    def ensure_stock_item(self, sku: str, location: Location) -> None:
+        """Create an empty stock item for a SKU at a location that never held it (a return
+        can bring goods anywhere)."""
+        level = StockLevel(
+            sku=sku,
+            location_id=location.location_id,
+            location_type=location.type,
+            ships=location.ships,
+            pickup=location.pickup,
+            on_hand=0,
+            reserved=0,
+        )
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "pk": f"STOCK#{sku}",
+                        "sk": f"LOC#{location.location_id}",
+                        **level.model_dump(mode="json"),
+                        "available": 0,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+    def _stock_update(self, change: StockChange) -> dict[str, Any]:
+        # ``available`` moves with on_hand and against reserved; conditions guard the counts
+        # that the change lowers, so none can go below zero.
+        conditions = ["attribute_exists(pk)"]
+        if change.reserved > 0:
+            conditions.append("available >= :reserve")
+        if change.reserved < 0:
+            conditions.append("reserved >= :release")
+        if change.on_hand < 0:
+            conditions.append("on_hand >= :take")
+        values: dict[str, Any] = {
+            ":on_hand": change.on_hand,
+            ":reserved": change.reserved,
+            ":available": change.on_hand - change.reserved,
+        }
+        if change.reserved > 0:
+            values[":reserve"] = change.reserved
+        if change.reserved < 0:
+            values[":release"] = -change.reserved
+        if change.on_hand < 0:
+            values[":take"] = -change.on_hand
+        return {
+            "TableName": self._table,
+            "Key": to_item({"pk": f"STOCK#{change.sku}", "sk": f"LOC#{change.location_id}"}),
+            "UpdateExpression": (
+                "SET on_hand = on_hand + :on_hand, reserved = reserved + :reserved, "
+                "available = available + :available"
+            ),
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": to_item(values),
+        }
+
+    def apply_stock(self, changes: list[StockChange]) -> None:
+        """Apply stock deltas atomically, or raise ``OutOfStock``."""
+        self._transact([{"Update": self._stock_update(c)} for c in changes], first_stock_index=0)
+
+    # Once-only markers --------------------------------------------------------------------
+    def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        """Record ``key``; True the first time, False if it was already there."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item(
+                    {
+                        "pk": f"ONCE#{key}",
+                        "sk": "ONCE",
+                        "expires_at": int(time.time()) + ttl_seconds,
+                    }
+                ),
+                # An expired marker that TTL has not swept yet counts as gone.
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues=to_item({":now": int(time.time())}),
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def forget(self, key: str) -> None:
+        """Drop a once-only marker (when the work it guarded failed and must be redone)."""
+        self._client.delete_item(
+            TableName=self._table, Key=to_item({"pk": f"ONCE#{key}", "sk": "ONCE"})
+        )
+
+    # Customers -----------------------------------------------------------------------------
+    def find_identifier(self, identifier: Identifier) -> str | None:
+        """The customer an identifier belongs to."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"IDENT#{identifier.type.value}#{identifier.value}", "sk": "IDENT"}),
+            ConsistentRead=True,
+        )
+        return str(from_item(response["Item"])["customer_id"]) if "Item" in response else None
+
+    def create_customer(
+        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+    ) -> None:
+        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken."""
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item({"pk": f"CUSTOMER#{customer_id}", "sk": "PROFILE", **profile}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        for identifier in identifiers:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                "pk": f"IDENT#{identifier.type.value}#{identifier.value}",
+                                "sk": "IDENT",
+                                "customer_id": customer_id,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise Conflict("an identifier was claimed at the same time") from exc
+            raise
+
+    def customer_exists(self, customer_id: str) -> bool:
+        """Whether this customer id is known."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"CUSTOMER#{customer_id}", "sk": "PROFILE"}),
+        )
+        return "Item" in response
+
+    def history_items(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's history items, oldest first."""
+        return [
+            item
+            for item in self._query_all(f"ORDER#{order_id}")
+            if str(item["sk"]).startswith("HIST#")
+        ]

@@ -1,0 +1,89 @@
+"""Idempotency-Key handling on Powertools Idempotency, stored in the orders table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from chalicelib.domain.errors import Conflict, IdempotencyKeyReused
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# API Gateway gives up on a request after 29 s: a record still in progress after that
+# belongs to a request that died, and may be taken over.
+IN_PROGRESS_MILLIS = 29_000
+WAIT_FOR_FIRST_SECONDS = 25.0
+
+
+class _RequestClock:
+    """Stands in for the Lambda context Powertools reads the in-progress expiry from."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return IN_PROGRESS_MILLIS
+
+
+class IdempotentRequests:
+    """Runs a request once per (scope, key): the same key and body replay the first
+    response; the same key with another body is refused."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, ttl_seconds: int) -> None:
+        self._persistence = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value="IDEMPOTENCY#requests",
+            expiry_attr="expires_at",
+            boto3_client=client,
+        )
+        self._ttl_seconds = ttl_seconds
+
+    def run(
+        self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The stored response for this key, or ``compute()``'s, stored."""
+        config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="body",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self._ttl_seconds,
+        )
+        config.register_lambda_context(_RequestClock())  # type: ignore[arg-type]
+
+        def request(data: dict[str, Any]) -> dict[str, Any]:
+            return compute()
+
+        request.__name__ = scope
+        request.__qualname__ = scope
+        once = idempotent_function(
+            data_keyword_argument="data", persistence_store=self._persistence, config=config
+        )(request)
+        deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
+        delay = 0.02
+        while True:
+            try:
+                return once(data={"key": f"{scope}:{key}", "body": body})  # type: ignore[no-any-return]
+            except IdempotencyValidationError as exc:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was used with a different body", field="Idempotency-Key"
+                ) from exc
+            except IdempotencyAlreadyInProgressError as exc:
+                # A concurrent request with the same key is working: wait for its answer.
+                if time.monotonic() > deadline:
+                    raise Conflict(
+                        "a request with this Idempotency-Key is still in progress",
+                        field="Idempotency-Key",
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 1.5, 0.25)

@@ -1,0 +1,65 @@
+"""SNS for order events and ops alerts; SES for customer emails."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses.client import SESClient
+    from mypy_boto3_sns.client import SNSClient
+
+
+class SnsEventPublisher:
+    """``EventPublisher`` on two SNS topics."""
+
+    def __init__(self, client: SNSClient, order_events_topic: str, ops_alerts_topic: str) -> None:
+        self._client = client
+        self._order_events_topic = order_events_topic
+        self._ops_alerts_topic = ops_alerts_topic
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publish an order event; ``type`` and ``status`` are message attributes so
+        subscribers can filter."""
+        self._client.publish(
+            TopicArn=self._order_events_topic,
+            Message=json.dumps(event, sort_keys=True),
+            MessageAttributes={
+                "type": {"DataType": "String", "StringValue": str(event["type"])},
+                "status": {"DataType": "String", "StringValue": str(event.get("status", ""))},
+            },
+        )
+
+    def alert_ops(self, subject: str, message: dict[str, Any]) -> None:
+        """Tell ops something needs a person."""
+        self._client.publish(
+            TopicArn=self._ops_alerts_topic,
+            Subject=subject[:100],
+            Message=json.dumps(message, sort_keys=True),
+        )
+
+
+class SesMailer:
+    """``Mailer`` on SES: one MIME message with a text and an HTML part (``SendRawEmail``)."""
+
+    def __init__(self, client: SESClient, sender: str) -> None:
+        self._client = client
+        self._sender = sender
+
+    def send(self, to: str, subject: str, html: str, text: str) -> str:
+        """Send one email; returns SES's message id."""
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self._sender
+        message["To"] = to
+        message["Date"] = formatdate(usegmt=True)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        response = self._client.send_raw_email(
+            Source=self._sender,
+            Destinations=[to],
+            RawMessage={"Data": message.as_bytes()},
+        )
+        return response["MessageId"]

@@ -1,0 +1,106 @@
+"""Step Functions: one Standard execution per order, named after the order id."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions.client import SFNClient
+
+# Tokens that are no longer waiting: the wait timed out, or the execution ended.
+_STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+
+
+class StepFunctionsWorkflow:
+    """``Workflow`` on the order state machine."""
+
+    def __init__(self, client: SFNClient, state_machine_arn: str, region: str) -> None:
+        self._client = client
+        self._state_machine_arn = state_machine_arn
+        self._region = region
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> str:
+        """Start the execution named after the order; a second start with the same input
+        returns the same execution."""
+        try:
+            response = self._client.start_execution(
+                stateMachineArn=self._state_machine_arn,
+                name=order_id,
+                input=json.dumps(payload, sort_keys=True),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            return self.execution_arn(order_id)
+        return response["executionArn"]
+
+    def execution_arn(self, order_id: str) -> str:
+        """The ARN an order's execution has."""
+        prefix, _, name = self._state_machine_arn.partition(":stateMachine:")
+        return f"{prefix}:execution:{name}:{order_id}"
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Complete a wait; False if the token is no longer waiting."""
+        try:
+            self._client.send_task_success(taskToken=task_token, output=json.dumps(output))
+        except ClientError as exc:
+            if error_code(exc) in _STALE_TOKEN_ERRORS:
+                return False
+            raise
+        return True
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        """Status, the states entered with entry and exit times, and the console link."""
+        execution = self._client.describe_execution(executionArn=execution_arn)
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self._client.get_execution_history(**kwargs)
+            events.extend(page["events"])  # type: ignore[arg-type]
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return {
+            "execution_arn": execution_arn,
+            "status": execution["status"],
+            "started_at": _iso(execution["startDate"]),
+            "stopped_at": _iso(execution.get("stopDate")),
+            "history": states_of(events),
+            "console_url": (
+                f"https://{self._region}.console.aws.amazon.com/states/home?region="
+                f"{self._region}#/v2/executions/details/{execution_arn}"
+            ),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pair each ``…StateEntered`` with its ``…StateExited``: one row per state visited."""
+    rows: list[dict[str, Any]] = []
+    open_rows: dict[str, dict[str, Any]] = {}
+    for event in events:
+        kind = str(event["type"])
+        if kind.endswith("StateEntered"):
+            name = event["stateEnteredEventDetails"]["name"]
+            row = {
+                "state": name,
+                "type": kind.removesuffix("StateEntered"),
+                "entered": _iso(event["timestamp"]),
+                "exited": None,
+            }
+            rows.append(row)
+            open_rows[name] = row
+        elif kind.endswith("StateExited"):
+            name = event["stateExitedEventDetails"]["name"]
+            if name in open_rows:
+                open_rows.pop(name)["exited"] = _iso(event["timestamp"])
+    return rows

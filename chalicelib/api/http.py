@@ -1,0 +1,210 @@
+"""HTTP plumbing shared by every blueprint: roles, body parsing, problem details, and the
+route registry the OpenAPI document is generated from."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.composition import Deps, deps
+from chalicelib.domain.errors import (
+    Forbidden,
+    OrquestaError,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+
+logger = Logger(service="orquesta")
+
+M = TypeVar("M", bound=BaseModel)
+
+PROBLEM_JSON = "application/problem+json"
+ALL_ROLES = ("storefront", "store", "ops")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the role of their key and a stable id for the key itself."""
+
+    role: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What the OpenAPI document says about one route."""
+
+    method: str
+    path: str
+    summary: str
+    roles: tuple[str, ...]
+    request: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    tag: str
+    headers: tuple[str, ...] = ()
+    html: bool = False
+
+
+ROUTE_DOCS: list[RouteDoc] = []
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """An RFC 9457 problem details response."""
+    body = {
+        "type": f"https://orquesta.example/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": [{"field": name, "message": message} for name, message in errors or []],
+    }
+    return Response(
+        body=json.dumps(body),
+        status_code=status,
+        headers={"Content-Type": PROBLEM_JSON, **(headers or {})},
+    )
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+def validation_problem(exc: ValidationError) -> Response:
+    """422 naming every field pydantic refused (400 when the body is not JSON at all)."""
+    errors = [(_field_name(err["loc"]), err["msg"]) for err in exc.errors()]
+    if any(err["type"] == "json_invalid" for err in exc.errors()):
+        return problem(
+            400, "Malformed JSON", "the body is not valid JSON", [("body", errors[0][1])]
+        )
+    return problem(422, "Invalid request", f"{len(errors)} field(s) are invalid", errors)
+
+
+@dataclass
+class Call:
+    """One request as a view function sees it."""
+
+    request: Request
+    principal: Principal | None
+    deps: Deps
+    _body: bytes | None = field(default=None)
+
+    def raw_body(self) -> bytes:
+        """The body, size-checked."""
+        if self._body is None:
+            body = self.request.raw_body or b""
+            raw = body.encode() if isinstance(body, str) else body
+            if len(raw) > self.deps.settings.max_body_bytes:
+                raise PayloadTooLarge(
+                    f"the body is over {self.deps.settings.max_body_bytes} bytes", field="body"
+                )
+            self._body = raw
+        return self._body
+
+    def parse(self, model: type[M], optional: bool = False) -> M:
+        """The JSON body validated into ``model``; problem details name every bad field."""
+        raw = self.raw_body()
+        if optional and not raw.strip():
+            return model.model_validate({})
+        content_type = (self.request.headers.get("content-type") or "").lower()
+        if "json" not in content_type.split(";")[0]:
+            raise UnsupportedMediaType(
+                f"send application/json, not {content_type or 'nothing'}", field="Content-Type"
+            )
+        return model.model_validate_json(raw or b"null")
+
+    def header(self, name: str) -> str | None:
+        """A request header, case-insensitively."""
+        value = self.request.headers.get(name.lower())
+        return str(value) if value is not None else None
+
+
+def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:
+    """The caller behind ``Authorization: Bearer <key>``; 401 without a valid key, 403 when
+    the key's role may not call this route."""
+    header = request.headers.get("authorization") or ""
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send Authorization: Bearer <key>", field="Authorization")
+    key = key.strip()
+    role = None
+    for known, known_role in app_deps.secrets.api_keys().items():
+        if hmac.compare_digest(known.encode(), key.encode()):
+            role = known_role
+    if role is None:
+        raise Unauthorized("unknown API key", field="Authorization")
+    if role not in roles:
+        raise Forbidden(f"the {role} role may not do this", field="Authorization")
+    client_id = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Principal(role=role, client_id=client_id)
+
+
+def error_response(exc: Exception) -> Response:
+    """Errors become HTTP in one place, by type."""
+    if isinstance(exc, ValidationError):
+        return validation_problem(exc)
+    if isinstance(exc, OrquestaError):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.title, exc.detail, exc.field_errors(), headers)
+    logger.exception("unhandled error")
+    return problem(500, "Internal error", "something went wrong on our side; it was logged")
+
+
+def endpoint(
+    blueprint: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    roles: tuple[str, ...] = (),
+    request: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    tag: str = "orders",
+    headers: tuple[str, ...] = (),
+    html: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a route: authenticate by role, turn errors into problem details, document it."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        ROUTE_DOCS.append(
+            RouteDoc(method, path, summary, roles, request, response, status, tag, headers, html)
+        )
+
+        @functools.wraps(view)
+        def handler(**path_params: str) -> Any:
+            current = blueprint.current_request
+            app_deps = deps()
+            try:
+                principal = authenticate(current, roles, app_deps) if roles else None
+                result = view(Call(current, principal, app_deps), **path_params)
+            except Exception as exc:  # noqa: BLE001 - every error becomes a problem document
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return Response(
+                body=json.dumps(result, default=str),
+                status_code=status,
+                headers={"Content-Type": "application/json"},
+            )
+
+        blueprint.route(path, methods=[method], content_types=["*/*"])(handler)
+        return handler
+
+    return decorator

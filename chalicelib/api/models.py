@@ -1,0 +1,252 @@
+"""Response models, named by role; they are what the OpenAPI document describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Order
+
+
+class PlaceOrderResponse(BaseModel):
+    """``POST /orders``: the order was accepted; everything else happens asynchronously."""
+
+    order_id: str
+    status: str
+    customer_id: str | None
+    total: Money
+    tracking_url: str
+    execution_arn: str | None = None
+
+
+class ShipmentResponse(BaseModel):
+    """A carrier booking."""
+
+    carrier: str
+    service_level: str
+    tracking_number: str
+    tracking_url: str
+    promised_by: str
+    delivered_at: str | None = None
+    sla: dict[str, str | None]
+    events: list[dict[str, str]] = []
+
+
+class FulfillmentResponse(BaseModel):
+    """One fulfilment of an order."""
+
+    fulfillment_id: str
+    type: str
+    location_id: str
+    status: str
+    status_reason: str | None = None
+    lines: list[dict[str, Any]]
+    shipment: ShipmentResponse | None = None
+    pickup_code: str | None = None
+    pickup_deadline: str | None = None
+
+
+class OrderResponse(BaseModel):
+    """``GET /orders/{order_id}``."""
+
+    order_id: str
+    status: str
+    status_reason: str | None
+    channel: str
+    store_id: str | None
+    customer_id: str | None
+    lines: list[dict[str, Any]]
+    total: Money
+    payment: dict[str, Any]
+    fulfillments: list[FulfillmentResponse]
+    sourcing_reason: str | None
+    returns: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    sla: dict[str, str | None] | None
+    placed_at: str
+    tracking_url: str
+    execution_arn: str | None
+
+    @classmethod
+    def from_order(cls, order: Order, tracking_url: str, show_pickup_codes: bool) -> OrderResponse:
+        """The API view of an order; pick-up codes only for store staff and ops."""
+        fulfillments = []
+        worst: dict[str, str | None] | None = None
+        rank = {"met": 0, "on_time": 1, "at_risk": 2, "late": 3, "breached": 4}
+        for f in order.fulfillments:
+            shipment = None
+            if f.shipment is not None:
+                sla = f.shipment.sla()
+                if worst is None or rank[str(sla["status"])] > rank[str(worst["status"])]:
+                    worst = sla
+                shipment = ShipmentResponse(
+                    carrier=f.shipment.carrier,
+                    service_level=f.shipment.service_level,
+                    tracking_number=f.shipment.tracking_number,
+                    tracking_url=f.shipment.tracking_url,
+                    promised_by=f.shipment.promised_by.isoformat(),
+                    delivered_at=(
+                        f.shipment.delivered_at.isoformat() if f.shipment.delivered_at else None
+                    ),
+                    sla=sla,
+                    events=f.shipment.events,
+                )
+            fulfillments.append(
+                FulfillmentResponse(
+                    fulfillment_id=f.fulfillment_id,
+                    type=f.type.value,
+                    location_id=f.location_id,
+                    status=f.status.value,
+                    status_reason=f.status_reason.value if f.status_reason else None,
+                    lines=[line.model_dump(mode="json") for line in f.lines],
+                    shipment=shipment,
+                    pickup_code=f.pickup_code if show_pickup_codes else None,
+                    pickup_deadline=f.pickup_deadline.isoformat() if f.pickup_deadline else None,
+                )
+            )
+        payment = order.payment.model_dump(mode="json", exclude={"payment_id"})
+        payment["payment_id"] = order.payment.payment_id
+        return cls(
+            order_id=order.order_id,
+            status=order.status.value,
+            status_reason=order.status_reason.value if order.status_reason else None,
+            channel=order.channel.value,
+            store_id=order.store_id,
+            customer_id=order.customer_id,
+            lines=[line.model_dump(mode="json") for line in order.lines],
+            total=order.total,
+            payment=payment,
+            fulfillments=fulfillments,
+            sourcing_reason=order.sourcing_reason,
+            returns=[r.model_dump(mode="json") for r in order.returns],
+            history=[h.model_dump(mode="json") for h in order.history],
+            sla=worst,
+            placed_at=order.placed_at.isoformat(),
+            tracking_url=tracking_url,
+            execution_arn=order.execution_arn,
+        )
+
+
+class ReturnResponse(BaseModel):
+    """A return as created or received."""
+
+    return_id: str
+    order_id: str
+    status: str
+    refund: Money | None = None
+    order_status: str | None = None
+
+
+class CarrierEventResponse(BaseModel):
+    """The acknowledgement a carrier gets."""
+
+    event_id: str
+    status: str
+    reason: str | None = None
+    order_status: str | None = None
+
+
+class ProductResponse(BaseModel):
+    """A catalogue entry."""
+
+    sku: str
+    name: str
+    price: Money
+
+
+class CatalogResponse(BaseModel):
+    """``GET /catalog``."""
+
+    products: list[ProductResponse]
+
+
+class LocationResponse(BaseModel):
+    """A store or warehouse."""
+
+    location_id: str
+    type: str
+    name: str
+    city: str
+    pickup: bool
+    ships: bool
+
+
+class LocationsResponse(BaseModel):
+    """``GET /locations``."""
+
+    locations: list[LocationResponse]
+
+
+class StockAtLocation(BaseModel):
+    """One SKU at one location."""
+
+    location_id: str
+    type: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    ships: bool
+    pickup: bool
+
+
+class InventoryResponse(BaseModel):
+    """``GET /inventory/{sku}``."""
+
+    sku: str
+    available_to_promise: int
+    on_hand: int
+    reserved: int
+    locations: list[StockAtLocation]
+
+
+class CustomerResolutionResponse(BaseModel):
+    """``POST /customers``."""
+
+    customer_id: str
+    matched_by: str | None
+    created: bool
+
+
+class ExecutionStateResponse(BaseModel):
+    """One state the execution went through."""
+
+    state: str
+    type: str
+    entered: str | None
+    exited: str | None
+
+
+class ExecutionResponse(BaseModel):
+    """``GET /ops/orders/{order_id}/execution``."""
+
+    order_id: str
+    execution_arn: str
+    status: str
+    started_at: str | None
+    stopped_at: str | None
+    history: list[ExecutionStateResponse]
+    console_url: str
+
+
+class HealthResponse(BaseModel):
+    """``GET /health``."""
+
+    status: str
+    stage: str
+
+
+class TrackingResponse(BaseModel):
+    """``GET /track/{token}`` as JSON."""
+
+    order_id: str
+    status: str
+    status_reason: str | None
+    placed_at: str
+    total: Money
+    lines: list[dict[str, Any]]
+    timeline: list[dict[str, Any]]
+    fulfillments: list[dict[str, Any]]
+    returns: list[dict[str, Any]]

@@ -1,0 +1,166 @@
+"""Orders, returns and pick-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
+from chalicelib.domain.errors import Forbidden, Unprocessable
+from chalicelib.domain.orders import Channel, Order
+from chalicelib.domain.requests import (
+    CancelOrderRequest,
+    PlaceOrderRequest,
+    ReceiveReturnRequest,
+    RequestReturnRequest,
+)
+from chalicelib.services import ordering, returns
+from chalicelib.services.pickups import collect
+from chalicelib.services.tracking import tracking_url
+
+orders = Blueprint(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class CollectRequest(BaseModel):
+    """``POST /fulfillments/{id}/collect``."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    pickup_code: str = Field(min_length=1, max_length=12)
+
+
+def order_body(order: Order, call: Call) -> dict[str, Any]:
+    """The order as this caller may see it."""
+    show_codes = call.principal is not None and call.principal.role in ("store", "ops")
+    return OrderResponse.from_order(
+        order, tracking_url(order.order_id, call.deps), show_codes
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    orders,
+    "/orders",
+    "POST",
+    summary="Place an order (asynchronous: 202 ACCEPTED)",
+    roles=("storefront", "store"),
+    request=PlaceOrderRequest,
+    response=PlaceOrderResponse,
+    status=202,
+    headers=(IDEMPOTENCY_HEADER,),
+)
+def place_order(call: Call) -> dict[str, Any]:
+    """Validate, then run once per Idempotency-Key."""
+    key = call.header(IDEMPOTENCY_HEADER)
+    if not key or len(key) > 255:
+        raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
+    request = call.parse(PlaceOrderRequest)
+    request.check()
+    assert call.principal is not None
+    if call.principal.role == "store" and request.channel not in (Channel.STORE, Channel.KIOSK):
+        raise Forbidden("store keys place store and kiosk orders only", field="channel")
+    order_id = ordering.order_id_for(call.principal.client_id, key)
+
+    def place() -> dict[str, Any]:
+        order = ordering.place_order(request, order_id, call.deps)
+        return PlaceOrderResponse(
+            order_id=order.order_id,
+            status=order.status.value if order.history else "ACCEPTED",
+            customer_id=order.customer_id,
+            total=order.total,
+            tracking_url=tracking_url(order.order_id, call.deps),
+            execution_arn=order.execution_arn,
+        ).model_dump(mode="json")
+
+    return call.deps.idempotency.run(
+        f"orders-{call.principal.client_id}", key, request.model_dump(mode="json"), place
+    )
+
+
+@endpoint(
+    orders,
+    "/orders/{order_id}",
+    "GET",
+    summary="Read an order with fulfilments and history",
+    roles=("storefront", "store", "ops"),
+    response=OrderResponse,
+)
+def get_order(call: Call, order_id: str) -> dict[str, Any]:
+    """The order as this caller may see it."""
+    return order_body(ordering.get_order(order_id, call.deps), call)
+
+
+@endpoint(
+    orders,
+    "/orders/{order_id}/cancel",
+    "POST",
+    summary="Cancel before shipping: stock released, payment refunded (409 once shipped)",
+    roles=("storefront", "store", "ops"),
+    request=CancelOrderRequest,
+    response=OrderResponse,
+)
+def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
+    """Cancel on the customer's request."""
+    request = call.parse(CancelOrderRequest, optional=True)
+    return order_body(ordering.cancel_order(order_id, call.deps, request.reason), call)
+
+
+@endpoint(
+    orders,
+    "/orders/{order_id}/returns",
+    "POST",
+    summary="Ask to return delivered units, in store or by mail, within the return window",
+    roles=("storefront", "store"),
+    request=RequestReturnRequest,
+    response=ReturnResponse,
+    status=201,
+)
+def request_return(call: Call, order_id: str) -> dict[str, Any]:
+    """Open a return."""
+    request = call.parse(RequestReturnRequest)
+    created = returns.request_return(order_id, request, call.deps)
+    return ReturnResponse(
+        return_id=created.return_id, order_id=order_id, status=created.status.value
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    orders,
+    "/returns/{return_id}/receive",
+    "POST",
+    summary="Receive returned goods at a location: restock there and refund",
+    roles=("store", "ops"),
+    request=ReceiveReturnRequest,
+    response=ReturnResponse,
+)
+def receive_return(call: Call, return_id: str) -> dict[str, Any]:
+    """Goods are back."""
+    request = call.parse(ReceiveReturnRequest)
+    order = returns.receive_return(return_id, request.location_id, call.deps)
+    received = next(r for r in order.returns if r.return_id == return_id)
+    return ReturnResponse(
+        return_id=return_id,
+        order_id=order.order_id,
+        status=received.status.value,
+        refund=received.refund,
+        order_status=order.status.value,
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    orders,
+    "/fulfillments/{fulfillment_id}/collect",
+    "POST",
+    summary="Store staff confirm a pick-up with the customer's code",
+    roles=("store",),
+    request=CollectRequest,
+    response=OrderResponse,
+)
+def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
+    """The customer collected their pick-up."""
+    request = call.parse(CollectRequest)
+    return order_body(collect(fulfillment_id, request.pickup_code, call.deps), call)

@@ -1,0 +1,42 @@
+"""The customer's tracking page: HTML, or JSON on request."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.api.models import TrackingResponse
+from chalicelib.services.notify import TEMPLATES
+from chalicelib.services.tracking import order_for_token, tracking_view
+
+tracking = Blueprint(__name__)
+
+
+@lru_cache(maxsize=1)
+def _pages() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+
+
+@endpoint(
+    tracking,
+    "/track/{token}",
+    "GET",
+    summary="Tracking page for the customer (HTML; JSON with Accept: application/json)",
+    response=TrackingResponse,
+    tag="tracking",
+    html=True,
+)
+def track(call: Call, token: str) -> Any:
+    """The signed token is the only credential."""
+    view = tracking_view(order_for_token(token, call.deps))
+    accept = (call.header("accept") or "").lower()
+    if "application/json" in accept and "text/html" not in accept:
+        return TrackingResponse.model_validate(view).model_dump(mode="json")
+    html = _pages().get_template("tracking.html.j2").render(view=view)
+    return Response(
+        body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"}
+    )

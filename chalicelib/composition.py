@@ -1,0 +1,87 @@
+"""The composition root: builds the real adapters once, with cached boto3 clients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.adapters.carriers import SANDBOX_CARRIERS
+from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.adapters.idempotency import IdempotentRequests
+from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher
+from chalicelib.adapters.payments import SandboxPaymentGateway
+from chalicelib.adapters.secrets import SecretSource
+from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
+from chalicelib.config import Settings, settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from chalicelib.ports import Carrier, EventPublisher, Mailer, PaymentGateway, Workflow
+
+_CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64)
+
+
+def utc_now() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Deps:
+    """Everything a service may touch, handed in explicitly."""
+
+    settings: Settings
+    store: DynamoStore
+    payments: PaymentGateway
+    carriers: dict[str, Carrier]
+    workflow: Workflow
+    events: EventPublisher
+    mailer: Mailer
+    secrets: SecretSource
+    idempotency: IdempotentRequests
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+
+def client(service: str, region: str) -> Any:
+    """A boto3 client with the project's retry settings."""
+    return boto3.client(service, region_name=region, config=_CLIENT_CONFIG)  # type: ignore[call-overload]
+
+
+def build(config: Settings) -> Deps:
+    """Wire real adapters for these settings."""
+    dynamodb = client("dynamodb", config.region)
+    return Deps(
+        settings=config,
+        store=DynamoStore(dynamodb, config.table_name),
+        payments=SandboxPaymentGateway(dynamodb, config.table_name),
+        carriers=dict(SANDBOX_CARRIERS),
+        workflow=StepFunctionsWorkflow(
+            client("stepfunctions", config.region), config.state_machine_arn, config.region
+        ),
+        events=SnsEventPublisher(
+            client("sns", config.region),
+            config.order_events_topic_arn,
+            config.ops_alerts_topic_arn,
+        ),
+        mailer=SesMailer(client("ses", config.region), config.sender_email),
+        secrets=SecretSource(config),
+        idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
+    )
+
+
+@lru_cache(maxsize=1)
+def deps() -> Deps:
+    """The process-wide dependencies, built on first use."""
+    return build(settings())
+
+
+def reset() -> None:
+    """Forget the built dependencies and settings (tests and the local stack's restarts)."""
+    deps.cache_clear()
+    settings.cache_clear()

@@ -1,0 +1,38 @@
+"""Products and locations: what is sold and where stock lives."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from chalicelib.domain.money import Money
+
+
+class LocationType(StrEnum):
+    """A shop floor or a warehouse."""
+
+    STORE = "store"
+    WAREHOUSE = "warehouse"
+
+
+class Product(BaseModel):
+    """A sellable SKU with its catalogue price (the only price an order ever uses)."""
+
+    sku: str
+    name: str
+    price: Money
+    low_stock_threshold: int = 3
+
+
+class Location(BaseModel):
+    """A store or warehouse; ``ships`` counts it in web availability, ``pickup`` lets
+    customers collect there."""
+
+    location_id: str
+    type: LocationType
+    name: str
+    city: str
+    pickup: bool
+    ships: bool
+    pickup_window_hours: int = 72

@@ -1,0 +1,111 @@
+"""Business errors. Their class names are the names the state machine catches."""
+
+from __future__ import annotations
+
+
+class OrquestaError(Exception):
+    """Base of every error the domain, services and adapters raise on purpose."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        """``(field, message)`` pairs for the problem document."""
+        return [(self.field, self.detail)] if self.field else []
+
+
+class NotFound(OrquestaError):
+    """An id the client named does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(OrquestaError):
+    """The resource's state forbids the action."""
+
+    status = 409
+    title = "Conflict"
+
+
+class Unprocessable(OrquestaError):
+    """Well-formed input that the business rules refuse."""
+
+    status = 422
+    title = "Unprocessable request"
+
+
+class InvalidFields(Unprocessable):
+    """Several fields break rules that span more than one field."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        self.problems = problems
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        """Every offending field."""
+        return list(self.problems)
+
+
+class InvalidTransition(Conflict):
+    """An order status change that would go backwards or skip a step."""
+
+
+class OrderCancelled(Conflict):
+    """The order was cancelled while a workflow step was acting on it."""
+
+
+class OutOfStock(Conflict):
+    """Some line cannot be reserved from any location."""
+
+
+class PaymentDeclined(Unprocessable):
+    """The payment gateway refused the card."""
+
+
+class PaymentGatewayUnavailable(OrquestaError):
+    """The payment gateway did not answer; transient, retried by the workflow."""
+
+    status = 503
+    title = "Payment gateway unavailable"
+
+
+class ConcurrentModification(Conflict):
+    """Someone else changed the item between our read and our write; read again."""
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """The Idempotency-Key was already used with a different body."""
+
+
+class Unauthorized(OrquestaError):
+    """No credentials, or credentials that are not valid."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(OrquestaError):
+    """Valid credentials whose role may not do this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class PayloadTooLarge(OrquestaError):
+    """The request body is over the size limit."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(OrquestaError):
+    """The request body is not JSON."""
+
+    status = 415
+    title = "Unsupported media type"

@@ -1,0 +1,136 @@
+"""Stock per SKU per location, and sourcing: which locations fulfil which lines."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.errors import OutOfStock
+
+
+class StockLevel(BaseModel):
+    """One SKU at one location. ``available = on_hand - reserved - safety_stock``."""
+
+    sku: str
+    location_id: str
+    location_type: LocationType
+    ships: bool
+    pickup: bool
+    on_hand: int
+    reserved: int
+    safety_stock: int = 0
+
+    @property
+    def available(self) -> int:
+        """Units that can still be promised from here."""
+        return self.on_hand - self.reserved - self.safety_stock
+
+
+class Allocation(BaseModel):
+    """Units of one SKU taken from one location for one order."""
+
+    sku: str
+    location_id: str
+    quantity: int
+
+
+class SourcingPlan(BaseModel):
+    """Where each line's units come from, and why."""
+
+    allocations: list[Allocation]
+    reason: str
+
+
+def available_to_promise(levels: list[StockLevel]) -> int:
+    """Web availability: the sum over locations that ship, never negative per location."""
+    return sum(max(0, level.available) for level in levels if level.ships)
+
+
+def _ship_rank(level: StockLevel) -> tuple[int, int, str]:
+    # Warehouse first, then the store holding most, so orders split over as few places as possible.
+    warehouse_first = 0 if level.location_type is LocationType.WAREHOUSE else 1
+    return (warehouse_first, -level.available, level.location_id)
+
+
+def plan_sourcing(
+    ship_lines: dict[str, int],
+    pickup_lines: dict[tuple[str, str], int],
+    stock: dict[str, list[StockLevel]],
+) -> SourcingPlan:
+    """Choose locations for every line, or raise ``OutOfStock`` naming the short SKUs.
+
+    Pick-up lines come from their store. Ship lines come from as few locations as possible:
+    a single location able to ship every line if one exists (warehouse first), otherwise
+    each SKU from the warehouse first and then stores that ship, splitting across them.
+    """
+    allocations: list[Allocation] = []
+    short: list[str] = []
+    taken: dict[tuple[str, str], int] = defaultdict(int)
+
+    for (sku, location_id), quantity in sorted(pickup_lines.items()):
+        level = next((lv for lv in stock.get(sku, []) if lv.location_id == location_id), None)
+        if level is None or level.available < quantity:
+            short.append(sku)
+            continue
+        taken[(sku, location_id)] += quantity
+        allocations.append(Allocation(sku=sku, location_id=location_id, quantity=quantity))
+
+    def remaining(level: StockLevel) -> int:
+        return level.available - taken[(level.sku, level.location_id)]
+
+    candidates: dict[str, list[StockLevel]] = {
+        sku: sorted((lv for lv in stock.get(sku, []) if lv.ships), key=_ship_rank)
+        for sku in ship_lines
+    }
+    single = _single_location(ship_lines, candidates, remaining)
+    if single is not None:
+        reason = f"every ship line from {single} (fewest locations, warehouse first)"
+        for sku, quantity in sorted(ship_lines.items()):
+            allocations.append(Allocation(sku=sku, location_id=single, quantity=quantity))
+    else:
+        reason = "ship lines split across locations: no single location holds them all"
+        for sku, quantity in sorted(ship_lines.items()):
+            needed = quantity
+            picked: list[Allocation] = []
+            for level in candidates[sku]:
+                if needed == 0:
+                    break
+                units = min(needed, max(0, remaining(level)))
+                if units:
+                    picked.append(
+                        Allocation(sku=sku, location_id=level.location_id, quantity=units)
+                    )
+                    needed -= units
+            if needed:
+                short.append(sku)
+            else:
+                allocations.extend(picked)
+    if short:
+        raise OutOfStock(f"not enough stock for {', '.join(sorted(set(short)))}", field="lines")
+    if not ship_lines:
+        reason = "pick-up lines only: each from its store"
+    return SourcingPlan(allocations=allocations, reason=reason)
+
+
+def _single_location(
+    ship_lines: dict[str, int],
+    candidates: dict[str, list[StockLevel]],
+    remaining: Callable[[StockLevel], int],
+) -> str | None:
+    if not ship_lines:
+        return None
+    by_location: dict[str, list[StockLevel]] = defaultdict(list)
+    for levels in candidates.values():
+        for level in levels:
+            by_location[level.location_id].append(level)
+    options = []
+    for levels in by_location.values():
+        have = {lv.sku: remaining(lv) for lv in levels}
+        if all(have.get(sku, 0) >= qty for sku, qty in ship_lines.items()):
+            options.append(min(levels, key=_ship_rank))
+    if not options:
+        return None
+    return min(options, key=_ship_rank).location_id

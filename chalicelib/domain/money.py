@@ -1,0 +1,49 @@
+"""Money as a decimal amount and a currency; never floats."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+CENT = Decimal("0.01")
+
+Amount = Annotated[
+    Decimal, PlainSerializer(lambda value: str(value.quantize(CENT)), return_type=str)
+]
+
+
+class Money(BaseModel):
+    """An amount of one currency, serialised as ``{"amount": "12.50", "currency": "EUR"}``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Amount
+    currency: str = "EUR"
+
+    @classmethod
+    def of(cls, amount: Decimal | str | int, currency: str = "EUR") -> Money:
+        """Money rounded to the cent."""
+        return cls(amount=Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP), currency=currency)
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money.of(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money.of(self.amount - other.amount, self.currency)
+
+    def times(self, quantity: int) -> Money:
+        """This amount multiplied by a whole quantity."""
+        return Money.of(self.amount * quantity, self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot mix {self.currency} and {other.currency}")
+
+    @classmethod
+    def zero(cls, currency: str = "EUR") -> Money:
+        """No money at all."""
+        return cls.of(0, currency)

@@ -1,0 +1,598 @@
+"""The order: its lines, fulfilments, payment, returns and the status it may move to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.errors import (
+    Conflict,
+    InvalidTransition,
+    OrderCancelled,
+    Unprocessable,
+)
+from chalicelib.domain.inventory import Allocation
+from chalicelib.domain.money import Money
+
+
+class Channel(StrEnum):
+    """Where the customer placed the order."""
+
+    WEB = "web"
+    APP = "app"
+    STORE = "store"
+    KIOSK = "kiosk"
+    PHONE = "phone"
+
+
+class OrderStatus(StrEnum):
+    """The status a customer sees."""
+
+    ACCEPTED = "ACCEPTED"
+    PAID = "PAID"
+    REJECTED = "REJECTED"
+    RESERVED = "RESERVED"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    DELIVERED = "DELIVERED"
+    RETURNED = "RETURNED"
+    CANCELLED = "CANCELLED"
+
+
+class StatusReason(StrEnum):
+    """Why an order was rejected or cancelled."""
+
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    OUT_OF_STOCK = "out_of_stock"
+    CUSTOMER_REQUEST = "customer_request"
+    NOT_COLLECTED = "not_collected"
+
+
+class FulfillmentType(StrEnum):
+    """Shipped to the customer or collected in a store."""
+
+    SHIP = "ship"
+    PICKUP = "pickup"
+
+
+class FulfillmentStatus(StrEnum):
+    """One fulfilment's progress."""
+
+    PENDING = "PENDING"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    DELIVERED = "DELIVERED"
+    RETURNED = "RETURNED"
+    CANCELLED = "CANCELLED"
+
+
+class PaymentStatus(StrEnum):
+    """Where the money is."""
+
+    PENDING = "PENDING"
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    FAILED = "FAILED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+
+
+class ReturnStatus(StrEnum):
+    """A return's progress."""
+
+    REQUESTED = "REQUESTED"
+    RECEIVED = "RECEIVED"
+
+
+# Forward only: a status may move to these and to nothing else.
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.ACCEPTED: frozenset(
+        {OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.RESERVED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.RESERVED: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
+    ),
+    # SHIPPED and READY_FOR_PICKUP are the same step for mixed orders: either may follow
+    # the other as fulfilments progress.
+    OrderStatus.READY_FOR_PICKUP: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.RETURNED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+CANCELLABLE = frozenset(
+    {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
+)
+
+_FULFILLMENT_RANK = {
+    "PENDING": 0,
+    "SHIPPED": 1,
+    "READY_FOR_PICKUP": 1,
+    "DELIVERED": 2,
+    "RETURNED": 3,
+}
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    """Whether ``current`` may move to ``new``."""
+    return new in ALLOWED_TRANSITIONS[current]
+
+
+class OrderLine(BaseModel):
+    """A SKU, its catalogue price and how it reaches the customer."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    fulfillment: FulfillmentType
+    location_id: str | None = None
+
+
+class Shipment(BaseModel):
+    """A carrier's booking for one fulfilment."""
+
+    carrier: str
+    service_level: str
+    tracking_number: str
+    tracking_url: str
+    promised_by: datetime
+    shipped_at: datetime
+    delivered_at: datetime | None = None
+    sla_status: str = "on_time"
+    breached_at: datetime | None = None
+    events: list[dict[str, str]] = Field(default_factory=list)
+
+    def sla(self) -> dict[str, str | None]:
+        """The SLA block of the API."""
+        return {
+            "promised_by": self.promised_by.isoformat(),
+            "status": self.sla_status,
+            "breached_at": self.breached_at.isoformat() if self.breached_at else None,
+        }
+
+
+class FulfillmentLine(BaseModel):
+    """Units of a SKU that one fulfilment carries."""
+
+    sku: str
+    quantity: int
+
+
+class Fulfillment(BaseModel):
+    """The lines that leave one location together, or wait together in one store."""
+
+    fulfillment_id: str
+    type: FulfillmentType
+    location_id: str
+    status: FulfillmentStatus = FulfillmentStatus.PENDING
+    lines: list[FulfillmentLine]
+    shipment: Shipment | None = None
+    pickup_code: str | None = None
+    pickup_deadline: datetime | None = None
+    status_reason: StatusReason | None = None
+    # The execution's wait for this fulfilment; internal, never in the API.
+    task_token: str | None = None
+
+
+class Payment(BaseModel):
+    """The single payment of an order and what was refunded of it."""
+
+    status: PaymentStatus = PaymentStatus.PENDING
+    payment_id: str | None = None
+    captured: Money | None = None
+    refunded: Money | None = None
+
+
+class ReturnLine(BaseModel):
+    """Units of a SKU the customer sends back."""
+
+    sku: str
+    quantity: int
+
+
+class OrderReturn(BaseModel):
+    """A customer's return of some or all lines."""
+
+    return_id: str
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    lines: list[ReturnLine]
+    reason: str
+    channel: str
+    location_id: str | None = None
+    requested_at: datetime
+    received_at: datetime | None = None
+    refund: Money | None = None
+
+
+class HistoryEntry(BaseModel):
+    """One status change, as the customer and ops see it."""
+
+    status: OrderStatus
+    at: datetime
+    detail: str
+
+
+class Consent(BaseModel):
+    """The terms the customer accepted with this order."""
+
+    terms_version: str
+    privacy_version: str
+    accepted_at: datetime
+    channel: Channel
+
+
+class CustomerContact(BaseModel):
+    """How to reach the customer about this order."""
+
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    locale: str = "es"
+
+
+class ShippingAddress(BaseModel):
+    """Where shipped lines go."""
+
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class Order(BaseModel):
+    """An order and everything that happened to it. Methods decide; they do no I/O."""
+
+    order_id: str
+    status: OrderStatus = OrderStatus.ACCEPTED
+    status_reason: StatusReason | None = None
+    channel: Channel
+    store_id: str | None = None
+    customer_id: str | None = None
+    contact: CustomerContact
+    lines: list[OrderLine]
+    total: Money
+    shipping_address: ShippingAddress | None = None
+    payment_token: str
+    payment: Payment = Field(default_factory=Payment)
+    consent: Consent | None = None
+    fulfillments: list[Fulfillment] = Field(default_factory=list)
+    sourcing_reason: str | None = None
+    returns: list[OrderReturn] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    execution_arn: str | None = None
+    placed_at: datetime
+    version: int = 0
+    # Task tokens of the execution's current waits; internal, never in the API.
+    delivery_task_token: str | None = None
+    returns_task_token: str | None = None
+    returns_window_ends: datetime | None = None
+
+    def move_to(
+        self,
+        new: OrderStatus,
+        at: datetime,
+        detail: str,
+        reason: StatusReason | None = None,
+    ) -> HistoryEntry:
+        """Change status if the lifecycle allows it, and record it in the history."""
+        if not can_transition(self.status, new):
+            raise InvalidTransition(f"order {self.order_id} is {self.status}, cannot become {new}")
+        self.status = new
+        if reason is not None:
+            self.status_reason = reason
+        entry = HistoryEntry(status=new, at=at, detail=detail)
+        self.history.append(entry)
+        return entry
+
+    def record_payment(self, payment_id: str, at: datetime) -> HistoryEntry:
+        """The gateway captured the total."""
+        self.payment = Payment(
+            status=PaymentStatus.CAPTURED, payment_id=payment_id, captured=self.total
+        )
+        return self.move_to(OrderStatus.PAID, at, f"payment of {self.total.amount} captured")
+
+    def reject(self, reason: StatusReason, at: datetime, detail: str) -> HistoryEntry:
+        """End the order unfulfilled for a business reason."""
+        if reason is StatusReason.PAYMENT_DECLINED:
+            self.payment = Payment(status=PaymentStatus.DECLINED)
+        elif reason is StatusReason.PAYMENT_UNAVAILABLE:
+            self.payment = Payment(status=PaymentStatus.FAILED)
+        return self.move_to(OrderStatus.REJECTED, at, detail, reason)
+
+    def reserve(
+        self, allocations: list[Allocation], sourcing_reason: str, at: datetime
+    ) -> HistoryEntry:
+        """Group the allocated units into fulfilments: one per pick-up store and one per
+        ship-from location."""
+        groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
+        pickup_skus = {
+            (line.sku, line.location_id)
+            for line in self.lines
+            if line.fulfillment is FulfillmentType.PICKUP
+        }
+        for allocation in allocations:
+            kind = (
+                FulfillmentType.PICKUP
+                if (allocation.sku, allocation.location_id) in pickup_skus
+                else FulfillmentType.SHIP
+            )
+            lines = groups.setdefault((kind, allocation.location_id), {})
+            lines[allocation.sku] = lines.get(allocation.sku, 0) + allocation.quantity
+        self.fulfillments = [
+            Fulfillment(
+                fulfillment_id=f"{self.order_id}-F{index}",
+                type=kind,
+                location_id=location_id,
+                lines=[
+                    FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())
+                ],
+            )
+            for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
+        ]
+        self.sourcing_reason = sourcing_reason
+        return self.move_to(OrderStatus.RESERVED, at, sourcing_reason)
+
+    def reserved_allocations(self) -> list[Allocation]:
+        """Units held for this order, by location (what a cancel releases)."""
+        return [
+            Allocation(sku=line.sku, location_id=f.location_id, quantity=line.quantity)
+            for f in self.fulfillments
+            if f.status in (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
+            for line in f.lines
+        ]
+
+    def fulfillment(self, fulfillment_id: str) -> Fulfillment:
+        """One of this order's fulfilments."""
+        for fulfillment in self.fulfillments:
+            if fulfillment.fulfillment_id == fulfillment_id:
+                return fulfillment
+        raise Unprocessable(f"no fulfilment {fulfillment_id} on this order", field="fulfillment_id")
+
+    def derived_status(self) -> OrderStatus | None:
+        """The least advanced active fulfilment's status, as an order status; None when no
+        fulfilment has started or all were cancelled."""
+        active = [f for f in self.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+        if not active:
+            return None
+        lowest = min(_FULFILLMENT_RANK[f.status.value] for f in active)
+        if lowest == 0:
+            return OrderStatus.RESERVED
+        if lowest == 1:
+            shipped = any(f.status is FulfillmentStatus.SHIPPED for f in active)
+            return OrderStatus.SHIPPED if shipped else OrderStatus.READY_FOR_PICKUP
+        if lowest == 2:
+            return OrderStatus.DELIVERED
+        return OrderStatus.RETURNED
+
+    def sync_status(self, at: datetime, detail: str) -> HistoryEntry | None:
+        """Move the order to its fulfilments' status if that changed."""
+        derived = self.derived_status()
+        if derived is None or derived is self.status or derived is OrderStatus.RESERVED:
+            return None
+        return self.move_to(derived, at, detail)
+
+    def dispatch_shipment(
+        self, fulfillment_id: str, shipment: Shipment, at: datetime
+    ) -> HistoryEntry | None:
+        """A ship fulfilment was handed to its carrier."""
+        self._require_dispatchable()
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.PENDING:
+            return None
+        fulfillment.shipment = shipment
+        fulfillment.status = FulfillmentStatus.SHIPPED
+        return self.sync_status(
+            at, f"shipped with {shipment.carrier}, tracking {shipment.tracking_number}"
+        )
+
+    def ready_for_pickup(
+        self, fulfillment_id: str, pickup_code: str, deadline: datetime, at: datetime
+    ) -> HistoryEntry | None:
+        """A pick-up fulfilment is waiting at its store."""
+        self._require_dispatchable()
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.PENDING:
+            return None
+        fulfillment.status = FulfillmentStatus.READY_FOR_PICKUP
+        fulfillment.pickup_code = pickup_code
+        fulfillment.pickup_deadline = deadline
+        return self.sync_status(at, f"ready for pick-up at {fulfillment.location_id}")
+
+    def _require_dispatchable(self) -> None:
+        if self.status is OrderStatus.CANCELLED:
+            raise OrderCancelled(f"order {self.order_id} was cancelled")
+        if self.status not in (
+            OrderStatus.RESERVED,
+            OrderStatus.SHIPPED,
+            OrderStatus.READY_FOR_PICKUP,
+        ):
+            raise InvalidTransition(f"order {self.order_id} is {self.status}")
+
+    def ship_fulfillments(self) -> list[Fulfillment]:
+        """Fulfilments that go to a carrier."""
+        return [f for f in self.fulfillments if f.type is FulfillmentType.SHIP]
+
+    def fulfillment_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment:
+        """The fulfilment a carrier's tracking number belongs to."""
+        for fulfillment in self.fulfillments:
+            shipment = fulfillment.shipment
+            if (
+                shipment
+                and shipment.carrier == carrier
+                and shipment.tracking_number == tracking_number
+            ):
+                return fulfillment
+        raise Unprocessable(f"no shipment {tracking_number} on this order", field="tracking_number")
+
+    def deliver(self, fulfillment_id: str, at: datetime) -> HistoryEntry | None:
+        """A fulfilment reached the customer (delivered or collected); the order is
+        DELIVERED once every active fulfilment is."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status is FulfillmentStatus.DELIVERED:
+            return None
+        if fulfillment.status not in (
+            FulfillmentStatus.SHIPPED,
+            FulfillmentStatus.READY_FOR_PICKUP,
+        ):
+            raise Conflict(
+                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
+            )
+        fulfillment.status = FulfillmentStatus.DELIVERED
+        if fulfillment.shipment is not None:
+            fulfillment.shipment.delivered_at = at
+            late = at > fulfillment.shipment.promised_by
+            fulfillment.shipment.sla_status = "late" if late else "met"
+            detail = f"delivered by {fulfillment.shipment.carrier}"
+        else:
+            detail = f"collected at {fulfillment.location_id}"
+        return self.sync_status(at, detail)
+
+    def cancel_fulfillment(
+        self, fulfillment_id: str, reason: StatusReason, at: datetime
+    ) -> tuple[list[Allocation], Money, HistoryEntry | None]:
+        """Cancel one fulfilment (an uncollected pick-up): what to release, what to refund,
+        and the order's new status if it changed."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status not in (
+            FulfillmentStatus.PENDING,
+            FulfillmentStatus.READY_FOR_PICKUP,
+        ):
+            raise Conflict(
+                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
+            )
+        released = [
+            Allocation(sku=line.sku, location_id=fulfillment.location_id, quantity=line.quantity)
+            for line in fulfillment.lines
+        ]
+        refund = self.refund_for([ReturnLine(sku=a.sku, quantity=a.quantity) for a in released])
+        fulfillment.status = FulfillmentStatus.CANCELLED
+        fulfillment.status_reason = reason
+        if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):
+            return (
+                released,
+                refund,
+                self.move_to(OrderStatus.CANCELLED, at, f"{fulfillment_id} {reason.value}", reason),
+            )
+        return released, refund, self.sync_status(at, f"{fulfillment_id} {reason.value}")
+
+    def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
+        """Cancel before anything left a location (409 afterwards)."""
+        dispatched = any(
+            f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+            for f in self.fulfillments
+        )
+        if self.status not in CANCELLABLE or dispatched:
+            raise Conflict(
+                f"order {self.order_id} is {self.status} and can no longer be cancelled",
+                field="status",
+            )
+        for fulfillment in self.fulfillments:
+            fulfillment.status = FulfillmentStatus.CANCELLED
+        return self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+
+    def record_refund(self, amount: Money) -> None:
+        """Money given back to the customer, in full or in part."""
+        refunded = (self.payment.refunded or Money.zero(amount.currency)) + amount
+        full = self.payment.captured is not None and refunded.amount >= self.payment.captured.amount
+        self.payment = self.payment.model_copy(
+            update={
+                "refunded": refunded,
+                "status": PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED,
+            }
+        )
+
+    def is_paid(self) -> bool:
+        """Whether money was captured and not fully refunded."""
+        return self.payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
+
+    def returnable_quantities(self) -> dict[str, int]:
+        """Units per SKU delivered and not yet asked back."""
+        left: dict[str, int] = {}
+        for line in self.lines:
+            left[line.sku] = left.get(line.sku, 0) + line.quantity
+        for ret in self.returns:
+            for rline in ret.lines:
+                left[rline.sku] = left.get(rline.sku, 0) - rline.quantity
+        return left
+
+    def request_return(
+        self,
+        return_id: str,
+        lines: list[ReturnLine],
+        reason: str,
+        channel: str,
+        location_id: str | None,
+        at: datetime,
+    ) -> OrderReturn:
+        """Open a return within the return window for units that were delivered."""
+        if self.status is not OrderStatus.DELIVERED:
+            raise Conflict(
+                f"order {self.order_id} is {self.status}; only delivered orders can be returned",
+                field="status",
+            )
+        if self.returns_window_ends is not None and at > self.returns_window_ends:
+            raise Conflict("the return window of this order has closed", field="status")
+        left = self.returnable_quantities()
+        for index, rline in enumerate(lines):
+            if rline.sku not in left:
+                raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+            if rline.quantity > left[rline.sku]:
+                raise Unprocessable(
+                    f"only {left[rline.sku]} of {rline.sku} can still be returned",
+                    field=f"lines.{index}.quantity",
+                )
+            left[rline.sku] -= rline.quantity
+        order_return = OrderReturn(
+            return_id=return_id,
+            lines=lines,
+            reason=reason,
+            channel=channel,
+            location_id=location_id,
+            requested_at=at,
+        )
+        self.returns.append(order_return)
+        return order_return
+
+    def refund_for(self, lines: list[ReturnLine]) -> Money:
+        """What the returned units cost the customer."""
+        prices = {line.sku: line.unit_price for line in self.lines}
+        total = Money.zero(self.total.currency)
+        for rline in lines:
+            total = total + prices[rline.sku].times(rline.quantity)
+        return total
+
+    def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
+        """The goods of a return arrived at a location; the order is RETURNED once every
+        unit is back."""
+        order_return = next((r for r in self.returns if r.return_id == return_id), None)
+        if order_return is None:
+            raise Unprocessable(f"no return {return_id} on this order", field="return_id")
+        if order_return.status is ReturnStatus.RECEIVED:
+            raise Conflict(f"return {return_id} was already received", field="return_id")
+        order_return.status = ReturnStatus.RECEIVED
+        order_return.received_at = at
+        order_return.location_id = location_id
+        order_return.refund = self.refund_for(order_return.lines)
+        return order_return
+
+    def everything_returned(self) -> bool:
+        """Whether every unit sold has come back."""
+        received: dict[str, int] = {}
+        for ret in self.returns:
+            if ret.status is ReturnStatus.RECEIVED:
+                for rline in ret.lines:
+                    received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
+        return all(received.get(line.sku, 0) >= line.quantity for line in self.lines)

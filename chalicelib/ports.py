@@ -1,0 +1,164 @@
+"""The ports: what services need from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.customers import Identifier
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import HistoryEntry, Order, Shipment
+
+
+class StockChange(BaseModel):
+    """A delta on one stock item, applied only if it keeps the counts valid."""
+
+    sku: str
+    location_id: str
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class OrderStore(Protocol):
+    """Orders, stock, catalogue and the small records around them (DynamoDB)."""
+
+    def get_order(self, order_id: str) -> Order:
+        """The order, or ``NotFound``."""
+        ...
+
+    def create_order(self, order: Order) -> None:
+        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        ...
+
+    def save_order(
+        self,
+        order: Order,
+        entry: HistoryEntry | None = None,
+        stock: list[StockChange] | None = None,
+        pointers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Write the order if nobody changed it since it was read, with its new history
+        entry, the stock deltas and lookup pointers, all in one transaction. Raises
+        ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
+        ...
+
+    def order_id_for(self, pointer: str) -> str:
+        """The order a pointer (``SHIPMENT#…``, ``RETURN#…``) names, or ``NotFound``."""
+        ...
+
+    def products(self) -> list[Product]:
+        """The whole catalogue."""
+        ...
+
+    def product(self, sku: str) -> Product | None:
+        """One product, or None."""
+        ...
+
+    def locations(self) -> list[Location]:
+        """Every store and warehouse."""
+        ...
+
+    def stock_levels(self, sku: str) -> list[StockLevel]:
+        """One SKU at every location that holds it."""
+        ...
+
+    def apply_stock(self, changes: list[StockChange]) -> None:
+        """Apply stock deltas atomically, or raise ``OutOfStock``."""
+        ...
+
+    def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        """Record ``key``; True the first time, False if it was already there."""
+        ...
+
+    def find_identifier(self, identifier: Identifier) -> str | None:
+        """The customer an identifier belongs to."""
+        ...
+
+    def create_customer(
+        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+    ) -> None:
+        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken."""
+        ...
+
+    def customer_exists(self, customer_id: str) -> bool:
+        """Whether this customer id is known."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    """Takes and gives back money."""
+
+    def charge(self, order_id: str, amount: Money, token: str) -> str:
+        """Capture ``amount``; returns the payment id. Idempotent per order."""
+        ...
+
+    def refund(self, payment_id: str, amount: Money, refund_key: str) -> str:
+        """Give back ``amount``; idempotent per ``refund_key``. Returns the refund id."""
+        ...
+
+
+class Carrier(Protocol):
+    """A parcel carrier that books shipments with a delivery promise."""
+
+    @property
+    def name(self) -> str:
+        """The carrier's id in webhook paths."""
+        ...
+
+    @property
+    def service_level(self) -> str:
+        """The service booked."""
+        ...
+
+    @property
+    def sla_hours(self) -> int:
+        """Hours from booking to the delivery promise."""
+        ...
+
+    def book(self, order_id: str, fulfillment_id: str, now: datetime) -> Shipment:
+        """Book a pick-up of a parcel; returns the shipment with its promise."""
+        ...
+
+
+class Workflow(Protocol):
+    """The per-order Step Functions execution."""
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> str:
+        """Start (or find) the execution named after the order; returns its ARN."""
+        ...
+
+    def execution_arn(self, order_id: str) -> str:
+        """The ARN the order's execution has (or will have)."""
+        ...
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        """Complete a wait; False if the token is no longer waiting."""
+        ...
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        """Status, ordered state history and console link."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Publishes order events for the subscribers (emails, customer view, ops)."""
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Publish one event."""
+        ...
+
+    def alert_ops(self, subject: str, message: dict[str, Any]) -> None:
+        """Tell ops something needs a person."""
+        ...
+
+
+class Mailer(Protocol):
+    """Sends customer emails."""
+
+    def send(self, to: str, subject: str, html: str, text: str) -> str:
+        """Send one email; returns the message id."""
+        ...

@@ -1,0 +1,1 @@
+"""Use cases: one function per API action or workflow step."""

@@ -1,0 +1,130 @@
+"""Carrier webhooks: verify the signature, apply each event once."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import NotFound, Unauthorized, Unprocessable
+from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+SIGNATURE_HEADER = "X-Orquesta-Signature"
+
+
+def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
+    """The header value a carrier sends: ``t=<unix seconds>,v1=<hex HMAC-SHA256>``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + raw_body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify_signature(
+    header: str | None, raw_body: bytes, secret: str, tolerance_seconds: int, now: float
+) -> None:
+    """Raise ``Unauthorized`` unless the header signs this body with this secret, recently."""
+    if not header or not secret:
+        raise Unauthorized("missing signature", field=SIGNATURE_HEADER)
+    parts: dict[str, list[str]] = {}
+    for item in header.split(","):
+        key, _, value = item.strip().partition("=")
+        parts.setdefault(key, []).append(value)
+    try:
+        timestamp = int(parts.get("t", [""])[0])
+    except ValueError as exc:
+        raise Unauthorized("malformed signature timestamp", field=SIGNATURE_HEADER) from exc
+    if abs(now - timestamp) > tolerance_seconds:
+        raise Unauthorized("signature timestamp outside tolerance", field=SIGNATURE_HEADER)
+    expected = sign(secret, timestamp, raw_body).split("v1=", 1)[1]
+    # Any of the v1 signatures may match (carriers rotating secrets send two).
+    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+        raise Unauthorized("signature does not match", field=SIGNATURE_HEADER)
+
+
+def _parse_occurred_at(value: str, fallback: datetime) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise Unprocessable("not an ISO 8601 timestamp", field="occurred_at") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=fallback.tzinfo)
+
+
+def handle_carrier_event(
+    carrier: str, raw_body: bytes, signature: str | None, deps: Deps
+) -> dict[str, Any]:
+    """Apply a signed carrier event once; duplicates and unknown parcels are acknowledged so
+    the carrier stops retrying."""
+    if carrier not in deps.carriers:
+        raise NotFound(f"no carrier {carrier}", field="carrier")
+    verify_signature(
+        signature,
+        raw_body,
+        deps.secrets.carrier_secret(carrier),
+        deps.settings.signature_tolerance_seconds,
+        time.time(),
+    )
+    event = CarrierEventRequest.model_validate_json(raw_body)
+    now = deps.clock()
+    occurred_at = _parse_occurred_at(event.occurred_at, now)
+    marker = f"webhook:{carrier}:{event.event_id}"
+    if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
+        return {"event_id": event.event_id, "status": "duplicate"}
+    try:
+        return _apply(carrier, event, occurred_at, deps)
+    except Exception:
+        # Let the carrier's retry do the work we could not finish.
+        deps.store.forget(marker)
+        raise
+
+
+def _apply(
+    carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
+) -> dict[str, Any]:
+    try:
+        order_id = deps.store.order_id_for(f"SHIPMENT#{carrier}#{event.tracking_number}")
+    except NotFound:
+        deps.events.alert_ops(
+            f"unknown parcel {event.tracking_number}",
+            {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
+        )
+        return {
+            "event_id": event.event_id,
+            "status": "ignored",
+            "reason": "unknown tracking number",
+        }
+    token: str | None = None
+
+    def decide(order: Order) -> Change | None:
+        nonlocal token
+        fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
+        shipment = fulfillment.shipment
+        assert shipment is not None
+        shipment.events.append(
+            {"type": event.type, "occurred_at": occurred_at.isoformat(), "event_id": event.event_id}
+        )
+        if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
+            entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
+            token, fulfillment.task_token = fulfillment.task_token, None
+            return Change(entry=entry)
+        return Change()
+
+    order = mutate(deps, order_id, decide)
+    if event.type == "exception":
+        deps.events.alert_ops(
+            f"carrier exception {event.tracking_number}",
+            {
+                "kind": "carrier_exception",
+                "order_id": order_id,
+                "carrier": carrier,
+                **event.model_dump(),
+            },
+        )
+    if token:
+        deps.workflow.resume(token, {"event": event.type, "event_id": event.event_id})
+    return {"event_id": event.event_id, "status": "applied", "order_status": order.status.value}

@@ -1,0 +1,379 @@
+"""The workflow's steps: each takes one model in and returns one model out."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from chalicelib.domain.errors import OrderCancelled, OutOfStock
+from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    FulfillmentStatus,
+    FulfillmentType,
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    StatusReason,
+)
+from chalicelib.ports import StockChange
+from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
+from chalicelib.services.unit_of_work import Change, mutate, publish
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# After a missed promise, how long we keep waiting for the carrier before ops take over.
+LATE_DELIVERY_GRACE_HOURS = 72
+RESERVE_ATTEMPTS = 3
+
+
+class OrderStep(BaseModel):
+    """Input of steps that act on a whole order."""
+
+    order_id: str
+
+
+class RejectOrderInput(BaseModel):
+    """Input of the rejection step: the business error the workflow caught."""
+
+    order_id: str
+    error: str
+
+
+class FulfilmentStep(BaseModel):
+    """Input of steps that act on one fulfilment."""
+
+    order_id: str
+    fulfillment_id: str
+
+
+class AwaitInput(BaseModel):
+    """Input of a wait's registration: the task token to park on the order."""
+
+    order_id: str
+    task_token: str
+    fulfillment_id: str | None = None
+    return_window_seconds: int | None = None
+
+
+class FulfilmentRef(BaseModel):
+    """A fulfilment the Map state iterates over."""
+
+    fulfillment_id: str
+    type: FulfillmentType
+
+
+class ReservationOutput(BaseModel):
+    """What ReserveStock hands to the Map state."""
+
+    fulfillments: list[FulfilmentRef]
+
+
+class DispatchOutput(BaseModel):
+    """How long the workflow waits for this fulfilment, and whether to keep waiting."""
+
+    wait_seconds: int = 1
+    keep_waiting: bool = False
+
+
+class Empty(BaseModel):
+    """Steps with nothing to report."""
+
+
+_REJECTION_REASONS = {
+    "PaymentDeclined": StatusReason.PAYMENT_DECLINED,
+    "PaymentGatewayUnavailable": StatusReason.PAYMENT_UNAVAILABLE,
+    "OutOfStock": StatusReason.OUT_OF_STOCK,
+}
+
+
+def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
+    """ACCEPTED → PAID. A charge that lands after a cancel is refunded at once."""
+    order = deps.store.get_order(step.order_id)
+    ensure_not_cancelled(order)
+    if order.status is not OrderStatus.ACCEPTED:
+        return Empty()  # a retried step after the status was written
+    payment_id = deps.payments.charge(order.order_id, order.total, order.payment_token)
+    now = deps.clock()
+    cancelled = False
+
+    def decide(current: Order) -> Change | None:
+        nonlocal cancelled
+        if current.status is OrderStatus.CANCELLED:
+            cancelled = True
+            current.payment = Payment(
+                status=PaymentStatus.CAPTURED, payment_id=payment_id, captured=current.total
+            )
+            return Change()
+        if current.status is not OrderStatus.ACCEPTED:
+            return None
+        return Change(entry=current.record_payment(payment_id, now))
+
+    order = mutate(deps, step.order_id, decide)
+    if cancelled:
+        refund_if_paid(order, f"{order.order_id}:cancel", deps)
+        raise OrderCancelled(f"order {order.order_id} was cancelled while paying")
+    return Empty()
+
+
+def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
+    """PAID → RESERVED: source every line and reserve it all in one transaction."""
+    now = deps.clock()
+    for attempt in range(RESERVE_ATTEMPTS):
+        order = deps.store.get_order(step.order_id)
+        ensure_not_cancelled(order)
+        if order.status is not OrderStatus.PAID:
+            return _reservation_of(order)
+        ship_lines: dict[str, int] = {}
+        pickup_lines: dict[tuple[str, str], int] = {}
+        for line in order.lines:
+            if line.fulfillment is FulfillmentType.PICKUP and line.location_id:
+                pickup_lines[(line.sku, line.location_id)] = line.quantity
+            else:
+                ship_lines[line.sku] = ship_lines.get(line.sku, 0) + line.quantity
+        stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
+        plan = plan_sourcing(ship_lines, pickup_lines, stock)
+        entry = order.reserve(plan.allocations, plan.reason, now)
+        changes = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=a.quantity)
+            for a in plan.allocations
+        ]
+        try:
+            deps.store.save_order(order, entry, changes)
+        except OutOfStock:
+            # Someone took the stock between our read and our write: plan again from the
+            # fresh counts, and give up only when the stock is really not there.
+            if attempt == RESERVE_ATTEMPTS - 1:
+                raise
+            continue
+        publish(deps, order, Change(entry=entry))
+        return _reservation_of(order)
+    raise OutOfStock("not enough stock", field="lines")  # pragma: no cover
+
+
+def _reservation_of(order: Order) -> ReservationOutput:
+    return ReservationOutput(
+        fulfillments=[
+            FulfilmentRef(fulfillment_id=f.fulfillment_id, type=f.type) for f in order.fulfillments
+        ]
+    )
+
+
+def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
+    """Compensate and end the order REJECTED: refund what was captured, release what was
+    reserved."""
+    reason = _REJECTION_REASONS.get(step.error, StatusReason.OUT_OF_STOCK)
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+            return None
+        released = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
+            for a in order.reserved_allocations()
+        ]
+        detail = {
+            StatusReason.PAYMENT_DECLINED: "the card was declined",
+            StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",
+            StatusReason.OUT_OF_STOCK: "not enough stock; payment refunded",
+        }.get(reason, reason.value)
+        return Change(entry=order.reject(reason, now, detail), stock=released)
+
+    order = mutate(deps, step.order_id, decide)
+    refund_if_paid(order, f"{order.order_id}:reject", deps)
+    return Empty()
+
+
+def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    """Ship: book the carrier, take the units off the shelf. Pick-up: mark ready with a
+    pick-up code. Returns how long to wait for delivery or collection."""
+    now = deps.clock()
+    config = deps.settings
+    output = DispatchOutput()
+
+    def decide(order: Order) -> Change | None:
+        ensure_not_cancelled(order)
+        fulfillment = order.fulfillment(step.fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.PENDING:
+            output.wait_seconds = _remaining_wait(order, step.fulfillment_id, deps)
+            return None
+        if fulfillment.type is FulfillmentType.SHIP:
+            carrier = deps.carriers[_carrier_for(order, deps)]
+            shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
+            entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
+            output.wait_seconds = config.scaled((shipment.promised_by - now).total_seconds())
+            taken = [
+                StockChange(
+                    sku=line.sku,
+                    location_id=fulfillment.location_id,
+                    on_hand=-line.quantity,
+                    reserved=-line.quantity,
+                )
+                for line in fulfillment.lines
+            ]
+            pointer = f"SHIPMENT#{shipment.carrier}#{shipment.tracking_number}"
+            return Change(entry=entry, stock=taken, pointers=[(pointer, order.order_id)])
+        window_hours = _pickup_window_hours(fulfillment.location_id, deps)
+        deadline = now + timedelta(seconds=config.scaled(window_hours * 3600))
+        code = f"{secrets.randbelow(10**6):06d}"
+        entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
+        output.wait_seconds = config.scaled(window_hours * 3600)
+        event = {
+            "type": "fulfillment.ready_for_pickup",
+            "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
+            "order_id": order.order_id,
+            "fulfillment_id": fulfillment.fulfillment_id,
+            "location_id": fulfillment.location_id,
+            "at": now.isoformat(),
+        }
+        return Change(entry=entry, events=[event])
+
+    mutate(deps, step.order_id, decide)
+    return output
+
+
+def _carrier_for(order: Order, deps: Deps) -> str:
+    # Domestic parcels go express; abroad, the slower carrier that crosses borders.
+    country = order.shipping_address.country.upper() if order.shipping_address else "ES"
+    return "rapido" if country == "ES" else "tortuga"
+
+
+def _pickup_window_hours(location_id: str, deps: Deps) -> int:
+    for location in deps.store.locations():
+        if location.location_id == location_id:
+            return location.pickup_window_hours
+    return 72
+
+
+def _remaining_wait(order: Order, fulfillment_id: str, deps: Deps) -> int:
+    fulfillment = order.fulfillment(fulfillment_id)
+    now = deps.clock()
+    if fulfillment.shipment is not None:
+        return deps.settings.scaled((fulfillment.shipment.promised_by - now).total_seconds())
+    if fulfillment.pickup_deadline is not None:
+        return max(1, int((fulfillment.pickup_deadline - now).total_seconds()))
+    return 1
+
+
+def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
+    """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
+    webhook), release the wait at once."""
+    done = False
+
+    def decide(order: Order) -> Change | None:
+        nonlocal done
+        fulfillment = order.fulfillment(step.fulfillment_id or "")
+        if fulfillment.status in (
+            FulfillmentStatus.DELIVERED,
+            FulfillmentStatus.CANCELLED,
+            FulfillmentStatus.RETURNED,
+        ):
+            done = True
+            return None
+        fulfillment.task_token = step.task_token
+        return Change()
+
+    mutate(deps, step.order_id, decide)
+    if done:
+        deps.workflow.resume(step.task_token, {"already": "completed"})
+    return Empty()
+
+
+def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    """A wait ran out. Late shipment: breach recorded, ops alerted, keep waiting through a
+    grace period (then ops own it). Uncollected pick-up: restock and refund its lines."""
+    now = deps.clock()
+    output = DispatchOutput(keep_waiting=False)
+    alert: dict[str, Any] | None = None
+    refund: Money | None = None
+
+    def decide(order: Order) -> Change | None:
+        nonlocal alert, refund
+        fulfillment = order.fulfillment(step.fulfillment_id)
+        fulfillment.task_token = None
+        if fulfillment.type is FulfillmentType.SHIP:
+            shipment = fulfillment.shipment
+            if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
+                return None
+            if shipment.breached_at is None:
+                shipment.breached_at = now
+                shipment.sla_status = "breached"
+                output.keep_waiting = True
+                output.wait_seconds = deps.settings.scaled(LATE_DELIVERY_GRACE_HOURS * 3600)
+                alert = {
+                    "kind": "sla_breached",
+                    "order_id": order.order_id,
+                    "fulfillment_id": fulfillment.fulfillment_id,
+                    "carrier": shipment.carrier,
+                    "tracking_number": shipment.tracking_number,
+                    "promised_by": shipment.promised_by.isoformat(),
+                }
+                event = {
+                    "type": "shipment.sla_breached",
+                    "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:SLA_BREACHED",
+                    "order_id": order.order_id,
+                    "fulfillment_id": fulfillment.fulfillment_id,
+                    "at": now.isoformat(),
+                }
+                return Change(events=[event])
+            alert = {
+                "kind": "delivery_unconfirmed",
+                "order_id": order.order_id,
+                "fulfillment_id": fulfillment.fulfillment_id,
+                "carrier": shipment.carrier,
+                "tracking_number": shipment.tracking_number,
+            }
+            return Change()
+        if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
+            return None
+        released, owed, entry = order.cancel_fulfillment(
+            fulfillment.fulfillment_id, StatusReason.NOT_COLLECTED, now
+        )
+        refund = owed
+        stock = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
+            for a in released
+        ]
+        return Change(entry=entry, stock=stock)
+
+    order = mutate(deps, step.order_id, decide)
+    if alert is not None:
+        deps.events.alert_ops(f"{alert['kind']} {order.order_id}", alert)
+    if refund is not None and order.payment.payment_id:
+        owed = refund
+        deps.payments.refund(
+            order.payment.payment_id, owed, f"{order.order_id}:{step.fulfillment_id}:not_collected"
+        )
+
+        def record(current: Order) -> Change:
+            current.record_refund(owed)
+            return Change()
+
+        mutate(deps, order.order_id, record)
+    return output
+
+
+def await_returns(step: AwaitInput, deps: Deps) -> Empty:
+    """Park the token for the return window; release it at once when there is nothing to
+    wait for (nothing delivered, or everything already back)."""
+    now = deps.clock()
+    done = False
+
+    def decide(order: Order) -> Change | None:
+        nonlocal done
+        if order.status is not OrderStatus.DELIVERED:
+            done = True
+            return None
+        order.returns_task_token = step.task_token
+        order.returns_window_ends = now + timedelta(seconds=step.return_window_seconds or 0)
+        return Change()
+
+    mutate(deps, step.order_id, decide)
+    if done:
+        deps.workflow.resume(step.task_token, {"already": "closed"})
+    return Empty()

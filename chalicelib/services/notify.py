@@ -1,0 +1,177 @@
+"""Customer emails, sent by the subscriber of order events; each event mails once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from chalicelib.domain.orders import Order
+from chalicelib.services.fulfilment import LATE_DELIVERY_GRACE_HOURS
+from chalicelib.services.tracking import tracking_url
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+EMAIL_MARKER_TTL_SECONDS = 30 * 86400
+# Order statuses the customer is told about; READY_FOR_PICKUP goes out per fulfilment,
+# with its pick-up code, instead.
+MAILED_STATUSES = {
+    "ACCEPTED",
+    "PAID",
+    "RESERVED",
+    "SHIPPED",
+    "DELIVERED",
+    "RETURNED",
+    "REJECTED",
+    "CANCELLED",
+}
+MAILED_EVENTS = {"fulfillment.ready_for_pickup", "shipment.sla_breached", "return.requested"}
+
+LABELS: dict[str, dict[str, Any]] = {
+    "es": {
+        "status": {
+            "ACCEPTED": "recibido",
+            "PAID": "pagado",
+            "RESERVED": "en preparación",
+            "SHIPPED": "enviado",
+            "READY_FOR_PICKUP": "listo para recoger",
+            "DELIVERED": "entregado",
+            "RETURNED": "devuelto",
+            "REJECTED": "no completado",
+            "CANCELLED": "cancelado",
+        },
+        "reason": {
+            "payment_declined": "la tarjeta fue rechazada",
+            "payment_unavailable": "no pudimos contactar con el banco",
+            "out_of_stock": "sin existencias suficientes",
+            "customer_request": "a petición tuya",
+            "not_collected": "no recogido a tiempo",
+        },
+        "track": "Seguir mi pedido",
+    },
+    "en": {
+        "status": {
+            "ACCEPTED": "received",
+            "PAID": "paid",
+            "RESERVED": "being prepared",
+            "SHIPPED": "shipped",
+            "READY_FOR_PICKUP": "ready for pick-up",
+            "DELIVERED": "delivered",
+            "RETURNED": "returned",
+            "REJECTED": "not completed",
+            "CANCELLED": "cancelled",
+        },
+        "reason": {
+            "payment_declined": "the card was declined",
+            "payment_unavailable": "we could not reach the bank",
+            "out_of_stock": "not enough stock",
+            "customer_request": "at your request",
+            "not_collected": "not collected in time",
+        },
+        "track": "Track my order",
+    },
+}
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+
+def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, str, str]:
+    """Subject, HTML and text of the email for one event, in the customer's language."""
+    locale = order.contact.locale if order.contact.locale in LABELS else "es"
+    labels = LABELS[locale]
+    kind = str(event["type"])
+    status = str(event.get("status", order.status.value))
+    fulfillment = (
+        order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
+    )
+    shipments = [f.shipment for f in order.fulfillments if f.shipment is not None]
+    locations = {loc.location_id: loc.name for loc in deps.store.locations()}
+    promised = fulfillment.shipment.promised_by if fulfillment and fulfillment.shipment else None
+    context: dict[str, Any] = {
+        "kind": kind,
+        "status": status,
+        "order": order,
+        "locale": locale,
+        "status_label": labels["status"].get(status, status),
+        "reason_label": labels["reason"].get(
+            order.status_reason.value if order.status_reason else "", ""
+        ),
+        "refunded": (
+            f"{order.payment.refunded.amount} {order.payment.refunded.currency}"
+            if order.payment.refunded
+            else ""
+        ),
+        "shipments": [
+            {
+                **s.model_dump(mode="json"),
+                "promised_by": s.promised_by.strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            for s in shipments
+        ],
+        "tracking_url": tracking_url(order.order_id, deps),
+        "return_days": deps.settings.return_window_days,
+        "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
+        "pickup_code": fulfillment.pickup_code if fulfillment else "",
+        "pickup_deadline": (
+            fulfillment.pickup_deadline.strftime("%Y-%m-%d %H:%M UTC")
+            if fulfillment and fulfillment.pickup_deadline
+            else ""
+        ),
+        "promised_by": promised.strftime("%Y-%m-%d %H:%M UTC") if promised else "",
+        "new_estimate": (
+            (promised + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3)).strftime("%Y-%m-%d")
+            if promised
+            else ""
+        ),
+        "return_id": event.get("return_id", ""),
+        "track_label": labels["track"],
+    }
+    env = _environment()
+    subject = env.get_template(f"emails/subject.{locale}.txt.j2").render(context).strip()
+    text = env.get_template(f"emails/order_event.{locale}.txt.j2").render(context).strip() + "\n"
+    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+    html = env.get_template("emails/order_event.html.j2").render(
+        context | {"subject": subject, "paragraphs": paragraphs}
+    )
+    return subject, html, text
+
+
+def should_mail(event: dict[str, Any]) -> bool:
+    """Whether this event means an email to the customer."""
+    kind = event.get("type")
+    if kind == "order.status_changed":
+        return event.get("status") in MAILED_STATUSES
+    return kind in MAILED_EVENTS
+
+
+def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
+    """Email the customer about an event, once however often it is delivered. Returns the
+    message id, or None when nothing was sent."""
+    if not should_mail(event):
+        return None
+    order = deps.store.get_order(str(event["order_id"]))
+    if not order.contact.email:
+        return None
+    marker = f"email:{event['event_id']}"
+    if not deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS):
+        return None
+    try:
+        subject, html, text = render_email(event, order, deps)
+        return deps.mailer.send(order.contact.email, subject, html, text)
+    except Exception:
+        # SNS retries the delivery: let that retry send the email we could not.
+        deps.store.forget(marker)
+        raise

@@ -1,0 +1,210 @@
+"""Placing, reading and cancelling orders."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.catalog import Location, LocationType, Product
+from chalicelib.domain.errors import Conflict, InvalidFields, NotFound, OrderCancelled
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    Consent,
+    CustomerContact,
+    FulfillmentType,
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderStatus,
+    ShippingAddress,
+    StatusReason,
+)
+from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.ports import StockChange
+from chalicelib.services.customers import resolve_customer
+from chalicelib.services.unit_of_work import Change, mutate, status_event
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+def order_id_for(client_role: str, idempotency_key: str) -> str:
+    """Orders are named after the client's idempotency key, so a retried request can only
+    ever find the order it created (and its execution, named after the order)."""
+    digest = hashlib.sha256(f"{client_role}\n{idempotency_key}".encode()).hexdigest()
+    return f"ord_{digest[:20]}"
+
+
+def workflow_input(order_id: str, deps: Deps) -> dict[str, object]:
+    """The execution's input: the order id and every wait, already scaled."""
+    config = deps.settings
+    return {
+        "order_id": order_id,
+        "waits": {
+            "handling_seconds": max(0, int(config.handling_seconds / config.time_scale)),
+            "return_window_seconds": config.scaled(config.return_window_days * 86400),
+        },
+    }
+
+
+def _price_lines(
+    request: PlaceOrderRequest, products: dict[str, Product], locations: dict[str, Location]
+) -> list[OrderLine]:
+    problems: list[tuple[str, str]] = []
+    lines: list[OrderLine] = []
+    if request.store_id and (
+        request.store_id not in locations
+        or locations[request.store_id].type is not LocationType.STORE
+    ):
+        problems.append(("store_id", f"no store {request.store_id}"))
+    seen: set[tuple[str, str | None]] = set()
+    for index, line in enumerate(request.lines):
+        product = products.get(line.sku)
+        if product is None:
+            problems.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
+            continue
+        location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
+        if line.fulfillment is FulfillmentType.PICKUP:
+            location = locations.get(line.location_id or "")
+            if location is None:
+                problems.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
+                continue
+            if not location.pickup:
+                problems.append(
+                    (f"lines.{index}.location_id", f"{line.location_id} does not do pick-up")
+                )
+                continue
+        key = (line.sku, location_id)
+        if key in seen:
+            problems.append((f"lines.{index}.sku", f"{line.sku} appears twice; add quantities"))
+            continue
+        seen.add(key)
+        lines.append(
+            OrderLine(
+                sku=line.sku,
+                name=product.name,
+                quantity=line.quantity,
+                unit_price=product.price,
+                line_total=product.price.times(line.quantity),
+                fulfillment=line.fulfillment,
+                location_id=location_id,
+            )
+        )
+    if problems:
+        raise InvalidFields(problems)
+    return lines
+
+
+def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
+    """Accept an order at catalogue prices and start its execution. Safe to repeat: the
+    same order id finds the order already stored and (re)starts the same execution."""
+    request.check()
+    try:
+        existing: Order | None = deps.store.get_order(order_id)
+    except NotFound:
+        existing = None
+    if existing is not None:
+        deps.workflow.start(order_id, workflow_input(order_id, deps))
+        return existing
+    products = {product.sku: product for product in deps.store.products()}
+    locations = {location.location_id: location for location in deps.store.locations()}
+    lines = _price_lines(request, products, locations)
+    customer_id = None
+    contact = CustomerContact()
+    if request.customer is not None:
+        ref = request.customer
+        if ref.has_identifier():
+            customer_id = resolve_customer(ref, deps, "customer.").customer_id
+        contact = CustomerContact(
+            email=ref.email.strip().lower() if ref.email else None,
+            phone=ref.phone,
+            name=ref.name,
+            locale=ref.locale,
+        )
+    now = deps.clock()
+    total = sum((line.line_total for line in lines), Money.zero())
+    order = Order(
+        order_id=order_id,
+        channel=request.channel,
+        store_id=request.store_id,
+        customer_id=customer_id,
+        contact=contact,
+        lines=lines,
+        total=total,
+        shipping_address=(
+            ShippingAddress.model_validate(request.shipping_address.model_dump())
+            if request.shipping_address
+            else None
+        ),
+        payment_token=request.payment.token,
+        consent=Consent(
+            terms_version=request.consent.terms_version,
+            privacy_version=request.consent.privacy_version,
+            accepted_at=now,
+            channel=request.channel,
+        ),
+        placed_at=now,
+        execution_arn=deps.workflow.execution_arn(order_id),
+    )
+    entry = HistoryEntry(
+        status=OrderStatus.ACCEPTED, at=now, detail=f"placed via {request.channel}"
+    )
+    order.history.append(entry)
+    try:
+        deps.store.create_order(order)
+    except Conflict:
+        # A concurrent request with the same key stored it first: answer with that one.
+        return deps.store.get_order(order_id)
+    deps.workflow.start(order_id, workflow_input(order_id, deps))
+    deps.events.publish(status_event(order, entry))
+    return order
+
+
+def get_order(order_id: str, deps: Deps) -> Order:
+    """The order, or ``NotFound``."""
+    return deps.store.get_order(order_id)
+
+
+def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
+    """Cancel before anything has left a location: release the stock held and refund the
+    payment. 409 once shipped."""
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        if order.status is OrderStatus.CANCELLED:
+            return None  # repeated cancel: same answer, nothing more to do
+        released = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
+            for a in order.reserved_allocations()
+        ]
+        entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
+        return Change(entry=entry, stock=released)
+
+    order = mutate(deps, order_id, decide)
+    refund_if_paid(order, f"{order_id}:cancel", deps)
+    return deps.store.get_order(order_id)
+
+
+def refund_if_paid(order: Order, refund_key: str, deps: Deps) -> None:
+    """Give back whatever of the capture has not been refunded yet (idempotent by key)."""
+    if not order.is_paid() or order.payment.captured is None or order.payment.payment_id is None:
+        return
+    already = order.payment.refunded or Money.zero(order.total.currency)
+    owed = order.payment.captured - already
+    if owed.amount <= 0:
+        return
+    deps.payments.refund(order.payment.payment_id, owed, refund_key)
+
+    def record(current: Order) -> Change | None:
+        if not current.is_paid():
+            return None
+        current.record_refund(owed)
+        return Change()
+
+    mutate(deps, order.order_id, record)
+
+
+def ensure_not_cancelled(order: Order) -> None:
+    """Workflow steps stop here when the order was cancelled under them."""
+    if order.status is OrderStatus.CANCELLED:
+        raise OrderCancelled(f"order {order.order_id} was cancelled")

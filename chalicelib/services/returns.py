@@ -1,0 +1,99 @@
+"""Returns in any channel: requested through the API, received at a location, restocked
+there and refunded."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.catalog import Location
+from chalicelib.domain.errors import InvalidFields
+from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.ports import StockChange
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+def _require_location(location_id: str, deps: Deps, field: str = "location_id") -> Location:
+    for location in deps.store.locations():
+        if location.location_id == location_id:
+            return location
+    raise InvalidFields([(field, f"no location {location_id}")])
+
+
+def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
+    """Open a return for delivered units, within the return window."""
+    request.check()
+    if request.location_id:
+        _require_location(request.location_id, deps)
+    return_id = f"ret_{uuid.uuid4().hex[:16]}"
+    now = deps.clock()
+    created: list[OrderReturn] = []
+
+    def decide(order: Order) -> Change:
+        created.clear()
+        created.append(
+            order.request_return(
+                return_id,
+                [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
+                request.reason,
+                request.channel,
+                request.location_id,
+                now,
+            )
+        )
+        event = {
+            "type": "return.requested",
+            "event_id": f"{order_id}:{return_id}:REQUESTED",
+            "order_id": order_id,
+            "return_id": return_id,
+            "at": now.isoformat(),
+        }
+        return Change(pointers=[(f"RETURN#{return_id}", order_id)], events=[event])
+
+    mutate(deps, order_id, decide)
+    return created[0]
+
+
+def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
+    """The goods are back at ``location_id``: restock there, refund, and mark the order
+    RETURNED when every unit is back."""
+    location = _require_location(location_id, deps)
+    order_id = deps.store.order_id_for(f"RETURN#{return_id}")
+    now = deps.clock()
+    order = deps.store.get_order(order_id)
+    pending = next((r for r in order.returns if r.return_id == return_id), None)
+    for line in pending.lines if pending else []:
+        deps.store.ensure_stock_item(line.sku, location)
+    if pending is not None and order.payment.payment_id:
+        # Refund first, keyed by the return: a retry after a failed write refunds nothing twice.
+        deps.payments.refund(
+            order.payment.payment_id, order.refund_for(pending.lines), f"{order_id}:{return_id}"
+        )
+    token: str | None = None
+
+    def decide(current: Order) -> Change:
+        nonlocal token
+        received = current.receive_return(return_id, location_id, now)
+        if received.refund is not None and current.payment.payment_id:
+            current.record_refund(received.refund)
+        stock = [
+            StockChange(sku=line.sku, location_id=location_id, on_hand=line.quantity)
+            for line in received.lines
+        ]
+        entry = None
+        if current.everything_returned() and current.status is OrderStatus.DELIVERED:
+            for fulfillment in current.fulfillments:
+                if fulfillment.status is FulfillmentStatus.DELIVERED:
+                    fulfillment.status = FulfillmentStatus.RETURNED
+            entry = current.move_to(OrderStatus.RETURNED, now, "every unit returned and refunded")
+            token, current.returns_task_token = current.returns_task_token, None
+        return Change(entry=entry, stock=stock)
+
+    order = mutate(deps, order_id, decide)
+    if token:
+        deps.workflow.resume(token, {"returned": True})
+    return order

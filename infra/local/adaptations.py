@@ -1,0 +1,296 @@
+"""Where moto (5.2.5) falls short of AWS, and what the local stack does about it.
+
+Each adaptation names the gap it closes; ``tests/integration/test_local_adaptations.py``
+has a test for each that fails without it. Nothing here is imported by ``chalicelib``: the
+app runs the same code on AWS and here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("orquesta.local")
+
+_DYNAMODB_LOCK = threading.RLock()
+_applied: set[str] = set()
+
+
+def _once(name: str) -> bool:
+    if name in _applied:
+        return False
+    _applied.add(name)
+    return True
+
+
+def serialise_dynamodb() -> None:
+    """Gap: moto's DynamoDB takes no lock, so two conditional writes racing for the same
+    item both succeed (a race of 200 orders on 50 units oversold 4 times in 5), and a
+    query can iterate a table while another thread changes it. AWS applies each request
+    atomically; here every DynamoDB request runs under one lock."""
+    if not _once("dynamodb"):
+        return
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.call_action
+
+    @functools.wraps(original)
+    def call_action(self: Any) -> Any:
+        with _DYNAMODB_LOCK:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+class LambdaContext:
+    """The part of the Lambda context the handlers read."""
+
+    def __init__(self, function_name: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_name
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = f"local-{time.monotonic_ns()}"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Lambda's default of 30 s."""
+        return 30_000
+
+
+class InProcessLambdas:
+    """Gap: without Docker, moto's Lambda returns the request body instead of running the
+    function, and delivers SNS messages only to functions it created. Here ``Invoke`` and
+    SNS deliveries run the Chalice app's own handlers in this process, by deployed name
+    (``<app>-<stage>-<name>``). A handler's exception becomes a Lambda function error whose
+    ``errorType`` is the exception's class name, as the Python runtime reports it, so the
+    state machine's Retry and Catch see ``OutOfStock`` and not a success. SNS invokes
+    subscribers asynchronously with two retries, as AWS does; so does this."""
+
+    def __init__(self, handlers: dict[str, Callable[..., Any]], prefix: str) -> None:
+        self.handlers = handlers
+        self.prefix = prefix
+        self.invocations: dict[str, int] = {}
+        self._count_lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-lambda")
+        self._pending: set[Future[None]] = set()
+        self._pending_lock = threading.Lock()
+
+    def handler_for(self, function_name: str) -> tuple[str, Callable[..., Any]]:
+        """The handler a function name or ARN (with or without qualifier) names."""
+        parts = function_name.split(":")
+        name = parts[6] if len(parts) >= 7 else parts[-1]
+        short = name.removeprefix(self.prefix)
+        if short not in self.handlers:
+            raise KeyError(f"no local handler for {function_name}")
+        with self._count_lock:
+            self.invocations[short] = self.invocations.get(short, 0) + 1
+        return short, self.handlers[short]
+
+    def invoke(
+        self, function_name: str, body: str | bytes | None, response_headers: dict[str, Any]
+    ) -> bytes:
+        """Run a handler synchronously and answer as Lambda's Invoke would."""
+        short, handler = self.handler_for(function_name)
+        event = json.loads(body or "{}")
+        try:
+            result = handler(event, LambdaContext(short))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
+            response_headers["x-amz-function-error"] = "Unhandled"
+            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            return json.dumps(error).encode()
+        return json.dumps(result).encode()
+
+    def deliver_sns(self, function_name: str, message: str, subject: str | None) -> None:
+        """Queue an SNS delivery to a subscribed function."""
+        event = {
+            "Records": [
+                {
+                    "EventSource": "aws:sns",
+                    "EventVersion": "1.0",
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": f"local-{time.monotonic_ns()}",
+                        "Message": message,
+                        "Subject": subject,
+                        "MessageAttributes": {},
+                        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                    },
+                }
+            ]
+        }
+        future = self._pool.submit(self._deliver_with_retries, function_name, event)
+        with self._pending_lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    def _deliver_with_retries(self, function_name: str, event: dict[str, Any]) -> None:
+        short, handler = self.handler_for(function_name)
+        for attempt in range(3):
+            try:
+                handler(event, LambdaContext(short))
+                return
+            except Exception:
+                log.exception("SNS delivery to %s failed (attempt %d)", short, attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait for queued SNS deliveries (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._pending_lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout=max(0.0, deadline - time.monotonic()))
+
+    def shutdown(self) -> None:
+        """Stop the delivery pool."""
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+_lambdas: InProcessLambdas | None = None
+
+
+def dispatch_lambdas_in_process(lambdas: InProcessLambdas) -> None:
+    """Install ``lambdas`` as moto's Lambda implementation (see ``InProcessLambdas``)."""
+    global _lambdas
+    _lambdas = lambdas
+    if not _once("lambda"):
+        return
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def invoke(
+        self: Any,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
+    ) -> bytes:
+        assert _lambdas is not None, "the local stack is not running"
+        return _lambdas.invoke(function_name, body, response_headers)
+
+    def send_sns_message(
+        self: Any,
+        function_name: str,
+        message: str,
+        subject: str | None = None,
+        qualifier: str | None = None,
+    ) -> None:
+        assert _lambdas is not None, "the local stack is not running"
+        _lambdas.deliver_sns(function_name, message, subject)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    LambdaSimpleBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
+
+
+_outbox: Path | None = None
+
+
+def write_outbox(directory: Path) -> None:
+    """Gap: SES sends nothing anywhere locally; moto keeps messages in memory only. Here
+    every raw email sent is also written to ``directory`` as ``<message id>.eml``, so a
+    person can open what a customer would have received."""
+    global _outbox
+    directory.mkdir(parents=True, exist_ok=True)
+    _outbox = directory
+    if not _once("ses"):
+        return
+    from moto.ses.models import SESBackend
+
+    original = SESBackend.send_raw_email
+
+    @functools.wraps(original)
+    def send_raw_email(self: Any, source: str, destinations: list[str], raw_data: str) -> Any:
+        message = original(self, source, destinations, raw_data)
+        if _outbox is not None:
+            (_outbox / f"{message.id}.eml").write_text(raw_data, encoding="utf-8")
+        return message
+
+    SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+
+
+def cache_interpreter_clients() -> None:
+    """Gap: moto's ASL interpreter builds a new boto3 client for every task state it runs
+    (tens of milliseconds each), which held the stack to about 2 executions/s. AWS has no
+    such cost. Clients are thread-safe, so one per (region, service) is kept."""
+    if not _once("clients"):
+        return
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    cache: dict[tuple[str, str, bool], Any] = {}
+    cache_lock = threading.Lock()
+
+    @functools.wraps(original)
+    def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+        from moto.core.models import botocore_stubber
+
+        key = (region, service, botocore_stubber.enabled)
+        with cache_lock:
+            if key not in cache:
+                cache[key] = original(region, service, state_credentials)
+            return cache[key]
+
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__name__", "")
+        if (
+            name.startswith("moto.stepfunctions")
+            and getattr(module, "boto_client_for", None) is original
+        ):
+            module.boto_client_for = cached  # type: ignore[attr-defined]
+
+
+def raise_dev_server_backlog(backlog: int = 512) -> None:
+    """Gap: Chalice's dev server listens with a backlog of 5, so more than a handful of
+    concurrent clients get connection resets; API Gateway has no such limit."""
+    from chalice.local import ThreadedHTTPServer
+
+    ThreadedHTTPServer.request_queue_size = backlog
+    ThreadedHTTPServer.daemon_threads = True
+
+
+def stop_running_executions() -> int:
+    """Gap: moto's executions are threads that outlive ``mock_aws`` and keep writing into
+    whatever tables exist next. Stop them all (tests' teardown and shutdown)."""
+    import boto3
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    stopped = 0
+    for account_id, regions in stepfunctions_backends.items():
+        for region, backend in regions.items():
+            client = boto3.client("stepfunctions", region_name=region)
+            for machine in list(backend.state_machines):
+                for execution in list(getattr(machine, "executions", [])):
+                    if execution.status == "RUNNING":
+                        try:
+                            client.stop_execution(executionArn=execution.execution_arn)
+                            stopped += 1
+                        except Exception:  # noqa: BLE001 - best effort at teardown
+                            log.debug("could not stop %s", execution.execution_arn)
+            del account_id
+    return stopped
+
+
+def apply_all(outbox: Path) -> None:
+    """Every adaptation but the Lambda dispatch, which needs the app."""
+    serialise_dynamodb()
+    write_outbox(outbox)
+    cache_interpreter_clients()
+    raise_dev_server_backlog()
