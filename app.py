@@ -13,6 +13,7 @@ from chalice.app import SNSEvent
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
 from chalicelib.api.customers import customers
+from chalicelib.api.inventory import inventory
 from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
@@ -24,7 +25,7 @@ from chalicelib.services import fulfilment, notify
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
 
-for blueprint in (orders, carriers, catalog, customers, ops, tracking, openapi):
+for blueprint in (orders, carriers, catalog, inventory, customers, ops, tracking, openapi):
     app.register_blueprint(blueprint)
 
 

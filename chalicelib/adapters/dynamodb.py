@@ -75,6 +75,10 @@ def order_key(order_id: str) -> dict[str, Any]:
     return to_item({"pk": f"ORDER#{order_id}", "sk": "ORDER"})
 
 
+class MovementRejected(Exception):
+    """The stock item's counts do not allow the movement."""
+
+
 class DynamoStore:
     """``OrderStore`` on one DynamoDB table."""
 
@@ -201,12 +205,18 @@ class DynamoStore:
         return str(from_item(response["Item"])["order_id"])
 
     # Catalogue and locations ---------------------------------------------------------------
-    def _query_all(self, pk: str) -> list[dict[str, Any]]:
+    def _query_all(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
+        values: dict[str, Any] = {":pk": pk}
+        condition = "pk = :pk"
+        if sk_prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = sk_prefix
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": to_item({":pk": pk}),
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": to_item(values),
+            "ConsistentRead": True,
         }
         while True:
             page = self._client.query(**kwargs)
@@ -255,7 +265,10 @@ class DynamoStore:
     # Stock ------------------------------------------------------------------------------
     def stock_levels(self, sku: str) -> list[StockLevel]:
         """One SKU at every location that holds it."""
-        return [StockLevel.model_validate(item) for item in self._query_all(f"STOCK#{sku}")]
+        return [
+            StockLevel.model_validate(item)
+            for item in self._query_all(f"STOCK#{sku}", sk_prefix="LOC#")
+        ]
 
     def put_stock(self, level: StockLevel) -> None:
         """Set a stock item outright (provisioning and demo data only)."""
@@ -359,11 +372,79 @@ class DynamoStore:
             raise
         return True
 
+    def has_marker(self, key: str) -> bool:
+        """Whether a once-only marker is set."""
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item({"pk": f"ONCE#{key}", "sk": "ONCE"})
+        )
+        return "Item" in response
+
     def forget(self, key: str) -> None:
         """Drop a once-only marker (when the work it guarded failed and must be redone)."""
         self._client.delete_item(
             TableName=self._table, Key=to_item({"pk": f"ONCE#{key}", "sk": "ONCE"})
         )
+
+    def record_movement(
+        self,
+        sku: str,
+        location_id: str,
+        on_hand_delta: int,
+        safety_stock: int,
+        movement: dict[str, Any],
+    ) -> None:
+        """Apply a stock movement and append it to the SKU's ledger in one transaction.
+
+        A decrease must leave on_hand at zero or more and must not take units promised to
+        orders: ``on_hand - reserved >= |delta|``, i.e. ``available >= |delta| - safety``,
+        checked against the safety stock read just before (which must not have changed).
+        Raises ``MovementRejected`` otherwise.
+        """
+        values: dict[str, Any] = {":delta": on_hand_delta}
+        condition = "attribute_exists(pk)"
+        if on_hand_delta < 0:
+            condition += " AND on_hand >= :take AND safety_stock = :safety AND available >= :need"
+            values |= {
+                ":take": -on_hand_delta,
+                ":safety": safety_stock,
+                ":need": -on_hand_delta - safety_stock,
+            }
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"pk": f"STOCK#{sku}", "sk": f"LOC#{location_id}"}),
+                    "UpdateExpression": (
+                        "SET on_hand = on_hand + :delta, available = available + :delta"
+                    ),
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": to_item(values),
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(
+                        {
+                            "pk": f"STOCK#{sku}",
+                            "sk": f"MOVE#{movement['at']}#{movement['movement_id']}",
+                            **movement,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) == "TransactionCanceledException":
+                raise MovementRejected(f"{sku} at {location_id}") from exc
+            raise
+
+    def movements(self, sku: str) -> list[dict[str, Any]]:
+        """The SKU's movement ledger, oldest first."""
+        return self._query_all(f"STOCK#{sku}", sk_prefix="MOVE#")
 
     # Customers -----------------------------------------------------------------------------
     def find_identifier(self, identifier: Identifier) -> str | None:
@@ -421,8 +502,4 @@ class DynamoStore:
 
     def history_items(self, order_id: str) -> list[dict[str, Any]]:
         """The order's history items, oldest first."""
-        return [
-            item
-            for item in self._query_all(f"ORDER#{order_id}")
-            if str(item["sk"]).startswith("HIST#")
-        ]
+        return self._query_all(f"ORDER#{order_id}", sk_prefix="HIST#")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.composition import Deps, deps
 from chalicelib.domain.errors import (
     Forbidden,
+    InvalidRequest,
     OrquestaError,
     PayloadTooLarge,
     Unauthorized,
@@ -82,20 +83,6 @@ def problem(
     )
 
 
-def _field_name(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
-
-
-def validation_problem(exc: ValidationError) -> Response:
-    """422 naming every field pydantic refused (400 when the body is not JSON at all)."""
-    errors = [(_field_name(err["loc"]), err["msg"]) for err in exc.errors()]
-    if any(err["type"] == "json_invalid" for err in exc.errors()):
-        return problem(
-            400, "Malformed JSON", "the body is not valid JSON", [("body", errors[0][1])]
-        )
-    return problem(422, "Invalid request", f"{len(errors)} field(s) are invalid", errors)
-
-
 @dataclass
 class Call:
     """One request as a view function sees it."""
@@ -127,7 +114,10 @@ class Call:
             raise UnsupportedMediaType(
                 f"send application/json, not {content_type or 'nothing'}", field="Content-Type"
             )
-        return model.model_validate_json(raw or b"null")
+        try:
+            return model.model_validate_json(raw or b"null")
+        except ValidationError as exc:
+            raise InvalidRequest.from_validation(exc) from exc
 
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively."""
@@ -157,8 +147,6 @@ def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Pr
 
 def error_response(exc: Exception) -> Response:
     """Errors become HTTP in one place, by type."""
-    if isinstance(exc, ValidationError):
-        return validation_problem(exc)
     if isinstance(exc, OrquestaError):
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem(exc.status, exc.title, exc.detail, exc.field_errors(), headers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class OrquestaError(Exception):
     """Base of every error the domain, services and adapters raise on purpose."""
@@ -109,3 +111,34 @@ class UnsupportedMediaType(OrquestaError):
 
     status = 415
     title = "Unsupported media type"
+
+
+class InvalidRequest(OrquestaError):
+    """The body does not match the request model; every offending field is named."""
+
+    status = 422
+    title = "Invalid request"
+
+    def __init__(self, problems: list[tuple[str, str]], malformed: bool = False) -> None:
+        super().__init__(
+            f"{len(problems)} field(s) are invalid", problems[0][0] if problems else None
+        )
+        self.problems = problems
+        if malformed:
+            self.status = 400
+            self.title = "Malformed JSON"
+            self.detail = "the body is not valid JSON"
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> InvalidRequest:
+        """Name every field pydantic refused; a body that is not JSON at all is a 400."""
+        problems = [
+            (".".join(str(part) for part in err["loc"]) or "body", err["msg"])
+            for err in exc.errors()
+        ]
+        malformed = any(err["type"] == "json_invalid" for err in exc.errors())
+        return cls([("body", problems[0][1])] if malformed else problems, malformed)
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        """Every offending field."""
+        return list(self.problems)

@@ -142,3 +142,24 @@ class CarrierEventRequest(Strict):
     tracking_number: str = Field(min_length=1, max_length=64)
     type: Literal["in_transit", "out_for_delivery", "delivered", "exception"]
     occurred_at: str = Field(min_length=1, max_length=40)
+
+
+class RecordMovementRequest(Strict):
+    """``POST /inventory/movements``: a store's POS or back office moving stock."""
+
+    sku: str = Field(min_length=1, max_length=64)
+    location_id: str = Field(min_length=1, max_length=64)
+    type: Literal["receipt", "sale", "adjustment", "return"]
+    quantity: int = Field(ge=-100_000, le=100_000, strict=True)
+    reference: str | None = Field(default=None, max_length=200)
+
+    def on_hand_delta(self) -> int:
+        """The change to on_hand: receipts and returns add, sales take, adjustments are
+        signed. Raises ``InvalidFields`` for a quantity the type does not allow."""
+        if self.type == "adjustment":
+            if self.quantity == 0:
+                raise InvalidFields([("quantity", "an adjustment is a non-zero signed delta")])
+            return self.quantity
+        if self.quantity <= 0:
+            raise InvalidFields([("quantity", f"a {self.type} takes a positive quantity")])
+        return -self.quantity if self.type == "sale" else self.quantity

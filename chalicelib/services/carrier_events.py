@@ -8,7 +8,9 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import NotFound, Unauthorized, Unprocessable
+from pydantic import ValidationError
+
+from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
 from chalicelib.domain.orders import FulfillmentStatus, Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.services.unit_of_work import Change, mutate
@@ -69,7 +71,10 @@ def handle_carrier_event(
         deps.settings.signature_tolerance_seconds,
         time.time(),
     )
-    event = CarrierEventRequest.model_validate_json(raw_body)
+    try:
+        event = CarrierEventRequest.model_validate_json(raw_body)
+    except ValidationError as exc:
+        raise InvalidRequest.from_validation(exc) from exc
     now = deps.clock()
     occurred_at = _parse_occurred_at(event.occurred_at, now)
     marker = f"webhook:{carrier}:{event.event_id}"

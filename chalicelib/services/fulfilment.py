@@ -21,6 +21,7 @@ from chalicelib.domain.orders import (
     StatusReason,
 )
 from chalicelib.ports import StockChange
+from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
 from chalicelib.services.unit_of_work import Change, mutate, publish
 
@@ -152,6 +153,8 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
                 raise
             continue
         publish(deps, order, Change(entry=entry))
+        for sku in sorted({a.sku for a in plan.allocations}):
+            check_low_stock(sku, deps)
         return _reservation_of(order)
     raise OutOfStock("not enough stock", field="lines")  # pragma: no cover
 
@@ -313,7 +316,7 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
                     "tracking_number": shipment.tracking_number,
                     "promised_by": shipment.promised_by.isoformat(),
                 }
-                event = {
+                event: dict[str, Any] = {
                     "type": "shipment.sla_breached",
                     "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:SLA_BREACHED",
                     "order_id": order.order_id,
@@ -339,7 +342,16 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
             StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
             for a in released
         ]
-        return Change(entry=entry, stock=stock)
+        not_collected: dict[str, Any] = {
+            "type": "fulfillment.not_collected",
+            "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:NOT_COLLECTED",
+            "order_id": order.order_id,
+            "fulfillment_id": fulfillment.fulfillment_id,
+            "location_id": fulfillment.location_id,
+            "refund": owed.model_dump(mode="json"),
+            "at": now.isoformat(),
+        }
+        return Change(entry=entry, stock=stock, events=[not_collected])
 
     order = mutate(deps, step.order_id, decide)
     if alert is not None:

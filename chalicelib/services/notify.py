@@ -30,7 +30,12 @@ MAILED_STATUSES = {
     "REJECTED",
     "CANCELLED",
 }
-MAILED_EVENTS = {"fulfillment.ready_for_pickup", "shipment.sla_breached", "return.requested"}
+MAILED_EVENTS = {
+    "fulfillment.ready_for_pickup",
+    "fulfillment.not_collected",
+    "shipment.sla_breached",
+    "return.requested",
+}
 
 LABELS: dict[str, dict[str, Any]] = {
     "es": {
@@ -137,6 +142,11 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
             else ""
         ),
         "return_id": event.get("return_id", ""),
+        "fulfillment_refund": (
+            f"{event['refund']['amount']} {event['refund']['currency']}"
+            if event.get("refund")
+            else ""
+        ),
         "track_label": labels["track"],
     }
     env = _environment()

@@ -1,0 +1,64 @@
+"""Stock movements recorded by stores and the back office."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.errors import Unprocessable
+from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services import inventory as inventory_service
+
+inventory = Blueprint(__name__)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class MovementResponse(BaseModel):
+    """The movement recorded and the stock after it."""
+
+    movement_id: str
+    sku: str
+    location_id: str
+    type: str
+    quantity: int
+    on_hand_delta: int
+    reference: str | None
+    at: str
+    on_hand: int
+    reserved: int
+    available: int
+    available_to_promise: int
+
+
+@endpoint(
+    inventory,
+    "/inventory/movements",
+    "POST",
+    summary="Record a sale, receipt, adjustment or return at a location (idempotent by key)",
+    roles=("store", "ops"),
+    request=RecordMovementRequest,
+    response=MovementResponse,
+    status=201,
+    tag="inventory",
+    headers=(IDEMPOTENCY_HEADER,),
+)
+def record_movement(call: Call) -> dict[str, Any]:
+    """Apply once per Idempotency-Key."""
+    key = call.header(IDEMPOTENCY_HEADER)
+    if not key or len(key) > 255:
+        raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
+    request = call.parse(RecordMovementRequest)
+    request.on_hand_delta()
+    assert call.principal is not None
+
+    def apply() -> dict[str, Any]:
+        result = inventory_service.record_movement(request, call.deps)
+        return MovementResponse.model_validate(result).model_dump(mode="json")
+
+    return call.deps.idempotency.run(
+        f"movements-{call.principal.client_id}", key, request.model_dump(mode="json"), apply
+    )

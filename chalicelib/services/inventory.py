@@ -1,0 +1,103 @@
+"""Stock movements from the shop floor and the back office, and low-stock alerts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamodb import MovementRejected
+from chalicelib.domain.errors import Conflict, InvalidFields
+from chalicelib.domain.inventory import available_to_promise
+from chalicelib.domain.requests import RecordMovementRequest
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+LOW_STOCK_MARKER_TTL_SECONDS = 365 * 86400
+
+
+def record_movement(request: RecordMovementRequest, deps: Deps) -> dict[str, Any]:
+    """Apply a POS sale, a receipt, an adjustment or a return at one location; web
+    availability moves at once because both read the same stock item."""
+    delta = request.on_hand_delta()
+    problems: list[tuple[str, str]] = []
+    if deps.store.product(request.sku) is None:
+        problems.append(("sku", f"unknown SKU {request.sku}"))
+    location = next(
+        (loc for loc in deps.store.locations() if loc.location_id == request.location_id), None
+    )
+    if location is None:
+        problems.append(("location_id", f"no location {request.location_id}"))
+    if problems:
+        raise InvalidFields(problems)
+    assert location is not None
+    if delta > 0:
+        deps.store.ensure_stock_item(request.sku, location)
+    level = next(
+        (
+            lv
+            for lv in deps.store.stock_levels(request.sku)
+            if lv.location_id == location.location_id
+        ),
+        None,
+    )
+    if level is None:
+        raise Conflict(
+            f"{location.location_id} holds no {request.sku}; nothing to take", field="quantity"
+        )
+    now = deps.clock()
+    movement = {
+        "movement_id": f"mov_{uuid.uuid4().hex[:16]}",
+        "sku": request.sku,
+        "location_id": request.location_id,
+        "type": request.type,
+        "quantity": request.quantity,
+        "on_hand_delta": delta,
+        "reference": request.reference,
+        "at": now.isoformat(),
+    }
+    try:
+        deps.store.record_movement(
+            request.sku, request.location_id, delta, level.safety_stock, movement
+        )
+    except MovementRejected as exc:
+        raise Conflict(
+            f"{request.location_id} has {level.on_hand} on hand of which {level.reserved} are "
+            f"promised to orders: it cannot give {-delta}",
+            field="quantity",
+        ) from exc
+    levels = deps.store.stock_levels(request.sku)
+    check_low_stock(request.sku, deps, levels)
+    after = next(lv for lv in levels if lv.location_id == request.location_id)
+    return movement | {
+        "on_hand": after.on_hand,
+        "reserved": after.reserved,
+        "available": max(0, after.available),
+        "available_to_promise": available_to_promise(levels),
+    }
+
+
+def check_low_stock(sku: str, deps: Deps, levels: list[Any] | None = None) -> bool:
+    """Alert ops once when web availability falls below the SKU's threshold; re-arm when it
+    recovers. Returns True when an alert was published."""
+    product = deps.store.product(sku)
+    if product is None:
+        return False
+    atp = available_to_promise(levels if levels is not None else deps.store.stock_levels(sku))
+    marker = f"lowstock:{sku}"
+    if atp < product.low_stock_threshold:
+        if deps.store.remember_once(marker, LOW_STOCK_MARKER_TTL_SECONDS):
+            deps.events.alert_ops(
+                f"low stock {sku}",
+                {
+                    "kind": "low_stock",
+                    "sku": sku,
+                    "available_to_promise": atp,
+                    "threshold": product.low_stock_threshold,
+                },
+            )
+            return True
+        return False
+    if deps.store.has_marker(marker):
+        deps.store.forget(marker)
+    return False
