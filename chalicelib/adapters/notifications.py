@@ -22,14 +22,17 @@ class SnsEventPublisher:
 
     def publish(self, event: dict[str, Any]) -> None:
         """Publish an order event; ``type`` and ``status`` are message attributes so
-        subscribers can filter."""
+        subscribers can filter (``status`` only on status changes: SNS refuses empty
+        attribute values)."""
+        attributes: dict[str, Any] = {
+            "type": {"DataType": "String", "StringValue": str(event["type"])},
+        }
+        if event.get("status"):
+            attributes["status"] = {"DataType": "String", "StringValue": str(event["status"])}
         self._client.publish(
             TopicArn=self._order_events_topic,
             Message=json.dumps(event, sort_keys=True),
-            MessageAttributes={
-                "type": {"DataType": "String", "StringValue": str(event["type"])},
-                "status": {"DataType": "String", "StringValue": str(event.get("status", ""))},
-            },
+            MessageAttributes=attributes,
         )
 
     def alert_ops(self, subject: str, message: dict[str, Any]) -> None:

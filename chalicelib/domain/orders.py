@@ -318,19 +318,25 @@ class Order(BaseModel):
         """Group the allocated units into fulfilments: one per pick-up store and one per
         ship-from location."""
         groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
-        pickup_skus = {
-            (line.sku, line.location_id)
-            for line in self.lines
-            if line.fulfillment is FulfillmentType.PICKUP
-        }
+        # Units still to collect per (SKU, store): a store may also ship the same SKU, and
+        # those units must travel rather than join the pick-up.
+        pickup_left: dict[tuple[str, str | None], int] = {}
+        for line in self.lines:
+            if line.fulfillment is FulfillmentType.PICKUP:
+                key = (line.sku, line.location_id)
+                pickup_left[key] = pickup_left.get(key, 0) + line.quantity
         for allocation in allocations:
-            kind = (
-                FulfillmentType.PICKUP
-                if (allocation.sku, allocation.location_id) in pickup_skus
-                else FulfillmentType.SHIP
-            )
-            lines = groups.setdefault((kind, allocation.location_id), {})
-            lines[allocation.sku] = lines.get(allocation.sku, 0) + allocation.quantity
+            key = (allocation.sku, allocation.location_id)
+            collected = min(allocation.quantity, pickup_left.get(key, 0))
+            if collected:
+                pickup_left[key] -= collected
+            for kind, quantity in (
+                (FulfillmentType.PICKUP, collected),
+                (FulfillmentType.SHIP, allocation.quantity - collected),
+            ):
+                if quantity:
+                    lines = groups.setdefault((kind, allocation.location_id), {})
+                    lines[allocation.sku] = lines.get(allocation.sku, 0) + quantity
         self.fulfillments = [
             Fulfillment(
                 fulfillment_id=f"{self.order_id}-F{index}",
@@ -453,7 +459,12 @@ class Order(BaseModel):
         fulfillment.status = FulfillmentStatus.DELIVERED
         if fulfillment.shipment is not None:
             fulfillment.shipment.delivered_at = at
-            late = at > fulfillment.shipment.promised_by
+            # A breach the workflow recorded stands: with scaled waits (local stack) the
+            # wait can run out long before the wall-clock promise.
+            late = (
+                at > fulfillment.shipment.promised_by
+                or fulfillment.shipment.breached_at is not None
+            )
             fulfillment.shipment.sla_status = "late" if late else "met"
             detail = f"delivered by {fulfillment.shipment.carrier}"
         else:
@@ -518,11 +529,21 @@ class Order(BaseModel):
         """Whether money was captured and not fully refunded."""
         return self.payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 
+    def kept_quantities(self) -> dict[str, int]:
+        """Units per SKU the customer keeps: ordered, less cancelled fulfilments (an
+        uncollected pick-up was refunded and never reached the customer)."""
+        kept: dict[str, int] = {}
+        for line in self.lines:
+            kept[line.sku] = kept.get(line.sku, 0) + line.quantity
+        for fulfillment in self.fulfillments:
+            if fulfillment.status is FulfillmentStatus.CANCELLED:
+                for fline in fulfillment.lines:
+                    kept[fline.sku] = kept.get(fline.sku, 0) - fline.quantity
+        return kept
+
     def returnable_quantities(self) -> dict[str, int]:
         """Units per SKU delivered and not yet asked back."""
-        left: dict[str, int] = {}
-        for line in self.lines:
-            left[line.sku] = left.get(line.sku, 0) + line.quantity
+        left = self.kept_quantities()
         for ret in self.returns:
             for rline in ret.lines:
                 left[rline.sku] = left.get(rline.sku, 0) - rline.quantity
@@ -595,4 +616,4 @@ class Order(BaseModel):
             if ret.status is ReturnStatus.RECEIVED:
                 for rline in ret.lines:
                     received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
-        return all(received.get(line.sku, 0) >= line.quantity for line in self.lines)
+        return all(received.get(sku, 0) >= qty for sku, qty in self.kept_quantities().items())

@@ -37,15 +37,17 @@ def verify_signature(
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
         parts.setdefault(key, []).append(value)
-    try:
-        timestamp = int(parts.get("t", [""])[0])
-    except ValueError as exc:
-        raise Unauthorized("malformed signature timestamp", field=SIGNATURE_HEADER) from exc
+    raw_timestamp = parts.get("t", [""])[0]
+    # Ten digits cover Unix time for centuries; anything longer is not a timestamp.
+    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
+        raise Unauthorized("malformed signature timestamp", field=SIGNATURE_HEADER)
+    timestamp = int(raw_timestamp)
     if abs(now - timestamp) > tolerance_seconds:
         raise Unauthorized("signature timestamp outside tolerance", field=SIGNATURE_HEADER)
     expected = sign(secret, timestamp, raw_body).split("v1=", 1)[1]
     # Any of the v1 signatures may match (carriers rotating secrets send two).
-    if not any(hmac.compare_digest(expected, given) for given in parts.get("v1", [])):
+    given_signatures = [given.encode("utf-8", "replace") for given in parts.get("v1", [])]
+    if not any(hmac.compare_digest(expected.encode(), given) for given in given_signatures):
         raise Unauthorized("signature does not match", field=SIGNATURE_HEADER)
 
 

@@ -134,7 +134,8 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
         pickup_lines: dict[tuple[str, str], int] = {}
         for line in order.lines:
             if line.fulfillment is FulfillmentType.PICKUP and line.location_id:
-                pickup_lines[(line.sku, line.location_id)] = line.quantity
+                key = (line.sku, line.location_id)
+                pickup_lines[key] = pickup_lines.get(key, 0) + line.quantity
             else:
                 ship_lines[line.sku] = ship_lines.get(line.sku, 0) + line.quantity
         stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}

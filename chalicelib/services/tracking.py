@@ -35,7 +35,9 @@ def order_for_token(token: str, deps: Deps) -> Order:
     """The order a valid token names; ``NotFound`` for anything else (no oracle)."""
     order_id, _, signature = token.rpartition(".")
     expected = _signature(order_id, deps.secrets.tracking_secret())
-    if not order_id or not hmac.compare_digest(signature, expected):
+    if not order_id or not hmac.compare_digest(
+        signature.encode("utf-8", "replace"), expected.encode()
+    ):
         raise NotFound("no such tracking link", field="token")
     return deps.store.get_order(order_id)
 

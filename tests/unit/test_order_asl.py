@@ -1,0 +1,209 @@
+"""The order state machine, read statically: documented, bounded, compensating, runnable on
+moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ASL_PATH = Path(__file__).resolve().parents[2] / "statemachines" / "order.asl.json"
+
+TRANSIENT_ERRORS = {"ConcurrentModification", "PaymentGatewayUnavailable"}
+BUSINESS_ERRORS = {
+    "PaymentDeclined",
+    "PaymentGatewayUnavailable",
+    "OutOfStock",
+    "OrderCancelled",
+    "States.Timeout",
+}
+HAPPY_DELIVERED_PATH = [
+    "AuthorizePayment",
+    "ReserveStock",
+    "FulfilEach",
+    "AwaitHandover",
+    "DispatchFulfilment",
+    "AwaitCompletion",
+    "AwaitReturns",
+    "OrderClosed",
+]
+
+Machine = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def machine() -> Machine:
+    """The ASL document, parsed."""
+    document = json.loads(ASL_PATH.read_text(encoding="utf-8"))
+    assert isinstance(document, dict)
+    return document
+
+
+def scopes(definition: Machine) -> Iterator[Machine]:
+    """The machine and every nested state machine (Map processors, Parallel branches)."""
+    yield definition
+    for state in definition["States"].values():
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from scopes(state[key])
+        for branch in state.get("Branches", []):
+            yield from scopes(branch)
+
+
+def all_states(definition: Machine) -> Iterator[tuple[str, Machine]]:
+    """Every state, in every scope, with its name."""
+    for scope in scopes(definition):
+        yield from scope["States"].items()
+
+
+def all_keys(node: Any) -> Iterator[str]:
+    """Every object key anywhere in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from all_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from all_keys(item)
+
+
+def test_asl_is_valid_json_with_a_start_state(machine: Machine) -> None:
+    assert machine["StartAt"] in machine["States"]
+    for scope in scopes(machine):
+        assert scope["StartAt"] in scope["States"]
+
+
+def test_every_state_has_a_comment_including_inside_the_map(machine: Machine) -> None:
+    names = [name for name, _ in all_states(machine)]
+    assert "AwaitHandover" in names  # the Map's processor is walked too
+    missing = [name for name, state in all_states(machine) if not state.get("Comment")]
+    assert missing == []
+    assert machine.get("Comment")
+
+
+def test_every_task_has_a_timeout(machine: Machine) -> None:
+    unbounded = [
+        name
+        for name, state in all_states(machine)
+        if state["Type"] == "Task"
+        and "TimeoutSeconds" not in state
+        and "TimeoutSecondsPath" not in state
+    ]
+    assert unbounded == []
+
+
+def test_the_machine_has_an_overall_timeout(machine: Machine) -> None:
+    assert isinstance(machine.get("TimeoutSeconds"), int)
+    assert machine["TimeoutSeconds"] > 0
+
+
+def test_retries_only_transient_errors(machine: Machine) -> None:
+    retried = [
+        (name, error)
+        for name, state in all_states(machine)
+        for retrier in state.get("Retry", [])
+        for error in retrier["ErrorEquals"]
+    ]
+    assert retried
+    not_transient = [
+        (name, error)
+        for name, error in retried
+        if not error.startswith("Lambda.") and error not in TRANSIENT_ERRORS
+    ]
+    assert not_transient == []
+
+
+def test_catches_only_named_business_errors(machine: Machine) -> None:
+    caught = [
+        (name, error)
+        for name, state in all_states(machine)
+        for catcher in state.get("Catch", [])
+        for error in catcher["ErrorEquals"]
+    ]
+    assert {error for _, error in caught} == BUSINESS_ERRORS
+    assert [c for c in caught if c[1] not in BUSINESS_ERRORS] == []
+
+
+def test_states_all_is_never_retried_or_caught(machine: Machine) -> None:
+    assert "States.ALL" not in json.dumps(machine)
+
+
+def test_payment_decline_and_out_of_stock_compensate_by_rejecting(machine: Machine) -> None:
+    states = machine["States"]
+
+    def target(state: str, error: str) -> str:
+        return next(c["Next"] for c in states[state]["Catch"] if error in c["ErrorEquals"])
+
+    assert target("AuthorizePayment", "PaymentDeclined") == "RejectOrder"
+    assert target("AuthorizePayment", "PaymentGatewayUnavailable") == "RejectOrder"
+    assert target("ReserveStock", "OutOfStock") == "RejectOrder"
+    assert target("ReserveStock", "OrderCancelled") == "OrderCancelled"
+    assert target("FulfilEach", "OrderCancelled") == "OrderCancelled"
+
+
+def test_every_transition_target_exists_in_its_scope(machine: Machine) -> None:
+    dangling = []
+    for scope in scopes(machine):
+        states = scope["States"]
+        for name, state in states.items():
+            targets = [state.get("Next"), state.get("Default")]
+            targets += [c.get("Next") for c in state.get("Catch", [])]
+            targets += [c.get("Next") for c in state.get("Choices", [])]
+            dangling += [(name, t) for t in targets if t is not None and t not in states]
+    assert dangling == []
+
+
+def test_every_state_ends_or_moves_on(machine: Machine) -> None:
+    stuck = [
+        name
+        for name, state in all_states(machine)
+        if state["Type"] not in ("Succeed", "Fail", "Choice")
+        and not state.get("End")
+        and "Next" not in state
+    ]
+    assert stuck == []
+
+
+def test_happy_delivered_path_takes_at_most_eight_state_entries(machine: Machine) -> None:
+    entered: list[str] = []
+
+    def walk(scope: Machine) -> None:
+        name: str | None = scope["StartAt"]
+        while name is not None:
+            assert name not in entered, f"the happy path loops through {name}"
+            entered.append(name)
+            state = scope["States"][name]
+            if state["Type"] == "Map":
+                walk(state["ItemProcessor"])
+            name = state.get("Next")
+
+    walk(machine)
+    assert entered == HAPPY_DELIVERED_PATH
+    assert len(entered) <= 8
+
+
+def test_asl_uses_only_what_moto_can_run(machine: Machine) -> None:
+    keys = set(all_keys(machine))
+    assert "QueryLanguage" not in keys
+    assert "Assign" not in keys
+    text = json.dumps(machine)
+    assert "JSONata" not in text
+    assert "{%" not in text
+    resources = [state.get("Resource", "") for _, state in all_states(machine)]
+    assert not [r for r in resources if "states:startExecution" in r]
+    assert not [r for r in resources if r.endswith(".sync") or ".sync:" in r]
+
+
+def test_waits_for_callbacks_are_bounded_by_a_timeout_path(machine: Machine) -> None:
+    waiting = [
+        (name, state)
+        for name, state in all_states(machine)
+        if state.get("Resource", "").endswith(".waitForTaskToken")
+    ]
+    assert waiting
+    for _, state in waiting:
+        assert "TimeoutSecondsPath" in state or "TimeoutSeconds" in state
+        assert any("States.Timeout" in c["ErrorEquals"] for c in state.get("Catch", []))

@@ -1,0 +1,240 @@
+"""Returns and refunds: what may come back, when, and how much money goes back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from chalicelib.domain.errors import Conflict, Unprocessable
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    FulfillmentType,
+    Order,
+    OrderStatus,
+    PaymentStatus,
+    ReturnLine,
+    ReturnStatus,
+    StatusReason,
+)
+from tests.unit.builders import (
+    NOW,
+    STORE_SOL,
+    WAREHOUSE,
+    allocate,
+    delivered,
+    fulfillment_id,
+    line,
+    new_id,
+    order,
+    pickup,
+    reserved,
+    shipment,
+)
+
+LATER = NOW + timedelta(days=2)
+
+
+def back(sku: str, quantity: int) -> ReturnLine:
+    """Units the customer sends back."""
+    return ReturnLine(sku=sku, quantity=quantity)
+
+
+def ask(placed: Order, *lines: ReturnLine, at: datetime = LATER) -> str:
+    """Open a return by mail and give its id."""
+    return_id = new_id("ret")
+    placed.request_return(return_id, list(lines), "does not fit", "mail", None, at)
+    return return_id
+
+
+def two_shirts_and_a_mug() -> Order:
+    """A delivered order: 2 T-shirts at 19.95 and 1 mug at 8.50."""
+    return delivered(line("TSHIRT-BLK-M", 2), line("MUG-WHT", 1))
+
+
+# --- requesting a return -------------------------------------------------------------------
+
+
+def test_delivered_order_accepts_a_return_request() -> None:
+    placed = two_shirts_and_a_mug()
+    created = placed.request_return(
+        "ret_1", [back("TSHIRT-BLK-M", 1)], "too small", "store", STORE_SOL, LATER
+    )
+    assert created.status is ReturnStatus.REQUESTED
+    assert (created.return_id, created.channel, created.location_id) == (
+        "ret_1",
+        "store",
+        STORE_SOL,
+    )
+    assert created.requested_at == LATER
+    assert placed.returns == [created]
+    assert placed.status is OrderStatus.DELIVERED
+
+
+@pytest.mark.parametrize(
+    "status",
+    [OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.CANCELLED],
+)
+def test_only_delivered_orders_can_be_returned(status: OrderStatus) -> None:
+    placed = order(line("MUG-WHT", 1), status=status)
+    with pytest.raises(Conflict) as raised:
+        ask(placed, back("MUG-WHT", 1))
+    assert raised.value.field == "status"
+    assert placed.returns == []
+
+
+def test_return_on_the_last_day_of_the_window_is_accepted() -> None:
+    placed = delivered(line("MUG-WHT", 1), window=timedelta(days=30))
+    assert placed.returns_window_ends is not None
+    ask(placed, back("MUG-WHT", 1), at=placed.returns_window_ends)
+    assert len(placed.returns) == 1
+
+
+def test_return_after_the_window_closed_is_refused() -> None:
+    placed = delivered(line("MUG-WHT", 1), window=timedelta(days=30))
+    assert placed.returns_window_ends is not None
+    with pytest.raises(Conflict):
+        ask(placed, back("MUG-WHT", 1), at=placed.returns_window_ends + timedelta(seconds=1))
+    assert placed.returns == []
+
+
+def test_cannot_return_more_than_was_bought() -> None:
+    placed = two_shirts_and_a_mug()
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("MUG-WHT", 1), back("TSHIRT-BLK-M", 3))
+    assert raised.value.field == "lines.1.quantity"
+    assert placed.returns == []
+
+
+def test_cannot_return_again_what_an_earlier_return_already_asked_back() -> None:
+    placed = two_shirts_and_a_mug()
+    ask(placed, back("TSHIRT-BLK-M", 1))
+    ask(placed, back("TSHIRT-BLK-M", 1))
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("TSHIRT-BLK-M", 1))
+    assert raised.value.field == "lines.0.quantity"
+    assert placed.returnable_quantities() == {"TSHIRT-BLK-M": 0, "MUG-WHT": 1}
+
+
+def test_same_sku_twice_in_one_return_counts_both_lines() -> None:
+    placed = two_shirts_and_a_mug()
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("TSHIRT-BLK-M", 2), back("TSHIRT-BLK-M", 1))
+    assert raised.value.field == "lines.1.quantity"
+
+
+def test_returning_a_sku_not_on_the_order_names_the_line() -> None:
+    placed = two_shirts_and_a_mug()
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1))
+    assert raised.value.field == "lines.1.sku"
+    assert "CAP-RED" in raised.value.detail
+
+
+def mixed_order_whose_pickup_was_not_collected() -> Order:
+    """A T-shirt delivered by carrier; the mug to collect at Sol never was (and was refunded)."""
+    placed = reserved(
+        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
+    )
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    _, refund, _ = placed.cancel_fulfillment(
+        pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3)
+    )
+    placed.record_refund(refund)
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    assert placed.status is OrderStatus.DELIVERED
+    return placed
+
+
+def test_units_never_collected_cannot_be_returned_for_a_second_refund() -> None:
+    placed = mixed_order_whose_pickup_was_not_collected()
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("MUG-WHT", 1))
+    assert raised.value.field == "lines.0.quantity"
+    assert placed.returns == []
+
+
+def test_returning_every_delivered_unit_counts_as_everything_returned() -> None:
+    placed = mixed_order_whose_pickup_was_not_collected()
+    return_id = ask(placed, back("TSHIRT-BLK-M", 1))
+    received = placed.receive_return(return_id, WAREHOUSE, LATER)
+    assert received.refund == Money.of("19.95")
+    assert placed.everything_returned()
+
+
+# --- receiving a return --------------------------------------------------------------------
+
+
+def test_received_return_is_refunded_at_catalogue_prices() -> None:
+    placed = two_shirts_and_a_mug()
+    return_id = ask(placed, back("TSHIRT-BLK-M", 2), back("MUG-WHT", 1))
+    received = placed.receive_return(return_id, STORE_SOL, LATER + timedelta(days=1))
+    assert received.status is ReturnStatus.RECEIVED
+    assert received.refund == Money.of("48.40")
+    assert received.location_id == STORE_SOL
+    assert received.received_at == LATER + timedelta(days=1)
+
+
+def test_partial_return_refunds_only_the_units_sent_back() -> None:
+    placed = two_shirts_and_a_mug()
+    return_id = ask(placed, back("TSHIRT-BLK-M", 1))
+    assert placed.receive_return(return_id, WAREHOUSE, LATER).refund == Money.of("19.95")
+    assert not placed.everything_returned()
+
+
+def test_return_cannot_be_received_twice() -> None:
+    placed = two_shirts_and_a_mug()
+    return_id = ask(placed, back("MUG-WHT", 1))
+    placed.receive_return(return_id, WAREHOUSE, LATER)
+    with pytest.raises(Conflict) as raised:
+        placed.receive_return(return_id, WAREHOUSE, LATER)
+    assert raised.value.field == "return_id"
+
+
+def test_unknown_return_is_unprocessable() -> None:
+    placed = two_shirts_and_a_mug()
+    with pytest.raises(Unprocessable) as raised:
+        placed.receive_return("ret_missing", WAREHOUSE, LATER)
+    assert raised.value.field == "return_id"
+
+
+def test_everything_returned_needs_every_unit_received_not_just_requested() -> None:
+    placed = two_shirts_and_a_mug()
+    first = ask(placed, back("TSHIRT-BLK-M", 2))
+    second = ask(placed, back("MUG-WHT", 1))
+    placed.receive_return(first, WAREHOUSE, LATER)
+    assert not placed.everything_returned()
+    placed.receive_return(second, WAREHOUSE, LATER)
+    assert placed.everything_returned()
+
+
+# --- refunds -------------------------------------------------------------------------------
+
+
+def test_partial_refund_leaves_the_payment_partially_refunded() -> None:
+    placed = two_shirts_and_a_mug()
+    placed.record_refund(Money.of("19.95"))
+    assert placed.payment.status is PaymentStatus.PARTIALLY_REFUNDED
+    assert placed.payment.refunded == Money.of("19.95")
+    assert placed.is_paid()
+
+
+def test_refunds_add_up_to_a_full_refund() -> None:
+    placed = two_shirts_and_a_mug()
+    placed.record_refund(Money.of("19.95"))
+    placed.record_refund(Money.of("28.45"))
+    assert placed.payment.refunded == Money.of("48.40") == placed.payment.captured
+    assert placed.payment.status is PaymentStatus.REFUNDED
+    assert not placed.is_paid()
+
+
+def test_refunding_the_whole_total_at_once_is_a_full_refund() -> None:
+    placed = two_shirts_and_a_mug()
+    placed.record_refund(placed.total)
+    assert placed.payment.status is PaymentStatus.REFUNDED
+    assert placed.payment.captured == Money.of("48.40")

@@ -1,0 +1,283 @@
+"""Request models: what a client may send, and every offending field named."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.domain.errors import InvalidFields, Unprocessable
+from chalicelib.domain.requests import (
+    MAX_LINES,
+    CarrierEventRequest,
+    PlaceOrderRequest,
+    ReceiveReturnRequest,
+    RequestReturnRequest,
+)
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    """A valid web order: two T-shirts shipped to Madrid."""
+    document: dict[str, Any] = {
+        "channel": "web",
+        "customer": {"email": "ana@example.com", "name": "Ana García", "locale": "es"},
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}],
+        "shipping_address": {
+            "name": "Ana García",
+            "line1": "Calle Mayor 1",
+            "city": "Madrid",
+            "postal_code": "28013",
+            "country": "ES",
+        },
+        "payment": {"method": "card", "token": "tok_visa"},
+        "consent": {"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": True},
+    }
+    document.update(copy.deepcopy(overrides))
+    return document
+
+
+def error_locs(document: dict[str, Any]) -> set[tuple[str | int, ...]]:
+    """The ``loc`` of every validation error ``document`` raises."""
+    with pytest.raises(ValidationError) as raised:
+        PlaceOrderRequest.model_validate(document)
+    return {tuple(error["loc"]) for error in raised.value.errors()}
+
+
+def check_fields(document: dict[str, Any]) -> list[str]:
+    """The fields ``check()`` names for a structurally valid ``document``."""
+    request = PlaceOrderRequest.model_validate(document)
+    with pytest.raises(InvalidFields) as raised:
+        request.check()
+    return [field for field, _ in raised.value.field_errors()]
+
+
+# --- structure -----------------------------------------------------------------------------
+
+
+def test_valid_order_passes_validation_and_check() -> None:
+    request = PlaceOrderRequest.model_validate(body())
+    request.check()
+    assert request.lines[0].quantity == 2
+    assert request.customer is not None and request.customer.email == "ana@example.com"
+
+
+def test_strings_are_trimmed() -> None:
+    request = PlaceOrderRequest.model_validate(body(lines=[{"sku": "  MUG-WHT ", "quantity": 1}]))
+    assert request.lines[0].sku == "MUG-WHT"
+
+
+def test_unknown_top_level_field_is_refused() -> None:
+    assert error_locs(body(coupon="FREE")) == {("coupon",)}
+
+
+def test_price_in_a_line_is_refused_because_prices_come_from_the_catalogue() -> None:
+    line = {"sku": "MUG-WHT", "quantity": 1, "unit_price": {"amount": "0.01", "currency": "EUR"}}
+    assert error_locs(body(lines=[line])) == {("lines", 0, "unit_price")}
+
+
+def test_unknown_customer_field_is_refused() -> None:
+    assert error_locs(body(customer={"email": "a@b.es", "vip": True})) == {("customer", "vip")}
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1000, "2", 2.5, True])
+def test_quantity_must_be_a_whole_number_from_1_to_999(quantity: object) -> None:
+    lines = [
+        {"sku": "MUG-WHT", "quantity": 1},
+        {"sku": "TSHIRT-BLK-M", "quantity": quantity},
+    ]
+    assert error_locs(body(lines=lines)) == {("lines", 1, "quantity")}
+
+
+@pytest.mark.parametrize("quantity", [1, 999])
+def test_quantity_bounds_are_accepted(quantity: int) -> None:
+    request = PlaceOrderRequest.model_validate(
+        body(lines=[{"sku": "MUG-WHT", "quantity": quantity}])
+    )
+    assert request.lines[0].quantity == quantity
+
+
+def test_more_than_a_hundred_lines_is_refused() -> None:
+    lines = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(MAX_LINES + 1)]
+    assert MAX_LINES == 100
+    assert error_locs(body(lines=lines)) == {("lines",)}
+
+
+def test_a_hundred_lines_are_accepted() -> None:
+    lines = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(100)]
+    assert len(PlaceOrderRequest.model_validate(body(lines=lines)).lines) == 100
+
+
+def test_empty_lines_are_refused() -> None:
+    assert error_locs(body(lines=[])) == {("lines",)}
+
+
+@pytest.mark.parametrize("missing", ["channel", "lines", "payment", "consent"])
+def test_missing_required_field_is_named(missing: str) -> None:
+    document = body()
+    del document[missing]
+    assert error_locs(document) == {(missing,)}
+
+
+def test_every_missing_field_is_named_at_once() -> None:
+    document = body()
+    del document["payment"]
+    del document["consent"]
+    document["lines"] = [{"quantity": 1}]
+    assert error_locs(document) == {("payment",), ("consent",), ("lines", 0, "sku")}
+
+
+def test_consent_not_accepted_is_refused() -> None:
+    consent = {"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": False}
+    assert error_locs(body(consent=consent)) == {("consent", "accepted")}
+
+
+@pytest.mark.parametrize("channel", ["fax", "WEB", "", "email"])
+def test_unknown_channel_is_refused(channel: str) -> None:
+    assert error_locs(body(channel=channel)) == {("channel",)}
+
+
+def test_payment_method_other_than_card_is_refused() -> None:
+    assert error_locs(body(payment={"method": "cash", "token": "x"})) == {("payment", "method")}
+
+
+def test_bad_country_code_is_refused() -> None:
+    address = {"name": "A", "line1": "B", "city": "C", "postal_code": "1", "country": "E1"}
+    assert error_locs(body(shipping_address=address)) == {("shipping_address", "country")}
+
+
+def test_unknown_fulfillment_is_refused() -> None:
+    lines = [{"sku": "MUG-WHT", "quantity": 1, "fulfillment": "drone"}]
+    assert error_locs(body(lines=lines)) == {("lines", 0, "fulfillment")}
+
+
+def test_unknown_locale_is_refused() -> None:
+    assert error_locs(body(customer={"email": "a@b.es", "locale": "fr"})) == {
+        ("customer", "locale")
+    }
+
+
+# --- rules across fields: check() ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", ["store", "kiosk"])
+def test_store_and_kiosk_orders_need_a_store_id(channel: str) -> None:
+    assert check_fields(body(channel=channel)) == ["store_id"]
+
+
+def test_store_order_with_a_store_id_passes() -> None:
+    PlaceOrderRequest.model_validate(body(channel="store", store_id="ST-SOL")).check()
+
+
+@pytest.mark.parametrize("channel", ["web", "app", "kiosk", "phone"])
+def test_customer_identifier_is_required_outside_the_store(channel: str) -> None:
+    document = body(channel=channel, store_id="ST-SOL", customer={"name": "Ana", "locale": "en"})
+    assert check_fields(document) == ["customer"]
+    del document["customer"]
+    assert check_fields(document) == ["customer"]
+
+
+def test_anonymous_in_store_order_is_accepted() -> None:
+    document = body(channel="store", store_id="ST-SOL")
+    del document["customer"]
+    PlaceOrderRequest.model_validate(document).check()
+
+
+@pytest.mark.parametrize("identifier", ["customer_id", "email", "phone", "loyalty_id"])
+def test_any_one_identifier_is_enough(identifier: str) -> None:
+    PlaceOrderRequest.model_validate(body(customer={identifier: "x1"})).check()
+
+
+def test_pickup_line_without_location_names_the_line() -> None:
+    lines = [
+        {"sku": "MUG-WHT", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-SOL"},
+        {"sku": "CAP-RED", "quantity": 1, "fulfillment": "pickup"},
+    ]
+    document = body(lines=lines)
+    del document["shipping_address"]
+    assert check_fields(document) == ["lines.1.location_id"]
+
+
+def test_pickup_only_order_needs_no_shipping_address() -> None:
+    lines = [{"sku": "MUG-WHT", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-SOL"}]
+    document = body(lines=lines)
+    del document["shipping_address"]
+    PlaceOrderRequest.model_validate(document).check()
+
+
+def test_shipping_address_is_required_when_a_line_ships() -> None:
+    document = body()
+    del document["shipping_address"]
+    assert check_fields(document) == ["shipping_address"]
+
+
+def test_check_names_every_offending_field_at_once() -> None:
+    lines = [
+        {"sku": "MUG-WHT", "quantity": 1},
+        {"sku": "CAP-RED", "quantity": 1, "fulfillment": "pickup"},
+    ]
+    document = body(channel="kiosk", customer={"name": "Ana"}, lines=lines)
+    del document["shipping_address"]
+    assert check_fields(document) == [
+        "store_id",
+        "customer",
+        "lines.1.location_id",
+        "shipping_address",
+    ]
+
+
+def test_invalid_fields_is_a_422() -> None:
+    error = InvalidFields([("store_id", "required"), ("customer", "needed")])
+    assert isinstance(error, Unprocessable)
+    assert error.status == 422
+    assert error.field_errors() == [("store_id", "required"), ("customer", "needed")]
+
+
+# --- other requests ------------------------------------------------------------------------
+
+
+def test_return_in_store_names_the_store() -> None:
+    request = RequestReturnRequest.model_validate(
+        {"lines": [{"sku": "MUG-WHT", "quantity": 1}], "reason": "broken", "channel": "store"}
+    )
+    with pytest.raises(InvalidFields) as raised:
+        request.check()
+    assert raised.value.field_errors()[0][0] == "location_id"
+
+
+def test_return_by_mail_needs_no_store() -> None:
+    RequestReturnRequest.model_validate(
+        {"lines": [{"sku": "MUG-WHT", "quantity": 1}], "reason": "broken", "channel": "mail"}
+    ).check()
+
+
+def test_return_request_refuses_zero_quantity_and_unknown_channel() -> None:
+    with pytest.raises(ValidationError) as raised:
+        RequestReturnRequest.model_validate(
+            {"lines": [{"sku": "MUG-WHT", "quantity": 0}], "reason": "x", "channel": "courier"}
+        )
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == {
+        ("lines", 0, "quantity"),
+        ("channel",),
+    }
+
+
+def test_receive_return_needs_a_location() -> None:
+    with pytest.raises(ValidationError) as raised:
+        ReceiveReturnRequest.model_validate({})
+    assert [tuple(e["loc"]) for e in raised.value.errors()] == [("location_id",)]
+
+
+def test_carrier_event_ignores_extra_fields_but_refuses_unknown_types() -> None:
+    event = {
+        "event_id": "ev1",
+        "tracking_number": "RP1",
+        "type": "delivered",
+        "occurred_at": "2026-03-02T10:00:00Z",
+        "carrier_internal": {"depot": 7},
+    }
+    assert CarrierEventRequest.model_validate(event).type == "delivered"
+    with pytest.raises(ValidationError) as raised:
+        CarrierEventRequest.model_validate(event | {"type": "teleported"})
+    assert [tuple(e["loc"]) for e in raised.value.errors()] == [("type",)]
