@@ -7,11 +7,12 @@ import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from chalice import Chalice  # type: ignore[attr-defined]
-from chalice.app import SNSEvent
+from chalice import Chalice, Rate  # type: ignore[attr-defined]
+from chalice.app import CloudWatchEvent, SNSEvent
 
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
+from chalicelib.api.console import console
 from chalicelib.api.customers import customers
 from chalicelib.api.inventory import inventory
 from chalicelib.api.openapi import openapi
@@ -20,12 +21,12 @@ from chalicelib.api.orders import orders
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import deps
 from chalicelib.config import settings
-from chalicelib.services import fulfilment, notify
+from chalicelib.services import fulfilment, notify, sla
 
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
 
-for blueprint in (orders, carriers, catalog, inventory, customers, ops, tracking, openapi):
+for blueprint in (orders, carriers, catalog, inventory, customers, ops, console, tracking, openapi):
     app.register_blueprint(blueprint)
 
 
@@ -89,3 +90,11 @@ def on_order_event(event: SNSEvent) -> None:
         "order event handled",
         extra={"event_id": message.get("event_id"), "email": message_id is not None},
     )
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def check_sla(event: CloudWatchEvent) -> dict[str, int]:
+    """Safety net: breaches for shipments past their promise that no execution recorded."""
+    outcome = sla.check_overdue_shipments(deps())
+    logger.info("SLA check", extra=outcome)
+    return outcome

@@ -11,7 +11,7 @@ from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import Identifier
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import HistoryEntry, Order, Shipment
+from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order, Shipment
 
 
 class StockChange(BaseModel):
@@ -40,6 +40,7 @@ class OrderStore(Protocol):
         entry: HistoryEntry | None = None,
         stock: list[StockChange] | None = None,
         pointers: list[tuple[str, str]] | None = None,
+        shipments: list[Fulfillment] | None = None,
     ) -> None:
         """Write the order if nobody changed it since it was read, with its new history
         entry, the stock deltas and lookup pointers, all in one transaction. Raises
@@ -143,6 +144,15 @@ class Workflow(Protocol):
         """Status, ordered state history and console link."""
         ...
 
+    def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` executions (of one status, or all): order id, ARN, status,
+        start and stop times."""
+        ...
+
+    def definition(self) -> dict[str, Any]:
+        """The state machine's ASL definition."""
+        ...
+
 
 class EventPublisher(Protocol):
     """Publishes order events for the subscribers (emails, customer view, ops)."""
@@ -161,4 +171,14 @@ class Mailer(Protocol):
 
     def send(self, to: str, subject: str, html: str, text: str) -> str:
         """Send one email; returns the message id."""
+        ...
+
+
+class Outbox(Protocol):
+    """Emails as they were sent, where the environment keeps them (the local stack writes
+    every email to a folder; on AWS SES keeps none, and there is no outbox)."""
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` emails, newest first: message id, sender, recipient,
+        subject, sent_at and the start of the text."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -70,7 +71,13 @@ class OrderResponse(BaseModel):
     execution_arn: str | None
 
     @classmethod
-    def from_order(cls, order: Order, tracking_url: str, show_pickup_codes: bool) -> OrderResponse:
+    def from_order(
+        cls,
+        order: Order,
+        tracking_url: str,
+        show_pickup_codes: bool,
+        now: datetime | None = None,
+    ) -> OrderResponse:
         """The API view of an order; pick-up codes only for store staff and ops."""
         fulfillments = []
         worst: dict[str, str | None] | None = None
@@ -78,7 +85,7 @@ class OrderResponse(BaseModel):
         for f in order.fulfillments:
             shipment = None
             if f.shipment is not None:
-                sla = f.shipment.sla()
+                sla = f.shipment.sla(now)
                 if worst is None or rank[str(sla["status"])] > rank[str(worst["status"])]:
                     worst = sla
                 shipment = ShipmentResponse(

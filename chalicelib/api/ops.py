@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.models import ExecutionResponse, HealthResponse
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import InvalidFields, NotFound
+from chalicelib.services import sla
 
 ops = Blueprint(__name__)
 
@@ -37,3 +40,64 @@ def order_execution(call: Call, order_id: str) -> dict[str, Any]:
 def health(call: Call) -> dict[str, Any]:
     """No auth, no I/O: the process answers."""
     return HealthResponse(status="ok", stage=call.deps.settings.stage).model_dump(mode="json")
+
+
+class SlaScorecardRow(BaseModel):
+    """One carrier and service level over the period."""
+
+    carrier: str
+    service_level: str
+    shipments: int
+    on_time: int
+    late: int
+    open_past_due: int
+    on_time_pct: float | None
+    p50_hours: float | None
+    p90_hours: float | None
+
+
+class SlaScorecardResponse(BaseModel):
+    """``GET /ops/sla``."""
+
+    start: str
+    end: str
+    carriers: list[SlaScorecardRow]
+
+
+def _period(call: Call) -> tuple[datetime, datetime]:
+    params: dict[str, str] = dict(call.request.query_params or {})
+    now = call.deps.clock()
+    try:
+        end = datetime.fromisoformat(params["to"]) if params.get("to") else now
+        start = (
+            datetime.fromisoformat(params["from"])
+            if params.get("from")
+            else end - timedelta(days=int(params.get("days", "30")))
+        )
+    except ValueError as exc:
+        raise InvalidFields([("from", "use ISO 8601 dates and a whole number of days")]) from exc
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=UTC)
+    if start >= end:
+        raise InvalidFields([("from", "must be before to")])
+    return start, end
+
+
+@endpoint(
+    ops,
+    "/ops/sla",
+    "GET",
+    summary="SLA scorecard per carrier and service level (?from=&to= or ?days=, default 30)",
+    roles=("ops",),
+    response=SlaScorecardResponse,
+    tag="ops",
+)
+def sla_scorecard(call: Call) -> dict[str, Any]:
+    """Shipments handed over in the period: on time, late, open past due, hours."""
+    start, end = _period(call)
+    rows = sla.sla_scorecard(call.deps, start, end)
+    return SlaScorecardResponse.model_validate(
+        {"start": start.isoformat(), "end": end.isoformat(), "carriers": rows}
+    ).model_dump(mode="json")

@@ -38,7 +38,7 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     """The order as this caller may see it."""
     show_codes = call.principal is not None and call.principal.role in ("store", "ops")
     return OrderResponse.from_order(
-        order, tracking_url(order.order_id, call.deps), show_codes
+        order, tracking_url(order.order_id, call.deps), show_codes, call.deps.clock()
     ).model_dump(mode="json")
 
 
@@ -56,10 +56,11 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
 def place_order(call: Call) -> dict[str, Any]:
     """Validate, then run once per Idempotency-Key."""
     key = call.header(IDEMPOTENCY_HEADER)
-    if not key or len(key) > 255:
+    if not key or not key.strip() or len(key) > 255:
         raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
     request = call.parse(PlaceOrderRequest)
-    request.check()
+    # Rules spanning fields are checked with the catalogue in place(), so that every bad
+    # field is named at once.
     assert call.principal is not None
     if call.principal.role == "store" and request.channel not in (Channel.STORE, Channel.KIOSK):
         raise Forbidden("store keys place store and kiosk orders only", field="channel")

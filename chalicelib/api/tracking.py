@@ -32,7 +32,7 @@ def _pages() -> Environment:
 )
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""
-    view = tracking_view(order_for_token(token, call.deps))
+    view = tracking_view(order_for_token(token, call.deps), call.deps.clock())
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
         return TrackingResponse.model_validate(view).model_dump(mode="json")

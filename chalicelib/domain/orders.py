@@ -154,12 +154,21 @@ class Shipment(BaseModel):
     breached_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
 
-    def sla(self) -> dict[str, str | None]:
-        """The SLA block of the API."""
+    def sla(self, now: datetime | None = None) -> dict[str, str | None]:
+        """The SLA block of the API. While the parcel is out, the status is read against
+        ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
+        past it (even before the workflow has recorded the breach)."""
+        status = self.sla_status
+        breached_at = self.breached_at
+        if now is not None and self.delivered_at is None and status == "on_time":
+            if now > self.promised_by:
+                status, breached_at = "breached", self.promised_by
+            elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
+                status = "at_risk"
         return {
             "promised_by": self.promised_by.isoformat(),
-            "status": self.sla_status,
-            "breached_at": self.breached_at.isoformat() if self.breached_at else None,
+            "status": status,
+            "breached_at": breached_at.isoformat() if breached_at else None,
         }
 
 

@@ -118,7 +118,7 @@ def _apply(
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             token, fulfillment.task_token = fulfillment.task_token, None
-            return Change(entry=entry)
+            return Change(entry=entry, shipments=[fulfillment])
         return Change()
 
     order = mutate(deps, order_id, decide)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from chalicelib.adapters.carriers import carrier_for
 from chalicelib.domain.errors import OrderCancelled, OutOfStock
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.money import Money
@@ -23,13 +24,12 @@ from chalicelib.domain.orders import (
 from chalicelib.ports import StockChange
 from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
+from chalicelib.services.sla import late_delivery_deadline, record_breach
 from chalicelib.services.unit_of_work import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# After a missed promise, how long we keep waiting for the carrier before ops take over.
-LATE_DELIVERY_GRACE_HOURS = 72
 RESERVE_ATTEMPTS = 3
 
 
@@ -207,10 +207,17 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             output.wait_seconds = _remaining_wait(order, step.fulfillment_id, deps)
             return None
         if fulfillment.type is FulfillmentType.SHIP:
-            carrier = deps.carriers[_carrier_for(order, deps)]
-            shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
+            address = order.shipping_address
+            carrier = deps.carriers[
+                carrier_for(address.country, address.postal_code) if address else "rapido"
+            ]
+            booked = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
+            # The promise the system enforces is the carrier's, scaled like every wait.
+            shipment = booked.model_copy(
+                update={"promised_by": now + (booked.promised_by - now) / config.time_scale}
+            )
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
-            output.wait_seconds = config.scaled((shipment.promised_by - now).total_seconds())
+            output.wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
             taken = [
                 StockChange(
                     sku=line.sku,
@@ -220,8 +227,7 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
                 )
                 for line in fulfillment.lines
             ]
-            pointer = f"SHIPMENT#{shipment.carrier}#{shipment.tracking_number}"
-            return Change(entry=entry, stock=taken, pointers=[(pointer, order.order_id)])
+            return Change(entry=entry, stock=taken, shipments=[fulfillment])
         window_hours = _pickup_window_hours(fulfillment.location_id, deps)
         deadline = now + timedelta(seconds=config.scaled(window_hours * 3600))
         code = f"{secrets.randbelow(10**6):06d}"
@@ -241,12 +247,6 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     return output
 
 
-def _carrier_for(order: Order, deps: Deps) -> str:
-    # Domestic parcels go express; abroad, the slower carrier that crosses borders.
-    country = order.shipping_address.country.upper() if order.shipping_address else "ES"
-    return "rapido" if country == "ES" else "tortuga"
-
-
 def _pickup_window_hours(location_id: str, deps: Deps) -> int:
     for location in deps.store.locations():
         if location.location_id == location_id:
@@ -258,7 +258,7 @@ def _remaining_wait(order: Order, fulfillment_id: str, deps: Deps) -> int:
     fulfillment = order.fulfillment(fulfillment_id)
     now = deps.clock()
     if fulfillment.shipment is not None:
-        return deps.settings.scaled((fulfillment.shipment.promised_by - now).total_seconds())
+        return max(1, int((fulfillment.shipment.promised_by - now).total_seconds()) + 1)
     if fulfillment.pickup_deadline is not None:
         return max(1, int((fulfillment.pickup_deadline - now).total_seconds()))
     return 1
@@ -289,50 +289,45 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
 
 
 def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
-    """A wait ran out. Late shipment: breach recorded, ops alerted, keep waiting through a
-    grace period (then ops own it). Uncollected pick-up: restock and refund its lines."""
+    """A wait ran out. Late shipment: breach recorded (apology, ops alert), keep waiting
+    through a grace period, then ops own it. Uncollected pick-up: restock and refund."""
+    order = deps.store.get_order(step.order_id)
+    if order.fulfillment(step.fulfillment_id).type is FulfillmentType.SHIP:
+        return _late_shipment(step, deps)
+    return _uncollected_pickup(step, deps)
+
+
+def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    record_breach(step.order_id, step.fulfillment_id, deps)
+    fulfillment = deps.store.get_order(step.order_id).fulfillment(step.fulfillment_id)
+    shipment = fulfillment.shipment
+    if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
+        return DispatchOutput(keep_waiting=False)
+    remaining = (late_delivery_deadline(shipment.promised_by, deps) - deps.clock()).total_seconds()
+    if remaining >= 1:
+        return DispatchOutput(keep_waiting=True, wait_seconds=int(remaining) + 1)
+    deps.events.alert_ops(
+        f"delivery unconfirmed {step.order_id}",
+        {
+            "kind": "delivery_unconfirmed",
+            "order_id": step.order_id,
+            "fulfillment_id": step.fulfillment_id,
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+        },
+    )
+    return DispatchOutput(keep_waiting=False)
+
+
+def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     now = deps.clock()
     output = DispatchOutput(keep_waiting=False)
-    alert: dict[str, Any] | None = None
     refund: Money | None = None
 
     def decide(order: Order) -> Change | None:
-        nonlocal alert, refund
+        nonlocal refund
         fulfillment = order.fulfillment(step.fulfillment_id)
         fulfillment.task_token = None
-        if fulfillment.type is FulfillmentType.SHIP:
-            shipment = fulfillment.shipment
-            if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
-                return None
-            if shipment.breached_at is None:
-                shipment.breached_at = now
-                shipment.sla_status = "breached"
-                output.keep_waiting = True
-                output.wait_seconds = deps.settings.scaled(LATE_DELIVERY_GRACE_HOURS * 3600)
-                alert = {
-                    "kind": "sla_breached",
-                    "order_id": order.order_id,
-                    "fulfillment_id": fulfillment.fulfillment_id,
-                    "carrier": shipment.carrier,
-                    "tracking_number": shipment.tracking_number,
-                    "promised_by": shipment.promised_by.isoformat(),
-                }
-                event: dict[str, Any] = {
-                    "type": "shipment.sla_breached",
-                    "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:SLA_BREACHED",
-                    "order_id": order.order_id,
-                    "fulfillment_id": fulfillment.fulfillment_id,
-                    "at": now.isoformat(),
-                }
-                return Change(events=[event])
-            alert = {
-                "kind": "delivery_unconfirmed",
-                "order_id": order.order_id,
-                "fulfillment_id": fulfillment.fulfillment_id,
-                "carrier": shipment.carrier,
-                "tracking_number": shipment.tracking_number,
-            }
-            return Change()
         if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
             return None
         released, owed, entry = order.cancel_fulfillment(
@@ -355,8 +350,6 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
         return Change(entry=entry, stock=stock, events=[not_collected])
 
     order = mutate(deps, step.order_id, decide)
-    if alert is not None:
-        deps.events.alert_ops(f"{alert['kind']} {order.order_id}", alert)
     if refund is not None and order.payment.payment_id:
         owed = refund
         deps.payments.refund(

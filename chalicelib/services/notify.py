@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from chalicelib.domain.orders import Order
-from chalicelib.services.fulfilment import LATE_DELIVERY_GRACE_HOURS
+from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.tracking import tracking_url
 
 if TYPE_CHECKING:

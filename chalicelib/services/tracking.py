@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
@@ -42,7 +43,7 @@ def order_for_token(token: str, deps: Deps) -> Order:
     return deps.store.get_order(order_id)
 
 
-def tracking_view(order: Order) -> dict[str, Any]:
+def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
     """What the customer sees: status, timeline and shipments; no internal fields."""
     return {
         "order_id": order.order_id,
@@ -67,7 +68,7 @@ def tracking_view(order: Order) -> dict[str, Any]:
                     "tracking_number": f.shipment.tracking_number,
                     "tracking_url": f.shipment.tracking_url,
                     "promised_by": f.shipment.promised_by.isoformat(),
-                    "sla": f.shipment.sla(),
+                    "sla": f.shipment.sla(now),
                 },
             }
             for f in order.fulfillments

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import ConcurrentModification
-from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
 from chalicelib.ports import StockChange
 
 if TYPE_CHECKING:
@@ -25,6 +25,7 @@ class Change:
     entry: HistoryEntry | None = None
     stock: list[StockChange] = field(default_factory=list)
     pointers: list[tuple[str, str]] = field(default_factory=list)
+    shipments: list[Fulfillment] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
 
@@ -56,7 +57,9 @@ def mutate(deps: Deps, order_id: str, decide: Callable[[Order], Change | None]) 
         if change is None:
             return order
         try:
-            deps.store.save_order(order, change.entry, change.stock, change.pointers)
+            deps.store.save_order(
+                order, change.entry, change.stock, change.pointers, change.shipments
+            )
         except ConcurrentModification:
             if attempt == MAX_ATTEMPTS - 1:
                 raise

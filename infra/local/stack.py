@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from infra.local import adaptations
+from infra.local.outbox import EmlOutbox
 from infra.local.provision import ROOT, provision, subscribe_handlers, verify_sender
 
 log = logging.getLogger("orquesta.local")
@@ -52,6 +53,7 @@ class LocalStack:
     _http: Any = None
     _http_thread: threading.Thread | None = None
     _moto_server: Any = None
+    scheduler: Any = None
 
     @property
     def url(self) -> str:
@@ -109,7 +111,13 @@ class LocalStack:
             from infra.local.demo_data import load_demo_data
 
             load_demo_data(composition.deps().store)
+        # The app's Outbox port: read back the emails write_outbox saved (none on AWS).
+        composition.deps().outbox = EmlOutbox(self.outbox)
         self._serve(chalice_app)
+        from infra.local.scheduler import Scheduler
+
+        self.scheduler = Scheduler(chalice_app, composition.deps().settings.time_scale)
+        self.scheduler.start()
         return self
 
     def _serve(self, chalice_app: Any) -> None:
@@ -135,6 +143,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop executions, deliveries and servers; leave the process as it was."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
         try:
             adaptations.stop_running_executions()
         finally:

@@ -1,0 +1,90 @@
+"""Carrier SLAs: breaches, the scheduled safety net, and the scorecard."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.sla import scorecard_row
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# After a missed promise, how long we keep waiting for the carrier before ops take over.
+LATE_DELIVERY_GRACE_HOURS = 72
+
+
+def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
+    """Mark a shipment late once: the order shows it, the customer gets an apology (the
+    ``shipment.sla_breached`` event), ops get an alert. True if this call recorded it."""
+    now = deps.clock()
+    breached: dict[str, Any] = {}
+
+    def decide(order: Order) -> Change | None:
+        fulfillment = order.fulfillment(fulfillment_id)
+        shipment = fulfillment.shipment
+        if (
+            fulfillment.status is not FulfillmentStatus.SHIPPED
+            or shipment is None
+            or shipment.breached_at is not None
+        ):
+            return None
+        shipment.breached_at = now
+        shipment.sla_status = "breached"
+        breached.update(
+            kind="sla_breached",
+            order_id=order.order_id,
+            fulfillment_id=fulfillment_id,
+            customer_id=order.customer_id,
+            carrier=shipment.carrier,
+            service_level=shipment.service_level,
+            tracking_number=shipment.tracking_number,
+            promised_by=shipment.promised_by.isoformat(),
+            breached_at=now.isoformat(),
+        )
+        event = {
+            "type": "shipment.sla_breached",
+            "event_id": f"{order.order_id}:{fulfillment_id}:SLA_BREACHED",
+            "order_id": order.order_id,
+            "fulfillment_id": fulfillment_id,
+            "customer_id": order.customer_id,
+            "at": now.isoformat(),
+        }
+        return Change(events=[event], shipments=[fulfillment])
+
+    mutate(deps, order_id, decide)
+    if not breached:
+        return False
+    deps.events.alert_ops(f"SLA breached {order_id}", breached)
+    return True
+
+
+def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
+    """When we stop waiting for a late parcel and hand it to ops."""
+    return promised_by + timedelta(seconds=deps.settings.scaled(LATE_DELIVERY_GRACE_HOURS * 3600))
+
+
+def check_overdue_shipments(deps: Deps) -> dict[str, int]:
+    """The scheduled safety net: shipments past their promise with no breach recorded (an
+    execution stopped or lost its timer) get their breach now. Reads only the sparse index
+    of open shipments."""
+    now = deps.clock()
+    overdue, pages = deps.store.overdue_shipments(now)
+    recorded = sum(
+        record_breach(str(item["order_id"]), str(item["fulfillment_id"]), deps) for item in overdue
+    )
+    return {"overdue": len(overdue), "breaches_recorded": recorded, "pages_read": pages}
+
+
+def sla_scorecard(deps: Deps, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per carrier and service level, the shipments handed over in ``[start, end)``."""
+    now = deps.clock()
+    rows = []
+    for carrier in deps.carriers.values():
+        records = deps.store.shipments_between(
+            f"{carrier.name}#{carrier.service_level}", start, end
+        )
+        rows.append(scorecard_row(carrier.name, carrier.service_level, records, now))
+    return rows

@@ -1,0 +1,90 @@
+"""Fires the app's ``@app.schedule`` handlers, as EventBridge does on AWS.
+
+``chalice local`` runs no schedules; the local stack runs them itself, each at its rate
+divided by ``ORQUESTA_TIME_SCALE`` (at least once a second), on one daemon thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from infra.local.adaptations import LambdaContext
+
+log = logging.getLogger("orquesta.local")
+
+_UNIT_SECONDS = {
+    "minute": 60,
+    "minutes": 60,
+    "hour": 3600,
+    "hours": 3600,
+    "day": 86400,
+    "days": 86400,
+}
+
+
+def rate_seconds(expression: Any) -> float:
+    """Seconds between runs of a ``rate(...)`` expression (cron is not supported here)."""
+    text = expression if isinstance(expression, str) else expression.to_string()
+    match = re.fullmatch(r"rate\((\d+) (\w+)\)", text.strip())
+    if not match:
+        raise ValueError(f"the local scheduler only runs rate() expressions, not {text}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+class Scheduler:
+    """Runs each scheduled handler periodically until stopped."""
+
+    def __init__(self, app: Any, time_scale: float) -> None:
+        self.jobs: list[tuple[str, float, Callable[..., Any]]] = []
+        for source in app.event_sources:
+            expression = getattr(source, "schedule_expression", None)
+            if expression is None:
+                continue
+            period = max(1.0, rate_seconds(expression) / time_scale)
+            self.jobs.append((source.name, period, app.handler_map[source.name]))
+        self.runs: dict[str, int] = {name: 0 for name, _, _ in self.jobs}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+
+    def start(self) -> None:
+        """Start firing."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current run."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        due = {name: time.monotonic() + period for name, period, _ in self.jobs}
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for name, period, handler in self.jobs:
+                if now >= due[name]:
+                    due[name] = now + period
+                    self.fire(name, handler)
+            self._stop.wait(0.2)
+
+    def fire(self, name: str, handler: Callable[..., Any]) -> None:
+        """Run one handler with a scheduled event, as EventBridge would invoke it."""
+        event = {
+            "version": "0",
+            "id": f"local-{time.monotonic_ns()}",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "region": "eu-west-1",
+            "resources": [],
+            "detail": {},
+        }
+        try:
+            handler(event, LambdaContext(name))
+        except Exception:
+            log.exception("scheduled %s failed", name)
+        self.runs[name] += 1
