@@ -10,8 +10,22 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | stock | ``STOCK#<sku>`` | ``LOC#<location>`` | ``on_hand``, ``reserved``, ``safety_stock`` and ``available`` kept equal to ``on_hand - reserved - safety_stock`` so that conditions can test it |
 | product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |
 | location | ``LOCATION`` | ``LOC#<id>`` | store or warehouse, pickup/ships flags |
-| pointer | ``SHIPMENT#<carrier>#<tracking>`` or ``RETURN#<id>`` | ``POINTER`` | the order it belongs to |
-| customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale |
+| pointer | ``RETURN#<id>`` | ``POINTER`` | the order the return belongs to |
+| shipment record | ``SHIPMENT#<carrier>#<tracking>`` | ``POINTER`` | the order and fulfilment a tracking number belongs to, promise, delivery, breach; GSI ``open-shipments-by-due`` (``open_due_day``, ``open_due_at``) only while open and unbreached (sparse); GSI ``shipments-by-carrier`` (``carrier_key``, ``shipped_at``) for the scorecard |
+| customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale, ``state`` (active, merged, erased), ``merged_into`` |
+| customer's identifier | ``CUSTOMER#<id>`` | ``IDENT#<type>#<value>`` | mirror of the identifier item, so a customer's identifiers are one query |
+| customer's order (360) | ``CUSTOMER#<id>`` | ``ORDER#<placed_at>#<order_id>`` | projected summary: channel, status, total, the contribution last applied to the figures; ``version`` |
+| customer's consent | ``CUSTOMER#<id>`` | ``CONSENT#<accepted_at>#<order_id>`` | terms and privacy versions, channel, order |
+| customer's interaction | ``CUSTOMER#<id>`` | ``INTERACTION#<at>#<id>`` | email sent, call, chat, store visit |
+| customer's ticket (list) | ``CUSTOMER#<id>`` | ``TICKET#<opened_at>#<ticket_id>`` | type, status, order, subject |
+| customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version`` |
+| merge candidate | ``CUSTOMER#<id>`` | ``CANDIDATE#<other id>`` | an order named both records; for a person to decide |
+| merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
+| erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when |
+| ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
+| projected event | ``PROJECTED#<event_id>`` | ``PROJECTED`` | written once with the projection: a redelivered event counts once |
+| claim attempts | ``CLAIM#<order_id>`` | ``ATTEMPTS`` | wrong receipt codes tried |
+| aggregates | ``ANALYTICS`` | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector; top customers sorted by key |
 | identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
 | once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
 | idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
@@ -21,6 +35,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +46,7 @@ from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import Identifier
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, OutOfStock
 from chalicelib.domain.inventory import StockLevel
-from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
 from chalicelib.ports import StockChange
 
 if TYPE_CHECKING:
@@ -152,8 +167,10 @@ class DynamoStore:
         entry: HistoryEntry | None = None,
         stock: list[StockChange] | None = None,
         pointers: list[tuple[str, str]] | None = None,
+        shipments: list[Fulfillment] | None = None,
     ) -> None:
-        """Write the order, its history entry, stock deltas and pointers in one transaction."""
+        """Write the order, its history entry, stock deltas, pointers and shipment records
+        in one transaction."""
         items: list[dict[str, Any]] = [
             {"Put": self._order_put(order, "version = :expected", {":expected": order.version})}
         ]
@@ -172,8 +189,81 @@ class DynamoStore:
                     }
                 }
             )
+        for fulfillment in shipments or []:
+            items.append({"Put": self._shipment_put(order.order_id, fulfillment)})
         self._transact(items, first_stock_index=2 if entry is not None else 1)
         order.version += 1
+
+    def _shipment_put(self, order_id: str, fulfillment: Fulfillment) -> dict[str, Any]:
+        # The shipment record doubles as the tracking-number pointer. While the parcel is
+        # out and its promise not yet broken it carries open_due_day/open_due_at, which put
+        # it in the sparse open-shipments-by-due index; every write replaces the whole
+        # record, so closing a shipment drops it from that index.
+        shipment = fulfillment.shipment
+        assert shipment is not None
+        record: dict[str, Any] = {
+            "pk": f"SHIPMENT#{shipment.carrier}#{shipment.tracking_number}",
+            "sk": "POINTER",
+            "order_id": order_id,
+            "fulfillment_id": fulfillment.fulfillment_id,
+            "carrier": shipment.carrier,
+            "service_level": shipment.service_level,
+            "carrier_key": f"{shipment.carrier}#{shipment.service_level}",
+            "tracking_number": shipment.tracking_number,
+            "shipped_at": shipment.shipped_at.isoformat(),
+            "promised_by": shipment.promised_by.isoformat(),
+            "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+            "breached_at": shipment.breached_at.isoformat() if shipment.breached_at else None,
+            "sla_status": shipment.sla_status,
+        }
+        if shipment.delivered_at is None and shipment.breached_at is None:
+            record["open_due_day"] = shipment.promised_by.date().isoformat()
+            record["open_due_at"] = shipment.promised_by.isoformat()
+        return {"TableName": self._table, "Item": to_item(record)}
+
+    def overdue_shipments(
+        self, now: datetime, days_back: int = 14
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Open shipments whose promise has passed, from the sparse index: one query per
+        due day over the last ``days_back`` days. Returns them and the pages read."""
+        found: list[dict[str, Any]] = []
+        pages = 0
+        for offset in range(days_back, -1, -1):
+            day = (now - timedelta(days=offset)).date().isoformat()
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": "open-shipments-by-due",
+                "KeyConditionExpression": "open_due_day = :day AND open_due_at < :now",
+                "ExpressionAttributeValues": to_item({":day": day, ":now": now.isoformat()}),
+            }
+            while True:
+                page = self._client.query(**kwargs)
+                pages += 1
+                found.extend(from_item(item) for item in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found, pages
+
+    def shipments_between(
+        self, carrier_key: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """Shipment records of one carrier and service level shipped in ``[start, end)``."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "shipments-by-carrier",
+            "KeyConditionExpression": "carrier_key = :key AND shipped_at BETWEEN :start AND :end",
+            "ExpressionAttributeValues": to_item(
+                {":key": carrier_key, ":start": start.isoformat(), ":end": end.isoformat()}
+            ),
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            items.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _transact(self, items: list[dict[str, Any]], first_stock_index: int) -> None:
         try:
@@ -464,7 +554,10 @@ class DynamoStore:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_item({"pk": f"CUSTOMER#{customer_id}", "sk": "PROFILE", **profile}),
+                    "Item": to_item(
+                        {"pk": f"CUSTOMER#{customer_id}", "sk": "PROFILE", "state": "active"}
+                        | profile
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
@@ -482,6 +575,21 @@ class DynamoStore:
                             }
                         ),
                         "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+            mirror = {"type": identifier.type.value, "value": identifier.value}
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": to_item(
+                            {
+                                "pk": f"CUSTOMER#{customer_id}",
+                                "sk": f"IDENT#{identifier.type.value}#{identifier.value}",
+                                **mirror,
+                            }
+                        ),
                     }
                 }
             )
