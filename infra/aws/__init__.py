@@ -1,0 +1,1 @@
+"""The AWS deployment: CloudFormation merged into ``chalice package``, and the packaging step."""
