@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 
+from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
 from chalicelib.api.console import console
@@ -21,12 +22,24 @@ from chalicelib.api.orders import orders
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import deps
 from chalicelib.config import settings
-from chalicelib.services import fulfilment, notify, sla
+from chalicelib.services import customer_view, fulfilment, notify, sla, tickets
 
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
 
-for blueprint in (orders, carriers, catalog, inventory, customers, ops, console, tracking, openapi):
+BLUEPRINTS = (
+    orders,
+    carriers,
+    catalog,
+    inventory,
+    customers,
+    care,
+    ops,
+    console,
+    tracking,
+    openapi,
+)
+for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 
 
@@ -85,10 +98,24 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def on_order_event(event: SNSEvent) -> None:
     """Email the customer about an order event (once per event)."""
     message = json.loads(event.message)
-    message_id = notify.on_order_event(message, deps())
+    mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
+    message_id = mail(message, deps())
+    if message_id is not None:
+        customer_view.record_email(message, message_id, deps())
     logger.info(
         "order event handled",
         extra={"event_id": message.get("event_id"), "email": message_id is not None},
+    )
+
+
+@app.on_sns_message(topic=settings().order_events_topic_name)
+def project_customer_view(event: SNSEvent) -> None:
+    """Keep the customer 360 up to date with an order event (once per event)."""
+    message = json.loads(event.message)
+    changed = customer_view.project_order_event(message, deps())
+    logger.info(
+        "customer view projected",
+        extra={"event_id": message.get("event_id"), "changed": changed},
     )
 
 

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
+from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests
 from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher
@@ -22,7 +23,14 @@ from chalicelib.config import Settings, settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from chalicelib.ports import Carrier, EventPublisher, Mailer, PaymentGateway, Workflow
+    from chalicelib.ports import (
+        Carrier,
+        EventPublisher,
+        Mailer,
+        Outbox,
+        PaymentGateway,
+        Workflow,
+    )
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64)
 
@@ -45,7 +53,10 @@ class Deps:
     mailer: Mailer
     secrets: SecretSource
     idempotency: IdempotentRequests
+    customers: CustomerStore
     clock: Callable[[], datetime] = field(default=utc_now)
+    # Where sent emails can be read back: wired by the local stack; AWS has none.
+    outbox: Outbox | None = None
 
 
 def client(service: str, region: str) -> Any:
@@ -72,6 +83,7 @@ def build(config: Settings) -> Deps:
         mailer=SesMailer(client("ses", config.region), config.sender_email),
         secrets=SecretSource(config),
         idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
+        customers=CustomerStore(dynamodb, config.table_name),
     )
 
 

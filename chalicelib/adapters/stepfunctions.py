@@ -78,6 +78,36 @@ class StepFunctionsWorkflow:
             ),
         }
 
+    def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` executions, of one status or all; one row each with the
+        order id (the execution's name) and its start and stop times."""
+        rows: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"stateMachineArn": self._state_machine_arn}
+        if status:
+            kwargs["statusFilter"] = status
+        while len(rows) < limit:
+            page = self._client.list_executions(**kwargs, maxResults=min(1000, limit - len(rows)))
+            rows.extend(
+                {
+                    "order_id": execution["name"],
+                    "execution_arn": execution["executionArn"],
+                    "status": execution["status"],
+                    "started_at": _iso(execution["startDate"]),
+                    "stopped_at": _iso(execution.get("stopDate")),
+                }
+                for execution in page["executions"]
+            )
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return rows[:limit]
+
+    def definition(self) -> dict[str, Any]:
+        """The state machine's ASL definition, parsed."""
+        described = self._client.describe_state_machine(stateMachineArn=self._state_machine_arn)
+        parsed: dict[str, Any] = json.loads(described["definition"])
+        return parsed
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None

@@ -1,4 +1,8 @@
-"""Customers: identify by email, phone or loyalty id."""
+"""Customers: identify, look up, the 360 view, interactions, merge, export and erasure.
+
+A storefront key reads a customer's data only with that customer's signed token in
+``X-Customer-Token`` (handed out by ``POST /customers`` and ``POST /orders``); everything
+else about customers is for store staff and ops."""
 
 from __future__ import annotations
 
@@ -7,18 +11,58 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
+from chalicelib.api.customer_models import (
+    AddedInteractionResponse,
+    AddInteractionRequest,
+    CustomerLookupResponse,
+    CustomerViewResponse,
+    EraseCustomerRequest,
+    EraseResponse,
+    ExportResponse,
+    MergeCustomersRequest,
+    MergeResponse,
+    OpenTicketRequest,
+    TicketResponse,
+)
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
+from chalicelib.domain.errors import Forbidden, Unprocessable
 from chalicelib.domain.requests import CustomerRef
-from chalicelib.services.customers import resolve_customer
+from chalicelib.services import customer_records, customer_view, tickets
+from chalicelib.services.customers import (
+    customer_token,
+    lookup_customer,
+    resolve_customer,
+    token_grants,
+)
 
 customers = Blueprint(__name__)
+
+CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
+MAX_PAGE = 100
 
 
 class IdentifyCustomerRequest(CustomerRef):
     """``POST /customers``: identifiers to resolve; a new customer is created if none match."""
 
     customer_id: None = Field(default=None, exclude=True)
+
+
+def require_customer_access(call: Call, customer_id: str) -> None:
+    """Storefronts act for one customer at a time, proven by that customer's token."""
+    assert call.principal is not None
+    if call.principal.role != "storefront":
+        return
+    if not token_grants(call.header(CUSTOMER_TOKEN_HEADER), customer_id, call.deps):
+        raise Forbidden(
+            "a storefront reads a customer only with that customer's token",
+            field=CUSTOMER_TOKEN_HEADER,
+        )
+
+
+def _by(call: Call) -> tuple[str, str]:
+    assert call.principal is not None
+    return call.principal.client_id, call.principal.role
 
 
 @endpoint(
@@ -35,8 +79,167 @@ def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
     request = call.parse(IdentifyCustomerRequest)
     resolution = resolve_customer(request, call.deps)
-    return CustomerResolutionResponse(
+    response = CustomerResolutionResponse(
         customer_id=resolution.customer_id,
         matched_by=resolution.matched_by,
         created=resolution.created,
+    )
+    assert call.principal is not None
+    if call.principal.role == "storefront":
+        response.customer_token = customer_token(resolution.customer_id, call.deps)
+    return response.model_dump(mode="json", exclude_unset=True)
+
+
+@endpoint(
+    customers,
+    "/customers",
+    "GET",
+    summary="Look a customer up by one identifier: ?email=, ?phone= or ?loyalty_id=",
+    roles=("storefront", "store", "ops"),
+    response=CustomerLookupResponse,
+    tag="customers",
+)
+def find_customer(call: Call) -> dict[str, Any]:
+    """Who an identifier belongs to (a merged record answers with its survivor)."""
+    params: dict[str, str] = dict(call.request.query_params or {})
+    unknown = sorted(set(params) - {"email", "phone", "loyalty_id"})
+    if unknown:
+        raise Unprocessable("look up by email, phone or loyalty_id", field=unknown[0])
+    found = lookup_customer(
+        params.get("email"), params.get("phone"), params.get("loyalty_id"), call.deps
+    )
+    return CustomerLookupResponse(
+        customer_id=found.customer_id, matched_by=found.matched_by or ""
     ).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}",
+    "GET",
+    summary=(
+        "The customer 360 (orders newest first: ?limit=&cursor=); storefront keys need the "
+        "customer's X-Customer-Token"
+    ),
+    roles=("storefront", "store", "ops"),
+    response=CustomerViewResponse,
+    tag="customers",
+)
+def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
+    """Profile, identifiers, orders, interactions, tickets, consents and figures."""
+    require_customer_access(call, customer_id)
+    params: dict[str, str] = dict(call.request.query_params or {})
+    limit_text = params.get("limit", str(customer_view.ORDERS_PAGE))
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
+        raise Unprocessable(f"a whole number from 1 to {MAX_PAGE}", field="limit")
+    view = customer_view.customer_view(
+        customer_id, call.deps, cursor=params.get("cursor"), limit=int(limit_text)
+    )
+    return CustomerViewResponse.model_validate(view).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}/interactions",
+    "POST",
+    summary="Record a call, chat or store visit with the customer",
+    roles=("store", "ops"),
+    request=AddInteractionRequest,
+    response=AddedInteractionResponse,
+    status=201,
+    tag="customers",
+)
+def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
+    """Staff talked to the customer."""
+    request = call.parse(AddInteractionRequest)
+    interaction = customer_view.add_interaction(
+        customer_id, request.type, request.channel, request.summary, _by(call)[0], call.deps
+    )
+    return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}/tickets",
+    "POST",
+    summary="Open a ticket (complaint, return, question, late delivery); the customer is emailed",
+    roles=("store", "ops"),
+    request=OpenTicketRequest,
+    response=TicketResponse,
+    status=201,
+    tag="customers",
+)
+def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
+    """A customer-service case, optionally about one of the customer's orders."""
+    request = call.parse(OpenTicketRequest)
+    ticket = tickets.open_ticket(
+        customer_id,
+        request.type,
+        request.subject,
+        request.description,
+        request.order_id,
+        request.channel,
+        call.deps,
+        shipment=request.shipment,
+        skus=request.skus,
+    )
+    return TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}/merge",
+    "POST",
+    summary="Merge another record of the same person into this one (recorded with who and when)",
+    roles=("ops",),
+    request=MergeCustomersRequest,
+    response=MergeResponse,
+    tag="customers",
+)
+def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
+    """Two records, one person."""
+    request = call.parse(MergeCustomersRequest)
+    client_id, role = _by(call)
+    record = customer_records.merge_customers(
+        customer_id, request.from_customer_id, client_id, role, call.deps
+    )
+    return MergeResponse.model_validate(record).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}/export",
+    "GET",
+    summary="Everything held about the customer, as JSON; storefront keys need X-Customer-Token",
+    roles=("storefront", "ops"),
+    response=ExportResponse,
+    tag="customers",
+)
+def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
+    """The right of access."""
+    require_customer_access(call, customer_id)
+    return ExportResponse.model_validate(
+        customer_view.export_customer(customer_id, call.deps)
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/{customer_id}/erase",
+    "POST",
+    summary="Erase personal data (name, identifiers, addresses); orders and amounts stay",
+    roles=("ops",),
+    request=EraseCustomerRequest,
+    response=EraseResponse,
+    tag="customers",
+)
+def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
+    """The right to erasure."""
+    request = call.parse(EraseCustomerRequest, optional=True)
+    client_id, role = _by(call)
+    record = customer_records.erase_customer(
+        customer_id, client_id, role, call.deps, request.reason
+    )
+    return EraseResponse.model_validate(record | {"customer_id": customer_id}).model_dump(
+        mode="json"
+    )

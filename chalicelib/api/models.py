@@ -20,6 +20,10 @@ class PlaceOrderResponse(BaseModel):
     total: Money
     tracking_url: str
     execution_arn: str | None = None
+    # Anonymous store orders: the code that lets the customer claim the order later.
+    receipt_code: str | None = None
+    # Signed for the order's customer: lets a storefront read that customer's data.
+    customer_token: str | None = None
 
 
 class ShipmentResponse(BaseModel):
@@ -215,6 +219,8 @@ class CustomerResolutionResponse(BaseModel):
     customer_id: str
     matched_by: str | None
     created: bool
+    # Storefront callers only: presented as X-Customer-Token to read this customer's data.
+    customer_token: str | None = None
 
 
 class ExecutionStateResponse(BaseModel):

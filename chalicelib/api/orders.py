@@ -18,6 +18,7 @@ from chalicelib.domain.requests import (
     RequestReturnRequest,
 )
 from chalicelib.services import ordering, returns
+from chalicelib.services.customers import customer_token
 from chalicelib.services.pickups import collect
 from chalicelib.services.tracking import tracking_url
 
@@ -75,6 +76,10 @@ def place_order(call: Call) -> dict[str, Any]:
             total=order.total,
             tracking_url=tracking_url(order.order_id, call.deps),
             execution_arn=order.execution_arn,
+            receipt_code=order.receipt_code,
+            customer_token=(
+                customer_token(order.customer_id, call.deps) if order.customer_id else None
+            ),
         ).model_dump(mode="json")
 
     return call.deps.idempotency.run(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chalicelib.domain.errors import Unprocessable
 
@@ -77,3 +80,267 @@ def identifiers_of(
             )
         )
     return found
+
+
+# The customer 360's figures ------------------------------------------------------------
+ONLINE_CHANNELS = frozenset({"web", "app", "phone"})
+STORE_CHANNELS = frozenset({"store", "kiosk"})
+_UNCOUNTED_STATUSES = frozenset({"CANCELLED", "REJECTED"})
+
+
+class OrderContribution(BaseModel):
+    """What one order adds to its customer's figures, derived from the order's current
+    state: the projector keeps the last one it applied on the order's summary item and
+    applies only the difference, so events may arrive late, twice or out of order."""
+
+    counted: bool = False
+    gross: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    returned: bool = False
+    channel: str = ""
+    placed_at: datetime | None = None
+
+
+def contribution_of(
+    status: str,
+    channel: str,
+    total: Decimal,
+    captured: bool,
+    refunded: Decimal,
+    placed_at: datetime,
+) -> OrderContribution:
+    """An order counts as a purchase once paid, unless it was cancelled or rejected
+    (those are refunded in full)."""
+    if not captured or status in _UNCOUNTED_STATUSES:
+        return OrderContribution(channel=channel, placed_at=placed_at)
+    return OrderContribution(
+        counted=True,
+        gross=total,
+        refunded=refunded,
+        returned=status == "RETURNED",
+        channel=channel,
+        placed_at=placed_at,
+    )
+
+
+class CustomerMetrics(BaseModel):
+    """Running totals of a customer's purchases; everything else is derived from them."""
+
+    currency: str = "EUR"
+    order_count: int = 0
+    gross: Decimal = Decimal(0)
+    refunded: Decimal = Decimal(0)
+    returned_orders: int = 0
+    channel_counts: dict[str, int] = Field(default_factory=dict)
+    first_purchase: datetime | None = None
+    last_purchase: datetime | None = None
+    first_store_purchase: datetime | None = None
+    first_online_purchase: datetime | None = None
+    version: int = 0
+
+    def apply(self, old: OrderContribution | None, new: OrderContribution) -> CustomerMetrics:
+        """These figures with one order's contribution replaced by ``new``."""
+        result = self.model_copy(deep=True)
+        if old is not None and old.counted:
+            result.order_count -= 1
+            result.gross -= old.gross
+            result.refunded -= old.refunded
+            result.returned_orders -= int(old.returned)
+            result.channel_counts[old.channel] = result.channel_counts.get(old.channel, 0) - 1
+            if result.channel_counts[old.channel] <= 0:
+                del result.channel_counts[old.channel]
+        if new.counted:
+            result.order_count += 1
+            result.gross += new.gross
+            result.refunded += new.refunded
+            result.returned_orders += int(new.returned)
+            result.channel_counts[new.channel] = result.channel_counts.get(new.channel, 0) + 1
+            if new.placed_at is not None:
+                result._saw_purchase(new.channel, new.placed_at)
+        return result
+
+    def _saw_purchase(self, channel: str, at: datetime) -> None:
+        # First and last purchase only ever widen: a purchase later cancelled still
+        # happened, and recomputing the minimum would mean reading every order.
+        self.first_purchase = _earliest(self.first_purchase, at)
+        self.last_purchase = _latest(self.last_purchase, at)
+        if channel in STORE_CHANNELS:
+            self.first_store_purchase = _earliest(self.first_store_purchase, at)
+        elif channel in ONLINE_CHANNELS:
+            self.first_online_purchase = _earliest(self.first_online_purchase, at)
+
+    def merged_with(self, other: CustomerMetrics) -> CustomerMetrics:
+        """The figures of two records found to be one person."""
+        counts = dict(self.channel_counts)
+        for channel, count in other.channel_counts.items():
+            counts[channel] = counts.get(channel, 0) + count
+        return CustomerMetrics(
+            currency=self.currency,
+            order_count=self.order_count + other.order_count,
+            gross=self.gross + other.gross,
+            refunded=self.refunded + other.refunded,
+            returned_orders=self.returned_orders + other.returned_orders,
+            channel_counts=counts,
+            first_purchase=_earliest(self.first_purchase, other.first_purchase),
+            last_purchase=_latest(self.last_purchase, other.last_purchase),
+            first_store_purchase=_earliest(self.first_store_purchase, other.first_store_purchase),
+            first_online_purchase=_earliest(
+                self.first_online_purchase, other.first_online_purchase
+            ),
+            version=self.version,
+        )
+
+    @property
+    def lifetime_value(self) -> Decimal:
+        """What the customer paid and kept: purchases less refunds."""
+        return self.gross - self.refunded
+
+    def channel_mix(self) -> str | None:
+        """``online_only``, ``store_only``, ``both``, or None before any purchase."""
+        online = any(c in ONLINE_CHANNELS for c in self.channel_counts)
+        store = any(c in STORE_CHANNELS for c in self.channel_counts)
+        if online and store:
+            return "both"
+        if online:
+            return "online_only"
+        if store:
+            return "store_only"
+        return None
+
+    def store_before_online(self) -> bool:
+        """Whether the customer bought in a store before their first online order."""
+        return (
+            self.first_store_purchase is not None
+            and self.first_online_purchase is not None
+            and self.first_store_purchase < self.first_online_purchase
+        )
+
+    def summary(self, now: datetime) -> dict[str, Any]:
+        """The ``metrics`` block of the 360 view."""
+        preferred = (
+            max(sorted(self.channel_counts), key=lambda c: self.channel_counts[c])
+            if self.channel_counts
+            else None
+        )
+        average = (self.gross / self.order_count) if self.order_count else Decimal(0)
+        return {
+            "lifetime_value": {"amount": _cents(self.lifetime_value), "currency": self.currency},
+            "order_count": self.order_count,
+            "average_order_value": {"amount": _cents(average), "currency": self.currency},
+            "return_rate": (
+                float(round(Decimal(self.returned_orders) / self.order_count, 4))
+                if self.order_count
+                else 0.0
+            ),
+            "preferred_channel": preferred,
+            "first_purchase": self.first_purchase.isoformat() if self.first_purchase else None,
+            "last_purchase": self.last_purchase.isoformat() if self.last_purchase else None,
+            "rfm_segment": rfm_segment(self, now),
+        }
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(x for x in (a, b) if x is not None) if (a or b) else None
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(x for x in (a, b) if x is not None) if (a or b) else None
+
+
+def _cents(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+# RFM: recency, frequency and monetary value, each scored 1 (low) to 5 (high).
+RECENCY_DAYS = (30, 90, 180, 365)  # within 30 days: 5; over a year: 1
+FREQUENCY_ORDERS = (2, 3, 5, 10)  # 1 order: 1; 10 or more: 5
+MONETARY_EUR = (Decimal(50), Decimal(150), Decimal(400), Decimal(1000))
+SEGMENTS = (
+    "champions",
+    "loyal",
+    "big_spenders",
+    "new",
+    "promising",
+    "at_risk",
+    "hibernating",
+    "prospect",
+)
+
+
+def rfm_scores(metrics: CustomerMetrics, now: datetime) -> tuple[int, int, int] | None:
+    """The three scores, or None for a customer who never bought."""
+    if metrics.order_count <= 0 or metrics.last_purchase is None:
+        return None
+    days = (now - metrics.last_purchase).days
+    recency = 5 - sum(days > limit for limit in RECENCY_DAYS)
+    frequency = 1 + sum(metrics.order_count >= limit for limit in FREQUENCY_ORDERS)
+    monetary = 1 + sum(metrics.lifetime_value >= limit for limit in MONETARY_EUR)
+    return recency, frequency, monetary
+
+
+def rfm_segment(metrics: CustomerMetrics, now: datetime) -> str:
+    """One of ``SEGMENTS``, from the RFM scores."""
+    scores = rfm_scores(metrics, now)
+    if scores is None:
+        return "prospect"
+    recency, frequency, monetary = scores
+    if recency >= 4 and frequency >= 4:
+        return "champions"
+    if recency >= 3 and frequency >= 3:
+        return "loyal"
+    if recency >= 3 and monetary >= 4:
+        return "big_spenders"
+    if recency >= 4:
+        return "new"
+    if recency == 3:
+        return "promising"
+    if frequency >= 3 or monetary >= 4:
+        return "at_risk"
+    return "hibernating"
+
+
+class AnalyticsState(BaseModel):
+    """Where one customer sits in the maintained aggregates (segments, channels, top)."""
+
+    segment: str | None = None
+    value: Decimal = Decimal(0)
+    mix: str | None = None
+    store_before_online: bool = False
+
+
+def analytics_state(metrics: CustomerMetrics, now: datetime) -> AnalyticsState:
+    """A customer counts in the aggregates once they have bought something."""
+    if metrics.order_count <= 0:
+        return AnalyticsState()
+    return AnalyticsState(
+        segment=rfm_segment(metrics, now),
+        value=metrics.lifetime_value,
+        mix=metrics.channel_mix(),
+        store_before_online=metrics.store_before_online(),
+    )
+
+
+class AggregateDelta(BaseModel):
+    """What to add to the segment and channel counters for some customers' changes."""
+
+    segments: dict[str, Decimal] = Field(default_factory=dict)
+    channels: dict[str, int] = Field(default_factory=dict)
+
+    def add(self, old: AnalyticsState, new: AnalyticsState) -> AggregateDelta:
+        """Account for one customer moving from ``old`` to ``new``; returns self."""
+        for state, sign in ((old, -1), (new, 1)):
+            if state.segment is not None:
+                self._bump(self.segments, f"count_{state.segment}", Decimal(sign))
+                self._bump(self.segments, f"value_{state.segment}", sign * state.value)
+            if state.mix is not None:
+                self.channels[state.mix] = self.channels.get(state.mix, 0) + sign
+            if state.store_before_online:
+                key = "store_before_online"
+                self.channels[key] = self.channels.get(key, 0) + sign
+        self.segments = {k: v for k, v in self.segments.items() if v != 0}
+        self.channels = {k: v for k, v in self.channels.items() if v != 0}
+        return self
+
+    @staticmethod
+    def _bump(counters: dict[str, Decimal], key: str, by: Decimal) -> None:
+        counters[key] = counters.get(key, Decimal(0)) + by

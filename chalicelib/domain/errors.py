@@ -142,3 +142,10 @@ class InvalidRequest(OrquestaError):
     def field_errors(self) -> list[tuple[str, str]]:
         """Every offending field."""
         return list(self.problems)
+
+
+class TooManyAttempts(OrquestaError):
+    """Too many wrong codes were tried; the resource is locked against guessing."""
+
+    status = 429
+    title = "Too many attempts"

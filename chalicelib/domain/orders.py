@@ -282,6 +282,8 @@ class Order(BaseModel):
     returns: list[OrderReturn] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     execution_arn: str | None = None
+    # Anonymous store orders: the code on the receipt that lets the customer claim it.
+    receipt_code: str | None = None
     placed_at: datetime
     version: int = 0
     # Task tokens of the execution's current waits; internal, never in the API.

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
 from chalicelib.domain.orders import FulfillmentStatus, Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.services.tickets import open_ticket
 from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
@@ -123,6 +124,18 @@ def _apply(
 
     order = mutate(deps, order_id, decide)
     if event.type == "exception":
+        if order.customer_id:
+            open_ticket(
+                order.customer_id,
+                "delivery_problem",
+                f"Carrier exception: {carrier} {event.tracking_number}",
+                f"The carrier reported a problem with the parcel at {occurred_at.isoformat()}.",
+                order_id,
+                "system",
+                deps,
+                shipment=event.tracking_number,
+                ticket_id=f"tkt_exc_{carrier}_{event.event_id}"[:64],
+            )
         deps.events.alert_ops(
             f"carrier exception {event.tracking_number}",
             {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import Identifier, identifiers_of
-from chalicelib.domain.errors import Conflict, Unprocessable
+from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+_SIGNATURE_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,13 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
             raise Unprocessable(
                 f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id"
             )
-        return Resolution(ref.customer_id, "customer_id", False)
+        return Resolution(canonical_customer(ref.customer_id, deps)[0], "customer_id", False)
     if not identifiers:
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
         )
     for _ in range(3):
-        match = _first_match(identifiers, deps)
+        match = _match(identifiers, deps)
         if match is not None:
             return match
         customer_id = f"cus_{uuid.uuid4().hex[:16]}"
@@ -50,9 +54,76 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
     raise Conflict("the customer's identifiers keep changing; try again")
 
 
-def _first_match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
-    for identifier in identifiers:
-        customer_id = deps.store.find_identifier(identifier)
-        if customer_id is not None:
-            return Resolution(customer_id, identifier.type.value, False)
-    return None
+def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
+    """The customer the first identifier (email, phone, loyalty id) names. When the
+    identifiers name two different customers we do not guess: the first wins and both are
+    recorded as a merge candidate for a person to decide. Identifiers nobody owns yet are
+    given to the customer found."""
+    owners = [(identifier, deps.store.find_identifier(identifier)) for identifier in identifiers]
+    found = [(identifier, owner) for identifier, owner in owners if owner is not None]
+    if not found:
+        return None
+    first_identifier, first_owner = found[0]
+    distinct = sorted({owner for _, owner in found})
+    if len(distinct) > 1:
+        deps.customers.record_merge_candidate(
+            distinct,
+            {
+                "identifiers": [i.model_dump(mode="json") for i, _ in found],
+                "at": deps.clock().isoformat(),
+            },
+        )
+    for identifier, owner in owners:
+        if owner is None:
+            deps.customers.claim_identifier(first_owner, identifier)
+    return Resolution(first_owner, first_identifier.type.value, False)
+
+
+def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any]]:
+    """The customer an id stands for now (following merges) and its profile; ``NotFound``
+    for an unknown id."""
+    seen: set[str] = set()
+    current = customer_id
+    while True:
+        profile = deps.customers.profile(current)
+        if profile is None:
+            raise NotFound(f"no customer {customer_id}", field="customer_id")
+        target = profile.get("merged_into")
+        if profile.get("state") != "merged" or not target or target in seen:
+            return current, profile
+        seen.add(current)
+        current = str(target)
+
+
+def _token_signature(customer_id: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"customer:{customer_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:_SIGNATURE_CHARS]
+
+
+def customer_token(customer_id: str, deps: Deps) -> str:
+    """``<customer id>.<signature>``: what a storefront presents as ``X-Customer-Token`` to
+    read its own customer's data; signed like tracking links, under another purpose."""
+    return f"{customer_id}.{_token_signature(customer_id, deps.secrets.tracking_secret())}"
+
+
+def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
+    """Whether a customer token was issued for exactly this customer id."""
+    if not token:
+        return False
+    named, _, signature = token.rpartition(".")
+    expected = _token_signature(named, deps.secrets.tracking_secret())
+    return hmac.compare_digest(signature, expected) and hmac.compare_digest(named, customer_id)
+
+
+def lookup_customer(
+    email: str | None, phone: str | None, loyalty_id: str | None, deps: Deps
+) -> Resolution:
+    """The customer one identifier names, or ``NotFound``; never creates anybody."""
+    given = [value for value in (email, phone, loyalty_id) if value]
+    if len(given) != 1:
+        raise Unprocessable("give exactly one of email, phone, loyalty_id", field="email")
+    identifier = identifiers_of(email, phone, loyalty_id)[0]
+    owner = deps.store.find_identifier(identifier)
+    if owner is None:
+        raise NotFound(f"nobody is known by that {identifier.type.value}", field=identifier.type)
+    return Resolution(canonical_customer(owner, deps)[0], identifier.type.value, False)

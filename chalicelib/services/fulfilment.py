@@ -173,9 +173,17 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
     reserved."""
     reason = _REJECTION_REASONS.get(step.error, StatusReason.OUT_OF_STOCK)
     now = deps.clock()
+    refund_key = f"{step.order_id}:reject"
+    # Refund before the status is written, and record it in the same write: whoever sees
+    # REJECTED (the customer's email, the API) sees the money back too. The refund is
+    # keyed, so a retried step refunds nothing twice.
+    order = deps.store.get_order(step.order_id)
+    owed = _owed(order) if order.status not in _ENDED else None
+    if owed is not None and order.payment.payment_id:
+        deps.payments.refund(order.payment.payment_id, owed, refund_key)
 
     def decide(order: Order) -> Change | None:
-        if order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
+        if order.status in _ENDED:
             return None
         released = [
             StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
@@ -186,11 +194,24 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
             StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",
             StatusReason.OUT_OF_STOCK: "not enough stock; payment refunded",
         }.get(reason, reason.value)
+        if owed is not None and _owed(order) == owed:
+            order.record_refund(owed)
         return Change(entry=order.reject(reason, now, detail), stock=released)
 
     order = mutate(deps, step.order_id, decide)
-    refund_if_paid(order, f"{order.order_id}:reject", deps)
+    refund_if_paid(order, refund_key, deps)  # anything captured after the read above
     return Empty()
+
+
+_ENDED = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+
+
+def _owed(order: Order) -> Money | None:
+    """What of the capture has not been refunded yet; None when nothing is owed."""
+    if not order.is_paid() or order.payment.captured is None:
+        return None
+    owed = order.payment.captured - (order.payment.refunded or Money.zero(order.total.currency))
+    return owed if owed.amount > 0 else None
 
 
 def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:

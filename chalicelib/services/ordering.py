@@ -9,6 +9,7 @@ from chalicelib.domain.catalog import Location, LocationType, Product
 from chalicelib.domain.errors import Conflict, InvalidFields, NotFound, OrderCancelled
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
+    Channel,
     Consent,
     CustomerContact,
     FulfillmentType,
@@ -21,8 +22,9 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.ports import StockChange
+from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
-from chalicelib.services.unit_of_work import Change, mutate, status_event
+from chalicelib.services.unit_of_work import Change, mutate, publish, status_event
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -47,10 +49,23 @@ def workflow_input(order_id: str, deps: Deps) -> dict[str, object]:
     }
 
 
+def _rule_problems(request: PlaceOrderRequest) -> list[tuple[str, str]]:
+    try:
+        request.check()
+    except InvalidFields as exc:
+        return exc.problems
+    return []
+
+
 def _price_lines(
-    request: PlaceOrderRequest, products: dict[str, Product], locations: dict[str, Location]
+    request: PlaceOrderRequest,
+    products: dict[str, Product],
+    locations: dict[str, Location],
+    known_problems: list[tuple[str, str]],
 ) -> list[OrderLine]:
-    problems: list[tuple[str, str]] = []
+    """Lines at catalogue prices; raises ``InvalidFields`` naming ``known_problems`` and
+    every line, store and location the catalogue refuses."""
+    problems = list(known_problems)
     lines: list[OrderLine] = []
     if request.store_id and (
         request.store_id not in locations
@@ -65,7 +80,9 @@ def _price_lines(
             continue
         location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
         if line.fulfillment is FulfillmentType.PICKUP:
-            location = locations.get(line.location_id or "")
+            if not line.location_id:
+                continue  # named by the request's own rules
+            location = locations.get(line.location_id)
             if location is None:
                 problems.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
                 continue
@@ -98,17 +115,17 @@ def _price_lines(
 def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
     """Accept an order at catalogue prices and start its execution. Safe to repeat: the
     same order id finds the order already stored and (re)starts the same execution."""
-    request.check()
+    rule_problems = _rule_problems(request)
     try:
         existing: Order | None = deps.store.get_order(order_id)
     except NotFound:
         existing = None
-    if existing is not None:
+    if existing is not None and not rule_problems:
         deps.workflow.start(order_id, workflow_input(order_id, deps))
         return existing
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
-    lines = _price_lines(request, products, locations)
+    lines = _price_lines(request, products, locations, rule_problems)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:
@@ -123,6 +140,8 @@ def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
         )
     now = deps.clock()
     total = sum((line.line_total for line in lines), Money.zero())
+    # An anonymous in-store sale can be claimed later with the code on its receipt.
+    anonymous_store = customer_id is None and request.channel is Channel.STORE
     order = Order(
         order_id=order_id,
         channel=request.channel,
@@ -145,6 +164,7 @@ def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
         ),
         placed_at=now,
         execution_arn=deps.workflow.execution_arn(order_id),
+        receipt_code=new_receipt_code() if anonymous_store else None,
     )
     entry = HistoryEntry(
         status=OrderStatus.ACCEPTED, at=now, detail=f"placed via {request.channel}"
@@ -169,8 +189,10 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
     """Cancel before anything has left a location: release the stock held and refund the
     payment. 409 once shipped."""
     now = deps.clock()
+    saved: list[Change] = []
 
     def decide(order: Order) -> Change | None:
+        saved.clear()
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = [
@@ -178,10 +200,16 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
             for a in order.reserved_allocations()
         ]
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
-        return Change(entry=entry, stock=released)
+        saved.append(Change(entry=entry, stock=released))
+        return saved[0]
 
-    order = mutate(deps, order_id, decide)
-    refund_if_paid(order, f"{order_id}:cancel", deps)
+    order = mutate(deps, order_id, decide, announce=False)
+    try:
+        refund_if_paid(order, f"{order_id}:cancel", deps)
+    finally:
+        # Announced once the refund is recorded, so that the customer's email says so.
+        if saved:
+            publish(deps, order, saved[0])
     return deps.store.get_order(order_id)
 
 

@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import InvalidFields
+from chalicelib.domain.errors import InvalidFields, NotFound
 from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.ports import StockChange
@@ -62,7 +62,10 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     """The goods are back at ``location_id``: restock there, refund, and mark the order
     RETURNED when every unit is back."""
     location = _require_location(location_id, deps)
-    order_id = deps.store.order_id_for(f"RETURN#{return_id}")
+    try:
+        order_id = deps.store.order_id_for(f"RETURN#{return_id}")
+    except NotFound as exc:
+        raise NotFound(f"no return {return_id}", field="return_id") from exc
     now = deps.clock()
     order = deps.store.get_order(order_id)
     pending = next((r for r in order.returns if r.return_id == return_id), None)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.orders import FulfillmentStatus, Order
 from chalicelib.domain.sla import scorecard_row
+from chalicelib.services.tickets import open_ticket
 from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
@@ -58,6 +59,20 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     if not breached:
         return False
     deps.events.alert_ops(f"SLA breached {order_id}", breached)
+    if breached["customer_id"]:
+        # Customer service hears of it before the customer has to ask; the fixed id keeps
+        # a retried step from opening a second ticket.
+        open_ticket(
+            str(breached["customer_id"]),
+            "late_delivery",
+            f"Late delivery: {breached['carrier']} {breached['tracking_number']}",
+            f"Promised by {breached['promised_by']}; not delivered when the promise ran out.",
+            order_id,
+            "system",
+            deps,
+            shipment=str(breached["tracking_number"]),
+            ticket_id=f"tkt_late_{order_id}_{fulfillment_id}"[:64],
+        )
     return True
 
 

@@ -48,9 +48,13 @@ def status_event(order: Order, entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
-def mutate(deps: Deps, order_id: str, decide: Callable[[Order], Change | None]) -> Order:
+def mutate(
+    deps: Deps, order_id: str, decide: Callable[[Order], Change | None], announce: bool = True
+) -> Order:
     """Apply ``decide`` to the current order and save it; re-read and decide again if
-    someone else wrote in between. ``decide`` returning None writes nothing."""
+    someone else wrote in between. ``decide`` returning None writes nothing. With
+    ``announce=False`` the caller publishes the saved change itself (``publish``), when
+    what the events lead to (the customer's email) should see a later write too."""
     for attempt in range(MAX_ATTEMPTS):
         order = deps.store.get_order(order_id)
         change = decide(order)
@@ -64,7 +68,8 @@ def mutate(deps: Deps, order_id: str, decide: Callable[[Order], Change | None]) 
             if attempt == MAX_ATTEMPTS - 1:
                 raise
             continue
-        publish(deps, order, change)
+        if announce:
+            publish(deps, order, change)
         return order
     raise AssertionError("unreachable")  # pragma: no cover
 

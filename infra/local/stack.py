@@ -101,7 +101,7 @@ class LocalStack:
         adaptations.dispatch_lambdas_in_process(self.lambdas)
         subscribe_handlers(
             self.settings["ORQUESTA_ORDER_EVENTS_TOPIC"],
-            ["on_order_event"],
+            ["on_order_event", "project_customer_view"],
             REGION,
             ACCOUNT_ID,
             prefix,

@@ -1,0 +1,558 @@
+"""DynamoDB persistence of the customer 360: everything one customer owns lives in the
+``CUSTOMER#<id>`` partition and is read by key and prefix, never by scan. The item types are
+listed in ``chalicelib/adapters/dynamodb.py``'s key-design table."""
+
+from __future__ import annotations
+
+import base64
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.domain.customers import (
+    AggregateDelta,
+    AnalyticsState,
+    CustomerMetrics,
+    Identifier,
+    IdentifierType,
+)
+from chalicelib.domain.errors import ConcurrentModification, Conflict, Unprocessable
+from chalicelib.domain.tickets import Ticket
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+TOP_PREFIX = "TOP#"
+MAX_TRANSACTION_ITEMS = 100
+
+
+class DuplicateEvent(Exception):
+    """The projector has already applied this event."""
+
+
+class ItemChanged(ConcurrentModification):
+    """A condition of a transaction failed; ``index`` is the first failing item (-1 when
+    the transaction collided with another one)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__("the item changed while we worked on it")
+        self.index = index
+
+
+class InvalidCursor(Unprocessable):
+    """A page cursor this API did not hand out."""
+
+
+def customer_pk(customer_id: str) -> str:
+    """The partition of everything one customer owns."""
+    return f"CUSTOMER#{customer_id}"
+
+
+def _top_sk(value: Decimal, customer_id: str) -> str:
+    # Cents zero-padded so that the sort key orders customers by value.
+    cents = max(0, int(value * 100))
+    return f"{TOP_PREFIX}{cents:015d}#{customer_id}"
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    """An opaque page cursor from DynamoDB's LastEvaluatedKey."""
+    plain = from_item(key)
+    return base64.urlsafe_b64encode(json.dumps([plain["pk"], plain["sk"]]).encode()).decode()
+
+
+def decode_cursor(cursor: str, pk: str) -> dict[str, Any]:
+    """The ExclusiveStartKey a cursor stands for; 422 for anything else."""
+    try:
+        found_pk, sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("not a cursor from this API", field="cursor") from exc
+    if found_pk != pk or not isinstance(sk, str):
+        raise InvalidCursor("not a cursor for this customer", field="cursor")
+    return to_item({"pk": pk, "sk": sk})
+
+
+class CustomerStore:
+    """Profiles, identifiers, the 360 projection, tickets, merges and the aggregates."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    # Reading ---------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def query(
+        self,
+        pk: str,
+        prefix: str,
+        limit: int | None = None,
+        newest_first: bool = False,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Items of a partition under a sort-key prefix; one page when ``limit`` is given."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": pk, ":prefix": prefix}),
+            "ConsistentRead": True,
+            "ScanIndexForward": not newest_first,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = decode_cursor(cursor, pk)
+        items: list[dict[str, Any]] = []
+        while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - len(items)
+            page = self._client.query(**kwargs)
+            items.extend(from_item(item) for item in page.get("Items", []))
+            last = page.get("LastEvaluatedKey")
+            if last is None:
+                return items, None
+            if limit is not None and len(items) >= limit:
+                return items, encode_cursor(last)
+            kwargs["ExclusiveStartKey"] = last
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The profile item: name, locale, state (active, merged, erased), merged_into."""
+        return self._get(customer_pk(customer_id), "PROFILE")
+
+    def identifiers(self, customer_id: str) -> list[Identifier]:
+        """The identifiers the customer owns."""
+        items, _ = self.query(customer_pk(customer_id), "IDENT#")
+        return [Identifier(type=IdentifierType(i["type"]), value=i["value"]) for i in items]
+
+    def order_summary(self, customer_id: str, order_sk: str) -> dict[str, Any] | None:
+        """One order summary of the projection."""
+        return self._get(customer_pk(customer_id), order_sk)
+
+    def metrics(self, customer_id: str) -> CustomerMetrics:
+        """The customer's running figures (all zero before the first projected order)."""
+        item = self._get(customer_pk(customer_id), "METRICS")
+        if item is None:
+            return CustomerMetrics()
+        return CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
+
+    def analytics_state(self, customer_id: str) -> AnalyticsState:
+        """Where the customer was last counted in the aggregates."""
+        item = self._get(customer_pk(customer_id), "METRICS")
+        return AnalyticsState.model_validate(item["analytics"]) if item else AnalyticsState()
+
+    # The projection -------------------------------------------------------------------
+    def project(
+        self,
+        event_id: str,
+        customer_id: str,
+        summary: dict[str, Any],
+        summary_version: int,
+        consent: dict[str, Any] | None,
+        metrics: CustomerMetrics,
+        old_state: AnalyticsState,
+        new_state: AnalyticsState,
+    ) -> None:
+        """Apply one order event in one transaction: the event's marker (written once, so a
+        redelivery counts once), the order summary, its consent, the figures and the
+        aggregates. ``DuplicateEvent`` if seen before, ``ConcurrentModification`` if the
+        summary or the figures changed since they were read."""
+        pk = customer_pk(customer_id)
+        items: list[dict[str, Any]] = [
+            self._put(
+                {"pk": f"PROJECTED#{event_id}", "sk": "PROJECTED", "customer_id": customer_id},
+                "attribute_not_exists(pk)",
+            ),
+            self._put(
+                {"pk": pk, **summary, "version": summary_version + 1},
+                *self._version_condition(summary_version),
+            ),
+        ]
+        if consent is not None:
+            items.append(self._put({"pk": pk, **consent}))
+        items.extend(self._metrics_writes([(customer_id, metrics, old_state, new_state)]))
+        try:
+            self._transact(items)
+        except ItemChanged as exc:
+            if exc.index == 0:
+                raise DuplicateEvent(event_id) from exc
+            raise
+
+    def save_metrics(
+        self, changes: list[tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]]
+    ) -> None:
+        """Write several customers' figures and their aggregate deltas atomically."""
+        self._transact(self._metrics_writes(changes))
+
+    def _metrics_writes(
+        self, changes: list[tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]]
+    ) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        delta = AggregateDelta()
+        for customer_id, metrics, old_state, new_state in changes:
+            doc = metrics.model_dump(mode="json", exclude={"version"})
+            items.append(
+                self._put(
+                    {
+                        "pk": customer_pk(customer_id),
+                        "sk": "METRICS",
+                        "doc": doc,
+                        "analytics": new_state.model_dump(mode="json"),
+                        "version": metrics.version + 1,
+                    },
+                    *self._version_condition(metrics.version),
+                )
+            )
+            delta.add(old_state, new_state)
+            old_top = _top_sk(old_state.value, customer_id) if old_state.segment else None
+            new_top = _top_sk(new_state.value, customer_id) if new_state.segment else None
+            if old_top != new_top:
+                if old_top is not None:
+                    items.append(
+                        {
+                            "Delete": {
+                                "TableName": self._table,
+                                "Key": to_item({"pk": "ANALYTICS", "sk": old_top}),
+                            }
+                        }
+                    )
+                if new_top is not None:
+                    items.append(
+                        self._put(
+                            {
+                                "pk": "ANALYTICS",
+                                "sk": new_top,
+                                "customer_id": customer_id,
+                                "value": new_state.value,
+                            }
+                        )
+                    )
+        for sk, counters in (("SEGMENTS", delta.segments), ("CHANNELS", delta.channels)):
+            if counters:
+                names = {f"#a{i}": name for i, name in enumerate(counters)}
+                values = {
+                    f":v{i}": Decimal(str(value)) for i, value in enumerate(counters.values())
+                }
+                items.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": to_item({"pk": "ANALYTICS", "sk": sk}),
+                            "UpdateExpression": "ADD "
+                            + ", ".join(f"#a{i} :v{i}" for i in range(len(counters))),
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": to_item(values),
+                        }
+                    }
+                )
+        return items
+
+    # Interactions, consents, merge candidates ------------------------------------------
+    def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        """Record a call, chat, store visit or email; the same interaction id twice is one."""
+        sk = f"INTERACTION#{interaction['at']}#{interaction['interaction_id']}"
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_item({"pk": customer_pk(customer_id), "sk": sk, **interaction}),
+        )
+
+    def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
+        """Two records one order named: recorded on both, for a person to decide."""
+        for customer_id in customer_ids:
+            for other in customer_ids:
+                if other != customer_id:
+                    self._client.put_item(
+                        TableName=self._table,
+                        Item=to_item(
+                            {
+                                "pk": customer_pk(customer_id),
+                                "sk": f"CANDIDATE#{other}",
+                                "customer_id": other,
+                                **reason,
+                            }
+                        ),
+                    )
+
+    def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
+        """Give an unowned identifier to a customer; False if someone owns it."""
+        try:
+            self._transact(
+                [
+                    self._put(
+                        {
+                            "pk": f"IDENT#{identifier.type.value}#{identifier.value}",
+                            "sk": "IDENT",
+                            "customer_id": customer_id,
+                        },
+                        "attribute_not_exists(pk)",
+                    ),
+                    self._put(self._ident_mirror(customer_id, identifier)),
+                ]
+            )
+        except ConcurrentModification:
+            return False
+        return True
+
+    # Tickets ---------------------------------------------------------------------------
+    def create_ticket(self, ticket: Ticket) -> None:
+        """Store a new ticket and its entry in the customer's list."""
+        self._transact(
+            [
+                self._put(self._ticket_item(ticket), "attribute_not_exists(pk)"),
+                self._put(self._ticket_index(ticket)),
+            ]
+        )
+        ticket.version += 1
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """A ticket, or None."""
+        item = self._get(f"TICKET#{ticket_id}", "TICKET")
+        if item is None:
+            return None
+        return Ticket.model_validate(item["doc"] | {"version": item["version"]})
+
+    def save_ticket(self, ticket: Ticket) -> None:
+        """Write a changed ticket if nobody changed it since it was read."""
+        self._transact(
+            [
+                self._put(self._ticket_item(ticket), *self._version_condition(ticket.version)),
+                self._put(self._ticket_index(ticket)),
+            ]
+        )
+        ticket.version += 1
+
+    def _ticket_item(self, ticket: Ticket) -> dict[str, Any]:
+        return {
+            "pk": f"TICKET#{ticket.ticket_id}",
+            "sk": "TICKET",
+            "doc": ticket.model_dump(mode="json", exclude={"version"}),
+            "version": ticket.version + 1,
+        }
+
+    @staticmethod
+    def _ticket_index(ticket: Ticket) -> dict[str, Any]:
+        return {
+            "pk": customer_pk(ticket.customer_id),
+            "sk": f"TICKET#{ticket.opened_at.isoformat()}#{ticket.ticket_id}",
+            "ticket_id": ticket.ticket_id,
+            "type": ticket.type.value,
+            "status": ticket.status.value,
+            "order_id": ticket.order_id,
+            "subject": ticket.subject,
+        }
+
+    # Claims of anonymous store orders -----------------------------------------------------
+    def claim_attempts(self, order_id: str) -> int:
+        """Wrong receipt codes tried for an order so far."""
+        item = self._get(f"CLAIM#{order_id}", "ATTEMPTS")
+        return int(item["attempts"]) if item else 0
+
+    def count_claim_attempt(self, order_id: str) -> int:
+        """Count one more wrong code; returns the new count."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"CLAIM#{order_id}", "sk": "ATTEMPTS"}),
+            UpdateExpression="ADD attempts :one",
+            ExpressionAttributeValues=to_item({":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(from_item(response["Attributes"])["attempts"])
+
+    # Merge and erasure -----------------------------------------------------------------
+    def merge_profiles(
+        self,
+        survivor: str,
+        merged: str,
+        identifiers: list[Identifier],
+        record: dict[str, Any],
+    ) -> None:
+        """Point the merged record and its identifiers at the survivor and record who did it,
+        atomically; ``Conflict`` if either record stopped being active meanwhile."""
+        active = "attribute_not_exists(#state) OR #state = :active"
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"pk": customer_pk(merged), "sk": "PROFILE"}),
+                    "UpdateExpression": "SET #state = :merged, merged_into = :to, merged_at = :at",
+                    "ConditionExpression": f"attribute_exists(pk) AND ({active})",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": to_item(
+                        {
+                            ":merged": "merged",
+                            ":active": "active",
+                            ":to": survivor,
+                            ":at": record["at"],
+                        }
+                    ),
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": to_item({"pk": customer_pk(survivor), "sk": "PROFILE"}),
+                    "ConditionExpression": f"attribute_exists(pk) AND ({active})",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": to_item({":active": "active"}),
+                }
+            },
+            self._put(
+                {"pk": customer_pk(survivor), "sk": f"MERGE#{record['at']}#{merged}", **record}
+            ),
+        ]
+        for identifier in identifiers:
+            items.append(
+                self._put(
+                    {
+                        "pk": f"IDENT#{identifier.type.value}#{identifier.value}",
+                        "sk": "IDENT",
+                        "customer_id": survivor,
+                    },
+                    "customer_id = :from",
+                    {":from": merged},
+                )
+            )
+            items.append(self._put(self._ident_mirror(survivor, identifier)))
+            items.append(self._delete(customer_pk(merged), self._ident_sk(identifier)))
+        if len(items) > MAX_TRANSACTION_ITEMS:
+            raise Unprocessable("too many identifiers to merge at once", field="from_customer_id")
+        try:
+            self._transact(items)
+        except ConcurrentModification as exc:
+            raise Conflict("one of the customers changed; read both again") from exc
+
+    def move_items(self, from_customer: str, to_customer: str, prefixes: tuple[str, ...]) -> int:
+        """Move a customer's items under these prefixes to another customer (copy, then
+        delete): used after a merge. Returns how many moved."""
+        moved = 0
+        for prefix in prefixes:
+            items, _ = self.query(customer_pk(from_customer), prefix)
+            for item in items:
+                self._transact(
+                    [
+                        self._put({**item, "pk": customer_pk(to_customer)}),
+                        self._delete(customer_pk(from_customer), str(item["sk"])),
+                    ]
+                )
+                moved += 1
+        return moved
+
+    def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
+        """Re-point a ticket at the customer it now belongs to (after a merge)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"TICKET#{ticket_id}", "sk": "TICKET"}),
+            UpdateExpression="SET doc.customer_id = :c",
+            ExpressionAttributeValues=to_item({":c": customer_id}),
+        )
+
+    def erase_profile(
+        self, customer_id: str, identifiers: list[Identifier], record: dict[str, Any]
+    ) -> None:
+        """Drop the name and every identifier, mark the record erased and record it."""
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_item({"pk": customer_pk(customer_id), "sk": "PROFILE"}),
+                    "UpdateExpression": "SET #state = :erased, erased_at = :at REMOVE #name",
+                    "ConditionExpression": (
+                        "attribute_exists(pk) AND (attribute_not_exists(#state) OR "
+                        "#state = :active)"
+                    ),
+                    "ExpressionAttributeNames": {"#state": "state", "#name": "name"},
+                    "ExpressionAttributeValues": to_item(
+                        {":erased": "erased", ":active": "active", ":at": record["at"]}
+                    ),
+                }
+            },
+            self._put({"pk": customer_pk(customer_id), "sk": "ERASURE", **record}),
+        ]
+        for identifier in identifiers:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": to_item(
+                            {
+                                "pk": f"IDENT#{identifier.type.value}#{identifier.value}",
+                                "sk": "IDENT",
+                            }
+                        ),
+                        "ConditionExpression": "customer_id = :me",
+                        "ExpressionAttributeValues": to_item({":me": customer_id}),
+                    }
+                }
+            )
+            items.append(self._delete(customer_pk(customer_id), self._ident_sk(identifier)))
+        try:
+            self._transact(items)
+        except ConcurrentModification as exc:
+            raise Conflict("the customer changed or is no longer active") from exc
+
+    # Aggregates ------------------------------------------------------------------------
+    def aggregate(self, name: str) -> dict[str, Any]:
+        """The ``SEGMENTS`` or ``CHANNELS`` counters."""
+        return self._get("ANALYTICS", name) or {}
+
+    def top_customers(self, limit: int) -> list[dict[str, Any]]:
+        """The most valuable customers, most valuable first (one page, by key)."""
+        items, _ = self.query("ANALYTICS", TOP_PREFIX, limit=limit, newest_first=True)
+        return items
+
+    # Plumbing --------------------------------------------------------------------------
+    @staticmethod
+    def _ident_sk(identifier: Identifier) -> str:
+        return f"IDENT#{identifier.type.value}#{identifier.value}"
+
+    def _ident_mirror(self, customer_id: str, identifier: Identifier) -> dict[str, Any]:
+        return {
+            "pk": customer_pk(customer_id),
+            "sk": self._ident_sk(identifier),
+            "type": identifier.type.value,
+            "value": identifier.value,
+        }
+
+    @staticmethod
+    def _version_condition(version: int) -> tuple[str, dict[str, Any]]:
+        if version == 0:
+            return "attribute_not_exists(pk)", {}
+        return "version = :expected", {":expected": version}
+
+    def _put(
+        self,
+        item: dict[str, Any],
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table, "Item": to_item(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = to_item(values)
+        return {"Put": put}
+
+    def _delete(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"Delete": {"TableName": self._table, "Key": to_item({"pk": pk, "sk": sk})}}
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        """One transaction; ``ConcurrentModification(index)`` naming the first item whose
+        condition failed (or -1 for a conflict with another transaction)."""
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            failed = next(
+                (
+                    index
+                    for index, reason in enumerate(reasons)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ),
+                -1,
+            )
+            raise ItemChanged(failed) from exc

@@ -1,0 +1,118 @@
+"""Customer care: tickets, claiming anonymous store orders, customer analytics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+
+from chalicelib.api.customer_models import (
+    ChannelsResponse,
+    ClaimOrderRequest,
+    ClaimOrderResponse,
+    SegmentsResponse,
+    TicketResponse,
+    UpdateTicketRequest,
+)
+from chalicelib.api.customers import require_customer_access
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.tickets import Ticket
+from chalicelib.services import customer_records, customer_view, tickets
+from chalicelib.services.customers import customer_token
+
+care = Blueprint(__name__)
+
+
+def _ticket_body(ticket: Ticket) -> dict[str, Any]:
+    return TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+
+
+@endpoint(
+    care,
+    "/tickets/{ticket_id}",
+    "GET",
+    summary="A ticket with its notes; storefront keys need the customer's X-Customer-Token",
+    roles=("storefront", "store", "ops"),
+    response=TicketResponse,
+    tag="customers",
+)
+def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
+    """Read a ticket."""
+    ticket = tickets.get_ticket(ticket_id, call.deps)
+    require_customer_access(call, ticket.customer_id)
+    return _ticket_body(ticket)
+
+
+@endpoint(
+    care,
+    "/tickets/{ticket_id}",
+    "PATCH",
+    summary="Move a ticket forward (open → pending → resolved) and/or add a note",
+    roles=("store", "ops"),
+    request=UpdateTicketRequest,
+    response=TicketResponse,
+    tag="customers",
+)
+def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
+    """Work a ticket; resolving it emails the customer."""
+    request = call.parse(UpdateTicketRequest)
+    assert call.principal is not None
+    by = f"{call.principal.role}:{call.principal.client_id}"
+    return _ticket_body(
+        tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps)
+    )
+
+
+@endpoint(
+    care,
+    "/orders/{order_id}/claim",
+    "POST",
+    summary="Attach an anonymous store order to a customer with its receipt code",
+    roles=("storefront", "store", "ops"),
+    request=ClaimOrderRequest,
+    response=ClaimOrderResponse,
+    tag="customers",
+)
+def claim_order(call: Call, order_id: str) -> dict[str, Any]:
+    """The order joins the customer's history; five wrong codes lock it (429)."""
+    request = call.parse(ClaimOrderRequest)
+    resolution = customer_records.claim_order(order_id, request.receipt_code, request, call.deps)
+    return ClaimOrderResponse(
+        order_id=order_id,
+        customer_id=resolution.customer_id,
+        matched_by=resolution.matched_by,
+        created=resolution.created,
+        customer_token=customer_token(resolution.customer_id, call.deps),
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    care,
+    "/analytics/segments",
+    "GET",
+    summary="RFM segments with counts and value, and the most valuable customers",
+    roles=("ops",),
+    response=SegmentsResponse,
+    tag="customers",
+)
+def segments(call: Call) -> dict[str, Any]:
+    """From counters the customer projection maintains; no scan."""
+    return SegmentsResponse.model_validate(customer_view.segments_report(call.deps)).model_dump(
+        mode="json"
+    )
+
+
+@endpoint(
+    care,
+    "/analytics/channels",
+    "GET",
+    summary="Customers buying online only, in store only, or both",
+    roles=("ops",),
+    response=ChannelsResponse,
+    tag="customers",
+)
+def channels(call: Call) -> dict[str, Any]:
+    """From counters the customer projection maintains; no scan."""
+    return ChannelsResponse.model_validate(customer_view.channels_report(call.deps)).model_dump(
+        mode="json"
+    )

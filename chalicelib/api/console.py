@@ -1,0 +1,219 @@
+"""The ops console: the page (``GET /ops``) and the ops-only JSON it reads.
+
+The page itself holds no data and needs no key: it is a sign-in form and the script that,
+once signed in, calls the routes below with ``Authorization: Bearer <ops key>``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Any
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.errors import InvalidFields
+from chalicelib.services import console as console_service
+from chalicelib.services.notify import TEMPLATES
+
+console = Blueprint(__name__)
+
+OPS_ONLY = ("ops",)
+MAX_LIMIT = 1000
+
+
+class ExecutionRow(BaseModel):
+    """One execution in the list."""
+
+    order_id: str
+    execution_arn: str
+    status: str
+    started_at: str | None
+    stopped_at: str | None
+
+
+class ExecutionsResponse(BaseModel):
+    """``GET /ops/executions``."""
+
+    counts: dict[str, int]
+    count_cap: int
+    status: str | None
+    executions: list[ExecutionRow]
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to the order."""
+
+    at: str
+    kind: str
+    title: str
+    detail: str
+    event_id: str | None = None
+
+
+class TimelineResponse(BaseModel):
+    """``GET /ops/orders/{order_id}/timeline``."""
+
+    order_id: str
+    status: str
+    customer_id: str | None
+    execution_arn: str | None
+    entries: list[TimelineEntry]
+
+
+class StateMachineResponse(BaseModel):
+    """``GET /ops/statemachine``."""
+
+    state_machine_arn: str
+    definition: dict[str, Any]
+
+
+class OutboxEmail(BaseModel):
+    """One email as it was sent."""
+
+    message_id: str
+    to: str
+    subject: str
+    sent_at: str
+    preview: str
+
+
+class OutboxResponse(BaseModel):
+    """``GET /ops/outbox``."""
+
+    available: bool
+    note: str
+    emails: list[OutboxEmail]
+
+
+def _query(call: Call) -> dict[str, str]:
+    return dict(call.request.query_params or {})
+
+
+def _limit(params: dict[str, str], default: int) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidFields([("limit", f"a whole number from 1 to {MAX_LIMIT}")])
+    return int(raw)
+
+
+@lru_cache(maxsize=1)
+def _pages() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+
+
+@endpoint(
+    console,
+    "/ops",
+    "GET",
+    summary="The ops console page (sign in with the ops key; its data comes from /ops/...)",
+    tag="ops",
+    html=True,
+)
+def ops_console(call: Call) -> Response:
+    """The page: a sign-in form and the script; no data, so no key needed to load it."""
+    nonce = secrets.token_urlsafe(16)
+    html = (
+        _pages()
+        .get_template("ops.html.j2")
+        .render(
+            nonce=nonce,
+            stage=call.deps.settings.stage,
+            statuses=console_service.EXECUTION_STATUSES,
+        )
+    )
+    return Response(
+        body=html,
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'"
+            ),
+        },
+    )
+
+
+@endpoint(
+    console,
+    "/ops/executions",
+    "GET",
+    summary="Executions by status: counts and the newest ones (?status=&limit=)",
+    roles=OPS_ONLY,
+    response=ExecutionsResponse,
+    tag="ops",
+)
+def executions(call: Call) -> dict[str, Any]:
+    """Counts per status and a list, from Step Functions' ListExecutions."""
+    params = _query(call)
+    status = params.get("status") or None
+    if status is not None and status not in console_service.EXECUTION_STATUSES:
+        allowed = ", ".join(console_service.EXECUTION_STATUSES)
+        raise InvalidFields([("status", f"one of {allowed}")])
+    overview = console_service.executions_overview(status, _limit(params, 50), call.deps)
+    return ExecutionsResponse.model_validate(overview).model_dump(mode="json")
+
+
+@endpoint(
+    console,
+    "/ops/orders/{order_id}/timeline",
+    "GET",
+    summary="The order's timeline: statuses, emails sent, carrier webhooks, tickets",
+    roles=OPS_ONLY,
+    response=TimelineResponse,
+    tag="ops",
+)
+def order_timeline(call: Call, order_id: str) -> dict[str, Any]:
+    """Merged and sorted by time."""
+    timeline = console_service.order_timeline(order_id, call.deps)
+    return TimelineResponse.model_validate(timeline).model_dump(mode="json")
+
+
+@endpoint(
+    console,
+    "/ops/statemachine",
+    "GET",
+    summary="The order state machine's ASL definition (to draw the graph)",
+    roles=OPS_ONLY,
+    response=StateMachineResponse,
+    tag="ops",
+)
+def state_machine(call: Call) -> dict[str, Any]:
+    """As Step Functions has it deployed."""
+    return StateMachineResponse(
+        state_machine_arn=call.deps.settings.state_machine_arn,
+        definition=call.deps.workflow.definition(),
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    console,
+    "/ops/outbox",
+    "GET",
+    summary="Recent emails as sent (local stack only; elsewhere empty with a note) (?limit=)",
+    roles=OPS_ONLY,
+    response=OutboxResponse,
+    tag="ops",
+)
+def outbox(call: Call) -> dict[str, Any]:
+    """What the customers were sent, where the environment keeps a copy."""
+    limit = _limit(_query(call), 50)
+    if call.deps.outbox is None:
+        return OutboxResponse(
+            available=False,
+            note="no outbox here: SES keeps no copy of sent emails (the local stack has one)",
+            emails=[],
+        ).model_dump(mode="json")
+    emails = call.deps.outbox.recent(limit)
+    return OutboxResponse.model_validate(
+        {"available": True, "note": f"the newest {len(emails)} emails", "emails": emails}
+    ).model_dump(mode="json")

@@ -1,0 +1,261 @@
+"""Wire models of the customer routes: requests refuse unknown fields; responses are what
+the OpenAPI document describes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from chalicelib.domain.money import Money
+from chalicelib.domain.requests import CustomerRef, Strict
+from chalicelib.domain.tickets import TicketStatus, TicketType
+
+ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
+
+
+class AddInteractionRequest(Strict):
+    """``POST /customers/{id}/interactions``: a call, chat or store visit."""
+
+    type: Literal["call", "chat", "store_visit", "other"]
+    channel: ContactChannel
+    summary: str = Field(min_length=1, max_length=2000)
+
+
+class OpenTicketRequest(Strict):
+    """``POST /customers/{id}/tickets``."""
+
+    type: TicketType = TicketType.COMPLAINT
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=4000)
+    order_id: str | None = Field(default=None, min_length=1, max_length=64)
+    skus: list[str] = Field(default_factory=list, max_length=100)
+    shipment: str | None = Field(default=None, max_length=100)
+    channel: ContactChannel
+
+
+class UpdateTicketRequest(Strict):
+    """``PATCH /tickets/{id}``: move the status forward and/or add a note."""
+
+    status: TicketStatus | None = None
+    note: str | None = Field(default=None, min_length=1, max_length=4000)
+
+    @model_validator(mode="after")
+    def _something(self) -> UpdateTicketRequest:
+        if self.status is None and self.note is None:
+            raise ValueError("give a status, a note or both")
+        return self
+
+
+class MergeCustomersRequest(Strict):
+    """``POST /customers/{id}/merge``: the other record is merged into this one."""
+
+    from_customer_id: str = Field(min_length=1, max_length=64)
+
+
+class ClaimOrderRequest(CustomerRef):
+    """``POST /orders/{id}/claim``: the receipt's code and who the customer is."""
+
+    customer_id: None = Field(default=None, exclude=True)
+    receipt_code: str = Field(min_length=1, max_length=16)
+
+
+class EraseCustomerRequest(Strict):
+    """``POST /customers/{id}/erase``; the body is optional."""
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class IdentifierResponse(BaseModel):
+    """An identifier in normal form."""
+
+    type: str
+    value: str
+
+
+class CustomerOrderResponse(BaseModel):
+    """One order in the 360 view."""
+
+    order_id: str
+    channel: str
+    status: str
+    total: Money
+    placed_at: str
+
+
+class InteractionResponse(BaseModel):
+    """One contact with the customer."""
+
+    interaction_id: str | None = None
+    type: str
+    channel: str
+    at: str
+    summary: str
+    order_id: str | None = None
+
+
+class TicketSummaryResponse(BaseModel):
+    """A ticket in the 360 view."""
+
+    ticket_id: str
+    type: str
+    status: str
+    order_id: str | None
+    subject: str
+
+
+class ConsentResponse(BaseModel):
+    """Terms and privacy versions accepted with an order."""
+
+    terms_version: str
+    privacy_version: str
+    accepted_at: str
+    channel: str
+    order_id: str
+
+
+class MetricsResponse(BaseModel):
+    """The customer's figures."""
+
+    lifetime_value: Money
+    order_count: int
+    average_order_value: Money
+    return_rate: float
+    preferred_channel: str | None
+    first_purchase: str | None
+    last_purchase: str | None
+    rfm_segment: str
+
+
+class CustomerViewResponse(BaseModel):
+    """``GET /customers/{id}``: the customer 360."""
+
+    customer_id: str
+    merged_into: str | None
+    profile: dict[str, Any]
+    identifiers: list[IdentifierResponse]
+    orders: list[CustomerOrderResponse]
+    orders_next_cursor: str | None
+    interactions: list[InteractionResponse]
+    tickets: list[TicketSummaryResponse]
+    consents: list[ConsentResponse]
+    merge_candidates: list[str]
+    metrics: MetricsResponse
+
+
+class CustomerLookupResponse(BaseModel):
+    """``GET /customers?email=…``."""
+
+    customer_id: str
+    matched_by: str
+
+
+class AddedInteractionResponse(InteractionResponse):
+    """``POST /customers/{id}/interactions``."""
+
+    customer_id: str
+
+
+class TicketNoteResponse(BaseModel):
+    """A note on a ticket."""
+
+    at: str
+    by: str
+    text: str
+
+
+class TicketResponse(BaseModel):
+    """A ticket with its notes."""
+
+    ticket_id: str
+    customer_id: str
+    type: str
+    status: str
+    subject: str
+    description: str
+    order_id: str | None
+    skus: list[str]
+    shipment: str | None
+    channel: str
+    opened_at: str
+    resolved_at: str | None
+    notes: list[TicketNoteResponse]
+
+
+class MergeResponse(BaseModel):
+    """``POST /customers/{id}/merge``: the merge record."""
+
+    from_customer_id: str
+    into_customer_id: str
+    at: str
+    by_client_id: str
+    by_role: str
+
+
+class EraseResponse(BaseModel):
+    """``POST /customers/{id}/erase``: the erasure record."""
+
+    customer_id: str
+    at: str
+    reason: str | None = None
+    by_client_id: str
+    by_role: str
+
+
+class ExportResponse(BaseModel):
+    """``GET /customers/{id}/export``: everything held about the customer."""
+
+    customer_id: str
+    exported_at: str
+    profile: dict[str, Any]
+    identifiers: list[IdentifierResponse]
+    orders: list[dict[str, Any]]
+    interactions: list[dict[str, Any]]
+    tickets: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    merges: list[dict[str, Any]]
+    erasure: list[dict[str, Any]]
+    metrics: MetricsResponse
+
+
+class ClaimOrderResponse(BaseModel):
+    """``POST /orders/{id}/claim``."""
+
+    order_id: str
+    customer_id: str
+    matched_by: str | None
+    created: bool
+    customer_token: str | None = None
+
+
+class SegmentResponse(BaseModel):
+    """One RFM segment."""
+
+    segment: str
+    customers: int
+    value: Money
+
+
+class TopCustomerResponse(BaseModel):
+    """One of the most valuable customers."""
+
+    customer_id: str
+    lifetime_value: Money
+
+
+class SegmentsResponse(BaseModel):
+    """``GET /analytics/segments``."""
+
+    segments: list[SegmentResponse]
+    top_customers: list[TopCustomerResponse]
+    as_of: str
+
+
+class ChannelsResponse(BaseModel):
+    """``GET /analytics/channels``."""
+
+    online_only: int
+    store_only: int
+    both: int
+    store_before_online: int
+    as_of: str

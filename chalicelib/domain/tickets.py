@@ -1,0 +1,85 @@
+"""Customer-service tickets: complaints, return problems, questions, late deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.errors import Conflict
+
+
+class TicketType(StrEnum):
+    """What the ticket is about."""
+
+    COMPLAINT = "complaint"
+    RETURN = "return"
+    QUESTION = "question"
+    LATE_DELIVERY = "late_delivery"
+    DELIVERY_PROBLEM = "delivery_problem"
+
+
+class TicketStatus(StrEnum):
+    """Forward only: open → pending → resolved; resolved is final."""
+
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+_RANK = {TicketStatus.OPEN: 0, TicketStatus.PENDING: 1, TicketStatus.RESOLVED: 2}
+
+
+def can_move(current: TicketStatus, new: TicketStatus) -> bool:
+    """Whether a ticket may go from ``current`` to ``new`` (staying put is allowed, except
+    once resolved)."""
+    if current is TicketStatus.RESOLVED:
+        return False
+    return _RANK[new] >= _RANK[current]
+
+
+class TicketNote(BaseModel):
+    """A note staff added, with who and when."""
+
+    at: datetime
+    by: str
+    text: str
+
+
+class Ticket(BaseModel):
+    """A ticket, linked to a customer and optionally to an order, lines and a shipment."""
+
+    ticket_id: str
+    customer_id: str
+    type: TicketType
+    status: TicketStatus = TicketStatus.OPEN
+    subject: str
+    description: str
+    order_id: str | None = None
+    skus: list[str] = Field(default_factory=list)
+    shipment: str | None = None
+    channel: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    notes: list[TicketNote] = Field(default_factory=list)
+    version: int = 0
+
+    def update(self, status: TicketStatus | None, note: str | None, by: str, at: datetime) -> bool:
+        """Apply a status change and/or a note; True if the ticket became resolved now.
+        ``Conflict`` for a step backwards or any change after resolution."""
+        if self.status is TicketStatus.RESOLVED:
+            raise Conflict(f"ticket {self.ticket_id} is resolved", field="status")
+        if status is not None and not can_move(self.status, status):
+            raise Conflict(
+                f"ticket {self.ticket_id} is {self.status}, cannot become {status}",
+                field="status",
+            )
+        if note:
+            self.notes.append(TicketNote(at=at, by=by, text=note))
+        resolved_now = status is TicketStatus.RESOLVED
+        if status is not None:
+            self.status = status
+        if resolved_now:
+            self.resolved_at = at
+        return resolved_now

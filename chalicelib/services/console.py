@@ -1,0 +1,234 @@
+"""What the ops console shows: executions by status, and one order's timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.customers import customer_pk
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.orders import Order
+from chalicelib.domain.tickets import Ticket
+from chalicelib.services.customers import canonical_customer
+from chalicelib.services.notify import MAILED_STATUSES
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# Counting stops here per status: the console shows "1000+" rather than paging for ever.
+COUNT_CAP = 1000
+
+# Sorted with the entry kinds in this order when two happen at the same instant.
+_KIND_ORDER = {"status": 0, "webhook": 1, "sla": 2, "ticket": 3, "interaction": 4, "email": 5}
+
+
+def executions_overview(status: str | None, limit: int, deps: Deps) -> dict[str, Any]:
+    """Counts per execution status and the newest ``limit`` executions (of ``status``)."""
+    counts = {
+        name: len(deps.workflow.list_executions(name, COUNT_CAP)) for name in EXECUTION_STATUSES
+    }
+    return {
+        "counts": counts,
+        "count_cap": COUNT_CAP,
+        "status": status,
+        "executions": deps.workflow.list_executions(status, limit),
+    }
+
+
+def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
+    """Everything that happened to an order, oldest first: its statuses, the emails the
+    customer was sent, the carriers' webhooks, SLA breaches and customer-service tickets."""
+    order = deps.store.get_order(order_id)
+    interactions, tickets = _customer_items(order, deps)
+    entries = (
+        _statuses(order)
+        + _emails(order, interactions, deps)
+        + _interactions(interactions)
+        + _carrier_events(order)
+        + _tickets(tickets)
+    )
+    entries.sort(key=lambda e: (_instant(e["at"]), _KIND_ORDER.get(e["kind"], 9)))
+    return {
+        "order_id": order.order_id,
+        "status": order.status.value,
+        "customer_id": order.customer_id,
+        "execution_arn": order.execution_arn,
+        "entries": entries,
+    }
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _statuses(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": entry.at.isoformat(),
+            "kind": "status",
+            "title": entry.status.value,
+            "detail": entry.detail,
+        }
+        for entry in order.history
+    ]
+
+
+def _mail_events(order: Order) -> list[tuple[str, str, str]]:
+    """(event id, when, what) of every event of this order that mails the customer; the ids
+    are the ones ``notify`` marks once an email for the event is sent."""
+    found: list[tuple[str, str, str]] = []
+    for index, entry in enumerate(order.history, start=1):
+        if entry.status.value in MAILED_STATUSES:
+            event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
+            found.append((event_id, entry.at.isoformat(), f"order {entry.status.value}"))
+    ready_at = next(
+        (e.at.isoformat() for e in order.history if e.status.value == "READY_FOR_PICKUP"),
+        None,
+    )
+    for fulfillment in order.fulfillments:
+        prefix = f"{order.order_id}:{fulfillment.fulfillment_id}"
+        if fulfillment.pickup_code and ready_at:
+            found.append((f"{prefix}:READY_FOR_PICKUP", ready_at, "ready for pick-up"))
+        shipment = fulfillment.shipment
+        if shipment is not None and shipment.breached_at is not None:
+            found.append(
+                (f"{prefix}:SLA_BREACHED", shipment.breached_at.isoformat(), "late delivery")
+            )
+    for returned in order.returns:
+        found.append(
+            (
+                f"{order.order_id}:{returned.return_id}:REQUESTED",
+                returned.requested_at.isoformat(),
+                "return requested",
+            )
+        )
+    return found
+
+
+def _emails(order: Order, interactions: list[dict[str, Any]], deps: Deps) -> list[dict[str, Any]]:
+    """The emails sent about this order: as the customer 360 recorded them (with the
+    message id) and, for any it has not, as the notifier's once-only markers show them."""
+    recorded = {
+        str(i["interaction_id"]).removeprefix("email-"): i
+        for i in interactions
+        if i.get("type") == "email"
+    }
+    to = f"to {order.contact.email}" if order.contact.email else "to the customer"
+    entries: list[dict[str, Any]] = []
+    for event_id, at, what in _mail_events(order):
+        item = recorded.pop(event_id, None)
+        if item is None and not (
+            order.contact.email and deps.store.has_marker(f"email:{event_id}")
+        ):
+            continue
+        message = f" · message {item['message_id']}" if item and item.get("message_id") else ""
+        entries.append(
+            {
+                "at": at,
+                "kind": "email",
+                "title": f"email: {what}",
+                "detail": to + message,
+                "event_id": event_id,
+            }
+        )
+    for event_id, item in recorded.items():  # emails about other events (tickets, ...)
+        entries.append(
+            {
+                "at": str(item["at"]),
+                "kind": "email",
+                "title": f"email: {item.get('summary') or event_id}",
+                "detail": to,
+                "event_id": event_id,
+            }
+        )
+    return entries
+
+
+def _carrier_events(order: Order) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for fulfillment in order.fulfillments:
+        shipment = fulfillment.shipment
+        if shipment is None:
+            continue
+        parcel = f"{shipment.carrier} {shipment.tracking_number}"
+        for event in shipment.events:
+            entries.append(
+                {
+                    "at": event.get("occurred_at", shipment.shipped_at.isoformat()),
+                    "kind": "webhook",
+                    "title": f"carrier: {event.get('type', 'event')}",
+                    "detail": parcel,
+                    "event_id": event.get("event_id"),
+                }
+            )
+        if shipment.breached_at is not None:
+            entries.append(
+                {
+                    "at": shipment.breached_at.isoformat(),
+                    "kind": "sla",
+                    "title": "SLA breached",
+                    "detail": f"{parcel}, promised by {shipment.promised_by.isoformat()}",
+                }
+            )
+    return entries
+
+
+def _customer_items(order: Order, deps: Deps) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The customer's recorded interactions and tickets about this order (customer 360)."""
+    if not order.customer_id:
+        return [], []
+    try:
+        owner, _ = canonical_customer(order.customer_id, deps)
+    except NotFound:
+        return [], []
+    pk = customer_pk(owner)
+    interactions, _ = deps.customers.query(pk, "INTERACTION#")
+    indexed, _ = deps.customers.query(pk, "TICKET#")
+    tickets = [
+        deps.customers.get_ticket(str(item["ticket_id"]))
+        for item in indexed
+        if item.get("order_id") == order.order_id
+    ]
+    mine = [i for i in interactions if i.get("order_id") == order.order_id]
+    return mine, [t for t in tickets if t is not None]
+
+
+def _interactions(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Calls, chats and visits staff recorded about this order (emails are shown apart)."""
+    return [
+        {
+            "at": str(item["at"]),
+            "kind": "interaction",
+            "title": f"{item.get('type') or 'contact'}: {item.get('summary') or ''}".strip(),
+            "detail": " · ".join(str(item[k]) for k in ("channel", "recorded_by") if item.get(k)),
+            "event_id": str(item["interaction_id"]),
+        }
+        for item in interactions
+        if item.get("type") != "email"
+    ]
+
+
+def _tickets(tickets: list[Ticket]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for ticket in tickets:
+        entries.append(
+            {
+                "at": ticket.opened_at.isoformat(),
+                "kind": "ticket",
+                "title": f"ticket opened: {ticket.type.value}",
+                "detail": f"{ticket.ticket_id} · {ticket.subject} ({ticket.status.value})",
+                "event_id": ticket.ticket_id,
+            }
+        )
+        if ticket.resolved_at is not None:
+            entries.append(
+                {
+                    "at": ticket.resolved_at.isoformat(),
+                    "kind": "ticket",
+                    "title": f"ticket resolved: {ticket.type.value}",
+                    "detail": f"{ticket.ticket_id} · {ticket.subject}",
+                    "event_id": ticket.ticket_id,
+                }
+            )
+    return entries

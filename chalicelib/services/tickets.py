@@ -1,0 +1,152 @@
+"""Customer-service tickets: opened by staff or by other parts of the system (an SLA
+breach, a failed return), worked open → pending → resolved, the customer emailed when
+a ticket is opened and when it is resolved."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.customers import ItemChanged
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
+from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
+from chalicelib.services.customers import canonical_customer
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+TICKET_EVENTS = frozenset({"ticket.opened", "ticket.resolved"})
+EMAIL_MARKER_TTL_SECONDS = 30 * 86400
+MAX_ATTEMPTS = 5
+
+
+def open_ticket(
+    customer_id: str,
+    type: TicketType | str,
+    subject: str,
+    description: str,
+    order_id: str | None,
+    channel: str,
+    deps: Deps,
+    shipment: str | None = None,
+    skus: list[str] | None = None,
+    ticket_id: str | None = None,
+) -> Ticket:
+    """Open a ticket for a customer, optionally about one of their orders (and lines or a
+    shipment of it). Give ``ticket_id`` to make the call idempotent (a workflow step that
+    may run twice); the same id twice returns the first ticket."""
+    owner, profile = canonical_customer(customer_id, deps)
+    if profile.get("state") == "erased":
+        raise Conflict(f"customer {customer_id} was erased", field="customer_id")
+    if order_id is not None:
+        try:
+            order = deps.store.get_order(order_id)
+        except NotFound as exc:
+            raise Unprocessable(f"no order {order_id}", field="order_id") from exc
+        order_owner = canonical_customer(order.customer_id, deps)[0] if order.customer_id else None
+        if order_owner != owner:
+            raise Unprocessable(f"order {order_id} is not this customer's", field="order_id")
+        unknown = sorted(set(skus or []) - {line.sku for line in order.lines})
+        if unknown:
+            raise Unprocessable(f"not in the order: {', '.join(unknown)}", field="skus")
+    now = deps.clock()
+    ticket = Ticket(
+        ticket_id=ticket_id or f"tkt_{uuid.uuid4().hex[:16]}",
+        customer_id=owner,
+        type=TicketType(type),
+        subject=subject,
+        description=description,
+        order_id=order_id,
+        skus=skus or [],
+        shipment=shipment,
+        channel=channel,
+        opened_at=now,
+    )
+    try:
+        deps.customers.create_ticket(ticket)
+    except ItemChanged:
+        existing = deps.customers.get_ticket(ticket.ticket_id)
+        if existing is None:
+            raise
+        return existing
+    deps.events.publish(_event("ticket.opened", ticket, now.isoformat()))
+    return ticket
+
+
+def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
+    """A ticket, or ``NotFound``."""
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
+    return ticket
+
+
+def update_ticket(
+    ticket_id: str, status: TicketStatus | None, note: str | None, by: str, deps: Deps
+) -> Ticket:
+    """Move a ticket forward and/or add a note; 409 for a step back or after resolution."""
+    for attempt in range(MAX_ATTEMPTS):
+        ticket = get_ticket(ticket_id, deps)
+        now = deps.clock()
+        resolved_now = ticket.update(status, note, by, now)
+        try:
+            deps.customers.save_ticket(ticket)
+        except ConcurrentModification:
+            if attempt == MAX_ATTEMPTS - 1:
+                raise
+            continue
+        if resolved_now:
+            deps.events.publish(_event("ticket.resolved", ticket, now.isoformat()))
+        return ticket
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _event(kind: str, ticket: Ticket, at: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "event_id": f"{ticket.ticket_id}:{kind.split('.')[1]}",
+        "ticket_id": ticket.ticket_id,
+        "customer_id": ticket.customer_id,
+        "order_id": ticket.order_id,
+        "at": at,
+    }
+
+
+def is_ticket_event(event: dict[str, Any]) -> bool:
+    """Whether an event on the order-events topic is about a ticket."""
+    return event.get("type") in TICKET_EVENTS
+
+
+def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
+    """Email the customer that their ticket was opened or resolved, once per event.
+    Returns the message id, or None when nothing was sent."""
+    from chalicelib.services.notify import _environment  # the same templates and setup
+
+    ticket = get_ticket(str(event["ticket_id"]), deps)
+    owner, profile = canonical_customer(ticket.customer_id, deps)
+    emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]
+    if not emails:
+        return None
+    marker = f"email:{event['event_id']}"
+    if not deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS):
+        return None
+    try:
+        locale = profile.get("locale") if profile.get("locale") in ("es", "en") else "es"
+        context = {
+            "kind": event["type"],
+            "ticket": ticket.model_dump(mode="json"),
+            "name": profile.get("name") or "",
+            "locale": locale,
+            "note": ticket.notes[-1].text if ticket.notes else "",
+        }
+        env = _environment()
+        subject = env.get_template(f"emails/ticket_subject.{locale}.txt.j2").render(context)
+        text = env.get_template(f"emails/ticket.{locale}.txt.j2").render(context).strip() + "\n"
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        html = env.get_template("emails/ticket.html.j2").render(
+            context | {"subject": subject.strip(), "paragraphs": paragraphs}
+        )
+        return deps.mailer.send(emails[0], subject.strip(), html, text)
+    except Exception:
+        deps.store.forget(marker)  # SNS retries: let the retry send it
+        raise

@@ -1,0 +1,137 @@
+"""The customer 360 over HTTP: lookup, the view projected from real order events, access."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from tests.api.helpers import assert_problem, place_order
+from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
+
+
+def _email() -> str:
+    return f"c360-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _view(client: Any, customer_id: str, auth: dict[str, str] = OPS, query: str = "") -> Any:
+    return client.http.get(f"/customers/{customer_id}{query}", headers=auth)
+
+
+def _view_when(client: Any, customer_id: str, check: Any) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        response = _view(client, customer_id)
+        assert response.status_code == 200, response.body
+        body: dict[str, Any] = response.json_body
+        return body if check(body) else None
+
+    return eventually(probe)
+
+
+def test_an_order_shows_in_the_customer_360_with_figures_and_consent(client: Any) -> None:
+    email = _email()
+    placed = place_order(client, order_body(customer={"email": email, "name": "Eva"}))
+    customer_id = placed["customer_id"]
+
+    view = _view_when(client, customer_id, lambda v: v["metrics"]["order_count"] == 1)
+
+    assert view["customer_id"] == customer_id
+    assert {"type": "email", "value": email} in view["identifiers"]
+    assert [o["order_id"] for o in view["orders"]] == [placed["order_id"]]
+    assert view["orders"][0]["channel"] == "web"
+    assert view["orders"][0]["total"] == placed["total"]
+    assert view["metrics"]["lifetime_value"] == placed["total"]
+    assert view["metrics"]["preferred_channel"] == "web"
+    assert view["metrics"]["rfm_segment"] == "new"
+    assert view["consents"][0]["order_id"] == placed["order_id"]
+    assert view["consents"][0]["terms_version"] == "2026-01"
+    assert view["consents"][0]["channel"] == "web"
+
+
+def test_emails_sent_about_an_order_are_interactions(client: Any) -> None:
+    placed = place_order(client, order_body(customer={"email": _email()}))
+
+    view = _view_when(
+        client,
+        placed["customer_id"],
+        lambda v: any(i["type"] == "email" for i in v["interactions"]),
+    )
+
+    email = next(i for i in view["interactions"] if i["type"] == "email")
+    assert email["channel"] == "email"
+    assert placed["order_id"] in email["summary"]
+
+
+def test_orders_are_paginated_newest_first_with_a_cursor(client: Any) -> None:
+    email = _email()
+    placed = [
+        place_order(client, order_body(customer={"email": email}))["order_id"] for _ in range(3)
+    ]
+    customer_id = place_order(client, order_body(customer={"email": email}))["customer_id"]
+    _view_when(client, customer_id, lambda v: v["metrics"]["order_count"] == 4)
+
+    first = _view(client, customer_id, query="?limit=3").json_body
+    second = _view(client, customer_id, query=f"?limit=3&cursor={first['orders_next_cursor']}")
+
+    assert len(first["orders"]) == 3
+    assert second.status_code == 200, second.body
+    order_ids = [o["order_id"] for o in first["orders"] + second.json_body["orders"]]
+    assert len(order_ids) == 4 and set(placed) <= set(order_ids)
+    stamps = [o["placed_at"] for o in first["orders"] + second.json_body["orders"]]
+    assert stamps == sorted(stamps, reverse=True)
+    assert second.json_body["orders_next_cursor"] is None
+
+
+def test_a_cursor_that_is_not_ours_is_422(client: Any) -> None:
+    customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
+
+    assert_problem(_view(client, customer_id, query="?cursor=bm9wZQ"), 422, "cursor")
+
+
+def test_lookup_by_identifier_finds_the_customer(client: Any) -> None:
+    email = _email()
+    placed = place_order(client, order_body(customer={"email": email}))
+
+    for auth in (STOREFRONT, STORE, OPS):
+        found = client.http.get(f"/customers?email={email.upper()}", headers=auth)
+        assert found.status_code == 200, found.body
+        assert found.json_body == {"customer_id": placed["customer_id"], "matched_by": "email"}
+
+
+def test_lookup_of_an_unknown_or_invalid_identifier_is_a_problem(client: Any) -> None:
+    assert_problem(client.http.get(f"/customers?email={_email()}", headers=OPS), 404)
+    assert_problem(client.http.get("/customers?email=nope@", headers=OPS), 422, "email")
+    assert_problem(client.http.get("/customers?phone=12", headers=OPS), 422, "phone")
+    assert_problem(client.http.get("/customers?name=Ana", headers=OPS), 422, "name")
+
+
+def test_unknown_customer_is_404(client: Any) -> None:
+    assert_problem(_view(client, "cus_nobody"), 404, "customer_id")
+
+
+def test_staff_record_calls_chats_and_visits(client: Any) -> None:
+    customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
+
+    added = client.http.post(
+        f"/customers/{customer_id}/interactions",
+        headers=STORE | JSON,
+        body=json.dumps({"type": "store_visit", "channel": "store", "summary": "tried shoes"}),
+    )
+
+    assert added.status_code == 201, added.body
+    view = _view(client, customer_id).json_body
+    assert {"type": "store_visit", "channel": "store", "summary": "tried shoes"}.items() <= next(
+        i for i in view["interactions"] if i["type"] == "store_visit"
+    ).items()
+
+
+def test_an_interaction_with_unknown_fields_is_422_naming_them(client: Any) -> None:
+    customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
+
+    response = client.http.post(
+        f"/customers/{customer_id}/interactions",
+        headers=OPS | JSON,
+        body=json.dumps({"type": "teleport", "channel": "store", "summary": "x", "mood": 1}),
+    )
+
+    assert_problem(response, 422, "type", "mood")

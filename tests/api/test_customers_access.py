@@ -1,0 +1,111 @@
+"""BOLA: a storefront key cannot read or change another customer's data on any customer
+route; its own customer only with the signed token it was handed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import assert_problem, place_order
+from tests.support import JSON, OPS, STOREFRONT, order_body
+
+
+def _customer(client: Any) -> dict[str, Any]:
+    email = f"bola-{uuid.uuid4().hex[:10]}@example.com"
+    response = client.http.post(
+        "/customers", headers=STOREFRONT | JSON, body=json.dumps({"email": email})
+    )
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
+
+
+def _ticket(client: Any, customer_id: str) -> str:
+    response = client.http.post(
+        f"/customers/{customer_id}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps({"subject": "s", "description": "d", "channel": "phone"}),
+    )
+    assert response.status_code == 201, response.body
+    return str(response.json_body["ticket_id"])
+
+
+def test_storefront_reads_its_own_customer_with_the_token(client: Any) -> None:
+    mine = _customer(client)
+
+    response = client.http.get(
+        f"/customers/{mine['customer_id']}",
+        headers=STOREFRONT | {"X-Customer-Token": mine["customer_token"]},
+    )
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["customer_id"] == mine["customer_id"]
+
+
+def test_order_reply_carries_a_token_for_the_orders_customer(client: Any) -> None:
+    placed = place_order(client, order_body())
+
+    response = client.http.get(
+        f"/customers/{placed['customer_id']}",
+        headers=STOREFRONT | {"X-Customer-Token": placed["customer_token"]},
+    )
+
+    assert response.status_code == 200, response.body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/customers/{victim}", None),
+        ("GET", "/customers/{victim}/export", None),
+        (
+            "POST",
+            "/customers/{victim}/interactions",
+            {"type": "call", "channel": "phone", "summary": "x"},
+        ),
+        (
+            "POST",
+            "/customers/{victim}/tickets",
+            {"subject": "s", "description": "d", "channel": "web"},
+        ),
+        ("POST", "/customers/{victim}/merge", {"from_customer_id": "{mine}"}),
+        ("POST", "/customers/{victim}/erase", None),
+        ("GET", "/tickets/{ticket}", None),
+        ("PATCH", "/tickets/{ticket}", {"status": "resolved"}),
+    ],
+)
+def test_storefront_cannot_touch_another_customers_data(
+    client: Any, method: str, path: str, body: dict[str, Any] | None
+) -> None:
+    mine, victim = _customer(client), _customer(client)
+    ticket = _ticket(client, victim["customer_id"])
+    url = path.format(victim=victim["customer_id"], ticket=ticket)
+    raw = json.dumps(body).replace("{mine}", mine["customer_id"]) if body else ""
+    # Presenting its own customer's token does not open another customer's data.
+    headers = STOREFRONT | JSON | {"X-Customer-Token": mine["customer_token"]}
+
+    response = client.http.request(method, url, headers=headers, body=raw)
+
+    assert_problem(response, 403)
+    view = client.http.get(f"/customers/{victim['customer_id']}", headers=OPS).json_body
+    assert view["profile"]["state"] == "active"
+    assert view["interactions"] == [] and len(view["tickets"]) == 1
+    assert view["tickets"][0]["status"] == "open"
+
+
+def test_a_forged_or_missing_token_is_403(client: Any) -> None:
+    victim = _customer(client)
+    forged = f"{victim['customer_id']}.{'0' * 32}"
+
+    for headers in (STOREFRONT, STOREFRONT | {"X-Customer-Token": forged}):
+        response = client.http.get(f"/customers/{victim['customer_id']}", headers=headers)
+        assert_problem(response, 403, "X-Customer-Token")
+
+
+def test_analytics_are_for_ops_only(client: Any) -> None:
+    for path in ("/analytics/segments", "/analytics/channels"):
+        assert_problem(client.http.get(path, headers=STOREFRONT), 403)
+        assert client.http.get(path, headers=OPS).status_code == 200

@@ -1,0 +1,54 @@
+"""The customer 360 projection fed by the real order events on SNS: it follows an order
+through its lifecycle and counts an event delivered twice once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib.services import customer_view
+from chalicelib.services.unit_of_work import status_event
+from tests.api.helpers import place_order
+from tests.support import OPS, eventually, order_body
+
+
+def _view(client: Any, customer_id: str) -> dict[str, Any]:
+    response = client.http.get(f"/customers/{customer_id}", headers=OPS)
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
+
+
+def test_the_view_follows_the_order_to_shipped(client: Any) -> None:
+    placed = place_order(client, order_body(customer={"email": f"p-{uuid.uuid4().hex}@ex.com"}))
+
+    def shipped() -> dict[str, Any] | None:
+        view = _view(client, placed["customer_id"])
+        statuses = [o["status"] for o in view["orders"]]
+        return view if statuses == ["SHIPPED"] else None
+
+    view = eventually(shipped)
+
+    assert view["metrics"]["order_count"] == 1
+    assert view["metrics"]["lifetime_value"] == placed["total"]
+
+
+def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any) -> None:
+    placed = place_order(client, order_body(customer={"email": f"d-{uuid.uuid4().hex}@ex.com"}))
+    customer_id = placed["customer_id"]
+    eventually(lambda: _view(client, customer_id)["metrics"]["order_count"] == 1)
+    stack.lambdas.drain()
+    before = _view(client, customer_id)
+    order = deps.store.get_order(placed["order_id"])
+    paid = next(entry for entry in order.history if entry.status.value == "PAID")
+    event = status_event(order, paid)
+    deliveries = stack.lambdas.invocations.get("project_customer_view", 0)
+
+    deps.events.publish(event)  # SNS redelivers the PAID event
+    stack.lambdas.drain()
+
+    assert stack.lambdas.invocations["project_customer_view"] > deliveries
+    assert customer_view.project_order_event(event, deps) is False
+    after = _view(client, customer_id)
+    assert after["metrics"] == before["metrics"]
+    assert [o["order_id"] for o in after["orders"]] == [placed["order_id"]]
