@@ -107,8 +107,8 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
 
 
 def _emails(order: Order, interactions: list[dict[str, Any]], deps: Deps) -> list[dict[str, Any]]:
-    """The emails sent about this order: as the customer 360 recorded them (with the
-    message id) and, for any it has not, as the notifier's once-only markers show them."""
+    """The emails sent about this order: as the customer 360 recorded them and, for any it
+    has not (yet), as the notifier's once-only markers show them."""
     recorded = {
         str(i["interaction_id"]).removeprefix("email-"): i
         for i in interactions
@@ -122,13 +122,12 @@ def _emails(order: Order, interactions: list[dict[str, Any]], deps: Deps) -> lis
             order.contact.email and deps.store.has_marker(f"email:{event_id}")
         ):
             continue
-        message = f" · message {item['message_id']}" if item and item.get("message_id") else ""
         entries.append(
             {
                 "at": at,
                 "kind": "email",
                 "title": f"email: {what}",
-                "detail": to + message,
+                "detail": to,
                 "event_id": event_id,
             }
         )

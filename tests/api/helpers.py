@@ -1,0 +1,122 @@
+"""Helpers for the API tests: placing orders, reading problem documents, proving that a
+refused request stored nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import NotFound
+from chalicelib.services import ordering
+from tests.support import JSON, STOREFRONT, eventually, idempotency_key
+
+PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
+
+
+def api_key_of(auth: dict[str, str]) -> str:
+    """The bare key of an ``Authorization: Bearer <key>`` header dict."""
+    return auth["Authorization"].removeprefix("Bearer ").strip()
+
+
+def expected_order_id(auth: dict[str, str], key: dict[str, str]) -> str:
+    """The order id ``POST /orders`` derives from the caller's API key and Idempotency-Key."""
+    client_id = hashlib.sha256(api_key_of(auth).encode()).hexdigest()[:16]
+    return ordering.order_id_for(client_id, key["Idempotency-Key"])
+
+
+def post_order(
+    client: Any,
+    body: Any,
+    auth: dict[str, str] = STOREFRONT,
+    key: dict[str, str] | None = None,
+    content_type: dict[str, str] = JSON,
+) -> tuple[Any, dict[str, str]]:
+    """``POST /orders``; returns the response and the Idempotency-Key header used."""
+    key = key if key is not None else idempotency_key()
+    raw = body if isinstance(body, str) else json.dumps(body)
+    response = client.http.post("/orders", headers=auth | content_type | key, body=raw)
+    return response, key
+
+
+def place_order(client: Any, body: dict[str, Any], auth: dict[str, str] = STOREFRONT) -> Any:
+    """A successfully placed order's ``POST /orders`` reply."""
+    response, _ = post_order(client, body, auth)
+    assert response.status_code == 202, response.body
+    return response.json_body
+
+
+def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem with ``status`` naming at least ``fields``."""
+    assert response.status_code == status, response.body
+    content_type = response.headers.get("Content-Type") or response.headers.get("content-type")
+    assert content_type == "application/problem+json"
+    body = json.loads(response.body)
+    assert set(body) >= PROBLEM_KEYS, body
+    assert body["status"] == status
+    assert isinstance(body["type"], str) and body["type"]
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    named = {error["field"] for error in body["errors"]}
+    assert all(isinstance(error["message"], str) and error["message"] for error in body["errors"])
+    assert set(fields) <= named, f"expected {fields} named, got {body['errors']}"
+    return body
+
+
+def error_fields(response: Any) -> set[str]:
+    """The fields a problem document names."""
+    return {error["field"] for error in json.loads(response.body)["errors"]}
+
+
+def count_orders(deps: Any) -> int:
+    """ORDER items in the table (every order has exactly one)."""
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    paginator = dynamodb.get_paginator("scan")
+    total = 0
+    for page in paginator.paginate(
+        TableName=deps.settings.table_name,
+        FilterExpression="sk = :order AND begins_with(pk, :prefix)",
+        ExpressionAttributeValues={":order": {"S": "ORDER"}, ":prefix": {"S": "ORDER#"}},
+        Select="COUNT",
+    ):
+        total += page["Count"]
+    return total
+
+
+def executions_named(deps: Any, name: str) -> list[dict[str, Any]]:
+    """The state machine's executions called ``name``."""
+    sfn = boto3.client("stepfunctions", region_name=deps.settings.region)
+    found: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=deps.settings.state_machine_arn
+    ):
+        found.extend(e for e in page["executions"] if e["name"] == name)
+    return found
+
+
+def assert_not_stored(
+    deps: Any, auth: dict[str, str], key: dict[str, str], email: str | None = None
+) -> None:
+    """No order under the id this request would have created, and no customer for its email."""
+    with pytest.raises(NotFound):
+        deps.store.get_order(expected_order_id(auth, key))
+    if email is not None:
+        identifier = Identifier(type=IdentifierType.EMAIL, value=email.strip().lower())
+        assert deps.store.find_identifier(identifier) is None
+
+
+def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> dict[str, Any]:
+    """``GET /orders/{order_id}``, which must succeed."""
+    response = client.http.get(f"/orders/{order_id}", headers=auth)
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
+
+
+def wait_for_status(client: Any, order_id: str, *statuses: str) -> dict[str, Any]:
+    """Poll ``GET /orders/{order_id}`` until its status is one of ``statuses``."""
+    return eventually(lambda: (o := get_order(client, order_id))["status"] in statuses and o)

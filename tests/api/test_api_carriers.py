@@ -1,0 +1,180 @@
+"""Carrier webhooks: signed, fresh, applied once."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.services.carrier_events import sign
+from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
+from tests.support import CARRIER_SECRET, JSON, order_body, signed_event
+
+CARRIER = "rapido"
+
+
+def _post(client: Any, carrier: str, body: bytes, headers: dict[str, str]) -> Any:
+    return client.http.post(f"/carriers/{carrier}/events", headers=headers, body=body)
+
+
+def _unknown_parcel() -> str:
+    return f"NOPE{uuid.uuid4().hex[:10].upper()}"
+
+
+@pytest.fixture
+def shipped(client: Any) -> dict[str, Any]:
+    """A web order that has shipped: its id, carrier and tracking number."""
+    placed = place_order(client, order_body())
+    order = wait_for_status(client, placed["order_id"], "SHIPPED")
+    shipment = order["fulfillments"][0]["shipment"]
+    return {
+        "order_id": placed["order_id"],
+        "carrier": shipment["carrier"],
+        "tracking_number": shipment["tracking_number"],
+    }
+
+
+def _shipment_events(client: Any, order_id: str) -> list[dict[str, str]]:
+    events: list[dict[str, str]] = get_order(client, order_id)["fulfillments"][0]["shipment"][
+        "events"
+    ]
+    return events
+
+
+def test_event_without_signature_is_401(client: Any) -> None:
+    body, _ = signed_event(_unknown_parcel())
+
+    response = _post(client, CARRIER, body, JSON)
+
+    assert_problem(response, 401, "X-Orquesta-Signature")
+
+
+@pytest.mark.parametrize("header", ["", "garbage", "t=abc,v1=00", "v1=00", "t=,v1="])
+def test_malformed_signature_is_401(client: Any, header: str) -> None:
+    body, _ = signed_event(_unknown_parcel())
+
+    response = _post(client, CARRIER, body, JSON | {"X-Orquesta-Signature": header})
+
+    assert_problem(response, 401, "X-Orquesta-Signature")
+
+
+def test_event_signed_with_another_secret_is_401(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel(), secret="not-the-carrier-secret")
+
+    assert_problem(_post(client, CARRIER, body, headers), 401, "X-Orquesta-Signature")
+
+
+def test_signature_of_another_body_is_401(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel())
+    tampered = body.replace(b'"delivered"', b'"exception"')
+    assert tampered != body
+
+    assert_problem(_post(client, CARRIER, tampered, headers), 401, "X-Orquesta-Signature")
+
+
+@pytest.mark.parametrize("age", [301, 3600, -301])
+def test_signature_more_than_300_seconds_from_now_is_401(client: Any, age: int) -> None:
+    body, headers = signed_event(_unknown_parcel(), timestamp=int(time.time()) - age)
+
+    assert_problem(_post(client, CARRIER, body, headers), 401, "X-Orquesta-Signature")
+
+
+def test_signature_a_little_old_is_accepted(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel(), timestamp=int(time.time()) - 120)
+
+    response = _post(client, CARRIER, body, headers)
+
+    assert response.status_code == 200, response.body
+
+
+def test_unknown_carrier_is_404(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel())
+
+    assert_problem(_post(client, "paloma", body, headers), 404, "carrier")
+
+
+def test_event_for_an_unknown_parcel_is_acknowledged_and_ignored(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel(), kind="in_transit")
+
+    response = _post(client, CARRIER, body, headers)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["status"] == "ignored"
+    assert response.json_body["event_id"] == json.loads(body)["event_id"]
+
+
+def test_signed_event_with_an_invalid_body_is_422_naming_the_field(client: Any) -> None:
+    body, headers = signed_event(_unknown_parcel(), kind="teleported")
+
+    assert_problem(_post(client, CARRIER, body, headers), 422, "type")
+
+
+def test_signed_event_with_a_bad_timestamp_is_422(client: Any) -> None:
+    raw = json.dumps(
+        {
+            "event_id": f"evt_{uuid.uuid4().hex[:12]}",
+            "tracking_number": _unknown_parcel(),
+            "type": "in_transit",
+            "occurred_at": "yesterday",
+        }
+    ).encode()
+    headers = JSON | {"X-Orquesta-Signature": sign(CARRIER_SECRET, int(time.time()), raw)}
+
+    assert_problem(_post(client, CARRIER, raw, headers), 422, "occurred_at")
+
+
+def test_event_is_applied_to_the_shipment(client: Any, shipped: dict[str, Any]) -> None:
+    body, headers = signed_event(shipped["tracking_number"], kind="in_transit")
+
+    response = _post(client, shipped["carrier"], body, headers)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["status"] == "applied"
+    event_id = json.loads(body)["event_id"]
+    assert [e["event_id"] for e in _shipment_events(client, shipped["order_id"])] == [event_id]
+
+
+def test_same_event_id_twice_is_acknowledged_as_duplicate_and_has_no_effect(
+    client: Any, shipped: dict[str, Any]
+) -> None:
+    carrier, parcel, order_id = shipped["carrier"], shipped["tracking_number"], shipped["order_id"]
+    event_id = f"evt_{uuid.uuid4().hex[:12]}"
+    body, headers = signed_event(parcel, kind="in_transit", event_id=event_id)
+    first = _post(client, carrier, body, headers)
+    assert first.json_body["status"] == "applied", first.body
+
+    again = _post(client, carrier, body, headers)
+    # The same id with different content is still the same event.
+    delivered_body, delivered_headers = signed_event(parcel, kind="delivered", event_id=event_id)
+    replayed = _post(client, carrier, delivered_body, delivered_headers)
+
+    for response in (again, replayed):
+        assert response.status_code == 200, response.body
+        assert response.json_body["status"] == "duplicate"
+        assert response.json_body["event_id"] == event_id
+    assert get_order(client, order_id)["status"] == "SHIPPED"
+    assert [e["event_id"] for e in _shipment_events(client, order_id)] == [event_id]
+
+    # A new event id is applied: the duplicate was ignored for its id, not its content.
+    fresh_body, fresh_headers = signed_event(parcel, kind="delivered")
+    delivered = _post(client, carrier, fresh_body, fresh_headers)
+    assert delivered.json_body["status"] == "applied", delivered.body
+    assert delivered.json_body["order_status"] == "DELIVERED"
+    assert get_order(client, order_id)["status"] == "DELIVERED"
+
+
+def test_another_carriers_event_for_a_real_parcel_is_ignored(
+    client: Any, shipped: dict[str, Any]
+) -> None:
+    other = next(name for name in ("rapido", "tortuga") if name != shipped["carrier"])
+    body, headers = signed_event(shipped["tracking_number"], kind="delivered")
+
+    response = _post(client, other, body, headers)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["status"] == "ignored"
+    assert get_order(client, shipped["order_id"])["status"] == "SHIPPED"
+    assert _shipment_events(client, shipped["order_id"]) == []

@@ -1,0 +1,293 @@
+"""POST /orders refuses bad input with problem details naming each offending field, and
+stores nothing: no order under the id the request would have made, no customer, no key used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import (
+    assert_not_stored,
+    assert_problem,
+    count_orders,
+    error_fields,
+    expected_order_id,
+    post_order,
+)
+from tests.support import JSON, STOREFRONT, idempotency_key, order_body
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _line(**fields: Any) -> dict[str, Any]:
+    return {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship", **fields}
+
+
+def _set(**values: Any) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        body.update(values)
+
+    return mutate
+
+
+def _drop(*names: str) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        for name in names:
+            del body[name]
+
+    return mutate
+
+
+def _set_in(path: tuple[str | int, ...], value: Any) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        target: Any = body
+        for step in path[:-1]:
+            target = target[step]
+        target[path[-1]] = value
+
+    return mutate
+
+
+def _pickup_only(**line: Any) -> Mutation:
+    def mutate(body: dict[str, Any]) -> None:
+        body["lines"] = [_line(fulfillment="pickup", **line)]
+
+    return mutate
+
+
+# (mutation of a valid web order, the exact set of fields the 422 must name)
+INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
+    "missing lines, payment and consent": (
+        _drop("lines", "payment", "consent"),
+        {"lines", "payment", "consent"},
+    ),
+    "missing channel": (_drop("channel"), {"channel"}),
+    "unknown top-level field": (_set(coupon="FREE"), {"coupon"}),
+    "unknown field in customer": (_set_in(("customer", "nickname"), "ana"), {"customer.nickname"}),
+    "quantity zero": (_set_in(("lines", 0, "quantity"), 0), {"lines.0.quantity"}),
+    "quantity negative": (_set_in(("lines", 0, "quantity"), -1), {"lines.0.quantity"}),
+    "quantity 1000": (_set_in(("lines", 0, "quantity"), 1000), {"lines.0.quantity"}),
+    "quantity as a string": (_set_in(("lines", 0, "quantity"), "2"), {"lines.0.quantity"}),
+    "quantity as a fraction": (_set_in(("lines", 0, "quantity"), 1.5), {"lines.0.quantity"}),
+    "101 lines": (_set(lines=[_line(sku=f"SKU-{i}") for i in range(101)]), {"lines"}),
+    "no lines": (_set(lines=[]), {"lines"}),
+    "several bad lines at once": (
+        _set(lines=[_line(quantity=0), _line(sku="JEANS-32", quantity="2", gift=True)]),
+        {"lines.0.quantity", "lines.1.quantity", "lines.1.gift"},
+    ),
+    "unknown SKU": (_set_in(("lines", 0, "sku"), "NOPE-404"), {"lines.0.sku"}),
+    "two unknown SKUs": (
+        _set(lines=[_line(sku="NOPE-1"), _line(sku="NOPE-2")]),
+        {"lines.0.sku", "lines.1.sku"},
+    ),
+    "same SKU twice on one route": (
+        _set(lines=[_line(), _line(quantity=2)]),
+        {"lines.1.sku"},
+    ),
+    "unknown channel": (_set(channel="fax"), {"channel"}),
+    "unknown fulfilment type": (
+        _set_in(("lines", 0, "fulfillment"), "drone"),
+        {"lines.0.fulfillment"},
+    ),
+    "pickup line without location_id": (_pickup_only(), {"lines.0.location_id"}),
+    "pickup at a location that does not do pickup": (
+        _pickup_only(location_id="WH-GETAFE"),
+        {"lines.0.location_id"},
+    ),
+    "pickup at an unknown location": (
+        _pickup_only(location_id="ST-ATLANTIS"),
+        {"lines.0.location_id"},
+    ),
+    "store channel without store_id": (_set(channel="store"), {"store_id"}),
+    "kiosk channel without store_id": (_set(channel="kiosk"), {"store_id"}),
+    "store channel at an unknown store": (
+        _set(channel="store", store_id="ST-NOWHERE"),
+        {"store_id"},
+    ),
+    "store channel at a warehouse": (_set(channel="store", store_id="WH-GETAFE"), {"store_id"}),
+    "web order without customer": (_drop("customer"), {"customer"}),
+    "web order whose customer has no identifier": (
+        _set(customer={"name": "Ana García", "locale": "es"}),
+        {"customer"},
+    ),
+    "unknown customer_id": (
+        _set_in(("customer", "customer_id"), "cus_doesnotexist000"),
+        {"customer.customer_id"},
+    ),
+    "invalid customer email": (_set_in(("customer", "email"), "not-an-email"), {"customer.email"}),
+    "invalid customer phone": (_set_in(("customer", "phone"), "12"), {"customer.phone"}),
+    "unknown locale": (_set_in(("customer", "locale"), "fr"), {"customer.locale"}),
+    "consent not accepted": (_set_in(("consent", "accepted"), False), {"consent.accepted"}),
+    "consent without versions": (
+        _set(consent={"accepted": True}),
+        {"consent.terms_version", "consent.privacy_version"},
+    ),
+    "shipping line without shipping address": (_drop("shipping_address"), {"shipping_address"}),
+    "bad country code": (
+        _set_in(("shipping_address", "country"), "Spain"),
+        {"shipping_address.country"},
+    ),
+    "payment method other than card": (_set_in(("payment", "method"), "cash"), {"payment.method"}),
+}
+
+
+def _invalid_body(case: str) -> dict[str, Any]:
+    mutate, _ = INVALID_BODIES[case]
+    body = order_body()
+    mutate(body)
+    return body
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_BODIES))
+def test_invalid_order_is_422_naming_each_bad_field_and_stores_nothing(
+    client: Any, deps: Any, case: str
+) -> None:
+    body = _invalid_body(case)
+    expected = INVALID_BODIES[case][1]
+    before = count_orders(deps)
+
+    response, key = post_order(client, body)
+
+    assert_problem(response, 422, *expected)
+    assert error_fields(response) == expected
+    email = (body.get("customer") or {}).get("email")
+    assert_not_stored(deps, STOREFRONT, key, email if case != "invalid customer email" else None)
+    assert count_orders(deps) == before
+
+
+def test_body_that_is_not_an_object_is_422_naming_the_body(client: Any, deps: Any) -> None:
+    response, key = post_order(client, [order_body()])
+
+    assert_problem(response, 422, "body")
+    assert_not_stored(deps, STOREFRONT, key)
+
+
+def test_malformed_json_is_400_naming_the_body(client: Any, deps: Any) -> None:
+    response, key = post_order(client, '{"channel": "web", "lines": [')
+
+    body = assert_problem(response, 400, "body")
+    assert body["title"] == "Malformed JSON"
+    assert_not_stored(deps, STOREFRONT, key)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_body_that_is_not_declared_json_is_415(client: Any, deps: Any, content_type: str) -> None:
+    body = order_body()
+    response, key = post_order(client, body, content_type={"Content-Type": content_type})
+
+    assert_problem(response, 415, "Content-Type")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_body_without_content_type_is_415(client: Any, deps: Any) -> None:
+    key = idempotency_key()
+    response = client.http.post("/orders", headers=STOREFRONT | key, body=json.dumps(order_body()))
+
+    assert_problem(response, 415, "Content-Type")
+    assert_not_stored(deps, STOREFRONT, key)
+
+
+def test_json_with_charset_parameter_is_accepted(client: Any) -> None:
+    response, _ = post_order(
+        client, order_body(), content_type={"Content-Type": "application/json; charset=utf-8"}
+    )
+
+    assert response.status_code == 202, response.body
+
+
+def test_body_over_64_kib_is_413(client: Any, deps: Any) -> None:
+    body = order_body(padding="x" * (64 * 1024))
+    before = count_orders(deps)
+
+    response, key = post_order(client, body)
+
+    assert_problem(response, 413, "body")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    assert count_orders(deps) == before
+
+
+def test_body_just_under_the_limit_is_read(client: Any, deps: Any) -> None:
+    # Not refused for its size: the unknown padding field is what gets named.
+    body = order_body(padding="x" * (60 * 1024))
+
+    response, _ = post_order(client, body)
+
+    assert_problem(response, 422, "padding")
+
+
+def test_missing_idempotency_key_is_422_naming_the_header(client: Any, deps: Any) -> None:
+    before = count_orders(deps)
+    body = order_body()
+
+    response = client.http.post("/orders", headers=STOREFRONT | JSON, body=json.dumps(body))
+
+    assert_problem(response, 422, "Idempotency-Key")
+    assert count_orders(deps) == before
+
+
+def test_idempotency_key_over_255_characters_is_422(client: Any, deps: Any) -> None:
+    key = {"Idempotency-Key": "k" * 256}
+
+    response, _ = post_order(client, order_body(), key=key)
+
+    assert_problem(response, 422, "Idempotency-Key")
+    assert_not_stored(deps, STOREFRONT, key)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown SKU",
+        "pickup at a location that does not do pickup",
+        "quantity zero",
+        "store channel without store_id",
+    ],
+)
+def test_a_refused_request_does_not_use_up_its_idempotency_key(
+    client: Any, deps: Any, case: str
+) -> None:
+    key = idempotency_key()
+    refused, _ = post_order(client, _invalid_body(case), key=key)
+    assert refused.status_code == 422, refused.body
+
+    corrected, _ = post_order(client, order_body(), key=key)
+
+    assert corrected.status_code == 202, corrected.body
+    assert corrected.json_body["order_id"] == expected_order_id(STOREFRONT, key)
+    assert deps.store.get_order(corrected.json_body["order_id"]).lines[0].sku == "TSHIRT-BLK-M"
+
+
+def test_rule_and_catalogue_mistakes_are_named_together(client: Any, deps: Any) -> None:
+    body = order_body(
+        customer={"name": "Sin Datos"},
+        lines=[
+            {"sku": "NOPE-404", "quantity": 1, "fulfillment": "ship"},
+            {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup"},
+            {"sku": "JEANS-32", "quantity": 1, "fulfillment": "pickup", "location_id": "WH-GETAFE"},
+        ],
+    )
+    del body["shipping_address"]
+
+    response, key = post_order(client, body)
+
+    assert_problem(response, 422)
+    assert error_fields(response) == {
+        "customer",
+        "shipping_address",
+        "lines.0.sku",
+        "lines.1.location_id",
+        "lines.2.location_id",
+    }
+    assert_not_stored(deps, STOREFRONT, key)
+
+
+def test_blank_idempotency_key_is_422(client: Any, deps: Any) -> None:
+    before = count_orders(deps)
+
+    response, _ = post_order(client, order_body(), key={"Idempotency-Key": "   "})
+
+    assert_problem(response, 422, "Idempotency-Key")
+    assert count_orders(deps) == before

@@ -1,0 +1,63 @@
+"""Whatever a client sends to whichever write route, the answer is never a 500: bad input is
+a problem document."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key
+
+GARBAGE = {
+    "malformed JSON": '{"a": [',
+    "empty": "",
+    "null": "null",
+    "a list": "[1, 2]",
+    "a string": '"hello"',
+    "unknown fields": json.dumps({"zzz": 1, "lines": "many", "quantity": -5}),
+    "wrong types": json.dumps(
+        {
+            "email": 5,
+            "lines": [{"sku": None, "quantity": "x"}],
+            "location_id": [],
+            "type": {},
+            "status": 3,
+        }
+    ),
+    "deep nesting": "[" * 3000 + "]" * 3000,
+}
+
+
+def _write_routes(stack: Any) -> list[tuple[str, str]]:
+    return sorted(
+        (path, method)
+        for path, methods in stack.app_module.app.routes.items()
+        for method in methods
+        if method in ("POST", "PUT", "PATCH", "DELETE")
+    )
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"{(\w+)}", lambda m: f"{m.group(1)}-does-not-exist", path)
+
+
+@pytest.mark.parametrize("auth", [STOREFRONT, STORE, OPS], ids=["storefront", "store", "ops"])
+def test_garbage_to_any_write_route_is_a_problem_never_a_500(
+    client: Any, stack: Any, auth: dict[str, str]
+) -> None:
+    routes = _write_routes(stack)
+    assert routes
+    for path, method in routes:
+        for name, body in GARBAGE.items():
+            response = client.http.request(
+                method,
+                _concrete(path),
+                headers=auth | JSON | idempotency_key() | {"X-Orquesta-Signature": "t=1,v1=0"},
+                body=body.encode(),
+            )
+            where = f"{method} {path} with {name}: {response.status_code} {response.body[:200]!r}"
+            assert 400 <= response.status_code < 500, where
+            assert response.headers.get("Content-Type") == "application/problem+json", where

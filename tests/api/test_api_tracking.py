@@ -1,0 +1,83 @@
+"""The customer's tracking page: the signed token in the tracking URL is the only credential."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.api.helpers import assert_problem, place_order, wait_for_status
+from tests.support import order_body
+
+
+@pytest.fixture
+def rejected(client: Any) -> dict[str, Any]:
+    """An order that has settled (declined payment), and the path of its tracking page."""
+    placed = place_order(client, order_body(payment={"method": "card", "token": "tok_declined"}))
+    order = wait_for_status(client, placed["order_id"], "REJECTED")
+    return {"order": order, "path": urlparse(placed["tracking_url"]).path}
+
+
+def test_tracking_url_points_at_the_tracking_page(rejected: dict[str, Any]) -> None:
+    assert rejected["path"].startswith("/track/")
+    assert rejected["order"]["tracking_url"].endswith(rejected["path"])
+
+
+def test_tracking_page_is_html_with_the_order_and_its_status_without_a_key(
+    client: Any, rejected: dict[str, Any]
+) -> None:
+    response = client.http.get(rejected["path"])
+
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"].startswith("text/html")
+    html = response.body.decode()
+    assert rejected["order"]["order_id"] in html
+    assert 'data-status="REJECTED"' in html
+    assert "payment_declined" in html
+
+
+def test_tracking_page_is_json_when_asked(client: Any, rejected: dict[str, Any]) -> None:
+    order = rejected["order"]
+
+    response = client.http.get(rejected["path"], headers={"Accept": "application/json"})
+
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"].startswith("application/json")
+    view = response.json_body
+    assert view["order_id"] == order["order_id"]
+    assert view["status"] == "REJECTED"
+    assert view["status_reason"] == "payment_declined"
+    assert view["total"] == order["total"]
+    assert [entry["status"] for entry in view["timeline"]] == [
+        entry["status"] for entry in order["history"]
+    ]
+    # The customer's page shows no internals.
+    assert not {"payment", "execution_arn", "customer_id"} & set(view)
+
+
+def test_a_browser_accept_header_gets_html(client: Any, rejected: dict[str, Any]) -> None:
+    accept = "text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8"
+
+    response = client.http.get(rejected["path"], headers={"Accept": accept})
+
+    assert response.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda token: token[:-1] + ("0" if token[-1] != "0" else "1"),
+        lambda token: token.rpartition(".")[0],
+        lambda token: "ord_00000000000000000000." + token.rpartition(".")[2],
+        lambda token: "not-a-token",
+        lambda token: "." + token.rpartition(".")[2],
+    ],
+    ids=["changed signature", "no signature", "another order", "garbage", "no order id"],
+)
+def test_forged_token_is_404(client: Any, rejected: dict[str, Any], forge: Any) -> None:
+    token = rejected["path"].removeprefix("/track/")
+
+    response = client.http.get(f"/track/{forge(token)}")
+
+    assert_problem(response, 404, "token")
