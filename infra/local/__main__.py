@@ -6,8 +6,11 @@ import argparse
 import logging
 import os
 import signal
+import sys
 import threading
+from pathlib import Path
 
+from infra.local.provision import ROOT
 from infra.local.stack import LocalStack
 
 
@@ -16,9 +19,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Orquesta's embedded local stack")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", "5000")))
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        default=ROOT / "var" / "outbox",
+        help="directory every email is written to as .eml (default: var/outbox)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    stack = LocalStack(port=args.port, moto_port=args.moto_port).start()
+    stack = LocalStack(port=args.port, moto_port=args.moto_port, outbox=args.outbox)
+    try:
+        stack.start()
+    except Exception as exc:  # noqa: BLE001 - say why, clean up, exit non-zero
+        print(f"the local stack could not start: {exc}", file=sys.stderr, flush=True)
+        stack.stop()
+        os._exit(1)  # moto's server threads may not be daemons: do not wait for them
     keys = {"storefront": "demo-storefront", "store": "demo-store", "ops": "demo-ops"}
     print(
         f"""
@@ -27,6 +42,7 @@ Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
   API            {stack.url}
   OpenAPI        {stack.url}/openapi.json
   Health         {stack.url}/health
+  Ops console    {stack.url}/ops  (sign in with the ops key)
   AWS (moto)     http://localhost:{args.moto_port}  (aws --endpoint-url ... stepfunctions list-executions)
   Outbox         {stack.outbox}  (every email as .eml)
   Time scale     ORQUESTA_TIME_SCALE={os.environ.get("ORQUESTA_TIME_SCALE", "1")}
@@ -53,7 +69,11 @@ Then: curl -s {stack.url}/orders/<order_id> -H 'Authorization: Bearer demo-store
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stopped.wait()
+    # Wake up now and then: Python runs signal handlers in the main thread only, and a
+    # signal the kernel hands to another thread does not interrupt an untimed wait, so
+    # ``stopped.wait()`` alone could sleep through SIGTERM for ever.
+    while not stopped.wait(timeout=0.5):
+        pass
     print("stopping…", flush=True)
     stack.stop()
 

@@ -7,6 +7,7 @@ app runs the same code on AWS and here.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -47,6 +48,72 @@ def serialise_dynamodb() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+_transaction = threading.local()
+
+
+def cheap_transaction_rollback() -> None:
+    """Gap: moto's ``TransactWriteItems`` deep-copies the whole table, once per item of the
+    transaction, so that it can roll back; under the DynamoDB lock above, every
+    transaction then costs time in proportion to the table (0.1 s a copy at 300 items),
+    and thirty concurrent orders on a table a test session has filled made workflow steps
+    run past their 30 s timeout. AWS has no such cost. Here the copy of the table is
+    skipped and only the items the transaction names are saved, and put back if it is
+    cancelled; the lock of ``serialise_dynamodb`` keeps anyone from seeing in between."""
+    if not _once("transactions"):
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+
+    def table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if getattr(_transaction, "active", False):
+            return self  # transact_write_items below restores what the transaction touched
+        cls: Any = type(self)
+        result = cls.__new__(cls)
+        memo[id(self)] = result
+        for name, value in self.__dict__.items():
+            setattr(result, name, copy.deepcopy(value, memo))
+        return result
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        saved: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            for op in entry.values():
+                table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                if table is None:
+                    continue
+                attrs = op.get("Key") or op.get("Item") or {}
+                try:
+                    hash_key = DynamoType(attrs[table.hash_key_attr])
+                    range_key = (
+                        DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+                    )
+                except KeyError:
+                    continue  # moto reports the malformed key itself
+                current = table.get_item(hash_key, range_key)
+                saved.append((table, hash_key, range_key, copy.deepcopy(current)))
+        _transaction.active = True
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(saved):
+                if item is None:
+                    table.delete_item(hash_key, range_key)
+                elif range_key is not None:
+                    table.items[hash_key][range_key] = item
+                else:
+                    table.items[hash_key] = item
+            raise
+        finally:
+            _transaction.active = False
+
+    Table.__deepcopy__ = table_deepcopy  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
 class LambdaContext:
@@ -266,31 +333,51 @@ def raise_dev_server_backlog(backlog: int = 512) -> None:
     ThreadedHTTPServer.daemon_threads = True
 
 
-def stop_running_executions() -> int:
+def stop_running_executions(timeout: float = 35.0) -> int:
     """Gap: moto's executions are threads that outlive ``mock_aws`` and keep writing into
-    whatever tables exist next. Stop them all (tests' teardown and shutdown)."""
+    whatever tables exist next. Stop them all (tests' teardown and shutdown), and wait up
+    to ``timeout`` seconds for them to have stopped."""
     import boto3
     from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     stopped = 0
-    for account_id, regions in stepfunctions_backends.items():
-        for region, backend in regions.items():
-            client = boto3.client("stepfunctions", region_name=region)
-            for machine in list(backend.state_machines):
-                for execution in list(getattr(machine, "executions", [])):
-                    if execution.status == "RUNNING":
-                        try:
-                            client.stop_execution(executionArn=execution.execution_arn)
-                            stopped += 1
-                        except Exception:  # noqa: BLE001 - best effort at teardown
-                            log.debug("could not stop %s", execution.execution_arn)
-            del account_id
+    waiting: list[Any] = []
+    # With ``execute_state_machine`` the executions live in the parser's backends.
+    for backends in (stepfunctions_parser_backends, stepfunctions_backends):
+        for regions in backends.values():
+            for region, backend in regions.items():
+                client = boto3.client("stepfunctions", region_name=region)
+                for machine in list(backend.state_machines):
+                    for execution in list(getattr(machine, "executions", [])):
+                        if execution.status == "RUNNING":
+                            try:
+                                client.stop_execution(executionArn=execution.execution_arn)
+                                stopped += 1
+                            except Exception:  # noqa: BLE001 - best effort at teardown
+                                log.debug("could not stop %s", execution.execution_arn)
+                            waiting.append(execution)
+    # An execution parked on a task token only looks at its stop when the wait times out
+    # (hours, scaled), so shutting down waited the whole ``timeout`` for it: end every
+    # parked wait of a stopped execution now, as its timeout would. The woken state sees
+    # the execution stopped and runs nothing more (no timeout handler).
+    for execution in waiting:
+        env = getattr(getattr(execution, "exec_worker", None), "env", None)
+        pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", {})
+        for endpoint in list(pool.values()):
+            endpoint.interrupt_all()
+    # A stop takes effect when the execution's thread next looks (after a running task
+    # returns): wait for that, so that nothing writes after this returns.
+    deadline = time.monotonic() + timeout
+    while any(e.status == "RUNNING" for e in waiting) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return stopped
 
 
 def apply_all(outbox: Path) -> None:
     """Every adaptation but the Lambda dispatch, which needs the app."""
     serialise_dynamodb()
+    cheap_transaction_rollback()
     write_outbox(outbox)
     cache_interpreter_clients()
     raise_dev_server_backlog()

@@ -1,7 +1,7 @@
 """Fires the app's ``@app.schedule`` handlers, as EventBridge does on AWS.
 
 ``chalice local`` runs no schedules; the local stack runs them itself, each at its rate
-divided by ``ORQUESTA_TIME_SCALE`` (at least once a second), on one daemon thread.
+divided by ``ORQUESTA_TIME_SCALE`` (at most every ``MIN_PERIOD_SECONDS``), on one daemon thread.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ from typing import Any
 from infra.local.adaptations import LambdaContext
 
 log = logging.getLogger("orquesta.local")
+
+# However far time is scaled, a schedule runs at most every few seconds: the SLA check is
+# a safety net, and moto answers index queries by reading the whole table.
+MIN_PERIOD_SECONDS = 5.0
 
 _UNIT_SECONDS = {
     "minute": 60,
@@ -45,7 +49,7 @@ class Scheduler:
             expression = getattr(source, "schedule_expression", None)
             if expression is None:
                 continue
-            period = max(1.0, rate_seconds(expression) / time_scale)
+            period = max(MIN_PERIOD_SECONDS, rate_seconds(expression) / time_scale)
             self.jobs.append((source.name, period, app.handler_map[source.name]))
         self.runs: dict[str, int] = {name: 0 for name, _, _ in self.jobs}
         self._stop = threading.Event()

@@ -1,0 +1,136 @@
+"""Orders that do not go through: a declined card, too little stock, a change of mind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.acceptance.client import Shop, assert_problem, text_of
+from tests.support import STOREFRONT, order_body
+
+pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
+
+
+def _line(sku: str, quantity: int = 1) -> list[dict[str, object]]:
+    return [{"sku": sku, "quantity": quantity, "fulfillment": "ship"}]
+
+
+def _only_email_ending(shop: Shop, body: dict[str, Any], subject_end: str) -> str:
+    """The text of the one email to this order's customer whose subject ends so."""
+    address = body["customer"]["email"]
+    messages = shop.wait_for_emails(address, [subject_end])
+    [message] = [m for m in messages if str(m["Subject"]).endswith(subject_end)]
+    return text_of(message)
+
+
+def test_a_declined_card_rejects_the_order_and_charges_nothing(shop: Shop) -> None:
+    sku = "SOCKS-3P"
+    before = shop.stock(sku)
+    body = order_body(lines=_line(sku, 3), payment={"method": "card", "token": "tok_declined"})
+    placed = shop.place_ok(body)
+
+    order = shop.settled(placed["order_id"])
+    assert order["status"] == "REJECTED", order["history"]
+    assert order["status_reason"] == "payment_declined"
+    assert [h["status"] for h in order["history"]] == ["ACCEPTED", "REJECTED"]
+    assert order["payment"]["status"] != "CAPTURED"
+    assert not order["payment"].get("captured")
+    assert not order["payment"].get("refunded")
+    assert shop.stock(sku) == before
+
+    text = _only_email_ending(shop, body, "no completado")
+    assert "rechazada" in text
+    assert "No se te ha cobrado nada" in text
+
+
+def test_more_than_the_stock_everywhere_is_rejected_and_refunded(shop: Shop) -> None:
+    sku = "COAT-WOOL"
+    inventory = shop.inventory(sku)
+    wanted = 999  # the most one line may ask for
+    assert inventory["available_to_promise"] < wanted, inventory
+    before = shop.stock(sku)
+    body = order_body(lines=_line(sku, wanted))
+    placed = shop.place_ok(body)
+
+    order = shop.settled(placed["order_id"])
+    assert order["status"] == "REJECTED", order["history"]
+    assert order["status_reason"] == "out_of_stock"
+    assert [h["status"] for h in order["history"]] == ["ACCEPTED", "PAID", "REJECTED"]
+    assert order["payment"]["status"] == "REFUNDED"
+    assert order["payment"]["captured"] == placed["total"]
+    assert order["payment"]["refunded"] == placed["total"]
+    assert shop.stock(sku) == before
+
+    # The customer is told the truth: charged, then refunded.
+    text = _only_email_ending(shop, body, "no completado")
+    assert "sin existencias" in text
+    assert f"reembolsado {placed['total']['amount']} EUR" in text, text
+
+
+def test_cancelling_right_after_placing_leaves_stock_and_money_as_they_were(shop: Shop) -> None:
+    sku = "HOODIE-GRY-L"
+    before = shop.stock(sku)
+    placed = shop.place_ok(order_body(lines=_line(sku, 2)))
+
+    cancelled = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    assert cancelled.json()["status_reason"] == "customer_request"
+
+    # The workflow notices and ends without shipping anything.
+    execution = shop.wait_for_execution_end(placed["order_id"])
+    assert execution["status"] == "SUCCEEDED", execution
+    order = shop.order(placed["order_id"])
+    assert order["status"] == "CANCELLED"
+    assert all(f["status"] == "CANCELLED" for f in order["fulfillments"]), order
+    assert all(f["shipment"] is None for f in order["fulfillments"]), order
+    payment = order["payment"]
+    assert payment["status"] != "CAPTURED", payment
+    if payment.get("captured"):
+        assert payment["status"] == "REFUNDED"
+        assert payment["refunded"] == payment["captured"]
+    assert shop.stock(sku) == before
+
+
+def test_cancelling_while_it_is_being_picked_releases_the_reservation(shop: Shop) -> None:
+    sku = "SWEATER-CRW"
+    before = shop.stock(sku)
+    body = order_body(lines=_line(sku, 2))
+    placed = shop.place_ok(body)
+
+    reserved = shop.wait_for_status(placed["order_id"], "RESERVED")
+    [fulfillment] = reserved["fulfillments"]
+    source = fulfillment["location_id"]
+    held = shop.stock(sku)[source]
+    assert held["reserved"] == before[source]["reserved"] + 2
+    assert held["available"] == before[source]["available"] - 2
+
+    cancelled = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+    assert shop.stock(sku) == before
+
+    execution = shop.wait_for_execution_end(placed["order_id"])
+    assert execution["status"] == "SUCCEEDED", execution
+    order = shop.order(placed["order_id"])
+    assert order["status"] == "CANCELLED"
+    assert order["fulfillments"][0]["shipment"] is None
+    assert order["payment"]["status"] == "REFUNDED"
+    assert order["payment"]["refunded"] == placed["total"]
+    assert shop.stock(sku) == before
+
+    text = _only_email_ending(shop, body, "cancelado")
+    assert f"reembolsado {placed['total']['amount']} EUR" in text, text
+
+
+def test_an_order_that_has_shipped_can_no_longer_be_cancelled(shop: Shop) -> None:
+    placed = shop.place_ok(order_body(lines=_line("CAP-NAVY", 1)))
+    shipped = shop.wait_for_status(placed["order_id"], "SHIPPED")
+
+    response = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
+    assert_problem(response, 409)
+    after = shop.order(placed["order_id"])
+    assert after["status"] == "SHIPPED"
+    assert after["history"] == shipped["history"]
+    assert after["payment"]["status"] == "CAPTURED"
