@@ -222,7 +222,7 @@ class DynamoStore:
         return {"TableName": self._table, "Item": to_item(record)}
 
     def overdue_shipments(
-        self, now: datetime, days_back: int = 14
+        self, now: datetime, days_back: int = 2
     ) -> tuple[list[dict[str, Any]], int]:
         """Open shipments whose promise has passed, from the sparse index: one query per
         due day over the last ``days_back`` days. Returns them and the pages read."""

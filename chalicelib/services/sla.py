@@ -84,7 +84,8 @@ def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
 def check_overdue_shipments(deps: Deps) -> dict[str, int]:
     """The scheduled safety net: shipments past their promise with no breach recorded (an
     execution stopped or lost its timer) get their breach now. Reads only the sparse index
-    of open shipments."""
+    of open shipments, for the last three due days: the check runs every few minutes, so
+    that window survives two days without a run."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
     recorded = sum(

@@ -19,7 +19,7 @@ log = logging.getLogger("orquesta.local")
 
 # However far time is scaled, a schedule runs at most every few seconds: the SLA check is
 # a safety net, and moto answers index queries by reading the whole table.
-MIN_PERIOD_SECONDS = 5.0
+MIN_PERIOD_SECONDS = 15.0
 
 _UNIT_SECONDS = {
     "minute": 60,
