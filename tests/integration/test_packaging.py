@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -54,16 +57,48 @@ LIBRARY_PERMISSIONS = {
 }
 
 
+_BUILD = """
+import json, os, sys
+from dataclasses import asdict
+from infra.aws import package
+functions = package.app_functions(sys.argv[1])
+built = {"functions": [asdict(f) for f in functions],
+         "template": package.merge_template(sys.argv[1], functions)}
+print(json.dumps(built))
+"""
+
+
 @pytest.fixture(scope="module")
-def functions() -> list[package.Function]:
+def built() -> dict[str, Any]:
+    """Functions and merge template, built in a fresh interpreter: app.py names its SNS
+    topic after the stage when imported, and in this process the local stack's tests may
+    already have imported it for stage "local"."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORQUESTA_", "MOTO_"))}
+    env["ORQUESTA_STAGE"] = STAGE
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD, STAGE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def functions(built: dict[str, Any]) -> list[package.Function]:
     """The functions chalice packages for app.py."""
-    return package.app_functions(STAGE)
+    return [
+        package.Function(**{**f, "sns_events": tuple(tuple(event) for event in f["sns_events"])})
+        for f in built["functions"]
+    ]
 
 
 @pytest.fixture(scope="module")
-def template(functions: list[package.Function]) -> dict[str, Any]:
+def template(built: dict[str, Any]) -> dict[str, Any]:
     """The merge template for the dev stage."""
-    return package.merge_template(STAGE, functions)
+    return dict(built["template"])
 
 
 def statements(template: dict[str, Any]) -> Iterator[dict[str, Any]]:

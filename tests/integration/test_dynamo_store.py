@@ -1,0 +1,288 @@
+"""DynamoStore and the sandbox payment gateway on moto, on the running stack's table, with
+keys of their own (fresh order ids, SKUs, markers)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+)
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    Channel,
+    CustomerContact,
+    FulfillmentType,
+    HistoryEntry,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
+from chalicelib.ports import StockChange
+
+
+def new_order(total: str = "10.00") -> Order:
+    """An ACCEPTED order of one line, not stored yet."""
+    now = datetime.now(UTC)
+    price = Money.of(total)
+    order = Order(
+        order_id=f"ord_it_{uuid.uuid4().hex[:12]}",
+        channel=Channel.WEB,
+        contact=CustomerContact(email="store-test@example.com"),
+        lines=[
+            OrderLine(
+                sku="TSHIRT-BLK-M",
+                name="Camiseta negra M",
+                quantity=1,
+                unit_price=price,
+                line_total=price,
+                fulfillment=FulfillmentType.SHIP,
+            )
+        ],
+        total=price,
+        payment_token="tok_visa",
+        placed_at=now,
+    )
+    order.history.append(HistoryEntry(status=OrderStatus.ACCEPTED, at=now, detail="test"))
+    return order
+
+
+def new_sku(deps: Any, stock: dict[str, tuple[int, int]]) -> str:
+    """A fresh SKU with ``{location: (on_hand, safety_stock)}``, nothing reserved."""
+    sku = f"IT-{uuid.uuid4().hex[:10].upper()}"
+    for location_id, (on_hand, safety) in stock.items():
+        deps.store.put_stock(
+            StockLevel(
+                sku=sku,
+                location_id=location_id,
+                location_type=(
+                    LocationType.WAREHOUSE if location_id.startswith("WH") else LocationType.STORE
+                ),
+                ships=True,
+                pickup=not location_id.startswith("WH"),
+                on_hand=on_hand,
+                reserved=0,
+                safety_stock=safety,
+            )
+        )
+    return sku
+
+
+def raw_stock(deps: Any, sku: str, location_id: str) -> dict[str, Any]:
+    """The stock item exactly as stored, ``available`` attribute included."""
+    response = boto3.client("dynamodb", region_name=deps.settings.region).get_item(
+        TableName=deps.settings.table_name,
+        Key=to_item({"pk": f"STOCK#{sku}", "sk": f"LOC#{location_id}"}),
+        ConsistentRead=True,
+    )
+    return from_item(response["Item"])
+
+
+def counts(deps: Any, sku: str) -> dict[str, tuple[int, int, int]]:
+    """``{location: (on_hand, reserved, stored available)}``."""
+    return {
+        level.location_id: (
+            level.on_hand,
+            level.reserved,
+            raw_stock(deps, sku, level.location_id)["available"],
+        )
+        for level in deps.store.stock_levels(sku)
+    }
+
+
+def assert_available_consistent(deps: Any, sku: str) -> None:
+    for level in deps.store.stock_levels(sku):
+        item = raw_stock(deps, sku, level.location_id)
+        assert item["available"] == item["on_hand"] - item["reserved"] - item["safety_stock"], item
+        assert item["on_hand"] >= 0 and item["reserved"] >= 0, item
+
+
+# Orders ---------------------------------------------------------------------------------
+def test_create_order_twice_is_a_conflict_and_keeps_the_first(deps: Any) -> None:
+    order = new_order()
+    deps.store.create_order(order)
+    assert order.version == 1
+
+    again = new_order(total="99.00").model_copy(update={"order_id": order.order_id})
+    with pytest.raises(Conflict):
+        deps.store.create_order(again)
+
+    stored = deps.store.get_order(order.order_id)
+    assert stored.version == 1
+    assert stored.total == Money.of("10.00")
+    assert [item["sk"] for item in deps.store.history_items(order.order_id)] == [
+        "HIST#001#ACCEPTED"
+    ]
+
+
+def test_saving_a_stale_order_is_a_concurrent_modification(deps: Any) -> None:
+    order = new_order()
+    deps.store.create_order(order)
+    first = deps.store.get_order(order.order_id)
+    second = deps.store.get_order(order.order_id)
+
+    entry = first.record_payment("pay_first", datetime.now(UTC))
+    deps.store.save_order(first, entry)
+    assert first.version == 2
+
+    second.record_payment("pay_second", datetime.now(UTC))
+    with pytest.raises(ConcurrentModification):
+        deps.store.save_order(second)
+
+    stored = deps.store.get_order(order.order_id)
+    assert stored.version == 2
+    assert stored.payment.payment_id == "pay_first"
+    assert [item["sk"] for item in deps.store.history_items(order.order_id)] == [
+        "HIST#001#ACCEPTED",
+        "HIST#002#PAID",
+    ]
+
+
+def test_a_reservation_beyond_what_is_available_changes_nothing(deps: Any) -> None:
+    plenty = new_sku(deps, {"WH-GETAFE": (5, 0)})
+    scarce = new_sku(deps, {"WH-GETAFE": (4, 2)})  # two of the four are safety stock
+    order = new_order()
+    deps.store.create_order(order)
+    deps.store.save_order(order, order.record_payment("pay_x", datetime.now(UTC)))
+    paid = deps.store.get_order(order.order_id)
+    before = (counts(deps, plenty), counts(deps, scarce))
+
+    entry = paid.move_to(OrderStatus.RESERVED, datetime.now(UTC), "test reservation")
+    with pytest.raises(OutOfStock, match=scarce):
+        deps.store.save_order(
+            paid,
+            entry,
+            [
+                StockChange(sku=plenty, location_id="WH-GETAFE", reserved=3),
+                StockChange(sku=scarce, location_id="WH-GETAFE", reserved=3),
+            ],
+            [(f"SHIPMENT#test#{uuid.uuid4().hex}", order.order_id)],
+        )
+
+    # All or nothing: the order, its history and the other line's stock are as before.
+    stored = deps.store.get_order(order.order_id)
+    assert stored.status is OrderStatus.PAID
+    assert stored.version == 2
+    assert [item["sk"] for item in deps.store.history_items(order.order_id)] == [
+        "HIST#001#ACCEPTED",
+        "HIST#002#PAID",
+    ]
+    assert (counts(deps, plenty), counts(deps, scarce)) == before
+
+    # What is available (not counting safety stock) can be reserved.
+    retry = deps.store.get_order(order.order_id)
+    entry = retry.move_to(OrderStatus.RESERVED, datetime.now(UTC), "test reservation")
+    deps.store.save_order(
+        retry,
+        entry,
+        [
+            StockChange(sku=plenty, location_id="WH-GETAFE", reserved=3),
+            StockChange(sku=scarce, location_id="WH-GETAFE", reserved=2),
+        ],
+    )
+    assert counts(deps, plenty) == {"WH-GETAFE": (5, 3, 2)}
+    assert counts(deps, scarce) == {"WH-GETAFE": (4, 2, 0)}
+    assert deps.store.get_order(order.order_id).status is OrderStatus.RESERVED
+
+
+def test_available_stays_on_hand_minus_reserved_minus_safety_stock(deps: Any) -> None:
+    sku = new_sku(deps, {"WH-GETAFE": (10, 2), "ST-MADRID": (3, 1)})
+    assert_available_consistent(deps, sku)
+    steps = [
+        [StockChange(sku=sku, location_id="WH-GETAFE", reserved=4)],  # reserve
+        [StockChange(sku=sku, location_id="WH-GETAFE", on_hand=-3, reserved=-3)],  # ship
+        [StockChange(sku=sku, location_id="WH-GETAFE", reserved=-1)],  # release
+        [StockChange(sku=sku, location_id="ST-MADRID", on_hand=2)],  # a return restocked
+        [
+            StockChange(sku=sku, location_id="ST-MADRID", reserved=4),
+            StockChange(sku=sku, location_id="WH-GETAFE", reserved=5),
+        ],
+    ]
+    for changes in steps:
+        deps.store.apply_stock(changes)
+        assert_available_consistent(deps, sku)
+    assert counts(deps, sku) == {"WH-GETAFE": (7, 5, 0), "ST-MADRID": (5, 4, 0)}
+
+    refused = [
+        [StockChange(sku=sku, location_id="ST-MADRID", reserved=1)],  # only safety stock left
+        [StockChange(sku=sku, location_id="WH-GETAFE", reserved=-6)],  # more than reserved
+        [StockChange(sku=sku, location_id="WH-GETAFE", reserved=1)],  # nothing available
+        [StockChange(sku=sku, location_id="ST-MADRID", on_hand=-6, reserved=-4)],  # > on hand
+        [StockChange(sku=sku, location_id="NOWHERE", on_hand=1)],  # no such stock item
+    ]
+    for changes in refused:
+        with pytest.raises(OutOfStock):
+            deps.store.apply_stock(changes)
+        assert_available_consistent(deps, sku)
+    assert counts(deps, sku) == {"WH-GETAFE": (7, 5, 0), "ST-MADRID": (5, 4, 0)}
+
+
+def test_remember_once_is_true_the_first_time_only(deps: Any) -> None:
+    key = f"it:{uuid.uuid4().hex}"
+    assert deps.store.remember_once(key, 60) is True
+    assert deps.store.remember_once(key, 60) is False
+    assert deps.store.has_marker(key)
+
+    racing = f"it:{uuid.uuid4().hex}"
+    results: list[bool] = []
+    start = threading.Barrier(8)
+
+    def remember() -> None:
+        start.wait()
+        results.append(deps.store.remember_once(racing, 60))
+
+    threads = [threading.Thread(target=remember) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+
+
+# Sandbox payment gateway ------------------------------------------------------------------
+def test_a_charge_is_taken_once_per_order(deps: Any) -> None:
+    order_id = f"ord_it_{uuid.uuid4().hex[:12]}"
+    first = deps.payments.charge(order_id, Money.of("42.00"), "tok_visa")
+    second = deps.payments.charge(order_id, Money.of("42.00"), "tok_visa")
+    assert first == second
+    charge = deps.payments.charge_of(order_id)
+    assert (charge["payment_id"], charge["amount"]) == (first, "42.00")
+
+    for token, error in (
+        ("tok_declined", PaymentDeclined),
+        ("tok_unavailable", PaymentGatewayUnavailable),
+    ):
+        other = f"ord_it_{uuid.uuid4().hex[:12]}"
+        with pytest.raises(error):
+            deps.payments.charge(other, Money.of("5.00"), token)
+        assert deps.payments.charge_of(other) == {}
+
+
+def test_a_refund_is_given_once_per_key(deps: Any) -> None:
+    order_id = f"ord_it_{uuid.uuid4().hex[:12]}"
+    payment_id = deps.payments.charge(order_id, Money.of("30.00"), "tok_visa")
+
+    first = deps.payments.refund(payment_id, Money.of("10.00"), f"{order_id}:ret_a")
+    repeated = deps.payments.refund(payment_id, Money.of("10.00"), f"{order_id}:ret_a")
+    assert repeated == first
+    other = deps.payments.refund(payment_id, Money.of("5.00"), f"{order_id}:ret_b")
+    assert other != first
+
+    refunds = deps.payments.refunds_of(order_id)
+    assert sorted((r["sk"], r["refund_id"], r["amount"]) for r in refunds) == [
+        (f"REFUND#{order_id}:ret_a", first, "10.00"),
+        (f"REFUND#{order_id}:ret_b", other, "5.00"),
+    ]

@@ -1,0 +1,20 @@
+"""Fixtures of the workflow tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.workflow.flow import stop_if_running
+
+
+@pytest.fixture
+def parked(deps: Any) -> Iterator[list[str]]:
+    """Order ids whose executions may still be waiting when the test ends; they are stopped
+    then, so that few executions stay parked on task tokens."""
+    order_ids: list[str] = []
+    yield order_ids
+    for order_id in order_ids:
+        stop_if_running(deps, order_id)

@@ -1,0 +1,181 @@
+"""Helpers for the workflow tests: place orders through the app, drive them with carrier
+webhooks and store actions, and read what a customer, a store and ops would see."""
+
+from __future__ import annotations
+
+import email
+import json
+import uuid
+from decimal import Decimal
+from email.message import Message
+from email.policy import default as default_policy
+from typing import Any
+
+import boto3
+
+from chalicelib.domain.catalog import Product
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Order
+from infra.local.demo_data import LOCATIONS
+from infra.local.stack import ACCOUNT_ID, REGION
+from tests.support import JSON, STOREFRONT, eventually, idempotency_key, signed_event
+
+TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def fresh_sku(deps: Any, stock: dict[str, int], price: str = "10.00", **safety: int) -> str:
+    """A product of this test's own, with ``stock`` units on hand per location id (and
+    optional safety stock per location id); no other test touches it."""
+    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
+    deps.store.put_product(
+        Product(sku=sku, name=f"Test {sku}", price=Money.of(Decimal(price)), low_stock_threshold=1)
+    )
+    locations = {location.location_id: location for location in LOCATIONS}
+    for location_id, on_hand in stock.items():
+        location = locations[location_id]
+        deps.store.put_stock(
+            StockLevel(
+                sku=sku,
+                location_id=location_id,
+                location_type=location.type,
+                ships=location.ships,
+                pickup=location.pickup,
+                on_hand=on_hand,
+                reserved=0,
+                safety_stock=safety.get(location_id, 0),
+            )
+        )
+    return sku
+
+
+def stock_of(deps: Any, sku: str) -> dict[str, tuple[int, int]]:
+    """``{location id: (on_hand, reserved)}`` for one SKU."""
+    return {
+        level.location_id: (level.on_hand, level.reserved) for level in deps.store.stock_levels(sku)
+    }
+
+
+def place(client: Any, body: dict[str, Any], headers: dict[str, str] = STOREFRONT) -> str:
+    """POST /orders; returns the order id of the 202."""
+    response = client.http.post(
+        "/orders", headers=headers | JSON | idempotency_key(), body=json.dumps(body)
+    )
+    assert response.status_code == 202, response.body
+    assert response.json_body["status"] == "ACCEPTED"
+    return str(response.json_body["order_id"])
+
+
+def wait_for_status(deps: Any, order_id: str, *statuses: str, timeout: float = 30.0) -> Order:
+    """The order once its status is one of ``statuses``."""
+
+    def probe() -> Order | None:
+        order: Order = deps.store.get_order(order_id)
+        return order if order.status.value in statuses else None
+
+    return eventually(probe, timeout=timeout)
+
+
+def wait_for_execution(deps: Any, order: Order, timeout: float = 30.0) -> dict[str, Any]:
+    """The execution's description once it has ended."""
+    assert order.execution_arn
+
+    def probe() -> dict[str, Any] | None:
+        described: dict[str, Any] = deps.workflow.describe(order.execution_arn)
+        return described if described["status"] in TERMINAL_EXECUTION else None
+
+    return eventually(probe, timeout=timeout, every=0.1)
+
+
+def states_entered(described: dict[str, Any]) -> list[str]:
+    """Names of the states the execution entered, in order."""
+    return [row["state"] for row in described["history"]]
+
+
+def raw_history(execution_arn: str) -> list[dict[str, Any]]:
+    """Every event of the execution's history (GetExecutionHistory)."""
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    events: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        if not page.get("nextToken"):
+            return events
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def stop_if_running(deps: Any, order_id: str) -> None:
+    """End an order's execution that is still waiting (keeps few executions parked)."""
+    arn = deps.workflow.execution_arn(order_id)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    try:
+        if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+            sfn.stop_execution(executionArn=arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        pass
+
+
+def get_order_view(client: Any, order_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    """GET /orders/{id} as the caller sees it."""
+    response = client.http.get(f"/orders/{order_id}", headers=headers)
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
+
+
+def tracking_number(order: Order) -> str:
+    """The tracking number of the order's only shipment."""
+    shipments = [f.shipment for f in order.fulfillments if f.shipment is not None]
+    assert len(shipments) == 1, shipments
+    return shipments[0].tracking_number
+
+
+def post_carrier_event(
+    client: Any, tracking: str, kind: str = "delivered", event_id: str | None = None
+) -> dict[str, Any]:
+    """A signed rapido webhook; returns the acknowledgement."""
+    body, headers = signed_event(tracking, kind, event_id=event_id)
+    response = client.http.post("/carriers/rapido/events", headers=headers, body=body)
+    assert response.status_code == 200, response.body
+    ack: dict[str, Any] = response.json_body
+    return ack
+
+
+def emails_to(address: str) -> list[Message]:
+    """Every email SES accepted for ``address``, parsed."""
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[ACCOUNT_ID][REGION]
+    messages = []
+    for sent in list(backend.sent_messages):
+        raw = getattr(sent, "raw_data", None)
+        if raw is None or address not in getattr(sent, "destinations", []):
+            continue
+        messages.append(email.message_from_string(raw, policy=default_policy))
+    return messages
+
+
+def parts_of(message: Message) -> dict[str, str]:
+    """``{content type: decoded text}`` of a MIME message's leaf parts."""
+    return {
+        part.get_content_type(): part.get_content()  # type: ignore[attr-defined]
+        for part in message.walk()
+        if not part.is_multipart()
+    }
+
+
+def ops_alerts(deps: Any) -> list[dict[str, Any]]:
+    """Every message published to the ops alerts topic, parsed."""
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[ACCOUNT_ID][REGION].topics[deps.settings.ops_alerts_topic_arn]
+    return [json.loads(message) for _, message, *_ in list(topic.sent_notifications)]
+
+
+def warehouse_and_store(qty_warehouse: int, qty_store: int = 0) -> dict[str, int]:
+    """Stock for a fresh SKU: the warehouse ships first; ST-MADRID takes returns."""
+    stock = {"WH-GETAFE": qty_warehouse}
+    if qty_store:
+        stock["ST-MADRID"] = qty_store
+    return stock

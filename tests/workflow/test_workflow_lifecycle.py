@@ -1,0 +1,261 @@
+"""The order lifecycle on the real order.asl.json executed by moto, driven through the API
+and the carrier webhook: what the customer, the store and ops see at each outcome."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from tests.support import JSON, STORE, STOREFRONT, order_body
+from tests.workflow.flow import (
+    fresh_sku,
+    place,
+    post_carrier_event,
+    raw_history,
+    states_entered,
+    stock_of,
+    tracking_number,
+    wait_for_execution,
+    wait_for_status,
+)
+
+
+def _statuses(order: Any) -> list[str]:
+    return [entry.status.value for entry in order.history]
+
+
+def test_web_order_is_delivered_then_returned_in_store_and_refunded(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    # A 40 s carrier SLA: the delivery below is on time even on a busy machine.
+    settings.time_scale = settings.time_scale / 10
+    sku = fresh_sku(deps, {"WH-GETAFE": 10, "ST-MADRID": 3}, price="25.00")
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
+
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    assert _statuses(shipped) == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
+    assert shipped.payment.status.value == "CAPTURED"
+    assert shipped.payment.captured is not None
+    assert shipped.payment.captured.amount == Decimal("50.00")
+    # Shipped from the warehouse: the units left its shelf, nothing stays reserved.
+    assert stock_of(deps, sku) == {"WH-GETAFE": (8, 0), "ST-MADRID": (3, 0)}
+
+    ack = post_carrier_event(client, tracking_number(shipped))
+    assert ack["status"] == "applied"
+    assert ack["order_status"] == "DELIVERED"
+    delivered = wait_for_status(deps, order_id, "DELIVERED")
+    assert delivered.fulfillments[0].status.value == "DELIVERED"
+
+    requested = client.http.post(
+        f"/orders/{order_id}/returns",
+        headers=STOREFRONT | JSON,
+        body=json.dumps(
+            {
+                "lines": [{"sku": sku, "quantity": 2}],
+                "reason": "too small",
+                "channel": "store",
+                "location_id": "ST-MADRID",
+            }
+        ),
+    )
+    assert requested.status_code == 201, requested.body
+    assert requested.json_body["status"] == "REQUESTED"
+    return_id = requested.json_body["return_id"]
+
+    received = client.http.post(
+        f"/returns/{return_id}/receive",
+        headers=STORE | JSON,
+        body=json.dumps({"location_id": "ST-MADRID"}),
+    )
+    assert received.status_code == 200, received.body
+    assert received.json_body["status"] == "RECEIVED"
+    assert received.json_body["order_status"] == "RETURNED"
+    assert received.json_body["refund"] == {"amount": "50.00", "currency": "EUR"}
+
+    # Restocked where the goods came back, not where they left from.
+    assert stock_of(deps, sku) == {"WH-GETAFE": (8, 0), "ST-MADRID": (5, 0)}
+    returned = deps.store.get_order(order_id)
+    assert returned.status.value == "RETURNED"
+    assert _statuses(returned) == [
+        "ACCEPTED",
+        "PAID",
+        "RESERVED",
+        "SHIPPED",
+        "DELIVERED",
+        "RETURNED",
+    ]
+    assert returned.payment.status.value == "REFUNDED"
+    assert returned.payment.refunded == returned.total
+    refunds = deps.payments.refunds_of(order_id)
+    assert [(r["sk"], r["amount"]) for r in refunds] == [
+        (f"REFUND#{order_id}:{return_id}", "50.00")
+    ]
+
+    described = wait_for_execution(deps, returned)
+    assert described["status"] == "SUCCEEDED"
+    assert states_entered(described) == [
+        "AuthorizePayment",
+        "ReserveStock",
+        "FulfilEach",
+        "AwaitHandover",
+        "DispatchFulfilment",
+        "AwaitCompletion",
+        "AwaitReturns",
+        "OrderClosed",
+    ]
+
+
+def test_declined_card_rejects_the_order_with_nothing_reserved_or_charged(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = order_body(
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        payment={"method": "card", "token": "tok_declined"},
+    )
+    order_id = place(client, body)
+
+    order = wait_for_status(deps, order_id, "REJECTED")
+    assert order.status_reason is not None
+    assert order.status_reason.value == "payment_declined"
+    assert _statuses(order) == ["ACCEPTED", "REJECTED"]
+    assert order.payment.status.value == "DECLINED"
+    assert order.fulfillments == []
+    assert stock_of(deps, sku) == {"WH-GETAFE": (5, 0)}
+    assert deps.payments.charge_of(order_id) == {}
+    assert deps.payments.refunds_of(order_id) == []
+
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "SUCCEEDED"
+    assert states_entered(described) == ["AuthorizePayment", "RejectOrder", "OrderRejected"]
+
+
+def test_out_of_stock_rejects_and_refunds_the_captured_payment_in_full(
+    client: Any, deps: Any
+) -> None:
+    # Two units can ship (one in the warehouse, one in a store that ships); three ordered.
+    sku = fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}, price="12.50")
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}]))
+
+    rejected = wait_for_status(deps, order_id, "REJECTED")
+    # The refund is recorded by the same step, just after the status: read the end state.
+    described = wait_for_execution(deps, rejected)
+    order = deps.store.get_order(order_id)
+    assert order.status_reason is not None
+    assert order.status_reason.value == "out_of_stock"
+    assert _statuses(order) == ["ACCEPTED", "PAID", "REJECTED"]
+
+    charge = deps.payments.charge_of(order_id)
+    assert charge["amount"] == "37.50"
+    assert order.payment.payment_id == charge["payment_id"]
+    assert order.payment.status.value == "REFUNDED"
+    assert order.payment.captured == order.total
+    assert order.payment.refunded == order.total
+    refunds = deps.payments.refunds_of(order_id)
+    assert [(r["payment_id"], r["amount"]) for r in refunds] == [(charge["payment_id"], "37.50")]
+
+    assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0), "ST-MADRID": (1, 0)}
+    assert described["status"] == "SUCCEEDED"
+    assert states_entered(described) == [
+        "AuthorizePayment",
+        "ReserveStock",
+        "RejectOrder",
+        "OrderRejected",
+    ]
+
+
+def test_cancel_before_shipping_releases_stock_refunds_and_ends_the_execution(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    # Handling time is real-world seconds divided by the time scale: 15 seconds of it.
+    settings.handling_seconds = int(15 * settings.time_scale)
+    sku = fresh_sku(deps, {"WH-GETAFE": 6}, price="15.00")
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
+
+    wait_for_status(deps, order_id, "RESERVED")
+    assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
+
+    response = client.http.post(
+        f"/orders/{order_id}/cancel",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"reason": "changed my mind"}),
+    )
+    assert response.status_code == 200, response.body
+    assert response.json_body["status"] == "CANCELLED"
+    assert response.json_body["status_reason"] == "customer_request"
+    assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
+    assert response.json_body["payment"]["status"] == "REFUNDED"
+    assert response.json_body["payment"]["refunded"] == {"amount": "30.00", "currency": "EUR"}
+    refunds = deps.payments.refunds_of(order_id)
+    assert [r["amount"] for r in refunds] == ["30.00"]
+
+    # The execution notices at the end of the handover wait, and stops there.
+    cancelled = deps.store.get_order(order_id)
+    described = wait_for_execution(deps, cancelled, timeout=60)
+    assert described["status"] == "SUCCEEDED"
+    states = states_entered(described)
+    assert states[-1] == "OrderCancelled"
+    assert "AwaitCompletion" not in states
+    final = deps.store.get_order(order_id)
+    assert final.status.value == "CANCELLED"
+    assert _statuses(final) == ["ACCEPTED", "PAID", "RESERVED", "CANCELLED"]
+    assert all(f.shipment is None for f in final.fulfillments)
+    assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
+    assert len(deps.payments.refunds_of(order_id)) == 1
+
+
+def test_cancel_after_shipping_is_refused(client: Any, deps: Any, parked: list[str]) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 4})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+
+    response = client.http.post(f"/orders/{order_id}/cancel", headers=STOREFRONT | JSON)
+    assert response.status_code == 409, response.body
+
+    after = deps.store.get_order(order_id)
+    assert after.status.value == "SHIPPED"
+    assert after.history == shipped.history
+    assert after.payment.status.value == "CAPTURED"
+    assert deps.payments.refunds_of(order_id) == []
+    assert stock_of(deps, sku) == {"WH-GETAFE": (3, 0)}
+
+
+def test_payment_gateway_down_is_retried_then_rejected_with_nothing_charged(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = order_body(
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        payment={"method": "card", "token": "tok_unavailable"},
+    )
+    order_id = place(client, body)
+
+    order = wait_for_status(deps, order_id, "REJECTED", timeout=60)
+    assert order.status_reason is not None
+    assert order.status_reason.value == "payment_unavailable"
+    assert _statuses(order) == ["ACCEPTED", "REJECTED"]
+    assert order.payment.status.value == "FAILED"
+    assert deps.payments.charge_of(order_id) == {}
+    assert deps.payments.refunds_of(order_id) == []
+    assert stock_of(deps, sku) == {"WH-GETAFE": (5, 0)}
+
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "SUCCEEDED"
+    assert states_entered(described) == ["AuthorizePayment", "RejectOrder", "OrderRejected"]
+    events = raw_history(described["execution_arn"])
+    attempts = [
+        e
+        for e in events
+        if e["type"] == "LambdaFunctionScheduled"
+        and e["lambdaFunctionScheduledEventDetails"]["resource"].endswith("authorize_payment")
+    ]
+    failures = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in events
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    # The first call and the three retries the ASL allows, each seen failing by name.
+    assert len(attempts) == 4
+    assert failures == ["PaymentGatewayUnavailable"] * 4
