@@ -12,7 +12,7 @@ import pytest
 
 ASL_PATH = Path(__file__).resolve().parents[2] / "statemachines" / "order.asl.json"
 
-TRANSIENT_ERRORS = {"ConcurrentModification", "PaymentGatewayUnavailable"}
+TRANSIENT_ERRORS = {"ConcurrentModification", "PaymentGatewayUnavailable", "States.Timeout"}
 BUSINESS_ERRORS = {
     "PaymentDeclined",
     "PaymentGatewayUnavailable",
@@ -114,6 +114,19 @@ def test_retries_only_transient_errors(machine: Machine) -> None:
         if not error.startswith("Lambda.") and error not in TRANSIENT_ERRORS
     ]
     assert not_transient == []
+
+
+def test_a_timed_out_step_is_retried_but_a_timed_out_wait_is_not(machine: Machine) -> None:
+    # Steps are idempotent, so a Lambda step that ran out of time is run again rather than
+    # failing the execution with money taken; a wait that ran out is a business outcome.
+    for name, state in all_states(machine):
+        if state.get("Type") != "Task":
+            continue
+        retried = {error for r in state.get("Retry", []) for error in r["ErrorEquals"]}
+        if "waitForTaskToken" in state["Resource"]:
+            assert "States.Timeout" not in retried, name
+        else:
+            assert "States.Timeout" in retried, name
 
 
 def test_catches_only_named_business_errors(machine: Machine) -> None:
