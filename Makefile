@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench package clean
+.PHONY: run test lint bench package clean browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy chalicelib
 
-test: lint
+# The ops console's browser tests drive Debian's chromium through its chromedriver.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	    $$SUDO apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	  else \
+	    echo "install chromium and chromedriver (/usr/bin/chromium, /usr/bin/chromedriver)" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+test: lint browser-deps
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)

@@ -18,7 +18,10 @@ tracking = Blueprint(__name__)
 
 @lru_cache(maxsize=1)
 def _pages() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
+    return Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
+    )
 
 
 @endpoint(

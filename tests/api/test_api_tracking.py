@@ -81,3 +81,20 @@ def test_forged_token_is_404(client: Any, rejected: dict[str, Any], forge: Any) 
     response = client.http.get(f"/track/{forge(token)}")
 
     assert_problem(response, 404, "token")
+
+
+def test_tracking_page_escapes_what_it_shows() -> None:
+    from chalicelib.api.tracking import _pages
+
+    view = {
+        "order_id": "ord_x",
+        "status": "SHIPPED",
+        "status_reason": None,
+        "total": {"amount": "1.00", "currency": "EUR"},
+        "timeline": [{"status": "ACCEPTED", "at": "2026-01-01", "detail": "<script>x()</script>"}],
+        "fulfillments": [],
+        "lines": [{"quantity": 1, "name": "<img src=x onerror=y()>"}],
+    }
+    html = _pages().get_template("tracking.html.j2").render(view=view)
+    assert "<script>x()" not in html and "&lt;script&gt;" in html
+    assert "<img src=x" not in html
