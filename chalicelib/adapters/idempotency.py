@@ -39,15 +39,21 @@ class IdempotentRequests:
     response; the same key with another body is refused."""
 
     def __init__(self, client: DynamoDBClient, table_name: str, ttl_seconds: int) -> None:
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name,
+        self._client = client
+        self._table_name = table_name
+        self._ttl_seconds = ttl_seconds
+
+    def _persistence(self) -> DynamoDBPersistenceLayer:
+        # One per request: Powertools configures its persistence layer per call (function
+        # name, config) without a lock, so a shared one is not safe across threads.
+        return DynamoDBPersistenceLayer(
+            table_name=self._table_name,
             key_attr="pk",
             sort_key_attr="sk",
             static_pk_value="IDEMPOTENCY#requests",
             expiry_attr="expires_at",
-            boto3_client=client,
+            boto3_client=self._client,
         )
-        self._ttl_seconds = ttl_seconds
 
     def run(
         self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
@@ -67,7 +73,7 @@ class IdempotentRequests:
         request.__name__ = scope
         request.__qualname__ = scope
         once = idempotent_function(
-            data_keyword_argument="data", persistence_store=self._persistence, config=config
+            data_keyword_argument="data", persistence_store=self._persistence(), config=config
         )(request)
         deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
         delay = 0.02

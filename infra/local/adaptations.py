@@ -7,8 +7,10 @@ app runs the same code on AWS and here.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
+import inspect
 import json
 import logging
 import threading
@@ -114,6 +116,98 @@ def cheap_transaction_rollback() -> None:
 
     Table.__deepcopy__ = table_deepcopy  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+_partition = threading.local()
+
+
+def query_one_partition() -> None:
+    """Gap: moto's ``Query`` lists every item of the table and compares each one's hash
+    key with the one asked for, so under the DynamoDB lock every query (stock levels, the
+    catalogue, an order's history) costs in proportion to the whole table; AWS reads one
+    partition. Here a query on the table itself (not on an index) looks at the items of
+    the partition asked for only; everything after that (range conditions, filters,
+    paging, projections) is moto's own code."""
+    if not _once("query"):
+        return
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items = Table.all_items
+    signature = inspect.signature(original_query)
+
+    @functools.wraps(original_query)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        # moto passes index_name positionally: bind the call to find it either way.
+        bound = signature.bind(self, hash_key, *args, **kwargs)
+        if bound.arguments.get("index_name") or hash_key is None:
+            return original_query(self, hash_key, *args, **kwargs)
+        _partition.key = (self, hash_key)
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            _partition.key = None
+
+    @functools.wraps(original_all_items)
+    def all_items(self: Any) -> Any:
+        key = getattr(_partition, "key", None)
+        if key is None or key[0] is not self:
+            return original_all_items(self)
+        items = dict.get(self.items, key[1])  # not self.items[...]: it is a defaultdict
+        if items is None:
+            return []
+        return list(items.values()) if self.range_key_attr else [items]
+
+    Table.query = query  # type: ignore[method-assign]
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+_DATA_PLANE = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "TransactWriteItems",
+    "TransactGetItems",
+    "BatchGetItem",
+    "BatchWriteItem",
+}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def plain_dynamodb_responses() -> None:
+    """Gap: moto 5.2 writes every DynamoDB answer through its generic, model-driven
+    serialiser, which walks the AttributeValue shape of every attribute of every item (an
+    order item with its document: milliseconds each, under the DynamoDB lock). DynamoDB's
+    wire format is plain JSON of those attribute values, which moto already holds as plain
+    dicts; here successful data-plane answers are written with ``json.dumps``, as moto did
+    up to 5.1. Errors and control-plane answers still go through moto's serialiser."""
+    if not _once("dynamodb-json"):
+        return
+    from moto.dynamodb.responses import DynamoHandler, DynamoResult
+
+    original = DynamoHandler.serialized
+
+    @functools.wraps(original)
+    def serialized(self: Any, action_result: Any) -> Any:
+        if (
+            type(action_result) is DynamoResult
+            and not isinstance(action_result.result, Exception)
+            and self._get_action() in _DATA_PLANE
+        ):
+            body = json.dumps(action_result.result, default=_json_default, separators=(",", ":"))
+            headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
+            return 200, headers, body
+        return original(self, action_result)
+
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
 
 
 class LambdaContext:
@@ -378,6 +472,8 @@ def apply_all(outbox: Path) -> None:
     """Every adaptation but the Lambda dispatch, which needs the app."""
     serialise_dynamodb()
     cheap_transaction_rollback()
+    query_one_partition()
+    plain_dynamodb_responses()
     write_outbox(outbox)
     cache_interpreter_clients()
     raise_dev_server_backlog()

@@ -1,0 +1,352 @@
+"""What AWS would bill, counted in this process on moto's backends.
+
+Every meter is a class-level wrapper around a moto backend method, so it sees every call
+whichever client made it (the app's, the ASL interpreter's, the bench's own). Counts go
+into one flat counter; the bench takes snapshots around each phase and divides the
+differences by the number of orders in that phase.
+
+DynamoDB write units follow AWS's on-demand billing rules:
+
+- PutItem, UpdateItem, DeleteItem: ``ceil(size / 1 KB)`` units, at least 1, where size is
+  the larger of the item before and after the write (AWS bills the larger of the two);
+  a write refused by its condition is billed too, on the same size.
+- TransactWriteItems: twice that, for every item in the transaction (a cancelled
+  transaction is counted the same way).
+- Item size as AWS documents it: attribute name bytes plus value bytes; strings in
+  UTF-8; numbers 1 byte per two significant digits plus 1; booleans and nulls 1 byte;
+  lists and maps 3 bytes plus 1 byte per element plus their elements.
+
+Read units (not asked for, shown apart): GetItem ``ceil(size / 4 KB)``, Query the sum of
+the items returned rounded up to 4 KB; half for eventually consistent reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+_lock = threading.Lock()
+_local = threading.local()
+_installed = False
+
+counts: Counter[str] = Counter()
+# status -> order id -> time.monotonic() when the status event was published
+status_seen: dict[str, dict[str, float]] = {}
+
+
+def add(key: str, amount: float = 1.0) -> None:
+    """Add to one counter."""
+    with _lock:
+        counts[key] += amount
+
+
+def snapshot() -> dict[str, float]:
+    """A copy of every counter."""
+    with _lock:
+        return dict(counts)
+
+
+def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    """``after - before``, key by key, without zeros."""
+    keys = set(after) | set(before)
+    out = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in keys}
+    return {key: value for key, value in out.items() if value}
+
+
+def seen(status: str, order_id: str) -> float | None:
+    """When this order's status event was published (monotonic), or None."""
+    with _lock:
+        return status_seen.get(status, {}).get(order_id)
+
+
+# Item sizes --------------------------------------------------------------------------------
+def _typed(value: Any) -> tuple[str, Any]:
+    if isinstance(value, dict):
+        return next(iter(value.items()))
+    return value.type, value.value
+
+
+def _number_size(text: str) -> int:
+    digits = text.lstrip("+-").lower().split("e")[0].replace(".", "").strip("0")
+    return (max(1, len(digits)) + 1) // 2 + 1
+
+
+def value_size(value: Any) -> int:
+    """Bytes of one attribute value, as AWS counts them."""
+    kind, inner = _typed(value)
+    if kind == "S":
+        return len(inner.encode("utf-8"))
+    if kind == "N":
+        return _number_size(str(inner))
+    if kind == "B":
+        return len(inner) if isinstance(inner, bytes) else len(base64.b64decode(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(item).encode("utf-8")) for item in inner)
+    if kind == "NS":
+        return sum(_number_size(str(item)) for item in inner)
+    if kind == "BS":
+        return sum(len(item) for item in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_size(item) for item in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + value_size(item) for name, item in inner.items())
+    return 0
+
+
+def item_size(attrs: dict[str, Any] | None) -> int:
+    """Bytes of an item (``{name: value}``, moto's or DynamoDB JSON)."""
+    if not attrs:
+        return 0
+    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in attrs.items())
+
+
+def _attrs(item: Any) -> dict[str, Any] | None:
+    return None if item is None else item.attrs
+
+
+def kind_of(attrs: dict[str, Any] | None) -> str:
+    """Which item type of the key design a key or item is (``ORDER``, ``HIST``, ``STOCK``…)."""
+    if not attrs or "pk" not in attrs:
+        return "?"
+    pk = str(_typed(attrs["pk"])[1])
+    prefix = pk.split("#", 1)[0]
+    if prefix == "ORDER" and "sk" in attrs and str(_typed(attrs["sk"])[1]).startswith("HIST#"):
+        return "ORDER HIST"
+    return prefix
+
+
+def _units(size: int, unit: int) -> int:
+    return max(1, math.ceil(size / unit))
+
+
+# DynamoDB writes ---------------------------------------------------------------------------
+def _existing(backend: Any, table_name: str, key: dict[str, Any]) -> Any:
+    try:
+        table = backend.get_table(table_name)
+        hash_value, range_value = backend.get_keys_value(table, key)
+        return table.get_item(hash_value, range_value)
+    except Exception:  # noqa: BLE001 - an invalid key fails in moto itself, not here
+        return None
+
+
+def _key_of_put(backend: Any, table_name: str, attrs: dict[str, Any]) -> dict[str, Any]:
+    table = backend.get_table(table_name)
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _record_write(op: str, kind: str, units: float, failed: bool) -> None:
+    with _lock:
+        counts[f"ddb.write.requests.{op}.{kind}"] += 1
+        counts[f"ddb.write.units.{op}.{kind}"] += units
+        if failed:
+            counts[f"ddb.write.failed.{op}.{kind}"] += 1
+
+
+def _in_transaction() -> bool:
+    return bool(getattr(_local, "transaction", False))
+
+
+def _install_dynamodb() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
+    put_item = DynamoDBBackend.put_item
+    update_item = DynamoDBBackend.update_item
+    delete_item = DynamoDBBackend.delete_item
+    transact = DynamoDBBackend.transact_write_items
+    get_item = DynamoDBBackend.get_item
+    query = DynamoDBBackend.query
+    handler_get_item = DynamoHandler.get_item
+
+    @functools.wraps(put_item)
+    def metered_put(
+        self: Any, table_name: str, item_attrs: dict[str, Any], *a: Any, **k: Any
+    ) -> Any:
+        if _in_transaction():
+            return put_item(self, table_name, item_attrs, *a, **k)
+        before = _existing(self, table_name, _key_of_put(self, table_name, item_attrs))
+        size = max(item_size(_attrs(before)), item_size(item_attrs))
+        failed = True
+        try:
+            result = put_item(self, table_name, item_attrs, *a, **k)
+            failed = False
+            return result
+        finally:
+            _record_write("PutItem", kind_of(item_attrs), _units(size, 1024), failed)
+
+    @functools.wraps(update_item)
+    def metered_update(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
+        if _in_transaction():
+            return update_item(self, table_name, key, *a, **k)
+        before = item_size(_attrs(_existing(self, table_name, key)))
+        failed = True
+        after = 0
+        try:
+            result = update_item(self, table_name, key, *a, **k)
+            failed = False
+            after = item_size(_attrs(result))
+            return result
+        finally:
+            _record_write("UpdateItem", kind_of(key), _units(max(before, after), 1024), failed)
+
+    @functools.wraps(delete_item)
+    def metered_delete(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
+        if _in_transaction():
+            return delete_item(self, table_name, key, *a, **k)
+        before = item_size(_attrs(_existing(self, table_name, key)))
+        failed = True
+        try:
+            result = delete_item(self, table_name, key, *a, **k)
+            failed = False
+            return result
+        finally:
+            _record_write("DeleteItem", kind_of(key), _units(before, 1024), failed)
+
+    @functools.wraps(transact)
+    def metered_transact(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        plans: list[tuple[str, str, dict[str, Any], int, dict[str, Any] | None]] = []
+        for entry in transact_items:
+            op, body = next(iter(entry.items()))
+            table_name = body.get("TableName", "")
+            try:
+                key = _key_of_put(self, table_name, body["Item"]) if op == "Put" else body["Key"]
+            except Exception:  # noqa: BLE001 - moto rejects it below
+                continue
+            before = item_size(_attrs(_existing(self, table_name, key)))
+            plans.append((op, table_name, key, before, body.get("Item")))
+        _local.transaction = True
+        failed = True
+        try:
+            result = transact(self, transact_items)
+            failed = False
+            return result
+        finally:
+            _local.transaction = False
+            for op, table_name, key, before, new_item in plans:
+                if op == "Put":
+                    size = max(before, item_size(new_item))
+                elif op == "Update" and not failed:
+                    size = max(before, item_size(_attrs(_existing(self, table_name, key))))
+                else:
+                    size = before
+                kind = kind_of(new_item if new_item is not None else key)
+                _record_write(f"Transact{op}", kind, 2 * _units(size, 1024), failed)
+
+    @functools.wraps(handler_get_item)
+    def handler_metered_get(self: Any) -> Any:
+        _local.read_consistent = bool(self.body.get("ConsistentRead", False))
+        _local.reading = True
+        try:
+            return handler_get_item(self)
+        finally:
+            _local.reading = False
+
+    @functools.wraps(get_item)
+    def metered_get(self: Any, table_name: str, keys: dict[str, Any], *a: Any, **k: Any) -> Any:
+        result = get_item(self, table_name, keys, *a, **k)
+        if getattr(_local, "reading", False) and not _in_transaction():
+            units = _units(item_size(_attrs(result)), 4096)
+            consistent = getattr(_local, "read_consistent", False)
+            add(f"ddb.read.units.GetItem.{kind_of(keys)}", units if consistent else units / 2)
+            add(f"ddb.read.requests.GetItem.{kind_of(keys)}")
+        return result
+
+    @functools.wraps(query)
+    def metered_query(self: Any, table_name: str, hash_key_dict: Any, *a: Any, **k: Any) -> Any:
+        result = query(self, table_name, hash_key_dict, *a, **k)
+        items = result[0]
+        units = _units(sum(item_size(_attrs(item)) for item in items), 4096)
+        kind = kind_of({"pk": hash_key_dict}) if hash_key_dict else "?"
+        add(f"ddb.read.units.Query.{kind}", units if k.get("consistent_read") else units / 2)
+        add(f"ddb.read.requests.Query.{kind}")
+        return result
+
+    DynamoDBBackend.put_item = metered_put
+    DynamoDBBackend.update_item = metered_update
+    DynamoDBBackend.delete_item = metered_delete
+    DynamoDBBackend.transact_write_items = metered_transact
+    DynamoDBBackend.get_item = metered_get
+    DynamoDBBackend.query = metered_query
+    DynamoHandler.get_item = handler_metered_get
+
+
+# SNS and SES -------------------------------------------------------------------------------
+def _install_sns() -> None:
+    from moto.sns.models import SNSBackend
+
+    publish = SNSBackend.publish
+
+    @functools.wraps(publish)
+    def metered_publish(self: Any, message: str, arn: str | None, *a: Any, **k: Any) -> Any:
+        topic = (arn or "sms").rsplit(":", 1)[-1]
+        add(f"sns.publish.{topic}")
+        if topic.endswith("order-events"):
+            try:
+                event = json.loads(message)
+            except ValueError:
+                event = {}
+            if event.get("type") == "order.status_changed":
+                with _lock:
+                    status_seen.setdefault(str(event["status"]), {})[str(event["order_id"])] = (
+                        time.monotonic()
+                    )
+        return publish(self, message, arn, *a, **k)
+
+    SNSBackend.publish = metered_publish
+
+
+def _install_ses() -> None:
+    from moto.ses.models import SESBackend
+
+    send_raw = SESBackend.send_raw_email
+
+    @functools.wraps(send_raw)
+    def metered_send_raw(self: Any, source: str, destinations: list[str], *a: Any) -> Any:
+        result = send_raw(self, source, destinations, *a)
+        # One per call: moto appends the To: header to ``destinations``, counting the
+        # customer twice; SES bills one message per recipient.
+        add("ses.messages")
+        return result
+
+    SESBackend.send_raw_email = metered_send_raw
+
+
+def install() -> None:
+    """Wrap moto's backends (once per process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    _install_dynamodb()
+    _install_sns()
+    _install_ses()
+
+
+def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
+    """Count the seconds each in-process Lambda handler runs (for a GB-s estimate)."""
+
+    def timed(name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(handler)
+        def run(event: Any, context: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return handler(event, context)
+            finally:
+                add(f"lambda.seconds.{name}", time.perf_counter() - start)
+
+        return run
+
+    for name, handler in list(handlers.items()):
+        handlers[name] = timed(name, handler)
