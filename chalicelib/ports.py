@@ -132,8 +132,16 @@ class Workflow(Protocol):
         """Start (or find) the execution named after the order; returns its ARN."""
         ...
 
+    def start_named(self, name: str, payload: dict[str, Any]) -> str:
+        """Start (or find) the execution called ``name`` (an ops retry); returns its ARN."""
+        ...
+
     def execution_arn(self, order_id: str) -> str:
         """The ARN the order's execution has (or will have)."""
+        ...
+
+    def status(self, execution_arn: str) -> str | None:
+        """The execution's status, or None if there is no such execution."""
         ...
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:

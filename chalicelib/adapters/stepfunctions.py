@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 
 # Tokens that are no longer waiting: the wait timed out, or the execution ended.
 _STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+# Ops retries run as ``<order id>-r<n>``.
+_RETRY_SUFFIX = re.compile(r"-r\d+$")
 
 
 class StepFunctionsWorkflow:
@@ -40,10 +43,36 @@ class StepFunctionsWorkflow:
             return self.execution_arn(order_id)
         return response["executionArn"]
 
+    def start_named(self, name: str, payload: dict[str, Any]) -> str:
+        """Start an execution with its own name (an ops retry, ``<order id>-r<n>``); a
+        second start of the same name returns the same execution."""
+        try:
+            response = self._client.start_execution(
+                stateMachineArn=self._state_machine_arn,
+                name=name,
+                input=json.dumps(payload, sort_keys=True),
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionAlreadyExists":
+                raise
+            return self.execution_arn(name)
+        return response["executionArn"]
+
     def execution_arn(self, order_id: str) -> str:
-        """The ARN an order's execution has."""
+        """The ARN an order's execution has (or the execution named ``order_id``)."""
         prefix, _, name = self._state_machine_arn.partition(":stateMachine:")
         return f"{prefix}:execution:{name}:{order_id}"
+
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None if there is no such
+        execution."""
+        try:
+            execution = self._client.describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return str(execution["status"])
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """Complete a wait; False if the token is no longer waiting."""
@@ -89,7 +118,7 @@ class StepFunctionsWorkflow:
             page = self._client.list_executions(**kwargs, maxResults=min(1000, limit - len(rows)))
             rows.extend(
                 {
-                    "order_id": execution["name"],
+                    "order_id": order_id_of(execution["name"]),
                     "execution_arn": execution["executionArn"],
                     "status": execution["status"],
                     "started_at": _iso(execution["startDate"]),
@@ -107,6 +136,11 @@ class StepFunctionsWorkflow:
         described = self._client.describe_state_machine(stateMachineArn=self._state_machine_arn)
         parsed: dict[str, Any] = json.loads(described["definition"])
         return parsed
+
+
+def order_id_of(execution_name: str) -> str:
+    """The order an execution runs: its name, less the ``-r<n>`` of an ops retry."""
+    return _RETRY_SUFFIX.sub("", execution_name)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.models import ExecutionResponse, HealthResponse
 from chalicelib.domain.errors import InvalidFields, NotFound
-from chalicelib.services import sla
+from chalicelib.services import recovery, sla
 
 ops = Blueprint(__name__)
 
@@ -34,6 +34,65 @@ def order_execution(call: Call, order_id: str) -> dict[str, Any]:
     return ExecutionResponse.model_validate({"order_id": order_id, **described}).model_dump(
         mode="json"
     )
+
+
+class RetryRequest(BaseModel):
+    """``POST /ops/orders/{order_id}/retry``; the body is optional."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class RetryResponse(BaseModel):
+    """The new execution a retry started (or found again)."""
+
+    order_id: str
+    attempt: int
+    execution_arn: str
+    execution_status: str | None
+    resumed_from: str
+    previous_execution_arn: str
+    previous_status: str
+    at: str
+    by: str
+    replayed: bool
+
+
+@endpoint(
+    ops,
+    "/ops/orders/{order_id}/retry",
+    "POST",
+    summary="Restart a FAILED, TIMED_OUT or ABORTED execution: a new one resumes from the "
+    "order's recorded status (409 while running or once succeeded)",
+    roles=("ops",),
+    request=RetryRequest,
+    response=RetryResponse,
+    status=202,
+    tag="ops",
+    headers=("Idempotency-Key",),
+)
+def retry_order(call: Call, order_id: str) -> dict[str, Any]:
+    """Start ``<order id>-r<n>``, recorded in the order's retries."""
+    request = call.parse(RetryRequest, optional=True)
+    principal = call.principal
+    by = f"{principal.role}:{principal.client_id}" if principal else "ops"
+    outcome = recovery.retry_execution(
+        order_id, by, call.deps, call.header("Idempotency-Key"), request.reason
+    )
+    retry = outcome.retry
+    return RetryResponse(
+        order_id=order_id,
+        attempt=retry.attempt,
+        execution_arn=retry.execution_arn,
+        execution_status=call.deps.workflow.status(retry.execution_arn),
+        resumed_from=retry.resumed_from.value,
+        previous_execution_arn=retry.previous_execution_arn,
+        previous_status=retry.previous_status,
+        at=retry.at.isoformat(),
+        by=retry.by,
+        replayed=outcome.replayed,
+    ).model_dump(mode="json")
 
 
 @endpoint(ops, "/health", "GET", summary="Liveness", response=HealthResponse, tag="ops")

@@ -233,6 +233,21 @@ class HistoryEntry(BaseModel):
     detail: str
 
 
+class ExecutionRetry(BaseModel):
+    """Ops restarted the order's workflow: a new execution that resumes from the status
+    the order had reached (Step Functions names are unique, and redrive is not local)."""
+
+    attempt: int
+    at: datetime
+    by: str
+    execution_arn: str
+    previous_execution_arn: str
+    previous_status: str
+    resumed_from: OrderStatus
+    reason: str | None = None
+    idempotency_key: str | None = None
+
+
 class Consent(BaseModel):
     """The terms the customer accepted with this order."""
 
@@ -282,6 +297,8 @@ class Order(BaseModel):
     returns: list[OrderReturn] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     execution_arn: str | None = None
+    # Restarts by ops, oldest first; ``execution_arn`` names the newest execution.
+    retries: list[ExecutionRetry] = Field(default_factory=list)
     # Anonymous store orders: the code on the receipt that lets the customer claim it.
     receipt_code: str | None = None
     placed_at: datetime

@@ -47,6 +47,7 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         + _interactions(interactions)
         + _carrier_events(order)
         + _tickets(tickets)
+        + _retries(order)
     )
     entries.sort(key=lambda e: (_instant(e["at"]), _KIND_ORDER.get(e["kind"], 9)))
     return {
@@ -56,6 +57,21 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         "execution_arn": order.execution_arn,
         "entries": entries,
     }
+
+
+def _retries(order: Order) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": retry.at.isoformat(),
+            "kind": "retry",
+            "title": f"Retry {retry.attempt}",
+            "detail": (
+                f"{retry.previous_status} execution restarted from {retry.resumed_from.value} "
+                f"by {retry.by}" + (f": {retry.reason}" if retry.reason else "")
+            ),
+        }
+        for retry in order.retries
+    ]
 
 
 def _instant(value: str) -> datetime:

@@ -1,0 +1,175 @@
+"""Ops restart an order whose execution ended without success: a new execution, named
+``<order id>-r<n>``, carries on from the status the order had reached, and every step it
+replays skips the work already recorded (no second charge, reservation or booking)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from infra.local.stack import REGION
+from tests.support import JSON, OPS, STOREFRONT, eventually, order_body
+from tests.workflow.flow import (
+    fresh_sku,
+    place,
+    post_carrier_event,
+    states_entered,
+    stock_of,
+    tracking_number,
+    wait_for_status,
+)
+
+RETRYABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _stop(deps: Any, execution_arn: str) -> str:
+    """Stop the execution for real and return the status it ended with."""
+    boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=execution_arn)
+    status: str = eventually(
+        lambda: (s := deps.workflow.status(execution_arn)) in RETRYABLE and s, timeout=15
+    )
+    return status
+
+
+def _retry(client: Any, order_id: str, headers: dict[str, str] = OPS, **extra: str) -> Any:
+    return client.http.post(
+        f"/ops/orders/{order_id}/retry",
+        headers=headers | JSON | extra,
+        body=json.dumps({"reason": "execution stopped in a test"}),
+    )
+
+
+def _parked_on_delivery(deps: Any, order_id: str, execution_arn: str) -> bool:
+    described = deps.workflow.describe(execution_arn)
+    order = deps.store.get_order(order_id)
+    return "AwaitCompletion" in states_entered(described) and all(
+        f.task_token for f in order.fulfillments
+    )
+
+
+def test_a_stopped_shipped_order_is_retried_and_carries_on_to_delivery(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    first_arn = shipped.execution_arn
+    assert first_arn is not None
+    eventually(lambda: _parked_on_delivery(deps, order_id, first_arn), timeout=15)
+    # Waits computed from now on (the grace period after a breach) are ten times longer,
+    # so that the delivery below lands while the new execution still waits for it.
+    settings.time_scale = settings.time_scale / 10
+
+    # A running execution is not retried, and only ops may retry.
+    assert _retry(client, order_id).status_code == 409
+    assert _retry(client, order_id, STOREFRONT).status_code == 403
+    assert _retry(client, "ord_does_not_exist").status_code == 404
+
+    ended_as = _stop(deps, first_arn)
+    assert _retry(client, order_id, STOREFRONT).status_code == 403
+
+    response = _retry(client, order_id, **{"Idempotency-Key": "retry-once"})
+    assert response.status_code == 202, response.body
+    retried = response.json_body
+    assert retried["attempt"] == 1
+    assert retried["execution_arn"].endswith(f":{order_id}-r1")
+    assert retried["execution_status"] == "RUNNING"
+    assert retried["resumed_from"] == "SHIPPED"
+    assert retried["previous_execution_arn"] == first_arn
+    assert retried["previous_status"] == ended_as
+    assert retried["replayed"] is False
+    new_arn = retried["execution_arn"]
+
+    # Idempotent: the same key finds the same retry; another retry while it runs is refused.
+    again = _retry(client, order_id, **{"Idempotency-Key": "retry-once"})
+    assert again.status_code == 202, again.body
+    assert again.json_body["execution_arn"] == new_arn
+    assert again.json_body["replayed"] is True
+    assert _retry(client, order_id).status_code == 409
+    assert _retry(client, order_id, **{"Idempotency-Key": "another"}).status_code == 409
+
+    # Recorded on the order; ops see the new execution.
+    order = deps.store.get_order(order_id)
+    assert order.execution_arn == new_arn
+    assert [(r.attempt, r.execution_arn, r.previous_status) for r in order.retries] == [
+        (1, new_arn, ended_as)
+    ]
+    assert order.retries[0].by.startswith("ops:")
+    assert order.retries[0].reason == "execution stopped in a test"
+    execution = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
+    assert execution.status_code == 200, execution.body
+    assert execution.json_body["execution_arn"] == new_arn
+    timeline = client.http.get(f"/ops/orders/{order_id}/timeline", headers=OPS)
+    assert timeline.status_code == 200, timeline.body
+    assert [e["title"] for e in timeline.json_body["entries"] if e["kind"] == "retry"] == [
+        "Retry 1"
+    ]
+
+    # The new execution replays payment, reservation and dispatch as no-ops and parks on
+    # the same shipment; the carrier's delivery completes the order through it.
+    eventually(lambda: _parked_on_delivery(deps, order_id, new_arn), timeout=20)
+    assert tracking_number(deps.store.get_order(order_id)) == tracking_number(shipped)
+    ack = post_carrier_event(client, tracking_number(shipped))
+    assert ack["status"] == "applied"
+    assert ack["order_status"] == "DELIVERED"
+    wait_for_status(deps, order_id, "DELIVERED")
+    described = eventually(
+        lambda: "AwaitReturns" in states_entered(d := deps.workflow.describe(new_arn)) and d,
+        timeout=15,
+    )
+    assert described["status"] == "RUNNING"
+    assert deps.workflow.status(first_arn) == ended_as
+
+    final = deps.store.get_order(order_id)
+    statuses = [h.status.value for h in final.history]
+    assert statuses == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED", "DELIVERED"]
+    assert final.payment.payment_id == shipped.payment.payment_id
+    assert stock_of(deps, sku)["WH-GETAFE"] == (4, 0)
+
+    # Listed under the order it runs, not under its execution's name.
+    rows = deps.workflow.list_executions("RUNNING", 1000)
+    assert {r["order_id"] for r in rows if r["execution_arn"] == new_arn} == {order_id}
+
+
+def test_an_order_stopped_before_dispatch_resumes_from_reserved(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 3})
+    # A long picking-and-packing wait: the execution is stopped while the order is RESERVED.
+    settings.handling_seconds = int(settings.time_scale * 600)
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
+    parked.append(order_id)
+    reserved = wait_for_status(deps, order_id, "RESERVED")
+    first_arn = reserved.execution_arn
+    assert first_arn is not None
+    eventually(
+        lambda: "AwaitHandover" in states_entered(deps.workflow.describe(first_arn)), timeout=15
+    )
+    _stop(deps, first_arn)
+    assert stock_of(deps, sku)["WH-GETAFE"] == (3, 2)
+
+    settings.handling_seconds = 0
+    settings.time_scale = settings.time_scale / 10
+    response = _retry(client, order_id)
+    assert response.status_code == 202, response.body
+    assert response.json_body["resumed_from"] == "RESERVED"
+    new_arn = response.json_body["execution_arn"]
+    assert new_arn.endswith(f":{order_id}-r1")
+
+    # Dispatch happens once, in the new execution; delivery completes the order.
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    eventually(lambda: _parked_on_delivery(deps, order_id, new_arn), timeout=20)
+    assert post_carrier_event(client, tracking_number(shipped))["status"] == "applied"
+    final = wait_for_status(deps, order_id, "DELIVERED")
+    assert [h.status.value for h in final.history] == [
+        "ACCEPTED",
+        "PAID",
+        "RESERVED",
+        "SHIPPED",
+        "DELIVERED",
+    ]
+    assert stock_of(deps, sku)["WH-GETAFE"] == (1, 0)
+    assert "DispatchFulfilment" not in states_entered(deps.workflow.describe(first_arn))

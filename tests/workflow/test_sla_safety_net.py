@@ -1,0 +1,98 @@
+"""The scheduled SLA check: a safety net for shipments whose execution can no longer
+record the breach itself (here: it was stopped). It reads the sparse index of open
+shipments by due time, a bounded number of pages, and records each breach once."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from chalicelib.services.sla import check_overdue_shipments
+from infra.local.stack import REGION
+from tests.support import OPS, eventually, order_body
+from tests.workflow.flow import (
+    fresh_sku,
+    get_order_view,
+    ops_alerts,
+    place,
+    states_entered,
+    wait_for_status,
+)
+
+# One query per due day over the last days_back=2 days and today, each one page here.
+MAX_PAGES = 6
+
+
+def _late_tickets(client: Any, customer_id: str, order_id: str) -> list[dict[str, Any]]:
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS)
+    assert view.status_code == 200, view.body
+    return [
+        t
+        for t in view.json_body["tickets"]
+        if t["type"] == "late_delivery" and t["order_id"] == order_id
+    ]
+
+
+def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
+    client: Any, deps: Any, stack: Any, parked: list[str]
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    assert shipped.execution_arn is not None and shipped.customer_id is not None
+    shipment = shipped.fulfillments[0].shipment
+    assert shipment is not None and shipment.breached_at is None
+
+    # No timer will fire for this shipment any more: its execution is stopped.
+    boto3.client("stepfunctions", region_name=REGION).stop_execution(
+        executionArn=shipped.execution_arn
+    )
+    eventually(lambda: deps.workflow.status(shipped.execution_arn) != "RUNNING", timeout=15)
+
+    # Past the promise (seconds away at the tests' time scale).
+    wait = (shipment.promised_by - datetime.now(UTC)).total_seconds() + 0.5
+    assert wait < 30, f"promised_by {shipment.promised_by} is too far away for this test"
+    time.sleep(max(0.0, wait))
+
+    runs = stack.scheduler.runs["check_sla"]
+    stack.scheduler.fire("check_sla", stack.app_module.app.handler_map["check_sla"])
+    assert stack.scheduler.runs["check_sla"] == runs + 1
+
+    order = deps.store.get_order(order_id)
+    late = order.fulfillments[0].shipment
+    assert late is not None
+    assert late.sla_status == "breached"
+    assert late.breached_at is not None and late.breached_at >= shipment.promised_by
+    assert order.status.value == "SHIPPED"
+    view = get_order_view(client, order_id, OPS)
+    assert view["fulfillments"][0]["shipment"]["sla"]["status"] == "breached"
+    assert view["fulfillments"][0]["shipment"]["sla"]["breached_at"] is not None
+    assert view["sla"]["status"] == "breached"
+
+    alerts = eventually(
+        lambda: [a for a in ops_alerts(deps) if a.get("order_id") == order_id], timeout=10
+    )
+    assert [(a["kind"], a["tracking_number"]) for a in alerts] == [
+        ("sla_breached", late.tracking_number)
+    ]
+    tickets = eventually(lambda: _late_tickets(client, order.customer_id or "", order_id))
+    assert len(tickets) == 1
+
+    # Firing again records nothing twice; the breached shipment has left the open index.
+    stack.scheduler.fire("check_sla", stack.app_module.app.handler_map["check_sla"])
+    outcome = check_overdue_shipments(deps)
+    assert outcome["pages_read"] <= MAX_PAGES
+    assert outcome["pages_read"] >= 3
+    stack.lambdas.drain()
+    again = deps.store.get_order(order_id)
+    assert again.fulfillments[0].shipment is not None
+    assert again.fulfillments[0].shipment.breached_at == late.breached_at
+    assert len(_late_tickets(client, order.customer_id or "", order_id)) == 1
+    assert len([a for a in ops_alerts(deps) if a.get("order_id") == order_id]) == 1
+    # The stopped execution ran no timeout handler: the check alone recorded the breach.
+    described = deps.workflow.describe(shipped.execution_arn)
+    assert "HandleTimeout" not in states_entered(described)
