@@ -35,7 +35,7 @@ browser-deps:
 	fi
 
 test: lint browser-deps
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 --dist loadgroup -q --durations=15
 
 bench: $(STAMP)
 	$(PY) -m bench.run
