@@ -11,6 +11,10 @@ from chalicelib.domain.orders import Channel, FulfillmentType
 
 MAX_LINES = 100
 MAX_QUANTITY = 999
+# All of an order's reservations go in one DynamoDB transaction (100 items at most),
+# together with the order item and its history entry.
+MAX_TRANSACTION_ITEMS = 100
+MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 
 
 class Strict(BaseModel):
@@ -82,6 +86,14 @@ class PlaceOrderRequest(Strict):
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
         problems: list[tuple[str, str]] = []
+        if len(self.lines) > MAX_RESERVED_LINES:
+            problems.append(
+                (
+                    "lines",
+                    f"at most {MAX_RESERVED_LINES} lines: an order is reserved in one "
+                    f"transaction of {MAX_TRANSACTION_ITEMS} items with the order itself",
+                )
+            )
         if self.channel in (Channel.STORE, Channel.KIOSK) and not self.store_id:
             problems.append(("store_id", "required for store and kiosk orders"))
         if self.channel is not Channel.STORE and (

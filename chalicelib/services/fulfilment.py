@@ -21,6 +21,7 @@ from chalicelib.domain.orders import (
     PaymentStatus,
     StatusReason,
 )
+from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
 from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
@@ -140,6 +141,12 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
                 ship_lines[line.sku] = ship_lines.get(line.sku, 0) + line.quantity
         stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
         plan = plan_sourcing(ship_lines, pickup_lines, stock)
+        if len(plan.allocations) > MAX_RESERVED_LINES:
+            # Split across locations, the lines no longer fit one transaction: the stock
+            # cannot be promised all at once, so the order is refused like any shortage.
+            raise OutOfStock(
+                f"{len(plan.allocations)} allocations exceed one transaction", field="lines"
+            )
         entry = order.reserve(plan.allocations, plan.reason, now)
         changes = [
             StockChange(sku=a.sku, location_id=a.location_id, reserved=a.quantity)

@@ -281,3 +281,12 @@ def test_carrier_event_ignores_extra_fields_but_refuses_unknown_types() -> None:
     with pytest.raises(ValidationError) as raised:
         CarrierEventRequest.model_validate(event | {"type": "teleported"})
     assert [tuple(e["loc"]) for e in raised.value.errors()] == [("type",)]
+
+
+def test_lines_beyond_one_transaction_are_a_clear_422_naming_lines() -> None:
+    too_many = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(99)]
+    with pytest.raises(InvalidFields) as refused:
+        PlaceOrderRequest.model_validate(body(lines=too_many)).check()
+    assert ("lines" in dict(refused.value.problems)) and "transaction" in refused.value.detail
+    just_fits = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(98)]
+    PlaceOrderRequest.model_validate(body(lines=just_fits)).check()
