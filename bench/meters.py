@@ -261,6 +261,7 @@ def _install_dynamodb() -> None:
             consistent = getattr(_local, "read_consistent", False)
             add(f"ddb.read.units.GetItem.{kind_of(keys)}", units if consistent else units / 2)
             add(f"ddb.read.requests.GetItem.{kind_of(keys)}")
+            add(f"ddb.read.items.GetItem.{kind_of(keys)}", 1 if result is not None else 0)
         return result
 
     @functools.wraps(query)
@@ -271,6 +272,7 @@ def _install_dynamodb() -> None:
         kind = kind_of({"pk": hash_key_dict}) if hash_key_dict else "?"
         add(f"ddb.read.units.Query.{kind}", units if k.get("consistent_read") else units / 2)
         add(f"ddb.read.requests.Query.{kind}")
+        add(f"ddb.read.items.Query.{kind}", len(items))
         return result
 
     DynamoDBBackend.put_item = metered_put

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import extras, hot_sku, meters
+from bench import customers, extras, hot_sku, meters
 
 BASELINE_PATH = "/bench/baseline"
 ORDERS_ROUTE = "POST /orders"
@@ -797,6 +797,11 @@ def main(argv: list[str] | None = None) -> None:
         raw["phases"]["inventory race, hot SKU, SLA check reads"] = (
             time.perf_counter() - extras_started
         )
+        customers_started = time.perf_counter()
+        extra["customer_360"] = customers.run_customer_360(stack.url, deps())
+        raw["phases"]["customer 360 (500 orders; 10,000 customers)"] = (
+            time.perf_counter() - customers_started
+        )
     finally:
         # Executions stopped while parked log an ERROR each; nothing to see at shutdown.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -821,6 +826,9 @@ def main(argv: list[str] | None = None) -> None:
         "sla_check_reads_50000": extra["sla_check_reads_50000"],
         "hot_sku_sim_reservations_per_s": round(simulated.reservations_per_s, 1),
         "hot_sku_sim_oversold": simulated.oversold,
+        "customer_360_p99_ms": extra["customer_360"]["customers_10000"]["p99_ms"],
+        "customer_360_reads": extra["customer_360"]["customers_10000"]["requests"],
+        "customer_360_items_read": extra["customer_360"]["customers_10000"]["items"],
     }
     print(json.dumps(line), flush=True)
 
@@ -841,7 +849,22 @@ def extras_report(extra: dict[str, Any]) -> list[str]:
         f"  SLA check with 50,000 delivered shipments   {sla['50000']['pages']} index pages,"
         f" {sla['50000']['items']} overdue ({sla['50000']['ms_on_moto']} ms on moto, which"
         " reads the whole table for any index query; DynamoDB reads only the index)",
+        *customer_360_report(extra["customer_360"]),
     ]
+
+
+def customer_360_report(figures: dict[str, Any]) -> list[str]:
+    """GET /customers/{id} for a 500-order customer, with few and with 10,000 customers."""
+    orders = figures["orders"]
+    lines = ["", f"Customer 360 (GET /customers/{{id}}, a customer with {orders} orders):"]
+    for key, label in (("few_customers", "few customers"), ("customers_10000", "10,000 customers")):
+        view = figures[key]
+        lines.append(
+            f"  with {label:<17} p50 {view['p50_ms']:>6.1f} ms  p99 {view['p99_ms']:>6.1f} ms"
+            f"  {view['requests']:.0f} DynamoDB reads, {view['items']:.0f} items,"
+            f" {view['read_units']:.1f} RRU per view"
+        )
+    return lines
 
 
 if __name__ == "__main__":
