@@ -14,11 +14,13 @@ from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests
+from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
 from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.adapters.secrets import SecretSource
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
 from chalicelib.config import Settings, settings
+from chalicelib.domain.observability import NAMESPACE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -75,10 +77,13 @@ def build(config: Settings) -> Deps:
         workflow=StepFunctionsWorkflow(
             client("stepfunctions", config.region), config.state_machine_arn, config.region
         ),
-        events=SnsEventPublisher(
-            client("sns", config.region),
-            config.order_events_topic_arn,
-            config.ops_alerts_topic_arn,
+        events=MeteredEventPublisher(
+            SnsEventPublisher(
+                client("sns", config.region),
+                config.order_events_topic_arn,
+                config.ops_alerts_topic_arn,
+            ),
+            EmfMetrics(NAMESPACE, config.app_name),
         ),
         mailer=SesMailer(client("ses", config.region), config.sender_email),
         secrets=SecretSource(config),

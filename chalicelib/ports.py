@@ -11,6 +11,7 @@ from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import Identifier
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
+from chalicelib.domain.observability import MetricPoint
 from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order, Shipment
 
 
@@ -171,6 +172,14 @@ class EventPublisher(Protocol):
 
     def alert_ops(self, subject: str, message: dict[str, Any]) -> None:
         """Tell ops something needs a person."""
+        ...
+
+
+class Metrics(Protocol):
+    """Business metrics: counts ops chart and alarm on."""
+
+    def record(self, points: list[MetricPoint]) -> None:
+        """Add each point to its metric."""
         ...
 
 

@@ -51,6 +51,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             "order_id": order.order_id,
             "fulfillment_id": fulfillment_id,
             "customer_id": order.customer_id,
+            "carrier": shipment.carrier,
             "at": now.isoformat(),
         }
         return Change(events=[event], shipments=[fulfillment])

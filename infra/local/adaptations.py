@@ -385,6 +385,48 @@ def write_outbox(directory: Path) -> None:
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
 
 
+def emf_to_cloudwatch() -> None:
+    """Gap: in Lambda, CloudWatch Logs turns the EMF documents the functions print into
+    metric data; the local stack has no Lambda log groups, so the business metrics would be
+    lines on a terminal. Here each document the app's ``EmfMetrics`` emits becomes a
+    ``PutMetricData`` on moto's CloudWatch, so they can be queried as on AWS
+    (``get-metric-statistics --namespace Orquesta``)."""
+    if not _once("emf"):
+        return
+    from datetime import UTC, datetime
+
+    import boto3
+
+    from chalicelib.adapters.metrics import EmfMetrics
+
+    clients: list[Any] = []
+
+    def put_metric_data(self: Any, document: Any) -> None:
+        if not clients:
+            clients.append(boto3.client("cloudwatch"))
+        aws = document["_aws"]
+        at = datetime.fromtimestamp(aws["Timestamp"] / 1000, UTC)
+        for directive in aws["CloudWatchMetrics"]:
+            names = directive["Dimensions"][0] if directive["Dimensions"] else []
+            dimensions = [{"Name": name, "Value": str(document[name])} for name in names]
+            data = []
+            for metric in directive["Metrics"]:
+                values = document[metric["Name"]]
+                for value in values if isinstance(values, list) else [values]:
+                    data.append(
+                        {
+                            "MetricName": metric["Name"],
+                            "Dimensions": dimensions,
+                            "Timestamp": at,
+                            "Value": float(value),
+                            "Unit": metric.get("Unit", "None"),
+                        }
+                    )
+            clients[0].put_metric_data(Namespace=directive["Namespace"], MetricData=data)
+
+    EmfMetrics.emit = put_metric_data  # type: ignore[method-assign]
+
+
 def cache_interpreter_clients() -> None:
     """Gap: moto's ASL interpreter builds a new boto3 client for every task state it runs
     (tens of milliseconds each), which held the stack to about 2 executions/s. AWS has no
@@ -475,5 +517,6 @@ def apply_all(outbox: Path) -> None:
     query_one_partition()
     plain_dynamodb_responses()
     write_outbox(outbox)
+    emf_to_cloudwatch()
     cache_interpreter_clients()
     raise_dev_server_backlog()

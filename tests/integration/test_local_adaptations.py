@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 from types import SimpleNamespace
 from typing import Any
@@ -257,6 +258,37 @@ def test_write_outbox_keeps_every_email_sent_as_an_eml_file(deps: Any, stack: An
     }
     assert parts["text/plain"].strip() == "Tu pedido ha salido."
     assert "<p>Tu pedido ha salido.</p>" in parts["text/html"]
+
+
+def _rejections_out_of_stock() -> float:
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    now = datetime.now(UTC)
+    answer = cloudwatch.get_metric_statistics(
+        Namespace="Orquesta",
+        MetricName="OrderRejected",
+        Dimensions=[
+            {"Name": "reason", "Value": "out_of_stock"},
+            {"Name": "service", "Value": "orquesta"},
+        ],
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=60,
+        Statistics=["Sum"],
+    )
+    return sum(point["Sum"] for point in answer["Datapoints"])
+
+
+def test_emf_to_cloudwatch_makes_the_business_metrics_queryable(client: Any, deps: Any) -> None:
+    before = _rejections_out_of_stock()
+    sku = fresh_sku(deps, {"WH-GETAFE": 1})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}]))
+    wait_for_status(deps, order_id, "REJECTED")
+
+    # The rejection's event was counted where ops would chart it, by reason.
+    eventually(lambda: _rejections_out_of_stock() >= before + 1)
+    listed = boto3.client("cloudwatch", region_name=REGION).list_metrics(Namespace="Orquesta")
+    names = {metric["MetricName"] for metric in listed["Metrics"]}
+    assert {"OrderStatusChanged", "OrderRejected"} <= names
 
 
 def test_cache_interpreter_clients_gives_the_interpreter_one_client_per_service(
