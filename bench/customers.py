@@ -67,14 +67,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
             "contribution": new.model_dump(mode="json"),
         }
         store.project(
-            f"bench-{order_id}",
-            customer_id,
-            summary,
-            0,
-            None,
-            metrics,
-            before,
-            analytics_state(metrics, deps.clock()),
+            customer_id, summary, 0, None, (metrics, before, analytics_state(metrics, deps.clock()))
         )
         metrics = store.metrics(customer_id)
     for index in range(INTERACTIONS):

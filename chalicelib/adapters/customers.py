@@ -29,10 +29,6 @@ TOP_PREFIX = "TOP#"
 MAX_TRANSACTION_ITEMS = 100
 
 
-class DuplicateEvent(Exception):
-    """The projector has already applied this event."""
-
-
 class ItemChanged(ConcurrentModification):
     """A condition of a transaction failed; ``index`` is the first failing item (-1 when
     the transaction collided with another one)."""
@@ -147,39 +143,38 @@ class CustomerStore:
     # The projection -------------------------------------------------------------------
     def project(
         self,
-        event_id: str,
         customer_id: str,
         summary: dict[str, Any],
         summary_version: int,
         consent: dict[str, Any] | None,
-        metrics: CustomerMetrics,
-        old_state: AnalyticsState,
-        new_state: AnalyticsState,
+        figures: tuple[CustomerMetrics, AnalyticsState, AnalyticsState] | None,
     ) -> None:
-        """Apply one order event in one transaction: the event's marker (written once, so a
-        redelivery counts once), the order summary, its consent, the figures and the
-        aggregates. ``DuplicateEvent`` if seen before, ``ConcurrentModification`` if the
-        summary or the figures changed since they were read."""
+        """Apply an order's current state to its customer's 360: the order summary, guarded
+        by its version (two projectors cannot both apply a change); the consent, the first
+        time; the figures and aggregates only when given (the order's contribution to them
+        changed). One transaction when there is more than the summary, otherwise one
+        conditional put, which costs half the write units. ``ConcurrentModification`` if
+        the summary or the figures changed since they were read."""
         pk = customer_pk(customer_id)
         items: list[dict[str, Any]] = [
             self._put(
-                {"pk": f"PROJECTED#{event_id}", "sk": "PROJECTED", "customer_id": customer_id},
-                "attribute_not_exists(pk)",
-            ),
-            self._put(
                 {"pk": pk, **summary, "version": summary_version + 1},
                 *self._version_condition(summary_version),
-            ),
+            )
         ]
         if consent is not None:
             items.append(self._put({"pk": pk, **consent}))
-        items.extend(self._metrics_writes([(customer_id, metrics, old_state, new_state)]))
-        try:
+        if figures is not None:
+            items.extend(self._metrics_writes([(customer_id, *figures)]))
+        if len(items) > 1:
             self._transact(items)
-        except ItemChanged as exc:
-            if exc.index == 0:
-                raise DuplicateEvent(event_id) from exc
-            raise
+            return
+        try:
+            self._client.put_item(**items[0]["Put"])
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            raise ItemChanged(0) from exc
 
     def save_metrics(
         self, changes: list[tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]]

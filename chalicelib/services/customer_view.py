@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import DuplicateEvent, customer_pk
+from chalicelib.adapters.customers import customer_pk
 from chalicelib.domain.customers import (
     SEGMENTS,
     OrderContribution,
@@ -64,9 +64,10 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
     """Bring the customer 360 up to date with one order event; True if it changed anything.
 
     The projection is state-based: the order is read again and its contribution to the
-    figures replaces the one last applied, so late or reordered events cannot corrupt the
-    totals; the event id is written once in the same transaction, so a redelivered event
-    counts once."""
+    figures replaces the one last applied (kept on the order's summary), so late, reordered
+    or redelivered events cannot corrupt the totals: an event whose order state is already
+    projected writes nothing. The figures and aggregates are written only when the
+    contribution changes (payment, cancellation, refund, return), not on every status."""
     if event.get("type") not in PROJECTED_TYPES or not event.get("order_id"):
         return False
     order_id = str(event["order_id"])
@@ -82,9 +83,6 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)
-        metrics = deps.customers.metrics(customer_id)
-        old_state = deps.customers.analytics_state(customer_id)
-        updated = metrics.apply(old, new)
         item = {
             "sk": sk,
             "order_id": order.order_id,
@@ -94,19 +92,25 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
             "placed_at": order.placed_at.isoformat(),
             "contribution": new.model_dump(mode="json"),
         }
+        if summary is not None and all(summary.get(key) == value for key, value in item.items()):
+            return False  # this state of the order is projected already
+        figures = None
+        if old != new and ((old is not None and old.counted) or new.counted):
+            metrics = deps.customers.metrics(customer_id)
+            updated = metrics.apply(old, new)
+            figures = (
+                updated,
+                deps.customers.analytics_state(customer_id),
+                analytics_state(updated, deps.clock()),
+            )
         try:
             deps.customers.project(
-                str(event["event_id"]),
                 customer_id,
                 item,
                 int(summary["version"]) if summary else 0,
-                _consent_item(order),
-                updated,
-                old_state,
-                analytics_state(updated, deps.clock()),
+                _consent_item(order) if summary is None else None,
+                figures,
             )
-        except DuplicateEvent:
-            return False
         except ConcurrentModification:
             time.sleep(random.uniform(0, 0.05))  # full jitter before reading again
             continue

@@ -1,5 +1,6 @@
 """The customer 360 projection fed by the real order events on SNS: it follows an order
-through its lifecycle and counts an event delivered twice once."""
+through its lifecycle, counts an event delivered twice once and rewrites the figures only
+when an order's contribution to them changes."""
 
 from __future__ import annotations
 
@@ -31,6 +32,21 @@ def test_the_view_follows_the_order_to_shipped(client: Any) -> None:
 
     assert view["metrics"]["order_count"] == 1
     assert view["metrics"]["lifetime_value"] == placed["total"]
+
+
+def test_only_a_change_of_contribution_rewrites_the_figures(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    placed = place_order(client, order_body(customer={"email": f"w-{uuid.uuid4().hex}@ex.com"}))
+    customer_id = placed["customer_id"]
+    eventually(lambda: [o["status"] for o in _view(client, customer_id)["orders"]] == ["SHIPPED"])
+    stack.lambdas.drain()
+
+    # ACCEPTED, PAID, RESERVED and SHIPPED were each projected onto the summary, but only
+    # the payment changed what the order adds to the figures: they were written once.
+    assert deps.customers.metrics(customer_id).version == 1
+    summary_items = deps.customers.query(f"CUSTOMER#{customer_id}", "ORDER#")[0]
+    assert [item["status"] for item in summary_items] == ["SHIPPED"]
 
 
 def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any) -> None:
