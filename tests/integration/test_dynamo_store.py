@@ -128,6 +128,42 @@ def test_create_order_twice_is_a_conflict_and_keeps_the_first(deps: Any) -> None
     ]
 
 
+def raw_order(deps: Any, order_id: str) -> dict[str, Any]:
+    response = boto3.client("dynamodb", region_name=deps.settings.region).get_item(
+        TableName=deps.settings.table_name,
+        Key=to_item({"pk": f"ORDER#{order_id}", "sk": "ORDER"}),
+        ConsistentRead=True,
+    )
+    return dict(response["Item"])
+
+
+def test_the_order_document_is_stored_compressed_and_read_back_whole(deps: Any) -> None:
+    order = new_order()
+    order.delivery_task_token = "T" * 600  # AWS task tokens run to hundreds of characters
+    deps.store.create_order(order)
+
+    item = raw_order(deps, order.order_id)
+    assert set(item) == {"pk", "sk", "status", "version", "doc_z"}
+    assert item["status"] == {"S": "ACCEPTED"}
+    # Under a third of the JSON it packs, which is what write units are billed on.
+    json_size = len(order.model_dump_json(exclude={"status", "version"}))
+    assert len(item["doc_z"]["B"]) < json_size / 3
+    assert deps.store.get_order(order.order_id) == order.model_copy(update={"version": 1})
+
+
+def test_an_order_stored_as_a_map_before_compression_still_reads(deps: Any) -> None:
+    order = new_order()
+    doc = order.model_dump(mode="json", exclude={"status", "version"})
+    boto3.client("dynamodb", region_name=deps.settings.region).put_item(
+        TableName=deps.settings.table_name,
+        Item=to_item(
+            {"pk": f"ORDER#{order.order_id}", "sk": "ORDER", "status": "ACCEPTED", "version": 1}
+        )
+        | {"doc": to_item({"doc": doc})["doc"]},
+    )
+    assert deps.store.get_order(order.order_id) == order.model_copy(update={"version": 1})
+
+
 def test_saving_a_stale_order_is_a_concurrent_modification(deps: Any) -> None:
     order = new_order()
     deps.store.create_order(order)
