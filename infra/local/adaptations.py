@@ -469,6 +469,46 @@ def raise_dev_server_backlog(backlog: int = 512) -> None:
     ThreadedHTTPServer.daemon_threads = True
 
 
+def _wake_parked_waits(execution: Any) -> None:
+    """End every task-token wait of a (stopped) execution now, as its timeout would."""
+    env = getattr(getattr(execution, "exec_worker", None), "env", None)
+    pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", {})
+    for endpoint in list(pool.values()):
+        endpoint.interrupt_all()
+
+
+def stop_aborts_at_once() -> None:
+    """Gap: on AWS, ``StopExecution`` ends an execution at once as ABORTED. moto's stop only
+    flags it: an execution parked on a task token sees the flag when the wait times out
+    (hours, scaled), and then the interrupted Map's error overwrites the stop, so it ends
+    FAILED. Here a stop wakes the execution's parked waits, and an error raised after the
+    stop no longer replaces it: the execution ends ABORTED, promptly."""
+    if not _once("stop"):
+        return
+    from moto.stepfunctions.models import StepFunctionBackend
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    original_stop = StepFunctionBackend.stop_execution
+
+    @functools.wraps(original_stop)
+    def stop_execution(self: Any, execution_arn: str) -> Any:
+        execution = original_stop(self, execution_arn)
+        _wake_parked_waits(execution)
+        return execution
+
+    original_set_error = Environment.set_error
+
+    @functools.wraps(original_set_error)
+    def set_error(self: Any, error: Any) -> None:
+        if isinstance(self.program_state(), ProgramStopped):
+            return  # stopped first: the error is the stop's consequence, not the outcome
+        original_set_error(self, error)
+
+    StepFunctionBackend.stop_execution = stop_execution  # type: ignore[method-assign]
+    Environment.set_error = set_error  # type: ignore[method-assign]
+
+
 def stop_running_executions(timeout: float = 35.0) -> int:
     """Gap: moto's executions are threads that outlive ``mock_aws`` and keep writing into
     whatever tables exist next. Stop them all (tests' teardown and shutdown), and wait up
@@ -493,15 +533,10 @@ def stop_running_executions(timeout: float = 35.0) -> int:
                             except Exception:  # noqa: BLE001 - best effort at teardown
                                 log.debug("could not stop %s", execution.execution_arn)
                             waiting.append(execution)
-    # An execution parked on a task token only looks at its stop when the wait times out
-    # (hours, scaled), so shutting down waited the whole ``timeout`` for it: end every
-    # parked wait of a stopped execution now, as its timeout would. The woken state sees
-    # the execution stopped and runs nothing more (no timeout handler).
+    # Parked waits were woken by the stop itself (``stop_aborts_at_once``); make sure of it
+    # in case that adaptation was not applied in this process.
     for execution in waiting:
-        env = getattr(getattr(execution, "exec_worker", None), "env", None)
-        pool = getattr(getattr(env, "callback_pool_manager", None), "_pool", {})
-        for endpoint in list(pool.values()):
-            endpoint.interrupt_all()
+        _wake_parked_waits(execution)
     # A stop takes effect when the execution's thread next looks (after a running task
     # returns): wait for that, so that nothing writes after this returns.
     deadline = time.monotonic() + timeout
@@ -518,5 +553,6 @@ def apply_all(outbox: Path) -> None:
     plain_dynamodb_responses()
     write_outbox(outbox)
     emf_to_cloudwatch()
+    stop_aborts_at_once()
     cache_interpreter_clients()
     raise_dev_server_backlog()

@@ -291,6 +291,24 @@ def test_emf_to_cloudwatch_makes_the_business_metrics_queryable(client: Any, dep
     assert {"OrderStatusChanged", "OrderRejected"} <= names
 
 
+def test_stop_aborts_at_once_an_execution_parked_on_its_delivery(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 2})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
+    wait_for_status(deps, order_id, "SHIPPED")
+    eventually(lambda: all(f.task_token for f in deps.store.get_order(order_id).fulfillments))
+    arn = deps.store.get_order(order_id).execution_arn
+
+    boto3.client("stepfunctions", region_name=REGION).stop_execution(executionArn=arn)
+
+    # As on AWS: ABORTED, not FAILED by the interrupted wait's error, and nothing of the
+    # delivery-timeout branch ran.
+    status = eventually(lambda: (s := deps.workflow.status(arn)) != "RUNNING" and s)
+    assert status == "ABORTED"
+    assert "HandleTimeout" not in states_entered(deps.workflow.describe(arn))
+    shipment = deps.store.get_order(order_id).fulfillments[0].shipment
+    assert shipment is not None and shipment.breached_at is None
+
+
 def test_cache_interpreter_clients_gives_the_interpreter_one_client_per_service(
     stack: Any,
 ) -> None:
