@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import boto3
 import pytest
 import requests
 
@@ -258,6 +259,81 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     assert browser.find_element("css selector", "#order-title").text == order_id
 
     element_screenshot(browser, "#order-panel", screenshots / "ops-order.png")
+
+
+def _stop_execution(console_stack: RunningStack, console_shop: Shop, order_id: str) -> None:
+    """Stop the order's execution for real, through moto's endpoint, as an AWS CLI would."""
+    execution = console_shop.get(f"/ops/orders/{order_id}/execution", OPS).json()
+    stepfunctions = boto3.client(
+        "stepfunctions",
+        region_name="eu-west-1",
+        endpoint_url=f"http://localhost:{console_stack.moto_port}",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    stepfunctions.stop_execution(executionArn=execution["execution_arn"])
+    eventually(
+        lambda: (
+            console_shop.get(f"/ops/orders/{order_id}/execution", OPS).json()["status"] == "ABORTED"
+        )
+    )
+
+
+def test_a_stopped_execution_is_retried_from_the_order_panel(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    placed = console_shop.place_ok(order_body())
+    order_id = placed["order_id"]
+    console_shop.wait_for_status(order_id, "SHIPPED")
+    _stop_execution(console_stack, console_shop, order_id)
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, executions_shown(""))
+    browser.find_element("css selector", "#open-order-id").send_keys(order_id)
+    browser.find_element("css selector", "#open-order-form button").click()
+    retry = wait_for(browser, visible("#order-retry"))
+    assert browser.find_element("css selector", "#execution-status").text == "ABORTED"
+
+    # Two clicks in a row start one retry: the button is disabled at once, and the key
+    # is the same for the same stopped execution.
+    browser.execute_script("arguments[0].click(); arguments[0].click();", retry)
+    note = wait_for(browser, visible("#order-note"))
+    assert note.text.startswith("Retry 1 started from SHIPPED: ")
+    assert note.text.endswith(f":{order_id}-r1")
+    wait_for(
+        browser,
+        lambda d: d.find_element("css selector", "#execution-status").text == "RUNNING",
+    )
+    assert not browser.find_element("css selector", "#order-retry").is_displayed()
+
+    # The new execution is the order's now, and the retry is on its timeline, once.
+    execution = console_shop.get(f"/ops/orders/{order_id}/execution", OPS).json()
+    assert execution["execution_arn"].endswith(f"{order_id}-r1")
+    assert execution["status"] == "RUNNING"
+    timeline = console_shop.get(f"/ops/orders/{order_id}/timeline", OPS).json()
+    retries = [entry for entry in timeline["entries"] if entry["kind"] == "retry"]
+    assert len(retries) == 1
+    shown = browser.find_elements("css selector", "#timeline li.entry[data-kind=retry]")
+    assert len(shown) == 1
+
+    # The new execution carried on to the delivery wait, drawn on the graph.
+    def parked_again(driver: Any) -> bool:
+        driver.find_element("css selector", "#order-refresh").click()
+        wait_for(
+            driver,
+            lambda d: (
+                d.find_element("css selector", "#order-panel").get_attribute("data-loaded")
+                == "true"
+            ),
+        )
+        return bool(
+            driver.find_elements(
+                "css selector", "#state-graph g.state.visited[data-state=AwaitCompletion]"
+            )
+        )
+
+    wait_for(browser, parked_again)
+    element_screenshot(browser, "#order-panel", screenshots / "ops-retry.png")
 
 
 def test_the_sla_scorecard_is_drawn_as_a_chart(
