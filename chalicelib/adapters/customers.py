@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 TOP_PREFIX = "TOP#"
 MAX_TRANSACTION_ITEMS = 100
+MAX_MOVE_ROUNDS = 10
 
 
 class ItemChanged(ConcurrentModification):
@@ -421,18 +422,30 @@ class CustomerStore:
 
     def move_items(self, from_customer: str, to_customer: str, prefixes: tuple[str, ...]) -> int:
         """Move a customer's items under these prefixes to another customer (copy, then
-        delete): used after a merge. Returns how many moved."""
+        delete, one transaction each): used after a merge. An item that changed since it
+        was read (the projector updating an order summary) is read again and moved as it
+        is now, so no update is lost. Returns how many moved."""
         moved = 0
         for prefix in prefixes:
-            items, _ = self.query(customer_pk(from_customer), prefix)
-            for item in items:
-                self._transact(
-                    [
-                        self._put({**item, "pk": customer_pk(to_customer)}),
-                        self._delete(customer_pk(from_customer), str(item["sk"])),
-                    ]
-                )
-                moved += 1
+            for _ in range(MAX_MOVE_ROUNDS):
+                items, _cursor = self.query(customer_pk(from_customer), prefix)
+                if not items:
+                    break
+                for item in items:
+                    delete = self._delete(customer_pk(from_customer), str(item["sk"]))
+                    if "version" in item:
+                        delete["Delete"]["ConditionExpression"] = "version = :read"
+                        delete["Delete"]["ExpressionAttributeValues"] = to_item(
+                            {":read": item["version"]}
+                        )
+                    copy = self._put({**item, "pk": customer_pk(to_customer)})
+                    try:
+                        self._transact([copy, delete])
+                    except ItemChanged:
+                        continue  # moved on the next round, as it is then
+                    moved += 1
+            else:
+                raise ConcurrentModification(f"{prefix} items kept changing; merge again")
         return moved
 
     def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:

@@ -48,9 +48,19 @@ def merge_customers(
     """Merge ``merged_id`` into ``survivor_id``: identifiers, orders, interactions, tickets
     and consents move; the merged id points at the survivor; the figures add up; the merge
     is recorded with who and when. Refused (nothing changed) for itself, unknown, merged
-    or erased records."""
+    or erased records.
+
+    The first transaction makes the merge (pointer, identifiers, record); moving the
+    history follows in steps that are each idempotent. Asking again for the same merge
+    answers with the recorded one and finishes whatever an interrupted call left."""
     if survivor_id == merged_id:
         raise Unprocessable("a customer cannot be merged into itself", field="from_customer_id")
+    store = deps.customers
+    recorded = _recorded_merge(survivor_id, merged_id, deps)
+    if recorded is not None:
+        _active_profile(survivor_id, "customer_id", deps)
+        _move_history(survivor_id, merged_id, deps)
+        return recorded
     _active_profile(survivor_id, "customer_id", deps)
     _active_profile(merged_id, "from_customer_id", deps)
     record = {
@@ -60,14 +70,34 @@ def merge_customers(
         "by_client_id": by_client,
         "by_role": by_role,
     }
-    store = deps.customers
     store.merge_profiles(survivor_id, merged_id, store.identifiers(merged_id), record)
+    _move_history(survivor_id, merged_id, deps)
+    return record
+
+
+def _recorded_merge(survivor_id: str, merged_id: str, deps: Deps) -> dict[str, Any] | None:
+    """The record of ``merged_id`` merged into ``survivor_id``, if that merge was made."""
+    profile = deps.customers.profile(merged_id)
+    if profile is None or profile.get("merged_into") != survivor_id:
+        return None
+    records, _ = deps.customers.query(customer_pk(survivor_id), "MERGE#")
+    fields = ("from_customer_id", "into_customer_id", "at", "by_client_id", "by_role")
+    for item in records:
+        if item.get("from_customer_id") == merged_id:
+            return {name: item[name] for name in fields}
+    return None
+
+
+def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
+    """Tickets, orders, interactions and consents to the survivor, then the figures: each
+    step safe to run again (what moved is gone from the merged record, and its figures
+    are zeroed in the transaction that adds them to the survivor's)."""
+    store = deps.customers
     tickets, _ = store.query(customer_pk(merged_id), "TICKET#")
     for ticket in tickets:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_PREFIXES)
     _merge_figures(survivor_id, merged_id, deps)
-    return record
 
 
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:

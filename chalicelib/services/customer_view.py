@@ -60,6 +60,19 @@ def _consent_item(order: Order) -> dict[str, Any] | None:
     }
 
 
+def _summary_owner(customer_id: str, sk: str, deps: Deps) -> tuple[str, dict[str, Any] | None]:
+    """Whose partition holds the order's summary, and the summary. Normally the customer
+    the order names, or the record it was merged into; while a merge is still moving the
+    history, the summary may be in the merged record yet, and it is updated there (the
+    move and the figures' merge then carry the change over) rather than duplicated."""
+    owner, _profile = canonical_customer(customer_id, deps)
+    if owner != customer_id:
+        summary = deps.customers.order_summary(customer_id, sk)
+        if summary is not None:
+            return customer_id, summary
+    return owner, deps.customers.order_summary(owner, sk)
+
+
 def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
     """Bring the customer 360 up to date with one order event; True if it changed anything.
 
@@ -78,8 +91,7 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
     for _ in range(MAX_ATTEMPTS):
         # Summary first, then the order: the order read is at least as new as the one the
         # summary was written from, and the summary's version guards the write.
-        customer_id, _profile = canonical_customer(first.customer_id, deps)
-        summary = deps.customers.order_summary(customer_id, sk)
+        customer_id, summary = _summary_owner(first.customer_id, sk, deps)
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)

@@ -7,6 +7,9 @@ import json
 import uuid
 from typing import Any
 
+import pytest
+
+from chalicelib.adapters.customers import CustomerStore
 from tests.api.helpers import assert_problem, get_order, place_order
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
 
@@ -79,7 +82,7 @@ def test_refused_merges_change_nothing(client: Any) -> None:
     assert_problem(_merge(client, one, one), 422, "from_customer_id")
     assert_problem(_merge(client, one, "cus_nobody"), 404, "from_customer_id")
     assert_problem(_merge(client, "cus_nobody", one), 404, "customer_id")
-    assert_problem(_merge(client, one, two), 409, "from_customer_id")
+    assert_problem(_merge(client, two, one), 409, "customer_id")
     assert_problem(_merge(client, one, two, auth=STORE), 403)
     assert_problem(
         client.http.post(
@@ -89,6 +92,38 @@ def test_refused_merges_change_nothing(client: Any) -> None:
         "from_customer_id",
         "from",
     )
+
+
+def test_asking_again_for_a_merge_answers_with_it_and_finishes_an_interrupted_one(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = place_order(client, order_body(customer={"email": _email()}))
+    gone = place_order(client, order_body(customer={"email": _email()}))
+    _counted(client, kept["customer_id"], 1)
+    _counted(client, gone["customer_id"], 1)
+
+    # The merge is made, then the process dies before the history has moved.
+    def dies(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError("Lambda timed out")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(CustomerStore, "move_items", dies)
+        died = _merge(client, kept["customer_id"], gone["customer_id"])
+    assert died.status_code == 500
+    assert _view(client, gone["customer_id"])["merged_into"] == kept["customer_id"]
+    assert [o["order_id"] for o in _view(client, kept["customer_id"])["orders"]] == [
+        kept["order_id"]
+    ]
+
+    again = _merge(client, kept["customer_id"], gone["customer_id"])
+    once_more = _merge(client, kept["customer_id"], gone["customer_id"])
+
+    assert again.status_code == once_more.status_code == 200, again.body
+    assert again.json_body == once_more.json_body
+    assert again.json_body["from_customer_id"] == gone["customer_id"]
+    view = _view(client, kept["customer_id"])
+    assert {o["order_id"] for o in view["orders"]} == {kept["order_id"], gone["order_id"]}
+    assert view["metrics"]["order_count"] == 2  # the figures added once, not per call
 
 
 def test_merging_into_an_erased_customer_is_refused(client: Any) -> None:
