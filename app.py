@@ -119,6 +119,14 @@ def project_customer_view(event: SNSEvent) -> None:
     )
 
 
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def review_segments(event: CloudWatchEvent) -> dict[str, int]:
+    """RFM segments age without orders: move customers whose recency score has dropped."""
+    outcome = customer_view.review_segments(deps())
+    logger.info("segment review", extra=outcome)
+    return outcome
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def check_sla(event: CloudWatchEvent) -> dict[str, int]:
     """Safety net: breaches for shipments past their promise that no execution recorded."""

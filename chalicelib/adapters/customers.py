@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 TOP_PREFIX = "TOP#"
 MAX_TRANSACTION_ITEMS = 100
 MAX_MOVE_ROUNDS = 10
+SEGMENT_REVIEW_INDEX = "segment-reviews-by-day"
 
 
 class ItemChanged(ConcurrentModification):
@@ -52,6 +54,15 @@ def _top_sk(value: Decimal, customer_id: str) -> str:
     # Cents zero-padded so that the sort key orders customers by value.
     cents = max(0, int(value * 100))
     return f"{TOP_PREFIX}{cents:015d}#{customer_id}"
+
+
+def _review_keys(state: AnalyticsState) -> dict[str, str]:
+    """The keys that put a customer's figures in the sparse ``segment-reviews-by-day``
+    index until their segment is due to be looked at again."""
+    if state.review_at is None:
+        return {}
+    at = state.review_at
+    return {"review_day": at.date().isoformat(), "review_at": at.isoformat()}
 
 
 def encode_cursor(key: dict[str, Any]) -> str:
@@ -198,6 +209,7 @@ class CustomerStore:
                         "doc": doc,
                         "analytics": new_state.model_dump(mode="json"),
                         "version": metrics.version + 1,
+                        **_review_keys(new_state),
                     },
                     *self._version_condition(metrics.version),
                 )
@@ -245,6 +257,35 @@ class CustomerStore:
                     }
                 )
         return items
+
+    def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
+        """Customers whose segment review is due by ``now``, from the sparse index: one
+        query per day over the last ``days_back`` days. Returns them and the pages read."""
+        due: list[str] = []
+        pages = 0
+        for offset in range(days_back, -1, -1):
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": SEGMENT_REVIEW_INDEX,
+                "KeyConditionExpression": "review_day = :day AND review_at <= :now",
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":day": (now - timedelta(days=offset)).date().isoformat(),
+                        ":now": now.isoformat(),
+                    }
+                ),
+            }
+            while True:
+                page = self._client.query(**kwargs)
+                pages += 1
+                due.extend(
+                    str(from_item(item)["pk"]).removeprefix("CUSTOMER#")
+                    for item in page.get("Items", [])
+                )
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return due, pages
 
     # Interactions, consents, merge candidates ------------------------------------------
     def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | customer's consent | ``CUSTOMER#<id>`` | ``CONSENT#<accepted_at>#<order_id>`` | terms and privacy versions, channel, order |
 | customer's interaction | ``CUSTOMER#<id>`` | ``INTERACTION#<at>#<id>`` | email sent, call, chat, store visit |
 | customer's ticket (list) | ``CUSTOMER#<id>`` | ``TICKET#<opened_at>#<ticket_id>`` | type, status, order, subject |
-| customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version`` |
+| customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version``; ``review_day``/``review_at`` (when the recency score next drops) put it in the sparse GSI ``segment-reviews-by-day`` (keys only) |
 | merge candidate | ``CUSTOMER#<id>`` | ``CANDIDATE#<other id>`` | an order named both records; for a person to decide |
 | merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
 | erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when |

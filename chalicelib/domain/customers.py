@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -300,12 +300,27 @@ def rfm_segment(metrics: CustomerMetrics, now: datetime) -> str:
 
 
 class AnalyticsState(BaseModel):
-    """Where one customer sits in the maintained aggregates (segments, channels, top)."""
+    """Where one customer sits in the maintained aggregates (segments, channels, top), and
+    when that must be looked at again although nothing was bought (``review_at``)."""
 
     segment: str | None = None
     value: Decimal = Decimal(0)
     mix: str | None = None
     store_before_online: bool = False
+    review_at: datetime | None = None
+
+
+def next_segment_review(metrics: CustomerMetrics, now: datetime) -> datetime | None:
+    """When the customer's recency score next drops, which may move them to another
+    segment with no new order: the first ``last purchase + limit + 1 day`` still ahead.
+    None once the score is at its lowest, or for a customer who never bought."""
+    if metrics.order_count <= 0 or metrics.last_purchase is None:
+        return None
+    for limit in RECENCY_DAYS:
+        at = metrics.last_purchase + timedelta(days=limit + 1)
+        if at > now:
+            return at
+    return None
 
 
 def analytics_state(metrics: CustomerMetrics, now: datetime) -> AnalyticsState:
@@ -317,6 +332,7 @@ def analytics_state(metrics: CustomerMetrics, now: datetime) -> AnalyticsState:
         value=metrics.lifetime_value,
         mix=metrics.channel_mix(),
         store_before_online=metrics.store_before_online(),
+        review_at=next_segment_review(metrics, now),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,8 @@ MAX_ATTEMPTS = 12
 ORDERS_PAGE = 20
 RECENT_ITEMS = 50
 TOP_CUSTOMERS = 10
+# The review runs hourly; a month of reviews survives the schedule being off that long.
+REVIEW_DAYS_BACK = 31
 
 
 def order_sk(order: Order) -> str:
@@ -128,6 +131,37 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
             continue
         return True
     raise ConcurrentModification(f"could not project {event.get('event_id')}; SNS will retry")
+
+
+def review_segments(deps: Deps) -> dict[str, int]:
+    """The scheduled review: customers whose recency score has dropped since their figures
+    were last written (no order since) get their segment, and the aggregates, recomputed.
+    Reads only the sparse index of reviews due, over the last ``REVIEW_DAYS_BACK`` days:
+    the cost follows the customers due, not all customers. Each review moves the next one
+    forward, so running it twice changes nothing the second time."""
+    now = deps.clock()
+    due, pages = deps.customers.segment_reviews_due(now, REVIEW_DAYS_BACK)
+    moved = 0
+    for customer_id in dict.fromkeys(due):
+        moved += _review_segment(customer_id, now, deps)
+    return {"due": len(due), "segments_changed": moved, "pages_read": pages}
+
+
+def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
+    store = deps.customers
+    for _ in range(MAX_ATTEMPTS):
+        metrics = store.metrics(customer_id)
+        old = store.analytics_state(customer_id)
+        if old.review_at is None or old.review_at > now:
+            return 0  # reviewed already, or a new order moved the review on
+        new = analytics_state(metrics, now)
+        try:
+            store.save_metrics([(customer_id, metrics, old, new)])
+        except ConcurrentModification:
+            time.sleep(random.uniform(0, 0.05))
+            continue
+        return int(new.segment != old.segment)
+    raise ConcurrentModification(f"could not review {customer_id}; the next run will")
 
 
 def record_email(

@@ -5,6 +5,8 @@ when an order's contribution to them changes."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.services import customer_view
@@ -68,3 +70,41 @@ def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any
     after = _view(client, customer_id)
     assert after["metrics"] == before["metrics"]
     assert [o["order_id"] for o in after["orders"]] == [placed["order_id"]]
+
+
+def test_segments_age_without_orders_through_the_scheduled_review(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    placed = place_order(client, order_body(customer={"email": f"r-{uuid.uuid4().hex}@ex.com"}))
+    customer_id = placed["customer_id"]
+    eventually(lambda: _view(client, customer_id)["metrics"]["order_count"] == 1)
+    stack.lambdas.drain()
+    state = deps.customers.analytics_state(customer_id)
+    assert state.segment == "new"
+    first_review = state.review_at
+    assert first_review is not None
+
+    def review_at(when: datetime) -> dict[str, int]:
+        return customer_view.review_segments(replace(deps, clock=lambda: when))
+
+    # A month on: the recency score drops from 5 to 4, still "new"; the next review is set.
+    review_at(first_review + timedelta(minutes=1))
+    state = deps.customers.analytics_state(customer_id)
+    assert state.segment == "new"
+    assert state.review_at is not None and state.review_at > first_review
+
+    # Three months on, with no order since: "promising", counted there in the aggregates.
+    before = deps.customers.aggregate("SEGMENTS")
+    three_months_on = state.review_at + timedelta(minutes=1)
+    outcome = review_at(three_months_on)
+    after = deps.customers.aggregate("SEGMENTS")
+    state = deps.customers.analytics_state(customer_id)
+    assert state.segment == "promising"
+    assert outcome["segments_changed"] >= 1
+    assert after.get("count_promising", 0) - before.get("count_promising", 0) >= 1
+
+    # Running the same review again changes nothing for this customer.
+    version = deps.customers.metrics(customer_id).version
+    review_at(three_months_on)
+    assert deps.customers.metrics(customer_id).version == version
+    assert deps.customers.analytics_state(customer_id).segment == "promising"

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from chalicelib.domain.customers import (
     AggregateDelta,
     AnalyticsState,
     CustomerMetrics,
     analytics_state,
     contribution_of,
+    next_segment_review,
     rfm_segment,
 )
 
@@ -150,3 +154,25 @@ def test_a_customer_moving_segment_moves_the_counters() -> None:
 
 def test_a_customer_who_never_bought_is_not_in_the_aggregates() -> None:
     assert analytics_state(CustomerMetrics(), NOW) == AnalyticsState()
+
+
+def test_the_segment_review_falls_when_the_recency_score_next_drops() -> None:
+    bought = CustomerMetrics().apply(None, _paid("30.00", days_ago=10))
+    last = NOW - timedelta(days=10)
+
+    assert next_segment_review(bought, NOW) == last + timedelta(days=31)
+    assert next_segment_review(bought, last + timedelta(days=31)) == last + timedelta(days=91)
+    assert next_segment_review(bought, last + timedelta(days=366)) is None
+    assert next_segment_review(CustomerMetrics(), NOW) is None
+    assert analytics_state(bought, NOW).review_at == last + timedelta(days=31)
+
+
+@given(days=st.integers(min_value=0, max_value=400), hours=st.integers(min_value=0, max_value=23))
+def test_no_segment_changes_between_a_review_and_the_next(days: int, hours: int) -> None:
+    metrics = CustomerMetrics().apply(None, _paid("500.00", days_ago=0)).apply(None, _paid("9"))
+    at = NOW + timedelta(days=days, hours=hours)
+    review = next_segment_review(metrics, at)
+    # Just before the next review, the segment is the one computed now: nothing is missed
+    # by reviewing only at those instants.
+    later = (review - timedelta(seconds=1)) if review else at + timedelta(days=3650)
+    assert rfm_segment(metrics, later) == rfm_segment(metrics, at)
