@@ -12,21 +12,15 @@ reserved.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.acceptance.client import RunningStack, Shop
+from tests.stack_process import start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -34,7 +28,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 60.0
-_INHERITED_PREFIXES = ("ORQUESTA_", "MOTO_", "AWS_")
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
@@ -48,92 +41,14 @@ CHROMIUM_FLAGS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _stack_env() -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(_INHERITED_PREFIXES) and name != "PORT"
-    }
-    env.update(
-        {
-            "ORQUESTA_TIME_SCALE": "21600",
-            "ORQUESTA_HANDLING_SECONDS": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    return env
-
-
-def _wait_for_health(stack: RunningStack) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    last: object = None
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None:
-            raise AssertionError(
-                f"the stack exited with {stack.process.returncode}:\n{stack.stderr_tail()}"
-            )
-        try:
-            response = requests.get(f"{stack.url}/health", timeout=2)
-            if response.status_code == 200:
-                return
-            last = response.status_code
-        except requests.RequestException as exc:
-            last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"no /health within {START_TIMEOUT} s ({last!r}):\n{stack.stderr_tail()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def console_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """``python -m infra.local`` on free ports with demo data, for the browser tests."""
-    workdir = tmp_path_factory.mktemp("console-stack")
-    outbox = workdir / "outbox"
-    port, moto_port = _free_port(), _free_port()
-    while moto_port == port:
-        moto_port = _free_port()
-    stdout_path, stderr_path = workdir / "stdout.txt", workdir / "stderr.txt"
-    command = [
-        sys.executable,
-        "-m",
-        "infra.local",
-        "--port",
-        str(port),
-        "--moto-port",
-        str(moto_port),
-        "--outbox",
-        str(outbox),
-    ]
-    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
-        process = subprocess.Popen(command, cwd=ROOT, env=_stack_env(), stdout=out, stderr=err)
-    stack = RunningStack(
-        process=process,
-        url=f"http://localhost:{port}",
-        moto_port=moto_port,
-        outbox=outbox,
-        stdout_path=stdout_path,
-        stderr_path=stderr_path,
-    )
+    stack = start_stack(tmp_path_factory.mktemp("console-stack"), 21600, 0, START_TIMEOUT)
     try:
-        _wait_for_health(stack)
         yield stack
     finally:
-        _stop(process)
+        stop_stack(stack, STOP_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
