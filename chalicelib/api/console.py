@@ -11,10 +11,9 @@ from typing import Any
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.api.http import Call, endpoint
-from chalicelib.domain.errors import InvalidFields
 from chalicelib.services import console as console_service
 from chalicelib.services.notify import TEMPLATES
 
@@ -88,17 +87,30 @@ class OutboxResponse(BaseModel):
     emails: list[OutboxEmail]
 
 
-def _query(call: Call) -> dict[str, str]:
-    return dict(call.request.query_params or {})
+class ExecutionsQuery(BaseModel):
+    """``GET /ops/executions``."""
+
+    status: str | None = Field(
+        default=None,
+        description="Only executions with this status; all if empty",
+        json_schema_extra={"enum": list(console_service.EXECUTION_STATUSES)},
+    )
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Executions listed")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _known_status(cls, value: object) -> object:
+        if not value:
+            return None  # ?status= is every status
+        if value not in console_service.EXECUTION_STATUSES:
+            raise ValueError(f"one of {', '.join(console_service.EXECUTION_STATUSES)}")
+        return value
 
 
-def _limit(params: dict[str, str], default: int) -> int:
-    raw = params.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidFields([("limit", f"a whole number from 1 to {MAX_LIMIT}")])
-    return int(raw)
+class OutboxQuery(BaseModel):
+    """``GET /ops/outbox``."""
+
+    limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Emails listed, newest first")
 
 
 @lru_cache(maxsize=1)
@@ -150,16 +162,13 @@ def ops_console(call: Call) -> Response:
     summary="Executions by status: counts and the newest ones (?status=&limit=)",
     roles=OPS_ONLY,
     response=ExecutionsResponse,
+    query=ExecutionsQuery,
     tag="ops",
 )
 def executions(call: Call) -> dict[str, Any]:
     """Counts per status and a list, from Step Functions' ListExecutions."""
-    params = _query(call)
-    status = params.get("status") or None
-    if status is not None and status not in console_service.EXECUTION_STATUSES:
-        allowed = ", ".join(console_service.EXECUTION_STATUSES)
-        raise InvalidFields([("status", f"one of {allowed}")])
-    overview = console_service.executions_overview(status, _limit(params, 50), call.deps)
+    query = call.query(ExecutionsQuery)
+    overview = console_service.executions_overview(query.status, query.limit, call.deps)
     return ExecutionsResponse.model_validate(overview).model_dump(mode="json")
 
 
@@ -202,11 +211,12 @@ def state_machine(call: Call) -> dict[str, Any]:
     summary="Recent emails as sent (local stack only; elsewhere empty with a note) (?limit=)",
     roles=OPS_ONLY,
     response=OutboxResponse,
+    query=OutboxQuery,
     tag="ops",
 )
 def outbox(call: Call) -> dict[str, Any]:
     """What the customers were sent, where the environment keeps a copy."""
-    limit = _limit(_query(call), 50)
+    limit = call.query(OutboxQuery).limit
     if call.deps.outbox is None:
         return OutboxResponse(
             available=False,

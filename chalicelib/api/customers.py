@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.customer_models import (
     AddedInteractionResponse,
@@ -26,7 +26,7 @@ from chalicelib.api.customer_models import (
 )
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
-from chalicelib.domain.errors import Forbidden, Unprocessable
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import customer_records, customer_view, tickets
 from chalicelib.services.customers import (
@@ -40,6 +40,29 @@ customers = Blueprint(__name__)
 
 CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
 MAX_PAGE = 100
+
+
+class CustomerLookupQuery(BaseModel):
+    """``GET /customers``: exactly one identifier."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str | None = Field(default=None, description="An email address, any case")
+    phone: str | None = Field(
+        default=None, description="A phone number; Spanish numbers may omit +34"
+    )
+    loyalty_id: str | None = Field(default=None, description="A loyalty card number")
+
+
+class CustomerViewQuery(BaseModel):
+    """``GET /customers/{customer_id}``: one page of orders, newest first."""
+
+    limit: int = Field(
+        default=customer_view.ORDERS_PAGE, ge=1, le=MAX_PAGE, description="Orders on the page"
+    )
+    cursor: str | None = Field(
+        default=None, description="``orders_next_cursor`` of the page before"
+    )
 
 
 class IdentifyCustomerRequest(CustomerRef):
@@ -97,17 +120,13 @@ def identify_customer(call: Call) -> dict[str, Any]:
     summary="Look a customer up by one identifier: ?email=, ?phone= or ?loyalty_id=",
     roles=("storefront", "store", "ops"),
     response=CustomerLookupResponse,
+    query=CustomerLookupQuery,
     tag="customers",
 )
 def find_customer(call: Call) -> dict[str, Any]:
     """Who an identifier belongs to (a merged record answers with its survivor)."""
-    params: dict[str, str] = dict(call.request.query_params or {})
-    unknown = sorted(set(params) - {"email", "phone", "loyalty_id"})
-    if unknown:
-        raise Unprocessable("look up by email, phone or loyalty_id", field=unknown[0])
-    found = lookup_customer(
-        params.get("email"), params.get("phone"), params.get("loyalty_id"), call.deps
-    )
+    query = call.query(CustomerLookupQuery)
+    found = lookup_customer(query.email, query.phone, query.loyalty_id, call.deps)
     return CustomerLookupResponse(
         customer_id=found.customer_id, matched_by=found.matched_by or ""
     ).model_dump(mode="json")
@@ -123,17 +142,15 @@ def find_customer(call: Call) -> dict[str, Any]:
     ),
     roles=("storefront", "store", "ops"),
     response=CustomerViewResponse,
+    query=CustomerViewQuery,
     tag="customers",
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
     require_customer_access(call, customer_id)
-    params: dict[str, str] = dict(call.request.query_params or {})
-    limit_text = params.get("limit", str(customer_view.ORDERS_PAGE))
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
-        raise Unprocessable(f"a whole number from 1 to {MAX_PAGE}", field="limit")
+    query = call.query(CustomerViewQuery)
     view = customer_view.customer_view(
-        customer_id, call.deps, cursor=params.get("cursor"), limit=int(limit_text)
+        customer_id, call.deps, cursor=query.cursor, limit=query.limit
     )
     return CustomerViewResponse.model_validate(view).model_dump(mode="json")
 

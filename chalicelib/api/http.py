@@ -56,6 +56,7 @@ class RouteDoc:
     tag: str
     headers: tuple[str, ...] = ()
     html: bool = False
+    query: type[BaseModel] | None = None
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -119,6 +120,15 @@ class Call:
         except ValidationError as exc:
             raise InvalidRequest.from_validation(exc) from exc
 
+    def query(self, model: type[M]) -> M:
+        """The query string validated into ``model``; problem details name every bad
+        parameter (unknown ones too, when the model forbids extras)."""
+        params = dict(self.request.query_params or {})
+        try:
+            return model.model_validate(params)
+        except ValidationError as exc:
+            raise InvalidRequest.from_validation(exc) from exc
+
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively."""
         value = self.request.headers.get(name.lower())
@@ -167,12 +177,15 @@ def endpoint(
     tag: str = "orders",
     headers: tuple[str, ...] = (),
     html: bool = False,
+    query: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, turn errors into problem details, document it."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         ROUTE_DOCS.append(
-            RouteDoc(method, path, summary, roles, request, response, status, tag, headers, html)
+            RouteDoc(
+                method, path, summary, roles, request, response, status, tag, headers, html, query
+            )
         )
 
         @functools.wraps(view)

@@ -39,6 +39,26 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """One query parameter per field of the route's query model, by its public name."""
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    declared = []
+    for name, field_schema in schema.get("properties", {}).items():
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in field_schema.items() if k not in ("title", "description")},
+        }
+        if "description" in field_schema:
+            parameter["description"] = field_schema["description"]
+        declared.append(parameter)
+    return declared
+
+
 def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     operation: dict[str, Any] = {
@@ -51,7 +71,8 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         + [
             {"name": header, "in": "header", "required": True, "schema": {"type": "string"}}
             for header in doc.headers
-        ],
+        ]
+        + _query_parameters(doc.query),
         "responses": {
             "400": {"description": "Malformed request", "content": problem},
             "422": {"description": "Invalid fields, each named", "content": problem},

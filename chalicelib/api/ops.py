@@ -123,25 +123,29 @@ class SlaScorecardResponse(BaseModel):
     carriers: list[SlaScorecardRow]
 
 
+class SlaPeriodQuery(BaseModel):
+    """``GET /ops/sla``: ``from`` and ``to``, or the ``days`` up to ``to`` (now by default)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: datetime | None = Field(
+        default=None, alias="from", description="ISO 8601 date or time; UTC if no zone"
+    )
+    to: datetime | None = Field(default=None, description="ISO 8601 date or time; default now")
+    days: int = Field(default=30, ge=1, le=366, description="Period length when from is absent")
+
+
 def _period(call: Call) -> tuple[datetime, datetime]:
-    params: dict[str, str] = dict(call.request.query_params or {})
-    now = call.deps.clock()
-    try:
-        end = datetime.fromisoformat(params["to"]) if params.get("to") else now
-        start = (
-            datetime.fromisoformat(params["from"])
-            if params.get("from")
-            else end - timedelta(days=int(params.get("days", "30")))
-        )
-    except ValueError as exc:
-        raise InvalidFields([("from", "use ISO 8601 dates and a whole number of days")]) from exc
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
+    query = call.query(SlaPeriodQuery)
+    end = _utc(query.to) if query.to else call.deps.clock()
+    start = _utc(query.start) if query.start else end - timedelta(days=query.days)
     if start >= end:
         raise InvalidFields([("from", "must be before to")])
     return start, end
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @endpoint(
@@ -151,6 +155,7 @@ def _period(call: Call) -> tuple[datetime, datetime]:
     summary="SLA scorecard per carrier and service level (?from=&to= or ?days=, default 30)",
     roles=("ops",),
     response=SlaScorecardResponse,
+    query=SlaPeriodQuery,
     tag="ops",
 )
 def sla_scorecard(call: Call) -> dict[str, Any]:

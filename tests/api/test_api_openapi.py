@@ -113,3 +113,27 @@ def test_problem_schema_is_published(document: dict[str, Any]) -> None:
     problem = document["components"]["schemas"]["Problem"]
 
     assert set(problem["required"]) == {"type", "title", "status", "detail", "errors"}
+
+
+@pytest.mark.parametrize(
+    ("path", "parameters"),
+    [
+        ("/customers", {"email", "phone", "loyalty_id"}),
+        ("/customers/{customer_id}", {"limit", "cursor"}),
+        ("/ops/executions", {"status", "limit"}),
+        ("/ops/outbox", {"limit"}),
+        ("/ops/sla", {"from", "to", "days"}),
+    ],
+)
+def test_query_parameters_are_declared_with_their_rules(
+    document: dict[str, Any], path: str, parameters: set[str]
+) -> None:
+    declared = {
+        p["name"]: p for p in document["paths"][path]["get"]["parameters"] if p["in"] == "query"
+    }
+    assert set(declared) == parameters
+    assert not any(p["required"] for p in declared.values())
+    if "limit" in declared:
+        assert declared["limit"]["schema"]["minimum"] == 1
+    if path == "/ops/executions":
+        assert "RUNNING" in declared["status"]["schema"]["enum"]

@@ -131,6 +131,30 @@ def test_executions_refuse_a_bad_filter_with_422(client: Any, query: str) -> Non
     assert_problem(response, 422, field)
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?days=0", "days"),
+        ("?days=a-month", "days"),
+        ("?from=yesterday", "from"),
+        ("?from=2026-11-02&to=2026-11-01", "from"),
+        ("?to=2026-13-01", "to"),
+    ],
+)
+def test_the_sla_scorecard_refuses_a_bad_period_naming_the_parameter(
+    client: Any, query: str, field: str
+) -> None:
+    assert_problem(client.http.get(f"/ops/sla{query}", headers=OPS), 422, field)
+
+
+def test_the_sla_scorecard_takes_a_period_by_dates(client: Any) -> None:
+    response = client.http.get("/ops/sla?from=2026-11-01&to=2026-11-08T12:00:00Z", headers=OPS)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["start"] == "2026-11-01T00:00:00+00:00"
+    assert response.json_body["end"] == "2026-11-08T12:00:00+00:00"
+
+
 def _timeline(client: Any, order_id: str) -> dict[str, Any]:
     response = client.http.get(f"/ops/orders/{order_id}/timeline", headers=OPS)
     assert response.status_code == 200, response.body
