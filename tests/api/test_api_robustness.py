@@ -61,3 +61,29 @@ def test_garbage_to_any_write_route_is_a_problem_never_a_500(
             where = f"{method} {path} with {name}: {response.status_code} {response.body[:200]!r}"
             assert 400 <= response.status_code < 500, where
             assert response.headers.get("Content-Type") == "application/problem+json", where
+
+
+GARBAGE_QUERIES = {
+    "negative and non-numeric": "?limit=-1&days=ten&cursor=%25%25%25",
+    "huge numbers": "?limit=99999999999999999999999&days=1e400",
+    "impossible dates": "?from=9999-99-99&to=0000-00-00",
+    "empty values": "?email=&phone=&loyalty_id=&status=&limit=",
+    "repeated and odd names": "?status=RUNNING&status=FAILED&a%5B%5D=1&%00=x",
+    "control characters": "?email=%00%0A%0D&phone=%E2%80%AE",
+}
+
+
+def _read_routes(stack: Any) -> list[str]:
+    return sorted(path for path, methods in stack.app_module.app.routes.items() if "GET" in methods)
+
+
+def test_garbage_query_strings_to_any_read_route_never_get_a_500(client: Any, stack: Any) -> None:
+    routes = _read_routes(stack)
+    assert "/ops/sla" in routes and "/customers" in routes
+    for path in routes:
+        for name, query in GARBAGE_QUERIES.items():
+            response = client.http.get(_concrete(path) + query, headers=OPS)
+            where = f"GET {path} with {name}: {response.status_code} {response.body[:200]!r}"
+            assert response.status_code < 500, where
+            if response.status_code >= 400:
+                assert response.headers.get("Content-Type") == "application/problem+json", where
