@@ -5,6 +5,7 @@ listed in ``chalicelib/adapters/dynamodb.py``'s key-design table."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 TOP_PREFIX = "TOP#"
 MAX_TRANSACTION_ITEMS = 100
 MAX_MOVE_ROUNDS = 10
+ANALYTICS_SHARDS = 8
 SEGMENT_REVIEW_INDEX = "segment-reviews-by-day"
 
 
@@ -48,6 +50,14 @@ class InvalidCursor(Unprocessable):
 def customer_pk(customer_id: str) -> str:
     """The partition of everything one customer owns."""
     return f"CUSTOMER#{customer_id}"
+
+
+def analytics_pk(customer_id: str) -> str:
+    """The aggregates shard a customer is counted in. The counters are spread over
+    ``ANALYTICS_SHARDS`` partitions so that projections do not all write one key (DynamoDB
+    takes about 1,000 writes/s per partition); readers add the shards up."""
+    digest = hashlib.sha256(customer_id.encode()).digest()
+    return f"ANALYTICS#{int.from_bytes(digest[:4], 'big') % ANALYTICS_SHARDS}"
 
 
 def _top_sk(value: Decimal, customer_id: str) -> str:
@@ -198,7 +208,8 @@ class CustomerStore:
         self, changes: list[tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]]
     ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        delta = AggregateDelta()
+        # One counter update per shard: a transaction may not touch an item twice.
+        deltas: dict[str, AggregateDelta] = {}
         for customer_id, metrics, old_state, new_state in changes:
             doc = metrics.model_dump(mode="json", exclude={"version"})
             items.append(
@@ -214,49 +225,43 @@ class CustomerStore:
                     *self._version_condition(metrics.version),
                 )
             )
-            delta.add(old_state, new_state)
+            shard = analytics_pk(customer_id)
+            deltas.setdefault(shard, AggregateDelta()).add(old_state, new_state)
             old_top = _top_sk(old_state.value, customer_id) if old_state.segment else None
             new_top = _top_sk(new_state.value, customer_id) if new_state.segment else None
             if old_top != new_top:
                 if old_top is not None:
-                    items.append(
-                        {
-                            "Delete": {
-                                "TableName": self._table,
-                                "Key": to_item({"pk": "ANALYTICS", "sk": old_top}),
-                            }
-                        }
-                    )
+                    items.append(self._delete(shard, old_top))
                 if new_top is not None:
                     items.append(
                         self._put(
                             {
-                                "pk": "ANALYTICS",
+                                "pk": shard,
                                 "sk": new_top,
                                 "customer_id": customer_id,
                                 "value": new_state.value,
                             }
                         )
                     )
-        for sk, counters in (("SEGMENTS", delta.segments), ("CHANNELS", delta.channels)):
-            if counters:
-                names = {f"#a{i}": name for i, name in enumerate(counters)}
-                values = {
-                    f":v{i}": Decimal(str(value)) for i, value in enumerate(counters.values())
-                }
-                items.append(
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": to_item({"pk": "ANALYTICS", "sk": sk}),
-                            "UpdateExpression": "ADD "
-                            + ", ".join(f"#a{i} :v{i}" for i in range(len(counters))),
-                            "ExpressionAttributeNames": names,
-                            "ExpressionAttributeValues": to_item(values),
-                        }
-                    }
-                )
+        for shard, delta in sorted(deltas.items()):
+            for sk, counters in (("SEGMENTS", delta.segments), ("CHANNELS", delta.channels)):
+                if counters:
+                    items.append(self._counters_update(shard, sk, counters))
         return items
+
+    def _counters_update(self, pk: str, sk: str, counters: dict[str, Any]) -> dict[str, Any]:
+        names = {f"#a{i}": name for i, name in enumerate(counters)}
+        values = {f":v{i}": Decimal(str(value)) for i, value in enumerate(counters.values())}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"pk": pk, "sk": sk}),
+                "UpdateExpression": "ADD "
+                + ", ".join(f"#a{i} :v{i}" for i in range(len(counters))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
+            }
+        }
 
     def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
         """Customers whose segment review is due by ``now``, from the sparse index: one
@@ -544,13 +549,24 @@ class CustomerStore:
 
     # Aggregates ------------------------------------------------------------------------
     def aggregate(self, name: str) -> dict[str, Any]:
-        """The ``SEGMENTS`` or ``CHANNELS`` counters."""
-        return self._get("ANALYTICS", name) or {}
+        """The ``SEGMENTS`` or ``CHANNELS`` counters, every shard added up."""
+        total: dict[str, Any] = {}
+        for shard in range(ANALYTICS_SHARDS):
+            item = self._get(f"ANALYTICS#{shard}", name) or {}
+            for key, value in item.items():
+                if key not in ("pk", "sk"):
+                    total[key] = total.get(key, 0) + value
+        return total
 
     def top_customers(self, limit: int) -> list[dict[str, Any]]:
-        """The most valuable customers, most valuable first (one page, by key)."""
-        items, _ = self.query("ANALYTICS", TOP_PREFIX, limit=limit, newest_first=True)
-        return items
+        """The most valuable customers, most valuable first: each shard's top page, by
+        key, merged."""
+        found: list[dict[str, Any]] = []
+        for shard in range(ANALYTICS_SHARDS):
+            items, _ = self.query(f"ANALYTICS#{shard}", TOP_PREFIX, limit=limit, newest_first=True)
+            found.extend(items)
+        found.sort(key=lambda item: str(item["sk"]), reverse=True)
+        return found[:limit]
 
     # Plumbing --------------------------------------------------------------------------
     @staticmethod

@@ -24,7 +24,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when |
 | ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
 | claim attempts | ``CLAIM#<order_id>`` | ``ATTEMPTS`` | wrong receipt codes tried |
-| aggregates | ``ANALYTICS`` | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector; top customers sorted by key |
+| aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |
 | identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
 | once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
 | idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |

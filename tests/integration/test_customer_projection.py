@@ -6,9 +6,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from chalicelib.adapters.customers import analytics_pk
+from chalicelib.domain.customers import (
+    AnalyticsState,
+    CustomerMetrics,
+    analytics_state,
+    contribution_of,
+)
 from chalicelib.services import customer_view
 from chalicelib.services.unit_of_work import status_event
 from tests.api.helpers import place_order
@@ -108,3 +118,40 @@ def test_segments_age_without_orders_through_the_scheduled_review(
     review_at(three_months_on)
     assert deps.customers.metrics(customer_id).version == version
     assert deps.customers.analytics_state(customer_id).segment == "promising"
+
+
+def _ids_in_shards(same: bool) -> tuple[str, str]:
+    first = f"cus_shard_{uuid.uuid4().hex}"
+    while True:
+        other = f"cus_shard_{uuid.uuid4().hex}"
+        if (analytics_pk(other) == analytics_pk(first)) == same:
+            return first, other
+
+
+@pytest.mark.parametrize("same_shard", [True, False], ids=["same shard", "two shards"])
+def test_aggregate_counters_are_sharded_and_add_up(deps: Any, same_shard: bool) -> None:
+    one, two = _ids_in_shards(same_shard)
+    bought = CustomerMetrics().apply(
+        None,
+        contribution_of("PAID", "web", Decimal("80.00"), True, Decimal(0), datetime.now(UTC)),
+    )
+    now = datetime.now(UTC)
+    before = deps.customers.aggregate("SEGMENTS")
+
+    # Both customers in one transaction, as a merge writes them.
+    deps.customers.save_metrics(
+        [
+            (one, bought, AnalyticsState(), analytics_state(bought, now)),
+            (two, bought, AnalyticsState(), analytics_state(bought, now)),
+        ]
+    )
+
+    after = deps.customers.aggregate("SEGMENTS")
+    assert after["count_new"] - before.get("count_new", 0) == 2
+    assert after["value_new"] - before.get("value_new", 0) == Decimal("160.00")
+    shard_items = {
+        pk: deps.customers._get(pk, "SEGMENTS") for pk in {analytics_pk(one), analytics_pk(two)}
+    }
+    assert all(shard_items.values())
+    top = {item["customer_id"] for item in deps.customers.top_customers(10_000)}
+    assert {one, two} <= top
