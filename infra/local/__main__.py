@@ -13,6 +13,18 @@ from pathlib import Path
 from infra.local.provision import ROOT
 from infra.local.stack import LocalStack
 
+MOTO_LOG_CHARS = 300
+
+
+def shorten_moto_records(record: logging.LogRecord) -> bool:
+    """moto's ASL interpreter logs the repr of a whole state machine with each error (tens
+    of kilobytes): keep the line a person can read."""
+    if record.name.startswith("moto.stepfunctions"):
+        message = record.getMessage()
+        if len(message) > MOTO_LOG_CHARS:
+            record.msg, record.args = message[:MOTO_LOG_CHARS] + " …", None
+    return True
+
 
 def main() -> None:
     """Start, print what a newcomer needs, serve until interrupted."""
@@ -27,6 +39,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(shorten_moto_records)
     stack = LocalStack(port=args.port, moto_port=args.moto_port, outbox=args.outbox)
     try:
         stack.start()
@@ -48,7 +62,7 @@ Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
   Time scale     ORQUESTA_TIME_SCALE={os.environ.get("ORQUESTA_TIME_SCALE", "1")}
 
   Keys           storefront: {keys["storefront"]}   store: {keys["store"]}   ops: {keys["ops"]}
-  Carrier secret demo-carrier-secret  (carriers: rapido, tortuga)
+  Carrier secret demo-carrier-secret  (carriers: rapido, veloz, tortuga)
 
 Place an order:
 

@@ -501,8 +501,11 @@ def stop_aborts_at_once() -> None:
 
     @functools.wraps(original_set_error)
     def set_error(self: Any, error: Any) -> None:
-        if isinstance(self.program_state(), ProgramStopped):
-            return  # stopped first: the error is the stop's consequence, not the outcome
+        # Stopped first: the error is the stop's consequence, not the outcome. Only the
+        # execution's own state is kept; inner frames (a Map's iterations) take the error
+        # as before, since the Map reads it from them.
+        if not self.is_frame() and isinstance(self.program_state(), ProgramStopped):
+            return
         original_set_error(self, error)
 
     StepFunctionBackend.stop_execution = stop_execution  # type: ignore[method-assign]

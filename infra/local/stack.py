@@ -145,9 +145,15 @@ class LocalStack:
         """Stop executions, deliveries and servers; leave the process as it was."""
         if self.scheduler is not None:
             self.scheduler.stop()
+        # Each execution stopped while parked on a wait makes moto's interpreter log an
+        # ERROR: expected at shutdown, and nothing a person needs to read.
+        interpreter_log = logging.getLogger("moto.stepfunctions")
+        level = interpreter_log.level
+        interpreter_log.setLevel(logging.CRITICAL)
         try:
             adaptations.stop_running_executions()
         finally:
+            interpreter_log.setLevel(level)
             if self.lambdas is not None:
                 self.lambdas.drain(timeout=10)
             if self._http is not None:
