@@ -4,9 +4,7 @@ personal data, and claiming an anonymous store order."""
 from __future__ import annotations
 
 import hmac
-import random
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import customer_pk
@@ -21,7 +19,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.orders import Channel, CustomerContact, Order, ShippingAddress
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services.customers import Resolution, resolve_customer
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -123,7 +121,7 @@ def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
                 ]
             )
         except ConcurrentModification:
-            time.sleep(random.uniform(0, 0.05))
+            jittered_pause()
             continue
         return
     raise ConcurrentModification("the customers' figures kept changing; merge them again")

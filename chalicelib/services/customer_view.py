@@ -3,8 +3,6 @@ from it (the view, the export, the segment and channel aggregates)."""
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +18,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.services.customers import canonical_customer
+from chalicelib.services.unit_of_work import jittered_pause
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -127,7 +126,7 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
                 figures,
             )
         except ConcurrentModification:
-            time.sleep(random.uniform(0, 0.05))  # full jitter before reading again
+            jittered_pause()
             continue
         return True
     raise ConcurrentModification(f"could not project {event.get('event_id')}; SNS will retry")
@@ -158,7 +157,7 @@ def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
         try:
             store.save_metrics([(customer_id, metrics, old, new)])
         except ConcurrentModification:
-            time.sleep(random.uniform(0, 0.05))
+            jittered_pause()
             continue
         return int(new.segment != old.segment)
     raise ConcurrentModification(f"could not review {customer_id}; the next run will")

@@ -3,6 +3,8 @@ status event published once the write has succeeded."""
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -15,6 +17,13 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 MAX_ATTEMPTS = 5
+# Its own generator: jitter must not move the process-wide random state others rely on.
+_JITTER = random.Random()
+
+
+def jittered_pause(ceiling: float = 0.05) -> None:
+    """Full jitter before trying again after losing a race to another writer."""
+    time.sleep(_JITTER.uniform(0, ceiling))
 
 
 @dataclass
