@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 
@@ -26,6 +26,9 @@ from chalicelib.services import customer_view, fulfilment, notify, sla, tickets
 
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
+# X-Ray traces of every step and subscriber, with the AWS calls they make (patched boto3);
+# outside Lambda (tests, the local stack) Powertools turns the tracer off by itself.
+tracer = Tracer(service="orquesta")
 
 BLUEPRINTS = (
     orders,
@@ -46,6 +49,7 @@ for blueprint in BLUEPRINTS:
 # Workflow steps: the state machine calls these by ARN; errors keep their class names so
 # the ASL can catch them by name.
 @app.lambda_function(name="authorize_payment")
+@tracer.capture_lambda_handler
 def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ACCEPTED → PAID."""
     step = fulfilment.OrderStep.model_validate(event)
@@ -53,6 +57,7 @@ def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="reserve_stock")
+@tracer.capture_lambda_handler
 def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """PAID → RESERVED."""
     step = fulfilment.OrderStep.model_validate(event)
@@ -60,6 +65,7 @@ def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="reject_order")
+@tracer.capture_lambda_handler
 def reject_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Compensate and end REJECTED."""
     step = fulfilment.RejectOrderInput.model_validate(event)
@@ -67,6 +73,7 @@ def reject_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="dispatch_fulfillment")
+@tracer.capture_lambda_handler
 def dispatch_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Book the carrier or mark ready for pick-up."""
     step = fulfilment.FulfilmentStep.model_validate(event)
@@ -74,6 +81,7 @@ def dispatch_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="await_fulfillment")
+@tracer.capture_lambda_handler
 def await_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Park the delivery or collection wait's token."""
     step = fulfilment.AwaitInput.model_validate(event)
@@ -81,6 +89,7 @@ def await_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="handle_fulfillment_timeout")
+@tracer.capture_lambda_handler
 def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SLA breach or uncollected pick-up."""
     step = fulfilment.FulfilmentStep.model_validate(event)
@@ -88,6 +97,7 @@ def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str,
 
 
 @app.lambda_function(name="await_returns")
+@tracer.capture_lambda_handler
 def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Park the return window's token."""
     step = fulfilment.AwaitInput.model_validate(event)
@@ -95,6 +105,7 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.on_sns_message(topic=settings().order_events_topic_name)
+@tracer.capture_method
 def on_order_event(event: SNSEvent) -> None:
     """Email the customer about an order event (once per event)."""
     message = json.loads(event.message)
@@ -109,6 +120,7 @@ def on_order_event(event: SNSEvent) -> None:
 
 
 @app.on_sns_message(topic=settings().order_events_topic_name)
+@tracer.capture_method
 def project_customer_view(event: SNSEvent) -> None:
     """Keep the customer 360 up to date with an order event (once per event)."""
     message = json.loads(event.message)
@@ -120,6 +132,7 @@ def project_customer_view(event: SNSEvent) -> None:
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))
+@tracer.capture_method
 def review_segments(event: CloudWatchEvent) -> dict[str, int]:
     """RFM segments age without orders: move customers whose recency score has dropped."""
     outcome = customer_view.review_segments(deps())
@@ -128,6 +141,7 @@ def review_segments(event: CloudWatchEvent) -> dict[str, int]:
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES))
+@tracer.capture_method
 def check_sla(event: CloudWatchEvent) -> dict[str, int]:
     """Safety net: breaches for shipments past their promise that no execution recorded."""
     outcome = sla.check_overdue_shipments(deps())

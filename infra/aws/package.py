@@ -65,6 +65,14 @@ DYNAMODB_ACTIONS = (
 # These have no resource-level permissions (the task token, not an ARN, says which
 # execution), so IAM grants them only on "*". Nothing else may have "*" as its resource.
 UNSCOPABLE_ACTIONS = ("states:SendTaskFailure", "states:SendTaskSuccess")
+# What the X-Ray SDK calls (AWSXRayDaemonWriteAccess); AWS documents no resource to scope
+# these to but "*".
+TRACING_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
 
 # cfn-lint checks skipped, each with the reason why; empty means every check runs. Errors
 # and warnings both fail the package.
@@ -192,6 +200,7 @@ def function_policy(function: Function, machine_name: str, stage: str) -> Json:
             "Resource": [_arn("states", f"execution:{machine_name}:*")],
         },
         {"Sid": "CompleteOrderWaits", "Action": list(UNSCOPABLE_ACTIONS), "Resource": "*"},
+        {"Sid": "SendTraces", "Action": list(TRACING_ACTIONS), "Resource": "*"},
         {
             "Sid": "PublishOrderEvents",
             "Action": ["sns:Publish"],

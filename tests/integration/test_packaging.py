@@ -21,7 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
 # IAM has no resource-level permissions for these (the task token says which execution),
 # so they are the only actions allowed on Resource "*".
-UNSCOPABLE = {"states:SendTaskSuccess", "states:SendTaskFailure"}
+UNSCOPABLE = {
+    "states:SendTaskSuccess",
+    "states:SendTaskFailure",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+}
 # What each AWS call the adapters make needs from IAM. A call missing here fails the test:
 # add it, and the permission to package.function_policy.
 CALL_PERMISSIONS = {
@@ -138,6 +145,35 @@ def test_no_permission_is_a_wildcard(template: dict[str, Any]) -> None:
         assert not any(action == "*" or action.endswith(":*") for action in actions), statement
         if "*" in as_list(statement["Resource"]):
             assert actions <= UNSCOPABLE, statement
+
+
+def test_every_function_and_the_state_machine_send_traces(
+    template: dict[str, Any], functions: list[package.Function]
+) -> None:
+    # Tracing is on in .chalice/config.json (functions and API) and on the state machine;
+    # each role may write traces, and the functions carry Powertools' Tracer.
+    assert json.loads((ROOT / ".chalice" / "config.json").read_text())["xray"] is True
+    resources = template["Resources"]
+    machine = resources["OrderStateMachine"]["Properties"]
+    assert machine["TracingConfiguration"] == {"Enabled": True}
+    tracing = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    roles = [resources[function.role_id] for function in functions]
+    roles.append(resources["OrderStateMachineRole"])
+    for role in roles:
+        granted = {
+            action
+            for policy in role["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            for action in as_list(statement["Action"])
+        }
+        assert tracing <= granted
+    app_source = (ROOT / "app.py").read_text()
+    decorated = r"@app\.(lambda_function|on_sns_message|schedule)\(.*\)\n(.*)\n"
+    handlers = re.findall(decorated, app_source)
+    assert len(handlers) == len(functions) - 1  # all but the API handler
+    for kind, next_line in handlers:
+        expected = "capture_lambda_handler" if kind == "lambda_function" else "capture_method"
+        assert next_line == f"@tracer.{expected}", (kind, next_line)
 
 
 def test_every_function_gets_its_name_settings_and_one_policy(
