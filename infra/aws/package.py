@@ -305,6 +305,9 @@ def merge_template(stage: str, functions: list[Function]) -> Json:
         resources[function.role_id] = {
             "Properties": {"Policies": [function_policy(function, machine_name, stage)]}
         }
+    if any(function.logical_id == API_HANDLER for function in functions):
+        # chalice's "xray" traces the functions but leaves the API stage untraced.
+        resources[REST_API] = {"Properties": {"TracingEnabled": True}}
     return template
 
 

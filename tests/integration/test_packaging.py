@@ -156,6 +156,7 @@ def test_every_function_and_the_state_machine_send_traces(
     resources = template["Resources"]
     machine = resources["OrderStateMachine"]["Properties"]
     assert machine["TracingConfiguration"] == {"Enabled": True}
+    assert resources["RestAPI"]["Properties"]["TracingEnabled"] is True
     tracing = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     roles = [resources[function.role_id] for function in functions]
     roles.append(resources["OrderStateMachineRole"])
