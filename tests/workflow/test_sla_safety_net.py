@@ -58,9 +58,10 @@ def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
     assert wait < 30, f"promised_by {shipment.promised_by} is too far away for this test"
     time.sleep(max(0.0, wait))
 
+    # The stack's own scheduler may run the check meanwhile too; either way, once.
     runs = stack.scheduler.runs["check_sla"]
     stack.scheduler.fire("check_sla", stack.app_module.app.handler_map["check_sla"])
-    assert stack.scheduler.runs["check_sla"] == runs + 1
+    assert stack.scheduler.runs["check_sla"] >= runs + 1
 
     order = deps.store.get_order(order_id)
     late = order.fulfillments[0].shipment
