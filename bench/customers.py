@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench import meters
-from chalicelib.domain.customers import CustomerMetrics, analytics_state, contribution_of
+from chalicelib.domain.customers import analytics_state, contribution_of
 
 BIG_CUSTOMER_ORDERS = 500
 INTERACTIONS = 50
@@ -41,7 +41,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
     response.raise_for_status()
     customer_id = str(response.json()["customer_id"])
     store = deps.customers
-    metrics = CustomerMetrics()
+    metrics, before = store.figures(customer_id)
     first = datetime.now(UTC) - timedelta(days=BIG_CUSTOMER_ORDERS)
     for index in range(BIG_CUSTOMER_ORDERS):
         placed = first + timedelta(days=index)
@@ -54,7 +54,6 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
             refunded=Decimal(0),
             placed_at=placed,
         )
-        before = store.analytics_state(customer_id)
         metrics = metrics.apply(None, new)
         order_id = f"bench-{uuid.uuid4().hex[:12]}"
         summary = {
@@ -69,7 +68,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
         store.project(
             customer_id, summary, 0, None, (metrics, before, analytics_state(metrics, deps.clock()))
         )
-        metrics = store.metrics(customer_id)
+        metrics, before = store.figures(customer_id)
     for index in range(INTERACTIONS):
         store.add_interaction(
             customer_id,

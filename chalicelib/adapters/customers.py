@@ -7,13 +7,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.adapters.dynamodb import error_code, from_item, query_due_by_day, to_item
 from chalicelib.domain.customers import (
     AggregateDelta,
     AnalyticsState,
@@ -152,15 +152,20 @@ class CustomerStore:
 
     def metrics(self, customer_id: str) -> CustomerMetrics:
         """The customer's running figures (all zero before the first projected order)."""
-        item = self._get(customer_pk(customer_id), "METRICS")
-        if item is None:
-            return CustomerMetrics()
-        return CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
+        return self.figures(customer_id)[0]
 
     def analytics_state(self, customer_id: str) -> AnalyticsState:
         """Where the customer was last counted in the aggregates."""
+        return self.figures(customer_id)[1]
+
+    def figures(self, customer_id: str) -> tuple[CustomerMetrics, AnalyticsState]:
+        """The running figures and where they were last counted, from one read of the
+        item that holds both (what a writer of the figures needs)."""
         item = self._get(customer_pk(customer_id), "METRICS")
-        return AnalyticsState.model_validate(item["analytics"]) if item else AnalyticsState()
+        if item is None:
+            return CustomerMetrics(), AnalyticsState()
+        metrics = CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
+        return metrics, AnalyticsState.model_validate(item["analytics"])
 
     # The projection -------------------------------------------------------------------
     def project(
@@ -266,31 +271,15 @@ class CustomerStore:
     def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
         """Customers whose segment review is due by ``now``, from the sparse index: one
         query per day over the last ``days_back`` days. Returns them and the pages read."""
-        due: list[str] = []
-        pages = 0
-        for offset in range(days_back, -1, -1):
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": SEGMENT_REVIEW_INDEX,
-                "KeyConditionExpression": "review_day = :day AND review_at <= :now",
-                "ExpressionAttributeValues": to_item(
-                    {
-                        ":day": (now - timedelta(days=offset)).date().isoformat(),
-                        ":now": now.isoformat(),
-                    }
-                ),
-            }
-            while True:
-                page = self._client.query(**kwargs)
-                pages += 1
-                due.extend(
-                    str(from_item(item)["pk"]).removeprefix("CUSTOMER#")
-                    for item in page.get("Items", [])
-                )
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return due, pages
+        due, pages = query_due_by_day(
+            self._client,
+            self._table,
+            SEGMENT_REVIEW_INDEX,
+            "review_day = :day AND review_at <= :now",
+            now,
+            days_back,
+        )
+        return [str(item["pk"]).removeprefix("CUSTOMER#") for item in due], pages
 
     # Interactions, consents, merge candidates ------------------------------------------
     def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:

@@ -92,6 +92,49 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def query_all(client: DynamoDBClient, request: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+    """Every item a Query matches, page after page, as plain values; and the pages read."""
+    request = dict(request)
+    items: list[dict[str, Any]] = []
+    pages = 0
+    while True:
+        page = client.query(**request)
+        pages += 1
+        items.extend(from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items, pages
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def query_due_by_day(
+    client: DynamoDBClient,
+    table: str,
+    index: str,
+    key_condition: str,
+    now: datetime,
+    days_back: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """What a sparse index partitioned by day holds that is due by ``now``: one query per
+    day (``:day``) from ``days_back`` days ago to today, ``:now`` bound to ``now``. Its cost
+    follows the items due, not the table. Returns them and the pages read."""
+    found: list[dict[str, Any]] = []
+    pages = 0
+    for offset in range(days_back, -1, -1):
+        day = (now - timedelta(days=offset)).date().isoformat()
+        items, read = query_all(
+            client,
+            {
+                "TableName": table,
+                "IndexName": index,
+                "KeyConditionExpression": key_condition,
+                "ExpressionAttributeValues": to_item({":day": day, ":now": now.isoformat()}),
+            },
+        )
+        found.extend(items)
+        pages += read
+    return found, pages
+
+
 def error_code(exc: ClientError) -> str:
     """The AWS error code of a client error."""
     return str(exc.response.get("Error", {}).get("Code", ""))
@@ -238,31 +281,20 @@ class DynamoStore:
     ) -> tuple[list[dict[str, Any]], int]:
         """Open shipments whose promise has passed, from the sparse index: one query per
         due day over the last ``days_back`` days. Returns them and the pages read."""
-        found: list[dict[str, Any]] = []
-        pages = 0
-        for offset in range(days_back, -1, -1):
-            day = (now - timedelta(days=offset)).date().isoformat()
-            kwargs: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": "open-shipments-by-due",
-                "KeyConditionExpression": "open_due_day = :day AND open_due_at < :now",
-                "ExpressionAttributeValues": to_item({":day": day, ":now": now.isoformat()}),
-            }
-            while True:
-                page = self._client.query(**kwargs)
-                pages += 1
-                found.extend(from_item(item) for item in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return found, pages
+        return query_due_by_day(
+            self._client,
+            self._table,
+            "open-shipments-by-due",
+            "open_due_day = :day AND open_due_at < :now",
+            now,
+            days_back,
+        )
 
     def shipments_between(
         self, carrier_key: str, start: datetime, end: datetime
     ) -> list[dict[str, Any]]:
         """Shipment records of one carrier and service level shipped in ``[start, end)``."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
+        request: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "shipments-by-carrier",
             "KeyConditionExpression": "carrier_key = :key AND shipped_at BETWEEN :start AND :end",
@@ -270,12 +302,7 @@ class DynamoStore:
                 {":key": carrier_key, ":start": start.isoformat(), ":end": end.isoformat()}
             ),
         }
-        while True:
-            page = self._client.query(**kwargs)
-            items.extend(from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._client, request)[0]
 
     def _transact(self, items: list[dict[str, Any]], first_stock_index: int) -> None:
         try:
@@ -308,24 +335,18 @@ class DynamoStore:
 
     # Catalogue and locations ---------------------------------------------------------------
     def _query_all(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
         values: dict[str, Any] = {":pk": pk}
         condition = "pk = :pk"
         if sk_prefix is not None:
             condition += " AND begins_with(sk, :prefix)"
             values[":prefix"] = sk_prefix
-        kwargs: dict[str, Any] = {
+        request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": to_item(values),
             "ConsistentRead": True,
         }
-        while True:
-            page = self._client.query(**kwargs)
-            items.extend(from_item(item) for item in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._client, request)[0]
 
     def products(self) -> list[Product]:
         """The whole catalogue."""

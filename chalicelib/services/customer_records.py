@@ -101,7 +101,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
     store = deps.customers
     for _ in range(10):
-        survivor, merged = store.metrics(survivor_id), store.metrics(merged_id)
+        (survivor, survivor_state), (merged, merged_state) = (
+            store.figures(survivor_id),
+            store.figures(merged_id),
+        )
         combined = survivor.merged_with(merged)
         try:
             store.save_metrics(
@@ -109,13 +112,13 @@ def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
                     (
                         survivor_id,
                         combined,
-                        store.analytics_state(survivor_id),
+                        survivor_state,
                         analytics_state(combined, deps.clock()),
                     ),
                     (
                         merged_id,
                         CustomerMetrics(version=merged.version),
-                        store.analytics_state(merged_id),
+                        merged_state,
                         AnalyticsState(),
                     ),
                 ]

@@ -110,13 +110,9 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
             return False  # this state of the order is projected already
         figures = None
         if old != new and ((old is not None and old.counted) or new.counted):
-            metrics = deps.customers.metrics(customer_id)
+            metrics, counted_as = deps.customers.figures(customer_id)
             updated = metrics.apply(old, new)
-            figures = (
-                updated,
-                deps.customers.analytics_state(customer_id),
-                analytics_state(updated, deps.clock()),
-            )
+            figures = (updated, counted_as, analytics_state(updated, deps.clock()))
         try:
             deps.customers.project(
                 customer_id,
@@ -149,8 +145,7 @@ def review_segments(deps: Deps) -> dict[str, int]:
 def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
     store = deps.customers
     for _ in range(MAX_ATTEMPTS):
-        metrics = store.metrics(customer_id)
-        old = store.analytics_state(customer_id)
+        metrics, old = store.figures(customer_id)
         if old.review_at is None or old.review_at > now:
             return 0  # reviewed already, or a new order moved the review on
         new = analytics_state(metrics, now)
