@@ -336,14 +336,9 @@ def per_order(a: dict[str, float], n: int, b: dict[str, float], m: int, prefix: 
 
 def transitions_of(sfn: Any, execution_arn: str) -> tuple[int, list[str], str]:
     """States entered (``…StateEntered`` events), their names, and the execution status."""
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
+    from tests.workflow.flow import raw_history
+
+    events = raw_history(execution_arn)
     names = [
         event["stateEnteredEventDetails"]["name"]
         for event in events

@@ -31,17 +31,7 @@ class StepFunctionsWorkflow:
     def start(self, order_id: str, payload: dict[str, Any]) -> str:
         """Start the execution named after the order; a second start with the same input
         returns the same execution."""
-        try:
-            response = self._client.start_execution(
-                stateMachineArn=self._state_machine_arn,
-                name=order_id,
-                input=json.dumps(payload, sort_keys=True),
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ExecutionAlreadyExists":
-                raise
-            return self.execution_arn(order_id)
-        return response["executionArn"]
+        return self.start_named(order_id, payload)
 
     def start_named(self, name: str, payload: dict[str, Any]) -> str:
         """Start an execution with its own name (an ops retry, ``<order id>-r<n>``); a
