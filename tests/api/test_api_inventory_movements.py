@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from chalicelib.domain.catalog import Product
-from chalicelib.domain.inventory import StockLevel
-from chalicelib.domain.money import Money
 from chalicelib.ports import StockChange
 from infra.local.stack import ACCOUNT_ID, REGION
 from tests.api.helpers import assert_problem
 from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key
+from tests.workflow.flow import fresh_sku as workflow_fresh_sku
 
 MADRID = "ST-MADRID"  # ships: counted in web availability
 VALENCIA = "ST-VALENCIA"  # does not ship: pick-up only
@@ -26,31 +23,9 @@ WAREHOUSE = "WH-GETAFE"
 def fresh_sku(deps: Any, stock: dict[str, int], threshold: int = 3) -> str:
     """A product of this test's own with ``stock`` on hand at Madrid, Valencia and Getafe
     (zero where not given), nothing reserved and no safety stock."""
-    sku = f"MOVE-{uuid.uuid4().hex[:10].upper()}"
-    deps.store.put_product(
-        Product(
-            sku=sku,
-            name="Prueba de movimientos",
-            price=Money.of(Decimal("10.00")),
-            low_stock_threshold=threshold,
-        )
+    return workflow_fresh_sku(
+        deps, {MADRID: 0, VALENCIA: 0, WAREHOUSE: 0} | stock, threshold=threshold
     )
-    locations = {loc.location_id: loc for loc in deps.store.locations()}
-    for location_id in (MADRID, VALENCIA, WAREHOUSE):
-        location = locations[location_id]
-        deps.store.put_stock(
-            StockLevel(
-                sku=sku,
-                location_id=location_id,
-                location_type=location.type,
-                ships=location.ships,
-                pickup=location.pickup,
-                on_hand=stock.get(location_id, 0),
-                reserved=0,
-                safety_stock=0,
-            )
-        )
-    return sku
 
 
 def movement(sku: str, location_id: str, kind: str, quantity: Any, **extra: Any) -> dict[str, Any]:

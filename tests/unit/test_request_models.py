@@ -16,24 +16,14 @@ from chalicelib.domain.requests import (
     ReceiveReturnRequest,
     RequestReturnRequest,
 )
+from tests.support import order_body
 
 
 def body(**overrides: Any) -> dict[str, Any]:
-    """A valid web order: two T-shirts shipped to Madrid."""
-    document: dict[str, Any] = {
-        "channel": "web",
-        "customer": {"email": "ana@example.com", "name": "Ana García", "locale": "es"},
-        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}],
-        "shipping_address": {
-            "name": "Ana García",
-            "line1": "Calle Mayor 1",
-            "city": "Madrid",
-            "postal_code": "28013",
-            "country": "ES",
-        },
-        "payment": {"method": "card", "token": "tok_visa"},
-        "consent": {"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": True},
-    }
+    """A valid web order (the tests' shared one) from Ana, whose email stays the same."""
+    document = order_body(
+        customer={"email": "ana@example.com", "name": "Ana García", "locale": "es"}
+    )
     document.update(copy.deepcopy(overrides))
     return document
 

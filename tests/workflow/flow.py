@@ -24,12 +24,19 @@ from tests.support import JSON, STOREFRONT, eventually, idempotency_key, signed_
 TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
-def fresh_sku(deps: Any, stock: dict[str, int], price: str = "10.00", **safety: int) -> str:
+def fresh_sku(
+    deps: Any, stock: dict[str, int], price: str = "10.00", threshold: int = 1, **safety: int
+) -> str:
     """A product of this test's own, with ``stock`` units on hand per location id (and
     optional safety stock per location id); no other test touches it."""
     sku = f"T-{uuid.uuid4().hex[:10].upper()}"
     deps.store.put_product(
-        Product(sku=sku, name=f"Test {sku}", price=Money.of(Decimal(price)), low_stock_threshold=1)
+        Product(
+            sku=sku,
+            name=f"Test {sku}",
+            price=Money.of(Decimal(price)),
+            low_stock_threshold=threshold,
+        )
     )
     locations = {location.location_id: location for location in LOCATIONS}
     for location_id, on_hand in stock.items():
