@@ -99,9 +99,20 @@ def chalice_config() -> Json:
     return dict(json.loads(CHALICE_CONFIG.read_text()))
 
 
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment variables ``.chalice/config.json`` gives the stage's functions."""
+    config = chalice_config()
+    return {
+        **config.get("environment_variables", {}),
+        **config["stages"][stage].get("environment_variables", {}),
+    }
+
+
 def app_functions(stage: str) -> list[Function]:
-    """The functions chalice packages for ``app.py``, with the logical ids it gives them;
-    ``ORQUESTA_STAGE`` must already name the stage (the app reads it at import)."""
+    """The functions chalice packages for ``app.py``, with the logical ids it gives them.
+    The app reads its settings at import (the SNS topic's name, the secrets' parameters,
+    without which it refuses to start), so it is imported with the stage's variables."""
+    os.environ.update(stage_environment(stage))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     app = importlib.import_module("app").app
@@ -158,11 +169,7 @@ def _resource(resources: Json, logical_id: str, kind: str) -> Json:
 
 def _parameter_arns(stage: str) -> list[Json]:
     """The SSM parameters the stage's settings name (``ORQUESTA_*_PARAMETER``)."""
-    config = chalice_config()
-    variables = {
-        **config.get("environment_variables", {}),
-        **config["stages"][stage].get("environment_variables", {}),
-    }
+    variables = stage_environment(stage)
     names = sorted(value for key, value in variables.items() if key.endswith("_PARAMETER"))
     return [_arn("ssm", "parameter" + (n if n.startswith("/") else "/" + n)) for n in names]
 
@@ -276,6 +283,13 @@ def merge_template(stage: str, functions: list[Function]) -> Json:
         "ORQUESTA_OPS_ALERTS_TOPIC": {"Ref": OPS_ALERTS_TOPIC},
         "ORQUESTA_STATE_MACHINE": _arn("states", f"stateMachine:{machine_name}"),
         "ORQUESTA_SENDER_EMAIL": {"Ref": SENDER_PARAMETER},
+        # The SSM parameters the secrets come from (chalice sets them too, from the stage's
+        # config): a function without them refuses to start rather than use demo secrets.
+        **{
+            name: value
+            for name, value in stage_environment(stage).items()
+            if name.endswith("_PARAMETER")
+        },
     }
     if any(function.logical_id == API_HANDLER for function in functions):
         variables["ORQUESTA_PUBLIC_URL"] = {
@@ -452,7 +466,7 @@ def _tool(name: str) -> str:
 def run_chalice(stage: str, merge_path: Path, out_dir: Path, region: str) -> Path:
     """``chalice package`` with the merge template; returns the template it wrote."""
     shutil.rmtree(out_dir, ignore_errors=True)
-    env = {**os.environ, "AWS_DEFAULT_REGION": region, "ORQUESTA_STAGE": stage}
+    env = {**os.environ, **stage_environment(stage), "AWS_DEFAULT_REGION": region}
     command = [_tool("chalice"), "--project-dir", str(ROOT), "package", "--stage", stage]
     command += ["--merge-template", str(merge_path), str(out_dir)]
     subprocess.run(command, env=env, check=True)

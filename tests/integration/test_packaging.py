@@ -237,3 +237,20 @@ def test_the_api_names_its_handler_instead_of_referring_to_it() -> None:
     assert package.detach_api_from_handler(sam, "orquesta-dev") == 2
     assert "function:orquesta-dev/invocations" in json.dumps(api)
     assert package.dependency_cycle(sam) == []
+
+
+def test_every_function_names_the_ssm_parameters_of_its_secrets(
+    template: dict[str, Any], functions: list[package.Function]
+) -> None:
+    # Without them the app refuses to start (chalicelib.config.MissingSecrets); with them
+    # it never falls back to the local stack's demo secrets.
+    from chalicelib.config import LOCAL_DEMO_VARIABLE, SECRET_SOURCES
+
+    for function in functions:
+        variables = template["Resources"][function.logical_id]["Properties"]["Environment"][
+            "Variables"
+        ]
+        assert LOCAL_DEMO_VARIABLE not in variables
+        for _, parameter, direct in SECRET_SOURCES:
+            assert variables[parameter].startswith(f"/orquesta/{STAGE}/"), function.logical_id
+            assert direct not in variables, function.logical_id
