@@ -1,9 +1,10 @@
 """``make package``: the CloudFormation for AWS, built from the definitions the local stack uses.
 
 ``infra/aws/template.json`` (table, topics, state machine) and ``statemachines/order.asl.json``
-become a merge template that also gives every function its settings and least-privilege
-permissions; ``chalice package`` merges it into the app's own template; the one dependency
-cycle that leaves is broken; cfn-lint must then report no error and no warning.
+become a merge template that also gives every function its settings, least-privilege
+permissions, log group, alarms and (when invoked asynchronously) dead-letter queue;
+``chalice package`` merges it into the app's own template; the one dependency cycle that
+leaves is broken; cfn-lint must then report no error and no warning.
 
     .venv/bin/python -m infra.aws.package [--stage dev|prod]
 """
@@ -448,9 +449,37 @@ def failure_resources(function: Function, topic_ids: list[str]) -> Json:
     return resources
 
 
+def api_error_resources(stage: str) -> Json:
+    """An alarm on the API's answers of 500: the app answers them itself (a problem
+    document), so Lambda counts no error; it logs each at level ERROR, which a metric filter
+    on the handler's log group counts (in a namespace per stage: a log group is per stage)."""
+    namespace, metric = f"Orquesta/{stage}", "ApiUnhandledErrors"
+    handler_logs = log_group_id(Function(API_HANDLER, API_HANDLER_ROLE, ""))
+    return {
+        f"{API_HANDLER}ErrorLogsFilter": {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": handler_logs},
+                "FilterPattern": '{ $.level = "ERROR" }',
+                "MetricTransformations": [
+                    {"MetricNamespace": namespace, "MetricName": metric, "MetricValue": "1"}
+                ],
+            },
+        },
+        f"{API_HANDLER}ErrorLogsAlarm": _alarm(
+            f"orquesta-{stage}-api-unhandled-errors",
+            "The API answered 500 (an unhandled error, logged at level ERROR with its "
+            "correlation_id): search the API handler's log group for it.",
+            {"Namespace": namespace, "MetricName": metric},
+            "Sum",
+        ),
+    }
+
+
 def merge_template(stage: str, functions: list[Function]) -> Json:
     """The template chalice merges into its own: template.json with the state machine's
-    definition inlined, and every function's name, settings and role policy."""
+    definition inlined, and every function's name, settings, role policy, log group,
+    alarms, dead letters and checkov skips."""
     template: Json = copy.deepcopy(json.loads(TEMPLATE.read_text()))
     resources: Json = template["Resources"]
     for logical_id, kind in (
@@ -559,6 +588,7 @@ def merge_template(stage: str, functions: list[Function]) -> Json:
                 raise PackagingError(f"{logical_id} for {function.logical_id} is taken")
             resources[logical_id] = resource
     if any(function.logical_id == API_HANDLER for function in functions):
+        resources.update(api_error_resources(stage))
         resources[REST_API] = {
             "Properties": {
                 # chalice's "xray" traces the functions but leaves the API stage untraced.

@@ -418,6 +418,25 @@ def test_errors_of_the_api_and_of_asynchronous_functions_alarm_but_not_a_steps(
     assert "APIHandler" in errors and "ReserveStock" not in errors
 
 
+def test_the_apis_own_500s_alarm_through_its_error_logs(template: dict[str, Any]) -> None:
+    # The app turns an unhandled error into a 500 problem and logs it at level ERROR:
+    # Lambda sees a success, so its Errors metric never counts these.
+    source = (ROOT / "chalicelib" / "api" / "http.py").read_text()
+    assert 'logger.exception("unhandled error")' in source
+    resources = template["Resources"]
+    log_filter = resources["APIHandlerErrorLogsFilter"]["Properties"]
+    assert log_filter["LogGroupName"] == {"Ref": "APIHandlerLogs"}
+    assert log_filter["FilterPattern"] == '{ $.level = "ERROR" }'
+    transformation = log_filter["MetricTransformations"][0]
+    alarm = resources["APIHandlerErrorLogsAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+    assert transformation["MetricNamespace"] == f"Orquesta/{STAGE}"
+    assert alarm["AlarmActions"] == [OPS_TOPIC]
+
+
 def test_failed_timed_out_and_aborted_executions_and_ops_alerts_alarm_the_ops_topic(
     template: dict[str, Any],
 ) -> None:
