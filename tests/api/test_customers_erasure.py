@@ -20,6 +20,7 @@ import pytest
 
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
+from chalicelib.services import tickets
 from chalicelib.services.unit_of_work import status_event
 from tests.api.helpers import assert_problem, place_order
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
@@ -534,3 +535,25 @@ def test_nothing_new_is_written_about_an_erased_customer(client: Any) -> None:
     )
     assert resolved.status_code == 200, resolved.body
     assert_nothing_of(person, {"view": _get(client, f"/customers/{customer_id}")})
+
+
+def test_the_systems_tickets_about_an_erased_customers_orders_still_open(
+    client: Any, deps: Any
+) -> None:
+    customer_id = _post(client, "/customers", {"email": Person().email})["customer_id"]
+    assert _erase(client, customer_id).status_code == 200
+
+    # What the SLA check opens when an erased customer's parcel is late: ops must still act.
+    opened = tickets.open_ticket(
+        customer_id,
+        "late_delivery",
+        "Late delivery: rapido RAP0000000001",
+        "Promised by 2026-11-30T10:00:00+00:00; not delivered when the promise ran out.",
+        None,
+        "system",
+        deps,
+        ticket_id=f"tkt_late_{uuid.uuid4().hex[:12]}",
+    )
+
+    shown = _get(client, f"/tickets/{opened.ticket_id}")
+    assert (shown["status"], shown["customer_id"]) == ("open", customer_id)
