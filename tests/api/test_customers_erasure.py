@@ -332,6 +332,7 @@ def test_after_erasure_nothing_shown_holds_the_persons_data_and_the_books_stay(
     again = _post(client, "/customers", {"email": person.email, "loyalty_id": person.loyalty_id})
     assert again["created"] is True
     assert again["customer_id"] not in ids
+    assert _get(client, f"/customers/{again['customer_id']}")["orders"] == []
     # The books stay: amounts, payments, statuses, lines; the figures too.
     for order_id, was in books.items():
         now = _order_view(client, order_id)
@@ -557,3 +558,94 @@ def test_the_systems_tickets_about_an_erased_customers_orders_still_open(
 
     shown = _get(client, f"/tickets/{opened.ticket_id}")
     assert (shown["status"], shown["customer_id"]) == ("open", customer_id)
+
+
+def _claimed_store_sale(client: Any, person: Person) -> tuple[str, dict[str, str], list[str]]:
+    """An anonymous store sale the person claimed later with their receipt code."""
+    body = order_body(
+        channel="store",
+        store_id="ST-MADRID",
+        lines=[{"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}],
+        shipping_address=person.address,
+    )
+    body.pop("customer")
+    sale = place_order(client, body, auth=STORE)
+    claimed = _post(
+        client,
+        f"/orders/{sale['order_id']}/claim",
+        {"receipt_code": sale["receipt_code"], "email": person.email, "name": person.name},
+        STOREFRONT,
+    )
+    return claimed["customer_id"], {sale["order_id"]: sale["tracking_url"]}, []
+
+
+def _known_by_phone_and_card(client: Any, person: Person) -> tuple[str, dict[str, str], list[str]]:
+    """No email at all: a phone and a loyalty card, a pick-up order and a staff note."""
+    body = order_body(
+        customer={"phone": person.phone, "loyalty_id": person.loyalty_id, "name": person.name},
+        lines=[
+            {
+                "sku": "TSHIRT-BLK-M",
+                "quantity": 1,
+                "fulfillment": "pickup",
+                "location_id": "ST-MADRID",
+            }
+        ],
+    )
+    body.pop("shipping_address")
+    placed = place_order(client, body)
+    _post(
+        client,
+        f"/customers/{placed['customer_id']}/interactions",
+        {"type": "store_visit", "channel": "store", "summary": person.text("Came by")},
+    )
+    return placed["customer_id"], {placed["order_id"]: placed["tracking_url"]}, []
+
+
+def _only_a_ticket(client: Any, person: Person) -> tuple[str, dict[str, str], list[str]]:
+    """A customer who never ordered, with a resolved ticket full of notes."""
+    customer_id = _post(client, "/customers", {"email": person.email, "name": person.name})[
+        "customer_id"
+    ]
+    ticket = _post(
+        client,
+        f"/customers/{customer_id}/tickets",
+        {
+            "type": "question",
+            "subject": person.text("Q"),
+            "description": person.text("D"),
+            "channel": "web",
+        },
+    )["ticket_id"]
+    for body in ({"note": person.text("N1")}, {"status": "resolved", "note": person.text("N2")}):
+        response = client.http.patch(
+            f"/tickets/{ticket}", headers=OPS | JSON, body=json.dumps(body)
+        )
+        assert response.status_code == 200, response.body
+    return customer_id, {}, [ticket]
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [_claimed_store_sale, _known_by_phone_and_card, _only_a_ticket],
+    ids=["claimed-store-sale", "phone-and-loyalty-card-only", "only-a-ticket"],
+)
+def test_erasure_leaves_nothing_of_the_person_whatever_they_left_with_us(
+    client: Any, deps: Any, stack: Any, parked: list[str], scenario: Any
+) -> None:
+    person = Person()
+    customer_id, orders, tickets_ = scenario(client, person)
+    parked.extend(orders)
+    eventually(
+        lambda: all(
+            o in {s["order_id"] for s in _get(client, f"/customers/{customer_id}")["orders"]}
+            for o in orders
+        )
+    )
+    stack.lambdas.drain()
+    assert leaks(everything_shown(client, [customer_id], orders, tickets_), person.needles)
+
+    assert _erase(client, customer_id).status_code == 200
+
+    stack.lambdas.drain()
+    assert_nothing_of(person, everything_shown(client, [customer_id], orders, tickets_))
