@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 MOVED_PREFIXES = ("ORDER#", "INTERACTION#", "TICKET#", "CONSENT#")
 MAX_CLAIM_ATTEMPTS = 5
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+# What the erase call answers with, of the erasure record (not the outbox's addresses).
+ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
+MAX_ERASURE_ATTEMPTS = 5
 
 
 def _active_profile(customer_id: str, field: str, deps: Deps) -> dict[str, Any]:
@@ -157,8 +160,10 @@ def erase_customer(
     state = profile.get("state", "active")
     if state not in ("active", "erased"):
         raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
+    record = _record_erasure(owner, _person_records(owner, deps), by_client, by_role, reason, deps)
+    # Read again once recorded: a merge into an erased record is refused, so any merge
+    # made while the erasure was being recorded is seen now.
     records = _person_records(owner, deps)
-    record = _record_erasure(owner, records, by_client, by_role, reason, deps)
     for step in ERASURE_STEPS:
         step(records, record, deps)
     done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
@@ -166,10 +171,6 @@ def erase_customer(
         "customer_id": owner,
         "erased_records": records,
     }
-
-
-ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
-MAX_ERASURE_ATTEMPTS = 5
 
 
 def _person_records(owner: str, deps: Deps) -> list[str]:
