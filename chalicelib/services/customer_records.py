@@ -111,6 +111,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_PREFIXES)
     _merge_figures(survivor_id, merged_id, deps)
+    if (store.profile(survivor_id) or {}).get("state") == "erased":
+        # The person was erased while their history moved: items read before the
+        # erasure may have landed after its steps ran. Its steps run again over them.
+        erase_customer(survivor_id, "", "", deps)
 
 
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:

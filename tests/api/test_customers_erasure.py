@@ -649,3 +649,42 @@ def test_erasure_leaves_nothing_of_the_person_whatever_they_left_with_us(
 
     stack.lambdas.drain()
     assert_nothing_of(person, everything_shown(client, [customer_id], orders, tickets_))
+
+
+def test_history_a_merge_moves_while_the_person_is_erased_is_erased_too(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person()
+    survivor = _post(client, "/customers", {"email": person.email})["customer_id"]
+    merged = _post(
+        client, "/customers", {"email": f"merged-{person.mark}@example.com", "name": person.name}
+    )["customer_id"]
+    _post(
+        client,
+        f"/customers/{merged}/interactions",
+        {"type": "call", "channel": "phone", "summary": person.text("Called")},
+    )
+    real_move = deps.customers.move_items
+
+    def erased_midway(source: str, target: str, prefixes: tuple[str, ...]) -> int:
+        # The move reads the merged record's items, the erasure runs to the end, then the
+        # move writes what it read into the survivor's partition.
+        stale, _ = deps.customers.query(f"CUSTOMER#{source}", "INTERACTION#")
+        assert _erase(client, survivor).status_code == 200
+        for item in stale:
+            kept = {key: value for key, value in item.items() if key not in ("pk", "sk")}
+            deps.customers.add_interaction(target, kept)
+            deps.customers.rewrite_items(source, str(item["sk"]), lambda _: None)
+        return int(real_move(source, target, prefixes))
+
+    monkeypatch.setattr(deps.customers, "move_items", erased_midway)
+
+    _post(client, f"/customers/{survivor}/merge", {"from_customer_id": merged})
+
+    assert_nothing_of(
+        person,
+        {
+            "view": _get(client, f"/customers/{survivor}"),
+            "export": _get(client, f"/customers/{survivor}/export"),
+        },
+    )
