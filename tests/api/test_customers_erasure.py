@@ -450,6 +450,9 @@ def test_an_order_the_erasure_did_not_see_loses_the_data_when_its_event_arrives(
     entry = HistoryEntry(status=OrderStatus.ACCEPTED, at=late.placed_at, detail="placed via web")
     late.status, late.history = OrderStatus.ACCEPTED, [entry]
     deps.store.create_order(late)
+    # The copy of an email sent about it before its event reached the projector.
+    mailed = deps.outbox.directory / f"late-{person.mark}.eml"
+    mailed.write_text(f"To: {person.name} <{person.email}>\nSubject: Pedido\n\nHola\n")
 
     deps.events.publish(status_event(late, entry))
     stack.lambdas.drain()
@@ -460,6 +463,7 @@ def test_an_order_the_erasure_did_not_see_loses_the_data_when_its_event_arrives(
     assert leaks(json.loads(stored.model_dump_json()), person.needles) == []
     assert stored.total == late.total
     assert leaks(view, person.needles) == []
+    assert not mailed.exists()
     assert (
         deps.store.find_identifier(Identifier(type=IdentifierType.EMAIL, value=person.email))
         is None
