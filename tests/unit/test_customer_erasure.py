@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.erasure import (
@@ -48,6 +48,7 @@ def _holds(value: Any, secret: str) -> bool:
     return False
 
 
+@settings(deadline=None)  # no wall-clock limit: the machine is shared
 @given(name=personal, email=personal, phone=personal, line1=personal, city=personal, why=personal)
 def test_an_erased_order_holds_none_of_the_customers_text_and_keeps_its_books(
     name: str, email: str, phone: str, line1: str, city: str, why: str
@@ -88,6 +89,7 @@ def test_an_order_without_personal_data_is_left_alone() -> None:
     assert redact_order(anonymous) is False
 
 
+@settings(deadline=None)
 @given(subject=personal, description=personal, notes=st.lists(personal, max_size=4))
 def test_an_erased_ticket_keeps_its_case_but_none_of_its_text(
     subject: str, description: str, notes: list[str]
