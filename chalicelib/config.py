@@ -5,10 +5,35 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-DEMO_API_KEYS = {"demo-storefront": "storefront", "demo-store": "store", "demo-ops": "ops"}
+Role = Literal["storefront", "store", "ops"]
+
+
+class ApiKey(BaseModel):
+    """What one bearer key is: its role, the client it acts for (keys sharing a
+    ``client_id`` are one client, e.g. during a rotation) and the store it is bound to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    client_id: str | None = Field(default=None, min_length=1)
+    location_id: str | None = Field(default=None, min_length=1)
+
+
+# A key maps to a role name, or to an ``ApiKey`` object.
+ApiKeys = dict[str, Role | ApiKey]
+
+DEMO_API_KEYS: ApiKeys = {
+    "demo-storefront": "storefront",
+    "demo-store": "store",
+    "demo-ops": "ops",
+    # A second storefront client and a store key bound to Madrid, to try access rules with.
+    "demo-storefront-2": ApiKey(role="storefront", client_id="demo-shop-2"),
+    "demo-store-madrid": ApiKey(role="store", location_id="ST-MADRID"),
+}
 
 
 class Settings(BaseModel):
@@ -26,12 +51,19 @@ class Settings(BaseModel):
     sender_email: str = "pedidos@orquesta.example"
     # Secrets: in AWS they come from SSM SecureString parameters (names below) through
     # Powertools' parameters utility; locally the demo values stand in for them.
-    api_keys: dict[str, str] = Field(default_factory=lambda: dict(DEMO_API_KEYS))
+    api_keys: ApiKeys = Field(default_factory=lambda: dict(DEMO_API_KEYS))
     api_keys_parameter: str = ""
     carrier_secret: str = "demo-carrier-secret"
     carrier_secret_parameter: str = ""
     tracking_secret: str = "demo-tracking-secret"
     tracking_secret_parameter: str = ""
+    # Signing keys by key id (kid) for tracking links, customer tokens and verification
+    # codes: every key verifies, ``tracking_signing_kid`` signs. Empty: ``tracking_secret``
+    # is the only key, under the kid ``k0``.
+    tracking_keys: dict[str, str] = Field(default_factory=dict)
+    tracking_signing_kid: str = ""
+    customer_token_ttl_seconds: int = Field(default=24 * 3600, gt=0, le=24 * 3600)
+    verification_code_ttl_seconds: int = 600
     time_scale: float = 1.0
     handling_seconds: int = 5
     return_window_days: int = 30
@@ -56,7 +88,7 @@ class Settings(BaseModel):
         return max(1, int(seconds / self.time_scale))
 
 
-def _env_json(name: str) -> dict[str, str] | None:
+def _env_json(name: str) -> dict[str, Any] | None:
     raw = os.environ.get(name)
     return None if not raw else dict(json.loads(raw))
 
@@ -82,6 +114,7 @@ def load_settings() -> Settings:
         "carrier_secret_parameter": "ORQUESTA_CARRIER_SECRET_PARAMETER",
         "tracking_secret": "ORQUESTA_TRACKING_SECRET",
         "tracking_secret_parameter": "ORQUESTA_TRACKING_SECRET_PARAMETER",
+        "tracking_signing_kid": "ORQUESTA_TRACKING_SIGNING_KID",
         "time_scale": "ORQUESTA_TIME_SCALE",
         "handling_seconds": "ORQUESTA_HANDLING_SECONDS",
         "return_window_days": "ORQUESTA_RETURN_WINDOW_DAYS",
@@ -92,6 +125,9 @@ def load_settings() -> Settings:
     keys = _env_json("ORQUESTA_API_KEYS")
     if keys is not None:
         values["api_keys"] = keys
+    tracking_keys = _env_json("ORQUESTA_TRACKING_KEYS")
+    if tracking_keys is not None:
+        values["tracking_keys"] = tracking_keys
     return Settings.model_validate(values)
 
 
