@@ -63,7 +63,9 @@ class AccessStore:
         return int(attributes.get("failures", attributes.get("generation", 0)))
 
     # Attempts -------------------------------------------------------------------------
-    def begin_attempt(self, scope: str, now: datetime, limit: int, lock_seconds: int) -> int:
+    def begin_attempt(
+        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+    ) -> int:
         """Reserve one attempt at a code, counted as a failure until ``attempt_succeeded``
         gives it back; returns the failures counted with it. ``TooManyAttempts`` (with the
         seconds left) once ``limit`` failures are counted or while the lock holds.
@@ -93,8 +95,8 @@ class AccessStore:
             failures, locked_until = int(item.get("failures", 0)), item.get("locked_until")
             if locked_until is not None and int(locked_until) > at:
                 raise TooManyAttempts(
-                    "too many wrong codes; try again later",
-                    field="code",
+                    "too many attempts; try again later",
+                    field=field,
                     retry_after=math.ceil(int(locked_until) - now.timestamp()),
                 )
             if failures >= limit and locked_until is None:
@@ -103,7 +105,7 @@ class AccessStore:
                 self.lock(scope, now, lock_seconds)
             elif failures >= limit and self._restart(pk, int(str(locked_until)), ttl):
                 return 1  # the lock ran out: counting starts again with this attempt
-        raise TooManyAttempts("too many attempts at once; try again", field="code")
+        raise TooManyAttempts("too many attempts at once; try again", field=field)
 
     def _restart(self, pk: str, seen_lock: int, ttl: int) -> bool:
         try:

@@ -182,7 +182,7 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
         raise Conflict(f"order {order_id} was already claimed", field="order_id")
     scope = f"claim#{order_id}"
     failures = deps.access.begin_attempt(
-        scope, deps.clock(), MAX_CLAIM_ATTEMPTS, CLAIM_LOCKOUT_SECONDS
+        scope, deps.clock(), MAX_CLAIM_ATTEMPTS, CLAIM_LOCKOUT_SECONDS, "receipt_code"
     )
     if not tokens.same(receipt_code.strip().upper(), order.receipt_code):
         deps.access.attempt_failed(

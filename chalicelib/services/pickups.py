@@ -57,7 +57,9 @@ def collect(
     now = deps.clock()
     _ready_pickup(deps.store.get_order(order_id), fulfillment_id, at_location)
     scope = f"pickup#{fulfillment_id}"
-    failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
+    failures = deps.access.begin_attempt(
+        scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS, "pickup_code"
+    )
     token: str | None = None
 
     def decide(order: Order) -> Change | None:

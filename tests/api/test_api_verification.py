@@ -153,3 +153,16 @@ def test_twenty_concurrent_guesses_get_exactly_five_codes_checked(client: Any, s
         statuses = sorted(pool.map(guess, range(20)))
 
     assert statuses.count(422) == 5 and statuses.count(429) == 15, statuses
+
+
+def test_a_sixth_code_to_one_address_within_15_minutes_is_429(client: Any, stack: Any) -> None:
+    address = _email()
+    sent = [_send(client, {"email": address}) for _ in range(5)]
+    refused = _send(client, {"email": address})
+
+    assert [reply.status_code for reply in sent] == [202] * 5
+    assert_problem(refused, 429, "email")
+    assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    # The last code sent still proves the address.
+    confirmed = _confirm(client, {"email": address, "code": sent_code(stack.outbox, address)})
+    assert confirmed.status_code == 200, confirmed.body
