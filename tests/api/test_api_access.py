@@ -241,6 +241,30 @@ def test_every_registered_route_declares_who_may_call_it(stack: Any) -> None:
             assert doc.path in ("/health", "/openapi.json", "/ops"), f"{where} is public?"
 
 
+CUSTOMER_ROUTES = [
+    doc for doc in ROUTE_DOCS if doc.access is Access.CUSTOMER and "storefront" in doc.roles
+]
+
+
+@pytest.mark.parametrize("doc", CUSTOMER_ROUTES, ids=lambda d: f"{d.method} {d.path}")
+def test_every_customer_route_refuses_a_storefront_without_that_customers_token(
+    client: Any, doc: Any
+) -> None:
+    placed = place_order(client, order_body())
+    customer_id = placed["customer_id"]
+    ticket = client.http.post(
+        f"/customers/{customer_id}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps({"subject": "s", "description": "d", "channel": "phone"}),
+    ).json_body["ticket_id"]
+    path = doc.path.format(customer_id=customer_id, ticket_id=ticket)
+
+    response = _request(client, doc.method, path, OTHER_STOREFRONT, None)
+
+    assert_problem(response, 403, "X-Customer-Token")
+    assert _request(client, doc.method, path, OPS, None).status_code == 200
+
+
 def test_an_unknown_role_or_field_in_a_key_object_is_refused() -> None:
     from pydantic import ValidationError
 
