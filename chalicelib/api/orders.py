@@ -131,8 +131,11 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     access=Access.OWN_ORDER,
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return."""
+    """Open a return (a store key bound to a store takes returns in store only there)."""
     request = call.parse(RequestReturnRequest)
+    assert call.principal is not None
+    if request.channel == "store":
+        call.principal.require_location(request.location_id, "location_id")
     created = returns.request_return(order_id, request, call.deps)
     return ReturnResponse(
         return_id=created.return_id, order_id=order_id, status=created.status.value

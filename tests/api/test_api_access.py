@@ -185,9 +185,15 @@ def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
     )
 
 
-def test_a_bound_store_key_receives_returns_and_moves_stock_only_at_its_store(
+def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_store(
     client: Any,
 ) -> None:
+    at_madrid = place_order(client, _store_order("ST-MADRID"), MADRID_STORE)
+    elsewhere = RETURN_BODY | {"channel": "store", "location_id": "ST-BARCELONA"}
+    taken = _request(
+        client, "POST", f"/orders/{at_madrid['order_id']}/returns", MADRID_STORE, elsewhere
+    )
+    assert_problem(taken, 403, "location_id")
     received = _request(
         client,
         "POST",
