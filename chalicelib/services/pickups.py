@@ -19,6 +19,10 @@ MAX_WRONG_CODES = 5
 LOCKOUT_SECONDS = 15 * 60
 
 
+class WrongPickupCode(Unprocessable):
+    """The code given is not the pick-up's (a guess, counted against the lockout)."""
+
+
 def order_id_of_fulfillment(fulfillment_id: str) -> str:
     """Fulfilment ids are ``<order id>-F<n>``."""
     order_id, separator, number = fulfillment_id.rpartition("-F")
@@ -66,7 +70,7 @@ def collect(
         nonlocal token
         fulfillment = _ready_pickup(order, fulfillment_id, at_location)
         if not tokens.same(pickup_code, fulfillment.pickup_code or "\x00"):
-            raise Unprocessable("wrong pick-up code", field="pickup_code")
+            raise WrongPickupCode("wrong pick-up code", field="pickup_code")
         entry = order.deliver(fulfillment_id, now)
         token, fulfillment.task_token = fulfillment.task_token, None
         taken = [
@@ -82,14 +86,11 @@ def collect(
 
     try:
         order = mutate(deps, order_id, decide)
-    except Unprocessable as exc:
-        if exc.field == "pickup_code":
-            deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
-        else:
-            deps.access.attempt_succeeded(scope)
+    except WrongPickupCode:
+        deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
         raise
     except Exception:
-        deps.access.attempt_succeeded(scope)  # not a guess: give the attempt back
+        deps.access.attempt_succeeded(scope)  # not a guess (409, 403...): give it back
         raise
     deps.access.attempt_succeeded(scope)
     if token:
