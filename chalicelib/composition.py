@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.access import AccessStore
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
-from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher
+from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, SnsTexter
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.adapters.secrets import SecretSource
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         Mailer,
         Outbox,
         PaymentGateway,
+        Texter,
         Workflow,
     )
 
@@ -56,6 +58,9 @@ class Deps:
     secrets: SecretSource
     idempotency: IdempotentRequests
     customers: CustomerStore
+    # Guessing limits, one-time codes, tracking-link generations; text messages.
+    access: AccessStore
+    texter: Texter
     clock: Callable[[], datetime] = field(default=utc_now)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
@@ -89,6 +94,8 @@ def build(config: Settings) -> Deps:
         secrets=SecretSource(config),
         idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
         customers=CustomerStore(dynamodb, config.table_name),
+        access=AccessStore(dynamodb, config.table_name),
+        texter=SnsTexter(client("sns", config.region)),
     )
 
 

@@ -191,6 +191,14 @@ class Mailer(Protocol):
         ...
 
 
+class Texter(Protocol):
+    """Sends text messages to phones."""
+
+    def send(self, to: str, text: str) -> str:
+        """Send one message to an E.164 number; returns the message id."""
+        ...
+
+
 class Outbox(Protocol):
     """Emails as they were sent, where the environment keeps them (the local stack writes
     every email to a folder; on AWS SES keeps none, and there is no outbox)."""

@@ -377,23 +377,6 @@ class CustomerStore:
             "subject": ticket.subject,
         }
 
-    # Claims of anonymous store orders -----------------------------------------------------
-    def claim_attempts(self, order_id: str) -> int:
-        """Wrong receipt codes tried for an order so far."""
-        item = self._get(f"CLAIM#{order_id}", "ATTEMPTS")
-        return int(item["attempts"]) if item else 0
-
-    def count_claim_attempt(self, order_id: str) -> int:
-        """Count one more wrong code; returns the new count."""
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=to_item({"pk": f"CLAIM#{order_id}", "sk": "ATTEMPTS"}),
-            UpdateExpression="ADD attempts :one",
-            ExpressionAttributeValues=to_item({":one": 1}),
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(from_item(response["Attributes"])["attempts"])
-
     # Merge and erasure -----------------------------------------------------------------
     def merge_profiles(
         self,

@@ -23,7 +23,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
 | erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_outbox`` (the addresses whose emails the local outbox must forget) only until that step ran |
 | ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
-| claim attempts | ``CLAIM#<order_id>`` | ``ATTEMPTS`` | wrong receipt codes tried |
+| attempts, codes, link generations | ``ATTEMPTS#…``, ``VERIFY#…``, ``TRACKING#…`` | | see ``chalicelib/adapters/access.py`` |
 | aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |
 | identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
 | once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |

@@ -414,7 +414,6 @@ class ClaimOrderResponse(BaseModel):
     customer_id: str
     matched_by: str | None
     created: bool
-    customer_token: str | None = None
 
 
 class SegmentResponse(BaseModel):

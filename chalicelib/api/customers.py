@@ -1,8 +1,9 @@
 """Customers: identify, look up, the 360 view, interactions, merge, export and erasure.
 
 A storefront key reads a customer's data only with that customer's signed token in
-``X-Customer-Token`` (handed out by ``POST /customers`` and ``POST /orders``); everything
-else about customers is for store staff and ops."""
+``X-Customer-Token``, handed out only to a customer who proved an identifier with a
+one-time code (``POST /customers/verifications``); everything else about customers is for
+store staff and ops."""
 
 from __future__ import annotations
 
@@ -24,17 +25,12 @@ from chalicelib.api.customer_models import (
     OpenTicketRequest,
     TicketResponse,
 )
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.requests import CustomerRef
-from chalicelib.services import customer_records, customer_view, tickets
-from chalicelib.services.customers import (
-    customer_token,
-    lookup_customer,
-    resolve_customer,
-    token_grants,
-)
+from chalicelib.services import customer_records, customer_view, tickets, verification
+from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 
 customers = Blueprint(__name__)
 
@@ -97,6 +93,7 @@ def _by(call: Call) -> tuple[str, str]:
     request=IdentifyCustomerRequest,
     response=CustomerResolutionResponse,
     tag="customers",
+    access=Access.NEW,
 )
 def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
@@ -107,9 +104,6 @@ def identify_customer(call: Call) -> dict[str, Any]:
         matched_by=resolution.matched_by,
         created=resolution.created,
     )
-    assert call.principal is not None
-    if call.principal.role == "storefront":
-        response.customer_token = customer_token(resolution.customer_id, call.deps)
     return response.model_dump(mode="json", exclude_unset=True)
 
 
@@ -122,6 +116,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     response=CustomerLookupResponse,
     query=CustomerLookupQuery,
     tag="customers",
+    access=Access.NEW,
 )
 def find_customer(call: Call) -> dict[str, Any]:
     """Who an identifier belongs to (a merged record answers with its survivor)."""
@@ -144,6 +139,7 @@ def find_customer(call: Call) -> dict[str, Any]:
     response=CustomerViewResponse,
     query=CustomerViewQuery,
     tag="customers",
+    access=Access.CUSTOMER,
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
@@ -165,6 +161,7 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     response=AddedInteractionResponse,
     status=201,
     tag="customers",
+    access=Access.STAFF,
 )
 def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     """Staff talked to the customer."""
@@ -185,6 +182,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     response=TicketResponse,
     status=201,
     tag="customers",
+    access=Access.STAFF,
 )
 def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer-service case, optionally about one of the customer's orders."""
@@ -231,6 +229,7 @@ def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     roles=("storefront", "ops"),
     response=ExportResponse,
     tag="customers",
+    access=Access.CUSTOMER,
 )
 def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
@@ -258,3 +257,73 @@ def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
         customer_id, client_id, role, call.deps, request.reason
     )
     return EraseResponse.model_validate(record).model_dump(mode="json")
+
+
+class VerificationRequest(BaseModel):
+    """``POST /customers/verifications``: the email or the phone to send a code to."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    email: str | None = Field(default=None, min_length=3, max_length=254)
+    phone: str | None = Field(default=None, min_length=6, max_length=32)
+
+
+class ConfirmVerificationRequest(VerificationRequest):
+    """``POST /customers/verifications/confirm``: the address and the code it received."""
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code sent")
+
+
+class VerificationSentResponse(BaseModel):
+    """Always the same answer, whether or not anyone is known by the address."""
+
+    status: str = "sent"
+
+
+class CustomerTokenResponse(BaseModel):
+    """The verified customer and a token that proves them, until ``expires_at``."""
+
+    customer_id: str
+    customer_token: str
+    expires_at: str
+
+
+@endpoint(
+    customers,
+    "/customers/verifications",
+    "POST",
+    summary="Send a one-time code to an email or phone (same answer whether it is known)",
+    roles=("storefront", "store"),
+    request=VerificationRequest,
+    response=VerificationSentResponse,
+    status=202,
+    tag="customers",
+    access=Access.NEW,
+)
+def start_verification(call: Call) -> dict[str, Any]:
+    """A 6-digit code, valid 10 minutes, goes to the address."""
+    request = call.parse(VerificationRequest)
+    verification.send_code(request.email, request.phone, call.deps)
+    return VerificationSentResponse().model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/verifications/confirm",
+    "POST",
+    summary="Prove an email or phone with its code: the customer (created if new) and a token",
+    roles=("storefront", "store"),
+    request=ConfirmVerificationRequest,
+    response=CustomerTokenResponse,
+    tag="customers",
+    access=Access.CODE,
+)
+def confirm_verification(call: Call) -> dict[str, Any]:
+    """Wrong or expired code: 422 on ``code``; five wrong ones lock the address (429)."""
+    request = call.parse(ConfirmVerificationRequest)
+    verified = verification.confirm_code(request.email, request.phone, request.code, call.deps)
+    return CustomerTokenResponse(
+        customer_id=verified.resolution.customer_id,
+        customer_token=verified.token.token,
+        expires_at=verified.token.expires_at.isoformat(),
+    ).model_dump(mode="json")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -20,11 +20,14 @@ from chalicelib.composition import Deps, deps
 from chalicelib.domain.errors import (
     Forbidden,
     InvalidRequest,
+    NotFound,
     OrquestaError,
     PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
+from chalicelib.domain.orders import Order
+from chalicelib.services import tokens
 
 logger = Logger(service="orquesta")
 
@@ -36,10 +39,54 @@ ALL_ROLES = ("storefront", "store", "ops")
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the role of their key and a stable id for the key itself."""
+    """Who is calling: the role of their key, the client it acts for (the configured
+    ``client_id``, else a stable id of the key itself) and the store it is bound to."""
 
     role: str
     client_id: str
+    location_id: str | None = None
+
+    def sees(self, order: Order) -> bool:
+        """Whether this caller may read (and so act on) the order: ops everything; a
+        storefront its own client's orders; a store key bound to a store the orders placed
+        there or with a fulfilment or a return there, an unbound one every order."""
+        if self.role == "ops":
+            return True
+        if self.role == "storefront":
+            return order.client_id is not None and secure_equal(order.client_id, self.client_id)
+        if self.role == "store":
+            store = self.location_id
+            return (
+                store is None
+                or order.store_id == store
+                or any(f.location_id == store for f in order.fulfillments)
+                or any(r.location_id == store for r in order.returns)
+            )
+        return False
+
+    def require_location(self, location_id: str | None, field: str) -> None:
+        """A store key bound to a store acts only at that store (403 elsewhere)."""
+        bound = self.location_id
+        if self.role == "store" and bound is not None and location_id != bound:
+            raise Forbidden(f"this key acts for store {bound} only", field=field)
+
+
+class Access(StrEnum):
+    """Who a route lets through, declared with every route so that none can forget (a test
+    walks the registry): ownership is checked, or the route is for ops only, or public."""
+
+    PUBLIC = "public"  # no credential and nobody's data: health, the OpenAPI document
+    SIGNED = "signed"  # the request carries its own proof: tracking token, carrier signature
+    OPS = "ops"  # ops keys only
+    STAFF = "staff"  # store and ops keys only; a bound store key acts at its store only
+    CATALOGUE = "catalogue"  # reference data that belongs to no client or customer
+    OWN_ORDER = "own-order"  # ``{order_id}`` must be the caller's (404 otherwise), enforced here
+    CUSTOMER = "customer"  # storefronts need that customer's X-Customer-Token
+    NEW = "new"  # creates or resolves for the caller; reads nothing another client owns
+    CODE = "code"  # the proof is a code in the body; 5 wrong codes lock it (429)
+
+
+secure_equal = tokens.same
 
 
 @dataclass(frozen=True)
@@ -57,6 +104,7 @@ class RouteDoc:
     headers: tuple[str, ...] = ()
     html: bool = False
     query: type[BaseModel] | None = None
+    access: Access | None = None
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -143,22 +191,36 @@ def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Pr
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send Authorization: Bearer <key>", field="Authorization")
     key = key.strip()
-    role = None
-    for known, known_role in app_deps.secrets.api_keys().items():
-        if hmac.compare_digest(known.encode(), key.encode()):
-            role = known_role
-    if role is None:
+    found = None
+    for known, spec in app_deps.secrets.api_keys().items():
+        if secure_equal(key, known):
+            found = spec
+    if found is None:
         raise Unauthorized("unknown API key", field="Authorization")
-    if role not in roles:
-        raise Forbidden(f"the {role} role may not do this", field="Authorization")
-    client_id = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Principal(role=role, client_id=client_id)
+    if found.role not in roles:
+        raise Forbidden(f"the {found.role} role may not do this", field="Authorization")
+    client_id = (
+        found.client_id or hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    )
+    return Principal(role=found.role, client_id=client_id, location_id=found.location_id)
+
+
+def require_order(call: Call, order_id: str) -> Order:
+    """The order if this caller may see it; for anyone else exactly the answer an unknown
+    id gets (404, same body), so that order ids cannot be probed."""
+    order = call.deps.store.get_order(order_id)
+    if call.principal is None or not call.principal.sees(order):
+        raise NotFound(f"no order {order_id}", field="order_id")
+    return order
 
 
 def error_response(exc: Exception) -> Response:
     """Errors become HTTP in one place, by type."""
     if isinstance(exc, OrquestaError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return problem(exc.status, exc.title, exc.detail, exc.field_errors(), headers)
     logger.exception("unhandled error")
     return problem(500, "Internal error", "something went wrong on our side; it was logged")
@@ -178,13 +240,30 @@ def endpoint(
     headers: tuple[str, ...] = (),
     html: bool = False,
     query: type[BaseModel] | None = None,
+    access: Access | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a route: authenticate by role, turn errors into problem details, document it."""
+    """Register a route: authenticate by role, check the access it declares (an ops-only
+    route declares it by its roles), turn errors into problem details, document it."""
+    if access is None and roles == ("ops",):
+        access = Access.OPS
+    if access is Access.OWN_ORDER and "{order_id}" not in path:
+        raise ValueError(f"{method} {path}: own-order routes name an {{order_id}}")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         ROUTE_DOCS.append(
             RouteDoc(
-                method, path, summary, roles, request, response, status, tag, headers, html, query
+                method,
+                path,
+                summary,
+                roles,
+                request,
+                response,
+                status,
+                tag,
+                headers,
+                html,
+                query,
+                access,
             )
         )
 
@@ -194,7 +273,10 @@ def endpoint(
             app_deps = deps()
             try:
                 principal = authenticate(current, roles, app_deps) if roles else None
-                result = view(Call(current, principal, app_deps), **path_params)
+                call = Call(current, principal, app_deps)
+                if access is Access.OWN_ORDER:
+                    require_order(call, path_params["order_id"])
+                result = view(call, **path_params)
             except Exception as exc:  # noqa: BLE001 - every error becomes a problem document
                 return error_response(exc)
             if isinstance(result, Response):

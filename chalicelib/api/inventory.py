@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.domain.errors import Unprocessable
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import inventory as inventory_service
@@ -45,6 +45,7 @@ class MovementResponse(BaseModel):
     status=201,
     tag="inventory",
     headers=(IDEMPOTENCY_HEADER,),
+    access=Access.STAFF,
 )
 def record_movement(call: Call) -> dict[str, Any]:
     """Apply once per Idempotency-Key."""
@@ -54,6 +55,7 @@ def record_movement(call: Call) -> dict[str, Any]:
     request = call.parse(RecordMovementRequest)
     request.on_hand_delta()
     assert call.principal is not None
+    call.principal.require_location(request.location_id, "location_id")
 
     def apply() -> dict[str, Any]:
         result = inventory_service.record_movement(request, call.deps)

@@ -22,8 +22,6 @@ class PlaceOrderResponse(BaseModel):
     execution_arn: str | None = None
     # Anonymous store orders: the code that lets the customer claim the order later.
     receipt_code: str | None = None
-    # Signed for the order's customer: lets a storefront read that customer's data.
-    customer_token: str | None = None
 
 
 class ShipmentResponse(BaseModel):
@@ -219,8 +217,6 @@ class CustomerResolutionResponse(BaseModel):
     customer_id: str
     matched_by: str | None
     created: bool
-    # Storefront callers only: presented as X-Customer-Token to read this customer's data.
-    customer_token: str | None = None
 
 
 class ExecutionStateResponse(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.http import ROUTE_DOCS, Call, RouteDoc, endpoint
+from chalicelib.api.http import ROUTE_DOCS, Access, Call, RouteDoc, endpoint
 
 openapi = Blueprint(__name__)
 
@@ -120,7 +120,7 @@ def build_document() -> dict[str, Any]:
     }
 
 
-@endpoint(openapi, "/openapi.json", "GET", summary="This document", tag="ops")
+@endpoint(openapi, "/openapi.json", "GET", summary="This document", tag="ops", access=Access.PUBLIC)
 def openapi_document(call: Call) -> dict[str, Any]:
     """Generated on each call from the same registry the routes were made from."""
     return build_document()

@@ -8,10 +8,11 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint, logger
 from chalicelib.api.models import ExecutionResponse, HealthResponse
 from chalicelib.domain.errors import InvalidFields, NotFound
 from chalicelib.services import recovery, sla
+from chalicelib.services.tracking import revoke_tracking_links
 
 ops = Blueprint(__name__)
 
@@ -95,7 +96,15 @@ def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-@endpoint(ops, "/health", "GET", summary="Liveness", response=HealthResponse, tag="ops")
+@endpoint(
+    ops,
+    "/health",
+    "GET",
+    summary="Liveness",
+    response=HealthResponse,
+    tag="ops",
+    access=Access.PUBLIC,
+)
 def health(call: Call) -> dict[str, Any]:
     """No auth, no I/O: the process answers."""
     return HealthResponse(status="ok", stage=call.deps.settings.stage).model_dump(mode="json")
@@ -165,3 +174,39 @@ def sla_scorecard(call: Call) -> dict[str, Any]:
     return SlaScorecardResponse.model_validate(
         {"start": start.isoformat(), "end": end.isoformat(), "carriers": rows}
     ).model_dump(mode="json")
+
+
+class RevokeTrackingRequest(BaseModel):
+    """``POST /ops/orders/{order_id}/tracking-token/revoke``; the body is optional."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TrackingLinkResponse(BaseModel):
+    """The order's new tracking link; every earlier one answers 404 from now on."""
+
+    order_id: str
+    tracking_url: str
+
+
+@endpoint(
+    ops,
+    "/ops/orders/{order_id}/tracking-token/revoke",
+    "POST",
+    summary="Revoke every tracking link of an order (a leaked link); answers the new link",
+    roles=("ops",),
+    request=RevokeTrackingRequest,
+    response=TrackingLinkResponse,
+    tag="ops",
+)
+def revoke_tracking_token(call: Call, order_id: str) -> dict[str, Any]:
+    """Old links 404 at once; the new one works."""
+    request = call.parse(RevokeTrackingRequest, optional=True)
+    url = revoke_tracking_links(order_id, call.deps)
+    by = call.principal.client_id if call.principal else None
+    logger.info(
+        "tracking links revoked", extra={"order_id": order_id, "by": by, "reason": request.reason}
+    )
+    return TrackingLinkResponse(order_id=order_id, tracking_url=url).model_dump(mode="json")

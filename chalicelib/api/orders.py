@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
 from chalicelib.domain.errors import Forbidden, Unprocessable
 from chalicelib.domain.orders import Channel, Order
@@ -18,7 +18,6 @@ from chalicelib.domain.requests import (
     RequestReturnRequest,
 )
 from chalicelib.services import ordering, returns
-from chalicelib.services.customers import customer_token
 from chalicelib.services.pickups import collect
 from chalicelib.services.tracking import tracking_url
 
@@ -53,6 +52,7 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     response=PlaceOrderResponse,
     status=202,
     headers=(IDEMPOTENCY_HEADER,),
+    access=Access.NEW,
 )
 def place_order(call: Call) -> dict[str, Any]:
     """Validate, then run once per Idempotency-Key."""
@@ -62,13 +62,18 @@ def place_order(call: Call) -> dict[str, Any]:
     request = call.parse(PlaceOrderRequest)
     # Rules spanning fields are checked with the catalogue in place(), so that every bad
     # field is named at once.
-    assert call.principal is not None
-    if call.principal.role == "store" and request.channel not in (Channel.STORE, Channel.KIOSK):
-        raise Forbidden("store keys place store and kiosk orders only", field="channel")
-    order_id = ordering.order_id_for(call.principal.client_id, key)
+    principal = call.principal
+    assert principal is not None
+    if principal.role == "store":
+        if request.channel not in (Channel.STORE, Channel.KIOSK):
+            raise Forbidden("store keys place store and kiosk orders only", field="channel")
+        principal.require_location(request.store_id, "store_id")
+    # Idempotency keys and order ids are the client's own: two clients using the same key
+    # place two orders, and neither can reach the other's.
+    order_id = ordering.order_id_for(principal.client_id, key)
 
     def place() -> dict[str, Any]:
-        order = ordering.place_order(request, order_id, call.deps)
+        order = ordering.place_order(request, order_id, call.deps, principal.client_id)
         return PlaceOrderResponse(
             order_id=order.order_id,
             status=order.status.value if order.history else "ACCEPTED",
@@ -77,13 +82,10 @@ def place_order(call: Call) -> dict[str, Any]:
             tracking_url=tracking_url(order.order_id, call.deps),
             execution_arn=order.execution_arn,
             receipt_code=order.receipt_code,
-            customer_token=(
-                customer_token(order.customer_id, call.deps) if order.customer_id else None
-            ),
         ).model_dump(mode="json")
 
     return call.deps.idempotency.run(
-        f"orders-{call.principal.client_id}", key, request.model_dump(mode="json"), place
+        f"orders-{principal.client_id}", key, request.model_dump(mode="json"), place
     )
 
 
@@ -94,6 +96,7 @@ def place_order(call: Call) -> dict[str, Any]:
     summary="Read an order with fulfilments and history",
     roles=("storefront", "store", "ops"),
     response=OrderResponse,
+    access=Access.OWN_ORDER,
 )
 def get_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order as this caller may see it."""
@@ -108,6 +111,7 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     roles=("storefront", "store", "ops"),
     request=CancelOrderRequest,
     response=OrderResponse,
+    access=Access.OWN_ORDER,
 )
 def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     """Cancel on the customer's request."""
@@ -124,10 +128,14 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     request=RequestReturnRequest,
     response=ReturnResponse,
     status=201,
+    access=Access.OWN_ORDER,
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return."""
+    """Open a return (a store key bound to a store takes returns in store only there)."""
     request = call.parse(RequestReturnRequest)
+    assert call.principal is not None
+    if request.channel == "store":
+        call.principal.require_location(request.location_id, "location_id")
     created = returns.request_return(order_id, request, call.deps)
     return ReturnResponse(
         return_id=created.return_id, order_id=order_id, status=created.status.value
@@ -142,10 +150,13 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     roles=("store", "ops"),
     request=ReceiveReturnRequest,
     response=ReturnResponse,
+    access=Access.STAFF,
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
-    """Goods are back."""
+    """Goods are back (a store key bound to a store receives only there: 403)."""
     request = call.parse(ReceiveReturnRequest)
+    assert call.principal is not None
+    call.principal.require_location(request.location_id, "location_id")
     order = returns.receive_return(return_id, request.location_id, call.deps)
     received = next(r for r in order.returns if r.return_id == return_id)
     return ReturnResponse(
@@ -165,8 +176,12 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     roles=("store",),
     request=CollectRequest,
     response=OrderResponse,
+    access=Access.STAFF,
 )
 def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
-    """The customer collected their pick-up."""
+    """The customer collected their pick-up (a store key bound to a store confirms only
+    its own pick-ups: 403); five wrong codes lock the pick-up (429)."""
     request = call.parse(CollectRequest)
-    return order_body(collect(fulfillment_id, request.pickup_code, call.deps), call)
+    assert call.principal is not None
+    order = collect(fulfillment_id, request.pickup_code, call.deps, call.principal.location_id)
+    return order_body(order, call)

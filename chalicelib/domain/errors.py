@@ -149,3 +149,8 @@ class TooManyAttempts(OrquestaError):
 
     status = 429
     title = "Too many attempts"
+
+    def __init__(self, detail: str, field: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, field)
+        # Seconds until the lock ends: the problem's ``Retry-After`` header.
+        self.retry_after = max(1, retry_after)

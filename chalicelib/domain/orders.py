@@ -284,6 +284,8 @@ class Order(BaseModel):
     status_reason: StatusReason | None = None
     channel: Channel
     store_id: str | None = None
+    # The API client that placed the order (orders belong to it); None before clients.
+    client_id: str | None = None
     customer_id: str | None = None
     contact: CustomerContact
     lines: list[OrderLine]

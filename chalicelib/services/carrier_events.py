@@ -40,7 +40,7 @@ def verify_signature(
         parts.setdefault(key, []).append(value)
     raw_timestamp = parts.get("t", [""])[0]
     # Ten digits cover Unix time for centuries; anything longer is not a timestamp.
-    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
         raise Unauthorized("malformed signature timestamp", field=SIGNATURE_HEADER)
     timestamp = int(raw_timestamp)
     if abs(now - timestamp) > tolerance_seconds:

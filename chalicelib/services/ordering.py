@@ -30,10 +30,12 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
-def order_id_for(client_role: str, idempotency_key: str) -> str:
-    """Orders are named after the client's idempotency key, so a retried request can only
-    ever find the order it created (and its execution, named after the order)."""
-    digest = hashlib.sha256(f"{client_role}\n{idempotency_key}".encode()).hexdigest()
+def order_id_for(client_id: str, idempotency_key: str) -> str:
+    """Orders are named after the client and its idempotency key, so a retried request can
+    only ever find the order it created (and its execution, named after the order), and
+    two clients using the same key never meet."""
+    text = f"{client_id}\n{idempotency_key}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(text).hexdigest()
     return f"ord_{digest[:20]}"
 
 
@@ -112,9 +114,12 @@ def _price_lines(
     return lines
 
 
-def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
-    """Accept an order at catalogue prices and start its execution. Safe to repeat: the
-    same order id finds the order already stored and (re)starts the same execution."""
+def place_order(
+    request: PlaceOrderRequest, order_id: str, deps: Deps, client_id: str | None = None
+) -> Order:
+    """Accept an order at catalogue prices for the client placing it, and start its
+    execution. Safe to repeat: the same order id finds the order already stored and
+    (re)starts the same execution."""
     rule_problems = _rule_problems(request)
     try:
         existing: Order | None = deps.store.get_order(order_id)
@@ -146,6 +151,7 @@ def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
         order_id=order_id,
         channel=request.channel,
         store_id=request.store_id,
+        client_id=client_id,
         customer_id=customer_id,
         contact=contact,
         lines=lines,

@@ -385,6 +385,30 @@ def write_outbox(directory: Path) -> None:
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
 
 
+def write_sms_outbox() -> None:
+    """Gap: SNS text messages go nowhere locally (moto keeps them in memory). Every SMS
+    published to a phone number is also written to the outbox folder as
+    ``<message id>.sms.txt`` (``To:`` line, blank line, text), next to the emails, so the
+    one-time codes sent to phones can be read."""
+    if not _once("sns-sms"):
+        return
+    from moto.sns.models import SNSBackend
+
+    original = SNSBackend.publish
+
+    @functools.wraps(original)
+    def publish(self: Any, message: str, arn: str | None, *args: Any, **kwargs: Any) -> Any:
+        message_id = original(self, message, arn, *args, **kwargs)
+        phone_number = kwargs.get("phone_number") or (args[0] if args else None)
+        if phone_number and _outbox is not None:
+            (_outbox / f"{message_id}.sms.txt").write_text(
+                f"To: {phone_number}\n\n{message}\n", encoding="utf-8"
+            )
+        return message_id
+
+    SNSBackend.publish = publish  # type: ignore[method-assign]
+
+
 def emf_to_cloudwatch() -> None:
     """Gap: in Lambda, CloudWatch Logs turns the EMF documents the functions print into
     metric data; the local stack has no Lambda log groups, so the business metrics would be
@@ -555,6 +579,7 @@ def apply_all(outbox: Path) -> None:
     query_one_partition()
     plain_dynamodb_responses()
     write_outbox(outbox)
+    write_sms_outbox()
     emf_to_cloudwatch()
     stop_aborts_at_once()
     cache_interpreter_clients()

@@ -260,6 +260,16 @@ def test_write_outbox_keeps_every_email_sent_as_an_eml_file(deps: Any, stack: An
     assert "<p>Tu pedido ha salido.</p>" in parts["text/html"]
 
 
+def test_write_sms_outbox_keeps_every_text_message_as_a_file(deps: Any, stack: Any) -> None:
+    phone = f"+3460{uuid.uuid4().int % 10_000_000:07d}"
+
+    message_id = deps.texter.send(phone, "Tu código es 123456.")
+
+    path = stack.outbox / f"{message_id}.sms.txt"
+    assert path.is_file()
+    assert path.read_text(encoding="utf-8") == f"To: {phone}\n\nTu código es 123456.\n"
+
+
 def _rejections_out_of_stock() -> float:
     cloudwatch = boto3.client("cloudwatch", region_name=REGION)
     now = datetime.now(UTC)
