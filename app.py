@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 
+from chalicelib.api.alerts import alerts
 from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     customers,
     care,
     ops,
+    alerts,
     console,
     tracking,
     openapi,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
@@ -56,6 +57,7 @@ class Deps:
     secrets: SecretSource
     idempotency: IdempotentRequests
     customers: CustomerStore
+    alerts: DynamoAlertLog
     clock: Callable[[], datetime] = field(default=utc_now)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
@@ -69,6 +71,7 @@ def client(service: str, region: str) -> Any:
 def build(config: Settings) -> Deps:
     """Wire real adapters for these settings."""
     dynamodb = client("dynamodb", config.region)
+    alerts = DynamoAlertLog(dynamodb, config.table_name)
     return Deps(
         settings=config,
         store=DynamoStore(dynamodb, config.table_name),
@@ -78,10 +81,14 @@ def build(config: Settings) -> Deps:
             client("stepfunctions", config.region), config.state_machine_arn, config.region
         ),
         events=MeteredEventPublisher(
-            SnsEventPublisher(
-                client("sns", config.region),
-                config.order_events_topic_arn,
-                config.ops_alerts_topic_arn,
+            AlertRecordingPublisher(
+                SnsEventPublisher(
+                    client("sns", config.region),
+                    config.order_events_topic_arn,
+                    config.ops_alerts_topic_arn,
+                ),
+                alerts,
+                utc_now,
             ),
             EmfMetrics(NAMESPACE, config.app_name),
         ),
@@ -89,6 +96,7 @@ def build(config: Settings) -> Deps:
         secrets=SecretSource(config),
         idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
         customers=CustomerStore(dynamodb, config.table_name),
+        alerts=alerts,
     )
 
 

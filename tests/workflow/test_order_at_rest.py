@@ -149,6 +149,12 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
         (f"REFUND#{order_id}:{lost.fulfillments[0].fulfillment_id}:lost", "60.00")
     ]
     assert alert_kinds() == ["sla_breached", "delivery_unconfirmed", "parcel_lost"]
+    listed = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+    assert [(a["kind"], a["status"]) for a in listed["alerts"]] == [
+        ("parcel_lost", "open"),
+        ("delivery_unconfirmed", "open"),
+        ("sla_breached", "open"),
+    ]
     view = get_order_view(client, order_id, STOREFRONT)
     assert view["fulfillments"][0]["status"] == "LOST"
     assert view["payment"]["refunded"] == {"amount": "60.00", "currency": "EUR"}
