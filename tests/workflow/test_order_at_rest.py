@@ -12,6 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
+from chalicelib.domain.errors import PaymentGatewayUnavailable
+from chalicelib.services import lost_parcels
 from chalicelib.services.carrier_events import sign
 from tests.support import CARRIER_SECRET, JSON, OPS, STORE, STOREFRONT, eventually, order_body
 from tests.workflow.flow import (
@@ -24,6 +28,7 @@ from tests.workflow.flow import (
     post_carrier_event,
     states_entered,
     stock_of,
+    stop_if_running,
     tracking_number,
     wait_for_execution,
     wait_for_status,
@@ -155,6 +160,10 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
         ("delivery_unconfirmed", "open"),
         ("sla_breached", "open"),
     ]
+    timeline = client.http.get(f"/ops/orders/{order_id}/timeline", headers=OPS).json_body
+    titles = [e["title"] for e in timeline["entries"]]
+    assert "parcel lost" in titles
+    assert "ops alert: parcel_lost (open)" in titles
     view = get_order_view(client, order_id, STOREFRONT)
     assert view["fulfillments"][0]["status"] == "LOST"
     assert view["payment"]["refunded"] == {"amount": "60.00", "currency": "EUR"}
@@ -255,3 +264,50 @@ def test_the_return_window_runs_from_the_delivery(
     closed = wait_for_execution(deps, late, timeout=30)
     assert closed["status"] == "SUCCEEDED"
     assert states_entered(closed)[-3:] == ["OpenReturnWindow", "AwaitReturns", "OrderClosed"]
+
+
+def test_a_lost_parcel_is_refunded_once_when_the_gateway_fails_and_the_step_is_retried(
+    client: Any, deps: Any, stack: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 40 s SLA; the execution is stopped once shipped, and the steps are called here.
+    settings.time_scale = settings.time_scale / 10
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="12.50")
+    body = order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    order_id = place(client, body)
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    stop_if_running(deps, order_id)
+    fid = shipped.fulfillments[0].fulfillment_id
+
+    real_refund = deps.payments.refund
+    attempts: list[str] = []
+
+    def refund_failing_once(payment_id: str, amount: Any, key: str) -> str:
+        attempts.append(key)
+        if len(attempts) == 1:
+            raise PaymentGatewayUnavailable("the gateway did not answer")
+        return str(real_refund(payment_id, amount, key))
+
+    monkeypatch.setattr(deps.payments, "refund", refund_failing_once)
+    with pytest.raises(PaymentGatewayUnavailable):
+        lost_parcels.declare_lost(order_id, fid, deps)
+    half = deps.store.get_order(order_id)
+    assert half.fulfillments[0].status.value == "LOST"
+    assert half.payment.refunded is None
+    assert "parcel_lost" not in [a["kind"] for a in _alerts_of(deps, order_id)]
+
+    # The workflow retries the step: the refund is made and recorded once, then announced.
+    assert lost_parcels.follow_up_late_shipment(order_id, fid, deps) is None
+    assert lost_parcels.follow_up_late_shipment(order_id, fid, deps) is None
+    lost_parcels.settle_lost_parcel(order_id, fid, deps)
+    settled = deps.store.get_order(order_id)
+    assert settled.payment.refunded is not None
+    assert settled.payment.refunded.amount == Decimal("25.00")
+    assert settled.fulfillments[0].refunded == settled.payment.refunded
+    assert [(r["sk"], r["amount"]) for r in deps.payments.refunds_of(order_id)] == [
+        (f"REFUND#{order_id}:{fid}:lost", "25.00")
+    ]
+    assert [a["kind"] for a in _alerts_of(deps, order_id)].count("parcel_lost") == 1
+    stack.lambdas.drain()
+    lost_mail = [m for m in emails_to(body["customer"]["email"]) if "perdido" in str(m["Subject"])]
+    assert len(lost_mail) == 1
+    assert "25.00 EUR" in parts_of(lost_mail[0])["text/plain"]
