@@ -448,31 +448,44 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
 
     sign_in(browser, console_stack.url, "demo-ops")
     wait_for(browser, visible("#attention-panel"))
-    row_selector = "#alerts tr.alert[data-kind='carrier_exception']"
 
-    def alert_row(driver: Any) -> Any:
+    # Read in one script each time: the list is redrawn whenever it reloads.
+    def alert_row(driver: Any) -> dict[str, str] | None:
         driver.find_element("css selector", "#attention-refresh").click()
-        for row in driver.find_elements("css selector", row_selector):
-            if order_id in row.text:
-                return row
-        return None
+        found: dict[str, str] | None = driver.execute_script(
+            "const row = [...document.querySelectorAll("
+            "\"#alerts tr.alert[data-kind='carrier_exception']\")]"
+            ".find((r) => r.textContent.includes(arguments[0]));"
+            "return row ? {id: row.dataset.alertId, text: row.textContent} : null;",
+            order_id,
+        )
+        return found
 
     row = wait_for(browser, alert_row)
-    alert_id = row.get_attribute("data-alert-id")
-    assert "carrier exception" in row.text
+    alert_id = row["id"]
+    assert "carrier exception" in row["text"]
     count = int(browser.find_element("css selector", "#attention-count").text)
     assert count >= 1
     element_screenshot(browser, "#attention-panel", screenshots / "ops-attention.png")
 
+    def click_in_row(selector: str) -> Callable[[Any], bool]:
+        def click(driver: Any) -> bool:
+            clicked: bool = driver.execute_script(
+                "const target = document.querySelector(arguments[0]);"
+                "if (!target) return false; target.click(); return true;",
+                f"#alerts tr[data-alert-id='{alert_id}'] {selector}",
+            )
+            return clicked
+
+        return click
+
     # The order link opens the order beside its execution.
-    row.find_element("css selector", "a.order-link").click()
+    wait_for(browser, click_in_row("a.order-link"))
     wait_for(browser, visible("#order-panel"))
     wait_for(browser, lambda d: order_id in d.find_element("css selector", "#order-title").text)
 
     # Resolving it takes it off the list, for good.
-    browser.find_element(
-        "css selector", f"#alerts tr.alert[data-alert-id='{alert_id}'] button.resolve"
-    ).click()
+    wait_for(browser, click_in_row("button.resolve"))
     wait_for(
         browser,
         lambda d: not d.find_elements("css selector", f"#alerts tr[data-alert-id='{alert_id}']"),
