@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 
+from chalicelib.api.alerts import alerts
 from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
@@ -39,6 +40,7 @@ BLUEPRINTS = (
     customers,
     care,
     ops,
+    alerts,
     console,
     tracking,
     openapi,
@@ -102,7 +104,11 @@ def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str,
 @app.lambda_function(name="await_returns")
 @tracer.capture_lambda_handler
 def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Park the return window's token."""
+    """The return window: OpenReturnWindow (no token) asks how long it still runs from the
+    delivery; AwaitReturns parks its token."""
+    if "task_token" not in event:
+        window = fulfilment.OrderStep.model_validate(event)
+        return fulfilment.open_return_window(window, deps()).model_dump(mode="json")
     step = fulfilment.AwaitInput.model_validate(event)
     return fulfilment.await_returns(step, deps()).model_dump(mode="json")
 

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 from chalicelib.adapters.access import AccessStore
+from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
@@ -61,6 +62,7 @@ class Deps:
     # Guessing limits, one-time codes, tracking-link generations; text messages.
     access: AccessStore
     texter: Texter
+    alerts: DynamoAlertLog
     clock: Callable[[], datetime] = field(default=utc_now)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
@@ -74,6 +76,7 @@ def client(service: str, region: str) -> Any:
 def build(config: Settings) -> Deps:
     """Wire real adapters for these settings."""
     dynamodb = client("dynamodb", config.region)
+    alerts = DynamoAlertLog(dynamodb, config.table_name)
     return Deps(
         settings=config,
         store=DynamoStore(dynamodb, config.table_name),
@@ -83,10 +86,14 @@ def build(config: Settings) -> Deps:
             client("stepfunctions", config.region), config.state_machine_arn, config.region
         ),
         events=MeteredEventPublisher(
-            SnsEventPublisher(
-                client("sns", config.region),
-                config.order_events_topic_arn,
-                config.ops_alerts_topic_arn,
+            AlertRecordingPublisher(
+                SnsEventPublisher(
+                    client("sns", config.region),
+                    config.order_events_topic_arn,
+                    config.ops_alerts_topic_arn,
+                ),
+                alerts,
+                utc_now,
             ),
             EmfMetrics(NAMESPACE, config.app_name),
         ),
@@ -96,6 +103,7 @@ def build(config: Settings) -> Deps:
         customers=CustomerStore(dynamodb, config.table_name),
         access=AccessStore(dynamodb, config.table_name),
         texter=SnsTexter(client("sns", config.region)),
+        alerts=alerts,
     )
 
 

@@ -92,6 +92,8 @@ class Settings(BaseModel):
     time_scale: float = 1.0
     handling_seconds: int = 5
     return_window_days: int = 30
+    # A parcel the carrier has not confirmed this long after its promise is declared lost.
+    lost_parcel_days: int = 30
     idempotency_ttl_seconds: int = 48 * 3600
     webhook_event_ttl_seconds: int = 7 * 24 * 3600
     signature_tolerance_seconds: int = 300

@@ -149,6 +149,11 @@ class Workflow(Protocol):
         """Complete a wait; False if the token is no longer waiting."""
         ...
 
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """End a wait with ``error`` (a name the ASL catches); False if the token is no
+        longer waiting."""
+        ...
+
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """Status, ordered state history and console link."""
         ...

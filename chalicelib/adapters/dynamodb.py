@@ -28,6 +28,9 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
 | once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
 | idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
+| ops alert | ``ALERT`` | ``<alert_id>`` | every alert (``adapters/alerts.py``); ids start with their UTC time, so newest first is a reverse Query |
+| open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
+| order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
 | payment (sandbox gateway) | ``PAYMENT#<order>`` | ``CHARGE`` / ``REFUND#<key>`` | what the sandbox gateway took and gave back |
 """
 

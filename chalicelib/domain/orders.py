@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -67,6 +67,8 @@ class FulfillmentStatus(StrEnum):
     DELIVERED = "DELIVERED"
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
+    # The carrier never confirmed the parcel within 30 days of its promise; refunded.
+    LOST = "LOST"
 
 
 class PaymentStatus(StrEnum):
@@ -123,6 +125,10 @@ _FULFILLMENT_RANK = {
 }
 
 
+# Fulfilments that ended without reaching the customer: they no longer move the order.
+_CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
+
+
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     """Whether ``current`` may move to ``new``."""
     return new in ALLOWED_TRANSITIONS[current]
@@ -152,6 +158,8 @@ class Shipment(BaseModel):
     delivered_at: datetime | None = None
     sla_status: str = "on_time"
     breached_at: datetime | None = None
+    # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
+    lost_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
 
     def sla(self, now: datetime | None = None) -> dict[str, str | None]:
@@ -191,6 +199,8 @@ class Fulfillment(BaseModel):
     pickup_code: str | None = None
     pickup_deadline: datetime | None = None
     status_reason: StatusReason | None = None
+    # What was given back for this fulfilment when it was lost (recorded once).
+    refunded: Money | None = None
     # The execution's wait for this fulfilment; internal, never in the API.
     task_token: str | None = None
 
@@ -308,6 +318,9 @@ class Order(BaseModel):
     # Task tokens of the execution's current waits; internal, never in the API.
     delivery_task_token: str | None = None
     returns_task_token: str | None = None
+    # The return window's length, a term of sale fixed at placement (already scaled); the
+    # window opens when the order becomes DELIVERED and ends this long after.
+    return_window_seconds: int | None = None
     returns_window_ends: datetime | None = None
 
     def move_to(
@@ -323,6 +336,8 @@ class Order(BaseModel):
         self.status = new
         if reason is not None:
             self.status_reason = reason
+        if new is OrderStatus.DELIVERED and self.return_window_seconds is not None:
+            self.returns_window_ends = at + timedelta(seconds=self.return_window_seconds)
         entry = HistoryEntry(status=new, at=at, detail=detail)
         self.history.append(entry)
         return entry
@@ -399,8 +414,8 @@ class Order(BaseModel):
 
     def derived_status(self) -> OrderStatus | None:
         """The least advanced active fulfilment's status, as an order status; None when no
-        fulfilment has started or all were cancelled."""
-        active = [f for f in self.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+        fulfilment has started or all were cancelled or lost."""
+        active = [f for f in self.fulfillments if f.status not in _CLOSED_UNDELIVERED]
         if not active:
             return None
         lowest = min(_FULFILLMENT_RANK[f.status.value] for f in active)
@@ -501,6 +516,58 @@ class Order(BaseModel):
             detail = f"collected at {fulfillment.location_id}"
         return self.sync_status(at, detail)
 
+    def lose_fulfillment(
+        self, fulfillment_id: str, at: datetime
+    ) -> tuple[Money, HistoryEntry | None]:
+        """A shipped parcel the carrier never confirmed is declared LOST: what its lines cost
+        (owed back to the customer), and the order's new status if it changed (the other
+        fulfilments decide it; with every parcel lost the order keeps its status)."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.SHIPPED or fulfillment.shipment is None:
+            raise Conflict(
+                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
+            )
+        fulfillment.status = FulfillmentStatus.LOST
+        fulfillment.shipment.lost_at = at
+        value = self.refund_for(
+            [ReturnLine(sku=f.sku, quantity=f.quantity) for f in fulfillment.lines]
+        )
+        return value, self.sync_status(
+            at, f"{fulfillment_id} lost by {fulfillment.shipment.carrier}"
+        )
+
+    def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
+        """The carrier reports a parcel delivered after it was declared LOST (and refunded):
+        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
+        back), and ops must settle it with the customer. True the first time."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        shipment = fulfillment.shipment
+        if fulfillment.status is not FulfillmentStatus.LOST or shipment is None:
+            return False
+        if shipment.delivered_at is not None:
+            return False
+        shipment.delivered_at = at
+        shipment.sla_status = "late"
+        return True
+
+    def release_waits(self) -> list[str]:
+        """Every task token the execution is parked on for this order, cleared: a cancel
+        ends those waits at once."""
+        tokens = [f.task_token for f in self.fulfillments if f.task_token]
+        tokens += [t for t in (self.delivery_task_token, self.returns_task_token) if t]
+        for fulfillment in self.fulfillments:
+            fulfillment.task_token = None
+        self.delivery_task_token = None
+        self.returns_task_token = None
+        return tokens
+
+    def delivered_at(self) -> datetime | None:
+        """When the order became DELIVERED (its return window opens then)."""
+        for entry in reversed(self.history):
+            if entry.status is OrderStatus.DELIVERED:
+                return entry.at
+        return None
+
     def cancel_fulfillment(
         self, fulfillment_id: str, reason: StatusReason, at: datetime
     ) -> tuple[list[Allocation], Money, HistoryEntry | None]:
@@ -532,7 +599,8 @@ class Order(BaseModel):
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
         dispatched = any(
-            f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+            f.status
+            in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED, FulfillmentStatus.LOST)
             for f in self.fulfillments
         )
         if self.status not in CANCELLABLE or dispatched:
@@ -560,13 +628,13 @@ class Order(BaseModel):
         return self.payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 
     def kept_quantities(self) -> dict[str, int]:
-        """Units per SKU the customer keeps: ordered, less cancelled fulfilments (an
-        uncollected pick-up was refunded and never reached the customer)."""
+        """Units per SKU the customer keeps: ordered, less cancelled and lost fulfilments (an
+        uncollected pick-up or a lost parcel was refunded and never reached the customer)."""
         kept: dict[str, int] = {}
         for line in self.lines:
             kept[line.sku] = kept.get(line.sku, 0) + line.quantity
         for fulfillment in self.fulfillments:
-            if fulfillment.status is FulfillmentStatus.CANCELLED:
+            if fulfillment.status in _CLOSED_UNDELIVERED:
                 for fline in fulfillment.lines:
                     kept[fline.sku] = kept.get(fline.sku, 0) - fline.quantity
         return kept
@@ -587,14 +655,20 @@ class Order(BaseModel):
         channel: str,
         location_id: str | None,
         at: datetime,
+        window: timedelta | None = None,
     ) -> OrderReturn:
-        """Open a return within the return window for units that were delivered."""
+        """Open a return within the return window (from delivery) for units that were
+        delivered; ``window`` is the length to use when the order does not carry one."""
         if self.status is not OrderStatus.DELIVERED:
             raise Conflict(
                 f"order {self.order_id} is {self.status}; only delivered orders can be returned",
                 field="status",
             )
-        if self.returns_window_ends is not None and at > self.returns_window_ends:
+        ends = self.returns_window_ends
+        delivered_at = self.delivered_at()
+        if ends is None and window is not None and delivered_at is not None:
+            ends = delivered_at + window  # placed before the window was a term of the order
+        if ends is not None and at > ends:
             raise Conflict("the return window of this order has closed", field="status")
         left = self.returnable_quantities()
         for index, rline in enumerate(lines):

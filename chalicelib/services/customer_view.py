@@ -26,7 +26,7 @@ from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-PROJECTED_TYPES = frozenset({"order.status_changed", "order.claimed"})
+PROJECTED_TYPES = frozenset({"order.status_changed", "order.claimed", "fulfillment.lost"})
 MAX_ATTEMPTS = 12
 ORDERS_PAGE = 20
 RECENT_ITEMS = 50

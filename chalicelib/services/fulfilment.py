@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -24,8 +24,8 @@ from chalicelib.domain.orders import (
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
 from chalicelib.services.inventory import check_low_stock
-from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
-from chalicelib.services.sla import late_delivery_deadline, record_breach
+from chalicelib.services.lost_parcels import follow_up_late_shipment
+from chalicelib.services.ordering import end_waits, ensure_not_cancelled, refund_if_paid
 from chalicelib.services.unit_of_work import Change, mutate, publish
 
 if TYPE_CHECKING:
@@ -60,7 +60,6 @@ class AwaitInput(BaseModel):
     order_id: str
     task_token: str
     fulfillment_id: str | None = None
-    return_window_seconds: int | None = None
 
 
 class FulfilmentRef(BaseModel):
@@ -296,14 +295,19 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
     """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
     webhook), release the wait at once."""
     done = False
+    cancelled = False
 
     def decide(order: Order) -> Change | None:
-        nonlocal done
+        nonlocal done, cancelled
+        if order.status is OrderStatus.CANCELLED:
+            cancelled = True  # the cancel released the waits before this one was parked
+            return None
         fulfillment = order.fulfillment(step.fulfillment_id or "")
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
             FulfillmentStatus.CANCELLED,
             FulfillmentStatus.RETURNED,
+            FulfillmentStatus.LOST,
         ):
             done = True
             return None
@@ -311,14 +315,17 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
         return Change()
 
     mutate(deps, step.order_id, decide)
-    if done:
+    if cancelled:
+        end_waits([step.task_token], step.order_id, deps)
+    elif done:
         deps.workflow.resume(step.task_token, {"already": "completed"})
     return Empty()
 
 
 def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
-    """A wait ran out. Late shipment: breach recorded (apology, ops alert), keep waiting
-    through a grace period, then ops own it. Uncollected pick-up: restock and refund."""
+    """A wait ran out. Late shipment: breach recorded (apology, ticket, ops alert), keep
+    waiting for the carrier until the parcel is declared lost and refunded. Uncollected
+    pick-up: restock and refund."""
     order = deps.store.get_order(step.order_id)
     if order.fulfillment(step.fulfillment_id).type is FulfillmentType.SHIP:
         return _late_shipment(step, deps)
@@ -326,25 +333,10 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
 
 
 def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
-    record_breach(step.order_id, step.fulfillment_id, deps)
-    fulfillment = deps.store.get_order(step.order_id).fulfillment(step.fulfillment_id)
-    shipment = fulfillment.shipment
-    if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
+    wait = follow_up_late_shipment(step.order_id, step.fulfillment_id, deps)
+    if wait is None:
         return DispatchOutput(keep_waiting=False)
-    remaining = (late_delivery_deadline(shipment.promised_by, deps) - deps.clock()).total_seconds()
-    if remaining >= 1:
-        return DispatchOutput(keep_waiting=True, wait_seconds=int(remaining) + 1)
-    deps.events.alert_ops(
-        f"delivery unconfirmed {step.order_id}",
-        {
-            "kind": "delivery_unconfirmed",
-            "order_id": step.order_id,
-            "fulfillment_id": step.fulfillment_id,
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-        },
-    )
-    return DispatchOutput(keep_waiting=False)
+    return DispatchOutput(keep_waiting=True, wait_seconds=wait)
 
 
 def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
@@ -392,19 +384,52 @@ def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     return output
 
 
+class ReturnWindowOutput(BaseModel):
+    """How long the workflow holds the order open for returns."""
+
+    wait_seconds: int = 1
+    open: bool = False
+
+
+def _return_window_ends(order: Order, deps: Deps) -> datetime | None:
+    """When the order's return window closes: fixed at delivery (or, for an order placed
+    before the window was one of its terms, the configured window from delivery)."""
+    if order.returns_window_ends is not None:
+        return order.returns_window_ends
+    delivered_at = order.delivered_at()
+    if delivered_at is None:
+        return None
+    window = deps.settings.scaled(deps.settings.return_window_days * 86400)
+    return delivered_at + timedelta(seconds=window)
+
+
+def open_return_window(step: OrderStep, deps: Deps) -> ReturnWindowOutput:
+    """What is left of the return window, counted from the delivery: the wait of
+    AwaitReturns. A second or so when nothing was delivered or the window has closed."""
+    order = deps.store.get_order(step.order_id)
+    ends = _return_window_ends(order, deps) if order.status is OrderStatus.DELIVERED else None
+    if ends is None:
+        return ReturnWindowOutput()
+    left = (ends - deps.clock()).total_seconds()
+    if left < 1:
+        return ReturnWindowOutput()
+    return ReturnWindowOutput(wait_seconds=int(left) + 1, open=True)
+
+
 def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     """Park the token for the return window; release it at once when there is nothing to
-    wait for (nothing delivered, or everything already back)."""
+    wait for (nothing delivered, the window closed, or everything already back)."""
     now = deps.clock()
     done = False
 
     def decide(order: Order) -> Change | None:
         nonlocal done
-        if order.status is not OrderStatus.DELIVERED:
+        ends = _return_window_ends(order, deps)
+        if order.status is not OrderStatus.DELIVERED or ends is None or ends <= now:
             done = True
             return None
         order.returns_task_token = step.task_token
-        order.returns_window_ends = now + timedelta(seconds=step.return_window_seconds or 0)
+        order.returns_window_ends = ends
         return Change()
 
     mutate(deps, step.order_id, decide)

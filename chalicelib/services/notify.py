@@ -33,6 +33,7 @@ MAILED_STATUSES = {
 MAILED_EVENTS = {
     "fulfillment.ready_for_pickup",
     "fulfillment.not_collected",
+    "fulfillment.lost",
     "shipment.sla_breached",
     "return.requested",
 }
@@ -128,6 +129,7 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         ],
         "tracking_url": tracking_url(order.order_id, deps),
         "return_days": deps.settings.return_window_days,
+        "lost_days": deps.settings.lost_parcel_days,
         "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": (
@@ -136,6 +138,11 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
             else ""
         ),
         "promised_by": promised.strftime("%Y-%m-%d %H:%M UTC") if promised else "",
+        "parcel": (
+            f"{fulfillment.shipment.carrier} {fulfillment.shipment.tracking_number}"
+            if fulfillment and fulfillment.shipment
+            else ""
+        ),
         "new_estimate": (
             (promised + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3)).strftime("%Y-%m-%d")
             if promised

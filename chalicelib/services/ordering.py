@@ -169,6 +169,7 @@ def place_order(
             channel=request.channel,
         ),
         placed_at=now,
+        return_window_seconds=deps.settings.scaled(deps.settings.return_window_days * 86400),
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
     )
@@ -196,9 +197,11 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
     payment. 409 once shipped."""
     now = deps.clock()
     saved: list[Change] = []
+    waits: list[str] = []
 
     def decide(order: Order) -> Change | None:
         saved.clear()
+        waits.clear()
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = [
@@ -206,6 +209,7 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
             for a in order.reserved_allocations()
         ]
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
+        waits.extend(order.release_waits())
         saved.append(Change(entry=entry, stock=released))
         return saved[0]
 
@@ -216,7 +220,16 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
         # Announced once the refund is recorded, so that the customer's email says so.
         if saved:
             publish(deps, order, saved[0])
+        end_waits(waits, order_id, deps)
     return deps.store.get_order(order_id)
+
+
+def end_waits(tokens: list[str], order_id: str, deps: Deps) -> None:
+    """Fail every wait the execution is parked on with ``OrderCancelled``, which the ASL
+    catches into its ``OrderCancelled`` end: the execution stops within seconds instead of
+    waiting out a pick-up window. A token no longer waiting is skipped."""
+    for token in tokens:
+        deps.workflow.fail(token, "OrderCancelled", f"order {order_id} was cancelled")
 
 
 def refund_if_paid(order: Order, refund_key: str, deps: Deps) -> None:

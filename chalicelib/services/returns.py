@@ -4,6 +4,7 @@ there and refunded."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
@@ -31,6 +32,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
         _require_location(request.location_id, deps)
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
+    window = timedelta(seconds=deps.settings.scaled(deps.settings.return_window_days * 86400))
     created: list[OrderReturn] = []
 
     def decide(order: Order) -> Change:
@@ -43,6 +45,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
                 request.channel,
                 request.location_id,
                 now,
+                window,
             )
         )
         event = {

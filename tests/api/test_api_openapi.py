@@ -120,6 +120,7 @@ def test_problem_schema_is_published(document: dict[str, Any]) -> None:
     [
         ("/customers", {"email", "phone", "loyalty_id"}),
         ("/customers/{customer_id}", {"limit", "cursor"}),
+        ("/ops/alerts", {"order_id", "status", "limit"}),
         ("/ops/executions", {"status", "limit"}),
         ("/ops/outbox", {"limit"}),
         ("/ops/sla", {"from", "to", "days"}),
@@ -137,3 +138,7 @@ def test_query_parameters_are_declared_with_their_rules(
         assert declared["limit"]["schema"]["minimum"] == 1
     if path == "/ops/executions":
         assert "RUNNING" in declared["status"]["schema"]["enum"]
+    if path == "/ops/alerts":
+        statuses = declared["status"]["schema"]["anyOf"][0]["enum"]
+        assert statuses == ["open", "resolved"]
+        assert "pattern" in declared["order_id"]["schema"]["anyOf"][0]

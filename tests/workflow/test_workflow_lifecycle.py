@@ -101,6 +101,7 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
         "AwaitHandover",
         "DispatchFulfilment",
         "AwaitCompletion",
+        "OpenReturnWindow",
         "AwaitReturns",
         "OrderClosed",
     ]
