@@ -42,7 +42,9 @@ def _contribution(order: Order) -> OrderContribution:
         status=order.status.value,
         channel=order.channel.value,
         total=order.total.amount,
-        captured=order.payment.captured is not None,
+        # Counted once paid (authorised); what is never handed over is voided, and the
+        # order then ends cancelled or rejected, which is not counted.
+        captured=order.payment.authorized is not None,
         refunded=order.payment.refunded.amount if order.payment.refunded else Decimal(0),
         placed_at=order.placed_at,
     )

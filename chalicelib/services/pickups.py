@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
 from chalicelib.domain.orders import FulfillmentStatus, FulfillmentType, Order
 from chalicelib.ports import StockChange
+from chalicelib.services import settlement
 from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
@@ -57,7 +58,10 @@ def collect(fulfillment_id: str, pickup_code: str, deps: Deps) -> Order:
         ]
         return Change(entry=entry, stock=taken)
 
-    order = mutate(deps, order_id, decide)
+    mutate(deps, order_id, decide)
+    # Handed over: the pick-up's share is captured (recorded as owed with the collection;
+    # a gateway failure leaves it owed for the sweeper, the goods are with the customer).
+    order = settlement.settle(order_id, deps).order or deps.store.get_order(order_id)
     if token:
         deps.workflow.resume(token, {"collected": fulfillment_id})
     return order
