@@ -12,7 +12,6 @@ from chalicelib.domain.orders import (
     FulfillmentType,
     Order,
     OrderStatus,
-    PaymentStatus,
     ReturnLine,
     ReturnStatus,
     StatusReason,
@@ -142,7 +141,7 @@ def mixed_order_whose_pickup_was_not_collected() -> Order:
     placed.dispatch_shipment(ship_id, shipment(), NOW)
     placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
     placed.deliver(ship_id, NOW + timedelta(hours=20))
-    _, refund, _ = placed.cancel_fulfillment(
+    placed.cancel_fulfillment(
         pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3)
     )
     placed.returns_window_ends = NOW + timedelta(days=30)
