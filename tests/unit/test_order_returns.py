@@ -141,9 +141,7 @@ def mixed_order_whose_pickup_was_not_collected() -> Order:
     placed.dispatch_shipment(ship_id, shipment(), NOW)
     placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
     placed.deliver(ship_id, NOW + timedelta(hours=20))
-    placed.cancel_fulfillment(
-        pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3)
-    )
+    placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3))
     placed.returns_window_ends = NOW + timedelta(days=30)
     assert placed.status is OrderStatus.DELIVERED
     return placed

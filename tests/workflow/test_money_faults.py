@@ -1,0 +1,259 @@
+"""Faults injected into the real order.asl.json on the local stack: unexpected step errors,
+Lambda timeouts, a flaky gateway. Whatever fails, money follows the goods: captured once at
+hand-over, voided when never handed over, refunded once, and nothing stays reserved."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.services import settlement
+from tests.support import JSON, STORE, eventually, order_body
+from tests.workflow.flow import (
+    amounts,
+    fresh_sku,
+    get_order_view,
+    ledger_of,
+    ops_alerts,
+    place,
+    post_carrier_event,
+    raw_history,
+    states_entered,
+    stock_of,
+    stop_if_running,
+    tracking_number,
+    wait_for_execution,
+    wait_for_status,
+    wait_until_settled,
+)
+
+
+@pytest.fixture
+def faults(stack: Any) -> Iterator[Any]:
+    """The stack's in-process Lambdas, to inject failures into; cleared afterwards."""
+    stack.lambdas.clear_faults()
+    yield stack.lambdas
+    stack.lambdas.clear_faults()
+
+
+def _ship(sku: str, quantity: int = 1) -> dict[str, Any]:
+    return {"sku": sku, "quantity": quantity, "fulfillment": "ship"}
+
+
+def _pickup(sku: str, store: str = "ST-VALENCIA") -> dict[str, Any]:
+    return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+
+def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
+    client: Any, deps: Any, faults: Any
+) -> None:
+    pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 3}, price="8.00")
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="20.00")
+    # Both dispatches do their work (the shipment is booked and captured, the pick-up is
+    # marked ready) and then blow up with an error nobody planned for.
+    faults.inject_fault("dispatch_fulfillment", "RuntimeError", times=2)
+    order_id = place(client, order_body(lines=[_pickup(pickup_sku), _ship(ship_sku, 2)]))
+
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "FAILED"
+    assert states_entered(described)[-2:] == ["Compensate", "OrderCompensated"]
+
+    final = wait_until_settled(deps, order_id)
+    by_type = {f.type.value: f for f in final.fulfillments}
+    # The parcel left with the carrier: kept and captured. The pick-up never will be
+    # handed over now: cancelled, its units back on the shelf, its share voided.
+    assert by_type["ship"].status.value == "SHIPPED"
+    assert by_type["pickup"].status.value == "CANCELLED"
+    assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (3, 0)}
+    assert stock_of(deps, ship_sku) == {"WH-GETAFE": (3, 0)}
+    assert amounts(ledger_of(deps, final)) == {
+        "authorized": "48.00",
+        "captured": "40.00",
+        "refunded": "0.00",
+        "voided": "8.00",
+    }
+    assert final.attention is not None and final.attention.kind == "compensated"
+    view = get_order_view(client, order_id, STORE)
+    assert view["attention"]["kind"] == "compensated"
+    assert view["payment"]["captured"] == {"amount": "40.00", "currency": "EUR"}
+    alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
+    assert [a["kind"] for a in alerts] == ["workflow_compensated"]
+    assert alerts[0]["error"]["Error"] == "RuntimeError"
+
+
+def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
+    client: Any, deps: Any, faults: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="11.00")
+    faults.inject_fault("reserve_stock", "RuntimeError", after_running=False)
+    # Compensation is broken too, on every attempt the ASL makes.
+    faults.inject_fault("compensate_order", "RuntimeError", times=10, after_running=False)
+    order_id = place(client, order_body(lines=[_ship(sku)]))
+    order = wait_for_status(deps, order_id, "PAID")
+
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "FAILED"
+    assert states_entered(described)[-4:] == [
+        "DescribeFailure",
+        "AlertOps",
+        "MarkAttention",
+        "CompensationFailed",
+    ]
+    alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
+    assert [a["kind"] for a in alerts] == ["compensation_failed"]
+    assert alerts[0]["compensation_failure"]["Error"] == "RuntimeError"
+    marked = deps.store.get_order(order_id)
+    assert marked.attention is not None
+    assert marked.attention.kind == "compensation_failed"
+    view = get_order_view(client, order_id, STORE)
+    assert view["attention"]["kind"] == "compensation_failed"
+
+
+def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
+    client: Any, deps: Any
+) -> None:
+    # Three ordered, one in stock: rejected, and its authorisation voided.
+    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="12.00")
+    body = order_body(lines=[_ship(sku, 3)], payment={"method": "card", "token": "tok_void_flaky"})
+    order_id = place(client, body)
+    rejected = wait_for_status(deps, order_id, "REJECTED")
+    described = wait_for_execution(deps, rejected, timeout=60)
+    assert described["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, final)
+    assert amounts(ledger) == {
+        "authorized": "36.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "36.00",
+    }
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert final.payment.status.value == "VOIDED"
+    # The step failed twice on the gateway and the ASL's Retry ran it again.
+    errors = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in raw_history(described["execution_arn"])
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert errors == ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2
+
+
+def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 4}, price="30.00")
+    body = order_body(lines=[_ship(sku)], payment={"method": "card", "token": "tok_reply_lost"})
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, shipped)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+    assert amounts(ledger)["captured"] == "30.00"
+    assert shipped.payment.captured is not None
+    assert shipped.payment.captured.amount == 30
+    assert shipped.payment.status.value == "CAPTURED"
+    post_carrier_event(client, tracking_number(shipped))
+    wait_for_status(deps, order_id, "DELIVERED")
+    assert amounts(ledger_of(deps, shipped))["captured"] == "30.00"
+    stop_if_running(deps, order_id)
+
+
+def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 4, "ST-MADRID": 0}, price="15.00")
+    body = order_body(
+        lines=[_ship(sku, 2)], payment={"method": "card", "token": "tok_refund_flaky"}
+    )
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    post_carrier_event(client, tracking_number(shipped))
+    wait_for_status(deps, order_id, "DELIVERED")
+    requested = client.http.post(
+        f"/orders/{order_id}/returns",
+        headers=STORE | JSON,
+        body=json.dumps(
+            {
+                "lines": [{"sku": sku, "quantity": 1}],
+                "reason": "too big",
+                "channel": "store",
+                "location_id": "ST-MADRID",
+            }
+        ),
+    )
+    assert requested.status_code == 201, requested.body
+    received = client.http.post(
+        f"/returns/{requested.json_body['return_id']}/receive",
+        headers=STORE | JSON,
+        body=json.dumps({"location_id": "ST-MADRID"}),
+    )
+    assert received.status_code == 200, received.body
+
+    # The gateway failed: the refund is recorded as owed, and the order shows it.
+    view = get_order_view(client, order_id, STORE)
+    owed = view["payment"]["owed"]
+    assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
+    assert view["payment"]["refunded"]["amount"] == "0.00"
+
+    def swept() -> dict[str, Any] | None:
+        settlement.sweep(deps)
+        order = deps.store.get_order(order_id)
+        return ledger_of(deps, order) if not order.payment.owed() else None
+
+    ledger = eventually(swept, timeout=30)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture", "refund"]
+    assert amounts(ledger)["refunded"] == "15.00"
+    final = deps.store.get_order(order_id)
+    assert final.payment.refunded is not None and final.payment.refunded.amount == 15
+    assert order_id not in deps.store.orders_owing(1000)
+    stop_if_running(deps, order_id)
+
+
+STEPS_TIMING_OUT = ["authorize_payment", "reserve_stock", "dispatch_fulfillment"]
+
+
+@pytest.mark.parametrize("step", STEPS_TIMING_OUT)
+def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_once(
+    client: Any, deps: Any, faults: Any, parked: list[str], step: str
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="9.00")
+    faults.inject_fault(step, "Sandbox.Timedout")
+    order_id = place(client, order_body(lines=[_ship(sku, 2)]))
+    parked.append(order_id)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, shipped)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+    assert amounts(ledger)["captured"] == "18.00"
+    assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0)}
+    assert [e.status.value for e in shipped.history] == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
+    assert faults.invocations[step] >= 2
+
+
+def test_reject_and_not_collected_steps_that_time_out_void_once(
+    client: Any, deps: Any, faults: Any, settings: Any
+) -> None:
+    faults.inject_fault("reject_order", "Sandbox.Timedout")
+    faults.inject_fault("handle_fulfillment_timeout", "Sandbox.Timedout")
+    short = fresh_sku(deps, {"WH-GETAFE": 1}, price="5.00")
+    rejected_id = place(client, order_body(lines=[_ship(short, 2)]))
+    waiting = fresh_sku(deps, {"ST-VALENCIA": 2}, price="7.00")
+    uncollected_id = place(client, order_body(lines=[_pickup(waiting)]))
+
+    rejected = wait_for_status(deps, rejected_id, "REJECTED")
+    assert wait_for_execution(deps, rejected, timeout=60)["status"] == "SUCCEEDED"
+    ledger = ledger_of(deps, wait_until_settled(deps, rejected_id))
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+
+    # The pick-up window (72 h, scaled to seconds) runs out: restocked, its share voided.
+    cancelled = wait_for_status(deps, uncollected_id, "CANCELLED", timeout=90)
+    assert wait_for_execution(deps, cancelled, timeout=60)["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, uncollected_id)
+    ledger = ledger_of(deps, final)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert amounts(ledger)["voided"] == "7.00"
+    assert stock_of(deps, waiting) == {"ST-VALENCIA": (2, 0)}
+    assert final.status_reason is not None and final.status_reason.value == "not_collected"
