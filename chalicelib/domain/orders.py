@@ -607,8 +607,15 @@ class Order(BaseModel):
 
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
+        # Anything handed over (even if since lost or returned) can no longer be cancelled.
         dispatched = any(
-            f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+            f.status
+            in (
+                FulfillmentStatus.SHIPPED,
+                FulfillmentStatus.DELIVERED,
+                FulfillmentStatus.RETURNED,
+                FulfillmentStatus.LOST,
+            )
             for f in self.fulfillments
         )
         if self.status not in CANCELLABLE or dispatched:
