@@ -48,6 +48,11 @@ class OrderStore(Protocol):
         ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         ...
 
+    def orders_owing(self, limit: int) -> list[str]:
+        """Ids of orders with captures, voids or refunds owed (listed in the order's own
+        write while any is owed; read with one query, never a scan)."""
+        ...
+
     def order_id_for(self, pointer: str) -> str:
         """The order a pointer (``SHIPMENT#…``, ``RETURN#…``) names, or ``NotFound``."""
         ...

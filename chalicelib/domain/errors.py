@@ -87,12 +87,6 @@ class PaymentGatewayUnavailable(OrquestaError):
     title = "Payment gateway unavailable"
 
 
-class CompensationIncomplete(OrquestaError):
-    """A failed execution's compensation could not finish; ops were alerted."""
-
-    status = 500
-
-
 class ConcurrentModification(Conflict):
     """Someone else changed the item between our read and our write; read again."""
 

@@ -23,7 +23,8 @@ from chalicelib.services.unit_of_work import jittered_pause
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-PROJECTED_TYPES = frozenset({"order.status_changed", "order.claimed"})
+# A refund confirmed after the status change (the settlement sweeper) changes the figures.
+PROJECTED_TYPES = frozenset({"order.status_changed", "order.claimed", "payment.refund"})
 MAX_ATTEMPTS = 12
 ORDERS_PAGE = 20
 RECENT_ITEMS = 50

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -254,12 +255,8 @@ def test_an_order_whose_parcel_was_lost_can_no_longer_be_cancelled() -> None:
     ship = next(f for f in placed.fulfillments if f.type is FulfillmentType.SHIP)
     placed.dispatch_shipment(ship.fulfillment_id, shipment(), NOW)
     ship.status = FulfillmentStatus.LOST
-    try:
+    with pytest.raises(Conflict):
         placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "too late")
-    except Conflict:
-        pass
-    else:
-        raise AssertionError("a lost parcel's order was cancelled")
     assert [op.key.rsplit(":", 1)[-1] for op in rules.record_owed(placed, NOW)] == [
         "capture",
         "refund",

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
 from tests.workflow.flow import (
     amounts,
@@ -164,7 +163,7 @@ def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: An
 
 
 def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
-    client: Any, deps: Any
+    client: Any, deps: Any, stack: Any
 ) -> None:
     sku = fresh_sku(deps, {"WH-GETAFE": 4, "ST-MADRID": 0}, price="15.00")
     body = order_body(
@@ -200,9 +199,14 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     owed = view["payment"]["owed"]
     assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
     assert view["payment"]["refunded"]["amount"] == "0.00"
+    # Listed for the sweeper in the same write that recorded it owed.
+    assert order_id in deps.store.orders_owing(1000)
+
+    sweeper = stack.app_module.app.handler_map["settle_owed_payments"]
 
     def swept() -> dict[str, Any] | None:
-        settlement.sweep(deps)
+        # The scheduled sweeper (fired now rather than waiting for its rate).
+        stack.scheduler.fire("settle_owed_payments", sweeper)
         order = deps.store.get_order(order_id)
         return ledger_of(deps, order) if not order.payment.owed() else None
 
