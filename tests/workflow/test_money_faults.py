@@ -290,3 +290,34 @@ def test_reject_and_not_collected_steps_that_time_out_void_once(
     assert amounts(ledger)["voided"] == "7.00"
     assert stock_of(deps, waiting) == {"ST-VALENCIA": (2, 0)}
     assert final.status_reason is not None and final.status_reason.value == "not_collected"
+
+
+def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
+    client: Any, deps: Any
+) -> None:
+    # Before: the order was marked CANCELLED before the money was given back, and a
+    # gateway failure then lost it. Now the void is recorded owed in that same write.
+    sku = fresh_sku(deps, {"ST-VALENCIA": 2}, price="6.00")
+    body = order_body(lines=[_pickup(sku)], payment={"method": "card", "token": "tok_void_flaky"})
+    order_id = place(client, body)
+    cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+    assert cancelled.status_reason is not None
+    assert cancelled.status_reason.value == "not_collected"
+    described = wait_for_execution(deps, cancelled, timeout=60)
+    assert described["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, final)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert amounts(ledger) == {
+        "authorized": "6.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "6.00",
+    }
+    assert stock_of(deps, sku) == {"ST-VALENCIA": (2, 0)}
+    errors = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in raw_history(described["execution_arn"])
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert errors == ["PaymentGatewayUnavailable"] * 2
