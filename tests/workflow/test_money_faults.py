@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from chalicelib.domain import settlement as rules
+from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
 from tests.workflow.flow import (
     amounts,
@@ -321,3 +326,97 @@ def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
         if e["type"] == "LambdaFunctionFailed"
     ]
     assert errors == ["PaymentGatewayUnavailable"] * 2
+
+
+def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:
+    """The order once every fulfilment is in ``statuses`` (or, negated, in none of them)."""
+    order = deps.store.get_order(order_id)
+    ok = all((f.status.value in statuses) != negate for f in order.fulfillments)
+    return order if ok else None
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_on_the_real_workflow_random_journeys_leave_the_books_balanced(
+    client: Any, deps: Any, data: st.DataObject
+) -> None:
+    token = data.draw(
+        st.sampled_from(["tok_visa", "tok_refund_flaky", "tok_void_flaky", "tok_reply_lost"])
+    )
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 0}, price="10.00")
+    pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 1}, price="4.00")
+    lines = [_ship(ship_sku, data.draw(st.integers(1, 3)))]  # 3 is more than there is
+    with_pickup = data.draw(st.booleans())
+    if with_pickup:
+        lines.append(_pickup(pickup_sku))
+    order_id = place(client, order_body(lines=lines, payment={"method": "card", "token": token}))
+    try:
+        if data.draw(st.booleans()):
+            client.http.post(f"/orders/{order_id}/cancel", headers=STORE | JSON)
+        order = wait_for_status(
+            deps, order_id, "SHIPPED", "READY_FOR_PICKUP", "REJECTED", "CANCELLED", timeout=60
+        )
+        if order.status.value not in ("REJECTED", "CANCELLED"):
+            order = eventually(
+                lambda: _when_all(deps, order_id, "PENDING", negate=True), timeout=60
+            )
+            collect = data.draw(st.booleans())
+            for f in order.fulfillments:
+                if f.type.value == "ship" and f.shipment is not None:
+                    post_carrier_event(client, f.shipment.tracking_number)
+                elif f.type.value == "pickup" and collect:
+                    client.http.post(
+                        f"/fulfillments/{f.fulfillment_id}/collect",
+                        headers=STORE | JSON,
+                        body=json.dumps({"pickup_code": f.pickup_code}),
+                    )
+            # Uncollected pick-ups run out of their (scaled) window on their own.
+            order = eventually(
+                lambda: _when_all(deps, order_id, "DELIVERED", "CANCELLED"), timeout=90
+            )
+            if order.status.value == "DELIVERED" and data.draw(st.booleans()):
+                requested = client.http.post(
+                    f"/orders/{order_id}/returns",
+                    headers=STORE | JSON,
+                    body=json.dumps(
+                        {
+                            "lines": [{"sku": ship_sku, "quantity": 1}],
+                            "reason": "property",
+                            "channel": "store",
+                            "location_id": "ST-MADRID",
+                        }
+                    ),
+                )
+                if requested.status_code == 201:
+                    client.http.post(
+                        f"/returns/{requested.json_body['return_id']}/receive",
+                        headers=STORE | JSON,
+                        body=json.dumps({"location_id": "ST-MADRID"}),
+                    )
+    finally:
+        ended = deps.store.get_order(order_id)
+        if ended.status.value in ("REJECTED", "CANCELLED"):
+            wait_for_execution(deps, ended, timeout=90)  # it ends on its own
+        else:
+            stop_if_running(deps, order_id)  # parked on the return window
+
+    def settled() -> Any:
+        # The sweeper settles what the API paths left owed (flaky tokens).
+        settlement.sweep(deps)
+        current = deps.store.get_order(order_id)
+        return current if not current.payment.owed() else None
+
+    final = eventually(settled, timeout=60)
+    if final.payment.payment_id and final.payment.authorized is not None:
+        ledger = ledger_of(deps, final)
+        value = {k: Decimal(v) for k, v in amounts(ledger).items()}
+        assert value["captured"] - value["refunded"] == rules.kept_value(final).amount, ledger
+        assert value["authorized"] == value["captured"] + value["voided"], ledger
+        keys = [op["key"] for op in ledger["operations"]]
+        assert len(keys) == len(set(keys)), keys
+    for sku in (ship_sku, pickup_sku):
+        assert all(reserved == 0 for _, reserved in stock_of(deps, sku).values())
