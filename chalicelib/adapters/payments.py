@@ -72,7 +72,6 @@ class SandboxPaymentGateway:
             "token": token,
             "currency": amount.currency,
             "declined": declined,
-            "authorized": "0" if declined else str(amount.amount),
             "operations": [] if declined else [_operation("authorize", amount, "authorize")],
             "keys": {},
             "faults": {},

@@ -4,7 +4,6 @@ voided), what is owed is settled, the outcome is recorded on the order and ops a
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -52,7 +51,7 @@ def _describe(error: dict[str, Any] | None) -> str:
     return f"{kind}: {cause}" if cause else kind
 
 
-def _stop(order: Order, now: datetime, detail: str) -> tuple[list[str], list[StockChange]]:
+def _stop(order: Order) -> tuple[list[str], list[StockChange]]:
     """Cancel what was not handed over; end the order if nothing was."""
     cancelled: list[str] = []
     released: list[StockChange] = []
@@ -85,7 +84,7 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
         changed.clear()
         if order.attention is not None and order.attention.kind == "compensated":
             return None  # a retried compensation: done already
-        ids, released = _stop(order, now, detail)
+        ids, released = _stop(order)
         cancelled.extend(ids)
         entry = None
         handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
