@@ -66,6 +66,9 @@ class Deps:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
+    # The sandbox gateway's own ledger (``GET /sandbox/payments/{id}``): wired by the local
+    # stack only, where the sandbox is the gateway the books are held against.
+    sandbox_ledger: SandboxPaymentGateway | None = None
 
 
 def client(service: str, region: str) -> Any:

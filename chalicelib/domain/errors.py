@@ -69,6 +69,16 @@ class OutOfStock(Conflict):
 class PaymentDeclined(Unprocessable):
     """The payment gateway refused the card."""
 
+    def __init__(
+        self, detail: str, field: str | None = None, payment_id: str | None = None
+    ) -> None:
+        super().__init__(detail, field)
+        self.payment_id = payment_id
+
+
+class PaymentRefused(Conflict):
+    """The gateway refused an operation on a payment (more than authorised or captured)."""
+
 
 class PaymentGatewayUnavailable(OrquestaError):
     """The payment gateway did not answer; transient, retried by the workflow."""

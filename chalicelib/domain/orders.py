@@ -49,6 +49,8 @@ class StatusReason(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     CUSTOMER_REQUEST = "customer_request"
     NOT_COLLECTED = "not_collected"
+    # A workflow step failed unexpectedly and the order was compensated (ops alerted).
+    PROCESSING_ERROR = "processing_error"
 
 
 class FulfillmentType(StrEnum):
@@ -67,7 +69,7 @@ class FulfillmentStatus(StrEnum):
     DELIVERED = "DELIVERED"
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
-    # The carrier never confirmed the parcel within 30 days of its promise; refunded.
+    # Shipped and never confirmed, 30 days past the promise: not kept, its capture refunded.
     LOST = "LOST"
 
 
@@ -75,11 +77,29 @@ class PaymentStatus(StrEnum):
     """Where the money is."""
 
     PENDING = "PENDING"
+    AUTHORIZED = "AUTHORIZED"
     CAPTURED = "CAPTURED"
     DECLINED = "DECLINED"
     FAILED = "FAILED"
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
+    VOIDED = "VOIDED"
+
+
+class PaymentOperationType(StrEnum):
+    """What the gateway is asked to do with the authorised money."""
+
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+class OperationStatus(StrEnum):
+    """An operation is recorded as owed before it is attempted, and done once the gateway
+    confirmed it."""
+
+    OWED = "owed"
+    DONE = "done"
 
 
 class ReturnStatus(StrEnum):
@@ -205,13 +225,49 @@ class Fulfillment(BaseModel):
     task_token: str | None = None
 
 
+class PaymentOperation(BaseModel):
+    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
+    ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
+    can move money once, however often it is attempted."""
+
+    key: str
+    type: PaymentOperationType
+    amount: Money
+    status: OperationStatus = OperationStatus.OWED
+    recorded_at: datetime
+    done_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    alerted: bool = False
+
+
 class Payment(BaseModel):
-    """The single payment of an order and what was refunded of it."""
+    """The single payment of an order: authorised at order, captured per fulfilment at
+    hand-over, the rest voided; refunds only of what was captured."""
 
     status: PaymentStatus = PaymentStatus.PENDING
     payment_id: str | None = None
+    authorized: Money | None = None
     captured: Money | None = None
     refunded: Money | None = None
+    voided: Money | None = None
+    operations: list[PaymentOperation] = Field(default_factory=list)
+    # Whether the store keeps this order in its list of orders with money owed (the
+    # sweeper's marker); internal.
+    listed_as_owed: bool = False
+
+    def owed(self) -> list[PaymentOperation]:
+        """Operations recorded and not yet confirmed by the gateway."""
+        return [op for op in self.operations if op.status is OperationStatus.OWED]
+
+
+class Attention(BaseModel):
+    """Something about the order a person must look at (money still owed after retries,
+    a compensation that could not finish)."""
+
+    kind: str
+    detail: str
+    at: datetime
 
 
 class ReturnLine(BaseModel):
@@ -322,6 +378,8 @@ class Order(BaseModel):
     # window opens when the order becomes DELIVERED and ends this long after.
     return_window_seconds: int | None = None
     returns_window_ends: datetime | None = None
+    # Set when ops were alerted about this order; None while nothing needs a person.
+    attention: Attention | None = None
 
     def move_to(
         self,
@@ -342,17 +400,31 @@ class Order(BaseModel):
         self.history.append(entry)
         return entry
 
-    def record_payment(self, payment_id: str, at: datetime) -> HistoryEntry:
-        """The gateway captured the total."""
-        self.payment = Payment(
-            status=PaymentStatus.CAPTURED, payment_id=payment_id, captured=self.total
+    def record_authorization(self, payment_id: str) -> None:
+        """The gateway authorised the order total (nothing is taken yet)."""
+        self.payment = self.payment.model_copy(
+            update={
+                "status": PaymentStatus.AUTHORIZED,
+                "payment_id": payment_id,
+                "authorized": self.total,
+            }
         )
-        return self.move_to(OrderStatus.PAID, at, f"payment of {self.total.amount} captured")
+
+    def record_payment(self, payment_id: str, at: datetime) -> HistoryEntry:
+        """The gateway authorised the total: the order is PAID."""
+        self.record_authorization(payment_id)
+        return self.move_to(OrderStatus.PAID, at, f"payment of {self.total.amount} authorised")
+
+    def record_decline(self, payment_id: str | None) -> None:
+        """The gateway declined the card; its payment id is kept where it gave one."""
+        self.payment = Payment(status=PaymentStatus.DECLINED, payment_id=payment_id)
 
     def reject(self, reason: StatusReason, at: datetime, detail: str) -> HistoryEntry:
         """End the order unfulfilled for a business reason."""
         if reason is StatusReason.PAYMENT_DECLINED:
-            self.payment = Payment(status=PaymentStatus.DECLINED)
+            self.payment = Payment(
+                status=PaymentStatus.DECLINED, payment_id=self.payment.payment_id
+            )
         elif reason is StatusReason.PAYMENT_UNAVAILABLE:
             self.payment = Payment(status=PaymentStatus.FAILED)
         return self.move_to(OrderStatus.REJECTED, at, detail, reason)
@@ -571,8 +643,8 @@ class Order(BaseModel):
     def cancel_fulfillment(
         self, fulfillment_id: str, reason: StatusReason, at: datetime
     ) -> tuple[list[Allocation], Money, HistoryEntry | None]:
-        """Cancel one fulfilment (an uncollected pick-up): what to release, what to refund,
-        and the order's new status if it changed."""
+        """Cancel one fulfilment (an uncollected pick-up): what to release, the value that
+        is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status not in (
             FulfillmentStatus.PENDING,
@@ -598,9 +670,15 @@ class Order(BaseModel):
 
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
+        # Anything handed over (even if since lost or returned) can no longer be cancelled.
         dispatched = any(
             f.status
-            in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED, FulfillmentStatus.LOST)
+            in (
+                FulfillmentStatus.SHIPPED,
+                FulfillmentStatus.DELIVERED,
+                FulfillmentStatus.RETURNED,
+                FulfillmentStatus.LOST,
+            )
             for f in self.fulfillments
         )
         if self.status not in CANCELLABLE or dispatched:
@@ -611,21 +689,6 @@ class Order(BaseModel):
         for fulfillment in self.fulfillments:
             fulfillment.status = FulfillmentStatus.CANCELLED
         return self.move_to(OrderStatus.CANCELLED, at, detail, reason)
-
-    def record_refund(self, amount: Money) -> None:
-        """Money given back to the customer, in full or in part."""
-        refunded = (self.payment.refunded or Money.zero(amount.currency)) + amount
-        full = self.payment.captured is not None and refunded.amount >= self.payment.captured.amount
-        self.payment = self.payment.model_copy(
-            update={
-                "refunded": refunded,
-                "status": PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED,
-            }
-        )
-
-    def is_paid(self) -> bool:
-        """Whether money was captured and not fully refunded."""
-        return self.payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 
     def kept_quantities(self) -> dict[str, int]:
         """Units per SKU the customer keeps: ordered, less cancelled and lost fulfilments (an

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, Order, ReturnLine
+from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, OperationStatus, Order
+from chalicelib.services import settlement
 from chalicelib.services.sla import late_delivery_deadline, record_breach
 from chalicelib.services.unit_of_work import Change, mutate
 
@@ -109,29 +110,28 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
 
 
 def _refund_lost_fulfilment(order: Order, fulfillment_id: str, deps: Deps) -> Order:
-    """Give back what the lost fulfilment's lines cost, once (keyed at the gateway,
-    recorded on the fulfilment). The one place a lost parcel moves money: the settlement
-    path computed from the order's state replaces this call."""
-    fulfillment = order.fulfillment(fulfillment_id)
-    payment_id = order.payment.payment_id
-    if fulfillment.refunded is not None or not order.is_paid() or payment_id is None:
-        return order
-    captured = order.payment.captured or Money.zero(order.total.currency)
-    left = captured - (order.payment.refunded or Money.zero(order.total.currency))
-    value = order.refund_for(
-        [ReturnLine(sku=f.sku, quantity=f.quantity) for f in fulfillment.lines]
+    """Give back the lost parcel's captured value through the one settlement path:
+    declaring it LOST recorded the refund owed (``<order>:<fulfilment>:refund``, in the same
+    write), ``settle`` attempts it (a gateway failure raises, and the workflow retries the
+    step). The amount given back is then kept on the fulfilment for the console and the
+    customer's email."""
+    settled = settlement.settle(order.order_id, deps, raise_if_owed=True)
+    current = settled.order or deps.store.get_order(order.order_id)
+    key = f"{order.order_id}:{fulfillment_id}:refund"
+    done = next(
+        (
+            op.amount
+            for op in current.payment.operations
+            if op.key == key and op.status is OperationStatus.DONE
+        ),
+        Money.zero(current.total.currency),
     )
-    owed = value if value.amount <= left.amount else left
-    if owed.amount > 0:
-        deps.payments.refund(payment_id, owed, f"{order.order_id}:{fulfillment_id}:lost")
 
-    def record(current: Order) -> Change | None:
-        lost = current.fulfillment(fulfillment_id)
+    def record(latest: Order) -> Change | None:
+        lost = latest.fulfillment(fulfillment_id)
         if lost.refunded is not None:
             return None
-        lost.refunded = owed
-        if owed.amount > 0:
-            current.record_refund(owed)
+        lost.refunded = done
         return Change()
 
     return mutate(deps, order.order_id, record)

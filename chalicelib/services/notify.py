@@ -57,6 +57,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "out_of_stock": "sin existencias suficientes",
             "customer_request": "a petición tuya",
             "not_collected": "no recogido a tiempo",
+            "processing_error": "un error nuestro al procesarlo",
         },
         "track": "Seguir mi pedido",
     },
@@ -78,6 +79,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "out_of_stock": "not enough stock",
             "customer_request": "at your request",
             "not_collected": "not collected in time",
+            "processing_error": "an error on our side while processing it",
         },
         "track": "Track my order",
     },
@@ -117,7 +119,7 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         ),
         "refunded": (
             f"{order.payment.refunded.amount} {order.payment.refunded.currency}"
-            if order.payment.refunded
+            if order.payment.refunded and order.payment.refunded.amount > 0
             else ""
         ),
         "shipments": [
@@ -152,6 +154,11 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         "fulfillment_refund": (
             f"{event['refund']['amount']} {event['refund']['currency']}"
             if event.get("refund")
+            else ""
+        ),
+        "fulfillment_voided": (
+            f"{event['voided']['amount']} {event['voided']['currency']}"
+            if event.get("voided")
             else ""
         ),
         "track_label": labels["track"],

@@ -22,6 +22,7 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.ports import StockChange
+from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
 from chalicelib.services.unit_of_work import Change, mutate, publish, status_event
@@ -193,8 +194,8 @@ def get_order(order_id: str, deps: Deps) -> Order:
 
 
 def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
-    """Cancel before anything has left a location: release the stock held and refund the
-    payment. 409 once shipped."""
+    """Cancel before anything has left a location: release the stock held and void the
+    authorisation (recorded as owed in the same write, then settled). 409 once shipped."""
     now = deps.clock()
     saved: list[Change] = []
     waits: list[str] = []
@@ -215,9 +216,10 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
 
     order = mutate(deps, order_id, decide, announce=False)
     try:
-        refund_if_paid(order, f"{order_id}:cancel", deps)
+        # A gateway failure leaves the void owed on the order: the sweeper retries it.
+        settlement.settle(order_id, deps)
     finally:
-        # Announced once the refund is recorded, so that the customer's email says so.
+        # Announced once the void is settled, so that the customer's email says so.
         if saved:
             publish(deps, order, saved[0])
         end_waits(waits, order_id, deps)
@@ -230,25 +232,6 @@ def end_waits(tokens: list[str], order_id: str, deps: Deps) -> None:
     waiting out a pick-up window. A token no longer waiting is skipped."""
     for token in tokens:
         deps.workflow.fail(token, "OrderCancelled", f"order {order_id} was cancelled")
-
-
-def refund_if_paid(order: Order, refund_key: str, deps: Deps) -> None:
-    """Give back whatever of the capture has not been refunded yet (idempotent by key)."""
-    if not order.is_paid() or order.payment.captured is None or order.payment.payment_id is None:
-        return
-    already = order.payment.refunded or Money.zero(order.total.currency)
-    owed = order.payment.captured - already
-    if owed.amount <= 0:
-        return
-    deps.payments.refund(order.payment.payment_id, owed, refund_key)
-
-    def record(current: Order) -> Change | None:
-        if not current.is_paid():
-            return None
-        current.record_refund(owed)
-        return Change()
-
-    mutate(deps, order.order_id, record)
 
 
 def ensure_not_cancelled(order: Order) -> None:

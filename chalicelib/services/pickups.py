@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, FulfillmentType, Order
 from chalicelib.ports import StockChange
-from chalicelib.services import tokens
+from chalicelib.services import settlement, tokens
 from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
@@ -93,6 +93,9 @@ def collect(
         deps.access.attempt_succeeded(scope)  # not a guess (409, 403...): give it back
         raise
     deps.access.attempt_succeeded(scope)
+    # Handed over: the pick-up's share is captured (recorded as owed with the collection;
+    # a gateway failure leaves it owed for the sweeper, the goods are with the customer).
+    order = settlement.settle(order_id, deps).order or order
     if token:
         deps.workflow.resume(token, {"collected": fulfillment_id})
     return order

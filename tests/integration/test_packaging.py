@@ -150,8 +150,12 @@ def test_every_placeholder_is_substituted_with_a_packaged_function(
     substitutions = machine["DefinitionSubstitutions"]
     assert placeholders, "the ASL has no ${...} placeholders"
     assert placeholders <= set(substitutions)
-    step_ids = {value["Fn::GetAtt"][0] for value in substitutions.values()}
+    step_ids = {value["Fn::GetAtt"][0] for value in substitutions.values() if "Fn::GetAtt" in value}
     assert step_ids <= {function.logical_id for function in functions}
+    assert {"CompensateOrder", "MarkCompensationFailed"} <= step_ids
+    # The ops alerts topic, published to straight from the ASL when compensation fails.
+    topics = {value["Ref"] for value in substitutions.values() if "Ref" in value}
+    assert topics == {"OpsAlertsTopic"}
 
 
 def test_no_permission_is_a_wildcard(template: dict[str, Any]) -> None:

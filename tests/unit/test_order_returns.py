@@ -12,7 +12,6 @@ from chalicelib.domain.orders import (
     FulfillmentType,
     Order,
     OrderStatus,
-    PaymentStatus,
     ReturnLine,
     ReturnStatus,
     StatusReason,
@@ -142,10 +141,7 @@ def mixed_order_whose_pickup_was_not_collected() -> Order:
     placed.dispatch_shipment(ship_id, shipment(), NOW)
     placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
     placed.deliver(ship_id, NOW + timedelta(hours=20))
-    _, refund, _ = placed.cancel_fulfillment(
-        pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3)
-    )
-    placed.record_refund(refund)
+    placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3))
     placed.returns_window_ends = NOW + timedelta(days=30)
     assert placed.status is OrderStatus.DELIVERED
     return placed
@@ -211,30 +207,3 @@ def test_everything_returned_needs_every_unit_received_not_just_requested() -> N
     assert not placed.everything_returned()
     placed.receive_return(second, WAREHOUSE, LATER)
     assert placed.everything_returned()
-
-
-# --- refunds -------------------------------------------------------------------------------
-
-
-def test_partial_refund_leaves_the_payment_partially_refunded() -> None:
-    placed = two_shirts_and_a_mug()
-    placed.record_refund(Money.of("19.95"))
-    assert placed.payment.status is PaymentStatus.PARTIALLY_REFUNDED
-    assert placed.payment.refunded == Money.of("19.95")
-    assert placed.is_paid()
-
-
-def test_refunds_add_up_to_a_full_refund() -> None:
-    placed = two_shirts_and_a_mug()
-    placed.record_refund(Money.of("19.95"))
-    placed.record_refund(Money.of("28.45"))
-    assert placed.payment.refunded == Money.of("48.40") == placed.payment.captured
-    assert placed.payment.status is PaymentStatus.REFUNDED
-    assert not placed.is_paid()
-
-
-def test_refunding_the_whole_total_at_once_is_a_full_refund() -> None:
-    placed = two_shirts_and_a_mug()
-    placed.record_refund(placed.total)
-    assert placed.payment.status is PaymentStatus.REFUNDED
-    assert placed.payment.captured == Money.of("48.40")
