@@ -526,7 +526,7 @@ def test_a_function_added_later_gets_logs_and_checks_without_editing_the_templat
     functions: list[package.Function],
 ) -> None:
     step = package.Function(
-        "CompensateOrder", "CompensateOrderRole", f"orquesta-{STAGE}-compensate_order"
+        "ReconcileOrder", "ReconcileOrderRole", f"orquesta-{STAGE}-reconcile_order"
     )
     subscriber = package.Function(
         "OnOpsAlert",
@@ -537,11 +537,11 @@ def test_a_function_added_later_gets_logs_and_checks_without_editing_the_templat
     template = package.merge_template(STAGE, [*functions, step, subscriber])
     resources = template["Resources"]
     assert (
-        resources["CompensateOrderLogs"]["Properties"]["LogGroupName"]
-        == "/aws/lambda/orquesta-dev-compensate_order"
+        resources["ReconcileOrderLogs"]["Properties"]["LogGroupName"]
+        == "/aws/lambda/orquesta-dev-reconcile_order"
     )
-    assert "CKV_AWS_116" in checkov_skips(resources["CompensateOrder"])
-    assert "CompensateOrderErrorsAlarm" not in resources
+    assert "CKV_AWS_116" in checkov_skips(resources["ReconcileOrder"])
+    assert "ReconcileOrderErrorsAlarm" not in resources
     assert resources["OnOpsAlert"]["Properties"]["DeadLetterQueue"]["TargetArn"] == {
         "Fn::GetAtt": ["OnOpsAlertDeadLetters", "Arn"]
     }
