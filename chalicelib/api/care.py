@@ -35,6 +35,7 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
     roles=("storefront", "store", "ops"),
     response=TicketResponse,
     tag="customers",
+    optional_headers=("X-Customer-Token",),
 )
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
@@ -52,6 +53,7 @@ def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     request=UpdateTicketRequest,
     response=TicketResponse,
     tag="customers",
+    errors=(409,),
 )
 def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Work a ticket; resolving it emails the customer."""
@@ -72,6 +74,7 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     request=ClaimOrderRequest,
     response=ClaimOrderResponse,
     tag="customers",
+    errors=(409, 429),
 )
 def claim_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order joins the customer's history; five wrong codes lock it (429)."""

@@ -23,6 +23,7 @@ carriers = Blueprint(__name__)
     response=CarrierEventResponse,
     tag="carriers",
     headers=(SIGNATURE_HEADER,),
+    errors=(401, 409),
 )
 def carrier_event(call: Call, carrier: str) -> dict[str, Any]:
     """Verify and apply once."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.api.customer_models import (
+    IDENTIFIERS,
     AddedInteractionResponse,
     AddInteractionRequest,
     CustomerLookupResponse,
@@ -19,6 +20,7 @@ from chalicelib.api.customer_models import (
     EraseCustomerRequest,
     EraseResponse,
     ExportResponse,
+    IdentifiedCustomer,
     MergeCustomersRequest,
     MergeResponse,
     OpenTicketRequest,
@@ -27,7 +29,7 @@ from chalicelib.api.customer_models import (
 from chalicelib.api.http import Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.requests import CustomerRef
+from chalicelib.domain.requests import Email, LoyaltyId, Phone
 from chalicelib.services import customer_records, customer_view, tickets
 from chalicelib.services.customers import (
     customer_token,
@@ -45,13 +47,21 @@ MAX_PAGE = 100
 class CustomerLookupQuery(BaseModel):
     """``GET /customers``: exactly one identifier."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: str | None = Field(default=None, description="An email address, any case")
-    phone: str | None = Field(
-        default=None, description="A phone number; Spanish numbers may omit +34"
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
     )
-    loyalty_id: str | None = Field(default=None, description="A loyalty card number")
+
+    email: Email | None = Field(default=None, description="An email address, any case")
+    phone: Phone | None = Field(
+        default=None, description="E.164, or a Spanish national number without +34"
+    )
+    loyalty_id: LoyaltyId | None = Field(default=None, description="A loyalty card number")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CustomerLookupQuery:
+        if sum(getattr(self, name) is not None for name in IDENTIFIERS) != 1:
+            raise ValueError("give exactly one of email, phone, loyalty_id")
+        return self
 
 
 class CustomerViewQuery(BaseModel):
@@ -65,10 +75,9 @@ class CustomerViewQuery(BaseModel):
     )
 
 
-class IdentifyCustomerRequest(CustomerRef):
-    """``POST /customers``: identifiers to resolve; a new customer is created if none match."""
-
-    customer_id: None = Field(default=None, exclude=True)
+class IdentifyCustomerRequest(IdentifiedCustomer):
+    """``POST /customers``: identifiers to resolve (at least one); a new customer is created
+    if none match."""
 
 
 def require_customer_access(call: Call, customer_id: str) -> None:
@@ -97,6 +106,7 @@ def _by(call: Call) -> tuple[str, str]:
     request=IdentifyCustomerRequest,
     response=CustomerResolutionResponse,
     tag="customers",
+    errors=(409,),
 )
 def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
@@ -122,6 +132,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     response=CustomerLookupResponse,
     query=CustomerLookupQuery,
     tag="customers",
+    errors=(404,),
 )
 def find_customer(call: Call) -> dict[str, Any]:
     """Who an identifier belongs to (a merged record answers with its survivor)."""
@@ -144,6 +155,7 @@ def find_customer(call: Call) -> dict[str, Any]:
     response=CustomerViewResponse,
     query=CustomerViewQuery,
     tag="customers",
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
@@ -165,6 +177,7 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     response=AddedInteractionResponse,
     status=201,
     tag="customers",
+    errors=(409,),
 )
 def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     """Staff talked to the customer."""
@@ -185,6 +198,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     response=TicketResponse,
     status=201,
     tag="customers",
+    errors=(409,),
 )
 def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer-service case, optionally about one of the customer's orders."""
@@ -212,6 +226,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     request=MergeCustomersRequest,
     response=MergeResponse,
     tag="customers",
+    errors=(409,),
 )
 def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     """Two records, one person."""
@@ -231,6 +246,7 @@ def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     roles=("storefront", "ops"),
     response=ExportResponse,
     tag="customers",
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
@@ -249,6 +265,7 @@ def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     request=EraseCustomerRequest,
     response=EraseResponse,
     tag="customers",
+    errors=(409,),
 )
 def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right to erasure."""

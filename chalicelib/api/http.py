@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from chalicelib.domain.errors import (
     OrquestaError,
     PayloadTooLarge,
     Unauthorized,
+    Unprocessable,
     UnsupportedMediaType,
 )
 
@@ -32,6 +34,20 @@ M = TypeVar("M", bound=BaseModel)
 
 PROBLEM_JSON = "application/problem+json"
 ALL_ROLES = ("storefront", "store", "ops")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Printable ASCII, no space at either end, 1 to 255 characters: what the API accepts as a
+# key is exactly what the OpenAPI document declares.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~](?:[ -~]{0,253}[!-~])?$"
+# What the OpenAPI document declares for a request header, by name (a string otherwise).
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    IDEMPOTENCY_HEADER: {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,11 @@ class RouteDoc:
     headers: tuple[str, ...] = ()
     html: bool = False
     query: type[BaseModel] | None = None
+    # Statuses only this route answers (409 for a state conflict, 429 for a lockout, a
+    # route-specific 403...); the generic ones (401/403 for keys, 404 for path ids,
+    # 400/413/415/422 for bodies, 422 for queries and headers) are derived by openapi.py.
+    errors: tuple[int, ...] = ()
+    optional_headers: tuple[str, ...] = ()
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -134,6 +155,19 @@ class Call:
         value = self.request.headers.get(name.lower())
         return str(value) if value is not None else None
 
+    def idempotency_key(self, required: bool = True) -> str | None:
+        """The ``Idempotency-Key`` header, checked against the pattern the OpenAPI document
+        declares for it; 422 naming the header otherwise."""
+        key = self.header(IDEMPOTENCY_HEADER)
+        if key is None and not required:
+            return None
+        if key is None or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise Unprocessable(
+                "required: 1 to 255 printable ASCII characters, no space at either end",
+                field=IDEMPOTENCY_HEADER,
+            )
+        return key
+
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:
     """The caller behind ``Authorization: Bearer <key>``; 401 without a valid key, 403 when
@@ -178,13 +212,27 @@ def endpoint(
     headers: tuple[str, ...] = (),
     html: bool = False,
     query: type[BaseModel] | None = None,
+    errors: tuple[int, ...] = (),
+    optional_headers: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, turn errors into problem details, document it."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         ROUTE_DOCS.append(
             RouteDoc(
-                method, path, summary, roles, request, response, status, tag, headers, html, query
+                method,
+                path,
+                summary,
+                roles,
+                request,
+                response,
+                status,
+                tag,
+                headers,
+                html,
+                query,
+                errors,
+                optional_headers,
             )
         )
 

@@ -32,9 +32,7 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
-            raise Unprocessable(
-                f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id"
-            )
+            raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
         return Resolution(canonical_customer(ref.customer_id, deps)[0], "customer_id", False)
     if not identifiers:
         raise Unprocessable(
