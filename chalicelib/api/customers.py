@@ -266,6 +266,7 @@ def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     response=EraseResponse,
     tag="customers",
     errors=(409,),
+    optional_body=True,
 )
 def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right to erasure."""

@@ -78,6 +78,8 @@ class RouteDoc:
     # 400/413/415/422 for bodies, 422 for queries and headers) are derived by openapi.py.
     errors: tuple[int, ...] = ()
     optional_headers: tuple[str, ...] = ()
+    # The route parses its body with ``optional=True``: no body at all is fine.
+    optional_body: bool = False
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -214,6 +216,7 @@ def endpoint(
     query: type[BaseModel] | None = None,
     errors: tuple[int, ...] = (),
     optional_headers: tuple[str, ...] = (),
+    optional_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, turn errors into problem details, document it."""
 
@@ -233,6 +236,7 @@ def endpoint(
                 query,
                 errors,
                 optional_headers,
+                optional_body,
             )
         )
 

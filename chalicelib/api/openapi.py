@@ -173,7 +173,7 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         operation["responses"][str(status)] = response
     if doc.request is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": not doc.optional_body,
             "content": {"application/json": {"schema": _schema_ref(doc.request, components)}},
         }
     content: dict[str, Any] = {}

@@ -73,6 +73,7 @@ class RetryResponse(BaseModel):
     tag="ops",
     optional_headers=(IDEMPOTENCY_HEADER,),
     errors=(409,),
+    optional_body=True,
 )
 def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     """Start ``<order id>-r<n>``, recorded in the order's retries."""

@@ -109,6 +109,7 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     request=CancelOrderRequest,
     response=OrderResponse,
     errors=(409,),
+    optional_body=True,
 )
 def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     """Cancel on the customer's request."""

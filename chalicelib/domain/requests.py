@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any, ClassVar, Literal
 
+from annotated_types import MaxLen
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -12,6 +13,8 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
@@ -44,6 +47,13 @@ Phone = Annotated[
 ]
 LoyaltyId = Annotated[
     str, StringConstraints(strip_whitespace=False, max_length=64, pattern=LOYALTY_ID_PATTERN)
+]
+
+
+# ISO 3166 alpha-2, as sent (no trimming: the schema's pattern reads it as sent too).
+CountryCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=2, max_length=2, pattern="^[A-Za-z]{2}$"),
 ]
 
 
@@ -86,6 +96,19 @@ class Strict(BaseModel):
     # Merged into the model's JSON Schema (anyOf, allOf...); validators or check() enforce
     # the same rules.
     json_schema_rules: ClassVar[dict[str, Any]] = {}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _max_length_as_sent(cls, value: object, info: ValidationInfo) -> object:
+        """The schema's ``maxLength`` counts the string as sent: so does the API, before
+        trimming (a 501-character reason is refused even if its last character is a space)."""
+        if isinstance(value, str) and info.field_name is not None:
+            for constraint in cls.model_fields[info.field_name].metadata:
+                if isinstance(constraint, MaxLen) and len(value) > constraint.max_length:
+                    raise ValueError(
+                        f"String should have at most {constraint.max_length} characters"
+                    )
+        return value
 
     @classmethod
     def __get_pydantic_json_schema__(
@@ -141,7 +164,7 @@ class AddressRequest(Strict):
     line1: str = Field(min_length=1, max_length=200)
     city: str = Field(min_length=1, max_length=100)
     postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")
+    country: CountryCode
 
 
 class PaymentRequest(Strict):

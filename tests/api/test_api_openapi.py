@@ -210,6 +210,22 @@ def test_a_route_registered_the_usual_way_gets_its_statuses_generically() -> Non
     assert error_statuses(limited) == [400, 401, 403, 413, 415, 422, 429]
 
 
+def test_only_routes_that_read_no_body_as_empty_make_it_optional(
+    document: dict[str, Any],
+) -> None:
+    optional = {
+        (path, method)
+        for path, method, operation in _operations(document)
+        if "requestBody" in operation and not operation["requestBody"]["required"]
+    }
+
+    assert optional == {
+        ("/orders/{order_id}/cancel", "post"),
+        ("/customers/{customer_id}/erase", "post"),
+        ("/ops/orders/{order_id}/retry", "post"),
+    }
+
+
 def test_a_query_with_a_rule_across_parameters_is_one_exploded_object(
     document: dict[str, Any],
 ) -> None:
