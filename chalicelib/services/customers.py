@@ -110,7 +110,10 @@ def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
         return False
     named, _, signature = token.rpartition(".")
     expected = _token_signature(named, deps.secrets.tracking_secret())
-    return hmac.compare_digest(signature, expected) and hmac.compare_digest(named, customer_id)
+    # Bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise).
+    return hmac.compare_digest(signature.encode(), expected.encode()) and hmac.compare_digest(
+        named.encode(), customer_id.encode()
+    )
 
 
 def lookup_customer(
