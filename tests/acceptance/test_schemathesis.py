@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from tests.acceptance.client import RunningStack
-from tests.stack_process import ROOT, start_stack, stop_stack
+from tests.stack_process import start_stack, stop_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.acceptance, pytest.mark.xdist_group("schemathesis")]
 
@@ -75,7 +75,9 @@ def test_the_failure_parser_reads_failures_and_leaves_trace_out() -> None:
     }
 
 
-def run_schemathesis(stack: RunningStack, key: str) -> str:
+def run_schemathesis(stack: RunningStack, key: str, workdir: Path) -> str:
+    """The CLI in a subprocess, in ``workdir`` (it keeps a cache in ``.schemathesis/``
+    where it runs)."""
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
@@ -98,7 +100,7 @@ def run_schemathesis(stack: RunningStack, key: str) -> str:
     ]
     completed = subprocess.run(
         command,
-        cwd=ROOT,
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -109,11 +111,11 @@ def run_schemathesis(stack: RunningStack, key: str) -> str:
 
 
 @pytest.mark.parametrize("key", ["demo-storefront", "demo-ops"])
-def test_schemathesis_finds_nothing(fuzzed_stack: RunningStack, key: str) -> None:
+def test_schemathesis_finds_nothing(fuzzed_stack: RunningStack, key: str, tmp_path: Path) -> None:
     document = requests.get(f"{fuzzed_stack.url}/openapi.json", timeout=30).json()
     operations = sum(len(methods) for methods in document["paths"].values())
 
-    output = run_schemathesis(fuzzed_stack, key)
+    output = run_schemathesis(fuzzed_stack, key, tmp_path)
 
     # Every documented operation was tried (but GET /openapi.json, the document itself,
     # which schemathesis leaves out), with test cases generated: a run that tests nothing
