@@ -5,13 +5,24 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint bench package clean browser-deps
+.PHONY: run test lint bench package clean browser-deps lock
 
-$(STAMP): requirements.txt requirements-dev.txt
+# Every package, with its hashes, comes from requirements-dev.lock (`make lock` writes it from
+# requirements-dev.in, then the deployed requirements.txt from requirements.in against it).
+$(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip<26.3"
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
+
+PIP_COMPILE_FLAGS := --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock:
+	$(PYTHON) -m venv var/pip-tools
+	var/pip-tools/bin/pip install --quiet "pip-tools==7.6.2"
+	var/pip-tools/bin/pip-compile $(PIP_COMPILE_FLAGS) -o requirements-dev.lock requirements-dev.in
+	var/pip-tools/bin/pip-compile $(PIP_COMPILE_FLAGS) -c requirements-dev.lock \
+	  -o requirements.txt requirements.in
 
 run: $(STAMP)
 	PORT=$(PORT) $(PY) -m infra.local

@@ -16,6 +16,7 @@ from chalicelib.api.catalog import catalog
 from chalicelib.api.console import console
 from chalicelib.api.customers import customers
 from chalicelib.api.inventory import inventory
+from chalicelib.api.log_context import install as install_log_context
 from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
@@ -44,6 +45,8 @@ BLUEPRINTS = (
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
+# Powertools' Lambda context in every function's logs, a correlation id on every request.
+install_log_context(app)
 
 
 # Workflow steps: the state machine calls these by ARN; errors keep their class names so

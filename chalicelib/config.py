@@ -5,10 +5,30 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 DEMO_API_KEYS = {"demo-storefront": "storefront", "demo-store": "store", "demo-ops": "ops"}
+DEMO_CARRIER_SECRET = "demo-carrier-secret"
+DEMO_TRACKING_SECRET = "demo-tracking-secret"
+# The one switch that lets the demo secrets stand in for real ones. Only the local stack
+# sets it (infra/local); nothing deployed does, and it is refused inside a Lambda function.
+LOCAL_DEMO_VARIABLE = "ORQUESTA_LOCAL_DEMO"
+# Each secret: its settings field, the variable naming its SSM parameter (how deployed
+# stages get it), and the variable that may give the value itself (tests, local overrides).
+SECRET_SOURCES = (
+    ("api_keys", "ORQUESTA_API_KEYS_PARAMETER", "ORQUESTA_API_KEYS"),
+    ("carrier_secret", "ORQUESTA_CARRIER_SECRET_PARAMETER", "ORQUESTA_CARRIER_SECRET"),
+    ("tracking_secret", "ORQUESTA_TRACKING_SECRET_PARAMETER", "ORQUESTA_TRACKING_SECRET"),
+)
+
+
+class MissingSecrets(Exception):
+    """A secret has no source: the function stops rather than run with a demo default."""
 
 
 class Settings(BaseModel):
@@ -25,12 +45,13 @@ class Settings(BaseModel):
     public_base_url: str = "http://localhost:8000"
     sender_email: str = "pedidos@orquesta.example"
     # Secrets: in AWS they come from SSM SecureString parameters (names below) through
-    # Powertools' parameters utility; locally the demo values stand in for them.
-    api_keys: dict[str, str] = Field(default_factory=lambda: dict(DEMO_API_KEYS))
+    # Powertools' parameters utility; only the local stack fills in the demo values
+    # (LOCAL_DEMO_VARIABLE), so empty here means "none", never "demo".
+    api_keys: dict[str, str] = Field(default_factory=dict)
     api_keys_parameter: str = ""
-    carrier_secret: str = "demo-carrier-secret"
+    carrier_secret: str = ""
     carrier_secret_parameter: str = ""
-    tracking_secret: str = "demo-tracking-secret"
+    tracking_secret: str = ""
     tracking_secret_parameter: str = ""
     time_scale: float = 1.0
     handling_seconds: int = 5
@@ -56,14 +77,43 @@ class Settings(BaseModel):
         return max(1, int(seconds / self.time_scale))
 
 
-def _env_json(name: str) -> dict[str, str] | None:
-    raw = os.environ.get(name)
+def _env_json(env: Mapping[str, str], name: str) -> dict[str, str] | None:
+    raw = env.get(name)
     return None if not raw else dict(json.loads(raw))
 
 
-def load_settings() -> Settings:
-    """Build the settings from ``ORQUESTA_*`` and AWS environment variables."""
-    env = os.environ
+def _secret_defaults(env: Mapping[str, str], stage: str) -> dict[str, object]:
+    """The demo secrets when the local stack opted into them; otherwise nothing, and an
+    error naming every secret that has neither its SSM parameter nor a value."""
+    if env.get(LOCAL_DEMO_VARIABLE) == "1":
+        if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+            raise MissingSecrets(
+                f"{LOCAL_DEMO_VARIABLE}=1 is set in the Lambda function "
+                f"{env['AWS_LAMBDA_FUNCTION_NAME']}: demo secrets are for the local stack only"
+            )
+        return {
+            "api_keys": dict(DEMO_API_KEYS),
+            "carrier_secret": DEMO_CARRIER_SECRET,
+            "tracking_secret": DEMO_TRACKING_SECRET,
+        }
+    missing = [
+        parameter
+        for _, parameter, direct in SECRET_SOURCES
+        if not env.get(parameter) and not env.get(direct)
+    ]
+    if missing:
+        raise MissingSecrets(
+            f"stage {stage!r} has no source for its secrets: set {', '.join(missing)} to the "
+            "name of the SSM SecureString parameter holding each (docs/deploy.md); demo "
+            f"secrets are only for the local stack ({LOCAL_DEMO_VARIABLE}=1)"
+        )
+    return {}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``ORQUESTA_*`` and AWS environment variables; raise
+    ``MissingSecrets`` when a secret has no source outside the local stack."""
+    env = os.environ if environ is None else environ
     stage = env.get("ORQUESTA_STAGE", "dev")
     values: dict[str, object] = {
         "stage": stage,
@@ -89,9 +139,11 @@ def load_settings() -> Settings:
     for field, var in optional.items():
         if env.get(var):
             values[field] = env[var]
-    keys = _env_json("ORQUESTA_API_KEYS")
+    keys = _env_json(env, "ORQUESTA_API_KEYS")
     if keys is not None:
         values["api_keys"] = keys
+    for field, value in _secret_defaults(env, stage).items():
+        values.setdefault(field, value)
     return Settings.model_validate(values)
 
 

@@ -199,3 +199,8 @@ class Outbox(Protocol):
         """The newest ``limit`` emails, newest first: message id, sender, recipient,
         subject, sent_at and the start of the text."""
         ...
+
+    def forget(self, addresses: set[str]) -> int:
+        """Delete the copies of every email sent to one of these addresses (an erased
+        customer's); returns how many went."""
+        ...

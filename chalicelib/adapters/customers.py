@@ -25,6 +25,8 @@ from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 TOP_PREFIX = "TOP#"
@@ -493,19 +495,32 @@ class CustomerStore:
             ExpressionAttributeValues=to_item({":c": customer_id}),
         )
 
-    def erase_profile(
+    # Erasure ---------------------------------------------------------------------------
+    def erasure(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's erasure record, if an erasure was begun."""
+        return self._get(customer_pk(customer_id), "ERASURE")
+
+    def begin_erasure(
         self, customer_id: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        """Drop the name and every identifier, mark the record erased and record it."""
+        """Record the erasure and mark the record erased (its name dropped), and release
+        these identifiers, atomically: from then on the record is erased whatever happens
+        to the steps that follow. ``ConcurrentModification`` if the record is neither
+        active nor erased, or an erasure was recorded meanwhile."""
+        pk = customer_pk(customer_id)
         items: list[dict[str, Any]] = [
             {
                 "Update": {
                     "TableName": self._table,
-                    "Key": to_item({"pk": customer_pk(customer_id), "sk": "PROFILE"}),
-                    "UpdateExpression": "SET #state = :erased, erased_at = :at REMOVE #name",
+                    "Key": to_item({"pk": pk, "sk": "PROFILE"}),
+                    "UpdateExpression": (
+                        "SET #state = :erased, erased_at = if_not_exists(erased_at, :at) "
+                        "REMOVE #name"
+                    ),
+                    # Erased without a record only by an erasure that predates the records.
                     "ConditionExpression": (
                         "attribute_exists(pk) AND (attribute_not_exists(#state) OR "
-                        "#state = :active)"
+                        "#state IN (:active, :erased))"
                     ),
                     "ExpressionAttributeNames": {"#state": "state", "#name": "name"},
                     "ExpressionAttributeValues": to_item(
@@ -513,29 +528,96 @@ class CustomerStore:
                     ),
                 }
             },
-            self._put({"pk": customer_pk(customer_id), "sk": "ERASURE", **record}),
+            self._put({"pk": pk, "sk": "ERASURE", **record}, "attribute_not_exists(pk)"),
         ]
-        for identifier in identifiers:
-            items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": to_item(
-                            {
-                                "pk": f"IDENT#{identifier.type.value}#{identifier.value}",
-                                "sk": "IDENT",
-                            }
-                        ),
-                        "ConditionExpression": "customer_id = :me",
-                        "ExpressionAttributeValues": to_item({":me": customer_id}),
-                    }
-                }
-            )
-            items.append(self._delete(customer_pk(customer_id), self._ident_sk(identifier)))
+        for identifier in identifiers[: (MAX_TRANSACTION_ITEMS - len(items)) // 2]:
+            items.append(self._release_identifier(customer_id, identifier))
+            items.append(self._delete(pk, self._ident_sk(identifier)))
+        self._transact(items)
+
+    def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
+        """Release an identifier the customer owns and drop their copy of it; safe to repeat
+        (an identifier someone else owns now is left to them)."""
+        mirror = self._delete(customer_pk(customer_id), self._ident_sk(identifier))
         try:
-            self._transact(items)
-        except ConcurrentModification as exc:
-            raise Conflict("the customer changed or is no longer active") from exc
+            self._transact([self._release_identifier(customer_id, identifier), mirror])
+        except ItemChanged as exc:
+            if exc.index != 0:
+                raise
+            self._transact([mirror])
+
+    def _release_identifier(self, customer_id: str, identifier: Identifier) -> dict[str, Any]:
+        key = {"pk": f"IDENT#{identifier.type.value}#{identifier.value}", "sk": "IDENT"}
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": to_item(key),
+                "ConditionExpression": "attribute_not_exists(pk) OR customer_id = :me",
+                "ExpressionAttributeValues": to_item({":me": customer_id}),
+            }
+        }
+
+    def rewrite_items(
+        self,
+        customer_id: str,
+        prefix: str,
+        rewrite: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> int:
+        """Replace each of the customer's items under ``prefix`` by what ``rewrite`` makes of
+        it (None deletes it); only items that change are written. Returns how many did."""
+        items, _ = self.query(customer_pk(customer_id), prefix)
+        changed = 0
+        for item in items:
+            new = rewrite(item)
+            if new == item:
+                continue
+            if new is None:
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=to_item({"pk": item["pk"], "sk": item["sk"]}),
+                )
+            else:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=to_item(new | {"pk": item["pk"], "sk": item["sk"]}),
+                )
+            changed += 1
+        return changed
+
+    def drop_merge_candidates(self, customer_id: str) -> int:
+        """Forget every merge candidate the customer is part of, on both records (the
+        other side's item names the customer and the identifiers the order gave)."""
+        items, _ = self.query(customer_pk(customer_id), "CANDIDATE#")
+        for item in items:
+            other = str(item["customer_id"])
+            self._transact(
+                [
+                    self._delete(customer_pk(other), f"CANDIDATE#{customer_id}"),
+                    self._delete(customer_pk(customer_id), str(item["sk"])),
+                ]
+            )
+        return len(items)
+
+    def merged_into(self, customer_id: str) -> list[str]:
+        """The records merged into this one (directly), from its merge records."""
+        records, _ = self.query(customer_pk(customer_id), "MERGE#")
+        return [str(item["from_customer_id"]) for item in records]
+
+    def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
+        """Mark the erasure complete and drop what it kept only to finish its work."""
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=to_item({"pk": customer_pk(customer_id), "sk": "ERASURE"}),
+            UpdateExpression=(
+                "SET #status = :done, completed_at = if_not_exists(completed_at, :at) "
+                "REMOVE pending_outbox"
+            ),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_item({":done": "completed", ":at": at}),
+            ReturnValues="ALL_NEW",
+        )
+        return from_item(response["Attributes"])
 
     # Aggregates ------------------------------------------------------------------------
     def aggregate(self, name: str) -> dict[str, Any]:

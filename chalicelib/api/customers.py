@@ -275,6 +275,4 @@ def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     record = customer_records.erase_customer(
         customer_id, client_id, role, call.deps, request.reason
     )
-    return EraseResponse.model_validate(record | {"customer_id": customer_id}).model_dump(
-        mode="json"
-    )
+    return EraseResponse.model_validate(record).model_dump(mode="json")

@@ -8,7 +8,20 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import customer_pk
-from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, analytics_state
+from chalicelib.domain.customers import (
+    AnalyticsState,
+    CustomerMetrics,
+    IdentifierType,
+    analytics_state,
+)
+from chalicelib.domain.erasure import (
+    contact_emails,
+    redact_interaction,
+    redact_order,
+    redact_profile,
+    redact_ticket,
+    redact_ticket_index,
+)
 from chalicelib.domain.errors import (
     ConcurrentModification,
     Conflict,
@@ -16,9 +29,9 @@ from chalicelib.domain.errors import (
     TooManyAttempts,
     Unprocessable,
 )
-from chalicelib.domain.orders import Channel, CustomerContact, Order, ShippingAddress
+from chalicelib.domain.orders import Channel, CustomerContact, Order
 from chalicelib.domain.requests import CustomerRef
-from chalicelib.services.customers import Resolution, resolve_customer
+from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
 from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 
 if TYPE_CHECKING:
@@ -27,7 +40,9 @@ if TYPE_CHECKING:
 MOVED_PREFIXES = ("ORDER#", "INTERACTION#", "TICKET#", "CONSENT#")
 MAX_CLAIM_ATTEMPTS = 5
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-ERASED = "[erased]"
+# What the erase call answers with, of the erasure record (not the outbox's addresses).
+ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
+MAX_ERASURE_ATTEMPTS = 5
 
 
 def _active_profile(customer_id: str, field: str, deps: Deps) -> dict[str, Any]:
@@ -96,6 +111,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_PREFIXES)
     _merge_figures(survivor_id, merged_id, deps)
+    if (store.profile(survivor_id) or {}).get("state") == "erased":
+        # The person was erased while their history moved: items read before the
+        # erasure may have landed after its steps ran. Its steps run again over them.
+        erase_customer(survivor_id, "", "", deps)
 
 
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
@@ -133,35 +152,176 @@ def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
 def erase_customer(
     customer_id: str, by_client: str, by_role: str, deps: Deps, reason: str | None = None
 ) -> dict[str, Any]:
-    """Remove the customer's personal data (name, identifiers, contact details and
-    addresses on their orders) while keeping the orders and amounts for the accounts; the
-    erasure is recorded."""
-    _active_profile(customer_id, "customer_id", deps)
-    record = {
-        "at": deps.clock().isoformat(),
-        "by_client_id": by_client,
-        "by_role": by_role,
-        "reason": reason,
+    """Erase the person's personal data (GDPR art. 17) and return the erasure record.
+
+    The person is the record the id stands for now (an id merged into another one names
+    the survivor: a merge said they are one person) with every record merged into it. The
+    erasure is recorded first, in the transaction that marks the record erased and releases
+    its identifiers; then each step redacts one kind of item, each safe to run again.
+    Asking again for an erasure answers with its record and finishes whatever an
+    interrupted call left. Orders keep their amounts, statuses and stock movements."""
+    owner, profile = canonical_customer(customer_id, deps)
+    state = profile.get("state", "active")
+    if state not in ("active", "erased"):
+        raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
+    record = _record_erasure(owner, _person_records(owner, deps), by_client, by_role, reason, deps)
+    # Read again once recorded: a merge into an erased record is refused, so any merge
+    # made while the erasure was being recorded is seen now.
+    records = _person_records(owner, deps)
+    for step in ERASURE_STEPS:
+        step(records, record, deps)
+    done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
+    return {name: done.get(name) for name in ERASURE_FIELDS} | {
+        "customer_id": owner,
+        "erased_records": records,
     }
+
+
+def _person_records(owner: str, deps: Deps) -> list[str]:
+    """The record and every record merged into it, however deep, the record first."""
+    found = [owner]
+    for current in found:
+        found.extend(m for m in deps.customers.merged_into(current) if m not in found)
+    return found
+
+
+def _orders_of(records: list[str], deps: Deps) -> list[str]:
+    """The ids of the orders the person's records hold (projected summaries)."""
+    ids: list[str] = []
+    for each in records:
+        summaries, _ = deps.customers.query(customer_pk(each), "ORDER#")
+        ids.extend(str(s["order_id"]) for s in summaries if str(s["order_id"]) not in ids)
+    return ids
+
+
+def _record_erasure(
+    owner: str,
+    records: list[str],
+    by_client: str,
+    by_role: str,
+    reason: str | None,
+    deps: Deps,
+) -> dict[str, Any]:
+    """The erasure record: the one already made, or a new one, written with the mark
+    that makes the record erased and the release of its identifiers. Where the
+    environment keeps a copy of sent emails, the addresses to remove from it are kept on
+    the record until that step is done (the identifiers are gone by then)."""
     store = deps.customers
-    store.erase_profile(customer_id, store.identifiers(customer_id), record)
-    orders, _ = store.query(customer_pk(customer_id), "ORDER#")
+    for _ in range(MAX_ERASURE_ATTEMPTS):
+        recorded = store.erasure(owner)
+        if recorded is not None:
+            return recorded
+        identifiers = store.identifiers(owner)
+        addresses: set[str] = set()
+        if deps.outbox is not None:
+            for each in records:
+                addresses |= {
+                    i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
+                }
+            for order_id in _orders_of(records, deps):
+                try:
+                    addresses |= contact_emails(deps.store.get_order(order_id))
+                except NotFound:
+                    continue
+        record: dict[str, Any] = {
+            "at": deps.clock().isoformat(),
+            "by_client_id": by_client,
+            "by_role": by_role,
+            "reason": reason,
+            "status": "in_progress",
+        }
+        if addresses:
+            record["pending_outbox"] = sorted(addresses)
+        owned = [i for i in identifiers if deps.store.find_identifier(i) in (owner, None)]
+        try:
+            store.begin_erasure(owner, owned, record)
+        except ConcurrentModification:
+            jittered_pause()
+            continue
+        return record
+    raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id")
+
+
+def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """Contact details, addresses and return reasons off every order of the person."""
 
     def redact(order: Order) -> Change | None:
-        order.contact = CustomerContact(locale=order.contact.locale)
-        if order.shipping_address is not None:
-            order.shipping_address = ShippingAddress(
-                name=ERASED,
-                line1=ERASED,
-                city=ERASED,
-                postal_code=ERASED,
-                country=order.shipping_address.country,
-            )
-        return Change()
+        return Change() if redact_order(order) else None
 
-    for summary in orders:
-        mutate(deps, str(summary["order_id"]), redact)
-    return record
+    for order_id in _orders_of(records, deps):
+        try:
+            mutate(deps, order_id, redact)
+        except NotFound:
+            continue
+
+
+def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """Subjects, descriptions and notes of the person's tickets, and the list's subjects."""
+    store = deps.customers
+    for customer_id in records:
+        index, _ = store.query(customer_pk(customer_id), "TICKET#")
+        for entry in index:
+            for _attempt in range(MAX_ERASURE_ATTEMPTS):
+                ticket = store.get_ticket(str(entry["ticket_id"]))
+                if ticket is None or not redact_ticket(ticket):
+                    break
+                try:
+                    store.save_ticket(ticket)
+                except ConcurrentModification:
+                    jittered_pause()
+                    continue
+                break
+            else:
+                raise ConcurrentModification("a ticket kept changing; erase again")
+        store.rewrite_items(customer_id, "TICKET#", redact_ticket_index)
+
+
+def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The text of every call, chat, visit and email recorded with the person."""
+    for customer_id in records:
+        deps.customers.rewrite_items(customer_id, "INTERACTION#", redact_interaction)
+
+
+def _erase_candidates(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """Merge candidates name identifiers: forgotten on both records."""
+    for customer_id in records:
+        deps.customers.drop_merge_candidates(customer_id)
+
+
+def _erase_identifiers(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """Identifiers the first transaction did not release (a merged record's, or more than
+    fit in it)."""
+    for customer_id in records:
+        for identifier in deps.customers.identifiers(customer_id):
+            deps.customers.forget_identifier(customer_id, identifier)
+
+
+def _erase_profiles(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The profiles keep their state (erased, or merged into the erased record) and no
+    more."""
+    at = str(record["at"])
+    for customer_id in records:
+        deps.customers.rewrite_items(customer_id, "PROFILE", lambda i: redact_profile(i, at))
+
+
+def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The copies of the emails sent to the person, where the environment keeps them (the
+    local stack's outbox, shown by the ops console). After the orders lost their contact
+    details, so that no email about them can land there afterwards."""
+    addresses = record.get("pending_outbox") or []
+    if deps.outbox is not None and addresses:
+        deps.outbox.forget({str(a) for a in addresses})
+
+
+ERASURE_STEPS = (
+    _erase_orders,
+    _erase_tickets,
+    _erase_interactions,
+    _erase_candidates,
+    _erase_identifiers,
+    _erase_profiles,
+    _erase_outbox,
+)
 
 
 def new_receipt_code() -> str:

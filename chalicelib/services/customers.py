@@ -33,7 +33,12 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
             raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
-        return Resolution(canonical_customer(ref.customer_id, deps)[0], "customer_id", False)
+        owner, profile = canonical_customer(ref.customer_id, deps)
+        if profile.get("state") == "erased":
+            raise Conflict(
+                f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
+            )
+        return Resolution(owner, "customer_id", False)
     if not identifiers:
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
@@ -127,4 +132,7 @@ def lookup_customer(
     owner = deps.store.find_identifier(identifier)
     if owner is None:
         raise NotFound(f"nobody is known by that {identifier.type.value}", field=identifier.type)
-    return Resolution(canonical_customer(owner, deps)[0], identifier.type.value, False)
+    found, profile = canonical_customer(owner, deps)
+    if profile.get("state") == "erased":  # an erasure still releasing its identifiers
+        raise NotFound(f"nobody is known by that {identifier.type.value}", field=identifier.type)
+    return Resolution(found, identifier.type.value, False)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 TICKET_EVENTS = frozenset({"ticket.opened", "ticket.resolved"})
 EMAIL_MARKER_TTL_SECONDS = 30 * 86400
 MAX_ATTEMPTS = 5
+SYSTEM_CHANNEL = "system"
 
 
 def open_ticket(
@@ -36,7 +37,9 @@ def open_ticket(
     shipment of it). Give ``ticket_id`` to make the call idempotent (a workflow step that
     may run twice); the same id twice returns the first ticket."""
     owner, profile = canonical_customer(customer_id, deps)
-    if profile.get("state") == "erased":
+    # Staff write nothing new about an erased customer; the system still opens its
+    # tickets about their orders (a late parcel), whose text names no person.
+    if profile.get("state") == "erased" and channel != SYSTEM_CHANNEL:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
     if order_id is not None:
         try:
@@ -84,9 +87,12 @@ def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
 def update_ticket(
     ticket_id: str, status: TicketStatus | None, note: str | None, by: str, deps: Deps
 ) -> Ticket:
-    """Move a ticket forward and/or add a note; 409 for a step back or after resolution."""
+    """Move a ticket forward and/or add a note; 409 for a step back or after resolution,
+    and for a note on an erased customer's ticket (nothing new is written about them)."""
     for attempt in range(MAX_ATTEMPTS):
         ticket = get_ticket(ticket_id, deps)
+        if note and canonical_customer(ticket.customer_id, deps)[1].get("state") == "erased":
+            raise Conflict(f"ticket {ticket_id} is an erased customer's", field="note")
         now = deps.clock()
         resolved_now = ticket.update(status, note, by, now)
         try:

@@ -5,10 +5,11 @@ no copy of what it sent, so the app has no outbox there."""
 from __future__ import annotations
 
 import email
+import email.parser
 import email.policy
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,28 @@ class EmlOutbox:
             except (OSError, ValueError):
                 continue  # written while we read it: it shows up on the next look
         return rows
+
+    def forget(self, addresses: set[str]) -> int:
+        """Delete every email whose recipients include one of ``addresses`` (compared in
+        lower case); returns how many were deleted."""
+        if not self.directory.is_dir():
+            return 0
+        wanted = {address.strip().lower() for address in addresses}
+        parser = email.parser.BytesHeaderParser(policy=email.policy.default)
+        deleted = 0
+        for path in self.directory.glob("*.eml"):
+            try:
+                with path.open("rb") as handle:
+                    headers = parser.parse(handle)
+            except OSError:
+                continue  # deleted meanwhile
+            recipients = getaddresses(
+                [str(value) for name in ("To", "Cc", "Bcc") for value in headers.get_all(name, [])]
+            )
+            if any(address.lower() in wanted for _, address in recipients):
+                path.unlink(missing_ok=True)
+                deleted += 1
+        return deleted
 
     @staticmethod
     def _row(path: Path) -> dict[str, Any]:

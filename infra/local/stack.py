@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from chalicelib.config import LOCAL_DEMO_VARIABLE
 from infra.local import adaptations
 from infra.local.outbox import EmlOutbox
 from infra.local.provision import ROOT, provision, subscribe_handlers, verify_sender
@@ -87,6 +88,8 @@ class LocalStack:
                 "ORQUESTA_ACCOUNT_ID": ACCOUNT_ID,
                 "ORQUESTA_PUBLIC_URL": self.url,
                 "ORQUESTA_SENDER_EMAIL": f"pedidos@{SENDER_DOMAIN}",
+                # The local stack, and only it, runs on the demo keys and secrets.
+                LOCAL_DEMO_VARIABLE: "1",
                 **self.env,
             }
         )

@@ -1,0 +1,113 @@
+"""What erasing a customer (GDPR art. 17) does to each thing that holds their data.
+
+Every rule is an allow-list: what is kept is named, everything else goes, so a field added
+later is erased until someone decides it may stay. Each function is idempotent (applied
+to what it already redacted, it changes nothing) so that an interrupted erasure can be run
+again to the end. Amounts, statuses, dates and ids stay: the retailer must keep its books.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.orders import CustomerContact, Order, ShippingAddress
+from chalicelib.domain.tickets import Ticket
+
+ERASED = "[erased]"
+
+# A profile keeps only what says what happened to the record.
+PROFILE_KEPT = frozenset(
+    {"pk", "sk", "state", "locale", "merged_into", "merged_at", "erased_at", "version"}
+)
+# An interaction keeps what it was, when, through which channel and about what; its text
+# (a call's notes, an email's summary or subject) goes.
+INTERACTION_KEPT = frozenset(
+    {
+        "pk",
+        "sk",
+        "interaction_id",
+        "type",
+        "channel",
+        "at",
+        "order_id",
+        "ticket_id",
+        "message_id",
+        "recorded_by",
+        "score",
+        "version",
+    }
+)
+INTERACTION_TEXT = "summary"
+# The ticket list in the customer's partition repeats the ticket's subject.
+TICKET_INDEX_KEPT = frozenset({"pk", "sk", "ticket_id", "type", "status", "order_id", "version"})
+TICKET_INDEX_TEXT = "subject"
+
+
+def redact_order(order: Order) -> bool:
+    """Drop the customer's contact details, the shipping address (its country stays, for
+    the accounts' taxes) and what they wrote about their returns. True if anything
+    changed."""
+    changed = False
+    contact = CustomerContact(locale=order.contact.locale)
+    if order.contact != contact:
+        order.contact = contact
+        changed = True
+    address = order.shipping_address
+    if address is not None:
+        erased = ShippingAddress(
+            name=ERASED, line1=ERASED, city=ERASED, postal_code=ERASED, country=address.country
+        )
+        if address != erased:
+            order.shipping_address = erased
+            changed = True
+    for returned in order.returns:
+        if returned.reason != ERASED:
+            returned.reason = ERASED
+            changed = True
+    return changed
+
+
+def redact_ticket(ticket: Ticket) -> bool:
+    """Subject, description and every note's text go; type, status, dates, the order and
+    who wrote each note stay. True if anything changed."""
+    changed = False
+    if ticket.subject != ERASED:
+        ticket.subject = ERASED
+        changed = True
+    if ticket.description != ERASED:
+        ticket.description = ERASED
+        changed = True
+    for note in ticket.notes:
+        if note.text != ERASED:
+            note.text = ERASED
+            changed = True
+    return changed
+
+
+def _kept(item: dict[str, Any], kept: frozenset[str], text: str) -> dict[str, Any]:
+    redacted = {name: value for name, value in item.items() if name in kept}
+    redacted[text] = ERASED
+    return redacted
+
+
+def redact_interaction(item: dict[str, Any]) -> dict[str, Any]:
+    """An interaction item with its text erased and nothing but the allowed fields."""
+    return _kept(item, INTERACTION_KEPT, INTERACTION_TEXT)
+
+
+def redact_ticket_index(item: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's entry in its customer's list, with the subject erased."""
+    return _kept(item, TICKET_INDEX_KEPT, TICKET_INDEX_TEXT)
+
+
+def redact_profile(item: dict[str, Any], erased_at: str) -> dict[str, Any]:
+    """A profile item without the name or anything else about the person; it says when
+    it was erased. A merged record stays merged (its id still leads to the survivor)."""
+    redacted = {name: value for name, value in item.items() if name in PROFILE_KEPT}
+    redacted.setdefault("erased_at", erased_at)
+    return redacted
+
+
+def contact_emails(order: Order) -> set[str]:
+    """The addresses the order's emails went to."""
+    return {order.contact.email.strip().lower()} if order.contact.email else set()

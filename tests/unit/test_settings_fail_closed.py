@@ -1,0 +1,139 @@
+"""Secrets fail closed: outside the local stack, a stage without its secret parameters stops
+with an error naming them, never runs on the demo keys."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from chalicelib.adapters import secrets as secrets_module
+from chalicelib.adapters.secrets import SecretSource
+from chalicelib.config import (
+    DEMO_API_KEYS,
+    DEMO_CARRIER_SECRET,
+    DEMO_TRACKING_SECRET,
+    LOCAL_DEMO_VARIABLE,
+    SECRET_SOURCES,
+    MissingSecrets,
+    Settings,
+    load_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PARAMETERS = {
+    "ORQUESTA_API_KEYS_PARAMETER": "/orquesta/prod/api-keys",
+    "ORQUESTA_CARRIER_SECRET_PARAMETER": "/orquesta/prod/carrier-secrets",
+    "ORQUESTA_TRACKING_SECRET_PARAMETER": "/orquesta/prod/tracking-secret",
+}
+
+
+def deployed(**extra: str) -> dict[str, str]:
+    """The environment of a deployed function of stage prod, without its parameters."""
+    return {"ORQUESTA_STAGE": "prod", "AWS_REGION": "eu-west-1", **extra}
+
+
+def test_a_deployed_stage_without_its_parameters_refuses_to_start() -> None:
+    with pytest.raises(MissingSecrets) as raised:
+        load_settings(deployed())
+    message = str(raised.value)
+    assert "'prod'" in message
+    for _, parameter, _ in SECRET_SOURCES:
+        assert parameter in message
+    assert "demo" in message  # says why there is no fallback
+
+
+@pytest.mark.parametrize("absent", sorted(PARAMETERS))
+def test_one_missing_parameter_is_named_alone(absent: str) -> None:
+    present = {name: value for name, value in PARAMETERS.items() if name != absent}
+    with pytest.raises(MissingSecrets) as raised:
+        load_settings(deployed(**present))
+    named = [parameter for _, parameter, _ in SECRET_SOURCES if parameter in str(raised.value)]
+    assert named == [absent]
+
+
+def test_a_deployed_stage_with_its_parameters_has_no_demo_secret_at_all() -> None:
+    settings = load_settings(deployed(**PARAMETERS))
+    assert settings.api_keys_parameter == "/orquesta/prod/api-keys"
+    assert settings.api_keys == {}
+    assert settings.carrier_secret == ""
+    assert settings.tracking_secret == ""
+    dumped = json.dumps(settings.model_dump())
+    for demo in (*DEMO_API_KEYS, DEMO_CARRIER_SECRET, DEMO_TRACKING_SECRET):
+        assert demo not in dumped
+
+
+def test_secrets_given_as_values_are_a_source_too() -> None:
+    settings = load_settings(
+        deployed(
+            ORQUESTA_API_KEYS='{"k-1": "ops"}',
+            ORQUESTA_CARRIER_SECRET="c-1",
+            ORQUESTA_TRACKING_SECRET="t-1",
+        )
+    )
+    assert (settings.api_keys, settings.carrier_secret, settings.tracking_secret) == (
+        {"k-1": "ops"},
+        "c-1",
+        "t-1",
+    )
+
+
+def test_only_the_local_stacks_switch_brings_the_demo_secrets() -> None:
+    settings = load_settings({"ORQUESTA_STAGE": "local", LOCAL_DEMO_VARIABLE: "1"})
+    assert settings.api_keys == DEMO_API_KEYS
+    assert settings.carrier_secret == DEMO_CARRIER_SECRET
+    assert settings.tracking_secret == DEMO_TRACKING_SECRET
+    with pytest.raises(MissingSecrets):
+        load_settings({"ORQUESTA_STAGE": "local", LOCAL_DEMO_VARIABLE: "true"})
+
+
+def test_the_local_switch_does_not_override_what_is_configured() -> None:
+    settings = load_settings({LOCAL_DEMO_VARIABLE: "1", "ORQUESTA_CARRIER_SECRET": "real"})
+    assert settings.carrier_secret == "real"
+    assert settings.api_keys == DEMO_API_KEYS
+
+
+def test_the_local_switch_is_refused_inside_a_lambda_function() -> None:
+    env = deployed(**{LOCAL_DEMO_VARIABLE: "1", "AWS_LAMBDA_FUNCTION_NAME": "orquesta-prod"})
+    with pytest.raises(MissingSecrets, match="orquesta-prod"):
+        load_settings(env)
+
+
+def test_every_stage_in_the_chalice_config_names_its_three_parameters() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    assert config["stages"]
+    for stage, stage_config in config["stages"].items():
+        env = {**config["environment_variables"], **stage_config["environment_variables"]}
+        assert LOCAL_DEMO_VARIABLE not in env
+        settings = load_settings(env)
+        assert settings.stage == stage
+        for _, parameter, direct in SECRET_SOURCES:
+            assert env[parameter].startswith(f"/orquesta/{stage}/"), (stage, parameter)
+            assert direct not in env, f"{stage} gives {direct} in plain text"
+
+
+def test_an_unreadable_parameter_stops_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str, **_: Any) -> Any:
+        raise GetParameterError("ParameterNotFound")
+
+    monkeypatch.setattr(secrets_module.parameters, "get_parameter", missing)
+    source = SecretSource(load_settings(deployed(**PARAMETERS)))
+    with pytest.raises(MissingSecrets, match="/orquesta/prod/api-keys"):
+        source.api_keys()
+    with pytest.raises(MissingSecrets, match="/orquesta/prod/tracking-secret"):
+        source.tracking_secret()
+
+
+def test_an_empty_tracking_secret_is_never_used_to_sign() -> None:
+    with pytest.raises(MissingSecrets):
+        SecretSource(Settings()).tracking_secret()
+
+
+def test_settings_built_in_code_carry_no_demo_secret() -> None:
+    settings = Settings()
+    assert settings.api_keys == {}
+    assert settings.carrier_secret == ""
+    assert settings.tracking_secret == ""
