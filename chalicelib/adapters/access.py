@@ -185,13 +185,15 @@ class AccessStore:
         return self._get(f"VERIFY#{identifier}", "CODE")
 
     def use_code(self, identifier: str, code_hash: str) -> bool:
-        """Delete the code if it is still this one: True once, for one caller only."""
+        """Mark the code used if it is still this one and unused: True once, for one caller
+        only. The item stays until its TTL, so a reused code is told apart from none sent."""
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key=self._key(f"VERIFY#{identifier}", "CODE"),
-                ConditionExpression="code_hash = :hash",
-                ExpressionAttributeValues=to_item({":hash": code_hash}),
+                UpdateExpression="SET used = :yes",
+                ConditionExpression="code_hash = :hash AND attribute_not_exists(used)",
+                ExpressionAttributeValues=to_item({":hash": code_hash, ":yes": True}),
             )
         except ClientError as exc:
             if not _failed_condition(exc):

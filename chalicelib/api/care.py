@@ -35,6 +35,7 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
     response=TicketResponse,
     tag="customers",
     access=Access.CUSTOMER,
+    optional_headers=("X-Customer-Token",),
 )
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
@@ -53,6 +54,7 @@ def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     response=TicketResponse,
     tag="customers",
     access=Access.STAFF,
+    errors=(409,),
 )
 def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Work a ticket; resolving it emails the customer."""
@@ -74,6 +76,7 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     response=ClaimOrderResponse,
     tag="customers",
     access=Access.CODE,
+    errors=(409, 429),
 )
 def claim_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order joins the customer's history; five wrong codes lock it (429)."""

@@ -93,7 +93,7 @@ class ExecutionsQuery(BaseModel):
     status: str | None = Field(
         default=None,
         description="Only executions with this status; all if empty",
-        json_schema_extra={"enum": list(console_service.EXECUTION_STATUSES)},
+        json_schema_extra={"enum": ["", *console_service.EXECUTION_STATUSES]},
     )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Executions listed")
 

@@ -7,12 +7,13 @@ store staff and ops."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.api.customer_models import (
+    IDENTIFIERS,
     AddedInteractionResponse,
     AddInteractionRequest,
     CustomerLookupResponse,
@@ -20,6 +21,7 @@ from chalicelib.api.customer_models import (
     EraseCustomerRequest,
     EraseResponse,
     ExportResponse,
+    IdentifiedCustomer,
     MergeCustomersRequest,
     MergeResponse,
     OpenTicketRequest,
@@ -28,7 +30,7 @@ from chalicelib.api.customer_models import (
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.requests import CustomerRef
+from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
 from chalicelib.services import customer_records, customer_view, tickets, verification
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 
@@ -41,13 +43,21 @@ MAX_PAGE = 100
 class CustomerLookupQuery(BaseModel):
     """``GET /customers``: exactly one identifier."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: str | None = Field(default=None, description="An email address, any case")
-    phone: str | None = Field(
-        default=None, description="A phone number; Spanish numbers may omit +34"
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
     )
-    loyalty_id: str | None = Field(default=None, description="A loyalty card number")
+
+    email: Email | None = Field(default=None, description="An email address, any case")
+    phone: Phone | None = Field(
+        default=None, description="E.164, or a Spanish national number without +34"
+    )
+    loyalty_id: LoyaltyId | None = Field(default=None, description="A loyalty card number")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CustomerLookupQuery:
+        if sum(getattr(self, name) is not None for name in IDENTIFIERS) != 1:
+            raise ValueError("give exactly one of email, phone, loyalty_id")
+        return self
 
 
 class CustomerViewQuery(BaseModel):
@@ -61,10 +71,9 @@ class CustomerViewQuery(BaseModel):
     )
 
 
-class IdentifyCustomerRequest(CustomerRef):
-    """``POST /customers``: identifiers to resolve; a new customer is created if none match."""
-
-    customer_id: None = Field(default=None, exclude=True)
+class IdentifyCustomerRequest(IdentifiedCustomer):
+    """``POST /customers``: identifiers to resolve (at least one); a new customer is created
+    if none match."""
 
 
 def require_customer_access(call: Call, customer_id: str) -> None:
@@ -94,6 +103,7 @@ def _by(call: Call) -> tuple[str, str]:
     response=CustomerResolutionResponse,
     tag="customers",
     access=Access.NEW,
+    errors=(409,),
 )
 def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
@@ -117,6 +127,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     query=CustomerLookupQuery,
     tag="customers",
     access=Access.NEW,
+    errors=(404,),
 )
 def find_customer(call: Call) -> dict[str, Any]:
     """Who an identifier belongs to (a merged record answers with its survivor)."""
@@ -140,6 +151,7 @@ def find_customer(call: Call) -> dict[str, Any]:
     query=CustomerViewQuery,
     tag="customers",
     access=Access.CUSTOMER,
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
@@ -162,6 +174,7 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     status=201,
     tag="customers",
     access=Access.STAFF,
+    errors=(409,),
 )
 def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     """Staff talked to the customer."""
@@ -183,6 +196,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     status=201,
     tag="customers",
     access=Access.STAFF,
+    errors=(409,),
 )
 def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer-service case, optionally about one of the customer's orders."""
@@ -210,6 +224,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     request=MergeCustomersRequest,
     response=MergeResponse,
     tag="customers",
+    errors=(409,),
 )
 def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     """Two records, one person."""
@@ -230,6 +245,7 @@ def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     response=ExportResponse,
     tag="customers",
     access=Access.CUSTOMER,
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
@@ -248,6 +264,8 @@ def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     request=EraseCustomerRequest,
     response=EraseResponse,
     tag="customers",
+    errors=(409,),
+    optional_body=True,
 )
 def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right to erasure."""
@@ -259,13 +277,19 @@ def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     return EraseResponse.model_validate(record).model_dump(mode="json")
 
 
-class VerificationRequest(BaseModel):
+class VerificationRequest(Strict):
     """``POST /customers/verifications``: the email or the phone to send a code to."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    json_schema_rules: ClassVar[dict[str, Any]] = {"oneOf": non_null("email", "phone")}
 
-    email: str | None = Field(default=None, min_length=3, max_length=254)
-    phone: str | None = Field(default=None, min_length=6, max_length=32)
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_address(self) -> VerificationRequest:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email or phone")
+        return self
 
 
 class ConfirmVerificationRequest(VerificationRequest):
@@ -299,6 +323,7 @@ class CustomerTokenResponse(BaseModel):
     status=202,
     tag="customers",
     access=Access.NEW,
+    errors=(429,),
 )
 def start_verification(call: Call) -> dict[str, Any]:
     """A 6-digit code, valid 10 minutes, goes to the address."""
@@ -317,6 +342,7 @@ def start_verification(call: Call) -> dict[str, Any]:
     response=CustomerTokenResponse,
     tag="customers",
     access=Access.CODE,
+    errors=(404, 429),
 )
 def confirm_verification(call: Call) -> dict[str, Any]:
     """Wrong or expired code: 422 on ``code``; five wrong ones lock the address (429)."""

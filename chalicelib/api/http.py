@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +25,7 @@ from chalicelib.domain.errors import (
     OrquestaError,
     PayloadTooLarge,
     Unauthorized,
+    Unprocessable,
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
@@ -35,6 +37,20 @@ M = TypeVar("M", bound=BaseModel)
 
 PROBLEM_JSON = "application/problem+json"
 ALL_ROLES = ("storefront", "store", "ops")
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Printable ASCII, no space at either end, 1 to 255 characters: what the API accepts as a
+# key is exactly what the OpenAPI document declares.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~](?:[ -~]{0,253}[!-~])?$"
+# What the OpenAPI document declares for a request header, by name (a string otherwise).
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    IDEMPOTENCY_HEADER: {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,13 @@ class RouteDoc:
     html: bool = False
     query: type[BaseModel] | None = None
     access: Access | None = None
+    # Statuses only this route answers (409 for a state conflict, 429 for a lockout, a
+    # route-specific 403...); the generic ones (401/403 for keys, 404 for path ids,
+    # 400/413/415/422 for bodies, 422 for queries and headers) are derived by openapi.py.
+    errors: tuple[int, ...] = ()
+    optional_headers: tuple[str, ...] = ()
+    # The route parses its body with ``optional=True``: no body at all is fine.
+    optional_body: bool = False
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -182,6 +205,19 @@ class Call:
         value = self.request.headers.get(name.lower())
         return str(value) if value is not None else None
 
+    def idempotency_key(self, required: bool = True) -> str | None:
+        """The ``Idempotency-Key`` header, checked against the pattern the OpenAPI document
+        declares for it; 422 naming the header otherwise."""
+        key = self.header(IDEMPOTENCY_HEADER)
+        if key is None and not required:
+            return None
+        if key is None or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise Unprocessable(
+                "required: 1 to 255 printable ASCII characters, no space at either end",
+                field=IDEMPOTENCY_HEADER,
+            )
+        return key
+
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:
     """The caller behind ``Authorization: Bearer <key>``; 401 without a valid key, 403 when
@@ -241,6 +277,9 @@ def endpoint(
     html: bool = False,
     query: type[BaseModel] | None = None,
     access: Access | None = None,
+    errors: tuple[int, ...] = (),
+    optional_headers: tuple[str, ...] = (),
+    optional_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, check the access it declares (an ops-only
     route declares it by its roles), turn errors into problem details, document it."""
@@ -264,6 +303,9 @@ def endpoint(
                 html,
                 query,
                 access,
+                errors,
+                optional_headers,
+                optional_body,
             )
         )
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import StringConstraints
 
-from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
-from chalicelib.domain.errors import Forbidden, Unprocessable
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.orders import Channel, Order
 from chalicelib.domain.requests import (
     CancelOrderRequest,
     PlaceOrderRequest,
     ReceiveReturnRequest,
     RequestReturnRequest,
+    Strict,
 )
 from chalicelib.services import ordering, returns
 from chalicelib.services.pickups import collect
@@ -23,15 +24,14 @@ from chalicelib.services.tracking import tracking_url
 
 orders = Blueprint(__name__)
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
-
-class CollectRequest(BaseModel):
+class CollectRequest(Strict):
     """``POST /fulfillments/{id}/collect``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    pickup_code: str = Field(min_length=1, max_length=12)
+    # The code from the ready-for-pick-up email: ASCII letters and digits.
+    pickup_code: Annotated[
+        str, StringConstraints(strip_whitespace=False, pattern="^[0-9A-Za-z]{4,12}$")
+    ]
 
 
 def order_body(order: Order, call: Call) -> dict[str, Any]:
@@ -53,12 +53,12 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     status=202,
     headers=(IDEMPOTENCY_HEADER,),
     access=Access.NEW,
+    errors=(404, 409),
 )
 def place_order(call: Call) -> dict[str, Any]:
     """Validate, then run once per Idempotency-Key."""
-    key = call.header(IDEMPOTENCY_HEADER)
-    if not key or not key.strip() or len(key) > 255:
-        raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
+    key = call.idempotency_key()
+    assert key is not None
     request = call.parse(PlaceOrderRequest)
     # Rules spanning fields are checked with the catalogue in place(), so that every bad
     # field is named at once.
@@ -112,6 +112,8 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     request=CancelOrderRequest,
     response=OrderResponse,
     access=Access.OWN_ORDER,
+    errors=(409,),
+    optional_body=True,
 )
 def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     """Cancel on the customer's request."""
@@ -129,6 +131,7 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     response=ReturnResponse,
     status=201,
     access=Access.OWN_ORDER,
+    errors=(409,),
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
     """Open a return (a store key bound to a store takes returns in store only there)."""
@@ -151,6 +154,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     request=ReceiveReturnRequest,
     response=ReturnResponse,
     access=Access.STAFF,
+    errors=(409,),
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     """Goods are back (a store key bound to a store receives only there: 403)."""
@@ -177,6 +181,7 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     request=CollectRequest,
     response=OrderResponse,
     access=Access.STAFF,
+    errors=(409, 429),
 )
 def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
     """The customer collected their pick-up (a store key bound to a store confirms only

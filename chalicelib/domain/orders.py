@@ -736,9 +736,9 @@ class Order(BaseModel):
         left = self.returnable_quantities()
         for index, rline in enumerate(lines):
             if rline.sku not in left:
-                raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+                raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
             if rline.quantity > left[rline.sku]:
-                raise Unprocessable(
+                raise Conflict(
                     f"only {left[rline.sku]} of {rline.sku} can still be returned",
                     field=f"lines.{index}.quantity",
                 )

@@ -67,7 +67,7 @@ def merge_customers(
     history follows in steps that are each idempotent. Asking again for the same merge
     answers with the recorded one and finishes whatever an interrupted call left."""
     if survivor_id == merged_id:
-        raise Unprocessable("a customer cannot be merged into itself", field="from_customer_id")
+        raise Conflict("a customer cannot be merged into itself", field="from_customer_id")
     store = deps.customers
     recorded = _recorded_merge(survivor_id, merged_id, deps)
     if recorded is not None:

@@ -30,12 +30,10 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
-            raise Unprocessable(
-                f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id"
-            )
+            raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
         owner, profile = canonical_customer(ref.customer_id, deps)
         if profile.get("state") == "erased":
-            raise Unprocessable(
+            raise Conflict(
                 f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
             )
         return Resolution(owner, "customer_id", False)

@@ -6,7 +6,14 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
-from chalicelib.domain.errors import Conflict, InvalidFields, NotFound, OrderCancelled
+from chalicelib.domain.errors import (
+    Conflict,
+    ConflictingFields,
+    InvalidFields,
+    NotFound,
+    OrderCancelled,
+    UnknownReferences,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Channel,
@@ -66,53 +73,54 @@ def _price_lines(
     locations: dict[str, Location],
     known_problems: list[tuple[str, str]],
 ) -> list[OrderLine]:
-    """Lines at catalogue prices; raises ``InvalidFields`` naming ``known_problems`` and
-    every line, store and location the catalogue refuses."""
-    problems = list(known_problems)
-    lines: list[OrderLine] = []
-    if request.store_id and (
-        request.store_id not in locations
-        or locations[request.store_id].type is not LocationType.STORE
-    ):
-        problems.append(("store_id", f"no store {request.store_id}"))
-    seen: set[tuple[str, str | None]] = set()
+    """Lines at catalogue prices (the same SKU asked for twice at the same place is one
+    line with both quantities). Raises ``InvalidFields`` (422) for ``known_problems``,
+    ``UnknownReferences`` (404) naming every SKU, store and location that does not exist,
+    and ``ConflictingFields`` (409) for a store that is a warehouse or a location that does
+    no pick-up."""
+    if known_problems:
+        raise InvalidFields(known_problems)
+    unknown: list[tuple[str, str]] = []
+    unsuitable: list[tuple[str, str]] = []
+    if request.store_id:
+        if request.store_id not in locations:
+            unknown.append(("store_id", f"no store {request.store_id}"))
+        elif locations[request.store_id].type is not LocationType.STORE:
+            unsuitable.append(("store_id", f"{request.store_id} is not a store"))
+    quantities: dict[tuple[str, str | None], int] = {}
     for index, line in enumerate(request.lines):
-        product = products.get(line.sku)
-        if product is None:
-            problems.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
+        if line.sku not in products:
+            unknown.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
             continue
         location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
-        if line.fulfillment is FulfillmentType.PICKUP:
-            if not line.location_id:
-                continue  # named by the request's own rules
-            location = locations.get(line.location_id)
+        if location_id is not None:
+            location = locations.get(location_id)
             if location is None:
-                problems.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
+                unknown.append((f"lines.{index}.location_id", f"no location {location_id}"))
                 continue
             if not location.pickup:
-                problems.append(
-                    (f"lines.{index}.location_id", f"{line.location_id} does not do pick-up")
+                unsuitable.append(
+                    (f"lines.{index}.location_id", f"{location_id} does not do pick-up")
                 )
                 continue
         key = (line.sku, location_id)
-        if key in seen:
-            problems.append((f"lines.{index}.sku", f"{line.sku} appears twice; add quantities"))
-            continue
-        seen.add(key)
-        lines.append(
-            OrderLine(
-                sku=line.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=product.price,
-                line_total=product.price.times(line.quantity),
-                fulfillment=line.fulfillment,
-                location_id=location_id,
-            )
+        quantities[key] = quantities.get(key, 0) + line.quantity
+    if unknown:
+        raise UnknownReferences(unknown)
+    if unsuitable:
+        raise ConflictingFields(unsuitable)
+    return [
+        OrderLine(
+            sku=sku,
+            name=products[sku].name,
+            quantity=quantity,
+            unit_price=products[sku].price,
+            line_total=products[sku].price.times(quantity),
+            fulfillment=FulfillmentType.PICKUP if location_id else FulfillmentType.SHIP,
+            location_id=location_id,
         )
-    if problems:
-        raise InvalidFields(problems)
-    return lines
+        for (sku, location_id), quantity in quantities.items()
+    ]
 
 
 def place_order(

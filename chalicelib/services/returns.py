@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import InvalidFields, NotFound
+from chalicelib.domain.errors import NotFound, UnknownReferences
 from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.ports import StockChange
@@ -23,7 +23,7 @@ def _require_location(location_id: str, deps: Deps, field: str = "location_id") 
     for location in deps.store.locations():
         if location.location_id == location_id:
             return location
-    raise InvalidFields([(field, f"no location {location_id}")])
+    raise UnknownReferences([(field, f"no location {location_id}")])
 
 
 def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> OrderReturn:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customers import Identifier, IdentifierType, identifiers_of
-from chalicelib.domain.errors import Unprocessable
+from chalicelib.domain.errors import NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
 from chalicelib.services.customers import (
@@ -83,10 +83,15 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
     identifier = _identifier(email, phone)
     key, scope = _key(identifier), f"verify#{_key(identifier)}"
     now = deps.clock()
+    if deps.access.code(key) is None:
+        # Nothing to guess at: no code was sent to this address (or it was replaced and
+        # expired away). Not an attempt; the schema cannot know it, so it is 404.
+        raise NotFound("no code was sent to this address", field=identifier.type.value)
     failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
     stored = deps.access.code(key)
     valid = (
         stored is not None
+        and not stored.get("used")
         and int(stored["valid_until"]) > now.timestamp()
         and tokens.verify(
             deps.secrets.tracking_keys(),

@@ -99,7 +99,7 @@ def test_return_after_the_window_closed_is_refused() -> None:
 
 def test_cannot_return_more_than_was_bought() -> None:
     placed = two_shirts_and_a_mug()
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(Conflict) as raised:
         ask(placed, back("MUG-WHT", 1), back("TSHIRT-BLK-M", 3))
     assert raised.value.field == "lines.1.quantity"
     assert placed.returns == []
@@ -109,7 +109,7 @@ def test_cannot_return_again_what_an_earlier_return_already_asked_back() -> None
     placed = two_shirts_and_a_mug()
     ask(placed, back("TSHIRT-BLK-M", 1))
     ask(placed, back("TSHIRT-BLK-M", 1))
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(Conflict) as raised:
         ask(placed, back("TSHIRT-BLK-M", 1))
     assert raised.value.field == "lines.0.quantity"
     assert placed.returnable_quantities() == {"TSHIRT-BLK-M": 0, "MUG-WHT": 1}
@@ -117,14 +117,14 @@ def test_cannot_return_again_what_an_earlier_return_already_asked_back() -> None
 
 def test_same_sku_twice_in_one_return_counts_both_lines() -> None:
     placed = two_shirts_and_a_mug()
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(Conflict) as raised:
         ask(placed, back("TSHIRT-BLK-M", 2), back("TSHIRT-BLK-M", 1))
     assert raised.value.field == "lines.1.quantity"
 
 
 def test_returning_a_sku_not_on_the_order_names_the_line() -> None:
     placed = two_shirts_and_a_mug()
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(Conflict) as raised:
         ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1))
     assert raised.value.field == "lines.1.sku"
     assert "CAP-RED" in raised.value.detail
@@ -149,7 +149,7 @@ def mixed_order_whose_pickup_was_not_collected() -> Order:
 
 def test_units_never_collected_cannot_be_returned_for_a_second_refund() -> None:
     placed = mixed_order_whose_pickup_was_not_collected()
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(Conflict) as raised:
         ask(placed, back("MUG-WHT", 1))
     assert raised.value.field == "lines.0.quantity"
     assert placed.returns == []
