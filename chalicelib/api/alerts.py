@@ -19,15 +19,17 @@ MAX_LIMIT = 1000
 class AlertsQuery(BaseModel):
     """``GET /ops/alerts``."""
 
+    # An empty ``?order_id=`` is no filter: the local server drops blank parameters, so the
+    # schema must accept it too (schemathesis holds the two to the same answer).
     order_id: str | None = Field(
         default=None,
-        min_length=1,
         max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Only this order's alerts",
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="Only this order's alerts (empty: every order's)",
     )
-    status: Literal["open", "resolved"] | None = Field(
-        default=None, description="open or resolved; both if absent"
+    # Empty, like absent, is both (blank parameters are dropped by the local server).
+    status: Literal["open", "resolved", ""] | None = Field(
+        default=None, description="open or resolved; both if absent or empty"
     )
     limit: int = Field(default=100, ge=1, le=MAX_LIMIT, description="Alerts listed, newest first")
 

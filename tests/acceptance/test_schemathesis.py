@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import pytest
 import requests
 
 from tests.acceptance.client import RunningStack
-from tests.stack_process import start_stack, stop_stack
+from tests.stack_process import ROOT, start_stack, stop_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.acceptance, pytest.mark.xdist_group("schemathesis")]
 
@@ -77,7 +78,9 @@ def test_the_failure_parser_reads_failures_and_leaves_trace_out() -> None:
 
 def run_schemathesis(stack: RunningStack, key: str, workdir: Path) -> str:
     """The CLI in a subprocess, in ``workdir`` (it keeps a cache in ``.schemathesis/``
-    where it runs)."""
+    where it runs), with the project's ``schemathesis.toml`` as a run from the project
+    root reads it."""
+    shutil.copy(ROOT / "schemathesis.toml", workdir / "schemathesis.toml")
     command = [
         str(Path(sys.executable).with_name("schemathesis")),
         "run",
