@@ -28,16 +28,54 @@ def _once(name: str) -> bool:
 
 # -- 1. Per-table DynamoDB locks, held for the action only ---------------------------------
 
+
+class TableLock:
+    """A table's lock: many readers at once, or one writer (who goes first once waiting,
+    so that a stream of reads cannot starve a write)."""
+
+    def __init__(self) -> None:
+        self._state = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def acquire(self, write: bool) -> None:
+        """Wait for the table, to read (shared) or to write (alone)."""
+        with self._state:
+            if write:
+                self._writers_waiting += 1
+                try:
+                    while self._writing or self._readers:
+                        self._state.wait()
+                finally:
+                    self._writers_waiting -= 1
+                self._writing = True
+            else:
+                while self._writing or self._writers_waiting:
+                    self._state.wait()
+                self._readers += 1
+
+    def release(self, write: bool) -> None:
+        """Let the next ones in."""
+        with self._state:
+            if write:
+                self._writing = False
+            else:
+                self._readers -= 1
+            self._state.notify_all()
+
+
 _registry_lock = threading.Lock()
-_table_locks: dict[tuple[str, str, str], threading.RLock] = {}
+_table_locks: dict[tuple[str, str, str], TableLock] = {}
+_held = threading.local()
 
 
-def _lock_for(account: str, region: str, table: str) -> threading.RLock:
+def _lock_for(account: str, region: str, table: str) -> TableLock:
     key = (account, region, table)
     with _registry_lock:
         lock = _table_locks.get(key)
         if lock is None:
-            lock = _table_locks[key] = threading.RLock()
+            lock = _table_locks[key] = TableLock()
         return lock
 
 
@@ -55,10 +93,21 @@ def _tables_of(action: str, body: dict[str, Any], every_table: Callable[[], list
     name = body.get("TableName")
     if action in _ONE_TABLE and isinstance(name, str):
         return {name}
-    # ExecuteStatement, ListTables, tags...: as wide as the old single lock.
+    # ExecuteStatement, ListTables, backups...: every table, as the old single lock did.
     return set(every_table()) | ({name} if isinstance(name, str) else set())
 
 
+_READS = {
+    "get_item",
+    "batch_get_item",
+    "query",
+    "scan",
+    "transact_get_items",
+    "describe_table",
+    "describe_time_to_live",
+    "describe_continuous_backups",
+    "list_tables",
+}
 _ONE_TABLE = {
     "get_item",
     "put_item",
@@ -92,37 +141,56 @@ _LOCKED_ACTIONS = _ONE_TABLE | {
 
 
 @contextlib.contextmanager
-def locked_tables(account: str, region: str, tables: set[str]) -> Iterator[None]:
-    """Hold the locks of ``tables``, taken in name order so that two requests on the same
-    tables cannot wait on each other (a transaction over A and B, another over B and A)."""
-    with contextlib.ExitStack() as stack:
+def locked_tables(account: str, region: str, tables: set[str], write: bool) -> Iterator[None]:
+    """Hold the locks of ``tables`` (shared to read, alone to write), taken in name order
+    so that two requests on the same tables never wait on each other (a transaction over A
+    and B, another over B and A). A lock this thread already holds is not taken again."""
+    held: set[tuple[str, str, str]] = _held.__dict__.setdefault("keys", set())
+    taken: list[tuple[tuple[str, str, str], TableLock]] = []
+    try:
         for name in sorted(tables):
-            stack.enter_context(_lock_for(account, region, name))
+            key = (account, region, name)
+            if key in held:
+                continue
+            lock = _lock_for(*key)
+            lock.acquire(write)
+            held.add(key)
+            taken.append((key, lock))
         yield
+    finally:
+        for key, lock in reversed(taken):
+            held.discard(key)
+            lock.release(write)
 
 
 def lock_tables_per_action() -> None:
     """Gap: moto's DynamoDB takes no lock, so two conditional writes racing for the same
     item both succeed, and a query can iterate a table while another thread changes it.
     AWS applies each request atomically. One lock around every DynamoDB request (what this
-    replaces) also made every request wait for every other: a quarter of the stack's
-    samples under 12 clients. Here each action holds the locks of the tables it names
-    only (a transaction or batch: all of them, in name order), and only while moto runs
-    the action itself: botocore's parsing of the request and the serialising of the answer
-    happen outside it. Actions this does not know take every table's lock."""
+    replaces) also made every request wait for every other, reads for reads included: a
+    quarter of the stack's samples under 12 clients. Here each action holds the locks of
+    the tables it names only (a transaction or batch: all of them, in name order), alone
+    to write and shared to read, and only while moto runs the action itself: botocore's
+    parsing of the request and the serialising of the answer happen outside it (the
+    answer is already copied out of moto's items by then). Actions not known here take
+    every table's lock, to write. Reads must not change the table for this: moto's
+    ``get_item`` of a missing partition adds an empty one (the table is a defaultdict), so
+    here it answers None without touching the table."""
     if not _once("table-locks"):
         return
+    from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
 
     def wrap(action: str) -> None:
         original = getattr(DynamoHandler, action)
+        write = action not in _READS
 
         @functools.wraps(original)
         def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
             backend = self.dynamodb_backend
             body = self.body if isinstance(self.body, dict) else {}
             tables = _tables_of(action, body, lambda: list(backend.tables))
-            with locked_tables(self.current_account, self.region, tables):
+            with locked_tables(self.current_account, self.region, tables, write):
                 return original(self, *args, **kwargs)
 
         setattr(DynamoHandler, action, locked)
@@ -130,6 +198,16 @@ def lock_tables_per_action() -> None:
     for action in sorted(_LOCKED_ACTIONS):
         if hasattr(DynamoHandler, action):
             wrap(action)
+
+    original_get = Table.get_item
+
+    @functools.wraps(original_get)
+    def get_item(self: Any, hash_key: Any, range_key: Any = None, *args: Any, **kw: Any) -> Any:
+        if range_key and self.range_key_attr and not dict.__contains__(self.items, hash_key):
+            return None  # what moto answers, without adding the empty partition
+        return original_get(self, hash_key, range_key, *args, **kw)
+
+    Table.get_item = get_item  # type: ignore[method-assign]
 
 
 # -- 2. An index for GSI queries --------------------------------------------------------
