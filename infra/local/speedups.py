@@ -62,6 +62,8 @@ class TableLock:
                 self._writing = False
             else:
                 self._readers -= 1
+                if self._readers:
+                    return  # nobody waiting can go in before the last reader leaves
             self._state.notify_all()
 
 
@@ -72,11 +74,11 @@ _held = threading.local()
 
 def _lock_for(account: str, region: str, table: str) -> TableLock:
     key = (account, region, table)
-    with _registry_lock:
-        lock = _table_locks.get(key)
-        if lock is None:
-            lock = _table_locks[key] = TableLock()
-        return lock
+    lock = _table_locks.get(key)  # no lock to find one: only making one needs it
+    if lock is None:
+        with _registry_lock:
+            lock = _table_locks.setdefault(key, TableLock())
+    return lock
 
 
 def _tables_of(action: str, body: dict[str, Any], every_table: Callable[[], list[str]]) -> set[str]:
