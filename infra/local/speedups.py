@@ -448,7 +448,25 @@ def cache_jsonpath_parsing() -> None:
         module.parse = cached  # type: ignore[attr-defined]
 
 
-# -- 4. The tracer fully off --------------------------------------------------------------
+# -- 4. A handler's method names, once ---------------------------------------------------
+
+
+def cache_handler_method_names() -> None:
+    """Gap: on every request to every moto service, ``BaseResponse.call_action`` lists the
+    handler class's methods with ``inspect.getmembers`` (hundreds of attributes) to check
+    that the action is one of them: about 3 % of the stack's CPU under load. A class's
+    methods do not change once the stack runs (every adaptation here replaces methods
+    before the first request, under the same names), so the list is kept per class."""
+    if not _once("method-names"):
+        return
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[attr-defined]
+        responses.method_names_from_class
+    )
+
+
+# -- 5. The tracer fully off --------------------------------------------------------------
 
 
 class _NoSegment:
@@ -516,3 +534,4 @@ def apply_all() -> None:
     lock_tables_per_action()
     index_gsi_queries()
     cache_jsonpath_parsing()
+    cache_handler_method_names()

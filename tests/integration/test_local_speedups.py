@@ -601,3 +601,24 @@ def test_lock_tables_per_action_a_read_leaves_the_table_as_it_was(deps: Any) -> 
     missing = {"pk": {"S": f"nobody-{uuid.uuid4().hex}"}, "sk": {"S": "X"}}
     assert "Item" not in client.get_item(TableName=table, Key=missing)
     assert len(moto_table.items) == before
+
+
+def test_cache_handler_method_names_lists_a_handlers_methods_once(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+
+    client = deps.store._client
+    key = {"pk": {"S": f"T-NAMES#{uuid.uuid4().hex}"}, "sk": {"S": "X"}}
+    client.get_item(TableName=deps.settings.table_name, Key=key)  # the class is listed once
+    listed: list[Any] = []
+    getmembers = inspect.getmembers
+
+    def counting(thing: Any, predicate: Any = None) -> Any:
+        listed.append(thing)
+        return getmembers(thing, predicate)
+
+    monkeypatch.setattr(inspect, "getmembers", counting)
+    for _ in range(3):
+        assert "Item" not in client.get_item(TableName=deps.settings.table_name, Key=key)
+    assert listed == [], f"moto listed a handler's methods {len(listed)} times"
