@@ -8,6 +8,7 @@ not cover. ``apply_all`` is called from ``adaptations.apply_all``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import inspect
@@ -30,41 +31,57 @@ def _once(name: str) -> bool:
 
 
 class TableLock:
-    """A table's lock: many readers at once, or one writer (who goes first once waiting,
-    so that a stream of reads cannot starve a write)."""
+    """A table's lock: many readers at once, or one writer, granted in the order asked
+    (first come, first served; readers next to each other in the queue go in together),
+    so that neither a stream of writes nor one of reads makes the other wait long."""
 
     def __init__(self) -> None:
-        self._state = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._queue: collections.deque[tuple[bool, threading.Event]] = collections.deque()
         self._readers = 0
         self._writing = False
-        self._writers_waiting = 0
+
+    @property
+    def _writers_waiting(self) -> int:
+        return sum(1 for write, _ in list(self._queue) if write)
+
+    @property
+    def _readers_waiting(self) -> int:
+        return sum(1 for write, _ in list(self._queue) if not write)
 
     def acquire(self, write: bool) -> None:
         """Wait for the table, to read (shared) or to write (alone)."""
-        with self._state:
-            if write:
-                self._writers_waiting += 1
-                try:
-                    while self._writing or self._readers:
-                        self._state.wait()
-                finally:
-                    self._writers_waiting -= 1
-                self._writing = True
-            else:
-                while self._writing or self._writers_waiting:
-                    self._state.wait()
-                self._readers += 1
+        with self._mutex:
+            if not self._queue and not self._writing and not (write and self._readers):
+                self._enter(write)
+                return
+            granted = threading.Event()
+            self._queue.append((write, granted))
+        granted.wait()  # _grant counted this thread in before setting it
 
     def release(self, write: bool) -> None:
         """Let the next ones in."""
-        with self._state:
+        with self._mutex:
             if write:
                 self._writing = False
             else:
                 self._readers -= 1
-                if self._readers:
-                    return  # nobody waiting can go in before the last reader leaves
-            self._state.notify_all()
+            self._grant()
+
+    def _enter(self, write: bool) -> None:
+        if write:
+            self._writing = True
+        else:
+            self._readers += 1
+
+    def _grant(self) -> None:
+        while self._queue and not self._writing:
+            write, granted = self._queue[0]
+            if write and self._readers:
+                return
+            self._queue.popleft()
+            self._enter(write)
+            granted.set()
 
 
 _registry_lock = threading.Lock()

@@ -397,6 +397,10 @@ def test_lock_tables_per_action_writes_to_other_tables_do_not_wait(
 ) -> None:
     from moto.dynamodb.models.table import Table
 
+    from infra.local.speedups import _lock_for
+    from infra.local.stack import ACCOUNT_ID, REGION
+    from tests.support import eventually
+
     client = deps.store._client
     slow, other = _gsi_table(client), _gsi_table(client)
     inside, release = threading.Event(), threading.Event()
@@ -433,6 +437,8 @@ def test_lock_tables_per_action_writes_to_other_tables_do_not_wait(
         # the first is released, which happens only after this line.
         writers[1].join(timeout=60)
         assert not writers[1].is_alive(), "a write to another table waited for the held one"
+        lock = _lock_for(ACCOUNT_ID, REGION, slow)
+        eventually(lambda: (lock._writers_waiting, lock._readers_waiting) == (1, 1), timeout=60)
         assert writers[2].is_alive(), "a write to the same table did not wait"
         assert writers[3].is_alive(), "a read of the table did not wait for its write"
     finally:
@@ -622,3 +628,35 @@ def test_cache_handler_method_names_lists_a_handlers_methods_once(
     for _ in range(3):
         assert "Item" not in client.get_item(TableName=deps.settings.table_name, Key=key)
     assert listed == [], f"moto listed a handler's methods {len(listed)} times"
+
+
+def test_table_lock_serves_in_order_so_no_writer_waits_behind_new_readers() -> None:
+    from infra.local.speedups import TableLock
+    from tests.support import eventually
+
+    lock = TableLock()
+    order: list[str] = []
+    lock.acquire(write=False)  # a read in progress
+
+    def take(name: str, write: bool) -> None:
+        lock.acquire(write)
+        order.append(name)
+        if write:
+            writing.wait()
+        lock.release(write)
+
+    writing = threading.Event()
+    writer = threading.Thread(target=take, args=("writer", True), daemon=True)
+    writer.start()
+    eventually(lambda: lock._writers_waiting == 1, timeout=60)
+    reader = threading.Thread(target=take, args=("late reader", False), daemon=True)
+    reader.start()
+    eventually(lambda: lock._readers_waiting == 1, timeout=60)  # queued behind the writer
+    lock.release(write=False)
+    eventually(lambda: order == ["writer"], timeout=60)
+    assert lock._readers_waiting == 1, "a reader went in while the writer wrote"
+    writing.set()
+    writer.join(timeout=60)
+    reader.join(timeout=60)
+    assert order == ["writer", "late reader"]
+    assert (lock._readers, lock._writing, lock._writers_waiting) == (0, False, 0)
