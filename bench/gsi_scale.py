@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
             GlobalSecondaryIndexes=props["GlobalSecondaryIndexes"],
         )
         now = datetime.now(UTC)
-        batch: list[dict[str, Any]] = []
+        batch: list[Any] = []
         for index in range(orders):
             order_id = uuid.uuid4().hex
             shipped = now - timedelta(minutes=index)
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> None:
             return items
 
         Table.all_items = counting  # type: ignore[method-assign]
-        queries = {
+        queries: dict[str, Any] = {
             "open-shipments-by-due, one day": {
                 "IndexName": "open-shipments-by-due",
                 "KeyConditionExpression": "open_due_day = :d AND open_due_at <= :n",

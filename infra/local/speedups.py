@@ -306,7 +306,7 @@ def _current(table: Any, hash_key: Any, range_key: Any) -> Any:
 
 
 def _indexes(table: Any) -> _TableIndexes:
-    indexes = table.__dict__.get("_orquesta_gsi")
+    indexes: _TableIndexes | None = table.__dict__.get("_orquesta_gsi")
     if indexes is None:
         indexes = table.__dict__["_orquesta_gsi"] = _TableIndexes()
     return indexes
@@ -452,17 +452,13 @@ def cache_jsonpath_parsing() -> None:
     ``find``/``update`` do not change it, so here each text is parsed once per process."""
     if not _once("jsonpath"):
         return
-    import jsonpath_ng
-    import jsonpath_ng.ext
+    from jsonpath_ng.ext.parser import parse as extended_parse
+    from jsonpath_ng.parser import parse
     from moto.stepfunctions.parser.asl.component.common.path import result_path
     from moto.stepfunctions.parser.asl.utils import json_path
 
-    for module, parse in (
-        (json_path, jsonpath_ng.ext.parse),
-        (result_path, jsonpath_ng.parse),
-    ):
-        cached = functools.lru_cache(maxsize=4096)(parse)
-        module.parse = cached  # type: ignore[attr-defined]
+    for module, parser in ((json_path, extended_parse), (result_path, parse)):
+        module.parse = functools.lru_cache(maxsize=4096)(parser)  # type: ignore[attr-defined]
 
 
 # -- 4. A handler's method names, once ---------------------------------------------------
@@ -478,9 +474,8 @@ def cache_handler_method_names() -> None:
         return
     from moto.core import responses
 
-    responses.method_names_from_class = functools.lru_cache(maxsize=None)(  # type: ignore[attr-defined]
-        responses.method_names_from_class
-    )
+    listed = responses.method_names_from_class  # type: ignore[attr-defined]
+    responses.method_names_from_class = functools.lru_cache(maxsize=None)(listed)  # type: ignore[attr-defined]
 
 
 # -- 5. The tracer fully off --------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The two speed adaptations of infra/local/adaptations.py that ``make bench`` asked for:
-each test fails without its adaptation, and checks that answers stay what moto gave."""
+"""The speed adaptations of infra/local/adaptations.py and infra/local/speedups.py: each
+test fails without its adaptation, and checks that answers stay what moto gave."""
 
 from __future__ import annotations
 
