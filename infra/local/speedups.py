@@ -478,7 +478,64 @@ def cache_handler_method_names() -> None:
     responses.method_names_from_class = functools.lru_cache(maxsize=None)(listed)  # type: ignore[attr-defined]
 
 
-# -- 5. The tracer fully off --------------------------------------------------------------
+# -- 5. A state machine's definition parsed once ------------------------------------------
+
+
+def _eval_components(root: Any) -> Iterator[Any]:
+    """Every component reachable from ``root`` (the parsed program's tree), once each."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        value = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, Component):
+            yield value
+            stack.extend(vars(value).values())
+        elif isinstance(value, list | tuple | set | frozenset):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+
+
+def cache_parsed_definitions() -> None:
+    """Gap: moto's interpreter parses the state machine's definition (an ANTLR grammar)
+    at the start of every execution: 10-18 % of the stack's CPU under load, the largest
+    single cost left in moto. AWS has no such cost. The parsed program is a tree of
+    components that keep no state of an execution (that lives in each execution's
+    ``Environment``; the one value a component computes lazily, its ``heap_key``, is
+    computed here before the tree is shared), and moto itself already runs one component
+    tree in several threads at once (a Map's iterations), so each definition is parsed
+    once per process and its program reused by every execution of it."""
+    if not _once("definitions"):
+        return
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    programs: dict[str, Any] = {}
+    programs_lock = threading.Lock()
+
+    @functools.wraps(original)
+    def entrypoint(self: Any) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        program = programs.get(definition)
+        if program is None:
+            program = original(self)
+            for component in _eval_components(program):
+                if isinstance(component, EvalComponent):
+                    _ = component.heap_key  # computed now, not by two executions at once
+            with programs_lock:
+                program = programs.setdefault(definition, program)
+        return program
+
+    ExecutionWorker._get_evaluation_entrypoint = entrypoint  # type: ignore[method-assign]
+
+
+# -- 6. The tracer fully off --------------------------------------------------------------
 
 
 class _NoSegment:
@@ -547,3 +604,4 @@ def apply_all() -> None:
     index_gsi_queries()
     cache_jsonpath_parsing()
     cache_handler_method_names()
+    cache_parsed_definitions()

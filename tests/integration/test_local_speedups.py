@@ -660,3 +660,33 @@ def test_table_lock_serves_in_order_so_no_writer_waits_behind_new_readers() -> N
     reader.join(timeout=60)
     assert order == ["writer", "late reader"]
     assert (lock._readers, lock._writing, lock._writers_waiting) == (0, False, 0)
+
+
+def test_cache_parsed_definitions_parses_a_definition_once(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    from tests.support import order_body
+    from tests.workflow.flow import fresh_sku, place, stop_if_running, wait_for_status
+
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    first = place(client, body)  # the order machine has run in this process at least once
+    wait_for_status(deps, first, "SHIPPED")
+    parsed: list[str] = []
+    parse = AmazonStateLanguageParser.parse
+
+    def counting(definition: str) -> Any:
+        parsed.append(definition)
+        return parse(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
+    orders = [place(client, body) for _ in range(2)]
+    try:
+        for order_id in orders:
+            wait_for_status(deps, order_id, "SHIPPED")
+    finally:
+        for order_id in [first, *orders]:
+            stop_if_running(deps, order_id)
+    assert parsed == [], f"the definition was parsed {len(parsed)} more times"
