@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 
+from chalicelib.api.alerts import alerts
 from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
@@ -20,10 +21,19 @@ from chalicelib.api.log_context import install as install_log_context
 from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
+from chalicelib.api.sandbox import sandbox
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import deps
 from chalicelib.config import settings
-from chalicelib.services import customer_view, fulfilment, notify, sla, tickets
+from chalicelib.services import (
+    compensation,
+    customer_view,
+    fulfilment,
+    notify,
+    settlement,
+    sla,
+    tickets,
+)
 
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
@@ -39,9 +49,11 @@ BLUEPRINTS = (
     customers,
     care,
     ops,
+    alerts,
     console,
     tracking,
     openapi,
+    sandbox,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
@@ -102,9 +114,30 @@ def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str,
 @app.lambda_function(name="await_returns")
 @tracer.capture_lambda_handler
 def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Park the return window's token."""
+    """The return window: OpenReturnWindow (no token) asks how long it still runs from the
+    delivery; AwaitReturns parks its token."""
+    if "task_token" not in event:
+        window = fulfilment.OrderStep.model_validate(event)
+        return fulfilment.open_return_window(window, deps()).model_dump(mode="json")
     step = fulfilment.AwaitInput.model_validate(event)
     return fulfilment.await_returns(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="compensate_order")
+@tracer.capture_lambda_handler
+def compensate_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A step failed unexpectedly: release, void, settle, record, alert ops."""
+    step = compensation.CompensateInput.model_validate(event)
+    return compensation.compensate(step, deps()).model_dump(mode="json")
+
+
+@app.lambda_function(name="mark_compensation_failed")
+@tracer.capture_lambda_handler
+def mark_compensation_failed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Compensation could not finish: the order shows it (ops were alerted)."""
+    step = compensation.AttentionInput.model_validate(event)
+    compensation.mark_compensation_failed(step, deps())
+    return {}
 
 
 @app.on_sns_message(topic=settings().order_events_topic_name)
@@ -140,6 +173,15 @@ def review_segments(event: CloudWatchEvent) -> dict[str, int]:
     """RFM segments age without orders: move customers whose recency score has dropped."""
     outcome = customer_view.review_segments(deps())
     logger.info("segment review", extra=outcome)
+    return outcome
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+@tracer.capture_method
+def settle_owed_payments(event: CloudWatchEvent) -> dict[str, int]:
+    """Retry the voids, captures and refunds the API paths left owed (a gateway failure)."""
+    outcome = settlement.sweep(deps())
+    logger.info("settlement sweep", extra=outcome)
     return outcome
 
 

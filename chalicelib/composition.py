@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from chalicelib.adapters.access import AccessStore
+from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.customers import CustomerStore
 from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
-from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher
+from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, SnsTexter
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.adapters.secrets import SecretSource
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
         Mailer,
         Outbox,
         PaymentGateway,
+        Texter,
         Workflow,
     )
 
@@ -56,9 +59,16 @@ class Deps:
     secrets: SecretSource
     idempotency: IdempotentRequests
     customers: CustomerStore
+    # Guessing limits, one-time codes, tracking-link generations; text messages.
+    access: AccessStore
+    texter: Texter
+    alerts: DynamoAlertLog
     clock: Callable[[], datetime] = field(default=utc_now)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
+    # The sandbox gateway's own ledger (``GET /sandbox/payments/{id}``): wired by the local
+    # stack only, where the sandbox is the gateway the books are held against.
+    sandbox_ledger: SandboxPaymentGateway | None = None
 
 
 def client(service: str, region: str) -> Any:
@@ -69,6 +79,7 @@ def client(service: str, region: str) -> Any:
 def build(config: Settings) -> Deps:
     """Wire real adapters for these settings."""
     dynamodb = client("dynamodb", config.region)
+    alerts = DynamoAlertLog(dynamodb, config.table_name)
     return Deps(
         settings=config,
         store=DynamoStore(dynamodb, config.table_name),
@@ -78,10 +89,14 @@ def build(config: Settings) -> Deps:
             client("stepfunctions", config.region), config.state_machine_arn, config.region
         ),
         events=MeteredEventPublisher(
-            SnsEventPublisher(
-                client("sns", config.region),
-                config.order_events_topic_arn,
-                config.ops_alerts_topic_arn,
+            AlertRecordingPublisher(
+                SnsEventPublisher(
+                    client("sns", config.region),
+                    config.order_events_topic_arn,
+                    config.ops_alerts_topic_arn,
+                ),
+                alerts,
+                utc_now,
             ),
             EmfMetrics(NAMESPACE, config.app_name),
         ),
@@ -89,6 +104,9 @@ def build(config: Settings) -> Deps:
         secrets=SecretSource(config),
         idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
         customers=CustomerStore(dynamodb, config.table_name),
+        access=AccessStore(dynamodb, config.table_name),
+        texter=SnsTexter(client("sns", config.region)),
+        alerts=alerts,
     )
 
 

@@ -5,25 +5,54 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-DEMO_API_KEYS = {"demo-storefront": "storefront", "demo-store": "store", "demo-ops": "ops"}
+Role = Literal["storefront", "store", "ops"]
+
+
+class ApiKey(BaseModel):
+    """What one bearer key is: its role, the client it acts for (keys sharing a
+    ``client_id`` are one client, e.g. during a rotation) and the store it is bound to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Role
+    client_id: str | None = Field(default=None, min_length=1)
+    location_id: str | None = Field(default=None, min_length=1)
+
+
+# A key maps to a role name, or to an ``ApiKey`` object.
+ApiKeys = dict[str, Role | ApiKey]
+
+DEMO_API_KEYS: ApiKeys = {
+    "demo-storefront": "storefront",
+    "demo-store": "store",
+    "demo-ops": "ops",
+    # A second storefront client and a store key bound to Madrid, to try access rules with.
+    "demo-storefront-2": ApiKey(role="storefront", client_id="demo-shop-2"),
+    "demo-store-madrid": ApiKey(role="store", location_id="ST-MADRID"),
+}
+
 DEMO_CARRIER_SECRET = "demo-carrier-secret"
 DEMO_TRACKING_SECRET = "demo-tracking-secret"
 # The one switch that lets the demo secrets stand in for real ones. Only the local stack
 # sets it (infra/local); nothing deployed does, and it is refused inside a Lambda function.
 LOCAL_DEMO_VARIABLE = "ORQUESTA_LOCAL_DEMO"
 # Each secret: its settings field, the variable naming its SSM parameter (how deployed
-# stages get it), and the variable that may give the value itself (tests, local overrides).
-SECRET_SOURCES = (
-    ("api_keys", "ORQUESTA_API_KEYS_PARAMETER", "ORQUESTA_API_KEYS"),
-    ("carrier_secret", "ORQUESTA_CARRIER_SECRET_PARAMETER", "ORQUESTA_CARRIER_SECRET"),
-    ("tracking_secret", "ORQUESTA_TRACKING_SECRET_PARAMETER", "ORQUESTA_TRACKING_SECRET"),
+# stages get it), and the variables that may give the value itself (tests, local overrides).
+SECRET_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("api_keys", "ORQUESTA_API_KEYS_PARAMETER", ("ORQUESTA_API_KEYS",)),
+    ("carrier_secret", "ORQUESTA_CARRIER_SECRET_PARAMETER", ("ORQUESTA_CARRIER_SECRET",)),
+    (
+        "tracking_secret",
+        "ORQUESTA_TRACKING_SECRET_PARAMETER",
+        ("ORQUESTA_TRACKING_SECRET", "ORQUESTA_TRACKING_KEYS"),
+    ),
 )
 
 
@@ -47,15 +76,24 @@ class Settings(BaseModel):
     # Secrets: in AWS they come from SSM SecureString parameters (names below) through
     # Powertools' parameters utility; only the local stack fills in the demo values
     # (LOCAL_DEMO_VARIABLE), so empty here means "none", never "demo".
-    api_keys: dict[str, str] = Field(default_factory=dict)
+    api_keys: ApiKeys = Field(default_factory=dict)
     api_keys_parameter: str = ""
     carrier_secret: str = ""
     carrier_secret_parameter: str = ""
     tracking_secret: str = ""
     tracking_secret_parameter: str = ""
+    # Signing keys by key id (kid) for tracking links, customer tokens and verification
+    # codes: every key verifies, ``tracking_signing_kid`` signs. Empty: ``tracking_secret``
+    # is the only key, under the kid ``k0``.
+    tracking_keys: dict[str, str] = Field(default_factory=dict)
+    tracking_signing_kid: str = ""
+    customer_token_ttl_seconds: int = Field(default=24 * 3600, gt=0, le=24 * 3600)
+    verification_code_ttl_seconds: int = 600
     time_scale: float = 1.0
     handling_seconds: int = 5
     return_window_days: int = 30
+    # A parcel the carrier has not confirmed this long after its promise is declared lost.
+    lost_parcel_days: int = 30
     idempotency_ttl_seconds: int = 48 * 3600
     webhook_event_ttl_seconds: int = 7 * 24 * 3600
     signature_tolerance_seconds: int = 300
@@ -77,7 +115,7 @@ class Settings(BaseModel):
         return max(1, int(seconds / self.time_scale))
 
 
-def _env_json(env: Mapping[str, str], name: str) -> dict[str, str] | None:
+def _env_json(env: Mapping[str, str], name: str) -> dict[str, Any] | None:
     raw = env.get(name)
     return None if not raw else dict(json.loads(raw))
 
@@ -99,7 +137,7 @@ def _secret_defaults(env: Mapping[str, str], stage: str) -> dict[str, object]:
     missing = [
         parameter
         for _, parameter, direct in SECRET_SOURCES
-        if not env.get(parameter) and not env.get(direct)
+        if not env.get(parameter) and not any(env.get(variable) for variable in direct)
     ]
     if missing:
         raise MissingSecrets(
@@ -132,6 +170,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "carrier_secret_parameter": "ORQUESTA_CARRIER_SECRET_PARAMETER",
         "tracking_secret": "ORQUESTA_TRACKING_SECRET",
         "tracking_secret_parameter": "ORQUESTA_TRACKING_SECRET_PARAMETER",
+        "tracking_signing_kid": "ORQUESTA_TRACKING_SIGNING_KID",
         "time_scale": "ORQUESTA_TIME_SCALE",
         "handling_seconds": "ORQUESTA_HANDLING_SECONDS",
         "return_window_days": "ORQUESTA_RETURN_WINDOW_DAYS",
@@ -142,6 +181,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     keys = _env_json(env, "ORQUESTA_API_KEYS")
     if keys is not None:
         values["api_keys"] = keys
+    tracking_keys = _env_json(env, "ORQUESTA_TRACKING_KEYS")
+    if tracking_keys is not None:
+        values["tracking_keys"] = tracking_keys
     for field, value in _secret_defaults(env, stage).items():
         values.setdefault(field, value)
     return Settings.model_validate(values)

@@ -48,6 +48,11 @@ class OrderStore(Protocol):
         ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         ...
 
+    def orders_owing(self, limit: int) -> list[str]:
+        """Ids of orders with captures, voids or refunds owed (listed in the order's own
+        write while any is owed; read with one query, never a scan)."""
+        ...
+
     def order_id_for(self, pointer: str) -> str:
         """The order a pointer (``SHIPMENT#…``, ``RETURN#…``) names, or ``NotFound``."""
         ...
@@ -92,14 +97,27 @@ class OrderStore(Protocol):
 
 
 class PaymentGateway(Protocol):
-    """Takes and gives back money."""
+    """Authorises, captures, voids and refunds. Every call after ``authorize`` carries an
+    idempotency key (``<order>:<fulfilment>:capture``...): the same key moves money once
+    and a retry answers with the first result. Transient failures raise
+    ``PaymentGatewayUnavailable`` (safe to retry with the same key); a request the gateway
+    refuses (more than authorised or captured) raises ``PaymentRefused``."""
 
-    def charge(self, order_id: str, amount: Money, token: str) -> str:
-        """Capture ``amount``; returns the payment id. Idempotent per order."""
+    def authorize(self, order_id: str, amount: Money, token: str) -> str:
+        """Hold ``amount`` on the card; returns the payment id. Idempotent per order.
+        ``PaymentDeclined`` (with the gateway's ``payment_id`` where it gave one)."""
         ...
 
-    def refund(self, payment_id: str, amount: Money, refund_key: str) -> str:
-        """Give back ``amount``; idempotent per ``refund_key``. Returns the refund id."""
+    def capture(self, payment_id: str, amount: Money, key: str) -> str:
+        """Take ``amount`` of the authorisation; returns the operation id."""
+        ...
+
+    def void(self, payment_id: str, amount: Money, key: str) -> str:
+        """Release ``amount`` of the authorisation uncaptured; returns the operation id."""
+        ...
+
+    def refund(self, payment_id: str, amount: Money, key: str) -> str:
+        """Give back ``amount`` of what was captured; returns the operation id."""
         ...
 
 
@@ -149,6 +167,11 @@ class Workflow(Protocol):
         """Complete a wait; False if the token is no longer waiting."""
         ...
 
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """End a wait with ``error`` (a name the ASL catches); False if the token is no
+        longer waiting."""
+        ...
+
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """Status, ordered state history and console link."""
         ...
@@ -188,6 +211,14 @@ class Mailer(Protocol):
 
     def send(self, to: str, subject: str, html: str, text: str) -> str:
         """Send one email; returns the message id."""
+        ...
+
+
+class Texter(Protocol):
+    """Sends text messages to phones."""
+
+    def send(self, to: str, text: str) -> str:
+        """Send one message to an E.164 number; returns the message id."""
         ...
 
 

@@ -21,7 +21,7 @@ from chalicelib.domain.customers import (
     Identifier,
     IdentifierType,
 )
-from chalicelib.domain.errors import ConcurrentModification, Conflict, Unprocessable
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ class ItemChanged(ConcurrentModification):
         self.index = index
 
 
-class InvalidCursor(Unprocessable):
-    """A page cursor this API did not hand out."""
+class InvalidCursor(NotFound):
+    """A page cursor this API did not hand out names no page (its shape is opaque to the
+    schema, so 404 like any unknown id)."""
 
 
 def customer_pk(customer_id: str) -> str:
@@ -377,23 +378,6 @@ class CustomerStore:
             "subject": ticket.subject,
         }
 
-    # Claims of anonymous store orders -----------------------------------------------------
-    def claim_attempts(self, order_id: str) -> int:
-        """Wrong receipt codes tried for an order so far."""
-        item = self._get(f"CLAIM#{order_id}", "ATTEMPTS")
-        return int(item["attempts"]) if item else 0
-
-    def count_claim_attempt(self, order_id: str) -> int:
-        """Count one more wrong code; returns the new count."""
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=to_item({"pk": f"CLAIM#{order_id}", "sk": "ATTEMPTS"}),
-            UpdateExpression="ADD attempts :one",
-            ExpressionAttributeValues=to_item({":one": 1}),
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(from_item(response["Attributes"])["attempts"])
-
     # Merge and erasure -----------------------------------------------------------------
     def merge_profiles(
         self,
@@ -451,7 +435,7 @@ class CustomerStore:
             items.append(self._put(self._ident_mirror(survivor, identifier)))
             items.append(self._delete(customer_pk(merged), self._ident_sk(identifier)))
         if len(items) > MAX_TRANSACTION_ITEMS:
-            raise Unprocessable("too many identifiers to merge at once", field="from_customer_id")
+            raise Conflict("too many identifiers to merge at once", field="from_customer_id")
         try:
             self._transact(items)
         except ConcurrentModification as exc:

@@ -23,12 +23,17 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
 | erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_outbox`` (the addresses whose emails the local outbox must forget) only until that step ran |
 | ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
-| claim attempts | ``CLAIM#<order_id>`` | ``ATTEMPTS`` | wrong receipt codes tried |
+| attempts, codes, link generations | ``ATTEMPTS#…``, ``VERIFY#…``, ``TRACKING#…`` | | see ``chalicelib/adapters/access.py`` |
 | aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |
 | identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
 | once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
 | idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
-| payment (sandbox gateway) | ``PAYMENT#<order>`` | ``CHARGE`` / ``REFUND#<key>`` | what the sandbox gateway took and gave back |
+| ops alert | ``ALERT`` | ``<alert_id>`` | every alert (``adapters/alerts.py``); ids start with their UTC time, so newest first is a reverse Query |
+| open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
+| order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
+| payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
+| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
 from __future__ import annotations
@@ -135,6 +140,11 @@ def query_due_by_day(
     return found, pages
 
 
+# Orders with money owed are listed in one partition (few at a time: an order leaves it as
+# soon as its gateway calls succeed).
+OWED_PARTITION = "SETTLEMENT#OWED"
+
+
 def error_code(exc: ClientError) -> str:
     """The AWS error code of a client error."""
     return str(exc.response.get("Error", {}).get("Code", ""))
@@ -226,11 +236,14 @@ class DynamoStore:
     ) -> None:
         """Write the order, its history entry, stock deltas, pointers and shipment records
         in one transaction."""
+        marker = self._owed_marker(order)
         items: list[dict[str, Any]] = [
             {"Put": self._order_put(order, "version = :expected", {":expected": order.version})}
         ]
         if entry is not None:
             items.append({"Put": self._history_put(order, entry)})
+        if marker is not None:
+            items.append(marker)
         for change in stock or []:
             items.append({"Update": self._stock_update(change)})
         for pointer, _ in pointers or []:
@@ -246,8 +259,37 @@ class DynamoStore:
             )
         for fulfillment in shipments or []:
             items.append({"Put": self._shipment_put(order.order_id, fulfillment)})
-        self._transact(items, first_stock_index=2 if entry is not None else 1)
+        first_stock = 1 + (entry is not None) + (marker is not None)
+        self._transact(items, first_stock_index=first_stock)
         order.version += 1
+
+    def _owed_marker(self, order: Order) -> dict[str, Any] | None:
+        """The write that lists (or unlists) the order among those owing money, so that
+        the sweeper finds them with one query; None when the listing does not change."""
+        key = to_item({"pk": OWED_PARTITION, "sk": f"ORDER#{order.order_id}"})
+        owed = bool(order.payment.owed())
+        if owed and not order.payment.listed_as_owed:
+            order.payment.listed_as_owed = True
+            return {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": key | to_item({"order_id": order.order_id}),
+                }
+            }
+        if not owed and order.payment.listed_as_owed:
+            order.payment.listed_as_owed = False
+            return {"Delete": {"TableName": self._table, "Key": key}}
+        return None
+
+    def orders_owing(self, limit: int) -> list[str]:
+        """Ids of orders with money owed (captures, voids, refunds not yet confirmed)."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": OWED_PARTITION}),
+            Limit=limit,
+        )
+        return [str(from_item(item)["order_id"]) for item in response.get("Items", [])]
 
     def _shipment_put(self, order_id: str, fulfillment: Fulfillment) -> dict[str, Any]:
         # The shipment record doubles as the tracking-number pointer. While the parcel is

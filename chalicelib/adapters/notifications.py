@@ -1,4 +1,4 @@
-"""SNS for order events and ops alerts; SES for customer emails."""
+"""SNS for order events, ops alerts and text messages; SES for customer emails."""
 
 from __future__ import annotations
 
@@ -64,5 +64,23 @@ class SesMailer:
             Source=self._sender,
             Destinations=[to],
             RawMessage={"Data": message.as_bytes()},
+        )
+        return response["MessageId"]
+
+
+class SnsTexter:
+    """``Texter`` on SNS direct publishing to a phone number (transactional SMS)."""
+
+    def __init__(self, client: SNSClient) -> None:
+        self._client = client
+
+    def send(self, to: str, text: str) -> str:
+        """Send one SMS; returns SNS's message id."""
+        response = self._client.publish(
+            PhoneNumber=to,
+            Message=text,
+            MessageAttributes={
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
+            },
         )
         return response["MessageId"]

@@ -1,19 +1,34 @@
-"""The sandbox payment gateway: tokens as the API documents, records in DynamoDB.
+"""The sandbox payment gateway: tokens as the API documents, a real ledger in DynamoDB.
 
-``tok_declined`` is declined, ``tok_unavailable`` behaves as a gateway that does not
-answer; every other token is approved. Charges and refunds are stored so that a retried
-call returns the first result and tests can see what was taken and given back.
+Each payment is one item, ``SANDBOXPAY#<payment id>`` / ``LEDGER``, written with a
+version condition, so that every Lambda and process sees the same ledger and two callers
+can never both move the same money. The authorisation of an order is claimed once
+(``SANDBOXPAY#ORDER#<order id>``): a retried authorisation finds the first payment.
+
+Tokens: ``tok_declined`` is declined (the payment id is kept), ``tok_unavailable`` never
+answers. ``tok_refund_flaky`` and ``tok_void_flaky`` fail their first two refund or void
+attempts as unavailable; ``tok_reply_lost`` performs the first capture and then loses the
+reply. Every other token is approved. The gateway refuses to capture or void more than
+is left of the authorisation and to refund more than was captured.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb import error_code, from_item, to_item
-from chalicelib.domain.errors import PaymentDeclined, PaymentGatewayUnavailable
+from chalicelib.domain.errors import (
+    NotFound,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+    PaymentRefused,
+)
 from chalicelib.domain.money import Money
 
 if TYPE_CHECKING:
@@ -21,88 +36,214 @@ if TYPE_CHECKING:
 
 DECLINED_TOKEN = "tok_declined"
 UNAVAILABLE_TOKEN = "tok_unavailable"
+REFUND_FLAKY_TOKEN = "tok_refund_flaky"
+VOID_FLAKY_TOKEN = "tok_void_flaky"
+REPLY_LOST_TOKEN = "tok_reply_lost"
+# Attempts the flaky tokens fail before they succeed.
+FLAKY_FAILURES = 2
+_WRITE_ATTEMPTS = 8
 
 
 class SandboxPaymentGateway:
-    """``PaymentGateway`` for demos and tests."""
+    """``PaymentGateway`` for demos and tests, with a ledger readable by ops."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
-    def charge(self, order_id: str, amount: Money, token: str) -> str:
-        """Capture ``amount``; the same order is charged at most once."""
+    # The port ----------------------------------------------------------------------------
+    def authorize(self, order_id: str, amount: Money, token: str) -> str:
+        """Hold ``amount``; one payment per order, however often asked."""
         if token == UNAVAILABLE_TOKEN:
             raise PaymentGatewayUnavailable("the payment gateway did not answer")
-        if token == DECLINED_TOKEN:
-            raise PaymentDeclined("the card was declined", field="payment.token")
+        existing = self._get(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+        if existing is not None:
+            ledger = self.ledger(str(existing["payment_id"]))
+            if ledger["declined"]:
+                raise PaymentDeclined(
+                    "the card was declined", field="payment.token", payment_id=ledger["payment_id"]
+                )
+            return str(existing["payment_id"])
         payment_id = f"pay_{uuid.uuid4().hex[:16]}"
+        declined = token == DECLINED_TOKEN
+        ledger = {
+            "payment_id": payment_id,
+            "order_id": order_id,
+            "token": token,
+            "currency": amount.currency,
+            "declined": declined,
+            "operations": [] if declined else [_operation("authorize", amount, "authorize")],
+            "keys": {},
+            "faults": {},
+        }
         try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_item(
+            self._client.transact_write_items(
+                TransactItems=[
                     {
-                        "pk": f"PAYMENT#{order_id}",
-                        "sk": "CHARGE",
-                        "payment_id": payment_id,
-                        "amount": str(amount.amount),
-                        "currency": amount.currency,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(
+                                {
+                                    "pk": f"SANDBOXPAY#ORDER#{order_id}",
+                                    "sk": "AUTH",
+                                    "payment_id": payment_id,
+                                }
+                            ),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self._table, "Item": self._ledger_item(ledger, 1)}},
+                ]
             )
         except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "TransactionCanceledException":
                 raise
-            return str(self.charge_of(order_id)["payment_id"])
+            return self.authorize(order_id, amount, token)  # a racing call authorised first
+        if declined:
+            raise PaymentDeclined(
+                "the card was declined", field="payment.token", payment_id=payment_id
+            )
         return payment_id
 
-    def refund(self, payment_id: str, amount: Money, refund_key: str) -> str:
-        """Give back ``amount`` once per ``refund_key``."""
-        order_id = refund_key.split(":", 1)[0]
-        refund_id = f"ref_{uuid.uuid4().hex[:16]}"
+    def capture(self, payment_id: str, amount: Money, key: str) -> str:
+        """Take ``amount`` once per ``key``."""
+        return self._operate(payment_id, "capture", amount, key)
+
+    def void(self, payment_id: str, amount: Money, key: str) -> str:
+        """Release ``amount`` once per ``key``."""
+        return self._operate(payment_id, "void", amount, key)
+
+    def refund(self, payment_id: str, amount: Money, key: str) -> str:
+        """Give back ``amount`` once per ``key``."""
+        return self._operate(payment_id, "refund", amount, key)
+
+    # The ledger --------------------------------------------------------------------------
+    def ledger(self, payment_id: str) -> dict[str, Any]:
+        """The payment's ledger; ``NotFound`` for an unknown id."""
+        item = self._get(f"SANDBOXPAY#{payment_id}", "LEDGER")
+        if item is None:
+            raise NotFound(f"no payment {payment_id}", field="payment_id")
+        ledger: dict[str, Any] = json.loads(str(item["doc"]))
+        ledger["version"] = int(item["version"])
+        return ledger
+
+    def statement(self, payment_id: str) -> dict[str, Any]:
+        """What ``GET /sandbox/payments/{payment_id}`` shows."""
+        ledger = self.ledger(payment_id)
+        currency = ledger["currency"]
+        totals = {kind: Decimal(0) for kind in ("authorize", "capture", "refund", "void")}
+        for op in ledger["operations"]:
+            totals[op["type"]] += Decimal(op["amount"])
+
+        def money(value: Decimal) -> dict[str, str]:
+            return Money.of(value, currency).model_dump(mode="json")
+
+        return {
+            "payment_id": payment_id,
+            "authorized": money(totals["authorize"]),
+            "captured": money(totals["capture"]),
+            "refunded": money(totals["refund"]),
+            "voided": money(totals["void"]),
+            "operations": [
+                {
+                    "type": op["type"],
+                    "amount": money(Decimal(op["amount"])),
+                    "at": op["at"],
+                    "key": op["key"],
+                }
+                for op in ledger["operations"]
+            ],
+        }
+
+    def _operate(self, payment_id: str, kind: str, amount: Money, key: str) -> str:
+        for _ in range(_WRITE_ATTEMPTS):
+            ledger = self.ledger(payment_id)
+            if key in ledger["keys"]:
+                return str(ledger["keys"][key])  # done before: the first answer, nothing more
+            faults: dict[str, int] = ledger["faults"]
+            token = ledger["token"]
+            flaky = {"refund": REFUND_FLAKY_TOKEN, "void": VOID_FLAKY_TOKEN}.get(kind)
+            if token == flaky and faults.get(kind, 0) < FLAKY_FAILURES:
+                faults[kind] = faults.get(kind, 0) + 1
+                if self._save(ledger):
+                    raise PaymentGatewayUnavailable(f"the gateway did not answer the {kind}")
+                continue
+            self._check(ledger, kind, amount)
+            operation = _operation(kind, amount, key)
+            ledger["operations"].append(operation)
+            ledger["keys"][key] = operation["id"]
+            lose_reply = kind == "capture" and token == REPLY_LOST_TOKEN
+            lose_reply = lose_reply and not faults.get("reply_lost")
+            if lose_reply:
+                faults["reply_lost"] = 1
+            if not self._save(ledger):
+                continue
+            if lose_reply:
+                # Done at the gateway, but the caller never hears it: it must retry with
+                # the same key and get this capture back, not a second one.
+                raise PaymentGatewayUnavailable("the gateway's reply to the capture was lost")
+            return str(operation["id"])
+        raise PaymentGatewayUnavailable("the payment is too busy; try again")
+
+    @staticmethod
+    def _check(ledger: dict[str, Any], kind: str, amount: Money) -> None:
+        if ledger["declined"]:
+            raise PaymentRefused(f"payment {ledger['payment_id']} was declined")
+        if amount.currency != ledger["currency"]:
+            raise PaymentRefused(f"payment {ledger['payment_id']} is in {ledger['currency']}")
+        totals = {k: Decimal(0) for k in ("authorize", "capture", "refund", "void")}
+        for op in ledger["operations"]:
+            totals[op["type"]] += Decimal(op["amount"])
+        if kind in ("capture", "void"):
+            left = totals["authorize"] - totals["capture"] - totals["void"]
+            if amount.amount > left:
+                raise PaymentRefused(
+                    f"cannot {kind} {amount.amount}: {left} left of the authorisation"
+                )
+        elif amount.amount > totals["capture"] - totals["refund"]:
+            raise PaymentRefused(
+                f"cannot refund {amount.amount}: {totals['capture'] - totals['refund']} "
+                "captured and not refunded"
+            )
+
+    def _ledger_item(self, ledger: dict[str, Any], version: int) -> dict[str, Any]:
+        doc = {k: v for k, v in ledger.items() if k != "version"}
+        return to_item(
+            {
+                "pk": f"SANDBOXPAY#{ledger['payment_id']}",
+                "sk": "LEDGER",
+                "version": version,
+                "doc": json.dumps(doc, separators=(",", ":")),
+            }
+        )
+
+    def _save(self, ledger: dict[str, Any]) -> bool:
+        """Write the ledger if nobody wrote it since it was read."""
         try:
             self._client.put_item(
                 TableName=self._table,
-                Item=to_item(
-                    {
-                        "pk": f"PAYMENT#{order_id}",
-                        "sk": f"REFUND#{refund_key}",
-                        "refund_id": refund_id,
-                        "payment_id": payment_id,
-                        "amount": str(amount.amount),
-                        "currency": amount.currency,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk)",
+                Item=self._ledger_item(ledger, ledger["version"] + 1),
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues=to_item({":expected": ledger["version"]}),
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            # Refunded before under this key: answer with that refund, give nothing again.
-            stored = self._client.get_item(
-                TableName=self._table,
-                Key=to_item({"pk": f"PAYMENT#{order_id}", "sk": f"REFUND#{refund_key}"}),
-                ConsistentRead=True,
-            )
-            return str(from_item(stored["Item"])["refund_id"])
-        return refund_id
+            return False
+        return True
 
-    def charge_of(self, order_id: str) -> dict[str, Any]:
-        """The charge recorded for an order (empty if none)."""
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         response = self._client.get_item(
-            TableName=self._table,
-            Key=to_item({"pk": f"PAYMENT#{order_id}", "sk": "CHARGE"}),
-            ConsistentRead=True,
+            TableName=self._table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
         )
-        return from_item(response["Item"]) if "Item" in response else {}
+        return from_item(response["Item"]) if "Item" in response else None
 
-    def refunds_of(self, order_id: str) -> list[dict[str, Any]]:
-        """Every refund recorded for an order."""
-        response = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :refund)",
-            ExpressionAttributeValues=to_item({":pk": f"PAYMENT#{order_id}", ":refund": "REFUND#"}),
-            ConsistentRead=True,
-        )
-        return [from_item(item) for item in response.get("Items", [])]
+
+def _operation(kind: str, amount: Money, key: str) -> dict[str, str]:
+    return {
+        "id": f"{kind[:3]}_{uuid.uuid4().hex[:16]}",
+        "type": kind,
+        "amount": str(amount.amount),
+        "key": key,
+        "at": datetime.now(UTC).isoformat(),
+    }

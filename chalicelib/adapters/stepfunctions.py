@@ -74,6 +74,17 @@ class StepFunctionsWorkflow:
             raise
         return True
 
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        """End a wait with ``error``, which the ASL catches by name; False if the token is
+        no longer waiting."""
+        try:
+            self._client.send_task_failure(taskToken=task_token, error=error, cause=cause[:32768])
+        except ClientError as exc:
+            if error_code(exc) in _STALE_TOKEN_ERRORS:
+                return False
+            raise
+        return True
+
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """Status, the states entered with entry and exit times, and the console link."""
         execution = self._client.describe_execution(executionArn=execution_arn)

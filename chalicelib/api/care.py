@@ -15,10 +15,9 @@ from chalicelib.api.customer_models import (
     UpdateTicketRequest,
 )
 from chalicelib.api.customers import require_customer_access
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services import customer_records, customer_view, tickets
-from chalicelib.services.customers import customer_token
 
 care = Blueprint(__name__)
 
@@ -35,6 +34,8 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
     roles=("storefront", "store", "ops"),
     response=TicketResponse,
     tag="customers",
+    access=Access.CUSTOMER,
+    optional_headers=("X-Customer-Token",),
 )
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
@@ -52,6 +53,8 @@ def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     request=UpdateTicketRequest,
     response=TicketResponse,
     tag="customers",
+    access=Access.STAFF,
+    errors=(409,),
 )
 def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Work a ticket; resolving it emails the customer."""
@@ -72,6 +75,8 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     request=ClaimOrderRequest,
     response=ClaimOrderResponse,
     tag="customers",
+    access=Access.CODE,
+    errors=(409, 429),
 )
 def claim_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order joins the customer's history; five wrong codes lock it (429)."""
@@ -82,7 +87,6 @@ def claim_order(call: Call, order_id: str) -> dict[str, Any]:
         customer_id=resolution.customer_id,
         matched_by=resolution.matched_by,
         created=resolution.created,
-        customer_token=customer_token(resolution.customer_id, call.deps),
     ).model_dump(mode="json")
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CarrierEventResponse
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.services.carrier_events import SIGNATURE_HEADER, handle_carrier_event
@@ -23,6 +23,8 @@ carriers = Blueprint(__name__)
     response=CarrierEventResponse,
     tag="carriers",
     headers=(SIGNATURE_HEADER,),
+    access=Access.SIGNED,
+    errors=(401, 409),
 )
 def carrier_event(call: Call, carrier: str) -> dict[str, Any]:
     """Verify and apply once."""

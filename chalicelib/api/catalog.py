@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
-from chalicelib.api.http import ALL_ROLES, Call, endpoint
+from chalicelib.api.http import ALL_ROLES, Access, Call, endpoint
 from chalicelib.api.models import (
     CatalogResponse,
     InventoryResponse,
@@ -29,6 +29,7 @@ catalog = Blueprint(__name__)
     roles=ALL_ROLES,
     response=CatalogResponse,
     tag="catalog",
+    access=Access.CATALOGUE,
 )
 def list_catalog(call: Call) -> dict[str, Any]:
     """Every product."""
@@ -46,6 +47,7 @@ def list_catalog(call: Call) -> dict[str, Any]:
     roles=ALL_ROLES,
     response=LocationsResponse,
     tag="catalog",
+    access=Access.CATALOGUE,
 )
 def list_locations(call: Call) -> dict[str, Any]:
     """Every location."""
@@ -63,6 +65,7 @@ def list_locations(call: Call) -> dict[str, Any]:
     roles=ALL_ROLES,
     response=InventoryResponse,
     tag="inventory",
+    access=Access.CATALOGUE,
 )
 def get_inventory(call: Call, sku: str) -> dict[str, Any]:
     """One SKU everywhere."""

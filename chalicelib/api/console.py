@@ -13,7 +13,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, field_validator
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.services import console as console_service
 from chalicelib.services.notify import TEMPLATES
 
@@ -93,7 +93,7 @@ class ExecutionsQuery(BaseModel):
     status: str | None = Field(
         default=None,
         description="Only executions with this status; all if empty",
-        json_schema_extra={"enum": list(console_service.EXECUTION_STATUSES)},
+        json_schema_extra={"enum": ["", *console_service.EXECUTION_STATUSES]},
     )
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Executions listed")
 
@@ -125,6 +125,7 @@ def _pages() -> Environment:
     summary="The ops console page (sign in with the ops key; its data comes from /ops/...)",
     tag="ops",
     html=True,
+    access=Access.PUBLIC,
 )
 def ops_console(call: Call) -> Response:
     """The page: a sign-in form and the script; no data, so no key needed to load it."""

@@ -3,12 +3,12 @@ the OpenAPI document describes."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from chalicelib.domain.money import Money
-from chalicelib.domain.requests import CustomerRef, Strict
+from chalicelib.domain.requests import CustomerRef, Strict, non_null
 from chalicelib.domain.tickets import TicketStatus, TicketType
 
 ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
@@ -37,6 +37,8 @@ class OpenTicketRequest(Strict):
 class UpdateTicketRequest(Strict):
     """``PATCH /tickets/{id}``: move the status forward and/or add a note."""
 
+    json_schema_rules: ClassVar[dict[str, Any]] = {"anyOf": non_null("status", "note")}
+
     status: TicketStatus | None = None
     note: str | None = Field(default=None, min_length=1, max_length=4000)
 
@@ -53,11 +55,33 @@ class MergeCustomersRequest(Strict):
     from_customer_id: str = Field(min_length=1, max_length=64)
 
 
-class ClaimOrderRequest(CustomerRef):
-    """``POST /orders/{id}/claim``: the receipt's code and who the customer is."""
+IDENTIFIERS = ("email", "phone", "loyalty_id")
+
+
+class IdentifiedCustomer(CustomerRef):
+    """Who the customer is, by at least one identifier (no customer id)."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {"anyOf": non_null(*IDENTIFIERS)}
 
     customer_id: None = Field(default=None, exclude=True)
-    receipt_code: str = Field(min_length=1, max_length=16)
+
+    @model_validator(mode="after")
+    def _an_identifier(self) -> IdentifiedCustomer:
+        if all(getattr(self, name) is None for name in IDENTIFIERS):
+            raise ValueError("give an email, phone or loyalty_id")
+        return self
+
+
+class ClaimOrderRequest(IdentifiedCustomer):
+    """``POST /orders/{id}/claim``: the receipt's code and who the customer is."""
+
+    # Eight characters of the receipt alphabet, any case.
+    receipt_code: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=False, pattern="^[A-HJ-NP-Za-hj-np-z2-9]{8}$", max_length=8
+        ),
+    ]
 
 
 class EraseCustomerRequest(Strict):
@@ -414,7 +438,6 @@ class ClaimOrderResponse(BaseModel):
     customer_id: str
     matched_by: str | None
     created: bool
-    customer_token: str | None = None
 
 
 class SegmentResponse(BaseModel):

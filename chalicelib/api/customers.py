@@ -1,17 +1,19 @@
 """Customers: identify, look up, the 360 view, interactions, merge, export and erasure.
 
 A storefront key reads a customer's data only with that customer's signed token in
-``X-Customer-Token`` (handed out by ``POST /customers`` and ``POST /orders``); everything
-else about customers is for store staff and ops."""
+``X-Customer-Token``, handed out only to a customer who proved an identifier with a
+one-time code (``POST /customers/verifications``); everything else about customers is for
+store staff and ops."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.api.customer_models import (
+    IDENTIFIERS,
     AddedInteractionResponse,
     AddInteractionRequest,
     CustomerLookupResponse,
@@ -19,22 +21,18 @@ from chalicelib.api.customer_models import (
     EraseCustomerRequest,
     EraseResponse,
     ExportResponse,
+    IdentifiedCustomer,
     MergeCustomersRequest,
     MergeResponse,
     OpenTicketRequest,
     TicketResponse,
 )
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.requests import CustomerRef
-from chalicelib.services import customer_records, customer_view, tickets
-from chalicelib.services.customers import (
-    customer_token,
-    lookup_customer,
-    resolve_customer,
-    token_grants,
-)
+from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
+from chalicelib.services import customer_records, customer_view, tickets, verification
+from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 
 customers = Blueprint(__name__)
 
@@ -45,13 +43,21 @@ MAX_PAGE = 100
 class CustomerLookupQuery(BaseModel):
     """``GET /customers``: exactly one identifier."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    email: str | None = Field(default=None, description="An email address, any case")
-    phone: str | None = Field(
-        default=None, description="A phone number; Spanish numbers may omit +34"
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1}
     )
-    loyalty_id: str | None = Field(default=None, description="A loyalty card number")
+
+    email: Email | None = Field(default=None, description="An email address, any case")
+    phone: Phone | None = Field(
+        default=None, description="E.164, or a Spanish national number without +34"
+    )
+    loyalty_id: LoyaltyId | None = Field(default=None, description="A loyalty card number")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CustomerLookupQuery:
+        if sum(getattr(self, name) is not None for name in IDENTIFIERS) != 1:
+            raise ValueError("give exactly one of email, phone, loyalty_id")
+        return self
 
 
 class CustomerViewQuery(BaseModel):
@@ -65,10 +71,9 @@ class CustomerViewQuery(BaseModel):
     )
 
 
-class IdentifyCustomerRequest(CustomerRef):
-    """``POST /customers``: identifiers to resolve; a new customer is created if none match."""
-
-    customer_id: None = Field(default=None, exclude=True)
+class IdentifyCustomerRequest(IdentifiedCustomer):
+    """``POST /customers``: identifiers to resolve (at least one); a new customer is created
+    if none match."""
 
 
 def require_customer_access(call: Call, customer_id: str) -> None:
@@ -97,6 +102,8 @@ def _by(call: Call) -> tuple[str, str]:
     request=IdentifyCustomerRequest,
     response=CustomerResolutionResponse,
     tag="customers",
+    access=Access.NEW,
+    errors=(409,),
 )
 def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
@@ -107,9 +114,6 @@ def identify_customer(call: Call) -> dict[str, Any]:
         matched_by=resolution.matched_by,
         created=resolution.created,
     )
-    assert call.principal is not None
-    if call.principal.role == "storefront":
-        response.customer_token = customer_token(resolution.customer_id, call.deps)
     return response.model_dump(mode="json", exclude_unset=True)
 
 
@@ -122,6 +126,8 @@ def identify_customer(call: Call) -> dict[str, Any]:
     response=CustomerLookupResponse,
     query=CustomerLookupQuery,
     tag="customers",
+    access=Access.NEW,
+    errors=(404,),
 )
 def find_customer(call: Call) -> dict[str, Any]:
     """Who an identifier belongs to (a merged record answers with its survivor)."""
@@ -144,6 +150,8 @@ def find_customer(call: Call) -> dict[str, Any]:
     response=CustomerViewResponse,
     query=CustomerViewQuery,
     tag="customers",
+    access=Access.CUSTOMER,
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
@@ -165,6 +173,8 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     response=AddedInteractionResponse,
     status=201,
     tag="customers",
+    access=Access.STAFF,
+    errors=(409,),
 )
 def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     """Staff talked to the customer."""
@@ -185,6 +195,8 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     response=TicketResponse,
     status=201,
     tag="customers",
+    access=Access.STAFF,
+    errors=(409,),
 )
 def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     """A customer-service case, optionally about one of the customer's orders."""
@@ -212,6 +224,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     request=MergeCustomersRequest,
     response=MergeResponse,
     tag="customers",
+    errors=(409,),
 )
 def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     """Two records, one person."""
@@ -231,6 +244,8 @@ def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
     roles=("storefront", "ops"),
     response=ExportResponse,
     tag="customers",
+    access=Access.CUSTOMER,
+    optional_headers=(CUSTOMER_TOKEN_HEADER,),
 )
 def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
@@ -249,6 +264,8 @@ def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     request=EraseCustomerRequest,
     response=EraseResponse,
     tag="customers",
+    errors=(409,),
+    optional_body=True,
 )
 def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right to erasure."""
@@ -258,3 +275,81 @@ def erase_customer(call: Call, customer_id: str) -> dict[str, Any]:
         customer_id, client_id, role, call.deps, request.reason
     )
     return EraseResponse.model_validate(record).model_dump(mode="json")
+
+
+class VerificationRequest(Strict):
+    """``POST /customers/verifications``: the email or the phone to send a code to."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {"oneOf": non_null("email", "phone")}
+
+    email: Email | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_address(self) -> VerificationRequest:
+        if (self.email is None) == (self.phone is None):
+            raise ValueError("give exactly one of email or phone")
+        return self
+
+
+class ConfirmVerificationRequest(VerificationRequest):
+    """``POST /customers/verifications/confirm``: the address and the code it received."""
+
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code sent")
+
+
+class VerificationSentResponse(BaseModel):
+    """Always the same answer, whether or not anyone is known by the address."""
+
+    status: str = "sent"
+
+
+class CustomerTokenResponse(BaseModel):
+    """The verified customer and a token that proves them, until ``expires_at``."""
+
+    customer_id: str
+    customer_token: str
+    expires_at: str
+
+
+@endpoint(
+    customers,
+    "/customers/verifications",
+    "POST",
+    summary="Send a one-time code to an email or phone (same answer whether it is known)",
+    roles=("storefront", "store"),
+    request=VerificationRequest,
+    response=VerificationSentResponse,
+    status=202,
+    tag="customers",
+    access=Access.NEW,
+    errors=(429,),
+)
+def start_verification(call: Call) -> dict[str, Any]:
+    """A 6-digit code, valid 10 minutes, goes to the address."""
+    request = call.parse(VerificationRequest)
+    verification.send_code(request.email, request.phone, call.deps)
+    return VerificationSentResponse().model_dump(mode="json")
+
+
+@endpoint(
+    customers,
+    "/customers/verifications/confirm",
+    "POST",
+    summary="Prove an email or phone with its code: the customer (created if new) and a token",
+    roles=("storefront", "store"),
+    request=ConfirmVerificationRequest,
+    response=CustomerTokenResponse,
+    tag="customers",
+    access=Access.CODE,
+    errors=(404, 429),
+)
+def confirm_verification(call: Call) -> dict[str, Any]:
+    """Wrong or expired code: 422 on ``code``; five wrong ones lock the address (429)."""
+    request = call.parse(ConfirmVerificationRequest)
+    verified = verification.confirm_code(request.email, request.phone, request.code, call.deps)
+    return CustomerTokenResponse(
+        customer_id=verified.resolution.customer_id,
+        customer_token=verified.token.token,
+        expires_at=verified.token.expires_at.isoformat(),
+    ).model_dump(mode="json")

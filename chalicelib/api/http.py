@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -20,11 +21,15 @@ from chalicelib.composition import Deps, deps
 from chalicelib.domain.errors import (
     Forbidden,
     InvalidRequest,
+    NotFound,
     OrquestaError,
     PayloadTooLarge,
     Unauthorized,
+    Unprocessable,
     UnsupportedMediaType,
 )
+from chalicelib.domain.orders import Order
+from chalicelib.services import tokens
 
 logger = Logger(service="orquesta")
 
@@ -33,13 +38,71 @@ M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
 ALL_ROLES = ("storefront", "store", "ops")
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+# Printable ASCII, no space at either end, 1 to 255 characters: what the API accepts as a
+# key is exactly what the OpenAPI document declares.
+IDEMPOTENCY_KEY_PATTERN = "^[!-~](?:[ -~]{0,253}[!-~])?$"
+# What the OpenAPI document declares for a request header, by name (a string otherwise).
+HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    IDEMPOTENCY_HEADER: {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
+}
+
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the role of their key and a stable id for the key itself."""
+    """Who is calling: the role of their key, the client it acts for (the configured
+    ``client_id``, else a stable id of the key itself) and the store it is bound to."""
 
     role: str
     client_id: str
+    location_id: str | None = None
+
+    def sees(self, order: Order) -> bool:
+        """Whether this caller may read (and so act on) the order: ops everything; a
+        storefront its own client's orders; a store key bound to a store the orders placed
+        there or with a fulfilment or a return there, an unbound one every order."""
+        if self.role == "ops":
+            return True
+        if self.role == "storefront":
+            return order.client_id is not None and secure_equal(order.client_id, self.client_id)
+        if self.role == "store":
+            store = self.location_id
+            return (
+                store is None
+                or order.store_id == store
+                or any(f.location_id == store for f in order.fulfillments)
+                or any(r.location_id == store for r in order.returns)
+            )
+        return False
+
+    def require_location(self, location_id: str | None, field: str) -> None:
+        """A store key bound to a store acts only at that store (403 elsewhere)."""
+        bound = self.location_id
+        if self.role == "store" and bound is not None and location_id != bound:
+            raise Forbidden(f"this key acts for store {bound} only", field=field)
+
+
+class Access(StrEnum):
+    """Who a route lets through, declared with every route so that none can forget (a test
+    walks the registry): ownership is checked, or the route is for ops only, or public."""
+
+    PUBLIC = "public"  # no credential and nobody's data: health, the OpenAPI document
+    SIGNED = "signed"  # the request carries its own proof: tracking token, carrier signature
+    OPS = "ops"  # ops keys only
+    STAFF = "staff"  # store and ops keys only; a bound store key acts at its store only
+    CATALOGUE = "catalogue"  # reference data that belongs to no client or customer
+    OWN_ORDER = "own-order"  # ``{order_id}`` must be the caller's (404 otherwise), enforced here
+    CUSTOMER = "customer"  # storefronts need that customer's X-Customer-Token
+    NEW = "new"  # creates or resolves for the caller; reads nothing another client owns
+    CODE = "code"  # the proof is a code in the body; 5 wrong codes lock it (429)
+
+
+secure_equal = tokens.same
 
 
 @dataclass(frozen=True)
@@ -57,6 +120,14 @@ class RouteDoc:
     headers: tuple[str, ...] = ()
     html: bool = False
     query: type[BaseModel] | None = None
+    access: Access | None = None
+    # Statuses only this route answers (409 for a state conflict, 429 for a lockout, a
+    # route-specific 403...); the generic ones (401/403 for keys, 404 for path ids,
+    # 400/413/415/422 for bodies, 422 for queries and headers) are derived by openapi.py.
+    errors: tuple[int, ...] = ()
+    optional_headers: tuple[str, ...] = ()
+    # The route parses its body with ``optional=True``: no body at all is fine.
+    optional_body: bool = False
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -134,6 +205,19 @@ class Call:
         value = self.request.headers.get(name.lower())
         return str(value) if value is not None else None
 
+    def idempotency_key(self, required: bool = True) -> str | None:
+        """The ``Idempotency-Key`` header, checked against the pattern the OpenAPI document
+        declares for it; 422 naming the header otherwise."""
+        key = self.header(IDEMPOTENCY_HEADER)
+        if key is None and not required:
+            return None
+        if key is None or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
+            raise Unprocessable(
+                "required: 1 to 255 printable ASCII characters, no space at either end",
+                field=IDEMPOTENCY_HEADER,
+            )
+        return key
+
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:
     """The caller behind ``Authorization: Bearer <key>``; 401 without a valid key, 403 when
@@ -143,22 +227,36 @@ def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Pr
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send Authorization: Bearer <key>", field="Authorization")
     key = key.strip()
-    role = None
-    for known, known_role in app_deps.secrets.api_keys().items():
-        if hmac.compare_digest(known.encode(), key.encode()):
-            role = known_role
-    if role is None:
+    found = None
+    for known, spec in app_deps.secrets.api_keys().items():
+        if secure_equal(key, known):
+            found = spec
+    if found is None:
         raise Unauthorized("unknown API key", field="Authorization")
-    if role not in roles:
-        raise Forbidden(f"the {role} role may not do this", field="Authorization")
-    client_id = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return Principal(role=role, client_id=client_id)
+    if found.role not in roles:
+        raise Forbidden(f"the {found.role} role may not do this", field="Authorization")
+    client_id = (
+        found.client_id or hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    )
+    return Principal(role=found.role, client_id=client_id, location_id=found.location_id)
+
+
+def require_order(call: Call, order_id: str) -> Order:
+    """The order if this caller may see it; for anyone else exactly the answer an unknown
+    id gets (404, same body), so that order ids cannot be probed."""
+    order = call.deps.store.get_order(order_id)
+    if call.principal is None or not call.principal.sees(order):
+        raise NotFound(f"no order {order_id}", field="order_id")
+    return order
 
 
 def error_response(exc: Exception) -> Response:
     """Errors become HTTP in one place, by type."""
     if isinstance(exc, OrquestaError):
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         return problem(exc.status, exc.title, exc.detail, exc.field_errors(), headers)
     logger.exception("unhandled error")
     return problem(500, "Internal error", "something went wrong on our side; it was logged")
@@ -178,13 +276,36 @@ def endpoint(
     headers: tuple[str, ...] = (),
     html: bool = False,
     query: type[BaseModel] | None = None,
+    access: Access | None = None,
+    errors: tuple[int, ...] = (),
+    optional_headers: tuple[str, ...] = (),
+    optional_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a route: authenticate by role, turn errors into problem details, document it."""
+    """Register a route: authenticate by role, check the access it declares (an ops-only
+    route declares it by its roles), turn errors into problem details, document it."""
+    if access is None and roles == ("ops",):
+        access = Access.OPS
+    if access is Access.OWN_ORDER and "{order_id}" not in path:
+        raise ValueError(f"{method} {path}: own-order routes name an {{order_id}}")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         ROUTE_DOCS.append(
             RouteDoc(
-                method, path, summary, roles, request, response, status, tag, headers, html, query
+                method,
+                path,
+                summary,
+                roles,
+                request,
+                response,
+                status,
+                tag,
+                headers,
+                html,
+                query,
+                access,
+                errors,
+                optional_headers,
+                optional_body,
             )
         )
 
@@ -194,7 +315,10 @@ def endpoint(
             app_deps = deps()
             try:
                 principal = authenticate(current, roles, app_deps) if roles else None
-                result = view(Call(current, principal, app_deps), **path_params)
+                call = Call(current, principal, app_deps)
+                if access is Access.OWN_ORDER:
+                    require_order(call, path_params["order_id"])
+                result = view(call, **path_params)
             except Exception as exc:  # noqa: BLE001 - every error becomes a problem document
                 return error_response(exc)
             if isinstance(result, Response):

@@ -7,14 +7,11 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.http import Call, endpoint
-from chalicelib.domain.errors import Unprocessable
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import inventory as inventory_service
 
 inventory = Blueprint(__name__)
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class MovementResponse(BaseModel):
@@ -45,15 +42,17 @@ class MovementResponse(BaseModel):
     status=201,
     tag="inventory",
     headers=(IDEMPOTENCY_HEADER,),
+    access=Access.STAFF,
+    errors=(404, 409),
 )
 def record_movement(call: Call) -> dict[str, Any]:
     """Apply once per Idempotency-Key."""
-    key = call.header(IDEMPOTENCY_HEADER)
-    if not key or len(key) > 255:
-        raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
+    key = call.idempotency_key()
+    assert key is not None
     request = call.parse(RecordMovementRequest)
     request.on_hand_delta()
     assert call.principal is not None
+    call.principal.require_location(request.location_id, "location_id")
 
     def apply() -> dict[str, Any]:
         result = inventory_service.record_movement(request, call.deps)

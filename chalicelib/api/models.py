@@ -22,8 +22,6 @@ class PlaceOrderResponse(BaseModel):
     execution_arn: str | None = None
     # Anonymous store orders: the code that lets the customer claim the order later.
     receipt_code: str | None = None
-    # Signed for the order's customer: lets a storefront read that customer's data.
-    customer_token: str | None = None
 
 
 class ShipmentResponse(BaseModel):
@@ -53,6 +51,35 @@ class FulfillmentResponse(BaseModel):
     pickup_deadline: str | None = None
 
 
+def payment_view(order: Order) -> dict[str, Any]:
+    """``payment`` in ``GET /orders/{id}``: money objects, zero as ``"0.00"``, and the
+    operations still owed to or by the gateway."""
+    payment = order.payment
+    zero = Money.zero(order.total.currency)
+
+    def money(value: Money | None) -> dict[str, Any]:
+        return (value or zero).model_dump(mode="json")
+
+    return {
+        "status": payment.status.value,
+        "payment_id": payment.payment_id,
+        "authorized": money(payment.authorized),
+        "captured": money(payment.captured),
+        "refunded": money(payment.refunded),
+        "voided": money(payment.voided),
+        "owed": [
+            {
+                "type": op.type.value,
+                "key": op.key,
+                "amount": money(op.amount),
+                "attempts": op.attempts,
+                "last_error": op.last_error,
+            }
+            for op in payment.owed()
+        ],
+    }
+
+
 class OrderResponse(BaseModel):
     """``GET /orders/{order_id}``."""
 
@@ -65,6 +92,9 @@ class OrderResponse(BaseModel):
     lines: list[dict[str, Any]]
     total: Money
     payment: dict[str, Any]
+    # Set when ops were alerted about the order (money owed after retries, a compensation
+    # that could not finish); null otherwise.
+    attention: dict[str, Any] | None = None
     fulfillments: list[FulfillmentResponse]
     sourcing_reason: str | None
     returns: list[dict[str, Any]]
@@ -117,8 +147,6 @@ class OrderResponse(BaseModel):
                     pickup_deadline=f.pickup_deadline.isoformat() if f.pickup_deadline else None,
                 )
             )
-        payment = order.payment.model_dump(mode="json", exclude={"payment_id"})
-        payment["payment_id"] = order.payment.payment_id
         return cls(
             order_id=order.order_id,
             status=order.status.value,
@@ -128,7 +156,8 @@ class OrderResponse(BaseModel):
             customer_id=order.customer_id,
             lines=[line.model_dump(mode="json") for line in order.lines],
             total=order.total,
-            payment=payment,
+            payment=payment_view(order),
+            attention=order.attention.model_dump(mode="json") if order.attention else None,
             fulfillments=fulfillments,
             sourcing_reason=order.sourcing_reason,
             returns=[r.model_dump(mode="json") for r in order.returns],
@@ -219,8 +248,6 @@ class CustomerResolutionResponse(BaseModel):
     customer_id: str
     matched_by: str | None
     created: bool
-    # Storefront callers only: presented as X-Customer-Token to read this customer's data.
-    customer_token: str | None = None
 
 
 class ExecutionStateResponse(BaseModel):

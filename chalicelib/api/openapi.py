@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.http import ROUTE_DOCS, Call, RouteDoc, endpoint
+from chalicelib.api.http import HEADER_SCHEMAS, ROUTE_DOCS, Access, Call, RouteDoc, endpoint
 
 openapi = Blueprint(__name__)
 
@@ -24,6 +24,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
+                "required": ["field", "message"],
                 "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
             },
         },
@@ -39,24 +40,103 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query string has no null: ``X | None`` is ``X`` there."""
+    variants = [v for v in schema.get("anyOf", []) if v.get("type") != "null"]
+    if len(variants) == 1:
+        rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return {**variants[0], **rest}
+    return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+
+
 def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
-    """One query parameter per field of the route's query model, by its public name."""
+    """One query parameter per field of the route's query model, by its public name; a
+    model with rules spanning its fields (exactly one of several, say) is one exploded
+    object parameter instead, so that the rule is in the document too."""
     if model is None:
         return []
     schema = model.model_json_schema(by_alias=True)
     required = set(schema.get("required", []))
+    if any(keyword in schema for keyword in SPANNING_KEYWORDS):
+        object_schema = {
+            key: value for key, value in schema.items() if key not in ("title", "description")
+        }
+        object_schema["properties"] = {
+            name: _without_null(prop) for name, prop in schema.get("properties", {}).items()
+        }
+        return [
+            {
+                "name": model.__name__,
+                "in": "query",
+                "required": bool(required) or "minProperties" in schema,
+                "style": "form",
+                "explode": True,
+                "description": schema.get("description", ""),
+                "schema": object_schema,
+            }
+        ]
     declared = []
     for name, field_schema in schema.get("properties", {}).items():
         parameter: dict[str, Any] = {
             "name": name,
             "in": "query",
             "required": name in required,
-            "schema": {k: v for k, v in field_schema.items() if k not in ("title", "description")},
+            "schema": _without_null(
+                {k: v for k, v in field_schema.items() if k not in ("title", "description")}
+            ),
         }
         if "description" in field_schema:
             parameter["description"] = field_schema["description"]
         declared.append(parameter)
     return declared
+
+
+# Keywords of a query model's schema that tie its fields together.
+SPANNING_KEYWORDS = ("anyOf", "oneOf", "allOf", "minProperties", "maxProperties")
+
+STATUS_DESCRIPTIONS = {
+    400: "Malformed request (the body is not JSON)",
+    401: "No valid credentials",
+    403: "The credentials may not do this",
+    404: "Unknown id (or not yours to see)",
+    409: "The state of the resource forbids it",
+    413: "The body is too large",
+    415: "The body is not JSON",
+    422: "Invalid fields, each named",
+    429: "Locked against guessing; try again after Retry-After",
+    503: "A service this depends on is unavailable; try again",
+}
+
+
+def error_statuses(doc: RouteDoc) -> list[int]:
+    """Every error status the route can answer, derived from how it is registered: its
+    keys, path ids, body, query and headers, plus what the route itself says it may
+    answer (``RouteDoc.errors``)."""
+    statuses = set(doc.errors)
+    if doc.roles:
+        statuses |= {401, 403}
+    if "{" in doc.path:
+        statuses.add(404)
+    if doc.request is not None:
+        statuses |= {400, 413, 415, 422}
+    if doc.query is not None or any(
+        header in HEADER_SCHEMAS for header in (*doc.headers, *doc.optional_headers)
+    ):
+        statuses.add(422)
+    return sorted(statuses)
+
+
+def _header_parameters(doc: RouteDoc) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": header,
+            "in": "header",
+            "required": required,
+            "schema": HEADER_SCHEMAS.get(header, {"type": "string"}),
+        }
+        for headers, required in ((doc.headers, True), (doc.optional_headers, False))
+        for header in headers
+    ]
 
 
 def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
@@ -68,26 +148,32 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in re.findall(r"{(\w+)}", doc.path)
         ]
-        + [
-            {"name": header, "in": "header", "required": True, "schema": {"type": "string"}}
-            for header in doc.headers
-        ]
+        + _header_parameters(doc)
         + _query_parameters(doc.query),
-        "responses": {
-            "400": {"description": "Malformed request", "content": problem},
-            "422": {"description": "Invalid fields, each named", "content": problem},
-        },
+        "responses": {},
     }
     if doc.roles:
         operation["security"] = [{"bearer": []}]
         operation["description"] = "Roles: " + ", ".join(doc.roles)
-        operation["responses"]["401"] = {"description": "No valid key", "content": problem}
-        operation["responses"]["403"] = {"description": "Role not allowed", "content": problem}
-    if "{" in doc.path:
-        operation["responses"]["404"] = {"description": "Unknown id", "content": problem}
+    else:
+        operation["security"] = []
+    for status in error_statuses(doc):
+        response: dict[str, Any] = {
+            "description": STATUS_DESCRIPTIONS.get(status, "Error"),
+            "content": problem,
+        }
+        if status == 401 and doc.roles:
+            response["headers"] = {
+                "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
+            }
+        if status == 429:
+            response["headers"] = {
+                "Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait"}
+            }
+        operation["responses"][str(status)] = response
     if doc.request is not None:
         operation["requestBody"] = {
-            "required": True,
+            "required": not doc.optional_body,
             "content": {"application/json": {"schema": _schema_ref(doc.request, components)}},
         }
     content: dict[str, Any] = {}
@@ -120,7 +206,7 @@ def build_document() -> dict[str, Any]:
     }
 
 
-@endpoint(openapi, "/openapi.json", "GET", summary="This document", tag="ops")
+@endpoint(openapi, "/openapi.json", "GET", summary="This document", tag="ops", access=Access.PUBLIC)
 def openapi_document(call: Call) -> dict[str, Any]:
     """Generated on each call from the same registry the routes were made from."""
     return build_document()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, logger
 from chalicelib.api.models import ExecutionResponse, HealthResponse
-from chalicelib.domain.errors import InvalidFields, NotFound
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.requests import Strict
+from chalicelib.domain.sla import scorecard_row
 from chalicelib.services import recovery, sla
+from chalicelib.services.tracking import revoke_tracking_links
 
 ops = Blueprint(__name__)
 
@@ -36,10 +40,8 @@ def order_execution(call: Call, order_id: str) -> dict[str, Any]:
     )
 
 
-class RetryRequest(BaseModel):
+class RetryRequest(Strict):
     """``POST /ops/orders/{order_id}/retry``; the body is optional."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str | None = Field(default=None, max_length=500)
 
@@ -70,7 +72,9 @@ class RetryResponse(BaseModel):
     response=RetryResponse,
     status=202,
     tag="ops",
-    headers=("Idempotency-Key",),
+    optional_headers=(IDEMPOTENCY_HEADER,),
+    errors=(409,),
+    optional_body=True,
 )
 def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     """Start ``<order id>-r<n>``, recorded in the order's retries."""
@@ -78,7 +82,7 @@ def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     principal = call.principal
     by = f"{principal.role}:{principal.client_id}" if principal else "ops"
     outcome = recovery.retry_execution(
-        order_id, by, call.deps, call.header("Idempotency-Key"), request.reason
+        order_id, by, call.deps, call.idempotency_key(required=False), request.reason
     )
     retry = outcome.retry
     return RetryResponse(
@@ -95,7 +99,15 @@ def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-@endpoint(ops, "/health", "GET", summary="Liveness", response=HealthResponse, tag="ops")
+@endpoint(
+    ops,
+    "/health",
+    "GET",
+    summary="Liveness",
+    response=HealthResponse,
+    tag="ops",
+    access=Access.PUBLIC,
+)
 def health(call: Call) -> dict[str, Any]:
     """No auth, no I/O: the process answers."""
     return HealthResponse(status="ok", stage=call.deps.settings.stage).model_dump(mode="json")
@@ -123,29 +135,75 @@ class SlaScorecardResponse(BaseModel):
     carriers: list[SlaScorecardRow]
 
 
+# RFC 3339, as JSON Schema's ``date`` and ``date-time`` formats take them (the API parses
+# exactly these: no Unix timestamps, no times without a zone).
+_DATE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_DATE_TIME = (
+    f"{_DATE}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:[.][0-9]+)?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})"
+)
+DATE_OR_TIME_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date", "pattern": f"^{_DATE}$"},
+        {"type": "string", "format": "date-time", "pattern": f"^{_DATE_TIME}$"},
+    ]
+}
+
+
+def _moment(value: str | None) -> datetime | None:
+    """A date (midnight UTC) or a date-time with its zone, in UTC."""
+    if value is None:
+        return None
+    if re.fullmatch(_DATE, value):
+        day = date.fromisoformat(value)
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    if not re.fullmatch(_DATE_TIME, value):
+        raise ValueError("an RFC 3339 date (2026-11-30) or date-time (2026-11-30T10:00:00Z)")
+    text = value.upper().replace("Z", "+00:00")
+    # A leap second is a valid RFC 3339 time Python cannot hold: the second before it.
+    text = re.sub(r"(T[0-9]{2}:[0-9]{2}):60", r"\1:59", text)
+    moment = datetime.fromisoformat(text)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999: the edge of time
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+
+
 class SlaPeriodQuery(BaseModel):
-    """``GET /ops/sla``: ``from`` and ``to``, or the ``days`` up to ``to`` (now by default)."""
+    """``GET /ops/sla``: ``from`` and ``to``, or the ``days`` up to ``to`` (now by default).
+    A period whose ``from`` is not before its ``to`` is empty."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
-    start: datetime | None = Field(
-        default=None, alias="from", description="ISO 8601 date or time; UTC if no zone"
+    start: str | None = Field(
+        default=None,
+        alias="from",
+        description="RFC 3339 date (midnight UTC) or date-time",
+        json_schema_extra=DATE_OR_TIME_SCHEMA,
     )
-    to: datetime | None = Field(default=None, description="ISO 8601 date or time; default now")
+    to: str | None = Field(
+        default=None,
+        description="RFC 3339 date (midnight UTC) or date-time; default now",
+        json_schema_extra=DATE_OR_TIME_SCHEMA,
+    )
     days: int = Field(default=30, ge=1, le=366, description="Period length when from is absent")
+
+    @field_validator("start", "to")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        _moment(value)
+        return value
 
 
 def _period(call: Call) -> tuple[datetime, datetime]:
     query = call.query(SlaPeriodQuery)
-    end = _utc(query.to) if query.to else call.deps.clock()
-    start = _utc(query.start) if query.start else end - timedelta(days=query.days)
-    if start >= end:
-        raise InvalidFields([("from", "must be before to")])
+    end = _moment(query.to) or call.deps.clock()
+    start = _moment(query.start)
+    if start is None:
+        try:
+            start = end - timedelta(days=query.days)
+        except OverflowError:
+            start = datetime.min.replace(tzinfo=UTC)
     return start, end
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @endpoint(
@@ -161,7 +219,50 @@ def _utc(value: datetime) -> datetime:
 def sla_scorecard(call: Call) -> dict[str, Any]:
     """Shipments handed over in the period: on time, late, open past due, hours."""
     start, end = _period(call)
-    rows = sla.sla_scorecard(call.deps, start, end)
+    if start < end:
+        rows = sla.sla_scorecard(call.deps, start, end)
+    else:  # an empty period
+        now = call.deps.clock()
+        rows = [
+            scorecard_row(carrier.name, carrier.service_level, [], now)
+            for carrier in call.deps.carriers.values()
+        ]
     return SlaScorecardResponse.model_validate(
         {"start": start.isoformat(), "end": end.isoformat(), "carriers": rows}
     ).model_dump(mode="json")
+
+
+class RevokeTrackingRequest(BaseModel):
+    """``POST /ops/orders/{order_id}/tracking-token/revoke``; the body is optional."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TrackingLinkResponse(BaseModel):
+    """The order's new tracking link; every earlier one answers 404 from now on."""
+
+    order_id: str
+    tracking_url: str
+
+
+@endpoint(
+    ops,
+    "/ops/orders/{order_id}/tracking-token/revoke",
+    "POST",
+    summary="Revoke every tracking link of an order (a leaked link); answers the new link",
+    roles=("ops",),
+    request=RevokeTrackingRequest,
+    response=TrackingLinkResponse,
+    tag="ops",
+)
+def revoke_tracking_token(call: Call, order_id: str) -> dict[str, Any]:
+    """Old links 404 at once; the new one works."""
+    request = call.parse(RevokeTrackingRequest, optional=True)
+    url = revoke_tracking_links(order_id, call.deps)
+    by = call.principal.client_id if call.principal else None
+    logger.info(
+        "tracking links revoked", extra={"order_id": order_id, "by": by, "reason": request.reason}
+    )
+    return TrackingLinkResponse(order_id=order_id, tracking_url=url).model_dump(mode="json")

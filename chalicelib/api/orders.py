@@ -2,37 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import StringConstraints
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
-from chalicelib.domain.errors import Forbidden, Unprocessable
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.orders import Channel, Order
 from chalicelib.domain.requests import (
     CancelOrderRequest,
     PlaceOrderRequest,
     ReceiveReturnRequest,
     RequestReturnRequest,
+    Strict,
 )
 from chalicelib.services import ordering, returns
-from chalicelib.services.customers import customer_token
 from chalicelib.services.pickups import collect
 from chalicelib.services.tracking import tracking_url
 
 orders = Blueprint(__name__)
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
-
-class CollectRequest(BaseModel):
+class CollectRequest(Strict):
     """``POST /fulfillments/{id}/collect``."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    pickup_code: str = Field(min_length=1, max_length=12)
+    # The code from the ready-for-pick-up email: ASCII letters and digits.
+    pickup_code: Annotated[
+        str, StringConstraints(strip_whitespace=False, pattern="^[0-9A-Za-z]{4,12}$")
+    ]
 
 
 def order_body(order: Order, call: Call) -> dict[str, Any]:
@@ -53,22 +52,28 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     response=PlaceOrderResponse,
     status=202,
     headers=(IDEMPOTENCY_HEADER,),
+    access=Access.NEW,
+    errors=(404, 409),
 )
 def place_order(call: Call) -> dict[str, Any]:
     """Validate, then run once per Idempotency-Key."""
-    key = call.header(IDEMPOTENCY_HEADER)
-    if not key or not key.strip() or len(key) > 255:
-        raise Unprocessable("required, up to 255 characters", field=IDEMPOTENCY_HEADER)
+    key = call.idempotency_key()
+    assert key is not None
     request = call.parse(PlaceOrderRequest)
     # Rules spanning fields are checked with the catalogue in place(), so that every bad
     # field is named at once.
-    assert call.principal is not None
-    if call.principal.role == "store" and request.channel not in (Channel.STORE, Channel.KIOSK):
-        raise Forbidden("store keys place store and kiosk orders only", field="channel")
-    order_id = ordering.order_id_for(call.principal.client_id, key)
+    principal = call.principal
+    assert principal is not None
+    if principal.role == "store":
+        if request.channel not in (Channel.STORE, Channel.KIOSK):
+            raise Forbidden("store keys place store and kiosk orders only", field="channel")
+        principal.require_location(request.store_id, "store_id")
+    # Idempotency keys and order ids are the client's own: two clients using the same key
+    # place two orders, and neither can reach the other's.
+    order_id = ordering.order_id_for(principal.client_id, key)
 
     def place() -> dict[str, Any]:
-        order = ordering.place_order(request, order_id, call.deps)
+        order = ordering.place_order(request, order_id, call.deps, principal.client_id)
         return PlaceOrderResponse(
             order_id=order.order_id,
             status=order.status.value if order.history else "ACCEPTED",
@@ -77,13 +82,10 @@ def place_order(call: Call) -> dict[str, Any]:
             tracking_url=tracking_url(order.order_id, call.deps),
             execution_arn=order.execution_arn,
             receipt_code=order.receipt_code,
-            customer_token=(
-                customer_token(order.customer_id, call.deps) if order.customer_id else None
-            ),
         ).model_dump(mode="json")
 
     return call.deps.idempotency.run(
-        f"orders-{call.principal.client_id}", key, request.model_dump(mode="json"), place
+        f"orders-{principal.client_id}", key, request.model_dump(mode="json"), place
     )
 
 
@@ -94,6 +96,7 @@ def place_order(call: Call) -> dict[str, Any]:
     summary="Read an order with fulfilments and history",
     roles=("storefront", "store", "ops"),
     response=OrderResponse,
+    access=Access.OWN_ORDER,
 )
 def get_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order as this caller may see it."""
@@ -108,6 +111,9 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     roles=("storefront", "store", "ops"),
     request=CancelOrderRequest,
     response=OrderResponse,
+    access=Access.OWN_ORDER,
+    errors=(409,),
+    optional_body=True,
 )
 def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     """Cancel on the customer's request."""
@@ -124,10 +130,15 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     request=RequestReturnRequest,
     response=ReturnResponse,
     status=201,
+    access=Access.OWN_ORDER,
+    errors=(409,),
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return."""
+    """Open a return (a store key bound to a store takes returns in store only there)."""
     request = call.parse(RequestReturnRequest)
+    assert call.principal is not None
+    if request.channel == "store":
+        call.principal.require_location(request.location_id, "location_id")
     created = returns.request_return(order_id, request, call.deps)
     return ReturnResponse(
         return_id=created.return_id, order_id=order_id, status=created.status.value
@@ -142,10 +153,14 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     roles=("store", "ops"),
     request=ReceiveReturnRequest,
     response=ReturnResponse,
+    access=Access.STAFF,
+    errors=(409,),
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
-    """Goods are back."""
+    """Goods are back (a store key bound to a store receives only there: 403)."""
     request = call.parse(ReceiveReturnRequest)
+    assert call.principal is not None
+    call.principal.require_location(request.location_id, "location_id")
     order = returns.receive_return(return_id, request.location_id, call.deps)
     received = next(r for r in order.returns if r.return_id == return_id)
     return ReturnResponse(
@@ -165,8 +180,13 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     roles=("store",),
     request=CollectRequest,
     response=OrderResponse,
+    access=Access.STAFF,
+    errors=(409, 429),
 )
 def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
-    """The customer collected their pick-up."""
+    """The customer collected their pick-up (a store key bound to a store confirms only
+    its own pick-ups: 403); five wrong codes lock the pick-up (429)."""
     request = call.parse(CollectRequest)
-    return order_body(collect(fulfillment_id, request.pickup_code, call.deps), call)
+    assert call.principal is not None
+    order = collect(fulfillment_id, request.pickup_code, call.deps, call.principal.location_id)
+    return order_body(order, call)

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from chalicelib.api.http import Call, endpoint
+from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
 from chalicelib.services.notify import TEMPLATES
 from chalicelib.services.tracking import order_for_token, tracking_view
@@ -32,6 +32,7 @@ def _pages() -> Environment:
     response=TrackingResponse,
     tag="tracking",
     html=True,
+    access=Access.SIGNED,
 )
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.errors import Unprocessable
 
 DEFAULT_PHONE_REGION = "ES"
+# A phone number, as the API accepts it and the OpenAPI document declares it: E.164 with
+# "+" or "00" and the country code, or a Spanish national number (9 digits on Spain's
+# numbering plan); single spaces, dots or dashes may separate the digits.
+_SEPARATED = "[ .-]?[0-9]"
+PHONE_PATTERN = (
+    f"^(?:(?:(?:\\+|00)34[ .-]?)?(?:400|51[0-9]|[6-9][0-9]{{2}})(?:{_SEPARATED}){{6}}"
+    f"|(?:\\+|00)(?:[12456789]|3[0-35-9])(?:{_SEPARATED}){{6,13}})$"
+)
+# Up to 32 ASCII letters and digits; spaces are ignored.
+LOYALTY_ID_PATTERN = "^ *(?:[A-Za-z0-9] *){1,32}$"
 
 
 class IdentifierType(StrEnum):
@@ -34,7 +44,9 @@ class Identifier(BaseModel):
 def normalise_email(raw: str, field: str = "email") -> str:
     """Lower-cased, validated address (no DNS look-up: nothing may reach the network)."""
     try:
-        result = validate_email(raw.strip(), check_deliverability=False)
+        # Syntax as JSON Schema's "email" format has it; the reserved name "test" is an
+        # address too (test environments use it).
+        result = validate_email(raw, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise Unprocessable(f"not a valid email address: {exc}", field=field) from exc
     return result.normalized.lower()
@@ -42,21 +54,22 @@ def normalise_email(raw: str, field: str = "email") -> str:
 
 def normalise_phone(raw: str, field: str = "phone") -> str:
     """E.164, reading national numbers as Spanish ones: "612345678" is "+34612345678"."""
-    try:
-        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
-    except phonenumbers.NumberParseException as exc:
-        raise Unprocessable(f"not a phone number: {exc}", field=field) from exc
-    if not phonenumbers.is_valid_number(number):
-        raise Unprocessable("not a valid phone number", field=field)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not re.fullmatch(PHONE_PATTERN, raw):
+        raise Unprocessable(
+            "not a phone number: +<country code><number>, or a Spanish national number",
+            field=field,
+        )
+    digits = re.sub("[ .-]", "", raw)
+    if digits.startswith("00"):
+        return "+" + digits[2:]
+    return digits if digits.startswith("+") else f"+34{digits}"
 
 
 def normalise_loyalty_id(raw: str, field: str = "loyalty_id") -> str:
     """Loyalty card numbers are upper-case without spaces."""
-    value = "".join(raw.split()).upper()
-    if not value.isalnum() or len(value) > 32:
+    if not re.fullmatch(LOYALTY_ID_PATTERN, raw):
         raise Unprocessable("a loyalty id is up to 32 letters and digits", field=field)
-    return value
+    return raw.replace(" ", "").upper()
 
 
 def identifiers_of(

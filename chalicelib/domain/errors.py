@@ -35,6 +35,34 @@ class Conflict(OrquestaError):
     title = "Conflict"
 
 
+class _EachField:
+    """An error naming several fields, each with its own message."""
+
+    problems: list[tuple[str, str]]
+
+    def field_errors(self) -> list[tuple[str, str]]:
+        """Every offending field."""
+        return list(self.problems)
+
+
+class UnknownReferences(_EachField, NotFound):
+    """Ids the body names (a SKU, a store, a customer) that do not exist: the schema
+    cannot know them, so this is a 404 naming each field, not a 422."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        self.problems = problems
+
+
+class ConflictingFields(_EachField, Conflict):
+    """Fields that are well formed but that the current state of things refuses (a
+    location that does no pick-up, more units than are left to return)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        self.problems = problems
+
+
 class Unprocessable(OrquestaError):
     """Well-formed input that the business rules refuse."""
 
@@ -69,6 +97,16 @@ class OutOfStock(Conflict):
 class PaymentDeclined(Unprocessable):
     """The payment gateway refused the card."""
 
+    def __init__(
+        self, detail: str, field: str | None = None, payment_id: str | None = None
+    ) -> None:
+        super().__init__(detail, field)
+        self.payment_id = payment_id
+
+
+class PaymentRefused(Conflict):
+    """The gateway refused an operation on a payment (more than authorised or captured)."""
+
 
 class PaymentGatewayUnavailable(OrquestaError):
     """The payment gateway did not answer; transient, retried by the workflow."""
@@ -81,8 +119,9 @@ class ConcurrentModification(Conflict):
     """Someone else changed the item between our read and our write; read again."""
 
 
-class IdempotencyKeyReused(Unprocessable):
-    """The Idempotency-Key was already used with a different body."""
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key was already used with a different body: the key's state
+    forbids it (409; the body itself may be perfectly valid)."""
 
 
 class Unauthorized(OrquestaError):
@@ -149,3 +188,8 @@ class TooManyAttempts(OrquestaError):
 
     status = 429
     title = "Too many attempts"
+
+    def __init__(self, detail: str, field: str | None = None, retry_after: int = 1) -> None:
+        super().__init__(detail, field)
+        # Seconds until the lock ends: the problem's ``Retry-After`` header.
+        self.retry_after = max(1, retry_after)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -49,6 +49,8 @@ class StatusReason(StrEnum):
     OUT_OF_STOCK = "out_of_stock"
     CUSTOMER_REQUEST = "customer_request"
     NOT_COLLECTED = "not_collected"
+    # A workflow step failed unexpectedly and the order was compensated (ops alerted).
+    PROCESSING_ERROR = "processing_error"
 
 
 class FulfillmentType(StrEnum):
@@ -67,17 +69,37 @@ class FulfillmentStatus(StrEnum):
     DELIVERED = "DELIVERED"
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
+    # Shipped and never confirmed, 30 days past the promise: not kept, its capture refunded.
+    LOST = "LOST"
 
 
 class PaymentStatus(StrEnum):
     """Where the money is."""
 
     PENDING = "PENDING"
+    AUTHORIZED = "AUTHORIZED"
     CAPTURED = "CAPTURED"
     DECLINED = "DECLINED"
     FAILED = "FAILED"
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
+    VOIDED = "VOIDED"
+
+
+class PaymentOperationType(StrEnum):
+    """What the gateway is asked to do with the authorised money."""
+
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+class OperationStatus(StrEnum):
+    """An operation is recorded as owed before it is attempted, and done once the gateway
+    confirmed it."""
+
+    OWED = "owed"
+    DONE = "done"
 
 
 class ReturnStatus(StrEnum):
@@ -123,6 +145,10 @@ _FULFILLMENT_RANK = {
 }
 
 
+# Fulfilments that ended without reaching the customer: they no longer move the order.
+_CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
+
+
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     """Whether ``current`` may move to ``new``."""
     return new in ALLOWED_TRANSITIONS[current]
@@ -152,6 +178,8 @@ class Shipment(BaseModel):
     delivered_at: datetime | None = None
     sla_status: str = "on_time"
     breached_at: datetime | None = None
+    # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
+    lost_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
 
     def sla(self, now: datetime | None = None) -> dict[str, str | None]:
@@ -191,17 +219,55 @@ class Fulfillment(BaseModel):
     pickup_code: str | None = None
     pickup_deadline: datetime | None = None
     status_reason: StatusReason | None = None
+    # What was given back for this fulfilment when it was lost (recorded once).
+    refunded: Money | None = None
     # The execution's wait for this fulfilment; internal, never in the API.
     task_token: str | None = None
 
 
+class PaymentOperation(BaseModel):
+    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
+    ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
+    can move money once, however often it is attempted."""
+
+    key: str
+    type: PaymentOperationType
+    amount: Money
+    status: OperationStatus = OperationStatus.OWED
+    recorded_at: datetime
+    done_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    alerted: bool = False
+
+
 class Payment(BaseModel):
-    """The single payment of an order and what was refunded of it."""
+    """The single payment of an order: authorised at order, captured per fulfilment at
+    hand-over, the rest voided; refunds only of what was captured."""
 
     status: PaymentStatus = PaymentStatus.PENDING
     payment_id: str | None = None
+    authorized: Money | None = None
     captured: Money | None = None
     refunded: Money | None = None
+    voided: Money | None = None
+    operations: list[PaymentOperation] = Field(default_factory=list)
+    # Whether the store keeps this order in its list of orders with money owed (the
+    # sweeper's marker); internal.
+    listed_as_owed: bool = False
+
+    def owed(self) -> list[PaymentOperation]:
+        """Operations recorded and not yet confirmed by the gateway."""
+        return [op for op in self.operations if op.status is OperationStatus.OWED]
+
+
+class Attention(BaseModel):
+    """Something about the order a person must look at (money still owed after retries,
+    a compensation that could not finish)."""
+
+    kind: str
+    detail: str
+    at: datetime
 
 
 class ReturnLine(BaseModel):
@@ -284,6 +350,8 @@ class Order(BaseModel):
     status_reason: StatusReason | None = None
     channel: Channel
     store_id: str | None = None
+    # The API client that placed the order (orders belong to it); None before clients.
+    client_id: str | None = None
     customer_id: str | None = None
     contact: CustomerContact
     lines: list[OrderLine]
@@ -306,7 +374,12 @@ class Order(BaseModel):
     # Task tokens of the execution's current waits; internal, never in the API.
     delivery_task_token: str | None = None
     returns_task_token: str | None = None
+    # The return window's length, a term of sale fixed at placement (already scaled); the
+    # window opens when the order becomes DELIVERED and ends this long after.
+    return_window_seconds: int | None = None
     returns_window_ends: datetime | None = None
+    # Set when ops were alerted about this order; None while nothing needs a person.
+    attention: Attention | None = None
 
     def move_to(
         self,
@@ -321,21 +394,37 @@ class Order(BaseModel):
         self.status = new
         if reason is not None:
             self.status_reason = reason
+        if new is OrderStatus.DELIVERED and self.return_window_seconds is not None:
+            self.returns_window_ends = at + timedelta(seconds=self.return_window_seconds)
         entry = HistoryEntry(status=new, at=at, detail=detail)
         self.history.append(entry)
         return entry
 
-    def record_payment(self, payment_id: str, at: datetime) -> HistoryEntry:
-        """The gateway captured the total."""
-        self.payment = Payment(
-            status=PaymentStatus.CAPTURED, payment_id=payment_id, captured=self.total
+    def record_authorization(self, payment_id: str) -> None:
+        """The gateway authorised the order total (nothing is taken yet)."""
+        self.payment = self.payment.model_copy(
+            update={
+                "status": PaymentStatus.AUTHORIZED,
+                "payment_id": payment_id,
+                "authorized": self.total,
+            }
         )
-        return self.move_to(OrderStatus.PAID, at, f"payment of {self.total.amount} captured")
+
+    def record_payment(self, payment_id: str, at: datetime) -> HistoryEntry:
+        """The gateway authorised the total: the order is PAID."""
+        self.record_authorization(payment_id)
+        return self.move_to(OrderStatus.PAID, at, f"payment of {self.total.amount} authorised")
+
+    def record_decline(self, payment_id: str | None) -> None:
+        """The gateway declined the card; its payment id is kept where it gave one."""
+        self.payment = Payment(status=PaymentStatus.DECLINED, payment_id=payment_id)
 
     def reject(self, reason: StatusReason, at: datetime, detail: str) -> HistoryEntry:
         """End the order unfulfilled for a business reason."""
         if reason is StatusReason.PAYMENT_DECLINED:
-            self.payment = Payment(status=PaymentStatus.DECLINED)
+            self.payment = Payment(
+                status=PaymentStatus.DECLINED, payment_id=self.payment.payment_id
+            )
         elif reason is StatusReason.PAYMENT_UNAVAILABLE:
             self.payment = Payment(status=PaymentStatus.FAILED)
         return self.move_to(OrderStatus.REJECTED, at, detail, reason)
@@ -397,8 +486,8 @@ class Order(BaseModel):
 
     def derived_status(self) -> OrderStatus | None:
         """The least advanced active fulfilment's status, as an order status; None when no
-        fulfilment has started or all were cancelled."""
-        active = [f for f in self.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+        fulfilment has started or all were cancelled or lost."""
+        active = [f for f in self.fulfillments if f.status not in _CLOSED_UNDELIVERED]
         if not active:
             return None
         lowest = min(_FULFILLMENT_RANK[f.status.value] for f in active)
@@ -499,11 +588,63 @@ class Order(BaseModel):
             detail = f"collected at {fulfillment.location_id}"
         return self.sync_status(at, detail)
 
+    def lose_fulfillment(
+        self, fulfillment_id: str, at: datetime
+    ) -> tuple[Money, HistoryEntry | None]:
+        """A shipped parcel the carrier never confirmed is declared LOST: what its lines cost
+        (owed back to the customer), and the order's new status if it changed (the other
+        fulfilments decide it; with every parcel lost the order keeps its status)."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.SHIPPED or fulfillment.shipment is None:
+            raise Conflict(
+                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
+            )
+        fulfillment.status = FulfillmentStatus.LOST
+        fulfillment.shipment.lost_at = at
+        value = self.refund_for(
+            [ReturnLine(sku=f.sku, quantity=f.quantity) for f in fulfillment.lines]
+        )
+        return value, self.sync_status(
+            at, f"{fulfillment_id} lost by {fulfillment.shipment.carrier}"
+        )
+
+    def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
+        """The carrier reports a parcel delivered after it was declared LOST (and refunded):
+        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
+        back), and ops must settle it with the customer. True the first time."""
+        fulfillment = self.fulfillment(fulfillment_id)
+        shipment = fulfillment.shipment
+        if fulfillment.status is not FulfillmentStatus.LOST or shipment is None:
+            return False
+        if shipment.delivered_at is not None:
+            return False
+        shipment.delivered_at = at
+        shipment.sla_status = "late"
+        return True
+
+    def release_waits(self) -> list[str]:
+        """Every task token the execution is parked on for this order, cleared: a cancel
+        ends those waits at once."""
+        tokens = [f.task_token for f in self.fulfillments if f.task_token]
+        tokens += [t for t in (self.delivery_task_token, self.returns_task_token) if t]
+        for fulfillment in self.fulfillments:
+            fulfillment.task_token = None
+        self.delivery_task_token = None
+        self.returns_task_token = None
+        return tokens
+
+    def delivered_at(self) -> datetime | None:
+        """When the order became DELIVERED (its return window opens then)."""
+        for entry in reversed(self.history):
+            if entry.status is OrderStatus.DELIVERED:
+                return entry.at
+        return None
+
     def cancel_fulfillment(
         self, fulfillment_id: str, reason: StatusReason, at: datetime
     ) -> tuple[list[Allocation], Money, HistoryEntry | None]:
-        """Cancel one fulfilment (an uncollected pick-up): what to release, what to refund,
-        and the order's new status if it changed."""
+        """Cancel one fulfilment (an uncollected pick-up): what to release, the value that
+        is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status not in (
             FulfillmentStatus.PENDING,
@@ -529,8 +670,15 @@ class Order(BaseModel):
 
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
+        # Anything handed over (even if since lost or returned) can no longer be cancelled.
         dispatched = any(
-            f.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+            f.status
+            in (
+                FulfillmentStatus.SHIPPED,
+                FulfillmentStatus.DELIVERED,
+                FulfillmentStatus.RETURNED,
+                FulfillmentStatus.LOST,
+            )
             for f in self.fulfillments
         )
         if self.status not in CANCELLABLE or dispatched:
@@ -542,29 +690,14 @@ class Order(BaseModel):
             fulfillment.status = FulfillmentStatus.CANCELLED
         return self.move_to(OrderStatus.CANCELLED, at, detail, reason)
 
-    def record_refund(self, amount: Money) -> None:
-        """Money given back to the customer, in full or in part."""
-        refunded = (self.payment.refunded or Money.zero(amount.currency)) + amount
-        full = self.payment.captured is not None and refunded.amount >= self.payment.captured.amount
-        self.payment = self.payment.model_copy(
-            update={
-                "refunded": refunded,
-                "status": PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED,
-            }
-        )
-
-    def is_paid(self) -> bool:
-        """Whether money was captured and not fully refunded."""
-        return self.payment.status in (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
-
     def kept_quantities(self) -> dict[str, int]:
-        """Units per SKU the customer keeps: ordered, less cancelled fulfilments (an
-        uncollected pick-up was refunded and never reached the customer)."""
+        """Units per SKU the customer keeps: ordered, less cancelled and lost fulfilments (an
+        uncollected pick-up or a lost parcel was refunded and never reached the customer)."""
         kept: dict[str, int] = {}
         for line in self.lines:
             kept[line.sku] = kept.get(line.sku, 0) + line.quantity
         for fulfillment in self.fulfillments:
-            if fulfillment.status is FulfillmentStatus.CANCELLED:
+            if fulfillment.status in _CLOSED_UNDELIVERED:
                 for fline in fulfillment.lines:
                     kept[fline.sku] = kept.get(fline.sku, 0) - fline.quantity
         return kept
@@ -585,21 +718,27 @@ class Order(BaseModel):
         channel: str,
         location_id: str | None,
         at: datetime,
+        window: timedelta | None = None,
     ) -> OrderReturn:
-        """Open a return within the return window for units that were delivered."""
+        """Open a return within the return window (from delivery) for units that were
+        delivered; ``window`` is the length to use when the order does not carry one."""
         if self.status is not OrderStatus.DELIVERED:
             raise Conflict(
                 f"order {self.order_id} is {self.status}; only delivered orders can be returned",
                 field="status",
             )
-        if self.returns_window_ends is not None and at > self.returns_window_ends:
+        ends = self.returns_window_ends
+        delivered_at = self.delivered_at()
+        if ends is None and window is not None and delivered_at is not None:
+            ends = delivered_at + window  # placed before the window was a term of the order
+        if ends is not None and at > ends:
             raise Conflict("the return window of this order has closed", field="status")
         left = self.returnable_quantities()
         for index, rline in enumerate(lines):
             if rline.sku not in left:
-                raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+                raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
             if rline.quantity > left[rline.sku]:
-                raise Unprocessable(
+                raise Conflict(
                     f"only {left[rline.sku]} of {rline.sku} can still be returned",
                     field=f"lines.{index}.quantity",
                 )

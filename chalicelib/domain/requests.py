@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import copy
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import MaxLen
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
+from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN
 from chalicelib.domain.errors import InvalidFields
 from chalicelib.domain.orders import Channel, FulfillmentType
 
@@ -17,19 +31,107 @@ MAX_TRANSACTION_ITEMS = 100
 MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 
 
+# The characters ``str.strip()`` removes, as a character class Python, Rust (pydantic) and
+# ECMA-262 (JSON Schema) read alike: a string with one character outside it is not blank.
+_STRIPPED = "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NON_BLANK = f"[^{_STRIPPED}]"
+
+# Strings the schema describes exactly as given: no trimming before the pattern applies.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=1, max_length=254),
+    Field(json_schema_extra={"format": "email"}),
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=False, max_length=32, pattern=PHONE_PATTERN)
+]
+LoyaltyId = Annotated[
+    str, StringConstraints(strip_whitespace=False, max_length=64, pattern=LOYALTY_ID_PATTERN)
+]
+
+
+# ISO 3166 alpha-2, as sent (no trimming: the schema's pattern reads it as sent too).
+CountryCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=2, max_length=2, pattern="^[A-Za-z]{2}$"),
+]
+
+
+def _integral(value: object) -> object:
+    """JSON Schema's integers include ``2.0``; strings and booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A JSON integer, as JSON Schema counts them: 2 and 2.0, never "2" or true.
+Integer = Annotated[int, BeforeValidator(_integral), Field(strict=True)]
+
+
+def _non_blank_strings(schema: dict[str, Any]) -> None:
+    """Strings are trimmed before their minimum length is checked, so a required string
+    must hold a character that is not stripped: the schema says so with a pattern."""
+    for prop in schema.get("properties", {}).values():
+        for variant in [prop, *prop.get("anyOf", [])]:
+            if (
+                variant.get("type") == "string"
+                and variant.get("minLength", 0) >= 1
+                and "pattern" not in variant
+                and "format" not in variant
+            ):
+                variant["pattern"] = NON_BLANK
+
+
+def non_null(*names: str) -> list[dict[str, Any]]:
+    """JSON Schema: one branch per field, each requiring that field with a value."""
+    return [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]
+
+
 class Strict(BaseModel):
-    """Base of request models: unknown fields are an error, strings are trimmed."""
+    """Base of request models: unknown fields are an error, strings are trimmed. Rules
+    spanning fields are in ``json_schema_rules`` too, so the OpenAPI document has them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Merged into the model's JSON Schema (anyOf, allOf...); validators or check() enforce
+    # the same rules.
+    json_schema_rules: ClassVar[dict[str, Any]] = {}
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _max_length_as_sent(cls, value: object, info: ValidationInfo) -> object:
+        """The schema's ``maxLength`` counts the string as sent: so does the API, before
+        trimming (a 501-character reason is refused even if its last character is a space)."""
+        if isinstance(value, str) and info.field_name is not None:
+            for constraint in cls.model_fields[info.field_name].metadata:
+                if isinstance(constraint, MaxLen) and len(value) > constraint.max_length:
+                    raise ValueError(
+                        f"String should have at most {constraint.max_length} characters"
+                    )
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        resolved = handler.resolve_ref_schema(schema)
+        _non_blank_strings(resolved)
+        resolved.update(copy.deepcopy(cls.json_schema_rules))
+        return schema
 
 
 class CustomerRef(Strict):
     """Who orders: an existing id and/or identifiers to resolve."""
 
-    customer_id: str | None = Field(default=None, max_length=64)
-    email: str | None = Field(default=None, max_length=254)
-    phone: str | None = Field(default=None, max_length=32)
-    loyalty_id: str | None = Field(default=None, max_length=32)
+    customer_id: str | None = Field(default=None, min_length=1, max_length=64)
+    email: Email | None = None
+    phone: Phone | None = Field(
+        default=None, description="E.164 (+ and country code) or a Spanish national number"
+    )
+    loyalty_id: LoyaltyId | None = Field(
+        default=None, description="Up to 32 letters and digits; spaces are ignored"
+    )
     name: str | None = Field(default=None, max_length=200)
     locale: Literal["es", "en"] = "es"
 
@@ -41,10 +143,18 @@ class CustomerRef(Strict):
 class OrderLineRequest(Strict):
     """One line as the storefront asks for it; the price comes from the catalogue."""
 
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        # A pick-up line names its store.
+        "anyOf": [
+            {"properties": {"fulfillment": {"const": FulfillmentType.SHIP.value}}},
+            *non_null("location_id"),
+        ]
+    }
+
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+    quantity: Integer = Field(ge=1, le=MAX_QUANTITY)
     fulfillment: FulfillmentType = FulfillmentType.SHIP
-    location_id: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class AddressRequest(Strict):
@@ -54,7 +164,7 @@ class AddressRequest(Strict):
     line1: str = Field(min_length=1, max_length=200)
     city: str = Field(min_length=1, max_length=100)
     postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")
+    country: CountryCode
 
 
 class PaymentRequest(Strict):
@@ -75,10 +185,66 @@ class ConsentRequest(Strict):
 class PlaceOrderRequest(Strict):
     """``POST /orders``."""
 
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            # Store and kiosk orders name their store.
+            {
+                "anyOf": [
+                    {
+                        "properties": {
+                            "channel": {
+                                "enum": [
+                                    c.value
+                                    for c in Channel
+                                    if c not in (Channel.STORE, Channel.KIOSK)
+                                ]
+                            }
+                        }
+                    },
+                    *non_null("store_id"),
+                ]
+            },
+            # At least one customer identifier, unless anonymous in store.
+            {
+                "anyOf": [
+                    {"properties": {"channel": {"const": Channel.STORE.value}}},
+                    {
+                        "required": ["customer"],
+                        "properties": {
+                            "customer": {
+                                "type": "object",
+                                "anyOf": non_null("customer_id", "email", "phone", "loyalty_id"),
+                            }
+                        },
+                    },
+                ]
+            },
+            # A shipping address when a line ships.
+            {
+                "anyOf": [
+                    {
+                        "properties": {
+                            "lines": {
+                                "items": {
+                                    "required": ["fulfillment"],
+                                    "properties": {
+                                        "fulfillment": {"const": FulfillmentType.PICKUP.value}
+                                    },
+                                }
+                            }
+                        }
+                    },
+                    *non_null("shipping_address"),
+                ]
+            },
+        ]
+    }
+
     channel: Channel
-    store_id: str | None = Field(default=None, max_length=64)
+    store_id: str | None = Field(default=None, min_length=1, max_length=64)
     customer: CustomerRef | None = None
-    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_LINES)
+    # All of an order's reservations go in one transaction with the order itself.
+    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_RESERVED_LINES)
     shipping_address: AddressRequest | None = None
     payment: PaymentRequest
     consent: ConsentRequest
@@ -86,14 +252,6 @@ class PlaceOrderRequest(Strict):
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
         problems: list[tuple[str, str]] = []
-        if len(self.lines) > MAX_RESERVED_LINES:
-            problems.append(
-                (
-                    "lines",
-                    f"at most {MAX_RESERVED_LINES} lines: an order is reserved in one "
-                    f"transaction of {MAX_TRANSACTION_ITEMS} items with the order itself",
-                )
-            )
         if self.channel in (Channel.STORE, Channel.KIOSK) and not self.store_id:
             problems.append(("store_id", "required for store and kiosk orders"))
         if self.channel is not Channel.STORE and (
@@ -122,16 +280,21 @@ class ReturnLineRequest(Strict):
     """Units of one SKU to send back."""
 
     sku: str = Field(min_length=1, max_length=64)
-    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+    quantity: Integer = Field(ge=1, le=MAX_QUANTITY)
 
 
 class RequestReturnRequest(Strict):
     """``POST /orders/{id}/returns``."""
 
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        # A return in store names the store.
+        "anyOf": [{"properties": {"channel": {"const": "mail"}}}, *non_null("location_id")]
+    }
+
     lines: list[ReturnLineRequest] = Field(min_length=1, max_length=MAX_LINES)
     reason: str = Field(min_length=1, max_length=500)
     channel: Literal["store", "mail"]
-    location_id: str | None = Field(default=None, max_length=64)
+    location_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     def check(self) -> None:
         """A return in store names the store."""
@@ -159,10 +322,28 @@ class CarrierEventRequest(Strict):
 class RecordMovementRequest(Strict):
     """``POST /inventory/movements``: a store's POS or back office moving stock."""
 
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        # Adjustments are a non-zero signed delta; the others a positive quantity.
+        "anyOf": [
+            {
+                "properties": {
+                    "type": {"const": "adjustment"},
+                    "quantity": {"anyOf": [{"maximum": -1}, {"minimum": 1}]},
+                }
+            },
+            {
+                "properties": {
+                    "type": {"enum": ["receipt", "sale", "return"]},
+                    "quantity": {"minimum": 1},
+                }
+            },
+        ]
+    }
+
     sku: str = Field(min_length=1, max_length=64)
     location_id: str = Field(min_length=1, max_length=64)
     type: Literal["receipt", "sale", "adjustment", "return"]
-    quantity: int = Field(ge=-100_000, le=100_000, strict=True)
+    quantity: Integer = Field(ge=-100_000, le=100_000)
     reference: str | None = Field(default=None, max_length=200)
 
     def on_hand_delta(self) -> int:

@@ -40,7 +40,7 @@ def verify_signature(
         parts.setdefault(key, []).append(value)
     raw_timestamp = parts.get("t", [""])[0]
     # Ten digits cover Unix time for centuries; anything longer is not a timestamp.
-    if not raw_timestamp.isdigit() or len(raw_timestamp) > 12:
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 12:
         raise Unauthorized("malformed signature timestamp", field=SIGNATURE_HEADER)
     timestamp = int(raw_timestamp)
     if abs(now - timestamp) > tolerance_seconds:
@@ -107,9 +107,11 @@ def _apply(
             "reason": "unknown tracking number",
         }
     token: str | None = None
+    found_after_loss: dict[str, Any] = {}
 
     def decide(order: Order) -> Change | None:
         nonlocal token
+        found_after_loss.clear()
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
@@ -120,9 +122,27 @@ def _apply(
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             token, fulfillment.task_token = fulfillment.task_token, None
             return Change(entry=entry, shipments=[fulfillment])
+        if event.type == "delivered" and order.delivered_after_loss(
+            fulfillment.fulfillment_id, occurred_at
+        ):
+            found_after_loss.update(
+                kind="delivered_after_lost",
+                order_id=order.order_id,
+                fulfillment_id=fulfillment.fulfillment_id,
+                carrier=carrier,
+                tracking_number=event.tracking_number,
+                delivered_at=occurred_at.isoformat(),
+                refunded=fulfillment.refunded.model_dump(mode="json")
+                if fulfillment.refunded
+                else None,
+            )
+            return Change(shipments=[fulfillment])
         return Change()
 
     order = mutate(deps, order_id, decide)
+    if found_after_loss:
+        # The customer has the goods and the refund: a person settles it with them.
+        deps.events.alert_ops(f"lost parcel delivered {order_id}", dict(found_after_loss))
     if event.type == "exception":
         if order.customer_id:
             open_ticket(

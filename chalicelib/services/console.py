@@ -20,7 +20,15 @@ EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 COUNT_CAP = 1000
 
 # Sorted with the entry kinds in this order when two happen at the same instant.
-_KIND_ORDER = {"status": 0, "webhook": 1, "sla": 2, "ticket": 3, "interaction": 4, "email": 5}
+_KIND_ORDER = {
+    "status": 0,
+    "webhook": 1,
+    "sla": 2,
+    "alert": 3,
+    "ticket": 4,
+    "interaction": 5,
+    "email": 6,
+}
 
 
 def executions_overview(status: str | None, limit: int, deps: Deps) -> dict[str, Any]:
@@ -48,6 +56,7 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         + _carrier_events(order)
         + _tickets(tickets)
         + _retries(order)
+        + _alerts(order, deps)
     )
     entries.sort(key=lambda e: (_instant(e["at"]), _KIND_ORDER.get(e["kind"], 9)))
     return {
@@ -57,6 +66,20 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         "execution_arn": order.execution_arn,
         "entries": entries,
     }
+
+
+def _alerts(order: Order, deps: Deps) -> list[dict[str, Any]]:
+    """The ops alerts raised about this order."""
+    return [
+        {
+            "at": alert.at.isoformat(),
+            "kind": "alert",
+            "title": f"ops alert: {alert.kind} ({alert.status.value})",
+            "detail": alert.detail,
+            "event_id": alert.alert_id,
+        }
+        for alert in deps.alerts.list(order.order_id, None, 100)
+    ]
 
 
 def _retries(order: Order) -> list[dict[str, Any]]:
@@ -111,6 +134,8 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
             found.append(
                 (f"{prefix}:SLA_BREACHED", shipment.breached_at.isoformat(), "late delivery")
             )
+        if shipment is not None and shipment.lost_at is not None:
+            found.append((f"{prefix}:LOST", shipment.lost_at.isoformat(), "parcel lost"))
     for returned in order.returns:
         found.append(
             (
@@ -184,6 +209,17 @@ def _carrier_events(order: Order) -> list[dict[str, Any]]:
                     "kind": "sla",
                     "title": "SLA breached",
                     "detail": f"{parcel}, promised by {shipment.promised_by.isoformat()}",
+                }
+            )
+        if shipment.lost_at is not None:
+            refunded = fulfillment.refunded
+            entries.append(
+                {
+                    "at": shipment.lost_at.isoformat(),
+                    "kind": "sla",
+                    "title": "parcel lost",
+                    "detail": f"{parcel} never confirmed"
+                    + (f"; refunded {refunded.amount} {refunded.currency}" if refunded else ""),
                 }
             )
     return entries

@@ -3,7 +3,6 @@ personal data, and claiming an anonymous store order."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +25,11 @@ from chalicelib.domain.errors import (
     ConcurrentModification,
     Conflict,
     NotFound,
-    TooManyAttempts,
     Unprocessable,
 )
 from chalicelib.domain.orders import Channel, CustomerContact, Order
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
 from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
 
 MOVED_PREFIXES = ("ORDER#", "INTERACTION#", "TICKET#", "CONSENT#")
 MAX_CLAIM_ATTEMPTS = 5
+CLAIM_LOCKOUT_SECONDS = 15 * 60  # real time, not scaled
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 # What the erase call answers with, of the erasure record (not the outbox's addresses).
 ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
@@ -67,7 +67,7 @@ def merge_customers(
     history follows in steps that are each idempotent. Asking again for the same merge
     answers with the recorded one and finishes whatever an interrupted call left."""
     if survivor_id == merged_id:
-        raise Unprocessable("a customer cannot be merged into itself", field="from_customer_id")
+        raise Conflict("a customer cannot be merged into itself", field="from_customer_id")
     store = deps.customers
     recorded = _recorded_merge(survivor_id, merged_id, deps)
     if recorded is not None:
@@ -340,13 +340,16 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
         raise Conflict(f"order {order_id} is not an anonymous store order", field="order_id")
     if order.customer_id is not None:
         raise Conflict(f"order {order_id} was already claimed", field="order_id")
-    if deps.customers.claim_attempts(order_id) >= MAX_CLAIM_ATTEMPTS:
-        raise TooManyAttempts(f"order {order_id} is locked after too many wrong codes")
-    expected = order.receipt_code
-    if not hmac.compare_digest(receipt_code.strip().upper().encode(), expected.encode()):
-        if deps.customers.count_claim_attempt(order_id) >= MAX_CLAIM_ATTEMPTS:
-            raise TooManyAttempts(f"order {order_id} is locked after too many wrong codes")
+    scope = f"claim#{order_id}"
+    failures = deps.access.begin_attempt(
+        scope, deps.clock(), MAX_CLAIM_ATTEMPTS, CLAIM_LOCKOUT_SECONDS, "receipt_code"
+    )
+    if not tokens.same(receipt_code.strip().upper(), order.receipt_code):
+        deps.access.attempt_failed(
+            scope, failures, deps.clock(), MAX_CLAIM_ATTEMPTS, CLAIM_LOCKOUT_SECONDS
+        )
         raise Unprocessable("wrong receipt code", field="receipt_code")
+    deps.access.attempt_succeeded(scope)
     resolution = resolve_customer(ref, deps)
     now = deps.clock()
 

@@ -26,7 +26,10 @@ from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-PROJECTED_TYPES = frozenset({"order.status_changed", "order.claimed"})
+# A refund confirmed after the status change (the settlement sweeper) changes the figures.
+PROJECTED_TYPES = frozenset(
+    {"order.status_changed", "order.claimed", "fulfillment.lost", "payment.refund"}
+)
 MAX_ATTEMPTS = 12
 ORDERS_PAGE = 20
 RECENT_ITEMS = 50
@@ -45,7 +48,9 @@ def _contribution(order: Order) -> OrderContribution:
         status=order.status.value,
         channel=order.channel.value,
         total=order.total.amount,
-        captured=order.payment.captured is not None,
+        # Counted once paid (authorised); what is never handed over is voided, and the
+        # order then ends cancelled or rejected, which is not counted.
+        captured=order.payment.authorized is not None,
         refunded=order.payment.refunded.amount if order.payment.refunded else Decimal(0),
         placed_at=order.placed_at,
     )

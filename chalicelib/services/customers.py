@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import Identifier, identifiers_of
 from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.services import tokens
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
-
-_SIGNATURE_CHARS = 32
 
 
 @dataclass(frozen=True)
@@ -32,12 +30,10 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
-            raise Unprocessable(
-                f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id"
-            )
+            raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
         owner, profile = canonical_customer(ref.customer_id, deps)
         if profile.get("state") == "erased":
-            raise Unprocessable(
+            raise Conflict(
                 f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
             )
         return Resolution(owner, "customer_id", False)
@@ -100,24 +96,49 @@ def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any
         current = str(target)
 
 
-def _token_signature(customer_id: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), f"customer:{customer_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:_SIGNATURE_CHARS]
+_TOKEN_PURPOSE = "customer"
+_TOKEN_VERSION = "c1"
 
 
-def customer_token(customer_id: str, deps: Deps) -> str:
-    """``<customer id>.<signature>``: what a storefront presents as ``X-Customer-Token`` to
-    read its own customer's data; signed like tracking links, under another purpose."""
-    return f"{customer_id}.{_token_signature(customer_id, deps.secrets.tracking_secret())}"
+@dataclass(frozen=True)
+class CustomerToken:
+    """A customer token and when it stops working."""
+
+    token: str
+    expires_at: datetime
+
+
+def customer_token(customer_id: str, deps: Deps) -> CustomerToken:
+    """``c1.<kid>.<expiry>.<customer id>.<signature>``: what a storefront presents as
+    ``X-Customer-Token`` for a customer who proved an identifier; it expires."""
+    now = deps.clock()
+    expires = int(now.timestamp()) + deps.settings.customer_token_ttl_seconds
+    kid, signature = tokens.sign(
+        deps.secrets.tracking_keys(), _TOKEN_PURPOSE, str(expires), customer_id
+    )
+    return CustomerToken(
+        token=f"{_TOKEN_VERSION}.{kid}.{expires}.{customer_id}.{signature}",
+        expires_at=datetime.fromtimestamp(expires, UTC),
+    )
 
 
 def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
-    """Whether a customer token was issued for exactly this customer id."""
+    """Whether an unexpired customer token was issued for exactly this customer id.
+    Tokens of the old form (no kid, no expiry) were handed to whoever knew an email:
+    they open nothing."""
     if not token:
         return False
-    named, _, signature = token.rpartition(".")
-    expected = _token_signature(named, deps.secrets.tracking_secret())
-    return hmac.compare_digest(signature, expected) and hmac.compare_digest(named, customer_id)
+    version, _, rest = token.partition(".")
+    kid, _, rest = rest.partition(".")
+    expires, _, rest = rest.partition(".")
+    named, _, signature = rest.rpartition(".")
+    if version != _TOKEN_VERSION or not (expires.isascii() and expires.isdigit()):
+        return False
+    signed = tokens.verify(
+        deps.secrets.tracking_keys(), kid, signature, _TOKEN_PURPOSE, expires, named
+    )
+    fresh = int(expires) > deps.clock().timestamp()
+    return signed and fresh and tokens.same(named, customer_id)
 
 
 def lookup_customer(

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from chalicelib.adapters.carriers import carrier_for
-from chalicelib.domain.errors import OrderCancelled, OutOfStock
+from chalicelib.domain.errors import OrderCancelled, OutOfStock, PaymentDeclined
 from chalicelib.domain.inventory import plan_sourcing
-from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     FulfillmentStatus,
     FulfillmentType,
     Order,
     OrderStatus,
-    Payment,
-    PaymentStatus,
     StatusReason,
 )
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
+from chalicelib.services import settlement
 from chalicelib.services.inventory import check_low_stock
-from chalicelib.services.ordering import ensure_not_cancelled, refund_if_paid
-from chalicelib.services.sla import late_delivery_deadline, record_breach
+from chalicelib.services.lost_parcels import follow_up_late_shipment
+from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.unit_of_work import Change, mutate, publish
 
 if TYPE_CHECKING:
@@ -60,7 +58,6 @@ class AwaitInput(BaseModel):
     order_id: str
     task_token: str
     fulfillment_id: str | None = None
-    return_window_seconds: int | None = None
 
 
 class FulfilmentRef(BaseModel):
@@ -95,12 +92,18 @@ _REJECTION_REASONS = {
 
 
 def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
-    """ACCEPTED → PAID. A charge that lands after a cancel is refunded at once."""
+    """ACCEPTED → PAID: the total is authorised, nothing is taken yet. An authorisation
+    that lands after a cancel is voided at once."""
     order = deps.store.get_order(step.order_id)
     ensure_not_cancelled(order)
     if order.status is not OrderStatus.ACCEPTED:
-        return Empty()  # a retried step after the status was written
-    payment_id = deps.payments.charge(order.order_id, order.total, order.payment_token)
+        settlement.settle(step.order_id, deps, raise_if_owed=True)  # a retried step
+        return Empty()
+    try:
+        payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)
+    except PaymentDeclined as exc:
+        _record_decline(step.order_id, exc.payment_id, deps)
+        raise
     now = deps.clock()
     cancelled = False
 
@@ -108,19 +111,32 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
         nonlocal cancelled
         if current.status is OrderStatus.CANCELLED:
             cancelled = True
-            current.payment = Payment(
-                status=PaymentStatus.CAPTURED, payment_id=payment_id, captured=current.total
-            )
+            if current.payment.authorized is not None:
+                return None
+            # Recorded with the void it calls for (the order ended): settled below.
+            current.record_authorization(payment_id)
             return Change()
         if current.status is not OrderStatus.ACCEPTED:
             return None
         return Change(entry=current.record_payment(payment_id, now))
 
-    order = mutate(deps, step.order_id, decide)
+    mutate(deps, step.order_id, decide)
+    settlement.settle(step.order_id, deps, raise_if_owed=True)
     if cancelled:
-        refund_if_paid(order, f"{order.order_id}:cancel", deps)
-        raise OrderCancelled(f"order {order.order_id} was cancelled while paying")
+        raise OrderCancelled(f"order {step.order_id} was cancelled while paying")
     return Empty()
+
+
+def _record_decline(order_id: str, payment_id: str | None, deps: Deps) -> None:
+    """Keep the gateway's payment id of a declined authorisation on the order."""
+
+    def decide(order: Order) -> Change | None:
+        if order.status is not OrderStatus.ACCEPTED or payment_id is None:
+            return None
+        order.record_decline(payment_id)
+        return Change()
+
+    mutate(deps, order_id, decide)
 
 
 def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
@@ -176,18 +192,10 @@ def _reservation_of(order: Order) -> ReservationOutput:
 
 
 def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
-    """Compensate and end the order REJECTED: refund what was captured, release what was
-    reserved."""
+    """End the order REJECTED: release what was reserved and void the authorisation, in
+    one path with every other void (``settlement``); a retried step voids nothing twice."""
     reason = _REJECTION_REASONS.get(step.error, StatusReason.OUT_OF_STOCK)
     now = deps.clock()
-    refund_key = f"{step.order_id}:reject"
-    # Refund before the status is written, and record it in the same write: whoever sees
-    # REJECTED (the customer's email, the API) sees the money back too. The refund is
-    # keyed, so a retried step refunds nothing twice.
-    order = deps.store.get_order(step.order_id)
-    owed = _owed(order) if order.status not in _ENDED else None
-    if owed is not None and order.payment.payment_id:
-        deps.payments.refund(order.payment.payment_id, owed, refund_key)
 
     def decide(order: Order) -> Change | None:
         if order.status in _ENDED:
@@ -199,26 +207,30 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         detail = {
             StatusReason.PAYMENT_DECLINED: "the card was declined",
             StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",
-            StatusReason.OUT_OF_STOCK: "not enough stock; payment refunded",
+            StatusReason.OUT_OF_STOCK: "not enough stock; nothing charged",
         }.get(reason, reason.value)
-        if owed is not None and _owed(order) == owed:
-            order.record_refund(owed)
         return Change(entry=order.reject(reason, now, detail), stock=released)
 
-    order = mutate(deps, step.order_id, decide)
-    refund_if_paid(order, refund_key, deps)  # anything captured after the read above
+    # Announced once the void is settled, so that the customer's email can say so.
+    saved: list[Change] = []
+
+    def decide_and_keep(order: Order) -> Change | None:
+        saved.clear()
+        change = decide(order)
+        if change is not None:
+            saved.append(change)
+        return change
+
+    order = mutate(deps, step.order_id, decide_and_keep, announce=False)
+    try:
+        settlement.settle(step.order_id, deps, raise_if_owed=True)
+    finally:
+        if saved:
+            publish(deps, order, saved[0])
     return Empty()
 
 
 _ENDED = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
-
-
-def _owed(order: Order) -> Money | None:
-    """What of the capture has not been refunded yet; None when nothing is owed."""
-    if not order.is_paid() or order.payment.captured is None:
-        return None
-    owed = order.payment.captured - (order.payment.refunded or Money.zero(order.total.currency))
-    return owed if owed.amount > 0 else None
 
 
 def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
@@ -272,6 +284,9 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
         return Change(entry=entry, events=[event])
 
     mutate(deps, step.order_id, decide)
+    # A shipment booked is handed over: its share (and the shipping fee with the first
+    # one) is captured now, under its key, however often this step runs.
+    settlement.settle(step.order_id, deps, raise_if_owed=True)
     return output
 
 
@@ -296,14 +311,19 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
     """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
     webhook), release the wait at once."""
     done = False
+    cancelled = False
 
     def decide(order: Order) -> Change | None:
-        nonlocal done
+        nonlocal done, cancelled
+        if order.status is OrderStatus.CANCELLED:
+            cancelled = True  # the cancel released the waits before this one was parked
+            return None
         fulfillment = order.fulfillment(step.fulfillment_id or "")
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
             FulfillmentStatus.CANCELLED,
             FulfillmentStatus.RETURNED,
+            FulfillmentStatus.LOST,
         ):
             done = True
             return None
@@ -311,14 +331,17 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
         return Change()
 
     mutate(deps, step.order_id, decide)
-    if done:
+    if cancelled:
+        end_waits([step.task_token], step.order_id, deps)
+    elif done:
         deps.workflow.resume(step.task_token, {"already": "completed"})
     return Empty()
 
 
 def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
-    """A wait ran out. Late shipment: breach recorded (apology, ops alert), keep waiting
-    through a grace period, then ops own it. Uncollected pick-up: restock and refund."""
+    """A wait ran out. Late shipment: breach recorded (apology, ticket, ops alert), keep
+    waiting for the carrier until the parcel is declared lost and refunded. Uncollected
+    pick-up: restock and refund."""
     order = deps.store.get_order(step.order_id)
     if order.fulfillment(step.fulfillment_id).type is FulfillmentType.SHIP:
         return _late_shipment(step, deps)
@@ -326,42 +349,28 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
 
 
 def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
-    record_breach(step.order_id, step.fulfillment_id, deps)
-    fulfillment = deps.store.get_order(step.order_id).fulfillment(step.fulfillment_id)
-    shipment = fulfillment.shipment
-    if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
+    wait = follow_up_late_shipment(step.order_id, step.fulfillment_id, deps)
+    if wait is None:
         return DispatchOutput(keep_waiting=False)
-    remaining = (late_delivery_deadline(shipment.promised_by, deps) - deps.clock()).total_seconds()
-    if remaining >= 1:
-        return DispatchOutput(keep_waiting=True, wait_seconds=int(remaining) + 1)
-    deps.events.alert_ops(
-        f"delivery unconfirmed {step.order_id}",
-        {
-            "kind": "delivery_unconfirmed",
-            "order_id": step.order_id,
-            "fulfillment_id": step.fulfillment_id,
-            "carrier": shipment.carrier,
-            "tracking_number": shipment.tracking_number,
-        },
-    )
-    return DispatchOutput(keep_waiting=False)
+    return DispatchOutput(keep_waiting=True, wait_seconds=wait)
 
 
 def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     now = deps.clock()
     output = DispatchOutput(keep_waiting=False)
-    refund: Money | None = None
+    saved: list[Change] = []
 
     def decide(order: Order) -> Change | None:
-        nonlocal refund
+        saved.clear()
         fulfillment = order.fulfillment(step.fulfillment_id)
         fulfillment.task_token = None
         if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
             return None
-        released, owed, entry = order.cancel_fulfillment(
+        # The fulfilment's void is recorded as owed in this write (never lost with a
+        # gateway failure after it), then settled below.
+        released, voided, entry = order.cancel_fulfillment(
             fulfillment.fulfillment_id, StatusReason.NOT_COLLECTED, now
         )
-        refund = owed
         stock = [
             StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
             for a in released
@@ -372,39 +381,67 @@ def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             "order_id": order.order_id,
             "fulfillment_id": fulfillment.fulfillment_id,
             "location_id": fulfillment.location_id,
-            "refund": owed.model_dump(mode="json"),
+            "voided": voided.model_dump(mode="json"),
             "at": now.isoformat(),
         }
-        return Change(entry=entry, stock=stock, events=[not_collected])
+        saved.append(Change(entry=entry, stock=stock, events=[not_collected]))
+        return saved[0]
 
-    order = mutate(deps, step.order_id, decide)
-    if refund is not None and order.payment.payment_id:
-        owed = refund
-        deps.payments.refund(
-            order.payment.payment_id, owed, f"{order.order_id}:{step.fulfillment_id}:not_collected"
-        )
-
-        def record(current: Order) -> Change:
-            current.record_refund(owed)
-            return Change()
-
-        mutate(deps, order.order_id, record)
+    order = mutate(deps, step.order_id, decide, announce=False)
+    try:
+        settlement.settle(step.order_id, deps, raise_if_owed=True)
+    finally:
+        if saved:
+            publish(deps, order, saved[0])
     return output
+
+
+class ReturnWindowOutput(BaseModel):
+    """How long the workflow holds the order open for returns."""
+
+    wait_seconds: int = 1
+    open: bool = False
+
+
+def _return_window_ends(order: Order, deps: Deps) -> datetime | None:
+    """When the order's return window closes: fixed at delivery (or, for an order placed
+    before the window was one of its terms, the configured window from delivery)."""
+    if order.returns_window_ends is not None:
+        return order.returns_window_ends
+    delivered_at = order.delivered_at()
+    if delivered_at is None:
+        return None
+    window = deps.settings.scaled(deps.settings.return_window_days * 86400)
+    return delivered_at + timedelta(seconds=window)
+
+
+def open_return_window(step: OrderStep, deps: Deps) -> ReturnWindowOutput:
+    """What is left of the return window, counted from the delivery: the wait of
+    AwaitReturns. A second or so when nothing was delivered or the window has closed."""
+    order = deps.store.get_order(step.order_id)
+    ends = _return_window_ends(order, deps) if order.status is OrderStatus.DELIVERED else None
+    if ends is None:
+        return ReturnWindowOutput()
+    left = (ends - deps.clock()).total_seconds()
+    if left < 1:
+        return ReturnWindowOutput()
+    return ReturnWindowOutput(wait_seconds=int(left) + 1, open=True)
 
 
 def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     """Park the token for the return window; release it at once when there is nothing to
-    wait for (nothing delivered, or everything already back)."""
+    wait for (nothing delivered, the window closed, or everything already back)."""
     now = deps.clock()
     done = False
 
     def decide(order: Order) -> Change | None:
         nonlocal done
-        if order.status is not OrderStatus.DELIVERED:
+        ends = _return_window_ends(order, deps)
+        if order.status is not OrderStatus.DELIVERED or ends is None or ends <= now:
             done = True
             return None
         order.returns_task_token = step.task_token
-        order.returns_window_ends = now + timedelta(seconds=step.return_window_seconds or 0)
+        order.returns_window_ends = ends
         return Change()
 
     mutate(deps, step.order_id, decide)

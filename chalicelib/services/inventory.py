@@ -6,7 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import MovementRejected
-from chalicelib.domain.errors import Conflict, InvalidFields
+from chalicelib.domain.errors import Conflict, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.requests import RecordMovementRequest
 
@@ -29,7 +29,7 @@ def record_movement(request: RecordMovementRequest, deps: Deps) -> dict[str, Any
     if location is None:
         problems.append(("location_id", f"no location {request.location_id}"))
     if problems:
-        raise InvalidFields(problems)
+        raise UnknownReferences(problems)
     assert location is not None
     if delta > 0:
         deps.store.ensure_stock_item(request.sku, location)

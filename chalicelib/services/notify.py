@@ -33,6 +33,7 @@ MAILED_STATUSES = {
 MAILED_EVENTS = {
     "fulfillment.ready_for_pickup",
     "fulfillment.not_collected",
+    "fulfillment.lost",
     "shipment.sla_breached",
     "return.requested",
 }
@@ -56,6 +57,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "out_of_stock": "sin existencias suficientes",
             "customer_request": "a petición tuya",
             "not_collected": "no recogido a tiempo",
+            "processing_error": "un error nuestro al procesarlo",
         },
         "track": "Seguir mi pedido",
     },
@@ -77,6 +79,7 @@ LABELS: dict[str, dict[str, Any]] = {
             "out_of_stock": "not enough stock",
             "customer_request": "at your request",
             "not_collected": "not collected in time",
+            "processing_error": "an error on our side while processing it",
         },
         "track": "Track my order",
     },
@@ -116,7 +119,7 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         ),
         "refunded": (
             f"{order.payment.refunded.amount} {order.payment.refunded.currency}"
-            if order.payment.refunded
+            if order.payment.refunded and order.payment.refunded.amount > 0
             else ""
         ),
         "shipments": [
@@ -128,6 +131,7 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         ],
         "tracking_url": tracking_url(order.order_id, deps),
         "return_days": deps.settings.return_window_days,
+        "lost_days": deps.settings.lost_parcel_days,
         "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": (
@@ -136,6 +140,11 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
             else ""
         ),
         "promised_by": promised.strftime("%Y-%m-%d %H:%M UTC") if promised else "",
+        "parcel": (
+            f"{fulfillment.shipment.carrier} {fulfillment.shipment.tracking_number}"
+            if fulfillment and fulfillment.shipment
+            else ""
+        ),
         "new_estimate": (
             (promised + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3)).strftime("%Y-%m-%d")
             if promised
@@ -145,6 +154,11 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         "fulfillment_refund": (
             f"{event['refund']['amount']} {event['refund']['currency']}"
             if event.get("refund")
+            else ""
+        ),
+        "fulfillment_voided": (
+            f"{event['voided']['amount']} {event['voided']['currency']}"
+            if event.get("voided")
             else ""
         ),
         "track_label": labels["track"],

@@ -6,7 +6,14 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
-from chalicelib.domain.errors import Conflict, InvalidFields, NotFound, OrderCancelled
+from chalicelib.domain.errors import (
+    Conflict,
+    ConflictingFields,
+    InvalidFields,
+    NotFound,
+    OrderCancelled,
+    UnknownReferences,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Channel,
@@ -22,6 +29,7 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.ports import StockChange
+from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
 from chalicelib.services.unit_of_work import Change, mutate, publish, status_event
@@ -30,10 +38,12 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
-def order_id_for(client_role: str, idempotency_key: str) -> str:
-    """Orders are named after the client's idempotency key, so a retried request can only
-    ever find the order it created (and its execution, named after the order)."""
-    digest = hashlib.sha256(f"{client_role}\n{idempotency_key}".encode()).hexdigest()
+def order_id_for(client_id: str, idempotency_key: str) -> str:
+    """Orders are named after the client and its idempotency key, so a retried request can
+    only ever find the order it created (and its execution, named after the order), and
+    two clients using the same key never meet."""
+    text = f"{client_id}\n{idempotency_key}".encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(text).hexdigest()
     return f"ord_{digest[:20]}"
 
 
@@ -63,58 +73,62 @@ def _price_lines(
     locations: dict[str, Location],
     known_problems: list[tuple[str, str]],
 ) -> list[OrderLine]:
-    """Lines at catalogue prices; raises ``InvalidFields`` naming ``known_problems`` and
-    every line, store and location the catalogue refuses."""
-    problems = list(known_problems)
-    lines: list[OrderLine] = []
-    if request.store_id and (
-        request.store_id not in locations
-        or locations[request.store_id].type is not LocationType.STORE
-    ):
-        problems.append(("store_id", f"no store {request.store_id}"))
-    seen: set[tuple[str, str | None]] = set()
+    """Lines at catalogue prices (the same SKU asked for twice at the same place is one
+    line with both quantities). Raises ``InvalidFields`` (422) for ``known_problems``,
+    ``UnknownReferences`` (404) naming every SKU, store and location that does not exist,
+    and ``ConflictingFields`` (409) for a store that is a warehouse or a location that does
+    no pick-up."""
+    if known_problems:
+        raise InvalidFields(known_problems)
+    unknown: list[tuple[str, str]] = []
+    unsuitable: list[tuple[str, str]] = []
+    if request.store_id:
+        if request.store_id not in locations:
+            unknown.append(("store_id", f"no store {request.store_id}"))
+        elif locations[request.store_id].type is not LocationType.STORE:
+            unsuitable.append(("store_id", f"{request.store_id} is not a store"))
+    quantities: dict[tuple[str, str | None], int] = {}
     for index, line in enumerate(request.lines):
-        product = products.get(line.sku)
-        if product is None:
-            problems.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
+        if line.sku not in products:
+            unknown.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
             continue
         location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
-        if line.fulfillment is FulfillmentType.PICKUP:
-            if not line.location_id:
-                continue  # named by the request's own rules
-            location = locations.get(line.location_id)
+        if location_id is not None:
+            location = locations.get(location_id)
             if location is None:
-                problems.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
+                unknown.append((f"lines.{index}.location_id", f"no location {location_id}"))
                 continue
             if not location.pickup:
-                problems.append(
-                    (f"lines.{index}.location_id", f"{line.location_id} does not do pick-up")
+                unsuitable.append(
+                    (f"lines.{index}.location_id", f"{location_id} does not do pick-up")
                 )
                 continue
         key = (line.sku, location_id)
-        if key in seen:
-            problems.append((f"lines.{index}.sku", f"{line.sku} appears twice; add quantities"))
-            continue
-        seen.add(key)
-        lines.append(
-            OrderLine(
-                sku=line.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=product.price,
-                line_total=product.price.times(line.quantity),
-                fulfillment=line.fulfillment,
-                location_id=location_id,
-            )
+        quantities[key] = quantities.get(key, 0) + line.quantity
+    if unknown:
+        raise UnknownReferences(unknown)
+    if unsuitable:
+        raise ConflictingFields(unsuitable)
+    return [
+        OrderLine(
+            sku=sku,
+            name=products[sku].name,
+            quantity=quantity,
+            unit_price=products[sku].price,
+            line_total=products[sku].price.times(quantity),
+            fulfillment=FulfillmentType.PICKUP if location_id else FulfillmentType.SHIP,
+            location_id=location_id,
         )
-    if problems:
-        raise InvalidFields(problems)
-    return lines
+        for (sku, location_id), quantity in quantities.items()
+    ]
 
 
-def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
-    """Accept an order at catalogue prices and start its execution. Safe to repeat: the
-    same order id finds the order already stored and (re)starts the same execution."""
+def place_order(
+    request: PlaceOrderRequest, order_id: str, deps: Deps, client_id: str | None = None
+) -> Order:
+    """Accept an order at catalogue prices for the client placing it, and start its
+    execution. Safe to repeat: the same order id finds the order already stored and
+    (re)starts the same execution."""
     rule_problems = _rule_problems(request)
     try:
         existing: Order | None = deps.store.get_order(order_id)
@@ -146,6 +160,7 @@ def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
         order_id=order_id,
         channel=request.channel,
         store_id=request.store_id,
+        client_id=client_id,
         customer_id=customer_id,
         contact=contact,
         lines=lines,
@@ -163,6 +178,7 @@ def place_order(request: PlaceOrderRequest, order_id: str, deps: Deps) -> Order:
             channel=request.channel,
         ),
         placed_at=now,
+        return_window_seconds=deps.settings.scaled(deps.settings.return_window_days * 86400),
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
     )
@@ -186,13 +202,15 @@ def get_order(order_id: str, deps: Deps) -> Order:
 
 
 def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
-    """Cancel before anything has left a location: release the stock held and refund the
-    payment. 409 once shipped."""
+    """Cancel before anything has left a location: release the stock held and void the
+    authorisation (recorded as owed in the same write, then settled). 409 once shipped."""
     now = deps.clock()
     saved: list[Change] = []
+    waits: list[str] = []
 
     def decide(order: Order) -> Change | None:
         saved.clear()
+        waits.clear()
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = [
@@ -200,36 +218,28 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
             for a in order.reserved_allocations()
         ]
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
+        waits.extend(order.release_waits())
         saved.append(Change(entry=entry, stock=released))
         return saved[0]
 
     order = mutate(deps, order_id, decide, announce=False)
     try:
-        refund_if_paid(order, f"{order_id}:cancel", deps)
+        # A gateway failure leaves the void owed on the order: the sweeper retries it.
+        settlement.settle(order_id, deps)
     finally:
-        # Announced once the refund is recorded, so that the customer's email says so.
+        # Announced once the void is settled, so that the customer's email says so.
         if saved:
             publish(deps, order, saved[0])
+        end_waits(waits, order_id, deps)
     return deps.store.get_order(order_id)
 
 
-def refund_if_paid(order: Order, refund_key: str, deps: Deps) -> None:
-    """Give back whatever of the capture has not been refunded yet (idempotent by key)."""
-    if not order.is_paid() or order.payment.captured is None or order.payment.payment_id is None:
-        return
-    already = order.payment.refunded or Money.zero(order.total.currency)
-    owed = order.payment.captured - already
-    if owed.amount <= 0:
-        return
-    deps.payments.refund(order.payment.payment_id, owed, refund_key)
-
-    def record(current: Order) -> Change | None:
-        if not current.is_paid():
-            return None
-        current.record_refund(owed)
-        return Change()
-
-    mutate(deps, order.order_id, record)
+def end_waits(tokens: list[str], order_id: str, deps: Deps) -> None:
+    """Fail every wait the execution is parked on with ``OrderCancelled``, which the ASL
+    catches into its ``OrderCancelled`` end: the execution stops within seconds instead of
+    waiting out a pick-up window. A token no longer waiting is skipped."""
+    for token in tokens:
+        deps.workflow.fail(token, "OrderCancelled", f"order {order_id} was cancelled")
 
 
 def ensure_not_cancelled(order: Order) -> None:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
-from chalicelib.domain.orders import FulfillmentStatus, FulfillmentType, Order
+from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
+from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, FulfillmentType, Order
 from chalicelib.ports import StockChange
+from chalicelib.services import settlement, tokens
 from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+# Guessing: 5 wrong codes for one pick-up lock it for 15 minutes of real time (not
+# scaled by ORQUESTA_TIME_SCALE).
+MAX_WRONG_CODES = 5
+LOCKOUT_SECONDS = 15 * 60
+
+
+class WrongPickupCode(Unprocessable):
+    """The code given is not the pick-up's (a guess, counted against the lockout)."""
 
 
 def order_id_of_fulfillment(fulfillment_id: str) -> str:
@@ -22,28 +31,46 @@ def order_id_of_fulfillment(fulfillment_id: str) -> str:
     return order_id
 
 
-def collect(fulfillment_id: str, pickup_code: str, deps: Deps) -> Order:
+def _ready_pickup(order: Order, fulfillment_id: str, at_location: str | None) -> Fulfillment:
+    try:
+        fulfillment = order.fulfillment(fulfillment_id)
+    except Unprocessable as exc:
+        raise NotFound(f"no fulfilment {fulfillment_id}", field="fulfillment_id") from exc
+    if at_location is not None and fulfillment.location_id != at_location:
+        raise Forbidden(
+            f"this key confirms pick-ups at store {at_location} only", field="fulfillment_id"
+        )
+    if fulfillment.type is not FulfillmentType.PICKUP:
+        raise Conflict(f"{fulfillment_id} is shipped, not picked up", field="fulfillment_id")
+    if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
+        raise Conflict(
+            f"{fulfillment_id} is {fulfillment.status}, not ready for pick-up",
+            field="fulfillment_id",
+        )
+    return fulfillment
+
+
+def collect(
+    fulfillment_id: str, pickup_code: str, deps: Deps, at_location: str | None = None
+) -> Order:
     """Hand the goods over: the units leave the store's stock and the fulfilment is
-    DELIVERED; a wrong code is 422, a fulfilment not ready is 409."""
+    DELIVERED. A wrong code is 422, a fulfilment not ready is 409, one at another store
+    than ``at_location`` (a bound store key's) is 403; after 5 wrong codes every attempt
+    is 429 for 15 minutes."""
     order_id = order_id_of_fulfillment(fulfillment_id)
     now = deps.clock()
+    _ready_pickup(deps.store.get_order(order_id), fulfillment_id, at_location)
+    scope = f"pickup#{fulfillment_id}"
+    failures = deps.access.begin_attempt(
+        scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS, "pickup_code"
+    )
     token: str | None = None
 
     def decide(order: Order) -> Change | None:
         nonlocal token
-        try:
-            fulfillment = order.fulfillment(fulfillment_id)
-        except Unprocessable as exc:
-            raise NotFound(f"no fulfilment {fulfillment_id}", field="fulfillment_id") from exc
-        if fulfillment.type is not FulfillmentType.PICKUP:
-            raise Conflict(f"{fulfillment_id} is shipped, not picked up", field="fulfillment_id")
-        if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
-            raise Conflict(
-                f"{fulfillment_id} is {fulfillment.status}, not ready for pick-up",
-                field="fulfillment_id",
-            )
-        if not hmac.compare_digest(fulfillment.pickup_code or "", pickup_code):
-            raise Unprocessable("wrong pick-up code", field="pickup_code")
+        fulfillment = _ready_pickup(order, fulfillment_id, at_location)
+        if not tokens.same(pickup_code, fulfillment.pickup_code or "\x00"):
+            raise WrongPickupCode("wrong pick-up code", field="pickup_code")
         entry = order.deliver(fulfillment_id, now)
         token, fulfillment.task_token = fulfillment.task_token, None
         taken = [
@@ -57,7 +84,18 @@ def collect(fulfillment_id: str, pickup_code: str, deps: Deps) -> Order:
         ]
         return Change(entry=entry, stock=taken)
 
-    order = mutate(deps, order_id, decide)
+    try:
+        order = mutate(deps, order_id, decide)
+    except WrongPickupCode:
+        deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
+        raise
+    except Exception:
+        deps.access.attempt_succeeded(scope)  # not a guess (409, 403...): give it back
+        raise
+    deps.access.attempt_succeeded(scope)
+    # Handed over: the pick-up's share is captured (recorded as owed with the collection;
+    # a gateway failure leaves it owed for the sweeper, the goods are with the customer).
+    order = settlement.settle(order_id, deps).order or order
     if token:
         deps.workflow.resume(token, {"collected": fulfillment_id})
     return order

@@ -4,14 +4,16 @@ there and refunded."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import InvalidFields, NotFound
+from chalicelib.domain.errors import NotFound, UnknownReferences
 from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.ports import StockChange
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services import settlement
+from chalicelib.services.unit_of_work import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -21,7 +23,7 @@ def _require_location(location_id: str, deps: Deps, field: str = "location_id") 
     for location in deps.store.locations():
         if location.location_id == location_id:
             return location
-    raise InvalidFields([(field, f"no location {location_id}")])
+    raise UnknownReferences([(field, f"no location {location_id}")])
 
 
 def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
@@ -31,6 +33,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
         _require_location(request.location_id, deps)
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
+    window = timedelta(seconds=deps.settings.scaled(deps.settings.return_window_days * 86400))
     created: list[OrderReturn] = []
 
     def decide(order: Order) -> Change:
@@ -43,6 +46,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
                 request.channel,
                 request.location_id,
                 now,
+                window,
             )
         )
         event = {
@@ -71,18 +75,14 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     pending = next((r for r in order.returns if r.return_id == return_id), None)
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
-    if pending is not None and order.payment.payment_id:
-        # Refund first, keyed by the return: a retry after a failed write refunds nothing twice.
-        deps.payments.refund(
-            order.payment.payment_id, order.refund_for(pending.lines), f"{order_id}:{return_id}"
-        )
     token: str | None = None
+    saved: list[Change] = []
 
     def decide(current: Order) -> Change:
         nonlocal token
+        saved.clear()
+        # The refund is recorded as owed in this write (keyed by the return), then settled.
         received = current.receive_return(return_id, location_id, now)
-        if received.refund is not None and current.payment.payment_id:
-            current.record_refund(received.refund)
         stock = [
             StockChange(sku=line.sku, location_id=location_id, on_hand=line.quantity)
             for line in received.lines
@@ -94,9 +94,16 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
                     fulfillment.status = FulfillmentStatus.RETURNED
             entry = current.move_to(OrderStatus.RETURNED, now, "every unit returned and refunded")
             token, current.returns_task_token = current.returns_task_token, None
-        return Change(entry=entry, stock=stock)
+        saved.append(Change(entry=entry, stock=stock))
+        return saved[0]
 
-    order = mutate(deps, order_id, decide)
+    order = mutate(deps, order_id, decide, announce=False)
+    try:
+        # A gateway failure leaves the refund owed on the order: the sweeper retries it.
+        order = settlement.settle(order_id, deps).order or order
+    finally:
+        if saved:
+            publish(deps, order, saved[0])
     if token:
         deps.workflow.resume(token, {"returned": True})
     return order

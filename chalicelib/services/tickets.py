@@ -8,7 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import ItemChanged
-from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
 
@@ -45,13 +45,13 @@ def open_ticket(
         try:
             order = deps.store.get_order(order_id)
         except NotFound as exc:
-            raise Unprocessable(f"no order {order_id}", field="order_id") from exc
+            raise NotFound(f"no order {order_id}", field="order_id") from exc
         order_owner = canonical_customer(order.customer_id, deps)[0] if order.customer_id else None
         if order_owner != owner:
-            raise Unprocessable(f"order {order_id} is not this customer's", field="order_id")
+            raise NotFound(f"order {order_id} is not this customer's", field="order_id")
         unknown = sorted(set(skus or []) - {line.sku for line in order.lines})
         if unknown:
-            raise Unprocessable(f"not in the order: {', '.join(unknown)}", field="skus")
+            raise Conflict(f"not in the order: {', '.join(unknown)}", field="skus")
     now = deps.clock()
     ticket = Ticket(
         ticket_id=ticket_id or f"tkt_{uuid.uuid4().hex[:16]}",

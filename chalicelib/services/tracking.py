@@ -7,40 +7,73 @@ import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters.secrets import Keyring
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
+from chalicelib.services import tokens
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-_SIGNATURE_CHARS = 32
+_PURPOSE = "track"
+_VERSION = "v1"
 
 
-def _signature(order_id: str, secret: str) -> str:
-    digest = hmac.new(secret.encode(), f"track:{order_id}".encode(), hashlib.sha256)
-    return digest.hexdigest()[:_SIGNATURE_CHARS]
-
-
-def tracking_token(order_id: str, secret: str) -> str:
-    """``<order id>.<signature>``: unguessable, and verifiable without a look-up."""
-    return f"{order_id}.{_signature(order_id, secret)}"
+def tracking_token(order_id: str, keys: Keyring, generation: int = 0) -> str:
+    """``v1.<kid>.<generation>.<order id>.<signature>``: unguessable, verifiable without a
+    look-up of any secret store, signed by the current key (``kid``), and revoked by
+    raising the order's generation."""
+    kid, signature = tokens.sign(keys, _PURPOSE, str(generation), order_id)
+    return f"{_VERSION}.{kid}.{generation}.{order_id}.{signature}"
 
 
 def tracking_url(order_id: str, deps: Deps) -> str:
-    """The link every customer email carries."""
-    token = tracking_token(order_id, deps.secrets.tracking_secret())
+    """The link every customer email carries (of the order's current generation)."""
+    generation = deps.access.tracking_generation(order_id)
+    token = tracking_token(order_id, deps.secrets.tracking_keys(), generation)
     return f"{deps.settings.public_base_url.rstrip('/')}/track/{token}"
 
 
-def order_for_token(token: str, deps: Deps) -> Order:
-    """The order a valid token names; ``NotFound`` for anything else (no oracle)."""
+def _legacy_signature(order_id: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"track:{order_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[: tokens.SIGNATURE_CHARS]
+
+
+def _signed_order(token: str, keys: Keyring) -> tuple[str, int] | None:
+    """The order id and generation a token was signed for, or None."""
+    version, _, rest = token.partition(".")
+    if version == _VERSION:
+        kid, _, rest = rest.partition(".")
+        generation, _, rest = rest.partition(".")
+        order_id, _, signature = rest.rpartition(".")
+        if not (order_id and generation.isascii() and generation.isdigit()):
+            return None
+        if not tokens.verify(keys, kid, signature, _PURPOSE, generation, order_id):
+            return None
+        return order_id, int(generation)
+    # Links sent before key ids (``<order id>.<signature>``) stay valid, checked against
+    # every key of the ring, as generation 0: revoking the order's links ends them too.
     order_id, _, signature = token.rpartition(".")
-    expected = _signature(order_id, deps.secrets.tracking_secret())
-    if not order_id or not hmac.compare_digest(
-        signature.encode("utf-8", "replace"), expected.encode()
-    ):
+    if not order_id:
+        return None
+    valid = [tokens.same(signature, _legacy_signature(order_id, k)) for k in keys.keys.values()]
+    return (order_id, 0) if any(valid) else None
+
+
+def order_for_token(token: str, deps: Deps) -> Order:
+    """The order a valid, unrevoked token names; ``NotFound`` for anything else (no
+    oracle: forged, revoked and unknown answer alike)."""
+    signed = _signed_order(token, deps.secrets.tracking_keys())
+    if signed is None or signed[1] != deps.access.tracking_generation(signed[0]):
         raise NotFound("no such tracking link", field="token")
-    return deps.store.get_order(order_id)
+    return deps.store.get_order(signed[0])
+
+
+def revoke_tracking_links(order_id: str, deps: Deps) -> str:
+    """Revoke every tracking link of the order; returns the new link."""
+    deps.store.get_order(order_id)  # 404 for an unknown order
+    deps.access.revoke_tracking(order_id)
+    return tracking_url(order_id, deps)
 
 
 def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
 
 if TYPE_CHECKING:
@@ -69,6 +70,9 @@ def mutate(
         change = decide(order)
         if change is None:
             return order
+        # Money the change calls for (a void, a capture, a refund) is recorded as owed in
+        # this same conditional write, before anyone attempts it (services.settlement).
+        record_owed(order, deps.clock())
         try:
             deps.store.save_order(
                 order, change.entry, change.stock, change.pointers, change.shipments

@@ -305,6 +305,13 @@ def function_policy(function: Function, machine_name: str, stage: str) -> Json:
             "Resource": [_arn("ses", "identity/*")],
             "Condition": {"StringEquals": {"ses:FromAddress": {"Ref": SENDER_PARAMETER}}},
         },
+        {
+            # One-time codes by SMS: a publish to a phone number has no ARN; NotResource
+            # keeps this statement from reaching any topic.
+            "Sid": "TextCustomers",
+            "Action": ["sns:Publish"],
+            "NotResource": "arn:aws:sns:*:*:*",
+        },
     ]
     if function.asynchronous:
         # Lambda sends an event that failed all its attempts here, as the function's role.

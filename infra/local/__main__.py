@@ -58,10 +58,12 @@ Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
   Health         {stack.url}/health
   Ops console    {stack.url}/ops  (sign in with the ops key)
   AWS (moto)     http://localhost:{args.moto_port}  (aws --endpoint-url ... stepfunctions list-executions)
-  Outbox         {stack.outbox}  (every email as .eml)
+  Outbox         {stack.outbox}  (every email as .eml, every SMS as .sms.txt)
   Time scale     ORQUESTA_TIME_SCALE={os.environ.get("ORQUESTA_TIME_SCALE", "1")}
 
   Keys           storefront: {keys["storefront"]}   store: {keys["store"]}   ops: {keys["ops"]}
+                 another storefront client: demo-storefront-2
+                 a store key bound to ST-MADRID: demo-store-madrid
   Carrier secret demo-carrier-secret  (carriers: rapido, veloz, tortuga)
 
 Place an order:

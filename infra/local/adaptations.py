@@ -218,6 +218,14 @@ class LambdaContext:
         return 30_000
 
 
+class _InjectedFault(Exception):
+    """A failure a test injected, reported under its own error type."""
+
+    def __init__(self, error_type: str) -> None:
+        super().__init__(f"{error_type} (injected)")
+        self.error_type = error_type
+
+
 class InProcessLambdas:
     """Gap: without Docker, moto's Lambda returns the request body instead of running the
     function, and delivers SNS messages only to functions it created. Here ``Invoke`` and
@@ -235,6 +243,30 @@ class InProcessLambdas:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-lambda")
         self._pending: set[Future[None]] = set()
         self._pending_lock = threading.Lock()
+        # Test hook: failures to inject into the next invocations of a function, as
+        # Lambda would report them (see ``inject_fault``).
+        self._faults: dict[str, list[tuple[str, bool]]] = {}
+        self._faults_lock = threading.Lock()
+
+    def inject_fault(
+        self, short_name: str, error_type: str, times: int = 1, after_running: bool = True
+    ) -> None:
+        """Make the next ``times`` invocations of ``short_name`` fail with ``error_type``
+        (``Sandbox.Timedout`` is how Lambda reports a function that ran out of time).
+        ``after_running``: the handler runs first and its reply is replaced by the error,
+        as when a function is killed after doing its work; otherwise it does not run."""
+        with self._faults_lock:
+            self._faults.setdefault(short_name, []).extend([(error_type, after_running)] * times)
+
+    def clear_faults(self) -> None:
+        """Forget every fault not yet injected."""
+        with self._faults_lock:
+            self._faults.clear()
+
+    def _next_fault(self, short_name: str) -> tuple[str, bool] | None:
+        with self._faults_lock:
+            queued = self._faults.get(short_name)
+            return queued.pop(0) if queued else None
 
     def handler_for(self, function_name: str) -> tuple[str, Callable[..., Any]]:
         """The handler a function name or ARN (with or without qualifier) names."""
@@ -253,11 +285,17 @@ class InProcessLambdas:
         """Run a handler synchronously and answer as Lambda's Invoke would."""
         short, handler = self.handler_for(function_name)
         event = json.loads(body or "{}")
+        fault = self._next_fault(short)
         try:
+            if fault is not None and not fault[1]:
+                raise _InjectedFault(fault[0])
             result = handler(event, LambdaContext(short))
+            if fault is not None:
+                raise _InjectedFault(fault[0])
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
             response_headers["x-amz-function-error"] = "Unhandled"
-            error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            kind = exc.error_type if isinstance(exc, _InjectedFault) else type(exc).__name__
+            error = {"errorType": kind, "errorMessage": str(exc)}
             return json.dumps(error).encode()
         return json.dumps(result).encode()
 
@@ -374,6 +412,30 @@ def write_outbox(directory: Path) -> None:
         return message
 
     SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+
+
+def write_sms_outbox() -> None:
+    """Gap: SNS text messages go nowhere locally (moto keeps them in memory). Every SMS
+    published to a phone number is also written to the outbox folder as
+    ``<message id>.sms.txt`` (``To:`` line, blank line, text), next to the emails, so the
+    one-time codes sent to phones can be read."""
+    if not _once("sns-sms"):
+        return
+    from moto.sns.models import SNSBackend
+
+    original = SNSBackend.publish
+
+    @functools.wraps(original)
+    def publish(self: Any, message: str, arn: str | None, *args: Any, **kwargs: Any) -> Any:
+        message_id = original(self, message, arn, *args, **kwargs)
+        phone_number = kwargs.get("phone_number") or (args[0] if args else None)
+        if phone_number and _outbox is not None:
+            (_outbox / f"{message_id}.sms.txt").write_text(
+                f"To: {phone_number}\n\n{message}\n", encoding="utf-8"
+            )
+        return message_id
+
+    SNSBackend.publish = publish  # type: ignore[method-assign]
 
 
 def emf_to_cloudwatch() -> None:
@@ -546,6 +608,7 @@ def apply_all(outbox: Path) -> None:
     query_one_partition()
     plain_dynamodb_responses()
     write_outbox(outbox)
+    write_sms_outbox()
     emf_to_cloudwatch()
     stop_aborts_at_once()
     cache_interpreter_clients()

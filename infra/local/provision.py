@@ -82,9 +82,22 @@ def provision(stage: str, region: str, account_id: str, function_prefix: str) ->
             )
             settings[key] = arn
         elif resource["Type"] == "AWS::StepFunctions::StateMachine":
+            # Functions by their deployed names; topics ({"Ref": ...}) by the ARN created
+            # above (topics come before the state machine in the template).
+            topic_arns = {
+                logical_id: settings[
+                    "ORQUESTA_ORDER_EVENTS_TOPIC"
+                    if "order-events" in _sub(r["Properties"]["TopicName"], stage)
+                    else "ORQUESTA_OPS_ALERTS_TOPIC"
+                ]
+                for logical_id, r in resources.items()
+                if r["Type"] == "AWS::SNS::Topic"
+            }
             substitutions = {
                 placeholder: (
-                    f"arn:aws:lambda:{region}:{account_id}:function:"
+                    topic_arns[ref["Ref"]]
+                    if "Ref" in ref
+                    else f"arn:aws:lambda:{region}:{account_id}:function:"
                     f"{function_prefix}{handler_name(ref['Fn::GetAtt'][0])}"
                 )
                 for placeholder, ref in props["DefinitionSubstitutions"].items()

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.config import LOCAL_DEMO_VARIABLE
 from infra.local import adaptations, speedups
 from infra.local.outbox import EmlOutbox
@@ -117,6 +118,10 @@ class LocalStack:
             load_demo_data(composition.deps().store)
         # The app's Outbox port: read back the emails write_outbox saved (none on AWS).
         composition.deps().outbox = EmlOutbox(self.outbox)
+        # The sandbox gateway's ledger is readable here (GET /sandbox/payments/{id}).
+        payments = composition.deps().payments
+        if isinstance(payments, SandboxPaymentGateway):
+            composition.deps().sandbox_ledger = payments
         self._serve(chalice_app)
         from infra.local.scheduler import Scheduler
 

@@ -93,11 +93,13 @@ class Shop:
     def wait_for_status(
         self, order_id: str, *statuses: str, timeout: float = SETTLE_TIMEOUT
     ) -> dict[str, Any]:
-        """Poll the order until its status is one of ``statuses``."""
+        """Poll the order until its status is one of ``statuses`` and the money that
+        status calls for (a capture at hand-over, a void) is settled with the gateway."""
 
         def probe() -> dict[str, Any] | None:
             order = self.order(order_id)
-            return order if order["status"] in statuses else None
+            settled = not order["payment"].get("owed")
+            return order if order["status"] in statuses and settled else None
 
         try:
             return eventually(probe, timeout=timeout, every=0.1)
@@ -109,11 +111,13 @@ class Shop:
             ) from exc
 
     def settled(self, order_id: str, timeout: float = SETTLE_TIMEOUT) -> dict[str, Any]:
-        """The order once the workflow has decided it (past ACCEPTED and PAID)."""
+        """The order once the workflow has decided it (past ACCEPTED and PAID) and its
+        money is settled with the gateway."""
 
         def probe() -> dict[str, Any] | None:
             order = self.order(order_id)
-            return order if order["status"] not in TRANSIENT else None
+            decided = order["status"] not in TRANSIENT and not order["payment"].get("owed")
+            return order if decided else None
 
         return eventually(probe, timeout=timeout, every=0.1)
 

@@ -91,9 +91,10 @@ def test_malformed_json_is_a_400_problem(shop: Shop) -> None:
     assert problem["errors"], problem
 
 
-def test_an_unknown_sku_is_a_422_naming_the_line(shop: Shop) -> None:
+def test_an_unknown_sku_is_a_404_naming_the_line(shop: Shop) -> None:
+    # The schema cannot know the catalogue: an unknown id is a 404, as in a path.
     body = order_body(lines=[{"sku": "NO-SUCH-SKU", "quantity": 1, "fulfillment": "ship"}])
-    problem = assert_problem(shop.place(body), 422)
+    problem = assert_problem(shop.place(body), 404)
     assert "lines.0.sku" in [error["field"] for error in problem["errors"]], problem
 
 

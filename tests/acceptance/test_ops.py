@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from tests.acceptance.client import Shop, assert_problem
-from tests.support import OPS, STORE, STOREFRONT, order_body
+from tests.support import OPS, STORE, STOREFRONT, eventually, order_body
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -20,7 +21,14 @@ def test_ops_see_the_execution_behind_an_order(shop: Shop) -> None:
     )
     order = shop.wait_for_status(placed["order_id"], "SHIPPED")
 
-    execution = shop.execution(placed["order_id"])
+    # The shipment's status is written before DispatchFulfilment captures its share and
+    # returns: the execution reaches its wait for the carrier just after.
+    def waiting_for_the_carrier() -> dict[str, Any] | None:
+        described = shop.execution(placed["order_id"])
+        entered = {row["state"] for row in described["history"]}
+        return described if "AwaitCompletion" in entered else None
+
+    execution = eventually(waiting_for_the_carrier, timeout=30)
     assert execution["execution_arn"] == order["execution_arn"]
     assert execution["execution_arn"].endswith(f":{placed['order_id']}")
     assert execution["status"] == "RUNNING"  # waiting for the carrier

@@ -3,8 +3,13 @@ refused request stored nothing."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import hashlib
 import json
+import re
+import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -120,3 +125,45 @@ def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> 
 def wait_for_status(client: Any, order_id: str, *statuses: str) -> dict[str, Any]:
     """Poll ``GET /orders/{order_id}`` until its status is one of ``statuses``."""
     return eventually(lambda: (o := get_order(client, order_id))["status"] in statuses and o)
+
+
+def sent_code(outbox: Path, address: str) -> str:
+    """The newest one-time code the outbox holds for an email address or a phone."""
+    found: list[tuple[float, str]] = []
+    for path in outbox.glob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.suffix == ".eml":
+            message = email.message_from_string(text, policy=email.policy.default)
+            if message["To"] != address:
+                continue
+        elif not text.startswith(f"To: {address}\n"):
+            continue
+        match = re.search(r"\b(\d{6})\b", text)
+        if match:
+            found.append((path.stat().st_mtime_ns, match.group(1)))
+    assert found, f"no code was sent to {address}"
+    return max(found)[1]
+
+
+def verify_customer(
+    client: Any, outbox: Path, address: str | None = None, auth: dict[str, str] = STOREFRONT
+) -> dict[str, Any]:
+    """Prove an email (a fresh one unless given) with the code sent to it:
+    ``{"customer_id", "customer_token", "expires_at"}``."""
+    address = address or f"verified-{uuid.uuid4().hex[:10]}@example.com"
+    field = "phone" if address.startswith("+") else "email"
+    sent = client.http.post(
+        "/customers/verifications", headers=auth | JSON, body=json.dumps({field: address})
+    )
+    assert sent.status_code == 202, sent.body
+    code = sent_code(outbox, address)
+    confirmed = client.http.post(
+        "/customers/verifications/confirm",
+        headers=auth | JSON,
+        body=json.dumps({field: address, "code": code}),
+    )
+    assert confirmed.status_code == 200, confirmed.body
+    body: dict[str, Any] = confirmed.json_body
+    return body

@@ -215,7 +215,7 @@ def test_same_key_and_body_replays_the_first_response_and_applies_once(
     assert len(deps.store.movements(sku)) == 1
 
 
-def test_same_key_with_a_different_body_is_422_and_applies_nothing_more(
+def test_same_key_with_a_different_body_is_409_and_applies_nothing_more(
     client: Any, deps: Any
 ) -> None:
     sku = fresh_sku(deps, {MADRID: 10})
@@ -225,7 +225,7 @@ def test_same_key_with_a_different_body_is_422_and_applies_nothing_more(
 
     response = post_movement(client, movement(sku, MADRID, "sale", 3), key=key)
 
-    assert_problem(response, 422, "Idempotency-Key")
+    assert_problem(response, 409, "Idempotency-Key")
     assert snapshot(deps, sku) == before
 
 
@@ -246,22 +246,22 @@ def test_missing_idempotency_key_is_422_naming_it(client: Any, deps: Any) -> Non
 # Bad input: a problem naming the field, nothing changed --------------------------------------
 
 
-def test_unknown_location_is_422_naming_location_id(client: Any, deps: Any) -> None:
+def test_unknown_location_is_404_naming_location_id(client: Any, deps: Any) -> None:
     sku = fresh_sku(deps, {MADRID: 10})
     before = snapshot(deps, sku)
 
     response = post_movement(client, movement(sku, "ST-NOWHERE", "receipt", 3))
 
-    assert_problem(response, 422, "location_id")
+    assert_problem(response, 404, "location_id")
     assert snapshot(deps, sku) == before
 
 
-def test_unknown_sku_is_422_naming_sku_and_creates_no_stock(client: Any, deps: Any) -> None:
+def test_unknown_sku_is_404_naming_sku_and_creates_no_stock(client: Any, deps: Any) -> None:
     sku = f"NOPE-{uuid.uuid4().hex[:10].upper()}"
 
     response = post_movement(client, movement(sku, MADRID, "receipt", 3))
 
-    assert_problem(response, 422, "sku")
+    assert_problem(response, 404, "sku")
     assert deps.store.stock_levels(sku) == []
     assert deps.store.movements(sku) == []
 

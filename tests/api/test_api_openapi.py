@@ -1,10 +1,18 @@
-"""GET /openapi.json describes exactly the routes the app serves."""
+"""GET /openapi.json describes exactly the routes the app serves, every status each can
+answer, and every rule JSON Schema can express: the schema refuses what the API refuses."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import jsonschema
 import pytest
+from pydantic import BaseModel
+
+from chalicelib.api.http import RouteDoc
+from chalicelib.api.openapi import error_statuses
+from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -118,8 +126,8 @@ def test_problem_schema_is_published(document: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "parameters"),
     [
-        ("/customers", {"email", "phone", "loyalty_id"}),
         ("/customers/{customer_id}", {"limit", "cursor"}),
+        ("/ops/alerts", {"order_id", "status", "limit"}),
         ("/ops/executions", {"status", "limit"}),
         ("/ops/outbox", {"limit"}),
         ("/ops/sla", {"from", "to", "days"}),
@@ -137,3 +145,273 @@ def test_query_parameters_are_declared_with_their_rules(
         assert declared["limit"]["schema"]["minimum"] == 1
     if path == "/ops/executions":
         assert "RUNNING" in declared["status"]["schema"]["enum"]
+    if path == "/ops/alerts":
+        statuses = declared["status"]["schema"]["anyOf"][0]["enum"]
+        assert statuses == ["open", "resolved"]
+        assert "pattern" in declared["order_id"]["schema"]["anyOf"][0]
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def test_every_route_declares_the_statuses_its_registration_implies(
+    document: dict[str, Any],
+) -> None:
+    for path, method, operation in _operations(document):
+        declared = set(operation["responses"])
+        if operation["security"]:
+            assert {"401", "403"} <= declared, (method, path)
+            assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+        if "{" in path:
+            assert "404" in declared, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "413", "415", "422"} <= declared, (method, path)
+        if any(p["in"] == "query" for p in operation["parameters"]):
+            assert "422" in declared, (method, path)
+        for status, response in operation["responses"].items():
+            if status.startswith(("4", "5")):
+                assert list(response["content"]) == ["application/problem+json"], (path, status)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        ("/orders", "post", {"404", "409"}),
+        ("/orders/{order_id}/cancel", "post", {"409"}),
+        ("/orders/{order_id}/claim", "post", {"409", "429"}),
+        ("/carriers/{carrier}/events", "post", {"401"}),
+        ("/customers", "get", {"404"}),
+        ("/inventory/movements", "post", {"404", "409"}),
+    ],
+)
+def test_route_specific_statuses_are_declared(
+    document: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    assert statuses <= set(document["paths"][path][method]["responses"])
+
+
+class _Body(BaseModel):
+    name: str
+
+
+class _Query(BaseModel):
+    limit: int = 1
+
+
+def test_a_route_registered_the_usual_way_gets_its_statuses_generically() -> None:
+    keyed_with_body = RouteDoc(
+        "POST", "/things/{thing_id}/codes", "", ("storefront",), _Body, None, 201, "x"
+    )
+    open_query = RouteDoc("GET", "/things", "", (), None, None, 200, "x", query=_Query)
+    limited = RouteDoc("POST", "/codes", "", ("store",), _Body, None, 200, "x", errors=(429,))
+
+    assert error_statuses(keyed_with_body) == [400, 401, 403, 404, 413, 415, 422]
+    assert error_statuses(open_query) == [422]
+    assert error_statuses(limited) == [400, 401, 403, 413, 415, 422, 429]
+
+
+def test_only_routes_that_read_no_body_as_empty_make_it_optional(
+    document: dict[str, Any],
+) -> None:
+    optional = {
+        (path, method)
+        for path, method, operation in _operations(document)
+        if "requestBody" in operation and not operation["requestBody"]["required"]
+    }
+
+    assert optional == {
+        ("/orders/{order_id}/cancel", "post"),
+        ("/customers/{customer_id}/erase", "post"),
+        ("/ops/orders/{order_id}/retry", "post"),
+    }
+
+
+def test_a_query_with_a_rule_across_parameters_is_one_exploded_object(
+    document: dict[str, Any],
+) -> None:
+    (parameter,) = document["paths"]["/customers"]["get"]["parameters"]
+
+    assert (parameter["in"], parameter["style"], parameter["explode"]) == ("query", "form", True)
+    assert parameter["required"] is True
+    schema = parameter["schema"]
+    assert set(schema["properties"]) == {"email", "phone", "loyalty_id"}
+    assert (schema["minProperties"], schema["maxProperties"]) == (1, 1)
+    assert schema["additionalProperties"] is False
+
+
+def test_the_sla_period_is_declared_as_rfc3339_dates(document: dict[str, Any]) -> None:
+    parameters = {p["name"]: p for p in document["paths"]["/ops/sla"]["get"]["parameters"]}
+
+    for name in ("from", "to"):
+        formats = {variant["format"] for variant in parameters[name]["schema"]["anyOf"]}
+        assert formats == {"date", "date-time"}
+
+
+def test_the_idempotency_key_rules_are_declared(document: dict[str, Any]) -> None:
+    for path in ("/orders", "/inventory/movements"):
+        (header,) = [
+            p for p in document["paths"][path]["post"]["parameters"] if p["in"] == "header"
+        ]
+        assert header["name"] == "Idempotency-Key"
+        assert header["required"] is True
+        assert header["schema"]["maxLength"] == 255
+        validator = jsonschema.Draft202012Validator(header["schema"])
+        assert validator.is_valid("order-1")
+        assert not validator.is_valid("   ")
+        assert not validator.is_valid(" padded ")
+        assert not validator.is_valid("k" * 256)
+        assert not validator.is_valid("clé")
+
+
+def _body_validator(document: dict[str, Any], path: str, method: str) -> Any:
+    operation = document["paths"][path][method]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator(
+        {**schema, "components": document["components"]},
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
+
+
+def _template(document: dict[str, Any], path: str, method: str) -> str:
+    """The documented path a concrete path is an instance of."""
+    parts = path.split("/")
+    for template, operations in document["paths"].items():
+        pattern = template.split("/")
+        if (
+            method in operations
+            and len(pattern) == len(parts)
+            and all(a == b or a.startswith("{") for a, b in zip(pattern, parts, strict=True))
+        ):
+            return template
+    raise AssertionError(f"{method} {path} is not documented")
+
+
+def _ticket(**fields: Any) -> dict[str, Any]:
+    return {"subject": "Late", "description": "Where is it?", "channel": "phone", **fields}
+
+
+def _order_without(name: str, **overrides: Any) -> dict[str, Any]:
+    body = order_body(**overrides)
+    del body[name]
+    return body
+
+
+# (path, method, auth, body, whether the body is valid): the schema and the API agree on
+# every one. Invalid bodies are refused with 422 before anything else is looked at.
+VERDICTS: list[tuple[str, str, dict[str, str], Any, bool]] = [
+    ("/customers", "post", STOREFRONT, {}, False),
+    ("/customers", "post", STOREFRONT, {"name": "Ana"}, False),
+    ("/customers", "post", STOREFRONT, {"email": None, "phone": None}, False),
+    ("/customers", "post", STOREFRONT, {"email": ""}, False),
+    ("/customers", "post", STOREFRONT, {"phone": "12"}, False),
+    ("/customers", "post", STOREFRONT, {"loyalty_id": "ÑAND"}, False),
+    ("/customers", "post", STOREFRONT, {"loyalty_id": "   "}, False),
+    ("/customers", "post", STOREFRONT, {"phone": "+34 612 345 678"}, True),
+    ("/customers", "post", STOREFRONT, {"loyalty_id": "ab 12"}, True),
+    ("/customers/cus_nobody/tickets", "post", OPS, _ticket(subject="   "), False),
+    ("/customers/cus_nobody/tickets", "post", OPS, _ticket(description="\t\n"), False),
+    ("/customers/cus_nobody/tickets", "post", OPS, _ticket(subject="\u3000"), False),
+    ("/customers/cus_nobody/tickets", "post", OPS, _ticket(), True),
+    ("/tickets/tkt_nobody", "patch", OPS, {}, False),
+    ("/tickets/tkt_nobody", "patch", OPS, {"status": None, "note": None}, False),
+    ("/tickets/tkt_nobody", "patch", OPS, {"note": "called back"}, True),
+    ("/orders/ord_nobody/claim", "post", STOREFRONT, {"receipt_code": "ABCDEFGH"}, False),
+    (
+        "/orders/ord_nobody/claim",
+        "post",
+        STOREFRONT,
+        {"receipt_code": "ABC", "email": "a@example.com"},
+        False,
+    ),
+    (
+        "/orders/ord_nobody/claim",
+        "post",
+        STOREFRONT,
+        {"receipt_code": "ABCDEFGH", "email": "a@example.com"},
+        True,
+    ),
+    ("/fulfillments/ord_x-F1/collect", "post", STORE, {"pickup_code": "１２３４５６"}, False),
+    ("/fulfillments/ord_x-F1/collect", "post", STORE, {"pickup_code": "123456"}, True),
+    ("/orders", "post", STOREFRONT, order_body(channel="store"), False),
+    ("/orders", "post", STOREFRONT, order_body(channel="kiosk", store_id="  "), False),
+    ("/orders", "post", STOREFRONT, _order_without("customer"), False),
+    ("/orders", "post", STOREFRONT, order_body(customer={"name": "Ana"}), False),
+    ("/orders", "post", STOREFRONT, _order_without("shipping_address"), False),
+    (
+        "/orders",
+        "post",
+        STOREFRONT,
+        order_body(lines=[{"sku": "MUG-WHT", "quantity": 1, "fulfillment": "pickup"}]),
+        False,
+    ),
+    ("/orders", "post", STOREFRONT, order_body(lines=[{"sku": "NOPE", "quantity": 2.0}]), True),
+    ("/orders/ord_nobody/returns", "post", STOREFRONT, {"lines": [], "channel": "mail"}, False),
+    (
+        "/orders/ord_nobody/returns",
+        "post",
+        STOREFRONT,
+        {"lines": [{"sku": "A", "quantity": 1}], "reason": "size", "channel": "store"},
+        False,
+    ),
+    (
+        "/orders/ord_nobody/returns",
+        "post",
+        STOREFRONT,
+        {"lines": [{"sku": "A", "quantity": 1}], "reason": "size", "channel": "mail"},
+        True,
+    ),
+    (
+        "/inventory/movements",
+        "post",
+        OPS,
+        {"sku": "A", "location_id": "B", "type": "sale", "quantity": 0},
+        False,
+    ),
+    (
+        "/inventory/movements",
+        "post",
+        OPS,
+        {"sku": "A", "location_id": "B", "type": "adjustment", "quantity": 0},
+        False,
+    ),
+    (
+        "/inventory/movements",
+        "post",
+        OPS,
+        {"sku": "A", "location_id": "B", "type": "adjustment", "quantity": -3},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "auth", "body", "valid"),
+    VERDICTS,
+    ids=[f"{index}-{m}-{p}" for index, (p, m, _, _, _) in enumerate(VERDICTS)],
+)
+def test_the_schema_refuses_exactly_what_the_api_refuses(
+    document: dict[str, Any],
+    client: Any,
+    path: str,
+    method: str,
+    auth: dict[str, str],
+    body: Any,
+    valid: bool,
+) -> None:
+    template = _template(document, path, method)
+    validator = _body_validator(document, template, method)
+
+    response = getattr(client.http, method)(
+        path, headers=auth | JSON | idempotency_key(), body=json.dumps(body)
+    )
+
+    assert validator.is_valid(body) is valid, list(validator.iter_errors(body))
+    if valid:
+        assert response.status_code not in (400, 422), response.body
+    else:
+        assert response.status_code == 422, response.body

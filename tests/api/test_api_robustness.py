@@ -87,3 +87,13 @@ def test_garbage_query_strings_to_any_read_route_never_get_a_500(client: Any, st
             assert response.status_code < 500, where
             if response.status_code >= 400:
                 assert response.headers.get("Content-Type") == "application/problem+json", where
+
+
+@pytest.mark.parametrize("token", ["cus_x.\u00e9\u00e9", "cus_\u00e9.abc", "\u00ff"])
+@pytest.mark.parametrize("path", ["/customers/cus_x", "/customers/cus_x/export"])
+def test_a_non_ascii_customer_token_is_refused_never_a_500(
+    client: Any, path: str, token: str
+) -> None:
+    response = client.http.get(path, headers=STOREFRONT | {"X-Customer-Token": token})
+
+    assert response.status_code == 403, response.body

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.api.helpers import assert_problem, place_order, wait_for_status
-from tests.support import order_body
+from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
+from tests.support import OPS, STOREFRONT, order_body
 
 
 @pytest.fixture
@@ -98,3 +100,38 @@ def test_tracking_page_escapes_what_it_shows() -> None:
     html = _pages().get_template("tracking.html.j2").render(view=view)
     assert "<script>x()" not in html and "&lt;script&gt;" in html
     assert "<img src=x" not in html
+
+
+def test_ops_revoke_an_orders_links_the_old_one_404s_and_the_new_one_opens(
+    client: Any, rejected: dict[str, Any]
+) -> None:
+    order_id, old = rejected["order"]["order_id"], rejected["path"]
+    path = f"/ops/orders/{order_id}/tracking-token/revoke"
+    assert_problem(client.http.post(path, headers=STOREFRONT), 403)
+    assert client.http.get(old).status_code == 200
+
+    revoked = client.http.post(path, headers=OPS)
+
+    assert revoked.status_code == 200, revoked.body
+    new = urlparse(revoked.json_body["tracking_url"]).path
+    assert new != old
+    assert_problem(client.http.get(old), 404, "token")
+    assert client.http.get(new).status_code == 200
+    # What the API hands out from now on is the new link.
+    assert get_order(client, order_id, OPS)["tracking_url"].endswith(new)
+
+
+def test_revoking_the_links_of_an_unknown_order_is_404(client: Any) -> None:
+    response = client.http.post(
+        "/ops/orders/ord_00000000000000000000/tracking-token/revoke", headers=OPS
+    )
+    assert_problem(response, 404, "order_id")
+
+
+def test_a_link_sent_before_key_ids_still_opens(client: Any, deps: Any) -> None:
+    placed = place_order(client, order_body())
+    secret = deps.secrets.tracking_keys().keys["k0"]
+    signature = hmac.new(secret.encode(), f"track:{placed['order_id']}".encode(), hashlib.sha256)
+    legacy = f"/track/{placed['order_id']}.{signature.hexdigest()[:32]}"
+
+    assert client.http.get(legacy).status_code == 200

@@ -82,10 +82,10 @@ def test_orders_are_paginated_newest_first_with_a_cursor(client: Any) -> None:
     assert second.json_body["orders_next_cursor"] is None
 
 
-def test_a_cursor_that_is_not_ours_is_422(client: Any) -> None:
+def test_a_cursor_that_is_not_ours_names_no_page_404(client: Any) -> None:
     customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
 
-    assert_problem(_view(client, customer_id, query="?cursor=bm9wZQ"), 422, "cursor")
+    assert_problem(_view(client, customer_id, query="?cursor=bm9wZQ"), 404, "cursor")
 
 
 def test_lookup_by_identifier_finds_the_customer(client: Any) -> None:

@@ -1,5 +1,5 @@
 """BOLA: a storefront key cannot read or change another customer's data on any customer
-route; its own customer only with the signed token it was handed."""
+route; a customer's data only with the token that customer got by proving an identifier."""
 
 from __future__ import annotations
 
@@ -9,18 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, place_order
+from tests.api.helpers import assert_problem, place_order, verify_customer
 from tests.support import JSON, OPS, STOREFRONT, order_body
 
 
-def _customer(client: Any) -> dict[str, Any]:
-    email = f"bola-{uuid.uuid4().hex[:10]}@example.com"
-    response = client.http.post(
-        "/customers", headers=STOREFRONT | JSON, body=json.dumps({"email": email})
-    )
-    assert response.status_code == 200, response.body
-    body: dict[str, Any] = response.json_body
-    return body
+def _customer(client: Any, stack: Any) -> dict[str, Any]:
+    return verify_customer(client, stack.outbox, f"bola-{uuid.uuid4().hex[:10]}@example.com")
 
 
 def _ticket(client: Any, customer_id: str) -> str:
@@ -33,8 +27,8 @@ def _ticket(client: Any, customer_id: str) -> str:
     return str(response.json_body["ticket_id"])
 
 
-def test_storefront_reads_its_own_customer_with_the_token(client: Any) -> None:
-    mine = _customer(client)
+def test_storefront_reads_its_own_customer_with_the_token(client: Any, stack: Any) -> None:
+    mine = _customer(client, stack)
 
     response = client.http.get(
         f"/customers/{mine['customer_id']}",
@@ -45,14 +39,23 @@ def test_storefront_reads_its_own_customer_with_the_token(client: Any) -> None:
     assert response.json_body["customer_id"] == mine["customer_id"]
 
 
-def test_order_reply_carries_a_token_for_the_orders_customer(client: Any) -> None:
-    placed = place_order(client, order_body())
+def test_knowing_an_email_gives_no_token_only_proving_it_does(client: Any, stack: Any) -> None:
+    body = order_body()
+    address = body["customer"]["email"]
+    placed = place_order(client, body)
+    identified = client.http.post(
+        "/customers", headers=STOREFRONT | JSON, body=json.dumps({"email": address})
+    ).json_body
+    assert "customer_token" not in placed and "customer_token" not in identified
+    assert_problem(client.http.get(f"/customers/{placed['customer_id']}", headers=STOREFRONT), 403)
 
+    proven = verify_customer(client, stack.outbox, address)
+
+    assert proven["customer_id"] == placed["customer_id"]
     response = client.http.get(
         f"/customers/{placed['customer_id']}",
-        headers=STOREFRONT | {"X-Customer-Token": placed["customer_token"]},
+        headers=STOREFRONT | {"X-Customer-Token": proven["customer_token"]},
     )
-
     assert response.status_code == 200, response.body
 
 
@@ -80,7 +83,7 @@ def test_order_reply_carries_a_token_for_the_orders_customer(client: Any) -> Non
 def test_storefront_cannot_touch_another_customers_data(
     client: Any, stack: Any, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
-    mine, victim = _customer(client), _customer(client)
+    mine, victim = _customer(client, stack), _customer(client, stack)
     ticket = _ticket(client, victim["customer_id"])
     # The ticket's email is recorded as an interaction asynchronously: let it land first.
     stack.lambdas.drain()
@@ -100,11 +103,16 @@ def test_storefront_cannot_touch_another_customers_data(
     assert view["tickets"][0]["status"] == "open"
 
 
-def test_a_forged_or_missing_token_is_403(client: Any) -> None:
-    victim = _customer(client)
+def test_a_forged_old_style_or_missing_token_is_403(client: Any, stack: Any) -> None:
+    victim = _customer(client, stack)
     forged = f"{victim['customer_id']}.{'0' * 32}"
+    kid_forged = victim["customer_token"][:-4] + "0000"
 
-    for headers in (STOREFRONT, STOREFRONT | {"X-Customer-Token": forged}):
+    for headers in (
+        STOREFRONT,
+        STOREFRONT | {"X-Customer-Token": forged},
+        STOREFRONT | {"X-Customer-Token": kid_forged},
+    ):
         response = client.http.get(f"/customers/{victim['customer_id']}", headers=headers)
         assert_problem(response, 403, "X-Customer-Token")
 

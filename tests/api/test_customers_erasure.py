@@ -534,7 +534,7 @@ def test_nothing_new_is_written_about_an_erased_customer(client: Any) -> None:
         headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
         body=json.dumps(order_body(customer={"customer_id": customer_id})),
     )
-    assert_problem(placed, 422, "customer.customer_id")
+    assert_problem(placed, 409, "customer.customer_id")
     resolved = client.http.patch(
         f"/tickets/{ticket}", headers=OPS | JSON, body=json.dumps({"status": "resolved"})
     )

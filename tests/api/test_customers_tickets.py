@@ -86,12 +86,14 @@ def test_customer_is_emailed_when_a_ticket_opens_and_resolves(client: Any, stack
     }
 
 
-def test_ticket_for_another_customers_order_is_422(client: Any) -> None:
+def test_ticket_for_another_customers_order_is_404_as_an_unknown_one(client: Any) -> None:
     mine, theirs = _placed(client), _placed(client)
 
     response = _open(client, mine["customer_id"], order_id=theirs["order_id"])
+    unknown = _open(client, mine["customer_id"], order_id="ord_nobody")
 
-    assert_problem(response, 422, "order_id")
+    assert_problem(response, 404, "order_id")
+    assert_problem(unknown, 404, "order_id")
     view = client.http.get(f"/customers/{mine['customer_id']}", headers=OPS).json_body
     assert view["tickets"] == []
 

@@ -137,14 +137,38 @@ def test_executions_refuse_a_bad_filter_with_422(client: Any, query: str) -> Non
         ("?days=0", "days"),
         ("?days=a-month", "days"),
         ("?from=yesterday", "from"),
-        ("?from=2026-11-02&to=2026-11-01", "from"),
         ("?to=2026-13-01", "to"),
+        # Not dates: a Unix timestamp, a time without its zone, a bare number.
+        ("?to=0.5", "to"),
+        ("?from=1764500000", "from"),
+        ("?to=2026-11-01T10:00:00", "to"),
+        ("?to=2026-11-01%2010:00:00Z", "to"),
+        ("?days=3&color=red", "color"),
     ],
 )
 def test_the_sla_scorecard_refuses_a_bad_period_naming_the_parameter(
     client: Any, query: str, field: str
 ) -> None:
     assert_problem(client.http.get(f"/ops/sla{query}", headers=OPS), 422, field)
+
+
+def test_a_period_that_ends_before_it_starts_is_empty(client: Any) -> None:
+    # The schema cannot compare two parameters, so this is not refused: the period holds
+    # no shipments.
+    response = client.http.get("/ops/sla?from=2026-11-02&to=2026-11-01", headers=OPS)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["carriers"]
+    assert all(row["shipments"] == 0 for row in response.json_body["carriers"])
+
+
+def test_the_sla_scorecard_reads_offsets_and_the_edges_of_time(client: Any) -> None:
+    offset = client.http.get("/ops/sla?to=2026-11-08T12:00:00%2B02:00&days=1", headers=OPS)
+    edge = client.http.get("/ops/sla?to=0001-01-01T00:00:00%2B01:00", headers=OPS)
+
+    assert offset.status_code == 200, offset.body
+    assert offset.json_body["end"] == "2026-11-08T10:00:00+00:00"
+    assert edge.status_code == 200, edge.body
 
 
 def test_the_sla_scorecard_takes_a_period_by_dates(client: Any) -> None:

@@ -432,3 +432,66 @@ def test_an_ended_session_goes_back_to_the_sign_in_form(
     assert "sign in again" in error.text
     assert session_key(browser) is None
     eventually(lambda: not browser.find_element("css selector", "#console").is_displayed())
+
+
+def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_them(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    # A carrier reports a problem with a parcel: ops are alerted about that order.
+    placed = console_shop.place_ok(order_body())
+    order_id = placed["order_id"]
+    order = console_shop.wait_for_status(order_id, "SHIPPED")
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "exception")
+    reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert reported.status_code == 200, reported.text
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#attention-panel"))
+
+    # Read in one script each time: the list is redrawn whenever it reloads.
+    def alert_row(driver: Any) -> dict[str, str] | None:
+        driver.find_element("css selector", "#attention-refresh").click()
+        found: dict[str, str] | None = driver.execute_script(
+            "const row = [...document.querySelectorAll("
+            "\"#alerts tr.alert[data-kind='carrier_exception']\")]"
+            ".find((r) => r.textContent.includes(arguments[0]));"
+            "return row ? {id: row.dataset.alertId, text: row.textContent} : null;",
+            order_id,
+        )
+        return found
+
+    row = wait_for(browser, alert_row)
+    alert_id = row["id"]
+    assert "carrier exception" in row["text"]
+    count = int(browser.find_element("css selector", "#attention-count").text)
+    assert count >= 1
+    element_screenshot(browser, "#attention-panel", screenshots / "ops-attention.png")
+
+    def click_in_row(selector: str) -> Callable[[Any], bool]:
+        def click(driver: Any) -> bool:
+            clicked: bool = driver.execute_script(
+                "const target = document.querySelector(arguments[0]);"
+                "if (!target) return false; target.click(); return true;",
+                f"#alerts tr[data-alert-id='{alert_id}'] {selector}",
+            )
+            return clicked
+
+        return click
+
+    # The order link opens the order beside its execution.
+    wait_for(browser, click_in_row("a.order-link"))
+    wait_for(browser, visible("#order-panel"))
+    wait_for(browser, lambda d: order_id in d.find_element("css selector", "#order-title").text)
+
+    # Resolving it takes it off the list, for good.
+    wait_for(browser, click_in_row("button.resolve"))
+    wait_for(
+        browser,
+        lambda d: not d.find_elements("css selector", f"#alerts tr[data-alert-id='{alert_id}']"),
+    )
+    listed = requests.get(
+        f"{console_stack.url}/ops/alerts", params={"order_id": order_id}, headers=OPS, timeout=10
+    ).json()["alerts"]
+    resolved = [a for a in listed if a["alert_id"] == alert_id]
+    assert [(a["kind"], a["status"]) for a in resolved] == [("carrier_exception", "resolved")]

@@ -74,10 +74,10 @@ def test_serialise_dynamodb_thirty_orders_race_for_ten_units_and_none_is_oversol
             assert on_hand >= 0 and reserved >= 0 and on_hand - reserved >= 0, (on_hand, reserved)
             orders = [deps.store.get_order(order_id) for order_id in order_ids]
             done = all(o.status.value in ("SHIPPED", "REJECTED") for o in orders)
-            refunded = all(
-                o.payment.status.value == "REFUNDED" for o in orders if o.status.value == "REJECTED"
+            voided = all(
+                o.payment.status.value == "VOIDED" for o in orders if o.status.value == "REJECTED"
             )
-            return orders if done and refunded else None
+            return orders if done and voided else None
 
         orders = eventually(settled, timeout=120, every=0.2)
         shipped = [o for o in orders if o.status.value == "SHIPPED"]
@@ -258,6 +258,16 @@ def test_write_outbox_keeps_every_email_sent_as_an_eml_file(deps: Any, stack: An
     }
     assert parts["text/plain"].strip() == "Tu pedido ha salido."
     assert "<p>Tu pedido ha salido.</p>" in parts["text/html"]
+
+
+def test_write_sms_outbox_keeps_every_text_message_as_a_file(deps: Any, stack: Any) -> None:
+    phone = f"+3460{uuid.uuid4().int % 10_000_000:07d}"
+
+    message_id = deps.texter.send(phone, "Tu código es 123456.")
+
+    path = stack.outbox / f"{message_id}.sms.txt"
+    assert path.is_file()
+    assert path.read_text(encoding="utf-8") == f"To: {phone}\n\nTu código es 123456.\n"
 
 
 def _rejections_out_of_stock() -> float:

@@ -120,14 +120,14 @@ def test_invalid_transition_is_a_conflict() -> None:
     assert InvalidTransition("x").status == 409
 
 
-def test_record_payment_captures_the_total_and_marks_the_order_paid() -> None:
+def test_record_payment_authorises_the_total_captures_nothing_and_marks_the_order_paid() -> None:
     placed = order(line("TSHIRT-BLK-M", 2), line("MUG-WHT", 1))
     entry = placed.record_payment("pay_123", NOW)
     assert placed.status is S.PAID
-    assert placed.payment.status is PaymentStatus.CAPTURED
+    assert placed.payment.status is PaymentStatus.AUTHORIZED
     assert placed.payment.payment_id == "pay_123"
-    assert placed.payment.captured == Money.of("48.40")
-    assert placed.is_paid()
+    assert placed.payment.authorized == Money.of("48.40")
+    assert placed.payment.captured is None
     assert entry.status is S.PAID
     assert "48.40" in entry.detail
 
@@ -151,7 +151,7 @@ def test_declined_payment_rejects_the_order_with_a_declined_payment() -> None:
     assert placed.status is S.REJECTED
     assert placed.status_reason is StatusReason.PAYMENT_DECLINED
     assert placed.payment.status is PaymentStatus.DECLINED
-    assert not placed.is_paid()
+    assert placed.payment.authorized is None
     assert placed.history[-1].detail == "the card was declined"
 
 
@@ -160,16 +160,24 @@ def test_unavailable_gateway_rejects_the_order_with_a_failed_payment() -> None:
     placed.reject(StatusReason.PAYMENT_UNAVAILABLE, NOW, "gateway down")
     assert placed.status is S.REJECTED
     assert placed.payment.status is PaymentStatus.FAILED
-    assert not placed.is_paid()
+    assert placed.payment.authorized is None
 
 
-def test_out_of_stock_rejection_keeps_the_captured_payment_for_the_refund() -> None:
+def test_out_of_stock_rejection_keeps_the_authorisation_for_the_void() -> None:
     placed = paid()
     placed.reject(StatusReason.OUT_OF_STOCK, NOW, "not enough stock")
     assert placed.status is S.REJECTED
     assert placed.status_reason is StatusReason.OUT_OF_STOCK
-    assert placed.payment.status is PaymentStatus.CAPTURED
-    assert placed.payment.captured == placed.total
+    assert placed.payment.status is PaymentStatus.AUTHORIZED
+    assert placed.payment.authorized == placed.total
+
+
+def test_a_declined_authorisation_keeps_the_gateways_payment_id() -> None:
+    placed = order()
+    placed.record_decline("pay_declined_1")
+    placed.reject(StatusReason.PAYMENT_DECLINED, NOW, "the card was declined")
+    assert placed.payment.status is PaymentStatus.DECLINED
+    assert placed.payment.payment_id == "pay_declined_1"
 
 
 def test_reserved_order_cannot_be_rejected() -> None:

@@ -112,7 +112,7 @@ def test_every_stage_in_the_chalice_config_names_its_three_parameters() -> None:
         assert settings.stage == stage
         for _, parameter, direct in SECRET_SOURCES:
             assert env[parameter].startswith(f"/orquesta/{stage}/"), (stage, parameter)
-            assert direct not in env, f"{stage} gives {direct} in plain text"
+            assert not set(direct) & set(env), f"{stage} gives {direct} in plain text"
 
 
 def test_an_unreadable_parameter_stops_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:

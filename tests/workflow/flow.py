@@ -186,3 +186,27 @@ def warehouse_and_store(qty_warehouse: int, qty_store: int = 0) -> dict[str, int
     if qty_store:
         stock["ST-MADRID"] = qty_store
     return stock
+
+
+def ledger_of(deps: Any, order: Order) -> dict[str, Any]:
+    """The sandbox gateway's own ledger of the order's payment (the truth the order's
+    books are held against)."""
+    assert order.payment.payment_id, "the order has no payment"
+    ledger: dict[str, Any] = deps.payments.statement(order.payment.payment_id)
+    return ledger
+
+
+def amounts(ledger: dict[str, Any]) -> dict[str, str]:
+    """``{"authorized": "30.00", "captured": ..., "refunded": ..., "voided": ...}``."""
+    return {k: ledger[k]["amount"] for k in ("authorized", "captured", "refunded", "voided")}
+
+
+def wait_until_settled(deps: Any, order_id: str, timeout: float = 30.0) -> Order:
+    """The order once nothing is owed to or by the gateway (captures at hand-over, voids
+    and refunds are settled just after the status change that calls for them)."""
+
+    def probe() -> Order | None:
+        order: Order = deps.store.get_order(order_id)
+        return order if not order.payment.owed() else None
+
+    return eventually(probe, timeout=timeout)

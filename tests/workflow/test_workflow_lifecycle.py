@@ -9,7 +9,9 @@ from typing import Any
 
 from tests.support import JSON, STORE, STOREFRONT, order_body
 from tests.workflow.flow import (
+    amounts,
     fresh_sku,
+    ledger_of,
     place,
     post_carrier_event,
     raw_history,
@@ -18,6 +20,7 @@ from tests.workflow.flow import (
     tracking_number,
     wait_for_execution,
     wait_for_status,
+    wait_until_settled,
 )
 
 
@@ -33,8 +36,10 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
     sku = fresh_sku(deps, {"WH-GETAFE": 10, "ST-MADRID": 3}, price="25.00")
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
 
-    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
     assert _statuses(shipped) == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
+    # Captured at hand-over (the shipment booked), not at PAID.
     assert shipped.payment.status.value == "CAPTURED"
     assert shipped.payment.captured is not None
     assert shipped.payment.captured.amount == Decimal("50.00")
@@ -87,9 +92,16 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
     ]
     assert returned.payment.status.value == "REFUNDED"
     assert returned.payment.refunded == returned.total
-    refunds = deps.payments.refunds_of(order_id)
-    assert [(r["sk"], r["amount"]) for r in refunds] == [
-        (f"REFUND#{order_id}:{return_id}", "50.00")
+    ledger = ledger_of(deps, returned)
+    assert amounts(ledger) == {
+        "authorized": "50.00",
+        "captured": "50.00",
+        "refunded": "50.00",
+        "voided": "0.00",
+    }
+    assert [(op["type"], op["key"]) for op in ledger["operations"][1:]] == [
+        ("capture", f"{order_id}:{order_id}-F1:capture"),
+        ("refund", f"{order_id}:{return_id}:refund"),
     ]
 
     described = wait_for_execution(deps, returned)
@@ -101,6 +113,7 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
         "AwaitHandover",
         "DispatchFulfilment",
         "AwaitCompletion",
+        "OpenReturnWindow",
         "AwaitReturns",
         "OrderClosed",
     ]
@@ -123,17 +136,20 @@ def test_declined_card_rejects_the_order_with_nothing_reserved_or_charged(
     assert order.payment.status.value == "DECLINED"
     assert order.fulfillments == []
     assert stock_of(deps, sku) == {"WH-GETAFE": (5, 0)}
-    assert deps.payments.charge_of(order_id) == {}
-    assert deps.payments.refunds_of(order_id) == []
+    # The gateway's payment id of the decline is kept; nothing was ever held.
+    assert amounts(ledger_of(deps, order)) == {
+        "authorized": "0.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "0.00",
+    }
 
     described = wait_for_execution(deps, order)
     assert described["status"] == "SUCCEEDED"
     assert states_entered(described) == ["AuthorizePayment", "RejectOrder", "OrderRejected"]
 
 
-def test_out_of_stock_rejects_and_refunds_the_captured_payment_in_full(
-    client: Any, deps: Any
-) -> None:
+def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, deps: Any) -> None:
     # Two units can ship (one in the warehouse, one in a store that ships); three ordered.
     sku = fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}, price="12.50")
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}]))
@@ -146,14 +162,16 @@ def test_out_of_stock_rejects_and_refunds_the_captured_payment_in_full(
     assert order.status_reason.value == "out_of_stock"
     assert _statuses(order) == ["ACCEPTED", "PAID", "REJECTED"]
 
-    charge = deps.payments.charge_of(order_id)
-    assert charge["amount"] == "37.50"
-    assert order.payment.payment_id == charge["payment_id"]
-    assert order.payment.status.value == "REFUNDED"
-    assert order.payment.captured == order.total
-    assert order.payment.refunded == order.total
-    refunds = deps.payments.refunds_of(order_id)
-    assert [(r["payment_id"], r["amount"]) for r in refunds] == [(charge["payment_id"], "37.50")]
+    # Voided, not refunded: nothing was ever taken from the customer.
+    assert amounts(ledger_of(deps, order)) == {
+        "authorized": "37.50",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "37.50",
+    }
+    assert order.payment.status.value == "VOIDED"
+    assert order.payment.voided == order.total
+    assert order.payment.owed() == []
 
     assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0), "ST-MADRID": (1, 0)}
     assert described["status"] == "SUCCEEDED"
@@ -165,7 +183,7 @@ def test_out_of_stock_rejects_and_refunds_the_captured_payment_in_full(
     ]
 
 
-def test_cancel_before_shipping_releases_stock_refunds_and_ends_the_execution(
+def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
     # Handling time is real-world seconds divided by the time scale: 15 seconds of it.
@@ -185,10 +203,9 @@ def test_cancel_before_shipping_releases_stock_refunds_and_ends_the_execution(
     assert response.json_body["status"] == "CANCELLED"
     assert response.json_body["status_reason"] == "customer_request"
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
-    assert response.json_body["payment"]["status"] == "REFUNDED"
-    assert response.json_body["payment"]["refunded"] == {"amount": "30.00", "currency": "EUR"}
-    refunds = deps.payments.refunds_of(order_id)
-    assert [r["amount"] for r in refunds] == ["30.00"]
+    assert response.json_body["payment"]["status"] == "VOIDED"
+    assert response.json_body["payment"]["refunded"] == {"amount": "0.00", "currency": "EUR"}
+    assert response.json_body["payment"]["captured"] == {"amount": "0.00", "currency": "EUR"}
 
     # The execution notices at the end of the handover wait, and stops there.
     cancelled = deps.store.get_order(order_id)
@@ -202,14 +219,20 @@ def test_cancel_before_shipping_releases_stock_refunds_and_ends_the_execution(
     assert _statuses(final) == ["ACCEPTED", "PAID", "RESERVED", "CANCELLED"]
     assert all(f.shipment is None for f in final.fulfillments)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
-    assert len(deps.payments.refunds_of(order_id)) == 1
+    assert amounts(ledger_of(deps, final)) == {
+        "authorized": "30.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "30.00",
+    }
 
 
 def test_cancel_after_shipping_is_refused(client: Any, deps: Any, parked: list[str]) -> None:
     sku = fresh_sku(deps, {"WH-GETAFE": 4})
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
     parked.append(order_id)
-    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
 
     response = client.http.post(f"/orders/{order_id}/cancel", headers=STOREFRONT | JSON)
     assert response.status_code == 409, response.body
@@ -218,7 +241,7 @@ def test_cancel_after_shipping_is_refused(client: Any, deps: Any, parked: list[s
     assert after.status.value == "SHIPPED"
     assert after.history == shipped.history
     assert after.payment.status.value == "CAPTURED"
-    assert deps.payments.refunds_of(order_id) == []
+    assert amounts(ledger_of(deps, after))["refunded"] == "0.00"
     assert stock_of(deps, sku) == {"WH-GETAFE": (3, 0)}
 
 
@@ -237,8 +260,7 @@ def test_payment_gateway_down_is_retried_then_rejected_with_nothing_charged(
     assert order.status_reason.value == "payment_unavailable"
     assert _statuses(order) == ["ACCEPTED", "REJECTED"]
     assert order.payment.status.value == "FAILED"
-    assert deps.payments.charge_of(order_id) == {}
-    assert deps.payments.refunds_of(order_id) == []
+    assert order.payment.payment_id is None  # the gateway never answered: nothing held
     assert stock_of(deps, sku) == {"WH-GETAFE": (5, 0)}
 
     described = wait_for_execution(deps, order)

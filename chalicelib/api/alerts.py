@@ -1,0 +1,119 @@
+"""``/ops/alerts``: what needed a person, newest first, and resolving it."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.services import alerts as alerts_service
+
+alerts = Blueprint(__name__)
+
+MAX_LIMIT = 1000
+
+
+class AlertsQuery(BaseModel):
+    """``GET /ops/alerts``."""
+
+    order_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Only this order's alerts",
+    )
+    status: Literal["open", "resolved"] | None = Field(
+        default=None, description="open or resolved; both if absent"
+    )
+    limit: int = Field(default=100, ge=1, le=MAX_LIMIT, description="Alerts listed, newest first")
+
+    @field_validator("order_id", "status", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class ResolveAlertRequest(BaseModel):
+    """``POST /ops/alerts/{alert_id}/resolve``; the body is optional."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str | None = Field(default=None, max_length=500, description="What was done")
+
+
+class AlertResponse(BaseModel):
+    """One ops alert."""
+
+    alert_id: str
+    kind: str
+    order_id: str | None
+    at: str
+    detail: str
+    status: AlertStatus
+    resolved_at: str | None = None
+    resolved_by: str | None = None
+    resolution_note: str | None = None
+
+    @classmethod
+    def from_alert(cls, alert: OpsAlert) -> AlertResponse:
+        """The API view of an alert."""
+        return cls(
+            alert_id=alert.alert_id,
+            kind=alert.kind,
+            order_id=alert.order_id,
+            at=alert.at.isoformat(),
+            detail=alert.detail,
+            status=alert.status,
+            resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,
+            resolved_by=alert.resolved_by,
+            resolution_note=alert.resolution_note,
+        )
+
+
+class AlertsResponse(BaseModel):
+    """``GET /ops/alerts``."""
+
+    alerts: list[AlertResponse]
+
+
+@endpoint(
+    alerts,
+    "/ops/alerts",
+    "GET",
+    summary="Ops alerts, newest first (?order_id=&status=open|resolved&limit=)",
+    roles=("ops",),
+    response=AlertsResponse,
+    query=AlertsQuery,
+    tag="ops",
+)
+def list_alerts(call: Call) -> dict[str, Any]:
+    """Every alert the app raised (SLA breaches, lost parcels, carrier problems...)."""
+    query = call.query(AlertsQuery)
+    status = AlertStatus(query.status) if query.status else None
+    found = alerts_service.list_alerts(query.order_id, status, query.limit, call.deps)
+    return AlertsResponse(alerts=[AlertResponse.from_alert(a) for a in found]).model_dump(
+        mode="json"
+    )
+
+
+@endpoint(
+    alerts,
+    "/ops/alerts/{alert_id}/resolve",
+    "POST",
+    summary="Mark an alert dealt with (repeating it answers the same)",
+    roles=("ops",),
+    request=ResolveAlertRequest,
+    response=AlertResponse,
+    tag="ops",
+)
+def resolve_alert(call: Call, alert_id: str) -> dict[str, Any]:
+    """Resolved by the calling ops key."""
+    request = call.parse(ResolveAlertRequest, optional=True)
+    principal = call.principal
+    by = f"{principal.role}:{principal.client_id}" if principal else "ops"
+    alert = alerts_service.resolve_alert(alert_id, by, request.note, call.deps)
+    return AlertResponse.from_alert(alert).model_dump(mode="json")

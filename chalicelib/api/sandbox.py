@@ -1,0 +1,53 @@
+"""The sandbox payment gateway's ledger: the truth the books are held against (local
+stack only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel
+
+from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.errors import NotFound
+
+sandbox = Blueprint(__name__)
+
+
+class SandboxOperation(BaseModel):
+    """One operation the gateway performed."""
+
+    type: str
+    amount: dict[str, str]
+    at: str
+    key: str
+
+
+class SandboxPaymentResponse(BaseModel):
+    """``GET /sandbox/payments/{payment_id}``."""
+
+    payment_id: str
+    authorized: dict[str, str]
+    captured: dict[str, str]
+    refunded: dict[str, str]
+    voided: dict[str, str]
+    operations: list[SandboxOperation]
+
+
+@endpoint(
+    sandbox,
+    "/sandbox/payments/{payment_id}",
+    "GET",
+    summary="The sandbox gateway's ledger of one payment (local stack only; 404 elsewhere)",
+    roles=("ops",),
+    response=SandboxPaymentResponse,
+    tag="ops",
+)
+def sandbox_payment(call: Call, payment_id: str) -> dict[str, Any]:
+    """Authorised, captured, refunded and voided, with every operation."""
+    ledger = call.deps.sandbox_ledger
+    if ledger is None:
+        raise NotFound("there is no sandbox gateway here", field="payment_id")
+    return SandboxPaymentResponse.model_validate(ledger.statement(payment_id)).model_dump(
+        mode="json"
+    )

@@ -1,0 +1,220 @@
+"""Money follows the goods: what the gateway must capture, void and refund, computed from
+the order's own (versioned) state, never from who is asking.
+
+Every operation is keyed by its cause: ``<order>:<fulfilment>:capture`` at hand-over,
+``<order>:<fulfilment>:void`` for a part never handed over, ``<order>:order:void`` when
+the order ends before anything was reserved, ``<order>:<return>:refund`` for a return
+received, ``<order>:<fulfilment>:refund`` for a lost parcel, and ``<order>:shipping:*``
+for the part of the total that is not lines (the shipping fee; it goes with the first
+shipment). A cause happens once, so its key is derived once; a key already recorded is
+never recorded again. That is why cancel, reject, not-collected, return and lost-parcel
+can never pay out twice, whichever of them races which.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    Attention,
+    Fulfillment,
+    FulfillmentStatus,
+    FulfillmentType,
+    OperationStatus,
+    Order,
+    OrderStatus,
+    PaymentOperation,
+    PaymentOperationType,
+    PaymentStatus,
+    ReturnStatus,
+)
+
+# A fulfilment whose goods left (or reached) the customer's hands: its share is captured.
+HANDED_OVER = frozenset(
+    {
+        FulfillmentStatus.SHIPPED,
+        FulfillmentStatus.DELIVERED,
+        FulfillmentStatus.RETURNED,
+        FulfillmentStatus.LOST,
+    }
+)
+# Reached the customer (returns are counted separately, by unit).
+REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
+ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
+# Captures first (a refund needs the money captured), then voids, then refunds.
+_ORDER = {
+    PaymentOperationType.CAPTURE: 0,
+    PaymentOperationType.VOID: 1,
+    PaymentOperationType.REFUND: 2,
+}
+# Failed attempts of one operation before ops are told (the sandbox's flaky tokens fail
+# twice, a real gateway's blips a few times: below this, retries handle it).
+ALERT_AFTER_ATTEMPTS = 4
+
+Wanted = tuple[str, PaymentOperationType, Money]
+
+
+def _zero(order: Order) -> Money:
+    return Money.zero(order.total.currency)
+
+
+def fulfilment_value(order: Order, fulfillment: Fulfillment) -> Money:
+    """What a fulfilment's lines cost the customer."""
+    prices = {line.sku: line.unit_price for line in order.lines}
+    value = _zero(order)
+    for fline in fulfillment.lines:
+        value = value + prices[fline.sku].times(fline.quantity)
+    return value
+
+
+def extra_value(order: Order) -> Money:
+    """The part of the total that is not lines: the shipping fee, if the order has one."""
+    lines = sum((line.line_total for line in order.lines), _zero(order))
+    extra = order.total - lines
+    return extra if extra.amount > 0 else _zero(order)
+
+
+def _extra_group(order: Order) -> list[Fulfillment]:
+    """The fulfilments the shipping fee travels with: the shipments, or every fulfilment
+    of an order without one."""
+    ships = [f for f in order.fulfillments if f.type is FulfillmentType.SHIP]
+    return ships or list(order.fulfillments)
+
+
+def _dead(order: Order, fulfillment: Fulfillment) -> bool:
+    """Never to be handed over: cancelled, or left behind by an order that ended."""
+    if fulfillment.status is FulfillmentStatus.CANCELLED:
+        return True
+    return order.status in ENDED and fulfillment.status not in HANDED_OVER
+
+
+def wanted_operations(order: Order) -> list[Wanted]:
+    """Every capture, void and refund the order's state calls for, by key."""
+    payment = order.payment
+    if payment.authorized is None or payment.payment_id is None:
+        return []
+    oid = order.order_id
+    wanted: list[Wanted] = []
+    if not order.fulfillments:
+        if order.status in ENDED:
+            wanted.append((f"{oid}:order:void", PaymentOperationType.VOID, payment.authorized))
+        return wanted
+    for f in order.fulfillments:
+        value = fulfilment_value(order, f)
+        if f.status in HANDED_OVER:
+            wanted.append(
+                (f"{oid}:{f.fulfillment_id}:capture", PaymentOperationType.CAPTURE, value)
+            )
+        elif _dead(order, f):
+            wanted.append((f"{oid}:{f.fulfillment_id}:void", PaymentOperationType.VOID, value))
+        if f.status is FulfillmentStatus.LOST:
+            wanted.append((f"{oid}:{f.fulfillment_id}:refund", PaymentOperationType.REFUND, value))
+    extra = extra_value(order)
+    if extra.amount > 0:
+        group = _extra_group(order)
+        handed = [f for f in group if f.status in HANDED_OVER]
+        if handed:
+            wanted.append((f"{oid}:shipping:capture", PaymentOperationType.CAPTURE, extra))
+            if all(f.status is FulfillmentStatus.LOST or _dead(order, f) for f in group):
+                wanted.append((f"{oid}:shipping:refund", PaymentOperationType.REFUND, extra))
+        elif all(_dead(order, f) for f in group):
+            wanted.append((f"{oid}:shipping:void", PaymentOperationType.VOID, extra))
+    for ret in order.returns:
+        if ret.status is ReturnStatus.RECEIVED and ret.refund is not None:
+            wanted.append(
+                (f"{oid}:{ret.return_id}:refund", PaymentOperationType.REFUND, ret.refund)
+            )
+    return [w for w in wanted if w[2].amount > 0]
+
+
+def record_owed(order: Order, at: datetime) -> list[PaymentOperation]:
+    """Record, as owed, every operation the state calls for that is not recorded yet; the
+    caller writes them in the same conditional write as the change that caused them."""
+    known = {op.key for op in order.payment.operations}
+    new = [
+        PaymentOperation(key=key, type=kind, amount=amount, recorded_at=at)
+        for key, kind, amount in wanted_operations(order)
+        if key not in known
+    ]
+    if new:
+        order.payment.operations = order.payment.operations + new
+    return new
+
+
+def owed_in_order(order: Order) -> list[PaymentOperation]:
+    """Owed operations in the order they must be attempted."""
+    return sorted(order.payment.owed(), key=lambda op: (_ORDER[op.type], op.recorded_at, op.key))
+
+
+def _sum(order: Order, kind: PaymentOperationType) -> Money:
+    done = [
+        op.amount
+        for op in order.payment.operations
+        if op.type is kind and op.status is OperationStatus.DONE
+    ]
+    return sum(done, _zero(order))
+
+
+def confirm(order: Order, key: str, at: datetime) -> bool:
+    """The gateway confirmed an operation: mark it done and recompute the payment's
+    totals and status. False if it was done already."""
+    op = next((o for o in order.payment.operations if o.key == key), None)
+    if op is None or op.status is OperationStatus.DONE:
+        return False
+    op.status = OperationStatus.DONE
+    op.done_at = at
+    payment = order.payment
+    payment.captured = _sum(order, PaymentOperationType.CAPTURE)
+    payment.voided = _sum(order, PaymentOperationType.VOID)
+    payment.refunded = _sum(order, PaymentOperationType.REFUND)
+    if payment.refunded.amount > 0:
+        full = payment.refunded.amount >= payment.captured.amount
+        payment.status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
+    elif payment.captured.amount > 0:
+        payment.status = PaymentStatus.CAPTURED
+    elif payment.authorized is not None and payment.voided.amount >= payment.authorized.amount:
+        payment.status = PaymentStatus.VOIDED
+    if not payment.owed() and order.attention is not None and order.attention.kind == "payment":
+        order.attention = None  # what ops were told about is settled now
+    return True
+
+
+def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
+    """An attempt failed; True when ops must be told now (once per operation)."""
+    op = next((o for o in order.payment.operations if o.key == key), None)
+    if op is None or op.status is OperationStatus.DONE:
+        return False
+    op.attempts += 1
+    op.last_error = error[:300]
+    if op.attempts >= ALERT_AFTER_ATTEMPTS and not op.alerted:
+        op.alerted = True
+        order.attention = Attention(
+            kind="payment",
+            detail=f"{op.type.value} {op.key} of {op.amount.amount} still owed after "
+            f"{op.attempts} attempts: {op.last_error}",
+            at=at,
+        )
+        return True
+    return False
+
+
+def kept_value(order: Order) -> Money:
+    """What the customer keeps: lines delivered and not returned, plus the shipping fee
+    if any shipment was delivered."""
+    prices = {line.sku: line.unit_price for line in order.lines}
+    units: dict[str, int] = {}
+    for f in order.fulfillments:
+        if f.status in REACHED:
+            for fline in f.lines:
+                units[fline.sku] = units.get(fline.sku, 0) + fline.quantity
+    for ret in order.returns:
+        if ret.status is ReturnStatus.RECEIVED:
+            for rline in ret.lines:
+                units[rline.sku] = units.get(rline.sku, 0) - rline.quantity
+    kept = _zero(order)
+    for sku, quantity in units.items():
+        kept = kept + prices[sku].times(quantity)
+    if any(f.status in REACHED for f in _extra_group(order)):
+        kept = kept + extra_value(order)
+    return kept

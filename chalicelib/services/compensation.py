@@ -1,0 +1,137 @@
+"""The saga's catch-all: a workflow step failed in a way nobody planned for. Nothing may be
+left stranded: what was never handed over is cancelled (its stock released, its share
+voided), what is owed is settled, the outcome is recorded on the order and ops are told."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from chalicelib.domain.orders import (
+    CANCELLABLE,
+    Attention,
+    FulfillmentStatus,
+    Order,
+    OrderStatus,
+    StatusReason,
+)
+from chalicelib.ports import StockChange
+from chalicelib.services import settlement
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# Waiting for a hand-over that will not come now: such fulfilments are cancelled.
+_NOT_HANDED_OVER = (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
+
+
+class CompensateInput(BaseModel):
+    """The order and the error the workflow caught (``Error`` and ``Cause``)."""
+
+    order_id: str
+    error: dict[str, Any] | None = None
+
+
+class CompensationOutput(BaseModel):
+    """What compensation did."""
+
+    order_id: str
+    status: str
+    cancelled_fulfillments: list[str]
+    settled: bool
+
+
+def _describe(error: dict[str, Any] | None) -> str:
+    if not error:
+        return "unknown error"
+    kind = str(error.get("Error", "error"))
+    cause = str(error.get("Cause", ""))[:300]
+    return f"{kind}: {cause}" if cause else kind
+
+
+def _stop(order: Order) -> tuple[list[str], list[StockChange]]:
+    """Cancel what was not handed over; end the order if nothing was."""
+    cancelled: list[str] = []
+    released: list[StockChange] = []
+    for fulfillment in order.fulfillments:
+        if fulfillment.status in _NOT_HANDED_OVER:
+            released += [
+                StockChange(
+                    sku=line.sku, location_id=fulfillment.location_id, reserved=-line.quantity
+                )
+                for line in fulfillment.lines
+            ]
+            fulfillment.status = FulfillmentStatus.CANCELLED
+            fulfillment.status_reason = StatusReason.PROCESSING_ERROR
+            fulfillment.task_token = None
+            cancelled.append(fulfillment.fulfillment_id)
+    return cancelled, released
+
+
+def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
+    """Release, void and settle what a failed step left; record it and alert ops. Raises
+    ``PaymentGatewayUnavailable`` if money is still owed (the workflow retries, then
+    alerts ops and fails the execution loudly)."""
+    now = deps.clock()
+    detail = f"the workflow failed ({_describe(step.error)}); compensated"
+    cancelled: list[str] = []
+    changed: list[bool] = []
+
+    def decide(order: Order) -> Change | None:
+        cancelled.clear()
+        changed.clear()
+        if order.attention is not None and order.attention.kind == "compensated":
+            return None  # a retried compensation: done already
+        ids, released = _stop(order)
+        cancelled.extend(ids)
+        entry = None
+        handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+        if order.status in CANCELLABLE and not handed_over:
+            entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
+        elif ids:
+            entry = order.sync_status(now, detail)
+        order.attention = Attention(kind="compensated", detail=detail, at=now)
+        changed.append(True)
+        return Change(entry=entry, stock=released)
+
+    order = mutate(deps, step.order_id, decide)
+    if changed:
+        deps.events.alert_ops(
+            f"order workflow compensated {step.order_id}",
+            {
+                "kind": "workflow_compensated",
+                "order_id": step.order_id,
+                "error": step.error or {},
+                "cancelled_fulfillments": cancelled,
+                "status": order.status.value,
+            },
+        )
+    outcome = settlement.settle(step.order_id, deps, raise_if_owed=True)
+    final = outcome.order or order
+    return CompensationOutput(
+        order_id=step.order_id,
+        status=final.status.value,
+        cancelled_fulfillments=cancelled,
+        settled=outcome.settled,
+    )
+
+
+class AttentionInput(BaseModel):
+    """The order whose compensation could not finish, and why."""
+
+    order_id: str
+    error: dict[str, Any] | None = None
+
+
+def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
+    """Record on the order that compensation could not finish (ops were alerted)."""
+    now = deps.clock()
+    detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
+
+    def decide(order: Order) -> Change | None:
+        order.attention = Attention(kind="compensation_failed", detail=detail, at=now)
+        return Change()
+
+    mutate(deps, step.order_id, decide)

@@ -1,0 +1,159 @@
+"""Parcels the carrier never confirms: after the breach the workflow keeps waiting, tells
+ops when the grace period is over, and 30 days (scaled) after the promise declares the
+parcel LOST, refunds it, emails the customer and alerts ops. Only then does the wait end."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, OperationStatus, Order
+from chalicelib.services import settlement
+from chalicelib.services.sla import late_delivery_deadline, record_breach
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# Once-only markers for the alerts of one parcel: a retried step alerts once.
+ALERT_MARKER_TTL_SECONDS = 90 * 86400
+
+
+def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:
+    """When an unconfirmed parcel is declared lost: ``lost_parcel_days`` after its
+    promise, scaled like every wait."""
+    days = deps.settings.lost_parcel_days
+    return promised_by + timedelta(seconds=deps.settings.scaled(days * 86400))
+
+
+def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> int | None:
+    """A wait for the carrier ran out. Returns how many seconds to keep waiting, or None
+    when the workflow is done with this parcel (delivered, or declared lost and settled).
+
+    At the promise: the breach is recorded (apology, ticket, alert). At the end of the
+    grace period: ops are told the carrier still has not confirmed. At the lost deadline:
+    the parcel is LOST."""
+    record_breach(order_id, fulfillment_id, deps)
+    order = deps.store.get_order(order_id)
+    fulfillment = order.fulfillment(fulfillment_id)
+    shipment = fulfillment.shipment
+    if fulfillment.status is FulfillmentStatus.LOST:
+        settle_lost_parcel(order_id, fulfillment_id, deps)  # a retry after a failed refund
+        return None
+    if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
+        return None
+    now = deps.clock()
+    grace_left = (late_delivery_deadline(shipment.promised_by, deps) - now).total_seconds()
+    if grace_left >= 1:
+        return int(grace_left) + 1
+    lost_left = (lost_deadline(shipment.promised_by, deps) - now).total_seconds()
+    if lost_left >= 1:
+        _alert_once(
+            f"unconfirmed:{order_id}:{fulfillment_id}",
+            f"delivery unconfirmed {order_id}",
+            _parcel_facts(order, fulfillment, "delivery_unconfirmed"),
+            deps,
+        )
+        return int(lost_left) + 1
+    declare_lost(order_id, fulfillment_id, deps)
+    return None
+
+
+def declare_lost(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
+    """Mark a still-unconfirmed parcel LOST (the other fulfilments set the order's status),
+    then refund it, email the customer and alert ops."""
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        fulfillment = order.fulfillment(fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.SHIPPED:
+            return None
+        _, entry = order.lose_fulfillment(fulfillment_id, now)
+        fulfillment.task_token = None
+        return Change(entry=entry)
+
+    mutate(deps, order_id, decide)
+    return settle_lost_parcel(order_id, fulfillment_id, deps)
+
+
+def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
+    """Refund a LOST parcel, then tell the customer (``fulfillment.lost``, mailed) and ops.
+    Safe to repeat: the refund is recorded once, the event is mailed once per id, ops are
+    alerted once."""
+    order = deps.store.get_order(order_id)
+    if order.fulfillment(fulfillment_id).status is not FulfillmentStatus.LOST:
+        return order
+    order = _refund_lost_fulfilment(order, fulfillment_id, deps)
+    fulfillment = order.fulfillment(fulfillment_id)
+    refund = fulfillment.refunded or Money.zero(order.total.currency)
+    shipment = fulfillment.shipment
+    lost_at = shipment.lost_at if shipment and shipment.lost_at else deps.clock()
+    facts = _parcel_facts(order, fulfillment, "parcel_lost") | {
+        "refund": refund.model_dump(mode="json")
+    }
+    deps.events.publish(
+        {
+            "type": "fulfillment.lost",
+            "event_id": f"{order_id}:{fulfillment_id}:LOST",
+            "order_id": order_id,
+            "fulfillment_id": fulfillment_id,
+            "customer_id": order.customer_id,
+            "carrier": facts["carrier"],
+            "tracking_number": facts["tracking_number"],
+            "refund": facts["refund"],
+            "at": lost_at.isoformat(),
+        }
+    )
+    _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
+    return order
+
+
+def _refund_lost_fulfilment(order: Order, fulfillment_id: str, deps: Deps) -> Order:
+    """Give back the lost parcel's captured value through the one settlement path:
+    declaring it LOST recorded the refund owed (``<order>:<fulfilment>:refund``, in the same
+    write), ``settle`` attempts it (a gateway failure raises, and the workflow retries the
+    step). The amount given back is then kept on the fulfilment for the console and the
+    customer's email."""
+    settled = settlement.settle(order.order_id, deps, raise_if_owed=True)
+    current = settled.order or deps.store.get_order(order.order_id)
+    key = f"{order.order_id}:{fulfillment_id}:refund"
+    done = next(
+        (
+            op.amount
+            for op in current.payment.operations
+            if op.key == key and op.status is OperationStatus.DONE
+        ),
+        Money.zero(current.total.currency),
+    )
+
+    def record(latest: Order) -> Change | None:
+        lost = latest.fulfillment(fulfillment_id)
+        if lost.refunded is not None:
+            return None
+        lost.refunded = done
+        return Change()
+
+    return mutate(deps, order.order_id, record)
+
+
+def _parcel_facts(order: Order, fulfillment: Fulfillment, kind: str) -> dict[str, Any]:
+    shipment = fulfillment.shipment
+    return {
+        "kind": kind,
+        "order_id": order.order_id,
+        "fulfillment_id": fulfillment.fulfillment_id,
+        "carrier": shipment.carrier if shipment else None,
+        "tracking_number": shipment.tracking_number if shipment else None,
+        "promised_by": shipment.promised_by.isoformat() if shipment else None,
+    }
+
+
+def _alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
+    if not deps.store.remember_once(f"alert:{marker}", ALERT_MARKER_TTL_SECONDS):
+        return
+    try:
+        deps.events.alert_ops(subject, message)
+    except Exception:
+        deps.store.forget(f"alert:{marker}")  # the step's retry alerts instead
+        raise

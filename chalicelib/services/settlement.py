@@ -1,0 +1,146 @@
+"""The one path every capture, void and refund takes.
+
+``settle(order_id, deps)`` records, as owed, whatever the order's state calls for and is
+not recorded yet (``domain.settlement``), then attempts every owed operation with its
+key, and records each outcome on the order. Callers change the order (the owed
+operations are recorded in that same write, see ``unit_of_work.mutate``) and then call
+``settle``; the workflow retries a step whose settlement failed, and ``sweep`` (a
+schedule) retries what the API paths left owed. Ops are alerted when an operation keeps
+failing, and the order shows it (``attention``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from chalicelib.domain import settlement as rules
+from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
+from chalicelib.domain.orders import Order, PaymentOperation, PaymentOperationType
+from chalicelib.services.unit_of_work import Change, mutate
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+@dataclass
+class Settlement:
+    """What one ``settle`` call did."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    order: Order | None = None
+
+    @property
+    def settled(self) -> bool:
+        """Whether nothing is owed any more."""
+        return not self.failed and self.order is not None and not self.order.payment.owed()
+
+
+def record_owed(order_id: str, deps: Deps) -> Order:
+    """Record what the order's state calls for and is not recorded yet (one write)."""
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        return Change() if rules.record_owed(order, now) else None
+
+    return mutate(deps, order_id, decide)
+
+
+def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement:
+    """Attempt every operation the order owes; with ``raise_if_owed`` a failure raises
+    ``PaymentGatewayUnavailable`` once everything was tried (the workflow retries it)."""
+    order = record_owed(order_id, deps)
+    outcome = Settlement(order=order)
+    payment_id = order.payment.payment_id
+    if payment_id is None:
+        return outcome
+    for op in rules.owed_in_order(order):
+        if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, order):
+            # A refund gives back captured money: not before the capture is confirmed.
+            outcome.failed.append(op.key)
+            continue
+        try:
+            _call(deps, payment_id, op)
+        except (PaymentGatewayUnavailable, PaymentRefused) as exc:
+            outcome.failed.append(op.key)
+            _record_failure(order_id, op, f"{type(exc).__name__}: {exc}", deps)
+            continue
+        outcome.done.append(op.key)
+        _record_done(order_id, op, deps)
+    outcome.order = deps.store.get_order(order_id)
+    if raise_if_owed and outcome.failed:
+        raise PaymentGatewayUnavailable(
+            f"order {order_id} still owes {', '.join(outcome.failed)}; retried"
+        )
+    return outcome
+
+
+def _captures_owed(outcome: Settlement, order: Order) -> bool:
+    return any(
+        o.type is PaymentOperationType.CAPTURE and o.key not in outcome.done
+        for o in order.payment.owed()
+    )
+
+
+def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
+    gateway = deps.payments
+    call = {
+        PaymentOperationType.CAPTURE: gateway.capture,
+        PaymentOperationType.VOID: gateway.void,
+        PaymentOperationType.REFUND: gateway.refund,
+    }[op.type]
+    call(payment_id, op.amount, op.key)
+
+
+def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
+    now = deps.clock()
+    event = {
+        "type": f"payment.{op.type.value}",
+        "event_id": f"{op.key}:DONE",
+        "order_id": order_id,
+        "amount": op.amount.model_dump(mode="json"),
+        "at": now.isoformat(),
+    }
+
+    def decide(order: Order) -> Change | None:
+        return Change(events=[event]) if rules.confirm(order, op.key, now) else None
+
+    mutate(deps, order_id, decide)
+
+
+def _record_failure(order_id: str, op: PaymentOperation, error: str, deps: Deps) -> None:
+    now = deps.clock()
+    alert: list[bool] = []
+
+    def decide(order: Order) -> Change | None:
+        alert.clear()
+        alert.append(rules.record_failure(order, op.key, error, now))
+        return Change()
+
+    order = mutate(deps, order_id, decide)
+    if alert and alert[0]:
+        deps.events.alert_ops(
+            f"payment {op.type.value} owed {order_id}",
+            {
+                "kind": "payment_owed",
+                "order_id": order_id,
+                "operation": op.key,
+                "type": op.type.value,
+                "amount": op.amount.model_dump(mode="json"),
+                "attempts": next(
+                    (o.attempts for o in order.payment.operations if o.key == op.key), 0
+                ),
+                "error": error,
+            },
+        )
+
+
+def sweep(deps: Deps, limit: int = 100) -> dict[str, int]:
+    """Settle every order the store lists as owing money (a marker, never a scan)."""
+    order_ids = deps.store.orders_owing(limit)
+    settled = 0
+    for order_id in order_ids:
+        if settle(order_id, deps).settled:
+            settled += 1
+    return {"orders": len(order_ids), "settled": settled}

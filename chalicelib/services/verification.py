@@ -1,0 +1,114 @@
+"""Customers prove an identifier with a one-time code, and only then get a customer
+token: whoever merely knows an email or a phone number learns nothing and gets nothing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.customers import Identifier, IdentifierType, identifiers_of
+from chalicelib.domain.errors import NotFound, Unprocessable
+from chalicelib.domain.requests import CustomerRef
+from chalicelib.services import tokens
+from chalicelib.services.customers import (
+    CustomerToken,
+    Resolution,
+    customer_token,
+    resolve_customer,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+CODE_DIGITS = 6
+# Guessing: 5 wrong codes for one identifier lock it for 15 minutes of real time (the
+# lockout is not scaled by ORQUESTA_TIME_SCALE).
+MAX_WRONG_CODES = 5
+LOCKOUT_SECONDS = 15 * 60
+# Sending: 5 codes to one address per 15 minutes, so that nobody can flood an inbox or
+# run up an SMS bill through us.
+MAX_SENDS = 5
+_PURPOSE = "verify"
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The customer an identifier belongs to (created if new) and their token."""
+
+    resolution: Resolution
+    token: CustomerToken
+
+
+def _identifier(email: str | None, phone: str | None) -> Identifier:
+    if bool(email) == bool(phone):
+        raise Unprocessable("give exactly one of email or phone", field="email")
+    return identifiers_of(email, phone, None)[0]
+
+
+def _key(identifier: Identifier) -> str:
+    return f"{identifier.type.value}#{identifier.value}"
+
+
+def send_code(email: str | None, phone: str | None, deps: Deps) -> None:
+    """Send a fresh 6-digit code to the address, valid for 10 minutes; only its keyed hash
+    is stored. Answers the same whether or not anybody is known by the address; the sixth
+    send within 15 minutes is 429."""
+    identifier = _identifier(email, phone)
+    key, now = _key(identifier), deps.clock()
+    sends = deps.access.begin_attempt(
+        f"send#{key}", now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value
+    )
+    deps.access.attempt_failed(f"send#{key}", sends, now, MAX_SENDS, LOCKOUT_SECONDS)
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    kid, code_hash = tokens.sign(deps.secrets.tracking_keys(), _PURPOSE, key, code)
+    minutes = deps.settings.verification_code_ttl_seconds // 60
+    valid_until = int(now.timestamp()) + deps.settings.verification_code_ttl_seconds
+    deps.access.put_code(key, code_hash, kid, valid_until)
+    text = (
+        f"Tu código de Orquesta es {code}. Caduca en {minutes} minutos.\n"
+        f"Your Orquesta code is {code}. It expires in {minutes} minutes.\n"
+    )
+    if identifier.type is IdentifierType.EMAIL:
+        html = f"<p>Tu código es <strong>{code}</strong>.</p><p>Your code is {code}.</p>"
+        deps.mailer.send(identifier.value, f"Tu código: {code} / Your code", html, text)
+    else:
+        deps.texter.send(identifier.value, text)
+
+
+def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) -> Verified:
+    """The customer the identifier belongs to (created if nobody is) and a customer token,
+    when ``code`` is the one sent and still valid; a code is good once. A wrong or expired
+    code is 422 on ``code``; after 5 wrong ones every attempt is 429 for 15 minutes."""
+    identifier = _identifier(email, phone)
+    key, scope = _key(identifier), f"verify#{_key(identifier)}"
+    now = deps.clock()
+    if deps.access.code(key) is None:
+        # Nothing to guess at: no code was sent to this address (or it was replaced and
+        # expired away). Not an attempt; the schema cannot know it, so it is 404.
+        raise NotFound("no code was sent to this address", field=identifier.type.value)
+    failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
+    stored = deps.access.code(key)
+    valid = (
+        stored is not None
+        and not stored.get("used")
+        and int(stored["valid_until"]) > now.timestamp()
+        and tokens.verify(
+            deps.secrets.tracking_keys(),
+            str(stored["kid"]),
+            str(stored["code_hash"]),
+            _PURPOSE,
+            key,
+            code,
+        )
+    )
+    if not valid or stored is None or not deps.access.use_code(key, str(stored["code_hash"])):
+        deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
+        raise Unprocessable("wrong or expired code", field="code")
+    deps.access.attempt_succeeded(scope)
+    ref = CustomerRef(
+        email=identifier.value if identifier.type is IdentifierType.EMAIL else None,
+        phone=identifier.value if identifier.type is IdentifierType.PHONE else None,
+    )
+    resolution = resolve_customer(ref, deps)
+    return Verified(resolution, customer_token(resolution.customer_id, deps))

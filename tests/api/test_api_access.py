@@ -1,0 +1,284 @@
+"""Who may do what (API.md part two), tried as an attacker first: another client's
+storefront key, a store key bound to another store, a key of the same client after a
+rotation; and a test that walks every registered route so that none can forget its
+access rule."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+from typing import Any
+
+import pytest
+
+import chalicelib.api
+from chalicelib.api.http import ROUTE_DOCS, Access
+from chalicelib.domain.errors import NotFound
+from tests.api.helpers import (
+    assert_problem,
+    expected_order_id,
+    get_order,
+    place_order,
+    post_order,
+)
+from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, idempotency_key, order_body
+
+# Every blueprint registers its routes on import: load them all to walk the registry.
+for _module in pkgutil.iter_modules(chalicelib.api.__path__):
+    importlib.import_module(f"chalicelib.api.{_module.name}")
+
+# Demo keys (chalicelib/config.py): a second storefront client, a store key bound to Madrid.
+OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
+MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
+UNKNOWN_ORDER = "ord_00000000000000000000"
+RETURN_BODY = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
+
+
+def _store_order(store_id: str = "ST-MADRID", **overrides: Any) -> dict[str, Any]:
+    """An anonymous in-store order at ``store_id``, collected there."""
+    body = order_body(
+        channel="store",
+        store_id=store_id,
+        lines=[
+            {"sku": "CAP-NAVY", "quantity": 1, "fulfillment": "pickup", "location_id": store_id}
+        ],
+        **overrides,
+    )
+    del body["customer"]
+    del body["shipping_address"]
+    return body
+
+
+def _request(client: Any, method: str, path: str, auth: dict[str, str], body: Any) -> Any:
+    raw = json.dumps(body) if body is not None else ""
+    return client.http.request(method, path, headers=auth | JSON, body=raw)
+
+
+def _same_as_unknown(
+    client: Any, method: str, path: str, auth: dict[str, str], body: Any, order_id: str
+) -> None:
+    """The answer for ``order_id`` is exactly the answer for an id nobody has."""
+    theirs = _request(client, method, path.format(order_id=order_id), auth, body)
+    unknown = _request(client, method, path.format(order_id=UNKNOWN_ORDER), auth, body)
+    assert_problem(theirs, 404, "order_id")
+    assert json.loads(theirs.body) == json.loads(
+        unknown.body.decode().replace(UNKNOWN_ORDER, order_id)
+    )
+    assert theirs.headers.get("Content-Type") == unknown.headers.get("Content-Type")
+
+
+OWN_ORDER_ROUTES = [doc for doc in ROUTE_DOCS if doc.access is Access.OWN_ORDER]
+
+
+# Orders belong to their client ---------------------------------------------------------------
+@pytest.mark.parametrize("doc", OWN_ORDER_ROUTES, ids=lambda d: f"{d.method} {d.path}")
+def test_another_clients_storefront_gets_404_like_an_unknown_id_on_every_order_route(
+    client: Any, doc: Any
+) -> None:
+    placed = place_order(client, order_body())
+    body = RETURN_BODY if doc.path.endswith("/returns") else ({} if doc.method != "GET" else None)
+    assert "storefront" in doc.roles, "every own-order route is open to storefronts"
+
+    _same_as_unknown(client, doc.method, doc.path, OTHER_STOREFRONT, body, placed["order_id"])
+
+    order = get_order(client, placed["order_id"], OPS)
+    assert order["status"] != "CANCELLED" and order["returns"] == []
+
+
+def test_the_owning_client_reads_and_cancels_its_own_order(client: Any) -> None:
+    placed = place_order(client, order_body())
+
+    assert get_order(client, placed["order_id"])["order_id"] == placed["order_id"]
+    cancelled = _request(client, "POST", f"/orders/{placed['order_id']}/cancel", STOREFRONT, {})
+    assert cancelled.status_code in (200, 409), cancelled.body
+
+
+def test_two_keys_of_one_client_act_as_one_client(client: Any, settings: Any) -> None:
+    settings.api_keys = dict(settings.api_keys) | {
+        "shop-a-2025": {"role": "storefront", "client_id": "shop-a"},
+        "shop-a-2026": {"role": "storefront", "client_id": "shop-a"},
+    }
+    old, new = {"Authorization": "Bearer shop-a-2025"}, {"Authorization": "Bearer shop-a-2026"}
+    body, key = order_body(), idempotency_key()
+    first, _ = post_order(client, body, old, key)
+    assert first.status_code == 202, first.body
+
+    # The rotated key reads the order, and the same Idempotency-Key finds the same order.
+    again, _ = post_order(client, body, new, key)
+    assert again.status_code == 202 and again.json_body["order_id"] == first.json_body["order_id"]
+    assert get_order(client, first.json_body["order_id"], new)["order_id"]
+    # A key without a client_id is a client of its own.
+    _same_as_unknown(
+        client, "GET", "/orders/{order_id}", STOREFRONT, None, first.json_body["order_id"]
+    )
+
+
+def test_two_clients_using_one_idempotency_key_get_two_orders(client: Any) -> None:
+    key = idempotency_key()
+    mine, _ = post_order(client, order_body(), STOREFRONT, key)
+    theirs, _ = post_order(client, order_body(), OTHER_STOREFRONT, key)
+
+    assert mine.status_code == theirs.status_code == 202, (mine.body, theirs.body)
+    assert mine.json_body["order_id"] != theirs.json_body["order_id"]
+    assert get_order(client, theirs.json_body["order_id"], OTHER_STOREFRONT)
+    _same_as_unknown(
+        client, "GET", "/orders/{order_id}", STOREFRONT, None, theirs.json_body["order_id"]
+    )
+
+
+def test_claiming_an_anonymous_store_order_stays_open_to_any_storefront(client: Any) -> None:
+    sale = place_order(client, _store_order(), STORE)
+    claimed = client.http.post(
+        f"/orders/{sale['order_id']}/claim",
+        headers=OTHER_STOREFRONT | JSON,
+        body=json.dumps({"receipt_code": sale["receipt_code"], "email": "claim@example.com"}),
+    )
+    assert claimed.status_code == 200, claimed.body
+    assert "customer_token" not in claimed.json_body
+
+
+# Store keys bound to a store ---------------------------------------------------------------
+def test_a_bound_store_key_places_store_orders_only_for_its_store(client: Any, deps: Any) -> None:
+    elsewhere, key = post_order(client, _store_order("ST-BARCELONA"), MADRID_STORE)
+    assert_problem(elsewhere, 403, "store_id")
+    with pytest.raises(NotFound):
+        deps.store.get_order(expected_order_id(MADRID_STORE, key))
+
+    placed = place_order(client, _store_order("ST-MADRID"), MADRID_STORE)
+    assert get_order(client, placed["order_id"], MADRID_STORE)["store_id"] == "ST-MADRID"
+
+
+def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
+    web = place_order(client, order_body())
+    barcelona = place_order(client, _store_order("ST-BARCELONA"), STORE)
+    madrid_pickup = place_order(
+        client,
+        order_body(
+            lines=[
+                {
+                    "sku": "CAP-NAVY",
+                    "quantity": 1,
+                    "fulfillment": "pickup",
+                    "location_id": "ST-MADRID",
+                }
+            ]
+        ),
+    )
+
+    for order_id in (web["order_id"], barcelona["order_id"]):
+        for method, path, body in (
+            ("GET", "/orders/{order_id}", None),
+            ("POST", "/orders/{order_id}/cancel", {}),
+            ("POST", "/orders/{order_id}/returns", RETURN_BODY),
+        ):
+            _same_as_unknown(client, method, path, MADRID_STORE, body, order_id)
+        assert get_order(client, order_id, STORE)  # an unbound store key acts for every store
+    # A pick-up at Madrid is Madrid's once its fulfilment is there.
+    eventually(
+        lambda: (
+            _request(
+                client, "GET", f"/orders/{madrid_pickup['order_id']}", MADRID_STORE, None
+            ).status_code
+            == 200
+        )
+    )
+
+
+def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_store(
+    client: Any,
+) -> None:
+    at_madrid = place_order(client, _store_order("ST-MADRID"), MADRID_STORE)
+    elsewhere = RETURN_BODY | {"channel": "store", "location_id": "ST-BARCELONA"}
+    taken = _request(
+        client, "POST", f"/orders/{at_madrid['order_id']}/returns", MADRID_STORE, elsewhere
+    )
+    assert_problem(taken, 403, "location_id")
+    received = _request(
+        client,
+        "POST",
+        "/returns/ret_0000000000000000/receive",
+        MADRID_STORE,
+        {"location_id": "ST-BARCELONA"},
+    )
+    assert_problem(received, 403, "location_id")
+    movement = client.http.post(
+        "/inventory/movements",
+        headers=MADRID_STORE | JSON | idempotency_key(),
+        body=json.dumps(
+            {"sku": "CAP-NAVY", "location_id": "ST-BARCELONA", "type": "receipt", "quantity": 1}
+        ),
+    )
+    assert_problem(movement, 403, "location_id")
+    at_home = client.http.post(
+        "/inventory/movements",
+        headers=MADRID_STORE | JSON | idempotency_key(),
+        body=json.dumps(
+            {"sku": "CAP-NAVY", "location_id": "ST-MADRID", "type": "receipt", "quantity": 1}
+        ),
+    )
+    assert at_home.status_code == 201, at_home.body
+
+
+# The route registry ------------------------------------------------------------------------
+def test_every_registered_route_declares_who_may_call_it(stack: Any) -> None:
+    """A route added without an access rule fails here: each route checks ownership, is for
+    ops (or staff) only, or is explicitly public or signed."""
+    app = stack.app_module.app
+    registered = {(method, path) for path, entries in app.routes.items() for method in entries}
+    documented = {(doc.method, doc.path) for doc in ROUTE_DOCS}
+    assert registered == documented, "every route goes through endpoint(), with its access"
+    for doc in ROUTE_DOCS:
+        where = f"{doc.method} {doc.path}"
+        assert doc.access is not None, f"{where} declares no access rule"
+        if doc.access in (Access.PUBLIC, Access.SIGNED):
+            assert doc.roles == (), f"{where}: public and signed routes take no key"
+        else:
+            assert doc.roles, f"{where}: only public and signed routes go without a key"
+        if doc.access is Access.OPS:
+            assert doc.roles == ("ops",), where
+        if doc.access is Access.STAFF:
+            assert "storefront" not in doc.roles, where
+        if doc.access is Access.CUSTOMER:
+            assert "{customer_id}" in doc.path or "{ticket_id}" in doc.path, where
+        if "{order_id}" in doc.path:
+            assert doc.access in (Access.OWN_ORDER, Access.OPS, Access.CODE), where
+        if doc.access is Access.PUBLIC:
+            assert doc.path in ("/health", "/openapi.json", "/ops"), f"{where} is public?"
+
+
+CUSTOMER_ROUTES = [
+    doc for doc in ROUTE_DOCS if doc.access is Access.CUSTOMER and "storefront" in doc.roles
+]
+
+
+@pytest.mark.parametrize("doc", CUSTOMER_ROUTES, ids=lambda d: f"{d.method} {d.path}")
+def test_every_customer_route_refuses_a_storefront_without_that_customers_token(
+    client: Any, doc: Any
+) -> None:
+    placed = place_order(client, order_body())
+    customer_id = placed["customer_id"]
+    ticket = client.http.post(
+        f"/customers/{customer_id}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps({"subject": "s", "description": "d", "channel": "phone"}),
+    ).json_body["ticket_id"]
+    path = doc.path.format(customer_id=customer_id, ticket_id=ticket)
+
+    response = _request(client, doc.method, path, OTHER_STOREFRONT, None)
+
+    assert_problem(response, 403, "X-Customer-Token")
+    assert _request(client, doc.method, path, OPS, None).status_code == 200
+
+
+def test_an_unknown_role_or_field_in_a_key_object_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.adapters.secrets import parse_api_keys
+
+    keys = parse_api_keys({"a": "ops", "b": {"role": "store", "location_id": "ST-MADRID"}})
+    assert keys["a"].role == "ops" and keys["a"].client_id is None
+    assert keys["b"].location_id == "ST-MADRID"
+    for bad in ({"a": "admin"}, {"a": {"role": "ops", "tenant": "x"}}, {"a": {"client_id": "x"}}):
+        with pytest.raises(ValidationError):
+            parse_api_keys(bad)

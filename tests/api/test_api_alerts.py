@@ -1,0 +1,149 @@
+"""GET /ops/alerts and POST /ops/alerts/{id}/resolve: every alert the app raises is on
+record for ops, newest first, by order, open or resolved."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import assert_problem
+from tests.support import JSON, OPS, STORE, STOREFRONT
+from tests.workflow.flow import ops_alerts
+
+ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}
+
+
+def _raise(deps: Any, kind: str, order_id: str | None) -> None:
+    """What every service does when something needs a person."""
+    message: dict[str, Any] = {"kind": kind, "ratio": 0.5}
+    if order_id:
+        message["order_id"] = order_id
+    deps.events.alert_ops(f"{kind} {order_id}", message)
+
+
+def _alerts(client: Any, query: str = "") -> list[dict[str, Any]]:
+    response = client.http.get(f"/ops/alerts{query}", headers=OPS)
+    assert response.status_code == 200, response.body
+    assert set(response.json_body) == {"alerts"}
+    found: list[dict[str, Any]] = response.json_body["alerts"]
+    return found
+
+
+@pytest.mark.parametrize("auth", [STOREFRONT, STORE], ids=["storefront", "store"])
+def test_only_ops_may_read_or_resolve_alerts(client: Any, deps: Any, auth: dict[str, str]) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    _raise(deps, "sla_breached", order_id)
+    [alert] = _alerts(client, f"?order_id={order_id}")
+    assert_problem(client.http.get("/ops/alerts", headers=auth), 403, "Authorization")
+    assert_problem(client.http.get("/ops/alerts"), 401, "Authorization")
+    resolve = f"/ops/alerts/{alert['alert_id']}/resolve"
+    assert_problem(client.http.post(resolve, headers=auth), 403, "Authorization")
+    assert_problem(client.http.post(resolve), 401, "Authorization")
+    assert _alerts(client, f"?order_id={order_id}")[0]["status"] == "open"
+
+
+def test_every_alert_is_recorded_newest_first_and_filtered_by_order(client: Any, deps: Any) -> None:
+    mine, other = (f"ord_{uuid.uuid4().hex[:20]}" for _ in range(2))
+    _raise(deps, "sla_breached", mine)
+    _raise(deps, "carrier_exception", other)
+    _raise(deps, "parcel_lost", mine)
+    _raise(deps, "unknown_tracking_number", None)
+
+    listed = _alerts(client, f"?order_id={mine}")
+    assert [a["kind"] for a in listed] == ["parcel_lost", "sla_breached"]
+    for alert in listed:
+        assert set(alert) >= ALERT_KEYS
+        assert alert["order_id"] == mine
+        assert alert["status"] == "open"
+        assert alert["detail"] == f"{alert['kind']} {mine}"
+    assert listed[0]["at"] >= listed[1]["at"]
+
+    newest = _alerts(client, "?limit=50")
+    kinds = [a["kind"] for a in newest if a["order_id"] in (mine, other, None)]
+    assert kinds[:4] == [
+        "unknown_tracking_number",
+        "parcel_lost",
+        "carrier_exception",
+        "sla_breached",
+    ]
+    ats = [a["at"] for a in newest]
+    assert ats == sorted(ats, reverse=True)
+    assert [a["kind"] for a in _alerts(client, f"?order_id={other}")] == ["carrier_exception"]
+    assert _alerts(client, "?order_id=ord_nobody") == []
+
+    # The ops topic gets the same alert, with its id, so a subscriber can resolve it.
+    published = [a for a in ops_alerts(deps) if a.get("order_id") == mine]
+    assert {a["alert_id"] for a in published} == {a["alert_id"] for a in listed}
+
+
+def test_resolving_an_alert_takes_it_off_the_open_list_once(client: Any, deps: Any) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    _raise(deps, "delivery_unconfirmed", order_id)
+    _raise(deps, "parcel_lost", order_id)
+    lost, unconfirmed = _alerts(client, f"?order_id={order_id}")
+    assert lost["alert_id"] in {a["alert_id"] for a in _alerts(client, "?status=open")}
+
+    response = client.http.post(
+        f"/ops/alerts/{lost['alert_id']}/resolve",
+        headers=OPS | JSON,
+        body=json.dumps({"note": "refund confirmed with the customer"}),
+    )
+    assert response.status_code == 200, response.body
+    resolved = response.json_body
+    assert resolved["status"] == "resolved"
+    assert resolved["resolved_at"] is not None
+    assert resolved["resolution_note"] == "refund confirmed with the customer"
+    assert resolved["resolved_by"].startswith("ops:")
+
+    again = client.http.post(f"/ops/alerts/{lost['alert_id']}/resolve", headers=OPS)
+    assert again.status_code == 200, again.body
+    assert again.json_body == resolved
+
+    open_ids = {a["alert_id"] for a in _alerts(client, "?status=open&limit=1000")}
+    assert lost["alert_id"] not in open_ids
+    assert unconfirmed["alert_id"] in open_ids
+    assert [a["status"] for a in _alerts(client, f"?order_id={order_id}")] == ["resolved", "open"]
+    assert [a["alert_id"] for a in _alerts(client, f"?order_id={order_id}&status=open")] == [
+        unconfirmed["alert_id"]
+    ]
+    assert [a["alert_id"] for a in _alerts(client, f"?order_id={order_id}&status=resolved")] == [
+        lost["alert_id"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "alert_id", ["alr_20260101T000000000000_deadbeef", "nope", "alr_%C3%B1"], ids=str
+)
+def test_resolving_an_unknown_alert_is_404(client: Any, alert_id: str) -> None:
+    response = client.http.post(f"/ops/alerts/{alert_id}/resolve", headers=OPS)
+    assert_problem(response, 404, "alert_id")
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?status=closed", "status"),
+        ("?limit=0", "limit"),
+        ("?limit=1001", "limit"),
+        ("?order_id=%C3%B1and%C3%BA", "order_id"),
+        ("?order_id=a%20b", "order_id"),
+    ],
+)
+def test_bad_alert_queries_name_the_parameter(client: Any, query: str, field: str) -> None:
+    assert_problem(client.http.get(f"/ops/alerts{query}", headers=OPS), 422, field)
+
+
+def test_a_bad_resolution_body_names_the_field(client: Any, deps: Any) -> None:
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    _raise(deps, "parcel_lost", order_id)
+    [alert] = _alerts(client, f"?order_id={order_id}")
+    response = client.http.post(
+        f"/ops/alerts/{alert['alert_id']}/resolve",
+        headers=OPS | JSON,
+        body=json.dumps({"note": "x" * 501}),
+    )
+    assert_problem(response, 422, "note")
+    assert _alerts(client, f"?order_id={order_id}")[0]["status"] == "open"

@@ -1,0 +1,168 @@
+"""Customer tokens only through one-time codes (API.md part two): no enumeration, a code
+that is good once and for 10 minutes, stored only as a hash, and locked after 5 wrong
+tries under any concurrency."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import boto3
+
+from tests.api.helpers import assert_problem, place_order, sent_code, verify_customer
+from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+
+
+def _email() -> str:
+    return f"verify-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _send(client: Any, body: dict[str, str], auth: dict[str, str] = STOREFRONT) -> Any:
+    return client.http.post("/customers/verifications", headers=auth | JSON, body=json.dumps(body))
+
+
+def _confirm(client: Any, body: dict[str, str], auth: dict[str, str] = STOREFRONT) -> Any:
+    return client.http.post(
+        "/customers/verifications/confirm", headers=auth | JSON, body=json.dumps(body)
+    )
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def test_sending_a_code_answers_the_same_whether_or_not_anyone_is_known(
+    client: Any, stack: Any
+) -> None:
+    body = order_body()
+    place_order(client, body)
+    known, unknown = body["customer"]["email"], _email()
+
+    replies = [_send(client, {"email": known}), _send(client, {"email": unknown})]
+
+    assert [r.status_code for r in replies] == [202, 202]
+    assert replies[0].body == replies[1].body == b'{"status": "sent"}'
+    assert sent_code(stack.outbox, known) and sent_code(stack.outbox, unknown)
+
+
+def test_a_known_customer_proves_their_email_and_reads_their_own_data(
+    client: Any, stack: Any
+) -> None:
+    body = order_body()
+    placed = place_order(client, body)
+    address = body["customer"]["email"]
+    sent = _send(client, {"email": address})
+    assert sent.status_code == 202 and sent.json_body == {"status": "sent"}
+
+    confirmed = _confirm(client, {"email": address, "code": sent_code(stack.outbox, address)})
+
+    assert confirmed.status_code == 200, confirmed.body
+    assert confirmed.json_body["customer_id"] == placed["customer_id"]
+    assert set(confirmed.json_body) == {"customer_id", "customer_token", "expires_at"}
+    export = client.http.get(
+        f"/customers/{placed['customer_id']}/export",
+        headers=STOREFRONT | {"X-Customer-Token": confirmed.json_body["customer_token"]},
+    )
+    assert export.status_code == 200, export.body
+
+
+def test_nobody_known_by_the_address_is_created_on_confirmation(client: Any, stack: Any) -> None:
+    address = _email()
+    verified = verify_customer(client, stack.outbox, address, auth=STORE)
+
+    found = client.http.get(f"/customers?email={address}", headers=OPS)
+    assert found.status_code == 200 and found.json_body["customer_id"] == verified["customer_id"]
+
+
+def test_a_phone_gets_its_code_as_a_message_file_in_the_outbox(client: Any, stack: Any) -> None:
+    phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    assert _send(client, {"phone": phone}).status_code == 202
+    messages = [p for p in stack.outbox.glob("*.sms.txt") if phone in p.read_text()]
+    assert len(messages) == 1
+
+    verified = _confirm(client, {"phone": phone, "code": sent_code(stack.outbox, phone)})
+
+    assert verified.status_code == 200, verified.body
+
+
+def test_a_wrong_reused_or_expired_code_is_422_naming_code(
+    client: Any, stack: Any, settings: Any
+) -> None:
+    address = _email()
+    _send(client, {"email": address})
+    code = sent_code(stack.outbox, address)
+
+    assert_problem(_confirm(client, {"email": address, "code": _wrong(code)}), 422, "code")
+    assert _confirm(client, {"email": address, "code": code}).status_code == 200
+    assert_problem(_confirm(client, {"email": address, "code": code}), 422, "code")  # used
+
+    settings.verification_code_ttl_seconds = 0
+    _send(client, {"email": address})
+    expired = sent_code(stack.outbox, address)
+    assert_problem(_confirm(client, {"email": address, "code": expired}), 422, "code")
+
+
+def test_a_code_that_is_not_six_digits_is_422_naming_code(client: Any) -> None:
+    for code in ("12345", "1234567", "abcdef", "١٢٣٤٥٦", ""):
+        assert_problem(_confirm(client, {"email": _email(), "code": code}), 422, "code")
+
+
+def test_only_a_hash_of_the_code_is_stored(client: Any, stack: Any, deps: Any) -> None:
+    address = _email()
+    _send(client, {"email": address})
+    code = sent_code(stack.outbox, address)
+
+    item = boto3.client("dynamodb", region_name=deps.settings.region).get_item(
+        TableName=deps.settings.table_name,
+        Key={"pk": {"S": f"VERIFY#email#{address}"}, "sk": {"S": "CODE"}},
+    )["Item"]
+    assert code not in json.dumps(item)
+    assert len(item["code_hash"]["S"]) == 32
+
+
+def test_after_five_wrong_codes_even_the_right_one_is_429_for_15_minutes(
+    client: Any, stack: Any
+) -> None:
+    address = _email()
+    _send(client, {"email": address})
+    code = sent_code(stack.outbox, address)
+
+    wrong = [_confirm(client, {"email": address, "code": _wrong(code)}) for _ in range(5)]
+    locked = _confirm(client, {"email": address, "code": code})
+
+    for reply in wrong:
+        assert_problem(reply, 422, "code")
+    assert_problem(locked, 429)
+    # 15 real minutes, although the stack here runs with ORQUESTA_TIME_SCALE=21600.
+    assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
+    # Another address is not locked.
+    assert verify_customer(client, stack.outbox)["customer_token"]
+
+
+def test_twenty_concurrent_guesses_get_exactly_five_codes_checked(client: Any, stack: Any) -> None:
+    address = _email()
+    _send(client, {"email": address})
+    code = sent_code(stack.outbox, address)
+
+    def guess(_: int) -> int:
+        return int(_confirm(client, {"email": address, "code": _wrong(code)}).status_code)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(guess, range(20)))
+
+    assert statuses.count(422) == 5 and statuses.count(429) == 15, statuses
+
+
+def test_a_sixth_code_to_one_address_within_15_minutes_is_429(client: Any, stack: Any) -> None:
+    address = _email()
+    sent = [_send(client, {"email": address}) for _ in range(5)]
+    refused = _send(client, {"email": address})
+
+    assert [reply.status_code for reply in sent] == [202] * 5
+    assert_problem(refused, 429, "email")
+    assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    # The last code sent still proves the address.
+    confirmed = _confirm(client, {"email": address, "code": sent_code(stack.outbox, address)})
+    assert confirmed.status_code == 200, confirmed.body

@@ -1,0 +1,422 @@
+"""Faults injected into the real order.asl.json on the local stack: unexpected step errors,
+Lambda timeouts, a flaky gateway. Whatever fails, money follows the goods: captured once at
+hand-over, voided when never handed over, refunded once, and nothing stays reserved."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.domain import settlement as rules
+from chalicelib.services import settlement
+from tests.support import JSON, STORE, eventually, order_body
+from tests.workflow.flow import (
+    amounts,
+    fresh_sku,
+    get_order_view,
+    ledger_of,
+    ops_alerts,
+    place,
+    post_carrier_event,
+    raw_history,
+    states_entered,
+    stock_of,
+    stop_if_running,
+    tracking_number,
+    wait_for_execution,
+    wait_for_status,
+    wait_until_settled,
+)
+
+
+@pytest.fixture
+def faults(stack: Any) -> Iterator[Any]:
+    """The stack's in-process Lambdas, to inject failures into; cleared afterwards."""
+    stack.lambdas.clear_faults()
+    yield stack.lambdas
+    stack.lambdas.clear_faults()
+
+
+def _ship(sku: str, quantity: int = 1) -> dict[str, Any]:
+    return {"sku": sku, "quantity": quantity, "fulfillment": "ship"}
+
+
+def _pickup(sku: str, store: str = "ST-VALENCIA") -> dict[str, Any]:
+    return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+
+def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
+    client: Any, deps: Any, faults: Any
+) -> None:
+    pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 3}, price="8.00")
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="20.00")
+    # Both dispatches do their work (the shipment is booked and captured, the pick-up is
+    # marked ready) and then blow up with an error nobody planned for.
+    faults.inject_fault("dispatch_fulfillment", "RuntimeError", times=2)
+    # ... and the compensation's first run times out after doing its work.
+    faults.inject_fault("compensate_order", "Sandbox.Timedout")
+    order_id = place(client, order_body(lines=[_pickup(pickup_sku), _ship(ship_sku, 2)]))
+
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "FAILED"
+    assert states_entered(described)[-2:] == ["Compensate", "OrderCompensated"]
+
+    final = wait_until_settled(deps, order_id)
+    by_type = {f.type.value: f for f in final.fulfillments}
+    # The parcel left with the carrier: kept and captured. The pick-up never will be
+    # handed over now: cancelled, its units back on the shelf, its share voided.
+    assert by_type["ship"].status.value == "SHIPPED"
+    assert by_type["pickup"].status.value == "CANCELLED"
+    assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (3, 0)}
+    assert stock_of(deps, ship_sku) == {"WH-GETAFE": (3, 0)}
+    assert amounts(ledger_of(deps, final)) == {
+        "authorized": "48.00",
+        "captured": "40.00",
+        "refunded": "0.00",
+        "voided": "8.00",
+    }
+    assert final.attention is not None and final.attention.kind == "compensated"
+    view = get_order_view(client, order_id, STORE)
+    assert view["attention"]["kind"] == "compensated"
+    assert view["payment"]["captured"] == {"amount": "40.00", "currency": "EUR"}
+    alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
+    # Alerted once, although the compensation ran twice.
+    assert [a["kind"] for a in alerts] == ["workflow_compensated"]
+    assert alerts[0]["error"]["Error"] == "RuntimeError"
+
+
+def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
+    client: Any, deps: Any, faults: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="11.00")
+    faults.inject_fault("reserve_stock", "RuntimeError", after_running=False)
+    # Compensation is broken too, on every attempt the ASL makes.
+    faults.inject_fault("compensate_order", "RuntimeError", times=10, after_running=False)
+    order_id = place(client, order_body(lines=[_ship(sku)]))
+    order = wait_for_status(deps, order_id, "PAID")
+
+    described = wait_for_execution(deps, order)
+    assert described["status"] == "FAILED"
+    assert states_entered(described)[-4:] == [
+        "DescribeFailure",
+        "AlertOps",
+        "MarkAttention",
+        "CompensationFailed",
+    ]
+    alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
+    assert [a["kind"] for a in alerts] == ["compensation_failed"]
+    assert alerts[0]["compensation_failure"]["Error"] == "RuntimeError"
+    marked = deps.store.get_order(order_id)
+    assert marked.attention is not None
+    assert marked.attention.kind == "compensation_failed"
+    view = get_order_view(client, order_id, STORE)
+    assert view["attention"]["kind"] == "compensation_failed"
+
+
+def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
+    client: Any, deps: Any
+) -> None:
+    # Three ordered, one in stock: rejected, and its authorisation voided.
+    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="12.00")
+    body = order_body(lines=[_ship(sku, 3)], payment={"method": "card", "token": "tok_void_flaky"})
+    order_id = place(client, body)
+    rejected = wait_for_status(deps, order_id, "REJECTED")
+    described = wait_for_execution(deps, rejected, timeout=60)
+    assert described["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, final)
+    assert amounts(ledger) == {
+        "authorized": "36.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "36.00",
+    }
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert final.payment.status.value == "VOIDED"
+    # The step failed twice on the gateway and the ASL's Retry ran it again.
+    errors = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in raw_history(described["execution_arn"])
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert errors == ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2
+
+
+def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 4}, price="30.00")
+    body = order_body(lines=[_ship(sku)], payment={"method": "card", "token": "tok_reply_lost"})
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, shipped)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+    assert amounts(ledger)["captured"] == "30.00"
+    assert shipped.payment.captured is not None
+    assert shipped.payment.captured.amount == 30
+    assert shipped.payment.status.value == "CAPTURED"
+    post_carrier_event(client, tracking_number(shipped))
+    wait_for_status(deps, order_id, "DELIVERED")
+    assert amounts(ledger_of(deps, shipped))["captured"] == "30.00"
+    stop_if_running(deps, order_id)
+
+
+def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 4, "ST-MADRID": 0}, price="15.00")
+    body = order_body(
+        lines=[_ship(sku, 2)], payment={"method": "card", "token": "tok_refund_flaky"}
+    )
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    post_carrier_event(client, tracking_number(shipped))
+    wait_for_status(deps, order_id, "DELIVERED")
+    requested = client.http.post(
+        f"/orders/{order_id}/returns",
+        headers=STORE | JSON,
+        body=json.dumps(
+            {
+                "lines": [{"sku": sku, "quantity": 1}],
+                "reason": "too big",
+                "channel": "store",
+                "location_id": "ST-MADRID",
+            }
+        ),
+    )
+    assert requested.status_code == 201, requested.body
+    received = client.http.post(
+        f"/returns/{requested.json_body['return_id']}/receive",
+        headers=STORE | JSON,
+        body=json.dumps({"location_id": "ST-MADRID"}),
+    )
+    assert received.status_code == 200, received.body
+
+    # The gateway failed: the refund is recorded as owed, and the order shows it.
+    view = get_order_view(client, order_id, STORE)
+    owed = view["payment"]["owed"]
+    assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
+    assert view["payment"]["refunded"]["amount"] == "0.00"
+    # Listed for the sweeper in the same write that recorded it owed.
+    assert order_id in deps.store.orders_owing(1000)
+
+    sweeper = stack.app_module.app.handler_map["settle_owed_payments"]
+
+    def swept() -> dict[str, Any] | None:
+        # The scheduled sweeper (fired now rather than waiting for its rate).
+        stack.scheduler.fire("settle_owed_payments", sweeper)
+        order = deps.store.get_order(order_id)
+        return ledger_of(deps, order) if not order.payment.owed() else None
+
+    ledger = eventually(swept, timeout=30)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture", "refund"]
+    assert amounts(ledger)["refunded"] == "15.00"
+    final = deps.store.get_order(order_id)
+    assert final.payment.refunded is not None and final.payment.refunded.amount == 15
+    assert order_id not in deps.store.orders_owing(1000)
+    stop_if_running(deps, order_id)
+
+
+STEPS_TIMING_OUT = [
+    "authorize_payment",
+    "reserve_stock",
+    "dispatch_fulfillment",
+    "await_fulfillment",
+    "await_returns",
+]
+
+
+@pytest.mark.parametrize("step", STEPS_TIMING_OUT)
+def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_once(
+    client: Any, deps: Any, faults: Any, parked: list[str], settings: Any, step: str
+) -> None:
+    # A 40 s carrier SLA: the delivery below is on time even on a busy machine.
+    settings.time_scale = settings.time_scale / 10
+    sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="9.00")
+    faults.inject_fault(step, "Sandbox.Timedout")
+    order_id = place(client, order_body(lines=[_ship(sku, 2)]))
+    parked.append(order_id)
+    wait_for_status(deps, order_id, "SHIPPED")
+    shipped = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, shipped)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+    assert amounts(ledger)["captured"] == "18.00"
+    assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0)}
+    statuses = [e.status.value for e in shipped.history]
+    assert statuses == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
+
+    def parked_on(token_field: str) -> Any:
+        order = deps.store.get_order(order_id)
+        if token_field == "delivery":
+            return order if order.fulfillments[0].task_token else None
+        return order if order.returns_task_token else None
+
+    eventually(lambda: parked_on("delivery"), timeout=30)
+    post_carrier_event(client, tracking_number(shipped))
+    wait_for_status(deps, order_id, "DELIVERED")
+    eventually(lambda: parked_on("returns"), timeout=30)
+    # The timed-out step ran again and the order carries on: no compensation, the
+    # execution waits out the return window, the money is as it was.
+    described = deps.workflow.describe(shipped.execution_arn)
+    assert described["status"] == "RUNNING"
+    assert "Compensate" not in states_entered(described)
+    assert faults.invocations[step] >= 2
+    assert amounts(ledger_of(deps, deps.store.get_order(order_id)))["captured"] == "18.00"
+
+
+def test_reject_and_not_collected_steps_that_time_out_void_once(
+    client: Any, deps: Any, faults: Any, settings: Any
+) -> None:
+    faults.inject_fault("reject_order", "Sandbox.Timedout")
+    faults.inject_fault("handle_fulfillment_timeout", "Sandbox.Timedout")
+    short = fresh_sku(deps, {"WH-GETAFE": 1}, price="5.00")
+    rejected_id = place(client, order_body(lines=[_ship(short, 2)]))
+    waiting = fresh_sku(deps, {"ST-VALENCIA": 2}, price="7.00")
+    uncollected_id = place(client, order_body(lines=[_pickup(waiting)]))
+
+    rejected = wait_for_status(deps, rejected_id, "REJECTED")
+    assert wait_for_execution(deps, rejected, timeout=60)["status"] == "SUCCEEDED"
+    ledger = ledger_of(deps, wait_until_settled(deps, rejected_id))
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+
+    # The pick-up window (72 h, scaled to seconds) runs out: restocked, its share voided.
+    cancelled = wait_for_status(deps, uncollected_id, "CANCELLED", timeout=90)
+    assert wait_for_execution(deps, cancelled, timeout=60)["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, uncollected_id)
+    ledger = ledger_of(deps, final)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert amounts(ledger)["voided"] == "7.00"
+    assert stock_of(deps, waiting) == {"ST-VALENCIA": (2, 0)}
+    assert final.status_reason is not None and final.status_reason.value == "not_collected"
+
+
+def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
+    client: Any, deps: Any
+) -> None:
+    # Before: the order was marked CANCELLED before the money was given back, and a
+    # gateway failure then lost it. Now the void is recorded owed in that same write.
+    sku = fresh_sku(deps, {"ST-VALENCIA": 2}, price="6.00")
+    body = order_body(lines=[_pickup(sku)], payment={"method": "card", "token": "tok_void_flaky"})
+    order_id = place(client, body)
+    cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+    assert cancelled.status_reason is not None
+    assert cancelled.status_reason.value == "not_collected"
+    described = wait_for_execution(deps, cancelled, timeout=60)
+    assert described["status"] == "SUCCEEDED"
+    final = wait_until_settled(deps, order_id)
+    ledger = ledger_of(deps, final)
+    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
+    assert amounts(ledger) == {
+        "authorized": "6.00",
+        "captured": "0.00",
+        "refunded": "0.00",
+        "voided": "6.00",
+    }
+    assert stock_of(deps, sku) == {"ST-VALENCIA": (2, 0)}
+    errors = [
+        e["lambdaFunctionFailedEventDetails"]["error"]
+        for e in raw_history(described["execution_arn"])
+        if e["type"] == "LambdaFunctionFailed"
+    ]
+    assert errors == ["PaymentGatewayUnavailable"] * 2
+
+
+def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:
+    """The order once every fulfilment is in ``statuses`` (or, negated, in none of them)."""
+    order = deps.store.get_order(order_id)
+    ok = all((f.status.value in statuses) != negate for f in order.fulfillments)
+    return order if ok else None
+
+
+@settings(
+    max_examples=4,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_on_the_real_workflow_random_journeys_leave_the_books_balanced(
+    client: Any, deps: Any, data: st.DataObject
+) -> None:
+    token = data.draw(
+        st.sampled_from(["tok_visa", "tok_refund_flaky", "tok_void_flaky", "tok_reply_lost"])
+    )
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 0}, price="10.00")
+    pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 1}, price="4.00")
+    lines = [_ship(ship_sku, data.draw(st.integers(1, 3)))]  # 3 is more than there is
+    with_pickup = data.draw(st.booleans())
+    if with_pickup:
+        lines.append(_pickup(pickup_sku))
+    order_id = place(client, order_body(lines=lines, payment={"method": "card", "token": token}))
+    try:
+        if data.draw(st.booleans()):
+            client.http.post(f"/orders/{order_id}/cancel", headers=STORE | JSON)
+        order = wait_for_status(
+            deps, order_id, "SHIPPED", "READY_FOR_PICKUP", "REJECTED", "CANCELLED", timeout=60
+        )
+        if order.status.value not in ("REJECTED", "CANCELLED"):
+            order = eventually(
+                lambda: _when_all(deps, order_id, "PENDING", negate=True), timeout=60
+            )
+            collect = data.draw(st.booleans())
+            for f in order.fulfillments:
+                if f.type.value == "ship" and f.shipment is not None:
+                    post_carrier_event(client, f.shipment.tracking_number)
+                elif f.type.value == "pickup" and collect:
+                    client.http.post(
+                        f"/fulfillments/{f.fulfillment_id}/collect",
+                        headers=STORE | JSON,
+                        body=json.dumps({"pickup_code": f.pickup_code}),
+                    )
+            # Uncollected pick-ups run out of their (scaled) window on their own.
+            order = eventually(
+                lambda: _when_all(deps, order_id, "DELIVERED", "CANCELLED"), timeout=90
+            )
+            if order.status.value == "DELIVERED" and data.draw(st.booleans()):
+                requested = client.http.post(
+                    f"/orders/{order_id}/returns",
+                    headers=STORE | JSON,
+                    body=json.dumps(
+                        {
+                            "lines": [{"sku": ship_sku, "quantity": 1}],
+                            "reason": "property",
+                            "channel": "store",
+                            "location_id": "ST-MADRID",
+                        }
+                    ),
+                )
+                if requested.status_code == 201:
+                    client.http.post(
+                        f"/returns/{requested.json_body['return_id']}/receive",
+                        headers=STORE | JSON,
+                        body=json.dumps({"location_id": "ST-MADRID"}),
+                    )
+    finally:
+        ended = deps.store.get_order(order_id)
+        if ended.status.value in ("REJECTED", "CANCELLED"):
+            wait_for_execution(deps, ended, timeout=90)  # it ends on its own
+        else:
+            stop_if_running(deps, order_id)  # parked on the return window
+
+    def settled() -> Any:
+        # The sweeper settles what the API paths left owed (flaky tokens).
+        settlement.sweep(deps)
+        current = deps.store.get_order(order_id)
+        return current if not current.payment.owed() else None
+
+    final = eventually(settled, timeout=60)
+    if final.payment.payment_id and final.payment.authorized is not None:
+        ledger = ledger_of(deps, final)
+        value = {k: Decimal(v) for k, v in amounts(ledger).items()}
+        assert value["captured"] - value["refunded"] == rules.kept_value(final).amount, ledger
+        assert value["authorized"] == value["captured"] + value["voided"], ledger
+        keys = [op["key"] for op in ledger["operations"]]
+        assert len(keys) == len(set(keys)), keys
+    for sku in (ship_sku, pickup_sku):
+        assert all(reserved == 0 for _, reserved in stock_of(deps, sku).values())

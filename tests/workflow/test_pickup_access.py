@@ -1,0 +1,71 @@
+"""Pick-ups against guessing and against the wrong store: a store key bound to another
+store is 403, 5 wrong codes lock the pick-up (429 with Retry-After, real minutes), and a
+non-ASCII code is a wrong code, not a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.api.helpers import assert_problem
+from tests.support import JSON, STORE, eventually, order_body
+from tests.workflow.flow import fresh_sku, get_order_view, place, stock_of
+
+MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
+
+
+def _ready_pickup(client: Any, deps: Any, parked: list[str], store: str) -> dict[str, Any]:
+    sku = fresh_sku(deps, {store: 3})
+    body = order_body(
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}]
+    )
+    order_id = place(client, body)
+    parked.append(order_id)
+
+    def ready() -> dict[str, Any] | None:
+        view = get_order_view(client, order_id, STORE)
+        pickups = [f for f in view["fulfillments"] if f["status"] == "READY_FOR_PICKUP"]
+        return pickups[0] | {"sku": sku, "order_id": order_id} if pickups else None
+
+    return eventually(ready, timeout=30)
+
+
+def _collect(client: Any, pickup: dict[str, Any], code: str, auth: dict[str, str]) -> Any:
+    return client.http.post(
+        f"/fulfillments/{pickup['fulfillment_id']}/collect",
+        headers=auth | JSON,
+        body=json.dumps({"pickup_code": code}, ensure_ascii=False),
+    )
+
+
+def test_a_store_key_bound_to_another_store_cannot_confirm_the_pickup(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    settings.time_scale = settings.time_scale / 10  # an 80 s pick-up window
+    pickup = _ready_pickup(client, deps, parked, "ST-VALENCIA")
+
+    refused = _collect(client, pickup, pickup["pickup_code"], MADRID_STORE)
+
+    assert_problem(refused, 403, "fulfillment_id")
+    assert stock_of(deps, pickup["sku"]) == {"ST-VALENCIA": (3, 1)}
+    # The refused store's try is no guess: the right store still has every attempt.
+    assert _collect(client, pickup, pickup["pickup_code"], STORE).status_code == 200
+
+
+def test_after_five_wrong_pickup_codes_even_the_right_one_is_429(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    settings.time_scale = settings.time_scale / 10
+    pickup = _ready_pickup(client, deps, parked, "ST-MADRID")
+    code = pickup["pickup_code"]
+    wrongs = ["000000" if code != "000000" else "111111", "١٢٣٤٥٦", "ñandú", "😀", "²²²²²²"]
+
+    answers = [_collect(client, pickup, wrong, MADRID_STORE) for wrong in wrongs]
+    locked = _collect(client, pickup, code, MADRID_STORE)
+
+    for answer in answers:
+        assert_problem(answer, 422, "pickup_code")
+    assert_problem(locked, 429)
+    assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert get_order_view(client, pickup["order_id"], STORE)["status"] == "READY_FOR_PICKUP"
+    assert stock_of(deps, pickup["sku"]) == {"ST-MADRID": (3, 1)}
