@@ -22,7 +22,6 @@ from typing import Any
 
 log = logging.getLogger("orquesta.local")
 
-_DYNAMODB_LOCK = threading.RLock()
 _applied: set[str] = set()
 
 
@@ -37,19 +36,11 @@ def serialise_dynamodb() -> None:
     """Gap: moto's DynamoDB takes no lock, so two conditional writes racing for the same
     item both succeed (a race of 200 orders on 50 units oversold 4 times in 5), and a
     query can iterate a table while another thread changes it. AWS applies each request
-    atomically; here every DynamoDB request runs under one lock."""
-    if not _once("dynamodb"):
-        return
-    from moto.dynamodb.responses import DynamoHandler
+    atomically; here each action runs under the locks of the tables it touches
+    (``speedups.lock_tables_per_action``, which says how)."""
+    from infra.local import speedups
 
-    original = DynamoHandler.call_action
-
-    @functools.wraps(original)
-    def call_action(self: Any) -> Any:
-        with _DYNAMODB_LOCK:
-            return original(self)
-
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    speedups.lock_tables_per_action()
 
 
 _transaction = threading.local()
@@ -622,3 +613,7 @@ def apply_all(outbox: Path) -> None:
     stop_aborts_at_once()
     cache_interpreter_clients()
     raise_dev_server_backlog()
+    from infra.local import speedups
+
+    speedups.apply_all()
+    speedups.tracer_off()

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.config import LOCAL_DEMO_VARIABLE
-from infra.local import adaptations
+from infra.local import adaptations, speedups
 from infra.local.outbox import EmlOutbox
 from infra.local.provision import ROOT, provision, subscribe_handlers, verify_sender
 
@@ -100,6 +100,7 @@ class LocalStack:
         import app as app_module
 
         self.app_module = app_module
+        speedups.tracer_off(app_module)  # the app may have been imported before the stack
         chalice_app = app_module.app
         self.lambdas = adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
         adaptations.dispatch_lambdas_in_process(self.lambdas)
