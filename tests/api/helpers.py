@@ -140,7 +140,9 @@ def sent_code(outbox: Path, address: str) -> str:
                 continue
         elif not text.startswith(f"To: {address}\n"):
             continue
-        match = re.search(r"\b(\d{6})\b", text)
+        # Only the code's own sentence: an order email to the same address may hold other
+        # six-digit runs (a signature, a reference) and be newer.
+        match = re.search(r"Your Orquesta code is (\d{6})\b", text)
         if match:
             found.append((path.stat().st_mtime_ns, match.group(1)))
     assert found, f"no code was sent to {address}"

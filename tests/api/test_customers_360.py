@@ -33,7 +33,11 @@ def test_an_order_shows_in_the_customer_360_with_figures_and_consent(client: Any
     placed = place_order(client, order_body(customer={"email": email, "name": "Eva"}))
     customer_id = placed["customer_id"]
 
-    view = _view_when(client, customer_id, lambda v: v["metrics"]["order_count"] == 1)
+    # The view reads the order list and the figures apart (two reads, no snapshot): wait
+    # until the projection shows in both.
+    view = _view_when(
+        client, customer_id, lambda v: v["metrics"]["order_count"] == 1 and bool(v["orders"])
+    )
 
     assert view["customer_id"] == customer_id
     assert {"type": "email", "value": email} in view["identifiers"]
