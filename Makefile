@@ -51,7 +51,9 @@ test: lint browser-deps
 bench: $(STAMP)
 	$(PY) -m bench.run
 
+# A fresh dist/ each time: a stage packaged earlier must not be mistaken for this one.
 package: $(STAMP)
+	rm -rf dist
 	$(PY) -m infra.aws.package
 
 clean:
