@@ -24,6 +24,9 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     breached: dict[str, Any] = {}
 
     def decide(order: Order) -> Change | None:
+        # mutate may run this again after losing a race: only the attempt that is written
+        # may alert (another recorder that won has alerted already).
+        breached.clear()
         fulfillment = order.fulfillment(fulfillment_id)
         shipment = fulfillment.shipment
         if (

@@ -325,7 +325,9 @@ def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
         for e in raw_history(described["execution_arn"])
         if e["type"] == "LambdaFunctionFailed"
     ]
-    assert errors == ["PaymentGatewayUnavailable"] * 2
+    # The gateway fails the first two voids; the stack's scheduled settlement sweeper may
+    # make one of them, so the workflow saw one or two. Either way it was voided once.
+    assert errors in (["PaymentGatewayUnavailable"], ["PaymentGatewayUnavailable"] * 2)
 
 
 def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+import pytest
 
-from chalicelib.services.sla import check_overdue_shipments
+from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.services.sla import check_overdue_shipments, record_breach
 from infra.local.stack import REGION
 from tests.support import OPS, eventually, order_body
 from tests.workflow.flow import (
@@ -97,3 +99,35 @@ def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
     # The stopped execution ran no timeout handler: the check alone recorded the breach.
     described = deps.workflow.describe(shipped.execution_arn)
     assert "HandleTimeout" not in states_entered(described)
+
+
+def test_a_breach_recorder_that_loses_the_race_does_not_alert_again(
+    client: Any, deps: Any, stack: Any, parked: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two recorders (the execution's timeout step and the schedule) decide on the same
+    # order; the one whose write loses sees the breach already recorded on its re-read and
+    # must not alert with what it had decided before.
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    fulfillment_id = shipped.fulfillments[0].fulfillment_id
+    real_save = deps.store.save_order
+    raced: list[bool] = []
+
+    def save_after_the_other_recorder(order: Any, *args: Any) -> Any:
+        if not raced:
+            raced.append(True)
+            # The other recorder's write lands first (it alerts itself), so ours fails.
+            monkeypatch.setattr(deps.store, "save_order", real_save)
+            assert record_breach(order_id, fulfillment_id, deps) is True
+            raise ConcurrentModification("the order changed under this write")
+        return real_save(order, *args)
+
+    monkeypatch.setattr(deps.store, "save_order", save_after_the_other_recorder)
+    assert record_breach(order_id, fulfillment_id, deps) is False
+
+    breaches = [
+        a for a in ops_alerts(deps) if a.get("order_id") == order_id and a["kind"] == "sla_breached"
+    ]
+    assert len(breaches) == 1
