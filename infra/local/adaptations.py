@@ -20,16 +20,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from infra.local.speedups import apply_once
+
 log = logging.getLogger("orquesta.local")
-
-_applied: set[str] = set()
-
-
-def _once(name: str) -> bool:
-    if name in _applied:
-        return False
-    _applied.add(name)
-    return True
 
 
 def serialise_dynamodb() -> None:
@@ -54,7 +47,7 @@ def cheap_transaction_rollback() -> None:
     run past their 30 s timeout. AWS has no such cost. Here the copy of the table is
     skipped and only the items the transaction names are saved, and put back if it is
     cancelled; the lock of ``serialise_dynamodb`` keeps anyone from seeing in between."""
-    if not _once("transactions"):
+    if not apply_once("transactions"):
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -119,7 +112,7 @@ def query_one_partition() -> None:
     partition. Here a query on the table itself (not on an index) looks at the items of
     the partition asked for only; everything after that (range conditions, filters,
     paging, projections) is moto's own code."""
-    if not _once("query"):
+    if not apply_once("query"):
         return
     from moto.dynamodb.models.table import Table
 
@@ -180,7 +173,7 @@ def plain_dynamodb_responses() -> None:
     wire format is plain JSON of those attribute values, which moto already holds as plain
     dicts; here successful data-plane answers are written with ``json.dumps``, as moto did
     up to 5.1. Errors and control-plane answers still go through moto's serialiser."""
-    if not _once("dynamodb-json"):
+    if not apply_once("dynamodb-json"):
         return
     from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
@@ -359,7 +352,7 @@ def dispatch_lambdas_in_process(lambdas: InProcessLambdas) -> None:
     """Install ``lambdas`` as moto's Lambda implementation (see ``InProcessLambdas``)."""
     global _lambdas
     _lambdas = lambdas
-    if not _once("lambda"):
+    if not apply_once("lambda"):
         return
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -398,7 +391,7 @@ def write_outbox(directory: Path) -> None:
     global _outbox
     directory.mkdir(parents=True, exist_ok=True)
     _outbox = directory
-    if not _once("ses"):
+    if not apply_once("ses"):
         return
     from moto.ses.models import SESBackend
 
@@ -419,7 +412,7 @@ def write_sms_outbox() -> None:
     published to a phone number is also written to the outbox folder as
     ``<message id>.sms.txt`` (``To:`` line, blank line, text), next to the emails, so the
     one-time codes sent to phones can be read."""
-    if not _once("sns-sms"):
+    if not apply_once("sns-sms"):
         return
     from moto.sns.models import SNSBackend
 
@@ -444,7 +437,7 @@ def emf_to_cloudwatch() -> None:
     lines on a terminal. Here each document the app's ``EmfMetrics`` emits becomes a
     ``PutMetricData`` on moto's CloudWatch, so they can be queried as on AWS
     (``get-metric-statistics --namespace Orquesta``)."""
-    if not _once("emf"):
+    if not apply_once("emf"):
         return
     from datetime import UTC, datetime
 
@@ -484,7 +477,7 @@ def cache_interpreter_clients() -> None:
     """Gap: moto's ASL interpreter builds a new boto3 client for every task state it runs
     (tens of milliseconds each), which held the stack to about 2 executions/s. AWS has no
     such cost. Clients are thread-safe, so one per (region, service) is kept."""
-    if not _once("clients"):
+    if not apply_once("clients"):
         return
     import sys
 
@@ -536,7 +529,7 @@ def stop_aborts_at_once() -> None:
     (hours, scaled), and then the interrupted Map's error overwrites the stop, so it ends
     FAILED. Here a stop wakes the execution's parked waits, and an error raised after the
     stop no longer replaces it: the execution ends ABORTED, promptly."""
-    if not _once("stop"):
+    if not apply_once("stop"):
         return
     from moto.stepfunctions.models import StepFunctionBackend
     from moto.stepfunctions.parser.asl.eval.environment import Environment

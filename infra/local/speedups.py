@@ -20,7 +20,9 @@ from typing import Any
 _applied: set[str] = set()
 
 
-def _once(name: str) -> bool:
+def apply_once(name: str) -> bool:
+    """True the first time ``name`` is asked for in this process: each adaptation and
+    speed-up patches moto once (infra/local/adaptations.py uses it too)."""
     if name in _applied:
         return False
     _applied.add(name)
@@ -195,7 +197,7 @@ def lock_tables_per_action() -> None:
     every table's lock, to write. Reads must not change the table for this: moto's
     ``get_item`` of a missing partition adds an empty one (the table is a defaultdict), so
     here it answers None without touching the table."""
-    if not _once("table-locks"):
+    if not apply_once("table-locks"):
         return
     from moto.dynamodb.models.table import Table
     from moto.dynamodb.responses import DynamoHandler
@@ -344,7 +346,7 @@ def index_gsi_queries() -> None:
     an index lists that partition's items only; everything after that (the key and range
     conditions, sorting, filters, paging, projections) is moto's own code. Items without
     the key are in no partition (sparse indexes); a changed key moves the item."""
-    if not _once("gsi-index"):
+    if not apply_once("gsi-index"):
         return
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
@@ -450,7 +452,7 @@ def cache_jsonpath_parsing() -> None:
     new yacc parser (``JsonPathParser.__init__``) every time: on every state of every
     execution. AWS has no such cost. The parsed expression depends on its text only, and
     ``find``/``update`` do not change it, so here each text is parsed once per process."""
-    if not _once("jsonpath"):
+    if not apply_once("jsonpath"):
         return
     from jsonpath_ng.ext.parser import parse as extended_parse
     from jsonpath_ng.parser import parse
@@ -470,7 +472,7 @@ def cache_handler_method_names() -> None:
     that the action is one of them: about 3 % of the stack's CPU under load. A class's
     methods do not change once the stack runs (every adaptation here replaces methods
     before the first request, under the same names), so the list is kept per class."""
-    if not _once("method-names"):
+    if not apply_once("method-names"):
         return
     from moto.core import responses
 
@@ -510,7 +512,7 @@ def cache_parsed_definitions() -> None:
     computed here before the tree is shared), and moto itself already runs one component
     tree in several threads at once (a Map's iterations), so each definition is parsed
     once per process and its program reused by every execution of it."""
-    if not _once("definitions"):
+    if not apply_once("definitions"):
         return
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
