@@ -6,11 +6,12 @@ divided by ``ORQUESTA_TIME_SCALE`` (at most every ``MIN_PERIOD_SECONDS``), on on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from infra.local.adaptations import LambdaContext
@@ -53,6 +54,9 @@ class Scheduler:
             self.jobs.append((source.name, period, app.handler_map[source.name]))
         self.runs: dict[str, int] = {name: 0 for name, _, _ in self.jobs}
         self._stop = threading.Event()
+        # Held while a handler runs, so that pausing waits for the run in flight.
+        self._running = threading.Lock()
+        self._paused = 0
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
 
     def start(self) -> None:
@@ -64,6 +68,19 @@ class Scheduler:
         self._stop.set()
         self._thread.join(timeout=10)
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No scheduled run starts inside this block, and none is in flight: for a test
+        that drives the schedules itself and must not race them (a hypothesis property
+        whose draws depend on what the sweeper did would be flaky)."""
+        with self._running:
+            self._paused += 1
+        try:
+            yield
+        finally:
+            with self._running:
+                self._paused -= 1
+
     def _loop(self) -> None:
         due = {name: time.monotonic() + period for name, period, _ in self.jobs}
         while not self._stop.is_set():
@@ -71,11 +88,16 @@ class Scheduler:
             for name, period, handler in self.jobs:
                 if now >= due[name]:
                     due[name] = now + period
-                    self.fire(name, handler)
+                    with self._running:
+                        if not self._paused:
+                            self._fire(name, handler)
             self._stop.wait(0.2)
 
     def fire(self, name: str, handler: Callable[..., Any]) -> None:
-        """Run one handler with a scheduled event, as EventBridge would invoke it."""
+        """Run one handler now (a test's own run), as EventBridge would invoke it."""
+        self._fire(name, handler)
+
+    def _fire(self, name: str, handler: Callable[..., Any]) -> None:
         event = {
             "version": "0",
             "id": f"local-{time.monotonic_ns()}",
