@@ -193,3 +193,26 @@ class TooManyAttempts(OrquestaError):
         super().__init__(detail, field)
         # Seconds until the lock ends: the problem's ``Retry-After`` header.
         self.retry_after = max(1, retry_after)
+
+
+class InvalidPostalCode(Unprocessable):
+    """A Spanish postal code that is not five digits of a province (01 to 52)."""
+
+    def __init__(self, detail: str, field: str | None = "postal_code") -> None:
+        super().__init__(detail, field)
+
+
+class InvalidCoupon(Unprocessable):
+    """A coupon that is unknown, out of its validity window, or not valid for the channel,
+    the customer or the basket."""
+
+    def __init__(self, detail: str, field: str | None = "coupon") -> None:
+        super().__init__(detail, field)
+
+
+class CouponUsedUp(Conflict):
+    """A coupon with no redemption left: ``max_redemptions`` reached, or already used by
+    this customer when it is once per customer."""
+
+    def __init__(self, detail: str, field: str | None = "coupon") -> None:
+        super().__init__(detail, field)

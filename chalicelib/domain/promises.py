@@ -1,0 +1,182 @@
+"""Delivery and pick-up promises on the regional calendars of both ends.
+
+A parcel's promise, from the moment the order is placed:
+1. Handling: the origin (a warehouse, or a store that ships) needs ``handling`` to pick
+   and pack; the parcel is ready then (the origin works around the clock on its business
+   days).
+2. Cut-off: the carrier collects once a day. A parcel ready on one of the origin's
+   business days before the carrier's cut-off, in the origin's own time zone, leaves that
+   day; otherwise it leaves on the origin's next business day. The origin's calendar is
+   its own region's (a Madrid warehouse does not dispatch on 2 May).
+3. Transit: the carrier's service level is a number of business days counted on the
+   destination's calendar from the day the parcel leaves (express: the next business day
+   there), and the promise is the end of that day's deliveries (20:00 unless the service
+   says otherwise) in the destination's time zone.
+
+The promise given to the shopper is the SLA the carrier is held to. ``CarrierService``
+carries what ``sla.ServiceLevel`` held (carrier, service level, cut-off, hours as
+``sla_hours``) so it can replace that module's national-only calendar.
+
+A pick-up is ready ``preparation`` after the order, within the store's opening hours on
+a day it opens (Monday to Saturday by default, closed on its region's holidays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib.domain import calendars
+from chalicelib.domain.regions import Destination, ShippingZone, destination
+
+# Carriers deliver until the evening of the promised business day.
+DELIVERY_DAY_ENDS = time(20, 0)
+MONDAY_TO_SATURDAY = frozenset(range(6))
+
+
+class CarrierService(BaseModel):
+    """A carrier's daily collection and its transit time in business days."""
+
+    model_config = ConfigDict(frozen=True)
+
+    carrier: str
+    service_level: str
+    business_days: int = Field(ge=0, le=30)
+    # Local time at the origin: a parcel ready at or after it leaves the next business day.
+    cutoff: time
+    zones: frozenset[ShippingZone] = frozenset(ShippingZone)
+    delivery_day_ends: time = DELIVERY_DAY_ENDS
+
+    @classmethod
+    def from_sla_hours(
+        cls,
+        carrier: str,
+        service_level: str,
+        sla_hours: int,
+        cutoff: time,
+        zones: Iterable[ShippingZone] = tuple(ShippingZone),
+    ) -> CarrierService:
+        """A service from today's ``sla_hours`` (24 h is one business day, 48 h two, any
+        part of a day counting whole), as ``sla.ServiceLevel`` and the carriers hold it."""
+        days = max(1, -(-sla_hours // 24))
+        return cls(
+            carrier=carrier,
+            service_level=service_level,
+            business_days=days,
+            cutoff=cutoff,
+            zones=frozenset(zones),
+        )
+
+    @property
+    def sla_hours(self) -> int:
+        """The service level in hours, as the SLA scorecard names it."""
+        return self.business_days * 24
+
+    def serves(self, place: Destination) -> bool:
+        """Whether the carrier delivers to the place's shipping zone."""
+        return place.zone in self.zones
+
+
+class Origin(BaseModel):
+    """Where a parcel leaves from: a warehouse, or a store that ships."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location_id: str
+    postal_code: str
+    handling: timedelta = timedelta(0)
+
+    @model_validator(mode="after")
+    def _located(self) -> Origin:
+        destination(self.postal_code, "postal_code")
+        if self.handling < timedelta(0):
+            raise ValueError("handling must not be negative")
+        return self
+
+    @property
+    def place(self) -> Destination:
+        """The origin's region, time zone and taxes."""
+        return destination(self.postal_code)
+
+
+class PickupStore(BaseModel):
+    """A store where customers collect: its preparation time and opening hours."""
+
+    model_config = ConfigDict(frozen=True)
+
+    location_id: str
+    postal_code: str
+    preparation: timedelta = timedelta(hours=2)
+    opens: time = time(10, 0)
+    closes: time = time(21, 0)
+    # Monday is 0; the store is also closed on its region's holidays.
+    open_weekdays: frozenset[int] = MONDAY_TO_SATURDAY
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PickupStore:
+        destination(self.postal_code, "postal_code")
+        if not self.open_weekdays or not self.open_weekdays <= frozenset(range(7)):
+            raise ValueError("open_weekdays must be weekdays 0 (Monday) to 6 (Sunday)")
+        day = date(2000, 1, 3)
+        open_for = datetime.combine(day, self.closes) - datetime.combine(day, self.opens)
+        if not timedelta(0) <= self.preparation <= open_for:
+            raise ValueError("preparation must fit within one day's opening hours")
+        return self
+
+    @property
+    def place(self) -> Destination:
+        """The store's region, time zone and taxes."""
+        return destination(self.postal_code)
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("a promise needs an aware datetime")
+    return moment
+
+
+def dispatch_day(placed_at: datetime, service: CarrierService, origin: Origin) -> date:
+    """The origin's business day on which the carrier collects the parcel."""
+    place = origin.place
+    ready = (_aware(placed_at).astimezone(UTC) + origin.handling).astimezone(place.tz)
+    day = ready.date()
+    if calendars.is_business_day(day, place.region) and ready.time() < service.cutoff:
+        return day
+    return calendars.next_business_day(day, place.region)
+
+
+def promise(
+    placed_at: datetime, service: CarrierService, origin: Origin, to: Destination
+) -> datetime:
+    """When the parcel is promised: the end of deliveries on the service's last business
+    day at the destination, an aware datetime in the destination's time zone."""
+    leaves = dispatch_day(placed_at, service, origin)
+    if service.business_days:
+        arrives = calendars.add_business_days(leaves, service.business_days, to.region)
+    else:
+        arrives = calendars.business_day_on_or_after(leaves, to.region)
+    return datetime.combine(arrives, service.delivery_day_ends, tzinfo=to.tz)
+
+
+def service_for(services: Iterable[CarrierService], to: Destination) -> CarrierService | None:
+    """The first of ``services`` that delivers to the place, if any does."""
+    return next((service for service in services if service.serves(to)), None)
+
+
+def pickup_ready_by(placed_at: datetime, store: PickupStore) -> datetime:
+    """When a pick-up order is ready at the store, an aware datetime in its time zone:
+    ``preparation`` after the order (or after opening), on a day the store opens, and
+    before it closes; else ``preparation`` after opening on its next opening day."""
+    place = store.place
+    local = _aware(placed_at).astimezone(place.tz)
+    day = local.date()
+    if calendars.is_business_day(day, place.region, store.open_weekdays):
+        start = max(local, datetime.combine(day, store.opens, tzinfo=place.tz))
+        ready = (start.astimezone(UTC) + store.preparation).astimezone(place.tz)
+        if ready <= datetime.combine(day, store.closes, tzinfo=place.tz):
+            return ready
+    day = calendars.next_business_day(day, place.region, store.open_weekdays)
+    opening = datetime.combine(day, store.opens, tzinfo=place.tz)
+    return (opening.astimezone(UTC) + store.preparation).astimezone(place.tz)

@@ -1,0 +1,249 @@
+"""Delivery and pick-up promises on real regional calendars, in the right time zones.
+
+Expected dates are Spain's published calendars: Holy Thursday 2027 is 25 March (a
+holiday in Madrid, a working day in Catalonia), Easter Monday 29 March (Catalonia and
+Valencia), 2 May (Madrid), 11 September (Catalonia), 9 October (Valencia), 12 October,
+6 and 8 December (national), 30 May (Canary Islands).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.domain.errors import InvalidPostalCode
+from chalicelib.domain.promises import (
+    CarrierService,
+    Origin,
+    PickupStore,
+    dispatch_day,
+    pickup_ready_by,
+    promise,
+    service_for,
+)
+from chalicelib.domain.regions import ShippingZone, destination
+
+MADRID = ZoneInfo("Europe/Madrid")
+CANARY = ZoneInfo("Atlantic/Canary")
+EXPRESS = CarrierService.from_sla_hours(
+    "rapido", "express", 24, time(18, 0), zones=[ShippingZone.PENINSULA]
+)
+ISLANDS = CarrierService.from_sla_hours(
+    "veloz",
+    "islands",
+    48,
+    time(16, 0),
+    zones=[ShippingZone.BALEARICS, ShippingZone.CANARIES, ShippingZone.CEUTA_MELILLA],
+)
+GETAFE = Origin(location_id="wh-getafe", postal_code="28906")
+BARCELONA_WAREHOUSE = Origin(location_id="wh-bcn", postal_code="08040")
+MADRID_CITY = destination("28013")
+BARCELONA = destination("08001")
+VALENCIA = destination("46001")
+LAS_PALMAS = destination("35001")
+
+
+def madrid(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MADRID)  # type: ignore[misc]
+
+
+def ends(day: datetime, tz: ZoneInfo) -> datetime:
+    return day.replace(hour=20, minute=0, tzinfo=tz)
+
+
+def test_holy_thursday_is_a_holiday_in_madrid_and_a_working_day_in_barcelona() -> None:
+    wednesday = madrid(2027, 3, 24, 10, 0)
+
+    # Madrid: Holy Thursday, Good Friday, the weekend; Monday 29 is no holiday there.
+    assert promise(wednesday, EXPRESS, GETAFE, MADRID_CITY) == madrid(2027, 3, 29, 20, 0)
+    assert promise(wednesday, EXPRESS, GETAFE, BARCELONA) == madrid(2027, 3, 25, 20, 0)
+
+
+def test_the_origin_dispatches_on_its_own_calendar() -> None:
+    holy_thursday = madrid(2027, 3, 25, 10, 0)
+
+    # Getafe rests until Monday 29; Barcelona's warehouse works on Thursday.
+    assert dispatch_day(holy_thursday, EXPRESS, GETAFE).isoformat() == "2027-03-29"
+    assert dispatch_day(holy_thursday, EXPRESS, BARCELONA_WAREHOUSE).isoformat() == "2027-03-25"
+    # Leaving Monday 29, Barcelona's next business day is Tuesday (Easter Monday there).
+    assert promise(holy_thursday, EXPRESS, GETAFE, BARCELONA) == madrid(2027, 3, 30, 20, 0)
+    assert promise(holy_thursday, EXPRESS, BARCELONA_WAREHOUSE, MADRID_CITY) == madrid(
+        2027, 3, 29, 20, 0
+    )
+
+
+def test_the_diada_on_11_september_in_barcelona() -> None:
+    thursday = madrid(2026, 9, 10, 10, 0)
+
+    assert promise(thursday, EXPRESS, GETAFE, BARCELONA) == madrid(2026, 9, 14, 20, 0)
+    assert promise(thursday, EXPRESS, GETAFE, MADRID_CITY) == madrid(2026, 9, 11, 20, 0)
+
+
+def test_2_may_in_madrid() -> None:
+    wednesday = madrid(2025, 4, 30, 10, 0)  # 1 May national, Friday 2 May in Madrid
+
+    assert promise(wednesday, EXPRESS, BARCELONA_WAREHOUSE, MADRID_CITY) == madrid(
+        2025, 5, 5, 20, 0
+    )
+    assert promise(wednesday, EXPRESS, BARCELONA_WAREHOUSE, BARCELONA) == madrid(2025, 5, 2, 20, 0)
+    # Nor does a Madrid warehouse dispatch on 2 May.
+    assert promise(madrid(2025, 5, 2, 10, 0), EXPRESS, GETAFE, BARCELONA) == madrid(
+        2025, 5, 6, 20, 0
+    )
+
+
+def test_9_october_in_valencia_then_12_october() -> None:
+    thursday = madrid(2026, 10, 8, 10, 0)
+
+    assert promise(thursday, EXPRESS, GETAFE, VALENCIA) == madrid(2026, 10, 13, 20, 0)
+    assert promise(thursday, EXPRESS, GETAFE, MADRID_CITY) == madrid(2026, 10, 9, 20, 0)
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "promised_day"),
+    [(17, 59, 23), (18, 0, 24), (18, 30, 24), (23, 59, 24)],
+)
+def test_a_friday_evening_order_after_the_cut_off_leaves_on_monday(
+    hour: int, minute: int, promised_day: int
+) -> None:
+    friday = madrid(2026, 11, 20, hour, minute)
+
+    assert promise(friday, EXPRESS, GETAFE, MADRID_CITY) == madrid(2026, 11, promised_day, 20, 0)
+
+
+def test_6_and_8_december() -> None:
+    friday_evening = madrid(2027, 12, 3, 19, 0)
+
+    # Monday 6 is Constitution Day: it leaves Tuesday 7; Wednesday 8 is the Immaculate
+    # Conception, so it arrives Thursday 9.
+    assert dispatch_day(friday_evening, EXPRESS, GETAFE).isoformat() == "2027-12-07"
+    assert promise(friday_evening, EXPRESS, GETAFE, MADRID_CITY) == madrid(2027, 12, 9, 20, 0)
+
+
+def test_the_canary_islands_keep_their_own_holidays_and_time_zone() -> None:
+    thursday = madrid(2025, 5, 29, 10, 0)  # Friday 30 May is Canary Islands Day
+
+    to_canaries = promise(thursday, ISLANDS, GETAFE, LAS_PALMAS)
+    to_madrid = promise(thursday, ISLANDS, GETAFE, MADRID_CITY)
+
+    assert to_canaries == datetime(2025, 6, 3, 20, 0, tzinfo=CANARY)
+    assert str(to_canaries.tzinfo) == "Atlantic/Canary"
+    assert to_canaries.astimezone(UTC) == datetime(2025, 6, 3, 19, 0, tzinfo=UTC)
+    assert to_madrid.astimezone(UTC) == datetime(2025, 6, 2, 18, 0, tzinfo=UTC)
+
+
+def test_a_canary_origins_cut_off_is_in_canary_time() -> None:
+    placed = madrid(2027, 11, 16, 16, 30)  # 15:30 in Las Palmas, before its 16:00 cut-off
+    store = Origin(location_id="st-lpa", postal_code="35002")
+
+    assert dispatch_day(placed, ISLANDS, store).isoformat() == "2027-11-16"
+    assert dispatch_day(placed, ISLANDS, GETAFE).isoformat() == "2027-11-17"
+    assert promise(placed, ISLANDS, store, destination("38001")) == datetime(
+        2027, 11, 18, 20, 0, tzinfo=CANARY
+    )
+
+
+def test_handling_time_can_miss_the_cut_off() -> None:
+    placed = madrid(2027, 11, 16, 16, 0)
+    slow = Origin(location_id="wh-slow", postal_code="28906", handling=timedelta(hours=3))
+
+    assert promise(placed, EXPRESS, GETAFE, MADRID_CITY) == madrid(2027, 11, 17, 20, 0)
+    assert promise(placed, EXPRESS, slow, MADRID_CITY) == madrid(2027, 11, 18, 20, 0)
+
+
+def test_an_order_placed_in_utc_counts_in_the_origins_local_day() -> None:
+    # 23:30 UTC on Tuesday is 00:30 on Wednesday in Madrid (winter, UTC+1).
+    placed = datetime(2027, 11, 16, 23, 30, tzinfo=UTC)
+
+    assert dispatch_day(placed, EXPRESS, GETAFE).isoformat() == "2027-11-17"
+
+
+def test_service_levels_convert_from_todays_sla_hours() -> None:
+    levels = {
+        hours: CarrierService.from_sla_hours("c", "s", hours, time(14))
+        for hours in (24, 30, 48, 72)
+    }
+
+    assert {hours: level.business_days for hours, level in levels.items()} == {
+        24: 1, 30: 2, 48: 2, 72: 3,
+    }  # fmt: skip
+    assert levels[72].sla_hours == 72
+    assert set(levels[24].zones) == set(ShippingZone)
+
+
+def test_the_carrier_is_chosen_by_the_zone_it_serves() -> None:
+    assert service_for([EXPRESS, ISLANDS], MADRID_CITY) is EXPRESS
+    assert service_for([EXPRESS, ISLANDS], LAS_PALMAS) is ISLANDS
+    assert service_for([EXPRESS], destination("51001")) is None
+
+
+def test_a_naive_time_is_refused() -> None:
+    with pytest.raises(ValueError):
+        promise(datetime(2027, 11, 16, 10, 0), EXPRESS, GETAFE, MADRID_CITY)
+
+
+def test_an_origin_with_a_bad_postal_code_is_refused() -> None:
+    with pytest.raises(InvalidPostalCode):
+        Origin(location_id="nowhere", postal_code="99999")
+
+
+# Pick-up, by default 2 hours' preparation, 10:00 to 21:00, Monday to Saturday.
+MADRID_STORE = PickupStore(location_id="st-sol", postal_code="28013")
+BARCELONA_STORE = PickupStore(location_id="st-bcn", postal_code="08002")
+CANARY_STORE = PickupStore(location_id="st-lpa", postal_code="35002")
+
+
+def test_pick_up_after_closing_before_holy_thursday() -> None:
+    evening = madrid(2027, 3, 24, 20, 30)
+
+    # Madrid's store is closed on Holy Thursday and Good Friday and opens Saturday.
+    assert pickup_ready_by(evening, MADRID_STORE) == madrid(2027, 3, 27, 12, 0)
+    assert pickup_ready_by(evening, BARCELONA_STORE) == madrid(2027, 3, 25, 12, 0)
+
+
+@pytest.mark.parametrize(
+    ("placed", "ready"),
+    [
+        ((8, 0), (16, 12, 0)),  # before opening: preparation starts at opening
+        ((14, 0), (16, 16, 0)),
+        ((19, 0), (16, 21, 0)),  # ready just at closing
+        ((19, 1), (17, 12, 0)),  # too late: the next day
+    ],
+)
+def test_pick_up_is_ready_within_opening_hours(
+    placed: tuple[int, int], ready: tuple[int, int, int]
+) -> None:
+    tuesday = madrid(2027, 11, 16, *placed)
+
+    assert pickup_ready_by(tuesday, MADRID_STORE) == madrid(2027, 11, *ready)
+
+
+def test_pick_up_skips_sunday() -> None:
+    saturday_evening = madrid(2027, 11, 20, 20, 0)
+
+    assert pickup_ready_by(saturday_evening, MADRID_STORE) == madrid(2027, 11, 22, 12, 0)
+
+
+def test_pick_up_in_the_canaries_is_in_canary_time_and_calendar() -> None:
+    placed = madrid(2027, 11, 16, 19, 30)  # 18:30 in Las Palmas
+
+    assert pickup_ready_by(placed, CANARY_STORE) == datetime(2027, 11, 16, 20, 30, tzinfo=CANARY)
+    assert pickup_ready_by(placed, MADRID_STORE) == madrid(2027, 11, 17, 12, 0)
+    # Closed on Canary Islands Day (Friday 30 May 2025), open on Saturday.
+    thursday_night = datetime(2025, 5, 29, 20, 30, tzinfo=CANARY)
+    assert pickup_ready_by(thursday_night, CANARY_STORE) == datetime(
+        2025, 5, 31, 12, 0, tzinfo=CANARY
+    )
+
+
+def test_a_preparation_longer_than_the_opening_hours_is_refused() -> None:
+    with pytest.raises(ValueError):
+        PickupStore(
+            location_id="st",
+            postal_code="28013",
+            preparation=timedelta(hours=12),
+            opens=time(10),
+            closes=time(21),
+        )
