@@ -1,0 +1,139 @@
+"""Campaign figures: which campaign an order counts for, and what each of its events adds.
+
+An order counts for one campaign at most:
+- the campaign of the coupon it redeemed, whatever its channel (a printed flyer's code
+  used at a store till counts for the flyer's campaign), else
+- the ``campaign`` of its ``attribution`` (the storefront's UTM tags), else none.
+A coupon is proof the campaign reached the shopper; an attribution tag is the last click,
+so the coupon wins when they differ.
+
+The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders placed per
+channel), ``new_customers`` and ``returning_customers`` (by whether the order was the
+customer's first; anonymous orders count as neither), and ``revenue``: the totals of
+orders paid and not since rejected or cancelled. Revenue is added when the payment is
+authorised (``paid``; again after a declined payment is retried) and taken back when a
+paid order is rejected or cancelled, so the events need no other state. Applying the
+same event twice is the caller's to prevent (the projection records what it applied).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.promotions import ChannelName
+
+ZERO = Decimal("0.00")
+
+
+class Attribution(BaseModel):
+    """Where an order or quote came from, as the storefront tags it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    campaign: str | None = Field(default=None, min_length=1, max_length=100)
+    source: str | None = Field(default=None, min_length=1, max_length=100)
+    medium: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class OrderEventKind(StrEnum):
+    """The order events the campaign projection listens to."""
+
+    PLACED = "placed"
+    PAID = "paid"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class CustomerKind(StrEnum):
+    """Whether the order was the customer's first."""
+
+    NEW = "new"
+    RETURNING = "returning"
+
+
+class CampaignOrderEvent(BaseModel):
+    """What the projection needs to know of an order event."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: OrderEventKind
+    order_id: str
+    channel: ChannelName
+    total: Decimal = Field(ge=0)
+    customer: CustomerKind | None = None
+    attribution: Attribution | None = None
+    coupon_campaign: str | None = None
+    # For rejected and cancelled orders: whether the payment had been authorised, that
+    # is whether a ``paid`` event counted the order's revenue.
+    was_paid: bool = False
+
+
+class CampaignIncrement(BaseModel):
+    """What to add to one campaign's counters (revenue may be negative)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign: str
+    orders: int = 0
+    revenue: Decimal = ZERO
+    new_customers: int = 0
+    returning_customers: int = 0
+    by_channel: dict[str, int] = Field(default_factory=dict)
+
+
+class CampaignCounters(BaseModel):
+    """A campaign's figures, as ``GET /analytics/campaigns`` shows them."""
+
+    campaign: str
+    orders: int = 0
+    revenue: Decimal = ZERO
+    new_customers: int = 0
+    returning_customers: int = 0
+    by_channel: dict[str, int] = Field(default_factory=dict)
+
+    def plus(self, increment: CampaignIncrement) -> CampaignCounters:
+        """These counters with an increment added."""
+        if increment.campaign != self.campaign:
+            raise ValueError(f"an increment of {increment.campaign} on {self.campaign}")
+        by_channel = dict(self.by_channel)
+        for channel, count in increment.by_channel.items():
+            by_channel[channel] = by_channel.get(channel, 0) + count
+        return CampaignCounters(
+            campaign=self.campaign,
+            orders=self.orders + increment.orders,
+            revenue=self.revenue + increment.revenue,
+            new_customers=self.new_customers + increment.new_customers,
+            returning_customers=self.returning_customers + increment.returning_customers,
+            by_channel=by_channel,
+        )
+
+
+def campaign_of(attribution: Attribution | None, coupon_campaign: str | None) -> str | None:
+    """The campaign an order counts for: its coupon's, else its attribution's."""
+    if coupon_campaign:
+        return coupon_campaign
+    return attribution.campaign if attribution is not None else None
+
+
+def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
+    """What the event adds to its campaign's counters; ``None`` when it counts for no
+    campaign or changes nothing."""
+    campaign = campaign_of(event.attribution, event.coupon_campaign)
+    if campaign is None:
+        return None
+    if event.kind is OrderEventKind.PLACED:
+        return CampaignIncrement(
+            campaign=campaign,
+            orders=1,
+            new_customers=int(event.customer is CustomerKind.NEW),
+            returning_customers=int(event.customer is CustomerKind.RETURNING),
+            by_channel={event.channel: 1},
+        )
+    if event.kind is OrderEventKind.PAID:
+        return CampaignIncrement(campaign=campaign, revenue=event.total)
+    if event.was_paid:  # rejected or cancelled after its revenue was counted
+        return CampaignIncrement(campaign=campaign, revenue=-event.total)
+    return None
