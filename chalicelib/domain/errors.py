@@ -193,3 +193,16 @@ class TooManyAttempts(OrquestaError):
         super().__init__(detail, field)
         # Seconds until the lock ends: the problem's ``Retry-After`` header.
         self.retry_after = max(1, retry_after)
+
+
+class ActionNotAvailable(Conflict):
+    """A customer's self-service action (cancel, return, pay again) that the order's state
+    no longer, or not yet, allows."""
+
+
+class SurveyAlreadyAnswered(Conflict):
+    """The order's satisfaction survey has its one answer already."""
+
+
+class InvalidOpportunityTransition(Conflict):
+    """An opportunity or back-in-stock subscription change its lifecycle does not allow."""
