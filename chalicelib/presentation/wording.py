@@ -5,6 +5,7 @@ destination's own time zone. The API's JSON keeps the codes; pages and emails us
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_currency
+from pydantic import BaseModel
 
 from chalicelib.domain.money import Money
 
@@ -263,6 +265,41 @@ def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> st
     return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
+class TimelineEntry(BaseModel):
+    """One step of the order as the customer's page shows it: the code (for the JSON and
+    styling), its words, the local time, and why, for a rejection or cancellation."""
+
+    status: str
+    label: str
+    at: datetime
+    when: str
+    reason: str = ""
+
+
+_ENDINGS = frozenset({"REJECTED", "CANCELLED"})
+
+
+def customer_timeline(
+    steps: Iterable[tuple[object, datetime]],
+    language: Language,
+    zone: ZoneInfo = MADRID,
+    reason: object = None,
+) -> list[TimelineEntry]:
+    """The order's history as the customer reads it, from its ``(status, at)`` steps: words
+    and local times, never ops' details (sourcing notes, location ids). ``reason`` is the
+    order's rejection or cancellation reason, said on that step."""
+    return [
+        TimelineEntry(
+            status=_code(status),
+            label=status_word(status, language),
+            at=_aware(at),
+            when=format_when(at, language, zone),
+            reason=reason_word(reason, language) if _code(status) in _ENDINGS else "",
+        )
+        for status, at in steps
+    ]
+
+
 @dataclass(frozen=True)
 class Wording:
     """One customer's way of reading things: their language and their destination's time
@@ -314,3 +351,9 @@ class Wording:
     def time(self, at: datetime) -> str:
         """A local time of day."""
         return format_time(at, self.language, self.zone)
+
+    def timeline(
+        self, steps: Iterable[tuple[object, datetime]], reason: object = None
+    ) -> list[TimelineEntry]:
+        """The order's steps in words and local times."""
+        return customer_timeline(steps, self.language, self.zone, reason)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ from chalicelib.domain.orders import (
     Channel,
     FulfillmentStatus,
     FulfillmentType,
+    HistoryEntry,
     OrderStatus,
     PaymentStatus,
     ReturnStatus,
@@ -30,6 +31,7 @@ from chalicelib.presentation.wording import (
     Language,
     Wording,
     action_word,
+    customer_timeline,
     format_date,
     format_day,
     format_money,
@@ -206,3 +208,27 @@ def test_a_customer_s_wording_binds_language_and_zone() -> None:
     assert wording.time(WINTER_EVENING) == "19:00"
     assert Wording() == Wording.for_customer(None)
     assert Wording().money("12.5") == f"12,50{NBSP}€"
+
+
+def test_the_timeline_is_in_words_and_local_times_without_ops_details() -> None:
+    history = [
+        HistoryEntry(status=OrderStatus.ACCEPTED, at=WINTER_EVENING, detail="placed via web"),
+        HistoryEntry(
+            status=OrderStatus.REJECTED,
+            at=WINTER_EVENING + timedelta(minutes=2),
+            detail="every ship line from WH-GETAFE (fewest locations, warehouse first)",
+        ),
+    ]
+    steps = [(entry.status, entry.at) for entry in history]
+    es = customer_timeline(steps, ES, CANARY, StatusReason.PAYMENT_DECLINED)
+    assert [(e.status, e.label, e.when, e.reason) for e in es] == [
+        ("ACCEPTED", "Recibido", "23 nov 2026, 19:00", ""),
+        ("REJECTED", "No completado", "23 nov 2026, 19:02", "La tarjeta fue rechazada"),
+    ]
+    en = Wording.for_customer("en").timeline(steps, "payment_declined")
+    assert [(e.label, e.when, e.reason) for e in en] == [
+        ("Received", "23 Nov 2026, 20:00", ""),
+        ("Not completed", "23 Nov 2026, 20:02", "The card was declined"),
+    ]
+    dumped = str([e.model_dump(mode="json") for e in es + en])
+    assert "WH-GETAFE" not in dumped and "placed via" not in dumped
