@@ -105,13 +105,14 @@ ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.
 
 
 class OrderEvent(BaseModel):
-    """The fields of a published order event the policy reads; others are ignored."""
+    """The fields of a published event the policy reads; others are ignored, and an event
+    of another kind (a ticket's, a customer's) lacking them reads as no email."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     type: str
-    event_id: str
-    order_id: str
+    event_id: str = ""
+    order_id: str | None = None
     status: str | None = None
     status_reason: str | None = None
 

@@ -195,6 +195,7 @@ def test_refunds_mail_by_what_they_give_back(
 def test_money_movements_and_other_events_mail_nobody(kind: str) -> None:
     assert not should_mail(event(kind), ESSENTIAL)
     assert not should_mail(event(kind), ALL)
+    assert not should_mail({"type": kind, "ticket_id": "tkt_1", "order_id": None}, ALL)
 
 
 @pytest.mark.parametrize(
