@@ -216,3 +216,16 @@ class CouponUsedUp(Conflict):
 
     def __init__(self, detail: str, field: str | None = "coupon") -> None:
         super().__init__(detail, field)
+
+
+class ActionNotAvailable(Conflict):
+    """A customer's self-service action (cancel, return, pay again) that the order's state
+    no longer, or not yet, allows."""
+
+
+class SurveyAlreadyAnswered(Conflict):
+    """The order's satisfaction survey has its one answer already."""
+
+
+class InvalidOpportunityTransition(Conflict):
+    """An opportunity or back-in-stock subscription change its lifecycle does not allow."""

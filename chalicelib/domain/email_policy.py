@@ -1,0 +1,176 @@
+"""Which order events send the customer an email, and which email.
+
+By default (``notifications: "essential"``) a customer hears about what matters: one
+confirmation once the order is accepted and paid, one per shipment leaving or pick-up
+ready, one on delivery (with the return instructions and the survey link), and one for
+anything that goes wrong or needs them. A delivered one-shipment web order sends 3: the
+confirmation, the shipment, the delivery. ``"all"`` adds every other status change.
+
+``email_for`` replaces ``services.notify.should_mail`` (its ``MAILED_STATUSES`` and
+``MAILED_EVENTS``); the ``EmailKind`` it returns names the email (and its template)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class NotificationPreference(StrEnum):
+    """A profile's ``notifications``: what matters only, or every step too."""
+
+    ESSENTIAL = "essential"
+    ALL = "all"
+
+
+DEFAULT_PREFERENCE = NotificationPreference.ESSENTIAL
+
+
+class EventType(StrEnum):
+    """The order events the policy reads (the ``type`` of each published event)."""
+
+    STATUS_CHANGED = "order.status_changed"
+    # One per shipment handed to its carrier, with ``fulfillment_id``, event id
+    # ``<order>:<fulfilment>:SHIPPED``. Published by the wiring round: the order's SHIPPED
+    # status changes once, however many parcels leave.
+    SHIPMENT_SENT = "fulfillment.shipped"
+    PICKUP_READY = "fulfillment.ready_for_pickup"
+    NOT_COLLECTED = "fulfillment.not_collected"
+    PARCEL_LOST = "fulfillment.lost"
+    SLA_BREACHED = "shipment.sla_breached"
+    RETURN_REQUESTED = "return.requested"
+    # A refund the gateway confirmed; ``event_id`` is ``<operation key>:DONE`` and the key
+    # says what it refunds (``domain.settlement``).
+    REFUNDED = "payment.refund"
+
+
+class EmailKind(StrEnum):
+    """Each email a customer can get; the value names its template."""
+
+    CONFIRMATION = "confirmation"
+    SHIPMENT_SENT = "shipment_sent"
+    PICKUP_READY = "pickup_ready"
+    DELIVERED = "delivered"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    LATE_DELIVERY = "late_delivery"
+    PARCEL_LOST = "parcel_lost"
+    NOT_COLLECTED = "not_collected"
+    RETURN_RECEIVED = "return_received"
+    REFUND = "refund"
+    # Under "all" only:
+    STATUS_UPDATE = "status_update"
+    RETURN_REQUESTED = "return_requested"
+
+
+class RefundCause(StrEnum):
+    """What a refund gives back, read from its operation key."""
+
+    RETURN = "return"
+    LOST_PARCEL = "lost_parcel"
+    SHIPPING = "shipping"
+
+
+# Essential: a status change that is itself one of the emails that matter.
+ESSENTIAL_STATUS_EMAILS: dict[str, EmailKind] = {
+    "PAID": EmailKind.CONFIRMATION,
+    "DELIVERED": EmailKind.DELIVERED,
+    "REJECTED": EmailKind.REJECTED,
+    "CANCELLED": EmailKind.CANCELLED,
+}
+# Essential: events about one shipment, pick-up or return.
+ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
+    EventType.SHIPMENT_SENT: EmailKind.SHIPMENT_SENT,
+    EventType.PICKUP_READY: EmailKind.PICKUP_READY,
+    EventType.NOT_COLLECTED: EmailKind.NOT_COLLECTED,
+    EventType.PARCEL_LOST: EmailKind.PARCEL_LOST,
+    EventType.SLA_BREACHED: EmailKind.LATE_DELIVERY,
+}
+# Essential: refunds by cause. A return's refund is the "return received" email (sent
+# when the money is back, so what it says is true); a lost parcel's refund was told by the
+# lost-parcel email; the shipping fee given back when every parcel was lost is a refund
+# nothing else tells.
+REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
+    RefundCause.RETURN: EmailKind.RETURN_RECEIVED,
+    RefundCause.LOST_PARCEL: None,
+    RefundCause.SHIPPING: EmailKind.REFUND,
+}
+# "all": every other status change, except those that coincide with a per-fulfilment
+# email already sent (a parcel leaving makes the order SHIPPED, a pick-up ready makes it
+# READY_FOR_PICKUP): one moment, one email.
+ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "RESERVED", "RETURNED"})
+ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.RETURN_REQUESTED}
+
+
+class OrderEvent(BaseModel):
+    """The fields of a published event the policy reads; others are ignored, and an event
+    of another kind (a ticket's, a customer's) lacking them reads as no email."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    type: str
+    event_id: str = ""
+    order_id: str | None = None
+    status: str | None = None
+    status_reason: str | None = None
+
+    def refund_cause(self) -> RefundCause | None:
+        """What a refund event gives back, from its key ``<order>:<cause>:refund``: a
+        return (``ret_...``), the shipping fee (``shipping``) or a lost fulfilment."""
+        if self.type != EventType.REFUNDED:
+            return None
+        key = self.event_id.removesuffix(":DONE")
+        parts = key.rsplit(":", 2)
+        if len(parts) != 3 or parts[2] != "refund":
+            return None
+        cause = parts[1]
+        if cause.startswith("ret_"):
+            return RefundCause.RETURN
+        if cause == "shipping":
+            return RefundCause.SHIPPING
+        return RefundCause.LOST_PARCEL
+
+
+def preference_of(profile: Mapping[str, Any] | None) -> NotificationPreference:
+    """The customer's choice from their profile; essential when unset or unknown."""
+    raw = (profile or {}).get("notifications")
+    try:
+        return NotificationPreference(str(raw).strip().lower())
+    except ValueError:
+        return DEFAULT_PREFERENCE
+
+
+def _essential(event: OrderEvent) -> EmailKind | None:
+    if event.type == EventType.STATUS_CHANGED:
+        if event.status == "CANCELLED" and event.status_reason == "not_collected":
+            # The not-collected email said it: the uncollected pick-up ended the order.
+            return None
+        return ESSENTIAL_STATUS_EMAILS.get(event.status or "")
+    if event.type == EventType.REFUNDED:
+        cause = event.refund_cause()
+        return REFUND_EMAILS[cause] if cause is not None else EmailKind.REFUND
+    return ESSENTIAL_EVENT_EMAILS.get(event.type)
+
+
+def email_for(
+    event: Mapping[str, Any] | OrderEvent,
+    preference: NotificationPreference = DEFAULT_PREFERENCE,
+) -> EmailKind | None:
+    """The email an order event sends under ``preference``, or None for no email."""
+    parsed = event if isinstance(event, OrderEvent) else OrderEvent.model_validate(event)
+    kind = _essential(parsed)
+    if kind is not None or preference is NotificationPreference.ESSENTIAL:
+        return kind
+    if parsed.type == EventType.STATUS_CHANGED and parsed.status in ALL_STATUS_UPDATES:
+        return EmailKind.STATUS_UPDATE
+    return ALL_EVENT_EMAILS.get(parsed.type)
+
+
+def should_mail(
+    event: Mapping[str, Any] | OrderEvent,
+    preference: NotificationPreference = DEFAULT_PREFERENCE,
+) -> bool:
+    """Whether the event means an email to the customer under ``preference``."""
+    return email_for(event, preference) is not None

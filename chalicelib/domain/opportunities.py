@@ -1,0 +1,362 @@
+"""Sales that would otherwise be lost, followed up: a shopper waiting for a product to come
+back (``back_in_stock``) and a declined card that can still pay (``payment_retry``).
+
+An opportunity is ``open`` until the customer is told (``notified``: the back-in-stock
+email), ``converted`` when they buy (an order of that SKU after the notice; the retried
+order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation. Every
+back-in-stock subscription is one; so is every ``payment_declined`` rejection."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.customers import normalise_email
+from chalicelib.domain.errors import InvalidOpportunityTransition, Unprocessable
+from chalicelib.domain.money import Money
+
+# The contract's 30 days; services pass the scaled duration in.
+LOST_AFTER = timedelta(days=30)
+
+
+class OpportunityKind(StrEnum):
+    """What the sale waits for."""
+
+    BACK_IN_STOCK = "back_in_stock"
+    PAYMENT_RETRY = "payment_retry"
+
+
+class OpportunityStatus(StrEnum):
+    """Forward only: open → notified → converted or lost (open may convert or be lost)."""
+
+    OPEN = "open"
+    NOTIFIED = "notified"
+    CONVERTED = "converted"
+    LOST = "lost"
+
+
+_NEXT: dict[OpportunityStatus, frozenset[OpportunityStatus]] = {
+    OpportunityStatus.OPEN: frozenset(
+        {OpportunityStatus.NOTIFIED, OpportunityStatus.CONVERTED, OpportunityStatus.LOST}
+    ),
+    OpportunityStatus.NOTIFIED: frozenset({OpportunityStatus.CONVERTED, OpportunityStatus.LOST}),
+    OpportunityStatus.CONVERTED: frozenset(),
+    OpportunityStatus.LOST: frozenset(),
+}
+_ACTIVE = frozenset({OpportunityStatus.OPEN, OpportunityStatus.NOTIFIED})
+
+
+class Opportunity(BaseModel):
+    """One followed-up sale. ``value`` is what it would bring, a 2-decimal string."""
+
+    opportunity_id: str
+    kind: OpportunityKind
+    customer_id: str | None
+    order_id: str | None = None
+    sku: str | None = None
+    status: OpportunityStatus = OpportunityStatus.OPEN
+    value: str = Field(pattern=r"^\d+\.\d{2}$")
+    currency: str = "EUR"
+    created_at: datetime
+    updated_at: datetime
+    # Internal: how to recognise the customer's later order when only an email is known,
+    # the subscription it follows, and the moments and order that moved it.
+    email: str | None = None
+    subscription_id: str | None = None
+    notified_at: datetime | None = None
+    converted_by: str | None = None
+
+    def can_move(self, new: OpportunityStatus) -> bool:
+        """Whether the lifecycle allows ``new`` now (a back-in-stock sale converts only
+        after its notice: before it, the shopper could not have known)."""
+        if new is OpportunityStatus.CONVERTED and self.kind is OpportunityKind.BACK_IN_STOCK:
+            return self.status is OpportunityStatus.NOTIFIED
+        return new in _NEXT[self.status]
+
+    def _move(self, new: OpportunityStatus, at: datetime) -> None:
+        if not self.can_move(new):
+            raise InvalidOpportunityTransition(
+                f"{self.kind.value} opportunity {self.opportunity_id} is "
+                f"{self.status.value}, cannot become {new.value}",
+                field="status",
+            )
+        self.status = new
+        self.updated_at = at
+
+    def notify(self, at: datetime) -> None:
+        """The customer was told (the back-in-stock email, the rejection email with the
+        link to pay again)."""
+        self._move(OpportunityStatus.NOTIFIED, at)
+        self.notified_at = at
+
+    def convert(self, order_id: str, at: datetime) -> None:
+        """The customer bought: ``order_id`` is the order that converted it."""
+        self._move(OpportunityStatus.CONVERTED, at)
+        self.converted_by = order_id
+
+    def due_to_lose(self, now: datetime, lost_after: timedelta = LOST_AFTER) -> bool:
+        """Whether it is still open or notified ``lost_after`` its creation."""
+        return self.status in _ACTIVE and now >= self.created_at + lost_after
+
+    def lose(self, now: datetime, lost_after: timedelta = LOST_AFTER) -> None:
+        """Not converted in time: ``lost``. Refused before it is due, or once closed."""
+        if self.status in _ACTIVE and not self.due_to_lose(now, lost_after):
+            raise InvalidOpportunityTransition(
+                f"opportunity {self.opportunity_id} is lost only from "
+                f"{(self.created_at + lost_after).isoformat()}",
+                field="status",
+            )
+        self._move(OpportunityStatus.LOST, now)
+
+    def view(self) -> dict[str, Any]:
+        """A row of ``GET /ops/opportunities`` (the email stays internal)."""
+        return {
+            "opportunity_id": self.opportunity_id,
+            "kind": self.kind.value,
+            "customer_id": self.customer_id,
+            "order_id": self.order_id,
+            "sku": self.sku,
+            "status": self.status.value,
+            "value": self.value,
+            "currency": self.currency,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def _amount(value: Money) -> str:
+    return str(Money.of(value.amount, value.currency).amount)
+
+
+def payment_retry_opportunity(
+    order_id: str, customer_id: str | None, total: Money, at: datetime
+) -> Opportunity:
+    """A ``payment_declined`` rejection: worth the order's total. One per order (a fixed id:
+    the same order declined again is the same opportunity)."""
+    return Opportunity(
+        opportunity_id=f"opp_retry_{order_id}",
+        kind=OpportunityKind.PAYMENT_RETRY,
+        customer_id=customer_id,
+        order_id=order_id,
+        value=_amount(total),
+        currency=total.currency,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+class SubscriptionSource(StrEnum):
+    """Who asked: the shopper, or an order refused or rejected for lack of stock."""
+
+    EXPLICIT = "explicit"
+    OUT_OF_STOCK = "out_of_stock"
+
+
+class SubscriptionStatus(StrEnum):
+    """Open until its one back-in-stock email, then closed."""
+
+    OPEN = "open"
+    NOTIFIED = "notified"
+
+
+class BackInStockSubscription(BaseModel):
+    """A wish to be told when a SKU is back on the web."""
+
+    subscription_id: str
+    sku: str
+    email: str
+    customer_id: str | None = None
+    source: SubscriptionSource = SubscriptionSource.EXPLICIT
+    # The refused or rejected order it comes from, if any.
+    order_id: str | None = None
+    quantity: int = Field(default=1, gt=0)
+    status: SubscriptionStatus = SubscriptionStatus.OPEN
+    created_at: datetime
+    notified_at: datetime | None = None
+
+    def notify(self, at: datetime) -> None:
+        """Its one email went out; it is closed. A second notice is refused."""
+        if self.status is not SubscriptionStatus.OPEN:
+            raise InvalidOpportunityTransition(
+                f"subscription {self.subscription_id} was notified already", field="status"
+            )
+        self.status = SubscriptionStatus.NOTIFIED
+        self.notified_at = at
+
+
+def subscribe(
+    subscription_id: str,
+    sku: str,
+    email: str,
+    at: datetime,
+    customer_id: str | None = None,
+    source: SubscriptionSource = SubscriptionSource.EXPLICIT,
+    order_id: str | None = None,
+    quantity: int = 1,
+) -> BackInStockSubscription:
+    """A new open subscription; the email is validated and normalised (``Unprocessable``
+    naming ``email`` when it is not an address)."""
+    return BackInStockSubscription(
+        subscription_id=subscription_id,
+        sku=sku,
+        email=normalise_email(email),
+        customer_id=customer_id,
+        source=source,
+        order_id=order_id,
+        quantity=quantity,
+        created_at=at,
+    )
+
+
+def find_open(
+    subscriptions: Iterable[BackInStockSubscription], sku: str, email: str
+) -> BackInStockSubscription | None:
+    """The shopper's open subscription to ``sku`` if there is one: asking twice before the
+    product is back is one wish (one email), not two."""
+    wanted = normalise_email(email)
+    for subscription in subscriptions:
+        if (
+            subscription.sku == sku
+            and subscription.email == wanted
+            and subscription.status is SubscriptionStatus.OPEN
+        ):
+            return subscription
+    return None
+
+
+def shortage_subscriptions(
+    reference: str,
+    short: Mapping[str, int],
+    email: str | None,
+    at: datetime,
+    customer_id: str | None = None,
+    order_id: str | None = None,
+) -> list[BackInStockSubscription]:
+    """The subscriptions an order refused or rejected for lack of stock gives its customer,
+    one per missing SKU. ``reference`` names the refusal (the order id, or the refused
+    request's idempotency key): the ids derive from it, so a retried step or request
+    subscribes nobody twice. None without an email to write to."""
+    if not email:
+        return []
+    address = normalise_email(email)
+    return [
+        subscribe(
+            "sub_" + hashlib.sha256(f"{reference}\n{sku}".encode()).hexdigest()[:20],
+            sku,
+            address,
+            at,
+            customer_id=customer_id,
+            source=SubscriptionSource.OUT_OF_STOCK,
+            order_id=order_id,
+            quantity=max(1, quantity),
+        )
+        for sku, quantity in sorted(short.items())
+    ]
+
+
+def back_in_stock_opportunity(
+    subscription: BackInStockSubscription, unit_price: Money
+) -> Opportunity:
+    """The opportunity a subscription is: worth the units wanted at the catalogue price."""
+    return Opportunity(
+        opportunity_id=f"opp_{subscription.subscription_id}",
+        kind=OpportunityKind.BACK_IN_STOCK,
+        customer_id=subscription.customer_id,
+        order_id=subscription.order_id,
+        sku=subscription.sku,
+        value=_amount(unit_price.times(subscription.quantity)),
+        currency=unit_price.currency,
+        created_at=subscription.created_at,
+        updated_at=subscription.created_at,
+        email=subscription.email,
+        subscription_id=subscription.subscription_id,
+    )
+
+
+def crossed_from_zero(before: int, after: int) -> bool:
+    """Whether web availability went from none to some: the moment to tell subscribers."""
+    return before <= 0 < after
+
+
+def due_notifications(
+    subscriptions: Iterable[BackInStockSubscription], sku: str, before: int, after: int
+) -> list[BackInStockSubscription]:
+    """The subscriptions to ``sku`` to email now: every open one, when availability crossed
+    from 0; none otherwise. Each is notified (closed) as its email goes, so a crossing seen
+    twice emails nobody twice."""
+    if not crossed_from_zero(before, after):
+        return []
+    return [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
+
+
+class PlacedOrder(BaseModel):
+    """What conversion is judged on: who ordered what, and when."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    customer_id: str | None = None
+    email: str | None = None
+    skus: frozenset[str]
+    placed_at: datetime
+
+
+def converts_back_in_stock(opportunity: Opportunity, placed: PlacedOrder) -> bool:
+    """A notified back-in-stock opportunity converts on an order of its SKU placed after
+    the notice by the same customer (the same customer id, or the same email for a bare
+    email subscription)."""
+    if (
+        opportunity.kind is not OpportunityKind.BACK_IN_STOCK
+        or opportunity.status is not OpportunityStatus.NOTIFIED
+        or opportunity.notified_at is None
+        or opportunity.sku not in placed.skus
+        or placed.placed_at < opportunity.notified_at
+    ):
+        return False
+    if opportunity.customer_id and opportunity.customer_id == placed.customer_id:
+        return True
+    return opportunity.email is not None and opportunity.email == _address(placed.email)
+
+
+def _address(email: str | None) -> str | None:
+    # The order's contact, in the subscriptions' normal form; not an address, no match.
+    if not email:
+        return None
+    try:
+        return normalise_email(email)
+    except Unprocessable:
+        return None
+
+
+def converts_payment_retry(opportunity: Opportunity, paid_order_id: str) -> bool:
+    """A payment-retry opportunity converts when its order is paid."""
+    return (
+        opportunity.kind is OpportunityKind.PAYMENT_RETRY
+        and opportunity.status in _ACTIVE
+        and opportunity.order_id == paid_order_id
+    )
+
+
+def convert_on_order(
+    opportunities: Iterable[Opportunity], placed: PlacedOrder, at: datetime
+) -> list[Opportunity]:
+    """Convert every back-in-stock opportunity the placed order fulfils; returns them."""
+    converted = [o for o in opportunities if converts_back_in_stock(o, placed)]
+    for opportunity in converted:
+        opportunity.convert(placed.order_id, at)
+    return converted
+
+
+def convert_on_payment(
+    opportunities: Iterable[Opportunity], paid_order_id: str, at: datetime
+) -> list[Opportunity]:
+    """Convert the payment-retry opportunity of an order just paid; returns it (or none)."""
+    converted = [o for o in opportunities if converts_payment_retry(o, paid_order_id)]
+    for opportunity in converted:
+        opportunity.convert(paid_order_id, at)
+    return converted

@@ -1,0 +1,359 @@
+"""Codes as a customer reads them, in Spanish or English: statuses and reasons as words,
+money with Babel's ``format_currency``, dates and times with ``format_datetime`` in the
+destination's own time zone. The API's JSON keeps the codes; pages and emails use these."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from pydantic import BaseModel
+
+from chalicelib.domain.money import Money
+
+
+class Language(StrEnum):
+    """The languages customers are spoken to in."""
+
+    ES = "es"
+    EN = "en"
+
+
+DEFAULT_LANGUAGE = Language.ES
+# Babel locales: Spain's Spanish, and British English for the retailer's English-speaking
+# customers (24-hour clock and day-month order, as the shop's own times are read).
+BABEL_LOCALES = {Language.ES: "es_ES", Language.EN: "en_GB"}
+
+MADRID = ZoneInfo("Europe/Madrid")
+CANARY = ZoneInfo("Atlantic/Canary")
+# Postal codes of the Canary Islands' two provinces: Las Palmas (35) and Santa Cruz (38).
+_CANARY_POSTAL_CODE = re.compile(r"^\s*3[58]\d{3}\s*$")
+_SPAIN = frozenset({"ES", "ESP", "SPAIN", "ESPAÑA", "ESPANA"})
+
+# CLDR skeletons, not patterns: each locale orders and spells the fields its own way.
+_DATE_SKELETON = "yMMMd"  # 23 nov 2026 / 23 Nov 2026
+_DAY_SKELETON = "MMMEd"  # jue, 26 nov / Thu 26 Nov
+_TIME_SKELETON = "Hm"  # 20:00 (24-hour in both locales)
+
+# Every code, as (Spanish, English). Tests check each enum value of the domain has one.
+ORDER_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "ACCEPTED": ("Recibido", "Received"),
+    "PAID": ("Pagado", "Paid"),
+    "REJECTED": ("No completado", "Not completed"),
+    "RESERVED": ("En preparación", "Being prepared"),
+    "SHIPPED": ("Enviado", "Shipped"),
+    "READY_FOR_PICKUP": ("Listo para recoger", "Ready for pick-up"),
+    "DELIVERED": ("Entregado", "Delivered"),
+    "RETURNED": ("Devuelto", "Returned"),
+    "CANCELLED": ("Cancelado", "Cancelled"),
+}
+FULFILLMENT_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "PENDING": ("En preparación", "Being prepared"),
+    "SHIPPED": ("Enviado", "Shipped"),
+    "READY_FOR_PICKUP": ("Listo para recoger", "Ready for pick-up"),
+    "DELIVERED": ("Entregado", "Delivered"),
+    "RETURNED": ("Devuelto", "Returned"),
+    "CANCELLED": ("Cancelado", "Cancelled"),
+    "LOST": ("Perdido por el transportista", "Lost by the carrier"),
+}
+# A pick-up is not delivered to the customer: the customer collects it.
+_COLLECTED = ("Recogido", "Collected")
+REASON_WORDS: dict[str, tuple[str, str]] = {
+    "payment_declined": ("La tarjeta fue rechazada", "The card was declined"),
+    "payment_unavailable": ("No pudimos contactar con el banco", "We could not reach the bank"),
+    "out_of_stock": ("Sin existencias suficientes", "Not enough stock"),
+    "customer_request": ("A petición tuya", "At your request"),
+    "not_collected": ("No se recogió a tiempo", "Not collected in time"),
+    "processing_error": ("Un error nuestro al procesarlo", "An error on our side"),
+}
+RETURN_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "REQUESTED": ("Solicitada", "Requested"),
+    "RECEIVED": ("Recibida y reembolsada", "Received and refunded"),
+}
+RETURN_CHANNEL_WORDS: dict[str, tuple[str, str]] = {
+    "store": ("En tienda", "At a store"),
+    "mail": ("Por correo", "By post"),
+}
+FULFILLMENT_TYPE_WORDS: dict[str, tuple[str, str]] = {
+    "ship": ("Envío a domicilio", "Home delivery"),
+    "pickup": ("Recogida en tienda", "Store pick-up"),
+}
+SLA_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "on_time": ("En plazo", "On time"),
+    "at_risk": ("Puede retrasarse", "May be late"),
+    "breached": ("Con retraso", "Late"),
+    "met": ("Entregado a tiempo", "Delivered on time"),
+    "late": ("Entregado con retraso", "Delivered late"),
+}
+PAYMENT_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "PENDING": ("Pendiente", "Pending"),
+    "AUTHORIZED": ("Autorizado", "Authorised"),
+    "CAPTURED": ("Cobrado", "Charged"),
+    "DECLINED": ("Rechazado", "Declined"),
+    "FAILED": ("Sin respuesta del banco", "No answer from the bank"),
+    "PARTIALLY_REFUNDED": ("Reembolsado en parte", "Partly refunded"),
+    "REFUNDED": ("Reembolsado", "Refunded"),
+    "VOIDED": ("Anulado sin cargo", "Released, nothing charged"),
+}
+CHANNEL_WORDS: dict[str, tuple[str, str]] = {
+    "web": ("Web", "Web"),
+    "app": ("App", "App"),
+    "store": ("Tienda", "Store"),
+    "kiosk": ("Quiosco de tienda", "In-store kiosk"),
+    "phone": ("Teléfono", "Phone"),
+}
+ACTION_WORDS: dict[str, tuple[str, str]] = {
+    "cancel": ("Cancelar el pedido", "Cancel the order"),
+    "return": ("Devolver artículos", "Return items"),
+    "ticket": ("Hacer una consulta o reclamación", "Ask a question or complain"),
+    "pay": ("Pagar de nuevo", "Pay again"),
+}
+
+
+def language_of(locale: str | None) -> Language:
+    """The language to speak: English for any ``en`` locale (``en``, ``en-GB``, ``en_US``),
+    Spanish for everything else, unknown or missing included."""
+    if locale:
+        primary = locale.strip().replace("_", "-").split("-")[0].lower()
+        if primary == Language.EN.value:
+            return Language.EN
+    return DEFAULT_LANGUAGE
+
+
+def zone_of(postal_code: str | None, country: str | None = "ES") -> ZoneInfo:
+    """The destination's time zone: Atlantic/Canary for the Canary Islands' postal codes
+    (35xxx, 38xxx), Europe/Madrid for the rest of Spain and anything not known (the
+    retailer's own clock)."""
+    in_spain = country is None or country.strip().upper() in _SPAIN
+    if in_spain and postal_code and _CANARY_POSTAL_CODE.match(postal_code):
+        return CANARY
+    return MADRID
+
+
+def _word(table: dict[str, tuple[str, str]], code: str, language: Language) -> str:
+    # An unknown code is shown as it is rather than failing a customer's page.
+    words = table.get(code)
+    if words is None:
+        return code
+    return words[0] if language is Language.ES else words[1]
+
+
+def _code(value: object) -> str:
+    # Enums and plain strings alike: StrEnum members are their value.
+    return str(getattr(value, "value", value))
+
+
+def status_word(status: object, language: Language) -> str:
+    """An order status as a word: ``SHIPPED`` is "Enviado" / "Shipped"."""
+    return _word(ORDER_STATUS_WORDS, _code(status), language)
+
+
+def fulfillment_status_word(
+    status: object, language: Language, fulfillment_type: object = "ship"
+) -> str:
+    """A fulfilment's status as a word; a delivered pick-up reads "Recogido" / "Collected"."""
+    if _code(status) == "DELIVERED" and _code(fulfillment_type) == "pickup":
+        return _COLLECTED[0] if language is Language.ES else _COLLECTED[1]
+    return _word(FULFILLMENT_STATUS_WORDS, _code(status), language)
+
+
+def reason_word(reason: object, language: Language) -> str:
+    """Why an order was rejected or cancelled, as a sentence fragment; "" for no reason."""
+    if reason is None:
+        return ""
+    return _word(REASON_WORDS, _code(reason), language)
+
+
+def return_status_word(status: object, language: Language) -> str:
+    """A return's status as a word."""
+    return _word(RETURN_STATUS_WORDS, _code(status), language)
+
+
+def return_channel_word(channel: object, language: Language) -> str:
+    """How the goods come back: at a store or by post."""
+    return _word(RETURN_CHANNEL_WORDS, _code(channel), language)
+
+
+def fulfillment_type_word(fulfillment_type: object, language: Language) -> str:
+    """Home delivery or store pick-up."""
+    return _word(FULFILLMENT_TYPE_WORDS, _code(fulfillment_type), language)
+
+
+def sla_status_word(status: object, language: Language) -> str:
+    """A shipment's promise as the customer reads it."""
+    return _word(SLA_STATUS_WORDS, _code(status), language)
+
+
+def payment_status_word(status: object, language: Language) -> str:
+    """Where the customer's money is, in words."""
+    return _word(PAYMENT_STATUS_WORDS, _code(status), language)
+
+
+def channel_word(channel: object, language: Language) -> str:
+    """Where the order was placed."""
+    return _word(CHANNEL_WORDS, _code(channel), language)
+
+
+def action_word(action: object, language: Language) -> str:
+    """The label of a self-service action (a button or a form's title)."""
+    return _word(ACTION_WORDS, _code(action), language)
+
+
+def format_money(
+    amount: Money | Decimal | str | int, language: Language, currency: str = "EUR"
+) -> str:
+    """Money as the customer writes it: ``12,50 €`` (es), ``€12.50`` (en). Babel puts a
+    no-break space between amount and sign in Spanish, so a line never splits there."""
+    if isinstance(amount, Money):
+        value, currency = amount.amount, amount.currency
+    else:
+        value = Decimal(amount)
+    return format_currency(value, currency, locale=BABEL_LOCALES[language])
+
+
+def _aware(at: datetime) -> datetime:
+    # The house stores UTC; a naive timestamp is one that lost its zone on the way.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=16)
+def _pattern(skeleton: str, locale: str) -> str:
+    # The locale's own pattern for a skeleton; "Hm" is 24-hour in both locales.
+    return str(Locale.parse(locale).datetime_skeletons[skeleton].pattern)
+
+
+@lru_cache(maxsize=4)
+def _when_pattern(locale: str) -> str:
+    # The locale's way of joining a date and a time ("{1}, {0}"), around the skeletons':
+    # Babel's own "medium" would show seconds, which no customer needs.
+    joined = str(Locale.parse(locale).datetime_formats["medium"])
+    time = _pattern(_TIME_SKELETON, locale)
+    return joined.replace("{1}", _pattern(_DATE_SKELETON, locale)).replace("{0}", time)
+
+
+def format_when(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
+    """A moment as its local date and time, to the minute: "23 nov 2026, 20:00"."""
+    locale = BABEL_LOCALES[language]
+    return format_datetime(_aware(at), _when_pattern(locale), tzinfo=zone, locale=locale)
+
+
+def format_date(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
+    """The local date: "23 nov 2026"."""
+    locale = BABEL_LOCALES[language]
+    return format_datetime(_aware(at), _pattern(_DATE_SKELETON, locale), tzinfo=zone, locale=locale)
+
+
+def format_day(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
+    """The local day, named, for what is days away (a promise, a pick-up deadline):
+    "jue, 26 nov"."""
+    locale = BABEL_LOCALES[language]
+    return format_datetime(_aware(at), _pattern(_DAY_SKELETON, locale), tzinfo=zone, locale=locale)
+
+
+def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
+    """The local time of day: "20:00"."""
+    locale = BABEL_LOCALES[language]
+    return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
+
+
+class TimelineEntry(BaseModel):
+    """One step of the order as the customer's page shows it: the code (for the JSON and
+    styling), its words, the local time, and why, for a rejection or cancellation."""
+
+    status: str
+    label: str
+    at: datetime
+    when: str
+    reason: str = ""
+
+
+_ENDINGS = frozenset({"REJECTED", "CANCELLED"})
+
+
+def customer_timeline(
+    steps: Iterable[tuple[object, datetime]],
+    language: Language,
+    zone: ZoneInfo = MADRID,
+    reason: object = None,
+) -> list[TimelineEntry]:
+    """The order's history as the customer reads it, from its ``(status, at)`` steps: words
+    and local times, never ops' details (sourcing notes, location ids). ``reason`` is the
+    order's rejection or cancellation reason, said on that step."""
+    return [
+        TimelineEntry(
+            status=_code(status),
+            label=status_word(status, language),
+            at=_aware(at),
+            when=format_when(at, language, zone),
+            reason=reason_word(reason, language) if _code(status) in _ENDINGS else "",
+        )
+        for status, at in steps
+    ]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One customer's way of reading things: their language and their destination's time
+    zone, so a template writes ``w.status(order.status)`` and ``w.when(entry.at)``."""
+
+    language: Language = DEFAULT_LANGUAGE
+    zone: ZoneInfo = MADRID
+
+    @classmethod
+    def for_customer(
+        cls, locale: str | None, postal_code: str | None = None, country: str | None = "ES"
+    ) -> Wording:
+        """The wording for an order's locale and the postal code its goods go to."""
+        return cls(language_of(locale), zone_of(postal_code, country))
+
+    @property
+    def locale(self) -> str:
+        """The language code, for ``<html lang>`` and the JSON's ``locale``."""
+        return self.language.value
+
+    def status(self, status: object) -> str:
+        """An order status as a word."""
+        return status_word(status, self.language)
+
+    def fulfillment_status(self, status: object, fulfillment_type: object = "ship") -> str:
+        """A fulfilment status as a word."""
+        return fulfillment_status_word(status, self.language, fulfillment_type)
+
+    def reason(self, reason: object) -> str:
+        """A rejection or cancellation reason as words."""
+        return reason_word(reason, self.language)
+
+    def money(self, amount: Money | Decimal | str | int, currency: str = "EUR") -> str:
+        """Money in the customer's notation."""
+        return format_money(amount, self.language, currency)
+
+    def when(self, at: datetime) -> str:
+        """A local date and time."""
+        return format_when(at, self.language, self.zone)
+
+    def date(self, at: datetime) -> str:
+        """A local date."""
+        return format_date(at, self.language, self.zone)
+
+    def day(self, at: datetime) -> str:
+        """A local day, named."""
+        return format_day(at, self.language, self.zone)
+
+    def time(self, at: datetime) -> str:
+        """A local time of day."""
+        return format_time(at, self.language, self.zone)
+
+    def timeline(
+        self, steps: Iterable[tuple[object, datetime]], reason: object = None
+    ) -> list[TimelineEntry]:
+        """The order's steps in words and local times."""
+        return customer_timeline(steps, self.language, self.zone, reason)

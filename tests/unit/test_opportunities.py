@@ -1,0 +1,311 @@
+"""Opportunities followed up: back-in-stock subscriptions and declined cards, from open to
+notified, converted or lost."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from chalicelib.domain.errors import InvalidOpportunityTransition, Unprocessable
+from chalicelib.domain.money import Money
+from chalicelib.domain.opportunities import (
+    LOST_AFTER,
+    BackInStockSubscription,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStatus,
+    PlacedOrder,
+    SubscriptionSource,
+    SubscriptionStatus,
+    back_in_stock_opportunity,
+    convert_on_order,
+    convert_on_payment,
+    crossed_from_zero,
+    due_notifications,
+    find_open,
+    payment_retry_opportunity,
+    shortage_subscriptions,
+    subscribe,
+)
+from tests.unit.builders import NOW
+
+OPEN, NOTIFIED, CONVERTED, LOST = (
+    OpportunityStatus.OPEN,
+    OpportunityStatus.NOTIFIED,
+    OpportunityStatus.CONVERTED,
+    OpportunityStatus.LOST,
+)
+LATER = NOW + timedelta(days=2)
+
+
+def wish(
+    sku: str = "MUG-WHT", email: str = "Ana@Example.com", customer: str | None = "cus_1"
+) -> BackInStockSubscription:
+    return subscribe(f"sub_{sku}_{email}", sku, email, NOW, customer_id=customer)
+
+
+def back_in_stock(customer: str | None = "cus_1", quantity: int = 1) -> Opportunity:
+    subscription = wish(customer=customer).model_copy(update={"quantity": quantity})
+    return back_in_stock_opportunity(subscription, Money.of("8.50"))
+
+
+def retry() -> Opportunity:
+    return payment_retry_opportunity("ord_1", "cus_1", Money.of("59"), NOW)
+
+
+def placed(
+    skus: set[str],
+    at: datetime = LATER,
+    customer: str | None = "cus_1",
+    email: str | None = None,
+) -> PlacedOrder:
+    return PlacedOrder(
+        order_id="ord_new", customer_id=customer, email=email, skus=frozenset(skus), placed_at=at
+    )
+
+
+# --- the model ------------------------------------------------------------------------
+
+
+def test_a_declined_card_is_an_open_opportunity_worth_the_order() -> None:
+    opportunity = retry()
+    assert opportunity.view() == {
+        "opportunity_id": "opp_retry_ord_1",
+        "kind": "payment_retry",
+        "customer_id": "cus_1",
+        "order_id": "ord_1",
+        "sku": None,
+        "status": "open",
+        "value": "59.00",
+        "currency": "EUR",
+        "created_at": NOW.isoformat(),
+        "updated_at": NOW.isoformat(),
+    }
+
+
+def test_a_subscription_is_an_opportunity_worth_the_units_wanted() -> None:
+    opportunity = back_in_stock(quantity=3)
+    assert (opportunity.kind, opportunity.sku, opportunity.value) == (
+        OpportunityKind.BACK_IN_STOCK,
+        "MUG-WHT",
+        "25.50",
+    )
+    assert opportunity.opportunity_id == "opp_sub_MUG-WHT_Ana@Example.com"
+    assert "email" not in opportunity.view()  # the address stays internal
+
+
+def test_a_bare_email_opportunity_has_no_customer() -> None:
+    assert back_in_stock(customer=None).view()["customer_id"] is None
+
+
+def test_value_is_a_two_decimal_string() -> None:
+    for wrong in ("59.0", "59", "-1.00", "5,90"):
+        with pytest.raises(ValidationError, match="value"):
+            Opportunity.model_validate(retry().model_dump() | {"value": wrong})
+
+
+# --- transitions ----------------------------------------------------------------------
+
+
+def test_open_notified_converted() -> None:
+    opportunity = back_in_stock()
+    opportunity.notify(NOW + timedelta(days=1))
+    assert opportunity.status is NOTIFIED and opportunity.notified_at == NOW + timedelta(days=1)
+    opportunity.convert("ord_2", LATER)
+    assert opportunity.status is CONVERTED and opportunity.converted_by == "ord_2"
+    assert opportunity.updated_at == LATER
+
+
+def test_a_payment_retry_converts_straight_from_open() -> None:
+    opportunity = retry()
+    opportunity.convert("ord_1", LATER)
+    assert opportunity.status is CONVERTED
+
+
+def test_a_back_in_stock_opportunity_cannot_convert_before_its_notice() -> None:
+    with pytest.raises(InvalidOpportunityTransition) as refused:
+        back_in_stock().convert("ord_2", LATER)
+    assert refused.value.status == 409 and refused.value.field == "status"
+
+
+@pytest.mark.parametrize("end", ["convert", "lose"])
+def test_converted_and_lost_are_final(end: str) -> None:
+    opportunity = retry()
+    if end == "convert":
+        opportunity.convert("ord_1", LATER)
+    else:
+        opportunity.lose(NOW + LOST_AFTER)
+    for attempt in (
+        lambda: opportunity.notify(LATER),
+        lambda: opportunity.convert("ord_1", LATER),
+        lambda: opportunity.lose(NOW + 2 * LOST_AFTER),
+    ):
+        with pytest.raises(InvalidOpportunityTransition):
+            attempt()
+
+
+def test_notified_twice_is_refused() -> None:
+    opportunity = back_in_stock()
+    opportunity.notify(NOW)
+    with pytest.raises(InvalidOpportunityTransition):
+        opportunity.notify(LATER)
+
+
+@pytest.mark.parametrize("notified", [False, True])
+def test_lost_30_days_after_creation_and_not_a_moment_before(notified: bool) -> None:
+    opportunity = back_in_stock()
+    if notified:
+        opportunity.notify(NOW + timedelta(days=29))
+    just_before = NOW + LOST_AFTER - timedelta(microseconds=1)
+    assert not opportunity.due_to_lose(just_before)
+    with pytest.raises(InvalidOpportunityTransition):
+        opportunity.lose(just_before)
+    assert opportunity.due_to_lose(NOW + LOST_AFTER)
+    opportunity.lose(NOW + LOST_AFTER)
+    assert opportunity.status is LOST
+
+
+def test_a_scaled_loss_is_passed_in() -> None:
+    scaled = LOST_AFTER / 1000  # 43.2 minutes
+    opportunity = retry()
+    assert opportunity.due_to_lose(NOW + timedelta(minutes=44), scaled)
+    assert not opportunity.due_to_lose(NOW + timedelta(minutes=43), scaled)
+
+
+def test_a_converted_opportunity_is_never_due_to_lose() -> None:
+    opportunity = retry()
+    opportunity.convert("ord_1", LATER)
+    assert not opportunity.due_to_lose(NOW + 10 * LOST_AFTER)
+
+
+# --- conversion from order events -------------------------------------------------------
+
+
+def test_an_order_of_the_sku_after_the_notice_converts_it() -> None:
+    opportunity = back_in_stock()
+    opportunity.notify(NOW + timedelta(days=1))
+    assert convert_on_order([opportunity], placed({"MUG-WHT", "CAP-RED"}), LATER) == [opportunity]
+    assert opportunity.status is CONVERTED and opportunity.converted_by == "ord_new"
+
+
+def test_orders_before_the_notice_of_other_skus_or_by_others_do_not_convert() -> None:
+    opportunity = back_in_stock()
+    opportunity.notify(NOW + timedelta(days=1))
+    assert convert_on_order([opportunity], placed({"MUG-WHT"}, at=NOW), LATER) == []
+    assert convert_on_order([opportunity], placed({"CAP-RED"}), LATER) == []
+    assert convert_on_order([opportunity], placed({"MUG-WHT"}, customer="cus_2"), LATER) == []
+    never_told = back_in_stock()
+    assert convert_on_order([never_told], placed({"MUG-WHT"}), LATER) == []
+    assert opportunity.status is NOTIFIED and never_told.status is OPEN
+
+
+def test_a_bare_email_converts_on_an_order_with_that_email() -> None:
+    opportunity = back_in_stock(customer=None)
+    opportunity.notify(NOW)
+    order = placed({"MUG-WHT"}, customer="cus_new", email="ANA@example.com")
+    assert convert_on_order([opportunity], order, LATER) == [opportunity]
+    other = back_in_stock(customer=None)
+    other.notify(NOW)
+    assert convert_on_order([other], placed({"MUG-WHT"}, email="not an email"), LATER) == []
+
+
+def test_a_retried_order_paid_converts_its_opportunity_and_only_its_own() -> None:
+    opportunity = retry()
+    assert convert_on_payment([opportunity], "ord_other", LATER) == []
+    assert convert_on_payment([opportunity], "ord_1", LATER) == [opportunity]
+    assert opportunity.status is CONVERTED
+    assert convert_on_payment([opportunity], "ord_1", LATER) == []  # paid event redelivered
+
+
+# --- subscriptions --------------------------------------------------------------------
+
+
+def test_a_subscription_validates_and_normalises_the_email() -> None:
+    subscription = wish(email="Ana@Example.COM")
+    assert subscription.email == "ana@example.com"
+    assert subscription.status is SubscriptionStatus.OPEN
+    with pytest.raises(Unprocessable) as refused:
+        wish(email="ana@")
+    assert refused.value.field == "email" and refused.value.status == 422
+
+
+def test_asking_twice_before_the_product_is_back_is_one_wish() -> None:
+    first = wish()
+    assert find_open([first], "MUG-WHT", "ana@example.com") is first
+    assert find_open([first], "CAP-RED", "ana@example.com") is None
+    first.notify(NOW)
+    assert find_open([first], "MUG-WHT", "ana@example.com") is None
+
+
+def test_a_stock_shortage_subscribes_the_customer_to_each_missing_sku_once() -> None:
+    made = shortage_subscriptions(
+        "ord_9", {"MUG-WHT": 2, "CAP-RED": 1}, "ana@example.com", NOW, "cus_1", "ord_9"
+    )
+    assert [(s.sku, s.quantity, s.source) for s in made] == [
+        ("CAP-RED", 1, SubscriptionSource.OUT_OF_STOCK),
+        ("MUG-WHT", 2, SubscriptionSource.OUT_OF_STOCK),
+    ]
+    again = shortage_subscriptions("ord_9", {"MUG-WHT": 2, "CAP-RED": 1}, "ana@example.com", NOW)
+    assert [s.subscription_id for s in again] == [s.subscription_id for s in made]
+    other = shortage_subscriptions("ord_10", {"MUG-WHT": 2}, "ana@example.com", NOW)
+    assert other[0].subscription_id not in {s.subscription_id for s in made}
+    assert shortage_subscriptions("ord_11", {"MUG-WHT": 1}, None, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "crossed"),
+    [(0, 1, True), (0, 5, True), (-2, 1, True), (0, 0, False), (1, 2, False), (3, 0, False)],
+)
+def test_only_a_crossing_from_zero_tells_subscribers(
+    before: int, after: int, crossed: bool
+) -> None:
+    assert crossed_from_zero(before, after) is crossed
+    assert bool(due_notifications([wish()], "MUG-WHT", before, after)) is crossed
+
+
+def test_a_notified_subscription_is_closed_and_refuses_a_second_notice() -> None:
+    subscription = wish()
+    (due,) = due_notifications([subscription, wish("CAP-RED")], "MUG-WHT", 0, 3)
+    due.notify(NOW)
+    assert due_notifications([subscription], "MUG-WHT", 0, 3) == []  # the crossing redelivered
+    with pytest.raises(InvalidOpportunityTransition):
+        subscription.notify(LATER)
+
+
+# Availability moves (a level per step) and shoppers subscribe between the moves.
+steps = st.lists(
+    st.tuples(st.integers(-1, 3), st.integers(0, 2), st.booleans()), min_size=1, max_size=30
+)
+
+
+@given(steps)
+def test_property_a_subscription_is_notified_at_most_once_per_crossing(
+    moves: list[tuple[int, int, bool]],
+) -> None:
+    """Whatever the availability does, however many shoppers subscribe and whether each
+    change is delivered twice, every subscription gets one email at the first crossing
+    after it was made, and never another."""
+    subscriptions: list[BackInStockSubscription] = []
+    emails: dict[str, int] = {}
+    level = 0
+    expected: dict[str, int] = {}
+    for step, (new_level, new_subscribers, redelivered) in enumerate(moves):
+        for n in range(new_subscribers):
+            subscriptions.append(wish(email=f"s{step}n{n}@example.com"))
+            expected[subscriptions[-1].subscription_id] = 0
+        crossed = crossed_from_zero(level, new_level)
+        for _ in range(2 if redelivered else 1):
+            for subscription in due_notifications(subscriptions, "MUG-WHT", level, new_level):
+                emails[subscription.subscription_id] = (
+                    emails.get(subscription.subscription_id, 0) + 1
+                )
+                subscription.notify(NOW)
+        if crossed:
+            expected = dict.fromkeys(expected, 1)
+        level = new_level
+    assert all(count == 1 for count in emails.values())
+    assert {sid for sid, n in expected.items() if n} == set(emails)
