@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -54,6 +56,45 @@ SECRET_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ("ORQUESTA_TRACKING_SECRET", "ORQUESTA_TRACKING_KEYS"),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Waits:
+    """Every wait the workflow and the services keep, scaled here and nowhere else:
+    ``ORQUESTA_TIME_SCALE`` compresses days into seconds for the local stack and the tests;
+    deployed stages run at 1. Services ask for a wait; they never divide by the scale."""
+
+    time_scale: float
+    real_handling_seconds: int
+    return_window_days: int
+    lost_parcel_days: int
+
+    def seconds(self, real_seconds: float) -> int:
+        """A wait in whole seconds; Step Functions needs at least 1."""
+        return max(1, int(real_seconds / self.time_scale))
+
+    def duration(self, real: timedelta) -> timedelta:
+        """A wait kept as a deadline, to the microsecond."""
+        return real / self.time_scale
+
+    def deadline(self, start: datetime, real_seconds: float) -> datetime:
+        """When a wait of ``real_seconds`` that began at ``start`` runs out."""
+        return start + timedelta(seconds=self.seconds(real_seconds))
+
+    @property
+    def handling_seconds(self) -> int:
+        """The pause before payment (ops may cancel in it); zero means none."""
+        return max(0, int(self.real_handling_seconds / self.time_scale))
+
+    @property
+    def return_window_seconds(self) -> int:
+        """How long after delivery a return may be asked for."""
+        return self.seconds(self.return_window_days * 86400)
+
+    @property
+    def lost_parcel_seconds(self) -> int:
+        """How long after its promise an unconfirmed parcel is declared lost."""
+        return self.seconds(self.lost_parcel_days * 86400)
 
 
 class MissingSecrets(Exception):
@@ -110,9 +151,15 @@ class Settings(BaseModel):
         """The SNS topic ops subscribe to."""
         return f"{self.app_name}-{self.stage}-ops-alerts"
 
-    def scaled(self, seconds: float) -> int:
-        """A wait in whole seconds divided by the time scale; Step Functions needs >= 1."""
-        return max(1, int(seconds / self.time_scale))
+    @property
+    def waits(self) -> Waits:
+        """The waits at the current time scale (tests change the scale on the fly)."""
+        return Waits(
+            time_scale=self.time_scale,
+            real_handling_seconds=self.handling_seconds,
+            return_window_days=self.return_window_days,
+            lost_parcel_days=self.lost_parcel_days,
+        )
 
 
 def _env_json(env: Mapping[str, str], name: str) -> dict[str, Any] | None:
