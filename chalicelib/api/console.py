@@ -12,12 +12,14 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.api.http import Access, Call, endpoint
-from chalicelib.rendering import render
+from chalicelib.rendering import inline_script, render
 from chalicelib.services import console as console_service
 
 console = Blueprint(__name__)
 
 OPS_ONLY = ("ops",)
+# The console's script, inlined into the page under its CSP nonce.
+SCRIPTS = ("console/console.js",)
 MAX_LIMIT = 1000
 
 
@@ -128,6 +130,7 @@ def ops_console(call: Call) -> Response:
         nonce=nonce,
         stage=call.deps.settings.stage,
         statuses=console_service.EXECUTION_STATUSES,
+        script=inline_script(*SCRIPTS),
     )
     return Response(
         body=html,
