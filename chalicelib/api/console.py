@@ -18,8 +18,8 @@ from chalicelib.services import console as console_service
 console = Blueprint(__name__)
 
 OPS_ONLY = ("ops",)
-# The console's script, inlined into the page under its CSP nonce.
-SCRIPTS = ("console/console.js",)
+# The console's scripts (the graph layout first), inlined into the page under its CSP nonce.
+SCRIPTS = ("console/graph.js", "console/console.js")
 MAX_LIMIT = 1000
 
 
