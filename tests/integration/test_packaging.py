@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.aws import package
+from infra.aws import checks, package
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
@@ -256,11 +256,11 @@ def test_the_api_names_its_handler_instead_of_referring_to_it() -> None:
         "Properties": {"Environment": {"Variables": {"ORQUESTA_PUBLIC_URL": url}}},
     }
     sam: dict[str, Any] = {"Resources": {"RestAPI": api, "APIHandler": handler}}
-    assert package.dependency_cycle(sam) == ["APIHandler", "RestAPI", "APIHandler"]
+    assert checks.dependency_cycle(sam) == ["APIHandler", "RestAPI", "APIHandler"]
 
     assert package.detach_api_from_handler(sam, "orquesta-dev") == 2
     assert "function:orquesta-dev/invocations" in json.dumps(api)
-    assert package.dependency_cycle(sam) == []
+    assert checks.dependency_cycle(sam) == []
 
 
 def test_every_function_names_the_ssm_parameters_of_its_secrets(
