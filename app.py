@@ -4,11 +4,13 @@ are registered here. Each parses its input, calls one service, returns one model
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
+from pydantic import BaseModel
 
 from chalicelib.api.alerts import alerts
 from chalicelib.api.care import care
@@ -23,7 +25,7 @@ from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
 from chalicelib.api.sandbox import sandbox
 from chalicelib.api.tracking import tracking
-from chalicelib.composition import deps
+from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
 from chalicelib.services import (
     compensation,
@@ -62,53 +64,40 @@ install_log_context(app)
 
 
 # Workflow steps: the state machine calls these by ARN; errors keep their class names so
-# the ASL can catch them by name.
-@app.lambda_function(name="authorize_payment")
-@tracer.capture_lambda_handler
-def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """ACCEPTED → PAID."""
-    step = fulfilment.OrderStep.model_validate(event)
-    return fulfilment.authorize_payment(step, deps()).model_dump(mode="json")
+# the ASL can catch them by name. Each parses its input into the step's model, calls one
+# service and returns its answer as JSON.
+STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
+    "authorize_payment": (fulfilment.OrderStep, fulfilment.authorize_payment),  # → PAID
+    "reserve_stock": (fulfilment.OrderStep, fulfilment.reserve_stock),  # → RESERVED
+    "reject_order": (fulfilment.RejectOrderInput, fulfilment.reject_order),  # → REJECTED
+    # Book the carrier or mark ready for pick-up; park the wait's token; breach or uncollected.
+    "dispatch_fulfillment": (fulfilment.FulfilmentStep, fulfilment.dispatch_fulfillment),
+    "await_fulfillment": (fulfilment.AwaitInput, fulfilment.await_fulfillment),
+    "handle_fulfillment_timeout": (
+        fulfilment.FulfilmentStep,
+        fulfilment.handle_fulfillment_timeout,
+    ),
+    # A step failed unexpectedly: release, void, settle, record, alert ops.
+    "compensate_order": (compensation.CompensateInput, compensation.compensate),
+}
 
 
-@app.lambda_function(name="reserve_stock")
-@tracer.capture_lambda_handler
-def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """PAID → RESERVED."""
-    step = fulfilment.OrderStep.model_validate(event)
-    return fulfilment.reserve_stock(step, deps()).model_dump(mode="json")
+def _step_handler(
+    name: str, model: type[BaseModel], service: Callable[[Any, Deps], BaseModel]
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return service(model.model_validate(event), deps()).model_dump(mode="json")
+
+    # Chalice packages the function as app.<__name__>: the loop below binds that name.
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = service.__doc__
+    return handler
 
 
-@app.lambda_function(name="reject_order")
-@tracer.capture_lambda_handler
-def reject_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Compensate and end REJECTED."""
-    step = fulfilment.RejectOrderInput.model_validate(event)
-    return fulfilment.reject_order(step, deps()).model_dump(mode="json")
-
-
-@app.lambda_function(name="dispatch_fulfillment")
-@tracer.capture_lambda_handler
-def dispatch_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Book the carrier or mark ready for pick-up."""
-    step = fulfilment.FulfilmentStep.model_validate(event)
-    return fulfilment.dispatch_fulfillment(step, deps()).model_dump(mode="json")
-
-
-@app.lambda_function(name="await_fulfillment")
-@tracer.capture_lambda_handler
-def await_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Park the delivery or collection wait's token."""
-    step = fulfilment.AwaitInput.model_validate(event)
-    return fulfilment.await_fulfillment(step, deps()).model_dump(mode="json")
-
-
-@app.lambda_function(name="handle_fulfillment_timeout")
-@tracer.capture_lambda_handler
-def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SLA breach or uncollected pick-up."""
-    step = fulfilment.FulfilmentStep.model_validate(event)
-    return fulfilment.handle_fulfillment_timeout(step, deps()).model_dump(mode="json")
+for _name, (_model, _service) in STEPS.items():
+    globals()[_name] = app.lambda_function(name=_name)(
+        tracer.capture_lambda_handler(_step_handler(_name, _model, _service))
+    )
 
 
 @app.lambda_function(name="await_returns")
@@ -121,14 +110,6 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return fulfilment.open_return_window(window, deps()).model_dump(mode="json")
     step = fulfilment.AwaitInput.model_validate(event)
     return fulfilment.await_returns(step, deps()).model_dump(mode="json")
-
-
-@app.lambda_function(name="compensate_order")
-@tracer.capture_lambda_handler
-def compensate_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A step failed unexpectedly: release, void, settle, record, alert ops."""
-    step = compensation.CompensateInput.model_validate(event)
-    return compensation.compensate(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="mark_compensation_failed")

@@ -32,16 +32,16 @@ def main(argv: list[str]) -> None:
     from moto import mock_aws
     from moto.dynamodb.models.table import Table
 
-    from infra.local import adaptations, speedups
+    from infra.local import dynamodb_adaptations, gsi_index
     from infra.local.provision import template
     from infra.local.stack import REGION
 
     with mock_aws():
-        adaptations.serialise_dynamodb()
-        adaptations.cheap_transaction_rollback()
-        adaptations.query_one_partition()
-        adaptations.plain_dynamodb_responses()
-        speedups.index_gsi_queries()
+        dynamodb_adaptations.serialise_dynamodb()
+        dynamodb_adaptations.cheap_transaction_rollback()
+        dynamodb_adaptations.query_one_partition()
+        dynamodb_adaptations.plain_dynamodb_responses()
+        gsi_index.index_gsi_queries()
         props = next(
             resource["Properties"]
             for resource in template()["Resources"].values()
@@ -109,7 +109,7 @@ def main(argv: list[str]) -> None:
         for name, query in queries.items():
             for mode in ("moto's walk", "index"):
                 context = (
-                    speedups.without_gsi_index()
+                    gsi_index.without_gsi_index()
                     if mode == "moto's walk"
                     else contextlib.nullcontext()
                 )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -56,22 +63,72 @@ SECRET_SOURCES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Waits:
+    """Every wait the workflow and the services keep, scaled here and nowhere else:
+    ``ORQUESTA_TIME_SCALE`` compresses days into seconds for the local stack and the tests;
+    deployed stages run at 1. Services ask for a wait; they never divide by the scale."""
+
+    time_scale: float
+    real_handling_seconds: int
+    return_window_days: int
+    lost_parcel_days: int
+
+    def seconds(self, real_seconds: float) -> int:
+        """A wait in whole seconds; Step Functions needs at least 1."""
+        return max(1, int(real_seconds / self.time_scale))
+
+    def duration(self, real: timedelta) -> timedelta:
+        """A wait kept as a deadline, to the microsecond."""
+        return real / self.time_scale
+
+    def deadline(self, start: datetime, real_seconds: float) -> datetime:
+        """When a wait of ``real_seconds`` that began at ``start`` runs out."""
+        return start + timedelta(seconds=self.seconds(real_seconds))
+
+    @property
+    def handling_seconds(self) -> int:
+        """The pause before payment (ops may cancel in it); zero means none."""
+        return max(0, int(self.real_handling_seconds / self.time_scale))
+
+    @property
+    def return_window_seconds(self) -> int:
+        """How long after delivery a return may be asked for."""
+        return self.seconds(self.return_window_days * 86400)
+
+    @property
+    def lost_parcel_seconds(self) -> int:
+        """How long after its promise an unconfirmed parcel is declared lost."""
+        return self.seconds(self.lost_parcel_days * 86400)
+
+
 class MissingSecrets(Exception):
     """A secret has no source: the function stops rather than run with a demo default."""
 
 
-class Settings(BaseModel):
-    """Everything the app needs to know about where it runs."""
+class Settings(BaseSettings):
+    """Everything the app needs to know about where it runs: ``ORQUESTA_<FIELD>`` variables,
+    except where a field names its variable. ``load_settings`` reads the environment; settings
+    built in code (tests) hold what they are given and the defaults, nothing else."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORQUESTA_", env_ignore_empty=True, extra="forbid", populate_by_name=True
+    )
 
     app_name: str = "orquesta"
     stage: str = "dev"
-    region: str = "eu-west-1"
+    region: str = Field(
+        default="eu-west-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
     account_id: str = "123456789012"
-    table_name: str = "orquesta-dev"
-    order_events_topic_arn: str = ""
-    ops_alerts_topic_arn: str = ""
-    state_machine_arn: str = ""
-    public_base_url: str = "http://localhost:8000"
+    # Empty: orquesta-<stage>.
+    table_name: str = Field(default="", validation_alias="ORQUESTA_TABLE")
+    order_events_topic_arn: str = Field(default="", validation_alias="ORQUESTA_ORDER_EVENTS_TOPIC")
+    ops_alerts_topic_arn: str = Field(default="", validation_alias="ORQUESTA_OPS_ALERTS_TOPIC")
+    state_machine_arn: str = Field(default="", validation_alias="ORQUESTA_STATE_MACHINE")
+    public_base_url: str = Field(
+        default="http://localhost:8000", validation_alias="ORQUESTA_PUBLIC_URL"
+    )
     sender_email: str = "pedidos@orquesta.example"
     # Secrets: in AWS they come from SSM SecureString parameters (names below) through
     # Powertools' parameters utility; only the local stack fills in the demo values
@@ -99,6 +156,25 @@ class Settings(BaseModel):
     signature_tolerance_seconds: int = 300
     max_body_bytes: int = 64 * 1024
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what the constructor is given: load_settings passes in what the environment
+        # holds, so a Settings built in a test never picks up the local stack's variables.
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _table_of_the_stage(self) -> Settings:
+        if not self.table_name:
+            self.table_name = f"orquesta-{self.stage}"
+        return self
+
     @property
     def order_events_topic_name(self) -> str:
         """The SNS topic of order events; its name is fixed per stage so that Chalice can
@@ -110,14 +186,27 @@ class Settings(BaseModel):
         """The SNS topic ops subscribe to."""
         return f"{self.app_name}-{self.stage}-ops-alerts"
 
-    def scaled(self, seconds: float) -> int:
-        """A wait in whole seconds divided by the time scale; Step Functions needs >= 1."""
-        return max(1, int(seconds / self.time_scale))
+    @property
+    def waits(self) -> Waits:
+        """The waits at the current time scale (tests change the scale on the fly)."""
+        return Waits(
+            time_scale=self.time_scale,
+            real_handling_seconds=self.handling_seconds,
+            return_window_days=self.return_window_days,
+            lost_parcel_days=self.lost_parcel_days,
+        )
 
 
-def _env_json(env: Mapping[str, str], name: str) -> dict[str, Any] | None:
-    raw = env.get(name)
-    return None if not raw else dict(json.loads(raw))
+class _EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over the mapping ``load_settings`` is given."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # As EnvSettingsSource reads os.environ: names case-insensitive, empty values unset.
+        return {name.lower(): value for name, value in self._environ.items() if value != ""}
 
 
 def _secret_defaults(env: Mapping[str, str], stage: str) -> dict[str, object]:
@@ -152,41 +241,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``ORQUESTA_*`` and AWS environment variables; raise
     ``MissingSecrets`` when a secret has no source outside the local stack."""
     env = os.environ if environ is None else environ
-    stage = env.get("ORQUESTA_STAGE", "dev")
-    values: dict[str, object] = {
-        "stage": stage,
-        "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
-        "table_name": env.get("ORQUESTA_TABLE", f"orquesta-{stage}"),
-    }
-    optional = {
-        "account_id": "ORQUESTA_ACCOUNT_ID",
-        "order_events_topic_arn": "ORQUESTA_ORDER_EVENTS_TOPIC",
-        "ops_alerts_topic_arn": "ORQUESTA_OPS_ALERTS_TOPIC",
-        "state_machine_arn": "ORQUESTA_STATE_MACHINE",
-        "public_base_url": "ORQUESTA_PUBLIC_URL",
-        "sender_email": "ORQUESTA_SENDER_EMAIL",
-        "api_keys_parameter": "ORQUESTA_API_KEYS_PARAMETER",
-        "carrier_secret": "ORQUESTA_CARRIER_SECRET",
-        "carrier_secret_parameter": "ORQUESTA_CARRIER_SECRET_PARAMETER",
-        "tracking_secret": "ORQUESTA_TRACKING_SECRET",
-        "tracking_secret_parameter": "ORQUESTA_TRACKING_SECRET_PARAMETER",
-        "tracking_signing_kid": "ORQUESTA_TRACKING_SIGNING_KID",
-        "time_scale": "ORQUESTA_TIME_SCALE",
-        "handling_seconds": "ORQUESTA_HANDLING_SECONDS",
-        "return_window_days": "ORQUESTA_RETURN_WINDOW_DAYS",
-    }
-    for field, var in optional.items():
-        if env.get(var):
-            values[field] = env[var]
-    keys = _env_json(env, "ORQUESTA_API_KEYS")
-    if keys is not None:
-        values["api_keys"] = keys
-    tracking_keys = _env_json(env, "ORQUESTA_TRACKING_KEYS")
-    if tracking_keys is not None:
-        values["tracking_keys"] = tracking_keys
-    for field, value in _secret_defaults(env, stage).items():
-        values.setdefault(field, value)
-    return Settings.model_validate(values)
+    loaded = Settings(**_EnvironmentSource(env)())
+    demo = _secret_defaults(env, loaded.stage)
+    # The demo secrets stand in only for what the environment did not configure.
+    return loaded.model_copy(
+        update={name: value for name, value in demo.items() if name not in loaded.model_fields_set}
+    )
 
 
 @lru_cache(maxsize=1)

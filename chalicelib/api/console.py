@@ -6,20 +6,20 @@ once signed in, calls the routes below with ``Authorization: Bearer <ops key>``.
 from __future__ import annotations
 
 import secrets
-from functools import lru_cache
 from typing import Any
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.rendering import inline_script, render
 from chalicelib.services import console as console_service
-from chalicelib.services.notify import TEMPLATES
 
 console = Blueprint(__name__)
 
 OPS_ONLY = ("ops",)
+# The console's scripts (the graph layout first), inlined into the page under its CSP nonce.
+SCRIPTS = ("console/graph.js", "console/console.js")
 MAX_LIMIT = 1000
 
 
@@ -113,11 +113,6 @@ class OutboxQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Emails listed, newest first")
 
 
-@lru_cache(maxsize=1)
-def _pages() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape())
-
-
 @endpoint(
     console,
     "/ops",
@@ -130,14 +125,12 @@ def _pages() -> Environment:
 def ops_console(call: Call) -> Response:
     """The page: a sign-in form and the script; no data, so no key needed to load it."""
     nonce = secrets.token_urlsafe(16)
-    html = (
-        _pages()
-        .get_template("ops.html.j2")
-        .render(
-            nonce=nonce,
-            stage=call.deps.settings.stage,
-            statuses=console_service.EXECUTION_STATUSES,
-        )
+    html = render(
+        "ops.html.j2",
+        nonce=nonce,
+        stage=call.deps.settings.stage,
+        statuses=console_service.EXECUTION_STATUSES,
+        script=inline_script(*SCRIPTS),
     )
     return Response(
         body=html,

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.services.notify import TEMPLATES
+from chalicelib.rendering import render
 from chalicelib.services.tracking import order_for_token, tracking_view
 
 tracking = Blueprint(__name__)
-
-
-@lru_cache(maxsize=1)
-def _pages() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2")),
-    )
 
 
 @endpoint(
@@ -40,7 +30,7 @@ def track(call: Call, token: str) -> Any:
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
         return TrackingResponse.model_validate(view).model_dump(mode="json")
-    html = _pages().get_template("tracking.html.j2").render(view=view)
+    html = render("tracking.html.j2", view=view)
     return Response(
         body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"}
     )

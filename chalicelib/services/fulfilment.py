@@ -254,7 +254,7 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             booked = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
             # The promise the system enforces is the carrier's, scaled like every wait.
             shipment = booked.model_copy(
-                update={"promised_by": now + (booked.promised_by - now) / config.time_scale}
+                update={"promised_by": now + config.waits.duration(booked.promised_by - now)}
             )
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             output.wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
@@ -269,10 +269,10 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             ]
             return Change(entry=entry, stock=taken, shipments=[fulfillment])
         window_hours = _pickup_window_hours(fulfillment.location_id, deps)
-        deadline = now + timedelta(seconds=config.scaled(window_hours * 3600))
+        deadline = config.waits.deadline(now, window_hours * 3600)
         code = f"{secrets.randbelow(10**6):06d}"
         entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
-        output.wait_seconds = config.scaled(window_hours * 3600)
+        output.wait_seconds = config.waits.seconds(window_hours * 3600)
         event = {
             "type": "fulfillment.ready_for_pickup",
             "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
@@ -411,8 +411,7 @@ def _return_window_ends(order: Order, deps: Deps) -> datetime | None:
     delivered_at = order.delivered_at()
     if delivered_at is None:
         return None
-    window = deps.settings.scaled(deps.settings.return_window_days * 86400)
-    return delivered_at + timedelta(seconds=window)
+    return delivered_at + timedelta(seconds=deps.settings.waits.return_window_seconds)
 
 
 def open_return_window(step: OrderStep, deps: Deps) -> ReturnWindowOutput:

@@ -23,8 +23,7 @@ ALERT_MARKER_TTL_SECONDS = 90 * 86400
 def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:
     """When an unconfirmed parcel is declared lost: ``lost_parcel_days`` after its
     promise, scaled like every wait."""
-    days = deps.settings.lost_parcel_days
-    return promised_by + timedelta(seconds=deps.settings.scaled(days * 86400))
+    return promised_by + timedelta(seconds=deps.settings.waits.lost_parcel_seconds)
 
 
 def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> int | None:

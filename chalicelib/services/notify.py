@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from chalicelib.domain.orders import Order
+from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.tracking import tracking_url
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-EMAIL_MARKER_TTL_SECONDS = 30 * 86400
 # Order statuses the customer is told about; READY_FOR_PICKUP goes out per fulfilment,
 # with its pick-up code, instead.
 MAILED_STATUSES = {
@@ -86,18 +81,8 @@ LABELS: dict[str, dict[str, Any]] = {
 }
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=False,
-    )
-
-
-def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, str, str]:
-    """Subject, HTML and text of the email for one event, in the customer's language."""
+def render_email(event: dict[str, Any], order: Order, deps: Deps) -> Email:
+    """The email for one event, in the customer's language."""
     locale = order.contact.locale if order.contact.locale in LABELS else "es"
     labels = LABELS[locale]
     kind = str(event["type"])
@@ -163,14 +148,7 @@ def render_email(event: dict[str, Any], order: Order, deps: Deps) -> tuple[str, 
         ),
         "track_label": labels["track"],
     }
-    env = _environment()
-    subject = env.get_template(f"emails/subject.{locale}.txt.j2").render(context).strip()
-    text = env.get_template(f"emails/order_event.{locale}.txt.j2").render(context).strip() + "\n"
-    paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-    html = env.get_template("emails/order_event.html.j2").render(
-        context | {"subject": subject, "paragraphs": paragraphs}
-    )
-    return subject, html, text
+    return compose("subject", "order_event", locale, context)
 
 
 def should_mail(event: dict[str, Any]) -> bool:
@@ -189,13 +167,6 @@ def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
     order = deps.store.get_order(str(event["order_id"]))
     if not order.contact.email:
         return None
-    marker = f"email:{event['event_id']}"
-    if not deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS):
-        return None
-    try:
-        subject, html, text = render_email(event, order, deps)
-        return deps.mailer.send(order.contact.email, subject, html, text)
-    except Exception:
-        # SNS retries the delivery: let that retry send the email we could not.
-        deps.store.forget(marker)
-        raise
+    return send_once(
+        str(event["event_id"]), order.contact.email, lambda: render_email(event, order, deps), deps
+    )

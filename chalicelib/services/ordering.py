@@ -53,8 +53,8 @@ def workflow_input(order_id: str, deps: Deps) -> dict[str, object]:
     return {
         "order_id": order_id,
         "waits": {
-            "handling_seconds": max(0, int(config.handling_seconds / config.time_scale)),
-            "return_window_seconds": config.scaled(config.return_window_days * 86400),
+            "handling_seconds": config.waits.handling_seconds,
+            "return_window_seconds": config.waits.return_window_seconds,
         },
     }
 
@@ -178,7 +178,7 @@ def place_order(
             channel=request.channel,
         ),
         placed_at=now,
-        return_window_seconds=deps.settings.scaled(deps.settings.return_window_days * 86400),
+        return_window_seconds=deps.settings.waits.return_window_seconds,
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
     )

@@ -33,7 +33,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
         _require_location(request.location_id, deps)
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
-    window = timedelta(seconds=deps.settings.scaled(deps.settings.return_window_days * 86400))
+    window = timedelta(seconds=deps.settings.waits.return_window_seconds)
     created: list[OrderReturn] = []
 
     def decide(order: Order) -> Change:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.orders import FulfillmentStatus, Order
@@ -82,7 +82,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
 
 def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
     """When we stop waiting for a late parcel and hand it to ops."""
-    return promised_by + timedelta(seconds=deps.settings.scaled(LATE_DELIVERY_GRACE_HOURS * 3600))
+    return deps.settings.waits.deadline(promised_by, LATE_DELIVERY_GRACE_HOURS * 3600)
 
 
 def check_overdue_shipments(deps: Deps) -> dict[str, int]:

@@ -11,12 +11,12 @@ from chalicelib.adapters.customers import ItemChanged
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
+from chalicelib.services.emails import compose, send_once
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 TICKET_EVENTS = frozenset({"ticket.opened", "ticket.resolved"})
-EMAIL_MARKER_TTL_SECONDS = 30 * 86400
 MAX_ATTEMPTS = 5
 SYSTEM_CHANNEL = "system"
 
@@ -126,33 +126,22 @@ def is_ticket_event(event: dict[str, Any]) -> bool:
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer that their ticket was opened or resolved, once per event.
     Returns the message id, or None when nothing was sent."""
-    from chalicelib.services.notify import _environment  # the same templates and setup
-
     ticket = get_ticket(str(event["ticket_id"]), deps)
     owner, profile = canonical_customer(ticket.customer_id, deps)
     emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]
     if not emails:
         return None
-    marker = f"email:{event['event_id']}"
-    if not deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS):
-        return None
-    try:
-        locale = profile.get("locale") if profile.get("locale") in ("es", "en") else "es"
-        context = {
-            "kind": event["type"],
-            "ticket": ticket.model_dump(mode="json"),
-            "name": profile.get("name") or "",
-            "locale": locale,
-            "note": ticket.notes[-1].text if ticket.notes else "",
-        }
-        env = _environment()
-        subject = env.get_template(f"emails/ticket_subject.{locale}.txt.j2").render(context)
-        text = env.get_template(f"emails/ticket.{locale}.txt.j2").render(context).strip() + "\n"
-        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
-        html = env.get_template("emails/ticket.html.j2").render(
-            context | {"subject": subject.strip(), "paragraphs": paragraphs}
-        )
-        return deps.mailer.send(emails[0], subject.strip(), html, text)
-    except Exception:
-        deps.store.forget(marker)  # SNS retries: let the retry send it
-        raise
+    locale = profile.get("locale") if profile.get("locale") in ("es", "en") else "es"
+    context = {
+        "kind": event["type"],
+        "ticket": ticket.model_dump(mode="json"),
+        "name": profile.get("name") or "",
+        "locale": locale,
+        "note": ticket.notes[-1].text if ticket.notes else "",
+    }
+    return send_once(
+        str(event["event_id"]),
+        emails[0],
+        lambda: compose("ticket_subject", "ticket", str(locale), context),
+        deps,
+    )

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.local.adaptations import LambdaContext
+from infra.local.lambda_adaptations import LambdaContext
 
 log = logging.getLogger("orquesta.local")
 

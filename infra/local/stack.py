@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.config import LOCAL_DEMO_VARIABLE
-from infra.local import adaptations, speedups
+from infra.local import adaptations, lambda_adaptations, speedups
 from infra.local.outbox import EmlOutbox
 from infra.local.provision import ROOT, provision, subscribe_handlers, verify_sender
 
@@ -49,7 +49,7 @@ class LocalStack:
     demo_data: bool = True
     env: dict[str, str] = field(default_factory=dict)
     settings: dict[str, str] = field(default_factory=dict)
-    lambdas: adaptations.InProcessLambdas | None = None
+    lambdas: lambda_adaptations.InProcessLambdas | None = None
     app_module: ModuleType | None = None
     _mock: Any = None
     _http: Any = None
@@ -102,8 +102,8 @@ class LocalStack:
         self.app_module = app_module
         speedups.tracer_off(app_module)  # the app may have been imported before the stack
         chalice_app = app_module.app
-        self.lambdas = adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
-        adaptations.dispatch_lambdas_in_process(self.lambdas)
+        self.lambdas = lambda_adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
+        lambda_adaptations.dispatch_lambdas_in_process(self.lambdas)
         subscribe_handlers(
             self.settings["ORQUESTA_ORDER_EVENTS_TOPIC"],
             ["on_order_event", "project_customer_view"],

@@ -86,7 +86,7 @@ def test_forged_token_is_404(client: Any, rejected: dict[str, Any], forge: Any) 
 
 
 def test_tracking_page_escapes_what_it_shows() -> None:
-    from chalicelib.api.tracking import _pages
+    from chalicelib.rendering import render
 
     view = {
         "order_id": "ord_x",
@@ -97,7 +97,7 @@ def test_tracking_page_escapes_what_it_shows() -> None:
         "fulfillments": [],
         "lines": [{"quantity": 1, "name": "<img src=x onerror=y()>"}],
     }
-    html = _pages().get_template("tracking.html.j2").render(view=view)
+    html = render("tracking.html.j2", view=view)
     assert "<script>x()" not in html and "&lt;script&gt;" in html
     assert "<img src=x" not in html
 

@@ -5,6 +5,8 @@ graph, see the SLA scorecard chart and the local outbox. Screenshots go to
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,7 @@ from tests.support import OPS, eventually, order_body, signed_event
 pytestmark = pytest.mark.xdist_group("browser")
 
 T = TypeVar("T")
+ORDER_ASL = Path(__file__).resolve().parents[2] / "statemachines" / "order.asl.json"
 WAIT = 30.0
 SESSION_KEY = "orquesta.ops.key"
 # States every shipped order's execution has entered.
@@ -140,6 +143,53 @@ def test_an_unauthenticated_browser_sees_the_sign_in_form(
     )
     assert status == 401
     browser.save_screenshot(str(screenshots / "ops-signin.png"))
+
+
+def test_the_graph_layout_places_every_state_of_the_order_machine_apart(
+    browser: Any, console_stack: RunningStack
+) -> None:
+    definition = json.loads(ORDER_ASL.read_text())
+    browser.get(f"{console_stack.url}/ops")
+    graph = wait_for(
+        browser,
+        lambda driver: driver.execute_script(
+            "if (!window.OrquestaGraph) return null;"
+            "const flat = (g) => ({ width: g.width, height: g.height,"
+            "  edges: g.edges.map((e) => ({ from: e.from, to: e.to, back: Boolean(e.back) })),"
+            "  nodes: Object.fromEntries(Object.values(g.nodes).map((n) => [n.name, {"
+            "    x: n.x, y: n.y, w: n.w, h: n.h, rank: n.rank,"
+            "    inner: n.inner ? flat(n.inner) : null }])) });"
+            "return flat(window.OrquestaGraph.layout(arguments[0]));",
+            definition,
+        ),
+    )
+
+    def check(graph: dict[str, Any], states: dict[str, Any]) -> None:
+        nodes = graph["nodes"]
+        assert set(nodes) == set(states)
+        for node in nodes.values():
+            assert node["x"] >= 0 and node["x"] + node["w"] <= graph["width"]
+            assert node["y"] >= 0 and node["y"] + node["h"] <= graph["height"]
+        ranks: dict[int, list[dict[str, Any]]] = {}
+        for node in nodes.values():
+            ranks.setdefault(node["rank"], []).append(node)
+        for row in ranks.values():
+            row.sort(key=lambda n: n["x"])
+            for left, right in itertools.pairwise(row):
+                assert left["x"] + left["w"] <= right["x"], (left, right)  # side by side
+        rows = [ranks[rank] for rank in sorted(ranks)]
+        for upper, lower in itertools.pairwise(rows):
+            assert max(n["y"] + n["h"] for n in upper) <= min(n["y"] for n in lower)
+        for edge in graph["edges"]:
+            if not edge["back"]:
+                assert nodes[edge["to"]]["rank"] > nodes[edge["from"]]["rank"], edge
+        for name, state in states.items():
+            inner = state.get("ItemProcessor") or state.get("Iterator")
+            if inner:
+                check(nodes[name]["inner"], inner["States"])
+
+    check(graph, definition["States"])
+    assert graph["nodes"]["FulfilEach"]["inner"] is not None
 
 
 @pytest.mark.parametrize(

@@ -382,7 +382,7 @@ def _apply(client: Any, table: str, op: tuple[str, str, str, str | None, str | N
 def test_index_gsi_queries_answer_what_moto_answers_after_any_writes(
     deps: Any, ops: list[tuple[str, str, str, str | None, str | None]]
 ) -> None:
-    from infra.local.speedups import without_gsi_index
+    from infra.local.gsi_index import without_gsi_index
 
     client = deps.store._client
     table = _gsi_table(client)
@@ -404,8 +404,8 @@ def test_lock_tables_per_action_writes_to_other_tables_do_not_wait(
 ) -> None:
     from moto.dynamodb.models.table import Table
 
-    from infra.local.speedups import _lock_for
     from infra.local.stack import ACCOUNT_ID, REGION
+    from infra.local.table_locks import _lock_for
     from tests.support import eventually
 
     client = deps.store._client
@@ -522,7 +522,7 @@ def test_tracer_off_makes_no_xray_entity_for_a_step(
     from aws_xray_sdk.core.models.entity import Entity
     from pydantic import ValidationError
 
-    from infra.local.adaptations import LambdaContext
+    from infra.local.lambda_adaptations import LambdaContext
 
     made: list[str] = []
     init = Entity.__init__
@@ -545,8 +545,8 @@ def test_lock_tables_per_action_reads_share_a_table_and_writes_wait_for_them(
 ) -> None:
     from moto.dynamodb.models.table import Table
 
-    from infra.local.speedups import _lock_for
     from infra.local.stack import ACCOUNT_ID, REGION
+    from infra.local.table_locks import _lock_for
     from tests.support import eventually
 
     client = deps.store._client
@@ -640,7 +640,7 @@ def test_cache_handler_method_names_lists_a_handlers_methods_once(
 
 
 def test_table_lock_serves_in_order_so_no_writer_waits_behind_new_readers() -> None:
-    from infra.local.speedups import TableLock
+    from infra.local.table_locks import TableLock
     from tests.support import eventually
 
     lock = TableLock()

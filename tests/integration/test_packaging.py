@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.aws import package
+from infra.aws import checks, package
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
@@ -78,8 +78,17 @@ import json, os, sys
 from dataclasses import asdict
 from infra.aws import package
 functions = package.app_functions(sys.argv[1])
+import app as app_module
+app = app_module.app
+handlers = [
+    [name, handler.handler_string,
+     getattr(app_module, handler.handler_string.split(".")[1], None) is app.handler_map[name]]
+    for name, handler in [(f.name, f) for f in app.pure_lambda_functions]
+    + [(e.name, e) for e in app.event_sources]
+]
 built = {"functions": [asdict(f) for f in functions],
-         "template": package.merge_template(sys.argv[1], functions)}
+         "template": package.merge_template(sys.argv[1], functions),
+         "steps": sorted(app_module.STEPS), "handlers": handlers}
 print(json.dumps(built))
 """
 
@@ -171,8 +180,21 @@ def test_no_permission_is_a_wildcard(template: dict[str, Any]) -> None:
             assert actions <= UNSCOPABLE, statement
 
 
+def test_every_function_s_handler_is_the_app_module_attribute_lambda_will_call(
+    built: dict[str, Any], functions: list[package.Function]
+) -> None:
+    handlers = {name: (handler, resolves) for name, handler, resolves in built["handlers"]}
+    assert {f"orquesta-{STAGE}-{name}" for name in handlers} == {
+        f.name for f in functions if f.logical_id != "APIHandler"
+    }
+    assert set(built["steps"]) <= set(handlers)
+    for name, (handler, resolves) in handlers.items():
+        assert handler == f"app.{name}", name
+        assert resolves, f"app.{name} is not the handler chalice registered"
+
+
 def test_every_function_and_the_state_machine_send_traces(
-    template: dict[str, Any], functions: list[package.Function]
+    built: dict[str, Any], template: dict[str, Any], functions: list[package.Function]
 ) -> None:
     # Tracing is on in .chalice/config.json (functions and API) and on the state machine;
     # each role may write traces, and the functions carry Powertools' Tracer.
@@ -195,7 +217,10 @@ def test_every_function_and_the_state_machine_send_traces(
     app_source = (ROOT / "app.py").read_text()
     decorated = r"@app\.(lambda_function|on_sns_message|schedule)\(.*\)\n(.*)\n"
     handlers = re.findall(decorated, app_source)
-    assert len(handlers) == len(functions) - 1  # all but the API handler
+    # The workflow steps of app.STEPS are registered in one loop, through the tracer too.
+    loop = r"app\.lambda_function\(name=_name\)\(\s*tracer\.capture_lambda_handler\("
+    assert re.search(loop, app_source)
+    assert len(handlers) + len(built["steps"]) == len(functions) - 1  # all but the API's
     for kind, next_line in handlers:
         expected = "capture_lambda_handler" if kind == "lambda_function" else "capture_method"
         assert next_line == f"@tracer.{expected}", (kind, next_line)
@@ -256,11 +281,11 @@ def test_the_api_names_its_handler_instead_of_referring_to_it() -> None:
         "Properties": {"Environment": {"Variables": {"ORQUESTA_PUBLIC_URL": url}}},
     }
     sam: dict[str, Any] = {"Resources": {"RestAPI": api, "APIHandler": handler}}
-    assert package.dependency_cycle(sam) == ["APIHandler", "RestAPI", "APIHandler"]
+    assert checks.dependency_cycle(sam) == ["APIHandler", "RestAPI", "APIHandler"]
 
     assert package.detach_api_from_handler(sam, "orquesta-dev") == 2
     assert "function:orquesta-dev/invocations" in json.dumps(api)
-    assert package.dependency_cycle(sam) == []
+    assert checks.dependency_cycle(sam) == []
 
 
 def test_every_function_names_the_ssm_parameters_of_its_secrets(

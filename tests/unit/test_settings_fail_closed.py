@@ -137,3 +137,48 @@ def test_settings_built_in_code_carry_no_demo_secret() -> None:
     assert settings.api_keys == {}
     assert settings.carrier_secret == ""
     assert settings.tracking_secret == ""
+
+
+def test_settings_read_every_variable_they_read_before() -> None:
+    settings = load_settings(
+        {
+            LOCAL_DEMO_VARIABLE: "1",
+            "ORQUESTA_STAGE": "qa",
+            "AWS_REGION": "",
+            "AWS_DEFAULT_REGION": "eu-south-2",
+            "ORQUESTA_ACCOUNT_ID": "111122223333",
+            "ORQUESTA_ORDER_EVENTS_TOPIC": "arn:events",
+            "ORQUESTA_OPS_ALERTS_TOPIC": "arn:alerts",
+            "ORQUESTA_STATE_MACHINE": "arn:machine",
+            "ORQUESTA_PUBLIC_URL": "https://qa.example",
+            "ORQUESTA_SENDER_EMAIL": "qa@example.com",
+            "ORQUESTA_TRACKING_KEYS": '{"k1": "s1"}',
+            "ORQUESTA_TRACKING_SIGNING_KID": "k1",
+            "ORQUESTA_TIME_SCALE": "60",
+            "ORQUESTA_HANDLING_SECONDS": "0",
+            "ORQUESTA_RETURN_WINDOW_DAYS": "",  # empty is unset, as before
+        }
+    )
+    assert (settings.stage, settings.region, settings.table_name) == (
+        "qa",
+        "eu-south-2",
+        "orquesta-qa",
+    )
+    assert (settings.account_id, settings.public_base_url, settings.sender_email) == (
+        "111122223333",
+        "https://qa.example",
+        "qa@example.com",
+    )
+    assert (
+        settings.order_events_topic_arn,
+        settings.ops_alerts_topic_arn,
+        settings.state_machine_arn,
+    ) == ("arn:events", "arn:alerts", "arn:machine")
+    assert (settings.tracking_keys, settings.tracking_signing_kid) == ({"k1": "s1"}, "k1")
+    assert (settings.time_scale, settings.handling_seconds, settings.return_window_days) == (
+        60,
+        0,
+        30,
+    )
+    table = load_settings({LOCAL_DEMO_VARIABLE: "1", "ORQUESTA_TABLE": "shared"}).table_name
+    assert table == "shared"

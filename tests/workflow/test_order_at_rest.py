@@ -216,7 +216,7 @@ def test_the_return_window_runs_from_the_delivery(
 ) -> None:
     # A 40 s SLA: the deliveries below are on time; the return window is 20 minutes.
     settings.time_scale = settings.time_scale / 10
-    window = timedelta(seconds=settings.scaled(30 * 86400))
+    window = timedelta(seconds=settings.waits.seconds(30 * 86400))
     sku = fresh_sku(deps, {"WH-GETAFE": 5})
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
     parked.append(order_id)
@@ -246,7 +246,7 @@ def test_the_return_window_runs_from_the_delivery(
 
     # The carrier confirms the other parcel late: it arrived 36 days (scaled) ago. Its
     # window has closed, so a return is refused and the execution ends at once.
-    arrived = datetime.now(UTC) - timedelta(seconds=settings.scaled(36 * 86400))
+    arrived = datetime.now(UTC) - timedelta(seconds=settings.waits.seconds(36 * 86400))
     _delivered_at(client, tracking_number(late_shipped), arrived)
     late = wait_for_status(deps, late_id, "DELIVERED")
     assert late.returns_window_ends is not None

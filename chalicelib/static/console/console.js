@@ -1,0 +1,564 @@
+(() => {
+  'use strict';
+
+  const KEY = 'orquesta.ops.key';
+  const SVG = 'http://www.w3.org/2000/svg';
+  const $ = (selector) => document.querySelector(selector);
+  const state = { executions: [], definition: null, order: null, executionsSeq: 0, orderSeq: 0 };
+
+  // Elements are built with textContent only: nothing from the API is parsed as HTML.
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === 'text') node.textContent = value;
+      else if (name === 'class') node.className = value;
+      else node.setAttribute(name, value === true ? '' : String(value));
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function s(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === 'text') node.textContent = value;
+      else node.setAttribute(name, String(value));
+    }
+    for (const child of children) if (child) node.append(child);
+    return node;
+  }
+
+  function when(iso) {
+    if (!iso) return '—';
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return iso;
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+      `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  }
+
+  function took(from, to) {
+    if (!from || !to) return '';
+    const ms = new Date(to) - new Date(from);
+    if (ms < 1000) return `${ms} ms`;
+    if (ms < 120000) return `${(ms / 1000).toFixed(1)} s`;
+    return `${Math.round(ms / 60000)} min`;
+  }
+
+  function showError(id, message) {
+    const node = $(id);
+    node.textContent = message || '';
+    node.hidden = !message;
+  }
+
+  // --- API ------------------------------------------------------------------------------
+  class AuthError extends Error {
+    constructor(status, detail) { super(detail); this.status = status; }
+  }
+
+  async function api(path, key, options = {}) {
+    const token = key || sessionStorage.getItem(KEY);
+    if (!token) throw new AuthError(401, 'not signed in');
+    const headers = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    Object.assign(headers, options.headers || {});
+    const response = await fetch(path, {
+      method: options.method || 'GET',
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    let body = null;
+    try { body = await response.json(); } catch (err) { body = null; }
+    if (response.status === 401 || response.status === 403) {
+      throw new AuthError(response.status, (body && body.detail) || response.statusText);
+    }
+    if (!response.ok) {
+      throw new Error((body && (body.detail || body.title)) || `HTTP ${response.status}`);
+    }
+    return body;
+  }
+
+  // --- Sign-in --------------------------------------------------------------------------
+  function showSignIn(message) {
+    sessionStorage.removeItem(KEY);
+    $('#console').hidden = true;
+    $('#sign-out').hidden = true;
+    $('#signin').hidden = false;
+    showError('#signin-error', message);
+    $('#ops-key').focus();
+  }
+
+  function showConsole() {
+    $('#signin').hidden = true;
+    $('#console').hidden = false;
+    $('#sign-out').hidden = false;
+    showError('#signin-error', '');
+  }
+
+  function guard(error, panelError) {
+    if (error instanceof AuthError) {
+      showSignIn(error.status === 403
+        ? 'That key may not use the ops console (not an ops key).'
+        : 'Your session has ended: sign in again.');
+      return;
+    }
+    showError(panelError, error.message);
+  }
+
+  $('#signin-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const key = $('#ops-key').value.trim();
+    if (!key) { showError('#signin-error', 'Enter the ops key.'); return; }
+    $('#signin-submit').disabled = true;
+    try {
+      await api('/ops/executions?limit=1', key);
+      sessionStorage.setItem(KEY, key);
+      $('#ops-key').value = '';
+      showConsole();
+      loadAll();
+    } catch (error) {
+      if (error instanceof AuthError) {
+        showError('#signin-error', error.status === 403
+          ? 'That key is valid but not an ops key: the console needs the ops role.'
+          : 'That key was not recognised. Check it and try again.');
+      } else {
+        showError('#signin-error', `Could not sign in: ${error.message}`);
+      }
+    } finally {
+      $('#signin-submit').disabled = false;
+    }
+  });
+
+  $('#sign-out').addEventListener('click', () => showSignIn(''));
+
+  // --- Executions -----------------------------------------------------------------------
+  async function loadExecutions() {
+    // Only the latest request is drawn: an older answer arriving late is dropped.
+    const seq = ++state.executionsSeq;
+    const table = $('#executions');
+    const status = $('#status-filter').value;
+    const query = new URLSearchParams({ limit: '200' });
+    if (status) query.set('status', status);
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const body = await api(`/ops/executions?${query}`);
+      if (seq !== state.executionsSeq) return;
+      showError('#executions-error', '');
+      state.executions = body.executions;
+      renderCounts(body);
+      renderExecutions();
+      table.setAttribute('data-status-filter', status);
+    } catch (error) {
+      if (seq === state.executionsSeq) guard(error, '#executions-error');
+    } finally {
+      if (seq === state.executionsSeq) table.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  function renderCounts(body) {
+    const counts = $('#counts');
+    counts.replaceChildren();
+    const current = $('#status-filter').value;
+    const total = Object.values(body.counts).reduce((a, b) => a + b, 0);
+    const tiles = [['', 'ALL', total], ...Object.entries(body.counts).map(([k, v]) => [k, k, v])];
+    for (const [status, label, count] of tiles) {
+      const capped = status && count >= body.count_cap ? '+' : '';
+      const tile = h('button', {
+        type: 'button', class: `count${status === current ? ' active' : ''}`,
+        'data-status': status || 'ALL', 'aria-pressed': status === current ? 'true' : 'false',
+      }, h('span', { class: 'n', text: `${count}${capped}` }), h('span', { class: 'label', text: label }));
+      tile.addEventListener('click', () => { $('#status-filter').value = status; loadExecutions(); });
+      counts.append(tile);
+    }
+  }
+
+  function renderExecutions() {
+    const needle = $('#order-filter').value.trim().toLowerCase();
+    const rows = state.executions.filter((e) => !needle || e.order_id.toLowerCase().includes(needle));
+    const body = $('#executions tbody');
+    body.replaceChildren();
+    for (const execution of rows) {
+      const link = h('a', { class: 'order-link', href: `#order=${encodeURIComponent(execution.order_id)}`, text: execution.order_id });
+      const row = h('tr', {
+        class: `execution${state.order === execution.order_id ? ' selected' : ''}`,
+        'data-order-id': execution.order_id, 'data-status': execution.status,
+      },
+      h('td', {}, link),
+      h('td', {}, h('span', { class: `pill ${execution.status}`, text: execution.status })),
+      h('td', { text: when(execution.started_at) }),
+      h('td', { text: when(execution.stopped_at) }));
+      row.addEventListener('click', (event) => {
+        event.preventDefault();
+        const hash = `#order=${encodeURIComponent(execution.order_id)}`;
+        if (location.hash === hash) openOrder(execution.order_id);
+        else location.hash = hash;
+      });
+      body.append(row);
+    }
+    $('#executions-note').textContent = `${rows.length} of ${state.executions.length} shown` +
+      (needle ? ` (filtered by “${needle}”)` : '');
+  }
+
+  $('#status-filter').addEventListener('change', loadExecutions);
+  $('#order-filter').addEventListener('input', renderExecutions);
+  $('#refresh').addEventListener('click', () => loadAll());
+  $('#open-order-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const id = $('#open-order-id').value.trim();
+    if (id) location.hash = `order=${encodeURIComponent(id)}`;
+  });
+
+  // --- One order ------------------------------------------------------------------------
+  function orderFromHash() {
+    const match = /^#order=(.+)$/.exec(location.hash);
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+
+  async function loadDefinition() {
+    if (!state.definition) state.definition = (await api('/ops/statemachine')).definition;
+    return state.definition;
+  }
+
+  async function openOrder(orderId) {
+    const seq = ++state.orderSeq;
+    if (state.order !== orderId) $('#order-note').hidden = true;
+    state.order = orderId;
+    $('#order-panel').hidden = false;
+    $('#order-title').textContent = orderId;
+    $('#order-panel').setAttribute('data-order-id', orderId);
+    $('#order-panel').setAttribute('data-loaded', 'false');
+    document.querySelectorAll('tr.execution').forEach((row) =>
+      row.classList.toggle('selected', row.getAttribute('data-order-id') === orderId));
+    try {
+      const [timeline, execution, definition] = await Promise.all([
+        api(`/ops/orders/${encodeURIComponent(orderId)}/timeline`),
+        api(`/ops/orders/${encodeURIComponent(orderId)}/execution`).catch((error) => {
+          if (error instanceof AuthError) throw error;
+          return { status: 'NONE', history: [], console_url: null, error: error.message };
+        }),
+        loadDefinition(),
+      ]);
+      if (seq !== state.orderSeq) return;
+      showError('#order-error', execution.error ? `Execution: ${execution.error}` : '');
+      $('#order-status').textContent = timeline.status;
+      renderTimeline(timeline);
+      renderExecution(execution, definition);
+      offerRetry(orderId, timeline.status, execution);
+      $('#order-panel').setAttribute('data-loaded', 'true');
+      $('#order-panel').scrollIntoView({ block: 'start' });
+    } catch (error) {
+      if (seq === state.orderSeq) guard(error, '#order-error');
+    }
+  }
+
+  // A failed, timed-out or stopped execution can be retried. One key per execution shown,
+  // so a double click (or a click after a lost answer) starts one retry, not two.
+  const RETRYABLE = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+  const ENDED_FOR_GOOD = ['REJECTED', 'CANCELLED'];
+  const retryKeys = new Map();
+
+  function offerRetry(orderId, orderStatus, execution) {
+    const button = $('#order-retry');
+    const retryable = RETRYABLE.includes(execution.status) && !ENDED_FOR_GOOD.includes(orderStatus);
+    button.hidden = !retryable;
+    button.disabled = false;
+    button.dataset.orderId = orderId;
+    button.dataset.executionArn = execution.execution_arn || '';
+  }
+
+  async function retryOrder() {
+    const button = $('#order-retry');
+    const orderId = button.dataset.orderId;
+    const arn = button.dataset.executionArn;
+    if (!retryKeys.has(arn)) retryKeys.set(arn, crypto.randomUUID());
+    button.disabled = true;
+    try {
+      const retry = await api(`/ops/orders/${encodeURIComponent(orderId)}/retry`, null, {
+        method: 'POST',
+        headers: { 'Idempotency-Key': retryKeys.get(arn) },
+        body: { reason: 'retried from the ops console' },
+      });
+      const note = $('#order-note');
+      note.textContent = `Retry ${retry.attempt} started from ${retry.resumed_from}: ${retry.execution_arn}`;
+      note.hidden = false;
+      await openOrder(orderId);
+    } catch (error) {
+      button.disabled = false;
+      guard(error, '#order-error');
+    }
+  }
+
+  $('#order-retry').addEventListener('click', retryOrder);
+
+  function closeOrder() {
+    state.order = null;
+    $('#order-panel').hidden = true;
+    if (location.hash) history.replaceState(null, '', location.pathname);
+    document.querySelectorAll('tr.execution.selected').forEach((row) => row.classList.remove('selected'));
+  }
+
+  $('#order-refresh').addEventListener('click', () => state.order && openOrder(state.order));
+  $('#order-close').addEventListener('click', closeOrder);
+  window.addEventListener('hashchange', () => {
+    if (!sessionStorage.getItem(KEY)) return;
+    const id = orderFromHash();
+    if (id) openOrder(id);
+  });
+
+  function renderTimeline(timeline) {
+    const list = $('#timeline');
+    list.replaceChildren();
+    for (const entry of timeline.entries) {
+      list.append(h('li', { class: 'entry', 'data-kind': entry.kind, 'data-title': entry.title },
+        h('div', {}, h('span', { class: 'when', text: when(entry.at), title: entry.at }),
+          h('span', { class: 'kind', text: entry.kind })),
+        h('div', { class: 'title', text: entry.title }),
+        entry.detail ? h('div', { class: 'detail', text: entry.detail }) : null));
+    }
+    if (!timeline.entries.length) list.append(h('li', { class: 'muted', text: 'Nothing yet.' }));
+  }
+
+  function renderExecution(execution, definition) {
+    const pill = $('#execution-status');
+    pill.textContent = execution.status;
+    pill.className = `pill ${execution.status}`;
+    const link = $('#console-link');
+    link.hidden = !execution.console_url;
+    if (execution.console_url) link.setAttribute('href', execution.console_url);
+    $('#graph').replaceChildren(drawGraph(definition, execution));
+    const body = $('#execution-history tbody');
+    body.replaceChildren();
+    for (const row of execution.history) {
+      body.append(h('tr', { 'data-state': row.state },
+        h('td', { text: row.state }), h('td', { text: row.type || '' }),
+        h('td', { text: when(row.entered) }), h('td', { text: row.exited ? when(row.exited) : 'running' }),
+        h('td', { text: took(row.entered, row.exited) })));
+    }
+  }
+
+  // --- The state-machine graph ----------------------------------------------------------
+  const { layout, edgePath, HEADER } = window.OrquestaGraph;
+
+  function visitsOf(execution) {
+    const visits = {};
+    for (const row of execution.history || []) (visits[row.state] = visits[row.state] || []).push(row);
+    return visits;
+  }
+
+  function taken(e, visits) {
+    const from = visits[e.from], to = visits[e.to];
+    if (!from || !to) return false;
+    return from.some((a) => a.exited && to.some((b) => b.entered >= a.exited));
+  }
+
+  function drawGraph(definition, execution) {
+    const g = layout(definition);
+    const visits = visitsOf(execution);
+    const running = execution.status === 'RUNNING';
+    const root = s('svg', {
+      id: 'state-graph', xmlns: SVG, width: g.width, height: g.height + 26,
+      viewBox: `0 -26 ${g.width} ${g.height + 26}`, role: 'img',
+      'aria-label': 'The order state machine with the states this execution entered highlighted',
+    });
+    root.append(s('defs', {},
+      marker('arrow', '#bcc6d0'), marker('arrow-taken', '#1a7f4b')));
+    drawInto(root, g, visits, running);
+    return root;
+  }
+
+  function marker(id, fill) {
+    return s('marker', {
+      id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 9, markerHeight: 9,
+      markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse',
+    },
+      s('path', { d: 'M0,0 L10,5 L0,10 z', fill }));
+  }
+
+  function drawInto(parent, g, visits, running) {
+    const startNode = g.nodes[g.start];
+    if (startNode) {
+      const on = Boolean(visits[g.start]);
+      parent.append(s('circle', { class: `start-dot${on ? ' taken' : ''}`, cx: startNode.cx, cy: startNode.y - 20, r: 5 }));
+      parent.append(s('path', {
+        class: `edge${on ? ' taken' : ''}`, d: `M${startNode.cx},${startNode.y - 15} V${startNode.y - 2}`,
+        'marker-end': `url(#${on ? 'arrow-taken' : 'arrow'})`,
+      }));
+    }
+    const ordered = [...g.edges].sort((a, b) => Number(taken(a, visits)) - Number(taken(b, visits)));
+    for (const e of ordered) {
+      const on = taken(e, visits);
+      parent.append(s('path', {
+        class: `edge ${e.kind}${on ? ' taken' : ''}`, d: edgePath(e, g),
+        'data-from': e.from, 'data-to': e.to,
+        'marker-end': `url(#${on ? 'arrow-taken' : 'arrow'})`,
+      }, s('title', { text: `${e.from} → ${e.to}: ${e.labels.join('; ')}` })));
+    }
+    for (const node of Object.values(g.nodes)) {
+      const rows = visits[node.name] || [];
+      const active = running && rows.some((r) => !r.exited);
+      const type = String(node.st.Type || 'Task').toLowerCase();
+      const group = s('g', {
+        class: `state ${type}${rows.length ? ' visited' : ''}${active ? ' active' : ''}`,
+        'data-state': node.name, 'data-type': node.st.Type, 'data-visits': rows.length,
+        transform: `translate(${node.x},${node.y})`,
+      });
+      group.append(s('title', { text: `${node.name} (${node.st.Type})${node.st.Comment ? `\n${node.st.Comment}` : ''}` }));
+      group.append(s('rect', { class: 'box', width: node.w, height: node.h, rx: 8 }));
+      if (node.inner) {
+        group.append(s('text', { class: 'name', x: 12, y: 18, text: node.name }));
+        group.append(s('text', { class: 'type', x: 12, y: 32, text: String(node.st.Type).toUpperCase() }));
+        const inner = s('g', { transform: `translate(${(node.w - node.inner.width) / 2},${HEADER})` });
+        drawInto(inner, node.inner, visits, running);
+        group.append(inner);
+      } else {
+        group.append(s('text', { class: 'name', x: node.w / 2, y: 20, 'text-anchor': 'middle', text: node.name }));
+        group.append(s('text', { class: 'type', x: node.w / 2, y: 36, 'text-anchor': 'middle', text: String(node.st.Type).toUpperCase() }));
+      }
+      if (rows.length > 1) {
+        group.append(s('text', { class: 'visits', x: node.w - 8, y: 14, 'text-anchor': 'end', text: `×${rows.length}` }));
+      }
+      parent.append(group);
+    }
+  }
+
+  // --- SLA scorecard --------------------------------------------------------------------
+  async function loadScorecard() {
+    try {
+      const body = await api(`/ops/sla?days=${encodeURIComponent($('#scorecard-days').value)}`);
+      showError('#scorecard-error', '');
+      $('#scorecard').replaceChildren(drawScorecard(body.carriers || []));
+    } catch (error) { guard(error, '#scorecard-error'); }
+  }
+
+  function drawScorecard(rows) {
+    const LABEL = 190, BAR = 360, ROW = 54, TOP = 24, TARGET = 95;
+    const width = LABEL + BAR + 64;
+    const height = TOP + Math.max(1, rows.length) * ROW + 22;
+    const chart = s('svg', {
+      id: 'scorecard-chart', xmlns: SVG, width, height, viewBox: `0 0 ${width} ${height}`,
+      role: 'img', 'aria-label': 'On-time delivery per carrier and service level',
+      'data-rows': rows.length,
+    });
+    const xOf = (pct) => LABEL + (BAR * pct) / 100;
+    for (const pct of [0, 25, 50, 75, 100]) {
+      chart.append(s('line', { class: 'axis', x1: xOf(pct), x2: xOf(pct), y1: TOP - 6, y2: height - 20 }));
+      chart.append(s('text', { class: 'axis-label', x: xOf(pct), y: TOP - 10, 'text-anchor': 'middle', text: `${pct}%` }));
+    }
+    chart.append(s('line', { class: 'target', x1: xOf(TARGET), x2: xOf(TARGET), y1: TOP - 6, y2: height - 20 }));
+    chart.append(s('text', { class: 'axis-label', x: xOf(TARGET), y: height - 6, 'text-anchor': 'middle', text: `target ${TARGET}%` }));
+    if (!rows.length) {
+      chart.append(s('text', { class: 'bar-note', x: LABEL, y: TOP + 24, text: 'No shipments handed over in this period.' }));
+    }
+    rows.forEach((row, i) => {
+      const y = TOP + i * ROW;
+      const pct = row.on_time_pct;
+      const known = pct !== null && pct !== undefined;
+      const grade = !known ? 'none' : pct >= TARGET ? 'good' : pct >= 80 ? 'fair' : 'poor';
+      const group = s('g', {
+        class: 'bar-row', 'data-carrier': row.carrier, 'data-service-level': row.service_level,
+        'data-on-time-pct': known ? pct : '',
+      });
+      group.append(s('text', { class: 'bar-label', x: 0, y: y + 18, text: `${row.carrier} · ${row.service_level}` }));
+      group.append(s('text', { class: 'bar-note', x: 0, y: y + 34, text: `${row.shipments} shipment${row.shipments === 1 ? '' : 's'}` }));
+      group.append(s('rect', { class: 'bar-bg', x: LABEL, y: y + 6, width: BAR, height: 18, rx: 4 }));
+      group.append(s('rect', { class: `bar ${grade}`, x: LABEL, y: y + 6, width: known ? (BAR * pct) / 100 : 0, height: 18, rx: 4 },
+        s('title', { text: `${row.on_time} on time, ${row.late} late, ${row.open_past_due} open past due` })));
+      group.append(s('text', { class: 'bar-value', x: LABEL + BAR + 8, y: y + 20, text: known ? `${Number(pct).toFixed(1)}%` : '—' }));
+      const hours = [row.p50_hours, row.p90_hours].every((v) => v === null || v === undefined)
+        ? 'no deliveries yet' : `p50 ${fmtHours(row.p50_hours)} · p90 ${fmtHours(row.p90_hours)} to deliver`;
+      const counts = `${row.on_time} on time · ${row.late} late · ${row.open_past_due} open past due`;
+      group.append(s('text', { class: 'bar-note', x: LABEL, y: y + 38, text: `${counts} · ${hours}` }));
+      chart.append(group);
+    });
+    return chart;
+  }
+
+  function fmtHours(value) {
+    return value === null || value === undefined ? '—' : `${Number(value).toFixed(1)} h`;
+  }
+
+  $('#scorecard-days').addEventListener('change', loadScorecard);
+
+  // --- Outbox ---------------------------------------------------------------------------
+  async function loadOutbox() {
+    try {
+      const body = await api('/ops/outbox?limit=30');
+      showError('#outbox-error', '');
+      $('#outbox-note').textContent = body.note;
+      const list = $('#outbox');
+      list.replaceChildren();
+      for (const email of body.emails) {
+        list.append(h('details', { class: 'email', 'data-message-id': email.message_id },
+          h('summary', {},
+            h('span', { class: 'when', text: when(email.sent_at) }),
+            h('span', { text: email.to }),
+            h('span', { class: 'subject', text: email.subject })),
+          h('pre', { text: email.preview })));
+      }
+      if (body.available && !body.emails.length) list.append(h('p', { class: 'muted', text: 'No emails yet.' }));
+    } catch (error) { guard(error, '#outbox-error'); }
+  }
+
+  $('#outbox-refresh').addEventListener('click', loadOutbox);
+
+  // --- Needs attention: open ops alerts, newest first -----------------------------------
+  async function loadAlerts() {
+    try {
+      const body = await api('/ops/alerts?status=open&limit=100');
+      showError('#attention-error', '');
+      const rows = $('#alerts tbody');
+      rows.replaceChildren();
+      for (const alert of body.alerts) {
+        const order = alert.order_id
+          ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(alert.order_id)}`, text: alert.order_id })
+          : h('span', { class: 'muted', text: '—' });
+        const resolve = h('button', { type: 'button', class: 'resolve', text: 'Resolve' });
+        resolve.addEventListener('click', () => resolveAlert(alert.alert_id, resolve));
+        rows.append(h('tr', { class: 'alert', 'data-alert-id': alert.alert_id, 'data-kind': alert.kind },
+          h('td', { text: when(alert.at) }),
+          h('td', {}, h('span', { class: 'pill alert-kind', text: alert.kind })),
+          h('td', {}, order),
+          h('td', { class: 'detail', text: alert.detail }),
+          h('td', {}, resolve)));
+      }
+      const count = body.alerts.length;
+      $('#attention-count').textContent = String(count);
+      $('#attention-panel').classList.toggle('calm', count === 0);
+      $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order, deal with it, resolve it.' : 'Nothing needs attention.';
+    } catch (error) { guard(error, '#attention-error'); }
+  }
+
+  async function resolveAlert(alertId, button) {
+    button.disabled = true;
+    try {
+      await api(`/ops/alerts/${encodeURIComponent(alertId)}/resolve`, null, {
+        method: 'POST', body: { note: 'resolved from the ops console' },
+      });
+      await loadAlerts();
+    } catch (error) {
+      button.disabled = false;
+      guard(error, '#attention-error');
+    }
+  }
+
+  $('#attention-refresh').addEventListener('click', loadAlerts);
+
+  // --- Start ----------------------------------------------------------------------------
+  function loadAll() {
+    const id = orderFromHash();
+    return Promise.all([
+      loadAlerts(), loadExecutions(), loadScorecard(), loadOutbox(), id ? openOrder(id) : null,
+    ]);
+  }
+
+  if (sessionStorage.getItem(KEY)) {
+    showConsole();
+    loadAll();
+  } else {
+    showSignIn('');
+  }
+})();
