@@ -85,7 +85,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
 
 def _other_customers(client: Any, table: str, count: int) -> None:
     """``count`` customers written directly: profile, identifier mirror, one order summary."""
-    from chalicelib.adapters.dynamodb import to_item
+    from chalicelib.adapters.dynamodb.store import to_item
 
     now = datetime.now(UTC).isoformat()
     batch: list[dict[str, Any]] = []

@@ -13,8 +13,8 @@ from botocore.config import Config
 from chalicelib.adapters.access import AccessStore
 from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
-from chalicelib.adapters.customers import CustomerStore
-from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.adapters.dynamodb.customers import CustomerStore
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
 from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, SnsTexter

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.adapters.dynamodb.store import error_code, from_item, to_item
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 

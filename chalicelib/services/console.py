@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
+from chalicelib.adapters.dynamodb.customers import customer_pk
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
+from chalicelib.adapters.dynamodb.customers import customer_pk
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,

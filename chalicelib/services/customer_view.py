@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
+from chalicelib.adapters.dynamodb.customers import customer_pk
 from chalicelib.domain.customers import (
     SEGMENTS,
     OrderContribution,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import ItemChanged
+from chalicelib.adapters.dynamodb.customers import ItemChanged
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer

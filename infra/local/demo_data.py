@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chalicelib.adapters.dynamodb import DynamoStore
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.domain.catalog import Location, LocationType, Product
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.customers import analytics_pk
+from chalicelib.adapters.dynamodb.customers import analytics_pk
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, query_due_by_day, to_item
+from chalicelib.adapters.dynamodb.store import error_code, from_item, query_due_by_day, to_item
 from chalicelib.domain.customers import (
     AggregateDelta,
     AnalyticsState,
