@@ -85,7 +85,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
 
 def _other_customers(client: Any, table: str, count: int) -> None:
     """``count`` customers written directly: profile, identifier mirror, one order summary."""
-    from chalicelib.adapters.dynamodb.store import to_item
+    from chalicelib.adapters.dynamodb.table import to_item
 
     now = datetime.now(UTC).isoformat()
     batch: list[dict[str, Any]] = []
@@ -154,6 +154,6 @@ def run_customer_360(url: str, deps: Any) -> dict[str, Any]:
     with requests.Session() as session:
         customer_id = _big_customer(url, session, deps)
         few = _views(url, session, customer_id)
-        _other_customers(deps.customers._client, deps.settings.table_name, OTHER_CUSTOMERS)
+        _other_customers(deps.customers.table.client, deps.settings.table_name, OTHER_CUSTOMERS)
         many = _views(url, session, customer_id)
     return {"orders": BIG_CUSTOMER_ORDERS, "few_customers": few, "customers_10000": many}
