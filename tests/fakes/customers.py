@@ -32,22 +32,15 @@ def _ident(identifier: Identifier) -> tuple[str, str]:
 
 # Customers ---------------------------------------------------------------------------------
 def _sort_value(kind: CustomerRecord, record: dict[str, Any]) -> str:
-    """Where a record sorts among its kind, as its DynamoDB sort key does."""
+    """Where a projected record sorts among its kind, as its DynamoDB sort key does (the
+    records the fakes write themselves are keyed where they are written)."""
     if kind is CustomerRecord.ORDERS:
         return f"{record['placed_at']}#{record['order_id']}"
     if kind is CustomerRecord.CONSENTS:
         return f"{record['accepted_at']}#{record['order_id']}"
     if kind is CustomerRecord.INTERACTIONS:
         return f"{record['at']}#{record['interaction_id']}"
-    if kind is CustomerRecord.TICKETS:
-        return f"{record['opened_at']}#{record['ticket_id']}"
-    if kind is CustomerRecord.CANDIDATES:
-        return str(record["customer_id"])
-    if kind is CustomerRecord.MERGES:
-        return f"{record['at']}#{record['from_customer_id']}"
-    if kind is CustomerRecord.IDENTIFIERS:
-        return f"{record['type']}#{record['value']}"
-    return ""  # one profile, one erasure record
+    raise ValueError(f"{kind} records are keyed where they are written")
 
 
 class FakeIdentities:
