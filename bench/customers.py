@@ -57,7 +57,6 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
         metrics = metrics.apply(None, new)
         order_id = f"bench-{uuid.uuid4().hex[:12]}"
         summary = {
-            "sk": f"ORDER#{placed.isoformat()}#{order_id}",
             "order_id": order_id,
             "channel": channel,
             "status": "DELIVERED",
