@@ -57,7 +57,6 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
         metrics = metrics.apply(None, new)
         order_id = f"bench-{uuid.uuid4().hex[:12]}"
         summary = {
-            "sk": f"ORDER#{placed.isoformat()}#{order_id}",
             "order_id": order_id,
             "channel": channel,
             "status": "DELIVERED",
@@ -85,7 +84,7 @@ def _big_customer(url: str, session: Any, deps: Any) -> str:
 
 def _other_customers(client: Any, table: str, count: int) -> None:
     """``count`` customers written directly: profile, identifier mirror, one order summary."""
-    from chalicelib.adapters.dynamodb import to_item
+    from chalicelib.adapters.dynamodb.table import to_item
 
     now = datetime.now(UTC).isoformat()
     batch: list[dict[str, Any]] = []
@@ -154,6 +153,6 @@ def run_customer_360(url: str, deps: Any) -> dict[str, Any]:
     with requests.Session() as session:
         customer_id = _big_customer(url, session, deps)
         few = _views(url, session, customer_id)
-        _other_customers(deps.customers._client, deps.settings.table_name, OTHER_CUSTOMERS)
+        _other_customers(deps.customers.table.client, deps.settings.table_name, OTHER_CUSTOMERS)
         many = _views(url, session, customer_id)
     return {"orders": BIG_CUSTOMER_ORDERS, "few_customers": few, "customers_10000": many}

@@ -120,7 +120,7 @@ def run_extras(deps: Any) -> dict[str, Any]:
     store = deps.store
     hot = hot_sku(store)
     raced = race(store)
-    sla = sla_check_reads(store, store._client, deps.settings.table_name)
+    sla = sla_check_reads(store, store.table.client, deps.settings.table_name)
     return {
         "reservations_per_s_hot_sku": round(hot, 1),
         "race": raced,

@@ -29,7 +29,7 @@ def examined() -> dict[str, Any]:
     import boto3
     from moto.dynamodb.models.table import Table
 
-    from chalicelib.adapters.dynamodb import to_item
+    from chalicelib.adapters.dynamodb.table import to_item
     from chalicelib.composition import deps
     from infra.local.stack import REGION
 

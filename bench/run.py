@@ -104,7 +104,7 @@ def add_baseline_route(chalice_app: Any) -> None:
     @chalice_app.route(BASELINE_PATH, methods=["POST"], content_types=["*/*"])
     def bench_baseline() -> dict[str, Any]:
         app_deps = deps()
-        app_deps.store._client.put_item(
+        app_deps.store.table.client.put_item(
             TableName=app_deps.settings.table_name,
             Item={"pk": {"S": f"BENCH#{uuid.uuid4().hex}"}, "sk": {"S": "BENCH"}},
             ConditionExpression="attribute_not_exists(pk)",

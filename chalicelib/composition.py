@@ -12,10 +12,9 @@ from botocore.config import Config
 
 from chalicelib.adapters.access import AccessStore
 from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
-from chalicelib.adapters.carriers import SANDBOX_CARRIERS
-from chalicelib.adapters.customers import CustomerStore
-from chalicelib.adapters.dynamodb import DynamoStore
-from chalicelib.adapters.idempotency import IdempotentRequests
+from chalicelib.adapters.carriers import SANDBOX_CARRIERS, carrier_for
+from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
+from chalicelib.adapters.idempotency import IdempotentRequests as PowertoolsIdempotency
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
 from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, SnsTexter
 from chalicelib.adapters.payments import SandboxPaymentGateway
@@ -28,14 +27,22 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from chalicelib.ports import (
+        AccessRecords,
+        AlertLog,
         Carrier,
+        CarrierChoice,
         EventPublisher,
+        IdempotentRequests,
         Mailer,
+        OrderStore,
         Outbox,
         PaymentGateway,
+        SandboxLedger,
+        Secrets,
         Texter,
         Workflow,
     )
+    from chalicelib.ports import CustomerStore as CustomerStorePort
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64)
 
@@ -47,28 +54,29 @@ def utc_now() -> datetime:
 
 @dataclass
 class Deps:
-    """Everything a service may touch, handed in explicitly."""
+    """Everything a service may touch, handed in explicitly, each as its port."""
 
     settings: Settings
-    store: DynamoStore
+    store: OrderStore
     payments: PaymentGateway
     carriers: dict[str, Carrier]
     workflow: Workflow
     events: EventPublisher
     mailer: Mailer
-    secrets: SecretSource
+    secrets: Secrets
     idempotency: IdempotentRequests
-    customers: CustomerStore
+    customers: CustomerStorePort
     # Guessing limits, one-time codes, tracking-link generations; text messages.
-    access: AccessStore
+    access: AccessRecords
     texter: Texter
-    alerts: DynamoAlertLog
+    alerts: AlertLog
     clock: Callable[[], datetime] = field(default=utc_now)
+    choose_carrier: CarrierChoice = field(default=carrier_for)
     # Where sent emails can be read back: wired by the local stack; AWS has none.
     outbox: Outbox | None = None
     # The sandbox gateway's own ledger (``GET /sandbox/payments/{id}``): wired by the local
     # stack only, where the sandbox is the gateway the books are held against.
-    sandbox_ledger: SandboxPaymentGateway | None = None
+    sandbox_ledger: SandboxLedger | None = None
 
 
 def client(service: str, region: str) -> Any:
@@ -102,7 +110,9 @@ def build(config: Settings) -> Deps:
         ),
         mailer=SesMailer(client("ses", config.region), config.sender_email),
         secrets=SecretSource(config),
-        idempotency=IdempotentRequests(dynamodb, config.table_name, config.idempotency_ttl_seconds),
+        idempotency=PowertoolsIdempotency(
+            dynamodb, config.table_name, config.idempotency_ttl_seconds
+        ),
         customers=CustomerStore(dynamodb, config.table_name),
         access=AccessStore(dynamodb, config.table_name),
         texter=SnsTexter(client("sns", config.region)),

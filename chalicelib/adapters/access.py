@@ -1,5 +1,6 @@
 """DynamoDB records that keep guessing out: attempt counters with their lockout, one-time
-verification codes (hashed) and the generation of each order's tracking links.
+verification codes (hashed) and the generation of each order's tracking links (keys in
+``adapters/dynamodb/keys.py``).
 
 - attempts: ``ATTEMPTS#<scope>`` / ``ATTEMPTS``: ``failures`` (attempts reserved and not
   given back), ``locked_until`` (epoch seconds); TTL ``expires_at``.
@@ -17,11 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import error_code, from_item, to_item
 from chalicelib.domain.errors import TooManyAttempts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from chalicelib.adapters.dynamodb.keys import Key
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _RECORD_DAYS = 86400
@@ -38,21 +42,19 @@ class AccessStore:
         self._client = client
         self._table = table_name
 
-    def _key(self, pk: str, sk: str) -> dict[str, Any]:
-        return to_item({"pk": pk, "sk": sk})
+    def _key(self, key: Key) -> dict[str, Any]:
+        return to_item(dict(key))
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def _get(self, key: Key) -> dict[str, Any] | None:
         response = self._client.get_item(
-            TableName=self._table, Key=self._key(pk, sk), ConsistentRead=True
+            TableName=self._table, Key=self._key(key), ConsistentRead=True
         )
         return from_item(response["Item"]) if "Item" in response else None
 
-    def _update(
-        self, pk: str, sk: str, expression: str, condition: str | None, **values: Any
-    ) -> int:
+    def _update(self, key: Key, expression: str, condition: str | None, **values: Any) -> int:
         request: dict[str, Any] = {
             "TableName": self._table,
-            "Key": self._key(pk, sk),
+            "Key": self._key(key),
             "UpdateExpression": expression,
             "ExpressionAttributeValues": to_item({f":{name}": v for name, v in values.items()}),
             "ReturnValues": "ALL_NEW",
@@ -72,13 +74,12 @@ class AccessStore:
 
         The reservation is one conditional update, so concurrent guesses can never get more
         than ``limit`` codes checked between two lockouts."""
-        pk, at = f"ATTEMPTS#{scope}", int(now.timestamp())
+        key, at = keys.attempts(scope), int(now.timestamp())
         ttl = at + lock_seconds + _RECORD_DAYS
         for _ in range(5):
             try:
                 return self._update(
-                    pk,
-                    "ATTEMPTS",
+                    key,
                     "SET failures = if_not_exists(failures, :zero) + :one, expires_at = :ttl",
                     "(attribute_not_exists(failures) OR failures < :limit) AND "
                     "(attribute_not_exists(locked_until) OR locked_until <= :now)",
@@ -91,7 +92,7 @@ class AccessStore:
             except ClientError as exc:
                 if not _failed_condition(exc):
                     raise
-            item = self._get(pk, "ATTEMPTS") or {}
+            item = self._get(key) or {}
             failures, locked_until = int(item.get("failures", 0)), item.get("locked_until")
             if locked_until is not None and int(locked_until) > at:
                 raise TooManyAttempts(
@@ -103,15 +104,14 @@ class AccessStore:
                 # The failure that reached the limit has not locked yet (or never will):
                 # lock now, and the next round answers with the time left.
                 self.lock(scope, now, lock_seconds)
-            elif failures >= limit and self._restart(pk, int(str(locked_until)), ttl):
+            elif failures >= limit and self._restart(key, int(str(locked_until)), ttl):
                 return 1  # the lock ran out: counting starts again with this attempt
         raise TooManyAttempts("too many attempts at once; try again", field=field)
 
-    def _restart(self, pk: str, seen_lock: int, ttl: int) -> bool:
+    def _restart(self, key: Key, seen_lock: int, ttl: int) -> bool:
         try:
             self._update(
-                pk,
-                "ATTEMPTS",
+                key,
                 "SET failures = :one, expires_at = :ttl REMOVE locked_until",
                 "locked_until = :seen",
                 one=1,
@@ -137,8 +137,7 @@ class AccessStore:
         at = int(now.timestamp())
         try:
             self._update(
-                f"ATTEMPTS#{scope}",
-                "ATTEMPTS",
+                keys.attempts(scope),
                 "SET locked_until = :until",
                 "attribute_not_exists(locked_until) OR locked_until <= :now",
                 until=at + lock_seconds,
@@ -152,8 +151,7 @@ class AccessStore:
         """Give back the attempt reserved by ``begin_attempt``: the code was right."""
         try:
             self._update(
-                f"ATTEMPTS#{scope}",
-                "ATTEMPTS",
+                keys.attempts(scope),
                 "SET failures = failures - :one",
                 "failures > :zero",
                 one=1,
@@ -170,8 +168,7 @@ class AccessStore:
             TableName=self._table,
             Item=to_item(
                 {
-                    "pk": f"VERIFY#{identifier}",
-                    "sk": "CODE",
+                    **keys.verification_code(identifier),
                     "code_hash": code_hash,
                     "kid": kid,
                     "valid_until": valid_until,
@@ -182,7 +179,7 @@ class AccessStore:
 
     def code(self, identifier: str) -> dict[str, Any] | None:
         """The stored code hash, its kid and ``valid_until``, or None."""
-        return self._get(f"VERIFY#{identifier}", "CODE")
+        return self._get(keys.verification_code(identifier))
 
     def use_code(self, identifier: str, code_hash: str) -> bool:
         """Mark the code used if it is still this one and unused: True once, for one caller
@@ -190,7 +187,7 @@ class AccessStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=self._key(f"VERIFY#{identifier}", "CODE"),
+                Key=self._key(keys.verification_code(identifier)),
                 UpdateExpression="SET used = :yes",
                 ConditionExpression="code_hash = :hash AND attribute_not_exists(used)",
                 ExpressionAttributeValues=to_item({":hash": code_hash, ":yes": True}),
@@ -204,14 +201,13 @@ class AccessStore:
     # Tracking links ---------------------------------------------------------------------
     def tracking_generation(self, order_id: str) -> int:
         """The generation of the order's valid tracking links (0 until one is revoked)."""
-        item = self._get(f"TRACKING#{order_id}", "GENERATION")
+        item = self._get(keys.tracking_generation(order_id))
         return int(item["generation"]) if item else 0
 
     def revoke_tracking(self, order_id: str) -> int:
         """Revoke every link issued so far; returns the new generation."""
         return self._update(
-            f"TRACKING#{order_id}",
-            "GENERATION",
+            keys.tracking_generation(order_id),
             "SET generation = if_not_exists(generation, :zero) + :one",
             None,
             zero=0,

@@ -1,6 +1,6 @@
 """Ops alerts recorded in DynamoDB as well as published to the ops SNS topic.
 
-Three items per alert, keyed as the table of ``adapters/dynamodb.py`` lists: every alert
+Three items per alert, keyed as the table of ``adapters/dynamodb/keys.py`` lists: every alert
 under ``ALERT`` (ids start with their UTC time, so newest first is a reverse Query), a copy
 under ``ALERT_OPEN`` while it is open (what "needs attention" reads), and a copy in its
 order's partition (an order's alerts are one Query).
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import error_code, from_item, to_item
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 
@@ -28,9 +29,9 @@ if TYPE_CHECKING:
 
     from chalicelib.ports import EventPublisher
 
-ALL_PK = "ALERT"
-OPEN_PK = "ALERT_OPEN"
-ORDER_SK_PREFIX = "ALERT#"
+ALL_PK = keys.ALERTS_PK
+OPEN_PK = keys.OPEN_ALERTS_PK
+ORDER_SK_PREFIX = keys.ORDER_ALERT_PREFIX
 _RESOLVE_ATTEMPTS = 5
 
 
@@ -40,7 +41,7 @@ def new_alert_id(at: datetime) -> str:
 
 
 def _order_pk(order_id: str) -> str:
-    return f"ORDER#{order_id}"
+    return keys.order_pk(order_id)
 
 
 class DynamoAlertLog:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from chalicelib.adapters.dynamodb import keys
 from chalicelib.domain.errors import Conflict, IdempotencyKeyReused
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ class IdempotentRequests:
             table_name=self._table_name,
             key_attr="pk",
             sort_key_attr="sk",
-            static_pk_value="IDEMPOTENCY#requests",
+            static_pk_value=keys.IDEMPOTENCY_PK,
             expiry_attr="expires_at",
             boto3_client=self._client,
         )

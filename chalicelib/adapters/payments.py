@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code, from_item, to_item
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import error_code, from_item, to_item
 from chalicelib.domain.errors import (
     NotFound,
     PaymentDeclined,
@@ -33,6 +34,8 @@ from chalicelib.domain.money import Money
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+
+    from chalicelib.adapters.dynamodb.keys import Key
 
 DECLINED_TOKEN = "tok_declined"
 UNAVAILABLE_TOKEN = "tok_unavailable"
@@ -56,7 +59,7 @@ class SandboxPaymentGateway:
         """Hold ``amount``; one payment per order, however often asked."""
         if token == UNAVAILABLE_TOKEN:
             raise PaymentGatewayUnavailable("the payment gateway did not answer")
-        existing = self._get(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+        existing = self._get(keys.sandbox_authorisation(order_id))
         if existing is not None:
             ledger = self.ledger(str(existing["payment_id"]))
             if ledger["declined"]:
@@ -84,8 +87,7 @@ class SandboxPaymentGateway:
                             "TableName": self._table,
                             "Item": to_item(
                                 {
-                                    "pk": f"SANDBOXPAY#ORDER#{order_id}",
-                                    "sk": "AUTH",
+                                    **keys.sandbox_authorisation(order_id),
                                     "payment_id": payment_id,
                                 }
                             ),
@@ -120,7 +122,7 @@ class SandboxPaymentGateway:
     # The ledger --------------------------------------------------------------------------
     def ledger(self, payment_id: str) -> dict[str, Any]:
         """The payment's ledger; ``NotFound`` for an unknown id."""
-        item = self._get(f"SANDBOXPAY#{payment_id}", "LEDGER")
+        item = self._get(keys.sandbox_ledger(payment_id))
         if item is None:
             raise NotFound(f"no payment {payment_id}", field="payment_id")
         ledger: dict[str, Any] = json.loads(str(item["doc"]))
@@ -210,8 +212,7 @@ class SandboxPaymentGateway:
         doc = {k: v for k, v in ledger.items() if k != "version"}
         return to_item(
             {
-                "pk": f"SANDBOXPAY#{ledger['payment_id']}",
-                "sk": "LEDGER",
+                **keys.sandbox_ledger(ledger["payment_id"]),
                 "version": version,
                 "doc": json.dumps(doc, separators=(",", ":")),
             }
@@ -232,9 +233,9 @@ class SandboxPaymentGateway:
             return False
         return True
 
-    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+    def _get(self, key: Key) -> dict[str, Any] | None:
         response = self._client.get_item(
-            TableName=self._table, Key=to_item({"pk": pk, "sk": sk}), ConsistentRead=True
+            TableName=self._table, Key=to_item(dict(key)), ConsistentRead=True
         )
         return from_item(response["Item"]) if "Item" in response else None
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.dynamodb import error_code
+from chalicelib.adapters.dynamodb.table import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient

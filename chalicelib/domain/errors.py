@@ -119,6 +119,15 @@ class ConcurrentModification(Conflict):
     """Someone else changed the item between our read and our write; read again."""
 
 
+class MovementRejected(OrquestaError):
+    """The stock item's counts do not allow the movement."""
+
+
+class InvalidCursor(NotFound):
+    """A page cursor this API did not hand out names no page (its shape is opaque to the
+    schema, so 404 like any unknown id)."""
+
+
 class IdempotencyKeyReused(Conflict):
     """The Idempotency-Key was already used with a different body: the key's state
     forbids it (409; the body itself may be perfectly valid)."""

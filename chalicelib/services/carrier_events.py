@@ -95,7 +95,7 @@ def _apply(
     carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
 ) -> dict[str, Any]:
     try:
-        order_id = deps.store.order_id_for(f"SHIPMENT#{carrier}#{event.tracking_number}")
+        order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
     except NotFound:
         deps.events.alert_ops(
             f"unknown parcel {event.tracking_number}",

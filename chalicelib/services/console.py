@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
+from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.notify import MAILED_STATUSES
 
@@ -233,9 +233,8 @@ def _customer_items(order: Order, deps: Deps) -> tuple[list[dict[str, Any]], lis
         owner, _ = canonical_customer(order.customer_id, deps)
     except NotFound:
         return [], []
-    pk = customer_pk(owner)
-    interactions, _ = deps.customers.query(pk, "INTERACTION#")
-    indexed, _ = deps.customers.query(pk, "TICKET#")
+    interactions, _ = deps.customers.records(owner, CustomerRecord.INTERACTIONS)
+    indexed, _ = deps.customers.records(owner, CustomerRecord.TICKETS)
     tickets = [
         deps.customers.get_ticket(str(item["ticket_id"]))
         for item in indexed

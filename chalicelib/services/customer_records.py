@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
@@ -29,6 +28,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.orders import Channel, CustomerContact, Order
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
 from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
@@ -36,7 +36,12 @@ from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-MOVED_PREFIXES = ("ORDER#", "INTERACTION#", "TICKET#", "CONSENT#")
+MOVED_RECORDS = (
+    CustomerRecord.ORDERS,
+    CustomerRecord.INTERACTIONS,
+    CustomerRecord.TICKETS,
+    CustomerRecord.CONSENTS,
+)
 MAX_CLAIM_ATTEMPTS = 5
 CLAIM_LOCKOUT_SECONDS = 15 * 60  # real time, not scaled
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -93,7 +98,7 @@ def _recorded_merge(survivor_id: str, merged_id: str, deps: Deps) -> dict[str, A
     profile = deps.customers.profile(merged_id)
     if profile is None or profile.get("merged_into") != survivor_id:
         return None
-    records, _ = deps.customers.query(customer_pk(survivor_id), "MERGE#")
+    records, _ = deps.customers.records(survivor_id, CustomerRecord.MERGES)
     fields = ("from_customer_id", "into_customer_id", "at", "by_client_id", "by_role")
     for item in records:
         if item.get("from_customer_id") == merged_id:
@@ -106,10 +111,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
     step safe to run again (what moved is gone from the merged record, and its figures
     are zeroed in the transaction that adds them to the survivor's)."""
     store = deps.customers
-    tickets, _ = store.query(customer_pk(merged_id), "TICKET#")
+    tickets, _ = store.records(merged_id, CustomerRecord.TICKETS)
     for ticket in tickets:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
-    store.move_items(merged_id, survivor_id, MOVED_PREFIXES)
+    store.move_items(merged_id, survivor_id, MOVED_RECORDS)
     _merge_figures(survivor_id, merged_id, deps)
     if (store.profile(survivor_id) or {}).get("state") == "erased":
         # The person was erased while their history moved: items read before the
@@ -189,7 +194,7 @@ def _orders_of(records: list[str], deps: Deps) -> list[str]:
     """The ids of the orders the person's records hold (projected summaries)."""
     ids: list[str] = []
     for each in records:
-        summaries, _ = deps.customers.query(customer_pk(each), "ORDER#")
+        summaries, _ = deps.customers.records(each, CustomerRecord.ORDERS)
         ids.extend(str(s["order_id"]) for s in summaries if str(s["order_id"]) not in ids)
     return ids
 
@@ -259,7 +264,7 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
     """Subjects, descriptions and notes of the person's tickets, and the list's subjects."""
     store = deps.customers
     for customer_id in records:
-        index, _ = store.query(customer_pk(customer_id), "TICKET#")
+        index, _ = store.records(customer_id, CustomerRecord.TICKETS)
         for entry in index:
             for _attempt in range(MAX_ERASURE_ATTEMPTS):
                 ticket = store.get_ticket(str(entry["ticket_id"]))
@@ -273,13 +278,13 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
                 break
             else:
                 raise ConcurrentModification("a ticket kept changing; erase again")
-        store.rewrite_items(customer_id, "TICKET#", redact_ticket_index)
+        store.rewrite_items(customer_id, CustomerRecord.TICKETS, redact_ticket_index)
 
 
 def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """The text of every call, chat, visit and email recorded with the person."""
     for customer_id in records:
-        deps.customers.rewrite_items(customer_id, "INTERACTION#", redact_interaction)
+        deps.customers.rewrite_items(customer_id, CustomerRecord.INTERACTIONS, redact_interaction)
 
 
 def _erase_candidates(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -301,7 +306,9 @@ def _erase_profiles(records: list[str], record: dict[str, Any], deps: Deps) -> N
     more."""
     at = str(record["at"])
     for customer_id in records:
-        deps.customers.rewrite_items(customer_id, "PROFILE", lambda i: redact_profile(i, at))
+        deps.customers.rewrite_items(
+            customer_id, CustomerRecord.PROFILE, lambda i: redact_profile(i, at)
+        )
 
 
 def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> None:

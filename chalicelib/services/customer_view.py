@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import customer_pk
 from chalicelib.domain.customers import (
     SEGMENTS,
     OrderContribution,
@@ -20,6 +19,7 @@ from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
+from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
 
@@ -36,11 +36,6 @@ RECENT_ITEMS = 50
 TOP_CUSTOMERS = 10
 # The review runs hourly; a month of reviews survives the schedule being off that long.
 REVIEW_DAYS_BACK = 31
-
-
-def order_sk(order: Order) -> str:
-    """The sort key of an order's summary in its customer's partition (newest last)."""
-    return f"ORDER#{order.placed_at.isoformat()}#{order.order_id}"
 
 
 def _contribution(order: Order) -> OrderContribution:
@@ -61,7 +56,6 @@ def _consent_item(order: Order) -> dict[str, Any] | None:
         return None
     accepted = order.consent.accepted_at.isoformat()
     return {
-        "sk": f"CONSENT#{accepted}#{order.order_id}",
         "terms_version": order.consent.terms_version,
         "privacy_version": order.consent.privacy_version,
         "accepted_at": accepted,
@@ -70,17 +64,18 @@ def _consent_item(order: Order) -> dict[str, Any] | None:
     }
 
 
-def _summary_owner(customer_id: str, sk: str, deps: Deps) -> tuple[str, dict[str, Any] | None]:
+def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dict[str, Any] | None]:
     """Whose partition holds the order's summary, and the summary. Normally the customer
     the order names, or the record it was merged into; while a merge is still moving the
     history, the summary may be in the merged record yet, and it is updated there (the
     move and the figures' merge then carry the change over) rather than duplicated."""
     owner, _profile = canonical_customer(customer_id, deps)
+    placed_at = order.placed_at.isoformat()
     if owner != customer_id:
-        summary = deps.customers.order_summary(customer_id, sk)
+        summary = deps.customers.order_summary(customer_id, placed_at, order.order_id)
         if summary is not None:
             return customer_id, summary
-    return owner, deps.customers.order_summary(owner, sk)
+    return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
 
 
 def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
@@ -98,16 +93,14 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
     if first.customer_id is None:
         return False  # anonymous until claimed; the claim publishes order.claimed
     _respect_erasure(first, deps)
-    sk = order_sk(first)
     for _ in range(MAX_ATTEMPTS):
         # Summary first, then the order: the order read is at least as new as the one the
         # summary was written from, and the summary's version guards the write.
-        customer_id, summary = _summary_owner(first.customer_id, sk, deps)
+        customer_id, summary = _summary_owner(first.customer_id, first, deps)
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)
         item = {
-            "sk": sk,
             "order_id": order.order_id,
             "channel": order.channel.value,
             "status": order.status.value,
@@ -251,13 +244,16 @@ def customer_view(
     """The 360 view: a handful of key queries in one partition, whatever the number of
     customers; orders one page at a time, newest first."""
     owner, profile = canonical_customer(customer_id, deps)
-    pk = customer_pk(owner)
     store = deps.customers
-    orders, next_cursor = store.query(pk, "ORDER#", limit=limit, newest_first=True, cursor=cursor)
-    interactions, _ = store.query(pk, "INTERACTION#", limit=RECENT_ITEMS, newest_first=True)
-    tickets, _ = store.query(pk, "TICKET#", limit=RECENT_ITEMS, newest_first=True)
-    consents, _ = store.query(pk, "CONSENT#", newest_first=True)
-    candidates, _ = store.query(pk, "CANDIDATE#")
+    orders, next_cursor = store.records(
+        owner, CustomerRecord.ORDERS, limit=limit, newest_first=True, cursor=cursor
+    )
+    interactions, _ = store.records(
+        owner, CustomerRecord.INTERACTIONS, limit=RECENT_ITEMS, newest_first=True
+    )
+    tickets, _ = store.records(owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True)
+    consents, _ = store.records(owner, CustomerRecord.CONSENTS, newest_first=True)
+    candidates, _ = store.records(owner, CustomerRecord.CANDIDATES)
     return {
         "customer_id": owner,
         "merged_into": owner if owner != customer_id else None,
@@ -289,15 +285,15 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
     for current in records:
         records.extend(m for m in store.merged_into(current) if m not in records)
 
-    def every(prefix: str) -> list[dict[str, Any]]:
+    def every(kind: CustomerRecord) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for record in records:
-            items, _ = store.query(customer_pk(record), prefix)
+            items, _ = store.records(record, kind)
             found.extend(items)
         return found
 
     orders = []
-    for summary in every("ORDER#"):
+    for summary in every(CustomerRecord.ORDERS):
         try:
             order = deps.store.get_order(str(summary["order_id"]))
         except NotFound:
@@ -305,7 +301,7 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         if order.customer_id in records:
             orders.append(_exported_order(order))
     tickets = []
-    for entry in every("TICKET#"):
+    for entry in every(CustomerRecord.TICKETS):
         ticket = store.get_ticket(str(entry["ticket_id"]))
         if ticket is not None and ticket.customer_id in records:
             tickets.append(_exported_ticket(ticket))
@@ -326,12 +322,14 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         "profile": _public(profile, EXPORT_PROFILE_FIELDS),
         "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
         "orders": orders,
-        "interactions": [_public(i, INTERACTION_FIELDS) for i in every("INTERACTION#")],
+        "interactions": [
+            _public(i, INTERACTION_FIELDS) for i in every(CustomerRecord.INTERACTIONS)
+        ],
         "tickets": tickets,
-        "consents": [_public(c, CONSENT_FIELDS) for c in every("CONSENT#")],
-        "merges": [_public(m, EXPORT_MERGE_FIELDS) for m in every("MERGE#")],
+        "consents": [_public(c, CONSENT_FIELDS) for c in every(CustomerRecord.CONSENTS)],
+        "merges": [_public(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
         "merged_records": merged,
-        "erasure": [_public(e, EXPORT_ERASURE_FIELDS) for e in every("ERASURE")],
+        "erasure": [_public(e, EXPORT_ERASURE_FIELDS) for e in every(CustomerRecord.ERASURE)],
         "metrics": store.metrics(owner).summary(deps.clock()),
     }
 
@@ -475,7 +473,7 @@ def _money(value: Any) -> dict[str, str]:
 def segments_report(deps: Deps) -> dict[str, Any]:
     """RFM segments with customer counts and value, and the most valuable customers, from
     counters the projector maintains (each customer's segment as of its latest event)."""
-    counters = deps.customers.aggregate("SEGMENTS")
+    counters = deps.customers.segment_counters()
     return {
         "segments": [
             {
@@ -497,7 +495,7 @@ def segments_report(deps: Deps) -> dict[str, Any]:
 def channels_report(deps: Deps) -> dict[str, Any]:
     """Customers who buy only online, only in store, or both, and how many online customers
     bought in a store before their first online order."""
-    counters = deps.customers.aggregate("CHANNELS")
+    counters = deps.customers.channel_counters()
     return {
         "online_only": int(counters.get("online_only", 0)),
         "store_only": int(counters.get("store_only", 0)),

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from chalicelib.adapters.carriers import carrier_for
 from chalicelib.domain.errors import OrderCancelled, OutOfStock, PaymentDeclined
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.orders import (
@@ -249,7 +248,7 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
         if fulfillment.type is FulfillmentType.SHIP:
             address = order.shipping_address
             carrier = deps.carriers[
-                carrier_for(address.country, address.postal_code) if address else "rapido"
+                deps.choose_carrier(address.country, address.postal_code) if address else "rapido"
             ]
             booked = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
             # The promise the system enforces is the carrier's, scaled like every wait.

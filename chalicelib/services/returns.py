@@ -56,7 +56,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
             "return_id": return_id,
             "at": now.isoformat(),
         }
-        return Change(pointers=[(f"RETURN#{return_id}", order_id)], events=[event])
+        return Change(return_ids=[return_id], events=[event])
 
     mutate(deps, order_id, decide)
     return created[0]
@@ -67,7 +67,7 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     RETURNED when every unit is back."""
     location = _require_location(location_id, deps)
     try:
-        order_id = deps.store.order_id_for(f"RETURN#{return_id}")
+        order_id = deps.store.order_for_return(return_id)
     except NotFound as exc:
         raise NotFound(f"no return {return_id}", field="return_id") from exc
     now = deps.clock()

@@ -103,8 +103,6 @@ def sla_scorecard(deps: Deps, start: datetime, end: datetime) -> list[dict[str, 
     now = deps.clock()
     rows = []
     for carrier in deps.carriers.values():
-        records = deps.store.shipments_between(
-            f"{carrier.name}#{carrier.service_level}", start, end
-        )
+        records = deps.store.shipments_between(carrier.name, carrier.service_level, start, end)
         rows.append(scorecard_row(carrier.name, carrier.service_level, records, now))
     return rows

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.customers import ItemChanged
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
@@ -67,7 +66,7 @@ def open_ticket(
     )
     try:
         deps.customers.create_ticket(ticket)
-    except ItemChanged:
+    except ConcurrentModification:  # the ticket id is taken: a retried request
         existing = deps.customers.get_ticket(ticket.ticket_id)
         if existing is None:
             raise

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
-from chalicelib.adapters.secrets import Keyring
+if TYPE_CHECKING:
+    from chalicelib.ports import Keyring
 
 SIGNATURE_CHARS = 32
 

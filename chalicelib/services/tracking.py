@@ -7,13 +7,13 @@ import hmac
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.adapters.secrets import Keyring
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.services import tokens
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+    from chalicelib.ports import Keyring
 
 _PURPOSE = "track"
 _VERSION = "v1"

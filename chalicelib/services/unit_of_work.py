@@ -29,12 +29,12 @@ def jittered_pause(ceiling: float = 0.05) -> None:
 
 @dataclass
 class Change:
-    """What a decision wrote: the status entry (if any), stock deltas, lookup pointers and
-    further events to publish."""
+    """What a decision wrote: the status entry (if any), stock deltas, the returns the order
+    now answers to and further events to publish."""
 
     entry: HistoryEntry | None = None
     stock: list[StockChange] = field(default_factory=list)
-    pointers: list[tuple[str, str]] = field(default_factory=list)
+    return_ids: list[str] = field(default_factory=list)
     shipments: list[Fulfillment] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     result: Any = None
@@ -75,7 +75,7 @@ def mutate(
         record_owed(order, deps.clock())
         try:
             deps.store.save_order(
-                order, change.entry, change.stock, change.pointers, change.shipments
+                order, change.entry, change.stock, change.return_ids, change.shipments
             )
         except ConcurrentModification:
             if attempt == MAX_ATTEMPTS - 1:

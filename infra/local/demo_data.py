@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chalicelib.adapters.dynamodb import DynamoStore
 from chalicelib.domain.catalog import Location, LocationType, Product
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
+from chalicelib.ports import OrderStore
 
 LOCATIONS = [
     Location(
@@ -93,7 +93,7 @@ def stock_for(sku_index: int, location: Location) -> int:
     return 5 + (sku_index + len(location.location_id)) % 8
 
 
-def load_demo_data(store: DynamoStore) -> None:
+def load_demo_data(store: OrderStore) -> None:
     """Write locations, catalogue and stock."""
     for location in LOCATIONS:
         store.put_location(location)

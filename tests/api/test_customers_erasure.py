@@ -20,6 +20,7 @@ import pytest
 
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
 from chalicelib.services.unit_of_work import status_event
 from tests.api.helpers import assert_problem, place_order
@@ -670,16 +671,20 @@ def test_history_a_merge_moves_while_the_person_is_erased_is_erased_too(
     )
     real_move = deps.customers.move_items
 
-    def erased_midway(source: str, target: str, prefixes: tuple[str, ...]) -> int:
+    def erased_midway(source: str, target: str, kinds: tuple[CustomerRecord, ...]) -> int:
         # The move reads the merged record's items, the erasure runs to the end, then the
         # move writes what it read into the survivor's partition.
-        stale, _ = deps.customers.query(f"CUSTOMER#{source}", "INTERACTION#")
+        stale, _ = deps.customers.records(source, CustomerRecord.INTERACTIONS)
         assert _erase(client, survivor).status_code == 200
         for item in stale:
-            kept = {key: value for key, value in item.items() if key not in ("pk", "sk")}
-            deps.customers.add_interaction(target, kept)
-            deps.customers.rewrite_items(source, str(item["sk"]), lambda _: None)
-        return int(real_move(source, target, prefixes))
+            deps.customers.add_interaction(target, item)
+            moved = item["interaction_id"]
+            deps.customers.rewrite_items(
+                source,
+                CustomerRecord.INTERACTIONS,
+                lambda each, moved=moved: None if each["interaction_id"] == moved else each,
+            )
+        return int(real_move(source, target, kinds))
 
     monkeypatch.setattr(deps.customers, "move_items", erased_midway)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.customers import CustomerStore
+from chalicelib.adapters.dynamodb.store import CustomerStore
 from tests.api.helpers import assert_problem, get_order, place_order
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
 

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.customers import analytics_pk
+from chalicelib.adapters.dynamodb.keys import SEGMENTS_SK, analytics_pk
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
     analytics_state,
     contribution_of,
 )
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import customer_view
 from chalicelib.services.unit_of_work import status_event
 from tests.api.helpers import place_order
@@ -57,7 +58,7 @@ def test_only_a_change_of_contribution_rewrites_the_figures(
     # ACCEPTED, PAID, RESERVED and SHIPPED were each projected onto the summary, but only
     # the payment changed what the order adds to the figures: they were written once.
     assert deps.customers.metrics(customer_id).version == 1
-    summary_items = deps.customers.query(f"CUSTOMER#{customer_id}", "ORDER#")[0]
+    summary_items = deps.customers.records(customer_id, CustomerRecord.ORDERS)[0]
     assert [item["status"] for item in summary_items] == ["SHIPPED"]
 
 
@@ -109,10 +110,10 @@ def test_segments_age_without_orders_through_the_scheduled_review(
     assert state.review_at is not None and state.review_at > first_review
 
     # Three months on, with no order since: "promising", counted there in the aggregates.
-    before = deps.customers.aggregate("SEGMENTS")
+    before = deps.customers.segment_counters()
     three_months_on = state.review_at + timedelta(minutes=1)
     outcome = review_at(three_months_on)
-    after = deps.customers.aggregate("SEGMENTS")
+    after = deps.customers.segment_counters()
     state = deps.customers.analytics_state(customer_id)
     assert state.segment == "promising"
     assert outcome["segments_changed"] >= 1
@@ -141,7 +142,7 @@ def test_aggregate_counters_are_sharded_and_add_up(deps: Any, same_shard: bool) 
         contribution_of("PAID", "web", Decimal("80.00"), True, Decimal(0), datetime.now(UTC)),
     )
     now = datetime.now(UTC)
-    before = deps.customers.aggregate("SEGMENTS")
+    before = deps.customers.segment_counters()
 
     # Both customers in one transaction, as a merge writes them.
     deps.customers.save_metrics(
@@ -151,11 +152,12 @@ def test_aggregate_counters_are_sharded_and_add_up(deps: Any, same_shard: bool) 
         ]
     )
 
-    after = deps.customers.aggregate("SEGMENTS")
+    after = deps.customers.segment_counters()
     assert after["count_new"] - before.get("count_new", 0) == 2
     assert after["value_new"] - before.get("value_new", 0) == Decimal("160.00")
     shard_items = {
-        pk: deps.customers._get(pk, "SEGMENTS") for pk in {analytics_pk(one), analytics_pk(two)}
+        pk: deps.customers.table.get({"pk": pk, "sk": SEGMENTS_SK})
+        for pk in {analytics_pk(one), analytics_pk(two)}
     }
     assert all(shard_items.values())
     top = {item["customer_id"] for item in deps.customers.top_customers(10_000)}

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.errors import (
     ConcurrentModification,

@@ -10,7 +10,7 @@ from chalicelib.adapters.idempotency import IdempotentRequests
 
 
 def test_concurrent_first_requests_of_a_fresh_process_all_succeed(deps: Any) -> None:
-    fresh = IdempotentRequests(deps.store._client, deps.settings.table_name, 3600)
+    fresh = IdempotentRequests(deps.store.table.client, deps.settings.table_name, 3600)
     keys = [uuid.uuid4().hex for _ in range(20)]
 
     def call(index: int) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def test_concurrent_first_requests_of_a_fresh_process_all_succeed(deps: Any) -> 
 
 
 def test_one_key_concurrently_runs_the_work_once_and_replays_it(deps: Any) -> None:
-    requests = IdempotentRequests(deps.store._client, deps.settings.table_name, 3600)
+    requests = IdempotentRequests(deps.store.table.client, deps.settings.table_name, 3600)
     key = uuid.uuid4().hex
     runs: list[int] = []
 

@@ -19,7 +19,7 @@ import boto3
 import pytest
 import requests
 
-from chalicelib.adapters.dynamodb import from_item, to_item
+from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.errors import OutOfStock
 from chalicelib.ports import StockChange
 from infra.local import adaptations

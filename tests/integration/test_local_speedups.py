@@ -43,7 +43,7 @@ def test_query_one_partition_looks_at_the_partition_asked_for_only(
 ) -> None:
     from moto.dynamodb.models.table import Table
 
-    client, table = deps.store._client, deps.settings.table_name
+    client, table = deps.store.table.client, deps.settings.table_name
     small, large = f"T-SMALL#{uuid.uuid4().hex}", f"T-LARGE#{uuid.uuid4().hex}"
     for index in range(3):
         client.put_item(
@@ -105,7 +105,7 @@ def test_plain_dynamodb_responses_skip_the_generic_serialiser_and_keep_every_typ
         raise AssertionError("a data-plane answer went through the generic serialiser")
 
     monkeypatch.setattr(DynamoResult, "execute_result", generic)
-    client, table = deps.store._client, deps.settings.table_name
+    client, table = deps.store.table.client, deps.settings.table_name
     pk = f"T-RICH#{uuid.uuid4().hex}"
     item = {"pk": {"S": pk}, "sk": {"S": "ITEM"}, **RICH_ITEM}
     client.put_item(TableName=table, Item=item)
@@ -133,7 +133,7 @@ def test_plain_dynamodb_responses_skip_the_generic_serialiser_and_keep_every_typ
 def test_plain_dynamodb_responses_leave_errors_to_moto(deps: Any) -> None:
     from botocore.exceptions import ClientError
 
-    client, table = deps.store._client, deps.settings.table_name
+    client, table = deps.store.table.client, deps.settings.table_name
     key = {"pk": {"S": f"T-ERR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
     client.put_item(TableName=table, Item=key)
     with pytest.raises(ClientError) as refused:
@@ -163,8 +163,8 @@ def test_index_queries_still_see_every_partition(deps: Any) -> None:
     now = datetime.now(UTC)
     start = now - timedelta(days=3650)
     end = now + timedelta(days=3650)
-    before = deps.store.shipments_between("rapido#express", start, end)
-    deps.store._client.put_item(
+    before = deps.store.shipments_between("rapido", "express", start, end)
+    deps.store.table.client.put_item(
         TableName=deps.settings.table_name,
         Item={
             "pk": {"S": f"SHIPMENT#rapido#IDX{uuid.uuid4().hex[:8]}"},
@@ -174,7 +174,7 @@ def test_index_queries_still_see_every_partition(deps: Any) -> None:
             "promised_by": {"S": now.isoformat()},
         },
     )
-    after = deps.store.shipments_between("rapido#express", start, end)
+    after = deps.store.shipments_between("rapido", "express", start, end)
     assert len(after) == len(before) + 1
 
 
@@ -235,7 +235,7 @@ def test_index_gsi_queries_look_at_the_partition_asked_for_only(
 ) -> None:
     from moto.dynamodb.models.table import Table
 
-    client = deps.store._client
+    client = deps.store.table.client
     table = _gsi_table(client)
     for index in range(3):
         item = {"pk": {"S": f"P#{index}"}, "sk": {"S": "X"}, "g": {"S": "HOT"}}
@@ -384,7 +384,7 @@ def test_index_gsi_queries_answer_what_moto_answers_after_any_writes(
 ) -> None:
     from infra.local.gsi_index import without_gsi_index
 
-    client = deps.store._client
+    client = deps.store.table.client
     table = _gsi_table(client)
     try:
         for op in ops:
@@ -408,7 +408,7 @@ def test_lock_tables_per_action_writes_to_other_tables_do_not_wait(
     from infra.local.table_locks import _lock_for
     from tests.support import eventually
 
-    client = deps.store._client
+    client = deps.store.table.client
     slow, other = _gsi_table(client), _gsi_table(client)
     inside, release = threading.Event(), threading.Event()
     put_item = Table.put_item
@@ -549,7 +549,7 @@ def test_lock_tables_per_action_reads_share_a_table_and_writes_wait_for_them(
     from infra.local.table_locks import _lock_for
     from tests.support import eventually
 
-    client = deps.store._client
+    client = deps.store.table.client
     table = _gsi_table(client)
     key = {"pk": {"S": "k"}, "sk": {"S": "X"}}
     client.put_item(TableName=table, Item=key)
@@ -607,7 +607,7 @@ def test_lock_tables_per_action_a_read_leaves_the_table_as_it_was(deps: Any) -> 
 
     from infra.local.stack import ACCOUNT_ID, REGION
 
-    client = deps.store._client
+    client = deps.store.table.client
     table = _gsi_table(client)
     moto_table = dynamodb_backends[ACCOUNT_ID][REGION].tables[table]
     before = len(moto_table.items)
@@ -621,7 +621,7 @@ def test_cache_handler_method_names_lists_a_handlers_methods_once(
 ) -> None:
     import inspect
 
-    client = deps.store._client
+    client = deps.store.table.client
     key = {"pk": {"S": f"T-NAMES#{uuid.uuid4().hex}"}, "sk": {"S": "X"}}
     client.get_item(TableName=deps.settings.table_name, Key=key)  # the class is listed once
     listed: list[Any] = []

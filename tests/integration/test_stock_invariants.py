@@ -10,9 +10,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from chalicelib.adapters.dynamodb import MovementRejected
 from chalicelib.domain.catalog import LocationType
-from chalicelib.domain.errors import OutOfStock
+from chalicelib.domain.errors import MovementRejected, OutOfStock
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.ports import StockChange
 

@@ -1,99 +1,20 @@
-"""The ports: what services need from the outside world. Adapters implement them."""
+"""Ports to services outside the table: payments, carriers, the workflow, events, metrics,
+email and text messages, secrets, and the table's small records kept by their own adapters
+(access records, ops alerts, idempotent requests)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel
-
-from chalicelib.domain.catalog import Location, Product
-from chalicelib.domain.customers import Identifier
-from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.observability import MetricPoint
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order, Shipment
 
-
-class StockChange(BaseModel):
-    """A delta on one stock item, applied only if it keeps the counts valid."""
-
-    sku: str
-    location_id: str
-    on_hand: int = 0
-    reserved: int = 0
-
-
-class OrderStore(Protocol):
-    """Orders, stock, catalogue and the small records around them (DynamoDB)."""
-
-    def get_order(self, order_id: str) -> Order:
-        """The order, or ``NotFound``."""
-        ...
-
-    def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists."""
-        ...
-
-    def save_order(
-        self,
-        order: Order,
-        entry: HistoryEntry | None = None,
-        stock: list[StockChange] | None = None,
-        pointers: list[tuple[str, str]] | None = None,
-        shipments: list[Fulfillment] | None = None,
-    ) -> None:
-        """Write the order if nobody changed it since it was read, with its new history
-        entry, the stock deltas and lookup pointers, all in one transaction. Raises
-        ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
-        ...
-
-    def orders_owing(self, limit: int) -> list[str]:
-        """Ids of orders with captures, voids or refunds owed (listed in the order's own
-        write while any is owed; read with one query, never a scan)."""
-        ...
-
-    def order_id_for(self, pointer: str) -> str:
-        """The order a pointer (``SHIPMENT#…``, ``RETURN#…``) names, or ``NotFound``."""
-        ...
-
-    def products(self) -> list[Product]:
-        """The whole catalogue."""
-        ...
-
-    def product(self, sku: str) -> Product | None:
-        """One product, or None."""
-        ...
-
-    def locations(self) -> list[Location]:
-        """Every store and warehouse."""
-        ...
-
-    def stock_levels(self, sku: str) -> list[StockLevel]:
-        """One SKU at every location that holds it."""
-        ...
-
-    def apply_stock(self, changes: list[StockChange]) -> None:
-        """Apply stock deltas atomically, or raise ``OutOfStock``."""
-        ...
-
-    def remember_once(self, key: str, ttl_seconds: int) -> bool:
-        """Record ``key``; True the first time, False if it was already there."""
-        ...
-
-    def find_identifier(self, identifier: Identifier) -> str | None:
-        """The customer an identifier belongs to."""
-        ...
-
-    def create_customer(
-        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
-    ) -> None:
-        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken."""
-        ...
-
-    def customer_exists(self, customer_id: str) -> bool:
-        """Whether this customer id is known."""
-        ...
+if TYPE_CHECKING:
+    from chalicelib.config import ApiKey
+    from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.orders import Shipment
 
 
 class PaymentGateway(Protocol):
@@ -234,4 +155,126 @@ class Outbox(Protocol):
     def forget(self, addresses: set[str]) -> int:
         """Delete the copies of every email sent to one of these addresses (an erased
         customer's); returns how many went."""
+        ...
+
+
+class CarrierChoice(Protocol):
+    """Which carrier takes a parcel to an address."""
+
+    def __call__(self, country: str, postal_code: str) -> str:
+        """The name of the carrier for this country and postal code."""
+        ...
+
+
+class Keyring(Protocol):
+    """Signing keys by key id: every one verifies, ``signing_kid``'s signs."""
+
+    @property
+    def keys(self) -> Mapping[str, str]:
+        """Secrets by key id."""
+        ...
+
+    @property
+    def signing_kid(self) -> str:
+        """The id of the key new tokens are signed with."""
+        ...
+
+    @property
+    def signing_key(self) -> str:
+        """The secret new tokens are signed with."""
+        ...
+
+
+class Secrets(Protocol):
+    """API keys and signing secrets, from where the deployment keeps them."""
+
+    def api_keys(self) -> dict[str, ApiKey]:
+        """The API keys and what each may do."""
+        ...
+
+    def carrier_secret(self, carrier: str) -> str:
+        """The secret a carrier signs its webhooks with."""
+        ...
+
+    def tracking_keys(self) -> Keyring:
+        """The keys tracking links (and customer tokens) are signed with."""
+        ...
+
+
+class AccessRecords(Protocol):
+    """Attempt counters with their lockout, one-time codes and tracking-link generations."""
+
+    def begin_attempt(
+        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+    ) -> int:
+        """Reserve an attempt; returns how many are reserved, or ``TooManyAttempts``."""
+        ...
+
+    def attempt_failed(
+        self, scope: str, failures: int, now: datetime, limit: int, lock_seconds: int
+    ) -> None:
+        """The reserved attempt was wrong; the one that reaches the limit locks."""
+        ...
+
+    def attempt_succeeded(self, scope: str) -> None:
+        """The attempt was right: the counter starts again."""
+        ...
+
+    def put_code(self, identifier: str, code_hash: str, kid: str, valid_until: int) -> None:
+        """Keep a one-time code's hash for an identifier."""
+        ...
+
+    def code(self, identifier: str) -> dict[str, Any] | None:
+        """The code record of an identifier, if one is kept."""
+        ...
+
+    def use_code(self, identifier: str, code_hash: str) -> bool:
+        """Spend the code if it is this one; False if it is not (or was spent)."""
+        ...
+
+    def tracking_generation(self, order_id: str) -> int:
+        """The generation of an order's tracking links (0 until one is revoked)."""
+        ...
+
+    def revoke_tracking(self, order_id: str) -> int:
+        """Revoke every tracking link of the order; returns the new generation."""
+        ...
+
+
+class AlertLog(Protocol):
+    """Ops alerts, as recorded."""
+
+    def record(self, alert: OpsAlert) -> None:
+        """Store a new alert."""
+        ...
+
+    def get(self, alert_id: str) -> OpsAlert:
+        """One alert, or ``NotFound``."""
+        ...
+
+    def list(self, order_id: str | None, status: AlertStatus | None, limit: int) -> list[OpsAlert]:
+        """Newest first: one order's alerts, the open ones, or all; ``status`` narrows."""
+        ...
+
+    def resolve(self, alert_id: str, by: str, note: str | None, at: datetime) -> OpsAlert:
+        """Mark an alert resolved, once."""
+        ...
+
+
+class IdempotentRequests(Protocol):
+    """Requests made with an Idempotency-Key answer the same however often they come."""
+
+    def run(
+        self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The answer ``compute`` gave the first time this key came with this body;
+        ``IdempotencyKeyReused`` for another body."""
+        ...
+
+
+class SandboxLedger(Protocol):
+    """The sandbox payment gateway's books (local stack only)."""
+
+    def statement(self, payment_id: str) -> dict[str, Any]:
+        """A payment's operations and totals, or ``NotFound``."""
         ...

@@ -1,0 +1,1 @@
+"""Persistence on the one DynamoDB table: keys, table plumbing and the repositories."""

@@ -1,0 +1,142 @@
+"""Each customer's running figures and the aggregates kept from them: segment and channel
+counters spread over ``ANALYTICS_SHARDS`` partitions and added up on read, the most
+valuable customers sorted by key in each shard, and the sparse index of segment reviews
+due."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import Table
+from chalicelib.domain.customers import AggregateDelta, AnalyticsState, CustomerMetrics
+from chalicelib.ports import FiguresChange
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+def version_condition(version: int) -> tuple[str, dict[str, Any]]:
+    """The condition that a versioned item is still at the version read (0: absent)."""
+    if version == 0:
+        return "attribute_not_exists(pk)", {}
+    return "version = :expected", {":expected": version}
+
+
+def _review_keys(state: AnalyticsState) -> dict[str, str]:
+    """The keys that put a customer's figures in the sparse segment-reviews index until
+    their segment is due to be looked at again."""
+    if state.review_at is None:
+        return {}
+    at = state.review_at
+    return {"review_day": at.date().isoformat(), "review_at": at.isoformat()}
+
+
+def figures_writes(table: Table, changes: list[FiguresChange]) -> list[dict[str, Any]]:
+    """The writes that store customers' figures (guarded by their versions) and move the
+    aggregates by the difference between how they were and are now counted."""
+    writes: list[dict[str, Any]] = []
+    # One counter update per shard: a transaction may not touch an item twice.
+    deltas: dict[str, AggregateDelta] = {}
+    for customer_id, metrics, old_state, new_state in changes:
+        item = keys.customer_figures(customer_id) | {
+            "doc": metrics.model_dump(mode="json", exclude={"version"}),
+            "analytics": new_state.model_dump(mode="json"),
+            "version": metrics.version + 1,
+            **_review_keys(new_state),
+        }
+        writes.append(table.put(item, *version_condition(metrics.version)))
+        deltas.setdefault(keys.analytics_pk(customer_id), AggregateDelta()).add(
+            old_state, new_state
+        )
+        old_top = keys.top_customer(customer_id, old_state.value) if old_state.segment else None
+        new_top = keys.top_customer(customer_id, new_state.value) if new_state.segment else None
+        if old_top != new_top:
+            if old_top is not None:
+                writes.append(table.delete(old_top))
+            if new_top is not None:
+                writes.append(
+                    table.put(new_top | {"customer_id": customer_id, "value": new_state.value})
+                )
+    for shard, delta in sorted(deltas.items()):
+        for sk, counters in (
+            (keys.SEGMENTS_SK, delta.segments),
+            (keys.CHANNELS_SK, delta.channels),
+        ):
+            if counters:
+                writes.append(_counters_update(table, {"pk": shard, "sk": sk}, counters))
+    return writes
+
+
+def _counters_update(table: Table, key: keys.Key, counters: dict[str, Any]) -> dict[str, Any]:
+    names = {f"#a{i}": name for i, name in enumerate(counters)}
+    values = {f":v{i}": Decimal(str(value)) for i, value in enumerate(counters.values())}
+    expression = "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(counters)))
+    return table.update(key, expression, values=values, names=names)
+
+
+class AnalyticsRepository:
+    """Customers' figures and the segment and channel aggregates."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def figures(self, customer_id: str) -> tuple[CustomerMetrics, AnalyticsState]:
+        """The running figures and where they were last counted, from one read of the
+        item that holds both (what a writer of the figures needs)."""
+        item = self._table.get(keys.customer_figures(customer_id))
+        if item is None:
+            return CustomerMetrics(), AnalyticsState()
+        metrics = CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
+        return metrics, AnalyticsState.model_validate(item["analytics"])
+
+    def metrics(self, customer_id: str) -> CustomerMetrics:
+        """The customer's running figures (all zero before the first projected order)."""
+        return self.figures(customer_id)[0]
+
+    def analytics_state(self, customer_id: str) -> AnalyticsState:
+        """Where the customer was last counted in the aggregates."""
+        return self.figures(customer_id)[1]
+
+    def save_metrics(self, changes: list[FiguresChange]) -> None:
+        """Write several customers' figures and their aggregate deltas atomically."""
+        self._table.transact(figures_writes(self._table, changes))
+
+    def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
+        """Customers whose segment review is due by ``now``, from the sparse index: one
+        query per day over the last ``days_back`` days. Returns them and the pages read."""
+        due, pages = self._table.due_by_day(
+            keys.SEGMENT_REVIEWS_BY_DAY, "review_day = :day AND review_at <= :now", now, days_back
+        )
+        return [keys.customer_id_of(str(item["pk"])) for item in due], pages
+
+    def segment_counters(self) -> dict[str, Any]:
+        """The segment counters (``count_<segment>``, ``value_<segment>``), every shard
+        added up."""
+        return self._aggregate(keys.SEGMENTS_SK)
+
+    def channel_counters(self) -> dict[str, Any]:
+        """The channel counters, every shard added up."""
+        return self._aggregate(keys.CHANNELS_SK)
+
+    def _aggregate(self, sk: str) -> dict[str, Any]:
+        total: dict[str, Any] = {}
+        for shard in range(keys.ANALYTICS_SHARDS):
+            item = self._table.get({"pk": keys.analytics_shard(shard), "sk": sk}) or {}
+            for name, value in item.items():
+                if name not in ("pk", "sk"):
+                    total[name] = total.get(name, 0) + value
+        return total
+
+    def top_customers(self, limit: int) -> list[dict[str, Any]]:
+        """The most valuable customers, most valuable first (``customer_id``, ``value``):
+        each shard's top page, by key, merged."""
+        found: list[dict[str, Any]] = []
+        for shard in range(keys.ANALYTICS_SHARDS):
+            page = self._table.partition(
+                keys.analytics_shard(shard), keys.TOP_PREFIX, limit=limit, newest_first=True
+            )
+            found.extend(page.items)
+        found.sort(key=lambda item: str(item["sk"]), reverse=True)
+        return [{"customer_id": i["customer_id"], "value": i["value"]} for i in found[:limit]]

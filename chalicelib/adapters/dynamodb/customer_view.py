@@ -1,0 +1,194 @@
+"""The customer 360: what one customer's partition holds besides who they are (order
+summaries, consents, interactions, ticket list, merge candidates and records), read by
+key and prefix, never by scan, a page at a time behind an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.analytics import figures_writes, version_condition
+from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
+from chalicelib.domain.errors import ConcurrentModification, InvalidCursor
+from chalicelib.ports import CustomerRecord, FiguresChange
+
+MAX_MOVE_ROUNDS = 10
+
+
+def encode_cursor(key: keys.Key) -> str:
+    """An opaque page cursor from the key a page ended on."""
+    return base64.urlsafe_b64encode(json.dumps([key["pk"], key["sk"]]).encode()).decode()
+
+
+def decode_cursor(cursor: str, pk: str) -> keys.Key:
+    """The key a cursor stands for; ``InvalidCursor`` for anything else."""
+    try:
+        found_pk, sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("not a cursor from this API", field="cursor") from exc
+    if found_pk != pk or not isinstance(sk, str):
+        raise InvalidCursor("not a cursor for this customer", field="cursor")
+    return {"pk": pk, "sk": sk}
+
+
+def _fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if name not in ("pk", "sk")}
+
+
+class CustomerViewRepository:
+    """The projection of orders into their customer's partition, and the records kept
+    there."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def records(
+        self,
+        customer_id: str,
+        kind: CustomerRecord,
+        limit: int | None = None,
+        newest_first: bool = False,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The customer's records of one kind, oldest first unless ``newest_first``; one
+        page when ``limit`` is given, with the cursor of the next (None at the end)."""
+        pk = keys.customer_pk(customer_id)
+        start = decode_cursor(cursor, pk) if cursor else None
+        page = self._table.partition(
+            pk, keys.RECORD_PREFIXES[kind], limit=limit, newest_first=newest_first, start=start
+        )
+        next_cursor = encode_cursor(page.last_key) if page.last_key else None
+        return [_fields(item) for item in page.items], next_cursor
+
+    def order_summary(
+        self, customer_id: str, placed_at: str, order_id: str
+    ) -> dict[str, Any] | None:
+        """One order's summary in the customer's partition (with its ``version``)."""
+        item = self._table.get(keys.customer_order(customer_id, placed_at, order_id))
+        return _fields(item) if item is not None else None
+
+    def project(
+        self,
+        customer_id: str,
+        summary: dict[str, Any],
+        summary_version: int,
+        consent: dict[str, Any] | None,
+        figures: tuple[Any, Any, Any] | None,
+    ) -> None:
+        """Apply an order's current state to its customer's 360: the order summary, guarded
+        by its version (two projectors cannot both apply a change); the consent, the first
+        time; the figures and aggregates only when given (the order's contribution to them
+        changed). One transaction when there is more than the summary, otherwise one
+        conditional put, which costs half the write units. ``ConcurrentModification`` if
+        the summary or the figures changed since they were read."""
+        key = keys.customer_order(customer_id, str(summary["placed_at"]), str(summary["order_id"]))
+        writes = [
+            self._table.put(
+                key | summary | {"version": summary_version + 1},
+                *version_condition(summary_version),
+            )
+        ]
+        if consent is not None:
+            consent_key = keys.consent(
+                customer_id, str(consent["accepted_at"]), str(consent["order_id"])
+            )
+            writes.append(self._table.put(consent_key | consent))
+        if figures is not None:
+            change: FiguresChange = (customer_id, *figures)
+            writes.extend(figures_writes(self._table, [change]))
+        if len(writes) > 1:
+            self._table.transact(writes)
+        else:
+            self._table.write(writes[0])
+
+    def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        """Record a call, chat, store visit or email; the same interaction id twice is one."""
+        key = keys.interaction(
+            customer_id, str(interaction["at"]), str(interaction["interaction_id"])
+        )
+        self._table.write(self._table.put(key | interaction))
+
+    def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
+        """Two records one order named: recorded on both, for a person to decide."""
+        for customer_id in customer_ids:
+            for other in customer_ids:
+                if other != customer_id:
+                    item = keys.merge_candidate(customer_id, other) | {"customer_id": other}
+                    self._table.write(self._table.put(item | reason))
+
+    def drop_merge_candidates(self, customer_id: str) -> int:
+        """Forget every merge candidate the customer is part of, on both records (the
+        other side's item names the customer and the identifiers the order gave)."""
+        candidates, _ = self.records(customer_id, CustomerRecord.CANDIDATES)
+        for item in candidates:
+            other = str(item["customer_id"])
+            self._table.transact(
+                [
+                    self._table.delete(keys.merge_candidate(other, customer_id)),
+                    self._table.delete(keys.merge_candidate(customer_id, other)),
+                ]
+            )
+        return len(candidates)
+
+    def merged_into(self, customer_id: str) -> list[str]:
+        """The records merged into this one (directly), from its merge records."""
+        merges, _ = self.records(customer_id, CustomerRecord.MERGES)
+        return [str(item["from_customer_id"]) for item in merges]
+
+    def move_items(
+        self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]
+    ) -> int:
+        """Move a customer's records of these kinds to another customer (copy, then delete,
+        one transaction each): used after a merge. A record that changed since it was read
+        (the projector updating an order summary) is read again and moved as it is now, so
+        no update is lost. Returns how many moved."""
+        moved = 0
+        source, target = keys.customer_pk(from_customer), keys.customer_pk(to_customer)
+        for kind in kinds:
+            for _ in range(MAX_MOVE_ROUNDS):
+                items = self._table.partition(source, keys.RECORD_PREFIXES[kind]).items
+                if not items:
+                    break
+                for item in items:
+                    key = {"pk": source, "sk": str(item["sk"])}
+                    if "version" in item:
+                        delete = self._table.delete(
+                            key, "version = :read", {":read": item["version"]}
+                        )
+                    else:
+                        delete = self._table.delete(key)
+                    copy = self._table.put(item | {"pk": target})
+                    try:
+                        self._table.transact([copy, delete])
+                    except TransactionCancelled:
+                        continue  # moved on the next round, as it is then
+                    moved += 1
+            else:
+                raise ConcurrentModification(f"{kind.value} kept changing; merge again")
+        return moved
+
+    def rewrite_items(
+        self,
+        customer_id: str,
+        kind: CustomerRecord,
+        rewrite: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> int:
+        """Replace each of the customer's records of one kind by what ``rewrite`` makes of
+        it (None deletes it); only records that change are written. Returns how many did."""
+        page = self._table.partition(keys.customer_pk(customer_id), keys.RECORD_PREFIXES[kind])
+        changed = 0
+        for item in page.items:
+            key = {"pk": str(item["pk"]), "sk": str(item["sk"])}
+            fields = _fields(item)
+            new = rewrite(fields)
+            if new == fields:
+                continue
+            if new is None:
+                self._table.write(self._table.delete(key))
+            else:
+                self._table.write(self._table.put(_fields(new) | key))
+            changed += 1
+        return changed

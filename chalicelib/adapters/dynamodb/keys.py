@@ -1,0 +1,307 @@
+"""The key design: the only module that knows a key prefix, a sort key or an index name.
+
+One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL on
+``expires_at``. Every item type:
+
+| item | pk | sk | notes |
+| --- | --- | --- | --- |
+| order | ``ORDER#<id>`` | ``ORDER`` | the whole order as zlib-compressed JSON (``doc_z``: a third of the write units of a map); ``version`` for optimistic locking, ``status`` top level |
+| order history | ``ORDER#<id>`` | ``HIST#<nn>#<STATUS>`` | one per status change, written once (``attribute_not_exists``) in the same transaction as the order |
+| stock | ``STOCK#<sku>`` | ``LOC#<location>`` | ``on_hand``, ``reserved``, ``safety_stock`` and ``available`` kept equal to ``on_hand - reserved - safety_stock`` so that conditions can test it |
+| product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |
+| location | ``LOCATION`` | ``LOC#<id>`` | store or warehouse, pickup/ships flags |
+| pointer | ``RETURN#<id>`` | ``POINTER`` | the order the return belongs to |
+| shipment record | ``SHIPMENT#<carrier>#<tracking>`` | ``POINTER`` | the order and fulfilment a tracking number belongs to, promise, delivery, breach; GSI ``open-shipments-by-due`` (``open_due_day``, ``open_due_at``) only while open and unbreached (sparse); GSI ``shipments-by-carrier`` (``carrier_key``, ``shipped_at``) for the scorecard |
+| customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale, ``state`` (active, merged, erased), ``merged_into`` |
+| customer's identifier | ``CUSTOMER#<id>`` | ``IDENT#<type>#<value>`` | mirror of the identifier item, so a customer's identifiers are one query |
+| customer's order (360) | ``CUSTOMER#<id>`` | ``ORDER#<placed_at>#<order_id>`` | projected summary: channel, status, total, the contribution last applied to the figures (so a redelivered event finds its state projected and writes nothing); ``version`` |
+| customer's consent | ``CUSTOMER#<id>`` | ``CONSENT#<accepted_at>#<order_id>`` | terms and privacy versions, channel, order |
+| customer's interaction | ``CUSTOMER#<id>`` | ``INTERACTION#<at>#<id>`` | email sent, call, chat, store visit |
+| customer's ticket (list) | ``CUSTOMER#<id>`` | ``TICKET#<opened_at>#<ticket_id>`` | type, status, order, subject |
+| customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version``; ``review_day``/``review_at`` (when the recency score next drops) put it in the sparse GSI ``segment-reviews-by-day`` (keys only) |
+| merge candidate | ``CUSTOMER#<id>`` | ``CANDIDATE#<other id>`` | an order named both records; for a person to decide |
+| merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
+| erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_outbox`` (the addresses whose emails the local outbox must forget) only until that step ran |
+| ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
+| attempts, codes, link generations | ``ATTEMPTS#…``, ``VERIFY#…``, ``TRACKING#…`` | | see ``chalicelib/adapters/access.py`` |
+| aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |
+| identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
+| once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
+| idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
+| ops alert | ``ALERT`` | ``<alert_id>`` | every alert (``adapters/alerts.py``); ids start with their UTC time, so newest first is a reverse Query |
+| open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
+| order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
+| payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
+| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from chalicelib.ports import CustomerRecord
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from chalicelib.domain.customers import Identifier
+
+Key = dict[str, str]
+
+# Indexes ---------------------------------------------------------------------------------
+OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
+SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
+SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
+
+
+def _key(pk: str, sk: str) -> Key:
+    return {"pk": pk, "sk": sk}
+
+
+# Orders ----------------------------------------------------------------------------------
+HISTORY_PREFIX = "HIST#"
+POINTER = "POINTER"
+
+
+def order_pk(order_id: str) -> str:
+    """The partition of an order, its history and its ops alerts' copies."""
+    return f"ORDER#{order_id}"
+
+
+def order(order_id: str) -> Key:
+    """The order item."""
+    return _key(order_pk(order_id), "ORDER")
+
+
+def history(order_id: str, index: int, status: str) -> Key:
+    """A history entry: its position and status make the key, so a status is written once."""
+    return _key(order_pk(order_id), f"{HISTORY_PREFIX}{index:03d}#{status}")
+
+
+def return_pointer(return_id: str) -> Key:
+    """The pointer from a return to its order."""
+    return _key(f"RETURN#{return_id}", POINTER)
+
+
+def shipment(carrier: str, tracking_number: str) -> Key:
+    """The shipment record, which doubles as the tracking number's pointer to the order."""
+    return _key(f"SHIPMENT#{carrier}#{tracking_number}", POINTER)
+
+
+def carrier_key(carrier: str, service_level: str) -> str:
+    """The ``shipments-by-carrier`` partition of one carrier's service level."""
+    return f"{carrier}#{service_level}"
+
+
+# Orders with money owed are listed in one partition (few at a time: an order leaves it as
+# soon as its gateway calls succeed).
+OWED_PK = "SETTLEMENT#OWED"
+
+
+def owed(order_id: str) -> Key:
+    """The listing of an order among those owing money."""
+    return _key(OWED_PK, f"ORDER#{order_id}")
+
+
+# Catalogue, locations and stock -------------------------------------------------------------
+CATALOG_PK = "CATALOG"
+LOCATION_PK = "LOCATION"
+STOCK_LOCATION_PREFIX = "LOC#"
+MOVEMENT_PREFIX = "MOVE#"
+
+
+def product(sku: str) -> Key:
+    """A catalogue entry."""
+    return _key(CATALOG_PK, f"SKU#{sku}")
+
+
+def location(location_id: str) -> Key:
+    """A store or warehouse."""
+    return _key(LOCATION_PK, f"{STOCK_LOCATION_PREFIX}{location_id}")
+
+
+def stock_pk(sku: str) -> str:
+    """The partition of one SKU's stock items and movement ledger."""
+    return f"STOCK#{sku}"
+
+
+def stock(sku: str, location_id: str) -> Key:
+    """One SKU's stock item at one location."""
+    return _key(stock_pk(sku), f"{STOCK_LOCATION_PREFIX}{location_id}")
+
+
+def movement(sku: str, at: str, movement_id: str) -> Key:
+    """One entry of a SKU's movement ledger (sorted by time)."""
+    return _key(stock_pk(sku), f"{MOVEMENT_PREFIX}{at}#{movement_id}")
+
+
+# Once-only markers -------------------------------------------------------------------------
+def marker(name: str) -> Key:
+    """A once-only marker."""
+    return _key(f"ONCE#{name}", "ONCE")
+
+
+# Customers ---------------------------------------------------------------------------------
+PROFILE_SK = "PROFILE"
+METRICS_SK = "METRICS"
+ERASURE_SK = "ERASURE"
+IDENTIFIER_PREFIX = "IDENT#"
+CANDIDATE_PREFIX = "CANDIDATE#"
+
+# Where each kind of record a customer owns sorts in the customer's partition.
+RECORD_PREFIXES: dict[CustomerRecord, str] = {
+    CustomerRecord.PROFILE: PROFILE_SK,
+    CustomerRecord.ORDERS: "ORDER#",
+    CustomerRecord.INTERACTIONS: "INTERACTION#",
+    CustomerRecord.TICKETS: "TICKET#",
+    CustomerRecord.CONSENTS: "CONSENT#",
+    CustomerRecord.CANDIDATES: CANDIDATE_PREFIX,
+    CustomerRecord.MERGES: "MERGE#",
+    CustomerRecord.ERASURE: ERASURE_SK,
+    CustomerRecord.IDENTIFIERS: IDENTIFIER_PREFIX,
+}
+
+
+def customer_pk(customer_id: str) -> str:
+    """The partition of everything one customer owns."""
+    return f"CUSTOMER#{customer_id}"
+
+
+def customer_id_of(pk: str) -> str:
+    """The customer a customer partition belongs to."""
+    return pk.removeprefix("CUSTOMER#")
+
+
+def profile(customer_id: str) -> Key:
+    """The customer's profile."""
+    return _key(customer_pk(customer_id), PROFILE_SK)
+
+
+def customer_figures(customer_id: str) -> Key:
+    """The customer's running figures."""
+    return _key(customer_pk(customer_id), METRICS_SK)
+
+
+def erasure(customer_id: str) -> Key:
+    """The customer's erasure record."""
+    return _key(customer_pk(customer_id), ERASURE_SK)
+
+
+def identifier(identifier: Identifier) -> Key:
+    """The identifier item: who owns an email or phone, unique by condition."""
+    return _key(f"{IDENTIFIER_PREFIX}{identifier.type.value}#{identifier.value}", "IDENT")
+
+
+def identifier_mirror(customer_id: str, identifier: Identifier) -> Key:
+    """The customer's copy of an identifier they own."""
+    return _key(
+        customer_pk(customer_id), f"{IDENTIFIER_PREFIX}{identifier.type.value}#{identifier.value}"
+    )
+
+
+def customer_order(customer_id: str, placed_at: str, order_id: str) -> Key:
+    """An order's summary in its customer's partition (sorted by when it was placed)."""
+    return _key(customer_pk(customer_id), f"ORDER#{placed_at}#{order_id}")
+
+
+def consent(customer_id: str, accepted_at: str, order_id: str) -> Key:
+    """The terms a customer accepted with an order."""
+    return _key(customer_pk(customer_id), f"CONSENT#{accepted_at}#{order_id}")
+
+
+def interaction(customer_id: str, at: str, interaction_id: str) -> Key:
+    """A call, chat, store visit or email recorded with a customer."""
+    return _key(customer_pk(customer_id), f"INTERACTION#{at}#{interaction_id}")
+
+
+def merge_candidate(customer_id: str, other_id: str) -> Key:
+    """Another record one of the customer's orders named."""
+    return _key(customer_pk(customer_id), f"{CANDIDATE_PREFIX}{other_id}")
+
+
+def merge_record(survivor_id: str, at: str, merged_id: str) -> Key:
+    """Who merged ``merged_id`` into the survivor, and when."""
+    return _key(customer_pk(survivor_id), f"MERGE#{at}#{merged_id}")
+
+
+# Tickets -----------------------------------------------------------------------------------
+def ticket(ticket_id: str) -> Key:
+    """The whole ticket."""
+    return _key(f"TICKET#{ticket_id}", "TICKET")
+
+
+def customer_ticket(customer_id: str, opened_at: datetime, ticket_id: str) -> Key:
+    """A ticket's entry in its customer's list (sorted by when it was opened)."""
+    return _key(customer_pk(customer_id), f"TICKET#{opened_at.isoformat()}#{ticket_id}")
+
+
+# Aggregates --------------------------------------------------------------------------------
+ANALYTICS_SHARDS = 8
+SEGMENTS_SK = "SEGMENTS"
+CHANNELS_SK = "CHANNELS"
+TOP_PREFIX = "TOP#"
+
+
+def analytics_shard(shard: int) -> str:
+    """The partition of one aggregates shard."""
+    return f"ANALYTICS#{shard}"
+
+
+def analytics_pk(customer_id: str) -> str:
+    """The aggregates shard a customer is counted in. The counters are spread over
+    ``ANALYTICS_SHARDS`` partitions so that projections do not all write one key (DynamoDB
+    takes about 1,000 writes/s per partition); readers add the shards up."""
+    digest = hashlib.sha256(customer_id.encode()).digest()
+    return analytics_shard(int.from_bytes(digest[:4], "big") % ANALYTICS_SHARDS)
+
+
+def top_customer(customer_id: str, value: Decimal) -> Key:
+    """A customer's place among the most valuable, in their shard."""
+    # Cents zero-padded so that the sort key orders customers by value.
+    cents = max(0, int(value * 100))
+    return _key(analytics_pk(customer_id), f"{TOP_PREFIX}{cents:015d}#{customer_id}")
+
+
+# Access records (adapters/access.py) -------------------------------------------------------
+def attempts(scope: str) -> Key:
+    """The attempt counter and lockout of one scope."""
+    return _key(f"ATTEMPTS#{scope}", "ATTEMPTS")
+
+
+def verification_code(identifier: str) -> Key:
+    """The one-time code sent to an identifier (``<type>#<value>``)."""
+    return _key(f"VERIFY#{identifier}", "CODE")
+
+
+def tracking_generation(order_id: str) -> Key:
+    """The generation of an order's tracking links."""
+    return _key(f"TRACKING#{order_id}", "GENERATION")
+
+
+# Ops alerts (adapters/alerts.py) -----------------------------------------------------------
+ALERTS_PK = "ALERT"
+OPEN_ALERTS_PK = "ALERT_OPEN"
+ORDER_ALERT_PREFIX = "ALERT#"
+
+
+def order_alert(order_id: str, alert_id: str) -> Key:
+    """The copy of an alert in its order's partition."""
+    return _key(order_pk(order_id), f"{ORDER_ALERT_PREFIX}{alert_id}")
+
+
+# Idempotency records (Powertools, adapters/idempotency.py) ---------------------------------
+IDEMPOTENCY_PK = "IDEMPOTENCY#requests"
+
+
+# The sandbox payment gateway (adapters/payments.py) ----------------------------------------
+def sandbox_ledger(payment_id: str) -> Key:
+    """A sandbox payment's ledger."""
+    return _key(f"SANDBOXPAY#{payment_id}", "LEDGER")
+
+
+def sandbox_authorisation(order_id: str) -> Key:
+    """The claim that makes one payment per order."""
+    return _key(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")

@@ -1,0 +1,38 @@
+"""Once-only markers: webhook event ids, emails sent, with a TTL."""
+
+from __future__ import annotations
+
+import time
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import ConditionFailed, Table
+
+
+class MarkerRepository:
+    """Records that something was done, so that it is done once."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        """Record ``key``; True the first time, False if it was already there."""
+        now = int(time.time())
+        write = self._table.put(
+            keys.marker(key) | {"expires_at": now + ttl_seconds},
+            # An expired marker that TTL has not swept yet counts as gone.
+            "attribute_not_exists(pk) OR expires_at < :now",
+            {":now": now},
+        )
+        try:
+            self._table.write(write)
+        except ConditionFailed:
+            return False
+        return True
+
+    def has_marker(self, key: str) -> bool:
+        """Whether a once-only marker is set."""
+        return self._table.get(keys.marker(key), consistent=False) is not None
+
+    def forget(self, key: str) -> None:
+        """Drop a once-only marker (when the work it guarded failed and must be redone)."""
+        self._table.write(self._table.delete(keys.marker(key)))

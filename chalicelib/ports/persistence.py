@@ -1,0 +1,370 @@
+"""Ports to the table, one per aggregate (``adapters/dynamodb`` implements them on
+DynamoDB, ``tests/fakes`` in memory), and the two stores services are handed, made of
+them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.tickets import Ticket
+
+# A customer's figures, how they were last counted in the aggregates, how they are now.
+FiguresChange = tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]
+
+
+class StockChange(BaseModel):
+    """A delta on one stock item, applied only if it keeps the counts valid."""
+
+    sku: str
+    location_id: str
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class CustomerRecord(StrEnum):
+    """The kinds of record a customer's 360 keeps, each listed in time order."""
+
+    PROFILE = "profile"
+    ORDERS = "orders"
+    INTERACTIONS = "interactions"
+    TICKETS = "tickets"
+    CONSENTS = "consents"
+    CANDIDATES = "candidates"
+    MERGES = "merges"
+    ERASURE = "erasure"
+    IDENTIFIERS = "identifiers"
+
+
+class Orders(Protocol):
+    """Orders with optimistic versions and what is written with them."""
+
+    def get_order(self, order_id: str) -> Order:
+        """The order, or ``NotFound``."""
+        ...
+
+    def create_order(self, order: Order) -> None:
+        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        ...
+
+    def save_order(
+        self,
+        order: Order,
+        entry: HistoryEntry | None = None,
+        stock: list[StockChange] | None = None,
+        return_ids: list[str] | None = None,
+        shipments: list[Fulfillment] | None = None,
+    ) -> None:
+        """Write the order if nobody changed it since it was read, with its new history
+        entry, the stock deltas, the returns it answers to and its shipment records, all
+        or nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
+        otherwise. Lists the order among those owing money while any is owed."""
+        ...
+
+    def orders_owing(self, limit: int) -> list[str]:
+        """Ids of orders with captures, voids or refunds owed (read with one query)."""
+        ...
+
+    def order_for_return(self, return_id: str) -> str:
+        """The order a return belongs to, or ``NotFound``."""
+        ...
+
+    def history_items(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's history entries as stored, oldest first."""
+        ...
+
+
+class Shipments(Protocol):
+    """Shipment records, written with their order."""
+
+    def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
+        """The order a carrier's tracking number belongs to, or ``NotFound``."""
+        ...
+
+    def overdue_shipments(
+        self, now: datetime, days_back: int = 2
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Open shipments whose promise has passed (due in the last ``days_back`` days),
+        and the pages read."""
+        ...
+
+    def shipments_between(
+        self, carrier: str, service_level: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        """Shipment records of one carrier and service level shipped in ``[start, end)``."""
+        ...
+
+
+class Catalogue(Protocol):
+    """Products and locations."""
+
+    def products(self) -> list[Product]:
+        """The whole catalogue."""
+        ...
+
+    def product(self, sku: str) -> Product | None:
+        """One product, or None."""
+        ...
+
+    def put_product(self, product: Product) -> None:
+        """Add or replace a catalogue entry."""
+        ...
+
+    def locations(self) -> list[Location]:
+        """Every store and warehouse."""
+        ...
+
+    def put_location(self, location: Location) -> None:
+        """Add or replace a location."""
+        ...
+
+
+class Stock(Protocol):
+    """Stock levels and the movements that changed them."""
+
+    def stock_levels(self, sku: str) -> list[StockLevel]:
+        """One SKU at every location that holds it."""
+        ...
+
+    def put_stock(self, level: StockLevel) -> None:
+        """Set a stock item outright (provisioning and demo data only)."""
+        ...
+
+    def ensure_stock_item(self, sku: str, location: Location) -> None:
+        """Create an empty stock item where the SKU was never held; nothing if it was."""
+        ...
+
+    def apply_stock(self, changes: list[StockChange]) -> None:
+        """Apply stock deltas all or nothing, or raise ``OutOfStock``."""
+        ...
+
+    def record_movement(
+        self,
+        sku: str,
+        location_id: str,
+        on_hand_delta: int,
+        safety_stock: int,
+        movement: dict[str, Any],
+    ) -> None:
+        """Apply a movement and append it to the SKU's ledger, all or nothing;
+        ``MovementRejected`` if a decrease would take units promised to orders or more
+        than are on hand, or the safety stock changed since it was read."""
+        ...
+
+    def movements(self, sku: str) -> list[dict[str, Any]]:
+        """The SKU's movement ledger, oldest first."""
+        ...
+
+
+class Markers(Protocol):
+    """Once-only markers."""
+
+    def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        """Record ``key``; True the first time, False if it was already there."""
+        ...
+
+    def has_marker(self, key: str) -> bool:
+        """Whether a once-only marker is set."""
+        ...
+
+    def forget(self, key: str) -> None:
+        """Drop a marker (the work it guarded failed and must be redone)."""
+        ...
+
+
+class Identities(Protocol):
+    """Customers' profiles and the identifiers they own (each owned by one customer)."""
+
+    def find_identifier(self, identifier: Identifier) -> str | None:
+        """The customer an identifier belongs to."""
+        ...
+
+    def create_customer(
+        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+    ) -> None:
+        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken."""
+        ...
+
+    def customer_exists(self, customer_id: str) -> bool:
+        """Whether this customer id is known."""
+        ...
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """The profile: name, locale, state (active, merged, erased), merged_into."""
+        ...
+
+    def identifiers(self, customer_id: str) -> list[Identifier]:
+        """The identifiers the customer owns."""
+        ...
+
+    def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
+        """Give an unowned identifier to a customer; False if someone owns it."""
+        ...
+
+    def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
+        """Release an identifier the customer owns; safe to repeat."""
+        ...
+
+    def merge_profiles(
+        self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
+    ) -> None:
+        """Point the merged record and its identifiers at the survivor and keep the merge
+        record, all or nothing; ``Conflict`` if either stopped being active."""
+        ...
+
+    def erasure(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's erasure record, if an erasure was begun."""
+        ...
+
+    def begin_erasure(
+        self, customer_id: str, identifiers: list[Identifier], record: dict[str, Any]
+    ) -> None:
+        """Record the erasure, mark the record erased (name dropped) and release these
+        identifiers, all or nothing; ``ConcurrentModification`` if the record is neither
+        active nor erased, or an erasure was recorded meanwhile."""
+        ...
+
+    def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
+        """Mark the erasure complete; returns the record."""
+        ...
+
+
+class CustomerView(Protocol):
+    """The 360 projection and the records kept with a customer."""
+
+    def records(
+        self,
+        customer_id: str,
+        kind: CustomerRecord,
+        limit: int | None = None,
+        newest_first: bool = False,
+        cursor: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The customer's records of one kind, oldest first unless ``newest_first``; one
+        page when ``limit`` is given, with the cursor of the next (None at the end);
+        ``InvalidCursor`` for a cursor not handed out for this customer."""
+        ...
+
+    def order_summary(
+        self, customer_id: str, placed_at: str, order_id: str
+    ) -> dict[str, Any] | None:
+        """One order's summary (with its ``version``)."""
+        ...
+
+    def project(
+        self,
+        customer_id: str,
+        summary: dict[str, Any],
+        summary_version: int,
+        consent: dict[str, Any] | None,
+        figures: tuple[CustomerMetrics, AnalyticsState, AnalyticsState] | None,
+    ) -> None:
+        """Write an order's summary (``order_id``, ``placed_at``...) if it is still at
+        ``summary_version``, with the consent and the figures when given, all or nothing;
+        ``ConcurrentModification`` if the summary or the figures changed."""
+        ...
+
+    def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        """Record an interaction (``interaction_id``, ``at``...); the same id twice is one."""
+        ...
+
+    def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
+        """Two records one order named: recorded on both."""
+        ...
+
+    def drop_merge_candidates(self, customer_id: str) -> int:
+        """Forget every merge candidate the customer is part of, on both records."""
+        ...
+
+    def merged_into(self, customer_id: str) -> list[str]:
+        """The records merged into this one (directly)."""
+        ...
+
+    def move_items(
+        self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]
+    ) -> int:
+        """Move a customer's records of these kinds to another; returns how many."""
+        ...
+
+    def rewrite_items(
+        self,
+        customer_id: str,
+        kind: CustomerRecord,
+        rewrite: Callable[[dict[str, Any]], dict[str, Any] | None],
+    ) -> int:
+        """Replace each record of one kind by what ``rewrite`` makes of it (None deletes);
+        returns how many changed."""
+        ...
+
+
+class Analytics(Protocol):
+    """Customers' running figures and the aggregates kept from them."""
+
+    def figures(self, customer_id: str) -> tuple[CustomerMetrics, AnalyticsState]:
+        """The running figures and where they were last counted."""
+        ...
+
+    def metrics(self, customer_id: str) -> CustomerMetrics:
+        """The running figures (zero before the first projected order)."""
+        ...
+
+    def analytics_state(self, customer_id: str) -> AnalyticsState:
+        """Where the customer was last counted in the aggregates."""
+        ...
+
+    def save_metrics(self, changes: list[FiguresChange]) -> None:
+        """Write several customers' figures (each guarded by its version) and move the
+        aggregates, all or nothing."""
+        ...
+
+    def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
+        """Customers whose segment review is due by ``now``, and the pages read."""
+        ...
+
+    def segment_counters(self) -> dict[str, Any]:
+        """``count_<segment>`` and ``value_<segment>`` over every customer."""
+        ...
+
+    def channel_counters(self) -> dict[str, Any]:
+        """The channel counters over every customer."""
+        ...
+
+    def top_customers(self, limit: int) -> list[dict[str, Any]]:
+        """The most valuable customers (``customer_id``, ``value``), most valuable first."""
+        ...
+
+
+class Tickets(Protocol):
+    """Customer-service tickets with optimistic versions."""
+
+    def create_ticket(self, ticket: Ticket) -> None:
+        """Store a new ticket; ``ConcurrentModification`` if its id is taken."""
+        ...
+
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        """A ticket, or None."""
+        ...
+
+    def save_ticket(self, ticket: Ticket) -> None:
+        """Write a changed ticket if nobody changed it since it was read."""
+        ...
+
+    def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
+        """Re-point a ticket at the customer it now belongs to."""
+        ...
+
+
+class OrderStore(Orders, Shipments, Catalogue, Stock, Markers, Identities, Protocol):
+    """What ``Deps.store`` offers: the order side of the table."""
+
+
+class CustomerStore(Identities, CustomerView, Analytics, Tickets, Protocol):
+    """What ``Deps.customers`` offers: the customer side of the table."""

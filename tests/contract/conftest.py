@@ -1,0 +1,72 @@
+"""One contract, two backends: every test here runs against the in-memory fake
+(``fake``) and against the DynamoDB repositories on moto (``dynamodb``, marked ``moto``;
+moto is imported only when that parameter runs)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes import Memory
+from tests.fakes.customers import FakeCustomerStore
+from tests.fakes.orders import FakeOrderStore
+
+REGION = "eu-west-1"
+
+
+@pytest.fixture(params=["fake", pytest.param("dynamodb", marks=pytest.mark.moto)])
+def stores(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    """``(OrderStore, CustomerStore)`` on one backend, empty."""
+    if request.param == "fake":
+        memory = Memory()
+        yield FakeOrderStore(memory), FakeCustomerStore(memory)
+        return
+    yield from _dynamodb_stores()
+
+
+def _dynamodb_stores() -> Iterator[tuple[Any, Any]]:
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
+    from infra.local.provision import template
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "testing")
+    # Nested in the local stack's mock when this worker runs one (nothing is reset then):
+    # a table of its own keeps the two apart.
+    name = f"orquesta-contract-{uuid.uuid4().hex[:8]}"
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        (table,) = [
+            resource["Properties"]
+            for resource in template()["Resources"].values()
+            if resource["Type"] == "AWS::DynamoDB::Table"
+        ]
+        client.create_table(
+            TableName=name,
+            BillingMode=table["BillingMode"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+        )
+        try:
+            yield DynamoStore(client, name), CustomerStore(client, name)
+        finally:
+            client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def store(stores: tuple[Any, Any]) -> Any:
+    """The order side."""
+    return stores[0]
+
+
+@pytest.fixture
+def customers(stores: tuple[Any, Any]) -> Any:
+    """The customer side, on the same backend as ``store``."""
+    return stores[1]

@@ -1,0 +1,310 @@
+"""The order side of the table: orders, stock, catalogue, markers, shipments. Each test
+runs on the fake and on DynamoDB (moto) and expects the same."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.catalog import Location, LocationType, Product
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    MovementRejected,
+    NotFound,
+    OutOfStock,
+)
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import (
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentType,
+    HistoryEntry,
+    OrderStatus,
+    StatusReason,
+)
+from chalicelib.domain.settlement import record_owed
+from chalicelib.ports import StockChange
+from tests.unit.builders import NOW, new_id, order, paid, shipment
+
+WAREHOUSE = Location(
+    location_id="WH-1",
+    type=LocationType.WAREHOUSE,
+    name="W",
+    city="Getafe",
+    pickup=False,
+    ships=True,
+)
+
+
+def _stock(
+    store: Any, sku: str, location_id: str = "WH-1", on_hand: int = 5, **counts: int
+) -> None:
+    store.put_stock(
+        StockLevel(
+            sku=sku,
+            location_id=location_id,
+            location_type=LocationType.WAREHOUSE,
+            ships=True,
+            pickup=False,
+            on_hand=on_hand,
+            **({"reserved": 0} | counts),
+        )
+    )
+
+
+def _level(store: Any, sku: str, location_id: str = "WH-1") -> StockLevel:
+    (level,) = [lv for lv in store.stock_levels(sku) if lv.location_id == location_id]
+    return level
+
+
+def _stored(store: Any) -> Any:
+    placed = order()
+    placed.history.append(HistoryEntry(status=OrderStatus.ACCEPTED, at=NOW, detail="placed"))
+    store.create_order(placed)
+    return placed
+
+
+# Orders -------------------------------------------------------------------------------------
+def test_an_unknown_order_is_not_found(store: Any) -> None:
+    with pytest.raises(NotFound):
+        store.get_order(new_id())
+
+
+def test_an_order_reads_back_as_it_was_created_at_version_one(store: Any) -> None:
+    placed = _stored(store)
+    found = store.get_order(placed.order_id)
+    assert found == placed
+    assert found.version == 1
+    assert [h["status"] for h in store.history_items(placed.order_id)] == ["ACCEPTED"]
+
+
+def test_an_order_id_is_created_once(store: Any) -> None:
+    placed = _stored(store)
+    again = store.get_order(placed.order_id)
+    again.version = 0
+    with pytest.raises(Conflict):
+        store.create_order(again)
+
+
+def test_a_save_over_a_newer_version_is_refused_and_writes_nothing(store: Any) -> None:
+    placed = _stored(store)
+    first, second = store.get_order(placed.order_id), store.get_order(placed.order_id)
+    first.contact.name = "First"
+    store.save_order(first)
+    second.contact.name = "Second"
+    with pytest.raises(ConcurrentModification):
+        store.save_order(second)
+    assert store.get_order(placed.order_id).contact.name == "First"
+    assert store.get_order(placed.order_id).version == 2
+
+
+def test_a_save_adds_its_history_entry(store: Any) -> None:
+    placed = _stored(store)
+    current = store.get_order(placed.order_id)
+    entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "asked")
+    store.save_order(current, entry)
+    statuses = [h["status"] for h in store.history_items(placed.order_id)]
+    assert statuses == ["ACCEPTED", "CANCELLED"]
+    assert store.get_order(placed.order_id).status is OrderStatus.CANCELLED
+
+
+def test_a_save_short_of_stock_names_the_sku_and_writes_nothing(store: Any) -> None:
+    sku, other = new_id("SKU"), new_id("SKU")
+    _stock(store, sku, on_hand=1)
+    _stock(store, other, on_hand=5)
+    placed = _stored(store)
+    current = store.get_order(placed.order_id)
+    current.contact.name = "Changed"
+    changes = [
+        StockChange(sku=other, location_id="WH-1", reserved=2),
+        StockChange(sku=sku, location_id="WH-1", reserved=2),
+    ]
+    with pytest.raises(OutOfStock, match=sku):
+        store.save_order(current, None, changes)
+    assert store.get_order(placed.order_id).version == 1
+    assert store.get_order(placed.order_id).contact.name == "Ana"
+    assert _level(store, other).reserved == 0
+
+
+def test_an_order_owing_money_is_listed_until_nothing_is_owed(store: Any) -> None:
+    placed = paid()
+    store.create_order(placed)
+    current = store.get_order(placed.order_id)
+    entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "asked")
+    record_owed(current, NOW)
+    store.save_order(current, entry)
+    assert placed.order_id in store.orders_owing(100)
+    settled = store.get_order(placed.order_id)
+    assert settled.payment.listed_as_owed
+    for operation in settled.payment.owed():
+        settled.payment.operations.remove(operation)
+    store.save_order(settled)
+    assert placed.order_id not in store.orders_owing(100)
+
+
+def test_a_return_leads_to_its_order(store: Any) -> None:
+    placed = _stored(store)
+    return_id = new_id("ret")
+    store.save_order(store.get_order(placed.order_id), None, None, [return_id])
+    assert store.order_for_return(return_id) == placed.order_id
+    with pytest.raises(NotFound):
+        store.order_for_return(new_id("ret"))
+
+
+# Shipments ----------------------------------------------------------------------------------
+def _shipped(store: Any, promised_in: timedelta) -> tuple[Any, Fulfillment]:
+    placed = _stored(store)
+    booking = shipment(promised_by=NOW + promised_in)
+    booking.tracking_number = new_id("TRK")
+    parcel = Fulfillment(
+        fulfillment_id=new_id("ful"),
+        type=FulfillmentType.SHIP,
+        location_id="WH-1",
+        lines=[FulfillmentLine(sku="TSHIRT-BLK-M", quantity=2)],
+        shipment=booking,
+    )
+    store.save_order(store.get_order(placed.order_id), None, None, None, [parcel])
+    return placed, parcel
+
+
+def test_a_tracking_number_leads_to_its_order(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=24))
+    assert parcel.shipment is not None
+    found = store.order_for_shipment("rapido", parcel.shipment.tracking_number)
+    assert found == placed.order_id
+    with pytest.raises(NotFound):
+        store.order_for_shipment("rapido", new_id("TRK"))
+
+
+def test_shipments_are_found_by_carrier_and_period(store: Any) -> None:
+    _placed, parcel = _shipped(store, timedelta(hours=24))
+    assert parcel.shipment is not None
+    window = store.shipments_between(
+        "rapido", "express", NOW - timedelta(hours=1), NOW + timedelta(hours=1)
+    )
+    assert parcel.shipment.tracking_number in {r["tracking_number"] for r in window}
+    before = store.shipments_between(
+        "rapido", "express", NOW - timedelta(days=2), NOW - timedelta(days=1)
+    )
+    assert parcel.shipment.tracking_number not in {r["tracking_number"] for r in before}
+
+
+def test_an_open_shipment_is_overdue_once_its_promise_passed(store: Any) -> None:
+    _placed, parcel = _shipped(store, timedelta(hours=2))
+    assert parcel.shipment is not None
+    tracking = parcel.shipment.tracking_number
+    early, _ = store.overdue_shipments(NOW + timedelta(hours=1))
+    late, _ = store.overdue_shipments(NOW + timedelta(hours=3))
+    assert tracking not in {r["tracking_number"] for r in early}
+    assert tracking in {r["tracking_number"] for r in late}
+
+
+# Stock --------------------------------------------------------------------------------------
+def test_stock_changes_apply_all_or_nothing(store: Any) -> None:
+    plenty, scarce = new_id("SKU"), new_id("SKU")
+    _stock(store, plenty, on_hand=10)
+    _stock(store, scarce, on_hand=1)
+    with pytest.raises(OutOfStock, match=scarce):
+        store.apply_stock(
+            [
+                StockChange(sku=plenty, location_id="WH-1", reserved=3),
+                StockChange(sku=scarce, location_id="WH-1", reserved=2),
+            ]
+        )
+    assert _level(store, plenty).reserved == 0
+    store.apply_stock([StockChange(sku=plenty, location_id="WH-1", reserved=3)])
+    assert _level(store, plenty).available == 7
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"reserved": -1},  # releasing more than is reserved
+        {"on_hand": -6},  # taking more than is on hand
+    ],
+    ids=["release", "take"],
+)
+def test_stock_never_goes_below_zero(store: Any, change: dict[str, int]) -> None:
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5)
+    with pytest.raises(OutOfStock):
+        store.apply_stock([StockChange(sku=sku, location_id="WH-1", **change)])
+    assert _level(store, sku).on_hand == 5
+
+
+def test_safety_stock_is_not_available(store: Any) -> None:
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5, safety_stock=3)
+    with pytest.raises(OutOfStock):
+        store.apply_stock([StockChange(sku=sku, location_id="WH-1", reserved=3)])
+    store.apply_stock([StockChange(sku=sku, location_id="WH-1", reserved=2)])
+
+
+def test_stock_at_a_location_never_stocked_is_out(store: Any) -> None:
+    with pytest.raises(OutOfStock):
+        store.apply_stock([StockChange(sku=new_id("SKU"), location_id="WH-1", reserved=1)])
+
+
+def test_ensuring_a_stock_item_keeps_what_is_there(store: Any) -> None:
+    sku = new_id("SKU")
+    store.ensure_stock_item(sku, WAREHOUSE)
+    assert _level(store, sku).on_hand == 0
+    store.apply_stock([StockChange(sku=sku, location_id="WH-1", on_hand=4)])
+    store.ensure_stock_item(sku, WAREHOUSE)
+    assert _level(store, sku).on_hand == 4
+
+
+def _movement(sku: str, delta: int, at: str) -> dict[str, Any]:
+    return {"movement_id": new_id("mov"), "sku": sku, "on_hand_delta": delta, "at": at}
+
+
+def test_a_movement_changes_on_hand_and_is_kept_in_time_order(store: Any) -> None:
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5)
+    store.record_movement(sku, "WH-1", 3, 0, _movement(sku, 3, "2026-03-02T10:00:00"))
+    store.record_movement(sku, "WH-1", -2, 0, _movement(sku, -2, "2026-03-02T09:00:00"))
+    assert _level(store, sku).on_hand == 6
+    assert [m["on_hand_delta"] for m in store.movements(sku)] == [-2, 3]
+
+
+def test_a_movement_cannot_take_units_promised_to_orders(store: Any) -> None:
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5)
+    store.apply_stock([StockChange(sku=sku, location_id="WH-1", reserved=4)])
+    with pytest.raises(MovementRejected):
+        store.record_movement(sku, "WH-1", -2, 0, _movement(sku, -2, "2026-03-02T10:00:00"))
+    assert _level(store, sku).on_hand == 5
+    assert store.movements(sku) == []
+
+
+def test_a_movement_checks_the_safety_stock_it_read(store: Any) -> None:
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5, safety_stock=1)
+    with pytest.raises(MovementRejected):
+        store.record_movement(sku, "WH-1", -1, 0, _movement(sku, -1, "2026-03-02T10:00:00"))
+
+
+# Catalogue and markers ----------------------------------------------------------------------
+def test_products_and_locations_read_back(store: Any) -> None:
+    sku = new_id("SKU")
+    product = Product(sku=sku, name="Socks", price=Money.of("4.50"))
+    store.put_product(product)
+    store.put_location(WAREHOUSE)
+    assert store.product(sku) == product
+    assert product in store.products()
+    assert store.product(new_id("SKU")) is None
+    assert WAREHOUSE in store.locations()
+
+
+def test_a_marker_is_remembered_once_until_forgotten(store: Any) -> None:
+    key = new_id("evt")
+    assert not store.has_marker(key)
+    assert store.remember_once(key, 3600)
+    assert not store.remember_once(key, 3600)
+    assert store.has_marker(key)
+    store.forget(key)
+    assert store.remember_once(key, 3600)

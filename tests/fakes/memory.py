@@ -1,0 +1,43 @@
+"""What the in-memory repositories hold: the same state the table holds, kept as copies
+so that a caller changing what it read or wrote changes nothing stored."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.ports import CustomerRecord
+
+# customer id -> record kind -> sort value -> record (sorted by the sort value on read)
+Records = dict[str, dict[CustomerRecord, dict[str, dict[str, Any]]]]
+
+
+@dataclass
+class Memory:
+    """Everything the fakes hold, shared by them as the table is by the repositories."""
+
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    owing: dict[str, None] = field(default_factory=dict)
+    returns: dict[str, str] = field(default_factory=dict)
+    shipments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
+    stock: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
+    movements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    markers: dict[str, float] = field(default_factory=dict)
+    identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
+    records: Records = field(default_factory=dict)
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.
+    now: Callable[[], float] = field(default=lambda: datetime.now().timestamp())
+
+    def kept(self, customer_id: str, kind: CustomerRecord) -> dict[str, dict[str, Any]]:
+        """The customer's records of one kind, by sort value."""
+        return self.records.setdefault(customer_id, {}).setdefault(kind, {})

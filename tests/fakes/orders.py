@@ -1,0 +1,282 @@
+"""In-memory ``Orders``, ``Shipments``, ``Catalogue``, ``Stock`` and ``Markers``, with the
+semantics services rely on: optimistic versions, stock conditions, once-only markers,
+all-or-nothing writes."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    MovementRejected,
+    NotFound,
+    OutOfStock,
+)
+from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.ports import StockChange
+from tests.fakes.customers import FakeIdentities
+from tests.fakes.memory import Memory
+
+
+# Orders, shipments, catalogue, stock, markers ----------------------------------------------
+class FakeOrders:
+    """``Orders`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def get_order(self, order_id: str) -> Order:
+        stored = self._m.orders.get(order_id)
+        if stored is None:
+            raise NotFound(f"no order {order_id}", field="order_id")
+        return Order.model_validate(copy.deepcopy(stored))
+
+    def create_order(self, order: Order) -> None:
+        if order.order_id in self._m.orders:
+            raise Conflict(f"order {order.order_id} exists", field="order_id")
+        order.version += 1
+        self._m.orders[order.order_id] = order.model_dump(mode="json")
+        self._m.history[order.order_id] = [
+            entry.model_dump(mode="json") for entry in order.history[-1:]
+        ]
+
+    def save_order(
+        self,
+        order: Order,
+        entry: HistoryEntry | None = None,
+        stock: list[StockChange] | None = None,
+        return_ids: list[str] | None = None,
+        shipments: list[Fulfillment] | None = None,
+    ) -> None:
+        stored = self._m.orders.get(order.order_id)
+        if stored is None or stored["version"] != order.version:
+            raise ConcurrentModification("the item changed while we worked on it")
+        history = self._m.history.setdefault(order.order_id, [])
+        applied = _checked_stock(self._m, stock or [])  # raises before anything is written
+        self._m.stock.update(applied)
+        owed = bool(order.payment.owed())
+        order.payment.listed_as_owed = owed
+        if owed:
+            self._m.owing[order.order_id] = None
+        else:
+            self._m.owing.pop(order.order_id, None)
+        if entry is not None:
+            history.append(entry.model_dump(mode="json"))
+        for return_id in return_ids or []:
+            self._m.returns[return_id] = order.order_id
+        for fulfillment in shipments or []:
+            _record_shipment(self._m, order.order_id, fulfillment)
+        order.version += 1
+        self._m.orders[order.order_id] = order.model_dump(mode="json")
+
+    def orders_owing(self, limit: int) -> list[str]:
+        return sorted(self._m.owing)[:limit]
+
+    def order_for_return(self, return_id: str) -> str:
+        if return_id not in self._m.returns:
+            raise NotFound(f"nothing known as {return_id}")
+        return self._m.returns[return_id]
+
+    def history_items(self, order_id: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._m.history.get(order_id, []))
+
+
+def _record_shipment(memory: Memory, order_id: str, fulfillment: Fulfillment) -> None:
+    shipment = fulfillment.shipment
+    assert shipment is not None
+    memory.shipments[(shipment.carrier, shipment.tracking_number)] = {
+        "order_id": order_id,
+        "fulfillment_id": fulfillment.fulfillment_id,
+        "carrier": shipment.carrier,
+        "service_level": shipment.service_level,
+        "tracking_number": shipment.tracking_number,
+        "shipped_at": shipment.shipped_at.isoformat(),
+        "promised_by": shipment.promised_by.isoformat(),
+        "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
+        "breached_at": shipment.breached_at.isoformat() if shipment.breached_at else None,
+        "sla_status": shipment.sla_status,
+    }
+
+
+class FakeShipments:
+    """``Shipments`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
+        record = self._m.shipments.get((carrier, tracking_number))
+        if record is None:
+            raise NotFound(f"nothing known as {carrier}#{tracking_number}")
+        return str(record["order_id"])
+
+    def overdue_shipments(
+        self, now: datetime, days_back: int = 2
+    ) -> tuple[list[dict[str, Any]], int]:
+        earliest = now.date().toordinal() - days_back
+        overdue = [
+            dict(record)
+            for record in self._m.shipments.values()
+            if record["delivered_at"] is None
+            and record["breached_at"] is None
+            and record["promised_by"] < now.isoformat()
+            and datetime.fromisoformat(record["promised_by"]).date().toordinal() >= earliest
+        ]
+        return sorted(overdue, key=lambda r: r["promised_by"]), days_back + 1
+
+    def shipments_between(
+        self, carrier: str, service_level: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        return [
+            dict(record)
+            for record in self._m.shipments.values()
+            if record["carrier"] == carrier
+            and record["service_level"] == service_level
+            and start.isoformat() <= record["shipped_at"] <= end.isoformat()
+        ]
+
+
+class FakeCatalogue:
+    """``Catalogue`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def products(self) -> list[Product]:
+        return [p.model_copy(deep=True) for _, p in sorted(self._m.products.items())]
+
+    def product(self, sku: str) -> Product | None:
+        found = self._m.products.get(sku)
+        return found.model_copy(deep=True) if found else None
+
+    def put_product(self, product: Product) -> None:
+        self._m.products[product.sku] = product.model_copy(deep=True)
+
+    def locations(self) -> list[Location]:
+        return [loc.model_copy(deep=True) for _, loc in sorted(self._m.locations.items())]
+
+    def put_location(self, location: Location) -> None:
+        self._m.locations[location.location_id] = location.model_copy(deep=True)
+
+
+def _checked_stock(memory: Memory, changes: list[StockChange]) -> dict[tuple[str, str], StockLevel]:
+    """The stock items as the changes leave them, or ``OutOfStock`` naming the SKUs whose
+    condition fails (the same conditions as the DynamoDB update)."""
+    after: dict[tuple[str, str], StockLevel] = {}
+    short: set[str] = set()
+    for change in changes:
+        key = (change.sku, change.location_id)
+        level = after.get(key) or memory.stock.get(key)
+        if level is None or (
+            (change.reserved > 0 and level.available < change.reserved)
+            or (change.reserved < 0 and level.reserved < -change.reserved)
+            or (change.on_hand < 0 and level.on_hand < -change.on_hand)
+        ):
+            short.add(change.sku)
+            continue
+        after[key] = level.model_copy(
+            update={
+                "on_hand": level.on_hand + change.on_hand,
+                "reserved": level.reserved + change.reserved,
+            }
+        )
+    if short:
+        raise OutOfStock(f"not enough stock for {', '.join(sorted(short))}", field="lines")
+    return after
+
+
+class FakeStock:
+    """``Stock`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def stock_levels(self, sku: str) -> list[StockLevel]:
+        return [
+            level.model_copy(deep=True)
+            for (each, _), level in sorted(self._m.stock.items())
+            if each == sku
+        ]
+
+    def put_stock(self, level: StockLevel) -> None:
+        self._m.stock[(level.sku, level.location_id)] = level.model_copy(deep=True)
+
+    def ensure_stock_item(self, sku: str, location: Location) -> None:
+        self._m.stock.setdefault(
+            (sku, location.location_id),
+            StockLevel(
+                sku=sku,
+                location_id=location.location_id,
+                location_type=location.type,
+                ships=location.ships,
+                pickup=location.pickup,
+                on_hand=0,
+                reserved=0,
+            ),
+        )
+
+    def apply_stock(self, changes: list[StockChange]) -> None:
+        self._m.stock.update(_checked_stock(self._m, changes))
+
+    def record_movement(
+        self,
+        sku: str,
+        location_id: str,
+        on_hand_delta: int,
+        safety_stock: int,
+        movement: dict[str, Any],
+    ) -> None:
+        level = self._m.stock.get((sku, location_id))
+        ledger = self._m.movements.setdefault(sku, [])
+        taken = (
+            on_hand_delta < 0
+            and level is not None
+            and (
+                level.on_hand < -on_hand_delta
+                or level.safety_stock != safety_stock
+                or level.available < -on_hand_delta - safety_stock
+            )
+        )
+        repeated = any(m["movement_id"] == movement["movement_id"] for m in ledger)
+        if level is None or taken or repeated:
+            raise MovementRejected(f"{sku} at {location_id}")
+        self._m.stock[(sku, location_id)] = level.model_copy(
+            update={"on_hand": level.on_hand + on_hand_delta}
+        )
+        ledger.append(copy.deepcopy(movement))
+        ledger.sort(key=lambda m: (str(m["at"]), str(m["movement_id"])))
+
+    def movements(self, sku: str) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._m.movements.get(sku, []))
+
+
+class FakeMarkers:
+    """``Markers`` in memory, expiring on the memory's clock."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def remember_once(self, key: str, ttl_seconds: int) -> bool:
+        now = self._m.now()
+        expires = self._m.markers.get(key)
+        if expires is not None and expires >= now:
+            return False
+        self._m.markers[key] = now + ttl_seconds
+        return True
+
+    def has_marker(self, key: str) -> bool:
+        return key in self._m.markers
+
+    def forget(self, key: str) -> None:
+        self._m.markers.pop(key, None)
+
+
+class FakeOrderStore(
+    FakeOrders, FakeShipments, FakeCatalogue, FakeStock, FakeMarkers, FakeIdentities
+):
+    """``OrderStore`` in memory."""

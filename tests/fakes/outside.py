@@ -1,0 +1,308 @@
+"""In-memory stand-ins for the services outside the table: they record what they were
+asked, and can be told to fail."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.config import ApiKey
+from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.errors import (
+    IdempotencyKeyReused,
+    NotFound,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+    PaymentRefused,
+    TooManyAttempts,
+)
+from chalicelib.domain.money import Money
+
+DECLINED_TOKEN = "tok_declined"
+
+
+@dataclass
+class Clock:
+    """A clock that moves only when told to."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)``; returns the new time."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class FakeGateway:
+    """``PaymentGateway`` keeping a ledger per payment. ``unavailable`` counts the calls
+    (of any kind) still to fail as if the gateway did not answer; a key repeats the first
+    answer, as the sandbox does."""
+
+    unavailable: int = 0
+    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_order: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, str] = field(default_factory=dict)
+    calls: list[tuple[str, str, Decimal]] = field(default_factory=list)
+
+    def _answer(self) -> None:
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            raise PaymentGatewayUnavailable("the payment gateway did not answer")
+
+    def authorize(self, order_id: str, amount: Money, token: str) -> str:
+        self._answer()
+        if order_id not in self.by_order:
+            payment_id = f"pay_{uuid.uuid4().hex[:12]}"
+            self.by_order[order_id] = payment_id
+            self.payments[payment_id] = {
+                "authorized": amount.amount,
+                "declined": token == DECLINED_TOKEN,
+                "capture": Decimal(0),
+                "void": Decimal(0),
+                "refund": Decimal(0),
+            }
+        payment_id = self.by_order[order_id]
+        if self.payments[payment_id]["declined"]:
+            raise PaymentDeclined(
+                "the card was declined", field="payment.token", payment_id=payment_id
+            )
+        self.calls.append(("authorize", payment_id, amount.amount))
+        return payment_id
+
+    def capture(self, payment_id: str, amount: Money, key: str) -> str:
+        return self._operate("capture", payment_id, amount, key)
+
+    def void(self, payment_id: str, amount: Money, key: str) -> str:
+        return self._operate("void", payment_id, amount, key)
+
+    def refund(self, payment_id: str, amount: Money, key: str) -> str:
+        return self._operate("refund", payment_id, amount, key)
+
+    def _operate(self, kind: str, payment_id: str, amount: Money, key: str) -> str:
+        self._answer()
+        if key in self.answers:
+            return self.answers[key]
+        ledger = self.payments[payment_id]
+        open_amount = ledger["authorized"] - ledger["capture"] - ledger["void"]
+        limit = ledger["capture"] - ledger["refund"] if kind == "refund" else open_amount
+        if amount.amount > limit:
+            raise PaymentRefused(f"cannot {kind} {amount.amount}: {limit} left")
+        ledger[kind] += amount.amount
+        self.calls.append((kind, payment_id, amount.amount))
+        self.answers[key] = f"{kind[:3]}_{uuid.uuid4().hex[:12]}"
+        return self.answers[key]
+
+    def total(self, kind: str) -> Decimal:
+        """What every payment's operations of one kind add up to."""
+        return sum((p[kind] for p in self.payments.values()), Decimal(0))
+
+
+@dataclass
+class FakeWorkflow:
+    """``Workflow`` that starts nothing: it remembers the executions it was asked for."""
+
+    started: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> str:
+        self.started.setdefault(order_id, payload)
+        return self.execution_arn(order_id)
+
+    def start_named(self, name: str, payload: dict[str, Any]) -> str:
+        self.started.setdefault(name, payload)
+        return self.execution_arn(name)
+
+    def execution_arn(self, order_id: str) -> str:
+        return f"arn:aws:states:eu-west-1:123456789012:execution:orders:{order_id}"
+
+    def status(self, execution_arn: str) -> str | None:
+        name = execution_arn.rsplit(":", 1)[-1]
+        return "RUNNING" if name in self.started else None
+
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        self.resumed.append((task_token, output))
+        return True
+
+    def fail(self, task_token: str, error: str, cause: str) -> bool:
+        self.failed.append((task_token, error, cause))
+        return True
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        return {"status": self.status(execution_arn), "history": [], "console_url": ""}
+
+    def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        return [{"order_id": name, "status": "RUNNING"} for name in list(self.started)[:limit]]
+
+    def definition(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass
+class RecordingEvents:
+    """``EventPublisher`` that keeps what was published and every ops alert."""
+
+    published: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+    def alert_ops(self, subject: str, message: dict[str, Any]) -> None:
+        self.alerts.append((subject, message))
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """The published events of one type, in order."""
+        return [event for event in self.published if event.get("type") == kind]
+
+
+@dataclass
+class Outgoing:
+    """``Mailer`` and ``Texter``: what would have been sent."""
+
+    sent: list[dict[str, str]] = field(default_factory=list)
+
+    def send(self, to: str, *parts: str) -> str:
+        self.sent.append({"to": to, "parts": "\n".join(parts)})
+        return f"msg_{len(self.sent)}"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """``Keyring`` with fixed secrets."""
+
+    keys: Mapping[str, str] = field(default_factory=lambda: {"k1": "a-test-secret"})
+    signing_kid: str = "k1"
+
+    @property
+    def signing_key(self) -> str:
+        return self.keys[self.signing_kid]
+
+
+@dataclass
+class FakeSecrets:
+    """``Secrets`` with fixed values."""
+
+    keys: Keys = field(default_factory=Keys)
+    carrier: str = "carrier-secret"
+    api: dict[str, ApiKey] = field(default_factory=dict)
+
+    def api_keys(self) -> dict[str, ApiKey]:
+        return self.api
+
+    def carrier_secret(self, carrier: str) -> str:
+        return self.carrier
+
+    def tracking_keys(self) -> Keys:
+        return self.keys
+
+
+@dataclass
+class FakeAccess:
+    """``AccessRecords`` in memory: counters with their lockout, codes, generations."""
+
+    failures: dict[str, int] = field(default_factory=dict)
+    locked_until: dict[str, datetime] = field(default_factory=dict)
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    generations: dict[str, int] = field(default_factory=dict)
+
+    def begin_attempt(
+        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+    ) -> int:
+        locked = self.locked_until.get(scope)
+        if locked is not None and locked > now:
+            retry = int((locked - now).total_seconds()) + 1
+            raise TooManyAttempts(
+                "too many attempts; try again later", field=field, retry_after=retry
+            )
+        if locked is not None:
+            del self.locked_until[scope]
+            self.failures[scope] = 0
+        self.failures[scope] = self.failures.get(scope, 0) + 1
+        return self.failures[scope]
+
+    def attempt_failed(
+        self, scope: str, failures: int, now: datetime, limit: int, lock_seconds: int
+    ) -> None:
+        if failures >= limit:
+            self.locked_until.setdefault(scope, now + timedelta(seconds=lock_seconds))
+
+    def attempt_succeeded(self, scope: str) -> None:
+        self.failures[scope] = max(0, self.failures.get(scope, 0) - 1)
+
+    def put_code(self, identifier: str, code_hash: str, kid: str, valid_until: int) -> None:
+        self.codes[identifier] = {"code_hash": code_hash, "kid": kid, "valid_until": valid_until}
+
+    def code(self, identifier: str) -> dict[str, Any] | None:
+        return dict(self.codes[identifier]) if identifier in self.codes else None
+
+    def use_code(self, identifier: str, code_hash: str) -> bool:
+        record = self.codes.get(identifier)
+        if record is None or record["code_hash"] != code_hash or record.get("used"):
+            return False
+        record["used"] = True
+        return True
+
+    def tracking_generation(self, order_id: str) -> int:
+        return self.generations.get(order_id, 0)
+
+    def revoke_tracking(self, order_id: str) -> int:
+        self.generations[order_id] = self.generations.get(order_id, 0) + 1
+        return self.generations[order_id]
+
+
+@dataclass
+class FakeAlertLog:
+    """``AlertLog`` in memory."""
+
+    alerts: dict[str, OpsAlert] = field(default_factory=dict)
+
+    def record(self, alert: OpsAlert) -> None:
+        self.alerts[alert.alert_id] = alert.model_copy(deep=True)
+
+    def get(self, alert_id: str) -> OpsAlert:
+        if alert_id not in self.alerts:
+            raise NotFound(f"no alert {alert_id}", field="alert_id")
+        return self.alerts[alert_id].model_copy(deep=True)
+
+    def list(self, order_id: str | None, status: AlertStatus | None, limit: int) -> list[OpsAlert]:
+        found = [
+            a
+            for a in self.alerts.values()
+            if (order_id is None or a.order_id == order_id)
+            and (status is None or a.status is status)
+        ]
+        return sorted(found, key=lambda a: a.alert_id, reverse=True)[:limit]
+
+    def resolve(self, alert_id: str, by: str, note: str | None, at: datetime) -> OpsAlert:
+        alert = self.get(alert_id)
+        if alert.resolve(by, note, at):
+            self.alerts[alert_id] = alert
+        return alert.model_copy(deep=True)
+
+
+@dataclass
+class FakeIdempotency:
+    """``IdempotentRequests`` in memory: the first answer per key, for that body only."""
+
+    answers: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def run(
+        self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
+    ) -> dict[str, Any]:
+        if (scope, key) in self.answers:
+            first_body, answer = self.answers[(scope, key)]
+            if first_body != body:
+                raise IdempotencyKeyReused("the key was used with another body")
+            return answer
+        answer = compute()
+        self.answers[(scope, key)] = (body, answer)
+        return answer

@@ -1,0 +1,84 @@
+"""Steps of an order's life as the workflow runs them, for service tests on fakes."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from chalicelib.composition import Deps
+from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.services import carrier_events, fulfilment, ordering
+from chalicelib.services.fulfilment import FulfilmentStep, OrderStep
+from chalicelib.services.unit_of_work import Change, mutate
+
+
+def body(**overrides: Any) -> dict[str, Any]:
+    """A valid web order for two black T-shirts, shipped to Madrid."""
+    values: dict[str, Any] = {
+        "channel": "web",
+        "customer": {"email": f"c-{uuid.uuid4().hex[:8]}@example.com", "name": "Ana"},
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}],
+        "shipping_address": {
+            "name": "Ana",
+            "line1": "Calle Mayor 1",
+            "city": "Madrid",
+            "postal_code": "28013",
+            "country": "ES",
+        },
+        "payment": {"method": "card", "token": "tok_visa"},
+        "consent": {"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": True},
+    }
+    return values | overrides
+
+
+def place(deps: Deps, **overrides: Any) -> Order:
+    """Place an order; returns it as stored."""
+    order_id = f"ord_{uuid.uuid4().hex[:12]}"
+    request = PlaceOrderRequest.model_validate(body(**overrides))
+    return ordering.place_order(request, order_id, deps, "demo-shop")
+
+
+def reserved(deps: Deps, **overrides: Any) -> Order:
+    """An order placed, paid (authorised) and with its stock reserved."""
+    order = place(deps, **overrides)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    return deps.store.get_order(order.order_id)
+
+
+def shipped(deps: Deps, **overrides: Any) -> Order:
+    """An order whose every fulfilment was handed to its carrier."""
+    order = reserved(deps, **overrides)
+    for each in order.fulfillments:
+        step = FulfilmentStep(order_id=order.order_id, fulfillment_id=each.fulfillment_id)
+        fulfilment.dispatch_fulfillment(step, deps)
+    return deps.store.get_order(order.order_id)
+
+
+def delivered(deps: Deps, **overrides: Any) -> Order:
+    """A shipped order its carrier delivered."""
+    order = shipped(deps, **overrides)
+
+    def deliver(current: Order) -> Change:
+        entries = [current.deliver(f.fulfillment_id, deps.clock()) for f in current.fulfillments]
+        return Change(entry=next((e for e in reversed(entries) if e is not None), None))
+
+    return mutate(deps, order.order_id, deliver)
+
+
+def carrier_event(deps: Deps, carrier: str, tracking_number: str, **fields: Any) -> dict[str, Any]:
+    """Deliver a signed carrier webhook to the service."""
+    event = {
+        "event_id": f"evt_{uuid.uuid4().hex[:10]}",
+        "tracking_number": tracking_number,
+        "type": "delivered",
+        "occurred_at": deps.clock().isoformat(),
+    } | fields
+    raw = json.dumps(event).encode()
+    stamp = int(time.time())
+    secret = deps.secrets.carrier_secret(carrier)
+    signature = carrier_events.sign(secret, stamp, raw)
+    return carrier_events.handle_carrier_event(carrier, raw, signature, deps)

@@ -1,0 +1,78 @@
+"""The customer 360 on fakes: projection, merges and erasure."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.composition import Deps
+from chalicelib.domain.errors import Conflict
+from chalicelib.services import customer_records, customer_view, fulfilment
+from chalicelib.services.fulfilment import OrderStep
+from chalicelib.services.unit_of_work import status_event
+from tests.fakes import Clock
+from tests.service import flows
+
+
+def _project(deps: Deps, order_id: str) -> bool:
+    order = deps.store.get_order(order_id)
+    return customer_view.project_order_event(status_event(order, order.history[-1]), deps)
+
+
+def test_a_paid_order_counts_in_its_customers_figures_once(deps: Deps) -> None:
+    order = flows.place(deps)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert order.customer_id is not None
+    assert _project(deps, order.order_id)
+    assert not _project(deps, order.order_id)  # the same state again writes nothing
+    metrics = deps.customers.metrics(order.customer_id)
+    assert (metrics.order_count, metrics.gross) == (1, order.total.amount)
+
+
+def test_the_view_lists_the_customers_orders_newest_first(deps: Deps) -> None:
+    email = "view@example.com"
+    first = flows.place(deps, customer={"email": email, "name": "Ana"})
+    assert first.customer_id is not None
+    _project(deps, first.order_id)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=1)
+    second = flows.place(deps, customer={"email": email, "name": "Ana"})
+    _project(deps, second.order_id)
+    view = customer_view.customer_view(first.customer_id, deps)
+    assert [o["order_id"] for o in view["orders"]] == [second.order_id, first.order_id]
+
+
+def test_a_merge_moves_orders_and_identifiers_to_the_survivor(deps: Deps) -> None:
+    kept = flows.place(deps, customer={"email": "kept@example.com", "name": "Ana"})
+    gone = flows.place(deps, customer={"email": "gone@example.com", "name": "Ana"})
+    assert kept.customer_id is not None and gone.customer_id is not None
+    _project(deps, gone.order_id)
+    customer_records.merge_customers(kept.customer_id, gone.customer_id, "ops", "ops", deps)
+    view = customer_view.customer_view(gone.customer_id, deps)
+    assert view["customer_id"] == kept.customer_id
+    assert gone.order_id in [o["order_id"] for o in view["orders"]]
+    emails = {i["value"] for i in view["identifiers"]}
+    assert emails == {"kept@example.com", "gone@example.com"}
+
+
+def test_a_customer_cannot_be_merged_into_itself(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    with pytest.raises(Conflict):
+        customer_records.merge_customers(order.customer_id, order.customer_id, "ops", "ops", deps)
+
+
+def test_an_erased_customer_keeps_no_name_and_no_identifier(deps: Deps) -> None:
+    order = flows.place(deps, customer={"email": "erase@example.com", "name": "Ana Secret"})
+    assert order.customer_id is not None
+    _project(deps, order.order_id)
+    customer_view.add_interaction(
+        order.customer_id, "call", "phone", "Ana Secret called", "ops", deps
+    )
+    record = customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+    assert record["status"] == "completed"
+    view = customer_view.customer_view(order.customer_id, deps)
+    assert view["profile"]["name"] is None
+    assert view["identifiers"] == []
+    assert "Ana Secret" not in repr(view)
+    with pytest.raises(Conflict):
+        customer_view.add_interaction(order.customer_id, "call", "phone", "again", "ops", deps)

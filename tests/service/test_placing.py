@@ -1,0 +1,108 @@
+"""Placing an order, on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.composition import Deps
+from chalicelib.domain.errors import OrquestaError, PaymentDeclined
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import OrderStatus
+from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.services import fulfilment, ordering
+from chalicelib.services.fulfilment import OrderStep, RejectOrderInput
+from tests.fakes import FakeGateway, RecordingEvents
+from tests.service import flows
+
+
+def test_an_order_is_accepted_at_catalogue_prices(deps: Deps) -> None:
+    order = flows.place(deps)
+    stored = deps.store.get_order(order.order_id)
+    assert stored.status is OrderStatus.ACCEPTED
+    (line,) = stored.lines
+    price = deps.store.product("TSHIRT-BLK-M")
+    assert price is not None
+    assert line.unit_price == price.price
+    assert stored.total == price.price.times(2)
+
+
+def test_placing_starts_the_orders_workflow_and_announces_it(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert isinstance(deps.events, RecordingEvents)
+    assert order.order_id in deps.workflow.started  # type: ignore[attr-defined]
+    (event,) = deps.events.of_type("order.status_changed")
+    assert (event["order_id"], event["status"]) == (order.order_id, "ACCEPTED")
+
+
+def test_placing_again_with_the_same_id_answers_with_the_first_order(deps: Deps) -> None:
+    request = PlaceOrderRequest.model_validate(flows.body())
+    first = ordering.place_order(request, "ord_same", deps, "demo-shop")
+    again = ordering.place_order(request, "ord_same", deps, "demo-shop")
+    assert again.order_id == first.order_id
+    assert deps.store.get_order("ord_same").version == 1
+    assert isinstance(deps.events, RecordingEvents)
+    assert len(deps.events.of_type("order.status_changed")) == 1
+
+
+def test_orders_with_the_same_email_belong_to_one_customer(deps: Deps) -> None:
+    customer = {"email": "same@example.com", "name": "Ana"}
+    first = flows.place(deps, customer=customer)
+    second = flows.place(deps, customer={**customer, "email": "SAME@example.com"})
+    assert first.customer_id is not None
+    assert first.customer_id == second.customer_id
+
+
+def test_an_order_names_a_new_customer_by_the_email_given(deps: Deps) -> None:
+    order = flows.place(deps, customer={"email": "new@example.com", "name": "Eva"})
+    assert order.customer_id is not None
+    assert deps.customers.profile(order.customer_id) is not None
+    assert [i.value for i in deps.customers.identifiers(order.customer_id)] == ["new@example.com"]
+
+
+def test_an_unknown_sku_is_refused_and_nothing_is_stored(deps: Deps) -> None:
+    lines = [{"sku": "NOPE-1", "quantity": 1, "fulfillment": "ship"}]
+    with pytest.raises(OrquestaError):
+        flows.place(deps, lines=lines)
+    assert deps.store.orders_owing(10) == []
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+
+
+def test_payment_is_authorised_for_the_total(deps: Deps) -> None:
+    order = flows.place(deps)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    paid = deps.store.get_order(order.order_id)
+    assert paid.status is OrderStatus.PAID
+    assert paid.payment.authorized == order.total
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("authorized") == order.total.amount
+
+
+def test_authorising_twice_holds_the_money_once(deps: Deps) -> None:
+    order = flows.place(deps)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert isinstance(deps.payments, FakeGateway)
+    assert len(deps.payments.payments) == 1
+
+
+def test_a_declined_card_ends_the_order_rejected_with_nothing_owed(deps: Deps) -> None:
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    fulfilment.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    rejected = deps.store.get_order(order.order_id)
+    assert rejected.status is OrderStatus.REJECTED
+    assert rejected.payment.owed() == []
+    assert deps.store.orders_owing(10) == []
+
+
+def test_the_total_adds_up_every_line(deps: Deps) -> None:
+    lines = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+        {"sku": "HOODIE-GRY-L", "quantity": 2, "fulfillment": "ship"},
+    ]
+    order = flows.place(deps, lines=lines)
+    assert order.total == sum((line.line_total for line in order.lines), Money.zero())
+    assert len(order.lines) == 2

@@ -1,0 +1,95 @@
+"""Returns, on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.composition import Deps
+from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
+from chalicelib.domain.orders import OrderStatus
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.services import returns
+from tests.fakes import Clock, FakeGateway
+from tests.service import flows
+
+
+def _request(location_id: str, quantity: int = 2) -> RequestReturnRequest:
+    return RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": quantity}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": location_id,
+        }
+    )
+
+
+def _store(deps: Deps) -> str:
+    return next(loc.location_id for loc in deps.store.locations() if loc.type.value == "store")
+
+
+def test_a_requested_return_is_found_by_its_id(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    opened = returns.request_return(order.order_id, _request(_store(deps)), deps)
+    assert deps.store.order_for_return(opened.return_id) == order.order_id
+
+
+def test_a_return_before_delivery_is_refused(deps: Deps) -> None:
+    order = flows.shipped(deps)
+    with pytest.raises(Conflict):
+        returns.request_return(order.order_id, _request(_store(deps)), deps)
+
+
+def test_a_return_after_the_window_closed_is_refused(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=deps.settings.return_window_days + 1)
+    with pytest.raises(OrquestaError):
+        returns.request_return(order.order_id, _request(_store(deps)), deps)
+
+
+def test_receiving_every_unit_restocks_refunds_and_ends_returned(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    store = _store(deps)
+    on_hand = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
+    opened = returns.request_return(order.order_id, _request(store), deps)
+    received = returns.receive_return(opened.return_id, store, deps)
+    assert received.status is OrderStatus.RETURNED
+    after = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
+    assert after[store] == on_hand.get(store, 0) + 2
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("refund") == order.total.amount
+
+
+def test_receiving_part_of_the_order_refunds_that_part(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    store = _store(deps)
+    opened = returns.request_return(order.order_id, _request(store, quantity=1), deps)
+    received = returns.receive_return(opened.return_id, store, deps)
+    assert received.status is OrderStatus.DELIVERED
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("refund") == order.lines[0].unit_price.amount
+
+
+def test_an_unknown_return_is_not_found(deps: Deps) -> None:
+    with pytest.raises(NotFound):
+        returns.receive_return("ret_missing", _store(deps), deps)
+
+
+def test_a_return_is_received_and_refunded_once(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    store = _store(deps)
+    opened = returns.request_return(order.order_id, _request(store), deps)
+    returns.receive_return(opened.return_id, store, deps)
+    with pytest.raises(Conflict):
+        returns.receive_return(opened.return_id, store, deps)
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("refund") == order.total.amount
+
+
+def test_the_return_window_runs_from_the_delivery(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=deps.settings.return_window_days - 1)
+    opened = returns.request_return(order.order_id, _request(_store(deps)), deps)
+    assert deps.store.order_for_return(opened.return_id) == order.order_id

@@ -1,0 +1,112 @@
+"""Reserving, releasing and moving stock, on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.composition import Deps
+from chalicelib.domain.errors import Conflict, OutOfStock
+from chalicelib.domain.orders import OrderStatus
+from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services import fulfilment, inventory, ordering
+from chalicelib.services.fulfilment import OrderStep, RejectOrderInput
+from tests.fakes import FakeGateway
+from tests.service import flows
+
+
+def _reserved_units(deps: Deps, sku: str) -> int:
+    return sum(level.reserved for level in deps.store.stock_levels(sku))
+
+
+def _on_hand(deps: Deps, sku: str) -> int:
+    return sum(level.on_hand for level in deps.store.stock_levels(sku))
+
+
+def test_reserving_holds_the_units_at_one_location(deps: Deps) -> None:
+    before = _reserved_units(deps, "TSHIRT-BLK-M")
+    order = flows.reserved(deps)
+    assert order.status is OrderStatus.RESERVED
+    assert _reserved_units(deps, "TSHIRT-BLK-M") == before + 2
+    (allocation,) = order.reserved_allocations()
+    assert allocation.quantity == 2
+
+
+def test_a_reservation_run_twice_holds_the_units_once(deps: Deps) -> None:
+    order = flows.place(deps)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    before = _reserved_units(deps, "TSHIRT-BLK-M")
+    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    assert _reserved_units(deps, "TSHIRT-BLK-M") == before + 2
+
+
+def test_more_than_every_location_holds_is_out_of_stock_and_holds_nothing(deps: Deps) -> None:
+    most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
+    lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
+    order = flows.place(deps, lines=lines)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    before = _reserved_units(deps, "TSHIRT-BLK-M")
+    with pytest.raises(OutOfStock):
+        fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    assert _reserved_units(deps, "TSHIRT-BLK-M") == before
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+
+
+def test_an_order_short_of_stock_is_rejected_and_its_authorisation_voided(deps: Deps) -> None:
+    most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
+    lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
+    order = flows.place(deps, lines=lines)
+    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    with pytest.raises(OutOfStock):
+        fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    fulfilment.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+    rejected = deps.store.get_order(order.order_id)
+    assert rejected.status is OrderStatus.REJECTED
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("void") == order.total.amount
+
+
+def test_cancelling_gives_reserved_units_back(deps: Deps) -> None:
+    before = _reserved_units(deps, "TSHIRT-BLK-M")
+    order = flows.reserved(deps)
+    ordering.cancel_order(order.order_id, deps)
+    assert _reserved_units(deps, "TSHIRT-BLK-M") == before
+
+
+def test_shipping_takes_the_units_off_the_shelf(deps: Deps) -> None:
+    on_hand = _on_hand(deps, "TSHIRT-BLK-M")
+    reserved = _reserved_units(deps, "TSHIRT-BLK-M")
+    flows.shipped(deps)
+    assert _on_hand(deps, "TSHIRT-BLK-M") == on_hand - 2
+    assert _reserved_units(deps, "TSHIRT-BLK-M") == reserved
+
+
+def _movement(deps: Deps, quantity: int, kind: str = "receipt") -> dict[str, object]:
+    level = deps.store.stock_levels("TSHIRT-BLK-M")[0]
+    request = RecordMovementRequest.model_validate(
+        {
+            "sku": "TSHIRT-BLK-M",
+            "location_id": level.location_id,
+            "type": kind,
+            "quantity": quantity,
+            "reference": "delivery note 7",
+        }
+    )
+    return inventory.record_movement(request, deps)
+
+
+def test_a_receipt_adds_to_on_hand_and_is_kept_in_the_ledger(deps: Deps) -> None:
+    level = deps.store.stock_levels("TSHIRT-BLK-M")[0]
+    _movement(deps, 4)
+    after = deps.store.stock_levels("TSHIRT-BLK-M")[0]
+    assert after.on_hand == level.on_hand + 4
+    (entry,) = deps.store.movements("TSHIRT-BLK-M")
+    assert (entry["on_hand_delta"], entry["reference"]) == (4, "delivery note 7")
+
+
+def test_a_movement_cannot_take_units_promised_to_orders(deps: Deps) -> None:
+    level = deps.store.stock_levels("TSHIRT-BLK-M")[0]
+    with pytest.raises(Conflict):
+        _movement(deps, level.on_hand + 1, "sale")
+    assert deps.store.stock_levels("TSHIRT-BLK-M")[0].on_hand == level.on_hand
+    assert deps.store.movements("TSHIRT-BLK-M") == []

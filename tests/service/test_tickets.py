@@ -1,0 +1,87 @@
+"""Customer-service tickets, on fakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.composition import Deps
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.tickets import TicketStatus, TicketType
+from chalicelib.ports import CustomerRecord
+from chalicelib.services import tickets
+from tests.fakes import RecordingEvents
+from tests.service import flows
+
+
+def _events(deps: Deps, kind: str) -> list[dict[str, object]]:
+    assert isinstance(deps.events, RecordingEvents)
+    return deps.events.of_type(kind)
+
+
+def _open(deps: Deps, customer_id: str, order_id: str | None = None, **kw: object) -> object:
+    return tickets.open_ticket(
+        customer_id,
+        TicketType.QUESTION,
+        "Where is it?",
+        "Not here yet.",
+        order_id,
+        "email",
+        deps,
+        **kw,
+    )
+
+
+def test_a_ticket_is_kept_listed_with_its_customer_and_announced(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    ticket = tickets.open_ticket(
+        order.customer_id, TicketType.QUESTION, "Where?", "Late.", order.order_id, "email", deps
+    )
+    assert tickets.get_ticket(ticket.ticket_id, deps) == ticket
+    listed, _ = deps.customers.records(order.customer_id, CustomerRecord.TICKETS)
+    assert [entry["ticket_id"] for entry in listed] == [ticket.ticket_id]
+    (event,) = _events(deps, "ticket.opened")
+    assert event["ticket_id"] == ticket.ticket_id
+
+
+def test_the_same_ticket_id_twice_is_one_ticket(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    first = _open(deps, order.customer_id, ticket_id="tkt_step_1")
+    again = _open(deps, order.customer_id, ticket_id="tkt_step_1")
+    assert again == first
+    assert len(_events(deps, "ticket.opened")) == 1
+
+
+def test_a_ticket_about_someone_elses_order_is_not_found(deps: Deps) -> None:
+    mine, theirs = flows.place(deps), flows.place(deps)
+    assert mine.customer_id is not None
+    with pytest.raises(NotFound):
+        _open(deps, mine.customer_id, theirs.order_id)
+
+
+def test_a_ticket_for_an_unknown_customer_is_not_found(deps: Deps) -> None:
+    with pytest.raises(NotFound):
+        _open(deps, "cus_nobody")
+
+
+def test_a_resolved_ticket_is_announced_once_and_stays_resolved(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    ticket = _open(deps, order.customer_id)
+    ticket_id = ticket.ticket_id  # type: ignore[attr-defined]
+    tickets.update_ticket(ticket_id, TicketStatus.RESOLVED, "sent again", "agent-1", deps)
+    assert tickets.get_ticket(ticket_id, deps).status is TicketStatus.RESOLVED
+    assert len(_events(deps, "ticket.resolved")) == 1
+    with pytest.raises(Conflict):
+        tickets.update_ticket(ticket_id, TicketStatus.OPEN, None, "agent-1", deps)
+
+
+def test_a_note_is_kept_on_the_ticket(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    ticket = _open(deps, order.customer_id)
+    ticket_id = ticket.ticket_id  # type: ignore[attr-defined]
+    tickets.update_ticket(ticket_id, None, "called the carrier", "agent-2", deps)
+    (note,) = tickets.get_ticket(ticket_id, deps).notes
+    assert note.text == "called the carrier"
