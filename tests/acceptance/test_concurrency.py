@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem
 from tests.support import STOREFRONT, idempotency_key, order_body
+from tests.support.shop import Shop, assert_problem
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

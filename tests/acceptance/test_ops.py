@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem
 from tests.support import OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support.shop import Shop, assert_problem
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.acceptance.client import Shop, html_of, text_of
 from tests.support import STORE, STOREFRONT, order_body, signed_event
+from tests.support.shop import Shop, html_of, text_of
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

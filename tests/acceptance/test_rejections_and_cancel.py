@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem, text_of
 from tests.support import STOREFRONT, order_body
+from tests.support.shop import Shop, assert_problem, text_of
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

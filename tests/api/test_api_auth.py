@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
+from tests.support.api import (
     assert_not_stored,
     assert_problem,
     expected_order_id,
@@ -15,7 +16,6 @@ from tests.api.helpers import (
     place_order,
     post_order,
 )
-from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
 
 
 def _store_order(**overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.support import JSON, STOREFRONT, idempotency_key, order_body
+from tests.support.api import (
     assert_not_stored,
     assert_problem,
     count_orders,
@@ -17,7 +18,6 @@ from tests.api.helpers import (
     expected_order_id,
     post_order,
 )
-from tests.support import JSON, STOREFRONT, idempotency_key, order_body
 
 Mutation = Callable[[dict[str, Any]], None]
 

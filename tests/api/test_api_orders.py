@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support.api import (
     assert_not_stored,
     assert_problem,
     get_order,
@@ -17,7 +18,6 @@ from tests.api.helpers import (
     post_order,
     wait_for_status,
 )
-from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
 
 ORDER_KEYS = {
     "order_id",

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.customers import CustomerStore
-from tests.api.helpers import assert_problem, get_order, place_order
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support.api import assert_problem, get_order, place_order
 
 
 def _email() -> str:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body, signed_event
+from tests.support.api import assert_problem, get_order, place_order, wait_for_status
 
 UNKNOWN_ORDER = "ord_00000000000000000000"
 OPS_JSON_ROUTES = [

@@ -13,8 +13,8 @@ import boto3
 import pytest
 import requests
 
-from tests.acceptance.client import RunningStack, Shop
 from tests.support import OPS, eventually, order_body, signed_event
+from tests.support.shop import RunningStack, Shop
 
 pytestmark = pytest.mark.xdist_group("browser")
 

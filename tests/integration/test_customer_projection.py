@@ -21,8 +21,8 @@ from chalicelib.domain.customers import (
 )
 from chalicelib.services import customer_view
 from chalicelib.services.unit_of_work import status_event
-from tests.api.helpers import place_order
 from tests.support import OPS, eventually, order_body
+from tests.support.api import place_order
 
 
 def _view(client: Any, customer_id: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from chalicelib.ports import StockChange
 from infra.local import adaptations
 from infra.local.stack import REGION
 from tests.support import JSON, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     fresh_sku,
     place,
     raw_history,

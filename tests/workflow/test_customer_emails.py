@@ -12,7 +12,7 @@ from chalicelib.services import notify
 from chalicelib.services.tracking import tracking_url
 from chalicelib.services.unit_of_work import status_event
 from tests.support import order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     emails_to,
     fresh_sku,
     parts_of,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support import STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     emails_to,
     fresh_sku,
     get_order_view,

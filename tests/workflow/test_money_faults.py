@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from chalicelib.domain import settlement as rules
 from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     amounts,
     fresh_sku,
     get_order_view,

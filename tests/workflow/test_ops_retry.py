@@ -11,7 +11,7 @@ import boto3
 
 from infra.local.stack import REGION
 from tests.support import JSON, OPS, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     fresh_sku,
     place,
     post_carrier_event,

@@ -18,7 +18,7 @@ from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.services import lost_parcels
 from chalicelib.services.carrier_events import sign
 from tests.support import CARRIER_SECRET, JSON, OPS, STORE, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     emails_to,
     fresh_sku,
     get_order_view,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.api.helpers import assert_problem
 from tests.support import JSON, STORE, eventually, order_body
-from tests.workflow.flow import fresh_sku, get_order_view, place, stock_of
+from tests.support.api import assert_problem
+from tests.support.flow import fresh_sku, get_order_view, place, stock_of
 
 MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
 

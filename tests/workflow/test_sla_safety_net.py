@@ -15,7 +15,7 @@ from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.services.sla import check_overdue_shipments, record_breach
 from infra.local.stack import REGION
 from tests.support import OPS, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     fresh_sku,
     get_order_view,
     ops_alerts,

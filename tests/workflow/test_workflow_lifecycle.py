@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.support import JSON, STORE, STOREFRONT, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     amounts,
     fresh_sku,
     ledger_of,
