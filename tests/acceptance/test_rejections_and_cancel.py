@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import STOREFRONT, order_body
-from tests.support.shop import Shop, assert_problem, text_of
+from tests.support import STOREFRONT, assert_problem, order_body
+from tests.support.orders import wait_for_status
+from tests.support.shop import Shop, text_of
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -100,7 +101,7 @@ def test_cancelling_while_it_is_being_picked_releases_the_reservation(shop: Shop
     body = order_body(lines=_line(sku, 2))
     placed = shop.place_ok(body)
 
-    reserved = shop.wait_for_status(placed["order_id"], "RESERVED")
+    reserved = wait_for_status(shop, placed["order_id"], "RESERVED", settled=True)
     [fulfillment] = reserved["fulfillments"]
     source = fulfillment["location_id"]
     held = shop.stock(sku)[source]
@@ -127,7 +128,7 @@ def test_cancelling_while_it_is_being_picked_releases_the_reservation(shop: Shop
 
 def test_an_order_that_has_shipped_can_no_longer_be_cancelled(shop: Shop) -> None:
     placed = shop.place_ok(order_body(lines=_line("CAP-NAVY", 1)))
-    shipped = shop.wait_for_status(placed["order_id"], "SHIPPED")
+    shipped = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
 
     response = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
     assert_problem(response, 409)

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT
-from tests.support.api import assert_problem
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
 from tests.support.flow import ops_alerts
 
 ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}

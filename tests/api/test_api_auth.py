@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
 from tests.support.api import (
     assert_not_stored,
-    assert_problem,
     expected_order_id,
     get_order,
     place_order,

@@ -5,14 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support import JSON, STOREFRONT, idempotency_key, order_body
-from tests.support.api import (
-    assert_problem,
-    count_orders,
-    executions_named,
-    expected_order_id,
-    post_order,
-)
+from tests.support import JSON, STOREFRONT, assert_problem, idempotency_key, order_body
+from tests.support.api import count_orders, executions_named, expected_order_id, post_order
 
 
 def test_same_key_and_body_replays_the_first_response_and_creates_one_order(

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, STOREFRONT, idempotency_key, order_body
-from tests.support.api import (
-    assert_not_stored,
+from tests.support import (
+    JSON,
+    STOREFRONT,
     assert_problem,
-    count_orders,
     error_fields,
-    expected_order_id,
-    post_order,
+    idempotency_key,
+    order_body,
 )
+from tests.support.api import assert_not_stored, count_orders, expected_order_id, post_order
 
 Mutation = Callable[[dict[str, Any]], None]
 

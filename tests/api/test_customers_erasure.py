@@ -22,8 +22,8 @@ from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
 from chalicelib.services import tickets
 from chalicelib.services.unit_of_work import status_event
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
-from tests.support.api import assert_problem, place_order
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import place_order
 from tests.support.flow import fresh_sku, post_carrier_event, stop_if_running, tracking_number
 
 

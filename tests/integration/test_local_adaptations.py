@@ -33,8 +33,8 @@ from tests.support.flow import (
     stock_of,
     stop_if_running,
     wait_for_execution,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 RACERS = 30
 UNITS = 10

@@ -677,7 +677,8 @@ def test_cache_parsed_definitions_parses_a_definition_once(
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     from tests.support import order_body
-    from tests.support.flow import fresh_sku, place, stop_if_running, wait_for_status
+    from tests.support.flow import fresh_sku, place, stop_if_running
+    from tests.support.orders import wait_for_status
 
     sku = fresh_sku(deps, {"WH-GETAFE": 5})
     body = order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])

@@ -18,9 +18,7 @@ import pytest
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import ordering
-from tests.support import JSON, STOREFRONT, eventually, idempotency_key
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
+from tests.support import JSON, OPS, STOREFRONT, idempotency_key
 
 
 def api_key_of(auth: dict[str, str]) -> str:
@@ -53,28 +51,6 @@ def place_order(client: Any, body: dict[str, Any], auth: dict[str, str] = STOREF
     response, _ = post_order(client, body, auth)
     assert response.status_code == 202, response.body
     return response.json_body
-
-
-def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem with ``status`` naming at least ``fields``."""
-    assert response.status_code == status, response.body
-    content_type = response.headers.get("Content-Type") or response.headers.get("content-type")
-    assert content_type == "application/problem+json"
-    body = json.loads(response.body)
-    assert set(body) >= PROBLEM_KEYS, body
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    named = {error["field"] for error in body["errors"]}
-    assert all(isinstance(error["message"], str) and error["message"] for error in body["errors"])
-    assert set(fields) <= named, f"expected {fields} named, got {body['errors']}"
-    return body
-
-
-def error_fields(response: Any) -> set[str]:
-    """The fields a problem document names."""
-    return {error["field"] for error in json.loads(response.body)["errors"]}
 
 
 def count_orders(deps: Any) -> int:
@@ -122,9 +98,12 @@ def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> 
     return body
 
 
-def wait_for_status(client: Any, order_id: str, *statuses: str) -> dict[str, Any]:
-    """Poll ``GET /orders/{order_id}`` until its status is one of ``statuses``."""
-    return eventually(lambda: (o := get_order(client, order_id))["status"] in statuses and o)
+def customer_360(client: Any, customer_id: str, query: str = "") -> dict[str, Any]:
+    """``GET /customers/{customer_id}`` as ops (the customer 360), which must succeed."""
+    response = client.http.get(f"/customers/{customer_id}{query}", headers=OPS)
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
 
 
 def sent_code(outbox: Path, address: str) -> str:

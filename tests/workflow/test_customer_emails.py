@@ -19,8 +19,8 @@ from tests.support.flow import (
     place,
     post_carrier_event,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 MAILED_ON_THE_WAY = ["ACCEPTED", "PAID", "RESERVED", "SHIPPED", "DELIVERED"]
 LANGUAGE = {

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from chalicelib.domain import settlement as rules
 from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
+from tests.support.api import get_order
 from tests.support.flow import (
     amounts,
     fresh_sku,
-    get_order_view,
     ledger_of,
     ops_alerts,
     place,
@@ -30,9 +30,9 @@ from tests.support.flow import (
     stop_if_running,
     tracking_number,
     wait_for_execution,
-    wait_for_status,
     wait_until_settled,
 )
+from tests.support.orders import wait_for_status
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
         "voided": "8.00",
     }
     assert final.attention is not None and final.attention.kind == "compensated"
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     assert view["attention"]["kind"] == "compensated"
     assert view["payment"]["captured"] == {"amount": "40.00", "currency": "EUR"}
     alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
@@ -116,7 +116,7 @@ def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
     marked = deps.store.get_order(order_id)
     assert marked.attention is not None
     assert marked.attention.kind == "compensation_failed"
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     assert view["attention"]["kind"] == "compensation_failed"
 
 
@@ -205,7 +205,7 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     assert received.status_code == 200, received.body
 
     # The gateway failed: the refund is recorded as owed, and the order shows it.
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     owed = view["payment"]["owed"]
     assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
     assert view["payment"]["refunded"]["amount"] == "0.00"

@@ -18,8 +18,8 @@ from tests.support.flow import (
     states_entered,
     stock_of,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 RETRYABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
 

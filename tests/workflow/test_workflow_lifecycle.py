@@ -19,9 +19,9 @@ from tests.support.flow import (
     stock_of,
     tracking_number,
     wait_for_execution,
-    wait_for_status,
     wait_until_settled,
 )
+from tests.support.orders import wait_for_status
 
 
 def _statuses(order: Any) -> list[str]:
