@@ -55,6 +55,27 @@ def fresh_sku(
     return sku
 
 
+def table_of_its_own(deps: Any) -> str:
+    """An empty table with the app table's keys and indexes, on the stack's DynamoDB, for a
+    test that asserts on table-wide figures (aggregates, counters) which other tests' work
+    in the shared table also moves. Returns its name."""
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    shared = dynamodb.describe_table(TableName=deps.settings.table_name)["Table"]
+    name = f"{deps.settings.table_name}-own-{uuid.uuid4().hex[:10]}"
+    indexes = [
+        {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+        for index in shared.get("GlobalSecondaryIndexes", [])
+    ]
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=shared["AttributeDefinitions"],
+        KeySchema=shared["KeySchema"],
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+    )
+    return name
+
+
 def stock_of(deps: Any, sku: str) -> dict[str, tuple[int, int]]:
     """``{location id: (on_hand, reserved)}`` for one SKU."""
     return {
