@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,22 @@ def place_order(client: Any, body: dict[str, Any], auth: dict[str, str] = STOREF
     return response.json_body
 
 
-def count_orders(deps: Any) -> int:
-    """ORDER items in the table (every order has exactly one)."""
+def orders_placed_by(deps: Any, address: str) -> list[str]:
+    """Ids of the orders whose customer email is ``address``: the orders a test placed with
+    its own fresh email, whatever other tests store in the shared table meanwhile."""
     dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
-    paginator = dynamodb.get_paginator("scan")
-    total = 0
-    for page in paginator.paginate(
+    found: list[str] = []
+    for page in dynamodb.get_paginator("scan").paginate(
         TableName=deps.settings.table_name,
         FilterExpression="sk = :order AND begins_with(pk, :prefix)",
         ExpressionAttributeValues={":order": {"S": "ORDER"}, ":prefix": {"S": "ORDER#"}},
-        Select="COUNT",
+        ProjectionExpression="pk, doc_z",
     ):
-        total += page["Count"]
-    return total
+        for item in page["Items"]:
+            doc = json.loads(zlib.decompress(item["doc_z"]["B"]))
+            if (doc.get("contact") or {}).get("email") == address:
+                found.append(item["pk"]["S"].removeprefix("ORDER#"))
+    return found
 
 
 def executions_named(deps: Any, name: str) -> list[dict[str, Any]]:
@@ -82,12 +86,14 @@ def executions_named(deps: Any, name: str) -> list[dict[str, Any]]:
 def assert_not_stored(
     deps: Any, auth: dict[str, str], key: dict[str, str], email: str | None = None
 ) -> None:
-    """No order under the id this request would have created, and no customer for its email."""
+    """No order under the id this request would have created, and no customer and no order
+    for its email."""
     with pytest.raises(NotFound):
         deps.store.get_order(expected_order_id(auth, key))
     if email is not None:
         identifier = Identifier(type=IdentifierType.EMAIL, value=email.strip().lower())
         assert deps.store.find_identifier(identifier) is None
+        assert orders_placed_by(deps, email) == []
 
 
 def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> dict[str, Any]:
