@@ -121,16 +121,19 @@ def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
 
 
 def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
-    client: Any, deps: Any
+    client: Any, deps: Any, stack: Any
 ) -> None:
-    # Three ordered, one in stock: rejected, and its authorisation voided.
+    # Three ordered, one in stock: rejected, and its authorisation voided. The scheduled
+    # settlement sweeper is held meanwhile: it would make one of the failing voids itself,
+    # and this test proves that the workflow retries both.
     sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="12.00")
     body = order_body(lines=[_ship(sku, 3)], payment={"method": "card", "token": "tok_void_flaky"})
-    order_id = place(client, body)
-    rejected = wait_for_status(deps, order_id, "REJECTED")
-    described = wait_for_execution(deps, rejected, timeout=60)
+    with stack.scheduler.paused():
+        order_id = place(client, body)
+        rejected = wait_for_status(deps, order_id, "REJECTED")
+        described = wait_for_execution(deps, rejected, timeout=60)
+        final = wait_until_settled(deps, order_id)
     assert described["status"] == "SUCCEEDED"
-    final = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, final)
     assert amounts(ledger) == {
         "authorized": "36.00",
@@ -146,12 +149,7 @@ def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
         for e in raw_history(described["execution_arn"])
         if e["type"] == "LambdaFunctionFailed"
     ]
-    # The gateway fails the first two voids; the stack's scheduled settlement sweeper may
-    # make one of them (as in the uncollected pick-up's test), so the workflow saw one or two.
-    assert errors in (
-        ["OutOfStock", "PaymentGatewayUnavailable"],
-        ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2,
-    )
+    assert errors == ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2
 
 
 def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: Any) -> None:
@@ -303,19 +301,21 @@ def test_reject_and_not_collected_steps_that_time_out_void_once(
 
 
 def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
-    client: Any, deps: Any
+    client: Any, deps: Any, stack: Any
 ) -> None:
     # Before: the order was marked CANCELLED before the money was given back, and a
-    # gateway failure then lost it. Now the void is recorded owed in that same write.
+    # gateway failure then lost it. Now the void is recorded owed in that same write. The
+    # scheduled settlement sweeper is held meanwhile, so the workflow makes every void.
     sku = fresh_sku(deps, {"ST-VALENCIA": 2}, price="6.00")
     body = order_body(lines=[_pickup(sku)], payment={"method": "card", "token": "tok_void_flaky"})
-    order_id = place(client, body)
-    cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+    with stack.scheduler.paused():
+        order_id = place(client, body)
+        cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+        described = wait_for_execution(deps, cancelled, timeout=60)
+        final = wait_until_settled(deps, order_id)
     assert cancelled.status_reason is not None
     assert cancelled.status_reason.value == "not_collected"
-    described = wait_for_execution(deps, cancelled, timeout=60)
     assert described["status"] == "SUCCEEDED"
-    final = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, final)
     assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
     assert amounts(ledger) == {
@@ -330,9 +330,8 @@ def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
         for e in raw_history(described["execution_arn"])
         if e["type"] == "LambdaFunctionFailed"
     ]
-    # The gateway fails the first two voids; the stack's scheduled settlement sweeper may
-    # make one of them, so the workflow saw one or two. Either way it was voided once.
-    assert errors in (["PaymentGatewayUnavailable"], ["PaymentGatewayUnavailable"] * 2)
+    # The gateway fails the first two voids; the workflow retried both.
+    assert errors == ["PaymentGatewayUnavailable"] * 2
 
 
 def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:
