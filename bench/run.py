@@ -336,7 +336,7 @@ def per_order(a: dict[str, float], n: int, b: dict[str, float], m: int, prefix: 
 
 def transitions_of(sfn: Any, execution_arn: str) -> tuple[int, list[str], str]:
     """States entered (``…StateEntered`` events), their names, and the execution status."""
-    from tests.workflow.flow import raw_history
+    from tests.support.flow import raw_history
 
     events = raw_history(execution_arn)
     names = [

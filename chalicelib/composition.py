@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config
 
 from chalicelib.adapters.access import AccessStore
 from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
-from chalicelib.adapters.carriers import SANDBOX_CARRIERS, carrier_for
+from chalicelib.adapters.carriers import SANDBOX_CARRIERS
 from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
 from chalicelib.adapters.idempotency import IdempotentRequests as PowertoolsIdempotency
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
@@ -21,62 +19,12 @@ from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.adapters.secrets import SecretSource
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflow
 from chalicelib.config import Settings, settings
+from chalicelib.deps import Deps, utc_now
 from chalicelib.domain.observability import NAMESPACE
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from chalicelib.ports import (
-        AccessRecords,
-        AlertLog,
-        Carrier,
-        CarrierChoice,
-        EventPublisher,
-        IdempotentRequests,
-        Mailer,
-        OrderStore,
-        Outbox,
-        PaymentGateway,
-        SandboxLedger,
-        Secrets,
-        Texter,
-        Workflow,
-    )
-    from chalicelib.ports import CustomerStore as CustomerStorePort
+__all__ = ["Deps", "build", "client", "deps", "reset", "utc_now"]
 
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, max_pool_connections=64)
-
-
-def utc_now() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
-
-
-@dataclass
-class Deps:
-    """Everything a service may touch, handed in explicitly, each as its port."""
-
-    settings: Settings
-    store: OrderStore
-    payments: PaymentGateway
-    carriers: dict[str, Carrier]
-    workflow: Workflow
-    events: EventPublisher
-    mailer: Mailer
-    secrets: Secrets
-    idempotency: IdempotentRequests
-    customers: CustomerStorePort
-    # Guessing limits, one-time codes, tracking-link generations; text messages.
-    access: AccessRecords
-    texter: Texter
-    alerts: AlertLog
-    clock: Callable[[], datetime] = field(default=utc_now)
-    choose_carrier: CarrierChoice = field(default=carrier_for)
-    # Where sent emails can be read back: wired by the local stack; AWS has none.
-    outbox: Outbox | None = None
-    # The sandbox gateway's own ledger (``GET /sandbox/payments/{id}``): wired by the local
-    # stack only, where the sandbox is the gateway the books are held against.
-    sandbox_ledger: SandboxLedger | None = None
 
 
 def client(service: str, region: str) -> Any:

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.acceptance.client import RunningStack, Shop
-from tests.stack_process import start_stack, stop_stack
+from tests.support.shop import RunningStack, Shop
+from tests.support.stack_process import start_stack, stop_stack
 
 TIME_SCALE = 1200
 HANDLING_SECONDS = 5 * TIME_SCALE

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem
-from tests.support import OPS, STOREFRONT, order_body
+from tests.support import OPS, STOREFRONT, assert_problem, order_body
+from tests.support.shop import Shop
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem
-from tests.support import STOREFRONT, idempotency_key, order_body
+from tests.support import STOREFRONT, assert_problem, idempotency_key, order_body
+from tests.support.orders import wait_for_status
+from tests.support.shop import Shop
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -41,7 +42,7 @@ def test_fifty_concurrent_retries_of_one_checkout_make_one_order(shop: Shop) -> 
     assert "Idempotency-Key" in [e["field"] for e in problem["errors"]], problem
 
     # One order, one execution, one charge, one email per step.
-    order = shop.wait_for_status(order_id, "RESERVED", "SHIPPED")
+    order = wait_for_status(shop, order_id, "RESERVED", "SHIPPED", settled=True)
     statuses = [h["status"] for h in order["history"]]
     assert statuses.count("ACCEPTED") == 1 and statuses.count("PAID") == 1, statuses
     assert order["payment"]["authorized"] == answers[0]["total"]

@@ -10,8 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import RunningStack, Shop, assert_problem
-from tests.support import OPS, STORE, STOREFRONT, eventually, idempotency_key, order_body
+from tests.support import (
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    idempotency_key,
+    order_body,
+)
+from tests.support.shop import RunningStack, Shop
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 

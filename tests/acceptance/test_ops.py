@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem
-from tests.support import OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support import OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.orders import wait_for_status
+from tests.support.shop import Shop
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -19,7 +20,7 @@ def test_ops_see_the_execution_behind_an_order(shop: Shop) -> None:
     placed = shop.place_ok(
         order_body(lines=[{"sku": "SCARF-WOOL", "quantity": 1, "fulfillment": "ship"}])
     )
-    order = shop.wait_for_status(placed["order_id"], "SHIPPED")
+    order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
 
     # The shipment's status is written before DispatchFulfilment captures its share and
     # returns: the execution reaches its wait for the carrier just after.

@@ -10,8 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.acceptance.client import Shop, html_of, text_of
 from tests.support import STORE, STOREFRONT, order_body, signed_event
+from tests.support.orders import wait_for_status
+from tests.support.shop import Shop, html_of, text_of
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -43,7 +44,7 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     order_id, tracking_url = placed["order_id"], placed["tracking_url"]
 
     # The workflow pays, reserves and ships it on its own.
-    order = shop.wait_for_status(order_id, "SHIPPED")
+    order = wait_for_status(shop, order_id, "SHIPPED", settled=True)
     assert [h["status"] for h in order["history"]] == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
     assert order["customer_id"] == placed["customer_id"]
     assert order["total"] == expected_total
@@ -61,7 +62,7 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     raw, headers = signed_event(shipment["tracking_number"], "delivered")
     response = shop.post(f"/carriers/{shipment['carrier']}/events", raw, headers)
     assert response.status_code == 200, response.text
-    order = shop.wait_for_status(order_id, "DELIVERED")
+    order = wait_for_status(shop, order_id, "DELIVERED", settled=True)
     assert order["fulfillments"][0]["status"] == "DELIVERED"
     replay_raw, replay_headers = signed_event(
         shipment["tracking_number"], "delivered", event_id=_event_id(raw)
@@ -106,7 +107,7 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     assert after["on_hand"] == before["on_hand"] + 2
     assert after["available"] == before["available"] + 2
 
-    order = shop.wait_for_status(order_id, "RETURNED")
+    order = wait_for_status(shop, order_id, "RETURNED", settled=True)
     assert [h["status"] for h in order["history"]] == [
         "ACCEPTED",
         "PAID",

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import Shop, assert_problem, text_of
-from tests.support import STOREFRONT, order_body
+from tests.support import STOREFRONT, assert_problem, order_body
+from tests.support.orders import wait_for_status
+from tests.support.shop import Shop, text_of
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
 
@@ -73,22 +74,29 @@ def test_more_than_the_stock_everywhere_is_rejected_and_voided(shop: Shop) -> No
 def test_cancelling_right_after_placing_leaves_stock_and_money_as_they_were(shop: Shop) -> None:
     sku = "HOODIE-GRY-L"
     before = shop.stock(sku)
-    placed = shop.place_ok(order_body(lines=_line(sku, 2)))
+    # Held at ACCEPTED: the gateway never answers this token, and the workflow retries the
+    # authorisation for seconds (1, 2 and 4 s, fully jittered) before it gives up, so the
+    # cancel below lands before anything is authorised or reserved.
+    held = order_body(lines=_line(sku, 2), payment={"method": "card", "token": "tok_unavailable"})
+    placed = shop.place_ok(held)
 
     cancelled = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "CANCELLED"
     assert cancelled.json()["status_reason"] == "customer_request"
+    assert [h["status"] for h in cancelled.json()["history"]] == ["ACCEPTED", "CANCELLED"]
 
-    # The workflow notices and ends without shipping anything.
+    # The workflow notices at its next attempt and ends without taking or shipping anything.
     execution = shop.wait_for_execution_end(placed["order_id"])
     assert execution["status"] == "SUCCEEDED", execution
     order = shop.order(placed["order_id"])
     assert order["status"] == "CANCELLED"
+    assert [h["status"] for h in order["history"]] == ["ACCEPTED", "CANCELLED"]
     assert all(f["status"] == "CANCELLED" for f in order["fulfillments"]), order
     assert all(f["shipment"] is None for f in order["fulfillments"]), order
     payment = order["payment"]
-    assert payment["status"] != "CAPTURED", payment
+    assert payment["payment_id"] is None, payment  # nothing was ever authorised
+    assert payment["authorized"] == {"amount": "0.00", "currency": "EUR"}, payment
     assert payment["captured"] == {"amount": "0.00", "currency": "EUR"}, payment
     assert payment["refunded"] == {"amount": "0.00", "currency": "EUR"}, payment
     assert shop.stock(sku) == before
@@ -100,7 +108,7 @@ def test_cancelling_while_it_is_being_picked_releases_the_reservation(shop: Shop
     body = order_body(lines=_line(sku, 2))
     placed = shop.place_ok(body)
 
-    reserved = shop.wait_for_status(placed["order_id"], "RESERVED")
+    reserved = wait_for_status(shop, placed["order_id"], "RESERVED", settled=True)
     [fulfillment] = reserved["fulfillments"]
     source = fulfillment["location_id"]
     held = shop.stock(sku)[source]
@@ -127,7 +135,7 @@ def test_cancelling_while_it_is_being_picked_releases_the_reservation(shop: Shop
 
 def test_an_order_that_has_shipped_can_no_longer_be_cancelled(shop: Shop) -> None:
     placed = shop.place_ok(order_body(lines=_line("CAP-NAVY", 1)))
-    shipped = shop.wait_for_status(placed["order_id"], "SHIPPED")
+    shipped = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
 
     response = shop.post(f"/orders/{placed['order_id']}/cancel", {}, STOREFRONT)
     assert_problem(response, 409)

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.acceptance.client import RunningStack
-from tests.stack_process import ROOT, start_stack, stop_stack
+from tests.support.shop import RunningStack
+from tests.support.stack_process import ROOT, start_stack, stop_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.acceptance, pytest.mark.xdist_group("schemathesis")]
 

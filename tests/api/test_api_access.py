@@ -15,14 +15,17 @@ import pytest
 import chalicelib.api
 from chalicelib.api.http import ROUTE_DOCS, Access
 from chalicelib.domain.errors import NotFound
-from tests.api.helpers import (
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
     assert_problem,
-    expected_order_id,
-    get_order,
-    place_order,
-    post_order,
+    eventually,
+    idempotency_key,
+    order_body,
 )
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, idempotency_key, order_body
+from tests.support.api import expected_order_id, get_order, place_order, post_order
 
 # Every blueprint registers its routes on import: load them all to walk the registry.
 for _module in pkgutil.iter_modules(chalicelib.api.__path__):

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem
-from tests.support import JSON, OPS, STORE, STOREFRONT
-from tests.workflow.flow import ops_alerts
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
+from tests.support.flow import ops_alerts
 
 ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}
 

@@ -7,15 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
+from tests.support.api import (
     assert_not_stored,
-    assert_problem,
     expected_order_id,
     get_order,
     place_order,
     post_order,
 )
-from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
 
 
 def _store_order(**overrides: Any) -> dict[str, Any]:

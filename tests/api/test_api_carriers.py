@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from chalicelib.services.carrier_events import sign
-from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
-from tests.support import CARRIER_SECRET, JSON, order_body, signed_event
+from tests.support import CARRIER_SECRET, JSON, assert_problem, order_body, signed_event
+from tests.support.api import get_order, place_order
+from tests.support.orders import wait_for_status
 
 CARRIER = "rapido"
 

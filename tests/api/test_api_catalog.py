@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.api.helpers import assert_problem
-from tests.support import OPS, STORE, STOREFRONT
+from tests.support import OPS, STORE, STOREFRONT, assert_problem
 
 AMOUNT = re.compile(r"^\d+\.\d{2}$")
 

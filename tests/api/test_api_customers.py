@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, place_order
-from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import place_order
 
 
 def _identify(client: Any, body: Any, auth: dict[str, str] = STOREFRONT) -> Any:

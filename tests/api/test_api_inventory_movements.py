@@ -11,9 +11,8 @@ import pytest
 
 from chalicelib.ports import StockChange
 from infra.local.stack import ACCOUNT_ID, REGION
-from tests.api.helpers import assert_problem
-from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key
-from tests.workflow.flow import fresh_sku as workflow_fresh_sku
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key
+from tests.support.flow import fresh_sku as workflow_fresh_sku
 
 MADRID = "ST-MADRID"  # ships: counted in web availability
 VALENCIA = "ST-VALENCIA"  # does not ship: pick-up only

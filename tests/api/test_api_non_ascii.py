@@ -17,8 +17,8 @@ import pytest
 
 import chalicelib.api
 from chalicelib.api.http import ROUTE_DOCS, RouteDoc
-from tests.api.helpers import assert_problem, place_order, verify_customer
-from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import place_order, verify_customer
 
 for _module in pkgutil.iter_modules(chalicelib.api.__path__):
     importlib.import_module(f"chalicelib.api.{_module.name}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.api.helpers import assert_problem, get_order, place_order
-from tests.support import OPS, eventually, order_body
+from tests.support import OPS, assert_problem, eventually, order_body
+from tests.support.api import get_order, place_order
 
 EXECUTION_STATUSES = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 

@@ -9,15 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (
-    assert_not_stored,
-    assert_problem,
-    get_order,
-    place_order,
-    post_order,
-    wait_for_status,
-)
-from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.orders import wait_for_status
 
 ORDER_KEYS = {
     "order_id",

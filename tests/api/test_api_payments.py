@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, get_order, place_order
-from tests.support import OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support import OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import get_order, place_order
 
 ZERO = {"amount": "0.00", "currency": "EUR"}
 LEDGER_KEYS = {"payment_id", "authorized", "captured", "refunded", "voided", "operations"}

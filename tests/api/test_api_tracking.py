@@ -9,8 +9,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
-from tests.support import OPS, STOREFRONT, order_body
+from tests.support import OPS, STOREFRONT, assert_problem, order_body
+from tests.support.api import get_order, place_order
+from tests.support.orders import wait_for_status
 
 
 @pytest.fixture

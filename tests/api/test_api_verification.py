@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 
-from tests.api.helpers import assert_problem, place_order, sent_code, verify_customer
-from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import place_order, sent_code, verify_customer
 
 
 def _email() -> str:

@@ -6,23 +6,17 @@ import json
 import uuid
 from typing import Any
 
-from tests.api.helpers import assert_problem, place_order
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import customer_360, place_order
 
 
 def _email() -> str:
     return f"c360-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def _view(client: Any, customer_id: str, auth: dict[str, str] = OPS, query: str = "") -> Any:
-    return client.http.get(f"/customers/{customer_id}{query}", headers=auth)
-
-
 def _view_when(client: Any, customer_id: str, check: Any) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        response = _view(client, customer_id)
-        assert response.status_code == 200, response.body
-        body: dict[str, Any] = response.json_body
+        body = customer_360(client, customer_id)
         return body if check(body) else None
 
     return eventually(probe)
@@ -74,22 +68,24 @@ def test_orders_are_paginated_newest_first_with_a_cursor(client: Any) -> None:
     customer_id = place_order(client, order_body(customer={"email": email}))["customer_id"]
     _view_when(client, customer_id, lambda v: v["metrics"]["order_count"] == 4)
 
-    first = _view(client, customer_id, query="?limit=3").json_body
-    second = _view(client, customer_id, query=f"?limit=3&cursor={first['orders_next_cursor']}")
+    first = customer_360(client, customer_id, query="?limit=3")
+    second = customer_360(
+        client, customer_id, query=f"?limit=3&cursor={first['orders_next_cursor']}"
+    )
 
     assert len(first["orders"]) == 3
-    assert second.status_code == 200, second.body
-    order_ids = [o["order_id"] for o in first["orders"] + second.json_body["orders"]]
+    order_ids = [o["order_id"] for o in first["orders"] + second["orders"]]
     assert len(order_ids) == 4 and set(placed) <= set(order_ids)
-    stamps = [o["placed_at"] for o in first["orders"] + second.json_body["orders"]]
+    stamps = [o["placed_at"] for o in first["orders"] + second["orders"]]
     assert stamps == sorted(stamps, reverse=True)
-    assert second.json_body["orders_next_cursor"] is None
+    assert second["orders_next_cursor"] is None
 
 
 def test_a_cursor_that_is_not_ours_names_no_page_404(client: Any) -> None:
     customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
 
-    assert_problem(_view(client, customer_id, query="?cursor=bm9wZQ"), 404, "cursor")
+    unknown_cursor = client.http.get(f"/customers/{customer_id}?cursor=bm9wZQ", headers=OPS)
+    assert_problem(unknown_cursor, 404, "cursor")
 
 
 def test_lookup_by_identifier_finds_the_customer(client: Any) -> None:
@@ -110,7 +106,7 @@ def test_lookup_of_an_unknown_or_invalid_identifier_is_a_problem(client: Any) ->
 
 
 def test_unknown_customer_is_404(client: Any) -> None:
-    assert_problem(_view(client, "cus_nobody"), 404, "customer_id")
+    assert_problem(client.http.get("/customers/cus_nobody", headers=OPS), 404, "customer_id")
 
 
 def test_staff_record_calls_chats_and_visits(client: Any) -> None:
@@ -123,7 +119,7 @@ def test_staff_record_calls_chats_and_visits(client: Any) -> None:
     )
 
     assert added.status_code == 201, added.body
-    view = _view(client, customer_id).json_body
+    view = customer_360(client, customer_id)
     assert {"type": "store_visit", "channel": "store", "summary": "tried shoes"}.items() <= next(
         i for i in view["interactions"] if i["type"] == "store_visit"
     ).items()

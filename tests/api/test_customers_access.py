@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, place_order, verify_customer
-from tests.support import JSON, OPS, STOREFRONT, order_body
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
+from tests.support.api import place_order, verify_customer
 
 
 def _customer(client: Any, stack: Any) -> dict[str, Any]:

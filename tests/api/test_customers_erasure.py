@@ -23,9 +23,9 @@ from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
 from chalicelib.services.unit_of_work import status_event
-from tests.api.helpers import assert_problem, place_order
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
-from tests.workflow.flow import fresh_sku, post_carrier_event, stop_if_running, tracking_number
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import place_order
+from tests.support.flow import fresh_sku, post_carrier_event, stop_if_running, tracking_number
 
 
 @pytest.fixture

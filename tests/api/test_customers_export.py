@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 import pytest
 
 from chalicelib.domain.orders import FulfillmentStatus, Order
-from tests.api.helpers import place_order
 from tests.support import CARRIER_SECRET, JSON, OPS, eventually, order_body
-from tests.workflow.flow import fresh_sku, stop_if_running
+from tests.support.api import place_order
+from tests.support.flow import fresh_sku, stop_if_running
 
 # Fields that hold credentials or internal references; none may appear, at any depth.
 FORBIDDEN_KEYS = {

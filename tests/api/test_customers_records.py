@@ -10,24 +10,17 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.dynamodb.store import CustomerStore
-from tests.api.helpers import assert_problem, get_order, place_order
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import customer_360, get_order, place_order
 
 
 def _email() -> str:
     return f"rec-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def _view(client: Any, customer_id: str) -> dict[str, Any]:
-    response = client.http.get(f"/customers/{customer_id}", headers=OPS)
-    assert response.status_code == 200, response.body
-    body: dict[str, Any] = response.json_body
-    return body
-
-
 def _counted(client: Any, customer_id: str, orders: int) -> dict[str, Any]:
     return eventually(
-        lambda: (v := _view(client, customer_id))["metrics"]["order_count"] == orders and v
+        lambda: (v := customer_360(client, customer_id))["metrics"]["order_count"] == orders and v
     )
 
 
@@ -62,12 +55,12 @@ def test_merge_moves_history_and_the_old_id_points_at_the_survivor(client: Any) 
     assert merged.status_code == 200, merged.body
     assert merged.json_body["by_role"] == "ops"
     assert merged.json_body["from_customer_id"] == gone["customer_id"]
-    view = _view(client, kept["customer_id"])
+    view = customer_360(client, kept["customer_id"])
     assert {o["order_id"] for o in view["orders"]} == {kept["order_id"], gone["order_id"]}
     assert {"type": "email", "value": other} in view["identifiers"]
     assert view["metrics"]["order_count"] == 2
     assert len(view["consents"]) == 2
-    old = _view(client, gone["customer_id"])
+    old = customer_360(client, gone["customer_id"])
     assert old["customer_id"] == kept["customer_id"]
     assert old["merged_into"] == kept["customer_id"]
     found = client.http.get(f"/customers?email={other}", headers=OPS).json_body
@@ -110,8 +103,8 @@ def test_asking_again_for_a_merge_answers_with_it_and_finishes_an_interrupted_on
         patched.setattr(CustomerStore, "move_items", dies)
         died = _merge(client, kept["customer_id"], gone["customer_id"])
     assert died.status_code == 500
-    assert _view(client, gone["customer_id"])["merged_into"] == kept["customer_id"]
-    assert [o["order_id"] for o in _view(client, kept["customer_id"])["orders"]] == [
+    assert customer_360(client, gone["customer_id"])["merged_into"] == kept["customer_id"]
+    assert [o["order_id"] for o in customer_360(client, kept["customer_id"])["orders"]] == [
         kept["order_id"]
     ]
 
@@ -121,7 +114,7 @@ def test_asking_again_for_a_merge_answers_with_it_and_finishes_an_interrupted_on
     assert again.status_code == once_more.status_code == 200, again.body
     assert again.json_body == once_more.json_body
     assert again.json_body["from_customer_id"] == gone["customer_id"]
-    view = _view(client, kept["customer_id"])
+    view = customer_360(client, kept["customer_id"])
     assert {o["order_id"] for o in view["orders"]} == {kept["order_id"], gone["order_id"]}
     assert view["metrics"]["order_count"] == 2  # the figures added once, not per call
 
@@ -133,7 +126,7 @@ def test_merging_into_an_erased_customer_is_refused(client: Any) -> None:
 
     assert_problem(_merge(client, erased, other), 409, "customer_id")
     assert_problem(_merge(client, other, erased), 409, "from_customer_id")
-    assert _view(client, other)["profile"]["state"] == "active"
+    assert customer_360(client, other)["profile"]["state"] == "active"
 
 
 def test_anonymous_store_sale_is_claimed_with_its_receipt_code(client: Any) -> None:
@@ -149,7 +142,7 @@ def test_anonymous_store_sale_is_claimed_with_its_receipt_code(client: Any) -> N
 
     assert claimed.status_code == 200, claimed.body
     customer_id = claimed.json_body["customer_id"]
-    view = eventually(lambda: (v := _view(client, customer_id))["orders"] and v)
+    view = eventually(lambda: (v := customer_360(client, customer_id))["orders"] and v)
     assert view["orders"][0]["order_id"] == sale["order_id"]
     assert view["orders"][0]["channel"] == "store"
     assert get_order(client, sale["order_id"], auth=OPS)["customer_id"] == customer_id

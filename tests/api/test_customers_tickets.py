@@ -7,8 +7,8 @@ import json
 import uuid
 from typing import Any
 
-from tests.api.helpers import assert_problem, place_order
-from tests.support import JSON, OPS, STORE, eventually, order_body
+from tests.support import JSON, OPS, STORE, assert_problem, eventually, order_body
+from tests.support.api import place_order
 
 
 def _open(client: Any, customer_id: str, **body: Any) -> Any:

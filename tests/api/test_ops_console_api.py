@@ -9,8 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import assert_problem, get_order, place_order, wait_for_status
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body, signed_event
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+    signed_event,
+)
+from tests.support.api import get_order, place_order
+from tests.support.orders import wait_for_status
 
 UNKNOWN_ORDER = "ord_00000000000000000000"
 OPS_JSON_ROUTES = [

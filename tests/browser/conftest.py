@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.client import RunningStack, Shop
-from tests.stack_process import start_stack, stop_stack
+from tests.support.shop import RunningStack, Shop
+from tests.support.stack_process import start_stack, stop_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"

@@ -15,8 +15,9 @@ import boto3
 import pytest
 import requests
 
-from tests.acceptance.client import RunningStack, Shop
 from tests.support import OPS, eventually, order_body, signed_event
+from tests.support.orders import wait_for_status
+from tests.support.shop import RunningStack, Shop
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -112,7 +113,7 @@ def shipped_order(console_shop: Shop) -> dict[str, Any]:
     carrier: id, customer email, carrier and tracking number."""
     body = order_body()
     placed = console_shop.place_ok(body)
-    order = console_shop.wait_for_status(placed["order_id"], "SHIPPED")
+    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
     shipment = order["fulfillments"][0]["shipment"]
     event, headers = signed_event(shipment["tracking_number"], "in_transit")
     scanned = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
@@ -334,7 +335,7 @@ def test_a_stopped_execution_is_retried_from_the_order_panel(
 ) -> None:
     placed = console_shop.place_ok(order_body())
     order_id = placed["order_id"]
-    console_shop.wait_for_status(order_id, "SHIPPED")
+    wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
     _stop_execution(console_stack, console_shop, order_id)
 
     sign_in(browser, console_stack.url, "demo-ops")
@@ -395,12 +396,12 @@ def test_the_sla_scorecard_is_drawn_as_a_chart(
 ) -> None:
     # A second parcel with the same carrier, delivered: the chart gets a delivery to show.
     placed = console_shop.place_ok(order_body())
-    order = console_shop.wait_for_status(placed["order_id"], "SHIPPED")
+    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
     shipment = order["fulfillments"][0]["shipment"]
     event, headers = signed_event(shipment["tracking_number"], "delivered")
     delivered = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
     assert delivered.status_code == 200, delivered.text
-    console_shop.wait_for_status(placed["order_id"], "DELIVERED")
+    wait_for_status(console_shop, placed["order_id"], "DELIVERED", settled=True)
     scorecard = requests.get(f"{console_stack.url}/ops/sla", headers=OPS, timeout=30).json()
     mine = next(
         row
@@ -490,7 +491,7 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
     # A carrier reports a problem with a parcel: ops are alerted about that order.
     placed = console_shop.place_ok(order_body())
     order_id = placed["order_id"]
-    order = console_shop.wait_for_status(order_id, "SHIPPED")
+    order = wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
     shipment = order["fulfillments"][0]["shipment"]
     event, headers = signed_event(shipment["tracking_number"], "exception")
     reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)

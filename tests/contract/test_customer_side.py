@@ -18,7 +18,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.errors import ConcurrentModification, Conflict, InvalidCursor
 from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.ports import CustomerRecord
-from tests.unit.builders import NOW, new_id
+from tests.support.builders import NOW, new_id
 
 
 def _email() -> Identifier:

@@ -28,7 +28,7 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
-from tests.unit.builders import NOW, new_id, order, paid, shipment
+from tests.support.builders import NOW, new_id, order, paid, shipment
 
 WAREHOUSE = Location(
     location_id="WH-1",

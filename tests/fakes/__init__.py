@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS, carrier_for
-from chalicelib.composition import Deps
 from chalicelib.config import Settings
+from chalicelib.deps import Deps
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.memory import Memory
 from tests.fakes.orders import FakeOrderStore

@@ -21,7 +21,6 @@ from chalicelib.domain.errors import (
     PaymentGatewayUnavailable,
     PaymentRefused,
 )
-from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Channel,
@@ -33,6 +32,7 @@ from chalicelib.domain.orders import (
     OrderStatus,
 )
 from chalicelib.ports import StockChange
+from tests.support.builders import stock
 
 
 def new_order(total: str = "10.00") -> Order:
@@ -61,21 +61,19 @@ def new_order(total: str = "10.00") -> Order:
     return order
 
 
-def new_sku(deps: Any, stock: dict[str, tuple[int, int]]) -> str:
+def new_sku(deps: Any, levels: dict[str, tuple[int, int]]) -> str:
     """A fresh SKU with ``{location: (on_hand, safety_stock)}``, nothing reserved."""
     sku = f"IT-{uuid.uuid4().hex[:10].upper()}"
-    for location_id, (on_hand, safety) in stock.items():
+    for location_id, (on_hand, safety) in levels.items():
         deps.store.put_stock(
-            StockLevel(
-                sku=sku,
-                location_id=location_id,
+            stock(
+                sku,
+                location_id,
+                on_hand,
                 location_type=(
                     LocationType.WAREHOUSE if location_id.startswith("WH") else LocationType.STORE
                 ),
-                ships=True,
                 pickup=not location_id.startswith("WH"),
-                on_hand=on_hand,
-                reserved=0,
                 safety_stock=safety,
             )
         )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import json
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from chalicelib.ports import StockChange
 from infra.local import adaptations
 from infra.local.stack import REGION
 from tests.support import JSON, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     fresh_sku,
     place,
     raw_history,
@@ -33,8 +32,8 @@ from tests.workflow.flow import (
     stock_of,
     stop_if_running,
     wait_for_execution,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 RACERS = 30
 UNITS = 10
@@ -369,8 +368,17 @@ def test_stop_running_executions_leaves_none_running(client: Any, deps: Any, set
     assert running == []
     # moto reports an execution stopped inside the Map as FAILED (MapIterationAborted).
     assert deps.workflow.describe(reserved.execution_arn)["status"] in ("ABORTED", "FAILED")
-    # A stopped execution writes nothing more: the order does not ship after the wait.
-    time.sleep(handling + 2)
+    # A stopped execution writes nothing more: the order does not ship after the wait. A
+    # twin placed after the stop, with the same wait, ships: by then the stopped execution's
+    # wait, which began earlier, has run out too.
+    twin_sku = fresh_sku(deps, {"WH-GETAFE": 2})
+    twin = place(
+        client, order_body(lines=[{"sku": twin_sku, "quantity": 1, "fulfillment": "ship"}])
+    )
+    try:
+        wait_for_status(deps, twin, "SHIPPED")
+    finally:
+        stop_if_running(deps, twin)
     after = deps.store.get_order(order_id)
     assert after.status.value == "RESERVED"
     assert after.version == reserved.version

@@ -29,7 +29,7 @@ from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
 from chalicelib.services import fulfilment, ordering, pickups, returns, settlement
 from chalicelib.services.unit_of_work import Change, mutate
 from tests.support import order_body
-from tests.workflow.flow import fresh_sku, stock_of
+from tests.support.flow import fresh_sku, stock_of
 
 EXAMPLES = 40
 TOKENS = ["tok_visa", "tok_visa", "tok_refund_flaky", "tok_void_flaky", "tok_reply_lost"]

@@ -12,8 +12,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.errors import MovementRejected, OutOfStock
-from chalicelib.domain.inventory import StockLevel
 from chalicelib.ports import StockChange
+from tests.support.builders import stock
 
 LOCATIONS = ("WH-GETAFE", "ST-MADRID")
 SAFETY = {"WH-GETAFE": 0, "ST-MADRID": 1}
@@ -34,16 +34,14 @@ def make_machine(store: Any) -> type[RuleBasedStateMachine]:
             self.shipped = dict.fromkeys(LOCATIONS, 0)
             for location in LOCATIONS:
                 store.put_stock(
-                    StockLevel(
-                        sku=self.sku,
-                        location_id=location,
+                    stock(
+                        self.sku,
+                        location,
+                        self.on_hand[location],
                         location_type=LocationType.WAREHOUSE
                         if location.startswith("WH")
                         else LocationType.STORE,
-                        ships=True,
                         pickup=location.startswith("ST"),
-                        on_hand=self.on_hand[location],
-                        reserved=0,
                         safety_stock=SAFETY[location],
                     )
                 )

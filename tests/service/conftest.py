@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
 

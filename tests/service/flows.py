@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import carrier_events, fulfilment, ordering

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import OrderStatus
 from tests.fakes import RecordingEvents

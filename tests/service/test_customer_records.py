@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict
 from chalicelib.services import customer_records, customer_view, fulfilment
 from chalicelib.services.fulfilment import OrderStep

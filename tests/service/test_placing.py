@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.errors import OrquestaError, PaymentDeclined
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import OrderStatus

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.services import fulfilment, ordering, settlement

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.composition import Deps
+from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.tickets import TicketStatus, TicketType
 from chalicelib.ports import CustomerRecord

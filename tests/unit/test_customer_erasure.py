@@ -26,7 +26,7 @@ from chalicelib.domain.orders import (
     ShippingAddress,
 )
 from chalicelib.domain.tickets import Ticket, TicketNote, TicketType
-from tests.unit.builders import order
+from tests.support.builders import order
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 # Any text, marked so that it cannot occur by chance in ids, dates or amounts.

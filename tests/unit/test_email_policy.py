@@ -25,7 +25,7 @@ from chalicelib.domain.orders import (
     OrderStatus,
     StatusReason,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     PRICES,
     WAREHOUSE,

@@ -31,7 +31,7 @@ from chalicelib.domain.opportunities import (
     shortage_subscriptions,
     subscribe,
 )
-from tests.unit.builders import NOW
+from tests.support.builders import NOW
 
 OPEN, NOTIFIED, CONVERTED, LOST = (
     OpportunityStatus.OPEN,

@@ -18,7 +18,7 @@ from chalicelib.domain.orders import (
     OrderStatus,
     StatusReason,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_BCN,
     STORE_SOL,

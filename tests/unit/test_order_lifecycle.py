@@ -19,7 +19,7 @@ from chalicelib.domain.orders import (
     StatusReason,
     can_transition,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_SOL,
     WAREHOUSE,

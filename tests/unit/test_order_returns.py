@@ -16,7 +16,7 @@ from chalicelib.domain.orders import (
     ReturnStatus,
     StatusReason,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_SOL,
     WAREHOUSE,

@@ -15,7 +15,7 @@ from chalicelib.domain.orders import (
     ReturnLine,
     StatusReason,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_SOL,
     WAREHOUSE,

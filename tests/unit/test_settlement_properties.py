@@ -31,7 +31,7 @@ from chalicelib.domain.orders import (
     ReturnLine,
     StatusReason,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_BCN,
     STORE_SOL,

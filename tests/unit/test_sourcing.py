@@ -16,7 +16,7 @@ from chalicelib.domain.inventory import (
     available_to_promise,
     plan_sourcing,
 )
-from tests.unit.builders import STORE_BCN, STORE_SOL, WAREHOUSE, stock, warehouse_stock
+from tests.support.builders import STORE_BCN, STORE_SOL, WAREHOUSE, stock, warehouse_stock
 
 SHIRT = "TSHIRT-BLK-M"
 MUG = "MUG-WHT"

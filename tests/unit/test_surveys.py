@@ -26,7 +26,7 @@ from chalicelib.domain.surveys import (
     subject_of,
     survey_open,
 )
-from tests.unit.builders import (
+from tests.support.builders import (
     NOW,
     STORE_SOL,
     WAREHOUSE,

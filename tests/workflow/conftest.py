@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflow.flow import stop_if_running
+from tests.support.flow import stop_if_running
 
 
 @pytest.fixture

@@ -12,15 +12,15 @@ from chalicelib.services import notify
 from chalicelib.services.tracking import tracking_url
 from chalicelib.services.unit_of_work import status_event
 from tests.support import order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     emails_to,
     fresh_sku,
     parts_of,
     place,
     post_carrier_event,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 MAILED_ON_THE_WAY = ["ACCEPTED", "PAID", "RESERVED", "SHIPPED", "DELIVERED"]
 LANGUAGE = {

@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support import STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.api import get_order
+from tests.support.flow import (
     emails_to,
     fresh_sku,
-    get_order_view,
     ops_alerts,
     place,
     post_carrier_event,
     states_entered,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 
 def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_order(
@@ -41,7 +41,7 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
         return shipment is not None and shipment.breached_at is not None
 
     eventually(breach_recorded, timeout=90)
-    view = get_order_view(client, order_id, STOREFRONT)
+    view = get_order(client, order_id, STOREFRONT)
     assert view["sla"]["status"] == "breached"
     shipment = view["fulfillments"][0]["shipment"]
     assert shipment["sla"]["status"] == "breached"
@@ -69,7 +69,7 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
     assert ack["status"] == "applied"
     assert ack["order_status"] == "DELIVERED"
     delivered = wait_for_status(deps, order_id, "DELIVERED")
-    view = get_order_view(client, order_id, STOREFRONT)
+    view = get_order(client, order_id, STOREFRONT)
     shipment = view["fulfillments"][0]["shipment"]
     assert view["fulfillments"][0]["status"] == "DELIVERED"
     assert shipment["delivered_at"] is not None

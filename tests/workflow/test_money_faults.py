@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from chalicelib.domain import settlement as rules
 from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.api import get_order
+from tests.support.flow import (
     amounts,
     fresh_sku,
-    get_order_view,
     ledger_of,
     ops_alerts,
     place,
@@ -30,9 +30,9 @@ from tests.workflow.flow import (
     stop_if_running,
     tracking_number,
     wait_for_execution,
-    wait_for_status,
     wait_until_settled,
 )
+from tests.support.orders import wait_for_status
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
         "voided": "8.00",
     }
     assert final.attention is not None and final.attention.kind == "compensated"
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     assert view["attention"]["kind"] == "compensated"
     assert view["payment"]["captured"] == {"amount": "40.00", "currency": "EUR"}
     alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
@@ -116,21 +116,24 @@ def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
     marked = deps.store.get_order(order_id)
     assert marked.attention is not None
     assert marked.attention.kind == "compensation_failed"
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     assert view["attention"]["kind"] == "compensation_failed"
 
 
 def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
-    client: Any, deps: Any
+    client: Any, deps: Any, stack: Any
 ) -> None:
-    # Three ordered, one in stock: rejected, and its authorisation voided.
+    # Three ordered, one in stock: rejected, and its authorisation voided. The scheduled
+    # settlement sweeper is held meanwhile: it would make one of the failing voids itself,
+    # and this test proves that the workflow retries both.
     sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="12.00")
     body = order_body(lines=[_ship(sku, 3)], payment={"method": "card", "token": "tok_void_flaky"})
-    order_id = place(client, body)
-    rejected = wait_for_status(deps, order_id, "REJECTED")
-    described = wait_for_execution(deps, rejected, timeout=60)
+    with stack.scheduler.paused():
+        order_id = place(client, body)
+        rejected = wait_for_status(deps, order_id, "REJECTED")
+        described = wait_for_execution(deps, rejected, timeout=60)
+        final = wait_until_settled(deps, order_id)
     assert described["status"] == "SUCCEEDED"
-    final = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, final)
     assert amounts(ledger) == {
         "authorized": "36.00",
@@ -146,12 +149,7 @@ def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
         for e in raw_history(described["execution_arn"])
         if e["type"] == "LambdaFunctionFailed"
     ]
-    # The gateway fails the first two voids; the stack's scheduled settlement sweeper may
-    # make one of them (as in the uncollected pick-up's test), so the workflow saw one or two.
-    assert errors in (
-        ["OutOfStock", "PaymentGatewayUnavailable"],
-        ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2,
-    )
+    assert errors == ["OutOfStock"] + ["PaymentGatewayUnavailable"] * 2
 
 
 def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: Any) -> None:
@@ -205,7 +203,7 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     assert received.status_code == 200, received.body
 
     # The gateway failed: the refund is recorded as owed, and the order shows it.
-    view = get_order_view(client, order_id, STORE)
+    view = get_order(client, order_id, STORE)
     owed = view["payment"]["owed"]
     assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
     assert view["payment"]["refunded"]["amount"] == "0.00"
@@ -303,19 +301,21 @@ def test_reject_and_not_collected_steps_that_time_out_void_once(
 
 
 def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
-    client: Any, deps: Any
+    client: Any, deps: Any, stack: Any
 ) -> None:
     # Before: the order was marked CANCELLED before the money was given back, and a
-    # gateway failure then lost it. Now the void is recorded owed in that same write.
+    # gateway failure then lost it. Now the void is recorded owed in that same write. The
+    # scheduled settlement sweeper is held meanwhile, so the workflow makes every void.
     sku = fresh_sku(deps, {"ST-VALENCIA": 2}, price="6.00")
     body = order_body(lines=[_pickup(sku)], payment={"method": "card", "token": "tok_void_flaky"})
-    order_id = place(client, body)
-    cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+    with stack.scheduler.paused():
+        order_id = place(client, body)
+        cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
+        described = wait_for_execution(deps, cancelled, timeout=60)
+        final = wait_until_settled(deps, order_id)
     assert cancelled.status_reason is not None
     assert cancelled.status_reason.value == "not_collected"
-    described = wait_for_execution(deps, cancelled, timeout=60)
     assert described["status"] == "SUCCEEDED"
-    final = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, final)
     assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
     assert amounts(ledger) == {
@@ -330,9 +330,8 @@ def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
         for e in raw_history(described["execution_arn"])
         if e["type"] == "LambdaFunctionFailed"
     ]
-    # The gateway fails the first two voids; the stack's scheduled settlement sweeper may
-    # make one of them, so the workflow saw one or two. Either way it was voided once.
-    assert errors in (["PaymentGatewayUnavailable"], ["PaymentGatewayUnavailable"] * 2)
+    # The gateway fails the first two voids; the workflow retried both.
+    assert errors == ["PaymentGatewayUnavailable"] * 2
 
 
 def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:

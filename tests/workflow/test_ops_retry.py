@@ -11,15 +11,15 @@ import boto3
 
 from infra.local.stack import REGION
 from tests.support import JSON, OPS, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     fresh_sku,
     place,
     post_carrier_event,
     states_entered,
     stock_of,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 RETRYABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
 

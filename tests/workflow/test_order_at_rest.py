@@ -18,10 +18,10 @@ from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.services import lost_parcels
 from chalicelib.services.carrier_events import sign
 from tests.support import CARRIER_SECRET, JSON, OPS, STORE, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.api import get_order
+from tests.support.flow import (
     emails_to,
     fresh_sku,
-    get_order_view,
     ops_alerts,
     parts_of,
     place,
@@ -31,8 +31,8 @@ from tests.workflow.flow import (
     stop_if_running,
     tracking_number,
     wait_for_execution,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 
 def _alerts_of(deps: Any, order_id: str) -> list[dict[str, Any]]:
@@ -115,7 +115,7 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
 
     # At the promise: breached, a late_delivery ticket, ops alerted.
     eventually(lambda: "sla_breached" in alert_kinds(), timeout=60)
-    view = get_order_view(client, order_id, OPS)
+    view = get_order(client, order_id, OPS)
     assert view["fulfillments"][0]["shipment"]["sla"]["status"] == "breached"
     customer = client.http.get(f"/customers/{shipped.customer_id}", headers=OPS).json_body
     tickets = [t for t in customer["tickets"] if t["order_id"] == order_id]
@@ -158,7 +158,7 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
     titles = [e["title"] for e in timeline["entries"]]
     assert "parcel lost" in titles
     assert "ops alert: parcel_lost (open)" in titles
-    view = get_order_view(client, order_id, STOREFRONT)
+    view = get_order(client, order_id, STOREFRONT)
     assert view["fulfillments"][0]["status"] == "LOST"
     assert view["payment"]["refunded"] == {"amount": "60.00", "currency": "EUR"}
 

@@ -6,17 +6,17 @@ import json
 from typing import Any
 
 from tests.support import JSON, STORE, STOREFRONT, eventually, order_body
-from tests.workflow.flow import (
+from tests.support.api import get_order
+from tests.support.flow import (
     emails_to,
     fresh_sku,
-    get_order_view,
     parts_of,
     place,
     post_carrier_event,
     stock_of,
     tracking_number,
-    wait_for_status,
 )
+from tests.support.orders import wait_for_status
 
 
 def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
@@ -41,7 +41,7 @@ def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
     parked.append(order_id)
 
     def both_dispatched() -> dict[str, Any] | None:
-        view = get_order_view(client, order_id, STORE)
+        view = get_order(client, order_id, STORE)
         statuses = {f["type"]: f["status"] for f in view["fulfillments"]}
         return view if statuses == {"pickup": "READY_FOR_PICKUP", "ship": "SHIPPED"} else None
 
@@ -60,7 +60,7 @@ def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
     assert code is not None and len(code) == 6 and code.isdigit()
     assert pickup["pickup_deadline"] is not None
     # The code is for store staff: the storefront does not see it.
-    storefront_view = get_order_view(client, order_id, STOREFRONT)
+    storefront_view = get_order(client, order_id, STOREFRONT)
     assert [f["pickup_code"] for f in storefront_view["fulfillments"]] == [None, None]
     # The units wait on the store's shelf, reserved.
     assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (3, 1)}

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.api.helpers import assert_problem
-from tests.support import JSON, STORE, eventually, order_body
-from tests.workflow.flow import fresh_sku, get_order_view, place, stock_of
+from tests.support import JSON, STORE, assert_problem, eventually, order_body
+from tests.support.api import get_order
+from tests.support.flow import fresh_sku, place, stock_of
 
 MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
 
@@ -23,7 +23,7 @@ def _ready_pickup(client: Any, deps: Any, parked: list[str], store: str) -> dict
     parked.append(order_id)
 
     def ready() -> dict[str, Any] | None:
-        view = get_order_view(client, order_id, STORE)
+        view = get_order(client, order_id, STORE)
         pickups = [f for f in view["fulfillments"] if f["status"] == "READY_FOR_PICKUP"]
         return pickups[0] | {"sku": sku, "order_id": order_id} if pickups else None
 
@@ -70,7 +70,7 @@ def test_after_five_wrong_pickup_codes_even_the_right_one_is_429(
         assert_problem(answer, 422, "pickup_code")
     assert_problem(locked, 429)
     assert 14 * 60 < int(locked.headers["Retry-After"]) <= 15 * 60
-    assert get_order_view(client, pickup["order_id"], STORE)["status"] == "READY_FOR_PICKUP"
+    assert get_order(client, pickup["order_id"], STORE)["status"] == "READY_FOR_PICKUP"
     assert stock_of(deps, pickup["sku"]) == {"ST-MADRID": (3, 1)}
 
 

@@ -15,14 +15,9 @@ from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.services.sla import check_overdue_shipments, record_breach
 from infra.local.stack import REGION
 from tests.support import OPS, eventually, order_body
-from tests.workflow.flow import (
-    fresh_sku,
-    get_order_view,
-    ops_alerts,
-    place,
-    states_entered,
-    wait_for_status,
-)
+from tests.support.api import get_order
+from tests.support.flow import fresh_sku, ops_alerts, place, states_entered
+from tests.support.orders import wait_for_status
 
 # One query per due day over the last days_back=2 days and today, each one page here.
 MAX_PAGES = 6
@@ -71,7 +66,7 @@ def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
     assert late.sla_status == "breached"
     assert late.breached_at is not None and late.breached_at >= shipment.promised_by
     assert order.status.value == "SHIPPED"
-    view = get_order_view(client, order_id, OPS)
+    view = get_order(client, order_id, OPS)
     assert view["fulfillments"][0]["shipment"]["sla"]["status"] == "breached"
     assert view["fulfillments"][0]["shipment"]["sla"]["breached_at"] is not None
     assert view["sla"]["status"] == "breached"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.support import JSON, STORE, STOREFRONT, order_body
-from tests.workflow.flow import (
+from tests.support.flow import (
     amounts,
     fresh_sku,
     ledger_of,
@@ -19,9 +19,9 @@ from tests.workflow.flow import (
     stock_of,
     tracking_number,
     wait_for_execution,
-    wait_for_status,
     wait_until_settled,
 )
+from tests.support.orders import wait_for_status
 
 
 def _statuses(order: Any) -> list[str]:

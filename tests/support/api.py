@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,7 @@ import pytest
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import ordering
-from tests.support import JSON, STOREFRONT, eventually, idempotency_key
-
-PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
+from tests.support import JSON, OPS, STOREFRONT, idempotency_key
 
 
 def api_key_of(auth: dict[str, str]) -> str:
@@ -55,41 +54,22 @@ def place_order(client: Any, body: dict[str, Any], auth: dict[str, str] = STOREF
     return response.json_body
 
 
-def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
-    """``response`` is an RFC 9457 problem with ``status`` naming at least ``fields``."""
-    assert response.status_code == status, response.body
-    content_type = response.headers.get("Content-Type") or response.headers.get("content-type")
-    assert content_type == "application/problem+json"
-    body = json.loads(response.body)
-    assert set(body) >= PROBLEM_KEYS, body
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    named = {error["field"] for error in body["errors"]}
-    assert all(isinstance(error["message"], str) and error["message"] for error in body["errors"])
-    assert set(fields) <= named, f"expected {fields} named, got {body['errors']}"
-    return body
-
-
-def error_fields(response: Any) -> set[str]:
-    """The fields a problem document names."""
-    return {error["field"] for error in json.loads(response.body)["errors"]}
-
-
-def count_orders(deps: Any) -> int:
-    """ORDER items in the table (every order has exactly one)."""
+def orders_placed_by(deps: Any, address: str) -> list[str]:
+    """Ids of the orders whose customer email is ``address``: the orders a test placed with
+    its own fresh email, whatever other tests store in the shared table meanwhile."""
     dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
-    paginator = dynamodb.get_paginator("scan")
-    total = 0
-    for page in paginator.paginate(
+    found: list[str] = []
+    for page in dynamodb.get_paginator("scan").paginate(
         TableName=deps.settings.table_name,
         FilterExpression="sk = :order AND begins_with(pk, :prefix)",
         ExpressionAttributeValues={":order": {"S": "ORDER"}, ":prefix": {"S": "ORDER#"}},
-        Select="COUNT",
+        ProjectionExpression="pk, doc_z",
     ):
-        total += page["Count"]
-    return total
+        for item in page["Items"]:
+            doc = json.loads(zlib.decompress(item["doc_z"]["B"]))
+            if (doc.get("contact") or {}).get("email") == address:
+                found.append(item["pk"]["S"].removeprefix("ORDER#"))
+    return found
 
 
 def executions_named(deps: Any, name: str) -> list[dict[str, Any]]:
@@ -106,12 +86,14 @@ def executions_named(deps: Any, name: str) -> list[dict[str, Any]]:
 def assert_not_stored(
     deps: Any, auth: dict[str, str], key: dict[str, str], email: str | None = None
 ) -> None:
-    """No order under the id this request would have created, and no customer for its email."""
+    """No order under the id this request would have created, and no customer and no order
+    for its email."""
     with pytest.raises(NotFound):
         deps.store.get_order(expected_order_id(auth, key))
     if email is not None:
         identifier = Identifier(type=IdentifierType.EMAIL, value=email.strip().lower())
         assert deps.store.find_identifier(identifier) is None
+        assert orders_placed_by(deps, email) == []
 
 
 def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> dict[str, Any]:
@@ -122,9 +104,12 @@ def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> 
     return body
 
 
-def wait_for_status(client: Any, order_id: str, *statuses: str) -> dict[str, Any]:
-    """Poll ``GET /orders/{order_id}`` until its status is one of ``statuses``."""
-    return eventually(lambda: (o := get_order(client, order_id))["status"] in statuses and o)
+def customer_360(client: Any, customer_id: str, query: str = "") -> dict[str, Any]:
+    """``GET /customers/{customer_id}`` as ops (the customer 360), which must succeed."""
+    response = client.http.get(f"/customers/{customer_id}{query}", headers=OPS)
+    assert response.status_code == 200, response.body
+    body: dict[str, Any] = response.json_body
+    return body
 
 
 def sent_code(outbox: Path, address: str) -> str:

@@ -20,7 +20,6 @@ from tests.support import JSON, OPS, STOREFRONT, eventually, idempotency_key
 HTTP_TIMEOUT = 30.0
 # Long enough for a loaded machine; a healthy stack needs a fraction of it.
 SETTLE_TIMEOUT = 60.0
-PROBLEM_JSON = "application/problem+json"
 # Statuses an order does not stay in: the workflow moves it on by itself.
 TRANSIENT = {"ACCEPTED", "PAID"}
 
@@ -89,26 +88,6 @@ class Shop:
         assert response.status_code == 200, response.text
         order: dict[str, Any] = response.json()
         return order
-
-    def wait_for_status(
-        self, order_id: str, *statuses: str, timeout: float = SETTLE_TIMEOUT
-    ) -> dict[str, Any]:
-        """Poll the order until its status is one of ``statuses`` and the money that
-        status calls for (a capture at hand-over, a void) is settled with the gateway."""
-
-        def probe() -> dict[str, Any] | None:
-            order = self.order(order_id)
-            settled = not order["payment"].get("owed")
-            return order if order["status"] in statuses and settled else None
-
-        try:
-            return eventually(probe, timeout=timeout, every=0.1)
-        except AssertionError as exc:
-            order = self.order(order_id)
-            raise AssertionError(
-                f"order {order_id} never reached {statuses}; it is {order['status']} "
-                f"({order['status_reason']}), history {order['history']}"
-            ) from exc
 
     def settled(self, order_id: str, timeout: float = SETTLE_TIMEOUT) -> dict[str, Any]:
         """The order once the workflow has decided it (past ACCEPTED and PAID) and its
@@ -204,13 +183,3 @@ def html_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("html",))
     assert part is not None, message
     return str(part.get_content())
-
-
-def assert_problem(response: requests.Response, status: int) -> dict[str, Any]:
-    """An RFC 9457 problem document with this status."""
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith(PROBLEM_JSON), response.headers
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status
-    assert {"type", "title", "detail", "errors"} <= problem.keys()
-    return problem

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
-from tests.acceptance.client import RunningStack
+from tests.support.shop import RunningStack
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Settings a developer's shell (or another test's in-process stack) may have exported; the
 # process under test must see only what ``make run`` would give it.
 _INHERITED_PREFIXES = ("ORQUESTA_", "MOTO_", "AWS_")

@@ -1,4 +1,6 @@
-"""Shared test helpers: building requests, signing carrier events, waiting for outcomes."""
+"""Shared test helpers: building requests, signing carrier events, reading problem documents,
+waiting for outcomes. The modules beside this one hold what needs more (the app, the stack).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ STORE = {"Authorization": "Bearer demo-store"}
 OPS = {"Authorization": "Bearer demo-ops"}
 JSON = {"Content-Type": "application/json"}
 CARRIER_SECRET = "demo-carrier-secret"
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 
 T = TypeVar("T")
 
@@ -78,3 +82,28 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, every: floa
             return last
         time.sleep(every)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+def assert_problem(response: Any, status: int, *fields: str) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem with ``status`` naming at least ``fields``.
+
+    ``response`` is a ``chalice.test.Client`` reply or a ``requests`` one."""
+    body_bytes = response.content if hasattr(response, "content") else response.body
+    assert response.status_code == status, body_bytes
+    content_type = response.headers.get("Content-Type") or response.headers.get("content-type")
+    assert content_type == PROBLEM_JSON, response.headers
+    body: dict[str, Any] = json.loads(body_bytes)
+    assert set(body) >= PROBLEM_KEYS, body
+    assert body["status"] == status
+    assert isinstance(body["type"], str) and body["type"]
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    named = {error["field"] for error in body["errors"]}
+    assert all(isinstance(error["message"], str) and error["message"] for error in body["errors"])
+    assert set(fields) <= named, f"expected {fields} named, got {body['errors']}"
+    return body
+
+
+def error_fields(response: Any) -> set[str]:
+    """The fields a problem document names."""
+    return {error["field"] for error in json.loads(response.body)["errors"]}

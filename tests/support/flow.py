@@ -14,12 +14,12 @@ from typing import Any
 import boto3
 
 from chalicelib.domain.catalog import Product
-from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from infra.local.demo_data import LOCATIONS
 from infra.local.stack import ACCOUNT_ID, REGION
 from tests.support import JSON, STOREFRONT, eventually, idempotency_key, signed_event
+from tests.support.builders import stock as stock_level
 
 TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -42,18 +42,38 @@ def fresh_sku(
     for location_id, on_hand in stock.items():
         location = locations[location_id]
         deps.store.put_stock(
-            StockLevel(
-                sku=sku,
-                location_id=location_id,
+            stock_level(
+                sku,
+                location_id,
+                on_hand,
                 location_type=location.type,
                 ships=location.ships,
                 pickup=location.pickup,
-                on_hand=on_hand,
-                reserved=0,
                 safety_stock=safety.get(location_id, 0),
             )
         )
     return sku
+
+
+def table_of_its_own(deps: Any) -> str:
+    """An empty table with the app table's keys and indexes, on the stack's DynamoDB, for a
+    test that asserts on table-wide figures (aggregates, counters) which other tests' work
+    in the shared table also moves. Returns its name."""
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    shared = dynamodb.describe_table(TableName=deps.settings.table_name)["Table"]
+    name = f"{deps.settings.table_name}-own-{uuid.uuid4().hex[:10]}"
+    indexes = [
+        {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+        for index in shared.get("GlobalSecondaryIndexes", [])
+    ]
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=shared["AttributeDefinitions"],
+        KeySchema=shared["KeySchema"],
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+    )
+    return name
 
 
 def stock_of(deps: Any, sku: str) -> dict[str, tuple[int, int]]:
@@ -71,16 +91,6 @@ def place(client: Any, body: dict[str, Any], headers: dict[str, str] = STOREFRON
     assert response.status_code == 202, response.body
     assert response.json_body["status"] == "ACCEPTED"
     return str(response.json_body["order_id"])
-
-
-def wait_for_status(deps: Any, order_id: str, *statuses: str, timeout: float = 30.0) -> Order:
-    """The order once its status is one of ``statuses``."""
-
-    def probe() -> Order | None:
-        order: Order = deps.store.get_order(order_id)
-        return order if order.status.value in statuses else None
-
-    return eventually(probe, timeout=timeout)
 
 
 def wait_for_execution(deps: Any, order: Order, timeout: float = 30.0) -> dict[str, Any]:
@@ -121,14 +131,6 @@ def stop_if_running(deps: Any, order_id: str) -> None:
             sfn.stop_execution(executionArn=arn)
     except sfn.exceptions.ExecutionDoesNotExist:
         pass
-
-
-def get_order_view(client: Any, order_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    """GET /orders/{id} as the caller sees it."""
-    response = client.http.get(f"/orders/{order_id}", headers=headers)
-    assert response.status_code == 200, response.body
-    body: dict[str, Any] = response.json_body
-    return body
 
 
 def tracking_number(order: Order) -> str:

@@ -1,0 +1,71 @@
+"""Waiting for an order to reach a status, however the test reads it: through the app's
+``chalice.test.Client``, through the stack's store (``deps``), or over HTTP from outside
+the stack process (``Shop``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalice.test import Client
+
+from chalicelib.domain.orders import Order
+from tests.support import eventually
+from tests.support.api import get_order
+from tests.support.shop import Shop
+
+DEFAULT_TIMEOUT = 60.0  # long enough for a loaded machine; a healthy stack needs a fraction
+
+
+def wait_for_status(
+    source: Client | Shop | Any,
+    order_id: str,
+    *statuses: str,
+    settled: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Any:
+    """The order once its status is one of ``statuses`` (and, when ``settled``, once the
+    money that status calls for, a capture at hand-over or a void, is settled with the
+    gateway). Read as ``source`` reads it: a ``GET /orders/{id}`` body from a client or a
+    shop, the domain ``Order`` from the app's deps."""
+    read = _reader(source)
+
+    def probe() -> Any:
+        order = read(order_id)
+        reached = _status(order) in statuses and not (settled and _owes(order))
+        return order if reached else None
+
+    try:
+        return eventually(probe, timeout=timeout, every=0.1)
+    except AssertionError as exc:
+        order = read(order_id)
+        owing = " and still owes the gateway" if _owes(order) else ""
+        raise AssertionError(
+            f"order {order_id} never reached {statuses}{' settled' if settled else ''}; "
+            f"it is {_status(order)}{owing}; {_history(order)}"
+        ) from exc
+
+
+def _reader(source: Client | Shop | Any) -> Callable[[str], Any]:
+    if isinstance(source, Shop):
+        return source.order
+    if isinstance(source, Client):
+        return lambda order_id: get_order(source, order_id)
+    store = source.store
+    return lambda order_id: store.get_order(order_id)
+
+
+def _status(order: dict[str, Any] | Order) -> str:
+    return str(order["status"]) if isinstance(order, dict) else order.status.value
+
+
+def _owes(order: dict[str, Any] | Order) -> bool:
+    if isinstance(order, dict):
+        return bool(order["payment"].get("owed"))
+    return bool(order.payment.owed())
+
+
+def _history(order: dict[str, Any] | Order) -> str:
+    if isinstance(order, dict):
+        return f"reason {order.get('status_reason')}, history {order.get('history')}"
+    return f"reason {order.status_reason}, history {order.history}"
