@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
 from chalicelib.domain.orders import FulfillmentStatus, Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

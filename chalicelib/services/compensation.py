@@ -18,7 +18,7 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -31,7 +31,7 @@ from chalicelib.domain.orders import Channel, CustomerContact, Order
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
-from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
+from chalicelib.services.order_writes import Change, jittered_pause, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -21,7 +21,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services.customers import canonical_customer
-from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
+from chalicelib.services.order_writes import Change, jittered_pause, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -23,8 +23,8 @@ from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.lost_parcels import follow_up_late_shipment
+from chalicelib.services.order_writes import Change, mutate, publish
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
-from chalicelib.services.unit_of_work import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, OperationStatus, Order
 from chalicelib.services import settlement
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import late_delivery_deadline, record_breach
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

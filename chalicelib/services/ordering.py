@@ -32,7 +32,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
-from chalicelib.services.unit_of_work import Change, mutate, publish, status_event
+from chalicelib.services.order_writes import Change, mutate, publish, status_event
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -8,7 +8,7 @@ from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessabl
 from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, FulfillmentType, Order
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement, tokens
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.orders import ExecutionRetry, Order, OrderStatus
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.ordering import workflow_input
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -13,7 +13,7 @@ from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, Orde
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.unit_of_work import Change, mutate, publish
+from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -3,7 +3,7 @@
 ``settle(order_id, deps)`` records, as owed, whatever the order's state calls for and is
 not recorded yet (``domain.settlement``), then attempts every owed operation with its
 key, and records each outcome on the order. Callers change the order (the owed
-operations are recorded in that same write, see ``unit_of_work.mutate``) and then call
+operations are recorded in that same write, see ``order_writes.mutate``) and then call
 ``settle``; the workflow retries a step whose settlement failed, and ``sweep`` (a
 schedule) retries what the API paths left owed. Ops are alerted when an operation keeps
 failing, and the order shows it (``attention``).
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.orders import Order, PaymentOperation, PaymentOperationType
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

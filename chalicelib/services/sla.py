@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.orders import FulfillmentStatus, Order
 from chalicelib.domain.sla import scorecard_row
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

@@ -21,7 +21,7 @@ import pytest
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
 from chalicelib.services import tickets
-from chalicelib.services.unit_of_work import status_event
+from chalicelib.services.order_writes import status_event
 from tests.api.helpers import assert_problem, place_order
 from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, order_body
 from tests.workflow.flow import fresh_sku, post_carrier_event, stop_if_running, tracking_number

@@ -20,7 +20,7 @@ from chalicelib.domain.customers import (
     contribution_of,
 )
 from chalicelib.services import customer_view
-from chalicelib.services.unit_of_work import status_event
+from chalicelib.services.order_writes import status_event
 from tests.api.helpers import place_order
 from tests.support import OPS, eventually, order_body
 

@@ -27,7 +27,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import FulfillmentStatus, FulfillmentType, Order
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
 from chalicelib.services import fulfilment, ordering, pickups, returns, settlement
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 from tests.support import order_body
 from tests.workflow.flow import fresh_sku, stock_of
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib.services import notify
+from chalicelib.services.order_writes import status_event
 from chalicelib.services.tracking import tracking_url
-from chalicelib.services.unit_of_work import status_event
 from tests.support import order_body
 from tests.workflow.flow import (
     emails_to,
