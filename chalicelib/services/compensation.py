@@ -76,16 +76,11 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     alerts ops and fails the execution loudly)."""
     now = deps.clock()
     detail = f"the workflow failed ({_describe(step.error)}); compensated"
-    cancelled: list[str] = []
-    changed: list[bool] = []
 
-    def decide(order: Order) -> Change | None:
-        cancelled.clear()
-        changed.clear()
+    def decide(order: Order) -> Change[list[str]] | None:
         if order.attention is not None and order.attention.kind == "compensated":
             return None  # a retried compensation: done already
         ids, released = _stop(order)
-        cancelled.extend(ids)
         entry = None
         handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
         if order.status in CANCELLABLE and not handed_over:
@@ -93,11 +88,12 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
         elif ids:
             entry = order.sync_status(now, detail)
         order.attention = Attention(kind="compensated", detail=detail, at=now)
-        changed.append(True)
-        return Change(entry=entry, stock=released)
+        return Change(entry=entry, stock=released, result=ids)
 
-    order = mutate(deps, step.order_id, decide)
-    if changed:
+    written = mutate(deps, step.order_id, decide)
+    order = written.order
+    cancelled = written.result or []
+    if written.change is not None:
         deps.events.alert_ops(
             f"order workflow compensated {step.order_id}",
             {

@@ -4,6 +4,7 @@ personal data, and claiming an anonymous store order."""
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import customer_pk
@@ -31,7 +32,8 @@ from chalicelib.domain.orders import Channel, CustomerContact, Order
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
-from chalicelib.services.order_writes import Change, jittered_pause, mutate
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -43,6 +45,7 @@ RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misrea
 # What the erase call answers with, of the erasure record (not the outbox's addresses).
 ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
 MAX_ERASURE_ATTEMPTS = 5
+MAX_MERGE_ATTEMPTS = 10
 
 
 def _active_profile(customer_id: str, field: str, deps: Deps) -> dict[str, Any]:
@@ -119,34 +122,36 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
 
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
     store = deps.customers
-    for _ in range(10):
+
+    def merge() -> None:
         (survivor, survivor_state), (merged, merged_state) = (
             store.figures(survivor_id),
             store.figures(merged_id),
         )
         combined = survivor.merged_with(merged)
-        try:
-            store.save_metrics(
-                [
-                    (
-                        survivor_id,
-                        combined,
-                        survivor_state,
-                        analytics_state(combined, deps.clock()),
-                    ),
-                    (
-                        merged_id,
-                        CustomerMetrics(version=merged.version),
-                        merged_state,
-                        AnalyticsState(),
-                    ),
-                ]
-            )
-        except ConcurrentModification:
-            jittered_pause()
-            continue
-        return
-    raise ConcurrentModification("the customers' figures kept changing; merge them again")
+        store.save_metrics(
+            [
+                (
+                    survivor_id,
+                    combined,
+                    survivor_state,
+                    analytics_state(combined, deps.clock()),
+                ),
+                (
+                    merged_id,
+                    CustomerMetrics(version=merged.version),
+                    merged_state,
+                    AnalyticsState(),
+                ),
+            ]
+        )
+
+    try:
+        retried(merge, MAX_MERGE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(
+            "the customers' figures kept changing; merge them again"
+        ) from exc
 
 
 def erase_customer(
@@ -207,7 +212,8 @@ def _record_erasure(
     environment keeps a copy of sent emails, the addresses to remove from it are kept on
     the record until that step is done (the identifiers are gone by then)."""
     store = deps.customers
-    for _ in range(MAX_ERASURE_ATTEMPTS):
+
+    def record_once() -> dict[str, Any]:
         recorded = store.erasure(owner)
         if recorded is not None:
             return recorded
@@ -233,13 +239,13 @@ def _record_erasure(
         if addresses:
             record["pending_outbox"] = sorted(addresses)
         owned = [i for i in identifiers if deps.store.find_identifier(i) in (owner, None)]
-        try:
-            store.begin_erasure(owner, owned, record)
-        except ConcurrentModification:
-            jittered_pause()
-            continue
+        store.begin_erasure(owner, owned, record)
         return record
-    raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id")
+
+    try:
+        return retried(record_once, MAX_ERASURE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id") from exc
 
 
 def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -261,19 +267,19 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
     for customer_id in records:
         index, _ = store.query(customer_pk(customer_id), "TICKET#")
         for entry in index:
-            for _attempt in range(MAX_ERASURE_ATTEMPTS):
-                ticket = store.get_ticket(str(entry["ticket_id"]))
-                if ticket is None or not redact_ticket(ticket):
-                    break
-                try:
-                    store.save_ticket(ticket)
-                except ConcurrentModification:
-                    jittered_pause()
-                    continue
-                break
-            else:
-                raise ConcurrentModification("a ticket kept changing; erase again")
+            try:
+                retried(
+                    partial(_redact_ticket, str(entry["ticket_id"]), deps), MAX_ERASURE_ATTEMPTS
+                )
+            except ConcurrentModification as exc:
+                raise ConcurrentModification("a ticket kept changing; erase again") from exc
         store.rewrite_items(customer_id, "TICKET#", redact_ticket_index)
+
+
+def _redact_ticket(ticket_id: str, deps: Deps) -> None:
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is not None and redact_ticket(ticket):
+        deps.customers.save_ticket(ticket)
 
 
 def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:

@@ -21,7 +21,8 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services.customers import canonical_customer
-from chalicelib.services.order_writes import Change, jittered_pause, mutate
+from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -95,14 +96,16 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
         return False
     order_id = str(event["order_id"])
     first = deps.store.get_order(order_id)
-    if first.customer_id is None:
+    named_customer = first.customer_id
+    if named_customer is None:
         return False  # anonymous until claimed; the claim publishes order.claimed
     _respect_erasure(first, deps)
     sk = order_sk(first)
-    for _ in range(MAX_ATTEMPTS):
+
+    def project() -> bool:
         # Summary first, then the order: the order read is at least as new as the one the
         # summary was written from, and the summary's version guards the write.
-        customer_id, summary = _summary_owner(first.customer_id, sk, deps)
+        customer_id, summary = _summary_owner(named_customer, sk, deps)
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)
@@ -122,19 +125,21 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
             metrics, counted_as = deps.customers.figures(customer_id)
             updated = metrics.apply(old, new)
             figures = (updated, counted_as, analytics_state(updated, deps.clock()))
-        try:
-            deps.customers.project(
-                customer_id,
-                item,
-                int(summary["version"]) if summary else 0,
-                _consent_item(order) if summary is None else None,
-                figures,
-            )
-        except ConcurrentModification:
-            jittered_pause()
-            continue
+        deps.customers.project(
+            customer_id,
+            item,
+            int(summary["version"]) if summary else 0,
+            _consent_item(order) if summary is None else None,
+            figures,
+        )
         return True
-    raise ConcurrentModification(f"could not project {event.get('event_id')}; SNS will retry")
+
+    try:
+        return retried(project, MAX_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(
+            f"could not project {event.get('event_id')}; SNS will retry"
+        ) from exc
 
 
 def _respect_erasure(order: Order, deps: Deps) -> None:
@@ -146,13 +151,13 @@ def _respect_erasure(order: Order, deps: Deps) -> None:
     _owner, profile = canonical_customer(order.customer_id, deps)
     if profile.get("state") != "erased":
         return
-    addresses: set[str] = set()
 
-    def redact(current: Order) -> Change | None:
-        addresses.update(contact_emails(current))
-        return Change() if redact_order(current) else None
+    def redact(current: Order) -> Change[set[str]] | Unchanged[set[str]]:
+        addresses = contact_emails(current)
+        return Change(result=addresses) if redact_order(current) else Unchanged(addresses)
 
-    mutate(deps, order.order_id, redact)
+    # The addresses as first read count too: a racing redaction may have cleared them.
+    addresses = contact_emails(order) | (mutate(deps, order.order_id, redact).result or set())
     if addresses and deps.outbox is not None:
         deps.outbox.forget(addresses)
 
@@ -173,18 +178,19 @@ def review_segments(deps: Deps) -> dict[str, int]:
 
 def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
     store = deps.customers
-    for _ in range(MAX_ATTEMPTS):
+
+    def review() -> int:
         metrics, old = store.figures(customer_id)
         if old.review_at is None or old.review_at > now:
             return 0  # reviewed already, or a new order moved the review on
         new = analytics_state(metrics, now)
-        try:
-            store.save_metrics([(customer_id, metrics, old, new)])
-        except ConcurrentModification:
-            jittered_pause()
-            continue
+        store.save_metrics([(customer_id, metrics, old, new)])
         return int(new.segment != old.segment)
-    raise ConcurrentModification(f"could not review {customer_id}; the next run will")
+
+    try:
+        return retried(review, MAX_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(f"could not review {customer_id}; the next run will") from exc
 
 
 def record_email(

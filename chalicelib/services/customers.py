@@ -8,12 +8,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import Identifier, identifiers_of
-from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+RESOLVE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
         )
-    for _ in range(3):
+
+    def find_or_create() -> Resolution:
         match = _match(identifiers, deps)
         if match is not None:
             return match
@@ -49,10 +53,15 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         profile = {"name": ref.name, "locale": ref.locale}
         try:
             deps.store.create_customer(customer_id, identifiers, profile)
-        except Conflict:
-            continue  # someone claimed one of these identifiers just now: look again
+        except Conflict as exc:
+            # Someone claimed one of these identifiers just now: look again.
+            raise ConcurrentModification(str(exc)) from exc
         return Resolution(customer_id, None, True)
-    raise Conflict("the customer's identifiers keep changing; try again")
+
+    try:
+        return retried(find_or_create, RESOLVE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
 def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from chalicelib.adapters.carriers import carrier_for
-from chalicelib.domain.errors import OrderCancelled, OutOfStock, PaymentDeclined
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    OrderCancelled,
+    OutOfStock,
+    PaymentDeclined,
+)
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.orders import (
     FulfillmentStatus,
@@ -23,7 +29,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.lost_parcels import follow_up_late_shipment
-from chalicelib.services.order_writes import Change, mutate, publish
+from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 
 if TYPE_CHECKING:
@@ -105,22 +111,20 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
         _record_decline(step.order_id, exc.payment_id, deps)
         raise
     now = deps.clock()
-    cancelled = False
 
-    def decide(current: Order) -> Change | None:
-        nonlocal cancelled
+    def decide(current: Order) -> Change[bool] | Unchanged[bool]:
+        """The result says whether the order was cancelled while paying."""
         if current.status is OrderStatus.CANCELLED:
-            cancelled = True
             if current.payment.authorized is not None:
-                return None
+                return Unchanged(True)
             # Recorded with the void it calls for (the order ended): settled below.
             current.record_authorization(payment_id)
-            return Change()
+            return Change(result=True)
         if current.status is not OrderStatus.ACCEPTED:
-            return None
-        return Change(entry=current.record_payment(payment_id, now))
+            return Unchanged(False)
+        return Change(entry=current.record_payment(payment_id, now), result=False)
 
-    mutate(deps, step.order_id, decide)
+    cancelled = mutate(deps, step.order_id, decide).result
     settlement.settle(step.order_id, deps, raise_if_owed=True)
     if cancelled:
         raise OrderCancelled(f"order {step.order_id} was cancelled while paying")
@@ -142,11 +146,11 @@ def _record_decline(order_id: str, payment_id: str | None, deps: Deps) -> None:
 def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
     """PAID → RESERVED: source every line and reserve it all in one transaction."""
     now = deps.clock()
-    for attempt in range(RESERVE_ATTEMPTS):
-        order = deps.store.get_order(step.order_id)
+
+    def decide(order: Order) -> Change | None:
         ensure_not_cancelled(order)
         if order.status is not OrderStatus.PAID:
-            return _reservation_of(order)
+            return None
         ship_lines: dict[str, int] = {}
         pickup_lines: dict[tuple[str, str], int] = {}
         for line in order.lines:
@@ -168,19 +172,22 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
             StockChange(sku=a.sku, location_id=a.location_id, reserved=a.quantity)
             for a in plan.allocations
         ]
-        try:
-            deps.store.save_order(order, entry, changes)
-        except OutOfStock:
-            # Someone took the stock between our read and our write: plan again from the
-            # fresh counts, and give up only when the stock is really not there.
-            if attempt == RESERVE_ATTEMPTS - 1:
-                raise
-            continue
-        publish(deps, order, Change(entry=entry))
-        for sku in sorted({a.sku for a in plan.allocations}):
+        return Change(entry=entry, stock=changes)
+
+    # Someone may take the stock between our read and our write (``OutOfStock`` from the
+    # write): plan again from the fresh counts, and give up only when the stock is really
+    # not there.
+    written = mutate(
+        deps,
+        step.order_id,
+        decide,
+        lost_race=(OutOfStock, ConcurrentModification),
+        attempts=RESERVE_ATTEMPTS,
+    )
+    if written.change is not None:
+        for sku in sorted({change.sku for change in written.change.stock}):
             check_low_stock(sku, deps)
-        return _reservation_of(order)
-    raise OutOfStock("not enough stock", field="lines")  # pragma: no cover
+    return _reservation_of(written.order)
 
 
 def _reservation_of(order: Order) -> ReservationOutput:
@@ -212,21 +219,12 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         return Change(entry=order.reject(reason, now, detail), stock=released)
 
     # Announced once the void is settled, so that the customer's email can say so.
-    saved: list[Change] = []
-
-    def decide_and_keep(order: Order) -> Change | None:
-        saved.clear()
-        change = decide(order)
-        if change is not None:
-            saved.append(change)
-        return change
-
-    order = mutate(deps, step.order_id, decide_and_keep, announce=False)
+    written = mutate(deps, step.order_id, decide, announce=False)
     try:
         settlement.settle(step.order_id, deps, raise_if_owed=True)
     finally:
-        if saved:
-            publish(deps, order, saved[0])
+        if written.change is not None:
+            publish(deps, written.order, written.change)
     return Empty()
 
 
@@ -238,14 +236,13 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     pick-up code. Returns how long to wait for delivery or collection."""
     now = deps.clock()
     config = deps.settings
-    output = DispatchOutput()
 
-    def decide(order: Order) -> Change | None:
+    def decide(order: Order) -> Change[int] | Unchanged[int]:
+        """The result is how many seconds to wait for delivery or collection."""
         ensure_not_cancelled(order)
         fulfillment = order.fulfillment(step.fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.PENDING:
-            output.wait_seconds = _remaining_wait(order, step.fulfillment_id, deps)
-            return None
+            return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
         if fulfillment.type is FulfillmentType.SHIP:
             address = order.shipping_address
             carrier = deps.carriers[
@@ -257,7 +254,7 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
                 update={"promised_by": now + (booked.promised_by - now) / config.time_scale}
             )
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
-            output.wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
+            wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
             taken = [
                 StockChange(
                     sku=line.sku,
@@ -267,12 +264,11 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
                 )
                 for line in fulfillment.lines
             ]
-            return Change(entry=entry, stock=taken, shipments=[fulfillment])
+            return Change(entry=entry, stock=taken, shipments=[fulfillment], result=wait_seconds)
         window_hours = _pickup_window_hours(fulfillment.location_id, deps)
         deadline = now + timedelta(seconds=config.scaled(window_hours * 3600))
         code = f"{secrets.randbelow(10**6):06d}"
         entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
-        output.wait_seconds = config.scaled(window_hours * 3600)
         event = {
             "type": "fulfillment.ready_for_pickup",
             "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
@@ -281,13 +277,13 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             "location_id": fulfillment.location_id,
             "at": now.isoformat(),
         }
-        return Change(entry=entry, events=[event])
+        return Change(entry=entry, events=[event], result=config.scaled(window_hours * 3600))
 
-    mutate(deps, step.order_id, decide)
+    wait_seconds = mutate(deps, step.order_id, decide).result
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
     settlement.settle(step.order_id, deps, raise_if_owed=True)
-    return output
+    return DispatchOutput(wait_seconds=wait_seconds or 1)
 
 
 def _pickup_window_hours(location_id: str, deps: Deps) -> int:
@@ -307,17 +303,22 @@ def _remaining_wait(order: Order, fulfillment_id: str, deps: Deps) -> int:
     return 1
 
 
+class _Parked(Enum):
+    """Where a wait's registration left the execution."""
+
+    WAITING = "waiting"
+    DONE = "done"  # the outcome had already arrived
+    CANCELLED = "cancelled"
+
+
 def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
     """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
     webhook), release the wait at once."""
-    done = False
-    cancelled = False
 
-    def decide(order: Order) -> Change | None:
-        nonlocal done, cancelled
+    def decide(order: Order) -> Change[_Parked] | Unchanged[_Parked]:
         if order.status is OrderStatus.CANCELLED:
-            cancelled = True  # the cancel released the waits before this one was parked
-            return None
+            # The cancel released the waits before this one was parked.
+            return Unchanged(_Parked.CANCELLED)
         fulfillment = order.fulfillment(step.fulfillment_id or "")
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
@@ -325,15 +326,14 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
             FulfillmentStatus.RETURNED,
             FulfillmentStatus.LOST,
         ):
-            done = True
-            return None
+            return Unchanged(_Parked.DONE)
         fulfillment.task_token = step.task_token
-        return Change()
+        return Change(result=_Parked.WAITING)
 
-    mutate(deps, step.order_id, decide)
-    if cancelled:
+    parked = mutate(deps, step.order_id, decide).result
+    if parked is _Parked.CANCELLED:
         end_waits([step.task_token], step.order_id, deps)
-    elif done:
+    elif parked is _Parked.DONE:
         deps.workflow.resume(step.task_token, {"already": "completed"})
     return Empty()
 
@@ -357,11 +357,8 @@ def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
 
 def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
     now = deps.clock()
-    output = DispatchOutput(keep_waiting=False)
-    saved: list[Change] = []
 
     def decide(order: Order) -> Change | None:
-        saved.clear()
         fulfillment = order.fulfillment(step.fulfillment_id)
         fulfillment.task_token = None
         if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
@@ -384,16 +381,15 @@ def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             "voided": voided.model_dump(mode="json"),
             "at": now.isoformat(),
         }
-        saved.append(Change(entry=entry, stock=stock, events=[not_collected]))
-        return saved[0]
+        return Change(entry=entry, stock=stock, events=[not_collected])
 
-    order = mutate(deps, step.order_id, decide, announce=False)
+    written = mutate(deps, step.order_id, decide, announce=False)
     try:
         settlement.settle(step.order_id, deps, raise_if_owed=True)
     finally:
-        if saved:
-            publish(deps, order, saved[0])
-    return output
+        if written.change is not None:
+            publish(deps, written.order, written.change)
+    return DispatchOutput(keep_waiting=False)
 
 
 class ReturnWindowOutput(BaseModel):
@@ -432,19 +428,15 @@ def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     """Park the token for the return window; release it at once when there is nothing to
     wait for (nothing delivered, the window closed, or everything already back)."""
     now = deps.clock()
-    done = False
 
     def decide(order: Order) -> Change | None:
-        nonlocal done
         ends = _return_window_ends(order, deps)
         if order.status is not OrderStatus.DELIVERED or ends is None or ends <= now:
-            done = True
             return None
         order.returns_task_token = step.task_token
         order.returns_window_ends = ends
         return Change()
 
-    mutate(deps, step.order_id, decide)
-    if done:
+    if mutate(deps, step.order_id, decide).change is None:
         deps.workflow.resume(step.task_token, {"already": "closed"})
     return Empty()

@@ -134,7 +134,7 @@ def _refund_lost_fulfilment(order: Order, fulfillment_id: str, deps: Deps) -> Or
         lost.refunded = done
         return Change()
 
-    return mutate(deps, order.order_id, record)
+    return mutate(deps, order.order_id, record).order
 
 
 def _parcel_facts(order: Order, fulfillment: Fulfillment, kind: str) -> dict[str, Any]:

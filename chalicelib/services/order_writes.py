@@ -3,41 +3,56 @@ status event published once the write has succeeded."""
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 MAX_ATTEMPTS = 5
-# Its own generator: jitter must not move the process-wide random state others rely on.
-_JITTER = random.Random()
 
-
-def jittered_pause(ceiling: float = 0.05) -> None:
-    """Full jitter before trying again after losing a race to another writer."""
-    time.sleep(_JITTER.uniform(0, ceiling))
+# What a decision hands back to its caller (None for decisions that only write).
+R = TypeVar("R", default=None)
 
 
 @dataclass
-class Change:
+class Change(Generic[R]):
     """What a decision wrote: the status entry (if any), stock deltas, lookup pointers and
-    further events to publish."""
+    further events to publish, and what the decision found for its caller (``result``)."""
 
     entry: HistoryEntry | None = None
     stock: list[StockChange] = field(default_factory=list)
     pointers: list[tuple[str, str]] = field(default_factory=list)
     shipments: list[Fulfillment] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    result: Any = None
+    result: R | None = None
+
+
+@dataclass(frozen=True)
+class Unchanged(Generic[R]):
+    """A decision to write nothing, with what it found for its caller."""
+
+    result: R | None = None
+
+
+@dataclass(frozen=True)
+class Mutation(Generic[R]):
+    """The order as saved (or as read, when the decision wrote nothing), the change that
+    was written (None if nothing was), and the decision's result, all from the attempt
+    that counted: decisions of attempts that lost a race leave nothing behind."""
+
+    order: Order
+    change: Change[R] | None
+    result: R | None
 
 
 def status_event(order: Order, entry: HistoryEntry) -> dict[str, Any]:
@@ -58,18 +73,34 @@ def status_event(order: Order, entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
+class _LostRace(Exception):
+    """The write lost to another writer; ``error`` is what the store raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def mutate(
-    deps: Deps, order_id: str, decide: Callable[[Order], Change | None], announce: bool = True
-) -> Order:
-    """Apply ``decide`` to the current order and save it; re-read and decide again if
-    someone else wrote in between. ``decide`` returning None writes nothing. With
-    ``announce=False`` the caller publishes the saved change itself (``publish``), when
-    what the events lead to (the customer's email) should see a later write too."""
-    for attempt in range(MAX_ATTEMPTS):
+    deps: Deps,
+    order_id: str,
+    decide: Callable[[Order], Change[R] | Unchanged[R] | None],
+    announce: bool = True,
+    lost_race: tuple[type[Exception], ...] = (ConcurrentModification,),
+    attempts: int = MAX_ATTEMPTS,
+) -> Mutation[R]:
+    """Apply ``decide`` to the current order and save it; re-read and decide again, after
+    a full-jitter pause, if someone else wrote in between (the write raised one of
+    ``lost_race``; what ``decide`` raises always propagates). ``decide`` returning None or
+    ``Unchanged`` writes nothing. With ``announce=False`` the caller publishes the saved
+    change itself (``publish``), when what the events lead to (the customer's email)
+    should see a later write too."""
+
+    def attempt() -> Mutation[R]:
         order = deps.store.get_order(order_id)
         change = decide(order)
-        if change is None:
-            return order
+        if not isinstance(change, Change):
+            return Mutation(order, None, change.result if change else None)
         # Money the change calls for (a void, a capture, a refund) is recorded as owed in
         # this same conditional write, before anyone attempts it (services.settlement).
         record_owed(order, deps.clock())
@@ -77,17 +108,20 @@ def mutate(
             deps.store.save_order(
                 order, change.entry, change.stock, change.pointers, change.shipments
             )
-        except ConcurrentModification:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        if announce:
-            publish(deps, order, change)
-        return order
-    raise AssertionError("unreachable")  # pragma: no cover
+        except lost_race as exc:
+            raise _LostRace(exc) from exc
+        return Mutation(order, change, change.result)
+
+    try:
+        mutation = retried(attempt, attempts, (_LostRace,))
+    except _LostRace as lost:
+        raise lost.error from lost.error.__cause__
+    if announce and mutation.change is not None:
+        publish(deps, mutation.order, mutation.change)
+    return mutation
 
 
-def publish(deps: Deps, order: Order, change: Change) -> None:
+def publish(deps: Deps, order: Order, change: Change[Any]) -> None:
     """Publish what a saved change announced."""
     if change.entry is not None:
         deps.events.publish(status_event(order, change.entry))

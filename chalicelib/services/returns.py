@@ -34,20 +34,16 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
     window = timedelta(seconds=deps.settings.scaled(deps.settings.return_window_days * 86400))
-    created: list[OrderReturn] = []
 
-    def decide(order: Order) -> Change:
-        created.clear()
-        created.append(
-            order.request_return(
-                return_id,
-                [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
-                request.reason,
-                request.channel,
-                request.location_id,
-                now,
-                window,
-            )
+    def decide(order: Order) -> Change[OrderReturn]:
+        created = order.request_return(
+            return_id,
+            [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
+            request.reason,
+            request.channel,
+            request.location_id,
+            now,
+            window,
         )
         event = {
             "type": "return.requested",
@@ -56,10 +52,11 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
             "return_id": return_id,
             "at": now.isoformat(),
         }
-        return Change(pointers=[(f"RETURN#{return_id}", order_id)], events=[event])
+        return Change(pointers=[(f"RETURN#{return_id}", order_id)], events=[event], result=created)
 
-    mutate(deps, order_id, decide)
-    return created[0]
+    created = mutate(deps, order_id, decide).result
+    assert created is not None  # the decision always opens the return, or raises
+    return created
 
 
 def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
@@ -75,12 +72,8 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     pending = next((r for r in order.returns if r.return_id == return_id), None)
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
-    token: str | None = None
-    saved: list[Change] = []
 
-    def decide(current: Order) -> Change:
-        nonlocal token
-        saved.clear()
+    def decide(current: Order) -> Change[str]:
         # The refund is recorded as owed in this write (keyed by the return), then settled.
         received = current.receive_return(return_id, location_id, now)
         stock = [
@@ -88,22 +81,23 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
             for line in received.lines
         ]
         entry = None
+        token = None
         if current.everything_returned() and current.status is OrderStatus.DELIVERED:
             for fulfillment in current.fulfillments:
                 if fulfillment.status is FulfillmentStatus.DELIVERED:
                     fulfillment.status = FulfillmentStatus.RETURNED
             entry = current.move_to(OrderStatus.RETURNED, now, "every unit returned and refunded")
             token, current.returns_task_token = current.returns_task_token, None
-        saved.append(Change(entry=entry, stock=stock))
-        return saved[0]
+        return Change(entry=entry, stock=stock, result=token)
 
-    order = mutate(deps, order_id, decide, announce=False)
+    written = mutate(deps, order_id, decide, announce=False)
+    order = written.order
     try:
         # A gateway failure leaves the refund owed on the order: the sweeper retries it.
         order = settlement.settle(order_id, deps).order or order
     finally:
-        if saved:
-            publish(deps, order, saved[0])
-    if token:
-        deps.workflow.resume(token, {"returned": True})
+        if written.change is not None:
+            publish(deps, order, written.change)
+    if written.result:
+        deps.workflow.resume(written.result, {"returned": True})
     return order

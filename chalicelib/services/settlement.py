@@ -44,7 +44,7 @@ def record_owed(order_id: str, deps: Deps) -> Order:
     def decide(order: Order) -> Change | None:
         return Change() if rules.record_owed(order, now) else None
 
-    return mutate(deps, order_id, decide)
+    return mutate(deps, order_id, decide).order
 
 
 def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement:
@@ -111,15 +111,13 @@ def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
 
 def _record_failure(order_id: str, op: PaymentOperation, error: str, deps: Deps) -> None:
     now = deps.clock()
-    alert: list[bool] = []
 
-    def decide(order: Order) -> Change | None:
-        alert.clear()
-        alert.append(rules.record_failure(order, op.key, error, now))
-        return Change()
+    def decide(order: Order) -> Change[bool]:
+        return Change(result=rules.record_failure(order, op.key, error, now))
 
-    order = mutate(deps, order_id, decide)
-    if alert and alert[0]:
+    written = mutate(deps, order_id, decide)
+    order = written.order
+    if written.result:
         deps.events.alert_ops(
             f"payment {op.type.value} owed {order_id}",
             {

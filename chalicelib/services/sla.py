@@ -21,12 +21,8 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     """Mark a shipment late once: the order shows it, the customer gets an apology (the
     ``shipment.sla_breached`` event), ops get an alert. True if this call recorded it."""
     now = deps.clock()
-    breached: dict[str, Any] = {}
 
-    def decide(order: Order) -> Change | None:
-        # mutate may run this again after losing a race: only the attempt that is written
-        # may alert (another recorder that won has alerted already).
-        breached.clear()
+    def decide(order: Order) -> Change[dict[str, Any]] | None:
         fulfillment = order.fulfillment(fulfillment_id)
         shipment = fulfillment.shipment
         if (
@@ -37,7 +33,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             return None
         shipment.breached_at = now
         shipment.sla_status = "breached"
-        breached.update(
+        breached = dict(
             kind="sla_breached",
             order_id=order.order_id,
             fulfillment_id=fulfillment_id,
@@ -57,9 +53,11 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             "carrier": shipment.carrier,
             "at": now.isoformat(),
         }
-        return Change(events=[event], shipments=[fulfillment])
+        return Change(events=[event], shipments=[fulfillment], result=breached)
 
-    mutate(deps, order_id, decide)
+    # mutate may decide again after losing a race: only the attempt that was written
+    # returns its facts and may alert (another recorder that won has alerted already).
+    breached = mutate(deps, order_id, decide).result
     if not breached:
         return False
     deps.events.alert_ops(f"SLA breached {order_id}", breached)

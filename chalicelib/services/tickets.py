@@ -8,9 +8,10 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import ItemChanged
-from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -89,22 +90,20 @@ def update_ticket(
 ) -> Ticket:
     """Move a ticket forward and/or add a note; 409 for a step back or after resolution,
     and for a note on an erased customer's ticket (nothing new is written about them)."""
-    for attempt in range(MAX_ATTEMPTS):
+
+    def save() -> tuple[Ticket, bool, str]:
         ticket = get_ticket(ticket_id, deps)
         if note and canonical_customer(ticket.customer_id, deps)[1].get("state") == "erased":
             raise Conflict(f"ticket {ticket_id} is an erased customer's", field="note")
         now = deps.clock()
         resolved_now = ticket.update(status, note, by, now)
-        try:
-            deps.customers.save_ticket(ticket)
-        except ConcurrentModification:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        if resolved_now:
-            deps.events.publish(_event("ticket.resolved", ticket, now.isoformat()))
-        return ticket
-    raise AssertionError("unreachable")  # pragma: no cover
+        deps.customers.save_ticket(ticket)
+        return ticket, resolved_now, now.isoformat()
+
+    ticket, resolved_now, at = retried(save, MAX_ATTEMPTS)
+    if resolved_now:
+        deps.events.publish(_event("ticket.resolved", ticket, at))
+    return ticket
 
 
 def _event(kind: str, ticket: Ticket, at: str) -> dict[str, Any]:
