@@ -9,10 +9,11 @@ from pydantic import BaseModel
 
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import Identifier
+from chalicelib.domain.fulfillments import Fulfillment, Shipment
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.observability import MetricPoint
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order, Shipment
+from chalicelib.domain.orders import HistoryEntry, Order
 
 
 class StockChange(BaseModel):

@@ -51,8 +51,9 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import Identifier
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, OutOfStock
+from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockLevel
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.orders import HistoryEntry, Order
 from chalicelib.ports import StockChange
 
 if TYPE_CHECKING:

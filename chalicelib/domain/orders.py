@@ -1,4 +1,5 @@
-"""The order: its lines, fulfilments, payment, returns and the status it may move to."""
+"""The order, the aggregate root: its lines, fulfilments (``domain.fulfillments``), payment
+(``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
 from __future__ import annotations
 
@@ -13,8 +14,20 @@ from chalicelib.domain.errors import (
     OrderCancelled,
     Unprocessable,
 )
+from chalicelib.domain.fulfillments import (
+    CLOSED_UNDELIVERED,
+    FULFILLMENT_RANK,
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentStatus,
+    FulfillmentType,
+    Shipment,
+)
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.money import Money
+from chalicelib.domain.payments import Payment, PaymentStatus
+from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus
+from chalicelib.domain.status_reasons import StatusReason
 
 
 class Channel(StrEnum):
@@ -39,74 +52,6 @@ class OrderStatus(StrEnum):
     DELIVERED = "DELIVERED"
     RETURNED = "RETURNED"
     CANCELLED = "CANCELLED"
-
-
-class StatusReason(StrEnum):
-    """Why an order was rejected or cancelled."""
-
-    PAYMENT_DECLINED = "payment_declined"
-    PAYMENT_UNAVAILABLE = "payment_unavailable"
-    OUT_OF_STOCK = "out_of_stock"
-    CUSTOMER_REQUEST = "customer_request"
-    NOT_COLLECTED = "not_collected"
-    # A workflow step failed unexpectedly and the order was compensated (ops alerted).
-    PROCESSING_ERROR = "processing_error"
-
-
-class FulfillmentType(StrEnum):
-    """Shipped to the customer or collected in a store."""
-
-    SHIP = "ship"
-    PICKUP = "pickup"
-
-
-class FulfillmentStatus(StrEnum):
-    """One fulfilment's progress."""
-
-    PENDING = "PENDING"
-    SHIPPED = "SHIPPED"
-    READY_FOR_PICKUP = "READY_FOR_PICKUP"
-    DELIVERED = "DELIVERED"
-    RETURNED = "RETURNED"
-    CANCELLED = "CANCELLED"
-    # Shipped and never confirmed, 30 days past the promise: not kept, its capture refunded.
-    LOST = "LOST"
-
-
-class PaymentStatus(StrEnum):
-    """Where the money is."""
-
-    PENDING = "PENDING"
-    AUTHORIZED = "AUTHORIZED"
-    CAPTURED = "CAPTURED"
-    DECLINED = "DECLINED"
-    FAILED = "FAILED"
-    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
-    REFUNDED = "REFUNDED"
-    VOIDED = "VOIDED"
-
-
-class PaymentOperationType(StrEnum):
-    """What the gateway is asked to do with the authorised money."""
-
-    CAPTURE = "capture"
-    VOID = "void"
-    REFUND = "refund"
-
-
-class OperationStatus(StrEnum):
-    """An operation is recorded as owed before it is attempted, and done once the gateway
-    confirmed it."""
-
-    OWED = "owed"
-    DONE = "done"
-
-
-class ReturnStatus(StrEnum):
-    """A return's progress."""
-
-    REQUESTED = "REQUESTED"
-    RECEIVED = "RECEIVED"
 
 
 # Forward only: a status may move to these and to nothing else.
@@ -136,18 +81,6 @@ CANCELLABLE = frozenset(
     {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
 )
 
-_FULFILLMENT_RANK = {
-    "PENDING": 0,
-    "SHIPPED": 1,
-    "READY_FOR_PICKUP": 1,
-    "DELIVERED": 2,
-    "RETURNED": 3,
-}
-
-
-# Fulfilments that ended without reaching the customer: they no longer move the order.
-_CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
-
 
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     """Whether ``current`` may move to ``new``."""
@@ -166,101 +99,6 @@ class OrderLine(BaseModel):
     location_id: str | None = None
 
 
-class Shipment(BaseModel):
-    """A carrier's booking for one fulfilment."""
-
-    carrier: str
-    service_level: str
-    tracking_number: str
-    tracking_url: str
-    promised_by: datetime
-    shipped_at: datetime
-    delivered_at: datetime | None = None
-    sla_status: str = "on_time"
-    breached_at: datetime | None = None
-    # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
-    lost_at: datetime | None = None
-    events: list[dict[str, str]] = Field(default_factory=list)
-
-    def sla(self, now: datetime | None = None) -> dict[str, str | None]:
-        """The SLA block of the API. While the parcel is out, the status is read against
-        ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
-        past it (even before the workflow has recorded the breach)."""
-        status = self.sla_status
-        breached_at = self.breached_at
-        if now is not None and self.delivered_at is None and status == "on_time":
-            if now > self.promised_by:
-                status, breached_at = "breached", self.promised_by
-            elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
-                status = "at_risk"
-        return {
-            "promised_by": self.promised_by.isoformat(),
-            "status": status,
-            "breached_at": breached_at.isoformat() if breached_at else None,
-        }
-
-
-class FulfillmentLine(BaseModel):
-    """Units of a SKU that one fulfilment carries."""
-
-    sku: str
-    quantity: int
-
-
-class Fulfillment(BaseModel):
-    """The lines that leave one location together, or wait together in one store."""
-
-    fulfillment_id: str
-    type: FulfillmentType
-    location_id: str
-    status: FulfillmentStatus = FulfillmentStatus.PENDING
-    lines: list[FulfillmentLine]
-    shipment: Shipment | None = None
-    pickup_code: str | None = None
-    pickup_deadline: datetime | None = None
-    status_reason: StatusReason | None = None
-    # What was given back for this fulfilment when it was lost (recorded once).
-    refunded: Money | None = None
-    # The execution's wait for this fulfilment; internal, never in the API.
-    task_token: str | None = None
-
-
-class PaymentOperation(BaseModel):
-    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
-    ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
-    can move money once, however often it is attempted."""
-
-    key: str
-    type: PaymentOperationType
-    amount: Money
-    status: OperationStatus = OperationStatus.OWED
-    recorded_at: datetime
-    done_at: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    alerted: bool = False
-
-
-class Payment(BaseModel):
-    """The single payment of an order: authorised at order, captured per fulfilment at
-    hand-over, the rest voided; refunds only of what was captured."""
-
-    status: PaymentStatus = PaymentStatus.PENDING
-    payment_id: str | None = None
-    authorized: Money | None = None
-    captured: Money | None = None
-    refunded: Money | None = None
-    voided: Money | None = None
-    operations: list[PaymentOperation] = Field(default_factory=list)
-    # Whether the store keeps this order in its list of orders with money owed (the
-    # sweeper's marker); internal.
-    listed_as_owed: bool = False
-
-    def owed(self) -> list[PaymentOperation]:
-        """Operations recorded and not yet confirmed by the gateway."""
-        return [op for op in self.operations if op.status is OperationStatus.OWED]
-
-
 class Attention(BaseModel):
     """Something about the order a person must look at (money still owed after retries,
     a compensation that could not finish)."""
@@ -268,27 +106,6 @@ class Attention(BaseModel):
     kind: str
     detail: str
     at: datetime
-
-
-class ReturnLine(BaseModel):
-    """Units of a SKU the customer sends back."""
-
-    sku: str
-    quantity: int
-
-
-class OrderReturn(BaseModel):
-    """A customer's return of some or all lines."""
-
-    return_id: str
-    status: ReturnStatus = ReturnStatus.REQUESTED
-    lines: list[ReturnLine]
-    reason: str
-    channel: str
-    location_id: str | None = None
-    requested_at: datetime
-    received_at: datetime | None = None
-    refund: Money | None = None
 
 
 class HistoryEntry(BaseModel):
@@ -487,10 +304,10 @@ class Order(BaseModel):
     def derived_status(self) -> OrderStatus | None:
         """The least advanced active fulfilment's status, as an order status; None when no
         fulfilment has started or all were cancelled or lost."""
-        active = [f for f in self.fulfillments if f.status not in _CLOSED_UNDELIVERED]
+        active = [f for f in self.fulfillments if f.status not in CLOSED_UNDELIVERED]
         if not active:
             return None
-        lowest = min(_FULFILLMENT_RANK[f.status.value] for f in active)
+        lowest = min(FULFILLMENT_RANK[f.status.value] for f in active)
         if lowest == 0:
             return OrderStatus.RESERVED
         if lowest == 1:
@@ -697,7 +514,7 @@ class Order(BaseModel):
         for line in self.lines:
             kept[line.sku] = kept.get(line.sku, 0) + line.quantity
         for fulfillment in self.fulfillments:
-            if fulfillment.status in _CLOSED_UNDELIVERED:
+            if fulfillment.status in CLOSED_UNDELIVERED:
                 for fline in fulfillment.lines:
                     kept[fline.sku] = kept.get(fline.sku, 0) - fline.quantity
         return kept

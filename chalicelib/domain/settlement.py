@@ -15,20 +15,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Attention,
-    Fulfillment,
-    FulfillmentStatus,
-    FulfillmentType,
+from chalicelib.domain.orders import Attention, Order, OrderStatus
+from chalicelib.domain.payments import (
     OperationStatus,
-    Order,
-    OrderStatus,
     PaymentOperation,
     PaymentOperationType,
     PaymentStatus,
-    ReturnStatus,
 )
+from chalicelib.domain.returns import ReturnStatus
 
 # A fulfilment whose goods left (or reached) the customer's hands: its share is captured.
 HANDED_OVER = frozenset(

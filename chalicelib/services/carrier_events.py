@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
-from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket

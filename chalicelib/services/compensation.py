@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from chalicelib.domain.orders import (
-    CANCELLABLE,
-    Attention,
-    FulfillmentStatus,
-    Order,
-    OrderStatus,
-    StatusReason,
-)
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import CANCELLABLE, Attention, Order, OrderStatus
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.order_writes import Change, mutate

@@ -16,15 +16,11 @@ from chalicelib.domain.errors import (
     OutOfStock,
     PaymentDeclined,
 )
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    StatusReason,
-)
+from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import MAX_RESERVED_LINES
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.inventory import check_low_stock

@@ -7,8 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, OperationStatus, Order
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import late_delivery_deadline, record_breach

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypeVar
 
 from chalicelib.domain.errors import ConcurrentModification
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.fulfillments import Fulfillment
+from chalicelib.domain.orders import HistoryEntry, Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
 from chalicelib.services.retries import retried

@@ -14,20 +14,20 @@ from chalicelib.domain.errors import (
     OrderCancelled,
     UnknownReferences,
 )
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Channel,
     Consent,
     CustomerContact,
-    FulfillmentType,
     HistoryEntry,
     Order,
     OrderLine,
     OrderStatus,
     ShippingAddress,
-    StatusReason,
 )
 from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code

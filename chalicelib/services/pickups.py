@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, FulfillmentType, Order
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement, tokens
 from chalicelib.services.order_writes import Change, mutate

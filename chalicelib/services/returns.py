@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound, UnknownReferences
-from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.order_writes import Change, mutate, publish

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
-from chalicelib.domain.orders import Order, PaymentOperation, PaymentOperationType
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
 from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket

@@ -21,12 +21,12 @@ from chalicelib.domain.errors import (
     PaymentGatewayUnavailable,
     PaymentRefused,
 )
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Channel,
     CustomerContact,
-    FulfillmentType,
     HistoryEntry,
     Order,
     OrderLine,

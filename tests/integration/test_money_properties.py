@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import OrquestaError, PaymentGatewayUnavailable
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import FulfillmentStatus, FulfillmentType, Order
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
 from chalicelib.services import fulfilment, ordering, pickups, returns, settlement
 from chalicelib.services.order_writes import Change, mutate

@@ -6,17 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.fulfillments import FulfillmentType, Shipment
 from chalicelib.domain.inventory import Allocation, StockLevel
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Channel,
-    CustomerContact,
-    FulfillmentType,
-    Order,
-    OrderLine,
-    OrderStatus,
-    Shipment,
-)
+from chalicelib.domain.orders import Channel, CustomerContact, Order, OrderLine, OrderStatus
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -10,14 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.errors import Conflict, InvalidTransition, OrderCancelled, Unprocessable
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    StatusReason,
-)
+from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.status_reasons import StatusReason
 from tests.unit.builders import (
     NOW,
     STORE_BCN,

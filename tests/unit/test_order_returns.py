@@ -7,15 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.domain.errors import Conflict, Unprocessable
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    ReturnLine,
-    ReturnStatus,
-    StatusReason,
-)
+from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.returns import ReturnLine, ReturnStatus
+from chalicelib.domain.status_reasons import StatusReason
 from tests.unit.builders import (
     NOW,
     STORE_SOL,
