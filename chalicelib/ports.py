@@ -13,7 +13,8 @@ from chalicelib.domain.fulfillments import Fulfillment, Shipment
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
 from chalicelib.domain.observability import MetricPoint
-from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
 
 
 class StockChange(BaseModel):

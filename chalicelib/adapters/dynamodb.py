@@ -53,7 +53,8 @@ from chalicelib.domain.customers import Identifier
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, OutOfStock
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockLevel
-from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 
 if TYPE_CHECKING:

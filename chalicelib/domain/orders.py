@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -16,87 +16,40 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.fulfillments import (
     CLOSED_UNDELIVERED,
-    FULFILLMENT_RANK,
+    HANDED_OVER,
+    HELD,
     Fulfillment,
     FulfillmentLine,
     FulfillmentStatus,
     FulfillmentType,
     Shipment,
+    group_allocations,
 )
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.money import Money
-from chalicelib.domain.payments import Payment, PaymentStatus
-from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus
-from chalicelib.domain.status_reasons import StatusReason
-
-
-class Channel(StrEnum):
-    """Where the customer placed the order."""
-
-    WEB = "web"
-    APP = "app"
-    STORE = "store"
-    KIOSK = "kiosk"
-    PHONE = "phone"
-
-
-class OrderStatus(StrEnum):
-    """The status a customer sees."""
-
-    ACCEPTED = "ACCEPTED"
-    PAID = "PAID"
-    REJECTED = "REJECTED"
-    RESERVED = "RESERVED"
-    SHIPPED = "SHIPPED"
-    READY_FOR_PICKUP = "READY_FOR_PICKUP"
-    DELIVERED = "DELIVERED"
-    RETURNED = "RETURNED"
-    CANCELLED = "CANCELLED"
-
-
-# Forward only: a status may move to these and to nothing else.
-ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.ACCEPTED: frozenset(
-        {OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.PAID: frozenset(
-        {OrderStatus.RESERVED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.RESERVED: frozenset(
-        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
-    ),
-    # SHIPPED and READY_FOR_PICKUP are the same step for mixed orders: either may follow
-    # the other as fulfilments progress.
-    OrderStatus.READY_FOR_PICKUP: frozenset(
-        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
-    OrderStatus.REJECTED: frozenset(),
-    OrderStatus.RETURNED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-}
-
-CANCELLABLE = frozenset(
-    {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
+from chalicelib.domain.order_status import (
+    CANCELLABLE,
+    HistoryEntry,
+    OrderStatus,
+    can_transition,
+    status_of_fulfillments,
 )
-
-
-def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
-    """Whether ``current`` may move to ``new``."""
-    return new in ALLOWED_TRANSITIONS[current]
-
-
-class OrderLine(BaseModel):
-    """A SKU, its catalogue price and how it reaches the customer."""
-
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Money
-    line_total: Money
-    fulfillment: FulfillmentType
-    location_id: str | None = None
+from chalicelib.domain.payments import Payment, PaymentStatus
+from chalicelib.domain.placement import (
+    Channel,
+    Consent,
+    CustomerContact,
+    OrderLine,
+    ShippingAddress,
+)
+from chalicelib.domain.returns import (
+    OrderReturn,
+    ReturnLine,
+    everything_back,
+    open_return,
+    returnable,
+)
+from chalicelib.domain.status_reasons import StatusReason
 
 
 class Attention(BaseModel):
@@ -106,14 +59,6 @@ class Attention(BaseModel):
     kind: str
     detail: str
     at: datetime
-
-
-class HistoryEntry(BaseModel):
-    """One status change, as the customer and ops see it."""
-
-    status: OrderStatus
-    at: datetime
-    detail: str
 
 
 class ExecutionRetry(BaseModel):
@@ -129,34 +74,6 @@ class ExecutionRetry(BaseModel):
     resumed_from: OrderStatus
     reason: str | None = None
     idempotency_key: str | None = None
-
-
-class Consent(BaseModel):
-    """The terms the customer accepted with this order."""
-
-    terms_version: str
-    privacy_version: str
-    accepted_at: datetime
-    channel: Channel
-
-
-class CustomerContact(BaseModel):
-    """How to reach the customer about this order."""
-
-    email: str | None = None
-    phone: str | None = None
-    name: str | None = None
-    locale: str = "es"
-
-
-class ShippingAddress(BaseModel):
-    """Where shipped lines go."""
-
-    name: str
-    line1: str
-    city: str
-    postal_code: str
-    country: str
 
 
 class Order(BaseModel):
@@ -251,48 +168,18 @@ class Order(BaseModel):
     ) -> HistoryEntry:
         """Group the allocated units into fulfilments: one per pick-up store and one per
         ship-from location."""
-        groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
-        # Units still to collect per (SKU, store): a store may also ship the same SKU, and
-        # those units must travel rather than join the pick-up.
-        pickup_left: dict[tuple[str, str | None], int] = {}
+        pickup_units: dict[tuple[str, str | None], int] = {}
         for line in self.lines:
             if line.fulfillment is FulfillmentType.PICKUP:
                 key = (line.sku, line.location_id)
-                pickup_left[key] = pickup_left.get(key, 0) + line.quantity
-        for allocation in allocations:
-            key = (allocation.sku, allocation.location_id)
-            collected = min(allocation.quantity, pickup_left.get(key, 0))
-            if collected:
-                pickup_left[key] -= collected
-            for kind, quantity in (
-                (FulfillmentType.PICKUP, collected),
-                (FulfillmentType.SHIP, allocation.quantity - collected),
-            ):
-                if quantity:
-                    lines = groups.setdefault((kind, allocation.location_id), {})
-                    lines[allocation.sku] = lines.get(allocation.sku, 0) + quantity
-        self.fulfillments = [
-            Fulfillment(
-                fulfillment_id=f"{self.order_id}-F{index}",
-                type=kind,
-                location_id=location_id,
-                lines=[
-                    FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())
-                ],
-            )
-            for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
-        ]
+                pickup_units[key] = pickup_units.get(key, 0) + line.quantity
+        self.fulfillments = group_allocations(self.order_id, pickup_units, allocations)
         self.sourcing_reason = sourcing_reason
         return self.move_to(OrderStatus.RESERVED, at, sourcing_reason)
 
     def reserved_allocations(self) -> list[Allocation]:
         """Units held for this order, by location (what a cancel releases)."""
-        return [
-            Allocation(sku=line.sku, location_id=f.location_id, quantity=line.quantity)
-            for f in self.fulfillments
-            if f.status in (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
-            for line in f.lines
-        ]
+        return [a for f in self.fulfillments if f.status in HELD for a in f.allocations()]
 
     def fulfillment(self, fulfillment_id: str) -> Fulfillment:
         """One of this order's fulfilments."""
@@ -302,20 +189,8 @@ class Order(BaseModel):
         raise Unprocessable(f"no fulfilment {fulfillment_id} on this order", field="fulfillment_id")
 
     def derived_status(self) -> OrderStatus | None:
-        """The least advanced active fulfilment's status, as an order status; None when no
-        fulfilment has started or all were cancelled or lost."""
-        active = [f for f in self.fulfillments if f.status not in CLOSED_UNDELIVERED]
-        if not active:
-            return None
-        lowest = min(FULFILLMENT_RANK[f.status.value] for f in active)
-        if lowest == 0:
-            return OrderStatus.RESERVED
-        if lowest == 1:
-            shipped = any(f.status is FulfillmentStatus.SHIPPED for f in active)
-            return OrderStatus.SHIPPED if shipped else OrderStatus.READY_FOR_PICKUP
-        if lowest == 2:
-            return OrderStatus.DELIVERED
-        return OrderStatus.RETURNED
+        """The order status its fulfilments add up to (``status_of_fulfillments``)."""
+        return status_of_fulfillments(self.fulfillments)
 
     def sync_status(self, at: datetime, detail: str) -> HistoryEntry | None:
         """Move the order to its fulfilments' status if that changed."""
@@ -329,11 +204,8 @@ class Order(BaseModel):
     ) -> HistoryEntry | None:
         """A ship fulfilment was handed to its carrier."""
         self._require_dispatchable()
-        fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.PENDING:
+        if not self.fulfillment(fulfillment_id).hand_to_carrier(shipment):
             return None
-        fulfillment.shipment = shipment
-        fulfillment.status = FulfillmentStatus.SHIPPED
         return self.sync_status(
             at, f"shipped with {shipment.carrier}, tracking {shipment.tracking_number}"
         )
@@ -344,11 +216,8 @@ class Order(BaseModel):
         """A pick-up fulfilment is waiting at its store."""
         self._require_dispatchable()
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.PENDING:
+        if not fulfillment.wait_in_store(pickup_code, deadline):
             return None
-        fulfillment.status = FulfillmentStatus.READY_FOR_PICKUP
-        fulfillment.pickup_code = pickup_code
-        fulfillment.pickup_deadline = deadline
         return self.sync_status(at, f"ready for pick-up at {fulfillment.location_id}")
 
     def _require_dispatchable(self) -> None:
@@ -360,10 +229,6 @@ class Order(BaseModel):
             OrderStatus.READY_FOR_PICKUP,
         ):
             raise InvalidTransition(f"order {self.order_id} is {self.status}")
-
-    def ship_fulfillments(self) -> list[Fulfillment]:
-        """Fulfilments that go to a carrier."""
-        return [f for f in self.fulfillments if f.type is FulfillmentType.SHIP]
 
     def fulfillment_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment:
         """The fulfilment a carrier's tracking number belongs to."""
@@ -383,27 +248,7 @@ class Order(BaseModel):
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
-        if fulfillment.status not in (
-            FulfillmentStatus.SHIPPED,
-            FulfillmentStatus.READY_FOR_PICKUP,
-        ):
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        fulfillment.status = FulfillmentStatus.DELIVERED
-        if fulfillment.shipment is not None:
-            fulfillment.shipment.delivered_at = at
-            # A breach the workflow recorded stands: with scaled waits (local stack) the
-            # wait can run out long before the wall-clock promise.
-            late = (
-                at > fulfillment.shipment.promised_by
-                or fulfillment.shipment.breached_at is not None
-            )
-            fulfillment.shipment.sla_status = "late" if late else "met"
-            detail = f"delivered by {fulfillment.shipment.carrier}"
-        else:
-            detail = f"collected at {fulfillment.location_id}"
-        return self.sync_status(at, detail)
+        return self.sync_status(at, fulfillment.reach_customer(at))
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime
@@ -412,32 +257,14 @@ class Order(BaseModel):
         (owed back to the customer), and the order's new status if it changed (the other
         fulfilments decide it; with every parcel lost the order keeps its status)."""
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.SHIPPED or fulfillment.shipment is None:
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        fulfillment.status = FulfillmentStatus.LOST
-        fulfillment.shipment.lost_at = at
-        value = self.refund_for(
-            [ReturnLine(sku=f.sku, quantity=f.quantity) for f in fulfillment.lines]
-        )
-        return value, self.sync_status(
-            at, f"{fulfillment_id} lost by {fulfillment.shipment.carrier}"
+        shipment = fulfillment.declare_lost(at)
+        return self.value_of(fulfillment.lines), self.sync_status(
+            at, f"{fulfillment_id} lost by {shipment.carrier}"
         )
 
     def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
-        """The carrier reports a parcel delivered after it was declared LOST (and refunded):
-        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
-        back), and ops must settle it with the customer. True the first time."""
-        fulfillment = self.fulfillment(fulfillment_id)
-        shipment = fulfillment.shipment
-        if fulfillment.status is not FulfillmentStatus.LOST or shipment is None:
-            return False
-        if shipment.delivered_at is not None:
-            return False
-        shipment.delivered_at = at
-        shipment.sla_status = "late"
-        return True
+        """A parcel declared LOST is reported delivered (``Fulfillment.delivered_after_loss``)."""
+        return self.fulfillment(fulfillment_id).delivered_after_loss(at)
 
     def release_waits(self) -> list[str]:
         """Every task token the execution is parked on for this order, cleared: a cancel
@@ -463,41 +290,17 @@ class Order(BaseModel):
         """Cancel one fulfilment (an uncollected pick-up): what to release, the value that
         is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status not in (
-            FulfillmentStatus.PENDING,
-            FulfillmentStatus.READY_FOR_PICKUP,
-        ):
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        released = [
-            Allocation(sku=line.sku, location_id=fulfillment.location_id, quantity=line.quantity)
-            for line in fulfillment.lines
-        ]
-        refund = self.refund_for([ReturnLine(sku=a.sku, quantity=a.quantity) for a in released])
-        fulfillment.status = FulfillmentStatus.CANCELLED
-        fulfillment.status_reason = reason
+        released = fulfillment.cancel(reason)
+        voided = self.value_of(fulfillment.lines)
+        detail = f"{fulfillment_id} {reason.value}"
         if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):
-            return (
-                released,
-                refund,
-                self.move_to(OrderStatus.CANCELLED, at, f"{fulfillment_id} {reason.value}", reason),
-            )
-        return released, refund, self.sync_status(at, f"{fulfillment_id} {reason.value}")
+            return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        return released, voided, self.sync_status(at, detail)
 
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
         # Anything handed over (even if since lost or returned) can no longer be cancelled.
-        dispatched = any(
-            f.status
-            in (
-                FulfillmentStatus.SHIPPED,
-                FulfillmentStatus.DELIVERED,
-                FulfillmentStatus.RETURNED,
-                FulfillmentStatus.LOST,
-            )
-            for f in self.fulfillments
-        )
+        dispatched = any(f.status in HANDED_OVER for f in self.fulfillments)
         if self.status not in CANCELLABLE or dispatched:
             raise Conflict(
                 f"order {self.order_id} is {self.status} and can no longer be cancelled",
@@ -521,11 +324,7 @@ class Order(BaseModel):
 
     def returnable_quantities(self) -> dict[str, int]:
         """Units per SKU delivered and not yet asked back."""
-        left = self.kept_quantities()
-        for ret in self.returns:
-            for rline in ret.lines:
-                left[rline.sku] = left.get(rline.sku, 0) - rline.quantity
-        return left
+        return returnable(self.kept_quantities(), self.returns)
 
     def request_return(
         self,
@@ -548,56 +347,40 @@ class Order(BaseModel):
         delivered_at = self.delivered_at()
         if ends is None and window is not None and delivered_at is not None:
             ends = delivered_at + window  # placed before the window was a term of the order
-        if ends is not None and at > ends:
-            raise Conflict("the return window of this order has closed", field="status")
-        left = self.returnable_quantities()
-        for index, rline in enumerate(lines):
-            if rline.sku not in left:
-                raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
-            if rline.quantity > left[rline.sku]:
-                raise Conflict(
-                    f"only {left[rline.sku]} of {rline.sku} can still be returned",
-                    field=f"lines.{index}.quantity",
-                )
-            left[rline.sku] -= rline.quantity
-        order_return = OrderReturn(
-            return_id=return_id,
-            lines=lines,
-            reason=reason,
-            channel=channel,
-            location_id=location_id,
-            requested_at=at,
+        order_return = open_return(
+            return_id, lines, reason, channel, location_id, at, ends, self.returnable_quantities()
         )
         self.returns.append(order_return)
         return order_return
 
-    def refund_for(self, lines: list[ReturnLine]) -> Money:
-        """What the returned units cost the customer."""
+    def value_of(self, lines: Sequence[ReturnLine | FulfillmentLine]) -> Money:
+        """What these units cost the customer, at the order's prices: the one place a
+        fulfilment's or a return's money is counted (``domain.settlement`` owes it)."""
         prices = {line.sku: line.unit_price for line in self.lines}
         total = Money.zero(self.total.currency)
-        for rline in lines:
-            total = total + prices[rline.sku].times(rline.quantity)
+        for unit in lines:
+            total = total + prices[unit.sku].times(unit.quantity)
         return total
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
-        """The goods of a return arrived at a location; the order is RETURNED once every
-        unit is back."""
+        """The goods of a return arrived at a location, to be refunded (``close_returned``
+        ends the order once every unit is back)."""
         order_return = next((r for r in self.returns if r.return_id == return_id), None)
         if order_return is None:
             raise Unprocessable(f"no return {return_id} on this order", field="return_id")
-        if order_return.status is ReturnStatus.RECEIVED:
-            raise Conflict(f"return {return_id} was already received", field="return_id")
-        order_return.status = ReturnStatus.RECEIVED
-        order_return.received_at = at
-        order_return.location_id = location_id
-        order_return.refund = self.refund_for(order_return.lines)
+        order_return.receive(location_id, at, self.value_of(order_return.lines))
         return order_return
+
+    def close_returned(self, at: datetime) -> HistoryEntry | None:
+        """Once every unit delivered is back, the delivered fulfilments and the order are
+        RETURNED: the new status, else None."""
+        if self.status is not OrderStatus.DELIVERED or not self.everything_returned():
+            return None
+        for fulfillment in self.fulfillments:
+            if fulfillment.status is FulfillmentStatus.DELIVERED:
+                fulfillment.status = FulfillmentStatus.RETURNED
+        return self.move_to(OrderStatus.RETURNED, at, "every unit returned and refunded")
 
     def everything_returned(self) -> bool:
         """Whether every unit sold has come back."""
-        received: dict[str, int] = {}
-        for ret in self.returns:
-            if ret.status is ReturnStatus.RECEIVED:
-                for rline in ret.lines:
-                    received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
-        return all(received.get(sku, 0) >= qty for sku, qty in self.kept_quantities().items())
+        return everything_back(self.kept_quantities(), self.returns)

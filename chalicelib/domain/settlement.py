@@ -15,9 +15,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.fulfillments import (
+    HANDED_OVER,
+    Fulfillment,
+    FulfillmentStatus,
+    FulfillmentType,
+)
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Attention, Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Attention, Order
 from chalicelib.domain.payments import (
     OperationStatus,
     PaymentOperation,
@@ -26,15 +32,6 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.domain.returns import ReturnStatus
 
-# A fulfilment whose goods left (or reached) the customer's hands: its share is captured.
-HANDED_OVER = frozenset(
-    {
-        FulfillmentStatus.SHIPPED,
-        FulfillmentStatus.DELIVERED,
-        FulfillmentStatus.RETURNED,
-        FulfillmentStatus.LOST,
-    }
-)
 # Reached the customer (returns are counted separately, by unit).
 REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
@@ -57,11 +54,7 @@ def _zero(order: Order) -> Money:
 
 def fulfilment_value(order: Order, fulfillment: Fulfillment) -> Money:
     """What a fulfilment's lines cost the customer."""
-    prices = {line.sku: line.unit_price for line in order.lines}
-    value = _zero(order)
-    for fline in fulfillment.lines:
-        value = value + prices[fline.sku].times(fline.quantity)
-    return value
+    return order.value_of(fulfillment.lines)
 
 
 def extra_value(order: Order) -> Money:
@@ -198,19 +191,11 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
 def kept_value(order: Order) -> Money:
     """What the customer keeps: lines delivered and not returned, plus the shipping fee
     if any shipment was delivered."""
-    prices = {line.sku: line.unit_price for line in order.lines}
-    units: dict[str, int] = {}
-    for f in order.fulfillments:
-        if f.status in REACHED:
-            for fline in f.lines:
-                units[fline.sku] = units.get(fline.sku, 0) + fline.quantity
-    for ret in order.returns:
-        if ret.status is ReturnStatus.RECEIVED:
-            for rline in ret.lines:
-                units[rline.sku] = units.get(rline.sku, 0) - rline.quantity
-    kept = _zero(order)
-    for sku, quantity in units.items():
-        kept = kept + prices[sku].times(quantity)
+    reached = [fline for f in order.fulfillments if f.status in REACHED for fline in f.lines]
+    received = [
+        rline for ret in order.returns if ret.status is ReturnStatus.RECEIVED for rline in ret.lines
+    ]
+    kept = order.value_of(reached) - order.value_of(received)
     if any(f.status in REACHED for f in _extra_group(order)):
         kept = kept + extra_value(order)
     return kept

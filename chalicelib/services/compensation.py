@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from chalicelib.domain.fulfillments import FulfillmentStatus
-from chalicelib.domain.orders import CANCELLABLE, Attention, Order, OrderStatus
+from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
+from chalicelib.domain.orders import Attention, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement

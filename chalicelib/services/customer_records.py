@@ -28,7 +28,8 @@ from chalicelib.domain.errors import (
     NotFound,
     Unprocessable,
 )
-from chalicelib.domain.orders import Channel, CustomerContact, Order
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer

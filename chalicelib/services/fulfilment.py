@@ -18,7 +18,8 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
-from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange

@@ -11,7 +11,8 @@ from typing_extensions import TypeVar
 
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.fulfillments import Fulfillment
-from chalicelib.domain.orders import HistoryEntry, Order
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
 from chalicelib.services.retries import retried

@@ -16,14 +16,13 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import (
     Channel,
     Consent,
     CustomerContact,
-    HistoryEntry,
-    Order,
     OrderLine,
-    OrderStatus,
     ShippingAddress,
 )
 from chalicelib.domain.requests import PlaceOrderRequest

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.orders import ExecutionRetry, Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import ExecutionRetry, Order
 from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import workflow_input
 

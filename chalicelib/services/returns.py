@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound, UnknownReferences
-from chalicelib.domain.fulfillments import FulfillmentStatus
-from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.ports import StockChange
@@ -82,13 +81,10 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
             StockChange(sku=line.sku, location_id=location_id, on_hand=line.quantity)
             for line in received.lines
         ]
-        entry = None
+        entry = current.close_returned(now)
         token = None
-        if current.everything_returned() and current.status is OrderStatus.DELIVERED:
-            for fulfillment in current.fulfillments:
-                if fulfillment.status is FulfillmentStatus.DELIVERED:
-                    fulfillment.status = FulfillmentStatus.RETURNED
-            entry = current.move_to(OrderStatus.RETURNED, now, "every unit returned and refunded")
+        if entry is not None:
+            # Nothing more can come back: the return window's wait ends now.
             token, current.returns_task_token = current.returns_task_token, None
         return Change(entry=entry, stock=stock, result=token)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.services.order_writes import Change, mutate
@@ -33,7 +33,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
         ):
             return None
         shipment.breached_at = now
-        shipment.sla_status = "breached"
+        shipment.sla_status = SlaStatus.BREACHED
         breached = dict(
             kind="sla_breached",
             order_id=order.order_id,

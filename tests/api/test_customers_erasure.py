@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 import pytest
 
 from chalicelib.domain.customers import Identifier, IdentifierType
-from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.placement import CustomerContact
 from chalicelib.services import tickets
 from chalicelib.services.order_writes import status_event
 from tests.api.helpers import assert_problem, place_order

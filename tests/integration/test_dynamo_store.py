@@ -24,14 +24,9 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Channel,
-    CustomerContact,
-    HistoryEntry,
-    Order,
-    OrderLine,
-    OrderStatus,
-)
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact, OrderLine
 from chalicelib.ports import StockChange
 
 

@@ -9,7 +9,9 @@ from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.fulfillments import FulfillmentType, Shipment
 from chalicelib.domain.inventory import Allocation, StockLevel
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Channel, CustomerContact, Order, OrderLine, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact, OrderLine
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

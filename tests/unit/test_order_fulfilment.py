@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from chalicelib.domain.errors import Conflict, InvalidTransition, OrderCancelled, Unprocessable
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
 from tests.unit.builders import (
     NOW,

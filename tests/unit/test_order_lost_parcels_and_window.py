@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
-from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.returns import ReturnLine
 from chalicelib.domain.status_reasons import StatusReason
 from tests.unit.builders import (

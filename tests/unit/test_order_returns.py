@@ -9,7 +9,8 @@ import pytest
 from chalicelib.domain.errors import Conflict, Unprocessable
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.returns import ReturnLine, ReturnStatus
 from chalicelib.domain.status_reasons import StatusReason
 from tests.unit.builders import (

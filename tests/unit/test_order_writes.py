@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import ConcurrentModification, OutOfStock
-from chalicelib.domain.orders import HistoryEntry, Order, OrderStatus
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.services import retries
 from chalicelib.services.order_writes import MAX_ATTEMPTS, Change, Unchanged, mutate
 from tests.unit.builders import NOW, order
