@@ -28,10 +28,14 @@ from chalicelib.config import settings
 from chalicelib.services import (
     compensation,
     customer_view,
-    fulfilment,
+    fulfillment_steps,
     notify,
+    payment_steps,
+    return_steps,
     settlement,
     sla,
+    step_models,
+    stock_steps,
     tickets,
 )
 
@@ -67,48 +71,48 @@ install_log_context(app)
 @tracer.capture_lambda_handler
 def authorize_payment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """ACCEPTED → PAID."""
-    step = fulfilment.OrderStep.model_validate(event)
-    return fulfilment.authorize_payment(step, deps()).model_dump(mode="json")
+    step = step_models.OrderStep.model_validate(event)
+    return payment_steps.authorize_payment(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="reserve_stock")
 @tracer.capture_lambda_handler
 def reserve_stock(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """PAID → RESERVED."""
-    step = fulfilment.OrderStep.model_validate(event)
-    return fulfilment.reserve_stock(step, deps()).model_dump(mode="json")
+    step = step_models.OrderStep.model_validate(event)
+    return stock_steps.reserve_stock(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="reject_order")
 @tracer.capture_lambda_handler
 def reject_order(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Compensate and end REJECTED."""
-    step = fulfilment.RejectOrderInput.model_validate(event)
-    return fulfilment.reject_order(step, deps()).model_dump(mode="json")
+    step = step_models.RejectOrderInput.model_validate(event)
+    return payment_steps.reject_order(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="dispatch_fulfillment")
 @tracer.capture_lambda_handler
 def dispatch_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Book the carrier or mark ready for pick-up."""
-    step = fulfilment.FulfilmentStep.model_validate(event)
-    return fulfilment.dispatch_fulfillment(step, deps()).model_dump(mode="json")
+    step = step_models.FulfilmentStep.model_validate(event)
+    return fulfillment_steps.dispatch_fulfillment(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="await_fulfillment")
 @tracer.capture_lambda_handler
 def await_fulfillment(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Park the delivery or collection wait's token."""
-    step = fulfilment.AwaitInput.model_validate(event)
-    return fulfilment.await_fulfillment(step, deps()).model_dump(mode="json")
+    step = step_models.AwaitInput.model_validate(event)
+    return fulfillment_steps.await_fulfillment(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="handle_fulfillment_timeout")
 @tracer.capture_lambda_handler
 def handle_fulfillment_timeout(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """SLA breach or uncollected pick-up."""
-    step = fulfilment.FulfilmentStep.model_validate(event)
-    return fulfilment.handle_fulfillment_timeout(step, deps()).model_dump(mode="json")
+    step = step_models.FulfilmentStep.model_validate(event)
+    return fulfillment_steps.handle_fulfillment_timeout(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="await_returns")
@@ -117,10 +121,10 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The return window: OpenReturnWindow (no token) asks how long it still runs from the
     delivery; AwaitReturns parks its token."""
     if "task_token" not in event:
-        window = fulfilment.OrderStep.model_validate(event)
-        return fulfilment.open_return_window(window, deps()).model_dump(mode="json")
-    step = fulfilment.AwaitInput.model_validate(event)
-    return fulfilment.await_returns(step, deps()).model_dump(mode="json")
+        window = step_models.OrderStep.model_validate(event)
+        return return_steps.open_return_window(window, deps()).model_dump(mode="json")
+    step = step_models.AwaitInput.model_validate(event)
+    return return_steps.await_returns(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="compensate_order")
