@@ -28,6 +28,7 @@ from chalicelib.domain.errors import (
     NotFound,
     Unprocessable,
 )
+from chalicelib.domain.events import OrderClaimed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
@@ -372,16 +373,7 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
             name=current.contact.name or ref.name,
             locale=ref.locale,
         )
-        claimed = {
-            "type": "order.claimed",
-            "event_id": f"{order_id}:claimed",
-            "order_id": order_id,
-            "customer_id": resolution.customer_id,
-            "channel": current.channel.value,
-            "total": current.total.model_dump(mode="json"),
-            "at": now.isoformat(),
-        }
-        return Change(events=[claimed])
+        return Change(events=[OrderClaimed.of(current, now)])
 
     mutate(deps, order_id, attach)
     return resolution

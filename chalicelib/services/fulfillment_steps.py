@@ -6,9 +6,10 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.adapters.carriers import carrier_for
+from chalicelib.domain.events import NotCollected, ReadyForPickup
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -67,14 +68,7 @@ def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
         deadline = now + timedelta(seconds=config.scaled(window_hours * 3600))
         code = f"{secrets.randbelow(10**6):06d}"
         entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
-        event = {
-            "type": "fulfillment.ready_for_pickup",
-            "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
-            "order_id": order.order_id,
-            "fulfillment_id": fulfillment.fulfillment_id,
-            "location_id": fulfillment.location_id,
-            "at": now.isoformat(),
-        }
+        event = ReadyForPickup.of(order.order_id, fulfillment, now)
         return Change(entry=entry, events=[event], result=config.scaled(window_hours * 3600))
 
     wait_seconds = mutate(deps, step.order_id, decide).result
@@ -170,15 +164,7 @@ def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
             StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
             for a in released
         ]
-        not_collected: dict[str, Any] = {
-            "type": "fulfillment.not_collected",
-            "event_id": f"{order.order_id}:{fulfillment.fulfillment_id}:NOT_COLLECTED",
-            "order_id": order.order_id,
-            "fulfillment_id": fulfillment.fulfillment_id,
-            "location_id": fulfillment.location_id,
-            "voided": voided.model_dump(mode="json"),
-            "at": now.isoformat(),
-        }
+        not_collected = NotCollected.of(order.order_id, fulfillment, voided, now)
         return Change(entry=entry, stock=stock, events=[not_collected])
 
     written = mutate(deps, step.order_id, decide, announce=False)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.events import ParcelLost
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
@@ -94,19 +95,7 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     facts = _parcel_facts(order, fulfillment, "parcel_lost") | {
         "refund": refund.model_dump(mode="json")
     }
-    deps.events.publish(
-        {
-            "type": "fulfillment.lost",
-            "event_id": f"{order_id}:{fulfillment_id}:LOST",
-            "order_id": order_id,
-            "fulfillment_id": fulfillment_id,
-            "customer_id": order.customer_id,
-            "carrier": facts["carrier"],
-            "tracking_number": facts["tracking_number"],
-            "refund": facts["refund"],
-            "at": lost_at.isoformat(),
-        }
-    )
+    deps.events.publish(ParcelLost.of(order, fulfillment, refund, lost_at).message())
     _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
     return order
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypeVar
 
 from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.events import Event, OrderStatusChanged
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
@@ -35,7 +36,7 @@ class Change(Generic[R]):
     stock: list[StockChange] = field(default_factory=list)
     pointers: list[tuple[str, str]] = field(default_factory=list)
     shipments: list[Fulfillment] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     result: R | None = None
 
 
@@ -55,24 +56,6 @@ class Mutation(Generic[R]):
     order: Order
     change: Change[R] | None
     result: R | None
-
-
-def status_event(order: Order, entry: HistoryEntry) -> dict[str, Any]:
-    """The order event published for a status change; its id is the history item's key,
-    so subscribers can count it once however often it is delivered."""
-    index = order.history.index(entry) + 1
-    return {
-        "type": "order.status_changed",
-        "event_id": f"{order.order_id}:{index:03d}:{entry.status.value}",
-        "order_id": order.order_id,
-        "status": entry.status.value,
-        "status_reason": order.status_reason.value if order.status_reason else None,
-        "detail": entry.detail,
-        "at": entry.at.isoformat(),
-        "customer_id": order.customer_id,
-        "channel": order.channel.value,
-        "total": order.total.model_dump(mode="json"),
-    }
 
 
 class _LostRace(Exception):
@@ -126,6 +109,6 @@ def mutate(
 def publish(deps: Deps, order: Order, change: Change[Any]) -> None:
     """Publish what a saved change announced."""
     if change.entry is not None:
-        deps.events.publish(status_event(order, change.entry))
+        deps.events.publish(OrderStatusChanged.of(order, change.entry).message())
     for event in change.events:
-        deps.events.publish(event)
+        deps.events.publish(event.message())

@@ -14,6 +14,7 @@ from chalicelib.domain.errors import (
     OrderCancelled,
     UnknownReferences,
 )
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
@@ -31,7 +32,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
-from chalicelib.services.order_writes import Change, mutate, publish, status_event
+from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -191,7 +192,7 @@ def place_order(
         # A concurrent request with the same key stored it first: answer with that one.
         return deps.store.get_order(order_id)
     deps.workflow.start(order_id, workflow_input(order_id, deps))
-    deps.events.publish(status_event(order, entry))
+    deps.events.publish(OrderStatusChanged.of(order, entry).message())
     return order
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound, UnknownReferences
+from chalicelib.domain.events import ReturnRequested
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn, ReturnLine
@@ -46,13 +47,7 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
             now,
             window,
         )
-        event = {
-            "type": "return.requested",
-            "event_id": f"{order_id}:{return_id}:REQUESTED",
-            "order_id": order_id,
-            "return_id": return_id,
-            "at": now.isoformat(),
-        }
+        event = ReturnRequested.of(order_id, return_id, now)
         return Change(pointers=[(f"RETURN#{return_id}", order_id)], events=[event], result=created)
 
     created = mutate(deps, order_id, decide).result

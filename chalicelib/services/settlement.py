@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
+from chalicelib.domain.events import PaymentConfirmed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
 from chalicelib.services.order_writes import Change, mutate
@@ -96,13 +97,7 @@ def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
 
 def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
     now = deps.clock()
-    event = {
-        "type": f"payment.{op.type.value}",
-        "event_id": f"{op.key}:DONE",
-        "order_id": order_id,
-        "amount": op.amount.model_dump(mode="json"),
-        "at": now.isoformat(),
-    }
+    event = PaymentConfirmed.of(order_id, op, now)
 
     def decide(order: Order) -> Change | None:
         return Change(events=[event]) if rules.confirm(order, op.key, now) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.events import SlaBreached
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
@@ -45,15 +46,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             promised_by=shipment.promised_by.isoformat(),
             breached_at=now.isoformat(),
         )
-        event = {
-            "type": "shipment.sla_breached",
-            "event_id": f"{order.order_id}:{fulfillment_id}:SLA_BREACHED",
-            "order_id": order.order_id,
-            "fulfillment_id": fulfillment_id,
-            "customer_id": order.customer_id,
-            "carrier": shipment.carrier,
-            "at": now.isoformat(),
-        }
+        event = SlaBreached.of(order, fulfillment_id, shipment, now)
         return Change(events=[event], shipments=[fulfillment], result=breached)
 
     # mutate may decide again after losing a race: only the attempt that was written

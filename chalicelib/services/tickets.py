@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import ItemChanged
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.retries import retried
@@ -106,15 +107,8 @@ def update_ticket(
     return ticket
 
 
-def _event(kind: str, ticket: Ticket, at: str) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "event_id": f"{ticket.ticket_id}:{kind.split('.')[1]}",
-        "ticket_id": ticket.ticket_id,
-        "customer_id": ticket.customer_id,
-        "order_id": ticket.order_id,
-        "at": at,
-    }
+def _event(kind: TicketEventType, ticket: Ticket, at: str) -> dict[str, Any]:
+    return TicketChanged.of(kind, ticket, at).message()
 
 
 def is_ticket_event(event: dict[str, Any]) -> bool:

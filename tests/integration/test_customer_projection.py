@@ -19,8 +19,8 @@ from chalicelib.domain.customers import (
     analytics_state,
     contribution_of,
 )
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.services import customer_view
-from chalicelib.services.order_writes import status_event
 from tests.api.helpers import place_order
 from tests.support import OPS, eventually, order_body
 
@@ -74,7 +74,7 @@ def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any
     before = _view(client, customer_id)
     order = deps.store.get_order(placed["order_id"])
     paid = next(entry for entry in order.history if entry.status.value == "PAID")
-    event = status_event(order, paid)
+    event = OrderStatusChanged.of(order, paid).message()
     deliveries = stack.lambdas.invocations.get("project_customer_view", 0)
 
     deps.events.publish(event)  # SNS redelivers the PAID event
