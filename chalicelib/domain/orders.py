@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
@@ -52,11 +53,19 @@ from chalicelib.domain.returns import (
 from chalicelib.domain.status_reasons import StatusReason
 
 
+class AttentionKind(StrEnum):
+    """Why a person must look at the order."""
+
+    PAYMENT = "payment"  # money still owed after retries
+    COMPENSATED = "compensated"  # a workflow step failed; the order was compensated
+    COMPENSATION_FAILED = "compensation_failed"
+
+
 class Attention(BaseModel):
     """Something about the order a person must look at (money still owed after retries,
     a compensation that could not finish)."""
 
-    kind: str
+    kind: AttentionKind
     detail: str
     at: datetime
 

@@ -23,7 +23,7 @@ from chalicelib.domain.fulfillments import (
 )
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
-from chalicelib.domain.orders import Attention, Order
+from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.payments import (
     OperationStatus,
     PaymentOperation,
@@ -164,7 +164,11 @@ def confirm(order: Order, key: str, at: datetime) -> bool:
         payment.status = PaymentStatus.CAPTURED
     elif payment.authorized is not None and payment.voided.amount >= payment.authorized.amount:
         payment.status = PaymentStatus.VOIDED
-    if not payment.owed() and order.attention is not None and order.attention.kind == "payment":
+    if (
+        not payment.owed()
+        and order.attention is not None
+        and order.attention.kind is AttentionKind.PAYMENT
+    ):
         order.attention = None  # what ops were told about is settled now
     return True
 
@@ -179,7 +183,7 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
     if op.attempts >= ALERT_AFTER_ATTEMPTS and not op.alerted:
         op.alerted = True
         order.attention = Attention(
-            kind="payment",
+            kind=AttentionKind.PAYMENT,
             detail=f"{op.type.value} {op.key} of {op.amount.amount} still owed after "
             f"{op.attempts} attempts: {op.last_error}",
             at=at,

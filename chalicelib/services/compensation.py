@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
-from chalicelib.domain.orders import Attention, Order
+from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
@@ -74,7 +74,7 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     detail = f"the workflow failed ({_describe(step.error)}); compensated"
 
     def decide(order: Order) -> Change[list[str]] | None:
-        if order.attention is not None and order.attention.kind == "compensated":
+        if order.attention is not None and order.attention.kind is AttentionKind.COMPENSATED:
             return None  # a retried compensation: done already
         ids, released = _stop(order)
         entry = None
@@ -83,7 +83,7 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
             entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
         elif ids:
             entry = order.sync_status(now, detail)
-        order.attention = Attention(kind="compensated", detail=detail, at=now)
+        order.attention = Attention(kind=AttentionKind.COMPENSATED, detail=detail, at=now)
         return Change(entry=entry, stock=released, result=ids)
 
     written = mutate(deps, step.order_id, decide)
@@ -123,7 +123,7 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
 
     def decide(order: Order) -> Change | None:
-        order.attention = Attention(kind="compensation_failed", detail=detail, at=now)
+        order.attention = Attention(kind=AttentionKind.COMPENSATION_FAILED, detail=detail, at=now)
         return Change()
 
     mutate(deps, step.order_id, decide)

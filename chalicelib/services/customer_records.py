@@ -12,6 +12,7 @@ from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
     IdentifierType,
+    ProfileState,
     analytics_state,
 )
 from chalicelib.domain.erasure import (
@@ -54,8 +55,8 @@ def _active_profile(customer_id: str, field: str, deps: Deps) -> dict[str, Any]:
     profile = deps.customers.profile(customer_id)
     if profile is None:
         raise NotFound(f"no customer {customer_id}", field=field)
-    state = profile.get("state", "active")
-    if state != "active":
+    state = profile.get("state", ProfileState.ACTIVE)
+    if state != ProfileState.ACTIVE:
         raise Conflict(f"customer {customer_id} is {state}", field=field)
     return profile
 
@@ -116,7 +117,7 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_PREFIXES)
     _merge_figures(survivor_id, merged_id, deps)
-    if (store.profile(survivor_id) or {}).get("state") == "erased":
+    if (store.profile(survivor_id) or {}).get("state") == ProfileState.ERASED:
         # The person was erased while their history moved: items read before the
         # erasure may have landed after its steps ran. Its steps run again over them.
         erase_customer(survivor_id, "", "", deps)
@@ -168,8 +169,8 @@ def erase_customer(
     Asking again for an erasure answers with its record and finishes whatever an
     interrupted call left. Orders keep their amounts, statuses and stock movements."""
     owner, profile = canonical_customer(customer_id, deps)
-    state = profile.get("state", "active")
-    if state not in ("active", "erased"):
+    state = profile.get("state", ProfileState.ACTIVE)
+    if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
         raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
     record = _record_erasure(owner, _person_records(owner, deps), by_client, by_role, reason, deps)
     # Read again once recorded: a merge into an erased record is refused, so any merge

@@ -12,6 +12,7 @@ from chalicelib.adapters.customers import customer_pk
 from chalicelib.domain.customers import (
     SEGMENTS,
     OrderContribution,
+    ProfileState,
     analytics_state,
     contribution_of,
 )
@@ -149,7 +150,7 @@ def _respect_erasure(order: Order, deps: Deps) -> None:
     amounts and statuses are projected as any order's."""
     assert order.customer_id is not None
     _owner, profile = canonical_customer(order.customer_id, deps)
-    if profile.get("state") != "erased":
+    if profile.get("state") != ProfileState.ERASED:
         return
 
     def redact(current: Order) -> Change[set[str]] | Unchanged[set[str]]:
@@ -227,7 +228,7 @@ def add_interaction(
     """Record a call, chat or store visit staff had with the customer; ``Conflict`` for an
     erased customer (nothing new is written about them)."""
     owner, profile = canonical_customer(customer_id, deps)
-    if profile.get("state") == "erased":
+    if profile.get("state") == ProfileState.ERASED:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
     interaction = {
         "interaction_id": f"int_{uuid.uuid4().hex[:16]}",
@@ -270,7 +271,7 @@ def customer_view(
         "profile": {
             "name": profile.get("name"),
             "locale": profile.get("locale"),
-            "state": profile.get("state", "active"),
+            "state": profile.get("state", ProfileState.ACTIVE),
             "erased_at": profile.get("erased_at"),
         },
         "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],

@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.customers import ItemChanged
+from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
@@ -41,7 +42,7 @@ def open_ticket(
     owner, profile = canonical_customer(customer_id, deps)
     # Staff write nothing new about an erased customer; the system still opens its
     # tickets about their orders (a late parcel), whose text names no person.
-    if profile.get("state") == "erased" and channel != SYSTEM_CHANNEL:
+    if profile.get("state") == ProfileState.ERASED and channel != SYSTEM_CHANNEL:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
     if order_id is not None:
         try:
@@ -94,7 +95,10 @@ def update_ticket(
 
     def save() -> tuple[Ticket, bool, str]:
         ticket = get_ticket(ticket_id, deps)
-        if note and canonical_customer(ticket.customer_id, deps)[1].get("state") == "erased":
+        if (
+            note
+            and canonical_customer(ticket.customer_id, deps)[1].get("state") == ProfileState.ERASED
+        ):
             raise Conflict(f"ticket {ticket_id} is an erased customer's", field="note")
         now = deps.clock()
         resolved_now = ticket.update(status, note, by, now)
