@@ -27,7 +27,7 @@ from chalicelib.composition import deps
 from chalicelib.config import settings
 from chalicelib.services import (
     compensation,
-    customer_view,
+    customer_projection,
     fulfillment_steps,
     notify,
     payment_steps,
@@ -152,7 +152,7 @@ def on_order_event(event: SNSEvent) -> None:
     mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
     message_id = mail(message, deps())
     if message_id is not None:
-        customer_view.record_email(message, message_id, deps())
+        customer_projection.record_email(message, message_id, deps())
     logger.info(
         "order event handled",
         extra={"event_id": message.get("event_id"), "email": message_id is not None},
@@ -164,7 +164,7 @@ def on_order_event(event: SNSEvent) -> None:
 def project_customer_view(event: SNSEvent) -> None:
     """Keep the customer 360 up to date with an order event (once per event)."""
     message = json.loads(event.message)
-    changed = customer_view.project_order_event(message, deps())
+    changed = customer_projection.project_order_event(message, deps())
     logger.info(
         "customer view projected",
         extra={"event_id": message.get("event_id"), "changed": changed},
@@ -175,7 +175,7 @@ def project_customer_view(event: SNSEvent) -> None:
 @tracer.capture_method
 def review_segments(event: CloudWatchEvent) -> dict[str, int]:
     """RFM segments age without orders: move customers whose recency score has dropped."""
-    outcome = customer_view.review_segments(deps())
+    outcome = customer_projection.review_segments(deps())
     logger.info("segment review", extra=outcome)
     return outcome
 

@@ -20,7 +20,7 @@ from chalicelib.domain.customers import (
     contribution_of,
 )
 from chalicelib.domain.events import OrderStatusChanged
-from chalicelib.services import customer_view
+from chalicelib.services import customer_projection
 from tests.api.helpers import place_order
 from tests.support import OPS, eventually, order_body
 
@@ -81,7 +81,7 @@ def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any
     stack.lambdas.drain()
 
     assert stack.lambdas.invocations["project_customer_view"] > deliveries
-    assert customer_view.project_order_event(event, deps) is False
+    assert customer_projection.project_order_event(event, deps) is False
     after = _view(client, customer_id)
     assert after["metrics"] == before["metrics"]
     assert [o["order_id"] for o in after["orders"]] == [placed["order_id"]]
@@ -100,7 +100,7 @@ def test_segments_age_without_orders_through_the_scheduled_review(
     assert first_review is not None
 
     def review_at(when: datetime) -> dict[str, int]:
-        return customer_view.review_segments(replace(deps, clock=lambda: when))
+        return customer_projection.review_segments(replace(deps, clock=lambda: when))
 
     # A month on: the recency score drops from 5 to 4, still "new"; the next review is set.
     review_at(first_review + timedelta(minutes=1))
