@@ -20,13 +20,13 @@ from chalicelib.api.customer_models import (
     CustomerViewResponse,
     EraseCustomerRequest,
     EraseResponse,
-    ExportResponse,
     IdentifiedCustomer,
     MergeCustomersRequest,
     MergeResponse,
     OpenTicketRequest,
     TicketResponse,
 )
+from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
