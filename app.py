@@ -29,11 +29,15 @@ from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
 from chalicelib.services import (
     compensation,
-    customer_view,
-    fulfilment,
+    customer_projection,
+    fulfillment_steps,
     notify,
+    payment_steps,
+    return_steps,
     settlement,
     sla,
+    step_models,
+    stock_steps,
     tickets,
 )
 
@@ -67,15 +71,15 @@ install_log_context(app)
 # the ASL can catch them by name. Each parses its input into the step's model, calls one
 # service and returns its answer as JSON.
 STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
-    "authorize_payment": (fulfilment.OrderStep, fulfilment.authorize_payment),  # → PAID
-    "reserve_stock": (fulfilment.OrderStep, fulfilment.reserve_stock),  # → RESERVED
-    "reject_order": (fulfilment.RejectOrderInput, fulfilment.reject_order),  # → REJECTED
+    "authorize_payment": (step_models.OrderStep, payment_steps.authorize_payment),  # → PAID
+    "reserve_stock": (step_models.OrderStep, stock_steps.reserve_stock),  # → RESERVED
+    "reject_order": (step_models.RejectOrderInput, payment_steps.reject_order),  # → REJECTED
     # Book the carrier or mark ready for pick-up; park the wait's token; breach or uncollected.
-    "dispatch_fulfillment": (fulfilment.FulfilmentStep, fulfilment.dispatch_fulfillment),
-    "await_fulfillment": (fulfilment.AwaitInput, fulfilment.await_fulfillment),
+    "dispatch_fulfillment": (step_models.FulfilmentStep, fulfillment_steps.dispatch_fulfillment),
+    "await_fulfillment": (step_models.AwaitInput, fulfillment_steps.await_fulfillment),
     "handle_fulfillment_timeout": (
-        fulfilment.FulfilmentStep,
-        fulfilment.handle_fulfillment_timeout,
+        step_models.FulfilmentStep,
+        fulfillment_steps.handle_fulfillment_timeout,
     ),
     # A step failed unexpectedly: release, void, settle, record, alert ops.
     "compensate_order": (compensation.CompensateInput, compensation.compensate),
@@ -106,10 +110,10 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The return window: OpenReturnWindow (no token) asks how long it still runs from the
     delivery; AwaitReturns parks its token."""
     if "task_token" not in event:
-        window = fulfilment.OrderStep.model_validate(event)
-        return fulfilment.open_return_window(window, deps()).model_dump(mode="json")
-    step = fulfilment.AwaitInput.model_validate(event)
-    return fulfilment.await_returns(step, deps()).model_dump(mode="json")
+        window = step_models.OrderStep.model_validate(event)
+        return return_steps.open_return_window(window, deps()).model_dump(mode="json")
+    step = step_models.AwaitInput.model_validate(event)
+    return return_steps.await_returns(step, deps()).model_dump(mode="json")
 
 
 @app.lambda_function(name="mark_compensation_failed")
@@ -129,7 +133,7 @@ def on_order_event(event: SNSEvent) -> None:
     mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
     message_id = mail(message, deps())
     if message_id is not None:
-        customer_view.record_email(message, message_id, deps())
+        customer_projection.record_email(message, message_id, deps())
     logger.info(
         "order event handled",
         extra={"event_id": message.get("event_id"), "email": message_id is not None},
@@ -141,7 +145,7 @@ def on_order_event(event: SNSEvent) -> None:
 def project_customer_view(event: SNSEvent) -> None:
     """Keep the customer 360 up to date with an order event (once per event)."""
     message = json.loads(event.message)
-    changed = customer_view.project_order_event(message, deps())
+    changed = customer_projection.project_order_event(message, deps())
     logger.info(
         "customer view projected",
         extra={"event_id": message.get("event_id"), "changed": changed},
@@ -152,7 +156,7 @@ def project_customer_view(event: SNSEvent) -> None:
 @tracer.capture_method
 def review_segments(event: CloudWatchEvent) -> dict[str, int]:
     """RFM segments age without orders: move customers whose recency score has dropped."""
-    outcome = customer_view.review_segments(deps())
+    outcome = customer_projection.review_segments(deps())
     logger.info("segment review", extra=outcome)
     return outcome
 

@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from chalicelib.domain.orders import Shipment
+from chalicelib.domain.fulfillments import Shipment
 from chalicelib.domain.sla import ServiceLevel
 
 

@@ -20,18 +20,24 @@ from chalicelib.api.customer_models import (
     CustomerViewResponse,
     EraseCustomerRequest,
     EraseResponse,
-    ExportResponse,
     IdentifiedCustomer,
     MergeCustomersRequest,
     MergeResponse,
     OpenTicketRequest,
     TicketResponse,
 )
+from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
-from chalicelib.services import customer_records, customer_view, tickets, verification
+from chalicelib.services import (
+    customer_export,
+    customer_records,
+    customer_view,
+    tickets,
+    verification,
+)
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 
 customers = Blueprint(__name__)
@@ -251,7 +257,7 @@ def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
     require_customer_access(call, customer_id)
     return ExportResponse.model_validate(
-        customer_view.export_customer(customer_id, call.deps)
+        customer_export.export_customer(customer_id, call.deps)
     ).model_dump(mode="json")
 
 

@@ -10,7 +10,8 @@ from pydantic import StringConstraints
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.orders import Channel, Order
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel
 from chalicelib.domain.requests import (
     CancelOrderRequest,
     PlaceOrderRequest,

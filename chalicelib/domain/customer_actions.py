@@ -13,7 +13,9 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.errors import ActionNotAvailable
-from chalicelib.domain.orders import HistoryEntry, Order, OrderStatus, Payment
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import Payment
 
 # The contract's 48 hours to pay again; services pass the scaled duration in.
 PAYMENT_RETRY_WINDOW = timedelta(hours=48)

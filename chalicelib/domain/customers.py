@@ -26,6 +26,14 @@ PHONE_PATTERN = (
 LOYALTY_ID_PATTERN = "^ *(?:[A-Za-z0-9] *){1,32}$"
 
 
+class ProfileState(StrEnum):
+    """Where a customer record stands: in use, merged into another record, or erased."""
+
+    ACTIVE = "active"
+    MERGED = "merged"
+    ERASED = "erased"
+
+
 class IdentifierType(StrEnum):
     """Ways a customer tells us who they are."""
 

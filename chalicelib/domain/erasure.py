@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.orders import CustomerContact, Order, ShippingAddress
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import CustomerContact, ShippingAddress
 from chalicelib.domain.tickets import Ticket
 
 ERASED = "[erased]"

@@ -1,7 +1,9 @@
-"""The order: its lines, fulfilments, payment, returns and the status it may move to."""
+"""The order, the aggregate root: its lines, fulfilments (``domain.fulfillments``), payment
+(``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -13,290 +15,59 @@ from chalicelib.domain.errors import (
     OrderCancelled,
     Unprocessable,
 )
+from chalicelib.domain.fulfillments import (
+    CLOSED_UNDELIVERED,
+    HANDED_OVER,
+    HELD,
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentStatus,
+    FulfillmentType,
+    Shipment,
+    group_allocations,
+)
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.money import Money
-
-
-class Channel(StrEnum):
-    """Where the customer placed the order."""
-
-    WEB = "web"
-    APP = "app"
-    STORE = "store"
-    KIOSK = "kiosk"
-    PHONE = "phone"
-
-
-class OrderStatus(StrEnum):
-    """The status a customer sees."""
-
-    ACCEPTED = "ACCEPTED"
-    PAID = "PAID"
-    REJECTED = "REJECTED"
-    RESERVED = "RESERVED"
-    SHIPPED = "SHIPPED"
-    READY_FOR_PICKUP = "READY_FOR_PICKUP"
-    DELIVERED = "DELIVERED"
-    RETURNED = "RETURNED"
-    CANCELLED = "CANCELLED"
-
-
-class StatusReason(StrEnum):
-    """Why an order was rejected or cancelled."""
-
-    PAYMENT_DECLINED = "payment_declined"
-    PAYMENT_UNAVAILABLE = "payment_unavailable"
-    OUT_OF_STOCK = "out_of_stock"
-    CUSTOMER_REQUEST = "customer_request"
-    NOT_COLLECTED = "not_collected"
-    # A workflow step failed unexpectedly and the order was compensated (ops alerted).
-    PROCESSING_ERROR = "processing_error"
-
-
-class FulfillmentType(StrEnum):
-    """Shipped to the customer or collected in a store."""
-
-    SHIP = "ship"
-    PICKUP = "pickup"
-
-
-class FulfillmentStatus(StrEnum):
-    """One fulfilment's progress."""
-
-    PENDING = "PENDING"
-    SHIPPED = "SHIPPED"
-    READY_FOR_PICKUP = "READY_FOR_PICKUP"
-    DELIVERED = "DELIVERED"
-    RETURNED = "RETURNED"
-    CANCELLED = "CANCELLED"
-    # Shipped and never confirmed, 30 days past the promise: not kept, its capture refunded.
-    LOST = "LOST"
-
-
-class PaymentStatus(StrEnum):
-    """Where the money is."""
-
-    PENDING = "PENDING"
-    AUTHORIZED = "AUTHORIZED"
-    CAPTURED = "CAPTURED"
-    DECLINED = "DECLINED"
-    FAILED = "FAILED"
-    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
-    REFUNDED = "REFUNDED"
-    VOIDED = "VOIDED"
-
-
-class PaymentOperationType(StrEnum):
-    """What the gateway is asked to do with the authorised money."""
-
-    CAPTURE = "capture"
-    VOID = "void"
-    REFUND = "refund"
-
-
-class OperationStatus(StrEnum):
-    """An operation is recorded as owed before it is attempted, and done once the gateway
-    confirmed it."""
-
-    OWED = "owed"
-    DONE = "done"
-
-
-class ReturnStatus(StrEnum):
-    """A return's progress."""
-
-    REQUESTED = "REQUESTED"
-    RECEIVED = "RECEIVED"
-
-
-# Forward only: a status may move to these and to nothing else.
-ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.ACCEPTED: frozenset(
-        {OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.PAID: frozenset(
-        {OrderStatus.RESERVED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.RESERVED: frozenset(
-        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
-    ),
-    # SHIPPED and READY_FOR_PICKUP are the same step for mixed orders: either may follow
-    # the other as fulfilments progress.
-    OrderStatus.READY_FOR_PICKUP: frozenset(
-        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
-    ),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
-    OrderStatus.REJECTED: frozenset(),
-    OrderStatus.RETURNED: frozenset(),
-    OrderStatus.CANCELLED: frozenset(),
-}
-
-CANCELLABLE = frozenset(
-    {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
+from chalicelib.domain.order_status import (
+    CANCELLABLE,
+    HistoryEntry,
+    OrderStatus,
+    can_transition,
+    status_of_fulfillments,
 )
-
-_FULFILLMENT_RANK = {
-    "PENDING": 0,
-    "SHIPPED": 1,
-    "READY_FOR_PICKUP": 1,
-    "DELIVERED": 2,
-    "RETURNED": 3,
-}
-
-
-# Fulfilments that ended without reaching the customer: they no longer move the order.
-_CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
-
-
-def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
-    """Whether ``current`` may move to ``new``."""
-    return new in ALLOWED_TRANSITIONS[current]
-
-
-class OrderLine(BaseModel):
-    """A SKU, its catalogue price and how it reaches the customer."""
-
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Money
-    line_total: Money
-    fulfillment: FulfillmentType
-    location_id: str | None = None
+from chalicelib.domain.payments import Payment, PaymentStatus
+from chalicelib.domain.placement import (
+    Channel,
+    Consent,
+    CustomerContact,
+    OrderLine,
+    ShippingAddress,
+)
+from chalicelib.domain.returns import (
+    OrderReturn,
+    ReturnLine,
+    everything_back,
+    open_return,
+    returnable,
+)
+from chalicelib.domain.status_reasons import StatusReason
 
 
-class Shipment(BaseModel):
-    """A carrier's booking for one fulfilment."""
+class AttentionKind(StrEnum):
+    """Why a person must look at the order."""
 
-    carrier: str
-    service_level: str
-    tracking_number: str
-    tracking_url: str
-    promised_by: datetime
-    shipped_at: datetime
-    delivered_at: datetime | None = None
-    sla_status: str = "on_time"
-    breached_at: datetime | None = None
-    # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
-    lost_at: datetime | None = None
-    events: list[dict[str, str]] = Field(default_factory=list)
-
-    def sla(self, now: datetime | None = None) -> dict[str, str | None]:
-        """The SLA block of the API. While the parcel is out, the status is read against
-        ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
-        past it (even before the workflow has recorded the breach)."""
-        status = self.sla_status
-        breached_at = self.breached_at
-        if now is not None and self.delivered_at is None and status == "on_time":
-            if now > self.promised_by:
-                status, breached_at = "breached", self.promised_by
-            elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
-                status = "at_risk"
-        return {
-            "promised_by": self.promised_by.isoformat(),
-            "status": status,
-            "breached_at": breached_at.isoformat() if breached_at else None,
-        }
-
-
-class FulfillmentLine(BaseModel):
-    """Units of a SKU that one fulfilment carries."""
-
-    sku: str
-    quantity: int
-
-
-class Fulfillment(BaseModel):
-    """The lines that leave one location together, or wait together in one store."""
-
-    fulfillment_id: str
-    type: FulfillmentType
-    location_id: str
-    status: FulfillmentStatus = FulfillmentStatus.PENDING
-    lines: list[FulfillmentLine]
-    shipment: Shipment | None = None
-    pickup_code: str | None = None
-    pickup_deadline: datetime | None = None
-    status_reason: StatusReason | None = None
-    # What was given back for this fulfilment when it was lost (recorded once).
-    refunded: Money | None = None
-    # The execution's wait for this fulfilment; internal, never in the API.
-    task_token: str | None = None
-
-
-class PaymentOperation(BaseModel):
-    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
-    ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
-    can move money once, however often it is attempted."""
-
-    key: str
-    type: PaymentOperationType
-    amount: Money
-    status: OperationStatus = OperationStatus.OWED
-    recorded_at: datetime
-    done_at: datetime | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    alerted: bool = False
-
-
-class Payment(BaseModel):
-    """The single payment of an order: authorised at order, captured per fulfilment at
-    hand-over, the rest voided; refunds only of what was captured."""
-
-    status: PaymentStatus = PaymentStatus.PENDING
-    payment_id: str | None = None
-    authorized: Money | None = None
-    captured: Money | None = None
-    refunded: Money | None = None
-    voided: Money | None = None
-    operations: list[PaymentOperation] = Field(default_factory=list)
-    # Whether the store keeps this order in its list of orders with money owed (the
-    # sweeper's marker); internal.
-    listed_as_owed: bool = False
-
-    def owed(self) -> list[PaymentOperation]:
-        """Operations recorded and not yet confirmed by the gateway."""
-        return [op for op in self.operations if op.status is OperationStatus.OWED]
+    PAYMENT = "payment"  # money still owed after retries
+    COMPENSATED = "compensated"  # a workflow step failed; the order was compensated
+    COMPENSATION_FAILED = "compensation_failed"
 
 
 class Attention(BaseModel):
     """Something about the order a person must look at (money still owed after retries,
     a compensation that could not finish)."""
 
-    kind: str
+    kind: AttentionKind
     detail: str
     at: datetime
-
-
-class ReturnLine(BaseModel):
-    """Units of a SKU the customer sends back."""
-
-    sku: str
-    quantity: int
-
-
-class OrderReturn(BaseModel):
-    """A customer's return of some or all lines."""
-
-    return_id: str
-    status: ReturnStatus = ReturnStatus.REQUESTED
-    lines: list[ReturnLine]
-    reason: str
-    channel: str
-    location_id: str | None = None
-    requested_at: datetime
-    received_at: datetime | None = None
-    refund: Money | None = None
-
-
-class HistoryEntry(BaseModel):
-    """One status change, as the customer and ops see it."""
-
-    status: OrderStatus
-    at: datetime
-    detail: str
 
 
 class ExecutionRetry(BaseModel):
@@ -312,34 +83,6 @@ class ExecutionRetry(BaseModel):
     resumed_from: OrderStatus
     reason: str | None = None
     idempotency_key: str | None = None
-
-
-class Consent(BaseModel):
-    """The terms the customer accepted with this order."""
-
-    terms_version: str
-    privacy_version: str
-    accepted_at: datetime
-    channel: Channel
-
-
-class CustomerContact(BaseModel):
-    """How to reach the customer about this order."""
-
-    email: str | None = None
-    phone: str | None = None
-    name: str | None = None
-    locale: str = "es"
-
-
-class ShippingAddress(BaseModel):
-    """Where shipped lines go."""
-
-    name: str
-    line1: str
-    city: str
-    postal_code: str
-    country: str
 
 
 class Order(BaseModel):
@@ -434,48 +177,18 @@ class Order(BaseModel):
     ) -> HistoryEntry:
         """Group the allocated units into fulfilments: one per pick-up store and one per
         ship-from location."""
-        groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
-        # Units still to collect per (SKU, store): a store may also ship the same SKU, and
-        # those units must travel rather than join the pick-up.
-        pickup_left: dict[tuple[str, str | None], int] = {}
+        pickup_units: dict[tuple[str, str | None], int] = {}
         for line in self.lines:
             if line.fulfillment is FulfillmentType.PICKUP:
                 key = (line.sku, line.location_id)
-                pickup_left[key] = pickup_left.get(key, 0) + line.quantity
-        for allocation in allocations:
-            key = (allocation.sku, allocation.location_id)
-            collected = min(allocation.quantity, pickup_left.get(key, 0))
-            if collected:
-                pickup_left[key] -= collected
-            for kind, quantity in (
-                (FulfillmentType.PICKUP, collected),
-                (FulfillmentType.SHIP, allocation.quantity - collected),
-            ):
-                if quantity:
-                    lines = groups.setdefault((kind, allocation.location_id), {})
-                    lines[allocation.sku] = lines.get(allocation.sku, 0) + quantity
-        self.fulfillments = [
-            Fulfillment(
-                fulfillment_id=f"{self.order_id}-F{index}",
-                type=kind,
-                location_id=location_id,
-                lines=[
-                    FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())
-                ],
-            )
-            for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
-        ]
+                pickup_units[key] = pickup_units.get(key, 0) + line.quantity
+        self.fulfillments = group_allocations(self.order_id, pickup_units, allocations)
         self.sourcing_reason = sourcing_reason
         return self.move_to(OrderStatus.RESERVED, at, sourcing_reason)
 
     def reserved_allocations(self) -> list[Allocation]:
         """Units held for this order, by location (what a cancel releases)."""
-        return [
-            Allocation(sku=line.sku, location_id=f.location_id, quantity=line.quantity)
-            for f in self.fulfillments
-            if f.status in (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
-            for line in f.lines
-        ]
+        return [a for f in self.fulfillments if f.status in HELD for a in f.allocations()]
 
     def fulfillment(self, fulfillment_id: str) -> Fulfillment:
         """One of this order's fulfilments."""
@@ -485,20 +198,8 @@ class Order(BaseModel):
         raise Unprocessable(f"no fulfilment {fulfillment_id} on this order", field="fulfillment_id")
 
     def derived_status(self) -> OrderStatus | None:
-        """The least advanced active fulfilment's status, as an order status; None when no
-        fulfilment has started or all were cancelled or lost."""
-        active = [f for f in self.fulfillments if f.status not in _CLOSED_UNDELIVERED]
-        if not active:
-            return None
-        lowest = min(_FULFILLMENT_RANK[f.status.value] for f in active)
-        if lowest == 0:
-            return OrderStatus.RESERVED
-        if lowest == 1:
-            shipped = any(f.status is FulfillmentStatus.SHIPPED for f in active)
-            return OrderStatus.SHIPPED if shipped else OrderStatus.READY_FOR_PICKUP
-        if lowest == 2:
-            return OrderStatus.DELIVERED
-        return OrderStatus.RETURNED
+        """The order status its fulfilments add up to (``status_of_fulfillments``)."""
+        return status_of_fulfillments(self.fulfillments)
 
     def sync_status(self, at: datetime, detail: str) -> HistoryEntry | None:
         """Move the order to its fulfilments' status if that changed."""
@@ -512,11 +213,8 @@ class Order(BaseModel):
     ) -> HistoryEntry | None:
         """A ship fulfilment was handed to its carrier."""
         self._require_dispatchable()
-        fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.PENDING:
+        if not self.fulfillment(fulfillment_id).hand_to_carrier(shipment):
             return None
-        fulfillment.shipment = shipment
-        fulfillment.status = FulfillmentStatus.SHIPPED
         return self.sync_status(
             at, f"shipped with {shipment.carrier}, tracking {shipment.tracking_number}"
         )
@@ -527,11 +225,8 @@ class Order(BaseModel):
         """A pick-up fulfilment is waiting at its store."""
         self._require_dispatchable()
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.PENDING:
+        if not fulfillment.wait_in_store(pickup_code, deadline):
             return None
-        fulfillment.status = FulfillmentStatus.READY_FOR_PICKUP
-        fulfillment.pickup_code = pickup_code
-        fulfillment.pickup_deadline = deadline
         return self.sync_status(at, f"ready for pick-up at {fulfillment.location_id}")
 
     def _require_dispatchable(self) -> None:
@@ -543,10 +238,6 @@ class Order(BaseModel):
             OrderStatus.READY_FOR_PICKUP,
         ):
             raise InvalidTransition(f"order {self.order_id} is {self.status}")
-
-    def ship_fulfillments(self) -> list[Fulfillment]:
-        """Fulfilments that go to a carrier."""
-        return [f for f in self.fulfillments if f.type is FulfillmentType.SHIP]
 
     def fulfillment_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment:
         """The fulfilment a carrier's tracking number belongs to."""
@@ -566,27 +257,7 @@ class Order(BaseModel):
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
-        if fulfillment.status not in (
-            FulfillmentStatus.SHIPPED,
-            FulfillmentStatus.READY_FOR_PICKUP,
-        ):
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        fulfillment.status = FulfillmentStatus.DELIVERED
-        if fulfillment.shipment is not None:
-            fulfillment.shipment.delivered_at = at
-            # A breach the workflow recorded stands: with scaled waits (local stack) the
-            # wait can run out long before the wall-clock promise.
-            late = (
-                at > fulfillment.shipment.promised_by
-                or fulfillment.shipment.breached_at is not None
-            )
-            fulfillment.shipment.sla_status = "late" if late else "met"
-            detail = f"delivered by {fulfillment.shipment.carrier}"
-        else:
-            detail = f"collected at {fulfillment.location_id}"
-        return self.sync_status(at, detail)
+        return self.sync_status(at, fulfillment.reach_customer(at))
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime
@@ -595,32 +266,14 @@ class Order(BaseModel):
         (owed back to the customer), and the order's new status if it changed (the other
         fulfilments decide it; with every parcel lost the order keeps its status)."""
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.SHIPPED or fulfillment.shipment is None:
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        fulfillment.status = FulfillmentStatus.LOST
-        fulfillment.shipment.lost_at = at
-        value = self.refund_for(
-            [ReturnLine(sku=f.sku, quantity=f.quantity) for f in fulfillment.lines]
-        )
-        return value, self.sync_status(
-            at, f"{fulfillment_id} lost by {fulfillment.shipment.carrier}"
+        shipment = fulfillment.declare_lost(at)
+        return self.value_of(fulfillment.lines), self.sync_status(
+            at, f"{fulfillment_id} lost by {shipment.carrier}"
         )
 
     def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
-        """The carrier reports a parcel delivered after it was declared LOST (and refunded):
-        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
-        back), and ops must settle it with the customer. True the first time."""
-        fulfillment = self.fulfillment(fulfillment_id)
-        shipment = fulfillment.shipment
-        if fulfillment.status is not FulfillmentStatus.LOST or shipment is None:
-            return False
-        if shipment.delivered_at is not None:
-            return False
-        shipment.delivered_at = at
-        shipment.sla_status = "late"
-        return True
+        """A parcel declared LOST is reported delivered (``Fulfillment.delivered_after_loss``)."""
+        return self.fulfillment(fulfillment_id).delivered_after_loss(at)
 
     def release_waits(self) -> list[str]:
         """Every task token the execution is parked on for this order, cleared: a cancel
@@ -646,41 +299,17 @@ class Order(BaseModel):
         """Cancel one fulfilment (an uncollected pick-up): what to release, the value that
         is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
-        if fulfillment.status not in (
-            FulfillmentStatus.PENDING,
-            FulfillmentStatus.READY_FOR_PICKUP,
-        ):
-            raise Conflict(
-                f"fulfilment {fulfillment_id} is {fulfillment.status}", field="fulfillment_id"
-            )
-        released = [
-            Allocation(sku=line.sku, location_id=fulfillment.location_id, quantity=line.quantity)
-            for line in fulfillment.lines
-        ]
-        refund = self.refund_for([ReturnLine(sku=a.sku, quantity=a.quantity) for a in released])
-        fulfillment.status = FulfillmentStatus.CANCELLED
-        fulfillment.status_reason = reason
+        released = fulfillment.cancel(reason)
+        voided = self.value_of(fulfillment.lines)
+        detail = f"{fulfillment_id} {reason.value}"
         if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):
-            return (
-                released,
-                refund,
-                self.move_to(OrderStatus.CANCELLED, at, f"{fulfillment_id} {reason.value}", reason),
-            )
-        return released, refund, self.sync_status(at, f"{fulfillment_id} {reason.value}")
+            return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        return released, voided, self.sync_status(at, detail)
 
     def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards)."""
         # Anything handed over (even if since lost or returned) can no longer be cancelled.
-        dispatched = any(
-            f.status
-            in (
-                FulfillmentStatus.SHIPPED,
-                FulfillmentStatus.DELIVERED,
-                FulfillmentStatus.RETURNED,
-                FulfillmentStatus.LOST,
-            )
-            for f in self.fulfillments
-        )
+        dispatched = any(f.status in HANDED_OVER for f in self.fulfillments)
         if self.status not in CANCELLABLE or dispatched:
             raise Conflict(
                 f"order {self.order_id} is {self.status} and can no longer be cancelled",
@@ -697,18 +326,14 @@ class Order(BaseModel):
         for line in self.lines:
             kept[line.sku] = kept.get(line.sku, 0) + line.quantity
         for fulfillment in self.fulfillments:
-            if fulfillment.status in _CLOSED_UNDELIVERED:
+            if fulfillment.status in CLOSED_UNDELIVERED:
                 for fline in fulfillment.lines:
                     kept[fline.sku] = kept.get(fline.sku, 0) - fline.quantity
         return kept
 
     def returnable_quantities(self) -> dict[str, int]:
         """Units per SKU delivered and not yet asked back."""
-        left = self.kept_quantities()
-        for ret in self.returns:
-            for rline in ret.lines:
-                left[rline.sku] = left.get(rline.sku, 0) - rline.quantity
-        return left
+        return returnable(self.kept_quantities(), self.returns)
 
     def request_return(
         self,
@@ -731,56 +356,40 @@ class Order(BaseModel):
         delivered_at = self.delivered_at()
         if ends is None and window is not None and delivered_at is not None:
             ends = delivered_at + window  # placed before the window was a term of the order
-        if ends is not None and at > ends:
-            raise Conflict("the return window of this order has closed", field="status")
-        left = self.returnable_quantities()
-        for index, rline in enumerate(lines):
-            if rline.sku not in left:
-                raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
-            if rline.quantity > left[rline.sku]:
-                raise Conflict(
-                    f"only {left[rline.sku]} of {rline.sku} can still be returned",
-                    field=f"lines.{index}.quantity",
-                )
-            left[rline.sku] -= rline.quantity
-        order_return = OrderReturn(
-            return_id=return_id,
-            lines=lines,
-            reason=reason,
-            channel=channel,
-            location_id=location_id,
-            requested_at=at,
+        order_return = open_return(
+            return_id, lines, reason, channel, location_id, at, ends, self.returnable_quantities()
         )
         self.returns.append(order_return)
         return order_return
 
-    def refund_for(self, lines: list[ReturnLine]) -> Money:
-        """What the returned units cost the customer."""
+    def value_of(self, lines: Sequence[ReturnLine | FulfillmentLine]) -> Money:
+        """What these units cost the customer, at the order's prices: the one place a
+        fulfilment's or a return's money is counted (``domain.settlement`` owes it)."""
         prices = {line.sku: line.unit_price for line in self.lines}
         total = Money.zero(self.total.currency)
-        for rline in lines:
-            total = total + prices[rline.sku].times(rline.quantity)
+        for unit in lines:
+            total = total + prices[unit.sku].times(unit.quantity)
         return total
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
-        """The goods of a return arrived at a location; the order is RETURNED once every
-        unit is back."""
+        """The goods of a return arrived at a location, to be refunded (``close_returned``
+        ends the order once every unit is back)."""
         order_return = next((r for r in self.returns if r.return_id == return_id), None)
         if order_return is None:
             raise Unprocessable(f"no return {return_id} on this order", field="return_id")
-        if order_return.status is ReturnStatus.RECEIVED:
-            raise Conflict(f"return {return_id} was already received", field="return_id")
-        order_return.status = ReturnStatus.RECEIVED
-        order_return.received_at = at
-        order_return.location_id = location_id
-        order_return.refund = self.refund_for(order_return.lines)
+        order_return.receive(location_id, at, self.value_of(order_return.lines))
         return order_return
+
+    def close_returned(self, at: datetime) -> HistoryEntry | None:
+        """Once every unit delivered is back, the delivered fulfilments and the order are
+        RETURNED: the new status, else None."""
+        if self.status is not OrderStatus.DELIVERED or not self.everything_returned():
+            return None
+        for fulfillment in self.fulfillments:
+            if fulfillment.status is FulfillmentStatus.DELIVERED:
+                fulfillment.status = FulfillmentStatus.RETURNED
+        return self.move_to(OrderStatus.RETURNED, at, "every unit returned and refunded")
 
     def everything_returned(self) -> bool:
         """Whether every unit sold has come back."""
-        received: dict[str, int] = {}
-        for ret in self.returns:
-            if ret.status is ReturnStatus.RECEIVED:
-                for rline in ret.lines:
-                    received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
-        return all(received.get(sku, 0) >= qty for sku, qty in self.kept_quantities().items())
+        return everything_back(self.kept_quantities(), self.returns)

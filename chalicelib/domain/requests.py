@@ -21,7 +21,8 @@ from pydantic_core import CoreSchema
 
 from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN
 from chalicelib.domain.errors import InvalidFields
-from chalicelib.domain.orders import Channel, FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.placement import Channel
 
 MAX_LINES = 100
 MAX_QUANTITY = 999

@@ -15,30 +15,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Attention,
+from chalicelib.domain.fulfillments import (
+    HANDED_OVER,
     Fulfillment,
     FulfillmentStatus,
     FulfillmentType,
+)
+from chalicelib.domain.money import Money
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Attention, AttentionKind, Order
+from chalicelib.domain.payments import (
     OperationStatus,
-    Order,
-    OrderStatus,
     PaymentOperation,
     PaymentOperationType,
     PaymentStatus,
-    ReturnStatus,
 )
+from chalicelib.domain.returns import ReturnStatus
 
-# A fulfilment whose goods left (or reached) the customer's hands: its share is captured.
-HANDED_OVER = frozenset(
-    {
-        FulfillmentStatus.SHIPPED,
-        FulfillmentStatus.DELIVERED,
-        FulfillmentStatus.RETURNED,
-        FulfillmentStatus.LOST,
-    }
-)
 # Reached the customer (returns are counted separately, by unit).
 REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
@@ -61,11 +54,7 @@ def _zero(order: Order) -> Money:
 
 def fulfilment_value(order: Order, fulfillment: Fulfillment) -> Money:
     """What a fulfilment's lines cost the customer."""
-    prices = {line.sku: line.unit_price for line in order.lines}
-    value = _zero(order)
-    for fline in fulfillment.lines:
-        value = value + prices[fline.sku].times(fline.quantity)
-    return value
+    return order.value_of(fulfillment.lines)
 
 
 def extra_value(order: Order) -> Money:
@@ -175,7 +164,11 @@ def confirm(order: Order, key: str, at: datetime) -> bool:
         payment.status = PaymentStatus.CAPTURED
     elif payment.authorized is not None and payment.voided.amount >= payment.authorized.amount:
         payment.status = PaymentStatus.VOIDED
-    if not payment.owed() and order.attention is not None and order.attention.kind == "payment":
+    if (
+        not payment.owed()
+        and order.attention is not None
+        and order.attention.kind is AttentionKind.PAYMENT
+    ):
         order.attention = None  # what ops were told about is settled now
     return True
 
@@ -190,7 +183,7 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
     if op.attempts >= ALERT_AFTER_ATTEMPTS and not op.alerted:
         op.alerted = True
         order.attention = Attention(
-            kind="payment",
+            kind=AttentionKind.PAYMENT,
             detail=f"{op.type.value} {op.key} of {op.amount.amount} still owed after "
             f"{op.attempts} attempts: {op.last_error}",
             at=at,
@@ -202,19 +195,11 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
 def kept_value(order: Order) -> Money:
     """What the customer keeps: lines delivered and not returned, plus the shipping fee
     if any shipment was delivered."""
-    prices = {line.sku: line.unit_price for line in order.lines}
-    units: dict[str, int] = {}
-    for f in order.fulfillments:
-        if f.status in REACHED:
-            for fline in f.lines:
-                units[fline.sku] = units.get(fline.sku, 0) + fline.quantity
-    for ret in order.returns:
-        if ret.status is ReturnStatus.RECEIVED:
-            for rline in ret.lines:
-                units[rline.sku] = units.get(rline.sku, 0) - rline.quantity
-    kept = _zero(order)
-    for sku, quantity in units.items():
-        kept = kept + prices[sku].times(quantity)
+    reached = [fline for f in order.fulfillments if f.status in REACHED for fline in f.lines]
+    received = [
+        rline for ret in order.returns if ret.status is ReturnStatus.RECEIVED for rline in ret.lines
+    ]
+    kept = order.value_of(reached) - order.value_of(received)
     if any(f.status in REACHED for f in _extra_group(order)):
         kept = kept + extra_value(order)
     return kept

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.domain.errors import InvalidRequest, SurveyAlreadyAnswered
-from chalicelib.domain.orders import FulfillmentType, Order
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.orders import Order
 
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_COMMENT_LENGTH = 1000

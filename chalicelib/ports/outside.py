@@ -14,7 +14,7 @@ from chalicelib.domain.observability import MetricPoint
 if TYPE_CHECKING:
     from chalicelib.config import ApiKey
     from chalicelib.domain.alerts import AlertStatus, OpsAlert
-from chalicelib.domain.orders import Shipment
+from chalicelib.domain.fulfillments import Shipment
 
 
 class PaymentGateway(Protocol):

@@ -13,8 +13,10 @@ from pydantic import BaseModel
 
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
+from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockLevel
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
 
 # A customer's figures, how they were last counted in the aggregates, how they are now.

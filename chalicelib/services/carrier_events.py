@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
-from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -91,6 +93,15 @@ def handle_carrier_event(
         raise
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one event calls for once it is written: the delivery wait to release,
+    or the facts of a parcel delivered after it was declared lost (for ops)."""
+
+    token: str | None = None
+    found_after_loss: dict[str, Any] | None = None
+
+
 def _apply(
     carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
 ) -> dict[str, Any]:
@@ -106,12 +117,8 @@ def _apply(
             "status": "ignored",
             "reason": "unknown tracking number",
         }
-    token: str | None = None
-    found_after_loss: dict[str, Any] = {}
 
-    def decide(order: Order) -> Change | None:
-        nonlocal token
-        found_after_loss.clear()
+    def decide(order: Order) -> Change[Outcome]:
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
@@ -121,11 +128,11 @@ def _apply(
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             token, fulfillment.task_token = fulfillment.task_token, None
-            return Change(entry=entry, shipments=[fulfillment])
+            return Change(entry=entry, shipments=[fulfillment], result=Outcome(token=token))
         if event.type == "delivered" and order.delivered_after_loss(
             fulfillment.fulfillment_id, occurred_at
         ):
-            found_after_loss.update(
+            found_after_loss = dict(
                 kind="delivered_after_lost",
                 order_id=order.order_id,
                 fulfillment_id=fulfillment.fulfillment_id,
@@ -136,13 +143,16 @@ def _apply(
                 if fulfillment.refunded
                 else None,
             )
-            return Change(shipments=[fulfillment])
+            return Change(
+                shipments=[fulfillment], result=Outcome(found_after_loss=found_after_loss)
+            )
         return Change()
 
-    order = mutate(deps, order_id, decide)
-    if found_after_loss:
+    written = mutate(deps, order_id, decide)
+    order, outcome = written.order, written.result or Outcome()
+    if outcome.found_after_loss:
         # The customer has the goods and the refund: a person settles it with them.
-        deps.events.alert_ops(f"lost parcel delivered {order_id}", dict(found_after_loss))
+        deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
     if event.type == "exception":
         if order.customer_id:
             open_ticket(
@@ -165,6 +175,6 @@ def _apply(
                 **event.model_dump(),
             },
         )
-    if token:
-        deps.workflow.resume(token, {"event": event.type, "event_id": event.event_id})
+    if outcome.token:
+        deps.workflow.resume(outcome.token, {"event": event.type, "event_id": event.event_id})
     return {"event_id": event.event_id, "status": "applied", "order_status": order.status.value}

@@ -8,17 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from chalicelib.domain.orders import (
-    CANCELLABLE,
-    Attention,
-    FulfillmentStatus,
-    Order,
-    OrderStatus,
-    StatusReason,
-)
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
+from chalicelib.domain.orders import Attention, AttentionKind, Order
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -76,28 +72,24 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     alerts ops and fails the execution loudly)."""
     now = deps.clock()
     detail = f"the workflow failed ({_describe(step.error)}); compensated"
-    cancelled: list[str] = []
-    changed: list[bool] = []
 
-    def decide(order: Order) -> Change | None:
-        cancelled.clear()
-        changed.clear()
-        if order.attention is not None and order.attention.kind == "compensated":
+    def decide(order: Order) -> Change[list[str]] | None:
+        if order.attention is not None and order.attention.kind is AttentionKind.COMPENSATED:
             return None  # a retried compensation: done already
         ids, released = _stop(order)
-        cancelled.extend(ids)
         entry = None
         handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
         if order.status in CANCELLABLE and not handed_over:
             entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
         elif ids:
             entry = order.sync_status(now, detail)
-        order.attention = Attention(kind="compensated", detail=detail, at=now)
-        changed.append(True)
-        return Change(entry=entry, stock=released)
+        order.attention = Attention(kind=AttentionKind.COMPENSATED, detail=detail, at=now)
+        return Change(entry=entry, stock=released, result=ids)
 
-    order = mutate(deps, step.order_id, decide)
-    if changed:
+    written = mutate(deps, step.order_id, decide)
+    order = written.order
+    cancelled = written.result or []
+    if written.change is not None:
         deps.events.alert_ops(
             f"order workflow compensated {step.order_id}",
             {
@@ -131,7 +123,7 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
 
     def decide(order: Order) -> Change | None:
-        order.attention = Attention(kind="compensation_failed", detail=detail, at=now)
+        order.attention = Attention(kind=AttentionKind.COMPENSATION_FAILED, detail=detail, at=now)
         return Change()
 
     mutate(deps, step.order_id, decide)

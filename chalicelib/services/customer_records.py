@@ -4,12 +4,14 @@ personal data, and claiming an anonymous store order."""
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
     IdentifierType,
+    ProfileState,
     analytics_state,
 )
 from chalicelib.domain.erasure import (
@@ -26,12 +28,15 @@ from chalicelib.domain.errors import (
     NotFound,
     Unprocessable,
 )
-from chalicelib.domain.orders import Channel, CustomerContact, Order
+from chalicelib.domain.events import OrderClaimed
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tokens
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
-from chalicelib.services.unit_of_work import Change, jittered_pause, mutate
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -48,14 +53,15 @@ RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misrea
 # What the erase call answers with, of the erasure record (not the outbox's addresses).
 ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
 MAX_ERASURE_ATTEMPTS = 5
+MAX_MERGE_ATTEMPTS = 10
 
 
 def _active_profile(customer_id: str, field: str, deps: Deps) -> dict[str, Any]:
     profile = deps.customers.profile(customer_id)
     if profile is None:
         raise NotFound(f"no customer {customer_id}", field=field)
-    state = profile.get("state", "active")
-    if state != "active":
+    state = profile.get("state", ProfileState.ACTIVE)
+    if state != ProfileState.ACTIVE:
         raise Conflict(f"customer {customer_id} is {state}", field=field)
     return profile
 
@@ -116,7 +122,7 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_RECORDS)
     _merge_figures(survivor_id, merged_id, deps)
-    if (store.profile(survivor_id) or {}).get("state") == "erased":
+    if (store.profile(survivor_id) or {}).get("state") == ProfileState.ERASED:
         # The person was erased while their history moved: items read before the
         # erasure may have landed after its steps ran. Its steps run again over them.
         erase_customer(survivor_id, "", "", deps)
@@ -124,34 +130,36 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
 
 def _merge_figures(survivor_id: str, merged_id: str, deps: Deps) -> None:
     store = deps.customers
-    for _ in range(10):
+
+    def merge() -> None:
         (survivor, survivor_state), (merged, merged_state) = (
             store.figures(survivor_id),
             store.figures(merged_id),
         )
         combined = survivor.merged_with(merged)
-        try:
-            store.save_metrics(
-                [
-                    (
-                        survivor_id,
-                        combined,
-                        survivor_state,
-                        analytics_state(combined, deps.clock()),
-                    ),
-                    (
-                        merged_id,
-                        CustomerMetrics(version=merged.version),
-                        merged_state,
-                        AnalyticsState(),
-                    ),
-                ]
-            )
-        except ConcurrentModification:
-            jittered_pause()
-            continue
-        return
-    raise ConcurrentModification("the customers' figures kept changing; merge them again")
+        store.save_metrics(
+            [
+                (
+                    survivor_id,
+                    combined,
+                    survivor_state,
+                    analytics_state(combined, deps.clock()),
+                ),
+                (
+                    merged_id,
+                    CustomerMetrics(version=merged.version),
+                    merged_state,
+                    AnalyticsState(),
+                ),
+            ]
+        )
+
+    try:
+        retried(merge, MAX_MERGE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(
+            "the customers' figures kept changing; merge them again"
+        ) from exc
 
 
 def erase_customer(
@@ -166,8 +174,8 @@ def erase_customer(
     Asking again for an erasure answers with its record and finishes whatever an
     interrupted call left. Orders keep their amounts, statuses and stock movements."""
     owner, profile = canonical_customer(customer_id, deps)
-    state = profile.get("state", "active")
-    if state not in ("active", "erased"):
+    state = profile.get("state", ProfileState.ACTIVE)
+    if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
         raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
     record = _record_erasure(owner, _person_records(owner, deps), by_client, by_role, reason, deps)
     # Read again once recorded: a merge into an erased record is refused, so any merge
@@ -212,7 +220,8 @@ def _record_erasure(
     environment keeps a copy of sent emails, the addresses to remove from it are kept on
     the record until that step is done (the identifiers are gone by then)."""
     store = deps.customers
-    for _ in range(MAX_ERASURE_ATTEMPTS):
+
+    def record_once() -> dict[str, Any]:
         recorded = store.erasure(owner)
         if recorded is not None:
             return recorded
@@ -238,13 +247,13 @@ def _record_erasure(
         if addresses:
             record["pending_outbox"] = sorted(addresses)
         owned = [i for i in identifiers if deps.store.find_identifier(i) in (owner, None)]
-        try:
-            store.begin_erasure(owner, owned, record)
-        except ConcurrentModification:
-            jittered_pause()
-            continue
+        store.begin_erasure(owner, owned, record)
         return record
-    raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id")
+
+    try:
+        return retried(record_once, MAX_ERASURE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id") from exc
 
 
 def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -266,19 +275,19 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
     for customer_id in records:
         index, _ = store.records(customer_id, CustomerRecord.TICKETS)
         for entry in index:
-            for _attempt in range(MAX_ERASURE_ATTEMPTS):
-                ticket = store.get_ticket(str(entry["ticket_id"]))
-                if ticket is None or not redact_ticket(ticket):
-                    break
-                try:
-                    store.save_ticket(ticket)
-                except ConcurrentModification:
-                    jittered_pause()
-                    continue
-                break
-            else:
-                raise ConcurrentModification("a ticket kept changing; erase again")
+            try:
+                retried(
+                    partial(_redact_ticket, str(entry["ticket_id"]), deps), MAX_ERASURE_ATTEMPTS
+                )
+            except ConcurrentModification as exc:
+                raise ConcurrentModification("a ticket kept changing; erase again") from exc
         store.rewrite_items(customer_id, CustomerRecord.TICKETS, redact_ticket_index)
+
+
+def _redact_ticket(ticket_id: str, deps: Deps) -> None:
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is not None and redact_ticket(ticket):
+        deps.customers.save_ticket(ticket)
 
 
 def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -372,16 +381,7 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
             name=current.contact.name or ref.name,
             locale=ref.locale,
         )
-        claimed = {
-            "type": "order.claimed",
-            "event_id": f"{order_id}:claimed",
-            "order_id": order_id,
-            "customer_id": resolution.customer_id,
-            "channel": current.channel.value,
-            "total": current.total.model_dump(mode="json"),
-            "at": now.isoformat(),
-        }
-        return Change(events=[claimed])
+        return Change(events=[OrderClaimed.of(current, now)])
 
     mutate(deps, order_id, attach)
     return resolution

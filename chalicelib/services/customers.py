@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import Identifier, identifiers_of
-from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
+from chalicelib.domain.customers import Identifier, ProfileState, identifiers_of
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+RESOLVE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         if not deps.store.customer_exists(ref.customer_id):
             raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
         owner, profile = canonical_customer(ref.customer_id, deps)
-        if profile.get("state") == "erased":
+        if profile.get("state") == ProfileState.ERASED:
             raise Conflict(
                 f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
             )
@@ -41,7 +44,8 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
         )
-    for _ in range(3):
+
+    def find_or_create() -> Resolution:
         match = _match(identifiers, deps)
         if match is not None:
             return match
@@ -49,10 +53,15 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         profile = {"name": ref.name, "locale": ref.locale}
         try:
             deps.store.create_customer(customer_id, identifiers, profile)
-        except Conflict:
-            continue  # someone claimed one of these identifiers just now: look again
+        except Conflict as exc:
+            # Someone claimed one of these identifiers just now: look again.
+            raise ConcurrentModification(str(exc)) from exc
         return Resolution(customer_id, None, True)
-    raise Conflict("the customer's identifiers keep changing; try again")
+
+    try:
+        return retried(find_or_create, RESOLVE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
 def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
@@ -90,7 +99,7 @@ def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any
         if profile is None:
             raise NotFound(f"no customer {customer_id}", field="customer_id")
         target = profile.get("merged_into")
-        if profile.get("state") != "merged" or not target or target in seen:
+        if profile.get("state") != ProfileState.MERGED or not target or target in seen:
             return current, profile
         seen.add(current)
         current = str(target)
@@ -153,6 +162,6 @@ def lookup_customer(
     if owner is None:
         raise NotFound(f"nobody is known by that {identifier.type.value}", field=identifier.type)
     found, profile = canonical_customer(owner, deps)
-    if profile.get("state") == "erased":  # an erasure still releasing its identifiers
+    if profile.get("state") == ProfileState.ERASED:  # an erasure still releasing its identifiers
         raise NotFound(f"nobody is known by that {identifier.type.value}", field=identifier.type)
     return Resolution(found, identifier.type.value, False)

@@ -7,11 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.events import ParcelLost
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, OperationStatus, Order
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import late_delivery_deadline, record_breach
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -91,19 +94,7 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     facts = _parcel_facts(order, fulfillment, "parcel_lost") | {
         "refund": refund.model_dump(mode="json")
     }
-    deps.events.publish(
-        {
-            "type": "fulfillment.lost",
-            "event_id": f"{order_id}:{fulfillment_id}:LOST",
-            "order_id": order_id,
-            "fulfillment_id": fulfillment_id,
-            "customer_id": order.customer_id,
-            "carrier": facts["carrier"],
-            "tracking_number": facts["tracking_number"],
-            "refund": facts["refund"],
-            "at": lost_at.isoformat(),
-        }
-    )
+    deps.events.publish(ParcelLost.of(order, fulfillment, refund, lost_at).message())
     _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
     return order
 
@@ -133,7 +124,7 @@ def _refund_lost_fulfilment(order: Order, fulfillment_id: str, deps: Deps) -> Or
         lost.refunded = done
         return Change()
 
-    return mutate(deps, order.order_id, record)
+    return mutate(deps, order.order_id, record).order
 
 
 def _parcel_facts(order: Order, fulfillment: Fulfillment, kind: str) -> dict[str, Any]:

@@ -14,25 +14,25 @@ from chalicelib.domain.errors import (
     OrderCancelled,
     UnknownReferences,
 )
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import (
     Channel,
     Consent,
     CustomerContact,
-    FulfillmentType,
-    HistoryEntry,
-    Order,
     OrderLine,
-    OrderStatus,
     ShippingAddress,
-    StatusReason,
 )
 from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
-from chalicelib.services.unit_of_work import Change, mutate, publish, status_event
+from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -192,7 +192,7 @@ def place_order(
         # A concurrent request with the same key stored it first: answer with that one.
         return deps.store.get_order(order_id)
     deps.workflow.start(order_id, workflow_input(order_id, deps))
-    deps.events.publish(status_event(order, entry))
+    deps.events.publish(OrderStatusChanged.of(order, entry).message())
     return order
 
 
@@ -205,12 +205,8 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
     """Cancel before anything has left a location: release the stock held and void the
     authorisation (recorded as owed in the same write, then settled). 409 once shipped."""
     now = deps.clock()
-    saved: list[Change] = []
-    waits: list[str] = []
 
-    def decide(order: Order) -> Change | None:
-        saved.clear()
-        waits.clear()
+    def decide(order: Order) -> Change[list[str]] | None:
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = [
@@ -218,19 +214,17 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
             for a in order.reserved_allocations()
         ]
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
-        waits.extend(order.release_waits())
-        saved.append(Change(entry=entry, stock=released))
-        return saved[0]
+        return Change(entry=entry, stock=released, result=order.release_waits())
 
-    order = mutate(deps, order_id, decide, announce=False)
+    written = mutate(deps, order_id, decide, announce=False)
     try:
         # A gateway failure leaves the void owed on the order: the sweeper retries it.
         settlement.settle(order_id, deps)
     finally:
         # Announced once the void is settled, so that the customer's email says so.
-        if saved:
-            publish(deps, order, saved[0])
-        end_waits(waits, order_id, deps)
+        if written.change is not None:
+            publish(deps, written.order, written.change)
+        end_waits(written.result or [], order_id, deps)
     return deps.store.get_order(order_id)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
-from chalicelib.domain.orders import Fulfillment, FulfillmentStatus, FulfillmentType, Order
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement, tokens
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -64,10 +65,8 @@ def collect(
     failures = deps.access.begin_attempt(
         scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS, "pickup_code"
     )
-    token: str | None = None
 
-    def decide(order: Order) -> Change | None:
-        nonlocal token
+    def decide(order: Order) -> Change[str]:
         fulfillment = _ready_pickup(order, fulfillment_id, at_location)
         if not tokens.same(pickup_code, fulfillment.pickup_code or "\x00"):
             raise WrongPickupCode("wrong pick-up code", field="pickup_code")
@@ -82,10 +81,10 @@ def collect(
             )
             for line in fulfillment.lines
         ]
-        return Change(entry=entry, stock=taken)
+        return Change(entry=entry, stock=taken, result=token)
 
     try:
-        order = mutate(deps, order_id, decide)
+        written = mutate(deps, order_id, decide)
     except WrongPickupCode:
         deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
         raise
@@ -95,7 +94,7 @@ def collect(
     deps.access.attempt_succeeded(scope)
     # Handed over: the pick-up's share is captured (recorded as owed with the collection;
     # a gateway failure leaves it owed for the sweeper, the goods are with the customer).
-    order = settlement.settle(order_id, deps).order or order
-    if token:
-        deps.workflow.resume(token, {"collected": fulfillment_id})
+    order = settlement.settle(order_id, deps).order or written.order
+    if written.result:
+        deps.workflow.resume(written.result, {"collected": fulfillment_id})
     return order

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.orders import ExecutionRetry, Order, OrderStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import ExecutionRetry, Order
+from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import workflow_input
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -77,22 +78,19 @@ def retry_execution(
         reason=reason,
         idempotency_key=idempotency_key,
     )
-    recorded: list[ExecutionRetry] = []
 
-    def decide(latest: Order) -> Change | None:
-        recorded.clear()
+    def decide(latest: Order) -> Change[RetryOutcome] | Unchanged[RetryOutcome]:
         for earlier in latest.retries:
             if earlier.execution_arn == arn:
-                recorded.append(earlier)
-                return None  # the racing request recorded this execution already
+                # The racing request recorded this execution already.
+                return Unchanged(RetryOutcome(earlier, replayed=True))
         latest.retries.append(retry)
         latest.execution_arn = arn
-        return Change()
+        return Change(result=RetryOutcome(retry, replayed=False))
 
-    mutate(deps, order_id, decide)
-    if recorded:
-        return RetryOutcome(recorded[0], replayed=True)
-    return RetryOutcome(retry, replayed=False)
+    outcome = mutate(deps, order_id, decide).result
+    assert outcome is not None  # both decisions name the execution
+    return outcome
 
 
 def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:

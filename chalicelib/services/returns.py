@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound, UnknownReferences
-from chalicelib.domain.orders import FulfillmentStatus, Order, OrderReturn, OrderStatus, ReturnLine
+from chalicelib.domain.events import ReturnRequested
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.unit_of_work import Change, mutate, publish
+from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -34,32 +36,23 @@ def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> 
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
     window = timedelta(seconds=deps.settings.waits.return_window_seconds)
-    created: list[OrderReturn] = []
 
-    def decide(order: Order) -> Change:
-        created.clear()
-        created.append(
-            order.request_return(
-                return_id,
-                [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
-                request.reason,
-                request.channel,
-                request.location_id,
-                now,
-                window,
-            )
+    def decide(order: Order) -> Change[OrderReturn]:
+        created = order.request_return(
+            return_id,
+            [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
+            request.reason,
+            request.channel,
+            request.location_id,
+            now,
+            window,
         )
-        event = {
-            "type": "return.requested",
-            "event_id": f"{order_id}:{return_id}:REQUESTED",
-            "order_id": order_id,
-            "return_id": return_id,
-            "at": now.isoformat(),
-        }
-        return Change(return_ids=[return_id], events=[event])
+        event = ReturnRequested.of(order_id, return_id, now)
+        return Change(return_ids=[return_id], events=[event], result=created)
 
-    mutate(deps, order_id, decide)
-    return created[0]
+    created = mutate(deps, order_id, decide).result
+    assert created is not None  # the decision always opens the return, or raises
+    return created
 
 
 def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
@@ -75,35 +68,29 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     pending = next((r for r in order.returns if r.return_id == return_id), None)
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
-    token: str | None = None
-    saved: list[Change] = []
 
-    def decide(current: Order) -> Change:
-        nonlocal token
-        saved.clear()
+    def decide(current: Order) -> Change[str]:
         # The refund is recorded as owed in this write (keyed by the return), then settled.
         received = current.receive_return(return_id, location_id, now)
         stock = [
             StockChange(sku=line.sku, location_id=location_id, on_hand=line.quantity)
             for line in received.lines
         ]
-        entry = None
-        if current.everything_returned() and current.status is OrderStatus.DELIVERED:
-            for fulfillment in current.fulfillments:
-                if fulfillment.status is FulfillmentStatus.DELIVERED:
-                    fulfillment.status = FulfillmentStatus.RETURNED
-            entry = current.move_to(OrderStatus.RETURNED, now, "every unit returned and refunded")
+        entry = current.close_returned(now)
+        token = None
+        if entry is not None:
+            # Nothing more can come back: the return window's wait ends now.
             token, current.returns_task_token = current.returns_task_token, None
-        saved.append(Change(entry=entry, stock=stock))
-        return saved[0]
+        return Change(entry=entry, stock=stock, result=token)
 
-    order = mutate(deps, order_id, decide, announce=False)
+    written = mutate(deps, order_id, decide, announce=False)
+    order = written.order
     try:
         # A gateway failure leaves the refund owed on the order: the sweeper retries it.
         order = settlement.settle(order_id, deps).order or order
     finally:
-        if saved:
-            publish(deps, order, saved[0])
-    if token:
-        deps.workflow.resume(token, {"returned": True})
+        if written.change is not None:
+            publish(deps, order, written.change)
+    if written.result:
+        deps.workflow.resume(written.result, {"returned": True})
     return order

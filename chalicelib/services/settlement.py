@@ -3,7 +3,7 @@
 ``settle(order_id, deps)`` records, as owed, whatever the order's state calls for and is
 not recorded yet (``domain.settlement``), then attempts every owed operation with its
 key, and records each outcome on the order. Callers change the order (the owed
-operations are recorded in that same write, see ``unit_of_work.mutate``) and then call
+operations are recorded in that same write, see ``order_writes.mutate``) and then call
 ``settle``; the workflow retries a step whose settlement failed, and ``sweep`` (a
 schedule) retries what the API paths left owed. Ops are alerted when an operation keeps
 failing, and the order shows it (``attention``).
@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
-from chalicelib.domain.orders import Order, PaymentOperation, PaymentOperationType
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.domain.events import PaymentConfirmed
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -44,7 +46,7 @@ def record_owed(order_id: str, deps: Deps) -> Order:
     def decide(order: Order) -> Change | None:
         return Change() if rules.record_owed(order, now) else None
 
-    return mutate(deps, order_id, decide)
+    return mutate(deps, order_id, decide).order
 
 
 def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement:
@@ -95,13 +97,7 @@ def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
 
 def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
     now = deps.clock()
-    event = {
-        "type": f"payment.{op.type.value}",
-        "event_id": f"{op.key}:DONE",
-        "order_id": order_id,
-        "amount": op.amount.model_dump(mode="json"),
-        "at": now.isoformat(),
-    }
+    event = PaymentConfirmed.of(order_id, op, now)
 
     def decide(order: Order) -> Change | None:
         return Change(events=[event]) if rules.confirm(order, op.key, now) else None
@@ -111,15 +107,13 @@ def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
 
 def _record_failure(order_id: str, op: PaymentOperation, error: str, deps: Deps) -> None:
     now = deps.clock()
-    alert: list[bool] = []
 
-    def decide(order: Order) -> Change | None:
-        alert.clear()
-        alert.append(rules.record_failure(order, op.key, error, now))
-        return Change()
+    def decide(order: Order) -> Change[bool]:
+        return Change(result=rules.record_failure(order, op.key, error, now))
 
-    order = mutate(deps, order_id, decide)
-    if alert and alert[0]:
+    written = mutate(deps, order_id, decide)
+    order = written.order
+    if written.result:
         deps.events.alert_ops(
             f"payment {op.type.value} owed {order_id}",
             {

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.events import SlaBreached
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket
-from chalicelib.services.unit_of_work import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -21,12 +23,8 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     """Mark a shipment late once: the order shows it, the customer gets an apology (the
     ``shipment.sla_breached`` event), ops get an alert. True if this call recorded it."""
     now = deps.clock()
-    breached: dict[str, Any] = {}
 
-    def decide(order: Order) -> Change | None:
-        # mutate may run this again after losing a race: only the attempt that is written
-        # may alert (another recorder that won has alerted already).
-        breached.clear()
+    def decide(order: Order) -> Change[dict[str, Any]] | None:
         fulfillment = order.fulfillment(fulfillment_id)
         shipment = fulfillment.shipment
         if (
@@ -36,8 +34,8 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
         ):
             return None
         shipment.breached_at = now
-        shipment.sla_status = "breached"
-        breached.update(
+        shipment.sla_status = SlaStatus.BREACHED
+        breached = dict(
             kind="sla_breached",
             order_id=order.order_id,
             fulfillment_id=fulfillment_id,
@@ -48,18 +46,12 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             promised_by=shipment.promised_by.isoformat(),
             breached_at=now.isoformat(),
         )
-        event = {
-            "type": "shipment.sla_breached",
-            "event_id": f"{order.order_id}:{fulfillment_id}:SLA_BREACHED",
-            "order_id": order.order_id,
-            "fulfillment_id": fulfillment_id,
-            "customer_id": order.customer_id,
-            "carrier": shipment.carrier,
-            "at": now.isoformat(),
-        }
-        return Change(events=[event], shipments=[fulfillment])
+        event = SlaBreached.of(order, fulfillment_id, shipment, now)
+        return Change(events=[event], shipments=[fulfillment], result=breached)
 
-    mutate(deps, order_id, decide)
+    # mutate may decide again after losing a race: only the attempt that was written
+    # returns its facts and may alert (another recorder that won has alerted already).
+    breached = mutate(deps, order_id, decide).result
     if not breached:
         return False
     deps.events.alert_ops(f"SLA breached {order_id}", breached)

@@ -7,10 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
+from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import compose, send_once
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -38,7 +41,7 @@ def open_ticket(
     owner, profile = canonical_customer(customer_id, deps)
     # Staff write nothing new about an erased customer; the system still opens its
     # tickets about their orders (a late parcel), whose text names no person.
-    if profile.get("state") == "erased" and channel != SYSTEM_CHANNEL:
+    if profile.get("state") == ProfileState.ERASED and channel != SYSTEM_CHANNEL:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
     if order_id is not None:
         try:
@@ -88,33 +91,27 @@ def update_ticket(
 ) -> Ticket:
     """Move a ticket forward and/or add a note; 409 for a step back or after resolution,
     and for a note on an erased customer's ticket (nothing new is written about them)."""
-    for attempt in range(MAX_ATTEMPTS):
+
+    def save() -> tuple[Ticket, bool, str]:
         ticket = get_ticket(ticket_id, deps)
-        if note and canonical_customer(ticket.customer_id, deps)[1].get("state") == "erased":
+        if (
+            note
+            and canonical_customer(ticket.customer_id, deps)[1].get("state") == ProfileState.ERASED
+        ):
             raise Conflict(f"ticket {ticket_id} is an erased customer's", field="note")
         now = deps.clock()
         resolved_now = ticket.update(status, note, by, now)
-        try:
-            deps.customers.save_ticket(ticket)
-        except ConcurrentModification:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        if resolved_now:
-            deps.events.publish(_event("ticket.resolved", ticket, now.isoformat()))
-        return ticket
-    raise AssertionError("unreachable")  # pragma: no cover
+        deps.customers.save_ticket(ticket)
+        return ticket, resolved_now, now.isoformat()
+
+    ticket, resolved_now, at = retried(save, MAX_ATTEMPTS)
+    if resolved_now:
+        deps.events.publish(_event("ticket.resolved", ticket, at))
+    return ticket
 
 
-def _event(kind: str, ticket: Ticket, at: str) -> dict[str, Any]:
-    return {
-        "type": kind,
-        "event_id": f"{ticket.ticket_id}:{kind.split('.')[1]}",
-        "ticket_id": ticket.ticket_id,
-        "customer_id": ticket.customer_id,
-        "order_id": ticket.order_id,
-        "at": at,
-    }
+def _event(kind: TicketEventType, ticket: Ticket, at: str) -> dict[str, Any]:
+    return TicketChanged.of(kind, ticket, at).message()
 
 
 def is_ticket_event(event: dict[str, Any]) -> bool:

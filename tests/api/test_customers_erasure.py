@@ -19,10 +19,11 @@ from urllib.parse import urlparse
 import pytest
 
 from chalicelib.domain.customers import Identifier, IdentifierType
-from chalicelib.domain.orders import CustomerContact, HistoryEntry, OrderStatus
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.placement import CustomerContact
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
-from chalicelib.services.unit_of_work import status_event
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import place_order
 from tests.support.flow import fresh_sku, post_carrier_event, stop_if_running, tracking_number
@@ -455,7 +456,7 @@ def test_an_order_the_erasure_did_not_see_loses_the_data_when_its_event_arrives(
     mailed = deps.outbox.directory / f"late-{person.mark}.eml"
     mailed.write_text(f"To: {person.name} <{person.email}>\nSubject: Pedido\n\nHola\n")
 
-    deps.events.publish(status_event(late, entry))
+    deps.events.publish(OrderStatusChanged.of(late, entry).message())
     stack.lambdas.drain()
 
     view = _projected(client, customer_id, {late.order_id: "ACCEPTED"})

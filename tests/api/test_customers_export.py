@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib.domain.orders import FulfillmentStatus, Order
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order
 from tests.support import CARRIER_SECRET, JSON, OPS, eventually, order_body
 from tests.support.api import place_order
 from tests.support.flow import fresh_sku, stop_if_running

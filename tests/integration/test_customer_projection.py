@@ -19,9 +19,9 @@ from chalicelib.domain.customers import (
     analytics_state,
     contribution_of,
 )
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import customer_view
-from chalicelib.services.unit_of_work import status_event
+from chalicelib.services import customer_projection
 from tests.support import eventually, order_body
 from tests.support.api import customer_360, place_order
 from tests.support.flow import table_of_its_own
@@ -71,14 +71,14 @@ def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any
     before = customer_360(client, customer_id)
     order = deps.store.get_order(placed["order_id"])
     paid = next(entry for entry in order.history if entry.status.value == "PAID")
-    event = status_event(order, paid)
+    event = OrderStatusChanged.of(order, paid).message()
     deliveries = stack.lambdas.invocations.get("project_customer_view", 0)
 
     deps.events.publish(event)  # SNS redelivers the PAID event
     stack.lambdas.drain()
 
     assert stack.lambdas.invocations["project_customer_view"] > deliveries
-    assert customer_view.project_order_event(event, deps) is False
+    assert customer_projection.project_order_event(event, deps) is False
     after = customer_360(client, customer_id)
     assert after["metrics"] == before["metrics"]
     assert [o["order_id"] for o in after["orders"]] == [placed["order_id"]]
@@ -97,7 +97,7 @@ def test_segments_age_without_orders_through_the_scheduled_review(
     assert first_review is not None
 
     def review_at(when: datetime) -> dict[str, int]:
-        return customer_view.review_segments(replace(deps, clock=lambda: when))
+        return customer_projection.review_segments(replace(deps, clock=lambda: when))
 
     # A month on: the recency score drops from 5 to 4, still "new"; the next review is set.
     review_at(first_review + timedelta(minutes=1))

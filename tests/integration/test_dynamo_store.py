@@ -21,16 +21,11 @@ from chalicelib.domain.errors import (
     PaymentGatewayUnavailable,
     PaymentRefused,
 )
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Channel,
-    CustomerContact,
-    FulfillmentType,
-    HistoryEntry,
-    Order,
-    OrderLine,
-    OrderStatus,
-)
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact, OrderLine
 from chalicelib.ports import StockChange
 from tests.support.builders import stock
 

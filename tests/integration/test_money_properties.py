@@ -23,11 +23,21 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import OrquestaError, PaymentGatewayUnavailable
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import FulfillmentStatus, FulfillmentType, Order
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
-from chalicelib.services import fulfilment, ordering, pickups, returns, settlement
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services import (
+    fulfillment_steps,
+    ordering,
+    payment_steps,
+    pickups,
+    returns,
+    settlement,
+    step_models,
+    stock_steps,
+)
+from chalicelib.services.order_writes import Change, mutate
 from tests.support import order_body
 from tests.support.flow import fresh_sku, stock_of
 
@@ -164,31 +174,31 @@ def test_at_rest_the_sandbox_ledger_balances_and_stock_is_conserved(
     body = order_body(lines=lines, payment={"method": "card", "token": token})
     order_id = f"ord_prop_{uuid.uuid4().hex[:16]}"
     ordering.place_order(PlaceOrderRequest.model_validate(body), order_id, deps)
-    step = fulfilment.OrderStep(order_id=order_id)
+    step = step_models.OrderStep(order_id=order_id)
 
     # Authorise and reserve, with a cancel that may land anywhere in between.
     cancel_at = data.draw(st.sampled_from(["never", "never", "accepted", "paid", "before_reject"]))
     if cancel_at == "accepted":
         quietly(lambda: ordering.cancel_order(order_id, deps))
-    as_step(lambda: fulfilment.authorize_payment(step, deps))
+    as_step(lambda: payment_steps.authorize_payment(step, deps))
     if cancel_at == "paid":
         quietly(lambda: ordering.cancel_order(order_id, deps))
     reserved = True
     try:
-        fulfilment.reserve_stock(step, deps)
+        stock_steps.reserve_stock(step, deps)
     except OrquestaError as exc:
         reserved = False
         if cancel_at == "before_reject":
             quietly(lambda: ordering.cancel_order(order_id, deps))
-        rejection = fulfilment.RejectOrderInput(order_id=order_id, error=type(exc).__name__)
-        as_step(lambda: fulfilment.reject_order(rejection, deps))
+        rejection = step_models.RejectOrderInput(order_id=order_id, error=type(exc).__name__)
+        as_step(lambda: payment_steps.reject_order(rejection, deps))
     if reserved:
         for f in deps.store.get_order(order_id).fulfillments:
             if data.draw(st.booleans()):
-                fstep = fulfilment.FulfilmentStep(
+                fstep = step_models.FulfilmentStep(
                     order_id=order_id, fulfillment_id=f.fulfillment_id
                 )
-                as_step(lambda s=fstep: fulfilment.dispatch_fulfillment(s, deps))
+                as_step(lambda s=fstep: fulfillment_steps.dispatch_fulfillment(s, deps))
 
     for action in data.draw(st.lists(st.sampled_from(ACTIONS), max_size=6)):
         act(action, order_id, deps, data)
@@ -247,8 +257,8 @@ def act(action: str, order_id: str, deps: Any, data: st.DataObject) -> None:
             quietly(lambda f=f: pickups.collect(f.fulfillment_id, f.pickup_code or "", deps))
     elif action == "not_collected":
         for f in _fulfillments(order_id, deps, FulfillmentStatus.READY_FOR_PICKUP):
-            fstep = fulfilment.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
-            as_step(lambda s=fstep: fulfilment.handle_fulfillment_timeout(s, deps))
+            fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+            as_step(lambda s=fstep: fulfillment_steps.handle_fulfillment_timeout(s, deps))
     elif action == "deliver":
         for f in _fulfillments(order_id, deps, FulfillmentStatus.SHIPPED):
             _deliver(order_id, f.fulfillment_id, deps)
@@ -281,8 +291,8 @@ def to_rest(order_id: str, deps: Any, data: st.DataObject) -> None:
     if order.status.value in ("ACCEPTED", "PAID"):
         quietly(lambda: ordering.cancel_order(order_id, deps))
     for f in _fulfillments(order_id, deps, FulfillmentStatus.PENDING):
-        fstep = fulfilment.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
-        as_step(lambda s=fstep: fulfilment.dispatch_fulfillment(s, deps))
+        fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+        as_step(lambda s=fstep: fulfillment_steps.dispatch_fulfillment(s, deps))
     for f in _fulfillments(order_id, deps, FulfillmentStatus.SHIPPED):
         if data.draw(st.booleans()):
             _deliver(order_id, f.fulfillment_id, deps)
@@ -292,8 +302,8 @@ def to_rest(order_id: str, deps: Any, data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             quietly(lambda f=f: pickups.collect(f.fulfillment_id, f.pickup_code or "", deps))
         else:
-            fstep = fulfilment.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
-            as_step(lambda s=fstep: fulfilment.handle_fulfillment_timeout(s, deps))
+            fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+            as_step(lambda s=fstep: fulfillment_steps.handle_fulfillment_timeout(s, deps))
 
 
 def check_books(order: Order, deps: Any) -> None:

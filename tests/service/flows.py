@@ -10,9 +10,15 @@ from typing import Any
 from chalicelib.deps import Deps
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import carrier_events, fulfilment, ordering
-from chalicelib.services.fulfilment import FulfilmentStep, OrderStep
-from chalicelib.services.unit_of_work import Change, mutate
+from chalicelib.services import (
+    carrier_events,
+    fulfillment_steps,
+    ordering,
+    payment_steps,
+    stock_steps,
+)
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.step_models import FulfilmentStep, OrderStep
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -44,8 +50,8 @@ def place(deps: Deps, **overrides: Any) -> Order:
 def reserved(deps: Deps, **overrides: Any) -> Order:
     """An order placed, paid (authorised) and with its stock reserved."""
     order = place(deps, **overrides)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
     return deps.store.get_order(order.order_id)
 
 
@@ -54,7 +60,7 @@ def shipped(deps: Deps, **overrides: Any) -> Order:
     order = reserved(deps, **overrides)
     for each in order.fulfillments:
         step = FulfilmentStep(order_id=order.order_id, fulfillment_id=each.fulfillment_id)
-        fulfilment.dispatch_fulfillment(step, deps)
+        fulfillment_steps.dispatch_fulfillment(step, deps)
     return deps.store.get_order(order.order_id)
 
 
@@ -66,7 +72,7 @@ def delivered(deps: Deps, **overrides: Any) -> Order:
         entries = [current.deliver(f.fulfillment_id, deps.clock()) for f in current.fulfillments]
         return Change(entry=next((e for e in reversed(entries) if e is not None), None))
 
-    return mutate(deps, order.order_id, deliver)
+    return mutate(deps, order.order_id, deliver).order
 
 
 def carrier_event(deps: Deps, carrier: str, tracking_number: str, **fields: Any) -> dict[str, Any]:

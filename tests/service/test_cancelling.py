@@ -7,8 +7,8 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.orders import OrderStatus, StatusReason
-from chalicelib.services import fulfilment, ordering, settlement
-from chalicelib.services.fulfilment import OrderStep
+from chalicelib.services import ordering, payment_steps, settlement
+from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
@@ -28,7 +28,7 @@ def test_cancelling_before_payment_moves_no_money(deps: Deps) -> None:
 
 def test_cancelling_after_authorising_voids_the_whole_authorisation(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     ordering.cancel_order(order.order_id, deps)
     assert _gateway(deps).total("void") == order.total.amount
     assert deps.store.get_order(order.order_id).payment.owed() == []
@@ -56,7 +56,7 @@ def test_a_shipped_order_cannot_be_cancelled(deps: Deps) -> None:
 
 def test_a_void_the_gateway_misses_stays_owed_until_the_sweeper_makes_it(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     _gateway(deps).unavailable = 1
     cancelled = ordering.cancel_order(order.order_id, deps)
     assert cancelled.status is OrderStatus.CANCELLED

@@ -6,21 +6,23 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict
-from chalicelib.services import customer_records, customer_view, fulfilment
-from chalicelib.services.fulfilment import OrderStep
-from chalicelib.services.unit_of_work import status_event
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.services import customer_projection, customer_records, customer_view, payment_steps
+from chalicelib.services.step_models import OrderStep
 from tests.fakes import Clock
 from tests.service import flows
 
 
 def _project(deps: Deps, order_id: str) -> bool:
     order = deps.store.get_order(order_id)
-    return customer_view.project_order_event(status_event(order, order.history[-1]), deps)
+    return customer_projection.project_order_event(
+        OrderStatusChanged.of(order, order.history[-1]).message(), deps
+    )
 
 
 def test_a_paid_order_counts_in_its_customers_figures_once(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     assert order.customer_id is not None
     assert _project(deps, order.order_id)
     assert not _project(deps, order.order_id)  # the same state again writes nothing

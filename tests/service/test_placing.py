@@ -9,8 +9,8 @@ from chalicelib.domain.errors import OrquestaError, PaymentDeclined
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import fulfilment, ordering
-from chalicelib.services.fulfilment import OrderStep, RejectOrderInput
+from chalicelib.services import ordering, payment_steps
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
@@ -69,7 +69,7 @@ def test_an_unknown_sku_is_refused_and_nothing_is_stored(deps: Deps) -> None:
 
 def test_payment_is_authorised_for_the_total(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     paid = deps.store.get_order(order.order_id)
     assert paid.status is OrderStatus.PAID
     assert paid.payment.authorized == order.total
@@ -79,8 +79,8 @@ def test_payment_is_authorised_for_the_total(deps: Deps) -> None:
 
 def test_authorising_twice_holds_the_money_once(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     assert isinstance(deps.payments, FakeGateway)
     assert len(deps.payments.payments) == 1
 
@@ -88,8 +88,8 @@ def test_authorising_twice_holds_the_money_once(deps: Deps) -> None:
 def test_a_declined_card_ends_the_order_rejected_with_nothing_owed(deps: Deps) -> None:
     order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
     with pytest.raises(PaymentDeclined):
-        fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    fulfilment.reject_order(
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
         RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
     )
     rejected = deps.store.get_order(order.order_id)

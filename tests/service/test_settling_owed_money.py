@@ -7,8 +7,8 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.domain.orders import OrderStatus
-from chalicelib.services import fulfilment, ordering, settlement
-from chalicelib.services.fulfilment import FulfilmentStep, OrderStep, RejectOrderInput
+from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
+from chalicelib.services.step_models import FulfilmentStep, OrderStep, RejectOrderInput
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -31,7 +31,7 @@ def test_a_capture_the_gateway_misses_is_owed_then_made_once_by_the_sweeper(deps
     step = FulfilmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
     # The workflow retries the step; the capture is owed meanwhile.
     with pytest.raises(PaymentGatewayUnavailable):
-        fulfilment.dispatch_fulfillment(step, deps)
+        fulfillment_steps.dispatch_fulfillment(step, deps)
     assert deps.store.orders_owing(10) == [order.order_id]
     assert settlement.sweep(deps)["settled"] == 1
     assert settlement.sweep(deps) == {"orders": 0, "settled": 0}
@@ -40,7 +40,7 @@ def test_a_capture_the_gateway_misses_is_owed_then_made_once_by_the_sweeper(deps
 
 def test_the_sweeper_leaves_the_order_listed_while_the_gateway_is_down(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     _gateway(deps).unavailable = 10
     ordering.cancel_order(order.order_id, deps)
     assert settlement.sweep(deps) == {"orders": 1, "settled": 0}
@@ -51,7 +51,7 @@ def test_the_sweeper_leaves_the_order_listed_while_the_gateway_is_down(deps: Dep
 
 def test_settling_twice_moves_the_money_once(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     _gateway(deps).unavailable = 1
     ordering.cancel_order(order.order_id, deps)
     settlement.settle(order.order_id, deps)
@@ -61,14 +61,16 @@ def test_settling_twice_moves_the_money_once(deps: Deps) -> None:
 
 def test_a_rejection_with_the_gateway_down_raises_and_keeps_the_void_owed(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     _gateway(deps).unavailable = 1
     with pytest.raises(PaymentGatewayUnavailable):
-        fulfilment.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+        payment_steps.reject_order(
+            RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps
+        )
     rejected = deps.store.get_order(order.order_id)
     assert rejected.status is OrderStatus.REJECTED
     assert [op.type.value for op in rejected.payment.owed()] == ["void"]
-    fulfilment.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
     assert _gateway(deps).total("void") == order.total.amount
 
 

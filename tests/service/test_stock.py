@@ -8,8 +8,8 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, OutOfStock
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services import fulfilment, inventory, ordering
-from chalicelib.services.fulfilment import OrderStep, RejectOrderInput
+from chalicelib.services import inventory, ordering, payment_steps, stock_steps
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -33,10 +33,10 @@ def test_reserving_holds_the_units_at_one_location(deps: Deps) -> None:
 
 def test_a_reservation_run_twice_holds_the_units_once(deps: Deps) -> None:
     order = flows.place(deps)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     before = _reserved_units(deps, "TSHIRT-BLK-M")
-    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
-    fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
     assert _reserved_units(deps, "TSHIRT-BLK-M") == before + 2
 
 
@@ -44,10 +44,10 @@ def test_more_than_every_location_holds_is_out_of_stock_and_holds_nothing(deps: 
     most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
     lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
     order = flows.place(deps, lines=lines)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     before = _reserved_units(deps, "TSHIRT-BLK-M")
     with pytest.raises(OutOfStock):
-        fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
     assert _reserved_units(deps, "TSHIRT-BLK-M") == before
     assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
 
@@ -56,10 +56,10 @@ def test_an_order_short_of_stock_is_rejected_and_its_authorisation_voided(deps: 
     most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
     lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
     order = flows.place(deps, lines=lines)
-    fulfilment.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     with pytest.raises(OutOfStock):
-        fulfilment.reserve_stock(OrderStep(order_id=order.order_id), deps)
-    fulfilment.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
     rejected = deps.store.get_order(order.order_id)
     assert rejected.status is OrderStatus.REJECTED
     assert isinstance(deps.payments, FakeGateway)

@@ -6,17 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.fulfillments import FulfillmentType, Shipment
 from chalicelib.domain.inventory import Allocation, StockLevel
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Channel,
-    CustomerContact,
-    FulfillmentType,
-    Order,
-    OrderLine,
-    OrderStatus,
-    Shipment,
-)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel, CustomerContact, OrderLine
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -19,12 +19,8 @@ from chalicelib.domain.erasure import (
     redact_ticket,
     redact_ticket_index,
 )
-from chalicelib.domain.orders import (
-    CustomerContact,
-    OrderReturn,
-    ReturnLine,
-    ShippingAddress,
-)
+from chalicelib.domain.placement import CustomerContact, ShippingAddress
+from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.domain.tickets import Ticket, TicketNote, TicketType
 from tests.support.builders import order
 

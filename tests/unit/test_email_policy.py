@@ -60,7 +60,7 @@ def event(kind: str, event_id: str = "ord_1:ord_1-F1:X") -> dict[str, Any]:
 
 def events_of(placed: Order) -> list[dict[str, Any]]:
     """What the services publish for this order's life: one event per status change (as
-    ``unit_of_work.status_event`` builds it), one per shipment leaving, the captures."""
+    ``OrderStatusChanged`` builds it), one per shipment leaving, the captures."""
     published = []
     history = list(placed.history)
     if not history or history[0].status is not OrderStatus.ACCEPTED:

@@ -10,14 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.errors import Conflict, InvalidTransition, OrderCancelled, Unprocessable
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    StatusReason,
-)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_BCN,

@@ -9,16 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.errors import Conflict, InvalidTransition
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    ALLOWED_TRANSITIONS,
-    FulfillmentStatus,
-    FulfillmentType,
-    OrderStatus,
-    PaymentStatus,
-    StatusReason,
-    can_transition,
-)
+from chalicelib.domain.order_status import ALLOWED_TRANSITIONS, OrderStatus, can_transition
+from chalicelib.domain.payments import PaymentStatus
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_SOL,

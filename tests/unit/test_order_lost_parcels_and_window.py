@@ -9,14 +9,11 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    ReturnLine,
-    StatusReason,
-)
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.returns import ReturnLine
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_SOL,

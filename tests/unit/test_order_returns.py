@@ -7,15 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.domain.errors import Conflict, Unprocessable
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    ReturnLine,
-    ReturnStatus,
-    StatusReason,
-)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.returns import ReturnLine, ReturnStatus
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_SOL,

@@ -6,15 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.domain import settlement as rules
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    PaymentStatus,
-    ReturnLine,
-    StatusReason,
-)
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentStatus
+from chalicelib.domain.returns import ReturnLine
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_SOL,

@@ -21,16 +21,13 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import Conflict, InvalidTransition
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    FulfillmentStatus,
-    FulfillmentType,
-    Order,
-    OrderStatus,
-    PaymentOperationType,
-    ReturnLine,
-    StatusReason,
-)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentOperationType
+from chalicelib.domain.returns import ReturnLine
+from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_BCN,

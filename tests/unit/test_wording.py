@@ -7,17 +7,13 @@ from decimal import Decimal
 
 import pytest
 
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import (
-    Channel,
-    FulfillmentStatus,
-    FulfillmentType,
-    HistoryEntry,
-    OrderStatus,
-    PaymentStatus,
-    ReturnStatus,
-    StatusReason,
-)
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.payments import PaymentStatus
+from chalicelib.domain.placement import Channel
+from chalicelib.domain.returns import ReturnStatus
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.wording import (
     CANARY,
     CHANNEL_WORDS,

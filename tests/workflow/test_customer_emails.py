@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.services import notify
 from chalicelib.services.tracking import tracking_url
-from chalicelib.services.unit_of_work import status_event
 from tests.support import order_body
 from tests.support.flow import (
     emails_to,
@@ -92,7 +92,7 @@ def test_an_event_delivered_twice_is_mailed_once(
     sent_before = len(emails_to(address))
     order = deps.store.get_order(order_id)
     shipped_entry = next(h for h in order.history if h.status.value == "SHIPPED")
-    shipped_event = status_event(order, shipped_entry)
+    shipped_event = OrderStatusChanged.of(order, shipped_entry).message()
 
     # SNS delivers at least once: the SHIPPED event again, through the topic and directly.
     deps.events.publish(shipped_event)

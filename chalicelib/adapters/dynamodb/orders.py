@@ -13,7 +13,9 @@ from chalicelib.adapters.dynamodb.shipments import shipment_record
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
 from chalicelib.domain.errors import Conflict, NotFound
-from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.fulfillments import Fulfillment
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 
 # Order fields kept outside the document so that conditions and projections can use them.

@@ -13,7 +13,7 @@ from chalicelib.domain.errors import NotFound
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from chalicelib.domain.orders import Fulfillment
+    from chalicelib.domain.fulfillments import Fulfillment
 
 
 def shipment_record(table: Table, order_id: str, fulfillment: Fulfillment) -> dict[str, Any]:

@@ -1,0 +1,214 @@
+"""Wire models of the customer export (``GET /customers/{id}/export``): every field named,
+so that nothing internal or about someone else leaves."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from chalicelib.api.customer_models import (
+    ConsentResponse,
+    IdentifierResponse,
+    InteractionResponse,
+    MetricsResponse,
+)
+from chalicelib.domain.money import Money
+
+
+class ExportContact(BaseModel):
+    """How the customer asked to be reached about an order."""
+
+    email: str | None
+    phone: str | None
+    name: str | None
+    locale: str
+
+
+class ExportAddress(BaseModel):
+    """Where an order's shipped lines went."""
+
+    name: str
+    line1: str
+    city: str
+    postal_code: str
+    country: str
+
+
+class ExportOrderLine(BaseModel):
+    """A line of an order."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    fulfillment: str
+    location_id: str | None
+
+
+class ExportItemLine(BaseModel):
+    """Units of a SKU in a fulfilment or a return."""
+
+    sku: str
+    quantity: int
+
+
+class ExportPayment(BaseModel):
+    """What was paid and given back (no payment token, no gateway reference)."""
+
+    status: str
+    captured: Money | None
+    refunded: Money | None
+
+
+class ExportConsent(BaseModel):
+    """The terms accepted with an order."""
+
+    terms_version: str
+    privacy_version: str
+    accepted_at: str
+    channel: str
+
+
+class ExportShipment(BaseModel):
+    """A parcel: carrier, tracking number and dates."""
+
+    carrier: str
+    service_level: str
+    tracking_number: str
+    tracking_url: str
+    promised_by: str
+    shipped_at: str
+    delivered_at: str | None
+
+
+class ExportFulfillment(BaseModel):
+    """A fulfilment, without the workflow's task token or the pick-up code."""
+
+    fulfillment_id: str
+    type: str
+    location_id: str
+    status: str
+    status_reason: str | None
+    lines: list[ExportItemLine]
+    pickup_deadline: str | None
+    shipment: ExportShipment | None
+
+
+class ExportReturn(BaseModel):
+    """A return the customer asked for."""
+
+    return_id: str
+    status: str
+    lines: list[ExportItemLine]
+    reason: str
+    channel: str
+    location_id: str | None
+    requested_at: str
+    received_at: str | None
+    refund: Money | None
+
+
+class ExportHistoryEntry(BaseModel):
+    """A status the order went through."""
+
+    status: str
+    at: str
+    detail: str
+
+
+class ExportOrder(BaseModel):
+    """An order as its customer may see it."""
+
+    order_id: str
+    status: str
+    status_reason: str | None
+    channel: str
+    store_id: str | None
+    placed_at: str
+    contact: ExportContact
+    shipping_address: ExportAddress | None
+    lines: list[ExportOrderLine]
+    total: Money
+    payment: ExportPayment
+    consent: ExportConsent | None
+    fulfillments: list[ExportFulfillment]
+    returns: list[ExportReturn]
+    history: list[ExportHistoryEntry]
+
+
+class ExportTicketNote(BaseModel):
+    """A note on a ticket: when and what."""
+
+    at: str
+    text: str
+
+
+class ExportTicket(BaseModel):
+    """A ticket about the customer."""
+
+    ticket_id: str
+    type: str
+    status: str
+    subject: str
+    description: str
+    order_id: str | None
+    skus: list[str]
+    channel: str
+    opened_at: str
+    resolved_at: str | None
+    notes: list[ExportTicketNote]
+
+
+class ExportProfile(BaseModel):
+    """The profile."""
+
+    name: str | None = None
+    locale: str | None = None
+    state: str | None = None
+    erased_at: str | None = None
+
+
+class ExportMerge(BaseModel):
+    """A record merged into this one."""
+
+    from_customer_id: str
+    into_customer_id: str
+    at: str
+    by_role: str | None = None
+
+
+class ExportMergedRecord(BaseModel):
+    """What a record merged into this one still holds."""
+
+    customer_id: str
+    name: str | None
+    merged_into: str | None
+    merged_at: str | None
+
+
+class ExportErasure(BaseModel):
+    """The erasure, if one was made."""
+
+    at: str
+    by_role: str | None = None
+    reason: str | None = None
+    status: str | None = None
+    completed_at: str | None = None
+
+
+class ExportResponse(BaseModel):
+    """``GET /customers/{id}/export``: everything held about the customer, field by field
+    (the models name every field that may leave; nothing else does)."""
+
+    customer_id: str
+    exported_at: str
+    profile: ExportProfile
+    identifiers: list[IdentifierResponse]
+    orders: list[ExportOrder]
+    interactions: list[InteractionResponse]
+    tickets: list[ExportTicket]
+    consents: list[ConsentResponse]
+    merges: list[ExportMerge]
+    merged_records: list[ExportMergedRecord]
+    erasure: list[ExportErasure]
+    metrics: MetricsResponse

@@ -1,0 +1,268 @@
+"""The events published on the order-events topic, as types, named in the past tense.
+
+``message()`` is the dict published to SNS, written to the outbox and read by the
+subscribers: its keys, their order and values (timestamps as ``isoformat()``, money as
+``Money``'s JSON) are the wire format, unchanged from when these were built by hand. An
+event's id is derived from its cause, so subscribers count it once however often it is
+delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+from chalicelib.domain.fulfillments import Fulfillment, Shipment
+from chalicelib.domain.money import Money
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
+from chalicelib.domain.tickets import Ticket
+
+# ``isoformat()`` (``+00:00``), not pydantic's JSON form (``Z``): the wire format.
+Timestamp = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
+
+
+class Event(BaseModel):
+    """One event on the order-events topic; each kind declares ``type`` first, then
+    ``event_id``, then its facts, in the order they go on the wire."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def message(self) -> dict[str, Any]:
+        """The event as published."""
+        return self.model_dump(mode="json")
+
+
+class OrderStatusChanged(Event):
+    """The order moved to a new status (one per history entry)."""
+
+    type: Literal["order.status_changed"] = "order.status_changed"
+    event_id: str
+    order_id: str
+    status: str
+    status_reason: str | None
+    detail: str
+    at: Timestamp
+    customer_id: str | None
+    channel: str
+    total: Money
+
+    @classmethod
+    def of(cls, order: Order, entry: HistoryEntry) -> OrderStatusChanged:
+        """The event of ``entry``; its id is the history item's key."""
+        index = order.history.index(entry) + 1
+        return cls(
+            event_id=f"{order.order_id}:{index:03d}:{entry.status.value}",
+            order_id=order.order_id,
+            status=entry.status.value,
+            status_reason=order.status_reason.value if order.status_reason else None,
+            detail=entry.detail,
+            at=entry.at,
+            customer_id=order.customer_id,
+            channel=order.channel.value,
+            total=order.total,
+        )
+
+
+class OrderClaimed(Event):
+    """A customer claimed an anonymous store order with its receipt code."""
+
+    type: Literal["order.claimed"] = "order.claimed"
+    event_id: str
+    order_id: str
+    customer_id: str
+    channel: str
+    total: Money
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order: Order, at: datetime) -> OrderClaimed:
+        """The claim of ``order``, now that it names its customer."""
+        assert order.customer_id is not None
+        return cls(
+            event_id=f"{order.order_id}:claimed",
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            channel=order.channel.value,
+            total=order.total,
+            at=at,
+        )
+
+
+class ReturnRequested(Event):
+    """The customer opened a return."""
+
+    type: Literal["return.requested"] = "return.requested"
+    event_id: str
+    order_id: str
+    return_id: str
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, return_id: str, at: datetime) -> ReturnRequested:
+        """The opening of return ``return_id``."""
+        return cls(
+            event_id=f"{order_id}:{return_id}:REQUESTED",
+            order_id=order_id,
+            return_id=return_id,
+            at=at,
+        )
+
+
+class ReadyForPickup(Event):
+    """A pick-up is waiting at its store."""
+
+    type: Literal["fulfillment.ready_for_pickup"] = "fulfillment.ready_for_pickup"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    location_id: str
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, fulfillment: Fulfillment, at: datetime) -> ReadyForPickup:
+        """``fulfillment`` became ready for pick-up."""
+        return cls(
+            event_id=f"{order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
+            order_id=order_id,
+            fulfillment_id=fulfillment.fulfillment_id,
+            location_id=fulfillment.location_id,
+            at=at,
+        )
+
+
+class NotCollected(Event):
+    """A pick-up was not collected in time: restocked, its share voided."""
+
+    type: Literal["fulfillment.not_collected"] = "fulfillment.not_collected"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    location_id: str
+    voided: Money
+    at: Timestamp
+
+    @classmethod
+    def of(
+        cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime
+    ) -> NotCollected:
+        """``fulfillment`` was cancelled uncollected, ``voided`` no longer taken."""
+        return cls(
+            event_id=f"{order_id}:{fulfillment.fulfillment_id}:NOT_COLLECTED",
+            order_id=order_id,
+            fulfillment_id=fulfillment.fulfillment_id,
+            location_id=fulfillment.location_id,
+            voided=voided,
+            at=at,
+        )
+
+
+class SlaBreached(Event):
+    """A shipment missed its carrier's promise (the customer gets an apology)."""
+
+    type: Literal["shipment.sla_breached"] = "shipment.sla_breached"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    customer_id: str | None
+    carrier: str
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order: Order, fulfillment_id: str, shipment: Shipment, at: datetime) -> SlaBreached:
+        """The breach of ``shipment``, recorded at ``at``."""
+        return cls(
+            event_id=f"{order.order_id}:{fulfillment_id}:SLA_BREACHED",
+            order_id=order.order_id,
+            fulfillment_id=fulfillment_id,
+            customer_id=order.customer_id,
+            carrier=shipment.carrier,
+            at=at,
+        )
+
+
+class ParcelLost(Event):
+    """A parcel was declared lost and refunded."""
+
+    type: Literal["fulfillment.lost"] = "fulfillment.lost"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    customer_id: str | None
+    carrier: str | None
+    tracking_number: str | None
+    refund: Money
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order: Order, fulfillment: Fulfillment, refund: Money, at: datetime) -> ParcelLost:
+        """``fulfillment``'s parcel is lost; ``refund`` was given back."""
+        shipment = fulfillment.shipment
+        return cls(
+            event_id=f"{order.order_id}:{fulfillment.fulfillment_id}:LOST",
+            order_id=order.order_id,
+            fulfillment_id=fulfillment.fulfillment_id,
+            customer_id=order.customer_id,
+            carrier=shipment.carrier if shipment else None,
+            tracking_number=shipment.tracking_number if shipment else None,
+            refund=refund,
+            at=at,
+        )
+
+
+PaymentEventType = Literal["payment.capture", "payment.void", "payment.refund"]
+_PAYMENT_EVENT_TYPES: dict[PaymentOperationType, PaymentEventType] = {
+    PaymentOperationType.CAPTURE: "payment.capture",
+    PaymentOperationType.VOID: "payment.void",
+    PaymentOperationType.REFUND: "payment.refund",
+}
+
+
+class PaymentConfirmed(Event):
+    """The gateway confirmed a capture, void or refund."""
+
+    type: PaymentEventType
+    event_id: str
+    order_id: str
+    amount: Money
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, op: PaymentOperation, at: datetime) -> PaymentConfirmed:
+        """``op`` is done; its id is the operation's key."""
+        return cls(
+            type=_PAYMENT_EVENT_TYPES[op.type],
+            event_id=f"{op.key}:DONE",
+            order_id=order_id,
+            amount=op.amount,
+            at=at,
+        )
+
+
+TicketEventType = Literal["ticket.opened", "ticket.resolved"]
+
+
+class TicketChanged(Event):
+    """A customer-service ticket was opened or resolved (the customer is emailed)."""
+
+    type: TicketEventType
+    event_id: str
+    ticket_id: str
+    customer_id: str
+    order_id: str | None
+    at: str
+
+    @classmethod
+    def of(cls, kind: TicketEventType, ticket: Ticket, at: str) -> TicketChanged:
+        """The ``kind`` event of ``ticket``."""
+        return cls(
+            type=kind,
+            event_id=f"{ticket.ticket_id}:{kind.split('.')[1]}",
+            ticket_id=ticket.ticket_id,
+            customer_id=ticket.customer_id,
+            order_id=ticket.order_id,
+            at=at,
+        )

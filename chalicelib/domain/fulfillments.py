@@ -1,0 +1,238 @@
+"""Fulfilments: the lines that leave one location together (shipped, with the carrier's
+booking) or wait together in one store (picked up)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.inventory import Allocation
+from chalicelib.domain.money import Money
+from chalicelib.domain.status_reasons import StatusReason
+
+
+class FulfillmentType(StrEnum):
+    """Shipped to the customer or collected in a store."""
+
+    SHIP = "ship"
+    PICKUP = "pickup"
+
+
+class FulfillmentStatus(StrEnum):
+    """One fulfilment's progress."""
+
+    PENDING = "PENDING"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    DELIVERED = "DELIVERED"
+    RETURNED = "RETURNED"
+    CANCELLED = "CANCELLED"
+    # Shipped and never confirmed, 30 days past the promise: not kept, its capture refunded.
+    LOST = "LOST"
+
+
+class SlaStatus(StrEnum):
+    """A shipment against its carrier's promise."""
+
+    ON_TIME = "on_time"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+    LATE = "late"
+
+
+FULFILLMENT_RANK = {
+    "PENDING": 0,
+    "SHIPPED": 1,
+    "READY_FOR_PICKUP": 1,
+    "DELIVERED": 2,
+    "RETURNED": 3,
+}
+
+
+# Fulfilments that ended without reaching the customer: they no longer move the order.
+CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
+# Goods that left (or reached) the customer's hands: no longer cancellable, their share
+# is captured.
+HANDED_OVER = frozenset(
+    {
+        FulfillmentStatus.SHIPPED,
+        FulfillmentStatus.DELIVERED,
+        FulfillmentStatus.RETURNED,
+        FulfillmentStatus.LOST,
+    }
+)
+# Held at a location for the customer: what a cancel releases.
+HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP})
+
+
+class Shipment(BaseModel):
+    """A carrier's booking for one fulfilment."""
+
+    carrier: str
+    service_level: str
+    tracking_number: str
+    tracking_url: str
+    promised_by: datetime
+    shipped_at: datetime
+    delivered_at: datetime | None = None
+    sla_status: SlaStatus = SlaStatus.ON_TIME
+    breached_at: datetime | None = None
+    # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
+    lost_at: datetime | None = None
+    events: list[dict[str, str]] = Field(default_factory=list)
+
+    def record_delivery(self, at: datetime) -> None:
+        """The parcel reached the customer: the promise was met, or not. A breach the
+        workflow recorded stands (with scaled waits, local stack, the wait can run out long
+        before the wall-clock promise)."""
+        self.delivered_at = at
+        late = at > self.promised_by or self.breached_at is not None
+        self.sla_status = SlaStatus.LATE if late else SlaStatus.MET
+
+    def sla(self, now: datetime | None = None) -> dict[str, str | None]:
+        """The SLA block of the API. While the parcel is out, the status is read against
+        ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
+        past it (even before the workflow has recorded the breach)."""
+        status = self.sla_status
+        breached_at = self.breached_at
+        if now is not None and self.delivered_at is None and status is SlaStatus.ON_TIME:
+            if now > self.promised_by:
+                status, breached_at = SlaStatus.BREACHED, self.promised_by
+            elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
+                status = SlaStatus.AT_RISK
+        return {
+            "promised_by": self.promised_by.isoformat(),
+            "status": status,
+            "breached_at": breached_at.isoformat() if breached_at else None,
+        }
+
+
+class FulfillmentLine(BaseModel):
+    """Units of a SKU that one fulfilment carries."""
+
+    sku: str
+    quantity: int
+
+
+class Fulfillment(BaseModel):
+    """The lines that leave one location together, or wait together in one store."""
+
+    fulfillment_id: str
+    type: FulfillmentType
+    location_id: str
+    status: FulfillmentStatus = FulfillmentStatus.PENDING
+    lines: list[FulfillmentLine]
+    shipment: Shipment | None = None
+    pickup_code: str | None = None
+    pickup_deadline: datetime | None = None
+    status_reason: StatusReason | None = None
+    # What was given back for this fulfilment when it was lost (recorded once).
+    refunded: Money | None = None
+    # The execution's wait for this fulfilment; internal, never in the API.
+    task_token: str | None = None
+
+    def hand_to_carrier(self, shipment: Shipment) -> bool:
+        """The carrier took the parcel; False if this fulfilment had left already."""
+        if self.status is not FulfillmentStatus.PENDING:
+            return False
+        self.shipment = shipment
+        self.status = FulfillmentStatus.SHIPPED
+        return True
+
+    def wait_in_store(self, pickup_code: str, deadline: datetime) -> bool:
+        """The goods wait at the store for the customer's code until ``deadline``; False
+        if this fulfilment had moved on already."""
+        if self.status is not FulfillmentStatus.PENDING:
+            return False
+        self.status = FulfillmentStatus.READY_FOR_PICKUP
+        self.pickup_code = pickup_code
+        self.pickup_deadline = deadline
+        return True
+
+    def reach_customer(self, at: datetime) -> str:
+        """Delivered by the carrier or collected in store; what the history says of it."""
+        if self.status not in (FulfillmentStatus.SHIPPED, FulfillmentStatus.READY_FOR_PICKUP):
+            raise Conflict(
+                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+            )
+        self.status = FulfillmentStatus.DELIVERED
+        if self.shipment is None:
+            return f"collected at {self.location_id}"
+        self.shipment.record_delivery(at)
+        return f"delivered by {self.shipment.carrier}"
+
+    def declare_lost(self, at: datetime) -> Shipment:
+        """A shipped parcel the carrier never confirmed is LOST; its shipment."""
+        if self.status is not FulfillmentStatus.SHIPPED or self.shipment is None:
+            raise Conflict(
+                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+            )
+        self.status = FulfillmentStatus.LOST
+        self.shipment.lost_at = at
+        return self.shipment
+
+    def delivered_after_loss(self, at: datetime) -> bool:
+        """The carrier reports a parcel delivered after it was declared LOST (and refunded):
+        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
+        back), and ops must settle it with the customer. True the first time."""
+        shipment = self.shipment
+        if self.status is not FulfillmentStatus.LOST or shipment is None:
+            return False
+        if shipment.delivered_at is not None:
+            return False
+        shipment.delivered_at = at
+        shipment.sla_status = SlaStatus.LATE
+        return True
+
+    def cancel(self, reason: StatusReason) -> list[Allocation]:
+        """Cancel a fulfilment still held at its location; the units to release."""
+        if self.status not in HELD:
+            raise Conflict(
+                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+            )
+        self.status = FulfillmentStatus.CANCELLED
+        self.status_reason = reason
+        return self.allocations()
+
+    def allocations(self) -> list[Allocation]:
+        """This fulfilment's units, at its location."""
+        return [
+            Allocation(sku=line.sku, location_id=self.location_id, quantity=line.quantity)
+            for line in self.lines
+        ]
+
+
+def group_allocations(
+    order_id: str, pickup_units: dict[tuple[str, str | None], int], allocations: list[Allocation]
+) -> list[Fulfillment]:
+    """Group the allocated units into fulfilments: one per pick-up store and one per
+    ship-from location. ``pickup_units`` are the units to collect per (SKU, store): a
+    store may also ship the same SKU, and those units must travel rather than join the
+    pick-up."""
+    pickup_left = dict(pickup_units)
+    groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
+    for allocation in allocations:
+        key = (allocation.sku, allocation.location_id)
+        collected = min(allocation.quantity, pickup_left.get(key, 0))
+        if collected:
+            pickup_left[key] -= collected
+        for kind, quantity in (
+            (FulfillmentType.PICKUP, collected),
+            (FulfillmentType.SHIP, allocation.quantity - collected),
+        ):
+            if quantity:
+                lines = groups.setdefault((kind, allocation.location_id), {})
+                lines[allocation.sku] = lines.get(allocation.sku, 0) + quantity
+    return [
+        Fulfillment(
+            fulfillment_id=f"{order_id}-F{index}",
+            type=kind,
+            location_id=location_id,
+            lines=[FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())],
+        )
+        for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
+    ]

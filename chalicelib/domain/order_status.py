@@ -1,0 +1,88 @@
+"""The order's lifecycle: the statuses a customer sees, the moves between them, and the
+status an order's fulfilments add up to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from chalicelib.domain.fulfillments import (
+    CLOSED_UNDELIVERED,
+    FULFILLMENT_RANK,
+    Fulfillment,
+    FulfillmentStatus,
+)
+
+
+class OrderStatus(StrEnum):
+    """The status a customer sees."""
+
+    ACCEPTED = "ACCEPTED"
+    PAID = "PAID"
+    REJECTED = "REJECTED"
+    RESERVED = "RESERVED"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    DELIVERED = "DELIVERED"
+    RETURNED = "RETURNED"
+    CANCELLED = "CANCELLED"
+
+
+# Forward only: a status may move to these and to nothing else.
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.ACCEPTED: frozenset(
+        {OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.RESERVED, OrderStatus.REJECTED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.RESERVED: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
+    ),
+    # SHIPPED and READY_FOR_PICKUP are the same step for mixed orders: either may follow
+    # the other as fulfilments progress.
+    OrderStatus.READY_FOR_PICKUP: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
+    ),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.READY_FOR_PICKUP, OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.RETURNED}),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.RETURNED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+CANCELLABLE = frozenset(
+    {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
+)
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    """Whether ``current`` may move to ``new``."""
+    return new in ALLOWED_TRANSITIONS[current]
+
+
+class HistoryEntry(BaseModel):
+    """One status change, as the customer and ops see it."""
+
+    status: OrderStatus
+    at: datetime
+    detail: str
+
+
+def status_of_fulfillments(fulfillments: list[Fulfillment]) -> OrderStatus | None:
+    """The least advanced active fulfilment's status, as an order status; None when no
+    fulfilment has started or all were cancelled or lost."""
+    active = [f for f in fulfillments if f.status not in CLOSED_UNDELIVERED]
+    if not active:
+        return None
+    lowest = min(FULFILLMENT_RANK[f.status.value] for f in active)
+    if lowest == 0:
+        return OrderStatus.RESERVED
+    if lowest == 1:
+        shipped = any(f.status is FulfillmentStatus.SHIPPED for f in active)
+        return OrderStatus.SHIPPED if shipped else OrderStatus.READY_FOR_PICKUP
+    if lowest == 2:
+        return OrderStatus.DELIVERED
+    return OrderStatus.RETURNED

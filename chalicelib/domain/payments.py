@@ -1,0 +1,76 @@
+"""The order's payment: authorised once, then captured, voided and refunded operation by
+operation, each keyed by its cause."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.money import Money
+
+
+class PaymentStatus(StrEnum):
+    """Where the money is."""
+
+    PENDING = "PENDING"
+    AUTHORIZED = "AUTHORIZED"
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    FAILED = "FAILED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+    REFUNDED = "REFUNDED"
+    VOIDED = "VOIDED"
+
+
+class PaymentOperationType(StrEnum):
+    """What the gateway is asked to do with the authorised money."""
+
+    CAPTURE = "capture"
+    VOID = "void"
+    REFUND = "refund"
+
+
+class OperationStatus(StrEnum):
+    """An operation is recorded as owed before it is attempted, and done once the gateway
+    confirmed it."""
+
+    OWED = "owed"
+    DONE = "done"
+
+
+class PaymentOperation(BaseModel):
+    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
+    ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
+    can move money once, however often it is attempted."""
+
+    key: str
+    type: PaymentOperationType
+    amount: Money
+    status: OperationStatus = OperationStatus.OWED
+    recorded_at: datetime
+    done_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    alerted: bool = False
+
+
+class Payment(BaseModel):
+    """The single payment of an order: authorised at order, captured per fulfilment at
+    hand-over, the rest voided; refunds only of what was captured."""
+
+    status: PaymentStatus = PaymentStatus.PENDING
+    payment_id: str | None = None
+    authorized: Money | None = None
+    captured: Money | None = None
+    refunded: Money | None = None
+    voided: Money | None = None
+    operations: list[PaymentOperation] = Field(default_factory=list)
+    # Whether the store keeps this order in its list of orders with money owed (the
+    # sweeper's marker); internal.
+    listed_as_owed: bool = False
+
+    def owed(self) -> list[PaymentOperation]:
+        """Operations recorded and not yet confirmed by the gateway."""
+        return [op for op in self.operations if op.status is OperationStatus.OWED]

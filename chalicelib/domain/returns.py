@@ -1,0 +1,107 @@
+"""Returns: units of a delivered order the customer sends back, received at a location
+and refunded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.money import Money
+
+
+class ReturnStatus(StrEnum):
+    """A return's progress."""
+
+    REQUESTED = "REQUESTED"
+    RECEIVED = "RECEIVED"
+
+
+class ReturnLine(BaseModel):
+    """Units of a SKU the customer sends back."""
+
+    sku: str
+    quantity: int
+
+
+class OrderReturn(BaseModel):
+    """A customer's return of some or all lines."""
+
+    return_id: str
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    lines: list[ReturnLine]
+    reason: str
+    channel: str
+    location_id: str | None = None
+    requested_at: datetime
+    received_at: datetime | None = None
+    refund: Money | None = None
+
+    def receive(self, location_id: str, at: datetime, refund: Money) -> None:
+        """The goods arrived at ``location_id``; ``refund`` is what they cost."""
+        if self.status is ReturnStatus.RECEIVED:
+            raise Conflict(f"return {self.return_id} was already received", field="return_id")
+        self.status = ReturnStatus.RECEIVED
+        self.received_at = at
+        self.location_id = location_id
+        self.refund = refund
+
+
+def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, int]:
+    """Units per SKU kept by the customer and not yet asked back."""
+    left = dict(kept)
+    for ret in returns:
+        for rline in ret.lines:
+            left[rline.sku] = left.get(rline.sku, 0) - rline.quantity
+    return left
+
+
+def check_returnable(lines: list[ReturnLine], left: dict[str, int]) -> None:
+    """Refuse lines for SKUs not on the order, or more units than can still come back."""
+    left = dict(left)
+    for index, rline in enumerate(lines):
+        if rline.sku not in left:
+            raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+        if rline.quantity > left[rline.sku]:
+            raise Conflict(
+                f"only {left[rline.sku]} of {rline.sku} can still be returned",
+                field=f"lines.{index}.quantity",
+            )
+        left[rline.sku] -= rline.quantity
+
+
+def everything_back(kept: dict[str, int], returns: list[OrderReturn]) -> bool:
+    """Whether every unit the customer kept has been received back."""
+    received: dict[str, int] = {}
+    for ret in returns:
+        if ret.status is ReturnStatus.RECEIVED:
+            for rline in ret.lines:
+                received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
+    return all(received.get(sku, 0) >= qty for sku, qty in kept.items())
+
+
+def open_return(
+    return_id: str,
+    lines: list[ReturnLine],
+    reason: str,
+    channel: str,
+    location_id: str | None,
+    at: datetime,
+    window_ends: datetime | None,
+    left: dict[str, int],
+) -> OrderReturn:
+    """A return of ``lines`` asked for at ``at``: refused once the window has closed, for
+    SKUs not on the order, or for more units than are ``left`` to return."""
+    if window_ends is not None and at > window_ends:
+        raise Conflict("the return window of this order has closed", field="status")
+    check_returnable(lines, left)
+    return OrderReturn(
+        return_id=return_id,
+        lines=lines,
+        reason=reason,
+        channel=channel,
+        location_id=location_id,
+        requested_at=at,
+    )

@@ -1,0 +1,17 @@
+"""Why an order, or one of its fulfilments, ended before the customer had the goods."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class StatusReason(StrEnum):
+    """Why an order was rejected or cancelled."""
+
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_UNAVAILABLE = "payment_unavailable"
+    OUT_OF_STOCK = "out_of_stock"
+    CUSTOMER_REQUEST = "customer_request"
+    NOT_COLLECTED = "not_collected"
+    # A workflow step failed unexpectedly and the order was compensated (ops alerted).
+    PROCESSING_ERROR = "processing_error"

@@ -1,0 +1,213 @@
+"""The export of everything kept about a person (GDPR art. 15 and 20), built field by
+field so that nothing internal or about someone else leaves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Order
+from chalicelib.domain.tickets import Ticket
+from chalicelib.ports import CustomerRecord
+from chalicelib.services.customer_view import CONSENT_FIELDS, INTERACTION_FIELDS, public_fields
+from chalicelib.services.customers import canonical_customer
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+EXPORT_PROFILE_FIELDS = ("name", "locale", "state", "erased_at")
+
+
+EXPORT_MERGE_FIELDS = ("from_customer_id", "into_customer_id", "at", "by_role")
+
+
+EXPORT_ERASURE_FIELDS = ("at", "by_role", "reason", "status", "completed_at")
+
+
+def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
+    """Everything we hold about the person, as JSON (the right of access): the record the
+    id stands for now and the records merged into it. Built field by field from
+    allow-lists, never by dumping items: no task tokens, payment tokens, pick-up or receipt
+    codes, internal ids of who did what, or anyone else's data."""
+    owner, profile = canonical_customer(customer_id, deps)
+    store = deps.customers
+    records = [owner]
+    for current in records:
+        records.extend(m for m in store.merged_into(current) if m not in records)
+
+    def every(kind: CustomerRecord) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for record in records:
+            items, _ = store.records(record, kind)
+            found.extend(items)
+        return found
+
+    orders = []
+    for summary in every(CustomerRecord.ORDERS):
+        try:
+            order = deps.store.get_order(str(summary["order_id"]))
+        except NotFound:
+            continue
+        if order.customer_id in records:
+            orders.append(_exported_order(order))
+    tickets = []
+    for entry in every(CustomerRecord.TICKETS):
+        ticket = store.get_ticket(str(entry["ticket_id"]))
+        if ticket is not None and ticket.customer_id in records:
+            tickets.append(_exported_ticket(ticket))
+    merged = []
+    for record in records[1:]:
+        merged_profile = store.profile(record) or {}
+        merged.append(
+            {
+                "customer_id": record,
+                "name": merged_profile.get("name"),
+                "merged_into": merged_profile.get("merged_into"),
+                "merged_at": merged_profile.get("merged_at"),
+            }
+        )
+    return {
+        "customer_id": owner,
+        "exported_at": deps.clock().isoformat(),
+        "profile": public_fields(profile, EXPORT_PROFILE_FIELDS),
+        "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
+        "orders": orders,
+        "interactions": [
+            public_fields(i, INTERACTION_FIELDS) for i in every(CustomerRecord.INTERACTIONS)
+        ],
+        "tickets": tickets,
+        "consents": [public_fields(c, CONSENT_FIELDS) for c in every(CustomerRecord.CONSENTS)],
+        "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
+        "merged_records": merged,
+        "erasure": [public_fields(e, EXPORT_ERASURE_FIELDS) for e in every(CustomerRecord.ERASURE)],
+        "metrics": store.metrics(owner).summary(deps.clock()),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _exported_order(order: Order) -> dict[str, Any]:
+    """An order as its customer may see it: what they bought, where it went, what it
+    cost and what happened to it."""
+    address = order.shipping_address
+    return {
+        "order_id": order.order_id,
+        "status": order.status.value,
+        "status_reason": order.status_reason.value if order.status_reason else None,
+        "channel": order.channel.value,
+        "store_id": order.store_id,
+        "placed_at": order.placed_at.isoformat(),
+        "contact": {
+            "email": order.contact.email,
+            "phone": order.contact.phone,
+            "name": order.contact.name,
+            "locale": order.contact.locale,
+        },
+        "shipping_address": (
+            {
+                "name": address.name,
+                "line1": address.line1,
+                "city": address.city,
+                "postal_code": address.postal_code,
+                "country": address.country,
+            }
+            if address is not None
+            else None
+        ),
+        "lines": [
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price.model_dump(mode="json"),
+                "line_total": line.line_total.model_dump(mode="json"),
+                "fulfillment": line.fulfillment.value,
+                "location_id": line.location_id,
+            }
+            for line in order.lines
+        ],
+        "total": order.total.model_dump(mode="json"),
+        "payment": {
+            "status": order.payment.status.value,
+            "captured": _money_of(order.payment.captured),
+            "refunded": _money_of(order.payment.refunded),
+        },
+        "consent": (
+            {
+                "terms_version": order.consent.terms_version,
+                "privacy_version": order.consent.privacy_version,
+                "accepted_at": order.consent.accepted_at.isoformat(),
+                "channel": order.consent.channel.value,
+            }
+            if order.consent is not None
+            else None
+        ),
+        "fulfillments": [
+            {
+                "fulfillment_id": f.fulfillment_id,
+                "type": f.type.value,
+                "location_id": f.location_id,
+                "status": f.status.value,
+                "status_reason": f.status_reason.value if f.status_reason else None,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in f.lines],
+                "pickup_deadline": _iso(f.pickup_deadline),
+                "shipment": (
+                    {
+                        "carrier": f.shipment.carrier,
+                        "service_level": f.shipment.service_level,
+                        "tracking_number": f.shipment.tracking_number,
+                        "tracking_url": f.shipment.tracking_url,
+                        "promised_by": f.shipment.promised_by.isoformat(),
+                        "shipped_at": f.shipment.shipped_at.isoformat(),
+                        "delivered_at": _iso(f.shipment.delivered_at),
+                    }
+                    if f.shipment is not None
+                    else None
+                ),
+            }
+            for f in order.fulfillments
+        ],
+        "returns": [
+            {
+                "return_id": r.return_id,
+                "status": r.status.value,
+                "lines": [{"sku": line.sku, "quantity": line.quantity} for line in r.lines],
+                "reason": r.reason,
+                "channel": r.channel,
+                "location_id": r.location_id,
+                "requested_at": r.requested_at.isoformat(),
+                "received_at": _iso(r.received_at),
+                "refund": _money_of(r.refund),
+            }
+            for r in order.returns
+        ],
+        "history": [
+            {"status": h.status.value, "at": h.at.isoformat(), "detail": h.detail}
+            for h in order.history
+        ],
+    }
+
+
+def _money_of(value: Money | None) -> dict[str, str] | None:
+    return value.model_dump(mode="json") if value is not None else None
+
+
+def _exported_ticket(ticket: Ticket) -> dict[str, Any]:
+    """A ticket with its notes' text and dates, not which staff key wrote them."""
+    return {
+        "ticket_id": ticket.ticket_id,
+        "type": ticket.type.value,
+        "status": ticket.status.value,
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "order_id": ticket.order_id,
+        "skus": list(ticket.skus),
+        "channel": ticket.channel,
+        "opened_at": ticket.opened_at.isoformat(),
+        "resolved_at": _iso(ticket.resolved_at),
+        "notes": [{"at": note.at.isoformat(), "text": note.text} for note in ticket.notes],
+    }

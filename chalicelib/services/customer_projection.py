@@ -1,0 +1,212 @@
+"""The customer 360's projection, kept up to date from order events: each order's
+contribution to its customer's figures, the scheduled segment review, and the emails
+sent recorded as interactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.customers import (
+    OrderContribution,
+    ProfileState,
+    analytics_state,
+    contribution_of,
+)
+from chalicelib.domain.erasure import contact_emails, redact_order
+from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.orders import Order
+from chalicelib.services.customers import canonical_customer
+from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services.retries import retried
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# A refund confirmed after the status change (the settlement sweeper) changes the figures.
+PROJECTED_TYPES = frozenset(
+    {"order.status_changed", "order.claimed", "fulfillment.lost", "payment.refund"}
+)
+
+
+MAX_ATTEMPTS = 12
+
+
+# The review runs hourly; a month of reviews survives the schedule being off that long.
+REVIEW_DAYS_BACK = 31
+
+
+def _contribution(order: Order) -> OrderContribution:
+    return contribution_of(
+        status=order.status.value,
+        channel=order.channel.value,
+        total=order.total.amount,
+        # Counted once paid (authorised); what is never handed over is voided, and the
+        # order then ends cancelled or rejected, which is not counted.
+        captured=order.payment.authorized is not None,
+        refunded=order.payment.refunded.amount if order.payment.refunded else Decimal(0),
+        placed_at=order.placed_at,
+    )
+
+
+def _consent_item(order: Order) -> dict[str, Any] | None:
+    if order.consent is None:
+        return None
+    accepted = order.consent.accepted_at.isoformat()
+    return {
+        "terms_version": order.consent.terms_version,
+        "privacy_version": order.consent.privacy_version,
+        "accepted_at": accepted,
+        "channel": order.consent.channel.value,
+        "order_id": order.order_id,
+    }
+
+
+def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dict[str, Any] | None]:
+    """Whose partition holds the order's summary, and the summary. Normally the customer
+    the order names, or the record it was merged into; while a merge is still moving the
+    history, the summary may be in the merged record yet, and it is updated there (the
+    move and the figures' merge then carry the change over) rather than duplicated."""
+    owner, _profile = canonical_customer(customer_id, deps)
+    placed_at = order.placed_at.isoformat()
+    if owner != customer_id:
+        summary = deps.customers.order_summary(customer_id, placed_at, order.order_id)
+        if summary is not None:
+            return customer_id, summary
+    return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
+
+
+def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
+    """Bring the customer 360 up to date with one order event; True if it changed anything.
+
+    The projection is state-based: the order is read again and its contribution to the
+    figures replaces the one last applied (kept on the order's summary), so late, reordered
+    or redelivered events cannot corrupt the totals: an event whose order state is already
+    projected writes nothing. The figures and aggregates are written only when the
+    contribution changes (payment, cancellation, refund, return), not on every status."""
+    if event.get("type") not in PROJECTED_TYPES or not event.get("order_id"):
+        return False
+    order_id = str(event["order_id"])
+    first = deps.store.get_order(order_id)
+    named_customer = first.customer_id
+    if named_customer is None:
+        return False  # anonymous until claimed; the claim publishes order.claimed
+    _respect_erasure(first, deps)
+
+    def project() -> bool:
+        # Summary first, then the order: the order read is at least as new as the one the
+        # summary was written from, and the summary's version guards the write.
+        customer_id, summary = _summary_owner(named_customer, first, deps)
+        order = deps.store.get_order(order_id)
+        old = OrderContribution.model_validate(summary["contribution"]) if summary else None
+        new = _contribution(order)
+        item = {
+            "order_id": order.order_id,
+            "channel": order.channel.value,
+            "status": order.status.value,
+            "total": order.total.model_dump(mode="json"),
+            "placed_at": order.placed_at.isoformat(),
+            "contribution": new.model_dump(mode="json"),
+        }
+        if summary is not None and all(summary.get(key) == value for key, value in item.items()):
+            return False  # this state of the order is projected already
+        figures = None
+        if old != new and ((old is not None and old.counted) or new.counted):
+            metrics, counted_as = deps.customers.figures(customer_id)
+            updated = metrics.apply(old, new)
+            figures = (updated, counted_as, analytics_state(updated, deps.clock()))
+        deps.customers.project(
+            customer_id,
+            item,
+            int(summary["version"]) if summary else 0,
+            _consent_item(order) if summary is None else None,
+            figures,
+        )
+        return True
+
+    try:
+        return retried(project, MAX_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(
+            f"could not project {event.get('event_id')}; SNS will retry"
+        ) from exc
+
+
+def _respect_erasure(order: Order, deps: Deps) -> None:
+    """An order of an erased customer that the erasure did not see (it was placed while
+    the erasure ran, or its summary was not projected yet) loses the customer's personal
+    data when its event arrives, and so do the copies of the emails sent about it; its
+    amounts and statuses are projected as any order's."""
+    assert order.customer_id is not None
+    _owner, profile = canonical_customer(order.customer_id, deps)
+    if profile.get("state") != ProfileState.ERASED:
+        return
+
+    def redact(current: Order) -> Change[set[str]] | Unchanged[set[str]]:
+        addresses = contact_emails(current)
+        return Change(result=addresses) if redact_order(current) else Unchanged(addresses)
+
+    # The addresses as first read count too: a racing redaction may have cleared them.
+    addresses = contact_emails(order) | (mutate(deps, order.order_id, redact).result or set())
+    if addresses and deps.outbox is not None:
+        deps.outbox.forget(addresses)
+
+
+def review_segments(deps: Deps) -> dict[str, int]:
+    """The scheduled review: customers whose recency score has dropped since their figures
+    were last written (no order since) get their segment, and the aggregates, recomputed.
+    Reads only the sparse index of reviews due, over the last ``REVIEW_DAYS_BACK`` days:
+    the cost follows the customers due, not all customers. Each review moves the next one
+    forward, so running it twice changes nothing the second time."""
+    now = deps.clock()
+    due, pages = deps.customers.segment_reviews_due(now, REVIEW_DAYS_BACK)
+    moved = 0
+    for customer_id in dict.fromkeys(due):
+        moved += _review_segment(customer_id, now, deps)
+    return {"due": len(due), "segments_changed": moved, "pages_read": pages}
+
+
+def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
+    store = deps.customers
+
+    def review() -> int:
+        metrics, old = store.figures(customer_id)
+        if old.review_at is None or old.review_at > now:
+            return 0  # reviewed already, or a new order moved the review on
+        new = analytics_state(metrics, now)
+        store.save_metrics([(customer_id, metrics, old, new)])
+        return int(new.segment != old.segment)
+
+    try:
+        return retried(review, MAX_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification(f"could not review {customer_id}; the next run will") from exc
+
+
+def record_email(
+    event: dict[str, Any], message_id: str, deps: Deps, customer_id: str | None = None
+) -> None:
+    """Every email sent to a customer becomes an interaction in their 360 (once per event)."""
+    order_id = event.get("order_id")
+    customer_id = customer_id or event.get("customer_id")
+    if customer_id is None and order_id:
+        customer_id = deps.store.get_order(str(order_id)).customer_id
+    if customer_id is None:
+        return
+    owner, _ = canonical_customer(customer_id, deps)
+    kind = str(event.get("type", ""))
+    label = str(event.get("status") or kind)
+    about = f" about order {order_id}" if order_id else ""
+    deps.customers.add_interaction(
+        owner,
+        {
+            "interaction_id": f"email-{event['event_id']}",
+            "type": "email",
+            "channel": "email",
+            "at": str(event.get("at") or deps.clock().isoformat()),
+            "summary": f"email sent: {label}{about}",
+            "order_id": order_id,
+            "message_id": message_id,
+        },
+    )

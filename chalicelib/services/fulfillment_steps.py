@@ -1,0 +1,174 @@
+"""Workflow steps for each fulfilment: dispatch (carrier booked, or ready in store), the
+wait for delivery or collection, and what happens when that wait runs out."""
+
+from __future__ import annotations
+
+import secrets
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.events import NotCollected, ReadyForPickup
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.ports import StockChange
+from chalicelib.services import settlement
+from chalicelib.services.lost_parcels import follow_up_late_shipment
+from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
+from chalicelib.services.ordering import end_waits, ensure_not_cancelled
+from chalicelib.services.step_models import (
+    AwaitInput,
+    DispatchOutput,
+    Empty,
+    FulfilmentStep,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    """Ship: book the carrier, take the units off the shelf. Pick-up: mark ready with a
+    pick-up code. Returns how long to wait for delivery or collection."""
+    now = deps.clock()
+    config = deps.settings
+
+    def decide(order: Order) -> Change[int] | Unchanged[int]:
+        """The result is how many seconds to wait for delivery or collection."""
+        ensure_not_cancelled(order)
+        fulfillment = order.fulfillment(step.fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.PENDING:
+            return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
+        if fulfillment.type is FulfillmentType.SHIP:
+            address = order.shipping_address
+            carrier = deps.carriers[
+                deps.choose_carrier(address.country, address.postal_code) if address else "rapido"
+            ]
+            booked = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
+            # The promise the system enforces is the carrier's, scaled like every wait.
+            shipment = booked.model_copy(
+                update={"promised_by": now + config.waits.duration(booked.promised_by - now)}
+            )
+            entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
+            wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
+            taken = [
+                StockChange(
+                    sku=line.sku,
+                    location_id=fulfillment.location_id,
+                    on_hand=-line.quantity,
+                    reserved=-line.quantity,
+                )
+                for line in fulfillment.lines
+            ]
+            return Change(entry=entry, stock=taken, shipments=[fulfillment], result=wait_seconds)
+        window_hours = _pickup_window_hours(fulfillment.location_id, deps)
+        deadline = config.waits.deadline(now, window_hours * 3600)
+        code = f"{secrets.randbelow(10**6):06d}"
+        entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
+        event = ReadyForPickup.of(order.order_id, fulfillment, now)
+        return Change(entry=entry, events=[event], result=config.waits.seconds(window_hours * 3600))
+
+    wait_seconds = mutate(deps, step.order_id, decide).result
+    # A shipment booked is handed over: its share (and the shipping fee with the first
+    # one) is captured now, under its key, however often this step runs.
+    settlement.settle(step.order_id, deps, raise_if_owed=True)
+    return DispatchOutput(wait_seconds=wait_seconds or 1)
+
+
+def _pickup_window_hours(location_id: str, deps: Deps) -> int:
+    for location in deps.store.locations():
+        if location.location_id == location_id:
+            return location.pickup_window_hours
+    return 72
+
+
+def _remaining_wait(order: Order, fulfillment_id: str, deps: Deps) -> int:
+    fulfillment = order.fulfillment(fulfillment_id)
+    now = deps.clock()
+    if fulfillment.shipment is not None:
+        return max(1, int((fulfillment.shipment.promised_by - now).total_seconds()) + 1)
+    if fulfillment.pickup_deadline is not None:
+        return max(1, int((fulfillment.pickup_deadline - now).total_seconds()))
+    return 1
+
+
+class _Parked(Enum):
+    """Where a wait's registration left the execution."""
+
+    WAITING = "waiting"
+    DONE = "done"  # the outcome had already arrived
+    CANCELLED = "cancelled"
+
+
+def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
+    """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
+    webhook), release the wait at once."""
+
+    def decide(order: Order) -> Change[_Parked] | Unchanged[_Parked]:
+        if order.status is OrderStatus.CANCELLED:
+            # The cancel released the waits before this one was parked.
+            return Unchanged(_Parked.CANCELLED)
+        fulfillment = order.fulfillment(step.fulfillment_id or "")
+        if fulfillment.status in (
+            FulfillmentStatus.DELIVERED,
+            FulfillmentStatus.CANCELLED,
+            FulfillmentStatus.RETURNED,
+            FulfillmentStatus.LOST,
+        ):
+            return Unchanged(_Parked.DONE)
+        fulfillment.task_token = step.task_token
+        return Change(result=_Parked.WAITING)
+
+    parked = mutate(deps, step.order_id, decide).result
+    if parked is _Parked.CANCELLED:
+        end_waits([step.task_token], step.order_id, deps)
+    elif parked is _Parked.DONE:
+        deps.workflow.resume(step.task_token, {"already": "completed"})
+    return Empty()
+
+
+def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    """A wait ran out. Late shipment: breach recorded (apology, ticket, ops alert), keep
+    waiting for the carrier until the parcel is declared lost and refunded. Uncollected
+    pick-up: restock and refund."""
+    order = deps.store.get_order(step.order_id)
+    if order.fulfillment(step.fulfillment_id).type is FulfillmentType.SHIP:
+        return _late_shipment(step, deps)
+    return _uncollected_pickup(step, deps)
+
+
+def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    wait = follow_up_late_shipment(step.order_id, step.fulfillment_id, deps)
+    if wait is None:
+        return DispatchOutput(keep_waiting=False)
+    return DispatchOutput(keep_waiting=True, wait_seconds=wait)
+
+
+def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        fulfillment = order.fulfillment(step.fulfillment_id)
+        fulfillment.task_token = None
+        if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
+            return None
+        # The fulfilment's void is recorded as owed in this write (never lost with a
+        # gateway failure after it), then settled below.
+        released, voided, entry = order.cancel_fulfillment(
+            fulfillment.fulfillment_id, StatusReason.NOT_COLLECTED, now
+        )
+        stock = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
+            for a in released
+        ]
+        not_collected = NotCollected.of(order.order_id, fulfillment, voided, now)
+        return Change(entry=entry, stock=stock, events=[not_collected])
+
+    written = mutate(deps, step.order_id, decide, announce=False)
+    try:
+        settlement.settle(step.order_id, deps, raise_if_owed=True)
+    finally:
+        if written.change is not None:
+            publish(deps, written.order, written.change)
+    return DispatchOutput(keep_waiting=False)

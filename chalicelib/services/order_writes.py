@@ -1,0 +1,114 @@
+"""Read an order, let the domain decide, write it back: with optimistic retries and the
+status event published once the write has succeeded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
+
+from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.events import Event, OrderStatusChanged
+from chalicelib.domain.fulfillments import Fulfillment
+from chalicelib.domain.order_status import HistoryEntry
+from chalicelib.domain.orders import Order
+from chalicelib.domain.settlement import record_owed
+from chalicelib.ports import StockChange
+from chalicelib.services.retries import retried
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+MAX_ATTEMPTS = 5
+
+# What a decision hands back to its caller (None for decisions that only write).
+R = TypeVar("R", default=None)
+
+
+@dataclass
+class Change(Generic[R]):
+    """What a decision wrote: the status entry (if any), stock deltas, lookup pointers and
+    further events to publish, and what the decision found for its caller (``result``)."""
+
+    entry: HistoryEntry | None = None
+    stock: list[StockChange] = field(default_factory=list)
+    return_ids: list[str] = field(default_factory=list)
+    shipments: list[Fulfillment] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    result: R | None = None
+
+
+@dataclass(frozen=True)
+class Unchanged(Generic[R]):
+    """A decision to write nothing, with what it found for its caller."""
+
+    result: R | None = None
+
+
+@dataclass(frozen=True)
+class Mutation(Generic[R]):
+    """The order as saved (or as read, when the decision wrote nothing), the change that
+    was written (None if nothing was), and the decision's result, all from the attempt
+    that counted: decisions of attempts that lost a race leave nothing behind."""
+
+    order: Order
+    change: Change[R] | None
+    result: R | None
+
+
+class _LostRace(Exception):
+    """The write lost to another writer; ``error`` is what the store raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def mutate(
+    deps: Deps,
+    order_id: str,
+    decide: Callable[[Order], Change[R] | Unchanged[R] | None],
+    announce: bool = True,
+    lost_race: tuple[type[Exception], ...] = (ConcurrentModification,),
+    attempts: int = MAX_ATTEMPTS,
+) -> Mutation[R]:
+    """Apply ``decide`` to the current order and save it; re-read and decide again, after
+    a full-jitter pause, if someone else wrote in between (the write raised one of
+    ``lost_race``; what ``decide`` raises always propagates). ``decide`` returning None or
+    ``Unchanged`` writes nothing. With ``announce=False`` the caller publishes the saved
+    change itself (``publish``), when what the events lead to (the customer's email)
+    should see a later write too."""
+
+    def attempt() -> Mutation[R]:
+        order = deps.store.get_order(order_id)
+        change = decide(order)
+        if not isinstance(change, Change):
+            return Mutation(order, None, change.result if change else None)
+        # Money the change calls for (a void, a capture, a refund) is recorded as owed in
+        # this same conditional write, before anyone attempts it (services.settlement).
+        record_owed(order, deps.clock())
+        try:
+            deps.store.save_order(
+                order, change.entry, change.stock, change.return_ids, change.shipments
+            )
+        except lost_race as exc:
+            raise _LostRace(exc) from exc
+        return Mutation(order, change, change.result)
+
+    try:
+        mutation = retried(attempt, attempts, (_LostRace,))
+    except _LostRace as lost:
+        raise lost.error from lost.error.__cause__
+    if announce and mutation.change is not None:
+        publish(deps, mutation.order, mutation.change)
+    return mutation
+
+
+def publish(deps: Deps, order: Order, change: Change[Any]) -> None:
+    """Publish what a saved change announced."""
+    if change.entry is not None:
+        deps.events.publish(OrderStatusChanged.of(order, change.entry).message())
+    for event in change.events:
+        deps.events.publish(event.message())

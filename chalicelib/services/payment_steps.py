@@ -1,0 +1,112 @@
+"""Workflow steps about the money: authorising the total, and rejecting an order (its
+stock released, its authorisation voided)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.errors import (
+    OrderCancelled,
+    PaymentDeclined,
+)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.ports import StockChange
+from chalicelib.services import settlement
+from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
+from chalicelib.services.ordering import ensure_not_cancelled
+from chalicelib.services.step_models import (
+    Empty,
+    OrderStep,
+    RejectOrderInput,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+_REJECTION_REASONS = {
+    "PaymentDeclined": StatusReason.PAYMENT_DECLINED,
+    "PaymentGatewayUnavailable": StatusReason.PAYMENT_UNAVAILABLE,
+    "OutOfStock": StatusReason.OUT_OF_STOCK,
+}
+
+
+def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
+    """ACCEPTED → PAID: the total is authorised, nothing is taken yet. An authorisation
+    that lands after a cancel is voided at once."""
+    order = deps.store.get_order(step.order_id)
+    ensure_not_cancelled(order)
+    if order.status is not OrderStatus.ACCEPTED:
+        settlement.settle(step.order_id, deps, raise_if_owed=True)  # a retried step
+        return Empty()
+    try:
+        payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)
+    except PaymentDeclined as exc:
+        _record_decline(step.order_id, exc.payment_id, deps)
+        raise
+    now = deps.clock()
+
+    def decide(current: Order) -> Change[bool] | Unchanged[bool]:
+        """The result says whether the order was cancelled while paying."""
+        if current.status is OrderStatus.CANCELLED:
+            if current.payment.authorized is not None:
+                return Unchanged(True)
+            # Recorded with the void it calls for (the order ended): settled below.
+            current.record_authorization(payment_id)
+            return Change(result=True)
+        if current.status is not OrderStatus.ACCEPTED:
+            return Unchanged(False)
+        return Change(entry=current.record_payment(payment_id, now), result=False)
+
+    cancelled = mutate(deps, step.order_id, decide).result
+    settlement.settle(step.order_id, deps, raise_if_owed=True)
+    if cancelled:
+        raise OrderCancelled(f"order {step.order_id} was cancelled while paying")
+    return Empty()
+
+
+def _record_decline(order_id: str, payment_id: str | None, deps: Deps) -> None:
+    """Keep the gateway's payment id of a declined authorisation on the order."""
+
+    def decide(order: Order) -> Change | None:
+        if order.status is not OrderStatus.ACCEPTED or payment_id is None:
+            return None
+        order.record_decline(payment_id)
+        return Change()
+
+    mutate(deps, order_id, decide)
+
+
+def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
+    """End the order REJECTED: release what was reserved and void the authorisation, in
+    one path with every other void (``settlement``); a retried step voids nothing twice."""
+    reason = _REJECTION_REASONS.get(step.error, StatusReason.OUT_OF_STOCK)
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        if order.status in _ENDED:
+            return None
+        released = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
+            for a in order.reserved_allocations()
+        ]
+        detail = {
+            StatusReason.PAYMENT_DECLINED: "the card was declined",
+            StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",
+            StatusReason.OUT_OF_STOCK: "not enough stock; nothing charged",
+        }.get(reason, reason.value)
+        return Change(entry=order.reject(reason, now, detail), stock=released)
+
+    # Announced once the void is settled, so that the customer's email can say so.
+    written = mutate(deps, step.order_id, decide, announce=False)
+    try:
+        settlement.settle(step.order_id, deps, raise_if_owed=True)
+    finally:
+        if written.change is not None:
+            publish(deps, written.order, written.change)
+    return Empty()
+
+
+_ENDED = (OrderStatus.REJECTED, OrderStatus.CANCELLED)

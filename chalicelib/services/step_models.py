@@ -1,0 +1,71 @@
+"""The models the workflow's steps take in and hand back: one model in, one out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from chalicelib.domain.fulfillments import FulfillmentType
+
+if TYPE_CHECKING:
+    pass
+
+
+class OrderStep(BaseModel):
+    """Input of steps that act on a whole order."""
+
+    order_id: str
+
+
+class RejectOrderInput(BaseModel):
+    """Input of the rejection step: the business error the workflow caught."""
+
+    order_id: str
+    error: str
+
+
+class FulfilmentStep(BaseModel):
+    """Input of steps that act on one fulfilment."""
+
+    order_id: str
+    fulfillment_id: str
+
+
+class AwaitInput(BaseModel):
+    """Input of a wait's registration: the task token to park on the order."""
+
+    order_id: str
+    task_token: str
+    fulfillment_id: str | None = None
+
+
+class FulfilmentRef(BaseModel):
+    """A fulfilment the Map state iterates over."""
+
+    fulfillment_id: str
+    type: FulfillmentType
+
+
+class ReservationOutput(BaseModel):
+    """What ReserveStock hands to the Map state."""
+
+    fulfillments: list[FulfilmentRef]
+
+
+class DispatchOutput(BaseModel):
+    """How long the workflow waits for this fulfilment, and whether to keep waiting."""
+
+    wait_seconds: int = 1
+    keep_waiting: bool = False
+
+
+class ReturnWindowOutput(BaseModel):
+    """How long the workflow holds the order open for returns."""
+
+    wait_seconds: int = 1
+    open: bool = False
+
+
+class Empty(BaseModel):
+    """Steps with nothing to report."""

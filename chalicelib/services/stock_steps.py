@@ -1,0 +1,85 @@
+"""The workflow step that sources every line and reserves the stock."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    OutOfStock,
+)
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import MAX_RESERVED_LINES
+from chalicelib.ports import StockChange
+from chalicelib.services.inventory import check_low_stock
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.ordering import ensure_not_cancelled
+from chalicelib.services.step_models import (
+    FulfilmentRef,
+    OrderStep,
+    ReservationOutput,
+)
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+RESERVE_ATTEMPTS = 3
+
+
+def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
+    """PAID → RESERVED: source every line and reserve it all in one transaction."""
+    now = deps.clock()
+
+    def decide(order: Order) -> Change | None:
+        ensure_not_cancelled(order)
+        if order.status is not OrderStatus.PAID:
+            return None
+        ship_lines: dict[str, int] = {}
+        pickup_lines: dict[tuple[str, str], int] = {}
+        for line in order.lines:
+            if line.fulfillment is FulfillmentType.PICKUP and line.location_id:
+                key = (line.sku, line.location_id)
+                pickup_lines[key] = pickup_lines.get(key, 0) + line.quantity
+            else:
+                ship_lines[line.sku] = ship_lines.get(line.sku, 0) + line.quantity
+        stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
+        plan = plan_sourcing(ship_lines, pickup_lines, stock)
+        if len(plan.allocations) > MAX_RESERVED_LINES:
+            # Split across locations, the lines no longer fit one transaction: the stock
+            # cannot be promised all at once, so the order is refused like any shortage.
+            raise OutOfStock(
+                f"{len(plan.allocations)} allocations exceed one transaction", field="lines"
+            )
+        entry = order.reserve(plan.allocations, plan.reason, now)
+        changes = [
+            StockChange(sku=a.sku, location_id=a.location_id, reserved=a.quantity)
+            for a in plan.allocations
+        ]
+        return Change(entry=entry, stock=changes)
+
+    # Someone may take the stock between our read and our write (``OutOfStock`` from the
+    # write): plan again from the fresh counts, and give up only when the stock is really
+    # not there.
+    written = mutate(
+        deps,
+        step.order_id,
+        decide,
+        lost_race=(OutOfStock, ConcurrentModification),
+        attempts=RESERVE_ATTEMPTS,
+    )
+    if written.change is not None:
+        for sku in sorted({change.sku for change in written.change.stock}):
+            check_low_stock(sku, deps)
+    return _reservation_of(written.order)
+
+
+def _reservation_of(order: Order) -> ReservationOutput:
+    return ReservationOutput(
+        fulfillments=[
+            FulfilmentRef(fulfillment_id=f.fulfillment_id, type=f.type) for f in order.fulfillments
+        ]
+    )
