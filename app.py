@@ -75,10 +75,10 @@ STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
     "reserve_stock": (step_models.OrderStep, stock_steps.reserve_stock),  # → RESERVED
     "reject_order": (step_models.RejectOrderInput, payment_steps.reject_order),  # → REJECTED
     # Book the carrier or mark ready for pick-up; park the wait's token; breach or uncollected.
-    "dispatch_fulfillment": (step_models.FulfilmentStep, fulfillment_steps.dispatch_fulfillment),
+    "dispatch_fulfillment": (step_models.FulfillmentStep, fulfillment_steps.dispatch_fulfillment),
     "await_fulfillment": (step_models.AwaitInput, fulfillment_steps.await_fulfillment),
     "handle_fulfillment_timeout": (
-        step_models.FulfilmentStep,
+        step_models.FulfillmentStep,
         fulfillment_steps.handle_fulfillment_timeout,
     ),
     # A step failed unexpectedly: release, void, settle, record, alert ops.

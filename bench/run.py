@@ -190,7 +190,7 @@ def timed_post(
 
 def web_order(index: int) -> dict[str, Any]:
     """A web order with two lines (two SKUs, one unit each), shipped within Spain: one
-    fulfilment from the warehouse, carrier ``rapido``, a new customer every time."""
+    fulfillment from the warehouse, carrier ``rapido``, a new customer every time."""
     from tests.support import order_body
 
     first, second = SKUS[index % len(SKUS)], SKUS[(index * 7 + 3) % len(SKUS)]

@@ -13,7 +13,7 @@ from chalicelib.domain.sla import ServiceLevel
 
 @dataclass(frozen=True)
 class SandboxCarrier:
-    """``Carrier`` with one service level; tracking numbers derive from the fulfilment id,
+    """``Carrier`` with one service level; tracking numbers derive from the fulfillment id,
     so a retried booking gets the same number."""
 
     level: ServiceLevel

@@ -46,7 +46,7 @@ class ExportOrderLine(BaseModel):
 
 
 class ExportItemLine(BaseModel):
-    """Units of a SKU in a fulfilment or a return."""
+    """Units of a SKU in a fulfillment or a return."""
 
     sku: str
     quantity: int
@@ -82,7 +82,7 @@ class ExportShipment(BaseModel):
 
 
 class ExportFulfillment(BaseModel):
-    """A fulfilment, without the workflow's task token or the pick-up code."""
+    """A fulfillment, without the workflow's task token or the pick-up code."""
 
     fulfillment_id: str
     type: str

@@ -65,7 +65,7 @@ class Principal:
     def sees(self, order: Order) -> bool:
         """Whether this caller may read (and so act on) the order: ops everything; a
         storefront its own client's orders; a store key bound to a store the orders placed
-        there or with a fulfilment or a return there, an unbound one every order."""
+        there or with a fulfillment or a return there, an unbound one every order."""
         if self.role == "ops":
             return True
         if self.role == "storefront":

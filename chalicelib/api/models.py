@@ -38,7 +38,7 @@ class ShipmentResponse(BaseModel):
 
 
 class FulfillmentResponse(BaseModel):
-    """One fulfilment of an order."""
+    """One fulfillment of an order."""
 
     fulfillment_id: str
     type: str

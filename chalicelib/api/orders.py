@@ -94,7 +94,7 @@ def place_order(call: Call) -> dict[str, Any]:
     orders,
     "/orders/{order_id}",
     "GET",
-    summary="Read an order with fulfilments and history",
+    summary="Read an order with fulfillments and history",
     roles=("storefront", "store", "ops"),
     response=OrderResponse,
     access=Access.OWN_ORDER,

@@ -22,7 +22,7 @@ PAYMENT_RETRY_WINDOW = timedelta(hours=48)
 
 # Statuses an order can still be cancelled in: nothing has left a location yet.
 CANCELLABLE_STATUSES = frozenset({"ACCEPTED", "PAID", "RESERVED", "READY_FOR_PICKUP"})
-# Fulfilment statuses that mean goods were handed over (even if since lost or returned).
+# Fulfillment statuses that mean goods were handed over (even if since lost or returned).
 HANDED_OVER = frozenset({"SHIPPED", "DELIVERED", "RETURNED", "LOST"})
 
 

@@ -33,7 +33,7 @@ class EventType(StrEnum):
 
     STATUS_CHANGED = "order.status_changed"
     # One per shipment handed to its carrier, with ``fulfillment_id``, event id
-    # ``<order>:<fulfilment>:SHIPPED``. Published by the wiring round: the order's SHIPPED
+    # ``<order>:<fulfillment>:SHIPPED``. Published by the wiring round: the order's SHIPPED
     # status changes once, however many parcels leave.
     SHIPMENT_SENT = "fulfillment.shipped"
     PICKUP_READY = "fulfillment.ready_for_pickup"
@@ -97,7 +97,7 @@ REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
     RefundCause.LOST_PARCEL: None,
     RefundCause.SHIPPING: EmailKind.REFUND,
 }
-# "all": every other status change, except those that coincide with a per-fulfilment
+# "all": every other status change, except those that coincide with a per-fulfillment
 # email already sent (a parcel leaving makes the order SHIPPED, a pick-up ready makes it
 # READY_FOR_PICKUP): one moment, one email.
 ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "RESERVED", "RETURNED"})
@@ -118,7 +118,7 @@ class OrderEvent(BaseModel):
 
     def refund_cause(self) -> RefundCause | None:
         """What a refund event gives back, from its key ``<order>:<cause>:refund``: a
-        return (``ret_...``), the shipping fee (``shipping``) or a lost fulfilment."""
+        return (``ret_...``), the shipping fee (``shipping``) or a lost fulfillment."""
         if self.type != EventType.REFUNDED:
             return None
         key = self.event_id.removesuffix(":DONE")

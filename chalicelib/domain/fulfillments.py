@@ -1,4 +1,4 @@
-"""Fulfilments: the lines that leave one location together (shipped, with the carrier's
+"""Fulfillments: the lines that leave one location together (shipped, with the carrier's
 booking) or wait together in one store (picked up)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class FulfillmentType(StrEnum):
 
 
 class FulfillmentStatus(StrEnum):
-    """One fulfilment's progress."""
+    """One fulfillment's progress."""
 
     PENDING = "PENDING"
     SHIPPED = "SHIPPED"
@@ -53,7 +53,7 @@ FULFILLMENT_RANK = {
 }
 
 
-# Fulfilments that ended without reaching the customer: they no longer move the order.
+# Fulfillments that ended without reaching the customer: they no longer move the order.
 CLOSED_UNDELIVERED = frozenset({FulfillmentStatus.CANCELLED, FulfillmentStatus.LOST})
 # Goods that left (or reached) the customer's hands: no longer cancellable, their share
 # is captured.
@@ -70,7 +70,7 @@ HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP}
 
 
 class Shipment(BaseModel):
-    """A carrier's booking for one fulfilment."""
+    """A carrier's booking for one fulfillment."""
 
     carrier: str
     service_level: str
@@ -112,7 +112,7 @@ class Shipment(BaseModel):
 
 
 class FulfillmentLine(BaseModel):
-    """Units of a SKU that one fulfilment carries."""
+    """Units of a SKU that one fulfillment carries."""
 
     sku: str
     quantity: int
@@ -130,13 +130,13 @@ class Fulfillment(BaseModel):
     pickup_code: str | None = None
     pickup_deadline: datetime | None = None
     status_reason: StatusReason | None = None
-    # What was given back for this fulfilment when it was lost (recorded once).
+    # What was given back for this fulfillment when it was lost (recorded once).
     refunded: Money | None = None
-    # The execution's wait for this fulfilment; internal, never in the API.
+    # The execution's wait for this fulfillment; internal, never in the API.
     task_token: str | None = None
 
     def hand_to_carrier(self, shipment: Shipment) -> bool:
-        """The carrier took the parcel; False if this fulfilment had left already."""
+        """The carrier took the parcel; False if this fulfillment had left already."""
         if self.status is not FulfillmentStatus.PENDING:
             return False
         self.shipment = shipment
@@ -145,7 +145,7 @@ class Fulfillment(BaseModel):
 
     def wait_in_store(self, pickup_code: str, deadline: datetime) -> bool:
         """The goods wait at the store for the customer's code until ``deadline``; False
-        if this fulfilment had moved on already."""
+        if this fulfillment had moved on already."""
         if self.status is not FulfillmentStatus.PENDING:
             return False
         self.status = FulfillmentStatus.READY_FOR_PICKUP
@@ -157,7 +157,7 @@ class Fulfillment(BaseModel):
         """Delivered by the carrier or collected in store; what the history says of it."""
         if self.status not in (FulfillmentStatus.SHIPPED, FulfillmentStatus.READY_FOR_PICKUP):
             raise Conflict(
-                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+                f"fulfillment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
             )
         self.status = FulfillmentStatus.DELIVERED
         if self.shipment is None:
@@ -169,7 +169,7 @@ class Fulfillment(BaseModel):
         """A shipped parcel the carrier never confirmed is LOST; its shipment."""
         if self.status is not FulfillmentStatus.SHIPPED or self.shipment is None:
             raise Conflict(
-                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+                f"fulfillment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
             )
         self.status = FulfillmentStatus.LOST
         self.shipment.lost_at = at
@@ -177,7 +177,7 @@ class Fulfillment(BaseModel):
 
     def delivered_after_loss(self, at: datetime) -> bool:
         """The carrier reports a parcel delivered after it was declared LOST (and refunded):
-        the delivery is recorded on the shipment, the fulfilment stays LOST (no status goes
+        the delivery is recorded on the shipment, the fulfillment stays LOST (no status goes
         back), and ops must settle it with the customer. True the first time."""
         shipment = self.shipment
         if self.status is not FulfillmentStatus.LOST or shipment is None:
@@ -189,17 +189,17 @@ class Fulfillment(BaseModel):
         return True
 
     def cancel(self, reason: StatusReason) -> list[Allocation]:
-        """Cancel a fulfilment still held at its location; the units to release."""
+        """Cancel a fulfillment still held at its location; the units to release."""
         if self.status not in HELD:
             raise Conflict(
-                f"fulfilment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
+                f"fulfillment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
             )
         self.status = FulfillmentStatus.CANCELLED
         self.status_reason = reason
         return self.allocations()
 
     def allocations(self) -> list[Allocation]:
-        """This fulfilment's units, at its location."""
+        """This fulfillment's units, at its location."""
         return [
             Allocation(sku=line.sku, location_id=self.location_id, quantity=line.quantity)
             for line in self.lines
@@ -209,7 +209,7 @@ class Fulfillment(BaseModel):
 def group_allocations(
     order_id: str, pickup_units: dict[tuple[str, str | None], int], allocations: list[Allocation]
 ) -> list[Fulfillment]:
-    """Group the allocated units into fulfilments: one per pick-up store and one per
+    """Group the allocated units into fulfillments: one per pick-up store and one per
     ship-from location. ``pickup_units`` are the units to collect per (SKU, store): a
     store may also ship the same SKU, and those units must travel rather than join the
     pick-up."""

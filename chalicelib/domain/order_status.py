@@ -1,5 +1,5 @@
 """The order's lifecycle: the statuses a customer sees, the moves between them, and the
-status an order's fulfilments add up to."""
+status an order's fulfillments add up to."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         {OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP, OrderStatus.CANCELLED}
     ),
     # SHIPPED and READY_FOR_PICKUP are the same step for mixed orders: either may follow
-    # the other as fulfilments progress.
+    # the other as fulfillments progress.
     OrderStatus.READY_FOR_PICKUP: frozenset(
         {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.CANCELLED}
     ),
@@ -72,8 +72,8 @@ class HistoryEntry(BaseModel):
 
 
 def status_of_fulfillments(fulfillments: list[Fulfillment]) -> OrderStatus | None:
-    """The least advanced active fulfilment's status, as an order status; None when no
-    fulfilment has started or all were cancelled or lost."""
+    """The least advanced active fulfillment's status, as an order status; None when no
+    fulfillment has started or all were cancelled or lost."""
     active = [f for f in fulfillments if f.status not in CLOSED_UNDELIVERED]
     if not active:
         return None

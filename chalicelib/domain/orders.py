@@ -1,4 +1,4 @@
-"""The order, the aggregate root: its lines, fulfilments (``domain.fulfillments``), payment
+"""The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class Order(BaseModel):
     def reserve(
         self, allocations: list[Allocation], sourcing_reason: str, at: datetime
     ) -> HistoryEntry:
-        """Group the allocated units into fulfilments: one per pick-up store and one per
+        """Group the allocated units into fulfillments: one per pick-up store and one per
         ship-from location."""
         pickup_units: dict[tuple[str, str | None], int] = {}
         for line in self.lines:
@@ -191,18 +191,20 @@ class Order(BaseModel):
         return [a for f in self.fulfillments if f.status in HELD for a in f.allocations()]
 
     def fulfillment(self, fulfillment_id: str) -> Fulfillment:
-        """One of this order's fulfilments."""
+        """One of this order's fulfillments."""
         for fulfillment in self.fulfillments:
             if fulfillment.fulfillment_id == fulfillment_id:
                 return fulfillment
-        raise Unprocessable(f"no fulfilment {fulfillment_id} on this order", field="fulfillment_id")
+        raise Unprocessable(
+            f"no fulfillment {fulfillment_id} on this order", field="fulfillment_id"
+        )
 
     def derived_status(self) -> OrderStatus | None:
-        """The order status its fulfilments add up to (``status_of_fulfillments``)."""
+        """The order status its fulfillments add up to (``status_of_fulfillments``)."""
         return status_of_fulfillments(self.fulfillments)
 
     def sync_status(self, at: datetime, detail: str) -> HistoryEntry | None:
-        """Move the order to its fulfilments' status if that changed."""
+        """Move the order to its fulfillments' status if that changed."""
         derived = self.derived_status()
         if derived is None or derived is self.status or derived is OrderStatus.RESERVED:
             return None
@@ -211,7 +213,7 @@ class Order(BaseModel):
     def dispatch_shipment(
         self, fulfillment_id: str, shipment: Shipment, at: datetime
     ) -> HistoryEntry | None:
-        """A ship fulfilment was handed to its carrier."""
+        """A ship fulfillment was handed to its carrier."""
         self._require_dispatchable()
         if not self.fulfillment(fulfillment_id).hand_to_carrier(shipment):
             return None
@@ -222,7 +224,7 @@ class Order(BaseModel):
     def ready_for_pickup(
         self, fulfillment_id: str, pickup_code: str, deadline: datetime, at: datetime
     ) -> HistoryEntry | None:
-        """A pick-up fulfilment is waiting at its store."""
+        """A pick-up fulfillment is waiting at its store."""
         self._require_dispatchable()
         fulfillment = self.fulfillment(fulfillment_id)
         if not fulfillment.wait_in_store(pickup_code, deadline):
@@ -240,7 +242,7 @@ class Order(BaseModel):
             raise InvalidTransition(f"order {self.order_id} is {self.status}")
 
     def fulfillment_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment:
-        """The fulfilment a carrier's tracking number belongs to."""
+        """The fulfillment a carrier's tracking number belongs to."""
         for fulfillment in self.fulfillments:
             shipment = fulfillment.shipment
             if (
@@ -252,8 +254,8 @@ class Order(BaseModel):
         raise Unprocessable(f"no shipment {tracking_number} on this order", field="tracking_number")
 
     def deliver(self, fulfillment_id: str, at: datetime) -> HistoryEntry | None:
-        """A fulfilment reached the customer (delivered or collected); the order is
-        DELIVERED once every active fulfilment is."""
+        """A fulfillment reached the customer (delivered or collected); the order is
+        DELIVERED once every active fulfillment is."""
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
@@ -264,7 +266,7 @@ class Order(BaseModel):
     ) -> tuple[Money, HistoryEntry | None]:
         """A shipped parcel the carrier never confirmed is declared LOST: what its lines cost
         (owed back to the customer), and the order's new status if it changed (the other
-        fulfilments decide it; with every parcel lost the order keeps its status)."""
+        fulfillments decide it; with every parcel lost the order keeps its status)."""
         fulfillment = self.fulfillment(fulfillment_id)
         shipment = fulfillment.declare_lost(at)
         return self.value_of(fulfillment.lines), self.sync_status(
@@ -296,7 +298,7 @@ class Order(BaseModel):
     def cancel_fulfillment(
         self, fulfillment_id: str, reason: StatusReason, at: datetime
     ) -> tuple[list[Allocation], Money, HistoryEntry | None]:
-        """Cancel one fulfilment (an uncollected pick-up): what to release, the value that
+        """Cancel one fulfillment (an uncollected pick-up): what to release, the value that
         is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
         released = fulfillment.cancel(reason)
@@ -320,7 +322,7 @@ class Order(BaseModel):
         return self.move_to(OrderStatus.CANCELLED, at, detail, reason)
 
     def kept_quantities(self) -> dict[str, int]:
-        """Units per SKU the customer keeps: ordered, less cancelled and lost fulfilments (an
+        """Units per SKU the customer keeps: ordered, less cancelled and lost fulfillments (an
         uncollected pick-up or a lost parcel was refunded and never reached the customer)."""
         kept: dict[str, int] = {}
         for line in self.lines:
@@ -364,7 +366,7 @@ class Order(BaseModel):
 
     def value_of(self, lines: Sequence[ReturnLine | FulfillmentLine]) -> Money:
         """What these units cost the customer, at the order's prices: the one place a
-        fulfilment's or a return's money is counted (``domain.settlement`` owes it)."""
+        fulfillment's or a return's money is counted (``domain.settlement`` owes it)."""
         prices = {line.sku: line.unit_price for line in self.lines}
         total = Money.zero(self.total.currency)
         for unit in lines:
@@ -381,7 +383,7 @@ class Order(BaseModel):
         return order_return
 
     def close_returned(self, at: datetime) -> HistoryEntry | None:
-        """Once every unit delivered is back, the delivered fulfilments and the order are
+        """Once every unit delivered is back, the delivered fulfillments and the order are
         RETURNED: the new status, else None."""
         if self.status is not OrderStatus.DELIVERED or not self.everything_returned():
             return None

@@ -41,7 +41,7 @@ class OperationStatus(StrEnum):
 
 
 class PaymentOperation(BaseModel):
-    """One capture, void or refund, keyed by its cause (``<order>:<fulfilment>:capture``,
+    """One capture, void or refund, keyed by its cause (``<order>:<fulfillment>:capture``,
     ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
     can move money once, however often it is attempted."""
 
@@ -57,7 +57,7 @@ class PaymentOperation(BaseModel):
 
 
 class Payment(BaseModel):
-    """The single payment of an order: authorised at order, captured per fulfilment at
+    """The single payment of an order: authorised at order, captured per fulfillment at
     hand-over, the rest voided; refunds only of what was captured."""
 
     status: PaymentStatus = PaymentStatus.PENDING

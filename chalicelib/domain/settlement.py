@@ -1,10 +1,10 @@
 """Money follows the goods: what the gateway must capture, void and refund, computed from
 the order's own (versioned) state, never from who is asking.
 
-Every operation is keyed by its cause: ``<order>:<fulfilment>:capture`` at hand-over,
-``<order>:<fulfilment>:void`` for a part never handed over, ``<order>:order:void`` when
+Every operation is keyed by its cause: ``<order>:<fulfillment>:capture`` at hand-over,
+``<order>:<fulfillment>:void`` for a part never handed over, ``<order>:order:void`` when
 the order ends before anything was reserved, ``<order>:<return>:refund`` for a return
-received, ``<order>:<fulfilment>:refund`` for a lost parcel, and ``<order>:shipping:*``
+received, ``<order>:<fulfillment>:refund`` for a lost parcel, and ``<order>:shipping:*``
 for the part of the total that is not lines (the shipping fee; it goes with the first
 shipment). A cause happens once, so its key is derived once; a key already recorded is
 never recorded again. That is why cancel, reject, not-collected, return and lost-parcel
@@ -52,8 +52,8 @@ def _zero(order: Order) -> Money:
     return Money.zero(order.total.currency)
 
 
-def fulfilment_value(order: Order, fulfillment: Fulfillment) -> Money:
-    """What a fulfilment's lines cost the customer."""
+def fulfillment_value(order: Order, fulfillment: Fulfillment) -> Money:
+    """What a fulfillment's lines cost the customer."""
     return order.value_of(fulfillment.lines)
 
 
@@ -65,7 +65,7 @@ def extra_value(order: Order) -> Money:
 
 
 def _extra_group(order: Order) -> list[Fulfillment]:
-    """The fulfilments the shipping fee travels with: the shipments, or every fulfilment
+    """The fulfillments the shipping fee travels with: the shipments, or every fulfillment
     of an order without one."""
     ships = [f for f in order.fulfillments if f.type is FulfillmentType.SHIP]
     return ships or list(order.fulfillments)
@@ -90,7 +90,7 @@ def wanted_operations(order: Order) -> list[Wanted]:
             wanted.append((f"{oid}:order:void", PaymentOperationType.VOID, payment.authorized))
         return wanted
     for f in order.fulfillments:
-        value = fulfilment_value(order, f)
+        value = fulfillment_value(order, f)
         if f.status in HANDED_OVER:
             wanted.append(
                 (f"{oid}:{f.fulfillment_id}:capture", PaymentOperationType.CAPTURE, value)

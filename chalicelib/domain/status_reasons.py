@@ -1,4 +1,4 @@
-"""Why an order, or one of its fulfilments, ended before the customer had the goods."""
+"""Why an order, or one of its fulfillments, ended before the customer had the goods."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ LOW_SCORES = frozenset({1, 2})
 SATISFIED_SCORES = frozenset({4, 5})
 # Surveys are answered on the web page the signed link opens.
 SURVEY_CHANNEL = "web"
-# Fulfilments that reached the customer (a return came after the delivery).
+# Fulfillments that reached the customer (a return came after the delivery).
 _REACHED = frozenset({"DELIVERED", "RETURNED"})
 
 # Strict: a JSON true or "5" is not a score.

@@ -19,7 +19,7 @@ from chalicelib.domain.fulfillments import Shipment
 
 class PaymentGateway(Protocol):
     """Authorises, captures, voids and refunds. Every call after ``authorize`` carries an
-    idempotency key (``<order>:<fulfilment>:capture``...): the same key moves money once
+    idempotency key (``<order>:<fulfillment>:capture``...): the same key moves money once
     and a retry answers with the first result. Transient failures raise
     ``PaymentGatewayUnavailable`` (safe to retry with the same key); a request the gateway
     refuses (more than authorised or captured) raises ``PaymentRefused``."""

@@ -160,7 +160,7 @@ def status_word(status: object, language: Language) -> str:
 def fulfillment_status_word(
     status: object, language: Language, fulfillment_type: object = "ship"
 ) -> str:
-    """A fulfilment's status as a word; a delivered pick-up reads "Recogido" / "Collected"."""
+    """A fulfillment's status as a word; a delivered pick-up reads "Recogido" / "Collected"."""
     if _code(status) == "DELIVERED" and _code(fulfillment_type) == "pickup":
         return _COLLECTED[0] if language is Language.ES else _COLLECTED[1]
     return _word(FULFILLMENT_STATUS_WORDS, _code(status), language)
@@ -325,7 +325,7 @@ class Wording:
         return status_word(status, self.language)
 
     def fulfillment_status(self, status: object, fulfillment_type: object = "ship") -> str:
-        """A fulfilment status as a word."""
+        """A fulfillment status as a word."""
         return fulfillment_status_word(status, self.language, fulfillment_type)
 
     def reason(self, reason: object) -> str:

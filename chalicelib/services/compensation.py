@@ -19,7 +19,7 @@ from chalicelib.services.order_writes import Change, mutate
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# Waiting for a hand-over that will not come now: such fulfilments are cancelled.
+# Waiting for a hand-over that will not come now: such fulfillments are cancelled.
 _NOT_HANDED_OVER = (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
 
 

@@ -1,4 +1,4 @@
-"""Workflow steps for each fulfilment: dispatch (carrier booked, or ready in store), the
+"""Workflow steps for each fulfillment: dispatch (carrier booked, or ready in store), the
 wait for delivery or collection, and what happens when that wait runs out."""
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from chalicelib.services.step_models import (
     AwaitInput,
     DispatchOutput,
     Empty,
-    FulfilmentStep,
+    FulfillmentStep,
 )
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
-def dispatch_fulfillment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     """Ship: book the carrier, take the units off the shelf. Pick-up: mark ready with a
     pick-up code. Returns how long to wait for delivery or collection."""
     now = deps.clock()
@@ -102,7 +102,7 @@ class _Parked(Enum):
 
 
 def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
-    """Park the execution's token on the fulfilment; if the outcome already arrived (a fast
+    """Park the execution's token on the fulfillment; if the outcome already arrived (a fast
     webhook), release the wait at once."""
 
     def decide(order: Order) -> Change[_Parked] | Unchanged[_Parked]:
@@ -128,7 +128,7 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
     return Empty()
 
 
-def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+def handle_fulfillment_timeout(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     """A wait ran out. Late shipment: breach recorded (apology, ticket, ops alert), keep
     waiting for the carrier until the parcel is declared lost and refunded. Uncollected
     pick-up: restock and refund."""
@@ -138,14 +138,14 @@ def handle_fulfillment_timeout(step: FulfilmentStep, deps: Deps) -> DispatchOutp
     return _uncollected_pickup(step, deps)
 
 
-def _late_shipment(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+def _late_shipment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     wait = follow_up_late_shipment(step.order_id, step.fulfillment_id, deps)
     if wait is None:
         return DispatchOutput(keep_waiting=False)
     return DispatchOutput(keep_waiting=True, wait_seconds=wait)
 
 
-def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
+def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     now = deps.clock()
 
     def decide(order: Order) -> Change | None:
@@ -153,7 +153,7 @@ def _uncollected_pickup(step: FulfilmentStep, deps: Deps) -> DispatchOutput:
         fulfillment.task_token = None
         if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
             return None
-        # The fulfilment's void is recorded as owed in this write (never lost with a
+        # The fulfillment's void is recorded as owed in this write (never lost with a
         # gateway failure after it), then settled below.
         released, voided, entry = order.cancel_fulfillment(
             fulfillment.fulfillment_id, StatusReason.NOT_COLLECTED, now

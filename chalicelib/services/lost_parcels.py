@@ -63,7 +63,7 @@ def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> i
 
 
 def declare_lost(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
-    """Mark a still-unconfirmed parcel LOST (the other fulfilments set the order's status),
+    """Mark a still-unconfirmed parcel LOST (the other fulfillments set the order's status),
     then refund it, email the customer and alert ops."""
     now = deps.clock()
 
@@ -86,7 +86,7 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     order = deps.store.get_order(order_id)
     if order.fulfillment(fulfillment_id).status is not FulfillmentStatus.LOST:
         return order
-    order = _refund_lost_fulfilment(order, fulfillment_id, deps)
+    order = _refund_lost_fulfillment(order, fulfillment_id, deps)
     fulfillment = order.fulfillment(fulfillment_id)
     refund = fulfillment.refunded or Money.zero(order.total.currency)
     shipment = fulfillment.shipment
@@ -99,11 +99,11 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     return order
 
 
-def _refund_lost_fulfilment(order: Order, fulfillment_id: str, deps: Deps) -> Order:
+def _refund_lost_fulfillment(order: Order, fulfillment_id: str, deps: Deps) -> Order:
     """Give back the lost parcel's captured value through the one settlement path:
-    declaring it LOST recorded the refund owed (``<order>:<fulfilment>:refund``, in the same
+    declaring it LOST recorded the refund owed (``<order>:<fulfillment>:refund``, in the same
     write), ``settle`` attempts it (a gateway failure raises, and the workflow retries the
-    step). The amount given back is then kept on the fulfilment for the console and the
+    step). The amount given back is then kept on the fulfillment for the console and the
     customer's email."""
     settled = settlement.settle(order.order_id, deps, raise_if_owed=True)
     current = settled.order or deps.store.get_order(order.order_id)

@@ -13,7 +13,7 @@ from chalicelib.services.tracking import tracking_url
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# Order statuses the customer is told about; READY_FOR_PICKUP goes out per fulfilment,
+# Order statuses the customer is told about; READY_FOR_PICKUP goes out per fulfillment,
 # with its pick-up code, instead.
 MAILED_STATUSES = {
     "ACCEPTED",

@@ -25,10 +25,10 @@ class WrongPickupCode(Unprocessable):
 
 
 def order_id_of_fulfillment(fulfillment_id: str) -> str:
-    """Fulfilment ids are ``<order id>-F<n>``."""
+    """Fulfillment ids are ``<order id>-F<n>``."""
     order_id, separator, number = fulfillment_id.rpartition("-F")
     if not separator or not number.isdigit():
-        raise NotFound(f"no fulfilment {fulfillment_id}", field="fulfillment_id")
+        raise NotFound(f"no fulfillment {fulfillment_id}", field="fulfillment_id")
     return order_id
 
 
@@ -36,7 +36,7 @@ def _ready_pickup(order: Order, fulfillment_id: str, at_location: str | None) ->
     try:
         fulfillment = order.fulfillment(fulfillment_id)
     except Unprocessable as exc:
-        raise NotFound(f"no fulfilment {fulfillment_id}", field="fulfillment_id") from exc
+        raise NotFound(f"no fulfillment {fulfillment_id}", field="fulfillment_id") from exc
     if at_location is not None and fulfillment.location_id != at_location:
         raise Forbidden(
             f"this key confirms pick-ups at store {at_location} only", field="fulfillment_id"
@@ -54,8 +54,8 @@ def _ready_pickup(order: Order, fulfillment_id: str, at_location: str | None) ->
 def collect(
     fulfillment_id: str, pickup_code: str, deps: Deps, at_location: str | None = None
 ) -> Order:
-    """Hand the goods over: the units leave the store's stock and the fulfilment is
-    DELIVERED. A wrong code is 422, a fulfilment not ready is 409, one at another store
+    """Hand the goods over: the units leave the store's stock and the fulfillment is
+    DELIVERED. A wrong code is 422, a fulfillment not ready is 409, one at another store
     than ``at_location`` (a bound store key's) is 403; after 5 wrong codes every attempt
     is 429 for 15 minutes."""
     order_id = order_id_of_fulfillment(fulfillment_id)

@@ -3,7 +3,7 @@
 Redrive is not available locally and execution names are unique, so a retry is a new
 execution, ``<order id>-r<n>``, with the order's usual input plus the status it had
 reached. Every step is idempotent and skips work already recorded (the payment, the
-reservation, dispatched fulfilments), so the new execution carries on from there."""
+reservation, dispatched fulfillments), so the new execution carries on from there."""
 
 from __future__ import annotations
 

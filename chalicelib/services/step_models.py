@@ -25,8 +25,8 @@ class RejectOrderInput(BaseModel):
     error: str
 
 
-class FulfilmentStep(BaseModel):
-    """Input of steps that act on one fulfilment."""
+class FulfillmentStep(BaseModel):
+    """Input of steps that act on one fulfillment."""
 
     order_id: str
     fulfillment_id: str
@@ -40,8 +40,8 @@ class AwaitInput(BaseModel):
     fulfillment_id: str | None = None
 
 
-class FulfilmentRef(BaseModel):
-    """A fulfilment the Map state iterates over."""
+class FulfillmentRef(BaseModel):
+    """A fulfillment the Map state iterates over."""
 
     fulfillment_id: str
     type: FulfillmentType
@@ -50,11 +50,11 @@ class FulfilmentRef(BaseModel):
 class ReservationOutput(BaseModel):
     """What ReserveStock hands to the Map state."""
 
-    fulfillments: list[FulfilmentRef]
+    fulfillments: list[FulfillmentRef]
 
 
 class DispatchOutput(BaseModel):
-    """How long the workflow waits for this fulfilment, and whether to keep waiting."""
+    """How long the workflow waits for this fulfillment, and whether to keep waiting."""
 
     wait_seconds: int = 1
     keep_waiting: bool = False

@@ -18,7 +18,7 @@ from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
-    FulfilmentRef,
+    FulfillmentRef,
     OrderStep,
     ReservationOutput,
 )
@@ -80,6 +80,6 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
 def _reservation_of(order: Order) -> ReservationOutput:
     return ReservationOutput(
         fulfillments=[
-            FulfilmentRef(fulfillment_id=f.fulfillment_id, type=f.type) for f in order.fulfillments
+            FulfillmentRef(fulfillment_id=f.fulfillment_id, type=f.type) for f in order.fulfillments
         ]
     )

@@ -177,7 +177,7 @@ def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
         ):
             _same_as_unknown(client, method, path, MADRID_STORE, body, order_id)
         assert get_order(client, order_id, STORE)  # an unbound store key acts for every store
-    # A pick-up at Madrid is Madrid's once its fulfilment is there.
+    # A pick-up at Madrid is Madrid's once its fulfillment is there.
     eventually(
         lambda: (
             _request(

@@ -79,7 +79,7 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
         {"lines.0.quantity", "lines.1.quantity", "lines.1.gift"},
     ),
     "unknown channel": (_set(channel="fax"), {"channel"}),
-    "unknown fulfilment type": (
+    "unknown fulfillment type": (
         _set_in(("lines", 0, "fulfillment"), "drone"),
         {"lines.0.fulfillment"},
     ),

@@ -68,7 +68,7 @@ def _pairs(value: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _parked(deps: Any, order_id: str, status: FulfillmentStatus) -> Order:
-    """The order once its only fulfilment waits in ``status`` on a task token."""
+    """The order once its only fulfillment waits in ``status`` on a task token."""
 
     def waiting() -> Order | None:
         order: Order = deps.store.get_order(order_id)

@@ -195,7 +195,7 @@ def test_at_rest_the_sandbox_ledger_balances_and_stock_is_conserved(
     if reserved:
         for f in deps.store.get_order(order_id).fulfillments:
             if data.draw(st.booleans()):
-                fstep = step_models.FulfilmentStep(
+                fstep = step_models.FulfillmentStep(
                     order_id=order_id, fulfillment_id=f.fulfillment_id
                 )
                 as_step(lambda s=fstep: fulfillment_steps.dispatch_fulfillment(s, deps))
@@ -235,7 +235,7 @@ def _deliver(order_id: str, fulfillment_id: str, deps: Any) -> None:
 
 
 def _lose(order_id: str, fulfillment_id: str, deps: Any) -> None:
-    """What the LOST flow does: mark the fulfilment LOST, then settle."""
+    """What the LOST flow does: mark the fulfillment LOST, then settle."""
 
     def decide(order: Order) -> Change | None:
         fulfillment = order.fulfillment(fulfillment_id)
@@ -257,7 +257,7 @@ def act(action: str, order_id: str, deps: Any, data: st.DataObject) -> None:
             quietly(lambda f=f: pickups.collect(f.fulfillment_id, f.pickup_code or "", deps))
     elif action == "not_collected":
         for f in _fulfillments(order_id, deps, FulfillmentStatus.READY_FOR_PICKUP):
-            fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+            fstep = step_models.FulfillmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
             as_step(lambda s=fstep: fulfillment_steps.handle_fulfillment_timeout(s, deps))
     elif action == "deliver":
         for f in _fulfillments(order_id, deps, FulfillmentStatus.SHIPPED):
@@ -286,12 +286,12 @@ def act(action: str, order_id: str, deps: Any, data: st.DataObject) -> None:
 
 
 def to_rest(order_id: str, deps: Any, data: st.DataObject) -> None:
-    """Every fulfilment to an end: dispatched, then delivered or lost, collected or not."""
+    """Every fulfillment to an end: dispatched, then delivered or lost, collected or not."""
     order = deps.store.get_order(order_id)
     if order.status.value in ("ACCEPTED", "PAID"):
         quietly(lambda: ordering.cancel_order(order_id, deps))
     for f in _fulfillments(order_id, deps, FulfillmentStatus.PENDING):
-        fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+        fstep = step_models.FulfillmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
         as_step(lambda s=fstep: fulfillment_steps.dispatch_fulfillment(s, deps))
     for f in _fulfillments(order_id, deps, FulfillmentStatus.SHIPPED):
         if data.draw(st.booleans()):
@@ -302,7 +302,7 @@ def to_rest(order_id: str, deps: Any, data: st.DataObject) -> None:
         if data.draw(st.booleans()):
             quietly(lambda f=f: pickups.collect(f.fulfillment_id, f.pickup_code or "", deps))
         else:
-            fstep = step_models.FulfilmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
+            fstep = step_models.FulfillmentStep(order_id=order_id, fulfillment_id=f.fulfillment_id)
             as_step(lambda s=fstep: fulfillment_steps.handle_fulfillment_timeout(s, deps))
 
 

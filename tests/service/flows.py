@@ -18,7 +18,7 @@ from chalicelib.services import (
     stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.step_models import FulfilmentStep, OrderStep
+from chalicelib.services.step_models import FulfillmentStep, OrderStep
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -56,10 +56,10 @@ def reserved(deps: Deps, **overrides: Any) -> Order:
 
 
 def shipped(deps: Deps, **overrides: Any) -> Order:
-    """An order whose every fulfilment was handed to its carrier."""
+    """An order whose every fulfillment was handed to its carrier."""
     order = reserved(deps, **overrides)
     for each in order.fulfillments:
-        step = FulfilmentStep(order_id=order.order_id, fulfillment_id=each.fulfillment_id)
+        step = FulfillmentStep(order_id=order.order_id, fulfillment_id=each.fulfillment_id)
         fulfillment_steps.dispatch_fulfillment(step, deps)
     return deps.store.get_order(order.order_id)
 

@@ -8,7 +8,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
-from chalicelib.services.step_models import FulfilmentStep, OrderStep, RejectOrderInput
+from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -28,7 +28,7 @@ def test_a_capture_the_gateway_misses_is_owed_then_made_once_by_the_sweeper(deps
     order = flows.reserved(deps)
     _gateway(deps).unavailable = 1
     (parcel,) = order.fulfillments
-    step = FulfilmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
     # The workflow retries the step; the capture is owed meanwhile.
     with pytest.raises(PaymentGatewayUnavailable):
         fulfillment_steps.dispatch_fulfillment(step, deps)

@@ -111,11 +111,11 @@ def shipment(promised_by: datetime | None = None) -> Shipment:
 
 
 def fulfillment_id(placed: Order, kind: FulfillmentType, location_id: str) -> str:
-    """The id of the fulfilment of ``kind`` at ``location_id``."""
+    """The id of the fulfillment of ``kind`` at ``location_id``."""
     for fulfillment in placed.fulfillments:
         if fulfillment.type is kind and fulfillment.location_id == location_id:
             return fulfillment.fulfillment_id
-    raise AssertionError(f"no {kind} fulfilment at {location_id}: {placed.fulfillments}")
+    raise AssertionError(f"no {kind} fulfillment at {location_id}: {placed.fulfillments}")
 
 
 def delivered(*lines: OrderLine, window: timedelta = timedelta(days=30)) -> Order:

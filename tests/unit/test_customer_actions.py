@@ -113,7 +113,7 @@ def test_orders_past_shipping_or_ended_cannot_be_cancelled(status: str) -> None:
 
 
 def test_cancel_rule_agrees_with_the_order_s_own_cancel() -> None:
-    """Every order status against every fulfilment status: the page offers cancel exactly
+    """Every order status against every fulfillment status: the page offers cancel exactly
     when ``Order.cancel`` would accept it."""
     for status, fstatus in itertools.product(OrderStatus, FulfillmentStatus):
         placed = reserved([line("CAP-RED", 1)], [allocate("CAP-RED", WAREHOUSE, 1)])

@@ -40,7 +40,7 @@ HAPPY_DELIVERED_PATH = [
     "ReserveStock",
     "FulfilEach",
     "AwaitHandover",
-    "DispatchFulfilment",
+    "DispatchFulfillment",
     "AwaitCompletion",
     "OpenReturnWindow",
     "AwaitReturns",

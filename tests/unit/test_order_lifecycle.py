@@ -190,7 +190,7 @@ def test_order_can_be_cancelled_before_it_is_reserved(status: OrderStatus) -> No
     assert entry.detail == "changed my mind"
 
 
-def test_cancelling_a_reserved_order_cancels_every_fulfilment() -> None:
+def test_cancelling_a_reserved_order_cancels_every_fulfillment() -> None:
     lines = [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)]
     placed = reserved(
         lines, [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)]
@@ -226,8 +226,8 @@ def test_shipped_order_cannot_be_cancelled() -> None:
     assert placed.fulfillments[0].status is FulfillmentStatus.SHIPPED
 
 
-def test_order_with_one_fulfilment_shipped_cannot_be_cancelled_while_it_looks_reserved() -> None:
-    # A ship fulfilment left the warehouse while the pick-up is still being picked: the
+def test_order_with_one_fulfillment_shipped_cannot_be_cancelled_while_it_looks_reserved() -> None:
+    # A ship fulfillment left the warehouse while the pick-up is still being picked: the
     # order's status is still RESERVED, yet something is on a van.
     lines = [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)]
     placed = reserved(

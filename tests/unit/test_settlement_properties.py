@@ -145,7 +145,7 @@ def dispatch_all(placed: Order, data: st.DataObject) -> None:
 
 
 def to_rest(placed: Order, data: st.DataObject) -> None:
-    """Drive every fulfilment to an end: shipped ones delivered or lost, pick-ups
+    """Drive every fulfillment to an end: shipped ones delivered or lost, pick-ups
     collected or not, undispatched ones dispatched first (or the order cancelled)."""
     if placed.status in (OrderStatus.ACCEPTED, OrderStatus.PAID):
         placed.reject(StatusReason.OUT_OF_STOCK, NOW, "never reserved")

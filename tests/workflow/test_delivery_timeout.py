@@ -77,7 +77,7 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
     assert shipment["sla"]["breached_at"] is not None
     assert view["sla"]["status"] == "late"
 
-    # The fulfilment is done: the execution moves on to the return window.
+    # The fulfillment is done: the execution moves on to the return window.
     described = eventually(
         lambda: (
             "AwaitReturns" in states_entered(d := deps.workflow.describe(shipped.execution_arn))

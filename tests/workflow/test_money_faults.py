@@ -335,7 +335,7 @@ def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
 
 
 def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:
-    """The order once every fulfilment is in ``statuses`` (or, negated, in none of them)."""
+    """The order once every fulfillment is in ``statuses`` (or, negated, in none of them)."""
     order = deps.store.get_order(order_id)
     ok = all((f.status.value in statuses) != negate for f in order.fulfillments)
     return order if ok else None

@@ -139,7 +139,7 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
     assert states_entered(described)[-1] == "OrderClosed"
     lost = deps.store.get_order(order_id)
     assert lost.fulfillments[0].status.value == "LOST"
-    # Every parcel lost: the order keeps its status; the fulfilment says what happened.
+    # Every parcel lost: the order keeps its status; the fulfillment says what happened.
     assert lost.status.value == "SHIPPED"
     assert lost.payment.status.value == "REFUNDED"
     assert lost.payment.refunded is not None

@@ -83,7 +83,7 @@ def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
     after = {f["type"]: f for f in collected.json_body["fulfillments"]}
     assert after["pickup"]["status"] == "DELIVERED"
     assert after["ship"]["status"] == "SHIPPED"
-    # The order is as far as its least advanced fulfilment.
+    # The order is as far as its least advanced fulfillment.
     assert collected.json_body["status"] == "SHIPPED"
     assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (2, 0)}
 

@@ -111,7 +111,7 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
         "ReserveStock",
         "FulfilEach",
         "AwaitHandover",
-        "DispatchFulfilment",
+        "DispatchFulfillment",
         "AwaitCompletion",
         "OpenReturnWindow",
         "AwaitReturns",

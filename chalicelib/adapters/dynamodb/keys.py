@@ -11,7 +11,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |
 | location | ``LOCATION`` | ``LOC#<id>`` | store or warehouse, pickup/ships flags |
 | pointer | ``RETURN#<id>`` | ``POINTER`` | the order the return belongs to |
-| shipment record | ``SHIPMENT#<carrier>#<tracking>`` | ``POINTER`` | the order and fulfilment a tracking number belongs to, promise, delivery, breach; GSI ``open-shipments-by-due`` (``open_due_day``, ``open_due_at``) only while open and unbreached (sparse); GSI ``shipments-by-carrier`` (``carrier_key``, ``shipped_at``) for the scorecard |
+| shipment record | ``SHIPMENT#<carrier>#<tracking>`` | ``POINTER`` | the order and fulfillment a tracking number belongs to, promise, delivery, breach; GSI ``open-shipments-by-due`` (``open_due_day``, ``open_due_at``) only while open and unbreached (sparse); GSI ``shipments-by-carrier`` (``carrier_key``, ``shipped_at``) for the scorecard |
 | customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale, ``state`` (active, merged, erased), ``merged_into`` |
 | customer's identifier | ``CUSTOMER#<id>`` | ``IDENT#<type>#<value>`` | mirror of the identifier item, so a customer's identifiers are one query |
 | customer's order (360) | ``CUSTOMER#<id>`` | ``ORDER#<placed_at>#<order_id>`` | projected summary: channel, status, total, the contribution last applied to the figures (so a redelivered event finds its state projected and writes nothing); ``version`` |

@@ -21,7 +21,7 @@ from chalicelib.ports import StockChange
 # Order fields kept outside the document so that conditions and projections can use them.
 _ORDER_KEY_FIELDS = ("status", "version")
 # The order document is zlib-compressed JSON: write units are billed per KB of item, and an
-# order (lines, fulfilments, history, task tokens) is 2-3 KB as a map, under 1 KB compressed.
+# order (lines, fulfillments, history, task tokens) is 2-3 KB as a map, under 1 KB compressed.
 _DOC_COMPRESSION = 6
 
 

@@ -1,4 +1,4 @@
-"""Shipment records: the order and fulfilment a tracking number belongs to, its promise,
+"""Shipment records: the order and fulfillment a tracking number belongs to, its promise,
 delivery and breach, and the two indexes over them (open shipments by due day, shipments
 by carrier)."""
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def shipment_record(table: Table, order_id: str, fulfillment: Fulfillment) -> dict[str, Any]:
-    """The Put of a fulfilment's shipment record. It doubles as the tracking number's
+    """The Put of a fulfillment's shipment record. It doubles as the tracking number's
     pointer. While the parcel is out and its promise not yet broken it carries
     open_due_day/open_due_at, which put it in the sparse open-shipments-by-due index; every
     write replaces the whole record, so closing a shipment drops it from that index."""

@@ -1,4 +1,4 @@
-"""Fulfilments: how reserved units are grouped, and how their progress moves the order."""
+"""Fulfillments: how reserved units are grouped, and how their progress moves the order."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ DEADLINE = NOW + timedelta(days=3)
 
 
 def contents(placed: Order) -> dict[tuple[str, str], dict[str, int]]:
-    """Each fulfilment as ``{(type, location): {sku: quantity}}``."""
+    """Each fulfillment as ``{(type, location): {sku: quantity}}``."""
     return {
         (f.type.value, f.location_id): {item.sku: item.quantity for item in f.lines}
         for f in placed.fulfillments
@@ -54,7 +54,7 @@ def mixed_order() -> Order:
 # --- reserve -------------------------------------------------------------------------------
 
 
-def test_reserve_makes_one_fulfilment_per_ship_from_location() -> None:
+def test_reserve_makes_one_fulfillment_per_ship_from_location() -> None:
     placed = reserved(
         [line("TSHIRT-BLK-M", 5), line("MUG-WHT", 2)],
         [
@@ -71,7 +71,7 @@ def test_reserve_makes_one_fulfilment_per_ship_from_location() -> None:
     assert all(f.status is FulfillmentStatus.PENDING for f in placed.fulfillments)
 
 
-def test_reserve_makes_one_fulfilment_per_pickup_store() -> None:
+def test_reserve_makes_one_fulfillment_per_pickup_store() -> None:
     placed = reserved(
         [pickup("MUG-WHT", 1, STORE_SOL), pickup("CAP-RED", 2, STORE_BCN), line("MUG-WHT", 1)],
         [
@@ -149,7 +149,7 @@ def test_reserve_keeps_every_unit_and_collects_exactly_the_pickup_units(
     assert shipped == want_shipped
 
 
-def test_reserve_gives_every_fulfilment_a_distinct_id_on_this_order() -> None:
+def test_reserve_gives_every_fulfillment_a_distinct_id_on_this_order() -> None:
     placed = mixed_order()
     ids = [f.fulfillment_id for f in placed.fulfillments]
     assert len(set(ids)) == len(ids) == 2
@@ -209,7 +209,7 @@ def test_unreserved_order_cannot_be_dispatched() -> None:
         placed.dispatch_shipment("anything", shipment(), NOW)
 
 
-def test_unknown_fulfilment_is_unprocessable_naming_the_field() -> None:
+def test_unknown_fulfillment_is_unprocessable_naming_the_field() -> None:
     placed = mixed_order()
     with pytest.raises(Unprocessable) as raised:
         placed.dispatch_shipment("nope", shipment(), NOW)
@@ -262,7 +262,7 @@ def test_delivery_after_a_recorded_breach_stays_late() -> None:
     assert placed.fulfillment(fid).shipment.sla_status == "late"  # type: ignore[union-attr]
 
 
-def test_pending_fulfilment_cannot_be_delivered() -> None:
+def test_pending_fulfillment_cannot_be_delivered() -> None:
     placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
     with pytest.raises(Conflict):
         placed.deliver(placed.fulfillments[0].fulfillment_id, NOW)
@@ -281,7 +281,7 @@ def test_delivering_twice_changes_nothing() -> None:
 # --- the derived status of mixed orders ----------------------------------------------------
 
 
-def test_mixed_order_stays_reserved_until_every_fulfilment_has_moved() -> None:
+def test_mixed_order_stays_reserved_until_every_fulfillment_has_moved() -> None:
     placed = mixed_order()
     placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), shipment(), NOW)
     assert placed.status is OrderStatus.RESERVED
@@ -316,7 +316,7 @@ def test_mixed_order_becomes_ready_for_pickup_once_the_parcel_arrives() -> None:
     ]
 
 
-def test_mixed_order_is_delivered_only_when_the_last_fulfilment_is() -> None:
+def test_mixed_order_is_delivered_only_when_the_last_fulfillment_is() -> None:
     placed = mixed_order()
     ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
     pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
@@ -336,7 +336,7 @@ def test_derived_status_is_none_before_reservation_and_when_all_are_cancelled() 
     assert placed.derived_status() is None
 
 
-# --- cancelling one fulfilment (not collected) ---------------------------------------------
+# --- cancelling one fulfillment (not collected) ---------------------------------------------
 
 
 def test_uncollected_pickup_releases_its_units_and_refunds_their_price() -> None:
@@ -399,7 +399,7 @@ def test_collected_pickup_cannot_be_cancelled_as_not_collected() -> None:
     assert placed.status is OrderStatus.DELIVERED
 
 
-def test_shipped_fulfilment_cannot_be_cancelled() -> None:
+def test_shipped_fulfillment_cannot_be_cancelled() -> None:
     placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
     fid = placed.fulfillments[0].fulfillment_id
     placed.dispatch_shipment(fid, shipment(), NOW)
