@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Workflow,
     )
     from chalicelib.ports import CustomerStore as CustomerStorePort
+    from chalicelib.ports.surveys import SurveyStore
 
 
 def utc_now() -> datetime:
@@ -56,6 +57,8 @@ class Deps:
     access: AccessRecords
     texter: Texter
     alerts: AlertLog
+    # Satisfaction survey answers and the CSAT counters kept from them.
+    surveys: SurveyStore
     clock: Callable[[], datetime] = field(default=utc_now)
     choose_carrier: CarrierChoice = field(default=carrier_for)
     # Where sent emails can be read back: wired by the local stack; AWS has none.

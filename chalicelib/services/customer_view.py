@@ -99,7 +99,8 @@ def customer_view(
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
-        "metrics": store.metrics(owner).summary(deps.clock()),
+        "metrics": store.metrics(owner).summary(deps.clock())
+        | {"satisfaction": deps.surveys.customer_satisfaction(owner).average},
     }
 
 

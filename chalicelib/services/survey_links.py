@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.orders import Order
+from chalicelib.domain.surveys import survey_open
 from chalicelib.services import tokens
 
 if TYPE_CHECKING:
@@ -29,6 +31,11 @@ def survey_url(order_id: str, deps: Deps) -> str:
     """The link the delivered email and the tracking JSON carry."""
     token = survey_token(order_id, deps.secrets.tracking_keys())
     return f"{deps.settings.public_base_url.rstrip('/')}/surveys/{token}"
+
+
+def survey_url_once_delivered(order: Order, deps: Deps) -> str | None:
+    """The survey link for the tracking JSON: only once the order was delivered."""
+    return survey_url(order.order_id, deps) if survey_open(order.status.value) else None
 
 
 def order_id_of(token: str, deps: Deps) -> str:

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from chalicelib import ports
+from chalicelib.ports.surveys import SurveyStore
 from tests.fakes import outside
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.orders import FakeOrderStore
+from tests.fakes.surveys import FakeSurveyStore
 
 PAIRS: list[tuple[Any, Any]] = [
     (ports.OrderStore, FakeOrderStore),
@@ -23,6 +25,7 @@ PAIRS: list[tuple[Any, Any]] = [
     (ports.AccessRecords, outside.FakeAccess),
     (ports.AlertLog, outside.FakeAlertLog),
     (ports.IdempotentRequests, outside.FakeIdempotency),
+    (SurveyStore, FakeSurveyStore),
 ]
 
 

@@ -24,6 +24,7 @@ from tests.fakes.outside import (
     Outgoing,
     RecordingEvents,
 )
+from tests.fakes.surveys import FakeSurveyStore
 
 __all__ = ["Clock", "FakeGateway", "Memory", "RecordingEvents", "fake_deps"]
 
@@ -47,6 +48,7 @@ def fake_deps(**overrides: Any) -> Deps:
         "access": FakeAccess(),
         "texter": Outgoing(),
         "alerts": FakeAlertLog(),
+        "surveys": FakeSurveyStore(),
         "clock": clock,
         "choose_carrier": carrier_for,
     }
