@@ -72,9 +72,11 @@ def survey_page(call: Call, token: str) -> Any:
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": (
-                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}' "
-                "'unsafe-inline'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
-                "frame-ancestors 'none'"
+                # The email look's inline style attributes are allowed, no other style
+                # element or script than the page's own (nonce).
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "style-src-attr 'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'"
             ),
         },
     )
