@@ -12,6 +12,7 @@ from chalicelib.config import Settings
 from chalicelib.deps import Deps
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.memory import Memory
+from tests.fakes.opportunities import FakeOpportunityStore
 from tests.fakes.orders import FakeOrderStore
 from tests.fakes.outside import (
     Clock,
@@ -49,6 +50,7 @@ def fake_deps(**overrides: Any) -> Deps:
         "texter": Outgoing(),
         "alerts": FakeAlertLog(),
         "surveys": FakeSurveyStore(),
+        "opportunities": FakeOpportunityStore(),
         "clock": clock,
         "choose_carrier": carrier_for,
     }
