@@ -50,6 +50,10 @@ def _money(wording: Wording, value: Any) -> str:
     return wording.money(money.amount, money.currency)
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _when(wording: Wording, at: datetime | None) -> str:
     return wording.when(at) if at else ""
 
@@ -81,7 +85,8 @@ def email_context(
             for line in order.lines
         ],
         "status_word": w.status(event.get("status") or order.status.value),
-        "reason": w.reason(order.status_reason.value) if order.status_reason else "",
+        # Inside a sentence: "(sin existencias suficientes)", not "(Sin existencias...)".
+        "reason": _lower_first(w.reason(order.status_reason.value)) if order.status_reason else "",
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         "voided": _money(w, event.get("voided")),
