@@ -21,9 +21,11 @@ from chalicelib.api.customers import customers
 from chalicelib.api.inventory import inventory
 from chalicelib.api.log_context import install as install_log_context
 from chalicelib.api.openapi import openapi
+from chalicelib.api.opportunities import opportunities
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
 from chalicelib.api.sandbox import sandbox
+from chalicelib.api.surveys import surveys
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
@@ -39,6 +41,9 @@ from chalicelib.services import (
     step_models,
     stock_steps,
     tickets,
+)
+from chalicelib.services import (
+    opportunities as opportunities_service,
 )
 
 app = Chalice(app_name="orquesta")
@@ -58,6 +63,8 @@ BLUEPRINTS = (
     alerts,
     console,
     tracking,
+    surveys,
+    opportunities,
     openapi,
     sandbox,
 )
@@ -150,6 +157,26 @@ def project_customer_view(event: SNSEvent) -> None:
         "customer view projected",
         extra={"event_id": message.get("event_id"), "changed": changed},
     )
+
+
+@app.on_sns_message(topic=settings().order_events_topic_name)
+@tracer.capture_method
+def follow_up_opportunities(event: SNSEvent) -> None:
+    """Open, convert or subscribe from an order's status event (safe to run twice)."""
+    message = json.loads(event.message)
+    moved = opportunities_service.follow_order_event(message, deps())
+    logger.info(
+        "opportunities followed up", extra={"event_id": message.get("event_id"), "moved": moved}
+    )
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+@tracer.capture_method
+def lose_stale_opportunities(event: CloudWatchEvent) -> dict[str, int]:
+    """Opportunities not converted 30 days (scaled) after they opened are lost."""
+    outcome = {"lost": opportunities_service.lose_stale(deps())}
+    logger.info("opportunities review", extra=outcome)
+    return outcome
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS))

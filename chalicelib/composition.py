@@ -11,7 +11,9 @@ from botocore.config import Config
 from chalicelib.adapters.access import AccessStore
 from chalicelib.adapters.alerts import AlertRecordingPublisher, DynamoAlertLog
 from chalicelib.adapters.carriers import SANDBOX_CARRIERS
+from chalicelib.adapters.dynamodb.opportunities import OpportunityRepository
 from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
+from chalicelib.adapters.dynamodb.surveys import SurveyRepository
 from chalicelib.adapters.idempotency import IdempotentRequests as PowertoolsIdempotency
 from chalicelib.adapters.metrics import EmfMetrics, MeteredEventPublisher
 from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, SnsTexter
@@ -65,6 +67,8 @@ def build(config: Settings) -> Deps:
         access=AccessStore(dynamodb, config.table_name),
         texter=SnsTexter(client("sns", config.region)),
         alerts=alerts,
+        surveys=SurveyRepository(dynamodb, config.table_name),
+        opportunities=OpportunityRepository(dynamodb, config.table_name),
     )
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
         Workflow,
     )
     from chalicelib.ports import CustomerStore as CustomerStorePort
+    from chalicelib.ports.opportunities import OpportunityStore
+    from chalicelib.ports.surveys import SurveyStore
 
 
 def utc_now() -> datetime:
@@ -56,6 +58,10 @@ class Deps:
     access: AccessRecords
     texter: Texter
     alerts: AlertLog
+    # Satisfaction survey answers and the CSAT counters kept from them.
+    surveys: SurveyStore
+    # Back-in-stock subscriptions and the sales followed up.
+    opportunities: OpportunityStore
     clock: Callable[[], datetime] = field(default=utc_now)
     choose_carrier: CarrierChoice = field(default=carrier_for)
     # Where sent emails can be read back: wired by the local stack; AWS has none.

@@ -149,6 +149,8 @@ class MetricsResponse(BaseModel):
     first_purchase: str | None
     last_purchase: str | None
     rfm_segment: str
+    # The customer's average survey score (1-5); null before their first answer.
+    satisfaction: float | None = None
 
 
 class CustomerViewResponse(BaseModel):

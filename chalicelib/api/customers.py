@@ -29,6 +29,7 @@ from chalicelib.api.customer_models import (
 from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
+from chalicelib.domain.email_policy import NotificationPreference
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
 from chalicelib.services import (
@@ -39,6 +40,7 @@ from chalicelib.services import (
     verification,
 )
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
+from chalicelib.services.preferences import set_notifications
 
 customers = Blueprint(__name__)
 
@@ -79,7 +81,12 @@ class CustomerViewQuery(BaseModel):
 
 class IdentifyCustomerRequest(IdentifiedCustomer):
     """``POST /customers``: identifiers to resolve (at least one); a new customer is created
-    if none match."""
+    if none match. ``notifications`` sets the profile's email preference."""
+
+    notifications: NotificationPreference | None = Field(
+        default=None,
+        description='"essential" (the default): what matters only; "all": every status too',
+    )
 
 
 def require_customer_access(call: Call, customer_id: str) -> None:
@@ -115,6 +122,8 @@ def identify_customer(call: Call) -> dict[str, Any]:
     """Find or create."""
     request = call.parse(IdentifyCustomerRequest)
     resolution = resolve_customer(request, call.deps)
+    if request.notifications is not None:
+        set_notifications(resolution.customer_id, request.notifications, call.deps)
     response = CustomerResolutionResponse(
         customer_id=resolution.customer_id,
         matched_by=resolution.matched_by,

@@ -290,3 +290,5 @@ class TrackingResponse(BaseModel):
     timeline: list[dict[str, Any]]
     fulfillments: list[dict[str, Any]]
     returns: list[dict[str, Any]]
+    # The signed satisfaction survey link, once the order was delivered.
+    survey_url: str | None = None

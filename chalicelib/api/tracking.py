@@ -9,6 +9,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
 from chalicelib.rendering import render
+from chalicelib.services.survey_links import survey_url_once_delivered
 from chalicelib.services.tracking import order_for_token, tracking_view
 
 tracking = Blueprint(__name__)
@@ -26,7 +27,9 @@ tracking = Blueprint(__name__)
 )
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""
-    view = tracking_view(order_for_token(token, call.deps), call.deps.clock())
+    order = order_for_token(token, call.deps)
+    view = tracking_view(order, call.deps.clock())
+    view["survey_url"] = survey_url_once_delivered(order, call.deps)
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
         return TrackingResponse.model_validate(view).model_dump(mode="json")

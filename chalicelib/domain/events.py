@@ -134,6 +134,33 @@ class ReadyForPickup(Event):
         )
 
 
+class ShipmentSent(Event):
+    """A parcel was handed to its carrier (one per shipment, however many leave: the
+    order's SHIPPED status changes only once)."""
+
+    type: Literal["fulfillment.shipped"] = "fulfillment.shipped"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    carrier: str
+    tracking_number: str
+    at: Timestamp
+
+    @classmethod
+    def of(
+        cls, order_id: str, fulfillment_id: str, shipment: Shipment, at: datetime
+    ) -> ShipmentSent:
+        """``shipment`` of ``fulfillment_id`` left with its carrier at ``at``."""
+        return cls(
+            event_id=f"{order_id}:{fulfillment_id}:SHIPPED",
+            order_id=order_id,
+            fulfillment_id=fulfillment_id,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            at=at,
+        )
+
+
 class NotCollected(Event):
     """A pick-up was not collected in time: restocked, its share voided."""
 

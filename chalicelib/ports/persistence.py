@@ -207,6 +207,11 @@ class Identities(Protocol):
         """The identifiers the customer owns."""
         ...
 
+    def set_notifications(self, customer_id: str, preference: str) -> bool:
+        """Record the profile's email preference (``essential`` or ``all``); False when
+        the customer is unknown or no longer active (merged, erased)."""
+        ...
+
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer; False if someone owns it."""
         ...

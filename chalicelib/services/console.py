@@ -10,7 +10,6 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
-from chalicelib.services.notify import MAILED_STATUSES
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -115,12 +114,13 @@ def _statuses(order: Order) -> list[dict[str, Any]]:
 
 def _mail_events(order: Order) -> list[tuple[str, str, str]]:
     """(event id, when, what) of every event of this order that mails the customer; the ids
-    are the ones ``notify`` marks once an email for the event is sent."""
+    are the ones ``notify`` marks once an email for the event is sent. Every status is a
+    candidate: which ones mailed depends on the customer's preference, and the markers
+    tell."""
     found: list[tuple[str, str, str]] = []
     for index, entry in enumerate(order.history, start=1):
-        if entry.status.value in MAILED_STATUSES:
-            event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
-            found.append((event_id, entry.at.isoformat(), f"order {entry.status.value}"))
+        event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
+        found.append((event_id, entry.at.isoformat(), f"order {entry.status.value}"))
     ready_at = next(
         (e.at.isoformat() for e in order.history if e.status.value == "READY_FOR_PICKUP"),
         None,
@@ -130,6 +130,8 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
         if fulfillment.pickup_code and ready_at:
             found.append((f"{prefix}:READY_FOR_PICKUP", ready_at, "ready for pick-up"))
         shipment = fulfillment.shipment
+        if shipment is not None:
+            found.append((f"{prefix}:SHIPPED", shipment.shipped_at.isoformat(), "shipment sent"))
         if shipment is not None and shipment.breached_at is not None:
             found.append(
                 (f"{prefix}:SLA_BREACHED", shipment.breached_at.isoformat(), "late delivery")

@@ -12,6 +12,7 @@ from chalicelib.domain.customers import (
     SEGMENTS,
     ProfileState,
 )
+from chalicelib.domain.email_policy import preference_of
 from chalicelib.domain.errors import Conflict
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
@@ -89,6 +90,7 @@ def customer_view(
             "locale": profile.get("locale"),
             "state": profile.get("state", ProfileState.ACTIVE),
             "erased_at": profile.get("erased_at"),
+            "notifications": preference_of(profile).value,
         },
         "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
         "orders": [public_fields(o, ORDER_FIELDS) for o in orders],
@@ -97,7 +99,8 @@ def customer_view(
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
-        "metrics": store.metrics(owner).summary(deps.clock()),
+        "metrics": store.metrics(owner).summary(deps.clock())
+        | {"satisfaction": deps.surveys.customer_satisfaction(owner).average},
     }
 
 

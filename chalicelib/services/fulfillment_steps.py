@@ -7,7 +7,7 @@ import secrets
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.events import NotCollected, ReadyForPickup
+from chalicelib.domain.events import NotCollected, ReadyForPickup, ShipmentSent
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -61,7 +61,14 @@ def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
                 )
                 for line in fulfillment.lines
             ]
-            return Change(entry=entry, stock=taken, shipments=[fulfillment], result=wait_seconds)
+            sent = ShipmentSent.of(order.order_id, fulfillment.fulfillment_id, shipment, now)
+            return Change(
+                entry=entry,
+                stock=taken,
+                shipments=[fulfillment],
+                events=[sent],
+                result=wait_seconds,
+            )
         window_hours = _pickup_window_hours(fulfillment.location_id, deps)
         deadline = config.waits.deadline(now, window_hours * 3600)
         code = f"{secrets.randbelow(10**6):06d}"

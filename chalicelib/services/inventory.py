@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services.opportunities import on_availability
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -32,14 +33,8 @@ def record_movement(request: RecordMovementRequest, deps: Deps) -> dict[str, Any
     assert location is not None
     if delta > 0:
         deps.store.ensure_stock_item(request.sku, location)
-    level = next(
-        (
-            lv
-            for lv in deps.store.stock_levels(request.sku)
-            if lv.location_id == location.location_id
-        ),
-        None,
-    )
+    before = deps.store.stock_levels(request.sku)
+    level = next((lv for lv in before if lv.location_id == location.location_id), None)
     if level is None:
         raise Conflict(
             f"{location.location_id} holds no {request.sku}; nothing to take", field="quantity"
@@ -67,6 +62,8 @@ def record_movement(request: RecordMovementRequest, deps: Deps) -> dict[str, Any
         ) from exc
     levels = deps.store.stock_levels(request.sku)
     check_low_stock(request.sku, deps, levels)
+    # Back on the web after none: the SKU's subscribers get their one email.
+    on_availability(request.sku, available_to_promise(before), available_to_promise(levels), deps)
     after = next(lv for lv in levels if lv.location_id == request.location_id)
     return movement | {
         "on_hand": after.on_hand,

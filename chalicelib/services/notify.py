@@ -1,172 +1,153 @@
-"""Customer emails, sent by the subscriber of order events; each event mails once."""
+"""Customer emails, sent by the subscriber of order events; each event mails once.
+
+Which event sends which email is ``domain.email_policy``'s: by default only what matters
+(confirmation, each shipment or pick-up, delivery, anything wrong), every status change
+too for a profile that says ``notifications: "all"``. Each email is multipart, in the
+order's language, with money, dates and times written by ``presentation.wording``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.email_policy import (
+    DEFAULT_PREFERENCE,
+    EmailKind,
+    NotificationPreference,
+    email_for,
+    preference_of,
+)
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.presentation.wording import Wording
+from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
+from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# Order statuses the customer is told about; READY_FOR_PICKUP goes out per fulfillment,
-# with its pick-up code, instead.
-MAILED_STATUSES = {
-    "ACCEPTED",
-    "PAID",
-    "RESERVED",
-    "SHIPPED",
-    "DELIVERED",
-    "RETURNED",
-    "REJECTED",
-    "CANCELLED",
-}
-MAILED_EVENTS = {
-    "fulfillment.ready_for_pickup",
-    "fulfillment.not_collected",
-    "fulfillment.lost",
-    "shipment.sla_breached",
-    "return.requested",
-}
 
-LABELS: dict[str, dict[str, Any]] = {
-    "es": {
-        "status": {
-            "ACCEPTED": "recibido",
-            "PAID": "pagado",
-            "RESERVED": "en preparación",
-            "SHIPPED": "enviado",
-            "READY_FOR_PICKUP": "listo para recoger",
-            "DELIVERED": "entregado",
-            "RETURNED": "devuelto",
-            "REJECTED": "no completado",
-            "CANCELLED": "cancelado",
-        },
-        "reason": {
-            "payment_declined": "la tarjeta fue rechazada",
-            "payment_unavailable": "no pudimos contactar con el banco",
-            "out_of_stock": "sin existencias suficientes",
-            "customer_request": "a petición tuya",
-            "not_collected": "no recogido a tiempo",
-            "processing_error": "un error nuestro al procesarlo",
-        },
-        "track": "Seguir mi pedido",
-    },
-    "en": {
-        "status": {
-            "ACCEPTED": "received",
-            "PAID": "paid",
-            "RESERVED": "being prepared",
-            "SHIPPED": "shipped",
-            "READY_FOR_PICKUP": "ready for pick-up",
-            "DELIVERED": "delivered",
-            "RETURNED": "returned",
-            "REJECTED": "not completed",
-            "CANCELLED": "cancelled",
-        },
-        "reason": {
-            "payment_declined": "the card was declined",
-            "payment_unavailable": "we could not reach the bank",
-            "out_of_stock": "not enough stock",
-            "customer_request": "at your request",
-            "not_collected": "not collected in time",
-            "processing_error": "an error on our side while processing it",
-        },
-        "track": "Track my order",
-    },
-}
+def wording_for(order: Order) -> Wording:
+    """The customer's language and the time zone the goods go to (the store's for an
+    order without an address: Madrid's, as every store is in peninsular Spain)."""
+    address = order.shipping_address
+    return Wording.for_customer(
+        order.contact.locale,
+        address.postal_code if address else None,
+        address.country if address else "ES",
+    )
 
 
-def render_email(event: dict[str, Any], order: Order, deps: Deps) -> Email:
-    """The email for one event, in the customer's language."""
-    locale = order.contact.locale if order.contact.locale in LABELS else "es"
-    labels = LABELS[locale]
-    kind = str(event["type"])
-    status = str(event.get("status", order.status.value))
+def _money(wording: Wording, value: Any) -> str:
+    """A ``Money`` or its JSON in the customer's notation; empty for nothing."""
+    if not value:
+        return ""
+    money = value if isinstance(value, Money) else Money.model_validate(value)
+    return wording.money(money.amount, money.currency)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _when(wording: Wording, at: datetime | None) -> str:
+    return wording.when(at) if at else ""
+
+
+def email_context(
+    email: EmailKind, event: dict[str, Any], order: Order, deps: Deps
+) -> dict[str, Any]:
+    """What the templates of ``email`` read."""
+    w = wording_for(order)
     fulfillment = (
         order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
     )
-    shipments = [f.shipment for f in order.fulfillments if f.shipment is not None]
+    shipment = fulfillment.shipment if fulfillment else None
     locations = {loc.location_id: loc.name for loc in deps.store.locations()}
-    promised = fulfillment.shipment.promised_by if fulfillment and fulfillment.shipment else None
-    context: dict[str, Any] = {
-        "kind": kind,
-        "status": status,
+    refunded = order.payment.refunded
+    return {
+        "email": email.value,
+        "w": w,
+        "locale": w.locale,
         "order": order,
-        "locale": locale,
-        "status_label": labels["status"].get(status, status),
-        "reason_label": labels["reason"].get(
-            order.status_reason.value if order.status_reason else "", ""
-        ),
-        "refunded": (
-            f"{order.payment.refunded.amount} {order.payment.refunded.currency}"
-            if order.payment.refunded and order.payment.refunded.amount > 0
-            else ""
-        ),
-        "shipments": [
+        "name": order.contact.name or "",
+        "total": _money(w, order.total),
+        "lines": [
             {
-                **s.model_dump(mode="json"),
-                "promised_by": s.promised_by.strftime("%Y-%m-%d %H:%M UTC"),
+                "name": line.name,
+                "quantity": line.quantity,
+                "price": _money(w, line.unit_price),
             }
-            for s in shipments
+            for line in order.lines
         ],
+        "status_word": w.status(event.get("status") or order.status.value),
+        # Inside a sentence: "(sin existencias suficientes)", not "(Sin existencias...)".
+        "reason": _lower_first(w.reason(order.status_reason.value)) if order.status_reason else "",
+        "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
+        "event_amount": _money(w, event.get("amount") or event.get("refund")),
+        "voided": _money(w, event.get("voided")),
         "tracking_url": tracking_url(order.order_id, deps),
+        "survey_url": survey_url(order.order_id, deps) if email is EmailKind.DELIVERED else "",
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
         "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
-        "pickup_deadline": (
-            fulfillment.pickup_deadline.strftime("%Y-%m-%d %H:%M UTC")
-            if fulfillment and fulfillment.pickup_deadline
-            else ""
-        ),
-        "promised_by": promised.strftime("%Y-%m-%d %H:%M UTC") if promised else "",
-        "parcel": (
-            f"{fulfillment.shipment.carrier} {fulfillment.shipment.tracking_number}"
-            if fulfillment and fulfillment.shipment
-            else ""
-        ),
+        "pickup_deadline": _when(w, fulfillment.pickup_deadline if fulfillment else None),
+        "carrier": shipment.carrier if shipment else "",
+        "tracking_number": shipment.tracking_number if shipment else "",
+        "carrier_url": shipment.tracking_url if shipment else "",
+        "promised_by": _when(w, shipment.promised_by if shipment else None),
         "new_estimate": (
-            (promised + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3)).strftime("%Y-%m-%d")
-            if promised
+            w.date(shipment.promised_by + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3))
+            if shipment
             else ""
         ),
         "return_id": event.get("return_id", ""),
-        "fulfillment_refund": (
-            f"{event['refund']['amount']} {event['refund']['currency']}"
-            if event.get("refund")
-            else ""
-        ),
-        "fulfillment_voided": (
-            f"{event['voided']['amount']} {event['voided']['currency']}"
-            if event.get("voided")
-            else ""
-        ),
-        "track_label": labels["track"],
     }
-    return compose("subject", "order_event", locale, context)
 
 
-def should_mail(event: dict[str, Any]) -> bool:
-    """Whether this event means an email to the customer."""
-    kind = event.get("type")
-    if kind == "order.status_changed":
-        return event.get("status") in MAILED_STATUSES
-    return kind in MAILED_EVENTS
+def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> Email:
+    """The email ``email`` about one event, in the customer's language."""
+    context = email_context(email, event, order, deps)
+    return compose("order_subject", "order", str(context["locale"]), context)
+
+
+def preference_for(order: Order, deps: Deps) -> NotificationPreference:
+    """The order's customer's choice (following merges); essential when unknown."""
+    if order.customer_id is None:
+        return DEFAULT_PREFERENCE
+    try:
+        _, profile = canonical_customer(order.customer_id, deps)
+    except NotFound:
+        return DEFAULT_PREFERENCE
+    return preference_of(profile)
+
+
+def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
+    """The email an event sends its order's customer, if any (reads the order's customer
+    only for an event that could mail under ``all``)."""
+    if email_for(event, NotificationPreference.ALL) is None:
+        return None
+    order = deps.store.get_order(str(event["order_id"]))
+    return email_for(event, preference_for(order, deps))
 
 
 def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer about an event, once however often it is delivered. Returns the
     message id, or None when nothing was sent."""
-    if not should_mail(event):
+    email = email_kind_of(event, deps)
+    if email is None:
         return None
     order = deps.store.get_order(str(event["order_id"]))
     if not order.contact.email:
         return None
     return send_once(
-        str(event["event_id"]), order.contact.email, lambda: render_email(event, order, deps), deps
+        str(event["event_id"]),
+        order.contact.email,
+        lambda: render_email(email, event, order, deps),
+        deps,
     )

@@ -15,6 +15,7 @@ from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
+from chalicelib.services.opportunities import availability_changed
 from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
@@ -68,6 +69,10 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     pending = next((r for r in order.returns if r.return_id == return_id), None)
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
+    # Web availability before the restock, to tell back-in-stock subscribers after it.
+    before = (
+        {line.sku: deps.store.stock_levels(line.sku) for line in pending.lines} if pending else {}
+    )
 
     def decide(current: Order) -> Change[str]:
         # The refund is recorded as owed in this write (keyed by the return), then settled.
@@ -93,4 +98,7 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
             publish(deps, order, written.change)
     if written.result:
         deps.workflow.resume(written.result, {"returned": True})
+    if written.change is not None:
+        for sku, levels in before.items():
+            availability_changed(sku, levels, deps)
     return order

@@ -40,9 +40,12 @@ def test_a_declined_card_rejects_the_order_and_charges_nothing(shop: Shop) -> No
     assert order["payment"]["refunded"] == {"amount": "0.00", "currency": "EUR"}
     assert shop.stock(sku) == before
 
-    text = _only_email_ending(shop, body, "no completado")
+    text = _only_email_ending(shop, body, f"completar tu pedido {placed['order_id']}")
     assert "rechazada" in text
     assert "No se te ha cobrado nada" in text
+    # The way back: pay again from the tracking page, whose link the email carries.
+    assert "pagar de nuevo" in text
+    assert placed["tracking_url"] in text
 
 
 def test_more_than_the_stock_everywhere_is_rejected_and_voided(shop: Shop) -> None:
@@ -66,7 +69,7 @@ def test_more_than_the_stock_everywhere_is_rejected_and_voided(shop: Shop) -> No
     assert shop.stock(sku) == before
 
     # The customer is told the truth: nothing was charged.
-    text = _only_email_ending(shop, body, "no completado")
+    text = _only_email_ending(shop, body, f"completar tu pedido {placed['order_id']}")
     assert "sin existencias" in text
     assert "No se te ha cobrado nada" in text, text
 

@@ -70,3 +70,29 @@ def store(stores: tuple[Any, Any]) -> Any:
 def customers(stores: tuple[Any, Any]) -> Any:
     """The customer side, on the same backend as ``store``."""
     return stores[1]
+
+
+@pytest.fixture
+def surveys(stores: tuple[Any, Any]) -> Any:
+    """The survey store, on the same backend as ``store``."""
+    order_store = stores[0]
+    if isinstance(order_store, FakeOrderStore):
+        from tests.fakes.surveys import FakeSurveyStore
+
+        return FakeSurveyStore()
+    from chalicelib.adapters.dynamodb.surveys import SurveyRepository
+
+    return SurveyRepository(order_store.table.client, order_store.table.name)
+
+
+@pytest.fixture
+def opportunity_store(stores: tuple[Any, Any]) -> Any:
+    """The opportunity store, on the same backend as ``store``."""
+    order_store = stores[0]
+    if isinstance(order_store, FakeOrderStore):
+        from tests.fakes.opportunities import FakeOpportunityStore
+
+        return FakeOpportunityStore()
+    from chalicelib.adapters.dynamodb.opportunities import OpportunityRepository
+
+    return OpportunityRepository(order_store.table.client, order_store.table.name)

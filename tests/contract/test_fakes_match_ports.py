@@ -9,9 +9,13 @@ from typing import Any
 import pytest
 
 from chalicelib import ports
+from chalicelib.ports.opportunities import OpportunityStore
+from chalicelib.ports.surveys import SurveyStore
 from tests.fakes import outside
 from tests.fakes.customers import FakeCustomerStore
+from tests.fakes.opportunities import FakeOpportunityStore
 from tests.fakes.orders import FakeOrderStore
+from tests.fakes.surveys import FakeSurveyStore
 
 PAIRS: list[tuple[Any, Any]] = [
     (ports.OrderStore, FakeOrderStore),
@@ -23,6 +27,8 @@ PAIRS: list[tuple[Any, Any]] = [
     (ports.AccessRecords, outside.FakeAccess),
     (ports.AlertLog, outside.FakeAlertLog),
     (ports.IdempotentRequests, outside.FakeIdempotency),
+    (SurveyStore, FakeSurveyStore),
+    (OpportunityStore, FakeOpportunityStore),
 ]
 
 

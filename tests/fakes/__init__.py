@@ -12,6 +12,7 @@ from chalicelib.config import Settings
 from chalicelib.deps import Deps
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.memory import Memory
+from tests.fakes.opportunities import FakeOpportunityStore
 from tests.fakes.orders import FakeOrderStore
 from tests.fakes.outside import (
     Clock,
@@ -24,6 +25,7 @@ from tests.fakes.outside import (
     Outgoing,
     RecordingEvents,
 )
+from tests.fakes.surveys import FakeSurveyStore
 
 __all__ = ["Clock", "FakeGateway", "Memory", "RecordingEvents", "fake_deps"]
 
@@ -47,6 +49,8 @@ def fake_deps(**overrides: Any) -> Deps:
         "access": FakeAccess(),
         "texter": Outgoing(),
         "alerts": FakeAlertLog(),
+        "surveys": FakeSurveyStore(),
+        "opportunities": FakeOpportunityStore(),
         "clock": clock,
         "choose_carrier": carrier_for,
     }

@@ -77,6 +77,13 @@ class FakeIdentities:
         mirrors = self._m.kept(customer_id, CustomerRecord.IDENTIFIERS)
         return [Identifier.model_validate(mirrors[key]) for key in sorted(mirrors)]
 
+    def set_notifications(self, customer_id: str, preference: str) -> bool:
+        profile = self._profile(customer_id)
+        if profile is None or profile.get("state", "active") != "active":
+            return False
+        profile["notifications"] = preference
+        return True
+
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         if _ident(identifier) in self._m.identifiers:
             return False

@@ -1,5 +1,6 @@
-"""The customer's emails along the real workflow: one per status, in their language, each
-with the tracking link, and once however often SNS delivers an event."""
+"""The customer's emails along the real workflow: a delivered one-parcel web order sends
+three (confirmation, shipment, delivery), in the customer's language, each multipart with
+the tracking link, and each once however often SNS delivers an event."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.services import notify
+from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
 from tests.support import order_body
 from tests.support.flow import (
@@ -22,10 +24,21 @@ from tests.support.flow import (
 )
 from tests.support.orders import wait_for_status
 
-MAILED_ON_THE_WAY = ["ACCEPTED", "PAID", "RESERVED", "SHIPPED", "DELIVERED"]
 LANGUAGE = {
-    "es": {"subject": "Pedido", "greeting": "Hola", "track": "Sigue tu pedido:"},
-    "en": {"subject": "Order", "greeting": "Hello", "track": "Track your order:"},
+    "es": {
+        "greeting": "Hola",
+        "track": "Sigue tu pedido:",
+        "confirmation": "Pedido {} confirmado",
+        "shipment": "Tu pedido {} ha salido con",
+        "delivered": "Tu pedido {} ha sido entregado",
+    },
+    "en": {
+        "greeting": "Hello",
+        "track": "Track your order:",
+        "confirmation": "Order {} confirmed",
+        "shipment": "Your order {} is on its way with",
+        "delivered": "Your order {} was delivered",
+    },
 }
 
 
@@ -45,43 +58,55 @@ def _deliver(
     return order_id, str(body["customer"]["email"])
 
 
-def _status_emails(address: str, order_id: str, locale: str) -> dict[str, list[Any]]:
-    """The address's status emails about the order, by the status their subject names."""
-    labels = {label: status for status, label in notify.LABELS[locale]["status"].items()}
-    prefix = f"{LANGUAGE[locale]['subject']} {order_id}: "
+def _order_emails(address: str, order_id: str, locale: str) -> dict[str, list[Any]]:
+    """Every email to the address about the order, by which of the three it is (any other
+    is under its subject)."""
     found: dict[str, list[Any]] = {}
     for message in emails_to(address):
         subject = str(message["Subject"])
-        if subject.startswith(prefix):
-            found.setdefault(labels[subject.removeprefix(prefix)], []).append(message)
+        if order_id not in subject:
+            continue
+        kind = next(
+            (
+                k
+                for k in ("confirmation", "shipment", "delivered")
+                if subject.startswith(LANGUAGE[locale][k].format(order_id))
+            ),
+            subject,
+        )
+        found.setdefault(kind, []).append(message)
     return found
 
 
 @pytest.mark.parametrize("locale", ["es", "en"])
-def test_one_email_per_status_in_the_customers_language_with_the_tracking_link(
+def test_a_delivered_one_parcel_web_order_sends_three_emails_in_the_customers_language(
     client: Any, deps: Any, stack: Any, parked: list[str], settings: Any, locale: str
 ) -> None:
     order_id, address = _deliver(client, deps, settings, locale, parked)
     stack.lambdas.drain()
 
-    by_status = _status_emails(address, order_id, locale)
-    assert {status: len(found) for status, found in by_status.items()} == dict.fromkeys(
-        MAILED_ON_THE_WAY, 1
-    )
+    by_kind = _order_emails(address, order_id, locale)
+    assert {kind: len(found) for kind, found in by_kind.items()} == {
+        "confirmation": 1,
+        "shipment": 1,
+        "delivered": 1,
+    }
     link = tracking_url(order_id, deps)
     assert "/track/" in link
     other = LANGUAGE["en" if locale == "es" else "es"]
-    for status, (message,) in by_status.items():
+    for kind, (message,) in by_kind.items():
         parts = parts_of(message)
         text, html = parts["text/plain"], parts["text/html"]
-        assert text.startswith(LANGUAGE[locale]["greeting"]), (status, text)
-        assert f"{LANGUAGE[locale]['track']} {link}" in text, (status, text)
+        assert text.startswith(LANGUAGE[locale]["greeting"]), (kind, text)
+        assert f"{LANGUAGE[locale]['track']} {link}" in text, (kind, text)
         assert other["track"] not in text
-        assert f'href="{link}"' in html, status
+        assert "UTC" not in text
+        assert f'href="{link}"' in html, kind
         assert f'lang="{locale}"' in html
-    shipped_text = parts_of(by_status["SHIPPED"][0])["text/plain"]
     order = deps.store.get_order(order_id)
-    assert tracking_number(order) in shipped_text
+    assert tracking_number(order) in parts_of(by_kind["shipment"][0])["text/plain"]
+    delivered_text = parts_of(by_kind["delivered"][0])["text/plain"]
+    assert survey_url(order_id, deps) in delivered_text
 
 
 def test_an_event_delivered_twice_is_mailed_once(
@@ -91,20 +116,20 @@ def test_an_event_delivered_twice_is_mailed_once(
     stack.lambdas.drain()
     sent_before = len(emails_to(address))
     order = deps.store.get_order(order_id)
-    shipped_entry = next(h for h in order.history if h.status.value == "SHIPPED")
-    shipped_event = OrderStatusChanged.of(order, shipped_entry).message()
+    paid_entry = next(h for h in order.history if h.status.value == "PAID")
+    paid_event = OrderStatusChanged.of(order, paid_entry).message()
 
     # SNS delivers at least once: the SHIPPED event again, through the topic and directly.
-    deps.events.publish(shipped_event)
-    deps.events.publish(shipped_event)
+    deps.events.publish(paid_event)
+    deps.events.publish(paid_event)
     stack.lambdas.drain()
-    assert notify.on_order_event(shipped_event, deps) is None
-    assert notify.on_order_event(shipped_event, deps) is None
+    assert notify.on_order_event(paid_event, deps) is None
+    assert notify.on_order_event(paid_event, deps) is None
     assert len(emails_to(address)) == sent_before
-    assert len(_status_emails(address, order_id, "es")["SHIPPED"]) == 1
+    assert len(_order_emails(address, order_id, "es")["confirmation"]) == 1
 
     # An event the subscriber has not seen, delivered twice at the same moment: one email.
-    fresh = shipped_event | {"event_id": f"{shipped_event['event_id']}:redelivered"}
+    fresh = paid_event | {"event_id": f"{paid_event['event_id']}:redelivered"}
     results: list[str | None] = []
     start = threading.Barrier(2)
 

@@ -166,7 +166,7 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
     lost_mail = [m for m in emails_to(body["customer"]["email"]) if "lost" in str(m["Subject"])]
     assert len(lost_mail) == 1
     text = parts_of(lost_mail[0])["text/plain"]
-    assert "60.00 EUR" in text
+    assert "€60.00" in text  # Babel, in the customer's language
     assert tracking in text
 
     # The carrier turns up after all: recorded, no status goes back, no second refund, and
@@ -302,7 +302,7 @@ def test_a_lost_parcel_is_refunded_once_when_the_gateway_fails_and_the_step_is_r
     stack.lambdas.drain()
     lost_mail = [m for m in emails_to(body["customer"]["email"]) if "perdido" in str(m["Subject"])]
     assert len(lost_mail) == 1
-    assert "25.00 EUR" in parts_of(lost_mail[0])["text/plain"]
+    assert "25,00\xa0€" in parts_of(lost_mail[0])["text/plain"]  # Babel, in Spanish
 
 
 def _nothing_refunded(order: Any) -> bool:

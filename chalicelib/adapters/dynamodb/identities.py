@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import (
     MAX_TRANSACTION_ITEMS,
+    ConditionFailed,
     Table,
     TransactionCancelled,
 )
@@ -59,6 +60,21 @@ class IdentityRepository:
         """The identifiers the customer owns."""
         page = self._table.partition(keys.customer_pk(customer_id), keys.IDENTIFIER_PREFIX)
         return [Identifier(type=IdentifierType(i["type"]), value=i["value"]) for i in page.items]
+
+    def set_notifications(self, customer_id: str, preference: str) -> bool:
+        """Record the profile's email preference, on an active profile only."""
+        write = self._table.update(
+            keys.profile(customer_id),
+            "SET notifications = :preference",
+            f"attribute_exists(pk) AND ({_ACTIVE})",
+            {":preference": preference, ":active": "active"},
+            {"#state": "state"},
+        )
+        try:
+            self._table.write(write)
+        except ConditionFailed:
+            return False
+        return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer; False if someone owns it."""

@@ -33,6 +33,13 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
 | payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
 | sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| survey answer | ``ORDER#<id>`` | ``SURVEY`` | the order's one answer (score, comment, what it is about); written once (``attribute_not_exists``) with the counters' ADDs |
+| CSAT counter | ``SATISFACTION`` | ``<counter id>`` | ``responses``, ``score_sum``, ``satisfied``: ``all``, ``channel#<c>``, ``carrier#<c>``, ``store#<id>``; one small partition, read whole |
+| customer's satisfaction | ``CUSTOMER#<id>`` | ``SATISFACTION`` | the same three counts for one customer (``metrics.satisfaction``) |
+| opportunity | ``OPPORTUNITY`` | ``<opportunity id>`` | the whole opportunity (``doc``), ``status`` top level for the conditions |
+| back-in-stock subscription | ``SUBSCRIPTION#<id>`` | ``SUBSCRIPTION`` | the whole subscription (``doc``) |
+| open subscription of a SKU | ``BACKINSTOCK#<sku>`` | ``OPEN#<subscription id>`` | a copy only while open (deleted with its notice): the SKU's open subscriptions are one query |
+| notified opportunity of a SKU | ``BACKINSTOCK#<sku>`` | ``NOTIFIED#<opportunity id>`` | only while notified: what an order of the SKU may convert |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
@@ -305,3 +312,56 @@ def sandbox_ledger(payment_id: str) -> Key:
 def sandbox_authorisation(order_id: str) -> Key:
     """The claim that makes one payment per order."""
     return _key(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+
+
+# Satisfaction surveys ----------------------------------------------------------------------
+SURVEY_SK = "SURVEY"
+SATISFACTION_PK = "SATISFACTION"
+CUSTOMER_SATISFACTION_SK = "SATISFACTION"
+
+
+def survey(order_id: str) -> Key:
+    """The order's survey answer."""
+    return _key(order_pk(order_id), SURVEY_SK)
+
+
+def satisfaction_counter(counter_id: str) -> Key:
+    """One CSAT counter."""
+    return _key(SATISFACTION_PK, counter_id)
+
+
+def customer_satisfaction(customer_id: str) -> Key:
+    """The customer's own satisfaction tally."""
+    return _key(customer_pk(customer_id), CUSTOMER_SATISFACTION_SK)
+
+
+# Opportunities -----------------------------------------------------------------------------
+OPPORTUNITY_PK = "OPPORTUNITY"
+SUBSCRIPTION_SK = "SUBSCRIPTION"
+OPEN_SUBSCRIPTION_PREFIX = "OPEN#"
+NOTIFIED_OPPORTUNITY_PREFIX = "NOTIFIED#"
+
+
+def opportunity(opportunity_id: str) -> Key:
+    """One opportunity."""
+    return _key(OPPORTUNITY_PK, opportunity_id)
+
+
+def subscription(subscription_id: str) -> Key:
+    """One back-in-stock subscription."""
+    return _key(f"SUBSCRIPTION#{subscription_id}", SUBSCRIPTION_SK)
+
+
+def back_in_stock_pk(sku: str) -> str:
+    """The partition of a SKU's open subscriptions and notified opportunities."""
+    return f"BACKINSTOCK#{sku}"
+
+
+def open_subscription(sku: str, subscription_id: str) -> Key:
+    """The copy of a subscription while it is open."""
+    return _key(back_in_stock_pk(sku), f"{OPEN_SUBSCRIPTION_PREFIX}{subscription_id}")
+
+
+def notified_opportunity(sku: str, opportunity_id: str) -> Key:
+    """The pointer to a notified back-in-stock opportunity."""
+    return _key(back_in_stock_pk(sku), f"{NOTIFIED_OPPORTUNITY_PREFIX}{opportunity_id}")

@@ -1,0 +1,136 @@
+"""Opportunities and back-in-stock subscriptions on the table. Every state change is a
+conditional write (on the status it moves from, or on the open copy it deletes), so an
+event delivered twice moves an opportunity once and a subscription is emailed once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
+from chalicelib.domain.opportunities import (
+    BackInStockSubscription,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStatus,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+
+def _doc(model: Opportunity | BackInStockSubscription) -> dict[str, Any]:
+    return {"doc": model.model_dump_json()}
+
+
+class OpportunityRepository:
+    """``OpportunityStore`` on the table."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self.table = Table(client, table_name)
+
+    def _put_opportunity(self, opportunity: Opportunity, condition: str, values: Any) -> Any:
+        item = keys.opportunity(opportunity.opportunity_id) | _doc(opportunity)
+        names = {"#s": "status"} if "#s" in condition else None
+        return self.table.put(item | {"status": opportunity.status.value}, condition, values, names)
+
+    def create_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        """The subscription, its open copy and its opportunity, all or nothing."""
+        writes = [
+            self.table.put(
+                keys.subscription(subscription.subscription_id) | _doc(subscription),
+                "attribute_not_exists(pk)",
+            ),
+            self.table.put(
+                keys.open_subscription(subscription.sku, subscription.subscription_id)
+                | _doc(subscription)
+            ),
+            self._put_opportunity(opportunity, "attribute_not_exists(pk)", None),
+        ]
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def open_subscriptions(self, sku: str) -> list[BackInStockSubscription]:
+        """One query of the SKU's partition."""
+        page = self.table.partition(keys.back_in_stock_pk(sku), keys.OPEN_SUBSCRIPTION_PREFIX)
+        return [BackInStockSubscription.model_validate_json(i["doc"]) for i in page.items]
+
+    def notify_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        """Closed with its opportunity notified, on the condition that it was open."""
+        sku = subscription.sku
+        writes = [
+            self.table.delete(
+                keys.open_subscription(sku, subscription.subscription_id),
+                "attribute_exists(pk)",
+            ),
+            self.table.put(keys.subscription(subscription.subscription_id) | _doc(subscription)),
+            self._put_opportunity(opportunity, "#s = :open", {":open": "open"}),
+            self.table.put(keys.notified_opportunity(sku, opportunity.opportunity_id)),
+        ]
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def create_opportunity(self, opportunity: Opportunity) -> bool:
+        """Once per id."""
+        try:
+            self.table.transact(
+                [self._put_opportunity(opportunity, "attribute_not_exists(pk)", None)]
+            )
+        except TransactionCancelled:
+            return False
+        return True
+
+    def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        """One opportunity."""
+        item = self.table.get(keys.opportunity(opportunity_id))
+        return Opportunity.model_validate_json(item["doc"]) if item is not None else None
+
+    def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
+        """On the condition of the status it moves from; a back-in-stock one leaving
+        ``notified`` drops its pointer in the same transaction."""
+        writes = [
+            self._put_opportunity(opportunity, "#s = :expected", {":expected": expected.value})
+        ]
+        leaves_notified = (
+            expected is OpportunityStatus.NOTIFIED
+            and opportunity.kind is OpportunityKind.BACK_IN_STOCK
+            and opportunity.sku is not None
+        )
+        if leaves_notified and opportunity.sku is not None:
+            writes.append(
+                self.table.delete(
+                    keys.notified_opportunity(opportunity.sku, opportunity.opportunity_id)
+                )
+            )
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
+        """The pointers' opportunities, read one by one (a handful per SKU)."""
+        page = self.table.partition(keys.back_in_stock_pk(sku), keys.NOTIFIED_OPPORTUNITY_PREFIX)
+        found = []
+        for item in page.items:
+            opportunity_id = str(item["sk"]).removeprefix(keys.NOTIFIED_OPPORTUNITY_PREFIX)
+            opportunity = self.opportunity(opportunity_id)
+            if opportunity is not None and opportunity.status is OpportunityStatus.NOTIFIED:
+                found.append(opportunity)
+        return found
+
+    def opportunities(self) -> list[Opportunity]:
+        """The one partition, oldest first."""
+        page = self.table.partition(keys.OPPORTUNITY_PK)
+        found = [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+        return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))

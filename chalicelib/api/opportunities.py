@@ -1,0 +1,88 @@
+"""Opportunities followed up: back-in-stock subscriptions for shoppers, the list for ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, Field
+
+from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.domain.money import Money
+from chalicelib.domain.requests import Email, Strict
+from chalicelib.services import opportunities as opportunity_service
+
+opportunities = Blueprint(__name__)
+
+
+class SubscribeRequest(Strict):
+    """``POST /inventory/{sku}/subscriptions``: who to tell when the SKU is back."""
+
+    email: Email
+
+
+class SubscriptionResponse(BaseModel):
+    """The open subscription (the same one when the address asks again)."""
+
+    subscription_id: str
+    sku: str
+    status: str
+
+
+class OpportunityResponse(BaseModel):
+    """One sale followed up."""
+
+    opportunity_id: str
+    kind: str = Field(description="back_in_stock | payment_retry")
+    customer_id: str | None
+    order_id: str | None
+    sku: str | None
+    status: str = Field(description="open | notified | converted | lost")
+    value: Money
+    created_at: str
+    updated_at: str
+
+
+class OpportunitiesResponse(BaseModel):
+    """``GET /ops/opportunities``."""
+
+    opportunities: list[OpportunityResponse]
+
+
+@endpoint(
+    opportunities,
+    "/inventory/{sku}/subscriptions",
+    "POST",
+    summary="Ask to be emailed once when the SKU is back on the web (one open subscription "
+    "per address and SKU)",
+    roles=("storefront", "store"),
+    request=SubscribeRequest,
+    response=SubscriptionResponse,
+    status=201,
+    tag="inventory",
+    access=Access.NEW,
+)
+def subscribe_back_in_stock(call: Call, sku: str) -> dict[str, Any]:
+    """An unknown SKU is 404."""
+    request = call.parse(SubscribeRequest)
+    subscription = opportunity_service.subscribe_back_in_stock(sku, request.email, call.deps)
+    return SubscriptionResponse(
+        subscription_id=subscription.subscription_id,
+        sku=subscription.sku,
+        status=subscription.status.value,
+    ).model_dump(mode="json")
+
+
+@endpoint(
+    opportunities,
+    "/ops/opportunities",
+    "GET",
+    summary="Back-in-stock and payment-retry opportunities: open, notified, converted, lost",
+    roles=("ops",),
+    response=OpportunitiesResponse,
+    tag="ops",
+)
+def list_opportunities(call: Call) -> dict[str, Any]:
+    """Every opportunity, oldest first."""
+    rows = opportunity_service.listing(call.deps)
+    return OpportunitiesResponse.model_validate({"opportunities": rows}).model_dump(mode="json")

@@ -1,0 +1,55 @@
+"""The opportunities' port: back-in-stock subscriptions (open ones found by SKU) and the
+opportunities followed up (each written under a condition on its status, so two
+deliveries of one event move it once)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib.domain.opportunities import (
+    BackInStockSubscription,
+    Opportunity,
+    OpportunityStatus,
+)
+
+
+class OpportunityStore(Protocol):
+    """Subscriptions and opportunities."""
+
+    def create_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        """Keep an open subscription and its opportunity together; False (nothing
+        written) when the subscription id exists already."""
+        ...
+
+    def open_subscriptions(self, sku: str) -> list[BackInStockSubscription]:
+        """The SKU's open subscriptions, by key (never a scan)."""
+        ...
+
+    def notify_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        """Close a subscription its email went out for and mark its opportunity notified,
+        together; False when it was closed already (another delivery did it)."""
+        ...
+
+    def create_opportunity(self, opportunity: Opportunity) -> bool:
+        """Keep a new opportunity; False when its id exists already."""
+        ...
+
+    def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        """One opportunity."""
+        ...
+
+    def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
+        """Write the opportunity's new state if it still has status ``expected``."""
+        ...
+
+    def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
+        """The SKU's back-in-stock opportunities waiting to convert (notified)."""
+        ...
+
+    def opportunities(self) -> list[Opportunity]:
+        """Every opportunity, oldest first."""
+        ...

@@ -1,0 +1,221 @@
+"""Sales followed up: back-in-stock subscriptions (explicit, or given to a customer an
+order was refused or rejected for lack of stock), emailed once when the SKU's web
+availability crosses from 0; payment-retry opportunities for declined cards; conversions
+read from order events; and the unconverted ones lost after 30 days (scaled)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.inventory import available_to_promise
+from chalicelib.domain.opportunities import (
+    LOST_AFTER,
+    BackInStockSubscription,
+    Opportunity,
+    OpportunityStatus,
+    PlacedOrder,
+    back_in_stock_opportunity,
+    convert_on_order,
+    convert_on_payment,
+    due_notifications,
+    find_open,
+    payment_retry_opportunity,
+    shortage_subscriptions,
+    subscribe,
+)
+from chalicelib.services.customers import canonical_customer
+from chalicelib.services.emails import Email, compose, send_once
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+
+def _customer_for(email: str, deps: Deps) -> str | None:
+    """The customer an address already belongs to; None for a bare email."""
+    owner = deps.store.find_identifier(Identifier(type=IdentifierType.EMAIL, value=email))
+    if owner is None:
+        return None
+    try:
+        return canonical_customer(owner, deps)[0]
+    except NotFound:
+        return None
+
+
+def _keep(subscription: BackInStockSubscription, deps: Deps) -> BackInStockSubscription:
+    product = deps.store.product(subscription.sku)
+    if product is None:
+        raise NotFound(f"unknown SKU {subscription.sku}", field="sku")
+    opportunity = back_in_stock_opportunity(subscription, product.price)
+    deps.opportunities.create_subscription(subscription, opportunity)
+    return subscription
+
+
+def subscribe_back_in_stock(sku: str, email: str, deps: Deps) -> BackInStockSubscription:
+    """A shopper asks to be told when ``sku`` is back: one open subscription per address
+    and SKU (asking again returns the open one)."""
+    if deps.store.product(sku) is None:
+        raise NotFound(f"unknown SKU {sku}", field="sku")
+    address = normalise_email(email)
+    existing = find_open(deps.opportunities.open_subscriptions(sku), sku, address)
+    if existing is not None:
+        return existing
+    subscription = subscribe(
+        f"sub_{uuid.uuid4().hex[:20]}",
+        sku,
+        address,
+        deps.clock(),
+        customer_id=_customer_for(address, deps),
+    )
+    return _keep(subscription, deps)
+
+
+def subscribe_shortage(
+    reference: str,
+    short: Mapping[str, int],
+    email: str | None,
+    deps: Deps,
+    customer_id: str | None = None,
+    order_id: str | None = None,
+) -> list[BackInStockSubscription]:
+    """Subscribe the customer of a refusal or rejection for lack of stock to the missing
+    SKUs (``short``: SKU → units wanted). ``reference`` names the refusal (the order id, or
+    the refused request's idempotency key): the same reference twice subscribes nobody
+    twice. Unknown SKUs are left out; nothing without an email."""
+    known = {sku: units for sku, units in short.items() if deps.store.product(sku) is not None}
+    made = shortage_subscriptions(
+        reference, known, email, deps.clock(), customer_id=customer_id, order_id=order_id
+    )
+    return [_keep(subscription, deps) for subscription in made]
+
+
+def _back_in_stock_email(subscription: BackInStockSubscription, deps: Deps) -> Email:
+    product = deps.store.product(subscription.sku)
+    locale = "es"
+    if subscription.customer_id:
+        try:
+            locale = str(canonical_customer(subscription.customer_id, deps)[1].get("locale"))
+        except NotFound:
+            locale = "es"
+    locale = locale if locale in ("es", "en") else "es"
+    context = {
+        "email": "back_in_stock",
+        "locale": locale,
+        "sku": subscription.sku,
+        "product": product.name if product else subscription.sku,
+        "shop_url": deps.settings.public_base_url,
+    }
+    return compose("back_in_stock_subject", "back_in_stock", locale, context)
+
+
+def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
+    """Web availability of ``sku`` went from ``before`` to ``after``: on a crossing from
+    0, every open subscription gets its one email and is closed. Returns how many were
+    emailed now."""
+    due = due_notifications(deps.opportunities.open_subscriptions(sku), sku, before, after)
+    emailed = 0
+    for subscription in due:
+        sent = send_once(
+            f"backinstock:{subscription.subscription_id}",
+            subscription.email,
+            partial(_back_in_stock_email, subscription, deps),
+            deps,
+        )
+        now = deps.clock()
+        opportunity = deps.opportunities.opportunity(f"opp_{subscription.subscription_id}")
+        subscription.notify(now)
+        if opportunity is not None and opportunity.status is OpportunityStatus.OPEN:
+            opportunity.notify(now)
+            deps.opportunities.notify_subscription(subscription, opportunity)
+        emailed += sent is not None
+    return emailed
+
+
+def availability_changed(sku: str, before_levels: list[Any], deps: Deps) -> int:
+    """After a stock write: compare web availability before it with now."""
+    before = available_to_promise(before_levels)
+    return on_availability(sku, before, available_to_promise(deps.store.stock_levels(sku)), deps)
+
+
+def _move(opportunity: Opportunity, expected: OpportunityStatus, deps: Deps) -> bool:
+    return deps.opportunities.save_opportunity(opportunity, expected)
+
+
+def follow_order_event(event: dict[str, Any], deps: Deps) -> int:
+    """Open, convert or subscribe from an order's status event; returns how many
+    opportunities it created or moved. Safe to run twice for one event."""
+    if event.get("type") != "order.status_changed" or not event.get("order_id"):
+        return 0
+    status, reason = event.get("status"), event.get("status_reason")
+    order = deps.store.get_order(str(event["order_id"]))
+    now = deps.clock()
+    if status == "REJECTED" and reason == "payment_declined":
+        retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
+        return int(deps.opportunities.create_opportunity(retry))
+    if status == "REJECTED" and reason == "out_of_stock":
+        wanted: dict[str, int] = {}
+        for line in order.lines:
+            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
+        short = {
+            sku: units
+            for sku, units in wanted.items()
+            if available_to_promise(deps.store.stock_levels(sku)) < units
+        }
+        made = subscribe_shortage(
+            order.order_id,
+            short or wanted,
+            order.contact.email,
+            deps,
+            customer_id=order.customer_id,
+            order_id=order.order_id,
+        )
+        return len(made)
+    if status == "PAID":
+        retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
+        found = deps.opportunities.opportunity(retry_id)
+        if found is None:
+            return 0
+        before = found.status
+        converted = convert_on_payment([found], order.order_id, now)
+        return sum(_move(o, before, deps) for o in converted)
+    if status == "ACCEPTED":
+        placed = PlacedOrder(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            email=order.contact.email,
+            skus=frozenset(line.sku for line in order.lines),
+            placed_at=order.placed_at,
+        )
+        waiting = [o for sku in placed.skus for o in deps.opportunities.notified_back_in_stock(sku)]
+        converted = convert_on_order(waiting, placed, now)
+        return sum(_move(o, OpportunityStatus.NOTIFIED, deps) for o in converted)
+    return 0
+
+
+def lose_stale(deps: Deps) -> int:
+    """Mark lost every opportunity still open or notified 30 days (scaled) after it was
+    created; returns how many."""
+    now = deps.clock()
+    lost_after = deps.settings.waits.duration(LOST_AFTER)
+    lost = 0
+    for opportunity in deps.opportunities.opportunities():
+        if not opportunity.due_to_lose(now, lost_after):
+            continue
+        before = opportunity.status
+        opportunity.lose(now, lost_after)
+        lost += _move(opportunity, before, deps)
+    return lost
+
+
+def listing(deps: Deps) -> list[dict[str, Any]]:
+    """``GET /ops/opportunities``: each with its value as money."""
+    rows = []
+    for opportunity in deps.opportunities.opportunities():
+        row = opportunity.view()
+        row["value"] = {"amount": opportunity.value, "currency": row.pop("currency")}
+        rows.append(row)
+    return rows

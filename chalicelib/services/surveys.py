@@ -1,0 +1,113 @@
+"""Satisfaction surveys: the signed link's page state, the order's one answer (an
+interaction on the 360, a complaint for a low score, the CSAT counters incremented with
+it), and the analytics read from those counters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
+from chalicelib.domain.surveys import (
+    SatisfactionReport,
+    SurveyAnswer,
+    SurveyResponse,
+    answer_survey,
+    complaint_for,
+    projection_increments,
+    satisfaction_report,
+    subject_of,
+    survey_open,
+)
+from chalicelib.services import tickets
+from chalicelib.services.customers import canonical_customer
+from chalicelib.services.survey_links import order_id_of
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+    from chalicelib.domain.orders import Order
+
+
+def order_of_token(token: str, deps: Deps) -> Order:
+    order_id = order_id_of(token, deps)
+    try:
+        return deps.store.get_order(order_id)
+    except NotFound as exc:  # a link for an order that is gone: as a forged one
+        raise NotFound("no such survey link", field="token") from exc
+
+
+def survey_state(token: str, deps: Deps) -> dict[str, Any]:
+    """What the survey page shows: the order, whether it was answered, and whether it can
+    be answered now (once delivered)."""
+    order = order_of_token(token, deps)
+    answered = deps.surveys.survey(order.order_id)
+    return {
+        "order_id": order.order_id,
+        "answered": answered is not None,
+        "open": answered is None and survey_open(order.status.value),
+        "score": answered.score if answered else None,
+        "locale": order.contact.locale,
+    }
+
+
+def _customer_of(order: Order, deps: Deps) -> str | None:
+    if order.customer_id is None:
+        return None
+    try:
+        return canonical_customer(order.customer_id, deps)[0]
+    except NotFound:
+        return None
+
+
+def _follow_up(response: SurveyResponse, customer_id: str | None, deps: Deps) -> None:
+    """The answer on the customer's 360 and, for a low score, the complaint. Both keyed by
+    the order, so running this again (a retried request) adds nothing."""
+    if customer_id is None:
+        return
+    interaction = response.interaction() | {"interaction_id": f"survey-{response.subject.order_id}"}
+    deps.customers.add_interaction(customer_id, interaction)
+    complaint = complaint_for(
+        response.model_copy(
+            update={"subject": response.subject.model_copy(update={"customer_id": customer_id})}
+        )
+    )
+    if complaint is not None:
+        tickets.open_ticket(
+            complaint.customer_id,
+            complaint.type,
+            complaint.subject,
+            complaint.description,
+            complaint.order_id,
+            complaint.channel,
+            deps,
+            ticket_id=complaint.ticket_id,
+        )
+
+
+def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
+    """Record the order's one answer: ``Conflict`` (409) before delivery,
+    ``SurveyAlreadyAnswered`` (409) the second time."""
+    customer_id = _customer_of(order, deps)
+    existing = deps.surveys.survey(order.order_id)
+    if existing is not None:
+        _follow_up(existing, customer_id, deps)  # finish what a failed first try left
+        answer_survey(existing.subject, parsed, deps.clock(), existing)
+    if not survey_open(order.status.value):
+        raise Conflict(
+            f"order {order.order_id} is {order.status.value}: rate it once delivered",
+            field="token",
+        )
+    response = answer_survey(subject_of(order), parsed, deps.clock())
+    if not deps.surveys.record_survey(response, projection_increments(response), customer_id):
+        raise SurveyAlreadyAnswered(f"the survey of order {order.order_id} was answered")
+    _follow_up(response, customer_id, deps)
+    return response
+
+
+def report(deps: Deps) -> SatisfactionReport:
+    """``GET /analytics/satisfaction``: read from the counters, never a scan."""
+    return satisfaction_report(deps.surveys.satisfaction_counters())
+
+
+def customer_satisfaction(customer_id: str, deps: Deps) -> float | None:
+    """The customer's average score (``metrics.satisfaction``); None before any answer."""
+    return deps.surveys.customer_satisfaction(customer_id).average

@@ -1,0 +1,121 @@
+"""Opportunities over HTTP: back-in-stock subscriptions (storefront and store keys), one
+email when the SKU is back, payment-retry opportunities from declined cards, and the ops
+list, exactly as API.md says."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    idempotency_key,
+    order_body,
+)
+from tests.support.api import place_order
+from tests.support.flow import fresh_sku
+from tests.support.orders import wait_for_status
+
+
+def _subscribe(client: Any, sku: str, body: Any, auth: dict[str, str] = STOREFRONT) -> Any:
+    return client.http.post(
+        f"/inventory/{sku}/subscriptions", headers=auth | JSON, body=json.dumps(body)
+    )
+
+
+def _listed(client: Any) -> list[dict[str, Any]]:
+    answer = client.http.get("/ops/opportunities", headers=OPS)
+    assert answer.status_code == 200, answer.body
+    return list(answer.json_body["opportunities"])
+
+
+def _email() -> str:
+    return f"bis-{uuid.uuid4().hex[:8]}@example.com"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "email"),
+        ({"email": "nope"}, "email"),
+        ({"email": 3}, "email"),
+        ({"email": "a@b.co", "x": 1}, "x"),
+    ],
+)
+def test_a_bad_subscription_is_422_naming_the_field(
+    client: Any, deps: Any, body: Any, field: str
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    assert_problem(_subscribe(client, sku, body), 422, field)
+    assert not [o for o in _listed(client) if o["sku"] == sku]
+
+
+def test_who_may_subscribe_and_who_may_list(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    assert_problem(_subscribe(client, sku, {"email": _email()}, OPS), 403)
+    assert_problem(_subscribe(client, "NO-SUCH-SKU", {"email": _email()}), 404)
+    for auth in (STOREFRONT, STORE):
+        assert_problem(client.http.get("/ops/opportunities", headers=auth), 403)
+    assert_problem(client.http.get("/ops/opportunities"), 401)
+
+
+def test_a_subscriber_gets_one_email_when_the_sku_is_back_and_ops_see_it(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 0}, price="12.50")
+    address = _email()
+    first = _subscribe(client, sku, {"email": address})
+    again = _subscribe(client, sku, {"email": address.upper()}, STORE)
+    assert first.status_code == again.status_code == 201, first.body
+    subscription_id = first.json_body["subscription_id"]
+    assert again.json_body["subscription_id"] == subscription_id
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert row == row | {
+        "kind": "back_in_stock",
+        "customer_id": None,
+        "status": "open",
+        "value": {"amount": "12.50", "currency": "EUR"},
+    }
+
+    for quantity in (4, 2):  # the second receipt is no crossing from 0
+        moved = client.http.post(
+            "/inventory/movements",
+            headers=STORE | JSON | idempotency_key(),
+            body=json.dumps(
+                {
+                    "sku": sku,
+                    "location_id": "WH-GETAFE",
+                    "type": "receipt",
+                    "quantity": quantity,
+                    "reference": "r",
+                }
+            ),
+        )
+        assert moved.status_code in (200, 201), moved.body
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert row["status"] == "notified"
+
+
+def test_a_declined_card_is_a_payment_retry_opportunity_worth_the_order(client: Any) -> None:
+    placed = place_order(client, order_body(payment={"method": "card", "token": "tok_declined"}))
+    wait_for_status(client, placed["order_id"], "REJECTED")
+
+    def listed() -> dict[str, Any] | None:
+        rows = [o for o in _listed(client) if o["order_id"] == placed["order_id"]]
+        return rows[0] if rows else None
+
+    row = eventually(listed)
+    assert row["kind"] == "payment_retry"
+    assert row["status"] == "open"
+    assert row["customer_id"] == placed["customer_id"]
+    assert row["value"] == placed["total"]

@@ -1,0 +1,79 @@
+"""In-memory ``OpportunityStore`` with the same conditions as the table's."""
+
+from __future__ import annotations
+
+from chalicelib.domain.opportunities import (
+    BackInStockSubscription,
+    Opportunity,
+    OpportunityKind,
+    OpportunityStatus,
+    SubscriptionStatus,
+)
+
+
+class FakeOpportunityStore:
+    """``OpportunityStore`` in memory."""
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[str, BackInStockSubscription] = {}
+        self._opportunities: dict[str, Opportunity] = {}
+
+    def create_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        taken = subscription.subscription_id in self._subscriptions
+        if taken or opportunity.opportunity_id in self._opportunities:
+            return False
+        self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
+    def open_subscriptions(self, sku: str) -> list[BackInStockSubscription]:
+        return [
+            s.model_copy(deep=True)
+            for s in self._subscriptions.values()
+            if s.sku == sku and s.status is SubscriptionStatus.OPEN
+        ]
+
+    def notify_subscription(
+        self, subscription: BackInStockSubscription, opportunity: Opportunity
+    ) -> bool:
+        kept = self._subscriptions.get(subscription.subscription_id)
+        current = self._opportunities.get(opportunity.opportunity_id)
+        if kept is None or kept.status is not SubscriptionStatus.OPEN:
+            return False
+        if current is None or current.status is not OpportunityStatus.OPEN:
+            return False
+        self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
+    def create_opportunity(self, opportunity: Opportunity) -> bool:
+        if opportunity.opportunity_id in self._opportunities:
+            return False
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
+    def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        found = self._opportunities.get(opportunity_id)
+        return found.model_copy(deep=True) if found else None
+
+    def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
+        current = self._opportunities.get(opportunity.opportunity_id)
+        if current is None or current.status is not expected:
+            return False
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
+    def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
+        return [
+            o.model_copy(deep=True)
+            for o in self._opportunities.values()
+            if o.kind is OpportunityKind.BACK_IN_STOCK
+            and o.sku == sku
+            and o.status is OpportunityStatus.NOTIFIED
+        ]
+
+    def opportunities(self) -> list[Opportunity]:
+        found = [o.model_copy(deep=True) for o in self._opportunities.values()]
+        return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))

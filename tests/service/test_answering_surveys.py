@@ -1,0 +1,100 @@
+"""Satisfaction surveys on fakes: the signed link, one answer per delivered order, the 360
+interaction and average, the complaint for a low score, CSAT from counters."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
+from chalicelib.domain.surveys import SurveyAnswer
+from chalicelib.ports import CustomerRecord
+from chalicelib.services import survey_links, surveys
+from chalicelib.services.tracking import tracking_token
+from tests.service import flows
+
+
+def _token(deps: Deps, order_id: str) -> str:
+    return survey_links.survey_url(order_id, deps).rsplit("/", 1)[1]
+
+
+def _answer(deps: Deps, order_id: str, score: int, comment: str | None = None) -> object:
+    order = surveys.order_of_token(_token(deps, order_id), deps)
+    return surveys.answer(order, SurveyAnswer(score=score, comment=comment), deps)
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "s1.k1.ord_x.00000000000000000000000000000000",
+        "nonsense",
+        "s1.k9.ord_x.abc",
+        "ñ.ñ.ñ.ñ",
+        "",
+    ],
+)
+def test_a_forged_survey_token_is_not_found(deps: Deps, forged: str) -> None:
+    with pytest.raises(NotFound):
+        surveys.survey_state(forged, deps)
+
+
+def test_a_tracking_token_is_no_survey_token(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    with pytest.raises(NotFound):
+        surveys.survey_state(tracking_token(order.order_id, deps.secrets.tracking_keys()), deps)
+    # Nor the other way round: the survey token's signature is for its own purpose.
+    stolen = _token(deps, order.order_id).replace("s1.", "v1.", 1)
+    with pytest.raises(NotFound):
+        surveys.survey_state(stolen, deps)
+
+
+def test_an_order_not_yet_delivered_cannot_be_rated(deps: Deps) -> None:
+    order = flows.shipped(deps)
+    assert surveys.survey_state(_token(deps, order.order_id), deps)["open"] is False
+    with pytest.raises(Conflict):
+        _answer(deps, order.order_id, 5)
+    assert deps.surveys.survey(order.order_id) is None
+    assert surveys.report(deps).responses == 0
+
+
+def test_one_answer_per_order_and_the_second_counts_nothing(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    _answer(deps, order.order_id, 4, "  Todo bien  ")
+    state = surveys.survey_state(_token(deps, order.order_id), deps)
+    assert (state["answered"], state["open"], state["score"]) == (True, False, 4)
+    with pytest.raises(SurveyAlreadyAnswered):
+        _answer(deps, order.order_id, 1)
+    report = surveys.report(deps)
+    assert (report.responses, report.average, report.csat_pct) == (1, 4.0, 100.0)
+    assert set(report.by_channel) == {"web"}
+    assert set(report.by_carrier) == {order.fulfillments[0].shipment.carrier}  # type: ignore[union-attr]
+    stored = deps.surveys.survey(order.order_id)
+    assert stored is not None and stored.comment == "Todo bien"
+
+
+def test_the_answer_is_a_360_interaction_and_the_customers_average(deps: Deps) -> None:
+    customer = flows.body()["customer"]
+    first = flows.delivered(deps, customer=customer)
+    second = flows.delivered(deps, customer=customer)
+    assert first.customer_id is not None and first.customer_id == second.customer_id
+    _answer(deps, first.order_id, 5)
+    _answer(deps, second.order_id, 4)
+    interactions, _ = deps.customers.records(first.customer_id, CustomerRecord.INTERACTIONS)
+    rated = [i for i in interactions if i["type"] == "survey"]
+    assert sorted(i["order_id"] for i in rated) == sorted([first.order_id, second.order_id])
+    assert deps.surveys.customer_satisfaction(first.customer_id).average == 4.5
+
+
+@pytest.mark.parametrize(("score", "complaint"), [(1, True), (2, True), (3, False), (5, False)])
+def test_a_low_score_opens_one_complaint_linked_to_the_order(
+    deps: Deps, score: int, complaint: bool
+) -> None:
+    order = flows.delivered(deps)
+    assert order.customer_id is not None
+    _answer(deps, order.order_id, score, "Llegó roto")
+    listed, _ = deps.customers.records(order.customer_id, CustomerRecord.TICKETS)
+    complaints = [t for t in listed if t["type"] == "complaint"]
+    if not complaint:
+        assert complaints == []
+        return
+    assert [(t["order_id"], t["status"]) for t in complaints] == [(order.order_id, "open")]

@@ -1,0 +1,186 @@
+"""Opportunities followed up, on fakes: back-in-stock subscriptions emailed once per
+crossing from 0, shortage subscriptions, payment-retry opportunities, conversions read
+from order events, and the unconverted lost after 30 days."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.catalog import Product
+from chalicelib.domain.errors import NotFound, Unprocessable
+from chalicelib.domain.money import Money
+from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services import inventory, opportunities
+from tests.fakes import Clock, Outgoing
+from tests.service import flows
+
+
+def _new_product(deps: Deps, price: str = "25.00") -> str:
+    sku = f"NEW-{uuid.uuid4().hex[:8].upper()}"
+    deps.store.put_product(Product(sku=sku, name="Chaqueta nueva", price=Money.of(price)))
+    return sku
+
+
+def _receive(deps: Deps, sku: str, quantity: int) -> None:
+    request = RecordMovementRequest.model_validate(
+        {
+            "sku": sku,
+            "location_id": "WH-GETAFE",
+            "type": "receipt",
+            "quantity": quantity,
+            "reference": "albarán",
+        }
+    )
+    inventory.record_movement(request, deps)
+
+
+def _mails_to(deps: Deps, address: str) -> list[str]:
+    assert isinstance(deps.mailer, Outgoing)
+    return [m["parts"] for m in deps.mailer.sent if m["to"] == address]
+
+
+def _status(event_status: str, order_id: str, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "type": "order.status_changed",
+        "event_id": f"{order_id}:x:{event_status}",
+        "order_id": order_id,
+        "status": event_status,
+        "status_reason": reason,
+    }
+
+
+def test_subscribing_to_an_unknown_sku_or_with_a_bad_address_is_refused(deps: Deps) -> None:
+    with pytest.raises(NotFound) as unknown:
+        opportunities.subscribe_back_in_stock("NO-SUCH-SKU", "ana@example.com", deps)
+    assert unknown.value.field == "sku"
+    with pytest.raises(Unprocessable) as bad:
+        opportunities.subscribe_back_in_stock(_new_product(deps), "not-an-address", deps)
+    assert bad.value.field == "email"
+    assert deps.opportunities.opportunities() == []
+
+
+def test_a_subscriber_is_emailed_once_when_the_sku_comes_back_and_not_again(deps: Deps) -> None:
+    sku = _new_product(deps)
+    first = opportunities.subscribe_back_in_stock(sku, "Ana@Example.com", deps)
+    again = opportunities.subscribe_back_in_stock(sku, "ana@example.com", deps)
+    assert again.subscription_id == first.subscription_id
+
+    _receive(deps, sku, 3)
+    _receive(deps, sku, 2)  # still available: no crossing, no second email
+    (mail,) = _mails_to(deps, "ana@example.com")
+    assert "Chaqueta nueva" in mail
+    assert deps.opportunities.open_subscriptions(sku) == []
+    (opportunity,) = deps.opportunities.opportunities()
+    assert opportunity.status is OpportunityStatus.NOTIFIED
+    assert (opportunity.kind.value, opportunity.value, opportunity.customer_id) == (
+        "back_in_stock",
+        "25.00",
+        None,
+    )
+
+
+def test_an_availability_seen_twice_from_zero_emails_nobody_twice(deps: Deps) -> None:
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    opportunities.subscribe_back_in_stock(sku, "luis@example.com", deps)
+    assert opportunities.on_availability(sku, 0, 4, deps) == 2
+    assert opportunities.on_availability(sku, 0, 4, deps) == 0
+    assert len(_mails_to(deps, "eva@example.com")) == len(_mails_to(deps, "luis@example.com")) == 1
+
+
+def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_once(
+    deps: Deps,
+) -> None:
+    sku = _new_product(deps)
+    order = flows.place(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    event = _status("REJECTED", order.order_id, "out_of_stock")
+    assert opportunities.follow_order_event(event, deps) == 1
+    assert opportunities.follow_order_event(event, deps) == 1  # the same id: kept once
+    (subscription,) = deps.opportunities.open_subscriptions(sku)
+    assert (subscription.customer_id, subscription.order_id, subscription.quantity) == (
+        order.customer_id,
+        order.order_id,
+        2,
+    )
+    assert subscription.status is SubscriptionStatus.OPEN
+    assert len(deps.opportunities.opportunities()) == 1
+    made = opportunities.subscribe_shortage("idem-key-1", {sku: 1, "NOPE": 1}, None, deps)
+    assert made == []  # no address, nobody to tell
+
+
+def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Deps) -> None:
+    order = flows.place(deps)
+    declined = _status("REJECTED", order.order_id, "payment_declined")
+    assert opportunities.follow_order_event(declined, deps) == 1
+    assert opportunities.follow_order_event(declined, deps) == 0
+    (retry,) = deps.opportunities.opportunities()
+    assert (retry.kind.value, retry.status, retry.order_id) == (
+        "payment_retry",
+        OpportunityStatus.OPEN,
+        order.order_id,
+    )
+    assert retry.value == str(order.total.amount)
+    paid = _status("PAID", order.order_id)
+    assert opportunities.follow_order_event(paid, deps) == 1
+    assert opportunities.follow_order_event(paid, deps) == 0
+    (converted,) = deps.opportunities.opportunities()
+    assert (converted.status, converted.converted_by) == (
+        OpportunityStatus.CONVERTED,
+        order.order_id,
+    )
+
+
+def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notice(
+    deps: Deps,
+) -> None:
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+    # An order of another SKU converts nothing; nor does one before the notice.
+    early = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    assert opportunities.follow_order_event(_status("ACCEPTED", early.order_id), deps) == 0
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    other = flows.place(deps, customer=customer)
+    assert opportunities.follow_order_event(_status("ACCEPTED", other.order_id), deps) == 0
+    bought = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    assert opportunities.follow_order_event(_status("ACCEPTED", bought.order_id), deps) == 1
+    (opportunity,) = deps.opportunities.opportunities()
+    assert (opportunity.status, opportunity.converted_by) == (
+        OpportunityStatus.CONVERTED,
+        bought.order_id,
+    )
+
+
+def test_unconverted_opportunities_are_lost_after_30_days_and_converted_ones_stay(
+    deps: Deps,
+) -> None:
+    waiting, paid = flows.place(deps), flows.place(deps)
+    for order in (waiting, paid):
+        opportunities.follow_order_event(
+            _status("REJECTED", order.order_id, "payment_declined"), deps
+        )
+    opportunities.follow_order_event(_status("PAID", paid.order_id), deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=29)
+    assert opportunities.lose_stale(deps) == 0
+    deps.clock.advance(days=1, seconds=1)
+    assert opportunities.lose_stale(deps) == 1
+    assert opportunities.lose_stale(deps) == 0
+    by_order = {o.order_id: o.status for o in deps.opportunities.opportunities()}
+    assert by_order == {
+        waiting.order_id: OpportunityStatus.LOST,
+        paid.order_id: OpportunityStatus.CONVERTED,
+    }
+    listed = opportunities.listing(deps)
+    assert {row["value"]["currency"] for row in listed} == {"EUR"}

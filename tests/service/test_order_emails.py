@@ -1,0 +1,138 @@
+"""The customer's order emails on fakes: which events mail under each preference, and what
+each email says (multipart, the customer's language, Babel money and local times)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.email_policy import EmailKind
+from chalicelib.domain.errors import PaymentDeclined
+from chalicelib.services import notify, payment_steps, survey_links
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from chalicelib.services.tracking import tracking_url
+from tests.fakes import Outgoing, RecordingEvents
+from tests.service import flows
+
+
+def _mail_everything(deps: Deps) -> list[dict[str, str]]:
+    """Deliver every published event to the email subscriber; what was sent."""
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if "order_id" in event and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    return deps.mailer.sent
+
+
+def _subject_lines(sent: list[dict[str, str]]) -> list[str]:
+    return [mail["parts"].split("\n", 1)[0] for mail in sent]
+
+
+def test_a_delivered_one_parcel_order_sends_confirmation_shipment_and_delivery(
+    deps: Deps,
+) -> None:
+    order = flows.delivered(deps)
+    sent = _mail_everything(deps)
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    assert _subject_lines(sent) == [
+        f"Pedido {order.order_id} confirmado",
+        f"Tu pedido {order.order_id} ha salido con {shipment.carrier}",
+        f"Tu pedido {order.order_id} ha sido entregado",
+    ]
+    assert shipment.tracking_number in _parts(sent[1])[2]
+
+
+def test_every_event_delivered_again_sends_nothing_more(deps: Deps) -> None:
+    flows.delivered(deps)
+    first = len(_mail_everything(deps))
+    assert len(_mail_everything(deps)) == first == 3
+
+
+def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
+    customer = flows.body()["customer"]
+    first = flows.place(deps, customer=customer)
+    assert first.customer_id is not None
+    assert deps.customers.set_notifications(first.customer_id, "all")
+    order = flows.delivered(deps, customer=customer)
+    assert order.customer_id == first.customer_id
+    subjects = [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
+    # Received and being prepared are told too; shipped is the shipment's own email (one
+    # moment, one email).
+    assert subjects == [
+        f"Pedido {order.order_id}: Recibido",
+        f"Pedido {order.order_id} confirmado",
+        f"Pedido {order.order_id}: En preparación",
+        f"Tu pedido {order.order_id} ha salido con rapido",
+        f"Tu pedido {order.order_id} ha sido entregado",
+    ]
+
+
+def _parts(mail: dict[str, str]) -> tuple[str, str, str]:
+    subject, rest = mail["parts"].split("\n", 1)
+    html, _, text = rest.partition("</html>")
+    return subject, html + "</html>", text
+
+
+@pytest.mark.parametrize(
+    ("locale", "money", "greeting"),
+    [("es", "€", "Hola Ana:"), ("en", "€", "Hello Ana,")],
+)
+def test_emails_are_multipart_in_the_customers_language_with_local_money(
+    deps: Deps, locale: str, money: str, greeting: str
+) -> None:
+    customer = flows.body()["customer"] | {"locale": locale}
+    order = flows.delivered(deps, customer=customer)
+    sent = _mail_everything(deps)
+    link = tracking_url(order.order_id, deps)
+    for mail in sent:
+        _, html, text = _parts(mail)
+        assert text.strip().startswith(greeting), text
+        assert "UTC" not in text
+        assert link in text
+        assert f'href="{link}"' in html
+        assert f'<html lang="{locale}">' in html
+    confirmation = _parts(sent[0])[2]
+    # Babel's notation ("12,50 €" / "€12.50"), not "12.50 EUR".
+    amount = order.total.amount
+    expected = f"{amount:.2f}".replace(".", ",") + "\xa0€" if locale == "es" else f"€{amount:.2f}"
+    assert expected in confirmation, confirmation
+    assert "EUR" not in confirmation
+
+
+def test_the_delivered_email_carries_a_survey_link_for_that_order(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    sent = _mail_everything(deps)
+    _, html, text = _parts(sent[-1])
+    url = survey_links.survey_url(order.order_id, deps)
+    assert url in text
+    assert f'href="{url}"' in html
+    token = url.rsplit("/", 1)[1]
+    assert survey_links.order_id_of(token, deps) == order.order_id
+
+
+def test_a_declined_card_email_says_how_to_pay_again_from_the_tracking_page(
+    deps: Deps,
+) -> None:
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    step = RejectOrderInput(order_id=order.order_id, error="PaymentDeclined")
+    payment_steps.reject_order(step, deps)
+    (rejection,) = _mail_everything(deps)
+    subject, html, text = _parts(rejection)
+    assert subject == f"No hemos podido completar tu pedido {order.order_id}"
+    assert "rechazada" in text
+    assert "pagar de nuevo" in text
+    link = tracking_url(order.order_id, deps)
+    assert link in text
+    assert f'href="{link}"' in html
+
+
+def test_email_kind_is_none_for_events_that_never_mail(deps: Deps) -> None:
+    order = flows.place(deps)
+    capture = {"type": "payment.capture", "event_id": f"{order.order_id}:x:DONE"}
+    assert notify.email_kind_of(capture | {"order_id": order.order_id}, deps) is None
+    shipped = {"type": "fulfillment.shipped", "event_id": "e", "order_id": order.order_id}
+    assert notify.email_kind_of(shipped, deps) is EmailKind.SHIPMENT_SENT
