@@ -30,6 +30,7 @@ from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
+from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
 from chalicelib.services.order_writes import Change, mutate, publish
@@ -140,6 +141,7 @@ def place_order(
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
     lines = _price_lines(request, products, locations, rule_problems)
+    refuse_unservable(request.lines, deps)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:
