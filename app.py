@@ -13,6 +13,7 @@ from chalice.app import CloudWatchEvent, SNSEvent
 from pydantic import BaseModel
 
 from chalicelib.api.alerts import alerts
+from chalicelib.api.availability import availability
 from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
@@ -60,6 +61,7 @@ BLUEPRINTS = (
     tracking,
     openapi,
     sandbox,
+    availability,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

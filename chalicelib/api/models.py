@@ -211,6 +211,7 @@ class LocationResponse(BaseModel):
     city: str
     pickup: bool
     ships: bool
+    postal_code: str | None = None
 
 
 class LocationsResponse(BaseModel):

@@ -1,12 +1,19 @@
-"""Refusing up front what the stock cannot serve, for orders and quotes alike."""
+"""What the stock can serve now: refusing up front what it cannot (orders and quotes
+alike), and the product page's availability per postal code."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from chalicelib.domain.availability import Demand, short_lines
-from chalicelib.domain.errors import UnservableLines
+from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.regions import destination
+from chalicelib.services.promising import carrier_to, pickup_ready, ship_promise
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -48,3 +55,73 @@ def refuse_unservable(lines: list[OrderLineRequest], deps: Deps) -> None:
                 for index in short
             ]
         )
+
+
+class ShipOption(BaseModel):
+    """Whether the quantity can be shipped to the postal code, by whom and by when."""
+
+    available: bool
+    carrier: str | None
+    promised_by: datetime | None
+
+
+class PickupOption(BaseModel):
+    """Whether a store holds the quantity, and when it would be ready there."""
+
+    location_id: str
+    name: str
+    available: bool
+    ready_by: datetime | None
+
+
+class Availability(BaseModel):
+    """The product page's answer: delivered by when, or picked up where and when."""
+
+    sku: str
+    ship: ShipOption
+    pickup: list[PickupOption]
+
+
+def availability_of(sku: str, postal_code: str, quantity: int, deps: Deps) -> Availability:
+    """What ordering ``quantity`` of ``sku`` now would be promised: shipped to
+    ``postal_code`` from the locations sourcing would take it from (the latest of their
+    promises when it is split), or picked up at each store that does pick-ups.
+    ``NotFound`` for an unknown SKU, ``InvalidPostalCode`` (422) for a code in no
+    Spanish province."""
+    destination(postal_code, "postal_code")
+    if deps.store.product(sku) is None:
+        raise NotFound(f"unknown SKU {sku}", field="sku")
+    now = deps.clock()
+    levels = deps.store.stock_levels(sku)
+    locations = {location.location_id: location for location in deps.store.locations()}
+    carrier = carrier_to("ES", postal_code, deps)
+    ship = ShipOption(available=False, carrier=carrier.name, promised_by=None)
+    try:
+        plan = plan_sourcing({sku: quantity}, {}, {sku: levels})
+    except OutOfStock:
+        plan = None
+    if plan is not None:
+        promises = [
+            ship_promise(now, locations[a.location_id], "ES", postal_code, deps)[1]
+            for a in plan.allocations
+            if a.location_id in locations
+        ]
+        ship = ShipOption(
+            available=True, carrier=carrier.name, promised_by=max(promises, default=None)
+        )
+    held = {level.location_id: level.available for level in levels}
+    pickup = [
+        PickupOption(
+            location_id=location.location_id,
+            name=location.name,
+            available=held.get(location.location_id, 0) >= quantity,
+            ready_by=(
+                pickup_ready(now, location)
+                if held.get(location.location_id, 0) >= quantity
+                else None
+            ),
+        )
+        for location in sorted(locations.values(), key=lambda loc: loc.location_id)
+        if location.pickup
+    ]
+    return Availability(sku=sku, ship=ship, pickup=pickup)
