@@ -24,6 +24,7 @@ from chalicelib.api.log_context import install as install_log_context
 from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
+from chalicelib.api.quotes import quotes
 from chalicelib.api.sandbox import sandbox
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import Deps, deps
@@ -62,6 +63,7 @@ BLUEPRINTS = (
     openapi,
     sandbox,
     availability,
+    quotes,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

@@ -26,6 +26,7 @@ from chalicelib.domain.placement import (
     OrderLine,
     ShippingAddress,
 )
+from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
@@ -68,8 +69,8 @@ def _rule_problems(request: PlaceOrderRequest) -> list[tuple[str, str]]:
     return []
 
 
-def _price_lines(
-    request: PlaceOrderRequest,
+def catalogue_lines(
+    request: PlaceOrderRequest | QuoteRequest,
     products: dict[str, Product],
     locations: dict[str, Location],
     known_problems: list[tuple[str, str]],
@@ -140,7 +141,7 @@ def place_order(
         return existing
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
-    lines = _price_lines(request, products, locations, rule_problems)
+    lines = catalogue_lines(request, products, locations, rule_problems)
     refuse_unservable(request.lines, deps)
     customer_id = None
     contact = CustomerContact()

@@ -33,6 +33,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
 | payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
 | sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| quote | ``QUOTE#<id>`` | ``QUOTE`` | the priced basket and its promises as JSON (``doc``); ``expires_at`` TTL a day after the quote expires |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
@@ -305,3 +306,8 @@ def sandbox_ledger(payment_id: str) -> Key:
 def sandbox_authorisation(order_id: str) -> Key:
     """The claim that makes one payment per order."""
     return _key(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+
+
+def quote(quote_id: str) -> Key:
+    """A quote."""
+    return _key(f"QUOTE#{quote_id}", "QUOTE")
