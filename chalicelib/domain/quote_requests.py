@@ -7,13 +7,13 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.errors import InvalidFields
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.requests import (
     MAX_RESERVED_LINES,
     AddressRequest,
+    AttributionTags,
     CustomerRef,
     OrderLineRequest,
     PlaceOrderRequest,
@@ -43,18 +43,6 @@ class QuoteAddress(AddressRequest):
     ]
 
 
-class AttributionRequest(Strict):
-    """Where the order or quote came from, as the storefront tags it."""
-
-    campaign: str | None = Field(default=None, min_length=1, max_length=100)
-    source: str | None = Field(default=None, min_length=1, max_length=100)
-    medium: str | None = Field(default=None, min_length=1, max_length=100)
-
-    def tags(self) -> Attribution:
-        """As the campaign projection reads it."""
-        return Attribution.model_validate(self.model_dump())
-
-
 class QuoteRequest(Strict):
     """``POST /quotes``."""
 
@@ -73,7 +61,7 @@ class QuoteRequest(Strict):
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_RESERVED_LINES)
     shipping_address: QuoteAddress | None = None
     coupon: str | None = Field(default=None, min_length=1, max_length=64)
-    attribution: AttributionRequest | None = None
+    attribution: AttributionTags | None = None
 
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""

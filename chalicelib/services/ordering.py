@@ -34,6 +34,7 @@ from chalicelib.services import settlement
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
+from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ def place_order(
     locations = {location.location_id: location for location in deps.store.locations()}
     lines = catalogue_lines(request, products, locations, rule_problems)
     refuse_unservable(request.lines, deps)
+    priced_lines, pricing = price_order(request, lines, locations, client_id, deps)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:
@@ -155,8 +157,9 @@ def place_order(
             name=ref.name,
             locale=ref.locale,
         )
+    lines = priced_lines
     now = deps.clock()
-    total = sum((line.line_total for line in lines), Money.zero())
+    total = Money.of(pricing.total)
     # An anonymous in-store sale can be claimed later with the code on its receipt.
     anonymous_store = customer_id is None and request.channel is Channel.STORE
     order = Order(
@@ -184,6 +187,7 @@ def place_order(
         return_window_seconds=deps.settings.waits.return_window_seconds,
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
+        pricing=pricing,
     )
     entry = HistoryEntry(
         status=OrderStatus.ACCEPTED, at=now, detail=f"placed via {request.channel}"

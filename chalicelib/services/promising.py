@@ -76,8 +76,8 @@ def pickup_ready(placed_at: datetime, store: Location) -> datetime:
 
 
 def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrier, datetime]:
-    """The carrier and promise for the order's parcel leaving ``location_id``: computed
-    from when the order was placed, as the shopper was shown it."""
+    """The carrier and promise for the order's parcel leaving ``location_id``: the
+    quote's promise for it, else computed from when the order was placed."""
     address = order.shipping_address
     locations = {location.location_id: location for location in deps.store.locations()}
     origin = locations.get(location_id) or Location(
@@ -89,4 +89,7 @@ def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrie
         ships=True,
     )
     country, postal_code = (address.country, address.postal_code) if address else ("ES", "")
-    return ship_promise(order.placed_at, origin, country, postal_code, deps)
+    carrier, promised = ship_promise(order.placed_at, origin, country, postal_code, deps)
+    quoted = order.pricing.promises.get(location_id) if order.pricing else None
+    # An order on a quote is held to the quote's promise for what leaves from there.
+    return carrier, quoted or promised

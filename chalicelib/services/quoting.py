@@ -3,28 +3,25 @@ from where sourcing would take it, kept until it expires."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from chalicelib.domain import pricing
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import InvalidFields, InvalidPostalCode, OutOfStock, UnservableLines
+from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.quote_requests import SPANISH_POSTAL_CODE, QuoteRequest, is_spain
+from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.ordering import catalogue_lines
-from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE, pickup_ready, ship_promise
+from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
+from chalicelib.services.promising import pickup_ready, ship_promise
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
-
-POSTAL_CODE_FIELD = "shipping_address.postal_code"
 
 
 def _rule_problems(request: QuoteRequest) -> list[tuple[str, str]]:
@@ -33,47 +30,6 @@ def _rule_problems(request: QuoteRequest) -> list[tuple[str, str]]:
     except InvalidFields as exc:
         return exc.problems
     return []
-
-
-def pricing_postal_code(country: str, postal_code: str) -> str:
-    """The postal code whose taxes and shipping zone apply: a Spanish address's own (as
-    sent: 422 naming it otherwise); abroad, the mainland's (IVA included, the peninsula
-    fee) until finance sets rules for exports."""
-    if not is_spain(country):
-        return HEAD_OFFICE_POSTAL_CODE
-    if not re.fullmatch(SPANISH_POSTAL_CODE, postal_code):
-        raise InvalidPostalCode(f"{postal_code!r} is not a Spanish postal code", POSTAL_CODE_FIELD)
-    return postal_code
-
-
-def price_lines(
-    lines: list[OrderLine],
-    locations: dict[str, Location],
-    postal_code: str | None,
-    coupon: str | None,
-    channel: str,
-    now: datetime,
-    deps: Deps,
-) -> pricing.PriceBreakdown:
-    """The engine's breakdown for catalogue lines (pick-up lines taxed at their store)."""
-    priced = [
-        pricing.PriceLine(
-            sku=line.sku,
-            quantity=line.quantity,
-            unit_price=line.unit_price.amount,
-            fulfillment=pricing.FulfillmentType(line.fulfillment.value),
-            store_postal_code=(
-                (locations[line.location_id].postal_code or HEAD_OFFICE_POSTAL_CODE)
-                if line.location_id
-                else None
-            ),
-        )
-        for line in lines
-    ]
-    # No promotion is stored yet: a coupon can only be unknown (422 naming ``coupon``).
-    return pricing.price_with_promotions(
-        priced, postal_code, deps.settings.shipping_fees, [], coupon, channel, now
-    )
 
 
 def _promised_fulfillments(
@@ -162,7 +118,7 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
             lines, locations, country, (address.postal_code if address else ""), now, deps
         ),
         coupon=request.coupon,
-        attribution=request.attribution.tags() if request.attribution else None,
+        attribution=attribution_of(request.attribution),
     )
     deps.store.put_quote(quote)
     return quote
