@@ -159,7 +159,11 @@ def place_order(
         )
     lines = priced_lines
     now = deps.clock()
-    total = Money.of(pricing.total)
+    total = (
+        Money.of(pricing.total)
+        if pricing
+        else sum((line.line_total for line in lines), Money.zero())
+    )
     # An anonymous in-store sale can be claimed later with the code on its receipt.
     anonymous_store = customer_id is None and request.channel is Channel.STORE
     order = Order(

@@ -58,9 +58,7 @@ def test_receiving_every_unit_restocks_refunds_and_ends_returned(deps: Deps) -> 
     after = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
     assert after[store] == on_hand.get(store, 0) + 2
     assert isinstance(deps.payments, FakeGateway)
-    # Every line back: their value is refunded; the delivered parcel's fee is not.
-    assert order.pricing is not None
-    assert deps.payments.total("refund") == order.total.amount - order.pricing.shipping
+    assert deps.payments.total("refund") == order.total.amount
 
 
 def test_receiving_part_of_the_order_refunds_that_part(deps: Deps) -> None:
@@ -86,9 +84,7 @@ def test_a_return_is_received_and_refunded_once(deps: Deps) -> None:
     with pytest.raises(Conflict):
         returns.receive_return(opened.return_id, store, deps)
     assert isinstance(deps.payments, FakeGateway)
-    # Every line back: their value is refunded; the delivered parcel's fee is not.
-    assert order.pricing is not None
-    assert deps.payments.total("refund") == order.total.amount - order.pricing.shipping
+    assert deps.payments.total("refund") == order.total.amount
 
 
 def test_the_return_window_runs_from_the_delivery(deps: Deps) -> None:

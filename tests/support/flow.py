@@ -227,11 +227,13 @@ class _HeldStart:
         return getattr(self._workflow, name)
 
 
-def place_then_sell_out(deps: Any, body: dict[str, Any], sku: str) -> str:
+def place_then_sell_out(
+    deps: Any, body: dict[str, Any], sku: str, keep: dict[str, int] | None = None
+) -> str:
     """A race lost after acceptance, made deterministic: the order is accepted (as the
     demo storefront) while its stock is there, the shop floor's tills then sell every
-    unit of ``sku`` not yet promised, and only then does the order's execution start, to
-    find nothing left to reserve. Returns the order id."""
+    unit of ``sku`` not yet promised (but ``keep``'s units at its locations), and only
+    then does the order's execution start, to find too little left. Returns the order id."""
     import dataclasses
     import hashlib
 
@@ -248,10 +250,11 @@ def place_then_sell_out(deps: Any, body: dict[str, Any], sku: str) -> str:
     )
     ordering.place_order(request, order_id, held, client_id)
     for level in deps.store.stock_levels(sku):
-        if level.available > 0:
+        sold = level.available - (keep or {}).get(level.location_id, 0)
+        if sold > 0:
             sale = {"sku": sku, "location_id": level.location_id, "type": "sale"}
             inventory.record_movement(
-                RecordMovementRequest.model_validate(sale | {"quantity": level.available}), deps
+                RecordMovementRequest.model_validate(sale | {"quantity": sold}), deps
             )
     deps.workflow.start(order_id, ordering.workflow_input(order_id, deps))
     return order_id
