@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
+from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, UnknownReferences
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
@@ -14,7 +13,7 @@ from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.pricing import PriceBreakdown
 from chalicelib.domain.quotes import QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
+from chalicelib.services.pricing_engine import attribution_of
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -54,7 +53,6 @@ def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
 def price_order(
     request: PlaceOrderRequest,
     lines: list[OrderLine],
-    locations: dict[str, Location],
     client_id: str | None,
     deps: Deps,
 ) -> tuple[list[OrderLine], OrderPricing | None]:
@@ -64,15 +62,12 @@ def price_order(
     for the same lines to the same place (409)."""
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
-    postal_code = (
-        pricing_postal_code(address.country, address.postal_code) if address and ships else None
-    )
     now = deps.clock()
     if request.quote_id is None:
-        # Priced by the same engine, checked the same way (a coupon is refused here as on a
-        # quote: 422 naming it), but charged at catalogue prices for now: charging shipping
-        # and taxes on top without a quote is the next step (see docs in the report).
-        price_lines(lines, locations, postal_code, request.coupon, request.channel.value, now, deps)
+        # Charged at catalogue prices for now: shipping and taxes on top without a quote
+        # are the next step. No promotion exists yet, so any coupon is unknown.
+        if request.coupon is not None:
+            raise InvalidCoupon(f"no promotion has the code {request.coupon}", field="coupon")
         return lines, None
     try:
         quote = deps.store.get_quote(request.quote_id)

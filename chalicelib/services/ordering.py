@@ -144,7 +144,7 @@ def place_order(
     locations = {location.location_id: location for location in deps.store.locations()}
     lines = catalogue_lines(request, products, locations, rule_problems)
     refuse_unservable(request.lines, deps)
-    priced_lines, pricing = price_order(request, lines, locations, client_id, deps)
+    priced_lines, pricing = price_order(request, lines, client_id, deps)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:

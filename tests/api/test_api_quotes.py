@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import assert_not_stored, get_order, place_order, post_order
 from tests.support.flow import fresh_sku
 
 
@@ -167,3 +168,47 @@ def test_the_quote_is_kept_until_it_expires(client: Any, deps: Any) -> None:
     assert expires - created == timedelta(seconds=deps.settings.quote_ttl_seconds)
     # Nothing is held for a quote.
     assert [level.reserved for level in deps.store.stock_levels(sku)] == [0]
+
+
+def _order_on(quote_body: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    body = order_body(lines=quote_body["lines"], shipping_address=quote_body["shipping_address"])
+    return body | extra
+
+
+def test_an_order_on_a_quote_is_charged_its_total_and_shows_its_breakdown(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+    quote_body = _body([_ship(sku, 2)], shipping_address=_address("38001"))  # Tenerife
+    quote = _quote(client, quote_body).json_body
+
+    placed = place_order(client, _order_on(quote_body, quote_id=quote["quote_id"]))
+
+    assert placed["total"] == quote["total"]
+    order = get_order(client, placed["order_id"])
+    assert order["quote_id"] == quote["quote_id"]
+    for field in ("subtotal", "discount", "shipping", "tax", "total"):
+        assert order[field] == quote[field], field
+
+
+def test_an_unknown_quote_is_404_naming_quote_id_and_stores_nothing(client: Any, deps: Any) -> None:
+    body = order_body(quote_id="qt_nobody")
+    response, key = post_order(client, body)
+    assert_problem(response, 404, "quote_id")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_a_quote_for_other_lines_is_409_naming_quote_id(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    quote_body = _body([_ship(sku, 1)])
+    quote = _quote(client, quote_body).json_body
+    other = _order_on(_body([_ship(sku, 2)]), quote_id=quote["quote_id"])
+    response, _ = post_order(client, other)
+    assert_problem(response, 409, "quote_id")
+
+
+def test_an_order_with_an_unknown_coupon_is_422_naming_coupon(client: Any, deps: Any) -> None:
+    body = order_body(coupon="NOPE10")
+    response, key = post_order(client, body)
+    assert_problem(response, 422, "coupon")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
