@@ -13,6 +13,7 @@ from chalice.app import CloudWatchEvent, SNSEvent
 from pydantic import BaseModel
 
 from chalicelib.api.alerts import alerts
+from chalicelib.api.availability import availability
 from chalicelib.api.care import care
 from chalicelib.api.carriers import carriers
 from chalicelib.api.catalog import catalog
@@ -24,6 +25,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.opportunities import opportunities
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
+from chalicelib.api.quotes import quotes
 from chalicelib.api.sandbox import sandbox
 from chalicelib.api.surveys import surveys
 from chalicelib.api.tracking import tracking
@@ -67,6 +69,8 @@ BLUEPRINTS = (
     opportunities,
     openapi,
     sandbox,
+    availability,
+    quotes,
 )
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import customers, extras, hot_sku, meters
+from bench import checkout, customers, extras, hot_sku, meters
 
 BASELINE_PATH = "/bench/baseline"
 ORDERS_ROUTE = "POST /orders"
@@ -797,6 +797,9 @@ def main(argv: list[str] | None = None) -> None:
         raw["phases"]["customer 360 (500 orders; 10,000 customers)"] = (
             time.perf_counter() - customers_started
         )
+        checkout_started = time.perf_counter()
+        extra["checkout"] = checkout.run_checkout(stack.url)
+        raw["phases"]["checkout (quotes, availability)"] = time.perf_counter() - checkout_started
     finally:
         # Executions stopped while parked log an ERROR each; nothing to see at shutdown.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -824,6 +827,8 @@ def main(argv: list[str] | None = None) -> None:
         "customer_360_p99_ms": extra["customer_360"]["customers_10000"]["p99_ms"],
         "customer_360_reads": extra["customer_360"]["customers_10000"]["requests"],
         "customer_360_items_read": extra["customer_360"]["customers_10000"]["items"],
+        "quote_p99_ms": extra["checkout"]["quote"]["p99_ms"],
+        "availability_p99_ms": extra["checkout"]["availability"]["p99_ms"],
     }
     print(json.dumps(line), flush=True)
 

@@ -16,6 +16,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from chalicelib.domain.pricing import ShippingFees
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -155,6 +157,10 @@ class Settings(BaseSettings):
     webhook_event_ttl_seconds: int = 7 * 24 * 3600
     signature_tolerance_seconds: int = 300
     max_body_bytes: int = 64 * 1024
+    # Shipping fee and free-shipping threshold per carrier zone (ORQUESTA_SHIPPING_FEES,
+    # JSON); how long a quote can be ordered on (real time: a shopper's checkout).
+    shipping_fees: ShippingFees = Field(default_factory=ShippingFees)
+    quote_ttl_seconds: int = Field(default=30 * 60, gt=0, le=7 * 24 * 3600)
 
     @classmethod
     def settings_customise_sources(

@@ -80,6 +80,15 @@ def payment_view(order: Order) -> dict[str, Any]:
     }
 
 
+class OrderTaxResponse(BaseModel):
+    """The order's tax; ``included`` when the prices already hold it."""
+
+    name: str
+    rate: str
+    amount: Money
+    included: bool
+
+
 class OrderResponse(BaseModel):
     """``GET /orders/{order_id}``."""
 
@@ -103,6 +112,12 @@ class OrderResponse(BaseModel):
     placed_at: str
     tracking_url: str
     execution_arn: str | None
+    # The price breakdown (POST /quotes' fields); null for orders placed before it.
+    subtotal: Money | None = None
+    discount: Money | None = None
+    shipping: Money | None = None
+    tax: OrderTaxResponse | None = None
+    quote_id: str | None = None
 
     @classmethod
     def from_order(
@@ -166,7 +181,27 @@ class OrderResponse(BaseModel):
             placed_at=order.placed_at.isoformat(),
             tracking_url=tracking_url,
             execution_arn=order.execution_arn,
+            **_breakdown(order),
         )
+
+
+def _breakdown(order: Order) -> dict[str, Any]:
+    pricing = order.pricing
+    if pricing is None:
+        return {}
+    tax = pricing.tax
+    return {
+        "subtotal": Money.of(pricing.subtotal),
+        "discount": Money.of(pricing.discount),
+        "shipping": Money.of(pricing.shipping),
+        "tax": OrderTaxResponse(
+            name=tax.name.value,
+            rate=str(tax.rate.normalize()) if tax.rate else "0",
+            amount=Money.of(tax.amount),
+            included=tax.included,
+        ),
+        "quote_id": pricing.quote_id,
+    }
 
 
 class ReturnResponse(BaseModel):
@@ -211,6 +246,7 @@ class LocationResponse(BaseModel):
     city: str
     pickup: bool
     ships: bool
+    postal_code: str | None = None
 
 
 class LocationsResponse(BaseModel):

@@ -36,3 +36,6 @@ class Location(BaseModel):
     pickup: bool
     ships: bool
     pickup_window_hours: int = 72
+    # Where it is: its region's calendar, time zone and taxes (delivery promises, pick-up
+    # readiness, the tax of pick-up lines). Locations stored before it read as unknown.
+    postal_code: str | None = None

@@ -238,3 +238,14 @@ class SurveyAlreadyAnswered(Conflict):
 
 class InvalidOpportunityTransition(Conflict):
     """An opportunity or back-in-stock subscription change its lifecycle does not allow."""
+
+
+class UnservableLines(_EachField, Conflict):
+    """Lines that available-to-promise cannot cover when the request arrives: refused up
+    front (409, problem type ``.../out-of-stock``) rather than accepted and rejected later."""
+
+    title = "Out of stock"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        self.problems = problems

@@ -28,6 +28,7 @@ from chalicelib.domain.fulfillments import (
 )
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.money import Money
+from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import (
     CANCELLABLE,
     HistoryEntry,
@@ -123,6 +124,7 @@ class Order(BaseModel):
     returns_window_ends: datetime | None = None
     # Set when ops were alerted about this order; None while nothing needs a person.
     attention: Attention | None = None
+    pricing: OrderPricing | None = None  # the engine's breakdown; None before quotes
 
     def move_to(
         self,

@@ -183,6 +183,14 @@ class ConsentRequest(Strict):
     accepted: Literal[True]
 
 
+class AttributionTags(Strict):
+    """Where the order or quote came from, as the storefront tags it (campaigns)."""
+
+    campaign: str | None = Field(default=None, min_length=1, max_length=100)
+    source: str | None = Field(default=None, min_length=1, max_length=100)
+    medium: str | None = Field(default=None, min_length=1, max_length=100)
+
+
 class PlaceOrderRequest(Strict):
     """``POST /orders``."""
 
@@ -249,6 +257,10 @@ class PlaceOrderRequest(Strict):
     shipping_address: AddressRequest | None = None
     payment: PaymentRequest
     consent: ConsentRequest
+    # Charged exactly the quote's total, held to its promises (same lines, not expired).
+    quote_id: str | None = Field(default=None, min_length=1, max_length=64)
+    coupon: str | None = Field(default=None, min_length=1, max_length=64)
+    attribution: AttributionTags | None = None
 
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""

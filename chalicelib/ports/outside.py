@@ -14,6 +14,7 @@ from chalicelib.domain.observability import MetricPoint
 if TYPE_CHECKING:
     from chalicelib.config import ApiKey
     from chalicelib.domain.alerts import AlertStatus, OpsAlert
+    from chalicelib.domain.promises import CarrierService
 from chalicelib.domain.fulfillments import Shipment
 
 
@@ -60,8 +61,16 @@ class Carrier(Protocol):
         """Hours from booking to the delivery promise."""
         ...
 
-    def book(self, order_id: str, fulfillment_id: str, now: datetime) -> Shipment:
-        """Book a pick-up of a parcel; returns the shipment with its promise."""
+    @property
+    def service(self) -> CarrierService:
+        """Its cut-off, transit time and zones: what delivery promises are computed from."""
+        ...
+
+    def book(
+        self, order_id: str, fulfillment_id: str, now: datetime, promised_by: datetime
+    ) -> Shipment:
+        """Book a pick-up of a parcel, held to ``promised_by`` (the promise the shopper was
+        given); returns the shipment."""
         ...
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
+from chalicelib.domain.quotes import Quote
 from chalicelib.domain.tickets import Ticket
 
 # A customer's figures, how they were last counted in the aggregates, how they are now.
@@ -369,7 +370,19 @@ class Tickets(Protocol):
         ...
 
 
-class OrderStore(Orders, Shipments, Catalogue, Stock, Markers, Identities, Protocol):
+class Quotes(Protocol):
+    """Quotes, kept until they expire."""
+
+    def put_quote(self, quote: Quote) -> None:
+        """Store a new quote."""
+        ...
+
+    def get_quote(self, quote_id: str) -> Quote:
+        """The quote, or ``NotFound`` (an expired one may be gone)."""
+        ...
+
+
+class OrderStore(Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, Protocol):
     """What ``Deps.store`` offers: the order side of the table."""
 
 

@@ -4,6 +4,7 @@ wait for delivery or collection, and what happens when that wait runs out."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from chalicelib.services import settlement
 from chalicelib.services.lost_parcels import follow_up_late_shipment
 from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
+from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import (
     AwaitInput,
     DispatchOutput,
@@ -41,15 +43,11 @@ def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
         if fulfillment.status is not FulfillmentStatus.PENDING:
             return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
         if fulfillment.type is FulfillmentType.SHIP:
-            address = order.shipping_address
-            carrier = deps.carriers[
-                deps.choose_carrier(address.country, address.postal_code) if address else "rapido"
-            ]
-            booked = carrier.book(order.order_id, fulfillment.fulfillment_id, now)
-            # The promise the system enforces is the carrier's, scaled like every wait.
-            shipment = booked.model_copy(
-                update={"promised_by": now + config.waits.duration(booked.promised_by - now)}
-            )
+            carrier, promised = shipment_promise(order, fulfillment.location_id, deps)
+            # The promise the shopper was given is the SLA the carrier is held to; the
+            # local stack scales the time left to it like every wait.
+            held_to = now + config.waits.duration(max(promised - now, timedelta(0)))
+            shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now, held_to)
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
             taken = [

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     NotFound,
     OrderCancelled,
     UnknownReferences,
+    UnservableLines,
 )
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.fulfillments import FulfillmentType
@@ -26,12 +27,16 @@ from chalicelib.domain.placement import (
     OrderLine,
     ShippingAddress,
 )
+from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
+from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
+from chalicelib.services.opportunities import subscribe_shortage
+from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
@@ -67,8 +72,8 @@ def _rule_problems(request: PlaceOrderRequest) -> list[tuple[str, str]]:
     return []
 
 
-def _price_lines(
-    request: PlaceOrderRequest,
+def catalogue_lines(
+    request: PlaceOrderRequest | QuoteRequest,
     products: dict[str, Product],
     locations: dict[str, Location],
     known_problems: list[tuple[str, str]],
@@ -139,7 +144,14 @@ def place_order(
         return existing
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
-    lines = _price_lines(request, products, locations, rule_problems)
+    lines = catalogue_lines(request, products, locations, rule_problems)
+    try:
+        refuse_unservable(request.lines, deps)
+    except UnservableLines as refused:
+        # The customer is told when what was missing is back (API.md "Opportunities").
+        _subscribe_to_shortage(order_id, request, refused, deps)
+        raise
+    priced_lines, pricing = price_order(request, lines, client_id, deps)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:
@@ -152,8 +164,13 @@ def place_order(
             name=ref.name,
             locale=ref.locale,
         )
+    lines = priced_lines
     now = deps.clock()
-    total = sum((line.line_total for line in lines), Money.zero())
+    total = (
+        Money.of(pricing.total)
+        if pricing
+        else sum((line.line_total for line in lines), Money.zero())
+    )
     # An anonymous in-store sale can be claimed later with the code on its receipt.
     anonymous_store = customer_id is None and request.channel is Channel.STORE
     order = Order(
@@ -181,6 +198,7 @@ def place_order(
         return_window_seconds=deps.settings.waits.return_window_seconds,
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
+        pricing=pricing,
     )
     entry = HistoryEntry(
         status=OrderStatus.ACCEPTED, at=now, detail=f"placed via {request.channel}"
@@ -240,3 +258,17 @@ def ensure_not_cancelled(order: Order) -> None:
     """Workflow steps stop here when the order was cancelled under them."""
     if order.status is OrderStatus.CANCELLED:
         raise OrderCancelled(f"order {order.order_id} was cancelled")
+
+
+def _subscribe_to_shortage(
+    order_id: str, request: PlaceOrderRequest, refused: UnservableLines, deps: Deps
+) -> None:
+    """Subscribe the refused order's customer to each short SKU; keyed by the order id the
+    request would have had, so a retried request subscribes nobody twice."""
+    email = request.customer.email if request.customer is not None else None
+    short: dict[str, int] = {}
+    for field, _message in refused.field_errors():
+        index = int(field.split(".")[1])
+        line = request.lines[index]
+        short[line.sku] = short.get(line.sku, 0) + line.quantity
+    subscribe_shortage(order_id, short, email, deps)

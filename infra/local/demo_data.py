@@ -17,6 +17,7 @@ LOCATIONS = [
         city="Getafe",
         pickup=False,
         ships=True,
+        postal_code="28906",
     ),
     Location(
         location_id="ST-MADRID",
@@ -26,6 +27,7 @@ LOCATIONS = [
         pickup=True,
         ships=True,
         pickup_window_hours=72,
+        postal_code="28013",
     ),
     Location(
         location_id="ST-BARCELONA",
@@ -35,6 +37,7 @@ LOCATIONS = [
         pickup=True,
         ships=True,
         pickup_window_hours=72,
+        postal_code="08012",
     ),
     Location(
         location_id="ST-VALENCIA",
@@ -44,6 +47,7 @@ LOCATIONS = [
         pickup=True,
         ships=False,
         pickup_window_hours=48,
+        postal_code="46004",
     ),
 ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import STOREFRONT, assert_problem, order_body
+from tests.support import OPS, STOREFRONT, assert_problem, order_body
 from tests.support.orders import wait_for_status
 from tests.support.shop import Shop, text_of
 
@@ -48,30 +48,29 @@ def test_a_declined_card_rejects_the_order_and_charges_nothing(shop: Shop) -> No
     assert placed["tracking_url"] in text
 
 
-def test_more_than_the_stock_everywhere_is_rejected_and_voided(shop: Shop) -> None:
+def test_more_than_the_stock_everywhere_is_refused_up_front_and_nothing_is_stored(
+    shop: Shop,
+) -> None:
     sku = "COAT-WOOL"
     inventory = shop.inventory(sku)
     wanted = 999  # the most one line may ask for
     assert inventory["available_to_promise"] < wanted, inventory
     before = shop.stock(sku)
-    body = order_body(lines=_line(sku, wanted))
-    placed = shop.place_ok(body)
+    body = order_body(lines=[*_line("SOCKS-3P"), *_line(sku, wanted)])
 
-    order = shop.settled(placed["order_id"])
-    assert order["status"] == "REJECTED", order["history"]
-    assert order["status_reason"] == "out_of_stock"
-    assert [h["status"] for h in order["history"]] == ["ACCEPTED", "PAID", "REJECTED"]
-    # Authorised, never captured: the hold is voided, nothing is refunded.
-    assert order["payment"]["status"] == "VOIDED"
-    assert order["payment"]["authorized"] == placed["total"]
-    assert order["payment"]["captured"] == {"amount": "0.00", "currency": "EUR"}
-    assert order["payment"]["refunded"] == {"amount": "0.00", "currency": "EUR"}
+    problem = assert_problem(shop.place(body), 409)
+    assert problem["type"].endswith("/out-of-stock"), problem
+    # Only the short line is named; the socks could be served.
+    assert [e["field"] for e in problem["errors"]] == ["lines.1"], problem
     assert shop.stock(sku) == before
+    # Nothing was stored: no customer was created for the address, no email was sent.
+    assert shop.emails_to(body["customer"]["email"]) == []
+    customer = shop.get(f"/customers?email={body['customer']['email']}", OPS)
+    assert customer.status_code == 404, customer.text
 
-    # The customer is told the truth: nothing was charged.
-    text = _only_email_ending(shop, body, f"completar tu pedido {placed['order_id']}")
-    assert "sin existencias" in text
-    assert "No se te ha cobrado nada" in text, text
+    # What can be served is accepted at once.
+    fits = order_body(lines=_line(sku, inventory["available_to_promise"]))
+    assert shop.place_ok(fits)["status"] == "ACCEPTED"
 
 
 def test_cancelling_right_after_placing_leaves_stock_and_money_as_they_were(shop: Shop) -> None:

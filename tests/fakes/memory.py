@@ -35,6 +35,7 @@ class Memory:
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    quotes: dict[str, str] = field(default_factory=dict)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.
     now: Callable[[], float] = field(default=lambda: datetime.now().timestamp())
 

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
+from chalicelib.domain.quotes import Quote
 from chalicelib.ports import StockChange
 from tests.fakes.customers import FakeIdentities
 from tests.fakes.memory import Memory
@@ -276,7 +277,24 @@ class FakeMarkers:
         self._m.markers.pop(key, None)
 
 
+class FakeQuotes:
+    """``Quotes`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def put_quote(self, quote: Quote) -> None:
+        if quote.quote_id in self._m.quotes:
+            raise Conflict(f"quote {quote.quote_id} exists", field="quote_id")
+        self._m.quotes[quote.quote_id] = quote.model_dump_json()
+
+    def get_quote(self, quote_id: str) -> Quote:
+        if quote_id not in self._m.quotes:
+            raise NotFound(f"no quote {quote_id}", field="quote_id")
+        return Quote.model_validate_json(self._m.quotes[quote_id])
+
+
 class FakeOrderStore(
-    FakeOrders, FakeShipments, FakeCatalogue, FakeStock, FakeMarkers, FakeIdentities
+    FakeOrders, FakeShipments, FakeCatalogue, FakeStock, FakeMarkers, FakeIdentities, FakeQuotes
 ):
     """``OrderStore`` in memory."""

@@ -88,3 +88,16 @@ def carrier_event(deps: Deps, carrier: str, tracking_number: str, **fields: Any)
     secret = deps.secrets.carrier_secret(carrier)
     signature = carrier_events.sign(secret, stamp, raw)
     return carrier_events.handle_carrier_event(carrier, raw, signature, deps)
+
+
+def sell_out(deps: Deps, sku: str) -> None:
+    """The shop floor sells every unit of ``sku`` not yet promised to an order, as POS sales
+    would: an order accepted before this loses its race for the stock."""
+    from chalicelib.domain.requests import RecordMovementRequest
+    from chalicelib.services import inventory
+
+    for level in deps.store.stock_levels(sku):
+        if level.available > 0:
+            sale = {"sku": sku, "location_id": level.location_id, "type": "sale"}
+            request = RecordMovementRequest.model_validate(sale | {"quantity": level.available})
+            inventory.record_movement(request, deps)

@@ -40,11 +40,10 @@ def test_a_reservation_run_twice_holds_the_units_once(deps: Deps) -> None:
     assert _reserved_units(deps, "TSHIRT-BLK-M") == before + 2
 
 
-def test_more_than_every_location_holds_is_out_of_stock_and_holds_nothing(deps: Deps) -> None:
-    most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
-    lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
-    order = flows.place(deps, lines=lines)
+def test_stock_sold_after_acceptance_is_out_of_stock_and_holds_nothing(deps: Deps) -> None:
+    order = flows.place(deps)
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    flows.sell_out(deps, "TSHIRT-BLK-M")  # the race for the units is lost at the till
     before = _reserved_units(deps, "TSHIRT-BLK-M")
     with pytest.raises(OutOfStock):
         stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
@@ -52,11 +51,12 @@ def test_more_than_every_location_holds_is_out_of_stock_and_holds_nothing(deps: 
     assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
 
 
-def test_an_order_short_of_stock_is_rejected_and_its_authorisation_voided(deps: Deps) -> None:
-    most = sum(level.available for level in deps.store.stock_levels("TSHIRT-BLK-M"))
-    lines = [{"sku": "TSHIRT-BLK-M", "quantity": most + 1, "fulfillment": "ship"}]
-    order = flows.place(deps, lines=lines)
+def test_an_order_that_loses_its_stock_is_rejected_and_its_authorisation_voided(
+    deps: Deps,
+) -> None:
+    order = flows.place(deps)
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    flows.sell_out(deps, "TSHIRT-BLK-M")
     with pytest.raises(OutOfStock):
         stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
     payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)

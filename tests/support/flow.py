@@ -212,3 +212,49 @@ def wait_until_settled(deps: Any, order_id: str, timeout: float = 30.0) -> Order
         return order if not order.payment.owed() else None
 
     return eventually(probe, timeout=timeout)
+
+
+class _HeldStart:
+    """A workflow whose ``start`` waits for the test to let the execution go."""
+
+    def __init__(self, workflow: Any) -> None:
+        self._workflow = workflow
+
+    def start(self, order_id: str, payload: dict[str, Any]) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._workflow, name)
+
+
+def place_then_sell_out(
+    deps: Any, body: dict[str, Any], sku: str, keep: dict[str, int] | None = None
+) -> str:
+    """A race lost after acceptance, made deterministic: the order is accepted (as the
+    demo storefront) while its stock is there, the shop floor's tills then sell every
+    unit of ``sku`` not yet promised (but ``keep``'s units at its locations), and only
+    then does the order's execution start, to find too little left. Returns the order id."""
+    import dataclasses
+    import hashlib
+
+    from chalicelib.domain.requests import PlaceOrderRequest, RecordMovementRequest
+    from chalicelib.services import inventory, ordering
+
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    held = dataclasses.replace(deps, workflow=_HeldStart(deps.workflow))
+    request = PlaceOrderRequest.model_validate(body)
+    key = "demo-storefront"
+    # The client the demo storefront's key acts as, as authentication names it.
+    client_id = (
+        deps.secrets.api_keys()[key].client_id or hashlib.sha256(key.encode()).hexdigest()[:16]
+    )
+    ordering.place_order(request, order_id, held, client_id)
+    for level in deps.store.stock_levels(sku):
+        sold = level.available - (keep or {}).get(level.location_id, 0)
+        if sold > 0:
+            sale = {"sku": sku, "location_id": level.location_id, "type": "sale"}
+            inventory.record_movement(
+                RecordMovementRequest.model_validate(sale | {"quantity": sold}), deps
+            )
+    deps.workflow.start(order_id, ordering.workflow_input(order_id, deps))
+    return order_id

@@ -60,7 +60,7 @@ def test_strings_are_trimmed() -> None:
 
 
 def test_unknown_top_level_field_is_refused() -> None:
-    assert error_locs(body(coupon="FREE")) == {("coupon",)}
+    assert error_locs(body(discount_code="FREE")) == {("discount_code",)}
 
 
 def test_price_in_a_line_is_refused_because_prices_come_from_the_catalogue() -> None:

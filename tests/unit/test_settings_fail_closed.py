@@ -61,7 +61,7 @@ def test_a_deployed_stage_with_its_parameters_has_no_demo_secret_at_all() -> Non
     assert settings.api_keys == {}
     assert settings.carrier_secret == ""
     assert settings.tracking_secret == ""
-    dumped = json.dumps(settings.model_dump())
+    dumped = json.dumps(settings.model_dump(mode="json"))
     for demo in (*DEMO_API_KEYS, DEMO_CARRIER_SECRET, DEMO_TRACKING_SECRET):
         assert demo not in dumped
 

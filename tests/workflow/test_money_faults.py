@@ -23,6 +23,7 @@ from tests.support.flow import (
     ledger_of,
     ops_alerts,
     place,
+    place_then_sell_out,
     post_carrier_event,
     raw_history,
     states_entered,
@@ -126,10 +127,11 @@ def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
     # Three ordered, one in stock: rejected, and its authorisation voided. The scheduled
     # settlement sweeper is held meanwhile: it would make one of the failing voids itself,
     # and this test proves that the workflow retries both.
-    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="12.00")
+    sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="12.00")
     body = order_body(lines=[_ship(sku, 3)], payment={"method": "card", "token": "tok_void_flaky"})
     with stack.scheduler.paused():
-        order_id = place(client, body)
+        # Accepted while three are there; the tills sell two before the reservation.
+        order_id = place_then_sell_out(deps, body, sku, keep={"WH-GETAFE": 1})
         rejected = wait_for_status(deps, order_id, "REJECTED")
         described = wait_for_execution(deps, rejected, timeout=60)
         final = wait_until_settled(deps, order_id)
@@ -279,8 +281,10 @@ def test_reject_and_not_collected_steps_that_time_out_void_once(
 ) -> None:
     faults.inject_fault("reject_order", "Sandbox.Timedout")
     faults.inject_fault("handle_fulfillment_timeout", "Sandbox.Timedout")
-    short = fresh_sku(deps, {"WH-GETAFE": 1}, price="5.00")
-    rejected_id = place(client, order_body(lines=[_ship(short, 2)]))
+    short = fresh_sku(deps, {"WH-GETAFE": 2}, price="5.00")
+    rejected_id = place_then_sell_out(
+        deps, order_body(lines=[_ship(short, 2)]), short, keep={"WH-GETAFE": 1}
+    )
     waiting = fresh_sku(deps, {"ST-VALENCIA": 2}, price="7.00")
     uncollected_id = place(client, order_body(lines=[_pickup(waiting)]))
 
@@ -353,9 +357,11 @@ def test_on_the_real_workflow_random_journeys_leave_the_books_balanced(
     token = data.draw(
         st.sampled_from(["tok_visa", "tok_refund_flaky", "tok_void_flaky", "tok_reply_lost"])
     )
-    ship_sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 0}, price="10.00")
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 3, "ST-MADRID": 0}, price="10.00")
     pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 1}, price="4.00")
-    lines = [_ship(ship_sku, data.draw(st.integers(1, 3)))]  # 3 is more than there is
+    # 3 is accepted, then loses its race: the tills leave 2 before the reservation.
+    quantity = data.draw(st.integers(1, 3))
+    lines = [_ship(ship_sku, quantity)]
     with_pickup = data.draw(st.booleans())
     if with_pickup:
         lines.append(_pickup(pickup_sku))
@@ -364,7 +370,11 @@ def test_on_the_real_workflow_random_journeys_leave_the_books_balanced(
     cancel_early = data.draw(st.booleans())
     collect = data.draw(st.booleans())
     return_one = data.draw(st.booleans())
-    order_id = place(client, order_body(lines=lines, payment={"method": "card", "token": token}))
+    body = order_body(lines=lines, payment={"method": "card", "token": token})
+    if quantity == 3:
+        order_id = place_then_sell_out(deps, body, ship_sku, keep={"WH-GETAFE": 2})
+    else:
+        order_id = place(client, body)
     try:
         if cancel_early:
             client.http.post(f"/orders/{order_id}/cancel", headers=STORE | JSON)

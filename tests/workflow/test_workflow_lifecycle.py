@@ -13,6 +13,7 @@ from tests.support.flow import (
     fresh_sku,
     ledger_of,
     place,
+    place_then_sell_out,
     post_carrier_event,
     raw_history,
     states_entered,
@@ -150,9 +151,11 @@ def test_declined_card_rejects_the_order_with_nothing_reserved_or_charged(
 
 
 def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, deps: Any) -> None:
-    # Two units can ship (one in the warehouse, one in a store that ships); three ordered.
-    sku = fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}, price="12.50")
-    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}]))
+    # Three units can ship (two in the warehouse, one in a store that ships); three are
+    # ordered and accepted, then the tills sell them before the execution reserves them.
+    sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 1}, price="12.50")
+    body = order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}])
+    order_id = place_then_sell_out(deps, body, sku)
 
     rejected = wait_for_status(deps, order_id, "REJECTED")
     # The refund is recorded by the same step, just after the status: read the end state.
@@ -173,7 +176,8 @@ def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, d
     assert order.payment.voided == order.total
     assert order.payment.owed() == []
 
-    assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0), "ST-MADRID": (1, 0)}
+    # Nothing held for it: the tills sold every unit, and the rejection reserved none.
+    assert stock_of(deps, sku) == {"WH-GETAFE": (0, 0), "ST-MADRID": (0, 0)}
     assert described["status"] == "SUCCEEDED"
     assert states_entered(described) == [
         "AuthorizePayment",

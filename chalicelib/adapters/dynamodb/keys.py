@@ -40,6 +40,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | back-in-stock subscription | ``SUBSCRIPTION#<id>`` | ``SUBSCRIPTION`` | the whole subscription (``doc``) |
 | open subscription of a SKU | ``BACKINSTOCK#<sku>`` | ``OPEN#<subscription id>`` | a copy only while open (deleted with its notice): the SKU's open subscriptions are one query |
 | notified opportunity of a SKU | ``BACKINSTOCK#<sku>`` | ``NOTIFIED#<opportunity id>`` | only while notified: what an order of the SKU may convert |
+| quote | ``QUOTE#<id>`` | ``QUOTE`` | the priced basket and its promises as JSON (``doc``); ``expires_at`` TTL a day after the quote expires |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
@@ -365,3 +366,8 @@ def open_subscription(sku: str, subscription_id: str) -> Key:
 def notified_opportunity(sku: str, opportunity_id: str) -> Key:
     """The pointer to a notified back-in-stock opportunity."""
     return _key(back_in_stock_pk(sku), f"{NOTIFIED_OPPORTUNITY_PREFIX}{opportunity_id}")
+
+
+def quote(quote_id: str) -> Key:
+    """A quote."""
+    return _key(f"QUOTE#{quote_id}", "QUOTE")

@@ -1,0 +1,170 @@
+"""``POST /quotes``: what a basket costs, taxes and shipping included, and when it is
+promised; an order placed on the quote (``quote_id``) is charged exactly that."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel
+
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.domain.errors import Forbidden
+from chalicelib.domain.money import Money
+from chalicelib.domain.placement import Channel
+from chalicelib.domain.pricing import PriceBreakdown, TaxBreakdown
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.quotes import FulfillmentLine, Quote
+from chalicelib.services import quoting
+
+quotes = Blueprint(__name__)
+
+
+class QuotedLineResponse(BaseModel):
+    """A line: ``total`` is ``unit_price × quantity``; ``discount`` its share."""
+
+    sku: str
+    quantity: int
+    unit_price: Money
+    discount: Money
+    total: Money
+
+
+class TaxResponse(BaseModel):
+    """The order's tax; ``included`` when the prices already hold it."""
+
+    name: str
+    rate: str
+    amount: Money
+    included: bool
+
+    @classmethod
+    def of(cls, tax: TaxBreakdown) -> TaxResponse:
+        """As the API shows it."""
+        return cls(
+            name=tax.name.value,
+            rate=str(tax.rate.normalize()) if tax.rate else "0",
+            amount=Money.of(tax.amount),
+            included=tax.included,
+        )
+
+
+class QuotedFulfillmentResponse(BaseModel):
+    """A part of the basket: from where, with whom, by when."""
+
+    type: str
+    location_id: str
+    carrier: str | None
+    lines: list[FulfillmentLine]
+    promised_by: datetime
+
+
+class AppliedPromotionResponse(BaseModel):
+    """A promotion the basket got."""
+
+    promotion_id: str
+    name: str
+    amount: Money
+
+
+class BreakdownFields(BaseModel):
+    """The price breakdown quotes and orders show alike."""
+
+    subtotal: Money
+    discount: Money
+    shipping: Money
+    tax: TaxResponse
+    total: Money
+
+    @staticmethod
+    def fields_of(breakdown: PriceBreakdown) -> dict[str, Any]:
+        """The breakdown's fields as money objects."""
+        return {
+            "subtotal": Money.of(breakdown.subtotal),
+            "discount": Money.of(breakdown.discount),
+            "shipping": Money.of(breakdown.shipping),
+            "tax": TaxResponse.of(breakdown.tax),
+            "total": Money.of(breakdown.total),
+        }
+
+
+class QuoteResponse(BreakdownFields):
+    """``POST /quotes``."""
+
+    quote_id: str
+    expires_at: datetime
+    lines: list[QuotedLineResponse]
+    fulfillments: list[QuotedFulfillmentResponse]
+    promotions: list[AppliedPromotionResponse]
+
+    @classmethod
+    def of(cls, quote: Quote) -> QuoteResponse:
+        """As the storefront reads it."""
+        breakdown = quote.breakdown
+        return cls(
+            quote_id=quote.quote_id,
+            expires_at=quote.expires_at,
+            lines=[
+                QuotedLineResponse(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=Money.of(line.unit_price),
+                    discount=Money.of(line.discount),
+                    total=Money.of(line.total),
+                )
+                for line in breakdown.lines
+            ],
+            fulfillments=[
+                QuotedFulfillmentResponse(
+                    type=part.type.value,
+                    location_id=part.location_id,
+                    carrier=part.carrier,
+                    lines=part.lines,
+                    promised_by=part.promised_by,
+                )
+                for part in quote.fulfillments
+            ],
+            promotions=[
+                AppliedPromotionResponse(
+                    promotion_id=p.promotion_id, name=p.name, amount=Money.of(p.amount)
+                )
+                for p in breakdown.promotions
+            ],
+            **BreakdownFields.fields_of(breakdown),
+        )
+
+
+@endpoint(
+    quotes,
+    "/quotes",
+    "POST",
+    summary="Price a basket (taxes, shipping, promotions) and promise it; valid until expires_at",
+    roles=("storefront", "store"),
+    request=QuoteRequest,
+    response=QuoteResponse,
+    status=200,
+    optional_headers=(IDEMPOTENCY_HEADER,),
+    access=Access.NEW,
+    errors=(404, 409),
+)
+def create_quote(call: Call) -> dict[str, Any]:
+    """Quote once per Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
+    request = call.parse(QuoteRequest)
+    principal = call.principal
+    assert principal is not None
+    if principal.role == "store":
+        if request.channel not in (Channel.STORE, Channel.KIOSK):
+            raise Forbidden("store keys quote store and kiosk orders only", field="channel")
+        principal.require_location(request.store_id, "store_id")
+
+    def create() -> dict[str, Any]:
+        quote = quoting.create_quote(request, principal.client_id, call.deps)
+        return QuoteResponse.of(quote).model_dump(mode="json")
+
+    if key is None:
+        return create()
+    return call.deps.idempotency.run(
+        f"quotes-{principal.client_id}", key, request.model_dump(mode="json"), create
+    )

@@ -1,0 +1,52 @@
+"""What an order was charged, as the pricing engine broke it down at placement (or as
+its quote did), and the promises it was given: fixed with the order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.money import Amount
+from chalicelib.domain.pricing import AppliedPromotion, PriceBreakdown, TaxBreakdown
+
+
+class OrderPricing(BaseModel):
+    """The breakdown shown in ``GET /orders/{id}``; ``total`` is the order's total."""
+
+    subtotal: Amount
+    discount: Amount
+    shipping: Amount
+    tax: TaxBreakdown
+    total: Amount
+    promotions: list[AppliedPromotion] = Field(default_factory=list)
+    quote_id: str | None = None
+    coupon: str | None = None
+    attribution: Attribution | None = None
+    # Ship promises by origin location, as the quote gave them: each shipment from there
+    # is held to it. Empty without a quote: promised from the moment of placement.
+    promises: dict[str, datetime] = Field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        breakdown: PriceBreakdown,
+        quote_id: str | None = None,
+        coupon: str | None = None,
+        attribution: Attribution | None = None,
+        promises: dict[str, datetime] | None = None,
+    ) -> OrderPricing:
+        """Fixed from the engine's breakdown."""
+        return cls(
+            subtotal=breakdown.subtotal,
+            discount=breakdown.discount,
+            shipping=breakdown.shipping,
+            tax=breakdown.tax,
+            total=breakdown.total,
+            promotions=breakdown.promotions,
+            quote_id=quote_id,
+            coupon=coupon,
+            attribution=attribution,
+            promises=promises or {},
+        )

@@ -1,0 +1,80 @@
+"""``POST /quotes``: the body of ``POST /orders`` without payment and consent (the
+customer optional), plus an optional coupon and campaign attribution."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.domain.errors import InvalidFields
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.placement import Channel
+from chalicelib.domain.requests import (
+    MAX_RESERVED_LINES,
+    AddressRequest,
+    AttributionTags,
+    CustomerRef,
+    OrderLineRequest,
+    PlaceOrderRequest,
+    Strict,
+)
+
+# Five digits whose first two are a Spanish province, 01 to 52.
+SPANISH_POSTAL_CODE = r"^(0[1-9]|[1-4][0-9]|5[0-2])[0-9]{3}$"
+SPAIN = ["ES", "Es", "eS", "es"]
+
+
+def is_spain(country: str) -> bool:
+    """Whether an address's country is Spain (ISO 3166, any case)."""
+    return country in SPAIN
+
+
+class QuoteAddress(AddressRequest):
+    """A delivery address; a Spanish one has a Spanish postal code, as sent."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"country": {"enum": SPAIN}}},
+        "then": {"properties": {"postal_code": {"pattern": SPANISH_POSTAL_CODE}}},
+    }
+
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=20)
+    ]
+
+
+class QuoteRequest(Strict):
+    """``POST /quotes``."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            rule
+            for rule in PlaceOrderRequest.json_schema_rules["allOf"]
+            # The customer is optional on a quote: drop the one-identifier rule.
+            if "customer" not in str(rule)
+        ]
+    }
+
+    channel: Channel
+    store_id: str | None = Field(default=None, min_length=1, max_length=64)
+    customer: CustomerRef | None = None
+    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_RESERVED_LINES)
+    shipping_address: QuoteAddress | None = None
+    coupon: str | None = Field(default=None, min_length=1, max_length=64)
+    attribution: AttributionTags | None = None
+
+    def check(self) -> None:
+        """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
+        problems: list[tuple[str, str]] = []
+        if self.channel in (Channel.STORE, Channel.KIOSK) and not self.store_id:
+            problems.append(("store_id", "required for store and kiosk orders"))
+        for index, line in enumerate(self.lines):
+            if line.fulfillment is FulfillmentType.PICKUP and not line.location_id:
+                problems.append((f"lines.{index}.location_id", "required for a pickup line"))
+        if (
+            any(line.fulfillment is FulfillmentType.SHIP for line in self.lines)
+            and self.shipping_address is None
+        ):
+            problems.append(("shipping_address", "required when a line ships"))
+        if problems:
+            raise InvalidFields(problems)

@@ -1,0 +1,68 @@
+"""A quote: what a basket costs and when it is promised, fixed for a while so that the
+order placed on it is charged exactly that and held to those promises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.pricing import PriceBreakdown
+
+
+class QuotedLine(BaseModel):
+    """A line as asked for: what an order on the quote must ask for again."""
+
+    sku: str
+    quantity: int
+    fulfillment: FulfillmentType
+    location_id: str | None = None
+
+
+class FulfillmentLine(BaseModel):
+    """Units of one SKU in a quoted fulfillment."""
+
+    sku: str
+    quantity: int
+
+
+class QuotedFulfillment(BaseModel):
+    """Where a part of the basket would come from, with whom, and by when."""
+
+    type: FulfillmentType
+    location_id: str
+    carrier: str | None
+    lines: list[FulfillmentLine]
+    promised_by: datetime
+
+
+class Quote(BaseModel):
+    """A priced basket for one client, valid until ``expires_at``."""
+
+    quote_id: str
+    client_id: str
+    created_at: datetime
+    expires_at: datetime
+    channel: str
+    lines: list[QuotedLine]
+    postal_code: str | None
+    breakdown: PriceBreakdown
+    fulfillments: list[QuotedFulfillment]
+    coupon: str | None = None
+    attribution: Attribution | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the quote can no longer be ordered on."""
+        return now >= self.expires_at
+
+    def asks_for(self, lines: list[QuotedLine], postal_code: str | None) -> bool:
+        """Whether an order asks for exactly these lines, to the same place (order of the
+        lines aside)."""
+
+        def key(line: QuotedLine) -> tuple[str, int, str, str]:
+            return (line.sku, line.quantity, line.fulfillment.value, line.location_id or "")
+
+        same_lines = sorted(map(key, lines)) == sorted(map(key, self.lines))
+        return same_lines and postal_code == self.postal_code

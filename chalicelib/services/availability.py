@@ -1,0 +1,127 @@
+"""What the stock can serve now: refusing up front what it cannot (orders and quotes
+alike), and the product page's availability per postal code."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from chalicelib.domain.availability import Demand, short_lines
+from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.regions import destination
+from chalicelib.services.promising import carrier_to, pickup_ready, ship_promise
+
+if TYPE_CHECKING:
+    from chalicelib.deps import Deps
+    from chalicelib.domain.requests import OrderLineRequest
+
+
+def demands_of(lines: list[OrderLineRequest]) -> list[Demand]:
+    """Request lines as stock demands (a pick-up line's store is where it must be)."""
+    return [
+        Demand(
+            sku=line.sku,
+            quantity=line.quantity,
+            location_id=line.location_id if line.fulfillment is FulfillmentType.PICKUP else None,
+        )
+        for line in lines
+    ]
+
+
+def refuse_unservable(lines: list[OrderLineRequest], deps: Deps) -> None:
+    """Raise ``UnservableLines`` (409 out-of-stock naming ``lines.<i>``) when
+    available-to-promise cannot cover a line now. Stock is read, never held: a race lost
+    after acceptance is still the workflow's ``out_of_stock`` rejection."""
+    demands = demands_of(lines)
+    stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
+    short = short_lines(demands, stock)
+    if short:
+        raise UnservableLines(
+            [
+                (
+                    f"lines.{index}",
+                    f"not enough {demands[index].sku} "
+                    + (
+                        f"at {demands[index].location_id}"
+                        if demands[index].location_id
+                        else "at any location that ships"
+                    )
+                    + f" for {demands[index].quantity}",
+                )
+                for index in short
+            ]
+        )
+
+
+class ShipOption(BaseModel):
+    """Whether the quantity can be shipped to the postal code, by whom and by when."""
+
+    available: bool
+    carrier: str | None
+    promised_by: datetime | None
+
+
+class PickupOption(BaseModel):
+    """Whether a store holds the quantity, and when it would be ready there."""
+
+    location_id: str
+    name: str
+    available: bool
+    ready_by: datetime | None
+
+
+class Availability(BaseModel):
+    """The product page's answer: delivered by when, or picked up where and when."""
+
+    sku: str
+    ship: ShipOption
+    pickup: list[PickupOption]
+
+
+def availability_of(sku: str, postal_code: str, quantity: int, deps: Deps) -> Availability:
+    """What ordering ``quantity`` of ``sku`` now would be promised: shipped to
+    ``postal_code`` from the locations sourcing would take it from (the latest of their
+    promises when it is split), or picked up at each store that does pick-ups.
+    ``NotFound`` for an unknown SKU, ``InvalidPostalCode`` (422) for a code in no
+    Spanish province."""
+    destination(postal_code, "postal_code")
+    if deps.store.product(sku) is None:
+        raise NotFound(f"unknown SKU {sku}", field="sku")
+    now = deps.clock()
+    levels = deps.store.stock_levels(sku)
+    locations = {location.location_id: location for location in deps.store.locations()}
+    carrier = carrier_to("ES", postal_code, deps)
+    ship = ShipOption(available=False, carrier=carrier.name, promised_by=None)
+    try:
+        plan = plan_sourcing({sku: quantity}, {}, {sku: levels})
+    except OutOfStock:
+        plan = None
+    if plan is not None:
+        promises = [
+            ship_promise(now, locations[a.location_id], "ES", postal_code, deps)[1]
+            for a in plan.allocations
+            if a.location_id in locations
+        ]
+        ship = ShipOption(
+            available=True, carrier=carrier.name, promised_by=max(promises, default=None)
+        )
+    held = {level.location_id: level.available for level in levels}
+    pickup = [
+        PickupOption(
+            location_id=location.location_id,
+            name=location.name,
+            available=held.get(location.location_id, 0) >= quantity,
+            ready_by=(
+                pickup_ready(now, location)
+                if held.get(location.location_id, 0) >= quantity
+                else None
+            ),
+        )
+        for location in sorted(locations.values(), key=lambda loc: loc.location_id)
+        if location.pickup
+    ]
+    return Availability(sku=sku, ship=ship, pickup=pickup)

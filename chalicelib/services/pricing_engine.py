@@ -1,0 +1,68 @@
+"""The one pricing engine (domain/pricing.py) applied to catalogue lines, for quotes and
+orders alike: the number a shopper is quoted is the number charged."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from chalicelib.domain import pricing
+from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.catalog import Location
+from chalicelib.domain.errors import InvalidPostalCode
+from chalicelib.domain.placement import OrderLine
+from chalicelib.domain.quote_requests import SPANISH_POSTAL_CODE, is_spain
+from chalicelib.domain.requests import AttributionTags
+from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
+
+if TYPE_CHECKING:
+    from chalicelib.deps import Deps
+
+POSTAL_CODE_FIELD = "shipping_address.postal_code"
+
+
+def attribution_of(tags: AttributionTags | None) -> Attribution | None:
+    """The request's attribution as the campaign projection reads it."""
+    return Attribution.model_validate(tags.model_dump()) if tags is not None else None
+
+
+def pricing_postal_code(country: str, postal_code: str) -> str:
+    """The postal code whose taxes and shipping zone apply: a Spanish address's own (as
+    sent: 422 naming it otherwise); abroad, the mainland's (IVA included, the peninsula
+    fee) until finance sets rules for exports."""
+    if not is_spain(country):
+        return HEAD_OFFICE_POSTAL_CODE
+    if not re.fullmatch(SPANISH_POSTAL_CODE, postal_code):
+        raise InvalidPostalCode(f"{postal_code!r} is not a Spanish postal code", POSTAL_CODE_FIELD)
+    return postal_code
+
+
+def price_lines(
+    lines: list[OrderLine],
+    locations: dict[str, Location],
+    postal_code: str | None,
+    coupon: str | None,
+    channel: str,
+    now: datetime,
+    deps: Deps,
+) -> pricing.PriceBreakdown:
+    """The engine's breakdown for catalogue lines (pick-up lines taxed at their store)."""
+    priced = [
+        pricing.PriceLine(
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price.amount,
+            fulfillment=pricing.FulfillmentType(line.fulfillment.value),
+            store_postal_code=(
+                (locations[line.location_id].postal_code or HEAD_OFFICE_POSTAL_CODE)
+                if line.location_id
+                else None
+            ),
+        )
+        for line in lines
+    ]
+    # No promotion is stored yet: a coupon can only be unknown (422 naming ``coupon``).
+    return pricing.price_with_promotions(
+        priced, postal_code, deps.settings.shipping_fees, [], coupon, channel, now
+    )

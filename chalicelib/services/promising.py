@@ -1,0 +1,95 @@
+"""Delivery and pick-up promises for real locations and addresses: which carrier takes a
+parcel, when it is promised, when a pick-up is ready. The same function answers the
+product page (``GET /availability``) and the dispatch, so the promise the shopper was
+shown is the SLA the carrier is held to."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.catalog import Location, LocationType
+from chalicelib.domain.errors import InvalidPostalCode
+from chalicelib.domain.promises import Origin, PickupStore, pickup_ready_by, promise
+from chalicelib.domain.regions import Destination, destination
+
+if TYPE_CHECKING:
+    from chalicelib.deps import Deps
+    from chalicelib.domain.orders import Order
+    from chalicelib.ports import Carrier
+
+# A location of unknown whereabouts (stored before locations had postal codes) is taken
+# to be in Madrid: the retailer's head office calendar.
+HEAD_OFFICE_POSTAL_CODE = "28001"
+
+
+def place_of(postal_code: str | None) -> Destination | None:
+    """The region of a Spanish postal code, or ``None`` for one that is not."""
+    if postal_code is None:
+        return None
+    try:
+        return destination(postal_code)
+    except InvalidPostalCode:
+        return None
+
+
+def origin_of(location: Location, deps: Deps) -> Origin:
+    """Where a parcel leaves from, with the pick-and-pack time the workflow waits."""
+    postal_code = location.postal_code
+    if place_of(postal_code) is None:
+        postal_code = HEAD_OFFICE_POSTAL_CODE
+    assert postal_code is not None
+    handling = timedelta(seconds=deps.settings.waits.real_handling_seconds)
+    return Origin(location_id=location.location_id, postal_code=postal_code, handling=handling)
+
+
+def carrier_to(country: str, postal_code: str, deps: Deps) -> Carrier:
+    """The first carrier whose service reaches the address's shipping zone; abroad (or for
+    a code no Spanish zone knows) the carrier the address's country calls for."""
+    to = place_of(postal_code) if country.upper() == "ES" else None
+    if to is not None:
+        for carrier in deps.carriers.values():
+            if carrier.service.serves(to):
+                return carrier
+    return deps.carriers[deps.choose_carrier(country, postal_code)]
+
+
+def ship_promise(
+    placed_at: datetime, origin: Location, country: str, postal_code: str, deps: Deps
+) -> tuple[Carrier, datetime]:
+    """The carrier and the promise (UTC) for a parcel from ``origin`` to the address. The
+    transit days count on the destination's calendar; abroad, on the origin's."""
+    carrier = carrier_to(country, postal_code, deps)
+    leaves = origin_of(origin, deps)
+    to = (place_of(postal_code) if country.upper() == "ES" else None) or leaves.place
+    return carrier, promise(placed_at, carrier.service, leaves, to).astimezone(UTC)
+
+
+def pickup_ready(placed_at: datetime, store: Location) -> datetime:
+    """When a pick-up order placed now is ready at the store (UTC)."""
+    postal_code = store.postal_code
+    if place_of(postal_code) is None:
+        postal_code = HEAD_OFFICE_POSTAL_CODE
+    assert postal_code is not None
+    at = PickupStore(location_id=store.location_id, postal_code=postal_code)
+    return pickup_ready_by(placed_at, at).astimezone(UTC)
+
+
+def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrier, datetime]:
+    """The carrier and promise for the order's parcel leaving ``location_id``: the
+    quote's promise for it, else computed from when the order was placed."""
+    address = order.shipping_address
+    locations = {location.location_id: location for location in deps.store.locations()}
+    origin = locations.get(location_id) or Location(
+        location_id=location_id,
+        type=LocationType.WAREHOUSE,
+        name=location_id,
+        city="",
+        pickup=False,
+        ships=True,
+    )
+    country, postal_code = (address.country, address.postal_code) if address else ("ES", "")
+    carrier, promised = ship_promise(order.placed_at, origin, country, postal_code, deps)
+    quoted = order.pricing.promises.get(location_id) if order.pricing else None
+    # An order on a quote is held to the quote's promise for what leaves from there.
+    return carrier, quoted or promised

@@ -1,0 +1,124 @@
+"""Quotes: the basket priced by the one pricing engine (domain/pricing.py) and promised
+from where sourcing would take it, kept until it expires."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.catalog import Location
+from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.placement import OrderLine
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
+from chalicelib.services.availability import refuse_unservable
+from chalicelib.services.ordering import catalogue_lines
+from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
+from chalicelib.services.promising import pickup_ready, ship_promise
+
+if TYPE_CHECKING:
+    from chalicelib.deps import Deps
+
+
+def _rule_problems(request: QuoteRequest) -> list[tuple[str, str]]:
+    try:
+        request.check()
+    except InvalidFields as exc:
+        return exc.problems
+    return []
+
+
+def _promised_fulfillments(
+    lines: list[OrderLine],
+    locations: dict[str, Location],
+    country: str,
+    postal_code: str,
+    now: datetime,
+    deps: Deps,
+) -> list[QuotedFulfillment]:
+    """Where sourcing would take each line from now, and the promise of each part."""
+    ship = {line.sku: line.quantity for line in lines if line.location_id is None}
+    pickup = {(line.sku, line.location_id): line.quantity for line in lines if line.location_id}
+    stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in lines}}
+    try:
+        plan = plan_sourcing(ship, pickup, stock)
+    except OutOfStock as exc:  # taken between the check and now
+        raise UnservableLines([("lines", exc.detail)]) from exc
+    parts: dict[tuple[FulfillmentType, str], list[FulfillmentLine]] = defaultdict(list)
+    for allocation in plan.allocations:
+        kind = (
+            FulfillmentType.PICKUP
+            if (allocation.sku, allocation.location_id) in pickup
+            else FulfillmentType.SHIP
+        )
+        parts[(kind, allocation.location_id)].append(
+            FulfillmentLine(sku=allocation.sku, quantity=allocation.quantity)
+        )
+    quoted = []
+    for (kind, location_id), part in parts.items():
+        location = locations[location_id]
+        if kind is FulfillmentType.PICKUP:
+            carrier, promised = None, pickup_ready(now, location)
+        else:
+            by, promised = ship_promise(now, location, country, postal_code, deps)
+            carrier = by.name
+        quoted.append(
+            QuotedFulfillment(
+                type=kind,
+                location_id=location_id,
+                carrier=carrier,
+                lines=part,
+                promised_by=promised,
+            )
+        )
+    return quoted
+
+
+def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
+    """Price and promise the basket now, refuse what cannot be served, keep the quote."""
+    problems = _rule_problems(request)
+    products = {product.sku: product for product in deps.store.products()}
+    locations = {location.location_id: location for location in deps.store.locations()}
+    lines = catalogue_lines(request, products, locations, problems)
+    address = request.shipping_address
+    ships = any(line.location_id is None for line in lines)
+    country = address.country if address else "ES"
+    postal_code = (
+        pricing_postal_code(address.country, address.postal_code) if address and ships else None
+    )
+    refuse_unservable(request.lines, deps)
+    now = deps.clock()
+    breakdown = price_lines(
+        lines, locations, postal_code, request.coupon, request.channel.value, now, deps
+    )
+    quote = Quote(
+        quote_id=f"qt_{secrets.token_hex(10)}",
+        client_id=client_id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=deps.settings.quote_ttl_seconds),
+        channel=request.channel.value,
+        lines=[
+            QuotedLine(
+                sku=line.sku,
+                quantity=line.quantity,
+                fulfillment=line.fulfillment,
+                location_id=line.location_id
+                if line.fulfillment is FulfillmentType.PICKUP
+                else None,
+            )
+            for line in request.lines
+        ],
+        postal_code=address.postal_code if address and ships else None,
+        breakdown=breakdown,
+        fulfillments=_promised_fulfillments(
+            lines, locations, country, (address.postal_code if address else ""), now, deps
+        ),
+        coupon=request.coupon,
+        attribution=attribution_of(request.attribution),
+    )
+    deps.store.put_quote(quote)
+    return quote

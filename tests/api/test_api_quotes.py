@@ -1,0 +1,214 @@
+"""``POST /quotes``: the basket priced by the one engine (taxes by territory, shipping by
+zone) and promised from where sourcing would take it; refused up front when it cannot be
+served; stored until it expires."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.flow import fresh_sku
+
+
+def _address(postal_code: str, country: str = "ES") -> dict[str, str]:
+    return {
+        "name": "Ana",
+        "line1": "Calle Mayor 1",
+        "city": "X",
+        "postal_code": postal_code,
+        "country": country,
+    }
+
+
+def _body(lines: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    return {"channel": "web", "lines": lines, "shipping_address": _address("28013")} | overrides
+
+
+def _ship(sku: str, quantity: int = 1) -> dict[str, Any]:
+    return {"sku": sku, "quantity": quantity, "fulfillment": "ship"}
+
+
+def _quote(client: Any, body: Any, auth: dict[str, str] = STOREFRONT) -> Any:
+    return client.http.post("/quotes", headers=auth | JSON, body=json.dumps(body))
+
+
+def _money(value: dict[str, str]) -> Decimal:
+    assert value["currency"] == "EUR"
+    assert len(value["amount"].split(".")[1]) == 2, value
+    return Decimal(value["amount"])
+
+
+def test_without_a_key_is_401_and_ops_is_403(client: Any) -> None:
+    body = _body([_ship("TSHIRT-BLK-M")])
+    assert_problem(client.http.post("/quotes", headers=JSON, body=json.dumps(body)), 401)
+    assert_problem(_quote(client, body, OPS), 403)
+
+
+def test_a_store_key_quotes_only_store_and_kiosk_orders(client: Any) -> None:
+    assert_problem(_quote(client, _body([_ship("TSHIRT-BLK-M")]), STORE), 403, "channel")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"lines": []}, "lines"),
+        ({"shipping_address": None}, "shipping_address"),
+        ({"shipping_address": _address("99999")}, "shipping_address.postal_code"),
+        ({"shipping_address": _address(" 28013")}, "shipping_address.postal_code"),
+        ({"coupon": "NOPE10"}, "coupon"),
+        ({"attribution": {"campaign": "x" * 101}}, "attribution.campaign"),
+        ({"payment": {"method": "card", "token": "tok_visa"}}, "payment"),
+    ],
+)
+def test_bad_bodies_are_422_naming_the_field(
+    client: Any, change: dict[str, Any], field: str
+) -> None:
+    response = _quote(client, _body([_ship("TSHIRT-BLK-M")]) | change)
+    assert_problem(response, 422, field)
+
+
+def test_an_unknown_sku_is_404_naming_the_line(client: Any) -> None:
+    assert_problem(_quote(client, _body([_ship("NOPE-1")])), 404, "lines.0.sku")
+
+
+def test_more_than_can_be_served_is_409_out_of_stock(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 1})
+    problem = assert_problem(_quote(client, _body([_ship("SOCKS-3P"), _ship(sku, 2)])), 409)
+    assert problem["type"].endswith("/out-of-stock")
+    assert [e["field"] for e in problem["errors"]] == ["lines.1"]
+
+
+def test_the_mainland_pays_iva_included_and_the_shipping_fee_below_fifty(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+
+    response = _quote(client, _body([_ship(sku, 2)]))
+
+    assert response.status_code == 200, response.body
+    quote = response.json_body
+    [line] = quote["lines"]
+    assert (_money(line["unit_price"]), _money(line["total"])) == (
+        Decimal("19.95"),
+        Decimal("39.90"),
+    )
+    assert _money(quote["subtotal"]) == Decimal("39.90")
+    assert _money(quote["discount"]) == Decimal("0.00")
+    assert _money(quote["shipping"]) == Decimal("4.95")
+    assert quote["tax"]["name"] == "IVA" and quote["tax"]["rate"] == "0.21"
+    assert quote["tax"]["included"] is True
+    # The IVA inside 39.90 (6.92) and inside the fee (0.86).
+    assert _money(quote["tax"]["amount"]) == Decimal("7.78")
+    assert _money(quote["total"]) == Decimal("44.85")
+    assert quote["promotions"] == []
+    [part] = quote["fulfillments"]
+    assert part["type"] == "ship" and part["location_id"] == "WH-GETAFE"
+    assert part["carrier"] == "rapido"
+    assert part["lines"] == [{"sku": sku, "quantity": 2}]
+    assert datetime.fromisoformat(part["promised_by"]) > datetime.fromisoformat(quote["expires_at"])
+
+
+def test_the_canaries_pay_the_price_without_iva_plus_igic(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+
+    quote = _quote(client, _body([_ship(sku, 2)], shipping_address=_address("35001"))).json_body
+
+    assert _money(quote["lines"][0]["unit_price"]) == Decimal("16.49")  # 19.95 / 1.21
+    assert _money(quote["subtotal"]) == Decimal("32.98")
+    assert _money(quote["shipping"]) == Decimal("9.95")
+    assert quote["tax"] == {
+        "name": "IGIC",
+        "rate": "0.07",
+        "amount": {"amount": "3.01", "currency": "EUR"},  # 2.31 on the goods, 0.70 on the fee
+        "included": False,
+    }
+    assert _money(quote["total"]) == Decimal("45.94")
+    assert quote["fulfillments"][0]["carrier"] == "veloz"
+
+
+def test_shipping_is_free_from_the_zones_threshold(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="25.00")
+    quote = _quote(client, _body([_ship(sku, 2)])).json_body
+    assert _money(quote["shipping"]) == Decimal("0.00")
+    assert _money(quote["total"]) == Decimal("50.00")
+
+
+def test_a_pickup_line_pays_nothing_to_ship_and_is_promised_when_ready(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"ST-BARCELONA": 2}, price="12.00")
+    line = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-BARCELONA"}
+    body = {"channel": "store", "store_id": "ST-BARCELONA", "lines": [line]}
+
+    quote = _quote(client, body, STORE).json_body
+
+    assert _money(quote["shipping"]) == Decimal("0.00")
+    assert _money(quote["total"]) == Decimal("12.00")
+    [part] = quote["fulfillments"]
+    assert (part["type"], part["location_id"], part["carrier"]) == ("pickup", "ST-BARCELONA", None)
+
+
+def test_the_quote_is_kept_until_it_expires(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="10.00")
+    body = _body([_ship(sku)], attribution={"campaign": "rebajas", "source": "newsletter"})
+
+    quote = _quote(client, body).json_body
+
+    stored = deps.store.get_quote(quote["quote_id"])
+    assert str(stored.breakdown.total) == quote["total"]["amount"]
+    assert stored.attribution is not None and stored.attribution.campaign == "rebajas"
+    created = stored.created_at
+    expires = datetime.fromisoformat(quote["expires_at"])
+    assert expires - created == timedelta(seconds=deps.settings.quote_ttl_seconds)
+    # Nothing is held for a quote.
+    assert [level.reserved for level in deps.store.stock_levels(sku)] == [0]
+
+
+def _order_on(quote_body: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    body = order_body(lines=quote_body["lines"], shipping_address=quote_body["shipping_address"])
+    return body | extra
+
+
+def test_an_order_on_a_quote_is_charged_its_total_and_shows_its_breakdown(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+    quote_body = _body([_ship(sku, 2)], shipping_address=_address("38001"))  # Tenerife
+    quote = _quote(client, quote_body).json_body
+
+    placed = place_order(client, _order_on(quote_body, quote_id=quote["quote_id"]))
+
+    assert placed["total"] == quote["total"]
+    order = get_order(client, placed["order_id"])
+    assert order["quote_id"] == quote["quote_id"]
+    for field in ("subtotal", "discount", "shipping", "tax", "total"):
+        assert order[field] == quote[field], field
+
+
+def test_an_unknown_quote_is_404_naming_quote_id_and_stores_nothing(client: Any, deps: Any) -> None:
+    body = order_body(quote_id="qt_nobody")
+    response, key = post_order(client, body)
+    assert_problem(response, 404, "quote_id")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_a_quote_for_other_lines_is_409_naming_quote_id(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    quote_body = _body([_ship(sku, 1)])
+    quote = _quote(client, quote_body).json_body
+    other = _order_on(_body([_ship(sku, 2)]), quote_id=quote["quote_id"])
+    response, _ = post_order(client, other)
+    assert_problem(response, 409, "quote_id")
+
+
+def test_an_order_with_an_unknown_coupon_is_422_naming_coupon(client: Any, deps: Any) -> None:
+    body = order_body(coupon="NOPE10")
+    response, key = post_order(client, body)
+    assert_problem(response, 422, "coupon")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])

@@ -1,0 +1,52 @@
+"""``POST /orders`` refuses up front what available-to-promise cannot cover: 409, problem
+type ``.../out-of-stock``, each short line named ``lines.<i>``, nothing stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support import STORE, STOREFRONT, assert_problem, error_fields, order_body
+from tests.support.api import assert_not_stored, post_order
+from tests.support.flow import fresh_sku
+
+
+def test_a_ship_line_beyond_every_shipping_location_is_409_out_of_stock(
+    client: Any, deps: Any
+) -> None:
+    # Three ship (warehouse and Madrid); Valencia's five do not ship.
+    sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 1, "ST-VALENCIA": 5})
+    other = fresh_sku(deps, {"WH-GETAFE": 9})
+    lines = [
+        {"sku": other, "quantity": 1, "fulfillment": "ship"},
+        {"sku": sku, "quantity": 4, "fulfillment": "ship"},
+    ]
+    body = order_body(lines=lines)
+
+    response, key = post_order(client, body)
+
+    problem = assert_problem(response, 409)
+    assert problem["type"].endswith("/out-of-stock"), problem
+    assert error_fields(response) == {"lines.1"}
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_a_pickup_line_counts_only_its_store(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 50, "ST-VALENCIA": 1})
+    line = {"sku": sku, "quantity": 2, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}
+    body = order_body(channel="store", store_id="ST-VALENCIA", lines=[line])
+    del body["shipping_address"]
+
+    response, key = post_order(client, body, STORE)
+
+    assert_problem(response, 409)
+    assert error_fields(response) == {"lines.0"}
+    assert_not_stored(deps, STORE, key, body["customer"]["email"])
+
+
+def test_exactly_what_is_left_is_accepted(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 2, "ST-MADRID": 1})
+    body = order_body(lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}])
+
+    response, _ = post_order(client, body)
+
+    assert response.status_code == 202, response.body

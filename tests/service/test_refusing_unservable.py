@@ -1,0 +1,101 @@
+"""Refusing up front what the stock cannot serve: 409 out-of-stock naming each short
+line, nothing stored, no execution, no customer created."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import NotFound, UnservableLines
+from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.services import ordering
+from tests.service import flows
+
+SKU = "TSHIRT-BLK-M"
+
+
+def _shippable(deps: Deps, sku: str = SKU) -> int:
+    return sum(max(0, lv.available) for lv in deps.store.stock_levels(sku) if lv.ships)
+
+
+def _at(deps: Deps, location_id: str, sku: str = SKU) -> int:
+    return next(
+        lv.available for lv in deps.store.stock_levels(sku) if lv.location_id == location_id
+    )
+
+
+def _refused(deps: Deps, lines: list[dict[str, object]], **overrides: object) -> UnservableLines:
+    request = PlaceOrderRequest.model_validate(flows.body(lines=lines, **overrides))
+    with pytest.raises(UnservableLines) as refused:
+        ordering.place_order(request, "ord_refused", deps, "demo-shop")
+    with pytest.raises(NotFound):
+        deps.store.get_order("ord_refused")
+    assert "ord_refused" not in deps.workflow.started  # type: ignore[attr-defined]
+    return refused.value
+
+
+def test_more_than_every_shipping_location_holds_is_refused_naming_the_line(deps: Deps) -> None:
+    lines = [
+        {"sku": "SOCKS-3P", "quantity": 1, "fulfillment": "ship"},
+        {"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"},
+    ]
+    refused = _refused(deps, lines)
+    assert refused.status == 409
+    assert refused.title == "Out of stock"
+    assert [field for field, _ in refused.field_errors()] == ["lines.1"]
+
+
+def test_a_refused_order_creates_no_customer(deps: Deps) -> None:
+    email = "nobody-yet@example.com"
+    lines = [{"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"}]
+    _refused(deps, lines, customer={"email": email, "name": "Ana"})
+    assert (
+        deps.customers.find_identifier(Identifier(type=IdentifierType.EMAIL, value=email)) is None
+    )
+
+
+def test_a_pickup_line_counts_only_its_own_store(deps: Deps) -> None:
+    # Plenty in the warehouse does not help a pick-up at Madrid.
+    wanted = _at(deps, "ST-MADRID") + 1
+    lines = [{"sku": SKU, "quantity": wanted, "fulfillment": "pickup", "location_id": "ST-MADRID"}]
+    refused = _refused(deps, lines, shipping_address=None)
+    assert [field for field, _ in refused.field_errors()] == ["lines.0"]
+
+
+def test_lines_for_the_same_sku_are_judged_together(deps: Deps) -> None:
+    half = _shippable(deps) // 2 + 1
+    lines = [{"sku": SKU, "quantity": half, "fulfillment": "ship"}] * 2
+    refused = _refused(deps, lines)
+    assert [field for field, _ in refused.field_errors()] == ["lines.0", "lines.1"]
+
+
+def test_units_promised_to_orders_are_not_promised_again(deps: Deps) -> None:
+    flows.reserved(deps, lines=[{"sku": SKU, "quantity": 3, "fulfillment": "ship"}])
+    lines = [{"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"}]
+    _refused(deps, lines)
+    everything_left = [{"sku": SKU, "quantity": _shippable(deps), "fulfillment": "ship"}]
+    assert flows.place(deps, lines=everything_left).lines[0].quantity == _shippable(deps)
+
+
+def test_a_retried_request_finds_its_order_even_once_the_stock_is_gone(deps: Deps) -> None:
+    request = PlaceOrderRequest.model_validate(flows.body())
+    first = ordering.place_order(request, "ord_retry", deps, "demo-shop")
+    flows.sell_out(deps, SKU)
+    again = ordering.place_order(request, "ord_retry", deps, "demo-shop")
+    assert again.order_id == first.order_id
+
+
+def test_a_refused_customer_is_subscribed_to_what_was_short_once(deps: Deps) -> None:
+    email = "waiting-for-it@example.com"
+    lines = [
+        {"sku": "SOCKS-3P", "quantity": 1, "fulfillment": "ship"},
+        {"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"},
+    ]
+    _refused(deps, lines, customer={"email": email, "name": "Ana"})
+    # The same request retried (same order id) subscribes nobody twice.
+    _refused(deps, lines, customer={"email": email, "name": "Ana"})
+    waiting = [s for s in deps.opportunities.open_subscriptions(SKU) if s.email == email]
+    assert len(waiting) == 1
+    # Only the short line's SKU: the socks could be served.
+    assert not [s for s in deps.opportunities.open_subscriptions("SOCKS-3P") if s.email == email]
