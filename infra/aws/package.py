@@ -62,7 +62,7 @@ from infra.aws.names import (
     _var,
 )
 from infra.aws.permissions import function_policy
-from infra.aws.slim import slim
+from infra.aws.slim import cold_start_modules, slim
 
 # cfn-lint checks skipped, each with the reason why; empty means every check runs. Errors
 # and warnings both fail the package.
@@ -276,7 +276,10 @@ def package(stage: str, region: str, dist: Path = DIST) -> Path:
 
     sam_path = run_chalice(stage, merge_path, dist / stage, region)
     code_path = sam_path.parent / "deployment.zip"
-    zipped_before, zipped_after = slim(code_path, BABEL_LOCALES.values())
+    function_env = {k: v for k, v in os.environ.items() if not k.startswith(("ORQUESTA_", "MOTO_"))}
+    function_env |= {**stage_environment(stage), "AWS_DEFAULT_REGION": region}
+    cold_start = cold_start_modules(ROOT, function_env)
+    zipped_before, zipped_after = slim(code_path, BABEL_LOCALES.values(), cold_start)
     sam: Json = json.loads(sam_path.read_text())
     api = next((f for f in functions if f.logical_id == API_HANDLER), None)
     if api is not None:

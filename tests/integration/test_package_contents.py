@@ -1,6 +1,7 @@
 """What `make package` puts in the deployment zip: the app and what it imports, without the
-AWS SDK the Lambda runtime ships or Babel data for locales the product does not speak, and
-still able to word money and dates from what is left (infra/aws/slim.py)."""
+AWS SDK the Lambda runtime ships or Babel data for locales the product does not speak,
+still able to word money and dates from what is left, and with the bytecode of what a cold
+start imports (infra/aws/slim.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -118,3 +120,36 @@ def test_money_and_dates_are_worded_from_the_package_as_from_the_full_babel(
     from_package = worded(str(tmp_path))
     assert from_package == worded()
     assert "1.234,50\xa0€" in from_package
+
+
+def test_a_cold_start_imports_the_app_from_the_package_s_bytecode(
+    deployment_zip: Path, tmp_path: Path
+) -> None:
+    # Lambda's task directory is read-only: bytecode it cannot find, it compiles at every
+    # cold start. Sources that no longer compile prove the import never read them.
+    with zipfile.ZipFile(deployment_zip) as archive:
+        archive.extractall(tmp_path)
+    for source in ("app.py", "chalicelib/config.py", "pydantic/main.py", "chalice/app.py"):
+        (tmp_path / source).write_text("raise ImportError('compiled from source')\n")
+    # The zip first, then the SDK the runtime provides (here the venv's); -B writes nothing.
+    script = (
+        f"import sys; sys.path[:0] = [{str(tmp_path)!r}];"
+        f" sys.path.append({sysconfig.get_paths()['purelib']!r}); import app; print(app.app)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORQUESTA_", "MOTO_"))}
+    env |= {
+        "ORQUESTA_STAGE": STAGE,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "ORQUESTA_API_KEYS_PARAMETER": "/orquesta/dev/api-keys",
+        "ORQUESTA_CARRIER_SECRET_PARAMETER": "/orquesta/dev/carrier-secrets",
+        "ORQUESTA_TRACKING_SECRET_PARAMETER": "/orquesta/dev/tracking-secret",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-B", "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Chalice" in result.stdout
