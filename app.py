@@ -7,11 +7,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from chalice import Chalice, Rate  # type: ignore[attr-defined]
 from chalice.app import CloudWatchEvent, SNSEvent
 from pydantic import BaseModel
 
+from chalicelib.adapters.tracing import LazyTracer
 from chalicelib.api.alerts import alerts
 from chalicelib.api.availability import availability
 from chalicelib.api.care import care
@@ -51,8 +52,9 @@ from chalicelib.services import (
 app = Chalice(app_name="orquesta")
 logger = Logger(service="orquesta")
 # X-Ray traces of every step and subscriber, with the AWS calls they make (patched boto3);
-# outside Lambda (tests, the local stack) Powertools turns the tracer off by itself.
-tracer = Tracer(service="orquesta")
+# outside Lambda (tests, the local stack) Powertools turns the tracer off by itself. Made
+# at the first traced call, not at import (chalicelib/adapters/tracing.py).
+tracer = LazyTracer(service="orquesta")
 
 BLUEPRINTS = (
     orders,
@@ -76,6 +78,8 @@ for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 # Powertools' Lambda context in every function's logs, a correlation id on every request.
 install_log_context(app)
+# The API's AWS calls are traced too: its first request makes the Tracer, which patches boto3.
+app.register_middleware(tracer.patch_aws_calls, "http")
 
 
 # Workflow steps: the state machine calls these by ARN; errors keep their class names so

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -19,6 +21,10 @@ STATIC = Path(__file__).resolve().parent / "static"
 def environment() -> Environment:
     """HTML templates (``*.html.j2``) are autoescaped, text ones are not; a name missing from
     the context is an error rather than an empty string in a customer's email."""
+    # Imported here: only the functions that email or serve a page render, and every
+    # function's cold start imports this module (bench/cold_import.py).
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),

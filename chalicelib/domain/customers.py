@@ -8,7 +8,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.errors import Unprocessable
@@ -51,6 +50,10 @@ class Identifier(BaseModel):
 
 def normalise_email(raw: str, field: str = "email") -> str:
     """Lower-cased, validated address (no DNS look-up: nothing may reach the network)."""
+    # Imported here: only the API validates addresses, and every function's cold start
+    # imports this module (bench/cold_import.py).
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # Syntax as JSON Schema's "email" format has it; the reserved name "test" is an
         # address too (test environments use it).

@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from chalicelib.config import Settings
+from chalicelib.presentation.wording import BABEL_LOCALES
 from infra.aws.checks import check_packaged, detach_api_from_handler
 from infra.aws.functions import Function, app_functions, chalice_config, stage_environment
 from infra.aws.monitoring import (
@@ -61,6 +62,7 @@ from infra.aws.names import (
     _var,
 )
 from infra.aws.permissions import function_policy
+from infra.aws.slim import cold_start_modules, slim
 
 # cfn-lint checks skipped, each with the reason why; empty means every check runs. Errors
 # and warnings both fail the package.
@@ -273,6 +275,11 @@ def package(stage: str, region: str, dist: Path = DIST) -> Path:
     write_json(merge_path, merge_template(stage, functions))
 
     sam_path = run_chalice(stage, merge_path, dist / stage, region)
+    code_path = sam_path.parent / "deployment.zip"
+    function_env = {k: v for k, v in os.environ.items() if not k.startswith(("ORQUESTA_", "MOTO_"))}
+    function_env |= {**stage_environment(stage), "AWS_DEFAULT_REGION": region}
+    cold_start = cold_start_modules(ROOT, function_env)
+    zipped_before, zipped_after = slim(code_path, BABEL_LOCALES.values(), cold_start)
     sam: Json = json.loads(sam_path.read_text())
     api = next((f for f in functions if f.logical_id == API_HANDLER), None)
     if api is not None:
@@ -288,7 +295,10 @@ def package(stage: str, region: str, dist: Path = DIST) -> Path:
         f"({', '.join(f'{n} {kind}' for kind, n in sorted(kinds.items()))})"
     )
     print(f"  template: {sam_path.relative_to(ROOT)}")
-    print(f"  code:     {(sam_path.parent / 'deployment.zip').relative_to(ROOT)}")
+    print(
+        f"  code:     {code_path.relative_to(ROOT)} ({zipped_after / 1e6:.1f} MB zipped; "
+        f"{zipped_before / 1e6:.1f} MB as chalice packaged it: infra/aws/slim.py)"
+    )
     print(f"  merged:   {merge_path.relative_to(ROOT)}")
     print(
         f"  cfn-lint: {levels['Error']} errors, {levels['Warning']} warnings, "

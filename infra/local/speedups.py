@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from chalicelib.adapters.tracing import LazyTracer
 from infra.local.gsi_index import index_gsi_queries
 from infra.local.patching import apply_once
 from infra.local.table_locks import lock_tables_per_action
@@ -172,6 +173,9 @@ def tracer_off(app_module: Any = None) -> None:
     provider = NoTracing()
     Tracer(disabled=True, auto_patch=False, provider=provider)  # type: ignore[arg-type]
     tracer = getattr(app_module, "tracer", None) if app_module is not None else None
+    if isinstance(tracer, LazyTracer):
+        # The app makes its Tracer at its first traced call: the one made, if any.
+        tracer = tracer.built
     if isinstance(tracer, Tracer):
         tracer.provider = provider  # type: ignore[assignment]
         tracer.disabled = True

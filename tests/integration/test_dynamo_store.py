@@ -377,3 +377,30 @@ def test_a_lost_capture_reply_is_retried_without_capturing_twice(deps: Any) -> N
     ledger = deps.payments.statement(payment_id)
     assert ledger["captured"]["amount"] == "30.00"
     assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+
+
+def test_a_save_that_changes_the_order_alone_is_one_plain_conditional_write(deps: Any) -> None:
+    # A transaction bills each item twice; one item is as atomic with a conditional PutItem.
+    order = new_order()
+    deps.store.create_order(order)
+    fresh = deps.store.get_order(order.order_id)
+    stale = deps.store.get_order(order.order_id)
+    operations: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        operations.append(model.name)
+
+    events = deps.store.table.client.meta.events
+    events.register("before-call.dynamodb", record)
+    try:
+        fresh.delivery_task_token = "token-1"
+        deps.store.save_order(fresh)
+        stale.delivery_task_token = "token-2"
+        with pytest.raises(ConcurrentModification):
+            deps.store.save_order(stale)
+    finally:
+        events.unregister("before-call.dynamodb", record)
+
+    assert operations == ["PutItem", "PutItem"]
+    stored = deps.store.get_order(order.order_id)
+    assert (stored.version, stored.delivery_task_token) == (2, "token-1")

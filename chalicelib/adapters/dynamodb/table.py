@@ -163,7 +163,17 @@ class Table:
     # Running them ------------------------------------------------------------------------
     def transact(self, writes: list[dict[str, Any]]) -> None:
         """Run the writes as one transaction; ``TransactionCancelled`` naming the items whose
-        condition failed (CancellationReasons come in the order of the writes)."""
+        condition failed (CancellationReasons come in the order of the writes).
+
+        One write that changes an item runs as a plain conditional write: it is as atomic
+        alone, and a transaction bills each of its items twice (two-phase commit). A failed
+        condition is still ``TransactionCancelled`` naming the item, as callers expect."""
+        if len(writes) == 1 and "ConditionCheck" not in writes[0]:
+            try:
+                self.write(writes[0])
+            except ConditionFailed as exc:
+                raise TransactionCancelled([_write_key(writes[0])]) from exc
+            return
         try:
             self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as exc:

@@ -1,0 +1,112 @@
+"""What a Lambda cold start imports: ``import app`` leaves out what only some functions need
+(templates, Babel, calendars, QR codes, address validation) and the X-Ray SDK, whose
+recorder the Tracer makes at its first traced call (chalicelib/adapters/tracing.py).
+How long the import takes is measured by bench/cold_import.py, not asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from bench.cold_import import ROOT, lambda_environment
+from chalicelib.adapters.tracing import LazyTracer
+
+# Top-level packages only some functions use, each with what uses it.
+DEFERRED = {
+    "jinja2": "chalicelib/rendering.py: emails, the tracking page, the console",
+    "babel": "chalicelib/presentation/wording.py: emails and pages",
+    "holidays": "chalicelib/domain/calendars.py: delivery promises",
+    "segno": "chalicelib/presentation/qr.py: pick-up codes",
+    "email_validator": "chalicelib/domain/customers.py: the API's address checks",
+    "aws_xray_sdk": "the Tracer, at the first traced call",
+}
+
+_IMPORTED = """
+import json, sys
+import app
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_importing_app_as_a_lambda_cold_start_leaves_out_what_only_some_functions_need() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTED],
+        cwd=ROOT,
+        env=lambda_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    imported = set(json.loads(result.stdout.strip().splitlines()[-1]))
+    assert {"app", "chalicelib", "chalice", "pydantic"} <= imported
+    assert imported & set(DEFERRED) == set()
+
+
+class RecordingTracer:
+    """Stands for Powertools' Tracer: records what it decorated and what it was asked."""
+
+    made = 0
+
+    def __init__(self, service: str) -> None:
+        RecordingTracer.made += 1
+        self.decorated: list[str] = []
+
+    def capture_lambda_handler(self, handler: Any) -> Any:
+        self.decorated.append(f"handler {handler.__name__}")
+        return lambda event, context: ("traced", handler(event, context))
+
+    def capture_method(self, method: Any) -> Any:
+        self.decorated.append(f"method {method.__name__}")
+        return lambda *args: ("traced", method(*args))
+
+
+@pytest.fixture
+def recording(monkeypatch: pytest.MonkeyPatch) -> type[RecordingTracer]:
+    import aws_lambda_powertools
+
+    RecordingTracer.made = 0
+    monkeypatch.setattr(aws_lambda_powertools, "Tracer", RecordingTracer)
+    return RecordingTracer
+
+
+def test_the_lazy_tracer_makes_one_tracer_at_the_first_call_and_traces_every_call(
+    recording: type[RecordingTracer],
+) -> None:
+    tracer = LazyTracer(service="orquesta")
+
+    @tracer.capture_lambda_handler
+    def step(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return {"seen": event["n"]}
+
+    @tracer.capture_method
+    def subscriber(message: str) -> str:
+        return message.upper()
+
+    assert (recording.made, tracer.built) == (0, None)
+    assert step.__name__ == "step"  # chalice names the function after it
+    assert step({"n": 1}, None) == ("traced", {"seen": 1})
+    assert step({"n": 2}, None) == ("traced", {"seen": 2})
+    assert subscriber("hola") == ("traced", "HOLA")
+    built: Any = tracer.built
+    assert recording.made == 1
+    assert built.decorated == ["handler step", "method subscriber"]
+
+
+def test_the_api_s_first_request_makes_the_tracer_before_its_handler_runs(
+    recording: type[RecordingTracer],
+) -> None:
+    tracer = LazyTracer(service="orquesta")
+    seen: list[object] = []
+
+    def handler(request: str) -> str:
+        seen.append(tracer.built)
+        return f"answer to {request}"
+
+    assert tracer.patch_aws_calls("GET /", handler) == "answer to GET /"
+    assert seen[0] is not None and seen[0] is tracer.built
+    assert tracer.patch_aws_calls("GET /x", handler) == "answer to GET /x"
+    assert recording.made == 1
