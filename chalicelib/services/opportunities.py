@@ -90,7 +90,22 @@ def subscribe_shortage(
     made = shortage_subscriptions(
         reference, known, email, deps.clock(), customer_id=customer_id, order_id=order_id
     )
-    return [_keep(subscription, deps) for subscription in made]
+    return [
+        _keep(subscription, deps)
+        for subscription in made
+        if not _wished_already(subscription, deps)
+    ]
+
+
+def _wished_already(subscription: BackInStockSubscription, deps: Deps) -> bool:
+    """One wish per address and SKU: another open subscription (the shopper asked on the
+    product page, or an earlier refusal) already covers this one."""
+    found = find_open(
+        deps.opportunities.open_subscriptions(subscription.sku),
+        subscription.sku,
+        subscription.email,
+    )
+    return found is not None and found.subscription_id != subscription.subscription_id
 
 
 def _back_in_stock_email(subscription: BackInStockSubscription, deps: Deps) -> Email:
