@@ -24,6 +24,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
 from chalicelib.api.sandbox import sandbox
+from chalicelib.api.self_service import track_actions
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
@@ -58,6 +59,7 @@ BLUEPRINTS = (
     alerts,
     console,
     tracking,
+    track_actions,
     openapi,
     sandbox,
 )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
@@ -290,3 +290,5 @@ class TrackingResponse(BaseModel):
     timeline: list[dict[str, Any]]
     fulfillments: list[dict[str, Any]]
     returns: list[dict[str, Any]]
+    # What the customer may do now: a subset of cancel, return, ticket, pay, in page order.
+    actions: list[Literal["cancel", "return", "ticket", "pay"]] = Field(default_factory=list)

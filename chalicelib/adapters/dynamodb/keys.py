@@ -302,6 +302,9 @@ def sandbox_ledger(payment_id: str) -> Key:
     return _key(f"SANDBOXPAY#{payment_id}", "LEDGER")
 
 
-def sandbox_authorisation(order_id: str) -> Key:
-    """The claim that makes one payment per order."""
-    return _key(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+def sandbox_authorisation(order_id: str, card_token: str) -> Key:
+    """The claim that makes one payment per order and card: a retried authorisation finds
+    it, while a new card after a decline (paying again) is a new payment. The token is
+    hashed so that no card reference sits in a key."""
+    card = hashlib.sha256(card_token.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _key(f"SANDBOXPAY#ORDER#{order_id}", f"AUTH#{card}")
