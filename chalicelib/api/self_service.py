@@ -13,6 +13,7 @@ from chalicelib.api.models import OrderResponse, ReturnResponse
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import (
     MAX_LINES,
+    CancelOrderRequest,
     PaymentRequest,
     RequestReturnRequest,
     ReturnLineRequest,
@@ -76,17 +77,20 @@ def _key(call: Call) -> str:
     "/track/{token}/cancel",
     "POST",
     summary="The customer cancels from the tracking page (409 once anything shipped)",
+    request=CancelOrderRequest,
     response=OrderResponse,
     tag="tracking",
     access=Access.SIGNED,
     errors=(409,),
     optional_headers=(IDEMPOTENCY_HEADER,),
+    optional_body=True,
 )
 def cancel(call: Call, token: str) -> dict[str, Any]:
     """Cancelling twice answers the same; the key is checked when given."""
     call.idempotency_key(required=False)
+    request = call.parse(CancelOrderRequest, optional=True)
     order = order_for_token(token, call.deps)
-    return _order_body(self_service.cancel(order, call.deps), call)
+    return _order_body(self_service.cancel(order, call.deps, request.reason), call)
 
 
 @endpoint(

@@ -41,11 +41,11 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
     return available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
 
 
-def cancel(order: Order, deps: Deps) -> Order:
+def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
     """Cancel before anything shipped; asking again once cancelled answers the same."""
     if order.status is not OrderStatus.CANCELLED:
         actions_now(order, deps).require(CustomerAction.CANCEL)
-    return ordering.cancel_order(order.order_id, deps, "cancelled by the customer")
+    return ordering.cancel_order(order.order_id, deps, reason or "cancelled by the customer")
 
 
 def request_return(order: Order, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
