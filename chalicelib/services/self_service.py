@@ -50,14 +50,15 @@ def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
 
 def request_return(order: Order, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
     """Ask to send delivered units back, within the window. A return in store without a
-    store named goes to the store the order came from or was collected at, if any."""
+    store named goes to the store the order came from or was collected at, if any, and
+    otherwise to whichever store the customer takes it to."""
     actions_now(order, deps).require(CustomerAction.RETURN)
     if request.channel == "store" and not request.location_id:
         store = order.store_id or next(
             (f.location_id for f in order.fulfillments if f.type.value == "pickup"), None
         )
         request = request.model_copy(update={"location_id": store})
-    return returns.request_return(order.order_id, request, deps)
+    return returns.request_return(order.order_id, request, deps, any_store=True)
 
 
 def ticket_id_for(order_id: str, idempotency_key: str) -> str:

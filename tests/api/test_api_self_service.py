@@ -159,6 +159,14 @@ def test_the_customer_asks_for_a_return_once_delivered(client: Any, deps: Any) -
     assert first.json_body["return_id"] == again.json_body["return_id"]
     order = deps.store.get_order(order_id)
     assert [r.return_id for r in order.returns] == [first.json_body["return_id"]]
+    # In store, without naming one: the customer takes it to any store.
+    in_store = {**ROUTES["returns"], "channel": "store"}
+    second = post(client, f"{path}/returns", in_store)
+    assert second.status_code == 201, second.body
+    assert deps.store.get_order(order_id).returns[1].channel == "store"
+    # Both units are asked back now: nothing more to return.
+    assert_problem(post(client, f"{path}/returns", in_store), 409)
+    assert "return" not in actions(client, path)
 
 
 def test_a_ticket_lands_on_the_customers_record_linked_to_the_order(
