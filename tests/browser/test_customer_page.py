@@ -67,6 +67,13 @@ def wait_for(driver: Any, condition: Callable[[Any], T | None]) -> T:
     return found
 
 
+def gone(element: Any) -> Callable[[Any], bool]:
+    """True once ``element``'s page was replaced (the page reloaded)."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    return lambda driver: bool(staleness_of(element)(driver))
+
+
 def shown_status(driver: Any) -> str:
     return str(driver.find_element("css selector", ".status").get_attribute("data-status"))
 
@@ -177,11 +184,13 @@ def test_asking_a_question_and_returning_from_the_page(
         "form-ticket",
         {"type": "question", "subject": "Talla", "description": "¿La M es entallada?"},
     )
-    wait_for(phone, lambda d: d.find_element("css selector", "#form-ticket[data-done]"))
+    sent = wait_for(phone, lambda d: d.find_element("css selector", "#form-ticket[data-done]"))
     screenshot(phone, screenshots, "customer-page-question-sent-es-390.png")
     customer = shop.get(f"/customers/{order['customer_id']}", OPS).json()
     assert [t["order_id"] for t in customer["tickets"]] == [placed["order_id"]]
 
+    # The page reloads itself after a success: act on the new page, not the old one.
+    wait_for(phone, gone(sent))
     wait_for(phone, lambda d: d.find_element("css selector", "#form-return"))
     submit(phone, "form-return", {"reason": "Me queda pequeña", "channel": "mail"})
 
