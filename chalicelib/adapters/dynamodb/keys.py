@@ -32,7 +32,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
 | order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
 | payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
-| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH#<card hash>`` | the one payment of an order per card |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
