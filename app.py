@@ -28,6 +28,7 @@ from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
 from chalicelib.api.quotes import quotes
 from chalicelib.api.sandbox import sandbox
+from chalicelib.api.self_service import track_actions
 from chalicelib.api.surveys import surveys
 from chalicelib.api.tracking import tracking
 from chalicelib.composition import Deps, deps
@@ -69,6 +70,7 @@ BLUEPRINTS = (
     tracking,
     surveys,
     opportunities,
+    track_actions,
     openapi,
     sandbox,
     availability,

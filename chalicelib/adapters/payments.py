@@ -3,7 +3,8 @@
 Each payment is one item, ``SANDBOXPAY#<payment id>`` / ``LEDGER``, written with a
 version condition, so that every Lambda and process sees the same ledger and two callers
 can never both move the same money. The authorisation of an order is claimed once
-(``SANDBOXPAY#ORDER#<order id>``): a retried authorisation finds the first payment.
+(``SANDBOXPAY#ORDER#<order id>``, per card): a retried authorisation finds the first
+payment, and paying again with a new card after a decline makes a new one.
 
 Tokens: ``tok_declined`` is declined (the payment id is kept), ``tok_unavailable`` never
 answers. ``tok_refund_flaky`` and ``tok_void_flaky`` fail their first two refund or void
@@ -56,10 +57,10 @@ class SandboxPaymentGateway:
 
     # The port ----------------------------------------------------------------------------
     def authorize(self, order_id: str, amount: Money, token: str) -> str:
-        """Hold ``amount``; one payment per order, however often asked."""
+        """Hold ``amount``; one payment per order and card, however often asked."""
         if token == UNAVAILABLE_TOKEN:
             raise PaymentGatewayUnavailable("the payment gateway did not answer")
-        existing = self._get(keys.sandbox_authorisation(order_id))
+        existing = self._get(keys.sandbox_authorisation(order_id, token))
         if existing is not None:
             ledger = self.ledger(str(existing["payment_id"]))
             if ledger["declined"]:
@@ -87,7 +88,7 @@ class SandboxPaymentGateway:
                             "TableName": self._table,
                             "Item": to_item(
                                 {
-                                    **keys.sandbox_authorisation(order_id),
+                                    **keys.sandbox_authorisation(order_id, token),
                                     "payment_id": payment_id,
                                 }
                             ),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
@@ -328,3 +328,5 @@ class TrackingResponse(BaseModel):
     returns: list[dict[str, Any]]
     # The signed satisfaction survey link, once the order was delivered.
     survey_url: str | None = None
+    # What the customer may do now: a subset of cancel, return, ticket, pay, in page order.
+    actions: list[Literal["cancel", "return", "ticket", "pay"]] = Field(default_factory=list)

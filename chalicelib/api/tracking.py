@@ -1,14 +1,17 @@
-"""The customer's tracking page: HTML, or JSON on request."""
+"""The customer's tracking page: HTML in the order's language, or JSON on request."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.rendering import render
+from chalicelib.presentation.tracking_page import tracking_page
+from chalicelib.rendering import inline_script, render
+from chalicelib.services.self_service import actions_now
 from chalicelib.services.survey_links import survey_url_once_delivered
 from chalicelib.services.tracking import order_for_token, tracking_view
 
@@ -28,12 +31,37 @@ tracking = Blueprint(__name__)
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""
     order = order_for_token(token, call.deps)
-    view = tracking_view(order, call.deps.clock())
-    view["survey_url"] = survey_url_once_delivered(order, call.deps)
+    actions = actions_now(order, call.deps)
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
+        view = tracking_view(order, call.deps.clock()) | {
+            "actions": actions.codes(),
+            "survey_url": survey_url_once_delivered(order, call.deps),
+        }
         return TrackingResponse.model_validate(view).model_dump(mode="json")
-    html = render("tracking.html.j2", view=view)
+    locations = call.deps.store.locations()
+    page = tracking_page(
+        order,
+        actions,
+        {location.location_id: location.name for location in locations},
+        call.deps.clock(),
+        {loc.location_id: f"{loc.name} ({loc.city})" for loc in locations if loc.pickup},
+    )
+    nonce = secrets.token_urlsafe(16)
+    html = render("tracking.html.j2", view=page, nonce=nonce, script=inline_script("tracking.js"))
     return Response(
-        body=html, status_code=200, headers={"Content-Type": "text/html; charset=utf-8"}
+        body=html,
+        status_code=200,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            # The token is in the URL: no referrer carries it to a carrier's site.
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                "form-action 'none'; frame-ancestors 'none'"
+            ),
+        },
     )

@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-from holidays.countries.spain import Spain
-
 WEEKDAYS = frozenset(range(5))  # Monday to Friday
 
 
@@ -22,6 +20,9 @@ WEEKDAYS = frozenset(range(5))  # Monday to Friday
 def holidays_of(region: str, year: int) -> frozenset[date]:
     """The holidays of a region (a ``holidays.Spain`` subdivision code such as ``MD``) in
     one year, national ones included."""
+    # Imported here: only the functions that promise dates need the calendars (cold start).
+    from holidays.countries.spain import Spain
+
     return frozenset(Spain(subdiv=region, years=year).keys())
 
 

@@ -4,8 +4,10 @@ inline SVG string drawn by segno, in memory (no files, no network, no image libr
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-import segno
+if TYPE_CHECKING:
+    import segno
 
 # The quiet zone the QR standard asks for around the symbol, in modules.
 QUIET_ZONE = 4
@@ -17,6 +19,8 @@ def pickup_qr(code: str) -> segno.QRCode:
     """The QR symbol of a pick-up code: never a Micro QR (phone and till scanners may not
     read those), error correction at least M and raised as far as the version allows,
     since a phone screen may be cracked or dim."""
+    import segno  # only a page with a pick-up ready draws one (cold start)
+
     return segno.make_qr(code, error="m", boost_error=True)
 
 

@@ -13,9 +13,6 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-from babel.dates import format_datetime
-from babel.numbers import format_currency
 from pydantic import BaseModel
 
 from chalicelib.domain.money import Money
@@ -217,6 +214,8 @@ def format_money(
         value, currency = amount.amount, amount.currency
     else:
         value = Decimal(amount)
+    from babel.numbers import format_currency  # lazily: only what people read needs it
+
     return format_currency(value, currency, locale=BABEL_LOCALES[language])
 
 
@@ -228,6 +227,8 @@ def _aware(at: datetime) -> datetime:
 @lru_cache(maxsize=16)
 def _pattern(skeleton: str, locale: str) -> str:
     # The locale's own pattern for a skeleton; "Hm" is 24-hour in both locales.
+    from babel import Locale
+
     return str(Locale.parse(locale).datetime_skeletons[skeleton].pattern)
 
 
@@ -235,6 +236,8 @@ def _pattern(skeleton: str, locale: str) -> str:
 def _when_pattern(locale: str) -> str:
     # The locale's way of joining a date and a time ("{1}, {0}"), around the skeletons':
     # Babel's own "medium" would show seconds, which no customer needs.
+    from babel import Locale
+
     joined = str(Locale.parse(locale).datetime_formats["medium"])
     time = _pattern(_TIME_SKELETON, locale)
     return joined.replace("{1}", _pattern(_DATE_SKELETON, locale)).replace("{0}", time)
@@ -243,12 +246,16 @@ def _when_pattern(locale: str) -> str:
 def format_when(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
     """A moment as its local date and time, to the minute: "23 nov 2026, 20:00"."""
     locale = BABEL_LOCALES[language]
+    from babel.dates import format_datetime
+
     return format_datetime(_aware(at), _when_pattern(locale), tzinfo=zone, locale=locale)
 
 
 def format_date(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
     """The local date: "23 nov 2026"."""
     locale = BABEL_LOCALES[language]
+    from babel.dates import format_datetime
+
     return format_datetime(_aware(at), _pattern(_DATE_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
@@ -256,12 +263,16 @@ def format_day(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str
     """The local day, named, for what is days away (a promise, a pick-up deadline):
     "jue, 26 nov"."""
     locale = BABEL_LOCALES[language]
+    from babel.dates import format_datetime
+
     return format_datetime(_aware(at), _pattern(_DAY_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
 def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
     """The local time of day: "20:00"."""
     locale = BABEL_LOCALES[language]
+    from babel.dates import format_datetime
+
     return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
 
 

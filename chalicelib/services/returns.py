@@ -29,9 +29,14 @@ def _require_location(location_id: str, deps: Deps, field: str = "location_id") 
     raise UnknownReferences([(field, f"no location {location_id}")])
 
 
-def request_return(order_id: str, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
-    """Open a return for delivered units, within the return window."""
-    request.check()
+def request_return(
+    order_id: str, request: RequestReturnRequest, deps: Deps, any_store: bool = False
+) -> OrderReturn:
+    """Open a return for delivered units, within the return window. With ``any_store`` a
+    return in store need not name the store (the customer's page): the store that
+    receives the goods is recorded then."""
+    if not any_store:
+        request.check()
     if request.location_id:
         _require_location(request.location_id, deps)
     return_id = f"ret_{uuid.uuid4().hex[:16]}"

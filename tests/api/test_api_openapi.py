@@ -227,6 +227,7 @@ def test_only_routes_that_read_no_body_as_empty_make_it_optional(
     assert optional == {
         ("/orders/{order_id}/cancel", "post"),
         ("/customers/{customer_id}/erase", "post"),
+        ("/track/{token}/cancel", "post"),
         ("/ops/orders/{order_id}/retry", "post"),
     }
 

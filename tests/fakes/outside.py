@@ -48,7 +48,8 @@ class FakeGateway:
 
     unavailable: int = 0
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
-    by_order: dict[str, str] = field(default_factory=dict)
+    # One payment per order and card, as the sandbox: a new card after a decline is new.
+    by_order: dict[tuple[str, str], str] = field(default_factory=dict)
     answers: dict[str, str] = field(default_factory=dict)
     calls: list[tuple[str, str, Decimal]] = field(default_factory=list)
 
@@ -59,9 +60,9 @@ class FakeGateway:
 
     def authorize(self, order_id: str, amount: Money, token: str) -> str:
         self._answer()
-        if order_id not in self.by_order:
+        if (order_id, token) not in self.by_order:
             payment_id = f"pay_{uuid.uuid4().hex[:12]}"
-            self.by_order[order_id] = payment_id
+            self.by_order[order_id, token] = payment_id
             self.payments[payment_id] = {
                 "authorized": amount.amount,
                 "declined": token == DECLINED_TOKEN,
@@ -69,7 +70,7 @@ class FakeGateway:
                 "void": Decimal(0),
                 "refund": Decimal(0),
             }
-        payment_id = self.by_order[order_id]
+        payment_id = self.by_order[order_id, token]
         if self.payments[payment_id]["declined"]:
             raise PaymentDeclined(
                 "the card was declined", field="payment.token", payment_id=payment_id

@@ -32,7 +32,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
 | order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
 | payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
-| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH`` | the one payment of an order |
+| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH#<card hash>`` | the one payment of an order per card |
 | survey answer | ``ORDER#<id>`` | ``SURVEY`` | the order's one answer (score, comment, what it is about); written once (``attribute_not_exists``) with the counters' ADDs |
 | CSAT counter | ``SATISFACTION`` | ``<counter id>`` | ``responses``, ``score_sum``, ``satisfied``: ``all``, ``channel#<c>``, ``carrier#<c>``, ``store#<id>``; one small partition, read whole |
 | customer's satisfaction | ``CUSTOMER#<id>`` | ``SATISFACTION`` | the same three counts for one customer (``metrics.satisfaction``) |
@@ -310,9 +310,12 @@ def sandbox_ledger(payment_id: str) -> Key:
     return _key(f"SANDBOXPAY#{payment_id}", "LEDGER")
 
 
-def sandbox_authorisation(order_id: str) -> Key:
-    """The claim that makes one payment per order."""
-    return _key(f"SANDBOXPAY#ORDER#{order_id}", "AUTH")
+def sandbox_authorisation(order_id: str, card_token: str) -> Key:
+    """The claim that makes one payment per order and card: a retried authorisation finds
+    it, while a new card after a decline (paying again) is a new payment. The token is
+    hashed so that no card reference sits in a key."""
+    card = hashlib.sha256(card_token.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return _key(f"SANDBOXPAY#ORDER#{order_id}", f"AUTH#{card}")
 
 
 # Satisfaction surveys ----------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""The customer's tracking page as the template reads it: every word in the order's one
+language, dates and times local to the destination, money with Babel, store names instead
+of ids, the pick-up code as a QR code, and only what is the customer's (no ops notes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from chalicelib.domain.customer_actions import CustomerActions
+from chalicelib.domain.orders import Order
+from chalicelib.presentation.qr import pickup_qr_svg
+from chalicelib.presentation.wording import (
+    Language,
+    Wording,
+    action_word,
+    fulfillment_type_word,
+    return_channel_word,
+    return_status_word,
+    sla_status_word,
+)
+
+# The page's own words, per language; the codes' words are in ``wording``.
+TEXT: dict[Language, dict[str, str]] = {
+    Language.ES: {
+        "title": "Tu pedido",
+        "order": "Pedido",
+        "placed": "Realizado el",
+        "articles": "Artículos",
+        "total": "Total",
+        "price_breakdown": "Desglose del precio",
+        "timeline": "Seguimiento",
+        "deliveries": "Entregas",
+        "none_yet": "Aún estamos preparando tu pedido.",
+        "due_by": "Entrega prevista",
+        "pickup_at": "Recógelo en",
+        "pickup_code": "Código de recogida",
+        "pickup_until": "Puedes recogerlo hasta el",
+        "show_code": "Enseña este código en la tienda.",
+        "returns": "Devoluciones",
+        "units": "unidades",
+        "actions": "¿Necesitas algo?",
+        "quantity": "Cantidad",
+        "reason": "Motivo",
+        "channel": "Cómo lo devuelves",
+        "store": "Tienda",
+        "subject": "Asunto",
+        "description": "Cuéntanos",
+        "ticket_type": "Tipo",
+        "question": "Consulta",
+        "complaint": "Reclamación",
+        "card": "Nueva tarjeta (token)",
+        "pay_until": "Puedes pagar hasta el",
+        "return_until": "Puedes devolverlo hasta el",
+        "cancel_confirm": "Sí, cancelar el pedido",
+        "send": "Enviar",
+        "sent": "Hecho. Actualizando…",
+        "failed": "No se pudo completar",
+        "no_actions": "Si tienes dudas, escríbenos respondiendo a cualquiera de nuestros correos.",
+    },
+    Language.EN: {
+        "title": "Your order",
+        "order": "Order",
+        "placed": "Placed on",
+        "articles": "Items",
+        "total": "Total",
+        "price_breakdown": "Price breakdown",
+        "timeline": "Progress",
+        "deliveries": "Deliveries",
+        "none_yet": "We are still preparing your order.",
+        "due_by": "Expected by",
+        "pickup_at": "Collect it at",
+        "pickup_code": "Pick-up code",
+        "pickup_until": "You can collect it until",
+        "show_code": "Show this code at the store.",
+        "returns": "Returns",
+        "units": "units",
+        "actions": "Need anything?",
+        "quantity": "Quantity",
+        "reason": "Reason",
+        "channel": "How you send it back",
+        "store": "Store",
+        "subject": "Subject",
+        "description": "Tell us",
+        "ticket_type": "Type",
+        "question": "Question",
+        "complaint": "Complaint",
+        "card": "New card (token)",
+        "pay_until": "You can pay until",
+        "return_until": "You can return it until",
+        "cancel_confirm": "Yes, cancel the order",
+        "send": "Send",
+        "sent": "Done. Refreshing…",
+        "failed": "That did not work",
+        "no_actions": "Any doubt? Reply to any of our emails.",
+    },
+}
+
+
+def wording_for(order: Order) -> Wording:
+    """The order's language, and the time zone its goods go to."""
+    address = order.shipping_address
+    return Wording.for_customer(
+        order.contact.locale,
+        address.postal_code if address else None,
+        address.country if address else "ES",
+    )
+
+
+def _fulfillment(
+    fulfillment: Any, w: Wording, names: Mapping[str, str], now: datetime
+) -> dict[str, Any]:
+    shipment = fulfillment.shipment
+    ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
+    code_label = f"{TEXT[w.language]['pickup_code']} {fulfillment.pickup_code}"
+    return {
+        "type": fulfillment_type_word(fulfillment.type, w.language),
+        "place": names.get(fulfillment.location_id, ""),
+        "status_code": fulfillment.status.value,
+        "status": w.fulfillment_status(fulfillment.status, fulfillment.type),
+        # Carrier ids are lower-case codes ("rapido"); customers read a name.
+        "carrier": shipment.carrier.title() if shipment else None,
+        "tracking_number": shipment.tracking_number if shipment else None,
+        "tracking_url": shipment.tracking_url if shipment else None,
+        "due_by": w.day(shipment.promised_by) if shipment and not shipment.delivered_at else None,
+        "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
+        "pickup_code": fulfillment.pickup_code if ready else None,
+        # segno's SVG, built from our own code: safe to put in the page as it is.
+        "pickup_qr": Markup(pickup_qr_svg(fulfillment.pickup_code, code_label)) if ready else None,
+        "pickup_until": (
+            w.when(fulfillment.pickup_deadline) if ready and fulfillment.pickup_deadline else None
+        ),
+    }
+
+
+def tracking_page(
+    order: Order,
+    actions: CustomerActions,
+    location_names: Mapping[str, str],
+    now: datetime,
+    pickup_stores: Mapping[str, str],
+) -> dict[str, Any]:
+    """What ``tracking.html.j2`` shows, every string ready to print."""
+    w = wording_for(order)
+    language = w.language
+    return {
+        "locale": w.locale,
+        "text": TEXT[language],
+        "order_id": order.order_id,
+        "status_code": order.status.value,
+        "status": w.status(order.status),
+        "reason_code": order.status_reason.value if order.status_reason else None,
+        "reason": w.reason(order.status_reason),
+        "placed": w.when(order.placed_at),
+        "total": w.money(order.total),
+        "lines": [
+            {
+                "name": line.name,
+                "quantity": line.quantity,
+                "price": w.money(line.line_total),
+            }
+            for line in order.lines
+        ],
+        "timeline": w.timeline([(e.status, e.at) for e in order.history], order.status_reason),
+        "fulfillments": [_fulfillment(f, w, location_names, now) for f in order.fulfillments],
+        "returns": [
+            {
+                "status": return_status_word(r.status, language),
+                "channel": return_channel_word(r.channel, language),
+                "units": sum(line.quantity for line in r.lines),
+            }
+            for r in order.returns
+        ],
+        "actions": {a.value: action_word(a, language) for a in actions.actions},
+        "returnable": [line.model_dump() for line in actions.returnable],
+        "return_until": w.when(actions.return_until) if actions.return_until else None,
+        "pay_until": w.when(actions.pay_until) if actions.pay_until else None,
+        "return_channels": {c: return_channel_word(c, language) for c in ("mail", "store")},
+        "stores": dict(pickup_stores),
+    }

@@ -1,0 +1,142 @@
+"""What a customer does about their own order from its tracking page, authorised by the
+tracking token alone: cancel, ask for a return, ask a question or complain, pay again after
+a declined card. Each first asks ``domain.customer_actions`` whether the action is possible
+now (409 otherwise), then reuses the service every other channel uses."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.customer_actions import (
+    PAYMENT_RETRY_WINDOW,
+    CustomerAction,
+    CustomerActions,
+    available_actions,
+    facts_of,
+    reopen_for_payment,
+)
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import ExecutionRetry, Order
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.tickets import Ticket, TicketType
+from chalicelib.services import ordering, returns, tickets
+from chalicelib.services.order_writes import Change, Mutation, mutate, publish
+from chalicelib.services.ordering import workflow_input
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+# Who the console says restarted the workflow when the customer pays again.
+CUSTOMER = "customer"
+PAID_AGAIN_DETAIL = "paying again after a declined card"
+
+
+def actions_now(order: Order, deps: Deps) -> CustomerActions:
+    """The actions possible now, with the scaled return and payment-retry windows."""
+    waits = deps.settings.waits
+    facts = facts_of(order, timedelta(seconds=waits.return_window_seconds))
+    return available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
+
+
+def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
+    """Cancel before anything shipped; asking again once cancelled answers the same."""
+    if order.status is not OrderStatus.CANCELLED:
+        actions_now(order, deps).require(CustomerAction.CANCEL)
+    return ordering.cancel_order(order.order_id, deps, reason or "cancelled by the customer")
+
+
+def request_return(order: Order, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
+    """Ask to send delivered units back, within the window. A return in store without a
+    store named goes to the store the order came from or was collected at, if any, and
+    otherwise to whichever store the customer takes it to."""
+    actions_now(order, deps).require(CustomerAction.RETURN)
+    if request.channel == "store" and not request.location_id:
+        store = order.store_id or next(
+            (f.location_id for f in order.fulfillments if f.type.value == "pickup"), None
+        )
+        request = request.model_copy(update={"location_id": store})
+    return returns.request_return(order.order_id, request, deps, any_store=True)
+
+
+def ticket_id_for(order_id: str, idempotency_key: str) -> str:
+    """The ticket a customer's request opens: the same key finds the same ticket."""
+    digest = hashlib.sha256(f"{order_id}\n{idempotency_key}".encode("utf-8", "surrogatepass"))
+    return f"tkt_{digest.hexdigest()[:16]}"
+
+
+def open_ticket(
+    order: Order,
+    subject: str,
+    description: str,
+    type: TicketType,
+    idempotency_key: str,
+    deps: Deps,
+) -> Ticket:
+    """A question or complaint on the customer's record, linked to this order."""
+    actions_now(order, deps).require(CustomerAction.TICKET)
+    assert order.customer_id is not None  # the ticket action needs a known customer
+    return tickets.open_ticket(
+        order.customer_id,
+        type,
+        subject,
+        description,
+        order.order_id,
+        order.channel.value,
+        deps,
+        ticket_id=ticket_id_for(order.order_id, idempotency_key),
+    )
+
+
+def payment_retry_name(order_id: str, attempt: int) -> str:
+    """The name of the execution that carries an order on after its ``attempt``-th
+    restart by the customer (execution names are unique; ops retries are ``-r<n>``)."""
+    return f"{order_id}-pay{attempt}"
+
+
+def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
+    """After a ``payment_declined`` rejection, within the (scaled) 48 hours: the same order
+    goes back to ACCEPTED with the new card and on through a new execution of the same
+    state machine, recorded on the order as a restart so that the console shows both.
+    ``ActionNotAvailable`` (409) for any other order or after the window."""
+    now = deps.clock()
+    window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
+
+    def decide(order: Order) -> Change[ExecutionRetry]:
+        entry = reopen_for_payment(order, payment_token, now, window)
+        attempt = len(order.retries) + 1
+        arn = deps.workflow.execution_arn(payment_retry_name(order_id, attempt))
+        restart = ExecutionRetry(
+            attempt=attempt,
+            at=now,
+            by=CUSTOMER,
+            execution_arn=arn,
+            previous_execution_arn=order.execution_arn or deps.workflow.execution_arn(order_id),
+            previous_status="SUCCEEDED",  # the first execution ended in OrderRejected
+            resumed_from=OrderStatus.REJECTED,
+            reason=PAID_AGAIN_DETAIL,
+        )
+        order.retries.append(restart)
+        order.execution_arn = arn
+        return Change(entry=entry, result=restart)
+
+    written = mutate(deps, order_id, decide, announce=False)
+    restart = written.result
+    assert restart is not None  # the decision reopens the order, or raises
+    # Written first, started second: an execution never runs for a still-rejected order.
+    # Should the start fail, the order waits ACCEPTED and an ops retry carries it on.
+    deps.workflow.start_named(
+        payment_retry_name(order_id, restart.attempt), workflow_input(order_id, deps)
+    )
+    report_paid_again(deps, written)
+    return written.order
+
+
+def report_paid_again(deps: Deps, written: Mutation[ExecutionRetry]) -> None:
+    """The one place a paid-again order is announced: the ``order.status_changed`` event
+    to ACCEPTED with the detail ``PAID_AGAIN_DETAIL`` (its PAID one follows from the
+    workflow, as for any order). Payment-retry opportunities convert on these."""
+    if written.change is not None:
+        publish(deps, written.order, written.change)

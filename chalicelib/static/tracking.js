@@ -1,0 +1,89 @@
+// The tracking page's forms: each posts JSON to its /track/{token}/<action> route (the
+// same contract storefronts use), with one Idempotency-Key per filled-in form, so that a
+// double tap or a retry on a flaky phone connection acts once. Then the page reloads.
+(function () {
+  "use strict";
+  var words = JSON.parse(document.getElementById("page-words").textContent);
+  var base = window.location.pathname.replace(/\/+$/, "");
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function bodyOf(form) {
+    var action = form.getAttribute("data-action");
+    var value = function (name) {
+      var field = form.elements.namedItem(name);
+      return field ? field.value.trim() : "";
+    };
+    if (action === "payment") {
+      return { payment: { method: "card", token: value("token") } };
+    }
+    if (action === "tickets") {
+      return { type: value("type"), subject: value("subject"), description: value("description") };
+    }
+    if (action === "returns") {
+      var lines = [];
+      form.querySelectorAll("input[data-sku]").forEach(function (input) {
+        var quantity = parseInt(input.value, 10);
+        if (quantity > 0) {
+          lines.push({ sku: input.getAttribute("data-sku"), quantity: quantity });
+        }
+      });
+      var body = { lines: lines, reason: value("reason"), channel: value("channel") };
+      if (body.channel === "store" && value("location_id")) {
+        body.location_id = value("location_id");
+      }
+      return body;
+    }
+    return {};
+  }
+
+  function problemText(problem) {
+    var fields = (problem.errors || []).map(function (e) {
+      return e.field + ": " + e.message;
+    });
+    return words.failed + ": " + (fields.length ? fields.join("; ") : problem.detail || "");
+  }
+
+  document.querySelectorAll("form[data-action]").forEach(function (form) {
+    var key = newKey();
+    form.addEventListener("input", function () {
+      key = newKey(); // a changed form is a new request
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var message = form.querySelector(".message");
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      message.className = "message";
+      message.textContent = "…";
+      fetch(base + "/" + form.getAttribute("data-action"), {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Idempotency-Key": key },
+        body: JSON.stringify(bodyOf(form)),
+        credentials: "omit"
+      }).then(function (response) {
+        if (response.ok) {
+          message.textContent = words.sent;
+          form.setAttribute("data-done", "true");
+          window.setTimeout(function () { window.location.reload(); }, 600);
+          return null;
+        }
+        return response.json().then(function (problem) {
+          message.className = "message error";
+          message.textContent = problemText(problem);
+          button.disabled = false;
+        });
+      }).catch(function () {
+        message.className = "message error";
+        message.textContent = words.failed;
+        button.disabled = false;
+      });
+    });
+  });
+})();

@@ -1,0 +1,211 @@
+"""The customer's own actions over HTTP, authorised by the tracking token alone:
+forged tokens and bad input first, then each action on the states that allow it and on
+those that no longer do (409)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from chalicelib.services import self_service
+from tests.support import JSON, OPS, assert_problem, idempotency_key, order_body
+from tests.support.api import customer_360, place_order
+from tests.support.flow import post_carrier_event, tracking_number
+from tests.support.orders import wait_for_status
+
+PICKUP_LINE = {
+    "sku": "TSHIRT-BLK-M",
+    "quantity": 1,
+    "fulfillment": "pickup",
+    "location_id": "ST-MADRID",
+}
+ROUTES = {
+    "cancel": {},
+    "returns": {
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+        "reason": "size",
+        "channel": "mail",
+    },
+    "tickets": {"subject": "Size", "description": "Is M a slim fit?"},
+    "payment": {"payment": {"method": "card", "token": "tok_visa"}},
+}
+
+
+def placed(client: Any, *statuses: str, **overrides: Any) -> tuple[str, str]:
+    """An order in one of ``statuses``: its id and its tracking path."""
+    reply = place_order(client, order_body(**overrides))
+    wait_for_status(client, reply["order_id"], *statuses)
+    return reply["order_id"], urlparse(reply["tracking_url"]).path
+
+
+def post(client: Any, path: str, body: Any, key: dict[str, str] | None = None) -> Any:
+    headers = JSON | (idempotency_key() if key is None else key)
+    return client.http.post(path, headers=headers, body=json.dumps(body))
+
+
+def actions(client: Any, path: str) -> list[str]:
+    response = client.http.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.body
+    found: list[str] = response.json_body["actions"]
+    return found
+
+
+@pytest.fixture
+def shipped(client: Any) -> tuple[str, str]:
+    return placed(client, "SHIPPED")
+
+
+@pytest.fixture
+def declined(client: Any) -> tuple[str, str]:
+    return placed(client, "REJECTED", payment={"method": "card", "token": "tok_declined"})
+
+
+@pytest.fixture
+def wide_payment_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' time scale makes the 48 hours 8 seconds: too short to act in on a busy
+    machine. The boundary itself is tested on fakes (tests/service)."""
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+
+
+@pytest.mark.parametrize("action", sorted(ROUTES))
+def test_a_forged_or_revoked_token_is_404_and_changes_nothing(
+    client: Any, shipped: tuple[str, str], action: str
+) -> None:
+    order_id, path = shipped
+    forged = path[:-1] + ("0" if path[-1] != "0" else "1")
+    assert_problem(post(client, f"{forged}/{action}", ROUTES[action]), 404, "token")
+
+    revoked = client.http.post(f"/ops/orders/{order_id}/tracking-token/revoke", headers=OPS)
+    assert revoked.status_code == 200, revoked.body
+    assert_problem(post(client, f"{path}/{action}", ROUTES[action]), 404, "token")
+
+
+@pytest.mark.parametrize("action", ["returns", "tickets", "payment"])
+def test_a_request_without_an_idempotency_key_is_422_naming_it(
+    client: Any, shipped: tuple[str, str], action: str
+) -> None:
+    _, path = shipped
+    response = post(client, f"{path}/{action}", ROUTES[action], key={})
+    assert_problem(response, 422, "Idempotency-Key")
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("returns", {**ROUTES["returns"], "channel": "boat"}, "channel"),
+        ("returns", {**ROUTES["returns"], "lines": []}, "lines"),
+        (
+            "returns",
+            {**ROUTES["returns"], "lines": [{"sku": "X", "quantity": 0}]},
+            "lines.0.quantity",
+        ),
+        ("tickets", {"description": "no subject"}, "subject"),
+        ("tickets", {**ROUTES["tickets"], "type": "bribe"}, "type"),
+        ("payment", {"payment": {"method": "card"}}, "payment.token"),
+        ("payment", {"payment": {"method": "cash", "token": "t"}}, "payment.method"),
+    ],
+)
+def test_bad_input_is_422_naming_the_field(
+    client: Any, shipped: tuple[str, str], action: str, body: dict[str, Any], field: str
+) -> None:
+    order_id, path = shipped
+    assert_problem(post(client, f"{path}/{action}", body), 422, field)
+    assert wait_for_status(client, order_id, "SHIPPED")["returns"] == []
+
+
+def test_a_shipped_order_cannot_be_cancelled_paid_again_or_returned_yet(
+    client: Any, shipped: tuple[str, str]
+) -> None:
+    order_id, path = shipped
+    assert actions(client, path) == ["ticket"]
+
+    for action in ("cancel", "payment", "returns"):
+        assert_problem(post(client, f"{path}/{action}", ROUTES[action]), 409)
+
+    assert wait_for_status(client, order_id, "SHIPPED")["returns"] == []
+
+
+def test_the_customer_cancels_a_pickup_waiting_in_store_and_asking_again_is_the_same(
+    client: Any,
+) -> None:
+    order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE])
+    assert actions(client, path) == ["cancel", "ticket"]
+
+    first = post(client, f"{path}/cancel", {})
+    again = post(client, f"{path}/cancel", {})
+
+    assert first.status_code == again.status_code == 200, first.body
+    assert first.json_body["order_id"] == order_id
+    assert first.json_body["status"] == again.json_body["status"] == "CANCELLED"
+    assert actions(client, path) == ["ticket"]
+
+
+def test_the_customer_asks_for_a_return_once_delivered(client: Any, deps: Any) -> None:
+    order_id, path = placed(client, "SHIPPED")
+    post_carrier_event(client, tracking_number(deps.store.get_order(order_id)))
+    wait_for_status(client, order_id, "DELIVERED")
+    assert "return" in actions(client, path)
+    key = idempotency_key()
+
+    first = post(client, f"{path}/returns", ROUTES["returns"], key)
+    again = post(client, f"{path}/returns", ROUTES["returns"], key)
+
+    assert first.status_code == again.status_code == 201, first.body
+    assert first.json_body["status"] == "REQUESTED"
+    assert first.json_body["return_id"] == again.json_body["return_id"]
+    order = deps.store.get_order(order_id)
+    assert [r.return_id for r in order.returns] == [first.json_body["return_id"]]
+    # In store, without naming one: the customer takes it to any store.
+    in_store = {**ROUTES["returns"], "channel": "store"}
+    second = post(client, f"{path}/returns", in_store)
+    assert second.status_code == 201, second.body
+    assert deps.store.get_order(order_id).returns[1].channel == "store"
+    # Both units are asked back now: nothing more to return.
+    assert_problem(post(client, f"{path}/returns", in_store), 409)
+    assert "return" not in actions(client, path)
+
+
+def test_a_ticket_lands_on_the_customers_record_linked_to_the_order(
+    client: Any, shipped: tuple[str, str], deps: Any
+) -> None:
+    order_id, path = shipped
+    key = idempotency_key()
+
+    first = post(client, f"{path}/tickets", ROUTES["tickets"], key)
+    again = post(client, f"{path}/tickets", ROUTES["tickets"], key)
+
+    assert first.status_code == again.status_code == 201, first.body
+    assert first.json_body["ticket_id"] == again.json_body["ticket_id"]
+    assert first.json_body["status"] == "open"
+    customer_id = deps.store.get_order(order_id).customer_id
+    tickets = customer_360(client, customer_id)["tickets"]
+    assert [(t["ticket_id"], t["order_id"]) for t in tickets] == [
+        (first.json_body["ticket_id"], order_id)
+    ]
+
+
+@pytest.mark.usefixtures("wide_payment_window")
+def test_after_a_declined_card_the_same_order_is_paid_again_and_goes_on(
+    client: Any, declined: tuple[str, str]
+) -> None:
+    order_id, path = declined
+    assert actions(client, path) == ["ticket", "pay"]
+
+    response = post(client, f"{path}/payment", ROUTES["payment"])
+
+    assert response.status_code == 202, response.body
+    assert response.json_body["order_id"] == order_id
+    assert response.json_body["execution_arn"].endswith(f":{order_id}-pay1")
+    order = wait_for_status(client, order_id, "SHIPPED")
+    assert [e["status"] for e in order["history"]][:4] == [
+        "ACCEPTED",
+        "REJECTED",
+        "ACCEPTED",
+        "PAID",
+    ]
+    # Paid now: paying again is over.
+    assert_problem(post(client, f"{path}/payment", ROUTES["payment"]), 409)

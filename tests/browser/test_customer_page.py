@@ -1,0 +1,201 @@
+"""The customer's own page in a real (headless) chromium at a phone's 390 pixels: each
+action is taken from the page's forms (pay again, cancel, ask a question, return), the page
+never scrolls sideways, and screenshots go to ``var/screenshots/``.
+
+This module runs its own stack at ``ORQUESTA_TIME_SCALE=600``: the 48 hours to pay again
+are then almost 5 minutes (at the console's 21600 they would be 8 seconds, too short to
+click through on a busy machine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.support import OPS, order_body, signed_event
+from tests.support.orders import wait_for_status
+from tests.support.shop import RunningStack, Shop
+from tests.support.stack_process import start_stack, stop_stack
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+T = TypeVar("T")
+PHONE = (390, 844)
+WAIT = 30.0
+PICKUP_LINE = {
+    "sku": "TSHIRT-BLK-M",
+    "quantity": 1,
+    "fulfillment": "pickup",
+    "location_id": "ST-MADRID",
+}
+
+
+@pytest.fixture(scope="module")
+def page_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    stack = start_stack(tmp_path_factory.mktemp("page-stack"), 600, 0, 90.0)
+    try:
+        yield stack
+    finally:
+        stop_stack(stack, 60.0)
+
+
+@pytest.fixture(scope="module")
+def shop(page_stack: RunningStack) -> Shop:
+    return Shop(url=page_stack.url, outbox=page_stack.outbox)
+
+
+@pytest.fixture
+def phone(browser: Any) -> Any:
+    browser.set_window_size(*PHONE)
+    return browser
+
+
+def wait_for(driver: Any, condition: Callable[[Any], T | None]) -> T:
+    """Poll until truthy; the page's text in the failure message."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    try:
+        found: T = WebDriverWait(driver, WAIT, 0.1, ignored_exceptions=ignored).until(condition)
+    except Exception as exc:
+        body = driver.find_element("tag name", "body").text[:3000]
+        raise AssertionError(f"timed out on {driver.current_url}:\n{body}") from exc
+    return found
+
+
+def gone(element: Any) -> Callable[[Any], bool]:
+    """True once ``element``'s page was replaced (the page reloaded)."""
+    from selenium.webdriver.support.expected_conditions import staleness_of
+
+    return lambda driver: bool(staleness_of(element)(driver))
+
+
+def shown_status(driver: Any) -> str:
+    return str(driver.find_element("css selector", ".status").get_attribute("data-status"))
+
+
+def open_page(driver: Any, shop: Shop, placed: dict[str, Any]) -> str:
+    """The order's tracking page, loaded; returns its path."""
+    path = urlparse(placed["tracking_url"]).path
+    driver.get(f"{shop.url}{path}")
+    wait_for(driver, lambda d: d.find_element("css selector", ".status"))
+    return path
+
+
+def assert_fits_the_phone(driver: Any) -> None:
+    """Nothing wider than the screen: no sideways scrolling."""
+    widths = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], widths
+
+
+def screenshot(driver: Any, screenshots: Path, name: str) -> None:
+    """The whole page at the phone's width."""
+    height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+    driver.set_window_size(PHONE[0], max(PHONE[1], height + 40))
+    try:
+        driver.execute_script("window.scrollTo(0, 0)")
+        driver.save_screenshot(str(screenshots / name))
+    finally:
+        driver.set_window_size(*PHONE)
+
+
+def submit(driver: Any, form_id: str, fields: dict[str, str] | None = None) -> None:
+    """Open the form's section, fill it in as a customer types, and send it."""
+    form = driver.find_element("css selector", f"#{form_id}")
+    details = form.find_element("xpath", "ancestor::details")
+    if details.get_attribute("open") is None:
+        details.find_element("css selector", "summary").click()
+    for name, value in (fields or {}).items():
+        field = form.find_element("css selector", f"[name={name}]")
+        if field.tag_name == "select":
+            from selenium.webdriver.support.ui import Select
+
+            Select(field).select_by_value(value)
+        else:
+            field.clear()
+            field.send_keys(value)
+    form.find_element("css selector", "button[type=submit]").click()
+
+
+def test_paying_again_from_the_page_after_a_declined_card(
+    phone: Any, shop: Shop, screenshots: Path
+) -> None:
+    placed = shop.place_ok(order_body(payment={"method": "card", "token": "tok_declined"}))
+    wait_for_status(shop, placed["order_id"], "REJECTED")
+    open_page(phone, shop, placed)
+    assert shown_status(phone) == "REJECTED"
+    assert "La tarjeta fue rechazada" in phone.find_element("tag name", "body").text
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-declined-es-390.png")
+
+    submit(phone, "form-pay", {"token": "tok_visa"})
+
+    wait_for(phone, lambda d: shown_status(d) not in ("REJECTED", "") and shown_status(d))
+    order = wait_for_status(shop, placed["order_id"], "SHIPPED")
+    assert order["execution_arn"].endswith("-pay1")
+    phone.refresh()
+    wait_for(phone, lambda d: shown_status(d) == "SHIPPED")
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-paid-again-es-390.png")
+
+
+def test_cancelling_a_pickup_from_the_page_in_english(
+    phone: Any, shop: Shop, screenshots: Path
+) -> None:
+    body = order_body(lines=[PICKUP_LINE], shipping_address=None)
+    body["customer"]["locale"] = "en"
+    placed = shop.place_ok(body)
+    wait_for_status(shop, placed["order_id"], "READY_FOR_PICKUP")
+    open_page(phone, shop, placed)
+    code = phone.find_element("css selector", "[data-pickup-code]").text
+    assert code.isdigit()
+    assert phone.find_element("css selector", ".qr svg").get_attribute("aria-label").endswith(code)
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-pickup-ready-en-390.png")
+
+    submit(phone, "form-cancel")
+
+    wait_for(phone, lambda d: shown_status(d) == "CANCELLED")
+    assert "Cancelled" in phone.find_element("css selector", ".status").text
+    assert not phone.find_elements("css selector", "#form-cancel")
+    screenshot(phone, screenshots, "customer-page-cancelled-en-390.png")
+
+
+def test_asking_a_question_and_returning_from_the_page(
+    phone: Any, shop: Shop, screenshots: Path
+) -> None:
+    placed = shop.place_ok(order_body())
+    order = wait_for_status(shop, placed["order_id"], "SHIPPED")
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "delivered")
+    delivered = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert delivered.status_code == 200, delivered.text
+    wait_for_status(shop, placed["order_id"], "DELIVERED")
+    open_page(phone, shop, placed)
+
+    submit(
+        phone,
+        "form-ticket",
+        {"type": "question", "subject": "Talla", "description": "¿La M es entallada?"},
+    )
+    sent = wait_for(phone, lambda d: d.find_element("css selector", "#form-ticket[data-done]"))
+    screenshot(phone, screenshots, "customer-page-question-sent-es-390.png")
+    customer = shop.get(f"/customers/{order['customer_id']}", OPS).json()
+    assert [t["order_id"] for t in customer["tickets"]] == [placed["order_id"]]
+
+    # The page reloads itself after a success: act on the new page, not the old one.
+    wait_for(phone, gone(sent))
+    wait_for(phone, lambda d: d.find_element("css selector", "#form-return"))
+    submit(phone, "form-return", {"reason": "Me queda pequeña", "channel": "mail"})
+
+    wait_for(phone, lambda d: "Solicitada" in d.find_element("tag name", "body").text)
+    returns = wait_for_status(shop, placed["order_id"], "DELIVERED")["returns"]
+    assert [r["status"] for r in returns] == ["REQUESTED"]
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-return-requested-es-390.png")

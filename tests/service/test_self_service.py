@@ -1,0 +1,174 @@
+"""The customer's own actions from the tracking page, on fakes: each refused (409) when
+the order's state does not allow it, and paying again restarts the same order."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import ActionNotAvailable, NotFound
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.tickets import TicketType
+from chalicelib.services import payment_steps, self_service
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from tests.fakes import Clock, FakeGateway, FakeWorkflow, RecordingEvents
+from tests.service import flows
+
+
+def declined(deps: Deps) -> Order:
+    """An order rejected because its card was declined, as the workflow leaves it."""
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    step = OrderStep(order_id=order.order_id)
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(step, deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    return deps.store.get_order(order.order_id)
+
+
+def _clock(deps: Deps) -> Clock:
+    assert isinstance(deps.clock, Clock)
+    return deps.clock
+
+
+def _workflow(deps: Deps) -> FakeWorkflow:
+    assert isinstance(deps.workflow, FakeWorkflow)
+    return deps.workflow
+
+
+def test_paying_after_the_scaled_48_hours_is_refused_and_changes_nothing(deps: Deps) -> None:
+    order = declined(deps)
+    window = deps.settings.waits.duration(self_service.PAYMENT_RETRY_WINDOW)
+    _clock(deps).advance(seconds=window.total_seconds() + 1)
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    assert not any(name.endswith("-pay1") for name in _workflow(deps).started)
+
+
+@pytest.mark.parametrize("state", ["reserved", "shipped"])
+def test_an_order_that_was_not_declined_cannot_be_paid_again(deps: Deps, state: str) -> None:
+    order = getattr(flows, state)(deps)
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+
+def test_paying_again_reopens_the_same_order_in_a_new_execution(deps: Deps) -> None:
+    order = declined(deps)
+    first_arn = order.execution_arn
+
+    reopened = self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert reopened.status is OrderStatus.ACCEPTED and reopened.status_reason is None
+    assert reopened.payment_token == "tok_visa"
+    name = f"{order.order_id}-pay1"
+    assert _workflow(deps).started[name]["order_id"] == order.order_id
+    assert reopened.execution_arn == _workflow(deps).execution_arn(name) != first_arn
+    (restart,) = reopened.retries
+    assert (restart.by, restart.previous_execution_arn) == ("customer", first_arn)
+    # The one announcement of a paid-again order.
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    changes = events.of_type("order.status_changed")
+    assert (changes[-1]["status"], changes[-1]["detail"]) == (
+        "ACCEPTED",
+        self_service.PAID_AGAIN_DETAIL,
+    )
+    # The new execution's first step authorises the new card: the order goes on.
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+    with pytest.raises(ActionNotAvailable):  # and it is not declined any more
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+
+def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) -> None:
+    order = declined(deps)
+    self_service.pay_again(order.order_id, "tok_declined", deps)
+
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    # A new 48 hours from the new decline: a second restart, with its own name.
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+    assert f"{order.order_id}-pay2" in _workflow(deps).started
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    assert len(gateway.payments) == 2  # one per card: the decline and the new card
+
+
+def test_cancelling_a_shipped_order_is_refused(deps: Deps) -> None:
+    order = flows.shipped(deps)
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.cancel(order, deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.SHIPPED
+
+
+def test_cancelling_twice_answers_the_same(deps: Deps) -> None:
+    order = flows.reserved(deps)
+
+    first = self_service.cancel(order, deps)
+    second = self_service.cancel(deps.store.get_order(order.order_id), deps)
+
+    assert first.status is second.status is OrderStatus.CANCELLED
+
+
+def test_a_return_outside_the_window_is_refused(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    _clock(deps).advance(seconds=deps.settings.waits.return_window_seconds + 1)
+    request = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="size", channel="mail"
+    )
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.request_return(order, request, deps)
+
+    assert deps.store.get_order(order.order_id).returns == []
+
+
+def test_a_return_within_the_window_is_requested(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    request = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="size", channel="mail"
+    )
+
+    created = self_service.request_return(order, request, deps)
+
+    assert created.status.value == "REQUESTED"
+    assert [r.return_id for r in deps.store.get_order(order.order_id).returns] == [
+        created.return_id
+    ]
+
+
+def test_a_ticket_is_on_the_customers_record_and_the_same_key_finds_it(deps: Deps) -> None:
+    order = flows.delivered(deps)
+
+    first = self_service.open_ticket(order, "Size", "Too small", TicketType.QUESTION, "k1", deps)
+    again = self_service.open_ticket(order, "Size", "Too small", TicketType.QUESTION, "k1", deps)
+
+    assert first.ticket_id == again.ticket_id
+    assert (first.customer_id, first.order_id) == (order.customer_id, order.order_id)
+    assert deps.customers.get_ticket(first.ticket_id) is not None
+
+
+def test_an_order_without_a_customer_cannot_open_a_ticket(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    order.customer_id = None
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.open_ticket(order, "Size", "Too small", TicketType.QUESTION, "k2", deps)
+    with pytest.raises(NotFound):
+        deps.store.get_order("ord_unknown")

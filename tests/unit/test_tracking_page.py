@@ -1,0 +1,103 @@
+"""The customer's tracking page as rendered: one language, words instead of codes, local
+times, Babel money, store names, the pick-up QR code, no ops notes, escaped input."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from chalicelib.domain.customer_actions import available_actions, facts_of
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.presentation.tracking_page import tracking_page
+from chalicelib.rendering import render
+from tests.support.builders import (
+    NOW,
+    STORE_SOL,
+    WAREHOUSE,
+    allocate,
+    delivered,
+    line,
+    order,
+    pickup,
+)
+
+NAMES = {WAREHOUSE: "Almacén Madrid", STORE_SOL: "Tienda Sol"}
+SOURCING_NOTE = "every ship line from WH-MAD (fewest locations, warehouse first)"
+
+
+def page_of(placed: Order, locale: str = "es") -> str:
+    placed.contact.locale = locale
+    actions = available_actions(facts_of(placed), NOW)
+    view = tracking_page(placed, actions, NAMES, NOW, {STORE_SOL: "Tienda Sol (Madrid)"})
+    return render("tracking.html.j2", view=view, nonce="n0nce", script="")
+
+
+def shipped_with_notes() -> Order:
+    placed = delivered(line("TSHIRT-BLK-M", 2))
+    placed.history[-1].detail = SOURCING_NOTE
+    return placed
+
+
+def test_a_spanish_page_speaks_only_spanish_with_local_times_and_euros_after() -> None:
+    html = page_of(shipped_with_notes(), "es")
+
+    assert '<html lang="es">' in html
+    assert "Entregado" in html and "Seguimiento" in html
+    assert not re.search(r"\b(Order|Timeline|Shipments|Delivered)\b", html)
+    assert "39,90\xa0€" in html  # Babel's Spanish notation, no-break space before the sign
+
+
+def test_an_english_page_speaks_only_english() -> None:
+    html = page_of(shipped_with_notes(), "en-GB")
+
+    assert '<html lang="en">' in html
+    assert "Delivered" in html and "Progress" in html
+    assert "€39.90" in html
+    assert not re.search(r"\b(Pedido|Entregado|Seguimiento)\b", html)
+
+
+def test_the_page_shows_no_codes_iso_times_location_ids_or_ops_notes() -> None:
+    html = page_of(shipped_with_notes())
+    text = re.sub(r"<[^>]+>", " ", html)  # what is read, not attributes
+
+    assert SOURCING_NOTE not in html
+    assert WAREHOUSE not in text and "Almacén Madrid" in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T", text)
+    assert not re.search(r"\b(DELIVERED|SHIPPED|ACCEPTED)\b", text)
+
+
+def test_a_rejection_says_why_in_words() -> None:
+    placed = order()
+    placed.reject(StatusReason.PAYMENT_DECLINED, NOW, "the card was declined")
+
+    html = page_of(placed)
+
+    assert 'data-status="REJECTED"' in html and 'data-reason="payment_declined"' in html
+    assert "La tarjeta fue rechazada" in html
+    assert 'id="form-pay"' in html and 'id="form-cancel"' not in html
+
+
+def test_a_pickup_ready_to_collect_shows_its_code_as_qr_and_as_text() -> None:
+    placed = order(pickup("TSHIRT-BLK-M", 1))
+    placed.record_payment("pay_1", NOW)
+    placed.reserve([allocate("TSHIRT-BLK-M", STORE_SOL, 1)], "pick-up lines only", NOW)
+    (only,) = placed.fulfillments
+    placed.ready_for_pickup(only.fulfillment_id, "482913", NOW + timedelta(days=3), NOW)
+
+    html = page_of(placed)
+
+    assert placed.status is OrderStatus.READY_FOR_PICKUP
+    assert '<svg role="img" aria-label="Código de recogida 482913"' in html
+    assert "data-pickup-code>482913<" in html
+    assert "Tienda Sol" in html and 'id="form-cancel"' in html
+
+
+def test_the_page_escapes_what_customers_and_staff_typed() -> None:
+    placed = order(line("TSHIRT-BLK-M", 1))
+    placed.lines[0].name = "<img src=x onerror=y()>"
+
+    html = page_of(placed)
+
+    assert "<img src=x" not in html and "&lt;img src=x" in html
