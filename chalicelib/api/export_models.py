@@ -196,6 +196,42 @@ class ExportErasure(BaseModel):
     completed_at: str | None = None
 
 
+class ExportSurveyAnswer(BaseModel):
+    """The customer's answer to an order's satisfaction survey."""
+
+    order_id: str
+    score: int
+    comment: str | None
+    answered_at: str
+
+
+class ExportSubscription(BaseModel):
+    """A back-in-stock subscription: what was wished, to which address, and its state."""
+
+    subscription_id: str
+    sku: str
+    email: str
+    status: str
+    source: str
+    order_id: str | None
+    quantity: int
+    created_at: str
+    notified_at: str | None
+
+
+class ExportOpportunity(BaseModel):
+    """A sale followed up with the customer (a back-in-stock wish, a payment to retry)."""
+
+    opportunity_id: str
+    kind: str
+    sku: str | None
+    order_id: str | None
+    status: str
+    value: Money
+    created_at: str
+    updated_at: str
+
+
 class ExportResponse(BaseModel):
     """``GET /customers/{id}/export``: everything held about the customer, field by field
     (the models name every field that may leave; nothing else does)."""
@@ -211,4 +247,7 @@ class ExportResponse(BaseModel):
     merges: list[ExportMerge]
     merged_records: list[ExportMergedRecord]
     erasure: list[ExportErasure]
+    survey_answers: list[ExportSurveyAnswer]
+    subscriptions: list[ExportSubscription]
+    opportunities: list[ExportOpportunity]
     metrics: MetricsResponse

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.opportunities import (
+    BackInStockSubscription,
+    Opportunity,
+    SubscriptionStatus,
+)
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import CustomerContact, ShippingAddress
+from chalicelib.domain.surveys import SurveyResponse
 from chalicelib.domain.tickets import Ticket
 
 ERASED = "[erased]"
@@ -42,6 +48,42 @@ INTERACTION_TEXT = "summary"
 # The ticket list in the customer's partition repeats the ticket's subject.
 TICKET_INDEX_KEPT = frozenset({"pk", "sk", "ticket_id", "type", "status", "order_id", "version"})
 TICKET_INDEX_TEXT = "subject"
+# A survey answer keeps its score and what it is about (the satisfaction figures); the
+# comment the customer wrote goes.
+SURVEY_KEPT = frozenset({"subject", "score", "answered_at"})
+# A subscription keeps what was wished, by which record and when; the address goes.
+SUBSCRIPTION_KEPT = frozenset(
+    {
+        "subscription_id",
+        "sku",
+        "customer_id",
+        "source",
+        "order_id",
+        "quantity",
+        "status",
+        "created_at",
+        "notified_at",
+    }
+)
+# An opportunity keeps its kind, status, value, dates and what it followed (the figures);
+# the address it recognised the customer by goes.
+OPPORTUNITY_KEPT = frozenset(
+    {
+        "opportunity_id",
+        "kind",
+        "customer_id",
+        "order_id",
+        "sku",
+        "status",
+        "value",
+        "currency",
+        "created_at",
+        "updated_at",
+        "subscription_id",
+        "notified_at",
+        "converted_by",
+    }
+)
 
 
 def redact_order(order: Order) -> bool:
@@ -107,6 +149,32 @@ def redact_profile(item: dict[str, Any], erased_at: str) -> dict[str, Any]:
     redacted = {name: value for name, value in item.items() if name in PROFILE_KEPT}
     redacted.setdefault("erased_at", erased_at)
     return redacted
+
+
+def redact_survey(response: SurveyResponse) -> SurveyResponse | None:
+    """The answer without the customer's comment; None when nothing is left to erase."""
+    kept = {name: value for name, value in response if name in SURVEY_KEPT}
+    redacted = SurveyResponse.model_validate(kept)
+    return redacted if redacted != response else None
+
+
+def redact_subscription(
+    subscription: BackInStockSubscription,
+) -> BackInStockSubscription | None:
+    """The subscription without the address; an open one is closed (no notice may go to
+    an erased person). None when nothing is left to erase."""
+    kept = {name: value for name, value in subscription if name in SUBSCRIPTION_KEPT}
+    redacted = BackInStockSubscription.model_validate(kept | {"email": ERASED})
+    if redacted.status is SubscriptionStatus.OPEN:
+        redacted.status = SubscriptionStatus.ERASED
+    return redacted if redacted != subscription else None
+
+
+def redact_opportunity(opportunity: Opportunity) -> Opportunity | None:
+    """The opportunity without the address; None when nothing is left to erase."""
+    kept = {name: value for name, value in opportunity if name in OPPORTUNITY_KEPT}
+    redacted = Opportunity.model_validate(kept)
+    return redacted if redacted != opportunity else None
 
 
 def contact_emails(order: Order) -> set[str]:

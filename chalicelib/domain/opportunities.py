@@ -158,10 +158,12 @@ class SubscriptionSource(StrEnum):
 
 
 class SubscriptionStatus(StrEnum):
-    """Open until its one back-in-stock email, then closed."""
+    """Open until its one back-in-stock email, then closed; an erased person's open
+    subscription is closed without one (``erased``)."""
 
     OPEN = "open"
     NOTIFIED = "notified"
+    ERASED = "erased"
 
 
 class BackInStockSubscription(BaseModel):

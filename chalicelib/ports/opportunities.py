@@ -34,6 +34,15 @@ class OpportunityStore(Protocol):
         together; False when it was closed already (another delivery did it)."""
         ...
 
+    def subscription(self, subscription_id: str) -> BackInStockSubscription | None:
+        """One subscription, open or closed."""
+        ...
+
+    def erase_subscription(self, subscription: BackInStockSubscription) -> bool:
+        """Write over a subscription (an erasure takes the address out and closes it) and
+        drop its open copy, together; False (nothing written) when there is none."""
+        ...
+
     def create_opportunity(self, opportunity: Opportunity) -> bool:
         """Keep a new opportunity; False when its id exists already."""
         ...
@@ -44,6 +53,11 @@ class OpportunityStore(Protocol):
 
     def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
         """Write the opportunity's new state if it still has status ``expected``."""
+        ...
+
+    def replace_opportunity(self, opportunity: Opportunity) -> bool:
+        """Write over the opportunity (an erasure takes the address out) if its status is
+        still the one it carries; False when it moved meanwhile or does not exist."""
         ...
 
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:

@@ -25,6 +25,11 @@ class SurveyStore(Protocol):
         """The order's answer, if any."""
         ...
 
+    def replace_survey(self, response: SurveyResponse) -> bool:
+        """Write over the order's answer (an erasure takes the comment out), the counters
+        untouched; False (nothing written) when the order has no answer."""
+        ...
+
     def satisfaction_counters(self) -> dict[str, SatisfactionTally]:
         """Every CSAT counter by id (``all``, ``channel#web``, ``carrier#rapido``...)."""
         ...

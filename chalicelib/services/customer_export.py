@@ -6,11 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
+from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.after_sale_records import (
+    opportunities_of,
+    orders_of,
+    subscriptions_of,
+    survey_answers,
+)
 from chalicelib.services.customer_view import CONSENT_FIELDS, INTERACTION_FIELDS, public_fields
 from chalicelib.services.customers import canonical_customer
 
@@ -57,6 +65,13 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         ticket = store.get_ticket(str(entry["ticket_id"]))
         if ticket is not None and ticket.customer_id in records:
             tickets.append(_exported_ticket(ticket))
+    addresses = {
+        i.value
+        for record in records
+        for i in store.identifiers(record)
+        if i.type is IdentifierType.EMAIL
+    }
+    followed = opportunities_of(records, addresses, deps)
     merged = []
     for record in records[1:]:
         merged_profile = store.profile(record) or {}
@@ -82,6 +97,17 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
         "merged_records": merged,
         "erasure": [public_fields(e, EXPORT_ERASURE_FIELDS) for e in every(CustomerRecord.ERASURE)],
+        "survey_answers": [
+            {
+                "order_id": a.subject.order_id,
+                "score": a.score,
+                "comment": a.comment,
+                "answered_at": a.answered_at.isoformat(),
+            }
+            for a in survey_answers(orders_of(records, deps), deps)
+        ],
+        "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
+        "opportunities": [_exported_opportunity(o) for o in followed],
         "metrics": store.metrics(owner).summary(deps.clock()),
     }
 
@@ -189,6 +215,34 @@ def _exported_order(order: Order) -> dict[str, Any]:
             {"status": h.status.value, "at": h.at.isoformat(), "detail": h.detail}
             for h in order.history
         ],
+    }
+
+
+def _exported_subscription(subscription: BackInStockSubscription) -> dict[str, Any]:
+    return {
+        "subscription_id": subscription.subscription_id,
+        "sku": subscription.sku,
+        "email": subscription.email,
+        "status": subscription.status.value,
+        "source": subscription.source.value,
+        "order_id": subscription.order_id,
+        "quantity": subscription.quantity,
+        "created_at": subscription.created_at.isoformat(),
+        "notified_at": _iso(subscription.notified_at),
+    }
+
+
+def _exported_opportunity(opportunity: Opportunity) -> dict[str, Any]:
+    """Its kind, state and value; not the internal address it matched orders by."""
+    return {
+        "opportunity_id": opportunity.opportunity_id,
+        "kind": opportunity.kind.value,
+        "sku": opportunity.sku,
+        "order_id": opportunity.order_id,
+        "status": opportunity.status.value,
+        "value": {"amount": opportunity.value, "currency": opportunity.currency},
+        "created_at": opportunity.created_at.isoformat(),
+        "updated_at": opportunity.updated_at.isoformat(),
     }
 
 

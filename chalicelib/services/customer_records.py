@@ -34,6 +34,12 @@ from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tokens
+from chalicelib.services.after_sale_records import (
+    erase_opportunities,
+    erase_survey_comments,
+    erasure_addresses,
+    orders_of,
+)
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.retries import retried
@@ -198,15 +204,6 @@ def _person_records(owner: str, deps: Deps) -> list[str]:
     return found
 
 
-def _orders_of(records: list[str], deps: Deps) -> list[str]:
-    """The ids of the orders the person's records hold (projected summaries)."""
-    ids: list[str] = []
-    for each in records:
-        summaries, _ = deps.customers.records(each, CustomerRecord.ORDERS)
-        ids.extend(str(s["order_id"]) for s in summaries if str(s["order_id"]) not in ids)
-    return ids
-
-
 def _record_erasure(
     owner: str,
     records: list[str],
@@ -216,9 +213,10 @@ def _record_erasure(
     deps: Deps,
 ) -> dict[str, Any]:
     """The erasure record: the one already made, or a new one, written with the mark
-    that makes the record erased and the release of its identifiers. Where the
-    environment keeps a copy of sent emails, the addresses to remove from it are kept on
-    the record until that step is done (the identifiers are gone by then)."""
+    that makes the record erased and the release of its identifiers. The person's
+    addresses (to find their subscriptions made with a bare email, and the copies of
+    emails sent to them) are kept on the record until every step ran: the identifiers
+    and the orders' contacts are gone by then."""
     store = deps.customers
 
     def record_once() -> dict[str, Any]:
@@ -227,16 +225,15 @@ def _record_erasure(
             return recorded
         identifiers = store.identifiers(owner)
         addresses: set[str] = set()
-        if deps.outbox is not None:
-            for each in records:
-                addresses |= {
-                    i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
-                }
-            for order_id in _orders_of(records, deps):
-                try:
-                    addresses |= contact_emails(deps.store.get_order(order_id))
-                except NotFound:
-                    continue
+        for each in records:
+            addresses |= {
+                i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
+            }
+        for order_id in orders_of(records, deps):
+            try:
+                addresses |= contact_emails(deps.store.get_order(order_id))
+            except NotFound:
+                continue
         record: dict[str, Any] = {
             "at": deps.clock().isoformat(),
             "by_client_id": by_client,
@@ -245,7 +242,7 @@ def _record_erasure(
             "status": "in_progress",
         }
         if addresses:
-            record["pending_outbox"] = sorted(addresses)
+            record["pending_addresses"] = sorted(addresses)
         owned = [i for i in identifiers if deps.store.find_identifier(i) in (owner, None)]
         store.begin_erasure(owner, owned, record)
         return record
@@ -262,7 +259,7 @@ def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> Non
     def redact(order: Order) -> Change | None:
         return Change() if redact_order(order) else None
 
-    for order_id in _orders_of(records, deps):
+    for order_id in orders_of(records, deps):
         try:
             mutate(deps, order_id, redact)
         except NotFound:
@@ -324,9 +321,9 @@ def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> Non
     """The copies of the emails sent to the person, where the environment keeps them (the
     local stack's outbox, shown by the ops console). After the orders lost their contact
     details, so that no email about them can land there afterwards."""
-    addresses = record.get("pending_outbox") or []
+    addresses = erasure_addresses(record)
     if deps.outbox is not None and addresses:
-        deps.outbox.forget({str(a) for a in addresses})
+        deps.outbox.forget(addresses)
 
 
 ERASURE_STEPS = (
@@ -336,6 +333,8 @@ ERASURE_STEPS = (
     _erase_candidates,
     _erase_identifiers,
     _erase_profiles,
+    erase_survey_comments,
+    erase_opportunities,
     _erase_outbox,
 )
 

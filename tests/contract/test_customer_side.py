@@ -90,7 +90,7 @@ def test_a_merge_moves_identifiers_and_happens_once(customers: Any) -> None:
 def test_an_erasure_begins_once_and_releases_identifiers(customers: Any) -> None:
     email = _email()
     customer_id = _customer(customers, email)
-    record = {"at": NOW.isoformat(), "status": "in_progress", "pending_outbox": ["a@b.c"]}
+    record = {"at": NOW.isoformat(), "status": "in_progress", "pending_addresses": ["a@b.c"]}
     customers.begin_erasure(customer_id, [email], record)
     profile = customers.profile(customer_id)
     assert profile is not None
@@ -101,7 +101,7 @@ def test_an_erasure_begins_once_and_releases_identifiers(customers: Any) -> None
         customers.begin_erasure(customer_id, [], record)
     done = customers.finish_erasure(customer_id, NOW.isoformat())
     assert done["status"] == "completed"
-    assert "pending_outbox" not in done
+    assert "pending_addresses" not in done
 
 
 # The 360 records ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import (
     OpportunityStatus,
+    SubscriptionStatus,
     back_in_stock_opportunity,
     payment_retry_opportunity,
     subscribe,
@@ -20,6 +21,12 @@ def _subscription(store: Any, sku: str) -> tuple[Any, Any]:
     opportunity = back_in_stock_opportunity(subscription, Money.of("19.95"))
     assert store.create_subscription(subscription, opportunity)
     return subscription, opportunity
+
+
+def _opportunity_of(subscription: Any) -> Any:
+    opportunity = back_in_stock_opportunity(subscription, Money.of("19.95"))
+    opportunity.notify(NOW)
+    return opportunity
 
 
 def test_open_subscriptions_are_found_by_sku_and_created_once(opportunity_store: Any) -> None:
@@ -61,3 +68,43 @@ def test_an_opportunity_is_created_once_and_listed(opportunity_store: Any) -> No
     assert not opportunity_store.create_opportunity(retry)
     assert retry.opportunity_id in {o.opportunity_id for o in opportunity_store.opportunities()}
     assert opportunity_store.opportunity(new_id("opp")) is None
+
+
+def test_an_erased_subscription_is_read_back_closed_and_no_longer_found_by_its_sku(
+    opportunity_store: Any,
+) -> None:
+    sku = new_id("SKU")
+    subscription, _ = _subscription(opportunity_store, sku)
+    assert opportunity_store.subscription(subscription.subscription_id) == subscription
+    erased = subscription.model_copy(
+        update={"email": "[erased]", "status": SubscriptionStatus.ERASED}
+    )
+
+    assert opportunity_store.erase_subscription(erased)
+    assert opportunity_store.erase_subscription(erased)  # asking again changes nothing
+
+    assert opportunity_store.subscription(subscription.subscription_id) == erased
+    assert opportunity_store.open_subscriptions(sku) == []
+    # A notice read before the erasure writes nothing back once the open copy is gone.
+    subscription.notify(NOW)
+    assert not opportunity_store.notify_subscription(subscription, _opportunity_of(subscription))
+    assert opportunity_store.subscription(subscription.subscription_id) == erased
+    assert not opportunity_store.erase_subscription(
+        erased.model_copy(update={"subscription_id": new_id("sub")})
+    )
+    assert opportunity_store.subscription(new_id("sub")) is None
+
+
+def test_an_opportunity_is_written_over_only_in_the_status_it_was_read(
+    opportunity_store: Any,
+) -> None:
+    _, opportunity = _subscription(opportunity_store, new_id("SKU"))
+    without_email = opportunity.model_copy(update={"email": None})
+
+    assert opportunity_store.replace_opportunity(without_email)
+    assert opportunity_store.opportunity(opportunity.opportunity_id) == without_email
+    moved = without_email.model_copy(update={"status": OpportunityStatus.LOST})
+    assert not opportunity_store.replace_opportunity(moved)
+    assert opportunity_store.opportunity(opportunity.opportunity_id) == without_email
+    unknown = without_email.model_copy(update={"opportunity_id": new_id("opp")})
+    assert not opportunity_store.replace_opportunity(unknown)

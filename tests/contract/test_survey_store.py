@@ -76,3 +76,19 @@ def test_a_customer_tally_averages_their_own_answers_only(surveys: Any) -> None:
     assert surveys.customer_satisfaction(mine).average == 3.5
     assert surveys.customer_satisfaction(new_id("cus")) == SatisfactionTally()
     assert surveys.survey(new_id("ord")) is None
+
+
+def test_an_answer_written_over_keeps_the_counters_and_needs_an_answer(surveys: Any) -> None:
+    customer_id = new_id("cus")
+    answered = _response(4, customer_id=customer_id)
+    assert _record(surveys, answered)
+    before = surveys.satisfaction_counters()
+    without_comment = answered.model_copy(update={"comment": None})
+
+    assert surveys.replace_survey(without_comment)
+    assert surveys.replace_survey(without_comment)  # asking again changes nothing
+    assert not surveys.replace_survey(_response(3))
+
+    assert surveys.survey(answered.subject.order_id) == without_comment
+    assert surveys.satisfaction_counters() == before
+    assert surveys.customer_satisfaction(customer_id) == SatisfactionTally.of(4)

@@ -143,6 +143,7 @@ class FakeIdentities:
             raise ConcurrentModification("the item changed while we worked on it")
         record["status"] = "completed"
         record.setdefault("completed_at", at)
+        record.pop("pending_addresses", None)
         record.pop("pending_outbox", None)
         return copy.deepcopy(record)
 

@@ -48,6 +48,16 @@ class FakeOpportunityStore:
         self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         return True
 
+    def subscription(self, subscription_id: str) -> BackInStockSubscription | None:
+        found = self._subscriptions.get(subscription_id)
+        return found.model_copy(deep=True) if found else None
+
+    def erase_subscription(self, subscription: BackInStockSubscription) -> bool:
+        if subscription.subscription_id not in self._subscriptions:
+            return False
+        self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
+        return True
+
     def create_opportunity(self, opportunity: Opportunity) -> bool:
         if opportunity.opportunity_id in self._opportunities:
             return False
@@ -61,6 +71,13 @@ class FakeOpportunityStore:
     def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
         current = self._opportunities.get(opportunity.opportunity_id)
         if current is None or current.status is not expected:
+            return False
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
+    def replace_opportunity(self, opportunity: Opportunity) -> bool:
+        current = self._opportunities.get(opportunity.opportunity_id)
+        if current is None or current.status is not opportunity.status:
             return False
         self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         return True

@@ -38,6 +38,13 @@ class FakeSurveyStore:
     def survey(self, order_id: str) -> SurveyResponse | None:
         return self._answers.get(order_id)
 
+    def replace_survey(self, response: SurveyResponse) -> bool:
+        order_id = response.subject.order_id
+        if order_id not in self._answers:
+            return False
+        self._answers[order_id] = response.model_copy(deep=True)
+        return True
+
     def satisfaction_counters(self) -> dict[str, SatisfactionTally]:
         return dict(self._counters)
 

@@ -167,7 +167,7 @@ class IdentityRepository:
             self._table.update(
                 keys.erasure(customer_id),
                 "SET #status = :done, completed_at = if_not_exists(completed_at, :at) "
-                "REMOVE pending_outbox",
+                "REMOVE pending_addresses, pending_outbox",
                 "attribute_exists(pk)",
                 {":done": "completed", ":at": at},
                 {"#status": "status"},

@@ -21,7 +21,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version``; ``review_day``/``review_at`` (when the recency score next drops) put it in the sparse GSI ``segment-reviews-by-day`` (keys only) |
 | merge candidate | ``CUSTOMER#<id>`` | ``CANDIDATE#<other id>`` | an order named both records; for a person to decide |
 | merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
-| erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_outbox`` (the addresses whose emails the local outbox must forget) only until that step ran |
+| erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_addresses`` (the person's addresses: the subscriptions made with them and the local outbox's emails to them are erased by them; ``pending_outbox`` in records begun earlier) only until every step ran |
 | ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
 | attempts, codes, link generations | ``ATTEMPTS#…``, ``VERIFY#…``, ``TRACKING#…`` | | see ``chalicelib/adapters/access.py`` |
 | aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |

@@ -80,6 +80,29 @@ class OpportunityRepository:
             return False
         return True
 
+    def subscription(self, subscription_id: str) -> BackInStockSubscription | None:
+        """The subscription's own item."""
+        item = self.table.get(keys.subscription(subscription_id))
+        return BackInStockSubscription.model_validate_json(item["doc"]) if item else None
+
+    def erase_subscription(self, subscription: BackInStockSubscription) -> bool:
+        """The item written over and the open copy gone, all or nothing: once the copy is
+        gone a notice in flight fails its condition and writes nothing back."""
+        writes = [
+            self.table.put(
+                keys.subscription(subscription.subscription_id) | _doc(subscription),
+                "attribute_exists(pk)",
+            ),
+            self.table.delete(
+                keys.open_subscription(subscription.sku, subscription.subscription_id)
+            ),
+        ]
+        try:
+            self.table.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
     def create_opportunity(self, opportunity: Opportunity) -> bool:
         """Once per id."""
         try:
@@ -114,6 +137,17 @@ class OpportunityRepository:
             )
         try:
             self.table.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
+    def replace_opportunity(self, opportunity: Opportunity) -> bool:
+        """On the condition that its status did not move."""
+        write = self._put_opportunity(
+            opportunity, "#s = :status", {":status": opportunity.status.value}
+        )
+        try:
+            self.table.transact([write])
         except TransactionCancelled:
             return False
         return True

@@ -83,6 +83,22 @@ class SurveyRepository:
         item = self.table.get(keys.survey(order_id))
         return SurveyResponse.model_validate(item["response"]) if item is not None else None
 
+    def replace_survey(self, response: SurveyResponse) -> bool:
+        """Over the existing answer only (the counters are not touched)."""
+        order_id = response.subject.order_id
+        try:
+            self.table.transact(
+                [
+                    self.table.put(
+                        keys.survey(order_id) | {"response": response.model_dump(mode="json")},
+                        "attribute_exists(pk)",
+                    )
+                ]
+            )
+        except TransactionCancelled:
+            return False
+        return True
+
     def satisfaction_counters(self) -> dict[str, SatisfactionTally]:
         """Every counter, from the one partition."""
         page = self.table.partition(keys.SATISFACTION_PK)

@@ -1,0 +1,109 @@
+"""What the after-sale features keep about a person, found for the erasure and the
+export, and the erasure's steps over it: survey answers (one per order of the person) and
+back-in-stock subscriptions with the opportunities followed up (by the person's records
+and addresses).
+
+Found without a scan: the answers by the person's orders; the opportunities from their
+one partition (what ``GET /ops/opportunities`` reads). Every subscription is written in
+one transaction with its opportunity, which records the subscription's id, the customer
+id and the address, so that partition leads to every subscription of the person, open or
+already closed, and no pointer per customer or address is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
+from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
+from chalicelib.domain.surveys import SurveyResponse
+from chalicelib.ports import CustomerRecord
+from chalicelib.services.retries import retried
+
+if TYPE_CHECKING:
+    from chalicelib.composition import Deps
+
+MAX_REDACTION_ATTEMPTS = 5
+
+
+def orders_of(records: list[str], deps: Deps) -> list[str]:
+    """The ids of the orders the person's records hold (projected summaries)."""
+    ids: list[str] = []
+    for each in records:
+        summaries, _ = deps.customers.records(each, CustomerRecord.ORDERS)
+        ids.extend(str(s["order_id"]) for s in summaries if str(s["order_id"]) not in ids)
+    return ids
+
+
+def survey_answers(order_ids: list[str], deps: Deps) -> list[SurveyResponse]:
+    """The answers given to the surveys of these orders."""
+    return [a for order_id in order_ids if (a := deps.surveys.survey(order_id)) is not None]
+
+
+def opportunities_of(
+    records: Collection[str], addresses: Collection[str], deps: Deps
+) -> list[Opportunity]:
+    """The opportunities of the person: those naming one of their records, or recognising
+    them by one of their addresses (a subscription made with a bare email)."""
+    return [
+        o
+        for o in deps.opportunities.opportunities()
+        if o.customer_id in records or (o.email is not None and o.email in addresses)
+    ]
+
+
+def subscriptions_of(opportunities: list[Opportunity], deps: Deps) -> list[BackInStockSubscription]:
+    """The subscriptions these opportunities follow."""
+    found = []
+    for opportunity in opportunities:
+        if opportunity.subscription_id is None:
+            continue
+        subscription = deps.opportunities.subscription(opportunity.subscription_id)
+        if subscription is not None:
+            found.append(subscription)
+    return found
+
+
+def erasure_addresses(record: dict[str, Any]) -> set[str]:
+    """The person's addresses the erasure collected when it was recorded (the identifiers
+    and the orders' contacts are gone by the time the steps run). ``pending_outbox`` is
+    what records begun before the subscriptions were erased called them."""
+    kept = record.get("pending_addresses") or record.get("pending_outbox") or []
+    return {str(address) for address in kept}
+
+
+def erase_survey_comments(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The comment of every survey answer on the person's orders; the score and what it
+    is about stay, so the satisfaction figures stay."""
+    for answer in survey_answers(orders_of(records, deps), deps):
+        redacted = redact_survey(answer)
+        if redacted is not None:
+            deps.surveys.replace_survey(redacted)
+
+
+def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The address off every subscription and opportunity of the person, and their open
+    subscriptions closed (a notice must never go to an erased person). Subscriptions
+    first: an opportunity that lost its address may no longer lead back to them."""
+    found = opportunities_of(records, erasure_addresses(record), deps)
+    for subscription in subscriptions_of(found, deps):
+        redacted = redact_subscription(subscription)
+        if redacted is not None:
+            deps.opportunities.erase_subscription(redacted)
+    for opportunity in found:
+        try:
+            retried(
+                partial(_redact_opportunity, opportunity.opportunity_id, deps),
+                MAX_REDACTION_ATTEMPTS,
+            )
+        except ConcurrentModification as exc:
+            raise ConcurrentModification("an opportunity kept changing; erase again") from exc
+
+
+def _redact_opportunity(opportunity_id: str, deps: Deps) -> None:
+    current = deps.opportunities.opportunity(opportunity_id)
+    redacted = redact_opportunity(current) if current is not None else None
+    if redacted is not None and not deps.opportunities.replace_opportunity(redacted):
+        raise ConcurrentModification(f"opportunity {opportunity_id} moved while erased")

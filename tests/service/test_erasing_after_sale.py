@@ -1,0 +1,67 @@
+"""Erasure on the fakes, where no outbox keeps copies of emails (as on AWS): the person's
+addresses are still collected to find a subscription they made with a bare email, and an
+erasure interrupted among the subscriptions and opportunities is finished by asking
+again, with the address gone from all of them and their figures kept."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.catalog import Product
+from chalicelib.domain.money import Money
+from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.services import customer_records, opportunities
+from tests.service import flows
+
+
+def _new_product(deps: Deps) -> str:
+    sku = f"GONE-{uuid.uuid4().hex[:8].upper()}"
+    deps.store.put_product(Product(sku=sku, name="Abrigo agotado", price=Money.of("40.00")))
+    return sku
+
+
+def test_an_interrupted_erasure_finishes_every_subscription_and_opportunity(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert deps.outbox is None
+    address = "olvido@example.com"
+    bare = opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
+    order = flows.place(deps, customer={"email": address, "name": "Ana Olvido"})
+    assert order.customer_id is not None and bare.customer_id is None
+    known = opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
+    assert known.customer_id == order.customer_id
+    figures = {
+        o.opportunity_id: (o.kind, o.status, o.value, o.created_at, o.updated_at)
+        for o in deps.opportunities.opportunities()
+    }
+    real = deps.opportunities.replace_opportunity
+    failures: list[str] = []
+
+    def fails_once(opportunity: object) -> bool:
+        if not failures:
+            failures.append("once")
+            raise RuntimeError("the table went away for a moment")
+        return real(opportunity)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deps.opportunities, "replace_opportunity", fails_once)
+    with pytest.raises(RuntimeError):
+        customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+
+    record = customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+
+    assert record["status"] == "completed"
+    for subscription in (bare, known):
+        kept = deps.opportunities.subscription(subscription.subscription_id)
+        assert kept is not None
+        assert (kept.email, kept.status) == ("[erased]", SubscriptionStatus.ERASED)
+        assert deps.opportunities.open_subscriptions(subscription.sku) == []
+    after = deps.opportunities.opportunities()
+    assert [o.email for o in after] == [None, None]
+    assert {
+        o.opportunity_id: (o.kind, o.status, o.value, o.created_at, o.updated_at) for o in after
+    } == figures
+    assert {o.status for o in after} == {OpportunityStatus.OPEN}
+    assert address not in repr(deps.customers.erasure(order.customer_id))
