@@ -33,6 +33,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     outbox = Path(tmp_path_factory.mktemp("outbox"))
     local = LocalStack(port=free_port(), outbox=outbox).start()
+    _stock_the_demo_tshirt(local)
     try:
         yield local
     finally:
@@ -63,3 +64,20 @@ def client(stack: Any) -> Iterator[Any]:
 
     with Client(stack.app_module.app) as test_client:
         yield test_client
+
+
+# Units of the demo T-shirt (``order_body``'s default line) the shared stack's warehouse
+# receives on top of the demo quantity: every test on a worker buys it from the same
+# warehouse, and orders are refused up front once it runs out (API.md "Refuse what cannot
+# be served"), which would make a test's outcome depend on how many ran before it.
+SUITE_TSHIRTS = 5000
+
+
+def _stock_the_demo_tshirt(local: Any) -> None:
+    from chalicelib.composition import deps as app_deps
+    from chalicelib.domain.requests import RecordMovementRequest
+    from chalicelib.services import inventory
+
+    receipt = {"sku": "TSHIRT-BLK-M", "location_id": "WH-GETAFE", "type": "receipt"}
+    request = RecordMovementRequest.model_validate(receipt | {"quantity": SUITE_TSHIRTS})
+    inventory.record_movement(request, app_deps())

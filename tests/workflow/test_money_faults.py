@@ -64,29 +64,37 @@ def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
     faults.inject_fault("compensate_order", "Sandbox.Timedout")
     order_id = place(client, order_body(lines=[_pickup(pickup_sku), _ship(ship_sku, 2)]))
 
-    order = wait_for_status(deps, order_id, "SHIPPED")
-    described = wait_for_execution(deps, order)
+    described = wait_for_execution(deps, deps.store.get_order(order_id))
     assert described["status"] == "FAILED"
     assert states_entered(described)[-2:] == ["Compensate", "OrderCompensated"]
 
     final = wait_until_settled(deps, order_id)
     by_type = {f.type.value: f for f in final.fulfillments}
-    # The parcel left with the carrier: kept and captured. The pick-up never will be
-    # handed over now: cancelled, its units back on the shelf, its share voided.
-    assert by_type["ship"].status.value == "SHIPPED"
+    # The pick-up never will be handed over now: cancelled, its units back on the shelf,
+    # its share voided. The Map fails at the first dispatch that blows up; whether the
+    # parcel's dispatch had run by then is the Map's timing, so both ends are checked in
+    # full: a parcel that left with the carrier is kept and captured, one that did not is
+    # cancelled and voided.
     assert by_type["pickup"].status.value == "CANCELLED"
     assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (3, 0)}
-    assert stock_of(deps, ship_sku) == {"WH-GETAFE": (3, 0)}
+    if by_type["ship"].status.value == "SHIPPED":
+        assert stock_of(deps, ship_sku) == {"WH-GETAFE": (3, 0)}
+        kept, voided = "40.00", "8.00"
+    else:
+        assert by_type["ship"].status.value == "CANCELLED"
+        assert final.status.value == "CANCELLED"
+        assert stock_of(deps, ship_sku) == {"WH-GETAFE": (5, 0)}
+        kept, voided = "0.00", "48.00"
     assert amounts(ledger_of(deps, final)) == {
         "authorized": "48.00",
-        "captured": "40.00",
+        "captured": kept,
         "refunded": "0.00",
-        "voided": "8.00",
+        "voided": voided,
     }
     assert final.attention is not None and final.attention.kind == "compensated"
     view = get_order(client, order_id, STORE)
     assert view["attention"]["kind"] == "compensated"
-    assert view["payment"]["captured"] == {"amount": "40.00", "currency": "EUR"}
+    assert view["payment"]["captured"] == {"amount": kept, "currency": "EUR"}
     alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
     # Alerted once, although the compensation ran twice.
     assert [a["kind"] for a in alerts] == ["workflow_compensated"]
