@@ -12,6 +12,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import BaseModel, Field, field_validator
 
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.pages import html_page
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import console as console_service
 
@@ -132,21 +133,7 @@ def ops_console(call: Call) -> Response:
         statuses=console_service.EXECUTION_STATUSES,
         script=inline_script(*SCRIPTS),
     )
-    return Response(
-        body=html,
-        status_code=200,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": (
-                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'"
-            ),
-        },
-    )
+    return html_page(html, nonce)
 
 
 @endpoint(

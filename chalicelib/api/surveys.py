@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.pages import html_page
 from chalicelib.domain.surveys import SatisfactionReport, SurveyAnswer
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import surveys as survey_service
@@ -63,23 +64,7 @@ def survey_page(call: Call, token: str) -> Any:
         nonce=nonce,
         script=inline_script("survey.js"),
     )
-    return Response(
-        body=html,
-        status_code=200,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": (
-                # The email look's inline style attributes are allowed, no other style
-                # element or script than the page's own (nonce).
-                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                "style-src-attr 'unsafe-inline'; connect-src 'self'; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'"
-            ),
-        },
-    )
+    return html_page(html, nonce, style_attributes=True)
 
 
 @endpoint(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from chalice import Blueprint  # type: ignore[attr-defined]
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
+from chalicelib.api.pages import html_page
 from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.rendering import inline_script, render
 from chalicelib.services.self_service import actions_now
@@ -49,19 +50,4 @@ def track(call: Call, token: str) -> Any:
     )
     nonce = secrets.token_urlsafe(16)
     html = render("tracking.html.j2", view=page, nonce=nonce, script=inline_script("tracking.js"))
-    return Response(
-        body=html,
-        status_code=200,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            # The token is in the URL: no referrer carries it to a carrier's site.
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": (
-                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'"
-            ),
-        },
-    )
+    return html_page(html, nonce)
