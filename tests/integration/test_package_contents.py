@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# Packaging shares chalice's deployment cache (.chalice/deployments): two packagings at
+# once on two workers read each other's half-written zip, so they run on one worker.
+pytestmark = pytest.mark.xdist_group("packaging")
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
 # What the Lambda Python runtime already has: the SDK and the SDK's own dependencies.
@@ -41,6 +45,7 @@ from datetime import UTC, datetime
 from chalicelib.presentation import wording
 from chalicelib.presentation.wording import CANARY, Language
 import babel
+
 assert sys.argv[1:] == [] or babel.__file__.startswith(sys.argv[1]), babel.__file__
 at = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
 for language in Language:

@@ -17,6 +17,10 @@ import pytest
 
 from infra.aws import checks, package
 
+# Packaging shares chalice's deployment cache (.chalice/deployments): two packagings at
+# once on two workers read each other's half-written zip, so they run on one worker.
+pytestmark = pytest.mark.xdist_group("packaging")
+
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
 # IAM has no resource-level permissions for these (the task token says which execution),

@@ -4,6 +4,7 @@ shipments by due time, a bounded number of pages, and records each breach once."
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from chalicelib.services.sla import check_overdue_shipments, record_breach
 from infra.local.stack import REGION
 from tests.support import OPS, eventually, order_body
 from tests.support.api import get_order
-from tests.support.flow import fresh_sku, ops_alerts, place, states_entered
+from tests.support.flow import fresh_sku, ops_alerts, place, states_entered, stop_if_running
 from tests.support.orders import wait_for_status
 
 # One query per due day over the last days_back=2 days and today, each one page here.
@@ -106,11 +107,17 @@ def test_a_breach_recorder_that_loses_the_race_does_not_alert_again(
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]))
     parked.append(order_id)
     shipped = wait_for_status(deps, order_id, "SHIPPED")
+    # Only the two recorders this test makes: the execution's own timeout step would be a
+    # third, and the stack's other threads share this store (and so the patched method).
+    stop_if_running(deps, order_id)
     fulfillment_id = shipped.fulfillments[0].fulfillment_id
     real_save = deps.store.save_order
     raced: list[bool] = []
+    this_test = threading.current_thread()
 
     def save_after_the_other_recorder(order: Any, *args: Any) -> Any:
+        if threading.current_thread() is not this_test or order.order_id != order_id:
+            return real_save(order, *args)
         if not raced:
             raced.append(True)
             # The other recorder's write lands first (it alerts itself), so ours fails.
