@@ -13,24 +13,8 @@ from chalice.app import CloudWatchEvent, SNSEvent
 from pydantic import BaseModel
 
 from chalicelib.adapters.tracing import LazyTracer
-from chalicelib.api.alerts import alerts
-from chalicelib.api.availability import availability
-from chalicelib.api.care import care
-from chalicelib.api.carriers import carriers
-from chalicelib.api.catalog import catalog
-from chalicelib.api.console import console
-from chalicelib.api.customers import customers
-from chalicelib.api.inventory import inventory
+from chalicelib.api.blueprints import BLUEPRINTS
 from chalicelib.api.log_context import install as install_log_context
-from chalicelib.api.openapi import openapi
-from chalicelib.api.opportunities import opportunities
-from chalicelib.api.ops import ops
-from chalicelib.api.orders import orders
-from chalicelib.api.quotes import quotes
-from chalicelib.api.sandbox import sandbox
-from chalicelib.api.self_service import track_actions
-from chalicelib.api.surveys import surveys
-from chalicelib.api.tracking import tracking
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
 from chalicelib.services import (
@@ -57,25 +41,6 @@ logger = Logger(service="orquesta")
 # at the first traced call, not at import (chalicelib/adapters/tracing.py).
 tracer = LazyTracer(service="orquesta")
 
-BLUEPRINTS = (
-    orders,
-    carriers,
-    catalog,
-    inventory,
-    customers,
-    care,
-    ops,
-    alerts,
-    console,
-    tracking,
-    surveys,
-    opportunities,
-    track_actions,
-    openapi,
-    sandbox,
-    availability,
-    quotes,
-)
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 # Powertools' Lambda context in every function's logs, a correlation id on every request.
