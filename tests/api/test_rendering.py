@@ -22,6 +22,8 @@ def test_the_console_page_escapes_its_values_and_inlines_its_scripts_under_the_n
     assert html.count("<script") == 1
     assert "window.OrquestaGraph" in script  # graph.js, then console.js reading it
     assert script.index("window.OrquestaGraph = ") < script.index("= window.OrquestaGraph")
+    # insights.js, installed by console.js once its helpers exist
+    assert script.index("window.OrquestaInsights = ") < script.index("= window.OrquestaInsights({")
 
 
 def test_a_name_missing_from_an_emails_context_is_an_error() -> None:

@@ -547,11 +547,15 @@
 
   $('#attention-refresh').addEventListener('click', loadAlerts);
 
+  // --- Satisfaction and opportunities (insights.js) ------------------------------------
+  const insights = window.OrquestaInsights({ $, h, api, guard, showError });
+
   // --- Start ----------------------------------------------------------------------------
   function loadAll() {
     const id = orderFromHash();
     return Promise.all([
-      loadAlerts(), loadExecutions(), loadScorecard(), loadOutbox(), id ? openOrder(id) : null,
+      loadAlerts(), loadExecutions(), loadScorecard(), loadOutbox(), insights.load(),
+      id ? openOrder(id) : null,
     ]);
   }
 
