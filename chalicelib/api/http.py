@@ -29,6 +29,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel
 from chalicelib.services import tokens
 
 logger = Logger(service="orquesta")
@@ -85,6 +86,14 @@ class Principal:
         bound = self.location_id
         if self.role == "store" and bound is not None and location_id != bound:
             raise Forbidden(f"this key acts for store {bound} only", field=field)
+
+    def require_store_sale(self, channel: Channel, store_id: str | None, action: str) -> None:
+        """A store key places and quotes store and kiosk orders only, at its own store."""
+        if self.role != "store":
+            return
+        if channel not in (Channel.STORE, Channel.KIOSK):
+            raise Forbidden(f"store keys {action} store and kiosk orders only", field="channel")
+        self.require_location(store_id, "store_id")
 
 
 class Access(StrEnum):

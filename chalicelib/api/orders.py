@@ -9,9 +9,7 @@ from pydantic import StringConstraints
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
-from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.orders import Order
-from chalicelib.domain.placement import Channel
 from chalicelib.domain.requests import (
     CancelOrderRequest,
     PlaceOrderRequest,
@@ -65,10 +63,7 @@ def place_order(call: Call) -> dict[str, Any]:
     # field is named at once.
     principal = call.principal
     assert principal is not None
-    if principal.role == "store":
-        if request.channel not in (Channel.STORE, Channel.KIOSK):
-            raise Forbidden("store keys place store and kiosk orders only", field="channel")
-        principal.require_location(request.store_id, "store_id")
+    principal.require_store_sale(request.channel, request.store_id, "place")
     # Idempotency keys and order ids are the client's own: two clients using the same key
     # place two orders, and neither can reach the other's.
     order_id = ordering.order_id_for(principal.client_id, key)

@@ -10,9 +10,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
-from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.money import Money
-from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import PriceBreakdown, TaxBreakdown
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote
@@ -154,10 +152,7 @@ def create_quote(call: Call) -> dict[str, Any]:
     request = call.parse(QuoteRequest)
     principal = call.principal
     assert principal is not None
-    if principal.role == "store":
-        if request.channel not in (Channel.STORE, Channel.KIOSK):
-            raise Forbidden("store keys quote store and kiosk orders only", field="channel")
-        principal.require_location(request.store_id, "store_id")
+    principal.require_store_sale(request.channel, request.store_id, "quote")
 
     def create() -> dict[str, Any]:
         quote = quoting.create_quote(request, principal.client_id, call.deps)
