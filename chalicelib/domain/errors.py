@@ -246,6 +246,10 @@ class UnservableLines(_EachField, Conflict):
 
     title = "Out of stock"
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(
+        self, problems: list[tuple[str, str]], short: dict[str, int] | None = None
+    ) -> None:
         super().__init__("; ".join(message for _, message in problems), problems[0][0])
         self.problems = problems
+        # SKU → units asked for on the short lines, for whoever follows the refusal up.
+        self.short = short or {}

@@ -53,7 +53,8 @@ def refuse_unservable(lines: list[OrderLineRequest], deps: Deps) -> None:
                     + f" for {demands[index].quantity}",
                 )
                 for index in short
-            ]
+            ],
+            _units_by_sku([demands[index] for index in short]),
         )
 
 
@@ -125,3 +126,10 @@ def availability_of(sku: str, postal_code: str, quantity: int, deps: Deps) -> Av
         if location.pickup
     ]
     return Availability(sku=sku, ship=ship, pickup=pickup)
+
+
+def _units_by_sku(demands: list[Demand]) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for demand in demands:
+        units[demand.sku] = units.get(demand.sku, 0) + demand.quantity
+    return units

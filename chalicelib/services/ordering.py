@@ -266,9 +266,4 @@ def _subscribe_to_shortage(
     """Subscribe the refused order's customer to each short SKU; keyed by the order id the
     request would have had, so a retried request subscribes nobody twice."""
     email = request.customer.email if request.customer is not None else None
-    short: dict[str, int] = {}
-    for field, _message in refused.field_errors():
-        index = int(field.split(".")[1])
-        line = request.lines[index]
-        short[line.sku] = short.get(line.sku, 0) + line.quantity
-    subscribe_shortage(order_id, short, email, deps)
+    subscribe_shortage(order_id, refused.short, email, deps)
