@@ -17,6 +17,7 @@ from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
+from chalicelib.domain.promotions import CountedPromotion, Promotion
 from chalicelib.domain.quotes import Quote
 from chalicelib.domain.tickets import Ticket
 
@@ -55,7 +56,8 @@ class Orders(Protocol):
         ...
 
     def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        """Store a new order and its first history entry; ``Conflict`` if it exists. Takes
+        the redemptions its pricing holds in the same write (``CouponUsedUp``)."""
         ...
 
     def save_order(
@@ -382,7 +384,44 @@ class Quotes(Protocol):
         ...
 
 
-class OrderStore(Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, Protocol):
+class Promotions(Protocol):
+    """Promotions and their redemptions. An order's redemptions are taken by
+    ``create_order`` in the order's own transaction (a counter under ``max_redemptions``
+    and a once-per-customer marker, by condition) and given back by the ``save_order``
+    that makes it rejected or cancelled: ``CouponUsedUp`` when none is left."""
+
+    def create_promotion(self, promotion: Promotion) -> None:
+        """Keep a new promotion; ``Conflict`` naming ``code`` when another has its code."""
+        ...
+
+    def promotion(self, promotion_id: str) -> CountedPromotion:
+        """One promotion with its redemptions, or ``NotFound``."""
+        ...
+
+    def promotions(self) -> list[CountedPromotion]:
+        """Every promotion with its redemptions, oldest first (one small partition)."""
+        ...
+
+    def promotion_by_code(self, code: str) -> CountedPromotion | None:
+        """The promotion with this coupon code (any case), if any."""
+        ...
+
+    def automatic_promotions(self, now: datetime) -> list[CountedPromotion]:
+        """Promotions without a code that have not ended by ``now``, by key (no scan)."""
+        ...
+
+    def redeemed_by(self, customer_id: str, promotion_ids: list[str]) -> set[str]:
+        """Which of these once-per-customer promotions the customer holds a redemption of."""
+        ...
+
+    def redeeming_orders(self, promotion_id: str) -> list[str]:
+        """The live orders holding a redemption of the promotion."""
+        ...
+
+
+class OrderStore(
+    Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, Promotions, Protocol
+):
     """What ``Deps.store`` offers: the order side of the table."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, UnknownReferences
+from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
@@ -13,7 +13,8 @@ from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.pricing import PriceBreakdown
 from chalicelib.domain.quotes import QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services.pricing_engine import attribution_of
+from chalicelib.services import promotions
+from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -50,6 +51,43 @@ def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
     ]
 
 
+def _priced_now(
+    request: PlaceOrderRequest, lines: list[OrderLine], deps: Deps
+) -> tuple[list[OrderLine], OrderPricing | None]:
+    """Without a quote: at catalogue prices (shipping and taxes on top without a quote are
+    the next step), unless a coupon, a campaign or an automatic promotion is in play:
+    then priced now by the engine, as a quote would be, with the promotions that apply."""
+    now = deps.clock()
+    if (
+        request.coupon is None
+        and request.attribution is None
+        and not deps.store.automatic_promotions(now)
+    ):
+        return lines, None
+    address = request.shipping_address
+    ships = any(line.location_id is None for line in lines)
+    postal_code = (
+        pricing_postal_code(address.country, address.postal_code) if address and ships else None
+    )
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
+    locations = {location.location_id: location for location in deps.store.locations()}
+    breakdown = price_lines(
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        now,
+        deps,
+        identified=identified,
+        customer_id=customer_id,
+    )
+    pricing = OrderPricing.of(
+        breakdown, coupon=request.coupon, attribution=attribution_of(request.attribution)
+    )
+    return _charged(lines, breakdown), pricing
+
+
 def price_order(
     request: PlaceOrderRequest,
     lines: list[OrderLine],
@@ -64,11 +102,7 @@ def price_order(
     ships = any(line.location_id is None for line in lines)
     now = deps.clock()
     if request.quote_id is None:
-        # Charged at catalogue prices for now: shipping and taxes on top without a quote
-        # are the next step. No promotion exists yet, so any coupon is unknown.
-        if request.coupon is not None:
-            raise InvalidCoupon(f"no promotion has the code {request.coupon}", field="coupon")
-        return lines, None
+        return _priced_now(request, lines, deps)
     try:
         quote = deps.store.get_quote(request.quote_id)
     except NotFound:

@@ -15,6 +15,7 @@ from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
+from chalicelib.services import promotions
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.ordering import catalogue_lines
 from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
@@ -92,8 +93,17 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
     )
     refuse_unservable(request.lines, deps)
     now = deps.clock()
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
     breakdown = price_lines(
-        lines, locations, postal_code, request.coupon, request.channel.value, now, deps
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        now,
+        deps,
+        identified=identified,
+        customer_id=customer_id,
     )
     quote = Quote(
         quote_id=f"qt_{secrets.token_hex(10)}",

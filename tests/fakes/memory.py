@@ -36,6 +36,12 @@ class Memory:
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     quotes: dict[str, str] = field(default_factory=dict)
+    # Promotions (JSON by id), coupon codes, live redemptions and once-per-customer holders.
+    promotions: dict[str, str] = field(default_factory=dict)
+    coupon_codes: dict[str, str] = field(default_factory=dict)
+    redemption_counts: dict[str, int] = field(default_factory=dict)
+    redeemed: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    holders: dict[tuple[str, str], str] = field(default_factory=dict)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.
     now: Callable[[], float] = field(default=lambda: datetime.now().timestamp())
 

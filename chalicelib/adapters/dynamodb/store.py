@@ -11,6 +11,7 @@ from chalicelib.adapters.dynamodb.customer_view import CustomerViewRepository
 from chalicelib.adapters.dynamodb.identities import IdentityRepository
 from chalicelib.adapters.dynamodb.markers import MarkerRepository
 from chalicelib.adapters.dynamodb.orders import OrderRepository
+from chalicelib.adapters.dynamodb.promotions import PromotionRepository
 from chalicelib.adapters.dynamodb.quotes import QuoteRepository
 from chalicelib.adapters.dynamodb.shipments import ShipmentRepository
 from chalicelib.adapters.dynamodb.stock import StockRepository
@@ -29,8 +30,10 @@ class DynamoStore(
     MarkerRepository,
     IdentityRepository,
     QuoteRepository,
+    PromotionRepository,
 ):
-    """``OrderStore``: orders, shipments, catalogue, stock, markers, identities, quotes."""
+    """``OrderStore``: orders, shipments, catalogue, stock, markers, identities, quotes,
+    promotions."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self.table = Table(client, table_name)
