@@ -58,11 +58,12 @@ def _priced_now(
     the next step), unless a coupon, a campaign or an automatic promotion is in play:
     then priced now by the engine, as a quote would be, with the promotions that apply."""
     now = deps.clock()
-    if (
-        request.coupon is None
-        and request.attribution is None
-        and not deps.store.automatic_promotions(now)
-    ):
+    running = [
+        offer
+        for offer in deps.store.automatic_promotions(now)
+        if offer.promotion.starts_at is None or offer.promotion.starts_at <= now
+    ]
+    if request.coupon is None and request.attribution is None and not running:
         return lines, None
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
