@@ -1,4 +1,5 @@
-"""Promotions for ops: create one, list them with their redemptions, read one."""
+"""Promotions for ops: create one, list them with their redemptions, read one; and the
+campaign figures."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Call, endpoint
+from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotion_requests import CreatePromotionRequest
 from chalicelib.domain.promotions import CountedPromotion, PromotionKind
+from chalicelib.services import campaign_projection
 from chalicelib.services import promotions as promotion_service
 
 promotions = Blueprint(__name__)
@@ -128,3 +131,51 @@ def get_promotion(call: Call, promotion_id: str) -> dict[str, Any]:
     """404 naming ``promotion_id`` when unknown."""
     counted = promotion_service.promotion(promotion_id, call.deps)
     return PromotionResponse.of(counted).model_dump(mode="json")
+
+
+class CampaignResponse(BaseModel):
+    """One campaign's figures: orders placed (by channel), first-time and returning
+    customers, and the revenue of orders neither rejected nor cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign: str
+    orders: int = Field(ge=0)
+    revenue: Money
+    new_customers: int = Field(ge=0)
+    returning_customers: int = Field(ge=0)
+    by_channel: dict[Channel, int]
+
+
+class CampaignsResponse(BaseModel):
+    """``GET /analytics/campaigns``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaigns: list[CampaignResponse]
+
+
+@endpoint(
+    promotions,
+    "/analytics/campaigns",
+    "GET",
+    summary="Per campaign (a coupon's campaign, else the order's attribution): orders, "
+    "revenue, new and returning customers, orders by channel (kept as counters)",
+    roles=("ops",),
+    response=CampaignsResponse,
+    tag="analytics",
+)
+def campaigns(call: Call) -> dict[str, Any]:
+    """Read from the counters the order events incremented."""
+    rows = [
+        CampaignResponse(
+            campaign=c.campaign,
+            orders=c.orders,
+            revenue=Money.of(c.revenue),
+            new_customers=c.new_customers,
+            returning_customers=c.returning_customers,
+            by_channel={Channel(k): v for k, v in c.by_channel.items()},
+        )
+        for c in campaign_projection.report(call.deps)
+    ]
+    return CampaignsResponse(campaigns=rows).model_dump(mode="json")

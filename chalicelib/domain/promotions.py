@@ -230,6 +230,11 @@ def _coupon(
     return promotion
 
 
+def coupon_code(coupon: str | None) -> str | None:
+    """A coupon as stored and compared: trimmed, upper case (``None`` for none)."""
+    return coupon.strip().upper() if coupon is not None else None
+
+
 def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """``amount`` (whole cents) split over ``weights`` in proportion, in whole cents that
     add up to it exactly: floors first, then the largest remainders (earlier first)."""

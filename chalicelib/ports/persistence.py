@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
 from chalicelib.domain.fulfillments import Fulfillment
@@ -419,8 +420,32 @@ class Promotions(Protocol):
         ...
 
 
+class Campaigns(Protocol):
+    """Campaign figures, kept by the projection from order events (never a scan)."""
+
+    def apply_campaign_increment(
+        self, event_id: str, increment: CampaignIncrement, now_epoch: int
+    ) -> bool:
+        """Add the increment to its campaign's counters once per event id; False
+        (nothing written) when that event was applied already."""
+        ...
+
+    def campaign_counters(self) -> list[CampaignCounters]:
+        """Every campaign's figures, by name."""
+        ...
+
+
 class OrderStore(
-    Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, Promotions, Protocol
+    Orders,
+    Shipments,
+    Catalogue,
+    Stock,
+    Markers,
+    Identities,
+    Quotes,
+    Promotions,
+    Campaigns,
+    Protocol,
 ):
     """What ``Deps.store`` offers: the order side of the table."""
 

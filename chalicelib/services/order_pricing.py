@@ -11,6 +11,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.pricing import PriceBreakdown
+from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quotes import QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import promotions
@@ -84,7 +85,9 @@ def _priced_now(
         customer_id=customer_id,
     )
     pricing = OrderPricing.of(
-        breakdown, coupon=request.coupon, attribution=attribution_of(request.attribution)
+        breakdown,
+        coupon=coupon_code(request.coupon),
+        attribution=attribution_of(request.attribution),
     )
     return _charged(lines, breakdown), pricing
 
@@ -113,7 +116,8 @@ def price_order(
     if quote.expired(now):
         raise Conflict(f"quote {quote.quote_id} expired at {quote.expires_at}", field="quote_id")
     sent_to = address.postal_code if address and ships else None
-    if not quote.asks_for(_quoted_lines(request), sent_to) or request.coupon != quote.coupon:
+    same_coupon = coupon_code(request.coupon) == coupon_code(quote.coupon)
+    if not quote.asks_for(_quoted_lines(request), sent_to) or not same_coupon:
         raise Conflict(
             f"quote {quote.quote_id} was for other lines, address or coupon", field="quote_id"
         )
@@ -125,7 +129,7 @@ def price_order(
     pricing = OrderPricing.of(
         quote.breakdown,
         quote_id=quote.quote_id,
-        coupon=quote.coupon,
+        coupon=coupon_code(quote.coupon),
         attribution=attribution_of(request.attribution) or quote.attribution,
         promises=promises,
     )

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
+from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
 from chalicelib.services import promotions
@@ -127,7 +128,7 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
         fulfillments=_promised_fulfillments(
             lines, locations, country, (address.postal_code if address else ""), now, deps
         ),
-        coupon=request.coupon,
+        coupon=coupon_code(request.coupon),
         attribution=attribution_of(request.attribution),
     )
     deps.store.put_quote(quote)

@@ -22,7 +22,7 @@ from chalicelib.domain.quotes import Quote
 from chalicelib.ports import StockChange
 from tests.fakes.customers import FakeIdentities
 from tests.fakes.memory import Memory
-from tests.fakes.promotions import FakePromotions, apply_redemptions
+from tests.fakes.promotions import FakeCampaigns, FakePromotions, apply_redemptions
 
 
 # Orders, shipments, catalogue, stock, markers ----------------------------------------------
@@ -306,5 +306,6 @@ class FakeOrderStore(
     FakeIdentities,
     FakeQuotes,
     FakePromotions,
+    FakeCampaigns,
 ):
     """``OrderStore`` in memory."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
 from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -104,3 +105,24 @@ class FakePromotions:
 
     def redeeming_orders(self, promotion_id: str) -> list[str]:
         return sorted(order for (p, order) in self._m.redeemed if p == promotion_id)
+
+
+class FakeCampaigns:
+    """``Campaigns`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def apply_campaign_increment(
+        self, event_id: str, increment: CampaignIncrement, now_epoch: int
+    ) -> bool:
+        if event_id in self._m.campaign_events:
+            return False
+        self._m.campaign_events.add(event_id)
+        current = self._m.campaigns.get(increment.campaign)
+        counters = current or CampaignCounters(campaign=increment.campaign)
+        self._m.campaigns[increment.campaign] = counters.plus(increment)
+        return True
+
+    def campaign_counters(self) -> list[CampaignCounters]:
+        return [self._m.campaigns[name] for name in sorted(self._m.campaigns)]

@@ -42,6 +42,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | notified opportunity of a SKU | ``BACKINSTOCK#<sku>`` | ``NOTIFIED#<opportunity id>`` | only while notified: what an order of the SKU may convert |
 | quote | ``QUOTE#<id>`` | ``QUOTE`` | the priced basket and its promises as JSON (``doc``); ``expires_at`` TTL a day after the quote expires |
 | promotions, coupon codes, redemptions | ``PROMOTION#…``, ``PROMOTIONS…``, ``PROMOCODE#…`` | | see ``chalicelib/adapters/dynamodb/promotions.py`` |
+| campaign figures | ``CAMPAIGNS`` | ``<campaign>`` | ``orders``, ``revenue``, ``new_customers``, ``returning_customers``, ``channel_<c>``: ADDed by the projection with a once-only marker per event (``ONCE#campaign:<event id>``) in the same transaction; one small partition, read whole |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
@@ -408,3 +409,12 @@ def promotion_copy(promotion_id: str, automatic: bool = False, ends_at: str | No
 def coupon_code(code: str) -> Key:
     """The claim on a coupon code (upper case), unique by condition."""
     return _key(f"PROMOCODE#{code.upper()}", "CODE")
+
+
+# Campaign figures (adapters/dynamodb/campaigns.py) -----------------------------------------
+CAMPAIGNS_PK = "CAMPAIGNS"
+
+
+def campaign(name: str) -> Key:
+    """One campaign's counters."""
+    return _key(CAMPAIGNS_PK, name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb.analytics import AnalyticsRepository
+from chalicelib.adapters.dynamodb.campaigns import CampaignRepository
 from chalicelib.adapters.dynamodb.catalogue import CatalogueRepository
 from chalicelib.adapters.dynamodb.customer_view import CustomerViewRepository
 from chalicelib.adapters.dynamodb.identities import IdentityRepository
@@ -31,9 +32,10 @@ class DynamoStore(
     IdentityRepository,
     QuoteRepository,
     PromotionRepository,
+    CampaignRepository,
 ):
     """``OrderStore``: orders, shipments, catalogue, stock, markers, identities, quotes,
-    promotions."""
+    promotions, campaign figures."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self.table = Table(client, table_name)
