@@ -54,11 +54,12 @@ def _refused(deps: Deps, error: type[OrquestaError], **overrides: Any) -> Orques
 def test_a_second_promotion_with_the_same_code_in_any_case_is_409_naming_code(
     deps: Deps,
 ) -> None:
+    before = len(promotions.listing(deps))
     _promotion(deps, code="VERANO")
     with pytest.raises(Conflict) as refused:
         _promotion(deps, code="verano")
     assert refused.value.field == "code"
-    assert len(promotions.listing(deps)) == 1
+    assert len(promotions.listing(deps)) == before + 1
 
 
 def test_an_unknown_promotion_is_404_naming_promotion_id(deps: Deps) -> None:
@@ -224,6 +225,13 @@ def test_paying_again_after_the_coupon_went_to_someone_else_is_409_naming_coupon
     assert refused.value.field == "coupon"
     assert _count(deps, created) == 1
     assert deps.store.get_order(order.order_id).status.value == "REJECTED"
+
+
+def test_the_demo_welcome_coupon_takes_10_percent_once_per_customer(deps: Deps) -> None:
+    customer = {"email": "welcome@example.com"}
+    order = flows.place(deps, coupon="bienvenida10", customer=customer)
+    assert order.pricing is not None and order.pricing.discount == Decimal("3.99")
+    assert _refused(deps, CouponUsedUp, coupon="BIENVENIDA10", customer=customer).field == "coupon"
 
 
 def test_an_expired_automatic_promotion_no_longer_applies(deps: Deps) -> None:
