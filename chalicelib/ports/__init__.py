@@ -29,18 +29,19 @@ from chalicelib.ports.persistence import (
     Markers,
     Orders,
     OrderStore,
-    Promotions,
     Quotes,
     Shipments,
     Stock,
     StockChange,
     Tickets,
 )
+from chalicelib.ports.promotions import Campaigns, Promotions
 
 __all__ = [
     "AccessRecords",
     "AlertLog",
     "Analytics",
+    "Campaigns",
     "Carrier",
     "CarrierChoice",
     "Catalogue",
