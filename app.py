@@ -18,6 +18,7 @@ from chalicelib.api.log_context import install as install_log_context
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
 from chalicelib.services import (
+    campaign_projection,
     compensation,
     customer_projection,
     fulfillment_steps,
@@ -142,6 +143,17 @@ def follow_up_opportunities(event: SNSEvent) -> None:
     moved = opportunities_service.follow_order_event(message, deps())
     logger.info(
         "opportunities followed up", extra={"event_id": message.get("event_id"), "moved": moved}
+    )
+
+
+@app.on_sns_message(topic=settings().order_events_topic_name)
+@tracer.capture_method
+def project_campaigns(event: SNSEvent) -> None:
+    """Keep the campaign figures from an order's status event (once per event)."""
+    message = json.loads(event.message)
+    changed = campaign_projection.project_campaign_event(message, deps())
+    logger.info(
+        "campaigns projected", extra={"event_id": message.get("event_id"), "changed": changed}
     )
 
 

@@ -14,6 +14,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.opportunities import opportunities
 from chalicelib.api.ops import ops
 from chalicelib.api.orders import orders
+from chalicelib.api.promotions import promotions
 from chalicelib.api.quotes import quotes
 from chalicelib.api.sandbox import sandbox
 from chalicelib.api.self_service import track_actions
@@ -38,4 +39,5 @@ BLUEPRINTS = (
     sandbox,
     availability,
     quotes,
+    promotions,
 )

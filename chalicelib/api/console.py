@@ -19,9 +19,14 @@ from chalicelib.services import console as console_service
 console = Blueprint(__name__)
 
 OPS_ONLY = ("ops",)
-# The console's scripts, inlined into the page under its CSP nonce: the graph layout and the
-# insight panels first, as console.js installs them.
-SCRIPTS = ("console/graph.js", "console/insights.js", "console/console.js")
+# The console's scripts, inlined into the page under its CSP nonce: the graph layout, the
+# insight and marketing panels first, as console.js installs them.
+SCRIPTS = (
+    "console/graph.js",
+    "console/insights.js",
+    "console/promotions.js",
+    "console/console.js",
+)
 MAX_LIMIT = 1000
 
 

@@ -118,6 +118,9 @@ class OrderResponse(BaseModel):
     shipping: Money | None = None
     tax: OrderTaxResponse | None = None
     quote_id: str | None = None
+    # The coupon redeemed and every promotion applied, each with what it took off.
+    coupon: str | None = None
+    promotions: list[dict[str, Any]] | None = None
 
     @classmethod
     def from_order(
@@ -201,6 +204,11 @@ def _breakdown(order: Order) -> dict[str, Any]:
             included=tax.included,
         ),
         "quote_id": pricing.quote_id,
+        "coupon": pricing.coupon,
+        "promotions": [
+            {"promotion_id": p.promotion_id, "name": p.name, "amount": Money.of(p.amount)}
+            for p in pricing.promotions
+        ],
     }
 
 

@@ -227,6 +227,14 @@ class CouponUsedUp(Conflict):
         super().__init__(detail, field)
 
 
+class PromotionUsedUp(Conflict):
+    """An automatic promotion's last redemption went to another order meanwhile: the
+    basket is priced again without it, or, on a quote, a new quote is needed."""
+
+    def __init__(self, detail: str, field: str | None = "quote_id") -> None:
+        super().__init__(detail, field)
+
+
 class ActionNotAvailable(Conflict):
     """A customer's self-service action (cancel, return, pay again) that the order's state
     no longer, or not yet, allows."""

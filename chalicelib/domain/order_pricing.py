@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.money import Amount
 from chalicelib.domain.pricing import AppliedPromotion, PriceBreakdown, TaxBreakdown
+from chalicelib.domain.promotions import Redemption
 
 
 class OrderPricing(BaseModel):
@@ -27,6 +28,11 @@ class OrderPricing(BaseModel):
     # Ship promises by origin location, as the quote gave them: each shipment from there
     # is held to it. Empty without a quote: promised from the moment of placement.
     promises: dict[str, datetime] = Field(default_factory=dict)
+    # The promotions the order redeems, and whether it holds them now: the order store
+    # takes them with the order's creation and gives them back in the same write that
+    # makes the order rejected or cancelled (taken again if a retried payment revives it).
+    redemptions: list[Redemption] = Field(default_factory=list)
+    redemptions_held: bool = False
 
     @classmethod
     def of(

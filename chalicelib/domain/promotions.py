@@ -230,6 +230,11 @@ def _coupon(
     return promotion
 
 
+def coupon_code(coupon: str | None) -> str | None:
+    """A coupon as stored and compared: trimmed, upper case (``None`` for none)."""
+    return coupon.strip().upper() if coupon is not None else None
+
+
 def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """``amount`` (whole cents) split over ``weights`` in proportion, in whole cents that
     add up to it exactly: floors first, then the largest remainders (earlier first)."""
@@ -250,3 +255,45 @@ def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for index in by_remainder[:left]:
         shares[index] += 1
     return [Decimal(share).scaleb(-2) for share in shares]
+
+
+class CountedPromotion(BaseModel):
+    """A stored promotion and how many live orders redeem it now."""
+
+    model_config = ConfigDict(frozen=True)
+
+    promotion: Promotion
+    redemptions: int = Field(default=0, ge=0)
+
+
+class Redemption(BaseModel):
+    """One promotion an order redeems: counted against ``max_redemptions`` while the order
+    is live (neither rejected nor cancelled), and for a once-per-customer promotion marked
+    against its customer for as long."""
+
+    model_config = ConfigDict(frozen=True)
+
+    promotion_id: str
+    # Set for a once-per-customer promotion: whose marker the order holds.
+    customer_id: str | None = None
+    # The coupon it came in with; None for an automatic promotion.
+    code: str | None = None
+
+
+def redemptions_of(chosen: Iterable[Promotion], customer_id: str | None) -> list[Redemption]:
+    """What an order priced with ``chosen`` redeems. A once-per-customer promotion needs
+    a known customer: ``InvalidCoupon`` naming ``coupon`` otherwise."""
+    taken = []
+    for promotion in chosen:
+        if promotion.once_per_customer and customer_id is None:
+            raise InvalidCoupon(
+                f"{promotion.code or promotion.name} is once per customer: identify the customer"
+            )
+        taken.append(
+            Redemption(
+                promotion_id=promotion.promotion_id,
+                customer_id=customer_id if promotion.once_per_customer else None,
+                code=promotion.code,
+            )
+        )
+    return taken

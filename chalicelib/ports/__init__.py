@@ -35,11 +35,13 @@ from chalicelib.ports.persistence import (
     StockChange,
     Tickets,
 )
+from chalicelib.ports.promotions import Campaigns, Promotions
 
 __all__ = [
     "AccessRecords",
     "AlertLog",
     "Analytics",
+    "Campaigns",
     "Carrier",
     "CarrierChoice",
     "Catalogue",
@@ -58,6 +60,7 @@ __all__ = [
     "Orders",
     "Outbox",
     "PaymentGateway",
+    "Promotions",
     "Quotes",
     "SandboxLedger",
     "Secrets",

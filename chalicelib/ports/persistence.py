@@ -19,6 +19,7 @@ from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.domain.quotes import Quote
 from chalicelib.domain.tickets import Ticket
+from chalicelib.ports.promotions import PromotionStore
 
 # A customer's figures, how they were last counted in the aggregates, how they are now.
 FiguresChange = tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]
@@ -55,7 +56,8 @@ class Orders(Protocol):
         ...
 
     def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        """Store a new order and its first history entry; ``Conflict`` if it exists. Takes
+        the redemptions its pricing holds in the same write (``CouponUsedUp``)."""
         ...
 
     def save_order(
@@ -382,7 +384,9 @@ class Quotes(Protocol):
         ...
 
 
-class OrderStore(Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, Protocol):
+class OrderStore(
+    Orders, Shipments, Catalogue, Stock, Markers, Identities, Quotes, PromotionStore, Protocol
+):
     """What ``Deps.store`` offers: the order side of the table."""
 
 

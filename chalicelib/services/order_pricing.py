@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, UnknownReferences
+from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.pricing import PriceBreakdown
+from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quotes import QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services.pricing_engine import attribution_of
+from chalicelib.services import promotions
+from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -50,6 +52,46 @@ def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
     ]
 
 
+def _priced_now(
+    request: PlaceOrderRequest, lines: list[OrderLine], deps: Deps
+) -> tuple[list[OrderLine], OrderPricing | None]:
+    """Without a quote: at catalogue prices (shipping and taxes on top without a quote are
+    the next step), unless a coupon, a campaign or an automatic promotion is in play:
+    then priced now by the engine, as a quote would be, with the promotions that apply."""
+    now = deps.clock()
+    running = [
+        offer
+        for offer in deps.store.automatic_promotions(now)
+        if offer.promotion.starts_at is None or offer.promotion.starts_at <= now
+    ]
+    if request.coupon is None and request.attribution is None and not running:
+        return lines, None
+    address = request.shipping_address
+    ships = any(line.location_id is None for line in lines)
+    postal_code = (
+        pricing_postal_code(address.country, address.postal_code) if address and ships else None
+    )
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
+    locations = {location.location_id: location for location in deps.store.locations()}
+    breakdown = price_lines(
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        now,
+        deps,
+        identified=identified,
+        customer_id=customer_id,
+    )
+    pricing = OrderPricing.of(
+        breakdown,
+        coupon=coupon_code(request.coupon),
+        attribution=attribution_of(request.attribution),
+    )
+    return _charged(lines, breakdown), pricing
+
+
 def price_order(
     request: PlaceOrderRequest,
     lines: list[OrderLine],
@@ -64,11 +106,7 @@ def price_order(
     ships = any(line.location_id is None for line in lines)
     now = deps.clock()
     if request.quote_id is None:
-        # Charged at catalogue prices for now: shipping and taxes on top without a quote
-        # are the next step. No promotion exists yet, so any coupon is unknown.
-        if request.coupon is not None:
-            raise InvalidCoupon(f"no promotion has the code {request.coupon}", field="coupon")
-        return lines, None
+        return _priced_now(request, lines, deps)
     try:
         quote = deps.store.get_quote(request.quote_id)
     except NotFound:
@@ -78,7 +116,8 @@ def price_order(
     if quote.expired(now):
         raise Conflict(f"quote {quote.quote_id} expired at {quote.expires_at}", field="quote_id")
     sent_to = address.postal_code if address and ships else None
-    if not quote.asks_for(_quoted_lines(request), sent_to) or request.coupon != quote.coupon:
+    same_coupon = coupon_code(request.coupon) == coupon_code(quote.coupon)
+    if not quote.asks_for(_quoted_lines(request), sent_to) or not same_coupon:
         raise Conflict(
             f"quote {quote.quote_id} was for other lines, address or coupon", field="quote_id"
         )
@@ -90,7 +129,7 @@ def price_order(
     pricing = OrderPricing.of(
         quote.breakdown,
         quote_id=quote.quote_id,
-        coupon=quote.coupon,
+        coupon=coupon_code(quote.coupon),
         attribution=attribution_of(request.attribution) or quote.attribution,
         promises=promises,
     )

@@ -9,9 +9,11 @@ from chalicelib.domain.catalog import Location, LocationType, Product
 from chalicelib.domain.errors import (
     Conflict,
     ConflictingFields,
+    CouponUsedUp,
     InvalidFields,
     NotFound,
     OrderCancelled,
+    PromotionUsedUp,
     UnknownReferences,
     UnservableLines,
 )
@@ -31,7 +33,7 @@ from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
-from chalicelib.services import settlement
+from chalicelib.services import promotions, settlement
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import resolve_customer
@@ -165,6 +167,9 @@ def place_order(
             locale=ref.locale,
         )
     lines = priced_lines
+    if pricing is not None:
+        # Taken with the order's creation, under the promotions' limits.
+        pricing.redemptions = promotions.redemptions_for(pricing, customer_id, deps)
     now = deps.clock()
     total = (
         Money.of(pricing.total)
@@ -206,6 +211,14 @@ def place_order(
     order.history.append(entry)
     try:
         deps.store.create_order(order)
+    except PromotionUsedUp:
+        if request.quote_id is not None:
+            raise  # the quote's price held that promotion: 409 naming quote_id
+        # An automatic promotion's last redemption went to another order: price again
+        # (without it now), as if the shopper had come a moment later.
+        return place_order(request, order_id, deps, client_id)
+    except CouponUsedUp:
+        raise  # 409 naming coupon: the last redemption went to another order
     except Conflict:
         # A concurrent request with the same key stored it first: answer with that one.
         return deps.store.get_order(order_id)

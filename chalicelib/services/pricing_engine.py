@@ -14,6 +14,7 @@ from chalicelib.domain.errors import InvalidPostalCode
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.quote_requests import SPANISH_POSTAL_CODE, is_spain
 from chalicelib.domain.requests import AttributionTags
+from chalicelib.services import promotions
 from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
 
 if TYPE_CHECKING:
@@ -46,8 +47,13 @@ def price_lines(
     channel: str,
     now: datetime,
     deps: Deps,
+    identified: bool = False,
+    customer_id: str | None = None,
 ) -> pricing.PriceBreakdown:
-    """The engine's breakdown for catalogue lines (pick-up lines taxed at their store)."""
+    """The engine's breakdown for catalogue lines (pick-up lines taxed at their store),
+    with the stored promotions that apply: the automatic ones and the coupon's. A
+    once-per-customer promotion needs the shopper ``identified`` (``customer_id`` when
+    known already); a bad coupon is 422 or 409 naming ``coupon``."""
     priced = [
         pricing.PriceLine(
             sku=line.sku,
@@ -62,7 +68,15 @@ def price_lines(
         )
         for line in lines
     ]
-    # No promotion is stored yet: a coupon can only be unknown (422 naming ``coupon``).
+    offers = promotions.offered(coupon, now, deps)
     return pricing.price_with_promotions(
-        priced, postal_code, deps.settings.shipping_fees, [], coupon, channel, now
+        priced,
+        postal_code,
+        deps.settings.shipping_fees,
+        [offer.promotion for offer in offers],
+        coupon,
+        channel,
+        now,
+        {offer.promotion.promotion_id: offer.redemptions for offer in offers},
+        promotions.customer_redeemed(offers, identified, customer_id, deps),
     )

@@ -13,8 +13,10 @@ from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
+from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
+from chalicelib.services import promotions
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.ordering import catalogue_lines
 from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
@@ -92,8 +94,17 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
     )
     refuse_unservable(request.lines, deps)
     now = deps.clock()
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
     breakdown = price_lines(
-        lines, locations, postal_code, request.coupon, request.channel.value, now, deps
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        now,
+        deps,
+        identified=identified,
+        customer_id=customer_id,
     )
     quote = Quote(
         quote_id=f"qt_{secrets.token_hex(10)}",
@@ -117,7 +128,7 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
         fulfillments=_promised_fulfillments(
             lines, locations, country, (address.postal_code if address else ""), now, deps
         ),
-        coupon=request.coupon,
+        coupon=coupon_code(request.coupon),
         attribution=attribution_of(request.attribution),
     )
     deps.store.put_quote(quote)

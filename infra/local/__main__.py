@@ -65,6 +65,8 @@ Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
                  another storefront client: demo-storefront-2
                  a store key bound to ST-MADRID: demo-store-madrid
   Carrier secret demo-carrier-secret  (carriers: rapido, veloz, tortuga)
+  Coupon         BIENVENIDA10  (10 %, once per customer, campaign "newsletter"; add
+                 "coupon": "BIENVENIDA10" to a quote or an order)
 
 Place an order:
 

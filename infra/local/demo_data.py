@@ -1,12 +1,16 @@
-"""Demo data for the local stack: three stores, a warehouse, 30 products, stock everywhere."""
+"""Demo data for the local stack: three stores, a warehouse, 30 products, stock everywhere,
+and a welcome coupon of the newsletter campaign."""
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from chalicelib.domain.catalog import Location, LocationType, Product
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.money import Money
+from chalicelib.domain.promotions import Promotion, PromotionKind
 from chalicelib.ports import OrderStore
 
 LOCATIONS = [
@@ -97,8 +101,23 @@ def stock_for(sku_index: int, location: Location) -> int:
     return 5 + (sku_index + len(location.location_id)) % 8
 
 
+# The coupon the banner of ``make run`` shows: 10 % off, once per customer, counted for
+# the newsletter campaign in every channel.
+WELCOME_COUPON = Promotion(
+    promotion_id="pr_demo_bienvenida10",
+    name="Bienvenida: 10 % en tu primer pedido",
+    code="BIENVENIDA10",
+    kind=PromotionKind.PERCENT,
+    value=Decimal("10"),
+    once_per_customer=True,
+    campaign="newsletter",
+)
+
+
 def load_demo_data(store: OrderStore) -> None:
-    """Write locations, catalogue and stock."""
+    """Write locations, catalogue, stock and the welcome coupon."""
+    with contextlib.suppress(Conflict):  # loaded before: the coupon is there
+        store.create_promotion(WELCOME_COUPON)
     for location in LOCATIONS:
         store.put_location(location)
     for index, product in enumerate(PRODUCTS):

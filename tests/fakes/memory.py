@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.campaigns import CampaignCounters
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.ports import CustomerRecord
@@ -36,6 +37,15 @@ class Memory:
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     quotes: dict[str, str] = field(default_factory=dict)
+    # Promotions (JSON by id), coupon codes, live redemptions and once-per-customer holders.
+    promotions: dict[str, str] = field(default_factory=dict)
+    coupon_codes: dict[str, str] = field(default_factory=dict)
+    redemption_counts: dict[str, int] = field(default_factory=dict)
+    redeemed: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    holders: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Campaign counters by name, and the events applied to them.
+    campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
+    campaign_events: set[str] = field(default_factory=set)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.
     now: Callable[[], float] = field(default=lambda: datetime.now().timestamp())
 

@@ -22,6 +22,7 @@ from chalicelib.domain.quotes import Quote
 from chalicelib.ports import StockChange
 from tests.fakes.customers import FakeIdentities
 from tests.fakes.memory import Memory
+from tests.fakes.promotions import FakeCampaigns, FakePromotions, apply_redemptions
 
 
 # Orders, shipments, catalogue, stock, markers ----------------------------------------------
@@ -40,6 +41,7 @@ class FakeOrders:
     def create_order(self, order: Order) -> None:
         if order.order_id in self._m.orders:
             raise Conflict(f"order {order.order_id} exists", field="order_id")
+        apply_redemptions(self._m, order)
         order.version += 1
         self._m.orders[order.order_id] = order.model_dump(mode="json")
         self._m.history[order.order_id] = [
@@ -59,6 +61,7 @@ class FakeOrders:
             raise ConcurrentModification("the item changed while we worked on it")
         history = self._m.history.setdefault(order.order_id, [])
         applied = _checked_stock(self._m, stock or [])  # raises before anything is written
+        apply_redemptions(self._m, order)  # raises before anything is written too
         self._m.stock.update(applied)
         owed = bool(order.payment.owed())
         order.payment.listed_as_owed = owed
@@ -295,6 +298,14 @@ class FakeQuotes:
 
 
 class FakeOrderStore(
-    FakeOrders, FakeShipments, FakeCatalogue, FakeStock, FakeMarkers, FakeIdentities, FakeQuotes
+    FakeOrders,
+    FakeShipments,
+    FakeCatalogue,
+    FakeStock,
+    FakeMarkers,
+    FakeIdentities,
+    FakeQuotes,
+    FakePromotions,
+    FakeCampaigns,
 ):
     """``OrderStore`` in memory."""

@@ -41,6 +41,8 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 | open subscription of a SKU | ``BACKINSTOCK#<sku>`` | ``OPEN#<subscription id>`` | a copy only while open (deleted with its notice): the SKU's open subscriptions are one query |
 | notified opportunity of a SKU | ``BACKINSTOCK#<sku>`` | ``NOTIFIED#<opportunity id>`` | only while notified: what an order of the SKU may convert |
 | quote | ``QUOTE#<id>`` | ``QUOTE`` | the priced basket and its promises as JSON (``doc``); ``expires_at`` TTL a day after the quote expires |
+| promotions, coupon codes, redemptions | ``PROMOTION#…``, ``PROMOTIONS…``, ``PROMOCODE#…`` | | see ``chalicelib/adapters/dynamodb/promotions.py`` |
+| campaign figures | ``CAMPAIGNS`` | ``<campaign>`` | ``orders``, ``revenue``, ``new_customers``, ``returning_customers``, ``channel_<c>``: ADDed by the projection with a once-only marker per event (``ONCE#campaign:<event id>``) in the same transaction; one small partition, read whole |
 | money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
 """
 
@@ -374,3 +376,45 @@ def notified_opportunity(sku: str, opportunity_id: str) -> Key:
 def quote(quote_id: str) -> Key:
     """A quote."""
     return _key(f"QUOTE#{quote_id}", "QUOTE")
+
+
+# Promotions (the item types are listed in adapters/dynamodb/promotions.py) ---------------
+PROMOTIONS_PK = "PROMOTIONS"
+AUTOMATIC_PROMOTIONS_PK = "PROMOTIONS#AUTOMATIC"
+NEVER_ENDS = "9999"  # sorts after every ISO timestamp: a promotion without an end
+
+
+def promotion(promotion_id: str, sk: str = "PROMOTION") -> Key:
+    """The promotion (its counter), or with ``sk`` one of its redemption items."""
+    return _key(f"PROMOTION#{promotion_id}", sk)
+
+
+def redemption(promotion_id: str, order_id: str) -> Key:
+    """A live order's redemption of a promotion."""
+    return promotion(promotion_id, f"REDEEMED#{order_id}")
+
+
+def customer_redemption(promotion_id: str, customer_id: str) -> Key:
+    """A customer's one redemption of a once-per-customer promotion."""
+    return promotion(promotion_id, f"CUSTOMER#{customer_id}")
+
+
+def promotion_copy(promotion_id: str, automatic: bool = False, ends_at: str | None = None) -> Key:
+    """A promotion's copy in the listing of all, or of those without a code (by end)."""
+    if automatic:
+        return _key(AUTOMATIC_PROMOTIONS_PK, f"{ends_at or NEVER_ENDS}#{promotion_id}")
+    return _key(PROMOTIONS_PK, promotion_id)
+
+
+def coupon_code(code: str) -> Key:
+    """The claim on a coupon code (upper case), unique by condition."""
+    return _key(f"PROMOCODE#{code.upper()}", "CODE")
+
+
+# Campaign figures (adapters/dynamodb/campaigns.py) -----------------------------------------
+CAMPAIGNS_PK = "CAMPAIGNS"
+
+
+def campaign(name: str) -> Key:
+    """One campaign's counters."""
+    return _key(CAMPAIGNS_PK, name)

@@ -9,6 +9,7 @@ import zlib
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.promotions import redemption_writes
 from chalicelib.adapters.dynamodb.shipments import shipment_record
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
@@ -48,14 +49,19 @@ class OrderRepository:
         return Order.model_validate(_order_doc(values) | {k: values[k] for k in _ORDER_KEY_FIELDS})
 
     def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists."""
+        """Store a new order and its first history entry; ``Conflict`` if it exists. Its
+        redemptions are taken in the same transaction (``CouponUsedUp``)."""
+        redeeming = redemption_writes(self._table, order)  # first: it marks them held
         writes = [self._order_put(order, "attribute_not_exists(pk)", {})]
         if order.history:
             writes.append(self._history_put(order, order.history[-1]))
         try:
-            self._table.transact(writes)
+            self._table.transact(writes + redeeming.writes)
         except TransactionCancelled as exc:
-            raise Conflict(f"order {order.order_id} exists", field="order_id") from exc
+            if exc.failed_on(keys.order(order.order_id)):
+                raise Conflict(f"order {order.order_id} exists", field="order_id") from exc
+            redeeming.raise_if_refused(exc)
+            raise
         order.version += 1
 
     def save_order(
@@ -71,6 +77,7 @@ class OrderRepository:
         ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         # The listing first: it records on the order whether it is listed.
         owed = self._owed_listing(order)
+        redeeming = redemption_writes(self._table, order)
         writes = [self._order_put(order, "version = :expected", {":expected": order.version})]
         if entry is not None:
             writes.append(self._history_put(order, entry))
@@ -83,7 +90,11 @@ class OrderRepository:
             )
         for fulfillment in shipments or []:
             writes.append(shipment_record(self._table, order.order_id, fulfillment))
-        run_with_stock(self._table, writes, stock or [])
+        try:
+            run_with_stock(self._table, writes + redeeming.writes, stock or [])
+        except TransactionCancelled as exc:
+            redeeming.raise_if_refused(exc)
+            raise
         order.version += 1
 
     def orders_owing(self, limit: int) -> list[str]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.adapters.dynamodb.analytics import AnalyticsRepository
+from chalicelib.adapters.dynamodb.campaigns import CampaignRepository
 from chalicelib.adapters.dynamodb.catalogue import CatalogueRepository
 from chalicelib.adapters.dynamodb.customer_view import CustomerViewRepository
 from chalicelib.adapters.dynamodb.identities import IdentityRepository
 from chalicelib.adapters.dynamodb.markers import MarkerRepository
 from chalicelib.adapters.dynamodb.orders import OrderRepository
+from chalicelib.adapters.dynamodb.promotions import PromotionRepository
 from chalicelib.adapters.dynamodb.quotes import QuoteRepository
 from chalicelib.adapters.dynamodb.shipments import ShipmentRepository
 from chalicelib.adapters.dynamodb.stock import StockRepository
@@ -29,8 +31,11 @@ class DynamoStore(
     MarkerRepository,
     IdentityRepository,
     QuoteRepository,
+    PromotionRepository,
+    CampaignRepository,
 ):
-    """``OrderStore``: orders, shipments, catalogue, stock, markers, identities, quotes."""
+    """``OrderStore``: orders, shipments, catalogue, stock, markers, identities, quotes,
+    promotions, campaign figures."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self.table = Table(client, table_name)

@@ -77,7 +77,9 @@
       throw new AuthError(response.status, (body && body.detail) || response.statusText);
     }
     if (!response.ok) {
-      throw new Error((body && (body.detail || body.title)) || `HTTP ${response.status}`);
+      const failure = new Error((body && (body.detail || body.title)) || `HTTP ${response.status}`);
+      failure.problem = body; // the problem document: its errors name each field
+      throw failure;
     }
     return body;
   }
@@ -549,12 +551,15 @@
 
   // --- Satisfaction and opportunities (insights.js) ------------------------------------
   const insights = window.OrquestaInsights({ $, h, api, guard, showError });
+  // --- Promotions and campaigns (promotions.js) ----------------------------------------
+  const marketing = window.OrquestaPromotions({ $, h, api, guard, showError });
 
   // --- Start ----------------------------------------------------------------------------
   function loadAll() {
     const id = orderFromHash();
     return Promise.all([
       loadAlerts(), loadExecutions(), loadScorecard(), loadOutbox(), insights.load(),
+      marketing.load(),
       id ? openOrder(id) : null,
     ]);
   }

@@ -1,0 +1,87 @@
+"""Campaign figures: one counter item per campaign in one small partition, incremented
+(ADD) by the projection in the same transaction as a once-only marker of the event, so a
+redelivered event counts nothing twice and ``GET /analytics/campaigns`` is one query."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
+from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.placement import Channel
+
+CHANNEL_PREFIX = "channel_"
+# Markers of applied events are kept a year: far past any redelivery.
+MARKER_SECONDS = 366 * 24 * 3600
+
+
+def _counters(item: dict[str, Any]) -> CampaignCounters:
+    return CampaignCounters(
+        campaign=str(item["sk"]),
+        orders=int(item.get("orders", 0)),
+        revenue=Decimal(str(item.get("revenue", 0))).quantize(Decimal("0.01")),
+        new_customers=int(item.get("new_customers", 0)),
+        returning_customers=int(item.get("returning_customers", 0)),
+        by_channel={
+            key.removeprefix(CHANNEL_PREFIX): int(value)
+            for key, value in item.items()
+            if key.startswith(CHANNEL_PREFIX) and int(value)
+        },
+    )
+
+
+class CampaignRepository:
+    """``Campaigns`` on the table."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def apply_campaign_increment(
+        self, event_id: str, increment: CampaignIncrement, now_epoch: int
+    ) -> bool:
+        """Add the increment once per event; False (nothing written) when it was."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {
+            ":orders": increment.orders,
+            ":revenue": increment.revenue,
+            ":new": increment.new_customers,
+            ":returning": increment.returning_customers,
+        }
+        adds = [
+            "orders :orders",
+            "revenue :revenue",
+            "new_customers :new",
+            "returning_customers :returning",
+        ]
+        for channel, count in sorted(increment.by_channel.items()):
+            Channel(channel)  # only the API's channels become attribute names
+            names[f"#{channel}"] = f"{CHANNEL_PREFIX}{channel}"
+            values[f":{channel}"] = count
+            adds.append(f"#{channel} :{channel}")
+        marker = keys.marker(f"campaign:{event_id}")
+        writes = [
+            self._table.put(
+                marker | {"expires_at": now_epoch + MARKER_SECONDS}, "attribute_not_exists(pk)"
+            ),
+            self._table.update(
+                keys.campaign(increment.campaign),
+                "ADD " + ", ".join(adds),
+                None,
+                values,
+                names or None,
+            ),
+        ]
+        try:
+            self._table.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.failed_on(marker):
+                return False
+            raise
+        return True
+
+    def campaign_counters(self) -> list[CampaignCounters]:
+        """Every campaign's figures, by name."""
+        page = self._table.partition(keys.CAMPAIGNS_PK)
+        return [_counters(item) for item in page.items]

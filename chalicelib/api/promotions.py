@@ -1,0 +1,181 @@
+"""Promotions for ops: create one, list them with their redemptions, read one; and the
+campaign figures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Call, endpoint
+from chalicelib.domain.money import Money
+from chalicelib.domain.placement import Channel
+from chalicelib.domain.promotion_requests import CreatePromotionRequest
+from chalicelib.domain.promotions import CountedPromotion, PromotionKind
+from chalicelib.services import campaign_projection
+from chalicelib.services import promotions as promotion_service
+
+promotions = Blueprint(__name__)
+
+
+class PromotionResponse(BaseModel):
+    """A promotion's terms as created, and how many live orders redeem it now (a
+    rejected or cancelled order gave its redemption back)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    promotion_id: str
+    name: str
+    code: str | None
+    kind: PromotionKind
+    value: str | None = Field(description="The percentage, or euros; null for free_shipping")
+    min_subtotal: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    channels: list[Channel] | None
+    max_redemptions: int | None
+    once_per_customer: bool
+    campaign: str | None
+    redemptions: int = Field(ge=0)
+
+    @classmethod
+    def of(cls, counted: CountedPromotion) -> PromotionResponse:
+        """As ops read it."""
+        p = counted.promotion
+        return cls(
+            promotion_id=p.promotion_id,
+            name=p.name,
+            code=p.code,
+            kind=p.kind,
+            value=str(p.value) if p.value is not None else None,
+            min_subtotal=str(p.min_subtotal) if p.min_subtotal is not None else None,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+            channels=sorted((Channel(c) for c in p.channels), key=list(Channel).index)
+            if p.channels
+            else None,
+            max_redemptions=p.max_redemptions,
+            once_per_customer=p.once_per_customer,
+            campaign=p.campaign,
+            redemptions=counted.redemptions,
+        )
+
+
+class PromotionsResponse(BaseModel):
+    """``GET /promotions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    promotions: list[PromotionResponse]
+
+
+@endpoint(
+    promotions,
+    "/promotions",
+    "POST",
+    summary="Create a promotion: a coupon (with a code) or one that applies by itself",
+    roles=("ops",),
+    request=CreatePromotionRequest,
+    response=PromotionResponse,
+    status=201,
+    tag="promotions",
+    optional_headers=(IDEMPOTENCY_HEADER,),
+    errors=(409,),
+)
+def create_promotion(call: Call) -> dict[str, Any]:
+    """409 naming ``code`` when another promotion has it; once per Idempotency-Key."""
+    key = call.idempotency_key(required=False)
+    request = call.parse(CreatePromotionRequest)
+    terms = request.terms()
+    principal = call.principal
+    assert principal is not None
+
+    def create() -> dict[str, Any]:
+        counted = promotion_service.create_promotion(terms, call.deps)
+        return PromotionResponse.of(counted).model_dump(mode="json")
+
+    if key is None:
+        return create()
+    return call.deps.idempotency.run(
+        f"promotions-{principal.client_id}", key, request.model_dump(mode="json"), create
+    )
+
+
+@endpoint(
+    promotions,
+    "/promotions",
+    "GET",
+    summary="Every promotion with its redemptions, oldest first",
+    roles=("ops",),
+    response=PromotionsResponse,
+    tag="promotions",
+)
+def list_promotions(call: Call) -> dict[str, Any]:
+    """Read from the promotions' listing, never a scan."""
+    rows = [PromotionResponse.of(counted) for counted in promotion_service.listing(call.deps)]
+    return PromotionsResponse(promotions=rows).model_dump(mode="json")
+
+
+@endpoint(
+    promotions,
+    "/promotions/{promotion_id}",
+    "GET",
+    summary="One promotion with its redemptions",
+    roles=("ops",),
+    response=PromotionResponse,
+    tag="promotions",
+)
+def get_promotion(call: Call, promotion_id: str) -> dict[str, Any]:
+    """404 naming ``promotion_id`` when unknown."""
+    counted = promotion_service.promotion(promotion_id, call.deps)
+    return PromotionResponse.of(counted).model_dump(mode="json")
+
+
+class CampaignResponse(BaseModel):
+    """One campaign's figures: orders placed (by channel), first-time and returning
+    customers, and the revenue of orders neither rejected nor cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign: str
+    orders: int = Field(ge=0)
+    revenue: Money
+    new_customers: int = Field(ge=0)
+    returning_customers: int = Field(ge=0)
+    by_channel: dict[Channel, int]
+
+
+class CampaignsResponse(BaseModel):
+    """``GET /analytics/campaigns``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaigns: list[CampaignResponse]
+
+
+@endpoint(
+    promotions,
+    "/analytics/campaigns",
+    "GET",
+    summary="Per campaign (a coupon's campaign, else the order's attribution): orders, "
+    "revenue, new and returning customers, orders by channel (kept as counters)",
+    roles=("ops",),
+    response=CampaignsResponse,
+    tag="analytics",
+)
+def campaigns(call: Call) -> dict[str, Any]:
+    """Read from the counters the order events incremented."""
+    rows = [
+        CampaignResponse(
+            campaign=c.campaign,
+            orders=c.orders,
+            revenue=Money.of(c.revenue),
+            new_customers=c.new_customers,
+            returning_customers=c.returning_customers,
+            by_channel={Channel(k): v for k, v in c.by_channel.items()},
+        )
+        for c in campaign_projection.report(call.deps)
+    ]
+    return CampaignsResponse(campaigns=rows).model_dump(mode="json")

@@ -1,0 +1,111 @@
+"""``POST /promotions``: a promotion's terms as ops send them, described exactly by the
+OpenAPI document (decimal strings with their ranges per kind, RFC 3339 times, the
+channel enum), then checked again as ``PromotionTerms`` (a window that ends after it
+starts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, StringConstraints, ValidationError, field_validator
+
+from chalicelib.domain.errors import InvalidRequest
+from chalicelib.domain.placement import Channel
+from chalicelib.domain.promotions import PromotionKind, PromotionTerms
+from chalicelib.domain.requests import Integer, Strict
+
+# A decimal string with at most 2 decimals, and its ranges per use: a percentage above 0
+# and at most 100, an amount above 0.00 and at most 1,000,000, a minimum basket from 0.
+DECIMAL = r"^[0-9]{1,7}(\.[0-9]{1,2})?$"
+PERCENT = r"^(100(\.00?)?|[1-9][0-9]?(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+AMOUNT = r"^(1000000(\.00?)?|[1-9][0-9]{0,5}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+MIN_SUBTOTAL = r"^(1000000(\.00?)?|(0|[1-9][0-9]{0,5})(\.[0-9]{1,2})?)$"
+RFC3339 = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+CODE = r"^[A-Za-z0-9_-]{1,40}$"
+MAX_REDEMPTIONS = 1_000_000_000
+
+# Strings the schema describes exactly as sent: no trimming before the pattern applies.
+DecimalText = Annotated[str, StringConstraints(strip_whitespace=False, pattern=DECIMAL)]
+Moment = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, pattern=RFC3339),
+    Field(json_schema_extra={"format": "date-time"}),
+]
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=40, pattern=CODE)
+]
+
+
+def _value_rule(kind: PromotionKind, pattern: str) -> dict[str, Any]:
+    return {
+        "required": ["value"],
+        "properties": {
+            "kind": {"const": kind.value},
+            "value": {"type": "string", "pattern": pattern},
+        },
+    }
+
+
+class CreatePromotionRequest(Strict):
+    """``POST /promotions``: ``value`` is the percentage for ``percent`` ("10" is 10 %),
+    euros for ``amount`` ("5.00"), absent for ``free_shipping``."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            _value_rule(PromotionKind.PERCENT, PERCENT),
+            _value_rule(PromotionKind.AMOUNT, AMOUNT),
+            {
+                "properties": {
+                    "kind": {"const": PromotionKind.FREE_SHIPPING.value},
+                    "value": {"type": "null"},
+                }
+            },
+        ]
+    }
+
+    name: str = Field(min_length=1, max_length=100)
+    code: Code | None = Field(
+        default=None, description="A coupon code (any case, unique); none: applies by itself"
+    )
+    kind: PromotionKind
+    value: DecimalText | None = None
+    min_subtotal: (
+        Annotated[str, StringConstraints(strip_whitespace=False, pattern=MIN_SUBTOTAL)] | None
+    ) = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = Field(default=None, description="After starts_at")
+    channels: list[Channel] | None = Field(default=None, min_length=1, max_length=5)
+    max_redemptions: Integer | None = Field(default=None, ge=1, le=MAX_REDEMPTIONS)
+    once_per_customer: bool = Field(default=False, strict=True)
+    campaign: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _a_real_moment(cls, value: str | None) -> str | None:
+        if value is not None:
+            datetime.fromisoformat(value)  # 30 February: ValueError, named by pydantic
+        return value
+
+    def terms(self) -> PromotionTerms:
+        """The terms, checked as the domain keeps them; 422 naming each bad field."""
+        try:
+            return PromotionTerms(
+                name=self.name,
+                code=self.code,
+                kind=self.kind,
+                value=Decimal(self.value) if self.value is not None else None,
+                min_subtotal=Decimal(self.min_subtotal) if self.min_subtotal else None,
+                starts_at=datetime.fromisoformat(self.starts_at) if self.starts_at else None,
+                ends_at=datetime.fromisoformat(self.ends_at) if self.ends_at else None,
+                channels=frozenset(c.value for c in self.channels) if self.channels else None,
+                max_redemptions=self.max_redemptions,
+                once_per_customer=self.once_per_customer,
+                campaign=self.campaign,
+            )
+        except ValidationError as exc:
+            raise InvalidRequest.from_validation(exc) from exc

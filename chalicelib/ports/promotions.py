@@ -1,0 +1,65 @@
+"""The promotions' port: promotions, their redemptions (taken and given back by the order
+store with the order's own writes) and the campaign figures kept from order events. Part
+of ``OrderStore``: the redemptions go in the order's transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.promotions import CountedPromotion, Promotion
+
+
+class Promotions(Protocol):
+    """Promotions and their redemptions. An order's redemptions are taken by
+    ``create_order`` in the order's own transaction (a counter under ``max_redemptions``
+    and a once-per-customer marker, by condition) and given back by the ``save_order``
+    that makes it rejected or cancelled: ``CouponUsedUp`` when none is left."""
+
+    def create_promotion(self, promotion: Promotion) -> None:
+        """Keep a new promotion; ``Conflict`` naming ``code`` when another has its code."""
+        ...
+
+    def promotion(self, promotion_id: str) -> CountedPromotion:
+        """One promotion with its redemptions, or ``NotFound``."""
+        ...
+
+    def promotions(self) -> list[CountedPromotion]:
+        """Every promotion with its redemptions, oldest first (one small partition)."""
+        ...
+
+    def promotion_by_code(self, code: str) -> CountedPromotion | None:
+        """The promotion with this coupon code (any case), if any."""
+        ...
+
+    def automatic_promotions(self, now: datetime) -> list[CountedPromotion]:
+        """Promotions without a code that have not ended by ``now``, by key (no scan)."""
+        ...
+
+    def redeemed_by(self, customer_id: str, promotion_ids: list[str]) -> set[str]:
+        """Which of these once-per-customer promotions the customer holds a redemption of."""
+        ...
+
+    def redeeming_orders(self, promotion_id: str) -> list[str]:
+        """The live orders holding a redemption of the promotion."""
+        ...
+
+
+class Campaigns(Protocol):
+    """Campaign figures, kept by the projection from order events (never a scan)."""
+
+    def apply_campaign_increment(
+        self, event_id: str, increment: CampaignIncrement, now_epoch: int
+    ) -> bool:
+        """Add the increment to its campaign's counters once per event id; False
+        (nothing written) when that event was applied already."""
+        ...
+
+    def campaign_counters(self) -> list[CampaignCounters]:
+        """Every campaign's figures, by name."""
+        ...
+
+
+class PromotionStore(Promotions, Campaigns, Protocol):
+    """The promotions' side of ``OrderStore``."""

@@ -1,0 +1,104 @@
+"""Promotions: created by ops, offered to every basket the pricing engine prices (the
+automatic ones and the coupon's), and redeemed with the order that got them (the order
+store takes the redemption in the order's own write, see ``ports.Promotions``)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from chalicelib.domain.customers import identifiers_of
+from chalicelib.domain.errors import NotFound, OrquestaError
+from chalicelib.domain.promotions import (
+    CountedPromotion,
+    Promotion,
+    PromotionTerms,
+    Redemption,
+    redemptions_of,
+)
+from chalicelib.services.customers import canonical_customer
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from chalicelib.deps import Deps
+    from chalicelib.domain.order_pricing import OrderPricing
+    from chalicelib.domain.requests import CustomerRef
+
+
+def new_promotion_id(now: datetime) -> str:
+    """Ids sort by creation (milliseconds first), so listings read oldest first."""
+    return f"pr_{int(now.timestamp() * 1000):013x}{secrets.token_hex(4)}"
+
+
+def create_promotion(terms: PromotionTerms, deps: Deps) -> CountedPromotion:
+    """Keep a new promotion; 409 naming ``code`` when another promotion has its code."""
+    promotion = Promotion(**terms.model_dump(), promotion_id=new_promotion_id(deps.clock()))
+    deps.store.create_promotion(promotion)
+    return CountedPromotion(promotion=promotion)
+
+
+def listing(deps: Deps) -> list[CountedPromotion]:
+    """Every promotion with its live redemptions, oldest first."""
+    return deps.store.promotions()
+
+
+def promotion(promotion_id: str, deps: Deps) -> CountedPromotion:
+    """One promotion with its live redemptions; 404 naming ``promotion_id``."""
+    return deps.store.promotion(promotion_id)
+
+
+def offered(coupon: str | None, now: datetime, deps: Deps) -> list[CountedPromotion]:
+    """What a basket may get now: the automatic promotions not ended, and the coupon's
+    promotion when the code exists (``promotions.choose`` decides which apply)."""
+    found = deps.store.automatic_promotions(now)
+    if coupon is not None and coupon.strip():
+        coded = deps.store.promotion_by_code(coupon)
+        if coded is not None:
+            found.append(coded)
+    return found
+
+
+def customer_redeemed(
+    offers: list[CountedPromotion], identified: bool, customer_id: str | None, deps: Deps
+) -> set[str] | None:
+    """The once-per-customer promotions among ``offers`` the shopper redeemed already;
+    ``None`` when the shopper is not identified (such promotions cannot apply)."""
+    if not identified:
+        return None
+    once = [c.promotion.promotion_id for c in offers if c.promotion.once_per_customer]
+    if customer_id is None or not once:
+        return set()  # a shopper not known yet has redeemed nothing
+    return deps.store.redeemed_by(customer_id, once)
+
+
+def known_shopper(ref: CustomerRef | None, deps: Deps) -> tuple[bool, str | None]:
+    """Whether the request identifies its customer, and the customer it names if one is
+    known already, read without creating or merging anything (placing resolves it
+    after pricing, once the coupon is known to apply)."""
+    if ref is None or not ref.has_identifier():
+        return False, None
+    try:
+        if ref.customer_id:
+            return True, _canonical(ref.customer_id, deps)
+        for identifier in identifiers_of(ref.email, ref.phone, ref.loyalty_id, "customer."):
+            owner = deps.store.find_identifier(identifier)
+            if owner is not None:
+                return True, _canonical(owner, deps)
+    except OrquestaError:
+        return True, None  # placing names the bad identifier when it resolves it
+    return True, None
+
+
+def _canonical(customer_id: str, deps: Deps) -> str | None:
+    try:
+        return canonical_customer(customer_id, deps)[0]
+    except NotFound:
+        return None
+
+
+def redemptions_for(pricing: OrderPricing, customer_id: str | None, deps: Deps) -> list[Redemption]:
+    """What an order priced this way redeems (its customer marked for once-per-customer
+    promotions; ``InvalidCoupon`` naming ``coupon`` when such a one has no customer)."""
+    chosen = [deps.store.promotion(p.promotion_id).promotion for p in pricing.promotions]
+    return redemptions_of(chosen, customer_id)

@@ -1,0 +1,127 @@
+// The console's marketing panels: promotions (create one, list them with their live
+// redemptions) and the campaign figures. Installed by console.js with its helpers, as
+// insights.js is: window.OrquestaPromotions(tools) returns { load }.
+(() => {
+  'use strict';
+
+  const KIND_LABELS = { percent: '%', amount: '€ off', free_shipping: 'free shipping' };
+
+  function install({ $, h, api, guard, showError }) {
+    const money = (m) => `${m.amount} ${m.currency}`;
+
+    function offer(p) {
+      if (p.kind === 'percent') return `${p.value} %`;
+      if (p.kind === 'amount') return `${p.value} € off`;
+      return KIND_LABELS[p.kind] || p.kind;
+    }
+
+    function windowOf(p) {
+      const day = (iso) => (iso ? iso.slice(0, 10) : '…');
+      return p.starts_at || p.ends_at ? `${day(p.starts_at)} → ${day(p.ends_at)}` : 'always';
+    }
+
+    // --- Promotions ---------------------------------------------------------------------
+    async function loadPromotions() {
+      try {
+        const body = await api('/promotions');
+        showError('#promotions-error', '');
+        renderPromotions(body.promotions);
+      } catch (error) { guard(error, '#promotions-error'); }
+    }
+
+    function renderPromotions(promotions) {
+      const rows = $('#promotions tbody');
+      rows.replaceChildren();
+      // Newest first: the API lists them oldest first.
+      for (const p of [...promotions].reverse()) {
+        const limit = p.max_redemptions === null ? '∞' : String(p.max_redemptions);
+        rows.append(h('tr', {
+          class: 'promotion', 'data-promotion-id': p.promotion_id,
+          'data-redemptions': p.redemptions,
+        },
+        h('td', { class: 'name', text: p.name }),
+        h('td', { class: 'code', text: p.code || 'automatic' }),
+        h('td', { class: 'offer', text: offer(p) }),
+        h('td', { class: 'campaign', text: p.campaign || '—' }),
+        h('td', { class: 'window', text: windowOf(p) }),
+        h('td', { class: 'num redemptions', text: `${p.redemptions} / ${limit}` })));
+      }
+      if (!promotions.length) {
+        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 6, text: 'No promotions yet.' })));
+      }
+      $('#promotions-note').textContent =
+        `${promotions.length} promotion${promotions.length === 1 ? '' : 's'}; redemptions count live orders (a rejected or cancelled order gives its own back).`;
+    }
+
+    function formBody() {
+      const value = (id) => $(id).value.trim();
+      const body = { name: value('#promo-name'), kind: value('#promo-kind') };
+      if (value('#promo-code')) body.code = value('#promo-code');
+      if (body.kind !== 'free_shipping' && value('#promo-value')) body.value = value('#promo-value');
+      if (value('#promo-min')) body.min_subtotal = value('#promo-min');
+      if (value('#promo-ends')) body.ends_at = `${value('#promo-ends')}T00:00:00Z`;
+      if (value('#promo-max')) body.max_redemptions = Number(value('#promo-max'));
+      if ($('#promo-once').checked) body.once_per_customer = true;
+      if (value('#promo-campaign')) body.campaign = value('#promo-campaign');
+      return body;
+    }
+
+    async function createPromotion(event) {
+      event.preventDefault();
+      const button = $('#promo-submit');
+      button.disabled = true;
+      try {
+        const created = await api('/promotions', undefined, { method: 'POST', body: formBody() });
+        showError('#promo-error', '');
+        $('#promotion-form').reset();
+        $('#promo-created').textContent = `Created ${created.code || created.name} (${created.promotion_id}).`;
+        await loadPromotions();
+      } catch (error) {
+        $('#promo-created').textContent = '';
+        const fields = (error.problem && error.problem.errors) || [];
+        if (fields.length) {
+          showError('#promo-error', fields.map((f) => `${f.field}: ${f.message}`).join(' · '));
+        } else {
+          guard(error, '#promo-error');
+        }
+      } finally {
+        button.disabled = false;
+      }
+    }
+
+    // --- Campaigns ----------------------------------------------------------------------
+    async function loadCampaigns() {
+      try {
+        const body = await api('/analytics/campaigns');
+        showError('#campaigns-error', '');
+        renderCampaigns(body.campaigns);
+      } catch (error) { guard(error, '#campaigns-error'); }
+    }
+
+    function renderCampaigns(campaigns) {
+      const rows = $('#campaigns tbody');
+      rows.replaceChildren();
+      for (const c of campaigns) {
+        const channels = Object.entries(c.by_channel).map(([k, n]) => `${k} ${n}`).join(' · ');
+        rows.append(h('tr', { class: 'campaign', 'data-campaign': c.campaign },
+          h('td', { class: 'name', text: c.campaign }),
+          h('td', { class: 'num', text: String(c.orders) }),
+          h('td', { class: 'num', text: money(c.revenue) }),
+          h('td', { class: 'num', text: String(c.new_customers) }),
+          h('td', { class: 'num', text: String(c.returning_customers) }),
+          h('td', { class: 'channels', text: channels || '—' })));
+      }
+      if (!campaigns.length) {
+        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 6, text: 'No campaign has orders yet.' })));
+      }
+    }
+
+    $('#promotion-form').addEventListener('submit', createPromotion);
+    $('#promotions-refresh').addEventListener('click', loadPromotions);
+    $('#campaigns-refresh').addEventListener('click', loadCampaigns);
+
+    return { load: () => Promise.all([loadPromotions(), loadCampaigns()]) };
+  }
+
+  window.OrquestaPromotions = install;
+})();

@@ -1,0 +1,221 @@
+"""Promotions over HTTP, exactly as API.md says: ops create and read them (with their
+redemptions), every bad body is 422 naming the field, other keys are 401/403; coupons on
+``POST /quotes`` and ``POST /orders`` are priced, refused naming ``coupon`` when they do
+not apply (422) or are used up (409), and nothing is stored for a refused order.
+
+The stack is shared by the whole run: these tests create coupons only (an automatic
+promotion would change every other test's prices), each with a code of its own."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support.api import assert_not_stored, get_order, place_order, post_order
+
+
+def _code() -> str:
+    return f"T{uuid.uuid4().hex[:10].upper()}"
+
+
+def _create(client: Any, body: Any, auth: dict[str, str] = OPS, **headers: str) -> Any:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return client.http.post("/promotions", headers=auth | JSON | headers, body=raw)
+
+
+def _coupon(client: Any, **terms: Any) -> dict[str, Any]:
+    body = {"name": "Diez por ciento", "code": _code(), "kind": "percent", "value": "10"}
+    response = _create(client, body | terms)
+    assert response.status_code == 201, response.body
+    created: dict[str, Any] = response.json_body
+    return created
+
+
+def _read(client: Any, promotion_id: str) -> dict[str, Any]:
+    response = client.http.get(f"/promotions/{promotion_id}", headers=OPS)
+    assert response.status_code == 200, response.body
+    found: dict[str, Any] = response.json_body
+    return found
+
+
+def _quote(client: Any, **overrides: Any) -> Any:
+    body = {k: v for k, v in order_body(**overrides).items() if k not in ("payment", "consent")}
+    return client.http.post("/quotes", headers=STOREFRONT | JSON, body=json.dumps(body))
+
+
+def test_without_a_key_is_401_and_other_roles_are_403(client: Any) -> None:
+    body = {"name": "X", "kind": "free_shipping"}
+    assert_problem(client.http.post("/promotions", headers=JSON, body=json.dumps(body)), 401)
+    for auth in (STOREFRONT, STORE):
+        assert_problem(_create(client, body, auth), 403)
+        assert_problem(client.http.get("/promotions", headers=auth), 403)
+        assert_problem(client.http.get("/promotions/pr_x", headers=auth), 403)
+    assert_problem(client.http.get("/promotions"), 401)
+
+
+def test_ops_create_a_coupon_and_read_it_back_with_its_redemptions(client: Any) -> None:
+    code = _code()
+    body = {
+        "name": "Bienvenida",
+        "code": code.lower(),
+        "kind": "amount",
+        "value": "5.00",
+        "min_subtotal": "20.00",
+        "starts_at": "2026-01-01T00:00:00Z",
+        "ends_at": "2999-01-01T00:00:00+01:00",
+        "channels": ["web", "store"],
+        "max_redemptions": 100,
+        "once_per_customer": True,
+        "campaign": "newsletter",
+    }
+    response = _create(client, body)
+    assert response.status_code == 201, response.body
+    created = response.json_body
+    assert created["promotion_id"].startswith("pr_")
+    assert created["code"] == code  # stored upper-case
+    assert created["redemptions"] == 0
+    assert {k: created[k] for k in ("kind", "value", "min_subtotal", "channels", "campaign")} == {
+        "kind": "amount",
+        "value": "5.00",
+        "min_subtotal": "20.00",
+        "channels": ["web", "store"],
+        "campaign": "newsletter",
+    }
+    assert _read(client, created["promotion_id"]) == created
+    listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
+    assert created in listed
+
+
+def test_a_second_promotion_with_the_same_code_is_409_naming_code(client: Any) -> None:
+    first = _coupon(client)
+    again = {"name": "Otra", "code": first["code"].lower(), "kind": "free_shipping"}
+    assert_problem(_create(client, again), 409, "code")
+
+
+def test_an_unknown_promotion_is_404(client: Any) -> None:
+    assert_problem(client.http.get("/promotions/pr_nope", headers=OPS), 404, "promotion_id")
+
+
+BASE = {"name": "Promo", "kind": "percent", "value": "10"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"kind": "bogo"}, "kind"),
+        ({"value": None}, "value"),
+        ({"value": "0"}, "value"),
+        ({"value": "100.01"}, "value"),
+        ({"value": "10.001"}, "value"),
+        ({"value": 10}, "value"),
+        ({"kind": "amount", "value": "0.00"}, "value"),
+        ({"kind": "amount", "value": "-5"}, "value"),
+        ({"kind": "free_shipping", "value": "5"}, "value"),
+        ({"min_subtotal": "-1"}, "min_subtotal"),
+        ({"code": "NO SPACES"}, "code"),
+        ({"code": "X" * 41}, "code"),
+        ({"starts_at": "2026-01-01"}, "starts_at"),
+        ({"starts_at": "2026-02-30T00:00:00Z"}, "starts_at"),
+        ({"starts_at": "2026-06-01T00:00:00Z", "ends_at": "2026-05-01T00:00:00Z"}, "ends_at"),
+        ({"channels": ["moon"]}, "channels.0"),
+        ({"channels": []}, "channels"),
+        ({"max_redemptions": 0}, "max_redemptions"),
+        ({"max_redemptions": "5"}, "max_redemptions"),
+        ({"once_per_customer": "yes"}, "once_per_customer"),
+        ({"campaign": "c" * 101}, "campaign"),
+        ({"surprise": True}, "surprise"),
+    ],
+)
+def test_bad_bodies_are_422_naming_the_field(
+    client: Any, change: dict[str, Any], field: str
+) -> None:
+    before = len(client.http.get("/promotions", headers=OPS).json_body["promotions"])
+    body = {k: v for k, v in (BASE | change).items() if v is not None}
+    assert_problem(_create(client, body), 422, field)
+    after = client.http.get("/promotions", headers=OPS).json_body["promotions"]
+    assert len(after) == before
+
+
+def test_a_body_that_is_not_json_is_400(client: Any) -> None:
+    assert_problem(_create(client, "{not json"), 400)
+
+
+def test_a_quote_with_a_coupon_shows_the_promotion_and_each_lines_discount(client: Any) -> None:
+    created = _coupon(client)
+    response = _quote(client, coupon=created["code"].lower())
+    assert response.status_code == 200, response.body
+    quote = response.json_body
+    assert quote["discount"] == {"amount": "3.99", "currency": "EUR"}
+    assert quote["lines"][0]["discount"] == {"amount": "3.99", "currency": "EUR"}
+    assert quote["promotions"] == [
+        {
+            "promotion_id": created["promotion_id"],
+            "name": created["name"],
+            "amount": {"amount": "3.99", "currency": "EUR"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"ends_at": "2020-01-01T00:00:00Z"},
+        {"starts_at": "2999-01-01T00:00:00Z"},
+        {"channels": ["kiosk"]},
+        {"min_subtotal": "500.00"},
+    ],
+)
+def test_a_coupon_that_does_not_apply_is_422_naming_coupon_and_stores_nothing(
+    client: Any, deps: Any, terms: dict[str, Any]
+) -> None:
+    created = _coupon(client, **terms)
+    assert_problem(_quote(client, coupon=created["code"]), 422, "coupon")
+    body = order_body(coupon=created["code"])
+    response, key = post_order(client, body)
+    assert_problem(response, 422, "coupon")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_an_order_with_a_coupon_is_charged_less_and_a_used_up_one_is_409(
+    client: Any, deps: Any
+) -> None:
+    created = _coupon(client, max_redemptions=1)
+    placed = place_order(client, order_body(coupon=created["code"]))
+    order = get_order(client, placed["order_id"])
+    assert order["coupon"] == created["code"]
+    assert order["discount"] == {"amount": "3.99", "currency": "EUR"}
+    assert [p["promotion_id"] for p in order["promotions"]] == [created["promotion_id"]]
+    assert Decimal(placed["total"]["amount"]) == Decimal(order["total"]["amount"])
+    body = order_body(coupon=created["code"])
+    response, key = post_order(client, body)
+    assert_problem(response, 409, "coupon")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    assert_problem(_quote(client, coupon=created["code"]), 409, "coupon")
+    assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+def test_a_repeated_order_with_the_same_key_redeems_once(client: Any) -> None:
+    created = _coupon(client, max_redemptions=5)
+    body = order_body(coupon=created["code"])
+    first, key = post_order(client, body)
+    again, _ = post_order(client, body, key=key)
+    assert first.status_code == again.status_code == 202, again.body
+    assert first.json_body["order_id"] == again.json_body["order_id"]
+    assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+def test_the_openapi_document_declares_the_promotion_routes(client: Any) -> None:
+    document = client.http.get("/openapi.json").json_body
+    create = document["paths"]["/promotions"]["post"]
+    assert {"201", "401", "403", "409", "422"} <= set(create["responses"])
+    assert "404" in document["paths"]["/promotions/{promotion_id}"]["get"]["responses"]
+    schema = document["components"]["schemas"]["CreatePromotionRequest"]
+    assert schema["additionalProperties"] is False
+    assert schema["properties"]["kind"]["$ref"] or schema["properties"]["kind"]["enum"]

@@ -1,0 +1,110 @@
+"""The ops console's promotions and campaigns in a real (headless) chromium: a coupon
+created with the form (a bad one refused naming the field), listed with its live
+redemptions as orders use it, and the campaign table as the API counts it. Its own
+stack (module-scoped ``console_stack``), so these are the only orders on it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.browser.test_ops_console import element_screenshot, sign_in, visible, wait_for
+from tests.support import OPS, order_body
+from tests.support.shop import RunningStack, Shop
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+ROW_CELLS = (
+    "const [table, key, value] = arguments;"
+    "const r = document.querySelector(`#${table} tr[data-${key}='${value}']`);"
+    "return r ? [...r.querySelectorAll('td')].map((c) => c.textContent) : null;"
+)
+
+
+def _type(browser: Any, selector: str, text: str) -> None:
+    field = browser.find_element("css selector", selector)
+    field.clear()
+    field.send_keys(text)
+
+
+def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaign(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    code = f"VERANO{uuid.uuid4().hex[:6].upper()}"
+    campaign = f"verano-{uuid.uuid4().hex[:6]}"
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#promotion-form"))
+
+    # A percent coupon without its value is refused, naming the field; nothing is created.
+    _type(browser, "#promo-name", "Verano")
+    _type(browser, "#promo-code", code)
+    browser.find_element("css selector", "#promo-submit").click()
+    error = wait_for(browser, visible("#promo-error"))
+    assert "value" in error.text
+    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
+    assert all(p["code"] != code for p in listed["promotions"])
+
+    _type(browser, "#promo-value", "15")
+    _type(browser, "#promo-max", "3")
+    _type(browser, "#promo-campaign", campaign)
+    browser.find_element("css selector", "#promo-submit").click()
+    created = wait_for(
+        browser,
+        lambda d: next(
+            (
+                p
+                for p in requests.get(
+                    f"{console_stack.url}/promotions", headers=OPS, timeout=30
+                ).json()["promotions"]
+                if p["code"] == code
+            ),
+            None,
+        ),
+    )
+    assert (created["kind"], created["value"], created["max_redemptions"]) == ("percent", "15", 3)
+    assert created["campaign"] == campaign
+    row = wait_for(
+        browser,
+        lambda d: d.execute_script(
+            ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
+        ),
+    )
+    assert row == ["Verano", code, "15 %", campaign, "always", "0 / 3"]
+    assert browser.find_element("css selector", "#promo-error").get_attribute("hidden")
+
+    # An order redeems it: the list says so after a refresh, and the campaign has its order.
+    placed = console_shop.place_ok(order_body(coupon=code.lower()))
+
+    def redeemed(driver: Any) -> list[str] | None:
+        driver.find_element("css selector", "#promotions-refresh").click()
+        cells: list[str] | None = driver.execute_script(
+            ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
+        )
+        return cells if cells and cells[-1] == "1 / 3" else None
+
+    wait_for(browser, redeemed)
+
+    def campaign_row(driver: Any) -> list[str] | None:
+        driver.find_element("css selector", "#campaigns-refresh").click()
+        cells: list[str] | None = driver.execute_script(
+            ROW_CELLS, "campaigns", "campaign", campaign
+        )
+        return cells if cells and cells[2] != "0.00 EUR" else None
+
+    cells = wait_for(browser, campaign_row)
+    figures = requests.get(f"{console_stack.url}/analytics/campaigns", headers=OPS, timeout=30)
+    [mine] = [c for c in figures.json()["campaigns"] if c["campaign"] == campaign]
+    assert mine["orders"] == 1 and mine["revenue"] == placed["total"]
+    assert cells == [
+        campaign,
+        "1",
+        f"{placed['total']['amount']} EUR",
+        "1",
+        "0",
+        "web 1",
+    ]
+    element_screenshot(browser, "#marketing", screenshots / "ops-promotions.png")

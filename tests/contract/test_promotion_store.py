@@ -1,0 +1,166 @@
+"""The promotions port, on the fake and on DynamoDB alike: unique codes in any case, the
+automatic ones not ended found by key, and redemptions taken with the order's creation
+and given back by the write that rejects or cancels it, never past the limit, never
+twice, never half-way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
+from chalicelib.domain.order_pricing import OrderPricing
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.pricing import TaxBreakdown
+from chalicelib.domain.promotions import Promotion, Redemption
+from chalicelib.domain.regions import TaxName
+from chalicelib.domain.status_reasons import StatusReason
+from tests.support.builders import NOW, line, new_id, order
+
+
+def _promotion(**terms: Any) -> Promotion:
+    values: dict[str, Any] = {
+        "promotion_id": new_id("pr"),
+        "name": "Diez",
+        "kind": "percent",
+        "value": Decimal("10"),
+    }
+    return Promotion(**(values | terms))
+
+
+def _redeeming(*taken: Redemption, customer_id: str | None = None) -> Order:
+    placed = order(line("TSHIRT-BLK-M", 1))
+    placed.customer_id = customer_id
+    placed.pricing = OrderPricing(
+        subtotal=Decimal("19.95"),
+        discount=Decimal("0.00"),
+        shipping=Decimal("0.00"),
+        tax=TaxBreakdown(
+            name=TaxName.IVA, rate=Decimal("0.21"), amount=Decimal("3.46"), included=True
+        ),
+        total=Decimal("19.95"),
+        redemptions=list(taken),
+    )
+    return placed
+
+
+def test_a_promotion_reads_back_with_no_redemption(store: Any) -> None:
+    created = _promotion(code="HOLA", max_redemptions=3, channels=frozenset({"web"}))
+    store.create_promotion(created)
+    found = store.promotion(created.promotion_id)
+    assert found.promotion == created
+    assert found.redemptions == 0
+    assert store.promotion_by_code(" hola ").promotion == created
+    assert store.promotion_by_code("ADIOS") is None
+    assert created.promotion_id in [c.promotion.promotion_id for c in store.promotions()]
+    with pytest.raises(NotFound):
+        store.promotion("pr_nope")
+
+
+def test_a_code_is_unique_in_any_case_and_a_refused_promotion_leaves_nothing(store: Any) -> None:
+    code = new_id("C").upper().replace("_", "")
+    store.create_promotion(_promotion(code=code))
+    second = _promotion(code=code.lower())
+    with pytest.raises(Conflict) as refused:
+        store.create_promotion(second)
+    assert refused.value.field == "code"
+    with pytest.raises(NotFound):
+        store.promotion(second.promotion_id)
+    assert second.promotion_id not in [c.promotion.promotion_id for c in store.promotions()]
+
+
+def test_automatic_promotions_are_those_without_a_code_not_ended(store: Any) -> None:
+    running = _promotion(ends_at=NOW + timedelta(days=1))
+    forever = _promotion()
+    ended = _promotion(ends_at=NOW - timedelta(seconds=1))
+    coded = _promotion(code=new_id("C").upper().replace("_", ""))
+    for promotion in (running, forever, ended, coded):
+        store.create_promotion(promotion)
+    found = {c.promotion.promotion_id for c in store.automatic_promotions(NOW)}
+    assert {running.promotion_id, forever.promotion_id} <= found
+    assert ended.promotion_id not in found and coded.promotion_id not in found
+
+
+def test_redemptions_stop_at_the_limit_and_a_refused_order_is_not_stored(store: Any) -> None:
+    limited = _promotion(code=new_id("C").upper().replace("_", ""), max_redemptions=2)
+    store.create_promotion(limited)
+    taken = Redemption(promotion_id=limited.promotion_id, code=limited.code)
+    first, second, third = (_redeeming(taken) for _ in range(3))
+    store.create_order(first)
+    store.create_order(second)
+    with pytest.raises(CouponUsedUp) as refused:
+        store.create_order(third)
+    assert refused.value.field == "coupon"
+    with pytest.raises(NotFound):
+        store.get_order(third.order_id)
+    assert store.promotion(limited.promotion_id).redemptions == 2
+    assert sorted(store.redeeming_orders(limited.promotion_id)) == sorted(
+        [first.order_id, second.order_id]
+    )
+    assert store.get_order(first.order_id).pricing.redemptions_held
+
+
+def test_an_automatic_promotion_used_up_is_promotion_used_up(store: Any) -> None:
+    limited = _promotion(max_redemptions=1)
+    store.create_promotion(limited)
+    taken = Redemption(promotion_id=limited.promotion_id)
+    store.create_order(_redeeming(taken))
+    with pytest.raises(PromotionUsedUp):
+        store.create_order(_redeeming(taken))
+
+
+def test_an_existing_order_is_conflict_and_redeems_nothing_more(store: Any) -> None:
+    promotion = _promotion()
+    store.create_promotion(promotion)
+    placed = _redeeming(Redemption(promotion_id=promotion.promotion_id))
+    store.create_order(placed.model_copy(deep=True))
+    with pytest.raises(Conflict) as refused:
+        store.create_order(placed.model_copy(deep=True))
+    assert refused.value.field == "order_id"
+    assert store.promotion(promotion.promotion_id).redemptions == 1
+
+
+def test_once_per_customer_is_one_live_order_per_customer(store: Any) -> None:
+    once = _promotion(code=new_id("C").upper().replace("_", ""), once_per_customer=True)
+    store.create_promotion(once)
+    customer = new_id("cus")
+    taken = Redemption(promotion_id=once.promotion_id, customer_id=customer, code=once.code)
+    first = _redeeming(taken, customer_id=customer)
+    store.create_order(first)
+    assert store.redeemed_by(customer, [once.promotion_id]) == {once.promotion_id}
+    assert store.redeemed_by(new_id("cus"), [once.promotion_id]) == set()
+    with pytest.raises(CouponUsedUp):
+        store.create_order(_redeeming(taken, customer_id=customer))
+    assert store.promotion(once.promotion_id).redemptions == 1
+
+
+@pytest.mark.parametrize("ending", ["cancel", "reject"])
+def test_the_write_that_ends_an_order_gives_its_redemptions_back_once(
+    store: Any, ending: str
+) -> None:
+    once = _promotion(once_per_customer=True, max_redemptions=1)
+    store.create_promotion(once)
+    customer = new_id("cus")
+    placed = _redeeming(Redemption(promotion_id=once.promotion_id, customer_id=customer))
+    store.create_order(placed)
+    current = store.get_order(placed.order_id)
+    if ending == "cancel":
+        entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "on request")
+    else:
+        entry = current.reject(StatusReason.PAYMENT_DECLINED, NOW, "declined")
+    store.save_order(current, entry)
+    assert store.promotion(once.promotion_id).redemptions == 0
+    assert store.redeemed_by(customer, [once.promotion_id]) == set()
+    assert store.redeeming_orders(once.promotion_id) == []
+    ended = store.get_order(placed.order_id)
+    assert ended.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+    assert not ended.pricing.redemptions_held
+    ended.attention = None
+    store.save_order(ended)  # a later write of the ended order gives nothing back again
+    assert store.promotion(once.promotion_id).redemptions == 0
+    store.create_order(_redeeming(Redemption(promotion_id=once.promotion_id, customer_id=customer)))
+    assert store.promotion(once.promotion_id).redemptions == 1

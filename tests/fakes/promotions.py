@@ -1,0 +1,128 @@
+"""In-memory ``Promotions``, and the redemptions the fake order store takes and gives back
+with an order's writes: the same conditions as the table's (a counter under
+``max_redemptions``, one redemption per once-per-customer customer), checked before
+anything is written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.promotions import CountedPromotion, Promotion
+from tests.fakes.memory import Memory
+
+ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
+
+
+def apply_redemptions(memory: Memory, order: Order) -> None:
+    """Take or give back the order's redemptions as its next write would, all or nothing
+    (raises before changing anything), and record on the order whether it holds them."""
+    pricing = order.pricing
+    if pricing is None or not pricing.redemptions:
+        return
+    live = order.status not in ENDED
+    if live == pricing.redemptions_held:
+        return
+    counts = memory.redemption_counts
+    if live:
+        for taken in pricing.redemptions:
+            stored = memory.promotions.get(taken.promotion_id)
+            promotion = Promotion.model_validate_json(stored) if stored else None
+            limit = promotion.max_redemptions if promotion else None
+            if promotion is None or (
+                limit is not None and counts.get(taken.promotion_id, 0) >= limit
+            ):
+                _refuse(taken.code, taken.promotion_id, "used up")
+            if taken.customer_id and (taken.promotion_id, taken.customer_id) in memory.holders:
+                _refuse(taken.code, taken.promotion_id, "used")
+        for taken in pricing.redemptions:
+            counts[taken.promotion_id] = counts.get(taken.promotion_id, 0) + 1
+            memory.redeemed[(taken.promotion_id, order.order_id)] = taken.customer_id
+            if taken.customer_id:
+                memory.holders[(taken.promotion_id, taken.customer_id)] = order.order_id
+    else:
+        for taken in pricing.redemptions:
+            if (taken.promotion_id, order.order_id) not in memory.redeemed:
+                raise Conflict("the item changed while we worked on it")
+        for taken in pricing.redemptions:
+            counts[taken.promotion_id] -= 1
+            del memory.redeemed[(taken.promotion_id, order.order_id)]
+            if taken.customer_id:
+                memory.holders.pop((taken.promotion_id, taken.customer_id), None)
+    pricing.redemptions_held = live
+
+
+def _refuse(code: str | None, promotion_id: str, what: str) -> None:
+    if code is None:
+        raise PromotionUsedUp(f"promotion {promotion_id} was {what} meanwhile")
+    raise CouponUsedUp(f"coupon {code} has been {what}")
+
+
+class FakePromotions:
+    """``Promotions`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def create_promotion(self, promotion: Promotion) -> None:
+        if promotion.code is not None and promotion.code.upper() in self._m.coupon_codes:
+            raise Conflict(f"another promotion has the code {promotion.code}", field="code")
+        if promotion.promotion_id in self._m.promotions:
+            raise Conflict(f"promotion {promotion.promotion_id} exists")
+        self._m.promotions[promotion.promotion_id] = promotion.model_dump_json()
+        if promotion.code is not None:
+            self._m.coupon_codes[promotion.code.upper()] = promotion.promotion_id
+
+    def promotion(self, promotion_id: str) -> CountedPromotion:
+        stored = self._m.promotions.get(promotion_id)
+        if stored is None:
+            raise NotFound(f"no promotion {promotion_id}", field="promotion_id")
+        return CountedPromotion(
+            promotion=Promotion.model_validate_json(stored),
+            redemptions=self._m.redemption_counts.get(promotion_id, 0),
+        )
+
+    def promotions(self) -> list[CountedPromotion]:
+        return [self.promotion(promotion_id) for promotion_id in sorted(self._m.promotions)]
+
+    def promotion_by_code(self, code: str) -> CountedPromotion | None:
+        promotion_id = self._m.coupon_codes.get(code.strip().upper())
+        return self.promotion(promotion_id) if promotion_id else None
+
+    def automatic_promotions(self, now: datetime) -> list[CountedPromotion]:
+        return [
+            counted
+            for counted in self.promotions()
+            if counted.promotion.code is None
+            and (counted.promotion.ends_at is None or counted.promotion.ends_at >= now)
+        ]
+
+    def redeemed_by(self, customer_id: str, promotion_ids: list[str]) -> set[str]:
+        return {p for p in promotion_ids if (p, customer_id) in self._m.holders}
+
+    def redeeming_orders(self, promotion_id: str) -> list[str]:
+        return sorted(order for (p, order) in self._m.redeemed if p == promotion_id)
+
+
+class FakeCampaigns:
+    """``Campaigns`` in memory."""
+
+    def __init__(self, memory: Memory) -> None:
+        self._m = memory
+
+    def apply_campaign_increment(
+        self, event_id: str, increment: CampaignIncrement, now_epoch: int
+    ) -> bool:
+        if event_id in self._m.campaign_events:
+            return False
+        self._m.campaign_events.add(event_id)
+        current = self._m.campaigns.get(increment.campaign)
+        counters = current or CampaignCounters(campaign=increment.campaign)
+        self._m.campaigns[increment.campaign] = counters.plus(increment)
+        return True
+
+    def campaign_counters(self) -> list[CampaignCounters]:
+        return [self._m.campaigns[name] for name in sorted(self._m.campaigns)]

@@ -1,0 +1,87 @@
+"""Campaign figures on fakes, kept from the order events as the SNS subscriber keeps them:
+a coupon's campaign counts the order whatever its channel (the store till included) and
+wins over the attribution tag; revenue leaves with a cancelled order; redelivered events
+count nothing twice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import PaymentDeclined
+from chalicelib.domain.promotions import PromotionTerms
+from chalicelib.services import (
+    campaign_projection,
+    customer_projection,
+    ordering,
+    promotions,
+)
+from tests.fakes import Clock, RecordingEvents
+from tests.service import flows
+
+
+def _project_everything(deps: Deps) -> None:
+    """Deliver every event published so far to the 360 and the campaign projections."""
+    assert isinstance(deps.events, RecordingEvents)
+    for event in deps.events.published:
+        customer_projection.project_order_event(event, deps)
+        campaign_projection.project_campaign_event(event, deps)
+
+
+def test_web_and_till_orders_count_for_their_campaigns_exactly(deps: Deps) -> None:
+    terms = PromotionTerms(
+        name="Flyer", code="FLYER", kind="amount", value=Decimal("2.00"), campaign="flyer"
+    )
+    promotions.create_promotion(terms, deps)
+    ana = {"email": "ana.campaign@example.com", "name": "Ana"}
+    bea = {"email": "bea.campaign@example.com", "name": "Bea"}
+    carla = {"email": "carla.campaign@example.com", "name": "Carla"}
+    newsletter = {"campaign": "newsletter", "source": "email", "medium": "newsletter"}
+
+    web = flows.reserved(deps, customer=ana, attribution=newsletter)
+    _project_everything(deps)  # Ana's first order is on her record before the next
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    till = flows.reserved(deps, channel="store", store_id="ST-MADRID", customer=ana, coupon="FLYER")
+    both = flows.reserved(deps, customer=carla, attribution=newsletter, coupon="flyer")
+    cancelled = flows.reserved(deps, customer=bea, attribution=newsletter)
+    ordering.cancel_order(cancelled.order_id, deps)
+    untagged = flows.reserved(deps)
+    _project_everything(deps)
+    _project_everything(deps)  # every event delivered twice
+
+    figures = {c.campaign: c for c in campaign_projection.report(deps)}
+    assert set(figures) == {"newsletter", "flyer"}
+    assert untagged.order_id  # counted nowhere
+    news = figures["newsletter"]
+    assert (news.orders, news.new_customers, news.returning_customers) == (2, 2, 0)
+    assert news.by_channel == {"web": 2}
+    assert news.revenue == web.total.amount
+    flyer = figures["flyer"]
+    assert (flyer.orders, flyer.new_customers, flyer.returning_customers) == (2, 1, 1)
+    assert flyer.by_channel == {"store": 1, "web": 1}
+    assert flyer.revenue == till.total.amount + both.total.amount
+
+
+def test_a_declined_order_paid_again_counts_once_with_its_revenue(deps: Deps) -> None:
+    from chalicelib.services import payment_steps, self_service
+    from chalicelib.services.step_models import OrderStep, RejectOrderInput
+
+    tag = {"campaign": "retry"}
+    declined = {"method": "card", "token": "tok_declined"}
+    order = flows.place(deps, attribution=tag, payment=declined)
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    _project_everything(deps)
+    [counted] = campaign_projection.report(deps)
+    assert (counted.orders, counted.revenue) == (1, Decimal("0.00"))
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    _project_everything(deps)
+    [counted] = campaign_projection.report(deps)
+    assert (counted.orders, counted.revenue) == (1, order.total.amount)

@@ -1,0 +1,243 @@
+"""Promotions on fakes: coupons and automatic promotions priced into quotes and orders,
+every bad coupon refused naming ``coupon`` with nothing stored, and redemptions taken
+with the order and given back, once, when it is rejected or cancelled."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import (
+    Conflict,
+    CouponUsedUp,
+    InvalidCoupon,
+    NotFound,
+    OrquestaError,
+    PaymentDeclined,
+)
+from chalicelib.domain.promotions import CountedPromotion, PromotionTerms
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.services import ordering, payment_steps, promotions, quoting, self_service
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from tests.fakes import Clock
+from tests.service import flows
+
+
+def _promotion(deps: Deps, **terms: Any) -> CountedPromotion:
+    values: dict[str, Any] = {"name": "Diez", "kind": "percent", "value": Decimal("10")}
+    return promotions.create_promotion(PromotionTerms(**(values | terms)), deps)
+
+
+def _count(deps: Deps, created: CountedPromotion) -> int:
+    return promotions.promotion(created.promotion.promotion_id, deps).redemptions
+
+
+def _quote(deps: Deps, **overrides: Any) -> Any:
+    body = {k: v for k, v in flows.body(**overrides).items() if k not in ("payment", "consent")}
+    return quoting.create_quote(QuoteRequest.model_validate(body), "demo-shop", deps)
+
+
+def _refused(deps: Deps, error: type[OrquestaError], **overrides: Any) -> OrquestaError:
+    request = PlaceOrderRequest.model_validate(flows.body(**overrides))
+    with pytest.raises(error) as refused:
+        ordering.place_order(request, "ord_refused", deps, "demo-shop")
+    with pytest.raises(NotFound):
+        deps.store.get_order("ord_refused")
+    return refused.value
+
+
+def test_a_second_promotion_with_the_same_code_in_any_case_is_409_naming_code(
+    deps: Deps,
+) -> None:
+    before = len(promotions.listing(deps))
+    _promotion(deps, code="VERANO")
+    with pytest.raises(Conflict) as refused:
+        _promotion(deps, code="verano")
+    assert refused.value.field == "code"
+    assert len(promotions.listing(deps)) == before + 1
+
+
+def test_an_unknown_promotion_is_404_naming_promotion_id(deps: Deps) -> None:
+    with pytest.raises(NotFound) as refused:
+        promotions.promotion("pr_nope", deps)
+    assert refused.value.field == "promotion_id"
+
+
+def test_a_quote_with_a_coupon_shows_the_promotion_and_each_lines_discount(deps: Deps) -> None:
+    created = _promotion(deps, code="DIEZ")
+    quote = _quote(deps, coupon="diez")
+    breakdown = quote.breakdown
+    # 2 x 19.95 = 39.90; 10 % is 3.99, all on the one line.
+    assert breakdown.subtotal == Decimal("39.90")
+    assert breakdown.discount == Decimal("3.99")
+    assert [line.discount for line in breakdown.lines] == [Decimal("3.99")]
+    [applied] = breakdown.promotions
+    assert applied.promotion_id == created.promotion.promotion_id
+    assert applied.amount == Decimal("3.99")
+    assert breakdown.total == Decimal("39.90") - Decimal("3.99") + breakdown.shipping
+
+
+BAD_COUPONS = [
+    ({"code": "OLD", "ends_at": "2020-01-01T00:00:00Z"}, {}),
+    ({"code": "SOON", "starts_at": "2999-01-01T00:00:00Z"}, {}),
+    ({"code": "TILL", "channels": ["store"]}, {}),
+    ({"code": "BIG", "min_subtotal": Decimal("100.00")}, {}),
+    ({"code": "ONCE", "once_per_customer": True}, {"customer": None, "channel": "store"}),
+]
+
+
+@pytest.mark.parametrize(("terms", "order"), BAD_COUPONS, ids=[t["code"] for t, _ in BAD_COUPONS])
+def test_a_coupon_that_does_not_apply_is_422_naming_coupon_and_stores_nothing(
+    deps: Deps, terms: dict[str, Any], order: dict[str, Any]
+) -> None:
+    _promotion(deps, **terms)
+    if order.get("channel") == "store":
+        order["store_id"] = "ST-MADRID"
+    assert _refused(deps, InvalidCoupon, coupon=terms["code"], **order).field == "coupon"
+    with pytest.raises(InvalidCoupon):
+        _quote(deps, coupon=terms["code"], **order)
+
+
+def test_an_unknown_coupon_is_422_naming_coupon(deps: Deps) -> None:
+    assert _refused(deps, InvalidCoupon, coupon="NOPE").field == "coupon"
+
+
+def test_a_used_up_coupon_is_409_naming_coupon_and_stores_nothing(deps: Deps) -> None:
+    created = _promotion(deps, code="DOS", max_redemptions=2)
+    flows.place(deps, coupon="DOS")
+    flows.place(deps, coupon="dos")
+    assert _refused(deps, CouponUsedUp, coupon="DOS").field == "coupon"
+    with pytest.raises(CouponUsedUp):
+        _quote(deps, coupon="DOS")
+    assert _count(deps, created) == 2
+
+
+def test_a_once_per_customer_coupon_is_409_for_the_same_customer_only(deps: Deps) -> None:
+    created = _promotion(deps, code="HOLA", once_per_customer=True)
+    customer = {"email": "once@example.com", "name": "Ana"}
+    flows.place(deps, coupon="HOLA", customer=customer)
+    assert _refused(deps, CouponUsedUp, coupon="HOLA", customer=customer).field == "coupon"
+    flows.place(deps, coupon="HOLA", customer={"email": "other@example.com"})
+    assert _count(deps, created) == 2
+
+
+def test_an_order_with_a_coupon_is_charged_the_discounted_total_and_redeems_once(
+    deps: Deps,
+) -> None:
+    created = _promotion(deps, code="DIEZ", campaign="newsletter")
+    request = PlaceOrderRequest.model_validate(flows.body(coupon="DIEZ"))
+    order = ordering.place_order(request, "ord_coupon", deps, "demo-shop")
+    again = ordering.place_order(request, "ord_coupon", deps, "demo-shop")
+    assert order.pricing is not None and again.pricing is not None
+    assert order.pricing.discount == Decimal("3.99")
+    assert again.total == order.total
+    assert _count(deps, created) == 1
+    assert promotions.promotion(created.promotion.promotion_id, deps).redemptions == 1
+    assert deps.store.redeeming_orders(created.promotion.promotion_id) == ["ord_coupon"]
+
+
+def test_an_order_on_a_quote_keeps_its_coupon_and_redeems_it(deps: Deps) -> None:
+    created = _promotion(deps, code="DIEZ")
+    quote = _quote(deps, coupon="DIEZ")
+    order = flows.place(deps, coupon="DIEZ", quote_id=quote.quote_id)
+    assert order.pricing is not None and order.pricing.coupon == "DIEZ"
+    assert order.total.amount == quote.breakdown.total
+    assert _count(deps, created) == 1
+
+
+def test_a_quote_whose_coupon_was_used_up_meanwhile_is_409_naming_coupon(deps: Deps) -> None:
+    created = _promotion(deps, code="UNO", max_redemptions=1)
+    quote = _quote(deps, coupon="UNO")
+    flows.place(deps, coupon="UNO")
+    assert _refused(deps, CouponUsedUp, coupon="UNO", quote_id=quote.quote_id).field == "coupon"
+    assert _count(deps, created) == 1
+
+
+def test_an_automatic_promotion_gives_the_same_price_in_every_channel(deps: Deps) -> None:
+    _promotion(deps, name="Black Friday", kind="amount", value=Decimal("5.00"))
+    web = _quote(deps)
+    store = _quote(deps, channel="store", store_id="ST-MADRID")
+    assert web.breakdown.discount == store.breakdown.discount == Decimal("5.00")
+    assert web.breakdown.total == store.breakdown.total
+    order = flows.place(deps, channel="store", store_id="ST-MADRID")
+    assert order.pricing is not None and order.pricing.discount == Decimal("5.00")
+
+
+def test_an_automatic_promotion_used_up_is_simply_not_applied(deps: Deps) -> None:
+    created = _promotion(deps, name="Primeros", kind="amount", value=Decimal("5.00"))
+    limited = _promotion(deps, name="Uno", kind="amount", value=Decimal("7.00"), max_redemptions=1)
+    first = flows.place(deps)
+    second = flows.place(deps)
+    assert first.pricing is not None and second.pricing is not None
+    assert [p.name for p in first.pricing.promotions] == ["Uno"]
+    assert [p.name for p in second.pricing.promotions] == ["Primeros"]
+    assert _count(deps, limited) == 1 and _count(deps, created) == 1
+
+
+def test_a_cancelled_order_gives_its_redemption_back_once(deps: Deps) -> None:
+    created = _promotion(deps, code="UNO", max_redemptions=1)
+    order = flows.place(deps, coupon="UNO")
+    ordering.cancel_order(order.order_id, deps)
+    ordering.cancel_order(order.order_id, deps)
+    assert _count(deps, created) == 0
+    assert deps.store.redeeming_orders(created.promotion.promotion_id) == []
+    flows.place(deps, coupon="UNO")  # the coupon can be used again
+    assert _count(deps, created) == 1
+
+
+def test_a_declined_order_gives_its_redemption_back_and_paying_again_takes_it(
+    deps: Deps,
+) -> None:
+    created = _promotion(deps, code="HOLA", once_per_customer=True, max_redemptions=1)
+    customer = {"email": "declined@example.com"}
+    order = flows.place(
+        deps, coupon="HOLA", customer=customer, payment={"method": "card", "token": "tok_declined"}
+    )
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    reject = RejectOrderInput(order_id=order.order_id, error="PaymentDeclined")
+    payment_steps.reject_order(reject, deps)
+    payment_steps.reject_order(reject, deps)  # a retried step gives nothing back twice
+    assert _count(deps, created) == 0
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    assert _count(deps, created) == 1
+    assert deps.store.redeeming_orders(created.promotion.promotion_id) == [order.order_id]
+
+
+def test_paying_again_after_the_coupon_went_to_someone_else_is_409_naming_coupon(
+    deps: Deps,
+) -> None:
+    created = _promotion(deps, code="UNO", max_redemptions=1)
+    order = flows.place(deps, coupon="UNO", payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    flows.place(deps, coupon="UNO")
+    with pytest.raises(CouponUsedUp) as refused:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+    assert refused.value.field == "coupon"
+    assert _count(deps, created) == 1
+    assert deps.store.get_order(order.order_id).status.value == "REJECTED"
+
+
+def test_the_demo_welcome_coupon_takes_10_percent_once_per_customer(deps: Deps) -> None:
+    customer = {"email": "welcome@example.com"}
+    order = flows.place(deps, coupon="bienvenida10", customer=customer)
+    assert order.pricing is not None and order.pricing.discount == Decimal("3.99")
+    assert _refused(deps, CouponUsedUp, coupon="BIENVENIDA10", customer=customer).field == "coupon"
+
+
+def test_an_expired_automatic_promotion_no_longer_applies(deps: Deps) -> None:
+    assert isinstance(deps.clock, Clock)
+    ends = deps.clock() + timedelta(hours=1)
+    _promotion(deps, name="Flash", kind="amount", value=Decimal("5.00"), ends_at=ends)
+    assert _quote(deps).breakdown.discount == Decimal("5.00")
+    deps.clock.advance(hours=2)
+    assert _quote(deps).breakdown.discount == Decimal("0.00")
