@@ -7,6 +7,7 @@ captured, shipping given back only when nothing shipped is kept. On fakes."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -17,14 +18,18 @@ from pydantic import ValidationError
 from chalicelib.deps import Deps
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.catalog import Product
+from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.errors import InvalidCoupon, NotFound
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
+from chalicelib.presentation.tracking_page import tracking_page
+from chalicelib.rendering import render
 from chalicelib.services import (
     fulfillment_steps,
     lost_parcels,
+    notify,
     ordering,
     pickups,
     returns,
@@ -32,7 +37,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep
-from tests.fakes import FakeGateway
+from tests.fakes import FakeGateway, Outgoing, RecordingEvents
 from tests.service import flows
 from tests.support.builders import stock as stock_level
 
@@ -336,3 +341,79 @@ def test_a_delivered_parcel_keeps_the_fee_when_another_is_lost(deps: Deps) -> No
     # Units of 17.68 split 8.84 + 8.84: the lost one's 8.84 back, the fee kept.
     assert lost.payment.refunded is not None and lost.payment.refunded.amount == D("8.84")
     assert rules.kept_value(lost).amount == D("28.33") - D("8.84")
+
+
+# -- the breakdown people read ---------------------------------------------------------------
+
+
+def _confirmation(deps: Deps, order: Order) -> tuple[str, str]:
+    """The confirmation email's HTML and text parts."""
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if event.get("order_id") == order.order_id and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    (mail,) = [m for m in deps.mailer.sent if "confirm" in m["parts"].split("\n", 1)[0]]
+    _, rest = mail["parts"].split("\n", 1)
+    html, _, text = rest.partition("</html>")
+    return html, text
+
+
+def _page(order: Order) -> str:
+    actions = available_actions(facts_of(order), order.placed_at)
+    view = tracking_page(order, actions, {}, order.placed_at, {})
+    return render("tracking.html.j2", view=view, nonce="n0nce", script="")
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """The breakdown rows of a rendered table, as read."""
+    cells = re.findall(r'<tr class="breakdown"><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', html)
+    return [(label, amount) for label, amount in cells]
+
+
+def test_the_confirmation_email_shows_the_breakdown_in_spanish(deps: Deps) -> None:
+    order = flows.reserved(deps)  # two T-shirts to Madrid: 39.90, below the threshold
+    html, text = _confirmation(deps, order)
+    expected = [
+        ("Subtotal", "39,90\xa0€"),
+        ("Envío", "4,95\xa0€"),
+        ("IVA incluido (21\xa0%)", "7,78\xa0€"),
+    ]
+    assert _rows(html) == expected
+    block = "\n".join(f"{label}: {amount}" for label, amount in expected) + "\nTotal: 44,85\xa0€"
+    assert block in text
+    assert html.count("IVA incluido") == 1  # in the table, not again as a paragraph
+
+
+def test_the_confirmation_email_shows_igic_on_top_in_english(deps: Deps) -> None:
+    customer = flows.body()["customer"] | {"locale": "en"}
+    order = flows.reserved(deps, customer=customer, **_canaries(deps))
+    html, text = _confirmation(deps, order)
+    assert _rows(html) == [
+        ("Subtotal", "€16.52"),
+        ("Shipping", "€9.95"),
+        ("IGIC 7\xa0%", "€1.86"),
+    ]
+    assert "IGIC 7\xa0%: €1.86\nTotal: €28.33" in text
+
+
+def test_the_tracking_page_shows_free_shipping_and_the_tax_included(deps: Deps) -> None:
+    sku = _sku(deps, "25.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("28013"))
+    html = _page(order)
+    assert _rows(html) == [
+        ("Subtotal", "50,00\xa0€"),
+        ("Envío", "Gratis"),
+        ("IVA incluido (21\xa0%)", "8,68\xa0€"),
+    ]
+    assert "50,00\xa0€</th>" in html  # the total
+
+
+def test_the_tracking_page_of_a_pick_up_shows_no_shipping_row(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_pickup(sku, 1)], shipping_address=None)
+    order.contact.locale = "en"
+    assert _rows(_page(order)) == [
+        ("Subtotal", "€10.00"),
+        ("IVA included (21\xa0%)", "€1.74"),
+    ]
