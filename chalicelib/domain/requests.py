@@ -170,8 +170,7 @@ def is_spain(country: str) -> bool:
 
 
 class AddressRequest(Strict):
-    """A delivery address; a Spanish one has a Spanish postal code, as sent (its taxes and
-    shipping zone follow from it: domain/regions.py)."""
+    """A delivery address; a Spanish one has a Spanish postal code, as sent (regions.py)."""
 
     json_schema_rules: ClassVar[dict[str, Any]] = {
         "if": {"properties": {"country": {"enum": SPAIN}}},
