@@ -124,7 +124,7 @@ class Order(BaseModel):
     returns_window_ends: datetime | None = None
     # Set when ops were alerted about this order; None while nothing needs a person.
     attention: Attention | None = None
-    pricing: OrderPricing | None = None  # the engine's breakdown; None before quotes
+    pricing: OrderPricing | None = None  # the engine's breakdown; None if placed before it
 
     def move_to(
         self,
