@@ -11,8 +11,8 @@ from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.pricing import LineBreakdown, PriceBreakdown
-from chalicelib.domain.quotes import QuotedLine
+from chalicelib.domain.pricing import LineBreakdown
+from chalicelib.domain.quotes import Quote, QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
 
@@ -33,13 +33,19 @@ def _at(line: OrderLine, priced: LineBreakdown) -> OrderLine:
     )
 
 
-def _charged(lines: list[OrderLine], breakdown: PriceBreakdown) -> list[OrderLine]:
-    """The lines at the prices their quote gave them."""
-    priced = {(line.sku, line.quantity): line for line in breakdown.lines}
+def _charged(lines: list[OrderLine], quote: Quote) -> list[OrderLine]:
+    """The lines at the prices their quote gave them. The quote priced its lines merged by
+    SKU and place, in the order it was first asked for each (``catalogue_lines``): the
+    same SKU shipped and collected is two lines, priced apart (IGIC on top, IVA in)."""
+    places: list[tuple[str, str | None]] = []
+    for asked in quote.lines:
+        if (asked.sku, asked.location_id) not in places:
+            places.append((asked.sku, asked.location_id))
+    priced = dict(zip(places, quote.breakdown.lines, strict=False))
     charged = []
     for line in lines:
-        at = priced.get((line.sku, line.quantity))
-        if at is None:  # pragma: no cover - the engine prices every line it is given
+        at = priced.get((line.sku, line.location_id))
+        if at is None:  # pragma: no cover - the quote asked for these very lines
             charged.append(line)
             continue
         charged.append(_at(line, at))
@@ -123,4 +129,4 @@ def price_order(
         attribution=attribution_of(request.attribution) or quote.attribution,
         promises=promises,
     )
-    return _charged(lines, quote.breakdown), pricing
+    return _charged(lines, quote), pricing

@@ -23,6 +23,7 @@ from chalicelib.domain.errors import InvalidCoupon, NotFound
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
 from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.rendering import render
@@ -32,6 +33,7 @@ from chalicelib.services import (
     notify,
     ordering,
     pickups,
+    quoting,
     returns,
     settlement,
 )
@@ -417,3 +419,27 @@ def test_the_tracking_page_of_a_pick_up_shows_no_shipping_row(deps: Deps) -> Non
         ("Subtotal", "€10.00"),
         ("IVA included (21\xa0%)", "€1.74"),
     ]
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["as_quoted", "listed_the_other_way"])
+def test_an_order_on_a_quote_charges_each_line_what_the_quote_priced_it(
+    deps: Deps, reverse: bool
+) -> None:
+    # The same SKU shipped to Las Palmas (8.26, IGIC on top) and collected in Madrid
+    # (10.00, IVA in): each line keeps its own price, whichever order they come in.
+    sku = _sku(deps, "10.00")
+    lines = [_ship(sku, 1), _pickup(sku, 1)]
+    body = {k: v for k, v in flows.body(lines=lines).items() if k not in ("payment", "consent")}
+    body["shipping_address"] = _address("35001")
+    quote = quoting.create_quote(QuoteRequest.model_validate(body), "demo-shop", deps)
+    order = flows.place(
+        deps,
+        lines=list(reversed(lines)) if reverse else lines,
+        shipping_address=_address("35001"),
+        quote_id=quote.quote_id,
+    )
+    assert order.total.amount == quote.breakdown.total == D("29.49")
+    charged = {line.fulfillment: line.charged for line in order.lines}
+    assert charged[FulfillmentType.SHIP] == Money.of("8.84")
+    assert charged[FulfillmentType.PICKUP] == Money.of("10.00")
+    assert rules.extra_value(order) == Money.of("10.65")  # the fee with its IGIC
