@@ -83,7 +83,7 @@ class OrderRepository:
             )
         for fulfillment in shipments or []:
             writes.append(shipment_record(self._table, order.order_id, fulfillment))
-        run_with_stock(self._table, writes, stock or [])
+        run_with_stock(self._table, writes, stock or [], keys.order(order.order_id))
         order.version += 1
 
     def orders_owing(self, limit: int) -> list[str]:
