@@ -65,6 +65,8 @@ HANDED_OVER = frozenset(
         FulfillmentStatus.LOST,
     }
 )
+# Reached the customer (delivered or collected; returns are counted by unit).
+REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 # Held at a location for the customer: what a cancel releases.
 HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP})
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -20,13 +19,14 @@ from chalicelib.domain.fulfillments import (
     HANDED_OVER,
     HELD,
     Fulfillment,
-    FulfillmentLine,
+    FulfillmentLine,  # noqa: F401 - re-exported: callers build orders from this module
     FulfillmentStatus,
     FulfillmentType,
     Shipment,
     group_allocations,
 )
 from chalicelib.domain.inventory import Allocation
+from chalicelib.domain.line_values import fulfillment_values, returned_value
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import (
@@ -124,7 +124,7 @@ class Order(BaseModel):
     returns_window_ends: datetime | None = None
     # Set when ops were alerted about this order; None while nothing needs a person.
     attention: Attention | None = None
-    pricing: OrderPricing | None = None  # the engine's breakdown; None before quotes
+    pricing: OrderPricing | None = None  # the engine's breakdown; None if placed before it
 
     def move_to(
         self,
@@ -271,7 +271,7 @@ class Order(BaseModel):
         fulfillments decide it; with every parcel lost the order keeps its status)."""
         fulfillment = self.fulfillment(fulfillment_id)
         shipment = fulfillment.declare_lost(at)
-        return self.value_of(fulfillment.lines), self.sync_status(
+        return self.fulfillment_value(fulfillment), self.sync_status(
             at, f"{fulfillment_id} lost by {shipment.carrier}"
         )
 
@@ -304,7 +304,7 @@ class Order(BaseModel):
         is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
         released = fulfillment.cancel(reason)
-        voided = self.value_of(fulfillment.lines)
+        voided = self.fulfillment_value(fulfillment)
         detail = f"{fulfillment_id} {reason.value}"
         if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):
             return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
@@ -366,14 +366,11 @@ class Order(BaseModel):
         self.returns.append(order_return)
         return order_return
 
-    def value_of(self, lines: Sequence[ReturnLine | FulfillmentLine]) -> Money:
-        """What these units cost the customer, at the order's prices: the one place a
-        fulfillment's or a return's money is counted (``domain.settlement`` owes it)."""
-        prices = {line.sku: line.unit_price for line in self.lines}
-        total = Money.zero(self.total.currency)
-        for unit in lines:
-            total = total + prices[unit.sku].times(unit.quantity)
-        return total
+    def fulfillment_value(self, fulfillment: Fulfillment) -> Money:
+        """What a fulfilment's units cost the customer, all in: the one place its money is
+        counted (``domain.settlement`` owes it; see domain/line_values.py)."""
+        values = fulfillment_values(self.lines, self.fulfillments, self.total.currency)
+        return values[fulfillment.fulfillment_id]
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
         """The goods of a return arrived at a location, to be refunded (``close_returned``
@@ -381,7 +378,10 @@ class Order(BaseModel):
         order_return = next((r for r in self.returns if r.return_id == return_id), None)
         if order_return is None:
             raise Unprocessable(f"no return {return_id} on this order", field="return_id")
-        order_return.receive(location_id, at, self.value_of(order_return.lines))
+        refund = returned_value(
+            self.lines, self.fulfillments, self.returns, order_return.lines, self.total.currency
+        )
+        order_return.receive(location_id, at, refund)
         return order_return
 
     def close_returned(self, at: datetime) -> HistoryEntry | None:

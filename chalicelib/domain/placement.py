@@ -32,6 +32,10 @@ class OrderLine(BaseModel):
     line_total: Money
     fulfillment: FulfillmentType
     location_id: str | None = None
+    # What the customer pays for the line all in: less its share of the discount, plus
+    # its own tax when the tax is on top. None on orders priced before the engine: then
+    # ``line_total``. Money follows it (domain/line_values.py).
+    charged: Money | None = None
 
 
 class Consent(BaseModel):

@@ -109,13 +109,20 @@ class ShippingFees(BaseModel):
 
 
 class LineBreakdown(BaseModel):
-    """A priced line: ``total`` is ``unit_price × quantity``; ``discount`` its share."""
+    """A priced line: ``total`` is ``unit_price × quantity``; ``discount`` its share;
+    ``tax_on_top`` its own tax when the tax is added to the price (IGIC, IPSI)."""
 
     sku: str
     quantity: int
     unit_price: Amount
     discount: Amount
     total: Amount
+    tax_on_top: Amount = ZERO
+
+    @property
+    def charged(self) -> Decimal:
+        """What the customer pays for the line all in: its share of the total."""
+        return self.total - self.discount + self.tax_on_top
 
 
 class TaxBreakdown(BaseModel):
@@ -232,8 +239,11 @@ def price(
             shipping = ZERO
 
     by_regime: dict[TaxRegime, Decimal] = {}
+    on_top: list[Decimal] = []
     for regime, total, share in zip(regimes, totals, shares, strict=True):
-        by_regime[regime] = by_regime.get(regime, ZERO) + _tax(total - share, regime)
+        line_tax = _tax(total - share, regime)
+        by_regime[regime] = by_regime.get(regime, ZERO) + line_tax
+        on_top.append(ZERO if regime.included else line_tax)
     if place is not None and shipping:
         by_regime[place.tax] = by_regime.get(place.tax, ZERO) + _tax(shipping, place.tax)
     taxes = [
@@ -245,9 +255,14 @@ def price(
     return PriceBreakdown(
         lines=[
             LineBreakdown(
-                sku=line.sku, quantity=line.quantity, unit_price=unit, discount=share, total=t
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=unit,
+                discount=share,
+                total=t,
+                tax_on_top=tax,
             )
-            for line, unit, share, t in zip(lines, units, shares, totals, strict=True)
+            for line, unit, share, t, tax in zip(lines, units, shares, totals, on_top, strict=True)
         ],
         subtotal=subtotal,
         discount=discount,

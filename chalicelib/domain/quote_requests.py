@@ -3,9 +3,9 @@ customer optional), plus an optional coupon and campaign attribution."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from chalicelib.domain.errors import InvalidFields
 from chalicelib.domain.fulfillments import FulfillmentType
@@ -19,28 +19,6 @@ from chalicelib.domain.requests import (
     PlaceOrderRequest,
     Strict,
 )
-
-# Five digits whose first two are a Spanish province, 01 to 52.
-SPANISH_POSTAL_CODE = r"^(0[1-9]|[1-4][0-9]|5[0-2])[0-9]{3}$"
-SPAIN = ["ES", "Es", "eS", "es"]
-
-
-def is_spain(country: str) -> bool:
-    """Whether an address's country is Spain (ISO 3166, any case)."""
-    return country in SPAIN
-
-
-class QuoteAddress(AddressRequest):
-    """A delivery address; a Spanish one has a Spanish postal code, as sent."""
-
-    json_schema_rules: ClassVar[dict[str, Any]] = {
-        "if": {"properties": {"country": {"enum": SPAIN}}},
-        "then": {"properties": {"postal_code": {"pattern": SPANISH_POSTAL_CODE}}},
-    }
-
-    postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=20)
-    ]
 
 
 class QuoteRequest(Strict):
@@ -59,7 +37,8 @@ class QuoteRequest(Strict):
     store_id: str | None = Field(default=None, min_length=1, max_length=64)
     customer: CustomerRef | None = None
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_RESERVED_LINES)
-    shipping_address: QuoteAddress | None = None
+    # The order's address: a Spanish one has a Spanish postal code.
+    shipping_address: AddressRequest | None = None
     coupon: str | None = Field(default=None, min_length=1, max_length=64)
     attribution: AttributionTags | None = None
 

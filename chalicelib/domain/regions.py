@@ -8,11 +8,20 @@ package uses for Spain's subdivisions, so the code picks the regional calendar.
 Taxes by territory (catalogue prices include the mainland's 21 % IVA):
 - Mainland and Balearic Islands: IVA 21 %, included in the price.
 - Canary Islands (35, 38): IGIC 7 % general rate, added to the price without IVA.
-- Ceuta (51) and Melilla (52): IPSI, added to the price without IVA. Each city sets its
-  own rates by kind of good, between 0.5 % and 10 %; the catalogue has no tax class per
-  product yet, so one rate per city is used for all goods, the general import rate for
-  retail goods of 10 %, the ceiling: the retailer never collects less than is owed. Finance
-  should confirm these two numbers (``IPSI_CEUTA``, ``IPSI_MELILLA``) before launch there.
+- Ceuta (51) and Melilla (52): IPSI (Ley 8/1991), added to the price without IVA. Each
+  city sets its own rates by kind of good, between 0.5 % and 10 %. The catalogue is
+  fashion with no tax class per product yet, so each city's rate for clothing applies to
+  all goods: 5 % in both since each city halved it from 10 %:
+  - Ceuta: the Assembly halved the IPSI on producing and importing clothing (10 % to
+    5 %), footwear (7 % to 3.5 %), mobile phones, jewellery and watches (El Faro de
+    Ceuta, "La Ciudad rebajará el IPSI de ropa, calzado, móviles y joyería",
+    https://elfarodeceuta.es/ciudad-rebajara-ipsi-ropa-calzado-moviles-joyeria/ ;
+    approved in plenary: https://elpueblodeceuta.es/art/89454/ ).
+  - Melilla: clothing ("vestido") from 10 % to 5 %, footwear from 7 % to 5 % (Melilla
+    Hoy, "La Ciudad subirá el IPSI en los fardos de ropa usada contra el colapso
+    fronterizo", https://melillahoy.es/ , 2018 budget).
+  Footwear differs (3.5 % in Ceuta, 5 % in Melilla): when products carry a tax class,
+  ``IPSI_CEUTA`` and ``IPSI_MELILLA`` become tables. Finance confirms before launch.
 """
 
 from __future__ import annotations
@@ -56,8 +65,9 @@ class TaxRegime(BaseModel):
 
 IVA = TaxRegime(name=TaxName.IVA, rate=Decimal("0.21"), included=True)
 IGIC = TaxRegime(name=TaxName.IGIC, rate=Decimal("0.07"), included=False)
-IPSI_CEUTA = TaxRegime(name=TaxName.IPSI, rate=Decimal("0.10"), included=False)
-IPSI_MELILLA = TaxRegime(name=TaxName.IPSI, rate=Decimal("0.10"), included=False)
+# Each city's IPSI on clothing, the catalogue's goods (sources above).
+IPSI_CEUTA = TaxRegime(name=TaxName.IPSI, rate=Decimal("0.05"), included=False)
+IPSI_MELILLA = TaxRegime(name=TaxName.IPSI, rate=Decimal("0.05"), included=False)
 # The tax the catalogue's prices include: taken out before a territory's own tax is added.
 CATALOGUE_TAX = IVA
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from annotated_types import MaxLen
@@ -158,14 +159,41 @@ class OrderLineRequest(Strict):
     location_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
+# Five digits whose first two are a Spanish province, 01 to 52.
+SPANISH_POSTAL_CODE = r"^(0[1-9]|[1-4][0-9]|5[0-2])[0-9]{3}$"
+SPAIN = ["ES", "Es", "eS", "es"]
+
+
+def is_spain(country: str) -> bool:
+    """Whether an address's country is Spain (ISO 3166, any case)."""
+    return country in SPAIN
+
+
 class AddressRequest(Strict):
-    """A delivery address."""
+    """A delivery address; a Spanish one has a Spanish postal code, as sent (regions.py)."""
+
+    json_schema_rules: ClassVar[dict[str, Any]] = {
+        "if": {"properties": {"country": {"enum": SPAIN}}},
+        "then": {"properties": {"postal_code": {"pattern": SPANISH_POSTAL_CODE}}},
+    }
 
     name: str = Field(min_length=1, max_length=200)
     line1: str = Field(min_length=1, max_length=200)
     city: str = Field(min_length=1, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
+    # Before the postal code, so that its check knows the country.
     country: CountryCode
+    postal_code: Annotated[
+        str, StringConstraints(strip_whitespace=False, min_length=1, max_length=20)
+    ]
+
+    @field_validator("postal_code")
+    @classmethod
+    def _spanish_postal_code(cls, value: str, info: ValidationInfo) -> str:
+        country = info.data.get("country")
+        spanish = isinstance(country, str) and is_spain(country)
+        if spanish and not re.fullmatch(SPANISH_POSTAL_CODE, value):
+            raise ValueError("a Spanish postal code is five digits, from 01000 to 52999")
+        return value
 
 
 class PaymentRequest(Strict):

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from chalicelib.domain.fulfillments import (
     HANDED_OVER,
+    REACHED,
     Fulfillment,
     FulfillmentStatus,
     FulfillmentType,
@@ -32,8 +33,6 @@ from chalicelib.domain.payments import (
 )
 from chalicelib.domain.returns import ReturnStatus
 
-# Reached the customer (returns are counted separately, by unit).
-REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
 # Captures first (a refund needs the money captured), then voids, then refunds.
 _ORDER = {
@@ -53,13 +52,13 @@ def _zero(order: Order) -> Money:
 
 
 def fulfillment_value(order: Order, fulfillment: Fulfillment) -> Money:
-    """What a fulfillment's lines cost the customer."""
-    return order.value_of(fulfillment.lines)
+    """What a fulfillment's lines cost the customer, all in (domain/line_values.py)."""
+    return order.fulfillment_value(fulfillment)
 
 
 def extra_value(order: Order) -> Money:
-    """The part of the total that is not lines: the shipping fee, if the order has one."""
-    lines = sum((line.line_total for line in order.lines), _zero(order))
+    """The part of the total that is not lines: the shipping fee with its tax on top."""
+    lines = sum((line.charged or line.line_total for line in order.lines), _zero(order))
     extra = order.total - lines
     return extra if extra.amount > 0 else _zero(order)
 
@@ -69,6 +68,16 @@ def _extra_group(order: Order) -> list[Fulfillment]:
     of an order without one."""
     ships = [f for f in order.fulfillments if f.type is FulfillmentType.SHIP]
     return ships or list(order.fulfillments)
+
+
+def _shipping_given_back(order: Order, group: list[Fulfillment]) -> bool:
+    """The shipping fee goes back when no shipment is kept: each one lost (the retailer's
+    failure), never handed over, or returned with the whole order (a fulfilment becomes
+    RETURNED only when every unit the customer got is back: EU and Spanish consumer law
+    refund the delivery cost on withdrawal from the whole contract). A partial return
+    keeps the fee: that delivery happened."""
+    kept_none = {FulfillmentStatus.LOST, FulfillmentStatus.RETURNED}
+    return all(f.status in kept_none or _dead(order, f) for f in group)
 
 
 def _dead(order: Order, fulfillment: Fulfillment) -> bool:
@@ -105,7 +114,7 @@ def wanted_operations(order: Order) -> list[Wanted]:
         handed = [f for f in group if f.status in HANDED_OVER]
         if handed:
             wanted.append((f"{oid}:shipping:capture", PaymentOperationType.CAPTURE, extra))
-            if all(f.status is FulfillmentStatus.LOST or _dead(order, f) for f in group):
+            if _shipping_given_back(order, group):
                 wanted.append((f"{oid}:shipping:refund", PaymentOperationType.REFUND, extra))
         elif all(_dead(order, f) for f in group):
             wanted.append((f"{oid}:shipping:void", PaymentOperationType.VOID, extra))
@@ -193,13 +202,15 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
 
 
 def kept_value(order: Order) -> Money:
-    """What the customer keeps: lines delivered and not returned, plus the shipping fee
-    if any shipment was delivered."""
-    reached = [fline for f in order.fulfillments if f.status in REACHED for fline in f.lines]
-    received = [
-        rline for ret in order.returns if ret.status is ReturnStatus.RECEIVED for rline in ret.lines
-    ]
-    kept = order.value_of(reached) - order.value_of(received)
-    if any(f.status in REACHED for f in _extra_group(order)):
+    """What the customer keeps: lines delivered less what was refunded for returns, plus
+    the shipping fee if any shipment was handed over and the fee was not given back."""
+    reached = [f for f in order.fulfillments if f.status in REACHED]
+    kept = sum((order.fulfillment_value(f) for f in reached), _zero(order))
+    for ret in order.returns:
+        if ret.status is ReturnStatus.RECEIVED and ret.refund is not None:
+            kept = kept - ret.refund
+    group = _extra_group(order)
+    handed = any(f.status in HANDED_OVER for f in group)
+    if handed and not _shipping_given_back(order, group):
         kept = kept + extra_value(order)
     return kept

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
 from chalicelib.domain.orders import Order
+from chalicelib.presentation.price_breakdown import breakdown_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.wording import (
     Language,
@@ -156,6 +157,7 @@ def tracking_page(
         "reason": w.reason(order.status_reason),
         "placed": w.when(order.placed_at),
         "total": w.money(order.total),
+        "price_breakdown": [row.model_dump() for row in breakdown_rows(order, language)],
         "lines": [
             {
                 "name": line.name,

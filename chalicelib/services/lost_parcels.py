@@ -117,6 +117,8 @@ def _refund_lost_fulfillment(order: Order, fulfillment_id: str, deps: Deps) -> O
         Money.zero(current.total.currency),
     )
 
+    done = done + _shipping_given_back_with(current, fulfillment_id)
+
     def record(latest: Order) -> Change | None:
         lost = latest.fulfillment(fulfillment_id)
         if lost.refunded is not None:
@@ -125,6 +127,30 @@ def _refund_lost_fulfillment(order: Order, fulfillment_id: str, deps: Deps) -> O
         return Change()
 
     return mutate(deps, order.order_id, record).order
+
+
+def _shipping_given_back_with(order: Order, fulfillment_id: str) -> Money:
+    """The shipping fee given back because this parcel was lost (the last shipment kept,
+    domain/settlement.py), so that the customer is told the whole amount: the fee is
+    reported with one lost parcel only (one that reported it was refunded more than its
+    goods)."""
+    key = f"{order.order_id}:shipping:refund"
+    fee = next(
+        (
+            op.amount
+            for op in order.payment.operations
+            if op.key == key and op.status is OperationStatus.DONE
+        ),
+        None,
+    )
+    if fee is None:
+        return Money.zero(order.total.currency)
+    for other in order.fulfillments:
+        if other.fulfillment_id == fulfillment_id or other.refunded is None:
+            continue
+        if other.refunded.amount > order.fulfillment_value(other).amount:
+            return Money.zero(order.total.currency)
+    return fee
 
 
 def _parcel_facts(order: Order, fulfillment: Fulfillment, kind: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from chalicelib.domain.email_policy import (
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
@@ -69,13 +70,19 @@ def email_context(
     shipment = fulfillment.shipment if fulfillment else None
     locations = {loc.location_id: loc.name for loc in deps.store.locations()}
     refunded = order.payment.refunded
+    rows = breakdown_rows(order, w.language)
+    total = _money(w, order.total)
     return {
         "email": email.value,
         "w": w,
         "locale": w.locale,
         "order": order,
         "name": order.contact.name or "",
-        "total": _money(w, order.total),
+        "total": total,
+        # Subtotal, discount, shipping and tax before the total (API.md: the emails show
+        # the breakdown): rows for the HTML table, lines for the text part.
+        "breakdown": [row.model_dump() for row in rows],
+        "breakdown_text": breakdown_text(rows, "Total", total),
         "lines": [
             {
                 "name": line.name,

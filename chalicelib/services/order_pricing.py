@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.pricing import PriceBreakdown
+from chalicelib.domain.pricing import LineBreakdown
 from chalicelib.domain.promotions import coupon_code
-from chalicelib.domain.quotes import QuotedLine
+from chalicelib.domain.quotes import Quote, QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import promotions
 from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
@@ -21,23 +22,71 @@ if TYPE_CHECKING:
     from chalicelib.deps import Deps
 
 
-def _charged(lines: list[OrderLine], breakdown: PriceBreakdown) -> list[OrderLine]:
-    """The lines at the prices the engine gave them (without IVA where a tax is added on
-    top); the rest of the total (shipping, a tax on top) is the order's extra, which goes
-    with its first shipment (domain/settlement.py)."""
-    priced = {(line.sku, line.quantity): line for line in breakdown.lines}
+def _at(line: OrderLine, priced: LineBreakdown) -> OrderLine:
+    """The line at the engine's prices (without IVA where a tax is added on top) and what
+    it is charged all in; the rest of the total (the shipping fee with its tax on top) is
+    the order's extra, which goes with its first shipment (domain/settlement.py)."""
+    return line.model_copy(
+        update={
+            "unit_price": Money.of(priced.unit_price),
+            "line_total": Money.of(priced.total),
+            "charged": Money.of(priced.charged),
+        }
+    )
+
+
+def _charged(lines: list[OrderLine], quote: Quote) -> list[OrderLine]:
+    """The lines at the prices their quote gave them. The quote priced its lines merged by
+    SKU and place, in the order it was first asked for each (``catalogue_lines``): the
+    same SKU shipped and collected is two lines, priced apart (IGIC on top, IVA in)."""
+    places: list[tuple[str, str | None]] = []
+    for asked in quote.lines:
+        if (asked.sku, asked.location_id) not in places:
+            places.append((asked.sku, asked.location_id))
+    priced = dict(zip(places, quote.breakdown.lines, strict=False))
     charged = []
     for line in lines:
-        at = priced.get((line.sku, line.quantity))
-        if at is None:  # pragma: no cover - the engine prices every line it is given
+        at = priced.get((line.sku, line.location_id))
+        if at is None:  # pragma: no cover - the quote asked for these very lines
             charged.append(line)
             continue
-        charged.append(
-            line.model_copy(
-                update={"unit_price": Money.of(at.unit_price), "line_total": Money.of(at.total)}
-            )
-        )
+        charged.append(_at(line, at))
     return charged
+
+
+def _price_now(
+    request: PlaceOrderRequest,
+    lines: list[OrderLine],
+    locations: dict[str, Location],
+    deps: Deps,
+) -> tuple[list[OrderLine], OrderPricing]:
+    """Priced at placement by the rules a quote would have applied now: the destination's
+    tax and shipping zone (pick-up lines at their store's), the fee table, the coupon."""
+    address = request.shipping_address
+    ships = any(line.location_id is None for line in lines)
+    postal_code = (
+        pricing_postal_code(address.country, address.postal_code) if address and ships else None
+    )
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
+    breakdown = price_lines(
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        deps.clock(),
+        deps,
+        identified=identified,
+        customer_id=customer_id,
+    )
+    # The engine prices the lines in the order it was given them.
+    charged = [_at(line, at) for line, at in zip(lines, breakdown.lines, strict=True)]
+    pricing = OrderPricing.of(
+        breakdown,
+        coupon=coupon_code(request.coupon),
+        attribution=attribution_of(request.attribution),
+    )
+    return charged, pricing
 
 
 def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
@@ -52,61 +101,22 @@ def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
     ]
 
 
-def _priced_now(
-    request: PlaceOrderRequest, lines: list[OrderLine], deps: Deps
-) -> tuple[list[OrderLine], OrderPricing | None]:
-    """Without a quote: at catalogue prices (shipping and taxes on top without a quote are
-    the next step), unless a coupon, a campaign or an automatic promotion is in play:
-    then priced now by the engine, as a quote would be, with the promotions that apply."""
-    now = deps.clock()
-    running = [
-        offer
-        for offer in deps.store.automatic_promotions(now)
-        if offer.promotion.starts_at is None or offer.promotion.starts_at <= now
-    ]
-    if request.coupon is None and request.attribution is None and not running:
-        return lines, None
-    address = request.shipping_address
-    ships = any(line.location_id is None for line in lines)
-    postal_code = (
-        pricing_postal_code(address.country, address.postal_code) if address and ships else None
-    )
-    identified, customer_id = promotions.known_shopper(request.customer, deps)
-    locations = {location.location_id: location for location in deps.store.locations()}
-    breakdown = price_lines(
-        lines,
-        locations,
-        postal_code,
-        request.coupon,
-        request.channel.value,
-        now,
-        deps,
-        identified=identified,
-        customer_id=customer_id,
-    )
-    pricing = OrderPricing.of(
-        breakdown,
-        coupon=coupon_code(request.coupon),
-        attribution=attribution_of(request.attribution),
-    )
-    return _charged(lines, breakdown), pricing
-
-
 def price_order(
     request: PlaceOrderRequest,
     lines: list[OrderLine],
+    locations: dict[str, Location],
     client_id: str | None,
     deps: Deps,
-) -> tuple[list[OrderLine], OrderPricing | None]:
-    """The order's lines at their charged prices and its pricing (``None`` without a
-    quote: catalogue prices, as before quotes). With ``quote_id``: the
-    client's own quote (404 naming ``quote_id`` otherwise), not expired (409) and asking
-    for the same lines to the same place (409)."""
+) -> tuple[list[OrderLine], OrderPricing]:
+    """The order's lines at their charged prices and its pricing. Without ``quote_id``:
+    priced now by the same engine as a quote (``_price_now``). With it: the client's own
+    quote (404 naming ``quote_id`` otherwise), not expired (409) and asking for the same
+    lines to the same place (409)."""
+    if request.quote_id is None:
+        return _price_now(request, lines, locations, deps)
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
     now = deps.clock()
-    if request.quote_id is None:
-        return _priced_now(request, lines, deps)
     try:
         quote = deps.store.get_quote(request.quote_id)
     except NotFound:
@@ -133,4 +143,4 @@ def price_order(
         attribution=attribution_of(request.attribution) or quote.attribution,
         promises=promises,
     )
-    return _charged(lines, quote.breakdown), pricing
+    return _charged(lines, quote), pricing

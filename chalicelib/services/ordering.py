@@ -133,8 +133,8 @@ def catalogue_lines(
 def place_order(
     request: PlaceOrderRequest, order_id: str, deps: Deps, client_id: str | None = None
 ) -> Order:
-    """Accept an order at catalogue prices for the client placing it, and start its
-    execution. Safe to repeat: the same order id finds the order already stored and
+    """Accept an order priced by the engine (or on its quote) for the client placing it,
+    and start its execution. Safe to repeat: the same order id finds the order already stored and
     (re)starts the same execution."""
     rule_problems = _rule_problems(request)
     try:
@@ -147,13 +147,15 @@ def place_order(
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
     lines = catalogue_lines(request, products, locations, rule_problems)
+    # Priced before stock is looked at: a bad postal code or coupon is the client's to fix
+    # (422) whatever the shelves hold.
+    priced_lines, pricing = price_order(request, lines, locations, client_id, deps)
     try:
         refuse_unservable(request.lines, deps)
     except UnservableLines as refused:
         # The customer is told when what was missing is back (API.md "Opportunities").
         _subscribe_to_shortage(order_id, request, refused, deps)
         raise
-    priced_lines, pricing = price_order(request, lines, client_id, deps)
     customer_id = None
     contact = CustomerContact()
     if request.customer is not None:
@@ -171,11 +173,8 @@ def place_order(
         # Taken with the order's creation, under the promotions' limits.
         pricing.redemptions = promotions.redemptions_for(pricing, customer_id, deps)
     now = deps.clock()
-    total = (
-        Money.of(pricing.total)
-        if pricing
-        else sum((line.line_total for line in lines), Money.zero())
-    )
+    # The engine's total: lines, discount, shipping and any tax on top.
+    total = Money.of(pricing.total)
     # An anonymous in-store sale can be claimed later with the code on its receipt.
     anonymous_store = customer_id is None and request.channel is Channel.STORE
     order = Order(

@@ -12,8 +12,7 @@ from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import InvalidPostalCode
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.quote_requests import SPANISH_POSTAL_CODE, is_spain
-from chalicelib.domain.requests import AttributionTags
+from chalicelib.domain.requests import SPANISH_POSTAL_CODE, AttributionTags, is_spain
 from chalicelib.services import promotions
 from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
 

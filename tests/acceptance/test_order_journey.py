@@ -33,7 +33,8 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     customer_email = body["customer"]["email"]
     expected_total = {"amount": str(shop.price(SKU) * 2), "currency": "EUR"}
 
-    # Checkout: accepted at once, priced from the catalogue.
+    # Checkout: accepted at once, priced from the catalogue (IVA included in Madrid; 99.80
+    # of jeans reach the mainland's 50.00 free-shipping threshold).
     placed = shop.place_ok(body)
     assert placed["status"] == "ACCEPTED"
     assert placed["order_id"] and placed["customer_id"]
@@ -47,6 +48,9 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     assert [h["status"] for h in order["history"]] == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
     assert order["customer_id"] == placed["customer_id"]
     assert order["total"] == expected_total
+    assert order["subtotal"] == expected_total
+    assert order["shipping"] == {"amount": "0.00", "currency": "EUR"}
+    assert (order["tax"]["name"], order["tax"]["included"]) == ("IVA", True)
     assert order["payment"]["status"] == "CAPTURED"
     [fulfillment] = order["fulfillments"]
     assert fulfillment["type"] == "ship"
@@ -138,6 +142,9 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
         assert 'lang="es"' in html
     assert shipment["tracking_number"] in text_of(by_status["SHIPPED"])
     assert "días" in text_of(by_status["DELIVERED"])
+    # The confirmation shows the breakdown: free shipping, the IVA the price includes.
+    assert "Envío: Gratis" in text_of(by_status["PAID"])
+    assert "IVA incluido (21\xa0%)" in text_of(by_status["PAID"])
     assert "reembolsado" in text_of(by_status["RETURNED"])
     # The refund in Spanish notation ("99,80 €"), not "99.80 EUR".
     spanish = expected_total["amount"].replace(".", ",") + "\xa0€"

@@ -103,7 +103,9 @@ def test_placing_replies_accepted_with_customer_total_and_tracking_url(client: A
     assert {"order_id", "status", "customer_id", "total", "tracking_url"} <= set(placed)
     assert placed["status"] == "ACCEPTED"
     assert placed["customer_id"].startswith("cus_")
-    assert placed["total"] == {"amount": "39.90", "currency": "EUR"}
+    # Two T-shirts (39.90, IVA included) to Madrid, below the 50.00 free-shipping
+    # threshold: the 4.95 mainland fee is on the total.
+    assert placed["total"] == {"amount": "44.85", "currency": "EUR"}
     assert "/track/" in placed["tracking_url"]
     assert placed["order_id"] in placed["tracking_url"]
 
@@ -118,7 +120,17 @@ def test_order_reads_back_with_the_documented_shape(client: Any) -> None:
     assert order["status_reason"] is None
     assert order["channel"] == "web"
     assert order["customer_id"] == placed["customer_id"]
-    assert order["total"] == {"amount": "39.90", "currency": "EUR"}
+    assert order["total"] == {"amount": "44.85", "currency": "EUR"}
+    # The breakdown every order carries (API.md "Quotes, totals and taxes").
+    euros = {key: order[key]["amount"] for key in ("subtotal", "discount", "shipping")}
+    assert euros == {"subtotal": "39.90", "discount": "0.00", "shipping": "4.95"}
+    tax = order["tax"]
+    assert (tax["name"], tax["rate"], tax["amount"]["amount"], tax["included"]) == (
+        "IVA",
+        "0.21",
+        "7.78",
+        True,
+    )
     assert [(line["sku"], line["quantity"]) for line in order["lines"]] == [("TSHIRT-BLK-M", 2)]
     assert isinstance(order["payment"]["status"], str) and order["payment"]["status"]
     assert order["returns"] == []

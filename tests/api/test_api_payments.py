@@ -43,10 +43,17 @@ def test_a_shipped_order_shows_what_was_authorised_and_captured_as_the_ledger_do
     assert ledger["payment_id"] == payment["payment_id"]
     assert ledger["authorized"] == ledger["captured"] == view["total"]
     assert ledger["refunded"] == ledger["voided"] == ZERO
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+    # Authorised for the total; captured at hand-over: the goods, then the shipping fee
+    # that goes with the first shipment (39.90 of T-shirts to Madrid pay the 4.95 fee).
+    operations = [(op["type"], op["amount"]["amount"]) for op in ledger["operations"]]
+    assert operations == [
+        ("authorize", view["total"]["amount"]),
+        ("capture", "39.90"),
+        ("capture", "4.95"),
+    ]
+    assert view["total"]["amount"] == "44.85"
     for op in ledger["operations"]:
         assert {"type", "amount", "at"} <= set(op)
-        assert op["amount"] == view["total"]
 
 
 def test_a_declined_authorisation_keeps_the_gateways_payment_id_and_zero_amounts(

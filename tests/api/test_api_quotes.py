@@ -212,3 +212,47 @@ def test_an_order_with_an_unknown_coupon_is_422_naming_coupon(client: Any, deps:
     response, key = post_order(client, body)
     assert_problem(response, 422, "coupon")
     assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+@pytest.mark.parametrize("postal_code", ["35001", "28013", "51001"])
+def test_an_order_without_a_quote_is_charged_what_the_quote_said(
+    client: Any, deps: Any, postal_code: str
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+    quote_body = _body([_ship(sku, 2)], shipping_address=_address(postal_code))
+    quote = _quote(client, quote_body).json_body
+
+    placed = place_order(client, _order_on(quote_body))
+
+    assert placed["total"] == quote["total"]
+    order = get_order(client, placed["order_id"])
+    assert order["quote_id"] is None
+    for field in ("subtotal", "discount", "shipping", "tax", "total"):
+        assert order[field] == quote[field], field
+    # The formula holds on the order as on the quote.
+    on_top = Decimal(0) if order["tax"]["included"] else _money(order["tax"]["amount"])
+    assert _money(order["total"]) == (
+        _money(order["subtotal"]) - _money(order["discount"]) + _money(order["shipping"]) + on_top
+    )
+
+
+def test_a_pick_up_order_without_a_quote_shows_its_stores_iva_and_no_shipping(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"ST-MADRID": 5}, price="10.00")
+    line = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    placed = place_order(client, order_body(lines=[line], shipping_address=None))
+    order = get_order(client, placed["order_id"])
+    assert order["total"]["amount"] == order["subtotal"]["amount"] == "10.00"
+    assert order["shipping"]["amount"] == "0.00"
+    assert (order["tax"]["name"], order["tax"]["amount"]["amount"]) == ("IVA", "1.74")
+
+
+@pytest.mark.parametrize("postal_code", ["99001", "2801", "28O13", " 28013"])
+def test_an_order_to_spain_without_a_spanish_postal_code_is_422_naming_it(
+    client: Any, deps: Any, postal_code: str
+) -> None:
+    body = order_body(shipping_address=_address(postal_code))
+    response, key = post_order(client, body)
+    assert_problem(response, 422, "shipping_address.postal_code")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])

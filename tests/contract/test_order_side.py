@@ -102,6 +102,27 @@ def test_a_save_over_a_newer_version_is_refused_and_writes_nothing(store: Any) -
     assert store.get_order(placed.order_id).version == 2
 
 
+def test_a_stale_save_whose_stock_also_moved_is_a_lost_race_not_out_of_stock(
+    store: Any,
+) -> None:
+    # Two writers read the order holding 1 reserved unit; the first releases it. The
+    # second, deciding on its stale read, would release it again: it lost a race (to be
+    # read again and decided anew), the stock is not short.
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=3)
+    placed = _stored(store)
+    current = store.get_order(placed.order_id)
+    store.save_order(current, None, [StockChange(sku=sku, location_id="WH-1", reserved=1)])
+    first, second = store.get_order(placed.order_id), store.get_order(placed.order_id)
+    release = [StockChange(sku=sku, location_id="WH-1", reserved=-1)]
+    store.save_order(first, None, release)
+    with pytest.raises(ConcurrentModification) as lost:
+        store.save_order(second, None, release)
+    assert not isinstance(lost.value, OutOfStock)
+    assert _level(store, sku).reserved == 0
+    assert store.get_order(placed.order_id).version == 3
+
+
 def test_a_save_adds_its_history_entry(store: Any) -> None:
     placed = _stored(store)
     current = store.get_order(placed.order_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from chalicelib.deps import Deps
@@ -39,7 +41,12 @@ def test_cancelling_twice_answers_the_same_and_voids_once(deps: Deps) -> None:
     first = ordering.cancel_order(order.order_id, deps)
     second = ordering.cancel_order(order.order_id, deps)
     assert first.status is second.status is OrderStatus.CANCELLED
-    assert [kind for kind, *_ in _gateway(deps).calls].count("void") == 1
+    # The lines' void and the shipping fee's (39.90 of T-shirts pay the 4.95 fee), each
+    # once: together exactly what was authorised.
+    assert order.total.amount == order.lines[0].line_total.amount + Decimal("4.95")
+    voids = [amount for kind, _, amount in _gateway(deps).calls if kind == "void"]
+    assert sorted(voids) == [Decimal("4.95"), order.lines[0].line_total.amount]
+    assert _gateway(deps).total("void") == order.total.amount
     events = deps.events
     assert isinstance(events, RecordingEvents)
     cancelled = [e for e in events.of_type("order.status_changed") if e["status"] == "CANCELLED"]

@@ -12,7 +12,6 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, OrquestaError
-from chalicelib.domain.money import Money
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import ordering, quoting, settlement
@@ -110,8 +109,12 @@ def test_quote_ttl_is_a_setting(deps: Deps) -> None:
     assert quote.expires_at - quote.created_at == timedelta(seconds=60)
 
 
-def test_without_a_quote_an_order_is_still_charged_at_catalogue_prices(deps: Deps) -> None:
-    # Charging shipping and taxes on top without a quote is not wired yet.
+def test_without_a_quote_an_order_is_charged_what_a_quote_would_have_said(deps: Deps) -> None:
+    quote = _quote(deps, shipping_address=CANARIES)
     order = flows.place(deps, shipping_address=CANARIES)
-    assert order.pricing is None
-    assert order.total == sum((line.line_total for line in order.lines), Money.zero())
+    assert order.pricing is not None and order.pricing.quote_id is None
+    assert order.total.amount == quote.breakdown.total
+    assert order.pricing.tax == quote.breakdown.tax
+    assert [line.unit_price.amount for line in order.lines] == [
+        line.unit_price for line in quote.breakdown.lines
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from chalicelib.deps import Deps
@@ -15,15 +17,18 @@ from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
 
-def test_an_order_is_accepted_at_catalogue_prices(deps: Deps) -> None:
+def test_an_order_is_accepted_at_catalogue_prices_plus_shipping(deps: Deps) -> None:
     order = flows.place(deps)
     stored = deps.store.get_order(order.order_id)
     assert stored.status is OrderStatus.ACCEPTED
     (line,) = stored.lines
     price = deps.store.product("TSHIRT-BLK-M")
     assert price is not None
+    # Madrid: the catalogue price, IVA included; two T-shirts (39.90) are below the
+    # mainland's 50.00 free-shipping threshold, so the 4.95 fee is on the total.
     assert line.unit_price == price.price
-    assert stored.total == price.price.times(2)
+    assert stored.pricing is not None and stored.pricing.shipping == Decimal("4.95")
+    assert stored.total == price.price.times(2) + Money.of("4.95")
 
 
 def test_placing_starts_the_orders_workflow_and_announces_it(deps: Deps) -> None:

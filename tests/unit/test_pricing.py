@@ -23,6 +23,7 @@ from chalicelib.domain.pricing import (
     price_with_promotions,
 )
 from chalicelib.domain.promotions import Promotion
+from chalicelib.domain.regions import destination
 
 D = Decimal
 FEES = ShippingFees()
@@ -157,13 +158,27 @@ def test_a_units_price_without_iva_is_rounded_once_then_multiplied() -> None:
 
 
 def test_tax_rounds_half_up_per_line() -> None:
-    fees = ShippingFees(ceuta_melilla=ZoneFee(fee=D("12.25"), free_from=None))
-    # 12.25 at 10 % is 1.225: half-up 1.23 (half-even would give 1.22).
+    fees = ShippingFees(ceuta_melilla=ZoneFee(fee=D("12.50"), free_from=None))
+    # 12.50 at 5 % is 0.625: half-up 0.63 (half-even would give 0.62); the line's 10.00
+    # without IVA pays 0.50.
     quote = price([ship("A", 1, "12.10")], "51001", fees)
     ipsi = quote.tax.rate
 
-    assert ipsi == D("0.10")
-    assert quote.tax.amount == D("1.00") + D("1.23")
+    assert ipsi == D("0.05")
+    assert quote.tax.amount == D("0.50") + D("0.63")
+
+
+@pytest.mark.parametrize(("postal_code", "city"), [("51001", "Ceuta"), ("52006", "Melilla")])
+def test_ceuta_and_melilla_pay_their_citys_ipsi_on_clothing(postal_code: str, city: str) -> None:
+    # 2 x 12.10 is 20.00 without IVA; IPSI 5 % on it (1.00) and on the 12.95 fee (0.65).
+    quote = price([ship("A", 2, "12.10")], postal_code, FEES)
+
+    assert (quote.tax.name.value, quote.tax.rate, quote.tax.amount) == (
+        "IPSI",
+        D("0.05"),
+        D("1.65"),
+    )
+    assert quote.total == D("34.60"), city
 
 
 def test_iva_included_rounds_per_line_not_on_the_sum() -> None:
@@ -244,7 +259,12 @@ def test_the_breakdown_has_the_contracts_fields_as_two_decimal_strings() -> None
     body = price([ship("A", 3, "9.99")], "35001", FEES).model_dump(mode="json")
 
     assert set(body) >= {"lines", "subtotal", "discount", "shipping", "tax", "total", "promotions"}
-    assert set(body["lines"][0]) == {"sku", "quantity", "unit_price", "discount", "total"}
+    # The contract's line fields, and the line's own tax on top, which the order's money
+    # follows (the quote's wire model shows the contract's fields only: api/quotes.py).
+    line = body["lines"][0]
+    assert set(line) == {"sku", "quantity", "unit_price", "discount", "total", "tax_on_top"}
+    # 3 x 8.26 (9.99 without IVA) = 24.78; its IGIC 7 % = 1.7346 -> 1.73.
+    assert (line["total"], line["tax_on_top"]) == ("24.78", "1.73")
     assert body["tax"] == {
         "name": "IGIC",
         "rate": "0.07",
@@ -323,4 +343,15 @@ def test_line_totals_add_up_and_the_total_formula_always_holds(
         assert D(0) <= line.discount <= line.total
     amounts = [quote.subtotal, quote.discount, quote.shipping, quote.total, quote.tax.amount]
     amounts += [a for line in quote.lines for a in (line.unit_price, line.discount, line.total)]
+    amounts += [line.tax_on_top for line in quote.lines]
     assert all(_two_decimals(amount) for amount in amounts)
+    # The order's money splits the total so: each line all in (less its discount, plus its
+    # own tax on top), and the rest is the shipping fee with its tax on top, never less
+    # than nothing (domain/line_values.py, domain/settlement.py).
+    shipping_tax = D(0)
+    if quote.shipping and not destination(postal_code).tax.included:
+        rate = destination(postal_code).tax.rate
+        shipping_tax = (quote.shipping * rate).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    charged = sum((line.charged for line in quote.lines), D(0))
+    assert quote.total - charged == quote.shipping + shipping_tax
+    assert all(line.charged >= 0 for line in quote.lines)

@@ -77,16 +77,18 @@ def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
     # cancelled and voided.
     assert by_type["pickup"].status.value == "CANCELLED"
     assert stock_of(deps, pickup_sku) == {"ST-VALENCIA": (3, 0)}
+    # 48.00 of goods to Madrid pay the 4.95 fee, which goes with the shipment: kept with
+    # a parcel that left, voided with one that never did.
     if by_type["ship"].status.value == "SHIPPED":
         assert stock_of(deps, ship_sku) == {"WH-GETAFE": (3, 0)}
-        kept, voided = "40.00", "8.00"
+        kept, voided = "44.95", "8.00"
     else:
         assert by_type["ship"].status.value == "CANCELLED"
         assert final.status.value == "CANCELLED"
         assert stock_of(deps, ship_sku) == {"WH-GETAFE": (5, 0)}
-        kept, voided = "0.00", "48.00"
+        kept, voided = "0.00", "52.95"
     assert amounts(ledger_of(deps, final)) == {
-        "authorized": "48.00",
+        "authorized": "52.95",
         "captured": kept,
         "refunded": "0.00",
         "voided": voided,
@@ -145,11 +147,12 @@ def test_a_void_that_fails_twice_is_retried_by_the_workflow_and_voids_once(
         final = wait_until_settled(deps, order_id)
     assert described["status"] == "SUCCEEDED"
     ledger = ledger_of(deps, final)
+    # 36.00 of goods and the 4.95 fee, authorised together and voided together.
     assert amounts(ledger) == {
-        "authorized": "36.00",
+        "authorized": "40.95",
         "captured": "0.00",
         "refunded": "0.00",
-        "voided": "36.00",
+        "voided": "40.95",
     }
     assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
     assert final.payment.status.value == "VOIDED"
@@ -169,14 +172,20 @@ def test_a_lost_capture_reply_is_retried_and_captures_once(client: Any, deps: An
     wait_for_status(deps, order_id, "SHIPPED")
     shipped = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, shipped)
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
-    assert amounts(ledger)["captured"] == "30.00"
+    # The goods (the capture whose reply was lost, retried) and the 4.95 fee that goes
+    # with the shipment: each captured exactly once.
+    assert [(op["type"], op["amount"]["amount"]) for op in ledger["operations"]] == [
+        ("authorize", "34.95"),
+        ("capture", "30.00"),
+        ("capture", "4.95"),
+    ]
+    assert amounts(ledger)["captured"] == "34.95"
     assert shipped.payment.captured is not None
-    assert shipped.payment.captured.amount == 30
+    assert shipped.payment.captured.amount == Decimal("34.95")
     assert shipped.payment.status.value == "CAPTURED"
     post_carrier_event(client, tracking_number(shipped))
     wait_for_status(deps, order_id, "DELIVERED")
-    assert amounts(ledger_of(deps, shipped))["captured"] == "30.00"
+    assert amounts(ledger_of(deps, shipped))["captured"] == "34.95"
     stop_if_running(deps, order_id)
 
 
@@ -229,7 +238,14 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
         return ledger_of(deps, order) if not order.payment.owed() else None
 
     ledger = eventually(swept, timeout=30)
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture", "refund"]
+    # The goods and the 4.95 fee captured; one unit of two refunded, the fee kept (a
+    # partial return: the delivery happened).
+    assert [op["type"] for op in ledger["operations"]] == [
+        "authorize",
+        "capture",
+        "capture",
+        "refund",
+    ]
     assert amounts(ledger)["refunded"] == "15.00"
     final = deps.store.get_order(order_id)
     assert final.payment.refunded is not None and final.payment.refunded.amount == 15
@@ -259,8 +275,12 @@ def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_o
     wait_for_status(deps, order_id, "SHIPPED")
     shipped = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, shipped)
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
-    assert amounts(ledger)["captured"] == "18.00"
+    # The goods and the 4.95 fee, each captured once whichever step was retried.
+    assert [(op["type"], op["amount"]["amount"]) for op in ledger["operations"]] == [
+        ("authorize", "22.95"),
+        ("capture", "18.00"),
+        ("capture", "4.95"),
+    ]
     assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0)}
     statuses = [e.status.value for e in shipped.history]
     assert statuses == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
@@ -281,7 +301,7 @@ def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_o
     assert described["status"] == "RUNNING"
     assert "Compensate" not in states_entered(described)
     assert faults.invocations[step] >= 2
-    assert amounts(ledger_of(deps, deps.store.get_order(order_id)))["captured"] == "18.00"
+    assert amounts(ledger_of(deps, deps.store.get_order(order_id)))["captured"] == "22.95"
 
 
 def test_reject_and_not_collected_steps_that_time_out_void_once(

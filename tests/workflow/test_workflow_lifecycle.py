@@ -165,12 +165,13 @@ def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, d
     assert order.status_reason.value == "out_of_stock"
     assert _statuses(order) == ["ACCEPTED", "PAID", "REJECTED"]
 
-    # Voided, not refunded: nothing was ever taken from the customer.
+    # Voided, not refunded: nothing was ever taken from the customer. The total is the
+    # goods (37.50, below the 50.00 threshold) and the 4.95 mainland fee.
     assert amounts(ledger_of(deps, order)) == {
-        "authorized": "37.50",
+        "authorized": "42.45",
         "captured": "0.00",
         "refunded": "0.00",
-        "voided": "37.50",
+        "voided": "42.45",
     }
     assert order.payment.status.value == "VOIDED"
     assert order.payment.voided == order.total
@@ -223,11 +224,12 @@ def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     assert _statuses(final) == ["ACCEPTED", "PAID", "RESERVED", "CANCELLED"]
     assert all(f.shipment is None for f in final.fulfillments)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
+    # The goods (30.00) and the 4.95 fee their shipment would have carried: all voided.
     assert amounts(ledger_of(deps, final)) == {
-        "authorized": "30.00",
+        "authorized": "34.95",
         "captured": "0.00",
         "refunded": "0.00",
-        "voided": "30.00",
+        "voided": "34.95",
     }
 
 

@@ -91,7 +91,9 @@ class OrderRepository:
         for fulfillment in shipments or []:
             writes.append(shipment_record(self._table, order.order_id, fulfillment))
         try:
-            run_with_stock(self._table, writes + redeeming.writes, stock or [])
+            run_with_stock(
+                self._table, writes + redeeming.writes, stock or [], keys.order(order.order_id)
+            )
         except TransactionCancelled as exc:
             redeeming.raise_if_refused(exc)
             raise

@@ -46,12 +46,21 @@ def stock_update(table: Table, change: StockChange) -> dict[str, Any]:
     )
 
 
-def run_with_stock(table: Table, writes: list[dict[str, Any]], stock: list[StockChange]) -> None:
+def run_with_stock(
+    table: Table,
+    writes: list[dict[str, Any]],
+    stock: list[StockChange],
+    decided_on: keys.Key | None = None,
+) -> None:
     """Run a transaction holding stock updates: ``OutOfStock`` naming the SKUs whose
-    condition failed, ``ConcurrentModification`` if anything else did."""
+    condition failed, ``ConcurrentModification`` if anything else did. When the condition
+    on ``decided_on`` (the item the changes were decided from) failed too, the stock moves
+    were decided on a stale read: a lost race to read again, not a shortage."""
     try:
         table.transact(writes)
     except TransactionCancelled as exc:
+        if decided_on is not None and exc.failed_on(decided_on):
+            raise
         short = sorted({c.sku for c in stock if exc.failed_on(keys.stock(c.sku, c.location_id))})
         if short:
             raise OutOfStock(f"not enough stock for {', '.join(short)}", field="lines") from exc

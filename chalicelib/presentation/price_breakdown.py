@@ -1,0 +1,88 @@
+"""The order's price breakdown as a customer reads it, on the tracking page and in the
+emails: subtotal, the discount if any, shipping ("Gratis" / "Free" when nothing is
+charged), the tax line ("IVA incluido (21 %)", "IGIC 7 %") and money written by Babel."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+
+from chalicelib.domain.money import Money
+from chalicelib.domain.order_pricing import OrderPricing
+from chalicelib.domain.orders import Order
+from chalicelib.domain.regions import TaxName
+from chalicelib.presentation.wording import BABEL_LOCALES, Language, format_money
+
+WORDS: dict[Language, dict[str, str]] = {
+    Language.ES: {
+        "subtotal": "Subtotal",
+        "discount": "Descuento",
+        "shipping": "Envío",
+        "free": "Gratis",
+        "included": "{name} incluido ({rate})",
+    },
+    Language.EN: {
+        "subtotal": "Subtotal",
+        "discount": "Discount",
+        "shipping": "Shipping",
+        "free": "Free",
+        "included": "{name} included ({rate})",
+    },
+}
+
+
+class BreakdownRow(BaseModel):
+    """One row: what it is and how much, both ready to print."""
+
+    label: str
+    amount: str
+
+
+def format_rate(rate: Decimal, language: Language) -> str:
+    """A tax rate as a percentage in the customer's notation: "21 %", "3,5 %" (es)."""
+    from babel.numbers import format_decimal  # lazily: only what people read needs it
+
+    number = format_decimal(rate * 100, format="#,##0.##", locale=BABEL_LOCALES[language])
+    return f"{number}\u00a0%"
+
+
+def breakdown_rows(order: Order, language: Language) -> list[BreakdownRow]:
+    """The rows before the total; none for an order priced before the engine."""
+    pricing = order.pricing
+    if pricing is None:
+        return []
+    words = WORDS[language]
+    currency = order.total.currency
+
+    def money(amount: Decimal) -> str:
+        return format_money(Money.of(amount, currency), language)
+
+    rows = [BreakdownRow(label=words["subtotal"], amount=money(pricing.subtotal))]
+    if pricing.discount > 0:
+        rows.append(BreakdownRow(label=words["discount"], amount=f"−{money(pricing.discount)}"))
+    if any(line.location_id is None for line in order.lines):
+        shipping = money(pricing.shipping) if pricing.shipping > 0 else words["free"]
+        rows.append(BreakdownRow(label=words["shipping"], amount=shipping))
+    tax_row = _tax_row(pricing, language, money(pricing.tax.amount))
+    if tax_row is not None:
+        rows.append(tax_row)
+    return rows
+
+
+def _tax_row(pricing: OrderPricing, language: Language, amount: str) -> BreakdownRow | None:
+    tax = pricing.tax
+    if tax.name is TaxName.NONE or not tax.rate:
+        return None
+    rate = format_rate(tax.rate, language)
+    if tax.included:
+        label = WORDS[language]["included"].format(name=tax.name.value, rate=rate)
+    else:
+        label = f"{tax.name.value} {rate}"
+    return BreakdownRow(label=label, amount=amount)
+
+
+def breakdown_text(rows: list[BreakdownRow], total_label: str, total: str) -> str:
+    """The rows and the total as plain-text lines, for the text part of an email."""
+    lines = [f"{row.label}: {row.amount}" for row in rows]
+    return "\n".join([*lines, f"{total_label}: {total}"]) if rows else ""

@@ -1,0 +1,445 @@
+"""Every order is priced by the one engine at placement, without a quote too: the
+destination's tax and shipping zone (pick-up lines at their store's), the fee and its
+free-shipping threshold. The money then follows the breakdown to the cent: authorised
+for the total, each line captured all in at hand-over with the shipping fee (and its tax
+on top) going with the first shipment, returns and lost parcels refunded for what was
+captured, shipping given back only when nothing shipped is kept. On fakes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.deps import Deps
+from chalicelib.domain import settlement as rules
+from chalicelib.domain.catalog import Product
+from chalicelib.domain.customer_actions import available_actions, facts_of
+from chalicelib.domain.errors import InvalidCoupon, NotFound
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Order
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
+from chalicelib.presentation.tracking_page import tracking_page
+from chalicelib.rendering import render
+from chalicelib.services import (
+    fulfillment_steps,
+    lost_parcels,
+    notify,
+    ordering,
+    pickups,
+    quoting,
+    returns,
+    settlement,
+)
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.step_models import FulfillmentStep
+from tests.fakes import FakeGateway, Outgoing, RecordingEvents
+from tests.service import flows
+from tests.support.builders import stock as stock_level
+
+D = Decimal
+
+
+def _address(postal_code: str, country: str = "ES") -> dict[str, str]:
+    return {
+        "name": "Ana",
+        "line1": "Calle Mayor 1",
+        "city": "Somewhere",
+        "postal_code": postal_code,
+        "country": country,
+    }
+
+
+def _ship(sku: str, quantity: int) -> dict[str, Any]:
+    return {"sku": sku, "quantity": quantity, "fulfillment": "ship"}
+
+
+def _pickup(sku: str, quantity: int, store: str = "ST-MADRID") -> dict[str, Any]:
+    return {"sku": sku, "quantity": quantity, "fulfillment": "pickup", "location_id": store}
+
+
+def fresh_sku(deps: Deps, stock: dict[str, int], price: str) -> str:
+    """A product of this test's own at ``price``, with ``stock`` units per location."""
+    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
+    deps.store.put_product(Product(sku=sku, name=f"Test {sku}", price=Money.of(price)))
+    locations = {location.location_id: location for location in deps.store.locations()}
+    for location_id, on_hand in stock.items():
+        location = locations[location_id]
+        deps.store.put_stock(
+            stock_level(
+                sku,
+                location_id,
+                on_hand,
+                location_type=location.type,
+                ships=location.ships,
+                pickup=location.pickup,
+            )
+        )
+    return sku
+
+
+def _sku(deps: Deps, price: str) -> str:
+    stock = {"WH-GETAFE": 20, "ST-MADRID": 20, "ST-BARCELONA": 20}
+    return fresh_sku(deps, stock, price=price)
+
+
+def _breakdown(order: Order) -> tuple[Decimal, ...]:
+    pricing = order.pricing
+    assert pricing is not None
+    return (
+        pricing.subtotal,
+        pricing.discount,
+        pricing.shipping,
+        pricing.tax.amount,
+        order.total.amount,
+    )
+
+
+def _gateway(deps: Deps) -> FakeGateway:
+    assert isinstance(deps.payments, FakeGateway)
+    return deps.payments
+
+
+# -- priced at placement --------------------------------------------------------------------
+
+
+def test_mainland_below_the_threshold_pays_the_fee_with_iva_included(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("28013"))
+    # IVA included: 20.00 holds 3.47, the 4.95 fee 0.86.
+    assert _breakdown(order) == (D("20.00"), D("0.00"), D("4.95"), D("4.33"), D("24.95"))
+    assert order.pricing is not None and order.pricing.quote_id is None
+    assert (order.pricing.tax.name.value, order.pricing.tax.included) == ("IVA", True)
+    assert order.lines[0].unit_price.amount == D("10.00")
+
+
+def test_mainland_from_the_threshold_ships_free(deps: Deps) -> None:
+    sku = _sku(deps, "25.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("28013"))
+    assert _breakdown(order) == (D("50.00"), D("0.00"), D("0.00"), D("8.68"), D("50.00"))
+
+
+def test_the_canaries_pay_igic_on_top_of_the_price_without_iva(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("35001"))
+    # 10.00 / 1.21 = 8.26 a unit; the Canaries' 9.95 fee; IGIC 7 %: 1.16 + 0.70.
+    assert _breakdown(order) == (D("16.52"), D("0.00"), D("9.95"), D("1.86"), D("28.33"))
+    assert order.pricing is not None
+    assert (order.pricing.tax.name.value, order.pricing.tax.included) == ("IGIC", False)
+    (line,) = order.lines
+    assert (line.unit_price.amount, line.line_total.amount) == (D("8.26"), D("16.52"))
+    assert line.charged is not None and line.charged.amount == D("17.68")  # its IGIC in
+
+
+@pytest.mark.parametrize("postal_code", ["51001", "52006"])
+def test_ceuta_and_melilla_pay_ipsi_on_top(deps: Deps, postal_code: str) -> None:
+    sku = _sku(deps, "12.10")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address(postal_code))
+    # 20.00 without IVA, the 12.95 fee, IPSI 5 % on both (1.00 + 0.65).
+    assert _breakdown(order) == (D("20.00"), D("0.00"), D("12.95"), D("1.65"), D("34.60"))
+    assert order.pricing is not None and order.pricing.tax.name.value == "IPSI"
+
+
+def test_a_pick_up_is_taxed_at_its_store_and_pays_no_shipping(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_pickup(sku, 1)], shipping_address=None)
+    assert _breakdown(order) == (D("10.00"), D("0.00"), D("0.00"), D("1.74"), D("10.00"))
+
+
+def test_a_kiosk_sale_is_taxed_at_its_store(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(
+        deps,
+        channel="kiosk",
+        store_id="ST-BARCELONA",
+        lines=[_pickup(sku, 3, "ST-BARCELONA")],
+        shipping_address=None,
+    )
+    assert _breakdown(order) == (D("30.00"), D("0.00"), D("0.00"), D("5.21"), D("30.00"))
+
+
+def test_a_mixed_order_pays_igic_on_what_ships_and_iva_on_what_is_collected(
+    deps: Deps,
+) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(
+        deps,
+        lines=[_ship(sku, 1), _pickup(sku, 1)],
+        shipping_address=_address("35001"),
+    )
+    # 8.26 shipped + 10.00 collected in Madrid; the 9.95 fee; IGIC on 8.26 and the fee.
+    assert _breakdown(order) == (D("18.26"), D("0.00"), D("9.95"), D("1.28"), D("29.49"))
+    charged = {line.fulfillment: line.charged for line in order.lines}
+    assert charged[FulfillmentType.SHIP] is not None
+    assert charged[FulfillmentType.SHIP].amount == D("8.84")
+    assert charged[FulfillmentType.PICKUP] is not None
+    assert charged[FulfillmentType.PICKUP].amount == D("10.00")
+
+
+def test_an_address_abroad_is_priced_as_the_mainland(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("75001", "FR"))
+    assert _breakdown(order) == (D("20.00"), D("0.00"), D("4.95"), D("4.33"), D("24.95"))
+
+
+def test_a_spanish_address_needs_a_spanish_postal_code(deps: Deps) -> None:
+    with pytest.raises(ValidationError) as refused:
+        PlaceOrderRequest.model_validate(flows.body(shipping_address=_address("99001")))
+    assert [error["loc"] for error in refused.value.errors()] == [
+        ("shipping_address", "postal_code")
+    ]
+
+
+def test_an_unknown_coupon_is_refused_naming_it_and_nothing_is_stored(deps: Deps) -> None:
+    request = PlaceOrderRequest.model_validate(flows.body(coupon="NOPE10"))
+    with pytest.raises(InvalidCoupon) as refused:
+        ordering.place_order(request, "ord_coupon", deps, "demo-shop")
+    assert refused.value.field == "coupon"
+    with pytest.raises(NotFound):
+        deps.store.get_order("ord_coupon")
+
+
+# -- the money follows the breakdown ----------------------------------------------------------
+
+
+def _canaries(deps: Deps, quantity: int = 2) -> dict[str, Any]:
+    sku = _sku(deps, "10.00")
+    return {"lines": [_ship(sku, quantity)], "shipping_address": _address("35001")}
+
+
+def test_a_delivered_canaries_order_captures_exactly_its_total(deps: Deps) -> None:
+    order = flows.delivered(deps, **_canaries(deps))
+    settled = deps.store.get_order(order.order_id)
+    assert settled.payment.authorized is not None
+    assert settled.payment.authorized.amount == D("28.33")
+    # The line with its IGIC, then the fee with its IGIC, each captured once.
+    assert sorted(a for kind, _, a in _gateway(deps).calls if kind == "capture") == [
+        D("10.65"),
+        D("17.68"),
+    ]
+    assert settled.payment.captured is not None
+    assert settled.payment.captured.amount == D("28.33")
+    assert rules.kept_value(settled).amount == D("28.33")
+
+
+def _return(deps: Deps, order: Order, sku: str, quantity: int) -> Order:
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": sku, "quantity": quantity}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    return returns.receive_return(opened.return_id, "ST-MADRID", deps)
+
+
+def test_returning_the_whole_order_gives_back_everything_with_shipping(deps: Deps) -> None:
+    order = flows.delivered(deps, **_canaries(deps))
+    back = _return(deps, order, order.lines[0].sku, 2)
+    assert back.payment.refunded is not None
+    # The goods with their IGIC (17.68) and the fee with its IGIC (10.65).
+    assert back.payment.refunded.amount == D("28.33")
+    assert rules.kept_value(back).amount == D("0.00")
+
+
+def test_a_partial_return_refunds_the_units_with_their_tax_and_keeps_shipping(
+    deps: Deps,
+) -> None:
+    order = flows.delivered(deps, **_canaries(deps))
+    back = _return(deps, order, order.lines[0].sku, 1)
+    # One unit of 17.68: 8.84, its IGIC in; the delivery happened, the fee stays.
+    assert back.payment.refunded is not None and back.payment.refunded.amount == D("8.84")
+    assert not any(op.key.endswith("shipping:refund") for op in back.payment.operations)
+    assert rules.kept_value(back).amount == D("19.49")
+
+
+def test_units_of_a_line_split_in_cents_add_up_to_the_line(deps: Deps) -> None:
+    # 3 x 8.26 = 24.78, IGIC 1.73: 26.51 for the line, 8.84 + 8.84 + 8.83 by unit.
+    order = flows.delivered(deps, **_canaries(deps, quantity=3))
+    sku = order.lines[0].sku
+    refunds = []
+    current = order
+    for _ in range(3):
+        before = current.payment.refunded.amount if current.payment.refunded else D(0)
+        current = _return(deps, current, sku, 1)
+        assert current.payment.refunded is not None
+        refunds.append(current.payment.refunded.amount - before)
+    # The last return brings the whole order back: its unit and the shipping fee.
+    shipping = current.total.amount - D("26.51")
+    assert refunds == [D("8.84"), D("8.84"), D("8.83") + shipping]
+    assert current.payment.refunded is not None
+    assert current.payment.refunded == current.payment.captured == current.total
+
+
+def test_an_uncollected_pick_up_is_voided_and_the_shipment_carries_the_fee(
+    deps: Deps,
+) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.shipped(
+        deps, lines=[_ship(sku, 1), _pickup(sku, 1)], shipping_address=_address("35001")
+    )
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+    settled = deps.store.get_order(order.order_id)
+    payment = settled.payment
+    assert payment.authorized is not None and payment.authorized.amount == D("29.49")
+    # 8.84 shipped all in and its 10.65 fee captured; the 10.00 pick-up voided.
+    assert payment.captured is not None and payment.captured.amount == D("19.49")
+    assert payment.voided is not None and payment.voided.amount == D("10.00")
+
+
+def test_a_collected_pick_up_is_captured_at_its_stores_price(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.shipped(
+        deps, lines=[_ship(sku, 1), _pickup(sku, 1)], shipping_address=_address("35001")
+    )
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    settled = deps.store.get_order(order.order_id)
+    assert settled.payment.captured is not None
+    assert settled.payment.captured.amount == D("29.49")
+
+
+def test_a_lost_parcel_gives_back_its_goods_and_the_shipping_fee(deps: Deps) -> None:
+    order = flows.shipped(deps, **_canaries(deps))
+    (parcel,) = order.fulfillments
+    lost = lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+    assert lost.fulfillment(parcel.fulfillment_id).status is FulfillmentStatus.LOST
+    assert lost.payment.refunded is not None and lost.payment.refunded.amount == D("28.33")
+    assert rules.kept_value(lost).amount == D("0.00")
+
+
+def test_cancelling_before_shipping_voids_the_whole_total(deps: Deps) -> None:
+    order = flows.reserved(deps, **_canaries(deps))
+    cancelled = ordering.cancel_order(order.order_id, deps)
+    assert cancelled.payment.voided is not None
+    assert cancelled.payment.voided.amount == D("28.33")
+    assert _gateway(deps).total("capture") == 0
+
+
+def test_a_delivered_parcel_keeps_the_fee_when_another_is_lost(deps: Deps) -> None:
+    # Two warehouses: one T-shirt ships from each (the stock is split), one parcel lost.
+    sku = fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}, price="10.00")
+    order = flows.shipped(deps, lines=[_ship(sku, 2)], shipping_address=_address("35001"))
+    assert len(order.fulfillments) == 2
+    first, second = order.fulfillments
+
+    def deliver(current: Order) -> Change:
+        return Change(entry=current.deliver(first.fulfillment_id, deps.clock()))
+
+    mutate(deps, order.order_id, deliver)
+    lost = lost_parcels.declare_lost(order.order_id, second.fulfillment_id, deps)
+    settlement.settle(order.order_id, deps)
+    # Units of 17.68 split 8.84 + 8.84: the lost one's 8.84 back, the fee kept.
+    assert lost.payment.refunded is not None and lost.payment.refunded.amount == D("8.84")
+    assert rules.kept_value(lost).amount == D("28.33") - D("8.84")
+
+
+# -- the breakdown people read ---------------------------------------------------------------
+
+
+def _confirmation(deps: Deps, order: Order) -> tuple[str, str]:
+    """The confirmation email's HTML and text parts."""
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if event.get("order_id") == order.order_id and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    (mail,) = [m for m in deps.mailer.sent if "confirm" in m["parts"].split("\n", 1)[0]]
+    _, rest = mail["parts"].split("\n", 1)
+    html, _, text = rest.partition("</html>")
+    return html, text
+
+
+def _page(order: Order) -> str:
+    actions = available_actions(facts_of(order), order.placed_at)
+    view = tracking_page(order, actions, {}, order.placed_at, {})
+    return render("tracking.html.j2", view=view, nonce="n0nce", script="")
+
+
+def _rows(html: str) -> list[tuple[str, str]]:
+    """The breakdown rows of a rendered table, as read."""
+    cells = re.findall(r'<tr class="breakdown"><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>', html)
+    return [(label, amount) for label, amount in cells]
+
+
+def test_the_confirmation_email_shows_the_breakdown_in_spanish(deps: Deps) -> None:
+    order = flows.reserved(deps)  # two T-shirts to Madrid: 39.90, below the threshold
+    html, text = _confirmation(deps, order)
+    expected = [
+        ("Subtotal", "39,90\xa0€"),
+        ("Envío", "4,95\xa0€"),
+        ("IVA incluido (21\xa0%)", "7,78\xa0€"),
+    ]
+    assert _rows(html) == expected
+    block = "\n".join(f"{label}: {amount}" for label, amount in expected) + "\nTotal: 44,85\xa0€"
+    assert block in text
+    assert html.count("IVA incluido") == 1  # in the table, not again as a paragraph
+
+
+def test_the_confirmation_email_shows_igic_on_top_in_english(deps: Deps) -> None:
+    customer = flows.body()["customer"] | {"locale": "en"}
+    order = flows.reserved(deps, customer=customer, **_canaries(deps))
+    html, text = _confirmation(deps, order)
+    assert _rows(html) == [
+        ("Subtotal", "€16.52"),
+        ("Shipping", "€9.95"),
+        ("IGIC 7\xa0%", "€1.86"),
+    ]
+    assert "IGIC 7\xa0%: €1.86\nTotal: €28.33" in text
+
+
+def test_the_tracking_page_shows_free_shipping_and_the_tax_included(deps: Deps) -> None:
+    sku = _sku(deps, "25.00")
+    order = flows.place(deps, lines=[_ship(sku, 2)], shipping_address=_address("28013"))
+    html = _page(order)
+    assert _rows(html) == [
+        ("Subtotal", "50,00\xa0€"),
+        ("Envío", "Gratis"),
+        ("IVA incluido (21\xa0%)", "8,68\xa0€"),
+    ]
+    assert "50,00\xa0€</th>" in html  # the total
+
+
+def test_the_tracking_page_of_a_pick_up_shows_no_shipping_row(deps: Deps) -> None:
+    sku = _sku(deps, "10.00")
+    order = flows.place(deps, lines=[_pickup(sku, 1)], shipping_address=None)
+    order.contact.locale = "en"
+    assert _rows(_page(order)) == [
+        ("Subtotal", "€10.00"),
+        ("IVA included (21\xa0%)", "€1.74"),
+    ]
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["as_quoted", "listed_the_other_way"])
+def test_an_order_on_a_quote_charges_each_line_what_the_quote_priced_it(
+    deps: Deps, reverse: bool
+) -> None:
+    # The same SKU shipped to Las Palmas (8.26, IGIC on top) and collected in Madrid
+    # (10.00, IVA in): each line keeps its own price, whichever order they come in.
+    sku = _sku(deps, "10.00")
+    lines = [_ship(sku, 1), _pickup(sku, 1)]
+    body = {k: v for k, v in flows.body(lines=lines).items() if k not in ("payment", "consent")}
+    body["shipping_address"] = _address("35001")
+    quote = quoting.create_quote(QuoteRequest.model_validate(body), "demo-shop", deps)
+    order = flows.place(
+        deps,
+        lines=list(reversed(lines)) if reverse else lines,
+        shipping_address=_address("35001"),
+        quote_id=quote.quote_id,
+    )
+    assert order.total.amount == quote.breakdown.total == D("29.49")
+    charged = {line.fulfillment: line.charged for line in order.lines}
+    assert charged[FulfillmentType.SHIP] == Money.of("8.84")
+    assert charged[FulfillmentType.PICKUP] == Money.of("10.00")
+    assert rules.extra_value(order) == Money.of("10.65")  # the fee with its IGIC
