@@ -50,4 +50,5 @@ def track(call: Call, token: str) -> Any:
     )
     nonce = secrets.token_urlsafe(16)
     html = render("tracking.html.j2", view=page, nonce=nonce, script=inline_script("tracking.js"))
-    return html_page(html, nonce)
+    # The header and footer are styled inline, as in the emails (partials/brand.html.j2).
+    return html_page(html, nonce, style_attributes=True)
