@@ -5,6 +5,8 @@
 // connection acts once. Then the page reloads.
 (function () {
   "use strict";
+  // Said on the page, so that a test (and CSS, if ever needed) can tell the two apart.
+  document.documentElement.setAttribute("data-enhanced", "true");
   var words = JSON.parse(document.getElementById("page-words").textContent);
   var base = window.location.pathname.replace(/\/+$/, "");
 
