@@ -92,7 +92,7 @@ class PaymentForm(PageForm):
 
 def _fields(call: Call, model: type[PageForm]) -> dict[str, Any]:
     """The urlencoded body as the model's fields: lists for its list fields, one value
-    for the others. 415 for another media type, 413 when too large, 400 when unreadable."""
+    for the others. 415 for another media type, 413 when too large, 422 when unreadable."""
     content_type = (call.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM_MEDIA_TYPE:
         raise UnsupportedMediaType(f"send {FORM_MEDIA_TYPE}", field="Content-Type")
@@ -102,7 +102,7 @@ def _fields(call: Call, model: type[PageForm]) -> dict[str, Any]:
             raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
         )
     except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest([("body", "not a form this page sends")], malformed=True) from exc
+        raise InvalidRequest([("body", "not a form this page sends")]) from exc
     lists = {
         name
         for name, info in model.model_fields.items()
