@@ -162,6 +162,9 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "description": STATUS_DESCRIPTIONS.get(status, "Error"),
             "content": problem,
         }
+        if status == 404 and doc.html:
+            # A browser that follows a dead customer link reads a page, not a problem.
+            response["content"] = problem | {"text/html": {"schema": {"type": "string"}}}
         if status == 401 and doc.roles:
             response["headers"] = {
                 "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}

@@ -3,11 +3,18 @@ page share their security headers, so a tightened policy reaches all three."""
 
 from __future__ import annotations
 
+import secrets
+
 from chalice import Response  # type: ignore[attr-defined]
 
 
 def html_page(
-    html: str, nonce: str, *, style_attributes: bool = False, forms: bool = False
+    html: str,
+    nonce: str,
+    *,
+    style_attributes: bool = False,
+    forms: bool = False,
+    status: int = 200,
 ) -> Response:
     """A page whose only script and style are its own (the nonce); nothing cached, no
     referrer (the customer's page has its token in the URL), not framed, no form posts
@@ -18,7 +25,7 @@ def html_page(
     form_action = "'self'" if forms else "'none'"
     return Response(
         body=html,
-        status_code=200,
+        status_code=status,
         headers={
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
@@ -31,3 +38,16 @@ def html_page(
             ),
         },
     )
+
+
+def link_gone_page(accept: str | None) -> Response | None:
+    """For a browser (``Accept`` naming ``text/html``) that followed a forged, revoked or
+    expired customer link: a 404 page in both languages (the link names no order, so no
+    language), in the customer pages' look. None for any other client, which gets the
+    problem document."""
+    if "text/html" not in (accept or "").lower():
+        return None
+    from chalicelib.rendering import render
+
+    nonce = secrets.token_urlsafe(16)  # nothing runs on it: the policy still names one
+    return html_page(render("link_gone.html.j2"), nonce, style_attributes=True, status=404)

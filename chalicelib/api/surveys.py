@@ -9,7 +9,8 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
 from chalicelib.api.http import Access, Call, endpoint
-from chalicelib.api.pages import html_page
+from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.surveys import SatisfactionReport, SurveyAnswer
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import surveys as survey_service
@@ -53,7 +54,13 @@ def _wants_json(call: Call) -> bool:
 )
 def survey_page(call: Call, token: str) -> Any:
     """The signed token is the only credential; any other is 404."""
-    state = survey_service.survey_state(token, call.deps)
+    try:
+        state = survey_service.survey_state(token, call.deps)
+    except NotFound:
+        gone = None if _wants_json(call) else link_gone_page(call.header("accept"))
+        if gone is None:
+            raise
+        return gone
     if _wants_json(call):
         return SurveyStateResponse.model_validate(state).model_dump(mode="json")
     nonce = secrets.token_urlsafe(16)

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.api.pages import html_page
+from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.domain.errors import NotFound
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
     FormAction,
@@ -63,7 +64,13 @@ def _notice(query: TrackPageQuery, locale: str | None) -> FormNotice | None:
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""
     query = call.query(TrackPageQuery)
-    order = order_for_token(token, call.deps)
+    try:
+        order = order_for_token(token, call.deps)
+    except NotFound:
+        gone = link_gone_page(call.header("accept"))
+        if gone is None:
+            raise
+        return gone
     actions = actions_now(order, call.deps)
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
