@@ -5,6 +5,8 @@ them, and no template keeps a copy of it."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
@@ -89,3 +91,18 @@ def test_changing_the_palette_s_brand_colour_changes_every_page_and_email(
     for name, html in _customer_views(client, deps, "es").items():
         assert "#123456" in html, name
         assert brand not in html, f"{name} keeps a copy of the brand colour"
+
+
+def test_the_one_time_code_email_has_the_same_look(deps: Any) -> None:
+    from chalicelib.services import verification
+    from tests.support.flow import emails_to, parts_of
+
+    address = f"code-{uuid.uuid4().hex[:8]}@example.com"
+    verification.send_code(address, None, deps)
+
+    (message,) = emails_to(address)
+    html = parts_of(message)["text/html"]
+    assert str(_module("partials/brand.html.j2").header()) in html
+    assert _module("partials/palette.j2").styles["card"] in html
+    code = re.search(r"Your Orquesta code is (\d{6})", parts_of(message)["text/plain"])
+    assert code is not None and code.group(1) in html
