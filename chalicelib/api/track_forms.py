@@ -90,7 +90,7 @@ class PaymentForm(PageForm):
     token: str = Field(max_length=200)
 
 
-def _fields(call: Call, model: type[PageForm]) -> dict[str, Any]:
+def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
     """The urlencoded body as the model's fields: lists for its list fields, one value
     for the others. 415 for another media type, 413 when too large, 422 when unreadable."""
     content_type = (call.header("content-type") or "").split(";")[0].strip().lower()
@@ -220,7 +220,7 @@ def handle_form(
     order = order_for_token(token, call.deps)
     if (call.header("sec-fetch-site") or "").lower() == "cross-site":
         raise Forbidden("forms are posted from the order's own page", field="Sec-Fetch-Site")
-    values = _fields(call, model)
+    values = read_form(call, model)
     given = values.get("csrf")
     if not isinstance(given, str) or not form_token_valid(
         token, given, call.deps.secrets.tracking_keys()

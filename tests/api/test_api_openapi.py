@@ -68,8 +68,10 @@ def _request_schema(document: dict[str, Any], path: str, method: str) -> dict[st
     operation = document["paths"][path][method]
     assert "requestBody" in operation, (method, path)
     content = operation["requestBody"]["content"]
-    # JSON everywhere but the customer page's plain HTML forms (api/track_forms.py).
-    media = "application/x-www-form-urlencoded" if "/forms/" in path else "application/json"
+    # JSON everywhere but the customer pages' plain HTML forms (api/track_forms.py, the
+    # survey's form).
+    plain_form = "/forms/" in path or path == "/surveys/{token}/form"
+    media = "application/x-www-form-urlencoded" if plain_form else "application/json"
     assert list(content) == [media], (method, path, list(content))
     return _resolve(document, content[media]["schema"])
 
