@@ -19,6 +19,7 @@ from chalicelib.api.quotes import quotes
 from chalicelib.api.sandbox import sandbox
 from chalicelib.api.self_service import track_actions
 from chalicelib.api.surveys import surveys
+from chalicelib.api.track_forms import track_forms
 from chalicelib.api.tracking import tracking
 
 BLUEPRINTS = (
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     surveys,
     opportunities,
     track_actions,
+    track_forms,
     openapi,
     sandbox,
     availability,

@@ -137,6 +137,8 @@ class RouteDoc:
     optional_headers: tuple[str, ...] = ()
     # The route parses its body with ``optional=True``: no body at all is fine.
     optional_body: bool = False
+    # The body is an HTML form (``application/x-www-form-urlencoded``), not JSON.
+    form: bool = False
 
 
 ROUTE_DOCS: list[RouteDoc] = []
@@ -289,6 +291,7 @@ def endpoint(
     errors: tuple[int, ...] = (),
     optional_headers: tuple[str, ...] = (),
     optional_body: bool = False,
+    form: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, check the access it declares (an ops-only
     route declares it by its roles), turn errors into problem details, document it."""
@@ -315,6 +318,7 @@ def endpoint(
                 errors,
                 optional_headers,
                 optional_body,
+                form,
             )
         )
 

@@ -162,6 +162,9 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             "description": STATUS_DESCRIPTIONS.get(status, "Error"),
             "content": problem,
         }
+        if status == 404 and doc.html:
+            # A browser that follows a dead customer link reads a page, not a problem.
+            response["content"] = problem | {"text/html": {"schema": {"type": "string"}}}
         if status == 401 and doc.roles:
             response["headers"] = {
                 "WWW-Authenticate": {"required": True, "schema": {"type": "string"}}
@@ -172,16 +175,24 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
             }
         operation["responses"][str(status)] = response
     if doc.request is not None:
+        media = "application/x-www-form-urlencoded" if doc.form else "application/json"
         operation["requestBody"] = {
             "required": not doc.optional_body,
-            "content": {"application/json": {"schema": _schema_ref(doc.request, components)}},
+            "content": {media: {"schema": _schema_ref(doc.request, components)}},
         }
     content: dict[str, Any] = {}
     if doc.response is not None:
         content["application/json"] = {"schema": _schema_ref(doc.response, components)}
     if doc.html:
         content["text/html"] = {"schema": {"type": "string"}}
-    operation["responses"][str(doc.status)] = {"description": "Success", "content": content}
+    success: dict[str, Any] = {"description": "Success", "content": content}
+    if doc.status == 303:
+        # A form's answer: back to the page, which shows how it went.
+        success = {
+            "description": "See the page",
+            "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+        }
+    operation["responses"][str(doc.status)] = success
     return operation
 
 

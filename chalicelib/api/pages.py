@@ -3,18 +3,29 @@ page share their security headers, so a tightened policy reaches all three."""
 
 from __future__ import annotations
 
+import secrets
+
 from chalice import Response  # type: ignore[attr-defined]
 
 
-def html_page(html: str, nonce: str, *, style_attributes: bool = False) -> Response:
+def html_page(
+    html: str,
+    nonce: str,
+    *,
+    style_attributes: bool = False,
+    forms: bool = False,
+    status: int = 200,
+) -> Response:
     """A page whose only script and style are its own (the nonce); nothing cached, no
     referrer (the customer's page has its token in the URL), not framed, no form posts
-    (pages send JSON with fetch). ``style_attributes`` allows inline ``style=""`` for
-    pages that share the emails' look, which email clients need inline."""
+    unless ``forms`` (then to this site only: the customer's page works without
+    JavaScript). ``style_attributes`` allows inline ``style=""`` for pages that share the
+    emails' look, which email clients need inline."""
     styles = "style-src-attr 'unsafe-inline'; " if style_attributes else ""
+    form_action = "'self'" if forms else "'none'"
     return Response(
         body=html,
-        status_code=200,
+        status_code=status,
         headers={
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
@@ -23,7 +34,20 @@ def html_page(html: str, nonce: str, *, style_attributes: bool = False) -> Respo
             "Content-Security-Policy": (
                 f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
                 f"{styles}connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                "form-action 'none'; frame-ancestors 'none'"
+                f"form-action {form_action}; frame-ancestors 'none'"
             ),
         },
     )
+
+
+def link_gone_page(accept: str | None) -> Response | None:
+    """For a browser (``Accept`` naming ``text/html``) that followed a forged, revoked or
+    expired customer link: a 404 page in both languages (the link names no order, so no
+    language), in the customer pages' look. None for any other client, which gets the
+    problem document."""
+    if "text/html" not in (accept or "").lower():
+        return None
+    from chalicelib.rendering import render
+
+    nonce = secrets.token_urlsafe(16)  # nothing runs on it: the policy still names one
+    return html_page(render("link_gone.html.j2"), nonce, style_attributes=True, status=404)

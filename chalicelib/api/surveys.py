@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
-from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.api.http import Access, Call, endpoint
-from chalicelib.api.pages import html_page
-from chalicelib.domain.surveys import SatisfactionReport, SurveyAnswer
+from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.api.track_forms import read_form
+from chalicelib.domain.errors import Forbidden, NotFound, OrquestaError
+from chalicelib.domain.requests import Strict
+from chalicelib.domain.surveys import MAX_COMMENT_LENGTH, SatisfactionReport, SurveyAnswer
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import surveys as survey_service
+from chalicelib.services.tracking import form_token, form_token_valid
 
 surveys = Blueprint(__name__)
 
@@ -35,6 +39,22 @@ class SurveyAnsweredResponse(BaseModel):
     answered_at: str
 
 
+class SurveyPageQuery(BaseModel):
+    """How the page's plain form went (a phone without JavaScript posts it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    outcome: Literal["done", "answered", "invalid", "closed"] | None = None
+
+
+class SurveyForm(Strict):
+    """``POST /surveys/{token}/form``: the survey as a plain HTML form."""
+
+    csrf: str = Field(min_length=1, max_length=80, description="The page's form token")
+    score: str = Field(pattern=r"^[1-5]$")
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
+
+
 def _wants_json(call: Call) -> bool:
     accept = (call.header("accept") or "").lower()
     return "application/json" in accept and "text/html" not in accept
@@ -50,10 +70,18 @@ def _wants_json(call: Call) -> bool:
     tag="surveys",
     html=True,
     access=Access.SIGNED,
+    query=SurveyPageQuery,
 )
 def survey_page(call: Call, token: str) -> Any:
     """The signed token is the only credential; any other is 404."""
-    state = survey_service.survey_state(token, call.deps)
+    query = call.query(SurveyPageQuery)
+    try:
+        state = survey_service.survey_state(token, call.deps)
+    except NotFound:
+        gone = None if _wants_json(call) else link_gone_page(call.header("accept"))
+        if gone is None:
+            raise
+        return gone
     if _wants_json(call):
         return SurveyStateResponse.model_validate(state).model_dump(mode="json")
     nonce = secrets.token_urlsafe(16)
@@ -63,8 +91,59 @@ def survey_page(call: Call, token: str) -> Any:
         locale=state["locale"] if state["locale"] in ("es", "en") else "es",
         nonce=nonce,
         script=inline_script("survey.js"),
+        form={
+            "action": f"{token}/form",
+            "csrf": form_token(token, call.deps.secrets.tracking_keys()),
+        },
+        outcome=query.outcome,
     )
-    return html_page(html, nonce, style_attributes=True)
+    return html_page(html, nonce, style_attributes=True, forms=True)
+
+
+@endpoint(
+    surveys,
+    "/surveys/{token}/form",
+    "POST",
+    summary="The survey page's form, for a browser without JavaScript: 303 back to the page",
+    request=SurveyForm,
+    status=303,
+    tag="surveys",
+    access=Access.SIGNED,
+    errors=(403,),
+    form=True,
+)
+def answer_survey_form(call: Call, token: str) -> Response:
+    """As ``POST /surveys/{token}``, from a plain form: the page's form token proves it
+    came from the page (403 otherwise); the page then says how it went."""
+    order = survey_service.order_of_token(token, call.deps)
+    if (call.header("sec-fetch-site") or "").lower() == "cross-site":
+        raise Forbidden("the survey is posted from its own page", field="Sec-Fetch-Site")
+    values = read_form(call, SurveyForm)
+    given = values.get("csrf")
+    keys = call.deps.secrets.tracking_keys()
+    if not isinstance(given, str) or not form_token_valid(token, given, keys):
+        raise Forbidden("the form did not come from the survey page", field="csrf")
+    try:
+        form = SurveyForm.model_validate(values)
+        answer = SurveyAnswer(score=int(form.score), comment=form.comment)
+    except ValidationError:
+        return _back_to_the_survey(token, "invalid")
+    try:
+        survey_service.answer(order, answer, call.deps)
+    except OrquestaError as exc:
+        if exc.status != 409:
+            raise
+        answered = call.deps.surveys.survey(order.order_id) is not None
+        return _back_to_the_survey(token, "answered" if answered else "closed")
+    return _back_to_the_survey(token, "done")
+
+
+def _back_to_the_survey(token: str, outcome: str) -> Response:
+    return Response(
+        body="",
+        status_code=303,
+        headers={"Location": f"../{token}?outcome={outcome}", "Cache-Control": "no-store"},
+    )
 
 
 @endpoint(

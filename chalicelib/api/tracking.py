@@ -6,17 +6,48 @@ import secrets
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.api.pages import html_page
+from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.domain.errors import NotFound
+from chalicelib.presentation.track_forms import (
+    FIELD_PATTERN,
+    FormAction,
+    FormNotice,
+    FormOutcome,
+    field_labels,
+    form_notice,
+)
 from chalicelib.presentation.tracking_page import tracking_page
+from chalicelib.presentation.wording import language_of
 from chalicelib.rendering import inline_script, render
 from chalicelib.services.self_service import actions_now
 from chalicelib.services.survey_links import survey_url_once_delivered
-from chalicelib.services.tracking import order_for_token, tracking_view
+from chalicelib.services.tracking import form_token, order_for_token, tracking_view
 
 tracking = Blueprint(__name__)
+
+
+class TrackPageQuery(BaseModel):
+    """What the page's address carries back after one of its forms was posted (other
+    parameters, a campaign's say, are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    form: FormAction | None = Field(default=None, description="The form that was posted")
+    outcome: FormOutcome | None = Field(default=None, description="How it went")
+    fields: str | None = Field(
+        default=None, pattern=FIELD_PATTERN, max_length=200, description="Fields to check"
+    )
+
+
+def _notice(query: TrackPageQuery, locale: str | None) -> FormNotice | None:
+    if query.form is None or query.outcome is None:
+        return None
+    fields = query.fields.split(",") if query.fields else []
+    return form_notice(language_of(locale), query.form, query.outcome, fields)
 
 
 @endpoint(
@@ -28,10 +59,18 @@ tracking = Blueprint(__name__)
     tag="tracking",
     html=True,
     access=Access.SIGNED,
+    query=TrackPageQuery,
 )
 def track(call: Call, token: str) -> Any:
     """The signed token is the only credential."""
-    order = order_for_token(token, call.deps)
+    query = call.query(TrackPageQuery)
+    try:
+        order = order_for_token(token, call.deps)
+    except NotFound:
+        gone = link_gone_page(call.header("accept"))
+        if gone is None:
+            raise
+        return gone
     actions = actions_now(order, call.deps)
     accept = (call.header("accept") or "").lower()
     if "application/json" in accept and "text/html" not in accept:
@@ -49,5 +88,22 @@ def track(call: Call, token: str) -> Any:
         {loc.location_id: f"{loc.name} ({loc.city})" for loc in locations if loc.pickup},
     )
     nonce = secrets.token_urlsafe(16)
-    html = render("tracking.html.j2", view=page, nonce=nonce, script=inline_script("tracking.js"))
-    return html_page(html, nonce)
+    forms = {
+        # Relative to the page (``/track/<token>``): right behind any API stage prefix.
+        "base": f"{token}/forms",
+        "csrf": form_token(token, call.deps.secrets.tracking_keys()),
+        # One key per rendered form: a double tap acts once.
+        "key": secrets.token_hex(16),
+    }
+    html = render(
+        "tracking.html.j2",
+        view=page,
+        nonce=nonce,
+        script=inline_script("tracking.js"),
+        forms=forms,
+        notice=_notice(query, order.contact.locale),
+        field_words=field_labels(language_of(order.contact.locale)),
+    )
+    # The header and footer are styled inline, as in the emails (partials/brand.html.j2);
+    # the forms post to this site without JavaScript (api/track_forms.py).
+    return html_page(html, nonce, style_attributes=True, forms=True)

@@ -1,10 +1,11 @@
 """Which order events send the customer an email, and which email.
 
 By default (``notifications: "essential"``) a customer hears about what matters: one
-confirmation once the order is accepted and paid, one per shipment leaving or pick-up
-ready, one on delivery (with the return instructions and the survey link), and one for
-anything that goes wrong or needs them. A delivered one-shipment web order sends 3: the
-confirmation, the shipment, the delivery. ``"all"`` adds every other status change.
+confirmation once the order is accepted, paid and its stock reserved, one per shipment
+leaving or pick-up ready, one on delivery (with the return instructions and the survey
+link), and one for anything that goes wrong or needs them. A delivered one-shipment web
+order sends 3: the confirmation, the shipment, the delivery.
+``"all"`` adds every other status change.
 
 ``email_for`` replaces ``services.notify.should_mail`` (its ``MAILED_STATUSES`` and
 ``MAILED_EVENTS``); the ``EmailKind`` it returns names the email (and its template)."""
@@ -73,9 +74,12 @@ class RefundCause(StrEnum):
     SHIPPING = "shipping"
 
 
-# Essential: a status change that is itself one of the emails that matter.
+# Essential: a status change that is itself one of the emails that matter. The
+# confirmation waits for RESERVED (paid, and the stock set aside: moments after PAID), so
+# that an order that loses a race for the last units is told one thing, its rejection,
+# not "confirmed" and then "sorry" (REJECTED with out_of_stock follows PAID, never RESERVED).
 ESSENTIAL_STATUS_EMAILS: dict[str, EmailKind] = {
-    "PAID": EmailKind.CONFIRMATION,
+    "RESERVED": EmailKind.CONFIRMATION,
     "DELIVERED": EmailKind.DELIVERED,
     "REJECTED": EmailKind.REJECTED,
     "CANCELLED": EmailKind.CANCELLED,
@@ -100,7 +104,7 @@ REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
 # "all": every other status change, except those that coincide with a per-fulfillment
 # email already sent (a parcel leaving makes the order SHIPPED, a pick-up ready makes it
 # READY_FOR_PICKUP): one moment, one email.
-ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "RESERVED", "RETURNED"})
+ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "PAID", "RETURNED"})
 ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.RETURN_REQUESTED}
 
 

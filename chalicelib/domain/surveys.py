@@ -139,17 +139,24 @@ def answer_survey(
     )
 
 
+# The complaint a low score opens has this fixed id prefix, the order id after it.
+SURVEY_COMPLAINT_PREFIX = "tkt_survey_"
+
+
 class ComplaintTicket(BaseModel):
     """The complaint a low score opens, for ``services.tickets.open_ticket``; its fixed id
-    keeps a redelivered answer from opening a second one."""
+    keeps a redelivered answer from opening a second one. Its subject and description are
+    words the customer reads (in the ticket emails): the service writes them in the order's
+    language from these facts."""
 
     ticket_id: str
     customer_id: str
     type: str = "complaint"
-    subject: str
-    description: str
     order_id: str
     channel: str = SURVEY_CHANNEL
+    score: int
+    max_score: int = MAX_SCORE
+    comment: str | None = None
 
 
 def complaint_for(response: SurveyResponse) -> ComplaintTicket | None:
@@ -159,12 +166,17 @@ def complaint_for(response: SurveyResponse) -> ComplaintTicket | None:
     if response.score not in LOW_SCORES or not subject.customer_id:
         return None
     return ComplaintTicket(
-        ticket_id=f"tkt_survey_{subject.order_id}"[:64],
+        ticket_id=f"{SURVEY_COMPLAINT_PREFIX}{subject.order_id}"[:64],
         customer_id=subject.customer_id,
-        subject=f"Low satisfaction score: {response.score}/{MAX_SCORE} for {subject.order_id}",
-        description=response.comment or "The customer left no comment.",
         order_id=subject.order_id,
+        score=response.score,
+        comment=response.comment or None,
     )
+
+
+def is_survey_complaint(ticket_id: str) -> bool:
+    """Whether a ticket is the complaint a low survey score opened."""
+    return ticket_id.startswith(SURVEY_COMPLAINT_PREFIX)
 
 
 class SatisfactionTally(BaseModel):

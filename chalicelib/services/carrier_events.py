@@ -16,7 +16,7 @@ from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket
+from chalicelib.services.tickets import open_ticket, order_wording, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -155,11 +155,19 @@ def _apply(
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
     if event.type == "exception":
         if order.customer_id:
+            # In the order's language: the customer reads the ticket's email.
+            subject, description = words_for(
+                "carrier_exception",
+                order,
+                carrier=carrier.title(),
+                tracking_number=event.tracking_number,
+                at=order_wording(order).when(occurred_at),
+            )
             open_ticket(
                 order.customer_id,
                 "delivery_problem",
-                f"Carrier exception: {carrier} {event.tracking_number}",
-                f"The carrier reported a problem with the parcel at {occurred_at.isoformat()}.",
+                subject,
+                description,
                 order_id,
                 "system",
                 deps,

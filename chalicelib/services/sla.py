@@ -10,7 +10,7 @@ from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket
+from chalicelib.services.tickets import open_ticket, order_wording, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -51,18 +51,28 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
 
     # mutate may decide again after losing a race: only the attempt that was written
     # returns its facts and may alert (another recorder that won has alerted already).
-    breached = mutate(deps, order_id, decide).result
+    written = mutate(deps, order_id, decide)
+    breached = written.result
     if not breached:
         return False
     deps.events.alert_ops(f"SLA breached {order_id}", breached)
     if breached["customer_id"]:
         # Customer service hears of it before the customer has to ask; the fixed id keeps
-        # a retried step from opening a second ticket.
+        # a retried step from opening a second ticket. In the order's language: the
+        # customer reads the ticket's subject when it is resolved.
+        promised_by = datetime.fromisoformat(str(breached["promised_by"]))
+        subject, description = words_for(
+            "late_delivery",
+            written.order,
+            carrier=breached["carrier"],
+            tracking_number=breached["tracking_number"],
+            promised_by=order_wording(written.order).when(promised_by),
+        )
         open_ticket(
             str(breached["customer_id"]),
             "late_delivery",
-            f"Late delivery: {breached['carrier']} {breached['tracking_number']}",
-            f"Promised by {breached['promised_by']}; not delivered when the promise ran out.",
+            subject,
+            description,
             order_id,
             "system",
             deps,

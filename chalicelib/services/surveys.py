@@ -58,9 +58,10 @@ def _customer_of(order: Order, deps: Deps) -> str | None:
         return None
 
 
-def _follow_up(response: SurveyResponse, customer_id: str | None, deps: Deps) -> None:
-    """The answer on the customer's 360 and, for a low score, the complaint. Both keyed by
-    the order, so running this again (a retried request) adds nothing."""
+def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, deps: Deps) -> None:
+    """The answer on the customer's 360 and, for a low score, the complaint (in the
+    order's language: the customer reads it). Both keyed by the order, so running this
+    again (a retried request) adds nothing."""
     if customer_id is None:
         return
     interaction = response.interaction() | {"interaction_id": f"survey-{response.subject.order_id}"}
@@ -71,11 +72,18 @@ def _follow_up(response: SurveyResponse, customer_id: str | None, deps: Deps) ->
         )
     )
     if complaint is not None:
+        subject, description = tickets.words_for(
+            "survey_complaint",
+            order,
+            score=complaint.score,
+            max_score=complaint.max_score,
+            comment=complaint.comment,
+        )
         tickets.open_ticket(
             complaint.customer_id,
             complaint.type,
-            complaint.subject,
-            complaint.description,
+            subject,
+            description,
             complaint.order_id,
             complaint.channel,
             deps,
@@ -89,7 +97,7 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     customer_id = _customer_of(order, deps)
     existing = deps.surveys.survey(order.order_id)
     if existing is not None:
-        _follow_up(existing, customer_id, deps)  # finish what a failed first try left
+        _follow_up(order, existing, customer_id, deps)  # finish what a failed first try left
         answer_survey(existing.subject, parsed, deps.clock(), existing)
     if not survey_open(order.status.value):
         raise Conflict(
@@ -99,7 +107,7 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     response = answer_survey(subject_of(order), parsed, deps.clock())
     if not deps.surveys.record_survey(response, projection_increments(response), customer_id):
         raise SurveyAlreadyAnswered(f"the survey of order {order.order_id} was answered")
-    _follow_up(response, customer_id, deps)
+    _follow_up(order, response, customer_id, deps)
     return response
 
 

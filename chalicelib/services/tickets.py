@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
+from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
+from chalicelib.presentation.wording import Wording
+from chalicelib.rendering import render
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import compose, send_once
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+    from chalicelib.domain.orders import Order
 
 TICKET_EVENTS = frozenset({"ticket.opened", "ticket.resolved"})
 MAX_ATTEMPTS = 5
@@ -78,6 +82,29 @@ def open_ticket(
     return ticket
 
 
+def order_wording(order: Order) -> Wording:
+    """The order's language, and the time zone its goods go to."""
+    address = order.shipping_address
+    return Wording.for_customer(
+        order.contact.locale,
+        address.postal_code if address else None,
+        address.country if address else "ES",
+    )
+
+
+def words_for(cause: str, order: Order, **facts: Any) -> tuple[str, str]:
+    """The subject and description of a ticket we open about ``order`` (``cause``: a
+    ``survey_complaint``, a ``late_delivery``, a ``carrier_exception``), in the order's
+    language: the customer reads them in the ticket emails. ``facts`` are what the
+    templates (``tickets/opened_by_us.<locale>.txt.j2``) print."""
+    template = f"tickets/opened_by_us.{order_wording(order).locale}.txt.j2"
+    context = {"cause": cause, "order_id": order.order_id} | facts
+    return (
+        render(template, part="subject", **context).strip(),
+        render(template, part="description", **context).strip(),
+    )
+
+
 def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
     """A ticket, or ``NotFound``."""
     ticket = deps.customers.get_ticket(ticket_id)
@@ -119,17 +146,42 @@ def is_ticket_event(event: dict[str, Any]) -> bool:
     return event.get("type") in TICKET_EVENTS
 
 
+def _told_already(kind: str, ticket: Ticket) -> bool:
+    """A late delivery's ticket, opened by us when the promise ran out: the customer got
+    the late-delivery email at that moment (one moment, one email)."""
+    return (
+        kind == "ticket.opened"
+        and ticket.channel == SYSTEM_CHANNEL
+        and ticket.type is TicketType.LATE_DELIVERY
+    )
+
+
+def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:
+    """The order's language for a ticket about an order (the language every other email
+    of that order speaks), else the profile's; Spanish by default."""
+    if ticket.order_id is not None:
+        try:
+            return order_wording(deps.store.get_order(ticket.order_id)).locale
+        except NotFound:
+            pass
+    locale = profile.get("locale")
+    return str(locale) if locale in ("es", "en") else "es"
+
+
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer that their ticket was opened or resolved, once per event.
     Returns the message id, or None when nothing was sent."""
     ticket = get_ticket(str(event["ticket_id"]), deps)
+    if _told_already(str(event["type"]), ticket):
+        return None
     owner, profile = canonical_customer(ticket.customer_id, deps)
     emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]
     if not emails:
         return None
-    locale = profile.get("locale") if profile.get("locale") in ("es", "en") else "es"
+    locale = _locale_of(ticket, profile, deps)
     context = {
         "kind": event["type"],
+        "from_survey": is_survey_complaint(ticket.ticket_id),
         "ticket": ticket.model_dump(mode="json"),
         "name": profile.get("name") or "",
         "locale": locale,

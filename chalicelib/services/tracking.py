@@ -108,3 +108,20 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
         ],
         "returns": [{"return_id": r.return_id, "status": r.status.value} for r in order.returns],
     }
+
+
+_FORM_PURPOSE = "track-form"
+
+
+def form_token(token: str, keys: Keyring) -> str:
+    """The tracking page's form token, ``<kid>.<HMAC of the tracking token>``: the page
+    puts it in each form, and a form posted without it (from another site) is refused."""
+    kid, signature = tokens.sign(keys, _FORM_PURPOSE, token)
+    return f"{kid}.{signature}"
+
+
+def form_token_valid(token: str, given: str, keys: Keyring) -> bool:
+    """Whether ``given`` is the form token of the page of ``token`` (under any key of the
+    ring: a page rendered before a key rotation still posts)."""
+    kid, _, signature = given.partition(".")
+    return tokens.verify(keys, kid, signature, _FORM_PURPOSE, token)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.customers import Identifier, IdentifierType, identifiers_of
 from chalicelib.domain.errors import NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.rendering import render
 from chalicelib.services import tokens
 from chalicelib.services.customers import (
     CustomerToken,
@@ -70,8 +71,11 @@ def send_code(email: str | None, phone: str | None, deps: Deps) -> None:
         f"Your Orquesta code is {code}. It expires in {minutes} minutes.\n"
     )
     if identifier.type is IdentifierType.EMAIL:
-        html = f"<p>Tu código es <strong>{code}</strong>.</p><p>Your code is {code}.</p>"
-        deps.mailer.send(identifier.value, f"Tu código: {code} / Your code", html, text)
+        subject = f"Tu código: {code} / Your code"
+        html = render(
+            "emails/verification_code.html.j2", subject=subject, code=code, minutes=minutes
+        )
+        deps.mailer.send(identifier.value, subject, html, text)
     else:
         deps.texter.send(identifier.value, text)
 

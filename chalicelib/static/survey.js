@@ -1,4 +1,6 @@
-// The survey form posts its answer as JSON to the page's own address and says how it went.
+// The survey form, enhanced: without this script it posts as a plain HTML form to
+// /surveys/{token}/form (303 back to the page); with it, it posts its answer as JSON to the
+// page's own address and says how it went.
 (function () {
   "use strict";
   var form = document.getElementById("survey");

@@ -1,8 +1,12 @@
-// The tracking page's forms: each posts JSON to its /track/{token}/<action> route (the
-// same contract storefronts use), with one Idempotency-Key per filled-in form, so that a
-// double tap or a retry on a flaky phone connection acts once. Then the page reloads.
+// The tracking page's forms, enhanced: without this script each posts as a plain HTML form
+// to /track/{token}/forms/<action> (303 back to the page); with it, each posts JSON to its
+// /track/{token}/<action> route (the same contract storefronts use), with one
+// Idempotency-Key per filled-in form, so that a double tap or a retry on a flaky phone
+// connection acts once. Then the page reloads.
 (function () {
   "use strict";
+  // Said on the page, so that a test (and CSS, if ever needed) can tell the two apart.
+  document.documentElement.setAttribute("data-enhanced", "true");
   var words = JSON.parse(document.getElementById("page-words").textContent);
   var base = window.location.pathname.replace(/\/+$/, "");
 
@@ -43,11 +47,17 @@
     return {};
   }
 
+  // The API's messages are for developers: the customer reads the fields' own labels.
   function problemText(problem) {
-    var fields = (problem.errors || []).map(function (e) {
-      return e.field + ": " + e.message;
+    var labels = [];
+    (problem.errors || []).forEach(function (e) {
+      var head = String(e.field || "").split(".")[0];
+      var label = words.fields[head === "payment" ? "token" : head];
+      if (label && labels.indexOf(label) < 0) {
+        labels.push(label);
+      }
     });
-    return words.failed + ": " + (fields.length ? fields.join("; ") : problem.detail || "");
+    return words.failed + (labels.length ? ": " + labels.join(", ") : "") + ".";
   }
 
   document.querySelectorAll("form[data-action]").forEach(function (form) {

@@ -21,7 +21,7 @@ RETURN_STORE = "ST-BARCELONA"
 # What the customer hears by default: the confirmation, the parcel leaving, the delivery
 # and, after the return, the refund (subject beginnings, "{}" the order id).
 SPANISH_SUBJECTS = {
-    "PAID": "Pedido {} confirmado",
+    "RESERVED": "Pedido {} confirmado",
     "SHIPPED": "Tu pedido {} ha salido con",
     "DELIVERED": "Tu pedido {} ha sido entregado",
     "RETURNED": "Hemos recibido tu devolución del pedido {}",

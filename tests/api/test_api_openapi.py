@@ -67,8 +67,13 @@ def test_document_covers_every_route_and_nothing_else(document: dict[str, Any], 
 def _request_schema(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
     operation = document["paths"][path][method]
     assert "requestBody" in operation, (method, path)
-    schema = operation["requestBody"]["content"]["application/json"]["schema"]
-    return _resolve(document, schema)
+    content = operation["requestBody"]["content"]
+    # JSON everywhere but the customer pages' plain HTML forms (api/track_forms.py, the
+    # survey's form).
+    plain_form = "/forms/" in path or path == "/surveys/{token}/form"
+    media = "application/x-www-form-urlencoded" if plain_form else "application/json"
+    assert list(content) == [media], (method, path, list(content))
+    return _resolve(document, content[media]["schema"])
 
 
 # Routes API.md gives a JSON body, and the fields it names for each.
@@ -89,6 +94,22 @@ def test_every_write_route_documents_a_json_request_schema(
     assert writes
     for path, method in writes:
         assert _request_schema(document, path, method).get("type") == "object", (method, path)
+
+
+def test_the_page_s_forms_declare_their_form_bodies_and_the_303_back(
+    document: dict[str, Any],
+) -> None:
+    forms = sorted(path for path in document["paths"] if "/forms/" in path)
+    assert forms == [
+        f"/track/{{token}}/forms/{action}" for action in ("cancel", "payment", "returns", "tickets")
+    ]
+    for path in forms:
+        operation = document["paths"][path]["post"]
+        schema = _request_schema(document, path, "post")
+        assert schema["additionalProperties"] is False
+        assert {"csrf", "key"} <= set(schema["required"]), path
+        assert operation["responses"]["303"]["headers"]["Location"]["required"] is True
+        assert {"403", "404", "415"} <= set(operation["responses"]), path
 
 
 def test_contract_request_bodies_document_their_fields(document: dict[str, Any]) -> None:
@@ -175,7 +196,14 @@ def test_every_route_declares_the_statuses_its_registration_implies(
             assert "422" in declared, (method, path)
         for status, response in operation["responses"].items():
             if status.startswith(("4", "5")):
-                assert list(response["content"]) == ["application/problem+json"], (path, status)
+                # A customer page's dead link is a page for a browser, a problem otherwise.
+                dead_link_page = (
+                    status == "404"
+                    and method == "get"
+                    and path in ("/track/{token}", "/surveys/{token}")
+                )
+                expected = ["application/problem+json"] + (["text/html"] if dead_link_page else [])
+                assert list(response["content"]) == expected, (path, status)
 
 
 @pytest.mark.parametrize(

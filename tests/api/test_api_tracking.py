@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from chalicelib.services import survey_links
 from tests.support import OPS, STOREFRONT, assert_problem, order_body
 from tests.support.api import get_order, place_order
 from tests.support.orders import wait_for_status
@@ -119,3 +120,34 @@ def test_a_link_sent_before_key_ids_still_opens(client: Any, deps: Any) -> None:
     legacy = f"/track/{placed['order_id']}.{signature.hexdigest()[:32]}"
 
     assert client.http.get(legacy).status_code == 200
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_a_browser_on_a_revoked_link_reads_a_page_in_both_languages_not_a_problem(
+    client: Any, rejected: dict[str, Any], deps: Any
+) -> None:
+    order_id, old = rejected["order"]["order_id"], rejected["path"]
+    assert (
+        client.http.post(f"/ops/orders/{order_id}/tracking-token/revoke", headers=OPS).status_code
+        == 200
+    )
+    survey = urlparse(survey_links.survey_url(order_id, deps)).path
+
+    for dead in (old, "/track/not-a-token", "/surveys/not-a-token"):
+        response = client.http.get(dead, headers=BROWSER)
+        assert response.status_code == 404, dead
+        assert response.headers["Content-Type"].startswith("text/html"), dead
+        assert response.headers["Cache-Control"] == "no-store"
+        page = response.body.decode()
+        assert "Este enlace ya no es válido" in page and "This link is no longer valid" in page
+        assert order_id not in page
+        assert "Orquesta" in page and 'class="brand"' in page
+    # An API client (no Accept naming HTML) keeps the problem document; a live survey link
+    # still opens.
+    assert_problem(client.http.get(old), 404, "token")
+    assert_problem(
+        client.http.get("/surveys/not-a-token", headers={"Accept": "application/json"}), 404
+    )
+    assert client.http.get(survey, headers=BROWSER).status_code == 200

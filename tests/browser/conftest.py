@@ -64,8 +64,7 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _chromium(tmp_path_factory: pytest.TempPathFactory, *extra_flags: str) -> Iterator[Any]:
     """Headless chromium with a fresh profile, driven by selenium."""
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
     assert not missing, (
@@ -77,7 +76,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *extra_flags):
         options.add_argument(flag)
     profile = tmp_path_factory.mktemp("chromium-profile")
     options.add_argument(f"--user-data-dir={profile}")
@@ -90,3 +89,15 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Headless chromium with a fresh profile, driven by selenium."""
+    yield from _chromium(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def browser_without_javascript(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The same chromium with JavaScript switched off, as some phones and readers have it."""
+    yield from _chromium(tmp_path_factory, "--blink-settings=scriptEnabled=false")

@@ -153,6 +153,8 @@ def test_cancelling_a_pickup_from_the_page_in_english(
     placed = shop.place_ok(body)
     wait_for_status(shop, placed["order_id"], "READY_FOR_PICKUP")
     open_page(phone, shop, placed)
+    # The script enhanced the forms (they post JSON); the test without it checks the same mark.
+    assert phone.find_element("tag name", "html").get_dom_attribute("data-enhanced") == "true"
     code = phone.find_element("css selector", "[data-pickup-code]").text
     assert code.isdigit()
     assert phone.find_element("css selector", ".qr svg").get_attribute("aria-label").endswith(code)
@@ -199,3 +201,79 @@ def test_asking_a_question_and_returning_from_the_page(
     assert [r["status"] for r in returns] == ["REQUESTED"]
     assert_fits_the_phone(phone)
     screenshot(phone, screenshots, "customer-page-return-requested-es-390.png")
+
+
+@pytest.fixture
+def phone_without_javascript(browser_without_javascript: Any) -> Any:
+    browser_without_javascript.set_window_size(*PHONE)
+    return browser_without_javascript
+
+
+def shown_notice(driver: Any) -> tuple[str, str]:
+    found = driver.find_element("css selector", "#notice")
+    return str(found.get_dom_attribute("data-outcome")), str(found.text)
+
+
+def test_without_javascript_the_forms_ask_a_question_and_cancel(
+    phone_without_javascript: Any, shop: Shop, screenshots: Path
+) -> None:
+    phone = phone_without_javascript
+    placed = shop.place_ok(order_body(lines=[PICKUP_LINE], shipping_address=None))
+    wait_for_status(shop, placed["order_id"], "READY_FOR_PICKUP")
+    open_page(phone, shop, placed)
+    # The page's script did not run: every form below posts as plain HTML.
+    assert phone.find_element("tag name", "html").get_dom_attribute("data-enhanced") is None
+    assert_fits_the_phone(phone)
+
+    page = phone.find_element("css selector", ".status")
+    submit(
+        phone,
+        "form-ticket",
+        {"type": "question", "subject": "Horario", "description": "¿Hasta qué hora abrís?"},
+    )
+    wait_for(phone, gone(page))
+    wait_for(phone, lambda d: d.find_element("css selector", "#notice"))
+    assert shown_notice(phone) == (
+        "done",
+        "Hemos recibido tu mensaje. Te responderemos por correo.",
+    )
+    assert "outcome=done" in phone.current_url
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-nojs-question-sent-es-390.png")
+    order = shop.order(placed["order_id"])
+    customer = shop.get(f"/customers/{order['customer_id']}", OPS).json()
+    assert [(t["subject"], t["order_id"]) for t in customer["tickets"]] == [
+        ("Horario", placed["order_id"])
+    ]
+
+    page = phone.find_element("css selector", ".status")
+    submit(phone, "form-cancel")
+    wait_for(phone, gone(page))
+    wait_for(phone, lambda d: shown_status(d) == "CANCELLED")
+    assert shown_notice(phone) == ("done", "Hemos cancelado tu pedido. No se te cobrará nada.")
+    assert not phone.find_elements("css selector", "#form-cancel")
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-nojs-cancelled-es-390.png")
+    assert shop.order(placed["order_id"])["status"] == "CANCELLED"
+
+
+def test_without_javascript_a_form_left_incomplete_says_what_to_fix(
+    phone_without_javascript: Any, shop: Shop, screenshots: Path
+) -> None:
+    phone = phone_without_javascript
+    body = order_body(payment={"method": "card", "token": "tok_declined"})
+    body["customer"]["locale"] = "en"
+    placed = shop.place_ok(body)
+    wait_for_status(shop, placed["order_id"], "REJECTED")
+    open_page(phone, shop, placed)
+    # The browser's own check stops an empty required field: fill it with blanks only.
+    page = phone.find_element("css selector", ".status")
+    submit(phone, "form-ticket", {"subject": "   ", "description": "Why was it declined?"})
+    wait_for(phone, gone(page))
+    wait_for(phone, lambda d: d.find_element("css selector", "#notice"))
+    assert shown_notice(phone) == ("invalid", "Please check these fields: Subject.")
+    # The form is open again, where the customer left it.
+    form = phone.find_element("css selector", "#form-ticket")
+    assert form.find_element("xpath", "ancestor::details").get_dom_attribute("open") is not None
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-nojs-fix-a-field-en-390.png")

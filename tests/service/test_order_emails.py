@@ -58,12 +58,12 @@ def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
     order = flows.delivered(deps, customer=customer)
     assert order.customer_id == first.customer_id
     subjects = [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
-    # Received and being prepared are told too; shipped is the shipment's own email (one
-    # moment, one email).
+    # Received and paid are told too; being prepared is the confirmation, shipped the
+    # shipment's own email (one moment, one email).
     assert subjects == [
         f"Pedido {order.order_id}: Recibido",
+        f"Pedido {order.order_id}: Pagado",
         f"Pedido {order.order_id} confirmado",
-        f"Pedido {order.order_id}: En preparación",
         f"Tu pedido {order.order_id} ha salido con rapido",
         f"Tu pedido {order.order_id} ha sido entregado",
     ]

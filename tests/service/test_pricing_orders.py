@@ -364,7 +364,16 @@ def _confirmation(deps: Deps, order: Order) -> tuple[str, str]:
 def _page(order: Order) -> str:
     actions = available_actions(facts_of(order), order.placed_at)
     view = tracking_page(order, actions, {}, order.placed_at, {})
-    return render("tracking.html.j2", view=view, nonce="n0nce", script="")
+    forms = {"base": "v1.k1.0.ord_1.sig/forms", "csrf": "k1.c5rf", "key": "k3y"}
+    return render(
+        "tracking.html.j2",
+        view=view,
+        nonce="n0nce",
+        script="",
+        forms=forms,
+        notice=None,
+        field_words={},
+    )
 
 
 def _rows(html: str) -> list[tuple[str, str]]:

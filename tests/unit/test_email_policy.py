@@ -110,8 +110,8 @@ def mailed(published: list[dict[str, Any]], preference: NotificationPreference) 
     ("status", "kind"),
     [
         ("ACCEPTED", None),
-        ("PAID", EmailKind.CONFIRMATION),
-        ("RESERVED", None),
+        ("PAID", None),  # confirmed once the stock is reserved too
+        ("RESERVED", EmailKind.CONFIRMATION),
         ("SHIPPED", None),  # the shipment's own email says it
         ("READY_FOR_PICKUP", None),  # the pick-up's own email says it
         ("DELIVERED", EmailKind.DELIVERED),
@@ -128,8 +128,8 @@ def test_essential_status_changes(status: str, kind: EmailKind | None) -> None:
     ("status", "kind"),
     [
         ("ACCEPTED", EmailKind.STATUS_UPDATE),
-        ("PAID", EmailKind.CONFIRMATION),
-        ("RESERVED", EmailKind.STATUS_UPDATE),
+        ("PAID", EmailKind.STATUS_UPDATE),
+        ("RESERVED", EmailKind.CONFIRMATION),
         ("SHIPPED", None),
         ("READY_FOR_PICKUP", None),
         ("DELIVERED", EmailKind.DELIVERED),
@@ -222,8 +222,8 @@ def test_a_delivered_one_shipment_web_order_sends_three() -> None:
     # Every status change, for those who asked for every step.
     assert mailed(published, ALL) == [
         "status_update",
-        "confirmation",
         "status_update",
+        "confirmation",
         "delivered",
         "shipment_sent",
     ]
@@ -257,7 +257,16 @@ def test_a_declined_card_paid_again_is_told_the_rejection_then_confirmed() -> No
     published = events_of(placed)
     published.append(status_changed("ACCEPTED", None, 4) | {"order_id": placed.order_id})
     published.append(status_changed("PAID", None, 5) | {"order_id": placed.order_id})
+    published.append(status_changed("RESERVED", None, 6) | {"order_id": placed.order_id})
     assert mailed(published, ESSENTIAL) == ["rejected", "confirmation"]
+
+
+def test_an_order_that_loses_the_last_units_after_paying_is_told_only_its_rejection() -> None:
+    placed = order(status=OrderStatus.PAID)
+    placed.history.append(HistoryEntry(status=OrderStatus.PAID, at=NOW, detail="authorised"))
+    placed.reject(StatusReason.OUT_OF_STOCK, NOW, "short")
+    assert mailed(events_of(placed), ESSENTIAL) == ["rejected"]
+    assert mailed(events_of(placed), ALL) == ["status_update", "status_update", "rejected"]
 
 
 skus = st.lists(st.sampled_from(sorted(PRICES)), min_size=1, max_size=4, unique=True)

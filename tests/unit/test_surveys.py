@@ -20,6 +20,7 @@ from chalicelib.domain.surveys import (
     answer_survey,
     apply_increments,
     complaint_for,
+    is_survey_complaint,
     parse_answer,
     projection_increments,
     satisfaction_report,
@@ -117,7 +118,7 @@ def test_a_low_score_opens_a_complaint_linked_to_the_order(score: int) -> None:
     ticket = complaint_for(answered(score, comment="never again"))
     assert ticket is not None
     assert (ticket.type, ticket.order_id, ticket.customer_id) == ("complaint", "ord_web", "cus_1")
-    assert ticket.description == "never again"
+    assert (ticket.score, ticket.max_score, ticket.comment) == (score, 5, "never again")
     assert ticket.ticket_id == "tkt_survey_ord_web"  # fixed: a redelivery opens no second one
 
 
@@ -130,7 +131,9 @@ def test_no_complaint_without_a_customer_to_follow_up() -> None:
     anonymous = WEB.model_copy(update={"customer_id": None})
     assert complaint_for(answered(1, anonymous)) is None
     ticket = complaint_for(answered(1))
-    assert ticket is not None and ticket.description == "The customer left no comment."
+    assert ticket is not None and ticket.comment is None
+    assert is_survey_complaint(ticket.ticket_id)
+    assert not is_survey_complaint("tkt_late_ord_web_F1")
 
 
 # --- what the answer is about ----------------------------------------------------------

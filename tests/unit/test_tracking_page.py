@@ -31,7 +31,16 @@ def page_of(placed: Order, locale: str = "es") -> str:
     placed.contact.locale = locale
     actions = available_actions(facts_of(placed), NOW)
     view = tracking_page(placed, actions, NAMES, NOW, {STORE_SOL: "Tienda Sol (Madrid)"})
-    return render("tracking.html.j2", view=view, nonce="n0nce", script="")
+    forms = {"base": "v1.k1.0.ord_1.sig/forms", "csrf": "k1.c5rf", "key": "k3y"}
+    return render(
+        "tracking.html.j2",
+        view=view,
+        nonce="n0nce",
+        script="",
+        forms=forms,
+        notice=None,
+        field_words={},
+    )
 
 
 def shipped_with_notes() -> Order:

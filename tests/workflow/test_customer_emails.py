@@ -116,10 +116,11 @@ def test_an_event_delivered_twice_is_mailed_once(
     stack.lambdas.drain()
     sent_before = len(emails_to(address))
     order = deps.store.get_order(order_id)
-    paid_entry = next(h for h in order.history if h.status.value == "PAID")
-    paid_event = OrderStatusChanged.of(order, paid_entry).message()
+    confirmed_entry = next(h for h in order.history if h.status.value == "RESERVED")
+    paid_event = OrderStatusChanged.of(order, confirmed_entry).message()
 
-    # SNS delivers at least once: the SHIPPED event again, through the topic and directly.
+    # SNS delivers at least once: the confirming (RESERVED) event again, through the
+    # topic and directly.
     deps.events.publish(paid_event)
     deps.events.publish(paid_event)
     stack.lambdas.drain()

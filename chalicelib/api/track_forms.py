@@ -1,0 +1,267 @@
+"""The tracking page's actions as plain HTML forms, for a phone without JavaScript: each
+form posts ``application/x-www-form-urlencoded`` to ``/track/{token}/forms/<action>`` and
+is answered ``303 See Other`` back to the page, which says how it went in the customer's
+language. The JSON routes of the contract (``/track/{token}/<action>``) stay as they are;
+these are separate routes so that the OpenAPI document describes each body exactly.
+
+A forged tracking token is 404, as everywhere. A form posted from another site is 403: it
+lacks the page's form token (an HMAC of the tracking token), or the browser says the post
+came cross-site (``Sec-Fetch-Site``)."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Any, Literal
+from urllib.parse import parse_qs, quote, urlencode
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from pydantic import Field, ValidationError
+
+from chalicelib.api.http import IDEMPOTENCY_KEY_PATTERN, Access, Call, endpoint, logger
+from chalicelib.api.self_service import (
+    TrackPaymentRequest,
+    TrackReturnRequest,
+    TrackTicketRequest,
+)
+from chalicelib.domain.errors import (
+    Forbidden,
+    InvalidRequest,
+    OrquestaError,
+    UnsupportedMediaType,
+)
+from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import MAX_LINES, RequestReturnRequest, Strict
+from chalicelib.domain.tickets import TicketType
+from chalicelib.presentation.track_forms import FormAction, FormOutcome, form_field
+from chalicelib.services import self_service
+from chalicelib.services.tracking import form_token_valid, order_for_token
+
+track_forms = Blueprint(__name__)
+
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+# More fields than any of the page's forms has: a body beyond it is not the page's.
+MAX_FORM_FIELDS = 2 * MAX_LINES + 10
+
+
+class PageForm(Strict):
+    """What every form of the page carries: its form token and a key of the rendered
+    form (a double tap acts once)."""
+
+    csrf: str = Field(min_length=1, max_length=80, description="The page's form token")
+    key: str = Field(
+        min_length=1,
+        max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="The rendered form's idempotency key",
+    )
+
+
+class CancelForm(PageForm):
+    """Cancel the order."""
+
+
+class ReturnForm(PageForm):
+    """Return units: ``sku`` and ``quantity`` repeat, one pair per line (0 or empty skips
+    the line)."""
+
+    sku: list[typing.Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_LINES
+    )
+    quantity: list[typing.Annotated[str, Field(pattern=r"^[0-9]{0,3}$")]] = Field(
+        min_length=1, max_length=MAX_LINES
+    )
+    reason: str = Field(max_length=500)
+    channel: Literal["store", "mail"]
+    location_id: str | None = Field(default=None, max_length=64)
+
+
+class TicketForm(PageForm):
+    """A question or complaint."""
+
+    type: TicketType = TicketType.QUESTION
+    subject: str = Field(max_length=200)
+    description: str = Field(max_length=4000)
+
+
+class PaymentForm(PageForm):
+    """Another card after a declined one."""
+
+    token: str = Field(max_length=200)
+
+
+def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
+    """The urlencoded body as the model's fields: lists for its list fields, one value
+    for the others. 415 for another media type, 413 when too large, 422 when unreadable."""
+    content_type = (call.header("content-type") or "").split(";")[0].strip().lower()
+    if content_type != FORM_MEDIA_TYPE:
+        raise UnsupportedMediaType(f"send {FORM_MEDIA_TYPE}", field="Content-Type")
+    raw = call.raw_body()
+    try:
+        parsed = parse_qs(
+            raw.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
+        )
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest([("body", "not a form this page sends")]) from exc
+    lists = {
+        name
+        for name, info in model.model_fields.items()
+        if typing.get_origin(info.annotation) is list
+    }
+    values: dict[str, Any] = {}
+    for name, given in parsed.items():
+        values[name] = given if name in lists or len(given) > 1 else given[0]
+    return values
+
+
+def _return_request(form: ReturnForm) -> TrackReturnRequest:
+    if len(form.sku) != len(form.quantity):
+        raise InvalidRequest([("lines", "one quantity per line")])
+    lines = [
+        {"sku": sku, "quantity": int(quantity)}
+        for sku, quantity in zip(form.sku, form.quantity, strict=True)
+        if quantity.strip() and int(quantity) > 0
+    ]
+    body: dict[str, Any] = {"lines": lines, "reason": form.reason, "channel": form.channel}
+    if form.channel == "store" and form.location_id:
+        body["location_id"] = form.location_id
+    try:
+        return TrackReturnRequest.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidRequest.from_validation(exc) from exc
+
+
+def _cancel(order: Order, form: PageForm, call: Call) -> None:
+    self_service.cancel(order, call.deps)
+
+
+def _return(order: Order, form: PageForm, call: Call) -> None:
+    assert isinstance(form, ReturnForm)
+    request = _return_request(form)
+
+    def open_return() -> dict[str, Any]:
+        created = self_service.request_return(
+            order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
+        )
+        return {"return_id": created.return_id}
+
+    # The JSON route's idempotency scope: the same key acts once, whichever route it came by.
+    call.deps.idempotency.run(
+        f"track-returns-{order.order_id}", form.key, request.model_dump(mode="json"), open_return
+    )
+
+
+def _ticket(order: Order, form: PageForm, call: Call) -> None:
+    assert isinstance(form, TicketForm)
+    try:
+        request = TrackTicketRequest.model_validate(
+            {"type": form.type, "subject": form.subject, "description": form.description}
+        )
+    except ValidationError as exc:
+        raise InvalidRequest.from_validation(exc) from exc
+    self_service.open_ticket(
+        order, request.subject, request.description, request.type, form.key, call.deps
+    )
+
+
+def _pay(order: Order, form: PageForm, call: Call) -> None:
+    assert isinstance(form, PaymentForm)
+    try:
+        request = TrackPaymentRequest.model_validate(
+            {"payment": {"method": "card", "token": form.token}}
+        )
+    except ValidationError as exc:
+        raise InvalidRequest.from_validation(exc) from exc
+
+    def reopen() -> dict[str, Any]:
+        self_service.pay_again(order.order_id, request.payment.token, call.deps)
+        return {"order_id": order.order_id}
+
+    call.deps.idempotency.run(
+        f"track-payment-{order.order_id}", form.key, request.model_dump(mode="json"), reopen
+    )
+
+
+def _back_to_the_page(
+    token: str, action: FormAction, outcome: FormOutcome, fields: list[str]
+) -> Response:
+    """303 to the page (relative: right behind any API stage prefix), saying how it went."""
+    query = {"form": action.value, "outcome": outcome.value}
+    if fields:
+        query["fields"] = ",".join(dict.fromkeys(fields))
+    return Response(
+        body="",
+        status_code=303,
+        headers={
+            "Location": f"../../{quote(token, safe='')}?{urlencode(query)}#notice",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
+    """A refusal as the page words it: a field to fix, a state that forbids it, or ours."""
+    named = [f for f in (form_field(name) for name, _ in exc.field_errors()) if f is not None]
+    if exc.status == 409:
+        return FormOutcome.CONFLICT, []
+    if exc.status in (400, 404, 422) and named:
+        return FormOutcome.INVALID, named
+    return FormOutcome.FAILED, []
+
+
+def handle_form(
+    call: Call,
+    token: str,
+    action: FormAction,
+    model: type[PageForm],
+    act: Callable[[Order, PageForm, Call], None],
+) -> Response:
+    """Check who posts, read the form, act, and answer 303 back to the page."""
+    order = order_for_token(token, call.deps)
+    if (call.header("sec-fetch-site") or "").lower() == "cross-site":
+        raise Forbidden("forms are posted from the order's own page", field="Sec-Fetch-Site")
+    values = read_form(call, model)
+    given = values.get("csrf")
+    if not isinstance(given, str) or not form_token_valid(
+        token, given, call.deps.secrets.tracking_keys()
+    ):
+        raise Forbidden("the form did not come from the order's page", field="csrf")
+    try:
+        try:
+            form = model.model_validate(values)
+        except ValidationError as exc:
+            raise InvalidRequest.from_validation(exc) from exc
+        act(order, form, call)
+    except OrquestaError as exc:
+        outcome, fields = _outcome(exc)
+        return _back_to_the_page(token, action, outcome, fields)
+    except Exception:  # noqa: BLE001 - ours to fix; the customer is told to try again
+        logger.exception("tracking page form failed", extra={"action": action.value})
+        return _back_to_the_page(token, action, FormOutcome.FAILED, [])
+    return _back_to_the_page(token, action, FormOutcome.DONE, [])
+
+
+def _route(action: FormAction, model: type[PageForm], what: str, act: Any) -> None:
+    def view(call: Call, token: str) -> Response:
+        return handle_form(call, token, action, model, act)
+
+    # Chalice names each route by its view: one name per form.
+    view.__name__ = view.__qualname__ = f"track_form_{action.value}"
+    endpoint(
+        track_forms,
+        f"/track/{{token}}/forms/{action.value}",
+        "POST",
+        summary=f"The page's {what} form, for a browser without JavaScript: 303 back to the page",
+        request=model,
+        status=303,
+        tag="tracking",
+        access=Access.SIGNED,
+        errors=(403,),
+        form=True,
+    )(view)
+
+
+_route(FormAction.CANCEL, CancelForm, "cancel", _cancel)
+_route(FormAction.RETURNS, ReturnForm, "return", _return)
+_route(FormAction.TICKETS, TicketForm, "question or complaint", _ticket)
+_route(FormAction.PAYMENT, PaymentForm, "pay-again", _pay)

@@ -1,0 +1,114 @@
+"""What the tracking page says after one of its plain HTML forms was posted (the page
+without JavaScript): how it went, in the order's language, naming the fields to check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from chalicelib.presentation.wording import Language
+
+
+class FormAction(StrEnum):
+    """The page's forms; each posts to ``/track/{token}/forms/<value>``."""
+
+    CANCEL = "cancel"
+    RETURNS = "returns"
+    TICKETS = "tickets"
+    PAYMENT = "payment"
+
+
+class FormOutcome(StrEnum):
+    """How a posted form went, carried back to the page in its address."""
+
+    DONE = "done"
+    INVALID = "invalid"  # a field to fix (named in ``fields``)
+    CONFLICT = "conflict"  # no longer possible for this order
+    FAILED = "failed"  # our side or a service we use: try again later
+
+
+DONE_WORDS: dict[Language, dict[FormAction, str]] = {
+    Language.ES: {
+        FormAction.CANCEL: "Hemos cancelado tu pedido. No se te cobrará nada.",
+        FormAction.RETURNS: "Hemos registrado tu devolución. Te reembolsaremos al recibirla.",
+        FormAction.TICKETS: "Hemos recibido tu mensaje. Te responderemos por correo.",
+        FormAction.PAYMENT: "Gracias: estamos cobrando con tu nueva tarjeta y el pedido sigue.",
+    },
+    Language.EN: {
+        FormAction.CANCEL: "We have cancelled your order. You will not be charged.",
+        FormAction.RETURNS: "We have registered your return. We will refund you once it arrives.",
+        FormAction.TICKETS: "We have received your message. We will answer by email.",
+        FormAction.PAYMENT: "Thank you: we are charging your new card and the order goes on.",
+    },
+}
+PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
+    Language.ES: {
+        FormOutcome.INVALID: "Revisa estos campos",
+        FormOutcome.CONFLICT: "Eso ya no se puede hacer con este pedido.",
+        FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
+    },
+    Language.EN: {
+        FormOutcome.INVALID: "Please check these fields",
+        FormOutcome.CONFLICT: "That is no longer possible for this order.",
+        FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
+    },
+}
+# The form fields a problem may name, as the page labels them.
+FIELD_WORDS: dict[str, tuple[str, str]] = {
+    "lines": ("Cantidad", "Quantity"),
+    "reason": ("Motivo", "Reason"),
+    "channel": ("Cómo lo devuelves", "How you send it back"),
+    "location_id": ("Tienda", "Store"),
+    "subject": ("Asunto", "Subject"),
+    "description": ("Cuéntanos", "Tell us"),
+    "type": ("Tipo", "Type"),
+    "token": ("Nueva tarjeta", "New card"),
+}
+# Every field name the page's address may carry back (``fields=reason,lines``).
+FIELD_PATTERN = r"^(?:" + "|".join(FIELD_WORDS) + r")(?:,(?:" + "|".join(FIELD_WORDS) + r")){0,7}$"
+
+
+class FormNotice(BaseModel):
+    """The notice at the top of the page after a form was posted."""
+
+    action: FormAction
+    outcome: FormOutcome
+    text: str
+    error: bool
+
+
+def field_labels(language: Language) -> dict[str, str]:
+    """Each form field's label in ``language`` (the page's script names fields with them)."""
+    index = 0 if language is Language.ES else 1
+    return {name: words[index] for name, words in FIELD_WORDS.items()}
+
+
+def form_field(problem_field: str) -> str | None:
+    """The form field a request problem's field names (``lines.0.quantity`` and
+    ``quantity.0`` → ``lines``, ``payment.token`` → ``token``), or None for one the page
+    has no field for."""
+    head = problem_field.split(".", 1)[0]
+    if head == "payment":
+        return "token"
+    if head in ("sku", "quantity"):  # the return form's line fields
+        return "lines"
+    return head if head in FIELD_WORDS else None
+
+
+def form_notice(
+    language: Language, action: FormAction, outcome: FormOutcome, fields: Iterable[str] = ()
+) -> FormNotice:
+    """What the page says about a posted form, in ``language``."""
+    if outcome is FormOutcome.DONE:
+        text = DONE_WORDS[language][action]
+    else:
+        text = PROBLEM_WORDS[language][outcome]
+        index = 0 if language is Language.ES else 1
+        labels = [FIELD_WORDS[f][index] for f in fields if f in FIELD_WORDS]
+        if outcome is FormOutcome.INVALID:
+            text = f"{text}: {', '.join(labels)}." if labels else f"{text}."
+    return FormNotice(
+        action=action, outcome=outcome, text=text, error=outcome is not FormOutcome.DONE
+    )

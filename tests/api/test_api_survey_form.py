@@ -1,0 +1,101 @@
+"""The survey as a plain HTML form, for a phone without JavaScript: it posts
+``application/x-www-form-urlencoded`` to ``/surveys/{token}/form`` and is answered 303
+back to the page, which says how it went. Forged links, forms from another site and bad
+input first."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlparse
+
+from chalicelib.services.survey_links import survey_url
+from chalicelib.services.tracking import form_token
+from tests.api.test_api_surveys import _delivered
+from tests.support import assert_problem, order_body
+from tests.support.api import place_order
+from tests.support.orders import wait_for_status
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+HTML = {"Accept": "text/html"}
+
+
+def _page(client: Any, path: str) -> str:
+    response = client.http.get(path, headers=HTML)
+    assert response.status_code == 200, response.body
+    assert "form-action 'self'" in response.headers["Content-Security-Policy"]
+    html: str = response.body.decode()
+    return html
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'<input type="hidden" name="csrf" value="([^"]*)">', html)
+    assert found, "the survey page has no form token"
+    return unescape(found.group(1))
+
+
+def _post(client: Any, path: str, fields: dict[str, str], **headers: str) -> Any:
+    return client.http.post(f"{path}/form", headers=FORM | headers, body=urlencode(fields))
+
+
+def _outcome(client: Any, path: str, response: Any) -> tuple[str, str]:
+    """The page the 303 leads to, as a browser resolves it: its outcome and notice."""
+    assert response.status_code == 303, response.body
+    target = urlparse(urljoin(f"http://shop.test{path}/form", response.headers["Location"]))
+    assert target.path == path
+    html = _page(client, f"{target.path}?{target.query}")
+    notice = re.search(r'id="notice" role="status" data-outcome="(\w+)">([^<]*)<', html)
+    assert notice, html
+    return notice.group(1), unescape(notice.group(2))
+
+
+def test_the_survey_form_posts_without_javascript_and_is_answered_once(
+    client: Any, deps: Any
+) -> None:
+    delivered = _delivered(client)
+    path, order_id = delivered["path"], delivered["placed"]["order_id"]
+    html = _page(client, path)
+    token = path.rsplit("/", 1)[1]
+    assert re.search(rf'id="survey" method="post" action="{re.escape(token)}/form"', html)
+    csrf = _csrf(html)
+
+    # Refused, and nothing kept: no form token, another's, or posted from another site.
+    assert_problem(_post(client, path, {"score": "5"}), 403, "csrf")
+    assert_problem(_post(client, path, {"score": "5", "csrf": "k1.0000"}), 403, "csrf")
+    cross = _post(client, path, {"score": "5", "csrf": csrf}, **{"Sec-Fetch-Site": "cross-site"})
+    assert_problem(cross, 403, "Sec-Fetch-Site")
+    assert_problem(_post(client, path + "x", {"score": "5", "csrf": csrf}), 404, "token")
+    # No score: said on the page, nothing kept.
+    assert _outcome(client, path, _post(client, path, {"csrf": csrf, "comment": "x"})) == (
+        "invalid",
+        "Elige una puntuación del 1 al 5.",
+    )
+    assert deps.surveys.survey(order_id) is None
+
+    answered = _post(client, path, {"csrf": csrf, "score": "4", "comment": "Rápido"})
+    assert _outcome(client, path, answered) == ("done", "¡Gracias por tu opinión!")
+    kept = deps.surveys.survey(order_id)
+    assert kept is not None and (kept.score, kept.comment) == (4, "Rápido")
+    again = _post(client, path, {"csrf": csrf, "score": "1"})
+    assert _outcome(client, path, again) == ("answered", "Ya nos diste tu opinión.")
+    assert deps.surveys.survey(order_id).score == 4
+
+
+def test_an_order_not_yet_delivered_is_told_to_wait(client: Any, deps: Any) -> None:
+    body = order_body()
+    body["customer"]["locale"] = "en"
+    placed = place_order(client, body)
+    wait_for_status(client, placed["order_id"], "SHIPPED")
+    path = urlparse(survey_url(placed["order_id"], deps)).path
+    # Not open for answers: the page offers no form.
+    assert 'name="csrf"' not in _page(client, path)
+
+    # A form posted anyway (an old page, say) is told, in the order's language.
+    csrf = form_token(path.rsplit("/", 1)[1], deps.secrets.tracking_keys())
+    response = _post(client, path, {"csrf": csrf, "score": "5"})
+    assert _outcome(client, path, response) == (
+        "closed",
+        "You can rate it once it has been delivered.",
+    )
+    assert deps.surveys.survey(placed["order_id"]) is None

@@ -1,0 +1,259 @@
+"""The tracking page's actions as plain HTML forms (a phone without JavaScript): each posts
+``application/x-www-form-urlencoded`` to ``/track/{token}/forms/<action>`` and is answered
+303 back to the page, which says how it went in the customer's language. Forged tokens,
+forms from another site and bad input first."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from html import unescape
+from typing import Any
+from urllib.parse import urlencode, urljoin, urlparse
+
+import pytest
+
+from chalicelib.services import self_service
+from tests.support import JSON, assert_problem, order_body
+from tests.support.api import customer_360, place_order
+from tests.support.flow import fresh_sku, post_carrier_event
+from tests.support.orders import wait_for_status
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+HTML = {"Accept": "text/html"}
+PICKUP_LINE = {
+    "sku": "TSHIRT-BLK-M",
+    "quantity": 1,
+    "fulfillment": "pickup",
+    "location_id": "ST-MADRID",
+}
+
+
+def placed(client: Any, *statuses: str, locale: str = "es", **overrides: Any) -> tuple[str, str]:
+    """An order in one of ``statuses``: its id and its page's path."""
+    body = order_body(**overrides)
+    body["customer"]["locale"] = locale
+    reply = place_order(client, body)
+    wait_for_status(client, reply["order_id"], *statuses)
+    return reply["order_id"], urlparse(reply["tracking_url"]).path
+
+
+def page(client: Any, path: str) -> str:
+    response = client.http.get(path, headers=HTML)
+    assert response.status_code == 200, response.body
+    html: str = response.body.decode()
+    return html
+
+
+def hidden(html: str, form_id: str) -> dict[str, str]:
+    """The hidden fields of one form of the page (its form token and key)."""
+    form = re.search(rf'<form[^>]*id="{form_id}"[^>]*>(.*?)</form>', html, re.S)
+    assert form, f"no #{form_id} on the page"
+    found = re.findall(r'<input type="hidden" name="(csrf|key)" value="([^"]*)">', form.group(1))
+    return {name: unescape(value) for name, value in found}
+
+
+def post_form(
+    client: Any, path: str, action: str, fields: Any, headers: dict[str, str] | None = None
+) -> Any:
+    return client.http.post(
+        f"{path}/forms/{action}", headers=FORM | (headers or {}), body=urlencode(fields, doseq=True)
+    )
+
+
+def followed(client: Any, path: str, action: str, response: Any) -> tuple[str, str]:
+    """The 303's target, as the browser resolves it from the form's address, and that page."""
+    assert response.status_code == 303, response.body
+    target = urljoin(f"http://shop.test{path}/forms/{action}", response.headers["Location"])
+    location = urlparse(target)
+    assert location.path == path
+    return location.query, page(client, f"{location.path}?{location.query}")
+
+
+def notice(html: str) -> tuple[str, str]:
+    found = re.search(
+        r'<p class="notice[^"]*" id="notice"[^>]*data-outcome="(\w+)">([^<]*)</p>', html
+    )
+    assert found, "no notice on the page"
+    return found.group(1), unescape(found.group(2))
+
+
+@pytest.fixture
+def wide_payment_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the tests' scale the 48 hours are 8 seconds (the boundary: tests/service)."""
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+
+
+def test_the_page_s_forms_post_to_this_site_without_javascript(client: Any) -> None:
+    _, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
+    response = client.http.get(path, headers=HTML)
+    html = response.body.decode()
+
+    token = path.rsplit("/", 1)[1]
+    for form_id, action in (("form-cancel", "cancel"), ("form-ticket", "tickets")):
+        assert re.search(
+            rf'id="{form_id}" method="post" action="{re.escape(token)}/forms/{action}"', html
+        )
+        assert set(hidden(html, form_id)) == {"csrf", "key"}
+    assert "form-action 'self'" in response.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("action", ["cancel", "returns", "tickets", "payment"])
+def test_a_forged_tracking_token_is_404(client: Any, action: str) -> None:
+    _, path = placed(client, "SHIPPED")
+    forged = path[:-1] + ("0" if path[-1] != "0" else "1")
+    assert_problem(post_form(client, forged, action, {"csrf": "k1.x", "key": "k"}), 404, "token")
+
+
+def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
+    client: Any, deps: Any
+) -> None:
+    order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
+    good = hidden(page(client, path), "form-cancel")
+    other_id, other_path = placed(
+        client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None
+    )
+    other = hidden(page(client, other_path), "form-cancel")
+
+    # No form token, a made-up one, and another order's page's: none is this page's.
+    for csrf in (None, "k1.00000000000000000000000000000000", other["csrf"], good["csrf"] + "0"):
+        fields = {"key": good["key"]} | ({"csrf": csrf} if csrf is not None else {})
+        assert_problem(post_form(client, path, "cancel", fields), 403, "csrf")
+    # The right token, but the browser says the post came from another site.
+    cross_site = post_form(client, path, "cancel", good, {"Sec-Fetch-Site": "cross-site"})
+    assert_problem(cross_site, 403, "Sec-Fetch-Site")
+    # JSON is the other routes' business.
+    assert_problem(
+        client.http.post(f"{path}/forms/cancel", headers=JSON, body='{"csrf": "x"}'),
+        415,
+        "Content-Type",
+    )
+
+    assert deps.store.get_order(order_id).status.value == "READY_FOR_PICKUP"
+    assert deps.store.get_order(other_id).status.value == "READY_FOR_PICKUP"
+
+
+def test_cancelling_with_the_form_goes_back_to_the_page_saying_so_in_english(
+    client: Any, deps: Any
+) -> None:
+    order_id, path = placed(
+        client, "READY_FOR_PICKUP", locale="en", lines=[PICKUP_LINE], shipping_address=None
+    )
+    response = post_form(client, path, "cancel", hidden(page(client, path), "form-cancel"))
+
+    query, shown = followed(client, path, "cancel", response)
+    assert query == "form=cancel&outcome=done"
+    assert notice(shown) == ("done", "We have cancelled your order. You will not be charged.")
+    assert 'data-status="CANCELLED"' in shown
+    assert deps.store.get_order(order_id).status.value == "CANCELLED"
+    # Too late now: the same form again says so, as a notice, not an error page.
+    again = post_form(client, path, "cancel", hidden(page(client, path), "form-ticket"))
+    _, shown = followed(client, path, "cancel", again)
+    assert notice(shown)[0] == "done"  # cancelling a cancelled order answers the same
+
+
+def test_a_shipped_order_s_cancel_form_is_told_it_is_too_late(client: Any, deps: Any) -> None:
+    order_id, path = placed(client, "SHIPPED")
+    tokens = hidden(page(client, path), "form-ticket")
+    _, shown = followed(client, path, "cancel", post_form(client, path, "cancel", tokens))
+    assert notice(shown) == ("conflict", "Eso ya no se puede hacer con este pedido.")
+    assert deps.store.get_order(order_id).status.value == "SHIPPED"
+
+
+def test_a_question_with_a_missing_subject_names_it_and_opens_nothing(
+    client: Any, deps: Any
+) -> None:
+    order_id, path = placed(client, "SHIPPED")
+    tokens = hidden(page(client, path), "form-ticket")
+
+    response = post_form(
+        client,
+        path,
+        "tickets",
+        tokens | {"type": "question", "subject": " ", "description": "¿Talla?"},
+    )
+
+    query, shown = followed(client, path, "tickets", response)
+    assert query == "form=tickets&outcome=invalid&fields=subject"
+    assert notice(shown) == ("invalid", "Revisa estos campos: Asunto.")
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert customer_360(client, customer_id)["tickets"] == []
+
+
+def test_a_question_sent_twice_from_one_page_opens_one_ticket(client: Any, deps: Any) -> None:
+    order_id, path = placed(client, "SHIPPED")
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "complaint",
+        "subject": "Caja rota",
+        "description": "Llegó aplastada",
+    }
+
+    first = post_form(client, path, "tickets", fields)
+    second = post_form(client, path, "tickets", fields)
+
+    _, shown = followed(client, path, "tickets", first)
+    assert notice(shown) == ("done", "Hemos recibido tu mensaje. Te responderemos por correo.")
+    assert second.status_code == 303
+    customer_id = deps.store.get_order(order_id).customer_id
+    tickets = customer_360(client, customer_id)["tickets"]
+    assert [(t["type"], t["subject"], t["order_id"]) for t in tickets] == [
+        ("complaint", "Caja rota", order_id)
+    ]
+
+
+def test_returning_lines_and_quantities_with_the_form(client: Any, deps: Any) -> None:
+    mug = fresh_sku(deps, {"WH-GETAFE": 3})
+    lines = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"},
+        {"sku": mug, "quantity": 1, "fulfillment": "ship"},
+    ]
+    order_id, path = placed(client, "SHIPPED", lines=lines)
+    order = deps.store.get_order(order_id)
+    for fulfillment in order.fulfillments:
+        assert fulfillment.shipment is not None
+        post_carrier_event(client, fulfillment.shipment.tracking_number)
+    wait_for_status(client, order_id, "DELIVERED")
+    tokens = hidden(page(client, path), "form-return")
+    base = tokens | {"sku": ["TSHIRT-BLK-M", mug], "reason": "Talla", "channel": "mail"}
+
+    # Nothing chosen, then a quantity that is no number: named, nothing stored.
+    for quantities, field in ((["0", ""], "lines"), (["x", "1"], "quantity")):
+        response = post_form(client, path, "returns", base | {"quantity": quantities})
+        query, _ = followed(client, path, "returns", response)
+        assert "outcome=invalid" in query and "fields=lines" in query, (field, query)
+    assert deps.store.get_order(order_id).returns == []
+
+    response = post_form(
+        client, path, "returns", base | {"quantity": ["1", "0"], "location_id": "ST-MADRID"}
+    )
+    _, shown = followed(client, path, "returns", response)
+    assert notice(shown)[0] == "done"
+    (asked,) = deps.store.get_order(order_id).returns
+    assert [(line.sku, line.quantity) for line in asked.lines] == [("TSHIRT-BLK-M", 1)]
+    assert asked.channel == "mail"
+
+
+@pytest.mark.usefixtures("wide_payment_window")
+def test_paying_again_with_the_form_after_a_declined_card(client: Any, deps: Any) -> None:
+    order_id, path = placed(client, "REJECTED", payment={"method": "card", "token": "tok_declined"})
+    tokens = hidden(page(client, path), "form-pay")
+
+    response = post_form(client, path, "payment", tokens | {"token": "tok_visa"})
+
+    _, shown = followed(client, path, "payment", response)
+    assert notice(shown)[0] == "done"
+    wait_for_status(client, order_id, "SHIPPED")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "form=nothing&outcome=done",
+        "form=cancel&outcome=great",
+        "form=cancel&outcome=invalid&fields=%3Cb%3E",
+    ],
+)
+def test_a_tampered_page_address_is_422_naming_the_parameter(client: Any, query: str) -> None:
+    _, path = placed(client, "SHIPPED")
+    response = client.http.get(f"{path}?{query}", headers=HTML)
+    assert response.status_code == 422, response.body

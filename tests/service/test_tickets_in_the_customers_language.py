@@ -1,0 +1,140 @@
+"""Tickets we open for a customer speak the order's language: the complaint a low survey
+score opens, the late-delivery ticket and the carrier-exception one, and the emails that
+tell the customer about them (the late delivery's ticket is not mailed: its own email said
+it at that moment)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.surveys import SurveyAnswer
+from chalicelib.domain.tickets import Ticket, TicketStatus
+from chalicelib.ports import CustomerRecord
+from chalicelib.services import sla, survey_links, surveys, tickets
+from tests.fakes import Outgoing, RecordingEvents
+from tests.service import flows
+
+# Words an English order must never show its customer, and the other way round.
+ENGLISH = ("Low satisfaction", "The customer left no comment", "Carrier exception", "Promised by")
+SPANISH = ("Valoración de", "No dejaste", "Incidencia", "Prometida", "Hemos", "Sentimos")
+
+
+def _customer(locale: str) -> dict[str, Any]:
+    return flows.body()["customer"] | {"locale": locale}
+
+
+def _tickets_of(deps: Deps, customer_id: str, kind: str) -> list[Ticket]:
+    listed, _ = deps.customers.records(customer_id, CustomerRecord.TICKETS)
+    found = [tickets.get_ticket(t["ticket_id"], deps) for t in listed if t["type"] == kind]
+    return found
+
+
+def _ticket_emails(deps: Deps) -> list[str]:
+    """Deliver every ticket event to the email subscriber; each email's subject and text."""
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    before = len(deps.mailer.sent)
+    for event in list(deps.events.published):
+        if tickets.is_ticket_event(event):
+            tickets.mail_ticket_event(event, deps)
+    return [mail["parts"] for mail in deps.mailer.sent[before:]]
+
+
+def _rate(deps: Deps, order_id: str, score: int, comment: str | None) -> None:
+    token = survey_links.survey_url(order_id, deps).rsplit("/", 1)[1]
+    order = surveys.order_of_token(token, deps)
+    surveys.answer(order, SurveyAnswer(score=score, comment=comment), deps)
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "no_comment", "email_subject", "other"),
+    [
+        (
+            "es",
+            "Valoración de 1/5 del pedido",
+            "No dejaste ningún comentario.",
+            "Sentimos que tu pedido",
+            ENGLISH,
+        ),
+        (
+            "en",
+            "Rating of 1/5 for order",
+            "You left no comment.",
+            "We are sorry your order",
+            SPANISH,
+        ),
+    ],
+)
+def test_a_low_score_s_complaint_and_its_email_speak_the_order_s_language(
+    deps: Deps,
+    locale: str,
+    subject: str,
+    no_comment: str,
+    email_subject: str,
+    other: tuple[str, ...],
+) -> None:
+    order = flows.delivered(deps, customer=_customer(locale))
+    assert order.customer_id is not None
+    _rate(deps, order.order_id, 1, None)
+
+    (complaint,) = _tickets_of(deps, order.customer_id, "complaint")
+    assert complaint.subject == f"{subject} {order.order_id}"
+    assert complaint.description == no_comment
+    (email,) = _ticket_emails(deps)
+    assert email.startswith(f"{email_subject} {order.order_id}")
+    assert complaint.ticket_id in email
+    assert not [word for word in other if word in email]
+
+
+def test_the_customer_s_own_comment_is_the_complaint_s_description(deps: Deps) -> None:
+    order = flows.delivered(deps, customer=_customer("en"))
+    assert order.customer_id is not None
+    _rate(deps, order.order_id, 2, "It arrived broken")
+    (complaint,) = _tickets_of(deps, order.customer_id, "complaint")
+    assert complaint.description == "It arrived broken"
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "description", "other"),
+    [
+        ("es", "Entrega con retraso: rapido", "Prometida para el", ENGLISH),
+        ("en", "Late delivery: rapido", "Promised by", SPANISH),
+    ],
+)
+def test_a_late_delivery_ticket_speaks_the_order_s_language_and_is_not_mailed_twice(
+    deps: Deps, locale: str, subject: str, description: str, other: tuple[str, ...]
+) -> None:
+    order = flows.shipped(deps, customer=_customer(locale))
+    assert order.customer_id is not None
+    (fulfillment,) = order.fulfillments
+    assert sla.record_breach(order.order_id, fulfillment.fulfillment_id, deps)
+
+    (late,) = _tickets_of(deps, order.customer_id, "late_delivery")
+    assert late.subject.startswith(subject), late.subject
+    assert late.description.startswith(description), late.description
+    assert "UTC" not in late.description and "+00:00" not in late.description
+    # The late-delivery email told the customer; the ticket's opening adds no second one.
+    assert _ticket_emails(deps) == []
+    # Its resolution is news: mailed, in the order's language.
+    tickets.update_ticket(late.ticket_id, TicketStatus.RESOLVED, "On its way", "ops", deps)
+    (resolved,) = _ticket_emails(deps)
+    assert late.subject in resolved
+    assert not [word for word in other if word in resolved]
+
+
+def test_a_carrier_exception_ticket_and_its_email_speak_the_order_s_language(deps: Deps) -> None:
+    order = flows.shipped(deps, customer=_customer("es"))
+    assert order.customer_id is not None
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
+
+    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    assert problem.subject == f"Incidencia con tu paquete: Rapido {shipment.tracking_number}"
+    assert problem.description.startswith("El transportista nos avisó de un problema")
+    (email,) = _ticket_emails(deps)
+    assert email.startswith(f"Hemos abierto tu consulta {problem.ticket_id}: Incidencia")
+    assert not [word for word in ENGLISH if word in email]

@@ -1,0 +1,69 @@
+"""What the tracking page says after a plain form was posted: every action and outcome has
+its words in Spanish and in English, and a problem's fields are named with the page's own
+labels, never with the API's field paths."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.presentation.track_forms import (
+    FIELD_PATTERN,
+    FIELD_WORDS,
+    FormAction,
+    FormOutcome,
+    field_labels,
+    form_field,
+    form_notice,
+)
+from chalicelib.presentation.wording import Language
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("action", list(FormAction))
+@pytest.mark.parametrize("outcome", list(FormOutcome))
+def test_every_action_and_outcome_has_words_in_each_language(
+    language: Language, action: FormAction, outcome: FormOutcome
+) -> None:
+    notice = form_notice(language, action, outcome)
+    assert notice.text.strip()
+    assert notice.error is (outcome is not FormOutcome.DONE)
+    other = Language.EN if language is Language.ES else Language.ES
+    assert notice.text != form_notice(other, action, outcome).text
+
+
+@pytest.mark.parametrize(
+    ("problem_field", "form_field_name"),
+    [
+        ("lines", "lines"),
+        ("lines.0.quantity", "lines"),
+        ("quantity.1", "lines"),
+        ("sku.0", "lines"),
+        ("payment.token", "token"),
+        ("reason", "reason"),
+        ("location_id", "location_id"),
+        ("csrf", None),
+        ("Idempotency-Key", None),
+        ("body", None),
+    ],
+)
+def test_a_problem_s_field_is_the_form_field_the_customer_sees(
+    problem_field: str, form_field_name: str | None
+) -> None:
+    assert form_field(problem_field) == form_field_name
+
+
+def test_invalid_fields_are_named_with_the_page_s_labels() -> None:
+    spanish = form_notice(Language.ES, FormAction.RETURNS, FormOutcome.INVALID, ["reason", "lines"])
+    assert spanish.text == "Revisa estos campos: Motivo, Cantidad."
+    english = form_notice(Language.EN, FormAction.PAYMENT, FormOutcome.INVALID, ["token", "x"])
+    assert english.text == "Please check these fields: New card."
+    assert field_labels(Language.EN)["subject"] == "Subject"
+
+
+def test_the_page_address_takes_only_known_field_lists() -> None:
+    assert re.fullmatch(FIELD_PATTERN, ",".join(FIELD_WORDS))
+    assert re.fullmatch(FIELD_PATTERN, "reason")
+    for tampered in ("", "reason,", "<b>", "reason;subject", "reasons"):
+        assert not re.fullmatch(FIELD_PATTERN, tampered), tampered
