@@ -143,8 +143,8 @@ def test_a_web_order_is_shipped_delivered_tracked_returned_and_refunded(shop: Sh
     assert shipment["tracking_number"] in text_of(by_status["SHIPPED"])
     assert "días" in text_of(by_status["DELIVERED"])
     # The confirmation shows the breakdown: free shipping, the IVA the price includes.
-    assert "Envío: Gratis" in text_of(by_status["PAID"])
-    assert "IVA incluido (21\xa0%)" in text_of(by_status["PAID"])
+    assert "Envío: Gratis" in text_of(by_status["RESERVED"])
+    assert "IVA incluido (21\xa0%)" in text_of(by_status["RESERVED"])
     assert "reembolsado" in text_of(by_status["RETURNED"])
     # The refund in Spanish notation ("99,80 €"), not "99.80 EUR".
     spanish = expected_total["amount"].replace(".", ",") + "\xa0€"
