@@ -21,14 +21,13 @@ from chalicelib.services import (
     compensation,
     customer_projection,
     fulfillment_steps,
-    notify,
+    order_event_subscribers,
     payment_steps,
     return_steps,
     settlement,
     sla,
     step_models,
     stock_steps,
-    tickets,
 )
 from chalicelib.services import (
     opportunities as opportunities_service,
@@ -110,38 +109,13 @@ def mark_compensation_failed(event: dict[str, Any], context: Any) -> dict[str, A
 @app.on_sns_message(topic=settings().order_events_topic_name)
 @tracer.capture_method
 def on_order_event(event: SNSEvent) -> None:
-    """Email the customer about an order event (once per event)."""
+    """Everything that follows an order event, once per event: the customer's email, the
+    customer 360 projection, the opportunities (one invocation per event, not per handler)."""
     message = json.loads(event.message)
-    mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
-    message_id = mail(message, deps())
-    if message_id is not None:
-        customer_projection.record_email(message, message_id, deps())
+    outcomes = order_event_subscribers.handle_order_event(message, deps())
     logger.info(
         "order event handled",
-        extra={"event_id": message.get("event_id"), "email": message_id is not None},
-    )
-
-
-@app.on_sns_message(topic=settings().order_events_topic_name)
-@tracer.capture_method
-def project_customer_view(event: SNSEvent) -> None:
-    """Keep the customer 360 up to date with an order event (once per event)."""
-    message = json.loads(event.message)
-    changed = customer_projection.project_order_event(message, deps())
-    logger.info(
-        "customer view projected",
-        extra={"event_id": message.get("event_id"), "changed": changed},
-    )
-
-
-@app.on_sns_message(topic=settings().order_events_topic_name)
-@tracer.capture_method
-def follow_up_opportunities(event: SNSEvent) -> None:
-    """Open, convert or subscribe from an order's status event (safe to run twice)."""
-    message = json.loads(event.message)
-    moved = opportunities_service.follow_order_event(message, deps())
-    logger.info(
-        "opportunities followed up", extra={"event_id": message.get("event_id"), "moved": moved}
+        extra={"event_id": message.get("event_id"), "outcomes": outcomes},
     )
 
 

@@ -106,7 +106,7 @@ class LocalStack:
         lambda_adaptations.dispatch_lambdas_in_process(self.lambdas)
         subscribe_handlers(
             self.settings["ORQUESTA_ORDER_EVENTS_TOPIC"],
-            ["on_order_event", "project_customer_view", "follow_up_opportunities"],
+            ["on_order_event"],
             REGION,
             ACCOUNT_ID,
             prefix,

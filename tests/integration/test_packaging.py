@@ -342,7 +342,6 @@ def test_every_asynchronous_function_dead_letters_to_an_encrypted_queue_that_ala
     asynchronous = [f for f in functions if f.asynchronous]
     assert {f.logical_id for f in asynchronous} >= {
         "OnOrderEvent",
-        "ProjectCustomerView",
         "CheckSla",
         "ReviewSegments",
     }
