@@ -88,11 +88,7 @@ for _name, (_model, _service) in STEPS.items():
 @app.lambda_function(name="await_returns")
 @tracer.capture_lambda_handler
 def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The return window: OpenReturnWindow (no token) asks how long it still runs from the
-    delivery; AwaitReturns parks its token."""
-    if "task_token" not in event:
-        window = step_models.OrderStep.model_validate(event)
-        return return_steps.open_return_window(window, deps()).model_dump(mode="json")
+    """The return window: AwaitReturns parks its token (or releases it at once)."""
     step = step_models.AwaitInput.model_validate(event)
     return return_steps.await_returns(step, deps()).model_dump(mode="json")
 
@@ -104,6 +100,11 @@ def mark_compensation_failed(event: dict[str, Any], context: Any) -> dict[str, A
     step = compensation.AttentionInput.model_validate(event)
     compensation.mark_compensation_failed(step, deps())
     return {}
+
+
+# The SNS subscriptions' filters (scope, policy) by handler: the packaged template and the
+# local stack subscribe with them (Chalice's on_sns_message has no filter of its own).
+SNS_FILTERS = {"on_order_event": order_event_subscribers.subscription_filter()}
 
 
 @app.on_sns_message(topic=settings().order_events_topic_name)

@@ -22,6 +22,18 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any], "Deps"], object]
 
+# Event types on the topic that no handler acts on: a capture or a void tells the books,
+# not the customer (the email, the 360 and the opportunities follow the status changes
+# and refunds). The subscription filters them out, so they cost no invocation; other
+# subscribers of the topic still get them. tests/service/test_order_event_subscriber.py
+# proves every handler does nothing with them.
+IGNORED_TYPES = ("payment.capture", "payment.void")
+
+
+def subscription_filter() -> tuple[str, dict[str, Any]]:
+    """The SNS subscription's filter (scope, policy): every event but ``IGNORED_TYPES``."""
+    return "MessageBody", {"type": [{"anything-but": list(IGNORED_TYPES)}]}
+
 
 class SubscriberFailed(Exception):
     """One or more handlers of an order event failed; the others ran. Raised so the

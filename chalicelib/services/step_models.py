@@ -60,12 +60,5 @@ class DispatchOutput(BaseModel):
     keep_waiting: bool = False
 
 
-class ReturnWindowOutput(BaseModel):
-    """How long the workflow holds the order open for returns."""
-
-    wait_seconds: int = 1
-    open: bool = False
-
-
 class Empty(BaseModel):
     """Steps with nothing to report."""

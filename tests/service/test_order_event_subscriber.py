@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.ports.persistence import CustomerRecord
-from chalicelib.services import order_event_subscribers
+from chalicelib.services import order_event_subscribers, ordering
 from chalicelib.services.order_event_subscribers import (
+    IGNORED_TYPES,
     SubscriberFailed,
     handle_order_event,
 )
@@ -131,3 +132,22 @@ def test_an_email_that_failed_is_sent_on_the_retry_and_the_rest_is_not_repeated(
 
     assert len(mailer.sent) == 1
     assert deps.customers.metrics(order.customer_id).order_count == 1
+
+
+def test_the_events_the_subscription_filters_out_move_no_handler(deps: Deps) -> None:
+    # The subscription drops IGNORED_TYPES before they invoke anything: prove that every
+    # handler would have done nothing with them, on a captured and a voided order.
+    delivered = flows.delivered(deps)
+    cancelled = flows.reserved(deps)
+    ordering.cancel_order(cancelled.order_id, deps)
+    ignored = [e for e in _order_events(deps) if e["type"] in IGNORED_TYPES]
+    assert {e["type"] for e in ignored} == set(IGNORED_TYPES)
+    assert delivered.customer_id is not None and isinstance(deps.mailer, Outgoing)
+    sent, metrics = len(deps.mailer.sent), deps.customers.metrics(delivered.customer_id)
+
+    for event in ignored:
+        outcomes = handle_order_event(event, deps)
+        assert not any(outcomes.values()), (event["type"], outcomes)
+
+    assert len(deps.mailer.sent) == sent
+    assert deps.customers.metrics(delivered.customer_id) == metrics

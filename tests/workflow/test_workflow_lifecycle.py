@@ -114,7 +114,6 @@ def test_web_order_is_delivered_then_returned_in_store_and_refunded(
         "AwaitHandover",
         "DispatchFulfillment",
         "AwaitCompletion",
-        "OpenReturnWindow",
         "AwaitReturns",
         "OrderClosed",
     ]
