@@ -55,9 +55,9 @@ STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
     "authorize_payment": (step_models.OrderStep, payment_steps.authorize_payment),  # → PAID
     "reserve_stock": (step_models.OrderStep, stock_steps.reserve_stock),  # → RESERVED
     "reject_order": (step_models.RejectOrderInput, payment_steps.reject_order),  # → REJECTED
-    # Book the carrier or mark ready for pick-up; park the wait's token; breach or uncollected.
-    "dispatch_fulfillment": (step_models.FulfillmentStep, fulfillment_steps.dispatch_fulfillment),
-    "await_fulfillment": (step_models.AwaitInput, fulfillment_steps.await_fulfillment),
+    # Book the carrier or mark ready for pick-up, and park the wait's token (one invocation);
+    # then a breach or an uncollected pick-up when the wait runs out.
+    "dispatch_fulfillment": (step_models.DispatchInput, fulfillment_steps.dispatch_and_await),
     "handle_fulfillment_timeout": (
         step_models.FulfillmentStep,
         fulfillment_steps.handle_fulfillment_timeout,

@@ -285,7 +285,7 @@ def settle(stack: Any, parked_before: int, parked: int, timeout: float) -> bool:
     """Wait until ``parked`` more executions have parked their delivery token, then for
     every queued SNS delivery."""
     ok = wait_until(
-        lambda: invocations(stack, "await_fulfillment") >= parked_before + parked, timeout
+        lambda: invocations(stack, "dispatch_fulfillment") >= parked_before + parked, timeout
     )
     return drain(stack, timeout) and ok
 
@@ -386,7 +386,7 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
     # 1. Warm-up (excluded): routers, clients, parsed definitions, connection pools.
     # The first request goes alone: Powertools' persistence layer configures itself on first
     # use without a lock, and concurrent first requests can see it half-configured.
-    parked = invocations(stack, "await_fulfillment")
+    parked = invocations(stack, "dispatch_fulfillment")
     warm = drive(url, [order_job(10_000), baseline_job(0)], 1)
     warm += drive(url, [order_job(10_001 + i) for i in range(options.warmup)], threads)
     drive(url, [baseline_job(i) for i in range(3 * threads)], threads)
@@ -398,7 +398,7 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
     phase("baseline")
 
     # 3. Orders until SHIPPED.
-    parked = invocations(stack, "await_fulfillment")
+    parked = invocations(stack, "dispatch_fulfillment")
     before_a = counters(stack)
     jobs = [order_job(i) for i in range(n)]
     with Prober(url) as prober:

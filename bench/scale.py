@@ -117,7 +117,7 @@ def orders_per_s(stack: Any, orders: int, threads: int, budget: float) -> tuple[
     """The orders phase again: orders/s to SHIPPED, and how many got there."""
     from bench import run as bench  # here: run imports this module
 
-    parked = bench.invocations(stack, "await_fulfillment")
+    parked = bench.invocations(stack, "dispatch_fulfillment")
     jobs = [bench.order_job(50_000 + i) for i in range(orders)]
     first_post = time.monotonic()
     placed = bench.drive(stack.url, jobs, threads)

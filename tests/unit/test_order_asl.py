@@ -40,7 +40,6 @@ HAPPY_DELIVERED_PATH = [
     "ReserveStock",
     "FulfilEach",
     "AwaitHandover",
-    "DispatchFulfillment",
     "AwaitCompletion",
     "AwaitReturns",
     "OrderClosed",
@@ -156,7 +155,7 @@ def test_a_timed_out_step_is_retried_but_a_timed_out_wait_is_not(machine: Machin
 
 def test_every_lambda_task_outlasts_the_lambda_timeout(machine: Machine) -> None:
     tasks = _lambda_tasks(machine)
-    assert len(tasks) == 7
+    assert len(tasks) == 6
     short = [
         (name, state.get("TimeoutSeconds"))
         for name, state in tasks
@@ -266,7 +265,7 @@ def test_every_state_ends_or_moves_on(machine: Machine) -> None:
     assert stuck == []
 
 
-def test_happy_delivered_path_takes_at_most_eight_state_entries(machine: Machine) -> None:
+def test_happy_delivered_path_takes_at_most_seven_state_entries(machine: Machine) -> None:
     entered: list[str] = []
 
     def walk(scope: Machine) -> None:
@@ -281,7 +280,7 @@ def test_happy_delivered_path_takes_at_most_eight_state_entries(machine: Machine
 
     walk(machine)
     assert entered == HAPPY_DELIVERED_PATH
-    assert len(entered) <= 8
+    assert len(entered) <= 7
 
 
 def test_asl_uses_only_what_moto_can_run(machine: Machine) -> None:
