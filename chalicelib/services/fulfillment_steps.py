@@ -51,7 +51,9 @@ def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:
     finds it passed."""
     wait_ends = step.entered_at + timedelta(seconds=step.wait_seconds)
     fulfillment = FulfillmentStep(order_id=step.order_id, fulfillment_id=step.fulfillment_id)
-    dispatch_fulfillment(fulfillment, deps, wait_ends)
+    # The first run parks the token with the dispatch's own write; a retry (dispatched
+    # already) parks its new token below.
+    dispatch_fulfillment(fulfillment, deps, wait_ends, step.task_token)
     parked = AwaitInput(
         order_id=step.order_id, task_token=step.task_token, fulfillment_id=step.fulfillment_id
     )
@@ -59,12 +61,15 @@ def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:
 
 
 def dispatch_fulfillment(
-    step: FulfillmentStep, deps: Deps, wait_ends: datetime | None = None
+    step: FulfillmentStep,
+    deps: Deps,
+    wait_ends: datetime | None = None,
+    task_token: str | None = None,
 ) -> DispatchOutput:
     """Ship: book the carrier, take the units off the shelf. Pick-up: mark ready with a
     pick-up code. Returns how long to wait for delivery or collection. ``wait_ends``: when
     the workflow's wait will run out; the promise and the pick-up deadline are kept within
-    it."""
+    it. ``task_token``: the wait's, parked on the fulfillment in the same write."""
     now = deps.clock()
     config = deps.settings
 
@@ -74,6 +79,8 @@ def dispatch_fulfillment(
         fulfillment = order.fulfillment(step.fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.PENDING:
             return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
+        if task_token is not None:
+            fulfillment.task_token = task_token
         if fulfillment.type is FulfillmentType.SHIP:
             carrier, promised = shipment_promise(order, fulfillment.location_id, deps)
             # The promise the shopper was given is the SLA the carrier is held to; the
@@ -151,6 +158,8 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
             # The cancel released the waits before this one was parked.
             return Unchanged(_Parked.CANCELLED)
         fulfillment = order.fulfillment(step.fulfillment_id or "")
+        if fulfillment.task_token == step.task_token:
+            return Unchanged(_Parked.WAITING)  # parked with the dispatch's write
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
             FulfillmentStatus.CANCELLED,

@@ -74,6 +74,9 @@ def test_a_retried_dispatch_books_and_captures_once_and_parks_the_new_token(
     first = _step(order, FulfillmentType.SHIP, 3600, "tok-1")
     fulfillment_steps.dispatch_and_await(first, deps)
     booked = deps.store.get_order(order.order_id)
+    # Two order writes: the dispatch with its token parked, and the capture settled.
+    assert booked.version == order.version + 2
+    assert booked.fulfillments[0].task_token == "tok-1"
 
     fulfillment_steps.dispatch_and_await(first.model_copy(update={"task_token": "tok-2"}), deps)
 
