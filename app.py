@@ -18,18 +18,16 @@ from chalicelib.api.log_context import install as install_log_context
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
 from chalicelib.services import (
-    campaign_projection,
     compensation,
     customer_projection,
     fulfillment_steps,
-    notify,
+    order_event_subscribers,
     payment_steps,
     return_steps,
     settlement,
     sla,
     step_models,
     stock_steps,
-    tickets,
 )
 from chalicelib.services import (
     opportunities as opportunities_service,
@@ -57,9 +55,9 @@ STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
     "authorize_payment": (step_models.OrderStep, payment_steps.authorize_payment),  # → PAID
     "reserve_stock": (step_models.OrderStep, stock_steps.reserve_stock),  # → RESERVED
     "reject_order": (step_models.RejectOrderInput, payment_steps.reject_order),  # → REJECTED
-    # Book the carrier or mark ready for pick-up; park the wait's token; breach or uncollected.
-    "dispatch_fulfillment": (step_models.FulfillmentStep, fulfillment_steps.dispatch_fulfillment),
-    "await_fulfillment": (step_models.AwaitInput, fulfillment_steps.await_fulfillment),
+    # Book the carrier or mark ready for pick-up, and park the wait's token (one invocation);
+    # then a breach or an uncollected pick-up when the wait runs out.
+    "dispatch_fulfillment": (step_models.DispatchInput, fulfillment_steps.dispatch_and_await),
     "handle_fulfillment_timeout": (
         step_models.FulfillmentStep,
         fulfillment_steps.handle_fulfillment_timeout,
@@ -90,11 +88,7 @@ for _name, (_model, _service) in STEPS.items():
 @app.lambda_function(name="await_returns")
 @tracer.capture_lambda_handler
 def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The return window: OpenReturnWindow (no token) asks how long it still runs from the
-    delivery; AwaitReturns parks its token."""
-    if "task_token" not in event:
-        window = step_models.OrderStep.model_validate(event)
-        return return_steps.open_return_window(window, deps()).model_dump(mode="json")
+    """The return window: AwaitReturns parks its token (or releases it at once)."""
     step = step_models.AwaitInput.model_validate(event)
     return return_steps.await_returns(step, deps()).model_dump(mode="json")
 
@@ -108,52 +102,22 @@ def mark_compensation_failed(event: dict[str, Any], context: Any) -> dict[str, A
     return {}
 
 
+# The SNS subscriptions' filters (scope, policy) by handler: the packaged template and the
+# local stack subscribe with them (Chalice's on_sns_message has no filter of its own).
+SNS_FILTERS = {"on_order_event": order_event_subscribers.subscription_filter()}
+
+
 @app.on_sns_message(topic=settings().order_events_topic_name)
 @tracer.capture_method
 def on_order_event(event: SNSEvent) -> None:
-    """Email the customer about an order event (once per event)."""
+    """Everything that follows an order event, once per event: the customer's email, the
+    customer 360 projection, the opportunities, the campaign figures (one invocation per
+    event, not per handler)."""
     message = json.loads(event.message)
-    mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
-    message_id = mail(message, deps())
-    if message_id is not None:
-        customer_projection.record_email(message, message_id, deps())
+    outcomes = order_event_subscribers.handle_order_event(message, deps())
     logger.info(
         "order event handled",
-        extra={"event_id": message.get("event_id"), "email": message_id is not None},
-    )
-
-
-@app.on_sns_message(topic=settings().order_events_topic_name)
-@tracer.capture_method
-def project_customer_view(event: SNSEvent) -> None:
-    """Keep the customer 360 up to date with an order event (once per event)."""
-    message = json.loads(event.message)
-    changed = customer_projection.project_order_event(message, deps())
-    logger.info(
-        "customer view projected",
-        extra={"event_id": message.get("event_id"), "changed": changed},
-    )
-
-
-@app.on_sns_message(topic=settings().order_events_topic_name)
-@tracer.capture_method
-def follow_up_opportunities(event: SNSEvent) -> None:
-    """Open, convert or subscribe from an order's status event (safe to run twice)."""
-    message = json.loads(event.message)
-    moved = opportunities_service.follow_order_event(message, deps())
-    logger.info(
-        "opportunities followed up", extra={"event_id": message.get("event_id"), "moved": moved}
-    )
-
-
-@app.on_sns_message(topic=settings().order_events_topic_name)
-@tracer.capture_method
-def project_campaigns(event: SNSEvent) -> None:
-    """Keep the campaign figures from an order's status event (once per event)."""
-    message = json.loads(event.message)
-    changed = campaign_projection.project_campaign_event(message, deps())
-    logger.info(
-        "campaigns projected", extra={"event_id": message.get("event_id"), "changed": changed}
+        extra={"event_id": message.get("event_id"), "outcomes": outcomes},
     )
 
 

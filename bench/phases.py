@@ -1,7 +1,8 @@
 """The bench's load without its extras, for profiling the local stack (docs/performance.md).
 
-``python -m bench.phases ORDERS THREADS DELIVERED`` runs phases 1-4 of ``make bench``
-(warm-up, baseline, orders to SHIPPED, delivery of a sample), prints the bench's table
+``python -m bench.phases ORDERS THREADS DELIVERED [STORED]`` runs phases 1-4 of ``make
+bench`` (warm-up, baseline, orders to SHIPPED, delivery of a sample) and, given STORED,
+the bench's measurement again after storing that many orders; prints the bench's table
 and JSON line, and before stopping the stack one ``GSI_EXAMINED`` line: how many items
 moto looked at for one query on each of the app's GSIs, against the table's size. Run it
 under a profiler, e.g. ``py-spy record --gil --nonblocking --format raw -o cpu.txt --
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import meters
+from bench import meters, scale
 from bench import run as bench
 
 
@@ -81,6 +82,7 @@ def examined() -> dict[str, Any]:
 def main(argv: list[str]) -> None:
     """Start the stack, run phases 1-4, print, stop."""
     orders, threads, delivered = (int(arg) for arg in argv[:3])
+    stored = int(argv[3]) if len(argv) > 3 else 0
     options = bench.Options(orders, threads, delivered, 8, 300.0)
     bench.quiet()
     from infra.local.stack import free_port
@@ -98,6 +100,7 @@ def main(argv: list[str]) -> None:
         stack.start()
         raw = bench.run(stack, options, time.perf_counter() - started)
         print("GSI_EXAMINED " + json.dumps(examined()), flush=True)
+        raw["after_stored"] = scale.after_stored(stack, stored, threads, options.budget, raw)
     finally:
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         stack.stop()
@@ -105,7 +108,7 @@ def main(argv: list[str]) -> None:
     raw["total_s"] = time.perf_counter() - started
     fig = bench.figures(raw)
     print("\n".join(bench.report(raw, fig)), flush=True)
-    print(json.dumps(bench.summary(raw, fig)), flush=True)
+    print(json.dumps(bench.summary(raw, fig) | scale.stored_figures(raw, fig)), flush=True)
 
 
 if __name__ == "__main__":

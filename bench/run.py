@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import checkout, customers, extras, hot_sku, meters
+from bench import checkout, customers, extras, hot_sku, meters, scale
 from bench.cold_import import cold_import_ms
 
 BASELINE_PATH = "/bench/baseline"
@@ -285,7 +285,7 @@ def settle(stack: Any, parked_before: int, parked: int, timeout: float) -> bool:
     """Wait until ``parked`` more executions have parked their delivery token, then for
     every queued SNS delivery."""
     ok = wait_until(
-        lambda: invocations(stack, "await_fulfillment") >= parked_before + parked, timeout
+        lambda: invocations(stack, "dispatch_fulfillment") >= parked_before + parked, timeout
     )
     return drain(stack, timeout) and ok
 
@@ -359,6 +359,7 @@ class Options:
     delivered: int
     warmup: int
     budget: float
+    stored: int = 20_000
 
 
 def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
@@ -380,11 +381,12 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
         now = time.monotonic()
         phases[name] = now - mark
         mark = now
+        scale.progress(f"{name}: {phases[name]:.1f} s")
 
     # 1. Warm-up (excluded): routers, clients, parsed definitions, connection pools.
     # The first request goes alone: Powertools' persistence layer configures itself on first
     # use without a lock, and concurrent first requests can see it half-configured.
-    parked = invocations(stack, "await_fulfillment")
+    parked = invocations(stack, "dispatch_fulfillment")
     warm = drive(url, [order_job(10_000), baseline_job(0)], 1)
     warm += drive(url, [order_job(10_001 + i) for i in range(options.warmup)], threads)
     drive(url, [baseline_job(i) for i in range(3 * threads)], threads)
@@ -396,7 +398,7 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
     phase("baseline")
 
     # 3. Orders until SHIPPED.
-    parked = invocations(stack, "await_fulfillment")
+    parked = invocations(stack, "dispatch_fulfillment")
     before_a = counters(stack)
     jobs = [order_job(i) for i in range(n)]
     with Prober(url) as prober:
@@ -467,6 +469,7 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
         "webhook_latency": [c.seconds for c in hooks],
         "webhook_errors": sum(c.status != 200 for c in hooks),
         "delivered": len(end_to_end),
+        "delivered_ids": list(end_to_end),
         "wall_s": last_shipped - first_post,
         "drained_s": drained - first_post,
         "phases": phases,
@@ -745,6 +748,7 @@ def summary(raw: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
         "emails_per_order": r(fig["emails"]),
         "usd_per_1000_orders": r(fig["usd_total"], 4),
         "usd_per_1000_orders_apart": {k: r(v, 4) for k, v in fig["extra"].items()},
+        "usd_per_1000_orders_all_in": r(fig["usd_total"] + sum(fig["extra"].values()), 4),
     }
 
 
@@ -762,8 +766,14 @@ def parse(argv: list[str] | None) -> Options:
         default=float(env("BENCH_BUDGET_S", "150")),
         help="seconds from the first POST to stop waiting for SHIPPED",
     )
+    parser.add_argument(
+        "--stored",
+        type=int,
+        default=int(env("BENCH_STORED", "20000")),
+        help="orders stored by batch writes before measuring orders/s again (0: skip)",
+    )
     args = parser.parse_args(argv)
-    return Options(args.orders, args.threads, args.delivered, args.warmup, args.budget)
+    return Options(args.orders, args.threads, args.delivered, args.warmup, args.budget, args.stored)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -788,19 +798,25 @@ def main(argv: list[str] | None = None) -> None:
         raw = run(stack, options, time.perf_counter() - started)
         from chalicelib.composition import deps
 
+        scale.progress("inventory race, hot SKU, SLA check reads ...")
         extras_started = time.perf_counter()
         extra = extras.run_extras(deps())
         raw["phases"]["inventory race, hot SKU, SLA check reads"] = (
             time.perf_counter() - extras_started
         )
+        scale.progress("customer 360 (500 orders; 10,000 customers) ...")
         customers_started = time.perf_counter()
         extra["customer_360"] = customers.run_customer_360(stack.url, deps())
         raw["phases"]["customer 360 (500 orders; 10,000 customers)"] = (
             time.perf_counter() - customers_started
         )
+        scale.progress("checkout (quotes, availability) ...")
         checkout_started = time.perf_counter()
         extra["checkout"] = checkout.run_checkout(stack.url)
         raw["phases"]["checkout (quotes, availability)"] = time.perf_counter() - checkout_started
+        raw["after_stored"] = scale.after_stored(
+            stack, options.stored, options.threads, options.budget, raw
+        )
     finally:
         # Executions stopped while parked log an ERROR each; nothing to see at shutdown.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
@@ -819,6 +835,7 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     # After the stack stopped, so its threads do not slow the fresh interpreters.
+    scale.progress("cold import (5 fresh interpreters) ...")
     cold_import = cold_import_ms()
     print(f"Cold import of app (median of 5 fresh interpreters): {cold_import} ms", flush=True)
     line = summary(raw, fig) | {
@@ -834,7 +851,9 @@ def main(argv: list[str] | None = None) -> None:
         "quote_p99_ms": extra["checkout"]["quote"]["p99_ms"],
         "availability_p99_ms": extra["checkout"]["availability"]["p99_ms"],
         "cold_import_ms": cold_import,
+        "deployment_zip_mb": scale.deployment_zip_mb(),
     }
+    line |= scale.stored_figures(raw, fig)
     print(json.dumps(line), flush=True)
 
 

@@ -4,12 +4,12 @@ wait for delivery or collection, and what happens when that wait runs out."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.events import NotCollected, ReadyForPickup, ShipmentSent
-from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
@@ -21,6 +21,7 @@ from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import (
     AwaitInput,
+    DispatchInput,
     DispatchOutput,
     Empty,
     FulfillmentStep,
@@ -30,9 +31,45 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
-def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
+def first_wait_seconds(order: Order, fulfillment: Fulfillment, deps: Deps) -> int:
+    """How long the workflow's first wait for a fulfillment lasts, counted from when its
+    dispatch starts (after the handling pause): until the promise the shopper was given
+    (ship), or the store's pick-up window. Known at reservation, so the dispatch and the
+    wait are one state; ``dispatch_and_await`` keeps every deadline within it."""
+    config = deps.settings
+    if fulfillment.type is FulfillmentType.SHIP:
+        _, promised = shipment_promise(order, fulfillment.location_id, deps)
+        left = config.waits.duration(max(promised - deps.clock(), timedelta(0)))
+        return max(1, int(left.total_seconds()) + 1 - config.waits.handling_seconds)
+    return config.waits.seconds(_pickup_window_hours(fulfillment.location_id, deps) * 3600)
+
+
+def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:
+    """Dispatch the fulfillment (once, however often this runs), then park the wait's
+    token on it. The wait runs out ``wait_seconds`` after its state was entered; the
+    promise or pick-up deadline set here is never later than that, so the timeout always
+    finds it passed."""
+    wait_ends = step.entered_at + timedelta(seconds=step.wait_seconds)
+    fulfillment = FulfillmentStep(order_id=step.order_id, fulfillment_id=step.fulfillment_id)
+    # The first run parks the token with the dispatch's own write; a retry (dispatched
+    # already) parks its new token below.
+    dispatch_fulfillment(fulfillment, deps, wait_ends, step.task_token)
+    parked = AwaitInput(
+        order_id=step.order_id, task_token=step.task_token, fulfillment_id=step.fulfillment_id
+    )
+    return await_fulfillment(parked, deps)
+
+
+def dispatch_fulfillment(
+    step: FulfillmentStep,
+    deps: Deps,
+    wait_ends: datetime | None = None,
+    task_token: str | None = None,
+) -> DispatchOutput:
     """Ship: book the carrier, take the units off the shelf. Pick-up: mark ready with a
-    pick-up code. Returns how long to wait for delivery or collection."""
+    pick-up code. Returns how long to wait for delivery or collection. ``wait_ends``: when
+    the workflow's wait will run out; the promise and the pick-up deadline are kept within
+    it. ``task_token``: the wait's, parked on the fulfillment in the same write."""
     now = deps.clock()
     config = deps.settings
 
@@ -42,11 +79,15 @@ def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
         fulfillment = order.fulfillment(step.fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.PENDING:
             return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
+        if task_token is not None:
+            fulfillment.task_token = task_token
         if fulfillment.type is FulfillmentType.SHIP:
             carrier, promised = shipment_promise(order, fulfillment.location_id, deps)
             # The promise the shopper was given is the SLA the carrier is held to; the
             # local stack scales the time left to it like every wait.
             held_to = now + config.waits.duration(max(promised - now, timedelta(0)))
+            if wait_ends is not None:
+                held_to = min(held_to, wait_ends)
             shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now, held_to)
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
@@ -69,6 +110,8 @@ def dispatch_fulfillment(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
             )
         window_hours = _pickup_window_hours(fulfillment.location_id, deps)
         deadline = config.waits.deadline(now, window_hours * 3600)
+        if wait_ends is not None:
+            deadline = min(deadline, wait_ends)
         code = f"{secrets.randbelow(10**6):06d}"
         entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
         event = ReadyForPickup.of(order.order_id, fulfillment, now)
@@ -115,6 +158,8 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
             # The cancel released the waits before this one was parked.
             return Unchanged(_Parked.CANCELLED)
         fulfillment = order.fulfillment(step.fulfillment_id or "")
+        if fulfillment.task_token == step.task_token:
+            return Unchanged(_Parked.WAITING)  # parked with the dispatch's write
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
             FulfillmentStatus.CANCELLED,

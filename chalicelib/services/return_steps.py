@@ -1,4 +1,5 @@
-"""Workflow steps for the return window: how long it still runs, and parking its wait."""
+"""Workflow step for the return window: parking its wait (the state machine times it
+with the whole window, from the execution's input)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import (
     AwaitInput,
     Empty,
-    OrderStep,
-    ReturnWindowOutput,
 )
 
 if TYPE_CHECKING:
@@ -28,19 +27,6 @@ def _return_window_ends(order: Order, deps: Deps) -> datetime | None:
     if delivered_at is None:
         return None
     return delivered_at + timedelta(seconds=deps.settings.waits.return_window_seconds)
-
-
-def open_return_window(step: OrderStep, deps: Deps) -> ReturnWindowOutput:
-    """What is left of the return window, counted from the delivery: the wait of
-    AwaitReturns. A second or so when nothing was delivered or the window has closed."""
-    order = deps.store.get_order(step.order_id)
-    ends = _return_window_ends(order, deps) if order.status is OrderStatus.DELIVERED else None
-    if ends is None:
-        return ReturnWindowOutput()
-    left = (ends - deps.clock()).total_seconds()
-    if left < 1:
-        return ReturnWindowOutput()
-    return ReturnWindowOutput(wait_seconds=int(left) + 1, open=True)
 
 
 def await_returns(step: AwaitInput, deps: Deps) -> Empty:

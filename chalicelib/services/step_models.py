@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -32,6 +33,17 @@ class FulfillmentStep(BaseModel):
     fulfillment_id: str
 
 
+class DispatchInput(BaseModel):
+    """Input of the dispatch that parks the wait's token: the wait's length and when its
+    state was entered, so no deadline set here comes after the wait runs out."""
+
+    order_id: str
+    fulfillment_id: str
+    task_token: str
+    wait_seconds: int
+    entered_at: datetime
+
+
 class AwaitInput(BaseModel):
     """Input of a wait's registration: the task token to park on the order."""
 
@@ -41,10 +53,12 @@ class AwaitInput(BaseModel):
 
 
 class FulfillmentRef(BaseModel):
-    """A fulfillment the Map state iterates over."""
+    """A fulfillment the Map state iterates over, with the first wait's length: from the
+    start of its dispatch, how long until the promise (ship) or for the pick-up window."""
 
     fulfillment_id: str
     type: FulfillmentType
+    wait_seconds: int = 1
 
 
 class ReservationOutput(BaseModel):
@@ -58,13 +72,6 @@ class DispatchOutput(BaseModel):
 
     wait_seconds: int = 1
     keep_waiting: bool = False
-
-
-class ReturnWindowOutput(BaseModel):
-    """How long the workflow holds the order open for returns."""
-
-    wait_seconds: int = 1
-    open: bool = False
 
 
 class Empty(BaseModel):

@@ -14,6 +14,7 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
+from chalicelib.services.fulfillment_steps import first_wait_seconds
 from chalicelib.services.inventory import check_low_stock
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
@@ -74,12 +75,17 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
     if written.change is not None:
         for sku in sorted({change.sku for change in written.change.stock}):
             check_low_stock(sku, deps)
-    return _reservation_of(written.order)
+    return _reservation_of(written.order, deps)
 
 
-def _reservation_of(order: Order) -> ReservationOutput:
+def _reservation_of(order: Order, deps: Deps) -> ReservationOutput:
     return ReservationOutput(
         fulfillments=[
-            FulfillmentRef(fulfillment_id=f.fulfillment_id, type=f.type) for f in order.fulfillments
+            FulfillmentRef(
+                fulfillment_id=f.fulfillment_id,
+                type=f.type,
+                wait_seconds=first_wait_seconds(order, f, deps),
+            )
+            for f in order.fulfillments
         ]
     )

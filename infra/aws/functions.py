@@ -34,6 +34,8 @@ class Function:
     sns_events: tuple[tuple[str, str], ...] = ()
     # Event logical id of each schedule chalice gives the function.
     schedule_events: tuple[str, ...] = ()
+    # The SNS subscriptions' filter as JSON (scope, policy), from app.SNS_FILTERS.
+    sns_filter: str | None = None
 
     @property
     def asynchronous(self) -> bool:
@@ -68,7 +70,9 @@ def app_functions(stage: str) -> list[Function]:
     os.environ.update(stage_environment(stage))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    app = importlib.import_module("app").app
+    app_module = importlib.import_module("app")
+    app = app_module.app
+    filters = getattr(app_module, "SNS_FILTERS", {})
     prefix = f"{chalice_config()['app_name']}-{stage}"
     functions = []
     if app.routes:
@@ -102,6 +106,7 @@ def app_functions(stage: str) -> list[Function]:
                 name=f"{prefix}-{name}",
                 sns_events=sns_events,
                 schedule_events=schedule_events,
+                sns_filter=json.dumps(filters[name]) if name in filters else None,
             )
         )
     return functions

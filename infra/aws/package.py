@@ -178,6 +178,13 @@ def merge_template(stage: str, functions: list[Function]) -> Json:
                     "RedrivePolicy": {"deadLetterTargetArn": dead_letters},
                 }
             }
+            if function.sns_filter is not None:
+                # Events no handler of the function acts on cost no invocation.
+                scope, policy = json.loads(function.sns_filter)
+                events[event_id]["Properties"] |= {
+                    "FilterPolicyScope": scope,
+                    "FilterPolicy": policy,
+                }
         for event_id in function.schedule_events:
             # What EventBridge cannot deliver to the function.
             events[event_id] = {"Properties": {"DeadLetterConfig": {"Arn": dead_letters}}}

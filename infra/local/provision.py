@@ -113,15 +113,26 @@ def provision(stage: str, region: str, account_id: str, function_prefix: str) ->
 
 
 def subscribe_handlers(
-    topic_arn: str, handlers: list[str], region: str, account_id: str, function_prefix: str
+    topic_arn: str,
+    handlers: list[str],
+    region: str,
+    account_id: str,
+    function_prefix: str,
+    filter_policy: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Subscribe the app's SNS handlers, as Chalice's deployment does."""
+    """Subscribe the app's SNS handlers, as the packaged template does: with the
+    subscription's filter (scope, policy) when there is one."""
     sns = boto3.client("sns", region_name=region)
+    attributes = {}
+    if filter_policy is not None:
+        scope, policy = filter_policy
+        attributes = {"FilterPolicyScope": scope, "FilterPolicy": json.dumps(policy)}
     for handler in handlers:
         sns.subscribe(
             TopicArn=topic_arn,
             Protocol="lambda",
             Endpoint=f"arn:aws:lambda:{region}:{account_id}:function:{function_prefix}{handler}",
+            Attributes=attributes,
         )
 
 

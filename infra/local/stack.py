@@ -104,18 +104,16 @@ class LocalStack:
         chalice_app = app_module.app
         self.lambdas = lambda_adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
         lambda_adaptations.dispatch_lambdas_in_process(self.lambdas)
-        subscribe_handlers(
-            self.settings["ORQUESTA_ORDER_EVENTS_TOPIC"],
-            [
-                "on_order_event",
-                "project_customer_view",
-                "follow_up_opportunities",
-                "project_campaigns",
-            ],
-            REGION,
-            ACCOUNT_ID,
-            prefix,
-        )
+        # Every SNS handler of the app, with its subscription's filter (app.SNS_FILTERS).
+        for handler in sns_handlers(chalice_app):
+            subscribe_handlers(
+                self.settings["ORQUESTA_ORDER_EVENTS_TOPIC"],
+                [handler],
+                REGION,
+                ACCOUNT_ID,
+                prefix,
+                app_module.SNS_FILTERS.get(handler),
+            )
         verify_sender(SENDER_DOMAIN, REGION)
         if self.demo_data:
             from infra.local.demo_data import load_demo_data
@@ -186,3 +184,10 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def sns_handlers(chalice_app: Any) -> list[str]:
+    """The names of the app's SNS handlers (every one subscribes to the order events)."""
+    from chalice.app import SNSEventConfig
+
+    return [s.name for s in chalice_app.event_sources if isinstance(s, SNSEventConfig)]

@@ -22,8 +22,8 @@ def test_ops_see_the_execution_behind_an_order(shop: Shop) -> None:
     )
     order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
 
-    # The shipment's status is written before DispatchFulfillment captures its share and
-    # returns: the execution reaches its wait for the carrier just after.
+    # The shipment's status is written as AwaitCompletion dispatches it, before it captures
+    # its share and parks the token.
     def waiting_for_the_carrier() -> dict[str, Any] | None:
         described = shop.execution(placed["order_id"])
         entered = {row["state"] for row in described["history"]}
@@ -35,7 +35,7 @@ def test_ops_see_the_execution_behind_an_order(shop: Shop) -> None:
     assert execution["status"] == "RUNNING"  # waiting for the carrier
     states = [row["state"] for row in execution["history"]]
     assert states[: len(ORDER_WORKFLOW)] == ORDER_WORKFLOW, states
-    assert {"DispatchFulfillment", "AwaitCompletion"} <= set(states), states
+    assert {"AwaitHandover", "AwaitCompletion"} <= set(states), states
     entered = [datetime.fromisoformat(row["entered"]) for row in execution["history"]]
     assert entered == sorted(entered)
     for row in execution["history"][:2]:

@@ -280,7 +280,7 @@ def test_state_machine_definition_is_the_deployed_asl(client: Any, deps: Any) ->
     assert definition["StartAt"] == "AuthorizePayment"
     fulfil = definition["States"]["FulfilEach"]
     assert fulfil["Type"] == "Map"
-    assert {"AwaitHandover", "DispatchFulfillment", "AwaitCompletion"} <= set(
+    assert {"AwaitHandover", "AwaitCompletion", "HandleTimeout"} <= set(
         fulfil["ItemProcessor"]["States"]
     )
 

@@ -264,7 +264,7 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
         g.get_attribute("data-state")
         for g in browser.find_elements("css selector", "#state-graph g.state.visited")
     }
-    assert {"AuthorizePayment", "ReserveStock", "DispatchFulfillment"} <= highlighted
+    assert {"AuthorizePayment", "ReserveStock", "AwaitCompletion"} <= highlighted
     assert highlighted >= SHIPPED_PATH
     assert "RejectOrder" not in highlighted and "OrderCancelled" not in highlighted
     taken = {
@@ -274,8 +274,7 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     assert {
         ("AuthorizePayment", "ReserveStock"),
         ("ReserveStock", "FulfilEach"),
-        ("AwaitHandover", "DispatchFulfillment"),
-        ("DispatchFulfillment", "AwaitCompletion"),
+        ("AwaitHandover", "AwaitCompletion"),
     } <= taken
     assert ("AuthorizePayment", "RejectOrder") not in taken
     history_states = [

@@ -72,12 +72,12 @@ def test_an_event_delivered_twice_counts_once(client: Any, deps: Any, stack: Any
     order = deps.store.get_order(placed["order_id"])
     paid = next(entry for entry in order.history if entry.status.value == "PAID")
     event = OrderStatusChanged.of(order, paid).message()
-    deliveries = stack.lambdas.invocations.get("project_customer_view", 0)
+    deliveries = stack.lambdas.invocations.get("on_order_event", 0)
 
     deps.events.publish(event)  # SNS redelivers the PAID event
     stack.lambdas.drain()
 
-    assert stack.lambdas.invocations["project_customer_view"] > deliveries
+    assert stack.lambdas.invocations["on_order_event"] > deliveries
     assert customer_projection.project_order_event(event, deps) is False
     after = customer_360(client, customer_id)
     assert after["metrics"] == before["metrics"]

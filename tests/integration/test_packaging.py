@@ -342,7 +342,6 @@ def test_every_asynchronous_function_dead_letters_to_an_encrypted_queue_that_ala
     asynchronous = [f for f in functions if f.asynchronous]
     assert {f.logical_id for f in asynchronous} >= {
         "OnOrderEvent",
-        "ProjectCustomerView",
         "CheckSla",
         "ReviewSegments",
     }
@@ -579,3 +578,19 @@ def test_a_function_added_later_gets_logs_and_checks_without_editing_the_templat
         "OnOpsAlertErrorsAlarm",
         "OnOpsAlertDeadLettersPolicy",
     } <= set(resources)
+
+
+def test_the_order_event_subscription_filters_out_what_no_handler_acts_on(
+    template: dict[str, Any], functions: list[package.Function]
+) -> None:
+    subscriber = next(f for f in functions if f.logical_id == "OnOrderEvent")
+    (event_id, _), *others = subscriber.sns_events
+    assert others == []
+    properties = template["Resources"]["OnOrderEvent"]["Properties"]["Events"][event_id]
+    subscription = properties["Properties"]
+    assert subscription["FilterPolicyScope"] == "MessageBody"
+    assert subscription["FilterPolicy"] == {
+        "type": [{"anything-but": ["payment.capture", "payment.void"]}]
+    }
+    # The subscription keeps its topic and dead-letter queue alongside the filter.
+    assert "Topic" in subscription and "RedrivePolicy" in subscription

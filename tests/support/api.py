@@ -9,13 +9,14 @@ import hashlib
 import json
 import re
 import uuid
-import zlib
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
+from chalicelib.adapters.dynamodb.order_document import unpack
+from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound
 from chalicelib.services import ordering
@@ -63,10 +64,9 @@ def orders_placed_by(deps: Any, address: str) -> list[str]:
         TableName=deps.settings.table_name,
         FilterExpression="sk = :order AND begins_with(pk, :prefix)",
         ExpressionAttributeValues={":order": {"S": "ORDER"}, ":prefix": {"S": "ORDER#"}},
-        ProjectionExpression="pk, doc_z",
     ):
         for item in page["Items"]:
-            doc = json.loads(zlib.decompress(item["doc_z"]["B"]))
+            doc = unpack(from_item(item))
             if (doc.get("contact") or {}).get("email") == address:
                 found.append(item["pk"]["S"].removeprefix("ORDER#"))
     return found

@@ -40,9 +40,7 @@ HAPPY_DELIVERED_PATH = [
     "ReserveStock",
     "FulfilEach",
     "AwaitHandover",
-    "DispatchFulfillment",
     "AwaitCompletion",
-    "OpenReturnWindow",
     "AwaitReturns",
     "OrderClosed",
 ]
@@ -157,7 +155,7 @@ def test_a_timed_out_step_is_retried_but_a_timed_out_wait_is_not(machine: Machin
 
 def test_every_lambda_task_outlasts_the_lambda_timeout(machine: Machine) -> None:
     tasks = _lambda_tasks(machine)
-    assert len(tasks) == 8  # OpenReturnWindow reuses the await_returns function
+    assert len(tasks) == 6
     short = [
         (name, state.get("TimeoutSeconds"))
         for name, state in tasks
@@ -267,8 +265,7 @@ def test_every_state_ends_or_moves_on(machine: Machine) -> None:
     assert stuck == []
 
 
-def test_happy_delivered_path_takes_at_most_nine_state_entries(machine: Machine) -> None:
-    # Nine since the return window's wait is computed from the delivery (OpenReturnWindow).
+def test_happy_delivered_path_takes_at_most_seven_state_entries(machine: Machine) -> None:
     entered: list[str] = []
 
     def walk(scope: Machine) -> None:
@@ -283,7 +280,7 @@ def test_happy_delivered_path_takes_at_most_nine_state_entries(machine: Machine)
 
     walk(machine)
     assert entered == HAPPY_DELIVERED_PATH
-    assert len(entered) <= 9
+    assert len(entered) <= 7
 
 
 def test_asl_uses_only_what_moto_can_run(machine: Machine) -> None:

@@ -257,7 +257,6 @@ STEPS_TIMING_OUT = [
     "authorize_payment",
     "reserve_stock",
     "dispatch_fulfillment",
-    "await_fulfillment",
     "await_returns",
 ]
 

@@ -172,4 +172,4 @@ def test_an_order_stopped_before_dispatch_resumes_from_reserved(
         "DELIVERED",
     ]
     assert stock_of(deps, sku)["WH-GETAFE"] == (1, 0)
-    assert "DispatchFulfillment" not in states_entered(deps.workflow.describe(first_arn))
+    assert "AwaitCompletion" not in states_entered(deps.workflow.describe(first_arn))

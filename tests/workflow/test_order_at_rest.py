@@ -240,7 +240,7 @@ def test_the_return_window_runs_from_the_delivery(
     eventually(lambda: deps.store.get_order(order_id).returns_task_token, timeout=30)
     described = deps.workflow.describe(shipped.execution_arn)
     assert described["status"] == "RUNNING"
-    assert states_entered(described)[-2:] == ["OpenReturnWindow", "AwaitReturns"]
+    assert states_entered(described)[-2:] == ["AwaitCompletion", "AwaitReturns"]
     within = _ask_return(client, order_id, sku)
     assert within.status_code == 201, within.body
 
@@ -257,7 +257,7 @@ def test_the_return_window_runs_from_the_delivery(
     assert deps.store.get_order(late_id).returns == []
     closed = wait_for_execution(deps, late, timeout=30)
     assert closed["status"] == "SUCCEEDED"
-    assert states_entered(closed)[-3:] == ["OpenReturnWindow", "AwaitReturns", "OrderClosed"]
+    assert states_entered(closed)[-3:] == ["AwaitCompletion", "AwaitReturns", "OrderClosed"]
 
 
 def test_a_lost_parcel_is_refunded_once_when_the_gateway_fails_and_the_step_is_retried(

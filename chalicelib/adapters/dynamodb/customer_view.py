@@ -80,8 +80,9 @@ class CustomerViewRepository:
     ) -> None:
         """Apply an order's current state to its customer's 360: the order summary, guarded
         by its version (two projectors cannot both apply a change); the consent, the first
-        time; the figures and aggregates only when given (the order's contribution to them
-        changed). One transaction when there is more than the summary, otherwise one
+        time, on its own (first: it repeats harmlessly if the summary's write loses a race);
+        the figures and aggregates only when given (the order's contribution to them
+        changed). One transaction when the figures go with the summary, otherwise one
         conditional put, which costs half the write units. ``ConcurrentModification`` if
         the summary or the figures changed since they were read."""
         key = keys.customer_order(customer_id, str(summary["placed_at"]), str(summary["order_id"]))
@@ -92,10 +93,13 @@ class CustomerViewRepository:
             )
         ]
         if consent is not None:
+            # The consent record is keyed by its order and always written whole: written
+            # again on a retry it is the same item, so it needs no transaction with the
+            # summary (which would bill both items twice).
             consent_key = keys.consent(
                 customer_id, str(consent["accepted_at"]), str(consent["order_id"])
             )
-            writes.append(self._table.put(consent_key | consent))
+            self._table.write(self._table.put(consent_key | consent))
         if figures is not None:
             change: FiguresChange = (customer_id, *figures)
             writes.extend(figures_writes(self._table, [change]))

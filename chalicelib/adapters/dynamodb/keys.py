@@ -5,7 +5,7 @@ One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL 
 
 | item | pk | sk | notes |
 | --- | --- | --- | --- |
-| order | ``ORDER#<id>`` | ``ORDER`` | the whole order as zlib-compressed JSON (``doc_z``: a third of the write units of a map); ``version`` for optimistic locking, ``status`` top level |
+| order | ``ORDER#<id>`` | ``ORDER`` | the whole order as JSON compressed against a preset dictionary (``doc_zd1``, ``order_document``: one write unit where a map takes three); ``version`` for optimistic locking, ``status`` top level |
 | order history | ``ORDER#<id>`` | ``HIST#<nn>#<STATUS>`` | one per status change, written once (``attribute_not_exists``) in the same transaction as the order |
 | stock | ``STOCK#<sku>`` | ``LOC#<location>`` | ``on_hand``, ``reserved``, ``safety_stock`` and ``available`` kept equal to ``on_hand - reserved - safety_stock`` so that conditions can test it |
 | product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |

@@ -1,14 +1,13 @@
-"""Orders: the whole order as zlib-compressed JSON with ``status`` and ``version`` beside
-it, one history item per status change, the listing of orders owing money, and the
-pointers from returns to their order."""
+"""Orders: the whole order as compressed JSON (``order_document``) with ``status`` and
+``version`` beside it, one history item per status change, the listing of orders owing
+money, and the pointers from returns to their order."""
 
 from __future__ import annotations
 
-import json
-import zlib
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.order_document import pack, unpack
 from chalicelib.adapters.dynamodb.promotions import redemption_writes
 from chalicelib.adapters.dynamodb.shipments import shipment_record
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
@@ -21,17 +20,6 @@ from chalicelib.ports import StockChange
 
 # Order fields kept outside the document so that conditions and projections can use them.
 _ORDER_KEY_FIELDS = ("status", "version")
-# The order document is zlib-compressed JSON: write units are billed per KB of item, and an
-# order (lines, fulfillments, history, task tokens) is 2-3 KB as a map, under 1 KB compressed.
-_DOC_COMPRESSION = 6
-
-
-def _order_doc(values: dict[str, Any]) -> dict[str, Any]:
-    """The order document of an item: compressed (``doc_z``) or, as first written, a map."""
-    if "doc_z" in values:
-        loaded: dict[str, Any] = json.loads(zlib.decompress(bytes(values["doc_z"])))
-        return loaded
-    return dict(values["doc"])
 
 
 class OrderRepository:
@@ -46,7 +34,7 @@ class OrderRepository:
         values = self._table.get(keys.order(order_id))
         if values is None:
             raise NotFound(f"no order {order_id}", field="order_id")
-        return Order.model_validate(_order_doc(values) | {k: values[k] for k in _ORDER_KEY_FIELDS})
+        return Order.model_validate(unpack(values) | {k: values[k] for k in _ORDER_KEY_FIELDS})
 
     def create_order(self, order: Order) -> None:
         """Store a new order and its first history entry; ``Conflict`` if it exists. Its
@@ -117,11 +105,8 @@ class OrderRepository:
 
     def _order_put(self, order: Order, condition: str, values: dict[str, Any]) -> dict[str, Any]:
         doc = order.model_dump_json(exclude=set(_ORDER_KEY_FIELDS)).encode()
-        item = keys.order(order.order_id) | {
-            "status": order.status.value,
-            "version": order.version + 1,
-            "doc_z": zlib.compress(doc, _DOC_COMPRESSION),
-        }
+        item: dict[str, Any] = {**keys.order(order.order_id), **pack(doc)}
+        item |= {"status": order.status.value, "version": order.version + 1}
         return self._table.put(item, condition, values)
 
     def _history_put(self, order: Order, entry: HistoryEntry) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""Dispatch and the wait's registration in one step, on fakes: the first wait's length is
+known at reservation, no promise or pick-up deadline outlasts the wait, a retry dispatches
+once, and a cancelled order parks nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import OrderCancelled
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.orders import Order
+from chalicelib.services import fulfillment_steps, ordering, stock_steps
+from chalicelib.services.promising import shipment_promise
+from chalicelib.services.step_models import DispatchInput, OrderStep
+from tests.service import flows
+
+MIXED = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+]
+
+
+def _step(order: Order, kind: FulfillmentType, wait_seconds: int, token: str) -> DispatchInput:
+    fulfillment = next(f for f in order.fulfillments if f.type is kind)
+    return DispatchInput(
+        order_id=order.order_id,
+        fulfillment_id=fulfillment.fulfillment_id,
+        task_token=token,
+        wait_seconds=wait_seconds,
+        # The fakes' clock stands still: the state is entered when the order was placed.
+        entered_at=order.placed_at,
+    )
+
+
+def test_the_reservation_hands_each_fulfillment_its_first_wait(deps: Deps) -> None:
+    order = flows.reserved(deps, lines=MIXED)
+    reservation = stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+
+    waits = {ref.type: ref.wait_seconds for ref in reservation.fulfillments}
+    ship = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    _, promised = shipment_promise(order, ship.location_id, deps)
+    until_promise = deps.settings.waits.duration(promised - deps.clock()).total_seconds()
+    handling = deps.settings.waits.handling_seconds
+    assert waits[FulfillmentType.SHIP] == max(1, int(until_promise) + 1 - handling)
+    store = next(loc for loc in deps.store.locations() if loc.location_id == "ST-MADRID")
+    window = deps.settings.waits.seconds(store.pickup_window_hours * 3600)
+    assert waits[FulfillmentType.PICKUP] == window
+
+
+def test_no_promise_or_pickup_deadline_outlasts_the_wait(deps: Deps) -> None:
+    order = flows.reserved(deps, lines=MIXED)
+    short = 60  # shorter than the promise (a day or more) and the pick-up window
+
+    for kind, token in ((FulfillmentType.SHIP, "tok-ship"), (FulfillmentType.PICKUP, "tok-pu")):
+        fulfillment_steps.dispatch_and_await(_step(order, kind, short, token), deps)
+
+    stored = deps.store.get_order(order.order_id)
+    wait_ends = stored.placed_at + timedelta(seconds=short)
+    by_type = {f.type: f for f in stored.fulfillments}
+    shipment = by_type[FulfillmentType.SHIP].shipment
+    assert shipment is not None and shipment.promised_by <= wait_ends
+    deadline = by_type[FulfillmentType.PICKUP].pickup_deadline
+    assert deadline is not None and deadline <= wait_ends
+    assert {f.task_token for f in stored.fulfillments} == {"tok-ship", "tok-pu"}
+
+
+def test_a_retried_dispatch_books_and_captures_once_and_parks_the_new_token(
+    deps: Deps,
+) -> None:
+    order = flows.reserved(deps)
+    first = _step(order, FulfillmentType.SHIP, 3600, "tok-1")
+    fulfillment_steps.dispatch_and_await(first, deps)
+    booked = deps.store.get_order(order.order_id)
+    # Two order writes: the dispatch with its token parked, and the capture settled.
+    assert booked.version == order.version + 2
+    assert booked.fulfillments[0].task_token == "tok-1"
+
+    fulfillment_steps.dispatch_and_await(first.model_copy(update={"task_token": "tok-2"}), deps)
+
+    again = deps.store.get_order(order.order_id)
+    (fulfillment,) = again.fulfillments
+    assert fulfillment.status is FulfillmentStatus.SHIPPED
+    assert fulfillment.shipment == booked.fulfillments[0].shipment
+    assert [op.type.value for op in again.payment.operations] == ["capture"]
+    assert fulfillment.task_token == "tok-2"
+    assert [h.status.value for h in again.history].count("SHIPPED") == 1
+
+
+def test_a_cancelled_order_is_not_dispatched_and_parks_nothing(deps: Deps) -> None:
+    order = flows.reserved(deps)
+    ordering.cancel_order(order.order_id, deps)
+
+    with pytest.raises(OrderCancelled):
+        fulfillment_steps.dispatch_and_await(
+            _step(order, FulfillmentType.SHIP, 3600, "tok-x"), deps
+        )
+
+    (fulfillment,) = deps.store.get_order(order.order_id).fulfillments
+    assert fulfillment.shipment is None and fulfillment.task_token is None
