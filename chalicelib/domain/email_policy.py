@@ -18,6 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.orders import Order
+
 
 class NotificationPreference(StrEnum):
     """A profile's ``notifications``: what matters only, or every step too."""
@@ -94,8 +97,8 @@ ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
 }
 # Essential: refunds by cause. A return's refund is the "return received" email (sent
 # when the money is back, so what it says is true); a lost parcel's refund was told by the
-# lost-parcel email; the shipping fee given back when every parcel was lost is a refund
-# nothing else tells.
+# lost-parcel email; the shipping fee given back has its own email, unless it went back
+# with a lost parcel, whose email told it (``told_elsewhere``).
 REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
     RefundCause.RETURN: EmailKind.RETURN_RECEIVED,
     RefundCause.LOST_PARCEL: None,
@@ -178,3 +181,16 @@ def should_mail(
 ) -> bool:
     """Whether the event means an email to the customer under ``preference``."""
     return email_for(event, preference) is not None
+
+
+def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> bool:
+    """The shipping fee given back with a lost parcel is in the lost-parcel email's amount
+    (services/lost_parcels.py), so its own refund email would tell it twice. The order
+    shows the parcel LOST before its refunds are even owed, so this holds whenever the
+    fee's refund event is handled. Given back with a whole return, the fee has its own
+    email: the return-received email tells what that return gave back."""
+    if email is not EmailKind.REFUND or OrderEvent.model_validate(event).refund_cause() != (
+        RefundCause.SHIPPING
+    ):
+        return False
+    return any(f.status is FulfillmentStatus.LOST for f in order.fulfillments)

@@ -16,6 +16,7 @@ from chalicelib.domain.email_policy import (
     NotificationPreference,
     email_for,
     preference_of,
+    told_elsewhere,
 )
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
@@ -150,7 +151,7 @@ def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
     if email is None:
         return None
     order = deps.store.get_order(str(event["order_id"]))
-    if not order.contact.email:
+    if not order.contact.email or told_elsewhere(email, event, order):
         return None
     return send_once(
         str(event["event_id"]),

@@ -74,8 +74,13 @@ def test_a_retried_dispatch_books_and_captures_once_and_parks_the_new_token(
     first = _step(order, FulfillmentType.SHIP, 3600, "tok-1")
     fulfillment_steps.dispatch_and_await(first, deps)
     booked = deps.store.get_order(order.order_id)
-    # Two order writes: the dispatch with its token parked, and the capture settled.
-    assert booked.version == order.version + 2
+    # Two captures (the goods, and the 4.95 shipping fee the two-T-shirt Madrid order
+    # pays with its first shipment): three order writes, the dispatch with its token
+    # parked and each capture settled.
+    assert order.pricing is not None and order.pricing.shipping > 0
+    captures = [op.key for op in booked.payment.operations if op.type.value == "capture"]
+    assert len(captures) == 2
+    assert booked.version == order.version + 3
     assert booked.fulfillments[0].task_token == "tok-1"
 
     fulfillment_steps.dispatch_and_await(first.model_copy(update={"task_token": "tok-2"}), deps)
@@ -84,7 +89,8 @@ def test_a_retried_dispatch_books_and_captures_once_and_parks_the_new_token(
     (fulfillment,) = again.fulfillments
     assert fulfillment.status is FulfillmentStatus.SHIPPED
     assert fulfillment.shipment == booked.fulfillments[0].shipment
-    assert [op.type.value for op in again.payment.operations] == ["capture"]
+    assert [op.key for op in again.payment.operations if op.type.value == "capture"] == captures
+    assert [op.type.value for op in again.payment.operations] == ["capture", "capture"]
     assert fulfillment.task_token == "tok-2"
     assert [h.status.value for h in again.history].count("SHIPPED") == 1
 

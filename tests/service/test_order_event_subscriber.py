@@ -118,7 +118,8 @@ def test_an_email_that_failed_is_sent_on_the_retry_and_the_rest_is_not_repeated(
     deps.mailer = mailer
     order = flows.delivered(deps)
     assert order.customer_id is not None
-    confirmation = next(e for e in _order_events(deps) if e.get("status") == "PAID")
+    # The confirmation is sent once the order is RESERVED (paid and its stock held).
+    confirmation = next(e for e in _order_events(deps) if e.get("status") == "RESERVED")
 
     with pytest.raises(SubscriberFailed) as raised:
         handle_order_event(confirmation, deps)

@@ -17,8 +17,10 @@ from chalicelib.domain.email_policy import (
     email_for,
     preference_of,
     should_mail,
+    told_elsewhere,
 )
 from chalicelib.domain.orders import (
+    FulfillmentStatus,
     FulfillmentType,
     HistoryEntry,
     Order,
@@ -187,6 +189,20 @@ def test_refunds_mail_by_what_they_give_back(
     assert OrderEvent.model_validate(refund).refund_cause() is cause
     assert email_for(refund, ESSENTIAL) is kind
     assert email_for(refund, ALL) is kind
+
+
+def test_the_fee_given_back_with_a_lost_parcel_is_told_by_the_lost_parcel_email_only() -> None:
+    placed = delivered(line("TSHIRT-BLK-M", 1))
+    fee_back = event("payment.refund", f"{placed.order_id}:shipping:refund:DONE")
+    goods_back = event("payment.refund", f"{placed.order_id}:ret_ab12:refund:DONE")
+    # Given back with a whole return, the fee's refund has its own email.
+    assert not told_elsewhere(EmailKind.REFUND, fee_back, placed)
+    # With a lost parcel, the lost-parcel email's amount included it.
+    placed.fulfillments[0].status = FulfillmentStatus.LOST
+    assert told_elsewhere(EmailKind.REFUND, fee_back, placed)
+    # Only the fee's refund: other emails about the same order go out.
+    assert not told_elsewhere(EmailKind.RETURN_RECEIVED, goods_back, placed)
+    assert not told_elsewhere(EmailKind.PARCEL_LOST, event("fulfillment.lost"), placed)
 
 
 @pytest.mark.parametrize(

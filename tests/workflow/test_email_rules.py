@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from decimal import Decimal
 from email.message import Message
 from typing import Any
 from urllib.parse import urlparse
@@ -324,13 +325,12 @@ def test_a_lost_parcel_is_told_with_its_refund_and_the_shipping_fee_s(
             "confirmation": 1,
             "shipment_sent": 1,
             "late_delivery": 1,
-            # The parcel's refund is the lost-parcel email's news; the fee's has its own.
+            # The parcel's refund, the fee its only shipment paid included, is the
+            # lost-parcel email's news: the fee's refund sends nothing of its own.
             "parcel_lost": 1,
-            "refund": 1,
         },
     )
-    assert "€10.00" in _text(inbox, "parcel_lost")
-    assert f"€{fee}" in _text(inbox, "refund")
+    assert f"€{Decimal('10.00') + Decimal(fee):.2f}" in _text(inbox, "parcel_lost")
 
 
 def test_a_return_received_is_told_once_with_its_refund(
@@ -366,13 +366,25 @@ def test_a_return_received_is_told_once_with_its_refund(
         body["customer"]["email"],
         order_id,
         "es",
-        # Asking for it sends nothing; RETURNED is the return-received email's news.
-        {"confirmation": 1, "shipment_sent": 1, "delivered": 1, "return_received": 1},
+        # Asking for it sends nothing; RETURNED is the return-received email's news. The
+        # whole order came back, so the shipping fee it paid (under the free-shipping
+        # threshold) is given back too, and told in an email of its own.
+        {
+            "confirmation": 1,
+            "shipment_sent": 1,
+            "delivered": 1,
+            "return_received": 1,
+            "refund": 1,
+        },
     )
     delivered = _text(inbox, "delivered")
     assert survey_url(order_id, deps) in delivered
     assert f"tienes {deps.settings.return_window_days} días para devolverlo" in delivered
     assert "20,00\xa0€" in _text(inbox, "return_received")
+    order = deps.store.get_order(order_id)
+    assert order.pricing is not None and order.pricing.shipping > 0
+    fee = f"{order.pricing.shipping:.2f}".replace(".", ",")
+    assert f"{fee}\xa0€" in _text(inbox, "refund")
 
 
 def test_a_customer_who_wants_every_step_hears_of_each_status_change(
