@@ -1,49 +1,6 @@
 """The key design: the only module that knows a key prefix, a sort key or an index name.
 
-One table, ``orquesta-<stage>``, keys ``pk`` (partition) and ``sk`` (sort), TTL on
-``expires_at``. Every item type:
-
-| item | pk | sk | notes |
-| --- | --- | --- | --- |
-| order | ``ORDER#<id>`` | ``ORDER`` | the whole order as JSON compressed against a preset dictionary (``doc_zd1``, ``order_document``: one write unit where a map takes three); ``version`` for optimistic locking, ``status`` top level |
-| order history | ``ORDER#<id>`` | ``HIST#<nn>#<STATUS>`` | one per status change, written once (``attribute_not_exists``) in the same transaction as the order |
-| stock | ``STOCK#<sku>`` | ``LOC#<location>`` | ``on_hand``, ``reserved``, ``safety_stock`` and ``available`` kept equal to ``on_hand - reserved - safety_stock`` so that conditions can test it |
-| product | ``CATALOG`` | ``SKU#<sku>`` | name, price, low-stock threshold |
-| location | ``LOCATION`` | ``LOC#<id>`` | store or warehouse, pickup/ships flags |
-| pointer | ``RETURN#<id>`` | ``POINTER`` | the order the return belongs to |
-| shipment record | ``SHIPMENT#<carrier>#<tracking>`` | ``POINTER`` | the order and fulfillment a tracking number belongs to, promise, delivery, breach; GSI ``open-shipments-by-due`` (``open_due_day``, ``open_due_at``) only while open and unbreached (sparse); GSI ``shipments-by-carrier`` (``carrier_key``, ``shipped_at``) for the scorecard |
-| customer | ``CUSTOMER#<id>`` | ``PROFILE`` | name, locale, ``state`` (active, merged, erased), ``merged_into`` |
-| customer's identifier | ``CUSTOMER#<id>`` | ``IDENT#<type>#<value>`` | mirror of the identifier item, so a customer's identifiers are one query |
-| customer's order (360) | ``CUSTOMER#<id>`` | ``ORDER#<placed_at>#<order_id>`` | projected summary: channel, status, total, the contribution last applied to the figures (so a redelivered event finds its state projected and writes nothing); ``version`` |
-| customer's consent | ``CUSTOMER#<id>`` | ``CONSENT#<accepted_at>#<order_id>`` | terms and privacy versions, channel, order |
-| customer's interaction | ``CUSTOMER#<id>`` | ``INTERACTION#<at>#<id>`` | email sent, call, chat, store visit |
-| customer's ticket (list) | ``CUSTOMER#<id>`` | ``TICKET#<opened_at>#<ticket_id>`` | type, status, order, subject |
-| customer's figures | ``CUSTOMER#<id>`` | ``METRICS`` | running totals, where the customer is counted in the aggregates; ``version``; ``review_day``/``review_at`` (when the recency score next drops) put it in the sparse GSI ``segment-reviews-by-day`` (keys only) |
-| merge candidate | ``CUSTOMER#<id>`` | ``CANDIDATE#<other id>`` | an order named both records; for a person to decide |
-| merge record | ``CUSTOMER#<survivor>`` | ``MERGE#<at>#<merged id>`` | who (client id, role) and when |
-| erasure record | ``CUSTOMER#<id>`` | ``ERASURE`` | who and when, ``status`` (``in_progress`` until every step ran, then ``completed``); ``pending_addresses`` (the person's addresses: the subscriptions made with them and the local outbox's emails to them are erased by them; ``pending_outbox`` in records begun earlier) only until every step ran |
-| ticket | ``TICKET#<id>`` | ``TICKET`` | the whole ticket with notes; ``version`` |
-| attempts, codes, link generations | ``ATTEMPTS#…``, ``VERIFY#…``, ``TRACKING#…`` | | see ``chalicelib/adapters/access.py`` |
-| aggregates | ``ANALYTICS#<shard>`` (0-7, by customer id hash) | ``SEGMENTS`` / ``CHANNELS`` / ``TOP#<cents>#<customer>`` | counters kept by the projector, spread over 8 partitions and added up on read; top customers sorted by key in each shard, merged |
-| identifier | ``IDENT#<type>#<value>`` | ``IDENT`` | owner customer id; unique by condition |
-| once-only marker | ``ONCE#<key>`` | ``ONCE`` | webhook event ids, emails sent; ``expires_at`` TTL |
-| idempotency record | ``IDEMPOTENCY#<function>`` | ``<hash>`` | Powertools Idempotency, ``expires_at`` TTL |
-| ops alert | ``ALERT`` | ``<alert_id>`` | every alert (``adapters/alerts.py``); ids start with their UTC time, so newest first is a reverse Query |
-| open ops alert | ``ALERT_OPEN`` | ``<alert_id>`` | a copy while the alert is open, deleted when it is resolved |
-| order's ops alert | ``ORDER#<id>`` | ``ALERT#<alert_id>`` | a copy in the order's partition |
-| payment ledger (sandbox gateway) | ``SANDBOXPAY#<payment id>`` | ``LEDGER`` | authorisation, captures, voids, refunds, idempotency keys, fault counters; ``version`` |
-| sandbox authorisation claim | ``SANDBOXPAY#ORDER#<order>`` | ``AUTH#<card hash>`` | the one payment of an order per card |
-| survey answer | ``ORDER#<id>`` | ``SURVEY`` | the order's one answer (score, comment, what it is about); written once (``attribute_not_exists``) with the counters' ADDs |
-| CSAT counter | ``SATISFACTION`` | ``<counter id>`` | ``responses``, ``score_sum``, ``satisfied``: ``all``, ``channel#<c>``, ``carrier#<c>``, ``store#<id>``; one small partition, read whole |
-| customer's satisfaction | ``CUSTOMER#<id>`` | ``SATISFACTION`` | the same three counts for one customer (``metrics.satisfaction``) |
-| opportunity | ``OPPORTUNITY`` | ``<opportunity id>`` | the whole opportunity (``doc``), ``status`` top level for the conditions |
-| back-in-stock subscription | ``SUBSCRIPTION#<id>`` | ``SUBSCRIPTION`` | the whole subscription (``doc``) |
-| open subscription of a SKU | ``BACKINSTOCK#<sku>`` | ``OPEN#<subscription id>`` | a copy only while open (deleted with its notice): the SKU's open subscriptions are one query |
-| notified opportunity of a SKU | ``BACKINSTOCK#<sku>`` | ``NOTIFIED#<opportunity id>`` | only while notified: what an order of the SKU may convert |
-| quote | ``QUOTE#<id>`` | ``QUOTE`` | the priced basket and its promises as JSON (``doc``); ``expires_at`` TTL a day after the quote expires |
-| promotions, coupon codes, redemptions | ``PROMOTION#…``, ``PROMOTIONS…``, ``PROMOCODE#…`` | | see ``chalicelib/adapters/dynamodb/promotions.py`` |
-| campaign figures | ``CAMPAIGNS`` | ``<campaign>`` | ``orders``, ``revenue``, ``new_customers``, ``returning_customers``, ``channel_<c>``: ADDed by the projection with a once-only marker per event (``ONCE#campaign:<event id>``) in the same transaction; one small partition, read whole |
-| money owed | ``SETTLEMENT#OWED`` | ``ORDER#<order id>`` | present while the order has captures, voids or refunds owed; written in the order's transaction; what the settlement sweeper queries |
+The item types and their keys are tabled in docs/table-design.md; keep it in step.
 """
 
 from __future__ import annotations
