@@ -15,8 +15,7 @@ from chalicelib.domain.pricing import LineBreakdown
 from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quotes import Quote, QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import promotions
-from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
+from chalicelib.services.pricing_engine import attribution_of, price_request
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -62,23 +61,7 @@ def _price_now(
 ) -> tuple[list[OrderLine], OrderPricing]:
     """Priced at placement by the rules a quote would have applied now: the destination's
     tax and shipping zone (pick-up lines at their store's), the fee table, the coupon."""
-    address = request.shipping_address
-    ships = any(line.location_id is None for line in lines)
-    postal_code = (
-        pricing_postal_code(address.country, address.postal_code) if address and ships else None
-    )
-    identified, customer_id = promotions.known_shopper(request.customer, deps)
-    breakdown = price_lines(
-        lines,
-        locations,
-        postal_code,
-        request.coupon,
-        request.channel.value,
-        deps.clock(),
-        deps,
-        identified=identified,
-        customer_id=customer_id,
-    )
+    breakdown = price_request(request, lines, locations, deps.clock(), deps)
     # The engine prices the lines in the order it was given them.
     charged = [_at(line, at) for line, at in zip(lines, breakdown.lines, strict=True)]
     pricing = OrderPricing.of(

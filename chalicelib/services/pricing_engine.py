@@ -12,7 +12,13 @@ from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import InvalidPostalCode
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.requests import SPANISH_POSTAL_CODE, AttributionTags, is_spain
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.requests import (
+    SPANISH_POSTAL_CODE,
+    AttributionTags,
+    PlaceOrderRequest,
+    is_spain,
+)
 from chalicelib.services import promotions
 from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
 
@@ -78,4 +84,33 @@ def price_lines(
         now,
         {offer.promotion.promotion_id: offer.redemptions for offer in offers},
         promotions.customer_redeemed(offers, identified, customer_id, deps),
+    )
+
+
+def price_request(
+    request: PlaceOrderRequest | QuoteRequest,
+    lines: list[OrderLine],
+    locations: dict[str, Location],
+    now: datetime,
+    deps: Deps,
+) -> pricing.PriceBreakdown:
+    """A basket to quote or to place, priced now: the destination's tax and shipping zone
+    when anything ships (pick-up lines at their store's), the coupon, and the promotions
+    its shopper may have (known by identifier, nothing created)."""
+    address = request.shipping_address
+    ships = any(line.location_id is None for line in lines)
+    postal_code = (
+        pricing_postal_code(address.country, address.postal_code) if address and ships else None
+    )
+    identified, customer_id = promotions.known_shopper(request.customer, deps)
+    return price_lines(
+        lines,
+        locations,
+        postal_code,
+        request.coupon,
+        request.channel.value,
+        now,
+        deps,
+        identified=identified,
+        customer_id=customer_id,
     )

@@ -16,10 +16,9 @@ from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
-from chalicelib.services import promotions
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.ordering import catalogue_lines
-from chalicelib.services.pricing_engine import attribution_of, price_lines, pricing_postal_code
+from chalicelib.services.pricing_engine import attribution_of, price_request
 from chalicelib.services.promising import pickup_ready, ship_promise
 
 if TYPE_CHECKING:
@@ -89,23 +88,9 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
     country = address.country if address else "ES"
-    postal_code = (
-        pricing_postal_code(address.country, address.postal_code) if address and ships else None
-    )
     refuse_unservable(request.lines, deps)
     now = deps.clock()
-    identified, customer_id = promotions.known_shopper(request.customer, deps)
-    breakdown = price_lines(
-        lines,
-        locations,
-        postal_code,
-        request.coupon,
-        request.channel.value,
-        now,
-        deps,
-        identified=identified,
-        customer_id=customer_id,
-    )
+    breakdown = price_request(request, lines, locations, now, deps)
     quote = Quote(
         quote_id=f"qt_{secrets.token_hex(10)}",
         client_id=client_id,

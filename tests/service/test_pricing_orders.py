@@ -8,7 +8,6 @@ captured, shipping given back only when nothing shipped is kept. On fakes."""
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,6 @@ from pydantic import ValidationError
 
 from chalicelib.deps import Deps
 from chalicelib.domain import settlement as rules
-from chalicelib.domain.catalog import Product
 from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.errors import InvalidCoupon, NotFound
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
@@ -41,7 +39,7 @@ from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep
 from tests.fakes import FakeGateway, Outgoing, RecordingEvents
 from tests.service import flows
-from tests.support.builders import stock as stock_level
+from tests.support.catalogue import fresh_sku
 
 D = Decimal
 
@@ -62,26 +60,6 @@ def _ship(sku: str, quantity: int) -> dict[str, Any]:
 
 def _pickup(sku: str, quantity: int, store: str = "ST-MADRID") -> dict[str, Any]:
     return {"sku": sku, "quantity": quantity, "fulfillment": "pickup", "location_id": store}
-
-
-def fresh_sku(deps: Deps, stock: dict[str, int], price: str) -> str:
-    """A product of this test's own at ``price``, with ``stock`` units per location."""
-    sku = f"T-{uuid.uuid4().hex[:10].upper()}"
-    deps.store.put_product(Product(sku=sku, name=f"Test {sku}", price=Money.of(price)))
-    locations = {location.location_id: location for location in deps.store.locations()}
-    for location_id, on_hand in stock.items():
-        location = locations[location_id]
-        deps.store.put_stock(
-            stock_level(
-                sku,
-                location_id,
-                on_hand,
-                location_type=location.type,
-                ships=location.ships,
-                pickup=location.pickup,
-            )
-        )
-    return sku
 
 
 def _sku(deps: Deps, price: str) -> str:
