@@ -14,7 +14,7 @@ import boto3
 
 from chalicelib.domain.orders import Order
 from infra.local.stack import ACCOUNT_ID, REGION
-from tests.support import JSON, STOREFRONT, eventually, idempotency_key, signed_event
+from tests.support import JSON, STORE, STOREFRONT, eventually, idempotency_key, signed_event
 from tests.support.catalogue import fresh_sku as fresh_sku  # re-exported for the stack tests
 
 TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -114,6 +114,29 @@ def post_carrier_event(
     assert response.status_code == 200, response.body
     ack: dict[str, Any] = response.json_body
     return ack
+
+
+def return_at_store(
+    client: Any, order_id: str, lines: list[dict[str, Any]], reason: str = "not for me"
+) -> dict[str, Any]:
+    """A return asked for and received at ST-MADRID, as the store's till does it; the
+    receipt's body."""
+    requested = client.http.post(
+        f"/orders/{order_id}/returns",
+        headers=STORE | JSON,
+        body=json.dumps(
+            {"lines": lines, "reason": reason, "channel": "store", "location_id": "ST-MADRID"}
+        ),
+    )
+    assert requested.status_code == 201, requested.body
+    received = client.http.post(
+        f"/returns/{requested.json_body['return_id']}/receive",
+        headers=STORE | JSON,
+        body=json.dumps({"location_id": "ST-MADRID"}),
+    )
+    assert received.status_code == 200, received.body
+    body: dict[str, Any] = received.json_body
+    return body
 
 
 def emails_to(address: str) -> list[Message]:

@@ -26,6 +26,7 @@ from tests.support.flow import (
     place_then_sell_out,
     post_carrier_event,
     raw_history,
+    return_at_store,
     states_entered,
     stock_of,
     stop_if_running,
@@ -201,25 +202,7 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     shipped = wait_until_settled(deps, order_id)
     post_carrier_event(client, tracking_number(shipped))
     wait_for_status(deps, order_id, "DELIVERED")
-    requested = client.http.post(
-        f"/orders/{order_id}/returns",
-        headers=STORE | JSON,
-        body=json.dumps(
-            {
-                "lines": [{"sku": sku, "quantity": 1}],
-                "reason": "too big",
-                "channel": "store",
-                "location_id": "ST-MADRID",
-            }
-        ),
-    )
-    assert requested.status_code == 201, requested.body
-    received = client.http.post(
-        f"/returns/{requested.json_body['return_id']}/receive",
-        headers=STORE | JSON,
-        body=json.dumps({"location_id": "ST-MADRID"}),
-    )
-    assert received.status_code == 200, received.body
+    return_at_store(client, order_id, [{"sku": sku, "quantity": 1}], reason="too big")
 
     # The gateway failed: the refund is recorded as owed, and the order shows it.
     view = get_order(client, order_id, STORE)

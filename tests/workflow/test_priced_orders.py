@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, STORE, STOREFRONT, order_body, signed_event
+from tests.support import JSON, STOREFRONT, order_body, signed_event
 from tests.support.flow import (
     amounts,
     fresh_sku,
     ledger_of,
     place,
+    return_at_store,
     tracking_number,
     wait_until_settled,
 )
@@ -50,28 +51,6 @@ def _deliver(client: Any, carrier: str, tracking: str) -> None:
     assert response.status_code == 200, response.body
 
 
-def _return_everything(client: Any, order_id: str, sku: str) -> None:
-    requested = client.http.post(
-        f"/orders/{order_id}/returns",
-        headers=STORE | JSON,
-        body=json.dumps(
-            {
-                "lines": [{"sku": sku, "quantity": 2}],
-                "reason": "not for me",
-                "channel": "store",
-                "location_id": "ST-MADRID",
-            }
-        ),
-    )
-    assert requested.status_code == 201, requested.body
-    received = client.http.post(
-        f"/returns/{requested.json_body['return_id']}/receive",
-        headers=STORE | JSON,
-        body=json.dumps({"location_id": "ST-MADRID"}),
-    )
-    assert received.status_code == 200, received.body
-
-
 @pytest.mark.parametrize("on_a_quote", [True, False], ids=["quoted", "priced_at_placement"])
 def test_a_canaries_order_is_charged_its_total_and_given_all_back_when_returned(
     client: Any, deps: Any, on_a_quote: bool
@@ -98,7 +77,7 @@ def test_a_canaries_order_is_charged_its_total_and_given_all_back_when_returned(
     at_rest = amounts(ledger_of(deps, delivered))
     assert (at_rest["captured"], at_rest["refunded"], at_rest["voided"]) == (TOTAL, "0.00", "0.00")
 
-    _return_everything(client, order_id, sku)
+    return_at_store(client, order_id, [{"sku": sku, "quantity": 2}])
     wait_for_status(deps, order_id, "RETURNED")
     returned = wait_until_settled(deps, order_id)
     ledger = ledger_of(deps, returned)
