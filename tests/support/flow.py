@@ -215,6 +215,27 @@ class _HeldStart:
         return getattr(self._workflow, name)
 
 
+def place_held(deps: Any, body: dict[str, Any]) -> str:
+    """An order accepted (as the demo storefront) whose execution is not started: it stays
+    ACCEPTED until the test starts it (``deps.workflow.start``) or drives its steps by
+    hand. Returns the order id."""
+    import dataclasses
+    import hashlib
+
+    from chalicelib.domain.requests import PlaceOrderRequest
+    from chalicelib.services import ordering
+
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    held = dataclasses.replace(deps, workflow=_HeldStart(deps.workflow))
+    key = "demo-storefront"
+    # The client the demo storefront's key acts as, as authentication names it.
+    client_id = (
+        deps.secrets.api_keys()[key].client_id or hashlib.sha256(key.encode()).hexdigest()[:16]
+    )
+    ordering.place_order(PlaceOrderRequest.model_validate(body), order_id, held, client_id)
+    return order_id
+
+
 def place_then_sell_out(
     deps: Any, body: dict[str, Any], sku: str, keep: dict[str, int] | None = None
 ) -> str:
@@ -222,21 +243,10 @@ def place_then_sell_out(
     demo storefront) while its stock is there, the shop floor's tills then sell every
     unit of ``sku`` not yet promised (but ``keep``'s units at its locations), and only
     then does the order's execution start, to find too little left. Returns the order id."""
-    import dataclasses
-    import hashlib
-
-    from chalicelib.domain.requests import PlaceOrderRequest, RecordMovementRequest
+    from chalicelib.domain.requests import RecordMovementRequest
     from chalicelib.services import inventory, ordering
 
-    order_id = f"ord_{uuid.uuid4().hex[:20]}"
-    held = dataclasses.replace(deps, workflow=_HeldStart(deps.workflow))
-    request = PlaceOrderRequest.model_validate(body)
-    key = "demo-storefront"
-    # The client the demo storefront's key acts as, as authentication names it.
-    client_id = (
-        deps.secrets.api_keys()[key].client_id or hashlib.sha256(key.encode()).hexdigest()[:16]
-    )
-    ordering.place_order(request, order_id, held, client_id)
+    order_id = place_held(deps, body)
     for level in deps.store.stock_levels(sku):
         sold = level.available - (keep or {}).get(level.location_id, 0)
         if sold > 0:
