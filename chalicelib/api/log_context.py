@@ -5,11 +5,13 @@ id, and echoed back in the response."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 from chalice.app import ConvertToMiddleware
 
 if TYPE_CHECKING:
@@ -52,9 +54,30 @@ def correlate(request: Request, get_response: Callable[[Request], Response]) -> 
     return response
 
 
+_cold = [True]
+
+
+def inject_lambda_context(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Powertools' ``inject_lambda_context`` keys (function name, memory, ARN, request id,
+    cold start), kept per thread: Powertools' own decorator appends them process-wide,
+    which is one invocation on Lambda but lets concurrent invocations served on threads
+    (the local stack, ``chalice local``) log each other's function names."""
+
+    @functools.wraps(handler)
+    def wrapped(event: Any, context: Any) -> Any:
+        keys = dict(build_lambda_context_model(context).__dict__)
+        keys["cold_start"], _cold[0] = _cold[0], False
+        logger.thread_safe_append_keys(**keys)
+        try:
+            return handler(event, context)
+        finally:
+            logger.thread_safe_remove_keys(list(keys))
+
+    return wrapped
+
+
 def install(app: Chalice) -> None:
     """Register on ``app``: the Lambda context on every function (routes, workflow steps,
     subscribers, schedules, and any added later), the correlation id on routes."""
-    inject: Any = logger.inject_lambda_context
-    app.register_middleware(ConvertToMiddleware(inject), "all")
+    app.register_middleware(ConvertToMiddleware(inject_lambda_context), "all")
     app.register_middleware(correlate, "http")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -157,3 +158,40 @@ def test_a_requests_correlation_id_does_not_leak_into_the_next_invocation(
         client.http.get("/ping", headers={CORRELATION_HEADER: "req-1"})
         client.lambda_.invoke("step", {})
     assert "correlation_id" not in only(log_lines(), "workflow step")
+
+
+def test_invocations_served_at_once_on_threads_each_log_their_own_function(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # The local stack serves concurrent invocations on threads of one process: keys
+    # appended process-wide (Powertools' own inject_lambda_context) let the second
+    # invocation's function name into the first one's lines.
+    app = Chalice(app_name="threads")
+    log_context.install(app)
+    both_inside = threading.Barrier(2, timeout=60)  # a deadlock guard, not a time limit
+
+    @app.lambda_function(name="first")
+    def first(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        both_inside.wait()
+        logger.info("first logs")
+        return {}
+
+    @app.lambda_function(name="second")
+    def second(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        both_inside.wait()
+        logger.info("second logs")
+        return {}
+
+    with Client(app) as client:
+        threads = [
+            threading.Thread(target=client.lambda_.invoke, args=(name, {}))
+            for name in ("first", "second")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    lines = log_lines()
+    assert only(lines, "first logs")["function_name"] == "first"
+    assert only(lines, "second logs")["function_name"] == "second"
