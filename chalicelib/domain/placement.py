@@ -3,8 +3,10 @@ prices, how to reach the customer, where shipped lines go and the terms accepted
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -64,3 +66,35 @@ class ShippingAddress(BaseModel):
     city: str
     postal_code: str
     country: str
+
+
+class AskedLine(Protocol):
+    """A line as a request asks for it: how it is fulfilled, and where for a pick-up."""
+
+    @property
+    def fulfillment(self) -> FulfillmentType: ...
+
+    @property
+    def location_id(self) -> str | None: ...
+
+
+Problems = list[tuple[str, str]]
+
+
+def store_problems(channel: Channel, store_id: str | None) -> Problems:
+    """A store or kiosk sale names its store."""
+    if channel in (Channel.STORE, Channel.KIOSK) and not store_id:
+        return [("store_id", "required for store and kiosk orders")]
+    return []
+
+
+def fulfillment_problems(lines: Sequence[AskedLine], has_address: bool) -> Problems:
+    """A pick-up line names its store; a basket with a line to ship has an address."""
+    problems = [
+        (f"lines.{index}.location_id", "required for a pickup line")
+        for index, line in enumerate(lines)
+        if line.fulfillment is FulfillmentType.PICKUP and not line.location_id
+    ]
+    if any(line.fulfillment is FulfillmentType.SHIP for line in lines) and not has_address:
+        problems.append(("shipping_address", "required when a line ships"))
+    return problems

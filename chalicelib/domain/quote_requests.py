@@ -8,8 +8,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from chalicelib.domain.errors import InvalidFields
-from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.domain.placement import Channel
+from chalicelib.domain.placement import Channel, fulfillment_problems, store_problems
 from chalicelib.domain.requests import (
     MAX_RESERVED_LINES,
     AddressRequest,
@@ -44,16 +43,7 @@ class QuoteRequest(Strict):
 
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
-        problems: list[tuple[str, str]] = []
-        if self.channel in (Channel.STORE, Channel.KIOSK) and not self.store_id:
-            problems.append(("store_id", "required for store and kiosk orders"))
-        for index, line in enumerate(self.lines):
-            if line.fulfillment is FulfillmentType.PICKUP and not line.location_id:
-                problems.append((f"lines.{index}.location_id", "required for a pickup line"))
-        if (
-            any(line.fulfillment is FulfillmentType.SHIP for line in self.lines)
-            and self.shipping_address is None
-        ):
-            problems.append(("shipping_address", "required when a line ships"))
+        problems = store_problems(self.channel, self.store_id)
+        problems += fulfillment_problems(self.lines, self.shipping_address is not None)
         if problems:
             raise InvalidFields(problems)

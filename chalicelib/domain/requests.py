@@ -23,7 +23,7 @@ from pydantic_core import CoreSchema
 from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN
 from chalicelib.domain.errors import InvalidFields
 from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.domain.placement import Channel
+from chalicelib.domain.placement import Channel, fulfillment_problems, store_problems
 
 MAX_LINES = 100
 MAX_QUANTITY = 999
@@ -292,21 +292,12 @@ class PlaceOrderRequest(Strict):
 
     def check(self) -> None:
         """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
-        problems: list[tuple[str, str]] = []
-        if self.channel in (Channel.STORE, Channel.KIOSK) and not self.store_id:
-            problems.append(("store_id", "required for store and kiosk orders"))
+        problems = store_problems(self.channel, self.store_id)
         if self.channel is not Channel.STORE and (
             self.customer is None or not self.customer.has_identifier()
         ):
             problems.append(("customer", "needs an email, phone, loyalty_id or customer_id"))
-        for index, line in enumerate(self.lines):
-            if line.fulfillment is FulfillmentType.PICKUP and not line.location_id:
-                problems.append((f"lines.{index}.location_id", "required for a pickup line"))
-        if (
-            any(line.fulfillment is FulfillmentType.SHIP for line in self.lines)
-            and self.shipping_address is None
-        ):
-            problems.append(("shipping_address", "required when a line ships"))
+        problems += fulfillment_problems(self.lines, self.shipping_address is not None)
         if problems:
             raise InvalidFields(problems)
 
