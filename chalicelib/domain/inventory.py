@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.errors import OutOfStock
+
+if TYPE_CHECKING:
+    from chalicelib.domain.fulfillments import Fulfillment
 
 
 class StockLevel(BaseModel):
@@ -35,6 +39,41 @@ class Allocation(BaseModel):
     sku: str
     location_id: str
     quantity: int
+
+
+class StockChange(BaseModel):
+    """A delta on one stock item, applied only if it keeps the counts valid."""
+
+    sku: str
+    location_id: str
+    on_hand: int = 0
+    reserved: int = 0
+
+    @classmethod
+    def reserving(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+        """Units set aside where they were allocated."""
+        return [cls(sku=a.sku, location_id=a.location_id, reserved=a.quantity) for a in allocations]
+
+    @classmethod
+    def releasing(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+        """Units set aside given back where they were held."""
+        return [
+            cls(sku=a.sku, location_id=a.location_id, reserved=-a.quantity) for a in allocations
+        ]
+
+    @classmethod
+    def handing_over(cls, fulfillment: Fulfillment) -> list[StockChange]:
+        """A fulfillment's goods leaving its location: off the shelf, out of the units set
+        aside for them."""
+        return [
+            cls(
+                sku=line.sku,
+                location_id=fulfillment.location_id,
+                on_hand=-line.quantity,
+                reserved=-line.quantity,
+            )
+            for line in fulfillment.lines
+        ]
 
 
 class SourcingPlan(BaseModel):

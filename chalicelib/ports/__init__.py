@@ -1,6 +1,8 @@
 """The ports: what services need from the outside world. Adapters implement them, the
 tests' fakes too; services and the domain depend on nothing else."""
 
+# A stock delta is the domain's (with its builders); the stock port applies it.
+from chalicelib.domain.inventory import StockChange
 from chalicelib.ports.outside import (
     AccessRecords,
     AlertLog,
@@ -32,7 +34,6 @@ from chalicelib.ports.persistence import (
     Quotes,
     Shipments,
     Stock,
-    StockChange,
     Tickets,
 )
 from chalicelib.ports.promotions import Campaigns, Promotions

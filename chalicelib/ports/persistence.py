@@ -9,12 +9,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
 from chalicelib.domain.fulfillments import Fulfillment
-from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.inventory import StockChange, StockLevel
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.domain.quotes import Quote
@@ -23,15 +21,6 @@ from chalicelib.ports.promotions import PromotionStore
 
 # A customer's figures, how they were last counted in the aggregates, how they are now.
 FiguresChange = tuple[str, CustomerMetrics, AnalyticsState, AnalyticsState]
-
-
-class StockChange(BaseModel):
-    """A delta on one stock item, applied only if it keeps the counts valid."""
-
-    sku: str
-    location_id: str
-    on_hand: int = 0
-    reserved: int = 0
 
 
 class CustomerRecord(StrEnum):

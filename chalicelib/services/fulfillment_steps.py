@@ -91,15 +91,7 @@ def dispatch_fulfillment(
             shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now, held_to)
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
-            taken = [
-                StockChange(
-                    sku=line.sku,
-                    location_id=fulfillment.location_id,
-                    on_hand=-line.quantity,
-                    reserved=-line.quantity,
-                )
-                for line in fulfillment.lines
-            ]
+            taken = StockChange.handing_over(fulfillment)
             sent = ShipmentSent.of(order.order_id, fulfillment.fulfillment_id, shipment, now)
             return Change(
                 entry=entry,
@@ -208,10 +200,7 @@ def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
         released, voided, entry = order.cancel_fulfillment(
             fulfillment.fulfillment_id, StatusReason.NOT_COLLECTED, now
         )
-        stock = [
-            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
-            for a in released
-        ]
+        stock = StockChange.releasing(released)
         not_collected = NotCollected.of(order.order_id, fulfillment, voided, now)
         return Change(entry=entry, stock=stock, events=[not_collected])
 

@@ -239,10 +239,7 @@ def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
     def decide(order: Order) -> Change[list[str]] | None:
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
-        released = [
-            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
-            for a in order.reserved_allocations()
-        ]
+        released = StockChange.releasing(order.reserved_allocations())
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
         return Change(entry=entry, stock=released, result=order.release_waits())
 

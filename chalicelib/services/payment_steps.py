@@ -88,10 +88,7 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
     def decide(order: Order) -> Change | None:
         if order.status in _ENDED:
             return None
-        released = [
-            StockChange(sku=a.sku, location_id=a.location_id, reserved=-a.quantity)
-            for a in order.reserved_allocations()
-        ]
+        released = StockChange.releasing(order.reserved_allocations())
         detail = {
             StatusReason.PAYMENT_DECLINED: "the card was declined",
             StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",

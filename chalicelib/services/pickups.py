@@ -72,15 +72,7 @@ def collect(
             raise WrongPickupCode("wrong pick-up code", field="pickup_code")
         entry = order.deliver(fulfillment_id, now)
         token, fulfillment.task_token = fulfillment.task_token, None
-        taken = [
-            StockChange(
-                sku=line.sku,
-                location_id=fulfillment.location_id,
-                on_hand=-line.quantity,
-                reserved=-line.quantity,
-            )
-            for line in fulfillment.lines
-        ]
+        taken = StockChange.handing_over(fulfillment)
         return Change(entry=entry, stock=taken, result=token)
 
     try:

@@ -56,11 +56,7 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
                 f"{len(plan.allocations)} allocations exceed one transaction", field="lines"
             )
         entry = order.reserve(plan.allocations, plan.reason, now)
-        changes = [
-            StockChange(sku=a.sku, location_id=a.location_id, reserved=a.quantity)
-            for a in plan.allocations
-        ]
-        return Change(entry=entry, stock=changes)
+        return Change(entry=entry, stock=StockChange.reserving(plan.allocations))
 
     # Someone may take the stock between our read and our write (``OutOfStock`` from the
     # write): plan again from the fresh counts, and give up only when the stock is really
