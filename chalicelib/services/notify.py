@@ -135,22 +135,26 @@ def preference_for(order: Order, deps: Deps) -> NotificationPreference:
     return preference_of(profile)
 
 
-def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
-    """The email an event sends its order's customer, if any (reads the order's customer
-    only for an event that could mail under ``all``)."""
+def _email_and_order(event: dict[str, Any], deps: Deps) -> tuple[EmailKind | None, Order | None]:
+    """The email an event sends its order's customer, if any, and the order read to know
+    it (read only for an event that could mail under ``all``)."""
     if email_for(event, NotificationPreference.ALL) is None:
-        return None
+        return None, None
     order = deps.store.get_order(str(event["order_id"]))
-    return email_for(event, preference_for(order, deps))
+    return email_for(event, preference_for(order, deps)), order
+
+
+def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
+    """The email an event sends its order's customer, if any."""
+    return _email_and_order(event, deps)[0]
 
 
 def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer about an event, once however often it is delivered. Returns the
     message id, or None when nothing was sent."""
-    email = email_kind_of(event, deps)
-    if email is None:
+    email, order = _email_and_order(event, deps)
+    if email is None or order is None:
         return None
-    order = deps.store.get_order(str(event["order_id"]))
     if not order.contact.email or told_elsewhere(email, event, order):
         return None
     return send_once(
