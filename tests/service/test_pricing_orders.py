@@ -16,15 +16,12 @@ from pydantic import ValidationError
 
 from chalicelib.deps import Deps
 from chalicelib.domain import settlement as rules
-from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.errors import InvalidCoupon, NotFound
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
-from chalicelib.presentation.tracking_page import tracking_page
-from chalicelib.rendering import render
 from chalicelib.services import (
     fulfillment_steps,
     lost_parcels,
@@ -40,6 +37,7 @@ from chalicelib.services.step_models import FulfillmentStep
 from tests.fakes import FakeGateway, Outgoing, RecordingEvents
 from tests.service import flows
 from tests.support.catalogue import fresh_sku
+from tests.support.pages import tracking_html
 
 D = Decimal
 
@@ -340,18 +338,7 @@ def _confirmation(deps: Deps, order: Order) -> tuple[str, str]:
 
 
 def _page(order: Order) -> str:
-    actions = available_actions(facts_of(order), order.placed_at)
-    view = tracking_page(order, actions, {}, order.placed_at, {})
-    forms = {"base": "v1.k1.0.ord_1.sig/forms", "csrf": "k1.c5rf", "key": "k3y"}
-    return render(
-        "tracking.html.j2",
-        view=view,
-        nonce="n0nce",
-        script="",
-        forms=forms,
-        notice=None,
-        field_words={},
-    )
+    return tracking_html(order, order.placed_at)
 
 
 def _rows(html: str) -> list[tuple[str, str]]:

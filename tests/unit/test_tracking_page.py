@@ -6,12 +6,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
-from chalicelib.presentation.tracking_page import tracking_page
-from chalicelib.rendering import render
 from tests.support.builders import (
     NOW,
     STORE_SOL,
@@ -22,6 +19,7 @@ from tests.support.builders import (
     order,
     pickup,
 )
+from tests.support.pages import tracking_html
 
 NAMES = {WAREHOUSE: "Almacén Madrid", STORE_SOL: "Tienda Sol"}
 SOURCING_NOTE = "every ship line from WH-MAD (fewest locations, warehouse first)"
@@ -29,18 +27,7 @@ SOURCING_NOTE = "every ship line from WH-MAD (fewest locations, warehouse first)
 
 def page_of(placed: Order, locale: str = "es") -> str:
     placed.contact.locale = locale
-    actions = available_actions(facts_of(placed), NOW)
-    view = tracking_page(placed, actions, NAMES, NOW, {STORE_SOL: "Tienda Sol (Madrid)"})
-    forms = {"base": "v1.k1.0.ord_1.sig/forms", "csrf": "k1.c5rf", "key": "k3y"}
-    return render(
-        "tracking.html.j2",
-        view=view,
-        nonce="n0nce",
-        script="",
-        forms=forms,
-        notice=None,
-        field_words={},
-    )
+    return tracking_html(placed, NOW, NAMES, {STORE_SOL: "Tienda Sol (Madrid)"})
 
 
 def shipped_with_notes() -> Order:
