@@ -16,7 +16,7 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.lost_parcels import follow_up_late_shipment
-from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
+from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import (
@@ -204,10 +204,5 @@ def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
         not_collected = NotCollected.of(order.order_id, fulfillment, voided, now)
         return Change(entry=entry, stock=stock, events=[not_collected])
 
-    written = mutate(deps, step.order_id, decide, announce=False)
-    try:
-        settlement.settle(step.order_id, deps, raise_if_owed=True)
-    finally:
-        if written.change is not None:
-            publish(deps, written.order, written.change)
+    settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
     return DispatchOutput(keep_waiting=False)

@@ -14,7 +14,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
+from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
     Empty,
@@ -96,13 +96,7 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         }.get(reason, reason.value)
         return Change(entry=order.reject(reason, now, detail), stock=released)
 
-    # Announced once the void is settled, so that the customer's email can say so.
-    written = mutate(deps, step.order_id, decide, announce=False)
-    try:
-        settlement.settle(step.order_id, deps, raise_if_owed=True)
-    finally:
-        if written.change is not None:
-            publish(deps, written.order, written.change)
+    settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
     return Empty()
 
 

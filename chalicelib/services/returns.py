@@ -16,7 +16,7 @@ from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.opportunities import availability_changed
-from chalicelib.services.order_writes import Change, mutate, publish
+from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -93,14 +93,8 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
             token, current.returns_task_token = current.returns_task_token, None
         return Change(entry=entry, stock=stock, result=token)
 
-    written = mutate(deps, order_id, decide, announce=False)
-    order = written.order
-    try:
-        # A gateway failure leaves the refund owed on the order: the sweeper retries it.
-        order = settlement.settle(order_id, deps).order or order
-    finally:
-        if written.change is not None:
-            publish(deps, order, written.change)
+    # A gateway failure leaves the refund owed on the order: the sweeper retries it.
+    written, order = settlement.write_then_settle(deps, order_id, decide)
     if written.result:
         deps.workflow.resume(written.result, {"returned": True})
     if written.change is not None:

@@ -11,6 +11,7 @@ failing, and the order shows it (``attention``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,7 @@ from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.events import PaymentConfirmed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, Mutation, R, Unchanged, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -138,3 +139,24 @@ def sweep(deps: Deps, limit: int = 100) -> dict[str, int]:
         if settle(order_id, deps).settled:
             settled += 1
     return {"orders": len(order_ids), "settled": settled}
+
+
+def write_then_settle(
+    deps: Deps,
+    order_id: str,
+    decide: Callable[[Order], Change[R] | Unchanged[R] | None],
+    raise_if_owed: bool = False,
+) -> tuple[Mutation[R], Order]:
+    """Write a change that leaves money owed (a void, a refund), attempt it, then announce
+    the change: its events go out once the gateway was tried, so that the customer's email
+    can say what was given back. What the gateway refused stays owed (the sweeper, or the
+    workflow's retry with ``raise_if_owed``, tries again) and the change is announced all
+    the same. Returns the write and the order as last read."""
+    written = mutate(deps, order_id, decide, announce=False)
+    order = written.order
+    try:
+        order = settle(order_id, deps, raise_if_owed=raise_if_owed).order or order
+    finally:
+        if written.change is not None:
+            publish(deps, order, written.change)
+    return written, order
