@@ -78,16 +78,12 @@ class IdentityRepository:
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer; False if someone owns it."""
-        try:
-            self._table.transact(
-                [
-                    self._claim(customer_id, identifier, "attribute_not_exists(pk)"),
-                    self._mirror(customer_id, identifier),
-                ]
-            )
-        except TransactionCancelled:
-            return False
-        return True
+        return self._table.transact_if(
+            [
+                self._claim(customer_id, identifier, "attribute_not_exists(pk)"),
+                self._mirror(customer_id, identifier),
+            ]
+        )
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
         """Release an identifier the customer owns and drop their copy of it; safe to repeat

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
+from chalicelib.adapters.dynamodb.table import Table
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
@@ -49,11 +49,7 @@ class OpportunityRepository:
             ),
             self._put_opportunity(opportunity, "attribute_not_exists(pk)", None),
         ]
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(writes)
 
     def open_subscriptions(self, sku: str) -> list[BackInStockSubscription]:
         """One query of the SKU's partition."""
@@ -74,11 +70,7 @@ class OpportunityRepository:
             self._put_opportunity(opportunity, "#s = :open", {":open": "open"}),
             self.table.put(keys.notified_opportunity(sku, opportunity.opportunity_id)),
         ]
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(writes)
 
     def subscription(self, subscription_id: str) -> BackInStockSubscription | None:
         """The subscription's own item."""
@@ -97,21 +89,13 @@ class OpportunityRepository:
                 keys.open_subscription(subscription.sku, subscription.subscription_id)
             ),
         ]
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(writes)
 
     def create_opportunity(self, opportunity: Opportunity) -> bool:
         """Once per id."""
-        try:
-            self.table.transact(
-                [self._put_opportunity(opportunity, "attribute_not_exists(pk)", None)]
-            )
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(
+            [self._put_opportunity(opportunity, "attribute_not_exists(pk)", None)]
+        )
 
     def opportunity(self, opportunity_id: str) -> Opportunity | None:
         """One opportunity."""
@@ -135,22 +119,14 @@ class OpportunityRepository:
                     keys.notified_opportunity(opportunity.sku, opportunity.opportunity_id)
                 )
             )
-        try:
-            self.table.transact(writes)
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(writes)
 
     def replace_opportunity(self, opportunity: Opportunity) -> bool:
         """On the condition that its status did not move."""
         write = self._put_opportunity(
             opportunity, "#s = :status", {":status": opportunity.status.value}
         )
-        try:
-            self.table.transact([write])
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if([write])
 
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
         """The pointers' opportunities, read one by one (a handful per SKU)."""

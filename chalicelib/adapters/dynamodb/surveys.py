@@ -86,18 +86,14 @@ class SurveyRepository:
     def replace_survey(self, response: SurveyResponse) -> bool:
         """Over the existing answer only (the counters are not touched)."""
         order_id = response.subject.order_id
-        try:
-            self.table.transact(
-                [
-                    self.table.put(
-                        keys.survey(order_id) | {"response": response.model_dump(mode="json")},
-                        "attribute_exists(pk)",
-                    )
-                ]
-            )
-        except TransactionCancelled:
-            return False
-        return True
+        return self.table.transact_if(
+            [
+                self.table.put(
+                    keys.survey(order_id) | {"response": response.model_dump(mode="json")},
+                    "attribute_exists(pk)",
+                )
+            ]
+        )
 
     def satisfaction_counters(self) -> dict[str, SatisfactionTally]:
         """Every counter, from the one partition."""

@@ -187,6 +187,15 @@ class Table:
             ]
             raise TransactionCancelled(failed) from exc
 
+    def transact_if(self, writes: list[dict[str, Any]]) -> bool:
+        """``transact``, answering whether it was written: False when it was cancelled
+        (a condition refused it), for writes that are meant to happen at most once."""
+        try:
+            self.transact(writes)
+        except TransactionCancelled:
+            return False
+        return True
+
     def write(self, write: dict[str, Any]) -> dict[str, Any] | None:
         """Run one write made by ``put``, ``delete`` or ``update`` on its own;
         ``ConditionFailed`` if its condition fails. An update answers with the item as
