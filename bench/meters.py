@@ -16,6 +16,19 @@ DynamoDB write units follow AWS's on-demand billing rules:
   UTF-8; numbers 1 byte per two significant digits plus 1; booleans and nulls 1 byte;
   lists and maps 3 bytes plus 1 byte per element plus their elements.
 
+- Global secondary indexes bill their own writes, on top of the table's (AWS, "Provisioned
+  throughput considerations for Global Secondary Indexes", Amazon DynamoDB Developer
+  Guide, docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.Writes):
+  an item that comes to carry an index's key attributes is one put into the index,
+  ``ceil(projected size / 1 KB)`` units; one that stops carrying them is one delete, 1 unit;
+  a change of the index key is both (delete the old entry, put the new); a change of
+  projected attributes only, keys unchanged, is one put; an item in the index neither
+  before nor after costs the index nothing. The projected size is the table's key, the
+  index's key and the attributes the projection keeps (``ALL``: the whole item). A refused
+  or cancelled write changes no index and costs the index nothing; an index write inside a
+  transaction is counted once (only the table's items are billed twice). Counted per index
+  as ``GSI <index>.<item kind>``.
+
 Read units (not asked for, shown apart): GetItem ``ceil(size / 4 KB)``, Query the sum of
 the items returned rounded up to 4 KB; half for eventually consistent reads.
 """
@@ -128,6 +141,68 @@ def _units(size: int, unit: int) -> int:
     return max(1, math.ceil(size / unit))
 
 
+# Global secondary indexes ------------------------------------------------------------------
+def snapshot_attrs(item: Any) -> dict[str, Any] | None:
+    """An item's attributes as DynamoDB JSON, copied (moto updates its items in place)."""
+    attrs = item.attrs if hasattr(item, "attrs") else item
+    if attrs is None:
+        return None
+    return {
+        name: value.to_json() if hasattr(value, "to_json") else value
+        for name, value in attrs.items()
+    }
+
+
+def _projected(index: Any, attrs: dict[str, Any]) -> dict[str, Any]:
+    """What an index keeps of an item: every attribute for ``ALL``, else the table's and
+    the index's keys and the attributes listed for ``INCLUDE``."""
+    projection = (index.projection or {}).get("ProjectionType", "ALL")
+    if projection == "ALL":
+        return attrs
+    kept = set(index.table_key_attrs) | set(index.schema_key_attrs)
+    if projection == "INCLUDE":
+        kept |= set(index.projection.get("NonKeyAttributes", []))
+    return {name: value for name, value in attrs.items() if name in kept}
+
+
+def index_write_units(
+    index: Any, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> float:
+    """Write units one table write costs one global secondary index (the rules above)."""
+    keys = index.schema_key_attrs
+
+    def entry(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+        if attrs is None or any(name not in attrs for name in keys):
+            return None
+        return _projected(index, attrs)
+
+    old, new = entry(before), entry(after)
+    if old is None and new is None:
+        return 0
+    if new is None:
+        return 1  # the entry is deleted from the index
+    put = _units(item_size(new), 1024)
+    if old is None:
+        return put
+    if any(old[name] != new[name] for name in keys):
+        return 1 + put  # the index key changed: delete the old entry, put the new one
+    return put if old != new else 0
+
+
+def _record_index_writes(
+    backend: Any, table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    try:
+        indexes = backend.get_table(table_name).global_indexes
+    except Exception:  # noqa: BLE001 - an unknown table fails in moto itself
+        return
+    kind = kind_of(after if after is not None else before)
+    for index in indexes:
+        units = index_write_units(index, before, after)
+        if units:
+            _record_write(f"GSI {index.name}", kind, units, False)
+
+
 # DynamoDB writes ---------------------------------------------------------------------------
 def _existing(backend: Any, table_name: str, key: dict[str, Any]) -> Any:
     try:
@@ -176,8 +251,10 @@ def _install_dynamodb() -> None:
     ) -> Any:
         if _in_transaction():
             return put_item(self, table_name, item_attrs, *a, **k)
-        before = _existing(self, table_name, _key_of_put(self, table_name, item_attrs))
-        size = max(item_size(_attrs(before)), item_size(item_attrs))
+        before = snapshot_attrs(
+            _existing(self, table_name, _key_of_put(self, table_name, item_attrs))
+        )
+        size = max(item_size(before), item_size(item_attrs))
         failed = True
         try:
             result = put_item(self, table_name, item_attrs, *a, **k)
@@ -185,38 +262,45 @@ def _install_dynamodb() -> None:
             return result
         finally:
             _record_write("PutItem", kind_of(item_attrs), _units(size, 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, before, snapshot_attrs(item_attrs))
 
     @functools.wraps(update_item)
     def metered_update(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
         if _in_transaction():
             return update_item(self, table_name, key, *a, **k)
-        before = item_size(_attrs(_existing(self, table_name, key)))
+        old = snapshot_attrs(_existing(self, table_name, key))
         failed = True
-        after = 0
+        new = None
         try:
             result = update_item(self, table_name, key, *a, **k)
             failed = False
-            after = item_size(_attrs(result))
+            new = snapshot_attrs(result)
             return result
         finally:
-            _record_write("UpdateItem", kind_of(key), _units(max(before, after), 1024), failed)
+            size = max(item_size(old), item_size(new))
+            _record_write("UpdateItem", kind_of(key), _units(size, 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, old, new)
 
     @functools.wraps(delete_item)
     def metered_delete(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
         if _in_transaction():
             return delete_item(self, table_name, key, *a, **k)
-        before = item_size(_attrs(_existing(self, table_name, key)))
+        old = snapshot_attrs(_existing(self, table_name, key))
         failed = True
         try:
             result = delete_item(self, table_name, key, *a, **k)
             failed = False
             return result
         finally:
-            _record_write("DeleteItem", kind_of(key), _units(before, 1024), failed)
+            _record_write("DeleteItem", kind_of(key), _units(item_size(old), 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, old, None)
 
     @functools.wraps(transact)
     def metered_transact(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        plans: list[tuple[str, str, dict[str, Any], int, dict[str, Any] | None]] = []
+        plans: list[tuple[str, str, dict[str, Any], dict[str, Any] | None, Any]] = []
         for entry in transact_items:
             op, body = next(iter(entry.items()))
             table_name = body.get("TableName", "")
@@ -224,7 +308,7 @@ def _install_dynamodb() -> None:
                 key = _key_of_put(self, table_name, body["Item"]) if op == "Put" else body["Key"]
             except Exception:  # noqa: BLE001 - moto rejects it below
                 continue
-            before = item_size(_attrs(_existing(self, table_name, key)))
+            before = snapshot_attrs(_existing(self, table_name, key))
             plans.append((op, table_name, key, before, body.get("Item")))
         _local.transaction = True
         failed = True
@@ -235,14 +319,18 @@ def _install_dynamodb() -> None:
         finally:
             _local.transaction = False
             for op, table_name, key, before, new_item in plans:
+                after = before  # a ConditionCheck, or a cancelled transaction
+                if not failed and op in ("Put", "Update"):
+                    after = snapshot_attrs(_existing(self, table_name, key))
+                elif not failed and op == "Delete":
+                    after = None
+                size = max(item_size(before), item_size(after))
                 if op == "Put":
-                    size = max(before, item_size(new_item))
-                elif op == "Update" and not failed:
-                    size = max(before, item_size(_attrs(_existing(self, table_name, key))))
-                else:
-                    size = before
+                    size = max(size, item_size(new_item))
                 kind = kind_of(new_item if new_item is not None else key)
                 _record_write(f"Transact{op}", kind, 2 * _units(size, 1024), failed)
+                if not failed:
+                    _record_index_writes(self, table_name, before, after)
 
     @functools.wraps(handler_get_item)
     def handler_metered_get(self: Any) -> Any:
@@ -334,6 +422,7 @@ def install() -> None:
     _install_dynamodb()
     _install_sns()
     _install_ses()
+    time_api_handlers()
 
 
 def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
@@ -352,3 +441,26 @@ def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
 
     for name, handler in list(handlers.items()):
         handlers[name] = timed(name, handler)
+
+
+def time_api_handlers() -> None:
+    """Count the seconds the app's API handler runs per route, in-process, as Lambda bills
+    an API request (the client-side latency also holds the local gateway's queue)."""
+    from chalice.app import Chalice
+
+    if getattr(Chalice.__call__, "_bench_timed", False):
+        return
+    handler = Chalice.__call__
+
+    @functools.wraps(handler)
+    def timed(self: Any, event: Any, context: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return handler(self, event, context)
+        finally:
+            request = event.get("requestContext", {}) if isinstance(event, dict) else {}
+            route = f"{request.get('httpMethod', '?')} {request.get('resourcePath', '?')}"
+            add(f"lambda.api_seconds.{route}", time.perf_counter() - start)
+
+    timed._bench_timed = True  # type: ignore[attr-defined]
+    Chalice.__call__ = timed  # type: ignore[method-assign]

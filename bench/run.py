@@ -45,14 +45,23 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 SFN_PER_TRANSITION = 0.025 / 1_000  # Standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_PER_GB_SECOND = 0.0000166667  # x86
-LAMBDA_MEMORY_GB = 0.5  # 512 MB
-# DynamoDB on-demand, the pre-November-2024 us-east-1 list price ($1.25 per million write
-# request units, $0.25 per million read units). Since 1 Nov 2024 us-east-1 lists half of
-# that ($0.625 / $0.125); we keep the higher figure, so the dollars here are an upper bound.
-DDB_PER_WRITE_UNIT = 1.25 / 1_000_000
-DDB_PER_READ_UNIT = 0.25 / 1_000_000
+# DynamoDB on-demand, Standard table class, us-east-1, today's list price: since 1 Nov 2024
+# $0.625 per million write request units and $0.125 per million read request units (half
+# the $1.25 / $0.25 listed before; aws.amazon.com/dynamodb/pricing/on-demand/).
+DDB_PER_WRITE_UNIT = 0.625 / 1_000_000
+DDB_PER_READ_UNIT = 0.125 / 1_000_000
+PRICES_AS_OF = "list prices of 2026, us-east-1; DynamoDB on-demand as cut on 1 Nov 2024"
 SNS_PER_PUBLISH = 0.50 / 1_000_000
 SES_PER_EMAIL = 0.10 / 1_000
+
+# The sandbox payment gateway keeps its ledger in our table, standing in for a payment
+# provider that keeps its own: its writes are in the total, and the total is also shown
+# without them.
+SANDBOX_KIND = "SANDBOXPAY"
+CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
+API_HANDLER = "api_handler"
+# The stage whose memory sizes the headline's Lambda GB-s: what the retailer pays.
+HEADLINE_STAGE = "prod"
 
 TARGET_TRANSITIONS = 8
 TARGET_WRITE_UNITS = 12
@@ -310,6 +319,44 @@ def counters(stack: Any) -> dict[str, float]:
 
 
 # Figures -----------------------------------------------------------------------------------
+def memory_mb(stage: str, function: str, config: dict[str, Any] | None = None) -> int:
+    """The memory a function is deployed with (``.chalice/config.json``, Chalice's order:
+    the stage's function, the stage, the function, the app; 128 MB, Chalice's default)."""
+    if config is None:
+        config = json.loads(CHALICE_CONFIG.read_text())
+    stage_config = config.get("stages", {}).get(stage, {})
+    for scope in (
+        stage_config.get("lambda_functions", {}).get(function, {}),
+        stage_config,
+        config.get("lambda_functions", {}).get(function, {}),
+        config,
+    ):
+        if "lambda_memory_size" in scope:
+            return int(scope["lambda_memory_size"])
+    return 128
+
+
+def gb_seconds(
+    steps: dict[str, float],
+    step_seconds: dict[str, float],
+    api: dict[str, float],
+    api_seconds: dict[str, float],
+    stage: str,
+) -> float:
+    """GB-s per order: each function's invocations x its mean in-process run (at least the
+    1 ms Lambda bills) x the memory the stage configures for it."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    total = 0.0
+    for runs, seconds, memory_of in (
+        (steps, step_seconds, lambda name: memory_mb(stage, name, config)),
+        (api, api_seconds, lambda _route: memory_mb(stage, API_HANDLER, config)),
+    ):
+        for name, count in runs.items():
+            avg = seconds.get(name, 0.0) / count if count else 0.0
+            total += count * max(0.001, avg) * memory_of(name) / 1024
+    return total
+
+
 def percentile(values: Iterable[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
     ordered = sorted(values)
@@ -503,17 +550,17 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
     rru = sum(reads.values())
     sns = sum(publishes.values())
 
-    # GB-s estimate: step and subscriber handlers by their measured in-process time, API
-    # requests by their client-side latency (mean); each rounded up to 1 ms as Lambda bills.
-    mean_order_s = sum(raw["orders_latency"]) / max(1, len(raw["orders_latency"]))
-    mean_hook_s = sum(raw["webhook_latency"]) / max(1, len(raw["webhook_latency"]))
-    gb_seconds = 0.0
-    for name, count in steps.items():
-        avg = lambda_seconds.get(name, 0.0) / count if count else 0.0
-        gb_seconds += count * max(0.001, avg) * LAMBDA_MEMORY_GB
-    for route, count in api.items():
-        avg = mean_order_s if route == ORDERS_ROUTE else mean_hook_s
-        gb_seconds += count * max(0.001, avg) * LAMBDA_MEMORY_GB
+    # GB-s: every handler by its run measured in-process (API requests too: Lambda bills the
+    # handler's run, not the client's wait, which holds the local gateway's queue), at the
+    # memory each stage configures; the headline is the production stage's.
+    api_seconds = per_order(a, n, b, m, "lambda.api_seconds.")
+    gb_by_stage = {
+        stage: gb_seconds(steps, lambda_seconds, api, api_seconds, stage)
+        for stage in ("dev", HEADLINE_STAGE)
+    }
+    gb_seconds_headline = gb_by_stage[HEADLINE_STAGE]
+    sandbox_wru = sum(v for k, v in writes.items() if k.endswith(f".{SANDBOX_KIND}"))
+    gsi_wru = sum(v for k, v in writes.items() if k.startswith("GSI "))
 
     usd = {
         "step_functions": transitions * SFN_PER_TRANSITION * 1000,
@@ -522,7 +569,7 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         "sns": sns * SNS_PER_PUBLISH * 1000,
     }
     extra = {
-        "lambda_gb_s_estimate": gb_seconds * LAMBDA_PER_GB_SECOND * 1000,
+        "lambda_gb_s_estimate": gb_seconds_headline * LAMBDA_PER_GB_SECOND * 1000,
         "dynamodb_reads": rru * DDB_PER_READ_UNIT * 1000,
         "ses_emails": emails * SES_PER_EMAIL * 1000,
     }
@@ -545,7 +592,14 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         "wru": wru,
         "rru": rru,
         "sns": sns,
-        "gb_seconds": gb_seconds,
+        "gb_seconds": gb_seconds_headline,
+        "gb_seconds_by_stage": gb_by_stage,
+        "memory_by_stage": {
+            stage: memory_mb(stage, API_HANDLER) for stage in ("dev", HEADLINE_STAGE)
+        },
+        "api_seconds": api_seconds,
+        "wru_sandbox": sandbox_wru,
+        "wru_gsi": gsi_wru,
         "usd": usd,
         "usd_total": sum(usd.values()),
         "extra": extra,
@@ -664,7 +718,9 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
     out("")
     out("Lambda invocations per order, by function (API requests = API Gateway invocations):")
     for route, count in sorted(fig["api"].items()):
-        out(f"  {'API ' + route:<52}{count:>8.2f}")
+        seconds = fig["api_seconds"].get(route, 0.0)
+        avg = ms(seconds / count) if count else 0.0
+        out(f"  {'API ' + route:<52}{count:>8.2f}   avg {avg:.1f} ms in-process")
     for name, count in sorted(fig["steps"].items()):
         seconds = fig["lambda_seconds"].get(name, 0.0)
         avg = ms(seconds / count) if count else 0.0
@@ -673,7 +729,8 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
     out("")
     out("DynamoDB write units per order, by operation and item (requests in brackets):")
     out("  ceil(max(item before, item after) / 1 KB) per write, x2 per item of a")
-    out("  TransactWriteItems, refused conditional writes included; measured on moto's")
+    out("  TransactWriteItems, refused conditional writes included; 'GSI <index>' rows are")
+    out("  the index writes AWS bills on top (bench/meters.py); measured on moto's")
     out("  backend; bench-only BENCH# items excluded.")
     for key, units in sorted(fig["writes"].items(), key=lambda kv: -kv[1]):
         requests = fig["write_requests"].get(key, 0.0)
@@ -681,32 +738,46 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
         extra = f", {refused:.2f} refused" if refused else ""
         out(f"  {key:<52}{units:>8.2f}   ({requests:.2f}{extra})")
     out(f"  {'total':<52}{fig['wru']:>8.2f}")
+    out(f"  {'  of which GSI writes':<52}{fig['wru_gsi']:>8.2f}")
+    out(
+        f"  {'  of which the sandbox gateway (' + SANDBOX_KIND + ')':<52}{fig['wru_sandbox']:>8.2f}"
+    )
+    out(f"  {'total without the sandbox gateway':<52}{fig['wru'] - fig['wru_sandbox']:>8.2f}")
     out("")
     out("SNS publishes per order, by topic:")
     for topic, count in sorted(fig["publishes"].items()):
         out(f"  {topic:<52}{count:>8.2f}")
     out("")
-    out("USD per 1,000 orders at list prices (us-east-1):")
+    out(f"USD per 1,000 orders at today's list prices ({PRICES_AS_OF}):")
     prices = {
         "step_functions": "Step Functions Standard, $0.025 per 1,000 transitions",
         "lambda_requests": "Lambda requests, $0.20 per 1M",
-        "dynamodb_writes": "DynamoDB on-demand writes, $1.25 per 1M WRU",
+        "dynamodb_writes": "DynamoDB on-demand writes, $0.625 per 1M WRU (GSI incl.)",
         "sns": "SNS publishes, $0.50 per 1M",
     }
     for key, label in prices.items():
         out(f"  {label:<60}${fig['usd'][key]:>9.4f}")
     out(f"  {'total (the target figure)':<60}${fig['usd_total']:>9.4f}")
     out("  apart, not in the total:")
+    headline_mb = fig["memory_by_stage"][HEADLINE_STAGE]
     extras = {
-        "lambda_gb_s_estimate": "Lambda compute, 512 MB x measured duration (moto-inflated)",
-        "dynamodb_reads": "DynamoDB on-demand reads, $0.25 per 1M RRU",
+        "lambda_gb_s_estimate": f"Lambda compute, {HEADLINE_STAGE}: {headline_mb} MB x run",
+        "dynamodb_reads": "DynamoDB on-demand reads, $0.125 per 1M RRU",
         "ses_emails": "SES emails, $0.10 per 1,000",
     }
     for key, label in extras.items():
         out(f"  {label:<60}${fig['extra'][key]:>9.4f}")
+    all_in = fig["usd_total"] + sum(fig["extra"].values())
+    out(f"  {'all in':<60}${all_in:>9.4f}")
+    sandbox_usd = fig["wru_sandbox"] * DDB_PER_WRITE_UNIT * 1000
+    out(f"  {'all in, without the sandbox gateway writes':<60}${all_in - sandbox_usd:>9.4f}")
+    for stage, seconds in fig["gb_seconds_by_stage"].items():
+        memory = fig["memory_by_stage"][stage]
+        usd = seconds * LAMBDA_PER_GB_SECOND * 1000
+        out(f"  Lambda compute at {stage}'s {memory} MB: {seconds:.3f} GB-s/order, ${usd:.4f}")
     out(
-        "  (DynamoDB since Nov 2024 in us-east-1: $0.625 per 1M WRU, which would make writes "
-        f"${fig['usd']['dynamodb_writes'] / 2:.4f})"
+        f"  (the headline uses {HEADLINE_STAGE}'s memory, what production pays; durations are"
+        " measured in one process on moto, so both are upper bounds)"
     )
     problems = list(raw["notes"])
     if raw["errors"]:
@@ -749,6 +820,9 @@ def summary(raw: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
         "usd_per_1000_orders": r(fig["usd_total"], 4),
         "usd_per_1000_orders_apart": {k: r(v, 4) for k, v in fig["extra"].items()},
         "usd_per_1000_orders_all_in": r(fig["usd_total"] + sum(fig["extra"].values()), 4),
+        "dynamodb_gsi_write_units_per_order": r(fig["wru_gsi"]),
+        "dynamodb_write_units_per_order_without_sandbox": r(fig["wru"] - fig["wru_sandbox"]),
+        "lambda_memory_mb_headline": fig["memory_by_stage"][HEADLINE_STAGE],
     }
 
 
