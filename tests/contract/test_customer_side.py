@@ -50,6 +50,7 @@ def test_a_taken_identifier_refuses_the_whole_new_customer(customers: Any) -> No
     with pytest.raises(Conflict):
         customers.create_customer(latecomer, [_email(), email], {"name": "Eva"})
     assert not customers.customer_exists(latecomer)
+    assert customers.identifiers(latecomer) == []
     assert customers.find_identifier(email) == owner
 
 
@@ -221,6 +222,7 @@ def _counted(value: str) -> AnalyticsState:
 def test_figures_are_saved_over_the_version_read_and_move_the_aggregates(customers: Any) -> None:
     customer_id = new_id("cus")
     before = customers.segment_counters()
+    channels_before = customers.channel_counters()
     metrics = CustomerMetrics(order_count=1, gross=Decimal("80.00"))
     customers.save_metrics([(customer_id, metrics, AnalyticsState(), _counted("80.00"))])
     saved, state = customers.figures(customer_id)
@@ -228,6 +230,11 @@ def test_figures_are_saved_over_the_version_read_and_move_the_aggregates(custome
     after = customers.segment_counters()
     assert after["count_new"] - before.get("count_new", 0) == 1
     assert after["value_new"] - before.get("value_new", 0) == Decimal("80.00")
+    channels = customers.channel_counters()
+    assert channels["online_only"] - channels_before.get("online_only", 0) == 1
+    # Each reader sees its own counters only.
+    assert "online_only" not in after
+    assert not any(name.startswith(("count_", "value_")) for name in channels)
     assert {"customer_id": customer_id, "value": Decimal("80")} in [
         {"customer_id": t["customer_id"], "value": Decimal(str(t["value"]))}
         for t in customers.top_customers(10_000)

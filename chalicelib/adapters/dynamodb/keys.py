@@ -207,8 +207,10 @@ def customer_ticket(customer_id: str, opened_at: datetime, ticket_id: str) -> Ke
 
 # Aggregates --------------------------------------------------------------------------------
 ANALYTICS_SHARDS = 8
-SEGMENTS_SK = "SEGMENTS"
-CHANNELS_SK = "CHANNELS"
+# One item per shard holds the segment counters and the channel counters (these under
+# ``CHANNEL_COUNTER_PREFIX``): a projection that moves both writes one item, not two.
+AGGREGATES_SK = "AGGREGATES"
+CHANNEL_COUNTER_PREFIX = "channel#"
 TOP_PREFIX = "TOP#"
 
 
