@@ -178,6 +178,23 @@ def test_an_interaction_recorded_twice_is_one(customers: Any) -> None:
     assert found == [interaction]
 
 
+def test_an_interaction_recorded_once_is_a_claim_that_can_be_given_back(customers: Any) -> None:
+    customer_id = new_id("cus")
+    email = {"interaction_id": new_id("email"), "at": NOW.isoformat(), "summary": "sent"}
+    assert not customers.has_interaction(customer_id, email)
+    assert customers.add_interaction_once(customer_id, email)
+    assert not customers.add_interaction_once(customer_id, email | {"summary": "again"})
+    assert customers.has_interaction(customer_id, email)
+    assert customers.records(customer_id, CustomerRecord.INTERACTIONS)[0] == [email]
+    customers.remove_interaction(customer_id, email)
+    customers.remove_interaction(customer_id, email)
+    assert not customers.has_interaction(customer_id, email)
+    assert customers.add_interaction_once(customer_id, email)
+    # Another moment is another interaction.
+    later = email | {"at": (NOW + timedelta(seconds=1)).isoformat()}
+    assert customers.add_interaction_once(customer_id, later)
+
+
 def test_rewriting_records_changes_only_what_the_rewrite_changes(customers: Any) -> None:
     customer_id = new_id("cus")
     keep = {"interaction_id": new_id("int"), "at": NOW.isoformat(), "summary": "keep"}
