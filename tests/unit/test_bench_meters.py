@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bench import meters
+from bench import meters, solo
 from bench import run as bench
 
 CONFIG = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
@@ -111,3 +111,15 @@ def test_gb_seconds_use_the_stages_configured_memory_and_at_least_a_millisecond(
 def test_prices_are_todays_dynamodb_on_demand_list_prices() -> None:
     assert bench.DDB_PER_WRITE_UNIT * 1_000_000 == 0.625
     assert bench.DDB_PER_READ_UNIT * 1_000_000 == 0.125
+
+
+def test_a_handlers_run_alone_is_its_seconds_over_its_invocations() -> None:
+    spent = {
+        "lambda.seconds.reserve_stock": 0.3,
+        "lambda.invocations.reserve_stock": 3.0,
+        "lambda.api_seconds.POST /orders": 0.12,
+        "api.POST /orders": 3.0,
+        "lambda.seconds.never_invoked": 0.5,
+    }
+    means = solo.mean_seconds(spent)
+    assert means == {"reserve_stock": 0.3 / 3, "POST /orders": 0.12 / 3}
