@@ -33,8 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import checkout, customers, extras, hot_sku, meters, scale, solo
+from bench import checkout, customers, extras, hot_sku, lambda_cost, meters, scale, solo
 from bench.cold_import import cold_import_ms
+from bench.lambda_cost import (
+    API_HANDLER,
+    HEADLINE_STAGE,
+    LAMBDA_PER_GB_SECOND,
+    gb_seconds,
+    memory_mb,
+)
 
 BASELINE_PATH = "/bench/baseline"
 ORDERS_ROUTE = "POST /orders"
@@ -44,7 +51,6 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # List prices, us-east-1 (eu-west-1 is the same for Step Functions, Lambda, SNS and SES).
 SFN_PER_TRANSITION = 0.025 / 1_000  # Standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
-LAMBDA_PER_GB_SECOND = 0.0000166667  # x86
 # DynamoDB on-demand, Standard table class, us-east-1, today's list price: since 1 Nov 2024
 # $0.625 per million write request units and $0.125 per million read request units (half
 # the $1.25 / $0.25 listed before; aws.amazon.com/dynamodb/pricing/on-demand/).
@@ -58,13 +64,6 @@ SES_PER_EMAIL = 0.10 / 1_000
 # provider that keeps its own: its writes are in the total, and the total is also shown
 # without them.
 SANDBOX_KIND = "SANDBOXPAY"
-CHALICE_CONFIG = Path(__file__).resolve().parent.parent / ".chalice" / "config.json"
-API_HANDLER = "api_handler"
-# The stage whose memory sizes the headline's Lambda GB-s: what the retailer pays.
-HEADLINE_STAGE = "prod"
-# For the GB-s sensitivity line only: how much longer an AWS call may take on AWS than
-# moto takes to answer it in-process (single-digit milliseconds in-region).
-AWS_CALL_WAIT_S = 0.005
 
 TARGET_TRANSITIONS = 8
 TARGET_WRITE_UNITS = 12
@@ -322,44 +321,6 @@ def counters(stack: Any) -> dict[str, float]:
 
 
 # Figures -----------------------------------------------------------------------------------
-def memory_mb(stage: str, function: str, config: dict[str, Any] | None = None) -> int:
-    """The memory a function is deployed with (``.chalice/config.json``, Chalice's order:
-    the stage's function, the stage, the function, the app; 128 MB, Chalice's default)."""
-    if config is None:
-        config = json.loads(CHALICE_CONFIG.read_text())
-    stage_config = config.get("stages", {}).get(stage, {})
-    for scope in (
-        stage_config.get("lambda_functions", {}).get(function, {}),
-        stage_config,
-        config.get("lambda_functions", {}).get(function, {}),
-        config,
-    ):
-        if "lambda_memory_size" in scope:
-            return int(scope["lambda_memory_size"])
-    return 128
-
-
-def gb_seconds(
-    steps: dict[str, float],
-    step_seconds: dict[str, float],
-    api: dict[str, float],
-    api_seconds: dict[str, float],
-    stage: str,
-) -> float:
-    """GB-s per order: each function's invocations x its mean in-process run (at least the
-    1 ms Lambda bills) x the memory the stage configures for it."""
-    config = json.loads(CHALICE_CONFIG.read_text())
-    total = 0.0
-    for runs, seconds, memory_of in (
-        (steps, step_seconds, lambda name: memory_mb(stage, name, config)),
-        (api, api_seconds, lambda _route: memory_mb(stage, API_HANDLER, config)),
-    ):
-        for name, count in runs.items():
-            avg = seconds.get(name, 0.0) / count if count else 0.0
-            total += count * max(0.001, avg) * memory_of(name) / 1024
-    return total
-
-
 def percentile(values: Iterable[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100); NaN for no values."""
     ordered = sorted(values)
@@ -818,35 +779,7 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
     out(f"  {'all in':<60}${all_in:>9.4f}")
     sandbox_usd = fig["wru_sandbox"] * DDB_PER_WRITE_UNIT * 1000
     out(f"  {'all in, without the sandbox gateway writes':<60}${all_in - sandbox_usd:>9.4f}")
-    out("  Lambda compute, GB-s per order by how each handler's run is timed:")
-    for stage, seconds in fig["gb_seconds_by_stage"].items():
-        memory = fig["memory_by_stage"][stage]
-        figures_by_timing = (
-            ("alone", seconds),
-            ("under load", fig["gb_seconds_loaded_by_stage"][stage]),
-            ("thread CPU", fig["gb_seconds_cpu_by_stage"][stage]),
-        )
-        shown = ", ".join(
-            f"{label} {gb:.3f} (${gb * LAMBDA_PER_GB_SECOND * 1000:.4f})"
-            for label, gb in figures_by_timing
-        )
-        out(f"    {stage}, {memory} MB: {shown}")
-    calls = fig["ddb_requests"] + fig["sns"] + fig["emails"]
-    wait_gb = calls * AWS_CALL_WAIT_S * fig["memory_by_stage"][HEADLINE_STAGE] / 1024
-    out(
-        f"    if each of the {calls:.0f} DynamoDB, SNS and SES calls per order waited"
-        f" {AWS_CALL_WAIT_S * 1000:.0f} ms longer on AWS than in-process here:"
-        f" +{wait_gb:.3f} GB-s, +${wait_gb * LAMBDA_PER_GB_SECOND * 1000:.4f} at"
-        f" {HEADLINE_STAGE}'s memory (a sensitivity, not in the total)"
-    )
-    out(
-        f"  The headline is {HEADLINE_STAGE}'s memory (what production pays) and each handler's"
-        " mean run when it ran alone (bench/solo.py): Lambda bills the handler's run, and each"
-        " invocation has its own CPU. Under load the run also holds waits for the GIL and"
-        " the table locks behind other requests (an upper bound); thread CPU leaves out the"
-        " AWS calls (a lower bound)."
-    )
-    out("")
+    lines.extend(lambda_cost.report_lines(fig))
     problems = list(raw["notes"])
     if raw["errors"]:
         problems.append(f"POST /orders answered {sorted(raw['errors'])} to some requests")
