@@ -82,7 +82,7 @@ def report_lines(fig: dict[str, Any]) -> list[str]:
     )
     out(
         f"  The headline is {HEADLINE_STAGE}'s memory (what production pays) and each handler's"
-        " mean run when it ran alone (bench/solo.py): Lambda bills the handler's run, and each"
+        " median run when it ran alone (bench/solo.py): Lambda bills the handler's run, and each"
         " invocation has its own CPU. Under load the run also holds waits for the GIL and"
         " the table locks behind other requests (an upper bound); thread CPU leaves out the"
         " AWS calls (a lower bound)."

@@ -30,6 +30,8 @@ _installed = False
 counts: Counter[str] = Counter()
 # status -> order id -> time.monotonic() when the status event was published
 status_seen: dict[str, dict[str, float]] = {}
+# handler (step name or API route) -> the seconds of each of its runs, in order
+runs: dict[str, list[float]] = {}
 
 
 def add(key: str, amount: float = 1.0) -> None:
@@ -293,6 +295,25 @@ def install() -> None:
     time_api_handlers()
 
 
+def record_run(name: str, seconds: float, counter: str = "lambda.seconds.") -> None:
+    """Count one handler run's seconds, and keep it for the runs' median (bench/solo.py)."""
+    with _lock:
+        counts[counter + name] += seconds
+        runs.setdefault(name, []).append(seconds)
+
+
+def runs_since(marks: dict[str, int]) -> dict[str, list[float]]:
+    """Each handler's runs after ``marks`` (how many it had then, from ``run_marks``)."""
+    with _lock:
+        return {name: list(done[marks.get(name, 0) :]) for name, done in runs.items()}
+
+
+def run_marks() -> dict[str, int]:
+    """How many runs each handler has had so far."""
+    with _lock:
+        return {name: len(done) for name, done in runs.items()}
+
+
 def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
     """Count the seconds each in-process Lambda handler runs (for a GB-s estimate), and the
     CPU seconds its thread used: in one process the run also holds waits for the GIL and
@@ -305,7 +326,7 @@ def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
             try:
                 return handler(event, context)
             finally:
-                add(f"lambda.seconds.{name}", time.perf_counter() - start)
+                record_run(name, time.perf_counter() - start)
                 add(f"lambda.cpu_seconds.{name}", time.thread_time() - cpu)
 
         return run
@@ -331,7 +352,7 @@ def time_api_handlers() -> None:
         finally:
             request = event.get("requestContext", {}) if isinstance(event, dict) else {}
             route = f"{request.get('httpMethod', '?')} {request.get('resourcePath', '?')}"
-            add(f"lambda.api_seconds.{route}", time.perf_counter() - start)
+            record_run(route, time.perf_counter() - start, counter="lambda.api_seconds.")
             add(f"lambda.api_cpu_seconds.{route}", time.thread_time() - cpu)
 
     timed._bench_timed = True  # type: ignore[attr-defined]

@@ -526,9 +526,9 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         stage: gb_seconds(steps, lambda_seconds, api, api_seconds, stage)
         for stage in ("dev", HEADLINE_STAGE)
     }
-    # The headline: each handler's mean run when it ran alone (bench/solo.py), times its
+    # The headline: each handler's median run when it ran alone (bench/solo.py), times its
     # invocations per order; a handler not seen alone keeps its run under load.
-    alone = raw.get("solo", {}).get("mean_seconds", {})
+    alone = raw.get("solo", {}).get("median_seconds", {})
 
     def alone_seconds(runs: dict[str, float], loaded: dict[str, float]) -> dict[str, float]:
         return {

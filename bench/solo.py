@@ -5,14 +5,15 @@ the bench's one process, a handler timed under load also holds the time it waits
 GIL and the table locks behind the other requests: on 2 cores with 8 clients that is most
 of its run (an upper bound). Its thread's CPU time leaves out the time spent in AWS calls
 (a lower bound). So a few orders are run one at a time, placed, shipped, delivered and
-closed, and each handler is timed then: its own work and its calls to the in-process AWS
-services, with nothing else queued. (A Lambda of 1024 MB has about 0.6 of a vCPU, so its
-CPU-bound part runs slower than here; real AWS calls take milliseconds each. Both are
-left as measured: the figure is printed next to the bounds.)
+closed, and each handler's median run then is taken: its own work and its calls to the
+in-process AWS services, with nothing else of this process queued. (A Lambda of 1024 MB
+has about 0.6 of a vCPU, so its CPU-bound part runs slower than here; real AWS calls take
+milliseconds each. Both are left as measured: the figure is printed next to the bounds.)
 """
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from bench import meters
@@ -20,9 +21,11 @@ from bench import meters
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
 
-def measure(stack: Any, count: int = 3, first_index: int = 30_000) -> dict[str, Any]:
-    """Mean seconds per invocation, by handler (Lambda steps and subscribers by name, API
-    handlers by route), over ``count`` orders run to their end one at a time."""
+def measure(stack: Any, count: int = 5, first_index: int = 30_000) -> dict[str, Any]:
+    """Seconds per run, by handler (Lambda steps and subscribers by name, API handlers by
+    route): the median of its runs over ``count`` orders run to their end one at a time.
+    The median, not the mean: the machine is shared, and a run that another process
+    slowed down says nothing about the handler."""
     import boto3
 
     from bench import run as bench
@@ -30,7 +33,7 @@ def measure(stack: Any, count: int = 3, first_index: int = 30_000) -> dict[str, 
     from infra.local.stack import REGION
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
-    before = bench.counters(stack)
+    marks = meters.run_marks()
     done = 0
     for index in range(first_index, first_index + count):
         parked = bench.invocations(stack, "dispatch_fulfillment")
@@ -52,22 +55,9 @@ def measure(stack: Any, count: int = 3, first_index: int = 30_000) -> dict[str, 
         )
         bench.drain(stack, 30)
         done += 1
-    spent = meters.delta(bench.counters(stack), before)
-    return {"orders": done, "mean_seconds": mean_seconds(spent)}
+    return {"orders": done, "median_seconds": median_seconds(meters.runs_since(marks))}
 
 
-def mean_seconds(spent: dict[str, float]) -> dict[str, float]:
-    """Seconds per invocation by handler, from counter differences: ``lambda.seconds.X``
-    over ``lambda.invocations.X``, ``lambda.api_seconds.R`` over ``api.R``."""
-    means: dict[str, float] = {}
-    for seconds_prefix, count_prefix in (
-        ("lambda.seconds.", "lambda.invocations."),
-        ("lambda.api_seconds.", "api."),
-    ):
-        for key, seconds in spent.items():
-            if key.startswith(seconds_prefix):
-                name = key[len(seconds_prefix) :]
-                count = spent.get(count_prefix + name, 0.0)
-                if count:
-                    means[name] = seconds / count
-    return means
+def median_seconds(runs: dict[str, list[float]]) -> dict[str, float]:
+    """Each handler's median run, for those that ran."""
+    return {name: statistics.median(seconds) for name, seconds in runs.items() if seconds}
