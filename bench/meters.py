@@ -5,32 +5,23 @@ whichever client made it (the app's, the ASL interpreter's, the bench's own). Co
 into one flat counter; the bench takes snapshots around each phase and divides the
 differences by the number of orders in that phase.
 
-DynamoDB write units follow AWS's on-demand billing rules:
-
-- PutItem, UpdateItem, DeleteItem: ``ceil(size / 1 KB)`` units, at least 1, where size is
-  the larger of the item before and after the write (AWS bills the larger of the two);
-  a write refused by its condition is billed too, on the same size.
-- TransactWriteItems: twice that, for every item in the transaction (a cancelled
-  transaction is counted the same way).
-- Item size as AWS documents it: attribute name bytes plus value bytes; strings in
-  UTF-8; numbers 1 byte per two significant digits plus 1; booleans and nulls 1 byte;
-  lists and maps 3 bytes plus 1 byte per element plus their elements.
-
-Read units (not asked for, shown apart): GetItem ``ceil(size / 4 KB)``, Query the sum of
-the items returned rounded up to 4 KB; half for eventually consistent reads.
+What DynamoDB bills for each write is ``bench/billing.py``'s: the rules, with AWS's
+sources, are told there.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import json
-import math
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+
+from bench.billing import attrs_of as _attrs
+from bench.billing import index_write_units, item_size, kind_of, snapshot_attrs
+from bench.billing import units as _units
 
 _lock = threading.Lock()
 _local = threading.local()
@@ -39,6 +30,8 @@ _installed = False
 counts: Counter[str] = Counter()
 # status -> order id -> time.monotonic() when the status event was published
 status_seen: dict[str, dict[str, float]] = {}
+# handler (step name or API route) -> the seconds of each of its runs, in order
+runs: dict[str, list[float]] = {}
 
 
 def add(key: str, amount: float = 1.0) -> None:
@@ -66,66 +59,18 @@ def seen(status: str, order_id: str) -> float | None:
         return status_seen.get(status, {}).get(order_id)
 
 
-# Item sizes --------------------------------------------------------------------------------
-def _typed(value: Any) -> tuple[str, Any]:
-    if isinstance(value, dict):
-        return next(iter(value.items()))
-    return value.type, value.value
-
-
-def _number_size(text: str) -> int:
-    digits = text.lstrip("+-").lower().split("e")[0].replace(".", "").strip("0")
-    return (max(1, len(digits)) + 1) // 2 + 1
-
-
-def value_size(value: Any) -> int:
-    """Bytes of one attribute value, as AWS counts them."""
-    kind, inner = _typed(value)
-    if kind == "S":
-        return len(inner.encode("utf-8"))
-    if kind == "N":
-        return _number_size(str(inner))
-    if kind == "B":
-        return len(inner) if isinstance(inner, bytes) else len(base64.b64decode(inner))
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "SS":
-        return sum(len(str(item).encode("utf-8")) for item in inner)
-    if kind == "NS":
-        return sum(_number_size(str(item)) for item in inner)
-    if kind == "BS":
-        return sum(len(item) for item in inner)
-    if kind == "L":
-        return 3 + sum(1 + value_size(item) for item in inner)
-    if kind == "M":
-        return 3 + sum(1 + len(name.encode()) + value_size(item) for name, item in inner.items())
-    return 0
-
-
-def item_size(attrs: dict[str, Any] | None) -> int:
-    """Bytes of an item (``{name: value}``, moto's or DynamoDB JSON)."""
-    if not attrs:
-        return 0
-    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in attrs.items())
-
-
-def _attrs(item: Any) -> dict[str, Any] | None:
-    return None if item is None else item.attrs
-
-
-def kind_of(attrs: dict[str, Any] | None) -> str:
-    """Which item type of the key design a key or item is (``ORDER``, ``HIST``, ``STOCK``…)."""
-    if not attrs or "pk" not in attrs:
-        return "?"
-    pk = str(_typed(attrs["pk"])[1])
-    prefix = pk.split("#", 1)[0]
-    if prefix == "ORDER" and "sk" in attrs and str(_typed(attrs["sk"])[1]).startswith("HIST#"):
-        return "ORDER HIST"
-    return prefix
-
-
-def _units(size: int, unit: int) -> int:
-    return max(1, math.ceil(size / unit))
+def _record_index_writes(
+    backend: Any, table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
+    try:
+        indexes = backend.get_table(table_name).global_indexes
+    except Exception:  # noqa: BLE001 - an unknown table fails in moto itself
+        return
+    kind = kind_of(after if after is not None else before)
+    for index in indexes:
+        units = index_write_units(index, before, after)
+        if units:
+            _record_write(f"GSI {index.name}", kind, units, False)
 
 
 # DynamoDB writes ---------------------------------------------------------------------------
@@ -176,8 +121,10 @@ def _install_dynamodb() -> None:
     ) -> Any:
         if _in_transaction():
             return put_item(self, table_name, item_attrs, *a, **k)
-        before = _existing(self, table_name, _key_of_put(self, table_name, item_attrs))
-        size = max(item_size(_attrs(before)), item_size(item_attrs))
+        before = snapshot_attrs(
+            _existing(self, table_name, _key_of_put(self, table_name, item_attrs))
+        )
+        size = max(item_size(before), item_size(item_attrs))
         failed = True
         try:
             result = put_item(self, table_name, item_attrs, *a, **k)
@@ -185,38 +132,45 @@ def _install_dynamodb() -> None:
             return result
         finally:
             _record_write("PutItem", kind_of(item_attrs), _units(size, 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, before, snapshot_attrs(item_attrs))
 
     @functools.wraps(update_item)
     def metered_update(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
         if _in_transaction():
             return update_item(self, table_name, key, *a, **k)
-        before = item_size(_attrs(_existing(self, table_name, key)))
+        old = snapshot_attrs(_existing(self, table_name, key))
         failed = True
-        after = 0
+        new = None
         try:
             result = update_item(self, table_name, key, *a, **k)
             failed = False
-            after = item_size(_attrs(result))
+            new = snapshot_attrs(result)
             return result
         finally:
-            _record_write("UpdateItem", kind_of(key), _units(max(before, after), 1024), failed)
+            size = max(item_size(old), item_size(new))
+            _record_write("UpdateItem", kind_of(key), _units(size, 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, old, new)
 
     @functools.wraps(delete_item)
     def metered_delete(self: Any, table_name: str, key: dict[str, Any], *a: Any, **k: Any) -> Any:
         if _in_transaction():
             return delete_item(self, table_name, key, *a, **k)
-        before = item_size(_attrs(_existing(self, table_name, key)))
+        old = snapshot_attrs(_existing(self, table_name, key))
         failed = True
         try:
             result = delete_item(self, table_name, key, *a, **k)
             failed = False
             return result
         finally:
-            _record_write("DeleteItem", kind_of(key), _units(before, 1024), failed)
+            _record_write("DeleteItem", kind_of(key), _units(item_size(old), 1024), failed)
+            if not failed:
+                _record_index_writes(self, table_name, old, None)
 
     @functools.wraps(transact)
     def metered_transact(self: Any, transact_items: list[dict[str, Any]]) -> Any:
-        plans: list[tuple[str, str, dict[str, Any], int, dict[str, Any] | None]] = []
+        plans: list[tuple[str, str, dict[str, Any], dict[str, Any] | None, Any]] = []
         for entry in transact_items:
             op, body = next(iter(entry.items()))
             table_name = body.get("TableName", "")
@@ -224,7 +178,7 @@ def _install_dynamodb() -> None:
                 key = _key_of_put(self, table_name, body["Item"]) if op == "Put" else body["Key"]
             except Exception:  # noqa: BLE001 - moto rejects it below
                 continue
-            before = item_size(_attrs(_existing(self, table_name, key)))
+            before = snapshot_attrs(_existing(self, table_name, key))
             plans.append((op, table_name, key, before, body.get("Item")))
         _local.transaction = True
         failed = True
@@ -235,14 +189,18 @@ def _install_dynamodb() -> None:
         finally:
             _local.transaction = False
             for op, table_name, key, before, new_item in plans:
+                after = before  # a ConditionCheck, or a cancelled transaction
+                if not failed and op in ("Put", "Update"):
+                    after = snapshot_attrs(_existing(self, table_name, key))
+                elif not failed and op == "Delete":
+                    after = None
+                size = max(item_size(before), item_size(after))
                 if op == "Put":
-                    size = max(before, item_size(new_item))
-                elif op == "Update" and not failed:
-                    size = max(before, item_size(_attrs(_existing(self, table_name, key))))
-                else:
-                    size = before
+                    size = max(size, item_size(new_item))
                 kind = kind_of(new_item if new_item is not None else key)
                 _record_write(f"Transact{op}", kind, 2 * _units(size, 1024), failed)
+                if not failed:
+                    _record_index_writes(self, table_name, before, after)
 
     @functools.wraps(handler_get_item)
     def handler_metered_get(self: Any) -> Any:
@@ -334,21 +292,68 @@ def install() -> None:
     _install_dynamodb()
     _install_sns()
     _install_ses()
+    time_api_handlers()
+
+
+def record_run(name: str, seconds: float, counter: str = "lambda.seconds.") -> None:
+    """Count one handler run's seconds, and keep it for the runs' median (bench/solo.py)."""
+    with _lock:
+        counts[counter + name] += seconds
+        runs.setdefault(name, []).append(seconds)
+
+
+def runs_since(marks: dict[str, int]) -> dict[str, list[float]]:
+    """Each handler's runs after ``marks`` (how many it had then, from ``run_marks``)."""
+    with _lock:
+        return {name: list(done[marks.get(name, 0) :]) for name, done in runs.items()}
+
+
+def run_marks() -> dict[str, int]:
+    """How many runs each handler has had so far."""
+    with _lock:
+        return {name: len(done) for name, done in runs.items()}
 
 
 def timed_handlers(handlers: dict[str, Callable[..., Any]]) -> None:
-    """Count the seconds each in-process Lambda handler runs (for a GB-s estimate)."""
+    """Count the seconds each in-process Lambda handler runs (for a GB-s estimate), and the
+    CPU seconds its thread used: in one process the run also holds waits for the GIL and
+    the table locks behind other requests, which a Lambda with its own CPU does not pay."""
 
     def timed(name: str, handler: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(handler)
         def run(event: Any, context: Any) -> Any:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             try:
                 return handler(event, context)
             finally:
-                add(f"lambda.seconds.{name}", time.perf_counter() - start)
+                record_run(name, time.perf_counter() - start)
+                add(f"lambda.cpu_seconds.{name}", time.thread_time() - cpu)
 
         return run
 
     for name, handler in list(handlers.items()):
         handlers[name] = timed(name, handler)
+
+
+def time_api_handlers() -> None:
+    """Count the seconds the app's API handler runs per route, in-process, as Lambda bills
+    an API request (the client-side latency also holds the local gateway's queue)."""
+    from chalice.app import Chalice
+
+    if getattr(Chalice.__call__, "_bench_timed", False):
+        return
+    handler = Chalice.__call__
+
+    @functools.wraps(handler)
+    def timed(self: Any, event: Any, context: Any) -> Any:
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return handler(self, event, context)
+        finally:
+            request = event.get("requestContext", {}) if isinstance(event, dict) else {}
+            route = f"{request.get('httpMethod', '?')} {request.get('resourcePath', '?')}"
+            record_run(route, time.perf_counter() - start, counter="lambda.api_seconds.")
+            add(f"lambda.api_cpu_seconds.{route}", time.thread_time() - cpu)
+
+    timed._bench_timed = True  # type: ignore[attr-defined]
+    Chalice.__call__ = timed  # type: ignore[method-assign]

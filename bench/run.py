@@ -33,8 +33,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import checkout, customers, extras, hot_sku, meters, scale
+from bench import checkout, customers, extras, hot_sku, lambda_cost, meters, scale, solo
 from bench.cold_import import cold_import_ms
+from bench.lambda_cost import (
+    API_HANDLER,
+    HEADLINE_STAGE,
+    LAMBDA_PER_GB_SECOND,
+    gb_seconds,
+    memory_mb,
+)
 
 BASELINE_PATH = "/bench/baseline"
 ORDERS_ROUTE = "POST /orders"
@@ -44,15 +51,19 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # List prices, us-east-1 (eu-west-1 is the same for Step Functions, Lambda, SNS and SES).
 SFN_PER_TRANSITION = 0.025 / 1_000  # Standard workflows
 LAMBDA_PER_REQUEST = 0.20 / 1_000_000
-LAMBDA_PER_GB_SECOND = 0.0000166667  # x86
-LAMBDA_MEMORY_GB = 0.5  # 512 MB
-# DynamoDB on-demand, the pre-November-2024 us-east-1 list price ($1.25 per million write
-# request units, $0.25 per million read units). Since 1 Nov 2024 us-east-1 lists half of
-# that ($0.625 / $0.125); we keep the higher figure, so the dollars here are an upper bound.
-DDB_PER_WRITE_UNIT = 1.25 / 1_000_000
-DDB_PER_READ_UNIT = 0.25 / 1_000_000
+# DynamoDB on-demand, Standard table class, us-east-1, today's list price: since 1 Nov 2024
+# $0.625 per million write request units and $0.125 per million read request units (half
+# the $1.25 / $0.25 listed before; aws.amazon.com/dynamodb/pricing/on-demand/).
+DDB_PER_WRITE_UNIT = 0.625 / 1_000_000
+DDB_PER_READ_UNIT = 0.125 / 1_000_000
+PRICES_AS_OF = "list prices of 2026, us-east-1; DynamoDB on-demand as cut on 1 Nov 2024"
 SNS_PER_PUBLISH = 0.50 / 1_000_000
 SES_PER_EMAIL = 0.10 / 1_000
+
+# The sandbox payment gateway keeps its ledger in our table, standing in for a payment
+# provider that keeps its own: its writes are in the total, and the total is also shown
+# without them.
+SANDBOX_KIND = "SANDBOXPAY"
 
 TARGET_TRANSITIONS = 8
 TARGET_WRITE_UNITS = 12
@@ -454,7 +465,11 @@ def run(stack: Any, options: Options, startup_s: float) -> dict[str, Any]:
     }
 
     a, b = meters.delta(after_a, before_a), meters.delta(after_b, before_b)
+    # 5. A few orders one at a time, to time each handler with nothing else running.
+    solo_runs = solo.measure(stack)
+    phase("handlers timed alone")
     return {
+        "solo": solo_runs,
         "n": len(shipped_ids),
         "m": len(sample),
         "posted": len(placed),
@@ -503,17 +518,49 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
     rru = sum(reads.values())
     sns = sum(publishes.values())
 
-    # GB-s estimate: step and subscriber handlers by their measured in-process time, API
-    # requests by their client-side latency (mean); each rounded up to 1 ms as Lambda bills.
-    mean_order_s = sum(raw["orders_latency"]) / max(1, len(raw["orders_latency"]))
-    mean_hook_s = sum(raw["webhook_latency"]) / max(1, len(raw["webhook_latency"]))
-    gb_seconds = 0.0
-    for name, count in steps.items():
-        avg = lambda_seconds.get(name, 0.0) / count if count else 0.0
-        gb_seconds += count * max(0.001, avg) * LAMBDA_MEMORY_GB
-    for route, count in api.items():
-        avg = mean_order_s if route == ORDERS_ROUTE else mean_hook_s
-        gb_seconds += count * max(0.001, avg) * LAMBDA_MEMORY_GB
+    # GB-s: every handler by its run measured in-process (API requests too: Lambda bills the
+    # handler's run, not the client's wait, which holds the local gateway's queue), at the
+    # memory each stage configures; the headline is the production stage's.
+    api_seconds = per_order(a, n, b, m, "lambda.api_seconds.")
+    loaded_by_stage = {
+        stage: gb_seconds(steps, lambda_seconds, api, api_seconds, stage)
+        for stage in ("dev", HEADLINE_STAGE)
+    }
+    # The headline: each handler's median run when it ran alone (bench/solo.py), times its
+    # invocations per order; a handler not seen alone keeps its run under load.
+    alone = raw.get("solo", {}).get("median_seconds", {})
+
+    def alone_seconds(runs: dict[str, float], loaded: dict[str, float]) -> dict[str, float]:
+        return {
+            name: count * alone[name] if name in alone else loaded.get(name, 0.0)
+            for name, count in runs.items()
+        }
+
+    gb_by_stage = {
+        stage: gb_seconds(
+            steps,
+            alone_seconds(steps, lambda_seconds),
+            api,
+            alone_seconds(api, api_seconds),
+            stage,
+        )
+        for stage in ("dev", HEADLINE_STAGE)
+    }
+    # The same by the CPU each handler's thread used: a lower bound (it leaves out the
+    # waits for DynamoDB and the other services, which are in-process here).
+    gb_cpu_by_stage = {
+        stage: gb_seconds(
+            steps,
+            per_order(a, n, b, m, "lambda.cpu_seconds."),
+            api,
+            per_order(a, n, b, m, "lambda.api_cpu_seconds."),
+            stage,
+        )
+        for stage in ("dev", HEADLINE_STAGE)
+    }
+    gb_seconds_headline = gb_by_stage[HEADLINE_STAGE]
+    sandbox_wru = sum(v for k, v in writes.items() if k.endswith(f".{SANDBOX_KIND}"))
+    gsi_wru = sum(v for k, v in writes.items() if k.startswith("GSI "))
 
     usd = {
         "step_functions": transitions * SFN_PER_TRANSITION * 1000,
@@ -522,7 +569,7 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         "sns": sns * SNS_PER_PUBLISH * 1000,
     }
     extra = {
-        "lambda_gb_s_estimate": gb_seconds * LAMBDA_PER_GB_SECOND * 1000,
+        "lambda_gb_s_estimate": gb_seconds_headline * LAMBDA_PER_GB_SECOND * 1000,
         "dynamodb_reads": rru * DDB_PER_READ_UNIT * 1000,
         "ses_emails": emails * SES_PER_EMAIL * 1000,
     }
@@ -545,7 +592,17 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         "wru": wru,
         "rru": rru,
         "sns": sns,
-        "gb_seconds": gb_seconds,
+        "gb_seconds": gb_seconds_headline,
+        "gb_seconds_by_stage": gb_by_stage,
+        "gb_seconds_cpu_by_stage": gb_cpu_by_stage,
+        "gb_seconds_loaded_by_stage": loaded_by_stage,
+        "alone": alone,
+        "memory_by_stage": {
+            stage: memory_mb(stage, API_HANDLER) for stage in ("dev", HEADLINE_STAGE)
+        },
+        "api_seconds": api_seconds,
+        "wru_sandbox": sandbox_wru,
+        "wru_gsi": gsi_wru,
         "usd": usd,
         "usd_total": sum(usd.values()),
         "extra": extra,
@@ -664,16 +721,24 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
     out("")
     out("Lambda invocations per order, by function (API requests = API Gateway invocations):")
     for route, count in sorted(fig["api"].items()):
-        out(f"  {'API ' + route:<52}{count:>8.2f}")
+        seconds = fig["api_seconds"].get(route, 0.0)
+        avg = ms(seconds / count) if count else 0.0
+        alone = ms(fig["alone"][route]) if route in fig["alone"] else math.nan
+        out(
+            f"  {'API ' + route:<52}{count:>8.2f}   avg {avg:.1f} ms in-process,"
+            f" {alone:.1f} ms alone"
+        )
     for name, count in sorted(fig["steps"].items()):
         seconds = fig["lambda_seconds"].get(name, 0.0)
         avg = ms(seconds / count) if count else 0.0
-        out(f"  {name:<52}{count:>8.2f}   avg {avg:.1f} ms in-process")
+        alone = ms(fig["alone"][name]) if name in fig["alone"] else math.nan
+        out(f"  {name:<52}{count:>8.2f}   avg {avg:.1f} ms in-process, {alone:.1f} ms alone")
     out(f"  {'total':<52}{fig['invocations']:>8.2f}")
     out("")
     out("DynamoDB write units per order, by operation and item (requests in brackets):")
     out("  ceil(max(item before, item after) / 1 KB) per write, x2 per item of a")
-    out("  TransactWriteItems, refused conditional writes included; measured on moto's")
+    out("  TransactWriteItems, refused conditional writes included; 'GSI <index>' rows are")
+    out("  the index writes AWS bills on top (bench/meters.py); measured on moto's")
     out("  backend; bench-only BENCH# items excluded.")
     for key, units in sorted(fig["writes"].items(), key=lambda kv: -kv[1]):
         requests = fig["write_requests"].get(key, 0.0)
@@ -681,33 +746,40 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
         extra = f", {refused:.2f} refused" if refused else ""
         out(f"  {key:<52}{units:>8.2f}   ({requests:.2f}{extra})")
     out(f"  {'total':<52}{fig['wru']:>8.2f}")
+    out(f"  {'  of which GSI writes':<52}{fig['wru_gsi']:>8.2f}")
+    out(
+        f"  {'  of which the sandbox gateway (' + SANDBOX_KIND + ')':<52}{fig['wru_sandbox']:>8.2f}"
+    )
+    out(f"  {'total without the sandbox gateway':<52}{fig['wru'] - fig['wru_sandbox']:>8.2f}")
     out("")
     out("SNS publishes per order, by topic:")
     for topic, count in sorted(fig["publishes"].items()):
         out(f"  {topic:<52}{count:>8.2f}")
     out("")
-    out("USD per 1,000 orders at list prices (us-east-1):")
+    out(f"USD per 1,000 orders at today's list prices ({PRICES_AS_OF}):")
     prices = {
         "step_functions": "Step Functions Standard, $0.025 per 1,000 transitions",
         "lambda_requests": "Lambda requests, $0.20 per 1M",
-        "dynamodb_writes": "DynamoDB on-demand writes, $1.25 per 1M WRU",
+        "dynamodb_writes": "DynamoDB on-demand writes, $0.625 per 1M WRU (GSI incl.)",
         "sns": "SNS publishes, $0.50 per 1M",
     }
     for key, label in prices.items():
         out(f"  {label:<60}${fig['usd'][key]:>9.4f}")
     out(f"  {'total (the target figure)':<60}${fig['usd_total']:>9.4f}")
     out("  apart, not in the total:")
+    headline_mb = fig["memory_by_stage"][HEADLINE_STAGE]
     extras = {
-        "lambda_gb_s_estimate": "Lambda compute, 512 MB x measured duration (moto-inflated)",
-        "dynamodb_reads": "DynamoDB on-demand reads, $0.25 per 1M RRU",
+        "lambda_gb_s_estimate": f"Lambda compute, {HEADLINE_STAGE}: {headline_mb} MB x run alone",
+        "dynamodb_reads": "DynamoDB on-demand reads, $0.125 per 1M RRU",
         "ses_emails": "SES emails, $0.10 per 1,000",
     }
     for key, label in extras.items():
         out(f"  {label:<60}${fig['extra'][key]:>9.4f}")
-    out(
-        "  (DynamoDB since Nov 2024 in us-east-1: $0.625 per 1M WRU, which would make writes "
-        f"${fig['usd']['dynamodb_writes'] / 2:.4f})"
-    )
+    all_in = fig["usd_total"] + sum(fig["extra"].values())
+    out(f"  {'all in':<60}${all_in:>9.4f}")
+    sandbox_usd = fig["wru_sandbox"] * DDB_PER_WRITE_UNIT * 1000
+    out(f"  {'all in, without the sandbox gateway writes':<60}${all_in - sandbox_usd:>9.4f}")
+    lines.extend(lambda_cost.report_lines(fig))
     problems = list(raw["notes"])
     if raw["errors"]:
         problems.append(f"POST /orders answered {sorted(raw['errors'])} to some requests")
@@ -749,6 +821,15 @@ def summary(raw: dict[str, Any], fig: dict[str, Any]) -> dict[str, Any]:
         "usd_per_1000_orders": r(fig["usd_total"], 4),
         "usd_per_1000_orders_apart": {k: r(v, 4) for k, v in fig["extra"].items()},
         "usd_per_1000_orders_all_in": r(fig["usd_total"] + sum(fig["extra"].values()), 4),
+        "dynamodb_gsi_write_units_per_order": r(fig["wru_gsi"]),
+        "dynamodb_write_units_per_order_without_sandbox": r(fig["wru"] - fig["wru_sandbox"]),
+        "lambda_memory_mb_headline": fig["memory_by_stage"][HEADLINE_STAGE],
+        "lambda_gb_s_usd_under_load": r(
+            fig["gb_seconds_loaded_by_stage"][HEADLINE_STAGE] * LAMBDA_PER_GB_SECOND * 1000, 4
+        ),
+        "lambda_gb_s_usd_by_thread_cpu": r(
+            fig["gb_seconds_cpu_by_stage"][HEADLINE_STAGE] * LAMBDA_PER_GB_SECOND * 1000, 4
+        ),
     }
 
 

@@ -2,9 +2,10 @@
 
 Each payment is one item, ``SANDBOXPAY#<payment id>`` / ``LEDGER``, written with a
 version condition, so that every Lambda and process sees the same ledger and two callers
-can never both move the same money. The authorisation of an order is claimed once
-(``SANDBOXPAY#ORDER#<order id>``, per card): a retried authorisation finds the first
-payment, and paying again with a new card after a decline makes a new one.
+can never both move the same money. The payment id is derived from the order and the card
+and its ledger is written only if absent, so an order is authorised once per card: a
+retried authorisation finds the first payment, and paying again with a new card after a
+decline makes a new one.
 
 Tokens: ``tok_declined`` is declined (the payment id is kept), ``tok_unavailable`` never
 answers. ``tok_refund_flaky`` and ``tok_void_flaky`` fail their first two refund or void
@@ -60,15 +61,14 @@ class SandboxPaymentGateway:
         """Hold ``amount``; one payment per order and card, however often asked."""
         if token == UNAVAILABLE_TOKEN:
             raise PaymentGatewayUnavailable("the payment gateway did not answer")
-        existing = self._get(keys.sandbox_authorisation(order_id, token))
+        payment_id = keys.sandbox_payment_id(order_id, token)
+        existing = self._get(keys.sandbox_ledger(payment_id))
         if existing is not None:
-            ledger = self.ledger(str(existing["payment_id"]))
-            if ledger["declined"]:
+            if json.loads(str(existing["doc"]))["declined"]:
                 raise PaymentDeclined(
-                    "the card was declined", field="payment.token", payment_id=ledger["payment_id"]
+                    "the card was declined", field="payment.token", payment_id=payment_id
                 )
-            return str(existing["payment_id"])
-        payment_id = f"pay_{uuid.uuid4().hex[:16]}"
+            return payment_id
         declined = token == DECLINED_TOKEN
         ledger = {
             "payment_id": payment_id,
@@ -81,25 +81,16 @@ class SandboxPaymentGateway:
             "faults": {},
         }
         try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": to_item(
-                                {
-                                    **keys.sandbox_authorisation(order_id, token),
-                                    "payment_id": payment_id,
-                                }
-                            ),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self._table, "Item": self._ledger_item(ledger, 1)}},
-                ]
+            # The payment id is the order's and card's, so the ledger's own condition makes
+            # one payment per order and card: one write, where a claim item and the ledger
+            # in a transaction billed two items twice.
+            self._client.put_item(
+                TableName=self._table,
+                Item=self._ledger_item(ledger, 1),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return self.authorize(order_id, amount, token)  # a racing call authorised first
         if declined:

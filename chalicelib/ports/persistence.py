@@ -275,6 +275,20 @@ class CustomerView(Protocol):
         """Record an interaction (``interaction_id``, ``at``...); the same id twice is one."""
         ...
 
+    def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        """Record an interaction unless one with its ``interaction_id`` and ``at`` is
+        recorded; True if this call recorded it (a send-once claim)."""
+        ...
+
+    def has_interaction(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        """Whether an interaction with this ``interaction_id`` and ``at`` is recorded."""
+        ...
+
+    def remove_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        """Drop the interaction with this ``interaction_id`` and ``at`` (a claim whose work
+        failed); nothing if there is none."""
+        ...
+
     def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
         """Two records one order named: recorded on both."""
         ...

@@ -1,6 +1,6 @@
 """The customer 360's projection, kept up to date from order events: each order's
-contribution to its customer's figures, the scheduled segment review, and the emails
-sent recorded as interactions."""
+contribution to its customer's figures and the scheduled segment review (the emails sent
+are recorded as interactions by ``emails.send_once``, as its send-once claim)."""
 
 from __future__ import annotations
 
@@ -182,31 +182,3 @@ def _review_segment(customer_id: str, now: datetime, deps: Deps) -> int:
         return retried(review, MAX_ATTEMPTS)
     except ConcurrentModification as exc:
         raise ConcurrentModification(f"could not review {customer_id}; the next run will") from exc
-
-
-def record_email(
-    event: dict[str, Any], message_id: str, deps: Deps, customer_id: str | None = None
-) -> None:
-    """Every email sent to a customer becomes an interaction in their 360 (once per event)."""
-    order_id = event.get("order_id")
-    customer_id = customer_id or event.get("customer_id")
-    if customer_id is None and order_id:
-        customer_id = deps.store.get_order(str(order_id)).customer_id
-    if customer_id is None:
-        return
-    owner, _ = canonical_customer(customer_id, deps)
-    kind = str(event.get("type", ""))
-    label = str(event.get("status") or kind)
-    about = f" about order {order_id}" if order_id else ""
-    deps.customers.add_interaction(
-        owner,
-        {
-            "interaction_id": f"email-{event['event_id']}",
-            "type": "email",
-            "channel": "email",
-            "at": str(event.get("at") or deps.clock().isoformat()),
-            "summary": f"email sent: {label}{about}",
-            "order_id": order_id,
-            "message_id": message_id,
-        },
-    )

@@ -92,17 +92,22 @@ def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
 def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any]]:
     """The customer an id stands for now (following merges) and its profile; ``NotFound``
     for an unknown id."""
-    seen: set[str] = set()
-    current = customer_id
+    chain, profile = merge_chain(customer_id, deps)
+    return chain[-1], profile
+
+
+def merge_chain(customer_id: str, deps: Deps) -> tuple[list[str], dict[str, Any]]:
+    """The records an id went through by merges, itself first and the customer it stands
+    for now last, and that customer's profile; ``NotFound`` for an unknown id."""
+    chain = [customer_id]
     while True:
-        profile = deps.customers.profile(current)
+        profile = deps.customers.profile(chain[-1])
         if profile is None:
             raise NotFound(f"no customer {customer_id}", field="customer_id")
         target = profile.get("merged_into")
-        if profile.get("state") != ProfileState.MERGED or not target or target in seen:
-            return current, profile
-        seen.add(current)
-        current = str(target)
+        if profile.get("state") != ProfileState.MERGED or not target or target in chain:
+            return chain, profile
+        chain.append(str(target))
 
 
 _TOKEN_PURPOSE = "customer"

@@ -1,12 +1,19 @@
 """Sending a customer email: every sender (order events, tickets) renders with the same
-templates and sends at most once per event, however often the event is delivered."""
+templates and sends at most once per event, however often the event is delivered.
+
+An email to a known customer is recorded in their 360 as an interaction keyed by the
+event (its time and id), written before the email is sent and only if absent: that write
+is the send-once claim, so no marker is written besides it (one write per email instead
+of two). An email to no known customer claims a once-only marker instead."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.errors import NotFound
 from chalicelib.rendering import render
+from chalicelib.services.customers import merge_chain
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,16 +44,73 @@ def compose(subject_template: str, body: str, locale: str, context: dict[str, An
     return Email(subject=subject, html=html, text=text)
 
 
-def send_once(event_id: str, to: str, email: Callable[[], Email], deps: Deps) -> str | None:
-    """Send the email built by ``email`` unless one was sent for this event already. Returns
-    the message id, or None when it had been sent."""
+@dataclass(frozen=True)
+class EmailRecord:
+    """An email's interaction in its customer's 360, which doubles as its send-once claim."""
+
+    customer_id: str  # the customer the email's customer id stands for now
+    # Records merged on the way there: a delivery before the merge recorded the email in
+    # one of them, and the merge may not have moved it yet.
+    merged: tuple[str, ...]
+    interaction: dict[str, Any]
+
+
+def email_record(event: dict[str, Any], customer_id: str | None, deps: Deps) -> EmailRecord | None:
+    """Where the email about ``event`` is recorded, or None when there is no known customer
+    or the event carries no time (its key must be the same at every delivery)."""
+    if customer_id is None or not event.get("at") or not event.get("event_id"):
+        return None
+    try:
+        chain, _profile = merge_chain(customer_id, deps)
+    except NotFound:
+        return None
+    order_id = event.get("order_id")
+    label = str(event.get("status") or event.get("type", ""))
+    about = f" about order {order_id}" if order_id else ""
+    interaction = {
+        "interaction_id": f"email-{event['event_id']}",
+        "type": "email",
+        "channel": "email",
+        "at": str(event["at"]),
+        "summary": f"email sent: {label}{about}",
+        "order_id": order_id,
+    }
+    return EmailRecord(chain[-1], tuple(chain[:-1]), interaction)
+
+
+def _claim(record: EmailRecord, deps: Deps) -> bool:
+    # Moves go from a merged record to its survivor, one item at a time and atomically, so
+    # an interaction recorded before a merge is, at any moment, in one of the chain's
+    # records: looked for in the merged ones first, then put only if absent in the last.
+    if any(deps.customers.has_interaction(m, record.interaction) for m in record.merged):
+        return False
+    return deps.customers.add_interaction_once(record.customer_id, record.interaction)
+
+
+def send_once(
+    event_id: str,
+    to: str,
+    email: Callable[[], Email],
+    deps: Deps,
+    record: EmailRecord | None = None,
+) -> str | None:
+    """Send the email built by ``email`` unless one was sent for this event already; with
+    a ``record``, its interaction is the claim, else a once-only marker. Returns the
+    message id, or None when it had been sent."""
     marker = f"email:{event_id}"
-    if not deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS):
+    if record is None:
+        claimed = deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS)
+    else:
+        claimed = _claim(record, deps)
+    if not claimed:
         return None
     try:
         message = email()
         return deps.mailer.send(to, message.subject, message.html, message.text)
     except Exception:
         # SNS retries the delivery: let that retry send the email we could not.
-        deps.store.forget(marker)
+        if record is None:
+            deps.store.forget(marker)
+        else:
+            deps.customers.remove_interaction(record.customer_id, record.interaction)
         raise

@@ -24,7 +24,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.customers import canonical_customer
-from chalicelib.services.emails import Email, compose, send_once
+from chalicelib.services.emails import Email, compose, email_record, send_once
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
@@ -162,4 +162,5 @@ def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
         order.contact.email,
         lambda: render_email(email, event, order, deps),
         deps,
+        email_record(event, order.customer_id, deps),
     )

@@ -3,7 +3,7 @@
 One Lambda invocation per event runs every handler in turn, instead of one function per
 handler each invoked for every event (three invocations per event, most of them doing
 nothing). Each handler is idempotent per event on its own: the email is sent once per
-event id (``emails.send_once``'s marker) and its interaction is keyed by the event id;
+event id (``emails.send_once``'s claim: its interaction, keyed by the event);
 the customer 360 projection is state-based and writes nothing for a state it already
 projected; the opportunities' moves are checked against their current status; the campaign
 figures record each event id they applied in the same transaction. So when
@@ -54,13 +54,11 @@ class SubscriberFailed(Exception):
 
 
 def email_customer(message: dict[str, Any], deps: Deps) -> str | None:
-    """Email the customer about an order or ticket event (once per event), and record the
-    email in their 360. Returns the message id, or None when nothing was sent."""
+    """Email the customer about an order or ticket event (once per event); the email's
+    interaction in their 360 is written as its send-once claim. Returns the message id,
+    or None when nothing was sent."""
     mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
-    message_id = mail(message, deps)
-    if message_id is not None:
-        customer_projection.record_email(message, message_id, deps)
-    return message_id
+    return mail(message, deps)
 
 
 # Run in this order for every event; each reads what it needs again, so none depends on

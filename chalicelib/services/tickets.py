@@ -15,7 +15,7 @@ from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.customers import canonical_customer
-from chalicelib.services.emails import compose, send_once
+from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -192,4 +192,5 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
         emails[0],
         lambda: compose("ticket_subject", "ticket", str(locale), context),
         deps,
+        email_record(event, ticket.customer_id, deps),
     )

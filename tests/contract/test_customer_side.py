@@ -50,6 +50,7 @@ def test_a_taken_identifier_refuses_the_whole_new_customer(customers: Any) -> No
     with pytest.raises(Conflict):
         customers.create_customer(latecomer, [_email(), email], {"name": "Eva"})
     assert not customers.customer_exists(latecomer)
+    assert customers.identifiers(latecomer) == []
     assert customers.find_identifier(email) == owner
 
 
@@ -177,6 +178,23 @@ def test_an_interaction_recorded_twice_is_one(customers: Any) -> None:
     assert found == [interaction]
 
 
+def test_an_interaction_recorded_once_is_a_claim_that_can_be_given_back(customers: Any) -> None:
+    customer_id = new_id("cus")
+    email = {"interaction_id": new_id("email"), "at": NOW.isoformat(), "summary": "sent"}
+    assert not customers.has_interaction(customer_id, email)
+    assert customers.add_interaction_once(customer_id, email)
+    assert not customers.add_interaction_once(customer_id, email | {"summary": "again"})
+    assert customers.has_interaction(customer_id, email)
+    assert customers.records(customer_id, CustomerRecord.INTERACTIONS)[0] == [email]
+    customers.remove_interaction(customer_id, email)
+    customers.remove_interaction(customer_id, email)
+    assert not customers.has_interaction(customer_id, email)
+    assert customers.add_interaction_once(customer_id, email)
+    # Another moment is another interaction.
+    later = email | {"at": (NOW + timedelta(seconds=1)).isoformat()}
+    assert customers.add_interaction_once(customer_id, later)
+
+
 def test_rewriting_records_changes_only_what_the_rewrite_changes(customers: Any) -> None:
     customer_id = new_id("cus")
     keep = {"interaction_id": new_id("int"), "at": NOW.isoformat(), "summary": "keep"}
@@ -221,6 +239,7 @@ def _counted(value: str) -> AnalyticsState:
 def test_figures_are_saved_over_the_version_read_and_move_the_aggregates(customers: Any) -> None:
     customer_id = new_id("cus")
     before = customers.segment_counters()
+    channels_before = customers.channel_counters()
     metrics = CustomerMetrics(order_count=1, gross=Decimal("80.00"))
     customers.save_metrics([(customer_id, metrics, AnalyticsState(), _counted("80.00"))])
     saved, state = customers.figures(customer_id)
@@ -228,6 +247,11 @@ def test_figures_are_saved_over_the_version_read_and_move_the_aggregates(custome
     after = customers.segment_counters()
     assert after["count_new"] - before.get("count_new", 0) == 1
     assert after["value_new"] - before.get("value_new", 0) == Decimal("80.00")
+    channels = customers.channel_counters()
+    assert channels["online_only"] - channels_before.get("online_only", 0) == 1
+    # Each reader sees its own counters only.
+    assert "online_only" not in after
+    assert not any(name.startswith(("count_", "value_")) for name in channels)
     assert {"customer_id": customer_id, "value": Decimal("80")} in [
         {"customer_id": t["customer_id"], "value": Decimal(str(t["value"]))}
         for t in customers.top_customers(10_000)

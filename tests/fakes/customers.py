@@ -295,6 +295,22 @@ class FakeCustomerView:
         kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
         kept[_sort_value(CustomerRecord.INTERACTIONS, interaction)] = copy.deepcopy(interaction)
 
+    def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
+        key = _sort_value(CustomerRecord.INTERACTIONS, interaction)
+        if key in kept:
+            return False
+        kept[key] = copy.deepcopy(interaction)
+        return True
+
+    def has_interaction(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
+        return _sort_value(CustomerRecord.INTERACTIONS, interaction) in kept
+
+    def remove_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
+        kept.pop(_sort_value(CustomerRecord.INTERACTIONS, interaction), None)
+
     def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
         for customer_id in customer_ids:
             for other in customer_ids:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.dynamodb.keys import SEGMENTS_SK, analytics_pk
+from chalicelib.adapters.dynamodb.keys import AGGREGATES_SK, analytics_pk
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
@@ -154,7 +154,7 @@ def test_aggregate_counters_are_sharded_and_add_up(deps: Any, same_shard: bool) 
     assert after["count_new"] == 2
     assert after["value_new"] == Decimal("160.00")
     shard_items = {
-        pk: customers.table.get({"pk": pk, "sk": SEGMENTS_SK})
+        pk: customers.table.get({"pk": pk, "sk": AGGREGATES_SK})
         for pk in {analytics_pk(one), analytics_pk(two)}
     }
     assert all(shard_items.values())

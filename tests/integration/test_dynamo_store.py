@@ -363,6 +363,24 @@ def test_an_authorisation_is_held_once_per_order(deps: Any) -> None:
     assert [op["type"] for op in ledger["operations"]] == ["authorize"]
 
 
+def test_racing_authorisations_hold_once_and_a_new_card_is_a_new_payment(deps: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    order_id = _ord()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = set(
+            pool.map(
+                lambda _: deps.payments.authorize(order_id, Money.of("9.00"), "tok_visa"), range(8)
+            )
+        )
+    assert len(ids) == 1
+    (payment_id,) = ids
+    assert [op["type"] for op in deps.payments.statement(payment_id)["operations"]] == ["authorize"]
+    other_card = deps.payments.authorize(order_id, Money.of("9.00"), "tok_mastercard")
+    assert other_card != payment_id
+    assert deps.payments.authorize(_ord(), Money.of("9.00"), "tok_visa") != payment_id
+
+
 def test_a_declined_card_keeps_its_payment_id_and_an_unavailable_gateway_records_nothing(
     deps: Any,
 ) -> None:

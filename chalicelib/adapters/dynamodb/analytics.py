@@ -60,12 +60,11 @@ def figures_writes(table: Table, changes: list[FiguresChange]) -> list[dict[str,
                     table.put(new_top | {"customer_id": customer_id, "value": new_state.value})
                 )
     for shard, delta in sorted(deltas.items()):
-        for sk, counters in (
-            (keys.SEGMENTS_SK, delta.segments),
-            (keys.CHANNELS_SK, delta.channels),
-        ):
-            if counters:
-                writes.append(_counters_update(table, {"pk": shard, "sk": sk}, counters))
+        counters: dict[str, Any] = dict(delta.segments)
+        counters |= {f"{keys.CHANNEL_COUNTER_PREFIX}{k}": v for k, v in delta.channels.items()}
+        if counters:
+            key = {"pk": shard, "sk": keys.AGGREGATES_SK}
+            writes.append(_counters_update(table, key, counters))
     return writes
 
 
@@ -114,16 +113,20 @@ class AnalyticsRepository:
     def segment_counters(self) -> dict[str, Any]:
         """The segment counters (``count_<segment>``, ``value_<segment>``), every shard
         added up."""
-        return self._aggregate(keys.SEGMENTS_SK)
+        counters = self._aggregate()
+        return {k: v for k, v in counters.items() if not k.startswith(keys.CHANNEL_COUNTER_PREFIX)}
 
     def channel_counters(self) -> dict[str, Any]:
         """The channel counters, every shard added up."""
-        return self._aggregate(keys.CHANNELS_SK)
+        prefix = keys.CHANNEL_COUNTER_PREFIX
+        counters = self._aggregate()
+        return {k.removeprefix(prefix): v for k, v in counters.items() if k.startswith(prefix)}
 
-    def _aggregate(self, sk: str) -> dict[str, Any]:
+    def _aggregate(self) -> dict[str, Any]:
         total: dict[str, Any] = {}
         for shard in range(keys.ANALYTICS_SHARDS):
-            item = self._table.get({"pk": keys.analytics_shard(shard), "sk": sk}) or {}
+            key = {"pk": keys.analytics_shard(shard), "sk": keys.AGGREGATES_SK}
+            item = self._table.get(key) or {}
             for name, value in item.items():
                 if name not in ("pk", "sk"):
                     total[name] = total.get(name, 0) + value

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.analytics import figures_writes, version_condition
-from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
+from chalicelib.adapters.dynamodb.table import ConditionFailed, Table, TransactionCancelled
 from chalicelib.domain.errors import ConcurrentModification, InvalidCursor
 from chalicelib.ports import CustomerRecord, FiguresChange
 
@@ -32,6 +32,10 @@ def decode_cursor(cursor: str, pk: str) -> keys.Key:
     if found_pk != pk or not isinstance(sk, str):
         raise InvalidCursor("not a cursor for this customer", field="cursor")
     return {"pk": pk, "sk": sk}
+
+
+def _interaction_key(customer_id: str, interaction: dict[str, Any]) -> keys.Key:
+    return keys.interaction(customer_id, str(interaction["at"]), str(interaction["interaction_id"]))
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -110,10 +114,24 @@ class CustomerViewRepository:
 
     def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
         """Record a call, chat, store visit or email; the same interaction id twice is one."""
-        key = keys.interaction(
-            customer_id, str(interaction["at"]), str(interaction["interaction_id"])
-        )
-        self._table.write(self._table.put(key | interaction))
+        self._table.write(self._table.put(_interaction_key(customer_id, interaction) | interaction))
+
+    def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        """Record an interaction unless it is recorded; True if this call recorded it."""
+        key = _interaction_key(customer_id, interaction)
+        try:
+            self._table.write(self._table.put(key | interaction, "attribute_not_exists(pk)"))
+        except ConditionFailed:
+            return False
+        return True
+
+    def has_interaction(self, customer_id: str, interaction: dict[str, Any]) -> bool:
+        """Whether this interaction is recorded."""
+        return self._table.get(_interaction_key(customer_id, interaction)) is not None
+
+    def remove_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
+        """Drop this interaction, if recorded."""
+        self._table.write(self._table.delete(_interaction_key(customer_id, interaction)))
 
     def record_merge_candidate(self, customer_ids: list[str], reason: dict[str, Any]) -> None:
         """Two records one order named: recorded on both, for a person to decide."""

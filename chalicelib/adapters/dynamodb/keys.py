@@ -207,8 +207,10 @@ def customer_ticket(customer_id: str, opened_at: datetime, ticket_id: str) -> Ke
 
 # Aggregates --------------------------------------------------------------------------------
 ANALYTICS_SHARDS = 8
-SEGMENTS_SK = "SEGMENTS"
-CHANNELS_SK = "CHANNELS"
+# One item per shard holds the segment counters and the channel counters (these under
+# ``CHANNEL_COUNTER_PREFIX``): a projection that moves both writes one item, not two.
+AGGREGATES_SK = "AGGREGATES"
+CHANNEL_COUNTER_PREFIX = "channel#"
 TOP_PREFIX = "TOP#"
 
 
@@ -269,12 +271,12 @@ def sandbox_ledger(payment_id: str) -> Key:
     return _key(f"SANDBOXPAY#{payment_id}", "LEDGER")
 
 
-def sandbox_authorisation(order_id: str, card_token: str) -> Key:
-    """The claim that makes one payment per order and card: a retried authorisation finds
-    it, while a new card after a decline (paying again) is a new payment. The token is
-    hashed so that no card reference sits in a key."""
+def sandbox_payment_id(order_id: str, card_token: str) -> str:
+    """The one payment of an order and card: a retried authorisation finds it, while a new
+    card after a decline (paying again) is a new payment. Derived from a hash, so that no
+    card reference sits in a key."""
     card = hashlib.sha256(card_token.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return _key(f"SANDBOXPAY#ORDER#{order_id}", f"AUTH#{card}")
+    return "pay_" + hashlib.sha256(f"{order_id}#{card}".encode()).hexdigest()[:16]
 
 
 # Satisfaction surveys ----------------------------------------------------------------------
