@@ -35,30 +35,22 @@ class IdentityRepository:
     ) -> None:
         """Store a customer and claim its identifiers, or ``Conflict`` if one is taken.
 
-        Single writes, not one transaction (which bills every item twice): the profile and
-        the customer's copies of its identifiers first, under a new id nothing points to
-        yet, then the claims, which are what makes the customer findable: one conditional
-        put for one identifier, a transaction for several (all or none). A refused claim
-        takes the profile and copies away again; a crash before the claims leaves a
-        profile no identifier or order names."""
-        try:
-            self._table.write(
-                self._table.put(
-                    keys.profile(customer_id) | {"state": "active"} | profile,
-                    "attribute_not_exists(pk)",
-                )
+        One transaction, although it bills every item twice: written apart, a crash between
+        the profile and the claims would leave a profile with personal data that no
+        identifier or order leads to, so that no erasure request could ever find it."""
+        writes = [
+            self._table.put(
+                keys.profile(customer_id) | {"state": "active"} | profile,
+                "attribute_not_exists(pk)",
             )
-        except ConditionFailed as exc:
-            raise Conflict("this customer id is taken") from exc
+        ]
         for identifier in identifiers:
-            self._table.write(self._mirror(customer_id, identifier))
-        claims = [self._claim(customer_id, i, "attribute_not_exists(pk)") for i in identifiers]
-        if not claims or self._table.transact_if(claims):
-            return
-        for identifier in identifiers:
-            self._table.write(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
-        self._table.write(self._table.delete(keys.profile(customer_id)))
-        raise Conflict("an identifier was claimed at the same time")
+            writes.append(self._claim(customer_id, identifier, "attribute_not_exists(pk)"))
+            writes.append(self._mirror(customer_id, identifier))
+        try:
+            self._table.transact(writes)
+        except TransactionCancelled as exc:
+            raise Conflict("an identifier was claimed at the same time") from exc
 
     def customer_exists(self, customer_id: str) -> bool:
         """Whether this customer id is known."""
