@@ -1,6 +1,7 @@
 """What a Lambda cold start imports: ``import app`` leaves out what only some functions need
-(templates, Babel, calendars, QR codes, address validation) and the X-Ray SDK, whose
-recorder the Tracer makes at its first traced call (chalicelib/adapters/tracing.py).
+(templates, Babel, calendars, QR codes, address validation, boto3) and the X-Ray SDK, whose
+recorder the Tracer makes at its first traced call (chalicelib/adapters/tracing.py); the
+cyclic garbage collector is back on after the import (chalicelib/cold_start.py).
 How long the import takes is measured by bench/cold_import.py, not asserted here."""
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ DEFERRED = {
     "segno": "chalicelib/presentation/qr.py: pick-up codes",
     "email_validator": "chalicelib/domain/customers.py: the API's address checks",
     "aws_xray_sdk": "the Tracer, at the first traced call",
+    # Clients come from botocore (chalicelib/composition.py); boto3 comes with Powertools'
+    # parameters and idempotency, at the first secret read or keyed request.
+    "boto3": "chalicelib/adapters/secrets.py and idempotency.py, at their first use",
+    "s3transfer": "nothing: boto3 imports it",
     # Not used at all: chalicelib/config.py reads the environment itself.
     "pydantic_settings": "nothing",
 }
