@@ -3,6 +3,11 @@ are registered here. Each parses its input, calls one service, returns one model
 
 from __future__ import annotations
 
+# isort: off
+# First: the collector waits until the app has imported (chalicelib/cold_start.py).
+from chalicelib import cold_start
+
+# isort: on
 import json
 from collections.abc import Callable
 from typing import Any
@@ -155,3 +160,7 @@ def check_sla(event: CloudWatchEvent) -> dict[str, int]:
     outcome = sla.check_overdue_shipments(deps())
     logger.info("SLA check", extra=outcome)
     return outcome
+
+
+# Last: everything the import made lives as long as the process (chalicelib/cold_start.py).
+cold_start.imported()

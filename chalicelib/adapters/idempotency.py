@@ -6,20 +6,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.domain.errors import Conflict, IdempotencyKeyReused
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 # API Gateway gives up on a request after 29 s: a record still in progress after that
@@ -45,6 +36,8 @@ class IdempotentRequests:
         self._ttl_seconds = ttl_seconds
 
     def _persistence(self) -> DynamoDBPersistenceLayer:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
         # One per request: Powertools configures its persistence layer per call (function
         # name, config) without a lock, so a shared one is not safe across threads.
         return DynamoDBPersistenceLayer(
@@ -60,6 +53,17 @@ class IdempotentRequests:
         self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
         """The stored response for this key, or ``compute()``'s, stored."""
+        # Imported at the first keyed request: Powertools' idempotency imports boto3 (and
+        # with it s3transfer), which the functions that take no Idempotency-Key never need.
+        from aws_lambda_powertools.utilities.idempotency import (
+            IdempotencyConfig,
+            idempotent_function,
+        )
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyValidationError,
+        )
+
         config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="body",

@@ -6,11 +6,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters.exceptions import (
-    GetParameterError,
-    TransformParameterError,
-)
 from pydantic import TypeAdapter
 
 from chalicelib.config import ApiKey, ApiKeys, MissingSecrets, Settings
@@ -72,6 +67,14 @@ class SecretSource:
         self._config = config
 
     def _parameter(self, name: str, transform: Any = None) -> Any:
+        # Imported at the first read: Powertools' parameters import boto3 (and with it
+        # s3transfer), which functions that read no secret need not load.
+        from aws_lambda_powertools.utilities import parameters
+        from aws_lambda_powertools.utilities.parameters.exceptions import (
+            GetParameterError,
+            TransformParameterError,
+        )
+
         try:
             return parameters.get_parameter(
                 name, decrypt=True, max_age=_MAX_AGE_SECONDS, transform=transform

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.services import alerts as alerts_service
 
 alerts = Blueprint(__name__)
@@ -16,7 +17,7 @@ alerts = Blueprint(__name__)
 MAX_LIMIT = 1000
 
 
-class AlertsQuery(BaseModel):
+class AlertsQuery(DeferredModel):
     """``GET /ops/alerts``."""
 
     # An empty ``?order_id=`` is no filter: the local server drops blank parameters, so the
@@ -39,7 +40,7 @@ class AlertsQuery(BaseModel):
         return None if value == "" else value
 
 
-class ResolveAlertRequest(BaseModel):
+class ResolveAlertRequest(DeferredModel):
     """``POST /ops/alerts/{alert_id}/resolve``; the body is optional."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -47,7 +48,7 @@ class ResolveAlertRequest(BaseModel):
     note: str | None = Field(default=None, max_length=500, description="What was done")
 
 
-class AlertResponse(BaseModel):
+class AlertResponse(DeferredModel):
     """One ops alert."""
 
     alert_id: str
@@ -76,7 +77,7 @@ class AlertResponse(BaseModel):
         )
 
 
-class AlertsResponse(BaseModel):
+class AlertsResponse(DeferredModel):
     """``GET /ops/alerts``."""
 
     alerts: list[AlertResponse]

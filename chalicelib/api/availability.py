@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.requests import MAX_QUANTITY
 from chalicelib.services.availability import Availability, availability_of
 
@@ -17,7 +18,7 @@ availability = Blueprint(__name__)
 SPANISH_POSTAL_CODE = r"^(0[1-9]|[1-4][0-9]|5[0-2])[0-9]{3}$"
 
 
-class AvailabilityQuery(BaseModel):
+class AvailabilityQuery(DeferredModel):
     """``?postal_code=&quantity=``."""
 
     model_config = ConfigDict(extra="forbid")

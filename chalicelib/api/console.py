@@ -9,10 +9,11 @@ import secrets
 from typing import Any
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.pages import html_page
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import console as console_service
 
@@ -30,7 +31,7 @@ SCRIPTS = (
 MAX_LIMIT = 1000
 
 
-class ExecutionRow(BaseModel):
+class ExecutionRow(DeferredModel):
     """One execution in the list."""
 
     order_id: str
@@ -40,7 +41,7 @@ class ExecutionRow(BaseModel):
     stopped_at: str | None
 
 
-class ExecutionsResponse(BaseModel):
+class ExecutionsResponse(DeferredModel):
     """``GET /ops/executions``."""
 
     counts: dict[str, int]
@@ -49,7 +50,7 @@ class ExecutionsResponse(BaseModel):
     executions: list[ExecutionRow]
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(DeferredModel):
     """One thing that happened to the order."""
 
     at: str
@@ -59,7 +60,7 @@ class TimelineEntry(BaseModel):
     event_id: str | None = None
 
 
-class TimelineResponse(BaseModel):
+class TimelineResponse(DeferredModel):
     """``GET /ops/orders/{order_id}/timeline``."""
 
     order_id: str
@@ -69,14 +70,14 @@ class TimelineResponse(BaseModel):
     entries: list[TimelineEntry]
 
 
-class StateMachineResponse(BaseModel):
+class StateMachineResponse(DeferredModel):
     """``GET /ops/statemachine``."""
 
     state_machine_arn: str
     definition: dict[str, Any]
 
 
-class OutboxEmail(BaseModel):
+class OutboxEmail(DeferredModel):
     """One email as it was sent."""
 
     message_id: str
@@ -86,7 +87,7 @@ class OutboxEmail(BaseModel):
     preview: str
 
 
-class OutboxResponse(BaseModel):
+class OutboxResponse(DeferredModel):
     """``GET /ops/outbox``."""
 
     available: bool
@@ -94,7 +95,7 @@ class OutboxResponse(BaseModel):
     emails: list[OutboxEmail]
 
 
-class ExecutionsQuery(BaseModel):
+class ExecutionsQuery(DeferredModel):
     """``GET /ops/executions``."""
 
     status: str | None = Field(
@@ -114,7 +115,7 @@ class ExecutionsQuery(BaseModel):
         return value
 
 
-class OutboxQuery(BaseModel):
+class OutboxQuery(DeferredModel):
     """``GET /ops/outbox``."""
 
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT, description="Emails listed, newest first")

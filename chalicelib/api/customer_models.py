@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.requests import CustomerRef, Strict, non_null
 from chalicelib.domain.tickets import TicketStatus, TicketType
@@ -90,14 +91,14 @@ class EraseCustomerRequest(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class IdentifierResponse(BaseModel):
+class IdentifierResponse(DeferredModel):
     """An identifier in normal form."""
 
     type: str
     value: str
 
 
-class CustomerOrderResponse(BaseModel):
+class CustomerOrderResponse(DeferredModel):
     """One order in the 360 view."""
 
     order_id: str
@@ -107,7 +108,7 @@ class CustomerOrderResponse(BaseModel):
     placed_at: str
 
 
-class InteractionResponse(BaseModel):
+class InteractionResponse(DeferredModel):
     """One contact with the customer."""
 
     interaction_id: str | None = None
@@ -118,7 +119,7 @@ class InteractionResponse(BaseModel):
     order_id: str | None = None
 
 
-class TicketSummaryResponse(BaseModel):
+class TicketSummaryResponse(DeferredModel):
     """A ticket in the 360 view."""
 
     ticket_id: str
@@ -128,7 +129,7 @@ class TicketSummaryResponse(BaseModel):
     subject: str
 
 
-class ConsentResponse(BaseModel):
+class ConsentResponse(DeferredModel):
     """Terms and privacy versions accepted with an order."""
 
     terms_version: str
@@ -138,7 +139,7 @@ class ConsentResponse(BaseModel):
     order_id: str
 
 
-class MetricsResponse(BaseModel):
+class MetricsResponse(DeferredModel):
     """The customer's figures."""
 
     lifetime_value: Money
@@ -153,7 +154,7 @@ class MetricsResponse(BaseModel):
     satisfaction: float | None = None
 
 
-class CustomerViewResponse(BaseModel):
+class CustomerViewResponse(DeferredModel):
     """``GET /customers/{id}``: the customer 360."""
 
     customer_id: str
@@ -169,7 +170,7 @@ class CustomerViewResponse(BaseModel):
     metrics: MetricsResponse
 
 
-class CustomerLookupResponse(BaseModel):
+class CustomerLookupResponse(DeferredModel):
     """``GET /customers?email=…``."""
 
     customer_id: str
@@ -182,7 +183,7 @@ class AddedInteractionResponse(InteractionResponse):
     customer_id: str
 
 
-class TicketNoteResponse(BaseModel):
+class TicketNoteResponse(DeferredModel):
     """A note on a ticket."""
 
     at: str
@@ -190,7 +191,7 @@ class TicketNoteResponse(BaseModel):
     text: str
 
 
-class TicketResponse(BaseModel):
+class TicketResponse(DeferredModel):
     """A ticket with its notes."""
 
     ticket_id: str
@@ -208,7 +209,7 @@ class TicketResponse(BaseModel):
     notes: list[TicketNoteResponse]
 
 
-class MergeResponse(BaseModel):
+class MergeResponse(DeferredModel):
     """``POST /customers/{id}/merge``: the merge record."""
 
     from_customer_id: str
@@ -218,7 +219,7 @@ class MergeResponse(BaseModel):
     by_role: str
 
 
-class EraseResponse(BaseModel):
+class EraseResponse(DeferredModel):
     """``POST /customers/{id}/erase``: the erasure record, complete."""
 
     customer_id: str = Field(description="The record erased: the one the id stands for now")
@@ -233,7 +234,7 @@ class EraseResponse(BaseModel):
     )
 
 
-class ClaimOrderResponse(BaseModel):
+class ClaimOrderResponse(DeferredModel):
     """``POST /orders/{id}/claim``."""
 
     order_id: str
@@ -242,7 +243,7 @@ class ClaimOrderResponse(BaseModel):
     created: bool
 
 
-class SegmentResponse(BaseModel):
+class SegmentResponse(DeferredModel):
     """One RFM segment."""
 
     segment: str
@@ -250,14 +251,14 @@ class SegmentResponse(BaseModel):
     value: Money
 
 
-class TopCustomerResponse(BaseModel):
+class TopCustomerResponse(DeferredModel):
     """One of the most valuable customers."""
 
     customer_id: str
     lifetime_value: Money
 
 
-class SegmentsResponse(BaseModel):
+class SegmentsResponse(DeferredModel):
     """``GET /analytics/segments``."""
 
     segments: list[SegmentResponse]
@@ -265,7 +266,7 @@ class SegmentsResponse(BaseModel):
     as_of: str
 
 
-class ChannelsResponse(BaseModel):
+class ChannelsResponse(DeferredModel):
     """``GET /analytics/channels``."""
 
     online_only: int

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.api.customer_models import (
     IDENTIFIERS,
@@ -29,6 +29,7 @@ from chalicelib.api.customer_models import (
 from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.email_policy import NotificationPreference
 from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
@@ -48,7 +49,7 @@ CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
 MAX_PAGE = 100
 
 
-class CustomerLookupQuery(BaseModel):
+class CustomerLookupQuery(DeferredModel):
     """``GET /customers``: exactly one identifier."""
 
     model_config = ConfigDict(
@@ -68,7 +69,7 @@ class CustomerLookupQuery(BaseModel):
         return self
 
 
-class CustomerViewQuery(BaseModel):
+class CustomerViewQuery(DeferredModel):
     """``GET /customers/{customer_id}``: one page of orders, newest first."""
 
     limit: int = Field(
@@ -313,13 +314,13 @@ class ConfirmVerificationRequest(VerificationRequest):
     code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code sent")
 
 
-class VerificationSentResponse(BaseModel):
+class VerificationSentResponse(DeferredModel):
     """Always the same answer, whether or not anyone is known by the address."""
 
     status: str = "sent"
 
 
-class CustomerTokenResponse(BaseModel):
+class CustomerTokenResponse(DeferredModel):
     """The verified customer and a token that proves them, until ``expires_at``."""
 
     customer_id: str

@@ -3,18 +3,17 @@ so that nothing internal or about someone else leaves."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
-
 from chalicelib.api.customer_models import (
     ConsentResponse,
     IdentifierResponse,
     InteractionResponse,
     MetricsResponse,
 )
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 
 
-class ExportContact(BaseModel):
+class ExportContact(DeferredModel):
     """How the customer asked to be reached about an order."""
 
     email: str | None
@@ -23,7 +22,7 @@ class ExportContact(BaseModel):
     locale: str
 
 
-class ExportAddress(BaseModel):
+class ExportAddress(DeferredModel):
     """Where an order's shipped lines went."""
 
     name: str
@@ -33,7 +32,7 @@ class ExportAddress(BaseModel):
     country: str
 
 
-class ExportOrderLine(BaseModel):
+class ExportOrderLine(DeferredModel):
     """A line of an order."""
 
     sku: str
@@ -45,14 +44,14 @@ class ExportOrderLine(BaseModel):
     location_id: str | None
 
 
-class ExportItemLine(BaseModel):
+class ExportItemLine(DeferredModel):
     """Units of a SKU in a fulfillment or a return."""
 
     sku: str
     quantity: int
 
 
-class ExportPayment(BaseModel):
+class ExportPayment(DeferredModel):
     """What was paid and given back (no payment token, no gateway reference)."""
 
     status: str
@@ -60,7 +59,7 @@ class ExportPayment(BaseModel):
     refunded: Money | None
 
 
-class ExportConsent(BaseModel):
+class ExportConsent(DeferredModel):
     """The terms accepted with an order."""
 
     terms_version: str
@@ -69,7 +68,7 @@ class ExportConsent(BaseModel):
     channel: str
 
 
-class ExportShipment(BaseModel):
+class ExportShipment(DeferredModel):
     """A parcel: carrier, tracking number and dates."""
 
     carrier: str
@@ -81,7 +80,7 @@ class ExportShipment(BaseModel):
     delivered_at: str | None
 
 
-class ExportFulfillment(BaseModel):
+class ExportFulfillment(DeferredModel):
     """A fulfillment, without the workflow's task token or the pick-up code."""
 
     fulfillment_id: str
@@ -94,7 +93,7 @@ class ExportFulfillment(BaseModel):
     shipment: ExportShipment | None
 
 
-class ExportReturn(BaseModel):
+class ExportReturn(DeferredModel):
     """A return the customer asked for."""
 
     return_id: str
@@ -108,7 +107,7 @@ class ExportReturn(BaseModel):
     refund: Money | None
 
 
-class ExportHistoryEntry(BaseModel):
+class ExportHistoryEntry(DeferredModel):
     """A status the order went through."""
 
     status: str
@@ -116,7 +115,7 @@ class ExportHistoryEntry(BaseModel):
     detail: str
 
 
-class ExportOrder(BaseModel):
+class ExportOrder(DeferredModel):
     """An order as its customer may see it."""
 
     order_id: str
@@ -136,14 +135,14 @@ class ExportOrder(BaseModel):
     history: list[ExportHistoryEntry]
 
 
-class ExportTicketNote(BaseModel):
+class ExportTicketNote(DeferredModel):
     """A note on a ticket: when and what."""
 
     at: str
     text: str
 
 
-class ExportTicket(BaseModel):
+class ExportTicket(DeferredModel):
     """A ticket about the customer."""
 
     ticket_id: str
@@ -159,7 +158,7 @@ class ExportTicket(BaseModel):
     notes: list[ExportTicketNote]
 
 
-class ExportProfile(BaseModel):
+class ExportProfile(DeferredModel):
     """The profile."""
 
     name: str | None = None
@@ -168,7 +167,7 @@ class ExportProfile(BaseModel):
     erased_at: str | None = None
 
 
-class ExportMerge(BaseModel):
+class ExportMerge(DeferredModel):
     """A record merged into this one."""
 
     from_customer_id: str
@@ -177,7 +176,7 @@ class ExportMerge(BaseModel):
     by_role: str | None = None
 
 
-class ExportMergedRecord(BaseModel):
+class ExportMergedRecord(DeferredModel):
     """What a record merged into this one still holds."""
 
     customer_id: str
@@ -186,7 +185,7 @@ class ExportMergedRecord(BaseModel):
     merged_at: str | None
 
 
-class ExportErasure(BaseModel):
+class ExportErasure(DeferredModel):
     """The erasure, if one was made."""
 
     at: str
@@ -196,7 +195,7 @@ class ExportErasure(BaseModel):
     completed_at: str | None = None
 
 
-class ExportSurveyAnswer(BaseModel):
+class ExportSurveyAnswer(DeferredModel):
     """The customer's answer to an order's satisfaction survey."""
 
     order_id: str
@@ -205,7 +204,7 @@ class ExportSurveyAnswer(BaseModel):
     answered_at: str
 
 
-class ExportSubscription(BaseModel):
+class ExportSubscription(DeferredModel):
     """A back-in-stock subscription: what was wished, to which address, and its state."""
 
     subscription_id: str
@@ -219,7 +218,7 @@ class ExportSubscription(BaseModel):
     notified_at: str | None
 
 
-class ExportOpportunity(BaseModel):
+class ExportOpportunity(DeferredModel):
     """A sale followed up with the customer (a back-in-stock wish, a payment to retry)."""
 
     opportunity_id: str
@@ -232,7 +231,7 @@ class ExportOpportunity(BaseModel):
     updated_at: str
 
 
-class ExportResponse(BaseModel):
+class ExportResponse(DeferredModel):
     """``GET /customers/{id}/export``: everything held about the customer, field by field
     (the models name every field that may leave; nothing else does)."""
 

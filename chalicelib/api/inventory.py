@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import inventory as inventory_service
 
 inventory = Blueprint(__name__)
 
 
-class MovementResponse(BaseModel):
+class MovementResponse(DeferredModel):
     """The movement recorded and the stock after it."""
 
     movement_id: str

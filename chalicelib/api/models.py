@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 
 
-class PlaceOrderResponse(BaseModel):
+class PlaceOrderResponse(DeferredModel):
     """``POST /orders``: the order was accepted; everything else happens asynchronously."""
 
     order_id: str
@@ -24,7 +25,7 @@ class PlaceOrderResponse(BaseModel):
     receipt_code: str | None = None
 
 
-class ShipmentResponse(BaseModel):
+class ShipmentResponse(DeferredModel):
     """A carrier booking."""
 
     carrier: str
@@ -34,10 +35,10 @@ class ShipmentResponse(BaseModel):
     promised_by: str
     delivered_at: str | None = None
     sla: dict[str, str | None]
-    events: list[dict[str, str]] = []
+    events: list[dict[str, str]] = Field(default=[])
 
 
-class FulfillmentResponse(BaseModel):
+class FulfillmentResponse(DeferredModel):
     """One fulfillment of an order."""
 
     fulfillment_id: str
@@ -80,7 +81,7 @@ def payment_view(order: Order) -> dict[str, Any]:
     }
 
 
-class OrderTaxResponse(BaseModel):
+class OrderTaxResponse(DeferredModel):
     """The order's tax; ``included`` when the prices already hold it."""
 
     name: str
@@ -89,7 +90,7 @@ class OrderTaxResponse(BaseModel):
     included: bool
 
 
-class OrderResponse(BaseModel):
+class OrderResponse(DeferredModel):
     """``GET /orders/{order_id}``."""
 
     order_id: str
@@ -212,7 +213,7 @@ def _breakdown(order: Order) -> dict[str, Any]:
     }
 
 
-class ReturnResponse(BaseModel):
+class ReturnResponse(DeferredModel):
     """A return as created or received."""
 
     return_id: str
@@ -222,7 +223,7 @@ class ReturnResponse(BaseModel):
     order_status: str | None = None
 
 
-class CarrierEventResponse(BaseModel):
+class CarrierEventResponse(DeferredModel):
     """The acknowledgement a carrier gets."""
 
     event_id: str
@@ -231,7 +232,7 @@ class CarrierEventResponse(BaseModel):
     order_status: str | None = None
 
 
-class ProductResponse(BaseModel):
+class ProductResponse(DeferredModel):
     """A catalogue entry."""
 
     sku: str
@@ -239,13 +240,13 @@ class ProductResponse(BaseModel):
     price: Money
 
 
-class CatalogResponse(BaseModel):
+class CatalogResponse(DeferredModel):
     """``GET /catalog``."""
 
     products: list[ProductResponse]
 
 
-class LocationResponse(BaseModel):
+class LocationResponse(DeferredModel):
     """A store or warehouse."""
 
     location_id: str
@@ -257,13 +258,13 @@ class LocationResponse(BaseModel):
     postal_code: str | None = None
 
 
-class LocationsResponse(BaseModel):
+class LocationsResponse(DeferredModel):
     """``GET /locations``."""
 
     locations: list[LocationResponse]
 
 
-class StockAtLocation(BaseModel):
+class StockAtLocation(DeferredModel):
     """One SKU at one location."""
 
     location_id: str
@@ -276,7 +277,7 @@ class StockAtLocation(BaseModel):
     pickup: bool
 
 
-class InventoryResponse(BaseModel):
+class InventoryResponse(DeferredModel):
     """``GET /inventory/{sku}``."""
 
     sku: str
@@ -286,7 +287,7 @@ class InventoryResponse(BaseModel):
     locations: list[StockAtLocation]
 
 
-class CustomerResolutionResponse(BaseModel):
+class CustomerResolutionResponse(DeferredModel):
     """``POST /customers``."""
 
     customer_id: str
@@ -294,7 +295,7 @@ class CustomerResolutionResponse(BaseModel):
     created: bool
 
 
-class ExecutionStateResponse(BaseModel):
+class ExecutionStateResponse(DeferredModel):
     """One state the execution went through."""
 
     state: str
@@ -303,7 +304,7 @@ class ExecutionStateResponse(BaseModel):
     exited: str | None
 
 
-class ExecutionResponse(BaseModel):
+class ExecutionResponse(DeferredModel):
     """``GET /ops/orders/{order_id}/execution``."""
 
     order_id: str
@@ -315,14 +316,14 @@ class ExecutionResponse(BaseModel):
     console_url: str
 
 
-class HealthResponse(BaseModel):
+class HealthResponse(DeferredModel):
     """``GET /health``."""
 
     status: str
     stage: str
 
 
-class TrackingResponse(BaseModel):
+class TrackingResponse(DeferredModel):
     """``GET /track/{token}`` as JSON."""
 
     order_id: str

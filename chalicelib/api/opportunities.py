@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.requests import Email, Strict
 from chalicelib.services import opportunities as opportunity_service
@@ -21,7 +22,7 @@ class SubscribeRequest(Strict):
     email: Email
 
 
-class SubscriptionResponse(BaseModel):
+class SubscriptionResponse(DeferredModel):
     """The open subscription (the same one when the address asks again)."""
 
     subscription_id: str
@@ -29,7 +30,7 @@ class SubscriptionResponse(BaseModel):
     status: str
 
 
-class OpportunityResponse(BaseModel):
+class OpportunityResponse(DeferredModel):
     """One sale followed up."""
 
     opportunity_id: str
@@ -43,7 +44,7 @@ class OpportunityResponse(BaseModel):
     updated_at: str
 
 
-class OpportunitiesResponse(BaseModel):
+class OpportunitiesResponse(DeferredModel):
     """``GET /ops/opportunities``."""
 
     opportunities: list[OpportunityResponse]

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, logger
 from chalicelib.api.models import ExecutionResponse, HealthResponse
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.requests import Strict
 from chalicelib.domain.sla import scorecard_row
@@ -46,7 +47,7 @@ class RetryRequest(Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class RetryResponse(BaseModel):
+class RetryResponse(DeferredModel):
     """The new execution a retry started (or found again)."""
 
     order_id: str
@@ -113,7 +114,7 @@ def health(call: Call) -> dict[str, Any]:
     return HealthResponse(status="ok", stage=call.deps.settings.stage).model_dump(mode="json")
 
 
-class SlaScorecardRow(BaseModel):
+class SlaScorecardRow(DeferredModel):
     """One carrier and service level over the period."""
 
     carrier: str
@@ -127,7 +128,7 @@ class SlaScorecardRow(BaseModel):
     p90_hours: float | None
 
 
-class SlaScorecardResponse(BaseModel):
+class SlaScorecardResponse(DeferredModel):
     """``GET /ops/sla``."""
 
     start: str
@@ -168,7 +169,7 @@ def _moment(value: str | None) -> datetime | None:
         return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
-class SlaPeriodQuery(BaseModel):
+class SlaPeriodQuery(DeferredModel):
     """``GET /ops/sla``: ``from`` and ``to``, or the ``days`` up to ``to`` (now by default).
     A period whose ``from`` is not before its ``to`` is empty."""
 
@@ -232,7 +233,7 @@ def sla_scorecard(call: Call) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-class RevokeTrackingRequest(BaseModel):
+class RevokeTrackingRequest(DeferredModel):
     """``POST /ops/orders/{order_id}/tracking-token/revoke``; the body is optional."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -240,7 +241,7 @@ class RevokeTrackingRequest(BaseModel):
     reason: str | None = Field(default=None, max_length=500)
 
 
-class TrackingLinkResponse(BaseModel):
+class TrackingLinkResponse(DeferredModel):
     """The order's new tracking link; every earlier one answers 404 from now on."""
 
     order_id: str

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotion_requests import CreatePromotionRequest
@@ -20,7 +21,7 @@ from chalicelib.services import promotions as promotion_service
 promotions = Blueprint(__name__)
 
 
-class PromotionResponse(BaseModel):
+class PromotionResponse(DeferredModel):
     """A promotion's terms as created, and how many live orders redeem it now (a
     rejected or cancelled order gave its redemption back)."""
 
@@ -63,7 +64,7 @@ class PromotionResponse(BaseModel):
         )
 
 
-class PromotionsResponse(BaseModel):
+class PromotionsResponse(DeferredModel):
     """``GET /promotions``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -133,7 +134,7 @@ def get_promotion(call: Call, promotion_id: str) -> dict[str, Any]:
     return PromotionResponse.of(counted).model_dump(mode="json")
 
 
-class CampaignResponse(BaseModel):
+class CampaignResponse(DeferredModel):
     """One campaign's figures: orders placed (by channel), first-time and returning
     customers, and the revenue of orders neither rejected nor cancelled."""
 
@@ -147,7 +148,7 @@ class CampaignResponse(BaseModel):
     by_channel: dict[Channel, int]
 
 
-class CampaignsResponse(BaseModel):
+class CampaignsResponse(DeferredModel):
     """``GET /analytics/campaigns``."""
 
     model_config = ConfigDict(extra="forbid")

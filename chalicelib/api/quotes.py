@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.pricing import PriceBreakdown, TaxBreakdown
 from chalicelib.domain.quote_requests import QuoteRequest
@@ -19,7 +19,7 @@ from chalicelib.services import quoting
 quotes = Blueprint(__name__)
 
 
-class QuotedLineResponse(BaseModel):
+class QuotedLineResponse(DeferredModel):
     """A line: ``total`` is ``unit_price × quantity``; ``discount`` its share."""
 
     sku: str
@@ -29,7 +29,7 @@ class QuotedLineResponse(BaseModel):
     total: Money
 
 
-class TaxResponse(BaseModel):
+class TaxResponse(DeferredModel):
     """The order's tax; ``included`` when the prices already hold it."""
 
     name: str
@@ -48,7 +48,7 @@ class TaxResponse(BaseModel):
         )
 
 
-class QuotedFulfillmentResponse(BaseModel):
+class QuotedFulfillmentResponse(DeferredModel):
     """A part of the basket: from where, with whom, by when."""
 
     type: str
@@ -58,7 +58,7 @@ class QuotedFulfillmentResponse(BaseModel):
     promised_by: datetime
 
 
-class AppliedPromotionResponse(BaseModel):
+class AppliedPromotionResponse(DeferredModel):
     """A promotion the basket got."""
 
     promotion_id: str
@@ -66,7 +66,7 @@ class AppliedPromotionResponse(BaseModel):
     amount: Money
 
 
-class BreakdownFields(BaseModel):
+class BreakdownFields(DeferredModel):
     """The price breakdown quotes and orders show alike."""
 
     subtotal: Money

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel
 
 from chalicelib.api.http import Call, endpoint
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 
 sandbox = Blueprint(__name__)
 
 
-class SandboxOperation(BaseModel):
+class SandboxOperation(DeferredModel):
     """One operation the gateway performed."""
 
     type: str
@@ -23,7 +23,7 @@ class SandboxOperation(BaseModel):
     key: str
 
 
-class SandboxPaymentResponse(BaseModel):
+class SandboxPaymentResponse(DeferredModel):
     """``GET /sandbox/payments/{payment_id}``."""
 
     payment_id: str

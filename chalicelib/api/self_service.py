@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import OrderResponse, ReturnResponse
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import (
     MAX_LINES,
@@ -50,7 +51,7 @@ class TrackPaymentRequest(Strict):
     payment: PaymentRequest
 
 
-class TrackTicketResponse(BaseModel):
+class TrackTicketResponse(DeferredModel):
     """The ticket the customer opened."""
 
     ticket_id: str

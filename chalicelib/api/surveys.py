@@ -6,11 +6,12 @@ import secrets
 from typing import Any, Literal
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.pages import html_page, link_gone_page
 from chalicelib.api.track_forms import read_form
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Forbidden, NotFound, OrquestaError
 from chalicelib.domain.requests import Strict
 from chalicelib.domain.surveys import MAX_COMMENT_LENGTH, SatisfactionReport, SurveyAnswer
@@ -21,7 +22,7 @@ from chalicelib.services.tracking import form_token, form_token_valid
 surveys = Blueprint(__name__)
 
 
-class SurveyStateResponse(BaseModel):
+class SurveyStateResponse(DeferredModel):
     """``GET /surveys/{token}`` as JSON."""
 
     order_id: str
@@ -30,7 +31,7 @@ class SurveyStateResponse(BaseModel):
     score: int | None
 
 
-class SurveyAnsweredResponse(BaseModel):
+class SurveyAnsweredResponse(DeferredModel):
     """``POST /surveys/{token}``: the answer kept."""
 
     order_id: str
@@ -39,7 +40,7 @@ class SurveyAnsweredResponse(BaseModel):
     answered_at: str
 
 
-class SurveyPageQuery(BaseModel):
+class SurveyPageQuery(DeferredModel):
     """How the page's plain form went (a phone without JavaScript posts it)."""
 
     model_config = ConfigDict(extra="ignore")

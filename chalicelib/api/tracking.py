@@ -6,11 +6,12 @@ import secrets
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
 from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
@@ -30,7 +31,7 @@ from chalicelib.services.tracking import form_token, order_for_token, tracking_v
 tracking = Blueprint(__name__)
 
 
-class TrackPageQuery(BaseModel):
+class TrackPageQuery(DeferredModel):
     """What the page's address carries back after one of its forms was posted (other
     parameters, a campaign's say, are ignored)."""
 

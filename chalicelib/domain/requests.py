@@ -8,7 +8,6 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from annotated_types import MaxLen
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
 from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidFields
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.placement import Channel, fulfillment_problems, store_problems
@@ -89,7 +89,7 @@ def non_null(*names: str) -> list[dict[str, Any]]:
     return [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]
 
 
-class Strict(BaseModel):
+class Strict(DeferredModel):
     """Base of request models: unknown fields are an error, strings are trimmed. Rules
     spanning fields are in ``json_schema_rules`` too, so the OpenAPI document has them."""
 

@@ -18,7 +18,8 @@ whole zip) and against the 250 MB unzipped limit:
 And one kind of file it lacks: bytecode. Lambda unpacks the zip read-only, so without
 ``__pycache__`` every cold start compiles every module it imports (more than doubling the
 time ``import app`` takes) and cannot keep the result. The modules a cold start imports
-(``import app``, found by ``cold_start_modules``) and the whole of ``chalicelib`` get their
+(``import app``, found by ``cold_start_modules``), those the app imports at a function's
+first call instead (``FIRST_CALL_IMPORTS``) and the whole of ``chalicelib`` get their
 ``.pyc``; the rest (most of holidays, dnspython, Powertools' other utilities) would add
 4 MB zipped for modules only some functions load. Compiled by the Python that packages,
 which is the runtime's version (chalice picks the runtime from it), as unchecked-hash pycs
@@ -111,11 +112,23 @@ def bytecode(source: bytes, name: str) -> bytes | None:
     return MAGIC_NUMBER + _UNCHECKED_HASH_PYC + source_hash(source) + marshal.dumps(code)
 
 
-# Run in a fresh interpreter: the source files of every module ``import app`` loaded, as
-# paths relative to the sys.path entry they came from (the zip's layout).
+# Imported at the first call of the functions that need them, not by ``import app``: the
+# SSM parameters (chalicelib/adapters/secrets.py, the API's keys and the signing keys) and
+# idempotency (chalicelib/adapters/idempotency.py, keyed API requests). They had bytecode
+# while ``import app`` loaded them, and keep it.
+FIRST_CALL_IMPORTS = (
+    "aws_lambda_powertools.utilities.parameters",
+    "aws_lambda_powertools.utilities.idempotency",
+)
+
+# Run in a fresh interpreter: the source files of every module ``import app`` (and then
+# FIRST_CALL_IMPORTS) loaded, as paths relative to the sys.path entry they came from (the
+# zip's layout).
 _LIST_COLD_START = """
-import json, os, sys
+import importlib, json, os, sys
 import app
+for name in sys.argv[1:]:
+    importlib.import_module(name)
 roots = sorted((os.path.realpath(p) for p in sys.path), key=len, reverse=True)
 found = set()
 for module in list(sys.modules.values()):
@@ -130,9 +143,10 @@ print(json.dumps(sorted(found)))
 
 
 def cold_start_modules(project: Path, env: dict[str, str]) -> frozenset[str]:
-    """The zip paths of the modules ``import app`` loads, in a function's environment."""
+    """The zip paths of the modules ``import app`` and then ``FIRST_CALL_IMPORTS`` load, in a
+    function's environment."""
     result = subprocess.run(
-        [sys.executable, "-c", _LIST_COLD_START],
+        [sys.executable, "-c", _LIST_COLD_START, *FIRST_CALL_IMPORTS],
         cwd=project,
         env=env,
         capture_output=True,

@@ -1,6 +1,7 @@
 """What a Lambda cold start imports: ``import app`` leaves out what only some functions need
-(templates, Babel, calendars, QR codes, address validation) and the X-Ray SDK, whose
-recorder the Tracer makes at its first traced call (chalicelib/adapters/tracing.py).
+(templates, Babel, calendars, QR codes, address validation, boto3) and the X-Ray SDK, whose
+recorder the Tracer makes at its first traced call (chalicelib/adapters/tracing.py); the
+cyclic garbage collector is back on after the import (chalicelib/cold_start.py).
 How long the import takes is measured by bench/cold_import.py, not asserted here."""
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ DEFERRED = {
     "segno": "chalicelib/presentation/qr.py: pick-up codes",
     "email_validator": "chalicelib/domain/customers.py: the API's address checks",
     "aws_xray_sdk": "the Tracer, at the first traced call",
+    # Clients come from botocore (chalicelib/composition.py); boto3 comes with Powertools'
+    # parameters and idempotency, at the first secret read or keyed request.
+    "boto3": "chalicelib/adapters/secrets.py and idempotency.py, at their first use",
+    "s3transfer": "nothing: boto3 imports it",
+    # Not used at all: chalicelib/config.py reads the environment itself.
+    "pydantic_settings": "nothing",
 }
 
 _IMPORTED = """
@@ -44,6 +51,39 @@ def test_importing_app_as_a_lambda_cold_start_leaves_out_what_only_some_function
     imported = set(json.loads(result.stdout.strip().splitlines()[-1]))
     assert {"app", "chalicelib", "chalice", "pydantic"} <= imported
     assert imported & set(DEFERRED) == set()
+
+
+_COLLECTOR = """
+import gc, json, sys
+{before}
+import app
+print(json.dumps({{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                   "modules": len(sys.modules)}}))
+"""
+
+
+def _collector_after_import(before: str = "") -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR.format(before=before)],
+        cwd=ROOT,
+        env=lambda_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_the_garbage_collector_is_back_after_the_import_with_the_import_s_objects_frozen() -> None:
+    after = _collector_after_import()
+    assert after["enabled"] is True
+    # The app's objects (well over one per module imported) are out of later collections.
+    assert after["frozen"] > 10 * after["modules"]
+
+
+def test_a_process_that_had_turned_the_collector_off_keeps_it_off() -> None:
+    assert _collector_after_import("gc.disable()")["enabled"] is False
 
 
 class RecordingTracer:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.aws.slim import FIRST_CALL_IMPORTS
+
 # Packaging shares chalice's deployment cache (.chalice/deployments): two packagings at
 # once on two workers read each other's half-written zip, so they run on one worker.
 pytestmark = pytest.mark.xdist_group("packaging")
@@ -134,12 +136,17 @@ def test_a_cold_start_imports_the_app_from_the_package_s_bytecode(
     # cold start. Sources that no longer compile prove the import never read them.
     with zipfile.ZipFile(deployment_zip) as archive:
         archive.extractall(tmp_path)
+    # What the first secret read and the first keyed request import has bytecode too.
+    first_call = [f"{name.replace('.', '/')}/__init__.py" for name in FIRST_CALL_IMPORTS]
     for source in ("app.py", "chalicelib/config.py", "pydantic/main.py", "chalice/app.py"):
+        (tmp_path / source).write_text("raise ImportError('compiled from source')\n")
+    for source in first_call:
         (tmp_path / source).write_text("raise ImportError('compiled from source')\n")
     # The zip first, then the SDK the runtime provides (here the venv's); -B writes nothing.
     script = (
         f"import sys; sys.path[:0] = [{str(tmp_path)!r}];"
-        f" sys.path.append({sysconfig.get_paths()['purelib']!r}); import app; print(app.app)"
+        f" sys.path.append({sysconfig.get_paths()['purelib']!r}); import app; print(app.app);"
+        f" import {', '.join(FIRST_CALL_IMPORTS)}"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORQUESTA_", "MOTO_"))}
     env |= {

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from chalicelib.adapters import secrets as secrets_module
 from chalicelib.adapters.secrets import SecretSource
 from chalicelib.config import (
     DEMO_API_KEYS,
@@ -119,7 +119,7 @@ def test_an_unreadable_parameter_stops_with_its_name(monkeypatch: pytest.MonkeyP
     def missing(name: str, **_: Any) -> Any:
         raise GetParameterError("ParameterNotFound")
 
-    monkeypatch.setattr(secrets_module.parameters, "get_parameter", missing)
+    monkeypatch.setattr(parameters, "get_parameter", missing)
     source = SecretSource(load_settings(deployed(**PARAMETERS)))
     with pytest.raises(MissingSecrets, match="/orquesta/prod/api-keys"):
         source.api_keys()

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamodb.attribute_values import TypeDeserializer, TypeSerializer
 from chalicelib.domain.errors import ConcurrentModification
 
 if TYPE_CHECKING:
