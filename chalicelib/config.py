@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, get_origin
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from chalicelib.domain.pricing import ShippingFees
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-    from pydantic.fields import FieldInfo
 
 Role = Literal["storefront", "store", "ops"]
 
@@ -105,16 +108,14 @@ class MissingSecrets(Exception):
     """A secret has no source: the function stops rather than run with a demo default."""
 
 
-ENV_PREFIX = "ORQUESTA_"
-
-
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything the app needs to know about where it runs: ``ORQUESTA_<FIELD>`` variables,
     except where a field names its variable. ``load_settings`` reads the environment; settings
     built in code (tests) hold what they are given and the defaults, nothing else."""
 
-    # validate_default: a default is checked like a given value (as pydantic-settings did).
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ORQUESTA_", env_ignore_empty=True, extra="forbid", populate_by_name=True
+    )
 
     app_name: str = "orquesta"
     stage: str = "dev"
@@ -161,6 +162,19 @@ class Settings(BaseModel):
     shipping_fees: ShippingFees = Field(default_factory=ShippingFees)
     quote_ttl_seconds: int = Field(default=30 * 60, gt=0, le=7 * 24 * 3600)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Only what the constructor is given: load_settings passes in what the environment
+        # holds, so a Settings built in a test never picks up the local stack's variables.
+        return (init_settings,)
+
     @model_validator(mode="after")
     def _table_of_the_stage(self) -> Settings:
         if not self.table_name:
@@ -189,48 +203,16 @@ class Settings(BaseModel):
         )
 
 
-def _variable_names(name: str, field: FieldInfo) -> tuple[str, ...]:
-    """The variables a field is read from, the first set one wins: those its alias names,
-    then ``ORQUESTA_<FIELD>`` (fields populate by name too); in lower case, as names are
-    matched case-insensitively."""
-    alias = field.validation_alias
-    if isinstance(alias, AliasChoices):
-        aliases = tuple(str(choice) for choice in alias.choices)
-    elif isinstance(alias, str):
-        aliases = (alias,)
-    else:
-        aliases = ()
-    return tuple(variable.lower() for variable in (*aliases, f"{ENV_PREFIX}{name}"))
+class _EnvironmentSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over the mapping ``load_settings`` is given."""
 
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(Settings)
 
-def _is_structured(field: FieldInfo) -> bool:
-    """Maps, lists and models come as JSON in their variable; the rest as text."""
-    annotation = field.annotation
-    if get_origin(annotation) in (dict, list, set, tuple):
-        return True
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _environment_values(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The fields the environment sets, by field name. Read here rather than through
-    pydantic-settings, whose import (asyncio, argparse, dotenv, its cloud providers) was
-    about a tenth of every cold start: names case-insensitive, empty values unset,
-    structured fields decoded from JSON, validation left to ``Settings``."""
-    variables = {name.lower(): value for name, value in environ.items() if value != ""}
-    values: dict[str, Any] = {}
-    for name, field in Settings.model_fields.items():
-        found = next((v for v in _variable_names(name, field) if v in variables), None)
-        if found is None:
-            continue
-        raw = variables[found]
-        if not _is_structured(field):
-            values[name] = raw
-            continue
-        try:
-            values[name] = json.loads(raw)
-        except ValueError as error:
-            raise ValueError(f"{found.upper()} is not valid JSON: {error}") from None
-    return values
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # As EnvSettingsSource reads os.environ: names case-insensitive, empty values unset.
+        return {name.lower(): value for name, value in self._environ.items() if value != ""}
 
 
 def _secret_defaults(env: Mapping[str, str], stage: str) -> dict[str, object]:
@@ -265,7 +247,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from ``ORQUESTA_*`` and AWS environment variables; raise
     ``MissingSecrets`` when a secret has no source outside the local stack."""
     env = os.environ if environ is None else environ
-    loaded = Settings(**_environment_values(env))
+    loaded = Settings(**_EnvironmentSource(env)())
     demo = _secret_defaults(env, loaded.stage)
     # The demo secrets stand in only for what the environment did not configure.
     return loaded.model_copy(

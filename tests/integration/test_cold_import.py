@@ -28,8 +28,6 @@ DEFERRED = {
     # parameters and idempotency, at the first secret read or keyed request.
     "boto3": "chalicelib/adapters/secrets.py and idempotency.py, at their first use",
     "s3transfer": "nothing: boto3 imports it",
-    # Not used at all: chalicelib/config.py reads the environment itself.
-    "pydantic_settings": "nothing",
 }
 
 _IMPORTED = """
