@@ -1,6 +1,7 @@
-"""How ``load_settings`` reads the environment (pydantic-settings, in chalicelib/config.py): bad values are refused naming the
-variable or the field, structured fields come as JSON, names are case-insensitive, an
-alias is read before the field's own ``ORQUESTA_<FIELD>`` name, empty values are unset."""
+"""How ``load_settings`` reads the environment (pydantic-settings, in chalicelib/config.py):
+bad values are refused naming the variable or the field, structured fields come as JSON,
+names are case-insensitive, an alias is read before the field's own ``ORQUESTA_<FIELD>``
+name, empty values are unset."""
 
 from __future__ import annotations
 
