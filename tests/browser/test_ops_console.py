@@ -15,13 +15,7 @@ import pytest
 import requests
 
 from tests.support import OPS, eventually, order_body
-from tests.support.console import (
-    element_screenshot,
-    session_key,
-    sign_in,
-    visible,
-    wait_for,
-)
+from tests.support.console import element_screenshot, session_key, sign_in, visible, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 

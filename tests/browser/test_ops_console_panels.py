@@ -12,12 +12,7 @@ import pytest
 import requests
 
 from tests.support import OPS, order_body, signed_event
-from tests.support.console import (
-    element_screenshot,
-    sign_in,
-    visible,
-    wait_for,
-)
+from tests.support.console import element_screenshot, sign_in, visible, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 

@@ -11,13 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support import eventually
-from tests.support.console import (
-    SESSION_KEY,
-    session_key,
-    sign_in,
-    visible,
-    wait_for,
-)
+from tests.support.console import SESSION_KEY, session_key, sign_in, visible, wait_for
 from tests.support.shop import RunningStack
 
 pytestmark = pytest.mark.xdist_group("browser")

@@ -20,11 +20,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import (
-    notify,
-    ordering,
-    quoting,
-)
+from chalicelib.services import notify, ordering, quoting
 from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
 from tests.support.pages import tracking_html

@@ -11,10 +11,7 @@ from typing import Any
 
 from chalicelib.services.tracking import tracking_url
 from tests.support import eventually, order_body
-from tests.support.flow import (
-    emails_to,
-    parts_of,
-)
+from tests.support.flow import emails_to, parts_of
 
 # How each email's subject starts, per language ({} is the order id): the inbox is sorted
 # by these, and any other email about the order counts under its own subject.

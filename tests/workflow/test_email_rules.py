@@ -16,18 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from tests.support import JSON, STOREFRONT, eventually
-from tests.support.flow import (
-    fresh_sku,
-    place,
-    post_carrier_event,
-    states_entered,
-    tracking_number,
-)
-from tests.support.inbox import (
-    _body,
-    _text,
-    expect_emails,
-)
+from tests.support.flow import fresh_sku, place, post_carrier_event, states_entered, tracking_number
+from tests.support.inbox import _body, _text, expect_emails
 from tests.support.orders import wait_for_status
 
 

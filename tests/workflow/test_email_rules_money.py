@@ -20,11 +20,7 @@ from tests.support.flow import (
     post_carrier_event,
     tracking_number,
 )
-from tests.support.inbox import (
-    _body,
-    _text,
-    expect_emails,
-)
+from tests.support.inbox import _body, _text, expect_emails
 from tests.support.orders import wait_for_status
 
 
