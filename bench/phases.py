@@ -23,6 +23,10 @@ from typing import Any
 
 from bench import meters, scale
 from bench import run as bench
+from bench.json_line import summary
+from bench.load import bench_stack_class, quiet
+from bench.order_figures import figures
+from bench.report import report
 
 
 def examined() -> dict[str, Any]:
@@ -84,7 +88,7 @@ def main(argv: list[str]) -> None:
     orders, threads, delivered = (int(arg) for arg in argv[:3])
     stored = int(argv[3]) if len(argv) > 3 else 0
     options = bench.Options(orders, threads, delivered, 8, 300.0)
-    bench.quiet()
+    quiet()
     from infra.local.stack import free_port
 
     outbox = Path(tempfile.mkdtemp(prefix="orquesta-phases-outbox-"))
@@ -94,7 +98,7 @@ def main(argv: list[str]) -> None:
         "ORQUESTA_RETURN_WINDOW_DAYS": "0",
     }
     meters.install()
-    stack = bench.bench_stack_class()(port=free_port(), outbox=outbox, env=env)
+    stack = bench_stack_class()(port=free_port(), outbox=outbox, env=env)
     started = time.perf_counter()
     try:
         stack.start()
@@ -106,9 +110,9 @@ def main(argv: list[str]) -> None:
         stack.stop()
         shutil.rmtree(outbox, ignore_errors=True)
     raw["total_s"] = time.perf_counter() - started
-    fig = bench.figures(raw)
-    print("\n".join(bench.report(raw, fig)), flush=True)
-    print(json.dumps(bench.summary(raw, fig) | scale.stored_figures(raw, fig)), flush=True)
+    fig = figures(raw)
+    print("\n".join(report(raw, fig)), flush=True)
+    print(json.dumps(summary(raw, fig) | scale.stored_figures(raw, fig)), flush=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench import meters
+from bench import load, meters
 
 BATCH = 25  # BatchWriteItem's limit
 
@@ -115,18 +115,16 @@ def _write(client: Any, table: str, batch: list[dict[str, Any]]) -> None:
 
 def orders_per_s(stack: Any, orders: int, threads: int, budget: float) -> tuple[float, int]:
     """The orders phase again: orders/s to SHIPPED, and how many got there."""
-    from bench import run as bench  # here: run imports this module
-
-    parked = bench.invocations(stack, "dispatch_fulfillment")
-    jobs = [bench.order_job(50_000 + i) for i in range(orders)]
+    parked = load.invocations(stack, "dispatch_fulfillment")
+    jobs = [load.order_job(50_000 + i) for i in range(orders)]
     first_post = time.monotonic()
-    placed = bench.drive(stack.url, jobs, threads)
+    placed = load.drive(stack.url, jobs, threads)
     ids = [str(c.body["order_id"]) for c in placed if c.status == 202 and c.body.get("order_id")]
     left = max(1.0, budget - (time.monotonic() - first_post))
-    bench.wait_until(lambda: all(meters.seen("SHIPPED", i) for i in ids), left)
+    load.wait_until(lambda: all(meters.seen("SHIPPED", i) for i in ids), left)
     shipped = [t for i in ids if (t := meters.seen("SHIPPED", i)) is not None]
     wall = (max(shipped) - first_post) if shipped else 0.0
-    bench.settle(stack, parked, len(shipped), timeout=90)
+    load.settle(stack, parked, len(shipped), timeout=90)
     return (len(shipped) / wall if wall > 0 else float("nan")), len(shipped)
 
 

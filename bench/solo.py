@@ -16,7 +16,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench import meters
+from bench import load, meters
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -28,7 +28,6 @@ def measure(stack: Any, count: int = 5, first_index: int = 30_000) -> dict[str, 
     slowed down says nothing about the handler."""
     import boto3
 
-    from bench import run as bench
     from chalicelib.composition import deps
     from infra.local.stack import REGION
 
@@ -36,24 +35,24 @@ def measure(stack: Any, count: int = 5, first_index: int = 30_000) -> dict[str, 
     marks = meters.run_marks()
     done = 0
     for index in range(first_index, first_index + count):
-        parked = bench.invocations(stack, "dispatch_fulfillment")
-        (placed,) = bench.drive(stack.url, [bench.order_job(index)], 1)
+        parked = load.invocations(stack, "dispatch_fulfillment")
+        (placed,) = load.drive(stack.url, [load.order_job(index)], 1)
         order_id, arn = placed.body.get("order_id"), placed.body.get("execution_arn")
         if placed.status != 202 or not order_id or not arn:
             continue
-        if not bench.wait_until(lambda oid=order_id: meters.seen("SHIPPED", oid), 60):
+        if not load.wait_until(lambda oid=order_id: meters.seen("SHIPPED", oid), 60):
             continue
-        bench.settle(stack, parked, 1, timeout=60)
+        load.settle(stack, parked, 1, timeout=60)
         shipment = deps().store.get_order(str(order_id)).fulfillments[0].shipment
         if shipment is None:
             continue
-        bench.drive(stack.url, [bench.webhook_job(shipment.carrier, shipment.tracking_number)], 1)
-        bench.wait_until(
+        load.drive(stack.url, [load.webhook_job(shipment.carrier, shipment.tracking_number)], 1)
+        load.wait_until(
             lambda a=arn: sfn.describe_execution(executionArn=a)["status"] in TERMINAL,
             60,
             every=0.1,
         )
-        bench.drain(stack, 30)
+        load.drain(stack, 30)
         done += 1
     return {"orders": done, "median_seconds": median_seconds(meters.runs_since(marks))}
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import order_body, signed_event
+from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 from tests.support.stack_process import start_stack, stop_stack
 
@@ -101,3 +103,23 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 def browser_without_javascript(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The same chromium with JavaScript switched off, as some phones and readers have it."""
     yield from _chromium(tmp_path_factory, "--blink-settings=scriptEnabled=false")
+
+
+@pytest.fixture(scope="module")
+def shipped_order(console_shop: Shop) -> dict[str, Any]:
+    """A web order placed over HTTP that has shipped, with an in-transit scan from its
+    carrier: id, customer email, carrier and tracking number."""
+    body = order_body()
+    placed = console_shop.place_ok(body)
+    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "in_transit")
+    scanned = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert scanned.status_code == 200, scanned.text
+    return {
+        "order_id": placed["order_id"],
+        "email": body["customer"]["email"],
+        "carrier": shipment["carrier"],
+        "service_level": shipment["service_level"],
+        "tracking_number": shipment["tracking_number"],
+    }

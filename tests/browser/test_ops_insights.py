@@ -1,7 +1,8 @@
 """The ops console's insight panels in a real (headless) chromium: satisfaction (CSAT
 overall and by channel, carrier and store) and the opportunities followed up, each as the
-ops API has them. Kept apart from ``test_ops_console.py`` (its helpers reused) to keep
-modules short; its own stack, so these figures are the only ones on it."""
+ops API has them. Kept apart from ``test_ops_console*.py`` (the helpers of
+``tests/support/console.py`` reused) to keep modules short; its own stack, so these figures
+are the only ones on it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from tests.browser.test_ops_console import element_screenshot, sign_in, wait_for
 from tests.support import OPS, STOREFRONT, order_body, signed_event
+from tests.support.console import element_screenshot, sign_in, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 

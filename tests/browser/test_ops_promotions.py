@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.test_ops_console import element_screenshot, sign_in, visible, wait_for
 from tests.support import OPS, order_body
+from tests.support.console import element_screenshot, sign_in, visible, wait_for
 from tests.support.shop import RunningStack, Shop
 
 pytestmark = pytest.mark.xdist_group("browser")

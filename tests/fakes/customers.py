@@ -1,6 +1,7 @@
-"""In-memory ``Identities``, ``CustomerView``, ``Analytics`` and ``Tickets``, with the
-semantics services rely on: identifiers owned once, versions on summaries, figures and
-tickets, all-or-nothing writes, opaque cursors."""
+"""In-memory ``Identities`` and ``CustomerView``, and the ``CustomerStore`` that joins them
+with ``Analytics`` (``tests/fakes/analytics.py``) and ``Tickets`` (``tests/fakes/tickets.py``),
+with the semantics services rely on: identifiers owned once, versions on summaries, figures
+and tickets, all-or-nothing writes, opaque cursors."""
 
 from __future__ import annotations
 
@@ -8,20 +9,14 @@ import base64
 import copy
 import json
 from collections.abc import Callable
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.customers import (
-    AggregateDelta,
-    AnalyticsState,
-    CustomerMetrics,
-    Identifier,
-)
+from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
 from chalicelib.domain.errors import ConcurrentModification, Conflict, InvalidCursor
-from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord, FiguresChange
+from tests.fakes.analytics import FakeAnalytics
 from tests.fakes.memory import Memory
+from tests.fakes.tickets import FakeTickets
 
 MAX_TRANSACTION_ITEMS = 100
 
@@ -168,78 +163,6 @@ def _after(cursor: str, customer_id: str) -> str:
     return sort
 
 
-class FakeAnalytics:
-    """``Analytics`` in memory (one set of counters: the shards only spread load)."""
-
-    def __init__(self, memory: Memory) -> None:
-        self._m = memory
-
-    def figures(self, customer_id: str) -> tuple[CustomerMetrics, AnalyticsState]:
-        item = self._m.figures.get(customer_id)
-        if item is None:
-            return CustomerMetrics(), AnalyticsState()
-        metrics = CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
-        return metrics, AnalyticsState.model_validate(item["analytics"])
-
-    def metrics(self, customer_id: str) -> CustomerMetrics:
-        return self.figures(customer_id)[0]
-
-    def analytics_state(self, customer_id: str) -> AnalyticsState:
-        return self.figures(customer_id)[1]
-
-    def save_metrics(self, changes: list[FiguresChange]) -> None:
-        self.check_figures(changes)
-        self.write_figures(changes)
-
-    def check_figures(self, changes: list[FiguresChange]) -> None:
-        """``ConcurrentModification`` if any customer's figures moved since they were read."""
-        for customer_id, metrics, _old, _new in changes:
-            stored = self._m.figures.get(customer_id, {}).get("version", 0)
-            if stored != metrics.version:
-                raise ConcurrentModification("the item changed while we worked on it")
-
-    def write_figures(self, changes: list[FiguresChange]) -> None:
-        """Store checked figures and move the counters and the top customers."""
-        delta = AggregateDelta()
-        for customer_id, metrics, old_state, new_state in changes:
-            self._m.figures[customer_id] = {
-                "doc": metrics.model_dump(mode="json", exclude={"version"}),
-                "analytics": new_state.model_dump(mode="json"),
-                "version": metrics.version + 1,
-            }
-            delta.add(old_state, new_state)
-            top = self._m.counters.setdefault("TOP", {})
-            top.pop(customer_id, None)
-            if new_state.segment:
-                top[customer_id] = new_state.value
-        for name, counters in (("SEGMENTS", delta.segments), ("CHANNELS", delta.channels)):
-            total = self._m.counters.setdefault(name, {})
-            for key, value in counters.items():
-                total[key] = total.get(key, 0) + value
-
-    def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
-        earliest = now.date().toordinal() - days_back
-        due = []
-        for customer_id, item in sorted(self._m.figures.items()):
-            at = AnalyticsState.model_validate(item["analytics"]).review_at
-            if at is not None and at <= now and at.date().toordinal() >= earliest:
-                due.append(customer_id)
-        return due, days_back + 1
-
-    def segment_counters(self) -> dict[str, Any]:
-        return dict(self._m.counters.get("SEGMENTS", {}))
-
-    def channel_counters(self) -> dict[str, Any]:
-        return dict(self._m.counters.get("CHANNELS", {}))
-
-    def top_customers(self, limit: int) -> list[dict[str, Any]]:
-        top = self._m.counters.get("TOP", {})
-        ranked = sorted(
-            top.items(), key=lambda kv: (max(0, int(Decimal(kv[1]) * 100)), kv[0]), reverse=True
-        )
-        return [{"customer_id": cid, "value": value} for cid, value in ranked[:limit]]
-
-
 class FakeCustomerView:
     """``CustomerView`` in memory."""
 
@@ -360,44 +283,6 @@ class FakeCustomerView:
                 kept[sort] = {k: v for k, v in new.items() if k not in ("pk", "sk")}
             changed += 1
         return changed
-
-
-class FakeTickets:
-    """``Tickets`` in memory, with the customer's list kept as the table keeps it."""
-
-    def __init__(self, memory: Memory) -> None:
-        self._m = memory
-
-    def create_ticket(self, ticket: Ticket) -> None:
-        if ticket.ticket_id in self._m.tickets:
-            raise ConcurrentModification("the item changed while we worked on it")
-        self._write(ticket)
-
-    def get_ticket(self, ticket_id: str) -> Ticket | None:
-        stored = self._m.tickets.get(ticket_id)
-        return Ticket.model_validate(copy.deepcopy(stored)) if stored else None
-
-    def save_ticket(self, ticket: Ticket) -> None:
-        stored = self._m.tickets.get(ticket.ticket_id, {}).get("version", 0)
-        if stored != ticket.version:
-            raise ConcurrentModification("the item changed while we worked on it")
-        self._write(ticket)
-
-    def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
-        self._m.tickets[ticket_id]["customer_id"] = customer_id
-
-    def _write(self, ticket: Ticket) -> None:
-        ticket.version += 1
-        self._m.tickets[ticket.ticket_id] = ticket.model_dump(mode="json")
-        entry = {
-            "ticket_id": ticket.ticket_id,
-            "type": ticket.type.value,
-            "status": ticket.status.value,
-            "order_id": ticket.order_id,
-            "subject": ticket.subject,
-        }
-        kept = self._m.kept(ticket.customer_id, CustomerRecord.TICKETS)
-        kept[f"{ticket.opened_at.isoformat()}#{ticket.ticket_id}"] = entry
 
 
 class FakeCustomerStore(FakeIdentities, FakeCustomerView, FakeAnalytics, FakeTickets):

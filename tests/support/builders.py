@@ -163,3 +163,11 @@ def warehouse_stock(sku: str, on_hand: int, *, reserved: int = 0) -> StockLevel:
         location_type=LocationType.WAREHOUSE,
         pickup=False,
     )
+
+
+def mixed_order() -> Order:
+    """A T-shirt shipped from the warehouse and a mug collected at Sol."""
+    return reserved(
+        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
+    )

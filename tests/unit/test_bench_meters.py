@@ -7,8 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bench import billing, lambda_cost, meters, solo
-from bench import run as bench
+from bench import billing, lambda_cost, meters, order_figures, solo
 
 CONFIG = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
 
@@ -109,8 +108,8 @@ def test_gb_seconds_use_the_stages_configured_memory_and_at_least_a_millisecond(
 
 
 def test_prices_are_todays_dynamodb_on_demand_list_prices() -> None:
-    assert bench.DDB_PER_WRITE_UNIT * 1_000_000 == 0.625
-    assert bench.DDB_PER_READ_UNIT * 1_000_000 == 0.125
+    assert order_figures.DDB_PER_WRITE_UNIT * 1_000_000 == 0.625
+    assert order_figures.DDB_PER_READ_UNIT * 1_000_000 == 0.125
 
 
 def test_a_handlers_run_alone_is_the_median_of_its_runs_since_the_mark() -> None:

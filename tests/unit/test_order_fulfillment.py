@@ -1,38 +1,34 @@
-"""Fulfillments: how reserved units are grouped, and how their progress moves the order."""
+"""Fulfillments: how reserved units are grouped (one per ship-from location, one per
+pick-up store). How their progress moves the order is in
+``test_order_fulfillment_progress.py``."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.errors import Conflict, InvalidTransition, OrderCancelled, Unprocessable
+from chalicelib.domain.errors import InvalidTransition
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
-from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
     STORE_BCN,
     STORE_SOL,
     WAREHOUSE,
     allocate,
-    fulfillment_id,
     line,
+    mixed_order,
     order,
     paid,
     pickup,
     reserved,
-    shipment,
 )
 
-SHIP = FulfillmentType.SHIP
 PICKUP = FulfillmentType.PICKUP
-DEADLINE = NOW + timedelta(days=3)
 
 
 def contents(placed: Order) -> dict[tuple[str, str], dict[str, int]]:
@@ -41,14 +37,6 @@ def contents(placed: Order) -> dict[tuple[str, str], dict[str, int]]:
         (f.type.value, f.location_id): {item.sku: item.quantity for item in f.lines}
         for f in placed.fulfillments
     }
-
-
-def mixed_order() -> Order:
-    """A T-shirt shipped from the warehouse and a mug collected at Sol."""
-    return reserved(
-        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
-        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
-    )
 
 
 # --- reserve -------------------------------------------------------------------------------
@@ -167,249 +155,3 @@ def test_unpaid_order_cannot_be_reserved() -> None:
     placed = order(line("MUG-WHT", 1))
     with pytest.raises(InvalidTransition):
         placed.reserve([allocate("MUG-WHT", WAREHOUSE, 1)], "x", NOW)
-
-
-# --- dispatch, pick-up, delivery -----------------------------------------------------------
-
-
-def test_dispatching_the_only_shipment_makes_the_order_shipped() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    booking = shipment()
-    entry = placed.dispatch_shipment(fid, booking, NOW)
-    assert placed.status is OrderStatus.SHIPPED
-    assert entry is not None and booking.tracking_number in entry.detail
-    assert placed.fulfillment(fid).shipment == booking
-    assert placed.fulfillment_by_tracking("rapido", booking.tracking_number).fulfillment_id == fid
-
-
-def test_dispatching_twice_changes_nothing() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    first = shipment()
-    placed.dispatch_shipment(fid, first, NOW)
-    assert placed.dispatch_shipment(fid, shipment(), NOW) is None
-    assert placed.fulfillment(fid).shipment == first
-    assert len(placed.history) == 3
-
-
-def test_dispatching_a_cancelled_order_raises_order_cancelled() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "cancel")
-    with pytest.raises(OrderCancelled):
-        placed.dispatch_shipment(fid, shipment(), NOW)
-    with pytest.raises(OrderCancelled):
-        placed.ready_for_pickup(fid, "000001", DEADLINE, NOW)
-
-
-def test_unreserved_order_cannot_be_dispatched() -> None:
-    placed = paid(line("MUG-WHT", 1))
-    with pytest.raises(InvalidTransition):
-        placed.dispatch_shipment("anything", shipment(), NOW)
-
-
-def test_unknown_fulfillment_is_unprocessable_naming_the_field() -> None:
-    placed = mixed_order()
-    with pytest.raises(Unprocessable) as raised:
-        placed.dispatch_shipment("nope", shipment(), NOW)
-    assert raised.value.field == "fulfillment_id"
-
-
-def test_ready_for_pickup_keeps_the_code_and_deadline() -> None:
-    placed = reserved([pickup("MUG-WHT", 1)], [allocate("MUG-WHT", STORE_SOL, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.ready_for_pickup(fid, "042042", DEADLINE, NOW)
-    assert placed.status is OrderStatus.READY_FOR_PICKUP
-    fulfillment = placed.fulfillment(fid)
-    assert fulfillment.status is FulfillmentStatus.READY_FOR_PICKUP
-    assert (fulfillment.pickup_code, fulfillment.pickup_deadline) == ("042042", DEADLINE)
-
-
-def test_collecting_the_only_pickup_delivers_the_order() -> None:
-    placed = reserved([pickup("MUG-WHT", 1)], [allocate("MUG-WHT", STORE_SOL, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.ready_for_pickup(fid, "042042", DEADLINE, NOW)
-    entry = placed.deliver(fid, NOW + timedelta(hours=5))
-    assert placed.status is OrderStatus.DELIVERED
-    assert entry is not None and STORE_SOL in entry.detail
-
-
-def test_delivery_on_time_meets_the_sla_and_late_delivery_is_late() -> None:
-    placed = reserved(
-        [line("MUG-WHT", 1), line("CAP-RED", 1)],
-        [allocate("MUG-WHT", WAREHOUSE, 1), allocate("CAP-RED", STORE_BCN, 1)],
-    )
-    on_time = fulfillment_id(placed, SHIP, WAREHOUSE)
-    late = fulfillment_id(placed, SHIP, STORE_BCN)
-    placed.dispatch_shipment(on_time, shipment(NOW + timedelta(days=1)), NOW)
-    placed.dispatch_shipment(late, shipment(NOW + timedelta(days=1)), NOW)
-    placed.deliver(on_time, NOW + timedelta(hours=23))
-    placed.deliver(late, NOW + timedelta(days=1, seconds=1))
-    assert placed.fulfillment(on_time).shipment.sla_status == "met"  # type: ignore[union-attr]
-    assert placed.fulfillment(late).shipment.sla_status == "late"  # type: ignore[union-attr]
-    assert placed.status is OrderStatus.DELIVERED
-
-
-def test_delivery_after_a_recorded_breach_stays_late() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    booking = shipment(NOW + timedelta(days=1))
-    placed.dispatch_shipment(fid, booking, NOW)
-    booking.breached_at = NOW + timedelta(hours=2)
-    booking.sla_status = "breached"
-    placed.deliver(fid, NOW + timedelta(hours=3))
-    assert placed.fulfillment(fid).shipment.sla_status == "late"  # type: ignore[union-attr]
-
-
-def test_pending_fulfillment_cannot_be_delivered() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    with pytest.raises(Conflict):
-        placed.deliver(placed.fulfillments[0].fulfillment_id, NOW)
-    assert placed.status is OrderStatus.RESERVED
-
-
-def test_delivering_twice_changes_nothing() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.dispatch_shipment(fid, shipment(), NOW)
-    placed.deliver(fid, NOW)
-    assert placed.deliver(fid, NOW + timedelta(hours=1)) is None
-    assert [h.status for h in placed.history].count(OrderStatus.DELIVERED) == 1
-
-
-# --- the derived status of mixed orders ----------------------------------------------------
-
-
-def test_mixed_order_stays_reserved_until_every_fulfillment_has_moved() -> None:
-    placed = mixed_order()
-    placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), shipment(), NOW)
-    assert placed.status is OrderStatus.RESERVED
-    assert placed.derived_status() is OrderStatus.RESERVED
-
-
-def test_mixed_order_is_shipped_while_a_parcel_travels_and_the_pickup_waits() -> None:
-    placed = mixed_order()
-    placed.ready_for_pickup(fulfillment_id(placed, PICKUP, STORE_SOL), "1", DEADLINE, NOW)
-    assert placed.status is OrderStatus.RESERVED
-    placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), shipment(), NOW)
-    assert placed.status is OrderStatus.SHIPPED
-
-
-def test_mixed_order_becomes_ready_for_pickup_once_the_parcel_arrives() -> None:
-    placed = mixed_order()
-    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
-    assert placed.status is OrderStatus.SHIPPED
-    placed.deliver(ship_id, NOW + timedelta(hours=20))
-    assert placed.status is OrderStatus.READY_FOR_PICKUP
-    placed.deliver(pickup_id, NOW + timedelta(hours=30))
-    assert placed.status is OrderStatus.DELIVERED
-    assert [h.status for h in placed.history] == [
-        OrderStatus.PAID,
-        OrderStatus.RESERVED,
-        OrderStatus.SHIPPED,
-        OrderStatus.READY_FOR_PICKUP,
-        OrderStatus.DELIVERED,
-    ]
-
-
-def test_mixed_order_is_delivered_only_when_the_last_fulfillment_is() -> None:
-    placed = mixed_order()
-    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
-    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
-    placed.deliver(pickup_id, NOW)
-    assert placed.status is OrderStatus.RESERVED
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    assert placed.status is OrderStatus.SHIPPED
-    placed.deliver(ship_id, NOW + timedelta(hours=20))
-    assert placed.status is OrderStatus.DELIVERED
-
-
-def test_derived_status_is_none_before_reservation_and_when_all_are_cancelled() -> None:
-    assert paid(line("MUG-WHT", 1)).derived_status() is None
-    placed = mixed_order()
-    placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "cancel")
-    assert placed.derived_status() is None
-
-
-# --- cancelling one fulfillment (not collected) ---------------------------------------------
-
-
-def test_uncollected_pickup_releases_its_units_and_refunds_their_price() -> None:
-    placed = mixed_order()
-    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
-    released, refund, entry = placed.cancel_fulfillment(
-        pickup_id, StatusReason.NOT_COLLECTED, DEADLINE
-    )
-    assert [(a.sku, a.location_id, a.quantity) for a in released] == [("MUG-WHT", STORE_SOL, 1)]
-    assert refund == Money.of("8.50")
-    assert entry is None
-    assert placed.status is OrderStatus.SHIPPED
-    cancelled = placed.fulfillment(pickup_id)
-    assert cancelled.status is FulfillmentStatus.CANCELLED
-    assert cancelled.status_reason is StatusReason.NOT_COLLECTED
-    assert placed.status_reason is None
-
-
-def test_uncollected_last_pickup_delivers_the_rest_of_the_order() -> None:
-    placed = mixed_order()
-    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
-    placed.deliver(ship_id, NOW + timedelta(hours=20))
-    assert placed.status is OrderStatus.READY_FOR_PICKUP
-    _, _, entry = placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, DEADLINE)
-    assert entry is not None and entry.status is OrderStatus.DELIVERED
-    assert placed.status is OrderStatus.DELIVERED
-
-
-def test_uncollected_only_pickup_cancels_the_order() -> None:
-    placed = reserved(
-        [pickup("MUG-WHT", 2), pickup("CAP-RED", 1)],
-        [allocate("MUG-WHT", STORE_SOL, 2), allocate("CAP-RED", STORE_SOL, 1)],
-    )
-    (only,) = placed.fulfillments
-    placed.ready_for_pickup(only.fulfillment_id, "1", DEADLINE, NOW)
-    released, refund, entry = placed.cancel_fulfillment(
-        only.fulfillment_id, StatusReason.NOT_COLLECTED, DEADLINE
-    )
-    assert sorted((a.sku, a.quantity) for a in released) == [("CAP-RED", 1), ("MUG-WHT", 2)]
-    assert refund == Money.of("29.00") == placed.total
-    assert entry is not None and entry.status is OrderStatus.CANCELLED
-    assert placed.status is OrderStatus.CANCELLED
-    assert placed.status_reason is StatusReason.NOT_COLLECTED
-
-
-def test_collected_pickup_cannot_be_cancelled_as_not_collected() -> None:
-    placed = reserved([pickup("MUG-WHT", 1)], [allocate("MUG-WHT", STORE_SOL, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.ready_for_pickup(fid, "1", DEADLINE, NOW)
-    placed.deliver(fid, NOW)
-    with pytest.raises(Conflict):
-        placed.cancel_fulfillment(fid, StatusReason.NOT_COLLECTED, DEADLINE)
-    assert placed.fulfillment(fid).status is FulfillmentStatus.DELIVERED
-    assert placed.status is OrderStatus.DELIVERED
-
-
-def test_shipped_fulfillment_cannot_be_cancelled() -> None:
-    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
-    fid = placed.fulfillments[0].fulfillment_id
-    placed.dispatch_shipment(fid, shipment(), NOW)
-    with pytest.raises(Conflict):
-        placed.cancel_fulfillment(fid, StatusReason.NOT_COLLECTED, DEADLINE)
-    assert placed.fulfillment(fid).status is FulfillmentStatus.SHIPPED
-
-
-def test_reserved_allocations_skip_what_already_left() -> None:
-    placed = mixed_order()
-    placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), shipment(), NOW)
-    held = placed.reserved_allocations()
-    assert [(a.sku, a.location_id, a.quantity) for a in held] == [("MUG-WHT", STORE_SOL, 1)]

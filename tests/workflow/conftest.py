@@ -18,3 +18,11 @@ def parked(deps: Any) -> Iterator[list[str]]:
     yield order_ids
     for order_id in order_ids:
         stop_if_running(deps, order_id)
+
+
+@pytest.fixture
+def faults(stack: Any) -> Iterator[Any]:
+    """The stack's in-process Lambdas, to inject failures into; cleared afterwards."""
+    stack.lambdas.clear_faults()
+    yield stack.lambdas
+    stack.lambdas.clear_faults()

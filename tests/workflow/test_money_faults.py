@@ -1,15 +1,14 @@
-"""Faults injected into the real order.asl.json on the local stack: unexpected step errors,
-Lambda timeouts, a flaky gateway. Whatever fails, money follows the goods: captured once at
-hand-over, voided when never handed over, refunded once, and nothing stays reserved."""
+"""Faults injected into the real order.asl.json on the local stack: unexpected step errors
+and a flaky gateway, and random journeys with a flaky gateway token. Whatever fails, money
+follows the goods: captured once at hand-over, voided when never handed over, refunded once,
+and nothing stays reserved. Lambda timeouts are in ``test_money_timeouts.py``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +16,7 @@ from chalicelib.domain import settlement as rules
 from chalicelib.services import settlement
 from tests.support import JSON, STORE, eventually, order_body
 from tests.support.api import get_order
+from tests.support.body_lines import _pickup, _ship
 from tests.support.flow import (
     amounts,
     fresh_sku,
@@ -35,22 +35,6 @@ from tests.support.flow import (
     wait_until_settled,
 )
 from tests.support.orders import wait_for_status
-
-
-@pytest.fixture
-def faults(stack: Any) -> Iterator[Any]:
-    """The stack's in-process Lambdas, to inject failures into; cleared afterwards."""
-    stack.lambdas.clear_faults()
-    yield stack.lambdas
-    stack.lambdas.clear_faults()
-
-
-def _ship(sku: str, quantity: int = 1) -> dict[str, Any]:
-    return {"sku": sku, "quantity": quantity, "fulfillment": "ship"}
-
-
-def _pickup(sku: str, store: str = "ST-VALENCIA") -> dict[str, Any]:
-    return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
 
 
 def test_an_unexpected_error_after_capture_is_compensated_and_ops_are_alerted(
@@ -234,118 +218,6 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     assert final.payment.refunded is not None and final.payment.refunded.amount == 15
     assert order_id not in deps.store.orders_owing(1000)
     stop_if_running(deps, order_id)
-
-
-STEPS_TIMING_OUT = [
-    "authorize_payment",
-    "reserve_stock",
-    "dispatch_fulfillment",
-    "await_returns",
-]
-
-
-@pytest.mark.parametrize("step", STEPS_TIMING_OUT)
-def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_once(
-    client: Any, deps: Any, faults: Any, parked: list[str], settings: Any, step: str
-) -> None:
-    # A 40 s carrier SLA: the delivery below is on time even on a busy machine.
-    settings.time_scale = settings.time_scale / 10
-    sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="9.00")
-    faults.inject_fault(step, "Sandbox.Timedout")
-    order_id = place(client, order_body(lines=[_ship(sku, 2)]))
-    parked.append(order_id)
-    wait_for_status(deps, order_id, "SHIPPED")
-    shipped = wait_until_settled(deps, order_id)
-    ledger = ledger_of(deps, shipped)
-    # The goods and the 4.95 fee, each captured once whichever step was retried.
-    assert [(op["type"], op["amount"]["amount"]) for op in ledger["operations"]] == [
-        ("authorize", "22.95"),
-        ("capture", "18.00"),
-        ("capture", "4.95"),
-    ]
-    assert stock_of(deps, sku) == {"WH-GETAFE": (1, 0)}
-    statuses = [e.status.value for e in shipped.history]
-    assert statuses == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED"]
-
-    def parked_on(token_field: str) -> Any:
-        order = deps.store.get_order(order_id)
-        if token_field == "delivery":
-            return order if order.fulfillments[0].task_token else None
-        return order if order.returns_task_token else None
-
-    eventually(lambda: parked_on("delivery"), timeout=30)
-    post_carrier_event(client, tracking_number(shipped))
-    wait_for_status(deps, order_id, "DELIVERED")
-    eventually(lambda: parked_on("returns"), timeout=30)
-    # The timed-out step ran again and the order carries on: no compensation, the
-    # execution waits out the return window, the money is as it was.
-    described = deps.workflow.describe(shipped.execution_arn)
-    assert described["status"] == "RUNNING"
-    assert "Compensate" not in states_entered(described)
-    assert faults.invocations[step] >= 2
-    assert amounts(ledger_of(deps, deps.store.get_order(order_id)))["captured"] == "22.95"
-
-
-def test_reject_and_not_collected_steps_that_time_out_void_once(
-    client: Any, deps: Any, faults: Any, settings: Any
-) -> None:
-    faults.inject_fault("reject_order", "Sandbox.Timedout")
-    faults.inject_fault("handle_fulfillment_timeout", "Sandbox.Timedout")
-    short = fresh_sku(deps, {"WH-GETAFE": 2}, price="5.00")
-    rejected_id = place_then_sell_out(
-        deps, order_body(lines=[_ship(short, 2)]), short, keep={"WH-GETAFE": 1}
-    )
-    waiting = fresh_sku(deps, {"ST-VALENCIA": 2}, price="7.00")
-    uncollected_id = place(client, order_body(lines=[_pickup(waiting)]))
-
-    rejected = wait_for_status(deps, rejected_id, "REJECTED")
-    assert wait_for_execution(deps, rejected, timeout=60)["status"] == "SUCCEEDED"
-    ledger = ledger_of(deps, wait_until_settled(deps, rejected_id))
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
-
-    # The pick-up window (72 h, scaled to seconds) runs out: restocked, its share voided.
-    cancelled = wait_for_status(deps, uncollected_id, "CANCELLED", timeout=90)
-    assert wait_for_execution(deps, cancelled, timeout=60)["status"] == "SUCCEEDED"
-    final = wait_until_settled(deps, uncollected_id)
-    ledger = ledger_of(deps, final)
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
-    assert amounts(ledger)["voided"] == "7.00"
-    assert stock_of(deps, waiting) == {"ST-VALENCIA": (2, 0)}
-    assert final.status_reason is not None and final.status_reason.value == "not_collected"
-
-
-def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
-    client: Any, deps: Any, stack: Any
-) -> None:
-    # Before: the order was marked CANCELLED before the money was given back, and a
-    # gateway failure then lost it. Now the void is recorded owed in that same write. The
-    # scheduled settlement sweeper is held meanwhile, so the workflow makes every void.
-    sku = fresh_sku(deps, {"ST-VALENCIA": 2}, price="6.00")
-    body = order_body(lines=[_pickup(sku)], payment={"method": "card", "token": "tok_void_flaky"})
-    with stack.scheduler.paused():
-        order_id = place(client, body)
-        cancelled = wait_for_status(deps, order_id, "CANCELLED", timeout=90)
-        described = wait_for_execution(deps, cancelled, timeout=60)
-        final = wait_until_settled(deps, order_id)
-    assert cancelled.status_reason is not None
-    assert cancelled.status_reason.value == "not_collected"
-    assert described["status"] == "SUCCEEDED"
-    ledger = ledger_of(deps, final)
-    assert [op["type"] for op in ledger["operations"]] == ["authorize", "void"]
-    assert amounts(ledger) == {
-        "authorized": "6.00",
-        "captured": "0.00",
-        "refunded": "0.00",
-        "voided": "6.00",
-    }
-    assert stock_of(deps, sku) == {"ST-VALENCIA": (2, 0)}
-    errors = [
-        e["lambdaFunctionFailedEventDetails"]["error"]
-        for e in raw_history(described["execution_arn"])
-        if e["type"] == "LambdaFunctionFailed"
-    ]
-    # The gateway fails the first two voids; the workflow retried both.
-    assert errors == ["PaymentGatewayUnavailable"] * 2
 
 
 def _when_all(deps: Any, order_id: str, *statuses: str, negate: bool = False) -> Any:

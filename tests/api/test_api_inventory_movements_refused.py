@@ -1,0 +1,207 @@
+"""``POST /inventory/movements``, keys and refusals: a repeated Idempotency-Key replays or
+conflicts and a missing one is refused; bad input (unknown location or SKU, a quantity that
+is zero, negative, not an integer or beyond what is on hand or unreserved, an unknown field,
+the wrong API key or none) is a problem naming the field, and nothing changes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.ports import StockChange
+from tests.support import JSON, STORE, STOREFRONT, assert_problem, idempotency_key
+from tests.support.movements import (
+    MADRID,
+    WAREHOUSE,
+    at,
+    fresh_sku,
+    inventory,
+    movement,
+    post_movement,
+    record,
+)
+
+
+def snapshot(deps: Any, sku: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Everything a movement could change for ``sku``: its stock items and its ledger."""
+    levels = sorted(
+        (level.model_dump(mode="json") for level in deps.store.stock_levels(sku)),
+        key=lambda level: level["location_id"],
+    )
+    return levels, deps.store.movements(sku)
+
+
+# Idempotency ---------------------------------------------------------------------------------
+
+
+def test_same_key_and_body_replays_the_first_response_and_applies_once(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    key = idempotency_key()
+    body = movement(sku, MADRID, "sale", 2)
+
+    first = post_movement(client, body, key=key)
+    second = post_movement(client, body, key=key)
+
+    assert first.status_code == 201, first.body
+    assert second.status_code == 201, second.body
+    assert second.json_body == first.json_body
+    assert at(inventory(client, sku), MADRID)["on_hand"] == 8
+    assert len(deps.store.movements(sku)) == 1
+
+
+def test_same_key_with_a_different_body_is_409_and_applies_nothing_more(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    key = idempotency_key()
+    assert post_movement(client, movement(sku, MADRID, "sale", 2), key=key).status_code == 201
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 3), key=key)
+
+    assert_problem(response, 409, "Idempotency-Key")
+    assert snapshot(deps, sku) == before
+
+
+def test_missing_idempotency_key_is_422_naming_it(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = client.http.post(
+        "/inventory/movements",
+        headers=STORE | JSON,
+        body=json.dumps(movement(sku, MADRID, "sale", 1)),
+    )
+
+    assert_problem(response, 422, "Idempotency-Key")
+    assert snapshot(deps, sku) == before
+
+
+# Bad input: a problem naming the field, nothing changed --------------------------------------
+
+
+def test_unknown_location_is_404_naming_location_id(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, "ST-NOWHERE", "receipt", 3))
+
+    assert_problem(response, 404, "location_id")
+    assert snapshot(deps, sku) == before
+
+
+def test_unknown_sku_is_404_naming_sku_and_creates_no_stock(client: Any, deps: Any) -> None:
+    sku = f"NOPE-{uuid.uuid4().hex[:10].upper()}"
+
+    response = post_movement(client, movement(sku, MADRID, "receipt", 3))
+
+    assert_problem(response, 404, "sku")
+    assert deps.store.stock_levels(sku) == []
+    assert deps.store.movements(sku) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "quantity"),
+    [("sale", 0), ("sale", -1), ("receipt", 0), ("receipt", -4), ("return", 0), ("return", -2)],
+)
+def test_zero_or_negative_quantity_is_422_naming_quantity(
+    client: Any, deps: Any, kind: str, quantity: int
+) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, kind, quantity))
+
+    assert_problem(response, 422, "quantity")
+    assert snapshot(deps, sku) == before
+
+
+def test_zero_adjustment_is_422_naming_quantity(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "adjustment", 0))
+
+    assert_problem(response, 422, "quantity")
+    assert snapshot(deps, sku) == before
+
+
+def test_quantity_that_is_not_an_integer_is_422_naming_quantity(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", "2"))
+
+    assert_problem(response, 422, "quantity")
+    assert snapshot(deps, sku) == before
+
+
+def test_sale_beyond_on_hand_is_409_naming_quantity(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 3, WAREHOUSE: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 4))
+
+    assert_problem(response, 409, "quantity")
+    assert snapshot(deps, sku) == before
+
+
+def test_negative_adjustment_beyond_on_hand_is_409_naming_quantity(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 3})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "adjustment", -4))
+
+    assert_problem(response, 409, "quantity")
+    assert snapshot(deps, sku) == before
+
+
+def test_sale_that_would_take_units_reserved_for_orders_is_409_naming_quantity(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {MADRID: 5})
+    deps.store.apply_stock([StockChange(sku=sku, location_id=MADRID, reserved=3)])
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 3))
+
+    assert_problem(response, 409, "quantity")
+    assert snapshot(deps, sku) == before
+    # What is not promised can still be sold.
+    result = record(client, movement(sku, MADRID, "sale", 2))
+    assert (result["on_hand"], result["reserved"], result["available"]) == (3, 3, 0)
+
+
+def test_unknown_field_is_422_and_changes_nothing(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 1, discount="50%"))
+
+    assert_problem(response, 422, "discount")
+    assert snapshot(deps, sku) == before
+
+
+def test_storefront_key_is_403(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 1), auth=STOREFRONT)
+
+    assert_problem(response, 403)
+    assert snapshot(deps, sku) == before
+
+
+def test_no_api_key_is_401(client: Any, deps: Any) -> None:
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 1), auth={})
+
+    assert_problem(response, 401)
+    assert snapshot(deps, sku) == before

@@ -1,0 +1,275 @@
+"""Erasure (GDPR art. 17) over HTTP on the local stack, after and around the erase: a
+repeated erase finishes an interrupted one; an order event arriving afterwards writes
+nothing back, nor does anything else about the erased customer; a record merged into
+another and the history a merge moves are erased with the person; the system's tickets about
+their orders stay open. What is shown right after an erase is in
+``test_customers_erasure.py``.
+
+Every personal value a test seeds carries one random marker (the phone its own digits), so
+a recursive walk of each response for the marker finds any leak (``tests/support/erasure.py``)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.placement import CustomerContact
+from chalicelib.ports import CustomerRecord
+from chalicelib.services import tickets
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
+from tests.support.api import place_order
+from tests.support.erasure import (
+    Person,
+    _erase,
+    _get,
+    _other_person,
+    _post,
+    _projected,
+    assert_nothing_of,
+    everything_shown,
+    leaks,
+)
+
+
+def test_an_interrupted_erasure_is_finished_by_asking_again(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person()
+    bystander_id, bystander = _other_person(client)
+    known = _post(client, "/customers", {"email": person.email, "name": person.name})
+    placed = place_order(
+        client,
+        order_body(
+            customer={"email": person.email, "phone": bystander["phone"], "name": person.name},
+            shipping_address=person.address,
+        ),
+    )
+    customer_id, order_id = placed["customer_id"], placed["order_id"]
+    assert customer_id == known["customer_id"]
+    ticket = _post(
+        client,
+        f"/customers/{customer_id}/tickets",
+        {"subject": person.text("s"), "description": person.text("d"), "channel": "phone"},
+    )["ticket_id"]
+    _projected(client, customer_id, {order_id: "SHIPPED"})
+    stack.lambdas.drain()
+    assert customer_id in _get(client, f"/customers/{bystander_id}")["merge_candidates"]
+    real = deps.customers.drop_merge_candidates
+    failures: list[str] = []
+
+    def fails_once(customer: str) -> int:
+        if not failures:
+            failures.append(customer)
+            raise RuntimeError("the table went away for a moment")
+        return int(real(customer))
+
+    monkeypatch.setattr(deps.customers, "drop_merge_candidates", fails_once)
+    orders = {order_id: placed["tracking_url"]}
+
+    interrupted = _erase(client, customer_id)
+
+    assert interrupted.status_code == 500, interrupted.body
+    # Recorded first: the record is erased and its identifiers resolve no more; the steps
+    # before the failure are done, the ones after it are not.
+    assert_problem(client.http.get(f"/customers?email={person.email}", headers=OPS), 404)
+    export = _get(client, f"/customers/{customer_id}/export")
+    assert [e["status"] for e in export["erasure"]] == ["in_progress"]
+    assert not leaks(_get(client, f"/tickets/{ticket}"), person.needles)
+    assert customer_id in _get(client, f"/customers/{bystander_id}")["merge_candidates"]
+    assert leaks(_get(client, "/ops/outbox?limit=1000"), person.needles)
+
+    finished = _erase(client, customer_id)
+
+    assert finished.status_code == 200, finished.body
+    assert finished.json_body["status"] == "completed"
+    assert finished.json_body["at"] == export["erasure"][0]["at"]
+    assert failures == [customer_id]
+    assert customer_id not in _get(client, f"/customers/{bystander_id}")["merge_candidates"]
+    assert_nothing_of(person, everything_shown(client, [customer_id], orders, [ticket]))
+    assert _get(client, f"/customers/{customer_id}/export")["erasure"][0]["status"] == "completed"
+    assert _erase(client, customer_id).status_code == 200
+
+
+def test_an_order_the_erasure_did_not_see_loses_the_data_when_its_event_arrives(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    person = Person()
+    placed = place_order(
+        client, order_body(customer={"email": person.email}, shipping_address=person.address)
+    )
+    customer_id = placed["customer_id"]
+    _projected(client, customer_id, {placed["order_id"]: "SHIPPED"})
+    stack.lambdas.drain()
+    assert _erase(client, customer_id).status_code == 200
+    # An order accepted for the customer while the erasure ran, whose first event is
+    # delivered only now: it still carries what the customer typed.
+    late = deps.store.get_order(placed["order_id"]).model_copy(deep=True)
+    late.order_id = f"ord_late_{uuid.uuid4().hex[:12]}"
+    late.version = 0
+    late.contact = CustomerContact(email=person.email, phone=person.phone, name=person.name)
+    late.shipping_address = late.shipping_address.model_validate(person.address)  # type: ignore[union-attr]
+    late.fulfillments, late.returns = [], []
+    entry = HistoryEntry(status=OrderStatus.ACCEPTED, at=late.placed_at, detail="placed via web")
+    late.status, late.history = OrderStatus.ACCEPTED, [entry]
+    deps.store.create_order(late)
+    # The copy of an email sent about it before its event reached the projector.
+    mailed = deps.outbox.directory / f"late-{person.mark}.eml"
+    mailed.write_text(f"To: {person.name} <{person.email}>\nSubject: Pedido\n\nHola\n")
+
+    deps.events.publish(OrderStatusChanged.of(late, entry).message())
+    stack.lambdas.drain()
+
+    view = _projected(client, customer_id, {late.order_id: "ACCEPTED"})
+    stored = deps.store.get_order(late.order_id)
+    assert stored.contact == CustomerContact(locale=late.contact.locale)
+    assert leaks(json.loads(stored.model_dump_json()), person.needles) == []
+    assert stored.total == late.total
+    assert leaks(view, person.needles) == []
+    assert not mailed.exists()
+    assert (
+        deps.store.find_identifier(Identifier(type=IdentifierType.EMAIL, value=person.email))
+        is None
+    )
+
+
+def test_erasing_a_record_merged_into_another_erases_the_person_it_was_merged_into(
+    client: Any,
+) -> None:
+    person = Person()
+    kept = _post(client, "/customers", {"email": person.email, "name": person.name})["customer_id"]
+    old = _post(
+        client, "/customers", {"email": f"old-{person.mark}@example.com", "name": person.name}
+    )["customer_id"]
+    _post(client, f"/customers/{kept}/merge", {"from_customer_id": old})
+
+    erased = _erase(client, old)
+
+    assert erased.status_code == 200, erased.body
+    assert erased.json_body["customer_id"] == kept
+    assert sorted(erased.json_body["erased_records"]) == sorted([kept, old])
+    assert_problem(client.http.get(f"/customers?email={person.email}", headers=OPS), 404)
+    shown = {
+        f"{what} {i}": _get(client, f"/customers/{i}{suffix}")
+        for i in (kept, old)
+        for what, suffix in (("view", ""), ("export", "/export"))
+    }
+    assert_nothing_of(person, shown)
+
+
+def test_nothing_new_is_written_about_an_erased_customer(client: Any) -> None:
+    person = Person()
+    customer_id = _post(client, "/customers", {"email": person.email})["customer_id"]
+    ticket = _post(
+        client,
+        f"/customers/{customer_id}/tickets",
+        {"subject": "s", "description": "d", "channel": "phone"},
+    )["ticket_id"]
+    assert _erase(client, customer_id).status_code == 200
+
+    for response, field_name in (
+        (
+            client.http.post(
+                f"/customers/{customer_id}/interactions",
+                headers=OPS | JSON,
+                body=json.dumps({"type": "call", "channel": "phone", "summary": person.name}),
+            ),
+            "customer_id",
+        ),
+        (
+            client.http.post(
+                f"/customers/{customer_id}/tickets",
+                headers=OPS | JSON,
+                body=json.dumps({"subject": person.name, "description": "d", "channel": "web"}),
+            ),
+            "customer_id",
+        ),
+        (
+            client.http.patch(
+                f"/tickets/{ticket}", headers=OPS | JSON, body=json.dumps({"note": person.name})
+            ),
+            "note",
+        ),
+    ):
+        assert_problem(response, 409, field_name)
+    placed = client.http.post(
+        "/orders",
+        headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+        body=json.dumps(order_body(customer={"customer_id": customer_id})),
+    )
+    assert_problem(placed, 409, "customer.customer_id")
+    resolved = client.http.patch(
+        f"/tickets/{ticket}", headers=OPS | JSON, body=json.dumps({"status": "resolved"})
+    )
+    assert resolved.status_code == 200, resolved.body
+    assert_nothing_of(person, {"view": _get(client, f"/customers/{customer_id}")})
+
+
+def test_the_systems_tickets_about_an_erased_customers_orders_still_open(
+    client: Any, deps: Any
+) -> None:
+    customer_id = _post(client, "/customers", {"email": Person().email})["customer_id"]
+    assert _erase(client, customer_id).status_code == 200
+
+    # What the SLA check opens when an erased customer's parcel is late: ops must still act.
+    opened = tickets.open_ticket(
+        customer_id,
+        "late_delivery",
+        "Late delivery: rapido RAP0000000001",
+        "Promised by 2026-11-30T10:00:00+00:00; not delivered when the promise ran out.",
+        None,
+        "system",
+        deps,
+        ticket_id=f"tkt_late_{uuid.uuid4().hex[:12]}",
+    )
+
+    shown = _get(client, f"/tickets/{opened.ticket_id}")
+    assert (shown["status"], shown["customer_id"]) == ("open", customer_id)
+
+
+def test_history_a_merge_moves_while_the_person_is_erased_is_erased_too(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = Person()
+    survivor = _post(client, "/customers", {"email": person.email})["customer_id"]
+    merged = _post(
+        client, "/customers", {"email": f"merged-{person.mark}@example.com", "name": person.name}
+    )["customer_id"]
+    _post(
+        client,
+        f"/customers/{merged}/interactions",
+        {"type": "call", "channel": "phone", "summary": person.text("Called")},
+    )
+    real_move = deps.customers.move_items
+
+    def erased_midway(source: str, target: str, kinds: tuple[CustomerRecord, ...]) -> int:
+        # The move reads the merged record's items, the erasure runs to the end, then the
+        # move writes what it read into the survivor's partition.
+        stale, _ = deps.customers.records(source, CustomerRecord.INTERACTIONS)
+        assert _erase(client, survivor).status_code == 200
+        for item in stale:
+            deps.customers.add_interaction(target, item)
+            moved = item["interaction_id"]
+            deps.customers.rewrite_items(
+                source,
+                CustomerRecord.INTERACTIONS,
+                lambda each, moved=moved: None if each["interaction_id"] == moved else each,
+            )
+        return int(real_move(source, target, kinds))
+
+    monkeypatch.setattr(deps.customers, "move_items", erased_midway)
+
+    _post(client, f"/customers/{survivor}/merge", {"from_customer_id": merged})
+
+    assert_nothing_of(
+        person,
+        {
+            "view": _get(client, f"/customers/{survivor}"),
+            "export": _get(client, f"/customers/{survivor}/export"),
+        },
+    )

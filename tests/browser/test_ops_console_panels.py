@@ -1,0 +1,150 @@
+"""The ops console in a real (headless) chromium, its other panels: the SLA scorecard
+drawn as a chart, the local outbox's emails, and the open alerts that need attention,
+linked to their order and resolved there. Screenshots go to ``var/screenshots/``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.support import OPS, order_body, signed_event
+from tests.support.console import element_screenshot, sign_in, visible, wait_for
+from tests.support.orders import wait_for_status
+from tests.support.shop import RunningStack, Shop
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+
+def test_the_sla_scorecard_is_drawn_as_a_chart(
+    browser: Any,
+    console_stack: RunningStack,
+    console_shop: Shop,
+    shipped_order: dict[str, Any],
+    screenshots: Path,
+) -> None:
+    # A second parcel with the same carrier, delivered: the chart gets a delivery to show.
+    placed = console_shop.place_ok(order_body())
+    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "delivered")
+    delivered = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert delivered.status_code == 200, delivered.text
+    wait_for_status(console_shop, placed["order_id"], "DELIVERED", settled=True)
+    scorecard = requests.get(f"{console_stack.url}/ops/sla", headers=OPS, timeout=30).json()
+    mine = next(
+        row
+        for row in scorecard["carriers"]
+        if (row["carrier"], row["service_level"])
+        == (shipped_order["carrier"], shipped_order["service_level"])
+    )
+    assert mine["shipments"] >= 2
+    sign_in(browser, console_stack.url, "demo-ops")
+
+    chart = wait_for(browser, visible("#scorecard-chart"))
+
+    assert chart.get_attribute("data-rows") == str(len(scorecard["carriers"]))
+    bars = chart.find_elements("css selector", "g.bar-row")
+    assert len(bars) == len(scorecard["carriers"])
+    shown = {
+        (b.get_attribute("data-carrier"), b.get_attribute("data-service-level")): b for b in bars
+    }
+    bar = shown[(shipped_order["carrier"], shipped_order["service_level"])]
+    # The figure the page drew is the API's (read again: a promise may have run out since).
+    again = requests.get(f"{console_stack.url}/ops/sla", headers=OPS, timeout=30).json()
+    figures = {
+        row["on_time_pct"]
+        for card in (scorecard, again)
+        for row in card["carriers"]
+        if (row["carrier"], row["service_level"]) == (mine["carrier"], mine["service_level"])
+    }
+    assert None not in figures
+    drawn = float(bar.get_attribute("data-on-time-pct"))
+    assert any(drawn == pytest.approx(figure) for figure in figures), (drawn, figures)
+    assert bar.find_element("css selector", "rect.bar").get_attribute("width")
+    element_screenshot(browser, "#scorecard-panel", screenshots / "ops-scorecard.png")
+
+
+def test_the_local_outbox_lists_the_emails_sent(
+    browser: Any, console_stack: RunningStack, shipped_order: dict[str, Any]
+) -> None:
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#outbox-panel"))
+
+    def emails_to_customer(driver: Any) -> list[str] | None:
+        driver.find_element("css selector", "#outbox-refresh").click()
+        texts = driver.execute_script(
+            "return [...document.querySelectorAll('#outbox details.email')]"
+            ".map((e) => e.textContent)"
+        )
+        found = [text for text in texts if shipped_order["email"] in text]
+        return found or None
+
+    emails = wait_for(browser, emails_to_customer)
+    assert any(shipped_order["order_id"] in text for text in emails)
+
+
+def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_them(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    # A carrier reports a problem with a parcel: ops are alerted about that order.
+    placed = console_shop.place_ok(order_body())
+    order_id = placed["order_id"]
+    order = wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "exception")
+    reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert reported.status_code == 200, reported.text
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#attention-panel"))
+
+    # Read in one script each time: the list is redrawn whenever it reloads.
+    def alert_row(driver: Any) -> dict[str, str] | None:
+        driver.find_element("css selector", "#attention-refresh").click()
+        found: dict[str, str] | None = driver.execute_script(
+            "const row = [...document.querySelectorAll("
+            "\"#alerts tr.alert[data-kind='carrier_exception']\")]"
+            ".find((r) => r.textContent.includes(arguments[0]));"
+            "return row ? {id: row.dataset.alertId, text: row.textContent} : null;",
+            order_id,
+        )
+        return found
+
+    row = wait_for(browser, alert_row)
+    alert_id = row["id"]
+    assert "carrier exception" in row["text"]
+    count = int(browser.find_element("css selector", "#attention-count").text)
+    assert count >= 1
+    element_screenshot(browser, "#attention-panel", screenshots / "ops-attention.png")
+
+    def click_in_row(selector: str) -> Callable[[Any], bool]:
+        def click(driver: Any) -> bool:
+            clicked: bool = driver.execute_script(
+                "const target = document.querySelector(arguments[0]);"
+                "if (!target) return false; target.click(); return true;",
+                f"#alerts tr[data-alert-id='{alert_id}'] {selector}",
+            )
+            return clicked
+
+        return click
+
+    # The order link opens the order beside its execution.
+    wait_for(browser, click_in_row("a.order-link"))
+    wait_for(browser, visible("#order-panel"))
+    wait_for(browser, lambda d: order_id in d.find_element("css selector", "#order-title").text)
+
+    # Resolving it takes it off the list, for good.
+    wait_for(browser, click_in_row("button.resolve"))
+    wait_for(
+        browser,
+        lambda d: not d.find_elements("css selector", f"#alerts tr[data-alert-id='{alert_id}']"),
+    )
+    listed = requests.get(
+        f"{console_stack.url}/ops/alerts", params={"order_id": order_id}, headers=OPS, timeout=10
+    ).json()["alerts"]
+    resolved = [a for a in listed if a["alert_id"] == alert_id]
+    assert [(a["kind"], a["status"]) for a in resolved] == [("carrier_exception", "resolved")]

@@ -1,0 +1,76 @@
+"""Driving the ops console in a browser (``tests/browser/``): waits on the page, signing
+in with the ops key, the session's key in ``sessionStorage``, screenshots of one element."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+WAIT = 30.0
+
+
+SESSION_KEY = "orquesta.ops.key"
+
+
+def wait_for(driver: Any, condition: Callable[[Any], T | None], timeout: float = WAIT) -> T:
+    """Poll ``condition(driver)`` until it is truthy; the page's state in the message if not."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    try:
+        result: T = WebDriverWait(
+            driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored
+        ).until(condition)
+    except Exception as exc:
+        logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
+        raise AssertionError(
+            f"timed out on {driver.current_url}; console log {logs}; "
+            f"page text:\n{driver.find_element('tag name', 'body').text[:3000]}"
+        ) from exc
+    return result
+
+
+def visible(selector: str) -> Callable[[Any], Any]:
+    """The element, once it is displayed."""
+
+    def find(driver: Any) -> Any:
+        found = driver.find_elements("css selector", selector)
+        return found[0] if found and found[0].is_displayed() else None
+
+    return find
+
+
+def session_key(driver: Any) -> str | None:
+    """The ops key as the page keeps it."""
+    key: str | None = driver.execute_script(f"return sessionStorage.getItem('{SESSION_KEY}')")
+    return key
+
+
+def sign_in(driver: Any, url: str, key: str) -> None:
+    """Fresh page, empty session, the key typed into the form and submitted."""
+    driver.get(f"{url}/ops")
+    driver.execute_script("sessionStorage.clear()")
+    driver.get(f"{url}/ops")
+    field = wait_for(driver, visible("#ops-key"))
+    field.clear()
+    field.send_keys(key)
+    driver.find_element("css selector", "#signin-submit").click()
+
+
+def element_screenshot(driver: Any, selector: str, path: Path) -> None:
+    """A PNG of one element, whole: the window is made tall enough to hold it first."""
+    size = driver.get_window_size()
+    element = driver.find_element("css selector", selector)
+    height = int(driver.execute_script("return arguments[0].scrollHeight", element))
+    driver.set_window_size(size["width"], max(size["height"], height + 240))
+    try:
+        element = driver.find_element("css selector", selector)
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", element)
+        element.screenshot(str(path))
+    finally:
+        driver.set_window_size(size["width"], size["height"])

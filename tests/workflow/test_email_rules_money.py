@@ -1,0 +1,134 @@
+"""The email rules of ``domain.email_policy`` about money, on the real order.asl.json: a
+declined card is told once with the link to pay again, an order that loses its last units
+only its rejection, a cancelled order that nothing was charged, a received return its
+refund. The inbox is read as SES received it (``tests/support/inbox.py``); the rules for
+parcels and pickups are in ``test_email_rules.py``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from chalicelib.services.survey_links import survey_url
+from chalicelib.services.tracking import tracking_url
+from tests.support import JSON, STORE, idempotency_key
+from tests.support.flow import (
+    fresh_sku,
+    place,
+    place_then_sell_out,
+    post_carrier_event,
+    tracking_number,
+)
+from tests.support.inbox import _body, _text, expect_emails
+from tests.support.orders import wait_for_status
+
+
+def _track_path(deps: Any, order_id: str) -> str:
+    return urlparse(tracking_url(order_id, deps)).path
+
+
+def test_a_declined_card_is_told_once_with_the_link_to_pay_again(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = _body(sku, "en", payment={"method": "card", "token": "tok_declined"})
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "REJECTED")
+
+    inbox = expect_emails(stack, deps, body["customer"]["email"], order_id, "en", {"rejected": 1})
+    text = _text(inbox, "rejected")
+    assert "(the card was declined)" in text
+    assert "pay again with another card from your order's page" in text
+    assert "Nothing was charged" in text
+
+
+def test_an_order_that_loses_the_last_units_is_told_only_its_rejection(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 2})
+    body = _body(sku, "es", quantity=2)
+    order_id = place_then_sell_out(deps, body, sku)
+    rejected = wait_for_status(deps, order_id, "REJECTED")
+    assert rejected.status_reason is not None and rejected.status_reason.value == "out_of_stock"
+    assert "PAID" in [h.status.value for h in rejected.history]
+
+    # Paid, then short of stock: no "confirmed" before the "sorry".
+    inbox = expect_emails(stack, deps, body["customer"]["email"], order_id, "es", {"rejected": 1})
+    text = _text(inbox, "rejected")
+    assert "(sin existencias suficientes)" in text
+    assert "pagar de nuevo" not in text
+
+
+def test_a_cancelled_order_is_told_once_that_nothing_was_charged(
+    client: Any, deps: Any, stack: Any, settings: Any
+) -> None:
+    # 15 s of picking before the hand-over: time to cancel from the tracking page.
+    settings.handling_seconds = int(15 * settings.time_scale)
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = _body(sku, "en")
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "RESERVED")
+    cancelled = client.http.post(f"{_track_path(deps, order_id)}/cancel", headers=JSON)
+    assert cancelled.status_code == 200, cancelled.body
+
+    inbox = expect_emails(
+        stack, deps, body["customer"]["email"], order_id, "en", {"confirmation": 1, "cancelled": 1}
+    )
+    text = _text(inbox, "cancelled")
+    assert "(at your request)" in text
+    assert "Nothing was charged" in text
+
+
+def test_a_return_received_is_told_once_with_its_refund(
+    client: Any, deps: Any, stack: Any, parked: list[str], settings: Any
+) -> None:
+    settings.time_scale = settings.time_scale / 10
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="20.00")
+    body = _body(sku, "es")
+    order_id = place(client, body)
+    parked.append(order_id)
+    post_carrier_event(client, tracking_number(wait_for_status(deps, order_id, "SHIPPED")))
+    wait_for_status(deps, order_id, "DELIVERED")
+
+    asked = client.http.post(
+        f"{_track_path(deps, order_id)}/returns",
+        headers=JSON | idempotency_key(),
+        body=json.dumps(
+            {"lines": [{"sku": sku, "quantity": 1}], "reason": "talla", "channel": "mail"}
+        ),
+    )
+    assert asked.status_code == 201, asked.body
+    received = client.http.post(
+        f"/returns/{asked.json_body['return_id']}/receive",
+        headers=STORE | JSON,
+        body=json.dumps({"location_id": "ST-MADRID"}),
+    )
+    assert received.status_code == 200, received.body
+    assert received.json_body["order_status"] == "RETURNED"
+
+    inbox = expect_emails(
+        stack,
+        deps,
+        body["customer"]["email"],
+        order_id,
+        "es",
+        # Asking for it sends nothing; RETURNED is the return-received email's news. The
+        # whole order came back, so the shipping fee it paid (under the free-shipping
+        # threshold) is given back too, and told in an email of its own.
+        {
+            "confirmation": 1,
+            "shipment_sent": 1,
+            "delivered": 1,
+            "return_received": 1,
+            "refund": 1,
+        },
+    )
+    delivered = _text(inbox, "delivered")
+    assert survey_url(order_id, deps) in delivered
+    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in delivered
+    assert "20,00\xa0€" in _text(inbox, "return_received")
+    order = deps.store.get_order(order_id)
+    assert order.pricing is not None and order.pricing.shipping > 0
+    fee = f"{order.pricing.shipping:.2f}".replace(".", ",")
+    assert f"{fee}\xa0€" in _text(inbox, "refund")
