@@ -90,47 +90,64 @@ def shipped_order(lines: int = 1, step: Any = flows.shipped) -> Order:
     return order
 
 
-def test_an_order_is_two_readable_items_and_reads_back_whole(deps: Any) -> None:
+def test_a_new_order_is_one_readable_item_and_its_first_change_adds_the_state(
+    deps: Any,
+) -> None:
     order = shipped_order(lines=3)
     order.delivery_task_token = "T" * 600  # AWS task tokens run to hundreds of characters
     deps.store.create_order(order)
 
     items = raw_items(deps, order.order_id)
+    assert set(items) == {"ORDER"}
+    placed = from_item(items["ORDER"])
+    # Plain attributes the console shows: maps, lists, strings; money as strings.
+    assert placed["contact"]["email"] == "pedro.gonzalez@correo.es"
+    skus = [line["sku"] for line in placed["lines"]]
+    assert skus == ["TSHIRT-BLK-M", "JEANS-32", "HOODIE-GRY-M"]
+    assert placed["total"]["amount"] == str(order.total.amount)
+    assert placed["placed_state"]["status"] == "SHIPPED"
+    assert placed["placed_state"]["version"] == 1
+    assert placed["placed_state"]["delivery_task_token"] == "T" * 600
+    assert deps.store.get_order(order.order_id) == order.model_copy(update={"version": 1})
+
+    current = deps.store.get_order(order.order_id)
+    current.delivery_task_token = None
+    current.deliver(current.fulfillments[0].fulfillment_id, datetime.now(UTC))
+    deps.store.save_order(current)
+
+    items = raw_items(deps, order.order_id)
     assert set(items) == {"ORDER", "ORDER#STATE"}
     details, state = from_item(items["ORDER"]), from_item(items["ORDER#STATE"])
-    # Plain attributes the console shows: maps, lists, strings; money as strings.
-    assert details["contact"]["email"] == "pedro.gonzalez@correo.es"
-    assert [line["sku"] for line in details["lines"]] == [
-        "TSHIRT-BLK-M",
-        "JEANS-32",
-        "HOODIE-GRY-M",
-    ]
-    assert details["total"]["amount"] == str(order.total.amount)
-    assert items["ORDER#STATE"]["status"] == {"S": "SHIPPED"}
-    assert state["version"] == 1
+    assert details["placed_state"] == placed["placed_state"]  # as placed, kept
+    assert items["ORDER#STATE"]["status"] == {"S": "DELIVERED"}
+    assert state["version"] == 2
     assert [entry["status"] for entry in state["history"]] == [
         "ACCEPTED",
         "PAID",
         "RESERVED",
         "SHIPPED",
+        "DELIVERED",
     ]
-    assert state["fulfillments"][0]["shipment"]["carrier"] == order.fulfillments[0].shipment.carrier
-    assert state["delivery_task_token"] == "T" * 600
+    assert state["fulfillments"][0]["shipment"]["carrier"] == "rapido"
     # Each field in one of the two, and what equals its default in neither.
-    assert not set(details) & set(state) - {"pk", "sk"}
+    assert not (set(details) & set(state)) - {"pk", "sk"}
     assert "status_reason" not in state and "receipt_code" not in details
-    assert deps.store.get_order(order.order_id) == order.model_copy(update={"version": 1})
+    assert "delivery_task_token" not in state
+    assert deps.store.get_order(order.order_id) == current
 
 
-def test_a_web_orders_details_and_state_until_it_ships_are_one_write_unit_each(
+def test_a_placed_web_order_and_its_state_until_it_ships_are_one_write_unit_each(
     deps: Any,
 ) -> None:
+    order = shipped_order(lines=1, step=flows.place)
+    deps.store.create_order(order)
+    assert item_size(raw_items(deps, order.order_id)["ORDER"]) < 1024
+
     order = shipped_order(lines=2, step=flows.reserved)
     assert order.status is OrderStatus.RESERVED
     deps.store.create_order(order)
-
+    deps.store.save_order(order)  # its state item
     items = raw_items(deps, order.order_id)
-    assert item_size(items["ORDER"]) < 1024
     assert item_size(items["ORDER#STATE"]) < 1024
 
 
@@ -139,23 +156,33 @@ def test_a_status_change_alone_is_one_conditional_update_of_what_changed(deps: A
     deps.store.create_order(order)
     store, calls = recording(deps)
     current = store.get_order(order.order_id)
-    entry = current.record_payment("pay_one", datetime.now(UTC))
-    store.save_order(current, entry)
+    store.save_order(current, current.record_payment("pay_one", datetime.now(UTC)))
+    store.save_order(current, current.move_to(OrderStatus.RESERVED, datetime.now(UTC), "held"))
 
-    assert [name for name, _ in calls] == ["Query", "UpdateItem"]
-    update = calls[1][1]
-    assert update["Key"] == to_item({"pk": f"ORDER#{order.order_id}", "sk": "ORDER#STATE"})
-    assert set(update["ExpressionAttributeNames"].values()) == {
+    assert [name for name, _ in calls] == ["Query", "UpdateItem", "UpdateItem"]
+    (_, first), (_, second) = calls[1:]
+    state_key = to_item({"pk": f"ORDER#{order.order_id}", "sk": "ORDER#STATE"})
+    # The first change creates the state item, once: with every state attribute.
+    assert first["Key"] == state_key
+    assert first["ConditionExpression"] == "attribute_not_exists(pk)"
+    assert set(first["ExpressionAttributeNames"].values()) == {
         "status",
         "payment",
         "history",
         "version",
     }
-    # The history entry is appended, not the history rewritten.
-    assert "list_append" in update["UpdateExpression"]
-    assert from_item(update["ExpressionAttributeValues"])[":expected"] == 1
+    # The next updates what changed, under the version it was read at; the history entry
+    # is appended, not the history rewritten.
+    assert second["Key"] == state_key
+    assert set(second["ExpressionAttributeNames"].values()) == {"status", "history", "version"}
+    assert "list_append" in second["UpdateExpression"]
+    assert from_item(second["ExpressionAttributeValues"])[":expected"] == 2
     stored = deps.store.get_order(order.order_id)
-    assert [h.status for h in stored.history] == [OrderStatus.ACCEPTED, OrderStatus.PAID]
+    assert [h.status for h in stored.history] == [
+        OrderStatus.ACCEPTED,
+        OrderStatus.PAID,
+        OrderStatus.RESERVED,
+    ]
     assert stored == current
 
 
@@ -174,6 +201,8 @@ def test_a_change_to_the_details_goes_with_the_state_in_one_transaction(deps: An
     assert [name for name, _ in calls] == ["Query", "TransactWriteItems"]
     (state, details) = calls[1][1]["TransactItems"]
     assert set(state["Update"]["ExpressionAttributeNames"].values()) == {
+        "status",
+        "history",
         "status_reason",
         "version",
     }

@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.order_document import is_document, unpack
 from chalicelib.adapters.dynamodb.order_items import (
+    PLACED_STATE,
     VERSION,
     StoredOrder,
     order_of,
@@ -73,27 +74,24 @@ class OrderRepository:
         return order
 
     def create_order(self, order: Order) -> None:
-        """Store a new order's two items; ``Conflict`` if it exists. Its redemptions are
-        taken in the same transaction (``CouponUsedUp``)."""
+        """Store a new order as one item, its details with the state it is placed in (its
+        first change creates the state item); ``Conflict`` if it exists. Its redemptions
+        are taken in the same transaction (``CouponUsedUp``)."""
         redeeming = redemption_writes(self._table, order)  # first: it marks them held
         details, state = values_of(order)
         version = order.version + 1
-        created = "attribute_not_exists(pk)"
-        writes = [
-            self._table.put(keys.order(order.order_id) | details, created),
-            self._table.put(keys.order_state(order.order_id) | state | {VERSION: version}, created),
-        ]
+        item = keys.order(order.order_id) | details | {PLACED_STATE: state | {VERSION: version}}
         try:
-            self._table.transact(writes + redeeming.writes)
+            self._table.transact(
+                [self._table.put(item, "attribute_not_exists(pk)"), *redeeming.writes]
+            )
         except TransactionCancelled as exc:
-            if exc.failed_on(keys.order(order.order_id)) or exc.failed_on(
-                keys.order_state(order.order_id)
-            ):
+            if exc.failed_on(keys.order(order.order_id)):
                 raise Conflict(f"order {order.order_id} exists", field="order_id") from exc
             redeeming.raise_if_refused(exc)
             raise
         order.version = version
-        self._as_stored.remember(order, StoredOrder(details, state, version))
+        self._as_stored.remember(order, StoredOrder(details, state, version, state_item=False))
 
     def save_order(
         self,
@@ -154,11 +152,19 @@ class OrderRepository:
             return None
         if is_document(details):  # one item holding a document, as stored before the split
             document = unpack(details) | {"status": details["status"]}
-            state = {name: value for name, value in document.items() if name != "order_id"}
-            return StoredOrder({}, state, int(details[VERSION]), older_form=True)
-        state = by_sk[keys.order_state(order_id)["sk"]]
+            whole = {name: value for name, value in document.items() if name != "order_id"}
+            return StoredOrder({}, whole, int(details[VERSION]), older_form=True)
+        state = by_sk.get(keys.order_state(order_id)["sk"])
+        if state is None:  # not changed since it was placed
+            placed = details[PLACED_STATE]
+            return StoredOrder(
+                without(details, (*_KEY_NAMES, PLACED_STATE)),
+                without(placed, (VERSION,)),
+                int(placed[VERSION]),
+                state_item=False,
+            )
         return StoredOrder(
-            without(details, _KEY_NAMES),
+            without(details, (*_KEY_NAMES, PLACED_STATE)),
             without(state, (*_KEY_NAMES, VERSION)),
             int(state[VERSION]),
         )
@@ -184,15 +190,20 @@ class OrderRepository:
                     state_key | state | {VERSION: order.version + 1}, "attribute_not_exists(pk)"
                 ),
             ], details_key
-        update = update_of(before.state, state, {VERSION: order.version + 1})
+        if before.state_item:
+            condition, names = f"#{VERSION} = :expected", {f"#{VERSION}": VERSION}
+        else:  # the first change: the state item is created, whole, once
+            condition, names, expected = "attribute_not_exists(pk)", {}, {}
+        base = before.state if before.state_item else {}
+        update = update_of(base, state, {VERSION: order.version + 1})
         assert update is not None  # the version always moves
         writes = [
             self._table.update(
                 state_key,
                 update.expression,
-                f"#{VERSION} = :expected",
+                condition,
                 update.values | expected,
-                update.names | {f"#{VERSION}": VERSION},
+                update.names | names,
             )
         ]
         changed_details = update_of(before.details, details)
