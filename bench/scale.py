@@ -1,7 +1,7 @@
 """The bench's scale phase: the same orders measurement once 20,000 orders are stored.
 
 ``store_orders`` writes N delivered orders with their customers straight into the app's
-table by batch writes (not through the workflow): per order its item, its history items,
+table by batch writes (not through the workflow): per order its two items (details and state),
 its shipment record (in the carrier index) and, per customer, the profile, the email
 identifier and its mirror, and the order's summary in the customer's 360. Each is a copy
 of a real delivered order from the run, under new ids, so items have real sizes.
@@ -31,7 +31,7 @@ def progress(message: str) -> None:
 def _copies(template: Any, count: int) -> Any:
     """DynamoDB items for ``count`` copies of a delivered order and its customer."""
     from chalicelib.adapters.dynamodb import keys
-    from chalicelib.adapters.dynamodb.order_document import pack
+    from chalicelib.adapters.dynamodb.order_items import VERSION, values_of
     from chalicelib.adapters.dynamodb.shipments import shipment_record
     from chalicelib.adapters.dynamodb.table import Table, to_item
     from chalicelib.domain.customers import Identifier, IdentifierType
@@ -52,14 +52,9 @@ def _copies(template: Any, count: int) -> Any:
             )
             if fulfillment.shipment is not None:
                 fulfillment.shipment.tracking_number = f"SCL{uuid.uuid4().hex[:10].upper()}"
-        document = order.model_dump_json(exclude={"status", "version"}).encode()
-        yield to_item(
-            {**keys.order(order_id), **pack(document)}
-            | {"status": order.status.value, "version": len(order.history)}
-        )
-        for index, entry in enumerate(order.history, start=1):
-            history = keys.history(order_id, index, entry.status.value)
-            yield to_item(history | entry.model_dump(mode="json"))
+        details, state = values_of(order)
+        yield to_item(keys.order(order_id) | details)
+        yield to_item(keys.order_state(order_id) | state | {VERSION: len(order.history)})
         for fulfillment in order.fulfillments:
             if fulfillment.shipment is not None:
                 yield shipment_record(records, order_id, fulfillment)["Put"]["Item"]

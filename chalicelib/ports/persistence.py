@@ -45,7 +45,7 @@ class Orders(Protocol):
         ...
 
     def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists. Takes
+        """Store a new order with its first history entry; ``Conflict`` if it exists. Takes
         the redemptions its pricing holds in the same write (``CouponUsedUp``)."""
         ...
 
@@ -58,9 +58,10 @@ class Orders(Protocol):
         shipments: list[Fulfillment] | None = None,
     ) -> None:
         """Write the order if nobody changed it since it was read, with its new history
-        entry, the stock deltas, the returns it answers to and its shipment records, all
-        or nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
-        otherwise. Lists the order among those owing money while any is owed."""
+        entry (``entry``, the last of ``order.history``), the stock deltas, the returns it
+        answers to and its shipment records, all or nothing. ``OutOfStock`` if a stock
+        condition fails, ``ConcurrentModification`` otherwise. Lists the order among those
+        owing money while any is owed."""
         ...
 
     def orders_owing(self, limit: int) -> list[str]:
@@ -69,10 +70,6 @@ class Orders(Protocol):
 
     def order_for_return(self, return_id: str) -> str:
         """The order a return belongs to, or ``NotFound``."""
-        ...
-
-    def history_items(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's history entries as stored, oldest first."""
         ...
 
 

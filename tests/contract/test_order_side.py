@@ -79,7 +79,7 @@ def test_an_order_reads_back_as_it_was_created_at_version_one(store: Any) -> Non
     found = store.get_order(placed.order_id)
     assert found == placed
     assert found.version == 1
-    assert [h["status"] for h in store.history_items(placed.order_id)] == ["ACCEPTED"]
+    assert [h.status for h in found.history] == [OrderStatus.ACCEPTED]
 
 
 def test_an_order_id_is_created_once(store: Any) -> None:
@@ -128,9 +128,10 @@ def test_a_save_adds_its_history_entry(store: Any) -> None:
     current = store.get_order(placed.order_id)
     entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "asked")
     store.save_order(current, entry)
-    statuses = [h["status"] for h in store.history_items(placed.order_id)]
-    assert statuses == ["ACCEPTED", "CANCELLED"]
-    assert store.get_order(placed.order_id).status is OrderStatus.CANCELLED
+    stored = store.get_order(placed.order_id)
+    assert [h.status for h in stored.history] == [OrderStatus.ACCEPTED, OrderStatus.CANCELLED]
+    assert stored.history[-1] == entry
+    assert stored.status is OrderStatus.CANCELLED
 
 
 def test_a_save_short_of_stock_names_the_sku_and_writes_nothing(store: Any) -> None:

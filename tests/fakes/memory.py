@@ -22,7 +22,6 @@ class Memory:
     """Everything the fakes hold, shared by them as the table is by the repositories."""
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     owing: dict[str, None] = field(default_factory=dict)
     returns: dict[str, str] = field(default_factory=dict)
     shipments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)

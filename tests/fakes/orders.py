@@ -44,9 +44,6 @@ class FakeOrders:
         apply_redemptions(self._m, order)
         order.version += 1
         self._m.orders[order.order_id] = order.model_dump(mode="json")
-        self._m.history[order.order_id] = [
-            entry.model_dump(mode="json") for entry in order.history[-1:]
-        ]
 
     def save_order(
         self,
@@ -59,7 +56,6 @@ class FakeOrders:
         stored = self._m.orders.get(order.order_id)
         if stored is None or stored["version"] != order.version:
             raise ConcurrentModification("the item changed while we worked on it")
-        history = self._m.history.setdefault(order.order_id, [])
         applied = _checked_stock(self._m, stock or [])  # raises before anything is written
         apply_redemptions(self._m, order)  # raises before anything is written too
         self._m.stock.update(applied)
@@ -69,8 +65,6 @@ class FakeOrders:
             self._m.owing[order.order_id] = None
         else:
             self._m.owing.pop(order.order_id, None)
-        if entry is not None:
-            history.append(entry.model_dump(mode="json"))
         for return_id in return_ids or []:
             self._m.returns[return_id] = order.order_id
         for fulfillment in shipments or []:
@@ -85,9 +79,6 @@ class FakeOrders:
         if return_id not in self._m.returns:
             raise NotFound(f"nothing known as {return_id}")
         return self._m.returns[return_id]
-
-    def history_items(self, order_id: str) -> list[dict[str, Any]]:
-        return copy.deepcopy(self._m.history.get(order_id, []))
 
 
 def _record_shipment(memory: Memory, order_id: str, fulfillment: Fulfillment) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb.order_document import unpack
+from chalicelib.adapters.dynamodb.order_document import is_document, unpack
 from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound
@@ -66,7 +66,8 @@ def orders_placed_by(deps: Any, address: str) -> list[str]:
         ExpressionAttributeValues={":order": {"S": "ORDER"}, ":prefix": {"S": "ORDER#"}},
     ):
         for item in page["Items"]:
-            doc = unpack(from_item(item))
+            details = from_item(item)  # the order's details item, or its older one item
+            doc = unpack(details) if is_document(details) else details
             if (doc.get("contact") or {}).get("email") == address:
                 found.append(item["pk"]["S"].removeprefix("ORDER#"))
     return found

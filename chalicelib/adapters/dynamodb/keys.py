@@ -29,23 +29,25 @@ def _key(pk: str, sk: str) -> Key:
 
 
 # Orders ----------------------------------------------------------------------------------
-HISTORY_PREFIX = "HIST#"
 POINTER = "POINTER"
+# Both items of an order (and, for an order stored before them, its one item) sort
+# under this prefix, away from the ops alerts' copies and the survey answer.
+ORDER_ITEMS_PREFIX = "ORDER"
 
 
 def order_pk(order_id: str) -> str:
-    """The partition of an order, its history and its ops alerts' copies."""
+    """The partition of an order, its ops alerts' copies and its survey answer."""
     return f"ORDER#{order_id}"
 
 
 def order(order_id: str) -> Key:
-    """The order item."""
-    return _key(order_pk(order_id), "ORDER")
+    """The order's details item (for an order stored before the split, its one item)."""
+    return _key(order_pk(order_id), ORDER_ITEMS_PREFIX)
 
 
-def history(order_id: str, index: int, status: str) -> Key:
-    """A history entry: its position and status make the key, so a status is written once."""
-    return _key(order_pk(order_id), f"{HISTORY_PREFIX}{index:03d}#{status}")
+def order_state(order_id: str) -> Key:
+    """The order's state item: status, version and what the lifecycle moves."""
+    return _key(order_pk(order_id), f"{ORDER_ITEMS_PREFIX}#STATE")
 
 
 def return_pointer(return_id: str) -> Key:

@@ -1,14 +1,11 @@
-"""The order document as stored: JSON compressed with zlib and a preset dictionary.
+"""The order as stored before it became two readable items (``order_items``): one item
+holding the whole order as a document, read still and rewritten as two items by the
+order's next save. ``pack`` is kept to write that form in tests.
 
-An order is 2-3 KB of JSON whose keys and most values (statuses, currencies, carriers,
-ARNs) are the same in every order. Plain zlib brings it to 1-1.2 KB, and DynamoDB bills
-each write by the KB of the whole item (twice inside a transaction), so most order writes
-cost 2 units. Compressed against a dictionary that already holds a typical order, only
-what differs is stored: 300-400 bytes, one unit a write.
-
-The dictionary is part of the stored format: never edit ``_DICTIONARY_V1``. To change it,
-add a ``_V2`` under a new attribute name and keep reading this one (as ``doc_z``, plain
-zlib, and ``doc``, a map, are still read for orders written before)."""
+Its last form was JSON compressed with zlib against a preset dictionary (``doc_zd1``:
+a typical order, so only what differs was stored, 300-400 bytes); before it, plain zlib
+(``doc_z``) and a map (``doc``). The dictionary is part of that stored format: never edit
+``_DICTIONARY_V1``."""
 
 from __future__ import annotations
 
@@ -73,6 +70,11 @@ def pack(document: bytes) -> dict[str, bytes]:
     """The item attribute holding an order's JSON document."""
     compressor = zlib.compressobj(_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS, zdict=_DICTIONARY_V1)
     return {DOC_ATTRIBUTE: compressor.compress(document) + compressor.flush()}
+
+
+def is_document(values: dict[str, Any]) -> bool:
+    """Whether an order item holds the whole order as a document (an older form)."""
+    return any(name in values for name in (DOC_ATTRIBUTE, "doc_z", "doc"))
 
 
 def unpack(values: dict[str, Any]) -> dict[str, Any]:

@@ -1,56 +1,97 @@
-"""Orders: the whole order as compressed JSON (``order_document``) with ``status`` and
-``version`` beside it, one history item per status change, the listing of orders owing
-money, and the pointers from returns to their order."""
+"""Orders as two readable items (``order_items``: details fixed at placement, and the
+state), the listing of orders owing money, and the pointers from returns to their order.
+
+A save updates only the attributes that changed since the order was read, under the
+state item's ``version``: a plain conditional write when nothing else changes with it, a
+transaction when other items must (stock, owed listing, shipments, return pointers,
+redemptions, the details item)."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.order_document import pack, unpack
+from chalicelib.adapters.dynamodb.order_document import is_document, unpack
+from chalicelib.adapters.dynamodb.order_items import (
+    PLACED_STATE,
+    VERSION,
+    StoredOrder,
+    order_of,
+    update_of,
+    values_of,
+    without,
+)
 from chalicelib.adapters.dynamodb.promotions import redemption_writes
 from chalicelib.adapters.dynamodb.shipments import shipment_record
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 
-# Order fields kept outside the document so that conditions and projections can use them.
-_ORDER_KEY_FIELDS = ("status", "version")
+_KEY_NAMES = ("pk", "sk")
+
+
+class _AsStored:
+    """What each order object in memory was read or written as, for as long as the
+    object lives: a save compares the order with it to write only what changed. An
+    object it does not know (a copy, one built elsewhere) is compared with the items
+    read again."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[weakref.ref[Order], StoredOrder]] = {}
+
+    def remember(self, order: Order, stored: StoredOrder) -> None:
+        key = id(order)
+        forget = self._by_id.pop
+        self._by_id[key] = (weakref.ref(order, lambda _: forget(key, None)), stored)
+
+    def recall(self, order: Order) -> StoredOrder | None:
+        known = self._by_id.get(id(order))
+        if known is None or known[0]() is not order or known[1].version != order.version:
+            return None
+        return known[1]
 
 
 class OrderRepository:
-    """Orders with optimistic versions; a save writes what goes with the order (history,
-    stock, owed listing, return pointers, shipment records) in the same transaction."""
+    """Orders with optimistic versions; a save writes what goes with the order (stock,
+    owed listing, return pointers, shipment records) in the same write."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
+        self._as_stored = _AsStored()
 
     def get_order(self, order_id: str) -> Order:
-        """The order, or ``NotFound``."""
-        values = self._table.get(keys.order(order_id))
-        if values is None:
+        """The order (one strongly consistent query of its partition), or ``NotFound``."""
+        stored = self._stored(order_id)
+        if stored is None:
             raise NotFound(f"no order {order_id}", field="order_id")
-        return Order.model_validate(unpack(values) | {k: values[k] for k in _ORDER_KEY_FIELDS})
+        order = order_of(order_id, stored)
+        self._as_stored.remember(order, stored)
+        return order
 
     def create_order(self, order: Order) -> None:
-        """Store a new order and its first history entry; ``Conflict`` if it exists. Its
-        redemptions are taken in the same transaction (``CouponUsedUp``)."""
+        """Store a new order as one item, its details with the state it is placed in (its
+        first change creates the state item); ``Conflict`` if it exists. Its redemptions
+        are taken in the same transaction (``CouponUsedUp``)."""
         redeeming = redemption_writes(self._table, order)  # first: it marks them held
-        writes = [self._order_put(order, "attribute_not_exists(pk)", {})]
-        if order.history:
-            writes.append(self._history_put(order, order.history[-1]))
+        details, state = values_of(order)
+        version = order.version + 1
+        item = keys.order(order.order_id) | details | {PLACED_STATE: state | {VERSION: version}}
         try:
-            self._table.transact(writes + redeeming.writes)
+            self._table.transact(
+                [self._table.put(item, "attribute_not_exists(pk)"), *redeeming.writes]
+            )
         except TransactionCancelled as exc:
             if exc.failed_on(keys.order(order.order_id)):
                 raise Conflict(f"order {order.order_id} exists", field="order_id") from exc
             redeeming.raise_if_refused(exc)
             raise
-        order.version += 1
+        order.version = version
+        self._as_stored.remember(order, StoredOrder(details, state, version, state_item=False))
 
     def save_order(
         self,
@@ -60,15 +101,19 @@ class OrderRepository:
         return_ids: list[str] | None = None,
         shipments: list[Fulfillment] | None = None,
     ) -> None:
-        """Write the order if nobody changed it since it was read, with its history entry,
-        stock deltas, return pointers and shipment records, in one transaction.
-        ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
+        """Write what changed in the order if nobody changed it since it was read (its
+        history entry, ``entry``, is the last of ``order.history``: appended to the stored
+        history), with its stock deltas, return pointers and shipment records, all or
+        nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
+        otherwise."""
         # The listing first: it records on the order whether it is listed.
         owed = self._owed_listing(order)
         redeeming = redemption_writes(self._table, order)
-        writes = [self._order_put(order, "version = :expected", {":expected": order.version})]
-        if entry is not None:
-            writes.append(self._history_put(order, entry))
+        before = self._as_stored.recall(order) or self._stored(order.order_id)
+        if before is None:
+            raise ConcurrentModification(f"order {order.order_id} is not stored")
+        details, state = values_of(order)
+        writes, decided_on = self._order_writes(order, before, details, state)
         if owed is not None:
             writes.append(owed)
         writes.extend(stock_update(self._table, change) for change in stock or [])
@@ -79,13 +124,12 @@ class OrderRepository:
         for fulfillment in shipments or []:
             writes.append(shipment_record(self._table, order.order_id, fulfillment))
         try:
-            run_with_stock(
-                self._table, writes + redeeming.writes, stock or [], keys.order(order.order_id)
-            )
+            run_with_stock(self._table, writes + redeeming.writes, stock or [], decided_on)
         except TransactionCancelled as exc:
             redeeming.raise_if_refused(exc)
             raise
         order.version += 1
+        self._as_stored.remember(order, StoredOrder(details, state, order.version))
 
     def orders_owing(self, limit: int) -> list[str]:
         """Ids of orders with money owed (captures, voids, refunds not yet confirmed)."""
@@ -99,21 +143,80 @@ class OrderRepository:
             raise NotFound(f"nothing known as {return_id}")
         return str(item["order_id"])
 
-    def history_items(self, order_id: str) -> list[dict[str, Any]]:
-        """The order's history items, oldest first."""
-        return self._table.partition(keys.order_pk(order_id), keys.HISTORY_PREFIX).items
+    def _stored(self, order_id: str) -> StoredOrder | None:
+        """The order's items as stored, in whichever form, or None."""
+        page = self._table.partition(keys.order_pk(order_id), keys.ORDER_ITEMS_PREFIX)
+        by_sk = {str(item["sk"]): item for item in page.items}
+        details = by_sk.get(keys.order(order_id)["sk"])
+        if details is None:
+            return None
+        if is_document(details):  # one item holding a document, as stored before the split
+            document = unpack(details) | {"status": details["status"]}
+            whole = {name: value for name, value in document.items() if name != "order_id"}
+            return StoredOrder({}, whole, int(details[VERSION]), older_form=True)
+        state = by_sk.get(keys.order_state(order_id)["sk"])
+        if state is None:  # not changed since it was placed
+            placed = details[PLACED_STATE]
+            return StoredOrder(
+                without(details, (*_KEY_NAMES, PLACED_STATE)),
+                without(placed, (VERSION,)),
+                int(placed[VERSION]),
+                state_item=False,
+            )
+        return StoredOrder(
+            without(details, (*_KEY_NAMES, PLACED_STATE)),
+            without(state, (*_KEY_NAMES, VERSION)),
+            int(state[VERSION]),
+        )
 
-    def _order_put(self, order: Order, condition: str, values: dict[str, Any]) -> dict[str, Any]:
-        doc = order.model_dump_json(exclude=set(_ORDER_KEY_FIELDS)).encode()
-        item: dict[str, Any] = {**keys.order(order.order_id), **pack(doc)}
-        item |= {"status": order.status.value, "version": order.version + 1}
-        return self._table.put(item, condition, values)
-
-    def _history_put(self, order: Order, entry: HistoryEntry) -> dict[str, Any]:
-        # The entry's position and status make its key: a status is written once, and two
-        # writers racing for the same step cannot both add it.
-        key = keys.history(order.order_id, len(order.history), entry.status.value)
-        return self._table.put(key | entry.model_dump(mode="json"), "attribute_not_exists(pk)")
+    def _order_writes(
+        self,
+        order: Order,
+        before: StoredOrder,
+        details: dict[str, Any],
+        state: dict[str, Any],
+    ) -> tuple[list[dict[str, Any]], keys.Key]:
+        """The order's own writes, conditional on the version it was read at, and the key
+        of the item holding that condition."""
+        details_key = keys.order(order.order_id)
+        state_key = keys.order_state(order.order_id)
+        expected = {":expected": order.version}
+        if before.older_form:
+            # Rewritten as two items: the one item replaced by the details under its
+            # version, the state item created.
+            return [
+                self._table.put(details_key | details, "version = :expected", expected),
+                self._table.put(
+                    state_key | state | {VERSION: order.version + 1}, "attribute_not_exists(pk)"
+                ),
+            ], details_key
+        if before.state_item:
+            condition, names = f"#{VERSION} = :expected", {f"#{VERSION}": VERSION}
+        else:  # the first change: the state item is created, whole, once
+            condition, names, expected = "attribute_not_exists(pk)", {}, {}
+        base = before.state if before.state_item else {}
+        update = update_of(base, state, {VERSION: order.version + 1})
+        assert update is not None  # the version always moves
+        writes = [
+            self._table.update(
+                state_key,
+                update.expression,
+                condition,
+                update.values | expected,
+                update.names | names,
+            )
+        ]
+        changed_details = update_of(before.details, details)
+        if changed_details is not None:
+            writes.append(
+                self._table.update(
+                    details_key,
+                    changed_details.expression,
+                    values=changed_details.values or None,
+                    names=changed_details.names,
+                )
+            )
+        return writes, state_key
 
     def _owed_listing(self, order: Order) -> dict[str, Any] | None:
         """The write that lists (or unlists) the order among those owing money, so that
