@@ -4,7 +4,8 @@ Like ``adaptations``, each function names the gap it closes, and
 ``tests/integration/test_local_speedups.py`` has a test for each that fails without it.
 Nothing here changes an answer: each one falls back to moto's own code for whatever it does
 not cover. ``apply_all`` is called from ``adaptations.apply_all``. The two DynamoDB
-speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2).
+speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so has the
+short way for DynamoDB requests, ``direct_calls`` (7).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.tracing import LazyTracer
+from infra.local.direct_calls import call_dynamodb_directly
 from infra.local.gsi_index import index_gsi_queries
 from infra.local.patching import apply_once
 from infra.local.table_locks import lock_tables_per_action
@@ -188,3 +190,4 @@ def apply_all() -> None:
     cache_jsonpath_parsing()
     cache_handler_method_names()
     cache_parsed_definitions()
+    call_dynamodb_directly()

@@ -1,0 +1,149 @@
+"""Speed-up 7 of ``speedups``: DynamoDB requests handed to moto's handler in this process,
+without the HTTP request both sides build around it. Like every speed-up it names the gap it
+closes and ``tests/integration/test_local_speedups.py`` tests it."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from infra.local.patching import apply_once
+
+# The host botocore sends DynamoDB requests to when no endpoint_url is given: moto answers
+# it in this process. Anything else (moto's own server, a real endpoint) goes the usual way.
+_DYNAMODB_URL = re.compile(r"^https://dynamodb\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/?$")
+
+
+class DirectCalls:
+    """Whether requests take the short way (tests compare both ways), and how many did."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.direct = 0
+
+
+calls = DirectCalls()
+
+
+def _account_of(request_signer: Any, headers: Any) -> tuple[str, str]:
+    """The account and access key moto's ``setup_class`` would find for this request."""
+    import os
+
+    from moto.iam.models import get_account_id_from
+
+    credentials = request_signer._credentials
+    access_key = credentials.get_frozen_credentials().access_key if credentials else "AKIAEXAMPLE"
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"], access_key
+    if "x-moto-account-id" in headers:
+        return str(headers["x-moto-account-id"]), access_key
+    return get_account_id_from(access_key), access_key
+
+
+def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
+    """Run the request through moto's DynamoDB handler and parse its answer as botocore
+    does; None when this request is not one to take the short way."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
+    from moto import settings
+    from moto.core.botocore_stubber import MockRawResponse
+    from moto.core.models import botocore_stubber
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.iam.models import mark_account_as_visited
+    from moto.utilities.utils import get_partition
+    from werkzeug.exceptions import HTTPException
+
+    if not botocore_stubber.enabled or not math.isinf(settings.INITIAL_NO_AUTH_ACTION_COUNT):
+        return None  # moto not running, or checking IAM: the usual way does both
+    url = str(params.get("url", ""))
+    match = _DYNAMODB_URL.match(url)
+    if match is None or params.get("method") != "POST":
+        return None
+    headers = params["headers"]
+    body = params["body"]
+    text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    region = match.group("region")
+    account, access_key = _account_of(request_signer, headers)
+
+    handler = DynamoHandler()
+    handler.is_werkzeug_request = False
+    handler.region = region
+    handler.partition = get_partition(region)
+    handler.current_account = account
+    handler.access_key = access_key
+    handler.headers = headers
+    handler.querystring = {}
+    handler.data = {}
+    handler.uri_match = {}
+    handler.method = "POST"
+    handler.uri = url
+    handler.path = "/"
+    handler.raw_body = text
+    handler.body = text
+    handler.response_headers = {"server": "amazon.com"}
+    parser = PROTOCOL_PARSERS["json"](model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
+    handler.params = parser.parse(
+        {
+            "method": "POST",
+            "values": {},  # type: ignore[typeddict-item]
+            "headers": headers,
+            "body": text,
+            "url_path": "/",
+            "url_params": {},
+        }
+    )
+    mark_account_as_visited(
+        account_id=account, access_key=access_key, service="dynamodb", region=region
+    )
+    try:
+        status, response_headers, response_body = handler.call_action()
+    except HTTPException as exc:
+        status, response_headers, response_body = exc.code, exc.get_headers(), exc.get_body()
+    http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
+    response = convert_to_response_dict(http, model)
+    answer_parser = create_parser(model.metadata["protocol"])
+    parsed = answer_parser.parse(response, model.output_shape)
+    if http.status_code >= 300:
+        code = parsed.get("Error", {}).get("Code")
+        error_shape = model.service_model.shape_for_error_code(code) if code else None
+        if error_shape is not None:
+            parsed.update(answer_parser.parse(response, error_shape))
+    if "ResponseMetadata" in parsed:
+        parsed["ResponseMetadata"]["RetryAttempts"] = 0
+    calls.direct += 1
+    return http, parsed
+
+
+def _before_call(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -> Any:
+    if not calls.enabled or model.service_model.service_name != "dynamodb":
+        return None
+    return _answer(model, params, request_signer)
+
+
+def call_dynamodb_directly() -> None:
+    """Gap: every DynamoDB request the app makes (about 130 per order) crosses an HTTP
+    boundary that moto builds out of nothing in this process: botocore signs it, sets its
+    user agent, retry context and headers, then moto's stubber matches its URL against
+    every service's patterns, builds a werkzeug request from it and reads it back, and
+    botocore checks the answer's CRC. On AWS that boundary is a network, and its cost is
+    spent on other machines; here it was the largest share of the stack's CPU (botocore's
+    request path, moto's core and werkzeug: over 40 %). Here a DynamoDB request, once
+    botocore has validated and serialised it, is parsed by moto's own parser and run by
+    moto's own handler (the same methods, under the same table locks), and the answer is
+    parsed by botocore's own parser, as it would be off the wire. Errors come back as the
+    same ``ClientError``s with the same modeled fields. What is skipped: signing (moto
+    checks no signature unless IAM checks are on, and then requests go the usual way) and
+    the retry loop (moto's DynamoDB answers none of the throttling or server errors the
+    client retries). It applies to clients made after it (botocore copies its handlers
+    into each session when the session is made); the local stack applies it before it
+    makes any."""
+    if not apply_once("direct-dynamodb"):
+        return
+    from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+
+    # Last, and on the least specific name: every other listener of ``before-call`` (a
+    # test's, an SDK's) still sees the request first, as it would on AWS.
+    BUILTIN_HANDLERS.append(("before-call", _before_call, REGISTER_LAST))
