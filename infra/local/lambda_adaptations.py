@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from infra.local.background import slots
 from infra.local.patching import apply_once
 
 log = logging.getLogger("orquesta.local")
@@ -48,8 +49,10 @@ def run_as_its_own_invocation(handler: Callable[..., Any], *args: Any) -> Any:
     """Run a handler with none of its caller's context variables, as a function on AWS
     runs in its own process: botocore's client context of the call that invoked it (the
     interpreter's ``Invoke``), which botocore would otherwise deep-copy at every AWS call
-    the handler makes, and whatever a previous invocation on the same thread left."""
-    return contextvars.Context().run(handler, *args)
+    the handler makes, and whatever a previous invocation on the same thread left. It
+    runs in one of the process's invocation slots (``background.InvocationSlots``)."""
+    with slots.held():
+        return contextvars.Context().run(handler, *args)
 
 
 class InProcessLambdas:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.tracing import LazyTracer
+from infra.local.background import bound_invocations
 from infra.local.direct_calls import call_dynamodb_directly
 from infra.local.gsi_index import index_gsi_queries
 from infra.local.patching import apply_once
@@ -191,3 +192,4 @@ def apply_all() -> None:
     cache_handler_method_names()
     cache_parsed_definitions()
     call_dynamodb_directly()
+    bound_invocations()

@@ -1,0 +1,86 @@
+"""infra/local/background.py: at most a few Lambda invocations run at once in the local
+stack's process, so that the API's threads keep the CPU; nested invocations use their
+caller's slot."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from infra.local.background import InvocationSlots, slots
+
+
+def test_invocation_slots_let_no_more_than_their_size_run_at_once() -> None:
+    bounded = InvocationSlots(2)
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+    finished: list[int] = []
+
+    def invocation(index: int) -> None:
+        with bounded.held():
+            inside.release()
+            release.wait(timeout=30)
+            finished.append(index)
+
+    workers = [threading.Thread(target=invocation, args=(i,)) for i in range(6)]
+    for worker in workers:
+        worker.start()
+    for _ in range(2):
+        assert inside.acquire(timeout=30)
+    # Two are in; the other four are queued for a slot.
+    assert not inside.acquire(timeout=0.2)
+    assert bounded.running == 2
+    release.set()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert sorted(finished) == list(range(6))
+    assert bounded.peak == 2 and bounded.running == 0
+
+
+def test_invocation_slots_let_an_invocation_made_inside_another_use_its_slot() -> None:
+    bounded = InvocationSlots(1)
+    ran: list[str] = []
+
+    def invocation() -> None:
+        with bounded.held():
+            with bounded.held():  # would wait for its own slot forever without re-entry
+                ran.append("inner")
+            ran.append("outer")
+
+    worker = threading.Thread(target=invocation, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert ran == ["inner", "outer"] and bounded.running == 0
+
+
+def test_the_stacks_sns_deliveries_run_no_more_than_the_slots_at_once(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running: list[int] = [0]
+    most: list[int] = [0]
+    count_lock = threading.Lock()
+    release = threading.Event()
+    delivered: list[str] = []
+
+    def probe(event: dict[str, Any], context: Any) -> None:
+        with count_lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(timeout=30)
+        with count_lock:
+            running[0] -= 1
+            delivered.append(event["Records"][0]["Sns"]["Message"])
+
+    monkeypatch.setitem(stack.lambdas.handlers, "probe_slots", probe)
+    messages = [uuid.uuid4().hex for _ in range(6)]  # fewer than the delivery pool's 8
+    for message in messages:
+        stack.lambdas.deliver_sns("orquesta-local-probe_slots", message, None)
+    threading.Event().wait(0.5)  # give every delivery the chance to start
+    release.set()
+    stack.lambdas.drain()
+    assert sorted(delivered) == sorted(messages)
+    assert 1 <= most[0] <= slots.size < len(messages)
