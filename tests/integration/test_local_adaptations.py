@@ -393,26 +393,3 @@ def test_stop_running_executions_leaves_none_running(client: Any, deps: Any, set
     assert after.status.value == "RESERVED"
     assert after.version == reserved.version
     assert stock_of(deps, sku) == {"WH-GETAFE": (2, 1)}
-
-
-def test_in_process_lambdas_run_each_invocation_without_its_callers_context(
-    stack: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import contextvars
-
-    from botocore.context import get_context
-
-    callers_var: contextvars.ContextVar[str] = contextvars.ContextVar("callers_var")
-    seen: list[tuple[Any, str]] = []
-
-    def probe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        seen.append((get_context(), callers_var.get("unset")))
-        return {}
-
-    monkeypatch.setitem(stack.lambdas.handlers, "probe_context", probe)
-    callers_var.set("the caller's")
-    # Invoked from inside a botocore call, as the interpreter invokes every step.
-    boto3.client("lambda", region_name=REGION).invoke(
-        FunctionName="orquesta-local-probe_context", Payload=b"{}"
-    )
-    assert seen == [(None, "unset")]

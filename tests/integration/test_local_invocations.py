@@ -1,6 +1,7 @@
-"""infra/local/background.py: at most a few Lambda invocations run at once in the local
-stack's process, so that the API's threads keep the CPU; nested invocations use their
-caller's slot."""
+"""How the local stack runs the app's Lambda functions in its process: each invocation in a
+context of its own (infra/local/lambda_adaptations.py), and at most a few at once
+(infra/local/background.py), so that the API's threads keep the CPU; nested invocations
+use their caller's slot."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import threading
 import uuid
 from typing import Any
 
+import boto3
 import pytest
 
 from infra.local.background import InvocationSlots, slots
+from infra.local.stack import REGION
 
 
 def test_invocation_slots_let_no_more_than_their_size_run_at_once() -> None:
@@ -84,3 +87,26 @@ def test_the_stacks_sns_deliveries_run_no_more_than_the_slots_at_once(
     stack.lambdas.drain()
     assert sorted(delivered) == sorted(messages)
     assert 1 <= most[0] <= slots.size < len(messages)
+
+
+def test_in_process_lambdas_run_each_invocation_without_its_callers_context(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextvars
+
+    from botocore.context import get_context
+
+    callers_var: contextvars.ContextVar[str] = contextvars.ContextVar("callers_var")
+    seen: list[tuple[Any, str]] = []
+
+    def probe(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append((get_context(), callers_var.get("unset")))
+        return {}
+
+    monkeypatch.setitem(stack.lambdas.handlers, "probe_context", probe)
+    callers_var.set("the caller's")
+    # Invoked from inside a botocore call, as the interpreter invokes every step.
+    boto3.client("lambda", region_name=REGION).invoke(
+        FunctionName="orquesta-local-probe_context", Payload=b"{}"
+    )
+    assert seen == [(None, "unset")]
