@@ -20,7 +20,7 @@ from typing import Any
 
 from chalicelib.adapters.tracing import LazyTracer
 from infra.local.background import bound_invocations
-from infra.local.direct_calls import call_dynamodb_directly
+from infra.local.direct_calls import call_services_directly
 from infra.local.gsi_index import index_gsi_queries
 from infra.local.patching import apply_once
 from infra.local.table_locks import lock_tables_per_action
@@ -248,7 +248,7 @@ def apply_all() -> None:
     cache_jsonpath_parsing()
     cache_handler_method_names()
     cache_parsed_definitions()
-    call_dynamodb_directly()
+    call_services_directly()
     bound_invocations()
     cheap_request_ids()
     cache_user_agent_components()

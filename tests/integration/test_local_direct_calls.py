@@ -1,5 +1,5 @@
-"""infra/local/direct_calls.py: DynamoDB requests run by moto's handler without an HTTP
-request around them. The short way is taken (no request reaches moto's HTTP stubber) and
+"""infra/local/direct_calls.py: DynamoDB, SNS and SES requests run by moto's handler without an
+HTTP request around them. The short way is taken (no request reaches moto's HTTP stubber) and
 answers what the HTTP way answers, errors included."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _outcome(call: Any, **params: Any) -> tuple[str, dict[str, Any]]:
         return type(exc).__name__, _without_metadata(exc.response)
 
 
-def test_call_dynamodb_directly_builds_no_http_request(
+def test_call_services_directly_builds_no_http_request(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from moto.core.botocore_stubber import BotocoreStubber
@@ -57,7 +57,7 @@ def test_call_dynamodb_directly_builds_no_http_request(
     assert direct_calls.calls.direct - before >= 3
 
 
-def test_call_dynamodb_directly_leaves_other_services_and_listeners_alone(
+def test_call_services_directly_leaves_other_services_and_listeners_alone(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
@@ -73,8 +73,8 @@ def test_call_dynamodb_directly_leaves_other_services_and_listeners_alone(
         return process_request(self, request)
 
     monkeypatch.setattr(BotocoreStubber, "process_request", counting)
-    boto3.client("sns", region_name="eu-west-1").list_topics()
-    assert len(stubbed) == 1  # SNS still goes the HTTP way
+    boto3.client("stepfunctions", region_name="eu-west-1").list_state_machines()
+    assert len(stubbed) == 1  # Step Functions still goes the HTTP way
 
     seen: list[str] = []
     client = deps.store.table.client
@@ -152,7 +152,7 @@ def _conversation(client: Any, table: str, pk: str, item: dict[str, Any]) -> lis
 
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(item=_attributes)
-def test_call_dynamodb_directly_answers_what_the_http_way_answers(
+def test_call_services_directly_answers_what_the_http_way_answers(
     deps: Any, item: dict[str, Any]
 ) -> None:
     client, table = deps.store.table.client, deps.settings.table_name
@@ -173,3 +173,53 @@ def test_call_dynamodb_directly_answers_what_the_http_way_answers(
     pk_direct = direct[1][1]["Item"]["pk"]["S"]
     pk_usual = usual[1][1]["Item"]["pk"]["S"]
     assert same_keys(direct, pk_direct) == same_keys(usual, pk_usual)
+
+
+def _without_ids(outcome: tuple[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    kind, answer = outcome
+    return kind, {name: value for name, value in answer.items() if name != "MessageId"}
+
+
+def _notifications(sns: Any, ses: Any, topic: str) -> list[Any]:
+    """Publishing, reading a topic, sending an email; each also as a refused request."""
+    raw = b"From: pedidos@orquesta.example\r\nTo: a@example.com\r\nSubject: x\r\n\r\nbody"
+    return [
+        _without_ids(_outcome(sns.publish, TopicArn=topic, Message="m", Subject="s")),
+        _without_ids(
+            _outcome(
+                sns.publish,
+                TopicArn=topic,
+                Message="{}",
+                MessageAttributes={"kind": {"DataType": "String", "StringValue": "a b&c=d"}},
+            )
+        ),
+        _outcome(sns.publish, TopicArn=topic + "-missing", Message="m"),
+        _outcome(sns.get_topic_attributes, TopicArn=topic),
+        _without_ids(_outcome(ses.send_raw_email, RawMessage={"Data": raw})),
+        _outcome(ses.send_raw_email, Source="nobody@unverified.example", RawMessage={"Data": raw}),
+    ]
+
+
+def test_call_notifications_directly_answers_what_the_http_way_answers() -> None:
+    import boto3
+
+    sns = boto3.client("sns", region_name="eu-west-1")
+    ses = boto3.client("ses", region_name="eu-west-1")
+    topic = sns.create_topic(Name=f"direct-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    before = direct_calls.calls.direct
+    direct = _notifications(sns, ses, topic)
+    assert direct_calls.calls.direct - before == len(direct)
+    direct_calls.calls.enabled = False
+    try:
+        usual = _notifications(sns, ses, topic)
+    finally:
+        direct_calls.calls.enabled = True
+    assert direct == usual
+    assert [kind for kind, _ in direct] == [
+        "ok",
+        "ok",
+        "NotFoundException",
+        "ok",
+        "ok",
+        "MessageRejected",
+    ]
