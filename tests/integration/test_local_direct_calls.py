@@ -96,6 +96,15 @@ _scalars = st.one_of(
     st.binary(min_size=1, max_size=8).map(lambda blob: {"B": blob}),
     st.booleans().map(lambda flag: {"BOOL": flag}),
     st.just({"NULL": True}),
+    st.sets(st.text(min_size=1, max_size=4), min_size=1, max_size=3).map(
+        lambda texts: {"SS": sorted(texts)}
+    ),
+    st.sets(st.integers(-999, 999), min_size=1, max_size=3).map(
+        lambda numbers: {"NS": [str(n) for n in sorted(numbers)]}
+    ),
+    st.sets(st.binary(min_size=1, max_size=4), min_size=1, max_size=3).map(
+        lambda blobs: {"BS": sorted(blobs)}
+    ),
 )
 _values = st.recursive(
     _scalars,
@@ -223,3 +232,26 @@ def test_call_notifications_directly_answers_what_the_http_way_answers() -> None
         "ok",
         "MessageRejected",
     ]
+
+
+def test_call_services_directly_reads_items_without_walking_the_union_model(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.parsers import BaseJSONParser
+
+    walked: list[str] = []
+    me = threading.get_ident()
+    union_check = BaseJSONParser._has_unknown_tagged_union_member
+
+    def counting(self: Any, shape: Any, value: Any) -> Any:
+        if threading.get_ident() == me and shape.name == "AttributeValue":
+            walked.append(shape.name)
+        return union_check(self, shape, value)
+
+    monkeypatch.setattr(BaseJSONParser, "_has_unknown_tagged_union_member", counting)
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-READ#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    item = {**key, "m": {"M": {"b": {"B": b"\x00"}, "l": {"L": [{"N": "1"}]}}}}
+    client.put_item(TableName=table, Item=item)
+    assert client.get_item(TableName=table, Key=key)["Item"] == item
+    assert walked == []
