@@ -45,13 +45,16 @@ class _InjectedFault(Exception):
         self.error_type = error_type
 
 
-def run_as_its_own_invocation(handler: Callable[..., Any], *args: Any) -> Any:
+def run_as_its_own_invocation(
+    handler: Callable[..., Any], *args: Any, waited_for: bool = False
+) -> Any:
     """Run a handler with none of its caller's context variables, as a function on AWS
     runs in its own process: botocore's client context of the call that invoked it (the
     interpreter's ``Invoke``), which botocore would otherwise deep-copy at every AWS call
     the handler makes, and whatever a previous invocation on the same thread left. It
-    runs in one of the process's invocation slots (``background.InvocationSlots``)."""
-    with slots.held():
+    runs in one of the process's invocation slots (``background.InvocationSlots``), before
+    the queued asynchronous ones when its caller waits for it (``waited_for``)."""
+    with slots.held(urgent=waited_for):
         return contextvars.Context().run(handler, *args)
 
 
@@ -119,7 +122,9 @@ class InProcessLambdas:
         try:
             if fault is not None and not fault[1]:
                 raise _InjectedFault(fault[0])
-            result = run_as_its_own_invocation(handler, event, LambdaContext(short))
+            result = run_as_its_own_invocation(
+                handler, event, LambdaContext(short), waited_for=True
+            )
             if fault is not None:
                 raise _InjectedFault(fault[0])
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does

@@ -110,3 +110,32 @@ def test_in_process_lambdas_run_each_invocation_without_its_callers_context(
         FunctionName="orquesta-local-probe_context", Payload=b"{}"
     )
     assert seen == [(None, "unset")]
+
+
+def test_invocation_slots_let_a_waited_for_step_in_before_queued_deliveries() -> None:
+    bounded = InvocationSlots(1)
+    release = threading.Event()
+    started: list[str] = []
+
+    def invocation(name: str, urgent: bool) -> None:
+        with bounded.held(urgent=urgent):
+            started.append(name)
+            if name == "first":
+                release.wait(timeout=30)
+
+    first = threading.Thread(target=invocation, args=("first", False))
+    first.start()
+    while bounded.running == 0:
+        threading.Event().wait(0.01)
+    later = [
+        threading.Thread(target=invocation, args=(name, urgent))
+        for name, urgent in (("delivery", False), ("step", True))
+    ]
+    for thread in later:
+        thread.start()
+        while len(bounded._waiting) < later.index(thread) + 1:  # queued before the next
+            threading.Event().wait(0.01)
+    release.set()
+    for thread in [first, *later]:
+        thread.join(timeout=30)
+    assert started == ["first", "step", "delivery"]
