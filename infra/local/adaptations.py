@@ -79,24 +79,28 @@ def write_sms_outbox() -> None:
 def emf_to_cloudwatch() -> None:
     """Gap: in Lambda, CloudWatch Logs turns the EMF documents the functions print into
     metric data; the local stack has no Lambda log groups, so the business metrics would be
-    lines on a terminal. Here each document the app's ``EmfMetrics`` emits becomes a
-    ``PutMetricData`` on moto's CloudWatch, so they can be queried as on AWS
-    (``get-metric-statistics --namespace Orquesta``)."""
+    lines on a terminal. Here each document the app's ``EmfMetrics`` emits becomes metric
+    data in moto's CloudWatch, so they can be queried as on AWS (``get-metric-statistics
+    --namespace Orquesta``). It is handed to moto's CloudWatch backend in the form
+    ``PutMetricData`` gives it, without a request: CloudWatch Logs does this on AWS, out
+    of the function, and a request per document (several per order, each encoded as a
+    form and parsed back) cost 4 % of the stack's CPU."""
     if not apply_once("emf"):
         return
+    import os
     from datetime import UTC, datetime
 
-    import boto3
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     from chalicelib.adapters.metrics import EmfMetrics
 
-    clients: list[Any] = []
-
     def put_metric_data(self: Any, document: Any) -> None:
-        if not clients:
-            clients.append(boto3.client("cloudwatch"))
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        backend = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region]
         aws = document["_aws"]
-        at = datetime.fromtimestamp(aws["Timestamp"] / 1000, UTC)
+        # Naive UTC, as moto's request parser gives it.
+        at = datetime.fromtimestamp(aws["Timestamp"] / 1000, UTC).replace(tzinfo=None)
         for directive in aws["CloudWatchMetrics"]:
             names = directive["Dimensions"][0] if directive["Dimensions"] else []
             dimensions = [{"Name": name, "Value": str(document[name])} for name in names]
@@ -113,7 +117,7 @@ def emf_to_cloudwatch() -> None:
                             "Unit": metric.get("Unit", "None"),
                         }
                     )
-            clients[0].put_metric_data(Namespace=directive["Namespace"], MetricData=data)
+            backend.put_metric_data(directive["Namespace"], data)
 
     EmfMetrics.emit = put_metric_data  # type: ignore[method-assign]
 

@@ -36,7 +36,8 @@ def cheap_transaction_rollback() -> None:
     and thirty concurrent orders on a table a test session has filled made workflow steps
     run past their 30 s timeout. AWS has no such cost. Here the copy of the table is
     skipped and only the items the transaction names are saved, and put back if it is
-    cancelled; the lock of ``serialise_dynamodb`` keeps anyone from seeing in between."""
+    cancelled (copied only for an Update, the one write moto makes to its item in place);
+    the lock of ``serialise_dynamodb`` keeps anyone from seeing in between."""
     if not apply_once("transactions"):
         return
     from moto.dynamodb.models import DynamoDBBackend
@@ -59,7 +60,7 @@ def cheap_transaction_rollback() -> None:
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Any:
         saved: list[tuple[Any, Any, Any, Any]] = []
         for entry in transact_items:
-            for op in entry.values():
+            for kind, op in entry.items():
                 table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
                 if table is None:
                     continue
@@ -72,7 +73,11 @@ def cheap_transaction_rollback() -> None:
                 except KeyError:
                     continue  # moto reports the malformed key itself
                 current = table.get_item(hash_key, range_key)
-                saved.append((table, hash_key, range_key, copy.deepcopy(current)))
+                # Only an Update changes moto's item in place; a Put or a Delete replaces
+                # or removes it, leaving the saved item as it was.
+                if kind == "Update":
+                    current = copy.deepcopy(current)
+                saved.append((table, hash_key, range_key, current))
         _transaction.active = True
         try:
             return original(self, transact_items)

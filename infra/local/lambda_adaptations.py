@@ -5,6 +5,7 @@ process instead, for ``Invoke`` and SNS deliveries. Part of ``adaptations``; tes
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from infra.local.background import slots
 from infra.local.patching import apply_once
 
 log = logging.getLogger("orquesta.local")
@@ -43,13 +45,27 @@ class _InjectedFault(Exception):
         self.error_type = error_type
 
 
+def run_as_its_own_invocation(
+    handler: Callable[..., Any], *args: Any, waited_for: bool = False
+) -> Any:
+    """Run a handler with none of its caller's context variables, as a function on AWS
+    runs in its own process: botocore's client context of the call that invoked it (the
+    interpreter's ``Invoke``), which botocore would otherwise deep-copy at every AWS call
+    the handler makes, and whatever a previous invocation on the same thread left. It
+    runs in one of the process's invocation slots (``background.InvocationSlots``), before
+    the queued asynchronous ones when its caller waits for it (``waited_for``)."""
+    with slots.held(urgent=waited_for):
+        return contextvars.Context().run(handler, *args)
+
+
 class InProcessLambdas:
     """Gap: without Docker, moto's Lambda returns the request body instead of running the
     function, and delivers SNS messages only to functions it created. Here ``Invoke`` and
     SNS deliveries run the Chalice app's own handlers in this process, by deployed name
-    (``<app>-<stage>-<name>``). A handler's exception becomes a Lambda function error whose
-    ``errorType`` is the exception's class name, as the Python runtime reports it, so the
-    state machine's Retry and Catch see ``OutOfStock`` and not a success. SNS invokes
+    (``<app>-<stage>-<name>``), each in a context of its own
+    (``run_as_its_own_invocation``). A handler's exception becomes a Lambda function error
+    whose ``errorType`` is the exception's class name, as the Python runtime reports it, so
+    the state machine's Retry and Catch see ``OutOfStock`` and not a success. SNS invokes
     subscribers asynchronously with two retries, as AWS does; so does this."""
 
     def __init__(self, handlers: dict[str, Callable[..., Any]], prefix: str) -> None:
@@ -106,7 +122,9 @@ class InProcessLambdas:
         try:
             if fault is not None and not fault[1]:
                 raise _InjectedFault(fault[0])
-            result = handler(event, LambdaContext(short))
+            result = run_as_its_own_invocation(
+                handler, event, LambdaContext(short), waited_for=True
+            )
             if fault is not None:
                 raise _InjectedFault(fault[0])
         except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda does
@@ -147,7 +165,7 @@ class InProcessLambdas:
         short, handler = self.handler_for(function_name)
         for attempt in range(3):
             try:
-                handler(event, LambdaContext(short))
+                run_as_its_own_invocation(handler, event, LambdaContext(short))
                 return
             except Exception:
                 log.exception("SNS delivery to %s failed (attempt %d)", short, attempt + 1)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from infra.local.lambda_adaptations import LambdaContext
+from infra.local.lambda_adaptations import LambdaContext, run_as_its_own_invocation
 
 log = logging.getLogger("orquesta.local")
 
@@ -110,7 +110,7 @@ class Scheduler:
             "detail": {},
         }
         try:
-            handler(event, LambdaContext(name))
+            run_as_its_own_invocation(handler, event, LambdaContext(name))
         except Exception:
             log.exception("scheduled %s failed", name)
         self.runs[name] += 1

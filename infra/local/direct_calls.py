@@ -1,0 +1,240 @@
+"""Speed-up 7 of ``speedups``: DynamoDB, SNS and SES requests handed to moto's handler in
+this process, without the HTTP request both sides build around it. Like every speed-up it
+names the gap it closes; ``tests/integration/test_local_direct_calls.py`` tests it."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from typing import Any
+
+from botocore.parsers import JSONParser
+
+from infra.local.patching import apply_once
+
+# The services taken the short way: botocore's name, the host botocore sends them to when
+# no endpoint_url is given (moto answers it in this process), and moto's handler class.
+# Each parses its parameters with moto's model-driven parser (JSON or query protocol).
+# Anything else (moto's own server, a real endpoint, other services) goes the usual way.
+_SERVICES: dict[str, tuple[re.Pattern[str], str, str]] = {
+    "dynamodb": (
+        re.compile(r"^https://dynamodb\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/?$"),
+        "moto.dynamodb.responses",
+        "DynamoHandler",
+    ),
+    "sns": (
+        re.compile(r"^https://sns\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/?$"),
+        "moto.sns.responses",
+        "SNSResponse",
+    ),
+    "ses": (
+        re.compile(r"^https://email\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/?$"),
+        "moto.ses.responses",
+        "EmailResponse",
+    ),
+}
+
+
+def _attribute_value(value: Any) -> Any:
+    """One DynamoDB AttributeValue as botocore's JSON parser gives it (blobs decoded, the
+    rest as JSON has it), or None for anything else, which botocore's parser then reads."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return None
+    ((tag, inner),) = value.items()
+    if inner is None:
+        return None
+    if tag in ("S", "N", "BOOL", "NULL"):
+        return {tag: inner}
+    if tag == "B":
+        return {"B": base64.b64decode(inner)}
+    if tag in ("SS", "NS"):
+        return {tag: list(inner)}
+    if tag == "BS":
+        return {"BS": [base64.b64decode(each) for each in inner]}
+    if tag == "M":
+        members = {name: _attribute_value(each) for name, each in inner.items()}
+        return None if None in members.values() else {"M": members}
+    if tag == "L":
+        items = [_attribute_value(each) for each in inner]
+        return None if None in items else {"L": items}
+    return None
+
+
+class _DynamoDBAnswers(JSONParser):
+    """botocore's JSON parser, with DynamoDB's items read without walking the
+    AttributeValue union's model for every value (what botocore's parser spends most of
+    a read's time on); what ``_attribute_value`` does not know is left to botocore."""
+
+    def _handle_structure(self, shape: Any, value: Any) -> Any:
+        if shape.name == "AttributeValue":
+            known = _attribute_value(value)
+            if known is not None:
+                return known
+        return super()._handle_structure(shape, value)  # type: ignore[misc]
+
+    def _handle_map(self, shape: Any, value: Any) -> Any:
+        if shape.value.name == "AttributeValue" and isinstance(value, dict):
+            items = {name: _attribute_value(each) for name, each in value.items()}
+            if None not in items.values():
+                return items
+        return super()._handle_map(shape, value)  # type: ignore[misc]
+
+
+class DirectCalls:
+    """Whether requests take the short way (tests compare both ways), and how many did."""
+
+    def __init__(self) -> None:
+        self.enabled = True
+        self.direct = 0
+
+
+calls = DirectCalls()
+
+
+def _account_of(request_signer: Any, headers: Any) -> tuple[str, str]:
+    """The account and access key moto's ``setup_class`` would find for this request."""
+    import os
+
+    from moto.iam.models import get_account_id_from
+
+    credentials = request_signer._credentials
+    access_key = credentials.get_frozen_credentials().access_key if credentials else "AKIAEXAMPLE"
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"], access_key
+    if "x-moto-account-id" in headers:
+        return str(headers["x-moto-account-id"]), access_key
+    return get_account_id_from(access_key), access_key
+
+
+def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], signer: Any) -> Any:
+    """moto's handler for this request, with what ``setup_class`` would have set on it
+    from the HTTP request, and its parameters as moto's parser gives them."""
+    import importlib
+
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.utils import get_service_model
+    from moto.utilities.utils import get_partition
+    from werkzeug.datastructures import MultiDict
+
+    _, module, name = _SERVICES[service]
+    handler = getattr(importlib.import_module(module), name)()
+    headers = params["headers"]
+    body = params["body"]
+    region = match.group("region")
+    handler.current_account, handler.access_key = _account_of(signer, headers)
+    handler.is_werkzeug_request = False
+    handler.region = region
+    handler.partition = get_partition(region)
+    handler.headers = headers
+    handler.uri_match = {}
+    handler.method = "POST"
+    handler.uri = params["url"]
+    handler.path = "/"
+    handler.response_headers = {"server": "amazon.com"}
+    if isinstance(body, dict):  # query protocol: the form's fields, not yet encoded
+        values = MultiDict({key: str(value) for key, value in body.items()})
+        handler.querystring = {key: [value] for key, value in values.items()}
+        text = ""
+    else:
+        values = MultiDict()
+        handler.querystring = {}
+        text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
+    handler.data = handler.querystring
+    handler.raw_body = handler.body = text
+    protocol = "query" if isinstance(body, dict) else "json"
+    # moto's own model of the operation (it adds what its parsers read to botocore's).
+    model = get_service_model(handler.boto3_service_name).operation_model(params["model"].name)
+    parser = PROTOCOL_PARSERS[protocol](model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
+    handler.params = parser.parse(
+        {
+            "method": "POST",
+            "values": values,
+            "headers": headers,
+            "body": text,
+            "url_path": "/",
+            "url_params": {},
+        }
+    )
+    return handler
+
+
+def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
+    """Run the request through moto's handler of its service and parse its answer as
+    botocore does; None when this request is not one to take the short way."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.endpoint import convert_to_response_dict
+    from botocore.parsers import create_parser
+    from moto import settings
+    from moto.core.botocore_stubber import MockRawResponse
+    from moto.core.models import botocore_stubber
+    from moto.iam.models import mark_account_as_visited
+    from werkzeug.exceptions import HTTPException
+
+    if not botocore_stubber.enabled or not math.isinf(settings.INITIAL_NO_AUTH_ACTION_COUNT):
+        return None  # moto not running, or checking IAM: the usual way does both
+    service = model.service_model.service_name
+    url = str(params.get("url", ""))
+    match = _SERVICES[service][0].match(url)
+    if match is None or params.get("method") != "POST":
+        return None
+    handler = _handler_for(service, match, params | {"model": model}, request_signer)
+    account, access_key, region = handler.current_account, handler.access_key, handler.region
+    mark_account_as_visited(
+        account_id=account, access_key=access_key, service=handler.service_name, region=region
+    )
+    try:
+        status, response_headers, response_body = handler.call_action()
+    except HTTPException as exc:
+        status, response_headers, response_body = exc.code, exc.get_headers(), exc.get_body()
+    http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
+    response = convert_to_response_dict(http, model)
+    answer_parser = (
+        _DynamoDBAnswers()
+        if handler.service_name == "dynamodb"
+        else create_parser(model.metadata["protocol"])
+    )
+    parsed = answer_parser.parse(response, model.output_shape)
+    if http.status_code >= 300:
+        code = parsed.get("Error", {}).get("Code")
+        error_shape = model.service_model.shape_for_error_code(code) if code else None
+        if error_shape is not None:
+            parsed.update(answer_parser.parse(response, error_shape))
+    if "ResponseMetadata" in parsed:
+        parsed["ResponseMetadata"]["RetryAttempts"] = 0
+    calls.direct += 1
+    return http, parsed
+
+
+def _before_call(model: Any, params: dict[str, Any], request_signer: Any, **_: Any) -> Any:
+    if not calls.enabled or model.service_model.service_name not in _SERVICES:
+        return None
+    return _answer(model, params, request_signer)
+
+
+def call_services_directly() -> None:
+    """Gap: every DynamoDB request the app makes (about 130 per order), and every SNS
+    publish and SES email, crosses an HTTP boundary that moto builds out of nothing in
+    this process: botocore signs it, sets its user agent, retry context and headers (and
+    encodes a query-protocol form character by character), then moto's stubber matches
+    its URL against every service's patterns, builds a werkzeug request from it and reads
+    it back, and botocore checks the answer's CRC. On AWS that boundary is a network, and
+    its cost is spent on other machines; here it was the largest share of the stack's CPU
+    (botocore's request path, moto's core and werkzeug: over 40 %; 95 % of an SNS
+    publish's time). Here such a request, once botocore has validated and serialised it,
+    is parsed by moto's own parser and run by moto's own handler (the same methods, under
+    the same table locks; a form's fields handed over as botocore made them), and the
+    answer is parsed by botocore's own parser, as it would be off the wire. Errors come
+    back as the same ``ClientError``s with the same modeled fields. What is skipped:
+    signing (moto checks no signature unless IAM checks are on, and then requests go the
+    usual way) and the retry loop (these moto services answer none of the throttling or
+    server errors the client retries). It applies to clients made after it (botocore
+    copies its handlers into each session when the session is made); the local stack
+    applies it before it makes any."""
+    if not apply_once("direct-dynamodb"):
+        return
+    from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
+
+    # Last, and on the least specific name: every other listener of ``before-call`` (a
+    # test's, an SDK's) still sees the request first, as it would on AWS.
+    BUILTIN_HANDLERS.append(("before-call", _before_call, REGISTER_LAST))
