@@ -101,7 +101,9 @@ def test_executions_count_and_list_an_order_you_place(client: Any) -> None:
     assert mine[0]["status"] == "RUNNING"
     assert mine[0]["started_at"] and mine[0]["stopped_at"] is None
     assert all(row["status"] == "RUNNING" for row in body["executions"])
-    assert len(body["executions"]) == min(body["counts"]["RUNNING"], 1000)
+    # The count and the list are two reads while other tests' executions start and end,
+    # so they may differ by a few; a list cut at a page would differ by far more.
+    assert abs(len(body["executions"]) - min(body["counts"]["RUNNING"], 1000)) <= 5
 
 
 def test_executions_list_is_newest_first_and_limited(client: Any) -> None:
