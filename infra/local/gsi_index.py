@@ -1,5 +1,5 @@
 """Speed-up 2 of ``speedups``: an index for GSI queries. Like every speed-up it names the gap
-it closes and ``tests/integration/test_local_speedups.py`` tests it."""
+it closes and ``tests/integration/test_local_gsi_index.py`` tests it."""
 
 from __future__ import annotations
 

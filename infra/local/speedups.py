@@ -1,7 +1,8 @@
 """Where moto (5.2.5) is slow in ways AWS is not, and what the local stack does about it.
 
 Like ``adaptations``, each function names the gap it closes, and
-``tests/integration/test_local_speedups.py`` has a test for each that fails without it.
+``tests/integration/test_local_speedups.py`` has a test for each that fails without it (those
+with their own modules, in ``test_local_<module>.py``).
 Nothing here changes an answer: each one falls back to moto's own code for whatever it does
 not cover. ``apply_all`` is called from ``adaptations.apply_all``. The two DynamoDB
 speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so has the

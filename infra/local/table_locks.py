@@ -1,5 +1,5 @@
 """Speed-up 1 of ``speedups``: per-table DynamoDB locks, held for the action only. Like every
-speed-up it names the gap it closes and ``tests/integration/test_local_speedups.py`` tests it."""
+speed-up it names the gap it closes and ``tests/integration/test_local_table_locks.py`` tests it."""
 
 from __future__ import annotations
 
