@@ -69,9 +69,22 @@ def wait_for(driver: Any, condition: Callable[[Any], T | None]) -> T:
 
 def gone(element: Any) -> Callable[[Any], bool]:
     """True once ``element``'s page was replaced (the page reloaded)."""
-    from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 
-    return lambda driver: bool(staleness_of(element)(driver))
+    def replaced(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Asked while the new page replaces the old one, Chrome answers that the node
+            # is in no document any more rather than that it is stale: the same outcome.
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    return replaced
 
 
 def shown_status(driver: Any) -> str:
