@@ -101,16 +101,6 @@ TEXT: dict[Language, dict[str, str]] = {
 }
 
 
-def wording_for(order: Order) -> Wording:
-    """The order's language, and the time zone its goods go to."""
-    address = order.shipping_address
-    return Wording.for_customer(
-        order.contact.locale,
-        address.postal_code if address else None,
-        address.country if address else "ES",
-    )
-
-
 def _fulfillment(
     fulfillment: Any, w: Wording, names: Mapping[str, str], now: datetime
 ) -> dict[str, Any]:
@@ -145,7 +135,7 @@ def tracking_page(
     pickup_stores: Mapping[str, str],
 ) -> dict[str, Any]:
     """What ``tracking.html.j2`` shows, every string ready to print."""
-    w = wording_for(order)
+    w = Wording.for_order(order)
     language = w.language
     return {
         "locale": w.locale,

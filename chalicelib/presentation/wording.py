@@ -11,11 +11,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
 from chalicelib.domain.money import Money
+
+if TYPE_CHECKING:
+    from chalicelib.domain.orders import Order
 
 
 class Language(StrEnum):
@@ -325,6 +329,17 @@ class Wording:
     ) -> Wording:
         """The wording for an order's locale and the postal code its goods go to."""
         return cls(language_of(locale), zone_of(postal_code, country))
+
+    @classmethod
+    def for_order(cls, order: Order) -> Wording:
+        """The order's language, and the time zone its goods go to (the store's for an
+        order without an address: Madrid's, as every store is in peninsular Spain)."""
+        address = order.shipping_address
+        return cls.for_customer(
+            order.contact.locale,
+            address.postal_code if address else None,
+            address.country if address else "ES",
+        )
 
     @property
     def locale(self) -> str:

@@ -15,8 +15,9 @@ from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unp
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.presentation.wording import Wording
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket, order_wording, words_for
+from chalicelib.services.tickets import open_ticket, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -161,7 +162,7 @@ def _apply(
                 order,
                 carrier=carrier.title(),
                 tracking_number=event.tracking_number,
-                at=order_wording(order).when(occurred_at),
+                at=Wording.for_order(order).when(occurred_at),
             )
             open_ticket(
                 order.customer_id,

@@ -33,17 +33,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
-def wording_for(order: Order) -> Wording:
-    """The customer's language and the time zone the goods go to (the store's for an
-    order without an address: Madrid's, as every store is in peninsular Spain)."""
-    address = order.shipping_address
-    return Wording.for_customer(
-        order.contact.locale,
-        address.postal_code if address else None,
-        address.country if address else "ES",
-    )
-
-
 def _money(wording: Wording, value: Any) -> str:
     """A ``Money`` or its JSON in the customer's notation; empty for nothing."""
     if not value:
@@ -64,7 +53,7 @@ def email_context(
     email: EmailKind, event: dict[str, Any], order: Order, deps: Deps
 ) -> dict[str, Any]:
     """What the templates of ``email`` read."""
-    w = wording_for(order)
+    w = Wording.for_order(order)
     fulfillment = (
         order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
     )

@@ -9,8 +9,9 @@ from chalicelib.domain.events import SlaBreached
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
+from chalicelib.presentation.wording import Wording
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket, order_wording, words_for
+from chalicelib.services.tickets import open_ticket, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -66,7 +67,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             written.order,
             carrier=breached["carrier"],
             tracking_number=breached["tracking_number"],
-            promised_by=order_wording(written.order).when(promised_by),
+            promised_by=Wording.for_order(written.order).when(promised_by),
         )
         open_ticket(
             str(breached["customer_id"]),

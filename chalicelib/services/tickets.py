@@ -82,22 +82,12 @@ def open_ticket(
     return ticket
 
 
-def order_wording(order: Order) -> Wording:
-    """The order's language, and the time zone its goods go to."""
-    address = order.shipping_address
-    return Wording.for_customer(
-        order.contact.locale,
-        address.postal_code if address else None,
-        address.country if address else "ES",
-    )
-
-
 def words_for(cause: str, order: Order, **facts: Any) -> tuple[str, str]:
     """The subject and description of a ticket we open about ``order`` (``cause``: a
     ``survey_complaint``, a ``late_delivery``, a ``carrier_exception``), in the order's
     language: the customer reads them in the ticket emails. ``facts`` are what the
     templates (``tickets/opened_by_us.<locale>.txt.j2``) print."""
-    template = f"tickets/opened_by_us.{order_wording(order).locale}.txt.j2"
+    template = f"tickets/opened_by_us.{Wording.for_order(order).locale}.txt.j2"
     context = {"cause": cause, "order_id": order.order_id} | facts
     return (
         render(template, part="subject", **context).strip(),
@@ -161,7 +151,7 @@ def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:
     of that order speaks), else the profile's; Spanish by default."""
     if ticket.order_id is not None:
         try:
-            return order_wording(deps.store.get_order(ticket.order_id)).locale
+            return Wording.for_order(deps.store.get_order(ticket.order_id)).locale
         except NotFound:
             pass
     locale = profile.get("locale")
