@@ -17,14 +17,7 @@ from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import ordering, quoting, settlement
 from tests.fakes import Clock
 from tests.service import flows
-
-CANARIES = {
-    "name": "Ana",
-    "line1": "Calle Triana 1",
-    "city": "Las Palmas",
-    "postal_code": "35001",
-    "country": "ES",
-}
+from tests.support.pricing_bodies import CANARIES
 
 
 def _quote(deps: Deps, client_id: str = "demo-shop", **overrides: Any) -> Any:

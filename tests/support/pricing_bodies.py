@@ -12,6 +12,15 @@ from tests.support.catalogue import fresh_sku
 
 D = Decimal
 
+# A delivery address in the Canary Islands (IGIC on top, the Canaries' shipping fee).
+CANARIES = {
+    "name": "Ana",
+    "line1": "Calle Triana 1",
+    "city": "Las Palmas",
+    "postal_code": "35001",
+    "country": "ES",
+}
+
 
 def _address(postal_code: str, country: str = "ES") -> dict[str, str]:
     return {

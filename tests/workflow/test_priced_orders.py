@@ -21,14 +21,8 @@ from tests.support.flow import (
     wait_until_settled,
 )
 from tests.support.orders import wait_for_status
+from tests.support.pricing_bodies import CANARIES
 
-CANARIES = {
-    "name": "Ana",
-    "line1": "Calle Triana 1",
-    "city": "Las Palmas",
-    "postal_code": "35001",
-    "country": "ES",
-}
 # 2 x 19.95 without IVA (16.49) = 32.98, its IGIC 2.31: 35.29 for the goods; the 9.95 fee
 # and its IGIC 0.70: 10.65; the total 45.94.
 GOODS, FEE, TOTAL = "35.29", "10.65", "45.94"

@@ -17,14 +17,7 @@ from tests.support.flow import (
     wait_until_settled,
 )
 from tests.support.orders import wait_for_status
-
-CANARIES = {
-    "name": "Ana",
-    "line1": "Calle Triana 1",
-    "city": "Las Palmas",
-    "postal_code": "35001",
-    "country": "ES",
-}
+from tests.support.pricing_bodies import CANARIES
 
 
 def test_a_quoted_canaries_order_captures_the_quote_and_keeps_its_promise(
