@@ -6,14 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bench.order_figures import percentile
+
 REQUESTS = 200
 SKUS = ("TSHIRT-BLK-M", "JEANS-34", "SNEAKER-42", "BAG-TOTE")
 POSTAL_CODES = ("28013", "08012", "46004", "35001", "07001")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def _timed(calls: list[Any]) -> dict[str, float]:
@@ -24,8 +21,8 @@ def _timed(calls: list[Any]) -> dict[str, float]:
         seconds.append(time.perf_counter() - started)
         response.raise_for_status()
     return {
-        "p50_ms": round(_percentile(seconds, 0.50) * 1000, 1),
-        "p99_ms": round(_percentile(seconds, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(seconds, 50) * 1000, 1),
+        "p99_ms": round(percentile(seconds, 99) * 1000, 1),
     }
 
 

@@ -17,17 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from bench import meters
+from bench.order_figures import percentile
 from chalicelib.domain.customers import analytics_state, contribution_of
 
 BIG_CUSTOMER_ORDERS = 500
 INTERACTIONS = 50
 OTHER_CUSTOMERS = 10_000
 VIEWS = 200
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _big_customer(url: str, session: Any, deps: Any) -> str:
@@ -137,8 +133,8 @@ def _views(url: str, session: Any, customer_id: str) -> dict[str, Any]:
         return round(total / VIEWS, 2)
 
     return {
-        "p50_ms": round(_percentile(seconds, 0.50) * 1000, 1),
-        "p99_ms": round(_percentile(seconds, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(seconds, 50) * 1000, 1),
+        "p99_ms": round(percentile(seconds, 99) * 1000, 1),
         "requests": per_view("ddb.read.requests."),
         "items": per_view("ddb.read.items."),
         "read_units": per_view("ddb.read.units."),
