@@ -7,12 +7,13 @@ moto gave."""
 from __future__ import annotations
 
 import base64
-import threading
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
+
+from tests.support.gsi_tables import items_walked
 
 RICH_ITEM: dict[str, Any] = {
     "s": {"S": "ñandú — 3 €"},
@@ -41,8 +42,6 @@ def _sorted_sets(item: dict[str, Any]) -> dict[str, Any]:
 def test_query_one_partition_looks_at_the_partition_asked_for_only(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.dynamodb.models.table import Table
-
     client, table = deps.store.table.client, deps.settings.table_name
     small, large = f"T-SMALL#{uuid.uuid4().hex}", f"T-LARGE#{uuid.uuid4().hex}"
     for index in range(3):
@@ -51,19 +50,7 @@ def test_query_one_partition_looks_at_the_partition_asked_for_only(
         )
     for index in range(60):
         client.put_item(TableName=table, Item={"pk": {"S": large}, "sk": {"S": f"B#{index:02d}"}})
-    seen: list[int] = []
-    all_items = Table.all_items
-
-    me = threading.get_ident()
-
-    def counting(self: Any) -> Any:
-        items = all_items(self)
-        # Only this test's queries: the stack's schedules query in their own threads.
-        if threading.get_ident() == me:
-            seen.append(len(items))
-        return items
-
-    monkeypatch.setattr(Table, "all_items", counting)
+    seen = items_walked(monkeypatch)
 
     page = client.query(
         TableName=table,

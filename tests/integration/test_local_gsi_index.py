@@ -5,14 +5,13 @@ batches; forwards, backwards and paged)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.gsi_tables import GSI, _gsi_table
+from tests.support.gsi_tables import GSI, _gsi_table, items_walked
 
 
 def _query_gsi(client: Any, table: str, g: str, **extra: Any) -> list[dict[str, Any]]:
@@ -35,8 +34,6 @@ def _query_gsi(client: Any, table: str, g: str, **extra: Any) -> list[dict[str, 
 def test_index_gsi_queries_look_at_the_partition_asked_for_only(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.dynamodb.models.table import Table
-
     client = deps.store.table.client
     table = _gsi_table(client)
     for index in range(3):
@@ -60,18 +57,7 @@ def test_index_gsi_queries_look_at_the_partition_asked_for_only(
             for i in range(25)
         ]
         client.batch_write_item(RequestItems={table: requests})
-    seen: list[int] = []
-    all_items = Table.all_items
-    me = threading.get_ident()
-
-    def counting(self: Any) -> Any:
-        items = all_items(self)
-        # Only this test's queries: the stack's schedules query in their own threads.
-        if threading.get_ident() == me:
-            seen.append(len(items))
-        return items
-
-    monkeypatch.setattr(Table, "all_items", counting)
+    seen = items_walked(monkeypatch)
 
     hot = _query_gsi(client, table, "HOT", Limit=2)
     assert [item["pk"]["S"] for item in hot] == ["P#0", "P#1", "P#2"]
