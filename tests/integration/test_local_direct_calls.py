@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from infra.local import direct_calls
+from tests.support.moto_probes import requests_through_stubber
 
 
 def _without_metadata(answer: dict[str, Any]) -> dict[str, Any]:
@@ -32,18 +33,7 @@ def _outcome(call: Any, **params: Any) -> tuple[str, dict[str, Any]]:
 def test_call_services_directly_builds_no_http_request(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    stubbed: list[str] = []
-    me = threading.get_ident()
-    process_request = BotocoreStubber.process_request
-
-    def counting(self: Any, request: Any) -> Any:
-        if threading.get_ident() == me:  # not the stack's own threads
-            stubbed.append(request.url)
-        return process_request(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", counting)
+    stubbed = requests_through_stubber(monkeypatch)
     client, table = deps.store.table.client, deps.settings.table_name
     key = {"pk": {"S": f"T-DIRECT#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
     before = direct_calls.calls.direct
@@ -61,18 +51,8 @@ def test_call_services_directly_leaves_other_services_and_listeners_alone(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import boto3
-    from moto.core.botocore_stubber import BotocoreStubber
 
-    stubbed: list[str] = []
-    me = threading.get_ident()
-    process_request = BotocoreStubber.process_request
-
-    def counting(self: Any, request: Any) -> Any:
-        if threading.get_ident() == me:
-            stubbed.append(request.url)
-        return process_request(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", counting)
+    stubbed = requests_through_stubber(monkeypatch)
     boto3.client("stepfunctions", region_name="eu-west-1").list_state_machines()
     assert len(stubbed) == 1  # Step Functions still goes the HTTP way
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.gsi_tables import items_walked
+from tests.support.moto_probes import items_walked
 
 RICH_ITEM: dict[str, Any] = {
     "s": {"S": "ñandú — 3 €"},

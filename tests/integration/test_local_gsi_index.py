@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support.gsi_tables import GSI, _gsi_table, items_walked
+from tests.support.gsi_tables import GSI, _gsi_table
+from tests.support.moto_probes import items_walked
 
 
 def _query_gsi(client: Any, table: str, g: str, **extra: Any) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ CloudWatch without a request each."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,31 +12,20 @@ import pytest
 
 from chalicelib.adapters.metrics import EmfMetrics
 from infra.local.stack import REGION
+from tests.support.moto_probes import requests_through_stubber
 
 
 def test_emf_to_cloudwatch_stores_a_metric_without_a_request(
     stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.core.botocore_stubber import BotocoreStubber
-
     from chalicelib.domain.observability import MetricPoint
 
-    requests: list[str] = []
-    me = threading.get_ident()
-    process_request = BotocoreStubber.process_request
-
-    def counting(self: Any, request: Any) -> Any:
-        if threading.get_ident() == me:
-            requests.append(request.url)
-        return process_request(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", counting)
+    requests = requests_through_stubber(monkeypatch)
     reason = f"test-{uuid.uuid4().hex[:8]}"
     point = MetricPoint(name="OrderRejected", value=2, dimensions={"reason": reason})
     EmfMetrics("Orquesta", "orquesta").record([point])
     assert requests == []
 
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
     now = datetime.now(UTC)
     answer = boto3.client("cloudwatch", region_name=REGION).get_metric_statistics(
         Namespace="Orquesta",
