@@ -110,6 +110,16 @@ def merge_chain(customer_id: str, deps: Deps) -> tuple[list[str], dict[str, Any]
         chain.append(str(target))
 
 
+def known_chain(customer_id: str | None, deps: Deps) -> tuple[list[str], dict[str, Any]] | None:
+    """``merge_chain`` for an id that may be unknown or absent: None then."""
+    if customer_id is None:
+        return None
+    try:
+        return merge_chain(customer_id, deps)
+    except NotFound:
+        return None
+
+
 _TOKEN_PURPOSE = "customer"
 _TOKEN_VERSION = "c1"
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import NotFound
 from chalicelib.rendering import render
-from chalicelib.services.customers import merge_chain
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -55,14 +53,11 @@ class EmailRecord:
     interaction: dict[str, Any]
 
 
-def email_record(event: dict[str, Any], customer_id: str | None, deps: Deps) -> EmailRecord | None:
-    """Where the email about ``event`` is recorded, or None when there is no known customer
-    or the event carries no time (its key must be the same at every delivery)."""
-    if customer_id is None or not event.get("at") or not event.get("event_id"):
-        return None
-    try:
-        chain, _profile = merge_chain(customer_id, deps)
-    except NotFound:
+def email_record(event: dict[str, Any], chain: list[str] | None) -> EmailRecord | None:
+    """Where the email about ``event`` is recorded, given its customer's ``merge_chain``,
+    or None when there is no known customer or the event carries no time (its key must be
+    the same at every delivery)."""
+    if not chain or not event.get("at") or not event.get("event_id"):
         return None
     order_id = event.get("order_id")
     label = str(event.get("status") or event.get("type", ""))

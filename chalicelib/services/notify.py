@@ -18,12 +18,11 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
-from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import known_chain
 from chalicelib.services.emails import Email, compose, email_record, send_once
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.survey_links import survey_url
@@ -113,24 +112,21 @@ def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: De
     return compose("order_subject", "order", str(context["locale"]), context)
 
 
-def preference_for(order: Order, deps: Deps) -> NotificationPreference:
-    """The order's customer's choice (following merges); essential when unknown."""
-    if order.customer_id is None:
-        return DEFAULT_PREFERENCE
-    try:
-        _, profile = canonical_customer(order.customer_id, deps)
-    except NotFound:
-        return DEFAULT_PREFERENCE
-    return preference_of(profile)
-
-
-def _email_and_order(event: dict[str, Any], deps: Deps) -> tuple[EmailKind | None, Order | None]:
-    """The email an event sends its order's customer, if any, and the order read to know
-    it (read only for an event that could mail under ``all``)."""
+def _email_and_order(
+    event: dict[str, Any], deps: Deps
+) -> tuple[EmailKind | None, Order | None, list[str] | None]:
+    """The email an event sends its order's customer, if any, the order read to know it
+    (read only for an event that could mail under ``all``), and the customer's
+    ``merge_chain`` (read once: it gives the customer's choice, essential when unknown,
+    and where the email is recorded)."""
     if email_for(event, NotificationPreference.ALL) is None:
-        return None, None
+        return None, None, None
     order = deps.store.get_order(str(event["order_id"]))
-    return email_for(event, preference_for(order, deps)), order
+    known = known_chain(order.customer_id, deps)
+    if known is None:
+        return email_for(event, DEFAULT_PREFERENCE), order, None
+    chain, profile = known
+    return email_for(event, preference_of(profile)), order, chain
 
 
 def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
@@ -141,7 +137,7 @@ def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
 def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer about an event, once however often it is delivered. Returns the
     message id, or None when nothing was sent."""
-    email, order = _email_and_order(event, deps)
+    email, order, chain = _email_and_order(event, deps)
     if email is None or order is None:
         return None
     if not order.contact.email or told_elsewhere(email, event, order):
@@ -151,5 +147,5 @@ def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
         order.contact.email,
         lambda: render_email(email, event, order, deps),
         deps,
-        email_record(event, order.customer_id, deps),
+        email_record(event, chain),
     )

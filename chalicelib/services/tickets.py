@@ -14,7 +14,7 @@ from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, merge_chain
 from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
 
@@ -164,7 +164,8 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     ticket = get_ticket(str(event["ticket_id"]), deps)
     if _told_already(str(event["type"]), ticket):
         return None
-    owner, profile = canonical_customer(ticket.customer_id, deps)
+    chain, profile = merge_chain(ticket.customer_id, deps)
+    owner = chain[-1]
     emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]
     if not emails:
         return None
@@ -182,5 +183,5 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
         emails[0],
         lambda: compose("ticket_subject", "ticket", str(locale), context),
         deps,
-        email_record(event, ticket.customer_id, deps),
+        email_record(event, chain),
     )
