@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamodb import keys
 from chalicelib.domain.orders import Order
 
 # Fields fixed at placement; the rest (but ``order_id``, the partition's) is the state.
@@ -53,6 +54,11 @@ DETAIL_FIELDS = frozenset(
 )
 VERSION = "version"
 PLACED_STATE = "placed_state"
+# The payment's mark that the order is listed among those owing money. Stored only for an
+# order listed as an item before the index (``orders._list_if_owed``); the index's keys on
+# the state say it otherwise.
+LISTED_AS_OWED = "listed_as_owed"
+_OWED_LISTING = (keys.OWED_SHARD, keys.OWED_SINCE)
 # Never left out, even at its default: what someone reading the table looks for first.
 _ALWAYS = ("status",)
 
@@ -79,14 +85,21 @@ def values_of(order: Order) -> tuple[dict[str, Any], dict[str, Any]]:
     dumped |= full
     details = {name: value for name, value in dumped.items() if name in DETAIL_FIELDS}
     state = {name: value for name, value in dumped.items() if name not in DETAIL_FIELDS}
+    if "payment" in state:
+        state["payment"].pop(LISTED_AS_OWED, None)
     return details, state
 
 
 def order_of(order_id: str, stored: StoredOrder) -> Order:
     """The order its items hold."""
-    return Order.model_validate(
-        stored.details | stored.state | {"order_id": order_id, VERSION: stored.version}
+    order = Order.model_validate(
+        stored.details
+        | without(stored.state, _OWED_LISTING)
+        | {"order_id": order_id, VERSION: stored.version}
     )
+    if keys.OWED_SHARD in stored.state:
+        order.payment.listed_as_owed = True
+    return order
 
 
 def without(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
