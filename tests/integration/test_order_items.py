@@ -121,13 +121,19 @@ def test_a_new_order_is_one_readable_item_and_its_first_change_adds_the_state(
     assert details["placed_state"] == placed["placed_state"]  # as placed, kept
     assert items["ORDER#STATE"]["status"] == {"S": "DELIVERED"}
     assert state["version"] == 2
-    assert [entry["status"] for entry in state["history"]] == [
+    # Each history entry one readable line: status, time, detail.
+    assert [entry.split(" ", 1)[0] for entry in state["history"]] == [
         "ACCEPTED",
         "PAID",
         "RESERVED",
         "SHIPPED",
         "DELIVERED",
     ]
+    shipped = current.history[3]
+    assert (
+        state["history"][3]
+        == f"SHIPPED {shipped.at.isoformat().replace('+00:00', 'Z')} {shipped.detail}"
+    )
     assert state["fulfillments"][0]["shipment"]["carrier"] == "rapido"
     # Each field in one of the two, and what equals its default in neither.
     assert not (set(details) & set(state)) - {"pk", "sk"}
@@ -174,7 +180,14 @@ def test_a_status_change_alone_is_one_conditional_update_of_what_changed(deps: A
     # The next updates what changed, under the version it was read at; the history entry
     # is appended, not the history rewritten.
     assert second["Key"] == state_key
-    assert set(second["ExpressionAttributeNames"].values()) == {"status", "history", "version"}
+    # (With the sourcing reason, unset: stored as null, as a RESERVED entry's detail is
+    # otherwise read as it.)
+    assert set(second["ExpressionAttributeNames"].values()) == {
+        "status",
+        "history",
+        "version",
+        "sourcing_reason",
+    }
     assert "list_append" in second["UpdateExpression"]
     assert from_item(second["ExpressionAttributeValues"])[":expected"] == 2
     stored = deps.store.get_order(order.order_id)

@@ -32,7 +32,6 @@ from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
-from chalicelib.domain.payments import OperationStatus
 from chalicelib.ports import StockChange
 
 _KEY_NAMES = ("pk", "sk")
@@ -114,10 +113,9 @@ class OrderRepository:
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
             raise ConcurrentModification(f"order {order.order_id} is not stored")
-        owed = bool(order.payment.owed())
-        order.payment.listed_as_owed = owed
+        order.payment.listed_as_owed = bool(order.payment.owed())
         details, state = values_of(order)
-        unlist_older = _list_if_owed(order.order_id, owed, before.state, state)
+        unlist_older = _list_if_owed(order, before.state, state)
         writes, decided_on = self._order_writes(order, before, details, state)
         if unlist_older:
             writes.append(self._table.delete(keys.owed(order.order_id)))
@@ -244,7 +242,7 @@ class OrderRepository:
         return writes, state_key
 
 
-def _list_if_owed(order_id: str, owed: bool, stored: dict[str, Any], state: dict[str, Any]) -> bool:
+def _list_if_owed(order: Order, stored: dict[str, Any], state: dict[str, Any]) -> bool:
     """List the order among those owing money while it owes any: ``owed_shard`` and
     ``owed_since`` on its state (the sparse index's keys; ``owed_since`` kept from the
     stored state while the order stays owing, so the index entry is written once). The
@@ -252,12 +250,12 @@ def _list_if_owed(order_id: str, owed: bool, stored: dict[str, Any], state: dict
     money moves. Answers whether the order's listing item stored before the index is to
     be deleted now (an order read with ``listed_as_owed`` in its payment keeps that mark
     until it owes nothing)."""
+    owed = order.payment.owed()
     if owed:
-        state[keys.OWED_SHARD] = keys.owed_shard(order_id)
+        state[keys.OWED_SHARD] = keys.owed_shard(order.order_id)
         state[keys.OWED_SINCE] = stored.get(keys.OWED_SINCE) or min(
-            operation["recorded_at"]
-            for operation in state["payment"]["operations"]
-            if operation.get("status", OperationStatus.OWED.value) == OperationStatus.OWED.value
+            operation.model_dump(mode="json", include={"recorded_at"})["recorded_at"]
+            for operation in owed
         )
     listed_before_the_index = bool(stored.get("payment", {}).get(LISTED_AS_OWED))
     if listed_before_the_index and owed:
