@@ -20,7 +20,7 @@ Values are plain DynamoDB attributes, as the models dump in JSON mode (money and
 strings, counts as numbers), so the console shows them. What equals its model default
 is left out (a null, an empty list, ``EUR``) and read back as that default: a placed
 one-line web order is one item under 1 KB (two lines, 1.1 KB). The state is stored in
-the shorter form of ``order_state_form`` (history entries and settled operations as one
+the shorter form of ``order_forms`` (history entries and settled operations as one
 line each, ids without the order's id): it stays under 1 KB until the order is
 delivered (1.1-1.2 KB after, with the bench's short task tokens). So the defaults of the order's
 models are part of the stored format: change one only together with the orders stored
@@ -32,7 +32,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.order_state_form import compact, expand
+from chalicelib.adapters.dynamodb.order_forms import (
+    compact,
+    compact_details,
+    expand,
+    expand_details,
+)
 from chalicelib.domain.orders import Order
 
 # Fields fixed at placement; the rest (but ``order_id``, the partition's) is the state.
@@ -90,13 +95,13 @@ def values_of(order: Order) -> tuple[dict[str, Any], dict[str, Any]]:
     state = {name: value for name, value in dumped.items() if name not in DETAIL_FIELDS}
     if "payment" in state:
         state["payment"].pop(LISTED_AS_OWED, None)
-    return details, compact(order.order_id, state)
+    return compact_details(order.order_id, details), compact(order.order_id, state)
 
 
 def order_of(order_id: str, stored: StoredOrder) -> Order:
     """The order its items hold."""
     order = Order.model_validate(
-        stored.details
+        expand_details(order_id, stored.details)
         | expand(order_id, without(stored.state, _OWED_LISTING))
         | {"order_id": order_id, VERSION: stored.version}
     )

@@ -1,4 +1,4 @@
-"""The order's state as stored: shorter than its model's JSON, read back exactly.
+"""The order's items as stored: shorter than its model's JSON, read back exactly.
 
 Every write of the state item bills ``ceil(size / 1 KB)`` units (twice in a
 transaction), and after the order ships its JSON passes 1 KB: the payment's operations
@@ -15,6 +15,13 @@ reason. ``compact`` (when written) stores, still as plain attributes the console
   is ``{"amount": "39.90"}``;
 - ``sourcing_reason`` left out when it is the detail of the last RESERVED entry, and
   stored as null when it is unset while there is one.
+
+The details item (``compact_details``, ``expand_details``): amounts in the default
+currency as their text (the lines' prices and totals, the order's total), the
+execution's ARN without the order's id it ends with (the execution is named after the
+order: ``arn:...:execution:orquesta-prod-order:``), the consent's ``accepted_at`` left
+out when it is ``placed_at``. A two-line web order is then one write unit to place
+(1,060-1,075 B before).
 
 ``expand`` (when read) undoes it, and leaves the model's JSON as it is: states stored
 before this form (a history of maps, operations with their ``type``), and the older
@@ -34,6 +41,8 @@ _OPERATION_FIELDS = ("key", "amount", "status", "recorded_at", "done_at")
 _OWED = "owed"
 _LINE_FIELDS = ("quantity", "sku")
 _EVENT_FIELDS = ("type", "occurred_at", "event_id")
+_LINE_AMOUNTS = ("unit_price", "line_total", "charged")
+_EXECUTION_ARN = "execution_arn"
 
 
 def compact(order_id: str, state: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +81,53 @@ def expand(order_id: str, stored: dict[str, Any]) -> dict[str, Any]:
             _expand_fulfillment(order_id, fulfillment) for fulfillment in stored["fulfillments"]
         ]
     return state
+
+
+def compact_details(order_id: str, details: dict[str, Any]) -> dict[str, Any]:
+    """The details' attributes (the model's JSON) in their stored form."""
+    stored = dict(details)
+    if "total" in stored:
+        stored["total"] = _amount_text(stored["total"])
+    if isinstance(stored.get("lines"), list):
+        stored["lines"] = [_compact_line_amounts(line) for line in stored["lines"]]
+    arn = stored.get(_EXECUTION_ARN)
+    if isinstance(arn, str) and arn.endswith(f":{order_id}"):
+        stored[_EXECUTION_ARN] = arn.removesuffix(order_id)
+    consent = stored.get("consent")
+    placed_at = stored.get("placed_at")
+    if isinstance(consent, dict) and placed_at and consent.get("accepted_at") == placed_at:
+        stored["consent"] = {
+            name: value for name, value in consent.items() if name != "accepted_at"
+        }
+    return stored
+
+
+def expand_details(order_id: str, stored: dict[str, Any]) -> dict[str, Any]:
+    """The details' attributes as the model's JSON, from either form."""
+    details = dict(stored)
+    if "total" in details:
+        details["total"] = _amount_of(details["total"])
+    if isinstance(details.get("lines"), list):
+        details["lines"] = [_expand_line_amounts(line) for line in details["lines"]]
+    arn = details.get(_EXECUTION_ARN)
+    if isinstance(arn, str) and arn.endswith(":"):
+        details[_EXECUTION_ARN] = f"{arn}{order_id}"
+    consent = details.get("consent")
+    if isinstance(consent, dict) and "accepted_at" not in consent and details.get("placed_at"):
+        details["consent"] = consent | {"accepted_at": details["placed_at"]}
+    return details
+
+
+def _compact_line_amounts(line: Any) -> Any:
+    if not isinstance(line, dict):
+        return line
+    return line | {name: _amount_text(line[name]) for name in _LINE_AMOUNTS if name in line}
+
+
+def _expand_line_amounts(line: Any) -> Any:
+    if not isinstance(line, dict):
+        return line
+    return line | {name: _amount_of(line[name]) for name in _LINE_AMOUNTS if name in line}
 
 
 # History -----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The order's state in its stored form (``adapters/dynamodb/order_state_form``): shorter
+"""The order's items in their stored form (``adapters/dynamodb/order_forms``): shorter
 than the model's JSON, readable, read back exactly, and the longer form stored before
 read as it was."""
 
@@ -10,12 +10,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.adapters.dynamodb.order_forms import compact, expand, expand_details
 from chalicelib.adapters.dynamodb.order_items import StoredOrder, order_of, values_of
-from chalicelib.adapters.dynamodb.order_state_form import compact, expand
 from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus, PaymentOperation, PaymentOperationType
+from chalicelib.domain.placement import Consent
 from chalicelib.domain.settlement import record_owed
 from tests.support.builders import NOW, delivered, line
 
@@ -97,6 +98,42 @@ def test_the_longer_form_stored_before_reads_as_it_was() -> None:
     model_json = order.model_dump(mode="json", exclude={"order_id", "version"})
     assert expand(order.order_id, model_json) == model_json
     assert compact(order.order_id, model_json) != model_json
+
+
+def test_the_details_keep_amounts_as_text_and_say_the_order_id_and_time_once() -> None:
+    order = _settled_delivery()
+    arn = "arn:aws:states:eu-west-1:123456789012:execution:orquesta-prod-order"
+    order.execution_arn = f"{arn}:{order.order_id}"
+    order.consent = Consent(
+        terms_version="2026-01",
+        privacy_version="2026-01",
+        accepted_at=order.placed_at,
+        channel="web",
+    )
+    details, _ = values_of(order)
+    assert details["execution_arn"] == f"{arn}:"
+    assert "accepted_at" not in details["consent"]
+    assert details["total"] == str(order.total.amount)
+    assert details["lines"][0]["unit_price"] == str(order.lines[0].unit_price.amount)
+    assert _through_dynamodb(order) == order
+
+
+def test_details_that_do_not_repeat_the_order_read_back_and_the_longer_form_too() -> None:
+    order = _settled_delivery()
+    order.execution_arn = "arn:aws:states:eu-west-1:1:execution:orquesta-prod-order:other"
+    order.consent = Consent(
+        terms_version="2026-01",
+        privacy_version="2026-01",
+        accepted_at=order.placed_at + timedelta(seconds=1),
+        channel="web",
+    )
+    order.lines[0] = order.lines[0].model_copy(update={"unit_price": Money.of("1.00", "USD")})
+    details, _ = values_of(order)
+    assert details["execution_arn"] == order.execution_arn
+    assert "accepted_at" in details["consent"]
+    assert _through_dynamodb(order) == order
+    model_json = order.model_dump(mode="json", exclude={"order_id", "version"})
+    assert expand_details(order.order_id, model_json) == model_json
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
