@@ -26,6 +26,7 @@ from chalicelib.domain.orders import (
     OrderStatus,
     StatusReason,
 )
+from chalicelib.domain.payments import OperationStatus
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
 from tests.support.builders import NOW, new_id, order, paid, shipment
@@ -166,6 +167,42 @@ def test_an_order_owing_money_is_listed_until_nothing_is_owed(store: Any) -> Non
         settled.payment.operations.remove(operation)
     store.save_order(settled)
     assert placed.order_id not in store.orders_owing(100)
+
+
+def _owing_since(store: Any, minutes: int) -> str:
+    """A paid order, cancelled: its void recorded as owed ``minutes`` after NOW."""
+    placed = paid()
+    store.create_order(placed)
+    current = store.get_order(placed.order_id)
+    entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "asked")
+    record_owed(current, NOW + timedelta(minutes=minutes))
+    store.save_order(current, entry)
+    return placed.order_id
+
+
+def test_orders_owing_come_longest_owed_first_up_to_the_limit(store: Any) -> None:
+    # Twelve orders: on DynamoDB they are listed over several shards of the index.
+    owing = {minutes: _owing_since(store, minutes) for minutes in range(12, 0, -1)}
+    longest_owed_first = [owing[minutes] for minutes in sorted(owing)]
+    assert store.orders_owing(100) == longest_owed_first
+    assert store.orders_owing(5) == longest_owed_first[:5]
+
+
+def test_an_order_keeps_its_place_among_those_owing_while_it_owes_anything(
+    store: Any,
+) -> None:
+    first = _owing_since(store, 1)
+    second = _owing_since(store, 2)
+    current = store.get_order(first)
+    (void,) = current.payment.owed()
+    later = void.model_copy(
+        update={"key": f"{first}:shipping:void", "recorded_at": NOW + timedelta(minutes=3)}
+    )
+    void.status, void.done_at = OperationStatus.DONE, NOW
+    current.payment.operations.append(later)
+    store.save_order(current)
+    assert store.orders_owing(100) == [first, second]
+    assert store.orders_owing(1) == [first]
 
 
 def test_a_return_leads_to_its_order(store: Any) -> None:

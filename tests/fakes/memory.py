@@ -22,7 +22,8 @@ class Memory:
     """Everything the fakes hold, shared by them as the table is by the repositories."""
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    owing: dict[str, None] = field(default_factory=dict)
+    # order id -> since when it owes money (the oldest owed operation's record time)
+    owing: dict[str, str] = field(default_factory=dict)
     returns: dict[str, str] = field(default_factory=dict)
     shipments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)

@@ -62,7 +62,9 @@ class FakeOrders:
         owed = bool(order.payment.owed())
         order.payment.listed_as_owed = owed
         if owed:
-            self._m.owing[order.order_id] = None
+            self._m.owing.setdefault(
+                order.order_id, min(op.recorded_at for op in order.payment.owed()).isoformat()
+            )
         else:
             self._m.owing.pop(order.order_id, None)
         for return_id in return_ids or []:
@@ -73,7 +75,8 @@ class FakeOrders:
         self._m.orders[order.order_id] = order.model_dump(mode="json")
 
     def orders_owing(self, limit: int) -> list[str]:
-        return sorted(self._m.owing)[:limit]
+        longest_owed_first = sorted(self._m.owing.items(), key=lambda owing: owing[::-1])
+        return [order_id for order_id, _ in longest_owed_first][:limit]
 
     def order_for_return(self, return_id: str) -> str:
         if return_id not in self._m.returns:

@@ -22,6 +22,7 @@ Key = dict[str, str]
 OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
 SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
 SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
+ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
 
 
 def _key(pk: str, sk: str) -> Key:
@@ -65,13 +66,40 @@ def carrier_key(carrier: str, service_level: str) -> str:
     return f"{carrier}#{service_level}"
 
 
-# Orders with money owed are listed in one partition (few at a time: an order leaves it as
-# soon as its gateway calls succeed).
+# Orders with money owed: the state item of an order carries ``owed_shard`` and
+# ``owed_since`` while anything is owed, which puts it in the sparse KEYS_ONLY index
+# ``ORDERS_OWING_BY_SHARD`` (the index's entry costs 1 to put and 1 to delete; the state
+# is written anyway). The entries are spread over ``OWED_SHARDS`` partition values, as one
+# value for every owed order would take two index writes per order on one key (DynamoDB
+# takes about 1,000 writes/s per partition: 500 orders/s); the sweeper queries each.
+OWED_SHARDS = 8
+OWED_SHARD = "owed_shard"
+OWED_SINCE = "owed_since"
+
+
+def owed_shard(order_id: str) -> str:
+    """The ``orders-owing-by-shard`` partition an order is listed in while it owes money."""
+    digest = hashlib.sha256(order_id.encode()).digest()
+    return owed_shard_name(int.from_bytes(digest[:4], "big") % OWED_SHARDS)
+
+
+def owed_shard_name(shard: int) -> str:
+    """One partition of ``orders-owing-by-shard``."""
+    return f"OWED#{shard}"
+
+
+def order_id_of(pk: str) -> str:
+    """The order an order partition belongs to."""
+    return pk.removeprefix("ORDER#")
+
+
+# Before the index, orders owing money were listed as items of one partition: still read
+# by the sweeper, and deleted when their order owes nothing more.
 OWED_PK = "SETTLEMENT#OWED"
 
 
 def owed(order_id: str) -> Key:
-    """The listing of an order among those owing money."""
+    """The listing of an order among those owing money, as stored before the index."""
     return _key(OWED_PK, f"ORDER#{order_id}")
 
 

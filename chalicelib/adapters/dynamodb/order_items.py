@@ -19,8 +19,10 @@ what changed.
 Values are plain DynamoDB attributes, as the models dump in JSON mode (money and times as
 strings, counts as numbers), so the console shows them. What equals its model default
 is left out (a null, an empty list, ``EUR``) and read back as that default: a placed
-one-line web order is one item under 1 KB (two lines, 1.1 KB), and the state item stays
-under 1 KB until the order ships (1.2-1.7 KB after). So the defaults of the order's
+one-line web order is one item under 1 KB (two lines, 1.1 KB). The state is stored in
+the shorter form of ``order_forms`` (history entries and settled operations as one
+line each, ids without the order's id): it stays under 1 KB until the order is
+delivered (1.1-1.2 KB after, with the bench's short task tokens). So the defaults of the order's
 models are part of the stored format: change one only together with the orders stored
 under it."""
 
@@ -29,6 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.order_forms import (
+    compact,
+    compact_details,
+    expand,
+    expand_details,
+)
 from chalicelib.domain.orders import Order
 
 # Fields fixed at placement; the rest (but ``order_id``, the partition's) is the state.
@@ -53,6 +62,11 @@ DETAIL_FIELDS = frozenset(
 )
 VERSION = "version"
 PLACED_STATE = "placed_state"
+# The payment's mark that the order is listed among those owing money. Stored only for an
+# order listed as an item before the index (``orders._list_if_owed``); the index's keys on
+# the state say it otherwise.
+LISTED_AS_OWED = "listed_as_owed"
+_OWED_LISTING = (keys.OWED_SHARD, keys.OWED_SINCE)
 # Never left out, even at its default: what someone reading the table looks for first.
 _ALWAYS = ("status",)
 
@@ -79,14 +93,21 @@ def values_of(order: Order) -> tuple[dict[str, Any], dict[str, Any]]:
     dumped |= full
     details = {name: value for name, value in dumped.items() if name in DETAIL_FIELDS}
     state = {name: value for name, value in dumped.items() if name not in DETAIL_FIELDS}
-    return details, state
+    if "payment" in state:
+        state["payment"].pop(LISTED_AS_OWED, None)
+    return compact_details(order.order_id, details), compact(order.order_id, state)
 
 
 def order_of(order_id: str, stored: StoredOrder) -> Order:
     """The order its items hold."""
-    return Order.model_validate(
-        stored.details | stored.state | {"order_id": order_id, VERSION: stored.version}
+    order = Order.model_validate(
+        expand_details(order_id, stored.details)
+        | expand(order_id, without(stored.state, _OWED_LISTING))
+        | {"order_id": order_id, VERSION: stored.version}
     )
+    if keys.OWED_SHARD in stored.state:
+        order.payment.listed_as_owed = True
+    return order
 
 
 def without(values: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -114,7 +135,9 @@ def update_of(
     removes: list[str] = []
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
-    changed = {name: value for name, value in after.items() if before.get(name) != value}
+    changed = {
+        name: value for name, value in after.items() if name not in before or before[name] != value
+    }
     for index, (name, value) in enumerate((changed | (also or {})).items()):
         names[f"#a{index}"] = name
         old = before.get(name)

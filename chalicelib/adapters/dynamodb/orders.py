@@ -3,8 +3,9 @@ state), the listing of orders owing money, and the pointers from returns to thei
 
 A save updates only the attributes that changed since the order was read, under the
 state item's ``version``: a plain conditional write when nothing else changes with it, a
-transaction when other items must (stock, owed listing, shipments, return pointers,
-redemptions, the details item)."""
+transaction when other items must (stock, shipments, return pointers, redemptions, the
+details item). While money is owed, the state carries the keys of the sparse index the
+sweeper reads (``keys.ORDERS_OWING_BY_SHARD``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.order_document import is_document, unpack
 from chalicelib.adapters.dynamodb.order_items import (
+    LISTED_AS_OWED,
     PLACED_STATE,
     VERSION,
     StoredOrder,
@@ -58,7 +60,8 @@ class _AsStored:
 
 class OrderRepository:
     """Orders with optimistic versions; a save writes what goes with the order (stock,
-    owed listing, return pointers, shipment records) in the same write."""
+    its listing while it owes money, return pointers, shipment records) in the same
+    write."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -106,16 +109,16 @@ class OrderRepository:
         history), with its stock deltas, return pointers and shipment records, all or
         nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
         otherwise."""
-        # The listing first: it records on the order whether it is listed.
-        owed = self._owed_listing(order)
         redeeming = redemption_writes(self._table, order)
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
             raise ConcurrentModification(f"order {order.order_id} is not stored")
+        order.payment.listed_as_owed = bool(order.payment.owed())
         details, state = values_of(order)
+        unlist_older = _list_if_owed(order, before.state, state)
         writes, decided_on = self._order_writes(order, before, details, state)
-        if owed is not None:
-            writes.append(owed)
+        if unlist_older:
+            writes.append(self._table.delete(keys.owed(order.order_id)))
         writes.extend(stock_update(self._table, change) for change in stock or [])
         for return_id in return_ids or []:
             writes.append(
@@ -132,9 +135,29 @@ class OrderRepository:
         self._as_stored.remember(order, StoredOrder(details, state, order.version))
 
     def orders_owing(self, limit: int) -> list[str]:
-        """Ids of orders with money owed (captures, voids, refunds not yet confirmed)."""
-        page = self._table.partition(keys.OWED_PK, limit=limit)
-        return [str(item["order_id"]) for item in page.items]
+        """Ids of orders with money owed (captures, voids, refunds not yet confirmed), the
+        longest owed first: one query per shard of the sparse index, and one of the
+        listing items stored before it.
+
+        A global secondary index is read eventually consistent (it cannot be read
+        otherwise): an order listed a moment ago may wait for the next sweep, and one
+        settled a moment ago may still be listed. Both are fine for the sweeper, which
+        reads each order again (strongly consistent) and settles only what it owes then."""
+        found: list[tuple[str, str]] = []
+        for shard in range(keys.OWED_SHARDS):
+            page = self._table.query(
+                f"{keys.OWED_SHARD} = :shard",
+                {":shard": keys.owed_shard_name(shard)},
+                index=keys.ORDERS_OWING_BY_SHARD,
+                limit=limit,
+            )
+            found.extend(
+                (str(item[keys.OWED_SINCE]), keys.order_id_of(str(item["pk"])))
+                for item in page.items
+            )
+        older = self._table.partition(keys.OWED_PK, limit=limit)
+        found.extend(("", str(item["order_id"])) for item in older.items)
+        return list(dict.fromkeys(order_id for _, order_id in sorted(found)))[:limit]
 
     def order_for_return(self, return_id: str) -> str:
         """The order a return belongs to, or ``NotFound``."""
@@ -218,15 +241,23 @@ class OrderRepository:
             )
         return writes, state_key
 
-    def _owed_listing(self, order: Order) -> dict[str, Any] | None:
-        """The write that lists (or unlists) the order among those owing money, so that
-        the sweeper finds them with one query; None when the listing does not change."""
-        key = keys.owed(order.order_id)
-        owed = bool(order.payment.owed())
-        if owed and not order.payment.listed_as_owed:
-            order.payment.listed_as_owed = True
-            return self._table.put(key | {"order_id": order.order_id})
-        if not owed and order.payment.listed_as_owed:
-            order.payment.listed_as_owed = False
-            return self._table.delete(key)
-        return None
+
+def _list_if_owed(order: Order, stored: dict[str, Any], state: dict[str, Any]) -> bool:
+    """List the order among those owing money while it owes any: ``owed_shard`` and
+    ``owed_since`` on its state (the sparse index's keys; ``owed_since`` kept from the
+    stored state while the order stays owing, so the index entry is written once). The
+    listing is in the same write as the operations it lists: recorded as owed before the
+    money moves. Answers whether the order's listing item stored before the index is to
+    be deleted now (an order read with ``listed_as_owed`` in its payment keeps that mark
+    until it owes nothing)."""
+    owed = order.payment.owed()
+    if owed:
+        state[keys.OWED_SHARD] = keys.owed_shard(order.order_id)
+        state[keys.OWED_SINCE] = stored.get(keys.OWED_SINCE) or min(
+            operation.model_dump(mode="json", include={"recorded_at"})["recorded_at"]
+            for operation in owed
+        )
+    listed_before_the_index = bool(stored.get("payment", {}).get(LISTED_AS_OWED))
+    if listed_before_the_index and owed:
+        state["payment"][LISTED_AS_OWED] = True
+    return listed_before_the_index and not owed
