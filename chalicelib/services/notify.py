@@ -22,8 +22,8 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.customers import known_chain
 from chalicelib.services.emails import Email, compose, email_record, send_once
+from chalicelib.services.event_reads import EventReads
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
@@ -113,7 +113,7 @@ def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: De
 
 
 def _email_and_order(
-    event: dict[str, Any], deps: Deps
+    event: dict[str, Any], reads: EventReads
 ) -> tuple[EmailKind | None, Order | None, list[str] | None]:
     """The email an event sends its order's customer, if any, the order read to know it
     (read only for an event that could mail under ``all``), and the customer's
@@ -121,8 +121,8 @@ def _email_and_order(
     and where the email is recorded)."""
     if email_for(event, NotificationPreference.ALL) is None:
         return None, None, None
-    order = deps.store.get_order(str(event["order_id"]))
-    known = known_chain(order.customer_id, deps)
+    order = reads.order(str(event["order_id"]))
+    known = reads.known_chain(order.customer_id)
     if known is None:
         return email_for(event, DEFAULT_PREFERENCE), order, None
     chain, profile = known
@@ -131,13 +131,16 @@ def _email_and_order(
 
 def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
     """The email an event sends its order's customer, if any."""
-    return _email_and_order(event, deps)[0]
+    return _email_and_order(event, EventReads(deps))[0]
 
 
-def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
+def on_order_event(
+    event: dict[str, Any], deps: Deps, reads: EventReads | None = None
+) -> str | None:
     """Email the customer about an event, once however often it is delivered. Returns the
-    message id, or None when nothing was sent."""
-    email, order, chain = _email_and_order(event, deps)
+    message id, or None when nothing was sent. ``reads``: the delivery's shared reads
+    (the order and its customer's chain, read by the first handler that needs them)."""
+    email, order, chain = _email_and_order(event, reads or EventReads(deps))
     if email is None or order is None:
         return None
     if not order.contact.email or told_elsewhere(email, event, order):

@@ -1,5 +1,7 @@
-"""What a step reads, on fakes: the order a write just saved is where the next write
-starts (refused, then read again, if anybody wrote in between)."""
+"""What a step or an event delivery reads, on fakes: the order a write just saved is where
+the next write starts (refused, then read again, if anybody wrote in between), and one
+delivery of an order event reads the order and its customer once for all its handlers,
+except the projection's read after the summary and every retry's, which stay fresh."""
 
 from __future__ import annotations
 
@@ -9,19 +11,23 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import OrderCancelled
+from chalicelib.domain.errors import ConcurrentModification, OrderCancelled
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.ports.persistence import CustomerRecord
 from chalicelib.services import (
+    customer_records,
     fulfillment_steps,
     ordering,
     payment_steps,
     settlement,
 )
+from chalicelib.services.order_event_subscribers import handle_order_event
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import DispatchInput, OrderStep
 from tests.fakes import FakeGateway, RecordingEvents
+from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.orders import FakeOrderStore
 from tests.service import flows
 
@@ -161,3 +167,82 @@ def test_a_settlement_answers_with_the_order_as_stored(deps: Deps) -> None:
     assert settled.done and settled.settled and _reads(deps)["order"] == 1
     assert settled.order is not None
     assert settled.order.model_dump() == deps.store.get_order(order.order_id).model_dump()
+
+
+# Event deliveries: one read of the order and its customer for every handler ---------------
+def test_one_delivery_reads_the_order_twice_and_the_customer_twice(deps: Deps) -> None:
+    order = flows.reserved(deps)
+    confirmation = _status_events(deps, order.order_id)[-1]
+    assert confirmation["status"] == "RESERVED"
+    _reads(deps).clear()
+
+    outcomes = handle_order_event(confirmation, deps)
+
+    assert outcomes["email_customer"] is not None and outcomes["project_customer_view"]
+    # The delivery's read, then the projection's after the summary; the chain once for the
+    # email and the erasure check, once (fresh) for whose summary it is.
+    assert _reads(deps) == Counter(order=2, profile=2)
+
+
+def test_a_delivery_of_a_state_already_projected_reads_the_order_once(deps: Deps) -> None:
+    order = flows.reserved(deps)
+    confirmation = _status_events(deps, order.order_id)[-1]
+    handle_order_event(confirmation, deps)
+    _reads(deps).clear()
+
+    outcomes = handle_order_event(confirmation, deps)  # SNS delivers it again
+
+    assert not outcomes["project_customer_view"]
+    assert _reads(deps)["order"] == 1
+
+
+class ProjectorRacedOnce(FakeCustomerStore):
+    """A customer store whose first projection write loses to a writer who cancelled the
+    order and projected that first."""
+
+    def __init__(self, deps: Deps) -> None:
+        super().__init__(deps.customers._m)  # type: ignore[attr-defined]
+        self.deps = deps
+        self.raced = False
+
+    def project(self, customer_id: str, summary: dict[str, Any], *rest: Any) -> None:
+        if not self.raced:
+            self.raced = True
+            ordering.cancel_order(str(summary["order_id"]), self.deps)
+            raise ConcurrentModification("the summary changed while we worked on it")
+        super().project(customer_id, summary, *rest)
+
+
+def test_a_projection_retry_reads_the_order_again(deps: Deps) -> None:
+    order = flows.reserved(deps)
+    assert order.customer_id is not None
+    confirmation = _status_events(deps, order.order_id)[-1]
+    deps.customers = ProjectorRacedOnce(deps)
+
+    handle_order_event(confirmation, deps)
+
+    summaries, _ = deps.customers.records(order.customer_id, CustomerRecord.ORDERS)
+    assert [s["status"] for s in summaries] == ["CANCELLED"]  # not the RESERVED first read
+    assert deps.customers.metrics(order.customer_id).order_count == 0
+
+
+def test_an_erased_customers_order_is_followed_up_without_their_address(deps: Deps) -> None:
+    order = flows.place(deps, customer={"email": "gone@example.com", "name": "Ana"})
+    assert order.customer_id is not None
+    # Erased before any event of the order was projected: the erasure did not see it.
+    customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+    rejected = {
+        "type": "order.status_changed",
+        "event_id": f"{order.order_id}:002:REJECTED",
+        "order_id": order.order_id,
+        "status": "REJECTED",
+        "status_reason": "out_of_stock",
+    }
+
+    handle_order_event(rejected, deps)
+
+    assert deps.store.get_order(order.order_id).contact.email is None
+    subscribed = [
+        s.email for line in order.lines for s in deps.opportunities.open_subscriptions(line.sku)
+    ]
+    assert "gone@example.com" not in subscribed
