@@ -18,6 +18,7 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
@@ -57,7 +58,6 @@ def email_context(
         order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
     )
     shipment = fulfillment.shipment if fulfillment else None
-    locations = {loc.location_id: loc.name for loc in deps.store.locations()}
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
     total = _money(w, order.total)
@@ -90,7 +90,7 @@ def email_context(
         "survey_url": survey_url(order.order_id, deps) if email is EmailKind.DELIVERED else "",
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
-        "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
+        "location_name": _pickup_store(fulfillment, deps),
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": _when(w, fulfillment.pickup_deadline if fulfillment else None),
         "carrier": shipment.carrier if shipment else "",
@@ -104,6 +104,15 @@ def email_context(
         ),
         "return_id": event.get("return_id", ""),
     }
+
+
+def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> str:
+    """The name of the store a pick-up waits at; only the pick-up emails name a location,
+    so the locations are read for a pick-up only."""
+    if fulfillment is None or fulfillment.type is not FulfillmentType.PICKUP:
+        return ""
+    names = {loc.location_id: loc.name for loc in deps.store.locations()}
+    return names.get(fulfillment.location_id, "")
 
 
 def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> Email:

@@ -35,7 +35,8 @@ class FakeOrders:
 
     @property
     def reads(self) -> Counter[str]:
-        """How many orders (``"order"``) and profiles (``"profile"``) were read."""
+        """How many orders (``"order"``), profiles (``"profile"``) and location lists
+        (``"locations"``) were read."""
         return self._m.reads
 
     def get_order(self, order_id: str) -> Order:
@@ -160,6 +161,7 @@ class FakeCatalogue:
         self._m.products[product.sku] = product.model_copy(deep=True)
 
     def locations(self) -> list[Location]:
+        self._m.reads["locations"] += 1
         return [loc.model_copy(deep=True) for _, loc in sorted(self._m.locations.items())]
 
     def put_location(self, location: Location) -> None:

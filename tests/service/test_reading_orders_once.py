@@ -26,7 +26,7 @@ from chalicelib.services import (
 from chalicelib.services.order_event_subscribers import handle_order_event
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import DispatchInput, OrderStep
-from tests.fakes import FakeGateway, RecordingEvents
+from tests.fakes import FakeGateway, Outgoing, RecordingEvents
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.orders import FakeOrderStore
 from tests.service import flows
@@ -246,3 +246,27 @@ def test_an_erased_customers_order_is_followed_up_without_their_address(deps: De
         s.email for line in order.lines for s in deps.opportunities.open_subscriptions(line.sku)
     ]
     assert "gone@example.com" not in subscribed
+
+
+def test_only_the_pick_up_email_reads_the_locations_and_it_names_the_store(deps: Deps) -> None:
+    lines = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    order = flows.shipped(deps, lines=lines)  # the parcel handed over, the pick-up ready
+    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
+    dispatched = [
+        e
+        for e in deps.events.published
+        if e["type"] in ("fulfillment.shipped", "fulfillment.ready_for_pickup")
+    ]
+    (store,) = [loc.name for loc in deps.store.locations() if loc.location_id == "ST-MADRID"]
+    _reads(deps).clear()
+
+    for event in dispatched:
+        handle_order_event(event, deps)
+
+    assert len(deps.mailer.sent) == 2
+    (pickup,) = [mail for mail in deps.mailer.sent if store in mail["parts"]]
+    assert order.order_id in pickup["parts"]
+    assert _reads(deps)["locations"] == 1
