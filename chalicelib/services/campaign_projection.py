@@ -19,7 +19,7 @@ from chalicelib.domain.campaigns import (
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -66,12 +66,12 @@ def coupon_campaign(order: Order, deps: Deps) -> str | None:
     return None
 
 
-def _customer_kind(order: Order, deps: Deps) -> CustomerKind | None:
+def _customer_kind(order: Order, deps: Deps, reads: EventReads) -> CustomerKind | None:
     """New when the customer has no order placed before this one (anonymous: neither)."""
     if order.customer_id is None:
         return None
     try:
-        customer_id = canonical_customer(order.customer_id, deps)[0]
+        customer_id = reads.canonical_customer(order.customer_id)[0]
     except NotFound:
         return None
     earliest, _ = deps.customers.records(customer_id, CustomerRecord.ORDERS, limit=2)
@@ -84,8 +84,11 @@ def _customer_kind(order: Order, deps: Deps) -> CustomerKind | None:
     return CustomerKind.RETURNING if earlier else CustomerKind.NEW
 
 
-def project_campaign_event(event: dict[str, Any], deps: Deps) -> bool:
-    """Apply one order event to its campaign's figures; True if it changed them."""
+def project_campaign_event(
+    event: dict[str, Any], deps: Deps, reads: EventReads | None = None
+) -> bool:
+    """Apply one order event to its campaign's figures; True if it changed them.
+    ``reads``: the delivery's shared reads."""
     if event.get("type") != "order.status_changed" or not event.get("order_id"):
         return False
     kind = _KINDS.get(str(event.get("status")))
@@ -95,7 +98,8 @@ def project_campaign_event(event: dict[str, Any], deps: Deps) -> bool:
         return False
     if kind is OrderEventKind.PLACED and position != 1:
         return False  # accepted again after a declined card: counted when first placed
-    order = deps.store.get_order(str(event["order_id"]))
+    reads = reads or EventReads(deps)
+    order = reads.order(str(event["order_id"]))
     attribution = order.pricing.attribution if order.pricing else None
     from_coupon = coupon_campaign(order, deps)
     if campaign_of(attribution, from_coupon) is None:
@@ -106,7 +110,7 @@ def project_campaign_event(event: dict[str, Any], deps: Deps) -> bool:
             order_id=order.order_id,
             channel=order.channel.value,
             total=order.total.amount,
-            customer=_customer_kind(order, deps) if kind is OrderEventKind.PLACED else None,
+            customer=_customer_kind(order, deps, reads) if kind is OrderEventKind.PLACED else None,
             attribution=attribution,
             coupon_campaign=from_coupon,
             was_paid=_paid_before(order, position),

@@ -18,6 +18,7 @@ from chalicelib.domain.erasure import contact_emails, redact_order
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Order
 from chalicelib.services.customers import canonical_customer
+from chalicelib.services.event_reads import EventReads
 from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.retries import retried
 
@@ -77,39 +78,55 @@ def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dic
     return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
 
 
-def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
+def _summary_item(order: Order) -> dict[str, Any]:
+    """What the order's summary in its customer's 360 holds of the order's state."""
+    return {
+        "order_id": order.order_id,
+        "channel": order.channel.value,
+        "status": order.status.value,
+        "total": order.total.model_dump(mode="json"),
+        "placed_at": order.placed_at.isoformat(),
+        "contribution": _contribution(order).model_dump(mode="json"),
+    }
+
+
+def _holds(summary: dict[str, Any] | None, item: dict[str, Any]) -> bool:
+    return summary is not None and all(summary.get(key) == value for key, value in item.items())
+
+
+def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | None = None) -> bool:
     """Bring the customer 360 up to date with one order event; True if it changed anything.
 
     The projection is state-based: the order is read again and its contribution to the
     figures replaces the one last applied (kept on the order's summary), so late, reordered
     or redelivered events cannot corrupt the totals: an event whose order state is already
     projected writes nothing. The figures and aggregates are written only when the
-    contribution changes (payment, cancellation, refund, return), not on every status."""
+    contribution changes (payment, cancellation, refund, return), not on every status.
+    ``reads``: the delivery's shared reads (the order as of the event or newer)."""
     if event.get("type") not in PROJECTED_TYPES or not event.get("order_id"):
         return False
     order_id = str(event["order_id"])
-    first = deps.store.get_order(order_id)
+    reads = reads or EventReads(deps)
+    first = reads.order(order_id)
     named_customer = first.customer_id
     if named_customer is None:
         return False  # anonymous until claimed; the claim publishes order.claimed
-    _respect_erasure(first, deps)
+    _respect_erasure(first, deps, reads)
 
     def project() -> bool:
         # Summary first, then the order: the order read is at least as new as the one the
         # summary was written from, and the summary's version guards the write.
         customer_id, summary = _summary_owner(named_customer, first, deps)
+        if _holds(summary, _summary_item(first)):
+            # The summary holds the state of the delivery's read, which is as of this
+            # event or newer: nothing to write for it. A state newer than that read is
+            # its own event's to project; that delivery reads after it was written.
+            return False
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)
-        item = {
-            "order_id": order.order_id,
-            "channel": order.channel.value,
-            "status": order.status.value,
-            "total": order.total.model_dump(mode="json"),
-            "placed_at": order.placed_at.isoformat(),
-            "contribution": new.model_dump(mode="json"),
-        }
-        if summary is not None and all(summary.get(key) == value for key, value in item.items()):
+        item = _summary_item(order)
+        if _holds(summary, item):
             return False  # this state of the order is projected already
         figures = None
         if old != new and ((old is not None and old.counted) or new.counted):
@@ -133,13 +150,13 @@ def project_order_event(event: dict[str, Any], deps: Deps) -> bool:
         ) from exc
 
 
-def _respect_erasure(order: Order, deps: Deps) -> None:
+def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
     """An order of an erased customer that the erasure did not see (it was placed while
     the erasure ran, or its summary was not projected yet) loses the customer's personal
     data when its event arrives, and so do the copies of the emails sent about it; its
     amounts and statuses are projected as any order's."""
     assert order.customer_id is not None
-    _owner, profile = canonical_customer(order.customer_id, deps)
+    _owner, profile = reads.canonical_customer(order.customer_id)
     if profile.get("state") != ProfileState.ERASED:
         return
 
@@ -147,8 +164,11 @@ def _respect_erasure(order: Order, deps: Deps) -> None:
         addresses = contact_emails(current)
         return Change(result=addresses) if redact_order(current) else Unchanged(addresses)
 
+    redacted = mutate(deps, order.order_id, redact)
+    # The handlers after this one (the opportunities) see the order without the data.
+    reads.saw(redacted.order)
     # The addresses as first read count too: a racing redaction may have cleared them.
-    addresses = contact_emails(order) | (mutate(deps, order.order_id, redact).result or set())
+    addresses = contact_emails(order) | (redacted.result or set())
     if addresses and deps.outbox is not None:
         deps.outbox.forget(addresses)
 

@@ -52,12 +52,12 @@ def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:
     wait_ends = step.entered_at + timedelta(seconds=step.wait_seconds)
     fulfillment = FulfillmentStep(order_id=step.order_id, fulfillment_id=step.fulfillment_id)
     # The first run parks the token with the dispatch's own write; a retry (dispatched
-    # already) parks its new token below.
-    dispatch_fulfillment(fulfillment, deps, wait_ends, step.task_token)
+    # already) parks its new token below, starting from the order the dispatch left.
+    _, order = _dispatch(fulfillment, deps, wait_ends, step.task_token)
     parked = AwaitInput(
         order_id=step.order_id, task_token=step.task_token, fulfillment_id=step.fulfillment_id
     )
-    return await_fulfillment(parked, deps)
+    return await_fulfillment(parked, deps, start=order)
 
 
 def dispatch_fulfillment(
@@ -70,6 +70,14 @@ def dispatch_fulfillment(
     pick-up code. Returns how long to wait for delivery or collection. ``wait_ends``: when
     the workflow's wait will run out; the promise and the pick-up deadline are kept within
     it. ``task_token``: the wait's, parked on the fulfillment in the same write."""
+    return DispatchOutput(wait_seconds=_dispatch(step, deps, wait_ends, task_token)[0])
+
+
+def _dispatch(
+    step: FulfillmentStep, deps: Deps, wait_ends: datetime | None, task_token: str | None
+) -> tuple[int, Order]:
+    """``dispatch_fulfillment``'s work: the seconds to wait, and the order as its last
+    write (or read) left it."""
     now = deps.clock()
     config = deps.settings
 
@@ -109,11 +117,11 @@ def dispatch_fulfillment(
         event = ReadyForPickup.of(order.order_id, fulfillment, now)
         return Change(entry=entry, events=[event], result=config.waits.seconds(window_hours * 3600))
 
-    wait_seconds = mutate(deps, step.order_id, decide).result
+    dispatched = mutate(deps, step.order_id, decide)
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
-    settlement.settle(step.order_id, deps, raise_if_owed=True)
-    return DispatchOutput(wait_seconds=wait_seconds or 1)
+    settled = settlement.settle(step.order_id, deps, raise_if_owed=True, start=dispatched.order)
+    return dispatched.result or 1, settled.order or dispatched.order
 
 
 def _pickup_window_hours(location_id: str, deps: Deps) -> int:
@@ -141,9 +149,10 @@ class _Parked(Enum):
     CANCELLED = "cancelled"
 
 
-def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
+def await_fulfillment(step: AwaitInput, deps: Deps, start: Order | None = None) -> Empty:
     """Park the execution's token on the fulfillment; if the outcome already arrived (a fast
-    webhook), release the wait at once."""
+    webhook), release the wait at once. ``start``: the order as the caller's last write
+    left it (``mutate``'s)."""
 
     def decide(order: Order) -> Change[_Parked] | Unchanged[_Parked]:
         if order.status is OrderStatus.CANCELLED:
@@ -162,7 +171,7 @@ def await_fulfillment(step: AwaitInput, deps: Deps) -> Empty:
         fulfillment.task_token = step.task_token
         return Change(result=_Parked.WAITING)
 
-    parked = mutate(deps, step.order_id, decide).result
+    parked = mutate(deps, step.order_id, decide, start=start).result
     if parked is _Parked.CANCELLED:
         end_waits([step.task_token], step.order_id, deps)
     elif parked is _Parked.DONE:

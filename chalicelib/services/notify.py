@@ -18,12 +18,13 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.customers import known_chain
 from chalicelib.services.emails import Email, compose, email_record, send_once
+from chalicelib.services.event_reads import EventReads
 from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
@@ -57,7 +58,6 @@ def email_context(
         order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
     )
     shipment = fulfillment.shipment if fulfillment else None
-    locations = {loc.location_id: loc.name for loc in deps.store.locations()}
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
     total = _money(w, order.total)
@@ -90,7 +90,7 @@ def email_context(
         "survey_url": survey_url(order.order_id, deps) if email is EmailKind.DELIVERED else "",
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
-        "location_name": locations.get(fulfillment.location_id, "") if fulfillment else "",
+        "location_name": _pickup_store(fulfillment, deps),
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": _when(w, fulfillment.pickup_deadline if fulfillment else None),
         "carrier": shipment.carrier if shipment else "",
@@ -106,6 +106,15 @@ def email_context(
     }
 
 
+def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> str:
+    """The name of the store a pick-up waits at; only the pick-up emails name a location,
+    so the locations are read for a pick-up only."""
+    if fulfillment is None or fulfillment.type is not FulfillmentType.PICKUP:
+        return ""
+    names = {loc.location_id: loc.name for loc in deps.store.locations()}
+    return names.get(fulfillment.location_id, "")
+
+
 def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> Email:
     """The email ``email`` about one event, in the customer's language."""
     context = email_context(email, event, order, deps)
@@ -113,7 +122,7 @@ def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: De
 
 
 def _email_and_order(
-    event: dict[str, Any], deps: Deps
+    event: dict[str, Any], reads: EventReads
 ) -> tuple[EmailKind | None, Order | None, list[str] | None]:
     """The email an event sends its order's customer, if any, the order read to know it
     (read only for an event that could mail under ``all``), and the customer's
@@ -121,8 +130,8 @@ def _email_and_order(
     and where the email is recorded)."""
     if email_for(event, NotificationPreference.ALL) is None:
         return None, None, None
-    order = deps.store.get_order(str(event["order_id"]))
-    known = known_chain(order.customer_id, deps)
+    order = reads.order(str(event["order_id"]))
+    known = reads.known_chain(order.customer_id)
     if known is None:
         return email_for(event, DEFAULT_PREFERENCE), order, None
     chain, profile = known
@@ -131,13 +140,16 @@ def _email_and_order(
 
 def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
     """The email an event sends its order's customer, if any."""
-    return _email_and_order(event, deps)[0]
+    return _email_and_order(event, EventReads(deps))[0]
 
 
-def on_order_event(event: dict[str, Any], deps: Deps) -> str | None:
+def on_order_event(
+    event: dict[str, Any], deps: Deps, reads: EventReads | None = None
+) -> str | None:
     """Email the customer about an event, once however often it is delivered. Returns the
-    message id, or None when nothing was sent."""
-    email, order, chain = _email_and_order(event, deps)
+    message id, or None when nothing was sent. ``reads``: the delivery's shared reads
+    (the order and its customer's chain, read by the first handler that needs them)."""
+    email, order, chain = _email_and_order(event, reads or EventReads(deps))
     if email is None or order is None:
         return None
     if not order.contact.email or told_elsewhere(email, event, order):

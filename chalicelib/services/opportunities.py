@@ -30,6 +30,7 @@ from chalicelib.domain.opportunities import (
 )
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
+from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -160,13 +161,14 @@ def _move(opportunity: Opportunity, expected: OpportunityStatus, deps: Deps) -> 
     return deps.opportunities.save_opportunity(opportunity, expected)
 
 
-def follow_order_event(event: dict[str, Any], deps: Deps) -> int:
+def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | None = None) -> int:
     """Open, convert or subscribe from an order's status event; returns how many
-    opportunities it created or moved. Safe to run twice for one event."""
+    opportunities it created or moved. Safe to run twice for one event. ``reads``: the
+    delivery's shared reads."""
     if event.get("type") != "order.status_changed" or not event.get("order_id"):
         return 0
     status, reason = event.get("status"), event.get("status_reason")
-    order = deps.store.get_order(str(event["order_id"]))
+    order = (reads or EventReads(deps)).order(str(event["order_id"]))
     now = deps.clock()
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)

@@ -23,11 +23,13 @@ from chalicelib.services import (
     opportunities,
     tickets,
 )
+from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-Handler = Callable[[dict[str, Any], "Deps"], object]
+# A handler gets the event, the deps and the delivery's shared reads (event_reads.py).
+Handler = Callable[[dict[str, Any], "Deps", EventReads], object]
 
 # Event types on the topic that no handler acts on: a capture or a void tells the books,
 # not the customer (the email, the 360 and the opportunities follow the status changes
@@ -53,15 +55,17 @@ class SubscriberFailed(Exception):
         self.failed = failed
 
 
-def email_customer(message: dict[str, Any], deps: Deps) -> str | None:
+def email_customer(message: dict[str, Any], deps: Deps, reads: EventReads) -> str | None:
     """Email the customer about an order or ticket event (once per event); the email's
     interaction in their 360 is written as its send-once claim. Returns the message id,
     or None when nothing was sent."""
-    mail = tickets.mail_ticket_event if tickets.is_ticket_event(message) else notify.on_order_event
-    return mail(message, deps)
+    if tickets.is_ticket_event(message):
+        return tickets.mail_ticket_event(message, deps)
+    return notify.on_order_event(message, deps, reads)
 
 
-# Run in this order for every event; each reads what it needs again, so none depends on
+# Run in this order for every event. The order and its customer's chain are read once per
+# delivery, by whichever handler needs them first (``EventReads``), so none depends on
 # another having run.
 HANDLERS: dict[str, Handler] = {
     "email_customer": email_customer,
@@ -79,9 +83,10 @@ def handle_order_event(
     any failed."""
     outcomes: dict[str, object] = {}
     failed: dict[str, Exception] = {}
+    reads = EventReads(deps)
     for name, handler in (HANDLERS if handlers is None else handlers).items():
         try:
-            outcomes[name] = handler(message, deps)
+            outcomes[name] = handler(message, deps, reads)
         except Exception as exc:  # noqa: BLE001 - the others still run; re-raised below
             failed[name] = exc
     if failed:

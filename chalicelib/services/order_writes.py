@@ -73,16 +73,28 @@ def mutate(
     announce: bool = True,
     lost_race: tuple[type[Exception], ...] = (ConcurrentModification,),
     attempts: int = MAX_ATTEMPTS,
+    start: Order | None = None,
 ) -> Mutation[R]:
     """Apply ``decide`` to the current order and save it; re-read and decide again, after
     a full-jitter pause, if someone else wrote in between (the write raised one of
     ``lost_race``; what ``decide`` raises always propagates). ``decide`` returning None or
     ``Unchanged`` writes nothing. With ``announce=False`` the caller publishes the saved
     change itself (``publish``), when what the events lead to (the customer's email)
-    should see a later write too."""
+    should see a later write too.
+
+    ``start``: the order as the caller just read or saved it (a ``Mutation``'s order),
+    decided on in the first attempt instead of reading it again. It was the current
+    order when it was read or saved, so deciding on it is deciding on a read made then;
+    a save from it is refused if anybody wrote since (its version), and every retry reads
+    afresh. The caller must not use the object afterwards: the first decision may have
+    changed it; the returned ``Mutation`` holds the order that counts."""
+    if start is not None and start.order_id != order_id:
+        raise ValueError(f"started from order {start.order_id}, not {order_id}")
+    unread = [start]
 
     def attempt() -> Mutation[R]:
-        order = deps.store.get_order(order_id)
+        given = unread.pop() if unread else None
+        order = given if given is not None else deps.store.get_order(order_id)
         change = decide(order)
         if not isinstance(change, Change):
             return Mutation(order, None, change.result if change else None)

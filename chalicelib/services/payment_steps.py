@@ -39,7 +39,7 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
     order = deps.store.get_order(step.order_id)
     ensure_not_cancelled(order)
     if order.status is not OrderStatus.ACCEPTED:
-        settlement.settle(step.order_id, deps, raise_if_owed=True)  # a retried step
+        settlement.settle(step.order_id, deps, raise_if_owed=True, start=order)  # a retried step
         return Empty()
     try:
         payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)
@@ -60,8 +60,11 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
             return Unchanged(False)
         return Change(entry=current.record_payment(payment_id, now), result=False)
 
-    cancelled = mutate(deps, step.order_id, decide).result
-    settlement.settle(step.order_id, deps, raise_if_owed=True)
+    # Decided first on the order read above (refused if anybody wrote since, then read
+    # again); the settlement starts from the order as this write left it.
+    paid = mutate(deps, step.order_id, decide, start=order)
+    settlement.settle(step.order_id, deps, raise_if_owed=True, start=paid.order)
+    cancelled = paid.result
     if cancelled:
         raise OrderCancelled(f"order {step.order_id} was cancelled while paying")
     return Empty()

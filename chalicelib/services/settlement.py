@@ -40,26 +40,38 @@ class Settlement:
         return not self.failed and self.order is not None and not self.order.payment.owed()
 
 
-def record_owed(order_id: str, deps: Deps) -> Order:
-    """Record what the order's state calls for and is not recorded yet (one write)."""
+def record_owed(order_id: str, deps: Deps, start: Order | None = None) -> Order:
+    """Record what the order's state calls for and is not recorded yet (one write).
+    ``start``: the order as the caller just read or saved it (``mutate``'s)."""
     now = deps.clock()
 
     def decide(order: Order) -> Change | None:
         return Change() if rules.record_owed(order, now) else None
 
-    return mutate(deps, order_id, decide).order
+    return mutate(deps, order_id, decide, start=start).order
 
 
-def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement:
+def settle(
+    order_id: str, deps: Deps, raise_if_owed: bool = False, start: Order | None = None
+) -> Settlement:
     """Attempt every operation the order owes; with ``raise_if_owed`` a failure raises
-    ``PaymentGatewayUnavailable`` once everything was tried (the workflow retries it)."""
-    order = record_owed(order_id, deps)
+    ``PaymentGatewayUnavailable`` once everything was tried (the workflow retries it).
+
+    ``start``: the order as the caller just read or saved it; without it the order is
+    read. Each outcome is recorded from the order the previous write left (``mutate``'s
+    ``start``: refused and read again if anybody wrote in between), and the settlement's
+    ``order`` is the last one written or read, not a read of its own."""
+    order = record_owed(order_id, deps, start)
     outcome = Settlement(order=order)
     payment_id = order.payment.payment_id
     if payment_id is None:
         return outcome
-    for op in rules.owed_in_order(order):
-        if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, order):
+    # What it owes, taken before the writes below start from (and change) ``order``.
+    owed = list(rules.owed_in_order(order))
+    captures = [o.key for o in order.payment.owed() if o.type is PaymentOperationType.CAPTURE]
+    last = order
+    for op in owed:
+        if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, captures):
             # A refund gives back captured money: not before the capture is confirmed.
             outcome.failed.append(op.key)
             continue
@@ -67,11 +79,11 @@ def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement
             _call(deps, payment_id, op)
         except (PaymentGatewayUnavailable, PaymentRefused) as exc:
             outcome.failed.append(op.key)
-            _record_failure(order_id, op, f"{type(exc).__name__}: {exc}", deps)
+            last = _record_failure(order_id, op, f"{type(exc).__name__}: {exc}", deps, last)
             continue
         outcome.done.append(op.key)
-        _record_done(order_id, op, deps)
-    outcome.order = deps.store.get_order(order_id)
+        last = _record_done(order_id, op, deps, last)
+    outcome.order = last
     if raise_if_owed and outcome.failed:
         raise PaymentGatewayUnavailable(
             f"order {order_id} still owes {', '.join(outcome.failed)}; retried"
@@ -79,11 +91,8 @@ def settle(order_id: str, deps: Deps, raise_if_owed: bool = False) -> Settlement
     return outcome
 
 
-def _captures_owed(outcome: Settlement, order: Order) -> bool:
-    return any(
-        o.type is PaymentOperationType.CAPTURE and o.key not in outcome.done
-        for o in order.payment.owed()
-    )
+def _captures_owed(outcome: Settlement, captures: list[str]) -> bool:
+    return any(key not in outcome.done for key in captures)
 
 
 def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
@@ -96,23 +105,25 @@ def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
     call(payment_id, op.amount, op.key)
 
 
-def _record_done(order_id: str, op: PaymentOperation, deps: Deps) -> None:
+def _record_done(order_id: str, op: PaymentOperation, deps: Deps, start: Order) -> Order:
     now = deps.clock()
     event = PaymentConfirmed.of(order_id, op, now)
 
     def decide(order: Order) -> Change | None:
         return Change(events=[event]) if rules.confirm(order, op.key, now) else None
 
-    mutate(deps, order_id, decide)
+    return mutate(deps, order_id, decide, start=start).order
 
 
-def _record_failure(order_id: str, op: PaymentOperation, error: str, deps: Deps) -> None:
+def _record_failure(
+    order_id: str, op: PaymentOperation, error: str, deps: Deps, start: Order
+) -> Order:
     now = deps.clock()
 
     def decide(order: Order) -> Change[bool]:
         return Change(result=rules.record_failure(order, op.key, error, now))
 
-    written = mutate(deps, order_id, decide)
+    written = mutate(deps, order_id, decide, start=start)
     order = written.order
     if written.result:
         deps.events.alert_ops(
@@ -129,6 +140,7 @@ def _record_failure(order_id: str, op: PaymentOperation, error: str, deps: Deps)
                 "error": error,
             },
         )
+    return order
 
 
 def sweep(deps: Deps, limit: int = 100) -> dict[str, int]:
@@ -155,7 +167,8 @@ def write_then_settle(
     written = mutate(deps, order_id, decide, announce=False)
     order = written.order
     try:
-        order = settle(order_id, deps, raise_if_owed=raise_if_owed).order or order
+        settled = settle(order_id, deps, raise_if_owed=raise_if_owed, start=written.order)
+        order = settled.order or order
     finally:
         if written.change is not None:
             publish(deps, order, written.change)

@@ -66,6 +66,7 @@ class FakeIdentities:
         return self._profile(customer_id) is not None
 
     def profile(self, customer_id: str) -> dict[str, Any] | None:
+        self._m.reads["profile"] += 1
         return copy.deepcopy(self._profile(customer_id))
 
     def identifiers(self, customer_id: str) -> list[Identifier]:

@@ -3,6 +3,7 @@ so that a caller changing what it read or wrote changes nothing stored."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +47,8 @@ class Memory:
     # Campaign counters by name, and the events applied to them.
     campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
     campaign_events: set[str] = field(default_factory=set)
+    # Reads by what was read ("order", "profile"): a test of what a use case reads counts them.
+    reads: Counter[str] = field(default_factory=Counter)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.
     now: Callable[[], float] = field(default=lambda: datetime.now().timestamp())
 

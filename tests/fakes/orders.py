@@ -5,6 +5,7 @@ all-or-nothing writes."""
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,14 @@ class FakeOrders:
     def __init__(self, memory: Memory) -> None:
         self._m = memory
 
+    @property
+    def reads(self) -> Counter[str]:
+        """How many orders (``"order"``), profiles (``"profile"``) and location lists
+        (``"locations"``) were read."""
+        return self._m.reads
+
     def get_order(self, order_id: str) -> Order:
+        self._m.reads["order"] += 1
         stored = self._m.orders.get(order_id)
         if stored is None:
             raise NotFound(f"no order {order_id}", field="order_id")
@@ -156,6 +164,7 @@ class FakeCatalogue:
         self._m.products[product.sku] = product.model_copy(deep=True)
 
     def locations(self) -> list[Location]:
+        self._m.reads["locations"] += 1
         return [loc.model_copy(deep=True) for _, loc in sorted(self._m.locations.items())]
 
     def put_location(self, location: Location) -> None:

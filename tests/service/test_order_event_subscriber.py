@@ -94,11 +94,11 @@ def test_a_failing_handler_does_not_stop_the_others_and_fails_the_delivery(deps:
     accepted = _order_events(deps)[-1]
     ran: list[str] = []
 
-    def broken(message: dict[str, Any], _: Deps) -> None:
+    def broken(message: dict[str, Any], *_: object) -> None:
         raise RuntimeError("projection store unavailable")
 
     def recording(name: str) -> order_event_subscribers.Handler:
-        return lambda message, _: ran.append(name)
+        return lambda message, *_: ran.append(name)
 
     handlers = {"first": recording("first"), "broken": broken, "last": recording("last")}
 
