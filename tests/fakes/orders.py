@@ -35,8 +35,9 @@ class FakeOrders:
 
     @property
     def reads(self) -> Counter[str]:
-        """How many orders (``"order"``), profiles (``"profile"``) and location lists
-        (``"locations"``) were read."""
+        """How many orders (``"order"``), profiles (``"profile"``), location lists
+        (``"locations"``), identifiers, products, markers and stock levels were read, by the
+        port method's name."""
         return self._m.reads
 
     def get_order(self, order_id: str) -> Order:
