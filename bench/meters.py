@@ -114,6 +114,7 @@ def _install_dynamodb() -> None:
     get_item = DynamoDBBackend.get_item
     query = DynamoDBBackend.query
     handler_get_item = DynamoHandler.get_item
+    handler_batch_get_item = DynamoHandler.batch_get_item
 
     @functools.wraps(put_item)
     def metered_put(
@@ -211,15 +212,32 @@ def _install_dynamodb() -> None:
         finally:
             _local.reading = False
 
+    @functools.wraps(handler_batch_get_item)
+    def handler_metered_batch_get(self: Any) -> Any:
+        # One request however many keys; each key billed as a GetItem of its own would be.
+        batches = self.body.get("RequestItems", {})
+        for batch in batches.values():
+            _local.read_consistent = bool(batch.get("ConsistentRead", False))
+            if batch.get("Keys"):
+                add(f"ddb.read.requests.BatchGetItem.{kind_of(batch['Keys'][0])}")
+        _local.reading = "BatchGetItem"
+        try:
+            return handler_batch_get_item(self)
+        finally:
+            _local.reading = False
+
     @functools.wraps(get_item)
     def metered_get(self: Any, table_name: str, keys: dict[str, Any], *a: Any, **k: Any) -> Any:
         result = get_item(self, table_name, keys, *a, **k)
-        if getattr(_local, "reading", False) and not _in_transaction():
+        reading = getattr(_local, "reading", False)
+        if reading and not _in_transaction():
+            op = reading if isinstance(reading, str) else "GetItem"
             units = _units(item_size(_attrs(result)), 4096)
             consistent = getattr(_local, "read_consistent", False)
-            add(f"ddb.read.units.GetItem.{kind_of(keys)}", units if consistent else units / 2)
-            add(f"ddb.read.requests.GetItem.{kind_of(keys)}")
-            add(f"ddb.read.items.GetItem.{kind_of(keys)}", 1 if result is not None else 0)
+            add(f"ddb.read.units.{op}.{kind_of(keys)}", units if consistent else units / 2)
+            if op == "GetItem":
+                add(f"ddb.read.requests.GetItem.{kind_of(keys)}")
+            add(f"ddb.read.items.{op}.{kind_of(keys)}", 1 if result is not None else 0)
         return result
 
     @functools.wraps(query)
@@ -240,6 +258,7 @@ def _install_dynamodb() -> None:
     DynamoDBBackend.get_item = metered_get
     DynamoDBBackend.query = metered_query
     DynamoHandler.get_item = handler_metered_get
+    DynamoHandler.batch_get_item = handler_metered_batch_get
 
 
 # SNS and SES -------------------------------------------------------------------------------

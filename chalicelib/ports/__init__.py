@@ -3,6 +3,7 @@ tests' fakes too; services and the domain depend on nothing else."""
 
 # A stock delta is the domain's (with its builders); the stock port applies it.
 from chalicelib.domain.inventory import StockChange
+from chalicelib.ports.catalogue import Catalogue
 from chalicelib.ports.outside import (
     AccessRecords,
     AlertLog,
@@ -22,7 +23,6 @@ from chalicelib.ports.outside import (
 )
 from chalicelib.ports.persistence import (
     Analytics,
-    Catalogue,
     CustomerRecord,
     CustomerStore,
     CustomerView,

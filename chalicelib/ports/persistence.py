@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from chalicelib.domain.catalog import Location, Product
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockChange, StockLevel
@@ -17,6 +17,7 @@ from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.domain.quotes import Quote
 from chalicelib.domain.tickets import Ticket
+from chalicelib.ports.catalogue import Catalogue
 from chalicelib.ports.promotions import PromotionStore
 
 # A customer's figures, how they were last counted in the aggregates, how they are now.
@@ -94,30 +95,6 @@ class Shipments(Protocol):
         ...
 
 
-class Catalogue(Protocol):
-    """Products and locations."""
-
-    def products(self) -> list[Product]:
-        """The whole catalogue."""
-        ...
-
-    def product(self, sku: str) -> Product | None:
-        """One product, or None."""
-        ...
-
-    def put_product(self, product: Product) -> None:
-        """Add or replace a catalogue entry."""
-        ...
-
-    def locations(self) -> list[Location]:
-        """Every store and warehouse."""
-        ...
-
-    def put_location(self, location: Location) -> None:
-        """Add or replace a location."""
-        ...
-
-
 class Stock(Protocol):
     """Stock levels and the movements that changed them."""
 
@@ -164,6 +141,10 @@ class Markers(Protocol):
 
     def has_marker(self, key: str) -> bool:
         """Whether a once-only marker is set."""
+        ...
+
+    def markers_held(self, names: list[str]) -> set[str]:
+        """Which of these once-only markers are set, read together (one request)."""
         ...
 
     def forget(self, key: str) -> None:

@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 RESOLVE_ATTEMPTS = 3
 
 
+# Owners of identifiers as one request read them, by (type, value): a later step of the
+# same request decides on them first (pricing reads them before placing resolves them).
+SeenOwners = dict[tuple[str, str], str | None]
+
+
+def find_owner(identifier: Identifier, deps: Deps, seen: SeenOwners | None = None) -> str | None:
+    """The customer an identifier belongs to, remembered in ``seen`` when given."""
+    owner = deps.store.find_identifier(identifier)
+    if seen is not None:
+        seen[(identifier.type.value, identifier.value)] = owner
+    return owner
+
+
 @dataclass(frozen=True)
 class Resolution:
     """Which customer, found by which identifier, and whether we just created them."""
@@ -28,8 +41,12 @@ class Resolution:
     created: bool
 
 
-def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Resolution:
-    """Find the customer the identifiers name, or create one that owns them."""
+def resolve_customer(
+    ref: CustomerRef, deps: Deps, field_prefix: str = "", seen: SeenOwners | None = None
+) -> Resolution:
+    """Find the customer the identifiers name, or create one that owns them. ``seen``:
+    owners this request read already, decided on in the first attempt (what it writes
+    from them is conditional, and a retry reads afresh)."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
@@ -45,8 +62,12 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
         )
 
+    first_read: SeenOwners = dict(seen or {})
+
     def find_or_create() -> Resolution:
-        match = _match(identifiers, deps)
+        known = dict(first_read)
+        first_read.clear()
+        match = _match(identifiers, deps, known)
         if match is not None:
             return match
         customer_id = f"cus_{uuid.uuid4().hex[:16]}"
@@ -64,12 +85,14 @@ def resolve_customer(ref: CustomerRef, deps: Deps, field_prefix: str = "") -> Re
         raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
-def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
+def _match(
+    identifiers: list[Identifier], deps: Deps, known: SeenOwners | None = None
+) -> Resolution | None:
     """The customer the first identifier (email, phone, loyalty id) names. When the
     identifiers name two different customers we do not guess: the first wins and both are
     recorded as a merge candidate for a person to decide. Identifiers nobody owns yet are
     given to the customer found."""
-    owners = [(identifier, deps.store.find_identifier(identifier)) for identifier in identifiers]
+    owners = [(identifier, _owner(identifier, deps, known or {})) for identifier in identifiers]
     found = [(identifier, owner) for identifier, owner in owners if owner is not None]
     if not found:
         return None
@@ -87,6 +110,11 @@ def _match(identifiers: list[Identifier], deps: Deps) -> Resolution | None:
         if owner is None:
             deps.customers.claim_identifier(first_owner, identifier)
     return Resolution(first_owner, first_identifier.type.value, False)
+
+
+def _owner(identifier: Identifier, deps: Deps, known: SeenOwners) -> str | None:
+    key = (identifier.type.value, identifier.value)
+    return known[key] if key in known else deps.store.find_identifier(identifier)
 
 
 def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.requests import RecordMovementRequest
@@ -80,20 +81,49 @@ def check_low_stock(sku: str, deps: Deps, levels: list[Any] | None = None) -> bo
     if product is None:
         return False
     atp = available_to_promise(levels if levels is not None else deps.store.stock_levels(sku))
-    marker = f"lowstock:{sku}"
     if atp < product.low_stock_threshold:
-        if deps.store.remember_once(marker, LOW_STOCK_MARKER_TTL_SECONDS):
-            deps.events.alert_ops(
-                f"low stock {sku}",
-                {
-                    "kind": "low_stock",
-                    "sku": sku,
-                    "available_to_promise": atp,
-                    "threshold": product.low_stock_threshold,
-                },
-            )
-            return True
-        return False
-    if deps.store.has_marker(marker):
-        deps.store.forget(marker)
+        return _alert_once(product, atp, deps)
+    if deps.store.has_marker(_low_stock_marker(sku)):
+        deps.store.forget(_low_stock_marker(sku))
     return False
+
+
+def check_low_stock_of(skus: list[str], deps: Deps) -> list[str]:
+    """``check_low_stock`` for every SKU a reservation took, with their products read in
+    one request and the markers of those above their threshold in another (instead of one
+    each per SKU); each SKU's levels are read after the reservation, as one check would.
+    Returns the SKUs alerted."""
+    products = deps.store.products_of(skus)
+    alerted: list[str] = []
+    recovered: list[str] = []
+    for sku in sorted(set(skus) & products.keys()):
+        product = products[sku]
+        atp = available_to_promise(deps.store.stock_levels(sku))
+        if atp < product.low_stock_threshold:
+            if _alert_once(product, atp, deps):
+                alerted.append(sku)
+        else:
+            recovered.append(_low_stock_marker(sku))
+    for marker in sorted(deps.store.markers_held(recovered) if recovered else ()):
+        deps.store.forget(marker)
+    return alerted
+
+
+def _low_stock_marker(sku: str) -> str:
+    return f"lowstock:{sku}"
+
+
+def _alert_once(product: Product, atp: int, deps: Deps) -> bool:
+    """The one alert of a crossing below the threshold (the marker says it was sent)."""
+    if not deps.store.remember_once(_low_stock_marker(product.sku), LOW_STOCK_MARKER_TTL_SECONDS):
+        return False
+    deps.events.alert_ops(
+        f"low stock {product.sku}",
+        {
+            "kind": "low_stock",
+            "sku": product.sku,
+            "available_to_promise": atp,
+            "threshold": product.low_stock_threshold,
+        },
+    )
+    return True

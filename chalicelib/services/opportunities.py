@@ -28,6 +28,7 @@ from chalicelib.domain.opportunities import (
     shortage_subscriptions,
     subscribe,
 )
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
@@ -192,6 +193,11 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
         )
         return len(made)
     if status == "PAID":
+        # A payment retry is opened only by this order's ``payment_declined`` rejection,
+        # which its history keeps (a rejected order is paid only after it is reopened): an
+        # order never rejected has none to convert, and is spared the read.
+        if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
+            return 0
         retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
         found = deps.opportunities.opportunity(retry_id)
         if found is None:

@@ -19,6 +19,7 @@ from chalicelib.services.pricing_engine import attribution_of, price_request
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
+    from chalicelib.services.customers import SeenOwners
 
 
 def _at(line: OrderLine, priced: LineBreakdown) -> OrderLine:
@@ -58,10 +59,11 @@ def _price_now(
     lines: list[OrderLine],
     locations: dict[str, Location],
     deps: Deps,
+    seen: SeenOwners | None,
 ) -> tuple[list[OrderLine], OrderPricing]:
     """Priced at placement by the rules a quote would have applied now: the destination's
     tax and shipping zone (pick-up lines at their store's), the fee table, the coupon."""
-    breakdown = price_request(request, lines, locations, deps.clock(), deps)
+    breakdown = price_request(request, lines, locations, deps.clock(), deps, seen)
     # The engine prices the lines in the order it was given them.
     charged = [_at(line, at) for line, at in zip(lines, breakdown.lines, strict=True)]
     pricing = OrderPricing.of(
@@ -90,13 +92,15 @@ def price_order(
     locations: dict[str, Location],
     client_id: str | None,
     deps: Deps,
+    seen: SeenOwners | None = None,
 ) -> tuple[list[OrderLine], OrderPricing]:
     """The order's lines at their charged prices and its pricing. Without ``quote_id``:
     priced now by the same engine as a quote (``_price_now``). With it: the client's own
     quote (404 naming ``quote_id`` otherwise), not expired (409) and asking for the same
-    lines to the same place (409)."""
+    lines to the same place (409). ``seen`` keeps the owners of the shopper's identifiers
+    pricing read."""
     if request.quote_id is None:
-        return _price_now(request, lines, locations, deps)
+        return _price_now(request, lines, locations, deps, seen)
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
     now = deps.clock()

@@ -36,7 +36,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
-from chalicelib.services.customers import resolve_customer
+from chalicelib.services.customers import SeenOwners, resolve_customer
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
@@ -149,7 +149,10 @@ def place_order(
     lines = catalogue_lines(request, products, locations, rule_problems)
     # Priced before stock is looked at: a bad postal code or coupon is the client's to fix
     # (422) whatever the shelves hold.
-    priced_lines, pricing = price_order(request, lines, locations, client_id, deps)
+    # The owners of the shopper's identifiers pricing reads: resolving the customer below
+    # decides on them first instead of reading them again.
+    seen: SeenOwners = {}
+    priced_lines, pricing = price_order(request, lines, locations, client_id, deps, seen)
     try:
         refuse_unservable(request.lines, deps)
     except UnservableLines as refused:
@@ -161,7 +164,7 @@ def place_order(
     if request.customer is not None:
         ref = request.customer
         if ref.has_identifier():
-            customer_id = resolve_customer(ref, deps, "customer.").customer_id
+            customer_id = resolve_customer(ref, deps, "customer.", seen).customer_id
         contact = CustomerContact(
             email=ref.email.strip().lower() if ref.email else None,
             phone=ref.phone,

@@ -24,6 +24,7 @@ from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
+    from chalicelib.services.customers import SeenOwners
 
 POSTAL_CODE_FIELD = "shipping_address.postal_code"
 
@@ -93,16 +94,18 @@ def price_request(
     locations: dict[str, Location],
     now: datetime,
     deps: Deps,
+    seen: SeenOwners | None = None,
 ) -> pricing.PriceBreakdown:
     """A basket to quote or to place, priced now: the destination's tax and shipping zone
     when anything ships (pick-up lines at their store's), the coupon, and the promotions
-    its shopper may have (known by identifier, nothing created)."""
+    its shopper may have (known by identifier, nothing created; ``seen`` keeps the owners
+    read)."""
     address = request.shipping_address
     ships = any(line.location_id is None for line in lines)
     postal_code = (
         pricing_postal_code(address.country, address.postal_code) if address and ships else None
     )
-    identified, customer_id = promotions.known_shopper(request.customer, deps)
+    identified, customer_id = promotions.known_shopper(request.customer, deps, seen)
     return price_lines(
         lines,
         locations,

@@ -16,7 +16,7 @@ from chalicelib.domain.promotions import (
     Redemption,
     redemptions_of,
 )
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import SeenOwners, canonical_customer, find_owner
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -72,17 +72,20 @@ def customer_redeemed(
     return deps.store.redeemed_by(customer_id, once)
 
 
-def known_shopper(ref: CustomerRef | None, deps: Deps) -> tuple[bool, str | None]:
+def known_shopper(
+    ref: CustomerRef | None, deps: Deps, seen: SeenOwners | None = None
+) -> tuple[bool, str | None]:
     """Whether the request identifies its customer, and the customer it names if one is
     known already, read without creating or merging anything (placing resolves it
-    after pricing, once the coupon is known to apply)."""
+    after pricing, once the coupon is known to apply; ``seen`` keeps the owners read for
+    it)."""
     if ref is None or not ref.has_identifier():
         return False, None
     try:
         if ref.customer_id:
             return True, _canonical(ref.customer_id, deps)
         for identifier in identifiers_of(ref.email, ref.phone, ref.loyalty_id, "customer."):
-            owner = deps.store.find_identifier(identifier)
+            owner = find_owner(identifier, deps, seen)
             if owner is not None:
                 return True, _canonical(owner, deps)
     except OrquestaError:

@@ -15,7 +15,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
 from chalicelib.services.fulfillment_steps import first_wait_seconds
-from chalicelib.services.inventory import check_low_stock
+from chalicelib.services.inventory import check_low_stock_of
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
@@ -69,8 +69,7 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
         attempts=RESERVE_ATTEMPTS,
     )
     if written.change is not None:
-        for sku in sorted({change.sku for change in written.change.stock}):
-            check_low_stock(sku, deps)
+        check_low_stock_of([change.sku for change in written.change.stock], deps)
     return _reservation_of(written.order, deps)
 
 

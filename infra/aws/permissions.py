@@ -19,6 +19,7 @@ from infra.aws.names import (
 # action of its own: each Put, Update and ConditionCheck inside is authorised on its own.
 DYNAMODB_ACTIONS = (
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

@@ -359,6 +359,16 @@ def test_products_and_locations_read_back(store: Any) -> None:
     assert WAREHOUSE in store.locations()
 
 
+def test_products_of_several_skus_read_together_leave_out_the_unknown(store: Any) -> None:
+    socks, hat = new_id("SKU"), new_id("SKU")
+    for sku, price in ((socks, "4.50"), (hat, "12.00")):
+        store.put_product(Product(sku=sku, name=sku, price=Money.of(price)))
+    unknown = new_id("SKU")
+    found = store.products_of([socks, unknown, hat, socks])
+    assert found == {socks: store.product(socks), hat: store.product(hat)}
+    assert store.products_of([]) == {}
+
+
 def test_a_marker_is_remembered_once_until_forgotten(store: Any) -> None:
     key = new_id("evt")
     assert not store.has_marker(key)
@@ -367,3 +377,12 @@ def test_a_marker_is_remembered_once_until_forgotten(store: Any) -> None:
     assert store.has_marker(key)
     store.forget(key)
     assert store.remember_once(key, 3600)
+
+
+def test_markers_held_names_only_those_set(store: Any) -> None:
+    held, forgotten, never = new_id("evt"), new_id("evt"), new_id("evt")
+    store.remember_once(held, 3600)
+    store.remember_once(forgotten, 3600)
+    store.forget(forgotten)
+    assert store.markers_held([held, forgotten, never, held]) == {held}
+    assert store.markers_held([]) == set()

@@ -48,6 +48,7 @@ class FakeIdentities:
         return self._m.kept(customer_id, CustomerRecord.PROFILE).get("")
 
     def find_identifier(self, identifier: Identifier) -> str | None:
+        self._m.reads["identifier"] += 1
         return self._m.identifiers.get(_ident(identifier))
 
     def create_customer(

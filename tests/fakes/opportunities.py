@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
@@ -17,6 +19,8 @@ class FakeOpportunityStore:
     def __init__(self) -> None:
         self._subscriptions: dict[str, BackInStockSubscription] = {}
         self._opportunities: dict[str, Opportunity] = {}
+        # Opportunities read one by one: a test of what a use case reads counts them.
+        self.reads: Counter[str] = Counter()
 
     def create_subscription(
         self, subscription: BackInStockSubscription, opportunity: Opportunity
@@ -65,6 +69,7 @@ class FakeOpportunityStore:
         return True
 
     def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        self.reads["opportunity"] += 1
         found = self._opportunities.get(opportunity_id)
         return found.model_copy(deep=True) if found else None
 

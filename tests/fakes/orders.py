@@ -35,8 +35,9 @@ class FakeOrders:
 
     @property
     def reads(self) -> Counter[str]:
-        """How many orders (``"order"``), profiles (``"profile"``) and location lists
-        (``"locations"``) were read."""
+        """How many orders (``"order"``), profiles (``"profile"``), location lists
+        (``"locations"``), identifiers, products, markers and stock levels were read, by the
+        port method's name."""
         return self._m.reads
 
     def get_order(self, order_id: str) -> Order:
@@ -157,8 +158,14 @@ class FakeCatalogue:
         return [p.model_copy(deep=True) for _, p in sorted(self._m.products.items())]
 
     def product(self, sku: str) -> Product | None:
+        self._m.reads["product"] += 1
         found = self._m.products.get(sku)
         return found.model_copy(deep=True) if found else None
+
+    def products_of(self, skus: list[str]) -> dict[str, Product]:
+        self._m.reads["products_of"] += 1
+        found = [self._m.products[sku] for sku in skus if sku in self._m.products]
+        return {product.sku: product.model_copy(deep=True) for product in found}
 
     def put_product(self, product: Product) -> None:
         self._m.products[product.sku] = product.model_copy(deep=True)
@@ -204,6 +211,7 @@ class FakeStock:
         self._m = memory
 
     def stock_levels(self, sku: str) -> list[StockLevel]:
+        self._m.reads["stock_levels"] += 1
         return [
             level.model_copy(deep=True)
             for (each, _), level in sorted(self._m.stock.items())
@@ -277,7 +285,12 @@ class FakeMarkers:
         return True
 
     def has_marker(self, key: str) -> bool:
+        self._m.reads["marker"] += 1
         return key in self._m.markers
+
+    def markers_held(self, names: list[str]) -> set[str]:
+        self._m.reads["markers_held"] += 1
+        return {name for name in names if name in self._m.markers}
 
     def forget(self, key: str) -> None:
         self._m.markers.pop(key, None)

@@ -39,6 +39,7 @@ UNSCOPABLE = {
 # add it, and the permission to package.function_policy.
 CALL_PERMISSIONS = {
     "get_item": "dynamodb:GetItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
     "put_item": "dynamodb:PutItem",
     "update_item": "dynamodb:UpdateItem",
     "delete_item": "dynamodb:DeleteItem",

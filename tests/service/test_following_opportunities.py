@@ -11,12 +11,14 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.catalog import Product
-from chalicelib.domain.errors import NotFound, Unprocessable, UnservableLines
+from chalicelib.domain.errors import NotFound, PaymentDeclined, Unprocessable, UnservableLines
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services import inventory, opportunities
-from tests.fakes import Clock, Outgoing
+from chalicelib.services import inventory, opportunities, payment_steps, self_service
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from tests.fakes import Clock, FakeOpportunityStore, Outgoing
 from tests.service import flows
 
 
@@ -42,6 +44,22 @@ def _receive(deps: Deps, sku: str, quantity: int) -> None:
 def _mails_to(deps: Deps, address: str) -> list[str]:
     assert isinstance(deps.mailer, Outgoing)
     return [m["parts"] for m in deps.mailer.sent if m["to"] == address]
+
+
+def _declined(deps: Deps) -> Order:
+    """An order rejected for a declined card, as the workflow leaves it."""
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    return order
+
+
+def _paid_again(order: Order, deps: Deps) -> None:
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
 
 
 def _status(event_status: str, order_id: str, reason: str | None = None) -> dict[str, Any]:
@@ -115,7 +133,7 @@ def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_on
 
 
 def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Deps) -> None:
-    order = flows.place(deps)
+    order = _declined(deps)
     declined = _status("REJECTED", order.order_id, "payment_declined")
     assert opportunities.follow_order_event(declined, deps) == 1
     assert opportunities.follow_order_event(declined, deps) == 0
@@ -126,6 +144,7 @@ def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Dep
         order.order_id,
     )
     assert retry.value == str(order.total.amount)
+    _paid_again(order, deps)
     paid = _status("PAID", order.order_id)
     assert opportunities.follow_order_event(paid, deps) == 1
     assert opportunities.follow_order_event(paid, deps) == 0
@@ -134,6 +153,16 @@ def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Dep
         OpportunityStatus.CONVERTED,
         order.order_id,
     )
+
+
+def test_paying_an_order_never_declined_reads_no_payment_retry(deps: Deps) -> None:
+    order = flows.place(deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert isinstance(deps.opportunities, FakeOpportunityStore)
+
+    assert opportunities.follow_order_event(_status("PAID", order.order_id), deps) == 0
+
+    assert deps.opportunities.reads["opportunity"] == 0
 
 
 def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notice(
@@ -166,11 +195,12 @@ def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notic
 def test_unconverted_opportunities_are_lost_after_30_days_and_converted_ones_stay(
     deps: Deps,
 ) -> None:
-    waiting, paid = flows.place(deps), flows.place(deps)
+    waiting, paid = _declined(deps), _declined(deps)
     for order in (waiting, paid):
         opportunities.follow_order_event(
             _status("REJECTED", order.order_id, "payment_declined"), deps
         )
+    _paid_again(paid, deps)
     opportunities.follow_order_event(_status("PAID", paid.order_id), deps)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(days=29)

@@ -23,6 +23,12 @@ class CatalogueRepository:
         item = self._table.get(keys.product(sku), consistent=False)
         return Product.model_validate(item) if item is not None else None
 
+    def products_of(self, skus: list[str]) -> dict[str, Product]:
+        """The products of these SKUs that exist, by SKU, read together (one request)."""
+        items = self._table.get_many([keys.product(sku) for sku in skus], consistent=False)
+        found = [Product.model_validate(item) for item in items]
+        return {product.sku: product for product in found}
+
     def put_product(self, product: Product) -> None:
         """Add or replace a catalogue entry."""
         item = keys.product(product.sku) | product.model_dump(mode="json")

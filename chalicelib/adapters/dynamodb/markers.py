@@ -33,6 +33,12 @@ class MarkerRepository:
         """Whether a once-only marker is set."""
         return self._table.get(keys.marker(key), consistent=False) is not None
 
+    def markers_held(self, names: list[str]) -> set[str]:
+        """Which of these once-only markers are set, read together (one request)."""
+        by_pk = {keys.marker(name)["pk"]: name for name in names}
+        items = self._table.get_many([keys.marker(name) for name in names], consistent=False)
+        return {by_pk[str(item["pk"])] for item in items}
+
     def forget(self, key: str) -> None:
         """Drop a once-only marker (when the work it guarded failed and must be redone)."""
         self._table.write(self._table.delete(keys.marker(key)))

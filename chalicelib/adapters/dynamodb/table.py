@@ -3,6 +3,7 @@ query helper that pages, and one transaction helper that says which items failed
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -23,6 +24,9 @@ _deserializer = TypeDeserializer()
 
 # What a transaction may hold.
 MAX_TRANSACTION_ITEMS = 100
+# What one BatchGetItem may ask for, and how often keys left unprocessed are asked again.
+MAX_BATCH_GET_KEYS = 100
+BATCH_GET_ATTEMPTS = 5
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -222,6 +226,26 @@ class Table:
             TableName=self.name, Key=to_item(dict(key)), ConsistentRead=consistent
         )
         return from_item(response["Item"]) if "Item" in response else None
+
+    def get_many(self, keys: list[Key], consistent: bool = True) -> list[dict[str, Any]]:
+        """The items at these keys that exist, in no particular order: one BatchGetItem per
+        100 keys, asking again for any DynamoDB left unprocessed (throttled)."""
+        unique = list({tuple(sorted(key.items())): key for key in keys}.values())
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(unique), MAX_BATCH_GET_KEYS):
+            chunk = [to_item(dict(key)) for key in unique[start : start + MAX_BATCH_GET_KEYS]]
+            pending: Any = {self.name: {"Keys": chunk, "ConsistentRead": consistent}}
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if attempt:
+                    time.sleep(0.05 * 2**attempt)  # unprocessed keys are throttling: back off
+                response = self._client.batch_get_item(RequestItems=pending)
+                found += [from_item(item) for item in response["Responses"].get(self.name, [])]
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            else:
+                raise ConcurrentModification("the table kept throttling a batch read")
+        return found
 
     def query(
         self,
