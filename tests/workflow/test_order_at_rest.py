@@ -117,9 +117,13 @@ def test_an_unconfirmed_parcel_keeps_waiting_after_its_breach_then_is_lost_and_r
     eventually(lambda: "sla_breached" in alert_kinds(), timeout=60)
     view = get_order(client, order_id, OPS)
     assert view["fulfillments"][0]["shipment"]["sla"]["status"] == "breached"
-    customer = client.http.get(f"/customers/{shipped.customer_id}", headers=OPS).json_body
-    tickets = [t for t in customer["tickets"] if t["order_id"] == order_id]
-    assert [(t["type"], t["status"]) for t in tickets] == [("late_delivery", "open")]
+
+    def tickets_of_order() -> list[tuple[str, str]]:
+        customer = client.http.get(f"/customers/{shipped.customer_id}", headers=OPS).json_body
+        return [(t["type"], t["status"]) for t in customer["tickets"] if t["order_id"] == order_id]
+
+    # The ticket is written after the ops alert (sla.record_breach), so it may lag it.
+    assert eventually(tickets_of_order, timeout=30) == [("late_delivery", "open")]
 
     # Past the grace period: ops told the carrier never confirmed, and the execution waits on.
     eventually(lambda: "delivery_unconfirmed" in alert_kinds(), timeout=60)
