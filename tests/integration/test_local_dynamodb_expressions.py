@@ -1,0 +1,169 @@
+"""infra/local/dynamodb_expressions.py: an update expression's text parsed once, and its tree
+copied without the pickle protocol. Each test fails without its speed-up and checks that moto
+ends up with the same trees and answers."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+_EXPRESSIONS = [
+    "SET a = :a",
+    "SET #n = :v, b.c[2] = if_not_exists(b.c[2], :z), l = list_append(l, :more)",
+    "SET n = n + :one, m = :m - n REMOVE x[3], x[1], y.z",
+    "ADD counter :one, tags :tags DELETE old :gone",
+    "SET #s = :s, #t = :t, #u = :u, #v = :v, w.#x.y[0] = :w REMOVE q",
+]
+
+
+def _shape(root: Any) -> list[Any]:
+    """A tree as comparable data: each node in pre-order with its class, its attributes
+    (nodes by their place in that order), and the place of its parent."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    order: dict[int, int] = {}
+    shapes: list[Any] = []
+
+    def place(value: Any) -> Any:
+        if isinstance(value, Node):
+            if id(value) not in order:
+                order[id(value)] = len(order)
+                shapes.append(None)
+                at = order[id(value)]
+                fields = {
+                    name: place(each) for name, each in vars(value).items() if name != "parent"
+                }
+                parent = value.parent
+                shapes[at] = (type(value).__name__, fields, order.get(id(parent), parent))
+            return ("node", order[id(value)])
+        if isinstance(value, list):
+            return [place(each) for each in value]
+        return repr(value)
+
+    place(root)
+    return shapes
+
+
+def _every_node(root: Any) -> list[Any]:
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    found: list[Any] = []
+    stack = [root]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Node):
+            found.append(value)
+            stack.extend(value.children or [])
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def test_copy_expression_trees_plainly_copies_what_deepcopy_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from infra.local import dynamodb_expressions
+
+    dynamodb_expressions.copy_expression_trees_plainly()
+    reconstructed: list[Any] = []
+    reconstruct = copy._reconstruct  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        copy, "_reconstruct", lambda *a, **k: reconstructed.append(a) or reconstruct(*a, **k)
+    )
+    for text in _EXPRESSIONS:
+        tree = UpdateExpressionParser.make(text)
+        plain = copy.deepcopy(tree)
+        assert reconstructed == [], f"copying {text!r} went through the pickle protocol"
+        with monkeypatch.context() as generic:
+            generic.delattr(Node, "__deepcopy__")
+            usual = copy.deepcopy(tree)
+        reconstructed.clear()  # the generic copy's
+        assert _shape(plain) == _shape(usual) == _shape(tree)
+        originals = {id(node) for node in _every_node(tree)}
+        assert not originals & {id(node) for node in _every_node(plain)}
+
+
+def _moto_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts moto's tokenizer reads in this thread from now on."""
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    seen: list[str] = []
+    me = threading.get_ident()
+    make_list = ExpressionTokenizer.make_list.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, text: str) -> Any:
+        if threading.get_ident() == me:
+            seen.append(text)
+        return make_list(cls, text)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", classmethod(counting))
+    return seen
+
+
+def test_parse_update_expressions_once_parses_a_text_once_for_every_update(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    # A text no other test sends, so that its first parse happens here.
+    expression = f"SET n = if_not_exists(n, :zero) + :one, t{uuid.uuid4().hex} = :one"
+    values = {":zero": {"N": "0"}, ":one": {"N": "1"}}
+    parsed = _moto_parses(monkeypatch)
+    for _ in range(3):
+        client.update_item(
+            TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeValues=values
+        )
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+    )
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["n"] == {"N": "4"}
+    assert parsed.count(expression) == 1, f"moto parsed one text {parsed.count(expression)} times"
+
+
+def test_parse_update_expressions_once_keeps_the_parsed_tree_as_parsed(deps: Any) -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    expression = "SET l = list_append(if_not_exists(l, :empty), :more), c = :c REMOVE gone"
+    values = {":empty": {"L": []}, ":more": {"L": [{"S": "x"}]}, ":c": {"N": "1"}}
+    for _ in range(2):
+        client.update_item(
+            TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeValues=values
+        )
+    shared = UpdateExpressionParser.make(expression)
+    fresh = UpdateExpressionParser.make.__wrapped__(UpdateExpressionParser, expression)  # type: ignore[attr-defined]
+    assert shared is UpdateExpressionParser.make(expression)
+    assert _shape(shared) == _shape(fresh)
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["l"] == {"L": [{"S": "x"}, {"S": "x"}]}
+
+
+def test_parse_update_expressions_once_refuses_a_bad_text_every_time(deps: Any) -> None:
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ClientError) as refused:
+            client.update_item(TableName=table, Key=key, UpdateExpression="SET a = = :a")
+        errors.append(refused.value.response["Error"])
+    assert errors[0] == errors[1]
+    assert errors[0]["Code"] == "ValidationException"
