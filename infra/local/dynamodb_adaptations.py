@@ -139,7 +139,8 @@ def query_one_partition() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
-_DATA_PLANE = {
+# The actions whose successful answers hold only JSON types (no timestamps): plain to write.
+DATA_PLANE = {
     "GetItem",
     "PutItem",
     "UpdateItem",
@@ -177,7 +178,7 @@ def plain_dynamodb_responses() -> None:
         if (
             type(action_result) is DynamoResult
             and not isinstance(action_result.result, Exception)
-            and self._get_action() in _DATA_PLANE
+            and self._get_action() in DATA_PLANE
         ):
             body = json.dumps(action_result.result, default=_json_default, separators=(",", ":"))
             headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}
