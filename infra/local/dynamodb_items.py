@@ -136,17 +136,33 @@ def plain_answers_at_once() -> None:
     responses.dynamo_to_dict = dynamo_to_dict  # type: ignore[attr-defined]
 
 
+# While moto's handler makes the answer of a Query or a Scan in this thread: ``sizes``, the
+# items measured for it so far (each kept with its size, so that no id is reused meanwhile).
 _answering = threading.local()
 
 
-class AnswerCopies:
-    """How many items moto's query and scan copied for an answer (a test's probe)."""
+def _mark_answers() -> None:
+    """Set ``_answering.sizes`` while the handler's ``query`` or ``scan`` runs."""
+    if not apply_once("dynamodb-answering"):
+        return
+    from moto.dynamodb.responses import DynamoHandler
 
-    def __init__(self) -> None:
-        self.skipped = 0
+    def answering(action: str) -> None:
+        original = getattr(DynamoHandler, action)
 
+        @functools.wraps(original)
+        def handled(self: Any, *args: Any, **kwargs: Any) -> Any:
+            outer = getattr(_answering, "sizes", None)
+            _answering.sizes = {}
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                _answering.sizes = outer
 
-copies = AnswerCopies()
+        setattr(DynamoHandler, action, handled)
+
+    answering("query")
+    answering("scan")
 
 
 def answer_without_copies() -> None:
@@ -162,34 +178,43 @@ def answer_without_copies() -> None:
     if not apply_once("dynamodb-answer-copies"):
         return
     from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.responses import DynamoHandler
 
+    _mark_answers()
     moto_copy = Item.__deepcopy__
 
     @functools.wraps(moto_copy)
     def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
-        if getattr(_answering, "active", False):
-            copies.skipped += 1
+        if getattr(_answering, "sizes", None) is not None:
             return self
         return moto_copy(self, memo)
 
-    def answering(action: str) -> None:
-        original = getattr(DynamoHandler, action)
-
-        @functools.wraps(original)
-        def handled(self: Any, *args: Any, **kwargs: Any) -> Any:
-            outer = getattr(_answering, "active", False)
-            _answering.active = True
-            try:
-                return original(self, *args, **kwargs)
-            finally:
-                _answering.active = outer
-
-        setattr(DynamoHandler, action, handled)
-
     Item.__deepcopy__ = deepcopy  # type: ignore[method-assign]
-    answering("query")
-    answering("scan")
+
+
+def measure_answer_items_once() -> None:
+    """Gap: moto's ``Table.query`` measures each item it keeps twice (once to see whether
+    it still fits the 1 MB page, once to add it to the page's size), and ``Table.scan``
+    likewise: half of that walk of every item answered is done again. Here, while the
+    handler's ``Query`` or ``Scan`` runs (under the table's lock: no item changes
+    meanwhile), an item measured once is not measured again."""
+    if not apply_once("dynamodb-answer-sizes"):
+        return
+    from moto.dynamodb.models.dynamo_type import Item
+
+    _mark_answers()
+    moto_item_size = Item.size
+
+    @functools.wraps(moto_item_size)
+    def size(self: Any) -> int:
+        sizes = getattr(_answering, "sizes", None)
+        if sizes is None:
+            return int(moto_item_size(self))
+        known = sizes.get(id(self))
+        if known is None:
+            known = sizes[id(self)] = (self, moto_item_size(self))
+        return int(known[1])
+
+    Item.size = size  # type: ignore[method-assign]
 
 
 def apply_all() -> None:
@@ -197,3 +222,4 @@ def apply_all() -> None:
     measure_items_once()
     plain_answers_at_once()
     answer_without_copies()
+    measure_answer_items_once()

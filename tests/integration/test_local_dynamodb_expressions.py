@@ -167,3 +167,101 @@ def test_parse_update_expressions_once_refuses_a_bad_text_every_time(deps: Any) 
         errors.append(refused.value.response["Error"])
     assert errors[0] == errors[1]
     assert errors[0]["Code"] == "ValidationException"
+
+
+_VALIDATED = [
+    ("SET a = :a, b = b + :one", {}, {":a": {"S": "x"}, ":one": {"N": "1"}}),
+    ("SET #l = list_append(if_not_exists(#l, :empty), :more)", {"#l": "l"}, None),
+    ("SET m.inr = :a REMOVE gone, l[0]", {}, {":a": {"S": "x"}}),
+    ("ADD cnt :one, tags :tags DELETE olds :gone", {}, None),
+    ("SET pk = :a", {}, {":a": {"S": "x"}}),
+    ("SET nothere.deeper = :a", {}, {":a": {"S": "x"}}),
+    ("SET a = :undefined", {}, {}),
+    ("SET b = b + :a", {}, {":a": {"S": "x"}}),
+]
+
+
+def _validated(table: Any, item: Any, expression: str, names: Any, values: Any) -> Any:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    if values is None:
+        values = {
+            ":empty": {"L": []},
+            ":more": {"L": [{"S": "y"}]},
+            ":one": {"N": "1"},
+            ":tags": {"SS": ["t"]},
+            ":gone": {"SS": ["o"]},
+        }
+    try:
+        tree = UpdateExpressionValidator(
+            UpdateExpressionParser.make(expression),
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+            item=item,
+            table=table,
+        ).validate()
+    except Exception as exc:  # noqa: BLE001 - the refusal is what is compared
+        return type(exc).__name__, str(exc)
+    return _shape(tree)
+
+
+def test_traverse_trees_plainly_validates_what_motos_walk_validates(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    from infra.local.stack import ACCOUNT_ID, REGION
+
+    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(deps.settings.table_name)
+    attrs = {
+        "pk": {"S": "p"},
+        "sk": {"S": "s"},
+        "b": {"N": "2"},
+        "l": {"L": [{"S": "x"}]},
+        "m": {"M": {"inr": {"N": "1"}}},
+        "cnt": {"N": "1"},
+        "gone": {"S": "g"},
+    }
+    item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+    walk = DepthFirstTraverser.traverse_node_recursively
+    assert hasattr(walk, "__wrapped__"), "moto's own walk is in place"
+    trees = 0
+    for expression, names, values in _VALIDATED:
+        plain = _validated(table, item, expression, names, values)
+        with monkeypatch.context() as motos:
+            motos.setattr(DepthFirstTraverser, "traverse_node_recursively", walk.__wrapped__)
+            usual = _validated(table, item, expression, names, values)
+        assert plain == usual, expression
+        trees += isinstance(plain, list)
+    assert trees == 4, "the first four expressions validate, the others are refused"
+
+
+def test_traverse_trees_plainly_asks_a_processor_its_node_classes_once(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    update = {
+        "TableName": table,
+        "Key": key,
+        "UpdateExpression": "SET a = :a, b = if_not_exists(b, :a), c = :a REMOVE d",
+        "ExpressionAttributeValues": {":a": {"N": "1"}},
+    }
+    client.update_item(**update)  # the processors' classes met once
+    asked: list[Any] = []
+    me = threading.get_ident()
+    kinds = DepthFirstTraverser.nodes_to_be_processed
+
+    def counting(self: Any) -> Any:
+        if threading.get_ident() == me:
+            asked.append(type(self).__name__)
+        return kinds(self)
+
+    monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", counting)
+    client.update_item(**update)
+    assert asked == [], f"processors were asked their node classes {len(asked)} times"

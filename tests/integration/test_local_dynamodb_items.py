@@ -190,3 +190,20 @@ def test_answer_without_copies_leaves_a_query_from_elsewhere_copied(deps: Any) -
     items, _, _ = query(DynamoType(key["pk"]), None, [], None, None, True, None)
     assert len(items) == 1 and items[0] is not stored
     assert items[0].attrs["totals"] is not stored.attrs["totals"]
+
+
+def test_measure_answer_items_once_measures_an_answered_item_once(deps: Any) -> None:
+    client, table = deps.store.table.client, deps.settings.table_name
+    _, key = _stored(client, table, _STATE_ITEM)
+
+    def query() -> Any:
+        return client.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": key["pk"]},
+        )
+
+    answer, measured = _motos_calls("size", "models/dynamo_type.py", query)
+    assert answer["Items"] == [{**_STATE_ITEM, **key}]
+    # moto's Item.size; DynamoType.size is measure_items_once's own walk.
+    assert measured == 1, f"moto measured the one item answered {measured} times"
