@@ -150,7 +150,11 @@ def test_plain_answers_at_once_runs_none_of_motos_conversion_for_a_query(deps: A
 
 
 def test_answer_without_copies_copies_no_item_for_a_query_or_a_scan(deps: Any) -> None:
-    client, table = deps.store.table.client, deps.settings.table_name
+    from tests.support.gsi_tables import _gsi_table
+
+    client = deps.store.table.client
+    # A table of its own: a scan of the shared one would answer its first megabyte only.
+    table = _gsi_table(client)
     stored, key = _stored(client, table, _STATE_ITEM)
     by_key = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": key["pk"]}}
 
