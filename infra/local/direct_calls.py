@@ -4,13 +4,13 @@ names the gap it closes; ``tests/integration/test_local_direct_calls.py`` tests 
 
 from __future__ import annotations
 
-import base64
+import binascii
+import json
 import math
 import re
 from typing import Any
 
-from botocore.parsers import JSONParser
-
+from infra.local.direct_answers import DynamoDBAnswers, handed_over, json_default, keep_answers
 from infra.local.patching import apply_once
 
 # The services taken the short way: botocore's name, the host botocore sends them to when
@@ -34,51 +34,6 @@ _SERVICES: dict[str, tuple[re.Pattern[str], str, str]] = {
         "EmailResponse",
     ),
 }
-
-
-def _attribute_value(value: Any) -> Any:
-    """One DynamoDB AttributeValue as botocore's JSON parser gives it (blobs decoded, the
-    rest as JSON has it), or None for anything else, which botocore's parser then reads."""
-    if not isinstance(value, dict) or len(value) != 1:
-        return None
-    ((tag, inner),) = value.items()
-    if inner is None:
-        return None
-    if tag in ("S", "N", "BOOL", "NULL"):
-        return {tag: inner}
-    if tag == "B":
-        return {"B": base64.b64decode(inner)}
-    if tag in ("SS", "NS"):
-        return {tag: list(inner)}
-    if tag == "BS":
-        return {"BS": [base64.b64decode(each) for each in inner]}
-    if tag == "M":
-        members = {name: _attribute_value(each) for name, each in inner.items()}
-        return None if None in members.values() else {"M": members}
-    if tag == "L":
-        items = [_attribute_value(each) for each in inner]
-        return None if None in items else {"L": items}
-    return None
-
-
-class _DynamoDBAnswers(JSONParser):
-    """botocore's JSON parser, with DynamoDB's items read without walking the
-    AttributeValue union's model for every value (what botocore's parser spends most of
-    a read's time on); what ``_attribute_value`` does not know is left to botocore."""
-
-    def _handle_structure(self, shape: Any, value: Any) -> Any:
-        if shape.name == "AttributeValue":
-            known = _attribute_value(value)
-            if known is not None:
-                return known
-        return super()._handle_structure(shape, value)  # type: ignore[misc]
-
-    def _handle_map(self, shape: Any, value: Any) -> Any:
-        if shape.value.name == "AttributeValue" and isinstance(value, dict):
-            items = {name: _attribute_value(each) for name, each in value.items()}
-            if None not in items.values():
-                return items
-        return super()._handle_map(shape, value)  # type: ignore[misc]
 
 
 class DirectCalls:
@@ -132,6 +87,7 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
     handler.uri = params["url"]
     handler.path = "/"
     handler.response_headers = {"server": "amazon.com"}
+    handler.answers_in_process = service == "dynamodb"
     if isinstance(body, dict):  # query protocol: the form's fields, not yet encoded
         values = MultiDict({key: str(value) for key, value in body.items()})
         handler.querystring = {key: [value] for key, value in values.items()}
@@ -187,19 +143,27 @@ def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
         status, response_headers, response_body = handler.call_action()
     except HTTPException as exc:
         status, response_headers, response_body = exc.code, exc.get_headers(), exc.get_body()
-    http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
-    response = convert_to_response_dict(http, model)
-    answer_parser = (
-        _DynamoDBAnswers()
-        if handler.service_name == "dynamodb"
-        else create_parser(model.metadata["protocol"])
-    )
-    parsed = answer_parser.parse(response, model.output_shape)
-    if http.status_code >= 300:
-        code = parsed.get("Error", {}).get("Code")
-        error_shape = model.service_model.shape_for_error_code(code) if code else None
-        if error_shape is not None:
-            parsed.update(answer_parser.parse(response, error_shape))
+    parsed = handed_over(handler, url, status, response_headers, model)
+    if parsed is not None:
+        http, parsed = parsed
+    else:
+        kept = getattr(handler, "kept_answer", None)
+        if kept is not None:  # not one to hand over after all: written as JSON
+            response_body = json.dumps(kept, default=json_default, separators=(",", ":"))
+            response_headers["x-amz-crc32"] = str(binascii.crc32(response_body.encode()))
+        http = AWSResponse(url, status, response_headers, MockRawResponse(response_body))
+        response = convert_to_response_dict(http, model)
+        answer_parser = (
+            DynamoDBAnswers()
+            if handler.service_name == "dynamodb"
+            else create_parser(model.metadata["protocol"])
+        )
+        parsed = answer_parser.parse(response, model.output_shape)
+        if http.status_code >= 300:
+            code = parsed.get("Error", {}).get("Code")
+            error_shape = model.service_model.shape_for_error_code(code) if code else None
+            if error_shape is not None:
+                parsed.update(answer_parser.parse(response, error_shape))
     if "ResponseMetadata" in parsed:
         parsed["ResponseMetadata"]["RetryAttempts"] = 0
     calls.direct += 1
@@ -224,8 +188,9 @@ def call_services_directly() -> None:
     publish's time). Here such a request, once botocore has validated and serialised it,
     is parsed by moto's own parser and run by moto's own handler (the same methods, under
     the same table locks; a form's fields handed over as botocore made them), and the
-    answer is parsed by botocore's own parser, as it would be off the wire. Errors come
-    back as the same ``ClientError``s with the same modeled fields. What is skipped:
+    answer is parsed by botocore's own parser, as it would be off the wire (a DynamoDB
+    data-plane answer from the dict moto made, without its JSON text: ``direct_answers``).
+    Errors come back as the same ``ClientError``s with the same modeled fields. What is skipped:
     signing (moto checks no signature unless IAM checks are on, and then requests go the
     usual way) and the retry loop (these moto services answer none of the throttling or
     server errors the client retries). It applies to clients made after it (botocore
@@ -235,6 +200,7 @@ def call_services_directly() -> None:
         return
     from botocore.handlers import BUILTIN_HANDLERS, REGISTER_LAST
 
+    keep_answers()
     # Last, and on the least specific name: every other listener of ``before-call`` (a
     # test's, an SDK's) still sees the request first, as it would on AWS.
     BUILTIN_HANDLERS.append(("before-call", _before_call, REGISTER_LAST))

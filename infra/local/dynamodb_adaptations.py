@@ -8,12 +8,11 @@ from __future__ import annotations
 import base64
 import copy
 import functools
-import inspect
 import json
 import threading
 from typing import Any
 
-from infra.local.patching import apply_once
+from infra.local.patching import apply_once, argument_reader
 from infra.local.table_locks import lock_tables_per_action
 
 
@@ -113,13 +112,12 @@ def query_one_partition() -> None:
 
     original_query = Table.query
     original_all_items = Table.all_items
-    signature = inspect.signature(original_query)
+    index_name_of = argument_reader(original_query, "index_name")
 
     @functools.wraps(original_query)
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        # moto passes index_name positionally: bind the call to find it either way.
-        bound = signature.bind(self, hash_key, *args, **kwargs)
-        if bound.arguments.get("index_name") or hash_key is None:
+        # moto passes index_name positionally: read it either way.
+        if index_name_of((self, hash_key, *args), kwargs) or hash_key is None:
             return original_query(self, hash_key, *args, **kwargs)
         _partition.key = (self, hash_key)
         try:
@@ -141,7 +139,8 @@ def query_one_partition() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
-_DATA_PLANE = {
+# The actions whose successful answers hold only JSON types (no timestamps): plain to write.
+DATA_PLANE = {
     "GetItem",
     "PutItem",
     "UpdateItem",
@@ -179,7 +178,7 @@ def plain_dynamodb_responses() -> None:
         if (
             type(action_result) is DynamoResult
             and not isinstance(action_result.result, Exception)
-            and self._get_action() in _DATA_PLANE
+            and self._get_action() in DATA_PLANE
         ):
             body = json.dumps(action_result.result, default=_json_default, separators=(",", ":"))
             headers = {"Content-Type": "application/x-amz-json-1.0", **self.response_headers}

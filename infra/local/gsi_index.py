@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from infra.local.patching import apply_once
+from infra.local.patching import apply_once, argument_reader
 
 
 class _GsiIndex:
@@ -137,7 +136,8 @@ def index_gsi_queries() -> None:
     original_transact = DynamoDBBackend.transact_write_items
     original_query = Table.query
     original_all_items = Table.all_items
-    signature = inspect.signature(original_query)
+    index_name_of = argument_reader(original_query, "index_name")
+    conditions_of = argument_reader(original_query, "hash_key_conditions")
 
     @functools.wraps(original_put)
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -188,9 +188,8 @@ def index_gsi_queries() -> None:
 
     @functools.wraps(original_query)
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs)
-        index_name = bound.arguments.get("index_name")
-        conditions = bound.arguments.get("hash_key_conditions") or []
+        index_name = index_name_of((self, *args), kwargs)
+        conditions = conditions_of((self, *args), kwargs) or []
         if not index_name or getattr(_gsi_query, "off", False):
             return original_query(self, *args, **kwargs)
         index = _indexes(self).index_for(self, index_name)

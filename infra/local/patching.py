@@ -5,6 +5,10 @@ local stack starts.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
+from typing import Any
+
 _applied: set[str] = set()
 
 
@@ -15,3 +19,18 @@ def apply_once(name: str) -> bool:
         return False
     _applied.add(name)
     return True
+
+
+def argument_reader(function: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """A function that reads argument ``name`` of a call to ``function`` from the call's
+    positional arguments (``self`` first) and keywords, or None when the call leaves it out:
+    what ``inspect.signature(function).bind(...).arguments.get(name)`` answers, without
+    binding every argument of the call (a wrapper of moto's query binds it per request)."""
+    position = list(inspect.signature(function).parameters).index(name)
+
+    def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if name in kwargs:
+            return kwargs[name]
+        return args[position] if len(args) > position else None
+
+    return read

@@ -6,7 +6,8 @@ with their own modules, in ``test_local_<module>.py``).
 Nothing here changes an answer: each one falls back to moto's own code for whatever it does
 not cover. ``apply_all`` is called from ``adaptations.apply_all``. The two DynamoDB
 speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so has the
-short way for DynamoDB requests, ``direct_calls`` (7).
+short way for DynamoDB requests, ``direct_calls`` (7), and the work moto does on the items
+it stores, ``dynamodb_items`` (11), and on update expressions, ``dynamodb_expressions`` (12).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters.tracing import LazyTracer
+from infra.local import dynamodb_expressions, dynamodb_items
 from infra.local.background import bound_invocations
 from infra.local.direct_calls import call_services_directly
 from infra.local.gsi_index import index_gsi_queries
@@ -253,3 +255,5 @@ def apply_all() -> None:
     bound_invocations()
     cheap_request_ids()
     cache_user_agent_components()
+    dynamodb_items.apply_all()
+    dynamodb_expressions.apply_all()

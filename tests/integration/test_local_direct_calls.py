@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra.local import direct_calls
+from infra.local import direct_answers, direct_calls
 from tests.support.moto_probes import requests_through_stubber
 
 
@@ -133,6 +133,18 @@ def _conversation(client: Any, table: str, pk: str, item: dict[str, Any]) -> lis
             ReturnConsumedCapacity="TOTAL",
         ),
         _outcome(client.batch_get_item, RequestItems={table: {"Keys": [key]}}),
+        _outcome(
+            client.query,
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="pk, sk, x, y",
+            Limit=1,
+            ReturnConsumedCapacity="INDEXES",
+        ),
+        _outcome(
+            client.transact_get_items, TransactItems=[{"Get": {"TableName": table, "Key": key}}]
+        ),
         _outcome(client.update_item, TableName=table, Key=key, UpdateExpression="SET ="),
         _outcome(client.delete_item, TableName=table, Key=key, ReturnValues="ALL_OLD"),
         _outcome(client.get_item, TableName=table, Key=key),
@@ -235,3 +247,64 @@ def test_call_services_directly_reads_items_without_walking_the_union_model(
     client.put_item(TableName=table, Item=item)
     assert client.get_item(TableName=table, Key=key)["Item"] == item
     assert walked == []
+
+
+def test_call_services_directly_hands_dynamodb_answers_over_without_json_text(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.parsers import BaseJSONParser
+
+    read: list[Any] = []
+    me = threading.get_ident()
+    parse_body = BaseJSONParser._parse_body_as_json
+
+    def counting(self: Any, body: Any) -> Any:
+        if threading.get_ident() == me:
+            read.append(body)
+        return parse_body(self, body)
+
+    monkeypatch.setattr(BaseJSONParser, "_parse_body_as_json", counting)
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-HANDED#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    item = {**key, "m": {"M": {"b": {"B": b"\x00"}, "l": {"L": [{"N": "1"}, {"NULL": True}]}}}}
+    client.put_item(TableName=table, Item=item)
+    assert client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"] == item
+    updated = client.update_item(
+        TableName=table,
+        Key=key,
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"NS": ["1", "2"]}},
+        ReturnValues="UPDATED_NEW",
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert updated["Attributes"] == {"n": {"NS": ["1", "2"]}}
+    assert updated["ConsumedCapacity"]["TableName"] == table
+    assert type(updated["ConsumedCapacity"]["CapacityUnits"]) is float
+    found = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": key["pk"]},
+    )
+    assert found["Count"] == 1 and found["Items"][0]["m"] == item["m"]
+    assert read == [], f"{len(read)} DynamoDB answers were read back from JSON text"
+
+
+def test_call_services_directly_writes_as_json_what_json_would_change() -> None:
+    from decimal import Decimal
+
+    import boto3
+
+    from infra.local.stack import REGION
+
+    model = boto3.client("dynamodb", region_name=REGION).meta.service_model
+    handler = type("Handler", (), {})()
+    url = f"https://dynamodb.{REGION}.amazonaws.com/"
+    operation = model.operation_model("GetItem")
+    handler.kept_answer = {"Item": {"a": {"S": "x"}, "b": {"B": b"\x01"}}}
+    _, parsed = direct_answers.handed_over(handler, url, 200, {}, operation)
+    assert parsed["Item"] == {"a": {"S": "x"}, "b": {"B": b"\x01"}}
+    for strange in ({"N": Decimal("1")}, {"B": "AQ=="}, {"X": "?"}, {"S": "a", "N": "1"}):
+        handler.kept_answer = {"Item": {"a": strange}}
+        assert direct_answers.handed_over(handler, url, 200, {}, operation) is None
+    handler.kept_answer = {"Item": {}, "ConsumedCapacity": {"CapacityUnits": Decimal("1")}}
+    assert direct_answers.handed_over(handler, url, 200, {}, operation) is None

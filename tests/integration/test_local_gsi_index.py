@@ -192,3 +192,55 @@ def test_index_gsi_queries_answer_what_moto_answers_after_any_writes(
                 assert indexed == walked, (g, extra)
     finally:
         client.delete_table(TableName=table)
+
+
+def test_query_wrappers_read_the_index_name_without_binding_the_call(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspect
+    import threading
+
+    client = deps.store.table.client
+    table = _gsi_table(client)
+    item = {"pk": {"S": "p"}, "sk": {"S": "s"}, "g": {"S": "G"}, "r": {"S": "R"}}
+    client.put_item(TableName=table, Item=item)
+    bound: list[Any] = []
+    bind = inspect.Signature.bind
+    me = threading.get_ident()
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() == me:
+            bound.append(self)
+        return bind(self, *args, **kwargs)
+
+    monkeypatch.setattr(inspect.Signature, "bind", counting)
+    assert len(_query_gsi(client, table, "G")) == 1
+    query = client.query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "p"}},
+    )
+    assert query["Count"] == 1
+    assert bound == [], "a query's wrapper bound the whole call to find one argument"
+
+
+def test_argument_reader_reads_what_binding_the_call_finds() -> None:
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    from infra.local.patching import argument_reader
+
+    signature = inspect.signature(Table.query)
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("self", "h", None, [], None, None, True, None), {}),
+        (("self", "h", None, [], None, None, True, None, "gsi"), {}),
+        (("self", "h", None, [], None, None, True, None), {"index_name": "gsi"}),
+        (("self", "h", None, [], None, None, True, None, None, False, None, [("g", 1)]), {}),
+        (("self", "h", None, [], None, None, True, None), {"hash_key_conditions": [("g", 2)]}),
+    ]
+    for name in ("index_name", "hash_key_conditions"):
+        read = argument_reader(Table.query, name)
+        for args, kwargs in calls:
+            expected = signature.bind(*args, **kwargs).arguments.get(name)
+            assert read(args, kwargs) == expected

@@ -1,0 +1,335 @@
+"""infra/local/dynamodb_expressions.py: an update expression's text parsed once, and its tree
+copied without the pickle protocol. Each test fails without its speed-up and checks that moto
+ends up with the same trees and answers."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+_EXPRESSIONS = [
+    "SET a = :a",
+    "SET #n = :v, b.c[2] = if_not_exists(b.c[2], :z), l = list_append(l, :more)",
+    "SET n = n + :one, m = :m - n REMOVE x[3], x[1], y.z",
+    "ADD counter :one, tags :tags DELETE old :gone",
+    "SET #s = :s, #t = :t, #u = :u, #v = :v, w.#x.y[0] = :w REMOVE q",
+]
+
+
+def _shape(root: Any) -> list[Any]:
+    """A tree as comparable data: each node in pre-order with its class, its attributes
+    (nodes by their place in that order), and the place of its parent."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    order: dict[int, int] = {}
+    shapes: list[Any] = []
+
+    def place(value: Any) -> Any:
+        if isinstance(value, Node):
+            if id(value) not in order:
+                order[id(value)] = len(order)
+                shapes.append(None)
+                at = order[id(value)]
+                fields = {
+                    name: place(each) for name, each in vars(value).items() if name != "parent"
+                }
+                parent = value.parent
+                shapes[at] = (type(value).__name__, fields, order.get(id(parent), parent))
+            return ("node", order[id(value)])
+        if isinstance(value, list):
+            return [place(each) for each in value]
+        return repr(value)
+
+    place(root)
+    return shapes
+
+
+def _every_node(root: Any) -> list[Any]:
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    found: list[Any] = []
+    stack = [root]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, Node):
+            found.append(value)
+            stack.extend(value.children or [])
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
+def test_copy_expression_trees_plainly_copies_what_deepcopy_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from infra.local import dynamodb_expressions
+
+    dynamodb_expressions.copy_expression_trees_plainly()
+    reconstructed: list[Any] = []
+    reconstruct = copy._reconstruct  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        copy, "_reconstruct", lambda *a, **k: reconstructed.append(a) or reconstruct(*a, **k)
+    )
+    for text in _EXPRESSIONS:
+        tree = UpdateExpressionParser.make(text)
+        plain = copy.deepcopy(tree)
+        assert reconstructed == [], f"copying {text!r} went through the pickle protocol"
+        with monkeypatch.context() as generic:
+            generic.delattr(Node, "__deepcopy__")
+            usual = copy.deepcopy(tree)
+        reconstructed.clear()  # the generic copy's
+        assert _shape(plain) == _shape(usual) == _shape(tree)
+        originals = {id(node) for node in _every_node(tree)}
+        assert not originals & {id(node) for node in _every_node(plain)}
+
+
+def _moto_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts moto's tokenizer reads in this thread from now on."""
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    seen: list[str] = []
+    me = threading.get_ident()
+    make_list = ExpressionTokenizer.make_list.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: Any, text: str) -> Any:
+        if threading.get_ident() == me:
+            seen.append(text)
+        return make_list(cls, text)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", classmethod(counting))
+    return seen
+
+
+def test_parse_update_expressions_once_parses_a_text_once_for_every_update(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    # A text no other test sends, so that its first parse happens here.
+    expression = f"SET n = if_not_exists(n, :zero) + :one, t{uuid.uuid4().hex} = :one"
+    values = {":zero": {"N": "0"}, ":one": {"N": "1"}}
+    parsed = _moto_parses(monkeypatch)
+    for _ in range(3):
+        client.update_item(
+            TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeValues=values
+        )
+    client.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": expression,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        ]
+    )
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["n"] == {"N": "4"}
+    assert parsed.count(expression) == 1, f"moto parsed one text {parsed.count(expression)} times"
+
+
+def test_parse_update_expressions_once_keeps_the_parsed_tree_as_parsed(deps: Any) -> None:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    expression = "SET l = list_append(if_not_exists(l, :empty), :more), c = :c REMOVE gone"
+    values = {":empty": {"L": []}, ":more": {"L": [{"S": "x"}]}, ":c": {"N": "1"}}
+    for _ in range(2):
+        client.update_item(
+            TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeValues=values
+        )
+    shared = UpdateExpressionParser.make(expression)
+    fresh = UpdateExpressionParser.make.__wrapped__(UpdateExpressionParser, expression)  # type: ignore[attr-defined]
+    assert shared is UpdateExpressionParser.make(expression)
+    assert _shape(shared) == _shape(fresh)
+    item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["l"] == {"L": [{"S": "x"}, {"S": "x"}]}
+
+
+def test_parse_update_expressions_once_refuses_a_bad_text_every_time(deps: Any) -> None:
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    errors = []
+    for _ in range(2):
+        with pytest.raises(ClientError) as refused:
+            client.update_item(TableName=table, Key=key, UpdateExpression="SET a = = :a")
+        errors.append(refused.value.response["Error"])
+    assert errors[0] == errors[1]
+    assert errors[0]["Code"] == "ValidationException"
+
+
+_VALIDATED = [
+    ("SET a = :a, b = b + :one", {}, {":a": {"S": "x"}, ":one": {"N": "1"}}),
+    ("SET #l = list_append(if_not_exists(#l, :empty), :more)", {"#l": "l"}, None),
+    ("SET m.inr = :a REMOVE gone, l[0]", {}, {":a": {"S": "x"}}),
+    ("ADD cnt :one, tags :tags DELETE olds :gone", {}, None),
+    ("SET pk = :a", {}, {":a": {"S": "x"}}),
+    ("SET nothere.deeper = :a", {}, {":a": {"S": "x"}}),
+    ("SET a = :undefined", {}, {}),
+    ("SET b = b + :a", {}, {":a": {"S": "x"}}),
+]
+
+
+def _validated(table: Any, item: Any, expression: str, names: Any, values: Any) -> Any:
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    if values is None:
+        values = {
+            ":empty": {"L": []},
+            ":more": {"L": [{"S": "y"}]},
+            ":one": {"N": "1"},
+            ":tags": {"SS": ["t"]},
+            ":gone": {"SS": ["o"]},
+        }
+    try:
+        tree = UpdateExpressionValidator(
+            UpdateExpressionParser.make(expression),
+            expression_attribute_names=names,
+            expression_attribute_values=values,
+            item=item,
+            table=table,
+        ).validate()
+    except Exception as exc:  # noqa: BLE001 - the refusal is what is compared
+        return type(exc).__name__, str(exc)
+    return _shape(tree)
+
+
+def test_traverse_trees_plainly_validates_what_motos_walk_validates(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    from infra.local.stack import ACCOUNT_ID, REGION
+
+    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(deps.settings.table_name)
+    attrs = {
+        "pk": {"S": "p"},
+        "sk": {"S": "s"},
+        "b": {"N": "2"},
+        "l": {"L": [{"S": "x"}]},
+        "m": {"M": {"inr": {"N": "1"}}},
+        "cnt": {"N": "1"},
+        "gone": {"S": "g"},
+    }
+    item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+    walk = DepthFirstTraverser.traverse_node_recursively
+    assert hasattr(walk, "__wrapped__"), "moto's own walk is in place"
+    trees = 0
+    for expression, names, values in _VALIDATED:
+        plain = _validated(table, item, expression, names, values)
+        with monkeypatch.context() as motos:
+            motos.setattr(DepthFirstTraverser, "traverse_node_recursively", walk.__wrapped__)
+            usual = _validated(table, item, expression, names, values)
+        assert plain == usual, expression
+        trees += isinstance(plain, list)
+    assert trees == 4, "the first four expressions validate, the others are refused"
+
+
+def test_traverse_trees_plainly_asks_a_processor_its_node_classes_once(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
+
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-EXPR#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    update = {
+        "TableName": table,
+        "Key": key,
+        "UpdateExpression": "SET a = :a, b = if_not_exists(b, :a), c = :a REMOVE d",
+        "ExpressionAttributeValues": {":a": {"N": "1"}},
+    }
+    client.update_item(**update)  # the processors' classes met once
+    asked: list[Any] = []
+    me = threading.get_ident()
+    kinds = DepthFirstTraverser.nodes_to_be_processed
+
+    def counting(self: Any) -> Any:
+        if threading.get_ident() == me:
+            asked.append(type(self).__name__)
+        return kinds(self)
+
+    monkeypatch.setattr(DepthFirstTraverser, "nodes_to_be_processed", counting)
+    client.update_item(**update)
+    assert asked == [], f"processors were asked their node classes {len(asked)} times"
+
+
+_CONDITIONS = [
+    "attribute_not_exists(pk)",
+    "#v = :v AND (begins_with(#s, :p) OR size(l) > :n)",
+    "a.b[1] <> :x AND NOT contains(tags, :t)",
+    "version BETWEEN :lo AND :hi OR #s IN (:a, :b, :c)",
+]
+
+
+def test_lex_condition_expressions_once_gives_motos_tokens_and_answers() -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from infra.local import dynamodb_expressions
+
+    dynamodb_expressions.lex_condition_expressions_once()
+    lex = ConditionExpressionParser._lex_condition_expression
+    names = {"#v": "version", "#s": "status"}
+    values = {
+        ":v": {"N": "2"},
+        ":p": {"S": "SHIP"},
+        ":n": {"N": "1"},
+        ":x": {"S": "y"},
+        ":t": {"S": "z"},
+        ":lo": {"N": "1"},
+        ":hi": {"N": "3"},
+        ":a": {"S": "PAID"},
+        ":b": {"S": "SHIPPED"},
+        ":c": {"S": "x"},
+    }
+    attrs = {"pk": {"S": "p"}, "version": {"N": "2"}, "status": {"S": "SHIPPED"}}
+    item = Item(DynamoType(attrs["pk"]), None, {**attrs, "l": {"L": [{"S": "a"}, {"S": "b"}]}})
+    for text in _CONDITIONS * 2:  # the second time from the kept tokens
+        parser = ConditionExpressionParser(text, names, values)
+        assert list(lex(parser)) == list(lex.__wrapped__(parser))  # type: ignore[attr-defined]
+        kept = ConditionExpressionParser(text, names, values).parse().expr(item)
+        motos = ConditionExpressionParser(text, names, values)
+        motos._lex_condition_expression = functools.partial(lex.__wrapped__, motos)  # type: ignore[attr-defined,method-assign]
+        assert kept == motos.parse().expr(item), text
+
+
+def test_lex_condition_expressions_once_reads_a_text_once(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    client, table = deps.store.table.client, deps.settings.table_name
+    key = {"pk": {"S": f"T-COND#{uuid.uuid4().hex}"}, "sk": {"S": "ITEM"}}
+    # A text no other test sends, so that its first reading happens here.
+    condition = f"attribute_not_exists(c{uuid.uuid4().hex}) AND attribute_not_exists(pk)"
+    read: list[str] = []
+    me = threading.get_ident()
+    one_token = ConditionExpressionParser._lex_one_node
+
+    def counting(self: Any, rest: str) -> Any:
+        if threading.get_ident() == me and rest == self.condition_expression:
+            read.append(rest)
+        return one_token(self, rest)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_one_node", counting)
+    client.put_item(TableName=table, Item=key, ConditionExpression=condition)
+    for _ in range(2):
+        with pytest.raises(ClientError) as refused:
+            client.put_item(TableName=table, Item=key, ConditionExpression=condition)
+        assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert read.count(condition) == 1, f"moto read one text {read.count(condition)} times"
