@@ -31,8 +31,7 @@ def _key(pk: str, sk: str) -> Key:
 
 # Orders ----------------------------------------------------------------------------------
 POINTER = "POINTER"
-# Both items of an order (and, for an order stored before them, its one item) sort
-# under this prefix, away from the ops alerts' copies and the survey answer.
+# Both items of an order (or its one item, stored before) sort under this prefix, apart.
 ORDER_ITEMS_PREFIX = "ORDER"
 
 
@@ -66,12 +65,9 @@ def carrier_key(carrier: str, service_level: str) -> str:
     return f"{carrier}#{service_level}"
 
 
-# Orders with money owed: the state item of an order carries ``owed_shard`` and
-# ``owed_since`` while anything is owed, which puts it in the sparse KEYS_ONLY index
-# ``ORDERS_OWING_BY_SHARD`` (the index's entry costs 1 to put and 1 to delete; the state
-# is written anyway). The entries are spread over ``OWED_SHARDS`` partition values, as one
-# value for every owed order would take two index writes per order on one key (DynamoDB
-# takes about 1,000 writes/s per partition: 500 orders/s); the sweeper queries each.
+# Owed orders: the state item's ``owed_shard``/``owed_since`` while anything is owed, in the
+# sparse KEYS_ONLY ``ORDERS_OWING_BY_SHARD`` (1 unit to put, 1 to delete), over ``OWED_SHARDS``
+# values: on one, every owed order writes one key twice (~1,000 writes/s: 500 orders/s).
 OWED_SHARDS = 8
 OWED_SHARD = "owed_shard"
 OWED_SINCE = "owed_since"
@@ -88,18 +84,12 @@ def owed_shard_name(shard: int) -> str:
     return f"OWED#{shard}"
 
 
-def order_id_of(pk: str) -> str:
-    """The order an order partition belongs to."""
-    return pk.removeprefix("ORDER#")
-
-
-# Before the index, orders owing money were listed as items of one partition: still read
-# by the sweeper, and deleted when their order owes nothing more.
+# The listing before the index (one partition): still swept, deleted once nothing is owed.
 OWED_PK = "SETTLEMENT#OWED"
 
 
 def owed(order_id: str) -> Key:
-    """The listing of an order among those owing money, as stored before the index."""
+    """An order's listing among those owing money, as stored before the index."""
     return _key(OWED_PK, f"ORDER#{order_id}")
 
 

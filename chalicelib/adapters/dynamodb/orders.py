@@ -152,7 +152,7 @@ class OrderRepository:
                 limit=limit,
             )
             found.extend(
-                (str(item[keys.OWED_SINCE]), keys.order_id_of(str(item["pk"])))
+                (str(item[keys.OWED_SINCE]), str(item["pk"]).removeprefix(keys.order_pk("")))
                 for item in page.items
             )
         older = self._table.partition(keys.OWED_PK, limit=limit)
