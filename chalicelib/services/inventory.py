@@ -76,29 +76,25 @@ def record_movement(request: RecordMovementRequest, deps: Deps) -> dict[str, Any
 
 def check_low_stock(sku: str, deps: Deps, levels: list[Any] | None = None) -> bool:
     """Alert ops once when web availability falls below the SKU's threshold; re-arm when it
-    recovers. Returns True when an alert was published."""
-    product = deps.store.product(sku)
-    if product is None:
-        return False
-    atp = available_to_promise(levels if levels is not None else deps.store.stock_levels(sku))
-    if atp < product.low_stock_threshold:
-        return _alert_once(product, atp, deps)
-    if deps.store.has_marker(_low_stock_marker(sku)):
-        deps.store.forget(_low_stock_marker(sku))
-    return False
+    recovers. Returns True when an alert was published. ``levels``: the SKU's stock levels
+    if the caller has just read them."""
+    return sku in check_low_stock_of([sku], deps, None if levels is None else {sku: levels})
 
 
-def check_low_stock_of(skus: list[str], deps: Deps) -> list[str]:
-    """``check_low_stock`` for every SKU a reservation took, with their products read in
-    one request and the markers of those above their threshold in another (instead of one
-    each per SKU); each SKU's levels are read after the reservation, as one check would.
-    Returns the SKUs alerted."""
+def check_low_stock_of(
+    skus: list[str], deps: Deps, levels: dict[str, list[Any]] | None = None
+) -> list[str]:
+    """``check_low_stock`` for several SKUs (those a reservation took), with their products
+    read in one request and the markers of those above their threshold in another (instead
+    of one each per SKU); each SKU's levels, unless given, are read now (after the
+    reservation). Returns the SKUs alerted."""
+    known = levels or {}
     products = deps.store.products_of(skus)
     alerted: list[str] = []
     recovered: list[str] = []
     for sku in sorted(set(skus) & products.keys()):
         product = products[sku]
-        atp = available_to_promise(deps.store.stock_levels(sku))
+        atp = available_to_promise(known[sku] if sku in known else deps.store.stock_levels(sku))
         if atp < product.low_stock_threshold:
             if _alert_once(product, atp, deps):
                 alerted.append(sku)
