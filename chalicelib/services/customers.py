@@ -62,12 +62,10 @@ def resolve_customer(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
         )
 
-    first_read: SeenOwners = dict(seen or {})
+    unread = [seen or {}]  # decided on in the first attempt only
 
     def find_or_create() -> Resolution:
-        known = dict(first_read)
-        first_read.clear()
-        match = _match(identifiers, deps, known)
+        match = _match(identifiers, deps, unread.pop() if unread else {})
         if match is not None:
             return match
         customer_id = f"cus_{uuid.uuid4().hex[:16]}"
