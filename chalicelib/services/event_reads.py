@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.services.customers import merge_chain
+from chalicelib.services.customers import known_chain
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -34,7 +34,7 @@ class EventReads:
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
         self._orders: dict[str, Order] = {}
-        self._chains: dict[str, Chain | NotFound] = {}
+        self._chains: dict[str, Chain | None] = {}
 
     def order(self, order_id: str) -> Order:
         """The order, read on first use; ``NotFound`` (read again next time) if unknown."""
@@ -47,31 +47,21 @@ class EventReads:
         """A handler wrote ``order``: the later handlers read it as written (newer)."""
         self._orders[order.order_id] = order
 
-    def merge_chain(self, customer_id: str) -> Chain:
-        """``customers.merge_chain``, walked on first use: the records the id went through
-        by merges and the profile of the one it stands for now; ``NotFound`` if unknown."""
-        known = self._chains.get(customer_id)
-        if known is None:
-            try:
-                known = merge_chain(customer_id, self._deps)
-            except NotFound as exc:
-                known = exc
-            self._chains[customer_id] = known
-        if isinstance(known, NotFound):
-            raise NotFound(str(known), field=known.field)
-        return known
-
     def known_chain(self, customer_id: str | None) -> Chain | None:
-        """``customers.known_chain``: the chain, or None for no id or an unknown one."""
+        """``customers.known_chain``, walked on first use: the records the id went through
+        by merges and the profile of the one it stands for now; None for no id or an
+        unknown one."""
         if customer_id is None:
             return None
-        try:
-            return self.merge_chain(customer_id)
-        except NotFound:
-            return None
+        if customer_id not in self._chains:
+            self._chains[customer_id] = known_chain(customer_id, self._deps)
+        return self._chains[customer_id]
 
     def canonical_customer(self, customer_id: str) -> tuple[str, dict[str, Any]]:
         """``customers.canonical_customer``: the customer the id stands for now, and its
         profile; ``NotFound`` if unknown."""
-        chain, profile = self.merge_chain(customer_id)
+        known = self.known_chain(customer_id)
+        if known is None:
+            raise NotFound(f"no customer {customer_id}", field="customer_id")
+        chain, profile = known
         return chain[-1], profile
