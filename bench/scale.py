@@ -58,10 +58,9 @@ def _copies(template: Any, count: int) -> Any:
         for fulfillment in order.fulfillments:
             if fulfillment.shipment is not None:
                 yield shipment_record(records, order_id, fulfillment)["Put"]["Item"]
-        yield to_item(keys.profile(customer_id) | {"state": "active", "name": "Scale"})
+        listed = {keys.PROFILE_IDENTIFIERS: {f"{email.type.value}#{email.value}"}}
+        yield to_item(keys.profile(customer_id) | {"state": "active", "name": "Scale"} | listed)
         yield to_item(keys.identifier(email) | {"customer_id": customer_id})
-        mirror = keys.identifier_mirror(customer_id, email)
-        yield to_item(mirror | {"type": email.type.value, "value": email.value})
         placed_at = order.placed_at.isoformat()
         yield to_item(
             keys.customer_order(customer_id, placed_at, order_id)

@@ -82,7 +82,7 @@ class FakeIdentities:
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        if _ident(identifier) in self._m.identifiers:
+        if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
             return False
         self._own(customer_id, identifier)
         return True

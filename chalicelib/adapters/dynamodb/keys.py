@@ -397,3 +397,8 @@ CAMPAIGNS_PK = "CAMPAIGNS"
 def campaign(name: str) -> Key:
     """One campaign's counters."""
     return _key(CAMPAIGNS_PK, name)
+
+
+# The customer side's attributes (adapters/dynamodb/identities.py, analytics.py) ------------
+# The profile's string set of the identifiers the customer owns (``<type>#<value>``).
+PROFILE_IDENTIFIERS = "identifiers"
