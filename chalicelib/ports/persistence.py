@@ -174,7 +174,7 @@ class Identities(Protocol):
         ...
 
     def identifiers(self, customer_id: str) -> list[Identifier]:
-        """The identifiers the customer owns."""
+        """The identifiers the customer owns, by type then value."""
         ...
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
@@ -183,7 +183,8 @@ class Identities(Protocol):
         ...
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        """Give an unowned identifier to a customer; False if someone owns it."""
+        """Give an unowned identifier to a customer; False if someone owns it or the
+        customer has no profile."""
         ...
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
