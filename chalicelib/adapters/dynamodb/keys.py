@@ -402,3 +402,14 @@ def campaign(name: str) -> Key:
 # The customer side's attributes (adapters/dynamodb/identities.py, analytics.py) ------------
 # The profile's string set of the identifiers the customer owns (``<type>#<value>``).
 PROFILE_IDENTIFIERS = "identifiers"
+# The customer's figures item holds its place among the most valuable while it is counted
+# in a segment: the sparse GSI ``TOP_CUSTOMERS_BY_SHARD`` (``TOP_SHARD``, ``TOP_RANK``, and
+# ``TOP_VALUE`` projected) replaces the ``top_customer`` items written before.
+TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
+TOP_SHARD, TOP_RANK, TOP_VALUE = "top_shard", "top_rank", "top_value"
+
+
+def top_rank(customer_id: str, value: Decimal) -> str:
+    """Where a customer sorts among the most valuable of their shard: cents zero-padded,
+    then the id (the ``top_customer`` item's sort key without its prefix)."""
+    return top_customer(customer_id, value)["sk"].removeprefix(TOP_PREFIX)
