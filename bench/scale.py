@@ -31,6 +31,7 @@ def progress(message: str) -> None:
 def _copies(template: Any, count: int) -> Any:
     """DynamoDB items for ``count`` copies of a delivered order and its customer."""
     from chalicelib.adapters.dynamodb import keys
+    from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
     from chalicelib.adapters.dynamodb.order_items import VERSION, values_of
     from chalicelib.adapters.dynamodb.shipments import shipment_record
     from chalicelib.adapters.dynamodb.table import Table, to_item
@@ -58,7 +59,7 @@ def _copies(template: Any, count: int) -> Any:
         for fulfillment in order.fulfillments:
             if fulfillment.shipment is not None:
                 yield shipment_record(records, order_id, fulfillment)["Put"]["Item"]
-        listed = {keys.PROFILE_IDENTIFIERS: {f"{email.type.value}#{email.value}"}}
+        listed = {PROFILE_IDENTIFIERS: {f"{email.type.value}#{email.value}"}}
         yield to_item(keys.profile(customer_id) | {"state": "active", "name": "Scale"} | listed)
         yield to_item(keys.identifier(email) | {"customer_id": customer_id})
         placed_at = order.placed_at.isoformat()

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 
 from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import Identifier, IdentifierType
@@ -71,7 +72,7 @@ def test_a_new_customer_is_its_profile_and_its_claims_in_one_transaction(deps: A
     ]
     stored = _partition(deps, customer_id)
     assert list(stored) == [keys.PROFILE_SK]
-    assert stored[keys.PROFILE_SK][keys.PROFILE_IDENTIFIERS] == {
+    assert stored[keys.PROFILE_SK][PROFILE_IDENTIFIERS] == {
         f"email#{email.value}",
         f"loyalty_id#{loyalty.value}",
     }
@@ -93,7 +94,7 @@ def test_a_customer_stored_before_keeps_its_identifiers_and_gains_new_ones(deps:
     # The copy went with its identifier; the profile lists the new one only.
     stored = _partition(deps, customer_id)
     assert list(stored) == [keys.PROFILE_SK]
-    assert stored[keys.PROFILE_SK][keys.PROFILE_IDENTIFIERS] == {f"email#{new_email.value}"}
+    assert stored[keys.PROFILE_SK][PROFILE_IDENTIFIERS] == {f"email#{new_email.value}"}
 
 
 def test_a_customer_stored_before_merged_into_a_new_one_leaves_no_copy(deps: Any) -> None:
@@ -132,7 +133,7 @@ def test_erasing_a_customer_stored_before_leaves_no_identifier_anywhere(deps: An
     assert [sk for sk in stored if sk.startswith(keys.IDENTIFIER_PREFIX)] == []
     profile = stored[keys.PROFILE_SK]
     assert profile["state"] == "erased"
-    assert keys.PROFILE_IDENTIFIERS not in profile and "name" not in profile
+    assert PROFILE_IDENTIFIERS not in profile and "name" not in profile
     # Nothing left in the partition names an identifier of the person.
     values = {i.value for i in identifiers}
     assert not [sk for sk, item in stored.items() if any(v in str(item) for v in values)]
@@ -147,5 +148,5 @@ def test_erasing_a_new_customer_leaves_no_identifier_anywhere(deps: Any) -> None
 
     assert all(deps.customers.find_identifier(i) is None for i in identifiers)
     profile = _partition(deps, customer_id)[keys.PROFILE_SK]
-    assert keys.PROFILE_IDENTIFIERS not in profile and "name" not in profile
+    assert PROFILE_IDENTIFIERS not in profile and "name" not in profile
     assert deps.customers.identifiers(customer_id) == []

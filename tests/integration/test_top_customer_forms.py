@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import analytics, keys
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import AnalyticsState, CustomerMetrics
@@ -43,7 +43,7 @@ def _stored_before_index(deps: Any, value: str) -> str:
     table.write(
         table.update(
             keys.customer_figures(customer_id),
-            f"REMOVE {keys.TOP_SHARD}, {keys.TOP_RANK}, {keys.TOP_VALUE}",
+            f"REMOVE {analytics.TOP_SHARD}, {analytics.TOP_RANK}, {analytics.TOP_VALUE}",
         )
     )
     top = keys.top_customer(customer_id, Decimal(value))
@@ -85,8 +85,8 @@ def test_a_paid_projection_writes_the_summary_figures_and_counters_only(deps: An
         ("Update", "ANALYTICS", "AGGREGATES"),
     ]
     stored = deps.customers.table.get(keys.customer_figures(customer_id))
-    assert stored[keys.TOP_SHARD] == keys.analytics_pk(customer_id)
-    assert stored[keys.TOP_RANK] == keys.top_rank(customer_id, Decimal("45"))
+    assert stored[analytics.TOP_SHARD] == keys.analytics_pk(customer_id)
+    assert stored[analytics.TOP_RANK] == analytics.top_rank(customer_id, Decimal("45"))
     assert _listed(deps, customer_id) == [Decimal("45")]
 
 
@@ -122,4 +122,4 @@ def test_figures_stored_before_and_no_longer_counted_are_unlisted(deps: Any) -> 
     assert _top_item(deps, customer_id, "33") is None
     assert _listed(deps, customer_id) == []
     stored = deps.customers.table.get(keys.customer_figures(customer_id))
-    assert keys.TOP_SHARD not in stored and keys.TOP_RANK not in stored
+    assert analytics.TOP_SHARD not in stored and analytics.TOP_RANK not in stored

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
+# The figures item's place in ``keys.TOP_CUSTOMERS_BY_SHARD`` while the customer is counted
+# in a segment: their aggregates shard, their rank, and their value (projected).
+TOP_SHARD, TOP_RANK, TOP_VALUE = "top_shard", "top_rank", "top_value"
+
+
+def top_rank(customer_id: str, value: Decimal) -> str:
+    """Where a customer sorts among the most valuable of their shard: cents zero-padded,
+    then the id (the ``TOP#`` item's sort key, written before the index, without ``TOP#``)."""
+    return keys.top_customer(customer_id, value)["sk"].removeprefix(keys.TOP_PREFIX)
+
+
 def version_condition(version: int) -> tuple[str, dict[str, Any]]:
     """The condition that a versioned item is still at the version read (0: absent)."""
     if version == 0:
@@ -37,9 +48,9 @@ def _top_keys(customer_id: str, state: AnalyticsState) -> dict[str, Any]:
     if not state.segment:
         return {}
     return {
-        keys.TOP_SHARD: keys.analytics_pk(customer_id),
-        keys.TOP_RANK: keys.top_rank(customer_id, state.value),
-        keys.TOP_VALUE: state.value,
+        TOP_SHARD: keys.analytics_pk(customer_id),
+        TOP_RANK: top_rank(customer_id, state.value),
+        TOP_VALUE: state.value,
     }
 
 
@@ -102,7 +113,7 @@ class AnalyticsRepository:
         if item is None:
             return CustomerMetrics(), AnalyticsState()
         metrics = CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
-        stored_before_index = keys.TOP_RANK not in item and item["analytics"].get("segment")
+        stored_before_index = TOP_RANK not in item and item["analytics"].get("segment")
         state = _CountedInTopItem if stored_before_index else AnalyticsState
         return metrics, state.model_validate(item["analytics"])
 
@@ -159,7 +170,7 @@ class AnalyticsRepository:
         for shard in range(keys.ANALYTICS_SHARDS):
             pk = keys.analytics_shard(shard)
             indexed = self._table.query(
-                f"{keys.TOP_SHARD} = :shard",
+                f"{TOP_SHARD} = :shard",
                 {":shard": pk},
                 index=keys.TOP_CUSTOMERS_BY_SHARD,
                 limit=limit,
@@ -168,9 +179,9 @@ class AnalyticsRepository:
             for item in indexed.items:
                 entry = {
                     "customer_id": keys.customer_id_of(str(item["pk"])),
-                    "value": item[keys.TOP_VALUE],
+                    "value": item[TOP_VALUE],
                 }
-                found.append((str(item[keys.TOP_RANK]), entry))
+                found.append((str(item[TOP_RANK]), entry))
             before = self._table.partition(pk, keys.TOP_PREFIX, limit=limit, newest_first=True)
             for item in before.items:
                 entry = {"customer_id": item["customer_id"], "value": item["value"]}

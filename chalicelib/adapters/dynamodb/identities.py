@@ -2,7 +2,7 @@
 identifiers they own (unique by condition, listed on the profile), the merges and the
 erasure record.
 
-The profile lists the customer's identifiers (``keys.PROFILE_IDENTIFIERS``, a string set of
+The profile lists the customer's identifiers (``PROFILE_IDENTIFIERS``, a string set of
 ``<type>#<value>``) in the write that claims them: a new customer is two items, not three.
 Customers stored before kept a copy of each identifier as an item of their partition
 (``keys.identifier_mirror``); those copies are still read, moved by a merge and deleted
@@ -23,6 +23,8 @@ from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import ConcurrentModification, Conflict
 
 _ACTIVE = "attribute_not_exists(#state) OR #state = :active"
+# The profile's string set of the identifiers the customer owns (``<type>#<value>``).
+PROFILE_IDENTIFIERS = "identifiers"
 
 
 class IdentityRepository:
@@ -44,7 +46,7 @@ class IdentityRepository:
         One transaction, although it bills every item twice: written apart, a crash between
         the profile and the claims would leave a profile with personal data that no
         identifier or order leads to, so that no erasure request could ever find it."""
-        listed = {keys.PROFILE_IDENTIFIERS: _names(identifiers)} if identifiers else {}
+        listed = {PROFILE_IDENTIFIERS: _names(identifiers)} if identifiers else {}
         writes = [
             self._table.put(
                 keys.profile(customer_id) | {"state": "active"} | profile | listed,
@@ -66,7 +68,7 @@ class IdentityRepository:
         """The profile: name, locale, state (active, merged, erased), merged_into."""
         item = self._table.get(keys.profile(customer_id))
         if item is not None:
-            item.pop(keys.PROFILE_IDENTIFIERS, None)  # read through ``identifiers``
+            item.pop(PROFILE_IDENTIFIERS, None)  # read through ``identifiers``
         return item
 
     def identifiers(self, customer_id: str) -> list[Identifier]:
@@ -128,13 +130,13 @@ class IdentityRepository:
             ":at": record["at"],
         }
         if moved & listed:
-            merged_update += f" DELETE {keys.PROFILE_IDENTIFIERS} :moved"
+            merged_update += f" DELETE {PROFILE_IDENTIFIERS} :moved"
             values[":moved"] = moved & listed
         active = f"attribute_exists(pk) AND ({_ACTIVE})"
         if moved:
             survivor_write = self._table.update(
                 keys.profile(survivor),
-                f"ADD {keys.PROFILE_IDENTIFIERS} :moved",
+                f"ADD {PROFILE_IDENTIFIERS} :moved",
                 active,
                 {":moved": moved, ":active": "active"},
                 {"#state": "state"},
@@ -186,7 +188,7 @@ class IdentityRepository:
         values: dict[str, Any] = {":erased": "erased", ":active": "active", ":at": record["at"]}
         unlisted = _names(released) & listed
         if unlisted:
-            update += f" DELETE {keys.PROFILE_IDENTIFIERS} :released"
+            update += f" DELETE {PROFILE_IDENTIFIERS} :released"
             values[":released"] = unlisted
         writes = [
             self._table.update(
@@ -232,7 +234,7 @@ class IdentityRepository:
         """The names of the identifiers the profile lists and of those the customer has a
         copy of (stored before the profile listed them)."""
         profile = self._table.get(keys.profile(customer_id)) or {}
-        listed = set(profile.get(keys.PROFILE_IDENTIFIERS, set()))
+        listed = set(profile.get(PROFILE_IDENTIFIERS, set()))
         page = self._table.partition(keys.customer_pk(customer_id), keys.IDENTIFIER_PREFIX)
         copied = {
             _name(Identifier(type=IdentifierType(i["type"]), value=i["value"])) for i in page.items
@@ -245,7 +247,7 @@ class IdentityRepository:
         """Add names to (``ADD``) or take them off (``DELETE``) the profile's list."""
         return self._table.update(
             keys.profile(customer_id),
-            f"{action} {keys.PROFILE_IDENTIFIERS} :names",
+            f"{action} {PROFILE_IDENTIFIERS} :names",
             condition,
             {":names": names},
         )

@@ -23,6 +23,7 @@ OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
 SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
 SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
 ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
+TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
 
 
 def _key(pk: str, sk: str) -> Key:
@@ -248,8 +249,7 @@ def analytics_pk(customer_id: str) -> str:
 
 
 def top_customer(customer_id: str, value: Decimal) -> Key:
-    """A customer's place among the most valuable, in their shard."""
-    # Cents zero-padded so that the sort key orders customers by value.
+    """A customer's place among the most valuable, by key (cents zero-padded), in their shard."""
     cents = max(0, int(value * 100))
     return _key(analytics_pk(customer_id), f"{TOP_PREFIX}{cents:015d}#{customer_id}")
 
@@ -397,19 +397,3 @@ CAMPAIGNS_PK = "CAMPAIGNS"
 def campaign(name: str) -> Key:
     """One campaign's counters."""
     return _key(CAMPAIGNS_PK, name)
-
-
-# The customer side's attributes (adapters/dynamodb/identities.py, analytics.py) ------------
-# The profile's string set of the identifiers the customer owns (``<type>#<value>``).
-PROFILE_IDENTIFIERS = "identifiers"
-# The customer's figures item holds its place among the most valuable while it is counted
-# in a segment: the sparse GSI ``TOP_CUSTOMERS_BY_SHARD`` (``TOP_SHARD``, ``TOP_RANK``, and
-# ``TOP_VALUE`` projected) replaces the ``top_customer`` items written before.
-TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
-TOP_SHARD, TOP_RANK, TOP_VALUE = "top_shard", "top_rank", "top_value"
-
-
-def top_rank(customer_id: str, value: Decimal) -> str:
-    """Where a customer sorts among the most valuable of their shard: cents zero-padded,
-    then the id (the ``top_customer`` item's sort key without its prefix)."""
-    return top_customer(customer_id, value)["sk"].removeprefix(TOP_PREFIX)
