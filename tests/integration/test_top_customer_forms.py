@@ -5,6 +5,9 @@ are still listed, and deleted by the first write of those figures."""
 
 from __future__ import annotations
 
+import threading
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +16,16 @@ import boto3
 from chalicelib.adapters.dynamodb import analytics, keys
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
-from chalicelib.domain.customers import AnalyticsState, CustomerMetrics
+from chalicelib.domain.customers import (
+    AnalyticsState,
+    CustomerMetrics,
+    analytics_state,
+    contribution_of,
+)
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.services import customer_projection, customer_records
+from tests.support import eventually, order_body
+from tests.support.api import place_order
 from tests.support.builders import NOW, new_id
 
 
@@ -123,3 +135,71 @@ def test_figures_stored_before_and_no_longer_counted_are_unlisted(deps: Any) -> 
     assert _listed(deps, customer_id) == []
     stored = deps.customers.table.get(keys.customer_figures(customer_id))
     assert analytics.TOP_SHARD not in stored and analytics.TOP_RANK not in stored
+
+
+def _bought(value: str) -> CustomerMetrics:
+    return CustomerMetrics().apply(
+        None, contribution_of("PAID", "web", Decimal(value), True, Decimal(0), datetime.now(UTC))
+    )
+
+
+def _customer_who_bought(deps: Any, value: str) -> str:
+    customer_id = new_id("cus")
+    deps.customers.create_customer(customer_id, [], {"name": "Ana"})
+    metrics = _bought(value)
+    state = analytics_state(metrics, datetime.now(UTC))
+    deps.customers.save_metrics([(customer_id, metrics, AnalyticsState(), state)])
+    return customer_id
+
+
+def test_a_merge_lists_the_survivor_once_at_both_values_and_unlists_the_merged(
+    deps: Any,
+) -> None:
+    survivor = _customer_who_bought(deps, "40")
+    merged = _customer_who_bought(deps, "25.50")
+    # The merged record's figures as stored before the index: its TOP# item goes too.
+    table = deps.customers.table
+    table.write(
+        table.update(
+            keys.customer_figures(merged),
+            f"REMOVE {analytics.TOP_SHARD}, {analytics.TOP_RANK}, {analytics.TOP_VALUE}",
+        )
+    )
+    top = keys.top_customer(merged, Decimal("25.50"))
+    table.write(table.put(top | {"customer_id": merged, "value": Decimal("25.50")}))
+
+    customer_records.merge_customers(survivor, merged, "ops", "ops", deps)
+
+    assert _listed(deps, survivor) == [Decimal("65.50")]
+    assert _listed(deps, merged) == []
+    assert _top_item(deps, merged, "25.50") is None
+
+
+def test_redelivered_and_reordered_events_keep_the_customer_listed_once_at_the_paid_value(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    placed = place_order(client, order_body(customer={"email": f"t-{uuid.uuid4().hex}@ex.com"}))
+    customer_id = placed["customer_id"]
+    eventually(
+        lambda: deps.store.get_order(placed["order_id"]).status.value == "SHIPPED", timeout=60
+    )
+    stack.lambdas.drain()
+    order = deps.store.get_order(placed["order_id"])
+    # Every status the order went through, delivered again newest first, twice each, at once.
+    events = [OrderStatusChanged.of(order, entry).message() for entry in order.history][::-1]
+    start = threading.Barrier(len(events) * 2)
+
+    def deliver(event: dict[str, Any]) -> None:
+        start.wait()
+        customer_projection.project_order_event(event, deps)
+
+    threads = [threading.Thread(target=deliver, args=(e,)) for e in events + events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    total = Decimal(str(placed["total"]["amount"]))
+    assert _listed(deps, customer_id) == [total]
+    assert deps.customers.metrics(customer_id).lifetime_value == total
+    assert deps.customers.metrics(customer_id).order_count == 1
