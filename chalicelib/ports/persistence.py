@@ -247,7 +247,8 @@ class CustomerView(Protocol):
     ) -> None:
         """Write an order's summary (``order_id``, ``placed_at``...) if it is still at
         ``summary_version``, with the consent and the figures when given, all or nothing;
-        ``ConcurrentModification`` if the summary or the figures changed."""
+        ``ConcurrentModification`` if the summary or the figures changed. The consent
+        accepted with the order is given with every summary of it (listed once)."""
         ...
 
     def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:
