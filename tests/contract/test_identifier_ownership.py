@@ -131,3 +131,25 @@ def test_an_erasure_releases_and_unlists_every_identifier(customers: Any) -> Non
     assert profile is not None
     assert profile["state"] == "erased"
     assert "name" not in profile
+
+
+def test_an_erasure_releases_what_fits_in_its_transaction_and_the_rest_after(
+    customers: Any,
+) -> None:
+    identifiers = [_email() for _ in range(100)]
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, identifiers[:50], {"name": "Ana"})
+    for identifier in identifiers[50:]:
+        assert customers.claim_identifier(customer_id, identifier)
+    record = {"at": NOW.isoformat(), "status": "in_progress"}
+
+    customers.begin_erasure(customer_id, customers.identifiers(customer_id), record)
+
+    # The profile, the erasure record and 98 releases: the rest is the next step's.
+    left = customers.identifiers(customer_id)
+    assert len(left) == 2
+    assert [customers.find_identifier(i) for i in left] == [customer_id, customer_id]
+    for identifier in left:
+        customers.forget_identifier(customer_id, identifier)
+    assert customers.identifiers(customer_id) == []
+    assert all(customers.find_identifier(i) is None for i in identifiers)

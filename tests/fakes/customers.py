@@ -97,7 +97,8 @@ class FakeIdentities:
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        if 3 + 3 * len(identifiers) > MAX_TRANSACTION_ITEMS:
+        # The profiles, the record, and one claim each (the profile lists them).
+        if 3 + len(identifiers) > MAX_TRANSACTION_ITEMS:
             raise Conflict("too many identifiers to merge at once", field="from_customer_id")
         profiles = [self._profile(merged), self._profile(survivor)]
         still_theirs = all(self._m.identifiers.get(_ident(i)) == merged for i in identifiers)
@@ -131,7 +132,7 @@ class FakeIdentities:
         profile.setdefault("erased_at", record["at"])
         profile.pop("name", None)
         erasures[""] = copy.deepcopy(record)
-        for identifier in identifiers[: (MAX_TRANSACTION_ITEMS - 2) // 2]:
+        for identifier in identifiers[: MAX_TRANSACTION_ITEMS - 2]:
             self.forget_identifier(customer_id, identifier)
 
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
