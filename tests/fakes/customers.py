@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from tests.fakes.memory import Memory
 from tests.fakes.tickets import FakeTickets
 
 MAX_TRANSACTION_ITEMS = 100
+# Claims are checked and taken as one step, as DynamoDB's conditions make them: two
+# threads creating customers with one identifier at once get one customer.
+_CLAIMS = threading.Lock()
 
 
 def _ident(identifier: Identifier) -> tuple[str, str]:
@@ -54,14 +58,14 @@ class FakeIdentities:
     def create_customer(
         self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
     ) -> None:
-        taken = any(_ident(i) in self._m.identifiers for i in identifiers)
-        if taken or self._profile(customer_id) is not None:
-            raise Conflict("an identifier was claimed at the same time")
-        self._m.kept(customer_id, CustomerRecord.PROFILE)[""] = {"state": "active"} | copy.deepcopy(
-            profile
-        )
-        for identifier in identifiers:
-            self._own(customer_id, identifier)
+        with _CLAIMS:
+            taken = any(_ident(i) in self._m.identifiers for i in identifiers)
+            if taken or self._profile(customer_id) is not None:
+                raise Conflict("an identifier was claimed at the same time")
+            profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
+            profiles[""] = {"state": "active"} | copy.deepcopy(profile)
+            for identifier in identifiers:
+                self._own(customer_id, identifier)
 
     def customer_exists(self, customer_id: str) -> bool:
         return self._profile(customer_id) is not None
@@ -82,10 +86,11 @@ class FakeIdentities:
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
-            return False
-        self._own(customer_id, identifier)
-        return True
+        with _CLAIMS:
+            if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
+                return False
+            self._own(customer_id, identifier)
+            return True
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
         if self._m.identifiers.get(_ident(identifier)) == customer_id:
