@@ -1,9 +1,10 @@
-"""Who owns which identifier, under races and through merges and erasures: on the fake and
-on DynamoDB (moto), the same answers."""
+"""Who owns which identifier, through claims, merges and erasures: on the fake and on
+DynamoDB (moto), the same answers (races for one identifier run on the local stack's
+tables, whose locks make moto's conditions atomic as DynamoDB's are:
+``tests/integration/test_customer_identifier_forms.py``)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -19,33 +20,6 @@ def _identifier(kind: IdentifierType, value: str | None = None) -> Identifier:
 
 def _email() -> Identifier:
     return _identifier(IdentifierType.EMAIL, f"{new_id('e')}@example.com")
-
-
-def test_two_customers_created_at_once_with_one_email_make_one_customer(customers: Any) -> None:
-    email = _email()
-    ids = [new_id("cus"), new_id("cus")]
-    start = threading.Barrier(2)
-    refused: list[str] = []
-
-    def create(customer_id: str) -> None:
-        start.wait()
-        try:
-            customers.create_customer(customer_id, [email], {"name": "Ana", "locale": "es"})
-        except Conflict:
-            refused.append(customer_id)
-
-    threads = [threading.Thread(target=create, args=(customer_id,)) for customer_id in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    (loser,) = refused
-    (winner,) = [customer_id for customer_id in ids if customer_id != loser]
-    assert customers.find_identifier(email) == winner
-    assert customers.identifiers(winner) == [email]
-    assert not customers.customer_exists(loser)
-    assert customers.identifiers(loser) == []
 
 
 def test_identifiers_are_listed_by_type_then_value_and_not_in_the_profile(customers: Any) -> None:

@@ -5,6 +5,7 @@ with nothing left behind."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -14,6 +15,7 @@ from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import Conflict
 from chalicelib.services import customer_records
 from tests.support.builders import NOW, new_id
 
@@ -150,3 +152,30 @@ def test_erasing_a_new_customer_leaves_no_identifier_anywhere(deps: Any) -> None
     profile = _partition(deps, customer_id)[keys.PROFILE_SK]
     assert PROFILE_IDENTIFIERS not in profile and "name" not in profile
     assert deps.customers.identifiers(customer_id) == []
+
+
+def test_customers_created_at_once_with_one_email_make_one_customer(deps: Any) -> None:
+    email = _email("race")
+    ids = [new_id("cus") for _ in range(8)]
+    start = threading.Barrier(len(ids))
+    refused: list[str] = []
+
+    def create(customer_id: str) -> None:
+        start.wait()
+        try:
+            deps.customers.create_customer(customer_id, [email], {"name": "Ana", "locale": "es"})
+        except Conflict:
+            refused.append(customer_id)
+
+    threads = [threading.Thread(target=create, args=(customer_id,)) for customer_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    (winner,) = [customer_id for customer_id in ids if customer_id not in refused]
+    assert deps.customers.find_identifier(email) == winner
+    assert deps.customers.identifiers(winner) == [email]
+    for loser in refused:
+        assert not deps.customers.customer_exists(loser)
+        assert _partition(deps, loser) == {}
