@@ -2,8 +2,8 @@
 
 ``store_orders`` writes N delivered orders with their customers straight into the app's
 table by batch writes (not through the workflow): per order its two items (details and state),
-its shipment record (in the carrier index) and, per customer, the profile, the email
-identifier and its mirror, and the order's summary in the customer's 360. Each is a copy
+its shipment record (in the carrier index) and, per customer, the profile (listing the
+email), the email identifier, and the order's summary in the customer's 360. Each is a copy
 of a real delivered order from the run, under new ids, so items have real sizes.
 ``orders_per_s`` then runs the orders phase again: N web orders from T threads until
 SHIPPED, timed as the main phase is.
