@@ -113,10 +113,12 @@ def check_overdue_shipments(deps: Deps) -> dict[str, int]:
         order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
         try:
             breached, order = _record_breach(order_id, fulfillment_id, deps)
-        except NotFound:  # no such order or fulfillment: nothing can ship this parcel
-            repaired += deps.store.drop_shipment(
-                str(item["carrier"]), str(item["tracking_number"]), order_id
-            )
+        except NotFound:
+            if _order_exists(order_id, deps):
+                raise  # something else is missing: not this record's to repair
+            # No such order: nothing can ship this parcel.
+            carrier, tracking_number = str(item["carrier"]), str(item["tracking_number"])
+            repaired += deps.store.drop_shipment(carrier, tracking_number, order_id)
             continue
         if breached:
             recorded += 1
@@ -151,6 +153,14 @@ def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
     ):
         return False
     return deps.store.drop_shipment(carrier, tracking_number, order.order_id)
+
+
+def _order_exists(order_id: str, deps: Deps) -> bool:
+    try:
+        deps.store.get_order(order_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _shipped_as(order: Order, carrier: str, tracking_number: str) -> Fulfillment | None:

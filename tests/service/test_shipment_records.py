@@ -291,3 +291,24 @@ def test_a_stale_open_record_does_not_put_a_delivered_parcel_back(deps: Deps) ->
     assert not _open(deps, tracking)
     (record,) = _scored(deps, tracking)
     assert record["delivered_at"] is not None
+
+
+def test_the_record_of_an_order_that_does_not_exist_is_dropped_by_the_sla_check(
+    deps: Deps,
+) -> None:
+    shipped = flows.shipped(deps)
+    (parcel,) = shipped.fulfillments
+    assert parcel.shipment is not None
+    stray = parcel.model_copy(deep=True)
+    assert stray.shipment is not None
+    stray.shipment.tracking_number = "RAP0000000001"
+    assert deps.store.put_shipment("ord_never_stored", stray, 2)
+    _past_the_promise(deps, shipped)
+    outcome = sla.check_overdue_shipments(deps)
+    assert (outcome["overdue"], outcome["breaches_recorded"], outcome["records_repaired"]) == (
+        2,
+        1,
+        1,
+    )
+    assert _scored(deps, "RAP0000000001") == []
+    assert [r["tracking_number"] for r in _records(deps)] == [_tracking(shipped)]

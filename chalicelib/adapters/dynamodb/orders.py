@@ -4,8 +4,9 @@ state), the listing of orders owing money, and the pointers from returns to thei
 A save updates only the attributes that changed since the order was read, under the
 state item's ``version``: a plain conditional write when nothing else changes with it, a
 transaction when other items must (stock, return pointers, redemptions, the details
-item); shipment records are written beside it (``shipments``). While money is owed, the state carries the keys of the sparse index the
-sweeper reads (``keys.ORDERS_OWING_BY_SHARD``)."""
+item); shipment records are written beside it (``shipments``). While money is owed, the
+state carries the keys of the sparse index the sweeper reads
+(``keys.ORDERS_OWING_BY_SHARD``)."""
 
 from __future__ import annotations
 
@@ -102,8 +103,8 @@ class OrderRepository:
     ) -> None:
         """Write what changed in the order if nobody changed it since it was read (its
         history entry, ``entry``, is the last of ``order.history``: appended to the stored
-        history), with its stock deltas and return pointers, all or nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
-        otherwise."""
+        history), with its stock deltas and return pointers, all or nothing.
+        ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         redeeming = redemption_writes(self._table, order)
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
