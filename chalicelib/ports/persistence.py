@@ -78,10 +78,15 @@ class Shipments(Protocol):
     that opens before the order's write, one that closes after it, so that a record may
     say "open" longer than its order does, never less."""
 
-    def put_shipment(self, order_id: str, fulfillment: Fulfillment, order_version: int) -> bool:
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
         """Store the fulfillment's shipment record as the order at ``order_version`` has
-        it, unless the stored one came from that version or a later one (a stale write
-        never wins). True if it was written."""
+        it, unless the stored one came from a later version or from the order at that
+        one (a stale write never wins). ``ahead``: written before the order's write that
+        makes ``order_version``, which may never happen or be retried with other values;
+        such a record gives way to one written from the order at that version, or ahead
+        of it again. True if it was written."""
         ...
 
     def drop_shipment(self, carrier: str, tracking_number: str, order_id: str) -> bool:

@@ -104,12 +104,13 @@ def mutate(
         # Money the change calls for (a void, a capture, a refund) is recorded as owed in
         # this same conditional write, before anyone attempts it (services.settlement).
         record_owed(order, deps.clock())
-        # A shipment record that opens is stored before the order says so, as the version
-        # the order is about to get (services' rule: a record may say "open" longer than
-        # its order does, never less; see ``_close_records``).
+        # A shipment record that opens is stored before the order says so, ahead of the
+        # version the order is about to get (the rule: a record may say "open" longer
+        # than its order does, never less; see ``_close_records``). A retry after a
+        # crash here writes its own booking over it.
         for fulfillment in change.shipments:
             if fulfillment.parcel_out():
-                deps.store.put_shipment(order_id, fulfillment, order.version + 1)
+                deps.store.put_shipment(order_id, fulfillment, order.version + 1, ahead=True)
         try:
             deps.store.save_order(order, change.entry, change.stock, change.return_ids)
         except lost_race as exc:

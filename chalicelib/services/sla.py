@@ -28,8 +28,12 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     return _record_breach(order_id, fulfillment_id, deps)[0]
 
 
-def _record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> tuple[bool, Order]:
-    """``record_breach``, and the order as its write (or read) left it."""
+def _record_breach(
+    order_id: str, fulfillment_id: str, deps: Deps, when_due: bool = False
+) -> tuple[bool, Order]:
+    """``record_breach``, and the order as its write (or read) left it. ``when_due``:
+    only if the order's own promise has passed (the record that led here may hold
+    another, see ``check_overdue_shipments``)."""
     now = deps.clock()
 
     def decide(order: Order) -> Change[dict[str, Any]] | None:
@@ -39,6 +43,7 @@ def _record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> tuple[bool
             fulfillment.status is not FulfillmentStatus.SHIPPED
             or shipment is None
             or shipment.breached_at is not None
+            or (when_due and shipment.promised_by > now)
         ):
             return None
         shipment.breached_at = now
@@ -104,15 +109,16 @@ def check_overdue_shipments(deps: Deps) -> dict[str, int]:
     It also brings in line the records a crash left open (``records_repaired``): a record
     is written beside its order, before it when it opens and after it when it closes, so
     one may say "open" longer than its order does. Found overdue, such a record is
-    rewritten from the order (delivered, breached, no longer out) or, if the order never
-    shipped that parcel and no dispatch can ship it any more, deleted."""
+    rewritten from the order (delivered, breached, no longer out, or out with a later
+    promise than the record's: no breach then) or, if the order never shipped that
+    parcel and no dispatch can ship it any more, deleted."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
     recorded = repaired = 0
     for item in overdue:
         order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
         try:
-            breached, order = _record_breach(order_id, fulfillment_id, deps)
+            breached, order = _record_breach(order_id, fulfillment_id, deps, when_due=True)
         except NotFound:
             if _order_exists(order_id, deps):
                 raise  # something else is missing: not this record's to repair
@@ -138,8 +144,12 @@ def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
     carrier, tracking_number = str(record["carrier"]), str(record["tracking_number"])
     shipped = _shipped_as(order, carrier, tracking_number)
     if shipped is not None:
-        if shipped.parcel_out():
-            return False  # still out, its breach recorded by another writer just now
+        shipment = shipped.shipment
+        assert shipment is not None
+        if shipped.parcel_out() and record["promised_by"] == shipment.promised_by.isoformat():
+            return False  # still out as recorded: its breach recorded by another just now
+        # Closed since, or out with another promise than a dispatch that lost its race
+        # stored ahead of the order: the order's own record.
         return deps.store.put_shipment(order.order_id, shipped, order.version)
     # Stored by a dispatch whose order write never happened: keep it while that dispatch
     # may still be retried (it writes the same record, the parcel is out then).

@@ -309,6 +309,24 @@ def test_a_record_from_an_older_version_of_the_order_is_refused(store: Any) -> N
     assert _as_scored(store, parcel)["delivered_at"] is not None
 
 
+def test_a_record_written_ahead_of_its_order_gives_way_at_the_same_version(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    rebooked = parcel.model_copy(deep=True)
+    assert rebooked.shipment is not None
+    rebooked.shipment.promised_by = NOW + timedelta(hours=5)
+    # Ahead of version 3 (the dispatch's order write may never happen): a retry ahead of
+    # the same version replaces it, and so does the order's own record at that version.
+    assert store.put_shipment(placed.order_id, parcel, 3, ahead=True)
+    assert store.put_shipment(placed.order_id, rebooked, 3, ahead=True)
+    assert _as_scored(store, parcel)["promised_by"] == rebooked.shipment.promised_by.isoformat()
+    assert store.put_shipment(placed.order_id, parcel, 3)
+    assert _overdue(store, parcel)
+    # Written from the order at version 3, nothing ahead of 3 replaces it.
+    assert not store.put_shipment(placed.order_id, rebooked, 3, ahead=True)
+    assert not store.put_shipment(placed.order_id, rebooked, 3)
+    assert _as_scored(store, parcel)["promised_by"] == (NOW + timedelta(hours=2)).isoformat()
+
+
 def test_a_parcel_not_shipped_by_its_fulfillment_is_not_open(store: Any) -> None:
     placed, parcel = _shipped(store, timedelta(hours=2))
     given_back = parcel.model_copy(update={"status": FulfillmentStatus.CANCELLED})

@@ -116,11 +116,16 @@ class FakeShipments:
     def __init__(self, memory: Memory) -> None:
         self._m = memory
 
-    def put_shipment(self, order_id: str, fulfillment: Fulfillment, order_version: int) -> bool:
-        record = _shipment_record(order_id, fulfillment, order_version)
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
+        record = _shipment_record(order_id, fulfillment, order_version) | {"ahead": ahead}
         key = (record["carrier"], record["tracking_number"])
         stored = self._m.shipments.get(key)
-        if stored is not None and stored["order_version"] >= order_version:
+        if stored is not None and (
+            stored["order_version"] > order_version
+            or (stored["order_version"] == order_version and not stored["ahead"])
+        ):
             return False
         self._m.shipments[key] = record
         return True

@@ -36,11 +36,11 @@ def _crash_once(
     real = getattr(deps.store, method)
     crashed: list[bool] = []
 
-    def failing(*args: Any) -> Any:
+    def failing(*args: Any, **options: Any) -> Any:
         if not crashed and when(*args):
             crashed.append(True)
             raise Crash(method)
-        return real(*args)
+        return real(*args, **options)
 
     monkeypatch.setattr(deps.store, method, failing)
     return crashed
@@ -92,9 +92,9 @@ def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
     writes: list[str] = []
     real_put, real_save = deps.store.put_shipment, deps.store.save_order
 
-    def put(order_id: str, fulfillment: Fulfillment, version: int) -> bool:
-        writes.append(f"record open={fulfillment.parcel_out()} v{version}")
-        return real_put(order_id, fulfillment, version)
+    def put(order_id: str, fulfillment: Fulfillment, version: int, ahead: bool = False) -> bool:
+        writes.append(f"record open={fulfillment.parcel_out()} v{version} ahead={ahead}")
+        return real_put(order_id, fulfillment, version, ahead)
 
     def save(saved: Order, *args: Any) -> None:
         real_save(saved, *args)
@@ -104,12 +104,15 @@ def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
     monkeypatch.setattr(deps.store, "save_order", save)
     fulfillment_steps.dispatch_fulfillment(_step(order), deps)
     shipped_at = order.version + 1
-    assert writes[:2] == [f"record open=True v{shipped_at}", f"order v{shipped_at}"]
+    assert writes[:2] == [f"record open=True v{shipped_at} ahead=True", f"order v{shipped_at}"]
     writes.clear()
     shipped = deps.store.get_order(order.order_id)
     assert flows.carrier_event(deps, "rapido", _tracking(shipped))["status"] == "applied"
     delivered = deps.store.get_order(order.order_id)
-    assert writes == [f"order v{delivered.version}", f"record open=False v{delivered.version}"]
+    assert writes == [
+        f"order v{delivered.version}",
+        f"record open=False v{delivered.version} ahead=False",
+    ]
     assert not _open(deps, _tracking(shipped))
     (record,) = _scored(deps, _tracking(shipped))
     assert record["delivered_at"] is not None
@@ -140,6 +143,55 @@ def test_a_crash_after_the_open_record_is_repaired_by_the_retried_dispatch(
     assert not _open(deps, tracking)
     (scorecard,) = [row for row in _scorecard(deps) if row["carrier"] == "rapido"]
     assert scorecard["shipments"] == 1 and scorecard["on_time"] == 1
+
+
+def test_a_dispatch_retried_later_writes_its_own_promise_over_the_crashed_one(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Retried hours later, the dispatch books anew (shipped now, maybe a later promise):
+    # the record must hold what the order holds, or the SLA check and the scorecard
+    # would go by the booking that was never written.
+    order = flows.reserved(deps)
+    _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
+    with pytest.raises(Crash):
+        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    (crashed,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    clock: Any = deps.clock
+    clock.advance(hours=10)
+
+    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+
+    (parcel,) = deps.store.get_order(order.order_id).fulfillments
+    assert parcel.shipment is not None
+    (record,) = _scored(deps, parcel.shipment.tracking_number)
+    assert record["promised_by"] == parcel.shipment.promised_by.isoformat()
+    assert record["shipped_at"] == parcel.shipment.shipped_at.isoformat()
+    assert record["shipped_at"] > crashed["shipped_at"]
+
+
+def test_the_sla_check_does_not_call_late_a_parcel_whose_order_promises_later(
+    deps: Deps,
+) -> None:
+    # Two dispatches of one fulfillment raced and the loser's record, with an earlier
+    # promise, was stored last: the order's promise decides, and the record is rewritten.
+    shipped = flows.shipped(deps)
+    (parcel,) = shipped.fulfillments
+    assert parcel.shipment is not None
+    loser = parcel.model_copy(deep=True)
+    assert loser.shipment is not None
+    loser.shipment.promised_by = parcel.shipment.promised_by - timedelta(hours=6)
+    assert deps.store.put_shipment(shipped.order_id, loser, shipped.version, ahead=True)
+    clock: Any = deps.clock
+    clock.now = loser.shipment.promised_by + timedelta(minutes=1)
+
+    outcome = sla.check_overdue_shipments(deps)
+
+    assert (outcome["breaches_recorded"], outcome["records_repaired"]) == (0, 1)
+    after = deps.store.get_order(shipped.order_id).fulfillments[0].shipment
+    assert after is not None and after.breached_at is None
+    (record,) = _scored(deps, parcel.shipment.tracking_number)
+    assert record["promised_by"] == parcel.shipment.promised_by.isoformat()
+    assert sla.check_overdue_shipments(deps)["overdue"] == 0
 
 
 def _scorecard(deps: Deps) -> list[dict[str, Any]]:

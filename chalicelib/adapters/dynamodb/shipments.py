@@ -21,8 +21,11 @@ if TYPE_CHECKING:
     from chalicelib.domain.fulfillments import Fulfillment
 
 
-# The version of the order a record was written from: a put is refused over a newer one.
+# The version of the order a record was written from: a put is refused over a newer one,
+# and over one of the same version unless that one was written ahead of the order's write
+# (AHEAD_OF_ORDER, present only then).
 ORDER_VERSION = "order_version"
+AHEAD_OF_ORDER = "ahead_of_order"
 
 
 def shipment_record(
@@ -32,7 +35,9 @@ def shipment_record(
     return table.put(record_item(order_id, fulfillment, order_version))
 
 
-def record_item(order_id: str, fulfillment: Fulfillment, order_version: int) -> dict[str, Any]:
+def record_item(
+    order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+) -> dict[str, Any]:
     """A fulfillment's shipment record, as the order at ``order_version`` has
     it. It doubles as the tracking number's pointer. While the parcel is out and its
     promise not yet broken (``Fulfillment.parcel_out``) it carries
@@ -54,6 +59,8 @@ def record_item(order_id: str, fulfillment: Fulfillment, order_version: int) -> 
         "sla_status": shipment.sla_status,
         ORDER_VERSION: order_version,
     }
+    if ahead:
+        record[AHEAD_OF_ORDER] = True
     if fulfillment.parcel_out():
         record["open_due_day"] = shipment.promised_by.date().isoformat()
         record["open_due_at"] = shipment.promised_by.isoformat()
@@ -66,13 +73,16 @@ class ShipmentRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def put_shipment(self, order_id: str, fulfillment: Fulfillment, order_version: int) -> bool:
-        """Store the record unless the stored one is from ``order_version`` or later."""
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
+        """Store the record unless the stored one is from a later version of the order,
+        or from the order at ``order_version`` (not written ahead of it)."""
         put = self._table.put(
-            record_item(order_id, fulfillment, order_version),
-            "attribute_not_exists(#v) OR #v < :v",
-            {":v": order_version},
-            {"#v": ORDER_VERSION},
+            record_item(order_id, fulfillment, order_version, ahead),
+            "attribute_not_exists(#v) OR #v < :v OR (#v = :v AND #ahead = :yes)",
+            {":v": order_version, ":yes": True},
+            {"#v": ORDER_VERSION, "#ahead": AHEAD_OF_ORDER},
         )
         try:
             self._table.write(put)
