@@ -137,6 +137,17 @@ class Fulfillment(BaseModel):
     # The execution's wait for this fulfillment; internal, never in the API.
     task_token: str | None = None
 
+    def parcel_out(self) -> bool:
+        """With its carrier, not delivered, and its promise not yet broken: a shipment the
+        SLA check must watch (its record is in the open-shipments index)."""
+        shipment = self.shipment
+        return (
+            self.status is FulfillmentStatus.SHIPPED
+            and shipment is not None
+            and shipment.delivered_at is None
+            and shipment.breached_at is None
+        )
+
     def hand_to_carrier(self, shipment: Shipment) -> bool:
         """The carrier took the parcel; False if this fulfillment had left already."""
         if self.status is not FulfillmentStatus.PENDING:

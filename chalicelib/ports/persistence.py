@@ -56,11 +56,10 @@ class Orders(Protocol):
         entry: HistoryEntry | None = None,
         stock: list[StockChange] | None = None,
         return_ids: list[str] | None = None,
-        shipments: list[Fulfillment] | None = None,
     ) -> None:
         """Write the order if nobody changed it since it was read, with its new history
-        entry (``entry``, the last of ``order.history``), the stock deltas, the returns it
-        answers to and its shipment records, all or nothing. ``OutOfStock`` if a stock
+        entry (``entry``, the last of ``order.history``), the stock deltas and the returns
+        it answers to, all or nothing. ``OutOfStock`` if a stock
         condition fails, ``ConcurrentModification`` otherwise. Lists the order among those
         owing money while any is owed."""
         ...
@@ -75,7 +74,25 @@ class Orders(Protocol):
 
 
 class Shipments(Protocol):
-    """Shipment records, written with their order."""
+    """Shipment records, written beside their order (``services.order_writes``): one
+    that opens before the order's write, one that closes after it, so that a record may
+    say "open" longer than its order does, never less."""
+
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
+        """Store the fulfillment's shipment record as the order at ``order_version`` has
+        it, unless the stored one came from a later version or from the order at that
+        one (a stale write never wins). ``ahead``: written before the order's write that
+        makes ``order_version``, which may never happen or be retried with other values;
+        such a record gives way to one written from the order at that version, or ahead
+        of it again. True if it was written."""
+        ...
+
+    def drop_shipment(self, carrier: str, tracking_number: str, order_id: str) -> bool:
+        """Delete the record of a parcel its order never shipped (``order_id``'s, if it
+        still is). True if one was deleted."""
+        ...
 
     def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
         """The order a carrier's tracking number belongs to, or ``NotFound``."""

@@ -147,6 +147,10 @@ def _apply(
             return Change(
                 shipments=[fulfillment], result=Outcome(found_after_loss=found_after_loss)
             )
+        if event.type == "delivered" and fulfillment.status is FulfillmentStatus.DELIVERED:
+            # Told again (a carrier's retry): its record is written again from the order,
+            # in case a crash after the delivery's write left it open.
+            return Change(shipments=[fulfillment])
         return Change()
 
     written = mutate(deps, order_id, decide)

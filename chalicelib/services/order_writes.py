@@ -3,6 +3,7 @@ status event published once the write has succeeded."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 MAX_ATTEMPTS = 5
+
+_log = logging.getLogger(__name__)
 
 # What a decision hands back to its caller (None for decisions that only write).
 R = TypeVar("R", default=None)
@@ -101,10 +104,15 @@ def mutate(
         # Money the change calls for (a void, a capture, a refund) is recorded as owed in
         # this same conditional write, before anyone attempts it (services.settlement).
         record_owed(order, deps.clock())
+        # A shipment record that opens is stored before the order says so, ahead of the
+        # version the order is about to get (the rule: a record may say "open" longer
+        # than its order does, never less; see ``_close_records``). A retry after a
+        # crash here writes its own booking over it.
+        for fulfillment in change.shipments:
+            if fulfillment.parcel_out():
+                deps.store.put_shipment(order_id, fulfillment, order.version + 1, ahead=True)
         try:
-            deps.store.save_order(
-                order, change.entry, change.stock, change.return_ids, change.shipments
-            )
+            deps.store.save_order(order, change.entry, change.stock, change.return_ids)
         except lost_race as exc:
             raise _LostRace(exc) from exc
         return Mutation(order, change, change.result)
@@ -115,7 +123,24 @@ def mutate(
         raise lost.error from lost.error.__cause__
     if announce and mutation.change is not None:
         publish(deps, mutation.order, mutation.change)
+    if mutation.change is not None:
+        _close_records(deps, mutation.order, mutation.change)
     return mutation
+
+
+def _close_records(deps: Deps, order: Order, change: Change[Any]) -> None:
+    """Store the shipment records that close (delivered, breached, no longer out) now
+    that the order says so. The order's write is done and announced, and what its caller
+    still has to do (release the wait, alert ops) must not be lost with this write: a
+    record left open is only late, never wrong the unsafe way. The SLA check finds it
+    once its promise has passed and rewrites it from the order (``services.sla``)."""
+    for fulfillment in change.shipments:
+        if fulfillment.parcel_out():
+            continue  # stored before the order's write
+        try:
+            deps.store.put_shipment(order.order_id, fulfillment, order.version)
+        except Exception:  # noqa: BLE001 - repaired by the SLA check, see above
+            _log.warning("shipment record of %s left open", order.order_id, exc_info=True)
 
 
 def publish(deps: Deps, order: Order, change: Change[Any]) -> None:

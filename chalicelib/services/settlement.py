@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
-from chalicelib.domain.events import PaymentConfirmed
+from chalicelib.domain.events import Event, PaymentConfirmed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
 from chalicelib.services.order_writes import Change, Mutation, R, Unchanged, mutate, publish
@@ -58,9 +58,10 @@ def settle(
     ``PaymentGatewayUnavailable`` once everything was tried (the workflow retries it).
 
     ``start``: the order as the caller just read or saved it; without it the order is
-    read. Each outcome is recorded from the order the previous write left (``mutate``'s
-    ``start``: refused and read again if anybody wrote in between), and the settlement's
-    ``order`` is the last one written or read, not a read of its own."""
+    read. The round's outcomes are recorded in one write from the order the owed
+    operations were recorded on (``mutate``'s ``start``: refused and read again if anybody
+    wrote in between), and the settlement's ``order`` is the last one written or read,
+    not a read of its own."""
     order = record_owed(order_id, deps, start)
     outcome = Settlement(order=order)
     payment_id = order.payment.payment_id
@@ -69,21 +70,27 @@ def settle(
     # What it owes, taken before the writes below start from (and change) ``order``.
     owed = list(rules.owed_in_order(order))
     captures = [o.key for o in order.payment.owed() if o.type is PaymentOperationType.CAPTURE]
-    last = order
-    for op in owed:
-        if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, captures):
-            # A refund gives back captured money: not before the capture is confirmed.
-            outcome.failed.append(op.key)
-            continue
-        try:
-            _call(deps, payment_id, op)
-        except (PaymentGatewayUnavailable, PaymentRefused) as exc:
-            outcome.failed.append(op.key)
-            last = _record_failure(order_id, op, f"{type(exc).__name__}: {exc}", deps, last)
-            continue
-        outcome.done.append(op.key)
-        last = _record_done(order_id, op, deps, last)
-    outcome.order = last
+    tried: list[tuple[PaymentOperation, str | None]] = []  # each with its error, if any
+    try:
+        for op in owed:
+            if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, captures):
+                # A refund gives back captured money: not before the capture went through.
+                outcome.failed.append(op.key)
+                continue
+            try:
+                _call(deps, payment_id, op)
+            except (PaymentGatewayUnavailable, PaymentRefused) as exc:
+                outcome.failed.append(op.key)
+                tried.append((op, f"{type(exc).__name__}: {exc}"))
+                continue
+            outcome.done.append(op.key)
+            tried.append((op, None))
+    finally:
+        # The round's outcomes in one write (even when a call raised something else):
+        # every operation was recorded as owed before it was attempted, and each call
+        # carries its key, so a round repeated after a crash here moves no money twice.
+        if tried:
+            outcome.order = _record_round(order_id, tried, deps, order)
     if raise_if_owed and outcome.failed:
         raise PaymentGatewayUnavailable(
             f"order {order_id} still owes {', '.join(outcome.failed)}; retried"
@@ -105,27 +112,30 @@ def _call(deps: Deps, payment_id: str, op: PaymentOperation) -> None:
     call(payment_id, op.amount, op.key)
 
 
-def _record_done(order_id: str, op: PaymentOperation, deps: Deps, start: Order) -> Order:
-    now = deps.clock()
-    event = PaymentConfirmed.of(order_id, op, now)
-
-    def decide(order: Order) -> Change | None:
-        return Change(events=[event]) if rules.confirm(order, op.key, now) else None
-
-    return mutate(deps, order_id, decide, start=start).order
-
-
-def _record_failure(
-    order_id: str, op: PaymentOperation, error: str, deps: Deps, start: Order
+def _record_round(
+    order_id: str, tried: list[tuple[PaymentOperation, str | None]], deps: Deps, start: Order
 ) -> Order:
+    """Record one gateway round's outcomes in one write: each operation confirmed, or its
+    failed attempt counted (ops alerted, once, when one keeps failing)."""
     now = deps.clock()
+    done = [op for op, error in tried if error is None]
+    failed = [(op, error) for op, error in tried if error is not None]
 
-    def decide(order: Order) -> Change[bool]:
-        return Change(result=rules.record_failure(order, op.key, error, now))
+    def decide(order: Order) -> Change[list[PaymentOperation]] | None:
+        events: list[Event] = [
+            PaymentConfirmed.of(order_id, op, now)
+            for op in done
+            if rules.confirm(order, op.key, now)
+        ]
+        alerts = [op for op, error in failed if rules.record_failure(order, op.key, error, now)]
+        if not events and not failed:
+            return None  # confirmed already (a repeated round)
+        return Change(events=events, result=alerts)
 
     written = mutate(deps, order_id, decide, start=start)
     order = written.order
-    if written.result:
+    errors = {op.key: error for op, error in tried}
+    for op in written.result or []:
         deps.events.alert_ops(
             f"payment {op.type.value} owed {order_id}",
             {
@@ -137,7 +147,7 @@ def _record_failure(
                 "attempts": next(
                     (o.attempts for o in order.payment.operations if o.key == op.key), 0
                 ),
-                "error": error,
+                "error": errors[op.key],
             },
         )
     return order

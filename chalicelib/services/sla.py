@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import SlaBreached
-from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, SlaStatus
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.presentation.wording import Wording
@@ -23,6 +25,15 @@ LATE_DELIVERY_GRACE_HOURS = 72
 def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     """Mark a shipment late once: the order shows it, the customer gets an apology (the
     ``shipment.sla_breached`` event), ops get an alert. True if this call recorded it."""
+    return _record_breach(order_id, fulfillment_id, deps)[0]
+
+
+def _record_breach(
+    order_id: str, fulfillment_id: str, deps: Deps, when_due: bool = False
+) -> tuple[bool, Order]:
+    """``record_breach``, and the order as its write (or read) left it. ``when_due``:
+    only if the order's own promise has passed (the record that led here may hold
+    another, see ``check_overdue_shipments``)."""
     now = deps.clock()
 
     def decide(order: Order) -> Change[dict[str, Any]] | None:
@@ -32,6 +43,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             fulfillment.status is not FulfillmentStatus.SHIPPED
             or shipment is None
             or shipment.breached_at is not None
+            or (when_due and shipment.promised_by > now)
         ):
             return None
         shipment.breached_at = now
@@ -55,7 +67,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     written = mutate(deps, order_id, decide)
     breached = written.result
     if not breached:
-        return False
+        return False, written.order
     deps.events.alert_ops(f"SLA breached {order_id}", breached)
     if breached["customer_id"]:
         # Customer service hears of it before the customer has to ask; the fixed id keeps
@@ -80,7 +92,7 @@ def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
             shipment=str(breached["tracking_number"]),
             ticket_id=f"tkt_late_{order_id}_{fulfillment_id}"[:64],
         )
-    return True
+    return True, written.order
 
 
 def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
@@ -92,13 +104,81 @@ def check_overdue_shipments(deps: Deps) -> dict[str, int]:
     """The scheduled safety net: shipments past their promise with no breach recorded (an
     execution stopped or lost its timer) get their breach now. Reads only the sparse index
     of open shipments, for the last three due days: the check runs every few minutes, so
-    that window survives two days without a run."""
+    that window survives two days without a run.
+
+    It also brings in line the records a crash left open (``records_repaired``): a record
+    is written beside its order, before it when it opens and after it when it closes, so
+    one may say "open" longer than its order does. Found overdue, such a record is
+    rewritten from the order (delivered, breached, no longer out, or out with a later
+    promise than the record's: no breach then) or, if the order never shipped that
+    parcel and no dispatch can ship it any more, deleted."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
-    recorded = sum(
-        record_breach(str(item["order_id"]), str(item["fulfillment_id"]), deps) for item in overdue
+    recorded = repaired = 0
+    for item in overdue:
+        order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
+        try:
+            breached, order = _record_breach(order_id, fulfillment_id, deps, when_due=True)
+        except NotFound:
+            if _order_exists(order_id, deps):
+                raise  # something else is missing: not this record's to repair
+            # No such order: nothing can ship this parcel.
+            carrier, tracking_number = str(item["carrier"]), str(item["tracking_number"])
+            repaired += deps.store.drop_shipment(carrier, tracking_number, order_id)
+            continue
+        if breached:
+            recorded += 1
+        else:
+            repaired += _repair_record(item, order, deps)
+    return {
+        "overdue": len(overdue),
+        "breaches_recorded": recorded,
+        "records_repaired": repaired,
+        "pages_read": pages,
+    }
+
+
+def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
+    """Bring an open record in line with its order (read after its breach was decided);
+    True if it was rewritten or deleted."""
+    carrier, tracking_number = str(record["carrier"]), str(record["tracking_number"])
+    shipped = _shipped_as(order, carrier, tracking_number)
+    if shipped is not None:
+        shipment = shipped.shipment
+        assert shipment is not None
+        if shipped.parcel_out() and record["promised_by"] == shipment.promised_by.isoformat():
+            return False  # still out as recorded: its breach recorded by another just now
+        # Closed since, or out with another promise than a dispatch that lost its race
+        # stored ahead of the order: the order's own record.
+        return deps.store.put_shipment(order.order_id, shipped, order.version)
+    # Stored by a dispatch whose order write never happened: keep it while that dispatch
+    # may still be retried (it writes the same record, the parcel is out then).
+    waiting = next(
+        (f for f in order.fulfillments if f.fulfillment_id == record["fulfillment_id"]), None
     )
-    return {"overdue": len(overdue), "breaches_recorded": recorded, "pages_read": pages}
+    if (
+        waiting is not None
+        and waiting.status is FulfillmentStatus.PENDING
+        and order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+    ):
+        return False
+    return deps.store.drop_shipment(carrier, tracking_number, order.order_id)
+
+
+def _order_exists(order_id: str, deps: Deps) -> bool:
+    try:
+        deps.store.get_order(order_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _shipped_as(order: Order, carrier: str, tracking_number: str) -> Fulfillment | None:
+    for fulfillment in order.fulfillments:
+        shipment = fulfillment.shipment
+        if shipment and (shipment.carrier, shipment.tracking_number) == (carrier, tracking_number):
+            return fulfillment
+    return None
 
 
 def sla_scorecard(deps: Deps, start: datetime, end: datetime) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import (
     Fulfillment,
     FulfillmentLine,
+    FulfillmentStatus,
     FulfillmentType,
     HistoryEntry,
     OrderStatus,
@@ -225,8 +226,9 @@ def _shipped(store: Any, promised_in: timedelta) -> tuple[Any, Fulfillment]:
         location_id="WH-1",
         lines=[FulfillmentLine(sku="TSHIRT-BLK-M", quantity=2)],
         shipment=booking,
+        status=FulfillmentStatus.SHIPPED,
     )
-    store.save_order(store.get_order(placed.order_id), None, None, None, [parcel])
+    assert store.put_shipment(placed.order_id, parcel, 2)
     return placed, parcel
 
 
@@ -260,6 +262,90 @@ def test_an_open_shipment_is_overdue_once_its_promise_passed(store: Any) -> None
     late, _ = store.overdue_shipments(NOW + timedelta(hours=3))
     assert tracking not in {r["tracking_number"] for r in early}
     assert tracking in {r["tracking_number"] for r in late}
+
+
+def _tracking(parcel: Fulfillment) -> str:
+    assert parcel.shipment is not None
+    return parcel.shipment.tracking_number
+
+
+def _overdue(store: Any, parcel: Fulfillment) -> bool:
+    late, _ = store.overdue_shipments(NOW + timedelta(hours=3))
+    return _tracking(parcel) in {r["tracking_number"] for r in late}
+
+
+def _as_scored(store: Any, parcel: Fulfillment) -> dict[str, Any]:
+    window = store.shipments_between(
+        "rapido", "express", NOW - timedelta(hours=1), NOW + timedelta(hours=1)
+    )
+    (record,) = [r for r in window if r["tracking_number"] == _tracking(parcel)]
+    return dict(record)
+
+
+def _delivered(parcel: Fulfillment) -> Fulfillment:
+    closed = parcel.model_copy(deep=True)
+    assert closed.shipment is not None
+    closed.status = FulfillmentStatus.DELIVERED
+    closed.shipment.delivered_at = NOW + timedelta(hours=1)
+    return closed
+
+
+def test_a_closed_record_leaves_the_open_index_and_shows_in_the_scorecard(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    assert _overdue(store, parcel)
+    assert store.put_shipment(placed.order_id, _delivered(parcel), 3)
+    assert not _overdue(store, parcel)
+    assert _as_scored(store, parcel)["delivered_at"] == (NOW + timedelta(hours=1)).isoformat()
+
+
+def test_a_record_from_an_older_version_of_the_order_is_refused(store: Any) -> None:
+    # A late writer (a dispatch retried after the delivery was written) must not put the
+    # parcel back among the open ones.
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    assert store.put_shipment(placed.order_id, _delivered(parcel), 4)
+    assert not store.put_shipment(placed.order_id, parcel, 3)
+    assert not store.put_shipment(placed.order_id, parcel, 4)
+    assert not _overdue(store, parcel)
+    assert _as_scored(store, parcel)["delivered_at"] is not None
+
+
+def test_a_record_written_ahead_of_its_order_gives_way_at_the_same_version(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    rebooked = parcel.model_copy(deep=True)
+    assert rebooked.shipment is not None
+    rebooked.shipment.promised_by = NOW + timedelta(hours=5)
+    # Ahead of version 3 (the dispatch's order write may never happen): a retry ahead of
+    # the same version replaces it, and so does the order's own record at that version.
+    assert store.put_shipment(placed.order_id, parcel, 3, ahead=True)
+    assert store.put_shipment(placed.order_id, rebooked, 3, ahead=True)
+    assert _as_scored(store, parcel)["promised_by"] == rebooked.shipment.promised_by.isoformat()
+    assert store.put_shipment(placed.order_id, parcel, 3)
+    assert _overdue(store, parcel)
+    # Written from the order at version 3, nothing ahead of 3 replaces it.
+    assert not store.put_shipment(placed.order_id, rebooked, 3, ahead=True)
+    assert not store.put_shipment(placed.order_id, rebooked, 3)
+    assert _as_scored(store, parcel)["promised_by"] == (NOW + timedelta(hours=2)).isoformat()
+
+
+def test_a_parcel_not_shipped_by_its_fulfillment_is_not_open(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    given_back = parcel.model_copy(update={"status": FulfillmentStatus.CANCELLED})
+    assert store.put_shipment(placed.order_id, given_back, 3)
+    assert not _overdue(store, parcel)
+
+
+def test_a_record_is_dropped_only_for_its_own_order(store: Any) -> None:
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    assert not store.drop_shipment("rapido", _tracking(parcel), new_id("ord"))
+    assert _overdue(store, parcel)
+    assert store.drop_shipment("rapido", _tracking(parcel), placed.order_id)
+    assert not _overdue(store, parcel)
+    assert not store.drop_shipment("rapido", _tracking(parcel), placed.order_id)
+    with pytest.raises(NotFound):
+        store.order_for_shipment("rapido", _tracking(parcel))
+    # Written again (a retried dispatch), from any version.
+    assert store.put_shipment(placed.order_id, parcel, 2)
+    assert _overdue(store, parcel)
 
 
 # Stock --------------------------------------------------------------------------------------

@@ -60,7 +60,6 @@ class FakeOrders:
         entry: HistoryEntry | None = None,
         stock: list[StockChange] | None = None,
         return_ids: list[str] | None = None,
-        shipments: list[Fulfillment] | None = None,
     ) -> None:
         stored = self._m.orders.get(order.order_id)
         if stored is None or stored["version"] != order.version:
@@ -78,8 +77,6 @@ class FakeOrders:
             self._m.owing.pop(order.order_id, None)
         for return_id in return_ids or []:
             self._m.returns[return_id] = order.order_id
-        for fulfillment in shipments or []:
-            _record_shipment(self._m, order.order_id, fulfillment)
         order.version += 1
         self._m.orders[order.order_id] = order.model_dump(mode="json")
 
@@ -93,10 +90,10 @@ class FakeOrders:
         return self._m.returns[return_id]
 
 
-def _record_shipment(memory: Memory, order_id: str, fulfillment: Fulfillment) -> None:
+def _shipment_record(order_id: str, fulfillment: Fulfillment, order_version: int) -> dict[str, Any]:
     shipment = fulfillment.shipment
     assert shipment is not None
-    memory.shipments[(shipment.carrier, shipment.tracking_number)] = {
+    return {
         "order_id": order_id,
         "fulfillment_id": fulfillment.fulfillment_id,
         "carrier": shipment.carrier,
@@ -107,6 +104,9 @@ def _record_shipment(memory: Memory, order_id: str, fulfillment: Fulfillment) ->
         "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
         "breached_at": shipment.breached_at.isoformat() if shipment.breached_at else None,
         "sla_status": shipment.sla_status,
+        "order_version": order_version,
+        # In the open-shipments index (the table's open_due_day/open_due_at).
+        "open": fulfillment.parcel_out(),
     }
 
 
@@ -115,6 +115,27 @@ class FakeShipments:
 
     def __init__(self, memory: Memory) -> None:
         self._m = memory
+
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
+        record = _shipment_record(order_id, fulfillment, order_version) | {"ahead": ahead}
+        key = (record["carrier"], record["tracking_number"])
+        stored = self._m.shipments.get(key)
+        if stored is not None and (
+            stored["order_version"] > order_version
+            or (stored["order_version"] == order_version and not stored["ahead"])
+        ):
+            return False
+        self._m.shipments[key] = record
+        return True
+
+    def drop_shipment(self, carrier: str, tracking_number: str, order_id: str) -> bool:
+        stored = self._m.shipments.get((carrier, tracking_number))
+        if stored is None or stored["order_id"] != order_id:
+            return False
+        del self._m.shipments[(carrier, tracking_number)]
+        return True
 
     def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
         record = self._m.shipments.get((carrier, tracking_number))
@@ -129,8 +150,7 @@ class FakeShipments:
         overdue = [
             dict(record)
             for record in self._m.shipments.values()
-            if record["delivered_at"] is None
-            and record["breached_at"] is None
+            if record["open"]
             and record["promised_by"] < now.isoformat()
             and datetime.fromisoformat(record["promised_by"]).date().toordinal() >= earliest
         ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chalicelib.deps import Deps
@@ -77,3 +79,84 @@ def test_a_rejection_with_the_gateway_down_raises_and_keeps_the_void_owed(deps: 
 def test_nothing_owed_sweeps_nothing(deps: Deps) -> None:
     flows.shipped(deps)
     assert settlement.sweep(deps) == {"orders": 0, "settled": 0}
+
+
+def _saves_while(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The operations each order write left done, one list per write, from now on."""
+    writes: list[list[str]] = []
+    real_save = deps.store.save_order
+
+    def counted(order: Any, *args: Any) -> None:
+        real_save(order, *args)
+        writes.append([op.key for op in order.payment.operations if op.status == "done"])
+
+    monkeypatch.setattr(deps.store, "save_order", counted)
+    return writes
+
+
+def test_one_gateway_round_is_recorded_in_one_write(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first parcel handed over owes two captures (its lines and the shipping fee):
+    # both are attempted, then confirmed together.
+    order = flows.reserved(deps)
+    (parcel,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    writes = _saves_while(deps, monkeypatch)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    captured = [call for call in _gateway(deps).calls if call[0] == "capture"]
+    assert len(captured) == 2
+    # The dispatch (captures recorded as owed with it), then one write confirming both.
+    assert [len(done) for done in writes] == [0, 2]
+    shipped = deps.store.get_order(order.order_id)
+    assert shipped.payment.owed() == []
+    assert shipped.payment.captured == shipped.total
+
+
+def test_a_round_half_refused_confirms_one_and_counts_the_other_in_one_write(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = flows.reserved(deps)
+    (parcel,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    writes = _saves_while(deps, monkeypatch)
+    _gateway(deps).unavailable = 1  # the first capture of the round is not answered
+    with pytest.raises(PaymentGatewayUnavailable):
+        fulfillment_steps.dispatch_fulfillment(step, deps)
+    assert [len(done) for done in writes] == [0, 1]
+    half = deps.store.get_order(order.order_id)
+    (owed,) = half.payment.owed()
+    assert owed.attempts == 1 and owed.last_error
+    # The workflow's retry attempts only what is still owed, and confirms it.
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    assert deps.store.get_order(order.order_id).payment.owed() == []
+    keys = [key for kind, key, *_ in _gateway(deps).calls if kind == "capture"]
+    assert _gateway(deps).total("capture") == order.total.amount
+    assert len(keys) == 2
+
+
+def test_a_round_whose_write_is_lost_is_repeated_without_moving_money_twice(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A crash after the gateway answered, before its outcomes were written: the captures
+    # stay owed, and the next settlement repeats them under the same keys.
+    order = flows.reserved(deps)
+    (parcel,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    real_save = deps.store.save_order
+    saves = 0
+
+    def crash_on_the_confirmation(saved: Any, *args: Any) -> None:
+        nonlocal saves
+        saves += 1
+        if saves == 2:
+            raise RuntimeError("the function was stopped")
+        real_save(saved, *args)
+
+    monkeypatch.setattr(deps.store, "save_order", crash_on_the_confirmation)
+    with pytest.raises(RuntimeError):
+        fulfillment_steps.dispatch_fulfillment(step, deps)
+    assert len(deps.store.get_order(order.order_id).payment.owed()) == 2
+    assert settlement.sweep(deps) == {"orders": 1, "settled": 1}
+    assert _gateway(deps).total("capture") == order.total.amount
+    assert deps.store.get_order(order.order_id).payment.owed() == []

@@ -3,9 +3,10 @@ state), the listing of orders owing money, and the pointers from returns to thei
 
 A save updates only the attributes that changed since the order was read, under the
 state item's ``version``: a plain conditional write when nothing else changes with it, a
-transaction when other items must (stock, shipments, return pointers, redemptions, the
-details item). While money is owed, the state carries the keys of the sparse index the
-sweeper reads (``keys.ORDERS_OWING_BY_SHARD``)."""
+transaction when other items must (stock, return pointers, redemptions, the details
+item); shipment records are written beside it (``shipments``). While money is owed, the
+state carries the keys of the sparse index the sweeper reads
+(``keys.ORDERS_OWING_BY_SHARD``)."""
 
 from __future__ import annotations
 
@@ -25,11 +26,9 @@ from chalicelib.adapters.dynamodb.order_items import (
     without,
 )
 from chalicelib.adapters.dynamodb.promotions import redemption_writes
-from chalicelib.adapters.dynamodb.shipments import shipment_record
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
-from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
@@ -60,8 +59,7 @@ class _AsStored:
 
 class OrderRepository:
     """Orders with optimistic versions; a save writes what goes with the order (stock,
-    its listing while it owes money, return pointers, shipment records) in the same
-    write."""
+    its listing while it owes money, return pointers) in the same write."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -102,13 +100,11 @@ class OrderRepository:
         entry: HistoryEntry | None = None,
         stock: list[StockChange] | None = None,
         return_ids: list[str] | None = None,
-        shipments: list[Fulfillment] | None = None,
     ) -> None:
         """Write what changed in the order if nobody changed it since it was read (its
         history entry, ``entry``, is the last of ``order.history``: appended to the stored
-        history), with its stock deltas, return pointers and shipment records, all or
-        nothing. ``OutOfStock`` if a stock condition fails, ``ConcurrentModification``
-        otherwise."""
+        history), with its stock deltas and return pointers, all or nothing.
+        ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         redeeming = redemption_writes(self._table, order)
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
@@ -124,8 +120,6 @@ class OrderRepository:
             writes.append(
                 self._table.put(keys.return_pointer(return_id) | {"order_id": order.order_id})
             )
-        for fulfillment in shipments or []:
-            writes.append(shipment_record(self._table, order.order_id, fulfillment))
         try:
             run_with_stock(self._table, writes + redeeming.writes, stock or [], decided_on)
         except TransactionCancelled as exc:

@@ -1,13 +1,18 @@
 """Shipment records: the order and fulfillment a tracking number belongs to, its promise,
 delivery and breach, and the two indexes over them (open shipments by due day, shipments
-by carrier)."""
+by carrier).
+
+A record is written beside its order, not in the order's transaction (each item of a
+transaction bills twice): before the order's write when it opens, after it when it
+closes (``services.order_writes``), and only over a record from an older version of the
+order (``ORDER_VERSION``), so a late writer never puts an older state back."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.table import Table
+from chalicelib.adapters.dynamodb.table import ConditionFailed, Table
 from chalicelib.domain.errors import NotFound
 
 if TYPE_CHECKING:
@@ -16,9 +21,26 @@ if TYPE_CHECKING:
     from chalicelib.domain.fulfillments import Fulfillment
 
 
-def shipment_record(table: Table, order_id: str, fulfillment: Fulfillment) -> dict[str, Any]:
-    """The Put of a fulfillment's shipment record. It doubles as the tracking number's
-    pointer. While the parcel is out and its promise not yet broken it carries
+# The version of the order a record was written from: a put is refused over a newer one,
+# and over one of the same version unless that one was written ahead of the order's write
+# (AHEAD_OF_ORDER, present only then).
+ORDER_VERSION = "order_version"
+AHEAD_OF_ORDER = "ahead_of_order"
+
+
+def shipment_record(
+    table: Table, order_id: str, fulfillment: Fulfillment, order_version: int = 0
+) -> dict[str, Any]:
+    """The Put of a fulfillment's shipment record (``record_item``), unconditional."""
+    return table.put(record_item(order_id, fulfillment, order_version))
+
+
+def record_item(
+    order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+) -> dict[str, Any]:
+    """A fulfillment's shipment record, as the order at ``order_version`` has
+    it. It doubles as the tracking number's pointer. While the parcel is out and its
+    promise not yet broken (``Fulfillment.parcel_out``) it carries
     open_due_day/open_due_at, which put it in the sparse open-shipments-by-due index; every
     write replaces the whole record, so closing a shipment drops it from that index."""
     shipment = fulfillment.shipment
@@ -35,18 +57,52 @@ def shipment_record(table: Table, order_id: str, fulfillment: Fulfillment) -> di
         "delivered_at": shipment.delivered_at.isoformat() if shipment.delivered_at else None,
         "breached_at": shipment.breached_at.isoformat() if shipment.breached_at else None,
         "sla_status": shipment.sla_status,
+        ORDER_VERSION: order_version,
     }
-    if shipment.delivered_at is None and shipment.breached_at is None:
+    if ahead:
+        record[AHEAD_OF_ORDER] = True
+    if fulfillment.parcel_out():
         record["open_due_day"] = shipment.promised_by.date().isoformat()
         record["open_due_at"] = shipment.promised_by.isoformat()
-    return table.put(record)
+    return record
 
 
 class ShipmentRepository:
-    """Reads of the shipment records (they are written with their order)."""
+    """The shipment records."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
+
+    def put_shipment(
+        self, order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
+    ) -> bool:
+        """Store the record unless the stored one is from a later version of the order,
+        or from the order at ``order_version`` (not written ahead of it)."""
+        put = self._table.put(
+            record_item(order_id, fulfillment, order_version, ahead),
+            "attribute_not_exists(#v) OR #v < :v OR (#v = :v AND #ahead = :yes)",
+            {":v": order_version, ":yes": True},
+            {"#v": ORDER_VERSION, "#ahead": AHEAD_OF_ORDER},
+        )
+        try:
+            self._table.write(put)
+        except ConditionFailed:
+            return False  # a newer state of the order is there already
+        return True
+
+    def drop_shipment(self, carrier: str, tracking_number: str, order_id: str) -> bool:
+        """Delete the record if it is still ``order_id``'s."""
+        try:
+            self._table.write(
+                self._table.delete(
+                    keys.shipment(carrier, tracking_number),
+                    "order_id = :order",
+                    {":order": order_id},
+                )
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
         """The order a carrier's tracking number belongs to, or ``NotFound``."""

@@ -1,0 +1,25 @@
+"""The shipment-record scenarios of tests/service/test_shipment_records.py (a crash
+between a record and its order's write, then the retry or the SLA check), run here on
+both backends of the contract suite: the services on fakes, the order store on the fake
+and on the DynamoDB repositories (moto), so the conditional puts, the sparse
+open-shipments index and the carrier index are the table's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from infra.local.demo_data import load_demo_data
+from tests.fakes import fake_deps
+from tests.service.test_shipment_records import *  # noqa: F403 - the same scenarios
+
+
+@pytest.fixture
+def deps(stores: tuple[Any, Any]) -> Deps:
+    """Fakes around the order store (and customer store) of one backend."""
+    order_store, customer_store = stores
+    built = fake_deps(store=order_store, customers=customer_store)
+    load_demo_data(built.store)
+    return built

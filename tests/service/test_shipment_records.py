@@ -1,0 +1,366 @@
+"""Shipment records written beside their order, on fakes: opened before the order's write,
+closed after it, and a crash between the two writes repaired by a retry or by the SLA
+check, with the open-shipments index and the carrier scorecard ending right."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
+from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.services import fulfillment_steps, ordering, sla
+from chalicelib.services.step_models import DispatchInput, FulfillmentStep
+from tests.fakes import FakeWorkflow
+from tests.service import flows
+
+
+class Crash(Exception):
+    """The function stopped here (a timeout, a lost container)."""
+
+
+def _step(order: Order) -> FulfillmentStep:
+    (parcel,) = order.fulfillments
+    return FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+
+
+def _crash_once(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, method: str, when: Callable[..., bool]
+) -> list[bool]:
+    """Make ``deps.store.<method>`` raise once, on the first call ``when`` accepts."""
+    real = getattr(deps.store, method)
+    crashed: list[bool] = []
+
+    def failing(*args: Any, **options: Any) -> Any:
+        if not crashed and when(*args):
+            crashed.append(True)
+            raise Crash(method)
+        return real(*args, **options)
+
+    monkeypatch.setattr(deps.store, method, failing)
+    return crashed
+
+
+def _closing(_order_id: str, fulfillment: Fulfillment, _version: int) -> bool:
+    return not fulfillment.parcel_out()
+
+
+def _tracking(order: Order) -> str:
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    return parcel.shipment.tracking_number
+
+
+def _open(deps: Deps, tracking: str) -> bool:
+    """Whether the record is in the open-shipments index (as the SLA check reads it once
+    the parcel's promise has passed)."""
+    records = _scored(deps, tracking)
+    if not records:
+        return False
+    (record,) = records
+    overdue, _ = deps.store.overdue_shipments(_promise_of(record) + timedelta(minutes=1))
+    return tracking in {str(item["tracking_number"]) for item in overdue}
+
+
+def _records(deps: Deps) -> list[dict[str, Any]]:
+    """The records the carrier scorecard reads, around now."""
+    start, end = deps.clock() - timedelta(days=4), deps.clock() + timedelta(days=4)
+    return deps.store.shipments_between("rapido", "express", start, end)
+
+
+def _scored(deps: Deps, tracking: str) -> list[dict[str, Any]]:
+    return [record for record in _records(deps) if record["tracking_number"] == tracking]
+
+
+def _past_the_promise(deps: Deps, order: Order) -> None:
+    (parcel,) = deps.store.get_order(order.order_id).fulfillments
+    assert parcel.shipment is not None
+    clock: Any = deps.clock
+    clock.now = parcel.shipment.promised_by + timedelta(minutes=1)
+
+
+# Opening: the record before the order ------------------------------------------------------
+def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = flows.reserved(deps)
+    writes: list[str] = []
+    real_put, real_save = deps.store.put_shipment, deps.store.save_order
+
+    def put(order_id: str, fulfillment: Fulfillment, version: int, ahead: bool = False) -> bool:
+        writes.append(f"record open={fulfillment.parcel_out()} v{version} ahead={ahead}")
+        return real_put(order_id, fulfillment, version, ahead)
+
+    def save(saved: Order, *args: Any) -> None:
+        real_save(saved, *args)
+        writes.append(f"order v{saved.version}")
+
+    monkeypatch.setattr(deps.store, "put_shipment", put)
+    monkeypatch.setattr(deps.store, "save_order", save)
+    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    shipped_at = order.version + 1
+    assert writes[:2] == [f"record open=True v{shipped_at} ahead=True", f"order v{shipped_at}"]
+    writes.clear()
+    shipped = deps.store.get_order(order.order_id)
+    assert flows.carrier_event(deps, "rapido", _tracking(shipped))["status"] == "applied"
+    delivered = deps.store.get_order(order.order_id)
+    assert writes == [
+        f"order v{delivered.version}",
+        f"record open=False v{delivered.version} ahead=False",
+    ]
+    assert not _open(deps, _tracking(shipped))
+    (record,) = _scored(deps, _tracking(shipped))
+    assert record["delivered_at"] is not None
+
+
+def test_a_crash_after_the_open_record_is_repaired_by_the_retried_dispatch(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = flows.reserved(deps)
+    crashed = _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
+    with pytest.raises(Crash):
+        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    assert crashed
+    # The record says "open" while the order does not say shipped: allowed that way round.
+    (pending,) = deps.store.get_order(order.order_id).fulfillments
+    assert pending.status is FulfillmentStatus.PENDING and pending.shipment is None
+    (booked,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    assert _open(deps, str(booked["tracking_number"]))
+
+    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    shipped = deps.store.get_order(order.order_id)
+    tracking = _tracking(shipped)
+    assert tracking == booked["tracking_number"]
+    (record,) = _scored(deps, tracking)
+    assert record["order_id"] == order.order_id and record["delivered_at"] is None
+    assert _open(deps, tracking)
+    flows.carrier_event(deps, "rapido", tracking)
+    assert not _open(deps, tracking)
+    (scorecard,) = [row for row in _scorecard(deps) if row["carrier"] == "rapido"]
+    assert scorecard["shipments"] == 1 and scorecard["on_time"] == 1
+
+
+def test_a_dispatch_retried_later_writes_its_own_promise_over_the_crashed_one(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Retried hours later, the dispatch books anew (shipped now, maybe a later promise):
+    # the record must hold what the order holds, or the SLA check and the scorecard
+    # would go by the booking that was never written.
+    order = flows.reserved(deps)
+    _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
+    with pytest.raises(Crash):
+        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    (crashed,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    clock: Any = deps.clock
+    clock.advance(hours=10)
+
+    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+
+    (parcel,) = deps.store.get_order(order.order_id).fulfillments
+    assert parcel.shipment is not None
+    (record,) = _scored(deps, parcel.shipment.tracking_number)
+    assert record["promised_by"] == parcel.shipment.promised_by.isoformat()
+    assert record["shipped_at"] == parcel.shipment.shipped_at.isoformat()
+    assert record["shipped_at"] > crashed["shipped_at"]
+
+
+def test_the_sla_check_does_not_call_late_a_parcel_whose_order_promises_later(
+    deps: Deps,
+) -> None:
+    # Two dispatches of one fulfillment raced and the loser's record, with an earlier
+    # promise, was stored last: the order's promise decides, and the record is rewritten.
+    shipped = flows.shipped(deps)
+    (parcel,) = shipped.fulfillments
+    assert parcel.shipment is not None
+    loser = parcel.model_copy(deep=True)
+    assert loser.shipment is not None
+    loser.shipment.promised_by = parcel.shipment.promised_by - timedelta(hours=6)
+    assert deps.store.put_shipment(shipped.order_id, loser, shipped.version, ahead=True)
+    clock: Any = deps.clock
+    clock.now = loser.shipment.promised_by + timedelta(minutes=1)
+
+    outcome = sla.check_overdue_shipments(deps)
+
+    assert (outcome["breaches_recorded"], outcome["records_repaired"]) == (0, 1)
+    after = deps.store.get_order(shipped.order_id).fulfillments[0].shipment
+    assert after is not None and after.breached_at is None
+    (record,) = _scored(deps, parcel.shipment.tracking_number)
+    assert record["promised_by"] == parcel.shipment.promised_by.isoformat()
+    assert sla.check_overdue_shipments(deps)["overdue"] == 0
+
+
+def _scorecard(deps: Deps) -> list[dict[str, Any]]:
+    return sla.sla_scorecard(
+        deps, deps.clock() - timedelta(days=2), deps.clock() + timedelta(days=2)
+    )
+
+
+def test_the_record_of_an_order_that_never_shipped_is_dropped_by_the_sla_check(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = flows.reserved(deps)
+    _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
+    with pytest.raises(Crash):
+        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    (record,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    tracking = str(record["tracking_number"])
+    # While the dispatch may still be retried, the check leaves the record alone.
+    clock: Any = deps.clock
+    clock.now = _promise_of(record) + timedelta(minutes=1)
+    assert sla.check_overdue_shipments(deps)["records_repaired"] == 0
+    assert _open(deps, tracking)
+
+    ordering.cancel_order(order.order_id, deps)
+    outcome = sla.check_overdue_shipments(deps)
+    assert outcome["records_repaired"] == 1 and outcome["breaches_recorded"] == 0
+    assert not _open(deps, tracking)
+    assert _scored(deps, tracking) == []
+    with pytest.raises(NotFound):
+        deps.store.order_for_shipment("rapido", tracking)
+    assert sla.check_overdue_shipments(deps)["overdue"] == 0
+
+
+def _promise_of(record: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(record["promised_by"]))
+
+
+# Closing: the order before the record ------------------------------------------------------
+def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_sla_check(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = flows.reserved(deps)
+    step = _step(order)
+    fulfillment_steps.dispatch_and_await(_dispatch_input(deps, step, "tok-delivery"), deps)
+    shipped = deps.store.get_order(order.order_id)
+    tracking = _tracking(shipped)
+    crashed = _crash_once(deps, monkeypatch, "put_shipment", _closing)
+
+    answer = flows.carrier_event(deps, "rapido", tracking)
+
+    assert crashed
+    # The order, its announcement and the released wait are not lost with the record.
+    assert answer["status"] == "applied" and answer["order_status"] == "DELIVERED"
+    workflow = deps.workflow
+    assert isinstance(workflow, FakeWorkflow)
+    assert [token for token, _ in workflow.resumed] == ["tok-delivery"]
+    assert _open(deps, tracking)
+    (stale,) = _scored(deps, tracking)
+    assert stale["delivered_at"] is None
+
+    _past_the_promise(deps, shipped)
+    outcome = sla.check_overdue_shipments(deps)
+    assert outcome == {
+        "overdue": 1,
+        "breaches_recorded": 0,
+        "records_repaired": 1,
+        "pages_read": outcome["pages_read"],
+    }
+    assert not _open(deps, tracking)
+    (record,) = _scored(deps, tracking)
+    assert record["delivered_at"] is not None
+    (row,) = [row for row in _scorecard(deps) if row["carrier"] == "rapido"]
+    assert (row["shipments"], row["on_time"], row["late"], row["open_past_due"]) == (1, 1, 0, 0)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.DELIVERED
+    assert sla.check_overdue_shipments(deps)["overdue"] == 0
+
+
+def _dispatch_input(deps: Deps, step: FulfillmentStep, token: str) -> DispatchInput:
+    return DispatchInput(
+        order_id=step.order_id,
+        fulfillment_id=step.fulfillment_id,
+        task_token=token,
+        entered_at=deps.clock(),
+        wait_seconds=3600,
+    )
+
+
+def test_the_carrier_telling_again_rewrites_a_record_a_crash_left_open(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = flows.shipped(deps)
+    tracking = _tracking(shipped)
+    _crash_once(deps, monkeypatch, "put_shipment", _closing)
+    flows.carrier_event(deps, "rapido", tracking)
+    assert _open(deps, tracking)
+
+    again = flows.carrier_event(deps, "rapido", tracking)
+
+    assert again["status"] == "applied" and again["order_status"] == "DELIVERED"
+    assert not _open(deps, tracking)
+    (record,) = _scored(deps, tracking)
+    assert record["delivered_at"] is not None
+    delivered = deps.store.get_order(shipped.order_id)
+    assert [h.status for h in delivered.history].count(OrderStatus.DELIVERED) == 1
+
+
+def test_a_crash_after_the_breach_is_written_is_repaired_by_the_sla_check(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = flows.shipped(deps)
+    tracking = _tracking(shipped)
+    _past_the_promise(deps, shipped)
+    crashed = _crash_once(deps, monkeypatch, "put_shipment", _closing)
+    (parcel,) = shipped.fulfillments
+
+    # The breach is recorded and told (the alert, the ticket) all the same.
+    assert sla.record_breach(shipped.order_id, parcel.fulfillment_id, deps)
+    assert crashed
+    assert _open(deps, tracking)
+
+    outcome = sla.check_overdue_shipments(deps)
+    assert (outcome["breaches_recorded"], outcome["records_repaired"]) == (0, 1)
+    assert not _open(deps, tracking)
+    (record,) = _scored(deps, tracking)
+    assert record["breached_at"] is not None and record["sla_status"] == "breached"
+    breached = deps.store.get_order(shipped.order_id).fulfillments[0].shipment
+    assert breached is not None and record["breached_at"] == breached.breached_at.isoformat()
+
+
+def test_the_sla_check_records_a_breach_and_closes_the_record_in_one_pass(deps: Deps) -> None:
+    shipped = flows.shipped(deps)
+    tracking = _tracking(shipped)
+    _past_the_promise(deps, shipped)
+    outcome = sla.check_overdue_shipments(deps)
+    assert (outcome["breaches_recorded"], outcome["records_repaired"]) == (1, 0)
+    assert not _open(deps, tracking)
+    assert sla.check_overdue_shipments(deps)["overdue"] == 0
+
+
+def test_a_stale_open_record_does_not_put_a_delivered_parcel_back(deps: Deps) -> None:
+    # A dispatch's record written late (its function paused before the put) arrives after
+    # the delivery: refused, the delivered record stays.
+    shipped = flows.shipped(deps)
+    tracking = _tracking(shipped)
+    flows.carrier_event(deps, "rapido", tracking)
+    (still_out,) = shipped.fulfillments
+    assert still_out.parcel_out()
+    assert not deps.store.put_shipment(shipped.order_id, still_out, shipped.version)
+    assert not _open(deps, tracking)
+    (record,) = _scored(deps, tracking)
+    assert record["delivered_at"] is not None
+
+
+def test_the_record_of_an_order_that_does_not_exist_is_dropped_by_the_sla_check(
+    deps: Deps,
+) -> None:
+    shipped = flows.shipped(deps)
+    (parcel,) = shipped.fulfillments
+    assert parcel.shipment is not None
+    stray = parcel.model_copy(deep=True)
+    assert stray.shipment is not None
+    stray.shipment.tracking_number = "RAP0000000001"
+    assert deps.store.put_shipment("ord_never_stored", stray, 2)
+    _past_the_promise(deps, shipped)
+    outcome = sla.check_overdue_shipments(deps)
+    assert (outcome["overdue"], outcome["breaches_recorded"], outcome["records_repaired"]) == (
+        2,
+        1,
+        1,
+    )
+    assert _scored(deps, "RAP0000000001") == []
+    assert [r["tracking_number"] for r in _records(deps)] == [_tracking(shipped)]
