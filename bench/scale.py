@@ -2,8 +2,8 @@
 
 ``store_orders`` writes N delivered orders with their customers straight into the app's
 table by batch writes (not through the workflow): per order its two items (details and state),
-its shipment record (in the carrier index) and, per customer, the profile, the email
-identifier and its mirror, and the order's summary in the customer's 360. Each is a copy
+its shipment record (in the carrier index) and, per customer, the profile (listing the
+email), the email identifier, and the order's summary in the customer's 360. Each is a copy
 of a real delivered order from the run, under new ids, so items have real sizes.
 ``orders_per_s`` then runs the orders phase again: N web orders from T threads until
 SHIPPED, timed as the main phase is.
@@ -31,6 +31,7 @@ def progress(message: str) -> None:
 def _copies(template: Any, count: int) -> Any:
     """DynamoDB items for ``count`` copies of a delivered order and its customer."""
     from chalicelib.adapters.dynamodb import keys
+    from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
     from chalicelib.adapters.dynamodb.order_items import VERSION, values_of
     from chalicelib.adapters.dynamodb.shipments import shipment_record
     from chalicelib.adapters.dynamodb.table import Table, to_item
@@ -58,10 +59,9 @@ def _copies(template: Any, count: int) -> Any:
         for fulfillment in order.fulfillments:
             if fulfillment.shipment is not None:
                 yield shipment_record(records, order_id, fulfillment)["Put"]["Item"]
-        yield to_item(keys.profile(customer_id) | {"state": "active", "name": "Scale"})
+        listed = {PROFILE_IDENTIFIERS: {f"{email.type.value}#{email.value}"}}
+        yield to_item(keys.profile(customer_id) | {"state": "active", "name": "Scale"} | listed)
         yield to_item(keys.identifier(email) | {"customer_id": customer_id})
-        mirror = keys.identifier_mirror(customer_id, email)
-        yield to_item(mirror | {"type": email.type.value, "value": email.value})
         placed_at = order.placed_at.isoformat()
         yield to_item(
             keys.customer_order(customer_id, placed_at, order_id)

@@ -191,7 +191,7 @@ class Identities(Protocol):
         ...
 
     def identifiers(self, customer_id: str) -> list[Identifier]:
-        """The identifiers the customer owns."""
+        """The identifiers the customer owns, by type then value."""
         ...
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
@@ -200,7 +200,8 @@ class Identities(Protocol):
         ...
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        """Give an unowned identifier to a customer; False if someone owns it."""
+        """Give an unowned identifier to a customer; False if someone owns it or the
+        customer has no profile."""
         ...
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
@@ -263,7 +264,8 @@ class CustomerView(Protocol):
     ) -> None:
         """Write an order's summary (``order_id``, ``placed_at``...) if it is still at
         ``summary_version``, with the consent and the figures when given, all or nothing;
-        ``ConcurrentModification`` if the summary or the figures changed."""
+        ``ConcurrentModification`` if the summary or the figures changed. The consent
+        accepted with the order is given with every summary of it (listed once)."""
         ...
 
     def add_interaction(self, customer_id: str, interaction: dict[str, Any]) -> None:

@@ -137,7 +137,8 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
             customer_id,
             item,
             int(summary["version"]) if summary else 0,
-            _consent_item(order) if summary is None else None,
+            # With every summary: the store may keep it on the summary, written whole.
+            _consent_item(order),
             figures,
         )
         return True

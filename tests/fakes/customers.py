@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,9 @@ from tests.fakes.memory import Memory
 from tests.fakes.tickets import FakeTickets
 
 MAX_TRANSACTION_ITEMS = 100
+# Claims are checked and taken as one step, as DynamoDB's conditions make them: two
+# threads creating customers with one identifier at once get one customer.
+_CLAIMS = threading.Lock()
 
 
 def _ident(identifier: Identifier) -> tuple[str, str]:
@@ -54,14 +58,14 @@ class FakeIdentities:
     def create_customer(
         self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
     ) -> None:
-        taken = any(_ident(i) in self._m.identifiers for i in identifiers)
-        if taken or self._profile(customer_id) is not None:
-            raise Conflict("an identifier was claimed at the same time")
-        self._m.kept(customer_id, CustomerRecord.PROFILE)[""] = {"state": "active"} | copy.deepcopy(
-            profile
-        )
-        for identifier in identifiers:
-            self._own(customer_id, identifier)
+        with _CLAIMS:
+            taken = any(_ident(i) in self._m.identifiers for i in identifiers)
+            if taken or self._profile(customer_id) is not None:
+                raise Conflict("an identifier was claimed at the same time")
+            profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
+            profiles[""] = {"state": "active"} | copy.deepcopy(profile)
+            for identifier in identifiers:
+                self._own(customer_id, identifier)
 
     def customer_exists(self, customer_id: str) -> bool:
         return self._profile(customer_id) is not None
@@ -82,10 +86,11 @@ class FakeIdentities:
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        if _ident(identifier) in self._m.identifiers:
-            return False
-        self._own(customer_id, identifier)
-        return True
+        with _CLAIMS:
+            if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
+                return False
+            self._own(customer_id, identifier)
+            return True
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
         if self._m.identifiers.get(_ident(identifier)) == customer_id:
@@ -97,7 +102,8 @@ class FakeIdentities:
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        if 3 + 3 * len(identifiers) > MAX_TRANSACTION_ITEMS:
+        # The profiles, the record, and one claim each (the profile lists them).
+        if 3 + len(identifiers) > MAX_TRANSACTION_ITEMS:
             raise Conflict("too many identifiers to merge at once", field="from_customer_id")
         profiles = [self._profile(merged), self._profile(survivor)]
         still_theirs = all(self._m.identifiers.get(_ident(i)) == merged for i in identifiers)
@@ -131,7 +137,7 @@ class FakeIdentities:
         profile.setdefault("erased_at", record["at"])
         profile.pop("name", None)
         erasures[""] = copy.deepcopy(record)
-        for identifier in identifiers[: (MAX_TRANSACTION_ITEMS - 2) // 2]:
+        for identifier in identifiers[: MAX_TRANSACTION_ITEMS - 2]:
             self.forget_identifier(customer_id, identifier)
 
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """Each customer's running figures and the aggregates kept from them: segment and channel
 counters spread over ``ANALYTICS_SHARDS`` partitions and added up on read, the most
-valuable customers sorted by key in each shard, and the sparse index of segment reviews
-due."""
+valuable customers in the sparse index ``top-customers-by-shard`` on the figures item
+(each shard's top page merged), and the sparse index of segment reviews due.
+
+Figures stored before the index kept the customer's place in a ``TOP#`` item of their
+shard: still read, and deleted by the first write of the figures in the indexed form."""
 
 from __future__ import annotations
 
@@ -17,11 +20,38 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
+# The figures item's place in ``keys.TOP_CUSTOMERS_BY_SHARD`` while the customer is counted
+# in a segment: their aggregates shard, their rank, and their value (projected).
+TOP_SHARD, TOP_RANK, TOP_VALUE = "top_shard", "top_rank", "top_value"
+
+
+def top_rank(customer_id: str, value: Decimal) -> str:
+    """Where a customer sorts among the most valuable of their shard: cents zero-padded,
+    then the id (the ``TOP#`` item's sort key, written before the index, without ``TOP#``)."""
+    return keys.top_customer(customer_id, value)["sk"].removeprefix(keys.TOP_PREFIX)
+
+
 def version_condition(version: int) -> tuple[str, dict[str, Any]]:
     """The condition that a versioned item is still at the version read (0: absent)."""
     if version == 0:
         return "attribute_not_exists(pk)", {}
     return "version = :expected", {":expected": version}
+
+
+class _CountedInTopItem(AnalyticsState):
+    """Where a customer was counted, read from figures stored before the top-customers
+    index: their place is a ``TOP#`` item, which the next write of the figures deletes."""
+
+
+def _top_keys(customer_id: str, state: AnalyticsState) -> dict[str, Any]:
+    """The keys that list a customer counted in a segment in the top-customers index."""
+    if not state.segment:
+        return {}
+    return {
+        TOP_SHARD: keys.analytics_pk(customer_id),
+        TOP_RANK: top_rank(customer_id, state.value),
+        TOP_VALUE: state.value,
+    }
 
 
 def _review_keys(state: AnalyticsState) -> dict[str, str]:
@@ -45,20 +75,15 @@ def figures_writes(table: Table, changes: list[FiguresChange]) -> list[dict[str,
             "analytics": new_state.model_dump(mode="json"),
             "version": metrics.version + 1,
             **_review_keys(new_state),
+            **_top_keys(customer_id, new_state),
         }
         writes.append(table.put(item, *version_condition(metrics.version)))
         deltas.setdefault(keys.analytics_pk(customer_id), AggregateDelta()).add(
             old_state, new_state
         )
-        old_top = keys.top_customer(customer_id, old_state.value) if old_state.segment else None
-        new_top = keys.top_customer(customer_id, new_state.value) if new_state.segment else None
-        if old_top != new_top:
-            if old_top is not None:
-                writes.append(table.delete(old_top))
-            if new_top is not None:
-                writes.append(
-                    table.put(new_top | {"customer_id": customer_id, "value": new_state.value})
-                )
+        if isinstance(old_state, _CountedInTopItem) and old_state.segment:
+            # The index lists the customer from this write on: the item listed them before.
+            writes.append(table.delete(keys.top_customer(customer_id, old_state.value)))
     for shard, delta in sorted(deltas.items()):
         counters: dict[str, Any] = dict(delta.segments)
         counters |= {f"{keys.CHANNEL_COUNTER_PREFIX}{k}": v for k, v in delta.channels.items()}
@@ -88,7 +113,9 @@ class AnalyticsRepository:
         if item is None:
             return CustomerMetrics(), AnalyticsState()
         metrics = CustomerMetrics.model_validate(item["doc"] | {"version": item["version"]})
-        return metrics, AnalyticsState.model_validate(item["analytics"])
+        stored_before_index = TOP_RANK not in item and item["analytics"].get("segment")
+        state = _CountedInTopItem if stored_before_index else AnalyticsState
+        return metrics, state.model_validate(item["analytics"])
 
     def metrics(self, customer_id: str) -> CustomerMetrics:
         """The customer's running figures (all zero before the first projected order)."""
@@ -134,12 +161,30 @@ class AnalyticsRepository:
 
     def top_customers(self, limit: int) -> list[dict[str, Any]]:
         """The most valuable customers, most valuable first (``customer_id``, ``value``):
-        each shard's top page, by key, merged."""
-        found: list[dict[str, Any]] = []
+        each shard's top page of the index, and of the ``TOP#`` items of figures stored
+        before it, merged. The index is read eventually consistent (a GSI cannot be read
+        otherwise): a dashboard list may lag a payment made a moment ago by as long, which
+        the next look shows; each customer is listed once either way (the write that puts
+        their figures in the index deletes their ``TOP#`` item)."""
+        found: list[tuple[str, dict[str, Any]]] = []
         for shard in range(keys.ANALYTICS_SHARDS):
-            page = self._table.partition(
-                keys.analytics_shard(shard), keys.TOP_PREFIX, limit=limit, newest_first=True
+            pk = keys.analytics_shard(shard)
+            indexed = self._table.query(
+                f"{TOP_SHARD} = :shard",
+                {":shard": pk},
+                index=keys.TOP_CUSTOMERS_BY_SHARD,
+                limit=limit,
+                newest_first=True,
             )
-            found.extend(page.items)
-        found.sort(key=lambda item: str(item["sk"]), reverse=True)
-        return [{"customer_id": i["customer_id"], "value": i["value"]} for i in found[:limit]]
+            for item in indexed.items:
+                entry = {
+                    "customer_id": keys.customer_id_of(str(item["pk"])),
+                    "value": item[TOP_VALUE],
+                }
+                found.append((str(item[TOP_RANK]), entry))
+            before = self._table.partition(pk, keys.TOP_PREFIX, limit=limit, newest_first=True)
+            for item in before.items:
+                entry = {"customer_id": item["customer_id"], "value": item["value"]}
+                found.append((str(item["sk"]).removeprefix(keys.TOP_PREFIX), entry))
+        found.sort(key=lambda ranked: ranked[0], reverse=True)
+        return [entry for _, entry in found[:limit]]

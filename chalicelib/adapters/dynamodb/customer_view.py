@@ -16,6 +16,8 @@ from chalicelib.domain.errors import ConcurrentModification, InvalidCursor
 from chalicelib.ports import CustomerRecord, FiguresChange
 
 MAX_MOVE_ROUNDS = 10
+# The order summary's copy of the consent accepted with the order (listed as a consent).
+SUMMARY_CONSENT = "consent"
 
 
 def encode_cursor(key: keys.Key) -> str:
@@ -61,11 +63,36 @@ class CustomerViewRepository:
         page when ``limit`` is given, with the cursor of the next (None at the end)."""
         pk = keys.customer_pk(customer_id)
         start = decode_cursor(cursor, pk) if cursor else None
+        if kind is CustomerRecord.CONSENTS:
+            return self._consents(pk, limit, newest_first, start)
         page = self._table.partition(
             pk, keys.RECORD_PREFIXES[kind], limit=limit, newest_first=newest_first, start=start
         )
         next_cursor = encode_cursor(page.last_key) if page.last_key else None
         return [_fields(item) for item in page.items], next_cursor
+
+    def _consents(
+        self, pk: str, limit: int | None, newest_first: bool, start: keys.Key | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The consents: each order summary's, and the consent items stored before the
+        summaries held them (one per order, listed once), sorted and paged as the items'
+        sort keys (``CONSENT#<accepted_at>#<order_id>``) would be."""
+        prefix = keys.RECORD_PREFIXES[CustomerRecord.CONSENTS]
+        found: dict[str, dict[str, Any]] = {}
+        for item in self._table.partition(pk, keys.RECORD_PREFIXES[CustomerRecord.ORDERS]).items:
+            if SUMMARY_CONSENT in item:
+                consent = item[SUMMARY_CONSENT]
+                found[f"{prefix}{consent['accepted_at']}#{consent['order_id']}"] = consent
+        for item in self._table.partition(pk, prefix).items:
+            found[str(item["sk"])] = _fields(item)
+        order = sorted(found, reverse=newest_first)
+        if start is not None:
+            after = start["sk"]
+            order = [sk for sk in order if (sk < after if newest_first else sk > after)]
+        page = order if limit is None else order[:limit]
+        more = limit is not None and len(order) > limit
+        next_cursor = encode_cursor({"pk": pk, "sk": page[-1]}) if more and page else None
+        return [found[sk] for sk in page], next_cursor
 
     def order_summary(
         self, customer_id: str, placed_at: str, order_id: str
@@ -83,27 +110,21 @@ class CustomerViewRepository:
         figures: tuple[Any, Any, Any] | None,
     ) -> None:
         """Apply an order's current state to its customer's 360: the order summary, guarded
-        by its version (two projectors cannot both apply a change); the consent, the first
-        time, on its own (first: it repeats harmlessly if the summary's write loses a race);
-        the figures and aggregates only when given (the order's contribution to them
-        changed). One transaction when the figures go with the summary, otherwise one
-        conditional put, which costs half the write units. ``ConcurrentModification`` if
-        the summary or the figures changed since they were read."""
+        by its version (two projectors cannot both apply a change), holding the consent
+        accepted with the order (given with every summary, as the summary is written whole:
+        one item where a consent item of its own cost a write unit more per order); the
+        figures and aggregates only when given (the order's contribution to them changed).
+        One transaction when the figures go with the summary, otherwise one conditional
+        put, which costs half the write units. ``ConcurrentModification`` if the summary or
+        the figures changed since they were read."""
         key = keys.customer_order(customer_id, str(summary["placed_at"]), str(summary["order_id"]))
+        held = {SUMMARY_CONSENT: consent} if consent is not None else {}
         writes = [
             self._table.put(
-                key | summary | {"version": summary_version + 1},
+                key | summary | held | {"version": summary_version + 1},
                 *version_condition(summary_version),
             )
         ]
-        if consent is not None:
-            # The consent record is keyed by its order and always written whole: written
-            # again on a retry it is the same item, so it needs no transaction with the
-            # summary (which would bill both items twice).
-            consent_key = keys.consent(
-                customer_id, str(consent["accepted_at"]), str(consent["order_id"])
-            )
-            self._table.write(self._table.put(consent_key | consent))
         if figures is not None:
             change: FiguresChange = (customer_id, *figures)
             writes.extend(figures_writes(self._table, [change]))

@@ -1,6 +1,12 @@
 """Who a customer is: the profile (name, locale, ``state`` active, merged or erased), the
-identifiers they own (unique by condition, with a copy in the customer's partition), the
-merges and the erasure record."""
+identifiers they own (unique by condition, listed on the profile), the merges and the
+erasure record.
+
+The profile lists the customer's identifiers (``PROFILE_IDENTIFIERS``, a string set of
+``<type>#<value>``) in the write that claims them: a new customer is two items, not three.
+Customers stored before kept a copy of each identifier as an item of their partition
+(``keys.identifier_mirror``); those copies are still read, moved by a merge and deleted
+with their identifier."""
 
 from __future__ import annotations
 
@@ -17,6 +23,8 @@ from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import ConcurrentModification, Conflict
 
 _ACTIVE = "attribute_not_exists(#state) OR #state = :active"
+# The profile's string set of the identifiers the customer owns (``<type>#<value>``).
+PROFILE_IDENTIFIERS = "identifiers"
 
 
 class IdentityRepository:
@@ -38,15 +46,15 @@ class IdentityRepository:
         One transaction, although it bills every item twice: written apart, a crash between
         the profile and the claims would leave a profile with personal data that no
         identifier or order leads to, so that no erasure request could ever find it."""
+        listed = {PROFILE_IDENTIFIERS: _names(identifiers)} if identifiers else {}
         writes = [
             self._table.put(
-                keys.profile(customer_id) | {"state": "active"} | profile,
+                keys.profile(customer_id) | {"state": "active"} | profile | listed,
                 "attribute_not_exists(pk)",
             )
         ]
         for identifier in identifiers:
             writes.append(self._claim(customer_id, identifier, "attribute_not_exists(pk)"))
-            writes.append(self._mirror(customer_id, identifier))
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
@@ -58,12 +66,16 @@ class IdentityRepository:
 
     def profile(self, customer_id: str) -> dict[str, Any] | None:
         """The profile: name, locale, state (active, merged, erased), merged_into."""
-        return self._table.get(keys.profile(customer_id))
+        item = self._table.get(keys.profile(customer_id))
+        if item is not None:
+            item.pop(PROFILE_IDENTIFIERS, None)  # read through ``identifiers``
+        return item
 
     def identifiers(self, customer_id: str) -> list[Identifier]:
-        """The identifiers the customer owns."""
-        page = self._table.partition(keys.customer_pk(customer_id), keys.IDENTIFIER_PREFIX)
-        return [Identifier(type=IdentifierType(i["type"]), value=i["value"]) for i in page.items]
+        """The identifiers the customer owns, in the order of their names (``<type>#<value>``,
+        the order the copies' sort keys gave)."""
+        listed, copied = self._stored_identifiers(customer_id)
+        return [_identifier(name) for name in sorted(listed | copied)]
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
         """Record the profile's email preference, on an active profile only."""
@@ -81,51 +93,69 @@ class IdentityRepository:
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        """Give an unowned identifier to a customer; False if someone owns it."""
+        """Give an unowned identifier to a customer; False if someone owns it (or the
+        customer has no profile)."""
         return self._table.transact_if(
             [
                 self._claim(customer_id, identifier, "attribute_not_exists(pk)"),
-                self._mirror(customer_id, identifier),
+                self._list(customer_id, "ADD", {_name(identifier)}, "attribute_exists(pk)"),
             ]
         )
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
-        """Release an identifier the customer owns and drop their copy of it; safe to repeat
-        (an identifier someone else owns now is left to them)."""
-        release = self._release(customer_id, identifier)
-        mirror = self._table.delete(keys.identifier_mirror(customer_id, identifier))
+        """Release an identifier the customer owns and take it off their list; safe to
+        repeat (an identifier someone else owns now is left to them)."""
+        listed, copied = self._stored_identifiers(customer_id)
+        unlisted = self._unlist(customer_id, [identifier], listed, copied)
         try:
-            self._table.transact([release, mirror])
+            self._table.transact([self._release(customer_id, identifier), *unlisted])
         except TransactionCancelled as exc:
             if not exc.failed_on(keys.identifier(identifier)):
                 raise
-            self._table.transact([mirror])
+            if unlisted:
+                self._table.transact(unlisted)
 
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
         """Point the merged record and its identifiers at the survivor and record who did it,
         atomically; ``Conflict`` if either record stopped being active meanwhile."""
+        listed, copied = self._stored_identifiers(merged)
+        moved = _names(identifiers)
+        merged_update = "SET #state = :merged, merged_into = :to, merged_at = :at"
+        values: dict[str, Any] = {
+            ":merged": "merged",
+            ":active": "active",
+            ":to": survivor,
+            ":at": record["at"],
+        }
+        if moved & listed:
+            merged_update += f" DELETE {PROFILE_IDENTIFIERS} :moved"
+            values[":moved"] = moved & listed
+        active = f"attribute_exists(pk) AND ({_ACTIVE})"
+        if moved:
+            survivor_write = self._table.update(
+                keys.profile(survivor),
+                f"ADD {PROFILE_IDENTIFIERS} :moved",
+                active,
+                {":moved": moved, ":active": "active"},
+                {"#state": "state"},
+            )
+        else:
+            survivor_write = self._table.check(
+                keys.profile(survivor), active, {":active": "active"}, {"#state": "state"}
+            )
         writes = [
             self._table.update(
-                keys.profile(merged),
-                "SET #state = :merged, merged_into = :to, merged_at = :at",
-                f"attribute_exists(pk) AND ({_ACTIVE})",
-                {":merged": "merged", ":active": "active", ":to": survivor, ":at": record["at"]},
-                {"#state": "state"},
+                keys.profile(merged), merged_update, active, values, {"#state": "state"}
             ),
-            self._table.check(
-                keys.profile(survivor),
-                f"attribute_exists(pk) AND ({_ACTIVE})",
-                {":active": "active"},
-                {"#state": "state"},
-            ),
+            survivor_write,
             self._table.put(keys.merge_record(survivor, str(record["at"]), merged) | record),
         ]
         for identifier in identifiers:
             writes.append(self._claim(survivor, identifier, "customer_id = :from", merged))
-            writes.append(self._mirror(survivor, identifier))
-            writes.append(self._table.delete(keys.identifier_mirror(merged, identifier)))
+            if _name(identifier) in copied:
+                writes.append(self._table.delete(keys.identifier_mirror(merged, identifier)))
         if len(writes) > MAX_TRANSACTION_ITEMS:
             raise Conflict("too many identifiers to merge at once", field="from_customer_id")
         try:
@@ -144,21 +174,38 @@ class IdentityRepository:
         these identifiers, atomically: from then on the record is erased whatever happens
         to the steps that follow. ``ConcurrentModification`` if the record is neither
         active nor erased, or an erasure was recorded meanwhile."""
+        listed, copied = self._stored_identifiers(customer_id)
+        # Each identifier is released with its copy when it has one (two writes); the rest
+        # are left to the erasure's later step.
+        released: list[Identifier] = []
+        room = MAX_TRANSACTION_ITEMS - 2
+        for identifier in identifiers:
+            room -= 2 if _name(identifier) in copied else 1
+            if room < 0:
+                break
+            released.append(identifier)
+        update = "SET #state = :erased, erased_at = if_not_exists(erased_at, :at) REMOVE #name"
+        values: dict[str, Any] = {":erased": "erased", ":active": "active", ":at": record["at"]}
+        unlisted = _names(released) & listed
+        if unlisted:
+            update += f" DELETE {PROFILE_IDENTIFIERS} :released"
+            values[":released"] = unlisted
         writes = [
             self._table.update(
                 keys.profile(customer_id),
-                "SET #state = :erased, erased_at = if_not_exists(erased_at, :at) REMOVE #name",
+                update,
                 # Erased without a record only by an erasure that predates the records.
                 "attribute_exists(pk) AND (attribute_not_exists(#state) OR "
                 "#state IN (:active, :erased))",
-                {":erased": "erased", ":active": "active", ":at": record["at"]},
+                values,
                 {"#state": "state", "#name": "name"},
             ),
             self._table.put(keys.erasure(customer_id) | record, "attribute_not_exists(pk)"),
         ]
-        for identifier in identifiers[: (MAX_TRANSACTION_ITEMS - len(writes)) // 2]:
+        for identifier in released:
             writes.append(self._release(customer_id, identifier))
-            writes.append(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
+            if _name(identifier) in copied:
+                writes.append(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
         self._table.transact(writes)
 
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
@@ -183,12 +230,44 @@ class IdentityRepository:
         item = keys.identifier(identifier) | {"customer_id": customer_id}
         return self._table.put(item, condition, values)
 
-    def _mirror(self, customer_id: str, identifier: Identifier) -> dict[str, Any]:
-        item = keys.identifier_mirror(customer_id, identifier) | {
-            "type": identifier.type.value,
-            "value": identifier.value,
+    def _stored_identifiers(self, customer_id: str) -> tuple[set[str], set[str]]:
+        """The names of the identifiers the profile lists and of those the customer has a
+        copy of (stored before the profile listed them)."""
+        profile = self._table.get(keys.profile(customer_id)) or {}
+        listed = set(profile.get(PROFILE_IDENTIFIERS, set()))
+        page = self._table.partition(keys.customer_pk(customer_id), keys.IDENTIFIER_PREFIX)
+        copied = {
+            _name(Identifier(type=IdentifierType(i["type"]), value=i["value"])) for i in page.items
         }
-        return self._table.put(item)
+        return listed, copied
+
+    def _list(
+        self, customer_id: str, action: str, names: set[str], condition: str | None = None
+    ) -> dict[str, Any]:
+        """Add names to (``ADD``) or take them off (``DELETE``) the profile's list."""
+        return self._table.update(
+            keys.profile(customer_id),
+            f"{action} {PROFILE_IDENTIFIERS} :names",
+            condition,
+            {":names": names},
+        )
+
+    def _unlist(
+        self,
+        customer_id: str,
+        identifiers: list[Identifier],
+        listed: set[str],
+        copied: set[str],
+    ) -> list[dict[str, Any]]:
+        """The writes that take identifiers off the profile's list and drop their copies,
+        only where they are (a write to an absent item still bills)."""
+        writes = []
+        if _names(identifiers) & listed:
+            writes.append(self._list(customer_id, "DELETE", _names(identifiers) & listed))
+        for identifier in identifiers:
+            if _name(identifier) in copied:
+                writes.append(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
+        return writes
 
     def _release(self, customer_id: str, identifier: Identifier) -> dict[str, Any]:
         return self._table.delete(
@@ -196,3 +275,17 @@ class IdentityRepository:
             "attribute_not_exists(pk) OR customer_id = :me",
             {":me": customer_id},
         )
+
+
+def _name(identifier: Identifier) -> str:
+    """How the profile lists an identifier: ``<type>#<value>`` (a type holds no ``#``)."""
+    return f"{identifier.type.value}#{identifier.value}"
+
+
+def _names(identifiers: list[Identifier]) -> set[str]:
+    return {_name(identifier) for identifier in identifiers}
+
+
+def _identifier(name: str) -> Identifier:
+    kind, value = name.split("#", 1)
+    return Identifier(type=IdentifierType(kind), value=value)

@@ -23,6 +23,7 @@ OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
 SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
 SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
 ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
+TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
 
 
 def _key(pk: str, sk: str) -> Key:
@@ -248,8 +249,7 @@ def analytics_pk(customer_id: str) -> str:
 
 
 def top_customer(customer_id: str, value: Decimal) -> Key:
-    """A customer's place among the most valuable, in their shard."""
-    # Cents zero-padded so that the sort key orders customers by value.
+    """A customer's place among the most valuable, by key (cents zero-padded), in their shard."""
     cents = max(0, int(value * 100))
     return _key(analytics_pk(customer_id), f"{TOP_PREFIX}{cents:015d}#{customer_id}")
 

@@ -1,0 +1,129 @@
+"""Who owns which identifier, through claims, merges and erasures: on the fake and on
+DynamoDB (moto), the same answers (races for one identifier run on the local stack's
+tables, whose locks make moto's conditions atomic as DynamoDB's are:
+``tests/integration/test_customer_identifier_forms.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import Conflict
+from tests.support.builders import NOW, new_id
+
+
+def _identifier(kind: IdentifierType, value: str | None = None) -> Identifier:
+    return Identifier(type=kind, value=value or new_id(kind.value))
+
+
+def _email() -> Identifier:
+    return _identifier(IdentifierType.EMAIL, f"{new_id('e')}@example.com")
+
+
+def test_identifiers_are_listed_by_type_then_value_and_not_in_the_profile(customers: Any) -> None:
+    loyalty = _identifier(IdentifierType.LOYALTY_ID, "L-1")
+    phone = _identifier(IdentifierType.PHONE, f"+346{new_id('')[-8:]}")
+    emails = [_identifier(IdentifierType.EMAIL, f"{name}-{new_id('e')}@ex.com") for name in "ba"]
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, [phone, emails[0], loyalty], {"name": "Ana"})
+    customers.claim_identifier(customer_id, emails[1])
+
+    expected = sorted([loyalty, phone, *emails], key=lambda i: f"{i.type.value}#{i.value}")
+    assert customers.identifiers(customer_id) == expected
+    profile = customers.profile(customer_id)
+    assert profile is not None
+    # The profile's fields, whatever keys the backend answers with too.
+    fields = {name: value for name, value in profile.items() if name not in ("pk", "sk")}
+    assert fields == {"state": "active", "name": "Ana"}
+
+
+def test_an_identifier_is_not_claimed_for_a_customer_without_a_profile(customers: Any) -> None:
+    email, nobody = _email(), new_id("cus")
+    assert not customers.claim_identifier(nobody, email)
+    assert customers.find_identifier(email) is None
+    assert not customers.customer_exists(nobody)
+    assert customers.identifiers(nobody) == []
+
+
+def test_a_forgotten_identifier_leaves_the_others_listed(customers: Any) -> None:
+    kept, dropped = _email(), _email()
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, [kept, dropped], {"name": "Ana"})
+    customers.forget_identifier(customer_id, dropped)
+    assert customers.identifiers(customer_id) == [kept]
+    assert customers.find_identifier(dropped) is None
+    assert customers.find_identifier(kept) == customer_id
+
+
+def test_a_merge_lists_every_identifier_on_the_survivor_once(customers: Any) -> None:
+    shared_kind = _email()
+    survivor, merged = new_id("cus"), new_id("cus")
+    customers.create_customer(survivor, [_email()], {"name": "Ana"})
+    merged_identifiers = [shared_kind, _identifier(IdentifierType.LOYALTY_ID)]
+    customers.create_customer(merged, merged_identifiers, {"name": "Ana B."})
+    before = customers.identifiers(survivor)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+
+    customers.merge_profiles(survivor, merged, customers.identifiers(merged), record)
+
+    together = sorted(before + merged_identifiers, key=lambda i: f"{i.type.value}#{i.value}")
+    assert customers.identifiers(survivor) == together
+    assert customers.identifiers(merged) == []
+    assert all(customers.find_identifier(i) == survivor for i in together)
+
+
+def test_a_merge_refused_changes_no_identifier(customers: Any) -> None:
+    email = _email()
+    survivor, merged = new_id("cus"), new_id("cus")
+    customers.create_customer(survivor, [_email()], {"name": "Ana"})
+    customers.create_customer(merged, [email], {"name": "Ana B."})
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+    customers.begin_erasure(survivor, [], {"at": NOW.isoformat(), "status": "in_progress"})
+    before = customers.identifiers(survivor)
+
+    with pytest.raises(Conflict):
+        customers.merge_profiles(survivor, merged, [email], record)
+
+    assert customers.identifiers(merged) == [email]
+    assert customers.identifiers(survivor) == before
+    assert customers.find_identifier(email) == merged
+
+
+def test_an_erasure_releases_and_unlists_every_identifier(customers: Any) -> None:
+    identifiers = [_email(), _email(), _identifier(IdentifierType.LOYALTY_ID)]
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, identifiers, {"name": "Ana"})
+    record = {"at": NOW.isoformat(), "status": "in_progress"}
+
+    customers.begin_erasure(customer_id, customers.identifiers(customer_id), record)
+
+    assert customers.identifiers(customer_id) == []
+    assert all(customers.find_identifier(i) is None for i in identifiers)
+    profile = customers.profile(customer_id)
+    assert profile is not None
+    assert profile["state"] == "erased"
+    assert "name" not in profile
+
+
+def test_an_erasure_releases_what_fits_in_its_transaction_and_the_rest_after(
+    customers: Any,
+) -> None:
+    identifiers = [_email() for _ in range(100)]
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, identifiers[:50], {"name": "Ana"})
+    for identifier in identifiers[50:]:
+        assert customers.claim_identifier(customer_id, identifier)
+    record = {"at": NOW.isoformat(), "status": "in_progress"}
+
+    customers.begin_erasure(customer_id, customers.identifiers(customer_id), record)
+
+    # The profile, the erasure record and 98 releases: the rest is the next step's.
+    left = customers.identifiers(customer_id)
+    assert len(left) == 2
+    assert [customers.find_identifier(i) for i in left] == [customer_id, customer_id]
+    for identifier in left:
+        customers.forget_identifier(customer_id, identifier)
+    assert customers.identifiers(customer_id) == []
+    assert all(customers.find_identifier(i) is None for i in identifiers)
