@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chalicelib.domain.deferred import DeferredModel
 
 
 class AlertStatus(StrEnum):
@@ -16,7 +18,7 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-class OpsAlert(BaseModel):
+class OpsAlert(DeferredModel):
     """One alert as ops see it; ``facts`` is the message published to the ops topic."""
 
     alert_id: str

@@ -8,8 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Unprocessable
 
 DEFAULT_PHONE_REGION = "ES"
@@ -41,7 +42,7 @@ class IdentifierType(StrEnum):
     LOYALTY_ID = "loyalty_id"
 
 
-class Identifier(BaseModel):
+class Identifier(DeferredModel):
     """An identifier in normal form."""
 
     type: IdentifierType
@@ -112,7 +113,7 @@ STORE_CHANNELS = frozenset({"store", "kiosk"})
 _UNCOUNTED_STATUSES = frozenset({"CANCELLED", "REJECTED"})
 
 
-class OrderContribution(BaseModel):
+class OrderContribution(DeferredModel):
     """What one order adds to its customer's figures, derived from the order's current
     state: the projector keeps the last one it applied on the order's summary item and
     applies only the difference, so events may arrive late, twice or out of order."""
@@ -147,7 +148,7 @@ def contribution_of(
     )
 
 
-class CustomerMetrics(BaseModel):
+class CustomerMetrics(DeferredModel):
     """Running totals of a customer's purchases; everything else is derived from them."""
 
     currency: str = "EUR"
@@ -323,7 +324,7 @@ def rfm_segment(metrics: CustomerMetrics, now: datetime) -> str:
     return "hibernating"
 
 
-class AnalyticsState(BaseModel):
+class AnalyticsState(DeferredModel):
     """Where one customer sits in the maintained aggregates (segments, channels, top), and
     when that must be looked at again although nothing was bought (``review_at``)."""
 
@@ -360,7 +361,7 @@ def analytics_state(metrics: CustomerMetrics, now: datetime) -> AnalyticsState:
     )
 
 
-class AggregateDelta(BaseModel):
+class AggregateDelta(DeferredModel):
     """What to add to the segment and channel counters for some customers' changes."""
 
     segments: dict[str, Decimal] = Field(default_factory=dict)

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 
@@ -111,7 +112,7 @@ ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "PAID", "RETURNED"})
 ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.RETURN_REQUESTED}
 
 
-class OrderEvent(BaseModel):
+class OrderEvent(DeferredModel):
     """The fields of a published event the policy reads; others are ignored, and an event
     of another kind (a ticket's, a customer's) lacking them reads as no email."""
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import ConfigDict, PlainSerializer
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import Fulfillment, Shipment
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry
@@ -25,7 +26,7 @@ from chalicelib.domain.tickets import Ticket
 Timestamp = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
 
 
-class Event(BaseModel):
+class Event(DeferredModel):
     """One event on the order-events topic; each kind declares ``type`` first, then
     ``event_id``, then its facts, in the order they go on the wire."""
 

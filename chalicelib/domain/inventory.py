@@ -6,16 +6,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import OutOfStock
 
 if TYPE_CHECKING:
     from chalicelib.domain.fulfillments import Fulfillment
 
 
-class StockLevel(BaseModel):
+class StockLevel(DeferredModel):
     """One SKU at one location. ``available = on_hand - reserved - safety_stock``."""
 
     sku: str
@@ -33,7 +32,7 @@ class StockLevel(BaseModel):
         return self.on_hand - self.reserved - self.safety_stock
 
 
-class Allocation(BaseModel):
+class Allocation(DeferredModel):
     """Units of one SKU taken from one location for one order."""
 
     sku: str
@@ -41,7 +40,7 @@ class Allocation(BaseModel):
     quantity: int
 
 
-class StockChange(BaseModel):
+class StockChange(DeferredModel):
     """A delta on one stock item, applied only if it keeps the counts valid."""
 
     sku: str
@@ -76,7 +75,7 @@ class StockChange(BaseModel):
         ]
 
 
-class SourcingPlan(BaseModel):
+class SourcingPlan(DeferredModel):
     """Where each line's units come from, and why."""
 
     allocations: list[Allocation]

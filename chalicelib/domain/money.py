@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import ConfigDict, PlainSerializer
+
+from chalicelib.domain.deferred import DeferredModel
 
 CENT = Decimal("0.01")
 
@@ -14,7 +16,7 @@ Amount = Annotated[
 ]
 
 
-class Money(BaseModel):
+class Money(DeferredModel):
     """An amount of one currency, serialised as ``{"amount": "12.50", "currency": "EUR"}``."""
 
     model_config = ConfigDict(frozen=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chalicelib.domain.deferred import DeferredModel
 
 NAMESPACE = "Orquesta"
 
 
-class MetricPoint(BaseModel):
+class MetricPoint(DeferredModel):
     """One count to add to a CloudWatch metric."""
 
     name: str

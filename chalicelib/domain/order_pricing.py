@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Amount
 from chalicelib.domain.pricing import AppliedPromotion, PriceBreakdown, TaxBreakdown
 from chalicelib.domain.promotions import Redemption
 
 
-class OrderPricing(BaseModel):
+class OrderPricing(DeferredModel):
     """The breakdown shown in ``GET /orders/{id}``; ``total`` is the order's total."""
 
     subtotal: Amount

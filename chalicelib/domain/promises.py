@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain import calendars
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.regions import Destination, ShippingZone, destination
 
 # Carriers deliver until the evening of the promised business day.
@@ -36,7 +37,7 @@ DELIVERY_DAY_ENDS = time(20, 0)
 MONDAY_TO_SATURDAY = frozenset(range(6))
 
 
-class CarrierService(BaseModel):
+class CarrierService(DeferredModel):
     """A carrier's daily collection and its transit time in business days."""
 
     model_config = ConfigDict(frozen=True)
@@ -79,7 +80,7 @@ class CarrierService(BaseModel):
         return place.zone in self.zones
 
 
-class Origin(BaseModel):
+class Origin(DeferredModel):
     """Where a parcel leaves from: a warehouse, or a store that ships."""
 
     model_config = ConfigDict(frozen=True)
@@ -101,7 +102,7 @@ class Origin(BaseModel):
         return destination(self.postal_code)
 
 
-class PickupStore(BaseModel):
+class PickupStore(DeferredModel):
     """A store where customers collect: its preparation time and opening hours."""
 
     model_config = ConfigDict(frozen=True)

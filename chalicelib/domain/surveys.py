@@ -9,8 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidRequest, SurveyAlreadyAnswered
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
@@ -29,7 +30,7 @@ _REACHED = frozenset({"DELIVERED", "RETURNED"})
 Score = Annotated[int, Field(strict=True, ge=MIN_SCORE, le=MAX_SCORE)]
 
 
-class SurveyAnswer(BaseModel):
+class SurveyAnswer(DeferredModel):
     """``POST /surveys/{token}``: a score from 1 to 5 and, optionally, a comment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +56,7 @@ def parse_answer(body: Any) -> SurveyAnswer:
         raise InvalidRequest.from_validation(exc) from exc
 
 
-class SurveySubject(BaseModel):
+class SurveySubject(DeferredModel):
     """What an answer is about: the order and the dimensions CSAT is kept by."""
 
     model_config = ConfigDict(frozen=True)
@@ -98,7 +99,7 @@ def subject_of(order: Order) -> SurveySubject:
     )
 
 
-class SurveyResponse(BaseModel):
+class SurveyResponse(DeferredModel):
     """One order's answer, with what it is about."""
 
     subject: SurveySubject
@@ -143,7 +144,7 @@ def answer_survey(
 SURVEY_COMPLAINT_PREFIX = "tkt_survey_"
 
 
-class ComplaintTicket(BaseModel):
+class ComplaintTicket(DeferredModel):
     """The complaint a low score opens, for ``services.tickets.open_ticket``; its fixed id
     keeps a redelivered answer from opening a second one. Its subject and description are
     words the customer reads (in the ticket emails): the service writes them in the order's
@@ -179,7 +180,7 @@ def is_survey_complaint(ticket_id: str) -> bool:
     return ticket_id.startswith(SURVEY_COMPLAINT_PREFIX)
 
 
-class SatisfactionTally(BaseModel):
+class SatisfactionTally(DeferredModel):
     """Counts that CSAT figures are computed from: answers, their sum, the satisfied."""
 
     model_config = ConfigDict(frozen=True)
@@ -228,7 +229,7 @@ class Dimension(StrEnum):
     STORE = "store"
 
 
-class SatisfactionIncrement(BaseModel):
+class SatisfactionIncrement(DeferredModel):
     """What one answer adds to one counter."""
 
     dimension: Dimension
@@ -274,7 +275,7 @@ def apply_increments(
     return result
 
 
-class SatisfactionFigures(BaseModel):
+class SatisfactionFigures(DeferredModel):
     """Answers, mean score and CSAT for one slice."""
 
     responses: int
@@ -282,7 +283,7 @@ class SatisfactionFigures(BaseModel):
     csat_pct: float | None
 
 
-class SatisfactionReport(BaseModel):
+class SatisfactionReport(DeferredModel):
     """``GET /analytics/satisfaction``."""
 
     responses: int

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.orders import Order
@@ -32,7 +31,7 @@ WORDS: dict[Language, dict[str, str]] = {
 }
 
 
-class BreakdownRow(BaseModel):
+class BreakdownRow(DeferredModel):
     """One row: what it is and how much, both ready to print."""
 
     label: str

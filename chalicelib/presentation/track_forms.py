@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.presentation.wording import Language
 
 
@@ -70,7 +69,7 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
 FIELD_PATTERN = r"^(?:" + "|".join(FIELD_WORDS) + r")(?:,(?:" + "|".join(FIELD_WORDS) + r")){0,7}$"
 
 
-class FormNotice(BaseModel):
+class FormNotice(DeferredModel):
     """The notice at the top of the page after a form was posted."""
 
     action: FormAction

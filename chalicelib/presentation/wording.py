@@ -14,8 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 
 if TYPE_CHECKING:
@@ -280,7 +279,7 @@ def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> st
     return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(DeferredModel):
     """One step of the order as the customer's page shows it: the code (for the JSON and
     styling), its words, the local time, and why, for a rejection or cancellation."""
 
