@@ -1,7 +1,5 @@
 """Ops alerts: what needed a person, about which order, and whether someone dealt with it."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,7 +33,7 @@ class OpsAlert(DeferredModel):
     @classmethod
     def from_message(
         cls, alert_id: str, subject: str, message: dict[str, Any], at: datetime
-    ) -> OpsAlert:
+    ) -> "OpsAlert":
         """The alert an ``alert_ops(subject, message)`` call stands for."""
         order_id = message.get("order_id")
         return cls(

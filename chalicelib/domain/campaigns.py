@@ -16,8 +16,6 @@ paid order is rejected or cancelled, so the events need no other state. Applying
 same event twice is the caller's to prevent (the projection records what it applied).
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import StrEnum
 
@@ -95,7 +93,7 @@ class CampaignCounters(DeferredModel):
     returning_customers: int = 0
     by_channel: dict[str, int] = Field(default_factory=dict)
 
-    def plus(self, increment: CampaignIncrement) -> CampaignCounters:
+    def plus(self, increment: CampaignIncrement) -> "CampaignCounters":
         """These counters with an increment added."""
         if increment.campaign != self.campaign:
             raise ValueError(f"an increment of {increment.campaign} on {self.campaign}")

@@ -1,7 +1,5 @@
 """Products and locations: what is sold and where stock lives."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 from chalicelib.domain.deferred import DeferredModel

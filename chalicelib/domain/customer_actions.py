@@ -4,8 +4,6 @@ return lines, ask a question or complain (a ticket), or pay again after a declin
 Each rule is a pure function of the few facts it needs; ``facts_of`` reads those facts off
 an order once, so the page, its JSON ``actions`` and the self-service routes agree."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum

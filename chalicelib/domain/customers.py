@@ -1,7 +1,5 @@
 """Customer identifiers: one normal form each, so the same person is found in every channel."""
 
-from __future__ import annotations
-
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -163,7 +161,7 @@ class CustomerMetrics(DeferredModel):
     first_online_purchase: datetime | None = None
     version: int = 0
 
-    def apply(self, old: OrderContribution | None, new: OrderContribution) -> CustomerMetrics:
+    def apply(self, old: OrderContribution | None, new: OrderContribution) -> "CustomerMetrics":
         """These figures with one order's contribution replaced by ``new``."""
         result = self.model_copy(deep=True)
         if old is not None and old.counted:
@@ -194,7 +192,7 @@ class CustomerMetrics(DeferredModel):
         elif channel in ONLINE_CHANNELS:
             self.first_online_purchase = _earliest(self.first_online_purchase, at)
 
-    def merged_with(self, other: CustomerMetrics) -> CustomerMetrics:
+    def merged_with(self, other: "CustomerMetrics") -> "CustomerMetrics":
         """The figures of two records found to be one person."""
         counts = dict(self.channel_counts)
         for channel, count in other.channel_counts.items():
@@ -367,7 +365,7 @@ class AggregateDelta(DeferredModel):
     segments: dict[str, Decimal] = Field(default_factory=dict)
     channels: dict[str, int] = Field(default_factory=dict)
 
-    def add(self, old: AnalyticsState, new: AnalyticsState) -> AggregateDelta:
+    def add(self, old: AnalyticsState, new: AnalyticsState) -> "AggregateDelta":
         """Account for one customer moving from ``old`` to ``new``; returns self."""
         for state, sign in ((old, -1), (new, 1)):
             if state.segment is not None:

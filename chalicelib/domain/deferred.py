@@ -6,11 +6,14 @@ built each one's validator and serializer at class creation, though a workflow s
 the order and a few events, and the API one route's models per request. ``defer_build``
 builds a model's schema at its first use instead (validation, serialisation,
 ``model_json_schema``): each function pays for the models it uses. Pydantic rebuilds under a
-lock, so the local stack's threads may share a model's first use. The fields are still
-collected at class creation (pydantic has no deferral for that).
-"""
+lock, so the local stack's threads may share a model's first use.
 
-from __future__ import annotations
+The fields are still collected at class creation (pydantic defers only the build), and an
+annotation kept as text costs pydantic a compile and an eval per field there: the modules
+that define models leave out ``from __future__ import annotations`` (a name defined further
+down, or imported only for type checking, is quoted), which spares a cold start about 1,300
+of them (docs/performance.md, "Cold import, fifth round").
+"""
 
 from pydantic import BaseModel, ConfigDict
 

@@ -10,8 +10,6 @@ order sends 3: the confirmation, the shipment, the delivery.
 ``email_for`` replaces ``services.notify.should_mail`` (its ``MAILED_STATUSES`` and
 ``MAILED_EVENTS``); the ``EmailKind`` it returns names the email (and its template)."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any

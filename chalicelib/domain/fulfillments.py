@@ -1,8 +1,6 @@
 """Fulfillments: the lines that leave one location together (shipped, with the carrier's
 booking) or wait together in one store (picked up)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

@@ -1,7 +1,5 @@
 """Stock per SKU per location, and sourcing: which locations fulfil which lines."""
 
-from __future__ import annotations
-
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
@@ -49,19 +47,19 @@ class StockChange(DeferredModel):
     reserved: int = 0
 
     @classmethod
-    def reserving(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+    def reserving(cls, allocations: Iterable[Allocation]) -> "list[StockChange]":
         """Units set aside where they were allocated."""
         return [cls(sku=a.sku, location_id=a.location_id, reserved=a.quantity) for a in allocations]
 
     @classmethod
-    def releasing(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+    def releasing(cls, allocations: Iterable[Allocation]) -> "list[StockChange]":
         """Units set aside given back where they were held."""
         return [
             cls(sku=a.sku, location_id=a.location_id, reserved=-a.quantity) for a in allocations
         ]
 
     @classmethod
-    def handing_over(cls, fulfillment: Fulfillment) -> list[StockChange]:
+    def handing_over(cls, fulfillment: "Fulfillment") -> "list[StockChange]":
         """A fulfillment's goods leaving its location: off the shelf, out of the units set
         aside for them."""
         return [

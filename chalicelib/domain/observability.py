@@ -4,8 +4,6 @@ by status and channel, rejections by reason, SLA breaches by carrier, tickets, r
 Dimension values come from small closed sets (statuses, reasons, carriers, channels), so
 the number of metric series stays bounded; ids never become dimensions."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from pydantic import Field

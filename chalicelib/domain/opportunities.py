@@ -6,8 +6,6 @@ email), ``converted`` when they buy (an order of that SKU after the notice; the 
 order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation. Every
 back-in-stock subscription is one; so is every ``payment_declined`` rejection."""
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta

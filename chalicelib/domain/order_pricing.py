@@ -1,8 +1,6 @@
 """What an order was charged, as the pricing engine broke it down at placement (or as
 its quote did), and the promises it was given: fixed with the order."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from pydantic import Field
@@ -43,7 +41,7 @@ class OrderPricing(DeferredModel):
         coupon: str | None = None,
         attribution: Attribution | None = None,
         promises: dict[str, datetime] | None = None,
-    ) -> OrderPricing:
+    ) -> "OrderPricing":
         """Fixed from the engine's breakdown."""
         return cls(
             subtotal=breakdown.subtotal,

@@ -1,8 +1,6 @@
 """The order's lifecycle: the statuses a customer sees, the moves between them, and the
 status an order's fulfillments add up to."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

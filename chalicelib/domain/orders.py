@@ -1,8 +1,6 @@
 """The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from enum import StrEnum
 

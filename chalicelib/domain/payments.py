@@ -1,8 +1,6 @@
 """The order's payment: authorised once, then captured, voided and refunded operation by
 operation, each keyed by its cause."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

@@ -1,8 +1,6 @@
 """What the customer placed, fixed with the order: the channel, the lines at their
 prices, how to reach the customer, where shipped lines go and the terms accepted."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum

@@ -35,8 +35,6 @@ first), each percentage on what is left after the previous discount; a discount 
 takes the goods below zero. Free shipping's amount is the fee it waives.
 """
 
-from __future__ import annotations
-
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -78,7 +76,7 @@ class PriceLine(DeferredModel):
     store_postal_code: str | None = None
 
     @model_validator(mode="after")
-    def _pickup_has_store(self) -> PriceLine:
+    def _pickup_has_store(self) -> "PriceLine":
         if self.fulfillment is FulfillmentType.PICKUP and not self.store_postal_code:
             raise ValueError("a pick-up line needs its store's postal code")
         return self

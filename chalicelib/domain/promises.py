@@ -21,8 +21,6 @@ A pick-up is ready ``preparation`` after the order, within the store's opening h
 a day it opens (Monday to Saturday by default, closed on its region's holidays).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -58,7 +56,7 @@ class CarrierService(DeferredModel):
         sla_hours: int,
         cutoff: time,
         zones: Iterable[ShippingZone] = tuple(ShippingZone),
-    ) -> CarrierService:
+    ) -> "CarrierService":
         """A service from today's ``sla_hours`` (24 h is one business day, 48 h two, any
         part of a day counting whole), as ``sla.ServiceLevel`` and the carriers hold it."""
         days = max(1, -(-sla_hours // 24))
@@ -90,7 +88,7 @@ class Origin(DeferredModel):
     handling: timedelta = timedelta(0)
 
     @model_validator(mode="after")
-    def _located(self) -> Origin:
+    def _located(self) -> "Origin":
         destination(self.postal_code, "postal_code")
         if self.handling < timedelta(0):
             raise ValueError("handling must not be negative")
@@ -116,7 +114,7 @@ class PickupStore(DeferredModel):
     open_weekdays: frozenset[int] = MONDAY_TO_SATURDAY
 
     @model_validator(mode="after")
-    def _consistent(self) -> PickupStore:
+    def _consistent(self) -> "PickupStore":
         destination(self.postal_code, "postal_code")
         if not self.open_weekdays or not self.open_weekdays <= frozenset(range(7)):
             raise ValueError("open_weekdays must be weekdays 0 (Monday) to 6 (Sunday)")

@@ -1,8 +1,6 @@
 """A quote: what a basket costs and when it is promised, fixed for a while so that the
 order placed on it is charged exactly that and held to those promises."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from chalicelib.domain.campaigns import Attribution

@@ -24,8 +24,6 @@ Taxes by territory (catalogue prices include the mainland's 21 % IVA):
   ``IPSI_CEUTA`` and ``IPSI_MELILLA`` become tables. Finance confirms before launch.
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo

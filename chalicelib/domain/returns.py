@@ -1,8 +1,6 @@
 """Returns: units of a delivered order the customer sends back, received at a location
 and refunded."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

@@ -2,8 +2,6 @@
 score, and CSAT kept as counters by channel, carrier and store (a projection that each
 answer increments once), so ``GET /analytics/satisfaction`` reads counters, never scans."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -190,11 +188,11 @@ class SatisfactionTally(DeferredModel):
     satisfied: int = 0
 
     @classmethod
-    def of(cls, score: int) -> SatisfactionTally:
+    def of(cls, score: int) -> "SatisfactionTally":
         """One answer's counts."""
         return cls(responses=1, score_sum=score, satisfied=int(score in SATISFIED_SCORES))
 
-    def plus(self, other: SatisfactionTally) -> SatisfactionTally:
+    def plus(self, other: "SatisfactionTally") -> "SatisfactionTally":
         """Both tallies together."""
         return SatisfactionTally(
             responses=self.responses + other.responses,
@@ -213,7 +211,7 @@ class SatisfactionTally(DeferredModel):
         """The share of 4 and 5 scores, in percent to 1 decimal; None with no answer."""
         return round(100 * self.satisfied / self.responses, 1) if self.responses else None
 
-    def figures(self) -> SatisfactionFigures:
+    def figures(self) -> "SatisfactionFigures":
         """The figures the API shows."""
         return SatisfactionFigures(
             responses=self.responses, average=self.average, csat_pct=self.csat_pct

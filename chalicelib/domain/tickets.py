@@ -1,7 +1,5 @@
 """Customer-service tickets: complaints, return problems, questions, late deliveries."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 

@@ -2,8 +2,6 @@
 emails: subtotal, the discount if any, shipping ("Gratis" / "Free" when nothing is
 charged), the tax line ("IVA incluido (21 %)", "IGIC 7 %") and money written by Babel."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 
 from chalicelib.domain.deferred import DeferredModel

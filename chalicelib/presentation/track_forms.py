@@ -1,8 +1,6 @@
 """What the tracking page says after one of its plain HTML forms was posted (the page
 without JavaScript): how it went, in the order's language, naming the fields to check."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from enum import StrEnum
 
