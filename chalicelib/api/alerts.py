@@ -1,7 +1,5 @@
 """``/ops/alerts``: what needed a person, newest first, and resolving it."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -62,7 +60,7 @@ class AlertResponse(DeferredModel):
     resolution_note: str | None = None
 
     @classmethod
-    def from_alert(cls, alert: OpsAlert) -> AlertResponse:
+    def from_alert(cls, alert: OpsAlert) -> "AlertResponse":
         """The API view of an alert."""
         return cls(
             alert_id=alert.alert_id,

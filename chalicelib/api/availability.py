@@ -1,7 +1,5 @@
 """The product page's availability: shipped by when, or picked up where and when."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]

@@ -3,8 +3,6 @@
 The page itself holds no data and needs no key: it is a sign-in form and the script that,
 once signed in, calls the routes below with ``Authorization: Bearer <ops key>``."""
 
-from __future__ import annotations
-
 import secrets
 from typing import Any
 

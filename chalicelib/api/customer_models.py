@@ -1,8 +1,6 @@
 """Wire models of the customer routes: requests refuse unknown fields; responses are what
 the OpenAPI document describes."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, StringConstraints, model_validator
@@ -44,7 +42,7 @@ class UpdateTicketRequest(Strict):
     note: str | None = Field(default=None, min_length=1, max_length=4000)
 
     @model_validator(mode="after")
-    def _something(self) -> UpdateTicketRequest:
+    def _something(self) -> "UpdateTicketRequest":
         if self.status is None and self.note is None:
             raise ValueError("give a status, a note or both")
         return self
@@ -67,7 +65,7 @@ class IdentifiedCustomer(CustomerRef):
     customer_id: None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
-    def _an_identifier(self) -> IdentifiedCustomer:
+    def _an_identifier(self) -> "IdentifiedCustomer":
         if all(getattr(self, name) is None for name in IDENTIFIERS):
             raise ValueError("give an email, phone or loyalty_id")
         return self

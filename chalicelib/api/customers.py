@@ -5,8 +5,6 @@ A storefront key reads a customer's data only with that customer's signed token 
 one-time code (``POST /customers/verifications``); everything else about customers is for
 store staff and ops."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -63,7 +61,7 @@ class CustomerLookupQuery(DeferredModel):
     loyalty_id: LoyaltyId | None = Field(default=None, description="A loyalty card number")
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> CustomerLookupQuery:
+    def _exactly_one(self) -> "CustomerLookupQuery":
         if sum(getattr(self, name) is not None for name in IDENTIFIERS) != 1:
             raise ValueError("give exactly one of email, phone, loyalty_id")
         return self
@@ -302,7 +300,7 @@ class VerificationRequest(Strict):
     phone: Phone | None = None
 
     @model_validator(mode="after")
-    def _exactly_one_address(self) -> VerificationRequest:
+    def _exactly_one_address(self) -> "VerificationRequest":
         if (self.email is None) == (self.phone is None):
             raise ValueError("give exactly one of email or phone")
         return self

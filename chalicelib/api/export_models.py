@@ -1,8 +1,6 @@
 """Wire models of the customer export (``GET /customers/{id}/export``): every field named,
 so that nothing internal or about someone else leaves."""
 
-from __future__ import annotations
-
 from chalicelib.api.customer_models import (
     ConsentResponse,
     IdentifierResponse,

@@ -1,7 +1,5 @@
 """Stock movements recorded by stores and the back office."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]

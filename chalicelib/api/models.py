@@ -1,7 +1,5 @@
 """Response models, named by role; they are what the OpenAPI document describes."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 
@@ -130,7 +128,7 @@ class OrderResponse(DeferredModel):
         tracking_url: str,
         show_pickup_codes: bool,
         now: datetime | None = None,
-    ) -> OrderResponse:
+    ) -> "OrderResponse":
         """The API view of an order; pick-up codes only for store staff and ops."""
         fulfillments = []
         worst: dict[str, str | None] | None = None

@@ -1,7 +1,5 @@
 """Opportunities followed up: back-in-stock subscriptions for shoppers, the list for ops."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]

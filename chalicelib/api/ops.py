@@ -1,7 +1,5 @@
 """Ops views and health."""
 
-from __future__ import annotations
-
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any

@@ -1,7 +1,5 @@
 """Orders, returns and pick-ups."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]

@@ -1,8 +1,6 @@
 """Promotions for ops: create one, list them with their redemptions, read one; and the
 campaign figures."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +40,7 @@ class PromotionResponse(DeferredModel):
     redemptions: int = Field(ge=0)
 
     @classmethod
-    def of(cls, counted: CountedPromotion) -> PromotionResponse:
+    def of(cls, counted: CountedPromotion) -> "PromotionResponse":
         """As ops read it."""
         p = counted.promotion
         return cls(

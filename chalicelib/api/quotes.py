@@ -1,8 +1,6 @@
 """``POST /quotes``: what a basket costs, taxes and shipping included, and when it is
 promised; an order placed on the quote (``quote_id``) is charged exactly that."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 
@@ -38,7 +36,7 @@ class TaxResponse(DeferredModel):
     included: bool
 
     @classmethod
-    def of(cls, tax: TaxBreakdown) -> TaxResponse:
+    def of(cls, tax: TaxBreakdown) -> "TaxResponse":
         """As the API shows it."""
         return cls(
             name=tax.name.value,
@@ -97,7 +95,7 @@ class QuoteResponse(BreakdownFields):
     promotions: list[AppliedPromotionResponse]
 
     @classmethod
-    def of(cls, quote: Quote) -> QuoteResponse:
+    def of(cls, quote: Quote) -> "QuoteResponse":
         """As the storefront reads it."""
         breakdown = quote.breakdown
         return cls(

@@ -1,8 +1,6 @@
 """The sandbox payment gateway's ledger: the truth the books are held against (local
 stack only)."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]

@@ -1,8 +1,6 @@
 """The customer's self-service actions from the tracking page, authorised by the signed
 tracking token alone (a forged or revoked token is 404, as for the page itself)."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]

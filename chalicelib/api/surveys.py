@@ -1,7 +1,5 @@
 """Satisfaction surveys: the signed link's page and answer, and CSAT for ops."""
 
-from __future__ import annotations
-
 import secrets
 from typing import Any, Literal
 

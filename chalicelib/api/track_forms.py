@@ -8,8 +8,6 @@ A forged tracking token is 404, as everywhere. A form posted from another site i
 lacks the page's form token (an HMAC of the tracking token), or the browser says the post
 came cross-site (``Sec-Fetch-Site``)."""
 
-from __future__ import annotations
-
 import typing
 from collections.abc import Callable
 from typing import Any, Literal

@@ -1,7 +1,5 @@
 """The customer's tracking page: HTML in the order's language, or JSON on request."""
 
-from __future__ import annotations
-
 import secrets
 from typing import Any
 

@@ -1,12 +1,12 @@
 """Ops alerts: what needed a person, about which order, and whether someone dealt with it."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chalicelib.domain.deferred import DeferredModel
 
 
 class AlertStatus(StrEnum):
@@ -16,7 +16,7 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-class OpsAlert(BaseModel):
+class OpsAlert(DeferredModel):
     """One alert as ops see it; ``facts`` is the message published to the ops topic."""
 
     alert_id: str
@@ -33,7 +33,7 @@ class OpsAlert(BaseModel):
     @classmethod
     def from_message(
         cls, alert_id: str, subject: str, message: dict[str, Any], at: datetime
-    ) -> OpsAlert:
+    ) -> "OpsAlert":
         """The alert an ``alert_ops(subject, message)`` call stands for."""
         order_id = message.get("order_id")
         return cls(

@@ -16,19 +16,18 @@ paid order is rejected or cancelled, so the events need no other state. Applying
 same event twice is the caller's to prevent (the projection records what it applied).
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.promotions import ChannelName
 
 ZERO = Decimal("0.00")
 
 
-class Attribution(BaseModel):
+class Attribution(DeferredModel):
     """Where an order or quote came from, as the storefront tags it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
@@ -54,7 +53,7 @@ class CustomerKind(StrEnum):
     RETURNING = "returning"
 
 
-class CampaignOrderEvent(BaseModel):
+class CampaignOrderEvent(DeferredModel):
     """What the projection needs to know of an order event."""
 
     model_config = ConfigDict(frozen=True)
@@ -71,7 +70,7 @@ class CampaignOrderEvent(BaseModel):
     was_paid: bool = False
 
 
-class CampaignIncrement(BaseModel):
+class CampaignIncrement(DeferredModel):
     """What to add to one campaign's counters (revenue may be negative)."""
 
     model_config = ConfigDict(frozen=True)
@@ -84,7 +83,7 @@ class CampaignIncrement(BaseModel):
     by_channel: dict[str, int] = Field(default_factory=dict)
 
 
-class CampaignCounters(BaseModel):
+class CampaignCounters(DeferredModel):
     """A campaign's figures, as ``GET /analytics/campaigns`` shows them."""
 
     campaign: str
@@ -94,7 +93,7 @@ class CampaignCounters(BaseModel):
     returning_customers: int = 0
     by_channel: dict[str, int] = Field(default_factory=dict)
 
-    def plus(self, increment: CampaignIncrement) -> CampaignCounters:
+    def plus(self, increment: CampaignIncrement) -> "CampaignCounters":
         """These counters with an increment added."""
         if increment.campaign != self.campaign:
             raise ValueError(f"an increment of {increment.campaign} on {self.campaign}")

@@ -1,11 +1,8 @@
 """Products and locations: what is sold and where stock lives."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 
 
@@ -16,7 +13,7 @@ class LocationType(StrEnum):
     WAREHOUSE = "warehouse"
 
 
-class Product(BaseModel):
+class Product(DeferredModel):
     """A sellable SKU with its catalogue price (the only price an order ever uses)."""
 
     sku: str
@@ -25,7 +22,7 @@ class Product(BaseModel):
     low_stock_threshold: int = 3
 
 
-class Location(BaseModel):
+class Location(DeferredModel):
     """A store or warehouse; ``ships`` counts it in web availability, ``pickup`` lets
     customers collect there."""
 

@@ -4,14 +4,13 @@ return lines, ask a question or complain (a ticket), or pay again after a declin
 Each rule is a pure function of the few facts it needs; ``facts_of`` reads those facts off
 an order once, so the page, its JSON ``actions`` and the self-service routes agree."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import ActionNotAvailable
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
@@ -35,7 +34,7 @@ class CustomerAction(StrEnum):
     PAY = "pay"
 
 
-class ReturnableLine(BaseModel):
+class ReturnableLine(DeferredModel):
     """Units of one SKU the customer may still send back."""
 
     model_config = ConfigDict(frozen=True)
@@ -45,7 +44,7 @@ class ReturnableLine(BaseModel):
     quantity: int = Field(gt=0)
 
 
-class OrderFacts(BaseModel):
+class OrderFacts(DeferredModel):
     """What the customer's actions depend on, read off an order (``facts_of``)."""
 
     model_config = ConfigDict(frozen=True)
@@ -62,7 +61,7 @@ class OrderFacts(BaseModel):
     rejected_at: datetime | None = None
 
 
-class CustomerActions(BaseModel):
+class CustomerActions(DeferredModel):
     """The actions possible now, with what the forms need: the lines still returnable and
     the deadlines to show."""
 

@@ -1,15 +1,14 @@
 """Customer identifiers: one normal form each, so the same person is found in every channel."""
 
-from __future__ import annotations
-
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Unprocessable
 
 DEFAULT_PHONE_REGION = "ES"
@@ -41,7 +40,7 @@ class IdentifierType(StrEnum):
     LOYALTY_ID = "loyalty_id"
 
 
-class Identifier(BaseModel):
+class Identifier(DeferredModel):
     """An identifier in normal form."""
 
     type: IdentifierType
@@ -112,7 +111,7 @@ STORE_CHANNELS = frozenset({"store", "kiosk"})
 _UNCOUNTED_STATUSES = frozenset({"CANCELLED", "REJECTED"})
 
 
-class OrderContribution(BaseModel):
+class OrderContribution(DeferredModel):
     """What one order adds to its customer's figures, derived from the order's current
     state: the projector keeps the last one it applied on the order's summary item and
     applies only the difference, so events may arrive late, twice or out of order."""
@@ -147,7 +146,7 @@ def contribution_of(
     )
 
 
-class CustomerMetrics(BaseModel):
+class CustomerMetrics(DeferredModel):
     """Running totals of a customer's purchases; everything else is derived from them."""
 
     currency: str = "EUR"
@@ -162,7 +161,7 @@ class CustomerMetrics(BaseModel):
     first_online_purchase: datetime | None = None
     version: int = 0
 
-    def apply(self, old: OrderContribution | None, new: OrderContribution) -> CustomerMetrics:
+    def apply(self, old: OrderContribution | None, new: OrderContribution) -> "CustomerMetrics":
         """These figures with one order's contribution replaced by ``new``."""
         result = self.model_copy(deep=True)
         if old is not None and old.counted:
@@ -193,7 +192,7 @@ class CustomerMetrics(BaseModel):
         elif channel in ONLINE_CHANNELS:
             self.first_online_purchase = _earliest(self.first_online_purchase, at)
 
-    def merged_with(self, other: CustomerMetrics) -> CustomerMetrics:
+    def merged_with(self, other: "CustomerMetrics") -> "CustomerMetrics":
         """The figures of two records found to be one person."""
         counts = dict(self.channel_counts)
         for channel, count in other.channel_counts.items():
@@ -323,7 +322,7 @@ def rfm_segment(metrics: CustomerMetrics, now: datetime) -> str:
     return "hibernating"
 
 
-class AnalyticsState(BaseModel):
+class AnalyticsState(DeferredModel):
     """Where one customer sits in the maintained aggregates (segments, channels, top), and
     when that must be looked at again although nothing was bought (``review_at``)."""
 
@@ -360,13 +359,13 @@ def analytics_state(metrics: CustomerMetrics, now: datetime) -> AnalyticsState:
     )
 
 
-class AggregateDelta(BaseModel):
+class AggregateDelta(DeferredModel):
     """What to add to the segment and channel counters for some customers' changes."""
 
     segments: dict[str, Decimal] = Field(default_factory=dict)
     channels: dict[str, int] = Field(default_factory=dict)
 
-    def add(self, old: AnalyticsState, new: AnalyticsState) -> AggregateDelta:
+    def add(self, old: AnalyticsState, new: AnalyticsState) -> "AggregateDelta":
         """Account for one customer moving from ``old`` to ``new``; returns self."""
         for state, sign in ((old, -1), (new, 1)):
             if state.segment is not None:

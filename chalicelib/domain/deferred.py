@@ -1,14 +1,19 @@
-"""The base of models that only some functions use: the API's requests, answers and views.
+"""The base of the app's models: each builds its validator and serializer at its first use.
 
-Every function of the package imports all of ``app`` (its handler is an attribute of it), so
-a workflow step's cold start imported every route's models too, and pydantic built each
-one's validator and serializer at class creation: about a seventh of ``import app``.
-``defer_build`` builds a model's schema at its first use instead (validation,
-serialisation, ``model_json_schema``): each function pays for the models it uses. Pydantic
-rebuilds under a lock, so the local stack's threads may share a model's first use.
+Every function of the package imports all of ``app`` (its handler is an attribute of it),
+so a cold start imported every model of every route, step and subscriber, and pydantic
+built each one's validator and serializer at class creation, though a workflow step uses
+the order and a few events, and the API one route's models per request. ``defer_build``
+builds a model's schema at its first use instead (validation, serialisation,
+``model_json_schema``): each function pays for the models it uses. Pydantic rebuilds under a
+lock, so the local stack's threads may share a model's first use.
+
+The fields are still collected at class creation (pydantic defers only the build), and an
+annotation kept as text costs pydantic a compile and an eval per field there: the modules
+that define models leave out ``from __future__ import annotations`` (a name defined further
+down, or imported only for type checking, is quoted), which spares a cold start about 1,300
+of them (docs/performance.md, "Cold import, fifth round").
 """
-
-from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 

@@ -10,14 +10,13 @@ order sends 3: the confirmation, the shipment, the delivery.
 ``email_for`` replaces ``services.notify.should_mail`` (its ``MAILED_STATUSES`` and
 ``MAILED_EVENTS``); the ``EmailKind`` it returns names the email (and its template)."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 
@@ -111,7 +110,7 @@ ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "PAID", "RETURNED"})
 ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.RETURN_REQUESTED}
 
 
-class OrderEvent(BaseModel):
+class OrderEvent(DeferredModel):
     """The fields of a published event the policy reads; others are ignored, and an event
     of another kind (a ticket's, a customer's) lacking them reads as no email."""
 

@@ -7,13 +7,12 @@ event's id is derived from its cause, so subscribers count it once however often
 delivered.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import ConfigDict, PlainSerializer
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import Fulfillment, Shipment
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry
@@ -25,7 +24,7 @@ from chalicelib.domain.tickets import Ticket
 Timestamp = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
 
 
-class Event(BaseModel):
+class Event(DeferredModel):
     """One event on the order-events topic; each kind declares ``type`` first, then
     ``event_id``, then its facts, in the order they go on the wire."""
 
@@ -51,7 +50,7 @@ class OrderStatusChanged(Event):
     total: Money
 
     @classmethod
-    def of(cls, order: Order, entry: HistoryEntry) -> OrderStatusChanged:
+    def of(cls, order: Order, entry: HistoryEntry) -> "OrderStatusChanged":
         """The event of ``entry``; its id is the history item's key."""
         index = order.history.index(entry) + 1
         return cls(
@@ -79,7 +78,7 @@ class OrderClaimed(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order: Order, at: datetime) -> OrderClaimed:
+    def of(cls, order: Order, at: datetime) -> "OrderClaimed":
         """The claim of ``order``, now that it names its customer."""
         assert order.customer_id is not None
         return cls(
@@ -102,7 +101,7 @@ class ReturnRequested(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order_id: str, return_id: str, at: datetime) -> ReturnRequested:
+    def of(cls, order_id: str, return_id: str, at: datetime) -> "ReturnRequested":
         """The opening of return ``return_id``."""
         return cls(
             event_id=f"{order_id}:{return_id}:REQUESTED",
@@ -123,7 +122,7 @@ class ReadyForPickup(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order_id: str, fulfillment: Fulfillment, at: datetime) -> ReadyForPickup:
+    def of(cls, order_id: str, fulfillment: Fulfillment, at: datetime) -> "ReadyForPickup":
         """``fulfillment`` became ready for pick-up."""
         return cls(
             event_id=f"{order_id}:{fulfillment.fulfillment_id}:READY_FOR_PICKUP",
@@ -149,7 +148,7 @@ class ShipmentSent(Event):
     @classmethod
     def of(
         cls, order_id: str, fulfillment_id: str, shipment: Shipment, at: datetime
-    ) -> ShipmentSent:
+    ) -> "ShipmentSent":
         """``shipment`` of ``fulfillment_id`` left with its carrier at ``at``."""
         return cls(
             event_id=f"{order_id}:{fulfillment_id}:SHIPPED",
@@ -175,7 +174,7 @@ class NotCollected(Event):
     @classmethod
     def of(
         cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime
-    ) -> NotCollected:
+    ) -> "NotCollected":
         """``fulfillment`` was cancelled uncollected, ``voided`` no longer taken."""
         return cls(
             event_id=f"{order_id}:{fulfillment.fulfillment_id}:NOT_COLLECTED",
@@ -199,7 +198,9 @@ class SlaBreached(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order: Order, fulfillment_id: str, shipment: Shipment, at: datetime) -> SlaBreached:
+    def of(
+        cls, order: Order, fulfillment_id: str, shipment: Shipment, at: datetime
+    ) -> "SlaBreached":
         """The breach of ``shipment``, recorded at ``at``."""
         return cls(
             event_id=f"{order.order_id}:{fulfillment_id}:SLA_BREACHED",
@@ -225,7 +226,9 @@ class ParcelLost(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order: Order, fulfillment: Fulfillment, refund: Money, at: datetime) -> ParcelLost:
+    def of(
+        cls, order: Order, fulfillment: Fulfillment, refund: Money, at: datetime
+    ) -> "ParcelLost":
         """``fulfillment``'s parcel is lost; ``refund`` was given back."""
         shipment = fulfillment.shipment
         return cls(
@@ -258,7 +261,7 @@ class PaymentConfirmed(Event):
     at: Timestamp
 
     @classmethod
-    def of(cls, order_id: str, op: PaymentOperation, at: datetime) -> PaymentConfirmed:
+    def of(cls, order_id: str, op: PaymentOperation, at: datetime) -> "PaymentConfirmed":
         """``op`` is done; its id is the operation's key."""
         return cls(
             type=_PAYMENT_EVENT_TYPES[op.type],
@@ -283,7 +286,7 @@ class TicketChanged(Event):
     at: str
 
     @classmethod
-    def of(cls, kind: TicketEventType, ticket: Ticket, at: str) -> TicketChanged:
+    def of(cls, kind: TicketEventType, ticket: Ticket, at: str) -> "TicketChanged":
         """The ``kind`` event of ``ticket``."""
         return cls(
             type=kind,

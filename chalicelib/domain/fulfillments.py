@@ -1,13 +1,12 @@
 """Fulfillments: the lines that leave one location together (shipped, with the carrier's
 booking) or wait together in one store (picked up)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.money import Money
@@ -71,7 +70,7 @@ REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP})
 
 
-class Shipment(BaseModel):
+class Shipment(DeferredModel):
     """A carrier's booking for one fulfillment."""
 
     carrier: str
@@ -113,14 +112,14 @@ class Shipment(BaseModel):
         }
 
 
-class FulfillmentLine(BaseModel):
+class FulfillmentLine(DeferredModel):
     """Units of a SKU that one fulfillment carries."""
 
     sku: str
     quantity: int
 
 
-class Fulfillment(BaseModel):
+class Fulfillment(DeferredModel):
     """The lines that leave one location together, or wait together in one store."""
 
     fulfillment_id: str

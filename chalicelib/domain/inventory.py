@@ -1,21 +1,18 @@
 """Stock per SKU per location, and sourcing: which locations fulfil which lines."""
 
-from __future__ import annotations
-
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from chalicelib.domain.catalog import LocationType
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import OutOfStock
 
 if TYPE_CHECKING:
     from chalicelib.domain.fulfillments import Fulfillment
 
 
-class StockLevel(BaseModel):
+class StockLevel(DeferredModel):
     """One SKU at one location. ``available = on_hand - reserved - safety_stock``."""
 
     sku: str
@@ -33,7 +30,7 @@ class StockLevel(BaseModel):
         return self.on_hand - self.reserved - self.safety_stock
 
 
-class Allocation(BaseModel):
+class Allocation(DeferredModel):
     """Units of one SKU taken from one location for one order."""
 
     sku: str
@@ -41,7 +38,7 @@ class Allocation(BaseModel):
     quantity: int
 
 
-class StockChange(BaseModel):
+class StockChange(DeferredModel):
     """A delta on one stock item, applied only if it keeps the counts valid."""
 
     sku: str
@@ -50,19 +47,19 @@ class StockChange(BaseModel):
     reserved: int = 0
 
     @classmethod
-    def reserving(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+    def reserving(cls, allocations: Iterable[Allocation]) -> "list[StockChange]":
         """Units set aside where they were allocated."""
         return [cls(sku=a.sku, location_id=a.location_id, reserved=a.quantity) for a in allocations]
 
     @classmethod
-    def releasing(cls, allocations: Iterable[Allocation]) -> list[StockChange]:
+    def releasing(cls, allocations: Iterable[Allocation]) -> "list[StockChange]":
         """Units set aside given back where they were held."""
         return [
             cls(sku=a.sku, location_id=a.location_id, reserved=-a.quantity) for a in allocations
         ]
 
     @classmethod
-    def handing_over(cls, fulfillment: Fulfillment) -> list[StockChange]:
+    def handing_over(cls, fulfillment: "Fulfillment") -> "list[StockChange]":
         """A fulfillment's goods leaving its location: off the shelf, out of the units set
         aside for them."""
         return [
@@ -76,7 +73,7 @@ class StockChange(BaseModel):
         ]
 
 
-class SourcingPlan(BaseModel):
+class SourcingPlan(DeferredModel):
     """Where each line's units come from, and why."""
 
     allocations: list[Allocation]

@@ -1,11 +1,11 @@
 """Money as a decimal amount and a currency; never floats."""
 
-from __future__ import annotations
-
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import ConfigDict, PlainSerializer
+
+from chalicelib.domain.deferred import DeferredModel
 
 CENT = Decimal("0.01")
 
@@ -14,7 +14,7 @@ Amount = Annotated[
 ]
 
 
-class Money(BaseModel):
+class Money(DeferredModel):
     """An amount of one currency, serialised as ``{"amount": "12.50", "currency": "EUR"}``."""
 
     model_config = ConfigDict(frozen=True)
@@ -23,27 +23,27 @@ class Money(BaseModel):
     currency: str = "EUR"
 
     @classmethod
-    def of(cls, amount: Decimal | str | int, currency: str = "EUR") -> Money:
+    def of(cls, amount: Decimal | str | int, currency: str = "EUR") -> "Money":
         """Money rounded to the cent."""
         return cls(amount=Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP), currency=currency)
 
-    def __add__(self, other: Money) -> Money:
+    def __add__(self, other: "Money") -> "Money":
         self._same_currency(other)
         return Money.of(self.amount + other.amount, self.currency)
 
-    def __sub__(self, other: Money) -> Money:
+    def __sub__(self, other: "Money") -> "Money":
         self._same_currency(other)
         return Money.of(self.amount - other.amount, self.currency)
 
-    def times(self, quantity: int) -> Money:
+    def times(self, quantity: int) -> "Money":
         """This amount multiplied by a whole quantity."""
         return Money.of(self.amount * quantity, self.currency)
 
-    def _same_currency(self, other: Money) -> None:
+    def _same_currency(self, other: "Money") -> None:
         if other.currency != self.currency:
             raise ValueError(f"cannot mix {self.currency} and {other.currency}")
 
     @classmethod
-    def zero(cls, currency: str = "EUR") -> Money:
+    def zero(cls, currency: str = "EUR") -> "Money":
         """No money at all."""
         return cls.of(0, currency)

@@ -4,16 +4,16 @@ by status and channel, rejections by reason, SLA breaches by carrier, tickets, r
 Dimension values come from small closed sets (statuses, reasons, carriers, channels), so
 the number of metric series stays bounded; ids never become dimensions."""
 
-from __future__ import annotations
-
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chalicelib.domain.deferred import DeferredModel
 
 NAMESPACE = "Orquesta"
 
 
-class MetricPoint(BaseModel):
+class MetricPoint(DeferredModel):
     """One count to add to a CloudWatch metric."""
 
     name: str

@@ -6,17 +6,16 @@ email), ``converted`` when they buy (an order of that SKU after the notice; the 
 order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation. Every
 back-in-stock subscription is one; so is every ``payment_declined`` rejection."""
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.customers import normalise_email
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidOpportunityTransition, Unprocessable
 from chalicelib.domain.money import Money
 
@@ -51,7 +50,7 @@ _NEXT: dict[OpportunityStatus, frozenset[OpportunityStatus]] = {
 _ACTIVE = frozenset({OpportunityStatus.OPEN, OpportunityStatus.NOTIFIED})
 
 
-class Opportunity(BaseModel):
+class Opportunity(DeferredModel):
     """One followed-up sale. ``value`` is what it would bring, a 2-decimal string."""
 
     opportunity_id: str
@@ -166,7 +165,7 @@ class SubscriptionStatus(StrEnum):
     ERASED = "erased"
 
 
-class BackInStockSubscription(BaseModel):
+class BackInStockSubscription(DeferredModel):
     """A wish to be told when a SKU is back on the web."""
 
     subscription_id: str
@@ -296,7 +295,7 @@ def due_notifications(
     return [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
 
 
-class PlacedOrder(BaseModel):
+class PlacedOrder(DeferredModel):
     """What conversion is judged on: who ordered what, and when."""
 
     model_config = ConfigDict(frozen=True)

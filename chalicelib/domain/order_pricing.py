@@ -1,19 +1,18 @@
 """What an order was charged, as the pricing engine broke it down at placement (or as
 its quote did), and the promises it was given: fixed with the order."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Amount
 from chalicelib.domain.pricing import AppliedPromotion, PriceBreakdown, TaxBreakdown
 from chalicelib.domain.promotions import Redemption
 
 
-class OrderPricing(BaseModel):
+class OrderPricing(DeferredModel):
     """The breakdown shown in ``GET /orders/{id}``; ``total`` is the order's total."""
 
     subtotal: Amount
@@ -42,7 +41,7 @@ class OrderPricing(BaseModel):
         coupon: str | None = None,
         attribution: Attribution | None = None,
         promises: dict[str, datetime] | None = None,
-    ) -> OrderPricing:
+    ) -> "OrderPricing":
         """Fixed from the engine's breakdown."""
         return cls(
             subtotal=breakdown.subtotal,

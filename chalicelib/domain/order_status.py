@@ -1,13 +1,10 @@
 """The order's lifecycle: the statuses a customer sees, the moves between them, and the
 status an order's fulfillments add up to."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import (
     CLOSED_UNDELIVERED,
     FULFILLMENT_RANK,
@@ -63,7 +60,7 @@ def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     return new in ALLOWED_TRANSITIONS[current]
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(DeferredModel):
     """One status change, as the customer and ops see it."""
 
     status: OrderStatus

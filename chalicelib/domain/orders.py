@@ -1,13 +1,12 @@
 """The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
-from __future__ import annotations
-
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import (
     Conflict,
     InvalidTransition,
@@ -62,7 +61,7 @@ class AttentionKind(StrEnum):
     COMPENSATION_FAILED = "compensation_failed"
 
 
-class Attention(BaseModel):
+class Attention(DeferredModel):
     """Something about the order a person must look at (money still owed after retries,
     a compensation that could not finish)."""
 
@@ -71,7 +70,7 @@ class Attention(BaseModel):
     at: datetime
 
 
-class ExecutionRetry(BaseModel):
+class ExecutionRetry(DeferredModel):
     """Ops restarted the order's workflow: a new execution that resumes from the status
     the order had reached (Step Functions names are unique, and redrive is not local)."""
 
@@ -86,7 +85,7 @@ class ExecutionRetry(BaseModel):
     idempotency_key: str | None = None
 
 
-class Order(BaseModel):
+class Order(DeferredModel):
     """An order and everything that happened to it. Methods decide; they do no I/O."""
 
     order_id: str

@@ -1,13 +1,12 @@
 """The order's payment: authorised once, then captured, voided and refunded operation by
 operation, each keyed by its cause."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 
 
@@ -40,7 +39,7 @@ class OperationStatus(StrEnum):
     DONE = "done"
 
 
-class PaymentOperation(BaseModel):
+class PaymentOperation(DeferredModel):
     """One capture, void or refund, keyed by its cause (``<order>:<fulfillment>:capture``,
     ``<order>:<return>:refund``...): the key is the gateway's idempotency key, so one cause
     can move money once, however often it is attempted."""
@@ -56,7 +55,7 @@ class PaymentOperation(BaseModel):
     alerted: bool = False
 
 
-class Payment(BaseModel):
+class Payment(DeferredModel):
     """The single payment of an order: authorised at order, captured per fulfillment at
     hand-over, the rest voided; refunds only of what was captured."""
 

@@ -1,15 +1,12 @@
 """What the customer placed, fixed with the order: the channel, the lines at their
 prices, how to reach the customer, where shipped lines go and the terms accepted."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 
@@ -24,7 +21,7 @@ class Channel(StrEnum):
     PHONE = "phone"
 
 
-class OrderLine(BaseModel):
+class OrderLine(DeferredModel):
     """A SKU, its catalogue price and how it reaches the customer."""
 
     sku: str
@@ -40,7 +37,7 @@ class OrderLine(BaseModel):
     charged: Money | None = None
 
 
-class Consent(BaseModel):
+class Consent(DeferredModel):
     """The terms the customer accepted with this order."""
 
     terms_version: str
@@ -49,7 +46,7 @@ class Consent(BaseModel):
     channel: Channel
 
 
-class CustomerContact(BaseModel):
+class CustomerContact(DeferredModel):
     """How to reach the customer about this order."""
 
     email: str | None = None
@@ -58,7 +55,7 @@ class CustomerContact(BaseModel):
     locale: str = "es"
 
 
-class ShippingAddress(BaseModel):
+class ShippingAddress(DeferredModel):
     """Where shipped lines go."""
 
     name: str

@@ -35,15 +35,14 @@ first), each percentage on what is left after the previous discount; a discount 
 takes the goods below zero. Free shipping's amount is the fee it waives.
 """
 
-from __future__ import annotations
-
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidPostalCode, Unprocessable
 from chalicelib.domain.money import CENT, Amount
 from chalicelib.domain.promotions import Promotion, PromotionKind, allocate, choose, worth
@@ -64,7 +63,7 @@ class FulfillmentType(StrEnum):
     PICKUP = "pickup"
 
 
-class PriceLine(BaseModel):
+class PriceLine(DeferredModel):
     """A line to price: its catalogue unit price (IVA included) and where it is handed over."""
 
     model_config = ConfigDict(frozen=True)
@@ -77,13 +76,13 @@ class PriceLine(BaseModel):
     store_postal_code: str | None = None
 
     @model_validator(mode="after")
-    def _pickup_has_store(self) -> PriceLine:
+    def _pickup_has_store(self) -> "PriceLine":
         if self.fulfillment is FulfillmentType.PICKUP and not self.store_postal_code:
             raise ValueError("a pick-up line needs its store's postal code")
         return self
 
 
-class ZoneFee(BaseModel):
+class ZoneFee(DeferredModel):
     """One zone's shipping fee and the basket from which shipping is free."""
 
     model_config = ConfigDict(frozen=True)
@@ -92,7 +91,7 @@ class ZoneFee(BaseModel):
     free_from: Decimal | None = Field(default=None, ge=0, decimal_places=2)
 
 
-class ShippingFees(BaseModel):
+class ShippingFees(DeferredModel):
     """The shipping fee table, per carrier zone (settings; the defaults are the demo's)."""
 
     model_config = ConfigDict(frozen=True)
@@ -108,7 +107,7 @@ class ShippingFees(BaseModel):
         return fee
 
 
-class LineBreakdown(BaseModel):
+class LineBreakdown(DeferredModel):
     """A priced line: ``total`` is ``unit_price × quantity``; ``discount`` its share;
     ``tax_on_top`` its own tax when the tax is added to the price (IGIC, IPSI)."""
 
@@ -125,7 +124,7 @@ class LineBreakdown(BaseModel):
         return self.total - self.discount + self.tax_on_top
 
 
-class TaxBreakdown(BaseModel):
+class TaxBreakdown(DeferredModel):
     """A tax and its amount; ``included`` when the prices already hold it."""
 
     name: TaxName
@@ -134,7 +133,7 @@ class TaxBreakdown(BaseModel):
     included: bool
 
 
-class AppliedPromotion(BaseModel):
+class AppliedPromotion(DeferredModel):
     """A promotion the order got, and what it took off."""
 
     promotion_id: str
@@ -142,7 +141,7 @@ class AppliedPromotion(BaseModel):
     amount: Amount
 
 
-class PriceBreakdown(BaseModel):
+class PriceBreakdown(DeferredModel):
     """What an order costs, as quotes, orders and emails show it."""
 
     lines: list[LineBreakdown]

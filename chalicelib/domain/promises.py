@@ -21,14 +21,13 @@ A pick-up is ready ``preparation`` after the order, within the store's opening h
 a day it opens (Monday to Saturday by default, closed on its region's holidays).
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain import calendars
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.regions import Destination, ShippingZone, destination
 
 # Carriers deliver until the evening of the promised business day.
@@ -36,7 +35,7 @@ DELIVERY_DAY_ENDS = time(20, 0)
 MONDAY_TO_SATURDAY = frozenset(range(6))
 
 
-class CarrierService(BaseModel):
+class CarrierService(DeferredModel):
     """A carrier's daily collection and its transit time in business days."""
 
     model_config = ConfigDict(frozen=True)
@@ -57,7 +56,7 @@ class CarrierService(BaseModel):
         sla_hours: int,
         cutoff: time,
         zones: Iterable[ShippingZone] = tuple(ShippingZone),
-    ) -> CarrierService:
+    ) -> "CarrierService":
         """A service from today's ``sla_hours`` (24 h is one business day, 48 h two, any
         part of a day counting whole), as ``sla.ServiceLevel`` and the carriers hold it."""
         days = max(1, -(-sla_hours // 24))
@@ -79,7 +78,7 @@ class CarrierService(BaseModel):
         return place.zone in self.zones
 
 
-class Origin(BaseModel):
+class Origin(DeferredModel):
     """Where a parcel leaves from: a warehouse, or a store that ships."""
 
     model_config = ConfigDict(frozen=True)
@@ -89,7 +88,7 @@ class Origin(BaseModel):
     handling: timedelta = timedelta(0)
 
     @model_validator(mode="after")
-    def _located(self) -> Origin:
+    def _located(self) -> "Origin":
         destination(self.postal_code, "postal_code")
         if self.handling < timedelta(0):
             raise ValueError("handling must not be negative")
@@ -101,7 +100,7 @@ class Origin(BaseModel):
         return destination(self.postal_code)
 
 
-class PickupStore(BaseModel):
+class PickupStore(DeferredModel):
     """A store where customers collect: its preparation time and opening hours."""
 
     model_config = ConfigDict(frozen=True)
@@ -115,7 +114,7 @@ class PickupStore(BaseModel):
     open_weekdays: frozenset[int] = MONDAY_TO_SATURDAY
 
     @model_validator(mode="after")
-    def _consistent(self) -> PickupStore:
+    def _consistent(self) -> "PickupStore":
         destination(self.postal_code, "postal_code")
         if not self.open_weekdays or not self.open_weekdays <= frozenset(range(7)):
             raise ValueError("open_weekdays must be weekdays 0 (Monday) to 6 (Sunday)")

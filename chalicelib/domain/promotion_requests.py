@@ -3,8 +3,6 @@ OpenAPI document (decimal strings with their ranges per kind, RFC 3339 times, th
 channel enum), then checked again as ``PromotionTerms`` (a window that ends after it
 starts)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar

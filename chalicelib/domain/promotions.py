@@ -23,8 +23,6 @@
   discount exactly and no line's share exceeds its total.
 """
 
-from __future__ import annotations
-
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,8 +30,9 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon
 from chalicelib.domain.money import CENT
 
@@ -54,7 +53,7 @@ def _cents(value: Decimal) -> bool:
     return value == value.quantize(CENT)
 
 
-class PromotionTerms(BaseModel):
+class PromotionTerms(DeferredModel):
     """A promotion's rules as ops create it (``POST /promotions``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -257,7 +256,7 @@ def allocate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return [Decimal(share).scaleb(-2) for share in shares]
 
 
-class CountedPromotion(BaseModel):
+class CountedPromotion(DeferredModel):
     """A stored promotion and how many live orders redeem it now."""
 
     model_config = ConfigDict(frozen=True)
@@ -266,7 +265,7 @@ class CountedPromotion(BaseModel):
     redemptions: int = Field(default=0, ge=0)
 
 
-class Redemption(BaseModel):
+class Redemption(DeferredModel):
     """One promotion an order redeems: counted against ``max_redemptions`` while the order
     is live (neither rejected nor cancelled), and for a once-per-customer promotion marked
     against its customer for as long."""

@@ -1,8 +1,6 @@
 """``POST /quotes``: the body of ``POST /orders`` without payment and consent (the
 customer optional), plus an optional coupon and campaign attribution."""
 
-from __future__ import annotations
-
 from typing import Any, ClassVar
 
 from pydantic import Field

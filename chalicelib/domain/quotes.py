@@ -1,18 +1,15 @@
 """A quote: what a basket costs and when it is promised, fixed for a while so that the
 order placed on it is charged exactly that and held to those promises."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
-from pydantic import BaseModel
-
 from chalicelib.domain.campaigns import Attribution
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.pricing import PriceBreakdown
 
 
-class QuotedLine(BaseModel):
+class QuotedLine(DeferredModel):
     """A line as asked for: what an order on the quote must ask for again."""
 
     sku: str
@@ -21,14 +18,14 @@ class QuotedLine(BaseModel):
     location_id: str | None = None
 
 
-class FulfillmentLine(BaseModel):
+class FulfillmentLine(DeferredModel):
     """Units of one SKU in a quoted fulfillment."""
 
     sku: str
     quantity: int
 
 
-class QuotedFulfillment(BaseModel):
+class QuotedFulfillment(DeferredModel):
     """Where a part of the basket would come from, with whom, and by when."""
 
     type: FulfillmentType
@@ -38,7 +35,7 @@ class QuotedFulfillment(BaseModel):
     promised_by: datetime
 
 
-class Quote(BaseModel):
+class Quote(DeferredModel):
     """A priced basket for one client, valid until ``expires_at``."""
 
     quote_id: str

@@ -24,14 +24,13 @@ Taxes by territory (catalogue prices include the mainland's 21 % IVA):
   ``IPSI_CEUTA`` and ``IPSI_MELILLA`` become tables. Finance confirms before launch.
 """
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidPostalCode
 
 
@@ -53,7 +52,7 @@ class TaxName(StrEnum):
     NONE = "none"
 
 
-class TaxRegime(BaseModel):
+class TaxRegime(DeferredModel):
     """A territory's indirect tax: its rate and whether catalogue prices include it."""
 
     model_config = ConfigDict(frozen=True)
@@ -140,7 +139,7 @@ _SPECIAL: dict[str, tuple[str, TaxRegime, ShippingZone]] = {
 }
 
 
-class Destination(BaseModel):
+class Destination(DeferredModel):
     """A place in Spain as its postal code determines it."""
 
     model_config = ConfigDict(frozen=True)

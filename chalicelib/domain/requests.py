@@ -1,7 +1,5 @@
 """What clients send: validated commands, named by role. Unknown fields are refused."""
 
-from __future__ import annotations
-
 import copy
 import re
 from typing import Annotated, Any, ClassVar, Literal

@@ -1,13 +1,10 @@
 """Returns: units of a delivered order the customer sends back, received at a location
 and refunded."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.money import Money
 
@@ -19,14 +16,14 @@ class ReturnStatus(StrEnum):
     RECEIVED = "RECEIVED"
 
 
-class ReturnLine(BaseModel):
+class ReturnLine(DeferredModel):
     """Units of a SKU the customer sends back."""
 
     sku: str
     quantity: int
 
 
-class OrderReturn(BaseModel):
+class OrderReturn(DeferredModel):
     """A customer's return of some or all lines."""
 
     return_id: str

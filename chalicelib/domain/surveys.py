@@ -2,15 +2,14 @@
 score, and CSAT kept as counters by channel, carrier and store (a projection that each
 answer increments once), so ``GET /analytics/satisfaction`` reads counters, never scans."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidRequest, SurveyAlreadyAnswered
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
@@ -29,7 +28,7 @@ _REACHED = frozenset({"DELIVERED", "RETURNED"})
 Score = Annotated[int, Field(strict=True, ge=MIN_SCORE, le=MAX_SCORE)]
 
 
-class SurveyAnswer(BaseModel):
+class SurveyAnswer(DeferredModel):
     """``POST /surveys/{token}``: a score from 1 to 5 and, optionally, a comment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +54,7 @@ def parse_answer(body: Any) -> SurveyAnswer:
         raise InvalidRequest.from_validation(exc) from exc
 
 
-class SurveySubject(BaseModel):
+class SurveySubject(DeferredModel):
     """What an answer is about: the order and the dimensions CSAT is kept by."""
 
     model_config = ConfigDict(frozen=True)
@@ -98,7 +97,7 @@ def subject_of(order: Order) -> SurveySubject:
     )
 
 
-class SurveyResponse(BaseModel):
+class SurveyResponse(DeferredModel):
     """One order's answer, with what it is about."""
 
     subject: SurveySubject
@@ -143,7 +142,7 @@ def answer_survey(
 SURVEY_COMPLAINT_PREFIX = "tkt_survey_"
 
 
-class ComplaintTicket(BaseModel):
+class ComplaintTicket(DeferredModel):
     """The complaint a low score opens, for ``services.tickets.open_ticket``; its fixed id
     keeps a redelivered answer from opening a second one. Its subject and description are
     words the customer reads (in the ticket emails): the service writes them in the order's
@@ -179,7 +178,7 @@ def is_survey_complaint(ticket_id: str) -> bool:
     return ticket_id.startswith(SURVEY_COMPLAINT_PREFIX)
 
 
-class SatisfactionTally(BaseModel):
+class SatisfactionTally(DeferredModel):
     """Counts that CSAT figures are computed from: answers, their sum, the satisfied."""
 
     model_config = ConfigDict(frozen=True)
@@ -189,11 +188,11 @@ class SatisfactionTally(BaseModel):
     satisfied: int = 0
 
     @classmethod
-    def of(cls, score: int) -> SatisfactionTally:
+    def of(cls, score: int) -> "SatisfactionTally":
         """One answer's counts."""
         return cls(responses=1, score_sum=score, satisfied=int(score in SATISFIED_SCORES))
 
-    def plus(self, other: SatisfactionTally) -> SatisfactionTally:
+    def plus(self, other: "SatisfactionTally") -> "SatisfactionTally":
         """Both tallies together."""
         return SatisfactionTally(
             responses=self.responses + other.responses,
@@ -212,7 +211,7 @@ class SatisfactionTally(BaseModel):
         """The share of 4 and 5 scores, in percent to 1 decimal; None with no answer."""
         return round(100 * self.satisfied / self.responses, 1) if self.responses else None
 
-    def figures(self) -> SatisfactionFigures:
+    def figures(self) -> "SatisfactionFigures":
         """The figures the API shows."""
         return SatisfactionFigures(
             responses=self.responses, average=self.average, csat_pct=self.csat_pct
@@ -228,7 +227,7 @@ class Dimension(StrEnum):
     STORE = "store"
 
 
-class SatisfactionIncrement(BaseModel):
+class SatisfactionIncrement(DeferredModel):
     """What one answer adds to one counter."""
 
     dimension: Dimension
@@ -274,7 +273,7 @@ def apply_increments(
     return result
 
 
-class SatisfactionFigures(BaseModel):
+class SatisfactionFigures(DeferredModel):
     """Answers, mean score and CSAT for one slice."""
 
     responses: int
@@ -282,7 +281,7 @@ class SatisfactionFigures(BaseModel):
     csat_pct: float | None
 
 
-class SatisfactionReport(BaseModel):
+class SatisfactionReport(DeferredModel):
     """``GET /analytics/satisfaction``."""
 
     responses: int

@@ -1,12 +1,11 @@
 """Customer-service tickets: complaints, return problems, questions, late deliveries."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Conflict
 
 
@@ -39,7 +38,7 @@ def can_move(current: TicketStatus, new: TicketStatus) -> bool:
     return _RANK[new] >= _RANK[current]
 
 
-class TicketNote(BaseModel):
+class TicketNote(DeferredModel):
     """A note staff added, with who and when."""
 
     at: datetime
@@ -47,7 +46,7 @@ class TicketNote(BaseModel):
     text: str
 
 
-class Ticket(BaseModel):
+class Ticket(DeferredModel):
     """A ticket, linked to a customer and optionally to an order, lines and a shipment."""
 
     ticket_id: str

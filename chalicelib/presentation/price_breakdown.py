@@ -2,12 +2,9 @@
 emails: subtotal, the discount if any, shipping ("Gratis" / "Free" when nothing is
 charged), the tax line ("IVA incluido (21 %)", "IGIC 7 %") and money written by Babel."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.orders import Order
@@ -32,7 +29,7 @@ WORDS: dict[Language, dict[str, str]] = {
 }
 
 
-class BreakdownRow(BaseModel):
+class BreakdownRow(DeferredModel):
     """One row: what it is and how much, both ready to print."""
 
     label: str

@@ -1,13 +1,10 @@
 """What the tracking page says after one of its plain HTML forms was posted (the page
 without JavaScript): how it went, in the order's language, naming the fields to check."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.presentation.wording import Language
 
 
@@ -70,7 +67,7 @@ FIELD_WORDS: dict[str, tuple[str, str]] = {
 FIELD_PATTERN = r"^(?:" + "|".join(FIELD_WORDS) + r")(?:,(?:" + "|".join(FIELD_WORDS) + r")){0,7}$"
 
 
-class FormNotice(BaseModel):
+class FormNotice(DeferredModel):
     """The notice at the top of the page after a form was posted."""
 
     action: FormAction

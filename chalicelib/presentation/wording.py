@@ -2,8 +2,6 @@
 money with Babel's ``format_currency``, dates and times with ``format_datetime`` in the
 destination's own time zone. The API's JSON keeps the codes; pages and emails use these."""
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,8 +12,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 
 if TYPE_CHECKING:
@@ -280,7 +277,7 @@ def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> st
     return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
-class TimelineEntry(BaseModel):
+class TimelineEntry(DeferredModel):
     """One step of the order as the customer's page shows it: the code (for the JSON and
     styling), its words, the local time, and why, for a rejection or cancellation."""
 
@@ -326,12 +323,12 @@ class Wording:
     @classmethod
     def for_customer(
         cls, locale: str | None, postal_code: str | None = None, country: str | None = "ES"
-    ) -> Wording:
+    ) -> "Wording":
         """The wording for an order's locale and the postal code its goods go to."""
         return cls(language_of(locale), zone_of(postal_code, country))
 
     @classmethod
-    def for_order(cls, order: Order) -> Wording:
+    def for_order(cls, order: "Order") -> "Wording":
         """The order's language, and the time zone its goods go to (the store's for an
         order without an address: Madrid's, as every store is in peninsular Spain)."""
         address = order.shipping_address

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
 from chalicelib.domain.availability import Demand, short_lines
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import plan_sourcing
@@ -58,7 +57,7 @@ def refuse_unservable(lines: list[OrderLineRequest], deps: Deps) -> None:
         )
 
 
-class ShipOption(BaseModel):
+class ShipOption(DeferredModel):
     """Whether the quantity can be shipped to the postal code, by whom and by when."""
 
     available: bool
@@ -66,7 +65,7 @@ class ShipOption(BaseModel):
     promised_by: datetime | None
 
 
-class PickupOption(BaseModel):
+class PickupOption(DeferredModel):
     """Whether a store holds the quantity, and when it would be ready there."""
 
     location_id: str
@@ -75,7 +74,7 @@ class PickupOption(BaseModel):
     ready_by: datetime | None
 
 
-class Availability(BaseModel):
+class Availability(DeferredModel):
     """The product page's answer: delivered by when, or picked up where and when."""
 
     sku: str

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, Order
@@ -23,14 +22,14 @@ if TYPE_CHECKING:
 _NOT_HANDED_OVER = (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
 
 
-class CompensateInput(BaseModel):
+class CompensateInput(DeferredModel):
     """The order and the error the workflow caught (``Error`` and ``Cause``)."""
 
     order_id: str
     error: dict[str, Any] | None = None
 
 
-class CompensationOutput(BaseModel):
+class CompensationOutput(DeferredModel):
     """What compensation did."""
 
     order_id: str
@@ -110,7 +109,7 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     )
 
 
-class AttentionInput(BaseModel):
+class AttentionInput(DeferredModel):
     """The order whose compensation could not finish, and why."""
 
     order_id: str

@@ -5,35 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
-
+from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentType
 
 if TYPE_CHECKING:
     pass
 
 
-class OrderStep(BaseModel):
+class OrderStep(DeferredModel):
     """Input of steps that act on a whole order."""
 
     order_id: str
 
 
-class RejectOrderInput(BaseModel):
+class RejectOrderInput(DeferredModel):
     """Input of the rejection step: the business error the workflow caught."""
 
     order_id: str
     error: str
 
 
-class FulfillmentStep(BaseModel):
+class FulfillmentStep(DeferredModel):
     """Input of steps that act on one fulfillment."""
 
     order_id: str
     fulfillment_id: str
 
 
-class DispatchInput(BaseModel):
+class DispatchInput(DeferredModel):
     """Input of the dispatch that parks the wait's token: the wait's length and when its
     state was entered, so no deadline set here comes after the wait runs out."""
 
@@ -44,7 +43,7 @@ class DispatchInput(BaseModel):
     entered_at: datetime
 
 
-class AwaitInput(BaseModel):
+class AwaitInput(DeferredModel):
     """Input of a wait's registration: the task token to park on the order."""
 
     order_id: str
@@ -52,7 +51,7 @@ class AwaitInput(BaseModel):
     fulfillment_id: str | None = None
 
 
-class FulfillmentRef(BaseModel):
+class FulfillmentRef(DeferredModel):
     """A fulfillment the Map state iterates over, with the first wait's length: from the
     start of its dispatch, how long until the promise (ship) or for the pick-up window."""
 
@@ -61,18 +60,18 @@ class FulfillmentRef(BaseModel):
     wait_seconds: int = 1
 
 
-class ReservationOutput(BaseModel):
+class ReservationOutput(DeferredModel):
     """What ReserveStock hands to the Map state."""
 
     fulfillments: list[FulfillmentRef]
 
 
-class DispatchOutput(BaseModel):
+class DispatchOutput(DeferredModel):
     """How long the workflow waits for this fulfillment, and whether to keep waiting."""
 
     wait_seconds: int = 1
     keep_waiting: bool = False
 
 
-class Empty(BaseModel):
+class Empty(DeferredModel):
     """Steps with nothing to report."""

@@ -84,6 +84,73 @@ def test_a_process_that_had_turned_the_collector_off_keeps_it_off() -> None:
     assert _collector_after_import("gc.disable()")["enabled"] is False
 
 
+_MODELS = """
+import __future__, json, sys
+import app
+from pydantic import BaseModel
+
+def subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from subclasses(sub)
+
+models = {c for c in subclasses(BaseModel) if c.__module__.startswith("chalicelib.")}
+print(json.dumps({
+    "models": len(models),
+    "built": sorted(f"{c.__module__}.{c.__qualname__}" for c in models if c.__pydantic_complete__),
+    "from_text": sorted({
+        c.__module__ for c in models
+        if getattr(sys.modules[c.__module__], "annotations", None) is __future__.annotations
+    }),
+}))
+"""
+
+# Built at import because the import itself uses them: the settings (the SNS topic's name),
+# and the constants made of models (tax regimes, shipping fees, carrier services).
+BUILT_BY_THE_IMPORT = [
+    "chalicelib.config.ApiKey",
+    "chalicelib.config.Settings",
+    "chalicelib.domain.pricing.ShippingFees",
+    "chalicelib.domain.pricing.ZoneFee",
+    "chalicelib.domain.promises.CarrierService",
+    "chalicelib.domain.regions.TaxRegime",
+]
+# Modules whose models may keep ``from __future__ import annotations``: they name the
+# services' dependencies, imported only for type checking (few fields between them).
+ANNOTATIONS_AS_TEXT = [
+    "chalicelib.config",
+    "chalicelib.services.availability",
+    "chalicelib.services.compensation",
+    "chalicelib.services.step_models",
+]
+
+
+def _models_after_import() -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", _MODELS],
+        cwd=ROOT,
+        env=lambda_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_importing_app_builds_only_the_models_the_import_itself_uses() -> None:
+    models = _models_after_import()
+    # Every other model (DeferredModel) builds its validator at its first use.
+    assert models["models"] > 200
+    assert models["built"] == BUILT_BY_THE_IMPORT
+
+
+def test_the_app_s_models_keep_their_annotations_as_objects() -> None:
+    # pydantic evaluates an annotation kept as text with a compile and an eval per field, at
+    # every cold start: about 1,300 fields (docs/performance.md, "Cold import, fifth round").
+    assert _models_after_import()["from_text"] == ANNOTATIONS_AS_TEXT
+
+
 class RecordingTracer:
     """Stands for Powertools' Tracer: records what it decorated and what it was asked."""
 
