@@ -6,8 +6,6 @@ valuable customers in the sparse index ``top-customers-by-shard`` on the figures
 Figures stored before the index kept the customer's place in a ``TOP#`` item of their
 shard: still read, and deleted by the first write of the figures in the indexed form."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -129,7 +127,7 @@ class AnalyticsRepository:
         """Write several customers' figures and their aggregate deltas atomically."""
         self._table.transact(figures_writes(self._table, changes))
 
-    def segment_reviews_due(self, now: datetime, days_back: int) -> tuple[list[str], int]:
+    def segment_reviews_due(self, now: "datetime", days_back: int) -> tuple[list[str], int]:
         """Customers whose segment review is due by ``now``, from the sparse index: one
         query per day over the last ``days_back`` days. Returns them and the pages read."""
         due, pages = self._table.due_by_day(
