@@ -72,6 +72,8 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
     from moto.utilities.utils import get_partition
     from werkzeug.datastructures import MultiDict
 
+    from infra.local.direct_requests import DynamoDBRequests
+
     _, module, name = _SERVICES[service]
     handler = getattr(importlib.import_module(module), name)()
     headers = params["headers"]
@@ -101,7 +103,8 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
     protocol = "query" if isinstance(body, dict) else "json"
     # moto's own model of the operation (it adds what its parsers read to botocore's).
     model = get_service_model(handler.boto3_service_name).operation_model(params["model"].name)
-    parser = PROTOCOL_PARSERS[protocol](model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
+    parser_class = DynamoDBRequests if service == "dynamodb" else PROTOCOL_PARSERS[protocol]
+    parser = parser_class(model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
     handler.params = parser.parse(
         {
             "method": "POST",
@@ -187,7 +190,8 @@ def call_services_directly() -> None:
     (botocore's request path, moto's core and werkzeug: over 40 %; 95 % of an SNS
     publish's time). Here such a request, once botocore has validated and serialised it,
     is parsed by moto's own parser and run by moto's own handler (the same methods, under
-    the same table locks; a form's fields handed over as botocore made them), and the
+    the same table locks; a form's fields handed over as botocore made them; a DynamoDB
+    request's attribute values read in one step: ``direct_requests``), and the
     answer is parsed by botocore's own parser, as it would be off the wire (a DynamoDB
     data-plane answer from the dict moto made, without its JSON text: ``direct_answers``).
     Errors come back as the same ``ClientError``s with the same modeled fields. What is skipped:
