@@ -7,7 +7,8 @@ Nothing here changes an answer: each one falls back to moto's own code for whate
 not cover. ``apply_all`` is called from ``adaptations.apply_all``. The two DynamoDB
 speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so has the
 short way for DynamoDB requests, ``direct_calls`` (7), and the work moto does on the items
-it stores, ``dynamodb_items`` (11), and on update expressions, ``dynamodb_expressions`` (12).
+it stores, ``dynamodb_items`` (11), and on update expressions, ``dynamodb_expressions`` (12);
+the garbage collector's pace, ``collector`` (13), is set by ``LocalStack`` while it runs.
 """
 
 from __future__ import annotations
