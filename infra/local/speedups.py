@@ -8,7 +8,8 @@ not cover. ``apply_all`` is called from ``adaptations.apply_all``. The two Dynam
 speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so has the
 short way for DynamoDB requests, ``direct_calls`` (7), and the work moto does on the items
 it stores, ``dynamodb_items`` (11), and on update expressions, ``dynamodb_expressions`` (12);
-the garbage collector's pace, ``collector`` (13), is set by ``LocalStack`` while it runs.
+the garbage collector's pace, ``collector`` (13), is set by ``LocalStack`` while it runs;
+botocore's checking and writing of attribute values is ``attribute_values`` (14).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from chalicelib.adapters.tracing import LazyTracer
 from infra.local import dynamodb_expressions, dynamodb_items
+from infra.local.attribute_values import attribute_values_at_once
 from infra.local.background import bound_invocations
 from infra.local.direct_calls import call_services_directly
 from infra.local.gsi_index import index_gsi_queries
@@ -253,6 +255,7 @@ def apply_all() -> None:
     cache_handler_method_names()
     cache_parsed_definitions()
     call_services_directly()
+    attribute_values_at_once()
     bound_invocations()
     cheap_request_ids()
     cache_user_agent_components()
