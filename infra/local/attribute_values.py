@@ -146,10 +146,10 @@ def attribute_values_at_once() -> None:
             known = union_shapes[id(shape)] = (shape, is_attribute_value_union(shape))
         return known[1]
 
-    validate_structure = ParamValidator._validate_structure
-    validate_map = ParamValidator._validate_map
-    serialize_structure = JSONSerializer._serialize_type_structure
-    serialize_map = JSONSerializer._serialize_type_map
+    validate_structure = ParamValidator._validate_structure  # type: ignore[attr-defined]
+    validate_map = ParamValidator._validate_map  # type: ignore[attr-defined]
+    serialize_structure = JSONSerializer._serialize_type_structure  # type: ignore[attr-defined]
+    serialize_map = JSONSerializer._serialize_type_map  # type: ignore[attr-defined]
 
     @functools.wraps(validate_structure)
     def checked_structure(self: Any, params: Any, shape: Any, errors: Any, name: str) -> None:
@@ -187,7 +187,7 @@ def attribute_values_at_once() -> None:
                 pass
         serialize_map(self, serialized, value, shape, key)
 
-    ParamValidator._validate_structure = checked_structure  # type: ignore[method-assign]
-    ParamValidator._validate_map = checked_map  # type: ignore[method-assign]
-    JSONSerializer._serialize_type_structure = written_structure  # type: ignore[method-assign]
-    JSONSerializer._serialize_type_map = written_map  # type: ignore[method-assign]
+    ParamValidator._validate_structure = checked_structure  # type: ignore[attr-defined]
+    ParamValidator._validate_map = checked_map  # type: ignore[attr-defined]
+    JSONSerializer._serialize_type_structure = written_structure  # type: ignore[attr-defined]
+    JSONSerializer._serialize_type_map = written_map  # type: ignore[attr-defined]

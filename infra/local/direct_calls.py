@@ -62,27 +62,61 @@ def _account_of(request_signer: Any, headers: Any) -> tuple[str, str]:
     return get_account_id_from(access_key), access_key
 
 
+# What every request of one operation shares, found once per process: moto's handler
+# class, moto's model of the operation and the parser to read its parameters, keyed by
+# (service, protocol, operation); and each region's partition.
+_operation_kinds: dict[tuple[str, str, str], tuple[type, Any, type]] = {}
+_partitions: dict[str, str] = {}
+
+
+def _kind_of(service: str, protocol: str, operation: str) -> tuple[type, Any, type]:
+    """moto's handler class, its model of ``operation`` and the parser of its parameters."""
+    kind = _operation_kinds.get((service, protocol, operation))
+    if kind is None:
+        import importlib
+
+        from moto.core.parse import PROTOCOL_PARSERS
+        from moto.core.utils import get_service_model
+
+        from infra.local.direct_requests import DynamoDBRequests
+
+        _, module, name = _SERVICES[service]
+        handler_class = getattr(importlib.import_module(module), name)
+        # moto's own model of the operation (it adds what its parsers read to botocore's).
+        model = get_service_model(handler_class().boto3_service_name).operation_model(operation)
+        parser_class = DynamoDBRequests if service == "dynamodb" else PROTOCOL_PARSERS[protocol]
+        kind = _operation_kinds[(service, protocol, operation)] = (
+            handler_class,
+            model,
+            parser_class,
+        )
+    return kind
+
+
+def _partition_of(region: str) -> str:
+    partition = _partitions.get(region)
+    if partition is None:
+        from moto.utilities.utils import get_partition
+
+        partition = _partitions[region] = get_partition(region)
+    return partition
+
+
 def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], signer: Any) -> Any:
     """moto's handler for this request, with what ``setup_class`` would have set on it
     from the HTTP request, and its parameters as moto's parser gives them."""
-    import importlib
-
-    from moto.core.parse import PROTOCOL_PARSERS
-    from moto.core.utils import get_service_model
-    from moto.utilities.utils import get_partition
     from werkzeug.datastructures import MultiDict
 
-    from infra.local.direct_requests import DynamoDBRequests
-
-    _, module, name = _SERVICES[service]
-    handler = getattr(importlib.import_module(module), name)()
-    headers = params["headers"]
     body = params["body"]
+    protocol = "query" if isinstance(body, dict) else "json"
+    handler_class, model, parser_class = _kind_of(service, protocol, params["model"].name)
+    handler = handler_class()
+    headers = params["headers"]
     region = match.group("region")
     handler.current_account, handler.access_key = _account_of(signer, headers)
     handler.is_werkzeug_request = False
     handler.region = region
-    handler.partition = get_partition(region)
+    handler.partition = _partition_of(region)
     handler.headers = headers
     handler.uri_match = {}
     handler.method = "POST"
@@ -100,10 +134,6 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
         text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
     handler.data = handler.querystring
     handler.raw_body = handler.body = text
-    protocol = "query" if isinstance(body, dict) else "json"
-    # moto's own model of the operation (it adds what its parsers read to botocore's).
-    model = get_service_model(handler.boto3_service_name).operation_model(params["model"].name)
-    parser_class = DynamoDBRequests if service == "dynamodb" else PROTOCOL_PARSERS[protocol]
     parser = parser_class(model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
     handler.params = parser.parse(
         {
