@@ -151,11 +151,7 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
 def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
     """Run the request through moto's handler of its service and parse its answer as
     botocore does; None when this request is not one to take the short way."""
-    from botocore.awsrequest import AWSResponse
-    from botocore.endpoint import convert_to_response_dict
-    from botocore.parsers import create_parser
     from moto import settings
-    from moto.core.botocore_stubber import MockRawResponse
     from moto.core.models import botocore_stubber
     from moto.iam.models import mark_account_as_visited
     from werkzeug.exceptions import HTTPException
@@ -180,6 +176,12 @@ def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
     if parsed is not None:
         http, parsed = parsed
     else:
+        # Only here (an answer not handed over): most answers need none of these.
+        from botocore.awsrequest import AWSResponse
+        from botocore.endpoint import convert_to_response_dict
+        from botocore.parsers import create_parser
+        from moto.core.botocore_stubber import MockRawResponse
+
         kept = getattr(handler, "kept_answer", None)
         if kept is not None:  # not one to hand over after all: written as JSON
             response_body = json.dumps(kept, default=json_default, separators=(",", ":"))
