@@ -62,25 +62,61 @@ def _account_of(request_signer: Any, headers: Any) -> tuple[str, str]:
     return get_account_id_from(access_key), access_key
 
 
+# What every request of one operation shares, found once per process: moto's handler
+# class, moto's model of the operation and the parser to read its parameters, keyed by
+# (service, protocol, operation); and each region's partition.
+_operation_kinds: dict[tuple[str, str, str], tuple[type, Any, type]] = {}
+_partitions: dict[str, str] = {}
+
+
+def _kind_of(service: str, protocol: str, operation: str) -> tuple[type, Any, type]:
+    """moto's handler class, its model of ``operation`` and the parser of its parameters."""
+    kind = _operation_kinds.get((service, protocol, operation))
+    if kind is None:
+        import importlib
+
+        from moto.core.parse import PROTOCOL_PARSERS
+        from moto.core.utils import get_service_model
+
+        from infra.local.direct_requests import DynamoDBRequests
+
+        _, module, name = _SERVICES[service]
+        handler_class = getattr(importlib.import_module(module), name)
+        # moto's own model of the operation (it adds what its parsers read to botocore's).
+        model = get_service_model(handler_class().boto3_service_name).operation_model(operation)
+        parser_class = DynamoDBRequests if service == "dynamodb" else PROTOCOL_PARSERS[protocol]
+        kind = _operation_kinds[(service, protocol, operation)] = (
+            handler_class,
+            model,
+            parser_class,
+        )
+    return kind
+
+
+def _partition_of(region: str) -> str:
+    partition = _partitions.get(region)
+    if partition is None:
+        from moto.utilities.utils import get_partition
+
+        partition = _partitions[region] = get_partition(region)
+    return partition
+
+
 def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], signer: Any) -> Any:
     """moto's handler for this request, with what ``setup_class`` would have set on it
     from the HTTP request, and its parameters as moto's parser gives them."""
-    import importlib
-
-    from moto.core.parse import PROTOCOL_PARSERS
-    from moto.core.utils import get_service_model
-    from moto.utilities.utils import get_partition
     from werkzeug.datastructures import MultiDict
 
-    _, module, name = _SERVICES[service]
-    handler = getattr(importlib.import_module(module), name)()
-    headers = params["headers"]
     body = params["body"]
+    protocol = "query" if isinstance(body, dict) else "json"
+    handler_class, model, parser_class = _kind_of(service, protocol, params["model"].name)
+    handler = handler_class()
+    headers = params["headers"]
     region = match.group("region")
     handler.current_account, handler.access_key = _account_of(signer, headers)
     handler.is_werkzeug_request = False
     handler.region = region
-    handler.partition = get_partition(region)
+    handler.partition = _partition_of(region)
     handler.headers = headers
     handler.uri_match = {}
     handler.method = "POST"
@@ -98,10 +134,7 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
         text = body.decode("utf-8") if isinstance(body, bytes) else str(body)
     handler.data = handler.querystring
     handler.raw_body = handler.body = text
-    protocol = "query" if isinstance(body, dict) else "json"
-    # moto's own model of the operation (it adds what its parsers read to botocore's).
-    model = get_service_model(handler.boto3_service_name).operation_model(params["model"].name)
-    parser = PROTOCOL_PARSERS[protocol](model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
+    parser = parser_class(model, map_type=handler.PROTOCOL_PARSER_MAP_TYPE)
     handler.params = parser.parse(
         {
             "method": "POST",
@@ -118,11 +151,7 @@ def _handler_for(service: str, match: re.Match[str], params: dict[str, Any], sig
 def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
     """Run the request through moto's handler of its service and parse its answer as
     botocore does; None when this request is not one to take the short way."""
-    from botocore.awsrequest import AWSResponse
-    from botocore.endpoint import convert_to_response_dict
-    from botocore.parsers import create_parser
     from moto import settings
-    from moto.core.botocore_stubber import MockRawResponse
     from moto.core.models import botocore_stubber
     from moto.iam.models import mark_account_as_visited
     from werkzeug.exceptions import HTTPException
@@ -147,6 +176,12 @@ def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
     if parsed is not None:
         http, parsed = parsed
     else:
+        # Only here (an answer not handed over): most answers need none of these.
+        from botocore.awsrequest import AWSResponse
+        from botocore.endpoint import convert_to_response_dict
+        from botocore.parsers import create_parser
+        from moto.core.botocore_stubber import MockRawResponse
+
         kept = getattr(handler, "kept_answer", None)
         if kept is not None:  # not one to hand over after all: written as JSON
             response_body = json.dumps(kept, default=json_default, separators=(",", ":"))
@@ -187,7 +222,8 @@ def call_services_directly() -> None:
     (botocore's request path, moto's core and werkzeug: over 40 %; 95 % of an SNS
     publish's time). Here such a request, once botocore has validated and serialised it,
     is parsed by moto's own parser and run by moto's own handler (the same methods, under
-    the same table locks; a form's fields handed over as botocore made them), and the
+    the same table locks; a form's fields handed over as botocore made them; a DynamoDB
+    request's attribute values read in one step: ``direct_requests``), and the
     answer is parsed by botocore's own parser, as it would be off the wire (a DynamoDB
     data-plane answer from the dict moto made, without its JSON text: ``direct_answers``).
     Errors come back as the same ``ClientError``s with the same modeled fields. What is skipped:

@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.adapters.payments import SandboxPaymentGateway
 from chalicelib.config import LOCAL_DEMO_VARIABLE
 from infra.local import adaptations, lambda_adaptations, speedups
+from infra.local.collector import pace
 from infra.local.outbox import EmlOutbox
 from infra.local.provision import ROOT, provision, subscribe_handlers, verify_sender
 
@@ -80,6 +81,7 @@ class LocalStack:
             os.environ["MOTO_PORT"] = str(self.moto_port)
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
+        pace.slow_down()
         adaptations.apply_all(self.outbox)
         prefix = f"orquesta-{STAGE}-"
         self.settings = provision(STAGE, REGION, ACCOUNT_ID, prefix)
@@ -175,6 +177,7 @@ class LocalStack:
                 self._moto_server.stop()
             if self._mock is not None:
                 self._mock.stop()
+                pace.restore()
             from chalicelib import composition
 
             composition.reset()

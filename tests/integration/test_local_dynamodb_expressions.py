@@ -333,3 +333,94 @@ def test_lex_condition_expressions_once_reads_a_text_once(
             client.put_item(TableName=table, Item=key, ConditionExpression=condition)
         assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     assert read.count(condition) == 1, f"moto read one text {read.count(condition)} times"
+
+
+def _clause_kinds() -> list[list[type]]:
+    from moto.dynamodb.parsing import ast_nodes
+
+    return [
+        [ast_nodes.ExpressionAttributeName],
+        [ast_nodes.ExpressionAttributeValue],
+        [ast_nodes.UpdateExpressionAddClause],
+        [ast_nodes.UpdateExpressionRemoveClause],
+        [ast_nodes.UpdateExpressionSetClause],
+        [
+            ast_nodes.UpdateExpressionSetAction,
+            ast_nodes.UpdateExpressionAddAction,
+            ast_nodes.UpdateExpressionRemoveAction,
+            ast_nodes.UpdateExpressionDeleteAction,
+        ],
+        [ast_nodes.ExpressionPathDescender, ast_nodes.ExpressionSelector],
+    ]
+
+
+def test_find_clauses_by_class_finds_what_motos_walk_finds(deps: Any) -> None:
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    find = Node.find_clauses
+    assert hasattr(find, "__wrapped__"), "moto's own walk is in place"
+    found = 0
+    for expression in _EXPRESSIONS + [text for text, _, _ in _VALIDATED]:
+        tree = UpdateExpressionParser.make(expression)
+        for node in _every_node(tree):
+            for kinds in _clause_kinds():
+                clauses = node.find_clauses(kinds)
+                assert [id(each) for each in clauses] == [
+                    id(each) for each in find.__wrapped__(node, kinds)
+                ], expression
+                found += len(clauses)
+    assert found > 100
+
+
+def test_find_clauses_by_class_makes_no_abc_check_per_child(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import abc
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    tree = UpdateExpressionParser.make(_EXPRESSIONS[2])
+    kinds = _clause_kinds()
+    for each in kinds:
+        tree.find_clauses(each)  # each node class met once
+    checked: list[str] = []
+    me = threading.get_ident()
+    check = abc.ABCMeta.__instancecheck__
+
+    def counting(cls: Any, instance: Any) -> Any:
+        if threading.get_ident() == me:
+            checked.append(cls.__name__)
+        return check(cls, instance)
+
+    monkeypatch.setattr(abc.ABCMeta, "__instancecheck__", counting)
+    assert all(tree.find_clauses(each) is not None for each in kinds)
+    assert checked == [], f"{len(checked)} ABC checks"
+
+
+def test_copy_expression_trees_plainly_reads_a_kept_tree_back_from_its_pickle(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pickle
+
+    from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    read: list[int] = []
+    loads = pickle.loads
+    monkeypatch.setattr(pickle, "loads", lambda blob: read.append(len(blob)) or loads(blob))
+    for text in _EXPRESSIONS:
+        kept = UpdateExpressionParser.make(text)
+        fresh = UpdateExpressionParser.make.__wrapped__(UpdateExpressionParser, text)  # type: ignore[attr-defined]
+        read.clear()
+        copied = copy.deepcopy(kept)
+        assert len(read) == 1, f"{text!r}: a kept tree is read back from its pickle"
+        walked = copy.deepcopy(fresh)
+        assert len(read) == 1, f"{text!r}: a tree not kept is copied by the walk"
+        with monkeypatch.context() as generic:
+            generic.delattr(Node, "__deepcopy__")
+            usual = copy.deepcopy(kept)
+        assert _shape(copied) == _shape(walked) == _shape(usual) == _shape(kept)
+        originals = {id(node) for node in _every_node(kept)}
+        assert not originals & {id(node) for node in _every_node(copied)}
+        assert copy.deepcopy(kept) is not copied

@@ -1,5 +1,6 @@
 """The speed-ups of infra/local/speedups.py itself: ``cache_jsonpath_parsing``, ``tracer_off``,
-``cache_handler_method_names`` and ``cache_parsed_definitions``. Each test fails without its
+``cache_handler_method_names``, ``cache_parsed_definitions`` and
+``find_backends_without_registering``. Each test fails without its
 speed-up. The others have their own modules: test_local_table_locks.py,
 test_local_gsi_index.py, test_local_direct_calls.py, test_local_request_ids.py,
 test_local_user_agent.py; those of dynamodb_adaptations.py are in
@@ -151,3 +152,43 @@ def test_cache_parsed_definitions_parses_a_definition_once(
         for order_id in [first, *orders]:
             stop_if_running(deps, order_id)
     assert parsed == [], f"the definition was parsed {len(parsed)} more times"
+
+
+def test_find_backends_without_registering_finds_what_moto_registers(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core import base_backend
+    from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+
+    from infra.local.stack import ACCOUNT_ID
+
+    find = base_backend.BackendDict.__getitem__
+    assert hasattr(find, "__wrapped__"), "moto's own lookup is in place"
+    assert dynamodb_backends[ACCOUNT_ID] is find.__wrapped__(dynamodb_backends, ACCOUNT_ID)
+
+    locked: list[str] = []
+    moto_lock = base_backend.backend_lock
+
+    class CountingLock:
+        def __enter__(self) -> Any:
+            locked.append(threading.current_thread().name)
+            return moto_lock.__enter__()
+
+        def __exit__(self, *exc: Any) -> Any:
+            return moto_lock.__exit__(*exc)
+
+    monkeypatch.setattr(base_backend, "backend_lock", CountingLock())
+    assert dynamodb_backends[ACCOUNT_ID]["eu-west-1"] is not None
+    assert locked == [], "a registered account's backend is found without moto's lock"
+
+    fresh = base_backend.BackendDict(DynamoDBBackend, "dynamodb")
+    try:
+        backend = fresh["111122223333"]  # not registered yet: moto registers it
+        assert len(locked) == 1 and any(each is fresh for each in fresh._instances)
+        assert fresh["111122223333"] is backend and len(locked) == 1
+        fresh.clear()  # as moto's reset leaves it: registered again, a new backend
+        assert fresh["111122223333"] is not backend and len(locked) == 2
+    finally:
+        base_backend.BackendDict._instances[:] = [
+            each for each in base_backend.BackendDict._instances if each is not fresh
+        ]

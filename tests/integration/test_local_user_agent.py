@@ -41,3 +41,44 @@ def test_cache_user_agent_components_cleans_each_component_once(
     monkeypatch.setattr(useragent, "sanitize_user_agent_string_component", cleaning.__wrapped__)
     uncached = _user_agent_of_a_get(deps)
     assert first == again == uncached
+
+
+def test_cache_user_agent_strings_builds_a_clients_string_once_per_features(
+    deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore import useragent
+    from botocore.context import start_as_current_context
+
+    to_string = useragent.UserAgentString.to_string
+    assert hasattr(to_string, "__wrapped__"), "botocore's own builder is in place"
+    builder = deps.store.table.client._user_agent_creator
+    built: list[str] = []
+    sdk = useragent.UserAgentString._build_sdk_metadata
+
+    def counting(self: Any) -> Any:
+        built.append("sdk")
+        return sdk(self)
+
+    monkeypatch.setattr(useragent.UserAgentString, "_build_sdk_metadata", counting)
+
+    def same(expected_builds: int) -> str:
+        built.clear()
+        text = builder.to_string()
+        assert len(built) == expected_builds
+        built.clear()
+        assert text == to_string.__wrapped__(builder)
+        return text
+
+    first = builder.to_string()
+    plain = same(0)  # kept
+    assert plain == first
+    with start_as_current_context():
+        useragent.register_feature_id("WAITER")
+        with_feature = same(1)  # the context's features changed it
+        assert with_feature != plain and same(0) == with_feature
+    assert same(1) == plain  # and back
+    monkeypatch.setattr(builder, "_session_user_agent_extra", "extra/1")
+    extra = same(1)
+    assert extra.endswith("extra/1") and same(0) == extra
+    monkeypatch.undo()
+    assert builder.to_string() == plain
