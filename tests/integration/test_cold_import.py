@@ -60,9 +60,11 @@ print(json.dumps({{"enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
 """
 
 
-def _collector_after_import(before: str = "") -> dict[str, Any]:
+def _answer_after_import(snippet: str) -> dict[str, Any]:
+    """The JSON line a fresh interpreter prints after running ``snippet`` (which imports
+    app) in a deployed function's environment."""
     result = subprocess.run(
-        [sys.executable, "-c", _COLLECTOR.format(before=before)],
+        [sys.executable, "-c", snippet],
         cwd=ROOT,
         env=lambda_environment(),
         capture_output=True,
@@ -71,6 +73,10 @@ def _collector_after_import(before: str = "") -> dict[str, Any]:
     )
     answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return answer
+
+
+def _collector_after_import(before: str = "") -> dict[str, Any]:
+    return _answer_after_import(_COLLECTOR.format(before=before))
 
 
 def test_the_garbage_collector_is_back_after_the_import_with_the_import_s_objects_frozen() -> None:
@@ -126,16 +132,7 @@ ANNOTATIONS_AS_TEXT = [
 
 
 def _models_after_import() -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", _MODELS],
-        cwd=ROOT,
-        env=lambda_environment(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    answer: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return answer
+    return _answer_after_import(_MODELS)
 
 
 def test_importing_app_builds_only_the_models_the_import_itself_uses() -> None:
