@@ -9,7 +9,8 @@ speed-ups have their own modules: ``table_locks`` (1) and ``gsi_index`` (2); so 
 short way for DynamoDB requests, ``direct_calls`` (7), and the work moto does on the items
 it stores, ``dynamodb_items`` (11), and on update expressions, ``dynamodb_expressions`` (12);
 the garbage collector's pace, ``collector`` (13), is set by ``LocalStack`` while it runs;
-botocore's checking and writing of attribute values is ``attribute_values`` (14).
+botocore's checking and writing of attribute values is ``attribute_values`` (14), and its
+endpoint parameters ``endpoint_params`` (17).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from infra.local import dynamodb_expressions, dynamodb_items
 from infra.local.attribute_values import attribute_values_at_once
 from infra.local.background import bound_invocations
 from infra.local.direct_calls import call_services_directly
+from infra.local.endpoint_params import endpoint_params_by_plan
 from infra.local.gsi_index import index_gsi_queries
 from infra.local.patching import apply_once
 from infra.local.table_locks import lock_tables_per_action
@@ -331,6 +333,7 @@ def apply_all() -> None:
     cheap_request_ids()
     cache_user_agent_components()
     cache_user_agent_strings()
+    endpoint_params_by_plan()
     find_backends_without_registering()
     dynamodb_items.apply_all()
     dynamodb_expressions.apply_all()
