@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.moto_trees import app_table, tree_shape, validated_item
+
 _EXPRESSIONS = [
     "SET a = :a",
     "SET #n = :v, b.c[2] = if_not_exists(b.c[2], :z), l = list_append(l, :more)",
@@ -19,34 +21,6 @@ _EXPRESSIONS = [
     "ADD counter :one, tags :tags DELETE old :gone",
     "SET #s = :s, #t = :t, #u = :u, #v = :v, w.#x.y[0] = :w REMOVE q",
 ]
-
-
-def _shape(root: Any) -> list[Any]:
-    """A tree as comparable data: each node in pre-order with its class, its attributes
-    (nodes by their place in that order), and the place of its parent."""
-    from moto.dynamodb.parsing.ast_nodes import Node
-
-    order: dict[int, int] = {}
-    shapes: list[Any] = []
-
-    def place(value: Any) -> Any:
-        if isinstance(value, Node):
-            if id(value) not in order:
-                order[id(value)] = len(order)
-                shapes.append(None)
-                at = order[id(value)]
-                fields = {
-                    name: place(each) for name, each in vars(value).items() if name != "parent"
-                }
-                parent = value.parent
-                shapes[at] = (type(value).__name__, fields, order.get(id(parent), parent))
-            return ("node", order[id(value)])
-        if isinstance(value, list):
-            return [place(each) for each in value]
-        return repr(value)
-
-    place(root)
-    return shapes
 
 
 def _every_node(root: Any) -> list[Any]:
@@ -86,7 +60,7 @@ def test_copy_expression_trees_plainly_copies_what_deepcopy_copies(
             generic.delattr(Node, "__deepcopy__")
             usual = copy.deepcopy(tree)
         reconstructed.clear()  # the generic copy's
-        assert _shape(plain) == _shape(usual) == _shape(tree)
+        assert tree_shape(plain) == tree_shape(usual) == tree_shape(tree)
         originals = {id(node) for node in _every_node(tree)}
         assert not originals & {id(node) for node in _every_node(plain)}
 
@@ -152,7 +126,7 @@ def test_parse_update_expressions_once_keeps_the_parsed_tree_as_parsed(deps: Any
     shared = UpdateExpressionParser.make(expression)
     fresh = UpdateExpressionParser.make.__wrapped__(UpdateExpressionParser, expression)  # type: ignore[attr-defined]
     assert shared is UpdateExpressionParser.make(expression)
-    assert _shape(shared) == _shape(fresh)
+    assert tree_shape(shared) == tree_shape(fresh)
     item = client.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
     assert item["l"] == {"L": [{"S": "x"}, {"S": "x"}]}
 
@@ -203,29 +177,15 @@ def _validated(table: Any, item: Any, expression: str, names: Any, values: Any) 
         ).validate()
     except Exception as exc:  # noqa: BLE001 - the refusal is what is compared
         return type(exc).__name__, str(exc)
-    return _shape(tree)
+    return tree_shape(tree)
 
 
 def test_traverse_trees_plainly_validates_what_motos_walk_validates(
     deps: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser
 
-    from infra.local.stack import ACCOUNT_ID, REGION
-
-    table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(deps.settings.table_name)
-    attrs = {
-        "pk": {"S": "p"},
-        "sk": {"S": "s"},
-        "b": {"N": "2"},
-        "l": {"L": [{"S": "x"}]},
-        "m": {"M": {"inr": {"N": "1"}}},
-        "cnt": {"N": "1"},
-        "gone": {"S": "g"},
-    }
-    item = Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
+    table, item = app_table(deps), validated_item()
     walk = DepthFirstTraverser.traverse_node_recursively
     assert hasattr(walk, "__wrapped__"), "moto's own walk is in place"
     trees = 0
@@ -352,7 +312,7 @@ def test_copy_expression_trees_plainly_reads_a_kept_tree_back_from_its_pickle(
         with monkeypatch.context() as generic:
             generic.delattr(Node, "__deepcopy__")
             usual = copy.deepcopy(kept)
-        assert _shape(copied) == _shape(walked) == _shape(usual) == _shape(kept)
+        assert tree_shape(copied) == tree_shape(walked) == tree_shape(usual) == tree_shape(kept)
         originals = {id(node) for node in _every_node(kept)}
         assert not originals & {id(node) for node in _every_node(copied)}
         assert copy.deepcopy(kept) is not copied

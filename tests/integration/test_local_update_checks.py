@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_local_dynamodb_expressions import _shape
+from tests.support.moto_trees import app_table, tree_shape, validated_item
 
 _VALUES = {
     ":a": {"S": "x"},
@@ -41,29 +41,6 @@ _CASES: list[tuple[str, Any]] = [
 ]
 
 
-def _table(deps: Any) -> Any:
-    from moto.dynamodb.models import dynamodb_backends
-
-    from infra.local.stack import ACCOUNT_ID, REGION
-
-    return dynamodb_backends[ACCOUNT_ID][REGION].get_table(deps.settings.table_name)
-
-
-def _item() -> Any:
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
-
-    attrs = {
-        "pk": {"S": "p"},
-        "sk": {"S": "s"},
-        "b": {"N": "2"},
-        "l": {"L": [{"S": "x"}]},
-        "m": {"M": {"inr": {"N": "1"}}},
-        "cnt": {"N": "1"},
-        "gone": {"S": "g"},
-    }
-    return Item(DynamoType(attrs["pk"]), DynamoType(attrs["sk"]), attrs)
-
-
 def _validated(validator_class: Any, table: Any, expression: str, names: Any) -> Any:
     """The validated tree's shape, or the refusal's class and message."""
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
@@ -73,12 +50,12 @@ def _validated(validator_class: Any, table: Any, expression: str, names: Any) ->
             UpdateExpressionParser.make(expression),
             expression_attribute_names=names,
             expression_attribute_values=_VALUES,
-            item=_item(),
+            item=validated_item(),
             table=table,
         ).validate()
     except Exception as exc:  # noqa: BLE001 - the refusal is what is compared
         return type(exc).__name__, str(exc)
-    return _shape(tree)
+    return tree_shape(tree)
 
 
 def _motos_validator() -> Any:
@@ -100,7 +77,7 @@ def test_check_update_expressions_once_validates_and_refuses_what_moto_does(
 ) -> None:
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
-    table = _table(deps)
+    table = app_table(deps)
     motos = _motos_validator()
     refused = 0
     for expression, names in _CASES:
@@ -126,7 +103,7 @@ def test_check_update_expressions_once_checks_another_tables_keys_afresh(deps: A
         schema=[{"AttributeName": "a", "KeyType": "HASH"}],
         attr=[{"AttributeName": "a", "AttributeType": "S"}],
     )
-    passed = _validated(UpdateExpressionValidator, _table(deps), "SET #k = :a", {"#k": "a"})
+    passed = _validated(UpdateExpressionValidator, app_table(deps), "SET #k = :a", {"#k": "a"})
     assert isinstance(passed, list)
     assert _validated(UpdateExpressionValidator, keyed_by_a, "SET #k = :a", {"#k": "a"}) == (
         "UpdateHashRangeKeyException",
@@ -158,7 +135,7 @@ def test_check_update_expressions_once_checks_a_tree_names_and_keys_once(
 ) -> None:
     from moto.dynamodb.parsing.validators import UpdateExpressionValidator
 
-    table = _table(deps)
+    table = app_table(deps)
     run = _checks_run(monkeypatch)
     text = "SET #k = :a, b = b + :one REMOVE gone"
     _validated(UpdateExpressionValidator, table, text, {"#k": "a"})
