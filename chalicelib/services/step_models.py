@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentType
-
-if TYPE_CHECKING:
-    pass
 
 
 class OrderStep(DeferredModel):
