@@ -10,21 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
 from tests.support import OPS, order_body, signed_event
+from tests.support.console import DETACHED, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 from tests.support.stack_process import start_stack, stop_stack
 
 pytestmark = pytest.mark.xdist_group("browser")
 
-T = TypeVar("T")
 PHONE = (390, 844)
-WAIT = 30.0
 PICKUP_LINE = {
     "sku": "TSHIRT-BLK-M",
     "quantity": 1,
@@ -53,20 +52,6 @@ def phone(browser: Any) -> Any:
     return browser
 
 
-def wait_for(driver: Any, condition: Callable[[Any], T | None]) -> T:
-    """Poll until truthy; the page's text in the failure message."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    ignored = (NoSuchElementException, StaleElementReferenceException)
-    try:
-        found: T = WebDriverWait(driver, WAIT, 0.1, ignored_exceptions=ignored).until(condition)
-    except Exception as exc:
-        body = driver.find_element("tag name", "body").text[:3000]
-        raise AssertionError(f"timed out on {driver.current_url}:\n{body}") from exc
-    return found
-
-
 def gone(element: Any) -> Callable[[Any], bool]:
     """True once ``element``'s page was replaced (the page reloaded)."""
     from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
@@ -77,9 +62,8 @@ def gone(element: Any) -> Callable[[Any], bool]:
         except StaleElementReferenceException:
             return True
         except WebDriverException as exc:
-            # Asked while the new page replaces the old one, Chrome answers that the node
-            # is in no document any more rather than that it is stale: the same outcome.
-            if "does not belong to the document" in str(exc):
+            # The node is in no document any more: the same outcome as stale.
+            if DETACHED in str(exc):
                 return True
             raise
         return False

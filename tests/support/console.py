@@ -16,6 +16,26 @@ WAIT = 30.0
 SESSION_KEY = "orquesta.ops.key"
 
 
+# Asked about a node while a reload replaces its page, Chrome answers that the node "does
+# not belong to the document" (a plain WebDriverException), not that it is stale.
+DETACHED = "does not belong to the document"
+
+
+def while_the_page_settles(condition: Callable[[Any], T | None]) -> Callable[[Any], T | None]:
+    """``condition``, read as "not yet" while a reload detaches the nodes it asks about."""
+    from selenium.common.exceptions import WebDriverException
+
+    def attempt(driver: Any) -> T | None:
+        try:
+            return condition(driver)
+        except WebDriverException as exc:
+            if DETACHED in str(exc):
+                return None
+            raise
+
+    return attempt
+
+
 def wait_for(driver: Any, condition: Callable[[Any], T | None], timeout: float = WAIT) -> T:
     """Poll ``condition(driver)`` until it is truthy; the page's state in the message if not."""
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
@@ -25,7 +45,7 @@ def wait_for(driver: Any, condition: Callable[[Any], T | None], timeout: float =
     try:
         result: T = WebDriverWait(
             driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored
-        ).until(condition)
+        ).until(while_the_page_settles(condition))
     except Exception as exc:
         logs = driver.get_log("browser") if hasattr(driver, "get_log") else []
         raise AssertionError(
