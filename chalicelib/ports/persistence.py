@@ -72,6 +72,16 @@ class Orders(Protocol):
         """The order a return belongs to, or ``NotFound``."""
         ...
 
+    def park_return_wait(self, order_id: str, task_token: str, until: datetime) -> None:
+        """Keep the task token the execution waits on for the order's return window (until
+        ``until``), beside the order; parking again replaces it."""
+        ...
+
+    def take_return_wait(self, order_id: str) -> str | None:
+        """The parked return wait's token, removed at once: of two callers, one gets it.
+        None if none is parked."""
+        ...
+
 
 class Shipments(Protocol):
     """Shipment records, written beside their order (``services.order_writes``): one

@@ -31,17 +31,41 @@ def _return_window_ends(order: Order, deps: Deps) -> datetime | None:
 
 def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     """Park the token for the return window; release it at once when there is nothing to
-    wait for (nothing delivered, the window closed, or everything already back)."""
+    wait for (nothing delivered, the window closed, or everything already back).
+
+    The token is parked beside the order, not on it (``park_return_wait``). A return that
+    closes the order takes the parked token; one that closed it while this step parked
+    found nothing to take, so the order is read again after parking and, if it is no
+    longer waiting for returns, the step takes the token back and releases it itself."""
     now = deps.clock()
+    order = deps.store.get_order(step.order_id)
+    ends = _return_window_ends(order, deps)
+    if not _waits_for_returns(order, ends, now):
+        deps.workflow.resume(step.task_token, {"already": "closed"})
+        return Empty()
+    assert ends is not None
+    if order.returns_window_ends is None:  # placed before the window was one of its terms
+        _keep_window_end(step.order_id, ends, deps)
+    deps.store.park_return_wait(step.order_id, step.task_token, ends)
+    again = deps.store.get_order(step.order_id)
+    if not _waits_for_returns(again, ends, now):
+        taken = deps.store.take_return_wait(step.order_id)
+        if taken is not None:
+            deps.workflow.resume(taken, {"already": "closed"})
+    return Empty()
+
+
+def _waits_for_returns(order: Order, ends: datetime | None, now: datetime) -> bool:
+    return order.status is OrderStatus.DELIVERED and ends is not None and ends > now
+
+
+def _keep_window_end(order_id: str, ends: datetime, deps: Deps) -> None:
+    """Write the window's end on an order that does not carry it yet."""
 
     def decide(order: Order) -> Change | None:
-        ends = _return_window_ends(order, deps)
-        if order.status is not OrderStatus.DELIVERED or ends is None or ends <= now:
+        if order.returns_window_ends is not None:
             return None
-        order.returns_task_token = step.task_token
         order.returns_window_ends = ends
         return Change()
 
-    if mutate(deps, step.order_id, decide).change is None:
-        deps.workflow.resume(step.task_token, {"already": "closed"})
-    return Empty()
+    mutate(deps, order_id, decide)

@@ -89,14 +89,18 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
         entry = current.close_returned(now)
         token = None
         if entry is not None:
-            # Nothing more can come back: the return window's wait ends now.
+            # Nothing more can come back: the return window's wait ends now. An order
+            # parked before the wait had its own item holds the token itself.
             token, current.returns_task_token = current.returns_task_token, None
         return Change(entry=entry, stock=stock, result=token)
 
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
     written, order = settlement.write_then_settle(deps, order_id, decide)
-    if written.result:
-        deps.workflow.resume(written.result, {"returned": True})
+    token = written.result
+    if written.change is not None and written.change.entry is not None:
+        token = deps.store.take_return_wait(order_id) or token
+    if token:
+        deps.workflow.resume(token, {"returned": True})
     if written.change is not None:
         for sku, levels in before.items():
             availability_changed(sku, levels, deps)

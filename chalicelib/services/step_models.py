@@ -40,7 +40,7 @@ class DispatchInput(DeferredModel):
 
 
 class AwaitInput(DeferredModel):
-    """Input of a wait's registration: the task token to park on the order."""
+    """Input of a wait's registration: the task token to park for the order."""
 
     order_id: str
     task_token: str

@@ -26,6 +26,7 @@ class Memory:
     # order id -> since when it owes money (the oldest owed operation's record time)
     owing: dict[str, str] = field(default_factory=dict)
     returns: dict[str, str] = field(default_factory=dict)
+    return_waits: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     shipments: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     locations: dict[str, Location] = field(default_factory=dict)

@@ -89,6 +89,13 @@ class FakeOrders:
             raise NotFound(f"nothing known as {return_id}")
         return self._m.returns[return_id]
 
+    def park_return_wait(self, order_id: str, task_token: str, until: datetime) -> None:
+        self._m.return_waits[order_id] = (task_token, until)
+
+    def take_return_wait(self, order_id: str) -> str | None:
+        parked = self._m.return_waits.pop(order_id, None)
+        return None if parked is None else parked[0]
+
 
 def _shipment_record(order_id: str, fulfillment: Fulfillment, order_version: int) -> dict[str, Any]:
     shipment = fulfillment.shipment

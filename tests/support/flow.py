@@ -98,6 +98,13 @@ def stop_if_running(deps: Any, order_id: str) -> None:
         pass
 
 
+def return_wait_parked(deps: Any, order_id: str) -> bool:
+    """Whether the execution has parked the order's return window wait (read, not taken)."""
+    from chalicelib.adapters.dynamodb import keys
+
+    return deps.store.table.get(keys.return_wait(order_id)) is not None
+
+
 def tracking_number(order: Order) -> str:
     """The tracking number of the order's only shipment."""
     shipments = [f.shipment for f in order.fulfillments if f.shipment is not None]

@@ -19,6 +19,7 @@ from tests.support.flow import (
     place_then_sell_out,
     post_carrier_event,
     raw_history,
+    return_wait_parked,
     states_entered,
     stock_of,
     tracking_number,
@@ -62,7 +63,7 @@ def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_o
         order = deps.store.get_order(order_id)
         if token_field == "delivery":
             return order if order.fulfillments[0].task_token else None
-        return order if order.returns_task_token else None
+        return order if return_wait_parked(deps, order_id) else None
 
     eventually(lambda: parked_on("delivery"), timeout=30)
     post_carrier_event(client, tracking_number(shipped))

@@ -26,6 +26,7 @@ from tests.support.flow import (
     parts_of,
     place,
     post_carrier_event,
+    return_wait_parked,
     states_entered,
     stock_of,
     stop_if_running,
@@ -241,7 +242,7 @@ def test_the_return_window_runs_from_the_delivery(
     assert delivered_at is not None
     assert delivered.returns_window_ends == delivered_at + window
     assert shipped.execution_arn is not None
-    eventually(lambda: deps.store.get_order(order_id).returns_task_token, timeout=30)
+    eventually(lambda: return_wait_parked(deps, order_id), timeout=30)
     described = deps.workflow.describe(shipped.execution_arn)
     assert described["status"] == "RUNNING"
     assert states_entered(described)[-2:] == ["AwaitCompletion", "AwaitReturns"]

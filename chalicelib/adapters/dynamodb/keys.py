@@ -51,6 +51,12 @@ def order_state(order_id: str) -> Key:
     return _key(order_pk(order_id), f"{ORDER_ITEMS_PREFIX}#STATE")
 
 
+def return_wait(order_id: str) -> Key:
+    """The return window's parked wait, beside the order (outside its ``ORDER`` items, so
+    reading the order does not read it)."""
+    return _key(order_pk(order_id), "WAIT#RETURNS")
+
+
 def return_pointer(return_id: str) -> Key:
     """The pointer from a return to its order."""
     return _key(f"RETURN#{return_id}", POINTER)

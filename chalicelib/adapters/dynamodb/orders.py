@@ -11,6 +11,7 @@ state carries the keys of the sparse index the sweeper reads
 from __future__ import annotations
 
 import weakref
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -34,6 +35,8 @@ from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 
 _KEY_NAMES = ("pk", "sk")
+# The window's own timeout ends the wait; the item goes a day later, past any late take.
+RETURN_WAIT_KEPT_AFTER = timedelta(days=1)
 
 
 class _AsStored:
@@ -159,6 +162,24 @@ class OrderRepository:
         if item is None:
             raise NotFound(f"nothing known as {return_id}")
         return str(item["order_id"])
+
+    def park_return_wait(self, order_id: str, task_token: str, until: datetime) -> None:
+        """Keep the return window's task token in an item of its own: a put of a small item
+        instead of an update of the order's state (which AWS's long tokens would also
+        make heavier for every write in the window). TTL sweeps it a day after ``until``
+        if nothing took it."""
+        expires_at = int((until + RETURN_WAIT_KEPT_AFTER).timestamp())
+        item = keys.return_wait(order_id) | {
+            "task_token": task_token,
+            "until": until.isoformat(),
+            "expires_at": expires_at,
+        }
+        self._table.write(self._table.put(item))
+
+    def take_return_wait(self, order_id: str) -> str | None:
+        """The parked return wait's token, removed (None if none is parked)."""
+        taken = self._table.take(keys.return_wait(order_id))
+        return None if taken is None else str(taken["task_token"])
 
     def _stored(self, order_id: str) -> StoredOrder | None:
         """The order's items as stored, in whichever form, or None."""

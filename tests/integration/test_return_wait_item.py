@@ -1,0 +1,42 @@
+"""Where the return window's wait sits in the table (``OrderRepository.park_return_wait``):
+an item of its own in the order's partition, outside the ``ORDER`` items an order read
+queries, swept by TTL a day after the window; the order's items never carry the token."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.services.return_steps import await_returns
+from chalicelib.services.step_models import AwaitInput
+from infra.local.demo_data import load_demo_data
+from tests.fakes import fake_deps
+from tests.integration.test_order_items import raw_items
+from tests.service import flows
+
+
+def test_the_wait_is_an_item_of_its_own_that_the_order_read_leaves_out(deps: Any) -> None:
+    fake = fake_deps()
+    load_demo_data(fake.store)
+    delivered = flows.delivered(fake)
+    order = delivered.model_copy(update={"order_id": f"ord_it_{uuid.uuid4().hex[:12]}"})
+    order.version = 0
+    # Delivered on the fakes' clock; the stack's is today's.
+    order.returns_window_ends = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    deps.store.create_order(order)
+    token = "T" * 900  # AWS's task tokens run to hundreds of characters
+
+    await_returns(AwaitInput(order_id=order.order_id, task_token=token), deps)
+
+    items = raw_items(deps, order.order_id)
+    assert set(items) == {"ORDER", "WAIT#RETURNS"}
+    wait = items["WAIT#RETURNS"]
+    assert wait["task_token"] == {"S": token}
+    swept_at = int((order.returns_window_ends + timedelta(days=1)).timestamp())
+    assert wait["expires_at"] == {"N": str(swept_at)}
+    assert token not in str(items["ORDER"])
+    assert deps.store.get_order(order.order_id) == order
+
+    assert deps.store.take_return_wait(order.order_id) == token
+    assert set(raw_items(deps, order.order_id)) == {"ORDER"}
