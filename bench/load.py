@@ -243,6 +243,35 @@ def wait_until(probe: Callable[[], bool], timeout: float, every: float = 0.02) -
     return probe()
 
 
+def wait_for_return_waits(order_ids: list[str], timeout: float) -> bool:
+    """Wait until each order's execution has parked its return window's wait (read
+    unmetered); False if some had not after ``timeout``."""
+    from chalicelib.adapters.dynamodb import keys
+    from chalicelib.composition import deps
+
+    table = deps().store.table
+
+    def parked() -> bool:
+        with meters.unmetered():
+            return all(table.get(keys.return_wait(i)) is not None for i in order_ids)
+
+    return wait_until(parked, timeout, every=0.25)
+
+
+def end_return_windows(sfn: Any, order_ids: list[str]) -> None:
+    """End these orders' return windows as a real one ends, unmetered: the wait ends with
+    nothing written, and the execution goes on to OrderClosed (on AWS, through the
+    timeout's catch; here the wait is told it succeeded, which enters the same state)."""
+    from chalicelib.composition import deps
+
+    store = deps().store
+    for order_id in order_ids:
+        with meters.unmetered():
+            token = store.take_return_wait(order_id)
+        if token is not None:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"window": "ended"}))
+
+
 def invocations(stack: Any, name: str) -> int:
     """How often the stack has invoked one Lambda handler."""
     return int(stack.lambdas.invocations.get(name, 0))

@@ -16,7 +16,8 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bench.billing import attrs_of as _attrs
@@ -51,6 +52,21 @@ def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]
     keys = set(after) | set(before)
     out = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in keys}
     return {key: value for key, value in out.items() if value}
+
+
+@contextmanager
+def unmetered() -> Iterator[None]:
+    """The bench's own DynamoDB calls in this thread (watching for a state) are not the
+    application's: left out of the counters."""
+    _local.unmetered = True
+    try:
+        yield
+    finally:
+        _local.unmetered = False
+
+
+def _is_unmetered() -> bool:
+    return bool(getattr(_local, "unmetered", False))
 
 
 def seen(status: str, order_id: str) -> float | None:
@@ -92,6 +108,8 @@ def _key_of_put(backend: Any, table_name: str, attrs: dict[str, Any]) -> dict[st
 
 
 def _record_write(op: str, kind: str, units: float, failed: bool) -> None:
+    if _is_unmetered():
+        return
     with _lock:
         counts[f"ddb.write.requests.{op}.{kind}"] += 1
         counts[f"ddb.write.units.{op}.{kind}"] += units
@@ -230,7 +248,7 @@ def _install_dynamodb() -> None:
     def metered_get(self: Any, table_name: str, keys: dict[str, Any], *a: Any, **k: Any) -> Any:
         result = get_item(self, table_name, keys, *a, **k)
         reading = getattr(_local, "reading", False)
-        if reading and not _in_transaction():
+        if reading and not _in_transaction() and not _is_unmetered():
             op = reading if isinstance(reading, str) else "GetItem"
             units = _units(item_size(_attrs(result)), 4096)
             consistent = getattr(_local, "read_consistent", False)
@@ -243,6 +261,8 @@ def _install_dynamodb() -> None:
     @functools.wraps(query)
     def metered_query(self: Any, table_name: str, hash_key_dict: Any, *a: Any, **k: Any) -> Any:
         result = query(self, table_name, hash_key_dict, *a, **k)
+        if _is_unmetered():
+            return result
         items = result[0]
         units = _units(sum(item_size(_attrs(item)) for item in items), 4096)
         kind = kind_of({"pk": hash_key_dict}) if hash_key_dict else "?"

@@ -92,11 +92,7 @@ def main(argv: list[str]) -> None:
     from infra.local.stack import free_port
 
     outbox = Path(tempfile.mkdtemp(prefix="orquesta-phases-outbox-"))
-    env = {
-        "ORQUESTA_TIME_SCALE": "1",
-        "ORQUESTA_HANDLING_SECONDS": "0",
-        "ORQUESTA_RETURN_WINDOW_DAYS": "0",
-    }
+    env = dict(bench.STACK_ENV)
     meters.install()
     stack = bench_stack_class()(port=free_port(), outbox=outbox, env=env)
     started = time.perf_counter()

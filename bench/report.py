@@ -131,7 +131,7 @@ def report(raw: dict[str, Any], fig: dict[str, Any]) -> list[str]:
     out(f"Wall time: start {raw['startup_s']:.1f} s, {timings}; total {raw['total_s']:.1f} s.")
     out("")
     out("Transitions: '…StateEntered' events in the execution history of each delivered order,")
-    out("read after the execution ended (return window 1 s here; the states are those of 30 d).")
+    out("read after the execution ended (its return window, a day here, ended by the run).")
     counts = [count for count, _, _ in raw["histories"]]
     if raw["histories"]:
         _, names, status = raw["histories"][0]

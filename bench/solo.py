@@ -47,6 +47,8 @@ def measure(stack: Any, count: int = 5, first_index: int = 30_000) -> dict[str, 
         if shipment is None:
             continue
         load.drive(stack.url, [load.webhook_job(shipment.carrier, shipment.tracking_number)], 1)
+        load.wait_for_return_waits([str(order_id)], 60)
+        load.end_return_windows(sfn, [str(order_id)])
         load.wait_until(
             lambda a=arn: sfn.describe_execution(executionArn=a)["status"] in TERMINAL,
             60,

@@ -122,3 +122,13 @@ def test_a_handlers_run_alone_is_the_median_of_its_runs_since_the_mark() -> None
     assert medians["bench_test_step"] == 0.12
     assert medians["POST /bench-test"] == 0.04
     assert meters.snapshot()["lambda.api_seconds.POST /bench-test"] >= 0.04
+
+
+def test_the_benchs_own_calls_are_left_out_of_the_counters() -> None:
+    key = "ddb.write.units.PutItem.BENCHTEST"
+    before = meters.snapshot().get(key, 0.0)
+    with meters.unmetered():
+        meters._record_write("PutItem", "BENCHTEST", 1, False)
+    assert meters.snapshot().get(key, 0.0) == before
+    meters._record_write("PutItem", "BENCHTEST", 1, False)
+    assert meters.snapshot().get(key, 0.0) == before + 1
