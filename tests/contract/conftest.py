@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.fakes import Memory
+from chalicelib.deps import Deps
+from infra.local.demo_data import load_demo_data
+from tests.fakes import Memory, fake_deps
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.orders import FakeOrderStore
 
@@ -58,6 +60,16 @@ def _dynamodb_stores() -> Iterator[tuple[Any, Any]]:
             yield DynamoStore(client, name), CustomerStore(client, name)
         finally:
             client.delete_table(TableName=name)
+
+
+@pytest.fixture
+def deps(stores: tuple[Any, Any]) -> Deps:
+    """Fakes around the order store (and customer store) of one backend, holding the demo
+    catalogue: for the service scenarios re-run here on both backends."""
+    order_store, customer_store = stores
+    built = fake_deps(store=order_store, customers=customer_store)
+    load_demo_data(built.store)
+    return built
 
 
 @pytest.fixture

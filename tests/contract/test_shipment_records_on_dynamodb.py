@@ -6,20 +6,4 @@ open-shipments index and the carrier index are the table's own."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from chalicelib.deps import Deps
-from infra.local.demo_data import load_demo_data
-from tests.fakes import fake_deps
 from tests.service.test_shipment_records import *  # noqa: F403 - the same scenarios
-
-
-@pytest.fixture
-def deps(stores: tuple[Any, Any]) -> Deps:
-    """Fakes around the order store (and customer store) of one backend."""
-    order_store, customer_store = stores
-    built = fake_deps(store=order_store, customers=customer_store)
-    load_demo_data(built.store)
-    return built
