@@ -193,12 +193,16 @@ class Order(DeferredModel):
 
     def fulfillment(self, fulfillment_id: str) -> Fulfillment:
         """One of this order's fulfillments."""
-        for fulfillment in self.fulfillments:
-            if fulfillment.fulfillment_id == fulfillment_id:
-                return fulfillment
-        raise Unprocessable(
-            f"no fulfillment {fulfillment_id} on this order", field="fulfillment_id"
-        )
+        found = self.find_fulfillment(fulfillment_id)
+        if found is None:
+            raise Unprocessable(
+                f"no fulfillment {fulfillment_id} on this order", field="fulfillment_id"
+            )
+        return found
+
+    def find_fulfillment(self, fulfillment_id: str) -> Fulfillment | None:
+        """One of this order's fulfillments, or None."""
+        return next((f for f in self.fulfillments if f.fulfillment_id == fulfillment_id), None)
 
     def derived_status(self) -> OrderStatus | None:
         """The order status its fulfillments add up to (``status_of_fulfillments``)."""
@@ -244,6 +248,15 @@ class Order(DeferredModel):
 
     def fulfillment_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment:
         """The fulfillment a carrier's tracking number belongs to."""
+        found = self.find_by_tracking(carrier, tracking_number)
+        if found is None:
+            raise Unprocessable(
+                f"no shipment {tracking_number} on this order", field="tracking_number"
+            )
+        return found
+
+    def find_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment | None:
+        """The fulfillment a carrier's tracking number belongs to, or None."""
         for fulfillment in self.fulfillments:
             shipment = fulfillment.shipment
             if (
@@ -252,7 +265,7 @@ class Order(DeferredModel):
                 and shipment.tracking_number == tracking_number
             ):
                 return fulfillment
-        raise Unprocessable(f"no shipment {tracking_number} on this order", field="tracking_number")
+        return None
 
     def deliver(self, fulfillment_id: str, at: datetime) -> HistoryEntry | None:
         """A fulfillment reached the customer (delivered or collected); the order is

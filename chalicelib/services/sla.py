@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.events import SlaBreached
-from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, SlaStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
@@ -142,7 +142,7 @@ def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
     """Bring an open record in line with its order (read after its breach was decided);
     True if it was rewritten or deleted."""
     carrier, tracking_number = str(record["carrier"]), str(record["tracking_number"])
-    shipped = _shipped_as(order, carrier, tracking_number)
+    shipped = order.find_by_tracking(carrier, tracking_number)
     if shipped is not None:
         shipment = shipped.shipment
         assert shipment is not None
@@ -153,9 +153,7 @@ def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
         return deps.store.put_shipment(order.order_id, shipped, order.version)
     # Stored by a dispatch whose order write never happened: keep it while that dispatch
     # may still be retried (it writes the same record, the parcel is out then).
-    waiting = next(
-        (f for f in order.fulfillments if f.fulfillment_id == record["fulfillment_id"]), None
-    )
+    waiting = order.find_fulfillment(str(record["fulfillment_id"]))
     if (
         waiting is not None
         and waiting.status is FulfillmentStatus.PENDING
@@ -171,14 +169,6 @@ def _order_exists(order_id: str, deps: Deps) -> bool:
     except NotFound:
         return False
     return True
-
-
-def _shipped_as(order: Order, carrier: str, tracking_number: str) -> Fulfillment | None:
-    for fulfillment in order.fulfillments:
-        shipment = fulfillment.shipment
-        if shipment and (shipment.carrier, shipment.tracking_number) == (carrier, tracking_number):
-            return fulfillment
-    return None
 
 
 def sla_scorecard(deps: Deps, start: datetime, end: datetime) -> list[dict[str, Any]]:
