@@ -55,6 +55,12 @@ def reserved(deps: Deps, **overrides: Any) -> Order:
     return deps.store.get_order(order.order_id)
 
 
+def parcel_step(order: Order) -> FulfillmentStep:
+    """The workflow's step input for the order's one fulfillment."""
+    (parcel,) = order.fulfillments
+    return FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+
+
 def shipped(deps: Deps, **overrides: Any) -> Order:
     """An order whose every fulfillment was handed to its carrier."""
     order = reserved(deps, **overrides)

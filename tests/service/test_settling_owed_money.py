@@ -10,7 +10,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import PaymentGatewayUnavailable
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
-from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
+from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -29,8 +29,7 @@ def test_shipping_captures_what_was_shipped(deps: Deps) -> None:
 def test_a_capture_the_gateway_misses_is_owed_then_made_once_by_the_sweeper(deps: Deps) -> None:
     order = flows.reserved(deps)
     _gateway(deps).unavailable = 1
-    (parcel,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    step = flows.parcel_step(order)
     # The workflow retries the step; the capture is owed meanwhile.
     with pytest.raises(PaymentGatewayUnavailable):
         fulfillment_steps.dispatch_fulfillment(step, deps)
@@ -100,8 +99,7 @@ def test_one_gateway_round_is_recorded_in_one_write(
     # The first parcel handed over owes two captures (its lines and the shipping fee):
     # both are attempted, then confirmed together.
     order = flows.reserved(deps)
-    (parcel,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    step = flows.parcel_step(order)
     writes = _saves_while(deps, monkeypatch)
     fulfillment_steps.dispatch_fulfillment(step, deps)
     captured = [call for call in _gateway(deps).calls if call[0] == "capture"]
@@ -117,8 +115,7 @@ def test_a_round_half_refused_confirms_one_and_counts_the_other_in_one_write(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order = flows.reserved(deps)
-    (parcel,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    step = flows.parcel_step(order)
     writes = _saves_while(deps, monkeypatch)
     _gateway(deps).unavailable = 1  # the first capture of the round is not answered
     with pytest.raises(PaymentGatewayUnavailable):
@@ -141,8 +138,7 @@ def test_a_round_whose_write_is_lost_is_repeated_without_moving_money_twice(
     # A crash after the gateway answered, before its outcomes were written: the captures
     # stay owed, and the next settlement repeats them under the same keys.
     order = flows.reserved(deps)
-    (parcel,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    step = flows.parcel_step(order)
     real_save = deps.store.save_order
     saves = 0
 

@@ -24,11 +24,6 @@ class Crash(Exception):
     """The function stopped here (a timeout, a lost container)."""
 
 
-def _step(order: Order) -> FulfillmentStep:
-    (parcel,) = order.fulfillments
-    return FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
-
-
 def _crash_once(
     deps: Deps, monkeypatch: pytest.MonkeyPatch, method: str, when: Callable[..., bool]
 ) -> list[bool]:
@@ -44,6 +39,20 @@ def _crash_once(
 
     monkeypatch.setattr(deps.store, method, failing)
     return crashed
+
+
+def _dispatch_crashed_after_its_record(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Order, dict[str, Any]]:
+    """A reserved order whose dispatch stored its shipment record, then stopped before
+    the order's write: the order and the record."""
+    order = flows.reserved(deps)
+    crashed = _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
+    with pytest.raises(Crash):
+        fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
+    assert crashed
+    (record,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    return order, record
 
 
 def _closing(_order_id: str, fulfillment: Fulfillment, _version: int) -> bool:
@@ -102,7 +111,7 @@ def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
 
     monkeypatch.setattr(deps.store, "put_shipment", put)
     monkeypatch.setattr(deps.store, "save_order", save)
-    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
     shipped_at = order.version + 1
     assert writes[:2] == [f"record open=True v{shipped_at} ahead=True", f"order v{shipped_at}"]
     writes.clear()
@@ -121,18 +130,13 @@ def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
 def test_a_crash_after_the_open_record_is_repaired_by_the_retried_dispatch(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    order = flows.reserved(deps)
-    crashed = _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
-    with pytest.raises(Crash):
-        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
-    assert crashed
+    order, booked = _dispatch_crashed_after_its_record(deps, monkeypatch)
     # The record says "open" while the order does not say shipped: allowed that way round.
     (pending,) = deps.store.get_order(order.order_id).fulfillments
     assert pending.status is FulfillmentStatus.PENDING and pending.shipment is None
-    (booked,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
     assert _open(deps, str(booked["tracking_number"]))
 
-    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
     shipped = deps.store.get_order(order.order_id)
     tracking = _tracking(shipped)
     assert tracking == booked["tracking_number"]
@@ -151,15 +155,11 @@ def test_a_dispatch_retried_later_writes_its_own_promise_over_the_crashed_one(
     # Retried hours later, the dispatch books anew (shipped now, maybe a later promise):
     # the record must hold what the order holds, or the SLA check and the scorecard
     # would go by the booking that was never written.
-    order = flows.reserved(deps)
-    _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
-    with pytest.raises(Crash):
-        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
-    (crashed,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    order, crashed = _dispatch_crashed_after_its_record(deps, monkeypatch)
     clock: Any = deps.clock
     clock.advance(hours=10)
 
-    fulfillment_steps.dispatch_fulfillment(_step(order), deps)
+    fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
 
     (parcel,) = deps.store.get_order(order.order_id).fulfillments
     assert parcel.shipment is not None
@@ -203,11 +203,7 @@ def _scorecard(deps: Deps) -> list[dict[str, Any]]:
 def test_the_record_of_an_order_that_never_shipped_is_dropped_by_the_sla_check(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    order = flows.reserved(deps)
-    _crash_once(deps, monkeypatch, "save_order", lambda *_: True)
-    with pytest.raises(Crash):
-        fulfillment_steps.dispatch_fulfillment(_step(order), deps)
-    (record,) = [r for r in _records(deps) if r["order_id"] == order.order_id]
+    order, record = _dispatch_crashed_after_its_record(deps, monkeypatch)
     tracking = str(record["tracking_number"])
     # While the dispatch may still be retried, the check leaves the record alone.
     clock: Any = deps.clock
@@ -234,7 +230,7 @@ def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     order = flows.reserved(deps)
-    step = _step(order)
+    step = flows.parcel_step(order)
     fulfillment_steps.dispatch_and_await(_dispatch_input(deps, step, "tok-delivery"), deps)
     shipped = deps.store.get_order(order.order_id)
     tracking = _tracking(shipped)
