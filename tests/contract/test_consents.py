@@ -10,28 +10,14 @@ import pytest
 
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.ports import CustomerRecord
-from tests.support.builders import new_id
-
-
-def _summary(order_id: str, placed_at: str, status: str) -> dict[str, Any]:
-    return {"order_id": order_id, "placed_at": placed_at, "status": status, "channel": "web"}
-
-
-def _consent(order_id: str, accepted_at: str) -> dict[str, Any]:
-    return {
-        "terms_version": "2026-01",
-        "privacy_version": "2026-02",
-        "accepted_at": accepted_at,
-        "channel": "web",
-        "order_id": order_id,
-    }
+from tests.support.builders import accepted_consent, new_id, order_summary
 
 
 def _project(customers: Any, customer_id: str, order_id: str, placed: str, accepted: str) -> None:
     """The order projected through three statuses, its consent given with each."""
     for version, status in enumerate(("ACCEPTED", "PAID", "SHIPPED")):
-        summary = _summary(order_id, placed, status)
-        customers.project(customer_id, summary, version, _consent(order_id, accepted), None)
+        summary = order_summary(order_id, placed, status)
+        customers.project(customer_id, summary, version, accepted_consent(order_id, accepted), None)
 
 
 def test_a_consent_given_with_every_summary_is_listed_once(customers: Any) -> None:
@@ -42,7 +28,7 @@ def test_a_consent_given_with_every_summary_is_listed_once(customers: Any) -> No
 
     consents, cursor = customers.records(customer_id, CustomerRecord.CONSENTS, newest_first=True)
 
-    assert consents == [_consent(order_id, "2026-03-01T09:59:00+00:00")]
+    assert consents == [accepted_consent(order_id, "2026-03-01T09:59:00+00:00")]
     assert cursor is None
     (summary,), _ = customers.records(customer_id, CustomerRecord.ORDERS)
     assert summary["status"] == "SHIPPED"
@@ -81,7 +67,11 @@ def test_a_refused_summary_stores_no_consent(customers: Any) -> None:
     placed = "2026-03-01T10:00:00+00:00"
     with pytest.raises(ConcurrentModification):
         customers.project(
-            customer_id, _summary(order_id, placed, "PAID"), 3, _consent(order_id, placed), None
+            customer_id,
+            order_summary(order_id, placed, "PAID"),
+            3,
+            accepted_consent(order_id, placed),
+            None,
         )
     assert customers.records(customer_id, CustomerRecord.CONSENTS)[0] == []
 
@@ -94,4 +84,4 @@ def test_consents_move_with_the_orders(customers: Any) -> None:
 
     assert customers.records(merged, CustomerRecord.CONSENTS)[0] == []
     moved, _ = customers.records(survivor, CustomerRecord.CONSENTS)
-    assert moved == [_consent(order_id, "2026-03-01T10:00:00+00:00")]
+    assert moved == [accepted_consent(order_id, "2026-03-01T10:00:00+00:00")]

@@ -6,51 +6,32 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
-
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.customer_view import SUMMARY_CONSENT
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.ports import CustomerRecord
-from tests.support.builders import new_id
-
-
-def _summary(order_id: str, placed_at: str, status: str = "ACCEPTED") -> dict[str, Any]:
-    return {"order_id": order_id, "placed_at": placed_at, "status": status, "channel": "web"}
-
-
-def _consent(order_id: str, accepted_at: str) -> dict[str, Any]:
-    return {
-        "terms_version": "2026-01",
-        "privacy_version": "2026-01",
-        "accepted_at": accepted_at,
-        "channel": "store",
-        "order_id": order_id,
-    }
+from tests.support.builders import accepted_consent, new_id, order_summary
+from tests.support.moto_probes import recording_client
 
 
 def _stored_before(deps: Any, customer_id: str, order_id: str, at: str) -> None:
     """An order's summary without its consent and the consent item, as stored before."""
     table = deps.customers.table
-    summary = keys.customer_order(customer_id, at, order_id) | _summary(order_id, at)
+    summary = keys.customer_order(customer_id, at, order_id) | order_summary(order_id, at)
     table.write(table.put(summary | {"version": 1}))
-    table.write(table.put(keys.consent(customer_id, at, order_id) | _consent(order_id, at)))
+    table.write(table.put(keys.consent(customer_id, at, order_id) | accepted_consent(order_id, at)))
 
 
 def test_an_orders_first_projection_is_one_put_holding_the_consent(deps: Any) -> None:
-    client = boto3.client("dynamodb", region_name=deps.settings.region)
-    calls: list[str] = []
-    client.meta.events.register(
-        "before-parameter-build.dynamodb", lambda model, **_: calls.append(model.name)
-    )
+    client, calls = recording_client(deps.settings.region)
     store = CustomerStore(client, deps.settings.table_name)
     customer_id, order_id, at = new_id("cus"), new_id("ord"), "2026-04-01T08:00:00+00:00"
 
-    store.project(customer_id, _summary(order_id, at), 0, _consent(order_id, at), None)
+    store.project(customer_id, order_summary(order_id, at), 0, accepted_consent(order_id, at), None)
 
-    assert calls == ["PutItem"]
+    assert [name for name, _ in calls] == ["PutItem"]
     stored = deps.customers.table.get(keys.customer_order(customer_id, at, order_id))
-    assert stored[SUMMARY_CONSENT] == _consent(order_id, at)
+    assert stored[SUMMARY_CONSENT] == accepted_consent(order_id, at)
     assert deps.customers.table.get(keys.consent(customer_id, at, order_id)) is None
 
 
@@ -61,25 +42,25 @@ def test_consents_stored_before_are_listed_once_among_the_new_ones(deps: Any) ->
     _stored_before(deps, customer_id, old, "2026-04-01T08:00:00+00:00")
     store.project(
         customer_id,
-        _summary(new, "2026-04-02T08:00:00+00:00"),
+        order_summary(new, "2026-04-02T08:00:00+00:00"),
         0,
-        _consent(new, "2026-04-02T08:00:00+00:00"),
+        accepted_consent(new, "2026-04-02T08:00:00+00:00"),
         None,
     )
     # The old order projected again: its summary now holds the consent too.
     store.project(
         customer_id,
-        _summary(old, "2026-04-01T08:00:00+00:00", "SHIPPED"),
+        order_summary(old, "2026-04-01T08:00:00+00:00", "SHIPPED"),
         1,
-        _consent(old, "2026-04-01T08:00:00+00:00"),
+        accepted_consent(old, "2026-04-01T08:00:00+00:00"),
         None,
     )
 
     consents, _ = store.records(customer_id, CustomerRecord.CONSENTS, newest_first=True)
 
     assert consents == [
-        _consent(new, "2026-04-02T08:00:00+00:00"),
-        _consent(old, "2026-04-01T08:00:00+00:00"),
+        accepted_consent(new, "2026-04-02T08:00:00+00:00"),
+        accepted_consent(old, "2026-04-01T08:00:00+00:00"),
     ]
 
 
@@ -92,4 +73,4 @@ def test_consents_stored_before_move_with_the_orders(deps: Any) -> None:
 
     assert store.records(merged, CustomerRecord.CONSENTS)[0] == []
     moved, _ = store.records(survivor, CustomerRecord.CONSENTS)
-    assert moved == [_consent(old, "2026-04-01T08:00:00+00:00")]
+    assert moved == [accepted_consent(old, "2026-04-01T08:00:00+00:00")]

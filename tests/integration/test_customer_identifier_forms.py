@@ -8,8 +8,6 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
-
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
 from chalicelib.adapters.dynamodb.store import CustomerStore
@@ -18,6 +16,7 @@ from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import Conflict
 from chalicelib.services import customer_records
 from tests.support.builders import NOW, new_id
+from tests.support.moto_probes import recording_client
 
 
 def _email(name: str = "e") -> Identifier:
@@ -31,13 +30,7 @@ def _partition(deps: Any, customer_id: str) -> dict[str, dict[str, Any]]:
 
 
 def _recording(deps: Any) -> tuple[CustomerStore, list[tuple[str, dict[str, Any]]]]:
-    client = boto3.client("dynamodb", region_name=deps.settings.region)
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record)
+    client, calls = recording_client(deps.settings.region)
     return CustomerStore(client, deps.settings.table_name), calls
 
 

@@ -33,6 +33,7 @@ from tests.fakes import fake_deps
 from tests.service import flows
 from tests.support.builders import NOW
 from tests.support.builders import order as new_web_order
+from tests.support.moto_probes import recording_client
 
 
 def new_order() -> Order:
@@ -55,13 +56,7 @@ def raw_items(deps: Any, order_id: str) -> dict[str, dict[str, Any]]:
 
 def recording(deps: Any) -> Any:
     """A store on its own client, and the DynamoDB calls it makes (name, request)."""
-    client = boto3.client("dynamodb", region_name=deps.settings.region)
-    calls: list[tuple[str, dict[str, Any]]] = []
-
-    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-        calls.append((model.name, params))
-
-    client.meta.events.register("before-parameter-build.dynamodb", record)
+    client, calls = recording_client(deps.settings.region)
     return DynamoStore(client, deps.settings.table_name), calls
 
 

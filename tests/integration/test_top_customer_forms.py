@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-import boto3
-
 from chalicelib.adapters.dynamodb import analytics, keys
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
@@ -27,6 +25,7 @@ from chalicelib.services import customer_projection, customer_records
 from tests.support import eventually, order_body
 from tests.support.api import place_order
 from tests.support.builders import NOW, new_id
+from tests.support.moto_probes import recording_client
 
 
 def _counted(value: str) -> AnalyticsState:
@@ -71,12 +70,7 @@ def _top_item(deps: Any, customer_id: str, value: str) -> dict[str, Any] | None:
 
 
 def test_a_paid_projection_writes_the_summary_figures_and_counters_only(deps: Any) -> None:
-    client = boto3.client("dynamodb", region_name=deps.settings.region)
-    calls: list[tuple[str, dict[str, Any]]] = []
-    client.meta.events.register(
-        "before-parameter-build.dynamodb",
-        lambda model, params, **_: calls.append((model.name, params)),
-    )
+    client, calls = recording_client(deps.settings.region)
     store = CustomerStore(client, deps.settings.table_name)
     customer_id, order_id = new_id("cus"), new_id("ord")
     summary = {"order_id": order_id, "placed_at": NOW.isoformat(), "status": "PAID"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.fulfillments import FulfillmentType, Shipment
@@ -31,6 +32,22 @@ STORE_BCN = "ST-BCN"
 def new_id(prefix: str = "ord") -> str:
     """A unique id, so no two tests share one."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def order_summary(order_id: str, placed_at: str, status: str = "ACCEPTED") -> dict[str, Any]:
+    """An order's summary as the projector hands it to the customer store."""
+    return {"order_id": order_id, "placed_at": placed_at, "status": status, "channel": "web"}
+
+
+def accepted_consent(order_id: str, accepted_at: str) -> dict[str, Any]:
+    """The consent accepted with an order, as the projector hands it to the customer store."""
+    return {
+        "terms_version": "2026-01",
+        "privacy_version": "2026-01",
+        "accepted_at": accepted_at,
+        "channel": "web",
+        "order_id": order_id,
+    }
 
 
 def line(

@@ -1,5 +1,6 @@
-"""What moto did for this test's thread: how many items each query walked, and which
-requests went through its HTTP stubber (the local stack's threads are left out)."""
+"""What moto did for this test's thread: how many items each query walked, which
+requests went through its HTTP stubber (the local stack's threads are left out), and the
+DynamoDB calls a client of the test's own made."""
 
 from __future__ import annotations
 
@@ -45,3 +46,18 @@ def requests_through_stubber(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(BotocoreStubber, "process_request", counting)
     return stubbed
+
+
+def recording_client(region: str) -> tuple[Any, list[tuple[str, dict[str, Any]]]]:
+    """A DynamoDB client of the test's own and the calls it makes, in order (operation
+    name, request parameters), for a store built on it."""
+    import boto3
+
+    client = boto3.client("dynamodb", region_name=region)
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        calls.append((model.name, params))
+
+    client.meta.events.register("before-parameter-build.dynamodb", record)
+    return client, calls
