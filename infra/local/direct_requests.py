@@ -49,14 +49,7 @@ class DynamoDBRequests(JSONParser):
                 raise _Unread
             return {tag: inner}
         if tag == "M":
-            if type(inner) is not dict:
-                raise _Unread
-            members = self.MAP_TYPE()
-            for name, each in inner.items():
-                if type(name) is not str:
-                    raise _Unread
-                members[name] = self._attribute_value(each)
-            return {"M": members}
+            return {"M": self._attribute_map(inner)}
         if tag == "L":
             if type(inner) is not list:
                 raise _Unread
@@ -79,15 +72,21 @@ class DynamoDBRequests(JSONParser):
                 pass
         return super()._parse_structure(shape, value)  # type: ignore[no-untyped-call]
 
+    def _attribute_map(self, value: Any) -> Any:
+        """A map of names to attribute values (an item, a key, a ``M``), read in one step."""
+        if type(value) is not dict:
+            raise _Unread
+        members = self.MAP_TYPE()
+        for name, each in value.items():
+            if type(name) is not str:
+                raise _Unread
+            members[name] = self._attribute_value(each)
+        return members
+
     def _parse_map(self, shape: Any, value: Any) -> Any:
-        if shape.value.name == "AttributeValue" and type(value) is dict:
+        if shape.value.name == "AttributeValue":
             try:
-                parsed = self.MAP_TYPE()
-                for name, each in value.items():
-                    if type(name) is not str:
-                        raise _Unread
-                    parsed[name] = self._attribute_value(each)
-                return parsed
+                return self._attribute_map(value)
             except _Unread:
                 pass
         return super()._parse_map(shape, value)  # type: ignore[no-untyped-call]
