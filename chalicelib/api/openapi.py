@@ -8,7 +8,15 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
 
-from chalicelib.api.http import HEADER_SCHEMAS, ROUTE_DOCS, Access, Call, RouteDoc, endpoint
+from chalicelib.api.http import (
+    HEADER_SCHEMAS,
+    IDEMPOTENCY_HEADER,
+    ROUTE_DOCS,
+    Access,
+    Call,
+    RouteDoc,
+    endpoint,
+)
 
 openapi = Blueprint(__name__)
 
@@ -106,6 +114,18 @@ STATUS_DESCRIPTIONS = {
     429: "Locked against guessing; try again after Retry-After",
     503: "A service this depends on is unavailable; try again",
 }
+# What a route that takes an Idempotency-Key may answer besides (API.md, Conventions).
+KEYED_STATUS_DESCRIPTIONS = {
+    409: "The state of the resource forbids it, or a request with this Idempotency-Key is "
+    "still in progress",
+    422: "Invalid fields, each named, or an Idempotency-Key already used with another body "
+    "(naming Idempotency-Key)",
+}
+
+
+def takes_idempotency_key(doc: RouteDoc) -> bool:
+    """Whether the route takes an ``Idempotency-Key`` header, required or not."""
+    return IDEMPOTENCY_HEADER in (*doc.headers, *doc.optional_headers)
 
 
 def error_statuses(doc: RouteDoc) -> list[int]:
@@ -123,6 +143,9 @@ def error_statuses(doc: RouteDoc) -> list[int]:
         header in HEADER_SCHEMAS for header in (*doc.headers, *doc.optional_headers)
     ):
         statuses.add(422)
+    if takes_idempotency_key(doc):
+        # A key reused with another body, and one whose first request is still running.
+        statuses |= {409, 422}
     return sorted(statuses)
 
 
@@ -157,9 +180,12 @@ def _operation(doc: RouteDoc, components: dict[str, Any]) -> dict[str, Any]:
         operation["description"] = "Roles: " + ", ".join(doc.roles)
     else:
         operation["security"] = []
+    descriptions = STATUS_DESCRIPTIONS | (
+        KEYED_STATUS_DESCRIPTIONS if takes_idempotency_key(doc) else {}
+    )
     for status in error_statuses(doc):
         response: dict[str, Any] = {
-            "description": STATUS_DESCRIPTIONS.get(status, "Error"),
+            "description": descriptions.get(status, "Error"),
             "content": problem,
         }
         if status == 404 and doc.html:

@@ -24,6 +24,7 @@ from chalicelib.api.self_service import (
 )
 from chalicelib.domain.errors import (
     Forbidden,
+    IdempotencyKeyReused,
     InvalidRequest,
     OrquestaError,
     UnsupportedMediaType,
@@ -200,7 +201,8 @@ def _back_to_the_page(
 def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     """A refusal as the page words it: a field to fix, a state that forbids it, or ours."""
     named = [f for f in (form_field(name) for name, _ in exc.field_errors()) if f is not None]
-    if exc.status == 409:
+    # A rendered form posted again with other values: what it asked first was done.
+    if exc.status == 409 or isinstance(exc, IdempotencyKeyReused):
         return FormOutcome.CONFLICT, []
     if exc.status in (400, 404, 422) and named:
         return FormOutcome.INVALID, named

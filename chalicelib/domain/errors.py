@@ -70,6 +70,11 @@ class Unprocessable(OrquestaError):
     title = "Unprocessable request"
 
 
+class IdempotencyKeyReused(Unprocessable):
+    """The Idempotency-Key was already used with a different body (422 naming the header,
+    as API.md's Conventions say; the body itself may be perfectly valid)."""
+
+
 class InvalidFields(Unprocessable):
     """Several fields break rules that span more than one field."""
 
@@ -126,11 +131,6 @@ class MovementRejected(OrquestaError):
 class InvalidCursor(NotFound):
     """A page cursor this API did not hand out names no page (its shape is opaque to the
     schema, so 404 like any unknown id)."""
-
-
-class IdempotencyKeyReused(Conflict):
-    """The Idempotency-Key was already used with a different body: the key's state
-    forbids it (409; the body itself may be perfectly valid)."""
 
 
 class Unauthorized(OrquestaError):

@@ -277,7 +277,7 @@ class IdempotentRequests(Protocol):
         self, scope: str, key: str, body: Any, compute: Callable[[], dict[str, Any]]
     ) -> dict[str, Any]:
         """The answer ``compute`` gave the first time this key came with this body;
-        ``IdempotencyKeyReused`` for another body."""
+        ``IdempotencyKeyReused`` (422 naming the header) for another body."""
         ...
 
 

@@ -35,10 +35,10 @@ def test_fifty_concurrent_retries_of_one_checkout_make_one_order(shop: Shop) -> 
     assert all(answer == answers[0] for answer in answers), answers
     order_id = answers[0]["order_id"]
 
-    # The same key with another body is a client bug, not a new order: 409, the key's state
-    # refuses a body that is itself valid.
+    # The same key with another body is a client bug, not a new order: 422 naming the key
+    # (API.md, Conventions).
     other = order_body(lines=[{"sku": "BELT-LEA", "quantity": 2, "fulfillment": "ship"}])
-    problem = assert_problem(shop.place(other, key), 409)
+    problem = assert_problem(shop.place(other, key), 422)
     assert "Idempotency-Key" in [e["field"] for e in problem["errors"]], problem
 
     # One order, one execution, one charge, one email per step.

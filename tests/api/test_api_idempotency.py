@@ -37,9 +37,8 @@ def test_same_key_and_same_json_written_differently_is_the_same_request(client: 
     assert first.json_body == second.json_body
 
 
-def test_same_key_with_a_different_body_is_409_and_changes_nothing(client: Any, deps: Any) -> None:
-    # 409, not 422: the second body is valid; the key's state is what refuses it (API.md
-    # part two: a request the schema accepts is refused only for 404, 409 or 429).
+def test_same_key_with_a_different_body_is_422_and_changes_nothing(client: Any, deps: Any) -> None:
+    # API.md, Conventions: "the same key with a different body is 422".
     body = order_body()
     first, key = post_order(client, body)
     assert first.status_code == 202, first.body
@@ -48,7 +47,7 @@ def test_same_key_with_a_different_body_is_409_and_changes_nothing(client: Any, 
 
     second, _ = post_order(client, changed, key=key)
 
-    assert_problem(second, 409, "Idempotency-Key")
+    assert_problem(second, 422, "Idempotency-Key")
     order = deps.store.get_order(first.json_body["order_id"])
     assert [(line.sku, line.quantity) for line in order.lines] == [("TSHIRT-BLK-M", 2)]
     assert orders_placed_by(deps, body["customer"]["email"]) == [order.order_id]

@@ -54,7 +54,7 @@ def test_same_key_and_body_replays_the_first_response_and_applies_once(
     assert len(deps.store.movements(sku)) == 1
 
 
-def test_same_key_with_a_different_body_is_409_and_applies_nothing_more(
+def test_same_key_with_a_different_body_is_422_and_applies_nothing_more(
     client: Any, deps: Any
 ) -> None:
     sku = fresh_sku(deps, {MADRID: 10})
@@ -64,7 +64,7 @@ def test_same_key_with_a_different_body_is_409_and_applies_nothing_more(
 
     response = post_movement(client, movement(sku, MADRID, "sale", 3), key=key)
 
-    assert_problem(response, 409, "Idempotency-Key")
+    assert_problem(response, 422, "Idempotency-Key")
     assert snapshot(deps, sku) == before
 
 

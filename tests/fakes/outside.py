@@ -302,7 +302,9 @@ class FakeIdempotency:
         if (scope, key) in self.answers:
             first_body, answer = self.answers[(scope, key)]
             if first_body != body:
-                raise IdempotencyKeyReused("the key was used with another body")
+                raise IdempotencyKeyReused(
+                    "the key was used with another body", field="Idempotency-Key"
+                )
             return answer
         answer = compute()
         self.answers[(scope, key)] = (body, answer)
