@@ -229,6 +229,32 @@ class Call:
             )
         return key
 
+    def key_scope(self, route: str, *ids: str) -> str:
+        """Where this caller's Idempotency-Keys live on one route: two routes, two clients
+        or two resources of the route (its path ids, hashed: any text, bounded) never share
+        a key's record."""
+        parts = [route]
+        if self.principal is not None:
+            parts.append(self.principal.client_id)
+        if ids:
+            joined = "\n".join(ids).encode("utf-8", "surrogatepass")
+            parts.append(hashlib.sha256(joined).hexdigest()[:32])
+        return "-".join(parts)
+
+    def once(
+        self,
+        scope: str,
+        key: str | None,
+        request: BaseModel,
+        compute: Callable[[], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """``compute()`` once per Idempotency-Key when one was sent: the same key and body
+        answer the first response and create nothing; another body is 422 naming the
+        header. Without a key, ``compute()`` every time."""
+        if key is None:
+            return compute()
+        return self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), compute)
+
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:
     """The caller behind ``Authorization: Bearer <key>``; 401 without a valid key, 403 when

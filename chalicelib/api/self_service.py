@@ -65,10 +65,44 @@ def _order_body(order: Order, call: Call) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _key(call: Call) -> str:
-    key = call.idempotency_key()
-    assert key is not None  # required: 422 naming the header otherwise
-    return key
+def action_scope(action: str, order: Order) -> str:
+    """Where the Idempotency-Keys of one self-service action on one order live, shared by
+    the JSON route and the page's form: the same key acts once, whichever way it came."""
+    return f"track-{action}-{order.order_id}"
+
+
+# What each action answers, whichever way it came (JSON route or page form): a key used by
+# one replays the same answer on the other.
+def requested_return(call: Call, order: Order, request: TrackReturnRequest) -> dict[str, Any]:
+    """Open the return; its ``ReturnResponse``."""
+    created = self_service.request_return(
+        order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
+    )
+    return ReturnResponse(
+        return_id=created.return_id, order_id=order.order_id, status=created.status.value
+    ).model_dump(mode="json")
+
+
+def opened_ticket(
+    call: Call, order: Order, request: TrackTicketRequest, key: str | None
+) -> dict[str, Any]:
+    """Open the ticket (named after ``key`` when there is one); its ``TrackTicketResponse``."""
+    ticket = self_service.open_ticket(
+        order, request.subject, request.description, request.type, key, call.deps
+    )
+    return TrackTicketResponse(
+        ticket_id=ticket.ticket_id,
+        status=ticket.status.value,
+        type=ticket.type.value,
+        order_id=ticket.order_id,
+    ).model_dump(mode="json")
+
+
+def paid_again(call: Call, order: Order, request: TrackPaymentRequest) -> dict[str, Any]:
+    """Pay the declined order again; the order as a storefront sees it."""
+    return _order_body(
+        self_service.pay_again(order.order_id, request.payment.token, call.deps), call
+    )
 
 
 @endpoint(
@@ -101,26 +135,17 @@ def cancel(call: Call, token: str) -> dict[str, Any]:
     response=ReturnResponse,
     status=201,
     tag="tracking",
-    headers=(IDEMPOTENCY_HEADER,),
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
     errors=(409,),
 )
 def request_return(call: Call, token: str) -> dict[str, Any]:
-    """Once per Idempotency-Key."""
-    key = _key(call)
+    """Once per Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(TrackReturnRequest)
     order = order_for_token(token, call.deps)
-
-    def open_return() -> dict[str, Any]:
-        created = self_service.request_return(
-            order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
-        )
-        return ReturnResponse(
-            return_id=created.return_id, order_id=order.order_id, status=created.status.value
-        ).model_dump(mode="json")
-
-    return call.deps.idempotency.run(
-        f"track-returns-{order.order_id}", key, request.model_dump(mode="json"), open_return
+    return call.once(
+        action_scope("returns", order), key, request, lambda: requested_return(call, order, request)
     )
 
 
@@ -133,24 +158,22 @@ def request_return(call: Call, token: str) -> dict[str, Any]:
     response=TrackTicketResponse,
     status=201,
     tag="tracking",
-    headers=(IDEMPOTENCY_HEADER,),
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
     errors=(409,),
 )
 def open_ticket(call: Call, token: str) -> dict[str, Any]:
-    """On the customer's record, linked to the order; the same key finds the same ticket."""
-    key = _key(call)
+    """On the customer's record, linked to the order; once per Idempotency-Key when one is
+    sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(TrackTicketRequest)
     order = order_for_token(token, call.deps)
-    ticket = self_service.open_ticket(
-        order, request.subject, request.description, request.type, key, call.deps
+    return call.once(
+        action_scope("tickets", order),
+        key,
+        request,
+        lambda: opened_ticket(call, order, request, key),
     )
-    return TrackTicketResponse(
-        ticket_id=ticket.ticket_id,
-        status=ticket.status.value,
-        type=ticket.type.value,
-        order_id=ticket.order_id,
-    ).model_dump(mode="json")
 
 
 @endpoint(
@@ -162,20 +185,16 @@ def open_ticket(call: Call, token: str) -> dict[str, Any]:
     response=OrderResponse,
     status=202,
     tag="tracking",
-    headers=(IDEMPOTENCY_HEADER,),
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
     errors=(409,),
 )
 def pay_again(call: Call, token: str) -> dict[str, Any]:
-    """Once per Idempotency-Key; any order but a recently declined one is 409."""
-    key = _key(call)
+    """Once per Idempotency-Key when one is sent; any order but a recently declined one is
+    409."""
+    key = call.idempotency_key(required=False)
     request = call.parse(TrackPaymentRequest)
     order = order_for_token(token, call.deps)
-
-    def reopen() -> dict[str, Any]:
-        paid = self_service.pay_again(order.order_id, request.payment.token, call.deps)
-        return _order_body(paid, call)
-
-    return call.deps.idempotency.run(
-        f"track-payment-{order.order_id}", key, request.model_dump(mode="json"), reopen
+    return call.once(
+        action_scope("payment", order), key, request, lambda: paid_again(call, order, request)
     )

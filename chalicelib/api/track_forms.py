@@ -21,6 +21,10 @@ from chalicelib.api.self_service import (
     TrackPaymentRequest,
     TrackReturnRequest,
     TrackTicketRequest,
+    action_scope,
+    opened_ticket,
+    paid_again,
+    requested_return,
 )
 from chalicelib.domain.errors import (
     Forbidden,
@@ -30,7 +34,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import MAX_LINES, RequestReturnRequest, Strict
+from chalicelib.domain.requests import MAX_LINES, Strict
 from chalicelib.domain.tickets import TicketType
 from chalicelib.presentation.track_forms import FormAction, FormOutcome, form_field
 from chalicelib.services import self_service
@@ -137,16 +141,11 @@ def _cancel(order: Order, form: PageForm, call: Call) -> None:
 def _return(order: Order, form: PageForm, call: Call) -> None:
     assert isinstance(form, ReturnForm)
     request = _return_request(form)
-
-    def open_return() -> dict[str, Any]:
-        created = self_service.request_return(
-            order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
-        )
-        return {"return_id": created.return_id}
-
-    # The JSON route's idempotency scope: the same key acts once, whichever route it came by.
-    call.deps.idempotency.run(
-        f"track-returns-{order.order_id}", form.key, request.model_dump(mode="json"), open_return
+    call.once(
+        action_scope("returns", order),
+        form.key,
+        request,
+        lambda: requested_return(call, order, request),
     )
 
 
@@ -158,8 +157,11 @@ def _ticket(order: Order, form: PageForm, call: Call) -> None:
         )
     except ValidationError as exc:
         raise InvalidRequest.from_validation(exc) from exc
-    self_service.open_ticket(
-        order, request.subject, request.description, request.type, form.key, call.deps
+    call.once(
+        action_scope("tickets", order),
+        form.key,
+        request,
+        lambda: opened_ticket(call, order, request, form.key),
     )
 
 
@@ -171,13 +173,8 @@ def _pay(order: Order, form: PageForm, call: Call) -> None:
         )
     except ValidationError as exc:
         raise InvalidRequest.from_validation(exc) from exc
-
-    def reopen() -> dict[str, Any]:
-        self_service.pay_again(order.order_id, request.payment.token, call.deps)
-        return {"order_id": order.order_id}
-
-    call.deps.idempotency.run(
-        f"track-payment-{order.order_id}", form.key, request.model_dump(mode="json"), reopen
+    call.once(
+        action_scope("payment", order), form.key, request, lambda: paid_again(call, order, request)
     )
 
 

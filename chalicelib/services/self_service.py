@@ -72,10 +72,11 @@ def open_ticket(
     subject: str,
     description: str,
     type: TicketType,
-    idempotency_key: str,
+    idempotency_key: str | None,
     deps: Deps,
 ) -> Ticket:
-    """A question or complaint on the customer's record, linked to this order."""
+    """A question or complaint on the customer's record, linked to this order; the same
+    ``idempotency_key`` finds the same ticket, and without one each call opens another."""
     actions_now(order, deps).require(CustomerAction.TICKET)
     assert order.customer_id is not None  # the ticket action needs a known customer
     return tickets.open_ticket(
@@ -86,7 +87,7 @@ def open_ticket(
         order.order_id,
         order.channel.value,
         deps,
-        ticket_id=ticket_id_for(order.order_id, idempotency_key),
+        ticket_id=ticket_id_for(order.order_id, idempotency_key) if idempotency_key else None,
     )
 
 

@@ -84,13 +84,65 @@ def test_a_forged_or_revoked_token_is_404_and_changes_nothing(
     assert_problem(post(client, f"{path}/{action}", ROUTES[action]), 404, "token")
 
 
-@pytest.mark.parametrize("action", ["returns", "tickets", "payment"])
-def test_a_request_without_an_idempotency_key_is_422_naming_it(
-    client: Any, shipped: tuple[str, str], action: str
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("returns", {**ROUTES["returns"], "channel": "boat"}, "channel"),
+        ("tickets", {"description": "no subject"}, "subject"),
+        ("payment", {"payment": {"method": "card"}}, "payment.token"),
+    ],
+)
+def test_without_an_idempotency_key_bad_input_is_named_as_usual(
+    client: Any, shipped: tuple[str, str], action: str, body: dict[str, Any], field: str
+) -> None:
+    # The key is optional here (API.md requires it on POST /orders only): its absence
+    # neither refuses the request nor hides what is wrong with the body.
+    _, path = shipped
+    problem = assert_problem(post(client, f"{path}/{action}", body, key={}), 422, field)
+    assert "Idempotency-Key" not in [error["field"] for error in problem["errors"]]
+
+
+def test_a_malformed_idempotency_key_is_still_422_naming_it(
+    client: Any, shipped: tuple[str, str]
 ) -> None:
     _, path = shipped
-    response = post(client, f"{path}/{action}", ROUTES[action], key={})
+    response = post(client, f"{path}/tickets", ROUTES["tickets"], {"Idempotency-Key": " k "})
     assert_problem(response, 422, "Idempotency-Key")
+
+
+def test_without_an_idempotency_key_each_ticket_is_its_own(
+    client: Any, shipped: tuple[str, str], deps: Any
+) -> None:
+    order_id, path = shipped
+
+    first = post(client, f"{path}/tickets", ROUTES["tickets"], key={})
+    second = post(client, f"{path}/tickets", ROUTES["tickets"], key={})
+
+    assert first.status_code == second.status_code == 201, (first.body, second.body)
+    assert first.json_body["ticket_id"] != second.json_body["ticket_id"]
+    customer_id = deps.store.get_order(order_id).customer_id
+    tickets = customer_360(client, customer_id)["tickets"]
+    assert sorted(t["ticket_id"] for t in tickets) == sorted(
+        [first.json_body["ticket_id"], second.json_body["ticket_id"]]
+    )
+
+
+def test_a_ticket_key_reused_with_another_body_is_422_and_opens_nothing(
+    client: Any, shipped: tuple[str, str], deps: Any
+) -> None:
+    order_id, path = shipped
+    key = idempotency_key()
+    first = post(client, f"{path}/tickets", ROUTES["tickets"], key)
+    assert first.status_code == 201, first.body
+
+    other = {**ROUTES["tickets"], "subject": "Colour"}
+    assert_problem(post(client, f"{path}/tickets", other, key), 422, "Idempotency-Key")
+
+    customer_id = deps.store.get_order(order_id).customer_id
+    tickets = customer_360(client, customer_id)["tickets"]
+    assert [(t["ticket_id"], t["subject"]) for t in tickets] == [
+        (first.json_body["ticket_id"], "Size")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -156,12 +208,18 @@ def test_the_customer_asks_for_a_return_once_delivered(client: Any, deps: Any) -
 
     assert first.status_code == again.status_code == 201, first.body
     assert first.json_body["status"] == "REQUESTED"
-    assert first.json_body["return_id"] == again.json_body["return_id"]
+    assert first.json_body == again.json_body
     order = deps.store.get_order(order_id)
     assert [r.return_id for r in order.returns] == [first.json_body["return_id"]]
-    # In store, without naming one: the customer takes it to any store.
+    # The same key with another body is 422 naming it, and asks nothing back.
+    other = {**ROUTES["returns"], "reason": "colour"}
+    assert_problem(post(client, f"{path}/returns", other, key), 422, "Idempotency-Key")
+    assert [r.return_id for r in deps.store.get_order(order_id).returns] == [
+        first.json_body["return_id"]
+    ]
+    # In store, without naming one (and without a key): the customer takes it to any store.
     in_store = {**ROUTES["returns"], "channel": "store"}
-    second = post(client, f"{path}/returns", in_store)
+    second = post(client, f"{path}/returns", in_store, key={})
     assert second.status_code == 201, second.body
     assert deps.store.get_order(order_id).returns[1].channel == "store"
     # Both units are asked back now: nothing more to return.
@@ -179,7 +237,7 @@ def test_a_ticket_lands_on_the_customers_record_linked_to_the_order(
     again = post(client, f"{path}/tickets", ROUTES["tickets"], key)
 
     assert first.status_code == again.status_code == 201, first.body
-    assert first.json_body["ticket_id"] == again.json_body["ticket_id"]
+    assert first.json_body == again.json_body
     assert first.json_body["status"] == "open"
     customer_id = deps.store.get_order(order_id).customer_id
     tickets = customer_360(client, customer_id)["tickets"]
@@ -190,16 +248,23 @@ def test_a_ticket_lands_on_the_customers_record_linked_to_the_order(
 
 @pytest.mark.usefixtures("wide_payment_window")
 def test_after_a_declined_card_the_same_order_is_paid_again_and_goes_on(
-    client: Any, declined: tuple[str, str]
+    client: Any, declined: tuple[str, str], deps: Any
 ) -> None:
     order_id, path = declined
     assert actions(client, path) == ["ticket", "pay"]
 
-    response = post(client, f"{path}/payment", ROUTES["payment"])
+    key = idempotency_key()
+    response = post(client, f"{path}/payment", ROUTES["payment"], key)
+    again = post(client, f"{path}/payment", ROUTES["payment"], key)
+    other_card = {"payment": {"method": "card", "token": "tok_mastercard"}}
+    reused = post(client, f"{path}/payment", other_card, key)
 
-    assert response.status_code == 202, response.body
+    assert response.status_code == again.status_code == 202, response.body
+    assert response.json_body == again.json_body
+    assert_problem(reused, 422, "Idempotency-Key")
     assert response.json_body["order_id"] == order_id
     assert response.json_body["execution_arn"].endswith(f":{order_id}-pay1")
+    assert [r.attempt for r in deps.store.get_order(order_id).retries] == [1]
     order = wait_for_status(client, order_id, "SHIPPED")
     assert [e["status"] for e in order["history"]][:4] == [
         "ACCEPTED",
@@ -207,5 +272,5 @@ def test_after_a_declined_card_the_same_order_is_paid_again_and_goes_on(
         "ACCEPTED",
         "PAID",
     ]
-    # Paid now: paying again is over.
-    assert_problem(post(client, f"{path}/payment", ROUTES["payment"]), 409)
+    # Paid now: paying again is over (without a key too: the state answers, not the key).
+    assert_problem(post(client, f"{path}/payment", ROUTES["payment"], key={}), 409)
