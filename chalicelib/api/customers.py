@@ -25,7 +25,7 @@ from chalicelib.api.customer_models import (
     TicketResponse,
 )
 from chalicelib.api.export_models import ExportResponse
-from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.email_policy import NotificationPreference
@@ -114,21 +114,28 @@ def _by(call: Call) -> tuple[str, str]:
     request=IdentifyCustomerRequest,
     response=CustomerResolutionResponse,
     tag="customers",
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.NEW,
     errors=(409,),
 )
 def identify_customer(call: Call) -> dict[str, Any]:
-    """Find or create."""
+    """Find or create; once per Idempotency-Key when one is sent (the replay answers the
+    first response, ``created`` included)."""
+    key = call.idempotency_key(required=False)
     request = call.parse(IdentifyCustomerRequest)
-    resolution = resolve_customer(request, call.deps)
-    if request.notifications is not None:
-        set_notifications(resolution.customer_id, request.notifications, call.deps)
-    response = CustomerResolutionResponse(
-        customer_id=resolution.customer_id,
-        matched_by=resolution.matched_by,
-        created=resolution.created,
-    )
-    return response.model_dump(mode="json", exclude_unset=True)
+
+    def resolve() -> dict[str, Any]:
+        resolution = resolve_customer(request, call.deps)
+        if request.notifications is not None:
+            set_notifications(resolution.customer_id, request.notifications, call.deps)
+        response = CustomerResolutionResponse(
+            customer_id=resolution.customer_id,
+            matched_by=resolution.matched_by,
+            created=resolution.created,
+        )
+        return response.model_dump(mode="json", exclude_unset=True)
+
+    return call.once(call.key_scope("customers"), key, request, resolve)
 
 
 @endpoint(
@@ -187,16 +194,22 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     response=AddedInteractionResponse,
     status=201,
     tag="customers",
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.STAFF,
     errors=(409,),
 )
 def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
-    """Staff talked to the customer."""
+    """Staff talked to the customer; recorded once per Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(AddInteractionRequest)
-    interaction = customer_view.add_interaction(
-        customer_id, request.type, request.channel, request.summary, _by(call)[0], call.deps
-    )
-    return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
+
+    def record() -> dict[str, Any]:
+        interaction = customer_view.add_interaction(
+            customer_id, request.type, request.channel, request.summary, _by(call)[0], call.deps
+        )
+        return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
+
+    return call.once(call.key_scope("interactions", customer_id), key, request, record)
 
 
 @endpoint(
@@ -209,24 +222,32 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
     response=TicketResponse,
     status=201,
     tag="customers",
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.STAFF,
     errors=(409,),
 )
 def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
-    """A customer-service case, optionally about one of the customer's orders."""
+    """A customer-service case, optionally about one of the customer's orders; once per
+    Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(OpenTicketRequest)
-    ticket = tickets.open_ticket(
-        customer_id,
-        request.type,
-        request.subject,
-        request.description,
-        request.order_id,
-        request.channel,
-        call.deps,
-        shipment=request.shipment,
-        skus=request.skus,
-    )
-    return TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+
+    def opened() -> dict[str, Any]:
+        ticket = tickets.open_ticket(
+            customer_id,
+            request.type,
+            request.subject,
+            request.description,
+            request.order_id,
+            request.channel,
+            call.deps,
+            shipment=request.shipment,
+            skus=request.skus,
+        )
+        as_json = ticket.model_dump(mode="json")
+        return TicketResponse.model_validate(as_json).model_dump(mode="json")
+
+    return call.once(call.key_scope("customer-tickets", customer_id), key, request, opened)
 
 
 @endpoint(

@@ -5,7 +5,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.requests import Email, Strict
@@ -59,17 +59,23 @@ class OpportunitiesResponse(DeferredModel):
     response=SubscriptionResponse,
     status=201,
     tag="inventory",
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.NEW,
 )
 def subscribe_back_in_stock(call: Call, sku: str) -> dict[str, Any]:
-    """An unknown SKU is 404."""
+    """An unknown SKU is 404; once per Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(SubscribeRequest)
-    subscription = opportunity_service.subscribe_back_in_stock(sku, request.email, call.deps)
-    return SubscriptionResponse(
-        subscription_id=subscription.subscription_id,
-        sku=subscription.sku,
-        status=subscription.status.value,
-    ).model_dump(mode="json")
+
+    def subscribe() -> dict[str, Any]:
+        subscription = opportunity_service.subscribe_back_in_stock(sku, request.email, call.deps)
+        return SubscriptionResponse(
+            subscription_id=subscription.subscription_id,
+            sku=subscription.sku,
+            status=subscription.status.value,
+        ).model_dump(mode="json")
+
+    return call.once(call.key_scope("subscriptions", sku), key, request, subscribe)
 
 
 @endpoint(

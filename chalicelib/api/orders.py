@@ -124,19 +124,26 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     request=RequestReturnRequest,
     response=ReturnResponse,
     status=201,
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.OWN_ORDER,
     errors=(409,),
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return (a store key bound to a store takes returns in store only there)."""
+    """Open a return (a store key bound to a store takes returns in store only there);
+    once per Idempotency-Key when one is sent."""
+    key = call.idempotency_key(required=False)
     request = call.parse(RequestReturnRequest)
     assert call.principal is not None
     if request.channel == "store":
         call.principal.require_location(request.location_id, "location_id")
-    created = returns.request_return(order_id, request, call.deps)
-    return ReturnResponse(
-        return_id=created.return_id, order_id=order_id, status=created.status.value
-    ).model_dump(mode="json")
+
+    def open_return() -> dict[str, Any]:
+        created = returns.request_return(order_id, request, call.deps)
+        return ReturnResponse(
+            return_id=created.return_id, order_id=order_id, status=created.status.value
+        ).model_dump(mode="json")
+
+    return call.once(call.key_scope("order-returns", order_id), key, request, open_return)
 
 
 @endpoint(

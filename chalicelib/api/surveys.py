@@ -6,7 +6,7 @@ from typing import Any, Literal
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
 
-from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.api.pages import html_page, link_gone_page
 from chalicelib.api.track_forms import read_form
 from chalicelib.domain.deferred import DeferredModel
@@ -155,20 +155,27 @@ def _back_to_the_survey(token: str, outcome: str) -> Response:
     response=SurveyAnsweredResponse,
     status=201,
     tag="surveys",
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
     errors=(409,),
 )
 def answer_survey(call: Call, token: str) -> dict[str, Any]:
-    """A forged token is 404 whatever the body; then the body is checked."""
+    """A forged token is 404 whatever the body; then the body is checked. A retry with the
+    first answer's Idempotency-Key replays its 201 (another answer is still 409)."""
     order = survey_service.order_of_token(token, call.deps)
+    key = call.idempotency_key(required=False)
     answer = call.parse(SurveyAnswer)
-    response = survey_service.answer(order, answer, call.deps)
-    return SurveyAnsweredResponse(
-        order_id=response.subject.order_id,
-        score=response.score,
-        comment=response.comment,
-        answered_at=response.answered_at.isoformat(),
-    ).model_dump(mode="json")
+
+    def answered() -> dict[str, Any]:
+        response = survey_service.answer(order, answer, call.deps)
+        return SurveyAnsweredResponse(
+            order_id=response.subject.order_id,
+            score=response.score,
+            comment=response.comment,
+            answered_at=response.answered_at.isoformat(),
+        ).model_dump(mode="json")
+
+    return call.once(call.key_scope("surveys", order.order_id), key, answer, answered)
 
 
 @endpoint(

@@ -280,6 +280,8 @@ def test_the_idempotency_key_rules_are_declared(document: dict[str, Any]) -> Non
         ]
         assert header["name"] == "Idempotency-Key"
         assert header["required"] is True
+        responses = document["paths"][path]["post"]["responses"]
+        assert "Idempotency-Key" in responses["422"]["description"], path
         assert header["schema"]["maxLength"] == 255
         validator = jsonschema.Draft202012Validator(header["schema"])
         assert validator.is_valid("order-1")
@@ -287,3 +289,35 @@ def test_the_idempotency_key_rules_are_declared(document: dict[str, Any]) -> Non
         assert not validator.is_valid(" padded ")
         assert not validator.is_valid("k" * 256)
         assert not validator.is_valid("clé")
+
+
+# API.md, Conventions: writes that create things take an Idempotency-Key, required on
+# POST /orders only.
+OPTIONAL_KEY_ROUTES = (
+    "/customers",
+    "/customers/{customer_id}/interactions",
+    "/customers/{customer_id}/tickets",
+    "/inventory/{sku}/subscriptions",
+    "/orders/{order_id}/returns",
+    "/promotions",
+    "/quotes",
+    "/surveys/{token}",
+    "/track/{token}/cancel",
+    "/track/{token}/payment",
+    "/track/{token}/returns",
+    "/track/{token}/tickets",
+)
+
+
+@pytest.mark.parametrize("path", OPTIONAL_KEY_ROUTES)
+def test_writes_that_create_things_declare_an_optional_idempotency_key(
+    document: dict[str, Any], path: str
+) -> None:
+    operation = document["paths"][path]["post"]
+    (header,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    assert header["in"] == "header"
+    assert header["required"] is False
+    assert header["schema"]["maxLength"] == 255
+    # A reused key with another body is 422; a first request still running is 409.
+    assert "Idempotency-Key" in operation["responses"]["422"]["description"]
+    assert "Idempotency-Key" in operation["responses"]["409"]["description"]
