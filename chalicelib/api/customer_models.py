@@ -3,10 +3,11 @@ the OpenAPI document describes."""
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
+from chalicelib.domain.placement import Problems
 from chalicelib.domain.requests import CustomerRef, Strict, non_null
 from chalicelib.domain.tickets import TicketStatus, TicketType
 
@@ -41,11 +42,12 @@ class UpdateTicketRequest(Strict):
     status: TicketStatus | None = None
     note: str | None = Field(default=None, min_length=1, max_length=4000)
 
-    @model_validator(mode="after")
-    def _something(self) -> "UpdateTicketRequest":
-        if self.status is None and self.note is None:
-            raise ValueError("give a status, a note or both")
-        return self
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """A status, a note or both."""
+        if data.get("status") is None and data.get("note") is None:
+            return [("", "give a status, a note or both")]
+        return []
 
 
 class MergeCustomersRequest(Strict):
@@ -64,11 +66,12 @@ class IdentifiedCustomer(CustomerRef):
 
     customer_id: None = Field(default=None, exclude=True)
 
-    @model_validator(mode="after")
-    def _an_identifier(self) -> "IdentifiedCustomer":
-        if all(getattr(self, name) is None for name in IDENTIFIERS):
-            raise ValueError("give an email, phone or loyalty_id")
-        return self
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """At least one identifier."""
+        if all(data.get(name) is None for name in IDENTIFIERS):
+            return [("", "give an email, phone or loyalty_id")]
+        return []
 
 
 class ClaimOrderRequest(IdentifiedCustomer):

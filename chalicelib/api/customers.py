@@ -8,7 +8,7 @@ store staff and ops."""
 from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.customer_models import (
     IDENTIFIERS,
@@ -30,7 +30,15 @@ from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.email_policy import NotificationPreference
 from chalicelib.domain.errors import Forbidden
-from chalicelib.domain.requests import Email, LoyaltyId, Phone, Strict, non_null
+from chalicelib.domain.placement import Problems
+from chalicelib.domain.requests import (
+    Email,
+    LoyaltyId,
+    Phone,
+    RuleChecked,
+    Strict,
+    non_null,
+)
 from chalicelib.services import (
     customer_export,
     customer_records,
@@ -47,7 +55,7 @@ CUSTOMER_TOKEN_HEADER = "X-Customer-Token"
 MAX_PAGE = 100
 
 
-class CustomerLookupQuery(DeferredModel):
+class CustomerLookupQuery(RuleChecked):
     """``GET /customers``: exactly one identifier."""
 
     model_config = ConfigDict(
@@ -60,11 +68,12 @@ class CustomerLookupQuery(DeferredModel):
     )
     loyalty_id: LoyaltyId | None = Field(default=None, description="A loyalty card number")
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> "CustomerLookupQuery":
-        if sum(getattr(self, name) is not None for name in IDENTIFIERS) != 1:
-            raise ValueError("give exactly one of email, phone, loyalty_id")
-        return self
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """Exactly one identifier."""
+        if sum(data.get(name) is not None for name in IDENTIFIERS) != 1:
+            return [("", "give exactly one of email, phone, loyalty_id")]
+        return []
 
 
 class CustomerViewQuery(DeferredModel):
@@ -320,11 +329,12 @@ class VerificationRequest(Strict):
     email: Email | None = None
     phone: Phone | None = None
 
-    @model_validator(mode="after")
-    def _exactly_one_address(self) -> "VerificationRequest":
-        if (self.email is None) == (self.phone is None):
-            raise ValueError("give exactly one of email or phone")
-        return self
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """Exactly one of email or phone."""
+        if (data.get("email") is None) == (data.get("phone") is None):
+            return [("", "give exactly one of email or phone")]
+        return []
 
 
 class ConfirmVerificationRequest(VerificationRequest):

@@ -209,7 +209,7 @@ class Call:
         try:
             return model.model_validate(params)
         except ValidationError as exc:
-            raise InvalidRequest.from_validation(exc) from exc
+            raise InvalidRequest.from_validation(exc, whole="query") from exc
 
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively."""

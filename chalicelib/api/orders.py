@@ -57,8 +57,8 @@ def place_order(call: Call) -> dict[str, Any]:
     key = call.idempotency_key()
     assert key is not None
     request = call.parse(PlaceOrderRequest)
-    # Rules spanning fields are checked with the catalogue in place(), so that every bad
-    # field is named at once.
+    # Rules spanning fields and email addresses are checked with the fields (one 422 names
+    # every bad field); the catalogue (404/409) is read only for a request that is valid.
     principal = call.principal
     assert principal is not None
     principal.require_store_sale(request.channel, request.store_id, "place")

@@ -178,10 +178,11 @@ class InvalidRequest(OrquestaError):
             self.detail = "the body is not valid JSON"
 
     @classmethod
-    def from_validation(cls, exc: ValidationError) -> InvalidRequest:
-        """Name every field pydantic refused; a body that is not JSON at all is a 400."""
+    def from_validation(cls, exc: ValidationError, whole: str = "body") -> InvalidRequest:
+        """Name every field pydantic refused (``whole`` for a rule of the whole input: the
+        body, or the query); a body that is not JSON at all is a 400."""
         problems = [
-            (".".join(str(part) for part in err["loc"]) or "body", err["msg"])
+            (".".join(str(part) for part in err["loc"]) or whole, err["msg"])
             for err in exc.errors()
         ]
         malformed = any(err["type"] == "json_invalid" for err in exc.errors())

@@ -1,10 +1,10 @@
 """What the customer placed, fixed with the order: the channel, the lines at their
 prices, how to reach the customer, where shipped lines go and the terms accepted."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentType
@@ -65,33 +65,37 @@ class ShippingAddress(DeferredModel):
     country: str
 
 
-class AskedLine(Protocol):
-    """A line as a request asks for it: how it is fulfilled, and where for a pick-up."""
-
-    @property
-    def fulfillment(self) -> FulfillmentType: ...
-
-    @property
-    def location_id(self) -> str | None: ...
-
-
 Problems = list[tuple[str, str]]
 
 
-def store_problems(channel: Channel, store_id: str | None) -> Problems:
+# The rules below read a request as sent (its JSON), as the JSON Schema's rules do, so that
+# they are named together with the fields that are themselves invalid: a value the rule
+# cannot read (a channel that is no channel, a line that is no object) is that field's own
+# error, and the rule leaves it out.
+
+
+def store_problems(data: Mapping[str, Any]) -> Problems:
     """A store or kiosk sale names its store."""
-    if channel in (Channel.STORE, Channel.KIOSK) and not store_id:
+    if data.get("channel") in (Channel.STORE, Channel.KIOSK) and data.get("store_id") is None:
         return [("store_id", "required for store and kiosk orders")]
     return []
 
 
-def fulfillment_problems(lines: Sequence[AskedLine], has_address: bool) -> Problems:
-    """A pick-up line names its store; a basket with a line to ship has an address."""
-    problems = [
-        (f"lines.{index}.location_id", "required for a pickup line")
-        for index, line in enumerate(lines)
-        if line.fulfillment is FulfillmentType.PICKUP and not line.location_id
-    ]
-    if any(line.fulfillment is FulfillmentType.SHIP for line in lines) and not has_address:
+def fulfillment_problems(data: Mapping[str, Any]) -> Problems:
+    """A pick-up line names its store; a basket with a line to ship has an address (a line
+    that does not say how it is fulfilled ships)."""
+    lines = data.get("lines")
+    if not isinstance(lines, list):
+        return []
+    problems: Problems = []
+    ships = False
+    for index, line in enumerate(lines):
+        if not isinstance(line, dict):
+            continue
+        fulfillment = line.get("fulfillment", FulfillmentType.SHIP.value)
+        if fulfillment == FulfillmentType.PICKUP and line.get("location_id") is None:
+            problems.append((f"lines.{index}.location_id", "required for a pickup line"))
+        ships = ships or fulfillment == FulfillmentType.SHIP
+    if ships and data.get("shipping_address") is None:
         problems.append(("shipping_address", "required when a line ships"))
     return problems

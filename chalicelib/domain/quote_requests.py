@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from chalicelib.domain.errors import InvalidFields
-from chalicelib.domain.placement import Channel, fulfillment_problems, store_problems
+from chalicelib.domain.placement import Channel, Problems, fulfillment_problems, store_problems
 from chalicelib.domain.requests import (
     MAX_RESERVED_LINES,
     AddressRequest,
@@ -39,9 +39,15 @@ class QuoteRequest(Strict):
     coupon: str | None = Field(default=None, min_length=1, max_length=64)
     attribution: AttributionTags | None = None
 
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """A store or kiosk quote names its store; pick-up lines name their store, and
+        shipped ones have an address."""
+        return store_problems(data) + fulfillment_problems(data)
+
     def check(self) -> None:
-        """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
-        problems = store_problems(self.channel, self.store_id)
-        problems += fulfillment_problems(self.lines, self.shipping_address is not None)
+        """The rules of ``input_problems`` on this request (validation checked them already);
+        raises ``InvalidFields`` naming each offending field."""
+        problems = self.input_problems(self.model_dump(mode="json"))
         if problems:
             raise InvalidFields(problems)

@@ -2,26 +2,35 @@
 
 import copy
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from annotated_types import MaxLen
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
     StringConstraints,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
-from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN
+from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN, normalise_email
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import InvalidFields
+from chalicelib.domain.errors import InvalidFields, Unprocessable
 from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.domain.placement import Channel, fulfillment_problems, store_problems
+from chalicelib.domain.placement import (
+    Channel,
+    Problems,
+    fulfillment_problems,
+    store_problems,
+)
 
 MAX_LINES = 100
 MAX_QUANTITY = 999
@@ -36,10 +45,22 @@ MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 _STRIPPED = "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK = f"[^{_STRIPPED}]"
 
+
+def _email_address(value: str) -> str:
+    """The address as sent, once it reads as one (the schema's ``format: email``): checked
+    with the other fields, so that a bad address is named with every other mistake."""
+    try:
+        normalise_email(value)
+    except Unprocessable as exc:
+        raise PydanticCustomError("email", "{reason}", {"reason": exc.detail}) from exc
+    return value
+
+
 # Strings the schema describes exactly as given: no trimming before the pattern applies.
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=False, min_length=1, max_length=254),
+    AfterValidator(_email_address),
     Field(json_schema_extra={"format": "email"}),
 ]
 Phone = Annotated[
@@ -87,14 +108,66 @@ def non_null(*names: str) -> list[dict[str, Any]]:
     return [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]
 
 
-class Strict(DeferredModel):
+def _loc(field: str) -> tuple[str | int, ...]:
+    """``lines.0.location_id`` as pydantic locates it; ``""`` is the whole input."""
+    return tuple(int(part) if part.isdigit() else part for part in field.split(".") if part)
+
+
+def _refused(
+    title: str, data: Any, fields: ValidationError | None, rules: Problems
+) -> ValidationError:
+    """One validation error naming the fields refused and the rules broken, as they came."""
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(error["type"], error["msg"]),
+            loc=tuple(error["loc"]),
+            input=error["input"],
+        )
+        for error in (fields.errors() if fields is not None else [])
+    ]
+    details += [
+        InitErrorDetails(type=PydanticCustomError("rule", message), loc=_loc(field), input=data)
+        for field, message in rules
+    ]
+    return ValidationError.from_exception_data(title, details)
+
+
+class RuleChecked(DeferredModel):
+    """A model whose rules spanning fields (``input_problems``) are checked on the input as
+    sent, whether or not its fields are valid, and refused in the same validation error as
+    they are: one answer names every offending field."""
+
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """``(field, message)`` for each rule spanning fields that ``data`` breaks, read as
+        the JSON Schema's rules read it (``""`` names the whole input)."""
+        return []
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _fields_and_rules_together(
+        cls, data: Any, handler: ModelWrapValidatorHandler[Self]
+    ) -> Self:
+        rules = cls.input_problems(data) if isinstance(data, dict) else []
+        try:
+            model = handler(data)
+        except ValidationError as exc:
+            if not rules:
+                raise
+            raise _refused(exc.title, data, exc, rules) from None
+        if rules:
+            raise _refused(cls.__name__, data, None, rules)
+        return model
+
+
+class Strict(RuleChecked):
     """Base of request models: unknown fields are an error, strings are trimmed. Rules
     spanning fields are in ``json_schema_rules`` too, so the OpenAPI document has them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    # Merged into the model's JSON Schema (anyOf, allOf...); validators or check() enforce
-    # the same rules.
+    # Merged into the model's JSON Schema (anyOf, allOf...); field validators or
+    # ``input_problems`` enforce the same rules.
     json_schema_rules: ClassVar[dict[str, Any]] = {}
 
     @field_validator("*", mode="before")
@@ -119,6 +192,11 @@ class Strict(DeferredModel):
         _non_blank_strings(resolved)
         resolved.update(copy.deepcopy(cls.json_schema_rules))
         return schema
+
+
+# What identifies a customer in an order, and the channels whose orders need one.
+IDS = ("customer_id", "email", "phone", "loyalty_id")
+IDENTIFIED_CHANNELS = tuple(c for c in Channel if c is not Channel.STORE)
 
 
 class CustomerRef(Strict):
@@ -288,14 +366,23 @@ class PlaceOrderRequest(Strict):
     coupon: str | None = Field(default=None, min_length=1, max_length=64)
     attribution: AttributionTags | None = None
 
-    def check(self) -> None:
-        """Rules that span fields; raises ``InvalidFields`` naming each offending one."""
-        problems = store_problems(self.channel, self.store_id)
-        if self.channel is not Channel.STORE and (
-            self.customer is None or not self.customer.has_identifier()
+    @classmethod
+    def input_problems(cls, data: dict[str, Any]) -> Problems:
+        """A store or kiosk order names its store; outside the store the customer is
+        identified; pick-up lines name their store, and shipped ones have an address."""
+        problems = store_problems(data)
+        channel, customer = data.get("channel"), data.get("customer")
+        if channel in IDENTIFIED_CHANNELS and (
+            customer is None
+            or (isinstance(customer, dict) and all(customer.get(name) is None for name in IDS))
         ):
             problems.append(("customer", "needs an email, phone, loyalty_id or customer_id"))
-        problems += fulfillment_problems(self.lines, self.shipping_address is not None)
+        return problems + fulfillment_problems(data)
+
+    def check(self) -> None:
+        """The rules of ``input_problems`` on this request (validation checked them already);
+        raises ``InvalidFields`` naming each offending field."""
+        problems = self.input_problems(self.model_dump(mode="json"))
         if problems:
             raise InvalidFields(problems)
 

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.api.customer_models import IdentifiedCustomer, UpdateTicketRequest
 from chalicelib.domain.errors import InvalidFields, Unprocessable
+from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import (
     MAX_LINES,
     MAX_RESERVED_LINES,
@@ -37,11 +39,11 @@ def error_locs(document: dict[str, Any]) -> set[tuple[str | int, ...]]:
 
 
 def check_fields(document: dict[str, Any]) -> list[str]:
-    """The fields ``check()`` names for a structurally valid ``document``."""
-    request = PlaceOrderRequest.model_validate(document)
-    with pytest.raises(InvalidFields) as raised:
-        request.check()
-    return [field for field, _ in raised.value.field_errors()]
+    """The fields validation names, in order, for a ``document`` whose fields are each
+    valid but that breaks rules spanning fields (checked with the fields, not after)."""
+    with pytest.raises(ValidationError) as raised:
+        PlaceOrderRequest.model_validate(document)
+    return [".".join(str(part) for part in error["loc"]) for error in raised.value.errors()]
 
 
 # --- structure -----------------------------------------------------------------------------
@@ -149,7 +151,7 @@ def test_unknown_locale_is_refused() -> None:
     }
 
 
-# --- rules across fields: check() ----------------------------------------------------------
+# --- rules across fields ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("channel", ["store", "kiosk"])
@@ -290,3 +292,97 @@ def test_lines_beyond_one_transaction_are_refused_by_the_schema_naming_lines() -
     )
     just_fits = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(MAX_RESERVED_LINES)]
     PlaceOrderRequest.model_validate(body(lines=just_fits)).check()
+
+
+# --- every mistake in one validation error -------------------------------------------------
+
+
+def test_an_address_email_validator_refuses_is_refused_by_the_model_naming_it() -> None:
+    with pytest.raises(ValidationError) as raised:
+        PlaceOrderRequest.model_validate(body(customer={"email": "notanemail"}))
+    [error] = raised.value.errors()
+    assert error["loc"] == ("customer", "email")
+    assert error["msg"].startswith("not a valid email address: ")
+
+
+def test_a_valid_address_is_kept_as_sent() -> None:
+    request = PlaceOrderRequest.model_validate(body(customer={"email": "Ana@Example.COM"}))
+    assert request.customer is not None and request.customer.email == "Ana@Example.COM"
+
+
+def test_field_errors_and_broken_rules_are_named_together() -> None:
+    document = body(
+        channel="kiosk",
+        customer={"email": "notanemail", "phone": "12"},
+        lines=[
+            {"sku": "MUG-WHT", "quantity": 0},
+            {"sku": "CAP-RED", "quantity": 1, "fulfillment": "pickup"},
+        ],
+    )
+    del document["shipping_address"]
+    assert error_locs(document) == {
+        ("customer", "email"),
+        ("customer", "phone"),
+        ("lines", 0, "quantity"),
+        ("store_id",),
+        ("lines", 1, "location_id"),
+        ("shipping_address",),
+    }
+
+
+def test_rules_leave_out_what_they_cannot_read() -> None:
+    # A channel that is no channel and lines that are no lines are their own fields' errors:
+    # the rules about the store, the customer and the address do not guess.
+    document = body(channel="fax", customer={"name": "Ana"}, lines=["MUG-WHT"])
+    del document["shipping_address"]
+    assert error_locs(document) == {("channel",), ("lines", 0)}
+    document = body(lines=[{"sku": "MUG-WHT", "quantity": 1, "fulfillment": None}])
+    del document["shipping_address"]
+    assert error_locs(document) == {("lines", 0, "fulfillment")}
+
+
+def test_a_line_that_does_not_say_how_it_is_fulfilled_ships() -> None:
+    document = body(lines=[{"sku": "MUG-WHT", "quantity": 1}])
+    del document["shipping_address"]
+    assert check_fields(document) == ["shipping_address"]
+
+
+def test_check_names_the_rules_of_a_request_built_without_validation() -> None:
+    valid = PlaceOrderRequest.model_validate(body())
+    request = valid.model_copy(update={"shipping_address": None, "customer": None})
+    with pytest.raises(InvalidFields) as raised:
+        request.check()
+    assert [field for field, _ in raised.value.field_errors()] == ["customer", "shipping_address"]
+
+
+def test_a_quote_names_its_rules_with_its_fields() -> None:
+    document = {"channel": "store", "lines": [{"sku": "MUG-WHT", "quantity": 0}]}
+    with pytest.raises(ValidationError) as raised:
+        QuoteRequest.model_validate(document)
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == {
+        ("lines", 0, "quantity"),
+        ("store_id",),
+        ("shipping_address",),
+    }
+
+
+@pytest.mark.parametrize(
+    ("document", "locs"),
+    [
+        ({"email": "notanemail", "locale": "fr"}, {("email",), ("locale",)}),
+        ({"locale": "fr"}, {(), ("locale",)}),
+        ({"name": "Nadie"}, {()}),
+    ],
+)
+def test_identified_customer_names_its_fields_and_the_identifier_rule(
+    document: dict[str, Any], locs: set[tuple[str | int, ...]]
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        IdentifiedCustomer.model_validate(document)
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == locs
+
+
+def test_ticket_update_names_an_unknown_field_and_the_missing_change() -> None:
+    with pytest.raises(ValidationError) as raised:
+        UpdateTicketRequest.model_validate({"colour": "red"})
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == {(), ("colour",)}
