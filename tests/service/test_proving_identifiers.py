@@ -11,8 +11,11 @@ import re
 import uuid
 from typing import Any
 
+import pytest
+
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import TooManyAttempts, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import customer_records, verification
@@ -183,3 +186,15 @@ def test_an_ops_merge_of_the_split_records_keeps_the_proven_phone_vouched(deps: 
         Identifier(type=IdentifierType.LOYALTY_ID, value=loyalty)
     )
     assert loyalty_claim is not None and not loyalty_claim.vouched
+
+
+def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> None:
+    address = _email("nobody")
+    for _ in range(verification.MAX_WRONG_CODES):
+        with pytest.raises(Unprocessable) as raised:
+            verification.confirm_code(address, None, "123456", deps)
+        assert raised.value.field == "code"
+
+    # Locked as an address with a code pending would be: the lockout tells nothing either.
+    with pytest.raises(TooManyAttempts):
+        verification.confirm_code(address, None, "123456", deps)
