@@ -387,7 +387,7 @@ def start_verification(call: Call) -> dict[str, Any]:
     response=CustomerTokenResponse,
     tag="customers",
     access=Access.CODE,
-    errors=(404, 429),
+    errors=(409, 429),
 )
 def confirm_verification(call: Call) -> dict[str, Any]:
     """Wrong or expired code: 422 on ``code``; five wrong ones lock the address (429)."""

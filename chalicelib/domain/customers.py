@@ -1,6 +1,7 @@
 """Customer identifiers: one normal form each, so the same person is found in every channel."""
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -45,6 +46,17 @@ class Identifier(DeferredModel):
 
     type: IdentifierType
     value: str
+
+
+@dataclass(frozen=True)
+class IdentifierClaim:
+    """Who owns an identifier, and whether that ownership is vouched for: the identifier
+    founded the record or was proven with a one-time code. An identifier attached to a
+    record only because a request named it together with another one is not: proving it
+    later proves that identifier, not the record it was attached to."""
+
+    customer_id: str
+    vouched: bool
 
 
 def normalise_email(raw: str, field: str = "email") -> str:

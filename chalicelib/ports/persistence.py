@@ -10,7 +10,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
+from chalicelib.domain.customers import (
+    AnalyticsState,
+    CustomerMetrics,
+    Identifier,
+    IdentifierClaim,
+)
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.inventory import StockChange, StockLevel
 from chalicelib.domain.order_status import HistoryEntry
@@ -186,10 +191,20 @@ class Identities(Protocol):
         """The customer an identifier belongs to."""
         ...
 
+    def identifier_claim(self, identifier: Identifier) -> IdentifierClaim | None:
+        """Who owns an identifier and whether it is vouched for (claims stored before the
+        flag existed count as vouched)."""
+        ...
+
     def create_customer(
-        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+        self,
+        customer_id: str,
+        identifiers: list[Identifier],
+        profile: dict[str, Any],
+        vouched: Identifier | None = None,
     ) -> None:
-        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken."""
+        """Store a customer and claim its identifiers, ``vouched`` (one of them) vouched
+        for and the others not, or ``Conflict`` if one is taken."""
         ...
 
     def customer_exists(self, customer_id: str) -> bool:
@@ -210,8 +225,16 @@ class Identities(Protocol):
         ...
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        """Give an unowned identifier to a customer; False if someone owns it or the
-        customer has no profile."""
+        """Give an unowned identifier to a customer, not vouched for; False if someone owns
+        it or the customer has no profile."""
+        ...
+
+    def split_off_identifier(
+        self, from_customer: str, identifier: Identifier, customer_id: str, profile: dict[str, Any]
+    ) -> None:
+        """Take an identifier ``from_customer`` owns unvouched off that record and found a new
+        record ``customer_id`` with it, vouched, all or nothing; ``Conflict`` if the claim
+        is no longer ``from_customer``'s unvouched one or ``customer_id`` exists."""
         ...
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
@@ -221,8 +244,9 @@ class Identities(Protocol):
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        """Point the merged record and its identifiers at the survivor and keep the merge
-        record, all or nothing; ``Conflict`` if either stopped being active."""
+        """Point the merged record and its identifiers at the survivor (each keeping whether
+        it is vouched for) and keep the merge record, all or nothing; ``Conflict`` if
+        either stopped being active."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

@@ -46,7 +46,11 @@ def resolve_customer(
 ) -> Resolution:
     """Find the customer the identifiers name, or create one that owns them. ``seen``:
     owners this request read already, decided on in the first attempt (what it writes
-    from them is conditional, and a retry reads afresh)."""
+    from them is conditional, and a retry reads afresh).
+
+    Nothing here is proven: a record created here is founded by its first identifier
+    (email, then phone, then loyalty id), the only one vouched for; the others, and any
+    identifier attached to a record found, are not (``proven_customer``)."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
@@ -71,7 +75,7 @@ def resolve_customer(
         customer_id = f"cus_{uuid.uuid4().hex[:16]}"
         profile = {"name": ref.name, "locale": ref.locale}
         try:
-            deps.store.create_customer(customer_id, identifiers, profile)
+            deps.store.create_customer(customer_id, identifiers, profile, vouched=identifiers[0])
         except Conflict as exc:
             # Someone claimed one of these identifiers just now: look again.
             raise ConcurrentModification(str(exc)) from exc
@@ -89,7 +93,7 @@ def _match(
     """The customer the first identifier (email, phone, loyalty id) names. When the
     identifiers name two different customers we do not guess: the first wins and both are
     recorded as a merge candidate for a person to decide. Identifiers nobody owns yet are
-    given to the customer found."""
+    given to the customer found, not vouched for: naming them together proves nothing."""
     owners = [(identifier, _owner(identifier, deps, known or {})) for identifier in identifiers]
     found = [(identifier, owner) for identifier, owner in owners if owner is not None]
     if not found:
@@ -108,6 +112,45 @@ def _match(
         if owner is None:
             deps.customers.claim_identifier(first_owner, identifier)
     return Resolution(first_owner, first_identifier.type.value, False)
+
+
+def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:
+    """The customer someone who just proved ``identifier`` with a one-time code is: its
+    owner when the identifier is vouched for on that record; a new record founded by it
+    when nobody owns it; and when it was only attached to a record (named alongside
+    another identifier, never proven), a new record too: the identifier is taken off the
+    record it was attached to, and the two are recorded as a merge candidate for a person
+    to decide. Proving an identifier proves that identifier, not what others attached it
+    to (API.md: a customer token proves the customer)."""
+    profile = {"name": None, "locale": CustomerRef().locale}
+
+    def find_or_found() -> Resolution:
+        claim = deps.customers.identifier_claim(identifier)
+        if claim is not None and claim.vouched:
+            return Resolution(claim.customer_id, identifier.type.value, False)
+        customer_id = f"cus_{uuid.uuid4().hex[:16]}"
+        try:
+            if claim is None:
+                deps.customers.create_customer(customer_id, [identifier], profile, identifier)
+                return Resolution(customer_id, None, True)
+            deps.customers.split_off_identifier(claim.customer_id, identifier, customer_id, profile)
+        except Conflict as exc:
+            # Claimed, released, vouched or moved by a merge meanwhile: read it again.
+            raise ConcurrentModification(str(exc)) from exc
+        deps.customers.record_merge_candidate(
+            sorted([claim.customer_id, customer_id]),
+            {
+                "identifiers": [identifier.model_dump(mode="json")],
+                "reason": "proven_identifier_split",
+                "at": deps.clock().isoformat(),
+            },
+        )
+        return Resolution(customer_id, None, True)
+
+    try:
+        return retried(find_or_found, RESOLVE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
 def _owner(identifier: Identifier, deps: Deps, known: SeenOwners) -> str | None:

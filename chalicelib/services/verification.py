@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customers import Identifier, IdentifierType, identifiers_of
-from chalicelib.domain.errors import NotFound, Unprocessable
-from chalicelib.domain.requests import CustomerRef
+from chalicelib.domain.errors import Unprocessable
 from chalicelib.rendering import render
 from chalicelib.services import tokens
 from chalicelib.services.customers import (
     CustomerToken,
     Resolution,
     customer_token,
-    resolve_customer,
+    proven_customer,
 )
 
 if TYPE_CHECKING:
@@ -81,16 +80,16 @@ def send_code(email: str | None, phone: str | None, deps: Deps) -> None:
 
 
 def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) -> Verified:
-    """The customer the identifier belongs to (created if nobody is) and a customer token,
-    when ``code`` is the one sent and still valid; a code is good once. A wrong or expired
-    code is 422 on ``code``; after 5 wrong ones every attempt is 429 for 15 minutes."""
+    """The customer who proved the identifier (``proven_customer``: created if nobody
+    owns it, or if it was only attached to someone's record) and a customer token, when
+    ``code`` is the one sent and still valid; a code is good once. A wrong or expired
+    code is 422 on ``code``, and so is any code when none was sent: answering otherwise
+    would tell whoever asks which addresses have a code pending. Each counts as a wrong
+    attempt: after 5, every attempt is 429 for 15 minutes, code sent or not, so that the
+    lockout does not tell either."""
     identifier = _identifier(email, phone)
     key, scope = _key(identifier), f"verify#{_key(identifier)}"
     now = deps.clock()
-    if deps.access.code(key) is None:
-        # Nothing to guess at: no code was sent to this address (or it was replaced and
-        # expired away). Not an attempt; the schema cannot know it, so it is 404.
-        raise NotFound("no code was sent to this address", field=identifier.type.value)
     failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
     stored = deps.access.code(key)
     valid = (
@@ -110,9 +109,5 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
         deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
         raise Unprocessable("wrong or expired code", field="code")
     deps.access.attempt_succeeded(scope)
-    ref = CustomerRef(
-        email=identifier.value if identifier.type is IdentifierType.EMAIL else None,
-        phone=identifier.value if identifier.type is IdentifierType.PHONE else None,
-    )
-    resolution = resolve_customer(ref, deps)
+    resolution = proven_customer(identifier, deps)
     return Verified(resolution, customer_token(resolution.customer_id, deps))

@@ -104,6 +104,21 @@ def test_a_wrong_reused_or_expired_code_is_422_naming_code(
     assert_problem(_confirm(client, {"email": address, "code": expired}), 422, "code")
 
 
+def test_a_code_for_an_address_no_code_was_sent_to_is_422_naming_code(
+    client: Any, stack: Any
+) -> None:
+    # Answered as a wrong code: a different answer would tell who has a code pending.
+    pending, never = _email(), _email()
+    _send(client, {"email": pending})
+    code = sent_code(stack.outbox, pending)
+
+    replies = [_confirm(client, {"email": a, "code": _wrong(code)}) for a in (pending, never)]
+
+    for reply in replies:
+        assert_problem(reply, 422, "code")
+    assert replies[0].body == replies[1].body
+
+
 def test_a_code_that_is_not_six_digits_is_422_naming_code(client: Any) -> None:
     for code in ("12345", "1234567", "abcdef", "١٢٣٤٥٦", ""):
         assert_problem(_confirm(client, {"email": _email(), "code": code}), 422, "code")

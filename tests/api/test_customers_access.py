@@ -59,6 +59,46 @@ def test_knowing_an_email_gives_no_token_only_proving_it_does(client: Any, stack
     assert response.status_code == 200, response.body
 
 
+def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
+    client: Any, stack: Any
+) -> None:
+    # Repro A: the victim ordered by email; the attacker names that email with its own
+    # phone (attached to the victim's record, unproven), then proves the phone.
+    body = order_body()
+    victim_email = body["customer"]["email"]
+    victim = place_order(client, body)["customer_id"]
+    attacker_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    named = client.http.post(
+        "/customers",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"email": victim_email, "phone": attacker_phone}),
+    )
+    assert named.status_code == 200, named.body
+    assert named.json_body["customer_id"] == victim
+
+    attacker = verify_customer(client, stack.outbox, attacker_phone)
+
+    assert attacker["customer_id"] != victim
+    token = {"X-Customer-Token": attacker["customer_token"]}
+    assert_problem(client.http.get(f"/customers/{victim}/export", headers=STOREFRONT | token), 403)
+    own = client.http.get(
+        f"/customers/{attacker['customer_id']}/export", headers=STOREFRONT | token
+    )
+    assert own.status_code == 200, own.body
+    assert victim_email not in own.body.decode() and body["shipping_address"]["line1"] not in (
+        own.body.decode()
+    )
+    # The victim's own proof still opens the victim's record, without the attacker's phone.
+    proven = verify_customer(client, stack.outbox, victim_email)
+    assert proven["customer_id"] == victim
+    mine = client.http.get(
+        f"/customers/{victim}/export",
+        headers=STOREFRONT | {"X-Customer-Token": proven["customer_token"]},
+    )
+    assert mine.status_code == 200, mine.body
+    assert {i["value"] for i in mine.json_body["identifiers"]} == {victim_email}
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

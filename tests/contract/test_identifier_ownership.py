@@ -127,3 +127,79 @@ def test_an_erasure_releases_what_fits_in_its_transaction_and_the_rest_after(
         customers.forget_identifier(customer_id, identifier)
     assert customers.identifiers(customer_id) == []
     assert all(customers.find_identifier(i) is None for i in identifiers)
+
+
+def _phone() -> Identifier:
+    return _identifier(IdentifierType.PHONE, f"+346{new_id('')[-8:]}")
+
+
+def _vouched(customers: Any, identifier: Identifier) -> tuple[str, bool] | None:
+    claim = customers.identifier_claim(identifier)
+    return None if claim is None else (claim.customer_id, claim.vouched)
+
+
+def test_only_the_identifier_a_record_is_founded_with_is_vouched_for(customers: Any) -> None:
+    email, phone, later = _email(), _phone(), _email()
+    customer_id = new_id("cus")
+    customers.create_customer(customer_id, [email, phone], {"name": "Ana"}, email)
+    assert customers.claim_identifier(customer_id, later)
+
+    assert _vouched(customers, email) == (customer_id, True)
+    assert _vouched(customers, phone) == (customer_id, False)
+    assert _vouched(customers, later) == (customer_id, False)
+    assert _vouched(customers, _email()) is None
+
+
+def test_an_unvouched_identifier_split_off_founds_a_record_of_its_own(customers: Any) -> None:
+    email, phone = _email(), _phone()
+    owner, fresh = new_id("cus"), new_id("cus")
+    customers.create_customer(owner, [email, phone], {"name": "Ana"}, email)
+
+    customers.split_off_identifier(owner, phone, fresh, {"name": None, "locale": "es"})
+
+    assert _vouched(customers, phone) == (fresh, True)
+    assert customers.identifiers(fresh) == [phone]
+    assert customers.identifiers(owner) == [email]
+    assert customers.find_identifier(phone) == fresh
+    profile = customers.profile(fresh)
+    assert profile is not None and profile["state"] == "active"
+
+
+@pytest.mark.parametrize("case", ["vouched", "another owner", "released", "fresh id taken"])
+def test_a_split_refused_changes_nothing(customers: Any, case: str) -> None:
+    email, phone = _email(), _phone()
+    owner, other, fresh = new_id("cus"), new_id("cus"), new_id("cus")
+    customers.create_customer(owner, [email, phone], {"name": "Ana"}, email)
+    customers.create_customer(other, [_email()], {"name": "Eva"})
+    identifier, claimed_from = phone, owner
+    if case == "vouched":
+        identifier = email
+    elif case == "another owner":
+        claimed_from = other
+    elif case == "released":
+        customers.forget_identifier(owner, phone)
+    else:
+        fresh = other
+    before = {c: customers.identifiers(c) for c in (owner, other)}
+
+    with pytest.raises(Conflict):
+        customers.split_off_identifier(claimed_from, identifier, fresh, {"name": None})
+
+    assert {c: customers.identifiers(c) for c in (owner, other)} == before
+    if case != "fresh id taken":
+        assert not customers.customer_exists(fresh)
+    if case != "released":
+        assert customers.find_identifier(identifier) == owner
+
+
+def test_a_merge_moves_each_claim_with_its_vouched_flag(customers: Any) -> None:
+    survivor, merged = new_id("cus"), new_id("cus")
+    founding, attached = _email(), _phone()
+    customers.create_customer(survivor, [_email()], {"name": "Ana"}, None)
+    customers.create_customer(merged, [founding, attached], {"name": "Ana B."}, founding)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+
+    customers.merge_profiles(survivor, merged, customers.identifiers(merged), record)
+
+    assert _vouched(customers, founding) == (survivor, True)
+    assert _vouched(customers, attached) == (survivor, False)

@@ -12,7 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.customers import AnalyticsState, CustomerMetrics, Identifier
+from chalicelib.domain.customers import (
+    AnalyticsState,
+    CustomerMetrics,
+    Identifier,
+    IdentifierClaim,
+)
 from chalicelib.domain.errors import ConcurrentModification, Conflict, InvalidCursor
 from chalicelib.ports import CustomerRecord, FiguresChange
 from tests.fakes.analytics import FakeAnalytics
@@ -55,8 +60,18 @@ class FakeIdentities:
         self._m.reads["identifier"] += 1
         return self._m.identifiers.get(_ident(identifier))
 
+    def identifier_claim(self, identifier: Identifier) -> IdentifierClaim | None:
+        owner = self._m.identifiers.get(_ident(identifier))
+        if owner is None:
+            return None
+        return IdentifierClaim(owner, _ident(identifier) not in self._m.unvouched)
+
     def create_customer(
-        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+        self,
+        customer_id: str,
+        identifiers: list[Identifier],
+        profile: dict[str, Any],
+        vouched: Identifier | None = None,
     ) -> None:
         with _CLAIMS:
             taken = any(_ident(i) in self._m.identifiers for i in identifiers)
@@ -65,7 +80,7 @@ class FakeIdentities:
             profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
             profiles[""] = {"state": "active"} | copy.deepcopy(profile)
             for identifier in identifiers:
-                self._own(customer_id, identifier)
+                self._own(customer_id, identifier, vouched=identifier == vouched)
 
     def customer_exists(self, customer_id: str) -> bool:
         return self._profile(customer_id) is not None
@@ -89,12 +104,28 @@ class FakeIdentities:
         with _CLAIMS:
             if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
                 return False
-            self._own(customer_id, identifier)
+            self._own(customer_id, identifier, vouched=False)
             return True
+
+    def split_off_identifier(
+        self, from_customer: str, identifier: Identifier, customer_id: str, profile: dict[str, Any]
+    ) -> None:
+        with _CLAIMS:
+            owner = self._m.identifiers.get(_ident(identifier))
+            unvouched = _ident(identifier) in self._m.unvouched
+            if owner != from_customer or not unvouched or self._profile(customer_id) is not None:
+                raise Conflict("the identifier's claim changed meanwhile")
+            self._m.kept(from_customer, CustomerRecord.IDENTIFIERS).pop(
+                f"{identifier.type.value}#{identifier.value}", None
+            )
+            profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
+            profiles[""] = {"state": "active"} | copy.deepcopy(profile)
+            self._own(customer_id, identifier, vouched=True)
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
         if self._m.identifiers.get(_ident(identifier)) == customer_id:
             del self._m.identifiers[_ident(identifier)]
+            self._m.unvouched.discard(_ident(identifier))
         self._m.kept(customer_id, CustomerRecord.IDENTIFIERS).pop(
             f"{identifier.type.value}#{identifier.value}", None
         )
@@ -119,7 +150,7 @@ class FakeIdentities:
             self._m.kept(merged, CustomerRecord.IDENTIFIERS).pop(
                 f"{identifier.type.value}#{identifier.value}", None
             )
-            self._own(survivor, identifier)
+            self._own(survivor, identifier, vouched=_ident(identifier) not in self._m.unvouched)
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self._m.kept(customer_id, CustomerRecord.ERASURE).get(""))
@@ -150,8 +181,12 @@ class FakeIdentities:
         record.pop("pending_outbox", None)
         return copy.deepcopy(record)
 
-    def _own(self, customer_id: str, identifier: Identifier) -> None:
+    def _own(self, customer_id: str, identifier: Identifier, vouched: bool) -> None:
         self._m.identifiers[_ident(identifier)] = customer_id
+        if vouched:
+            self._m.unvouched.discard(_ident(identifier))
+        else:
+            self._m.unvouched.add(_ident(identifier))
         self._m.kept(customer_id, CustomerRecord.IDENTIFIERS)[
             f"{identifier.type.value}#{identifier.value}"
         ] = {"type": identifier.type.value, "value": identifier.value}

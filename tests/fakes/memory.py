@@ -34,6 +34,8 @@ class Memory:
     movements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     markers: dict[str, float] = field(default_factory=dict)
     identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
+    # The claims above that are not vouched for (attached to a record without proof).
+    unvouched: set[tuple[str, str]] = field(default_factory=set)
     records: Records = field(default_factory=dict)
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)

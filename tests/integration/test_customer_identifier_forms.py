@@ -8,13 +8,17 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.identities import PROFILE_IDENTIFIERS
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from chalicelib.adapters.dynamodb.table import from_item
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import Conflict
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import customer_records
+from chalicelib.services.customers import proven_customer
 from tests.support.builders import NOW, new_id
 from tests.support.moto_probes import recording_client
 
@@ -172,3 +176,124 @@ def test_customers_created_at_once_with_one_email_make_one_customer(deps: Any) -
     for loser in refused:
         assert not deps.customers.customer_exists(loser)
         assert _partition(deps, loser) == {}
+
+
+def _phone() -> Identifier:
+    return Identifier(type=IdentifierType.PHONE, value=f"+346{new_id('')[-8:]}")
+
+
+def test_each_claim_item_says_whether_it_is_vouched_for(deps: Any) -> None:
+    email, phone, later = _email(), _phone(), _email("later")
+    customer_id = new_id("cus")
+    deps.customers.create_customer(customer_id, [email, phone], {"name": "Ana"}, email)
+    assert deps.customers.claim_identifier(customer_id, later)
+
+    stored = {i.value: deps.customers.table.get(keys.identifier(i)) for i in (email, phone, later)}
+
+    assert stored == {
+        email.value: keys.identifier(email) | {"customer_id": customer_id, "vouched": True},
+        phone.value: keys.identifier(phone) | {"customer_id": customer_id, "vouched": False},
+        later.value: keys.identifier(later) | {"customer_id": customer_id, "vouched": False},
+    }
+
+
+def test_a_claim_stored_before_the_flag_is_vouched_for_and_never_split_off(deps: Any) -> None:
+    phone = _phone()
+    customer_id = _stored_before(deps, _email(), phone)
+
+    claim = deps.customers.identifier_claim(phone)
+
+    assert claim is not None and (claim.customer_id, claim.vouched) == (customer_id, True)
+    with pytest.raises(Conflict):
+        deps.customers.split_off_identifier(customer_id, phone, new_id("cus"), {"name": None})
+    assert proven_customer(phone, deps).customer_id == customer_id
+
+
+def test_a_split_moves_the_claim_and_unlists_it_in_one_transaction(deps: Any) -> None:
+    store, calls = _recording(deps)
+    email, phone = _email(), _phone()
+    owner, fresh = new_id("cus"), new_id("cus")
+    store.create_customer(owner, [email, phone], {"name": "Ana"}, email)
+    calls.clear()
+
+    store.split_off_identifier(owner, phone, fresh, {"name": None, "locale": "es"})
+
+    (request,) = [request for name, request in calls if name not in ("GetItem", "Query")]
+    assert [name for name, _ in calls if name not in ("GetItem", "Query")] == ["TransactWriteItems"]
+    items = request["TransactItems"]
+    assert [next(iter(item)) for item in items] == ["Put", "Put", "Update"]
+    claim = from_item(items[1]["Put"]["Item"])
+    assert claim == keys.identifier(phone) | {"customer_id": fresh, "vouched": True}
+    # The claim passes from one owner to the other: never free for a third to take.
+    assert items[1]["Put"]["ConditionExpression"] == "customer_id = :from AND #vouched = :unvouched"
+    assert deps.customers.table.get(keys.identifier(phone))["customer_id"] == fresh
+    assert _partition(deps, owner)[keys.PROFILE_SK][PROFILE_IDENTIFIERS] == {f"email#{email.value}"}
+    assert _partition(deps, fresh)[keys.PROFILE_SK][PROFILE_IDENTIFIERS] == {f"phone#{phone.value}"}
+
+
+def test_a_refused_split_leaves_both_records_as_they_were(deps: Any) -> None:
+    email, phone = _email(), _phone()
+    owner, taken = new_id("cus"), new_id("cus")
+    deps.customers.create_customer(owner, [email, phone], {"name": "Ana"}, email)
+    deps.customers.create_customer(taken, [_email()], {"name": "Eva"})
+    before = {c: _partition(deps, c) for c in (owner, taken)}
+
+    with pytest.raises(Conflict):  # the fresh id exists: nothing of the split is written
+        deps.customers.split_off_identifier(owner, phone, taken, {"name": None})
+
+    assert {c: _partition(deps, c) for c in (owner, taken)} == before
+    assert deps.customers.table.get(keys.identifier(phone)) == keys.identifier(phone) | {
+        "customer_id": owner,
+        "vouched": False,
+    }
+
+
+def test_a_merge_keeps_the_claim_items_flags(deps: Any) -> None:
+    survivor, merged = new_id("cus"), new_id("cus")
+    founding, attached, older = _email(), _phone(), _email("old")
+    deps.customers.create_customer(survivor, [_email()], {"name": "Ana"}, None)
+    deps.customers.create_customer(merged, [founding, attached], {"name": "Ana"}, founding)
+    legacy = _stored_before(deps, older)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+    deps.customers.merge_profiles(survivor, merged, deps.customers.identifiers(merged), record)
+    record = record | {"from_customer_id": legacy}
+    deps.customers.merge_profiles(survivor, legacy, deps.customers.identifiers(legacy), record)
+
+    def stored(identifier: Identifier) -> Any:
+        return deps.customers.table.get(keys.identifier(identifier))
+
+    assert stored(founding) == keys.identifier(founding) | {
+        "customer_id": survivor,
+        "vouched": True,
+    }
+    assert stored(attached) == keys.identifier(attached) | {
+        "customer_id": survivor,
+        "vouched": False,
+    }
+    # A claim stored before the flag stays without one (vouched for, as before).
+    assert stored(older) == keys.identifier(older) | {"customer_id": survivor}
+
+
+def test_proofs_at_once_of_one_attached_phone_split_it_off_once(deps: Any) -> None:
+    email, phone = _email(), _phone()
+    owner = new_id("cus")
+    deps.customers.create_customer(owner, [email, phone], {"name": "Ana"}, email)
+    start = threading.Barrier(6)
+    found: list[str] = []
+
+    def prove() -> None:
+        start.wait()
+        found.append(proven_customer(phone, deps).customer_id)
+
+    threads = [threading.Thread(target=prove) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    (fresh,) = set(found)
+    assert len(found) == 6 and fresh != owner
+    assert deps.customers.identifiers(fresh) == [phone]
+    assert deps.customers.identifiers(owner) == [email]
+    candidates, _ = deps.customers.records(owner, CustomerRecord.CANDIDATES)
+    assert [c["customer_id"] for c in candidates] == [fresh]

@@ -6,7 +6,13 @@ The profile lists the customer's identifiers (``PROFILE_IDENTIFIERS``, a string 
 ``<type>#<value>``) in the write that claims them: a new customer is two items, not three.
 Customers stored before kept a copy of each identifier as an item of their partition
 (``keys.identifier_mirror``); those copies are still read, moved by a merge and deleted
-with their identifier."""
+with their identifier.
+
+Each claim (the identifier item) says whether it is vouched for (``VOUCHED``, a boolean):
+true for the identifier a record was founded with or one proven with a one-time code,
+false for one attached to an existing record because a request named it alongside
+another. A claim stored before the flag existed has none and counts as vouched: those
+customers keep getting tokens for what they proved before."""
 
 from __future__ import annotations
 
@@ -19,12 +25,14 @@ from chalicelib.adapters.dynamodb.table import (
     Table,
     TransactionCancelled,
 )
-from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.customers import Identifier, IdentifierClaim, IdentifierType
 from chalicelib.domain.errors import ConcurrentModification, Conflict
 
 _ACTIVE = "attribute_not_exists(#state) OR #state = :active"
 # The profile's string set of the identifiers the customer owns (``<type>#<value>``).
 PROFILE_IDENTIFIERS = "identifiers"
+# The claim's flag: founded the record or proven with a code (absent on older claims).
+VOUCHED = "vouched"
 
 
 class IdentityRepository:
@@ -38,10 +46,24 @@ class IdentityRepository:
         item = self._table.get(keys.identifier(identifier))
         return str(item["customer_id"]) if item is not None else None
 
+    def identifier_claim(self, identifier: Identifier) -> IdentifierClaim | None:
+        """Who owns an identifier and whether it is vouched for."""
+        item = self._table.get(keys.identifier(identifier))
+        if item is None:
+            return None
+        # No flag: claimed before claims were flagged, when every owner had proven it or
+        # founded the record with it as far as we can tell; they keep working.
+        return IdentifierClaim(str(item["customer_id"]), bool(item.get(VOUCHED, True)))
+
     def create_customer(
-        self, customer_id: str, identifiers: list[Identifier], profile: dict[str, Any]
+        self,
+        customer_id: str,
+        identifiers: list[Identifier],
+        profile: dict[str, Any],
+        vouched: Identifier | None = None,
     ) -> None:
-        """Store a customer and claim its identifiers, or ``Conflict`` if one is taken.
+        """Store a customer and claim its identifiers (``vouched`` vouched for, the others
+        not), or ``Conflict`` if one is taken.
 
         One transaction, although it bills every item twice: written apart, a crash between
         the profile and the claims would leave a profile with personal data that no
@@ -54,7 +76,11 @@ class IdentityRepository:
             )
         ]
         for identifier in identifiers:
-            writes.append(self._claim(customer_id, identifier, "attribute_not_exists(pk)"))
+            writes.append(
+                self._claim(
+                    customer_id, identifier, identifier == vouched, "attribute_not_exists(pk)"
+                )
+            )
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
@@ -93,14 +119,44 @@ class IdentityRepository:
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
-        """Give an unowned identifier to a customer; False if someone owns it (or the
-        customer has no profile)."""
+        """Give an unowned identifier to a customer, not vouched for; False if someone owns
+        it (or the customer has no profile)."""
         return self._table.transact_if(
             [
-                self._claim(customer_id, identifier, "attribute_not_exists(pk)"),
+                self._claim(customer_id, identifier, False, "attribute_not_exists(pk)"),
                 self._list(customer_id, "ADD", {_name(identifier)}, "attribute_exists(pk)"),
             ]
         )
+
+    def split_off_identifier(
+        self, from_customer: str, identifier: Identifier, customer_id: str, profile: dict[str, Any]
+    ) -> None:
+        """Take an identifier ``from_customer`` owns unvouched off that record and found the
+        new record ``customer_id`` with it, vouched, in one transaction: the claim passes
+        from one to the other without ever being free for a third. ``Conflict`` if the
+        claim is no longer ``from_customer``'s unvouched one or ``customer_id`` exists."""
+        listed, copied = self._stored_identifiers(from_customer)
+        founded = keys.profile(customer_id) | {"state": "active"} | profile
+        writes = [
+            self._table.put(
+                founded | {PROFILE_IDENTIFIERS: {_name(identifier)}}, "attribute_not_exists(pk)"
+            ),
+            # Only an unvouched claim moves: an absent flag (an older claim) counts as
+            # vouched and fails the condition, as does another owner or a released claim.
+            self._claim(
+                customer_id,
+                identifier,
+                True,
+                "customer_id = :from AND #vouched = :unvouched",
+                {":from": from_customer, ":unvouched": False},
+                {"#vouched": VOUCHED},
+            ),
+            *self._unlist(from_customer, [identifier], listed, copied),
+        ]
+        try:
+            self._table.transact(writes)
+        except TransactionCancelled as exc:
+            raise Conflict("the identifier's claim changed meanwhile") from exc
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
         """Release an identifier the customer owns and take it off their list; safe to
@@ -153,7 +209,17 @@ class IdentityRepository:
             self._table.put(keys.merge_record(survivor, str(record["at"]), merged) | record),
         ]
         for identifier in identifiers:
-            writes.append(self._claim(survivor, identifier, "customer_id = :from", merged))
+            # An update, not a put: the claim keeps its vouched flag (or its absence). A
+            # merge is a person's decision that the records are one customer; it vouches
+            # for nothing that was not vouched for before.
+            writes.append(
+                self._table.update(
+                    keys.identifier(identifier),
+                    "SET customer_id = :to",
+                    "customer_id = :from",
+                    {":to": survivor, ":from": merged},
+                )
+            )
             if _name(identifier) in copied:
                 writes.append(self._table.delete(keys.identifier_mirror(merged, identifier)))
         if len(writes) > MAX_TRANSACTION_ITEMS:
@@ -224,11 +290,16 @@ class IdentityRepository:
         return done
 
     def _claim(
-        self, customer_id: str, identifier: Identifier, condition: str, previous: str = ""
+        self,
+        customer_id: str,
+        identifier: Identifier,
+        vouched: bool,
+        condition: str,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
     ) -> dict[str, Any]:
-        values = {":from": previous} if previous else None
-        item = keys.identifier(identifier) | {"customer_id": customer_id}
-        return self._table.put(item, condition, values)
+        item = keys.identifier(identifier) | {"customer_id": customer_id, VOUCHED: vouched}
+        return self._table.put(item, condition, values, names)
 
     def _stored_identifiers(self, customer_id: str) -> tuple[set[str], set[str]]:
         """The names of the identifiers the profile lists and of those the customer has a

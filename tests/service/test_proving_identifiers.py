@@ -1,0 +1,200 @@
+"""A customer token proves the customer, not the caller (API.md, "Who may do what"):
+naming an identifier next to someone else's attaches it to their record for the
+retailer's 360 view, but proving it later with a one-time code proves that identifier
+only, never the record it was attached to. Each attack reproduced on the local stack
+(A: ``POST /customers``, B: ``POST /orders``, C: pre-registration, D: claims) and the
+legitimate flows, on fakes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import TooManyAttempts, Unprocessable
+from chalicelib.domain.requests import CustomerRef
+from chalicelib.ports import CustomerRecord
+from chalicelib.services import customer_records, verification
+from chalicelib.services.customer_export import export_customer
+from chalicelib.services.customers import resolve_customer, token_grants
+from tests.service import flows
+
+
+def _email(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def _phone() -> str:
+    return f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+
+
+def _prove(deps: Deps, address: str) -> verification.Verified:
+    """Send a code to the address and confirm it with what arrived there."""
+    email, phone = (None, address) if address.startswith("+") else (address, None)
+    verification.send_code(email, phone, deps)
+    outgoing: Any = deps.texter if phone else deps.mailer
+    (text,) = [m["parts"] for m in outgoing.sent if m["to"] == address][-1:]
+    match = re.search(r"Your Orquesta code is (\d{6})", text)
+    assert match is not None
+    return verification.confirm_code(email, phone, match.group(1), deps)
+
+
+def _identifiers(deps: Deps, customer_id: str) -> set[str]:
+    return {i.value for i in deps.customers.identifiers(customer_id)}
+
+
+def _candidates(deps: Deps, customer_id: str) -> set[str]:
+    records, _ = deps.customers.records(customer_id, CustomerRecord.CANDIDATES)
+    return {str(record["customer_id"]) for record in records}
+
+
+def _assert_split_off(deps: Deps, proven: verification.Verified, victim: str, value: str) -> None:
+    """The token names a fresh record holding only the proven identifier; the victim's
+    record no longer holds it; the two are a merge candidate; the token opens nothing of
+    the victim's."""
+    fresh = proven.resolution.customer_id
+    assert fresh != victim
+    assert proven.resolution.created
+    assert not token_grants(proven.token.token, victim, deps)
+    assert token_grants(proven.token.token, fresh, deps)
+    assert _identifiers(deps, fresh) == {value}
+    assert value not in _identifiers(deps, victim)
+    assert _candidates(deps, fresh) == {victim} and fresh in _candidates(deps, victim)
+    claim = deps.customers.identifier_claim(
+        Identifier(
+            type=IdentifierType.PHONE if value.startswith("+") else IdentifierType.EMAIL,
+            value=value,
+        )
+    )
+    assert claim is not None and claim.customer_id == fresh and claim.vouched
+
+
+def test_a_phone_named_next_to_a_known_email_proves_nothing_of_its_owner(deps: Deps) -> None:
+    # A: the victim ordered by email; the attacker names that email with its own phone.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email, "name": "Vera"}).customer_id
+    assert victim is not None
+    attached = resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    assert attached.customer_id == victim  # the 360 view still joins them, unproven
+
+    proven = _prove(deps, attacker_phone)
+
+    _assert_split_off(deps, proven, victim, attacker_phone)
+    exported = export_customer(proven.resolution.customer_id, deps)
+    assert victim_email not in str(exported) and "Calle Mayor" not in str(exported)
+    # The victim still proves their own email into their own record.
+    assert _prove(deps, victim_email).resolution.customer_id == victim
+
+
+def test_an_email_named_in_an_order_next_to_a_known_phone_proves_nothing_of_its_owner(
+    deps: Deps,
+) -> None:
+    # B: the victim is known by phone; the attacker orders with its email and that phone.
+    victim_phone, attacker_email = _phone(), _email("attacker")
+    victim = flows.place(deps, customer={"phone": victim_phone, "name": "Vera"}).customer_id
+    assert victim is not None
+    placed = flows.place(deps, customer={"email": attacker_email, "phone": victim_phone})
+    assert placed.customer_id == victim
+
+    proven = _prove(deps, attacker_email)
+
+    _assert_split_off(deps, proven, victim, attacker_email)
+
+
+def test_pre_registering_an_email_with_ones_own_phone_reads_none_of_its_later_orders(
+    deps: Deps,
+) -> None:
+    # C (C1): nobody is known yet; the attacker registers the victim's email (founding)
+    # with its own phone, and the victim's later orders by email land on that record.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    registered = resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    assert registered.created
+    later = flows.place(deps, customer={"email": victim_email, "name": "Vera"})
+    assert later.customer_id == registered.customer_id
+
+    proven = _prove(deps, attacker_phone)
+
+    _assert_split_off(deps, proven, registered.customer_id, attacker_phone)
+    assert later.order_id not in str(export_customer(proven.resolution.customer_id, deps))
+    # The email founded the record: the victim's proof of it is the record's.
+    assert _prove(deps, victim_email).resolution.customer_id == registered.customer_id
+
+
+def test_a_claim_naming_a_known_email_with_ones_own_phone_proves_nothing_of_its_owner(
+    deps: Deps,
+) -> None:
+    # D: a claim of the attacker's own anonymous store order, naming the victim's email.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email}).customer_id
+    anonymous = flows.place(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert anonymous.receipt_code is not None
+    ref = CustomerRef(email=victim_email, phone=attacker_phone)
+    claimed = customer_records.claim_order(anonymous.order_id, anonymous.receipt_code, ref, deps)
+    assert claimed.customer_id == victim
+
+    proven = _prove(deps, attacker_phone)
+
+    assert victim is not None
+    _assert_split_off(deps, proven, victim, attacker_phone)
+
+
+def test_a_customer_created_by_an_order_proves_its_email_into_that_record(deps: Deps) -> None:
+    email, phone = _email("ana"), _phone()
+    placed = flows.place(deps, customer={"email": email, "phone": phone, "name": "Ana"})
+
+    proven = _prove(deps, email)
+
+    assert proven.resolution.customer_id == placed.customer_id
+    assert not proven.resolution.created
+    assert placed.customer_id is not None
+    assert token_grants(proven.token.token, placed.customer_id, deps)
+    assert _identifiers(deps, placed.customer_id) == {email, phone}
+    assert _candidates(deps, placed.customer_id) == set()
+
+
+def test_proving_a_phone_attached_later_founds_its_own_record(deps: Deps) -> None:
+    email, phone = _email("ana"), _phone()
+    first = flows.place(deps, customer={"email": email, "name": "Ana"})
+    flows.place(deps, customer={"email": email, "phone": phone})  # the phone attached
+    assert first.customer_id is not None
+
+    proven = _prove(deps, phone)
+
+    _assert_split_off(deps, proven, first.customer_id, phone)
+    assert first.order_id not in str(export_customer(proven.resolution.customer_id, deps))
+    # Proven once, the phone is its new record's for good.
+    assert _prove(deps, phone).resolution.customer_id == proven.resolution.customer_id
+
+
+def test_an_ops_merge_of_the_split_records_keeps_the_proven_phone_vouched(deps: Deps) -> None:
+    # Ops decides the merge candidate: one person. The proven phone then opens the merged
+    # record, the identifiers attached but never proven still do not.
+    email, phone, loyalty = _email("ana"), _phone(), f"L{uuid.uuid4().hex[:8].upper()}"
+    owner = flows.place(deps, customer={"email": email}).customer_id
+    assert owner is not None
+    resolve_customer(CustomerRef(email=email, phone=phone, loyalty_id=loyalty), deps)
+    fresh = _prove(deps, phone).resolution.customer_id
+
+    customer_records.merge_customers(owner, fresh, "ops", "ops", deps)
+
+    assert _prove(deps, phone).resolution.customer_id == owner
+    loyalty_claim = deps.customers.identifier_claim(
+        Identifier(type=IdentifierType.LOYALTY_ID, value=loyalty)
+    )
+    assert loyalty_claim is not None and not loyalty_claim.vouched
+
+
+def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> None:
+    address = _email("nobody")
+    for _ in range(verification.MAX_WRONG_CODES):
+        with pytest.raises(Unprocessable) as raised:
+            verification.confirm_code(address, None, "123456", deps)
+        assert raised.value.field == "code"
+
+    # Locked as an address with a code pending would be: the lockout tells nothing either.
+    with pytest.raises(TooManyAttempts):
+        verification.confirm_code(address, None, "123456", deps)
