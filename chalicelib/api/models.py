@@ -66,6 +66,9 @@ def payment_view(order: Order) -> dict[str, Any]:
         "captured": money(payment.captured),
         "refunded": money(payment.refunded),
         "voided": money(payment.voided),
+        # Why the authorisation failed (``declined``, ``gateway_unavailable``); the order's
+        # ``status_reason`` is ``payment_declined`` either way.
+        "failure": payment.failure.value if payment.failure else None,
         "owed": [
             {
                 "type": op.type.value,

@@ -186,8 +186,8 @@ def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> 
     """The shipping fee given back with a lost parcel is in the lost-parcel email's amount
     (services/lost_parcels.py), so its own refund email would tell it twice. The order
     shows the parcel LOST before its refunds are even owed, so this holds whenever the
-    fee's refund event is handled. Given back with a whole return, the fee has its own
-    email: the return-received email tells what that return gave back."""
+    fee's refund event is handled. A return never gives the fee back once a parcel was
+    delivered (domain/settlement.py), so the return-received email tells all it refunds."""
     if email is not EmailKind.REFUND or OrderEvent.model_validate(event).refund_cause() != (
         RefundCause.SHIPPING
     ):

@@ -4,7 +4,7 @@
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import (
@@ -35,7 +35,7 @@ from chalicelib.domain.order_status import (
     can_transition,
     status_of_fulfillments,
 )
-from chalicelib.domain.payments import Payment, PaymentStatus
+from chalicelib.domain.payments import Payment, PaymentFailure, PaymentStatus
 from chalicelib.domain.placement import (
     Channel,
     Consent,
@@ -125,6 +125,22 @@ class Order(DeferredModel):
     attention: Attention | None = None
     pricing: OrderPricing | None = None  # the engine's breakdown; None if placed before it
 
+    @model_validator(mode="before")
+    @classmethod
+    def _reason_of_the_contract(cls, data: object) -> object:
+        """Orders rejected before the gateway's unavailability was a payment failure read
+        as API.md's ``payment_declined``, the cause kept in ``payment.failure``."""
+        if not isinstance(data, dict) or data.get("status_reason") != "payment_unavailable":
+            return data
+        fixed = data | {"status_reason": StatusReason.PAYMENT_DECLINED.value}
+        failure = {"failure": PaymentFailure.GATEWAY_UNAVAILABLE.value}
+        payment = data.get("payment")
+        if isinstance(payment, dict):
+            fixed["payment"] = payment | failure
+        elif payment is None:
+            fixed["payment"] = {"status": PaymentStatus.FAILED.value} | failure
+        return fixed
+
     def move_to(
         self,
         new: OrderStatus,
@@ -144,6 +160,18 @@ class Order(DeferredModel):
         self.history.append(entry)
         return entry
 
+    def reason_cause(self) -> str | None:
+        """The status reason, told finer where the order knows more: a ``payment_declined``
+        rejection whose gateway never answered is ``gateway_unavailable`` to the customer."""
+        if self.status_reason is None:
+            return None
+        if (
+            self.status_reason is StatusReason.PAYMENT_DECLINED
+            and self.payment.failure is PaymentFailure.GATEWAY_UNAVAILABLE
+        ):
+            return PaymentFailure.GATEWAY_UNAVAILABLE.value
+        return self.status_reason.value
+
     def record_authorization(self, payment_id: str) -> None:
         """The gateway authorised the order total (nothing is taken yet)."""
         self.payment = self.payment.model_copy(
@@ -161,16 +189,28 @@ class Order(DeferredModel):
 
     def record_decline(self, payment_id: str | None) -> None:
         """The gateway declined the card; its payment id is kept where it gave one."""
-        self.payment = Payment(status=PaymentStatus.DECLINED, payment_id=payment_id)
+        self.payment = Payment(
+            status=PaymentStatus.DECLINED, payment_id=payment_id, failure=PaymentFailure.DECLINED
+        )
 
-    def reject(self, reason: StatusReason, at: datetime, detail: str) -> HistoryEntry:
-        """End the order unfulfilled for a business reason."""
+    def reject(
+        self,
+        reason: StatusReason,
+        at: datetime,
+        detail: str,
+        failure: PaymentFailure | None = None,
+    ) -> HistoryEntry:
+        """End the order unfulfilled for a business reason; a payment that could not be
+        authorised says why in ``failure`` (declined unless told otherwise)."""
         if reason is StatusReason.PAYMENT_DECLINED:
-            self.payment = Payment(
-                status=PaymentStatus.DECLINED, payment_id=self.payment.payment_id
-            )
-        elif reason is StatusReason.PAYMENT_UNAVAILABLE:
-            self.payment = Payment(status=PaymentStatus.FAILED)
+            if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
+                self.payment = Payment(status=PaymentStatus.FAILED, failure=failure)
+            else:
+                self.payment = Payment(
+                    status=PaymentStatus.DECLINED,
+                    payment_id=self.payment.payment_id,
+                    failure=PaymentFailure.DECLINED,
+                )
         return self.move_to(OrderStatus.REJECTED, at, detail, reason)
 
     def reserve(

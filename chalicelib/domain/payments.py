@@ -23,6 +23,14 @@ class PaymentStatus(StrEnum):
     VOIDED = "VOIDED"
 
 
+class PaymentFailure(StrEnum):
+    """Why the authorisation failed (the order's ``status_reason`` is ``payment_declined``
+    either way)."""
+
+    DECLINED = "declined"  # the card was declined
+    GATEWAY_UNAVAILABLE = "gateway_unavailable"  # the gateway did not answer, retries spent
+
+
 class PaymentOperationType(StrEnum):
     """What the gateway is asked to do with the authorised money."""
 
@@ -65,6 +73,8 @@ class Payment(DeferredModel):
     captured: Money | None = None
     refunded: Money | None = None
     voided: Money | None = None
+    # Set when the authorisation failed: declined, or the gateway unavailable.
+    failure: PaymentFailure | None = None
     operations: list[PaymentOperation] = Field(default_factory=list)
     # Whether the store keeps this order in its list of orders with money owed (the
     # sweeper's marker); internal.

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
+from chalicelib.domain.countries import ISO_COUNTRIES, country_pattern
 from chalicelib.domain.customers import LOYALTY_ID_PATTERN, PHONE_PATTERN, normalise_email
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidFields, Unprocessable
@@ -71,10 +72,20 @@ LoyaltyId = Annotated[
 ]
 
 
-# ISO 3166 alpha-2, as sent (no trimming: the schema's pattern reads it as sent too).
+def _iso_country(value: str) -> str:
+    if value.upper() not in ISO_COUNTRIES:
+        raise ValueError(f"{value} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+# ISO 3166-1 alpha-2, any case, as sent (no trimming: the schema's pattern reads it as
+# sent too). The schema's pattern lists every code (domain/countries.py); the model checks
+# the letters, then the code, so that its message names the rule, not a long pattern.
 CountryCode = Annotated[
     str,
     StringConstraints(strip_whitespace=False, min_length=2, max_length=2, pattern="^[A-Za-z]{2}$"),
+    AfterValidator(_iso_country),
+    Field(json_schema_extra={"pattern": country_pattern()}),
 ]
 
 
@@ -404,8 +415,9 @@ class RequestReturnRequest(Strict):
     """``POST /orders/{id}/returns``."""
 
     json_schema_rules: ClassVar[dict[str, Any]] = {
-        # A return in store names the store.
-        "anyOf": [{"properties": {"channel": {"const": "mail"}}}, *non_null("location_id")]
+        # A return in store names the store (that it is a store is for the API: 409).
+        "if": {"properties": {"channel": {"const": "store"}}, "required": ["channel"]},
+        "then": non_null("location_id")[0],
     }
 
     lines: list[ReturnLineRequest] = Field(min_length=1, max_length=MAX_LINES)

@@ -4,8 +4,9 @@ and refunded."""
 from datetime import datetime
 from enum import StrEnum
 
+from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ConflictingFields
 from chalicelib.domain.money import Money
 
 
@@ -44,6 +45,15 @@ class OrderReturn(DeferredModel):
         self.received_at = at
         self.location_id = location_id
         self.refund = refund
+
+
+def check_return_location(channel: str, location: Location) -> None:
+    """A return in store is taken at a store: a warehouse takes no customers (409 naming
+    ``location_id``, as a pick-up line at a warehouse is)."""
+    if channel == "store" and location.type is not LocationType.STORE:
+        raise ConflictingFields(
+            [("location_id", f"{location.location_id} is not a store that takes returns")]
+        )
 
 
 def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, int]:

@@ -71,13 +71,14 @@ def _extra_group(order: Order) -> list[Fulfillment]:
 
 
 def _shipping_given_back(order: Order, group: list[Fulfillment]) -> bool:
-    """The shipping fee goes back when no shipment is kept: each one lost (the retailer's
-    failure), never handed over, or returned with the whole order (a fulfilment becomes
-    RETURNED only when every unit the customer got is back: EU and Spanish consumer law
-    refund the delivery cost on withdrawal from the whole contract). A partial return
-    keeps the fee: that delivery happened."""
-    kept_none = {FulfillmentStatus.LOST, FulfillmentStatus.RETURNED}
-    return all(f.status in kept_none or _dead(order, f) for f in group)
+    """The shipping fee goes back only when no shipment can reach the customer any more
+    and none did: each one lost (the retailer's failure) or never handed over. Once a
+    shipment was delivered the fee is kept, whatever comes back afterwards (API.md, "The
+    books always balance": the customer keeps "shipping if any shipment was delivered"),
+    so a return, even of the whole order, refunds the goods and never the fee."""
+    if any(f.status in REACHED for f in group):
+        return False
+    return all(f.status is FulfillmentStatus.LOST or _dead(order, f) for f in group)
 
 
 def _dead(order: Order, fulfillment: Fulfillment) -> bool:
@@ -203,7 +204,8 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
 
 def kept_value(order: Order) -> Money:
     """What the customer keeps: lines delivered less what was refunded for returns, plus
-    the shipping fee if any shipment was handed over and the fee was not given back."""
+    the shipping fee if any shipment was handed over and the fee was not given back (it
+    is kept once a shipment was delivered, ``_shipping_given_back``)."""
     reached = [f for f in order.fulfillments if f.status in REACHED]
     kept = sum((order.fulfillment_value(f) for f in reached), _zero(order))
     for ret in order.returns:

@@ -6,10 +6,11 @@ from enum import StrEnum
 
 
 class StatusReason(StrEnum):
-    """Why an order was rejected or cancelled."""
+    """Why an order was rejected or cancelled: API.md fixes the list. A payment that could
+    not be authorised is ``payment_declined`` whatever the cause; ``Payment.failure`` says
+    which (the card declined, or the gateway down after its retries)."""
 
     PAYMENT_DECLINED = "payment_declined"
-    PAYMENT_UNAVAILABLE = "payment_unavailable"
     OUT_OF_STOCK = "out_of_stock"
     CUSTOMER_REQUEST = "customer_request"
     NOT_COLLECTED = "not_collected"

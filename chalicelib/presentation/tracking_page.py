@@ -144,7 +144,7 @@ def tracking_page(
         "status_code": order.status.value,
         "status": w.status(order.status),
         "reason_code": order.status_reason.value if order.status_reason else None,
-        "reason": w.reason(order.status_reason),
+        "reason": w.reason(order.reason_cause()),
         "placed": w.when(order.placed_at),
         "total": w.money(order.total),
         "price_breakdown": [row.model_dump() for row in breakdown_rows(order, language)],
@@ -156,7 +156,7 @@ def tracking_page(
             }
             for line in order.lines
         ],
-        "timeline": w.timeline([(e.status, e.at) for e in order.history], order.status_reason),
+        "timeline": w.timeline([(e.status, e.at) for e in order.history], order.reason_cause()),
         "fulfillments": [_fulfillment(f, w, location_names, now) for f in order.fulfillments],
         "returns": [
             {

@@ -67,7 +67,8 @@ FULFILLMENT_STATUS_WORDS: dict[str, tuple[str, str]] = {
 _COLLECTED = ("Recogido", "Collected")
 REASON_WORDS: dict[str, tuple[str, str]] = {
     "payment_declined": ("La tarjeta fue rechazada", "The card was declined"),
-    "payment_unavailable": ("No pudimos contactar con el banco", "We could not reach the bank"),
+    # payment_declined because the gateway did not answer (``Order.reason_cause``).
+    "gateway_unavailable": ("No pudimos contactar con el banco", "We could not reach the bank"),
     "out_of_stock": ("Sin existencias suficientes", "Not enough stock"),
     "customer_request": ("A petición tuya", "At your request"),
     "not_collected": ("No se recogió a tiempo", "Not collected in time"),

@@ -82,7 +82,7 @@ def email_context(
         ],
         "status_word": w.status(event.get("status") or order.status.value),
         # Inside a sentence: "(sin existencias suficientes)", not "(Sin existencias...)".
-        "reason": _lower_first(w.reason(order.status_reason.value)) if order.status_reason else "",
+        "reason": _lower_first(w.reason(order.reason_cause())) if order.status_reason else "",
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         "voided": _money(w, event.get("voided")),

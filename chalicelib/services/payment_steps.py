@@ -11,6 +11,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentFailure
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
@@ -26,10 +27,15 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
+# The gateway down (retried, then given up) is a payment that could not be authorised:
+# API.md's ``payment_declined``, the cause kept in ``payment.failure``.
 _REJECTION_REASONS = {
-    "PaymentDeclined": StatusReason.PAYMENT_DECLINED,
-    "PaymentGatewayUnavailable": StatusReason.PAYMENT_UNAVAILABLE,
-    "OutOfStock": StatusReason.OUT_OF_STOCK,
+    "PaymentDeclined": (StatusReason.PAYMENT_DECLINED, PaymentFailure.DECLINED),
+    "PaymentGatewayUnavailable": (
+        StatusReason.PAYMENT_DECLINED,
+        PaymentFailure.GATEWAY_UNAVAILABLE,
+    ),
+    "OutOfStock": (StatusReason.OUT_OF_STOCK, None),
 }
 
 
@@ -85,7 +91,7 @@ def _record_decline(order_id: str, payment_id: str | None, deps: Deps) -> None:
 def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
     """End the order REJECTED: release what was reserved and void the authorisation, in
     one path with every other void (``settlement``); a retried step voids nothing twice."""
-    reason = _REJECTION_REASONS.get(step.error, StatusReason.OUT_OF_STOCK)
+    reason, failure = _REJECTION_REASONS.get(step.error, (StatusReason.OUT_OF_STOCK, None))
     now = deps.clock()
 
     def decide(order: Order) -> Change | None:
@@ -93,11 +99,12 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
             return None
         released = StockChange.releasing(order.reserved_allocations())
         detail = {
-            StatusReason.PAYMENT_DECLINED: "the card was declined",
-            StatusReason.PAYMENT_UNAVAILABLE: "the payment gateway did not answer; nothing charged",
-            StatusReason.OUT_OF_STOCK: "not enough stock; nothing charged",
-        }.get(reason, reason.value)
-        return Change(entry=order.reject(reason, now, detail), stock=released)
+            PaymentFailure.DECLINED: "the card was declined",
+            PaymentFailure.GATEWAY_UNAVAILABLE: "the payment gateway did not answer; "
+            "nothing charged",
+            None: "not enough stock; nothing charged",
+        }[failure]
+        return Change(entry=order.reject(reason, now, detail, failure), stock=released)
 
     settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
     return Empty()

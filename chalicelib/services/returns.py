@@ -12,7 +12,7 @@ from chalicelib.domain.errors import NotFound, UnknownReferences
 from chalicelib.domain.events import ReturnRequested
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.domain.returns import OrderReturn, ReturnLine
+from chalicelib.domain.returns import OrderReturn, ReturnLine, check_return_location
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.opportunities import availability_changed
@@ -38,7 +38,7 @@ def request_return(
     if not any_store:
         request.check()
     if request.location_id:
-        _require_location(request.location_id, deps)
+        check_return_location(request.channel, _require_location(request.location_id, deps))
     return_id = f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
     window = timedelta(seconds=deps.settings.waits.return_window_seconds)

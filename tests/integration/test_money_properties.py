@@ -356,9 +356,17 @@ def check_books(order: Order, deps: Any) -> None:
     assert (payment.captured.amount if payment.captured else 0) == value["captured"]
     assert (payment.refunded.amount if payment.refunded else 0) == value["refunded"]
     assert (payment.voided.amount if payment.voided else 0) == value["voided"]
-    if order.status.value in ("REJECTED", "CANCELLED", "RETURNED"):
+    if order.status.value in ("REJECTED", "CANCELLED"):
         # Nothing kept: whatever was captured (the shipping fee included) is back.
         assert value["captured"] == value["refunded"]
+    if order.status.value == "RETURNED":
+        # Every unit back; the fee stays if a shipment was delivered (API.md).
+        delivered_ship = any(
+            f.type is FulfillmentType.SHIP and f.status is FulfillmentStatus.RETURNED
+            for f in order.fulfillments
+        )
+        fee = rules.extra_value(order).amount if delivered_ship else 0
+        assert value["captured"] - value["refunded"] == fee, ledger
     kept_everything = all(f.status is FulfillmentStatus.DELIVERED for f in order.fulfillments)
     if order.fulfillments and kept_everything and not order.returns:
         # Everything reached the customer and stayed: exactly the total was charged.

@@ -60,13 +60,17 @@ def _return(deps: Deps, order: Order, sku: str, quantity: int) -> Order:
     return returns.receive_return(opened.return_id, "ST-MADRID", deps)
 
 
-def test_returning_the_whole_order_gives_back_everything_with_shipping(deps: Deps) -> None:
+def test_returning_the_whole_order_gives_back_the_goods_and_keeps_shipping(deps: Deps) -> None:
     order = flows.delivered(deps, **_canaries(deps))
     back = _return(deps, order, order.lines[0].sku, 2)
     assert back.payment.refunded is not None
-    # The goods with their IGIC (17.68) and the fee with its IGIC (10.65).
-    assert back.payment.refunded.amount == D("28.33")
-    assert rules.kept_value(back).amount == D("0.00")
+    # The goods with their IGIC (17.68); the parcel was delivered, so the fee with its
+    # IGIC (10.65) is kept (API.md: "plus shipping if any shipment was delivered").
+    assert back.payment.refunded.amount == D("17.68")
+    assert not any(op.key.endswith("shipping:refund") for op in back.payment.operations)
+    assert back.payment.captured is not None
+    assert (back.payment.captured - back.payment.refunded).amount == D("10.65")
+    assert rules.kept_value(back).amount == D("10.65")
 
 
 def test_a_partial_return_refunds_the_units_with_their_tax_and_keeps_shipping(
@@ -91,11 +95,12 @@ def test_units_of_a_line_split_in_cents_add_up_to_the_line(deps: Deps) -> None:
         current = _return(deps, current, sku, 1)
         assert current.payment.refunded is not None
         refunds.append(current.payment.refunded.amount - before)
-    # The last return brings the whole order back: its unit and the shipping fee.
+    # The last return brings the whole order back: its unit, not the delivered fee.
     shipping = current.total.amount - D("26.51")
-    assert refunds == [D("8.84"), D("8.84"), D("8.83") + shipping]
-    assert current.payment.refunded is not None
-    assert current.payment.refunded == current.payment.captured == current.total
+    assert refunds == [D("8.84"), D("8.84"), D("8.83")]
+    assert current.payment.refunded is not None and current.payment.captured is not None
+    assert current.payment.captured == current.total
+    assert (current.payment.captured - current.payment.refunded).amount == shipping
 
 
 def test_an_uncollected_pick_up_is_voided_and_the_shipment_carries_the_fee(

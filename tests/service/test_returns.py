@@ -8,6 +8,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.settlement import extra_value
 from chalicelib.services import returns
 from tests.fakes import Clock, FakeGateway
 from tests.service import flows
@@ -58,7 +59,10 @@ def test_receiving_every_unit_restocks_refunds_and_ends_returned(deps: Deps) -> 
     after = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
     assert after[store] == on_hand.get(store, 0) + 2
     assert isinstance(deps.payments, FakeGateway)
-    assert deps.payments.total("refund") == order.total.amount
+    # The goods come back; the parcel was delivered, so its shipping fee is kept (API.md).
+    fee = extra_value(order).amount
+    assert fee > 0
+    assert deps.payments.total("refund") == order.total.amount - fee
 
 
 def test_receiving_part_of_the_order_refunds_that_part(deps: Deps) -> None:
@@ -84,7 +88,7 @@ def test_a_return_is_received_and_refunded_once(deps: Deps) -> None:
     with pytest.raises(Conflict):
         returns.receive_return(opened.return_id, store, deps)
     assert isinstance(deps.payments, FakeGateway)
-    assert deps.payments.total("refund") == order.total.amount
+    assert deps.payments.total("refund") == order.total.amount - extra_value(order).amount
 
 
 def test_the_return_window_runs_from_the_delivery(deps: Deps) -> None:

@@ -29,6 +29,7 @@ from chalicelib.domain.orders import (
     ReturnLine,
     StatusReason,
 )
+from chalicelib.domain.payments import PaymentFailure
 from tests.support.builders import (
     NOW,
     STORE_SOL,
@@ -238,12 +239,26 @@ def test_a_scaled_window_is_passed_in() -> None:
 
 @pytest.mark.parametrize(
     "reason",
-    [StatusReason.OUT_OF_STOCK, StatusReason.PAYMENT_UNAVAILABLE, StatusReason.PROCESSING_ERROR],
+    [StatusReason.OUT_OF_STOCK, StatusReason.PROCESSING_ERROR],
 )
 def test_other_rejections_cannot_be_paid_again(reason: StatusReason) -> None:
     placed = known(order())
     placed.reject(reason, NOW, "no")
     assert actions(placed) == [TICKET]
+
+
+def test_a_payment_the_gateway_never_answered_can_be_paid_again() -> None:
+    # Rejected payment_declined (API.md's reasons), the gateway down: nothing was charged
+    # and paying again is the way on, as after a declined card.
+    placed = known(order())
+    rejected_at = NOW - timedelta(hours=1)
+    placed.reject(
+        StatusReason.PAYMENT_DECLINED,
+        rejected_at,
+        "gateway down",
+        PaymentFailure.GATEWAY_UNAVAILABLE,
+    )
+    assert PAY in actions(placed)
 
 
 def test_a_cancelled_order_cannot_be_paid_again() -> None:

@@ -12,7 +12,8 @@ from chalicelib.domain.errors import Conflict, InvalidTransition
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import ALLOWED_TRANSITIONS, OrderStatus, can_transition
-from chalicelib.domain.payments import PaymentStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentFailure, PaymentStatus
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -150,12 +151,39 @@ def test_declined_payment_rejects_the_order_with_a_declined_payment() -> None:
     assert placed.history[-1].detail == "the card was declined"
 
 
-def test_unavailable_gateway_rejects_the_order_with_a_failed_payment() -> None:
+def test_unavailable_gateway_rejects_the_order_as_payment_declined_with_its_cause() -> None:
     placed = order()
-    placed.reject(StatusReason.PAYMENT_UNAVAILABLE, NOW, "gateway down")
+    placed.reject(
+        StatusReason.PAYMENT_DECLINED, NOW, "gateway down", PaymentFailure.GATEWAY_UNAVAILABLE
+    )
     assert placed.status is S.REJECTED
+    # API.md fixes the reasons: the payment could not be authorised; the cause is kept.
+    assert placed.status_reason is StatusReason.PAYMENT_DECLINED
     assert placed.payment.status is PaymentStatus.FAILED
+    assert placed.payment.failure is PaymentFailure.GATEWAY_UNAVAILABLE
     assert placed.payment.authorized is None
+    assert placed.reason_cause() == "gateway_unavailable"
+
+
+def test_a_declined_card_is_the_failure_of_a_payment_declined_rejection() -> None:
+    placed = order()
+    placed.reject(StatusReason.PAYMENT_DECLINED, NOW, "declined")
+    assert placed.payment.failure is PaymentFailure.DECLINED
+    assert placed.reason_cause() == "payment_declined"
+
+
+def test_an_order_stored_with_the_old_unavailable_reason_reads_as_payment_declined() -> None:
+    placed = order()
+    placed.reject(
+        StatusReason.PAYMENT_DECLINED, NOW, "gateway down", PaymentFailure.GATEWAY_UNAVAILABLE
+    )
+    stored = placed.model_dump(mode="json")
+    stored["status_reason"] = "payment_unavailable"
+    stored["payment"].pop("failure")
+    read = Order.model_validate(stored)
+    assert read.status_reason is StatusReason.PAYMENT_DECLINED
+    assert read.payment.failure is PaymentFailure.GATEWAY_UNAVAILABLE
+    assert "payment_unavailable" not in {r.value for r in StatusReason}
 
 
 def test_out_of_stock_rejection_keeps_the_authorisation_for_the_void() -> None:

@@ -114,14 +114,14 @@ def test_a_return_received_is_told_once_with_its_refund(
         order_id,
         "es",
         # Asking for it sends nothing; RETURNED is the return-received email's news. The
-        # whole order came back, so the shipping fee it paid (under the free-shipping
-        # threshold) is given back too, and told in an email of its own.
+        # parcel was delivered, so the shipping fee it paid (under the free-shipping
+        # threshold) is kept (API.md: the customer keeps "shipping if any shipment was
+        # delivered"): no refund email of its own.
         {
             "confirmation": 1,
             "shipment_sent": 1,
             "delivered": 1,
             "return_received": 1,
-            "refund": 1,
         },
     )
     delivered = _text(inbox, "delivered")
@@ -131,4 +131,4 @@ def test_a_return_received_is_told_once_with_its_refund(
     order = deps.store.get_order(order_id)
     assert order.pricing is not None and order.pricing.shipping > 0
     fee = f"{order.pricing.shipping:.2f}".replace(".", ",")
-    assert f"{fee}\xa0€" in _text(inbox, "refund")
+    assert f"{fee}\xa0€" not in _text(inbox, "return_received")

@@ -7,7 +7,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from tests.support import JSON, STORE, STOREFRONT, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, order_body
+from tests.support.api import get_order
 from tests.support.flow import (
     amounts,
     fresh_sku,
@@ -262,9 +263,13 @@ def test_payment_gateway_down_is_retried_then_rejected_with_nothing_charged(
 
     order = wait_for_status(deps, order_id, "REJECTED", timeout=60)
     assert order.status_reason is not None
-    assert order.status_reason.value == "payment_unavailable"
+    # API.md's fixed reasons: the payment could not be authorised; the cause is kept.
+    assert order.status_reason.value == "payment_declined"
     assert _statuses(order) == ["ACCEPTED", "REJECTED"]
     assert order.payment.status.value == "FAILED"
+    view = get_order(client, order_id, OPS)
+    assert view["status_reason"] == "payment_declined"
+    assert view["payment"]["failure"] == "gateway_unavailable"
     assert order.payment.payment_id is None  # the gateway never answered: nothing held
     assert stock_of(deps, sku) == {"WH-GETAFE": (5, 0)}
 
