@@ -11,7 +11,8 @@
   ``min_subtotal``, and redemptions left: fewer than ``max_redemptions`` counted, and not
   yet used by this customer when ``once_per_customer``. The same promotion gives the same
   price in every channel it is valid for.
-- A coupon that is unknown, out of its window, not for the channel or the basket, or once
+- A coupon that is unknown, out of its window, not for the channel or the basket (below
+  ``min_subtotal``, or taking nothing off it: see ``pricing.refuse_idle_coupon``), or once
   per customer with no known customer, is ``InvalidCoupon`` (422 naming ``coupon``); one
   used up is ``CouponUsedUp`` (409 naming ``coupon``). Automatic promotions that do not
   apply are skipped silently.
