@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 from chalicelib.api.http import (
     HEADER_SCHEMAS,
@@ -40,8 +42,51 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
+# Pydantic's names for numeric constraints, and JSON Schema's.
+JSON_SCHEMA_BOUNDS = {
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+    "multiple_of": "multipleOf",
+}
+
+
+# What pydantic's schema generator walks: a type's core schema, or a model's field.
+SchemaNode = (
+    CoreSchema
+    | core_schema.ModelField
+    | core_schema.DataclassField
+    | core_schema.TypedDictField
+    | core_schema.ComputedField
+)
+
+
+class StandardJsonSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with every bound in JSON Schema's words.
+
+    A bound pydantic cannot set on the type itself (``ge=1`` on ``Integer | None``: the
+    integer is behind a before-validator inside the union) is checked by a validator it
+    wraps around the type, and pydantic 2 publishes that bound under its Python name
+    (``{"ge": 1}``), which no JSON Schema reader knows: the document would accept what the
+    API refuses. Such bounds are renamed here, for every model of the document."""
+
+    def generate_inner(self, schema: SchemaNode) -> JsonSchemaValue:
+        """The schema of one node, its pydantic-named bounds renamed."""
+        metadata: dict[str, Any] = dict(schema.get("metadata") or {})
+        updates: dict[str, Any] = metadata.get("pydantic_js_updates") or {}
+        if any(key in JSON_SCHEMA_BOUNDS for key in updates):
+            metadata["pydantic_js_updates"] = {
+                JSON_SCHEMA_BOUNDS.get(key, key): value for key, value in updates.items()
+            }
+            schema = cast("SchemaNode", {**schema, "metadata": metadata})
+        return super().generate_inner(schema)
+
+
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = model.model_json_schema(
+        ref_template="#/components/schemas/{model}", schema_generator=StandardJsonSchema
+    )
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
     components[model.__name__] = schema
@@ -63,7 +108,7 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     object parameter instead, so that the rule is in the document too."""
     if model is None:
         return []
-    schema = model.model_json_schema(by_alias=True)
+    schema = model.model_json_schema(by_alias=True, schema_generator=StandardJsonSchema)
     required = set(schema.get("required", []))
     if any(keyword in schema for keyword in SPANNING_KEYWORDS):
         object_schema = {

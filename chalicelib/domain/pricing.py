@@ -43,7 +43,7 @@ from enum import StrEnum
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import InvalidPostalCode, Unprocessable
+from chalicelib.domain.errors import InvalidCoupon, InvalidPostalCode, Unprocessable
 from chalicelib.domain.money import CENT, Amount
 from chalicelib.domain.promotions import Promotion, PromotionKind, allocate, choose, worth
 from chalicelib.domain.regions import CATALOGUE_TAX, ShippingZone, TaxName, TaxRegime, destination
@@ -302,7 +302,8 @@ def price_with_promotions(
 ) -> PriceBreakdown:
     """Price the lines with whichever of ``promotions`` apply (see ``promotions.choose``;
     a bad coupon raises there): the basket is priced once without them to know its
-    subtotal and shipping fee, then with the chosen ones."""
+    subtotal and shipping fee, then with the chosen ones. A coupon that takes nothing
+    off that price is not valid for the basket (``InvalidCoupon``)."""
     bare = price(lines, destination_postal_code, fees)
     chosen = choose(
         promotions,
@@ -314,4 +315,20 @@ def price_with_promotions(
         customer_redeemed,
         shipping=bare.shipping,
     )
-    return price(lines, destination_postal_code, fees, chosen)
+    priced = price(lines, destination_postal_code, fees, chosen)
+    refuse_idle_coupon(chosen, priced)
+    return priced
+
+
+def refuse_idle_coupon(chosen: Iterable[Promotion], priced: PriceBreakdown) -> None:
+    """``InvalidCoupon`` (422 naming ``coupon``) when the coupon among ``chosen`` took
+    nothing off ``priced``: free shipping with no fee to waive (pick-up only, or shipping
+    free already), a discount on goods worth nothing or already taken to nothing. Such a
+    coupon is not valid for the basket, and must not use up a redemption."""
+    taken = {applied.promotion_id: applied.amount for applied in priced.promotions}
+    for promotion in chosen:
+        if promotion.code is None or taken.get(promotion.promotion_id, ZERO) > 0:
+            continue
+        if promotion.kind is PromotionKind.FREE_SHIPPING:
+            raise InvalidCoupon(f"coupon {promotion.code} has no shipping fee to waive here")
+        raise InvalidCoupon(f"coupon {promotion.code} takes nothing off this basket")

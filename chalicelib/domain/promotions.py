@@ -11,7 +11,8 @@
   ``min_subtotal``, and redemptions left: fewer than ``max_redemptions`` counted, and not
   yet used by this customer when ``once_per_customer``. The same promotion gives the same
   price in every channel it is valid for.
-- A coupon that is unknown, out of its window, not for the channel or the basket, or once
+- A coupon that is unknown, out of its window, not for the channel or the basket (below
+  ``min_subtotal``, or taking nothing off it: see ``pricing.refuse_idle_coupon``), or once
   per customer with no known customer, is ``InvalidCoupon`` (422 naming ``coupon``); one
   used up is ``CouponUsedUp`` (409 naming ``coupon``). Automatic promotions that do not
   apply are skipped silently.
@@ -144,11 +145,28 @@ def refusal(
         return f"is not valid until {promotion.starts_at.isoformat()}"
     if promotion.ends_at is not None and now >= promotion.ends_at:
         return f"expired at {promotion.ends_at.isoformat()}"
-    if promotion.channels is not None and channel not in promotion.channels:
-        return f"is not valid for {channel} orders"
+    reason = channel_refusal(promotion, channel)
+    if reason is not None:
+        return reason
     if promotion.min_subtotal is not None and subtotal < promotion.min_subtotal:
         return f"needs a subtotal of at least {promotion.min_subtotal.quantize(CENT)}"
     return None
+
+
+def channel_refusal(promotion: PromotionTerms, channel: str) -> str | None:
+    """Why the promotion is not for ``channel``'s orders, or ``None`` when it is."""
+    if promotion.channels is not None and channel not in promotion.channels:
+        return f"is not valid for {channel} orders"
+    return None
+
+
+def check_quoted_coupon(promotion: PromotionTerms, channel: str) -> None:
+    """A coupon an order brings on its quote: the quote fixed its price, not the channel
+    the order comes through, so the coupon's channel rule holds at placement as without
+    a quote (``InvalidCoupon``, 422 naming ``coupon``)."""
+    reason = channel_refusal(promotion, channel)
+    if reason is not None:
+        raise InvalidCoupon(f"coupon {promotion.code} {reason}")
 
 
 def exhaustion(

@@ -6,13 +6,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
+from chalicelib.domain.errors import (
+    Conflict,
+    ConflictingFields,
+    InvalidCoupon,
+    NotFound,
+    UnknownReferences,
+)
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.pricing import LineBreakdown
-from chalicelib.domain.promotions import coupon_code
+from chalicelib.domain.promotions import check_quoted_coupon, coupon_code
 from chalicelib.domain.quotes import Quote, QuotedLine
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services.pricing_engine import attribution_of, price_request
@@ -74,6 +80,24 @@ def _price_now(
     return charged, pricing
 
 
+def _check_coupon_channel(request: PlaceOrderRequest, quote: Quote, deps: Deps) -> None:
+    """The quote's coupon, when the order brings it, must be valid for the order's channel
+    (422 naming ``coupon``), as it must without a quote. What else the quote fixed holds
+    until it expires: the coupon's window and minimum were met when it was quoted, and
+    its redemption is taken with the order, under ``max_redemptions`` and
+    ``once_per_customer`` for the order's own customer."""
+    code = coupon_code(request.coupon)
+    if code is None or code != coupon_code(quote.coupon):
+        return  # no coupon, or another one than quoted: 409 naming quote_id below
+    for applied in quote.breakdown.promotions:
+        try:
+            promotion = deps.store.promotion(applied.promotion_id).promotion
+        except NotFound as exc:  # pragma: no cover - promotions are never deleted
+            raise InvalidCoupon(f"coupon {code} does not exist") from exc
+        if promotion.code == code:
+            check_quoted_coupon(promotion, request.channel.value)
+
+
 def _quoted_lines(request: PlaceOrderRequest) -> list[QuotedLine]:
     return [
         QuotedLine(
@@ -96,9 +120,11 @@ def price_order(
 ) -> tuple[list[OrderLine], OrderPricing]:
     """The order's lines at their charged prices and its pricing. Without ``quote_id``:
     priced now by the same engine as a quote (``_price_now``). With it: the client's own
-    quote (404 naming ``quote_id`` otherwise), not expired (409) and asking for the same
-    lines to the same place (409). ``seen`` keeps the owners of the shopper's identifiers
-    pricing read."""
+    quote (404 naming ``quote_id`` otherwise), its coupon valid for the order's channel
+    (422 naming ``coupon``), not expired (409), asking for the same lines to the same
+    place with the same coupon (409 naming ``quote_id``) through the quote's channel (409
+    naming ``channel`` and ``quote_id``). ``seen`` keeps the owners of the shopper's
+    identifiers pricing read."""
     if request.quote_id is None:
         return _price_now(request, lines, locations, deps, seen)
     address = request.shipping_address
@@ -110,6 +136,7 @@ def price_order(
         quote = None
     if quote is None or quote.client_id != client_id:
         raise UnknownReferences([("quote_id", f"no quote {request.quote_id}")])
+    _check_coupon_channel(request, quote, deps)
     if quote.expired(now):
         raise Conflict(f"quote {quote.quote_id} expired at {quote.expires_at}", field="quote_id")
     sent_to = address.postal_code if address and ships else None
@@ -118,6 +145,10 @@ def price_order(
         raise Conflict(
             f"quote {quote.quote_id} was for other lines, address or coupon", field="quote_id"
         )
+    if request.channel.value != quote.channel:
+        # The quote's prices and promotions were for its channel's orders.
+        detail = f"quote {quote.quote_id} was for {quote.channel} orders"
+        raise ConflictingFields([("channel", detail), ("quote_id", detail)])
     promises = {
         part.location_id: part.promised_by
         for part in quote.fulfillments

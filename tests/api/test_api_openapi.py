@@ -321,3 +321,85 @@ def test_writes_that_create_things_declare_an_optional_idempotency_key(
     # A reused key with another body is 422; a first request still running is 409.
     assert "Idempotency-Key" in operation["responses"]["422"]["description"]
     assert "Idempotency-Key" in operation["responses"]["409"]["description"]
+
+
+# Every keyword of JSON Schema 2020-12 (core, applicators, validation, annotations,
+# format, content, unevaluated) and the ones OpenAPI 3.1 adds to a Schema Object.
+SCHEMA_KEYWORDS = {
+    "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary",
+    "$comment", "$defs",
+    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas",
+    "prefixItems", "items", "contains", "properties", "patternProperties",
+    "additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties",
+    "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
+    "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties",
+    "required", "dependentRequired",
+    "title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples",
+    "format", "contentEncoding", "contentMediaType", "contentSchema",
+    "discriminator", "xml", "externalDocs", "example",
+}  # fmt: skip
+# Keywords whose value is one schema, a list of schemas, or a map of name to schema; the
+# values of the others (enum, const, default, examples...) are data, not schemas.
+ONE_SCHEMA = {
+    "not", "if", "then", "else", "items", "contains", "additionalProperties",
+    "propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema",
+}  # fmt: skip
+SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
+SCHEMA_MAPS = {"properties", "patternProperties", "dependentSchemas", "$defs"}
+
+
+def _unknown_keywords(schema: Any, where: str) -> list[str]:
+    """``where.keyword`` for each keyword of ``schema`` (and its subschemas) that neither
+    JSON Schema 2020-12 nor OpenAPI 3.1 defines (``x-`` extensions are allowed)."""
+    if isinstance(schema, bool):
+        return []
+    assert isinstance(schema, dict), f"{where} is not a schema: {schema!r}"
+    found = [
+        f"{where}.{key}"
+        for key in schema
+        if key not in SCHEMA_KEYWORDS and not key.startswith("x-")
+    ]
+    for key, value in schema.items():
+        if key in ONE_SCHEMA:
+            found += _unknown_keywords(value, f"{where}.{key}")
+        elif key in SCHEMA_LISTS:
+            for index, item in enumerate(value):
+                found += _unknown_keywords(item, f"{where}.{key}.{index}")
+        elif key in SCHEMA_MAPS:
+            for name, item in value.items():
+                found += _unknown_keywords(item, f"{where}.{key}.{name}")
+    return found
+
+
+def _document_schemas(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Every Schema Object of the document, with where it is."""
+    schemas = [(f"components.schemas.{n}", s) for n, s in document["components"]["schemas"].items()]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            at = f"{method.upper()} {path}"
+            for parameter in operation.get("parameters", []):
+                schemas.append((f"{at} parameter {parameter['name']}", parameter["schema"]))
+            for media, content in operation.get("requestBody", {}).get("content", {}).items():
+                schemas.append((f"{at} requestBody {media}", content["schema"]))
+            for status, response in operation["responses"].items():
+                for media, content in response.get("content", {}).items():
+                    schemas.append((f"{at} {status} {media}", content["schema"]))
+                for name, header in response.get("headers", {}).items():
+                    schemas.append((f"{at} {status} header {name}", header["schema"]))
+    return schemas
+
+
+def test_every_schema_keyword_is_json_schema_or_openapi(document: dict[str, Any]) -> None:
+    # A keyword no reader knows (pydantic's ``ge`` for ``minimum``) is silently ignored:
+    # the document then accepts what the API refuses.
+    schemas = _document_schemas(document)
+    assert len(schemas) > 100
+    unknown = [found for where, schema in schemas for found in _unknown_keywords(schema, where)]
+    assert unknown == []
+
+
+def test_the_keyword_check_catches_a_pydantic_bound() -> None:
+    schema = {"anyOf": [{"ge": 1, "type": "integer"}, {"type": "null"}], "x-ok": 1}
+    assert _unknown_keywords(schema, "s") == ["s.anyOf.0.ge"]
+    assert _unknown_keywords({"properties": {"ge": {"type": "string"}}}, "s") == []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import jsonschema
@@ -37,6 +38,11 @@ def _template(document: dict[str, Any], path: str, method: str) -> str:
 
 def _ticket(**fields: Any) -> dict[str, Any]:
     return {"subject": "Late", "description": "Where is it?", "channel": "phone", **fields}
+
+
+def _coupon(**terms: Any) -> dict[str, Any]:
+    code = f"V{uuid.uuid4().hex[:10].upper()}"
+    return {"name": "Diez", "code": code, "kind": "percent", "value": "10", **terms}
 
 
 def _order_without(name: str, **overrides: Any) -> dict[str, Any]:
@@ -81,6 +87,10 @@ VERDICTS: list[tuple[str, str, dict[str, str], Any, bool]] = [
     ),
     ("/fulfillments/ord_x-F1/collect", "post", STORE, {"pickup_code": "１２３４５６"}, False),
     ("/fulfillments/ord_x-F1/collect", "post", STORE, {"pickup_code": "123456"}, True),
+    # max_redemptions is an integer from 1 to 1,000,000,000, as JSON Schema states it.
+    ("/promotions", "post", OPS, _coupon(max_redemptions=0), False),
+    ("/promotions", "post", OPS, _coupon(max_redemptions=1_000_000_001), False),
+    ("/promotions", "post", OPS, _coupon(max_redemptions=1), True),
     ("/orders", "post", STOREFRONT, order_body(channel="store"), False),
     ("/orders", "post", STOREFRONT, order_body(channel="kiosk", store_id="  "), False),
     ("/orders", "post", STOREFRONT, _order_without("customer"), False),

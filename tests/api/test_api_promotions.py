@@ -17,6 +17,7 @@ import pytest
 
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.flow import fresh_sku
 
 
 def _code() -> str:
@@ -199,6 +200,51 @@ def test_an_order_with_a_coupon_is_charged_less_and_a_used_up_one_is_409(
     assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
     assert_problem(_quote(client, coupon=created["code"]), 409, "coupon")
     assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+def _pickup(sku: str) -> dict[str, Any]:
+    return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+
+
+def test_a_free_shipping_coupon_with_no_fee_to_waive_is_422_and_redeems_nothing(
+    client: Any, deps: Any
+) -> None:
+    created = _coupon(client, kind="free_shipping", value=None, max_redemptions=1)
+    code = created["code"]
+    collected = fresh_sku(deps, {"ST-MADRID": 5}, price="10.00")
+    over_threshold = fresh_sku(deps, {"WH-GETAFE": 5}, price="30.00")
+    feeless = [
+        {"lines": [_pickup(collected)], "shipping_address": None},
+        {"lines": [{"sku": over_threshold, "quantity": 2, "fulfillment": "ship"}]},
+    ]
+    for basket in feeless:
+        assert_problem(_quote(client, coupon=code, **basket), 422, "coupon")
+        body = order_body(coupon=code, **basket)
+        response, key = post_order(client, body)
+        assert_problem(response, 422, "coupon")
+        assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    assert _read(client, created["promotion_id"])["redemptions"] == 0
+    # The one redemption is still there for a basket with a fee to waive.
+    placed = place_order(client, order_body(coupon=code))
+    order = get_order(client, placed["order_id"])
+    assert order["shipping"] == {"amount": "0.00", "currency": "EUR"}
+    assert order["promotions"][0]["amount"] == {"amount": "4.95", "currency": "EUR"}
+    assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+@pytest.mark.parametrize("terms", [{"value": "10"}, {"kind": "amount", "value": "5.00"}])
+def test_a_discount_coupon_on_goods_worth_nothing_is_422_and_redeems_nothing(
+    client: Any, deps: Any, terms: dict[str, Any]
+) -> None:
+    created = _coupon(client, max_redemptions=1, **terms)
+    free = fresh_sku(deps, {"ST-MADRID": 5}, price="0.00")
+    basket = {"lines": [_pickup(free)], "shipping_address": None}
+    assert_problem(_quote(client, coupon=created["code"], **basket), 422, "coupon")
+    body = order_body(coupon=created["code"], **basket)
+    response, key = post_order(client, body)
+    assert_problem(response, 422, "coupon")
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    assert _read(client, created["promotion_id"])["redemptions"] == 0
 
 
 def test_a_repeated_order_with_the_same_key_redeems_once(client: Any) -> None:

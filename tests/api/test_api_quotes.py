@@ -5,6 +5,7 @@ served; stored until it expires."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -205,6 +206,62 @@ def test_a_quote_for_other_lines_is_409_naming_quote_id(client: Any, deps: Any) 
     other = _order_on(_body([_ship(sku, 2)]), quote_id=quote["quote_id"])
     response, _ = post_order(client, other)
     assert_problem(response, 409, "quote_id")
+
+
+def _web_only_coupon(client: Any) -> str:
+    code = f"WEB{uuid.uuid4().hex[:8].upper()}"
+    body = {"name": "web only", "code": code, "kind": "percent", "value": "50"}
+    response = client.http.post(
+        "/promotions", headers=OPS | JSON, body=json.dumps(body | {"channels": ["web"]})
+    )
+    assert response.status_code == 201, response.body
+    return code
+
+
+def _redemptions(client: Any, code: str) -> int:
+    listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
+    [promotion] = [p for p in listed if p["code"] == code]
+    count: int = promotion["redemptions"]
+    return count
+
+
+def test_a_web_only_coupon_on_a_web_quote_is_422_for_an_app_order_on_it(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="10.00")
+    code = _web_only_coupon(client)
+    quote_body = _body([_ship(sku, 3)], coupon=code)
+    quote = _quote(client, quote_body)
+    assert quote.status_code == 200, quote.body
+    assert quote.json_body["promotions"][0]["amount"]["amount"] == "15.00"
+
+    for extra in ({}, {"quote_id": quote.json_body["quote_id"]}):
+        body = _order_on(quote_body, channel="app", coupon=code, **extra)
+        response, key = post_order(client, body)
+        problem = assert_problem(response, 422, "coupon")
+        assert "not valid for app orders" in problem["detail"]
+        assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    assert _redemptions(client, code) == 0
+    # Through the quote's own channel, the order is charged the quote's total.
+    on_quote = _order_on(quote_body, coupon=code, quote_id=quote.json_body["quote_id"])
+    assert place_order(client, on_quote)["total"] == quote.json_body["total"]
+    assert _redemptions(client, code) == 1
+
+
+@pytest.mark.parametrize("channel", ["app", "phone"])
+def test_an_order_on_a_quote_through_another_channel_is_409_naming_channel(
+    client: Any, deps: Any, channel: str
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="10.00")
+    quote_body = _body([_ship(sku, 1)])
+    quote = _quote(client, quote_body).json_body
+
+    body = _order_on(quote_body, channel=channel, quote_id=quote["quote_id"])
+    response, key = post_order(client, body)
+
+    problem = assert_problem(response, 409, "channel", "quote_id")
+    assert "was for web orders" in problem["detail"]
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
 
 
 def test_an_order_with_an_unknown_coupon_is_422_naming_coupon(client: Any, deps: Any) -> None:

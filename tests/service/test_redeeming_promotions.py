@@ -158,6 +158,29 @@ def test_a_quote_whose_coupon_was_used_up_meanwhile_is_409_naming_coupon(deps: D
     assert _count(deps, created) == 1
 
 
+def test_a_once_per_customer_quote_is_409_for_a_customer_who_used_the_coupon(
+    deps: Deps,
+) -> None:
+    # The quote was for a newcomer; the order on it names a customer who used the coupon:
+    # the redemption is taken for the order's own customer, so it is refused.
+    created = _promotion(deps, code="HOLA", once_per_customer=True)
+    used = {"email": "used@example.com"}
+    flows.place(deps, coupon="HOLA", customer=used)
+    quote = _quote(deps, coupon="HOLA", customer={"email": "newcomer@example.com"})
+    refused = _refused(deps, CouponUsedUp, coupon="HOLA", customer=used, quote_id=quote.quote_id)
+    assert refused.field == "coupon"
+    assert _count(deps, created) == 1
+
+
+def test_an_order_on_a_quote_through_another_channel_is_409_naming_channel(deps: Deps) -> None:
+    quote = _quote(deps)
+    refused = _refused(deps, Conflict, channel="app", quote_id=quote.quote_id)
+    assert refused.field_errors() == [
+        ("channel", f"quote {quote.quote_id} was for web orders"),
+        ("quote_id", f"quote {quote.quote_id} was for web orders"),
+    ]
+
+
 def test_an_automatic_promotion_gives_the_same_price_in_every_channel(deps: Deps) -> None:
     _promotion(deps, name="Black Friday", kind="amount", value=Decimal("5.00"))
     web = _quote(deps)

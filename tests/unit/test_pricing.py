@@ -255,6 +255,61 @@ def test_price_with_promotions_chooses_then_prices() -> None:
         price_with_promotions(lines, "28013", FEES, [automatic], "NOPE", "web", NOW)
 
 
+@pytest.mark.parametrize(
+    ("lines", "postal_code"),
+    [
+        ([pickup("A", 1, "20.00", "28013")], None),  # nothing ships
+        ([ship("A", 1, "60.00")], "28013"),  # shipping free from 50.00 already
+        ([ship("A", 1, "20.00"), pickup("B", 1, "40.00", "28013")], "28013"),  # 60.00 in all
+    ],
+)
+def test_a_free_shipping_coupon_with_no_fee_to_waive_is_invalid_coupon(
+    lines: list[PriceLine], postal_code: str | None
+) -> None:
+    coupon = promo("p-fs", code="FZ", kind="free_shipping", max_redemptions=1)
+
+    with pytest.raises(InvalidCoupon, match="no shipping fee to waive"):
+        price_with_promotions(lines, postal_code, FEES, [coupon], "fz", "web", NOW)
+
+
+@pytest.mark.parametrize(
+    "terms", [{"kind": "percent", "value": "10"}, {"kind": "amount", "value": "5.00"}]
+)
+def test_a_discount_coupon_on_goods_worth_nothing_is_invalid_coupon(terms: dict[str, str]) -> None:
+    coupon = promo("p-c", code="FREEBIE", **terms)
+
+    with pytest.raises(InvalidCoupon, match="takes nothing off"):
+        price_with_promotions(
+            [ship("A", 2, "0.00")], "28013", FEES, [coupon], "FREEBIE", "web", NOW
+        )
+
+
+def test_a_coupon_after_an_automatic_promotion_took_everything_is_invalid_coupon() -> None:
+    automatic = promo("p-a", kind="percent", value="100")
+    coupon = promo("p-c", code="TEN", kind="amount", value="10.00")
+
+    with pytest.raises(InvalidCoupon, match="takes nothing off"):
+        price_with_promotions(
+            [ship("A", 1, "20.00")], "28013", FEES, [automatic, coupon], "TEN", "web", NOW
+        )
+
+
+def test_a_free_shipping_coupon_waives_the_fee_a_discount_brought_back() -> None:
+    # 55.00 ships free; an automatic 10 % takes it under 50.00: the coupon waives 4.95.
+    automatic = promo("p-a", kind="percent", value="10")
+    coupon = promo("p-fs", code="FZ", kind="free_shipping")
+
+    quote = price_with_promotions(
+        [ship("A", 1, "55.00")], "28013", FEES, [automatic, coupon], "FZ", "web", NOW
+    )
+
+    assert [(p.promotion_id, p.amount) for p in quote.promotions] == [
+        ("p-a", D("5.50")),
+        ("p-fs", D("4.95")),
+    ]
+    assert (quote.shipping, quote.total) == (D("0.00"), D("49.50"))
+
+
 def test_the_breakdown_has_the_contracts_fields_as_two_decimal_strings() -> None:
     body = price([ship("A", 3, "9.99")], "35001", FEES).model_dump(mode="json")
 

@@ -12,7 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon
-from chalicelib.domain.promotions import Promotion, PromotionTerms, allocate, choose
+from chalicelib.domain.promotions import (
+    Promotion,
+    PromotionTerms,
+    allocate,
+    check_quoted_coupon,
+    choose,
+)
 
 NOW = datetime(2027, 11, 16, 12, 0, tzinfo=UTC)
 
@@ -122,6 +128,18 @@ def test_a_coupon_that_does_not_apply_is_a_422_naming_coupon(
 
     assert (refused.value.status, refused.value.field) == (422, "coupon")
     assert why in refused.value.detail
+
+
+def test_a_quoted_coupon_is_checked_against_the_orders_channel() -> None:
+    coupon = promo("p-c", code="WEBONLY", kind="percent", value="50", channels=["web"])
+
+    check_quoted_coupon(coupon, "web")  # the quote's own channel: fine
+    with pytest.raises(InvalidCoupon) as refused:
+        check_quoted_coupon(coupon, "app")
+
+    assert (refused.value.status, refused.value.field) == (422, "coupon")
+    assert "not valid for app orders" in refused.value.detail
+    check_quoted_coupon(promo("p-any", code="ANY", kind="free_shipping"), "kiosk")
 
 
 def test_an_unknown_coupon_is_a_422_naming_coupon() -> None:
