@@ -193,10 +193,10 @@ class TicketNoteResponse(DeferredModel):
 
 
 class TicketResponse(DeferredModel):
-    """A ticket with its notes."""
+    """A ticket with its notes (``customer_id`` is null for an anonymous store order's)."""
 
     ticket_id: str
-    customer_id: str
+    customer_id: str | None
     type: str
     status: str
     subject: str

@@ -97,12 +97,14 @@ class IdentifyCustomerRequest(IdentifiedCustomer):
     )
 
 
-def require_customer_access(call: Call, customer_id: str) -> None:
-    """Storefronts act for one customer at a time, proven by that customer's token."""
+def require_customer_access(call: Call, customer_id: str | None) -> None:
+    """Storefronts act for one customer at a time, proven by that customer's token (no
+    token proves a record without a customer, such as an anonymous order's ticket)."""
     assert call.principal is not None
     if call.principal.role != "storefront":
         return
-    if not token_grants(call.header(CUSTOMER_TOKEN_HEADER), customer_id, call.deps):
+    token = call.header(CUSTOMER_TOKEN_HEADER)
+    if customer_id is None or not token_grants(token, customer_id, call.deps):
         raise Forbidden(
             "a storefront reads a customer only with that customer's token",
             field=CUSTOMER_TOKEN_HEADER,

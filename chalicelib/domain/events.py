@@ -281,7 +281,7 @@ class TicketChanged(Event):
     type: TicketEventType
     event_id: str
     ticket_id: str
-    customer_id: str
+    customer_id: str | None  # None for an anonymous store order's complaint
     order_id: str | None
     at: str
 

@@ -86,6 +86,14 @@ class Shipment(DeferredModel):
     lost_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
 
+    def event_moment(self, reported: datetime, now: datetime, floor: datetime) -> datetime:
+        """The moment recorded for a carrier's event on this parcel: what the carrier
+        reported, held between ``floor`` (the hand-over, or a later change of the order)
+        and ``now``. A carrier's clock can be wrong, but a parcel is not delivered before it
+        left nor in the future; the return window and the SLA are read from this moment."""
+        earliest = max(self.shipped_at, floor)
+        return min(max(reported, earliest), max(now, earliest))
+
     def record_delivery(self, at: datetime) -> None:
         """The parcel reached the customer: the promise was met, or not. A breach the
         workflow recorded stands (with scaled waits, local stack, the wait can run out long

@@ -112,6 +112,15 @@ class Opportunity(DeferredModel):
             )
         self._move(OpportunityStatus.LOST, now)
 
+    def withdraw(self, at: datetime) -> bool:
+        """A back-in-stock wish whose subscription was erased with its person: nobody can
+        be told or recognised any more, so it is ``lost`` now rather than after 30 days.
+        False for any other kind, or once it is closed (running it again changes nothing)."""
+        if self.kind is not OpportunityKind.BACK_IN_STOCK or self.status not in _ACTIVE:
+            return False
+        self._move(OpportunityStatus.LOST, at)
+        return True
+
     def view(self) -> dict[str, Any]:
         """A row of ``GET /ops/opportunities`` (the email stays internal)."""
         return {

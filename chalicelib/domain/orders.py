@@ -327,6 +327,16 @@ class Order(DeferredModel):
             at, f"{fulfillment_id} lost by {shipment.carrier}"
         )
 
+    def carrier_event_moment(
+        self, fulfillment: Fulfillment, reported: datetime, now: datetime
+    ) -> datetime:
+        """The moment to record for a carrier's event on ``fulfillment``'s parcel: the
+        reported one, never before the parcel left or the order's last change (its history
+        stays in order), never after ``now``."""
+        assert fulfillment.shipment is not None
+        last_change = self.history[-1].at if self.history else self.placed_at
+        return fulfillment.shipment.event_moment(reported, now, last_change)
+
     def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
         """A parcel declared LOST is reported delivered (``Fulfillment.delivered_after_loss``)."""
         return self.fulfillment(fulfillment_id).delivered_after_loss(at)

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator
 from chalicelib.domain.errors import InvalidRequest
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotions import PromotionKind, PromotionTerms
-from chalicelib.domain.requests import Integer, Strict
+from chalicelib.domain.requests import Integer, Strict, utc_moment
 
 # A decimal string with at most 2 decimals, and its ranges per use: a percentage above 0
 # and at most 100, an amount above 0.00 and at most 1,000,000, a minimum basket from 0.
@@ -98,8 +98,9 @@ class CreatePromotionRequest(Strict):
                 kind=self.kind,
                 value=Decimal(self.value) if self.value is not None else None,
                 min_subtotal=Decimal(self.min_subtotal) if self.min_subtotal else None,
-                starts_at=datetime.fromisoformat(self.starts_at) if self.starts_at else None,
-                ends_at=datetime.fromisoformat(self.ends_at) if self.ends_at else None,
+                # Kept and shown in UTC, whatever zone ops wrote them in.
+                starts_at=utc_moment(self.starts_at) if self.starts_at else None,
+                ends_at=utc_moment(self.ends_at) if self.ends_at else None,
                 channels=frozenset(c.value for c in self.channels) if self.channels else None,
                 max_redemptions=self.max_redemptions,
                 once_per_customer=self.once_per_customer,

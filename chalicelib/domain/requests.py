@@ -2,6 +2,7 @@
 
 import copy
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from annotated_types import MaxLen
@@ -445,7 +446,38 @@ class CarrierEventRequest(Strict):
     event_id: str = Field(min_length=1, max_length=128)
     tracking_number: str = Field(min_length=1, max_length=64)
     type: Literal["in_transit", "out_for_delivery", "delivered", "exception"]
+    # Kept as the carrier sent it (the stored event keeps it for audit); ``occurred_utc``
+    # is the moment it names.
     occurred_at: str = Field(min_length=1, max_length=40)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _a_moment(cls, value: str) -> str:
+        utc_moment(value)  # not a timestamp: ValueError, named by pydantic
+        return value
+
+    def occurred_utc(self) -> datetime:
+        """When the carrier says the event happened, in UTC (a time without a zone is UTC)."""
+        return utc_moment(self.occurred_at)
+
+
+def utc_moment(text: str) -> datetime:
+    """An ISO 8601 / RFC 3339 timestamp as an aware UTC datetime; one without a zone is
+    read as UTC. Raises ``ValueError`` for anything else."""
+    normal = text.strip()
+    if len(normal) > 10 and normal[10] in "tT":
+        normal = f"{normal[:10]}T{normal[11:]}"
+    if normal[-1:] in ("z", "Z"):
+        normal = f"{normal[:-1]}+00:00"
+    # A leap second is a valid RFC 3339 time Python cannot hold: the second before it.
+    normal = re.sub(r"([T ][0-9]{2}:?[0-9]{2}:?)60", r"\g<1>59", normal)
+    moment = datetime.fromisoformat(normal)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999: the edge of time
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 class RecordMovementRequest(Strict):

@@ -149,7 +149,7 @@ class ComplaintTicket(DeferredModel):
     language from these facts."""
 
     ticket_id: str
-    customer_id: str
+    customer_id: str | None  # None for an anonymous store order
     type: str = "complaint"
     order_id: str
     channel: str = SURVEY_CHANNEL
@@ -159,18 +159,24 @@ class ComplaintTicket(DeferredModel):
 
 
 def complaint_for(response: SurveyResponse) -> ComplaintTicket | None:
-    """A complaint ticket linked to the order for a score of 1 or 2, when the order has a
-    customer to follow up with; None otherwise."""
+    """A complaint ticket linked to the order for a score of 1 or 2 (with the order's
+    customer, or none for an anonymous store order: the complaint is still followed up);
+    None otherwise."""
     subject = response.subject
-    if response.score not in LOW_SCORES or not subject.customer_id:
+    if response.score not in LOW_SCORES:
         return None
     return ComplaintTicket(
-        ticket_id=f"{SURVEY_COMPLAINT_PREFIX}{subject.order_id}"[:64],
+        ticket_id=complaint_ticket_id(subject.order_id),
         customer_id=subject.customer_id,
         order_id=subject.order_id,
         score=response.score,
         comment=response.comment or None,
     )
+
+
+def complaint_ticket_id(order_id: str) -> str:
+    """The id of the complaint an order's low score opens (one per order)."""
+    return f"{SURVEY_COMPLAINT_PREFIX}{order_id}"[:64]
 
 
 def is_survey_complaint(ticket_id: str) -> bool:

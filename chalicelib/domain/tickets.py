@@ -47,10 +47,11 @@ class TicketNote(DeferredModel):
 
 
 class Ticket(DeferredModel):
-    """A ticket, linked to a customer and optionally to an order, lines and a shipment."""
+    """A ticket, linked to a customer and optionally to an order, lines and a shipment. A
+    ticket about an anonymous store order (a low survey score) has no customer."""
 
     ticket_id: str
-    customer_id: str
+    customer_id: str | None
     type: TicketType
     status: TicketStatus = TicketStatus.OPEN
     subject: str

@@ -84,9 +84,10 @@ def erase_survey_comments(records: list[str], record: dict[str, Any], deps: Deps
 
 
 def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) -> None:
-    """The address off every subscription and opportunity of the person, and their open
-    subscriptions closed (a notice must never go to an erased person). Subscriptions
-    first: an opportunity that lost its address may no longer lead back to them."""
+    """The address off every subscription and opportunity of the person, their open
+    subscriptions closed (a notice must never go to an erased person) and the back-in-stock
+    opportunities following them ``lost``. Subscriptions first: an opportunity that lost
+    its address may no longer lead back to them."""
     found = opportunities_of(records, erasure_addresses(record), deps)
     for subscription in subscriptions_of(found, deps):
         redacted = redact_subscription(subscription)
@@ -103,7 +104,19 @@ def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) 
 
 
 def _redact_opportunity(opportunity_id: str, deps: Deps) -> None:
+    """One opportunity without the address and, for a back-in-stock one still open or
+    notified, ``lost``: both in one write conditioned on the status it had."""
     current = deps.opportunities.opportunity(opportunity_id)
-    redacted = redact_opportunity(current) if current is not None else None
-    if redacted is not None and not deps.opportunities.replace_opportunity(redacted):
+    if current is None:
+        return
+    before = current.status
+    redacted = redact_opportunity(current)
+    closed = redacted or current.model_copy(deep=True)
+    if closed.withdraw(deps.clock()):
+        written = deps.opportunities.save_opportunity(closed, before)
+    elif redacted is not None:
+        written = deps.opportunities.replace_opportunity(redacted)
+    else:
+        return
+    if not written:
         raise ConcurrentModification(f"opportunity {opportunity_id} moved while erased")

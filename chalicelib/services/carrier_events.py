@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized, Unprocessable
+from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
@@ -55,14 +55,6 @@ def verify_signature(
         raise Unauthorized("signature does not match", field=SIGNATURE_HEADER)
 
 
-def _parse_occurred_at(value: str, fallback: datetime) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Unprocessable("not an ISO 8601 timestamp", field="occurred_at") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=fallback.tzinfo)
-
-
 def handle_carrier_event(
     carrier: str, raw_body: bytes, signature: str | None, deps: Deps
 ) -> dict[str, Any]:
@@ -81,13 +73,11 @@ def handle_carrier_event(
         event = CarrierEventRequest.model_validate_json(raw_body)
     except ValidationError as exc:
         raise InvalidRequest.from_validation(exc) from exc
-    now = deps.clock()
-    occurred_at = _parse_occurred_at(event.occurred_at, now)
     marker = f"webhook:{carrier}:{event.event_id}"
     if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
         return {"event_id": event.event_id, "status": "duplicate"}
     try:
-        return _apply(carrier, event, occurred_at, deps)
+        return _apply(carrier, event, deps)
     except Exception:
         # Let the carrier's retry do the work we could not finish.
         deps.store.forget(marker)
@@ -97,15 +87,15 @@ def handle_carrier_event(
 @dataclass(frozen=True)
 class Outcome:
     """What applying one event calls for once it is written: the delivery wait to release,
-    or the facts of a parcel delivered after it was declared lost (for ops)."""
+    or the facts of a parcel delivered after it was declared lost (for ops), and the moment
+    recorded for the event."""
 
+    at: datetime
     token: str | None = None
     found_after_loss: dict[str, Any] | None = None
 
 
-def _apply(
-    carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
-) -> dict[str, Any]:
+def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
     except NotFound:
@@ -123,13 +113,22 @@ def _apply(
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
-        shipment.events.append(
-            {"type": event.type, "occurred_at": occurred_at.isoformat(), "event_id": event.event_id}
-        )
+        occurred_at = order.carrier_event_moment(fulfillment, event.occurred_utc(), deps.clock())
+        recorded = {
+            "type": event.type,
+            "occurred_at": occurred_at.isoformat(),
+            "event_id": event.event_id,
+        }
+        if event.occurred_at != recorded["occurred_at"]:
+            # What the carrier said, kept for audit where it differs from what was recorded.
+            recorded["reported_at"] = event.occurred_at
+        shipment.events.append(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             token, fulfillment.task_token = fulfillment.task_token, None
-            return Change(entry=entry, shipments=[fulfillment], result=Outcome(token=token))
+            return Change(
+                entry=entry, shipments=[fulfillment], result=Outcome(occurred_at, token=token)
+            )
         if event.type == "delivered" and order.delivered_after_loss(
             fulfillment.fulfillment_id, occurred_at
         ):
@@ -145,16 +144,18 @@ def _apply(
                 else None,
             )
             return Change(
-                shipments=[fulfillment], result=Outcome(found_after_loss=found_after_loss)
+                shipments=[fulfillment],
+                result=Outcome(occurred_at, found_after_loss=found_after_loss),
             )
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.DELIVERED:
             # Told again (a carrier's retry): its record is written again from the order,
             # in case a crash after the delivery's write left it open.
-            return Change(shipments=[fulfillment])
-        return Change()
+            return Change(shipments=[fulfillment], result=Outcome(occurred_at))
+        return Change(result=Outcome(occurred_at))
 
     written = mutate(deps, order_id, decide)
-    order, outcome = written.order, written.result or Outcome()
+    order, outcome = written.order, written.result or Outcome(event.occurred_utc())
+    occurred_at = outcome.at
     if outcome.found_after_loss:
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
+from chalicelib.domain.surveys import complaint_ticket_id
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
@@ -228,9 +229,11 @@ def _carrier_events(order: Order) -> list[dict[str, Any]]:
 
 
 def _customer_items(order: Order, deps: Deps) -> tuple[list[dict[str, Any]], list[Any]]:
-    """The customer's recorded interactions and tickets about this order (customer 360)."""
+    """The customer's recorded interactions and tickets about this order (customer 360); for
+    an order without a customer, the complaint its survey may have opened."""
     if not order.customer_id:
-        return [], []
+        complaint = deps.customers.get_ticket(complaint_ticket_id(order.order_id))
+        return [], [complaint] if complaint is not None else []
     try:
         owner, _ = canonical_customer(order.customer_id, deps)
     except NotFound:

@@ -87,8 +87,12 @@ def subscribe_shortage(
     """Subscribe the customer of a refusal or rejection for lack of stock to the missing
     SKUs (``short``: SKU → units wanted). ``reference`` names the refusal (the order id, or
     the refused request's idempotency key): the same reference twice subscribes nobody
-    twice. Unknown SKUs are left out; nothing without an email."""
+    twice. Unknown SKUs are left out; nothing without an email. Without ``customer_id``
+    (an order refused before it had a customer), the customer the email already belongs
+    to, if any: the opportunity is theirs (read only: a refusal creates no customer)."""
     known = {sku: units for sku, units in short.items() if deps.store.product(sku) is not None}
+    if customer_id is None and email and known:
+        customer_id = _customer_for(normalise_email(email), deps)
     made = shortage_subscriptions(
         reference, known, email, deps.clock(), customer_id=customer_id, order_id=order_id
     )

@@ -60,12 +60,13 @@ def _customer_of(order: Order, deps: Deps) -> str | None:
 
 def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, deps: Deps) -> None:
     """The answer on the customer's 360 and, for a low score, the complaint (in the
-    order's language: the customer reads it). Both keyed by the order, so running this
-    again (a retried request) adds nothing."""
-    if customer_id is None:
-        return
-    interaction = response.interaction() | {"interaction_id": f"survey-{response.subject.order_id}"}
-    deps.customers.add_interaction(customer_id, interaction)
+    order's language: the customer reads it), linked to the order even when it has no
+    customer (an anonymous store order). Both keyed by the order, so running this again
+    (a retried request) adds nothing."""
+    if customer_id is not None:
+        order_id = response.subject.order_id
+        interaction = response.interaction() | {"interaction_id": f"survey-{order_id}"}
+        deps.customers.add_interaction(customer_id, interaction)
     complaint = complaint_for(
         response.model_copy(
             update={"subject": response.subject.model_copy(update={"customer_id": customer_id})}

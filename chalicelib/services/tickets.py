@@ -28,7 +28,7 @@ SYSTEM_CHANNEL = "system"
 
 
 def open_ticket(
-    customer_id: str,
+    customer_id: str | None,
     type: TicketType | str,
     subject: str,
     description: str,
@@ -40,13 +40,16 @@ def open_ticket(
     ticket_id: str | None = None,
 ) -> Ticket:
     """Open a ticket for a customer, optionally about one of their orders (and lines or a
-    shipment of it). Give ``ticket_id`` to make the call idempotent (a workflow step that
-    may run twice); the same id twice returns the first ticket."""
-    owner, profile = canonical_customer(customer_id, deps)
+    shipment of it); with no customer, about an anonymous order (``order_id`` then names
+    an order without a customer). Give ``ticket_id`` to make the call idempotent (a
+    workflow step that may run twice); the same id twice returns the first ticket."""
+    owner, profile = canonical_customer(customer_id, deps) if customer_id else (None, {})
     # Staff write nothing new about an erased customer; the system still opens its
     # tickets about their orders (a late parcel), whose text names no person.
     if profile.get("state") == ProfileState.ERASED and channel != SYSTEM_CHANNEL:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
+    if owner is None and order_id is None:
+        raise NotFound("a ticket is about a customer or an order", field="customer_id")
     if order_id is not None:
         try:
             order = deps.store.get_order(order_id)
@@ -113,6 +116,7 @@ def update_ticket(
         ticket = get_ticket(ticket_id, deps)
         if (
             note
+            and ticket.customer_id is not None
             and canonical_customer(ticket.customer_id, deps)[1].get("state") == ProfileState.ERASED
         ):
             raise Conflict(f"ticket {ticket_id} is an erased customer's", field="note")
@@ -162,8 +166,8 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer that their ticket was opened or resolved, once per event.
     Returns the message id, or None when nothing was sent."""
     ticket = get_ticket(str(event["ticket_id"]), deps)
-    if _told_already(str(event["type"]), ticket):
-        return None
+    if _told_already(str(event["type"]), ticket) or ticket.customer_id is None:
+        return None  # told already, or nobody to tell (an anonymous order's complaint)
     chain, profile = merge_chain(ticket.customer_id, deps)
     owner = chain[-1]
     emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]

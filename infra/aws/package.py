@@ -29,6 +29,7 @@ from chalicelib.config import Settings
 from chalicelib.presentation.wording import BABEL_LOCALES
 from infra.aws.checks import check_packaged, detach_api_from_handler
 from infra.aws.functions import Function, app_functions, chalice_config, stage_environment
+from infra.aws.gateway_responses import gateway_responses
 from infra.aws.monitoring import (
     api_error_resources,
     dead_letter_queue_id,
@@ -216,6 +217,8 @@ def merge_template(stage: str, functions: list[Function]) -> Json:
             "Properties": {
                 # chalice's "xray" traces the functions but leaves the API stage untraced.
                 "TracingEnabled": True,
+                # API Gateway's own answers (no such path or method...) as problem details.
+                "GatewayResponses": gateway_responses(),
                 "AccessLogSetting": {
                     "DestinationArn": {"Fn::GetAtt": [API_ACCESS_LOGS, "Arn"]},
                     "Format": API_ACCESS_LOG_FORMAT,

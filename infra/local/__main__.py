@@ -8,12 +8,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
+from chalicelib.config import ApiKey
 from infra.local.provision import ROOT
 from infra.local.stack import LocalStack
 
 MOTO_LOG_CHARS = 300
+ROLE_ORDER = {"storefront": 0, "store": 1, "ops": 2}
 
 
 def shorten_moto_records(record: logging.LogRecord) -> bool:
@@ -24,6 +27,61 @@ def shorten_moto_records(record: logging.LogRecord) -> bool:
         if len(message) > MOTO_LOG_CHARS:
             record.msg, record.args = message[:MOTO_LOG_CHARS] + " …", None
     return True
+
+
+def key_lines(keys: Mapping[str, ApiKey]) -> list[str]:
+    """One line per bearer key in effect, by role: the key, the client it acts for (its
+    own without a ``client_id``) and the store a store key is bound to."""
+    lines = []
+    for key, what in sorted(keys.items(), key=lambda item: (ROLE_ORDER[item[1].role], item[0])):
+        parts = [f"{what.role + ':':<11} {key}"]
+        parts.append(f"client_id {what.client_id}" if what.client_id else "(its own client)")
+        if what.location_id:
+            parts.append(f"location_id {what.location_id}")
+        elif what.role == "store":
+            parts.append("(every store)")
+        lines.append("  ".join(parts))
+    return lines
+
+
+def banner(stack: LocalStack, moto_port: int, keys: Mapping[str, ApiKey]) -> str:
+    """What a newcomer needs, with the keys actually in effect (``ORQUESTA_API_KEYS``
+    replaces the demo ones)."""
+    storefront = next(
+        (key for key, what in sorted(keys.items()) if what.role == "storefront"),
+        "<a storefront key>",
+    )
+    listed = ("\n" + " " * 17).join(key_lines(keys)) or "none (set ORQUESTA_API_KEYS)"
+    return f"""
+Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
+
+  API            {stack.url}
+  OpenAPI        {stack.url}/openapi.json
+  Health         {stack.url}/health
+  Ops console    {stack.url}/ops  (sign in with the ops key)
+  AWS (moto)     http://localhost:{moto_port}  (aws --endpoint-url ... stepfunctions list-executions)
+  Outbox         {stack.outbox}  (every email as .eml, every SMS as .sms.txt)
+  Time scale     ORQUESTA_TIME_SCALE={os.environ.get("ORQUESTA_TIME_SCALE", "1")}
+
+  Keys           {listed}
+  Carrier secret demo-carrier-secret  (carriers: rapido, veloz, tortuga)
+  Coupon         BIENVENIDA10  (10 %, once per customer, campaign "newsletter"; add
+                 "coupon": "BIENVENIDA10" to a quote or an order)
+
+Place an order:
+
+  curl -s -X POST {stack.url}/orders \\
+    -H 'Authorization: Bearer {storefront}' -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(date +%s%N)" \\
+    -d '{{"channel": "web", "customer": {{"email": "ana@example.com", "name": "Ana", "locale": "es"}},
+         "lines": [{{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}}],
+         "shipping_address": {{"name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid",
+                               "postal_code": "28013", "country": "ES"}},
+         "payment": {{"method": "card", "token": "tok_visa"}},
+         "consent": {{"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": true}}}}'
+
+Then: curl -s {stack.url}/orders/<order_id> -H 'Authorization: Bearer {storefront}'
+"""
 
 
 def main() -> None:
@@ -48,42 +106,9 @@ def main() -> None:
         print(f"the local stack could not start: {exc}", file=sys.stderr, flush=True)
         stack.stop()
         os._exit(1)  # moto's server threads may not be daemons: do not wait for them
-    keys = {"storefront": "demo-storefront", "store": "demo-store", "ops": "demo-ops"}
-    print(
-        f"""
-Orquesta local stack is up (moto, in one process; Ctrl-C stops it).
+    from chalicelib import composition
 
-  API            {stack.url}
-  OpenAPI        {stack.url}/openapi.json
-  Health         {stack.url}/health
-  Ops console    {stack.url}/ops  (sign in with the ops key)
-  AWS (moto)     http://localhost:{args.moto_port}  (aws --endpoint-url ... stepfunctions list-executions)
-  Outbox         {stack.outbox}  (every email as .eml, every SMS as .sms.txt)
-  Time scale     ORQUESTA_TIME_SCALE={os.environ.get("ORQUESTA_TIME_SCALE", "1")}
-
-  Keys           storefront: {keys["storefront"]}   store: {keys["store"]}   ops: {keys["ops"]}
-                 another storefront client: demo-storefront-2
-                 a store key bound to ST-MADRID: demo-store-madrid
-  Carrier secret demo-carrier-secret  (carriers: rapido, veloz, tortuga)
-  Coupon         BIENVENIDA10  (10 %, once per customer, campaign "newsletter"; add
-                 "coupon": "BIENVENIDA10" to a quote or an order)
-
-Place an order:
-
-  curl -s -X POST {stack.url}/orders \\
-    -H 'Authorization: Bearer demo-storefront' -H 'Content-Type: application/json' \\
-    -H "Idempotency-Key: $(date +%s%N)" \\
-    -d '{{"channel": "web", "customer": {{"email": "ana@example.com", "name": "Ana", "locale": "es"}},
-         "lines": [{{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}}],
-         "shipping_address": {{"name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid",
-                               "postal_code": "28013", "country": "ES"}},
-         "payment": {{"method": "card", "token": "tok_visa"}},
-         "consent": {{"terms_version": "2026-01", "privacy_version": "2026-01", "accepted": true}}}}'
-
-Then: curl -s {stack.url}/orders/<order_id> -H 'Authorization: Bearer demo-storefront'
-""",
-        flush=True,
-    )
+    print(banner(stack, args.moto_port, composition.deps().secrets.api_keys()), flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())

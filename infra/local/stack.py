@@ -3,6 +3,7 @@ in-process, the Chalice app served over HTTP, in one process with no account and
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -138,8 +139,14 @@ class LocalStack:
         from chalice.config import Config
         from chalice.local import create_local_server
 
+        from infra.local.gateway import ProblemRequestHandler
+
         config = Config.create(chalice_app=chalice_app, lambda_timeout=30, app_name="orquesta")
         self._http = create_local_server(chalice_app, config, self.host, self.port)
+        # Each request handled on ProblemGateway: unknown paths and methods as problem details.
+        self._http.server.RequestHandlerClass = functools.partial(
+            ProblemRequestHandler, app_object=chalice_app, config=config
+        )
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, name="chalice-http", daemon=True
         )

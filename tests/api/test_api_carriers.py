@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from chalicelib.services.carrier_events import sign
-from tests.support import CARRIER_SECRET, JSON, assert_problem, order_body, signed_event
+from tests.support import CARRIER_SECRET, JSON, STOREFRONT, assert_problem, order_body, signed_event
 from tests.support.api import get_order, place_order
 from tests.support.orders import wait_for_status
 
@@ -179,3 +180,72 @@ def test_another_carriers_event_for_a_real_parcel_is_ignored(
     assert response.json_body["status"] == "ignored"
     assert get_order(client, shipped["order_id"])["status"] == "SHIPPED"
     assert _shipment_events(client, shipped["order_id"]) == []
+
+
+def _dated_event(tracking_number: str, occurred_at: str) -> tuple[bytes, dict[str, str]]:
+    body, _ = signed_event(tracking_number)
+    dated = json.dumps(json.loads(body) | {"occurred_at": occurred_at}).encode()
+    return dated, {"X-Orquesta-Signature": sign(CARRIER_SECRET, int(time.time()), dated), **JSON}
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert moment.utcoffset() == timedelta(0), text
+    return moment
+
+
+def test_a_delivery_dated_before_the_parcel_left_is_recorded_in_order_and_can_be_returned(
+    client: Any, shipped: dict[str, Any]
+) -> None:
+    body, headers = _dated_event(shipped["tracking_number"], "2001-01-01T00:00:00Z")
+
+    response = _post(client, shipped["carrier"], body, headers)
+
+    assert response.status_code == 200, response.body
+    order = get_order(client, shipped["order_id"])
+    assert order["status"] == "DELIVERED"
+    moments = [_utc(entry["at"]) for entry in order["history"]]
+    assert moments == sorted(moments)
+    shipment = order["fulfillments"][0]["shipment"]
+    assert _utc(shipment["delivered_at"]) == moments[-1]
+    assert _utc(shipment["delivered_at"]).year == datetime.now(UTC).year
+    (event,) = shipment["events"]
+    assert event["reported_at"] == "2001-01-01T00:00:00Z"
+    assert _utc(event["occurred_at"]) == moments[-1]
+    returned = client.http.post(
+        f"/orders/{shipped['order_id']}/returns",
+        headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+        body=json.dumps(
+            {
+                "lines": [{"sku": order["lines"][0]["sku"], "quantity": 1}],
+                "reason": "too big",
+                "channel": "mail",
+            }
+        ),
+    )
+    assert returned.status_code == 201, returned.body
+
+
+def test_a_delivery_dated_in_the_future_or_with_an_offset_is_shown_now_in_utc(
+    client: Any, shipped: dict[str, Any]
+) -> None:
+    in_madrid = (
+        (datetime.now(UTC) + timedelta(days=3650))
+        .astimezone(timezone(timedelta(hours=2)))
+        .isoformat(timespec="seconds")
+    )
+    before = datetime.now(UTC).replace(microsecond=0)
+    body, headers = _dated_event(shipped["tracking_number"], in_madrid)
+
+    response = _post(client, shipped["carrier"], body, headers)
+
+    assert response.status_code == 200, response.body
+    after = datetime.now(UTC)
+    order = get_order(client, shipped["order_id"])
+    shipment = order["fulfillments"][0]["shipment"]
+    assert before <= _utc(shipment["delivered_at"]) <= after
+    assert before <= _utc(order["history"][-1]["at"]) <= after
+    assert shipment["sla"]["status"] == "met"
+    (event,) = shipment["events"]
+    assert before <= _utc(event["occurred_at"]) <= after
+    assert event["reported_at"] == in_madrid

@@ -17,15 +17,15 @@ from tests.support.api import customer_360, get_order, place_order
 from tests.support.orders import wait_for_status
 
 
-def _delivered(client: Any, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def _delivered(
+    client: Any, body: dict[str, Any] | None = None, auth: dict[str, str] = STOREFRONT
+) -> dict[str, Any]:
     """A shipped order its carrier delivered, with its tracking JSON."""
-    placed = place_order(client, body or order_body())
-    shipped = wait_for_status(client, placed["order_id"], "SHIPPED")
-    shipment = shipped["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"])
-    posted = client.http.post(
-        f"/carriers/{shipment['carrier']}/events", headers=headers, body=event
-    )
+    placed = place_order(client, body or order_body(), auth=auth)
+    shipped = wait_for_status(deps(), placed["order_id"], "SHIPPED")
+    shipment = shipped.fulfillments[0].shipment
+    event, headers = signed_event(shipment.tracking_number)
+    posted = client.http.post(f"/carriers/{shipment.carrier}/events", headers=headers, body=event)
     assert posted.status_code == 200, posted.body
     track = urlparse(placed["tracking_url"]).path
     view = client.http.get(track, headers={"Accept": "application/json"}).json_body
@@ -163,3 +163,24 @@ def test_satisfaction_analytics_are_for_ops_and_count_each_answer(
     ]
     assert carrier in after["by_carrier"]
     assert 0 <= after["csat_pct"] <= 100
+
+
+def test_a_low_score_on_an_anonymous_store_order_opens_a_complaint_ops_can_read(
+    client: Any,
+) -> None:
+    body = order_body(channel="store", store_id="ST-MADRID")
+    body.pop("customer")
+    delivered = _delivered(client, body, auth=STORE)
+    order_id = delivered["placed"]["order_id"]
+
+    answered = _post(client, delivered["path"], {"score": 2, "comment": "La caja llegó rota"})
+
+    assert answered.status_code == 201, answered.body
+    ticket = client.http.get(f"/tickets/tkt_survey_{order_id}", headers=OPS)
+    assert ticket.status_code == 200, ticket.body
+    shown = ticket.json_body
+    assert (shown["type"], shown["status"], shown["order_id"]) == ("complaint", "open", order_id)
+    assert shown["customer_id"] is None
+    assert "La caja llegó rota" in shown["description"]
+    # No customer token proves a ticket without a customer.
+    assert_problem(client.http.get(f"/tickets/tkt_survey_{order_id}", headers=STOREFRONT), 403)

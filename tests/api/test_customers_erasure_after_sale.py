@@ -1,8 +1,10 @@
 """Erasure over HTTP reaches what the after-sale features keep: a survey answer's comment,
 and the address of every back-in-stock subscription and opportunity of the person (one
 made with a bare email before they were a customer, one already notified, one still
-open). Their scores, statuses and values stay: the satisfaction and opportunity figures
-are the retailer's books. No back-in-stock email reaches the person afterwards."""
+open). Their scores, kinds, values and dates stay: the satisfaction and opportunity
+figures are the retailer's books; the back-in-stock opportunities are closed ``lost`` (no
+one can be told or recognised any more). No back-in-stock email reaches the person
+afterwards."""
 
 from __future__ import annotations
 
@@ -85,6 +87,12 @@ def _rows(client: Any, ids: set[str]) -> dict[str, Any]:
     return {row["opportunity_id"]: row for row in listed if row["opportunity_id"] in ids}
 
 
+def _figures(rows: dict[str, Any]) -> dict[str, Any]:
+    """What the books keep of each opportunity through an erasure."""
+    kept = ("kind", "customer_id", "order_id", "sku", "value", "created_at")
+    return {key: {name: row.get(name) for name in kept} for key, row in rows.items()}
+
+
 def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_keeps_the_figures(
     client: Any, deps: Any, stack: Any
 ) -> None:
@@ -145,8 +153,15 @@ def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_ke
         assert (kept.email, kept.status) == ("[erased]", status)
         assert deps.opportunities.opportunity(f"opp_{subscription_id}").email is None
     assert deps.opportunities.open_subscriptions(waited) == []
-    # The books stay: each opportunity's kind, status, value and dates; the CSAT figures.
-    assert _rows(client, opportunity_ids) == books["opportunities"]
+    # The books stay: each opportunity's kind, value and creation; the CSAT figures. The
+    # wishes (notified or still open) are closed: nobody can be told or recognised.
+    after = _rows(client, opportunity_ids)
+    assert _figures(after) == _figures(books["opportunities"])
+    assert {key: row["status"] for key, row in books["opportunities"].items()} == {
+        f"opp_{bare}": "notified",
+        f"opp_{still_open}": "open",
+    }
+    assert {row["status"] for row in after.values()} == {"lost"}
     assert _get(client, "/analytics/satisfaction") == books["satisfaction"]
 
     # The SKU the person still waited for comes back: nobody is emailed about it.
@@ -154,4 +169,4 @@ def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_ke
     assert _mails_to(stack, person.email, waited) == 0
     # Asking again finds nothing left to do and changes nothing.
     assert _erase(client, customer_id).status_code == 200
-    assert _rows(client, opportunity_ids) == books["opportunities"]
+    assert _rows(client, opportunity_ids) == after

@@ -38,6 +38,8 @@ class FakeTickets:
     def _write(self, ticket: Ticket) -> None:
         ticket.version += 1
         self._m.tickets[ticket.ticket_id] = ticket.model_dump(mode="json")
+        if ticket.customer_id is None:
+            return  # an anonymous order's ticket is in no customer's list
         entry = {
             "ticket_id": ticket.ticket_id,
             "type": ticket.type.value,

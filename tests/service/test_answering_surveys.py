@@ -7,9 +7,10 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
-from chalicelib.domain.surveys import SurveyAnswer
+from chalicelib.domain.surveys import SurveyAnswer, complaint_ticket_id
+from chalicelib.domain.tickets import TicketStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import survey_links, surveys
+from chalicelib.services import survey_links, surveys, tickets
 from chalicelib.services.tracking import tracking_token
 from tests.service import flows
 
@@ -98,3 +99,31 @@ def test_a_low_score_opens_one_complaint_linked_to_the_order(
         assert complaints == []
         return
     assert [(t["order_id"], t["status"]) for t in complaints] == [(order.order_id, "open")]
+
+
+@pytest.mark.parametrize("score", [1, 2])
+def test_a_low_score_on_an_anonymous_store_order_opens_a_complaint_without_a_customer(
+    deps: Deps, score: int
+) -> None:
+    order = flows.delivered(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert order.customer_id is None
+
+    _answer(deps, order.order_id, score, "Llegó roto")
+    with pytest.raises(SurveyAlreadyAnswered):
+        _answer(deps, order.order_id, score)
+
+    ticket = tickets.get_ticket(complaint_ticket_id(order.order_id), deps)
+    assert (ticket.type.value, ticket.status.value) == ("complaint", "open")
+    assert (ticket.order_id, ticket.customer_id) == (order.order_id, None)
+    assert "Llegó roto" in ticket.description
+    # Nobody to email, and staff can still work it.
+    worked = tickets.update_ticket(
+        ticket.ticket_id, TicketStatus.RESOLVED, "called the store", "ops:demo", deps
+    )
+    assert worked.status is TicketStatus.RESOLVED
+    assert (
+        tickets.mail_ticket_event(
+            {"type": "ticket.opened", "ticket_id": ticket.ticket_id, "event_id": "e1"}, deps
+        )
+        is None
+    )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import OrderStatus
-from tests.fakes import RecordingEvents
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.services import returns
+from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
 
 
@@ -64,3 +68,113 @@ def test_a_failed_application_forgets_the_event_so_the_retry_applies_it(deps: De
     deps.store.get_order = real  # type: ignore[method-assign]
     assert flows.carrier_event(deps, carrier, tracking, event_id="evt_retry")["status"] == "applied"
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
+def _store(deps: Deps) -> str:
+    return next(loc.location_id for loc in deps.store.locations() if loc.type.value == "store")
+
+
+def _return_request(location_id: str) -> RequestReturnRequest:
+    return RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": location_id,
+        }
+    )
+
+
+def _shipped_an_hour_ago(deps: Deps) -> tuple[str, str, str, datetime]:
+    """A shipped order whose parcel left an hour before now: its id, carrier, tracking
+    number and the moment it left."""
+    order_id, carrier, tracking = _tracking(deps)
+    (parcel,) = deps.store.get_order(order_id).fulfillments
+    assert parcel.shipment is not None
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=1)
+    return order_id, carrier, tracking, parcel.shipment.shipped_at
+
+
+def test_a_delivery_the_carrier_dates_before_the_parcel_left_is_recorded_when_it_left(
+    deps: Deps,
+) -> None:
+    order_id, carrier, tracking, shipped_at = _shipped_an_hour_ago(deps)
+
+    flows.carrier_event(
+        deps, carrier, tracking, event_id="evt_past", occurred_at="2001-01-01T00:00:00Z"
+    )
+
+    order = deps.store.get_order(order_id)
+    assert order.status is OrderStatus.DELIVERED
+    assert order.delivered_at() == shipped_at
+    assert [entry.at for entry in order.history] == sorted(entry.at for entry in order.history)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    assert parcel.shipment.delivered_at == shipped_at
+    (event,) = parcel.shipment.events
+    # What the carrier said stays on the event, for audit.
+    assert event["occurred_at"] == shipped_at.isoformat()
+    assert event["reported_at"] == "2001-01-01T00:00:00Z"
+    # The return window runs from the recorded delivery: a return a week later is taken.
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=7)
+    opened = returns.request_return(order_id, _return_request(_store(deps)), deps)
+    assert opened.status.value == "REQUESTED"
+
+
+def test_a_delivery_the_carrier_dates_in_the_future_is_recorded_now(deps: Deps) -> None:
+    order_id, carrier, tracking, _shipped_at = _shipped_an_hour_ago(deps)
+    now = deps.clock()
+
+    flows.carrier_event(
+        deps, carrier, tracking, event_id="evt_future", occurred_at="2099-01-01T00:00:00Z"
+    )
+
+    order = deps.store.get_order(order_id)
+    assert order.delivered_at() == now
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    assert parcel.shipment.delivered_at == now
+    assert now < parcel.shipment.promised_by
+    assert parcel.shipment.sla()["status"] == "met"
+    assert order.returns_window_ends == now + timedelta(
+        seconds=deps.settings.waits.return_window_seconds
+    )
+    (event,) = parcel.shipment.events
+    assert event["reported_at"] == "2099-01-01T00:00:00Z"
+
+
+def test_a_delivery_time_with_an_offset_is_recorded_in_utc(deps: Deps) -> None:
+    order_id, carrier, tracking, shipped_at = _shipped_an_hour_ago(deps)
+    half_way = shipped_at + timedelta(minutes=30)
+    in_madrid = half_way.astimezone(timezone(timedelta(hours=2))).isoformat()
+    assert in_madrid.endswith("+02:00")
+
+    flows.carrier_event(deps, carrier, tracking, event_id="evt_offset", occurred_at=in_madrid)
+
+    order = deps.store.get_order(order_id)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    delivered_at = parcel.shipment.delivered_at
+    assert delivered_at == half_way
+    assert delivered_at is not None and delivered_at.utcoffset() == timedelta(0)
+    delivered = order.delivered_at()
+    assert delivered is not None and delivered.utcoffset() == timedelta(0)
+    (event,) = parcel.shipment.events
+    assert event["occurred_at"] == half_way.astimezone(UTC).isoformat()
+    assert event["occurred_at"].endswith("+00:00")
+    assert event["reported_at"] == in_madrid
+
+
+def test_an_event_the_carrier_dates_correctly_is_stored_as_sent(deps: Deps) -> None:
+    order_id, carrier, tracking, shipped_at = _shipped_an_hour_ago(deps)
+    sent = (shipped_at + timedelta(minutes=10)).isoformat()
+
+    flows.carrier_event(deps, carrier, tracking, type="in_transit", occurred_at=sent)
+
+    (parcel,) = deps.store.get_order(order_id).fulfillments
+    assert parcel.shipment is not None
+    (event,) = parcel.shipment.events
+    assert event["occurred_at"] == sent
+    assert "reported_at" not in event

@@ -12,8 +12,13 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.money import Money
-from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.domain.opportunities import (
+    OpportunityStatus,
+    SubscriptionStatus,
+    payment_retry_opportunity,
+)
 from chalicelib.services import customer_records, opportunities
+from tests.fakes import Clock
 from tests.service import flows
 
 
@@ -34,19 +39,19 @@ def test_an_interrupted_erasure_finishes_every_subscription_and_opportunity(
     known = opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
     assert known.customer_id == order.customer_id
     figures = {
-        o.opportunity_id: (o.kind, o.status, o.value, o.created_at, o.updated_at)
+        o.opportunity_id: (o.kind, o.value, o.created_at)
         for o in deps.opportunities.opportunities()
     }
-    real = deps.opportunities.replace_opportunity
+    real = deps.opportunities.save_opportunity
     failures: list[str] = []
 
-    def fails_once(opportunity: object) -> bool:
+    def fails_once(opportunity: object, expected: OpportunityStatus) -> bool:
         if not failures:
             failures.append("once")
             raise RuntimeError("the table went away for a moment")
-        return real(opportunity)  # type: ignore[arg-type]
+        return real(opportunity, expected)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(deps.opportunities, "replace_opportunity", fails_once)
+    monkeypatch.setattr(deps.opportunities, "save_opportunity", fails_once)
     with pytest.raises(RuntimeError):
         customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
 
@@ -60,8 +65,46 @@ def test_an_interrupted_erasure_finishes_every_subscription_and_opportunity(
         assert deps.opportunities.open_subscriptions(subscription.sku) == []
     after = deps.opportunities.opportunities()
     assert [o.email for o in after] == [None, None]
-    assert {
-        o.opportunity_id: (o.kind, o.status, o.value, o.created_at, o.updated_at) for o in after
-    } == figures
-    assert {o.status for o in after} == {OpportunityStatus.OPEN}
+    assert {o.opportunity_id: (o.kind, o.value, o.created_at) for o in after} == figures
+    # Nobody can be told or recognised any more: the wishes are lost, not left open.
+    assert {o.status for o in after} == {OpportunityStatus.LOST}
+    assert {row["status"] for row in opportunities.listing(deps)} == {"lost"}
     assert address not in repr(deps.customers.erasure(order.customer_id))
+
+
+def test_erasing_again_leaves_the_closed_opportunities_as_they_were(deps: Deps) -> None:
+    address = "otra-vez@example.com"
+    order = flows.place(deps, customer={"email": address, "name": "Ana Otra"})
+    assert order.customer_id is not None
+    opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
+    customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+    first = [o.model_dump() for o in deps.opportunities.opportunities()]
+    assert [o["status"] for o in first] == [OpportunityStatus.LOST]
+
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=1)
+    customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+
+    assert [o.model_dump() for o in deps.opportunities.opportunities()] == first
+
+
+def test_erasure_leaves_a_notified_wish_lost_and_a_payment_retry_as_it_was(deps: Deps) -> None:
+    address = "avisada@example.com"
+    order = flows.place(deps, customer={"email": address, "name": "Ana Avisada"})
+    assert order.customer_id is not None
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, address, deps)
+    opportunities.on_availability(sku, 0, 5, deps)
+    (wish,) = deps.opportunities.opportunities()
+    assert wish.status is OpportunityStatus.NOTIFIED
+    retry = payment_retry_opportunity("ord_declined", order.customer_id, order.total, deps.clock())
+    assert deps.opportunities.create_opportunity(retry)
+
+    customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+
+    statuses = {o.kind.value: o.status for o in deps.opportunities.opportunities()}
+    assert statuses == {
+        "back_in_stock": OpportunityStatus.LOST,
+        "payment_retry": OpportunityStatus.OPEN,
+    }
+    assert deps.opportunities.notified_back_in_stock(sku) == []

@@ -9,7 +9,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound, UnservableLines
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import ordering
+from chalicelib.services import customer_export, opportunities, ordering
 from tests.service import flows
 
 SKU = "TSHIRT-BLK-M"
@@ -99,3 +99,34 @@ def test_a_refused_customer_is_subscribed_to_what_was_short_once(deps: Deps) -> 
     assert len(waiting) == 1
     # Only the short line's SKU: the socks could be served.
     assert not [s for s in deps.opportunities.open_subscriptions("SOCKS-3P") if s.email == email]
+
+
+def test_a_refused_known_customer_s_back_in_stock_opportunity_is_theirs(deps: Deps) -> None:
+    email = "known-already@example.com"
+    known = flows.place(deps, customer={"email": email, "name": "Ana"})
+    assert known.customer_id is not None
+    lines = [{"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"}]
+
+    _refused(deps, lines, customer={"email": email.upper(), "name": "Ana"})
+
+    (waiting,) = [s for s in deps.opportunities.open_subscriptions(SKU) if s.email == email]
+    assert waiting.customer_id == known.customer_id
+    rows = [
+        row
+        for row in opportunities.listing(deps)
+        if row["kind"] == "back_in_stock" and row.get("sku") == SKU
+    ]
+    assert [row["customer_id"] for row in rows] == [known.customer_id]
+    exported = customer_export.export_customer(known.customer_id, deps)
+    assert [o["sku"] for o in exported["opportunities"]] == [SKU]
+    assert [s["sku"] for s in exported["subscriptions"]] == [SKU]
+
+
+def test_a_refused_unknown_email_s_opportunity_has_no_customer(deps: Deps) -> None:
+    email = "nobody-known@example.com"
+    lines = [{"sku": SKU, "quantity": _shippable(deps) + 1, "fulfillment": "ship"}]
+
+    _refused(deps, lines, customer={"email": email, "name": "Ana"})
+
+    (waiting,) = [s for s in deps.opportunities.open_subscriptions(SKU) if s.email == email]
+    assert waiting.customer_id is None

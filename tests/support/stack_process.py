@@ -47,10 +47,14 @@ def stack_env(time_scale: int, handling_seconds: int) -> dict[str, str]:
 
 
 def start_stack(
-    workdir: Path, time_scale: int, handling_seconds: int, start_timeout: float
+    workdir: Path,
+    time_scale: int,
+    handling_seconds: int,
+    start_timeout: float,
+    settings: dict[str, str] | None = None,
 ) -> RunningStack:
     """Start the stack with demo data and wait until ``/health`` answers (stopping it again
-    if it never does)."""
+    if it never does); ``settings``: variables a developer would export (ORQUESTA_API_KEYS)."""
     port, moto_port = free_port(), free_port()
     while moto_port == port:
         moto_port = free_port()
@@ -73,7 +77,7 @@ def start_stack(
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=stack_env(time_scale, handling_seconds),
+            env=stack_env(time_scale, handling_seconds) | (settings or {}),
             stdout=out,
             stderr=err,
         )

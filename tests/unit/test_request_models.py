@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from chalicelib.api.customer_models import IdentifiedCustomer, UpdateTicketRequest
 from chalicelib.domain.errors import InvalidFields, Unprocessable
+from chalicelib.domain.promotion_requests import CreatePromotionRequest
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import (
     MAX_LINES,
@@ -386,3 +388,34 @@ def test_ticket_update_names_an_unknown_field_and_the_missing_change() -> None:
     with pytest.raises(ValidationError) as raised:
         UpdateTicketRequest.model_validate({"colour": "red"})
     assert {tuple(e["loc"]) for e in raised.value.errors()} == {(), ("colour",)}
+
+
+def test_a_carrier_time_with_an_offset_or_without_a_zone_is_read_in_utc() -> None:
+    event = {"event_id": "evt_1", "tracking_number": "TRK1", "type": "delivered"}
+    with_offset = CarrierEventRequest.model_validate(
+        event | {"occurred_at": "2026-03-02T11:37:41+02:00"}
+    )
+    without_zone = CarrierEventRequest.model_validate(
+        event | {"occurred_at": "2026-03-02T09:37:41"}
+    )
+    expected = datetime(2026, 3, 2, 9, 37, 41, tzinfo=UTC)
+    assert with_offset.occurred_utc() == expected
+    assert with_offset.occurred_utc().utcoffset() == timedelta(0)
+    assert without_zone.occurred_utc() == expected
+    # As sent, for audit.
+    assert with_offset.occurred_at == "2026-03-02T11:37:41+02:00"
+
+
+def test_a_promotion_window_given_with_an_offset_is_kept_in_utc() -> None:
+    request = CreatePromotionRequest.model_validate(
+        {
+            "name": "Spring",
+            "kind": "free_shipping",
+            "starts_at": "2026-03-02T10:00:00+01:00",
+            "ends_at": "2026-03-09T10:00:00+01:00",
+        }
+    )
+    terms = request.terms()
+    assert terms.starts_at == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert terms.starts_at is not None and terms.starts_at.utcoffset() == timedelta(0)
+    assert terms.ends_at is not None and terms.ends_at.utcoffset() == timedelta(0)

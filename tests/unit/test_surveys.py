@@ -127,9 +127,15 @@ def test_other_scores_open_nothing(score: int) -> None:
     assert complaint_for(answered(score)) is None
 
 
-def test_no_complaint_without_a_customer_to_follow_up() -> None:
+def test_an_anonymous_orders_low_score_opens_a_complaint_with_no_customer() -> None:
     anonymous = WEB.model_copy(update={"customer_id": None})
-    assert complaint_for(answered(1, anonymous)) is None
+    complaint = complaint_for(answered(1, anonymous))
+    assert complaint is not None
+    assert (complaint.type, complaint.order_id, complaint.customer_id) == (
+        "complaint",
+        "ord_web",
+        None,
+    )
     ticket = complaint_for(answered(1))
     assert ticket is not None and ticket.comment is None
     assert is_survey_complaint(ticket.ticket_id)

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.errors import PaymentGatewayUnavailable
+from chalicelib.domain.orders import Order
 from chalicelib.services import lost_parcels
 from chalicelib.services.carrier_events import sign
+from chalicelib.services.order_writes import Change, mutate
 from tests.support import CARRIER_SECRET, JSON, OPS, STORE, STOREFRONT, eventually, order_body
 from tests.support.api import get_order
 from tests.support.flow import (
@@ -201,6 +203,21 @@ def _ask_return(client: Any, order_id: str, sku: str) -> Any:
     )
 
 
+def _handed_over_at(deps: Any, order_id: str, at: datetime) -> None:
+    """Move an order's past back to ``at``, as if its parcels had left then: every status
+    change so far and every shipment's hand-over."""
+
+    def backdate(order: Order) -> Change[None]:
+        for entry in order.history:
+            entry.at = min(entry.at, at)
+        for fulfillment in order.fulfillments:
+            if fulfillment.shipment is not None:
+                fulfillment.shipment.shipped_at = at
+        return Change()
+
+    mutate(deps, order_id, backdate)
+
+
 def _delivered_at(client: Any, tracking: str, occurred_at: datetime) -> None:
     """A signed rapido ``delivered`` event that says when the parcel arrived."""
     raw = json.dumps(
@@ -249,9 +266,12 @@ def test_the_return_window_runs_from_the_delivery(
     within = _ask_return(client, order_id, sku)
     assert within.status_code == 201, within.body
 
-    # The carrier confirms the other parcel late: it arrived 36 days (scaled) ago. Its
-    # window has closed, so a return is refused and the execution ends at once.
+    # The carrier confirms the other parcel late: it left 37 days (scaled) ago and
+    # arrived 36 days ago. Its window has closed, so a return is refused and the execution
+    # ends at once. (A delivery is never recorded before its parcel left: the hand-over is
+    # moved back first.)
     arrived = datetime.now(UTC) - timedelta(seconds=settings.waits.seconds(36 * 86400))
+    _handed_over_at(deps, late_id, arrived - timedelta(seconds=settings.waits.seconds(86400)))
     _delivered_at(client, tracking_number(late_shipped), arrived)
     late = wait_for_status(deps, late_id, "DELIVERED")
     assert late.returns_window_ends is not None

@@ -1,5 +1,5 @@
 """Tickets: the whole ticket with its notes (``version``), and its entry in the
-customer's list."""
+customer's list (a ticket about an anonymous order has no customer, so no entry)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class TicketRepository:
         self._table.transact(
             [
                 self._table.put(self._ticket_item(ticket), "attribute_not_exists(pk)"),
-                self._table.put(self._list_entry(ticket)),
+                *self._list_entry(ticket),
             ]
         )
         ticket.version += 1
@@ -40,7 +40,7 @@ class TicketRepository:
         self._table.transact(
             [
                 self._table.put(self._ticket_item(ticket), *version_condition(ticket.version)),
-                self._table.put(self._list_entry(ticket)),
+                *self._list_entry(ticket),
             ]
         )
         ticket.version += 1
@@ -60,12 +60,16 @@ class TicketRepository:
             "version": ticket.version + 1,
         }
 
-    @staticmethod
-    def _list_entry(ticket: Ticket) -> dict[str, Any]:
-        return keys.customer_ticket(ticket.customer_id, ticket.opened_at, ticket.ticket_id) | {
+    def _list_entry(self, ticket: Ticket) -> list[Any]:
+        """The put of the ticket's entry in its customer's list; none without a customer."""
+        if ticket.customer_id is None:
+            return []
+        key = keys.customer_ticket(ticket.customer_id, ticket.opened_at, ticket.ticket_id)
+        entry = {
             "ticket_id": ticket.ticket_id,
             "type": ticket.type.value,
             "status": ticket.status.value,
             "order_id": ticket.order_id,
             "subject": ticket.subject,
         }
+        return [self._table.put(key | entry)]

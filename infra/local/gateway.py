@@ -1,0 +1,77 @@
+"""The local stack's API Gateway: chalice's local one, answering what matches no route as
+the deployed API does (``infra/aws/package.py``'s gateway responses), in problem details.
+
+chalice's ``LocalGateway`` answers a path no route matches with API Gateway's own 403
+(``Missing Authentication Token``, or a SigV4 complaint when an ``Authorization`` header
+is sent) and lets the app answer a method the route lacks with its ``MethodNotAllowedError``
+JSON. API.md wants every error as RFC 9457 problem details: an unknown path is ``404``, a
+method the path does not take is ``405`` with ``Allow``, both ``application/problem+json``
+naming the ``path`` or the ``method``.
+"""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler, LocalGateway, RouteMatcher
+
+from chalicelib.api.http import problem
+
+# CORS pre-flights are answered by chalice for any route (API Gateway generates them too).
+PREFLIGHT = "OPTIONS"
+
+
+def unrouted(method: str, path: str, routes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The problem response for a request no route takes, as a Lambda proxy response; None
+    when a route takes it."""
+    try:
+        matched = RouteMatcher(list(routes)).match_route(path)
+    except ValueError:
+        response = problem(
+            404, "Not found", f"no resource at {path.split('?', 1)[0]}", [("path", "no such path")]
+        )
+        return response.to_dict()
+    methods = routes[matched.route]
+    if method in methods or method == PREFLIGHT:
+        return None
+    allowed = ", ".join(sorted(methods))
+    response = problem(
+        405,
+        "Method not allowed",
+        f"{matched.route} takes {allowed}, not {method}",
+        [("method", f"use one of {allowed}")],
+        headers={"Allow": allowed},
+    )
+    return response.to_dict()
+
+
+class ProblemGateway(LocalGateway):
+    """chalice's local API Gateway, with problem details where no route takes a request."""
+
+    def handle_request(
+        self, method: str, path: str, headers: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        """Refuse what no route takes (404/405), else hand over to chalice."""
+        refused = unrouted(method, path, self._app_object.routes)
+        if refused is not None:
+            return refused
+        answered: dict[str, Any] = super().handle_request(method, path, headers, body)
+        return answered
+
+
+class ProblemRequestHandler(ChaliceRequestHandler):
+    """chalice's request handler on ``ProblemGateway``."""
+
+    def __init__(
+        self,
+        request: bytes,
+        client_address: tuple[str, int],
+        server: HTTPServer,
+        app_object: Any,
+        config: Config,
+    ) -> None:
+        self.local_gateway = ProblemGateway(app_object, config)
+        # chalice's own __init__ would build its gateway; the base handler serves the request.
+        BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
