@@ -7,6 +7,13 @@ is sent) and lets the app answer a method the route lacks with its ``MethodNotAl
 JSON. API.md wants every error as RFC 9457 problem details: an unknown path is ``404``, a
 method the path does not take is ``405`` with ``Allow``, both ``application/problem+json``
 naming the ``path`` or the ``method``.
+
+One more gap between chalice's dev server and API Gateway closes here:
+
+- http.server answers a method its handler has no ``do_<METHOD>`` for (``TRACE``, ``QUERY``,
+  ``FOO``...) with its own ``501`` text/html page before chalice sees the request.
+  ``ProblemRequestHandler`` hands every method to ``ProblemGateway``, which answers it as
+  any other method the path does not take (``405`` with ``Allow``, or ``404``).
 """
 
 from __future__ import annotations
@@ -62,7 +69,7 @@ class ProblemGateway(LocalGateway):
 
 
 class ProblemRequestHandler(ChaliceRequestHandler):
-    """chalice's request handler on ``ProblemGateway``."""
+    """chalice's request handler on ``ProblemGateway``, for every method a client sends."""
 
     def __init__(
         self,
@@ -75,3 +82,10 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         self.local_gateway = ProblemGateway(app_object, config)
         # chalice's own __init__ would build its gateway; the base handler serves the request.
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        """Any ``do_<METHOD>`` chalice does not define serves the request as the others do:
+        without it http.server answers ``501`` text/html itself."""
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
