@@ -8,18 +8,24 @@ JSON. API.md wants every error as RFC 9457 problem details: an unknown path is `
 method the path does not take is ``405`` with ``Allow``, both ``application/problem+json``
 naming the ``path`` or the ``method``.
 
-One more gap between chalice's dev server and API Gateway closes here:
+Two more gaps between chalice's dev server and API Gateway close here:
 
 - http.server answers a method its handler has no ``do_<METHOD>`` for (``TRACE``, ``QUERY``,
   ``FOO``...) with its own ``501`` text/html page before chalice sees the request.
   ``ProblemRequestHandler`` hands every method to ``ProblemGateway``, which answers it as
   any other method the path does not take (``405`` with ``Allow``, or ``404``).
+- API Gateway percent-decodes path parameters before the Lambda sees them
+  (``event.pathParameters``: ``/inventory/SOCKS%2D3P`` gives ``sku`` ``SOCKS-3P``);
+  chalice's ``LocalGateway`` hands them over raw. ``ProblemGateway`` decodes each captured
+  segment after the route is matched, so ``%2F`` stays inside its parameter (as ``/``)
+  instead of splitting the path.
 """
 
 from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalGateway, RouteMatcher
@@ -66,6 +72,17 @@ class ProblemGateway(LocalGateway):
             return refused
         answered: dict[str, Any] = super().handle_request(method, path, headers, body)
         return answered
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        """chalice's event, with path parameters percent-decoded as API Gateway's are."""
+        event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
+        # Matched on the raw path, decoded per segment: an encoded "/" stays in its parameter.
+        event["pathParameters"] = {
+            name: unquote(value) for name, value in event["pathParameters"].items()
+        }
+        return event
 
 
 class ProblemRequestHandler(ChaliceRequestHandler):

@@ -2,7 +2,8 @@
 problem details (404 for an unknown path, 405 with ``Allow`` for a method the path does
 not take), not chalice's 403 ``Missing Authentication Token`` or its
 ``MethodNotAllowedError`` JSON, nor http.server's 501 page for a method it has no handler
-for; routed requests are served as before."""
+for; path parameters reach the app percent-decoded, as API Gateway hands them over; routed
+requests are served as before."""
 
 from __future__ import annotations
 
@@ -108,3 +109,44 @@ def test_a_method_http_server_has_no_handler_for_on_an_unknown_path_is_a_404_pro
     response = Raw(stack.url, "TRACE", "/nope", {"Authorization": "Bearer demo-storefront"})
 
     _problem(response, 404, "path")
+
+
+@pytest.mark.parametrize(
+    "path", ["/inventory/SOCKS%2D3P", "/inventory/%53OCKS-3P", "/inventory/SOCKS%2d3P"]
+)
+def test_a_percent_encoded_path_parameter_reaches_the_app_decoded(stack: Any, path: str) -> None:
+    response = Raw(stack.url, "GET", path, {"Authorization": "Bearer demo-storefront"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["sku"] == "SOCKS-3P"
+
+
+def test_a_percent_encoded_path_parameter_is_decoded_on_every_route(stack: Any) -> None:
+    response = Raw(
+        stack.url,
+        "GET",
+        "/availability/SOCKS%2D3P?postal_code=28001&quantity=1",
+        {"Authorization": "Bearer demo-storefront"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["sku"] == "SOCKS-3P"
+
+
+@pytest.mark.parametrize(
+    ("path", "sku"),
+    [
+        ("/inventory/SOCKS-%C3%B1", "SOCKS-ñ"),
+        ("/availability/SOCKS-%C3%B1?postal_code=28001&quantity=1", "SOCKS-ñ"),
+        # API Gateway keeps an encoded "/" inside its parameter: still /inventory/{sku}.
+        ("/inventory/SOCKS%2F3P", "SOCKS/3P"),
+        ("/inventory/100%25", "100%"),
+    ],
+)
+def test_an_unknown_encoded_id_is_the_404_problem_naming_it_decoded(
+    stack: Any, path: str, sku: str
+) -> None:
+    response = Raw(stack.url, "GET", path, {"Authorization": "Bearer demo-storefront"})
+
+    body = _problem(response, 404, "sku")
+    assert body["detail"] == f"unknown SKU {sku}"
