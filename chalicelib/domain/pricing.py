@@ -302,8 +302,9 @@ def price_with_promotions(
 ) -> PriceBreakdown:
     """Price the lines with whichever of ``promotions`` apply (see ``promotions.choose``;
     a bad coupon raises there): the basket is priced once without them to know its
-    subtotal and shipping fee, then with the chosen ones. A coupon that takes nothing
-    off that price is not valid for the basket (``InvalidCoupon``)."""
+    subtotal and shipping fee, then with the chosen ones. An automatic promotion that
+    takes nothing off that price does not apply (``drop_idle_automatic``); a coupon that
+    takes nothing off it is not valid for the basket (``InvalidCoupon``)."""
     bare = price(lines, destination_postal_code, fees)
     chosen = choose(
         promotions,
@@ -316,8 +317,25 @@ def price_with_promotions(
         shipping=bare.shipping,
     )
     priced = price(lines, destination_postal_code, fees, chosen)
-    refuse_idle_coupon(chosen, priced)
+    applying = drop_idle_automatic(chosen, priced)
+    if len(applying) < len(chosen):
+        # Taking nothing off, it changed no amount: priced again only to leave it out.
+        priced = price(lines, destination_postal_code, fees, applying)
+    refuse_idle_coupon(applying, priced)
     return priced
+
+
+def drop_idle_automatic(chosen: Sequence[Promotion], priced: PriceBreakdown) -> list[Promotion]:
+    """``chosen`` without the automatic promotion that took nothing off ``priced`` (free
+    shipping with no fee to waive, a discount on goods worth nothing): it does not apply,
+    so it is not shown on the order and uses up no redemption. ``promotions.choose`` chose
+    it as the automatic one worth most on this basket: none other is tried instead."""
+    taken = {applied.promotion_id: applied.amount for applied in priced.promotions}
+    return [
+        promotion
+        for promotion in chosen
+        if promotion.code is not None or taken.get(promotion.promotion_id, ZERO) > 0
+    ]
 
 
 def refuse_idle_coupon(chosen: Iterable[Promotion], priced: PriceBreakdown) -> None:

@@ -15,7 +15,8 @@
   ``min_subtotal``, or taking nothing off it: see ``pricing.refuse_idle_coupon``), or once
   per customer with no known customer, is ``InvalidCoupon`` (422 naming ``coupon``); one
   used up is ``CouponUsedUp`` (409 naming ``coupon``). Automatic promotions that do not
-  apply are skipped silently.
+  apply are skipped silently, and so is one that would take nothing off the basket (see
+  ``pricing.drop_idle_automatic``): it is not shown and uses up no redemption.
 - The caller supplies the redemption counts; counting them atomically (and giving one
   back when an order is rejected or cancelled) is the repository's job.
 - A discount is spread over the lines in proportion to their totals, in whole cents: each

@@ -7,12 +7,25 @@ is sent) and lets the app answer a method the route lacks with its ``MethodNotAl
 JSON. API.md wants every error as RFC 9457 problem details: an unknown path is ``404``, a
 method the path does not take is ``405`` with ``Allow``, both ``application/problem+json``
 naming the ``path`` or the ``method``.
+
+Two more gaps between chalice's dev server and API Gateway close here:
+
+- http.server answers a method its handler has no ``do_<METHOD>`` for (``TRACE``, ``QUERY``,
+  ``FOO``...) with its own ``501`` text/html page before chalice sees the request.
+  ``ProblemRequestHandler`` hands every method to ``ProblemGateway``, which answers it as
+  any other method the path does not take (``405`` with ``Allow``, or ``404``).
+- API Gateway percent-decodes path parameters before the Lambda sees them
+  (``event.pathParameters``: ``/inventory/SOCKS%2D3P`` gives ``sku`` ``SOCKS-3P``);
+  chalice's ``LocalGateway`` hands them over raw. ``ProblemGateway`` decodes each captured
+  segment after the route is matched, so ``%2F`` stays inside its parameter (as ``/``)
+  instead of splitting the path.
 """
 
 from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalGateway, RouteMatcher
@@ -60,9 +73,20 @@ class ProblemGateway(LocalGateway):
         answered: dict[str, Any] = super().handle_request(method, path, headers, body)
         return answered
 
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, Any], body: bytes | None
+    ) -> dict[str, Any]:
+        """chalice's event, with path parameters percent-decoded as API Gateway's are."""
+        event: dict[str, Any] = super()._generate_lambda_event(method, path, headers, body)
+        # Matched on the raw path, decoded per segment: an encoded "/" stays in its parameter.
+        event["pathParameters"] = {
+            name: unquote(value) for name, value in event["pathParameters"].items()
+        }
+        return event
+
 
 class ProblemRequestHandler(ChaliceRequestHandler):
-    """chalice's request handler on ``ProblemGateway``."""
+    """chalice's request handler on ``ProblemGateway``, for every method a client sends."""
 
     def __init__(
         self,
@@ -75,3 +99,10 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         self.local_gateway = ProblemGateway(app_object, config)
         # chalice's own __init__ would build its gateway; the base handler serves the request.
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        """Any ``do_<METHOD>`` chalice does not define serves the request as the others do:
+        without it http.server answers ``501`` text/html itself."""
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)

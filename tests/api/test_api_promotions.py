@@ -3,8 +3,9 @@ redemptions), every bad body is 422 naming the field, other keys are 401/403; co
 ``POST /quotes`` and ``POST /orders`` are priced, refused naming ``coupon`` when they do
 not apply (422) or are used up (409), and nothing is stored for a refused order.
 
-The stack is shared by the whole run: these tests create coupons only (an automatic
-promotion would change every other test's prices), each with a code of its own."""
+The stack is shared by the whole run: these tests create coupons, each with a code of its
+own (an automatic promotion would change every other test's prices), and one automatic
+promotion no other test's basket can reach (``UNREACHABLE``)."""
 
 from __future__ import annotations
 
@@ -245,6 +246,41 @@ def test_a_discount_coupon_on_goods_worth_nothing_is_422_and_redeems_nothing(
     assert_problem(response, 422, "coupon")
     assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
     assert _read(client, created["promotion_id"])["redemptions"] == 0
+
+
+# No other test's basket comes near this subtotal; and as free shipping, an automatic
+# promotion needing it has no fee to waive on a basket that reaches it (shipping is free
+# from 120.00 at most), so it never changes another test's price.
+UNREACHABLE = "900000.00"
+
+
+def test_an_automatic_promotion_that_takes_nothing_off_is_not_applied_nor_redeemed(
+    client: Any, deps: Any
+) -> None:
+    response = _create(
+        client,
+        {
+            "name": "Envio gratis",
+            "kind": "free_shipping",
+            "min_subtotal": UNREACHABLE,
+            "max_redemptions": 1,
+        },
+    )
+    assert response.status_code == 201, response.body
+    automatic = response.json_body
+    collected = fresh_sku(deps, {"ST-MADRID": 5}, price=UNREACHABLE)
+    basket = {"lines": [_pickup(collected)], "shipping_address": None}
+
+    quote = _quote(client, **basket)
+    assert quote.status_code == 200, quote.body
+    assert quote.json_body["promotions"] == []
+    placed = place_order(client, order_body(**basket))
+    order = get_order(client, placed["order_id"])
+    assert order["status"] != "REJECTED"
+    assert order["promotions"] == []
+    assert order["discount"] == order["shipping"] == {"amount": "0.00", "currency": "EUR"}
+    assert order["total"] == {"amount": UNREACHABLE, "currency": "EUR"}
+    assert _read(client, automatic["promotion_id"])["redemptions"] == 0
 
 
 def test_a_repeated_order_with_the_same_key_redeems_once(client: Any) -> None:

@@ -1,12 +1,16 @@
 """infra/local/gateway: the local stack answers what no route takes as the contract's
 problem details (404 for an unknown path, 405 with ``Allow`` for a method the path does
 not take), not chalice's 403 ``Missing Authentication Token`` or its
-``MethodNotAllowedError`` JSON; routed requests are served as before."""
+``MethodNotAllowedError`` JSON, nor http.server's 501 page for a method it has no handler
+for; path parameters reach the app percent-decoded, as API Gateway hands them over; routed
+requests are served as before."""
 
 from __future__ import annotations
 
+import http.client
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -14,7 +18,27 @@ import requests
 PROBLEM_JSON = "application/problem+json"
 
 
-def _problem(response: requests.Response, status: int, field: str) -> dict[str, Any]:
+class Raw:
+    """A reply to a request sent as written: http.client neither checks the method nor
+    re-quotes the path."""
+
+    def __init__(self, url: str, method: str, path: str, headers: dict[str, str]) -> None:
+        connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=10)
+        try:
+            connection.request(method, path, headers=headers)
+            reply = connection.getresponse()
+            self.status_code = reply.status
+            self.headers = reply.headers
+            self.text = reply.read().decode("utf-8")
+        finally:
+            connection.close()
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.text)
+
+
+def _problem(response: requests.Response | Raw, status: int, field: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"] == PROBLEM_JSON
     body: dict[str, Any] = response.json()
@@ -66,3 +90,63 @@ def test_routed_requests_and_preflights_are_served_as_before(stack: Any) -> None
     _problem(unknown_order, 404, "order_id")
     preflight = requests.options(f"{stack.url}/orders", timeout=10)
     assert preflight.status_code != 405
+
+
+@pytest.mark.parametrize("method", ["TRACE", "QUERY", "FROBNICATE"])
+def test_a_method_http_server_has_no_handler_for_is_a_405_problem_not_a_501_page(
+    stack: Any, method: str
+) -> None:
+    response = Raw(stack.url, method, "/catalog", {"Authorization": "Bearer demo-storefront"})
+
+    body = _problem(response, 405, "method")
+    assert response.headers["Allow"] == "GET"
+    assert method in body["detail"]
+
+
+def test_a_method_http_server_has_no_handler_for_on_an_unknown_path_is_a_404_problem(
+    stack: Any,
+) -> None:
+    response = Raw(stack.url, "TRACE", "/nope", {"Authorization": "Bearer demo-storefront"})
+
+    _problem(response, 404, "path")
+
+
+@pytest.mark.parametrize(
+    "path", ["/inventory/SOCKS%2D3P", "/inventory/%53OCKS-3P", "/inventory/SOCKS%2d3P"]
+)
+def test_a_percent_encoded_path_parameter_reaches_the_app_decoded(stack: Any, path: str) -> None:
+    response = Raw(stack.url, "GET", path, {"Authorization": "Bearer demo-storefront"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["sku"] == "SOCKS-3P"
+
+
+def test_a_percent_encoded_path_parameter_is_decoded_on_every_route(stack: Any) -> None:
+    response = Raw(
+        stack.url,
+        "GET",
+        "/availability/SOCKS%2D3P?postal_code=28001&quantity=1",
+        {"Authorization": "Bearer demo-storefront"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["sku"] == "SOCKS-3P"
+
+
+@pytest.mark.parametrize(
+    ("path", "sku"),
+    [
+        ("/inventory/SOCKS-%C3%B1", "SOCKS-ñ"),
+        ("/availability/SOCKS-%C3%B1?postal_code=28001&quantity=1", "SOCKS-ñ"),
+        # API Gateway keeps an encoded "/" inside its parameter: still /inventory/{sku}.
+        ("/inventory/SOCKS%2F3P", "SOCKS/3P"),
+        ("/inventory/100%25", "100%"),
+    ],
+)
+def test_an_unknown_encoded_id_is_the_404_problem_naming_it_decoded(
+    stack: Any, path: str, sku: str
+) -> None:
+    response = Raw(stack.url, "GET", path, {"Authorization": "Bearer demo-storefront"})
+
+    body = _problem(response, 404, "sku")
+    assert body["detail"] == f"unknown SKU {sku}"

@@ -256,6 +256,56 @@ def test_price_with_promotions_chooses_then_prices() -> None:
 
 
 @pytest.mark.parametrize(
+    ("lines", "postal_code", "terms"),
+    [
+        ([pickup("A", 1, "20.00", "28013")], None, {"kind": "free_shipping"}),
+        ([ship("A", 1, "60.00")], "28013", {"kind": "free_shipping"}),  # free from 50.00
+        ([pickup("A", 2, "0.00", "28013")], None, {"kind": "percent", "value": "10"}),
+        ([pickup("A", 2, "0.00", "28013")], None, {"kind": "amount", "value": "5.00"}),
+    ],
+    ids=["pick-up-only", "over-the-threshold", "percent-of-nothing", "amount-off-nothing"],
+)
+def test_an_automatic_promotion_that_takes_nothing_off_does_not_apply(
+    lines: list[PriceLine], postal_code: str | None, terms: dict[str, str]
+) -> None:
+    automatic = promo("p-a", max_redemptions=1, **terms)
+
+    quote = price_with_promotions(lines, postal_code, FEES, [automatic], None, "web", NOW)
+
+    assert quote.promotions == []
+    assert quote == price(lines, postal_code, FEES)
+
+
+def test_an_idle_automatic_promotion_leaves_the_coupon_to_apply() -> None:
+    automatic = promo("p-a", kind="free_shipping", max_redemptions=1)
+    coupon = promo("p-c", code="TEN", kind="percent", value="10")
+
+    quote = price_with_promotions(
+        [pickup("A", 1, "20.00", "28013")], None, FEES, [automatic, coupon], "TEN", "web", NOW
+    )
+
+    assert [(p.promotion_id, p.amount) for p in quote.promotions] == [("p-c", D("2.00"))]
+    assert quote.total == D("18.00")
+
+
+def test_automatic_free_shipping_waives_the_fee_a_coupon_brought_back() -> None:
+    # 55.00 ships free, so free shipping is worth nothing on the bare basket; the coupon's
+    # 10 % takes it under 50.00 and the fee comes back: the automatic one waives it.
+    automatic = promo("p-a", kind="free_shipping")
+    coupon = promo("p-c", code="TEN", kind="percent", value="10")
+
+    quote = price_with_promotions(
+        [ship("A", 1, "55.00")], "28013", FEES, [automatic, coupon], "TEN", "web", NOW
+    )
+
+    assert [(p.promotion_id, p.amount) for p in quote.promotions] == [
+        ("p-c", D("5.50")),
+        ("p-a", D("4.95")),
+    ]
+    assert (quote.shipping, quote.total) == (D("0.00"), D("49.50"))
+
+
+@pytest.mark.parametrize(
     ("lines", "postal_code"),
     [
         ([pickup("A", 1, "20.00", "28013")], None),  # nothing ships
