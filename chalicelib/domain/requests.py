@@ -42,9 +42,11 @@ MAX_TRANSACTION_ITEMS = 100
 MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 
 
-# The characters ``str.strip()`` removes, as a character class Python, Rust (pydantic) and
-# ECMA-262 (JSON Schema) read alike: a string with one character outside it is not blank.
-_STRIPPED = "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The characters pydantic's ``str_strip_whitespace`` trims (Unicode White_Space, as Rust
+# reads it: not the separators U+001C-U+001F that Python's ``str.strip()`` also removes),
+# as a character class Python, Rust and ECMA-262 (JSON Schema) read alike: a string with
+# one character outside it is not blank.
+_STRIPPED = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK = f"[^{_STRIPPED}]"
 
 

@@ -419,3 +419,26 @@ def test_a_promotion_window_given_with_an_offset_is_kept_in_utc() -> None:
     assert terms.starts_at == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     assert terms.starts_at is not None and terms.starts_at.utcoffset() == timedelta(0)
     assert terms.ends_at is not None and terms.ends_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "character",
+    ["\t", "\n", "\r", " ", "\x85", "\xa0", "\u2000", "\u3000", "\x1c", "\x1d", "\x1f", "a", "ñ"],
+)
+def test_the_schema_and_the_model_agree_on_what_is_blank(character: str) -> None:
+    # The schema's pattern for a required string says which strings are not blank; the model
+    # trims as pydantic does (Unicode White_Space, which leaves U+001C-U+001F alone). Where
+    # they disagree a client is refused what the schema allows, or accepted what it refuses.
+    import re
+
+    from chalicelib.api.customer_models import AddInteractionRequest
+    from chalicelib.domain.requests import NON_BLANK
+
+    text = character * 2
+    schema_says_blank = re.search(NON_BLANK, text) is None
+    try:
+        AddInteractionRequest.model_validate({"type": "call", "channel": "app", "summary": text})
+        model_says_blank = False
+    except ValidationError:
+        model_says_blank = True
+    assert schema_says_blank == model_says_blank
