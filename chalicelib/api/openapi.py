@@ -102,6 +102,20 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
 
 
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    """``node`` with each ``{"$ref": "#/$defs/<name>"}`` replaced by that definition."""
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/$defs/"):
+        target = definitions[reference.removeprefix("#/$defs/")]
+        rest = {key: value for key, value in node.items() if key != "$ref"}
+        return _inlined({**target, **rest}, definitions)
+    return {key: _inlined(value, definitions) for key, value in node.items()}
+
+
 def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     """One query parameter per field of the route's query model, by its public name; a
     model with rules spanning its fields (exactly one of several, say) is one exploded
@@ -109,6 +123,9 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
     if model is None:
         return []
     schema = model.model_json_schema(by_alias=True, schema_generator=StandardJsonSchema)
+    # A parameter's schema stands alone: what its fields name in ``$defs`` (an enum of its
+    # own, say) is written in place, or the document would point at nothing.
+    schema = _inlined(schema, schema.pop("$defs", {}))
     required = set(schema.get("required", []))
     if any(keyword in schema for keyword in SPANNING_KEYWORDS):
         object_schema = {

@@ -100,6 +100,21 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         # chalice's own __init__ would build its gateway; the base handler serves the request.
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)  # type: ignore[arg-type]
 
+    def _send_http_response_with_body(
+        self, code: int, headers: dict[str, Any], body: str | bytes
+    ) -> None:
+        """chalice writes the body whatever the method; a ``HEAD`` answer carries none
+        (RFC 9110, 9.3.2): a body there is read as the start of the next response on the
+        same keep-alive connection. The headers, ``Content-Length`` included, stay."""
+        if self.command != "HEAD":
+            super()._send_http_response_with_body(code, headers, body)
+            return
+        self.send_response(code)
+        encoded = body if isinstance(body, bytes) else body.encode("utf-8")
+        self.send_header("Content-Length", str(len(encoded)))
+        self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+        self._send_headers(headers)
+
     def __getattr__(self, name: str) -> Any:
         """Any ``do_<METHOD>`` chalice does not define serves the request as the others do:
         without it http.server answers ``501`` text/html itself."""

@@ -403,3 +403,31 @@ def test_the_keyword_check_catches_a_pydantic_bound() -> None:
     schema = {"anyOf": [{"ge": 1, "type": "integer"}, {"type": "null"}], "x-ok": 1}
     assert _unknown_keywords(schema, "s") == ["s.anyOf.0.ge"]
     assert _unknown_keywords({"properties": {"ge": {"type": "string"}}}, "s") == []
+
+
+def _references(node: Any, where: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        found = [(where, node["$ref"])] if isinstance(node.get("$ref"), str) else []
+        for key, value in node.items():
+            found += _references(value, f"{where}.{key}")
+        return found
+    if isinstance(node, list):
+        return [ref for i, item in enumerate(node) for ref in _references(item, f"{where}.{i}")]
+    return []
+
+
+def test_every_reference_in_the_document_points_at_a_schema_it_holds(
+    document: dict[str, Any],
+) -> None:
+    # A reference to nothing (a query parameter's enum left in its model's "$defs") makes
+    # readers such as schemathesis give up on the parameter.
+    references = _references(document)
+    assert len(references) > 50
+    dangling = []
+    for where, reference in references:
+        node: Any = document
+        for part in reference.removeprefix("#/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not reference.startswith("#/") or node is None:
+            dangling.append(f"{where}: {reference}")
+    assert dangling == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -150,3 +151,18 @@ def test_an_unknown_encoded_id_is_the_404_problem_naming_it_decoded(
 
     body = _problem(response, 404, "sku")
     assert body["detail"] == f"unknown SKU {sku}"
+
+
+def test_a_head_answer_carries_no_body(stack: Any) -> None:
+    # A body after a HEAD answer is read as the start of the next response on the same
+    # keep-alive connection (RFC 9110, 9.3.2): read the raw bytes, as a client's socket does.
+    address = urlsplit(stack.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
+        raw.sendall(b"HEAD /health HTTP/1.1\r\nHost: orquesta\r\nConnection: close\r\n\r\n")
+        received = b""
+        while chunk := raw.recv(65536):
+            received += chunk
+    head, _, rest = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 405")
+    assert b"application/problem+json" in head
+    assert rest == b""
