@@ -244,9 +244,9 @@ class Identities(Protocol):
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        """Point the merged record and its identifiers at the survivor (each keeping whether
-        it is vouched for) and keep the merge record, all or nothing; ``Conflict`` if
-        either stopped being active."""
+        """Point the merged record and its identifiers at the survivor (none of them
+        vouched for there: a merge proves nothing) and keep the merge record, all or
+        nothing; ``Conflict`` if either stopped being active."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

@@ -150,7 +150,7 @@ class FakeIdentities:
             self._m.kept(merged, CustomerRecord.IDENTIFIERS).pop(
                 f"{identifier.type.value}#{identifier.value}", None
             )
-            self._own(survivor, identifier, vouched=_ident(identifier) not in self._m.unvouched)
+            self._own(survivor, identifier, vouched=False)
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self._m.kept(customer_id, CustomerRecord.ERASURE).get(""))

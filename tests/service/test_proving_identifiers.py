@@ -170,22 +170,60 @@ def test_proving_a_phone_attached_later_founds_its_own_record(deps: Deps) -> Non
     assert _prove(deps, phone).resolution.customer_id == proven.resolution.customer_id
 
 
-def test_an_ops_merge_of_the_split_records_keeps_the_proven_phone_vouched(deps: Deps) -> None:
-    # Ops decides the merge candidate: one person. The proven phone then opens the merged
-    # record, the identifiers attached but never proven still do not.
+def test_an_ops_merge_of_the_split_records_proves_nothing_on_the_survivor(deps: Deps) -> None:
+    # Ops decides the merge candidate: one person. A merge is that guess, not a proof, so
+    # nothing the merged-in record held is vouched for on the survivor: the phone proven
+    # on the split record splits off again if proven again, and the token issued for the
+    # merged-in record opens neither record. The survivor's own founding email still
+    # proves into it. (This test pinned the opposite before: the proven phone stayed
+    # vouched and then opened the survivor, which is the takeover of the next test.)
     email, phone, loyalty = _email("ana"), _phone(), f"L{uuid.uuid4().hex[:8].upper()}"
     owner = flows.place(deps, customer={"email": email}).customer_id
     assert owner is not None
     resolve_customer(CustomerRef(email=email, phone=phone, loyalty_id=loyalty), deps)
-    fresh = _prove(deps, phone).resolution.customer_id
+    split = _prove(deps, phone)
+    fresh = split.resolution.customer_id
 
     customer_records.merge_customers(owner, fresh, "ops", "ops", deps)
 
-    assert _prove(deps, phone).resolution.customer_id == owner
+    phone_claim = deps.customers.identifier_claim(
+        Identifier(type=IdentifierType.PHONE, value=phone)
+    )
+    assert phone_claim is not None and phone_claim.customer_id == owner
+    assert not phone_claim.vouched
+    assert not token_grants(split.token.token, fresh, deps)
+    assert not token_grants(split.token.token, owner, deps)
+    again = _prove(deps, phone)
+    _assert_split_off(deps, again, owner, phone)
+    assert again.resolution.customer_id != fresh
+    assert _prove(deps, email).resolution.customer_id == owner
     loyalty_claim = deps.customers.identifier_claim(
         Identifier(type=IdentifierType.LOYALTY_ID, value=loyalty)
     )
     assert loyalty_claim is not None and not loyalty_claim.vouched
+
+
+def test_an_ops_merge_of_the_suggested_candidate_gives_the_attacker_nothing(deps: Deps) -> None:
+    # R1: the attacker names the victim's email with its own phone, proves the phone (a
+    # split record and a merge candidate on the victim's), and ops merges the candidate
+    # into the victim's record. Neither the attacker's token nor a new proof of its phone
+    # opens the victim's record.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email, "name": "Vera"}).customer_id
+    assert victim is not None
+    resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    attacker = _prove(deps, attacker_phone)
+    split = attacker.resolution.customer_id
+    assert split in _candidates(deps, victim)
+
+    customer_records.merge_customers(victim, split, "ops", "ops", deps)
+
+    assert not token_grants(attacker.token.token, split, deps)  # names the victim now
+    assert not token_grants(attacker.token.token, victim, deps)
+    again = _prove(deps, attacker_phone)
+    _assert_split_off(deps, again, victim, attacker_phone)
+    assert "Vera" not in str(export_customer(again.resolution.customer_id, deps))
+    assert _prove(deps, victim_email).resolution.customer_id == victim
 
 
 def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> None:
