@@ -163,6 +163,10 @@ def test_an_unvouched_identifier_split_off_founds_a_record_of_its_own(customers:
     assert customers.find_identifier(phone) == fresh
     profile = customers.profile(fresh)
     assert profile is not None and profile["state"] == "active"
+    # Each names the other: an erasure of the old record reaches the new one.
+    assert profile["split_from"] == owner
+    assert customers.split_off(owner) == [fresh]
+    assert customers.split_off(fresh) == []
 
 
 @pytest.mark.parametrize("case", ["vouched", "another owner", "released", "fresh id taken"])

@@ -120,6 +120,10 @@ class FakeIdentities:
             )
             profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
             profiles[""] = {"state": "active"} | copy.deepcopy(profile)
+            profiles[""]["split_from"] = from_customer
+            self._m.kept(from_customer, CustomerRecord.SPLITS)[customer_id] = {
+                "customer_id": customer_id
+            }
             self._own(customer_id, identifier, vouched=True)
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
@@ -295,6 +299,10 @@ class FakeCustomerView:
     def merged_into(self, customer_id: str) -> list[str]:
         merges = self._m.kept(customer_id, CustomerRecord.MERGES)
         return [str(merges[s]["from_customer_id"]) for s in sorted(merges)]
+
+    def split_off(self, customer_id: str) -> list[str]:
+        splits = self._m.kept(customer_id, CustomerRecord.SPLITS)
+        return [str(splits[s]["customer_id"]) for s in sorted(splits)]
 
     def move_items(
         self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]

@@ -221,7 +221,13 @@ def test_a_split_moves_the_claim_and_unlists_it_in_one_transaction(deps: Any) ->
     (request,) = [request for name, request in calls if name not in ("GetItem", "Query")]
     assert [name for name, _ in calls if name not in ("GetItem", "Query")] == ["TransactWriteItems"]
     items = request["TransactItems"]
-    assert [next(iter(item)) for item in items] == ["Put", "Put", "Update"]
+    # The new profile, the claim, the old profile's list, and the split's link on the old
+    # record (ids only, so that an erasure of the old record finds the new one).
+    assert [next(iter(item)) for item in items] == ["Put", "Put", "Update", "Put"]
+    assert from_item(items[3]["Put"]["Item"]) == keys.split_record(owner, fresh) | {
+        "customer_id": fresh
+    }
+    assert from_item(items[0]["Put"]["Item"])["split_from"] == owner
     claim = from_item(items[1]["Put"]["Item"])
     assert claim == keys.identifier(phone) | {"customer_id": fresh, "vouched": True}
     # The claim passes from one owner to the other: never free for a third to take.

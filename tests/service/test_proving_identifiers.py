@@ -15,12 +15,19 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
-from chalicelib.domain.errors import TooManyAttempts, Unprocessable
+from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import customer_records, verification
+from chalicelib.services import (
+    customer_projection,
+    customer_records,
+    customer_view,
+    verification,
+)
 from chalicelib.services.customer_export import export_customer
-from chalicelib.services.customers import resolve_customer, token_grants
+from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 from tests.service import flows
 
 
@@ -236,3 +243,92 @@ def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> Non
     # Locked as an address with a code pending would be: the lockout tells nothing either.
     with pytest.raises(TooManyAttempts):
         verification.confirm_code(address, None, "123456", deps)
+
+
+def _erased_split(deps: Deps) -> tuple[str, str, str, str, Order]:
+    """A customer who ordered with an email and a phone (the phone attached), proved the
+    phone (a record split off theirs) and ordered with it: (owner, split, email, phone,
+    the order on the split record)."""
+    email, phone = _email("olvido"), _phone()
+    first = flows.place(deps, customer={"email": email, "phone": phone, "name": "Ana Olvido"})
+    assert first.customer_id is not None
+    split = _prove(deps, phone).resolution.customer_id
+    assert split != first.customer_id
+    later = flows.place(deps, customer={"phone": phone, "name": "Ana Olvido"})
+    assert later.customer_id == split
+    event = OrderStatusChanged.of(later, later.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)  # in the split record's 360
+    return first.customer_id, split, email, phone, later
+
+
+def test_erasing_a_customer_erases_the_record_split_off_it(deps: Deps) -> None:
+    # R2: the phone was the customer's record's until proven; it must not resolve after
+    # the customer's erasure, nor may what the split record holds (their later order).
+    owner, split, email, phone, later = _erased_split(deps)
+
+    erased = customer_records.erase_customer(owner, "ops", "ops", deps)
+
+    assert erased["erased_records"] == [owner, split]
+    assert erased["status"] == "completed"
+    for given in ({"email": email}, {"phone": phone}):
+        with pytest.raises(NotFound):
+            lookup_customer(given.get("email"), given.get("phone"), None, deps)
+    assert (
+        deps.customers.identifier_claim(Identifier(type=IdentifierType.PHONE, value=phone)) is None
+    )
+    view = customer_view.customer_view(split, deps)
+    assert view["profile"]["state"] == "erased" and view["identifiers"] == []
+    assert "Olvido" not in str(view) and phone not in str(view)
+    assert "Olvido" not in str(deps.store.get_order(later.order_id).contact)
+    split_erasure = deps.customers.erasure(split)
+    assert split_erasure is not None and split_erasure["status"] == "completed"
+    assert (deps.customers.profile(split) or {}).get("split_from") == owner
+    # Repeating the call is harmless and answers the same records.
+    again = customer_records.erase_customer(owner, "ops", "ops", deps)
+    assert again["erased_records"] == [owner, split] and again["at"] == erased["at"]
+
+
+def test_an_erasure_interrupted_before_the_split_record_finishes_it_when_asked_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, split, _, phone, _ = _erased_split(deps)
+    real = deps.customers.begin_erasure
+    failures: list[str] = []
+
+    def fails_once_on_the_split(customer_id: str, *args: Any) -> None:
+        if customer_id == split and not failures:
+            failures.append(customer_id)
+            raise RuntimeError("the table went away for a moment")
+        real(customer_id, *args)
+
+    monkeypatch.setattr(deps.customers, "begin_erasure", fails_once_on_the_split)
+    with pytest.raises(RuntimeError):
+        customer_records.erase_customer(owner, "ops", "ops", deps)
+    assert lookup_customer(None, phone, None, deps).customer_id == split  # not reached yet
+
+    finished = customer_records.erase_customer(owner, "ops", "ops", deps)
+
+    assert failures == [split]
+    assert finished["status"] == "completed" and finished["erased_records"] == [owner, split]
+    with pytest.raises(NotFound):
+        lookup_customer(None, phone, None, deps)
+    assert (deps.customers.profile(split) or {}).get("state") == "erased"
+
+
+def test_erasing_a_split_off_record_erases_nothing_it_was_split_from(deps: Deps) -> None:
+    # The record an identifier was split off may be someone else's: the attacker who
+    # named the victim's email next to its own phone, then proved the phone, asks for
+    # the erasure of its own record; the victim's stays whole.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email, "name": "Vera"}).customer_id
+    assert victim is not None
+    resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    split = _prove(deps, attacker_phone).resolution.customer_id
+
+    erased = customer_records.erase_customer(split, "ops", "ops", deps)
+
+    assert erased["erased_records"] == [split]
+    assert lookup_customer(victim_email, None, None, deps).customer_id == victim
+    assert customer_view.customer_view(victim, deps)["profile"]["name"] == "Vera"
+    with pytest.raises(NotFound):
+        lookup_customer(None, attacker_phone, None, deps)

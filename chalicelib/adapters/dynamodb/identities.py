@@ -133,10 +133,13 @@ class IdentityRepository:
     ) -> None:
         """Take an identifier ``from_customer`` owns unvouched off that record and found the
         new record ``customer_id`` with it, vouched, in one transaction: the claim passes
-        from one to the other without ever being free for a third. ``Conflict`` if the
+        from one to the other without ever being free for a third. Each record names the
+        other (``split_from`` on the new profile, a split item in the old partition, ids
+        only), so that erasing the old record reaches the new one. ``Conflict`` if the
         claim is no longer ``from_customer``'s unvouched one or ``customer_id`` exists."""
         listed, copied = self._stored_identifiers(from_customer)
         founded = keys.profile(customer_id) | {"state": "active"} | profile
+        founded |= {"split_from": from_customer}
         writes = [
             self._table.put(
                 founded | {PROFILE_IDENTIFIERS: {_name(identifier)}}, "attribute_not_exists(pk)"
@@ -152,6 +155,9 @@ class IdentityRepository:
                 {"#vouched": VOUCHED},
             ),
             *self._unlist(from_customer, [identifier], listed, copied),
+            self._table.put(
+                keys.split_record(from_customer, customer_id) | {"customer_id": customer_id}
+            ),
         ]
         try:
             self._table.transact(writes)
