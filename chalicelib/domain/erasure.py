@@ -22,9 +22,20 @@ from chalicelib.domain.tickets import Ticket
 
 ERASED = "[erased]"
 
-# A profile keeps only what says what happened to the record.
+# A profile keeps only what says what happened to the record (``split_from``: the record
+# an identifier of this one was split off, an id).
 PROFILE_KEPT = frozenset(
-    {"pk", "sk", "state", "locale", "merged_into", "merged_at", "erased_at", "version"}
+    {
+        "pk",
+        "sk",
+        "state",
+        "locale",
+        "merged_into",
+        "merged_at",
+        "split_from",
+        "erased_at",
+        "version",
+    }
 )
 # An interaction keeps what it was, when, through which channel and about what; its text
 # (a call's notes, an email's summary or subject) goes.

@@ -39,6 +39,7 @@ class CustomerRecord(StrEnum):
     CONSENTS = "consents"
     CANDIDATES = "candidates"
     MERGES = "merges"
+    SPLITS = "splits"
     ERASURE = "erasure"
     IDENTIFIERS = "identifiers"
 
@@ -233,8 +234,10 @@ class Identities(Protocol):
         self, from_customer: str, identifier: Identifier, customer_id: str, profile: dict[str, Any]
     ) -> None:
         """Take an identifier ``from_customer`` owns unvouched off that record and found a new
-        record ``customer_id`` with it, vouched, all or nothing; ``Conflict`` if the claim
-        is no longer ``from_customer``'s unvouched one or ``customer_id`` exists."""
+        record ``customer_id`` with it, vouched, all or nothing, each record naming the
+        other (``split_from`` on the new profile, ``split_off`` of the old one: an erasure
+        of the old record reaches the new one); ``Conflict`` if the claim is no longer
+        ``from_customer``'s unvouched one or ``customer_id`` exists."""
         ...
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
@@ -244,9 +247,9 @@ class Identities(Protocol):
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        """Point the merged record and its identifiers at the survivor (each keeping whether
-        it is vouched for) and keep the merge record, all or nothing; ``Conflict`` if
-        either stopped being active."""
+        """Point the merged record and its identifiers at the survivor (none of them
+        vouched for there: a merge proves nothing) and keep the merge record, all or
+        nothing; ``Conflict`` if either stopped being active."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
@@ -330,6 +333,10 @@ class CustomerView(Protocol):
 
     def merged_into(self, customer_id: str) -> list[str]:
         """The records merged into this one (directly)."""
+        ...
+
+    def split_off(self, customer_id: str) -> list[str]:
+        """The records founded by an identifier split off this one (directly)."""
         ...
 
     def move_items(

@@ -174,11 +174,16 @@ def erase_customer(
     """Erase the person's personal data (GDPR art. 17) and return the erasure record.
 
     The person is the record the id stands for now (an id merged into another one names
-    the survivor: a merge said they are one person) with every record merged into it. The
-    erasure is recorded first, in the transaction that marks the record erased and releases
-    its identifiers; then each step redacts one kind of item, each safe to run again.
-    Asking again for an erasure answers with its record and finishes whatever an
-    interrupted call left. Orders keep their amounts, statuses and stock movements."""
+    the survivor: a merge said they are one person) with every record merged into it and
+    every record founded by an identifier split off one of those (the identifier was the
+    person's record's; who proved it may be them or not, but it must no longer resolve).
+    Erasing a split-off record reaches nothing it was split from: that one may be someone
+    else, whose identifier was only named next to it. The erasure is recorded first, in
+    the transaction that marks the record erased and releases its identifiers, then on
+    each split-off record the same way; then each step redacts one kind of item, each
+    safe to run again. Asking again for an erasure answers with its record and finishes
+    whatever an interrupted call left. Orders keep their amounts, statuses and stock
+    movements."""
     owner, profile = canonical_customer(customer_id, deps)
     state = profile.get("state", ProfileState.ACTIVE)
     if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
@@ -187,9 +192,13 @@ def erase_customer(
     # Read again once recorded: a merge into an erased record is refused, so any merge
     # made while the erasure was being recorded is seen now.
     records = _person_records(owner, deps)
+    split = [r for r in records[1:] if _record_split_erasure(r, owner, record, deps)]
     for step in ERASURE_STEPS:
         step(records, record, deps)
-    done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
+    at = deps.clock().isoformat()
+    for each in split:
+        deps.customers.finish_erasure(each, at)
+    done = deps.customers.finish_erasure(owner, at)
     return {name: done.get(name) for name in ERASURE_FIELDS} | {
         "customer_id": owner,
         "erased_records": records,
@@ -197,11 +206,48 @@ def erase_customer(
 
 
 def _person_records(owner: str, deps: Deps) -> list[str]:
-    """The record and every record merged into it, however deep, the record first."""
+    """The record, every record merged into it and every record split off it, however deep
+    (a record split off a merged one, merged into a split one...), the record first."""
+    store = deps.customers
     found = [owner]
     for current in found:
-        found.extend(m for m in deps.customers.merged_into(current) if m not in found)
+        linked = [*store.merged_into(current), *store.split_off(current)]
+        found.extend(r for r in dict.fromkeys(linked) if r not in found)
     return found
+
+
+def _record_split_erasure(customer_id: str, owner: str, record: dict[str, Any], deps: Deps) -> bool:
+    """Mark a record split off the person's erased, with an erasure record of its own
+    (from ``owner``'s: who, when, why) and its identifiers released, as ``owner`` was; once
+    only. False for a record that is not its own (merged: its identifiers went with it
+    and its items are erased as the person's)."""
+    store = deps.customers
+
+    def record_once() -> bool:
+        if store.erasure(customer_id) is not None:
+            return True
+        profile = store.profile(customer_id) or {}
+        if profile.get("state", ProfileState.ACTIVE) != ProfileState.ACTIVE:
+            return False
+        owned = [
+            i
+            for i in store.identifiers(customer_id)
+            if deps.store.find_identifier(i) in (customer_id, None)
+        ]
+        fields = ("at", "by_client_id", "by_role", "reason")
+        split_record = {name: record.get(name) for name in fields} | {
+            "status": "in_progress",
+            "with_customer_id": owner,
+        }
+        store.begin_erasure(customer_id, owned, split_record)
+        return True
+
+    try:
+        return retried(record_once, MAX_ERASURE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise Conflict(
+            f"customer {customer_id} kept changing; erase {owner} again", field="customer_id"
+        ) from exc
 
 
 def _record_erasure(

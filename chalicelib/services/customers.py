@@ -216,9 +216,14 @@ def customer_token(customer_id: str, deps: Deps) -> CustomerToken:
 
 
 def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
-    """Whether an unexpired customer token was issued for exactly this customer id.
-    Tokens of the old form (no kid, no expiry) were handed to whoever knew an email:
-    they open nothing."""
+    """Whether an unexpired customer token was issued for exactly this customer id, and
+    that record is still its own (not merged into another). Tokens of the old form (no
+    kid, no expiry) were handed to whoever knew an email: they open nothing.
+
+    A merged id stands for its survivor on every customer route, but a token proves only
+    the record it was issued for: an ops merge is a guess that two records are one person,
+    so a token for the merged-in record must not open the survivor's data. After a merge
+    the customer proves again, with an identifier vouched for on the survivor."""
     if not token:
         return False
     version, _, rest = token.partition(".")
@@ -231,7 +236,10 @@ def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
         deps.secrets.tracking_keys(), kid, signature, _TOKEN_PURPOSE, expires, named
     )
     fresh = int(expires) > deps.clock().timestamp()
-    return signed and fresh and tokens.same(named, customer_id)
+    if not (signed and fresh and tokens.same(named, customer_id)):
+        return False
+    profile = deps.customers.profile(named)
+    return profile is not None and profile.get("state") != ProfileState.MERGED
 
 
 def lookup_customer(

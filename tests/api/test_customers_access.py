@@ -99,6 +99,55 @@ def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
     assert {i["value"] for i in mine.json_body["identifiers"]} == {victim_email}
 
 
+def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(
+    client: Any, stack: Any
+) -> None:
+    # R1: repro A, then ops merges the merge candidate it left (the attacker's split
+    # record into the victim's). The attacker's token named the merged-in record, which
+    # every customer route now resolves to the victim: it must open nothing; and proving
+    # the phone again splits it off again instead of tokening the victim.
+    body = order_body()
+    victim_email = body["customer"]["email"]
+    victim = place_order(client, body)["customer_id"]
+    attacker_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    named = client.http.post(
+        "/customers",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"email": victim_email, "phone": attacker_phone}),
+    )
+    assert named.status_code == 200, named.body
+    attacker = verify_customer(client, stack.outbox, attacker_phone)
+    split = attacker["customer_id"]
+    view = client.http.get(f"/customers/{victim}", headers=OPS)
+    assert split in str(view.json_body), "ops sees the merge candidate on the victim's 360"
+
+    merged = client.http.post(
+        f"/customers/{victim}/merge",
+        headers=OPS | JSON,
+        body=json.dumps({"from_customer_id": split}),
+    )
+
+    assert merged.status_code == 200, merged.body
+    token = STOREFRONT | {"X-Customer-Token": attacker["customer_token"]}
+    for path in (f"/customers/{split}", f"/customers/{split}/export", f"/customers/{victim}"):
+        assert_problem(client.http.get(path, headers=token), 403)
+    again = verify_customer(client, stack.outbox, attacker_phone)
+    assert again["customer_id"] not in (victim, split)
+    own = client.http.get(
+        f"/customers/{again['customer_id']}/export",
+        headers=STOREFRONT | {"X-Customer-Token": again["customer_token"]},
+    )
+    assert own.status_code == 200, own.body
+    assert victim_email not in own.body.decode()
+    assert_problem(
+        client.http.get(
+            f"/customers/{victim}/export",
+            headers=STOREFRONT | {"X-Customer-Token": again["customer_token"]},
+        ),
+        403,
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

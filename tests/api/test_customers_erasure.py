@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from chalicelib.domain.order_status import OrderStatus
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import place_order
+from tests.support.api import place_order, verify_customer
 from tests.support.erasure import (
     Person,
     _erase,
@@ -328,3 +329,55 @@ def test_erasure_leaves_nothing_of_the_person_whatever_they_left_with_us(
 
     stack.lambdas.drain()
     assert_nothing_of(person, everything_shown(client, [customer_id], orders, tickets_))
+
+
+def test_erasure_reaches_the_record_split_off_the_persons_one(
+    client: Any, stack: Any, parked: list[str]
+) -> None:
+    # R2: the person ordered with their email and phone (the phone attached, unproven),
+    # then proved the phone (a record of its own, split off theirs) and ordered with it.
+    # Erasing the person erases the split record too: the phone resolves no more.
+    person = Person()
+    bystander_id, bystander = _other_person(client)
+    first = place_order(
+        client,
+        order_body(
+            customer={"email": person.email, "phone": person.phone, "name": person.name},
+            shipping_address=person.address,
+        ),
+    )
+    customer_id = first["customer_id"]
+    split = verify_customer(client, stack.outbox, person.phone)["customer_id"]
+    assert split != customer_id
+    later = place_order(
+        client,
+        order_body(
+            customer={"phone": person.phone, "name": person.name},
+            shipping_address=person.address,
+        ),
+    )
+    assert later["customer_id"] == split
+    orders = {o["order_id"]: o["tracking_url"] for o in (first, later)}
+    parked.extend(orders)
+    eventually(  # in the split record's 360, whatever status it has reached by then
+        lambda: (
+            later["order_id"]
+            in {o["order_id"] for o in _get(client, f"/customers/{split}")["orders"]}
+        )
+    )
+    assert _get(client, f"/customers?phone={quote(person.phone)}")["customer_id"] == split
+
+    erased = _erase(client, customer_id)
+
+    assert erased.status_code == 200, erased.body
+    assert erased.json_body["erased_records"] == [customer_id, split]
+    for query in (f"phone={quote(person.phone)}", f"email={quote(person.email)}"):
+        assert_problem(client.http.get(f"/customers?{query}", headers=OPS), 404)
+    assert _get(client, f"/customers/{split}")["profile"]["state"] == "erased"
+    assert_nothing_of(person, everything_shown(client, [customer_id, split], orders, []))
+    again = _erase(client, customer_id)
+    assert again.status_code == 200, again.body
+    assert again.json_body["erased_records"] == [customer_id, split]
+    assert _get(client, f"/customers?phone={quote(bystander['phone'])}")["customer_id"] == (
+        bystander_id
+    )

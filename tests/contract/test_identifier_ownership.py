@@ -163,6 +163,10 @@ def test_an_unvouched_identifier_split_off_founds_a_record_of_its_own(customers:
     assert customers.find_identifier(phone) == fresh
     profile = customers.profile(fresh)
     assert profile is not None and profile["state"] == "active"
+    # Each names the other: an erasure of the old record reaches the new one.
+    assert profile["split_from"] == owner
+    assert customers.split_off(owner) == [fresh]
+    assert customers.split_off(fresh) == []
 
 
 @pytest.mark.parametrize("case", ["vouched", "another owner", "released", "fresh id taken"])
@@ -192,14 +196,19 @@ def test_a_split_refused_changes_nothing(customers: Any, case: str) -> None:
         assert customers.find_identifier(identifier) == owner
 
 
-def test_a_merge_moves_each_claim_with_its_vouched_flag(customers: Any) -> None:
+def test_a_merge_vouches_for_none_of_the_claims_it_moves(customers: Any) -> None:
+    # A merge proves nothing: what the merged record founded or proved is not vouched for
+    # on the survivor (proving it again splits it off); the survivor's own claims keep
+    # their flags. (Before, each moved claim kept its flag: a split record's proven phone,
+    # merged into the record it was split from, opened that record to whoever proved it.)
     survivor, merged = new_id("cus"), new_id("cus")
-    founding, attached = _email(), _phone()
-    customers.create_customer(survivor, [_email()], {"name": "Ana"}, None)
+    own, founding, attached = _email(), _email(), _phone()
+    customers.create_customer(survivor, [own], {"name": "Ana"}, own)
     customers.create_customer(merged, [founding, attached], {"name": "Ana B."}, founding)
     record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
 
     customers.merge_profiles(survivor, merged, customers.identifiers(merged), record)
 
-    assert _vouched(customers, founding) == (survivor, True)
+    assert _vouched(customers, own) == (survivor, True)
+    assert _vouched(customers, founding) == (survivor, False)
     assert _vouched(customers, attached) == (survivor, False)

@@ -120,6 +120,10 @@ class FakeIdentities:
             )
             profiles = self._m.kept(customer_id, CustomerRecord.PROFILE)
             profiles[""] = {"state": "active"} | copy.deepcopy(profile)
+            profiles[""]["split_from"] = from_customer
+            self._m.kept(from_customer, CustomerRecord.SPLITS)[customer_id] = {
+                "customer_id": customer_id
+            }
             self._own(customer_id, identifier, vouched=True)
 
     def forget_identifier(self, customer_id: str, identifier: Identifier) -> None:
@@ -150,7 +154,7 @@ class FakeIdentities:
             self._m.kept(merged, CustomerRecord.IDENTIFIERS).pop(
                 f"{identifier.type.value}#{identifier.value}", None
             )
-            self._own(survivor, identifier, vouched=_ident(identifier) not in self._m.unvouched)
+            self._own(survivor, identifier, vouched=False)
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self._m.kept(customer_id, CustomerRecord.ERASURE).get(""))
@@ -295,6 +299,10 @@ class FakeCustomerView:
     def merged_into(self, customer_id: str) -> list[str]:
         merges = self._m.kept(customer_id, CustomerRecord.MERGES)
         return [str(merges[s]["from_customer_id"]) for s in sorted(merges)]
+
+    def split_off(self, customer_id: str) -> list[str]:
+        splits = self._m.kept(customer_id, CustomerRecord.SPLITS)
+        return [str(splits[s]["customer_id"]) for s in sorted(splits)]
 
     def move_items(
         self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]

@@ -15,12 +15,19 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
-from chalicelib.domain.errors import TooManyAttempts, Unprocessable
+from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import customer_records, verification
+from chalicelib.services import (
+    customer_projection,
+    customer_records,
+    customer_view,
+    verification,
+)
 from chalicelib.services.customer_export import export_customer
-from chalicelib.services.customers import resolve_customer, token_grants
+from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 from tests.service import flows
 
 
@@ -170,22 +177,60 @@ def test_proving_a_phone_attached_later_founds_its_own_record(deps: Deps) -> Non
     assert _prove(deps, phone).resolution.customer_id == proven.resolution.customer_id
 
 
-def test_an_ops_merge_of_the_split_records_keeps_the_proven_phone_vouched(deps: Deps) -> None:
-    # Ops decides the merge candidate: one person. The proven phone then opens the merged
-    # record, the identifiers attached but never proven still do not.
+def test_an_ops_merge_of_the_split_records_proves_nothing_on_the_survivor(deps: Deps) -> None:
+    # Ops decides the merge candidate: one person. A merge is that guess, not a proof, so
+    # nothing the merged-in record held is vouched for on the survivor: the phone proven
+    # on the split record splits off again if proven again, and the token issued for the
+    # merged-in record opens neither record. The survivor's own founding email still
+    # proves into it. (This test pinned the opposite before: the proven phone stayed
+    # vouched and then opened the survivor, which is the takeover of the next test.)
     email, phone, loyalty = _email("ana"), _phone(), f"L{uuid.uuid4().hex[:8].upper()}"
     owner = flows.place(deps, customer={"email": email}).customer_id
     assert owner is not None
     resolve_customer(CustomerRef(email=email, phone=phone, loyalty_id=loyalty), deps)
-    fresh = _prove(deps, phone).resolution.customer_id
+    split = _prove(deps, phone)
+    fresh = split.resolution.customer_id
 
     customer_records.merge_customers(owner, fresh, "ops", "ops", deps)
 
-    assert _prove(deps, phone).resolution.customer_id == owner
+    phone_claim = deps.customers.identifier_claim(
+        Identifier(type=IdentifierType.PHONE, value=phone)
+    )
+    assert phone_claim is not None and phone_claim.customer_id == owner
+    assert not phone_claim.vouched
+    assert not token_grants(split.token.token, fresh, deps)
+    assert not token_grants(split.token.token, owner, deps)
+    again = _prove(deps, phone)
+    _assert_split_off(deps, again, owner, phone)
+    assert again.resolution.customer_id != fresh
+    assert _prove(deps, email).resolution.customer_id == owner
     loyalty_claim = deps.customers.identifier_claim(
         Identifier(type=IdentifierType.LOYALTY_ID, value=loyalty)
     )
     assert loyalty_claim is not None and not loyalty_claim.vouched
+
+
+def test_an_ops_merge_of_the_suggested_candidate_gives_the_attacker_nothing(deps: Deps) -> None:
+    # R1: the attacker names the victim's email with its own phone, proves the phone (a
+    # split record and a merge candidate on the victim's), and ops merges the candidate
+    # into the victim's record. Neither the attacker's token nor a new proof of its phone
+    # opens the victim's record.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email, "name": "Vera"}).customer_id
+    assert victim is not None
+    resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    attacker = _prove(deps, attacker_phone)
+    split = attacker.resolution.customer_id
+    assert split in _candidates(deps, victim)
+
+    customer_records.merge_customers(victim, split, "ops", "ops", deps)
+
+    assert not token_grants(attacker.token.token, split, deps)  # names the victim now
+    assert not token_grants(attacker.token.token, victim, deps)
+    again = _prove(deps, attacker_phone)
+    _assert_split_off(deps, again, victim, attacker_phone)
+    assert "Vera" not in str(export_customer(again.resolution.customer_id, deps))
+    assert _prove(deps, victim_email).resolution.customer_id == victim
 
 
 def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> None:
@@ -198,3 +243,92 @@ def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> Non
     # Locked as an address with a code pending would be: the lockout tells nothing either.
     with pytest.raises(TooManyAttempts):
         verification.confirm_code(address, None, "123456", deps)
+
+
+def _erased_split(deps: Deps) -> tuple[str, str, str, str, Order]:
+    """A customer who ordered with an email and a phone (the phone attached), proved the
+    phone (a record split off theirs) and ordered with it: (owner, split, email, phone,
+    the order on the split record)."""
+    email, phone = _email("olvido"), _phone()
+    first = flows.place(deps, customer={"email": email, "phone": phone, "name": "Ana Olvido"})
+    assert first.customer_id is not None
+    split = _prove(deps, phone).resolution.customer_id
+    assert split != first.customer_id
+    later = flows.place(deps, customer={"phone": phone, "name": "Ana Olvido"})
+    assert later.customer_id == split
+    event = OrderStatusChanged.of(later, later.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)  # in the split record's 360
+    return first.customer_id, split, email, phone, later
+
+
+def test_erasing_a_customer_erases_the_record_split_off_it(deps: Deps) -> None:
+    # R2: the phone was the customer's record's until proven; it must not resolve after
+    # the customer's erasure, nor may what the split record holds (their later order).
+    owner, split, email, phone, later = _erased_split(deps)
+
+    erased = customer_records.erase_customer(owner, "ops", "ops", deps)
+
+    assert erased["erased_records"] == [owner, split]
+    assert erased["status"] == "completed"
+    for given in ({"email": email}, {"phone": phone}):
+        with pytest.raises(NotFound):
+            lookup_customer(given.get("email"), given.get("phone"), None, deps)
+    assert (
+        deps.customers.identifier_claim(Identifier(type=IdentifierType.PHONE, value=phone)) is None
+    )
+    view = customer_view.customer_view(split, deps)
+    assert view["profile"]["state"] == "erased" and view["identifiers"] == []
+    assert "Olvido" not in str(view) and phone not in str(view)
+    assert "Olvido" not in str(deps.store.get_order(later.order_id).contact)
+    split_erasure = deps.customers.erasure(split)
+    assert split_erasure is not None and split_erasure["status"] == "completed"
+    assert (deps.customers.profile(split) or {}).get("split_from") == owner
+    # Repeating the call is harmless and answers the same records.
+    again = customer_records.erase_customer(owner, "ops", "ops", deps)
+    assert again["erased_records"] == [owner, split] and again["at"] == erased["at"]
+
+
+def test_an_erasure_interrupted_before_the_split_record_finishes_it_when_asked_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner, split, _, phone, _ = _erased_split(deps)
+    real = deps.customers.begin_erasure
+    failures: list[str] = []
+
+    def fails_once_on_the_split(customer_id: str, *args: Any) -> None:
+        if customer_id == split and not failures:
+            failures.append(customer_id)
+            raise RuntimeError("the table went away for a moment")
+        real(customer_id, *args)
+
+    monkeypatch.setattr(deps.customers, "begin_erasure", fails_once_on_the_split)
+    with pytest.raises(RuntimeError):
+        customer_records.erase_customer(owner, "ops", "ops", deps)
+    assert lookup_customer(None, phone, None, deps).customer_id == split  # not reached yet
+
+    finished = customer_records.erase_customer(owner, "ops", "ops", deps)
+
+    assert failures == [split]
+    assert finished["status"] == "completed" and finished["erased_records"] == [owner, split]
+    with pytest.raises(NotFound):
+        lookup_customer(None, phone, None, deps)
+    assert (deps.customers.profile(split) or {}).get("state") == "erased"
+
+
+def test_erasing_a_split_off_record_erases_nothing_it_was_split_from(deps: Deps) -> None:
+    # The record an identifier was split off may be someone else's: the attacker who
+    # named the victim's email next to its own phone, then proved the phone, asks for
+    # the erasure of its own record; the victim's stays whole.
+    victim_email, attacker_phone = _email("victim"), _phone()
+    victim = flows.place(deps, customer={"email": victim_email, "name": "Vera"}).customer_id
+    assert victim is not None
+    resolve_customer(CustomerRef(email=victim_email, phone=attacker_phone), deps)
+    split = _prove(deps, attacker_phone).resolution.customer_id
+
+    erased = customer_records.erase_customer(split, "ops", "ops", deps)
+
+    assert erased["erased_records"] == [split]
+    assert lookup_customer(victim_email, None, None, deps).customer_id == victim
+    assert customer_view.customer_view(victim, deps)["profile"]["name"] == "Vera"
+    with pytest.raises(NotFound):
+        lookup_customer(None, attacker_phone, None, deps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from chalicelib.adapters.secrets import Keyring
 from chalicelib.config import Settings
@@ -24,11 +25,23 @@ class FakeSecrets:
 
 
 @dataclass
+class FakeProfiles:
+    """The profiles' states a token is checked against: every record active unless set."""
+
+    states: dict[str, str] = field(default_factory=dict)
+
+    def profile(self, customer_id: str) -> dict[str, Any] | None:
+        """A profile in the state the test set (active by default)."""
+        return {"state": self.states.get(customer_id, "active")}
+
+
+@dataclass
 class FakeDeps:
-    """What customer tokens use: settings, secrets and a clock a test can move."""
+    """What customer tokens use: settings, secrets, profiles and a clock a test can move."""
 
     settings: Settings = field(default_factory=Settings)
     secrets: FakeSecrets = field(default_factory=FakeSecrets)
+    customers: FakeProfiles = field(default_factory=FakeProfiles)
     now: datetime = NOW
 
     def clock(self) -> datetime:
@@ -66,3 +79,15 @@ def test_a_stretched_expiry_or_an_old_style_token_grants_nothing() -> None:
 
     for token in (stretched, "cus_1." + "0" * 32, "", "c1", "c1.k1.²³.cus_1.x", "c1.k1.1.ñ.é"):
         assert not token_grants(token, "cus_1", deps)  # type: ignore[arg-type]
+
+
+def test_a_token_for_a_record_merged_into_another_grants_nothing() -> None:
+    # Every customer route resolves a merged id to its survivor: a token for the merged-in
+    # record would open the survivor's data, which nobody proved.
+    deps = FakeDeps()
+    issued = customer_token("cus_1", deps)  # type: ignore[arg-type]
+    assert token_grants(issued.token, "cus_1", deps)  # type: ignore[arg-type]
+    deps.customers.states["cus_1"] = "merged"
+
+    assert not token_grants(issued.token, "cus_1", deps)  # type: ignore[arg-type]
+    assert not token_grants(issued.token, "cus_2", deps)  # type: ignore[arg-type]

@@ -181,6 +181,11 @@ class CustomerViewRepository:
         merges, _ = self.records(customer_id, CustomerRecord.MERGES)
         return [str(item["from_customer_id"]) for item in merges]
 
+    def split_off(self, customer_id: str) -> list[str]:
+        """The records founded by an identifier split off this one (directly)."""
+        splits, _ = self.records(customer_id, CustomerRecord.SPLITS)
+        return [str(item["customer_id"]) for item in splits]
+
     def move_items(
         self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]
     ) -> int:

@@ -133,10 +133,13 @@ class IdentityRepository:
     ) -> None:
         """Take an identifier ``from_customer`` owns unvouched off that record and found the
         new record ``customer_id`` with it, vouched, in one transaction: the claim passes
-        from one to the other without ever being free for a third. ``Conflict`` if the
+        from one to the other without ever being free for a third. Each record names the
+        other (``split_from`` on the new profile, a split item in the old partition, ids
+        only), so that erasing the old record reaches the new one. ``Conflict`` if the
         claim is no longer ``from_customer``'s unvouched one or ``customer_id`` exists."""
         listed, copied = self._stored_identifiers(from_customer)
         founded = keys.profile(customer_id) | {"state": "active"} | profile
+        founded |= {"split_from": from_customer}
         writes = [
             self._table.put(
                 founded | {PROFILE_IDENTIFIERS: {_name(identifier)}}, "attribute_not_exists(pk)"
@@ -152,6 +155,9 @@ class IdentityRepository:
                 {"#vouched": VOUCHED},
             ),
             *self._unlist(from_customer, [identifier], listed, copied),
+            self._table.put(
+                keys.split_record(from_customer, customer_id) | {"customer_id": customer_id}
+            ),
         ]
         try:
             self._table.transact(writes)
@@ -174,8 +180,9 @@ class IdentityRepository:
     def merge_profiles(
         self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
     ) -> None:
-        """Point the merged record and its identifiers at the survivor and record who did it,
-        atomically; ``Conflict`` if either record stopped being active meanwhile."""
+        """Point the merged record and its identifiers at the survivor, none of them vouched
+        for there, and record who did it, atomically; ``Conflict`` if either record stopped
+        being active meanwhile."""
         listed, copied = self._stored_identifiers(merged)
         moved = _names(identifiers)
         merged_update = "SET #state = :merged, merged_into = :to, merged_at = :at"
@@ -209,15 +216,17 @@ class IdentityRepository:
             self._table.put(keys.merge_record(survivor, str(record["at"]), merged) | record),
         ]
         for identifier in identifiers:
-            # An update, not a put: the claim keeps its vouched flag (or its absence). A
-            # merge is a person's decision that the records are one customer; it vouches
-            # for nothing that was not vouched for before.
+            # Unvouched on the survivor, whatever it was on the merged record: a merge is
+            # a person's guess that the records are one customer and proves nothing. Kept
+            # vouched, an identifier proven on a split-off record (or an attacker's own
+            # record) would open the survivor's data to whoever proved it.
             writes.append(
                 self._table.update(
                     keys.identifier(identifier),
-                    "SET customer_id = :to",
+                    "SET customer_id = :to, #vouched = :unvouched",
                     "customer_id = :from",
-                    {":to": survivor, ":from": merged},
+                    {":to": survivor, ":from": merged, ":unvouched": False},
+                    {"#vouched": VOUCHED},
                 )
             )
             if _name(identifier) in copied:

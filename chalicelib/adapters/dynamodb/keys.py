@@ -154,6 +154,7 @@ RECORD_PREFIXES: dict[CustomerRecord, str] = {
     CustomerRecord.CONSENTS: "CONSENT#",
     CustomerRecord.CANDIDATES: CANDIDATE_PREFIX,
     CustomerRecord.MERGES: "MERGE#",
+    CustomerRecord.SPLITS: "SPLIT#",
     CustomerRecord.ERASURE: ERASURE_SK,
     CustomerRecord.IDENTIFIERS: IDENTIFIER_PREFIX,
 }
@@ -219,6 +220,11 @@ def merge_candidate(customer_id: str, other_id: str) -> Key:
 def merge_record(survivor_id: str, at: str, merged_id: str) -> Key:
     """Who merged ``merged_id`` into the survivor, and when."""
     return _key(customer_pk(survivor_id), f"MERGE#{at}#{merged_id}")
+
+
+def split_record(customer_id: str, split_id: str) -> Key:
+    """A record founded by an identifier split off this customer's record."""
+    return _key(customer_pk(customer_id), f"SPLIT#{split_id}")
 
 
 # Tickets -----------------------------------------------------------------------------------
