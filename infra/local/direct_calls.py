@@ -8,6 +8,7 @@ import binascii
 import json
 import math
 import re
+import threading
 from typing import Any
 
 from infra.local.direct_answers import DynamoDBAnswers, handed_over, json_default, keep_answers
@@ -37,11 +38,23 @@ _SERVICES: dict[str, tuple[re.Pattern[str], str, str]] = {
 
 
 class DirectCalls:
-    """Whether requests take the short way (tests compare both ways), and how many did."""
+    """Whether requests take the short way (tests compare both ways), and how many did: in
+    all, and in the calling thread (other threads of the process, a stack's deliveries
+    say, take the short way at the same time)."""
 
     def __init__(self) -> None:
         self.enabled = True
         self.direct = 0
+        self._thread = threading.local()
+
+    def count(self) -> None:
+        """One more request took the short way, in this thread."""
+        self.direct += 1
+        self._thread.direct = self.in_this_thread() + 1
+
+    def in_this_thread(self) -> int:
+        """How many requests this thread sent the short way."""
+        return int(getattr(self._thread, "direct", 0))
 
 
 calls = DirectCalls()
@@ -201,7 +214,7 @@ def _answer(model: Any, params: dict[str, Any], request_signer: Any) -> Any:
                 parsed.update(answer_parser.parse(response, error_shape))
     if "ResponseMetadata" in parsed:
         parsed["ResponseMetadata"]["RetryAttempts"] = 0
-    calls.direct += 1
+    calls.count()
     return http, parsed
 
 
