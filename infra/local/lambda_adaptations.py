@@ -5,13 +5,16 @@ process instead, for ``Invoke`` and SNS deliveries. Part of ``adaptations``; tes
 
 from __future__ import annotations
 
+import ast
 import contextvars
+import importlib
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from infra.local.background import slots
@@ -221,3 +224,40 @@ def dispatch_lambdas_in_process(lambdas: InProcessLambdas) -> None:
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
     LambdaSimpleBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
+
+
+def lazily_imported_modules(package: str = "chalicelib") -> list[str]:
+    """The modules the app imports inside functions (Babel, Jinja2, email-validator...:
+    only some functions need them, so a cold start does not pay for them), found by
+    reading its source."""
+    root = Path(importlib.import_module(package).__file__ or "").parent
+    found: set[str] = set()
+    for source in sorted(root.rglob("*.py")):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    found.add(node.module)
+    return sorted(found)
+
+
+def import_lazy_modules_up_front(package: str = "chalicelib") -> list[str]:
+    """Import what the app imports lazily before the stack serves anything.
+
+    The gap: on AWS each invocation runs alone in its function's process, so a lazy
+    import runs in one thread. Here invocations are threads of one process, and two of
+    them importing a package whose ``__init__`` and submodules import each other (Babel)
+    at the same moment get ``_DeadlockError`` or a partially initialised module: a 500 on
+    the tracking page, a failed email delivery. Imported once, first, nothing races."""
+    imported = []
+    for name in lazily_imported_modules(package):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional or AWS-only module: nothing to race on
+            continue
+        imported.append(name)
+    return imported

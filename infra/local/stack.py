@@ -103,6 +103,7 @@ class LocalStack:
         import app as app_module
 
         self.app_module = app_module
+        lambda_adaptations.import_lazy_modules_up_front()
         speedups.tracer_off(app_module)  # the app may have been imported before the stack
         chalice_app = app_module.app
         self.lambdas = lambda_adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
