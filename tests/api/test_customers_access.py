@@ -59,24 +59,30 @@ def test_knowing_an_email_gives_no_token_only_proving_it_does(client: Any, stack
     assert response.status_code == 200, response.body
 
 
-def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
+def _attacker_proves_own_phone_next_to_victims_email(
     client: Any, stack: Any
-) -> None:
-    # Repro A: the victim ordered by email; the attacker names that email with its own
-    # phone (attached to the victim's record, unproven), then proves the phone.
+) -> tuple[dict[str, Any], str, str, dict[str, Any]]:
+    """Repro A: the victim orders by email; the attacker names that email with its own
+    phone (attached to the victim's record, unproven), then proves the phone. Returns the
+    victim's order body and customer id, the attacker's phone and what its proof answered."""
     body = order_body()
-    victim_email = body["customer"]["email"]
     victim = place_order(client, body)["customer_id"]
     attacker_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
     named = client.http.post(
         "/customers",
         headers=STOREFRONT | JSON,
-        body=json.dumps({"email": victim_email, "phone": attacker_phone}),
+        body=json.dumps({"email": body["customer"]["email"], "phone": attacker_phone}),
     )
     assert named.status_code == 200, named.body
     assert named.json_body["customer_id"] == victim
+    return body, victim, attacker_phone, verify_customer(client, stack.outbox, attacker_phone)
 
-    attacker = verify_customer(client, stack.outbox, attacker_phone)
+
+def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
+    client: Any, stack: Any
+) -> None:
+    body, victim, _, attacker = _attacker_proves_own_phone_next_to_victims_email(client, stack)
+    victim_email = body["customer"]["email"]
 
     assert attacker["customer_id"] != victim
     token = {"X-Customer-Token": attacker["customer_token"]}
@@ -106,17 +112,10 @@ def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(
     # record into the victim's). The attacker's token named the merged-in record, which
     # every customer route now resolves to the victim: it must open nothing; and proving
     # the phone again splits it off again instead of tokening the victim.
-    body = order_body()
-    victim_email = body["customer"]["email"]
-    victim = place_order(client, body)["customer_id"]
-    attacker_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
-    named = client.http.post(
-        "/customers",
-        headers=STOREFRONT | JSON,
-        body=json.dumps({"email": victim_email, "phone": attacker_phone}),
+    body, victim, attacker_phone, attacker = _attacker_proves_own_phone_next_to_victims_email(
+        client, stack
     )
-    assert named.status_code == 200, named.body
-    attacker = verify_customer(client, stack.outbox, attacker_phone)
+    victim_email = body["customer"]["email"]
     split = attacker["customer_id"]
     view = client.http.get(f"/customers/{victim}", headers=OPS)
     assert split in str(view.json_body), "ops sees the merge candidate on the victim's 360"
