@@ -30,6 +30,28 @@ def _post(client: Any, path: str, body: Any, auth: dict[str, str], key: dict[str
     return client.http.post(path, headers=auth | JSON | key, body=json.dumps(body))
 
 
+def _once_per_key(client: Any, path: str, body: Any, other: Any, auth: dict[str, str]) -> Any:
+    """Post ``body`` twice and ``other`` once with one key: the replay answers the first
+    response, the other body is 422 naming the header. The first answer."""
+    key = idempotency_key()
+    first = _post(client, path, body, auth, key)
+    again = _post(client, path, body, auth, key)
+    reused = _post(client, path, other, auth, key)
+    assert first.status_code == again.status_code == 201, first.body
+    assert again.json_body == first.json_body
+    assert_problem(reused, 422, "Idempotency-Key")
+    return first
+
+
+def _delivered(client: Any, deps: Any) -> dict[str, Any]:
+    """An order placed and delivered: what placing it answered."""
+    placed = place_order(client, order_body())
+    wait_for_status(client, placed["order_id"], "SHIPPED")
+    post_carrier_event(client, tracking_number(deps.store.get_order(placed["order_id"])))
+    wait_for_status(client, placed["order_id"], "DELIVERED")
+    return placed
+
+
 def _email(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
 
@@ -94,15 +116,9 @@ def test_a_staff_ticket_is_opened_once_per_key(client: Any) -> None:
     customer_id = place_order(client, order_body())["customer_id"]
     before = _ticket_ids(client, customer_id)
     path = f"/customers/{customer_id}/tickets"
-    key = idempotency_key()
 
-    first = _post(client, path, TICKET, OPS, key)
-    again = _post(client, path, TICKET, OPS, key)
-    reused = _post(client, path, TICKET | {"subject": "Wrong colour"}, OPS, key)
+    first = _once_per_key(client, path, TICKET, TICKET | {"subject": "Wrong colour"}, OPS)
 
-    assert first.status_code == again.status_code == 201, first.body
-    assert again.json_body == first.json_body
-    assert_problem(reused, 422, "Idempotency-Key")
     assert _ticket_ids(client, customer_id) == sorted([*before, first.json_body["ticket_id"]])
 
     # Without a key each request opens its own ticket, as before.
@@ -122,15 +138,10 @@ def _open_subscriptions(deps: Any, sku: str) -> list[str]:
 def test_a_subscription_is_made_once_per_key(client: Any, deps: Any) -> None:
     sku = fresh_sku(deps, {"WH-GETAFE": 0})
     path = f"/inventory/{sku}/subscriptions"
-    body, key = {"email": _email("bis")}, idempotency_key()
+    body, other = {"email": _email("bis")}, {"email": _email("bis-other")}
 
-    first = _post(client, path, body, STOREFRONT, key)
-    again = _post(client, path, body, STOREFRONT, key)
-    reused = _post(client, path, {"email": _email("bis-other")}, STOREFRONT, key)
+    first = _once_per_key(client, path, body, other, STOREFRONT)
 
-    assert first.status_code == again.status_code == 201, first.body
-    assert again.json_body == first.json_body
-    assert_problem(reused, 422, "Idempotency-Key")
     assert _open_subscriptions(deps, sku) == [first.json_body["subscription_id"]]
 
     # Without a key another address subscribes on its own, as before.
@@ -159,24 +170,14 @@ RETURN = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "size", "
 
 @pytest.fixture
 def delivered(client: Any, deps: Any) -> str:
-    order_id = place_order(client, order_body())["order_id"]
-    wait_for_status(client, order_id, "SHIPPED")
-    post_carrier_event(client, tracking_number(deps.store.get_order(order_id)))
-    wait_for_status(client, order_id, "DELIVERED")
-    return order_id
+    return str(_delivered(client, deps)["order_id"])
 
 
 def test_a_return_is_asked_for_once_per_key(client: Any, deps: Any, delivered: str) -> None:
     path = f"/orders/{delivered}/returns"
-    key = idempotency_key()
 
-    first = _post(client, path, RETURN, STOREFRONT, key)
-    again = _post(client, path, RETURN, STOREFRONT, key)
-    reused = _post(client, path, RETURN | {"reason": "colour"}, STOREFRONT, key)
+    first = _once_per_key(client, path, RETURN, RETURN | {"reason": "colour"}, STOREFRONT)
 
-    assert first.status_code == again.status_code == 201, first.body
-    assert again.json_body == first.json_body
-    assert_problem(reused, 422, "Idempotency-Key")
     returns = deps.store.get_order(delivered).returns
     assert [(r.return_id, r.reason) for r in returns] == [(first.json_body["return_id"], "size")]
 
@@ -199,15 +200,9 @@ def _visits(client: Any, customer_id: str) -> list[dict[str, Any]]:
 def test_a_staff_interaction_is_recorded_once_per_key(client: Any) -> None:
     customer_id = place_order(client, order_body())["customer_id"]
     path = f"/customers/{customer_id}/interactions"
-    key = idempotency_key()
 
-    first = _post(client, path, VISIT, STORE, key)
-    again = _post(client, path, VISIT, STORE, key)
-    reused = _post(client, path, VISIT | {"summary": "tried boots"}, STORE, key)
+    _once_per_key(client, path, VISIT, VISIT | {"summary": "tried boots"}, STORE)
 
-    assert first.status_code == again.status_code == 201, first.body
-    assert again.json_body == first.json_body
-    assert_problem(reused, 422, "Idempotency-Key")
     assert [v["summary"] for v in _visits(client, customer_id)] == ["tried shoes"]
 
     unkeyed = _post(client, path, VISIT, STORE, {})
@@ -219,24 +214,13 @@ def test_a_staff_interaction_is_recorded_once_per_key(client: Any) -> None:
 
 
 def test_a_survey_answer_retried_with_its_key_replays_the_201(client: Any, deps: Any) -> None:
-    placed = place_order(client, order_body())
-    order_id = placed["order_id"]
-    wait_for_status(client, order_id, "SHIPPED")
-    post_carrier_event(client, tracking_number(deps.store.get_order(order_id)))
-    wait_for_status(client, order_id, "DELIVERED")
-    track = urlparse(placed["tracking_url"]).path
+    track = urlparse(_delivered(client, deps)["tracking_url"]).path
     view = client.http.get(track, headers={"Accept": "application/json"}).json_body
     path = urlparse(str(view["survey_url"])).path
-    key = idempotency_key()
 
-    first = client.http.post(path, headers=JSON | key, body=json.dumps({"score": 5}))
-    again = client.http.post(path, headers=JSON | key, body=json.dumps({"score": 5}))
-    reused = client.http.post(path, headers=JSON | key, body=json.dumps({"score": 1}))
+    _once_per_key(client, path, {"score": 5}, {"score": 1}, {})
     unkeyed = client.http.post(path, headers=JSON, body=json.dumps({"score": 5}))
 
-    assert first.status_code == again.status_code == 201, first.body
-    assert again.json_body == first.json_body
-    assert_problem(reused, 422, "Idempotency-Key")
     # Without the key a second answer is still the contract's 409; the first one stands.
     assert_problem(unkeyed, 409)
     state = client.http.get(path, headers={"Accept": "application/json"}).json_body
