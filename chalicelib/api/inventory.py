@@ -56,6 +56,4 @@ def record_movement(call: Call) -> dict[str, Any]:
         result = inventory_service.record_movement(request, call.deps)
         return MovementResponse.model_validate(result).model_dump(mode="json")
 
-    return call.deps.idempotency.run(
-        f"movements-{call.principal.client_id}", key, request.model_dump(mode="json"), apply
-    )
+    return call.once(call.key_scope("movements"), key, request, apply)

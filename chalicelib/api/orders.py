@@ -78,9 +78,7 @@ def place_order(call: Call) -> dict[str, Any]:
             receipt_code=order.receipt_code,
         ).model_dump(mode="json")
 
-    return call.deps.idempotency.run(
-        f"orders-{principal.client_id}", key, request.model_dump(mode="json"), place
-    )
+    return call.once(call.key_scope("orders"), key, request, place)
 
 
 @endpoint(

@@ -88,18 +88,12 @@ def create_promotion(call: Call) -> dict[str, Any]:
     key = call.idempotency_key(required=False)
     request = call.parse(CreatePromotionRequest)
     terms = request.terms()
-    principal = call.principal
-    assert principal is not None
 
     def create() -> dict[str, Any]:
         counted = promotion_service.create_promotion(terms, call.deps)
         return PromotionResponse.of(counted).model_dump(mode="json")
 
-    if key is None:
-        return create()
-    return call.deps.idempotency.run(
-        f"promotions-{principal.client_id}", key, request.model_dump(mode="json"), create
-    )
+    return call.once(call.key_scope("promotions"), key, request, create)
 
 
 @endpoint(

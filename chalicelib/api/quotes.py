@@ -156,8 +156,4 @@ def create_quote(call: Call) -> dict[str, Any]:
         quote = quoting.create_quote(request, principal.client_id, call.deps)
         return QuoteResponse.of(quote).model_dump(mode="json")
 
-    if key is None:
-        return create()
-    return call.deps.idempotency.run(
-        f"quotes-{principal.client_id}", key, request.model_dump(mode="json"), create
-    )
+    return call.once(call.key_scope("quotes"), key, request, create)
