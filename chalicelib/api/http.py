@@ -144,6 +144,19 @@ class RouteDoc:
 ROUTE_DOCS: list[RouteDoc] = []
 
 
+def problem_document(
+    status: int, title: str, detail: str, errors: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 problem details body (API.md, Conventions)."""
+    return {
+        "type": f"https://orquesta.example/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": [{"field": name, "message": message} for name, message in errors or []],
+    }
+
+
 def problem(
     status: int,
     title: str,
@@ -152,15 +165,8 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """An RFC 9457 problem details response."""
-    body = {
-        "type": f"https://orquesta.example/problems/{title.lower().replace(' ', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "errors": [{"field": name, "message": message} for name, message in errors or []],
-    }
     return Response(
-        body=json.dumps(body),
+        body=json.dumps(problem_document(status, title, detail, errors)),
         status_code=status,
         headers={"Content-Type": PROBLEM_JSON, **(headers or {})},
     )

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.api.http import PROBLEM_JSON, problem_document
 from infra.aws.names import Json
-
-PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPES = "https://orquesta.example/problems/"
 
 # Response type: (status, title, the field named). The defaults catch any type not listed,
 # with a status of their own (API Gateway's status cannot be read in a template).
@@ -47,15 +45,7 @@ def problem_template(status: int, title: str, field: str) -> str:
     """The body of one gateway response: the app's problem document, API Gateway's own
     message as its detail."""
     # The placeholder stands where a quoted JSON string goes: messageString is one.
-    body = json.dumps(
-        {
-            "type": PROBLEM_TYPES + title.lower().replace(" ", "-"),
-            "title": title,
-            "status": status,
-            "detail": "@DETAIL@",
-            "errors": [{"field": field, "message": "@DETAIL@"}],
-        }
-    )
+    body = json.dumps(problem_document(status, title, "@DETAIL@", [(field, "@DETAIL@")]))
     return body.replace('"@DETAIL@"', "$context.error.messageString")
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-PROBLEM_JSON = "application/problem+json"
+from tests.support import PROBLEM_JSON
 
 
 class Raw:
