@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.customers import (
     AnalyticsState,
     CustomerMetrics,
+    Identifier,
     IdentifierType,
     ProfileState,
     analytics_state,
@@ -229,11 +230,7 @@ def _record_split_erasure(customer_id: str, owner: str, record: dict[str, Any], 
         profile = store.profile(customer_id) or {}
         if profile.get("state", ProfileState.ACTIVE) != ProfileState.ACTIVE:
             return False
-        owned = [
-            i
-            for i in store.identifiers(customer_id)
-            if deps.store.find_identifier(i) in (customer_id, None)
-        ]
+        owned = _still_theirs(customer_id, deps)
         fields = ("at", "by_client_id", "by_role", "reason")
         split_record = {name: record.get(name) for name in fields} | {
             "status": "in_progress",
@@ -248,6 +245,13 @@ def _record_split_erasure(customer_id: str, owner: str, record: dict[str, Any], 
         raise Conflict(
             f"customer {customer_id} kept changing; erase {owner} again", field="customer_id"
         ) from exc
+
+
+def _still_theirs(customer_id: str, deps: Deps) -> list[Identifier]:
+    """The identifiers a record lists that still lead to it (or to nobody): the ones its
+    erasure releases; one taken by someone since is left to them."""
+    listed = deps.customers.identifiers(customer_id)
+    return [i for i in listed if deps.store.find_identifier(i) in (customer_id, None)]
 
 
 def _record_erasure(
@@ -269,7 +273,6 @@ def _record_erasure(
         recorded = store.erasure(owner)
         if recorded is not None:
             return recorded
-        identifiers = store.identifiers(owner)
         addresses: set[str] = set()
         for each in records:
             addresses |= {
@@ -289,8 +292,7 @@ def _record_erasure(
         }
         if addresses:
             record["pending_addresses"] = sorted(addresses)
-        owned = [i for i in identifiers if deps.store.find_identifier(i) in (owner, None)]
-        store.begin_erasure(owner, owned, record)
+        store.begin_erasure(owner, _still_theirs(owner, deps), record)
         return record
 
     try:
