@@ -8,6 +8,7 @@ from pydantic import Field
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.domain.returns import OrderReturn
 
 
 class PlaceOrderResponse(DeferredModel):
@@ -222,6 +223,11 @@ class ReturnResponse(DeferredModel):
     status: str
     refund: Money | None = None
     order_status: str | None = None
+
+    @classmethod
+    def opened(cls, created: OrderReturn, order_id: str) -> "ReturnResponse":
+        """A return just asked for."""
+        return cls(return_id=created.return_id, order_id=order_id, status=created.status.value)
 
 
 class CarrierEventResponse(DeferredModel):

@@ -137,9 +137,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
 
     def open_return() -> dict[str, Any]:
         created = returns.request_return(order_id, request, call.deps)
-        return ReturnResponse(
-            return_id=created.return_id, order_id=order_id, status=created.status.value
-        ).model_dump(mode="json")
+        return ReturnResponse.opened(created, order_id).model_dump(mode="json")
 
     return call.once(call.key_scope("order-returns", order_id), key, request, open_return)
 

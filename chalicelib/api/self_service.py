@@ -78,9 +78,7 @@ def requested_return(call: Call, order: Order, request: TrackReturnRequest) -> d
     created = self_service.request_return(
         order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
     )
-    return ReturnResponse(
-        return_id=created.return_id, order_id=order.order_id, status=created.status.value
-    ).model_dump(mode="json")
+    return ReturnResponse.opened(created, order.order_id).model_dump(mode="json")
 
 
 def opened_ticket(
