@@ -18,31 +18,11 @@ from tests.support.flow import (
     fresh_sku,
     place,
     post_carrier_event,
+    return_at_store,
     tracking_number,
     wait_until_settled,
 )
 from tests.support.orders import wait_for_status
-
-
-def _return_in_store(client: Any, order_id: str, lines: list[dict[str, Any]]) -> Any:
-    return client.http.post(
-        f"/orders/{order_id}/returns",
-        headers=STOREFRONT | JSON,
-        body=json.dumps(
-            {"lines": lines, "reason": "not for me", "channel": "store", "location_id": "ST-MADRID"}
-        ),
-    )
-
-
-def _receive(client: Any, return_id: str) -> dict[str, Any]:
-    received = client.http.post(
-        f"/returns/{return_id}/receive",
-        headers=STORE | JSON,
-        body=json.dumps({"location_id": "ST-MADRID"}),
-    )
-    assert received.status_code == 200, received.body
-    body: dict[str, Any] = received.json_body
-    return body
 
 
 def _books(client: Any, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -64,9 +44,7 @@ def test_a_wholly_returned_parcel_keeps_its_shipping_fee_in_the_books(
     post_carrier_event(client, tracking_number(wait_for_status(deps, order_id, "SHIPPED")))
     wait_for_status(deps, order_id, "DELIVERED")
 
-    asked = _return_in_store(client, order_id, [{"sku": sku, "quantity": 1}])
-    assert asked.status_code == 201, asked.body
-    received = _receive(client, asked.json_body["return_id"])
+    received = return_at_store(client, order_id, [{"sku": sku, "quantity": 1}])
     assert received["order_status"] == "RETURNED"
     # The reply's refund is what this return refunded: the goods, not the fee.
     assert received["refund"] == {"amount": "20.00", "currency": "EUR"}
@@ -122,7 +100,18 @@ def test_a_mixed_order_is_returned_only_once_delivered_and_keeps_its_fee(
     assert collected.json_body["status"] == "SHIPPED"
 
     # The parcel is still on its way: the return window has not opened, on either route.
-    early = _return_in_store(client, order_id, [{"sku": pickup_sku, "quantity": 1}])
+    early = client.http.post(
+        f"/orders/{order_id}/returns",
+        headers=STOREFRONT | JSON,
+        body=json.dumps(
+            {
+                "lines": [{"sku": pickup_sku, "quantity": 1}],
+                "reason": "not for me",
+                "channel": "store",
+                "location_id": "ST-MADRID",
+            }
+        ),
+    )
     assert early.status_code == 409, early.body
     assert "status" in [e["field"] for e in early.json_body["errors"]]
     track = urlparse(tracking_url(order_id, deps)).path
@@ -138,11 +127,9 @@ def test_a_mixed_order_is_returned_only_once_delivered_and_keeps_its_fee(
 
     post_carrier_event(client, tracking_number(deps.store.get_order(order_id)))
     wait_for_status(deps, order_id, "DELIVERED")
-    asked = _return_in_store(
+    received = return_at_store(
         client, order_id, [{"sku": pickup_sku, "quantity": 1}, {"sku": ship_sku, "quantity": 1}]
     )
-    assert asked.status_code == 201, asked.body
-    received = _receive(client, asked.json_body["return_id"])
     assert received["order_status"] == "RETURNED"
     assert received["refund"] == {"amount": "27.00", "currency": "EUR"}
 
