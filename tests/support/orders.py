@@ -10,7 +10,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.domain.orders import Order
-from tests.support import eventually
+from tests.support import STORE, eventually
 from tests.support.api import get_order
 from tests.support.shop import Shop
 
@@ -44,6 +44,20 @@ def wait_for_status(
             f"order {order_id} never reached {statuses}{' settled' if settled else ''}; "
             f"it is {_status(order)}{owing}; {_history(order)}"
         ) from exc
+
+
+def wait_until_dispatched(client: Client, order_id: str, timeout: float = 30) -> dict[str, Any]:
+    """A mixed order, as a store reads it, once its pick-up waits in the store and its
+    parcel is on its way."""
+    ready = {"pickup": "READY_FOR_PICKUP", "ship": "SHIPPED"}
+
+    def both_dispatched() -> dict[str, Any] | None:
+        view: dict[str, Any] = get_order(client, order_id, STORE)
+        statuses = {f["type"]: f["status"] for f in view["fulfillments"]}
+        return view if statuses == ready else None
+
+    found: dict[str, Any] = eventually(both_dispatched, timeout=timeout)
+    return found
 
 
 def _reader(source: Client | Shop | Any) -> Callable[[str], Any]:

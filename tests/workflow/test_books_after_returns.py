@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from chalicelib.services.tracking import tracking_url
-from tests.support import JSON, OPS, STORE, STOREFRONT, eventually, idempotency_key, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, idempotency_key, order_body
 from tests.support.api import get_order
+from tests.support.body_lines import _pickup, _ship
 from tests.support.flow import (
     fresh_sku,
     place,
@@ -22,7 +23,7 @@ from tests.support.flow import (
     tracking_number,
     wait_until_settled,
 )
-from tests.support.orders import wait_for_status
+from tests.support.orders import wait_for_status, wait_until_dispatched
 
 
 def _books(client: Any, order_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -70,26 +71,11 @@ def test_a_mixed_order_is_returned_only_once_delivered_and_keeps_its_fee(
     ship_sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="15.00")
     order_id = place(
         client,
-        order_body(
-            lines=[
-                {
-                    "sku": pickup_sku,
-                    "quantity": 1,
-                    "fulfillment": "pickup",
-                    "location_id": "ST-VALENCIA",
-                },
-                {"sku": ship_sku, "quantity": 1, "fulfillment": "ship"},
-            ]
-        ),
+        order_body(lines=[_pickup(pickup_sku), _ship(ship_sku)]),
     )
     parked.append(order_id)
 
-    def both_dispatched() -> dict[str, Any] | None:
-        view = get_order(client, order_id, STORE)
-        statuses = {f["type"]: f["status"] for f in view["fulfillments"]}
-        return view if statuses == {"pickup": "READY_FOR_PICKUP", "ship": "SHIPPED"} else None
-
-    view = eventually(both_dispatched, timeout=30)
+    view = wait_until_dispatched(client, order_id)
     pickup = next(f for f in view["fulfillments"] if f["type"] == "pickup")
     collected = client.http.post(
         f"/fulfillments/{pickup['fulfillment_id']}/collect",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support import JSON, STORE, STOREFRONT, eventually, order_body
+from tests.support import JSON, STORE, STOREFRONT, order_body
 from tests.support.api import get_order
 from tests.support.flow import (
     emails_to,
@@ -16,7 +16,7 @@ from tests.support.flow import (
     stock_of,
     tracking_number,
 )
-from tests.support.orders import wait_for_status
+from tests.support.orders import wait_for_status, wait_until_dispatched
 
 
 def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
@@ -40,12 +40,7 @@ def test_pickup_in_store_is_collected_with_its_code_and_the_rest_ships(
     order_id = place(client, body)
     parked.append(order_id)
 
-    def both_dispatched() -> dict[str, Any] | None:
-        view = get_order(client, order_id, STORE)
-        statuses = {f["type"]: f["status"] for f in view["fulfillments"]}
-        return view if statuses == {"pickup": "READY_FOR_PICKUP", "ship": "SHIPPED"} else None
-
-    view = eventually(both_dispatched, timeout=30)
+    view = wait_until_dispatched(client, order_id)
     assert view["status"] == "SHIPPED"
     by_type = {f["type"]: f for f in view["fulfillments"]}
     assert len(view["fulfillments"]) == 2
