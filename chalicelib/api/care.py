@@ -16,6 +16,7 @@ from chalicelib.api.customer_models import (
 )
 from chalicelib.api.customers import require_customer_access
 from chalicelib.api.http import Access, Call, endpoint
+from chalicelib.domain.errors import Forbidden
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services import customer_records, customer_view, tickets
 
@@ -40,7 +41,10 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
     ticket = tickets.get_ticket(ticket_id, call.deps)
-    require_customer_access(call, ticket.customer_id)
+    if require_customer_access(call, ticket.customer_id) and tickets.about_unvouched_order(
+        ticket, call.deps
+    ):
+        raise Forbidden("the customer's token does not open this ticket", field="X-Customer-Token")
     return _ticket_body(ticket)
 
 

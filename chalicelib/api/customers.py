@@ -97,18 +97,20 @@ class IdentifyCustomerRequest(IdentifiedCustomer):
     )
 
 
-def require_customer_access(call: Call, customer_id: str | None) -> None:
+def require_customer_access(call: Call, customer_id: str | None) -> bool:
     """Storefronts act for one customer at a time, proven by that customer's token (no
-    token proves a record without a customer, such as an anonymous order's ticket)."""
+    token proves a record without a customer, such as an anonymous order's ticket). True
+    when the token is what grants access: the caller then sees what the token opens."""
     assert call.principal is not None
     if call.principal.role != "storefront":
-        return
+        return False
     token = call.header(CUSTOMER_TOKEN_HEADER)
     if customer_id is None or not token_grants(token, customer_id, call.deps):
         raise Forbidden(
             "a storefront reads a customer only with that customer's token",
             field=CUSTOMER_TOKEN_HEADER,
         )
+    return True
 
 
 def _by(call: Call) -> tuple[str, str]:
@@ -187,10 +189,10 @@ def find_customer(call: Call) -> dict[str, Any]:
 )
 def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """Profile, identifiers, orders, interactions, tickets, consents and figures."""
-    require_customer_access(call, customer_id)
+    by_token = require_customer_access(call, customer_id)
     query = call.query(CustomerViewQuery)
     view = customer_view.customer_view(
-        customer_id, call.deps, cursor=query.cursor, limit=query.limit
+        customer_id, call.deps, cursor=query.cursor, limit=query.limit, by_token=by_token
     )
     return CustomerViewResponse.model_validate(view).model_dump(mode="json")
 
@@ -295,9 +297,9 @@ def merge_customers(call: Call, customer_id: str) -> dict[str, Any]:
 )
 def export_customer(call: Call, customer_id: str) -> dict[str, Any]:
     """The right of access."""
-    require_customer_access(call, customer_id)
+    by_token = require_customer_access(call, customer_id)
     return ExportResponse.model_validate(
-        customer_export.export_customer(customer_id, call.deps)
+        customer_export.export_customer(customer_id, call.deps, by_token=by_token)
     ).model_dump(mode="json")
 
 

@@ -96,6 +96,10 @@ class Order(DeferredModel):
     # The API client that placed the order (orders belong to it); None before clients.
     client_id: str | None = None
     customer_id: str | None = None
+    # True when only identifiers merely attached to the customer's record (named next to
+    # another, never proven nor founding it) led to it: whoever holds that record's token
+    # may not be who placed this order, so the token's views leave it out.
+    customer_unvouched: bool = False
     contact: CustomerContact
     lines: list[OrderLine]
     total: Money

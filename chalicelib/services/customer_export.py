@@ -19,7 +19,12 @@ from chalicelib.services.after_sale_records import (
     subscriptions_of,
     survey_answers,
 )
-from chalicelib.services.customer_view import CONSENT_FIELDS, INTERACTION_FIELDS, public_fields
+from chalicelib.services.customer_view import (
+    CONSENT_FIELDS,
+    INTERACTION_FIELDS,
+    not_about,
+    public_fields,
+)
 from chalicelib.services.customers import canonical_customer
 
 if TYPE_CHECKING:
@@ -34,11 +39,14 @@ EXPORT_MERGE_FIELDS = ("from_customer_id", "into_customer_id", "at", "by_role")
 EXPORT_ERASURE_FIELDS = ("at", "by_role", "reason", "status", "completed_at")
 
 
-def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
+def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dict[str, Any]:
     """Everything we hold about the person, as JSON (the right of access): the record the
     id stands for now and the records merged into it. Built field by field from
     allow-lists, never by dumping items: no task tokens, payment tokens, pick-up or receipt
-    codes, internal ids of who did what, or anyone else's data."""
+    codes, internal ids of who did what, or anyone else's data. ``by_token``: asked with
+    the customer's own token, which proves an identifier vouched for on the record; the
+    orders only attached identifiers brought (``Order.customer_unvouched``) may be someone
+    else's, so they and what is about them are left out."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
     records = [owner]
@@ -53,17 +61,20 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         return found
 
     orders = []
+    hidden: set[str] = set()
     for summary in every(CustomerRecord.ORDERS):
         try:
             order = deps.store.get_order(str(summary["order_id"]))
         except NotFound:
             continue
-        if order.customer_id in records:
+        if by_token and order.customer_unvouched:
+            hidden.add(order.order_id)
+        elif order.customer_id in records:
             orders.append(_exported_order(order))
     tickets = []
     for entry in every(CustomerRecord.TICKETS):
         ticket = store.get_ticket(str(entry["ticket_id"]))
-        if ticket is not None and ticket.customer_id in records:
+        if ticket is not None and ticket.customer_id in records and ticket.order_id not in hidden:
             tickets.append(_exported_ticket(ticket))
     addresses = {
         i.value
@@ -90,10 +101,14 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
         "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
         "orders": orders,
         "interactions": [
-            public_fields(i, INTERACTION_FIELDS) for i in every(CustomerRecord.INTERACTIONS)
+            public_fields(i, INTERACTION_FIELDS)
+            for i in not_about(every(CustomerRecord.INTERACTIONS), hidden)
         ],
         "tickets": tickets,
-        "consents": [public_fields(c, CONSENT_FIELDS) for c in every(CustomerRecord.CONSENTS)],
+        "consents": [
+            public_fields(c, CONSENT_FIELDS)
+            for c in not_about(every(CustomerRecord.CONSENTS), hidden)
+        ],
         "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
         "merged_records": merged,
         "erasure": [public_fields(e, EXPORT_ERASURE_FIELDS) for e in every(CustomerRecord.ERASURE)],
@@ -104,7 +119,7 @@ def export_customer(customer_id: str, deps: Deps) -> dict[str, Any]:
                 "comment": a.comment,
                 "answered_at": a.answered_at.isoformat(),
             }
-            for a in survey_answers(orders_of(records, deps), deps)
+            for a in survey_answers([o for o in orders_of(records, deps) if o not in hidden], deps)
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],

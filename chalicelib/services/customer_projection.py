@@ -78,6 +78,11 @@ def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dic
     return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
 
 
+# On the summary of an order only attached identifiers led to (``Order.customer_unvouched``;
+# absent otherwise): the customer's token views leave it out.
+UNVOUCHED = "customer_unvouched"
+
+
 def _summary_item(order: Order) -> dict[str, Any]:
     """What the order's summary in its customer's 360 holds of the order's state."""
     return {
@@ -87,7 +92,7 @@ def _summary_item(order: Order) -> dict[str, Any]:
         "total": order.total.model_dump(mode="json"),
         "placed_at": order.placed_at.isoformat(),
         "contribution": _contribution(order).model_dump(mode="json"),
-    }
+    } | ({UNVOUCHED: True} if order.customer_unvouched else {})
 
 
 def _holds(summary: dict[str, Any] | None, item: dict[str, Any]) -> bool:

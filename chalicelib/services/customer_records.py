@@ -422,6 +422,7 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
         if current.customer_id is not None:
             raise Conflict(f"order {order_id} was already claimed", field="order_id")
         current.customer_id = resolution.customer_id
+        current.customer_unvouched = resolution.unvouched
         current.contact = CustomerContact(
             email=current.contact.email or (ref.email.strip().lower() if ref.email else None),
             phone=current.contact.phone or ref.phone,

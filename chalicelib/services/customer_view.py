@@ -15,6 +15,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.email_policy import preference_of
 from chalicelib.domain.errors import Conflict
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.customer_projection import UNVOUCHED
 from chalicelib.services.customers import canonical_customer
 
 if TYPE_CHECKING:
@@ -66,13 +67,36 @@ TICKET_FIELDS = ("ticket_id", "type", "status", "order_id", "subject")
 CONSENT_FIELDS = ("terms_version", "privacy_version", "accepted_at", "channel", "order_id")
 
 
+def unvouched_orders(records: list[str], deps: Deps) -> set[str]:
+    """The orders on these customer records that only identifiers merely attached to the
+    record led to (``Order.customer_unvouched``): the record's token does not open them."""
+    hidden: set[str] = set()
+    for record in records:
+        summaries, _ = deps.customers.records(record, CustomerRecord.ORDERS)
+        hidden.update(str(s["order_id"]) for s in summaries if s.get(UNVOUCHED))
+    return hidden
+
+
+def not_about(items: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
+    """The items but those about one of the ``hidden`` orders."""
+    return [item for item in items if item.get("order_id") not in hidden] if hidden else items
+
+
 def customer_view(
-    customer_id: str, deps: Deps, cursor: str | None = None, limit: int = ORDERS_PAGE
+    customer_id: str,
+    deps: Deps,
+    cursor: str | None = None,
+    limit: int = ORDERS_PAGE,
+    by_token: bool = False,
 ) -> dict[str, Any]:
     """The 360 view: a handful of key queries in one partition, whatever the number of
-    customers; orders one page at a time, newest first."""
+    customers; orders one page at a time, newest first. ``by_token``: the view the
+    customer's own token opens, without the orders only attached identifiers brought
+    (``unvouched_orders``) nor what is about them (one query more: the page alone cannot
+    tell which interactions and tickets are about hidden orders)."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
+    hidden = unvouched_orders([owner], deps) if by_token else set()
     orders, next_cursor = store.records(
         owner, CustomerRecord.ORDERS, limit=limit, newest_first=True, cursor=cursor
     )
@@ -82,6 +106,9 @@ def customer_view(
     tickets, _ = store.records(owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True)
     consents, _ = store.records(owner, CustomerRecord.CONSENTS, newest_first=True)
     candidates, _ = store.records(owner, CustomerRecord.CANDIDATES)
+    orders, interactions, tickets, consents = (
+        not_about(items, hidden) for items in (orders, interactions, tickets, consents)
+    )
     return {
         "customer_id": owner,
         "merged_into": owner if owner != customer_id else None,

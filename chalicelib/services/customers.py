@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import Identifier, ProfileState, identifiers_of
+from chalicelib.domain.customers import (
+    Identifier,
+    IdentifierClaim,
+    ProfileState,
+    identifiers_of,
+)
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.services import tokens
@@ -19,30 +24,33 @@ if TYPE_CHECKING:
 RESOLVE_ATTEMPTS = 3
 
 
-# Owners of identifiers as one request read them, by (type, value): a later step of the
+# Claims of identifiers as one request read them, by (type, value): a later step of the
 # same request decides on them first (pricing reads them before placing resolves them).
-SeenOwners = dict[tuple[str, str], str | None]
+SeenClaims = dict[tuple[str, str], IdentifierClaim | None]
 
 
-def find_owner(identifier: Identifier, deps: Deps, seen: SeenOwners | None = None) -> str | None:
-    """The customer an identifier belongs to, remembered in ``seen`` when given."""
-    owner = deps.store.find_identifier(identifier)
+def find_owner(identifier: Identifier, deps: Deps, seen: SeenClaims | None = None) -> str | None:
+    """The customer an identifier belongs to, its claim remembered in ``seen`` when given."""
+    claim = deps.customers.identifier_claim(identifier)
     if seen is not None:
-        seen[(identifier.type.value, identifier.value)] = owner
-    return owner
+        seen[(identifier.type.value, identifier.value)] = claim
+    return claim.customer_id if claim is not None else None
 
 
 @dataclass(frozen=True)
 class Resolution:
-    """Which customer, found by which identifier, and whether we just created them."""
+    """Which customer, found by which identifier, and whether we just created them.
+    ``unvouched``: only identifiers merely attached to that record led to it (none it was
+    founded with or that was proven on it), so its token holder may be someone else."""
 
     customer_id: str
     matched_by: str | None
     created: bool
+    unvouched: bool = False
 
 
 def resolve_customer(
-    ref: CustomerRef, deps: Deps, field_prefix: str = "", seen: SeenOwners | None = None
+    ref: CustomerRef, deps: Deps, field_prefix: str = "", seen: SeenClaims | None = None
 ) -> Resolution:
     """Find the customer the identifiers name, or create one that owns them. ``seen``:
     owners this request read already, decided on in the first attempt (what it writes
@@ -50,7 +58,9 @@ def resolve_customer(
 
     Nothing here is proven: a record created here is founded by its first identifier
     (email, then phone, then loyalty id), the only one vouched for; the others, and any
-    identifier attached to a record found, are not (``proven_customer``)."""
+    identifier attached to a record found, are not (``proven_customer``). A record found
+    only through such attached identifiers is ``unvouched``; a ``customer_id`` the caller
+    names is taken as the caller's word."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
@@ -88,18 +98,19 @@ def resolve_customer(
 
 
 def _match(
-    identifiers: list[Identifier], deps: Deps, known: SeenOwners | None = None
+    identifiers: list[Identifier], deps: Deps, known: SeenClaims | None = None
 ) -> Resolution | None:
     """The customer the first identifier (email, phone, loyalty id) names. When the
     identifiers name two different customers we do not guess: the first wins and both are
     recorded as a merge candidate for a person to decide. Identifiers nobody owns yet are
     given to the customer found, not vouched for: naming them together proves nothing."""
-    owners = [(identifier, _owner(identifier, deps, known or {})) for identifier in identifiers]
-    found = [(identifier, owner) for identifier, owner in owners if owner is not None]
+    claims = [(identifier, _claim(identifier, deps, known or {})) for identifier in identifiers]
+    found = [(identifier, claim) for identifier, claim in claims if claim is not None]
     if not found:
         return None
-    first_identifier, first_owner = found[0]
-    distinct = sorted({owner for _, owner in found})
+    first_identifier, first_claim = found[0]
+    first_owner = first_claim.customer_id
+    distinct = sorted({claim.customer_id for _, claim in found})
     if len(distinct) > 1:
         deps.customers.record_merge_candidate(
             distinct,
@@ -108,10 +119,11 @@ def _match(
                 "at": deps.clock().isoformat(),
             },
         )
-    for identifier, owner in owners:
-        if owner is None:
+    for identifier, claim in claims:
+        if claim is None:
             deps.customers.claim_identifier(first_owner, identifier)
-    return Resolution(first_owner, first_identifier.type.value, False)
+    vouched = any(claim.vouched for _, claim in found if claim.customer_id == first_owner)
+    return Resolution(first_owner, first_identifier.type.value, False, unvouched=not vouched)
 
 
 def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:
@@ -153,9 +165,9 @@ def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:
         raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
-def _owner(identifier: Identifier, deps: Deps, known: SeenOwners) -> str | None:
+def _claim(identifier: Identifier, deps: Deps, known: SeenClaims) -> IdentifierClaim | None:
     key = (identifier.type.value, identifier.value)
-    return known[key] if key in known else deps.store.find_identifier(identifier)
+    return known[key] if key in known else deps.customers.identifier_claim(identifier)
 
 
 def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any]]:

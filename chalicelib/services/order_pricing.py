@@ -25,7 +25,7 @@ from chalicelib.services.pricing_engine import attribution_of, price_request
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
-    from chalicelib.services.customers import SeenOwners
+    from chalicelib.services.customers import SeenClaims
 
 
 def _at(line: OrderLine, priced: LineBreakdown) -> OrderLine:
@@ -65,7 +65,7 @@ def _price_now(
     lines: list[OrderLine],
     locations: dict[str, Location],
     deps: Deps,
-    seen: SeenOwners | None,
+    seen: SeenClaims | None,
 ) -> tuple[list[OrderLine], OrderPricing]:
     """Priced at placement by the rules a quote would have applied now: the destination's
     tax and shipping zone (pick-up lines at their store's), the fee table, the coupon."""
@@ -116,7 +116,7 @@ def price_order(
     locations: dict[str, Location],
     client_id: str | None,
     deps: Deps,
-    seen: SeenOwners | None = None,
+    seen: SeenClaims | None = None,
 ) -> tuple[list[OrderLine], OrderPricing]:
     """The order's lines at their charged prices and its pricing. Without ``quote_id``:
     priced now by the same engine as a quote (``_price_now``). With it: the client's own

@@ -36,7 +36,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
-from chalicelib.services.customers import SeenOwners, resolve_customer
+from chalicelib.services.customers import SeenClaims, resolve_customer
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
@@ -149,9 +149,9 @@ def place_order(
     lines = catalogue_lines(request, products, locations, rule_problems)
     # Priced before stock is looked at: a bad postal code or coupon is the client's to fix
     # (422) whatever the shelves hold.
-    # The owners of the shopper's identifiers pricing reads: resolving the customer below
+    # The claims of the shopper's identifiers pricing reads: resolving the customer below
     # decides on them first instead of reading them again.
-    seen: SeenOwners = {}
+    seen: SeenClaims = {}
     priced_lines, pricing = price_order(request, lines, locations, client_id, deps, seen)
     try:
         refuse_unservable(request.lines, deps)
@@ -160,11 +160,13 @@ def place_order(
         _subscribe_to_shortage(order_id, request, refused, deps)
         raise
     customer_id = None
+    customer_unvouched = False
     contact = CustomerContact()
     if request.customer is not None:
         ref = request.customer
         if ref.has_identifier():
-            customer_id = resolve_customer(ref, deps, "customer.", seen).customer_id
+            resolution = resolve_customer(ref, deps, "customer.", seen)
+            customer_id, customer_unvouched = resolution.customer_id, resolution.unvouched
         contact = CustomerContact(
             email=ref.email.strip().lower() if ref.email else None,
             phone=ref.phone,
@@ -186,6 +188,7 @@ def place_order(
         store_id=request.store_id,
         client_id=client_id,
         customer_id=customer_id,
+        customer_unvouched=customer_unvouched,
         contact=contact,
         lines=lines,
         total=total,

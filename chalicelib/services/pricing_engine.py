@@ -24,7 +24,7 @@ from chalicelib.services.promising import HEAD_OFFICE_POSTAL_CODE
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
-    from chalicelib.services.customers import SeenOwners
+    from chalicelib.services.customers import SeenClaims
 
 POSTAL_CODE_FIELD = "shipping_address.postal_code"
 
@@ -94,7 +94,7 @@ def price_request(
     locations: dict[str, Location],
     now: datetime,
     deps: Deps,
-    seen: SeenOwners | None = None,
+    seen: SeenClaims | None = None,
 ) -> pricing.PriceBreakdown:
     """A basket to quote or to place, priced now: the destination's tax and shipping zone
     when anything ships (pick-up lines at their store's), the coupon, and the promotions

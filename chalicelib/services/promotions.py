@@ -16,7 +16,7 @@ from chalicelib.domain.promotions import (
     Redemption,
     redemptions_of,
 )
-from chalicelib.services.customers import SeenOwners, canonical_customer, find_owner
+from chalicelib.services.customers import SeenClaims, canonical_customer, find_owner
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -73,7 +73,7 @@ def customer_redeemed(
 
 
 def known_shopper(
-    ref: CustomerRef | None, deps: Deps, seen: SeenOwners | None = None
+    ref: CustomerRef | None, deps: Deps, seen: SeenClaims | None = None
 ) -> tuple[bool, str | None]:
     """Whether the request identifies its customer, and the customer it names if one is
     known already, read without creating or merging anything (placing resolves it

@@ -106,6 +106,17 @@ def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
     return ticket
 
 
+def about_unvouched_order(ticket: Ticket, deps: Deps) -> bool:
+    """Whether the ticket is about an order only attached identifiers brought to its
+    customer (``Order.customer_unvouched``): that customer's token does not open it."""
+    if ticket.order_id is None:
+        return False
+    try:
+        return deps.store.get_order(ticket.order_id).customer_unvouched
+    except NotFound:
+        return False
+
+
 def update_ticket(
     ticket_id: str, status: TicketStatus | None, note: str | None, by: str, deps: Deps
 ) -> Ticket:

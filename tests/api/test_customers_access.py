@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
-from tests.support.api import place_order, verify_customer
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import customer_360, place_order, verify_customer
 
 
 def _customer(client: Any, stack: Any) -> dict[str, Any]:
@@ -103,6 +103,56 @@ def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
     )
     assert mine.status_code == 200, mine.body
     assert {i["value"] for i in mine.json_body["identifiers"]} == {victim_email}
+
+
+def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, stack: Any) -> None:
+    # Repro E: the attacker founds a record with its own email and a phone nobody has used
+    # yet; the phone's owner then orders by phone alone, and the order joins that record
+    # (the retailer's 360 is one record). The attacker's proof of its email opens the
+    # record, not that order, nor the ticket about it.
+    attacker_email = f"founder-{uuid.uuid4().hex[:10]}@example.com"
+    victim_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    founded = client.http.post(
+        "/customers",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"email": attacker_email, "phone": victim_phone}),
+    )
+    assert founded.status_code == 200, founded.body
+    record = founded.json_body["customer_id"]
+    victims_body = order_body(customer={"phone": victim_phone, "name": "Vera Victima"})
+    victims_body["shipping_address"]["line1"] = "Calle del Secreto 7"
+    victims = place_order(client, victims_body)
+    own = place_order(client, order_body(customer={"email": attacker_email}))
+    assert victims["customer_id"] == own["customer_id"] == record
+    ticket = client.http.post(
+        f"/customers/{record}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps(
+            {
+                "subject": "Llego roto",
+                "description": "d",
+                "channel": "phone",
+                "order_id": victims["order_id"],
+            }
+        ),
+    )
+    assert ticket.status_code == 201, ticket.body
+    # Ops see both orders once projected: a person decides what belongs together.
+    eventually(lambda: len(customer_360(client, record)["orders"]) == 2)
+
+    attacker = verify_customer(client, stack.outbox, attacker_email)
+
+    assert attacker["customer_id"] == record
+    token = STOREFRONT | {"X-Customer-Token": attacker["customer_token"]}
+    view = client.http.get(f"/customers/{record}", headers=token)
+    export = client.http.get(f"/customers/{record}/export", headers=token)
+    assert view.status_code == 200 and export.status_code == 200, (view.body, export.body)
+    assert [o["order_id"] for o in view.json_body["orders"]] == [own["order_id"]]
+    assert [o["order_id"] for o in export.json_body["orders"]] == [own["order_id"]]
+    for body in (view.body.decode(), export.body.decode()):
+        assert victims["order_id"] not in body and "Calle del Secreto" not in body
+        assert ticket.json_body["ticket_id"] not in body
+    assert_problem(client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=token), 403)
 
 
 def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(

@@ -61,6 +61,7 @@ class FakeIdentities:
         return self._m.identifiers.get(_ident(identifier))
 
     def identifier_claim(self, identifier: Identifier) -> IdentifierClaim | None:
+        self._m.reads["identifier"] += 1  # the same item read as ``find_identifier``
         owner = self._m.identifiers.get(_ident(identifier))
         if owner is None:
             return None

@@ -310,6 +310,7 @@ def every_field_set() -> Order:
     order.status_reason = StatusReason.CUSTOMER_REQUEST
     order.store_id = "ST-MADRID"
     order.receipt_code = "R-12345"
+    order.customer_unvouched = True
     order.returns = [
         OrderReturn(
             return_id="ret_1",

@@ -2,8 +2,8 @@
 naming an identifier next to someone else's attaches it to their record for the
 retailer's 360 view, but proving it later with a one-time code proves that identifier
 only, never the record it was attached to. Each attack reproduced on the local stack
-(A: ``POST /customers``, B: ``POST /orders``, C: pre-registration, D: claims) and the
-legitimate flows, on fakes."""
+(A: ``POST /customers``, B: ``POST /orders``, C: pre-registration, D: claims, E: a
+phone nobody used yet named at founding) and the legitimate flows, on fakes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from chalicelib.services import (
     customer_projection,
     customer_records,
     customer_view,
+    tickets,
     verification,
 )
 from chalicelib.services.customer_export import export_customer
@@ -243,6 +244,100 @@ def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> Non
     # Locked as an address with a code pending would be: the lockout tells nothing either.
     with pytest.raises(TooManyAttempts):
         verification.confirm_code(address, None, "123456", deps)
+
+
+def _projected(deps: Deps, order: Order) -> Order:
+    """The order's summary in its customer's 360, as the order's event projects it."""
+    event = OrderStatusChanged.of(order, order.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)
+    return order
+
+
+def _seen_by(deps: Deps, customer_id: str, by_token: bool) -> tuple[set[str], str, str]:
+    """The ids of the orders the 360 view lists, and the whole view and export as text."""
+    view = customer_view.customer_view(customer_id, deps, by_token=by_token)
+    export = export_customer(customer_id, deps, by_token=by_token)
+    return {o["order_id"] for o in view["orders"]}, str(view), str(export)
+
+
+def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
+    """E: the attacker founds a record with its own email and a phone nobody has used
+    yet; the phone's owner later shops by phone alone, and the order lands on that
+    record. (attacker's email, record, the attacker's own order, the victim's order)"""
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    founded = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    assert founded.created and not founded.unvouched
+    own = _projected(deps, flows.place(deps, customer={"email": attacker_email}))
+    victims = _projected(
+        deps, flows.place(deps, customer={"phone": victim_phone, "name": "Vera Victima"})
+    )
+    assert own.customer_id == victims.customer_id == founded.customer_id
+    return attacker_email, founded.customer_id, own, victims
+
+
+def test_a_phone_named_at_founding_opens_none_of_its_owners_later_orders(deps: Deps) -> None:
+    # E: matching stays generous (the retailer's 360 joins them), but only the attached
+    # phone led the victim's order there: the founder's token does not open it.
+    attacker_email, record, own, victims = _founded_with_an_unused_phone(deps)
+    assert victims.customer_unvouched and not own.customer_unvouched
+    assert deps.store.get_order(victims.order_id).customer_unvouched  # as stored
+    ticket = tickets.open_ticket(
+        record, "complaint", "Roto", "Llego roto", victims.order_id, "phone", deps
+    )
+
+    proven = _prove(deps, attacker_email)
+
+    assert proven.resolution.customer_id == record and token_grants(
+        proven.token.token, record, deps
+    )
+    listed, view, export = _seen_by(deps, record, by_token=True)
+    assert listed == {own.order_id}
+    for text in (view, export):
+        assert victims.order_id not in text and "Vera Victima" not in text
+        assert ticket.ticket_id not in text and own.order_id in text
+    assert tickets.about_unvouched_order(ticket, deps)
+    # Staff see everything the record holds: a person decides what belongs together.
+    listed, view, export = _seen_by(deps, record, by_token=False)
+    assert listed == {own.order_id, victims.order_id}
+    assert ticket.ticket_id in view and "Vera Victima" in export
+
+
+def test_an_order_naming_a_vouched_identifier_with_an_attached_one_is_the_records(
+    deps: Deps,
+) -> None:
+    # The honest shopper who gave an email and a phone, then orders with both again, and
+    # a new shopper's first order: the record was founded by them, the token opens them.
+    email, phone = _email("honest"), _phone()
+    first = _projected(deps, flows.place(deps, customer={"email": email, "phone": phone}))
+    again = _projected(deps, flows.place(deps, customer={"phone": phone, "email": email}))
+    assert not first.customer_unvouched and not again.customer_unvouched
+    assert first.customer_id is not None
+
+    listed, _, _ = _seen_by(deps, first.customer_id, by_token=True)
+
+    assert listed == {first.order_id, again.order_id}
+
+
+def test_a_claim_made_through_an_attached_phone_is_left_out_of_the_founders_token_view(
+    deps: Deps,
+) -> None:
+    # E through a claim: the victim claims their anonymous store order with their phone,
+    # which the attacker named at founding.
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    anonymous = flows.place(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert anonymous.receipt_code is not None
+
+    claimed = customer_records.claim_order(
+        anonymous.order_id, anonymous.receipt_code, CustomerRef(phone=victim_phone), deps
+    )
+
+    assert claimed.customer_id == record.customer_id and claimed.unvouched
+    stored = deps.store.get_order(anonymous.order_id)
+    assert stored.customer_unvouched
+    _projected(deps, stored)
+    listed, _, export = _seen_by(deps, record.customer_id, by_token=True)
+    assert listed == set() and anonymous.order_id not in export
 
 
 def _erased_split(deps: Deps) -> tuple[str, str, str, str, Order]:

@@ -47,6 +47,7 @@ DETAIL_FIELDS = frozenset(
         "store_id",
         "client_id",
         "customer_id",
+        "customer_unvouched",
         "contact",
         "lines",
         "total",
