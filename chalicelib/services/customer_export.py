@@ -22,8 +22,10 @@ from chalicelib.services.after_sale_records import (
 from chalicelib.services.customer_view import (
     CONSENT_FIELDS,
     INTERACTION_FIELDS,
+    TokenScope,
     not_about,
     public_fields,
+    token_scope,
 )
 from chalicelib.services.customers import canonical_customer
 
@@ -60,8 +62,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             found.extend(items)
         return found
 
+    scope = token_scope(records, deps) if by_token else TokenScope()
+    hidden = set(scope.hidden)  # and the orders marked since their summary was written
     orders = []
-    hidden: set[str] = set()
     for summary in every(CustomerRecord.ORDERS):
         try:
             order = deps.store.get_order(str(summary["order_id"]))
@@ -69,7 +72,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             continue
         if by_token and order.customer_unvouched:
             hidden.add(order.order_id)
-        elif order.customer_id in records:
+        if order.order_id in hidden:
+            continue
+        if order.customer_id in records:
             orders.append(_exported_order(order))
     tickets = []
     for entry in every(CustomerRecord.TICKETS):
@@ -123,7 +128,7 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
-        "metrics": store.metrics(owner).summary(deps.clock()),
+        "metrics": scope.metrics(store.metrics(owner)).summary(deps.clock()),
     }
 
 

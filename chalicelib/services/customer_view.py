@@ -5,11 +5,15 @@ the export: ``customer_export``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
     SEGMENTS,
+    CustomerMetrics,
+    OrderContribution,
     ProfileState,
 )
 from chalicelib.domain.email_policy import preference_of
@@ -67,17 +71,43 @@ TICKET_FIELDS = ("ticket_id", "type", "status", "order_id", "subject")
 CONSENT_FIELDS = ("terms_version", "privacy_version", "accepted_at", "channel", "order_id")
 
 
-def unvouched_orders(records: list[str], deps: Deps) -> set[str]:
-    """The orders on these customer records that only identifiers merely attached to the
-    record led to (``Order.customer_unvouched``): the record's token does not open them."""
+@dataclass(frozen=True)
+class TokenScope:
+    """What a customer's own token leaves out of their records: the orders only identifiers
+    merely attached to the record led to (``Order.customer_unvouched``), and, when there
+    are such orders, the figures of the others."""
+
+    hidden: frozenset[str] = frozenset()
+    figures: CustomerMetrics | None = None
+
+    def metrics(self, stored: CustomerMetrics) -> CustomerMetrics:
+        """The figures to show: the stored ones, or those without the hidden orders."""
+        return self.figures if self.figures is not None else stored
+
+
+def token_scope(records: list[str], deps: Deps) -> TokenScope:
+    """``TokenScope`` of these customer records, from their order summaries: the figures
+    without the hidden orders are rebuilt from the others' contributions (each summary
+    keeps the one last applied to the stored figures)."""
     hidden: set[str] = set()
+    visible: list[dict[str, Any]] = []
     for record in records:
         summaries, _ = deps.customers.records(record, CustomerRecord.ORDERS)
-        hidden.update(str(s["order_id"]) for s in summaries if s.get(UNVOUCHED))
-    return hidden
+        for summary in summaries:
+            if summary.get(UNVOUCHED):
+                hidden.add(str(summary["order_id"]))
+            else:
+                visible.append(summary)
+    if not hidden:
+        return TokenScope()
+    figures = CustomerMetrics()
+    for summary in visible:
+        if "contribution" in summary:
+            figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
+    return TokenScope(frozenset(hidden), figures)
 
 
-def not_about(items: list[dict[str, Any]], hidden: set[str]) -> list[dict[str, Any]]:
+def not_about(items: list[dict[str, Any]], hidden: AbstractSet[str]) -> list[dict[str, Any]]:
     """The items but those about one of the ``hidden`` orders."""
     return [item for item in items if item.get("order_id") not in hidden] if hidden else items
 
@@ -91,12 +121,13 @@ def customer_view(
 ) -> dict[str, Any]:
     """The 360 view: a handful of key queries in one partition, whatever the number of
     customers; orders one page at a time, newest first. ``by_token``: the view the
-    customer's own token opens, without the orders only attached identifiers brought
-    (``unvouched_orders``) nor what is about them (one query more: the page alone cannot
-    tell which interactions and tickets are about hidden orders)."""
+    customer's own token opens, without the orders only attached identifiers brought nor
+    what is about them, and with figures that leave them out (``token_scope``: one query
+    more, as the page alone cannot tell which interactions and tickets are about hidden
+    orders)."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
-    hidden = unvouched_orders([owner], deps) if by_token else set()
+    scope = token_scope([owner], deps) if by_token else TokenScope()
     orders, next_cursor = store.records(
         owner, CustomerRecord.ORDERS, limit=limit, newest_first=True, cursor=cursor
     )
@@ -107,7 +138,7 @@ def customer_view(
     consents, _ = store.records(owner, CustomerRecord.CONSENTS, newest_first=True)
     candidates, _ = store.records(owner, CustomerRecord.CANDIDATES)
     orders, interactions, tickets, consents = (
-        not_about(items, hidden) for items in (orders, interactions, tickets, consents)
+        not_about(items, scope.hidden) for items in (orders, interactions, tickets, consents)
     )
     return {
         "customer_id": owner,
@@ -126,7 +157,7 @@ def customer_view(
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
-        "metrics": store.metrics(owner).summary(deps.clock())
+        "metrics": scope.metrics(store.metrics(owner)).summary(deps.clock())
         | {"satisfaction": deps.surveys.customer_satisfaction(owner).average},
     }
 

@@ -138,7 +138,12 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
     )
     assert ticket.status_code == 201, ticket.body
     # Ops see both orders once projected: a person decides what belongs together.
-    eventually(lambda: len(customer_360(client, record)["orders"]) == 2)
+    eventually(
+        lambda: (
+            (view := customer_360(client, record))["metrics"]["order_count"] == 2
+            and len(view["orders"]) == 2
+        )
+    )
 
     attacker = verify_customer(client, stack.outbox, attacker_email)
 
@@ -149,6 +154,8 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
     assert view.status_code == 200 and export.status_code == 200, (view.body, export.body)
     assert [o["order_id"] for o in view.json_body["orders"]] == [own["order_id"]]
     assert [o["order_id"] for o in export.json_body["orders"]] == [own["order_id"]]
+    for figures in (view.json_body["metrics"], export.json_body["metrics"]):
+        assert figures["order_count"] == 1 and figures["lifetime_value"] == own["total"]
     for body in (view.body.decode(), export.body.decode()):
         assert victims["order_id"] not in body and "Calle del Secreto" not in body
         assert ticket.json_body["ticket_id"] not in body

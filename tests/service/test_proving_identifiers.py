@@ -260,6 +260,14 @@ def _seen_by(deps: Deps, customer_id: str, by_token: bool) -> tuple[set[str], st
     return {o["order_id"] for o in view["orders"]}, str(view), str(export)
 
 
+def _figures(deps: Deps, customer_id: str, by_token: bool) -> list[dict[str, Any]]:
+    """The figures the 360 view and the export show."""
+    return [
+        customer_view.customer_view(customer_id, deps, by_token=by_token)["metrics"],
+        export_customer(customer_id, deps, by_token=by_token)["metrics"],
+    ]
+
+
 def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
     """E: the attacker founds a record with its own email and a phone nobody has used
     yet; the phone's owner later shops by phone alone, and the order lands on that
@@ -267,9 +275,14 @@ def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
     attacker_email, victim_phone = _email("attacker"), _phone()
     founded = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     assert founded.created and not founded.unvouched
-    own = _projected(deps, flows.place(deps, customer={"email": attacker_email}))
+    own = _projected(deps, flows.reserved(deps, customer={"email": attacker_email}))
     victims = _projected(
-        deps, flows.place(deps, customer={"phone": victim_phone, "name": "Vera Victima"})
+        deps,
+        flows.reserved(
+            deps,
+            customer={"phone": victim_phone, "name": "Vera Victima"},
+            lines=[{"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}],
+        ),
     )
     assert own.customer_id == victims.customer_id == founded.customer_id
     return attacker_email, founded.customer_id, own, victims
@@ -296,10 +309,17 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_later_orders(deps: D
         assert victims.order_id not in text and "Vera Victima" not in text
         assert ticket.ticket_id not in text and own.order_id in text
     assert tickets.about_unvouched_order(ticket, deps)
+    # The figures count the founder's own purchase only (the victim's bought one T-shirt).
+    for figures in _figures(deps, record, by_token=True):
+        assert figures["order_count"] == 1
+        assert figures["lifetime_value"]["amount"] == str(own.total.amount)
     # Staff see everything the record holds: a person decides what belongs together.
     listed, view, export = _seen_by(deps, record, by_token=False)
     assert listed == {own.order_id, victims.order_id}
     assert ticket.ticket_id in view and "Vera Victima" in export
+    for figures in _figures(deps, record, by_token=False):
+        assert figures["order_count"] == 2
+        assert figures["lifetime_value"]["amount"] == str(own.total.amount + victims.total.amount)
 
 
 def test_an_order_naming_a_vouched_identifier_with_an_attached_one_is_the_records(
