@@ -95,6 +95,11 @@ class Outcome:
     found_after_loss: dict[str, Any] | None = None
 
 
+def _forms_of(recorded: str) -> tuple[str, str]:
+    """A recorded UTC moment (``...+00:00``) as written, and in the ``...Z`` form."""
+    return recorded, f"{recorded.removesuffix('+00:00')}Z"
+
+
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
@@ -119,8 +124,9 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             "occurred_at": occurred_at.isoformat(),
             "event_id": event.event_id,
         }
-        if event.occurred_at != recorded["occurred_at"]:
-            # What the carrier said, kept for audit where it differs from what was recorded.
+        if event.occurred_at.upper() not in _forms_of(recorded["occurred_at"]):
+            # What the carrier said, kept for audit where it differs from what was recorded
+            # (not where it only wrote UTC as "Z": the event then stays one short line).
             recorded["reported_at"] = event.occurred_at
         shipment.events.append(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:

@@ -178,3 +178,19 @@ def test_an_event_the_carrier_dates_correctly_is_stored_as_sent(deps: Deps) -> N
     (event,) = parcel.shipment.events
     assert event["occurred_at"] == sent
     assert "reported_at" not in event
+
+
+def test_an_event_dated_in_utc_with_z_is_stored_as_recorded_alone(deps: Deps) -> None:
+    # "Z" and "+00:00" name the same moment the same way: nothing for an audit to keep,
+    # and the event stays one short line in the order's state.
+    order_id, carrier, tracking, shipped_at = _shipped_an_hour_ago(deps)
+    moment = (shipped_at + timedelta(minutes=10)).astimezone(UTC)
+    sent = moment.isoformat().replace("+00:00", "Z").lower()
+
+    flows.carrier_event(deps, carrier, tracking, type="in_transit", occurred_at=sent)
+
+    (parcel,) = deps.store.get_order(order_id).fulfillments
+    assert parcel.shipment is not None
+    (event,) = parcel.shipment.events
+    assert event["occurred_at"] == moment.isoformat()
+    assert "reported_at" not in event
