@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -279,10 +280,13 @@ class CustomerView(Protocol):
         limit: int | None = None,
         newest_first: bool = False,
         cursor: str | None = None,
+        leaving_out: AbstractSet[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The customer's records of one kind, oldest first unless ``newest_first``; one
         page when ``limit`` is given, with the cursor of the next (None at the end);
-        ``InvalidCursor`` for a cursor not handed out for this customer."""
+        ``InvalidCursor`` for a cursor not handed out for this customer. Records about an
+        order in ``leaving_out`` are skipped, pages filled without them, and a cursor never
+        names one."""
         ...
 
     def order_summary(

@@ -62,7 +62,7 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             found.extend(items)
         return found
 
-    scope = token_scope(records, deps) if by_token else TokenScope()
+    scope = token_scope(owner, records, deps) if by_token else TokenScope()
     hidden = set(scope.hidden)  # and the orders marked since their summary was written
     orders = []
     for summary in every(CustomerRecord.ORDERS):
@@ -84,10 +84,15 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     addresses = {
         i.value
         for record in records
-        for i in store.identifiers(record)
+        for i in scope.shown(store.identifiers(record))
         if i.type is IdentifierType.EMAIL
     }
-    followed = opportunities_of(records, addresses, deps)
+    followed = [
+        o
+        for o in opportunities_of(records, addresses, deps)
+        # Through the token, only what the vouched addresses and the orders shown lead to.
+        if not by_token or (o.order_id not in hidden and (o.email is None or o.email in addresses))
+    ]
     merged = []
     for record in records[1:]:
         merged_profile = store.profile(record) or {}
@@ -103,7 +108,7 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         "customer_id": owner,
         "exported_at": deps.clock().isoformat(),
         "profile": public_fields(profile, EXPORT_PROFILE_FIELDS),
-        "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
+        "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
         "orders": orders,
         "interactions": [
             public_fields(i, INTERACTION_FIELDS)

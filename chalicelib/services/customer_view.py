@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.customers import (
     SEGMENTS,
     CustomerMetrics,
+    Identifier,
     OrderContribution,
     ProfileState,
 )
 from chalicelib.domain.email_policy import preference_of
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.surveys import SatisfactionTally
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.after_sale_records import survey_answers
 from chalicelib.services.customer_projection import UNVOUCHED
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, vouched_identifiers
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -74,21 +77,34 @@ CONSENT_FIELDS = ("terms_version", "privacy_version", "accepted_at", "channel", 
 @dataclass(frozen=True)
 class TokenScope:
     """What a customer's own token leaves out of their records: the orders only identifiers
-    merely attached to the record led to (``Order.customer_unvouched``), and, when there
-    are such orders, the figures of the others."""
+    merely attached to the record led to (``Order.customer_unvouched``) and, when there
+    are such orders, the figures and satisfaction of the others; and the identifiers only
+    attached to the record (``identifiers``: those shown, None for all of them)."""
 
     hidden: frozenset[str] = frozenset()
     figures: CustomerMetrics | None = None
+    satisfaction: SatisfactionTally | None = None
+    identifiers: list[Identifier] | None = None
 
     def metrics(self, stored: CustomerMetrics) -> CustomerMetrics:
         """The figures to show: the stored ones, or those without the hidden orders."""
         return self.figures if self.figures is not None else stored
 
+    def tally(self, stored: SatisfactionTally) -> SatisfactionTally:
+        """The satisfaction to show: the stored tally, or one without the hidden orders."""
+        return self.satisfaction if self.satisfaction is not None else stored
 
-def token_scope(records: list[str], deps: Deps) -> TokenScope:
-    """``TokenScope`` of these customer records, from their order summaries: the figures
-    without the hidden orders are rebuilt from the others' contributions (each summary
-    keeps the one last applied to the stored figures)."""
+    def shown(self, listed: list[Identifier]) -> list[Identifier]:
+        """The identifiers to show of those listed."""
+        return listed if self.identifiers is None else self.identifiers
+
+
+def token_scope(owner: str, records: list[str], deps: Deps) -> TokenScope:
+    """``TokenScope`` of these customer records (``owner`` and those merged into it), from
+    their order summaries: the figures without the hidden orders are rebuilt from the
+    others' contributions (each summary keeps the one last applied to the stored figures),
+    the satisfaction from the others' survey answers."""
+    identifiers = vouched_identifiers(owner, deps)
     hidden: set[str] = set()
     visible: list[dict[str, Any]] = []
     for record in records:
@@ -99,12 +115,15 @@ def token_scope(records: list[str], deps: Deps) -> TokenScope:
             else:
                 visible.append(summary)
     if not hidden:
-        return TokenScope()
+        return TokenScope(identifiers=identifiers)
     figures = CustomerMetrics()
     for summary in visible:
         if "contribution" in summary:
             figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
-    return TokenScope(frozenset(hidden), figures)
+    satisfaction = SatisfactionTally()
+    for answer in survey_answers([str(s["order_id"]) for s in visible], deps):
+        satisfaction = satisfaction.plus(SatisfactionTally.of(answer.score))
+    return TokenScope(frozenset(hidden), figures, satisfaction, identifiers)
 
 
 def not_about(items: list[dict[str, Any]], hidden: AbstractSet[str]) -> list[dict[str, Any]]:
@@ -121,25 +140,37 @@ def customer_view(
 ) -> dict[str, Any]:
     """The 360 view: a handful of key queries in one partition, whatever the number of
     customers; orders one page at a time, newest first. ``by_token``: the view the
-    customer's own token opens, without the orders only attached identifiers brought nor
-    what is about them, and with figures that leave them out (``token_scope``: one query
-    more, as the page alone cannot tell which interactions and tickets are about hidden
-    orders)."""
+    customer's own token opens (``token_scope``): without the orders only attached
+    identifiers brought nor what is about them, with figures that leave them out, only the
+    identifiers vouched for on the record, and no merge candidates (ops' business: the
+    other record may be someone else's). Its pages are filled without the hidden orders,
+    and its cursors never name one."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
-    scope = token_scope([owner], deps) if by_token else TokenScope()
+    scope = token_scope(owner, [owner], deps) if by_token else TokenScope()
+    hidden = scope.hidden
     orders, next_cursor = store.records(
-        owner, CustomerRecord.ORDERS, limit=limit, newest_first=True, cursor=cursor
+        owner,
+        CustomerRecord.ORDERS,
+        limit=limit,
+        newest_first=True,
+        cursor=cursor,
+        leaving_out=hidden,
     )
     interactions, _ = store.records(
-        owner, CustomerRecord.INTERACTIONS, limit=RECENT_ITEMS, newest_first=True
+        owner,
+        CustomerRecord.INTERACTIONS,
+        limit=RECENT_ITEMS,
+        newest_first=True,
+        leaving_out=hidden,
     )
-    tickets, _ = store.records(owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True)
-    consents, _ = store.records(owner, CustomerRecord.CONSENTS, newest_first=True)
-    candidates, _ = store.records(owner, CustomerRecord.CANDIDATES)
-    orders, interactions, tickets, consents = (
-        not_about(items, scope.hidden) for items in (orders, interactions, tickets, consents)
+    tickets, _ = store.records(
+        owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True, leaving_out=hidden
     )
+    consents, _ = store.records(
+        owner, CustomerRecord.CONSENTS, newest_first=True, leaving_out=hidden
+    )
+    candidates, _ = store.records(owner, CustomerRecord.CANDIDATES) if not by_token else ([], None)
     return {
         "customer_id": owner,
         "merged_into": owner if owner != customer_id else None,
@@ -150,7 +181,7 @@ def customer_view(
             "erased_at": profile.get("erased_at"),
             "notifications": preference_of(profile).value,
         },
-        "identifiers": [i.model_dump(mode="json") for i in store.identifiers(owner)],
+        "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
         "orders": [public_fields(o, ORDER_FIELDS) for o in orders],
         "orders_next_cursor": next_cursor,
         "interactions": [public_fields(i, INTERACTION_FIELDS) for i in interactions],
@@ -158,7 +189,7 @@ def customer_view(
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
         "metrics": scope.metrics(store.metrics(owner)).summary(deps.clock())
-        | {"satisfaction": deps.surveys.customer_satisfaction(owner).average},
+        | {"satisfaction": scope.tally(deps.surveys.customer_satisfaction(owner)).average},
     }
 
 

@@ -165,6 +165,18 @@ def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:
         raise Conflict("the customer's identifiers keep changing; try again") from exc
 
 
+def vouched_identifiers(customer_id: str, deps: Deps) -> list[Identifier]:
+    """The identifiers a record lists that are vouched for there (it was founded with them,
+    or they were proven on it): who its token holder is known to be. The others were named
+    next to them by someone, maybe someone else. One read per identifier."""
+    vouched = []
+    for identifier in deps.customers.identifiers(customer_id):
+        claim = deps.customers.identifier_claim(identifier)
+        if claim is not None and claim.customer_id == customer_id and claim.vouched:
+            vouched.append(identifier)
+    return vouched
+
+
 def _claim(identifier: Identifier, deps: Deps, known: SeenClaims) -> IdentifierClaim | None:
     key = (identifier.type.value, identifier.value)
     return known[key] if key in known else deps.customers.identifier_claim(identifier)

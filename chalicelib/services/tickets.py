@@ -7,14 +7,14 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import ProfileState
+from chalicelib.domain.customers import IdentifierType, ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import canonical_customer, merge_chain
+from chalicelib.services.customers import canonical_customer, merge_chain, vouched_identifiers
 from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
 
@@ -173,6 +173,24 @@ def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:
     return str(locale) if locale in ("es", "en") else "es"
 
 
+def _recipient(ticket: Ticket, owner: str, deps: Deps) -> str | None:
+    """Whom to email about a ticket: the address given with the order it is about, else
+    one vouched for on the customer's record. Never an address merely attached to the
+    record (anyone may have named it next to the customer's phone), and none of the
+    record's for an order only attached identifiers brought to it."""
+    if ticket.order_id is not None:
+        try:
+            order = deps.store.get_order(ticket.order_id)
+        except NotFound:
+            order = None
+        if order is not None and order.contact.email:
+            return order.contact.email
+        if order is not None and order.customer_unvouched:
+            return None
+    emails = [i.value for i in vouched_identifiers(owner, deps) if i.type is IdentifierType.EMAIL]
+    return emails[0] if emails else None
+
+
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     """Email the customer that their ticket was opened or resolved, once per event.
     Returns the message id, or None when nothing was sent."""
@@ -180,9 +198,8 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     if _told_already(str(event["type"]), ticket) or ticket.customer_id is None:
         return None  # told already, or nobody to tell (an anonymous order's complaint)
     chain, profile = merge_chain(ticket.customer_id, deps)
-    owner = chain[-1]
-    emails = [i.value for i in deps.customers.identifiers(owner) if i.type.value == "email"]
-    if not emails:
+    recipient = _recipient(ticket, chain[-1], deps)
+    if recipient is None:
         return None
     locale = _locale_of(ticket, profile, deps)
     context = {
@@ -195,7 +212,7 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     }
     return send_once(
         str(event["event_id"]),
-        emails[0],
+        recipient,
         lambda: compose("ticket_subject", "ticket", str(locale), context),
         deps,
         email_record(event, chain),

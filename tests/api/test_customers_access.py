@@ -3,9 +3,11 @@ route; a customer's data only with the token that customer got by proving an ide
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -156,10 +158,50 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
     assert [o["order_id"] for o in export.json_body["orders"]] == [own["order_id"]]
     for figures in (view.json_body["metrics"], export.json_body["metrics"]):
         assert figures["order_count"] == 1 and figures["lifetime_value"] == own["total"]
+    for body in (view.json_body, export.json_body):  # the victim's phone was only named
+        assert body["identifiers"] == [{"type": "email", "value": attacker_email}]
     for body in (view.body.decode(), export.body.decode()):
         assert victims["order_id"] not in body and "Calle del Secreto" not in body
         assert ticket.json_body["ticket_id"] not in body
     assert_problem(client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=token), 403)
+
+
+def test_the_tokens_pages_and_cursors_pass_over_hidden_orders(client: Any, stack: Any) -> None:
+    # On DynamoDB: the token's 360 pages are filled from the orders it may see, and no
+    # cursor names (base64 of its key) an order hidden from it.
+    attacker_email = f"pager-{uuid.uuid4().hex[:10]}@example.com"
+    victim_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
+    founded = client.http.post(
+        "/customers",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"email": attacker_email, "phone": victim_phone}),
+    )
+    record = founded.json_body["customer_id"]
+    mine, theirs = [], []
+    for _ in range(2):
+        theirs.append(place_order(client, order_body(customer={"phone": victim_phone}))["order_id"])
+        mine.append(place_order(client, order_body(customer={"email": attacker_email}))["order_id"])
+    theirs.append(place_order(client, order_body(customer={"phone": victim_phone}))["order_id"])
+    eventually(lambda: len(customer_360(client, record)["orders"]) == 5)
+    token = STOREFRONT | {
+        "X-Customer-Token": verify_customer(client, stack.outbox, attacker_email)["customer_token"]
+    }
+
+    listed: list[str] = []
+    cursor = ""
+    for _ in range(5):
+        page = client.http.get(f"/customers/{record}?limit=1{cursor}", headers=token)
+        assert page.status_code == 200, page.body
+        assert len(page.json_body["orders"]) == 1, page.body
+        listed += [o["order_id"] for o in page.json_body["orders"]]
+        next_cursor = page.json_body["orders_next_cursor"]
+        if next_cursor is None:
+            break
+        decoded = base64.b64decode(next_cursor).decode()
+        assert not any(order_id in decoded for order_id in theirs), decoded
+        cursor = f"&cursor={quote(next_cursor)}"
+
+    assert listed == list(reversed(mine))
 
 
 def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(

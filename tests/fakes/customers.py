@@ -10,6 +10,7 @@ import copy
 import json
 import threading
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from chalicelib.domain.customers import (
@@ -225,9 +226,13 @@ class FakeCustomerView:
         limit: int | None = None,
         newest_first: bool = False,
         cursor: str | None = None,
+        leaving_out: AbstractSet[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], str | None]:
         kept = self._m.kept(customer_id, kind)
-        order = sorted(kept, reverse=newest_first)
+        order = sorted(
+            (s for s in kept if str(kept[s].get("order_id")) not in leaving_out),
+            reverse=newest_first,
+        )
         if cursor:
             after = _after(cursor, customer_id)
             order = [s for s in order if (s < after if newest_first else s > after)]

@@ -19,16 +19,21 @@ from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.domain.surveys import SurveyAnswer
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     customer_projection,
     customer_records,
     customer_view,
+    opportunities,
+    survey_links,
+    surveys,
     tickets,
     verification,
 )
 from chalicelib.services.customer_export import export_customer
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
+from tests.fakes.outside import Outgoing
 from tests.service import flows
 
 
@@ -358,6 +363,122 @@ def test_a_claim_made_through_an_attached_phone_is_left_out_of_the_founders_toke
     _projected(deps, stored)
     listed, _, export = _seen_by(deps, record.customer_id, by_token=True)
     assert listed == set() and anonymous.order_id not in export
+
+
+def _mailed_about(deps: Deps, ticket_id: str) -> list[str]:
+    """Mail the ticket's opening as the email subscriber does; the addresses it went to."""
+    assert isinstance(deps.mailer, Outgoing)
+    before = len(deps.mailer.sent)
+    event = {"type": "ticket.opened", "ticket_id": ticket_id, "event_id": uuid.uuid4().hex}
+    tickets.mail_ticket_event(event, deps)
+    return [str(mail["to"]) for mail in deps.mailer.sent[before:]]
+
+
+def test_a_ticket_is_never_mailed_to_an_address_merely_attached_to_the_record(
+    deps: Deps,
+) -> None:
+    # Anyone may name their own email next to someone's phone: it joins that person's
+    # record, unproven. Their tickets' emails must not go there.
+    victim_phone, attacker_email = _phone(), _email("0000-attacker")
+    victim = flows.place(deps, customer={"phone": victim_phone, "name": "Vera"})
+    attached = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    assert attached.customer_id == victim.customer_id
+    about_order = tickets.open_ticket(
+        victim.customer_id, "question", "Mi pedido", "d", victim.order_id, "web", deps
+    )
+    not_about_order = tickets.open_ticket(
+        victim.customer_id, "question", "Otra cosa", "d", None, "web", deps
+    )
+
+    assert _mailed_about(deps, about_order.ticket_id) == []
+    assert _mailed_about(deps, not_about_order.ticket_id) == []
+    # With an address of their own, vouched for, it goes there, not to an attached one
+    # that sorts first.
+    own_email, own_phone = _email("zz-victim"), _phone()
+    founded = flows.place(deps, customer={"email": own_email, "phone": own_phone})
+    named = resolve_customer(CustomerRef(email=_email("0000-attacker"), phone=own_phone), deps)
+    assert named.customer_id == founded.customer_id
+    emails = sorted(v for v in _identifiers(deps, named.customer_id) if "@" in v)
+    assert emails[0].startswith("0000-attacker")
+    ticket = tickets.open_ticket(named.customer_id, "question", "Hola", "d", None, "web", deps)
+    assert _mailed_about(deps, ticket.ticket_id) == [own_email]
+
+
+def test_a_ticket_about_an_order_is_mailed_to_the_address_given_with_it(deps: Deps) -> None:
+    attacker_email, record, own, victims = _founded_with_an_unused_phone(deps)
+    with_email = flows.place(
+        deps, customer={"phone": victims.contact.phone, "email": _email("victim")}
+    )
+    assert with_email.customer_id == record and with_email.customer_unvouched
+    about_own = tickets.open_ticket(record, "question", "s", "d", own.order_id, "web", deps)
+    about_victims = tickets.open_ticket(record, "question", "s", "d", victims.order_id, "web", deps)
+    about_mail = tickets.open_ticket(record, "question", "s", "d", with_email.order_id, "web", deps)
+
+    assert _mailed_about(deps, about_own.ticket_id) == [attacker_email]
+    assert _mailed_about(deps, about_victims.ticket_id) == []  # phone only: nobody to mail
+    assert _mailed_about(deps, about_mail.ticket_id) == [with_email.contact.email]
+
+
+def test_the_token_shows_only_vouched_identifiers_and_nothing_the_hidden_orders_bring(
+    deps: Deps,
+) -> None:
+    # The victim orders with the attached phone and an email of theirs (attached too now),
+    # subscribes to a back-in-stock email with it and rates a delivered order 1.
+    attacker_email, record, _, _ = _founded_with_an_unused_phone(deps)
+    victim_phone = next(
+        i.value for i in deps.customers.identifiers(record) if i.type is IdentifierType.PHONE
+    )
+    victim_email = _email("victim")
+    delivered = _projected(
+        deps, flows.delivered(deps, customer={"phone": victim_phone, "email": victim_email})
+    )
+    assert delivered.customer_id == record and delivered.customer_unvouched
+    opportunities.subscribe_back_in_stock("TSHIRT-BLK-M", victim_email, deps)
+    token = survey_links.survey_url(delivered.order_id, deps).rsplit("/", 1)[1]
+    surveys.answer(surveys.order_of_token(token, deps), SurveyAnswer(score=1), deps)
+    # An order naming the victim's phone and someone else's known email: a merge candidate
+    # for ops between the two records.
+    elsewhere = _email("elsewhere")
+    flows.place(deps, customer={"email": elsewhere})
+    flows.place(deps, customer={"email": elsewhere, "phone": victim_phone})
+
+    view = customer_view.customer_view(record, deps, by_token=True)
+    export = export_customer(record, deps, by_token=True)
+
+    for shown in (view["identifiers"], export["identifiers"]):
+        assert shown == [{"type": "email", "value": attacker_email}]
+    assert victim_email not in str(view) and victim_email not in str(export)
+    assert export["subscriptions"] == [] and export["opportunities"] == []
+    assert view["metrics"]["satisfaction"] is None and export["survey_answers"] == []
+    assert view["merge_candidates"] == []
+    # Staff see all of it.
+    staff = customer_view.customer_view(record, deps)
+    assert victim_email in str(staff) and staff["metrics"]["satisfaction"] == 1.0
+    assert staff["merge_candidates"] != []
+    assert export_customer(record, deps)["subscriptions"] != []
+
+
+def test_the_tokens_pages_are_filled_without_hidden_orders(deps: Deps) -> None:
+    attacker_email, record, own, victims = _founded_with_an_unused_phone(deps)
+    phone = victims.contact.phone
+    mine = [own.order_id]
+    for n in range(3):
+        mine.append(
+            _projected(deps, flows.place(deps, customer={"email": attacker_email})).order_id
+        )
+        _projected(deps, flows.place(deps, customer={"phone": phone, "name": f"V{n}"}))
+
+    listed: list[str] = []
+    cursor = None
+    while True:
+        page = customer_view.customer_view(record, deps, cursor=cursor, limit=1, by_token=True)
+        assert len(page["orders"]) == 1  # never an empty page with a cursor
+        listed += [o["order_id"] for o in page["orders"]]
+        cursor = page["orders_next_cursor"]
+        if cursor is None:
+            break
+
+    assert len(listed) == len(mine) and set(listed) == set(mine)
 
 
 def _erased_split(deps: Deps) -> tuple[str, str, str, str, Order]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -58,21 +59,48 @@ class CustomerViewRepository:
         limit: int | None = None,
         newest_first: bool = False,
         cursor: str | None = None,
+        leaving_out: AbstractSet[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The customer's records of one kind, oldest first unless ``newest_first``; one
-        page when ``limit`` is given, with the cursor of the next (None at the end)."""
+        page when ``limit`` is given, with the cursor of the next (None at the end).
+        Records about an order in ``leaving_out`` are skipped: the page is filled from the
+        ones after, and its cursor names the last record kept."""
         pk = keys.customer_pk(customer_id)
         start = decode_cursor(cursor, pk) if cursor else None
         if kind is CustomerRecord.CONSENTS:
-            return self._consents(pk, limit, newest_first, start)
-        page = self._table.partition(
-            pk, keys.RECORD_PREFIXES[kind], limit=limit, newest_first=newest_first, start=start
+            return self._consents(pk, limit, newest_first, start, leaving_out)
+        prefix = keys.RECORD_PREFIXES[kind]
+        if not leaving_out:
+            page = self._table.partition(
+                pk, prefix, limit=limit, newest_first=newest_first, start=start
+            )
+            next_cursor = encode_cursor(page.last_key) if page.last_key else None
+            return [_fields(item) for item in page.items], next_cursor
+        kept: list[dict[str, Any]] = []
+        while True:
+            # One more than the page: whether a kept record follows decides the cursor.
+            wanted = None if limit is None else limit + 1 - len(kept)
+            page = self._table.partition(
+                pk, prefix, limit=wanted, newest_first=newest_first, start=start
+            )
+            kept.extend(i for i in page.items if str(i.get("order_id")) not in leaving_out)
+            start = page.last_key
+            if start is None or (limit is not None and len(kept) > limit):
+                break
+        if limit is None or len(kept) <= limit:
+            return [_fields(item) for item in kept], None
+        last = kept[limit - 1]
+        return [_fields(item) for item in kept[:limit]], encode_cursor(
+            {"pk": last["pk"], "sk": last["sk"]}
         )
-        next_cursor = encode_cursor(page.last_key) if page.last_key else None
-        return [_fields(item) for item in page.items], next_cursor
 
     def _consents(
-        self, pk: str, limit: int | None, newest_first: bool, start: keys.Key | None
+        self,
+        pk: str,
+        limit: int | None,
+        newest_first: bool,
+        start: keys.Key | None,
+        leaving_out: AbstractSet[str] = frozenset(),
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The consents: each order summary's, and the consent items stored before the
         summaries held them (one per order, listed once), sorted and paged as the items'
@@ -85,7 +113,10 @@ class CustomerViewRepository:
                 found[f"{prefix}{consent['accepted_at']}#{consent['order_id']}"] = consent
         for item in self._table.partition(pk, prefix).items:
             found[str(item["sk"])] = _fields(item)
-        order = sorted(found, reverse=newest_first)
+        order = sorted(
+            (sk for sk in found if str(found[sk].get("order_id")) not in leaving_out),
+            reverse=newest_first,
+        )
         if start is not None:
             after = start["sk"]
             order = [sk for sk in order if (sk < after if newest_first else sk > after)]
