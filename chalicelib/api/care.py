@@ -41,7 +41,7 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
     ticket = tickets.get_ticket(ticket_id, call.deps)
-    if require_customer_access(call, ticket.customer_id) and tickets.about_unvouched_order(
+    if require_customer_access(call, ticket.customer_id) and tickets.hidden_from_token(
         ticket, call.deps
     ):
         raise Forbidden("the customer's token does not open this ticket", field="X-Customer-Token")

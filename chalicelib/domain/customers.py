@@ -25,6 +25,12 @@ PHONE_PATTERN = (
 LOYALTY_ID_PATTERN = "^ *(?:[A-Za-z0-9] *){1,32}$"
 
 
+# The mark on what a customer record holds for whoever an identifier merely attached to
+# the record named (an order's summary, a ticket's entry, a staff interaction): the
+# record's token leaves it out. Absent otherwise.
+UNVOUCHED = "customer_unvouched"
+
+
 class ProfileState(StrEnum):
     """Where a customer record stands: in use, merged into another record, or erased."""
 

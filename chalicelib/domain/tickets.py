@@ -63,6 +63,10 @@ class Ticket(DeferredModel):
     opened_at: datetime
     resolved_at: datetime | None = None
     notes: list[TicketNote] = Field(default_factory=list)
+    # Opened about no order on a record that lists identifiers merely attached to it: staff
+    # may have found the record by one of those, for someone else. The record's token does
+    # not open it, and no email about it goes to the record's addresses.
+    customer_unvouched: bool = False
     version: int = 0
 
     def update(self, status: TicketStatus | None, note: str | None, by: str, at: datetime) -> bool:

@@ -76,10 +76,16 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             continue
         if order.customer_id in records:
             orders.append(_exported_order(order))
+
+    def shown(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return not_about(items, hidden) if by_token else items
+
     tickets = []
     for entry in every(CustomerRecord.TICKETS):
         ticket = store.get_ticket(str(entry["ticket_id"]))
-        if ticket is not None and ticket.customer_id in records and ticket.order_id not in hidden:
+        if ticket is None or ticket.customer_id not in records:
+            continue
+        if not by_token or (ticket.order_id not in hidden and not ticket.customer_unvouched):
             tickets.append(_exported_ticket(ticket))
     addresses = {
         i.value
@@ -111,13 +117,11 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
         "orders": orders,
         "interactions": [
-            public_fields(i, INTERACTION_FIELDS)
-            for i in not_about(every(CustomerRecord.INTERACTIONS), hidden)
+            public_fields(i, INTERACTION_FIELDS) for i in shown(every(CustomerRecord.INTERACTIONS))
         ],
         "tickets": tickets,
         "consents": [
-            public_fields(c, CONSENT_FIELDS)
-            for c in not_about(every(CustomerRecord.CONSENTS), hidden)
+            public_fields(c, CONSENT_FIELDS) for c in shown(every(CustomerRecord.CONSENTS))
         ],
         "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
         "merged_records": merged,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
+    UNVOUCHED,
     OrderContribution,
     ProfileState,
     analytics_state,
@@ -76,11 +77,6 @@ def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dic
         if summary is not None:
             return customer_id, summary
     return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
-
-
-# On the summary of an order only attached identifiers led to (``Order.customer_unvouched``;
-# absent otherwise): the customer's token views leave it out.
-UNVOUCHED = "customer_unvouched"
 
 
 def _summary_item(order: Order) -> dict[str, Any]:

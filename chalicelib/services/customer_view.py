@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
     SEGMENTS,
+    UNVOUCHED,
     CustomerMetrics,
     Identifier,
     OrderContribution,
@@ -22,8 +23,11 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.surveys import SatisfactionTally
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.after_sale_records import survey_answers
-from chalicelib.services.customer_projection import UNVOUCHED
-from chalicelib.services.customers import canonical_customer, vouched_identifiers
+from chalicelib.services.customers import (
+    canonical_customer,
+    sorted_by_vouching,
+    vouched_identifiers,
+)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -45,7 +49,7 @@ def add_interaction(
     owner, profile = canonical_customer(customer_id, deps)
     if profile.get("state") == ProfileState.ERASED:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
-    interaction = {
+    interaction: dict[str, Any] = {
         "interaction_id": f"int_{uuid.uuid4().hex[:16]}",
         "type": kind,
         "channel": channel,
@@ -53,6 +57,10 @@ def add_interaction(
         "summary": summary,
         "recorded_by": by,
     }
+    if sorted_by_vouching(owner, deps)[1]:
+        # Staff may have found the record by an identifier merely attached to it, talking
+        # to someone else: the record's token does not show what they noted.
+        interaction[UNVOUCHED] = True
     deps.customers.add_interaction(owner, interaction)
     return interaction | {"customer_id": owner}
 
@@ -127,8 +135,9 @@ def token_scope(owner: str, records: list[str], deps: Deps) -> TokenScope:
 
 
 def not_about(items: list[dict[str, Any]], hidden: AbstractSet[str]) -> list[dict[str, Any]]:
-    """The items but those about one of the ``hidden`` orders."""
-    return [item for item in items if item.get("order_id") not in hidden] if hidden else items
+    """What a customer's token shows of these items: not those about one of the ``hidden``
+    orders, nor those recorded for whoever an attached identifier named (``UNVOUCHED``)."""
+    return [i for i in items if i.get("order_id") not in hidden and not i.get(UNVOUCHED)]
 
 
 def customer_view(
@@ -158,15 +167,11 @@ def customer_view(
         leaving_out=hidden,
     )
     interactions, _ = store.records(
-        owner,
-        CustomerRecord.INTERACTIONS,
-        limit=RECENT_ITEMS,
-        newest_first=True,
-        leaving_out=hidden,
+        owner, CustomerRecord.INTERACTIONS, limit=RECENT_ITEMS, newest_first=True
     )
-    tickets, _ = store.records(
-        owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True, leaving_out=hidden
-    )
+    tickets, _ = store.records(owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True)
+    if by_token:
+        interactions, tickets = not_about(interactions, hidden), not_about(tickets, hidden)
     consents, _ = store.records(
         owner, CustomerRecord.CONSENTS, newest_first=True, leaving_out=hidden
     )

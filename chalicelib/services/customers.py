@@ -59,8 +59,9 @@ def resolve_customer(
     Nothing here is proven: a record created here is founded by its first identifier
     (email, then phone, then loyalty id), the only one vouched for; the others, and any
     identifier attached to a record found, are not (``proven_customer``). A record found
-    only through such attached identifiers is ``unvouched``; a ``customer_id`` the caller
-    names is taken as the caller's word."""
+    only through such attached identifiers is ``unvouched``, and so is one named by
+    ``customer_id`` while it lists any, unless an identifier given with it is vouched for
+    there."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
@@ -70,7 +71,12 @@ def resolve_customer(
             raise Conflict(
                 f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
             )
-        return Resolution(owner, "customer_id", False)
+        # How the caller came by the id is not known: if the record has identifiers merely
+        # attached, it may have been looked up by one of them, for someone else, unless the
+        # order also gives one vouched for there.
+        vouched, attached = sorted_by_vouching(owner, deps)
+        unvouched = bool(attached) and not any(i in vouched for i in identifiers)
+        return Resolution(owner, "customer_id", False, unvouched=unvouched)
     if not identifiers:
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
@@ -169,12 +175,19 @@ def vouched_identifiers(customer_id: str, deps: Deps) -> list[Identifier]:
     """The identifiers a record lists that are vouched for there (it was founded with them,
     or they were proven on it): who its token holder is known to be. The others were named
     next to them by someone, maybe someone else. One read per identifier."""
-    vouched = []
+    return sorted_by_vouching(customer_id, deps)[0]
+
+
+def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], list[Identifier]]:
+    """The identifiers a record lists: those vouched for there, and those merely attached
+    (or claimed by another record meanwhile)."""
+    vouched: list[Identifier] = []
+    others: list[Identifier] = []
     for identifier in deps.customers.identifiers(customer_id):
         claim = deps.customers.identifier_claim(identifier)
-        if claim is not None and claim.customer_id == customer_id and claim.vouched:
-            vouched.append(identifier)
-    return vouched
+        ours = claim is not None and claim.customer_id == customer_id and claim.vouched
+        (vouched if ours else others).append(identifier)
+    return vouched, others
 
 
 def _claim(identifier: Identifier, deps: Deps, known: SeenClaims) -> IdentifierClaim | None:

@@ -14,7 +14,12 @@ from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import canonical_customer, merge_chain, vouched_identifiers
+from chalicelib.services.customers import (
+    canonical_customer,
+    merge_chain,
+    sorted_by_vouching,
+    vouched_identifiers,
+)
 from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
 
@@ -62,6 +67,7 @@ def open_ticket(
         if unknown:
             raise Conflict(f"not in the order: {', '.join(unknown)}", field="skus")
     now = deps.clock()
+    unvouched = owner is not None and order_id is None and bool(sorted_by_vouching(owner, deps)[1])
     ticket = Ticket(
         ticket_id=ticket_id or f"tkt_{uuid.uuid4().hex[:16]}",
         customer_id=owner,
@@ -73,6 +79,7 @@ def open_ticket(
         shipment=shipment,
         channel=channel,
         opened_at=now,
+        customer_unvouched=unvouched,
     )
     try:
         deps.customers.create_ticket(ticket)
@@ -106,9 +113,12 @@ def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
     return ticket
 
 
-def about_unvouched_order(ticket: Ticket, deps: Deps) -> bool:
-    """Whether the ticket is about an order only attached identifiers brought to its
-    customer (``Order.customer_unvouched``): that customer's token does not open it."""
+def hidden_from_token(ticket: Ticket, deps: Deps) -> bool:
+    """Whether the customer's token does not open the ticket: one opened for whoever an
+    attached identifier named (``Ticket.customer_unvouched``), or about an order only
+    attached identifiers brought to the customer (``Order.customer_unvouched``)."""
+    if ticket.customer_unvouched:
+        return True
     if ticket.order_id is None:
         return False
     try:
@@ -177,7 +187,10 @@ def _recipient(ticket: Ticket, owner: str, deps: Deps) -> str | None:
     """Whom to email about a ticket: the address given with the order it is about, else
     one vouched for on the customer's record. Never an address merely attached to the
     record (anyone may have named it next to the customer's phone), and none of the
-    record's for an order only attached identifiers brought to it."""
+    record's for an order only attached identifiers brought to it, nor for a ticket opened
+    for whoever such an identifier named."""
+    if ticket.customer_unvouched:
+        return None
     if ticket.order_id is not None:
         try:
             order = deps.store.get_order(ticket.order_id)

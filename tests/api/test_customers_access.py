@@ -139,6 +139,18 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
         ),
     )
     assert ticket.status_code == 201, ticket.body
+    # Staff serving the victim by the attached phone note things about no order.
+    staff_ticket = client.http.post(
+        f"/customers/{record}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps({"subject": "Nueva direccion", "description": "d", "channel": "phone"}),
+    )
+    noted = client.http.post(
+        f"/customers/{record}/interactions",
+        headers=OPS | JSON,
+        body=json.dumps({"type": "call", "channel": "phone", "summary": "Calle del Secreto 7"}),
+    )
+    assert staff_ticket.status_code == 201 and noted.status_code == 201, noted.body
     # Ops see both orders once projected: a person decides what belongs together.
     eventually(
         lambda: (
@@ -163,7 +175,12 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
     for body in (view.body.decode(), export.body.decode()):
         assert victims["order_id"] not in body and "Calle del Secreto" not in body
         assert ticket.json_body["ticket_id"] not in body
-    assert_problem(client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=token), 403)
+        assert staff_ticket.json_body["ticket_id"] not in body
+        assert noted.json_body["interaction_id"] not in body
+    for hidden in (ticket, staff_ticket):
+        assert_problem(
+            client.http.get(f"/tickets/{hidden.json_body['ticket_id']}", headers=token), 403
+        )
 
 
 def test_the_tokens_pages_and_cursors_pass_over_hidden_orders(client: Any, stack: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
@@ -46,6 +47,6 @@ class FakeTickets:
             "status": ticket.status.value,
             "order_id": ticket.order_id,
             "subject": ticket.subject,
-        }
+        } | ({UNVOUCHED: True} if ticket.customer_unvouched else {})
         kept = self._m.kept(ticket.customer_id, CustomerRecord.TICKETS)
         kept[f"{ticket.opened_at.isoformat()}#{ticket.ticket_id}"] = entry

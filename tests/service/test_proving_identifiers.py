@@ -313,7 +313,7 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_later_orders(deps: D
     for text in (view, export):
         assert victims.order_id not in text and "Vera Victima" not in text
         assert ticket.ticket_id not in text and own.order_id in text
-    assert tickets.about_unvouched_order(ticket, deps)
+    assert tickets.hidden_from_token(ticket, deps)
     # The figures count the founder's own purchase only (the victim's bought one T-shirt).
     for figures in _figures(deps, record, by_token=True):
         assert figures["order_count"] == 1
@@ -365,6 +365,56 @@ def test_a_claim_made_through_an_attached_phone_is_left_out_of_the_founders_toke
     assert listed == set() and anonymous.order_id not in export
 
 
+def test_an_order_naming_a_record_that_lists_attached_identifiers_by_id_is_hidden(
+    deps: Deps,
+) -> None:
+    # L2: staff look the victim up by the attached phone (the record's id comes back) and
+    # place the order by that id: the id alone cannot tell who was served.
+    attacker_email, record, own, _ = _founded_with_an_unused_phone(deps)
+    by_id = _projected(deps, flows.place(deps, customer={"customer_id": record}))
+    with_vouched = flows.place(deps, customer={"customer_id": record, "email": attacker_email})
+    only_vouched = _email("alone")
+    alone = flows.place(deps, customer={"email": only_vouched})
+    assert alone.customer_id is not None
+    alone_by_id = flows.place(deps, customer={"customer_id": alone.customer_id})
+
+    assert by_id.customer_id == record and by_id.customer_unvouched
+    assert with_vouched.customer_id == record and not with_vouched.customer_unvouched
+    assert not alone_by_id.customer_unvouched  # nothing attached: the id is the record's
+    listed, _, export = _seen_by(deps, record, by_token=True)
+    assert by_id.order_id not in listed and by_id.order_id not in export
+    assert own.order_id in listed
+
+
+def test_what_staff_note_on_a_record_listing_attached_identifiers_is_hidden_from_its_token(
+    deps: Deps,
+) -> None:
+    # L6: staff find the caller by the attached phone and note their new address, or open
+    # a ticket about no order: it may be someone else than the record's founder.
+    _, record, _, _ = _founded_with_an_unused_phone(deps)
+    noted = customer_view.add_interaction(
+        record, "call", "phone", "Vera: nueva direccion Calle Secreta 9", "store", deps
+    )
+    ticket = tickets.open_ticket(
+        record, "question", "Cambio", "Calle Secreta 9", None, "phone", deps
+    )
+    alone = flows.place(deps, customer={"email": _email("alone")}).customer_id
+    assert alone is not None
+    plain = customer_view.add_interaction(alone, "call", "phone", "Llamo", "store", deps)
+
+    assert ticket.customer_unvouched and tickets.hidden_from_token(ticket, deps)
+    view = customer_view.customer_view(record, deps, by_token=True)
+    export = export_customer(record, deps, by_token=True)
+    for text in (str(view), str(export)):
+        assert "Calle Secreta" not in text
+        assert noted["interaction_id"] not in text and ticket.ticket_id not in text
+    staff = str(customer_view.customer_view(record, deps)) + str(export_customer(record, deps))
+    assert noted["interaction_id"] in staff and ticket.ticket_id in staff
+    # Nothing attached to the record: what staff note is its owner's to see.
+    mine = customer_view.customer_view(alone, deps, by_token=True)
+    assert [i["interaction_id"] for i in mine["interactions"]] == [plain["interaction_id"]]
+
+
 def _mailed_about(deps: Deps, ticket_id: str) -> list[str]:
     """Mail the ticket's opening as the email subscriber does; the addresses it went to."""
     assert isinstance(deps.mailer, Outgoing)
@@ -392,16 +442,27 @@ def test_a_ticket_is_never_mailed_to_an_address_merely_attached_to_the_record(
 
     assert _mailed_about(deps, about_order.ticket_id) == []
     assert _mailed_about(deps, not_about_order.ticket_id) == []
-    # With an address of their own, vouched for, it goes there, not to an attached one
-    # that sorts first.
+    # With an address of their own, vouched for: about their order, to the address given
+    # with it, never to an attached one that sorts first; about no order, nobody can tell
+    # whom staff served, so no email goes out.
     own_email, own_phone = _email("zz-victim"), _phone()
     founded = flows.place(deps, customer={"email": own_email, "phone": own_phone})
     named = resolve_customer(CustomerRef(email=_email("0000-attacker"), phone=own_phone), deps)
     assert named.customer_id == founded.customer_id
     emails = sorted(v for v in _identifiers(deps, named.customer_id) if "@" in v)
     assert emails[0].startswith("0000-attacker")
-    ticket = tickets.open_ticket(named.customer_id, "question", "Hola", "d", None, "web", deps)
-    assert _mailed_about(deps, ticket.ticket_id) == [own_email]
+    about = tickets.open_ticket(
+        named.customer_id, "question", "s", "d", founded.order_id, "web", deps
+    )
+    nothing = tickets.open_ticket(named.customer_id, "question", "s", "d", None, "phone", deps)
+    assert _mailed_about(deps, about.ticket_id) == [own_email]
+    assert nothing.customer_unvouched and _mailed_about(deps, nothing.ticket_id) == []
+    # A record listing nothing attached: its ticket about no order goes to its address.
+    alone = flows.place(deps, customer={"email": _email("alone")})
+    assert alone.customer_id is not None
+    plain = tickets.open_ticket(alone.customer_id, "question", "s", "d", None, "phone", deps)
+    assert not plain.customer_unvouched
+    assert _mailed_about(deps, plain.ticket_id) == [alone.contact.email]
 
 
 def test_a_ticket_about_an_order_is_mailed_to_the_address_given_with_it(deps: Deps) -> None:

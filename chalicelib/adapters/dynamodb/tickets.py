@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.analytics import version_condition
 from chalicelib.adapters.dynamodb.table import Table
+from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.tickets import Ticket
 
 
@@ -71,5 +72,5 @@ class TicketRepository:
             "status": ticket.status.value,
             "order_id": ticket.order_id,
             "subject": ticket.subject,
-        }
+        } | ({UNVOUCHED: True} if ticket.customer_unvouched else {})
         return [self._table.put(key | entry)]
