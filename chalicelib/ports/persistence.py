@@ -346,7 +346,9 @@ class CustomerView(Protocol):
     def move_items(
         self, from_customer: str, to_customer: str, kinds: tuple[CustomerRecord, ...]
     ) -> int:
-        """Move a customer's records of these kinds to another; returns how many."""
+        """Move a customer's records of these kinds to another, each marked ``UNVOUCHED``
+        (a merge proves nothing: the survivor's token does not open what it brought);
+        returns how many."""
         ...
 
     def rewrite_items(

@@ -79,8 +79,10 @@ def _summary_owner(customer_id: str, order: Order, deps: Deps) -> tuple[str, dic
     return owner, deps.customers.order_summary(owner, placed_at, order.order_id)
 
 
-def _summary_item(order: Order) -> dict[str, Any]:
-    """What the order's summary in its customer's 360 holds of the order's state."""
+def _summary_item(order: Order, customer_id: str) -> dict[str, Any]:
+    """What the order's summary in its customer's 360 (``customer_id``'s partition) holds
+    of the order's state; marked ``UNVOUCHED`` when only attached identifiers brought the
+    order, or when a merge did (the partition is not the order's own customer's)."""
     return {
         "order_id": order.order_id,
         "channel": order.channel.value,
@@ -88,7 +90,7 @@ def _summary_item(order: Order) -> dict[str, Any]:
         "total": order.total.model_dump(mode="json"),
         "placed_at": order.placed_at.isoformat(),
         "contribution": _contribution(order).model_dump(mode="json"),
-    } | ({UNVOUCHED: True} if order.customer_unvouched else {})
+    } | ({UNVOUCHED: True} if order.customer_unvouched or customer_id != order.customer_id else {})
 
 
 def _holds(summary: dict[str, Any] | None, item: dict[str, Any]) -> bool:
@@ -118,7 +120,7 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         # Summary first, then the order: the order read is at least as new as the one the
         # summary was written from, and the summary's version guards the write.
         customer_id, summary = _summary_owner(named_customer, first, deps)
-        if _holds(summary, _summary_item(first)):
+        if _holds(summary, _summary_item(first, customer_id)):
             # The summary holds the state of the delivery's read, which is as of this
             # event or newer: nothing to write for it. A state newer than that read is
             # its own event's to project; that delivery reads after it was written.
@@ -126,7 +128,7 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
         new = _contribution(order)
-        item = _summary_item(order)
+        item = _summary_item(order, customer_id)
         if _holds(summary, item):
             return False  # this state of the order is projected already
         figures = None

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from chalicelib.domain.customers import (
+    UNVOUCHED,
     AnalyticsState,
     CustomerMetrics,
     Identifier,
@@ -317,8 +318,10 @@ class FakeCustomerView:
         for kind in kinds:
             source = self._m.kept(from_customer, kind)
             target = self._m.kept(to_customer, kind)
+            # A consent is shown only with its order (by the order's id): no mark of its own.
+            mark = {} if kind is CustomerRecord.CONSENTS else {UNVOUCHED: True}
             for sort in list(source):
-                target[sort] = source.pop(sort)
+                target[sort] = source.pop(sort) | mark
                 moved += 1
         return moved
 

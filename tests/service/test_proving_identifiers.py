@@ -25,6 +25,7 @@ from chalicelib.services import (
     customer_projection,
     customer_records,
     customer_view,
+    fulfillment_steps,
     opportunities,
     survey_links,
     surveys,
@@ -33,6 +34,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.customer_export import export_customer
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
+from chalicelib.services.step_models import FulfillmentStep
 from tests.fakes.outside import Outgoing
 from tests.service import flows
 
@@ -413,6 +415,42 @@ def test_what_staff_note_on_a_record_listing_attached_identifiers_is_hidden_from
     # Nothing attached to the record: what staff note is its owner's to see.
     mine = customer_view.customer_view(alone, deps, by_token=True)
     assert [i["interaction_id"] for i in mine["interactions"]] == [plain["interaction_id"]]
+
+
+@pytest.mark.parametrize("survivor_is_founders", [True, False])
+def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
+    deps: Deps, survivor_is_founders: bool
+) -> None:
+    # L8: the phone's owner proves it (a record split off the founder's, with a merge
+    # candidate), orders and asks a question on it; ops merge the two, either way.
+    attacker_email, record, own, _ = _founded_with_an_unused_phone(deps)
+    phone = next(
+        i.value for i in deps.customers.identifiers(record) if i.type is IdentifierType.PHONE
+    )
+    victim = _prove(deps, phone)
+    split = victim.resolution.customer_id
+    later = _projected(deps, flows.reserved(deps, customer={"phone": phone, "name": "Vera"}))
+    assert later.customer_id == split and not later.customer_unvouched
+    question = tickets.open_ticket(split, "question", "Vera pregunta", "d", None, "web", deps)
+    survivor, merged = (record, split) if survivor_is_founders else (split, record)
+    customer_records.merge_customers(survivor, merged, "ops", "ops", deps)
+    brought = later if survivor_is_founders else own
+    # A later event of the order brought, projected into the survivor's 360: still marked.
+    (parcel,) = brought.fulfillments
+    fulfillment_steps.dispatch_fulfillment(
+        FulfillmentStep(order_id=brought.order_id, fulfillment_id=parcel.fulfillment_id), deps
+    )
+    _projected(deps, deps.store.get_order(brought.order_id))
+    survivors_token = _prove(deps, attacker_email if survivor_is_founders else phone)
+
+    assert token_grants(survivors_token.token.token, survivor, deps)
+    listed, view, export = _seen_by(deps, survivor, by_token=True)
+    assert brought.order_id not in listed and brought.order_id not in export
+    if survivor_is_founders:
+        assert question.ticket_id not in view and question.ticket_id not in export
+        assert tickets.hidden_from_token(tickets.get_ticket(question.ticket_id, deps), deps)
+    listed, _, _ = _seen_by(deps, survivor, by_token=False)
+    assert brought.order_id in listed  # ops see what the merge brought
 
 
 def _mailed_about(deps: Deps, ticket_id: str) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.analytics import figures_writes, version_condition
 from chalicelib.adapters.dynamodb.table import ConditionFailed, Table, TransactionCancelled
+from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.errors import ConcurrentModification, InvalidCursor
 from chalicelib.ports import CustomerRecord, FiguresChange
 
@@ -223,10 +224,13 @@ class CustomerViewRepository:
         """Move a customer's records of these kinds to another customer (copy, then delete,
         one transaction each): used after a merge. A record that changed since it was read
         (the projector updating an order summary) is read again and moved as it is now, so
-        no update is lost. Returns how many moved."""
+        no update is lost. Each is marked ``UNVOUCHED``: a merge proves nothing, so the
+        survivor's token does not open what it brought. Returns how many moved."""
         moved = 0
         source, target = keys.customer_pk(from_customer), keys.customer_pk(to_customer)
         for kind in kinds:
+            # A consent is shown only with its order (by the order's id): no mark of its own.
+            mark = {} if kind is CustomerRecord.CONSENTS else {UNVOUCHED: True}
             for _ in range(MAX_MOVE_ROUNDS):
                 items = self._table.partition(source, keys.RECORD_PREFIXES[kind]).items
                 if not items:
@@ -239,7 +243,7 @@ class CustomerViewRepository:
                         )
                     else:
                         delete = self._table.delete(key)
-                    copy = self._table.put(item | {"pk": target})
+                    copy = self._table.put(item | {"pk": target} | mark)
                     try:
                         self._table.transact([copy, delete])
                     except TransactionCancelled:

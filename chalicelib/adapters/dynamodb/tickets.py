@@ -47,10 +47,13 @@ class TicketRepository:
         ticket.version += 1
 
     def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
-        """Re-point a ticket at the customer it now belongs to (after a merge)."""
+        """Re-point a ticket at the customer it now belongs to (after a merge), marked as
+        brought by the merge (``Ticket.customer_unvouched``: a merge proves nothing)."""
         self._table.write(
             self._table.update(
-                keys.ticket(ticket_id), "SET doc.customer_id = :c", values={":c": customer_id}
+                keys.ticket(ticket_id),
+                "SET doc.customer_id = :c, doc.customer_unvouched = :marked",
+                values={":c": customer_id, ":marked": True},
             )
         )
 
