@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
@@ -53,11 +54,14 @@ INTERACTION_KEPT = frozenset(
         "recorded_by",
         "score",
         "version",
+        UNVOUCHED,
     }
 )
 INTERACTION_TEXT = "summary"
 # The ticket list in the customer's partition repeats the ticket's subject.
-TICKET_INDEX_KEPT = frozenset({"pk", "sk", "ticket_id", "type", "status", "order_id", "version"})
+TICKET_INDEX_KEPT = frozenset(
+    {"pk", "sk", "ticket_id", "type", "status", "order_id", "version", UNVOUCHED}
+)
 TICKET_INDEX_TEXT = "subject"
 # A survey answer keeps its score and what it is about (the satisfaction figures); the
 # comment the customer wrote goes.

@@ -37,6 +37,13 @@ def orders_of(records: list[str], deps: Deps) -> list[str]:
     return ids
 
 
+def erasure_orders(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:
+    """The orders an erasure redacts: its records' and those it found, when recorded, that
+    the person's identifiers brought to another record (``pending_orders``)."""
+    ids = orders_of(records, deps)
+    return ids + [str(o) for o in record.get("pending_orders") or [] if str(o) not in ids]
+
+
 def survey_answers(order_ids: list[str], deps: Deps) -> list[SurveyResponse]:
     """The answers given to the surveys of these orders."""
     return [a for order_id in order_ids if (a := deps.surveys.survey(order_id)) is not None]
@@ -77,7 +84,7 @@ def erasure_addresses(record: dict[str, Any]) -> set[str]:
 def erase_survey_comments(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """The comment of every survey answer on the person's orders; the score and what it
     is about stay, so the satisfaction figures stay."""
-    for answer in survey_answers(orders_of(records, deps), deps):
+    for answer in survey_answers(erasure_orders(records, record, deps), deps):
         redacted = redact_survey(answer)
         if redacted is not None:
             deps.surveys.replace_survey(redacted)

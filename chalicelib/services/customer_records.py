@@ -8,6 +8,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
+    UNVOUCHED,
     AnalyticsState,
     CustomerMetrics,
     Identifier,
@@ -39,6 +40,7 @@ from chalicelib.services.after_sale_records import (
     erase_opportunities,
     erase_survey_comments,
     erasure_addresses,
+    erasure_orders,
     orders_of,
 )
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
@@ -278,7 +280,8 @@ def _record_erasure(
             addresses |= {
                 i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
             }
-        for order_id in orders_of(records, deps):
+        stray = _stray_orders(records, deps)
+        for order_id in orders_of(records, deps) + stray:
             try:
                 addresses |= contact_emails(deps.store.get_order(order_id))
             except NotFound:
@@ -292,6 +295,8 @@ def _record_erasure(
         }
         if addresses:
             record["pending_addresses"] = sorted(addresses)
+        if stray:
+            record["pending_orders"] = stray
         store.begin_erasure(owner, _still_theirs(owner, deps), record)
         return record
 
@@ -301,13 +306,38 @@ def _record_erasure(
         raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id") from exc
 
 
+def _stray_orders(records: list[str], deps: Deps) -> list[str]:
+    """Orders the person's identifiers brought, while merely attached, to the record one
+    of them was later split off (``split_from``): they stayed there, marked
+    (``Order.customer_unvouched``), and are the person's too when they name one of the
+    person's identifiers. Read before the erasure releases the identifiers."""
+    found: list[str] = []
+    for each in records:
+        source = (deps.customers.profile(each) or {}).get("split_from")
+        if not source or source in records:
+            continue
+        theirs = {i.value for i in deps.customers.identifiers(each)}
+        summaries, _ = deps.customers.records(str(source), CustomerRecord.ORDERS)
+        for summary in summaries:
+            if not summary.get(UNVOUCHED):
+                continue
+            try:
+                order = deps.store.get_order(str(summary["order_id"]))
+            except NotFound:
+                continue
+            named = {order.contact.email, order.contact.phone}
+            if order.customer_unvouched and named & theirs and order.order_id not in found:
+                found.append(order.order_id)
+    return found
+
+
 def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """Contact details, addresses and return reasons off every order of the person."""
 
     def redact(order: Order) -> Change | None:
         return Change() if redact_order(order) else None
 
-    for order_id in orders_of(records, deps):
+    for order_id in erasure_orders(records, record, deps):
         try:
             mutate(deps, order_id, redact)
         except NotFound:
@@ -320,13 +350,41 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
     for customer_id in records:
         index, _ = store.records(customer_id, CustomerRecord.TICKETS)
         for entry in index:
-            try:
-                retried(
-                    partial(_redact_ticket, str(entry["ticket_id"]), deps), MAX_ERASURE_ATTEMPTS
-                )
-            except ConcurrentModification as exc:
-                raise ConcurrentModification("a ticket kept changing; erase again") from exc
+            _redact_ticket_again(str(entry["ticket_id"]), deps)
         store.rewrite_items(customer_id, CustomerRecord.TICKETS, redact_ticket_index)
+    _erase_stray_tickets(record, deps)
+
+
+def _erase_stray_tickets(record: dict[str, Any], deps: Deps) -> None:
+    """The tickets about the orders found on another record (``_stray_orders``), in that
+    record's list: the person wrote them."""
+    pending = {str(o) for o in record.get("pending_orders") or []}
+    holders: set[str] = set()
+    for order_id in pending:
+        try:
+            holder = deps.store.get_order(order_id).customer_id
+        except NotFound:
+            continue
+        if holder is not None:
+            holders.add(canonical_customer(holder, deps)[0])
+
+    def redacted_if_stray(entry: dict[str, Any]) -> dict[str, Any]:
+        return redact_ticket_index(entry) if entry.get("order_id") in pending else entry
+
+    for holder in sorted(holders):
+        index, _ = deps.customers.records(holder, CustomerRecord.TICKETS)
+        for entry in index:
+            if entry.get("order_id") in pending:
+                _redact_ticket_again(str(entry["ticket_id"]), deps)
+        deps.customers.rewrite_items(holder, CustomerRecord.TICKETS, redacted_if_stray)
+
+
+def _redact_ticket_again(ticket_id: str, deps: Deps) -> None:
+    """``_redact_ticket``, read again while someone else changes the ticket."""
+    try:
+        retried(partial(_redact_ticket, ticket_id, deps), MAX_ERASURE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification("a ticket kept changing; erase again") from exc
 
 
 def _redact_ticket(ticket_id: str, deps: Deps) -> None:

@@ -453,6 +453,35 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     assert brought.order_id in listed  # ops see what the merge brought
 
 
+def test_erasing_the_phones_owner_erases_what_their_phone_brought_to_the_founders_record(
+    deps: Deps,
+) -> None:
+    # L9: the victim's orders by the attached phone stayed on the founder's record after
+    # the victim proved the phone; their erasure must reach them, and nothing else there.
+    attacker_email, record, own, victims = _founded_with_an_unused_phone(deps)
+    assert victims.contact.phone is not None
+    their_ticket = tickets.open_ticket(
+        record, "question", "Vera: mi paquete", "Calle Secreta 9", victims.order_id, "web", deps
+    )
+    founders_ticket = tickets.open_ticket(
+        record, "question", "Founder asks", "d", own.order_id, "web", deps
+    )
+    split = _prove(deps, victims.contact.phone).resolution.customer_id
+
+    customer_records.erase_customer(split, "ops", "ops", deps)
+
+    theirs = deps.store.get_order(victims.order_id)
+    assert theirs.contact.phone is None and theirs.contact.name is None
+    assert theirs.shipping_address is not None and theirs.shipping_address.line1 != "Calle Mayor 1"
+    redacted = tickets.get_ticket(their_ticket.ticket_id, deps)
+    assert "Vera" not in redacted.subject and "Calle Secreta" not in redacted.description
+    staff_view = str(customer_view.customer_view(record, deps))
+    assert "Vera: mi paquete" not in staff_view and "Founder asks" in staff_view
+    # The founder's own order and ticket are theirs: untouched.
+    assert deps.store.get_order(own.order_id).contact.email == attacker_email
+    assert tickets.get_ticket(founders_ticket.ticket_id, deps).subject == "Founder asks"
+
+
 def _mailed_about(deps: Deps, ticket_id: str) -> list[str]:
     """Mail the ticket's opening as the email subscriber does; the addresses it went to."""
     assert isinstance(deps.mailer, Outgoing)
