@@ -63,9 +63,10 @@ class Ticket(DeferredModel):
     opened_at: datetime
     resolved_at: datetime | None = None
     notes: list[TicketNote] = Field(default_factory=list)
-    # Opened about no order on a record that lists identifiers merely attached to it: staff
-    # may have found the record by one of those, for someone else. The record's token does
-    # not open it, and no email about it goes to the record's addresses.
+    # Opened for whoever may not be the record's founder: about no order on a record staff
+    # may have found by an identifier not vouched for there, or about an order only such
+    # identifiers or a merge brought to it. The record's token does not open it, and no
+    # email about it goes to the record's addresses (the order's own address still may).
     customer_unvouched: bool = False
     version: int = 0
 

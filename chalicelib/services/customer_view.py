@@ -25,7 +25,7 @@ from chalicelib.ports import CustomerRecord
 from chalicelib.services.after_sale_records import survey_answers
 from chalicelib.services.customers import (
     canonical_customer,
-    sorted_by_vouching,
+    unsure_whose,
     vouched_identifiers,
 )
 
@@ -57,7 +57,7 @@ def add_interaction(
         "summary": summary,
         "recorded_by": by,
     }
-    if sorted_by_vouching(owner, deps)[1]:
+    if unsure_whose(owner, deps):
         # Staff may have found the record by an identifier merely attached to it, talking
         # to someone else: the record's token does not show what they noted.
         interaction[UNVOUCHED] = True

@@ -60,8 +60,8 @@ def resolve_customer(
     (email, then phone, then loyalty id), the only one vouched for; the others, and any
     identifier attached to a record found, are not (``proven_customer``). A record found
     only through such attached identifiers is ``unvouched``, and so is one named by
-    ``customer_id`` while it lists any, unless an identifier given with it is vouched for
-    there."""
+    ``customer_id`` when ``unsure_whose``, unless an identifier given with it is vouched
+    for there."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
         if not deps.store.customer_exists(ref.customer_id):
@@ -74,8 +74,8 @@ def resolve_customer(
         # How the caller came by the id is not known: if the record has identifiers merely
         # attached, it may have been looked up by one of them, for someone else, unless the
         # order also gives one vouched for there.
-        vouched, attached = sorted_by_vouching(owner, deps)
-        unvouched = bool(attached) and not any(i in vouched for i in identifiers)
+        vouched, _ = sorted_by_vouching(owner, deps)
+        unvouched = unsure_whose(owner, deps) and not any(i in vouched for i in identifiers)
         return Resolution(owner, "customer_id", False, unvouched=unvouched)
     if not identifiers:
         raise Unprocessable(
@@ -188,6 +188,13 @@ def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], 
         ours = claim is not None and claim.customer_id == customer_id and claim.vouched
         (vouched if ours else others).append(identifier)
     return vouched, others
+
+
+def unsure_whose(customer_id: str, deps: Deps) -> bool:
+    """Whether someone who found this record may have found it for someone else: it lists
+    an identifier merely attached to it, or had one that was proven and split off (a
+    record id looked up by it before is still in callers' hands)."""
+    return bool(sorted_by_vouching(customer_id, deps)[1] or deps.customers.split_off(customer_id))
 
 
 def _claim(identifier: Identifier, deps: Deps, known: SeenClaims) -> IdentifierClaim | None:

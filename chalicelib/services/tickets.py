@@ -17,7 +17,7 @@ from chalicelib.rendering import render
 from chalicelib.services.customers import (
     canonical_customer,
     merge_chain,
-    sorted_by_vouching,
+    unsure_whose,
     vouched_identifiers,
 )
 from chalicelib.services.emails import compose, email_record, send_once
@@ -55,6 +55,10 @@ def open_ticket(
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
     if owner is None and order_id is None:
         raise NotFound("a ticket is about a customer or an order", field="customer_id")
+    # For whoever may not be the record's founder: staff who found the record by an
+    # identifier not vouched for there, or an order only such identifiers or a merge
+    # brought to it.
+    unvouched = owner is not None and order_id is None and unsure_whose(owner, deps)
     if order_id is not None:
         try:
             order = deps.store.get_order(order_id)
@@ -63,11 +67,11 @@ def open_ticket(
         order_owner = canonical_customer(order.customer_id, deps)[0] if order.customer_id else None
         if order_owner != owner:
             raise NotFound(f"order {order_id} is not this customer's", field="order_id")
+        unvouched = owner is not None and (order.customer_unvouched or order.customer_id != owner)
         unknown = sorted(set(skus or []) - {line.sku for line in order.lines})
         if unknown:
             raise Conflict(f"not in the order: {', '.join(unknown)}", field="skus")
     now = deps.clock()
-    unvouched = owner is not None and order_id is None and bool(sorted_by_vouching(owner, deps)[1])
     ticket = Ticket(
         ticket_id=ticket_id or f"tkt_{uuid.uuid4().hex[:16]}",
         customer_id=owner,
@@ -189,8 +193,6 @@ def _recipient(ticket: Ticket, owner: str, deps: Deps) -> str | None:
     record (anyone may have named it next to the customer's phone), and none of the
     record's for an order only attached identifiers brought to it, nor for a ticket opened
     for whoever such an identifier named."""
-    if ticket.customer_unvouched:
-        return None
     if ticket.order_id is not None:
         try:
             order = deps.store.get_order(ticket.order_id)
@@ -200,6 +202,8 @@ def _recipient(ticket: Ticket, owner: str, deps: Deps) -> str | None:
             return order.contact.email
         if order is not None and order.customer_unvouched:
             return None
+    if ticket.customer_unvouched:
+        return None
     emails = [i.value for i in vouched_identifiers(owner, deps) if i.type is IdentifierType.EMAIL]
     return emails[0] if emails else None
 

@@ -107,12 +107,10 @@ def test_naming_someones_email_with_ones_own_phone_opens_none_of_their_data(
     assert {i["value"] for i in mine.json_body["identifiers"]} == {victim_email}
 
 
-def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, stack: Any) -> None:
-    # Repro E: the attacker founds a record with its own email and a phone nobody has used
-    # yet; the phone's owner then orders by phone alone, and the order joins that record
-    # (the retailer's 360 is one record). The attacker's proof of its email opens the
-    # record, not that order, nor the ticket about it.
-    attacker_email = f"founder-{uuid.uuid4().hex[:10]}@example.com"
+def _founded_with_an_unused_phone(client: Any, name: str) -> tuple[str, str, str]:
+    """An attacker's record, founded by ``POST /customers`` with its own email and a phone
+    nobody has used yet: (the email, the phone, the record's id)."""
+    attacker_email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
     victim_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
     founded = client.http.post(
         "/customers",
@@ -120,7 +118,15 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
         body=json.dumps({"email": attacker_email, "phone": victim_phone}),
     )
     assert founded.status_code == 200, founded.body
-    record = founded.json_body["customer_id"]
+    return attacker_email, victim_phone, str(founded.json_body["customer_id"])
+
+
+def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, stack: Any) -> None:
+    # Repro E: the attacker founds a record with its own email and a phone nobody has used
+    # yet; the phone's owner then orders by phone alone, and the order joins that record
+    # (the retailer's 360 is one record). The attacker's proof of its email opens the
+    # record, not that order, nor the ticket about it.
+    attacker_email, victim_phone, record = _founded_with_an_unused_phone(client, "founder")
     victims_body = order_body(customer={"phone": victim_phone, "name": "Vera Victima"})
     victims_body["shipping_address"]["line1"] = "Calle del Secreto 7"
     victims = place_order(client, victims_body)
@@ -186,14 +192,7 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
 def test_the_tokens_pages_and_cursors_pass_over_hidden_orders(client: Any, stack: Any) -> None:
     # On DynamoDB: the token's 360 pages are filled from the orders it may see, and no
     # cursor names (base64 of its key) an order hidden from it.
-    attacker_email = f"pager-{uuid.uuid4().hex[:10]}@example.com"
-    victim_phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
-    founded = client.http.post(
-        "/customers",
-        headers=STOREFRONT | JSON,
-        body=json.dumps({"email": attacker_email, "phone": victim_phone}),
-    )
-    record = founded.json_body["customer_id"]
+    attacker_email, victim_phone, record = _founded_with_an_unused_phone(client, "pager")
     mine, theirs = [], []
     for _ in range(2):
         theirs.append(place_order(client, order_body(customer={"phone": victim_phone}))["order_id"])

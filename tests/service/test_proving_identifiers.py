@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.customers import UNVOUCHED, Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order
@@ -275,6 +275,13 @@ def _figures(deps: Deps, customer_id: str, by_token: bool) -> list[dict[str, Any
     ]
 
 
+def _phone_of(deps: Deps, customer_id: str) -> str:
+    """The phone a customer record lists."""
+    return next(
+        i.value for i in deps.customers.identifiers(customer_id) if i.type is IdentifierType.PHONE
+    )
+
+
 def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
     """E: the attacker founds a record with its own email and a phone nobody has used
     yet; the phone's owner later shops by phone alone, and the order lands on that
@@ -424,9 +431,7 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     # L8: the phone's owner proves it (a record split off the founder's, with a merge
     # candidate), orders and asks a question on it; ops merge the two, either way.
     attacker_email, record, own, _ = _founded_with_an_unused_phone(deps)
-    phone = next(
-        i.value for i in deps.customers.identifiers(record) if i.type is IdentifierType.PHONE
-    )
+    phone = _phone_of(deps, record)
     victim = _prove(deps, phone)
     split = victim.resolution.customer_id
     later = _projected(deps, flows.reserved(deps, customer={"phone": phone, "name": "Vera"}))
@@ -449,6 +454,16 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     if survivor_is_founders:
         assert question.ticket_id not in view and question.ticket_id not in export
         assert tickets.hidden_from_token(tickets.get_ticket(question.ticket_id, deps), deps)
+    # N1: a ticket opened after the merge about an order it brought: hidden, not mailed.
+    later_ticket = tickets.open_ticket(
+        survivor, "question", "s", "d", brought.order_id, "web", deps
+    )
+    assert later_ticket.customer_unvouched and tickets.hidden_from_token(later_ticket, deps)
+    if survivor_is_founders:  # the phone-only order gave no address of its own
+        assert _mailed_about(deps, later_ticket.ticket_id) == []
+    # N2: not even who the merged record was.
+    assert export_customer(survivor, deps, by_token=True)["merged_records"] == []
+    assert export_customer(survivor, deps)["merged_records"] != []
     listed, _, _ = _seen_by(deps, survivor, by_token=False)
     assert brought.order_id in listed  # ops see what the merge brought
 
@@ -480,6 +495,27 @@ def test_erasing_the_phones_owner_erases_what_their_phone_brought_to_the_founder
     # The founder's own order and ticket are theirs: untouched.
     assert deps.store.get_order(own.order_id).contact.email == attacker_email
     assert tickets.get_ticket(founders_ticket.ticket_id, deps).subject == "Founder asks"
+
+
+def test_a_record_id_looked_up_by_a_phone_later_split_off_still_proves_nothing(
+    deps: Deps,
+) -> None:
+    # N3: a storefront or staff looked the phone up while it was attached (the founder's
+    # id came back); its owner then proves it. Acting by that id later is still unsure.
+    attacker_email, record, _, _ = _founded_with_an_unused_phone(deps)
+    phone = _phone_of(deps, record)
+    assert lookup_customer(None, phone, None, deps).customer_id == record
+    assert _prove(deps, phone).resolution.customer_id != record
+    assert [i.value for i in deps.customers.identifiers(record)] == [attacker_email]
+
+    by_id = flows.place(deps, customer={"customer_id": record})
+    with_phone = flows.place(deps, customer={"customer_id": record, "phone": phone})
+    with_email = flows.place(deps, customer={"customer_id": record, "email": attacker_email})
+    noted = customer_view.add_interaction(record, "call", "phone", "Vera", "store", deps)
+
+    assert by_id.customer_unvouched and with_phone.customer_unvouched
+    assert not with_email.customer_unvouched
+    assert noted[UNVOUCHED] is True
 
 
 def _mailed_about(deps: Deps, ticket_id: str) -> list[str]:
@@ -553,9 +589,7 @@ def test_the_token_shows_only_vouched_identifiers_and_nothing_the_hidden_orders_
     # The victim orders with the attached phone and an email of theirs (attached too now),
     # subscribes to a back-in-stock email with it and rates a delivered order 1.
     attacker_email, record, _, _ = _founded_with_an_unused_phone(deps)
-    victim_phone = next(
-        i.value for i in deps.customers.identifiers(record) if i.type is IdentifierType.PHONE
-    )
+    victim_phone = _phone_of(deps, record)
     victim_email = _email("victim")
     delivered = _projected(
         deps, flows.delivered(deps, customer={"phone": victim_phone, "email": victim_email})
