@@ -187,25 +187,29 @@ def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:
     return str(locale) if locale in ("es", "en") else "es"
 
 
-def _recipient(ticket: Ticket, owner: str, deps: Deps) -> str | None:
-    """Whom to email about a ticket: the address given with the order it is about, else
-    one vouched for on the customer's record. Never an address merely attached to the
-    record (anyone may have named it next to the customer's phone), and none of the
-    record's for an order only attached identifiers brought to it, nor for a ticket opened
-    for whoever such an identifier named."""
+def _recipient(
+    ticket: Ticket, owner: str, profile: dict[str, Any], deps: Deps
+) -> tuple[str, str] | None:
+    """Whom to email about a ticket, and the name to greet them by: the address and name
+    given with the order it is about, else an address vouched for on the customer's record
+    and the record's name. Never an address merely attached to the record (anyone may have
+    named it next to the customer's phone), none of the record's for an order only
+    attached identifiers brought to it, nor for a ticket opened for whoever such an
+    identifier named; and never the record's name to the order's address (whoever placed
+    the order by a known phone or id must not learn whose record it joined)."""
     if ticket.order_id is not None:
         try:
             order = deps.store.get_order(ticket.order_id)
         except NotFound:
             order = None
         if order is not None and order.contact.email:
-            return order.contact.email
+            return order.contact.email, order.contact.name or ""
         if order is not None and order.customer_unvouched:
             return None
     if ticket.customer_unvouched:
         return None
     emails = [i.value for i in vouched_identifiers(owner, deps) if i.type is IdentifierType.EMAIL]
-    return emails[0] if emails else None
+    return (emails[0], str(profile.get("name") or "")) if emails else None
 
 
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
@@ -215,15 +219,16 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     if _told_already(str(event["type"]), ticket) or ticket.customer_id is None:
         return None  # told already, or nobody to tell (an anonymous order's complaint)
     chain, profile = merge_chain(ticket.customer_id, deps)
-    recipient = _recipient(ticket, chain[-1], deps)
-    if recipient is None:
+    told = _recipient(ticket, chain[-1], profile, deps)
+    if told is None:
         return None
+    recipient, name = told
     locale = _locale_of(ticket, profile, deps)
     context = {
         "kind": event["type"],
         "from_survey": is_survey_complaint(ticket.ticket_id),
         "ticket": ticket.model_dump(mode="json"),
-        "name": profile.get("name") or "",
+        "name": name,
         "locale": locale,
         "note": ticket.notes[-1].text if ticket.notes else "",
     }

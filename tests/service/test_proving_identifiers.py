@@ -568,6 +568,29 @@ def test_a_ticket_is_never_mailed_to_an_address_merely_attached_to_the_record(
     assert _mailed_about(deps, plain.ticket_id) == [alone.contact.email]
 
 
+def test_a_ticket_email_to_an_orders_address_greets_the_name_given_with_the_order(
+    deps: Deps,
+) -> None:
+    # G1: anyone may look a phone up and order by the record's id with their own address;
+    # the ticket email to that address must not greet them by the record's name.
+    victim = flows.place(deps, customer={"phone": _phone(), "name": "Veronica Secreta"})
+    assert victim.customer_id is not None
+    attacker_email = _email("att")
+    placed = flows.place(
+        deps, customer={"customer_id": victim.customer_id, "email": attacker_email, "name": "Att"}
+    )
+    assert placed.customer_id == victim.customer_id
+    ticket = tickets.open_ticket(
+        victim.customer_id, "question", "hi", "x", placed.order_id, "web", deps
+    )
+    assert isinstance(deps.mailer, Outgoing)
+    before = len(deps.mailer.sent)
+
+    assert _mailed_about(deps, ticket.ticket_id) == [attacker_email]
+    (mail,) = deps.mailer.sent[before:]
+    assert "Veronica" not in str(mail) and "Att" in str(mail["parts"])
+
+
 def test_a_ticket_about_an_order_is_mailed_to_the_address_given_with_it(deps: Deps) -> None:
     attacker_email, record, own, victims = _founded_with_an_unused_phone(deps)
     with_email = flows.place(
