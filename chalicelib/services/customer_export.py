@@ -62,10 +62,11 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             found.extend(items)
         return found
 
-    scope = token_scope(owner, records, deps) if by_token else TokenScope()
+    summaries = every(CustomerRecord.ORDERS)
+    scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
     hidden = set(scope.hidden)  # and the orders marked since their summary was written
     orders = []
-    for summary in every(CustomerRecord.ORDERS):
+    for summary in summaries:
         try:
             order = deps.store.get_order(str(summary["order_id"]))
         except NotFound:
@@ -81,11 +82,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         return not_about(items, hidden) if by_token else items
 
     tickets = []
-    for entry in every(CustomerRecord.TICKETS):
+    for entry in shown(every(CustomerRecord.TICKETS)):  # as the 360 lists them
         ticket = store.get_ticket(str(entry["ticket_id"]))
-        if ticket is None or ticket.customer_id not in records:
-            continue
-        if not by_token or (ticket.order_id not in hidden and not ticket.customer_unvouched):
+        if ticket is not None and ticket.customer_id in records:
             tickets.append(_exported_ticket(ticket))
     addresses = {
         i.value

@@ -107,21 +107,14 @@ class TokenScope:
         return listed if self.identifiers is None else self.identifiers
 
 
-def token_scope(owner: str, records: list[str], deps: Deps) -> TokenScope:
-    """``TokenScope`` of these customer records (``owner`` and those merged into it), from
-    their order summaries: the figures without the hidden orders are rebuilt from the
+def token_scope(owner: str, summaries: list[dict[str, Any]], deps: Deps) -> TokenScope:
+    """``TokenScope`` of ``owner``'s record, from every order summary it and the records
+    merged into it hold: the figures without the hidden orders are rebuilt from the
     others' contributions (each summary keeps the one last applied to the stored figures),
     the satisfaction from the others' survey answers."""
     identifiers = vouched_identifiers(owner, deps)
-    hidden: set[str] = set()
-    visible: list[dict[str, Any]] = []
-    for record in records:
-        summaries, _ = deps.customers.records(record, CustomerRecord.ORDERS)
-        for summary in summaries:
-            if summary.get(UNVOUCHED):
-                hidden.add(str(summary["order_id"]))
-            else:
-                visible.append(summary)
+    hidden = {str(s["order_id"]) for s in summaries if s.get(UNVOUCHED)}
+    visible = [s for s in summaries if not s.get(UNVOUCHED)]
     if not hidden:
         return TokenScope(identifiers=identifiers)
     figures = CustomerMetrics()
@@ -156,7 +149,10 @@ def customer_view(
     and its cursors never name one."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
-    scope = token_scope(owner, [owner], deps) if by_token else TokenScope()
+    if by_token:
+        scope = token_scope(owner, store.records(owner, CustomerRecord.ORDERS)[0], deps)
+    else:
+        scope = TokenScope()
     hidden = scope.hidden
     orders, next_cursor = store.records(
         owner,

@@ -74,8 +74,10 @@ def resolve_customer(
         # How the caller came by the id is not known: if the record has identifiers merely
         # attached, it may have been looked up by one of them, for someone else, unless the
         # order also gives one vouched for there.
-        vouched, _ = sorted_by_vouching(owner, deps)
-        unvouched = unsure_whose(owner, deps) and not any(i in vouched for i in identifiers)
+        vouched, attached = sorted_by_vouching(owner, deps)
+        unvouched = not any(i in vouched for i in identifiers) and unsure_whose(
+            owner, deps, attached
+        )
         return Resolution(owner, "customer_id", False, unvouched=unvouched)
     if not identifiers:
         raise Unprocessable(
@@ -190,11 +192,14 @@ def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], 
     return vouched, others
 
 
-def unsure_whose(customer_id: str, deps: Deps) -> bool:
+def unsure_whose(customer_id: str, deps: Deps, attached: list[Identifier] | None = None) -> bool:
     """Whether someone who found this record may have found it for someone else: it lists
-    an identifier merely attached to it, or had one that was proven and split off (a
-    record id looked up by it before is still in callers' hands)."""
-    return bool(sorted_by_vouching(customer_id, deps)[1] or deps.customers.split_off(customer_id))
+    an identifier merely attached to it (``attached``, when the caller sorted them
+    already), or had one that was proven and split off (a record id looked up by it
+    before is still in callers' hands)."""
+    if attached is None:
+        attached = sorted_by_vouching(customer_id, deps)[1]
+    return bool(attached or deps.customers.split_off(customer_id))
 
 
 def _claim(identifier: Identifier, deps: Deps, known: SeenClaims) -> IdentifierClaim | None:

@@ -117,20 +117,6 @@ def get_ticket(ticket_id: str, deps: Deps) -> Ticket:
     return ticket
 
 
-def hidden_from_token(ticket: Ticket, deps: Deps) -> bool:
-    """Whether the customer's token does not open the ticket: one opened for whoever an
-    attached identifier named (``Ticket.customer_unvouched``), or about an order only
-    attached identifiers brought to the customer (``Order.customer_unvouched``)."""
-    if ticket.customer_unvouched:
-        return True
-    if ticket.order_id is None:
-        return False
-    try:
-        return deps.store.get_order(ticket.order_id).customer_unvouched
-    except NotFound:
-        return False
-
-
 def update_ticket(
     ticket_id: str, status: TicketStatus | None, note: str | None, by: str, deps: Deps
 ) -> Ticket:
@@ -204,8 +190,7 @@ def _recipient(
             order = None
         if order is not None and order.contact.email:
             return order.contact.email, order.contact.name or ""
-        if order is not None and order.customer_unvouched:
-            return None
+    # Marked when opened about an order only attached identifiers or a merge brought.
     if ticket.customer_unvouched:
         return None
     emails = [i.value for i in vouched_identifiers(owner, deps) if i.type is IdentifierType.EMAIL]
