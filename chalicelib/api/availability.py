@@ -30,7 +30,7 @@ class AvailabilityQuery(DeferredModel):
     "/availability/{sku}",
     "GET",
     summary="Delivery promise and pick-up stores for a SKU, per postal code and quantity",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     response=Availability,
     query=AvailabilityQuery,
     tag="catalog",

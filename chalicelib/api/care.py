@@ -84,7 +84,10 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
 def claim_order(call: Call, order_id: str) -> dict[str, Any]:
     """The order joins the customer's history; five wrong codes lock it (429)."""
     request = call.parse(ClaimOrderRequest)
-    resolution = customer_records.claim_order(order_id, request.receipt_code, request, call.deps)
+    assert call.principal is not None
+    resolution = customer_records.claim_order(
+        order_id, request.receipt_code, request, call.deps, sees=call.principal.sees
+    )
     return ClaimOrderResponse(
         order_id=order_id,
         customer_id=resolution.customer_id,

@@ -366,7 +366,7 @@ class CustomerTokenResponse(DeferredModel):
     "/customers/verifications",
     "POST",
     summary="Send a one-time code to an email or phone (same answer whether it is known)",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=VerificationRequest,
     response=VerificationSentResponse,
     status=202,
@@ -375,9 +375,12 @@ class CustomerTokenResponse(DeferredModel):
     errors=(429,),
 )
 def start_verification(call: Call) -> dict[str, Any]:
-    """A 6-digit code, valid 10 minutes, goes to the address."""
+    """A 6-digit code, valid 10 minutes, goes to the address (5 per 15 minutes from each
+    client). Sending a code creates nothing, so it takes no Idempotency-Key: each request
+    sends a fresh code, and the last one sent is the one that proves."""
     request = call.parse(VerificationRequest)
-    verification.send_code(request.email, request.phone, call.deps)
+    assert call.principal is not None
+    verification.send_code(request.email, request.phone, call.deps, sender=call.principal.client_id)
     return VerificationSentResponse().model_dump(mode="json")
 
 
@@ -386,7 +389,7 @@ def start_verification(call: Call) -> dict[str, Any]:
     "/customers/verifications/confirm",
     "POST",
     summary="Prove an email or phone with its code: the customer (created if new) and a token",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=ConfirmVerificationRequest,
     response=CustomerTokenResponse,
     tag="customers",

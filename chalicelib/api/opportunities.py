@@ -54,7 +54,7 @@ class OpportunitiesResponse(DeferredModel):
     "POST",
     summary="Ask to be emailed once when the SKU is back on the web (one open subscription "
     "per address and SKU)",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=SubscribeRequest,
     response=SubscriptionResponse,
     status=201,

@@ -44,7 +44,7 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     "/orders",
     "POST",
     summary="Place an order (asynchronous: 202 ACCEPTED)",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=PlaceOrderRequest,
     response=PlaceOrderResponse,
     status=202,
@@ -118,7 +118,7 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     "/orders/{order_id}/returns",
     "POST",
     summary="Ask to return delivered units, in store or by mail, within the return window",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=RequestReturnRequest,
     response=ReturnResponse,
     status=201,
@@ -154,11 +154,14 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     errors=(409,),
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
-    """Goods are back (a store key bound to a store receives only there: 403)."""
+    """Goods are back (a store key bound to a store receives only there: 403, and only
+    returns of orders it may read, or asked for in whichever store: 404 otherwise)."""
     request = call.parse(ReceiveReturnRequest)
     assert call.principal is not None
     call.principal.require_location(request.location_id, "location_id")
-    order = returns.receive_return(return_id, request.location_id, call.deps)
+    order = returns.receive_return(
+        return_id, request.location_id, call.deps, sees=call.principal.sees
+    )
     received = next(r for r in order.returns if r.return_id == return_id)
     return ReturnResponse(
         return_id=return_id,
@@ -174,7 +177,7 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     "/fulfillments/{fulfillment_id}/collect",
     "POST",
     summary="Store staff confirm a pick-up with the customer's code",
-    roles=("store",),
+    roles=("store", "ops"),
     request=CollectRequest,
     response=OrderResponse,
     access=Access.STAFF,

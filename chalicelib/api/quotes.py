@@ -136,7 +136,7 @@ class QuoteResponse(BreakdownFields):
     "/quotes",
     "POST",
     summary="Price a basket (taxes, shipping, promotions) and promise it; valid until expires_at",
-    roles=("storefront", "store"),
+    roles=("storefront", "store", "ops"),
     request=QuoteRequest,
     response=QuoteResponse,
     status=200,

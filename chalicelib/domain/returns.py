@@ -37,6 +37,12 @@ class OrderReturn(DeferredModel):
     received_at: datetime | None = None
     refund: Money | None = None
 
+    @property
+    def for_any_store(self) -> bool:
+        """Asked to be taken in store without naming one (the customer's page): whichever
+        store the customer walks into receives it."""
+        return self.channel == "store" and self.location_id is None
+
     def receive(self, location_id: str, at: datetime, refund: Money) -> None:
         """The goods arrived at ``location_id``; ``refund`` is what they cost."""
         if self.status is ReturnStatus.RECEIVED:

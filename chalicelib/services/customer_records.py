@@ -4,6 +4,7 @@ personal data, and claiming an anonymous store order."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -450,17 +451,29 @@ def new_receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
 
 
-def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) -> Resolution:
+def claim_order(
+    order_id: str,
+    receipt_code: str,
+    ref: CustomerRef,
+    deps: Deps,
+    sees: Callable[[Order], bool] = lambda _order: True,
+) -> Resolution:
     """Attach an anonymous store order to the customer the identifier names (created if
-    new) when the receipt code matches; five wrong codes lock the order."""
+    new) when the receipt code matches; five wrong codes lock the order.
+
+    Only the code tells anything about the order: one that is no store sale is unknown to
+    a caller who may not read it (``sees``), exactly as an id nobody has; and whether a
+    store sale was claimed already is told only for the right code, every wrong one
+    counting towards the lock."""
+    unknown = NotFound(f"no order {order_id}", field="order_id")
     try:
         order = deps.store.get_order(order_id)
     except NotFound as exc:
-        raise NotFound(f"no order {order_id}", field="order_id") from exc
+        raise unknown from exc
     if order.receipt_code is None or order.channel is not Channel.STORE:
+        if not sees(order):
+            raise unknown
         raise Conflict(f"order {order_id} is not an anonymous store order", field="order_id")
-    if order.customer_id is not None:
-        raise Conflict(f"order {order_id} was already claimed", field="order_id")
     scope = f"claim#{order_id}"
     failures = deps.access.begin_attempt(
         scope, deps.clock(), MAX_CLAIM_ATTEMPTS, CLAIM_LOCKOUT_SECONDS, "receipt_code"
@@ -471,6 +484,8 @@ def claim_order(order_id: str, receipt_code: str, ref: CustomerRef, deps: Deps) 
         )
         raise Unprocessable("wrong receipt code", field="receipt_code")
     deps.access.attempt_succeeded(scope)
+    if order.customer_id is not None:
+        raise Conflict(f"order {order_id} was already claimed", field="order_id")
     resolution = resolve_customer(ref, deps)
     now = deps.clock()
 

@@ -4,6 +4,7 @@ there and refunded."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -61,9 +62,16 @@ def request_return(
     return created
 
 
-def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
+def receive_return(
+    return_id: str,
+    location_id: str,
+    deps: Deps,
+    sees: Callable[[Order], bool] = lambda _order: True,
+) -> Order:
     """The goods are back at ``location_id``: restock there, refund, and mark the order
-    RETURNED when every unit is back."""
+    RETURNED when every unit is back. ``sees``: whether the caller may read the order; a
+    return of an order it may not read is unknown to it (404), unless the return is for
+    whichever store the customer walks into."""
     location = _require_location(location_id, deps)
     try:
         order_id = deps.store.order_for_return(return_id)
@@ -72,6 +80,8 @@ def receive_return(return_id: str, location_id: str, deps: Deps) -> Order:
     now = deps.clock()
     order = deps.store.get_order(order_id)
     pending = next((r for r in order.returns if r.return_id == return_id), None)
+    if not (sees(order) or (pending is not None and pending.for_any_store)):
+        raise NotFound(f"no return {return_id}", field="return_id")
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
     # Web availability before the restock, to tell back-in-stock subscribers after it.

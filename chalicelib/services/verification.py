@@ -26,8 +26,9 @@ CODE_DIGITS = 6
 # lockout is not scaled by ORQUESTA_TIME_SCALE).
 MAX_WRONG_CODES = 5
 LOCKOUT_SECONDS = 15 * 60
-# Sending: 5 codes to one address per 15 minutes, so that nobody can flood an inbox or
-# run up an SMS bill through us.
+# Sending: 5 codes to one address per 15 minutes from each API client, so that nobody
+# can flood an inbox or run up an SMS bill through us, nor, by using up the budget from
+# one client, keep the address's owner from proving it through another.
 MAX_SENDS = 5
 _PURPOSE = "verify"
 
@@ -50,16 +51,15 @@ def _key(identifier: Identifier) -> str:
     return f"{identifier.type.value}#{identifier.value}"
 
 
-def send_code(email: str | None, phone: str | None, deps: Deps) -> None:
+def send_code(email: str | None, phone: str | None, deps: Deps, sender: str | None = None) -> None:
     """Send a fresh 6-digit code to the address, valid for 10 minutes; only its keyed hash
     is stored. Answers the same whether or not anybody is known by the address; the sixth
-    send within 15 minutes is 429."""
+    send within 15 minutes by one ``sender`` (the API client) is 429."""
     identifier = _identifier(email, phone)
     key, now = _key(identifier), deps.clock()
-    sends = deps.access.begin_attempt(
-        f"send#{key}", now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value
-    )
-    deps.access.attempt_failed(f"send#{key}", sends, now, MAX_SENDS, LOCKOUT_SECONDS)
+    scope = f"send#{key}" if sender is None else f"send#{sender}#{key}"
+    sends = deps.access.begin_attempt(scope, now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value)
+    deps.access.attempt_failed(scope, sends, now, MAX_SENDS, LOCKOUT_SECONDS)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     kid, code_hash = tokens.sign(deps.secrets.tracking_keys(), _PURPOSE, key, code)
     minutes = deps.settings.verification_code_ttl_seconds // 60

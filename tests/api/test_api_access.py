@@ -15,6 +15,7 @@ import pytest
 import chalicelib.api
 from chalicelib.api.http import ROUTE_DOCS, Access
 from chalicelib.domain.errors import NotFound
+from tests.api.test_api_actions_by_state import delivered
 from tests.support import (
     JSON,
     OPS,
@@ -26,6 +27,7 @@ from tests.support import (
     order_body,
 )
 from tests.support.api import expected_order_id, get_order, place_order, post_order
+from tests.support.flow import fresh_sku
 
 # Every blueprint registers its routes on import: load them all to walk the registry.
 for _module in pkgutil.iter_modules(chalicelib.api.__path__):
@@ -141,6 +143,35 @@ def test_claiming_an_anonymous_store_order_stays_open_to_any_storefront(client: 
     assert "customer_token" not in claimed.json_body
 
 
+def test_claiming_tells_nothing_about_an_order_but_to_the_right_receipt_code(
+    client: Any,
+) -> None:
+    """Found by a probe: claiming another client's web order answered 409 "not an anonymous
+    store order" (404 for an unknown id), and a claimed sale answered 409 to any code
+    without counting it. Now another client's order is exactly an unknown id; a wrong
+    code on a claimed sale is 422 and counts towards the lock; only the right code hears
+    that it was claimed."""
+    theirs = place_order(client, order_body())
+    body = {"receipt_code": "ABCDEFGH", "email": "claim@example.com"}
+    _same_as_unknown(
+        client, "POST", "/orders/{order_id}/claim", OTHER_STOREFRONT, body, theirs["order_id"]
+    )
+    # The client that placed it, and ops, may read it: they are told why.
+    own = _request(client, "POST", f"/orders/{theirs['order_id']}/claim", STOREFRONT, body)
+    assert_problem(own, 409, "order_id")
+
+    sale = place_order(client, _store_order(), STORE)
+    path = f"/orders/{sale['order_id']}/claim"
+    first = {"receipt_code": sale["receipt_code"], "email": "first@example.com"}
+    assert _request(client, "POST", path, STOREFRONT, first).status_code == 200
+    for _ in range(5):
+        wrong = _request(client, "POST", path, OTHER_STOREFRONT, body)
+        assert_problem(wrong, 422, "receipt_code")
+    right = {"receipt_code": sale["receipt_code"], "email": "second@example.com"}
+    locked = _request(client, "POST", path, OTHER_STOREFRONT, right)
+    assert_problem(locked, 429)
+
+
 # Store keys bound to a store ---------------------------------------------------------------
 def test_a_bound_store_key_places_store_orders_only_for_its_store(client: Any, deps: Any) -> None:
     elsewhere, key = post_order(client, _store_order("ST-BARCELONA"), MADRID_STORE)
@@ -238,6 +269,8 @@ def test_every_registered_route_declares_who_may_call_it(stack: Any) -> None:
             assert doc.roles == (), f"{where}: public and signed routes take no key"
         else:
             assert doc.roles, f"{where}: only public and signed routes go without a key"
+            # API.md part two: "ops keys see and do everything".
+            assert "ops" in doc.roles, f"{where} refuses the ops key"
         if doc.access is Access.OPS:
             assert doc.roles == ("ops",), where
         if doc.access is Access.STAFF:
@@ -285,3 +318,116 @@ def test_an_unknown_role_or_field_in_a_key_object_is_refused() -> None:
     for bad in ({"a": "admin"}, {"a": {"role": "ops", "tenant": "x"}}, {"a": {"client_id": "x"}}):
         with pytest.raises(ValidationError):
             parse_api_keys(bad)
+
+
+def test_an_ops_key_does_what_storefronts_and_stores_do(client: Any, deps: Any) -> None:
+    """API.md part two: "ops keys see and do everything", the routes part one lists for
+    storefronts and stores included: place, quote, ask availability, collect a pick-up,
+    open a return, send a verification code, subscribe to a SKU."""
+    sku = fresh_sku(deps, {"ST-VALENCIA": 3})
+    body = order_body(
+        lines=[{"sku": sku, "quantity": 2, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}]
+    )
+    body.pop("shipping_address")
+    placed = place_order(client, body, OPS)
+    order_id = placed["order_id"]
+    ready = eventually(
+        lambda: (o := get_order(client, order_id, OPS))["status"] == "READY_FOR_PICKUP" and o
+    )
+    fulfillment = ready["fulfillments"][0]
+    collected = _request(
+        client,
+        "POST",
+        f"/fulfillments/{fulfillment['fulfillment_id']}/collect",
+        OPS,
+        {"pickup_code": fulfillment["pickup_code"]},
+    )
+    assert collected.status_code == 200, collected.body
+    assert collected.json_body["status"] == "DELIVERED"
+    returned = _request(
+        client,
+        "POST",
+        f"/orders/{order_id}/returns",
+        OPS | idempotency_key(),
+        {"lines": [{"sku": sku, "quantity": 1}], "reason": "x", "channel": "mail"},
+    )
+    assert returned.status_code == 201, returned.body
+    assert returned.json_body["status"] == "REQUESTED"
+    quoted = _request(
+        client,
+        "POST",
+        "/quotes",
+        OPS,
+        {
+            "channel": "web",
+            "lines": [
+                {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}
+            ],
+        },
+    )
+    assert quoted.status_code == 200, quoted.body
+    available = client.http.get(f"/availability/{sku}?postal_code=46004", headers=OPS)
+    assert available.status_code == 200, available.body
+    sent = _request(
+        client,
+        "POST",
+        "/customers/verifications",
+        OPS | idempotency_key(),
+        {"email": "ops@example.com"},
+    )
+    assert sent.status_code == 202, sent.body
+    subscribed = _request(
+        client,
+        "POST",
+        f"/inventory/{sku}/subscriptions",
+        OPS | idempotency_key(),
+        {"email": "ops@example.com"},
+    )
+    assert subscribed.status_code == 201, subscribed.body
+
+
+def test_a_bound_store_key_receives_no_return_of_an_order_it_cannot_read(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    """Found by a probe: the Madrid key refunded a web order it gets 404 for, by receiving
+    at Madrid a return asked for at Barcelona. Now that return is unknown to it; the store
+    named receives it, and a return asked for in whichever store any store receives."""
+    order_id, path = delivered(client, deps, settings)
+    at_barcelona = RETURN_BODY | {
+        "channel": "store",
+        "location_id": "ST-BARCELONA",
+        "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+    }
+    opened = _request(client, "POST", f"/orders/{order_id}/returns", STOREFRONT, at_barcelona)
+    assert opened.status_code == 201, opened.body
+    return_id = opened.json_body["return_id"]
+    assert _request(client, "GET", f"/orders/{order_id}", MADRID_STORE, None).status_code == 404
+
+    refused = _request(
+        client, "POST", f"/returns/{return_id}/receive", MADRID_STORE, {"location_id": "ST-MADRID"}
+    )
+
+    assert_problem(refused, 404, "return_id")
+    kept = get_order(client, order_id, OPS)
+    assert [(r["status"], r["location_id"]) for r in kept["returns"]] == [
+        ("REQUESTED", "ST-BARCELONA")
+    ]
+    assert kept["payment"]["refunded"] in (None, {"amount": "0.00", "currency": "EUR"})
+    # Asked for from the customer's page without naming a store: Madrid takes it.
+    anywhere = client.http.post(
+        f"{path}/returns",
+        headers=JSON | idempotency_key(),
+        body=json.dumps(
+            {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "store"}
+        ),
+    )
+    assert anywhere.status_code == 201, anywhere.body
+    taken = _request(
+        client,
+        "POST",
+        f"/returns/{anywhere.json_body['return_id']}/receive",
+        MADRID_STORE,
+        {"location_id": "ST-MADRID"},
+    )
+    assert taken.status_code == 200, taken.body
+    assert taken.json_body["status"] == "RECEIVED"

@@ -80,6 +80,33 @@ def test_an_unknown_return_is_not_found(deps: Deps) -> None:
         returns.receive_return("ret_missing", _store(deps), deps)
 
 
+def test_a_caller_who_may_not_read_the_order_cannot_receive_its_return(deps: Deps) -> None:
+    """A store key bound to another store must not refund an order it cannot read by
+    receiving a return named for elsewhere (found by a probe): unknown to it, nothing moved."""
+    order = flows.delivered(deps)
+    store = _store(deps)
+    opened = returns.request_return(order.order_id, _request(store), deps)
+    before = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
+    with pytest.raises(NotFound):
+        returns.receive_return(opened.return_id, store, deps, sees=lambda _order: False)
+    assert deps.store.get_order(order.order_id).returns[0].status.value == "REQUESTED"
+    after = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
+    assert after == before
+    assert isinstance(deps.payments, FakeGateway)
+    assert deps.payments.total("refund") == 0
+
+
+def test_a_return_asked_for_in_whichever_store_is_received_by_any_store(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    store = _store(deps)
+    opened = returns.request_return(
+        order.order_id, _request(store).model_copy(update={"location_id": None}), deps, True
+    )
+    received = returns.receive_return(opened.return_id, store, deps, sees=lambda _order: False)
+    assert received.status is OrderStatus.RETURNED
+    assert received.returns[0].location_id == store
+
+
 def test_a_return_is_received_and_refunded_once(deps: Deps) -> None:
     order = flows.delivered(deps)
     store = _store(deps)
