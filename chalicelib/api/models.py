@@ -148,7 +148,7 @@ class OrderResponse(DeferredModel):
                     service_level=f.shipment.service_level,
                     tracking_number=f.shipment.tracking_number,
                     tracking_url=f.shipment.tracking_url,
-                    promised_by=f.shipment.promised_by.isoformat(),
+                    promised_by=f.shipment.shown_promise.isoformat(),
                     delivered_at=(
                         f.shipment.delivered_at.isoformat() if f.shipment.delivered_at else None
                     ),

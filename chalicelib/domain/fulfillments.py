@@ -79,12 +79,22 @@ class Shipment(DeferredModel):
     tracking_url: str
     promised_by: datetime
     shipped_at: datetime
+    # The quote's promise, kept only where the SLA clock (``promised_by``) runs to another
+    # moment: the local stack divides every wait by ORQUESTA_TIME_SCALE, and the shopper
+    # must still read the promise they were quoted (API.md: each shipment's SLA promise is
+    # the quote's). Never set on AWS, where the two are the same moment.
+    quoted_promise: datetime | None = None
     delivered_at: datetime | None = None
     sla_status: SlaStatus = SlaStatus.ON_TIME
     breached_at: datetime | None = None
     # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
     lost_at: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
+
+    @property
+    def shown_promise(self) -> datetime:
+        """The promise shown to the shopper and to integrators."""
+        return self.quoted_promise or self.promised_by
 
     def event_moment(self, reported: datetime, now: datetime, floor: datetime) -> datetime:
         """The moment recorded for a carrier's event on this parcel: what the carrier
@@ -114,7 +124,7 @@ class Shipment(DeferredModel):
             elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
                 status = SlaStatus.AT_RISK
         return {
-            "promised_by": self.promised_by.isoformat(),
+            "promised_by": self.shown_promise.isoformat(),
             "status": status,
             "breached_at": breached_at.isoformat() if breached_at else None,
         }

@@ -116,7 +116,7 @@ def _fulfillment(
         "carrier": shipment.carrier.title() if shipment else None,
         "tracking_number": shipment.tracking_number if shipment else None,
         "tracking_url": shipment.tracking_url if shipment else None,
-        "due_by": w.day(shipment.promised_by) if shipment and not shipment.delivered_at else None,
+        "due_by": w.day(shipment.shown_promise) if shipment and not shipment.delivered_at else None,
         "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
         "pickup_code": fulfillment.pickup_code if ready else None,
         # segno's SVG, built from our own code: safe to put in the page as it is.

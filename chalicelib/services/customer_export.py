@@ -216,7 +216,7 @@ def _exported_order(order: Order) -> dict[str, Any]:
                         "service_level": f.shipment.service_level,
                         "tracking_number": f.shipment.tracking_number,
                         "tracking_url": f.shipment.tracking_url,
-                        "promised_by": f.shipment.promised_by.isoformat(),
+                        "promised_by": f.shipment.shown_promise.isoformat(),
                         "shipped_at": f.shipment.shipped_at.isoformat(),
                         "delivered_at": _iso(f.shipment.delivered_at),
                     }

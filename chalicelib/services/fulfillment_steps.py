@@ -18,7 +18,7 @@ from chalicelib.services import settlement
 from chalicelib.services.lost_parcels import follow_up_late_shipment
 from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
-from chalicelib.services.promising import shipment_promise
+from chalicelib.services.promising import quoted_promise, shipment_promise
 from chalicelib.services.step_models import (
     AwaitInput,
     DispatchInput,
@@ -97,6 +97,9 @@ def _dispatch(
             if wait_ends is not None:
                 held_to = min(held_to, wait_ends)
             shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now, held_to)
+            quoted = quoted_promise(order, fulfillment.location_id)
+            if quoted is not None and quoted != shipment.promised_by:
+                shipment.quoted_promise = quoted
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
             taken = StockChange.handing_over(fulfillment)

@@ -96,7 +96,7 @@ def email_context(
         "carrier": shipment.carrier if shipment else "",
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
-        "promised_by": _when(w, shipment.promised_by if shipment else None),
+        "promised_by": _when(w, shipment.shown_promise if shipment else None),
         "new_estimate": (
             w.date(shipment.promised_by + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3))
             if shipment

@@ -90,6 +90,10 @@ def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrie
     )
     country, postal_code = (address.country, address.postal_code) if address else ("ES", "")
     carrier, promised = ship_promise(order.placed_at, origin, country, postal_code, deps)
-    quoted = order.pricing.promises.get(location_id) if order.pricing else None
     # An order on a quote is held to the quote's promise for what leaves from there.
-    return carrier, quoted or promised
+    return carrier, quoted_promise(order, location_id) or promised
+
+
+def quoted_promise(order: Order, location_id: str) -> datetime | None:
+    """The quote's promise for the order's parcel leaving ``location_id``, if it has one."""
+    return order.pricing.promises.get(location_id) if order.pricing else None

@@ -100,7 +100,7 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
                     "carrier": f.shipment.carrier,
                     "tracking_number": f.shipment.tracking_number,
                     "tracking_url": f.shipment.tracking_url,
-                    "promised_by": f.shipment.promised_by.isoformat(),
+                    "promised_by": f.shipment.shown_promise.isoformat(),
                     "sla": f.shipment.sla(now),
                 },
             }

@@ -9,12 +9,14 @@ import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
 from tests.support.flow import fresh_sku
+from tests.support.orders import wait_for_status
 
 
 def _address(postal_code: str, country: str = "ES") -> dict[str, str]:
@@ -316,3 +318,30 @@ def test_an_order_to_spain_without_a_spanish_postal_code_is_422_naming_it(
     response, key = post_order(client, body)
     assert_problem(response, 422, "shipping_address.postal_code")
     assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_a_shipment_of_an_order_on_a_quote_shows_the_quotes_promise(client: Any, deps: Any) -> None:
+    """API.md: each shipment's SLA promise is the quote's ``promised_by``. The tests' stack
+    divides every wait by ORQUESTA_TIME_SCALE, so the SLA clock runs to a moment seconds
+    away (found by a probe: the order showed that one): the shopper still reads, on the
+    order, its SLA and the tracking page's JSON, the promise they were quoted."""
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    quote_body = _body([_ship(sku)])
+    quote = _quote(client, quote_body).json_body
+    promised = quote["fulfillments"][0]["promised_by"]
+
+    placed = place_order(client, _order_on(quote_body, quote_id=quote["quote_id"]))
+    order = wait_for_status(client, placed["order_id"], "SHIPPED")
+
+    shipment = order["fulfillments"][0]["shipment"]
+    assert datetime.fromisoformat(shipment["promised_by"]) == datetime.fromisoformat(promised)
+    sla = shipment["sla"]
+    assert datetime.fromisoformat(sla["promised_by"]) == datetime.fromisoformat(promised)
+    tracked = client.http.get(
+        urlparse(placed["tracking_url"]).path, headers={"Accept": "application/json"}
+    ).json_body
+    shown = tracked["fulfillments"][0]["shipment"]["promised_by"]
+    assert datetime.fromisoformat(shown) == datetime.fromisoformat(promised)
+    # The SLA clock itself still runs scaled, to a moment before the quoted one.
+    clock = deps.store.get_order(placed["order_id"]).fulfillments[0].shipment.promised_by
+    assert clock < datetime.fromisoformat(promised)
