@@ -199,8 +199,15 @@ def reopen_for_payment(
     ``ActionNotAvailable`` outside the window or for any other order."""
     facts = facts_of(order)
     if not can_pay_again(facts.status, facts.status_reason, facts.rejected_at, at, window):
+        declined = payment_retry_deadline(
+            facts.status, facts.status_reason, facts.rejected_at, window
+        )
         raise ActionNotAvailable(
-            f"order {order.order_id} cannot be paid again: only within {window} of a declined card",
+            f"order {order.order_id} is {facts.status}: only an order rejected for a declined "
+            "card can be paid again"
+            if declined is None
+            else f"order {order.order_id} cannot be paid again: the time to pay again after "
+            "its declined card has passed",
             field="payment",
         )
     # The one way back from REJECTED, so not in the forward-only transition table: the

@@ -427,7 +427,15 @@ class Order(DeferredModel):
         if ends is None and window is not None and delivered_at is not None:
             ends = delivered_at + window  # placed before the window was a term of the order
         order_return = open_return(
-            return_id, lines, reason, channel, location_id, at, ends, self.returnable_quantities()
+            return_id,
+            lines,
+            reason,
+            channel,
+            location_id,
+            at,
+            ends,
+            self.returnable_quantities(),
+            {line.sku for line in self.lines},
         )
         self.returns.append(order_return)
         return order_return

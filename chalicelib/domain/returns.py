@@ -1,12 +1,13 @@
 """Returns: units of a delivered order the customer sends back, received at a location
 and refunded."""
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
 
 from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import Conflict, ConflictingFields
+from chalicelib.domain.errors import Conflict, ConflictingFields, Unprocessable
 from chalicelib.domain.money import Money
 
 
@@ -71,12 +72,17 @@ def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, in
     return left
 
 
-def check_returnable(lines: list[ReturnLine], left: dict[str, int]) -> None:
-    """Refuse lines for SKUs not on the order, or more units than can still come back."""
+def check_returnable(
+    lines: list[ReturnLine], left: dict[str, int], ordered: AbstractSet[str] | None = None
+) -> None:
+    """Refuse lines for SKUs not on the order (``ordered``: bad input, 422), or more units
+    than can still come back (the order's state, 409)."""
     left = dict(left)
     for index, rline in enumerate(lines):
+        if ordered is not None and rline.sku not in ordered:
+            raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
         if rline.sku not in left:
-            raise Conflict(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+            raise Conflict(f"none of {rline.sku} can be returned", field=f"lines.{index}.sku")
         if rline.quantity > left[rline.sku]:
             raise Conflict(
                 f"only {left[rline.sku]} of {rline.sku} can still be returned",
@@ -104,12 +110,13 @@ def open_return(
     at: datetime,
     window_ends: datetime | None,
     left: dict[str, int],
+    ordered: AbstractSet[str] | None = None,
 ) -> OrderReturn:
     """A return of ``lines`` asked for at ``at``: refused once the window has closed, for
     SKUs not on the order, or for more units than are ``left`` to return."""
     if window_ends is not None and at > window_ends:
         raise Conflict("the return window of this order has closed", field="status")
-    check_returnable(lines, left)
+    check_returnable(lines, left, ordered)
     return OrderReturn(
         return_id=return_id,
         lines=lines,

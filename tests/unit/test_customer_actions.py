@@ -289,9 +289,13 @@ def test_paying_again_late_or_on_another_order_is_refused() -> None:
     with pytest.raises(ActionNotAvailable) as refused:
         reopen_for_payment(placed, "tok_visa", too_late)
     assert refused.value.status == 409 and refused.value.field == "payment"
+    assert "time to pay again" in refused.value.detail
     assert placed.status is OrderStatus.REJECTED
-    with pytest.raises(ActionNotAvailable):
+    # A paid order was never declined: the refusal says so, not that a window passed (a
+    # probe read "only within 0:00:08 of a declined card" on an order already paid).
+    with pytest.raises(ActionNotAvailable) as refused:
         reopen_for_payment(known(paid()), "tok_visa", NOW)
+    assert "only an order rejected for a declined card" in refused.value.detail
 
 
 def test_require_names_the_action_refused() -> None:

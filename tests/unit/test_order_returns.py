@@ -119,12 +119,16 @@ def test_same_sku_twice_in_one_return_counts_both_lines() -> None:
     assert raised.value.field == "lines.1.quantity"
 
 
-def test_returning_a_sku_not_on_the_order_names_the_line() -> None:
+def test_returning_a_sku_not_on_the_order_is_bad_input_naming_the_line() -> None:
+    """A SKU the order never had is bad input (422, API.md: "a state that forbids the
+    action 409"; found by a probe as 409), whatever state the order is in."""
     placed = two_shirts_and_a_mug()
-    with pytest.raises(Conflict) as raised:
+    with pytest.raises(Unprocessable) as raised:
         ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1))
+    assert raised.value.status == 422
     assert raised.value.field == "lines.1.sku"
     assert "CAP-RED" in raised.value.detail
+    assert placed.returns == []
 
 
 def mixed_order_whose_pickup_was_not_collected() -> Order:
