@@ -28,6 +28,7 @@ from chalicelib.services import (
     fulfillment_steps,
     order_event_subscribers,
     payment_steps,
+    recovery,
     return_steps,
     settlement,
     sla,
@@ -160,6 +161,32 @@ def check_sla(event: CloudWatchEvent) -> dict[str, int]:
     outcome = sla.check_overdue_shipments(deps())
     logger.info("SLA check", extra=outcome)
     return outcome
+
+
+# Step Functions tells EventBridge when an execution ends; this rule takes the endings
+# that leave an order unfinished (the local stack delivers them the same way).
+EXECUTION_ENDED = {
+    "source": ["aws.states"],
+    "detail-type": ["Step Functions Execution Status Change"],
+    "detail": {"status": list(recovery.RETRYABLE)},
+}
+
+
+@app.on_cw_event(EXECUTION_ENDED, name="on_execution_ended")
+@tracer.capture_method
+def on_execution_ended(event: CloudWatchEvent) -> dict[str, str]:
+    """An order's execution ended FAILED, TIMED_OUT or ABORTED: ops are told, the order
+    shows it (never ended silently)."""
+    detail = event.detail
+    outcome = recovery.execution_ended(
+        str(detail.get("executionArn", "")),
+        str(detail.get("name", "")),
+        str(detail.get("status", "")),
+        deps(),
+        state_machine_arn=str(detail.get("stateMachineArn", "")),
+    )
+    logger.info("execution ended", extra={"execution": detail.get("name"), "outcome": outcome})
+    return {"outcome": outcome}
 
 
 # Last: everything the import made lives as long as the process (chalicelib/cold_start.py).

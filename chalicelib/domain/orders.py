@@ -59,6 +59,8 @@ class AttentionKind(StrEnum):
     PAYMENT = "payment"  # money still owed after retries
     COMPENSATED = "compensated"  # a workflow step failed; the order was compensated
     COMPENSATION_FAILED = "compensation_failed"
+    # The order's execution ended FAILED, TIMED_OUT or ABORTED before the order was at rest.
+    WORKFLOW_STOPPED = "workflow_stopped"
 
 
 class Attention(DeferredModel):

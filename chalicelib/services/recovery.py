@@ -7,12 +7,13 @@ reservation, dispatched fulfillments), so the new execution carries on from ther
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.order_status import OrderStatus
-from chalicelib.domain.orders import ExecutionRetry, Order
+from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import workflow_input
 
@@ -86,6 +87,8 @@ def retry_execution(
                 return Unchanged(RetryOutcome(earlier, replayed=True))
         latest.retries.append(retry)
         latest.execution_arn = arn
+        if latest.attention is not None and latest.attention.kind is AttentionKind.WORKFLOW_STOPPED:
+            latest.attention = None  # the stopped workflow carries on
         return Change(result=RetryOutcome(retry, replayed=False))
 
     outcome = mutate(deps, order_id, decide).result
@@ -100,3 +103,66 @@ def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | Non
         if retry.idempotency_key == idempotency_key:
             return retry
     return None
+
+
+# Orders at rest: nothing is reserved, authorised or waited for any more.
+AT_REST = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.RETURNED)
+
+
+def order_of_execution(name: str) -> str:
+    """The order an execution runs: its name, or ``<order id>-r<n>`` for a retry."""
+    match = re.fullmatch(r"(.+)-r\d+", name)
+    return match.group(1) if match else name
+
+
+def execution_ended(
+    execution_arn: str, name: str, status: str, deps: Deps, state_machine_arn: str = ""
+) -> str:
+    """An order's execution ended FAILED, TIMED_OUT or ABORTED (Step Functions tells
+    EventBridge; ops may have stopped it in the console). Nothing would finish the order
+    then: a pick-up would hold its stock and authorisation past its deadline, a parcel
+    would never be declared lost. Unless the order is at rest or a newer execution carries
+    it, ops are alerted and the order shows it (``Attention``), so that they retry it
+    (``retry_execution``) or cancel it; an order that shows something already (the
+    workflow's own compensation ends it FAILED, having alerted ops) is left as it is. Safe
+    to receive twice (EventBridge delivers at least once). Returns what it did, for the
+    log."""
+    ours = deps.settings.state_machine_arn
+    if status not in RETRYABLE or (ours and state_machine_arn and state_machine_arn != ours):
+        return "ignored"
+    order_id = order_of_execution(name)
+    try:
+        order = deps.store.get_order(order_id)
+    except NotFound:
+        return "no_such_order"
+    if (order.execution_arn or deps.workflow.execution_arn(order_id)) != execution_arn:
+        return "superseded"
+    if order.status in AT_REST:
+        return "at_rest"
+    detail = f"the order's execution ended {status}; retry it from the console, or cancel it"
+    now = deps.clock()
+
+    def mark(current: Order) -> Change | None:
+        if current.execution_arn is not None and current.execution_arn != execution_arn:
+            return None  # retried meanwhile
+        if current.attention is not None:
+            # Told already, or the workflow ended on purpose after alerting ops itself (a
+            # compensation, done or failed, ends it FAILED and marks the order).
+            return None
+        current.attention = Attention(kind=AttentionKind.WORKFLOW_STOPPED, detail=detail, at=now)
+        return Change()
+
+    written = mutate(deps, order_id, mark)
+    if written.change is None:
+        return "already_shown"
+    deps.events.alert_ops(
+        f"order workflow {status.lower()} {order_id}",
+        {
+            "kind": "workflow_stopped",
+            "order_id": order_id,
+            "execution_arn": execution_arn,
+            "execution_status": status,
+            "status": written.order.status.value,
+        },
+    )
+    return "alerted"

@@ -8,10 +8,13 @@ Lambda's in ``lambda_adaptations``; ``apply_all`` applies them all.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -207,10 +210,129 @@ def stop_aborts_at_once() -> None:
     Environment.set_error = set_error  # type: ignore[method-assign]
 
 
+# Execution endings held back: teardown, and tests that stop executions only to quiesce them.
+_endings_held = 0
+_endings_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def execution_endings_held() -> Iterator[None]:
+    """No execution ending is told to the app inside this block (see
+    ``tell_execution_endings``)."""
+    global _endings_held
+    with _endings_lock:
+        _endings_held += 1
+    try:
+        yield
+    finally:
+        with _endings_lock:
+            _endings_held -= 1
+
+
+def _matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
+    """EventBridge's matching, for the patterns the app uses: each key's values list the
+    accepted ones; a nested dict matches the nested object."""
+    for key, accepted in pattern.items():
+        value = event.get(key)
+        if isinstance(accepted, dict):
+            if not isinstance(value, dict) or not _matches(accepted, value):
+                return False
+        elif value not in accepted:
+            return False
+    return True
+
+
+def tell_execution_endings(chalice_app: Any, lambdas: Any) -> None:
+    """Gap: on AWS, Step Functions sends every execution's status change to EventBridge,
+    and the rule the packaged template makes for each ``@app.on_cw_event`` invokes its
+    handler asynchronously. moto's executions tell nobody how they ended. Here an
+    execution's end is sent, as EventBridge's event, to every such handler whose pattern
+    matches it, through the in-process Lambdas (``execution_endings_held`` holds them
+    back). Tested in ``tests/integration/test_local_adaptations.py``."""
+    from chalice.app import CloudWatchEventConfig
+
+    rules = [
+        (source.event_pattern, source.name)
+        for source in chalice_app.event_sources
+        if isinstance(source, CloudWatchEventConfig)
+        and getattr(source, "schedule_expression", None) is None
+    ]
+    global _tell
+    _tell = (rules, lambdas)
+    if not apply_once("execution-endings"):
+        return
+    from moto.stepfunctions.models import StepFunctionBackend
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+    original_stop = StepFunctionBackend.stop_execution
+
+    @functools.wraps(original_stop)
+    def stop_execution(self: Any, execution_arn: str) -> Any:
+        if _endings_held:
+            _quiet.add(execution_arn)  # it ends later, on its own thread
+        return original_stop(self, execution_arn)
+
+    @functools.wraps(original)
+    def terminated(self: Any) -> None:
+        # Read first: the stopper releases the hold once the status has changed, which
+        # happens inside ``original``.
+        held = bool(_endings_held) or self.execution.exec_arn in _quiet
+        original(self)
+        if _tell is None or held:
+            return
+        execution = self.execution
+        event = _ending_event(execution)
+        rules, target = _tell
+        for pattern, name in rules:
+            if _matches(pattern, event):
+                target.deliver_event(name, event)
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+    StepFunctionBackend.stop_execution = stop_execution  # type: ignore[method-assign]
+
+
+# Executions stopped while endings were held: their endings stay untold.
+_quiet: set[str] = set()
+_tell: tuple[list[tuple[dict[str, Any], str]], Any] | None = None
+
+
+def _ending_event(execution: Any) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event AWS sends for an execution."""
+
+    def millis(moment: Any) -> int | None:
+        return int(moment.timestamp() * 1000) if moment is not None else None
+
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": execution.account_id,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": execution.region_name,
+        "resources": [execution.exec_arn],
+        "detail": {
+            "executionArn": execution.exec_arn,
+            "stateMachineArn": execution.state_machine.arn,
+            "name": execution.name,
+            "status": str(getattr(execution.exec_status, "value", execution.exec_status)),
+            "startDate": millis(execution.start_date),
+            "stopDate": millis(execution.stop_date),
+        },
+    }
+
+
 def stop_running_executions(timeout: float = 35.0) -> int:
     """Gap: moto's executions are threads that outlive ``mock_aws`` and keep writing into
     whatever tables exist next. Stop them all (tests' teardown and shutdown), and wait up
-    to ``timeout`` seconds for them to have stopped."""
+    to ``timeout`` seconds for them to have stopped. Their endings are not told to the app:
+    this stop is the stack's, not ops'."""
+    with execution_endings_held():
+        return _stop_running_executions(timeout)
+
+
+def _stop_running_executions(timeout: float) -> int:
     import boto3
     from moto.stepfunctions.models import stepfunctions_backends
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends

@@ -137,6 +137,11 @@ class InProcessLambdas:
             return json.dumps(error).encode()
         return json.dumps(result).encode()
 
+    def deliver_event(self, function_name: str, event: dict[str, Any]) -> None:
+        """Queue an EventBridge delivery to a function a rule targets (asynchronous, with
+        two retries, as EventBridge invokes Lambda targets)."""
+        self._queue(function_name, event)
+
     def deliver_sns(self, function_name: str, message: str, subject: str | None) -> None:
         """Queue an SNS delivery to a subscribed function."""
         event = {
@@ -155,6 +160,9 @@ class InProcessLambdas:
                 }
             ]
         }
+        self._queue(function_name, event)
+
+    def _queue(self, function_name: str, event: dict[str, Any]) -> None:
         future = self._pool.submit(self._deliver_with_retries, function_name, event)
         with self._pending_lock:
             self._pending.add(future)
@@ -171,7 +179,7 @@ class InProcessLambdas:
                 run_as_its_own_invocation(handler, event, LambdaContext(short))
                 return
             except Exception:
-                log.exception("SNS delivery to %s failed (attempt %d)", short, attempt + 1)
+                log.exception("delivery to %s failed (attempt %d)", short, attempt + 1)
                 time.sleep(0.2 * (attempt + 1))
 
     def drain(self, timeout: float = 30.0) -> None:

@@ -108,6 +108,8 @@ class LocalStack:
         chalice_app = app_module.app
         self.lambdas = lambda_adaptations.InProcessLambdas(dict(chalice_app.handler_map), prefix)
         lambda_adaptations.dispatch_lambdas_in_process(self.lambdas)
+        # Executions that end unfinished are told to the app, as EventBridge does.
+        adaptations.tell_execution_endings(chalice_app, self.lambdas)
         # Every SNS handler of the app, with its subscription's filter (app.SNS_FILTERS).
         for handler in sns_handlers(chalice_app):
             subscribe_handlers(

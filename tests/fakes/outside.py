@@ -113,6 +113,12 @@ class FakeWorkflow:
     started: dict[str, dict[str, Any]] = field(default_factory=dict)
     resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
+    # Executions that ended, by name, with how (``end`` records it, as a stop would).
+    ended: dict[str, str] = field(default_factory=dict)
+
+    def end(self, execution_arn: str, status: str) -> None:
+        """The execution ends ``status`` (FAILED, TIMED_OUT, ABORTED...)."""
+        self.ended[execution_arn.rsplit(":", 1)[-1]] = status
 
     def start(self, order_id: str, payload: dict[str, Any]) -> str:
         self.started.setdefault(order_id, payload)
@@ -127,6 +133,8 @@ class FakeWorkflow:
 
     def status(self, execution_arn: str) -> str | None:
         name = execution_arn.rsplit(":", 1)[-1]
+        if name in self.ended:
+            return self.ended[name]
         return "RUNNING" if name in self.started else None
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ from tests.support.flow import (
     post_carrier_event,
     states_entered,
     stock_of,
+    stop_if_running,
     tracking_number,
 )
 from tests.support.orders import wait_for_status
@@ -173,3 +174,57 @@ def test_an_order_stopped_before_dispatch_resumes_from_reserved(
     ]
     assert stock_of(deps, sku)["WH-GETAFE"] == (1, 0)
     assert "AwaitCompletion" not in states_entered(deps.workflow.describe(first_arn))
+
+
+def test_a_stopped_pickup_is_told_to_ops_and_shown_on_the_order_until_retried(
+    client: Any, deps: Any, parked: list[str]
+) -> None:
+    """Found by a probe: a pick-up whose execution ops stopped kept its stock and its
+    authorisation past its deadline, and nobody was told. Step Functions tells EventBridge
+    how the execution ended; now ops are alerted once and the order shows it, until a
+    retry carries it on (the real state machine, the stop through Step Functions)."""
+    sku = fresh_sku(deps, {"ST-VALENCIA": 2})
+    body = order_body(
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}]
+    )
+    body.pop("shipping_address")
+    order_id = place(client, body)
+    parked.append(order_id)
+    ready = wait_for_status(deps, order_id, "READY_FOR_PICKUP")
+    assert ready.execution_arn is not None
+
+    assert _stop(deps, ready.execution_arn) == "ABORTED"
+
+    def told() -> list[dict[str, Any]]:
+        alerts = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+        return [a for a in alerts["alerts"] if a["kind"] == "workflow_stopped"]
+
+    (alert,) = eventually(told)
+    assert alert["status"] == "open" and "aborted" in alert["detail"]
+    shown = client.http.get(f"/orders/{order_id}", headers=OPS).json_body
+    assert shown["attention"]["kind"] == "workflow_stopped"
+    assert shown["status"] == "READY_FOR_PICKUP"
+    assert stock_of(deps, sku)["ST-VALENCIA"][1] == 1  # still held for the customer
+
+    retried = _retry(client, order_id)
+    assert retried.status_code == 202, retried.body
+    assert client.http.get(f"/orders/{order_id}", headers=OPS).json_body["attention"] is None
+    assert len(told()) == 1
+
+
+def test_a_stop_the_local_stack_holds_back_is_not_told(
+    client: Any, deps: Any, stack: Any, parked: list[str]
+) -> None:
+    """Tests tidy their executions up with ``stop_if_running``, and the stack stops every
+    execution when it stops: those stops are not ops', and the app is not told of them."""
+    order_id = place(client, order_body())
+    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    assert shipped.execution_arn is not None
+
+    stop_if_running(deps, order_id)
+    eventually(lambda: deps.workflow.status(shipped.execution_arn) == "ABORTED", timeout=15)
+    stack.lambdas.drain()
+
+    alerts = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+    assert [a for a in alerts["alerts"] if a["kind"] == "workflow_stopped"] == []
+    assert deps.store.get_order(order_id).attention is None
