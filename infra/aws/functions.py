@@ -10,7 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 
-from chalice.app import ScheduledEventConfig, SNSEventConfig
+from chalice.app import CloudWatchEventConfig, ScheduledEventConfig, SNSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from infra.aws.names import (
@@ -32,7 +32,8 @@ class Function:
     name: str
     # (event logical id, topic name) for each SNS subscription chalice gives the function.
     sns_events: tuple[tuple[str, str], ...] = ()
-    # Event logical id of each schedule chalice gives the function.
+    # Event logical id of each EventBridge rule chalice gives the function: its schedules
+    # and its event patterns (``on_cw_event``), wired the same way.
     schedule_events: tuple[str, ...] = ()
     # The SNS subscriptions' filter as JSON (scope, policy), from app.SNS_FILTERS.
     sns_filter: str | None = None
@@ -80,7 +81,7 @@ def app_functions(stage: str) -> list[Function]:
     unhandled = [
         source.name
         for source in app.event_sources
-        if not isinstance(source, (SNSEventConfig, ScheduledEventConfig))
+        if not isinstance(source, (SNSEventConfig, ScheduledEventConfig, CloudWatchEventConfig))
     ]
     if unhandled:
         # Each kind of event source needs its own dead-letter wiring (SQS sources redrive
@@ -97,7 +98,8 @@ def app_functions(stage: str) -> list[Function]:
         schedule_events = tuple(
             to_cfn_resource_name(f"{source.name}-event")
             for source in app.event_sources
-            if isinstance(source, ScheduledEventConfig) and source.name == name
+            if isinstance(source, (ScheduledEventConfig, CloudWatchEventConfig))
+            and source.name == name
         )
         functions.append(
             Function(

@@ -55,7 +55,7 @@ def test_every_function_and_the_state_machine_send_traces(
         }
         assert tracing <= granted
     app_source = (ROOT / "app.py").read_text()
-    decorated = r"@app\.(lambda_function|on_sns_message|schedule)\(.*\)\n(.*)\n"
+    decorated = r"@app\.(lambda_function|on_sns_message|on_cw_event|schedule)\(.*\)\n(.*)\n"
     handlers = re.findall(decorated, app_source)
     # The workflow steps of app.STEPS are registered in one loop, through the tracer too.
     loop = r"app\.lambda_function\(name=_name\)\(\s*tracer\.capture_lambda_handler\("

@@ -72,12 +72,13 @@ def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
     assert view["fulfillments"][0]["shipment"]["sla"]["breached_at"] is not None
     assert view["sla"]["status"] == "breached"
 
-    alerts = eventually(
-        lambda: [a for a in ops_alerts(deps) if a.get("order_id") == order_id], timeout=10
-    )
-    assert [(a["kind"], a["tracking_number"]) for a in alerts] == [
-        ("sla_breached", late.tracking_number)
-    ]
+    def of_order(kind: str) -> list[dict[str, Any]]:
+        return [a for a in ops_alerts(deps) if a.get("order_id") == order_id and a["kind"] == kind]
+
+    alerts = eventually(lambda: of_order("sla_breached"), timeout=10)
+    assert [a["tracking_number"] for a in alerts] == [late.tracking_number]
+    # The stop itself was told to ops as well, once (recovery.execution_ended).
+    assert len(eventually(lambda: of_order("workflow_stopped"), timeout=10)) == 1
     tickets = eventually(lambda: _late_tickets(client, order.customer_id or "", order_id))
     assert len(tickets) == 1
 
@@ -91,7 +92,7 @@ def test_scheduled_check_records_the_breach_of_a_stopped_execution_once(
     assert again.fulfillments[0].shipment is not None
     assert again.fulfillments[0].shipment.breached_at == late.breached_at
     assert len(_late_tickets(client, order.customer_id or "", order_id)) == 1
-    assert len([a for a in ops_alerts(deps) if a.get("order_id") == order_id]) == 1
+    assert len(of_order("sla_breached")) == 1 and len(of_order("workflow_stopped")) == 1
     # The stopped execution ran no timeout handler: the check alone recorded the breach.
     described = deps.workflow.describe(shipped.execution_arn)
     assert "HandleTimeout" not in states_entered(described)
