@@ -222,6 +222,9 @@ class ReturnResponse(DeferredModel):
     order_id: str
     status: str
     refund: Money | None = None
+    # Received: whether the refund went through at the gateway, or is owed and retried by
+    # the sweeper (the gateway failed); ``refund`` is its amount either way.
+    refund_status: Literal["refunded", "pending"] | None = None
     order_status: str | None = None
 
     @classmethod

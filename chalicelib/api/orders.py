@@ -15,6 +15,7 @@ from chalicelib.domain.requests import (
     RequestReturnRequest,
     Strict,
 )
+from chalicelib.domain.settlement import return_refund_status
 from chalicelib.services import ordering, returns
 from chalicelib.services.pickups import collect
 from chalicelib.services.tracking import tracking_url
@@ -168,6 +169,7 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
         order_id=order.order_id,
         status=received.status.value,
         refund=received.refund,
+        refund_status=return_refund_status(order, return_id),
         order_status=order.status.value,
     ).model_dump(mode="json")
 

@@ -14,6 +14,7 @@ can never pay out twice, whichever of them races which.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from chalicelib.domain.fulfillments import (
     HANDED_OVER,
@@ -122,7 +123,7 @@ def wanted_operations(order: Order) -> list[Wanted]:
     for ret in order.returns:
         if ret.status is ReturnStatus.RECEIVED and ret.refund is not None:
             wanted.append(
-                (f"{oid}:{ret.return_id}:refund", PaymentOperationType.REFUND, ret.refund)
+                (return_refund_key(oid, ret.return_id), PaymentOperationType.REFUND, ret.refund)
             )
     return [w for w in wanted if w[2].amount > 0]
 
@@ -216,3 +217,18 @@ def kept_value(order: Order) -> Money:
     if handed and not _shipping_given_back(order, group):
         kept = kept + extra_value(order)
     return kept
+
+
+def return_refund_key(order_id: str, return_id: str) -> str:
+    """The key (the gateway's idempotency key) of a received return's refund."""
+    return f"{order_id}:{return_id}:refund"
+
+
+def return_refund_status(order: Order, return_id: str) -> Literal["refunded", "pending"] | None:
+    """Whether a received return's refund went through at the gateway (``refunded``) or is
+    owed, retried by the sweeper (``pending``); None when it refunds nothing."""
+    key = return_refund_key(order.order_id, return_id)
+    for operation in order.payment.operations:
+        if operation.key == key:
+            return "refunded" if operation.status is OperationStatus.DONE else "pending"
+    return None

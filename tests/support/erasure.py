@@ -133,12 +133,19 @@ def _erase(client: Any, customer_id: str) -> Any:
 def _projected(client: Any, customer_id: str, statuses: dict[str, str]) -> dict[str, Any]:
     """The 360 view once it shows these orders in these statuses."""
 
+    last: dict[str, Any] = {}
+
     def seen() -> dict[str, Any] | None:
         view: dict[str, Any] = _get(client, f"/customers/{customer_id}")
         shown = {o["order_id"]: o["status"] for o in view["orders"]}
+        last["shown"] = shown
         return view if all(shown.get(k) == v for k, v in statuses.items()) else None
 
-    return eventually(seen)
+    try:
+        return eventually(seen)
+    except AssertionError as exc:
+        # Which order the 360 did not show as expected (a rare miss under load in CI).
+        raise AssertionError(f"wanted {statuses}, the 360 showed {last.get('shown')}") from exc
 
 
 def _other_person(client: Any) -> tuple[str, dict[str, str]]:

@@ -49,6 +49,7 @@ def test_a_wholly_returned_parcel_keeps_its_shipping_fee_in_the_books(
     assert received["order_status"] == "RETURNED"
     # The reply's refund is what this return refunded: the goods, not the fee.
     assert received["refund"] == {"amount": "20.00", "currency": "EUR"}
+    assert received["refund_status"] == "refunded"  # the gateway took it at once
 
     wait_until_settled(deps, order_id)
     payment, ledger = _books(client, order_id)

@@ -186,9 +186,11 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     shipped = wait_until_settled(deps, order_id)
     post_carrier_event(client, tracking_number(shipped))
     wait_for_status(deps, order_id, "DELIVERED")
-    return_at_store(client, order_id, [{"sku": sku, "quantity": 1}], reason="too big")
+    receipt = return_at_store(client, order_id, [{"sku": sku, "quantity": 1}], reason="too big")
 
-    # The gateway failed: the refund is recorded as owed, and the order shows it.
+    # The gateway failed: the refund is recorded as owed, the receipt says it is pending
+    # (found by a probe: it read as done), and the order shows it.
+    assert receipt["refund"]["amount"] == "15.00" and receipt["refund_status"] == "pending"
     view = get_order(client, order_id, STORE)
     owed = view["payment"]["owed"]
     assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
