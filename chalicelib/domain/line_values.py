@@ -112,3 +112,26 @@ def returned_value(
         value += sum(pool.get(rline.sku, [])[start : start + rline.quantity], Decimal(0))
         back[rline.sku] = start + rline.quantity
     return Money.of(value, currency)
+
+
+def fulfillments_back(
+    fulfillments: Sequence[Fulfillment], returns: Sequence[OrderReturn]
+) -> set[str]:
+    """The fulfilments that reached the customer and whose every unit is back, counted as
+    refunds count them (``returned_value``): for each SKU, the units received back are the
+    first ones that reached the customer, in fulfilment order."""
+    back: dict[str, int] = {}
+    for ret in returns:
+        if ret.status is ReturnStatus.RECEIVED:
+            for rline in ret.lines:
+                back[rline.sku] = back.get(rline.sku, 0) + rline.quantity
+    reached: dict[str, int] = {}
+    done: set[str] = set()
+    for fulfillment in fulfillments:
+        if fulfillment.status not in REACHED:
+            continue
+        for fline in fulfillment.lines:
+            reached[fline.sku] = reached.get(fline.sku, 0) + fline.quantity
+        if all(back.get(fline.sku, 0) >= reached[fline.sku] for fline in fulfillment.lines):
+            done.add(fulfillment.fulfillment_id)
+    return done

@@ -25,7 +25,7 @@ from chalicelib.domain.fulfillments import (
     group_allocations,
 )
 from chalicelib.domain.inventory import Allocation
-from chalicelib.domain.line_values import fulfillment_values, returned_value
+from chalicelib.domain.line_values import fulfillment_values, fulfillments_back, returned_value
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import (
@@ -458,6 +458,14 @@ class Order(DeferredModel):
             self.lines, self.fulfillments, self.returns, order_return.lines, self.total.currency
         )
         order_return.receive(location_id, at, refund)
+        # A fulfilment whose every unit is back is RETURNED (the order, once all are).
+        back = fulfillments_back(self.fulfillments, self.returns)
+        for fulfillment in self.fulfillments:
+            if (
+                fulfillment.fulfillment_id in back
+                and fulfillment.status is FulfillmentStatus.DELIVERED
+            ):
+                fulfillment.status = FulfillmentStatus.RETURNED
         return order_return
 
     def close_returned(self, at: datetime) -> HistoryEntry | None:

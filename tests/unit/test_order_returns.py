@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from chalicelib.domain.errors import Conflict, Unprocessable
-from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -208,3 +208,64 @@ def test_everything_returned_needs_every_unit_received_not_just_requested() -> N
     assert not placed.everything_returned()
     placed.receive_return(second, WAREHOUSE, LATER)
     assert placed.everything_returned()
+
+
+def mixed_order_both_reached() -> Order:
+    """A T-shirt delivered by carrier and a mug collected at Sol."""
+    placed = reserved(
+        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
+    )
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    assert placed.status is OrderStatus.DELIVERED
+    return placed
+
+
+def test_a_fulfilment_whose_every_unit_is_back_is_returned_and_the_order_waits_for_the_rest() -> (
+    None
+):
+    """API.md lists RETURNED among fulfilment statuses (found by a probe: a fulfilment all
+    of whose units were back and refunded still said DELIVERED until the whole order was)."""
+    placed = mixed_order_both_reached()
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+
+    placed.receive_return(ask(placed, back("MUG-WHT", 1)), STORE_SOL, LATER)
+
+    assert placed.fulfillment(pickup_id).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(ship_id).status is FulfillmentStatus.DELIVERED
+    assert placed.close_returned(LATER) is None
+    assert placed.status is OrderStatus.DELIVERED
+    # The rest comes back: the order is RETURNED, every fulfilment with it.
+    placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER)
+    assert placed.close_returned(LATER) is not None
+    assert placed.status is OrderStatus.RETURNED
+    assert {f.status for f in placed.fulfillments} == {FulfillmentStatus.RETURNED}
+
+
+def test_units_of_one_sku_come_back_from_the_first_fulfilment_that_delivered_them() -> None:
+    """As refunds count them (domain/line_values.py): the first units back are the first
+    that reached the customer, so a fulfilment is RETURNED only once all of its are."""
+    placed = reserved(
+        [line("TSHIRT-BLK-M", 1), pickup("TSHIRT-BLK-M", 1)],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("TSHIRT-BLK-M", STORE_SOL, 1)],
+    )
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    first = next(f for f in placed.fulfillments if f.status is FulfillmentStatus.DELIVERED)
+
+    placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), STORE_SOL, LATER)
+
+    assert [f.status for f in placed.fulfillments].count(FulfillmentStatus.RETURNED) == 1
+    assert placed.fulfillment(first.fulfillment_id).status is FulfillmentStatus.RETURNED
