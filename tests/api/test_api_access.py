@@ -25,6 +25,7 @@ from tests.support import (
     eventually,
     idempotency_key,
     order_body,
+    pickup_order_body,
 )
 from tests.support.api import expected_order_id, get_order, place_order, post_order
 from tests.support.flow import fresh_sku
@@ -325,11 +326,7 @@ def test_an_ops_key_does_what_storefronts_and_stores_do(client: Any, deps: Any) 
     storefronts and stores included: place, quote, ask availability, collect a pick-up,
     open a return, send a verification code, subscribe to a SKU."""
     sku = fresh_sku(deps, {"ST-VALENCIA": 3})
-    body = order_body(
-        lines=[{"sku": sku, "quantity": 2, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}]
-    )
-    body.pop("shipping_address")
-    placed = place_order(client, body, OPS)
+    placed = place_order(client, pickup_order_body(sku, 2), OPS)
     order_id = placed["order_id"]
     ready = eventually(
         lambda: (o := get_order(client, order_id, OPS))["status"] == "READY_FOR_PICKUP" and o

@@ -47,6 +47,18 @@ def order_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def pickup_order_body(
+    sku: str, quantity: int = 1, store: str = "ST-VALENCIA", **overrides: Any
+) -> dict[str, Any]:
+    """A valid web order of ``quantity`` units of one SKU to collect at ``store``."""
+    body = order_body(
+        lines=[{"sku": sku, "quantity": quantity, "fulfillment": "pickup", "location_id": store}],
+        **overrides,
+    )
+    body.pop("shipping_address")
+    return body
+
+
 def idempotency_key() -> dict[str, str]:
     """A fresh Idempotency-Key header."""
     return {"Idempotency-Key": uuid.uuid4().hex}

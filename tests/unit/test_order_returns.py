@@ -131,19 +131,30 @@ def test_returning_a_sku_not_on_the_order_is_bad_input_naming_the_line() -> None
     assert placed.returns == []
 
 
-def mixed_order_whose_pickup_was_not_collected() -> Order:
-    """A T-shirt delivered by carrier; the mug to collect at Sol never was (and was refunded)."""
+def mixed_order(shipped_sku: str, pickup_sku: str, collected: bool) -> tuple[Order, str, str]:
+    """One unit delivered by carrier from the warehouse, one to collect at Sol, collected or
+    never (then refunded); the order and its ship and pick-up fulfilments' ids."""
     placed = reserved(
-        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
-        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
+        [line(shipped_sku, 1), pickup(pickup_sku, 1)],
+        [allocate(shipped_sku, WAREHOUSE, 1), allocate(pickup_sku, STORE_SOL, 1)],
     )
     ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
     pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
     placed.dispatch_shipment(ship_id, shipment(), NOW)
     placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
     placed.deliver(ship_id, NOW + timedelta(hours=20))
-    placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3))
+    if collected:
+        placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    else:
+        placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3))
     placed.returns_window_ends = NOW + timedelta(days=30)
+    assert placed.status is OrderStatus.DELIVERED
+    return placed, ship_id, pickup_id
+
+
+def mixed_order_whose_pickup_was_not_collected() -> Order:
+    """A T-shirt delivered by carrier; the mug to collect at Sol never was (and was refunded)."""
+    placed, _, _ = mixed_order("TSHIRT-BLK-M", "MUG-WHT", collected=False)
     assert placed.status is OrderStatus.DELIVERED
     return placed
 
@@ -210,31 +221,12 @@ def test_everything_returned_needs_every_unit_received_not_just_requested() -> N
     assert placed.everything_returned()
 
 
-def mixed_order_both_reached() -> Order:
-    """A T-shirt delivered by carrier and a mug collected at Sol."""
-    placed = reserved(
-        [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)],
-        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)],
-    )
-    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
-    placed.deliver(ship_id, NOW + timedelta(hours=20))
-    placed.deliver(pickup_id, NOW + timedelta(hours=30))
-    placed.returns_window_ends = NOW + timedelta(days=30)
-    assert placed.status is OrderStatus.DELIVERED
-    return placed
-
-
 def test_a_fulfilment_whose_every_unit_is_back_is_returned_and_the_order_waits_for_the_rest() -> (
     None
 ):
     """API.md lists RETURNED among fulfilment statuses (found by a probe: a fulfilment all
     of whose units were back and refunded still said DELIVERED until the whole order was)."""
-    placed = mixed_order_both_reached()
-    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed, ship_id, pickup_id = mixed_order("TSHIRT-BLK-M", "MUG-WHT", collected=True)
 
     placed.receive_return(ask(placed, back("MUG-WHT", 1)), STORE_SOL, LATER)
 
@@ -252,17 +244,7 @@ def test_a_fulfilment_whose_every_unit_is_back_is_returned_and_the_order_waits_f
 def test_units_of_one_sku_come_back_from_the_first_fulfilment_that_delivered_them() -> None:
     """As refunds count them (domain/line_values.py): the first units back are the first
     that reached the customer, so a fulfilment is RETURNED only once all of its are."""
-    placed = reserved(
-        [line("TSHIRT-BLK-M", 1), pickup("TSHIRT-BLK-M", 1)],
-        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("TSHIRT-BLK-M", STORE_SOL, 1)],
-    )
-    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
-    placed.deliver(ship_id, NOW + timedelta(hours=20))
-    placed.deliver(pickup_id, NOW + timedelta(hours=30))
-    placed.returns_window_ends = NOW + timedelta(days=30)
+    placed, _, _ = mixed_order("TSHIRT-BLK-M", "TSHIRT-BLK-M", collected=True)
     first = next(f for f in placed.fulfillments if f.status is FulfillmentStatus.DELIVERED)
 
     placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), STORE_SOL, LATER)

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from infra.local.stack import REGION
-from tests.support import JSON, OPS, STOREFRONT, eventually, order_body
+from tests.support import JSON, OPS, STOREFRONT, eventually, order_body, pickup_order_body
 from tests.support.flow import (
     fresh_sku,
     place,
@@ -184,11 +184,7 @@ def test_a_stopped_pickup_is_told_to_ops_and_shown_on_the_order_until_retried(
     how the execution ended; now ops are alerted once and the order shows it, until a
     retry carries it on (the real state machine, the stop through Step Functions)."""
     sku = fresh_sku(deps, {"ST-VALENCIA": 2})
-    body = order_body(
-        lines=[{"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}]
-    )
-    body.pop("shipping_address")
-    order_id = place(client, body)
+    order_id = place(client, pickup_order_body(sku))
     parked.append(order_id)
     ready = wait_for_status(deps, order_id, "READY_FOR_PICKUP")
     assert ready.execution_arn is not None

@@ -19,7 +19,16 @@ from chalicelib.domain.orders import Order
 from chalicelib.services import lost_parcels
 from chalicelib.services.carrier_events import sign
 from chalicelib.services.order_writes import Change, mutate
-from tests.support import CARRIER_SECRET, JSON, OPS, STORE, STOREFRONT, eventually, order_body
+from tests.support import (
+    CARRIER_SECRET,
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    eventually,
+    order_body,
+    pickup_order_body,
+)
 from tests.support.api import get_order
 from tests.support.flow import (
     emails_to,
@@ -48,11 +57,7 @@ def test_cancelling_a_pickup_waiting_at_the_store_ends_its_execution_at_once(
     # A pick-up window of many minutes: only the cancel can end this execution in time.
     settings.time_scale = settings.time_scale / 100
     sku = fresh_sku(deps, {"ST-VALENCIA": 4})
-    body = order_body(
-        lines=[{"sku": sku, "quantity": 2, "fulfillment": "pickup", "location_id": "ST-VALENCIA"}]
-    )
-    body.pop("shipping_address")
-    order_id = place(client, body)
+    order_id = place(client, pickup_order_body(sku, 2))
     parked.append(order_id)
 
     # Ready at the store, and the execution parked on the collection's task token.
