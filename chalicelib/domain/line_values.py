@@ -24,7 +24,7 @@ from decimal import Decimal
 from chalicelib.domain.fulfillments import REACHED, Fulfillment, FulfillmentLine, FulfillmentType
 from chalicelib.domain.money import CENT, Money
 from chalicelib.domain.placement import OrderLine
-from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus
+from chalicelib.domain.returns import OrderReturn, ReturnLine, received_back
 
 
 def unit_values(line: OrderLine) -> list[Decimal]:
@@ -101,11 +101,7 @@ def returned_value(
             _take(fline, fulfillment, lines, units, taken)
             for index in range(len(lines)):
                 pool.setdefault(fline.sku, []).extend(units[index][before[index] : taken[index]])
-    back: dict[str, int] = {}
-    for ret in returns:
-        if ret.status is ReturnStatus.RECEIVED:
-            for rline in ret.lines:
-                back[rline.sku] = back.get(rline.sku, 0) + rline.quantity
+    back = received_back(returns)
     value = Decimal(0)
     for rline in returning:
         start = back.get(rline.sku, 0)
@@ -120,11 +116,7 @@ def fulfillments_back(
     """The fulfilments that reached the customer and whose every unit is back, counted as
     refunds count them (``returned_value``): for each SKU, the units received back are the
     first ones that reached the customer, in fulfilment order."""
-    back: dict[str, int] = {}
-    for ret in returns:
-        if ret.status is ReturnStatus.RECEIVED:
-            for rline in ret.lines:
-                back[rline.sku] = back.get(rline.sku, 0) + rline.quantity
+    back = received_back(returns)
     reached: dict[str, int] = {}
     done: set[str] = set()
     for fulfillment in fulfillments:

@@ -1,6 +1,7 @@
 """Returns: units of a delivered order the customer sends back, received at a location
 and refunded."""
 
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
@@ -73,13 +74,13 @@ def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, in
 
 
 def check_returnable(
-    lines: list[ReturnLine], left: dict[str, int], ordered: AbstractSet[str] | None = None
+    lines: list[ReturnLine], left: dict[str, int], ordered: AbstractSet[str]
 ) -> None:
     """Refuse lines for SKUs not on the order (``ordered``: bad input, 422), or more units
     than can still come back (the order's state, 409)."""
     left = dict(left)
     for index, rline in enumerate(lines):
-        if ordered is not None and rline.sku not in ordered:
+        if rline.sku not in ordered:
             raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
         if rline.sku not in left:
             raise Conflict(f"none of {rline.sku} can be returned", field=f"lines.{index}.sku")
@@ -91,13 +92,19 @@ def check_returnable(
         left[rline.sku] -= rline.quantity
 
 
-def everything_back(kept: dict[str, int], returns: list[OrderReturn]) -> bool:
-    """Whether every unit the customer kept has been received back."""
+def received_back(returns: Sequence[OrderReturn]) -> dict[str, int]:
+    """Units per SKU of the returns received so far."""
     received: dict[str, int] = {}
     for ret in returns:
         if ret.status is ReturnStatus.RECEIVED:
             for rline in ret.lines:
                 received[rline.sku] = received.get(rline.sku, 0) + rline.quantity
+    return received
+
+
+def everything_back(kept: dict[str, int], returns: list[OrderReturn]) -> bool:
+    """Whether every unit the customer kept has been received back."""
+    received = received_back(returns)
     return all(received.get(sku, 0) >= qty for sku, qty in kept.items())
 
 
@@ -110,7 +117,7 @@ def open_return(
     at: datetime,
     window_ends: datetime | None,
     left: dict[str, int],
-    ordered: AbstractSet[str] | None = None,
+    ordered: AbstractSet[str],
 ) -> OrderReturn:
     """A return of ``lines`` asked for at ``at``: refused once the window has closed, for
     SKUs not on the order, or for more units than are ``left`` to return."""

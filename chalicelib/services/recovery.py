@@ -106,7 +106,7 @@ def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | Non
 
 
 # Orders at rest: nothing is reserved, authorised or waited for any more.
-AT_REST = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.RETURNED)
+AT_REST = (*NOTHING_TO_RESUME, OrderStatus.RETURNED)
 
 
 def order_of_execution(name: str) -> str:
@@ -131,30 +131,27 @@ def execution_ended(
     if status not in RETRYABLE or (ours and state_machine_arn and state_machine_arn != ours):
         return "ignored"
     order_id = order_of_execution(name)
-    try:
-        order = deps.store.get_order(order_id)
-    except NotFound:
-        return "no_such_order"
-    if (order.execution_arn or deps.workflow.execution_arn(order_id)) != execution_arn:
-        return "superseded"
-    if order.status in AT_REST:
-        return "at_rest"
     detail = f"the order's execution ended {status}; retry it from the console, or cancel it"
     now = deps.clock()
 
-    def mark(current: Order) -> Change | None:
-        if current.execution_arn is not None and current.execution_arn != execution_arn:
-            return None  # retried meanwhile
+    def mark(current: Order) -> Change[str] | Unchanged[str]:
+        if (current.execution_arn or deps.workflow.execution_arn(order_id)) != execution_arn:
+            return Unchanged("superseded")  # a newer execution carries the order
+        if current.status in AT_REST:
+            return Unchanged("at_rest")
         if current.attention is not None:
             # Told already, or the workflow ended on purpose after alerting ops itself (a
             # compensation, done or failed, ends it FAILED and marks the order).
-            return None
+            return Unchanged("already_shown")
         current.attention = Attention(kind=AttentionKind.WORKFLOW_STOPPED, detail=detail, at=now)
-        return Change()
+        return Change(result="alerted")
 
-    written = mutate(deps, order_id, mark)
+    try:
+        written = mutate(deps, order_id, mark)
+    except NotFound:
+        return "no_such_order"
     if written.change is None:
-        return "already_shown"
+        return str(written.result)
     deps.events.alert_ops(
         f"order workflow {status.lower()} {order_id}",
         {

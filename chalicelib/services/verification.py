@@ -51,13 +51,13 @@ def _key(identifier: Identifier) -> str:
     return f"{identifier.type.value}#{identifier.value}"
 
 
-def send_code(email: str | None, phone: str | None, deps: Deps, sender: str | None = None) -> None:
+def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> None:
     """Send a fresh 6-digit code to the address, valid for 10 minutes; only its keyed hash
     is stored. Answers the same whether or not anybody is known by the address; the sixth
     send within 15 minutes by one ``sender`` (the API client) is 429."""
     identifier = _identifier(email, phone)
     key, now = _key(identifier), deps.clock()
-    scope = f"send#{key}" if sender is None else f"send#{sender}#{key}"
+    scope = f"send#{sender}#{key}"
     sends = deps.access.begin_attempt(scope, now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value)
     deps.access.attempt_failed(scope, sends, now, MAX_SENDS, LOCKOUT_SECONDS)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"

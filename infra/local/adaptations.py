@@ -248,7 +248,7 @@ def tell_execution_endings(chalice_app: Any, lambdas: Any) -> None:
     handler asynchronously. moto's executions tell nobody how they ended. Here an
     execution's end is sent, as EventBridge's event, to every such handler whose pattern
     matches it, through the in-process Lambdas (``execution_endings_held`` holds them
-    back). Tested in ``tests/integration/test_local_adaptations.py``."""
+    back). Tested in ``tests/workflow/test_ops_retry.py`` (a stop told, a held one not)."""
     from chalice.app import CloudWatchEventConfig
 
     rules = [
@@ -278,6 +278,7 @@ def tell_execution_endings(chalice_app: Any, lambdas: Any) -> None:
         # Read first: the stopper releases the hold once the status has changed, which
         # happens inside ``original``.
         held = bool(_endings_held) or self.execution.exec_arn in _quiet
+        _quiet.discard(self.execution.exec_arn)
         original(self)
         if _tell is None or held:
             return

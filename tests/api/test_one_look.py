@@ -98,7 +98,7 @@ def test_the_one_time_code_email_has_the_same_look(deps: Any) -> None:
     from tests.support.flow import emails_to, parts_of
 
     address = f"code-{uuid.uuid4().hex[:8]}@example.com"
-    verification.send_code(address, None, deps)
+    verification.send_code(address, None, deps, sender="test-client")
 
     (message,) = emails_to(address)
     html = parts_of(message)["text/html"]

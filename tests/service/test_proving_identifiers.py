@@ -50,7 +50,7 @@ def _phone() -> str:
 def _prove(deps: Deps, address: str) -> verification.Verified:
     """Send a code to the address and confirm it with what arrived there."""
     email, phone = (None, address) if address.startswith("+") else (address, None)
-    verification.send_code(email, phone, deps)
+    verification.send_code(email, phone, deps, sender="test-client")
     outgoing: Any = deps.texter if phone else deps.mailer
     (text,) = [m["parts"] for m in outgoing.sent if m["to"] == address][-1:]
     match = re.search(r"Your Orquesta code is (\d{6})", text)
