@@ -4,6 +4,7 @@ voided), what is owed is settled, the outcome is recorded on the order and ops a
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.deferred import DeferredModel
@@ -65,6 +66,20 @@ def _stop(order: Order) -> tuple[list[str], list[StockChange]]:
     return cancelled, released
 
 
+def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) -> Change[list[str]]:
+    """Cancel the fulfillments still waiting for a hand-over (their stock released) and
+    the order itself if nothing was handed over; the change's result names the cancelled
+    fulfillments. What their share owes (a void, a refund) is recorded when settled."""
+    ids, released = _stop(order)
+    entry = None
+    handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+    if order.status in CANCELLABLE and not handed_over:
+        entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
+    elif ids:
+        entry = order.sync_status(now, detail)
+    return Change(entry=entry, stock=released, result=ids)
+
+
 def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     """Release, void and settle what a failed step left; record it and alert ops. Raises
     ``PaymentGatewayUnavailable`` if money is still owed (the workflow retries, then
@@ -75,15 +90,9 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     def decide(order: Order) -> Change[list[str]] | None:
         if order.attention is not None and order.attention.kind is AttentionKind.COMPENSATED:
             return None  # a retried compensation: done already
-        ids, released = _stop(order)
-        entry = None
-        handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
-        if order.status in CANCELLABLE and not handed_over:
-            entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
-        elif ids:
-            entry = order.sync_status(now, detail)
+        change = cancel_what_was_not_handed_over(order, now, detail)
         order.attention = Attention(kind=AttentionKind.COMPENSATED, detail=detail, at=now)
-        return Change(entry=entry, stock=released, result=ids)
+        return change
 
     written = mutate(deps, step.order_id, decide)
     order = written.order

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
-from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services import settlement
+from chalicelib.services.compensation import cancel_what_was_not_handed_over
+from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
 if TYPE_CHECKING:
@@ -107,6 +109,14 @@ def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | Non
 
 # Orders at rest: nothing is reserved, authorised or waited for any more.
 AT_REST = (*NOTHING_TO_RESUME, OrderStatus.RETURNED)
+# What an ended execution leaves alone: compensated, or told, already.
+ENDED_ON_PURPOSE = (
+    AttentionKind.COMPENSATED,
+    AttentionKind.COMPENSATION_FAILED,
+    AttentionKind.WORKFLOW_STOPPED,
+)
+# What ``execution_ended`` did, and the fulfillments it cancelled.
+Ended = tuple[str, list[str]]
 
 
 def order_of_execution(name: str) -> str:
@@ -120,46 +130,77 @@ def execution_ended(
 ) -> str:
     """An order's execution ended FAILED, TIMED_OUT or ABORTED (Step Functions tells
     EventBridge; ops may have stopped it in the console). Nothing would finish the order
-    then: a pick-up would hold its stock and authorisation past its deadline, a parcel
-    would never be declared lost. Unless the order is at rest or a newer execution carries
-    it, ops are alerted and the order shows it (``Attention``), so that they retry it
-    (``retry_execution``) or cancel it; an order that shows something already (the
-    workflow's own compensation ends it FAILED, having alerted ops) is left as it is. Safe
-    to receive twice (EventBridge delivers at least once). Returns what it did, for the
-    log."""
+    then, and API.md allows no such ending with stock still reserved or money captured
+    beyond what the customer keeps. So, unless the order is at rest or a newer execution
+    carries it, it is compensated as a failed step is: what was not handed over is
+    cancelled (stock released, its share voided or refunded; the whole order CANCELLED,
+    ``processing_error``, when nothing was), ops are alerted once and the order shows it
+    (``Attention``) until a retry carries on what was handed over (``retry_execution``).
+    An order that shows something already (the workflow's own compensation ends it FAILED,
+    having alerted ops) is left as it is. A gateway failure leaves the money owed on the
+    order, for the sweeper. Safe to receive twice (EventBridge delivers at least once).
+    Returns what it did, for the log."""
     ours = deps.settings.state_machine_arn
     if status not in RETRYABLE or (ours and state_machine_arn and state_machine_arn != ours):
         return "ignored"
     order_id = order_of_execution(name)
-    detail = f"the order's execution ended {status}; retry it from the console, or cancel it"
+    ended = f"the order's execution ended {status}"
     now = deps.clock()
 
-    def mark(current: Order) -> Change[str] | Unchanged[str]:
+    def compensate(current: Order) -> Change[Ended] | Unchanged[Ended]:
         if (current.execution_arn or deps.workflow.execution_arn(order_id)) != execution_arn:
-            return Unchanged("superseded")  # a newer execution carries the order
+            return Unchanged(("superseded", []))  # a newer execution carries the order
         if current.status in AT_REST:
-            return Unchanged("at_rest")
-        if current.attention is not None:
+            return Unchanged(("at_rest", []))
+        if current.attention is not None and current.attention.kind in ENDED_ON_PURPOSE:
             # Told already, or the workflow ended on purpose after alerting ops itself (a
             # compensation, done or failed, ends it FAILED and marks the order).
-            return Unchanged("already_shown")
-        current.attention = Attention(kind=AttentionKind.WORKFLOW_STOPPED, detail=detail, at=now)
-        return Change(result="alerted")
+            return Unchanged(("already_shown", []))
+        change = cancel_what_was_not_handed_over(current, now, f"{ended}; compensated")
+        cancelled = change.result or []
+        current.attention = Attention(
+            kind=AttentionKind.WORKFLOW_STOPPED, detail=_stopped(ended, current, cancelled), at=now
+        )
+        outcome = "compensated" if cancelled else "alerted"
+        return Change(entry=change.entry, stock=change.stock, result=(outcome, cancelled))
 
     try:
-        written = mutate(deps, order_id, mark)
+        written = mutate(deps, order_id, compensate, announce=False)
     except NotFound:
         return "no_such_order"
+    outcome, cancelled = written.result or ("", [])
     if written.change is None:
-        return str(written.result)
-    deps.events.alert_ops(
-        f"order workflow {status.lower()} {order_id}",
-        {
-            "kind": "workflow_stopped",
-            "order_id": order_id,
-            "execution_arn": execution_arn,
-            "execution_status": status,
-            "status": written.order.status.value,
-        },
-    )
-    return "alerted"
+        return outcome
+    try:
+        # Void or refund the cancelled share; a gateway failure leaves it owed on the
+        # order, and the sweeper retries it (it alerts ops if it keeps failing).
+        settled = settlement.settle(order_id, deps).settled
+    finally:
+        # Announced once settled, so that the customer's email says what was given back.
+        publish(deps, written.order, written.change)
+        deps.events.alert_ops(
+            f"order workflow {status.lower()} {order_id}",
+            {
+                "kind": "workflow_stopped",
+                "order_id": order_id,
+                "execution_arn": execution_arn,
+                "execution_status": status,
+                "status": written.order.status.value,
+                "cancelled_fulfillments": cancelled,
+            },
+        )
+    if not settled:
+        return f"{outcome}_money_owed"
+    return outcome
+
+
+def _stopped(ended: str, order: Order, cancelled: list[str]) -> str:
+    """What the order shows ops about its ended execution."""
+    if order.status is OrderStatus.CANCELLED:
+        return f"{ended} before anything was handed over: the order was cancelled"
+    if cancelled:
+        return (
+            f"{ended}: {', '.join(cancelled)} not handed over, cancelled; retry it from the "
+            "console to carry the rest on"
+        )
+    return f"{ended}; retry it from the console to carry it on"

@@ -1,8 +1,11 @@
 """An order's execution that ends FAILED, TIMED_OUT or ABORTED before the order is at rest
-(ops pressed Stop in the console, say) is never left silent: ops are alerted once and the
-order shows it, until ops retry it (found by a probe: a stopped pick-up held its stock and
-authorisation past its deadline, a stopped parcel was never declared lost, and nobody was
-told). The same on moto, with the real state machine: tests/workflow/test_ops_retry.py."""
+(ops pressed Stop in the console, say) is never left silent or holding anything: what was
+not handed over is cancelled (its stock released, its share voided), ops are alerted once
+and the order shows it, until ops retry what was handed over (found by a probe: a stopped
+pick-up held its stock and authorisation past its deadline, a stopped parcel was never
+declared lost, and nobody was told; API.md: no execution ends so "with stock still
+reserved for it"). The same on moto, with the real state machine:
+tests/workflow/test_ops_retry.py."""
 
 from __future__ import annotations
 
@@ -11,11 +14,21 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind
-from chalicelib.services import ordering, recovery
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.services import fulfillment_steps, ordering, recovery, settlement
 from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.step_models import FulfillmentStep
+from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
+
+MIXED = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+]
 
 
 def _ended(deps: Deps, order_id: str, status: str, name: str | None = None) -> str:
@@ -29,6 +42,112 @@ def _ended(deps: Deps, order_id: str, status: str, name: str | None = None) -> s
 def _alerts(deps: Deps, order_id: str) -> list[dict[str, Any]]:
     events: Any = deps.events
     return [m for _, m in events.alerts if m.get("order_id") == order_id]
+
+
+def _gateway(deps: Deps) -> FakeGateway:
+    assert isinstance(deps.payments, FakeGateway)
+    return deps.payments
+
+
+def _held(deps: Deps, sku: str = "TSHIRT-BLK-M") -> dict[str, int]:
+    return {level.location_id: level.reserved for level in deps.store.stock_levels(sku)}
+
+
+def _cancellations(deps: Deps, order_id: str) -> list[dict[str, Any]]:
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    return [
+        e
+        for e in events.of_type("order.status_changed")
+        if e["order_id"] == order_id and e["status"] == "CANCELLED"
+    ]
+
+
+@pytest.mark.parametrize("status", ["ABORTED", "FAILED", "TIMED_OUT"])
+def test_an_order_stopped_before_anything_left_is_cancelled_and_holds_nothing(
+    deps: Deps, status: str
+) -> None:
+    before = _held(deps)
+    order = flows.reserved(deps)
+    assert sum(_held(deps).values()) == sum(before.values()) + 2
+
+    first = _ended(deps, order.order_id, status)
+    again = recovery.execution_ended(
+        deps.workflow.execution_arn(order.order_id), order.order_id, status, deps
+    )
+
+    assert (first, again) == ("compensated", "at_rest")
+    assert _held(deps) == before  # released once
+    assert _gateway(deps).total("void") == order.total.amount
+    assert _gateway(deps).total("capture") == 0
+    shown = deps.store.get_order(order.order_id)
+    assert shown.status is OrderStatus.CANCELLED
+    assert shown.status_reason is StatusReason.PROCESSING_ERROR
+    assert [f.status for f in shown.fulfillments] == [FulfillmentStatus.CANCELLED]
+    assert shown.payment.owed() == []
+    assert shown.attention is not None
+    assert shown.attention.kind is AttentionKind.WORKFLOW_STOPPED
+    assert status in shown.attention.detail and "cancelled" in shown.attention.detail
+    (alert,) = _alerts(deps, order.order_id)
+    assert alert["kind"] == "workflow_stopped" and alert["status"] == "CANCELLED"
+    assert alert["cancelled_fulfillments"] == [order.fulfillments[0].fulfillment_id]
+    assert len(_cancellations(deps, order.order_id)) == 1  # the customer is told once
+    # Nothing is left to resume.
+    with pytest.raises(Conflict):
+        recovery.retry_execution(order.order_id, "ops:test", deps)
+
+
+def test_an_order_stopped_after_its_parcel_left_gives_back_only_the_pickup(deps: Deps) -> None:
+    before = _held(deps)
+    order = flows.reserved(deps, lines=MIXED)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    captured = _gateway(deps).total("capture")
+    assert captured > 0
+
+    assert _ended(deps, order.order_id, "ABORTED") == "compensated"
+
+    shown = deps.store.get_order(order.order_id)
+    assert shown.status is OrderStatus.SHIPPED  # the parcel is still on its way
+    statuses = {f.fulfillment_id: f.status for f in shown.fulfillments}
+    assert statuses == {
+        parcel.fulfillment_id: FulfillmentStatus.SHIPPED,
+        pickup.fulfillment_id: FulfillmentStatus.CANCELLED,
+    }
+    assert _held(deps)["ST-MADRID"] == before["ST-MADRID"]  # the pick-up's unit released
+    # The customer keeps the parcel's capture; the rest of the authorisation is voided.
+    assert _gateway(deps).total("capture") == captured
+    assert _gateway(deps).total("void") == order.total.amount - captured
+    assert shown.payment.owed() == []
+    (alert,) = _alerts(deps, order.order_id)
+    assert alert["cancelled_fulfillments"] == [pickup.fulfillment_id]
+    assert shown.attention is not None and "retry" in shown.attention.detail
+    assert _cancellations(deps, order.order_id) == []
+
+    # Ops carry the parcel on: the retry is allowed and clears what the order showed.
+    recovery.retry_execution(order.order_id, "ops:test", deps)
+    assert deps.store.get_order(order.order_id).attention is None
+
+
+def test_a_gateway_down_leaves_the_void_owed_for_the_sweeper(deps: Deps) -> None:
+    before = _held(deps)
+    order = flows.reserved(deps)
+    _gateway(deps).unavailable = 10
+
+    assert _ended(deps, order.order_id, "TIMED_OUT") == "compensated_money_owed"
+
+    # The stock is back and the order says what happened; the void waits for the gateway.
+    assert _held(deps) == before
+    shown = deps.store.get_order(order.order_id)
+    assert shown.status is OrderStatus.CANCELLED
+    assert shown.payment.owed()
+    assert deps.store.orders_owing(10) == [order.order_id]
+    assert len(_alerts(deps, order.order_id)) == 1
+    _gateway(deps).unavailable = 0
+    assert settlement.sweep(deps)["settled"] == 1
+    assert _gateway(deps).total("void") == order.total.amount
 
 
 @pytest.mark.parametrize("status", ["ABORTED", "FAILED", "TIMED_OUT"])

@@ -9,10 +9,14 @@ from typing import Any
 
 import boto3
 
+from infra.local.adaptations import execution_endings_held
 from infra.local.stack import REGION
 from tests.support import JSON, OPS, STOREFRONT, eventually, order_body, pickup_order_body
 from tests.support.flow import (
+    amounts,
+    emails_to,
     fresh_sku,
+    ledger_of,
     place,
     post_carrier_event,
     states_entered,
@@ -135,9 +139,12 @@ def test_a_stopped_shipped_order_is_retried_and_carries_on_to_delivery(
     assert {r["order_id"] for r in rows if r["execution_arn"] == new_arn} == {order_id}
 
 
-def test_an_order_stopped_before_dispatch_resumes_from_reserved(
+def test_an_order_whose_ending_went_untold_resumes_from_reserved(
     client: Any, deps: Any, parked: list[str], settings: Any
 ) -> None:
+    """An execution stopped before dispatch whose ending never reached the app (an
+    EventBridge delivery lost): the order still holds its stock, and ops retry it from
+    where it was. A told ending compensates instead (the pick-up test below)."""
     sku = fresh_sku(deps, {"WH-GETAFE": 3})
     # A long picking-and-packing wait: the execution is stopped while the order is RESERVED.
     settings.handling_seconds = int(settings.time_scale * 600)
@@ -149,7 +156,8 @@ def test_an_order_stopped_before_dispatch_resumes_from_reserved(
     eventually(
         lambda: "AwaitHandover" in states_entered(deps.workflow.describe(first_arn)), timeout=15
     )
-    _stop(deps, first_arn)
+    with execution_endings_held():
+        _stop(deps, first_arn)
     assert stock_of(deps, sku)["WH-GETAFE"] == (3, 2)
 
     settings.handling_seconds = 0
@@ -176,20 +184,31 @@ def test_an_order_stopped_before_dispatch_resumes_from_reserved(
     assert "AwaitCompletion" not in states_entered(deps.workflow.describe(first_arn))
 
 
-def test_a_stopped_pickup_is_told_to_ops_and_shown_on_the_order_until_retried(
+def test_a_stopped_pickup_is_cancelled_its_stock_released_and_its_money_voided(
     client: Any, deps: Any, parked: list[str]
 ) -> None:
     """Found by a probe: a pick-up whose execution ops stopped kept its stock and its
-    authorisation past its deadline, and nobody was told. Step Functions tells EventBridge
-    how the execution ended; now ops are alerted once and the order shows it, until a
-    retry carries it on (the real state machine, the stop through Step Functions)."""
+    authorisation past its deadline, and nobody was told. API.md allows no execution to
+    end so with stock still reserved for it. Step Functions tells EventBridge how the
+    execution ended; the order is compensated as a failed step's is, the customer and ops
+    are told once, and the order shows it (the real state machine, the stop through Step
+    Functions)."""
     sku = fresh_sku(deps, {"ST-VALENCIA": 2})
-    order_id = place(client, pickup_order_body(sku))
+    body = pickup_order_body(sku)
+    order_id = place(client, body)
     parked.append(order_id)
     ready = wait_for_status(deps, order_id, "READY_FOR_PICKUP")
     assert ready.execution_arn is not None
+    assert stock_of(deps, sku)["ST-VALENCIA"] == (2, 1)
 
     assert _stop(deps, ready.execution_arn) == "ABORTED"
+
+    cancelled = wait_for_status(deps, order_id, "CANCELLED", settled=True)
+    assert cancelled.status_reason.value == "processing_error"
+    assert stock_of(deps, sku)["ST-VALENCIA"] == (2, 0)
+    ledger = amounts(ledger_of(deps, cancelled))
+    assert ledger["voided"] == ledger["authorized"] == f"{cancelled.total.amount:.2f}"
+    assert ledger["captured"] == "0.00"
 
     def told() -> list[dict[str, Any]]:
         alerts = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
@@ -199,12 +218,12 @@ def test_a_stopped_pickup_is_told_to_ops_and_shown_on_the_order_until_retried(
     assert alert["status"] == "open" and "aborted" in alert["detail"]
     shown = client.http.get(f"/orders/{order_id}", headers=OPS).json_body
     assert shown["attention"]["kind"] == "workflow_stopped"
-    assert shown["status"] == "READY_FOR_PICKUP"
-    assert stock_of(deps, sku)["ST-VALENCIA"][1] == 1  # still held for the customer
+    assert shown["status"] == "CANCELLED"
+    subjects = [m["Subject"] for m in emails_to(body["customer"]["email"])]
+    assert len([s for s in subjects if "cancel" in s.lower()]) == 1, subjects
 
-    retried = _retry(client, order_id)
-    assert retried.status_code == 202, retried.body
-    assert client.http.get(f"/orders/{order_id}", headers=OPS).json_body["attention"] is None
+    # Nothing is left to carry on.
+    assert _retry(client, order_id).status_code == 409
     assert len(told()) == 1
 
 
