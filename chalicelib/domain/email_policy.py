@@ -41,6 +41,8 @@ class EventType(StrEnum):
     SHIPMENT_SENT = "fulfillment.shipped"
     PICKUP_READY = "fulfillment.ready_for_pickup"
     NOT_COLLECTED = "fulfillment.not_collected"
+    # Part of an order cancelled while the rest carries on (a failed or stopped workflow).
+    FULFILLMENT_CANCELLED = "fulfillment.cancelled"
     PARCEL_LOST = "fulfillment.lost"
     SLA_BREACHED = "shipment.sla_breached"
     RETURN_REQUESTED = "return.requested"
@@ -61,6 +63,7 @@ class EmailKind(StrEnum):
     LATE_DELIVERY = "late_delivery"
     PARCEL_LOST = "parcel_lost"
     NOT_COLLECTED = "not_collected"
+    FULFILLMENT_CANCELLED = "fulfillment_cancelled"
     RETURN_RECEIVED = "return_received"
     REFUND = "refund"
     # Under "all" only:
@@ -91,6 +94,7 @@ ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
     EventType.SHIPMENT_SENT: EmailKind.SHIPMENT_SENT,
     EventType.PICKUP_READY: EmailKind.PICKUP_READY,
     EventType.NOT_COLLECTED: EmailKind.NOT_COLLECTED,
+    EventType.FULFILLMENT_CANCELLED: EmailKind.FULFILLMENT_CANCELLED,
     EventType.PARCEL_LOST: EmailKind.PARCEL_LOST,
     EventType.SLA_BREACHED: EmailKind.LATE_DELIVERY,
 }

@@ -186,6 +186,34 @@ class NotCollected(Event):
         )
 
 
+class FulfillmentCancelled(Event):
+    """A fulfillment not yet handed over was cancelled while the rest of the order carries
+    on (its workflow failed or was stopped): restocked, its share voided. An order cancelled
+    whole is told by its status change instead."""
+
+    type: Literal["fulfillment.cancelled"] = "fulfillment.cancelled"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    location_id: str
+    voided: Money
+    at: Timestamp
+
+    @classmethod
+    def of(
+        cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime
+    ) -> "FulfillmentCancelled":
+        """``fulfillment`` was cancelled, ``voided`` no longer taken."""
+        return cls(
+            event_id=f"{order_id}:{fulfillment.fulfillment_id}:CANCELLED",
+            order_id=order_id,
+            fulfillment_id=fulfillment.fulfillment_id,
+            location_id=fulfillment.location_id,
+            voided=voided,
+            at=at,
+        )
+
+
 class SlaBreached(Event):
     """A shipment missed its carrier's promise (the customer gets an apology)."""
 

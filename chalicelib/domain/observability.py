@@ -28,6 +28,7 @@ _PLAIN_COUNTS = {
     "return.requested": "ReturnRequested",
     "fulfillment.ready_for_pickup": "PickupReady",
     "fulfillment.not_collected": "PickupNotCollected",
+    "fulfillment.cancelled": "FulfillmentCancelled",
     "fulfillment.lost": "ParcelLost",
     "order.claimed": "OrderClaimed",
 }

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.events import Event, FulfillmentCancelled
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, Order
@@ -71,13 +72,19 @@ def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) ->
     the order itself if nothing was handed over; the change's result names the cancelled
     fulfillments. What their share owes (a void, a refund) is recorded when settled."""
     ids, released = _stop(order)
-    entry = None
     handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
     if order.status in CANCELLABLE and not handed_over:
-        entry = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
-    elif ids:
-        entry = order.sync_status(now, detail)
-    return Change(entry=entry, stock=released, result=ids)
+        whole = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
+        return Change(entry=whole, stock=released, result=ids)
+    # The rest carries on: the customer is told of each part cancelled (a pick-up they were
+    # told to collect, a parcel they wait for), since the order's status may not change.
+    cancelled = [order.fulfillment(fulfillment_id) for fulfillment_id in ids]
+    told: list[Event] = [
+        FulfillmentCancelled.of(order.order_id, f, order.fulfillment_value(f), now)
+        for f in cancelled
+    ]
+    entry = order.sync_status(now, detail) if ids else None
+    return Change(entry=entry, stock=released, events=told, result=ids)
 
 
 def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:

@@ -62,7 +62,7 @@ def retry_execution(
             "execution is retried",
             field="order_id",
         )
-    if order.status in NOTHING_TO_RESUME:
+    if order.status in AT_REST:
         raise Conflict(f"the order is {order.status.value}; there is nothing to resume")
     attempt = len(order.retries) + 1
     payload = workflow_input(order_id, deps) | {
@@ -152,7 +152,7 @@ def execution_ended(
             return Unchanged(("superseded", []))  # a newer execution carries the order
         if current.status in AT_REST:
             return Unchanged(("at_rest", []))
-        if current.attention is not None and current.attention.kind in ENDED_ON_PURPOSE:
+        if _shown_for_this_execution(current, execution_arn):
             # Told already, or the workflow ended on purpose after alerting ops itself (a
             # compensation, done or failed, ends it FAILED and marks the order).
             return Unchanged(("already_shown", []))
@@ -162,7 +162,8 @@ def execution_ended(
             kind=AttentionKind.WORKFLOW_STOPPED, detail=_stopped(ended, current, cancelled), at=now
         )
         outcome = "compensated" if cancelled else "alerted"
-        return Change(entry=change.entry, stock=change.stock, result=(outcome, cancelled))
+        done: Ended = (outcome, cancelled)
+        return Change(entry=change.entry, stock=change.stock, events=change.events, result=done)
 
     try:
         written = mutate(deps, order_id, compensate, announce=False)
@@ -192,6 +193,17 @@ def execution_ended(
     if not settled:
         return f"{outcome}_money_owed"
     return outcome
+
+
+def _shown_for_this_execution(order: Order, execution_arn: str) -> bool:
+    """Whether the order shows already how this execution ended: an attention of an ending
+    set since the execution started. One left by an execution a retry replaced (a
+    compensation ops retried past) says nothing about this one."""
+    attention = order.attention
+    if attention is None or attention.kind not in ENDED_ON_PURPOSE:
+        return False
+    retry = next((r for r in order.retries if r.execution_arn == execution_arn), None)
+    return retry is None or attention.at >= retry.at
 
 
 def _stopped(ended: str, order: Order, cancelled: list[str]) -> str:

@@ -18,8 +18,16 @@ from chalicelib.domain.errors import Conflict
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind
+from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.status_reasons import StatusReason
-from chalicelib.services import fulfillment_steps, ordering, recovery, settlement
+from chalicelib.services import (
+    compensation,
+    fulfillment_steps,
+    ordering,
+    recovery,
+    returns,
+    settlement,
+)
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep
 from tests.fakes import FakeGateway, RecordingEvents
@@ -124,7 +132,14 @@ def test_an_order_stopped_after_its_parcel_left_gives_back_only_the_pickup(deps:
     (alert,) = _alerts(deps, order.order_id)
     assert alert["cancelled_fulfillments"] == [pickup.fulfillment_id]
     assert shown.attention is not None and "retry" in shown.attention.detail
+    # The order is not cancelled whole; the customer is told of the pick-up alone.
     assert _cancellations(deps, order.order_id) == []
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    pickups = events.of_type("fulfillment.cancelled")
+    (told,) = [e for e in pickups if e["order_id"] == order.order_id]
+    assert told["fulfillment_id"] == pickup.fulfillment_id
+    assert told["voided"]["amount"] == f"{order.total.amount - captured:.2f}"
 
     # Ops carry the parcel on: the retry is allowed and clears what the order showed.
     recovery.retry_execution(order.order_id, "ops:test", deps)
@@ -227,3 +242,56 @@ def test_the_workflows_own_compensation_ending_it_failed_is_not_told_twice(deps:
     assert _alerts(deps, order.order_id) == []
     shown = deps.store.get_order(order.order_id).attention
     assert shown is not None and shown.kind is AttentionKind.COMPENSATED
+
+
+def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
+    deps: Deps,
+) -> None:
+    """Found by a probe: the workflow compensated a mixed order (its pick-up failed) and
+    marked it; ops retried it to carry the parcel on; the retry was then stopped, and its
+    ending was taken as told already by the earlier compensation's mark."""
+    order = flows.reserved(deps, lines=MIXED)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    compensation.compensate(
+        compensation.CompensateInput(order_id=order.order_id, error={"Error": "Boom"}), deps
+    )
+    assert _ended(deps, order.order_id, "FAILED") == "already_shown"  # its own ending
+    deps.clock.advance(minutes=5)  # type: ignore[attr-defined]
+    recovery.retry_execution(order.order_id, "ops:test", deps)
+    deps.clock.advance(minutes=5)  # type: ignore[attr-defined]
+
+    retried = recovery.retry_name(order.order_id, 1)
+    assert _ended(deps, order.order_id, "ABORTED", name=retried) == "alerted"
+
+    shown = deps.store.get_order(order.order_id)
+    assert shown.attention is not None
+    assert shown.attention.kind is AttentionKind.WORKFLOW_STOPPED
+    (alert,) = [a for a in _alerts(deps, order.order_id) if a["kind"] == "workflow_stopped"]
+    assert alert["execution_status"] == "ABORTED"
+    again = recovery.execution_ended(deps.workflow.execution_arn(retried), retried, "ABORTED", deps)
+    assert again == "already_shown"
+
+
+def test_an_order_at_rest_is_not_retried(deps: Deps) -> None:
+    """Found by a probe: a RETURNED order's retry answered 202 and started an execution
+    with nothing to do, as if it were not at rest."""
+    order = flows.delivered(deps)
+    store = next(loc.location_id for loc in deps.store.locations() if loc.type.value == "store")
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 2}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": store,
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    returns.receive_return(opened.return_id, store, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.RETURNED
+    _ended(deps, order.order_id, "ABORTED")
+
+    with pytest.raises(Conflict, match="RETURNED"):
+        recovery.retry_execution(order.order_id, "ops:test", deps)
+    assert deps.store.get_order(order.order_id).retries == []

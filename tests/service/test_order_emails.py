@@ -8,8 +8,10 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
-from chalicelib.services import notify, payment_steps, survey_links
-from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.services import fulfillment_steps, notify, payment_steps, survey_links
+from chalicelib.services.compensation import CompensateInput, compensate
+from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from chalicelib.services.tracking import tracking_url
 from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
@@ -136,3 +138,32 @@ def test_email_kind_is_none_for_events_that_never_mail(deps: Deps) -> None:
     assert notify.email_kind_of(capture | {"order_id": order.order_id}, deps) is None
     shipped = {"type": "fulfillment.shipped", "event_id": "e", "order_id": order.order_id}
     assert notify.email_kind_of(shipped, deps) is EmailKind.SHIPMENT_SENT
+
+
+def test_a_pickup_cancelled_while_its_parcel_travels_is_told_with_its_store_and_amount(
+    deps: Deps,
+) -> None:
+    """Found by a probe: a failed (or stopped) workflow cancelled the pick-up of a mixed
+    order whose parcel had left; the order stayed SHIPPED, so no status email went, and the
+    customer still held the "ready at the store" email."""
+    mixed = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    order = flows.reserved(deps, lines=mixed)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    before = len(_mail_everything(deps))
+
+    compensate(CompensateInput(order_id=order.order_id, error={"Error": "States.Runtime"}), deps)
+
+    sent = _mail_everything(deps)
+    assert _subject_lines(sent[before:]) == [f"Parte de tu pedido {order.order_id} se ha cancelado"]
+    text = _parts(sent[-1])[2]
+    store = next(loc.name for loc in deps.store.locations() if loc.location_id == "ST-MADRID")
+    assert f"tu recogida en {store}" in text
+    voided = deps.store.get_order(order.order_id).fulfillment_value(pickup).amount
+    assert f"{voided:.2f}".replace(".", ",") + "\xa0€" in text
+    assert len(_mail_everything(deps)) == len(sent)  # delivered again: nothing more

@@ -159,6 +159,7 @@ def test_a_pickup_not_collected_mails_once_not_again_for_the_cancellation() -> N
         ("fulfillment.shipped", EmailKind.SHIPMENT_SENT),
         ("fulfillment.ready_for_pickup", EmailKind.PICKUP_READY),
         ("fulfillment.lost", EmailKind.PARCEL_LOST),
+        ("fulfillment.cancelled", EmailKind.FULFILLMENT_CANCELLED),
         ("shipment.sla_breached", EmailKind.LATE_DELIVERY),
     ],
 )

@@ -5,6 +5,7 @@ replays skips the work already recorded (no second charge, reservation or bookin
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -23,6 +24,7 @@ from tests.support.flow import (
     stock_of,
     stop_if_running,
     tracking_number,
+    wait_until_settled,
 )
 from tests.support.orders import wait_for_status
 
@@ -225,6 +227,62 @@ def test_a_stopped_pickup_is_cancelled_its_stock_released_and_its_money_voided(
     # Nothing is left to carry on.
     assert _retry(client, order_id).status_code == 409
     assert len(told()) == 1
+
+
+def test_a_mixed_order_stopped_gives_back_its_pickup_and_its_parcel_carries_on(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    """The parcel left; the pick-up waits at the store. A stop cancels the pick-up alone
+    (its unit back on the shelf, its share voided, the customer told), and ops retry the
+    order to carry the parcel on to its delivery."""
+    sku = fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1})
+    body = order_body(
+        lines=[
+            {"sku": sku, "quantity": 1, "fulfillment": "ship"},
+            {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+        ]
+    )
+    order_id = place(client, body)
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED", settled=True)
+    assert shipped.execution_arn is not None
+    eventually(lambda: _parked_on_delivery(deps, order_id, shipped.execution_arn), timeout=15)
+    settings.time_scale = settings.time_scale / 10  # the retry's waits outlast the test
+
+    assert _stop(deps, shipped.execution_arn) == "ABORTED"
+
+    def pickup_cancelled() -> Any:
+        order = deps.store.get_order(order_id)
+        kinds = {f.type.value: f.status.value for f in order.fulfillments}
+        return order if kinds == {"ship": "SHIPPED", "pickup": "CANCELLED"} else None
+
+    eventually(pickup_cancelled)
+    stopped = wait_until_settled(deps, order_id)
+    assert stopped.status.value == "SHIPPED"
+    assert stock_of(deps, sku) == {"WH-GETAFE": (0, 0), "ST-MADRID": (1, 0)}
+    ledger = amounts(ledger_of(deps, stopped))
+    parcel = next(f for f in stopped.fulfillments if f.type.value == "ship")
+    pickup = next(f for f in stopped.fulfillments if f.type.value == "pickup")
+    assert ledger["voided"] == f"{stopped.fulfillment_value(pickup).amount:.2f}"
+    assert Decimal(ledger["captured"]) + Decimal(ledger["voided"]) == stopped.total.amount
+    subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+    assert subjects.count(f"Parte de tu pedido {order_id} se ha cancelado") == 1, subjects
+
+    retried = _retry(client, order_id)
+    assert retried.status_code == 202, retried.body
+    new_arn = retried.json_body["execution_arn"]
+    eventually(lambda: _parked_on_delivery_of(deps, order_id, new_arn, parcel.fulfillment_id))
+    assert post_carrier_event(client, tracking_number(stopped))["status"] == "applied"
+    final = wait_for_status(deps, order_id, "DELIVERED", settled=True)
+    assert amounts(ledger_of(deps, final)) == ledger | {"refunded": "0.00"}
+    assert stock_of(deps, sku) == {"WH-GETAFE": (0, 0), "ST-MADRID": (1, 0)}
+
+
+def _parked_on_delivery_of(deps: Any, order_id: str, execution_arn: str, parcel: str) -> bool:
+    described = deps.workflow.describe(execution_arn)
+    order = deps.store.get_order(order_id)
+    waiting = next(f for f in order.fulfillments if f.fulfillment_id == parcel)
+    return "AwaitCompletion" in states_entered(described) and bool(waiting.task_token)
 
 
 def test_a_stop_the_local_stack_holds_back_is_not_told(
