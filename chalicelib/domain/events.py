@@ -8,7 +8,7 @@ delivered.
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import ConfigDict, PlainSerializer
 
@@ -160,10 +160,13 @@ class ShipmentSent(Event):
         )
 
 
-class NotCollected(Event):
-    """A pick-up was not collected in time: restocked, its share voided."""
+class _PartGivenBack(Event):
+    """A fulfillment cancelled before its hand-over: restocked, its share voided."""
 
-    type: Literal["fulfillment.not_collected"] = "fulfillment.not_collected"
+    # The last part of the event id, after the order and the fulfillment.
+    suffix: ClassVar[str]
+
+    type: str = ""  # each kind's own, first on the wire
     event_id: str
     order_id: str
     fulfillment_id: str
@@ -172,46 +175,32 @@ class NotCollected(Event):
     at: Timestamp
 
     @classmethod
-    def of(
-        cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime
-    ) -> "NotCollected":
-        """``fulfillment`` was cancelled uncollected, ``voided`` no longer taken."""
-        return cls(
-            event_id=f"{order_id}:{fulfillment.fulfillment_id}:NOT_COLLECTED",
-            order_id=order_id,
-            fulfillment_id=fulfillment.fulfillment_id,
-            location_id=fulfillment.location_id,
-            voided=voided,
-            at=at,
-        )
-
-
-class FulfillmentCancelled(Event):
-    """A fulfillment not yet handed over was cancelled while the rest of the order carries
-    on (its workflow failed or was stopped): restocked, its share voided. An order cancelled
-    whole is told by its status change instead."""
-
-    type: Literal["fulfillment.cancelled"] = "fulfillment.cancelled"
-    event_id: str
-    order_id: str
-    fulfillment_id: str
-    location_id: str
-    voided: Money
-    at: Timestamp
-
-    @classmethod
-    def of(
-        cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime
-    ) -> "FulfillmentCancelled":
+    def of(cls, order_id: str, fulfillment: Fulfillment, voided: Money, at: datetime) -> Self:
         """``fulfillment`` was cancelled, ``voided`` no longer taken."""
         return cls(
-            event_id=f"{order_id}:{fulfillment.fulfillment_id}:CANCELLED",
+            event_id=f"{order_id}:{fulfillment.fulfillment_id}:{cls.suffix}",
             order_id=order_id,
             fulfillment_id=fulfillment.fulfillment_id,
             location_id=fulfillment.location_id,
             voided=voided,
             at=at,
         )
+
+
+class NotCollected(_PartGivenBack):
+    """A pick-up was not collected in time."""
+
+    suffix = "NOT_COLLECTED"
+    type: Literal["fulfillment.not_collected"] = "fulfillment.not_collected"
+
+
+class FulfillmentCancelled(_PartGivenBack):
+    """A fulfillment not yet handed over was cancelled while the rest of the order carries
+    on (its workflow failed or was stopped). An order cancelled whole is told by its status
+    change instead."""
+
+    suffix = "CANCELLED"
+    type: Literal["fulfillment.cancelled"] = "fulfillment.cancelled"
 
 
 class SlaBreached(Event):
