@@ -46,6 +46,7 @@ from chalicelib.domain.placement import (
 from chalicelib.domain.returns import (
     OrderReturn,
     ReturnLine,
+    check_on_order,
     everything_back,
     open_return,
     returnable,
@@ -419,6 +420,7 @@ class Order(DeferredModel):
     ) -> OrderReturn:
         """Open a return within the return window (from delivery) for units that were
         delivered; ``window`` is the length to use when the order does not carry one."""
+        check_on_order(lines, {line.sku for line in self.lines})
         if self.status is not OrderStatus.DELIVERED:
             raise Conflict(
                 f"order {self.order_id} is {self.status}; only delivered orders can be returned",
@@ -437,7 +439,6 @@ class Order(DeferredModel):
             at,
             ends,
             self.returnable_quantities(),
-            {line.sku for line in self.lines},
         )
         self.returns.append(order_return)
         return order_return

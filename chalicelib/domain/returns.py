@@ -73,15 +73,18 @@ def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, in
     return left
 
 
-def check_returnable(
-    lines: list[ReturnLine], left: dict[str, int], ordered: AbstractSet[str]
-) -> None:
-    """Refuse lines for SKUs not on the order (``ordered``: bad input, 422), or more units
-    than can still come back (the order's state, 409)."""
-    left = dict(left)
+def check_on_order(lines: list[ReturnLine], ordered: AbstractSet[str]) -> None:
+    """Refuse lines for SKUs the order never had (``ordered``): bad input, 422 whatever
+    the order's state, told before any refusal the state makes (409)."""
     for index, rline in enumerate(lines):
         if rline.sku not in ordered:
             raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+
+
+def check_returnable(lines: list[ReturnLine], left: dict[str, int]) -> None:
+    """Refuse more units than can still come back (the order's state, 409)."""
+    left = dict(left)
+    for index, rline in enumerate(lines):
         if rline.sku not in left:
             raise Conflict(f"none of {rline.sku} can be returned", field=f"lines.{index}.sku")
         if rline.quantity > left[rline.sku]:
@@ -117,13 +120,12 @@ def open_return(
     at: datetime,
     window_ends: datetime | None,
     left: dict[str, int],
-    ordered: AbstractSet[str],
 ) -> OrderReturn:
-    """A return of ``lines`` asked for at ``at``: refused once the window has closed, for
-    SKUs not on the order, or for more units than are ``left`` to return."""
+    """A return of ``lines`` (SKUs on the order: ``check_on_order``) asked for at ``at``:
+    refused once the window has closed, or for more units than are ``left`` to return."""
     if window_ends is not None and at > window_ends:
         raise Conflict("the return window of this order has closed", field="status")
-    check_returnable(lines, left, ordered)
+    check_returnable(lines, left)
     return OrderReturn(
         return_id=return_id,
         lines=lines,

@@ -131,6 +131,24 @@ def test_returning_a_sku_not_on_the_order_is_bad_input_naming_the_line() -> None
     assert placed.returns == []
 
 
+@pytest.mark.parametrize("when", ["before delivery", "after the window"])
+def test_a_sku_not_on_the_order_is_bad_input_before_the_state_is_looked_at(when: str) -> None:
+    """The order's state refuses too (409), but the request is wrong whatever the state:
+    the bad line is told first (a probe got 409 for a SKU not on a shipped order)."""
+    if when == "before delivery":
+        placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
+        at = LATER
+    else:
+        placed = two_shirts_and_a_mug()
+        at = LATER + timedelta(days=365)
+    with pytest.raises(Conflict):
+        ask(placed, back("MUG-WHT", 1), at=at)  # a fair line: the state refuses it
+    with pytest.raises(Unprocessable) as raised:
+        ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1), at=at)
+    assert raised.value.field == "lines.1.sku"
+    assert placed.returns == []
+
+
 def mixed_order(shipped_sku: str, pickup_sku: str, collected: bool) -> tuple[Order, str, str]:
     """One unit delivered by carrier from the warehouse, one to collect at Sol, collected or
     never (then refunded); the order and its ship and pick-up fulfilments' ids."""
