@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
@@ -95,7 +96,19 @@ def retry_execution(
 
     outcome = mutate(deps, order_id, decide).result
     assert outcome is not None  # both decisions name the execution
+    if not outcome.replayed:
+        _resolve_stopped_alerts(order_id, by, attempt, deps)
     return outcome
+
+
+def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) -> None:
+    """The order's open ``workflow_stopped`` alerts are dealt with once a retry carries it
+    on: the console's "needs attention" list would otherwise keep them until someone
+    resolved each by hand (found by a probe)."""
+    note = f"retry {attempt} carries the order on"
+    for alert in deps.alerts.list(order_id, AlertStatus.OPEN, 50):
+        if alert.kind == "workflow_stopped":
+            deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
 
 
 def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
+from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
@@ -30,7 +32,9 @@ from chalicelib.services import (
 )
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep
-from tests.fakes import FakeGateway, RecordingEvents
+from infra.local.demo_data import load_demo_data
+from tests.fakes import Clock, FakeGateway, RecordingEvents, fake_deps
+from tests.fakes.outside import FakeAlertLog
 from tests.service import flows
 
 MIXED = [
@@ -295,3 +299,27 @@ def test_an_order_at_rest_is_not_retried(deps: Deps) -> None:
     with pytest.raises(Conflict, match="RETURNED"):
         recovery.retry_execution(order.order_id, "ops:test", deps)
     assert deps.store.get_order(order.order_id).retries == []
+
+
+def test_a_retry_resolves_the_stopped_alerts_it_answers() -> None:
+    """Found by a probe: the stop's alert stayed open in the console's "needs attention"
+    list after ops had retried the order. The alert log records what ``alert_ops`` sends,
+    as the deployed publisher does."""
+    clock, log = Clock(), FakeAlertLog()
+    deps = fake_deps(
+        clock=clock, alerts=log, events=AlertRecordingPublisher(RecordingEvents(), log, clock)
+    )
+    load_demo_data(deps.store)
+    order = flows.shipped(deps)
+    other = flows.shipped(deps)
+    for each in (order, other):
+        _ended(deps, each.order_id, "ABORTED")
+    clock.advance(minutes=1)
+
+    recovery.retry_execution(order.order_id, "ops:console", deps)
+
+    (resolved,) = log.list(order.order_id, None, 10)
+    assert resolved.kind == "workflow_stopped" and resolved.status is AlertStatus.RESOLVED
+    assert resolved.resolved_by == "ops:console" and "retry 1" in (resolved.resolution_note or "")
+    (untouched,) = log.list(other.order_id, None, 10)
+    assert untouched.status is AlertStatus.OPEN

@@ -271,6 +271,9 @@ def test_a_mixed_order_stopped_gives_back_its_pickup_and_its_parcel_carries_on(
     retried = _retry(client, order_id)
     assert retried.status_code == 202, retried.body
     new_arn = retried.json_body["execution_arn"]
+    alerts = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+    stopped_alerts = [a for a in alerts["alerts"] if a["kind"] == "workflow_stopped"]
+    assert [a["status"] for a in stopped_alerts] == ["resolved"]  # the retry answered it
     eventually(lambda: _parked_on_delivery_of(deps, order_id, new_arn, parcel.fulfillment_id))
     assert post_carrier_event(client, tracking_number(stopped))["status"] == "applied"
     final = wait_for_status(deps, order_id, "DELIVERED", settled=True)
