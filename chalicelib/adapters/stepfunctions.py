@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb.table import error_code
+from chalicelib.domain.execution_names import order_of_execution
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
 
 # Tokens that are no longer waiting: the wait timed out, or the execution ended.
 _STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
-# Ops retries run as ``<order id>-r<n>``.
-_RETRY_SUFFIX = re.compile(r"-r\d+$")
 
 
 class StepFunctionsWorkflow:
@@ -119,7 +117,7 @@ class StepFunctionsWorkflow:
             page = self._client.list_executions(**kwargs, maxResults=min(1000, limit - len(rows)))
             rows.extend(
                 {
-                    "order_id": order_id_of(execution["name"]),
+                    "order_id": order_of_execution(execution["name"]),
                     "execution_arn": execution["executionArn"],
                     "status": execution["status"],
                     "started_at": _iso(execution["startDate"]),
@@ -137,11 +135,6 @@ class StepFunctionsWorkflow:
         described = self._client.describe_state_machine(stateMachineArn=self._state_machine_arn)
         parsed: dict[str, Any] = json.loads(described["definition"])
         return parsed
-
-
-def order_id_of(execution_name: str) -> str:
-    """The order an execution runs: its name, less the ``-r<n>`` of an ops retry."""
-    return _RETRY_SUFFIX.sub("", execution_name)
 
 
 def _iso(value: datetime | None) -> str | None:

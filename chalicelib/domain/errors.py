@@ -50,7 +50,7 @@ class UnknownReferences(_EachField, NotFound):
     cannot know them, so this is a 404 naming each field, not a 422."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        super().__init__(_told_once(problems), problems[0][0])
         self.problems = problems
 
 
@@ -59,7 +59,7 @@ class ConflictingFields(_EachField, Conflict):
     location that does no pick-up, more units than are left to return)."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        super().__init__(_told_once(problems), problems[0][0])
         self.problems = problems
 
 
@@ -79,7 +79,7 @@ class InvalidFields(Unprocessable):
     """Several fields break rules that span more than one field."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        super().__init__(_told_once(problems), problems[0][0])
         self.problems = problems
 
     def field_errors(self) -> list[tuple[str, str]]:
@@ -258,7 +258,13 @@ class UnservableLines(_EachField, Conflict):
     def __init__(
         self, problems: list[tuple[str, str]], short: dict[str, int] | None = None
     ) -> None:
-        super().__init__("; ".join(message for _, message in problems), problems[0][0])
+        super().__init__(_told_once(problems), problems[0][0])
         self.problems = problems
         # SKU → units asked for on the short lines, for whoever follows the refusal up.
         self.short = short or {}
+
+
+def _told_once(problems: list[tuple[str, str]]) -> str:
+    """The problems' messages, each once: one refusal may name two fields (a quote for
+    another channel names ``channel`` and ``quote_id``) and say it once."""
+    return "; ".join(dict.fromkeys(message for _, message in problems))

@@ -7,12 +7,12 @@ reservation, dispatched fulfillments), so the new execution carries on from ther
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
@@ -34,11 +34,6 @@ class RetryOutcome:
 
     retry: ExecutionRetry
     replayed: bool
-
-
-def retry_name(order_id: str, attempt: int) -> str:
-    """The name of an order's ``attempt``-th retry execution."""
-    return f"{order_id}-r{attempt}"
 
 
 def retry_execution(
@@ -70,7 +65,7 @@ def retry_execution(
         "resume": {"status": order.status.value, "attempt": attempt}
     }
     # Two retries racing from the same read start the same name: one execution.
-    arn = deps.workflow.start_named(retry_name(order_id, attempt), payload)
+    arn = deps.workflow.start_named(ops_retry_name(order_id, attempt), payload)
     retry = ExecutionRetry(
         attempt=attempt,
         at=deps.clock(),
@@ -130,12 +125,6 @@ ENDED_ON_PURPOSE = (
 )
 # What ``execution_ended`` did, and the fulfillments it cancelled.
 Ended = tuple[str, list[str]]
-
-
-def order_of_execution(name: str) -> str:
-    """The order an execution runs: its name, or ``<order id>-r<n>`` for a retry."""
-    match = re.fullmatch(r"(.+)-r\d+", name)
-    return match.group(1) if match else name
 
 
 def execution_ended(

@@ -17,6 +17,7 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     reopen_for_payment,
 )
+from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
 from chalicelib.domain.requests import RequestReturnRequest
@@ -89,12 +90,6 @@ def open_ticket(
         deps,
         ticket_id=ticket_id_for(order.order_id, idempotency_key) if idempotency_key else None,
     )
-
-
-def payment_retry_name(order_id: str, attempt: int) -> str:
-    """The name of the execution that carries an order on after its ``attempt``-th
-    restart by the customer (execution names are unique; ops retries are ``-r<n>``)."""
-    return f"{order_id}-pay{attempt}"
 
 
 def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:

@@ -16,7 +16,8 @@ import pytest
 from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
 from chalicelib.domain.alerts import AlertStatus
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, PaymentDeclined
+from chalicelib.domain.execution_names import ops_retry_name, payment_retry_name
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind
@@ -26,12 +27,15 @@ from chalicelib.services import (
     compensation,
     fulfillment_steps,
     ordering,
+    payment_steps,
     recovery,
     returns,
+    self_service,
     settlement,
+    stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.step_models import FulfillmentStep
+from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from infra.local.demo_data import load_demo_data
 from tests.fakes import Clock, FakeGateway, RecordingEvents, fake_deps
 from tests.fakes.outside import FakeAlertLog
@@ -205,7 +209,7 @@ def test_a_retry_carries_the_order_on_and_clears_what_it_showed(deps: Deps) -> N
     assert late == "superseded"
     assert deps.store.get_order(order.order_id).attention is None
     # The retry's own ending is told as the first was.
-    retried = recovery.retry_name(order.order_id, 1)
+    retried = ops_retry_name(order.order_id, 1)
     assert _ended(deps, order.order_id, "FAILED", name=retried) == "alerted"
     assert len(_alerts(deps, order.order_id)) == 2
 
@@ -266,7 +270,7 @@ def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
     recovery.retry_execution(order.order_id, "ops:test", deps)
     deps.clock.advance(minutes=5)  # type: ignore[attr-defined]
 
-    retried = recovery.retry_name(order.order_id, 1)
+    retried = ops_retry_name(order.order_id, 1)
     assert _ended(deps, order.order_id, "ABORTED", name=retried) == "alerted"
 
     shown = deps.store.get_order(order.order_id)
@@ -323,3 +327,29 @@ def test_a_retry_resolves_the_stopped_alerts_it_answers() -> None:
     assert resolved.resolved_by == "ops:console" and "retry 1" in (resolved.resolution_note or "")
     (untouched,) = log.list(other.order_id, None, 10)
     assert untouched.status is AlertStatus.OPEN
+
+
+def test_a_stopped_execution_of_an_order_paid_again_is_compensated(deps: Deps) -> None:
+    """Found by a probe: an order paid again after a declined card runs as
+    ``<order id>-pay<n>``, which was taken for an order id of its own; its stop was
+    dropped as "no such order", and the order kept its stock and authorisation."""
+    before = _held(deps)
+    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    step = OrderStep(order_id=declined.order_id)
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(step, deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
+    )
+    self_service.pay_again(declined.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(step, deps)
+    stock_steps.reserve_stock(step, deps)
+    assert sum(_held(deps).values()) == sum(before.values()) + 2
+
+    name = payment_retry_name(declined.order_id, 1)
+    assert _ended(deps, declined.order_id, "ABORTED", name=name) == "compensated"
+
+    shown = deps.store.get_order(declined.order_id)
+    assert shown.status is OrderStatus.CANCELLED
+    assert _held(deps) == before
+    assert shown.payment.owed() == []

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.api.customer_models import IdentifiedCustomer, UpdateTicketRequest
-from chalicelib.domain.errors import InvalidFields, Unprocessable
+from chalicelib.domain.errors import ConflictingFields, InvalidFields, Unprocessable
 from chalicelib.domain.promotion_requests import CreatePromotionRequest
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import (
@@ -442,3 +442,13 @@ def test_the_schema_and_the_model_agree_on_what_is_blank(character: str) -> None
     except ValidationError:
         model_says_blank = True
     assert schema_says_blank == model_says_blank
+
+
+def test_a_refusal_naming_two_fields_for_one_reason_says_it_once() -> None:
+    """Found by a probe: a quote for another channel read "quote q was for phone orders;
+    quote q was for phone orders"."""
+    said = "quote qt_1 was for phone orders"
+    refused = ConflictingFields([("channel", said), ("quote_id", said)])
+    assert refused.detail == said
+    assert refused.field_errors() == [("channel", said), ("quote_id", said)]
+    assert InvalidFields([("a", "x"), ("b", "y")]).detail == "x; y"
