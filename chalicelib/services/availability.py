@@ -3,6 +3,7 @@ alike), and the product page's availability per postal code."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,10 +17,11 @@ from chalicelib.services.promising import carrier_to, pickup_ready, ship_promise
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
+    from chalicelib.domain.placement import OrderLine
     from chalicelib.domain.requests import OrderLineRequest
 
 
-def demands_of(lines: list[OrderLineRequest]) -> list[Demand]:
+def demands_of(lines: Sequence[OrderLineRequest | OrderLine]) -> list[Demand]:
     """Request lines as stock demands (a pick-up line's store is where it must be)."""
     return [
         Demand(
@@ -31,7 +33,7 @@ def demands_of(lines: list[OrderLineRequest]) -> list[Demand]:
     ]
 
 
-def refuse_unservable(lines: list[OrderLineRequest], deps: Deps) -> None:
+def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps) -> None:
     """Raise ``UnservableLines`` (409 out-of-stock naming ``lines.<i>``) when
     available-to-promise cannot cover a line now. Stock is read, never held: a race lost
     after acceptance is still the workflow's ``out_of_stock`` rejection."""

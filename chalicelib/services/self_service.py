@@ -24,6 +24,7 @@ from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.services import ordering, returns, tickets
+from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.order_writes import Change, Mutation, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
@@ -102,6 +103,9 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
 
     def decide(order: Order) -> Change[ExecutionRetry]:
         entry = reopen_for_payment(order, payment_token, now, window)
+        # Goods gone since the decline: refused as POST /orders refuses them (409
+        # out-of-stock), before the new card is authorised and voided for nothing.
+        refuse_unservable(order.lines, deps)
         attempt = len(order.retries) + 1
         arn = deps.workflow.execution_arn(payment_retry_name(order_id, attempt))
         restart = ExecutionRetry(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import ActionNotAvailable, NotFound
+from chalicelib.domain.errors import ActionNotAvailable, NotFound, UnservableLines
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
@@ -172,3 +172,24 @@ def test_an_order_without_a_customer_cannot_open_a_ticket(deps: Deps) -> None:
         self_service.open_ticket(order, "Size", "Too small", TicketType.QUESTION, "k2", deps)
     with pytest.raises(NotFound):
         deps.store.get_order("ord_unknown")
+
+
+def test_paying_again_for_goods_gone_since_is_refused_before_the_card_is_charged(
+    deps: Deps,
+) -> None:
+    """Found by a probe: every unit was sold after the decline; paying again authorised
+    the new card, voided it and rejected the order out_of_stock. POST /orders refuses such
+    lines up front (409 out-of-stock), and so does paying again now."""
+    order = declined(deps)
+    flows.sell_out(deps, "TSHIRT-BLK-M")
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    calls = len(gateway.calls)
+
+    with pytest.raises(UnservableLines) as refused:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert refused.value.status == 409 and refused.value.field == "lines.0"
+    assert len(gateway.calls) == calls  # no authorisation, no void
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    assert not any(name.endswith("-pay1") for name in _workflow(deps).started)
