@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.events import Event, FulfillmentCancelled
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import HELD, Fulfillment, FulfillmentStatus
 from chalicelib.domain.order_status import CANCELLABLE, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
@@ -19,9 +19,6 @@ from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
-
-# Waiting for a hand-over that will not come now: such fulfillments are cancelled.
-_NOT_HANDED_OVER = (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
 
 
 class CompensateInput(DeferredModel):
@@ -48,22 +45,16 @@ def _describe(error: dict[str, Any] | None) -> str:
     return f"{kind}: {cause}" if cause else kind
 
 
-def _stop(order: Order) -> tuple[list[str], list[StockChange]]:
-    """Cancel what was not handed over; end the order if nothing was."""
-    cancelled: list[str] = []
+def _stop(order: Order) -> tuple[list[Fulfillment], list[StockChange]]:
+    """Cancel the fulfillments still held for a hand-over that will not come now; them,
+    and the units to release."""
+    cancelled: list[Fulfillment] = []
     released: list[StockChange] = []
     for fulfillment in order.fulfillments:
-        if fulfillment.status in _NOT_HANDED_OVER:
-            released += [
-                StockChange(
-                    sku=line.sku, location_id=fulfillment.location_id, reserved=-line.quantity
-                )
-                for line in fulfillment.lines
-            ]
-            fulfillment.status = FulfillmentStatus.CANCELLED
-            fulfillment.status_reason = StatusReason.PROCESSING_ERROR
+        if fulfillment.status in HELD:
+            released += StockChange.releasing(fulfillment.cancel(StatusReason.PROCESSING_ERROR))
             fulfillment.task_token = None
-            cancelled.append(fulfillment.fulfillment_id)
+            cancelled.append(fulfillment)
     return cancelled, released
 
 
@@ -71,14 +62,14 @@ def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) ->
     """Cancel the fulfillments still waiting for a hand-over (their stock released) and
     the order itself if nothing was handed over; the change's result names the cancelled
     fulfillments. What their share owes (a void, a refund) is recorded when settled."""
-    ids, released = _stop(order)
+    cancelled, released = _stop(order)
+    ids = [f.fulfillment_id for f in cancelled]
     handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
     if order.status in CANCELLABLE and not handed_over:
         whole = order.move_to(OrderStatus.CANCELLED, now, detail, StatusReason.PROCESSING_ERROR)
         return Change(entry=whole, stock=released, result=ids)
     # The rest carries on: the customer is told of each part cancelled (a pick-up they were
     # told to collect, a parcel they wait for), since the order's status may not change.
-    cancelled = [order.fulfillment(fulfillment_id) for fulfillment_id in ids]
     told: list[Event] = [
         FulfillmentCancelled.of(order.order_id, f, order.fulfillment_value(f), now)
         for f in cancelled
