@@ -111,6 +111,7 @@ class ExportHistoryEntry(DeferredModel):
     status: str
     at: str
     detail: str
+    note: str | None = None
 
 
 class ExportOrder(DeferredModel):

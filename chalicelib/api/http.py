@@ -28,6 +28,7 @@ from chalicelib.domain.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel
 from chalicelib.services import tokens
@@ -81,8 +82,21 @@ class Principal:
                 or order.store_id == store
                 or any(f.location_id == store for f in order.fulfillments)
                 or any(r.location_id == store for r in order.returns)
+                # A pick-up is the store's before its fulfilment exists (until stock is
+                # reserved) and after the order is rejected without one.
+                or any(
+                    line.fulfillment is FulfillmentType.PICKUP and line.location_id == store
+                    for line in order.lines
+                )
             )
         return False
+
+    def sees_pickup_code_at(self, location_id: str) -> bool:
+        """Whether this caller may read the code of a pick-up at ``location_id``: ops and
+        the staff of that store (an unbound store key is every store's)."""
+        if self.role == "ops":
+            return True
+        return self.role == "store" and self.location_id in (None, location_id)
 
     def require_location(self, location_id: str | None, field: str) -> None:
         """A store key bound to a store acts only at that store (403 elsewhere)."""

@@ -1,5 +1,6 @@
 """Response models, named by role; they are what the OpenAPI document describes."""
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.settlement import return_refund_status
 
 
 class PlaceOrderResponse(DeferredModel):
@@ -130,10 +132,11 @@ class OrderResponse(DeferredModel):
         cls,
         order: Order,
         tracking_url: str,
-        show_pickup_codes: bool,
+        sees_pickup_code_at: Callable[[str], bool] = lambda _location_id: False,
         now: datetime | None = None,
     ) -> "OrderResponse":
-        """The API view of an order; pick-up codes only for store staff and ops."""
+        """The API view of an order; each pick-up's code only where
+        ``sees_pickup_code_at`` its store (store staff there and ops), none by default."""
         fulfillments = []
         worst: dict[str, str | None] | None = None
         rank = {"met": 0, "on_time": 1, "at_risk": 2, "late": 3, "breached": 4}
@@ -164,7 +167,7 @@ class OrderResponse(DeferredModel):
                     status_reason=f.status_reason.value if f.status_reason else None,
                     lines=[line.model_dump(mode="json") for line in f.lines],
                     shipment=shipment,
-                    pickup_code=f.pickup_code if show_pickup_codes else None,
+                    pickup_code=f.pickup_code if sees_pickup_code_at(f.location_id) else None,
                     pickup_deadline=f.pickup_deadline.isoformat() if f.pickup_deadline else None,
                 )
             )
@@ -181,7 +184,13 @@ class OrderResponse(DeferredModel):
             attention=order.attention.model_dump(mode="json") if order.attention else None,
             fulfillments=fulfillments,
             sourcing_reason=order.sourcing_reason,
-            returns=[r.model_dump(mode="json") for r in order.returns],
+            returns=[
+                {
+                    **r.model_dump(mode="json"),
+                    "refund_status": return_refund_status(order, r.return_id),
+                }
+                for r in order.returns
+            ],
             history=[h.model_dump(mode="json") for h in order.history],
             sla=worst,
             placed_at=order.placed_at.isoformat(),

@@ -34,9 +34,12 @@ class CollectRequest(Strict):
 
 def order_body(order: Order, call: Call) -> dict[str, Any]:
     """The order as this caller may see it."""
-    show_codes = call.principal is not None and call.principal.role in ("store", "ops")
+    principal = call.principal
     return OrderResponse.from_order(
-        order, tracking_url(order.order_id, call.deps), show_codes, call.deps.clock()
+        order,
+        tracking_url(order.order_id, call.deps),
+        principal.sees_pickup_code_at if principal else lambda _location_id: False,
+        call.deps.clock(),
     ).model_dump(mode="json")
 
 

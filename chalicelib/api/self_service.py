@@ -61,7 +61,7 @@ class TrackTicketResponse(DeferredModel):
 def _order_body(order: Order, call: Call) -> dict[str, Any]:
     # What a storefront sees of the order: no pick-up codes in a replayable answer.
     return OrderResponse.from_order(
-        order, tracking_url(order.order_id, call.deps), False, call.deps.clock()
+        order, tracking_url(order.order_id, call.deps), now=call.deps.clock()
     ).model_dump(mode="json")
 
 

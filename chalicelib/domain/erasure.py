@@ -103,8 +103,8 @@ OPPORTUNITY_KEPT = frozenset(
 
 def redact_order(order: Order) -> bool:
     """Drop the customer's contact details, the shipping address (its country stays, for
-    the accounts' taxes) and what they wrote about their returns. True if anything
-    changed."""
+    the accounts' taxes), what they wrote about their returns and the notes written with a
+    status change (a cancel's reason). True if anything changed."""
     changed = False
     contact = CustomerContact(locale=order.contact.locale)
     if order.contact != contact:
@@ -121,6 +121,10 @@ def redact_order(order: Order) -> bool:
     for returned in order.returns:
         if returned.reason != ERASED:
             returned.reason = ERASED
+            changed = True
+    for entry in order.history:
+        if entry.note is not None and entry.note != ERASED:
+            entry.note = ERASED
             changed = True
     return changed
 

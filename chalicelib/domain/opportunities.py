@@ -188,6 +188,9 @@ class BackInStockSubscription(DeferredModel):
     status: SubscriptionStatus = SubscriptionStatus.OPEN
     created_at: datetime
     notified_at: datetime | None = None
+    # The language of the order refused or rejected (what the shopper was reading); a
+    # wish made on the product page has none: the customer's, else Spanish.
+    locale: str | None = None
 
     def notify(self, at: datetime) -> None:
         """Its one email went out; it is closed. A second notice is refused."""
@@ -208,6 +211,7 @@ def subscribe(
     source: SubscriptionSource = SubscriptionSource.EXPLICIT,
     order_id: str | None = None,
     quantity: int = 1,
+    locale: str | None = None,
 ) -> BackInStockSubscription:
     """A new open subscription; the email is validated and normalised (``Unprocessable``
     naming ``email`` when it is not an address)."""
@@ -220,6 +224,7 @@ def subscribe(
         order_id=order_id,
         quantity=quantity,
         created_at=at,
+        locale=locale,
     )
 
 
@@ -246,6 +251,7 @@ def shortage_subscriptions(
     at: datetime,
     customer_id: str | None = None,
     order_id: str | None = None,
+    locale: str | None = None,
 ) -> list[BackInStockSubscription]:
     """The subscriptions an order refused or rejected for lack of stock gives its customer,
     one per missing SKU. ``reference`` names the refusal (the order id, or the refused
@@ -264,6 +270,7 @@ def shortage_subscriptions(
             source=SubscriptionSource.OUT_OF_STOCK,
             order_id=order_id,
             quantity=max(1, quantity),
+            locale=locale,
         )
         for sku, quantity in sorted(short.items())
     ]

@@ -66,6 +66,9 @@ class HistoryEntry(DeferredModel):
     status: OrderStatus
     at: datetime
     detail: str
+    # What the caller wrote with the change (a cancel's reason), kept apart from the
+    # detail we write: it may be personal, and erasing the customer erases it.
+    note: str | None = None
 
 
 def status_of_fulfillments(fulfillments: list[Fulfillment]) -> OrderStatus | None:

@@ -379,8 +379,11 @@ class Order(DeferredModel):
             return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         return released, voided, self.sync_status(at, detail)
 
-    def cancel(self, at: datetime, reason: StatusReason, detail: str) -> HistoryEntry:
-        """Cancel before anything left a location (409 afterwards)."""
+    def cancel(
+        self, at: datetime, reason: StatusReason, detail: str, note: str | None = None
+    ) -> HistoryEntry:
+        """Cancel before anything left a location (409 afterwards); ``note`` is what the
+        caller wrote, if anything."""
         # Anything handed over (even if since lost or returned) can no longer be cancelled.
         dispatched = any(f.status in HANDED_OVER for f in self.fulfillments)
         if self.status not in CANCELLABLE or dispatched:
@@ -390,7 +393,9 @@ class Order(DeferredModel):
             )
         for fulfillment in self.fulfillments:
             fulfillment.status = FulfillmentStatus.CANCELLED
-        return self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        entry.note = note
+        return entry
 
     def kept_quantities(self) -> dict[str, int]:
         """Units per SKU the customer keeps: ordered, less cancelled and lost fulfillments (an

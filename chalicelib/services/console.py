@@ -107,7 +107,7 @@ def _statuses(order: Order) -> list[dict[str, Any]]:
             "at": entry.at.isoformat(),
             "kind": "status",
             "title": entry.status.value,
-            "detail": entry.detail,
+            "detail": f"{entry.detail}: {entry.note}" if entry.note else entry.detail,
         }
         for entry in order.history
     ]

@@ -241,7 +241,7 @@ def _exported_order(order: Order) -> dict[str, Any]:
             for r in order.returns
         ],
         "history": [
-            {"status": h.status.value, "at": h.at.isoformat(), "detail": h.detail}
+            {"status": h.status.value, "at": h.at.isoformat(), "detail": h.detail, "note": h.note}
             for h in order.history
         ],
     }

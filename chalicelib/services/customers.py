@@ -214,6 +214,17 @@ def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any
     return chain[-1], profile
 
 
+def was_erased(customer_id: str | None, deps: Deps) -> bool:
+    """Whether the customer an id stands for was erased: nothing they write from then on
+    is kept (an order's old links still work, and take no personal text)."""
+    if customer_id is None:
+        return False
+    try:
+        return canonical_customer(customer_id, deps)[1].get("state") == ProfileState.ERASED
+    except NotFound:
+        return False
+
+
 def merge_chain(customer_id: str, deps: Deps) -> tuple[list[str], dict[str, Any]]:
     """The records an id went through by merges, itself first and the customer it stands
     for now last, and that customer's profile; ``NotFound`` for an unknown id."""

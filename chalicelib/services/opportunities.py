@@ -83,18 +83,26 @@ def subscribe_shortage(
     deps: Deps,
     customer_id: str | None = None,
     order_id: str | None = None,
+    locale: str | None = None,
 ) -> list[BackInStockSubscription]:
     """Subscribe the customer of a refusal or rejection for lack of stock to the missing
-    SKUs (``short``: SKU → units wanted). ``reference`` names the refusal (the order id, or
-    the refused request's idempotency key): the same reference twice subscribes nobody
-    twice. Unknown SKUs are left out; nothing without an email. Without ``customer_id``
-    (an order refused before it had a customer), the customer the email already belongs
-    to, if any: the opportunity is theirs (read only: a refusal creates no customer)."""
+    SKUs (``short``: SKU → units wanted), to be told in ``locale`` (the order's).
+    ``reference`` names the refusal (the order id, or the refused request's idempotency
+    key): the same reference twice subscribes nobody twice. Unknown SKUs are left out;
+    nothing without an email. Without ``customer_id`` (an order refused before it had a
+    customer), the customer the email already belongs to, if any: the opportunity is
+    theirs (read only: a refusal creates no customer)."""
     known = {sku: units for sku, units in short.items() if deps.store.product(sku) is not None}
     if customer_id is None and email and known:
         customer_id = _customer_for(normalise_email(email), deps)
     made = shortage_subscriptions(
-        reference, known, email, deps.clock(), customer_id=customer_id, order_id=order_id
+        reference,
+        known,
+        email,
+        deps.clock(),
+        customer_id=customer_id,
+        order_id=order_id,
+        locale=locale,
     )
     return [
         _keep(subscription, deps)
@@ -116,8 +124,8 @@ def _wished_already(subscription: BackInStockSubscription, deps: Deps) -> bool:
 
 def _back_in_stock_email(subscription: BackInStockSubscription, deps: Deps) -> Email:
     product = deps.store.product(subscription.sku)
-    locale = "es"
-    if subscription.customer_id:
+    locale = subscription.locale or "es"
+    if subscription.locale is None and subscription.customer_id:
         try:
             locale = str(canonical_customer(subscription.customer_id, deps)[1].get("locale"))
         except NotFound:
@@ -194,6 +202,7 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             deps,
             customer_id=order.customer_id,
             order_id=order.order_id,
+            locale=order.contact.locale,
         )
         return len(made)
     if status == "PAID":

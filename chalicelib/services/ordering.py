@@ -6,6 +6,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
+from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import (
     Conflict,
     ConflictingFields,
@@ -36,7 +37,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customer_records import new_receipt_code
-from chalicelib.services.customers import SeenClaims, resolve_customer
+from chalicelib.services.customers import SeenClaims, resolve_customer, was_erased
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
@@ -237,16 +238,23 @@ def get_order(order_id: str, deps: Deps) -> Order:
     return deps.store.get_order(order_id)
 
 
-def cancel_order(order_id: str, deps: Deps, detail: str | None = None) -> Order:
+def cancel_order(
+    order_id: str,
+    deps: Deps,
+    note: str | None = None,
+    detail: str = "cancelled on request",
+) -> Order:
     """Cancel before anything has left a location: release the stock held and void the
-    authorisation (recorded as owed in the same write, then settled). 409 once shipped."""
+    authorisation (recorded as owed in the same write, then settled). 409 once shipped.
+    ``note`` is the caller's reason, kept as their words (erased with the customer)."""
     now = deps.clock()
 
     def decide(order: Order) -> Change[list[str]] | None:
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = StockChange.releasing(order.reserved_allocations())
-        entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail or "cancelled on request")
+        kept = ERASED if note and was_erased(order.customer_id, deps) else note
+        entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail, kept)
         return Change(entry=entry, stock=released, result=order.release_waits())
 
     written = mutate(deps, order_id, decide, announce=False)
@@ -280,5 +288,7 @@ def _subscribe_to_shortage(
 ) -> None:
     """Subscribe the refused order's customer to each short SKU; keyed by the order id the
     request would have had, so a retried request subscribes nobody twice."""
-    email = request.customer.email if request.customer is not None else None
-    subscribe_shortage(order_id, refused.short, email, deps)
+    customer = request.customer
+    email = customer.email if customer is not None else None
+    locale = customer.locale if customer is not None else None
+    subscribe_shortage(order_id, refused.short, email, deps, locale=locale)

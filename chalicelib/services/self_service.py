@@ -17,6 +17,7 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     reopen_for_payment,
 )
+from chalicelib.domain.errors import UnservableLines
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
@@ -25,6 +26,8 @@ from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.services import ordering, returns, tickets
 from chalicelib.services.availability import refuse_unservable
+from chalicelib.services.customers import was_erased
+from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_writes import Change, Mutation, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
@@ -40,14 +43,32 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
     """The actions possible now, with the scaled return and payment-retry windows."""
     waits = deps.settings.waits
     facts = facts_of(order, timedelta(seconds=waits.return_window_seconds))
-    return available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
+    if was_erased(facts.customer_id, deps):
+        # Nothing new is written about an erased customer: no ticket, as for an order
+        # without a customer.
+        facts = facts.model_copy(update={"customer_id": None})
+    actions = available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
+    if actions.allows(CustomerAction.PAY) and not _servable(order, deps):
+        # Paying again would be refused out-of-stock (``pay_again``): not offered.
+        actions.actions.remove(CustomerAction.PAY)
+        actions.pay_until = None
+    return actions
+
+
+def _servable(order: Order, deps: Deps) -> bool:
+    """Whether stock covers the order's lines now (read, never held)."""
+    try:
+        refuse_unservable(order.lines, deps)
+    except UnservableLines:
+        return False
+    return True
 
 
 def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
     """Cancel before anything shipped; asking again once cancelled answers the same."""
     if order.status is not OrderStatus.CANCELLED:
         actions_now(order, deps).require(CustomerAction.CANCEL)
-    return ordering.cancel_order(order.order_id, deps, reason or "cancelled by the customer")
+    return ordering.cancel_order(order.order_id, deps, reason, "cancelled by the customer")
 
 
 def request_return(order: Order, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
@@ -122,7 +143,22 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
         order.execution_arn = arn
         return Change(entry=entry, result=restart)
 
-    written = mutate(deps, order_id, decide, announce=False)
+    try:
+        written = mutate(deps, order_id, decide, announce=False)
+    except UnservableLines as refused:
+        # As for an order refused at placement: told when what was missing is back
+        # (keyed by the order, as its workflow's out-of-stock rejection would be).
+        order = deps.store.get_order(order_id)
+        subscribe_shortage(
+            order_id,
+            refused.short,
+            order.contact.email,
+            deps,
+            customer_id=order.customer_id,
+            order_id=order_id,
+            locale=order.contact.locale,
+        )
+        raise
     restart = written.result
     assert restart is not None  # the decision reopens the order, or raises
     # Written first, started second: an execution never runs for a still-rejected order.

@@ -19,7 +19,7 @@ from chalicelib.domain.surveys import (
     survey_open,
 )
 from chalicelib.services import tickets
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, was_erased
 from chalicelib.services.survey_links import order_id_of
 
 if TYPE_CHECKING:
@@ -40,10 +40,12 @@ def survey_state(token: str, deps: Deps) -> dict[str, Any]:
     be answered now (once delivered)."""
     order = order_of_token(token, deps)
     answered = deps.surveys.survey(order.order_id)
+    erased = was_erased(order.customer_id, deps)
     return {
         "order_id": order.order_id,
         "answered": answered is not None,
-        "open": answered is None and survey_open(order.status.value),
+        "open": answered is None and survey_open(order.status.value) and not erased,
+        "erased": erased,
         "score": answered.score if answered else None,
         "locale": order.contact.locale,
     }
@@ -94,12 +96,20 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
 
 def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     """Record the order's one answer: ``Conflict`` (409) before delivery,
-    ``SurveyAlreadyAnswered`` (409) the second time."""
+    ``SurveyAlreadyAnswered`` (409) the second time, ``Conflict`` (409, nothing kept) once
+    the customer was erased."""
     customer_id = _customer_of(order, deps)
+    erased = was_erased(customer_id, deps)
     existing = deps.surveys.survey(order.order_id)
     if existing is not None:
-        _follow_up(order, existing, customer_id, deps)  # finish what a failed first try left
+        if not erased:
+            _follow_up(order, existing, customer_id, deps)  # finish what a failed try left
         answer_survey(existing.subject, parsed, deps.clock(), existing)
+    if erased:
+        raise Conflict(
+            f"the customer of order {order.order_id} was erased: the survey keeps no answer",
+            field="token",
+        )
     if not survey_open(order.status.value):
         raise Conflict(
             f"order {order.order_id} is {order.status.value}: rate it once delivered",

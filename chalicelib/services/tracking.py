@@ -87,7 +87,8 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
         "lines": [
             {"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in order.lines
         ],
-        "timeline": [entry.model_dump(mode="json") for entry in order.history],
+        # Staff's notes (a cancel's reason) stay with staff.
+        "timeline": [entry.model_dump(mode="json", exclude={"note"}) for entry in order.history],
         "fulfillments": [
             {
                 "fulfillment_id": f.fulfillment_id,

@@ -220,6 +220,56 @@ def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
     )
 
 
+def test_a_pickup_at_a_bound_store_is_its_order_before_reservation_and_after_a_decline(
+    client: Any,
+) -> None:
+    """Found by a probe: the Madrid key got 404 for good on a declined web order to collect
+    at Madrid (no fulfilment is ever made), and until stock was reserved on any other. The
+    order's pick-up lines make it the store's; a pick-up elsewhere still does not."""
+    declined = {"method": "card", "token": "tok_declined"}
+    at_madrid = place_order(
+        client, pickup_order_body("CAP-NAVY", store="ST-MADRID", payment=declined)
+    )
+    at_barcelona = place_order(
+        client, pickup_order_body("CAP-NAVY", store="ST-BARCELONA", payment=declined)
+    )
+    # Right after placement: no fulfilment exists yet, the line alone makes it Madrid's.
+    assert (
+        get_order(client, at_madrid["order_id"], MADRID_STORE)["order_id"] == at_madrid["order_id"]
+    )
+    eventually(lambda: get_order(client, at_madrid["order_id"], OPS)["status"] == "REJECTED")
+    rejected = get_order(client, at_madrid["order_id"], MADRID_STORE)
+    assert (rejected["status"], rejected["fulfillments"]) == ("REJECTED", [])
+    _same_as_unknown(
+        client, "GET", "/orders/{order_id}", MADRID_STORE, None, at_barcelona["order_id"]
+    )
+
+
+def test_a_bound_store_key_reads_the_pickup_code_of_its_own_store_only(client: Any) -> None:
+    """A mixed order collected at Madrid and Barcelona is Madrid's to read, but the code
+    that releases the Barcelona parcel is Barcelona's staff's (and ops', and an unbound
+    store key's), never the Madrid key's."""
+
+    def line(store: str) -> dict[str, Any]:
+        return {"sku": "CAP-NAVY", "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+    body = pickup_order_body("CAP-NAVY", store="ST-MADRID")
+    body["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
+    order_id = place_order(client, body)["order_id"]
+
+    def codes(auth: dict[str, str]) -> dict[str, str | None] | None:
+        fulfillments = get_order(client, order_id, auth)["fulfillments"]
+        if len(fulfillments) < 2 or any(f["status"] != "READY_FOR_PICKUP" for f in fulfillments):
+            return None
+        return {f["location_id"]: f["pickup_code"] for f in fulfillments}
+
+    everywhere = eventually(lambda: codes(OPS))
+    assert set(everywhere) == {"ST-MADRID", "ST-BARCELONA"} and all(everywhere.values())
+    assert codes(STORE) == everywhere
+    assert codes(MADRID_STORE) == {"ST-MADRID": everywhere["ST-MADRID"], "ST-BARCELONA": None}
+    assert codes(STOREFRONT) == {"ST-MADRID": None, "ST-BARCELONA": None}
+
+
 def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_store(
     client: Any,
 ) -> None:

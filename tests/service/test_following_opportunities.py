@@ -215,3 +215,22 @@ def test_unconverted_opportunities_are_lost_after_30_days_and_converted_ones_sta
     }
     listed = opportunities.listing(deps)
     assert {row["value"]["currency"] for row in listed} == {"EUR"}
+
+
+@pytest.mark.parametrize(("locale", "words"), [("en", "Back in stock"), ("es", "vuelve")])
+def test_an_order_refused_out_of_stock_is_told_of_the_sku_in_its_own_language(
+    deps: Deps, locale: str, words: str
+) -> None:
+    """Found by a probe: a new shopper refused in English was told in Spanish, as only a
+    known customer's profile was asked for the language."""
+    sku = _new_product(deps)
+    address = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    with pytest.raises(UnservableLines):
+        flows.place(
+            deps,
+            customer={"email": address, "locale": locale},
+            lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        )
+    _receive(deps, sku, 3)
+    (mail,) = _mails_to(deps, address)
+    assert words in mail

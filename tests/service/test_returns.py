@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.settlement import extra_value
-from chalicelib.services import returns
+from chalicelib.services import returns, settlement
 from tests.fakes import Clock, FakeGateway
 from tests.service import flows
 
@@ -124,3 +127,25 @@ def test_the_return_window_runs_from_the_delivery(deps: Deps) -> None:
     deps.clock.advance(days=deps.settings.return_window_days - 1)
     opened = returns.request_return(order.order_id, _request(_store(deps)), deps)
     assert deps.store.order_for_return(opened.return_id) == order.order_id
+
+
+def test_each_return_of_the_order_view_says_whether_its_refund_went_through(deps: Deps) -> None:
+    """``GET /orders/{id}`` shows ``refund_status`` per return, as the receive reply does:
+    an integrator reading the order later must see a refund still owed (found by a probe:
+    only the receive reply said so)."""
+    order = flows.delivered(deps)
+    store = _store(deps)
+    asked = returns.request_return(order.order_id, _request(store, quantity=1), deps)
+    assert isinstance(deps.payments, FakeGateway)
+    deps.payments.unavailable = 10
+
+    def shown() -> list[Any]:
+        view = OrderResponse.from_order(deps.store.get_order(order.order_id), "/track/t")
+        return [(r["return_id"], r["status"], r["refund_status"]) for r in view.returns]
+
+    assert shown() == [(asked.return_id, "REQUESTED", None)]
+    returns.receive_return(asked.return_id, store, deps)
+    assert shown() == [(asked.return_id, "RECEIVED", "pending")]
+    deps.payments.unavailable = 0
+    settlement.sweep(deps)
+    assert shown() == [(asked.return_id, "RECEIVED", "refunded")]

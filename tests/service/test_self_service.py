@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.errors import ActionNotAvailable, NotFound, UnservableLines
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -193,3 +194,21 @@ def test_paying_again_for_goods_gone_since_is_refused_before_the_card_is_charged
     assert len(gateway.calls) == calls  # no authorisation, no void
     assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
     assert not any(name.endswith("-pay1") for name in _workflow(deps).started)
+    # Found by a probe: the page kept offering "pay" though paying would be refused, and
+    # the refusal subscribed nobody, where a refused order subscribes its customer.
+    refused_order = deps.store.get_order(order.order_id)
+    assert not self_service.actions_now(refused_order, deps).allows(CustomerAction.PAY)
+    (wish,) = deps.opportunities.open_subscriptions("TSHIRT-BLK-M")
+    assert (wish.email, wish.order_id, wish.customer_id) == (
+        order.contact.email,
+        order.order_id,
+        order.customer_id,
+    )
+    with pytest.raises(UnservableLines):  # asked again: still one wish
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+    assert len(deps.opportunities.open_subscriptions("TSHIRT-BLK-M")) == 1
+
+
+def test_paying_again_is_offered_while_the_goods_are_there(deps: Deps) -> None:
+    order = declined(deps)
+    assert self_service.actions_now(order, deps).allows(CustomerAction.PAY)

@@ -158,3 +158,14 @@ def test_any_text_reads_back_exactly(
     stored: dict[str, Any] = values_of(order)[1]
     assert expand(order.order_id, stored) == expand(order.order_id, from_item(to_item(stored)))
     assert _through_dynamodb(order) == order
+
+
+def test_a_history_entry_with_a_note_reads_back_and_the_others_stay_lines() -> None:
+    """A cancel's reason is the caller's words (erasure redacts them), kept beside our
+    detail: its entry stays a map; entries without a note are still one line each."""
+    order = _settled_delivery()
+    order.history[-1].note = "wrong size, call me on +34 600 000 000"
+    _, state = values_of(order)
+    assert all(isinstance(entry, str) for entry in state["history"][:-1])
+    assert state["history"][-1]["note"] == "wrong size, call me on +34 600 000 000"
+    assert _through_dynamodb(order) == order

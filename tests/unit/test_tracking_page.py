@@ -73,6 +73,10 @@ def test_a_rejection_says_why_in_words() -> None:
     assert 'data-status="REJECTED"' in html and 'data-reason="payment_declined"' in html
     assert "La tarjeta fue rechazada" in html
     assert 'id="form-pay"' in html and 'id="form-cancel"' not in html
+    # Found by a probe: its deliveries read "we are still preparing your order".
+    assert "Aún estamos preparando" not in html
+    assert "No se preparará ninguna entrega" in html
+    assert "Aún estamos preparando tu pedido" in page_of(order())  # not yet reserved
 
 
 def test_a_pickup_ready_to_collect_shows_its_code_as_qr_and_as_text() -> None:

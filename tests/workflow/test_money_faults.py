@@ -195,6 +195,7 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     owed = view["payment"]["owed"]
     assert [(o["type"], o["amount"]["amount"]) for o in owed] == [("refund", "15.00")]
     assert view["payment"]["refunded"]["amount"] == "0.00"
+    assert [r["refund_status"] for r in view["returns"]] == ["pending"]
     # Listed for the sweeper in the same write that recorded it owed.
     assert order_id in deps.store.orders_owing(1000)
 
@@ -219,6 +220,9 @@ def test_a_refund_that_fails_is_recorded_owed_and_the_sweeper_refunds_it_once(
     final = deps.store.get_order(order_id)
     assert final.payment.refunded is not None and final.payment.refunded.amount == 15
     assert order_id not in deps.store.orders_owing(1000)
+    assert [r["refund_status"] for r in get_order(client, order_id, STORE)["returns"]] == [
+        "refunded"
+    ]
     stop_if_running(deps, order_id)
 
 
