@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.fulfillments import SlaStatus
+
 
 def _hours(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() / 3600
@@ -15,16 +17,23 @@ def _hours(start: str, end: str) -> float:
 def _percentile(values: list[float], fraction: float) -> float | None:
     if not values:
         return None
+    # Linear between the two nearest ranks (the usual definition: the median of an even
+    # count is the mean of the middle two).
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return round(ordered[index], 2)
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    value = ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    return round(value, 2)
 
 
 def scorecard_row(
     carrier: str, service_level: str, records: list[dict[str, object]], now: datetime
 ) -> dict[str, object]:
     """One line of the SLA scorecard from shipment records (shipped_at, promised_by,
-    delivered_at): on time means delivered by the promise."""
+    delivered_at, sla_status, lost): on time means delivered by the promise, as the
+    shipment's own SLA says (``late`` when a breach was recorded before the delivery was
+    told, as the customer was told); a lost parcel broke its promise and is closed."""
     on_time = late = open_past_due = 0
     hours: list[float] = []
     for record in records:
@@ -32,10 +41,15 @@ def scorecard_row(
         promised = str(record["promised_by"])
         if delivered:
             hours.append(_hours(str(record["shipped_at"]), str(delivered)))
-            if str(delivered) <= promised:
-                on_time += 1
-            else:
-                late += 1
+            recorded = record.get("sla_status")
+            if recorded in (SlaStatus.MET, SlaStatus.LATE):
+                was_late = recorded == SlaStatus.LATE
+            else:  # a record written before its status was kept
+                was_late = datetime.fromisoformat(str(delivered)) > datetime.fromisoformat(promised)
+            late += was_late
+            on_time += not was_late
+        elif record.get("lost"):
+            late += 1
         elif datetime.fromisoformat(promised) < now:
             open_past_due += 1
     decided = on_time + late + open_past_due

@@ -7,11 +7,20 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.orders import AttentionKind, Order
+from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.recovery import AT_REST
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 ALERT_ID = re.compile(r"^alr_\d{8}T\d{12}_[0-9a-f]{8}$")
+# The attention an alert's kind stands for on its order, where the attention only tells
+# ops what the alert tells them.
+TOLD_BY_ALERT = {
+    "workflow_stopped": AttentionKind.WORKFLOW_STOPPED,
+    "workflow_compensated": AttentionKind.COMPENSATED,
+}
 
 
 def list_alerts(
@@ -26,4 +35,30 @@ def resolve_alert(alert_id: str, by: str, note: str | None, deps: Deps) -> OpsAl
     an id that is not an alert's."""
     if not ALERT_ID.match(alert_id):
         raise NotFound(f"no alert {alert_id}", field="alert_id")
-    return deps.alerts.resolve(alert_id, by, note, deps.clock())
+    resolved = deps.alerts.resolve(alert_id, by, note, deps.clock())
+    _seen_to(resolved, deps)
+    return resolved
+
+
+def _seen_to(alert: OpsAlert, deps: Deps) -> None:
+    """An order at rest stops showing ``attention`` once ops resolved the alert it stands
+    for: a compensated or stopped order has nothing left to carry on (a retry is 409), so
+    nothing else would ever clear it (found by a probe). An order still under way keeps
+    it until a retry; money still owed keeps it until the sweeper settles it."""
+    kind = TOLD_BY_ALERT.get(alert.kind)
+    if kind is None or alert.order_id is None:
+        return
+
+    def decide(order: Order) -> Change | None:
+        attention = order.attention
+        if attention is None or attention.kind is not kind or order.status not in AT_REST:
+            return None
+        if order.payment.owed():
+            return None
+        order.attention = None
+        return Change()
+
+    try:
+        mutate(deps, alert.order_id, decide)
+    except NotFound:
+        return

@@ -166,7 +166,10 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
     if event.type == "exception":
-        if order.customer_id:
+        parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
+        # One ticket per parcel, while it is out: a carrier reporting its problem again,
+        # or after the delivery, writes to the customer no more (found by a probe).
+        if order.customer_id and parcel.status is FulfillmentStatus.SHIPPED:
             # In the order's language: the customer reads the ticket's email.
             subject, description = words_for(
                 "carrier_exception",
@@ -184,7 +187,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
                 "system",
                 deps,
                 shipment=event.tracking_number,
-                ticket_id=f"tkt_exc_{carrier}_{event.event_id}"[:64],
+                ticket_id=f"tkt_exc_{carrier}_{event.tracking_number}"[:64],
             )
         deps.events.alert_ops(
             f"carrier exception {event.tracking_number}",

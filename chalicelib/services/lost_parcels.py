@@ -73,7 +73,8 @@ def declare_lost(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
             return None
         _, entry = order.lose_fulfillment(fulfillment_id, now)
         fulfillment.task_token = None
-        return Change(entry=entry)
+        # Its record closes as lost: the scorecard counts it late, not open past due.
+        return Change(entry=entry, shipments=[fulfillment])
 
     mutate(deps, order_id, decide)
     return settle_lost_parcel(order_id, fulfillment_id, deps)

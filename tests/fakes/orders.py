@@ -17,6 +17,7 @@ from chalicelib.domain.errors import (
     NotFound,
     OutOfStock,
 )
+from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.orders import Fulfillment, HistoryEntry, Order
 from chalicelib.domain.quotes import Quote
@@ -114,6 +115,7 @@ def _shipment_record(order_id: str, fulfillment: Fulfillment, order_version: int
         "order_version": order_version,
         # In the open-shipments index (the table's open_due_day/open_due_at).
         "open": fulfillment.parcel_out(),
+        **({"lost": True} if fulfillment.status is FulfillmentStatus.LOST else {}),
     }
 
 

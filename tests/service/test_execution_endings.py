@@ -24,6 +24,7 @@ from chalicelib.domain.orders import Attention, AttentionKind
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.services import (
+    alerts,
     compensation,
     fulfillment_steps,
     ordering,
@@ -353,3 +354,29 @@ def test_a_stopped_execution_of_an_order_paid_again_is_compensated(deps: Deps) -
     assert shown.status is OrderStatus.CANCELLED
     assert _held(deps) == before
     assert shown.payment.owed() == []
+
+
+def test_resolving_the_stop_alert_of_an_order_at_rest_clears_what_it_shows() -> None:
+    """Found by a probe: a stopped order compensated to ``CANCELLED`` showed
+    ``attention`` forever; its retry is 409 and resolving the alert left it. Resolving the
+    alert now clears it on an order at rest; an order whose parcel is still on its way
+    keeps it until ops retry it."""
+    clock, log = Clock(), FakeAlertLog()
+    deps = fake_deps(
+        clock=clock, alerts=log, events=AlertRecordingPublisher(RecordingEvents(), log, clock)
+    )
+    load_demo_data(deps.store)
+    at_rest = flows.reserved(deps)
+    under_way = flows.shipped(deps)
+    for each in (at_rest, under_way):
+        _ended(deps, each.order_id, "ABORTED")
+        assert deps.store.get_order(each.order_id).attention is not None
+    assert deps.store.get_order(at_rest.order_id).status is OrderStatus.CANCELLED
+
+    for each in (at_rest, under_way):
+        (alert,) = log.list(each.order_id, AlertStatus.OPEN, 10)
+        alerts.resolve_alert(alert.alert_id, "ops:console", "looked at", deps)
+
+    assert deps.store.get_order(at_rest.order_id).attention is None
+    kept = deps.store.get_order(under_way.order_id).attention
+    assert kept is not None and kept.kind is AttentionKind.WORKFLOW_STOPPED

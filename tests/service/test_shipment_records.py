@@ -14,7 +14,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.orders import Order, OrderStatus
-from chalicelib.services import fulfillment_steps, ordering, sla
+from chalicelib.services import fulfillment_steps, lost_parcels, ordering, sla
 from chalicelib.services.step_models import DispatchInput, FulfillmentStep
 from tests.fakes import FakeWorkflow
 from tests.service import flows
@@ -360,3 +360,13 @@ def test_the_record_of_an_order_that_does_not_exist_is_dropped_by_the_sla_check(
     )
     assert _scored(deps, "RAP0000000001") == []
     assert [r["tracking_number"] for r in _records(deps)] == [_tracking(shipped)]
+
+
+def test_a_lost_parcel_leaves_the_scorecard_late_and_not_open_past_due(deps: Deps) -> None:
+    """Found by a probe: a parcel declared lost (closed, refunded) counted as open past
+    due for ever."""
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+    (row,) = [row for row in _scorecard(deps) if row["carrier"] == "rapido"]
+    assert (row["shipments"], row["late"], row["open_past_due"]) == (1, 1, 0)

@@ -138,3 +138,23 @@ def test_a_carrier_exception_ticket_and_its_email_speak_the_order_s_language(dep
     (email,) = _ticket_emails(deps)
     assert email.startswith(f"Hemos abierto tu consulta {problem.ticket_id}: Incidencia")
     assert not [word for word in ENGLISH if word in email]
+
+
+def test_a_parcel_has_one_exception_ticket_while_it_is_out_and_none_after(deps: Deps) -> None:
+    """Found by a probe: each exception event opened a ticket and mailed the customer
+    again, the last one after the delivered email. Ops still hear of each one."""
+    order = flows.shipped(deps, customer=_customer("en"))
+    assert order.customer_id is not None
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    carrier, tracking = shipment.carrier, shipment.tracking_number
+    for event_id in ("exc-1", "exc-2"):
+        flows.carrier_event(deps, carrier, tracking, type="exception", event_id=event_id)
+    flows.carrier_event(deps, carrier, tracking, event_id="delivered-1")
+    flows.carrier_event(deps, carrier, tracking, type="exception", event_id="exc-3")
+
+    assert len(_tickets_of(deps, order.customer_id, "delivery_problem")) == 1
+    assert len(_ticket_emails(deps)) == 1
+    assert isinstance(deps.events, RecordingEvents)
+    told = [m for _, m in deps.events.alerts if m.get("kind") == "carrier_exception"]
+    assert [m["event_id"] for m in told] == ["exc-1", "exc-2", "exc-3"]

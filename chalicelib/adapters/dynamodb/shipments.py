@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import ConditionFailed, Table
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.fulfillments import FulfillmentStatus
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -61,6 +62,8 @@ def record_item(
     }
     if ahead:
         record[AHEAD_OF_ORDER] = True
+    if fulfillment.status is FulfillmentStatus.LOST:
+        record["lost"] = True  # closed undelivered: not open past due on the scorecard
     if fulfillment.parcel_out():
         record["open_due_day"] = shipment.promised_by.date().isoformat()
         record["open_due_at"] = shipment.promised_by.isoformat()
