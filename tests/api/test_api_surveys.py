@@ -184,3 +184,23 @@ def test_a_low_score_on_an_anonymous_store_order_opens_a_complaint_ops_can_read(
     assert "La caja llegó rota" in shown["description"]
     # No customer token proves a ticket without a customer.
     assert_problem(client.http.get(f"/tickets/tkt_survey_{order_id}", headers=STOREFRONT), 403)
+
+
+def test_after_erasure_the_survey_is_closed_says_so_and_keeps_no_answer(
+    client: Any, delivered: dict[str, Any]
+) -> None:
+    """Found by a probe: after erasure the link answered 409 yet kept the score and the
+    comment on the erased record."""
+    customer_id = delivered["placed"]["customer_id"]
+    erased = client.http.post(f"/customers/{customer_id}/erase", headers=OPS | JSON, body="{}")
+    assert erased.status_code == 200, erased.body
+
+    state = _get_json(client, delivered["path"]).json_body
+    assert (state["open"], state["answered"]) == (False, False)
+    page = client.http.get(delivered["path"]).body.decode()
+    assert 'name="score"' not in page
+    assert "Esta encuesta ya no está disponible." in page  # the order's language (es)
+    assert_problem(
+        _post(client, delivered["path"], {"score": 2, "comment": "call me"}), 409, "token"
+    )
+    assert _get_json(client, delivered["path"]).json_body["answered"] is False

@@ -31,7 +31,8 @@ before = [m for m in {RACED!r} if m in sys.modules]
 from pathlib import Path
 stack = LocalStack(port=free_port(), outbox=Path({str(tmp_path)!r}), demo_data=False).start()
 try:
-    print(json.dumps({{"before": before, "after": [m for m in {RACED!r} if m in sys.modules]}}))
+    seen = {{"before": before, "after": [m for m in {RACED!r} if m in sys.modules]}}
+    Path({str(tmp_path / "seen.json")!r}).write_text(json.dumps(seen))
 finally:
     stack.stop()
 """
@@ -39,6 +40,8 @@ finally:
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # Read from a file: the stack's server thread prints on stdout too, and a print from
+    # another thread can land between a line and its newline (failed a clean-clone run).
+    seen = json.loads((tmp_path / "seen.json").read_text())
     assert seen["before"] == []
     assert seen["after"] == RACED
