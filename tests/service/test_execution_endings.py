@@ -306,15 +306,22 @@ def test_an_order_at_rest_is_not_retried(deps: Deps) -> None:
     assert deps.store.get_order(order.order_id).retries == []
 
 
-def test_a_retry_resolves_the_stopped_alerts_it_answers() -> None:
-    """Found by a probe: the stop's alert stayed open in the console's "needs attention"
-    list after ops had retried the order. The alert log records what ``alert_ops`` sends,
-    as the deployed publisher does."""
+def _with_alert_log() -> tuple[Deps, Clock, FakeAlertLog]:
+    """Fakes whose alert log records what ``alert_ops`` sends, as the deployed publisher
+    does, with the demo data."""
     clock, log = Clock(), FakeAlertLog()
     deps = fake_deps(
         clock=clock, alerts=log, events=AlertRecordingPublisher(RecordingEvents(), log, clock)
     )
     load_demo_data(deps.store)
+    return deps, clock, log
+
+
+def test_a_retry_resolves_the_stopped_alerts_it_answers() -> None:
+    """Found by a probe: the stop's alert stayed open in the console's "needs attention"
+    list after ops had retried the order. The alert log records what ``alert_ops`` sends,
+    as the deployed publisher does."""
+    deps, clock, log = _with_alert_log()
     order = flows.shipped(deps)
     other = flows.shipped(deps)
     for each in (order, other):
@@ -361,11 +368,7 @@ def test_resolving_the_stop_alert_of_an_order_at_rest_clears_what_it_shows() -> 
     ``attention`` forever; its retry is 409 and resolving the alert left it. Resolving the
     alert now clears it on an order at rest; an order whose parcel is still on its way
     keeps it until ops retry it."""
-    clock, log = Clock(), FakeAlertLog()
-    deps = fake_deps(
-        clock=clock, alerts=log, events=AlertRecordingPublisher(RecordingEvents(), log, clock)
-    )
-    load_demo_data(deps.store)
+    deps, _clock, log = _with_alert_log()
     at_rest = flows.reserved(deps)
     under_way = flows.shipped(deps)
     for each in (at_rest, under_way):
