@@ -77,7 +77,11 @@ class CustomerActions(DeferredModel):
     def require(self, action: CustomerAction) -> None:
         """``ActionNotAvailable`` (409) unless ``action`` is possible now."""
         if not self.allows(action):
-            raise ActionNotAvailable(f"{action.value} is not possible for this order now")
+            # Named as every other refusal by the order's state is (found by a probe: the
+            # problem's errors were empty).
+            raise ActionNotAvailable(
+                f"{action.value} is not possible for this order now", field="status"
+            )
 
     def codes(self) -> list[str]:
         """The JSON form's ``"actions"``: the possible actions' codes, in page order."""

@@ -112,9 +112,10 @@ def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) 
 def test_cancelling_a_shipped_order_is_refused(deps: Deps) -> None:
     order = flows.shipped(deps)
 
-    with pytest.raises(ActionNotAvailable):
+    with pytest.raises(ActionNotAvailable) as refused:
         self_service.cancel(order, deps)
 
+    assert refused.value.field == "status"  # the problem's errors name it
     assert deps.store.get_order(order.order_id).status is OrderStatus.SHIPPED
 
 
