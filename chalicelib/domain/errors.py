@@ -35,10 +35,13 @@ class Conflict(OrquestaError):
     title = "Conflict"
 
 
-class _EachField:
-    """An error naming several fields, each with its own message."""
+class _EachField(OrquestaError):
+    """An error naming several fields, each with its own message; its detail says each
+    message once. Mixed in before the error's kind (404, 409, 422)."""
 
-    problems: list[tuple[str, str]]
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__(_told_once(problems), problems[0][0])
+        self.problems = problems
 
     def field_errors(self) -> list[tuple[str, str]]:
         """Every offending field."""
@@ -49,18 +52,10 @@ class UnknownReferences(_EachField, NotFound):
     """Ids the body names (a SKU, a store, a customer) that do not exist: the schema
     cannot know them, so this is a 404 naming each field, not a 422."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(_told_once(problems), problems[0][0])
-        self.problems = problems
-
 
 class ConflictingFields(_EachField, Conflict):
     """Fields that are well formed but that the current state of things refuses (a
     location that does no pick-up, more units than are left to return)."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(_told_once(problems), problems[0][0])
-        self.problems = problems
 
 
 class Unprocessable(OrquestaError):
@@ -75,16 +70,8 @@ class IdempotencyKeyReused(Unprocessable):
     as API.md's Conventions say; the body itself may be perfectly valid)."""
 
 
-class InvalidFields(Unprocessable):
+class InvalidFields(_EachField, Unprocessable):
     """Several fields break rules that span more than one field."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__(_told_once(problems), problems[0][0])
-        self.problems = problems
-
-    def field_errors(self) -> list[tuple[str, str]]:
-        """Every offending field."""
-        return list(self.problems)
 
 
 class InvalidTransition(Conflict):
@@ -258,8 +245,7 @@ class UnservableLines(_EachField, Conflict):
     def __init__(
         self, problems: list[tuple[str, str]], short: dict[str, int] | None = None
     ) -> None:
-        super().__init__(_told_once(problems), problems[0][0])
-        self.problems = problems
+        super().__init__(problems)
         # SKU → units asked for on the short lines, for whoever follows the refusal up.
         self.short = short or {}
 

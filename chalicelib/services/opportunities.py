@@ -35,6 +35,7 @@ from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+    from chalicelib.domain.orders import Order
 
 
 def _customer_for(email: str, deps: Deps) -> str | None:
@@ -109,6 +110,23 @@ def subscribe_shortage(
         for subscription in made
         if not _wished_already(subscription, deps)
     ]
+
+
+def subscribe_order_shortage(
+    order: Order, short: Mapping[str, int], deps: Deps
+) -> list[BackInStockSubscription]:
+    """``subscribe_shortage`` for an order that lacked ``short``: its customer, at the
+    order's address and in its language, keyed by the order (its workflow's out-of-stock
+    rejection and a refused payment subscribe nobody twice)."""
+    return subscribe_shortage(
+        order.order_id,
+        short,
+        order.contact.email,
+        deps,
+        customer_id=order.customer_id,
+        order_id=order.order_id,
+        locale=order.contact.locale,
+    )
 
 
 def _wished_already(subscription: BackInStockSubscription, deps: Deps) -> bool:
@@ -195,16 +213,7 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             for sku, units in wanted.items()
             if available_to_promise(deps.store.stock_levels(sku)) < units
         }
-        made = subscribe_shortage(
-            order.order_id,
-            short or wanted,
-            order.contact.email,
-            deps,
-            customer_id=order.customer_id,
-            order_id=order.order_id,
-            locale=order.contact.locale,
-        )
-        return len(made)
+        return len(subscribe_order_shortage(order, short or wanted, deps))
     if status == "PAID":
         # A payment retry is opened only by this order's ``payment_declined`` rejection,
         # which its history keeps (a rejected order is paid only after it is reopened): an

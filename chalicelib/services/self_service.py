@@ -27,7 +27,7 @@ from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.services import ordering, returns, tickets
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import was_erased
-from chalicelib.services.opportunities import subscribe_shortage
+from chalicelib.services.opportunities import subscribe_order_shortage
 from chalicelib.services.order_writes import Change, Mutation, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
@@ -146,18 +146,8 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     try:
         written = mutate(deps, order_id, decide, announce=False)
     except UnservableLines as refused:
-        # As for an order refused at placement: told when what was missing is back
-        # (keyed by the order, as its workflow's out-of-stock rejection would be).
-        order = deps.store.get_order(order_id)
-        subscribe_shortage(
-            order_id,
-            refused.short,
-            order.contact.email,
-            deps,
-            customer_id=order.customer_id,
-            order_id=order_id,
-            locale=order.contact.locale,
-        )
+        # As for an order refused at placement: told when what was missing is back.
+        subscribe_order_shortage(deps.store.get_order(order_id), refused.short, deps)
         raise
     restart = written.result
     assert restart is not None  # the decision reopens the order, or raises

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
 from chalicelib.domain.surveys import (
     SatisfactionReport,
@@ -51,13 +52,16 @@ def survey_state(token: str, deps: Deps) -> dict[str, Any]:
     }
 
 
-def _customer_of(order: Order, deps: Deps) -> str | None:
+def _customer_of(order: Order, deps: Deps) -> tuple[str | None, bool]:
+    """The customer the order's record stands for now, and whether they were erased: one
+    read of the merge chain for both."""
     if order.customer_id is None:
-        return None
+        return None, False
     try:
-        return canonical_customer(order.customer_id, deps)[0]
+        owner, profile = canonical_customer(order.customer_id, deps)
     except NotFound:
-        return None
+        return None, False
+    return owner, profile.get("state") == ProfileState.ERASED
 
 
 def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, deps: Deps) -> None:
@@ -98,8 +102,7 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     """Record the order's one answer: ``Conflict`` (409) before delivery,
     ``SurveyAlreadyAnswered`` (409) the second time, ``Conflict`` (409, nothing kept) once
     the customer was erased."""
-    customer_id = _customer_of(order, deps)
-    erased = was_erased(customer_id, deps)
+    customer_id, erased = _customer_of(order, deps)
     existing = deps.surveys.survey(order.order_id)
     if existing is not None:
         if not erased:
