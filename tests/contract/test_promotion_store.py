@@ -5,7 +5,7 @@ twice, never half-way."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -83,6 +83,16 @@ def test_automatic_promotions_are_those_without_a_code_not_ended(store: Any) -> 
     found = {c.promotion.promotion_id for c in store.automatic_promotions(NOW)}
     assert {running.promotion_id, forever.promotion_id} <= found
     assert ended.promotion_id not in found and coded.promotion_id not in found
+
+
+def test_an_automatic_promotion_ending_at_the_last_moment_is_stored_and_found(
+    store: Any,
+) -> None:
+    last = _promotion(ends_at=datetime.max.replace(tzinfo=UTC))
+    store.create_promotion(last)
+    assert store.promotion(last.promotion_id).promotion == last
+    found = {c.promotion.promotion_id for c in store.automatic_promotions(NOW)}
+    assert last.promotion_id in found
 
 
 def test_redemptions_stop_at_the_limit_and_a_refused_order_is_not_stored(store: Any) -> None:

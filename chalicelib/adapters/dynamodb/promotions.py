@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -39,6 +39,7 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promotions import CountedPromotion, Promotion, Redemption
 
+_DAY_SECONDS = 86_400
 # An order rejected or cancelled holds no redemption.
 ENDED = frozenset({OrderStatus.REJECTED, OrderStatus.CANCELLED})
 _UNDER_LIMIT = (
@@ -144,7 +145,9 @@ class PromotionRepository:
             ends = promotion.ends_at.astimezone(UTC).isoformat() if promotion.ends_at else None
             automatic = keys.promotion_copy(promotion.promotion_id, automatic=True, ends_at=ends)
             if promotion.ends_at is not None:
-                copy["expires_at"] = int((promotion.ends_at + timedelta(days=1)).timestamp())
+                # A day after the end, counted in seconds: an end in year 9999 has no day
+                # after it as a datetime (a probe's 500).
+                copy["expires_at"] = int(promotion.ends_at.timestamp()) + _DAY_SECONDS
             writes.append(self._table.put(automatic | copy))
         else:
             code_key = keys.coupon_code(promotion.code)
