@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -10,6 +12,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mypy_boto3_ses.client import SESClient
     from mypy_boto3_sns.client import SNSClient
+
+
+# What would break a header line: control characters, Unicode's line separators.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def one_line(text: str) -> str:
+    """A header's text on one line: a break in it would end the header (Python's email
+    refuses it, and the email would never go), so each run of breaks is one space."""
+    return " ".join(_BREAKS.sub(" ", text).split())
+
+
+def sns_subject(text: str) -> str:
+    """What SNS takes as a ``Subject``: ASCII, no line breaks or control characters,
+    starting with a letter, digit or punctuation, under 100 characters. Alerts name what
+    carriers and customers sent (a tracking number with an emoji), and SNS refuses the
+    whole publish for a bad subject."""
+    folded = unicodedata.normalize("NFKD", one_line(text)).encode("ascii", "ignore").decode()
+    folded = " ".join(folded.split()) or "Orquesta alert"
+    return folded[:99]
 
 
 class SnsEventPublisher:
@@ -39,7 +61,7 @@ class SnsEventPublisher:
         """Tell ops something needs a person."""
         self._client.publish(
             TopicArn=self._ops_alerts_topic,
-            Subject=subject[:100],
+            Subject=sns_subject(subject),
             Message=json.dumps(message, sort_keys=True),
         )
 
@@ -54,7 +76,7 @@ class SesMailer:
     def send(self, to: str, subject: str, html: str, text: str) -> str:
         """Send one email; returns SES's message id."""
         message = EmailMessage()
-        message["Subject"] = subject
+        message["Subject"] = one_line(subject)
         message["From"] = self._sender
         message["To"] = to
         message["Date"] = formatdate(usegmt=True)

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Problems
-from chalicelib.domain.requests import CustomerRef, Strict, non_null
+from chalicelib.domain.requests import CustomerRef, OneLineText, Strict, non_null
 from chalicelib.domain.tickets import TicketStatus, TicketType
 
 ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
@@ -26,7 +26,7 @@ class OpenTicketRequest(Strict):
     """``POST /customers/{id}/tickets``."""
 
     type: TicketType = TicketType.COMPLAINT
-    subject: str = Field(min_length=1, max_length=200)
+    subject: OneLineText = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=4000)
     order_id: str | None = Field(default=None, min_length=1, max_length=64)
     skus: list[str] = Field(default_factory=list, max_length=100)

@@ -13,6 +13,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import (
     MAX_LINES,
     CancelOrderRequest,
+    OneLineText,
     PaymentRequest,
     RequestReturnRequest,
     ReturnLineRequest,
@@ -38,7 +39,7 @@ class TrackReturnRequest(Strict):
 class TrackTicketRequest(Strict):
     """``POST /track/{token}/tickets``: a question or complaint about this order."""
 
-    subject: str = Field(min_length=1, max_length=200)
+    subject: OneLineText = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=4000)
     type: TicketType = TicketType.QUESTION
 

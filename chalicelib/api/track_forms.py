@@ -34,7 +34,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import MAX_LINES, Strict
+from chalicelib.domain.requests import MAX_LINES, OneLine, Strict
 from chalicelib.domain.tickets import TicketType
 from chalicelib.presentation.track_forms import FormAction, FormOutcome, form_field
 from chalicelib.services import self_service
@@ -83,7 +83,7 @@ class TicketForm(PageForm):
     """A question or complaint."""
 
     type: TicketType = TicketType.QUESTION
-    subject: str = Field(max_length=200)
+    subject: OneLine = Field(max_length=200)
     description: str = Field(max_length=4000)
 
 

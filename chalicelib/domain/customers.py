@@ -72,12 +72,16 @@ def normalise_email(raw: str, field: str = "email") -> str:
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        # Syntax as JSON Schema's "email" format has it; the reserved name "test" is an
-        # address too (test environments use it).
-        result = validate_email(raw, check_deliverability=False, test_environment=True)
+        # Syntax as JSON Schema's "email" format has it, ASCII before the @ (SES sends no
+        # SMTPUTF8 mail); the reserved name "test" is an address too (test environments).
+        result = validate_email(
+            raw, check_deliverability=False, test_environment=True, allow_smtputf8=False
+        )
     except EmailNotValidError as exc:
         raise Unprocessable(f"not a valid email address: {exc}", field=field) from exc
-    return result.normalized.lower()
+    # An internationalised domain in its ASCII form: the one an email header can carry,
+    # and one identifier whichever way the person typed it.
+    return str(result.ascii_email).lower()
 
 
 def normalise_phone(raw: str, field: str = "phone") -> str:

@@ -48,6 +48,29 @@ MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 # one character outside it is not blank.
 _STRIPPED = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK = f"[^{_STRIPPED}]"
+# Line breaks and the other control characters (C0, DEL, C1, Unicode's line and paragraph
+# separators) belong in no name, address line or subject: in an email's greeting or its
+# Subject: header a line break starts text the sender never wrote (a probe planted a fake
+# "payment failed" notice in a stranger's email through an order's customer name).
+_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+_ONE_LINE = f"^[^{_CONTROL}]*$"
+_ONE_LINE_NON_BLANK = f"^[^{_CONTROL}]*[^{_STRIPPED}{_CONTROL}][^{_CONTROL}]*$"
+
+
+def _one_line(value: object) -> object:
+    """Checked as sent, before trimming, as the schema's pattern reads it."""
+    if isinstance(value, str) and re.search(f"[{_CONTROL}]", value):
+        raise ValueError("one line of text: no line breaks or other control characters")
+    return value
+
+
+# Optional or possibly empty one-line text, and one-line text with a visible character.
+OneLine = Annotated[
+    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _ONE_LINE})
+]
+OneLineText = Annotated[
+    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _ONE_LINE_NON_BLANK})
+]
 
 
 def _email_address(value: str) -> str:
@@ -224,7 +247,7 @@ class CustomerRef(Strict):
     loyalty_id: LoyaltyId | None = Field(
         default=None, description="Up to 32 letters and digits; spaces are ignored"
     )
-    name: str | None = Field(default=None, max_length=200)
+    name: OneLine | None = Field(default=None, max_length=200)
     locale: Literal["es", "en"] = "es"
 
     def has_identifier(self) -> bool:
@@ -267,9 +290,9 @@ class AddressRequest(Strict):
         "then": {"properties": {"postal_code": {"pattern": SPANISH_POSTAL_CODE}}},
     }
 
-    name: str = Field(min_length=1, max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    name: OneLineText = Field(min_length=1, max_length=200)
+    line1: OneLineText = Field(min_length=1, max_length=200)
+    city: OneLineText = Field(min_length=1, max_length=100)
     # Before the postal code, so that its check knows the country.
     country: CountryCode
     postal_code: Annotated[

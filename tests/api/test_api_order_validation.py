@@ -94,6 +94,29 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
     "invalid customer email": (_set_in(("customer", "email"), "not-an-email"), {"customer.email"}),
     "invalid customer phone": (_set_in(("customer", "phone"), "12"), {"customer.phone"}),
     "unknown locale": (_set_in(("customer", "locale"), "fr"), {"customer.locale"}),
+    # A line break in a name starts text of the sender's in the greeting of a stranger's
+    # email (a probe's fake "payment failed" notice); control characters belong nowhere.
+    "customer name over two lines": (
+        _set_in(("customer", "name"), "Ana,\r\n\r\nIMPORTANT: pay at https://evil.example"),
+        {"customer.name"},
+    ),
+    "customer name with a NUL": (_set_in(("customer", "name"), "a\u0000b"), {"customer.name"}),
+    "address lines with breaks": (
+        _set(
+            shipping_address={
+                "name": "Ana\u2028García",
+                "line1": "Gran Vía 1\n",
+                "city": "Ma\u0085drid",
+                "postal_code": "28013",
+                "country": "ES",
+            }
+        ),
+        {"shipping_address.name", "shipping_address.line1", "shipping_address.city"},
+    ),
+    "non-ASCII before the email's @": (
+        _set_in(("customer", "email"), "ñandú@example.com"),
+        {"customer.email"},
+    ),
     "consent not accepted": (_set_in(("consent", "accepted"), False), {"consent.accepted"}),
     "consent without versions": (
         _set(consent={"accepted": True}),

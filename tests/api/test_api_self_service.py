@@ -89,6 +89,9 @@ def test_a_forged_or_revoked_token_is_404_and_changes_nothing(
     [
         ("returns", {**ROUTES["returns"], "channel": "boat"}, "channel"),
         ("tickets", {"description": "no subject"}, "subject"),
+        # A subject is one line: it becomes the ticket email's Subject: header.
+        ("tickets", {**ROUTES["tickets"], "subject": "Hi\r\nBcc: x@evil.example"}, "subject"),
+        ("tickets", {**ROUTES["tickets"], "subject": "Hi\u2028there"}, "subject"),
         ("payment", {"payment": {"method": "card"}}, "payment.token"),
     ],
 )
@@ -156,6 +159,9 @@ def test_a_ticket_key_reused_with_another_body_is_422_and_opens_nothing(
             "lines.0.quantity",
         ),
         ("tickets", {"description": "no subject"}, "subject"),
+        # A subject is one line: it becomes the ticket email's Subject: header.
+        ("tickets", {**ROUTES["tickets"], "subject": "Hi\r\nBcc: x@evil.example"}, "subject"),
+        ("tickets", {**ROUTES["tickets"], "subject": "Hi\u2028there"}, "subject"),
         ("tickets", {**ROUTES["tickets"], "type": "bribe"}, "type"),
         ("payment", {"payment": {"method": "card"}}, "payment.token"),
         ("payment", {"payment": {"method": "cash", "token": "t"}}, "payment.method"),

@@ -180,6 +180,24 @@ def test_a_question_with_a_missing_subject_names_it_and_opens_nothing(
     assert customer_360(client, customer_id)["tickets"] == []
 
 
+def test_a_subject_over_two_lines_is_named_and_opens_nothing(client: Any, deps: Any) -> None:
+    # A browser's text input keeps U+2028; the subject becomes an email's Subject: header.
+    order_id, path = placed(client, "SHIPPED")
+    tokens = hidden(page(client, path), "form-ticket")
+
+    response = post_form(
+        client,
+        path,
+        "tickets",
+        tokens | {"type": "question", "subject": "Talla\u2028M", "description": "¿Talla?"},
+    )
+
+    query, _ = followed(client, path, "tickets", response)
+    assert query == "form=tickets&outcome=invalid&fields=subject"
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert customer_360(client, customer_id)["tickets"] == []
+
+
 def test_a_question_sent_twice_from_one_page_opens_one_ticket(client: Any, deps: Any) -> None:
     order_id, path = placed(client, "SHIPPED")
     fields = hidden(page(client, path), "form-ticket") | {

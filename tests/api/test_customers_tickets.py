@@ -104,6 +104,7 @@ def test_bad_tickets_are_problems(client: Any) -> None:
     assert_problem(_open(client, "cus_nobody"), 404)
     assert_problem(_open(client, placed["customer_id"], type="rant"), 422, "type")
     assert_problem(_open(client, placed["customer_id"], subject=""), 422, "subject")
+    assert_problem(_open(client, placed["customer_id"], subject="a\nb"), 422, "subject")
     assert_problem(client.http.get("/tickets/tkt_nope", headers=OPS), 404)
     assert_problem(_patch(client, "tkt_nope", {"status": "pending"}), 404)
     ticket_id = _open(client, placed["customer_id"]).json_body["ticket_id"]

@@ -34,6 +34,19 @@ def test_invalid_email_is_unprocessable_naming_the_field(raw: str) -> None:
     assert raised.value.status == 422
 
 
+def test_an_internationalised_domain_is_kept_in_its_ascii_form() -> None:
+    # The form an email's To: header can carry; both spellings are one identifier.
+    assert normalise_email("Ana@Exämple.com") == "ana@xn--exmple-cua.com"
+    assert normalise_email("ana@xn--exmple-cua.com") == "ana@xn--exmple-cua.com"
+
+
+def test_a_non_ascii_name_before_the_at_is_unprocessable() -> None:
+    # SES sends no SMTPUTF8 mail: such an address would be accepted and never reached.
+    with pytest.raises(Unprocessable) as raised:
+        normalise_email("ñandú@example.com")
+    assert raised.value.field == "email"
+
+
 def test_invalid_email_names_the_field_it_came_from() -> None:
     with pytest.raises(Unprocessable) as raised:
         normalise_email("nope", field="customer.email")

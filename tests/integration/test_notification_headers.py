@@ -1,0 +1,86 @@
+"""The notification adapters on moto: a subject built from what customers and carriers
+sent still goes out. A line break in an email's Subject made Python's email refuse the
+message, so the ticket email was dropped after three tries (a probe); SNS refuses a whole
+publish whose Subject is not one ASCII line under 100 characters."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from email import message_from_bytes
+from email.policy import default
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, sns_subject
+
+pytestmark = pytest.mark.moto
+REGION = "eu-west-1"
+SENDER = "orders@orquesta.example"
+
+
+@pytest.fixture
+def aws() -> Any:
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "testing")
+    with mock_aws():
+        yield
+
+
+def _sent_raw(ses: Any) -> list[bytes]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return [message.raw_data.encode() for message in backend.sent_messages]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Hi\r\nBcc: evil@attacker.example", "Hi\u2028there", "Hi\x85there\x0bagain", "a\x00b"],
+)
+def test_an_email_whose_subject_has_a_line_break_is_sent_on_one_line(
+    aws: Any, subject: str
+) -> None:
+    import boto3
+
+    ses = boto3.client("ses", region_name=REGION)
+    ses.verify_email_identity(EmailAddress=SENDER)
+    mailer = SesMailer(ses, SENDER)
+
+    mailer.send("ana@example.com", subject, "<p>hola</p>", "hola")
+
+    (raw,) = _sent_raw(ses)
+    sent = message_from_bytes(raw, policy=default)
+    assert "\n" not in str(sent["Subject"]) and "\u2028" not in str(sent["Subject"])
+    assert str(sent["Subject"]).startswith("Hi") or str(sent["Subject"]) == "a b"
+    assert sent["Bcc"] is None
+    assert sent["To"] == "ana@example.com"
+
+
+def test_an_alert_subject_is_what_sns_takes(aws: Any) -> None:
+    import boto3
+
+    sns = boto3.client("sns", region_name=REGION)
+    topic = sns.create_topic(Name=f"alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    subjects: list[str] = []
+    sns.meta.events.register(
+        "before-parameter-build.sns.Publish",
+        lambda params, **_: subjects.append(params.get("Subject")),
+    )
+    publisher = SnsEventPublisher(sns, topic, topic)
+
+    publisher.alert_ops("carrier exception AB\nCD \U0001f4e6 Peñíscola " + "x" * 200, {})
+
+    (subject,) = subjects
+    assert subject.startswith("carrier exception AB CD Peniscola x")
+    assert subject.isascii() and subject.isprintable()
+    assert len(subject) < 100
+
+
+@pytest.mark.parametrize("text", ["", "\n", "\U0001f4e6", "   "])
+def test_an_alert_subject_with_nothing_sns_can_carry_still_says_what_it_is(text: str) -> None:
+    assert sns_subject(text) == "Orquesta alert"
