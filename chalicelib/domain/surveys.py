@@ -13,6 +13,7 @@ from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidRequest, SurveyAlreadyAnswered
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import Integer
 
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_COMMENT_LENGTH = 1000
@@ -24,8 +25,8 @@ SURVEY_CHANNEL = "web"
 # Fulfillments that reached the customer (a return came after the delivery).
 _REACHED = frozenset({"DELIVERED", "RETURNED"})
 
-# Strict: a JSON true or "5" is not a score.
-Score = Annotated[int, Field(strict=True, ge=MIN_SCORE, le=MAX_SCORE)]
+# A JSON integer as the schema counts them (5 and 5.0), never true or "5".
+Score = Annotated[Integer, Field(ge=MIN_SCORE, le=MAX_SCORE)]
 
 
 class SurveyAnswer(DeferredModel):

@@ -65,7 +65,13 @@ def test_scores_one_to_five_are_answers(score: int) -> None:
     assert parse_answer({"score": score}).score == score
 
 
-@pytest.mark.parametrize("score", [0, 6, -1, 4.5, "5", True, None])
+def test_a_score_written_as_a_whole_float_is_the_integer_the_schema_counts_it() -> None:
+    # JSON Schema's integers include 5.0: a schema-valid body is not refused (a probe).
+    answer = parse_answer({"score": 5.0})
+    assert answer.score == 5 and type(answer.score) is int
+
+
+@pytest.mark.parametrize("score", [0, 6, -1, 4.5, 6.0, "5", True, None])
 def test_anything_else_is_refused_naming_score(score: object) -> None:
     assert problem_fields({"score": score}) == ["score"]
 
