@@ -161,6 +161,14 @@ class RouteDoc:
 ROUTE_DOCS: list[RouteDoc] = []
 
 
+def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: every answer is read as its Content-Type says. A problem's detail
+    names the bad value it was sent, and a browser guessing HTML from it would run it."""
+    response = get_response(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
 def problem_document(
     status: int, title: str, detail: str, errors: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:

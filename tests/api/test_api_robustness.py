@@ -97,3 +97,21 @@ def test_a_non_ascii_customer_token_is_refused_never_a_500(
     response = client.http.get(path, headers=STOREFRONT | {"X-Customer-Token": token})
 
     assert response.status_code == 403, response.body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "auth", "status"),
+    [
+        ("GET", "/catalog", STOREFRONT, 200),
+        ("GET", "/health", {}, 200),
+        # A problem's detail repeats what was sent: a browser must not read it as HTML.
+        ("GET", "/orders/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", STOREFRONT, 404),
+        ("POST", "/carriers/%3Cscript%3Ealert(1)%3C%2Fscript%3E/events", {}, 404),
+    ],
+)
+def test_every_answer_forbids_guessing_its_type(
+    client: Any, method: str, path: str, auth: dict[str, str], status: int
+) -> None:
+    response = client.http.request(method, path, headers=auth | JSON, body=b"{}")
+    assert response.status_code == status
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
