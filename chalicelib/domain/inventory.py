@@ -85,6 +85,21 @@ def available_to_promise(levels: list[StockLevel]) -> int:
     return sum(max(0, level.available) for level in levels if level.ships)
 
 
+def available_before_release(levels: list[StockLevel], changes: Iterable["StockChange"]) -> int:
+    """Web availability as it was before ``changes`` gave reserved units back, from the
+    ``levels`` read after them: the same levels with those units still set aside."""
+    given: dict[str, int] = {}
+    for change in changes:
+        if change.on_hand == 0 and change.reserved < 0:
+            given[change.location_id] = given.get(change.location_id, 0) - change.reserved
+    return available_to_promise(
+        [
+            level.model_copy(update={"reserved": level.reserved + given.get(level.location_id, 0)})
+            for level in levels
+        ]
+    )
+
+
 def _ship_rank(level: StockLevel) -> tuple[int, int, str]:
     # Warehouse first, then the store holding most, so orders split over as few places as possible.
     warehouse_first = 0 if level.location_type is LocationType.WAREHOUSE else 1

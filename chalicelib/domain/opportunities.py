@@ -98,16 +98,24 @@ class Opportunity(DeferredModel):
         self._move(OpportunityStatus.CONVERTED, at)
         self.converted_by = order_id
 
+    def _clock_start(self) -> datetime:
+        # A back-in-stock shopper can buy only once told: their 30 days start at the notice
+        # (a probe saw stock come back after 30 days to a wish already lost).
+        if self.kind is OpportunityKind.BACK_IN_STOCK and self.notified_at is not None:
+            return self.notified_at
+        return self.created_at
+
     def due_to_lose(self, now: datetime, lost_after: timedelta = LOST_AFTER) -> bool:
-        """Whether it is still open or notified ``lost_after`` its creation."""
-        return self.status in _ACTIVE and now >= self.created_at + lost_after
+        """Whether it is still open or notified ``lost_after`` its creation (a notified
+        back-in-stock one: after its notice)."""
+        return self.status in _ACTIVE and now >= self._clock_start() + lost_after
 
     def lose(self, now: datetime, lost_after: timedelta = LOST_AFTER) -> None:
         """Not converted in time: ``lost``. Refused before it is due, or once closed."""
         if self.status in _ACTIVE and not self.due_to_lose(now, lost_after):
             raise InvalidOpportunityTransition(
                 f"opportunity {self.opportunity_id} is lost only from "
-                f"{(self.created_at + lost_after).isoformat()}",
+                f"{(self._clock_start() + lost_after).isoformat()}",
                 field="status",
             )
         self._move(OpportunityStatus.LOST, now)
@@ -127,7 +135,8 @@ class Opportunity(DeferredModel):
             "opportunity_id": self.opportunity_id,
             "kind": self.kind.value,
             "customer_id": self.customer_id,
-            "order_id": self.order_id,
+            # A payment retry's order, or the order that converted a back-in-stock wish.
+            "order_id": self.order_id or self.converted_by,
             "sku": self.sku,
             "status": self.status.value,
             "value": self.value,
@@ -362,8 +371,19 @@ def converts_payment_retry(opportunity: Opportunity, paid_order_id: str) -> bool
 def convert_on_order(
     opportunities: Iterable[Opportunity], placed: PlacedOrder, at: datetime
 ) -> list[Opportunity]:
-    """Convert every back-in-stock opportunity the placed order fulfils; returns them."""
-    converted = [o for o in opportunities if converts_back_in_stock(o, placed)]
+    """Convert the back-in-stock opportunities the placed order fulfils, one per SKU:
+    the latest notice's when the shopper was told more than once (one sale is counted
+    once); returns them."""
+    latest: dict[str, Opportunity] = {}
+    for opportunity in opportunities:
+        if not converts_back_in_stock(opportunity, placed) or opportunity.sku is None:
+            continue
+        kept = latest.get(opportunity.sku)
+        if kept is None or (kept.notified_at or kept.created_at) < (
+            opportunity.notified_at or opportunity.created_at
+        ):
+            latest[opportunity.sku] = opportunity
+    converted = list(latest.values())
     for opportunity in converted:
         opportunity.convert(placed.order_id, at)
     return converted

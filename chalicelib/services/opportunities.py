@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.inventory import available_to_promise
+from chalicelib.domain.inventory import StockChange, available_before_release, available_to_promise
 from chalicelib.domain.opportunities import (
     LOST_AFTER,
     BackInStockSubscription,
@@ -182,6 +183,21 @@ def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
     return emailed
 
 
+def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
+    """After a write that gave reserved units back (an order cancelled, rejected or not
+    collected): the subscribers of each SKU whose web availability that took from 0 are
+    emailed. Read only for SKUs someone waits for."""
+    emailed = 0
+    for sku in sorted({c.sku for c in changes if c.on_hand == 0 and c.reserved < 0}):
+        if not deps.opportunities.open_subscriptions(sku):
+            continue
+        levels = deps.store.stock_levels(sku)
+        given = [c for c in changes if c.sku == sku]
+        before = available_before_release(levels, given)
+        emailed += on_availability(sku, before, available_to_promise(levels), deps)
+    return emailed
+
+
 def availability_changed(sku: str, before_levels: list[Any], deps: Deps) -> int:
     """After a stock write: compare web availability before it with now."""
     before = available_to_promise(before_levels)
@@ -215,30 +231,38 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
         }
         return len(subscribe_order_shortage(order, short or wanted, deps))
     if status == "PAID":
-        # A payment retry is opened only by this order's ``payment_declined`` rejection,
-        # which its history keeps (a rejected order is paid only after it is reopened): an
-        # order never rejected has none to convert, and is spared the read.
-        if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
-            return 0
-        retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
-        found = deps.opportunities.opportunity(retry_id)
-        if found is None:
-            return 0
-        before = found.status
-        converted = convert_on_payment([found], order.order_id, now)
-        return sum(_move(o, before, deps) for o in converted)
-    if status == "ACCEPTED":
-        placed = PlacedOrder(
-            order_id=order.order_id,
-            customer_id=order.customer_id,
-            email=order.contact.email,
-            skus=frozenset(line.sku for line in order.lines),
-            placed_at=order.placed_at,
-        )
-        waiting = [o for sku in placed.skus for o in deps.opportunities.notified_back_in_stock(sku)]
-        converted = convert_on_order(waiting, placed, now)
-        return sum(_move(o, OpportunityStatus.NOTIFIED, deps) for o in converted)
+        # A sale counts once paid: a declined or never-paid order converts nothing (a
+        # probe saw one declined order count as a sale and as a retry still open).
+        return _convert_back_in_stock(order, deps, now) + _convert_payment_retry(order, deps, now)
     return 0
+
+
+def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:
+    placed = PlacedOrder(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        email=order.contact.email,
+        skus=frozenset(line.sku for line in order.lines),
+        placed_at=order.placed_at,
+    )
+    waiting = [o for sku in placed.skus for o in deps.opportunities.notified_back_in_stock(sku)]
+    converted = convert_on_order(waiting, placed, now)
+    return sum(_move(o, OpportunityStatus.NOTIFIED, deps) for o in converted)
+
+
+def _convert_payment_retry(order: Order, deps: Deps, now: datetime) -> int:
+    # A payment retry is opened only by this order's ``payment_declined`` rejection,
+    # which its history keeps (a rejected order is paid only after it is reopened): an
+    # order never rejected has none to convert, and is spared the read.
+    if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
+        return 0
+    retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
+    found = deps.opportunities.opportunity(retry_id)
+    if found is None:
+        return 0
+    before = found.status
+    converted = convert_on_payment([found], order.order_id, now)
+    return sum(_move(o, before, deps) for o in converted)
 
 
 def lose_stale(deps: Deps) -> int:

@@ -17,6 +17,7 @@ from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
+from chalicelib.services.opportunities import stock_given_back
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -125,7 +126,23 @@ def mutate(
         publish(deps, mutation.order, mutation.change)
     if mutation.change is not None:
         _close_records(deps, mutation.order, mutation.change)
+        _tell_waiting_shoppers(deps, mutation.order, mutation.change)
     return mutation
+
+
+def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> None:
+    """Stock the change gave back may bring a SKU back in stock: its subscribers hear of
+    it as they do of a receipt (a probe's cancelled pick-up left them waiting for good).
+    The order's write is done; a failure here leaves the subscriptions open for the next
+    rise, and must not fail what the caller did."""
+    if not any(c.on_hand == 0 and c.reserved < 0 for c in change.stock):
+        return
+    try:
+        stock_given_back(change.stock, deps)
+    except Exception:  # noqa: BLE001 - see above
+        _log.warning(
+            "back-in-stock check after %s gave stock back failed", order.order_id, exc_info=True
+        )
 
 
 def _close_records(deps: Deps, order: Order, change: Change[Any]) -> None:

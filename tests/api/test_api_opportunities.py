@@ -120,3 +120,25 @@ def test_a_declined_card_is_a_payment_retry_opportunity_worth_the_order(client: 
     assert row["status"] == "open"
     assert row["customer_id"] == placed["customer_id"]
     assert row["value"] == placed["total"]
+
+
+def test_a_cancelled_pick_up_giving_the_last_unit_back_emails_the_subscriber(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    # A probe: units a cancel gave back brought the SKU back in stock, and told nobody.
+    sku = fresh_sku(deps, {"ST-MADRID": 1})
+    line = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    placed = place_order(client, order_body(lines=[line], shipping_address=None))
+    wait_for_status(client, placed["order_id"], "READY_FOR_PICKUP")
+    address = _email()
+    assert _subscribe(client, sku, {"email": address}).status_code == 201
+
+    cancelled = client.http.post(
+        f"/orders/{placed['order_id']}/cancel", headers=STOREFRONT | JSON, body="{}"
+    )
+
+    assert cancelled.status_code == 200, cancelled.body
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert row["status"] == "notified"

@@ -14,9 +14,17 @@ from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import NotFound, PaymentDeclined, Unprocessable, UnservableLines
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services import inventory, opportunities, payment_steps, self_service
+from chalicelib.services import (
+    fulfillment_steps,
+    inventory,
+    opportunities,
+    ordering,
+    payment_steps,
+    self_service,
+)
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import Clock, FakeOpportunityStore, Outgoing
 from tests.service import flows
@@ -28,11 +36,11 @@ def _new_product(deps: Deps, price: str = "25.00") -> str:
     return sku
 
 
-def _receive(deps: Deps, sku: str, quantity: int) -> None:
+def _receive(deps: Deps, sku: str, quantity: int, location_id: str = "WH-GETAFE") -> None:
     request = RecordMovementRequest.model_validate(
         {
             "sku": sku,
-            "location_id": "WH-GETAFE",
+            "location_id": location_id,
             "type": "receipt",
             "quantity": quantity,
             "reference": "albarán",
@@ -48,7 +56,11 @@ def _mails_to(deps: Deps, address: str) -> list[str]:
 
 def _declined(deps: Deps) -> Order:
     """An order rejected for a declined card, as the workflow leaves it."""
-    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    return _declined_with(deps)
+
+
+def _declined_with(deps: Deps, **overrides: Any) -> Order:
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"}, **overrides)
     with pytest.raises(PaymentDeclined):
         payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     payment_steps.reject_order(
@@ -109,6 +121,52 @@ def test_an_availability_seen_twice_from_zero_emails_nobody_twice(deps: Deps) ->
     assert opportunities.on_availability(sku, 0, 4, deps) == 2
     assert opportunities.on_availability(sku, 0, 4, deps) == 0
     assert len(_mails_to(deps, "eva@example.com")) == len(_mails_to(deps, "luis@example.com")) == 1
+
+
+def test_a_cancelled_order_giving_the_last_units_back_emails_the_subscribers(deps: Deps) -> None:
+    # A probe: stock a cancel gave back told nobody, and the subscribers waited for good.
+    sku = _new_product(deps)
+    _receive(deps, sku, 2)
+    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    assert _mails_to(deps, "eva@example.com") == []
+
+    ordering.cancel_order(order.order_id, deps)
+
+    (mail,) = _mails_to(deps, "eva@example.com")
+    assert "Chaqueta nueva" in mail
+    assert deps.opportunities.open_subscriptions(sku) == []
+    (opportunity,) = deps.opportunities.opportunities()
+    assert opportunity.status is OpportunityStatus.NOTIFIED
+
+
+def test_an_uncollected_pick_up_giving_the_last_units_back_emails_the_subscribers(
+    deps: Deps,
+) -> None:
+    sku = _new_product(deps)
+    _receive(deps, sku, 1, "ST-MADRID")
+    pickup = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    order = flows.shipped(deps, lines=[pickup], shipping_address=None)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+
+    fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
+
+
+def test_stock_given_back_while_some_was_left_emails_nobody(deps: Deps) -> None:
+    # No crossing from 0: a subscriber who came while units were there waits for one.
+    sku = _new_product(deps)
+    _receive(deps, sku, 3)
+    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+
+    ordering.cancel_order(order.order_id, deps)
+
+    assert _mails_to(deps, "eva@example.com") == []
+    assert len(deps.opportunities.open_subscriptions(sku)) == 1
 
 
 def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_once(
@@ -180,16 +238,57 @@ def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notic
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(minutes=1)
     other = flows.place(deps, customer=customer)
-    assert opportunities.follow_order_event(_status("ACCEPTED", other.order_id), deps) == 0
+    assert opportunities.follow_order_event(_status("PAID", other.order_id), deps) == 0
     bought = flows.place(
         deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
     )
-    assert opportunities.follow_order_event(_status("ACCEPTED", bought.order_id), deps) == 1
+    # Placed is not bought: the sale counts once paid.
+    assert opportunities.follow_order_event(_status("ACCEPTED", bought.order_id), deps) == 0
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
     (opportunity,) = deps.opportunities.opportunities()
     assert (opportunity.status, opportunity.converted_by) == (
         OpportunityStatus.CONVERTED,
         bought.order_id,
     )
+    assert opportunity.view()["order_id"] == bought.order_id
+
+
+def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) -> None:
+    # A probe: one declined order counted as a sale and as a payment retry still open.
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    line = {"sku": sku, "quantity": 1, "fulfillment": "ship"}
+
+    declined = _declined_with(deps, customer=customer, lines=[line])
+    for status, reason in (("ACCEPTED", None), ("REJECTED", "payment_declined")):
+        opportunities.follow_order_event(_status(status, declined.order_id, reason), deps)
+
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert wish.status is OpportunityStatus.NOTIFIED
+
+
+def test_one_order_after_two_notices_converts_one_wish(deps: Deps) -> None:
+    # A probe: told twice, one 129.00 order counted 258.00 of converted sales.
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    assert isinstance(deps.clock, Clock)
+    for _ in range(2):
+        opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+        _receive(deps, sku, 1)
+        flows.sell_out(deps, sku)
+        deps.clock.advance(minutes=1)
+    _receive(deps, sku, 1)
+    bought = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+    statuses = sorted(o.status.value for o in deps.opportunities.opportunities() if o.sku == sku)
+    assert statuses == ["converted", "notified"]
 
 
 def test_unconverted_opportunities_are_lost_after_30_days_and_converted_ones_stay(

@@ -155,17 +155,27 @@ def test_notified_twice_is_refused() -> None:
         opportunity.notify(LATER)
 
 
-@pytest.mark.parametrize("notified", [False, True])
-def test_lost_30_days_after_creation_and_not_a_moment_before(notified: bool) -> None:
-    opportunity = back_in_stock()
-    if notified:
-        opportunity.notify(NOW + timedelta(days=29))
+@pytest.mark.parametrize("kind", ["back_in_stock", "retry"])
+def test_lost_30_days_after_creation_and_not_a_moment_before(kind: str) -> None:
+    opportunity = back_in_stock() if kind == "back_in_stock" else retry()
     just_before = NOW + LOST_AFTER - timedelta(microseconds=1)
     assert not opportunity.due_to_lose(just_before)
     with pytest.raises(InvalidOpportunityTransition):
         opportunity.lose(just_before)
     assert opportunity.due_to_lose(NOW + LOST_AFTER)
     opportunity.lose(NOW + LOST_AFTER)
+    assert opportunity.status is LOST
+
+
+def test_a_notified_back_in_stock_wish_has_30_days_from_its_notice() -> None:
+    # The shopper could buy only once told: stock back on day 29 leaves them 30 days more.
+    opportunity = back_in_stock()
+    told = NOW + timedelta(days=29)
+    opportunity.notify(told)
+    assert not opportunity.due_to_lose(NOW + LOST_AFTER)
+    with pytest.raises(InvalidOpportunityTransition):
+        opportunity.lose(told + LOST_AFTER - timedelta(microseconds=1))
+    opportunity.lose(told + LOST_AFTER)
     assert opportunity.status is LOST
 
 
