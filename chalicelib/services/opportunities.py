@@ -246,8 +246,25 @@ def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:
         placed_at=order.placed_at,
     )
     waiting = [o for sku in placed.skus for o in deps.opportunities.notified_back_in_stock(sku)]
+    _recognise_buyer(waiting, order, deps)
     converted = convert_on_order(waiting, placed, now)
     return sum(_move(o, OpportunityStatus.NOTIFIED, deps) for o in converted)
+
+
+def _recognise_buyer(waiting: list[Opportunity], order: Order, deps: Deps) -> None:
+    """A wish made with a bare email whose owner is now known as the order's customer is
+    theirs: an order placed by ``customer_id`` alone names no email to match (a probe's
+    subscriber registered, then ordered by id, and the wish stayed unconverted)."""
+    bare = [o for o in waiting if o.customer_id is None and o.email]
+    if not bare or order.customer_id is None:
+        return
+    try:
+        buyer = canonical_customer(order.customer_id, deps)[0]
+    except NotFound:
+        return
+    for opportunity in bare:
+        if opportunity.email and _customer_for(opportunity.email, deps) == buyer:
+            opportunity.customer_id = buyer
 
 
 def _convert_payment_retry(order: Order, deps: Deps, now: datetime) -> int:

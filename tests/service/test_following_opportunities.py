@@ -16,8 +16,9 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.domain.requests import CustomerRef, RecordMovementRequest
 from chalicelib.services import (
+    customers,
     fulfillment_steps,
     inventory,
     opportunities,
@@ -269,6 +270,32 @@ def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) 
 
     (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
     assert wish.status is OpportunityStatus.NOTIFIED
+
+
+def test_a_bare_email_wish_converts_on_an_order_its_owner_places_by_customer_id(
+    deps: Deps,
+) -> None:
+    # A probe: the subscriber registered after the notice and ordered by id; the wish
+    # stayed unconverted, since the order named no email to match.
+    sku = _new_product(deps)
+    address = f"luz-{uuid.uuid4().hex[:6]}@example.com"
+    opportunities.subscribe_back_in_stock(sku, address, deps)
+    _receive(deps, sku, 2)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    registered = customers.resolve_customer(CustomerRef.model_validate({"email": address}), deps)
+    bought = flows.place(
+        deps,
+        customer={"customer_id": registered.customer_id},
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+    )
+
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert (wish.status, wish.customer_id) == (
+        OpportunityStatus.CONVERTED,
+        registered.customer_id,
+    )
 
 
 def test_one_order_after_two_notices_converts_one_wish(deps: Deps) -> None:
