@@ -135,8 +135,12 @@ class CampaignResponse(DeferredModel):
     campaign: str
     orders: int = Field(ge=0)
     revenue: Money
-    new_customers: int = Field(ge=0)
-    returning_customers: int = Field(ge=0)
+    new_customers: int = Field(
+        ge=0, description="Customers whose first order in the campaign was their first anywhere"
+    )
+    returning_customers: int = Field(
+        ge=0, description="Customers who had ordered before their first order in the campaign"
+    )
     by_channel: dict[Channel, int]
 
 

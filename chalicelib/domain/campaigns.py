@@ -8,8 +8,9 @@ A coupon is proof the campaign reached the shopper; an attribution tag is the la
 so the coupon wins when they differ.
 
 The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders placed per
-channel), ``new_customers`` and ``returning_customers`` (by whether the order was the
-customer's first; anonymous orders count as neither), and ``revenue``: the totals of
+channel), ``new_customers`` and ``returning_customers`` (customers, each counted once
+per campaign, at their first order in it: new when it was their first order anywhere;
+anonymous orders count as neither), and ``revenue``: the totals of
 orders paid and not since rejected or cancelled. Revenue is added when the payment is
 authorised (``paid``; again after a declined payment is retried) and taken back when a
 paid order is rejected or cancelled, so the events need no other state. Applying the
@@ -63,6 +64,8 @@ class CampaignOrderEvent(DeferredModel):
     channel: ChannelName
     total: Decimal = Field(ge=0)
     customer: CustomerKind | None = None
+    # The customer (after merges) ``customer`` is about.
+    customer_id: str | None = None
     attribution: Attribution | None = None
     coupon_campaign: str | None = None
     # For rejected and cancelled orders: whether the payment had been authorised, that
@@ -81,6 +84,15 @@ class CampaignIncrement(DeferredModel):
     new_customers: int = 0
     returning_customers: int = 0
     by_channel: dict[str, int] = Field(default_factory=dict)
+    # Whom ``new_customers`` or ``returning_customers`` counts: once per campaign, so the
+    # store adds them only for a customer not counted in it before.
+    customer_id: str | None = None
+
+    def without_customer(self) -> "CampaignIncrement":
+        """The same order counted for a customer the campaign already counts."""
+        return self.model_copy(
+            update={"new_customers": 0, "returning_customers": 0, "customer_id": None}
+        )
 
 
 class CampaignCounters(DeferredModel):
@@ -130,6 +142,7 @@ def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
             new_customers=int(event.customer is CustomerKind.NEW),
             returning_customers=int(event.customer is CustomerKind.RETURNING),
             by_channel={event.channel: 1},
+            customer_id=event.customer_id if event.customer is not None else None,
         )
     if event.kind is OrderEventKind.PAID:
         return CampaignIncrement(campaign=campaign, revenue=event.total)

@@ -66,14 +66,17 @@ def coupon_campaign(order: Order, deps: Deps) -> str | None:
     return None
 
 
-def _customer_kind(order: Order, deps: Deps, reads: EventReads) -> CustomerKind | None:
-    """New when the customer has no order placed before this one (anonymous: neither)."""
+def _customer_kind(
+    order: Order, deps: Deps, reads: EventReads
+) -> tuple[CustomerKind | None, str | None]:
+    """New when the customer has no order placed before this one (anonymous: neither),
+    and the customer (after merges)."""
     if order.customer_id is None:
-        return None
+        return None, None
     try:
         customer_id = reads.canonical_customer(order.customer_id)[0]
     except NotFound:
-        return None
+        return None, None
     earliest, _ = deps.customers.records(customer_id, CustomerRecord.ORDERS, limit=2)
     earlier = [
         item
@@ -81,7 +84,7 @@ def _customer_kind(order: Order, deps: Deps, reads: EventReads) -> CustomerKind 
         if item.get("order_id") != order.order_id
         and str(item.get("placed_at", "")) < order.placed_at.isoformat()
     ]
-    return CustomerKind.RETURNING if earlier else CustomerKind.NEW
+    return (CustomerKind.RETURNING if earlier else CustomerKind.NEW), customer_id
 
 
 def project_campaign_event(
@@ -104,13 +107,17 @@ def project_campaign_event(
     from_coupon = coupon_campaign(order, deps)
     if campaign_of(attribution, from_coupon) is None:
         return False
+    customer, customer_id = (
+        _customer_kind(order, deps, reads) if kind is OrderEventKind.PLACED else (None, None)
+    )
     increment = increments(
         CampaignOrderEvent(
             kind=kind,
             order_id=order.order_id,
             channel=order.channel.value,
             total=order.total.amount,
-            customer=_customer_kind(order, deps, reads) if kind is OrderEventKind.PLACED else None,
+            customer=customer,
+            customer_id=customer_id,
             attribution=attribution,
             coupon_campaign=from_coupon,
             was_paid=_paid_before(order, position),

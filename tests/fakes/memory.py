@@ -50,6 +50,7 @@ class Memory:
     # Campaign counters by name, and the events applied to them.
     campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
     campaign_events: set[str] = field(default_factory=set)
+    campaign_customers: set[tuple[str, str]] = field(default_factory=set)
     # Reads by what was read ("order", "profile"): a test of what a use case reads counts them.
     reads: Counter[str] = field(default_factory=Counter)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.

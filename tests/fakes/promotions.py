@@ -119,6 +119,11 @@ class FakeCampaigns:
         if event_id in self._m.campaign_events:
             return False
         self._m.campaign_events.add(event_id)
+        if increment.customer_id:
+            counted = (increment.campaign, increment.customer_id)
+            if counted in self._m.campaign_customers:
+                increment = increment.without_customer()
+            self._m.campaign_customers.add(counted)
         current = self._m.campaigns.get(increment.campaign)
         counters = current or CampaignCounters(campaign=increment.campaign)
         self._m.campaigns[increment.campaign] = counters.plus(increment)

@@ -85,3 +85,21 @@ def test_a_declined_order_paid_again_counts_once_with_its_revenue(deps: Deps) ->
     _project_everything(deps)
     [counted] = campaign_projection.report(deps)
     assert (counted.orders, counted.revenue) == (1, order.total.amount)
+
+
+def test_a_customer_ordering_twice_in_a_campaign_is_one_customer(deps: Deps) -> None:
+    # A probe: new + returning always equalled the orders, one person counted twice.
+    tag = {"campaign": "twice"}
+    dana = {"email": "dana.campaign@example.com", "name": "Dana"}
+    eva = {"email": "eva.campaign@example.com", "name": "Eva"}
+    flows.reserved(deps, customer=eva)  # Eva bought before the campaign
+    _project_everything(deps)
+    assert isinstance(deps.clock, Clock)
+    for _ in range(2):
+        deps.clock.advance(minutes=5)
+        flows.reserved(deps, customer=dana, attribution=tag)
+        flows.reserved(deps, customer=eva, attribution=tag)
+        _project_everything(deps)
+
+    (twice,) = [c for c in campaign_projection.report(deps) if c.campaign == "twice"]
+    assert (twice.orders, twice.new_customers, twice.returning_customers) == (4, 1, 1)

@@ -41,7 +41,28 @@ class CampaignRepository:
     def apply_campaign_increment(
         self, event_id: str, increment: CampaignIncrement, now_epoch: int
     ) -> bool:
-        """Add the increment once per event; False (nothing written) when it was."""
+        """Add the increment once per event; False (nothing written) when it was. Its
+        customer is counted once per campaign: a marker of theirs in the same transaction,
+        and without them when the campaign counts them already."""
+        customer = (
+            keys.marker(f"campaign:{increment.campaign}:customer:{increment.customer_id}")
+            if increment.customer_id
+            else None
+        )
+        try:
+            return self._apply(event_id, increment, now_epoch, customer)
+        except TransactionCancelled as exc:
+            if customer is None or not exc.failed_on(customer):
+                raise
+        return self._apply(event_id, increment.without_customer(), now_epoch, None)
+
+    def _apply(
+        self,
+        event_id: str,
+        increment: CampaignIncrement,
+        now_epoch: int,
+        customer: dict[str, Any] | None,
+    ) -> bool:
         names: dict[str, str] = {}
         values: dict[str, Any] = {
             ":orders": increment.orders,
@@ -73,6 +94,8 @@ class CampaignRepository:
                 names or None,
             ),
         ]
+        if customer is not None:
+            writes.append(self._table.put(dict(customer), "attribute_not_exists(pk)"))
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
