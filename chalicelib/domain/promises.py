@@ -159,6 +159,21 @@ def promise(
     return datetime.combine(arrives, service.delivery_day_ends, tzinfo=to.tz)
 
 
+def late_estimate(promised: datetime, to: Destination | None) -> datetime:
+    """When a parcel that missed its promise is now expected: the destination's next
+    business day after the promised one, at the same hour (a probe's email gave a
+    national holiday, promise + 24 h). Abroad, where no regional calendar is kept: the
+    next weekday."""
+    if to is None:
+        later = _aware(promised) + timedelta(days=1)
+        while later.weekday() >= 5:
+            later += timedelta(days=1)
+        return later
+    local = _aware(promised).astimezone(to.tz)
+    day = calendars.next_business_day(local.date(), to.region)
+    return datetime.combine(day, local.timetz().replace(tzinfo=None), tzinfo=to.tz)
+
+
 def service_for(services: Iterable[CarrierService], to: Destination) -> CarrierService | None:
     """The first of ``services`` that delivers to the place, if any does."""
     return next((service for service in services if service.serves(to)), None)

@@ -7,7 +7,7 @@ order's language, with money, dates and times written by ``presentation.wording`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.email_policy import (
@@ -21,11 +21,14 @@ from chalicelib.domain.email_policy import (
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.domain.promises import late_estimate
+from chalicelib.domain.regions import Destination
+from chalicelib.domain.requests import is_spain
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.emails import Email, compose, email_record, send_once
 from chalicelib.services.event_reads import EventReads
-from chalicelib.services.sla import LATE_DELIVERY_GRACE_HOURS
+from chalicelib.services.promising import place_of
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
 
@@ -97,13 +100,19 @@ def email_context(
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
         "promised_by": _when(w, shipment.shown_promise if shipment else None),
-        "new_estimate": (
-            w.date(shipment.promised_by + timedelta(hours=LATE_DELIVERY_GRACE_HOURS // 3))
-            if shipment
-            else ""
-        ),
+        "new_estimate": w.date(late_estimate(shipment.shown_promise, _place(order)))
+        if shipment
+        else "",
         "return_id": event.get("return_id", ""),
     }
+
+
+def _place(order: Order) -> Destination | None:
+    """Where the order's parcels go, when it is in Spain (its regional calendar)."""
+    address = order.shipping_address
+    if address is None or not is_spain(address.country):
+        return None
+    return place_of(address.postal_code)
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> str:

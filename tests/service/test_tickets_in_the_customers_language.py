@@ -158,3 +158,25 @@ def test_a_parcel_has_one_exception_ticket_while_it_is_out_and_none_after(deps: 
     assert isinstance(deps.events, RecordingEvents)
     told = [m for _, m in deps.events.alerts if m.get("kind") == "carrier_exception"]
     assert [m["event_id"] for m in told] == ["exc-1", "exc-2", "exc-3"]
+
+
+def test_the_late_email_s_new_estimate_is_a_business_day_at_the_destination(
+    deps: Deps,
+) -> None:
+    # A probe: promised Monday 7 December in Barcelona, "new estimate: 8 Dec", a holiday.
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain.email_policy import EmailKind
+    from chalicelib.services import notify
+
+    address = flows.body()["shipping_address"] | {"city": "Barcelona", "postal_code": "08001"}
+    order = flows.shipped(deps, shipping_address=address, customer=_customer("es"))
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    parcel.shipment.quoted_promise = datetime(2026, 12, 7, 20, 0, tzinfo=ZoneInfo("Europe/Madrid"))
+    event = {"fulfillment_id": parcel.fulfillment_id}
+
+    context = notify.email_context(EmailKind.LATE_DELIVERY, event, order, deps)
+
+    assert context["new_estimate"] == "9 dic 2026"

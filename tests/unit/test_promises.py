@@ -19,6 +19,7 @@ from chalicelib.domain.promises import (
     Origin,
     PickupStore,
     dispatch_day,
+    late_estimate,
     pickup_ready_by,
     promise,
     service_for,
@@ -247,3 +248,35 @@ def test_a_preparation_longer_than_the_opening_hours_is_refused() -> None:
             opens=time(10),
             closes=time(21),
         )
+
+
+# --- the late parcel's new estimate ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "promised", "expected"),
+    [
+        # Barcelona, promised Monday 7 December: the 8th is the Immaculate Conception.
+        ("08001", datetime(2026, 12, 7, 20, 0, tzinfo=MADRID), datetime(2026, 12, 9, 20, 0)),
+        # Madrid keeps Monday the 7th too (the Constitution's Sunday moved): Wednesday.
+        ("28013", datetime(2026, 12, 4, 20, 0, tzinfo=MADRID), datetime(2026, 12, 9, 20, 0)),
+        # A Friday promise is Monday, not Saturday.
+        ("46001", datetime(2026, 11, 27, 20, 0, tzinfo=MADRID), datetime(2026, 11, 30, 20, 0)),
+        # The Canaries on their own clock: 20:00 there is 21:00 in Madrid.
+        ("35001", datetime(2026, 12, 1, 21, 0, tzinfo=MADRID), datetime(2026, 12, 2, 20, 0)),
+    ],
+)
+def test_a_late_parcel_is_next_expected_on_the_destinations_next_business_day(
+    postal_code: str, promised: datetime, expected: datetime
+) -> None:
+    place = destination(postal_code)
+    estimate = late_estimate(promised, place)
+    assert estimate.tzinfo == place.tz
+    assert estimate.replace(tzinfo=None) == expected
+
+
+def test_abroad_a_late_parcel_is_next_expected_on_the_next_weekday() -> None:
+    friday = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
+    assert late_estimate(friday, None) == datetime(2026, 11, 30, 19, 0, tzinfo=UTC)
+    tuesday = datetime(2026, 12, 8, 19, 0, tzinfo=UTC)  # no Spanish holiday abroad
+    assert late_estimate(tuesday, None) == datetime(2026, 12, 9, 19, 0, tzinfo=UTC)
