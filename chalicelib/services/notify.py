@@ -18,7 +18,7 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
-from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
@@ -96,6 +96,13 @@ def email_context(
         "location_name": _pickup_store(fulfillment, deps),
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": _when(w, fulfillment.pickup_deadline if fulfillment else None),
+        # A part cancelled while others go on says so; not when nothing else is left.
+        "rest_carries_on": fulfillment is not None
+        and any(
+            other.fulfillment_id != fulfillment.fulfillment_id
+            and other.status is not FulfillmentStatus.CANCELLED
+            for other in order.fulfillments
+        ),
         "carrier": shipment.carrier if shipment else "",
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",

@@ -180,3 +180,34 @@ def test_the_late_email_s_new_estimate_is_a_business_day_at_the_destination(
     context = notify.email_context(EmailKind.LATE_DELIVERY, event, order, deps)
 
     assert context["new_estimate"] == "9 dic 2026"
+
+
+def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_rest(
+    deps: Deps,
+) -> None:
+    # A probe: a pick-up-only order, cancelled whole, was told "the rest carries on".
+    from chalicelib.domain.email_policy import EmailKind
+    from chalicelib.domain.fulfillments import FulfillmentType
+    from chalicelib.services import fulfillment_steps, notify
+    from chalicelib.services.step_models import FulfillmentStep
+
+    pickup = {
+        "sku": "TSHIRT-BLK-M",
+        "quantity": 1,
+        "fulfillment": "pickup",
+        "location_id": "ST-MADRID",
+    }
+    ship = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}
+    told: dict[str, str] = {}
+    for name, lines in (("alone", [pickup]), ("mixed", [pickup, ship])):
+        address = flows.body()["shipping_address"] if name == "mixed" else None
+        order = flows.shipped(deps, lines=lines, shipping_address=address)
+        waiting = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+        step = FulfillmentStep(order_id=order.order_id, fulfillment_id=waiting.fulfillment_id)
+        fulfillment_steps.handle_fulfillment_timeout(step, deps)
+        event = {"fulfillment_id": waiting.fulfillment_id}
+        now = deps.store.get_order(order.order_id)
+        told[name] = notify.render_email(EmailKind.NOT_COLLECTED, event, now, deps).text
+
+    assert "sigue su curso" not in told["alone"]
+    assert "sigue su curso" in told["mixed"]
