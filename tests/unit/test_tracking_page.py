@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.returns import ReturnLine
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -101,3 +102,16 @@ def test_the_page_escapes_what_customers_and_staff_typed() -> None:
     html = page_of(placed)
 
     assert "<img src=x" not in html and "&lt;img src=x" in html
+
+
+def test_a_return_of_one_unit_says_unit() -> None:
+    # A probe read "1 unidades".
+    placed = delivered(line("TSHIRT-BLK-M", 3))
+    placed.request_return(
+        "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "mail", None, NOW
+    )
+    placed.request_return(
+        "ret_2", [ReturnLine(sku="TSHIRT-BLK-M", quantity=2)], "talla", "mail", None, NOW
+    )
+    assert "1 unidad ·" in page_of(placed, "es") and "2 unidades ·" in page_of(placed, "es")
+    assert "1 unit ·" in page_of(placed, "en") and "2 units ·" in page_of(placed, "en")
