@@ -2,13 +2,14 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import Field
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
+from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
 
@@ -85,13 +86,27 @@ def payment_view(order: Order) -> dict[str, Any]:
     }
 
 
-class OrderTaxResponse(DeferredModel):
-    """The order's tax; ``included`` when the prices already hold it."""
+class TaxResponse(DeferredModel):
+    """A tax; ``included`` when the prices already hold it."""
 
     name: str
     rate: str
     amount: Money
     included: bool
+
+    @classmethod
+    def of(cls, tax: TaxBreakdown) -> Self:
+        """As the API shows it."""
+        return cls(
+            name=tax.name.value,
+            rate=str(tax.rate.normalize()) if tax.rate else "0",
+            amount=Money.of(tax.amount),
+            included=tax.included,
+        )
+
+
+class OrderTaxResponse(TaxResponse):
+    """The order's tax; ``included`` when the prices already hold it."""
 
 
 class OrderResponse(DeferredModel):
@@ -122,6 +137,8 @@ class OrderResponse(DeferredModel):
     discount: Money | None = None
     shipping: Money | None = None
     tax: OrderTaxResponse | None = None
+    # Every tax the order holds, tax's first (a Canary parcel's IGIC, a Madrid pick-up's IVA).
+    taxes: list[OrderTaxResponse] | None = None
     quote_id: str | None = None
     # The coupon redeemed and every promotion applied, each with what it took off.
     coupon: str | None = None
@@ -204,17 +221,12 @@ def _breakdown(order: Order) -> dict[str, Any]:
     pricing = order.pricing
     if pricing is None:
         return {}
-    tax = pricing.tax
     return {
         "subtotal": Money.of(pricing.subtotal),
         "discount": Money.of(pricing.discount),
         "shipping": Money.of(pricing.shipping),
-        "tax": OrderTaxResponse(
-            name=tax.name.value,
-            rate=str(tax.rate.normalize()) if tax.rate else "0",
-            amount=Money.of(tax.amount),
-            included=tax.included,
-        ),
+        "tax": OrderTaxResponse.of(pricing.tax),
+        "taxes": [OrderTaxResponse.of(tax) for tax in pricing.each_tax()],
         "quote_id": pricing.quote_id,
         "coupon": pricing.coupon,
         "promotions": [

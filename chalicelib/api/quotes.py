@@ -5,11 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
+from pydantic import Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.models import TaxResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
-from chalicelib.domain.pricing import PriceBreakdown, TaxBreakdown
+from chalicelib.domain.pricing import PriceBreakdown
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote
 from chalicelib.services import quoting
@@ -25,25 +27,6 @@ class QuotedLineResponse(DeferredModel):
     unit_price: Money
     discount: Money
     total: Money
-
-
-class TaxResponse(DeferredModel):
-    """The order's tax; ``included`` when the prices already hold it."""
-
-    name: str
-    rate: str
-    amount: Money
-    included: bool
-
-    @classmethod
-    def of(cls, tax: TaxBreakdown) -> "TaxResponse":
-        """As the API shows it."""
-        return cls(
-            name=tax.name.value,
-            rate=str(tax.rate.normalize()) if tax.rate else "0",
-            amount=Money.of(tax.amount),
-            included=tax.included,
-        )
 
 
 class QuotedFulfillmentResponse(DeferredModel):
@@ -72,16 +55,27 @@ class BreakdownFields(DeferredModel):
     shipping: Money
     tax: TaxResponse
     total: Money
+    taxes: list[TaxResponse] = Field(
+        description="Every tax the basket holds, tax's first: a Canary parcel's IGIC on top "
+        "and the IVA its Madrid pick-up's prices include"
+    )
+    free_shipping_from: Money | None = Field(
+        description="The goods' amount after discounts from which shipping to this "
+        "address is free; null when nothing ships"
+    )
 
     @staticmethod
     def fields_of(breakdown: PriceBreakdown) -> dict[str, Any]:
         """The breakdown's fields as money objects."""
+        free_from = breakdown.free_shipping_from
         return {
             "subtotal": Money.of(breakdown.subtotal),
             "discount": Money.of(breakdown.discount),
             "shipping": Money.of(breakdown.shipping),
             "tax": TaxResponse.of(breakdown.tax),
             "total": Money.of(breakdown.total),
+            "taxes": [TaxResponse.of(tax) for tax in breakdown.taxes or [breakdown.tax]],
+            "free_shipping_from": Money.of(free_from) if free_from is not None else None,
         }
 
 

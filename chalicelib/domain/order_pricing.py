@@ -20,6 +20,9 @@ class OrderPricing(DeferredModel):
     shipping: Amount
     tax: TaxBreakdown
     total: Amount
+    # Every tax when the order holds more than one (a Canary parcel's IGIC on top, the IVA
+    # its Madrid pick-up includes); kept only then, ``tax`` being the one otherwise.
+    taxes: list[TaxBreakdown] = Field(default_factory=list)
     promotions: list[AppliedPromotion] = Field(default_factory=list)
     quote_id: str | None = None
     coupon: str | None = None
@@ -49,9 +52,14 @@ class OrderPricing(DeferredModel):
             shipping=breakdown.shipping,
             tax=breakdown.tax,
             total=breakdown.total,
+            taxes=breakdown.taxes if len(breakdown.taxes) > 1 else [],
             promotions=breakdown.promotions,
             quote_id=quote_id,
             coupon=coupon,
             attribution=attribution,
             promises=promises or {},
         )
+
+    def each_tax(self) -> list[TaxBreakdown]:
+        """Every tax the order holds, the one on top first."""
+        return self.taxes or [self.tax]

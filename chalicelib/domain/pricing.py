@@ -151,7 +151,8 @@ class PriceBreakdown(DeferredModel):
     tax: TaxBreakdown
     total: Amount
     promotions: list[AppliedPromotion]
-    # Each tax the order holds (the IVA included in pick-up lines beside IGIC on top...).
+    # Each tax the order holds (the IVA included in pick-up lines beside IGIC on top...),
+    # the one on top first.
     taxes: list[TaxBreakdown]
     shipping_zone: ShippingZone | None
     # The goods' amount from which shipping is free in that zone, shown to the shopper.
@@ -245,10 +246,13 @@ def price(
         on_top.append(ZERO if regime.included else line_tax)
     if place is not None and shipping:
         by_regime[place.tax] = by_regime.get(place.tax, ZERO) + _tax(shipping, place.tax)
-    taxes = [
-        TaxBreakdown(name=r.name, rate=r.rate, amount=amount, included=r.included)
-        for r, amount in by_regime.items()
-    ]
+    taxes = sorted(  # the one on top first: it is the order's ``tax``
+        (
+            TaxBreakdown(name=r.name, rate=r.rate, amount=amount, included=r.included)
+            for r, amount in by_regime.items()
+        ),
+        key=lambda t: t.included,
+    )
     tax = _summary(taxes)
     total = subtotal - discount + shipping + (ZERO if tax.included else tax.amount)
     return PriceBreakdown(

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
-from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.orders import Order
+from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.regions import TaxName
 from chalicelib.presentation.wording import BABEL_LOCALES, Language, format_money
 
@@ -61,14 +61,15 @@ def breakdown_rows(order: Order, language: Language) -> list[BreakdownRow]:
     if any(line.location_id is None for line in order.lines):
         shipping = money(pricing.shipping) if pricing.shipping > 0 else words["free"]
         rows.append(BreakdownRow(label=words["shipping"], amount=shipping))
-    tax_row = _tax_row(pricing, language, money(pricing.tax.amount))
-    if tax_row is not None:
-        rows.append(tax_row)
+    # Each tax apart: a Canary parcel's IGIC and the IVA its Madrid pick-up includes.
+    for tax in pricing.each_tax():
+        tax_row = _tax_row(tax, language, money(tax.amount))
+        if tax_row is not None:
+            rows.append(tax_row)
     return rows
 
 
-def _tax_row(pricing: OrderPricing, language: Language, amount: str) -> BreakdownRow | None:
-    tax = pricing.tax
+def _tax_row(tax: TaxBreakdown, language: Language, amount: str) -> BreakdownRow | None:
     if tax.name is TaxName.NONE or not tax.rate:
         return None
     rate = format_rate(tax.rate, language)

@@ -13,9 +13,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
-from tests.support.flow import fresh_sku
+from tests.support.flow import emails_to, fresh_sku, parts_of
 from tests.support.orders import wait_for_status
 
 
@@ -143,6 +143,44 @@ def test_shipping_is_free_from_the_zones_threshold(client: Any, deps: Any) -> No
     quote = _quote(client, _body([_ship(sku, 2)])).json_body
     assert _money(quote["shipping"]) == Decimal("0.00")
     assert _money(quote["total"]) == Decimal("50.00")
+    # API.md: the threshold is shown in the quote (a probe found it nowhere).
+    assert _money(quote["free_shipping_from"]) == Decimal("50.00")
+    canary = _quote(client, _body([_ship(sku)], shipping_address=_address("35001"))).json_body
+    assert _money(canary["free_shipping_from"]) == Decimal("100.00")
+
+
+def test_a_canary_parcel_and_a_madrid_pick_up_show_both_taxes_everywhere(
+    client: Any, deps: Any
+) -> None:
+    # A probe: the quote, the order and the emails showed the IGIC only; the IVA the
+    # pick-up's price includes was nowhere.
+    shipped = fresh_sku(deps, {"WH-GETAFE": 5}, price="19.95")
+    collected = fresh_sku(deps, {"ST-MADRID": 5}, price="29.90")
+    pickup = {"sku": collected, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    lines = [_ship(shipped, 2), pickup]
+    address = _address("35001")
+
+    quote = _quote(client, _body(lines, shipping_address=address)).json_body
+
+    igic = {"name": "IGIC", "rate": "0.07", "amount": {"amount": "3.01", "currency": "EUR"}}
+    iva = {"name": "IVA", "rate": "0.21", "amount": {"amount": "5.19", "currency": "EUR"}}
+    assert quote["taxes"] == [igic | {"included": False}, iva | {"included": True}]
+    assert quote["tax"] == quote["taxes"][0]
+    assert _money(quote["free_shipping_from"]) == Decimal("100.00")  # the Canaries'
+    body = order_body(lines=lines, shipping_address=address, quote_id=quote["quote_id"])
+    placed = place_order(client, body)
+    order = wait_for_status(client, placed["order_id"], "SHIPPED")
+    assert order["taxes"] == quote["taxes"] and order["tax"] == quote["tax"]
+    address = body["customer"]["email"]
+
+    def confirmation() -> str | None:
+        for message in emails_to(address):
+            if "confirmado" in str(message["Subject"]):
+                return parts_of(message)["text/plain"]
+        return None
+
+    text = " ".join(eventually(confirmation).replace("\xa0", " ").replace("\u202f", " ").split())
+    assert "IGIC 7 %: 3,01 €" in text and "IVA incluido (21 %): 5,19 €" in text
 
 
 def test_a_pickup_line_pays_nothing_to_ship_and_is_promised_when_ready(

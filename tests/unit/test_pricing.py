@@ -112,6 +112,17 @@ def test_pick_up_lines_pay_their_stores_tax() -> None:
     assert quote.total == D("32.10") + D("4.95") + D("1.40")
 
 
+def test_the_tax_on_top_comes_first_among_every_tax_whatever_the_lines_order() -> None:
+    # The shipped line (IVA) is first in the basket; the order's ``tax`` is the IGIC on top.
+    quote = price([ship("A", 1, "12.10"), pickup("B", 1, "24.20", "35002")], "28013", FEES)
+    assert [(tax.name.value, tax.included) for tax in quote.taxes] == [
+        ("IGIC", False),
+        ("IVA", True),
+    ]
+    assert quote.taxes[0] == quote.tax
+    assert quote.free_shipping_from == D("50.00")
+
+
 def test_a_pick_up_only_order_needs_no_address_and_pays_no_shipping() -> None:
     quote = price([pickup("A", 1, "60.50", "08002")], None, FEES)
 
