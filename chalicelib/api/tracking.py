@@ -85,6 +85,7 @@ def track(call: Call, token: str) -> Any:
         {location.location_id: location.name for location in locations},
         call.deps.clock(),
         {loc.location_id: f"{loc.name} ({loc.city})" for loc in locations if loc.pickup},
+        {loc.location_id: loc.postal_code for loc in locations if loc.postal_code},
     )
     nonce = secrets.token_urlsafe(16)
     forms = {

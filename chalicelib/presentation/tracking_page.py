@@ -106,7 +106,11 @@ TEXT: dict[Language, dict[str, str]] = {
 
 
 def _fulfillment(
-    fulfillment: Any, w: Wording, names: Mapping[str, str], now: datetime
+    fulfillment: Any,
+    w: Wording,
+    names: Mapping[str, str],
+    now: datetime,
+    postal_codes: Mapping[str, str],
 ) -> dict[str, Any]:
     shipment = fulfillment.shipment
     ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
@@ -125,8 +129,11 @@ def _fulfillment(
         "pickup_code": fulfillment.pickup_code if ready else None,
         # segno's SVG, built from our own code: safe to put in the page as it is.
         "pickup_qr": Markup(pickup_qr_svg(fulfillment.pickup_code, code_label)) if ready else None,
+        # On the store's clock: the customer goes there.
         "pickup_until": (
-            w.when(fulfillment.pickup_deadline) if ready and fulfillment.pickup_deadline else None
+            w.at(postal_codes.get(fulfillment.location_id)).when(fulfillment.pickup_deadline)
+            if ready and fulfillment.pickup_deadline
+            else None
         ),
     }
 
@@ -137,8 +144,10 @@ def tracking_page(
     location_names: Mapping[str, str],
     now: datetime,
     pickup_stores: Mapping[str, str],
+    postal_codes: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """What ``tracking.html.j2`` shows, every string ready to print."""
+    """What ``tracking.html.j2`` shows, every string ready to print. ``postal_codes``: of
+    the locations, for the time zone a pick-up waits in."""
     w = Wording.for_order(order)
     language = w.language
     return {
@@ -161,7 +170,9 @@ def tracking_page(
             for line in order.lines
         ],
         "timeline": w.timeline([(e.status, e.at) for e in order.history], order.reason_cause()),
-        "fulfillments": [_fulfillment(f, w, location_names, now) for f in order.fulfillments],
+        "fulfillments": [
+            _fulfillment(f, w, location_names, now, postal_codes or {}) for f in order.fulfillments
+        ],
         "returns": [
             {
                 "status": return_status_word(r.status, language),

@@ -328,6 +328,11 @@ class Wording:
         """The wording for an order's locale and the postal code its goods go to."""
         return cls(language_of(locale), zone_of(postal_code, country))
 
+    def at(self, postal_code: str | None) -> "Wording":
+        """The same words on the clock of a place in Spain (a pick-up's store: a Canary
+        address's pick-up in Madrid waits until Madrid's closing time, not the Canaries')."""
+        return Wording(self.language, zone_of(postal_code, "ES")) if postal_code else self
+
     @classmethod
     def for_order(cls, order: "Order") -> "Wording":
         """The order's language, and the time zone its goods go to (the store's for an

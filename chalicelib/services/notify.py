@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
@@ -61,6 +62,7 @@ def email_context(
         order.fulfillment(str(event["fulfillment_id"])) if event.get("fulfillment_id") else None
     )
     shipment = fulfillment.shipment if fulfillment else None
+    store = _pickup_store(fulfillment, deps)
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
     total = _money(w, order.total)
@@ -93,9 +95,12 @@ def email_context(
         "survey_url": survey_url(order.order_id, deps) if email is EmailKind.DELIVERED else "",
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
-        "location_name": _pickup_store(fulfillment, deps),
+        "location_name": store.name if store else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
-        "pickup_deadline": _when(w, fulfillment.pickup_deadline if fulfillment else None),
+        "pickup_deadline": _when(
+            w.at(store.postal_code if store else None),
+            fulfillment.pickup_deadline if fulfillment else None,
+        ),
         # A part cancelled while others go on says so; not when nothing else is left.
         "rest_carries_on": fulfillment is not None
         and any(
@@ -122,13 +127,15 @@ def _place(order: Order) -> Destination | None:
     return place_of(address.postal_code)
 
 
-def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> str:
-    """The name of the store a pick-up waits at; only the pick-up emails name a location,
-    so the locations are read for a pick-up only."""
+def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:
+    """The store a pick-up waits at; only the pick-up emails name a location, so the
+    locations are read for a pick-up only."""
     if fulfillment is None or fulfillment.type is not FulfillmentType.PICKUP:
-        return ""
-    names = {loc.location_id: loc.name for loc in deps.store.locations()}
-    return names.get(fulfillment.location_id, "")
+        return None
+    return next(
+        (loc for loc in deps.store.locations() if loc.location_id == fulfillment.location_id),
+        None,
+    )
 
 
 def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> Email:

@@ -211,3 +211,34 @@ def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_re
 
     assert "sigue su curso" not in told["alone"]
     assert "sigue su curso" in told["mixed"]
+
+
+def test_the_pick_up_email_gives_the_deadline_on_the_store_s_clock(deps: Deps) -> None:
+    # A probe: a Canary address's Madrid pick-up was told its deadline in Canary time.
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain.email_policy import EmailKind
+    from chalicelib.domain.fulfillments import FulfillmentType
+    from chalicelib.presentation.wording import Language, Wording
+    from chalicelib.services import notify
+
+    address = flows.body()["shipping_address"] | {"city": "Las Palmas", "postal_code": "35001"}
+    pickup = {
+        "sku": "TSHIRT-BLK-M",
+        "quantity": 1,
+        "fulfillment": "pickup",
+        "location_id": "ST-MADRID",
+    }
+    ship = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}
+    order = flows.shipped(deps, lines=[pickup, ship], shipping_address=address)
+    waiting = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert waiting.pickup_deadline is not None
+
+    context = notify.email_context(
+        EmailKind.PICKUP_READY, {"fulfillment_id": waiting.fulfillment_id}, order, deps
+    )
+
+    madrid = Wording(Language.ES, ZoneInfo("Europe/Madrid")).when(waiting.pickup_deadline)
+    canary = Wording(Language.ES, ZoneInfo("Atlantic/Canary")).when(waiting.pickup_deadline)
+    assert madrid != canary
+    assert context["pickup_deadline"] == madrid

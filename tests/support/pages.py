@@ -19,11 +19,12 @@ def tracking_html(
     now: datetime,
     location_names: dict[str, str] | None = None,
     pickup_stores: dict[str, str] | None = None,
+    postal_codes: dict[str, str] | None = None,
 ) -> str:
     """``tracking.html.j2`` for ``order`` as its customer sees it at ``now``."""
     actions = available_actions(facts_of(order), now)
     view: dict[str, Any] = tracking_page(
-        order, actions, location_names or {}, now, pickup_stores or {}
+        order, actions, location_names or {}, now, pickup_stores or {}, postal_codes
     )
     return render(
         "tracking.html.j2",

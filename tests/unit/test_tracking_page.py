@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import ShippingAddress
 from chalicelib.domain.returns import ReturnLine
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
@@ -115,3 +116,21 @@ def test_a_return_of_one_unit_says_unit() -> None:
     )
     assert "1 unidad ·" in page_of(placed, "es") and "2 unidades ·" in page_of(placed, "es")
     assert "1 unit ·" in page_of(placed, "en") and "2 units ·" in page_of(placed, "en")
+
+
+def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
+    # A probe: a Canary address's Madrid pick-up read "until 21:51", Canary time, while
+    # the Madrid store closed the order at 22:51 its own time.
+    placed = order(pickup("TSHIRT-BLK-M", 1))
+    placed.shipping_address = ShippingAddress(
+        name="Ana", line1="Calle Triana 1", city="Las Palmas", postal_code="35001", country="ES"
+    )
+    placed.record_payment("pay_1", NOW)
+    placed.reserve([allocate("TSHIRT-BLK-M", STORE_SOL, 1)], "pick-up lines only", NOW)
+    (only,) = placed.fulfillments
+    placed.ready_for_pickup(only.fulfillment_id, "482913", NOW + timedelta(hours=12), NOW)
+
+    html = tracking_html(placed, NOW, NAMES, {STORE_SOL: "Tienda Sol"}, {STORE_SOL: "28013"})
+
+    # 22:00 UTC on 2 March is 23:00 in Madrid and 22:00 in Las Palmas.
+    assert "23:00" in html and "22:00" not in html
