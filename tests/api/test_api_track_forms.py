@@ -160,8 +160,11 @@ def test_a_shipped_order_s_cancel_form_is_told_it_is_too_late(client: Any, deps:
     assert deps.store.get_order(order_id).status.value == "SHIPPED"
 
 
-def test_a_question_with_a_missing_subject_names_it_and_opens_nothing(
-    client: Any, deps: Any
+# Blank, or over two lines: a browser's text input keeps U+2028, and the subject becomes
+# the ticket email's Subject: header.
+@pytest.mark.parametrize("subject", [" ", "Talla\u2028M"], ids=["blank", "two lines"])
+def test_a_question_with_a_missing_or_broken_subject_names_it_and_opens_nothing(
+    client: Any, deps: Any, subject: str
 ) -> None:
     order_id, path = placed(client, "SHIPPED")
     tokens = hidden(page(client, path), "form-ticket")
@@ -170,30 +173,12 @@ def test_a_question_with_a_missing_subject_names_it_and_opens_nothing(
         client,
         path,
         "tickets",
-        tokens | {"type": "question", "subject": " ", "description": "¿Talla?"},
+        tokens | {"type": "question", "subject": subject, "description": "¿Talla?"},
     )
 
     query, shown = followed(client, path, "tickets", response)
     assert query == "form=tickets&outcome=invalid&fields=subject"
     assert notice(shown) == ("invalid", "Revisa estos campos: Asunto.")
-    customer_id = deps.store.get_order(order_id).customer_id
-    assert customer_360(client, customer_id)["tickets"] == []
-
-
-def test_a_subject_over_two_lines_is_named_and_opens_nothing(client: Any, deps: Any) -> None:
-    # A browser's text input keeps U+2028; the subject becomes an email's Subject: header.
-    order_id, path = placed(client, "SHIPPED")
-    tokens = hidden(page(client, path), "form-ticket")
-
-    response = post_form(
-        client,
-        path,
-        "tickets",
-        tokens | {"type": "question", "subject": "Talla\u2028M", "description": "¿Talla?"},
-    )
-
-    query, _ = followed(client, path, "tickets", response)
-    assert query == "form=tickets&outcome=invalid&fields=subject"
     customer_id = deps.store.get_order(order_id).customer_id
     assert customer_360(client, customer_id)["tickets"] == []
 

@@ -182,6 +182,12 @@ def test_the_late_email_s_new_estimate_is_a_business_day_at_the_destination(
     assert context["new_estimate"] == "9 dic 2026"
 
 
+MADRID_PICKUP = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup"} | {
+    "location_id": "ST-MADRID"
+}
+ONE_SHIPPED = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}
+
+
 def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_rest(
     deps: Deps,
 ) -> None:
@@ -191,15 +197,8 @@ def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_re
     from chalicelib.services import fulfillment_steps, notify
     from chalicelib.services.step_models import FulfillmentStep
 
-    pickup = {
-        "sku": "TSHIRT-BLK-M",
-        "quantity": 1,
-        "fulfillment": "pickup",
-        "location_id": "ST-MADRID",
-    }
-    ship = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}
     told: dict[str, str] = {}
-    for name, lines in (("alone", [pickup]), ("mixed", [pickup, ship])):
+    for name, lines in (("alone", [MADRID_PICKUP]), ("mixed", [MADRID_PICKUP, ONE_SHIPPED])):
         address = flows.body()["shipping_address"] if name == "mixed" else None
         order = flows.shipped(deps, lines=lines, shipping_address=address)
         waiting = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
@@ -223,14 +222,7 @@ def test_the_pick_up_email_gives_the_deadline_on_the_store_s_clock(deps: Deps) -
     from chalicelib.services import notify
 
     address = flows.body()["shipping_address"] | {"city": "Las Palmas", "postal_code": "35001"}
-    pickup = {
-        "sku": "TSHIRT-BLK-M",
-        "quantity": 1,
-        "fulfillment": "pickup",
-        "location_id": "ST-MADRID",
-    }
-    ship = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"}
-    order = flows.shipped(deps, lines=[pickup, ship], shipping_address=address)
+    order = flows.shipped(deps, lines=[MADRID_PICKUP, ONE_SHIPPED], shipping_address=address)
     waiting = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
     assert waiting.pickup_deadline is not None
 
