@@ -46,6 +46,12 @@ class StockChange(DeferredModel):
     on_hand: int = 0
     reserved: int = 0
 
+    @property
+    def gives_back(self) -> bool:
+        """Units set aside returned to the shelf (a cancel, a rejection, a pick-up not
+        collected): availability rises by them."""
+        return self.on_hand == 0 and self.reserved < 0
+
     @classmethod
     def reserving(cls, allocations: Iterable[Allocation]) -> "list[StockChange]":
         """Units set aside where they were allocated."""
@@ -90,7 +96,7 @@ def available_before_release(levels: list[StockLevel], changes: Iterable["StockC
     ``levels`` read after them: the same levels with those units still set aside."""
     given: dict[str, int] = {}
     for change in changes:
-        if change.on_hand == 0 and change.reserved < 0:
+        if change.gives_back:
             given[change.location_id] = given.get(change.location_id, 0) - change.reserved
     return available_to_promise(
         [

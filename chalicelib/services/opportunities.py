@@ -188,7 +188,7 @@ def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
     collected): the subscribers of each SKU whose web availability that took from 0 are
     emailed. Read only for SKUs someone waits for."""
     emailed = 0
-    for sku in sorted({c.sku for c in changes if c.on_hand == 0 and c.reserved < 0}):
+    for sku in sorted({c.sku for c in changes if c.gives_back}):
         if not deps.opportunities.open_subscriptions(sku):
             continue
         levels = deps.store.stock_levels(sku)
