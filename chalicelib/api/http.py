@@ -161,11 +161,15 @@ class RouteDoc:
 ROUTE_DOCS: list[RouteDoc] = []
 
 
+NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
+
+
 def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: every answer is read as its Content-Type says. A problem's detail
     names the bad value it was sent, and a browser guessing HTML from it would run it."""
     response = get_response(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    for name, value in NO_SNIFFING.items():
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -189,11 +193,12 @@ def problem(
     errors: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """An RFC 9457 problem details response."""
+    """An RFC 9457 problem details response; its detail may repeat what was sent, so no
+    browser may guess another type (the local gateway's 404 and 405 pass no middleware)."""
     return Response(
         body=json.dumps(problem_document(status, title, detail, errors)),
         status_code=status,
-        headers={"Content-Type": PROBLEM_JSON, **(headers or {})},
+        headers={"Content-Type": PROBLEM_JSON, **NO_SNIFFING, **(headers or {})},
     )
 
 

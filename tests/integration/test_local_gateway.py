@@ -42,6 +42,8 @@ class Raw:
 def _problem(response: requests.Response | Raw, status: int, field: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"] == PROBLEM_JSON
+    # The detail repeats the path or the method sent: no browser may read it as HTML.
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     assert {"type", "title", "detail", "errors"} <= set(body)

@@ -27,7 +27,9 @@ def test_no_route_for_a_path_or_method_is_a_404_problem(template: dict[str, Any]
 
     assert unrouted["StatusCode"] == "404"
     assert unrouted["ResponseParameters"]["Headers"] == {
-        "Content-Type": "'application/problem+json'"
+        "Content-Type": "'application/problem+json'",
+        # The detail repeats API Gateway's message: no browser may read it as HTML.
+        "X-Content-Type-Options": "'nosniff'",
     }
     body = json.loads(
         unrouted["ResponseTemplates"]["application/json"].replace(
