@@ -34,6 +34,21 @@ def sns_subject(text: str) -> str:
     return folded[:99]
 
 
+def ascii_address(address: str) -> str:
+    """The address as a header and SES carry it: an internationalised domain in its ASCII
+    form. An order keeps the address as the shopper typed it (``ana@exämple.com``), and
+    an encoded word in an address reaches nobody (a re-probe)."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    import idna  # only for such an address; email-validator's own dependency
+
+    try:
+        return f"{local}@{idna.encode(domain).decode('ascii')}"
+    except idna.IDNAError:
+        return address
+
+
 class SnsEventPublisher:
     """``EventPublisher`` on two SNS topics."""
 
@@ -75,6 +90,7 @@ class SesMailer:
 
     def send(self, to: str, subject: str, html: str, text: str) -> str:
         """Send one email; returns SES's message id."""
+        to = ascii_address(to)
         message = EmailMessage()
         message["Subject"] = one_line(subject)
         message["From"] = self._sender

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.notifications import SesMailer, SnsEventPublisher, sns_subject
+from chalicelib.adapters.notifications import (
+    SesMailer,
+    SnsEventPublisher,
+    ascii_address,
+    sns_subject,
+)
 
 pytestmark = pytest.mark.moto
 REGION = "eu-west-1"
@@ -90,3 +95,23 @@ def test_an_alert_subject_is_what_sns_takes(aws: Any) -> None:
 @pytest.mark.parametrize("text", ["", "\n", "\U0001f4e6", "   "])
 def test_an_alert_subject_with_nothing_sns_can_carry_still_says_what_it_is(text: str) -> None:
     assert sns_subject(text) == "Orquesta alert"
+
+
+def test_an_internationalised_domain_is_sent_in_its_ascii_form(aws: Any) -> None:
+    # An order keeps the address as typed; "To: jose@=?utf-8?q?ex=C3=A4mple?=.com" reaches
+    # nobody (a re-probe).
+    import boto3
+
+    ses = boto3.client("ses", region_name=REGION)
+    ses.verify_email_identity(EmailAddress=SENDER)
+    local = f"jose-{uuid.uuid4().hex[:8]}"
+
+    SesMailer(ses, SENDER).send(f"{local}@exämple.com", "Hola", "<p>hola</p>", "hola")
+
+    (raw,) = _sent_raw(f"{local}@xn--exmple-cua.com")
+    assert message_from_bytes(raw, policy=default)["To"] == f"{local}@xn--exmple-cua.com"
+
+
+@pytest.mark.parametrize("address", ["ana@example.com", "no-at-sign", "ana@exa\u00admple..com"])
+def test_an_address_with_nothing_to_convert_is_left_as_it_is(address: str) -> None:
+    assert ascii_address(address) == address
