@@ -49,6 +49,11 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+_UNDER_WAY = frozenset(
+    {FulfillmentStatus.PENDING, FulfillmentStatus.SHIPPED, FulfillmentStatus.READY_FOR_PICKUP}
+)
+
+
 def _when(wording: Wording, at: datetime | None) -> str:
     return wording.when(at) if at else ""
 
@@ -101,11 +106,11 @@ def email_context(
             w.at(store.postal_code if store else None),
             fulfillment.pickup_deadline if fulfillment else None,
         ),
-        # A part cancelled while others go on says so; not when nothing else is left.
+        # A part cancelled while others are still on their way says so; not when nothing
+        # else is left to happen (all cancelled, or already delivered).
         "rest_carries_on": fulfillment is not None
         and any(
-            other.fulfillment_id != fulfillment.fulfillment_id
-            and other.status is not FulfillmentStatus.CANCELLED
+            other.fulfillment_id != fulfillment.fulfillment_id and other.status in _UNDER_WAY
             for other in order.fulfillments
         ),
         "carrier": shipment.carrier if shipment else "",

@@ -198,9 +198,18 @@ def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_re
     from chalicelib.services.step_models import FulfillmentStep
 
     told: dict[str, str] = {}
-    for name, lines in (("alone", [MADRID_PICKUP]), ("mixed", [MADRID_PICKUP, ONE_SHIPPED])):
-        address = flows.body()["shipping_address"] if name == "mixed" else None
+    cases = {
+        "alone": [MADRID_PICKUP],
+        "mixed": [MADRID_PICKUP, ONE_SHIPPED],
+        "delivered": [MADRID_PICKUP, ONE_SHIPPED],
+    }
+    for name, lines in cases.items():
+        address = flows.body()["shipping_address"] if name != "alone" else None
         order = flows.shipped(deps, lines=lines, shipping_address=address)
+        if name == "delivered":  # the parcel arrived before the pick-up ran out
+            parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+            assert parcel.shipment is not None
+            flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
         waiting = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
         step = FulfillmentStep(order_id=order.order_id, fulfillment_id=waiting.fulfillment_id)
         fulfillment_steps.handle_fulfillment_timeout(step, deps)
@@ -210,6 +219,7 @@ def test_an_uncollected_pick_up_says_the_rest_carries_on_only_when_there_is_a_re
 
     assert "sigue su curso" not in told["alone"]
     assert "sigue su curso" in told["mixed"]
+    assert "sigue su curso" not in told["delivered"]  # a re-probe: nothing was left
 
 
 def test_the_pick_up_email_gives_the_deadline_on_the_store_s_clock(deps: Deps) -> None:
