@@ -51,8 +51,9 @@ NON_BLANK = f"[^{_STRIPPED}]"
 # Line breaks and the other control characters (C0, DEL, C1, Unicode's line and paragraph
 # separators) belong in no name, address line or subject: in an email's greeting or its
 # Subject: header a line break starts text the sender never wrote (a probe planted a fake
-# "payment failed" notice in a stranger's email through an order's customer name).
-_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029"
+# "payment failed" notice in a stranger's email through an order's customer name). Nor do
+# the bidirectional overrides and isolates, which turn the rest of the line around.
+_CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _ONE_LINE = f"^[^{_CONTROL}]*$"
 _ONE_LINE_NON_BLANK = f"^[^{_CONTROL}]*[^{_STRIPPED}{_CONTROL}][^{_CONTROL}]*$"
 

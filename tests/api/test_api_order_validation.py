@@ -101,6 +101,10 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
         {"customer.name"},
     ),
     "customer name with a NUL": (_set_in(("customer", "name"), "a\u0000b"), {"customer.name"}),
+    "customer name turned around": (
+        _set_in(("customer", "name"), "\u202eetneilc"),
+        {"customer.name"},
+    ),
     "address lines with breaks": (
         _set(
             shipping_address={
