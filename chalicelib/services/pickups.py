@@ -60,7 +60,11 @@ def collect(
     is 429 for 15 minutes."""
     order_id = order_id_of_fulfillment(fulfillment_id)
     now = deps.clock()
-    _ready_pickup(deps.store.get_order(order_id), fulfillment_id, at_location)
+    try:
+        placed = deps.store.get_order(order_id)
+    except NotFound as exc:  # the caller named a fulfillment, not an order (a probe)
+        raise NotFound(f"no fulfillment {fulfillment_id}", field="fulfillment_id") from exc
+    _ready_pickup(placed, fulfillment_id, at_location)
     scope = f"pickup#{fulfillment_id}"
     failures = deps.access.begin_attempt(
         scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS, "pickup_code"

@@ -203,6 +203,14 @@ def test_unknown_order_is_404_problem(client: Any) -> None:
             {"pickup_code": "123456"},
             "fulfillment_id",
         ),
+        # Shaped as a fulfillment of an order no one placed: still the fulfillment is named.
+        (
+            "POST",
+            "/fulfillments/nope-F1/collect",
+            STORE,
+            {"pickup_code": "123456"},
+            "fulfillment_id",
+        ),
         ("GET", "/inventory/NOPE-404", OPS, None, "sku"),
         ("GET", "/ops/orders/ord_00000000000000000000/execution", OPS, None, "order_id"),
     ],
