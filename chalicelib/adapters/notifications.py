@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,8 @@ def sns_subject(text: str) -> str:
     starting with a letter, digit or punctuation, under 100 characters. Alerts name what
     carriers and customers sent (a tracking number with an emoji), and SNS refuses the
     whole publish for a bad subject."""
+    import unicodedata  # only alerts need it: no function's cold start pays for it
+
     folded = unicodedata.normalize("NFKD", one_line(text)).encode("ascii", "ignore").decode()
     folded = " ".join(folded.split()) or "Orquesta alert"
     return folded[:99]
