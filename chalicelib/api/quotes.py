@@ -74,7 +74,7 @@ class BreakdownFields(DeferredModel):
             "shipping": Money.of(breakdown.shipping),
             "tax": TaxResponse.of(breakdown.tax),
             "total": Money.of(breakdown.total),
-            "taxes": [TaxResponse.of(tax) for tax in breakdown.taxes or [breakdown.tax]],
+            "taxes": [TaxResponse.of(tax) for tax in breakdown.taxes],
             "free_shipping_from": Money.of(free_from) if free_from is not None else None,
         }
 

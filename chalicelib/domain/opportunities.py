@@ -374,15 +374,9 @@ def convert_on_order(
     """Convert the back-in-stock opportunities the placed order fulfils, one per SKU:
     the latest notice's when the shopper was told more than once (one sale is counted
     once); returns them."""
-    latest: dict[str, Opportunity] = {}
-    for opportunity in opportunities:
-        if not converts_back_in_stock(opportunity, placed) or opportunity.sku is None:
-            continue
-        kept = latest.get(opportunity.sku)
-        if kept is None or (kept.notified_at or kept.created_at) < (
-            opportunity.notified_at or opportunity.created_at
-        ):
-            latest[opportunity.sku] = opportunity
+    fulfilled = [o for o in opportunities if converts_back_in_stock(o, placed)]
+    # Oldest notice first, so each SKU keeps its latest (every one fulfilled was notified).
+    latest = {o.sku: o for o in sorted(fulfilled, key=lambda o: o.notified_at or o.created_at)}
     converted = list(latest.values())
     for opportunity in converted:
         opportunity.convert(placed.order_id, at)

@@ -24,12 +24,11 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
-from chalicelib.domain.requests import is_spain
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.emails import Email, compose, email_record, send_once
 from chalicelib.services.event_reads import EventReads
-from chalicelib.services.promising import place_of
+from chalicelib.services.promising import place_in_spain
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
 
@@ -127,9 +126,7 @@ def email_context(
 def _place(order: Order) -> Destination | None:
     """Where the order's parcels go, when it is in Spain (its regional calendar)."""
     address = order.shipping_address
-    if address is None or not is_spain(address.country):
-        return None
-    return place_of(address.postal_code)
+    return place_in_spain(address.country, address.postal_code) if address else None
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:

@@ -135,8 +135,6 @@ def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> Non
     it as they do of a receipt (a probe's cancelled pick-up left them waiting for good).
     The order's write is done; a failure here leaves the subscriptions open for the next
     rise, and must not fail what the caller did."""
-    if not any(c.gives_back for c in change.stock):
-        return
     try:
         stock_given_back(change.stock, deps)
     except Exception:  # noqa: BLE001 - see above

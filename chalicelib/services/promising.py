@@ -43,10 +43,15 @@ def origin_of(location: Location, deps: Deps) -> Origin:
     return Origin(location_id=location.location_id, postal_code=postal_code, handling=handling)
 
 
+def place_in_spain(country: str, postal_code: str | None) -> Destination | None:
+    """The region of an address in Spain; None abroad, or for a code no province has."""
+    return place_of(postal_code) if country.upper() == "ES" else None
+
+
 def carrier_to(country: str, postal_code: str, deps: Deps) -> Carrier:
     """The first carrier whose service reaches the address's shipping zone; abroad (or for
     a code no Spanish zone knows) the carrier the address's country calls for."""
-    to = place_of(postal_code) if country.upper() == "ES" else None
+    to = place_in_spain(country, postal_code)
     if to is not None:
         for carrier in deps.carriers.values():
             if carrier.service.serves(to):
@@ -61,7 +66,7 @@ def ship_promise(
     transit days count on the destination's calendar; abroad, on the origin's."""
     carrier = carrier_to(country, postal_code, deps)
     leaves = origin_of(origin, deps)
-    to = (place_of(postal_code) if country.upper() == "ES" else None) or leaves.place
+    to = place_in_spain(country, postal_code) or leaves.place
     return carrier, promise(placed_at, carrier.service, leaves, to).astimezone(UTC)
 
 
