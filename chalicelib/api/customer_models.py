@@ -233,6 +233,11 @@ class EraseResponse(DeferredModel):
     erased_records: list[str] = Field(
         default_factory=list, description="This record and every record merged into it"
     )
+    cancelled_orders: list[str] = Field(
+        default_factory=list,
+        description="Orders cancelled because nothing of them was handed over yet and a part"
+        " needed what was erased (a parcel not yet booked, a pick-up not yet ready)",
+    )
 
 
 class ClaimOrderResponse(DeferredModel):

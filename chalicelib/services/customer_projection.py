@@ -18,6 +18,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.erasure import contact_emails, redact_order
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Order
+from chalicelib.services import ordering
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.order_writes import Change, Unchanged, mutate
@@ -156,13 +157,16 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
 
 def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
     """An order of an erased customer that the erasure did not see (it was placed while
-    the erasure ran, or its summary was not projected yet) loses the customer's personal
-    data when its event arrives, and so do the copies of the emails sent about it; its
-    amounts and statuses are projected as any order's."""
+    the erasure ran, or its summary was not projected yet) is cancelled if it cannot be
+    served without the data (as the erasure cancels), loses the customer's personal data
+    when its event arrives, and so do the copies of the emails sent about it; its amounts
+    and statuses are projected as any order's."""
     assert order.customer_id is not None
     _owner, profile = reads.canonical_customer(order.customer_id)
     if profile.get("state") != ProfileState.ERASED:
         return
+    # As the erasure does: what cannot be served without the data is cancelled first.
+    ordering.cancel_for_erasure(order.order_id, deps)
 
     def redact(current: Order) -> Change[set[str]] | Unchanged[set[str]]:
         addresses = contact_emails(current)

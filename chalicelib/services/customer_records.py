@@ -3,7 +3,6 @@ personal data, and claiming an anonymous store order."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -36,7 +35,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import tokens
+from chalicelib.services import ordering, tokens
 from chalicelib.services.after_sale_records import (
     erase_opportunities,
     erase_survey_comments,
@@ -59,7 +58,6 @@ MOVED_RECORDS = (
 )
 MAX_CLAIM_ATTEMPTS = 5
 CLAIM_LOCKOUT_SECONDS = 15 * 60  # real time, not scaled
-RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 # What the erase call answers with, of the erasure record (not the outbox's addresses).
 ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
 MAX_ERASURE_ATTEMPTS = 5
@@ -206,7 +204,21 @@ def erase_customer(
     return {name: done.get(name) for name in ERASURE_FIELDS} | {
         "customer_id": owner,
         "erased_records": records,
+        "cancelled_orders": _cancelled_by_erasure(records, done, deps),
     }
+
+
+def _cancelled_by_erasure(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:
+    """The person's orders the erasure cancelled (read from the orders, so asking again
+    answers the same)."""
+    found = []
+    for order_id in erasure_orders(records, record, deps):
+        try:
+            if ordering.cancelled_for_erasure(deps.store.get_order(order_id)):
+                found.append(order_id)
+        except NotFound:
+            continue
+    return found
 
 
 def _person_records(owner: str, deps: Deps) -> list[str]:
@@ -332,6 +344,15 @@ def _stray_orders(records: list[str], deps: Deps) -> list[str]:
     return found
 
 
+def _cancel_what_needs_them(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """Orders that cannot be served without what the erasure takes (a parcel not booked
+    yet needs the address, a pick-up not ready yet the email its code goes to) are
+    cancelled first: stock released, authorisation voided, nothing charged for goods that
+    could never reach them. What was handed over goes on; it needs nothing of theirs."""
+    for order_id in erasure_orders(records, record, deps):
+        ordering.cancel_for_erasure(order_id, deps)
+
+
 def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """Contact details, addresses and return reasons off every order of the person."""
 
@@ -434,6 +455,7 @@ def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> Non
 
 
 ERASURE_STEPS = (
+    _cancel_what_needs_them,
     _erase_orders,
     _erase_tickets,
     _erase_interactions,
@@ -444,11 +466,6 @@ ERASURE_STEPS = (
     erase_opportunities,
     _erase_outbox,
 )
-
-
-def new_receipt_code() -> str:
-    """Eight characters printed on an anonymous store receipt."""
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
 
 
 def claim_order(

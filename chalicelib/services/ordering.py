@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
@@ -19,9 +20,9 @@ from chalicelib.domain.errors import (
     UnservableLines,
 )
 from chalicelib.domain.events import OrderStatusChanged
-from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.fulfillments import HANDED_OVER, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+from chalicelib.domain.order_status import CANCELLABLE, HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import (
     Channel,
@@ -36,7 +37,6 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customer_records import new_receipt_code
 from chalicelib.services.customers import SeenClaims, resolve_customer, was_erased
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
@@ -44,6 +44,14 @@ from chalicelib.services.order_writes import Change, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+ERASURE_CANCEL_DETAIL = "cancelled: the customer's personal data was erased"
+
+
+def new_receipt_code() -> str:
+    """Eight characters printed on an anonymous store receipt."""
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
 
 
 def order_id_for(client_id: str, idempotency_key: str) -> str:
@@ -267,6 +275,37 @@ def cancel_order(
             publish(deps, written.order, written.change)
         end_waits(written.result or [], order_id, deps)
     return deps.store.get_order(order_id)
+
+
+def cancel_for_erasure(order_id: str, deps: Deps) -> bool:
+    """Cancel an order of an erased customer while nothing of it was handed over and a part
+    still waits for what the erasure took: a parcel not yet booked needs the address, a
+    pick-up not yet ready needs the email its code goes to. Its stock is released and its
+    authorisation voided, as any cancel. A pick-up already ready stays: its code was sent.
+    True when the order is (now or already) cancelled for this reason."""
+    try:
+        order = deps.store.get_order(order_id)
+    except NotFound:
+        return False
+    if order.status is OrderStatus.CANCELLED:
+        return cancelled_for_erasure(order)
+    dispatched = any(f.status in HANDED_OVER for f in order.fulfillments)
+    waiting = any(f.status is FulfillmentStatus.PENDING for f in order.fulfillments)
+    if order.status not in CANCELLABLE or dispatched or not waiting:
+        return False
+    try:
+        cancelled = cancel_order(order_id, deps, detail=ERASURE_CANCEL_DETAIL)
+    except Conflict:
+        return False  # handed over meanwhile: the carrier or the store has what it needs
+    return cancelled_for_erasure(cancelled)
+
+
+def cancelled_for_erasure(order: Order) -> bool:
+    """Whether the order was cancelled because its customer was erased."""
+    return any(
+        e.status is OrderStatus.CANCELLED and e.detail == ERASURE_CANCEL_DETAIL
+        for e in order.history
+    )
 
 
 def end_waits(tokens: list[str], order_id: str, deps: Deps) -> None:

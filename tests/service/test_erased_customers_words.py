@@ -19,6 +19,7 @@ from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.surveys import SurveyAnswer
@@ -77,8 +78,13 @@ def test_a_cancel_reason_is_kept_as_a_note_and_erased_with_the_customer(deps: De
 
 
 def test_a_cancel_after_erasure_keeps_no_reason(deps: Deps) -> None:
-    order = flows.reserved(deps)
+    # A pick-up ready in store (its code sent) is what an erasure leaves cancellable.
+    pickup = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    ]
+    order = flows.shipped(deps, lines=pickup, shipping_address=None)
     _erase(order, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.READY_FOR_PICKUP
     self_service.cancel(deps.store.get_order(order.order_id), deps, WORDS)
     assert deps.store.get_order(order.order_id).history[-1].note == ERASED
 

@@ -1,0 +1,103 @@
+"""Erasing a customer whose orders are still under way: what cannot be served without the
+erased data (a parcel not yet booked needs the address, a pick-up not yet ready the email
+its code goes to) is cancelled first, its stock released and its authorisation voided,
+instead of being booked to "[erased]" and charged. What was handed over goes on."""
+
+from __future__ import annotations
+
+import uuid
+
+from chalicelib.deps import Deps
+from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.services import customer_projection, customer_records, ordering
+from tests.fakes import FakeGateway
+from tests.service import flows
+
+PICKUP = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+]
+
+
+def _gateway(deps: Deps) -> FakeGateway:
+    assert isinstance(deps.payments, FakeGateway)
+    return deps.payments
+
+
+def _reserved_units(deps: Deps, location_id: str) -> int:
+    return next(
+        s.reserved for s in deps.store.stock_levels("TSHIRT-BLK-M") if s.location_id == location_id
+    )
+
+
+def _projected(deps: Deps, order: Order) -> Order:
+    current = deps.store.get_order(order.order_id)
+    event = OrderStatusChanged.of(current, current.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)
+    return current
+
+
+def _customer() -> dict[str, str]:
+    return {"email": f"olvido-{uuid.uuid4().hex[:8]}@example.com", "name": "Ana Olvido"}
+
+
+def test_an_order_not_yet_handed_over_is_cancelled_voided_and_released(deps: Deps) -> None:
+    customer = _customer()
+    waiting = _projected(deps, flows.reserved(deps, customer=customer))
+    on_its_way = _projected(deps, flows.shipped(deps, customer=customer))
+    assert waiting.customer_id == on_its_way.customer_id is not None
+    held = _reserved_units(deps, waiting.fulfillments[0].location_id)
+    captured = _gateway(deps).total("capture")
+
+    erased = customer_records.erase_customer(waiting.customer_id, "ops", "ops", deps)
+
+    assert erased["cancelled_orders"] == [waiting.order_id]
+    cancelled = deps.store.get_order(waiting.order_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.status_reason is StatusReason.CUSTOMER_REQUEST
+    assert [f.status for f in cancelled.fulfillments] == [FulfillmentStatus.CANCELLED]
+    assert cancelled.payment.captured.amount == 0
+    assert cancelled.payment.owed() == []
+    assert _gateway(deps).payments[cancelled.payment.payment_id]["void"] == waiting.total.amount
+    assert _reserved_units(deps, waiting.fulfillments[0].location_id) == held - 2
+    # The parcel with the carrier needs nothing of theirs: it goes on, and so does its money.
+    assert deps.store.get_order(on_its_way.order_id).status is OrderStatus.SHIPPED
+    assert _gateway(deps).total("capture") == captured
+    # Asking again answers the same and cancels nothing more.
+    again = customer_records.erase_customer(waiting.customer_id, "ops", "ops", deps)
+    assert again["cancelled_orders"] == [waiting.order_id]
+    assert _gateway(deps).total("void") == waiting.total.amount
+
+
+def test_a_pickup_ready_with_its_code_sent_stays_for_collection(deps: Deps) -> None:
+    order = flows.shipped(deps, customer=_customer(), lines=PICKUP, shipping_address=None)
+    ready = _projected(deps, order)
+    assert ready.status is OrderStatus.READY_FOR_PICKUP and ready.customer_id is not None
+
+    erased = customer_records.erase_customer(ready.customer_id, "ops", "ops", deps)
+
+    assert erased["cancelled_orders"] == []
+    assert deps.store.get_order(order.order_id).status is OrderStatus.READY_FOR_PICKUP
+
+
+def test_an_order_placed_as_the_erasure_ran_is_cancelled_when_its_event_arrives(
+    deps: Deps,
+) -> None:
+    # The erasure did not see it (no summary yet); the projector of its first event does.
+    customer = _customer()
+    first = _projected(deps, flows.shipped(deps, customer=customer))
+    assert first.customer_id is not None
+    late = flows.reserved(deps, customer={"customer_id": first.customer_id})
+    customer_records.erase_customer(first.customer_id, "ops", "ops", deps)
+    assert deps.store.get_order(late.order_id).status is OrderStatus.RESERVED
+
+    _projected(deps, late)
+
+    shown = deps.store.get_order(late.order_id)
+    assert shown.status is OrderStatus.CANCELLED
+    assert ordering.cancelled_for_erasure(shown)
+    assert shown.payment.captured.amount == 0 and shown.payment.owed() == []
+    assert "Olvido" not in str(shown.contact) and "Calle Mayor" not in str(shown.shipping_address)
