@@ -15,8 +15,9 @@ from collections.abc import Collection
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
-from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.surveys import SurveyResponse
 from chalicelib.ports import CustomerRecord
@@ -35,6 +36,43 @@ def orders_of(records: list[str], deps: Deps) -> list[str]:
         summaries, _ = deps.customers.records(each, CustomerRecord.ORDERS)
         ids.extend(str(s["order_id"]) for s in summaries if str(s["order_id"]) not in ids)
     return ids
+
+
+def stray_orders(records: list[str], deps: Deps) -> list[str]:
+    """Orders the person's identifiers brought, while merely attached, to the record one
+    of them was later split off (``split_from``): they stayed there, marked
+    (``Order.customer_unvouched``), and are the person's too when they name one of the
+    person's identifiers. Read before the erasure releases the identifiers."""
+    found: list[str] = []
+    for each in records:
+        source = (deps.customers.profile(each) or {}).get("split_from")
+        if not source or source in records:
+            continue
+        theirs = {i.value for i in deps.customers.identifiers(each)}
+        summaries, _ = deps.customers.records(str(source), CustomerRecord.ORDERS)
+        for summary in summaries:
+            if not summary.get(UNVOUCHED):
+                continue
+            try:
+                order = deps.store.get_order(str(summary["order_id"]))
+            except NotFound:
+                continue
+            named = {order.contact.email, order.contact.phone}
+            if order.customer_unvouched and named & theirs and order.order_id not in found:
+                found.append(order.order_id)
+    return found
+
+
+def orders_split_away(records: list[str], deps: Deps) -> list[str]:
+    """The orders on the person's records that another person's identifiers brought: the
+    ``stray_orders`` of each record split off one of theirs (its founder proved the
+    identifier those orders came by alone)."""
+    found: list[str] = []
+    for each in records:
+        for split in deps.customers.split_off(each):
+            if split not in records:
+                found.extend(o for o in stray_orders([split], deps) if o not in found)
+    return found
 
 
 def erasure_orders(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:

@@ -16,6 +16,8 @@ from chalicelib.ports import CustomerRecord
 from chalicelib.services.after_sale_records import (
     opportunities_of,
     orders_of,
+    orders_split_away,
+    stray_orders,
     subscriptions_of,
     survey_answers,
 )
@@ -48,7 +50,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     codes, internal ids of who did what, or anyone else's data. ``by_token``: asked with
     the customer's own token, which proves an identifier vouched for on the record; the
     orders only attached identifiers brought (``Order.customer_unvouched``) may be someone
-    else's, so they and what is about them are left out."""
+    else's, so they and what is about them are left out. Whoever asks, an order that an
+    identifier since split off (proven by whoever founded the split record) alone brought
+    is that record's: in its export, not in this one."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
     records = [owner]
@@ -65,6 +69,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     summaries = every(CustomerRecord.ORDERS)
     scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
     hidden = set(scope.hidden)  # and the orders marked since their summary was written
+    # Orders another person's identifier alone brought here, before that person proved it
+    # (a record split off): theirs, in their export, not in this one, whoever asks.
+    hidden.update(orders_split_away(records, deps))
     orders = []
     for summary in summaries:
         try:
@@ -77,9 +84,18 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             continue
         if order.customer_id in records:
             orders.append(_exported_order(order))
+    # And the orders this person's proven identifiers brought to the record they were
+    # split off: the erasure erases them as theirs.
+    for order_id in stray_orders(records, deps):
+        try:
+            orders.append(_exported_order(deps.store.get_order(order_id)))
+        except NotFound:
+            continue
 
     def shown(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return not_about(items, hidden) if by_token else items
+        if by_token:
+            return not_about(items, hidden)
+        return [i for i in items if i.get("order_id") not in hidden]
 
     tickets = []
     for entry in shown(every(CustomerRecord.TICKETS)):  # as the 360 lists them

@@ -8,7 +8,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
-    UNVOUCHED,
     AnalyticsState,
     CustomerMetrics,
     Identifier,
@@ -42,6 +41,7 @@ from chalicelib.services.after_sale_records import (
     erasure_addresses,
     erasure_orders,
     orders_of,
+    stray_orders,
 )
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
 from chalicelib.services.order_writes import Change, mutate
@@ -293,7 +293,7 @@ def _record_erasure(
             addresses |= {
                 i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
             }
-        stray = _stray_orders(records, deps)
+        stray = stray_orders(records, deps)
         for order_id in orders_of(records, deps) + stray:
             try:
                 addresses |= contact_emails(deps.store.get_order(order_id))
@@ -317,31 +317,6 @@ def _record_erasure(
         return retried(record_once, MAX_ERASURE_ATTEMPTS)
     except ConcurrentModification as exc:
         raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id") from exc
-
-
-def _stray_orders(records: list[str], deps: Deps) -> list[str]:
-    """Orders the person's identifiers brought, while merely attached, to the record one
-    of them was later split off (``split_from``): they stayed there, marked
-    (``Order.customer_unvouched``), and are the person's too when they name one of the
-    person's identifiers. Read before the erasure releases the identifiers."""
-    found: list[str] = []
-    for each in records:
-        source = (deps.customers.profile(each) or {}).get("split_from")
-        if not source or source in records:
-            continue
-        theirs = {i.value for i in deps.customers.identifiers(each)}
-        summaries, _ = deps.customers.records(str(source), CustomerRecord.ORDERS)
-        for summary in summaries:
-            if not summary.get(UNVOUCHED):
-                continue
-            try:
-                order = deps.store.get_order(str(summary["order_id"]))
-            except NotFound:
-                continue
-            named = {order.contact.email, order.contact.phone}
-            if order.customer_unvouched and named & theirs and order.order_id not in found:
-                found.append(order.order_id)
-    return found
 
 
 def _cancel_what_needs_them(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -378,7 +353,7 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
 
 
 def _erase_stray_tickets(record: dict[str, Any], deps: Deps) -> None:
-    """The tickets about the orders found on another record (``_stray_orders``), in that
+    """The tickets about the orders found on another record (``stray_orders``), in that
     record's list: the person wrote them."""
     pending = {str(o) for o in record.get("pending_orders") or []}
     holders: set[str] = set()

@@ -7,6 +7,7 @@ phone nobody used yet named at founding) and the legitimate flows, on fakes."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -753,3 +754,24 @@ def test_erasing_a_split_off_record_erases_nothing_it_was_split_from(deps: Deps)
     assert customer_view.customer_view(victim, deps)["profile"]["name"] == "Vera"
     with pytest.raises(NotFound):
         lookup_customer(None, attacker_phone, None, deps)
+
+
+def test_once_the_phone_is_proven_its_owners_order_leaves_the_founders_export(
+    deps: Deps,
+) -> None:
+    # The export is a document for the person it names: the victim's order, which their
+    # phone alone brought to the attacker's record, is not in the attacker's export even
+    # as ops read it, once the victim proved the phone; it is in the victim's.
+    _, record, own, victims = _founded_with_an_unused_phone(deps)
+    assert victims.order_id in json.dumps(export_customer(record, deps))  # not proven yet
+    phone = _phone_of(deps, record)
+
+    split = _prove(deps, phone).resolution.customer_id
+
+    assert split != record
+    founders = json.dumps(export_customer(record, deps))
+    assert victims.order_id not in founders and "Vera Victima" not in founders
+    assert own.order_id in founders
+    for by_token in (False, True):
+        theirs = export_customer(split, deps, by_token=by_token)
+        assert [o["order_id"] for o in theirs["orders"]] == [victims.order_id]
