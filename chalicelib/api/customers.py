@@ -25,7 +25,7 @@ from chalicelib.api.customer_models import (
     TicketResponse,
 )
 from chalicelib.api.export_models import ExportResponse
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, require_order
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.email_policy import NotificationPreference
@@ -244,6 +244,10 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
     Idempotency-Key when one is sent."""
     key = call.idempotency_key(required=False)
     request = call.parse(OpenTicketRequest)
+    if request.order_id is not None:
+        # A store key bound to a store gets for an order it may not read what an unknown
+        # id gets: a ticket must not be a way to probe order ids.
+        require_order(call, request.order_id)
 
     def opened() -> dict[str, Any]:
         ticket = tickets.open_ticket(

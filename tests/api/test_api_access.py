@@ -478,3 +478,31 @@ def test_a_bound_store_key_receives_no_return_of_an_order_it_cannot_read(
     )
     assert taken.status_code == 200, taken.body
     assert taken.json_body["status"] == "RECEIVED"
+
+
+def test_a_bound_store_key_opens_no_ticket_about_an_order_it_cannot_read(client: Any) -> None:
+    # Otherwise a ticket would tell a Madrid till which order ids exist elsewhere.
+    web = place_order(client, order_body())
+    path = f"/customers/{web['customer_id']}/tickets"
+
+    def ticket(order_id: str) -> dict[str, Any]:
+        return {
+            "type": "question",
+            "subject": "Dónde está",
+            "description": "Pregunta en tienda",
+            "order_id": order_id,
+            "channel": "store",
+        }
+
+    theirs = _request(client, "POST", path, MADRID_STORE, ticket(web["order_id"]))
+    unknown = _request(client, "POST", path, MADRID_STORE, ticket(UNKNOWN_ORDER))
+
+    assert_problem(theirs, 404, "order_id")
+    assert json.loads(theirs.body) == json.loads(
+        unknown.body.decode().replace(UNKNOWN_ORDER, web["order_id"])
+    )
+    view = client.http.get(f"/customers/{web['customer_id']}", headers=OPS).json_body
+    assert view["tickets"] == []
+    # An unbound store key acts for every store.
+    opened = _request(client, "POST", path, STORE, ticket(web["order_id"]))
+    assert opened.status_code == 201, opened.body
