@@ -228,6 +228,14 @@ def test_a_stopped_execution_is_retried_from_the_order_panel(
     browser.find_element("css selector", "#open-order-form button").click()
     retry = wait_for(browser, visible("#order-retry"))
     assert browser.find_element("css selector", "#execution-status").text == "ABORTED"
+    # The states it was in when stopped are not "running": the execution ended there.
+    exits = [
+        row.find_elements("css selector", "td")[3].text
+        for row in browser.find_elements("css selector", "#execution-history tbody tr")
+    ]
+    assert "running" not in exits and "— (aborted)" in exits
+    stopped_alert = f"#alerts tr.alert[data-kind=workflow_stopped] a[href='#order={order_id}']"
+    wait_for(browser, lambda d: d.find_elements("css selector", stopped_alert))
 
     # Two clicks in a row start one retry: the button is disabled at once, and the key
     # is the same for the same stopped execution.
@@ -240,6 +248,8 @@ def test_a_stopped_execution_is_retried_from_the_order_panel(
         lambda d: d.find_element("css selector", "#execution-status").text == "RUNNING",
     )
     assert not browser.find_element("css selector", "#order-retry").is_displayed()
+    # The retry resolved the alert: "Needs attention" says so without a refresh.
+    wait_for(browser, lambda d: not d.find_elements("css selector", stopped_alert))
 
     # The new execution is the order's now, and the retry is on its timeline, once.
     execution = console_shop.get(f"/ops/orders/{order_id}/execution", OPS).json()

@@ -287,7 +287,8 @@
       const note = $('#order-note');
       note.textContent = `Retry ${retry.attempt} started from ${retry.resumed_from}: ${retry.execution_arn}`;
       note.hidden = false;
-      await openOrder(orderId);
+      // The retry resolves the order's workflow_stopped alert: the lists show it at once.
+      await Promise.all([openOrder(orderId), loadAlerts(), loadExecutions()]);
     } catch (error) {
       button.disabled = false;
       guard(error, '#order-error');
@@ -324,6 +325,12 @@
     if (!timeline.entries.length) list.append(h('li', { class: 'muted', text: 'Nothing yet.' }));
   }
 
+  // A state with no exit is still running only while the execution runs; otherwise the
+  // execution ended there (stopped, failed or timed out).
+  function notExited(status) {
+    return status === 'RUNNING' ? 'running' : `— (${status.toLowerCase().replace('_', ' ')})`;
+  }
+
   function renderExecution(execution, definition) {
     const pill = $('#execution-status');
     pill.textContent = execution.status;
@@ -337,7 +344,7 @@
     for (const row of execution.history) {
       body.append(h('tr', { 'data-state': row.state },
         h('td', { text: row.state }), h('td', { text: row.type || '' }),
-        h('td', { text: when(row.entered) }), h('td', { text: row.exited ? when(row.exited) : 'running' }),
+        h('td', { text: when(row.entered) }), h('td', { text: row.exited ? when(row.exited) : notExited(execution.status) }),
         h('td', { text: took(row.entered, row.exited) })));
     }
   }
