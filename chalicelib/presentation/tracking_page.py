@@ -43,6 +43,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_until": "Puedes recogerlo hasta el",
         "show_code": "Enseña este código en la tienda.",
         "returns": "Devoluciones",
+        "refunded": "Reembolsado",
+        "not_charged": "No cobrado (no entregado)",
         "unit": "unidad",
         "units": "unidades",
         "actions": "¿Necesitas algo?",
@@ -81,6 +83,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_until": "You can collect it until",
         "show_code": "Show this code at the store.",
         "returns": "Returns",
+        "refunded": "Refunded",
+        "not_charged": "Not charged (not delivered)",
         "unit": "unit",
         "units": "units",
         "actions": "Need anything?",
@@ -150,6 +154,7 @@ def tracking_page(
     the locations, for the time zone a pick-up waits in."""
     w = Wording.for_order(order)
     language = w.language
+    names = {line.sku: line.name for line in order.lines}
     return {
         "locale": w.locale,
         "text": TEXT[language],
@@ -178,8 +183,21 @@ def tracking_page(
                 "status": return_status_word(r.status, language),
                 "channel": return_channel_word(r.channel, language),
                 "units": sum(line.quantity for line in r.lines),
+                "articles": ", ".join(dict.fromkeys(names.get(x.sku, x.sku) for x in r.lines)),
+                "place": location_names.get(r.location_id or "", ""),
+                "refund": w.money(r.refund) if r.refund is not None and r.refund.amount else None,
             }
             for r in order.returns
+        ],
+        # What the customer's card saw besides the total: parts never handed over were
+        # released from the authorisation, returns and lost parcels refunded.
+        "settled": [
+            {"label": TEXT[language][key], "amount": f"{sign}{w.money(money)}"}
+            for key, sign, money in (
+                ("not_charged", "", order.payment.voided),
+                ("refunded", "−", order.payment.refunded),
+            )
+            if money is not None and money.amount > 0
         ],
         "actions": {a.value: action_word(a, language) for a in actions.actions},
         "returnable": [line.model_dump() for line in actions.returnable],

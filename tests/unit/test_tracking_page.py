@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import ShippingAddress
@@ -114,8 +115,8 @@ def test_a_return_of_one_unit_says_unit() -> None:
     placed.request_return(
         "ret_2", [ReturnLine(sku="TSHIRT-BLK-M", quantity=2)], "talla", "mail", None, NOW
     )
-    assert "1 unidad ·" in page_of(placed, "es") and "2 unidades ·" in page_of(placed, "es")
-    assert "1 unit ·" in page_of(placed, "en") and "2 units ·" in page_of(placed, "en")
+    assert "1 unidad:" in page_of(placed, "es") and "2 unidades:" in page_of(placed, "es")
+    assert "1 unit:" in page_of(placed, "en") and "2 units:" in page_of(placed, "en")
 
 
 def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
@@ -134,3 +135,29 @@ def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
 
     # 22:00 UTC on 2 March is 23:00 in Madrid and 22:00 in Las Palmas.
     assert "23:00" in html and "22:00" not in html
+
+
+def test_a_return_says_what_went_back_where_and_what_was_refunded() -> None:
+    # A probe: the page read "1 unidad · En tienda · Recibida y reembolsada" under the
+    # original total, with no article, store, amount or refunded line.
+    placed = delivered(line("TSHIRT-BLK-M", 2))
+    placed.request_return(
+        "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
+    )
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"))
+    placed.payment.refunded = Money.of("19.95")
+    placed.payment.voided = Money.of("4.95")
+    name = placed.lines[0].name
+
+    spanish = re.sub(r"<[^>]+>", " ", page_of(placed, "es"))
+    english = re.sub(r"<[^>]+>", " ", page_of(placed, "en"))
+
+    assert f"1 unidad: {name} · En tienda (Tienda Sol) ·" in spanish
+    assert "· 19,95\xa0€" in spanish
+    assert re.search(r"Reembolsado\s+−19,95\xa0€", spanish)
+    assert re.search(r"No cobrado \(no entregado\)\s+4,95\xa0€", spanish)
+    assert f"1 unit: {name} · At a store (Tienda Sol) ·" in english
+    assert re.search(r"Refunded\s+−€19.95", english)
+    # Nothing refunded nor released: no such rows.
+    untouched = page_of(delivered(line("TSHIRT-BLK-M", 1)), "es")
+    assert "Reembolsado" not in untouched and "No cobrado" not in untouched
