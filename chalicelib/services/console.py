@@ -24,6 +24,7 @@ _KIND_ORDER = {
     "status": 0,
     "webhook": 1,
     "sla": 2,
+    "return": 2,
     "alert": 3,
     "ticket": 4,
     "interaction": 5,
@@ -46,7 +47,8 @@ def executions_overview(status: str | None, limit: int, deps: Deps) -> dict[str,
 
 def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
     """Everything that happened to an order, oldest first: its statuses, the emails the
-    customer was sent, the carriers' webhooks, SLA breaches and customer-service tickets."""
+    customer was sent, the carriers' webhooks, SLA breaches, returns and customer-service
+    tickets."""
     order = deps.store.get_order(order_id)
     interactions, tickets = _customer_items(order, deps)
     entries = (
@@ -54,6 +56,7 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         + _emails(order, interactions, deps)
         + _interactions(interactions)
         + _carrier_events(order)
+        + _returns(order)
         + _tickets(tickets)
         + _retries(order)
         + _alerts(order, deps)
@@ -223,6 +226,36 @@ def _carrier_events(order: Order) -> list[dict[str, Any]]:
                     "title": "parcel lost",
                     "detail": f"{parcel} never confirmed"
                     + (f"; refunded {refunded.amount} {refunded.currency}" if refunded else ""),
+                }
+            )
+    return entries
+
+
+def _returns(order: Order) -> list[dict[str, Any]]:
+    """Each return asked for (what, how, where to) and received (where, and the refund)."""
+    entries: list[dict[str, Any]] = []
+    for returned in order.returns:
+        what = ", ".join(f"{line.quantity} x {line.sku}" for line in returned.lines)
+        where = f" to {returned.location_id}" if returned.location_id else ""
+        entries.append(
+            {
+                "at": returned.requested_at.isoformat(),
+                "kind": "return",
+                "title": "return requested",
+                "detail": f"{returned.return_id}: {what} by {returned.channel}{where}",
+                "event_id": returned.return_id,
+            }
+        )
+        if returned.received_at is not None:
+            refund = returned.refund
+            entries.append(
+                {
+                    "at": returned.received_at.isoformat(),
+                    "kind": "return",
+                    "title": "return received",
+                    "detail": f"{returned.return_id} at {returned.location_id}"
+                    + (f"; refund {refund.amount} {refund.currency}" if refund else ""),
+                    "event_id": returned.return_id,
                 }
             )
     return entries
