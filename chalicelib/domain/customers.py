@@ -153,14 +153,17 @@ def contribution_of(
     captured: bool,
     refunded: Decimal,
     placed_at: datetime,
+    voided: Decimal = Decimal(0),
 ) -> OrderContribution:
     """An order counts as a purchase once paid, unless it was cancelled or rejected
-    (those are refunded in full)."""
+    (those are refunded in full). Its gross is the total less what was released from the
+    authorisation and so never charged (a pick-up not collected, a part given up when
+    its execution stopped)."""
     if not captured or status in _UNCOUNTED_STATUSES:
         return OrderContribution(channel=channel, placed_at=placed_at)
     return OrderContribution(
         counted=True,
-        gross=total,
+        gross=total - voided,
         refunded=refunded,
         returned=status == "RETURNED",
         channel=channel,

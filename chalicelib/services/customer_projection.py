@@ -29,7 +29,13 @@ if TYPE_CHECKING:
 
 # A refund confirmed after the status change (the settlement sweeper) changes the figures.
 PROJECTED_TYPES = frozenset(
-    {"order.status_changed", "order.claimed", "fulfillment.lost", "payment.refund"}
+    {
+        "order.status_changed",
+        "order.claimed",
+        "fulfillment.lost",
+        "fulfillment.cancelled",
+        "payment.refund",
+    }
 )
 
 
@@ -45,11 +51,12 @@ def _contribution(order: Order) -> OrderContribution:
         status=order.status.value,
         channel=order.channel.value,
         total=order.total.amount,
-        # Counted once paid (authorised); what is never handed over is voided, and the
-        # order then ends cancelled or rejected, which is not counted.
+        # Counted once paid (authorised); what is never handed over is voided: the whole
+        # order when it ends cancelled or rejected (not counted), else the part voided.
         captured=order.payment.authorized is not None,
         refunded=order.payment.refunded.amount if order.payment.refunded else Decimal(0),
         placed_at=order.placed_at,
+        voided=order.payment.voided.amount if order.payment.voided else Decimal(0),
     )
 
 
