@@ -11,6 +11,7 @@ order sends 3: the confirmation, the shipment, the delivery.
 ``MAILED_EVENTS``); the ``EmailKind`` it returns names the email (and its template)."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -191,9 +192,29 @@ def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> 
     (services/lost_parcels.py), so its own refund email would tell it twice. The order
     shows the parcel LOST before its refunds are even owed, so this holds whenever the
     fee's refund event is handled. A return never gives the fee back once a parcel was
-    delivered (domain/settlement.py), so the return-received email tells all it refunds."""
+    delivered (domain/settlement.py), so the return-received email tells all it refunds.
+
+    And an order that became DELIVERED because its last parcel out was declared lost (the
+    rest collected or delivered before) was not delivered then: "your order was delivered"
+    would be false, and the lost-parcel email tells what happened."""
+    if email is EmailKind.DELIVERED:
+        return _delivered_by_a_loss(event, order)
     if email is not EmailKind.REFUND or OrderEvent.model_validate(event).refund_cause() != (
         RefundCause.SHIPPING
     ):
         return False
     return any(f.status is FulfillmentStatus.LOST for f in order.fulfillments)
+
+
+def _delivered_by_a_loss(event: Mapping[str, Any], order: Order) -> bool:
+    """The status change is the one a parcel's loss made: same moment (one write)."""
+    at = event.get("at")
+    if not at:
+        return False
+    moment = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    return any(
+        f.status is FulfillmentStatus.LOST
+        and f.shipment is not None
+        and f.shipment.lost_at == moment
+        for f in order.fulfillments
+    )

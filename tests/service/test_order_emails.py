@@ -9,7 +9,14 @@ from chalicelib.deps import Deps
 from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.services import fulfillment_steps, notify, payment_steps, survey_links
+from chalicelib.services import (
+    fulfillment_steps,
+    lost_parcels,
+    notify,
+    payment_steps,
+    pickups,
+    survey_links,
+)
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from chalicelib.services.tracking import tracking_url
@@ -167,3 +174,34 @@ def test_a_pickup_cancelled_while_its_parcel_travels_is_told_with_its_store_and_
     voided = deps.store.get_order(order.order_id).fulfillment_value(pickup).amount
     assert f"{voided:.2f}".replace(".", ",") + "\xa0€" in text
     assert len(_mail_everything(deps)) == len(sent)  # delivered again: nothing more
+
+
+def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered(
+    deps: Deps,
+) -> None:
+    # A probe: the pick-up collected, the parcel never confirmed; its loss made the order
+    # DELIVERED, and the customer read "your order was delivered", then "your parcel was
+    # lost". Only the loss happened then.
+    mixed = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    order = flows.shipped(deps, lines=mixed)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    before = len(_mail_everything(deps))
+
+    lost = lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+
+    assert lost.status.value == "DELIVERED"
+    sent = _mail_everything(deps)
+    subjects = _subject_lines(sent[before:])
+    assert len(subjects) == 1 and "entregado" not in subjects[0], subjects
+    assert (
+        notify.email_kind_of(
+            next(e for e in deps.events.published if e.get("status") == "DELIVERED"), deps
+        )
+        is EmailKind.DELIVERED
+    )  # the policy's kind; the loss tells it instead
