@@ -27,12 +27,12 @@ from chalicelib.services import (
     compensation,
     customer_projection,
     fulfillment_steps,
+    lost_parcels,
     order_event_subscribers,
     payment_steps,
     recovery,
     return_steps,
     settlement,
-    sla,
     step_models,
     stock_steps,
 )
@@ -159,8 +159,9 @@ def settle_owed_payments(event: CloudWatchEvent) -> dict[str, int]:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 @tracer.capture_method
 def check_sla(event: CloudWatchEvent) -> dict[str, int]:
-    """Safety net: breaches for shipments past their promise that no execution recorded."""
-    outcome = sla.check_overdue_shipments(deps())
+    """Safety net: breaches for shipments past their promise that no execution recorded,
+    and unconfirmed parcels past their lost deadline that no execution declared lost."""
+    outcome = lost_parcels.check_watched_shipments(deps())
     logger.info("SLA check", extra=outcome)
     return outcome
 

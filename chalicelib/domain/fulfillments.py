@@ -89,6 +89,9 @@ class Shipment(DeferredModel):
     breached_at: datetime | None = None
     # Declared lost: the carrier never confirmed it (a delivery reported later stays LOST).
     lost_at: datetime | None = None
+    # Set with the breach: when the parcel is declared lost if still unconfirmed. The
+    # scheduled check finds it by it, should the execution waiting for it have been stopped.
+    lost_by: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
 
     @property
@@ -164,6 +167,23 @@ class Fulfillment(DeferredModel):
             and shipment.delivered_at is None
             and shipment.breached_at is None
         )
+
+    def watch_due(self) -> datetime | None:
+        """When the scheduled SLA check must look at this parcel (its record is in the
+        open-shipments index until then): the promise while it is out and unbroken, then,
+        breached and still unconfirmed, the moment it is to be declared lost."""
+        shipment = self.shipment
+        if self.parcel_out():
+            assert shipment is not None
+            return shipment.promised_by
+        if (
+            self.status is FulfillmentStatus.SHIPPED
+            and shipment is not None
+            and shipment.delivered_at is None
+            and shipment.lost_by is not None
+        ):
+            return shipment.lost_by
+        return None
 
     def hand_to_carrier(self, shipment: Shipment) -> bool:
         """The carrier took the parcel; False if this fulfillment had left already."""

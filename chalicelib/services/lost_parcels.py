@@ -4,7 +4,6 @@ parcel LOST, refunds it, emails the customer and alerts ops. Only then does the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.events import ParcelLost
@@ -14,7 +13,12 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.sla import late_delivery_deadline, record_breach
+from chalicelib.services.sla import (
+    check_overdue_shipments,
+    late_delivery_deadline,
+    lost_deadline,
+    record_breach,
+)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -23,10 +27,10 @@ if TYPE_CHECKING:
 ALERT_MARKER_TTL_SECONDS = 90 * 86400
 
 
-def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:
-    """When an unconfirmed parcel is declared lost: ``lost_parcel_days`` after its
-    promise, scaled like every wait."""
-    return promised_by + timedelta(seconds=deps.settings.waits.lost_parcel_seconds)
+def check_watched_shipments(deps: Deps) -> dict[str, int]:
+    """The scheduled SLA check: breaches the workflow did not record, and parcels past their
+    lost deadline whose execution no longer waits (``sla.check_overdue_shipments``)."""
+    return check_overdue_shipments(deps, declare_lost)
 
 
 def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> int | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
@@ -48,6 +49,7 @@ def _record_breach(
             return None
         shipment.breached_at = now
         shipment.sla_status = SlaStatus.BREACHED
+        shipment.lost_by = lost_deadline(shipment.promised_by, deps)
         breached = dict(
             kind="sla_breached",
             order_id=order.order_id,
@@ -95,16 +97,27 @@ def _record_breach(
     return True, written.order
 
 
+def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:
+    """When an unconfirmed parcel is declared lost: ``lost_parcel_days`` after its
+    promise, scaled like every wait."""
+    return promised_by + timedelta(seconds=deps.settings.waits.lost_parcel_seconds)
+
+
 def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
     """When we stop waiting for a late parcel and hand it to ops."""
     return deps.settings.waits.deadline(promised_by, LATE_DELIVERY_GRACE_HOURS * 3600)
 
 
-def check_overdue_shipments(deps: Deps) -> dict[str, int]:
+def check_overdue_shipments(
+    deps: Deps, declare_lost: Callable[[str, str, Deps], object] | None = None
+) -> dict[str, int]:
     """The scheduled safety net: shipments past their promise with no breach recorded (an
-    execution stopped or lost its timer) get their breach now. Reads only the sparse index
-    of open shipments, for the last three due days: the check runs every few minutes, so
-    that window survives two days without a run.
+    execution stopped or lost its timer) get their breach now, and with ``declare_lost``
+    (``lost_parcels.declare_lost``), breached parcels still unconfirmed past their lost
+    deadline are declared lost (refunded, the customer told, ops alerted): API.md lets no
+    stopped execution keep money captured for a parcel that never arrived. Reads only the
+    sparse index of watched shipments, for the last three due days: the check runs every
+    few minutes, so that window survives two days without a run.
 
     It also brings in line the records a crash left open (``records_repaired``): a record
     is written beside its order, before it when it opens and after it when it closes, so
@@ -114,7 +127,7 @@ def check_overdue_shipments(deps: Deps) -> dict[str, int]:
     parcel and no dispatch can ship it any more, deleted."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
-    recorded = repaired = 0
+    recorded = repaired = lost = 0
     for item in overdue:
         order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
         try:
@@ -128,14 +141,34 @@ def check_overdue_shipments(deps: Deps) -> dict[str, int]:
             continue
         if breached:
             recorded += 1
+        elif declare_lost is not None and _past_lost_deadline(order, fulfillment_id, now):
+            # The execution that waits for it (if one still does) declares it at the same
+            # moment; both are one write and one refund (the loss is recorded once).
+            declare_lost(order_id, fulfillment_id, deps)
+            lost += 1
         else:
             repaired += _repair_record(item, order, deps)
     return {
         "overdue": len(overdue),
         "breaches_recorded": recorded,
+        "parcels_declared_lost": lost,
         "records_repaired": repaired,
         "pages_read": pages,
     }
+
+
+def _past_lost_deadline(order: Order, fulfillment_id: str, now: datetime) -> bool:
+    """Breached, never confirmed, and its lost deadline passed."""
+    fulfillment = order.find_fulfillment(fulfillment_id)
+    if fulfillment is None or fulfillment.status is not FulfillmentStatus.SHIPPED:
+        return False
+    shipment = fulfillment.shipment
+    return (
+        shipment is not None
+        and shipment.delivered_at is None
+        and shipment.lost_by is not None
+        and shipment.lost_by <= now
+    )
 
 
 def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:

@@ -161,3 +161,24 @@ def test_a_record_is_dropped_only_for_its_own_order(store: Any) -> None:
 
 
 # Stock --------------------------------------------------------------------------------------
+
+
+def test_a_breached_unconfirmed_parcel_is_watched_again_at_its_lost_deadline(store: Any) -> None:
+    # Once breached it leaves the promise's watch, and comes back when it is due to be
+    # declared lost: the scheduled check declares it if no execution waits for it.
+    placed, parcel = _shipped(store, timedelta(hours=2))
+    breached = parcel.model_copy(deep=True)
+    assert breached.shipment is not None
+    breached.shipment.breached_at = NOW + timedelta(hours=2, minutes=1)
+    breached.shipment.lost_by = NOW + timedelta(days=1)
+    assert store.put_shipment(placed.order_id, breached, 3)
+
+    assert not _overdue(store, parcel)  # not at its promise any more
+    before, _ = store.overdue_shipments(NOW + timedelta(hours=23))
+    after, _ = store.overdue_shipments(NOW + timedelta(days=1, minutes=1))
+    assert _tracking(parcel) not in {r["tracking_number"] for r in before}
+    assert _tracking(parcel) in {r["tracking_number"] for r in after}
+    # Delivered late after all: watched no more.
+    assert store.put_shipment(placed.order_id, _delivered(breached), 4)
+    gone, _ = store.overdue_shipments(NOW + timedelta(days=1, minutes=1))
+    assert _tracking(parcel) not in {r["tracking_number"] for r in gone}

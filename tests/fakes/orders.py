@@ -114,7 +114,7 @@ def _shipment_record(order_id: str, fulfillment: Fulfillment, order_version: int
         "sla_status": shipment.sla_status,
         "order_version": order_version,
         # In the open-shipments index (the table's open_due_day/open_due_at).
-        "open": fulfillment.parcel_out(),
+        "open_due": due.isoformat() if (due := fulfillment.watch_due()) else None,
         **({"lost": True} if fulfillment.status is FulfillmentStatus.LOST else {}),
     }
 
@@ -159,11 +159,11 @@ class FakeShipments:
         overdue = [
             dict(record)
             for record in self._m.shipments.values()
-            if record["open"]
-            and record["promised_by"] < now.isoformat()
-            and datetime.fromisoformat(record["promised_by"]).date().toordinal() >= earliest
+            if record["open_due"]
+            and record["open_due"] < now.isoformat()
+            and datetime.fromisoformat(record["open_due"]).date().toordinal() >= earliest
         ]
-        return sorted(overdue, key=lambda r: r["promised_by"]), days_back + 1
+        return sorted(overdue, key=lambda r: r["open_due"]), days_back + 1
 
     def shipments_between(
         self, carrier: str, service_level: str, start: datetime, end: datetime

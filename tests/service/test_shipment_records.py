@@ -253,6 +253,7 @@ def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_
     assert outcome == {
         "overdue": 1,
         "breaches_recorded": 0,
+        "parcels_declared_lost": 0,
         "records_repaired": 1,
         "pages_read": outcome["pages_read"],
     }
@@ -370,3 +371,33 @@ def test_a_lost_parcel_leaves_the_scorecard_late_and_not_open_past_due(deps: Dep
     lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
     (row,) = [row for row in _scorecard(deps) if row["carrier"] == "rapido"]
     assert (row["shipments"], row["late"], row["open_past_due"]) == (1, 1, 0)
+
+
+def test_a_parcel_whose_execution_no_longer_waits_is_declared_lost_by_the_scheduled_check(
+    deps: Deps,
+) -> None:
+    # A probe stopped an execution while its parcel travelled: the breach came from the
+    # scheduled check, but nothing ever declared the parcel lost, and its money stayed
+    # captured (API.md: 30 days after the promise it is LOST and refunded).
+    order = flows.shipped(deps)
+    _past_the_promise(deps, order)
+    breach = lost_parcels.check_watched_shipments(deps)
+    assert (breach["breaches_recorded"], breach["parcels_declared_lost"]) == (1, 0)
+    shipment = deps.store.get_order(order.order_id).fulfillments[0].shipment
+    assert shipment is not None and shipment.lost_by is not None
+    clock: Any = deps.clock
+    clock.now = shipment.lost_by - timedelta(minutes=1)
+    assert lost_parcels.check_watched_shipments(deps)["parcels_declared_lost"] == 0
+
+    clock.now = shipment.lost_by + timedelta(minutes=1)
+    outcome = lost_parcels.check_watched_shipments(deps)
+
+    assert outcome["parcels_declared_lost"] == 1
+    lost = deps.store.get_order(order.order_id)
+    assert lost.fulfillments[0].status is FulfillmentStatus.LOST
+    assert lost.payment.captured is not None and lost.payment.refunded is not None
+    assert lost.payment.refunded == lost.payment.captured  # the fee too: nothing arrived
+    assert lost.payment.owed() == []
+    # The next check finds nothing to do: the record closed as lost.
+    assert lost_parcels.check_watched_shipments(deps)["overdue"] == 0
+    assert not _open(deps, _tracking(lost))

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from chalicelib.services import lost_parcels
 from infra.local.adaptations import execution_endings_held
 from infra.local.stack import REGION
 from tests.support import JSON, OPS, STOREFRONT, eventually, order_body, pickup_order_body
@@ -300,3 +301,49 @@ def test_a_stop_the_local_stack_holds_back_is_not_told(
     alerts = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
     assert [a for a in alerts["alerts"] if a["kind"] == "workflow_stopped"] == []
     assert deps.store.get_order(order_id).attention is None
+
+
+def test_a_parcel_travelling_when_its_execution_was_stopped_is_still_declared_lost(
+    client: Any, deps: Any, parked: list[str], settings: Any
+) -> None:
+    # A probe: ops stopped the execution while the parcel travelled, and nobody retried.
+    # The scheduled check recorded the breach, but nothing declared the parcel lost, and
+    # its money stayed captured. API.md: 30 days after the promise (scaled) it is LOST,
+    # refunded, the customer told. The scheduled check (``check_sla``) now declares it.
+    settings.time_scale = settings.time_scale * 8  # the lost deadline some seconds away
+    sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="30.00")
+    body = order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    order_id = place(client, body)
+    parked.append(order_id)
+    shipped = wait_for_status(deps, order_id, "SHIPPED", settled=True)
+    assert shipped.execution_arn is not None
+    eventually(lambda: _parked_on_delivery(deps, order_id, shipped.execution_arn), timeout=15)
+    assert _stop(deps, shipped.execution_arn) == "ABORTED"
+    captured = wait_until_settled(deps, order_id).payment.captured
+    assert captured is not None and captured.amount > 0
+
+    def lost_by_the_check() -> Any:
+        lost_parcels.check_watched_shipments(deps)
+        order = deps.store.get_order(order_id)
+        return order if order.fulfillments[0].status.value == "LOST" else None
+
+    lost = eventually(lost_by_the_check, timeout=90)
+
+    settled = wait_until_settled(deps, order_id)
+    assert settled.payment.refunded == captured  # nothing reached the customer
+    ledger = amounts(ledger_of(deps, settled))
+    assert ledger["refunded"] == ledger["captured"] == f"{captured.amount:.2f}"
+    assert deps.workflow.status(shipped.execution_arn) == "ABORTED"  # no execution did it
+    kinds = [
+        a["kind"]
+        for a in client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body[
+            "alerts"
+        ]
+    ]
+    assert "parcel_lost" in kinds and "workflow_stopped" in kinds
+    lost_subject = f"Tu paquete del pedido {lost.order_id} se ha perdido: te devolvemos el dinero"
+
+    def subjects() -> list[str]:
+        return [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+
+    assert eventually(lambda: lost_subject in subjects())

@@ -40,10 +40,11 @@ def record_item(
     order_id: str, fulfillment: Fulfillment, order_version: int, ahead: bool = False
 ) -> dict[str, Any]:
     """A fulfillment's shipment record, as the order at ``order_version`` has
-    it. It doubles as the tracking number's pointer. While the parcel is out and its
-    promise not yet broken (``Fulfillment.parcel_out``) it carries
-    open_due_day/open_due_at, which put it in the sparse open-shipments-by-due index; every
-    write replaces the whole record, so closing a shipment drops it from that index."""
+    it. It doubles as the tracking number's pointer. While the scheduled check must watch
+    the parcel (``Fulfillment.watch_due``: out with its promise unbroken, then breached and
+    unconfirmed until its lost deadline) it carries open_due_day/open_due_at, which put it
+    in the sparse open-shipments-by-due index; every write replaces the whole record, so
+    closing a shipment drops it from that index."""
     shipment = fulfillment.shipment
     assert shipment is not None
     record: dict[str, Any] = keys.shipment(shipment.carrier, shipment.tracking_number) | {
@@ -64,9 +65,10 @@ def record_item(
         record[AHEAD_OF_ORDER] = True
     if fulfillment.status is FulfillmentStatus.LOST:
         record["lost"] = True  # closed undelivered: not open past due on the scorecard
-    if fulfillment.parcel_out():
-        record["open_due_day"] = shipment.promised_by.date().isoformat()
-        record["open_due_at"] = shipment.promised_by.isoformat()
+    due = fulfillment.watch_due()
+    if due is not None:
+        record["open_due_day"] = due.date().isoformat()
+        record["open_due_at"] = due.isoformat()
     return record
 
 
