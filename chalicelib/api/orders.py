@@ -159,7 +159,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     """Goods are back (a store key bound to a store receives only there: 403, and only
-    returns of orders it may read, or asked for in whichever store: 404 otherwise)."""
+    returns of orders it may read or returns to be taken to a store: 404 otherwise)."""
     request = call.parse(ReceiveReturnRequest)
     assert call.principal is not None
     call.principal.require_location(request.location_id, "location_id")

@@ -41,9 +41,10 @@ class OrderReturn(DeferredModel):
 
     @property
     def for_any_store(self) -> bool:
-        """Asked to be taken in store without naming one (the customer's page): whichever
-        store the customer walks into receives it."""
-        return self.channel == "store" and self.location_id is None
+        """To be taken to a store: whichever store the customer walks into receives it,
+        the one named when it was asked for or another (any order may be returned through
+        any channel; the return's id, which the customer holds, is what they show)."""
+        return self.channel == "store"
 
     def receive(self, location_id: str, at: datetime, refund: Money) -> None:
         """The goods arrived at ``location_id``; ``refund`` is what they cost."""

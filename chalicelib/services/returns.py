@@ -72,8 +72,8 @@ def receive_return(
 ) -> Order:
     """The goods are back at ``location_id``: restock there, refund, and mark the order
     RETURNED when every unit is back. ``sees``: whether the caller may read the order; a
-    return of an order it may not read is unknown to it (404), unless the return is for
-    whichever store the customer walks into."""
+    return of an order it may not read is unknown to it (404), unless the goods are taken
+    to a store: whichever store the customer walks into receives them."""
     location = _require_location(location_id, deps)
     try:
         order_id = deps.store.order_for_return(return_id)

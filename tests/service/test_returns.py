@@ -83,12 +83,15 @@ def test_an_unknown_return_is_not_found(deps: Deps) -> None:
         returns.receive_return("ret_missing", _store(deps), deps)
 
 
-def test_a_caller_who_may_not_read_the_order_cannot_receive_its_return(deps: Deps) -> None:
+def test_a_caller_who_may_not_read_the_order_cannot_receive_its_return_by_post(
+    deps: Deps,
+) -> None:
     """A store key bound to another store must not refund an order it cannot read by
-    receiving a return named for elsewhere (found by a probe): unknown to it, nothing moved."""
+    receiving a return sent by post (found by a probe): unknown to it, nothing moved."""
     order = flows.delivered(deps)
     store = _store(deps)
-    opened = returns.request_return(order.order_id, _request(store), deps)
+    by_post = _request(store).model_copy(update={"channel": "mail", "location_id": None})
+    opened = returns.request_return(order.order_id, by_post, deps)
     before = {lv.location_id: lv.on_hand for lv in deps.store.stock_levels("TSHIRT-BLK-M")}
     with pytest.raises(NotFound):
         returns.receive_return(opened.return_id, store, deps, sees=lambda _order: False)
@@ -99,12 +102,17 @@ def test_a_caller_who_may_not_read_the_order_cannot_receive_its_return(deps: Dep
     assert deps.payments.total("refund") == 0
 
 
-def test_a_return_asked_for_in_whichever_store_is_received_by_any_store(deps: Deps) -> None:
+@pytest.mark.parametrize("named", [False, True], ids=["whichever store", "another store"])
+def test_a_return_taken_to_a_store_is_received_by_the_store_it_is_taken_to(
+    deps: Deps, named: bool
+) -> None:
+    # Any order may be returned through any channel: the customer who named another
+    # store, or none, is served where they walk in.
     order = flows.delivered(deps)
     store = _store(deps)
-    opened = returns.request_return(
-        order.order_id, _request(store).model_copy(update={"location_id": None}), deps, True
-    )
+    other = next(loc.location_id for loc in deps.store.locations() if loc.location_id != store)
+    request = _request(store).model_copy(update={"location_id": other if named else None})
+    opened = returns.request_return(order.order_id, request, deps, True)
     received = returns.receive_return(opened.return_id, store, deps, sees=lambda _order: False)
     assert received.status is OrderStatus.RETURNED
     assert received.returns[0].location_id == store
