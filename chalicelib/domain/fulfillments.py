@@ -171,19 +171,17 @@ class Fulfillment(DeferredModel):
     def watch_due(self) -> datetime | None:
         """When the scheduled SLA check must look at this parcel (its record is in the
         open-shipments index until then): the promise while it is out and unbroken, then,
-        breached and still unconfirmed, the moment it is to be declared lost."""
+        breached and still unconfirmed, the moment it is to be declared lost; declared lost,
+        until its refund is recorded (the customer and ops are told with it)."""
         shipment = self.shipment
         if self.parcel_out():
             assert shipment is not None
             return shipment.promised_by
-        if (
-            self.status is FulfillmentStatus.SHIPPED
-            and shipment is not None
-            and shipment.delivered_at is None
-            and shipment.lost_by is not None
-        ):
-            return shipment.lost_by
-        return None
+        if shipment is None or shipment.delivered_at is not None or shipment.lost_by is None:
+            return None
+        unconfirmed = self.status is FulfillmentStatus.SHIPPED
+        untold = self.status is FulfillmentStatus.LOST and self.refunded is None
+        return shipment.lost_by if unconfirmed or untold else None
 
     def hand_to_carrier(self, shipment: Shipment) -> bool:
         """The carrier took the parcel; False if this fulfillment had left already."""

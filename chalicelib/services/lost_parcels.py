@@ -29,7 +29,9 @@ ALERT_MARKER_TTL_SECONDS = 90 * 86400
 
 def check_watched_shipments(deps: Deps) -> dict[str, int]:
     """The scheduled SLA check: breaches the workflow did not record, and parcels past their
-    lost deadline whose execution no longer waits (``sla.check_overdue_shipments``)."""
+    lost deadline whose execution no longer waits (``sla.check_overdue_shipments``): declared
+    lost, or, declared already and their refund not yet done (the gateway failed), refunded
+    and told now."""
     return check_overdue_shipments(deps, declare_lost)
 
 
@@ -68,7 +70,8 @@ def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> i
 
 def declare_lost(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     """Mark a still-unconfirmed parcel LOST (the other fulfillments set the order's status),
-    then refund it, email the customer and alert ops."""
+    then refund it, email the customer and alert ops; for a parcel LOST already whose
+    refund failed, the refund, email and alert now (each once)."""
     now = deps.clock()
 
     def decide(order: Order) -> Change | None:
@@ -129,7 +132,8 @@ def _refund_lost_fulfillment(order: Order, fulfillment_id: str, deps: Deps) -> O
         if lost.refunded is not None:
             return None
         lost.refunded = done
-        return Change()
+        # Its record leaves the watched shipments: nothing is left for the SLA check to do.
+        return Change(shipments=[lost] if lost.shipment is not None else [])
 
     return mutate(deps, order.order_id, record).order
 

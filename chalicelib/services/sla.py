@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import NotFound, OrquestaError
 from chalicelib.domain.events import SlaBreached
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
@@ -15,6 +16,8 @@ from chalicelib.domain.sla import scorecard_row
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket, words_for
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -127,7 +130,7 @@ def check_overdue_shipments(
     parcel and no dispatch can ship it any more, deleted."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
-    recorded = repaired = lost = 0
+    recorded = repaired = lost = failed = 0
     for item in overdue:
         order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
         try:
@@ -143,8 +146,14 @@ def check_overdue_shipments(
             recorded += 1
         elif declare_lost is not None and _past_lost_deadline(order, fulfillment_id, now):
             # The execution that waits for it (if one still does) declares it at the same
-            # moment; both are one write and one refund (the loss is recorded once).
-            declare_lost(order_id, fulfillment_id, deps)
+            # moment; both are one write and one refund (the loss is recorded once). A
+            # gateway that fails leaves it watched: the next run settles it.
+            try:
+                declare_lost(order_id, fulfillment_id, deps)
+            except OrquestaError as exc:
+                failed += 1
+                _log.warning("lost parcel %s %s not settled yet: %s", order_id, fulfillment_id, exc)
+                continue
             lost += 1
         else:
             repaired += _repair_record(item, order, deps)
@@ -152,23 +161,20 @@ def check_overdue_shipments(
         "overdue": len(overdue),
         "breaches_recorded": recorded,
         "parcels_declared_lost": lost,
+        "lost_parcels_failed": failed,
         "records_repaired": repaired,
         "pages_read": pages,
     }
 
 
 def _past_lost_deadline(order: Order, fulfillment_id: str, now: datetime) -> bool:
-    """Breached, never confirmed, and its lost deadline passed."""
+    """Breached, never confirmed, and its lost deadline passed; or declared lost and its
+    refund not yet recorded (``Fulfillment.watch_due``)."""
     fulfillment = order.find_fulfillment(fulfillment_id)
-    if fulfillment is None or fulfillment.status is not FulfillmentStatus.SHIPPED:
+    if fulfillment is None or fulfillment.shipment is None:
         return False
-    shipment = fulfillment.shipment
-    return (
-        shipment is not None
-        and shipment.delivered_at is None
-        and shipment.lost_by is not None
-        and shipment.lost_by <= now
-    )
+    due = fulfillment.watch_due()
+    return fulfillment.shipment.breached_at is not None and due is not None and due <= now
 
 
 def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:

@@ -16,7 +16,7 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.services import fulfillment_steps, lost_parcels, ordering, sla
 from chalicelib.services.step_models import DispatchInput, FulfillmentStep
-from tests.fakes import FakeWorkflow
+from tests.fakes import FakeGateway, FakeWorkflow, RecordingEvents
 from tests.service import flows
 
 
@@ -254,6 +254,7 @@ def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_
         "overdue": 1,
         "breaches_recorded": 0,
         "parcels_declared_lost": 0,
+        "lost_parcels_failed": 0,
         "records_repaired": 1,
         "pages_read": outcome["pages_read"],
     }
@@ -401,3 +402,43 @@ def test_a_parcel_whose_execution_no_longer_waits_is_declared_lost_by_the_schedu
     # The next check finds nothing to do: the record closed as lost.
     assert lost_parcels.check_watched_shipments(deps)["overdue"] == 0
     assert not _open(deps, _tracking(lost))
+
+
+def test_a_lost_parcel_whose_refund_failed_is_refunded_and_told_by_a_later_check(
+    deps: Deps,
+) -> None:
+    # The re-probe: the gateway failed the refund the check asked for; the parcel was LOST
+    # but no later run looked at it again, so the customer and ops were never told.
+    order = flows.shipped(deps)
+    _past_the_promise(deps, order)
+    lost_parcels.check_watched_shipments(deps)
+    shipment = deps.store.get_order(order.order_id).fulfillments[0].shipment
+    assert shipment is not None and shipment.lost_by is not None
+    clock: Any = deps.clock
+    clock.now = shipment.lost_by + timedelta(minutes=1)
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    gateway.unavailable = 10  # every attempt of this run fails
+
+    failed = lost_parcels.check_watched_shipments(deps)
+
+    assert (failed["parcels_declared_lost"], failed["lost_parcels_failed"]) == (0, 1)
+    untold = deps.store.get_order(order.order_id).fulfillments[0]
+    assert untold.status is FulfillmentStatus.LOST and untold.refunded is None
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    assert events.of_type("fulfillment.lost") == []
+    gateway.unavailable = 0
+    clock.now += timedelta(minutes=5)
+
+    told = lost_parcels.check_watched_shipments(deps)
+
+    assert told["parcels_declared_lost"] == 1
+    settled = deps.store.get_order(order.order_id)
+    assert settled.fulfillments[0].refunded is not None
+    assert settled.payment.refunded == settled.payment.captured
+    assert len(events.of_type("fulfillment.lost")) == 1
+    assert [a for _, a in events.alerts if a.get("kind") == "parcel_lost"] != []
+    # Told: nothing left to watch.
+    clock.now += timedelta(minutes=5)
+    assert lost_parcels.check_watched_shipments(deps)["overdue"] == 0
