@@ -27,7 +27,8 @@ from chalicelib.services.retries import retried
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# A refund confirmed after the status change (the settlement sweeper) changes the figures.
+# A refund or void confirmed after the status change (the settlement sweeper) changes the
+# figures.
 PROJECTED_TYPES = frozenset(
     {
         "order.status_changed",
@@ -35,6 +36,7 @@ PROJECTED_TYPES = frozenset(
         "fulfillment.lost",
         "fulfillment.cancelled",
         "payment.refund",
+        "payment.void",
     }
 )
 
