@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 # A handler gets the event, the deps and the delivery's shared reads (event_reads.py).
 Handler = Callable[[dict[str, Any], "Deps", EventReads], object]
 
-# Event types on the topic that no handler acts on: a capture or a void tells the books,
-# not the customer (the email, the 360 and the opportunities follow the status changes
-# and refunds). The subscription filters them out, so they cost no invocation; other
+# Event types on the topic that no handler acts on: a capture tells the books, not the
+# customer (the email, the 360 and the opportunities follow the status changes and
+# refunds). The subscription filters them out, so they cost no invocation; other
 # subscribers of the topic still get them. tests/service/test_order_event_subscriber.py
-# proves every handler does nothing with them.
-IGNORED_TYPES = ("payment.capture", "payment.void")
+# proves every handler does nothing with them. A void is not among them: one the gateway
+# refused at first is done by the sweeper after the order's events, and the customer's
+# figures must then leave the voided amount out (customer_projection).
+IGNORED_TYPES = ("payment.capture",)
 
 
 def subscription_filter() -> tuple[str, dict[str, Any]]:

@@ -29,4 +29,8 @@ def test_a_capture_event_invokes_no_subscriber_and_a_refund_does(
 
     # Other tests' executions publish on the same stack meanwhile: count only these.
     ours = sorted(e for e in delivered if e.endswith(tag))
-    assert ours == [f"filter-order.status_changed-{tag}", f"filter-payment.refund-{tag}"]
+    assert ours == [
+        f"filter-order.status_changed-{tag}",
+        f"filter-payment.refund-{tag}",
+        f"filter-payment.void-{tag}",
+    ]
