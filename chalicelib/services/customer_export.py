@@ -3,10 +3,11 @@ field so that nothing internal or about someone else leaves."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import IdentifierType
+from chalicelib.domain.customers import CustomerMetrics, IdentifierType, OrderContribution
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
@@ -85,12 +86,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         if order.customer_id in records:
             orders.append(_exported_order(order))
     # And the orders this person's proven identifiers brought to the record they were
-    # split off: the erasure erases them as theirs.
-    for order_id in stray_orders(records, deps):
-        try:
-            orders.append(_exported_order(deps.store.get_order(order_id)))
-        except NotFound:
-            continue
+    # split off (the erasure erases them as theirs), with what that record holds about them.
+    stray = _StrayOrders.of(records, deps)
+    orders.extend(_exported_order(order) for order in stray.orders)
 
     def shown(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if by_token:
@@ -101,6 +99,10 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     for entry in shown(every(CustomerRecord.TICKETS)):  # as the 360 lists them
         ticket = store.get_ticket(str(entry["ticket_id"]))
         if ticket is not None and ticket.customer_id in records:
+            tickets.append(_exported_ticket(ticket))
+    for entry in stray.about(CustomerRecord.TICKETS, deps):
+        ticket = store.get_ticket(str(entry["ticket_id"]))
+        if ticket is not None:
             tickets.append(_exported_ticket(ticket))
     addresses = {
         i.value
@@ -137,7 +139,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "tickets": tickets,
         "consents": [
-            public_fields(c, CONSENT_FIELDS) for c in shown(every(CustomerRecord.CONSENTS))
+            public_fields(c, CONSENT_FIELDS)
+            for c in shown(every(CustomerRecord.CONSENTS))
+            + stray.about(CustomerRecord.CONSENTS, deps)
         ],
         "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
         "merged_records": merged,
@@ -153,8 +157,68 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
-        "metrics": scope.metrics(store.metrics(owner)).summary(deps.clock()),
+        "metrics": _figures(
+            summaries, hidden, stray, scope.metrics(store.metrics(owner)), deps
+        ).summary(deps.clock()),
     }
+
+
+@dataclass(frozen=True)
+class _StrayOrders:
+    """The orders the person's proven identifiers alone brought to the records theirs were
+    split off (``stray_orders``), and those records, which hold their summaries, consents
+    and tickets."""
+
+    orders: list[Order] = field(default_factory=list)
+    holders: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: list[str], deps: Deps) -> _StrayOrders:
+        orders: list[Order] = []
+        for order_id in stray_orders(records, deps):
+            try:
+                orders.append(deps.store.get_order(order_id))
+            except NotFound:
+                continue
+        holders = {
+            canonical_customer(o.customer_id, deps)[0] for o in orders if o.customer_id is not None
+        }
+        return cls(orders, sorted(holders))
+
+    @property
+    def ids(self) -> set[str]:
+        return {o.order_id for o in self.orders}
+
+    def about(self, kind: CustomerRecord, deps: Deps) -> list[dict[str, Any]]:
+        """The items of ``kind`` the holders keep about these orders."""
+        if not self.orders:
+            return []
+        ids = self.ids
+        found: list[dict[str, Any]] = []
+        for holder in self.holders:
+            items, _ = deps.customers.records(holder, kind)
+            found.extend(i for i in items if i.get("order_id") in ids)
+        return found
+
+
+def _figures(
+    summaries: list[dict[str, Any]],
+    hidden: set[str],
+    stray: _StrayOrders,
+    stored: CustomerMetrics,
+    deps: Deps,
+) -> CustomerMetrics:
+    """The figures of the orders the export lists: the stored ones unless orders moved in
+    or out (a split), then rebuilt from each listed order's contribution (every summary
+    keeps the one last applied to its record's figures)."""
+    moved_out = any(str(s["order_id"]) in hidden for s in summaries)
+    if not stray.orders and not moved_out:
+        return stored
+    figures = CustomerMetrics()
+    for summary in summaries + stray.about(CustomerRecord.ORDERS, deps):
+        if str(summary["order_id"]) not in hidden and "contribution" in summary:
+            figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
+    return figures
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -766,12 +766,25 @@ def test_once_the_phone_is_proven_its_owners_order_leaves_the_founders_export(
     assert victims.order_id in json.dumps(export_customer(record, deps))  # not proven yet
     phone = _phone_of(deps, record)
 
+    ticket = tickets.open_ticket(
+        record, "question", "Victima asks", "Where is it", victims.order_id, "phone", deps
+    )
+
     split = _prove(deps, phone).resolution.customer_id
 
     assert split != record
-    founders = json.dumps(export_customer(record, deps))
-    assert victims.order_id not in founders and "Vera Victima" not in founders
-    assert own.order_id in founders
+    founders = export_customer(record, deps)
+    assert victims.order_id not in json.dumps(founders)
+    assert "Vera Victima" not in json.dumps(founders)
+    assert [o["order_id"] for o in founders["orders"]] == [own.order_id]
+    assert ticket.ticket_id not in json.dumps(founders)
+    # The figures are those of the orders listed (the re-probe: they still counted it).
+    assert founders["metrics"]["order_count"] == 1
+    assert founders["metrics"]["lifetime_value"]["amount"] == str(own.total.amount)
     for by_token in (False, True):
         theirs = export_customer(split, deps, by_token=by_token)
         assert [o["order_id"] for o in theirs["orders"]] == [victims.order_id]
+        assert [t["ticket_id"] for t in theirs["tickets"]] == [ticket.ticket_id]
+        assert [c["order_id"] for c in theirs["consents"]] == [victims.order_id]
+        assert theirs["metrics"]["order_count"] == 1
+        assert theirs["metrics"]["lifetime_value"]["amount"] == str(victims.total.amount)
