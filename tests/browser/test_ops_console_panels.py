@@ -154,14 +154,24 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
     browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
 ) -> None:
     # A probe: at 390 px the page was 839 px wide, with Resolve, Retry and the failed
-    # counts off the screen.
+    # counts off the screen; the re-probe: Resolve was still reachable only sideways.
     placed = console_shop.place_ok(order_body())
-    wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
+    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "exception")
+    reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert reported.status_code == 200, reported.text  # an alert to resolve
     size = browser.get_window_size()
     browser.set_window_size(390, 1400)
     try:
         sign_in(browser, console_stack.url, "demo-ops")
         wait_for(browser, visible("#attention-panel"))
+        wait_for(browser, lambda d: d.find_elements("css selector", "#alerts button.resolve"))
+        resolves = browser.execute_script(
+            "return [...document.querySelectorAll('#alerts button.resolve')]"
+            ".map((b) => b.getBoundingClientRect().right);"
+        )
+        assert max(resolves) <= 390, resolves
         browser.get(f"{console_stack.url}/ops#order={placed['order_id']}")
         wait_for(browser, visible("#order-panel"))
         wait_for(
