@@ -46,7 +46,7 @@ browser-deps:
 	fi
 
 test: lint browser-deps
-	$(PY) -m pytest -n 2 --dist loadgroup -q --durations=15
+	$(PY) -m pytest -n 3 --dist loadgroup -q --durations=15
 
 # The fast tier: domain and service tests on in-memory fakes, and the contract tests' fake
 # side; the guard plugin fails the run if moto, the local stack or the real adapters'

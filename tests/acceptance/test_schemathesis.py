@@ -25,7 +25,7 @@ import requests
 from tests.support.shop import RunningStack
 from tests.support.stack_process import ROOT, start_stack, stop_stack
 
-pytestmark = [pytest.mark.slow, pytest.mark.acceptance, pytest.mark.xdist_group("schemathesis")]
+pytestmark = [pytest.mark.slow, pytest.mark.acceptance]
 
 # Test cases per operation and phase: enough to cover every operation's schema and its
 # negations, few enough to run both keys in a few minutes on two busy cores.
@@ -38,7 +38,7 @@ RUN_TIMEOUT = 900
 
 @pytest.fixture(scope="module")
 def fuzzed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """A stack only schemathesis talks to."""
+    """A stack only schemathesis talks to (one per worker: each key's run has its own)."""
     stack = start_stack(tmp_path_factory.mktemp("schemathesis-stack"), 1, 5, START_TIMEOUT)
     yield stack
     stop_stack(stack, STOP_TIMEOUT)
@@ -113,7 +113,14 @@ def run_schemathesis(stack: RunningStack, key: str, workdir: Path) -> str:
     return completed.stdout + completed.stderr
 
 
-@pytest.mark.parametrize("key", ["demo-storefront", "demo-ops"])
+# A group each: the two runs, each on a stack of its own, go to two workers at once.
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(key, marks=pytest.mark.xdist_group(f"schemathesis-{key}"))
+        for key in ("demo-storefront", "demo-ops")
+    ],
+)
 def test_schemathesis_finds_nothing(fuzzed_stack: RunningStack, key: str, tmp_path: Path) -> None:
     document = requests.get(f"{fuzzed_stack.url}/openapi.json", timeout=30).json()
     operations = sum(len(methods) for methods in document["paths"].values())
