@@ -43,13 +43,15 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
     """The actions possible now, with the scaled return and payment-retry windows."""
     waits = deps.settings.waits
     facts = facts_of(order, timedelta(seconds=waits.return_window_seconds))
-    if was_erased(facts.customer_id, deps):
+    erased = was_erased(facts.customer_id, deps)
+    if erased:
         # Nothing new is written about an erased customer: no ticket, as for an order
         # without a customer.
         facts = facts.model_copy(update={"customer_id": None})
     actions = available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
-    if actions.allows(CustomerAction.PAY) and not _servable(order, deps):
-        # Paying again would be refused out-of-stock (``pay_again``): not offered.
+    if actions.allows(CustomerAction.PAY) and (erased or not _servable(order, deps)):
+        # Paying again would be refused out-of-stock (``pay_again``), or, for an erased
+        # customer, the order cancelled at once (nothing can be sent to them): not offered.
         actions.actions.remove(CustomerAction.PAY)
         actions.pay_until = None
     return actions
