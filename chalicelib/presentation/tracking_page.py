@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
 from chalicelib.domain.orders import Order
+from chalicelib.domain.settlement import return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.wording import (
@@ -128,7 +129,12 @@ def _fulfillment(
         "carrier": shipment.carrier.title() if shipment else None,
         "tracking_number": shipment.tracking_number if shipment else None,
         "tracking_url": shipment.tracking_url if shipment else None,
-        "due_by": w.day(shipment.shown_promise) if shipment and not shipment.delivered_at else None,
+        # A parcel delivered or declared lost is due no more; its status says what happened.
+        "due_by": (
+            w.day(shipment.shown_promise)
+            if shipment and not shipment.delivered_at and not shipment.lost_at
+            else None
+        ),
         "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
         "pickup_code": fulfillment.pickup_code if ready else None,
         # segno's SVG, built from our own code: safe to put in the page as it is.
@@ -180,12 +186,23 @@ def tracking_page(
         ],
         "returns": [
             {
-                "status": return_status_word(r.status, language),
+                "status": return_status_word(
+                    "RECEIVED_REFUND_PENDING"
+                    if return_refund_status(order, r.return_id) == "pending"
+                    else r.status,
+                    language,
+                ),
                 "channel": return_channel_word(r.channel, language),
                 "units": sum(line.quantity for line in r.lines),
                 "articles": ", ".join(dict.fromkeys(names.get(x.sku, x.sku) for x in r.lines)),
                 "place": location_names.get(r.location_id or "", ""),
-                "refund": w.money(r.refund) if r.refund is not None and r.refund.amount else None,
+                "refund": (
+                    w.money(r.refund)
+                    if r.refund is not None
+                    and r.refund.amount
+                    and return_refund_status(order, r.return_id) == "refunded"
+                    else None
+                ),
             }
             for r in order.returns
         ],

@@ -77,6 +77,8 @@ REASON_WORDS: dict[str, tuple[str, str]] = {
 RETURN_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "REQUESTED": ("Solicitada", "Requested"),
     "RECEIVED": ("Recibida y reembolsada", "Received and refunded"),
+    # Received, its refund owed: the gateway failed, the sweeper retries it.
+    "RECEIVED_REFUND_PENDING": ("Recibida; reembolso en curso", "Received; refund on its way"),
 }
 RETURN_CHANNEL_WORDS: dict[str, tuple[str, str]] = {
     "store": ("En tienda", "At a store"),

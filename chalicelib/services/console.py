@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
+from chalicelib.domain.settlement import return_refund_status
 from chalicelib.domain.surveys import complaint_ticket_id
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
@@ -248,13 +249,15 @@ def _returns(order: Order) -> list[dict[str, Any]]:
         )
         if returned.received_at is not None:
             refund = returned.refund
+            owed = return_refund_status(order, returned.return_id) == "pending"
             entries.append(
                 {
                     "at": returned.received_at.isoformat(),
                     "kind": "return",
                     "title": "return received",
                     "detail": f"{returned.return_id} at {returned.location_id}"
-                    + (f"; refund {refund.amount} {refund.currency}" if refund else ""),
+                    + (f"; refund {refund.amount} {refund.currency}" if refund else "")
+                    + (" (owed: the gateway failed, the sweeper retries)" if owed else ""),
                     "event_id": returned.return_id,
                 }
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chalicelib.deps import Deps
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import console, returns
+from tests.fakes import FakeGateway
 from tests.service import flows
 
 
@@ -38,3 +39,23 @@ def test_a_return_is_on_the_timeline_when_asked_for_and_when_received(deps: Deps
     ]
     titles = [e["title"] for e in entries]
     assert titles.index("return requested") < titles.index("return received")
+
+
+def test_a_refund_still_owed_says_so_on_the_timeline(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    request = RequestReturnRequest.model_validate(
+        {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    gateway.unavailable = 10
+
+    returns.receive_return(opened.return_id, "ST-MADRID", deps)
+
+    (received,) = [
+        e
+        for e in console.order_timeline(order.order_id, deps)["entries"]
+        if e["title"] == "return received"
+    ]
+    assert received["detail"].endswith("(owed: the gateway failed, the sweeper retries)")

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import OperationStatus, PaymentOperation, PaymentOperationType
 from chalicelib.domain.placement import ShippingAddress
 from chalicelib.domain.returns import ReturnLine
+from chalicelib.domain.settlement import return_refund_key
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -137,6 +140,19 @@ def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
     assert "23:00" in html and "22:00" not in html
 
 
+def _refund_of(placed: Order, return_id: str, status: OperationStatus) -> PaymentOperation:
+    """The refund operation a received return records (done, or owed to the sweeper)."""
+    refund = PaymentOperation(
+        key=return_refund_key(placed.order_id, return_id),
+        type=PaymentOperationType.REFUND,
+        amount=Money.of("19.95"),
+        status=status,
+        recorded_at=NOW,
+    )
+    placed.payment.operations.append(refund)
+    return refund
+
+
 def test_a_return_says_what_went_back_where_and_what_was_refunded() -> None:
     # A probe: the page read "1 unidad · En tienda · Recibida y reembolsada" under the
     # original total, with no article, store, amount or refunded line.
@@ -145,7 +161,8 @@ def test_a_return_says_what_went_back_where_and_what_was_refunded() -> None:
         "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
     )
     placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"))
-    placed.payment.refunded = Money.of("19.95")
+    refund = _refund_of(placed, "ret_1", OperationStatus.DONE)
+    placed.payment.refunded = refund.amount
     placed.payment.voided = Money.of("4.95")
     name = placed.lines[0].name
 
@@ -161,3 +178,35 @@ def test_a_return_says_what_went_back_where_and_what_was_refunded() -> None:
     # Nothing refunded nor released: no such rows.
     untouched = page_of(delivered(line("TSHIRT-BLK-M", 1)), "es")
     assert "Reembolsado" not in untouched and "No cobrado" not in untouched
+
+
+def test_a_return_whose_refund_is_still_owed_does_not_say_refunded() -> None:
+    # The re-probe (tok_refund_flaky): "Recibida y reembolsada · 39,95 EUR" while the
+    # gateway had refunded nothing yet.
+    placed = delivered(line("TSHIRT-BLK-M", 2))
+    placed.request_return(
+        "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
+    )
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"))
+    _refund_of(placed, "ret_1", OperationStatus.OWED)
+
+    spanish = re.sub(r"<[^>]+>", " ", page_of(placed, "es"))
+    english = re.sub(r"<[^>]+>", " ", page_of(placed, "en"))
+
+    assert "Recibida; reembolso en curso" in spanish and "reembolsada" not in spanish
+    assert "19,95" not in spanish.split("Devoluciones", 1)[1]
+    assert "Received; refund on its way" in english and "Received and refunded" not in english
+
+
+def test_a_lost_parcel_is_due_no_more() -> None:
+    # The re-probe: a lost parcel still read "Entrega prevista ... · Con retraso".
+    placed = shipped_with_notes()
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    parcel.status = FulfillmentStatus.SHIPPED
+    parcel.shipment.delivered_at = None
+    assert "Entrega prevista" in page_of(placed, "es")
+    parcel.shipment.lost_at = NOW
+    parcel.status = FulfillmentStatus.LOST
+
+    assert "Entrega prevista" not in page_of(placed, "es")
