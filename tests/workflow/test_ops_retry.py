@@ -191,7 +191,7 @@ def test_an_order_whose_ending_went_untold_resumes_from_reserved(
 
 
 def test_a_stopped_pickup_is_cancelled_its_stock_released_and_its_money_voided(
-    client: Any, deps: Any, parked: list[str]
+    client: Any, deps: Any, stack: Any, parked: list[str]
 ) -> None:
     """Found by a probe: a pick-up whose execution ops stopped kept its stock and its
     authorisation past its deadline, and nobody was told. API.md allows no execution to
@@ -225,8 +225,15 @@ def test_a_stopped_pickup_is_cancelled_its_stock_released_and_its_money_voided(
     shown = client.http.get(f"/orders/{order_id}", headers=OPS).json_body
     assert shown["attention"]["kind"] == "workflow_stopped"
     assert shown["status"] == "CANCELLED"
-    subjects = [m["Subject"] for m in emails_to(body["customer"]["email"])]
-    assert len([s for s in subjects if "cancel" in s.lower()]) == 1, subjects
+
+    # The email follows the compensation's events through the subscriber: waited for.
+    def cancellations() -> list[str]:
+        subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+        return [s for s in subjects if "cancel" in s.lower()]
+
+    assert len(eventually(cancellations)) == 1
+    stack.lambdas.drain()
+    assert len(cancellations()) == 1  # and no second one once every delivery is done
 
     # Nothing is left to carry on.
     assert _retry(client, order_id).status_code == 409
@@ -234,7 +241,7 @@ def test_a_stopped_pickup_is_cancelled_its_stock_released_and_its_money_voided(
 
 
 def test_a_mixed_order_stopped_gives_back_its_pickup_and_its_parcel_carries_on(
-    client: Any, deps: Any, parked: list[str], settings: Any
+    client: Any, deps: Any, stack: Any, parked: list[str], settings: Any
 ) -> None:
     """The parcel left; the pick-up waits at the store. A stop cancels the pick-up alone
     (its unit back on the shelf, its share voided, the customer told), and ops retry the
@@ -269,8 +276,15 @@ def test_a_mixed_order_stopped_gives_back_its_pickup_and_its_parcel_carries_on(
     pickup = next(f for f in stopped.fulfillments if f.type.value == "pickup")
     assert ledger["voided"] == f"{stopped.fulfillment_value(pickup).amount:.2f}"
     assert Decimal(ledger["captured"]) + Decimal(ledger["voided"]) == stopped.total.amount
-    subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
-    assert subjects.count(f"Parte de tu pedido {order_id} se ha cancelado") == 1, subjects
+    part_cancelled = f"Parte de tu pedido {order_id} se ha cancelado"
+
+    def told() -> list[str]:
+        subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+        return [s for s in subjects if s == part_cancelled]
+
+    assert eventually(told) == [part_cancelled]  # after the compensation's events
+    stack.lambdas.drain()
+    assert told() == [part_cancelled]  # once
 
     retried = _retry(client, order_id)
     assert retried.status_code == 202, retried.body
