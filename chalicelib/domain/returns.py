@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import Conflict, ConflictingFields, Unprocessable
+from chalicelib.domain.errors import Conflict, ConflictingFields, NotFound
 from chalicelib.domain.money import Money
 
 
@@ -75,11 +75,13 @@ def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, in
 
 
 def check_on_order(lines: list[ReturnLine], ordered: AbstractSet[str]) -> None:
-    """Refuse lines for SKUs the order never had (``ordered``): bad input, 422 whatever
-    the order's state, told before any refusal the state makes (409)."""
+    """Refuse lines for SKUs the order never had (``ordered``): 404 naming the line, as a
+    SKU unknown to the catalogue is on an order (API.md part two: a request the schema
+    accepts is refused only for what it cannot know, an unknown id 404), whatever the
+    order's state, told before any refusal the state makes (409)."""
     for index, rline in enumerate(lines):
         if rline.sku not in ordered:
-            raise Unprocessable(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
+            raise NotFound(f"{rline.sku} is not on this order", field=f"lines.{index}.sku")
 
 
 def check_returnable(lines: list[ReturnLine], left: dict[str, int]) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, Unprocessable
+from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
@@ -119,22 +119,24 @@ def test_same_sku_twice_in_one_return_counts_both_lines() -> None:
     assert raised.value.field == "lines.1.quantity"
 
 
-def test_returning_a_sku_not_on_the_order_is_bad_input_naming_the_line() -> None:
-    """A SKU the order never had is bad input (422, API.md: "a state that forbids the
-    action 409"; found by a probe as 409), whatever state the order is in."""
+def test_returning_a_sku_not_on_the_order_is_not_found_naming_the_line() -> None:
+    """A SKU the order never had is unknown to it: 404 naming the line, as an unknown SKU
+    on an order is (API.md part two: a request the schema accepts is refused only for what
+    the schema cannot know; a probe's schemathesis run flagged the 422 it was), whatever
+    state the order is in."""
     placed = two_shirts_and_a_mug()
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(NotFound) as raised:
         ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1))
-    assert raised.value.status == 422
+    assert raised.value.status == 404
     assert raised.value.field == "lines.1.sku"
     assert "CAP-RED" in raised.value.detail
     assert placed.returns == []
 
 
 @pytest.mark.parametrize("when", ["before delivery", "after the window"])
-def test_a_sku_not_on_the_order_is_bad_input_before_the_state_is_looked_at(when: str) -> None:
-    """The order's state refuses too (409), but the request is wrong whatever the state:
-    the bad line is told first (a probe got 409 for a SKU not on a shipped order)."""
+def test_a_sku_not_on_the_order_is_told_before_the_state_is_looked_at(when: str) -> None:
+    """The order's state refuses too (409), but the line is wrong whatever the state: it
+    is told first (a probe got 409 for a SKU not on a shipped order)."""
     if when == "before delivery":
         placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
         at = LATER
@@ -143,7 +145,7 @@ def test_a_sku_not_on_the_order_is_bad_input_before_the_state_is_looked_at(when:
         at = LATER + timedelta(days=365)
     with pytest.raises(Conflict):
         ask(placed, back("MUG-WHT", 1), at=at)  # a fair line: the state refuses it
-    with pytest.raises(Unprocessable) as raised:
+    with pytest.raises(NotFound) as raised:
         ask(placed, back("MUG-WHT", 1), back("CAP-RED", 1), at=at)
     assert raised.value.field == "lines.1.sku"
     assert placed.returns == []
