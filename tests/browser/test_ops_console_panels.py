@@ -19,6 +19,18 @@ from tests.support.shop import RunningStack, Shop
 pytestmark = pytest.mark.xdist_group("browser")
 
 
+def _shipped_then(shop: Shop, event_type: str) -> dict[str, Any]:
+    """An order placed and shipped, then its carrier's signed ``event_type`` posted: the
+    order as placed."""
+    placed = shop.place_ok(order_body())
+    order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], event_type)
+    reported = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert reported.status_code == 200, reported.text
+    return placed
+
+
 def test_the_sla_scorecard_is_drawn_as_a_chart(
     browser: Any,
     console_stack: RunningStack,
@@ -27,12 +39,7 @@ def test_the_sla_scorecard_is_drawn_as_a_chart(
     screenshots: Path,
 ) -> None:
     # A second parcel with the same carrier, delivered: the chart gets a delivery to show.
-    placed = console_shop.place_ok(order_body())
-    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
-    shipment = order["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"], "delivered")
-    delivered = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
-    assert delivered.status_code == 200, delivered.text
+    placed = _shipped_then(console_shop, "delivered")
     wait_for_status(console_shop, placed["order_id"], "DELIVERED", settled=True)
     scorecard = requests.get(f"{console_stack.url}/ops/sla", headers=OPS, timeout=30).json()
     mine = next(
@@ -91,13 +98,7 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
     browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
 ) -> None:
     # A carrier reports a problem with a parcel: ops are alerted about that order.
-    placed = console_shop.place_ok(order_body())
-    order_id = placed["order_id"]
-    order = wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
-    shipment = order["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"], "exception")
-    reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
-    assert reported.status_code == 200, reported.text
+    order_id = _shipped_then(console_shop, "exception")["order_id"]
 
     sign_in(browser, console_stack.url, "demo-ops")
     wait_for(browser, visible("#attention-panel"))
@@ -155,12 +156,7 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
 ) -> None:
     # A probe: at 390 px the page was 839 px wide, with Resolve, Retry and the failed
     # counts off the screen; the re-probe: Resolve was still reachable only sideways.
-    placed = console_shop.place_ok(order_body())
-    order = wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
-    shipment = order["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"], "exception")
-    reported = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
-    assert reported.status_code == 200, reported.text  # an alert to resolve
+    placed = _shipped_then(console_shop, "exception")  # an alert to resolve
     size = browser.get_window_size()
     browser.set_window_size(390, 1400)
     try:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from chalicelib.deps import Deps
+from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import (
@@ -18,7 +19,13 @@ from chalicelib.services import (
     stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.step_models import FulfillmentStep, OrderStep
+from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
+
+# One black T-shirt shipped, one to collect at Madrid.
+MIXED = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+]
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -52,6 +59,20 @@ def reserved(deps: Deps, **overrides: Any) -> Order:
     order = place(deps, **overrides)
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    return deps.store.get_order(order.order_id)
+
+
+def declined(deps: Deps, **overrides: Any) -> Order:
+    """An order whose card was declined, rejected as the workflow rejects it."""
+    order = place(deps, payment={"method": "card", "token": "tok_declined"}, **overrides)
+    try:
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    except PaymentDeclined:
+        payment_steps.reject_order(
+            RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+        )
+    else:
+        raise AssertionError("tok_declined was authorised")
     return deps.store.get_order(order.order_id)
 
 

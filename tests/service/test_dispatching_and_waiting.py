@@ -17,11 +17,6 @@ from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import DispatchInput, OrderStep
 from tests.service import flows
 
-MIXED = [
-    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
-    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
-]
-
 
 def _step(order: Order, kind: FulfillmentType, wait_seconds: int, token: str) -> DispatchInput:
     fulfillment = next(f for f in order.fulfillments if f.type is kind)
@@ -36,7 +31,7 @@ def _step(order: Order, kind: FulfillmentType, wait_seconds: int, token: str) ->
 
 
 def test_the_reservation_hands_each_fulfillment_its_first_wait(deps: Deps) -> None:
-    order = flows.reserved(deps, lines=MIXED)
+    order = flows.reserved(deps, lines=flows.MIXED)
     reservation = stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
 
     waits = {ref.type: ref.wait_seconds for ref in reservation.fulfillments}
@@ -51,7 +46,7 @@ def test_the_reservation_hands_each_fulfillment_its_first_wait(deps: Deps) -> No
 
 
 def test_no_promise_or_pickup_deadline_outlasts_the_wait(deps: Deps) -> None:
-    order = flows.reserved(deps, lines=MIXED)
+    order = flows.reserved(deps, lines=flows.MIXED)
     short = 60  # shorter than the promise (a day or more) and the pick-up window
 
     for kind, token in ((FulfillmentType.SHIP, "tok-ship"), (FulfillmentType.PICKUP, "tok-pu")):

@@ -17,7 +17,7 @@ from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.erasure import ERASED
-from chalicelib.domain.errors import Conflict, PaymentDeclined
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -28,12 +28,10 @@ from chalicelib.services import (
     customer_export,
     customer_projection,
     customer_records,
-    payment_steps,
     self_service,
     survey_links,
     surveys,
 )
-from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.service import flows
 
 WORDS = "MY-OWN-WORDS call me on +34699111222"
@@ -143,16 +141,10 @@ def test_after_erasure_the_tracking_page_takes_returns_without_their_words_and_n
 def test_after_erasure_a_declined_order_is_not_offered_to_pay_again(deps: Deps) -> None:
     # The re-probe: the page offered "pay" on an erased customer's declined order; paying
     # authorised the card and the projector voided it at once (the order cannot be served).
-    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
-    with pytest.raises(PaymentDeclined):
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
-    )
-    declined = deps.store.get_order(order.order_id)
+    declined = flows.declined(deps)
     assert CustomerAction.PAY in self_service.actions_now(declined, deps).actions
 
-    _erase(order, deps)
+    _erase(declined, deps)
 
-    after = self_service.actions_now(deps.store.get_order(order.order_id), deps)
+    after = self_service.actions_now(deps.store.get_order(declined.order_id), deps)
     assert CustomerAction.PAY not in after.actions and after.pay_until is None

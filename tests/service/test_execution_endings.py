@@ -42,11 +42,6 @@ from tests.fakes import Clock, FakeGateway, RecordingEvents, fake_deps
 from tests.fakes.outside import FakeAlertLog
 from tests.service import flows
 
-MIXED = [
-    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
-    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
-]
-
 
 def _ended(deps: Deps, order_id: str, status: str, name: str | None = None) -> str:
     """The order's execution (or the one named) ends ``status``, and EventBridge tells."""
@@ -116,7 +111,7 @@ def test_an_order_stopped_before_anything_left_is_cancelled_and_holds_nothing(
 
 def test_an_order_stopped_after_its_parcel_left_gives_back_only_the_pickup(deps: Deps) -> None:
     before = _held(deps)
-    order = flows.reserved(deps, lines=MIXED)
+    order = flows.reserved(deps, lines=flows.MIXED)
     parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
     pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
@@ -259,7 +254,7 @@ def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
     """Found by a probe: the workflow compensated a mixed order (its pick-up failed) and
     marked it; ops retried it to carry the parcel on; the retry was then stopped, and its
     ending was taken as told already by the earlier compensation's mark."""
-    order = flows.reserved(deps, lines=MIXED)
+    order = flows.reserved(deps, lines=flows.MIXED)
     parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
     fulfillment_steps.dispatch_fulfillment(step, deps)

@@ -8,7 +8,8 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
-from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
+from chalicelib.domain.orders import Order
 from chalicelib.services import (
     fulfillment_steps,
     lost_parcels,
@@ -22,6 +23,12 @@ from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOr
 from chalicelib.services.tracking import tracking_url
 from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
+
+
+def _parcel_and_pickup(order: Order) -> tuple[Fulfillment, Fulfillment]:
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    return parcel, pickup
 
 
 def _mail_everything(deps: Deps) -> list[dict[str, str]]:
@@ -153,13 +160,8 @@ def test_a_pickup_cancelled_while_its_parcel_travels_is_told_with_its_store_and_
     """Found by a probe: a failed (or stopped) workflow cancelled the pick-up of a mixed
     order whose parcel had left; the order stayed SHIPPED, so no status email went, and the
     customer still held the "ready at the store" email."""
-    mixed = [
-        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
-        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
-    ]
-    order = flows.reserved(deps, lines=mixed)
-    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
-    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    order = flows.reserved(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
     fulfillment_steps.dispatch_fulfillment(step, deps)
     before = len(_mail_everything(deps))
@@ -182,13 +184,8 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     # A probe: the pick-up collected, the parcel never confirmed; its loss made the order
     # DELIVERED, and the customer read "your order was delivered", then "your parcel was
     # lost". Only the loss happened then.
-    mixed = [
-        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
-        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
-    ]
-    order = flows.shipped(deps, lines=mixed)
-    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
-    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
     assert pickup.pickup_code is not None
     pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
     before = len(_mail_everything(deps))

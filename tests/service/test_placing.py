@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import OrquestaError, PaymentDeclined
+from chalicelib.domain.errors import OrquestaError
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import ordering, payment_steps
-from chalicelib.services.step_models import OrderStep, RejectOrderInput
+from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
@@ -91,13 +91,7 @@ def test_authorising_twice_holds_the_money_once(deps: Deps) -> None:
 
 
 def test_a_declined_card_ends_the_order_rejected_with_nothing_owed(deps: Deps) -> None:
-    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
-    with pytest.raises(PaymentDeclined):
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
-    )
-    rejected = deps.store.get_order(order.order_id)
+    rejected = flows.declined(deps)
     assert rejected.status is OrderStatus.REJECTED
     assert rejected.payment.owed() == []
     assert deps.store.orders_owing(10) == []

@@ -15,8 +15,17 @@ import boto3
 from chalicelib.domain.orders import Order
 from infra.local.adaptations import execution_endings_held
 from infra.local.stack import ACCOUNT_ID, REGION
-from tests.support import JSON, STORE, STOREFRONT, eventually, idempotency_key, signed_event
+from tests.support import (
+    JSON,
+    STORE,
+    STOREFRONT,
+    eventually,
+    idempotency_key,
+    order_body,
+    signed_event,
+)
 from tests.support.catalogue import fresh_sku as fresh_sku  # re-exported for the stack tests
+from tests.support.orders import wait_for_status
 
 TERMINAL_EXECUTION = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -57,6 +66,17 @@ def place(client: Any, body: dict[str, Any], headers: dict[str, str] = STOREFRON
     assert response.status_code == 202, response.body
     assert response.json_body["status"] == "ACCEPTED"
     return str(response.json_body["order_id"])
+
+
+def reserved_while_picking(client: Any, deps: Any, settings: Any) -> tuple[str, str]:
+    """Two units of a fresh SKU (15.00, six in the warehouse) ordered and reserved, with 15
+    real-world seconds of picking ahead (handling time is divided by the time scale): the
+    order can still be cancelled. (order id, sku)"""
+    settings.handling_seconds = int(15 * settings.time_scale)
+    sku = fresh_sku(deps, {"WH-GETAFE": 6}, price="15.00")
+    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
+    wait_for_status(deps, order_id, "RESERVED")
+    return order_id, sku
 
 
 def wait_for_execution(deps: Any, order: Order, timeout: float = 30.0) -> dict[str, Any]:

@@ -8,27 +8,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.support import JSON, OPS, order_body
+from tests.support import JSON, OPS
 from tests.support.flow import (
     amounts,
-    fresh_sku,
     ledger_of,
-    place,
+    reserved_while_picking,
     states_entered,
     stock_of,
     wait_for_execution,
 )
-from tests.support.orders import wait_for_status
 
 
 def test_erasing_during_picking_cancels_the_order_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
-    # Handling time is real-world seconds divided by the time scale: 15 seconds of it.
-    settings.handling_seconds = int(15 * settings.time_scale)
-    sku = fresh_sku(deps, {"WH-GETAFE": 6}, price="15.00")
-    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
-    reserved = wait_for_status(deps, order_id, "RESERVED")
+    order_id, sku = reserved_while_picking(client, deps, settings)
+    reserved = deps.store.get_order(order_id)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
 
     erased = client.http.post(

@@ -17,6 +17,7 @@ from tests.support.flow import (
     place_then_sell_out,
     post_carrier_event,
     raw_history,
+    reserved_while_picking,
     states_entered,
     stock_of,
     tracking_number,
@@ -190,12 +191,7 @@ def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, d
 def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
-    # Handling time is real-world seconds divided by the time scale: 15 seconds of it.
-    settings.handling_seconds = int(15 * settings.time_scale)
-    sku = fresh_sku(deps, {"WH-GETAFE": 6}, price="15.00")
-    order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
-
-    wait_for_status(deps, order_id, "RESERVED")
+    order_id, sku = reserved_while_picking(client, deps, settings)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
 
     response = client.http.post(
