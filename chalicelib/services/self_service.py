@@ -17,7 +17,7 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     reopen_for_payment,
 )
-from chalicelib.domain.errors import UnservableLines
+from chalicelib.domain.errors import ActionNotAvailable, UnservableLines
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
@@ -125,6 +125,13 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
 
     def decide(order: Order) -> Change[ExecutionRetry]:
+        if was_erased(order.customer_id, deps):
+            # Nothing could be sent to them: the order would be cancelled at once, the card
+            # held for nothing (``actions_now`` offers no ``pay`` either).
+            raise ActionNotAvailable(
+                f"order {order_id} cannot be paid again: its customer's data was erased",
+                field="payment",
+            )
         entry = reopen_for_payment(order, payment_token, now, window)
         # Goods gone since the decline: refused as POST /orders refuses them (409
         # out-of-stock), before the new card is authorised and voided for nothing.

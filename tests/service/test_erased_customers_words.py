@@ -17,7 +17,7 @@ from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.erasure import ERASED
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import ActionNotAvailable, Conflict
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -148,3 +148,9 @@ def test_after_erasure_a_declined_order_is_not_offered_to_pay_again(deps: Deps) 
 
     after = self_service.actions_now(deps.store.get_order(declined.order_id), deps)
     assert CustomerAction.PAY not in after.actions and after.pay_until is None
+    # Nor through the route (the second re-probe: 202, the card held, then voided).
+    with pytest.raises(ActionNotAvailable) as refused:
+        self_service.pay_again(declined.order_id, "tok_visa", deps)
+    assert refused.value.status == 409 and refused.value.field == "payment"
+    still = deps.store.get_order(declined.order_id)
+    assert still.status is OrderStatus.REJECTED and still.payment_token == "tok_declined"
