@@ -184,12 +184,37 @@ def _emails(order: Order, interactions: list[dict[str, Any]], deps: Deps) -> lis
             {
                 "at": str(item["at"]),
                 "kind": "email",
-                "title": f"email: {item.get('summary') or event_id}",
+                "title": f"email: {_email_title(str(item.get('summary') or event_id))}",
                 "detail": to,
                 "event_id": event_id,
             }
         )
     return entries
+
+
+# What an email recorded in the 360 was about, in the words the rest of the timeline uses
+# (its summary is "email sent: <event type or status> about order <id>").
+_EMAIL_WORDS = {
+    "fulfillment.cancelled": "part of the order cancelled",
+    "fulfillment.not_collected": "pick-up not collected",
+    "fulfillment.ready_for_pickup": "ready for pick-up",
+    "fulfillment.shipped": "shipment sent",
+    "fulfillment.lost": "parcel lost",
+    "shipment.sla_breached": "late delivery",
+    "payment.refund": "refund",
+    "return.requested": "return requested",
+    "ticket.opened": "ticket opened",
+    "ticket.resolved": "ticket resolved",
+}
+
+
+def _email_title(summary: str) -> str:
+    """``email sent: payment.refund about order ord_1`` -> ``refund``; a status -> ``order
+    RESERVED``, as the statuses' own email entries read."""
+    what = summary.removeprefix("email sent: ").split(" about order ", 1)[0]
+    if what in _EMAIL_WORDS:
+        return _EMAIL_WORDS[what]
+    return f"order {what}" if what.isupper() else what
 
 
 def _carrier_events(order: Order) -> list[dict[str, Any]]:

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from chalicelib.deps import Deps
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.services import console, returns
-from tests.fakes import FakeGateway
+from chalicelib.services import (
+    console,
+    customer_projection,
+    fulfillment_steps,
+    notify,
+    returns,
+)
+from chalicelib.services.compensation import CompensateInput, compensate
+from chalicelib.services.step_models import FulfillmentStep
+from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
 
@@ -59,3 +67,29 @@ def test_a_refund_still_owed_says_so_on_the_timeline(deps: Deps) -> None:
         if e["title"] == "return received"
     ]
     assert received["detail"].endswith("(owed: the gateway failed, the sweeper retries)")
+
+
+def test_emails_about_other_events_read_as_words_not_event_codes(deps: Deps) -> None:
+    # A probe: "email: email sent: fulfillment.cancelled about order ord_..." beside
+    # "email: shipment sent".
+    order = flows.reserved(deps, lines=flows.MIXED)
+    parcel = next(f for f in order.fulfillments if f.type.value == "ship")
+    fulfillment_steps.dispatch_fulfillment(
+        FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id), deps
+    )
+    compensate(CompensateInput(order_id=order.order_id, error={"Error": "States.Runtime"}), deps)
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    for event in list(events.published):
+        if event.get("order_id") == order.order_id and "ticket_id" not in event:
+            customer_projection.project_order_event(event, deps)
+            notify.on_order_event(event, deps)
+
+    titles = [
+        e["title"]
+        for e in console.order_timeline(order.order_id, deps)["entries"]
+        if e["kind"] == "email"
+    ]
+
+    assert "email: part of the order cancelled" in titles, titles
+    assert not [t for t in titles if "email sent" in t or "." in t.split(": ", 1)[1]], titles
