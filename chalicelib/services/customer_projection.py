@@ -27,14 +27,13 @@ from chalicelib.services.retries import retried
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# A refund or void confirmed after the status change (the settlement sweeper) changes the
-# figures.
+# The gateway's confirmation of a refund or a void, at once or later by the settlement
+# sweeper, changes the figures (a void's also covers the pick-up cancellation it settles).
 PROJECTED_TYPES = frozenset(
     {
         "order.status_changed",
         "order.claimed",
         "fulfillment.lost",
-        "fulfillment.cancelled",
         "payment.refund",
         "payment.void",
     }
