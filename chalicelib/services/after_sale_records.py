@@ -19,6 +19,7 @@ from chalicelib.domain.customers import UNVOUCHED
 from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
+from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SurveyResponse
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.retries import retried
@@ -39,11 +40,16 @@ def orders_of(records: list[str], deps: Deps) -> list[str]:
 
 
 def stray_orders(records: list[str], deps: Deps) -> list[str]:
+    """The ids of ``stray_order_items``."""
+    return [order.order_id for order in stray_order_items(records, deps)]
+
+
+def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
     """Orders the person's identifiers brought, while merely attached, to the record one
     of them was later split off (``split_from``): they stayed there, marked
     (``Order.customer_unvouched``), and are the person's too when they name one of the
     person's identifiers. Read before the erasure releases the identifiers."""
-    found: list[str] = []
+    found: dict[str, Order] = {}
     for each in records:
         source = (deps.customers.profile(each) or {}).get("split_from")
         if not source or source in records:
@@ -58,9 +64,9 @@ def stray_orders(records: list[str], deps: Deps) -> list[str]:
             except NotFound:
                 continue
             named = {order.contact.email, order.contact.phone}
-            if order.customer_unvouched and named & theirs and order.order_id not in found:
-                found.append(order.order_id)
-    return found
+            if order.customer_unvouched and named & theirs:
+                found.setdefault(order.order_id, order)
+    return list(found.values())
 
 
 def orders_split_away(records: list[str], deps: Deps) -> list[str]:

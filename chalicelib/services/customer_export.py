@@ -18,7 +18,7 @@ from chalicelib.services.after_sale_records import (
     opportunities_of,
     orders_of,
     orders_split_away,
-    stray_orders,
+    stray_order_items,
     subscriptions_of,
     survey_answers,
 )
@@ -174,12 +174,7 @@ class _StrayOrders:
 
     @classmethod
     def of(cls, records: list[str], deps: Deps) -> _StrayOrders:
-        orders: list[Order] = []
-        for order_id in stray_orders(records, deps):
-            try:
-                orders.append(deps.store.get_order(order_id))
-            except NotFound:
-                continue
+        orders = stray_order_items(records, deps)
         holders = {
             canonical_customer(o.customer_id, deps)[0] for o in orders if o.customer_id is not None
         }
