@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
 from chalicelib.domain.orders import Order
+from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows
 from chalicelib.presentation.qr import pickup_qr_svg
@@ -148,6 +149,31 @@ def _fulfillment(
     }
 
 
+def _return_row(
+    order: Order, returned: OrderReturn, w: Wording, location_names: Mapping[str, str]
+) -> dict[str, Any]:
+    """One return as the page lists it: what went back, how, where, and its refund once
+    the gateway made it (a refund still owed is said to be on its way, with no amount)."""
+    names = {line.sku: line.name for line in order.lines}
+    refund_status = return_refund_status(order, returned.return_id)
+    refunded = returned.refund
+    return {
+        "status": return_status_word(
+            "RECEIVED_REFUND_PENDING" if refund_status == "pending" else returned.status,
+            w.language,
+        ),
+        "channel": return_channel_word(returned.channel, w.language),
+        "units": sum(line.quantity for line in returned.lines),
+        "articles": ", ".join(dict.fromkeys(names.get(x.sku, x.sku) for x in returned.lines)),
+        "place": location_names.get(returned.location_id or "", ""),
+        "refund": (
+            w.money(refunded)
+            if refunded is not None and refunded.amount and refund_status == "refunded"
+            else None
+        ),
+    }
+
+
 def tracking_page(
     order: Order,
     actions: CustomerActions,
@@ -160,7 +186,6 @@ def tracking_page(
     the locations, for the time zone a pick-up waits in."""
     w = Wording.for_order(order)
     language = w.language
-    names = {line.sku: line.name for line in order.lines}
     return {
         "locale": w.locale,
         "text": TEXT[language],
@@ -184,28 +209,7 @@ def tracking_page(
         "fulfillments": [
             _fulfillment(f, w, location_names, now, postal_codes or {}) for f in order.fulfillments
         ],
-        "returns": [
-            {
-                "status": return_status_word(
-                    "RECEIVED_REFUND_PENDING"
-                    if return_refund_status(order, r.return_id) == "pending"
-                    else r.status,
-                    language,
-                ),
-                "channel": return_channel_word(r.channel, language),
-                "units": sum(line.quantity for line in r.lines),
-                "articles": ", ".join(dict.fromkeys(names.get(x.sku, x.sku) for x in r.lines)),
-                "place": location_names.get(r.location_id or "", ""),
-                "refund": (
-                    w.money(r.refund)
-                    if r.refund is not None
-                    and r.refund.amount
-                    and return_refund_status(order, r.return_id) == "refunded"
-                    else None
-                ),
-            }
-            for r in order.returns
-        ],
+        "returns": [_return_row(order, r, w, location_names) for r in order.returns],
         # What the customer's card saw besides the total: parts never handed over were
         # released from the authorisation, returns and lost parcels refunded.
         "settled": [
