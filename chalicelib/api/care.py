@@ -15,8 +15,8 @@ from chalicelib.api.customer_models import (
     UpdateTicketRequest,
 )
 from chalicelib.api.customers import require_customer_access
-from chalicelib.api.http import Access, Call, endpoint
-from chalicelib.domain.errors import Forbidden
+from chalicelib.api.http import Access, Call, endpoint, require_order
+from chalicelib.domain.errors import Forbidden, NotFound
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services import customer_records, customer_view, tickets
 
@@ -25,6 +25,20 @@ care = Blueprint(__name__)
 
 def _ticket_body(ticket: Ticket) -> dict[str, Any]:
     return TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+
+
+def _ticket_for(call: Call, ticket_id: str) -> Ticket:
+    """The ticket, unless it is about an order this caller may not read (a store key bound
+    to another store): that caller gets what an unknown ticket id gets, as when opening a
+    ticket about such an order, so tickets neither show nor move what the order hides."""
+    ticket = tickets.get_ticket(ticket_id, call.deps)
+    assert call.principal is not None
+    if ticket.order_id is not None and call.principal.role == "store":
+        try:
+            require_order(call, ticket.order_id)
+        except NotFound as exc:
+            raise NotFound(f"no ticket {ticket_id}", field="ticket_id") from exc
+    return ticket
 
 
 @endpoint(
@@ -40,7 +54,7 @@ def _ticket_body(ticket: Ticket) -> dict[str, Any]:
 )
 def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Read a ticket."""
-    ticket = tickets.get_ticket(ticket_id, call.deps)
+    ticket = _ticket_for(call, ticket_id)
     # Marked when opened for whoever may not be the record's founder, or brought by a merge.
     if require_customer_access(call, ticket.customer_id) and ticket.customer_unvouched:
         raise Forbidden("the customer's token does not open this ticket", field="X-Customer-Token")
@@ -63,6 +77,7 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     """Work a ticket; resolving it emails the customer."""
     request = call.parse(UpdateTicketRequest)
     assert call.principal is not None
+    _ticket_for(call, ticket_id)
     by = f"{call.principal.role}:{call.principal.client_id}"
     return _ticket_body(
         tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps)

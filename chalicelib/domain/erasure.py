@@ -199,3 +199,9 @@ def redact_opportunity(opportunity: Opportunity) -> Opportunity | None:
 def contact_emails(order: Order) -> set[str]:
     """The addresses the order's emails went to."""
     return {order.contact.email.strip().lower()} if order.contact.email else set()
+
+
+def contact_addresses(order: Order) -> set[str]:
+    """The addresses the order's emails and text messages went to."""
+    phone = {order.contact.phone.strip()} if order.contact.phone else set()
+    return contact_emails(order) | phone

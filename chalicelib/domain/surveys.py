@@ -199,6 +199,14 @@ class SatisfactionTally(DeferredModel):
         """One answer's counts."""
         return cls(responses=1, score_sum=score, satisfied=int(score in SATISFIED_SCORES))
 
+    @classmethod
+    def of_all(cls, scores: Iterable[int]) -> "SatisfactionTally":
+        """The counts of these answers together."""
+        tally = cls()
+        for score in scores:
+            tally = tally.plus(cls.of(score))
+        return tally
+
     def plus(self, other: "SatisfactionTally") -> "SatisfactionTally":
         """Both tallies together."""
         return SatisfactionTally(

@@ -74,7 +74,11 @@ class Ticket(DeferredModel):
         """Apply a status change and/or a note; True if the ticket became resolved now.
         ``Conflict`` for a step backwards or any change after resolution."""
         if self.status is TicketStatus.RESOLVED:
-            raise Conflict(f"ticket {self.ticket_id} is resolved", field="status")
+            # Named after what the request asked to change (a note alone names ``note``).
+            raise Conflict(
+                f"ticket {self.ticket_id} is resolved; it takes no more changes",
+                field="status" if status is not None else "note",
+            )
         if status is not None and not can_move(self.status, status):
             raise Conflict(
                 f"ticket {self.ticket_id} is {self.status}, cannot become {status}",

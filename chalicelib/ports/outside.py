@@ -162,8 +162,8 @@ class Outbox(Protocol):
         ...
 
     def forget(self, addresses: set[str]) -> int:
-        """Delete the copies of every email sent to one of these addresses (an erased
-        customer's); returns how many went."""
+        """Delete the copies of every email and text message sent to one of these addresses
+        (an erased customer's emails and phone numbers); returns how many went."""
         ...
 
 

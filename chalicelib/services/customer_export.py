@@ -12,11 +12,11 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.orders import Order
+from chalicelib.domain.surveys import SatisfactionTally
 from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.after_sale_records import (
     opportunities_of,
-    orders_of,
     orders_split_away,
     stray_order_items,
     subscriptions_of,
@@ -116,6 +116,9 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         # Through the token, only what the vouched addresses and the orders shown lead to.
         if not by_token or (o.order_id not in hidden and (o.email is None or o.email in addresses))
     ]
+    # The answers about the orders listed, theirs by a split included: the export's
+    # satisfaction is theirs, as its other figures are the listed orders'.
+    answers = survey_answers([str(o["order_id"]) for o in orders], deps)
     merged = []
     # Through the token, not even who the merged records were: a merge proves nothing.
     for record in records[1:] if not by_token else []:
@@ -153,13 +156,14 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
                 "comment": a.comment,
                 "answered_at": a.answered_at.isoformat(),
             }
-            for a in survey_answers([o for o in orders_of(records, deps) if o not in hidden], deps)
+            for a in answers
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
         "metrics": _figures(
             summaries, hidden, stray, scope.metrics(store.metrics(owner)), deps
-        ).summary(deps.clock()),
+        ).summary(deps.clock())
+        | {"satisfaction": SatisfactionTally.of_all(a.score for a in answers).average},
     }
 
 

@@ -16,7 +16,7 @@ from chalicelib.domain.customers import (
     analytics_state,
 )
 from chalicelib.domain.erasure import (
-    contact_emails,
+    contact_addresses,
     redact_interaction,
     redact_order,
     redact_profile,
@@ -288,15 +288,18 @@ def _record_erasure(
         recorded = store.erasure(owner)
         if recorded is not None:
             return recorded
+        # Phones too: the codes texted to them are copies of what was sent to the person.
         addresses: set[str] = set()
         for each in records:
             addresses |= {
-                i.value for i in store.identifiers(each) if i.type is IdentifierType.EMAIL
+                i.value
+                for i in store.identifiers(each)
+                if i.type in (IdentifierType.EMAIL, IdentifierType.PHONE)
             }
         stray = stray_orders(records, deps)
         for order_id in orders_of(records, deps) + stray:
             try:
-                addresses |= contact_emails(deps.store.get_order(order_id))
+                addresses |= contact_addresses(deps.store.get_order(order_id))
             except NotFound:
                 continue
         record: dict[str, Any] = {

@@ -121,9 +121,8 @@ def token_scope(owner: str, summaries: list[dict[str, Any]], deps: Deps) -> Toke
     for summary in visible:
         if "contribution" in summary:
             figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
-    satisfaction = SatisfactionTally()
-    for answer in survey_answers([str(s["order_id"]) for s in visible], deps):
-        satisfaction = satisfaction.plus(SatisfactionTally.of(answer.score))
+    answers = survey_answers([str(s["order_id"]) for s in visible], deps)
+    satisfaction = SatisfactionTally.of_all(a.score for a in answers)
     return TokenScope(frozenset(hidden), figures, satisfaction, identifiers)
 
 

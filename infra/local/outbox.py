@@ -39,12 +39,13 @@ class EmlOutbox:
 
     def forget(self, addresses: set[str]) -> int:
         """Delete every email whose recipients include one of ``addresses`` (compared in
-        lower case); returns how many were deleted."""
+        lower case), and every text message (``.sms.txt``, its first line ``To: <phone>``)
+        sent to one of them; returns how many were deleted."""
         if not self.directory.is_dir():
             return 0
         wanted = {address.strip().lower() for address in addresses}
+        deleted = self._forget_texts(wanted)
         parser = email.parser.BytesHeaderParser(policy=email.policy.default)
-        deleted = 0
         for path in self.directory.glob("*.eml"):
             try:
                 with path.open("rb") as handle:
@@ -55,6 +56,19 @@ class EmlOutbox:
                 [str(value) for name in ("To", "Cc", "Bcc") for value in headers.get_all(name, [])]
             )
             if any(address.lower() in wanted for _, address in recipients):
+                path.unlink(missing_ok=True)
+                deleted += 1
+        return deleted
+
+    def _forget_texts(self, wanted: set[str]) -> int:
+        deleted = 0
+        for path in self.directory.glob("*.sms.txt"):
+            try:
+                with path.open(encoding="utf-8") as handle:
+                    first = handle.readline()
+            except OSError:
+                continue  # deleted meanwhile
+            if first.startswith("To:") and first[3:].strip().lower() in wanted:
                 path.unlink(missing_ok=True)
                 deleted += 1
         return deleted

@@ -510,3 +510,61 @@ def test_a_bound_store_key_opens_no_ticket_about_an_order_it_cannot_read(client:
     # An unbound store key acts for every store.
     opened = _request(client, "POST", path, STORE, ticket(web["order_id"]))
     assert opened.status_code == 201, opened.body
+
+
+def test_a_bound_store_key_neither_reads_nor_moves_a_ticket_about_an_order_it_cannot_read(
+    client: Any,
+) -> None:
+    # Found by a probe: the ticket showed and resolved (emailing the customer) what the
+    # order's 404 hides from a Madrid till.
+    web = place_order(client, order_body())
+    opened = _request(
+        client,
+        "POST",
+        f"/customers/{web['customer_id']}/tickets",
+        OPS,
+        {
+            "type": "question",
+            "subject": "Dónde está",
+            "description": "Texto privado",
+            "order_id": web["order_id"],
+            "channel": "phone",
+        },
+    )
+    assert opened.status_code == 201, opened.body
+    ticket_id = opened.json_body["ticket_id"]
+    unknown_id = "tkt_0000000000000000"
+    for method, body in (("GET", None), ("PATCH", {"status": "resolved", "note": "hecho"})):
+        theirs = _request(client, method, f"/tickets/{ticket_id}", MADRID_STORE, body)
+        unknown = _request(client, method, f"/tickets/{unknown_id}", MADRID_STORE, body)
+        assert_problem(theirs, 404, "ticket_id")
+        assert json.loads(theirs.body) == json.loads(
+            unknown.body.decode().replace(unknown_id, ticket_id)
+        )
+    still = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert still["status"] == "open" and still["notes"] == []
+    # An unbound store key acts for every store; a Madrid order's ticket is Madrid's.
+    assert _request(client, "GET", f"/tickets/{ticket_id}", STORE, None).status_code == 200
+    madrid = place_order(client, _store_order() | {"customer": {"email": "m@example.com"}})
+    at_madrid = _request(
+        client,
+        "POST",
+        f"/customers/{madrid['customer_id']}/tickets",
+        MADRID_STORE,
+        {
+            "type": "question",
+            "subject": "Ticket",
+            "description": "En tienda",
+            "order_id": madrid["order_id"],
+            "channel": "store",
+        },
+    )
+    assert at_madrid.status_code == 201, at_madrid.body
+    moved = _request(
+        client,
+        "PATCH",
+        f"/tickets/{at_madrid.json_body['ticket_id']}",
+        MADRID_STORE,
+        {"status": "pending"},
+    )
+    assert moved.status_code == 200, moved.body

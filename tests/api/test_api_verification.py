@@ -90,6 +90,22 @@ def test_a_phone_gets_its_code_as_a_message_file_in_the_outbox(client: Any, stac
     assert verified.status_code == 200, verified.body
 
 
+def test_erasing_the_customer_deletes_the_codes_texted_to_their_phone(
+    client: Any, stack: Any
+) -> None:
+    # Found by a probe: the erased phone's codes stayed in the outbox (the emails went).
+    phone, other = (f"+3462{uuid.uuid4().int % 10_000_000:07d}" for _ in range(2))
+    verified = verify_customer(client, stack.outbox, phone)
+    assert _send(client, {"phone": other}).status_code == 202
+
+    erased = client.http.post(f"/customers/{verified['customer_id']}/erase", headers=OPS)
+
+    assert erased.status_code == 200, erased.body
+    texts = [p.read_text(encoding="utf-8") for p in stack.outbox.glob("*.sms.txt")]
+    assert not [t for t in texts if phone in t]
+    assert [t for t in texts if other in t]
+
+
 def test_a_wrong_reused_or_expired_code_is_422_naming_code(
     client: Any, stack: Any, settings: Any
 ) -> None:

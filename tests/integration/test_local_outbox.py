@@ -40,3 +40,18 @@ def test_forgetting_addresses_deletes_only_the_emails_sent_to_them(tmp_path: Pat
 
 def test_an_outbox_that_was_never_written_forgets_nothing(tmp_path: Path) -> None:
     assert EmlOutbox(tmp_path / "missing").forget({"eva@example.com"}) == 0
+
+
+def test_forgetting_a_phone_deletes_only_the_text_messages_sent_to_it(tmp_path: Path) -> None:
+    # Found by a probe: an erased phone's verification codes stayed in the outbox.
+    outbox = EmlOutbox(tmp_path)
+    erased = tmp_path / "erased.sms.txt"
+    erased.write_text("To: +34655000111\n\nTu código es 123456.\n", encoding="utf-8")
+    other = tmp_path / "other.sms.txt"
+    other.write_text("To: +34655000112\n\nTu código es 654321.\n", encoding="utf-8")
+    mentions = tmp_path / "mentions.sms.txt"
+    mentions.write_text("To: +34600000000\n\nLlama al +34655000111.\n", encoding="utf-8")
+
+    assert outbox.forget({"+34655000111"}) == 1
+
+    assert not erased.exists() and other.exists() and mentions.exists()

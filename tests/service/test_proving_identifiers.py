@@ -636,10 +636,13 @@ def test_the_token_shows_only_vouched_identifiers_and_nothing_the_hidden_orders_
     assert victim_email not in str(view) and victim_email not in str(export)
     assert export["subscriptions"] == [] and export["opportunities"] == []
     assert view["metrics"]["satisfaction"] is None and export["survey_answers"] == []
+    assert export["metrics"]["satisfaction"] is None
     assert view["merge_candidates"] == []
-    # Staff see all of it.
+    # Staff see all of it; the export's satisfaction is its answers' (a probe found it
+    # always null there).
     staff = customer_view.customer_view(record, deps)
     assert victim_email in str(staff) and staff["metrics"]["satisfaction"] == 1.0
+    assert export_customer(record, deps)["metrics"]["satisfaction"] == 1.0
     assert staff["merge_candidates"] != []
     assert export_customer(record, deps)["subscriptions"] != []
 

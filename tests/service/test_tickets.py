@@ -73,8 +73,14 @@ def test_a_resolved_ticket_is_announced_once_and_stays_resolved(deps: Deps) -> N
     tickets.update_ticket(ticket_id, TicketStatus.RESOLVED, "sent again", "agent-1", deps)
     assert tickets.get_ticket(ticket_id, deps).status is TicketStatus.RESOLVED
     assert len(_events(deps, "ticket.resolved")) == 1
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as moved:
         tickets.update_ticket(ticket_id, TicketStatus.OPEN, None, "agent-1", deps)
+    assert [f for f, _ in moved.value.field_errors()] == ["status"]
+    # A note alone is refused naming the note, the one thing the request asked (a probe).
+    with pytest.raises(Conflict) as noted:
+        tickets.update_ticket(ticket_id, None, "called back", "agent-1", deps)
+    assert [f for f, _ in noted.value.field_errors()] == ["note"]
+    assert tickets.get_ticket(ticket_id, deps).notes[-1].text == "sent again"
 
 
 def test_a_note_is_kept_on_the_ticket(deps: Deps) -> None:
