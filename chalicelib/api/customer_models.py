@@ -107,6 +107,9 @@ class CustomerOrderResponse(DeferredModel):
     status: str
     total: Money
     placed_at: str
+    # Brought by identifiers merely attached to the record, or by a merge: staff see it,
+    # the customer's own token leaves it out.
+    customer_unvouched: bool = False
 
 
 class InteractionResponse(DeferredModel):

@@ -118,6 +118,9 @@ class OrderResponse(DeferredModel):
     channel: str
     store_id: str | None
     customer_id: str | None
+    # True when only identifiers merely attached to the record (or a merge) brought the
+    # order to it: the customer's own token does not show it (README, customer tokens).
+    customer_unvouched: bool = False
     lines: list[dict[str, Any]]
     total: Money
     payment: dict[str, Any]
@@ -195,6 +198,7 @@ class OrderResponse(DeferredModel):
             channel=order.channel.value,
             store_id=order.store_id,
             customer_id=order.customer_id,
+            customer_unvouched=order.customer_unvouched,
             lines=[line.model_dump(mode="json") for line in order.lines],
             total=order.total,
             payment=payment_view(order),

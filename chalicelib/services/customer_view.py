@@ -182,7 +182,9 @@ def customer_view(
             "notifications": preference_of(profile).value,
         },
         "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
-        "orders": [public_fields(o, ORDER_FIELDS) for o in orders],
+        "orders": [
+            public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders
+        ],
         "orders_next_cursor": next_cursor,
         "interactions": [public_fields(i, INTERACTION_FIELDS) for i in interactions],
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import customer_360, place_order, verify_customer
+from tests.support.api import customer_360, get_order, place_order, verify_customer
 
 
 def _customer(client: Any, stack: Any) -> dict[str, Any]:
@@ -157,13 +157,20 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
         body=json.dumps({"type": "call", "channel": "phone", "summary": "Calle del Secreto 7"}),
     )
     assert staff_ticket.status_code == 201 and noted.status_code == 201, noted.body
-    # Ops see both orders once projected: a person decides what belongs together.
+    # Ops see both orders once projected: a person decides what belongs together. They
+    # see which one the token leaves out (a probe found no sign of it).
     eventually(
         lambda: (
             (view := customer_360(client, record))["metrics"]["order_count"] == 2
             and len(view["orders"]) == 2
         )
     )
+    marked = {
+        o["order_id"]: o["customer_unvouched"] for o in customer_360(client, record)["orders"]
+    }
+    assert marked == {victims["order_id"]: True, own["order_id"]: False}
+    for order_id, unvouched in marked.items():
+        assert get_order(client, order_id)["customer_unvouched"] is unvouched
 
     attacker = verify_customer(client, stack.outbox, attacker_email)
 
