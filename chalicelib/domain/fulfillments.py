@@ -1,6 +1,7 @@
 """Fulfillments: the lines that leave one location together (shipped, with the carrier's
 booking) or wait together in one store (picked up)."""
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 
@@ -258,10 +259,27 @@ def group_allocations(
     order_id: str, pickup_units: dict[tuple[str, str | None], int], allocations: list[Allocation]
 ) -> list[Fulfillment]:
     """Group the allocated units into fulfillments: one per pick-up store and one per
-    ship-from location. ``pickup_units`` are the units to collect per (SKU, store): a
-    store may also ship the same SKU, and those units must travel rather than join the
-    pick-up."""
-    pickup_left = dict(pickup_units)
+    ship-from location (``split_allocations``)."""
+    groups = split_allocations(pickup_units, allocations)
+    return [
+        Fulfillment(
+            fulfillment_id=f"{order_id}-F{index}",
+            type=kind,
+            location_id=location_id,
+            lines=[FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())],
+        )
+        for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
+    ]
+
+
+def split_allocations(
+    pickup_units: Mapping[tuple[str, str], int] | Mapping[tuple[str, str | None], int],
+    allocations: list[Allocation],
+) -> dict[tuple[FulfillmentType, str], dict[str, int]]:
+    """The allocated units per (fulfillment type, location), SKU by SKU. ``pickup_units``
+    are the units to collect per (SKU, store): a store may also ship the same SKU, and
+    those units must travel rather than join the pick-up."""
+    pickup_left: dict[tuple[str, str | None], int] = dict(pickup_units.items())
     groups: dict[tuple[FulfillmentType, str], dict[str, int]] = {}
     for allocation in allocations:
         key = (allocation.sku, allocation.location_id)
@@ -275,12 +293,4 @@ def group_allocations(
             if quantity:
                 lines = groups.setdefault((kind, allocation.location_id), {})
                 lines[allocation.sku] = lines.get(allocation.sku, 0) + quantity
-    return [
-        Fulfillment(
-            fulfillment_id=f"{order_id}-F{index}",
-            type=kind,
-            location_id=location_id,
-            lines=[FulfillmentLine(sku=sku, quantity=qty) for sku, qty in sorted(lines.items())],
-        )
-        for index, ((kind, location_id), lines) in enumerate(sorted(groups.items()), start=1)
-    ]
+    return groups

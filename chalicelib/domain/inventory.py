@@ -65,6 +65,27 @@ class StockChange(DeferredModel):
         ]
 
     @classmethod
+    def combined(cls, changes: Iterable["StockChange"]) -> "list[StockChange]":
+        """One change per stock item, the deltas on it summed, in the order first seen: an
+        order may ship and collect one SKU from one store (two fulfillments, one item), and
+        a DynamoDB transaction takes one operation per item."""
+        by_item: dict[tuple[str, str], StockChange] = {}
+        for change in changes:
+            key = (change.sku, change.location_id)
+            seen = by_item.get(key)
+            by_item[key] = (
+                change
+                if seen is None
+                else seen.model_copy(
+                    update={
+                        "on_hand": seen.on_hand + change.on_hand,
+                        "reserved": seen.reserved + change.reserved,
+                    }
+                )
+            )
+        return [c for c in by_item.values() if c.on_hand or c.reserved]
+
+    @classmethod
     def handing_over(cls, fulfillment: "Fulfillment") -> "list[StockChange]":
         """A fulfillment's goods leaving its location: off the shelf, out of the units set
         aside for them."""

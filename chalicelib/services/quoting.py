@@ -4,13 +4,12 @@ from where sourcing would take it, kept until it expires."""
 from __future__ import annotations
 
 import secrets
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
-from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentType, split_allocations
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.promotions import coupon_code
@@ -49,16 +48,12 @@ def _promised_fulfillments(
         plan = plan_sourcing(ship, pickup, stock)
     except OutOfStock as exc:  # taken between the check and now
         raise UnservableLines([("lines", exc.detail)]) from exc
-    parts: dict[tuple[FulfillmentType, str], list[FulfillmentLine]] = defaultdict(list)
-    for allocation in plan.allocations:
-        kind = (
-            FulfillmentType.PICKUP
-            if (allocation.sku, allocation.location_id) in pickup
-            else FulfillmentType.SHIP
-        )
-        parts[(kind, allocation.location_id)].append(
-            FulfillmentLine(sku=allocation.sku, quantity=allocation.quantity)
-        )
+    # Grouped as the order's fulfillments will be: a store that ships units of a SKU also
+    # picked up there ships them (a probe saw them quoted as a pick-up).
+    parts = {
+        where: [FulfillmentLine(sku=sku, quantity=quantity) for sku, quantity in units.items()]
+        for where, units in split_allocations(pickup, plan.allocations).items()
+    }
     quoted = []
     for (kind, location_id), part in parts.items():
         location = locations[location_id]

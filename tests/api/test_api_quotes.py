@@ -383,3 +383,38 @@ def test_a_shipment_of_an_order_on_a_quote_shows_the_quotes_promise(client: Any,
     # The SLA clock itself still runs scaled, to a moment before the quoted one.
     clock = deps.store.get_order(placed["order_id"]).fulfillments[0].shipment.promised_by
     assert clock < datetime.fromisoformat(promised)
+
+
+def test_one_sku_shipped_from_a_store_and_collected_there_is_quoted_and_served_apart(
+    client: Any, deps: Any
+) -> None:
+    # Found by a probe: with the warehouse out, the shipped unit came from the pick-up's
+    # store; the quote listed it as a pick-up, and the reservation (two operations on one
+    # stock item in one transaction) failed, cancelling the order as a processing error.
+    sku = fresh_sku(deps, {"ST-MADRID": 3, "WH-GETAFE": 0}, price="12.00")
+    lines = [
+        _ship(sku),
+        {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+
+    quote = _quote(client, _body(lines)).json_body
+
+    parts = {(p["type"], p["location_id"]): p for p in quote["fulfillments"]}
+    assert set(parts) == {("ship", "ST-MADRID"), ("pickup", "ST-MADRID")}
+    assert parts[("ship", "ST-MADRID")]["carrier"] is not None
+    assert parts[("pickup", "ST-MADRID")]["carrier"] is None
+    for part in parts.values():
+        assert part["lines"] == [{"sku": sku, "quantity": 1}]
+
+    placed = place_order(client, order_body(lines=lines))
+    order = wait_for_status(client, placed["order_id"], "SHIPPED", "CANCELLED")
+
+    assert (order["status"], order["status_reason"]) == ("SHIPPED", None)
+    served = {(f["type"], f["location_id"], f["status"]) for f in order["fulfillments"]}
+    assert served == {("ship", "ST-MADRID", "SHIPPED"), ("pickup", "ST-MADRID", "READY_FOR_PICKUP")}
+    (madrid,) = [
+        level
+        for level in client.http.get(f"/inventory/{sku}", headers=STORE).json_body["locations"]
+        if level["location_id"] == "ST-MADRID"
+    ]
+    assert (madrid["on_hand"], madrid["reserved"]) == (2, 1)

@@ -211,6 +211,33 @@ def test_a_return_leads_to_its_order(store: Any) -> None:
         store.order_for_return(new_id("ret"))
 
 
+def test_a_save_may_change_one_stock_item_twice(store: Any) -> None:
+    # An order shipping and collecting one SKU at one store holds it in two fulfillments;
+    # DynamoDB refuses two operations on one item in a transaction (found by a probe: the
+    # order was cancelled as a processing error).
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=4)
+    placed = _stored(store)
+    current = store.get_order(placed.order_id)
+    current.contact.name = "Changed"
+    twice = [
+        StockChange(sku=sku, location_id="WH-1", reserved=1),
+        StockChange(sku=sku, location_id="WH-1", reserved=2),
+    ]
+    store.save_order(current, None, twice)
+    assert _level(store, sku).reserved == 3
+    assert store.get_order(placed.order_id).contact.name == "Changed"
+    # Short only together: refused as one, nothing written.
+    again = store.get_order(placed.order_id)
+    again.contact.name = "Again"
+    with pytest.raises(OutOfStock, match=sku):
+        store.save_order(again, None, twice)
+    assert _level(store, sku).reserved == 3
+    assert store.get_order(placed.order_id).contact.name == "Changed"
+    store.apply_stock([StockChange(sku=sku, location_id="WH-1", reserved=-1)] * 2)
+    assert _level(store, sku).reserved == 1
+
+
 def test_stock_changes_apply_all_or_nothing(store: Any) -> None:
     plenty, scarce = new_id("SKU"), new_id("SKU")
     _stock(store, plenty, on_hand=10)

@@ -108,6 +108,7 @@ class OrderRepository:
         history entry, ``entry``, is the last of ``order.history``: appended to the stored
         history), with its stock deltas and return pointers, all or nothing.
         ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
+        stock = StockChange.combined(stock or [])  # one operation per item in a transaction
         redeeming = redemption_writes(self._table, order)
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
@@ -118,13 +119,13 @@ class OrderRepository:
         writes, decided_on = self._order_writes(order, before, details, state)
         if unlist_older:
             writes.append(self._table.delete(keys.owed(order.order_id)))
-        writes.extend(stock_update(self._table, change) for change in stock or [])
+        writes.extend(stock_update(self._table, change) for change in stock)
         for return_id in return_ids or []:
             writes.append(
                 self._table.put(keys.return_pointer(return_id) | {"order_id": order.order_id})
             )
         try:
-            run_with_stock(self._table, writes + redeeming.writes, stock or [], decided_on)
+            run_with_stock(self._table, writes + redeeming.writes, stock, decided_on)
         except TransactionCancelled as exc:
             redeeming.raise_if_refused(exc)
             raise

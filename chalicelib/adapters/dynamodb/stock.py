@@ -107,6 +107,7 @@ class StockRepository:
 
     def apply_stock(self, changes: list[StockChange]) -> None:
         """Apply stock deltas atomically, or raise ``OutOfStock``."""
+        changes = StockChange.combined(changes)  # one operation per item in a transaction
         run_with_stock(self._table, [stock_update(self._table, c) for c in changes], changes)
 
     def record_movement(
