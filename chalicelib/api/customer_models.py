@@ -236,6 +236,12 @@ class EraseResponse(DeferredModel):
     erased_records: list[str] = Field(
         default_factory=list, description="This record and every record merged into it"
     )
+    split_records: list[str] = Field(
+        default_factory=list,
+        description="Records split off these, not erased: each was founded by someone proving"
+        " an identifier only named on this person's record, maybe someone else; merge or"
+        " erase them too if they are this person's",
+    )
     cancelled_orders: list[str] = Field(
         default_factory=list,
         description="Orders cancelled because nothing of them was handed over yet and a part"

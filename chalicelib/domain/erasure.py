@@ -201,7 +201,15 @@ def contact_emails(order: Order) -> set[str]:
     return {order.contact.email.strip().lower()} if order.contact.email else set()
 
 
-def contact_addresses(order: Order) -> set[str]:
-    """The addresses the order's emails and text messages went to."""
-    phone = {order.contact.phone.strip()} if order.contact.phone else set()
-    return contact_emails(order) | phone
+def forget_contact(order: Order, addresses: set[str]) -> bool:
+    """Take off the order's contact the email or the phone that is one of ``addresses``
+    (someone else's, named there); True if either was."""
+    contact = order.contact
+    changed = False
+    if contact.email and contact.email.strip().lower() in {a.lower() for a in addresses}:
+        contact.email = None
+        changed = True
+    if contact.phone and contact.phone.strip() in addresses:
+        contact.phone = None
+        changed = True
+    return changed

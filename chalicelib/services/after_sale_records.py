@@ -81,10 +81,26 @@ def orders_split_away(records: list[str], deps: Deps) -> list[str]:
     return found
 
 
+def split_away(order: Order, record: str, deps: Deps) -> bool:
+    """Whether ``order``, on ``record``, is a record split off it's: only attached
+    identifiers brought it there, and one of them was since proven (``stray_order_items``
+    from the other side)."""
+    if not order.customer_unvouched:
+        return False
+    named = {order.contact.email, order.contact.phone} - {None}
+    return any(
+        named & {i.value for i in deps.customers.identifiers(split)}
+        for split in deps.customers.split_off(record)
+    )
+
+
 def erasure_orders(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:
-    """The orders an erasure redacts: its records' and those it found, when recorded, that
-    the person's identifiers brought to another record (``pending_orders``)."""
-    ids = orders_of(records, deps)
+    """The orders an erasure redacts: its records', less those a record split off theirs
+    owns (``orders_split_away``: that record's founder's), and those it found, when
+    recorded, that the person's identifiers brought to another record
+    (``pending_orders``)."""
+    away = set(orders_split_away(records, deps))
+    ids = [o for o in orders_of(records, deps) if o not in away]
     return ids + [str(o) for o in record.get("pending_orders") or [] if str(o) not in ids]
 
 

@@ -19,6 +19,7 @@ from chalicelib.domain.erasure import contact_emails, redact_order
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Order
 from chalicelib.services import ordering
+from chalicelib.services.after_sale_records import split_away
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.order_writes import Change, Unchanged, mutate
@@ -170,9 +171,9 @@ def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
     when its event arrives, and so do the copies of the emails sent about it; its amounts
     and statuses are projected as any order's."""
     assert order.customer_id is not None
-    _owner, profile = reads.canonical_customer(order.customer_id)
-    if profile.get("state") != ProfileState.ERASED:
-        return
+    owner, profile = reads.canonical_customer(order.customer_id)
+    if profile.get("state") != ProfileState.ERASED or split_away(order, owner, deps):
+        return  # not erased, or the order is a split record's, whose founder was not
     # As the erasure does: what cannot be served without the data is cancelled first.
     ordering.cancel_for_erasure(order.order_id, deps)
 

@@ -16,7 +16,8 @@ from chalicelib.domain.customers import (
     analytics_state,
 )
 from chalicelib.domain.erasure import (
-    contact_addresses,
+    contact_emails,
+    forget_contact,
     redact_interaction,
     redact_order,
     redact_profile,
@@ -41,6 +42,7 @@ from chalicelib.services.after_sale_records import (
     erasure_addresses,
     erasure_orders,
     orders_of,
+    orders_split_away,
     stray_orders,
 )
 from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
@@ -176,16 +178,16 @@ def erase_customer(
     """Erase the person's personal data (GDPR art. 17) and return the erasure record.
 
     The person is the record the id stands for now (an id merged into another one names
-    the survivor: a merge said they are one person) with every record merged into it and
-    every record founded by an identifier split off one of those (the identifier was the
-    person's record's; who proved it may be them or not, but it must no longer resolve).
-    Erasing a split-off record reaches nothing it was split from: that one may be someone
-    else, whose identifier was only named next to it. The erasure is recorded first, in
-    the transaction that marks the record erased and releases its identifiers, then on
-    each split-off record the same way; then each step redacts one kind of item, each
-    safe to run again. Asking again for an erasure answers with its record and finishes
-    whatever an interrupted call left. Orders keep their amounts, statuses and stock
-    movements."""
+    the survivor: a merge said they are one person) with every record merged into it. A
+    record split off one of those is not erased: it was founded by whoever proved an
+    identifier merely attached to the person's record, who may be someone else (the
+    person named their phone); the answer lists it (``split_records``) for ops to merge
+    or erase if it is the person's. What that record's identifiers alone brought to the
+    person's record is that record's too, and left alone. The erasure is recorded first,
+    in the transaction that marks the record erased and releases its identifiers; then
+    each step redacts one kind of item, each safe to run again. Asking again for an
+    erasure answers with its record and finishes whatever an interrupted call left.
+    Orders keep their amounts, statuses and stock movements."""
     owner, profile = canonical_customer(customer_id, deps)
     state = profile.get("state", ProfileState.ACTIVE)
     if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
@@ -194,16 +196,18 @@ def erase_customer(
     # Read again once recorded: a merge into an erased record is refused, so any merge
     # made while the erasure was being recorded is seen now.
     records = _person_records(owner, deps)
-    split = [r for r in records[1:] if _record_split_erasure(r, owner, record, deps)]
     for step in ERASURE_STEPS:
         step(records, record, deps)
-    at = deps.clock().isoformat()
-    for each in split:
-        deps.customers.finish_erasure(each, at)
-    done = deps.customers.finish_erasure(owner, at)
+    done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
     return {name: done.get(name) for name in ERASURE_FIELDS} | {
         "customer_id": owner,
         "erased_records": records,
+        "split_records": [
+            split
+            for each in records
+            for split in deps.customers.split_off(each)
+            if split not in records
+        ],
         "cancelled_orders": _cancelled_by_erasure(records, done, deps),
     }
 
@@ -222,44 +226,12 @@ def _cancelled_by_erasure(records: list[str], record: dict[str, Any], deps: Deps
 
 
 def _person_records(owner: str, deps: Deps) -> list[str]:
-    """The record, every record merged into it and every record split off it, however deep
-    (a record split off a merged one, merged into a split one...), the record first."""
+    """The record and every record merged into it, however deep, the record first."""
     store = deps.customers
     found = [owner]
     for current in found:
-        linked = [*store.merged_into(current), *store.split_off(current)]
-        found.extend(r for r in dict.fromkeys(linked) if r not in found)
+        found.extend(r for r in dict.fromkeys(store.merged_into(current)) if r not in found)
     return found
-
-
-def _record_split_erasure(customer_id: str, owner: str, record: dict[str, Any], deps: Deps) -> bool:
-    """Mark a record split off the person's erased, with an erasure record of its own
-    (from ``owner``'s: who, when, why) and its identifiers released, as ``owner`` was; once
-    only. False for a record that is not its own (merged: its identifiers went with it
-    and its items are erased as the person's)."""
-    store = deps.customers
-
-    def record_once() -> bool:
-        if store.erasure(customer_id) is not None:
-            return True
-        profile = store.profile(customer_id) or {}
-        if profile.get("state", ProfileState.ACTIVE) != ProfileState.ACTIVE:
-            return False
-        owned = _still_theirs(customer_id, deps)
-        fields = ("at", "by_client_id", "by_role", "reason")
-        split_record = {name: record.get(name) for name in fields} | {
-            "status": "in_progress",
-            "with_customer_id": owner,
-        }
-        store.begin_erasure(customer_id, owned, split_record)
-        return True
-
-    try:
-        return retried(record_once, MAX_ERASURE_ATTEMPTS)
-    except ConcurrentModification as exc:
-        raise Conflict(
-            f"customer {customer_id} kept changing; erase {owner} again", field="customer_id"
-        ) from exc
 
 
 def _still_theirs(customer_id: str, deps: Deps) -> list[Identifier]:
@@ -297,9 +269,9 @@ def _record_erasure(
                 if i.type in (IdentifierType.EMAIL, IdentifierType.PHONE)
             }
         stray = stray_orders(records, deps)
-        for order_id in orders_of(records, deps) + stray:
+        for order_id in erasure_orders(records, {"pending_orders": stray}, deps):
             try:
-                addresses |= contact_addresses(deps.store.get_order(order_id))
+                addresses |= contact_emails(deps.store.get_order(order_id))
             except NotFound:
                 continue
         record: dict[str, Any] = {
@@ -345,14 +317,24 @@ def _erase_orders(records: list[str], record: dict[str, Any], deps: Deps) -> Non
 
 
 def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> None:
-    """Subjects, descriptions and notes of the person's tickets, and the list's subjects."""
+    """Subjects, descriptions and notes of the person's tickets, and the list's subjects;
+    not those about an order a record split off theirs owns (``orders_split_away``)."""
     store = deps.customers
+    theirs = _not_about(set(orders_split_away(records, deps)), redact_ticket_index)
     for customer_id in records:
         index, _ = store.records(customer_id, CustomerRecord.TICKETS)
         for entry in index:
-            _redact_ticket_again(str(entry["ticket_id"]), deps)
-        store.rewrite_items(customer_id, CustomerRecord.TICKETS, redact_ticket_index)
+            if theirs(entry) is not entry:
+                _redact_ticket_again(str(entry["ticket_id"]), deps)
+        store.rewrite_items(customer_id, CustomerRecord.TICKETS, theirs)
     _erase_stray_tickets(record, deps)
+
+
+def _not_about(
+    orders: set[str], redact: Callable[[dict[str, Any]], dict[str, Any] | None]
+) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """``redact``, but for items about one of ``orders``, left as they are."""
+    return lambda item: item if item.get("order_id") in orders else redact(item)
 
 
 def _erase_stray_tickets(record: dict[str, Any], deps: Deps) -> None:
@@ -394,9 +376,33 @@ def _redact_ticket(ticket_id: str, deps: Deps) -> None:
 
 
 def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:
-    """The text of every call, chat, visit and email recorded with the person."""
+    """The text of every call, chat, visit and email recorded with the person (not about
+    an order a record split off theirs owns)."""
+    theirs = _not_about(set(orders_split_away(records, deps)), redact_interaction)
     for customer_id in records:
-        deps.customers.rewrite_items(customer_id, CustomerRecord.INTERACTIONS, redact_interaction)
+        deps.customers.rewrite_items(customer_id, CustomerRecord.INTERACTIONS, theirs)
+
+
+def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -> None:
+    """The person's email and phone off the orders of a record theirs was split from
+    (found by a probe): its founder named them next to their own, so the orders are not
+    the person's, but the email and the phone are."""
+    addresses = erasure_addresses(record)
+    if not addresses:
+        return
+
+    def forget(order: Order) -> Change | None:
+        return Change() if forget_contact(order, addresses) else None
+
+    for each in records:
+        source = (deps.customers.profile(each) or {}).get("split_from")
+        if not source or source in records:
+            continue
+        for order_id in orders_of([str(source)], deps):
+            try:
+                mutate(deps, order_id, forget)
+            except NotFound:
+                continue
 
 
 def _erase_candidates(records: list[str], record: dict[str, Any], deps: Deps) -> None:
@@ -435,6 +441,7 @@ def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> Non
 ERASURE_STEPS = (
     _cancel_what_needs_them,
     _erase_orders,
+    _erase_where_named,
     _erase_tickets,
     _erase_interactions,
     _erase_candidates,

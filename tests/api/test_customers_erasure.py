@@ -19,7 +19,7 @@ import pytest
 
 from chalicelib.domain.order_status import OrderStatus
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import place_order, verify_customer
+from tests.support.api import get_order, place_order, verify_customer
 from tests.support.erasure import (
     Person,
     _erase,
@@ -331,12 +331,14 @@ def test_erasure_leaves_nothing_of_the_person_whatever_they_left_with_us(
     assert_nothing_of(person, everything_shown(client, [customer_id], orders, tickets_))
 
 
-def test_erasure_reaches_the_record_split_off_the_persons_one(
+def test_erasure_names_the_record_split_off_the_persons_one_and_ops_erase_it_too(
     client: Any, stack: Any, parked: list[str]
 ) -> None:
-    # R2: the person ordered with their email and phone (the phone attached, unproven),
-    # then proved the phone (a record of its own, split off theirs) and ordered with it.
-    # Erasing the person erases the split record too: the phone resolves no more.
+    # The person ordered with their email and phone (the phone attached, unproven), then
+    # proved the phone (a record of its own, split off theirs) and ordered with it. Whoever
+    # proved the phone may be someone else (a probe: erasing one person took another's
+    # record), so the erasure leaves the split record and names it; ops, knowing it is the
+    # same person, erase it too, and then nothing of the person is left.
     person = Person()
     bystander_id, bystander = _other_person(client)
     first = place_order(
@@ -365,19 +367,27 @@ def test_erasure_reaches_the_record_split_off_the_persons_one(
             in {o["order_id"] for o in _get(client, f"/customers/{split}")["orders"]}
         )
     )
-    assert _get(client, f"/customers?phone={quote(person.phone)}")["customer_id"] == split
 
     erased = _erase(client, customer_id)
 
     assert erased.status_code == 200, erased.body
-    assert erased.json_body["erased_records"] == [customer_id, split]
+    assert erased.json_body["erased_records"] == [customer_id]
+    assert erased.json_body["split_records"] == [split]
+    assert_problem(client.http.get(f"/customers?email={quote(person.email)}", headers=OPS), 404)
+    assert _get(client, f"/customers?phone={quote(person.phone)}")["customer_id"] == split
+    assert _get(client, f"/customers/{split}")["profile"]["state"] == "active"
+    assert get_order(client, later["order_id"], OPS)["status"] != "CANCELLED"
+
+    also = _erase(client, split)
+
+    assert also.status_code == 200, also.body
+    assert also.json_body["erased_records"] == [split]
     for query in (f"phone={quote(person.phone)}", f"email={quote(person.email)}"):
         assert_problem(client.http.get(f"/customers?{query}", headers=OPS), 404)
-    assert _get(client, f"/customers/{split}")["profile"]["state"] == "erased"
     assert_nothing_of(person, everything_shown(client, [customer_id, split], orders, []))
     again = _erase(client, customer_id)
     assert again.status_code == 200, again.body
-    assert again.json_body["erased_records"] == [customer_id, split]
+    assert again.json_body["erased_records"] == [customer_id]
     assert _get(client, f"/customers?phone={quote(bystander['phone'])}")["customer_id"] == (
         bystander_id
     )
