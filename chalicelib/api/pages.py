@@ -40,6 +40,48 @@ def html_page(
     )
 
 
+def prefers_json(accept: str | None) -> bool:
+    """Whether an ``Accept`` header prefers ``application/json`` to ``text/html``, by
+    their quality values (RFC 9110 §12.5.1, the most specific range deciding each): JSON
+    must be acceptable and rank above HTML (at equal quality, the type named rather than
+    matched by a wildcard): a browser (``text/html`` first, ``*/*`` lower), ``*/*`` and
+    a tie get the page; ``application/json, text/html;q=0`` (a probe found it answered
+    with HTML) and ``application/json, text/plain, */*`` the JSON."""
+    ranges: list[tuple[str, str, float]] = []
+    for part in (accept or "").lower().split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        if "/" not in media:
+            continue
+        kind, _, subtype = media.partition("/")
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((kind.strip(), subtype.strip(), quality))
+
+    def quality_of(kind: str, subtype: str) -> tuple[float, int]:
+        best: tuple[int, float] = (-1, 0.0)
+        for range_kind, range_subtype, quality in ranges:
+            if (range_kind, range_subtype) == (kind, subtype):
+                specificity = 2
+            elif range_kind == kind and range_subtype == "*":
+                specificity = 1
+            elif (range_kind, range_subtype) == ("*", "*"):
+                specificity = 0
+            else:
+                continue
+            if specificity > best[0]:
+                best = (specificity, quality)
+        return best[1], best[0]
+
+    as_json = quality_of("application", "json")
+    return as_json[0] > 0 and as_json > quality_of("text", "html")
+
+
 def link_gone_page(accept: str | None) -> Response | None:
     """For a browser (``Accept`` naming ``text/html``) that followed a forged, revoked or
     expired customer link: a 404 page in both languages (the link names no order, so no

@@ -7,7 +7,7 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
-from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.api.track_forms import read_form
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Forbidden, NotFound, OrquestaError
@@ -55,8 +55,7 @@ class SurveyForm(Strict):
 
 
 def _wants_json(call: Call) -> bool:
-    accept = (call.header("accept") or "").lower()
-    return "application/json" in accept and "text/html" not in accept
+    return prefers_json(call.header("accept"))
 
 
 @endpoint(

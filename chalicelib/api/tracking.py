@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.api.pages import html_page, link_gone_page
+from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 from chalicelib.presentation.track_forms import (
@@ -71,8 +71,7 @@ def track(call: Call, token: str) -> Any:
             raise
         return gone
     actions = actions_now(order, call.deps)
-    accept = (call.header("accept") or "").lower()
-    if "application/json" in accept and "text/html" not in accept:
+    if prefers_json(call.header("accept")):
         view = tracking_view(order, call.deps.clock()) | {
             "actions": actions.codes(),
             "survey_url": survey_url_once_delivered(order, call.deps),

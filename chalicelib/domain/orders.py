@@ -302,6 +302,16 @@ class Order(DeferredModel):
             )
         return found
 
+    def may_still_dispatch(self, fulfillment_id: str) -> bool:
+        """Whether a dispatch may still hand this fulfillment over: it waits, and the order
+        was neither cancelled nor rejected."""
+        waiting = self.find_fulfillment(fulfillment_id)
+        return (
+            waiting is not None
+            and waiting.status is FulfillmentStatus.PENDING
+            and self.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+        )
+
     def find_by_tracking(self, carrier: str, tracking_number: str) -> Fulfillment | None:
         """The fulfillment a carrier's tracking number belongs to, or None."""
         for fulfillment in self.fulfillments:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
-from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.events import Event, OrderStatusChanged
 from chalicelib.domain.fulfillments import Fulfillment
 from chalicelib.domain.order_status import HistoryEntry
@@ -95,6 +95,7 @@ def mutate(
     if start is not None and start.order_id != order_id:
         raise ValueError(f"started from order {start.order_id}, not {order_id}")
     unread = [start]
+    opened_ahead: list[Fulfillment] = []
 
     def attempt() -> Mutation[R]:
         given = unread.pop() if unread else None
@@ -112,6 +113,7 @@ def mutate(
         for fulfillment in change.shipments:
             if fulfillment.parcel_out():
                 deps.store.put_shipment(order_id, fulfillment, order.version + 1, ahead=True)
+                opened_ahead.append(fulfillment)
         try:
             deps.store.save_order(order, change.entry, change.stock, change.return_ids)
         except lost_race as exc:
@@ -121,13 +123,44 @@ def mutate(
     try:
         mutation = retried(attempt, attempts, (_LostRace,))
     except _LostRace as lost:
+        _drop_unshipped(deps, order_id, opened_ahead)
         raise lost.error from lost.error.__cause__
+    except Exception:
+        _drop_unshipped(deps, order_id, opened_ahead)
+        raise
+    if opened_ahead:
+        _drop_unshipped(deps, order_id, opened_ahead, mutation.order)
     if announce and mutation.change is not None:
         publish(deps, mutation.order, mutation.change)
     if mutation.change is not None:
         _close_records(deps, mutation.order, mutation.change)
         _tell_waiting_shoppers(deps, mutation.order, mutation.change)
     return mutation
+
+
+def _drop_unshipped(
+    deps: Deps, order_id: str, opened: list[Fulfillment], order: Order | None = None
+) -> None:
+    """Delete the shipment records an attempt stored ahead of an order write that lost its
+    race, once the order shows they can never ship (a cancel won: found by a probe, the
+    record was counted by the SLA scorecard and its carrier's events refused until the
+    scheduled check repaired it). A fulfillment still waiting keeps its record: a dispatch
+    may still write the same one."""
+    if not opened:
+        return
+    if order is None:
+        try:
+            order = deps.store.get_order(order_id)
+        except NotFound:
+            return
+    for fulfillment in opened:
+        shipment = fulfillment.shipment
+        if shipment is None:
+            continue
+        if order.find_by_tracking(shipment.carrier, shipment.tracking_number) is not None:
+            continue
+        if not order.may_still_dispatch(fulfillment.fulfillment_id):
+            deps.store.drop_shipment(shipment.carrier, shipment.tracking_number, order_id)
 
 
 def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> None:

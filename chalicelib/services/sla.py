@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.errors import NotFound, OrquestaError
 from chalicelib.domain.events import SlaBreached
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
-from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.presentation.wording import Wording
@@ -192,12 +191,7 @@ def _repair_record(record: dict[str, Any], order: Order, deps: Deps) -> bool:
         return deps.store.put_shipment(order.order_id, shipped, order.version)
     # Stored by a dispatch whose order write never happened: keep it while that dispatch
     # may still be retried (it writes the same record, the parcel is out then).
-    waiting = order.find_fulfillment(str(record["fulfillment_id"]))
-    if (
-        waiting is not None
-        and waiting.status is FulfillmentStatus.PENDING
-        and order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
-    ):
+    if order.may_still_dispatch(str(record["fulfillment_id"])):
         return False
     return deps.store.drop_shipment(carrier, tracking_number, order.order_id)
 

@@ -69,6 +69,30 @@ def test_a_browser_accept_header_gets_html(client: Any, rejected: dict[str, Any]
 
 
 @pytest.mark.parametrize(
+    ("accept", "kind"),
+    [
+        ("application/json, text/html;q=0", "application/json"),  # a probe: it got HTML
+        ("application/json, text/html;q=0.5", "application/json"),
+        ("application/*", "application/json"),
+        ("application/json, text/plain, */*", "application/json"),
+        ("text/html;q=0.5, application/json;q=0.4", "text/html"),
+        ("application/json;q=0, text/html", "text/html"),
+        ("application/json, text/html", "text/html"),
+        ("*/*", "text/html"),
+        ("", "text/html"),
+        ("application/json;q=abc", "text/html"),
+    ],
+)
+def test_the_page_or_its_json_follows_the_accept_headers_preference(
+    client: Any, rejected: dict[str, Any], accept: str, kind: str
+) -> None:
+    response = client.http.get(rejected["path"], headers={"Accept": accept})
+
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"].startswith(kind)
+
+
+@pytest.mark.parametrize(
     "forge",
     [
         lambda token: token[:-1] + ("0" if token[-1] != "0" else "1"),

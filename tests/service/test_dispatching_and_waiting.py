@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import OrderCancelled
+from chalicelib.domain.errors import ConcurrentModification, NotFound, OrderCancelled
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.services import fulfillment_steps, ordering, stock_steps
@@ -101,3 +101,45 @@ def test_a_cancelled_order_is_not_dispatched_and_parks_nothing(deps: Deps) -> No
 
     (fulfillment,) = deps.store.get_order(order.order_id).fulfillments
     assert fulfillment.shipment is None and fulfillment.task_token is None
+
+
+def test_a_dispatch_that_loses_its_race_to_a_cancel_leaves_no_shipment_record(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by a probe: the record stored ahead of the order write stayed, counted by the
+    # SLA scorecard and refusing the carrier's events, until the scheduled check.
+    order = flows.reserved(deps)
+    real_save = deps.store.save_order
+    booked: list[tuple[str, str]] = []
+
+    def cancel_first(current: Order, *args: object, **kwargs: object) -> None:
+        parcel = current.fulfillments[0].shipment
+        if parcel is not None and not booked:
+            booked.append((parcel.carrier, parcel.tracking_number))
+            ordering.cancel_order(current.order_id, deps)  # the cancel wins the race
+            raise ConcurrentModification("the order moved")
+        real_save(current, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deps.store, "save_order", cancel_first)
+
+    with pytest.raises(OrderCancelled):
+        fulfillment_steps.dispatch_and_await(
+            _step(order, FulfillmentType.SHIP, 3600, "tok-x"), deps
+        )
+
+    ((carrier, tracking_number),) = booked
+    with pytest.raises(NotFound):
+        deps.store.order_for_shipment(carrier, tracking_number)
+    assert deps.store.get_order(order.order_id).fulfillments[0].status is (
+        FulfillmentStatus.CANCELLED
+    )
+
+
+def test_a_dispatch_that_wins_keeps_its_shipment_record(deps: Deps) -> None:
+    order = flows.reserved(deps)
+
+    fulfillment_steps.dispatch_and_await(_step(order, FulfillmentType.SHIP, 3600, "tok-x"), deps)
+
+    parcel = deps.store.get_order(order.order_id).fulfillments[0].shipment
+    assert parcel is not None
+    assert deps.store.order_for_shipment(parcel.carrier, parcel.tracking_number) == order.order_id
