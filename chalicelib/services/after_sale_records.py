@@ -82,16 +82,21 @@ def orders_split_away(records: list[str], deps: Deps) -> list[str]:
 
 
 def split_away(order: Order, record: str, deps: Deps) -> bool:
-    """Whether ``order``, on ``record``, is a record split off it's: only attached
-    identifiers brought it there, and one of them was since proven (``stray_order_items``
-    from the other side)."""
+    """Whether ``order``, on ``record``, is a record split off it's (``split_owner``)."""
+    return split_owner(order, record, deps) is not None
+
+
+def split_owner(order: Order, record: str, deps: Deps) -> str | None:
+    """The record split off ``record`` that ``order`` (on ``record``) belongs to: only
+    attached identifiers brought it there, and one of them was since proven there
+    (``stray_order_items`` from the other side); None for ``record``'s own orders."""
     if not order.customer_unvouched:
-        return False
+        return None
     named = {order.contact.email, order.contact.phone} - {None}
-    return any(
-        named & {i.value for i in deps.customers.identifiers(split)}
-        for split in deps.customers.split_off(record)
-    )
+    for split in deps.customers.split_off(record):
+        if named & {i.value for i in deps.customers.identifiers(split)}:
+            return split
+    return None
 
 
 def erasure_orders(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:

@@ -3,11 +3,10 @@ field so that nothing internal or about someone else leaves."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import CustomerMetrics, IdentifierType, OrderContribution
+from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
@@ -18,19 +17,20 @@ from chalicelib.ports import CustomerRecord
 from chalicelib.services.after_sale_records import (
     opportunities_of,
     orders_split_away,
-    stray_order_items,
     subscriptions_of,
     survey_answers,
 )
 from chalicelib.services.customer_view import (
     CONSENT_FIELDS,
     INTERACTION_FIELDS,
+    StrayOrders,
     TokenScope,
+    listed_figures,
     not_about,
     public_fields,
     token_scope,
 )
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, person_records
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -56,9 +56,7 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     is that record's: in its export, not in this one."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
-    records = [owner]
-    for current in records:
-        records.extend(m for m in store.merged_into(current) if m not in records)
+    records = person_records(owner, deps)
 
     def every(kind: CustomerRecord) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -87,7 +85,7 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             orders.append(_exported_order(order))
     # And the orders this person's proven identifiers brought to the record they were
     # split off (the erasure erases them as theirs), with what that record holds about them.
-    stray = _StrayOrders.of(records, deps)
+    stray = StrayOrders.of(records, deps)
     orders.extend(_exported_order(order) for order in stray.orders)
 
     def shown(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -160,64 +158,11 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
-        "metrics": _figures(
+        "metrics": listed_figures(
             summaries, hidden, stray, scope.metrics(store.metrics(owner)), deps
         ).summary(deps.clock())
         | {"satisfaction": SatisfactionTally.of_all(a.score for a in answers).average},
     }
-
-
-@dataclass(frozen=True)
-class _StrayOrders:
-    """The orders the person's proven identifiers alone brought to the records theirs were
-    split off (``stray_orders``), and those records, which hold their summaries, consents
-    and tickets."""
-
-    orders: list[Order] = field(default_factory=list)
-    holders: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, records: list[str], deps: Deps) -> _StrayOrders:
-        orders = stray_order_items(records, deps)
-        holders = {
-            canonical_customer(o.customer_id, deps)[0] for o in orders if o.customer_id is not None
-        }
-        return cls(orders, sorted(holders))
-
-    @property
-    def ids(self) -> set[str]:
-        return {o.order_id for o in self.orders}
-
-    def about(self, kind: CustomerRecord, deps: Deps) -> list[dict[str, Any]]:
-        """The items of ``kind`` the holders keep about these orders."""
-        if not self.orders:
-            return []
-        ids = self.ids
-        found: list[dict[str, Any]] = []
-        for holder in self.holders:
-            items, _ = deps.customers.records(holder, kind)
-            found.extend(i for i in items if i.get("order_id") in ids)
-        return found
-
-
-def _figures(
-    summaries: list[dict[str, Any]],
-    hidden: set[str],
-    stray: _StrayOrders,
-    stored: CustomerMetrics,
-    deps: Deps,
-) -> CustomerMetrics:
-    """The figures of the orders the export lists: the stored ones unless orders moved in
-    or out (a split), then rebuilt from each listed order's contribution (every summary
-    keeps the one last applied to its record's figures)."""
-    moved_out = any(str(s["order_id"]) in hidden for s in summaries)
-    if not stray.orders and not moved_out:
-        return stored
-    figures = CustomerMetrics()
-    for summary in summaries + stray.about(CustomerRecord.ORDERS, deps):
-        if str(summary["order_id"]) not in hidden and "contribution" in summary:
-            figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
-    return figures
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -45,7 +45,12 @@ from chalicelib.services.after_sale_records import (
     orders_split_away,
     stray_orders,
 )
-from chalicelib.services.customers import Resolution, canonical_customer, resolve_customer
+from chalicelib.services.customers import (
+    Resolution,
+    canonical_customer,
+    person_records,
+    resolve_customer,
+)
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.retries import retried
 
@@ -192,10 +197,10 @@ def erase_customer(
     state = profile.get("state", ProfileState.ACTIVE)
     if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
         raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
-    record = _record_erasure(owner, _person_records(owner, deps), by_client, by_role, reason, deps)
+    record = _record_erasure(owner, person_records(owner, deps), by_client, by_role, reason, deps)
     # Read again once recorded: a merge into an erased record is refused, so any merge
     # made while the erasure was being recorded is seen now.
-    records = _person_records(owner, deps)
+    records = person_records(owner, deps)
     for step in ERASURE_STEPS:
         step(records, record, deps)
     done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
@@ -222,15 +227,6 @@ def _cancelled_by_erasure(records: list[str], record: dict[str, Any], deps: Deps
                 found.append(order_id)
         except NotFound:
             continue
-    return found
-
-
-def _person_records(owner: str, deps: Deps) -> list[str]:
-    """The record and every record merged into it, however deep, the record first."""
-    store = deps.customers
-    found = [owner]
-    for current in found:
-        found.extend(r for r in dict.fromkeys(store.merged_into(current)) if r not in found)
     return found
 
 

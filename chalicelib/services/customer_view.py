@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -19,12 +19,20 @@ from chalicelib.domain.customers import (
     ProfileState,
 )
 from chalicelib.domain.email_policy import preference_of
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SatisfactionTally
+from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
-from chalicelib.services.after_sale_records import survey_answers
+from chalicelib.services.after_sale_records import (
+    orders_split_away,
+    split_owner,
+    stray_order_items,
+    survey_answers,
+)
 from chalicelib.services.customers import (
     canonical_customer,
+    person_records,
     unsure_whose,
     vouched_identifiers,
 )
@@ -126,10 +134,78 @@ def token_scope(owner: str, summaries: list[dict[str, Any]], deps: Deps) -> Toke
     return TokenScope(frozenset(hidden), figures, satisfaction, identifiers)
 
 
+def ticket_owner(ticket: Ticket, deps: Deps) -> str | None:
+    """Whose ticket it is: the record split off the ticket's own that owns the order it is
+    about (``split_owner``), else the record it was opened on."""
+    if ticket.order_id is None or ticket.customer_id is None:
+        return ticket.customer_id
+    owner = canonical_customer(ticket.customer_id, deps)[0]
+    if not deps.customers.split_off(owner):
+        return ticket.customer_id
+    try:
+        order = deps.store.get_order(ticket.order_id)
+    except NotFound:
+        return ticket.customer_id
+    return split_owner(order, owner, deps) or ticket.customer_id
+
+
 def not_about(items: list[dict[str, Any]], hidden: AbstractSet[str]) -> list[dict[str, Any]]:
     """What a customer's token shows of these items: not those about one of the ``hidden``
     orders, nor those recorded for whoever an attached identifier named (``UNVOUCHED``)."""
     return [i for i in items if i.get("order_id") not in hidden and not i.get(UNVOUCHED)]
+
+
+@dataclass(frozen=True)
+class StrayOrders:
+    """The orders the person's proven identifiers alone brought to the records theirs were
+    split off (``stray_orders``), and those records, which hold their summaries, consents
+    and tickets."""
+
+    orders: list[Order] = field(default_factory=list)
+    holders: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: list[str], deps: Deps) -> StrayOrders:
+        orders = stray_order_items(records, deps)
+        holders = {
+            canonical_customer(o.customer_id, deps)[0] for o in orders if o.customer_id is not None
+        }
+        return cls(orders, sorted(holders))
+
+    @property
+    def ids(self) -> set[str]:
+        return {o.order_id for o in self.orders}
+
+    def about(self, kind: CustomerRecord, deps: Deps) -> list[dict[str, Any]]:
+        """The items of ``kind`` the holders keep about these orders."""
+        if not self.orders:
+            return []
+        ids = self.ids
+        found: list[dict[str, Any]] = []
+        for holder in self.holders:
+            items, _ = deps.customers.records(holder, kind)
+            found.extend(i for i in items if i.get("order_id") in ids)
+        return found
+
+
+def listed_figures(
+    summaries: list[dict[str, Any]],
+    hidden: AbstractSet[str],
+    stray: StrayOrders,
+    stored: CustomerMetrics,
+    deps: Deps,
+) -> CustomerMetrics:
+    """The figures of the orders the export lists: the stored ones unless orders moved in
+    or out (a split), then rebuilt from each listed order's contribution (every summary
+    keeps the one last applied to its record's figures)."""
+    moved_out = any(str(s["order_id"]) in hidden for s in summaries)
+    if not stray.orders and not moved_out:
+        return stored
+    figures = CustomerMetrics()
+    for summary in summaries + stray.about(CustomerRecord.ORDERS, deps):
+        if str(summary["order_id"]) not in hidden and "contribution" in summary:
+            figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
+    return figures
 
 
 def customer_view(
@@ -145,14 +221,27 @@ def customer_view(
     identifiers brought nor what is about them, with figures that leave them out, only the
     identifiers vouched for on the record, and no merge candidates (ops' business: the
     other record may be someone else's). Its pages are filled without the hidden orders,
-    and its cursors never name one."""
+    and its cursors never name one.
+
+    Whoever asks, a record lists the orders as the export and the erasure read them
+    (found by a probe): an order another person's identifier alone brought here, before
+    that person proved it and founded a record of their own (a split), is that record's,
+    with what is about it (``orders_split_away``); so the split record lists the orders
+    its proven identifier brought to the record it was split off (``StrayOrders``), on
+    its first page, and the figures are those of the orders listed."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
-    if by_token:
-        scope = token_scope(owner, store.records(owner, CustomerRecord.ORDERS)[0], deps)
-    else:
-        scope = TokenScope()
-    hidden = scope.hidden
+    records = person_records(owner, deps)
+    split_apart = any(store.split_off(r) for r in records) or any(
+        (profile if r == owner else store.profile(r) or {}).get("split_from") for r in records
+    )
+    away = set(orders_split_away(records, deps)) if split_apart else set()
+    stray = StrayOrders.of(records, deps) if split_apart else StrayOrders()
+    summaries: list[dict[str, Any]] = []
+    if by_token or away or stray.orders:
+        summaries = store.records(owner, CustomerRecord.ORDERS)[0]
+    scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
+    hidden = scope.hidden | away
     orders, next_cursor = store.records(
         owner,
         CustomerRecord.ORDERS,
@@ -161,16 +250,37 @@ def customer_view(
         cursor=cursor,
         leaving_out=hidden,
     )
+    listed = [public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders]
+    if cursor is None and stray.orders:
+        # Vouched for here: the identifier that brought them was proven on this record.
+        listed += [
+            public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False}
+            for o in stray.about(CustomerRecord.ORDERS, deps)
+        ]
+        listed.sort(key=lambda o: str(o["placed_at"]), reverse=True)
     interactions, _ = store.records(
         owner, CustomerRecord.INTERACTIONS, limit=RECENT_ITEMS, newest_first=True
     )
     tickets, _ = store.records(owner, CustomerRecord.TICKETS, limit=RECENT_ITEMS, newest_first=True)
     if by_token:
         interactions, tickets = not_about(interactions, hidden), not_about(tickets, hidden)
+    elif away:
+        interactions = [i for i in interactions if i.get("order_id") not in away]
+        tickets = [t for t in tickets if t.get("order_id") not in away]
     consents, _ = store.records(
         owner, CustomerRecord.CONSENTS, newest_first=True, leaving_out=hidden
     )
+    interactions += stray.about(CustomerRecord.INTERACTIONS, deps)
+    tickets += stray.about(CustomerRecord.TICKETS, deps)
+    consents += stray.about(CustomerRecord.CONSENTS, deps)
     candidates, _ = store.records(owner, CustomerRecord.CANDIDATES) if not by_token else ([], None)
+    metrics = scope.metrics(store.metrics(owner))
+    satisfaction = scope.tally(deps.surveys.customer_satisfaction(owner))
+    if away or stray.orders:
+        metrics = listed_figures(summaries, hidden, stray, metrics, deps)
+        shown = [str(s["order_id"]) for s in summaries if str(s["order_id"]) not in hidden]
+        answers = survey_answers(shown + sorted(stray.ids), deps)
+        satisfaction = SatisfactionTally.of_all(a.score for a in answers)
     return {
         "customer_id": owner,
         "merged_into": owner if owner != customer_id else None,
@@ -182,17 +292,20 @@ def customer_view(
             "notifications": preference_of(profile).value,
         },
         "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
-        "orders": [
-            public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders
-        ],
+        "orders": listed,
         "orders_next_cursor": next_cursor,
-        "interactions": [public_fields(i, INTERACTION_FIELDS) for i in interactions],
+        "interactions": [public_fields(i, INTERACTION_FIELDS) for i in _newest(interactions)],
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
-        "metrics": scope.metrics(store.metrics(owner)).summary(deps.clock())
-        | {"satisfaction": scope.tally(deps.surveys.customer_satisfaction(owner)).average},
+        "metrics": metrics.summary(deps.clock()) | {"satisfaction": satisfaction.average},
     }
+
+
+def _newest(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The most recent ``RECENT_ITEMS``, newest first (a split record's list holds what
+    the record it was split off keeps about its orders too)."""
+    return sorted(interactions, key=lambda i: str(i.get("at", "")), reverse=True)[:RECENT_ITEMS]
 
 
 def _money(value: Any) -> dict[str, str]:

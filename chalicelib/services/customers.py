@@ -225,6 +225,17 @@ def was_erased(customer_id: str | None, deps: Deps) -> bool:
         return False
 
 
+def person_records(owner: str, deps: Deps) -> list[str]:
+    """The record and every record merged into it, however deep, the record first: one
+    person's (a merge said so)."""
+    found = [owner]
+    for current in found:
+        found.extend(
+            r for r in dict.fromkeys(deps.customers.merged_into(current)) if r not in found
+        )
+    return found
+
+
 def merge_chain(customer_id: str, deps: Deps) -> tuple[list[str], dict[str, Any]]:
     """The records an id went through by merges, itself first and the customer it stands
     for now last, and that customer's profile; ``NotFound`` for an unknown id."""

@@ -331,3 +331,51 @@ def test_analytics_are_for_ops_only(client: Any) -> None:
     for path in ("/analytics/segments", "/analytics/channels"):
         assert_problem(client.http.get(path, headers=STOREFRONT), 403)
         assert client.http.get(path, headers=OPS).status_code == 200
+
+
+def test_after_the_phone_is_proven_every_view_agrees_on_whose_order_it_is(
+    client: Any, stack: Any
+) -> None:
+    # Found by a probe: the founder's 360 and export disagreed on the victim's order, the
+    # victim's export listed it while their 360 and page did not, and their token got 403
+    # for the ticket their export listed.
+    attacker_email, victim_phone, record = _founded_with_an_unused_phone(client, "split")
+    victims = place_order(client, order_body(customer={"phone": victim_phone, "name": "Vera"}))
+    own = place_order(client, order_body(customer={"email": attacker_email}))
+    assert victims["customer_id"] == own["customer_id"] == record
+    ticket = client.http.post(
+        f"/customers/{record}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps(
+            {
+                "subject": "Roto",
+                "description": "d",
+                "channel": "phone",
+                "order_id": victims["order_id"],
+            }
+        ),
+    )
+    assert ticket.status_code == 201, ticket.body
+    eventually(lambda: customer_360(client, record)["metrics"]["order_count"] == 2)
+    victim = verify_customer(client, stack.outbox, victim_phone)
+    founder = verify_customer(client, stack.outbox, attacker_email)
+    split = victim["customer_id"]
+    assert split != record
+
+    expected = {record: {own["order_id"]}, split: {victims["order_id"]}}
+    for customer_id, token in ((record, founder), (split, victim)):
+        for auth in (OPS, STOREFRONT | {"X-Customer-Token": token["customer_token"]}):
+            view = client.http.get(f"/customers/{customer_id}", headers=auth).json_body
+            export = client.http.get(f"/customers/{customer_id}/export", headers=auth).json_body
+            for body in (view, export):
+                assert {o["order_id"] for o in body["orders"]} == expected[customer_id]
+                assert body["metrics"]["order_count"] == 1
+            assert view["metrics"] == export["metrics"]
+            assert [t["ticket_id"] for t in view["tickets"]] == [
+                t["ticket_id"] for t in export["tickets"]
+            ]
+    ticket_path = f"/tickets/{ticket.json_body['ticket_id']}"
+    as_victim = STOREFRONT | {"X-Customer-Token": victim["customer_token"]}
+    as_founder = STOREFRONT | {"X-Customer-Token": founder["customer_token"]}
+    assert client.http.get(ticket_path, headers=as_victim).status_code == 200
+    assert_problem(client.http.get(ticket_path, headers=as_founder), 403)

@@ -821,3 +821,41 @@ def test_once_the_phone_is_proven_its_owners_order_leaves_the_founders_export(
         assert [c["order_id"] for c in theirs["consents"]] == [victims.order_id]
         assert theirs["metrics"]["order_count"] == 1
         assert theirs["metrics"]["lifetime_value"]["amount"] == str(victims.total.amount)
+
+
+def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
+    # Found by a probe: the founder's 360 kept the order the victim's phone alone brought
+    # (with its ticket and figures) while the founder's export left it out, and the
+    # victim's export listed it while the victim's 360 and page did not.
+    _, record, own, victims = _founded_with_an_unused_phone(deps)
+    phone = _phone_of(deps, record)
+    ticket = tickets.open_ticket(
+        record, "question", "Victima asks", "Where is it", victims.order_id, "phone", deps
+    )
+    split = _prove(deps, phone).resolution.customer_id
+    later = _projected(deps, flows.reserved(deps, customer={"phone": phone}))
+    assert later.customer_id == split
+
+    for customer_id, orders in ((record, [own]), (split, [later, victims])):
+        for by_token in (False, True):
+            view = customer_view.customer_view(customer_id, deps, by_token=by_token)
+            export = export_customer(customer_id, deps, by_token=by_token)
+            listed = [o["order_id"] for o in view["orders"]]
+            assert sorted(listed) == sorted(o.order_id for o in orders), (customer_id, by_token)
+            assert sorted(listed) == sorted(o["order_id"] for o in export["orders"])
+            assert view["metrics"] == export["metrics"], (customer_id, by_token)
+            assert view["metrics"]["order_count"] == len(orders)
+            total = sum(o.total.amount for o in orders)
+            assert view["metrics"]["lifetime_value"]["amount"] == str(total)
+            for kind in ("tickets", "consents"):
+                assert sorted(str(t["order_id"]) for t in view[kind]) == sorted(
+                    str(t["order_id"]) for t in export[kind]
+                ), (customer_id, by_token, kind)
+    split_view = customer_view.customer_view(split, deps, by_token=True)
+    assert [t["ticket_id"] for t in split_view["tickets"]] == [ticket.ticket_id]
+    assert [o["placed_at"] for o in split_view["orders"]] == sorted(
+        (o["placed_at"] for o in split_view["orders"]), reverse=True
+    )
+    assert not any(o["customer_unvouched"] for o in split_view["orders"])
+    founders = customer_view.customer_view(record, deps)
+    assert ticket.ticket_id not in str(founders) and victims.order_id not in str(founders)
