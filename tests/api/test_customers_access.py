@@ -121,6 +121,19 @@ def _founded_with_an_unused_phone(client: Any, name: str) -> tuple[str, str, str
     return attacker_email, victim_phone, str(founded.json_body["customer_id"])
 
 
+def _ticket_about(client: Any, record: str, order_id: str, subject: str) -> Any:
+    """A ticket ops open on ``record`` about ``order_id`` (the response, 201)."""
+    ticket = client.http.post(
+        f"/customers/{record}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps(
+            {"subject": subject, "description": "d", "channel": "phone", "order_id": order_id}
+        ),
+    )
+    assert ticket.status_code == 201, ticket.body
+    return ticket
+
+
 def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, stack: Any) -> None:
     # Repro E: the attacker founds a record with its own email and a phone nobody has used
     # yet; the phone's owner then orders by phone alone, and the order joins that record
@@ -132,19 +145,7 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
     victims = place_order(client, victims_body)
     own = place_order(client, order_body(customer={"email": attacker_email}))
     assert victims["customer_id"] == own["customer_id"] == record
-    ticket = client.http.post(
-        f"/customers/{record}/tickets",
-        headers=OPS | JSON,
-        body=json.dumps(
-            {
-                "subject": "Llego roto",
-                "description": "d",
-                "channel": "phone",
-                "order_id": victims["order_id"],
-            }
-        ),
-    )
-    assert ticket.status_code == 201, ticket.body
+    ticket = _ticket_about(client, record, victims["order_id"], "Llego roto")
     # Staff serving the victim by the attached phone note things about no order.
     staff_ticket = client.http.post(
         f"/customers/{record}/tickets",
@@ -343,19 +344,7 @@ def test_after_the_phone_is_proven_every_view_agrees_on_whose_order_it_is(
     victims = place_order(client, order_body(customer={"phone": victim_phone, "name": "Vera"}))
     own = place_order(client, order_body(customer={"email": attacker_email}))
     assert victims["customer_id"] == own["customer_id"] == record
-    ticket = client.http.post(
-        f"/customers/{record}/tickets",
-        headers=OPS | JSON,
-        body=json.dumps(
-            {
-                "subject": "Roto",
-                "description": "d",
-                "channel": "phone",
-                "order_id": victims["order_id"],
-            }
-        ),
-    )
-    assert ticket.status_code == 201, ticket.body
+    ticket = _ticket_about(client, record, victims["order_id"], "Roto")
     eventually(lambda: customer_360(client, record)["metrics"]["order_count"] == 2)
     victim = verify_customer(client, stack.outbox, victim_phone)
     founder = verify_customer(client, stack.outbox, attacker_email)

@@ -21,6 +21,7 @@ from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.surveys import SurveyAnswer
+from chalicelib.domain.tickets import Ticket
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     customer_projection,
@@ -301,6 +302,19 @@ def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
     )
     assert own.customer_id == victims.customer_id == founded.customer_id
     return attacker_email, founded.customer_id, own, victims
+
+
+def _split_after_a_ticket(deps: Deps) -> tuple[str, Order, Order, Ticket, str]:
+    """E, then staff open a ticket about the victim's order and the victim proves the
+    phone (a record split off the attacker's): (the attacker's record, the attacker's own
+    order, the victim's order, the ticket, the split record)."""
+    _, record, own, victims = _founded_with_an_unused_phone(deps)
+    ticket = tickets.open_ticket(
+        record, "question", "Victima asks", "Where is it", victims.order_id, "phone", deps
+    )
+    split = _prove(deps, _phone_of(deps, record)).resolution.customer_id
+    assert split != record
+    return record, own, victims, ticket, split
 
 
 def test_a_phone_named_at_founding_opens_none_of_its_owners_later_orders(deps: Deps) -> None:
@@ -719,12 +733,8 @@ def test_erasing_the_founder_leaves_what_the_proven_phone_alone_brought(deps: De
     # The attacker founds a record with the victim's phone; the victim orders by phone
     # alone (the order lands on the attacker's record), then proves the phone. Erasing the
     # attacker erases nothing of the victim's: their order, its ticket, its late events.
-    _, record, own, victims = _founded_with_an_unused_phone(deps)
-    phone = _phone_of(deps, record)
-    ticket = tickets.open_ticket(
-        record, "question", "Victima asks", "Where is it", victims.order_id, "phone", deps
-    )
-    split = _prove(deps, phone).resolution.customer_id
+    record, own, victims, ticket, split = _split_after_a_ticket(deps)
+    phone = victims.contact.phone
 
     erased = customer_records.erase_customer(record, "ops", "ops", deps)
 
@@ -827,13 +837,8 @@ def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
     # Found by a probe: the founder's 360 kept the order the victim's phone alone brought
     # (with its ticket and figures) while the founder's export left it out, and the
     # victim's export listed it while the victim's 360 and page did not.
-    _, record, own, victims = _founded_with_an_unused_phone(deps)
-    phone = _phone_of(deps, record)
-    ticket = tickets.open_ticket(
-        record, "question", "Victima asks", "Where is it", victims.order_id, "phone", deps
-    )
-    split = _prove(deps, phone).resolution.customer_id
-    later = _projected(deps, flows.reserved(deps, customer={"phone": phone}))
+    record, own, victims, ticket, split = _split_after_a_ticket(deps)
+    later = _projected(deps, flows.reserved(deps, customer={"phone": victims.contact.phone}))
     assert later.customer_id == split
 
     for customer_id, orders in ((record, [own]), (split, [later, victims])):
