@@ -118,8 +118,9 @@ class OrderResponse(DeferredModel):
     channel: str
     store_id: str | None
     customer_id: str | None
-    # True when only identifiers merely attached to the record (or a merge) brought the
-    # order to it: the customer's own token does not show it (README, customer tokens).
+    # As placed: True when only identifiers merely attached to the record it was placed
+    # under brought the order there (the 360 marks what that record's token leaves out,
+    # after merges and splits too; README, customer tokens).
     customer_unvouched: bool = False
     lines: list[dict[str, Any]]
     total: Money

@@ -15,13 +15,14 @@ from collections.abc import Collection
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import UNVOUCHED
+from chalicelib.domain.customers import UNVOUCHED, ProfileState
 from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SurveyResponse
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.customers import canonical_customer
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -76,9 +77,39 @@ def orders_split_away(records: list[str], deps: Deps) -> list[str]:
     found: list[str] = []
     for each in records:
         for split in deps.customers.split_off(each):
-            if split not in records:
-                found.extend(o for o in stray_orders([split], deps) if o not in found)
+            if split in records:
+                continue
+            # An erased split record's orders name nobody any more: its erasure recorded
+            # them (a re-probe saw them come back to this record, counted and exported).
+            erasure = deps.customers.erasure(split)
+            theirs = (
+                [str(o) for o in erasure.get("pending_orders") or []]
+                if erasure is not None
+                else stray_orders([split], deps)
+            )
+            found.extend(o for o in theirs if o not in found)
     return found
+
+
+def order_customer(order: Order, deps: Deps) -> tuple[str | None, dict[str, Any]]:
+    """The customer an order is for now, and its profile: the record it was placed under
+    (following merges), or the record split off that one which owns it (``split_owner``:
+    its proven identifier alone brought the order there), as the 360, the export and the
+    erasure read it. ``(None, {})`` for an anonymous order or an unknown record."""
+    if order.customer_id is None:
+        return None, {}
+    try:
+        owner, profile = canonical_customer(order.customer_id, deps)
+    except NotFound:
+        return None, {}
+    split = split_owner(order, owner, deps)
+    return (owner, profile) if split is None else canonical_customer(split, deps)
+
+
+def order_erased(order: Order, deps: Deps) -> bool:
+    """Whether the customer the order is for now (``order_customer``) was erased: nothing
+    they write from then on is kept."""
+    return order_customer(order, deps)[1].get("state") == ProfileState.ERASED
 
 
 def split_away(order: Order, record: str, deps: Deps) -> bool:

@@ -275,7 +275,12 @@ def customer_view(
     consents += stray.about(CustomerRecord.CONSENTS, deps)
     candidates, _ = store.records(owner, CustomerRecord.CANDIDATES) if not by_token else ([], None)
     metrics = scope.metrics(store.metrics(owner))
-    satisfaction = scope.tally(deps.surveys.customer_satisfaction(owner))
+    # Each record keeps the tally of the answers given while it was the customer's: a
+    # merged record's stays where it was (a re-probe saw the 360 leave it out).
+    stored = SatisfactionTally()
+    for record in records:
+        stored = stored.plus(deps.surveys.customer_satisfaction(record))
+    satisfaction = scope.tally(stored)
     if away or stray.orders:
         metrics = listed_figures(summaries, hidden, stray, metrics, deps)
         shown = [str(s["order_id"]) for s in summaries if str(s["order_id"]) not in hidden]

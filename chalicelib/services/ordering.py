@@ -36,8 +36,9 @@ from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
+from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customers import SeenClaims, resolve_customer, was_erased
+from chalicelib.services.customers import SeenClaims, resolve_customer
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, mutate, publish
@@ -261,7 +262,7 @@ def cancel_order(
         if order.status is OrderStatus.CANCELLED:
             return None  # repeated cancel: same answer, nothing more to do
         released = StockChange.releasing(order.reserved_allocations())
-        kept = ERASED if note and was_erased(order.customer_id, deps) else note
+        kept = ERASED if note and order_erased(order, deps) else note
         entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail, kept)
         return Change(entry=entry, stock=released, result=order.release_waits())
 

@@ -17,7 +17,7 @@ from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn, ReturnLine, check_return_location
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.customers import was_erased
+from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.opportunities import availability_changed
 from chalicelib.services.order_writes import Change, mutate
 
@@ -50,7 +50,7 @@ def request_return(
         created = order.request_return(
             return_id,
             [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
-            ERASED if was_erased(order.customer_id, deps) else request.reason,
+            ERASED if order_erased(order, deps) else request.reason,
             request.channel,
             request.location_id,
             now,

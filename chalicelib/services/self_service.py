@@ -25,8 +25,8 @@ from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.services import ordering, returns, tickets
+from chalicelib.services.after_sale_records import order_customer, order_erased
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customers import was_erased
 from chalicelib.services.opportunities import subscribe_order_shortage
 from chalicelib.services.order_writes import Change, Mutation, mutate, publish
 from chalicelib.services.ordering import workflow_input
@@ -43,7 +43,7 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
     """The actions possible now, with the scaled return and payment-retry windows."""
     waits = deps.settings.waits
     facts = facts_of(order, timedelta(seconds=waits.return_window_seconds))
-    erased = was_erased(facts.customer_id, deps)
+    erased = order_erased(order, deps)
     if erased:
         # Nothing new is written about an erased customer: no ticket, as for an order
         # without a customer.
@@ -103,9 +103,12 @@ def open_ticket(
     """A question or complaint on the customer's record, linked to this order; the same
     ``idempotency_key`` finds the same ticket, and without one each call opens another."""
     actions_now(order, deps).require(CustomerAction.TICKET)
-    assert order.customer_id is not None  # the ticket action needs a known customer
+    # On the record the order is for now (a split record's, for an order its proven
+    # identifier alone brought to the record it was placed under).
+    customer_id = order_customer(order, deps)[0]
+    assert customer_id is not None  # the ticket action needs a known customer
     return tickets.open_ticket(
-        order.customer_id,
+        customer_id,
         type,
         subject,
         description,
@@ -125,7 +128,7 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
 
     def decide(order: Order) -> Change[ExecutionRetry]:
-        if was_erased(order.customer_id, deps):
+        if order_erased(order, deps):
             # Nothing could be sent to them: the order would be cancelled at once, the card
             # held for nothing (``actions_now`` offers no ``pay`` either).
             raise ActionNotAvailable(

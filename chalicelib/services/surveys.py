@@ -20,7 +20,7 @@ from chalicelib.domain.surveys import (
     survey_open,
 )
 from chalicelib.services import tickets
-from chalicelib.services.customers import canonical_customer, was_erased
+from chalicelib.services.after_sale_records import order_customer, order_erased
 from chalicelib.services.survey_links import order_id_of
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def survey_state(token: str, deps: Deps) -> dict[str, Any]:
     be answered now (once delivered)."""
     order = order_of_token(token, deps)
     answered = deps.surveys.survey(order.order_id)
-    erased = was_erased(order.customer_id, deps)
+    erased = order_erased(order, deps)
     return {
         "order_id": order.order_id,
         "answered": answered is not None,
@@ -55,12 +55,7 @@ def survey_state(token: str, deps: Deps) -> dict[str, Any]:
 def _customer_of(order: Order, deps: Deps) -> tuple[str | None, bool]:
     """The customer the order's record stands for now, and whether they were erased: one
     read of the merge chain for both."""
-    if order.customer_id is None:
-        return None, False
-    try:
-        owner, profile = canonical_customer(order.customer_id, deps)
-    except NotFound:
-        return None, False
+    owner, profile = order_customer(order, deps)
     return owner, profile.get("state") == ProfileState.ERASED
 
 

@@ -14,6 +14,7 @@ from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
+from chalicelib.services.after_sale_records import order_customer
 from chalicelib.services.customers import (
     canonical_customer,
     merge_chain,
@@ -64,10 +65,17 @@ def open_ticket(
             order = deps.store.get_order(order_id)
         except NotFound as exc:
             raise NotFound(f"no order {order_id}", field="order_id") from exc
-        order_owner = canonical_customer(order.customer_id, deps)[0] if order.customer_id else None
+        order_owner = order_customer(order, deps)[0]
         if order_owner != owner:
             raise NotFound(f"order {order_id} is not this customer's", field="order_id")
-        unvouched = owner is not None and (order.customer_unvouched or order.customer_id != owner)
+        # An order a split record owns was brought by the identifier proven there.
+        placed_under = canonical_customer(order.customer_id, deps)[0] if order.customer_id else None
+        split_owned = order_owner != placed_under
+        unvouched = (
+            owner is not None
+            and not split_owned
+            and (order.customer_unvouched or order.customer_id != owner)
+        )
         unknown = sorted(set(skus or []) - {line.sku for line in order.lines})
         if unknown:
             raise Conflict(f"not in the order: {', '.join(unknown)}", field="skus")

@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.customers import UNVOUCHED, Identifier, IdentifierType
 from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.surveys import SurveyAnswer
-from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     customer_projection,
@@ -29,6 +30,7 @@ from chalicelib.services import (
     customer_view,
     fulfillment_steps,
     opportunities,
+    self_service,
     survey_links,
     surveys,
     tickets,
@@ -864,3 +866,64 @@ def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
     assert not any(o["customer_unvouched"] for o in split_view["orders"])
     founders = customer_view.customer_view(record, deps)
     assert ticket.ticket_id not in str(founders) and victims.order_id not in str(founders)
+
+
+def test_after_the_founders_erasure_the_split_record_still_rates_and_asks_about_its_order(
+    deps: Deps,
+) -> None:
+    # Found by a re-probe: the victim's orders still named the erased founder's record, so
+    # their survey answered 409 and the tracking page offered no ticket.
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    delivered = _projected(deps, flows.delivered(deps, customer={"phone": victim_phone}))
+    assert delivered.customer_id == record.customer_id
+    split = _prove(deps, victim_phone).resolution.customer_id
+    customer_records.erase_customer(record.customer_id, "ops", "ops", deps)
+
+    order = deps.store.get_order(delivered.order_id)
+    assert self_service.actions_now(order, deps).allows(CustomerAction.TICKET)
+    ticket = self_service.open_ticket(
+        order, "Falta una pieza", "d", TicketType.COMPLAINT, "key-1", deps
+    )
+    token = survey_links.survey_url(order.order_id, deps).rsplit("/", 1)[1]
+    surveys.answer(surveys.order_of_token(token, deps), SurveyAnswer(score=2), deps)
+
+    assert ticket.customer_id == split and not ticket.customer_unvouched
+    view = customer_view.customer_view(split, deps, by_token=True)
+    # The low score opened a complaint too, on the same record.
+    assert ticket.ticket_id in {t["ticket_id"] for t in view["tickets"]}
+    assert len(view["tickets"]) == 2
+    assert view["metrics"]["satisfaction"] == 2.0
+    assert customer_view.customer_view(split, deps)["metrics"]["satisfaction"] == 2.0
+
+
+def test_an_erased_split_records_orders_do_not_come_back_to_the_record_it_left(
+    deps: Deps,
+) -> None:
+    # Found by a re-probe: once erased, the order no longer named the proven phone, so the
+    # founder's 360 and export listed (and counted) it again.
+    record, own, _, _, split = _split_after_a_ticket(deps)
+    before = customer_view.customer_view(record, deps)["metrics"]
+
+    customer_records.erase_customer(split, "ops", "ops", deps)
+
+    for listed in (customer_view.customer_view(record, deps), export_customer(record, deps)):
+        assert [o["order_id"] for o in listed["orders"]] == [own.order_id]
+        assert listed["metrics"]["order_count"] == before["order_count"] == 1
+
+
+def test_the_360s_satisfaction_counts_the_answers_of_the_records_merged_in(deps: Deps) -> None:
+    # Found by a re-probe: the merged record's answers stayed in its own tally, which the
+    # 360 left out while the export counted them.
+    first = _projected(deps, flows.delivered(deps, customer={"email": _email("first")}))
+    second = _projected(deps, flows.delivered(deps, customer={"email": _email("second")}))
+    assert first.customer_id is not None and second.customer_id is not None
+    for order, score in ((first, 5), (second, 1)):
+        token = survey_links.survey_url(order.order_id, deps).rsplit("/", 1)[1]
+        surveys.answer(surveys.order_of_token(token, deps), SurveyAnswer(score=score), deps)
+    customer_records.merge_customers(first.customer_id, second.customer_id, "ops", "ops", deps)
+
+    view = customer_view.customer_view(first.customer_id, deps)
+
+    assert view["metrics"]["satisfaction"] == 3.0
+    assert export_customer(first.customer_id, deps)["metrics"]["satisfaction"] == 3.0
