@@ -35,6 +35,9 @@ from chalicelib.services import tokens
 
 logger = Logger(service="orquesta")
 
+# Channels whose orders are placed at a store (``store_id``): its staff's.
+SOLD_IN_STORE = (Channel.STORE, Channel.KIOSK)
+
 M = TypeVar("M", bound=BaseModel)
 
 PROBLEM_JSON = "application/problem+json"
@@ -79,7 +82,9 @@ class Principal:
             store = self.location_id
             return (
                 store is None
-                or order.store_id == store
+                # Placed there: a store or kiosk sale (a web order naming a store_id was
+                # not, and a probe saw it open to that store's key).
+                or (order.channel in SOLD_IN_STORE and order.store_id == store)
                 or any(f.location_id == store for f in order.fulfillments)
                 or any(r.location_id == store for r in order.returns)
                 # A pick-up is the store's before its fulfilment exists (until stock is
@@ -108,7 +113,7 @@ class Principal:
         """A store key places and quotes store and kiosk orders only, at its own store."""
         if self.role != "store":
             return
-        if channel not in (Channel.STORE, Channel.KIOSK):
+        if channel not in SOLD_IN_STORE:
             raise Forbidden(f"store keys {action} store and kiosk orders only", field="channel")
         self.require_location(store_id, "store_id")
 

@@ -15,10 +15,17 @@ from chalicelib.domain.errors import Unprocessable
 DEFAULT_PHONE_REGION = "ES"
 # A phone number, as the API accepts it and the OpenAPI document declares it: E.164 with
 # "+" or "00" and the country code, or a Spanish national number (9 digits on Spain's
-# numbering plan); single spaces, dots or dashes may separate the digits.
-_SEPARATED = "[ .-]?[0-9]"
+# numbering plan); single spaces, dots or dashes may separate any two digits, as a till
+# writes them ("91 123 45 67", a probe found it refused), and Spain's code may be in
+# parentheses ("(+34) 600 11 22 33").
+_SEP = "[ .-]?"
+_SEPARATED = f"{_SEP}[0-9]"
+_SPANISH = (
+    f"(?:[6-9](?:{_SEPARATED}){{8}}|4{_SEP}0{_SEP}0(?:{_SEPARATED}){{6}}"
+    f"|5{_SEP}1(?:{_SEPARATED}){{7}})"
+)
 PHONE_PATTERN = (
-    f"^(?:(?:(?:\\+|00)34[ .-]?)?(?:400|51[0-9]|[6-9][0-9]{{2}})(?:{_SEPARATED}){{6}}"
+    f"^(?:(?:(?:\\((?:\\+|00)34\\)|(?:\\+|00)34){_SEP})?{_SPANISH}"
     f"|(?:\\+|00)(?:[12456789]|3[0-35-9])(?:{_SEPARATED}){{6,13}})$"
 )
 # Up to 32 ASCII letters and digits; spaces are ignored.
@@ -91,7 +98,7 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
             "not a phone number: +<country code><number>, or a Spanish national number",
             field=field,
         )
-    digits = re.sub("[ .-]", "", raw)
+    digits = re.sub("[ .()-]", "", raw)
     if digits.startswith("00"):
         return "+" + digits[2:]
     return digits if digits.startswith("+") else f"+34{digits}"

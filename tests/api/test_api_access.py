@@ -187,6 +187,8 @@ def test_a_bound_store_key_places_store_orders_only_for_its_store(client: Any, d
 def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
     web = place_order(client, order_body())
     barcelona = place_order(client, _store_order("ST-BARCELONA"), STORE)
+    # A web order naming Madrid as its store_id was not placed there (found by a probe).
+    web_naming_madrid = place_order(client, order_body(store_id="ST-MADRID"))
     madrid_pickup = place_order(
         client,
         order_body(
@@ -201,7 +203,7 @@ def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
         ),
     )
 
-    for order_id in (web["order_id"], barcelona["order_id"]):
+    for order_id in (web["order_id"], barcelona["order_id"], web_naming_madrid["order_id"]):
         for method, path, body in (
             ("GET", "/orders/{order_id}", None),
             ("POST", "/orders/{order_id}/cancel", {}),
@@ -279,6 +281,15 @@ def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_st
         client, "POST", f"/orders/{at_madrid['order_id']}/returns", MADRID_STORE, elsewhere
     )
     assert_problem(taken, 403, "location_id")
+    # Naming no store at all is bad input, as for any key (a probe got the 403 above).
+    unnamed = _request(
+        client,
+        "POST",
+        f"/orders/{at_madrid['order_id']}/returns",
+        MADRID_STORE,
+        RETURN_BODY | {"channel": "store"},
+    )
+    assert_problem(unnamed, 422, "location_id")
     received = _request(
         client,
         "POST",

@@ -68,6 +68,15 @@ def test_spanish_mobile_in_any_spelling_is_one_e164_number(raw: str) -> None:
     assert normalise_phone(raw) == "+34612345678"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    # A landline as a till writes it (found by a probe: refused unless written 911 ...).
+    ["91 123 45 67", "+34 91 123 45 67", "(+34) 91 123 45 67", "911 23 45 67", "91-123-45-67"],
+)
+def test_a_madrid_landline_in_its_usual_spellings_is_one_e164_number(raw: str) -> None:
+    assert normalise_phone(raw) == "+34911234567"
+
+
 def test_foreign_number_keeps_its_country() -> None:
     assert normalise_phone("+44 20 7946 0958") == "+442079460958"
     assert normalise_phone("0044 20 7946 0958") == "+442079460958"
@@ -87,6 +96,9 @@ def test_foreign_number_keeps_its_country() -> None:
         "+34 5",
         "６12345678",
         " 612345678",
+        "612  345678",
+        "(612) 345678",
+        "(+44) 20 7946 0958",
     ],
 )
 def test_invalid_phone_is_unprocessable_naming_the_field(raw: str) -> None:
