@@ -104,6 +104,18 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
     return digits if digits.startswith("+") else f"+34{digits}"
 
 
+def reached_at(email: str | None, phone: str | None) -> set[str]:
+    """An order's contact email and phone as identifiers are stored (lower case; E.164),
+    to compare with them: the contact keeps the phone as it was typed."""
+    found = {email.strip().lower()} if email else set()
+    if phone:
+        try:
+            found.add(normalise_phone(phone.strip()))
+        except Unprocessable:
+            found.add(phone.strip())
+    return found
+
+
 def normalise_loyalty_id(raw: str, field: str = "loyalty_id") -> str:
     """Loyalty card numbers are upper-case without spaces."""
     if not re.fullmatch(LOYALTY_ID_PATTERN, raw):

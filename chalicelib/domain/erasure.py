@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain.customers import UNVOUCHED
+from chalicelib.domain.customers import UNVOUCHED, reached_at
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
@@ -205,11 +205,12 @@ def forget_contact(order: Order, addresses: set[str]) -> bool:
     """Take off the order's contact the email or the phone that is one of ``addresses``
     (someone else's, named there); True if either was."""
     contact = order.contact
+    wanted = {a.lower() for a in addresses}
     changed = False
-    if contact.email and contact.email.strip().lower() in {a.lower() for a in addresses}:
+    if contact.email and reached_at(contact.email, None) & wanted:
         contact.email = None
         changed = True
-    if contact.phone and contact.phone.strip() in addresses:
+    if contact.phone and reached_at(None, contact.phone) & wanted:
         contact.phone = None
         changed = True
     return changed

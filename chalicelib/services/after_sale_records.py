@@ -15,7 +15,7 @@ from collections.abc import Collection
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import UNVOUCHED, ProfileState
+from chalicelib.domain.customers import UNVOUCHED, ProfileState, reached_at
 from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
@@ -64,7 +64,7 @@ def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
                 order = deps.store.get_order(str(summary["order_id"]))
             except NotFound:
                 continue
-            named = {order.contact.email, order.contact.phone}
+            named = reached_at(order.contact.email, order.contact.phone)
             if order.customer_unvouched and named & theirs:
                 found.setdefault(order.order_id, order)
     return list(found.values())
@@ -123,7 +123,7 @@ def split_owner(order: Order, record: str, deps: Deps) -> str | None:
     (``stray_order_items`` from the other side); None for ``record``'s own orders."""
     if not order.customer_unvouched:
         return None
-    named = {order.contact.email, order.contact.phone} - {None}
+    named = reached_at(order.contact.email, order.contact.phone)
     for split in deps.customers.split_off(record):
         if named & {i.value for i in deps.customers.identifiers(split)}:
             return split

@@ -92,7 +92,34 @@ def send_once(
     """Send the email built by ``email`` unless one was sent for this event already; with
     a ``record``, its interaction is the claim, else a once-only marker. Returns the
     message id, or None when it had been sent."""
-    marker = f"email:{event_id}"
+
+    def send() -> str:
+        message = email()
+        return deps.mailer.send(to, message.subject, message.html, message.text)
+
+    return _once(f"email:{event_id}", record, send, deps)
+
+
+def text_once(
+    event_id: str, to: str, text: Callable[[], str], deps: Deps, record: EmailRecord | None
+) -> str | None:
+    """``send_once`` for a text message (to a customer who gave a phone and no email)."""
+    if record is not None:
+        interaction = record.interaction | {
+            "interaction_id": f"sms-{event_id}",
+            "type": "sms",
+            "channel": "sms",
+            "summary": str(record.interaction["summary"]).replace("email sent", "text sent", 1),
+        }
+        record = EmailRecord(record.customer_id, record.merged, interaction)
+    return _once(f"sms:{event_id}", record, lambda: deps.texter.send(to, text()), deps)
+
+
+def _once(
+    marker: str, record: EmailRecord | None, send: Callable[[], str], deps: Deps
+) -> str | None:
+    """Claim the message (its interaction, or a once-only ``marker``), then ``send``;
+    the claim is given back if sending fails, so that the event's next delivery sends."""
     if record is None:
         claimed = deps.store.remember_once(marker, EMAIL_MARKER_TTL_SECONDS)
     else:
@@ -100,10 +127,9 @@ def send_once(
     if not claimed:
         return None
     try:
-        message = email()
-        return deps.mailer.send(to, message.subject, message.html, message.text)
+        return send()
     except Exception:
-        # SNS retries the delivery: let that retry send the email we could not.
+        # SNS retries the delivery: let that retry send the message we could not.
         if record is None:
             deps.store.forget(marker)
         else:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
+from chalicelib.domain.customers import normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
@@ -26,7 +27,8 @@ from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.emails import Email, compose, email_record, send_once
+from chalicelib.rendering import render
+from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.promising import place_in_spain
 from chalicelib.services.survey_links import survey_url
@@ -89,6 +91,9 @@ def email_context(
             }
             for line in order.lines
         ],
+        # What the confirmation promises to write about: a parcel leaving, a pick-up ready.
+        "ships": any(line.fulfillment is FulfillmentType.SHIP for line in order.lines),
+        "picks_up": any(line.fulfillment is FulfillmentType.PICKUP for line in order.lines),
         "status_word": w.status(event.get("status") or order.status.value),
         # Inside a sentence: "(sin existencias suficientes)", not "(Sin existencias...)".
         "reason": _lower_first(w.reason(order.reason_cause())) if order.status_reason else "",
@@ -140,6 +145,26 @@ def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | Non
     )
 
 
+# What a customer with a phone and no email is texted: the order confirmed (with the
+# link to its page), a pick-up ready (its code) or not collected, and an order that could
+# not go ahead.
+TEXTED = frozenset(
+    {
+        EmailKind.CONFIRMATION,
+        EmailKind.PICKUP_READY,
+        EmailKind.NOT_COLLECTED,
+        EmailKind.REJECTED,
+        EmailKind.CANCELLED,
+    }
+)
+
+
+def render_text(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> str:
+    """The text message standing for ``email``, in the customer's language."""
+    context = email_context(email, event, order, deps)
+    return render(f"texts/order.{context['locale']}.txt.j2", text=email.value, **context).strip()
+
+
 def render_email(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> Email:
     """The email ``email`` about one event, in the customer's language."""
     context = email_context(email, event, order, deps)
@@ -175,10 +200,20 @@ def on_order_event(
     message id, or None when nothing was sent. ``reads``: the delivery's shared reads
     (the order and its customer's chain, read by the first handler that needs them)."""
     email, order, chain = _email_and_order(event, reads or EventReads(deps))
-    if email is None or order is None:
+    if email is None or order is None or told_elsewhere(email, event, order):
         return None
-    if not order.contact.email or told_elsewhere(email, event, order):
-        return None
+    if not order.contact.email:
+        # A customer who left only a phone (at a kiosk, say) is texted what needs them:
+        # above all the pick-up code, which otherwise only the tracking page shows.
+        if not order.contact.phone or email not in TEXTED:
+            return None
+        return text_once(
+            str(event["event_id"]),
+            normalise_phone(order.contact.phone),  # E.164, as SNS takes it
+            lambda: render_text(email, event, order, deps),
+            deps,
+            email_record(event, chain),
+        )
     return send_once(
         str(event["event_id"]),
         order.contact.email,

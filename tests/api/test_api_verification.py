@@ -11,8 +11,18 @@ from typing import Any
 
 import boto3
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
-from tests.support.api import place_order, sent_code, verify_customer
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+    pickup_order_body,
+)
+from tests.support.api import get_order, place_order, sent_code, verify_customer
+from tests.support.orders import wait_for_status
 
 
 def _email() -> str:
@@ -204,3 +214,32 @@ def test_a_sixth_code_to_one_address_within_15_minutes_is_429(client: Any, stack
     # The last code sent still proves the address.
     confirmed = _confirm(client, {"email": address, "code": sent_code(stack.outbox, address)})
     assert confirmed.status_code == 200, confirmed.body
+
+
+def test_a_kiosk_customer_who_gave_a_phone_is_texted_the_pick_up_code(
+    client: Any, stack: Any
+) -> None:
+    # Found by a probe: the code was only on the tracking page; nothing was sent.
+    phone = f"+3463{uuid.uuid4().int % 10_000_000:07d}"
+    typed = f"{phone[:3]} {phone[3:6]} {phone[6:9]} {phone[9:]}"
+    placed = place_order(
+        client,
+        pickup_order_body(
+            "CAP-NAVY",
+            store="ST-BARCELONA",
+            channel="kiosk",
+            store_id="ST-BARCELONA",
+            customer={"phone": typed},
+        ),
+    )
+    order = wait_for_status(client, placed["order_id"], "READY_FOR_PICKUP", "REJECTED")
+    assert order["status"] == "READY_FOR_PICKUP", order["status_reason"]
+    code = get_order(client, placed["order_id"], STORE)["fulfillments"][0]["pickup_code"]
+
+    def texts() -> list[str]:
+        found = [p.read_text(encoding="utf-8") for p in stack.outbox.glob("*.sms.txt")]
+        return [t for t in found if t.startswith(f"To: {phone}\n")]
+
+    eventually(lambda: any(code in t for t in texts()))
+    assert placed["tracking_url"] in next(t for t in texts() if code in t)
+    assert not [p for p in stack.outbox.glob("*.eml") if phone in p.read_text()]

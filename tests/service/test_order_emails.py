@@ -10,6 +10,7 @@ from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     fulfillment_steps,
     lost_parcels,
@@ -202,3 +203,60 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
         )
         is EmailKind.DELIVERED
     )  # the policy's kind; the loss tells it instead
+
+
+PICKUP_ONLY = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+]
+
+
+def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps) -> None:
+    # Found by a probe: a kiosk customer who gave a phone heard nothing, not even the
+    # pick-up code, and the pick-up lapsed with nobody told.
+    order = flows.reserved(
+        deps,
+        channel="kiosk",
+        store_id="ST-MADRID",
+        customer={"phone": "+34 655 123 123"},
+        lines=PICKUP_ONLY,
+        shipping_address=None,
+    )
+    (pickup,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+
+    assert _mail_everything(deps) == []
+    assert isinstance(deps.texter, Outgoing)
+    texts = [t for t in deps.texter.sent if t["to"] == "+34655123123"]
+    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
+    assert code is not None
+    assert [("confirmado" in t["parts"], code in t["parts"]) for t in texts] == [
+        (True, False),
+        (False, True),
+    ]
+    assert tracking_url(order.order_id, deps) in texts[1]["parts"]
+    _mail_everything(deps)  # every event delivered again
+    assert len([t for t in deps.texter.sent if t["to"] == "+34655123123"]) == 2
+    assert order.customer_id is not None
+    kinds = {
+        i["type"] for i in deps.customers.records(order.customer_id, CustomerRecord.INTERACTIONS)[0]
+    }
+    assert kinds == {"sms"}
+
+
+def test_a_customer_with_an_email_is_not_texted(deps: Deps) -> None:
+    flows.reserved(deps, customer={"email": "ana@example.com", "phone": "+34 655 123 124"})
+
+    assert _mail_everything(deps) != []
+    assert isinstance(deps.texter, Outgoing)
+    assert [t for t in deps.texter.sent if t["to"] == "+34655123124"] == []
+
+
+def test_a_pick_up_only_confirmation_promises_to_write_when_it_is_ready(deps: Deps) -> None:
+    # Found by a probe: it promised to write "when it leaves".
+    flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
+
+    (confirmation,) = _mail_everything(deps)
+
+    text = _parts(confirmation)[2]
+    assert "cuando esté listo para recoger" in text and "cuando salga" not in text

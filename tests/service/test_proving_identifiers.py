@@ -769,7 +769,11 @@ def test_erasing_a_split_off_record_takes_its_phone_off_the_founders_orders(
     named = _projected(deps, flows.reserved(deps, customer={"customer_id": record, "phone": phone}))
     named_with_email = _projected(
         deps,
-        flows.reserved(deps, customer={"email": attacker_email, "phone": phone, "name": "Ma"}),
+        # Typed with spaces: the contact keeps it so; the identifier is E.164.
+        flows.reserved(
+            deps,
+            customer={"email": attacker_email, "phone": f"{phone[:3]} {phone[3:]}", "name": "Ma"},
+        ),
     )
     split = _prove(deps, phone).resolution.customer_id
 
@@ -927,3 +931,18 @@ def test_the_360s_satisfaction_counts_the_answers_of_the_records_merged_in(deps:
 
     assert view["metrics"]["satisfaction"] == 3.0
     assert export_customer(first.customer_id, deps)["metrics"]["satisfaction"] == 3.0
+
+
+def test_an_order_naming_the_phone_with_spaces_goes_with_it_when_proven(deps: Deps) -> None:
+    # The contact keeps the phone as typed; the identifier is E.164: compared as E.164.
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    spaced = f"{victim_phone[:3]} {victim_phone[3:6]} {victim_phone[6:]}"
+    victims = _projected(deps, flows.reserved(deps, customer={"phone": spaced}))
+    assert victims.customer_id == record.customer_id
+
+    split = _prove(deps, victim_phone).resolution.customer_id
+
+    listed = customer_view.customer_view(split, deps)
+    assert [o["order_id"] for o in listed["orders"]] == [victims.order_id]
+    assert victims.order_id not in str(customer_view.customer_view(record.customer_id, deps))
