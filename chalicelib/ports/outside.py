@@ -4,7 +4,7 @@ email and text messages, secrets, and the table's small records kept by their ow
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -161,9 +161,10 @@ class Outbox(Protocol):
         subject, sent_at and the start of the text."""
         ...
 
-    def forget(self, addresses: set[str]) -> int:
+    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
         """Delete the copies of every email and text message sent to one of these addresses
-        (an erased customer's emails and phone numbers); returns how many went."""
+        (an erased customer's emails and phone numbers), and of every email about one of
+        ``orders`` (theirs, wherever it went); returns how many went."""
         ...
 
 

@@ -15,7 +15,13 @@ from collections.abc import Collection
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import UNVOUCHED, ProfileState, reached_at
+from chalicelib.domain.customers import (
+    UNVOUCHED,
+    Identifier,
+    IdentifierType,
+    ProfileState,
+    reached_at,
+)
 from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
@@ -167,6 +173,20 @@ def subscriptions_of(opportunities: list[Opportunity], deps: Deps) -> list[BackI
         if subscription is not None:
             found.append(subscription)
     return found
+
+
+def not_someone_elses(addresses: set[str], records: Collection[str], deps: Deps) -> set[str]:
+    """Those of the email ``addresses`` no record but the person's claims: an order's
+    contact may name another customer's email (a re-probe saw erasing the order's customer
+    delete that other customer's emails and close their subscriptions)."""
+    kept = set()
+    for address in addresses:
+        claim = deps.customers.identifier_claim(
+            Identifier(type=IdentifierType.EMAIL, value=address)
+        )
+        if claim is None or claim.customer_id in records:
+            kept.add(address)
+    return kept
 
 
 def erasure_addresses(record: dict[str, Any]) -> set[str]:

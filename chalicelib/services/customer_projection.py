@@ -19,7 +19,7 @@ from chalicelib.domain.erasure import contact_emails, redact_order
 from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Order
 from chalicelib.services import ordering
-from chalicelib.services.after_sale_records import split_away
+from chalicelib.services.after_sale_records import not_someone_elses, split_away
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.order_writes import Change, Unchanged, mutate
@@ -185,9 +185,11 @@ def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
     # The handlers after this one (the opportunities) see the order without the data.
     reads.saw(redacted.order)
     # The addresses as first read count too: a racing redaction may have cleared them.
+    # Another customer's address named on the order loses only the emails about it.
     addresses = contact_emails(order) | (redacted.result or set())
-    if addresses and deps.outbox is not None:
-        deps.outbox.forget(addresses)
+    if deps.outbox is not None:
+        owners = [owner, order.customer_id]
+        deps.outbox.forget(not_someone_elses(addresses, owners, deps), [order.order_id])
 
 
 def review_segments(deps: Deps) -> dict[str, int]:

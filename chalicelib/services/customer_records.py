@@ -41,6 +41,7 @@ from chalicelib.services.after_sale_records import (
     erase_survey_comments,
     erasure_addresses,
     erasure_orders,
+    not_someone_elses,
     orders_of,
     orders_split_away,
     stray_orders,
@@ -265,11 +266,13 @@ def _record_erasure(
                 if i.type in (IdentifierType.EMAIL, IdentifierType.PHONE)
             }
         stray = stray_orders(records, deps)
+        named: set[str] = set()
         for order_id in erasure_orders(records, {"pending_orders": stray}, deps):
             try:
-                addresses |= contact_emails(deps.store.get_order(order_id))
+                named |= contact_emails(deps.store.get_order(order_id))
             except NotFound:
                 continue
+        addresses |= not_someone_elses(named, records, deps)
         record: dict[str, Any] = {
             "at": deps.clock().isoformat(),
             "by_client_id": by_client,
@@ -429,9 +432,9 @@ def _erase_outbox(records: list[str], record: dict[str, Any], deps: Deps) -> Non
     """The copies of the emails sent to the person, where the environment keeps them (the
     local stack's outbox, shown by the ops console). After the orders lost their contact
     details, so that no email about them can land there afterwards."""
-    addresses = erasure_addresses(record)
-    if deps.outbox is not None and addresses:
-        deps.outbox.forget(addresses)
+    if deps.outbox is not None:
+        # And the emails about their orders that went to someone else's address.
+        deps.outbox.forget(erasure_addresses(record), erasure_orders(records, record, deps))
 
 
 ERASURE_STEPS = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.parser
 import email.policy
+from collections.abc import Collection
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
@@ -37,25 +38,26 @@ class EmlOutbox:
                 continue  # written while we read it: it shows up on the next look
         return rows
 
-    def forget(self, addresses: set[str]) -> int:
+    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
         """Delete every email whose recipients include one of ``addresses`` (compared in
-        lower case), and every text message (``.sms.txt``, its first line ``To: <phone>``)
-        sent to one of them; returns how many were deleted."""
+        lower case) or that names one of ``orders`` (in its subject or its text), and
+        every text message (``.sms.txt``, its first line ``To: <phone>``) sent to one of
+        the addresses; returns how many were deleted."""
         if not self.directory.is_dir():
             return 0
         wanted = {address.strip().lower() for address in addresses}
         deleted = self._forget_texts(wanted)
-        parser = email.parser.BytesHeaderParser(policy=email.policy.default)
         for path in self.directory.glob("*.eml"):
             try:
-                with path.open("rb") as handle:
-                    headers = parser.parse(handle)
+                message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             except OSError:
                 continue  # deleted meanwhile
             recipients = getaddresses(
-                [str(value) for name in ("To", "Cc", "Bcc") for value in headers.get_all(name, [])]
+                [str(value) for name in ("To", "Cc", "Bcc") for value in message.get_all(name, [])]
             )
-            if any(address.lower() in wanted for _, address in recipients):
+            if any(address.lower() in wanted for _, address in recipients) or (
+                orders and _names_any(message, orders)
+            ):
                 path.unlink(missing_ok=True)
                 deleted += 1
         return deleted
@@ -94,3 +96,10 @@ class EmlOutbox:
             "preview": preview,
             "file": str(path),
         }
+
+
+def _names_any(message: Any, orders: Collection[str]) -> bool:
+    """Whether an email's subject or plain text names one of ``orders``."""
+    text = message.get_body(preferencelist=("plain",))
+    words = str(message["Subject"] or "") + (str(text.get_content()) if text is not None else "")
+    return any(order_id in words for order_id in orders)

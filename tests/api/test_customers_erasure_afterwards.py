@@ -22,8 +22,8 @@ from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.placement import CustomerContact
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
-from tests.support.api import place_order
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import place_order, verify_customer
 from tests.support.erasure import (
     Person,
     _erase,
@@ -273,3 +273,31 @@ def test_history_a_merge_moves_while_the_person_is_erased_is_erased_too(
             "export": _get(client, f"/customers/{survivor}/export"),
         },
     )
+
+
+def test_erasing_a_customer_keeps_the_emails_of_someone_whose_address_they_named(
+    client: Any, stack: Any
+) -> None:
+    # Found by a re-probe: erasing A, whose order named B's proven email, deleted every
+    # email B had (their own order's, their code); only those about A's order must go.
+    phone = f"+3464{uuid.uuid4().int % 10_000_000:07d}"
+    someone = f"b-{uuid.uuid4().hex[:10]}@example.com"
+    a = verify_customer(client, stack.outbox, phone)["customer_id"]
+    b = verify_customer(client, stack.outbox, someone)["customer_id"]
+    named = place_order(
+        client, order_body(customer={"customer_id": a, "phone": phone, "email": someone})
+    )
+    own = place_order(client, order_body(customer={"email": someone}))
+    assert own["customer_id"] == b
+
+    def mails(order_id: str | None = None) -> list[str]:
+        found = [p.read_text(encoding="utf-8") for p in stack.outbox.glob("*.eml")]
+        return [m for m in found if someone in m and (order_id is None or order_id in m)]
+
+    eventually(lambda: mails(named["order_id"]) and mails(own["order_id"]))
+    erased = client.http.post(f"/customers/{a}/erase", headers=OPS)
+
+    assert erased.status_code == 200, erased.body
+    assert mails(named["order_id"]) == []
+    assert mails(own["order_id"]) != []
+    assert any("code" in m.lower() or "código" in m for m in mails())

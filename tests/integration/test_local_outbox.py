@@ -55,3 +55,15 @@ def test_forgetting_a_phone_deletes_only_the_text_messages_sent_to_it(tmp_path: 
     assert outbox.forget({"+34655000111"}) == 1
 
     assert not erased.exists() and other.exists() and mentions.exists()
+
+
+def test_forgetting_an_order_deletes_the_emails_naming_it_whoever_they_went_to(
+    tmp_path: Path,
+) -> None:
+    outbox = EmlOutbox(tmp_path)
+    about = _write(tmp_path, "ord_aaa111 confirmed", "someone@example.com")
+    other = _write(tmp_path, "ord_bbb222 confirmed", "someone@example.com")
+
+    assert outbox.forget(set(), ["ord_aaa111"]) == 1
+
+    assert not about.exists() and other.exists()
