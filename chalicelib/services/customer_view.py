@@ -4,6 +4,7 @@ the export: ``customer_export``)."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from chalicelib.domain.customers import (
     ProfileState,
 )
 from chalicelib.domain.email_policy import preference_of
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, InvalidCursor, NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SatisfactionTally
 from chalicelib.domain.tickets import Ticket
@@ -242,22 +243,20 @@ def customer_view(
         summaries = store.records(owner, CustomerRecord.ORDERS)[0]
     scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
     hidden = scope.hidden | away
-    orders, next_cursor = store.records(
-        owner,
-        CustomerRecord.ORDERS,
-        limit=limit,
-        newest_first=True,
-        cursor=cursor,
-        leaving_out=hidden,
-    )
-    listed = [public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders]
-    if cursor is None and stray.orders:
-        # Vouched for here: the identifier that brought them was proven on this record.
-        listed += [
-            public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False}
-            for o in stray.about(CustomerRecord.ORDERS, deps)
+    if stray.orders:
+        listed, next_cursor = _with_stray(summaries, hidden, stray, cursor, limit, deps)
+    else:
+        orders, next_cursor = store.records(
+            owner,
+            CustomerRecord.ORDERS,
+            limit=limit,
+            newest_first=True,
+            cursor=cursor,
+            leaving_out=hidden,
+        )
+        listed = [
+            public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders
         ]
-        listed.sort(key=lambda o: str(o["placed_at"]), reverse=True)
     interactions, _ = store.records(
         owner, CustomerRecord.INTERACTIONS, limit=RECENT_ITEMS, newest_first=True
     )
@@ -305,6 +304,42 @@ def customer_view(
         "merge_candidates": [str(c["customer_id"]) for c in candidates],
         "metrics": metrics.summary(deps.clock()) | {"satisfaction": satisfaction.average},
     }
+
+
+# The cursor of a page of a split record's orders: the position of the page's first order.
+_STRAY_CURSOR = re.compile(r"^at\.([0-9]{1,9})$")
+
+
+def _with_stray(
+    summaries: list[dict[str, Any]],
+    hidden: AbstractSet[str],
+    stray: StrayOrders,
+    cursor: str | None,
+    limit: int,
+    deps: Deps,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a split record's orders: its own and those its proven identifier
+    brought to the record it was split off (few; every summary is read already), newest
+    first, ``limit`` to a page (a re-probe found them all crowded on the first)."""
+    every = [
+        public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))}
+        for o in summaries
+        if str(o["order_id"]) not in hidden
+    ]
+    # Vouched for here: the identifier that brought them was proven on this record.
+    every += [
+        public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False}
+        for o in stray.about(CustomerRecord.ORDERS, deps)
+    ]
+    every.sort(key=lambda o: (str(o["placed_at"]), str(o["order_id"])), reverse=True)
+    start = 0
+    if cursor is not None:
+        position = _STRAY_CURSOR.match(cursor)
+        if position is None or int(position.group(1)) >= len(every):
+            raise InvalidCursor("not a cursor for this customer", field="cursor")
+        start = int(position.group(1))
+    end = start + limit
+    return every[start:end], (f"at.{end}" if end < len(every) else None)
 
 
 def _newest(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:

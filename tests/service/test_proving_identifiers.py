@@ -946,3 +946,33 @@ def test_an_order_naming_the_phone_with_spaces_goes_with_it_when_proven(deps: De
     listed = customer_view.customer_view(split, deps)
     assert [o["order_id"] for o in listed["orders"]] == [victims.order_id]
     assert victims.order_id not in str(customer_view.customer_view(record.customer_id, deps))
+
+
+def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: Deps) -> None:
+    # Found by a re-probe: every order the proven phone brought was on the first page.
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    brought = [
+        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(3)
+    ]
+    split = _prove(deps, victim_phone).resolution.customer_id
+    own = [
+        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+    ]
+    assert {o.customer_id for o in own} == {split}
+
+    for by_token in (False, True):
+        pages, cursor = [], None
+        while True:
+            page = customer_view.customer_view(split, deps, cursor, limit=2, by_token=by_token)
+            pages.append(page["orders"])
+            cursor = page["orders_next_cursor"]
+            if cursor is None:
+                break
+        assert [len(p) for p in pages] == [2, 2, 1]
+        listed = [o for p in pages for o in p]
+        assert sorted(o["order_id"] for o in listed) == sorted(o.order_id for o in brought + own)
+        keys = [(o["placed_at"], o["order_id"]) for o in listed]
+        assert keys == sorted(keys, reverse=True)
+    with pytest.raises(NotFound):
+        customer_view.customer_view(split, deps, "at.99", limit=2)
