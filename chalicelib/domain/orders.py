@@ -395,10 +395,13 @@ class Order(DeferredModel):
         """Cancel before anything left a location (409 afterwards); ``note`` is what the
         caller wrote, if anything."""
         # Anything handed over (even if since lost or returned) can no longer be cancelled.
-        dispatched = any(f.status in HANDED_OVER for f in self.fulfillments)
+        dispatched = [f.fulfillment_id for f in self.fulfillments if f.status in HANDED_OVER]
         if self.status not in CANCELLABLE or dispatched:
+            # Say why when the status alone does not (a probe: a READY_FOR_PICKUP order with
+            # a part already collected was refused "because" it is READY_FOR_PICKUP).
+            why = f"; {', '.join(dispatched)} handed over already" if dispatched else ""
             raise Conflict(
-                f"order {self.order_id} is {self.status} and can no longer be cancelled",
+                f"order {self.order_id} is {self.status} and can no longer be cancelled{why}",
                 field="status",
             )
         for fulfillment in self.fulfillments:

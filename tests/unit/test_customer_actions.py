@@ -106,6 +106,10 @@ def test_once_anything_shipped_the_order_can_no_longer_be_cancelled() -> None:
         fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE), shipment(), NOW
     )
     assert CANCEL not in actions(placed)
+    # Refused naming what was handed over (a probe read "is READY_FOR_PICKUP" as the why).
+    parcel = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    with pytest.raises(Conflict, match=f"{parcel} handed over already"):
+        placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "asked")
 
 
 @pytest.mark.parametrize("status", ["REJECTED", "CANCELLED", "DELIVERED", "RETURNED", "SHIPPED"])
