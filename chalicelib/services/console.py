@@ -211,7 +211,8 @@ _EMAIL_WORDS = {
 def _email_title(summary: str) -> str:
     """``email sent: payment.refund about order ord_1`` -> ``refund``; a status -> ``order
     RESERVED``, as the statuses' own email entries read."""
-    what = summary.removeprefix("email sent: ").split(" about order ", 1)[0]
+    what = summary.removeprefix("email sent: ").removeprefix("text sent: ")
+    what = what.split(" about order ", 1)[0]
     if what in _EMAIL_WORDS:
         return _EMAIL_WORDS[what]
     return f"order {what}" if what.isupper() else what
@@ -316,7 +317,11 @@ def _interactions(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "at": str(item["at"]),
             "kind": "interaction",
-            "title": f"{item.get('type') or 'contact'}: {item.get('summary') or ''}".strip(),
+            "title": (
+                f"text: {_email_title(str(item.get('summary') or ''))}"  # a text message
+                if item.get("type") == "sms"
+                else f"{item.get('type') or 'contact'}: {item.get('summary') or ''}".strip()
+            ),
             "detail": " · ".join(str(item[k]) for k in ("channel", "recorded_by") if item.get(k)),
             "event_id": str(item["interaction_id"]),
         }

@@ -316,3 +316,16 @@ def test_outbox_where_there_is_none_is_empty_with_a_note(client: Any, deps: Any)
     assert response.json_body["available"] is False
     assert response.json_body["emails"] == []
     assert "SES" in response.json_body["note"]
+
+
+def test_timeline_shows_the_texts_sent_to_a_customer_with_only_a_phone(client: Any) -> None:
+    body = order_body(customer={"phone": "+34 611 222 333"})
+    order_id = place_order(client, body)["order_id"]
+    wait_for_status(client, order_id, "SHIPPED")
+
+    def texted() -> list[str] | None:
+        entries = _timeline(client, order_id)["entries"]
+        titles = [e["title"] for e in entries if e["title"].startswith("text: ")]
+        return titles or None
+
+    assert eventually(texted) == ["text: order RESERVED"]
