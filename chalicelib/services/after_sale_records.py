@@ -28,7 +28,7 @@ from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SurveyResponse
 from chalicelib.ports import CustomerRecord
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, person_records
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -61,8 +61,13 @@ def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
         source = (deps.customers.profile(each) or {}).get("split_from")
         if not source or source in records:
             continue
+        # Where the source's summaries are now: merged since, they moved with it (a
+        # re-probe saw a merge of the founder's record take the split record's orders).
+        holder = canonical_customer(str(source), deps)[0]
+        if holder in records:
+            continue
         theirs = {i.value for i in deps.customers.identifiers(each)}
-        summaries, _ = deps.customers.records(str(source), CustomerRecord.ORDERS)
+        summaries, _ = deps.customers.records(holder, CustomerRecord.ORDERS)
         for summary in summaries:
             if not summary.get(UNVOUCHED):
                 continue
@@ -130,9 +135,10 @@ def split_owner(order: Order, record: str, deps: Deps) -> str | None:
     if not order.customer_unvouched:
         return None
     named = reached_at(order.contact.email, order.contact.phone)
-    for split in deps.customers.split_off(record):
-        if named & {i.value for i in deps.customers.identifiers(split)}:
-            return split
+    for each in person_records(record, deps):  # a split off a record merged in since
+        for split in deps.customers.split_off(each):
+            if named & {i.value for i in deps.customers.identifiers(split)}:
+                return split
     return None
 
 

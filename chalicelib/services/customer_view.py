@@ -4,7 +4,8 @@ the export: ``customer_export``)."""
 
 from __future__ import annotations
 
-import re
+import base64
+import json
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -141,7 +142,7 @@ def ticket_owner(ticket: Ticket, deps: Deps) -> str | None:
     if ticket.order_id is None or ticket.customer_id is None:
         return ticket.customer_id
     owner = canonical_customer(ticket.customer_id, deps)[0]
-    if not deps.customers.split_off(owner):
+    if not any(deps.customers.split_off(r) for r in person_records(owner, deps)):
         return ticket.customer_id
     try:
         order = deps.store.get_order(ticket.order_id)
@@ -244,7 +245,7 @@ def customer_view(
     scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
     hidden = scope.hidden | away
     if stray.orders:
-        listed, next_cursor = _with_stray(summaries, hidden, stray, cursor, limit, deps)
+        listed, next_cursor = _with_stray(owner, summaries, hidden, stray, cursor, limit, deps)
     else:
         orders, next_cursor = store.records(
             owner,
@@ -306,11 +307,8 @@ def customer_view(
     }
 
 
-# The cursor of a page of a split record's orders: the position of the page's first order.
-_STRAY_CURSOR = re.compile(r"^at\.([0-9]{1,9})$")
-
-
 def _with_stray(
+    owner: str,
     summaries: list[dict[str, Any]],
     hidden: AbstractSet[str],
     stray: StrayOrders,
@@ -320,7 +318,8 @@ def _with_stray(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a split record's orders: its own and those its proven identifier
     brought to the record it was split off (few; every summary is read already), newest
-    first, ``limit`` to a page (a re-probe found them all crowded on the first)."""
+    first, ``limit`` to a page (a re-probe found them all crowded on the first). The
+    cursor names the last order listed, so an order placed meanwhile shifts nothing."""
     every = [
         public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))}
         for o in summaries
@@ -331,15 +330,33 @@ def _with_stray(
         public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False}
         for o in stray.about(CustomerRecord.ORDERS, deps)
     ]
-    every.sort(key=lambda o: (str(o["placed_at"]), str(o["order_id"])), reverse=True)
-    start = 0
+    every.sort(key=_newest_first, reverse=True)
     if cursor is not None:
-        position = _STRAY_CURSOR.match(cursor)
-        if position is None or int(position.group(1)) >= len(every):
-            raise InvalidCursor("not a cursor for this customer", field="cursor")
-        start = int(position.group(1))
-    end = start + limit
-    return every[start:end], (f"at.{end}" if end < len(every) else None)
+        after = _stray_cursor_key(cursor, owner)
+        every = [o for o in every if _newest_first(o) < after]
+    page = every[:limit]
+    more = len(every) > limit
+    return page, (_stray_cursor(owner, _newest_first(page[-1])) if more else None)
+
+
+def _newest_first(order: dict[str, Any]) -> tuple[str, str]:
+    return str(order["placed_at"]), str(order["order_id"])
+
+
+def _stray_cursor(owner: str, key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps([owner, *key]).encode()).decode()
+
+
+def _stray_cursor_key(cursor: str, owner: str) -> tuple[str, str]:
+    """The (placed_at, order_id) a cursor of ``_with_stray`` names; ``InvalidCursor`` for
+    anything else."""
+    try:
+        named, placed_at, order_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor("not a cursor from this API", field="cursor") from exc
+    if named != owner or not isinstance(placed_at, str) or not isinstance(order_id, str):
+        raise InvalidCursor("not a cursor for this customer", field="cursor")
+    return placed_at, order_id
 
 
 def _newest(interactions: list[dict[str, Any]]) -> list[dict[str, Any]]:

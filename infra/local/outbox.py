@@ -42,11 +42,11 @@ class EmlOutbox:
         """Delete every email whose recipients include one of ``addresses`` (compared in
         lower case) or that names one of ``orders`` (in its subject or its text), and
         every text message (``.sms.txt``, its first line ``To: <phone>``) sent to one of
-        the addresses; returns how many were deleted."""
+        the addresses or naming one of the orders; returns how many were deleted."""
         if not self.directory.is_dir():
             return 0
         wanted = {address.strip().lower() for address in addresses}
-        deleted = self._forget_texts(wanted)
+        deleted = self._forget_texts(wanted, orders)
         for path in self.directory.glob("*.eml"):
             try:
                 message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -62,15 +62,15 @@ class EmlOutbox:
                 deleted += 1
         return deleted
 
-    def _forget_texts(self, wanted: set[str]) -> int:
+    def _forget_texts(self, wanted: set[str], orders: Collection[str]) -> int:
         deleted = 0
         for path in self.directory.glob("*.sms.txt"):
             try:
-                with path.open(encoding="utf-8") as handle:
-                    first = handle.readline()
+                first, _, text = path.read_text(encoding="utf-8").partition("\n")
             except OSError:
                 continue  # deleted meanwhile
-            if first.startswith("To:") and first[3:].strip().lower() in wanted:
+            to_them = first.startswith("To:") and first[3:].strip().lower() in wanted
+            if to_them or any(order_id in text for order_id in orders):
                 path.unlink(missing_ok=True)
                 deleted += 1
         return deleted

@@ -67,3 +67,18 @@ def test_forgetting_an_order_deletes_the_emails_naming_it_whoever_they_went_to(
     assert outbox.forget(set(), ["ord_aaa111"]) == 1
 
     assert not about.exists() and other.exists()
+
+
+def test_forgetting_an_order_deletes_the_texts_naming_it_whoever_they_went_to(
+    tmp_path: Path,
+) -> None:
+    # Found by a re-probe: a pick-up code texted to someone else's phone stayed.
+    outbox = EmlOutbox(tmp_path)
+    about = tmp_path / "about.sms.txt"
+    about.write_text("To: +34655000111\n\nOrquesta: ord_aaa111 listo.\n", encoding="utf-8")
+    other = tmp_path / "other.sms.txt"
+    other.write_text("To: +34655000111\n\nOrquesta: ord_bbb222 listo.\n", encoding="utf-8")
+
+    assert outbox.forget(set(), ["ord_aaa111"]) == 1
+
+    assert not about.exists() and other.exists()

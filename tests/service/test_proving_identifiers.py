@@ -951,7 +951,7 @@ def test_an_order_naming_the_phone_with_spaces_goes_with_it_when_proven(deps: De
 def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: Deps) -> None:
     # Found by a re-probe: every order the proven phone brought was on the first page.
     attacker_email, victim_phone = _email("attacker"), _phone()
-    resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     brought = [
         _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(3)
     ]
@@ -976,3 +976,37 @@ def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: De
         assert keys == sorted(keys, reverse=True)
     with pytest.raises(NotFound):
         customer_view.customer_view(split, deps, "at.99", limit=2)
+    # An order placed while paging repeats none (a re-probe saw a position cursor do so).
+    first = customer_view.customer_view(split, deps, limit=2)
+    _projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+    rest = customer_view.customer_view(split, deps, first["orders_next_cursor"], limit=10)
+    seen = [o["order_id"] for o in first["orders"] + rest["orders"]]
+    assert len(seen) == len(set(seen))
+    other = customer_view.customer_view(own[0].customer_id or "", deps, limit=2)
+    assert other["orders_next_cursor"] is not None
+    with pytest.raises(NotFound):  # another record's cursor
+        customer_view.customer_view(record.customer_id, deps, other["orders_next_cursor"])
+
+
+def test_a_merge_of_the_founders_record_leaves_the_split_records_orders_with_it(
+    deps: Deps,
+) -> None:
+    # Found by a re-probe: once the founder's record was merged into another, the split
+    # record lost its orders to the survivor, and erasing the survivor erased them.
+    record, own, victims, ticket, split = _split_after_a_ticket(deps)
+    other = _projected(deps, flows.reserved(deps, customer={"email": _email("other")}))
+    assert other.customer_id is not None
+    customer_records.merge_customers(other.customer_id, record, "ops", "ops", deps)
+
+    for listed in (customer_view.customer_view(split, deps), export_customer(split, deps)):
+        assert [o["order_id"] for o in listed["orders"]] == [victims.order_id]
+    survivor = customer_view.customer_view(other.customer_id, deps)
+    assert victims.order_id not in str(survivor)
+    assert {o["order_id"] for o in survivor["orders"]} == {other.order_id, own.order_id}
+
+    customer_records.erase_customer(other.customer_id, "ops", "ops", deps)
+
+    kept = deps.store.get_order(victims.order_id)
+    assert kept.contact.name == "Vera Victima" and kept.status is not OrderStatus.CANCELLED
+    still = deps.customers.get_ticket(ticket.ticket_id)
+    assert still is not None and still.description == "Where is it"
