@@ -3,6 +3,7 @@ personal data, and claiming an anonymous store order."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -383,9 +384,11 @@ def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) 
 
 
 def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -> None:
-    """The person's email and phone off the orders of a record theirs was split from
-    (found by a probe): its founder named them next to their own, so the orders are not
-    the person's, but the email and the phone are."""
+    """The person's email and phone off the orders of other records that named them: the
+    record theirs was split from (its founder named them next to their own), and the
+    records they are a merge candidate with (an order that named one of their identifiers
+    and another customer's found that other customer first). The orders are not the
+    person's, but the email and the phone are (found by probes)."""
     addresses = erasure_addresses(record)
     if not addresses:
         return
@@ -393,15 +396,22 @@ def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -
     def forget(order: Order) -> Change | None:
         return Change() if forget_contact(order, addresses) else None
 
+    elsewhere: list[str] = []
     for each in records:
         source = (deps.customers.profile(each) or {}).get("split_from")
-        if not source or source in records:
+        candidates, _ = deps.customers.records(each, CustomerRecord.CANDIDATES)
+        for other in [source, *(c.get("customer_id") for c in candidates)]:
+            if other and str(other) not in records and str(other) not in elsewhere:
+                elsewhere.append(str(other))
+    holders = []
+    for other in elsewhere:
+        with contextlib.suppress(NotFound):
+            holders.append(canonical_customer(other, deps)[0])
+    for order_id in orders_of(holders, deps):
+        try:
+            mutate(deps, order_id, forget)
+        except NotFound:
             continue
-        for order_id in orders_of([str(source)], deps):
-            try:
-                mutate(deps, order_id, forget)
-            except NotFound:
-                continue
 
 
 def _erase_candidates(records: list[str], record: dict[str, Any], deps: Deps) -> None:

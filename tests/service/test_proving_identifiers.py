@@ -1010,3 +1010,21 @@ def test_a_merge_of_the_founders_record_leaves_the_split_records_orders_with_it(
     assert kept.contact.name == "Vera Victima" and kept.status is not OrderStatus.CANCELLED
     still = deps.customers.get_ticket(ticket.ticket_id)
     assert still is not None and still.description == "Where is it"
+
+
+def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_named_it(
+    deps: Deps,
+) -> None:
+    # Found by a re-probe: an order naming A's phone and B's email found B first; after
+    # A's erasure B's export still held A's phone on it.
+    b_email, a_phone = _email("b"), _phone()
+    b = flows.place(deps, customer={"email": b_email}).customer_id
+    a = flows.place(deps, customer={"phone": a_phone}).customer_id
+    both = _projected(deps, flows.reserved(deps, customer={"phone": a_phone, "email": b_email}))
+    assert both.customer_id == b and a is not None and b is not None
+
+    customer_records.erase_customer(a, "ops", "ops", deps)
+
+    contact = deps.store.get_order(both.order_id).contact
+    assert (contact.phone, contact.email) == (None, b_email)
+    assert a_phone not in json.dumps(export_customer(b, deps))
