@@ -14,6 +14,8 @@ from chalicelib.services.recovery import AT_REST
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
+# An order has a handful of alerts; this many covers any parcel's.
+LATE_ALERTS_READ = 50
 ALERT_ID = re.compile(r"^alr_\d{8}T\d{12}_[0-9a-f]{8}$")
 # The attention an alert's kind stands for on its order, where the attention only tells
 # ops what the alert tells them.
@@ -37,6 +39,23 @@ def resolve_alert(alert_id: str, by: str, note: str | None, deps: Deps) -> OpsAl
         raise NotFound(f"no alert {alert_id}", field="alert_id")
     resolved = deps.alerts.resolve(alert_id, by, note, deps.clock())
     _seen_to(resolved, deps)
+    return resolved
+
+
+# What ops are told about a parcel that is late: dealt with once the carrier delivers it.
+LATE_PARCEL_KINDS = frozenset({"sla_breached", "delivery_unconfirmed"})
+
+
+def late_parcel_delivered(order_id: str, fulfillment_id: str, delivered_at: str, deps: Deps) -> int:
+    """A late parcel was delivered after all: its open breach and unconfirmed-delivery
+    alerts are resolved, saying so (a probe found every late parcel left in ops' queue
+    for good). Returns how many were."""
+    resolved = 0
+    for alert in deps.alerts.list(order_id, AlertStatus.OPEN, LATE_ALERTS_READ):
+        if alert.kind in LATE_PARCEL_KINDS and alert.facts.get("fulfillment_id") == fulfillment_id:
+            note = f"the carrier delivered the parcel at {delivered_at}"
+            deps.alerts.resolve(alert.alert_id, "system:carrier", note, deps.clock())
+            resolved += 1
     return resolved
 
 

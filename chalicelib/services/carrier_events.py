@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import time
@@ -11,13 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
+from chalicelib.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
+from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket, words_for
+from chalicelib.services.sla import late_ticket_id
+from chalicelib.services.tickets import open_ticket, update_ticket, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -93,11 +97,31 @@ class Outcome:
     at: datetime
     token: str | None = None
     found_after_loss: dict[str, Any] | None = None
+    delivered_now: bool = False  # this event delivered the parcel (not a carrier's retry)
 
 
 def _forms_of(recorded: str) -> tuple[str, str]:
     """A recorded UTC moment (``...+00:00``) as written, and in the ``...Z`` form."""
     return recorded, f"{recorded.removesuffix('+00:00')}Z"
+
+
+def _late_parcel_arrived(order: Order, carrier: str, tracking_number: str, deps: Deps) -> None:
+    """A parcel delivered after its breach: ops' alerts about it are dealt with, and the
+    ticket the breach opened says so (a note, no email: the customer has the parcel)."""
+    parcel = order.fulfillment_by_tracking(carrier, tracking_number)
+    shipment = parcel.shipment
+    if parcel.status is not FulfillmentStatus.DELIVERED or shipment is None:
+        return
+    if shipment.breached_at is None or shipment.delivered_at is None:
+        return
+    delivered_at = shipment.delivered_at.isoformat()
+    late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
+    ticket_id = late_ticket_id(order.order_id, parcel.fulfillment_id)
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is not None and ticket.status is not TicketStatus.RESOLVED:
+        note = f"The carrier confirmed delivery at {delivered_at}."
+        with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
+            update_ticket(ticket_id, None, note, "system:carrier", deps)
 
 
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
@@ -133,7 +157,9 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             token, fulfillment.task_token = fulfillment.task_token, None
             return Change(
-                entry=entry, shipments=[fulfillment], result=Outcome(occurred_at, token=token)
+                entry=entry,
+                shipments=[fulfillment],
+                result=Outcome(occurred_at, token=token, delivered_now=True),
             )
         if event.type == "delivered" and order.delivered_after_loss(
             fulfillment.fulfillment_id, occurred_at
@@ -162,6 +188,8 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     written = mutate(deps, order_id, decide)
     order, outcome = written.order, written.result or Outcome(event.occurred_utc())
     occurred_at = outcome.at
+    if outcome.delivered_now:
+        _late_parcel_arrived(order, carrier, event.tracking_number, deps)
     if outcome.found_after_loss:
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)

@@ -94,9 +94,14 @@ def _record_breach(
             "system",
             deps,
             shipment=str(breached["tracking_number"]),
-            ticket_id=f"tkt_late_{order_id}_{fulfillment_id}"[:64],
+            ticket_id=late_ticket_id(order_id, fulfillment_id),
         )
     return True, written.order
+
+
+def late_ticket_id(order_id: str, fulfillment_id: str) -> str:
+    """The ticket a parcel's breach opens (one per parcel, whoever records the breach)."""
+    return f"tkt_late_{order_id}_{fulfillment_id}"[:64]
 
 
 def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:

@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
-from tests.support.flow import ops_alerts
+from chalicelib.services import sla
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support.api import place_order
+from tests.support.flow import ops_alerts, post_carrier_event, tracking_number
+from tests.support.orders import wait_for_status
 
 ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}
 
@@ -146,3 +149,35 @@ def test_a_bad_resolution_body_names_the_field(client: Any, deps: Any) -> None:
     )
     assert_problem(response, 422, "note")
     assert _alerts(client, f"?order_id={order_id}")[0]["status"] == "open"
+
+
+def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_ticket(
+    client: Any, deps: Any
+) -> None:
+    # Found by a probe: every late parcel left its breach alert open in ops' queue for good.
+    placed = place_order(client, order_body())
+    order_id = placed["order_id"]
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    (parcel,) = order.fulfillments
+    assert sla.record_breach(order_id, parcel.fulfillment_id, deps)
+    other = f"ord_{uuid.uuid4().hex[:20]}"
+    _raise(deps, "sla_breached", other)  # another order's: left alone
+    eventually(lambda: [a for a in _alerts(client, f"?order_id={order_id}")])
+
+    post_carrier_event(client, tracking_number(order))
+
+    (breach,) = _alerts(client, f"?order_id={order_id}")
+    assert (breach["kind"], breach["status"]) == ("sla_breached", "resolved")
+    assert "delivered" in breach["resolution_note"]
+    assert _alerts(client, f"?order_id={other}")[0]["status"] == "open"
+    ticket = client.http.get(
+        f"/tickets/{sla.late_ticket_id(order_id, parcel.fulfillment_id)}", headers=OPS
+    )
+    assert ticket.status_code == 200, ticket.body
+    assert ticket.json_body["status"] == "open"
+    assert [n["text"] for n in ticket.json_body["notes"]][-1].startswith(
+        "The carrier confirmed delivery"
+    )
+    post_carrier_event(client, tracking_number(order))  # the carrier tells again
+    again = client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=OPS).json_body
+    assert len(again["notes"]) == len(ticket.json_body["notes"])
