@@ -159,7 +159,10 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
         "metrics": listed_figures(
-            summaries, hidden, stray, scope.metrics(store.metrics(owner)), deps
+            summaries,
+            hidden,
+            stray.about(CustomerRecord.ORDERS, deps),
+            scope.metrics(store.metrics(owner)),
         ).summary(deps.clock())
         | {"satisfaction": SatisfactionTally.of_all(a.score for a in answers).average},
     }

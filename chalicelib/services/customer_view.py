@@ -141,13 +141,11 @@ def ticket_owner(ticket: Ticket, deps: Deps) -> str | None:
     about (``split_owner``), else the record it was opened on."""
     if ticket.order_id is None or ticket.customer_id is None:
         return ticket.customer_id
-    owner = canonical_customer(ticket.customer_id, deps)[0]
-    if not any(deps.customers.split_off(r) for r in person_records(owner, deps)):
-        return ticket.customer_id
     try:
         order = deps.store.get_order(ticket.order_id)
     except NotFound:
         return ticket.customer_id
+    owner = canonical_customer(ticket.customer_id, deps)[0]
     return split_owner(order, owner, deps) or ticket.customer_id
 
 
@@ -193,18 +191,18 @@ class StrayOrders:
 def listed_figures(
     summaries: list[dict[str, Any]],
     hidden: AbstractSet[str],
-    stray: StrayOrders,
+    stray_summaries: list[dict[str, Any]],
     stored: CustomerMetrics,
-    deps: Deps,
 ) -> CustomerMetrics:
-    """The figures of the orders the export lists: the stored ones unless orders moved in
-    or out (a split), then rebuilt from each listed order's contribution (every summary
-    keeps the one last applied to its record's figures)."""
+    """The figures of the orders listed: the stored ones unless orders moved in (the
+    summaries of ``StrayOrders``) or out (``hidden``), then rebuilt from each listed
+    order's contribution (every summary keeps the one last applied to its record's
+    figures)."""
     moved_out = any(str(s["order_id"]) in hidden for s in summaries)
-    if not stray.orders and not moved_out:
+    if not stray_summaries and not moved_out:
         return stored
     figures = CustomerMetrics()
-    for summary in summaries + stray.about(CustomerRecord.ORDERS, deps):
+    for summary in summaries + stray_summaries:
         if str(summary["order_id"]) not in hidden and "contribution" in summary:
             figures = figures.apply(None, OrderContribution.model_validate(summary["contribution"]))
     return figures
@@ -244,8 +242,9 @@ def customer_view(
         summaries = store.records(owner, CustomerRecord.ORDERS)[0]
     scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
     hidden = scope.hidden | away
+    stray_summaries = stray.about(CustomerRecord.ORDERS, deps)
     if stray.orders:
-        listed, next_cursor = _with_stray(owner, summaries, hidden, stray, cursor, limit, deps)
+        listed, next_cursor = _with_stray(owner, summaries, hidden, stray_summaries, cursor, limit)
     else:
         orders, next_cursor = store.records(
             owner,
@@ -275,17 +274,18 @@ def customer_view(
     consents += stray.about(CustomerRecord.CONSENTS, deps)
     candidates, _ = store.records(owner, CustomerRecord.CANDIDATES) if not by_token else ([], None)
     metrics = scope.metrics(store.metrics(owner))
-    # Each record keeps the tally of the answers given while it was the customer's: a
-    # merged record's stays where it was (a re-probe saw the 360 leave it out).
-    stored = SatisfactionTally()
-    for record in records:
-        stored = stored.plus(deps.surveys.customer_satisfaction(record))
-    satisfaction = scope.tally(stored)
     if away or stray.orders:
-        metrics = listed_figures(summaries, hidden, stray, metrics, deps)
+        metrics = listed_figures(summaries, hidden, stray_summaries, metrics)
         shown = [str(s["order_id"]) for s in summaries if str(s["order_id"]) not in hidden]
         answers = survey_answers(shown + sorted(stray.ids), deps)
         satisfaction = SatisfactionTally.of_all(a.score for a in answers)
+    else:
+        # Each record keeps the tally of the answers given while it was the customer's: a
+        # merged record's stays where it was (a re-probe saw the 360 leave it out).
+        stored = SatisfactionTally()
+        for record in records:
+            stored = stored.plus(deps.surveys.customer_satisfaction(record))
+        satisfaction = scope.tally(stored)
     return {
         "customer_id": owner,
         "merged_into": owner if owner != customer_id else None,
@@ -311,10 +311,9 @@ def _with_stray(
     owner: str,
     summaries: list[dict[str, Any]],
     hidden: AbstractSet[str],
-    stray: StrayOrders,
+    stray_summaries: list[dict[str, Any]],
     cursor: str | None,
     limit: int,
-    deps: Deps,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a split record's orders: its own and those its proven identifier
     brought to the record it was split off (few; every summary is read already), newest
@@ -326,10 +325,7 @@ def _with_stray(
         if str(o["order_id"]) not in hidden
     ]
     # Vouched for here: the identifier that brought them was proven on this record.
-    every += [
-        public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False}
-        for o in stray.about(CustomerRecord.ORDERS, deps)
-    ]
+    every += [public_fields(o, ORDER_FIELDS) | {UNVOUCHED: False} for o in stray_summaries]
     every.sort(key=_newest_first, reverse=True)
     if cursor is not None:
         after = _stray_cursor_key(cursor, owner)

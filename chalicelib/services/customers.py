@@ -214,17 +214,6 @@ def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any
     return chain[-1], profile
 
 
-def was_erased(customer_id: str | None, deps: Deps) -> bool:
-    """Whether the customer an id stands for was erased: nothing they write from then on
-    is kept (an order's old links still work, and take no personal text)."""
-    if customer_id is None:
-        return False
-    try:
-        return canonical_customer(customer_id, deps)[1].get("state") == ProfileState.ERASED
-    except NotFound:
-        return False
-
-
 def person_records(owner: str, deps: Deps) -> list[str]:
     """The record and every record merged into it, however deep, the record first: one
     person's (a merge said so)."""
