@@ -142,12 +142,24 @@ def split_owner(order: Order, record: str, deps: Deps) -> str | None:
     return None
 
 
+# The erasure's steps receive ``orders_split_away`` under this key, read once for all of
+# them (never stored with the erasure record).
+SPLIT_AWAY = "orders_split_away"
+
+
+def split_away_from(records: list[str], record: dict[str, Any], deps: Deps) -> set[str]:
+    """``orders_split_away`` of the person's records, as the erasure read it when its steps
+    began, or read now."""
+    known = record.get(SPLIT_AWAY)
+    return set(known) if known is not None else set(orders_split_away(records, deps))
+
+
 def erasure_orders(records: list[str], record: dict[str, Any], deps: Deps) -> list[str]:
     """The orders an erasure redacts: its records', less those a record split off theirs
     owns (``orders_split_away``: that record's founder's), and those it found, when
     recorded, that the person's identifiers brought to another record
     (``pending_orders``)."""
-    away = set(orders_split_away(records, deps))
+    away = split_away_from(records, record, deps)
     ids = [o for o in orders_of(records, deps) if o not in away]
     return ids + [str(o) for o in record.get("pending_orders") or [] if str(o) not in ids]
 

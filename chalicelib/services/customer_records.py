@@ -38,6 +38,7 @@ from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import ordering, tokens
 from chalicelib.services.after_sale_records import (
+    SPLIT_AWAY,
     erase_opportunities,
     erase_survey_comments,
     erasure_addresses,
@@ -45,6 +46,7 @@ from chalicelib.services.after_sale_records import (
     not_someone_elses,
     orders_of,
     orders_split_away,
+    split_away_from,
     stray_orders,
 )
 from chalicelib.services.customers import (
@@ -203,8 +205,10 @@ def erase_customer(
     # Read again once recorded: a merge into an erased record is refused, so any merge
     # made while the erasure was being recorded is seen now.
     records = person_records(owner, deps)
+    # Which orders on these records a record split off them owns: read once for every step.
+    steps_record = record | {SPLIT_AWAY: orders_split_away(records, deps)}
     for step in ERASURE_STEPS:
-        step(records, record, deps)
+        step(records, steps_record, deps)
     done = deps.customers.finish_erasure(owner, deps.clock().isoformat())
     return {name: done.get(name) for name in ERASURE_FIELDS} | {
         "customer_id": owner,
@@ -320,7 +324,7 @@ def _erase_tickets(records: list[str], record: dict[str, Any], deps: Deps) -> No
     """Subjects, descriptions and notes of the person's tickets, and the list's subjects;
     not those about an order a record split off theirs owns (``orders_split_away``)."""
     store = deps.customers
-    theirs = _not_about(set(orders_split_away(records, deps)), redact_ticket_index)
+    theirs = _not_about(split_away_from(records, record, deps), redact_ticket_index)
     for customer_id in records:
         index, _ = store.records(customer_id, CustomerRecord.TICKETS)
         for entry in index:
@@ -378,7 +382,7 @@ def _redact_ticket(ticket_id: str, deps: Deps) -> None:
 def _erase_interactions(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """The text of every call, chat, visit and email recorded with the person (not about
     an order a record split off theirs owns)."""
-    theirs = _not_about(set(orders_split_away(records, deps)), redact_interaction)
+    theirs = _not_about(split_away_from(records, record, deps), redact_interaction)
     for customer_id in records:
         deps.customers.rewrite_items(customer_id, CustomerRecord.INTERACTIONS, theirs)
 
