@@ -389,21 +389,25 @@ class Order(DeferredModel):
             return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         return released, voided, self.sync_status(at, detail)
 
+    def cancel_refusal(self) -> str | None:
+        """Why the order can no longer be cancelled, or None while it can."""
+        # Anything handed over (even if since lost or returned) can no longer be cancelled.
+        dispatched = [f.fulfillment_id for f in self.fulfillments if f.status in HANDED_OVER]
+        if self.status in CANCELLABLE and not dispatched:
+            return None
+        # Say why when the status alone does not (a probe: a READY_FOR_PICKUP order with
+        # a part already collected was refused "because" it is READY_FOR_PICKUP).
+        why = f"; {', '.join(dispatched)} handed over already" if dispatched else ""
+        return f"order {self.order_id} is {self.status} and can no longer be cancelled{why}"
+
     def cancel(
         self, at: datetime, reason: StatusReason, detail: str, note: str | None = None
     ) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards); ``note`` is what the
         caller wrote, if anything."""
-        # Anything handed over (even if since lost or returned) can no longer be cancelled.
-        dispatched = [f.fulfillment_id for f in self.fulfillments if f.status in HANDED_OVER]
-        if self.status not in CANCELLABLE or dispatched:
-            # Say why when the status alone does not (a probe: a READY_FOR_PICKUP order with
-            # a part already collected was refused "because" it is READY_FOR_PICKUP).
-            why = f"; {', '.join(dispatched)} handed over already" if dispatched else ""
-            raise Conflict(
-                f"order {self.order_id} is {self.status} and can no longer be cancelled{why}",
-                field="status",
-            )
+        refusal = self.cancel_refusal()
+        if refusal is not None:
+            raise Conflict(refusal, field="status")
         for fulfillment in self.fulfillments:
             fulfillment.status = FulfillmentStatus.CANCELLED
         entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)

@@ -67,9 +67,11 @@ def _servable(order: Order, deps: Deps) -> bool:
 
 
 def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
-    """Cancel before anything shipped; asking again once cancelled answers the same."""
-    if order.status is not OrderStatus.CANCELLED:
-        actions_now(order, deps).require(CustomerAction.CANCEL)
+    """Cancel before anything shipped; asking again once cancelled answers the same. The
+    refusal names what was handed over, as the staff routes' does."""
+    refusal = order.cancel_refusal()
+    if order.status is not OrderStatus.CANCELLED and refusal is not None:
+        raise ActionNotAvailable(refusal, field="status")
     return ordering.cancel_order(order.order_id, deps, reason, "cancelled by the customer")
 
 
