@@ -28,6 +28,7 @@ PHONE_PATTERN = (
     f"^(?:(?:(?:\\((?:\\+|00)34\\)|(?:\\+|00)34){_SEP})?{_SPANISH}"
     f"|(?:\\+|00)(?:[12456789]|3[0-35-9])(?:{_SEPARATED}){{6,13}})$"
 )
+PHONE_WORDS = "not a phone number: +<country code><number>, or a Spanish national number"
 # Up to 32 ASCII letters and digits; spaces are ignored.
 LOYALTY_ID_PATTERN = "^ *(?:[A-Za-z0-9] *){1,32}$"
 
@@ -94,10 +95,7 @@ def normalise_email(raw: str, field: str = "email") -> str:
 def normalise_phone(raw: str, field: str = "phone") -> str:
     """E.164, reading national numbers as Spanish ones: "612345678" is "+34612345678"."""
     if not re.fullmatch(PHONE_PATTERN, raw):
-        raise Unprocessable(
-            "not a phone number: +<country code><number>, or a Spanish national number",
-            field=field,
-        )
+        raise Unprocessable(PHONE_WORDS, field=field)
     digits = re.sub("[ .()-]", "", raw)
     if digits.startswith("00"):
         return "+" + digits[2:]

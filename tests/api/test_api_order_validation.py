@@ -194,6 +194,27 @@ def test_invalid_order_is_422_naming_each_bad_field_and_stores_nothing(
     assert_not_stored(deps, STOREFRONT, key, email if case != "invalid customer email" else None)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("phone", "12", "not a phone number"),
+        ("loyalty_id", "LOY-12", "not a loyalty card number"),
+    ],
+)
+def test_a_refused_identifier_is_explained_in_words_not_by_its_pattern(
+    client: Any, field: str, value: str, words: str
+) -> None:
+    # A probe: the 422 for a bad phone quoted the whole regular expression.
+    body = order_body()
+    body["customer"][field] = value
+
+    response, _ = post_order(client, body)
+
+    assert_problem(response, 422, f"customer.{field}")
+    problem = json.dumps(response.json_body)
+    assert words in problem and "pattern" not in problem and "(?:" not in problem
+
+
 @pytest.mark.parametrize("case", sorted(REFUSED_REFERENCES))
 def test_unknown_or_unusable_references_are_404_or_409_naming_each_and_store_nothing(
     client: Any, deps: Any, case: str
