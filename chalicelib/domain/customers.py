@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -313,7 +313,8 @@ def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
 
 
 def _cents(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.01")))
+    # Half up, as every price is rounded (a probe: 32.425 showed as 32.42).
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 # RFM: recency, frequency and monetary value, each scored 1 (low) to 5 (high).

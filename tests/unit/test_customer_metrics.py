@@ -45,6 +45,13 @@ def test_paid_orders_add_up_to_lifetime_value_and_average() -> None:
     assert summary["average_order_value"] == {"amount": "40.00", "currency": "EUR"}
 
 
+def test_the_average_rounds_half_up_as_prices_do() -> None:
+    # A probe: (19.95 + 44.90) / 2 = 32.425 showed as 32.42 (half to even).
+    metrics = CustomerMetrics().apply(None, _paid("19.95")).apply(None, _paid("44.90"))
+
+    assert metrics.summary(NOW)["average_order_value"]["amount"] == "32.43"
+
+
 def test_the_same_contribution_applied_again_changes_nothing() -> None:
     once = CustomerMetrics().apply(None, _paid("30.00"))
 
