@@ -254,6 +254,14 @@ class Call:
         except ValidationError as exc:
             raise InvalidRequest.from_validation(exc, whole="query") from exc
 
+    def below_page(self, name: str) -> str:
+        """What a link relative to the page ``…/<name>`` puts before a path below it:
+        ``<name>/``, or nothing when the browser's address ends in a slash (the gateway
+        serves ``…/<name>/`` as the page too; a probe's forms then posted to
+        ``…/<name>/<name>/…`` and got 404)."""
+        path = str((self.request.context or {}).get("path") or "")
+        return "" if path.endswith("/") else f"{name}/"
+
     def header(self, name: str) -> str | None:
         """A request header, case-insensitively."""
         value = self.request.headers.get(name.lower())

@@ -90,7 +90,7 @@ def survey_page(call: Call, token: str) -> Any:
         nonce=nonce,
         script=inline_script("survey.js"),
         form={
-            "action": f"{token}/form",
+            "action": f"{call.below_page(token)}form",
             "csrf": form_token(token, call.deps.secrets.tracking_keys()),
         },
         outcome=query.outcome,

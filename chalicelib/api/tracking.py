@@ -89,7 +89,7 @@ def track(call: Call, token: str) -> Any:
     nonce = secrets.token_urlsafe(16)
     forms = {
         # Relative to the page (``/track/<token>``): right behind any API stage prefix.
-        "base": f"{token}/forms",
+        "base": f"{call.below_page(token)}forms",
         "csrf": form_token(token, call.deps.secrets.tracking_keys()),
         # One key per rendered form: a double tap acts once.
         "key": secrets.token_hex(16),

@@ -82,6 +82,27 @@ def test_the_survey_form_posts_without_javascript_and_is_answered_once(
     assert deps.surveys.survey(order_id).score == 4
 
 
+def test_from_an_address_ending_in_a_slash_the_survey_posts_to_its_route(
+    client: Any, deps: Any
+) -> None:
+    # A probe: from ``/surveys/<token>/`` the relative action posted to
+    # ``/surveys/<token>/<token>/form`` and got 404.
+    delivered = _delivered(client)
+    path, order_id = delivered["path"], delivered["placed"]["order_id"]
+    html = _page(client, f"{path}/")
+    form = re.search(r'id="survey" method="post" action="([^"]+)"', html)
+    assert form
+
+    target = urlparse(urljoin(f"http://shop.test{path}/", unescape(form.group(1))))
+    assert target.path == f"{path}/form"
+    answered = client.http.post(
+        target.path, headers=FORM, body=urlencode({"csrf": _csrf(html), "score": "5"})
+    )
+
+    assert _outcome(client, path, answered)[0] == "done"
+    assert deps.surveys.survey(order_id).score == 5
+
+
 def test_an_order_not_yet_delivered_is_told_to_wait(client: Any, deps: Any) -> None:
     body = order_body()
     body["customer"]["locale"] = "en"

@@ -133,6 +133,27 @@ def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
     assert deps.store.get_order(other_id).status.value == "READY_FOR_PICKUP"
 
 
+def test_from_an_address_ending_in_a_slash_the_forms_post_to_the_same_routes(
+    client: Any, deps: Any
+) -> None:
+    # A probe: from ``/track/<token>/`` the relative actions posted to
+    # ``/track/<token>/<token>/forms/…``, a 404 in English JSON, without JavaScript.
+    order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
+    html = page(client, f"{path}/")
+    form = re.search(r'id="form-cancel" method="post" action="([^"]+)"', html)
+    assert form
+
+    target = urlparse(urljoin(f"http://shop.test{path}/", unescape(form.group(1))))
+    assert target.path == f"{path}/forms/cancel"
+    response = client.http.post(
+        target.path, headers=FORM, body=urlencode(hidden(html, "form-cancel"))
+    )
+
+    query, shown = followed(client, path, "cancel", response)
+    assert query == "form=cancel&outcome=done" and notice(shown)[0] == "done"
+    assert deps.store.get_order(order_id).status.value == "CANCELLED"
+
+
 def test_cancelling_with_the_form_goes_back_to_the_page_saying_so_in_english(
     client: Any, deps: Any
 ) -> None:
