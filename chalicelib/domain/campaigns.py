@@ -9,8 +9,9 @@ so the coupon wins when they differ.
 
 The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders placed per
 channel), ``new_customers`` and ``returning_customers`` (customers, each counted once
-per campaign, at their first order in it: new when it was their first order anywhere;
-anonymous orders count as neither), and ``revenue``: the totals of
+per campaign, at their first order in it: new when they had bought nothing before it
+anywhere, an order declined or cancelled being no purchase; anonymous orders count as
+neither), and ``revenue``: the totals of
 orders paid and not since rejected or cancelled. Revenue is added when the payment is
 authorised (``paid``; again after a declined payment is retried) and taken back when a
 paid order is rejected or cancelled, so the events need no other state. Applying the

@@ -66,25 +66,47 @@ def coupon_campaign(order: Order, deps: Deps) -> str | None:
     return None
 
 
+# Order summaries read per page while looking for an earlier purchase.
+_SUMMARIES_PAGE = 25
+
+
+def _bought_before(customer_id: str, order: Order, deps: Deps) -> bool:
+    """Whether the customer's 360 holds a purchase placed before ``order``: an order
+    paid and neither rejected nor cancelled (its summary's contribution counts), as the
+    360's own figures count one. Summaries come oldest first, so the search stops at
+    the first purchase or at ``order``'s own time."""
+    placed = order.placed_at.isoformat()
+    cursor: str | None = None
+    while True:
+        page, cursor = deps.customers.records(
+            customer_id, CustomerRecord.ORDERS, limit=_SUMMARIES_PAGE, cursor=cursor
+        )
+        for summary in page:
+            if str(summary.get("placed_at", "")) >= placed:
+                return False
+            if summary.get("order_id") != order.order_id and (
+                (summary.get("contribution") or {}).get("counted")
+            ):
+                return True
+        if cursor is None:
+            return False
+
+
 def _customer_kind(
     order: Order, deps: Deps, reads: EventReads
 ) -> tuple[CustomerKind | None, str | None]:
-    """New when the customer has no order placed before this one (anonymous: neither),
-    and the customer (after merges)."""
+    """New when the customer bought nothing before this order (an earlier order
+    declined or cancelled is no purchase: a probe saw such customers counted as
+    returning while their 360 said prospect); anonymous: neither. And the customer
+    (after merges)."""
     if order.customer_id is None:
         return None, None
     try:
         customer_id = reads.canonical_customer(order.customer_id)[0]
     except NotFound:
         return None, None
-    earliest, _ = deps.customers.records(customer_id, CustomerRecord.ORDERS, limit=2)
-    earlier = [
-        item
-        for item in earliest
-        if item.get("order_id") != order.order_id
-        and str(item.get("placed_at", "")) < order.placed_at.isoformat()
-    ]
-    return (CustomerKind.RETURNING if earlier else CustomerKind.NEW), customer_id
+    kind = CustomerKind.RETURNING if _bought_before(customer_id, order, deps) else CustomerKind.NEW
+    return kind, customer_id
 
 
 def project_campaign_event(

@@ -103,3 +103,30 @@ def test_a_customer_ordering_twice_in_a_campaign_is_one_customer(deps: Deps) -> 
 
     (twice,) = [c for c in campaign_projection.report(deps) if c.campaign == "twice"]
     assert (twice.orders, twice.new_customers, twice.returning_customers) == (4, 1, 1)
+
+
+def test_a_customer_whose_earlier_orders_were_declined_or_cancelled_is_new(deps: Deps) -> None:
+    # A probe: both were counted as returning while their 360 said they had bought nothing.
+    from chalicelib.services import payment_steps
+    from chalicelib.services.step_models import OrderStep, RejectOrderInput
+
+    tag = {"campaign": "firstbuy"}
+    rita = {"email": "rita.campaign@example.com", "name": "Rita"}
+    carl = {"email": "carl.campaign@example.com", "name": "Carl"}
+    declined = flows.place(deps, customer=rita, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
+    )
+    ordering.cancel_order(flows.reserved(deps, customer=carl).order_id, deps)
+    _project_everything(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+
+    flows.reserved(deps, customer=rita, attribution=tag)
+    flows.reserved(deps, customer=carl, attribution=tag)
+    _project_everything(deps)
+
+    (first,) = [c for c in campaign_projection.report(deps) if c.campaign == "firstbuy"]
+    assert (first.orders, first.new_customers, first.returning_customers) == (2, 2, 0)
