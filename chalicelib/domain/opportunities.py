@@ -31,7 +31,8 @@ class OpportunityKind(StrEnum):
 
 
 class OpportunityStatus(StrEnum):
-    """Forward only: open → notified → converted or lost (open may convert or be lost)."""
+    """Forward: open → notified → converted or lost (open may convert or be lost); a
+    conversion whose order ended without a sale is undone (``undo_conversion``)."""
 
     OPEN = "open"
     NOTIFIED = "notified"
@@ -97,6 +98,26 @@ class Opportunity(DeferredModel):
         """The customer bought: ``order_id`` is the order that converted it."""
         self._move(OpportunityStatus.CONVERTED, at)
         self.converted_by = order_id
+
+    def undo_conversion(self, at: datetime) -> str:
+        """The order that converted it ended without a sale (cancelled, or rejected after
+        it was paid; a probe saw such sales still counted as converted): a back-in-stock
+        shopper is back to ``notified``, free to buy within their 30 days; a payment
+        retry is ``lost``, since a cancelled order cannot be paid again. Returns the
+        order that had converted it."""
+        if self.status is not OpportunityStatus.CONVERTED or self.converted_by is None:
+            raise InvalidOpportunityTransition(
+                f"opportunity {self.opportunity_id} is {self.status.value}, not converted",
+                field="status",
+            )
+        undone, self.converted_by = self.converted_by, None
+        self.status = (
+            OpportunityStatus.NOTIFIED
+            if self.kind is OpportunityKind.BACK_IN_STOCK
+            else OpportunityStatus.LOST
+        )
+        self.updated_at = at
+        return undone
 
     def _clock_start(self) -> datetime:
         # A back-in-stock shopper can buy only once told: their 30 days start at the notice

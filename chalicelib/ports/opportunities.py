@@ -60,6 +60,17 @@ class OpportunityStore(Protocol):
         still the one it carries; False when it moved meanwhile or does not exist."""
         ...
 
+    def converted_by_order(self, order_id: str) -> list[Opportunity]:
+        """The opportunities ``order_id`` converted and that are still converted, by key
+        (never a scan)."""
+        ...
+
+    def undo_conversion(self, opportunity: Opportunity, order_id: str) -> bool:
+        """Write an opportunity whose conversion by ``order_id`` was undone, if it is still
+        converted; a back-in-stock one back to notified waits for an order of its SKU
+        again. False (nothing written) when it moved meanwhile."""
+        ...
+
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
         """The SKU's back-in-stock opportunities waiting to convert (notified)."""
         ...

@@ -208,6 +208,9 @@ def _move(opportunity: Opportunity, expected: OpportunityStatus, deps: Deps) -> 
     return deps.opportunities.save_opportunity(opportunity, expected)
 
 
+_NO_SALE = frozenset({"CANCELLED", "REJECTED"})
+
+
 def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | None = None) -> int:
     """Open, convert or subscribe from an order's status event; returns how many
     opportunities it created or moved. Safe to run twice for one event. ``reads``: the
@@ -217,9 +220,12 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     status, reason = event.get("status"), event.get("status_reason")
     order = (reads or EventReads(deps)).order(str(event["order_id"]))
     now = deps.clock()
+    # An order that ended without a sale (after it was paid, or paid again) converted
+    # nothing after all.
+    undone = _undo_conversions(order.order_id, deps, now) if status in _NO_SALE else 0
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
-        return int(deps.opportunities.create_opportunity(retry))
+        return undone + int(deps.opportunities.create_opportunity(retry))
     if status == "REJECTED" and reason == "out_of_stock":
         wanted: dict[str, int] = {}
         for line in order.lines:
@@ -229,12 +235,22 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             for sku, units in wanted.items()
             if available_to_promise(deps.store.stock_levels(sku)) < units
         }
-        return len(subscribe_order_shortage(order, short or wanted, deps))
-    if status == "PAID":
+        return undone + len(subscribe_order_shortage(order, short or wanted, deps))
+    if status == "PAID" and order.status.value not in _NO_SALE:
         # A sale counts once paid: a declined or never-paid order converts nothing (a
-        # probe saw one declined order count as a sale and as a retry still open).
+        # probe saw one declined order count as a sale and as a retry still open); nor
+        # does a paid event delivered after the order ended without a sale.
         return _convert_back_in_stock(order, deps, now) + _convert_payment_retry(order, deps, now)
-    return 0
+    return undone
+
+
+def _undo_conversions(order_id: str, deps: Deps, now: datetime) -> int:
+    """An order ended without a sale: what it converted is not converted any more."""
+    undone = 0
+    for opportunity in deps.opportunities.converted_by_order(order_id):
+        opportunity.undo_conversion(now)
+        undone += deps.opportunities.undo_conversion(opportunity, order_id)
+    return undone
 
 
 def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:

@@ -61,6 +61,29 @@ def test_a_subscription_is_notified_once_and_its_opportunity_waits_to_convert(
     assert (stored.status, stored.converted_by) == (OpportunityStatus.CONVERTED, "ord_1")
 
 
+def test_a_conversion_is_found_by_its_order_and_undone_once(opportunity_store: Any) -> None:
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(opportunity_store, sku)
+    subscription.notify(NOW)
+    opportunity.notify(NOW)
+    assert opportunity_store.notify_subscription(subscription, opportunity)
+    (waiting,) = opportunity_store.notified_back_in_stock(sku)
+    order_id = new_id("ord")
+    waiting.convert(order_id, NOW)
+    assert opportunity_store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+    assert opportunity_store.converted_by_order(new_id("ord")) == []
+
+    (converted,) = opportunity_store.converted_by_order(order_id)
+    assert converted.converted_by == order_id
+    assert converted.undo_conversion(NOW) == order_id
+    assert opportunity_store.undo_conversion(converted, order_id)
+
+    assert not opportunity_store.undo_conversion(converted, order_id)  # not converted now
+    assert opportunity_store.converted_by_order(order_id) == []
+    (again,) = opportunity_store.notified_back_in_stock(sku)  # waits for an order again
+    assert (again.status, again.converted_by) == (OpportunityStatus.NOTIFIED, None)
+
+
 def test_an_opportunity_is_created_once_and_listed(opportunity_store: Any) -> None:
     order_id = new_id("ord")
     retry = payment_retry_opportunity(order_id, None, Money.of("30.00"), NOW)

@@ -87,6 +87,20 @@ class FakeOpportunityStore:
         self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         return True
 
+    def converted_by_order(self, order_id: str) -> list[Opportunity]:
+        return [
+            o.model_copy(deep=True)
+            for o in self._opportunities.values()
+            if o.status is OpportunityStatus.CONVERTED and o.converted_by == order_id
+        ]
+
+    def undo_conversion(self, opportunity: Opportunity, order_id: str) -> bool:
+        current = self._opportunities.get(opportunity.opportunity_id)
+        if current is None or current.status is not OpportunityStatus.CONVERTED:
+            return False
+        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
+        return True
+
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
         return [
             o.model_copy(deep=True)

@@ -254,6 +254,49 @@ def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notic
     assert opportunity.view()["order_id"] == bought.order_id
 
 
+def test_a_conversion_whose_order_is_cancelled_is_undone(deps: Deps) -> None:
+    # A probe: both kinds stayed converted after the order was cancelled and its
+    # payment voided, while campaign revenue took the order back.
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    line = [{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    bought = flows.reserved(deps, customer=customer, lines=line)
+    paid = _status("PAID", bought.order_id)
+    assert opportunities.follow_order_event(paid, deps) == 1
+    retried = _declined(deps)
+    opportunities.follow_order_event(
+        _status("REJECTED", retried.order_id, "payment_declined"), deps
+    )
+    _paid_again(retried, deps)
+    assert opportunities.follow_order_event(_status("PAID", retried.order_id), deps) == 1
+
+    for order in (bought, retried):
+        ordering.cancel_order(order.order_id, deps)
+        cancelled = _status("CANCELLED", order.order_id, "customer_request")
+        assert opportunities.follow_order_event(cancelled, deps) == 1
+        assert opportunities.follow_order_event(cancelled, deps) == 0
+    # A paid event delivered late converts nothing again.
+    assert opportunities.follow_order_event(paid, deps) == 0
+
+    by_kind = {o.kind.value: o for o in deps.opportunities.opportunities()}
+    wish, retry = by_kind["back_in_stock"], by_kind["payment_retry"]
+    assert (wish.status, wish.converted_by, wish.view()["order_id"]) == (
+        OpportunityStatus.NOTIFIED,
+        None,
+        None,
+    )
+    assert retry.status is OpportunityStatus.LOST  # a cancelled order cannot be paid again
+    # The shopper may still buy within their 30 days: the next order converts the wish.
+    again = flows.place(deps, customer=customer, lines=line)
+    assert opportunities.follow_order_event(_status("PAID", again.order_id), deps) == 1
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.kind.value == "back_in_stock"]
+    assert (wish.status, wish.converted_by) == (OpportunityStatus.CONVERTED, again.order_id)
+
+
 def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) -> None:
     # A probe: one declined order counted as a sale and as a payment retry still open.
     sku = _new_product(deps)

@@ -364,6 +364,16 @@ def notified_opportunity(sku: str, opportunity_id: str) -> Key:
     return _key(back_in_stock_pk(sku), f"{NOTIFIED_OPPORTUNITY_PREFIX}{opportunity_id}")
 
 
+def order_conversions_pk(order_id: str) -> str:
+    """The partition of the pointers to the opportunities an order converted."""
+    return f"CONVERSIONS#{order_id}"
+
+
+def converted_opportunity(order_id: str, opportunity_id: str) -> Key:
+    """The pointer to an opportunity ``order_id`` converted, while it stays converted."""
+    return _key(order_conversions_pk(order_id), opportunity_id)
+
+
 def quote(quote_id: str) -> Key:
     """A quote."""
     return _key(f"QUOTE#{quote_id}", "QUOTE")

@@ -104,10 +104,16 @@ class OpportunityRepository:
 
     def save_opportunity(self, opportunity: Opportunity, expected: OpportunityStatus) -> bool:
         """On the condition of the status it moves from; a back-in-stock one leaving
-        ``notified`` drops its pointer in the same transaction."""
+        ``notified`` drops its pointer in the same transaction, and one converted gets a
+        pointer from the order that converted it."""
         writes = [
             self._put_opportunity(opportunity, "#s = :expected", {":expected": expected.value})
         ]
+        if opportunity.status is OpportunityStatus.CONVERTED and opportunity.converted_by:
+            pointer = keys.converted_opportunity(
+                opportunity.converted_by, opportunity.opportunity_id
+            )
+            writes.append(self.table.put(dict(pointer)))
         leaves_notified = (
             expected is OpportunityStatus.NOTIFIED
             and opportunity.kind is OpportunityKind.BACK_IN_STOCK
@@ -127,6 +133,33 @@ class OpportunityRepository:
             opportunity, "#s = :status", {":status": opportunity.status.value}
         )
         return self.table.transact_if([write])
+
+    def converted_by_order(self, order_id: str) -> list[Opportunity]:
+        """The order's pointers' opportunities, still converted by it."""
+        page = self.table.partition(keys.order_conversions_pk(order_id))
+        found = []
+        for item in page.items:
+            opportunity = self.opportunity(str(item["sk"]))
+            if (
+                opportunity is not None
+                and opportunity.status is OpportunityStatus.CONVERTED
+                and opportunity.converted_by == order_id
+            ):
+                found.append(opportunity)
+        return found
+
+    def undo_conversion(self, opportunity: Opportunity, order_id: str) -> bool:
+        """The opportunity, on the condition it is still converted, with the order's
+        pointer dropped and, back to notified, the SKU's pointer put back, together."""
+        converted = {":expected": OpportunityStatus.CONVERTED.value}
+        writes = [
+            self._put_opportunity(opportunity, "#s = :expected", converted),
+            self.table.delete(keys.converted_opportunity(order_id, opportunity.opportunity_id)),
+        ]
+        if opportunity.status is OpportunityStatus.NOTIFIED and opportunity.sku is not None:
+            pointer = keys.notified_opportunity(opportunity.sku, opportunity.opportunity_id)
+            writes.append(self.table.put(dict(pointer)))
+        return self.table.transact_if(writes)
 
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
         """The pointers' opportunities, read one by one (a handful per SKU)."""
