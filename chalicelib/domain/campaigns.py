@@ -11,11 +11,13 @@ The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders pla
 channel), ``new_customers`` and ``returning_customers`` (customers, each counted once
 per campaign, at their first order in it: new when they had bought nothing before it
 anywhere, an order declined or cancelled being no purchase; anonymous orders count as
-neither), and ``revenue``: the totals of
-orders paid and not since rejected or cancelled. Revenue is added when the payment is
-authorised (``paid``; again after a declined payment is retried) and taken back when a
-paid order is rejected or cancelled, so the events need no other state. Applying the
-same event twice is the caller's to prevent (the projection records what it applied).
+neither), and ``revenue``: what the campaign's orders bring, each order's share being
+its money kept (``order_revenue``): nothing until paid, nothing once rejected or
+cancelled, and less what was never charged (a part voided: a pick-up not collected) or
+given back (a lost parcel, a return), as the customer 360's lifetime value counts it. The
+placed order's counts are increments (applying the same event twice is the caller's to
+prevent: the projection records what it applied); the revenue share is state, set from
+the order as it is now, so events may come late, twice or out of order.
 """
 
 from decimal import Decimal
@@ -40,12 +42,9 @@ class Attribution(DeferredModel):
 
 
 class OrderEventKind(StrEnum):
-    """The order events the campaign projection listens to."""
+    """The order event the campaign projection counts by increments."""
 
     PLACED = "placed"
-    PAID = "paid"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
 
 
 class CustomerKind(StrEnum):
@@ -63,15 +62,11 @@ class CampaignOrderEvent(DeferredModel):
     kind: OrderEventKind
     order_id: str
     channel: ChannelName
-    total: Decimal = Field(ge=0)
     customer: CustomerKind | None = None
     # The customer (after merges) ``customer`` is about.
     customer_id: str | None = None
     attribution: Attribution | None = None
     coupon_campaign: str | None = None
-    # For rejected and cancelled orders: whether the payment had been authorised, that
-    # is whether a ``paid`` event counted the order's revenue.
-    was_paid: bool = False
 
 
 class CampaignIncrement(DeferredModel):
@@ -136,17 +131,21 @@ def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
     campaign = campaign_of(event.attribution, event.coupon_campaign)
     if campaign is None:
         return None
-    if event.kind is OrderEventKind.PLACED:
-        return CampaignIncrement(
-            campaign=campaign,
-            orders=1,
-            new_customers=int(event.customer is CustomerKind.NEW),
-            returning_customers=int(event.customer is CustomerKind.RETURNING),
-            by_channel={event.channel: 1},
-            customer_id=event.customer_id if event.customer is not None else None,
-        )
-    if event.kind is OrderEventKind.PAID:
-        return CampaignIncrement(campaign=campaign, revenue=event.total)
-    if event.was_paid:  # rejected or cancelled after its revenue was counted
-        return CampaignIncrement(campaign=campaign, revenue=-event.total)
-    return None
+    return CampaignIncrement(
+        campaign=campaign,
+        orders=1,
+        new_customers=int(event.customer is CustomerKind.NEW),
+        returning_customers=int(event.customer is CustomerKind.RETURNING),
+        by_channel={event.channel: 1},
+        customer_id=event.customer_id if event.customer is not None else None,
+    )
+
+
+def order_revenue(
+    status: str, paid: bool, total: Decimal, voided: Decimal, refunded: Decimal
+) -> Decimal:
+    """An order's share of its campaign's revenue: its total less what was voided and
+    refunded, once paid (authorised) and unless it ended rejected or cancelled."""
+    if not paid or status in ("REJECTED", "CANCELLED"):
+        return ZERO
+    return max(total - voided - refunded, ZERO)

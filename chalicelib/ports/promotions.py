@@ -5,6 +5,7 @@ of ``OrderStore``: the redemptions go in the order's transactions."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
@@ -54,6 +55,18 @@ class Campaigns(Protocol):
     ) -> bool:
         """Add the increment to its campaign's counters once per event id; False
         (nothing written) when that event was applied already."""
+        ...
+
+    def campaign_order_revenue(self, order_id: str) -> Decimal | None:
+        """The revenue the order last added to its campaign's revenue; None before any."""
+        ...
+
+    def set_campaign_order_revenue(
+        self, campaign: str, order_id: str, revenue: Decimal, previous: Decimal | None
+    ) -> bool:
+        """Make the order's share of its campaign's revenue ``revenue``, its counters
+        moving by the difference, together; False (nothing written) when the share is
+        no longer ``previous`` (another delivery moved it)."""
         ...
 
     def campaign_counters(self) -> list[CampaignCounters]:

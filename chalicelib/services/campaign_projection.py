@@ -1,7 +1,9 @@
 """Campaign figures kept from order events (domain/campaigns.py says what each adds): the
-order is read for its attribution, its coupon's campaign, its customer and whether it
-was paid before it ended; the increment is applied once per event id, so redelivered
-events count nothing twice. ``GET /analytics/campaigns`` reads the counters, not orders."""
+order is read for its attribution, its coupon's campaign and its customer. The placed
+order's counts are applied once per event id, so redelivered events count nothing twice;
+its revenue share is set from the order as it is now, after any event that can move it
+(a status, a void, a refund, a lost parcel), and the counters move by the difference.
+``GET /analytics/campaigns`` reads the counters, not orders."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from chalicelib.domain.campaigns import (
     OrderEventKind,
     campaign_of,
     increments,
+    order_revenue,
 )
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.event_reads import EventReads
@@ -25,30 +28,26 @@ if TYPE_CHECKING:
     from chalicelib.deps import Deps
     from chalicelib.domain.orders import Order
 
-_KINDS = {
-    OrderStatus.ACCEPTED.value: OrderEventKind.PLACED,
-    OrderStatus.PAID.value: OrderEventKind.PAID,
-    OrderStatus.REJECTED.value: OrderEventKind.REJECTED,
-    OrderStatus.CANCELLED.value: OrderEventKind.CANCELLED,
-}
+# Events after which an order's revenue share may have moved: its status (paid,
+# rejected, cancelled, paid again), a part voided or refunded, a parcel lost.
+_MONEY_EVENTS = frozenset(
+    {
+        "order.status_changed",
+        "payment.void",
+        "payment.refund",
+        "fulfillment.lost",
+        "fulfillment.not_collected",
+        "fulfillment.cancelled",
+    }
+)
+# Attempts at the share's conditional write before the delivery fails (and is retried).
+_SHARE_ATTEMPTS = 5
 
 
 def _position(event_id: str) -> int:
     """The history position of a status event (its id is ``<order>:<nnn>:<STATUS>``)."""
     parts = event_id.rsplit(":", 2)
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
-
-
-def _paid_before(order: Order, position: int) -> bool:
-    """Whether the order was paid (authorised) since it was last accepted, before the
-    history entry at ``position``: then a ``paid`` event counted its revenue."""
-    paid = False
-    for entry in order.history[: max(position - 1, 0)]:
-        if entry.status is OrderStatus.ACCEPTED:
-            paid = False
-        elif entry.status is OrderStatus.PAID:
-            paid = True
-    return paid
 
 
 def coupon_campaign(order: Order, deps: Deps) -> str | None:
@@ -114,41 +113,71 @@ def project_campaign_event(
 ) -> bool:
     """Apply one order event to its campaign's figures; True if it changed them.
     ``reads``: the delivery's shared reads."""
-    if event.get("type") != "order.status_changed" or not event.get("order_id"):
+    if event.get("type") not in _MONEY_EVENTS or not event.get("order_id"):
         return False
-    kind = _KINDS.get(str(event.get("status")))
-    event_id = str(event.get("event_id", ""))
-    position = _position(event_id)
-    if kind is None or not position:
-        return False
-    if kind is OrderEventKind.PLACED and position != 1:
-        return False  # accepted again after a declined card: counted when first placed
     reads = reads or EventReads(deps)
     order = reads.order(str(event["order_id"]))
     attribution = order.pricing.attribution if order.pricing else None
     from_coupon = coupon_campaign(order, deps)
-    if campaign_of(attribution, from_coupon) is None:
+    campaign = campaign_of(attribution, from_coupon)
+    if campaign is None:
         return False
-    customer, customer_id = (
-        _customer_kind(order, deps, reads) if kind is OrderEventKind.PLACED else (None, None)
+    counted = False
+    event_id = str(event.get("event_id", ""))
+    placed = (
+        event.get("type") == "order.status_changed"
+        and event.get("status") == OrderStatus.ACCEPTED.value
+        # Accepted again after a declined card: counted when first placed.
+        and _position(event_id) == 1
     )
-    increment = increments(
-        CampaignOrderEvent(
-            kind=kind,
-            order_id=order.order_id,
-            channel=order.channel.value,
-            total=order.total.amount,
-            customer=customer,
-            customer_id=customer_id,
-            attribution=attribution,
-            coupon_campaign=from_coupon,
-            was_paid=_paid_before(order, position),
+    if placed:
+        customer, customer_id = _customer_kind(order, deps, reads)
+        increment = increments(
+            CampaignOrderEvent(
+                kind=OrderEventKind.PLACED,
+                order_id=order.order_id,
+                channel=order.channel.value,
+                customer=customer,
+                customer_id=customer_id,
+                attribution=attribution,
+                coupon_campaign=from_coupon,
+            )
         )
+        if increment is not None:
+            epoch = int(deps.clock().timestamp())
+            counted = deps.store.apply_campaign_increment(event_id, increment, epoch)
+    return _sync_revenue(campaign, order, deps) or counted
+
+
+def _revenue_now(order: Order) -> Decimal:
+    payment = order.payment
+    return order_revenue(
+        order.status.value,
+        payment.authorized is not None,
+        order.total.amount,
+        payment.voided.amount if payment.voided else Decimal(0),
+        payment.refunded.amount if payment.refunded else Decimal(0),
     )
-    if increment is None:
-        return False
-    epoch = int(deps.clock().timestamp())
-    return deps.store.apply_campaign_increment(event_id, increment, epoch)
+
+
+def _sync_revenue(campaign: str, first: Order, deps: Deps) -> bool:
+    """Set the order's revenue share from its state now; True if it moved. The share is
+    read before the order, so the order read is at least as new as the state the share
+    was set from; a share moved meanwhile is read again."""
+    for attempt in range(_SHARE_ATTEMPTS):
+        previous = deps.store.campaign_order_revenue(first.order_id)
+        share = previous if previous is not None else Decimal(0)
+        if attempt == 0 and _revenue_now(first) == share:
+            return False  # the delivery's read (as of the event or newer) is counted
+        order = deps.store.get_order(first.order_id)
+        revenue = _revenue_now(order)
+        if revenue == share:
+            return False
+        if deps.store.set_campaign_order_revenue(campaign, order.order_id, revenue, previous):
+            return True
+    raise ConcurrentModification(
+        f"the campaign revenue of order {first.order_id} kept moving", field="order_id"
+    )
 
 
 def report(deps: Deps) -> list[CampaignCounters]:

@@ -5,6 +5,7 @@ new and returning in one campaign, and new + returning always equalled the order
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.campaigns import CampaignIncrement
@@ -43,3 +44,21 @@ def test_a_customer_counts_once_per_campaign_and_every_order_counts(store: Any) 
     assert counted.by_channel == {"web": 4}
     elsewhere = _counters(store, other)
     assert (elsewhere.orders, elsewhere.new_customers, elsewhere.returning_customers) == (1, 0, 1)
+
+
+def test_an_order_s_revenue_share_moves_its_campaign_by_the_difference_once(store: Any) -> None:
+    campaign = f"c-{uuid.uuid4().hex[:8]}"
+    order_id, other = f"ord_{uuid.uuid4().hex[:8]}", f"ord_{uuid.uuid4().hex[:8]}"
+    assert store.campaign_order_revenue(order_id) is None
+
+    assert store.set_campaign_order_revenue(campaign, order_id, Decimal("40.00"), None)
+    assert store.set_campaign_order_revenue(campaign, other, Decimal("10.00"), None)
+    # Another delivery's read of the share, now stale: refused, nothing moves.
+    assert not store.set_campaign_order_revenue(campaign, order_id, Decimal("40.00"), None)
+    assert store.set_campaign_order_revenue(campaign, order_id, Decimal("25.00"), Decimal("40"))
+    assert not store.set_campaign_order_revenue(
+        campaign, order_id, Decimal("0.00"), Decimal("40.00")
+    )
+
+    assert store.campaign_order_revenue(order_id) == Decimal("25.00")
+    assert _counters(store, campaign).revenue == Decimal("35.00")

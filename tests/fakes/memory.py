@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.campaigns import CampaignCounters
@@ -51,6 +52,7 @@ class Memory:
     campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
     campaign_events: set[str] = field(default_factory=set)
     campaign_customers: set[tuple[str, str]] = field(default_factory=set)
+    campaign_order_revenue: dict[str, Decimal] = field(default_factory=dict)
     # Reads by what was read ("order", "profile"): a test of what a use case reads counts them.
     reads: Counter[str] = field(default_factory=Counter)
     # Seconds since the epoch, for marker expiry: the fakes' clock when there is one.

@@ -6,6 +6,7 @@ anything is written."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
 from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
@@ -127,6 +128,20 @@ class FakeCampaigns:
         current = self._m.campaigns.get(increment.campaign)
         counters = current or CampaignCounters(campaign=increment.campaign)
         self._m.campaigns[increment.campaign] = counters.plus(increment)
+        return True
+
+    def campaign_order_revenue(self, order_id: str) -> Decimal | None:
+        return self._m.campaign_order_revenue.get(order_id)
+
+    def set_campaign_order_revenue(
+        self, campaign: str, order_id: str, revenue: Decimal, previous: Decimal | None
+    ) -> bool:
+        if self._m.campaign_order_revenue.get(order_id) != previous:
+            return False
+        self._m.campaign_order_revenue[order_id] = revenue
+        counters = self._m.campaigns.get(campaign) or CampaignCounters(campaign=campaign)
+        moved = CampaignIncrement(campaign=campaign, revenue=revenue - (previous or Decimal(0)))
+        self._m.campaigns[campaign] = counters.plus(moved)
         return True
 
     def campaign_counters(self) -> list[CampaignCounters]:

@@ -130,3 +130,30 @@ def test_a_customer_whose_earlier_orders_were_declined_or_cancelled_is_new(deps:
 
     (first,) = [c for c in campaign_projection.report(deps) if c.campaign == "firstbuy"]
     assert (first.orders, first.new_customers, first.returning_customers) == (2, 2, 0)
+
+
+def test_revenue_leaves_out_what_was_voided_and_events_late_or_twice_change_nothing(
+    deps: Deps,
+) -> None:
+    # A probe: a mixed order whose pick-up was not collected counted its whole total,
+    # the voided pick-up included, while the customer's 360 left it out.
+    from chalicelib.services import fulfillment_steps
+    from chalicelib.services.step_models import FulfillmentStep
+
+    tag = {"campaign": "mixed"}
+    order = flows.shipped(deps, lines=flows.MIXED, attribution=tag)
+    _project_everything(deps)
+    (counted,) = campaign_projection.report(deps)
+    assert counted.revenue == order.total.amount
+    pickup = next(f for f in order.fulfillments if f.type.value == "pickup")
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)  # not collected: voided
+
+    _project_everything(deps)  # every event again, the old ones first
+    _project_everything(deps)
+
+    stored = deps.store.get_order(order.order_id)
+    assert stored.payment.voided is not None and stored.payment.voided.amount > 0
+    (counted,) = campaign_projection.report(deps)
+    assert counted.revenue == order.total.amount - stored.payment.voided.amount
+    assert counted.orders == 1

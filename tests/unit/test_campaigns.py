@@ -1,4 +1,4 @@
-"""Campaign attribution and the projection's increments."""
+"""Campaign attribution, the projection's increments and an order's revenue share."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from chalicelib.domain.campaigns import (
     OrderEventKind,
     campaign_of,
     increments,
+    order_revenue,
 )
 
 D = Decimal
@@ -26,7 +27,6 @@ def event(kind: str, **fields: Any) -> CampaignOrderEvent:
     defaults: dict[str, Any] = {
         "order_id": "ord-1",
         "channel": "web",
-        "total": D("40.00"),
         "attribution": Attribution(campaign="black-friday", source="newsletter"),
     }
     return CampaignOrderEvent(kind=kind, **{**defaults, **fields})
@@ -87,15 +87,25 @@ def test_a_flyer_coupon_at_the_store_till_counts_for_the_flyer() -> None:
     assert placed.by_channel == {"store": 1}
 
 
-def test_revenue_comes_with_payment_and_goes_with_rejection_or_cancellation() -> None:
-    paid = increments(event("paid"))
-    rejected_after_payment = increments(event("rejected", was_paid=True))
-    cancelled_after_payment = increments(event("cancelled", was_paid=True))
-
-    assert paid is not None and paid.revenue == D("40.00") and paid.orders == 0
-    assert rejected_after_payment is not None and rejected_after_payment.revenue == D("-40.00")
-    assert cancelled_after_payment is not None and cancelled_after_payment.revenue == D("-40.00")
-    assert increments(event("rejected", was_paid=False)) is None  # payment declined
+@pytest.mark.parametrize(
+    ("status", "paid", "voided", "refunded", "share"),
+    [
+        ("ACCEPTED", False, "0", "0", "0.00"),  # placed is not bought
+        ("REJECTED", False, "0", "0", "0.00"),  # payment declined
+        ("PAID", True, "0", "0", "40.00"),
+        ("REJECTED", True, "0", "0", "0.00"),  # out of stock after payment
+        ("CANCELLED", True, "40.00", "0", "0.00"),
+        ("DELIVERED", True, "15.00", "0", "25.00"),  # a pick-up not collected, voided
+        ("SHIPPED", True, "0", "40.00", "0.00"),  # the one parcel lost, refunded
+        ("RETURNED", True, "0", "12.50", "27.50"),  # a line returned
+    ],
+)
+def test_an_order_brings_its_campaign_the_money_it_keeps(
+    status: str, paid: bool, voided: str, refunded: str, share: str
+) -> None:
+    # A probe: voided and refunded money stayed in campaign revenue, while the 360's
+    # lifetime value left it out.
+    assert order_revenue(status, paid, D("40.00"), D(voided), D(refunded)) == D(share)
 
 
 def test_an_order_of_no_campaign_changes_nothing() -> None:
@@ -103,28 +113,16 @@ def test_an_order_of_no_campaign_changes_nothing() -> None:
 
 
 def test_counters_refuse_another_campaigns_increment() -> None:
-    other = increments(event("paid"))
+    other = increments(event("placed"))
     assert other is not None
 
     with pytest.raises(ValueError):
         CampaignCounters(campaign="summer").plus(other)
 
 
-# An order's life as the campaign projection sees it; ``was_paid`` follows from the path.
-LIVES = [
-    ["placed"],
-    ["placed", "paid"],
-    ["placed", "paid", "cancelled"],
-    ["placed", "paid", "rejected"],  # out of stock after payment
-    ["placed", "rejected"],  # payment declined
-    ["placed", "rejected", "paid"],  # declined, then paid again from the tracking page
-    ["placed", "cancelled"],
-]
 orders = st.lists(
     st.tuples(
-        st.sampled_from(LIVES),
         st.sampled_from(["web", "app", "store", "kiosk", "phone"]),
-        st.integers(0, 100_000).map(lambda c: D(c).scaleb(-2)),
         st.sampled_from([CustomerKind.NEW, CustomerKind.RETURNING, None]),
     ),
     max_size=20,
@@ -132,34 +130,27 @@ orders = st.lists(
 
 
 @given(orders)
-def test_the_projection_counts_placed_orders_and_the_revenue_of_those_paid_and_kept(
-    lives: list[tuple[list[str], str, Decimal, CustomerKind | None]],
+def test_the_projection_counts_placed_orders_by_channel_and_customer(
+    lives: list[tuple[str, CustomerKind | None]],
 ) -> None:
     counters = CampaignCounters(campaign="c")
-    for index, (path, channel, total, customer) in enumerate(lives):
-        paid = False
-        for kind in path:
-            change = increments(
-                CampaignOrderEvent(
-                    kind=OrderEventKind(kind),
-                    order_id=f"ord-{index}",
-                    channel=channel,  # type: ignore[arg-type]
-                    total=total,
-                    customer=customer,
-                    coupon_campaign="c",
-                    was_paid=paid,
-                )
+    for index, (channel, customer) in enumerate(lives):
+        change = increments(
+            CampaignOrderEvent(
+                kind=OrderEventKind.PLACED,
+                order_id=f"ord-{index}",
+                channel=channel,  # type: ignore[arg-type]
+                customer=customer,
+                coupon_campaign="c",
             )
-            paid = kind == "paid"
-            if change is not None:
-                counters = counters.plus(change)
+        )
+        assert change is not None and change.revenue == 0
+        counters = counters.plus(change)
 
-    kept = [total for path, _, total, _ in lives if path[-1] == "paid"]
     assert counters.orders == len(lives) == sum(counters.by_channel.values())
-    assert counters.revenue == sum(kept, D(0))
-    assert counters.new_customers == sum(1 for *_, who in lives if who is CustomerKind.NEW)
+    assert counters.new_customers == sum(1 for _, who in lives if who is CustomerKind.NEW)
     assert counters.returning_customers == sum(
-        1 for *_, who in lives if who is CustomerKind.RETURNING
+        1 for _, who in lives if who is CustomerKind.RETURNING
     )
     for channel, count in counters.by_channel.items():
-        assert count == sum(1 for _, c, _, _ in lives if c == channel)
+        assert count == sum(1 for c, _ in lives if c == channel)

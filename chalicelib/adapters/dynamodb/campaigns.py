@@ -104,6 +104,44 @@ class CampaignRepository:
             raise
         return True
 
+    def campaign_order_revenue(self, order_id: str) -> Decimal | None:
+        """The order's share item, read strongly (it guards the next write)."""
+        item = self._table.get(keys.campaign_order(order_id))
+        return Decimal(str(item["revenue"])) if item is not None else None
+
+    def set_campaign_order_revenue(
+        self, campaign: str, order_id: str, revenue: Decimal, previous: Decimal | None
+    ) -> bool:
+        """The share item on the condition of the share read, and the counters ADDed
+        the difference, in one transaction."""
+        share = keys.campaign_order(order_id)
+        if previous is None:
+            guard = self._table.put(
+                share | {"campaign": campaign, "revenue": revenue}, "attribute_not_exists(pk)"
+            )
+        else:
+            guard = self._table.put(
+                share | {"campaign": campaign, "revenue": revenue},
+                "revenue = :previous",
+                {":previous": previous},
+            )
+        writes = [
+            guard,
+            self._table.update(
+                keys.campaign(campaign),
+                "ADD revenue :difference",
+                None,
+                {":difference": revenue - (previous or Decimal(0))},
+            ),
+        ]
+        try:
+            self._table.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.failed_on(share):
+                return False
+            raise
+        return True
+
     def campaign_counters(self) -> list[CampaignCounters]:
         """Every campaign's figures, by name."""
         page = self._table.partition(keys.CAMPAIGNS_PK)

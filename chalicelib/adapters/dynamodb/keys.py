@@ -419,3 +419,8 @@ CAMPAIGNS_PK = "CAMPAIGNS"
 def campaign(name: str) -> Key:
     """One campaign's counters."""
     return _key(CAMPAIGNS_PK, name)
+
+
+def campaign_order(order_id: str) -> Key:
+    """The revenue an order last added to its campaign's counters."""
+    return _key(f"CAMPAIGNORDER#{order_id}", "REVENUE")
