@@ -11,6 +11,9 @@ from chalicelib.api.models import TrackingResponse
 from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
     FormAction,
@@ -42,11 +45,19 @@ class TrackPageQuery(DeferredModel):
     )
 
 
-def _notice(query: TrackPageQuery, locale: str | None) -> FormNotice | None:
+def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
     if query.form is None or query.outcome is None:
         return None
     fields = query.fields.split(",") if query.fields else []
-    return form_notice(language_of(locale), query.form, query.outcome, fields)
+    # Paid again, the new card is authorised after the redirect: a page read once it was
+    # declined as well says so rather than thanking for a payment that failed.
+    declined_again = (
+        order.status is OrderStatus.REJECTED
+        and order.status_reason is StatusReason.PAYMENT_DECLINED
+        and bool(order.retries)
+    )
+    language = language_of(order.contact.locale)
+    return form_notice(language, query.form, query.outcome, fields, declined_again)
 
 
 @endpoint(
@@ -100,7 +111,7 @@ def track(call: Call, token: str) -> Any:
         nonce=nonce,
         script=inline_script("tracking.js"),
         forms=forms,
-        notice=_notice(query, order.contact.locale),
+        notice=_notice(query, order),
         field_words=field_labels(language_of(order.contact.locale)),
     )
     # The header and footer are styled inline, as in the emails (partials/brand.html.j2);

@@ -40,6 +40,12 @@ DONE_WORDS: dict[Language, dict[FormAction, str]] = {
         FormAction.PAYMENT: "Thank you: we are charging your new card and the order goes on.",
     },
 }
+# After the pay-again form: the new card was declined as well (the order is rejected
+# again; a probe saw "thank you, the order goes on" above the "declined" badge).
+DECLINED_AGAIN_WORDS: dict[Language, str] = {
+    Language.ES: "Tu nueva tarjeta también ha sido rechazada. Puedes probar con otra.",
+    Language.EN: "Your new card was declined as well. You can try another one.",
+}
 PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
     Language.ES: {
         FormOutcome.INVALID: "Revisa estos campos",
@@ -95,9 +101,17 @@ def form_field(problem_field: str) -> str | None:
 
 
 def form_notice(
-    language: Language, action: FormAction, outcome: FormOutcome, fields: Iterable[str] = ()
+    language: Language,
+    action: FormAction,
+    outcome: FormOutcome,
+    fields: Iterable[str] = (),
+    declined_again: bool = False,
 ) -> FormNotice:
-    """What the page says about a posted form, in ``language``."""
+    """What the page says about a posted form, in ``language``; ``declined_again``: the
+    order was paid again and the new card declined too."""
+    if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
+        text = DECLINED_AGAIN_WORDS[language]
+        return FormNotice(action=action, outcome=outcome, text=text, error=True)
     if outcome is FormOutcome.DONE:
         text = DONE_WORDS[language][action]
     else:

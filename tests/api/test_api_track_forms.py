@@ -269,6 +269,23 @@ def test_paying_again_with_the_form_after_a_declined_card(client: Any, deps: Any
     wait_for_status(client, order_id, "SHIPPED")
 
 
+@pytest.mark.usefixtures("wide_payment_window")
+def test_a_new_card_declined_as_well_is_told_so_and_not_thanked(client: Any) -> None:
+    # A probe: "thank you, the order goes on" stood above the "card declined" badge.
+    order_id, path = placed(
+        client, "REJECTED", locale="en", payment={"method": "card", "token": "tok_declined"}
+    )
+    tokens = hidden(page(client, path), "form-pay")
+
+    response = post_form(client, path, "payment", tokens | {"token": "tok_declined"})
+    wait_for_status(client, order_id, "REJECTED")
+
+    _, shown = followed(client, path, "payment", response)
+    _, words = notice(shown)
+    assert words == "Your new card was declined as well. You can try another one."
+    assert re.search(r'<p class="notice[^"]*error', shown), "shown as a problem"
+
+
 @pytest.mark.parametrize(
     "query",
     [
