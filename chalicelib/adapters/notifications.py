@@ -102,7 +102,12 @@ class SesMailer:
         response = self._client.send_raw_email(
             Source=self._sender,
             Destinations=[to],
-            RawMessage={"Data": message.as_bytes()},
+            # Headers unfolded (a line stays far under SMTP's 998): CPython folds a space
+            # before an encoded word into the break, so "Barcelona Gràcia" read as
+            # "Barcelona  Gràcia" (a probe). The parts' lines are encoded already.
+            RawMessage={
+                "Data": message.as_bytes(policy=message.policy.clone(max_line_length=None))
+            },
         )
         return response["MessageId"]
 

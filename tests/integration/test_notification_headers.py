@@ -72,6 +72,27 @@ def test_an_email_whose_subject_has_a_line_break_is_sent_on_one_line(
     assert sent["To"] == to
 
 
+@pytest.mark.parametrize("padding", range(0, 60, 7))
+def test_a_long_subject_with_accents_reads_back_exactly(aws: Any, padding: int) -> None:
+    # A probe: "… ready at Tienda Barcelona Gràcia" read "Barcelona  Gràcia" (folded).
+    import boto3
+
+    ses = boto3.client("ses", region_name=REGION)
+    ses.verify_email_identity(EmailAddress=SENDER)
+    to = f"ana-{uuid.uuid4().hex[:8]}@example.com"
+    subject = f"Your order ord_9fcdac2c352bede4c81e{'x' * padding} is ready at Barcelona Gràcia"
+    html = "<p>" + "Gràcia " * 60 + "</p>"
+
+    SesMailer(ses, SENDER).send(to, subject, html, "hola " * 100)
+
+    (raw,) = _sent_raw(to)
+    sent = message_from_bytes(raw, policy=default)
+    assert str(sent["Subject"]) == subject
+    assert all(len(line) <= 998 for line in raw.split(b"\n"))
+    html_part = sent.get_body(("html",))
+    assert html_part is not None and html_part.get_content().strip() == html
+
+
 def test_an_alert_subject_is_what_sns_takes(aws: Any) -> None:
     import boto3
 
