@@ -2,6 +2,7 @@
 emails: subtotal, the discount if any, shipping ("Gratis" / "Free" when nothing is
 charged), the tax line ("IVA incluido (21 %)", "IGIC 7 %") and money written by Babel."""
 
+from collections.abc import Iterable
 from decimal import Decimal
 
 from chalicelib.domain.deferred import DeferredModel
@@ -80,7 +81,10 @@ def _tax_row(tax: TaxBreakdown, language: Language, amount: str) -> BreakdownRow
     return BreakdownRow(label=label, amount=amount)
 
 
-def breakdown_text(rows: list[BreakdownRow], total_label: str, total: str) -> str:
-    """The rows and the total as plain-text lines, for the text part of an email."""
+def breakdown_text(
+    rows: list[BreakdownRow], total_label: str, total: str, items: Iterable[str] = ()
+) -> str:
+    """The items, the rows and the total as plain-text lines, for the text part of an
+    email: what its HTML table shows (a probe: the text part had no items)."""
     lines = [f"{row.label}: {row.amount}" for row in rows]
-    return "\n".join([*lines, f"{total_label}: {total}"]) if rows else ""
+    return "\n".join([*items, *lines, f"{total_label}: {total}"]) if rows else ""

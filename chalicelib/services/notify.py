@@ -72,6 +72,10 @@ def email_context(
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
     total = _money(w, order.total)
+    lines = [
+        {"name": line.name, "quantity": line.quantity, "price": _money(w, line.unit_price)}
+        for line in order.lines
+    ]
     return {
         "email": email.value,
         "w": w,
@@ -82,15 +86,13 @@ def email_context(
         # Subtotal, discount, shipping and tax before the total (API.md: the emails show
         # the breakdown): rows for the HTML table, lines for the text part.
         "breakdown": [row.model_dump() for row in rows],
-        "breakdown_text": breakdown_text(rows, "Total", total),
-        "lines": [
-            {
-                "name": line.name,
-                "quantity": line.quantity,
-                "price": _money(w, line.unit_price),
-            }
-            for line in order.lines
-        ],
+        "breakdown_text": breakdown_text(
+            rows,
+            "Total",
+            total,
+            (f"{line['name']}: {line['quantity']} × {line['price']}" for line in lines),
+        ),
+        "lines": lines,
         # What the confirmation promises to write about: a parcel leaving, a pick-up ready.
         "ships": any(line.fulfillment is FulfillmentType.SHIP for line in order.lines),
         "picks_up": any(line.fulfillment is FulfillmentType.PICKUP for line in order.lines),

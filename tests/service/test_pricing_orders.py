@@ -174,8 +174,25 @@ def test_the_confirmation_email_shows_the_breakdown_in_spanish(deps: Deps) -> No
     ]
     assert _rows(html) == expected
     block = "\n".join(f"{label}: {amount}" for label, amount in expected) + "\nTotal: 44,85\xa0€"
-    assert block in text
+    # The items too, as the HTML table lists them (a probe: the text part had none).
+    assert f"Camiseta negra M: 2 × 19,95\xa0€\n{block}" in text
     assert html.count("IVA incluido") == 1  # in the table, not again as a paragraph
+    assert html.count("2 × 19,95") == 1
+
+
+def test_every_order_email_s_text_part_lists_what_its_html_table_does(deps: Deps) -> None:
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    order = flows.shipped(deps)
+    for event in list(deps.events.published):
+        notify.on_order_event(event, deps)
+
+    texts = [m["parts"].partition("</html>")[2] for m in deps.mailer.sent]
+    assert len(texts) == 2  # the confirmation and the parcel leaving
+    for text in texts:
+        assert "Camiseta negra M: 2 × 19,95\xa0€\nSubtotal: 39,90\xa0€" in text
+        assert "Total: 44,85\xa0€" in text
+    assert order.order_id in texts[1]
 
 
 def test_the_confirmation_email_shows_igic_on_top_in_english(deps: Deps) -> None:
