@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
+from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
@@ -174,6 +175,13 @@ def _return_row(
     }
 
 
+def _all_lost(order: Order) -> bool:
+    """Whether every part the order still had out was lost by its carrier (the order keeps
+    its SHIPPED status: API.md has no order status for it)."""
+    kept = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
+    return bool(kept) and all(f.status is FulfillmentStatus.LOST for f in kept)
+
+
 def tracking_page(
     order: Order,
     actions: CustomerActions,
@@ -191,7 +199,9 @@ def tracking_page(
         "text": TEXT[language],
         "order_id": order.order_id,
         "status_code": order.status.value,
-        "status": w.status(order.status),
+        # A parcel lost and refunded reads so at the top, not "Shipped" (a probe).
+        "status": w.fulfillment_status("LOST") if _all_lost(order) else w.status(order.status),
+        "status_bad": order.status.value in ("REJECTED", "CANCELLED") or _all_lost(order),
         "reason_code": order.status_reason.value if order.status_reason else None,
         "reason": w.reason(order.reason_cause()),
         "placed": w.when(order.placed_at),

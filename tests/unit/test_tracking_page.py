@@ -210,3 +210,24 @@ def test_a_lost_parcel_is_due_no_more() -> None:
     parcel.status = FulfillmentStatus.LOST
 
     assert "Entrega prevista" not in page_of(placed, "es")
+
+
+def test_an_order_whose_every_parcel_was_lost_says_so_at_the_top() -> None:
+    # A probe: a lost and refunded parcel's page still read "Enviado" at the top; the
+    # order keeps SHIPPED (API.md has no order status for it).
+    placed = shipped_with_notes()
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    placed.status = OrderStatus.SHIPPED
+    parcel.shipment.delivered_at = None
+    parcel.status = FulfillmentStatus.SHIPPED
+    top = r'<span class="status( bad)?" data-status="SHIPPED">([^<]*)</span>'
+    assert re.search(top, page_of(placed, "es")).groups() == (None, "Enviado")  # type: ignore[union-attr]
+
+    parcel.shipment.lost_at = NOW
+    parcel.status = FulfillmentStatus.LOST
+
+    found = re.search(top, page_of(placed, "es"))
+    assert found is not None and found.groups() == (" bad", "Perdido por el transportista")
+    found = re.search(top, page_of(placed, "en"))
+    assert found is not None and found.group(2) == "Lost by the carrier"
