@@ -171,3 +171,18 @@ def destination(postal_code: str, field: str = "postal_code") -> Destination:
     return Destination(
         postal_code=code, province=province, region=region, time_zone=time_zone, tax=tax, zone=zone
     )
+
+
+def place_of(postal_code: str | None) -> Destination | None:
+    """The region of a Spanish postal code, or ``None`` for one that is not."""
+    if postal_code is None:
+        return None
+    try:
+        return destination(postal_code)
+    except InvalidPostalCode:
+        return None
+
+
+def place_in_spain(country: str, postal_code: str | None) -> Destination | None:
+    """The region of an address in Spain; None abroad, or for a code no province has."""
+    return place_of(postal_code) if country.upper() == "ES" else None

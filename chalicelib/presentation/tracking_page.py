@@ -11,8 +11,10 @@ from typing import Any
 from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.promises import late_estimate
+from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows
@@ -41,6 +43,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_yet": "Aún estamos preparando tu pedido.",
         "none_ever": "No se preparará ninguna entrega de este pedido.",
         "due_by": "Entrega prevista",
+        "new_estimate": "Nueva estimación",
         "pickup_at": "Recógelo en",
         "pickup_code": "Código de recogida",
         "pickup_until": "Puedes recogerlo hasta el",
@@ -81,6 +84,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_yet": "We are still preparing your order.",
         "none_ever": "Nothing will be prepared for this order.",
         "due_by": "Expected by",
+        "new_estimate": "New estimate",
         "pickup_at": "Collect it at",
         "pickup_code": "Pick-up code",
         "pickup_until": "You can collect it until",
@@ -118,8 +122,10 @@ def _fulfillment(
     names: Mapping[str, str],
     now: datetime,
     postal_codes: Mapping[str, str],
+    to: Destination | None,
 ) -> dict[str, Any]:
     shipment = fulfillment.shipment
+    out = shipment is not None and not shipment.delivered_at and not shipment.lost_at
     ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
     code_label = f"{TEXT[w.language]['pickup_code']} {fulfillment.pickup_code}"
     return {
@@ -132,12 +138,15 @@ def _fulfillment(
         "tracking_number": shipment.tracking_number if shipment else None,
         "tracking_url": shipment.tracking_url if shipment else None,
         # A parcel delivered or declared lost is due no more; its status says what happened.
-        "due_by": (
-            w.day(shipment.shown_promise)
-            if shipment and not shipment.delivered_at and not shipment.lost_at
+        "due_by": w.day(shipment.shown_promise) if out else None,
+        "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
+        # Late: the estimate the apology email gave (a probe: the page kept only the
+        # promise missed while the email named a new date).
+        "new_estimate": (
+            w.date(late_estimate(shipment.shown_promise, to))
+            if out and shipment.sla(now)["status"] == SlaStatus.BREACHED
             else None
         ),
-        "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
         "pickup_code": fulfillment.pickup_code if ready else None,
         # segno's SVG, built from our own code: safe to put in the page as it is.
         "pickup_qr": Markup(pickup_qr_svg(fulfillment.pickup_code, code_label)) if ready else None,
@@ -194,6 +203,8 @@ def tracking_page(
     the locations, for the time zone a pick-up waits in."""
     w = Wording.for_order(order)
     language = w.language
+    address = order.shipping_address
+    destination = place_in_spain(address.country, address.postal_code) if address else None
     return {
         "locale": w.locale,
         "text": TEXT[language],
@@ -217,7 +228,8 @@ def tracking_page(
         ],
         "timeline": w.timeline([(e.status, e.at) for e in order.history], order.reason_cause()),
         "fulfillments": [
-            _fulfillment(f, w, location_names, now, postal_codes or {}) for f in order.fulfillments
+            _fulfillment(f, w, location_names, now, postal_codes or {}, destination)
+            for f in order.fulfillments
         ],
         "returns": [_return_row(order, r, w, location_names) for r in order.returns],
         # What the customer's card saw besides the total: parts never handed over were

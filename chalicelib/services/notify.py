@@ -24,13 +24,12 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, Fulfi
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
-from chalicelib.domain.regions import Destination
+from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
-from chalicelib.services.promising import place_in_spain
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
 

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType
-from chalicelib.domain.errors import InvalidPostalCode
 from chalicelib.domain.promises import Origin, PickupStore, pickup_ready_by, promise
-from chalicelib.domain.regions import Destination, destination
+from chalicelib.domain.regions import place_in_spain, place_of
 
 if TYPE_CHECKING:
     from chalicelib.deps import Deps
@@ -23,16 +22,6 @@ if TYPE_CHECKING:
 HEAD_OFFICE_POSTAL_CODE = "28001"
 
 
-def place_of(postal_code: str | None) -> Destination | None:
-    """The region of a Spanish postal code, or ``None`` for one that is not."""
-    if postal_code is None:
-        return None
-    try:
-        return destination(postal_code)
-    except InvalidPostalCode:
-        return None
-
-
 def origin_of(location: Location, deps: Deps) -> Origin:
     """Where a parcel leaves from, with the pick-and-pack time the workflow waits."""
     postal_code = location.postal_code
@@ -41,11 +30,6 @@ def origin_of(location: Location, deps: Deps) -> Origin:
     assert postal_code is not None
     handling = timedelta(seconds=deps.settings.waits.real_handling_seconds)
     return Origin(location_id=location.location_id, postal_code=postal_code, handling=handling)
-
-
-def place_in_spain(country: str, postal_code: str | None) -> Destination | None:
-    """The region of an address in Spain; None abroad, or for a code no province has."""
-    return place_of(postal_code) if country.upper() == "ES" else None
 
 
 def carrier_to(country: str, postal_code: str, deps: Deps) -> Carrier:

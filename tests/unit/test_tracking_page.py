@@ -4,9 +4,9 @@ times, Babel money, store names, the pick-up QR code, no ops notes, escaped inpu
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -231,3 +231,27 @@ def test_an_order_whose_every_parcel_was_lost_says_so_at_the_top() -> None:
     assert found is not None and found.groups() == (" bad", "Perdido por el transportista")
     found = re.search(top, page_of(placed, "en"))
     assert found is not None and found.group(2) == "Lost by the carrier"
+
+
+def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
+    # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
+    # missed promise. Promised Wednesday 1 April 2026 at 20:00 in Madrid, where the 2nd
+    # and 3rd are holidays: the estimate is Monday the 6th, as late_estimate's email says.
+    placed = shipped_with_notes()
+    placed.shipping_address = ShippingAddress(
+        name="Ana", line1="Gran Vía 1", city="Madrid", postal_code="28013", country="ES"
+    )
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    placed.status = OrderStatus.SHIPPED
+    parcel.status = FulfillmentStatus.SHIPPED
+    parcel.shipment.delivered_at = None
+    parcel.shipment.sla_status = SlaStatus.ON_TIME
+    parcel.shipment.promised_by = datetime(2026, 4, 1, 18, 0, tzinfo=UTC)
+    later = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
+
+    html = tracking_html(placed, later, NAMES, {})
+
+    assert "Nueva estimación: 6 abr 2026" in html
+    not_yet = tracking_html(placed, datetime(2026, 4, 1, 9, 0, tzinfo=UTC), NAMES, {})
+    assert "Nueva estimación" not in not_yet
