@@ -82,10 +82,11 @@ def track(call: Call, token: str) -> Any:
             raise
         return gone
     actions = actions_now(order, call.deps)
+    survey = survey_url_once_delivered(order, call.deps)
     if prefers_json(call.header("accept")):
         view = tracking_view(order, call.deps.clock()) | {
             "actions": actions.codes(),
-            "survey_url": survey_url_once_delivered(order, call.deps),
+            "survey_url": survey,
         }
         return TrackingResponse.model_validate(view).model_dump(mode="json")
     locations = call.deps.store.locations()
@@ -112,6 +113,8 @@ def track(call: Call, token: str) -> Any:
         script=inline_script("tracking.js"),
         forms=forms,
         notice=_notice(query, order),
+        # The survey the delivered email links, on the page too (a probe: only its JSON).
+        survey_url=survey,
         field_words=field_labels(language_of(order.contact.locale)),
     )
     # The header and footer are styled inline, as in the emails (partials/brand.html.j2);

@@ -5,6 +5,8 @@ customer's average, a complaint for a low score, and CSAT for ops only."""
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 from typing import Any
 from urllib.parse import urlparse
 
@@ -87,6 +89,21 @@ def test_the_survey_link_appears_once_delivered_and_not_before(client: Any) -> N
     view = _get_json(client, urlparse(placed["tracking_url"]).path).json_body
     assert view["status"] == "SHIPPED"
     assert view["survey_url"] is None
+    page = client.http.get(urlparse(placed["tracking_url"]).path, headers={"Accept": "text/html"})
+    assert 'id="survey-link"' not in page.body.decode()
+
+
+def test_the_delivered_order_s_page_links_its_survey_as_the_json_does(
+    client: Any, delivered: dict[str, Any]
+) -> None:
+    # A probe: the HTML page never linked the survey its JSON and email carry.
+    track = urlparse(delivered["placed"]["tracking_url"]).path
+    page = client.http.get(track, headers={"Accept": "text/html"}).body.decode()
+
+    link = re.search(
+        r'<a class="button" id="survey-link" href="([^"]+)">Valora tu pedido</a>', page
+    )
+    assert link is not None and unescape(link.group(1)) == delivered["tracking"]["survey_url"]
 
 
 def test_an_order_not_yet_delivered_cannot_be_rated(client: Any, delivered: dict[str, Any]) -> None:
