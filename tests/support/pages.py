@@ -34,4 +34,5 @@ def tracking_html(
         forms=FORMS,
         notice=None,
         field_words={},
+        survey_url=None,
     )
