@@ -20,6 +20,7 @@ prevent: the projection records what it applied); the revenue share is state, se
 the order as it is now, so events may come late, twice or out of order.
 """
 
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -62,6 +63,7 @@ class CampaignOrderEvent(DeferredModel):
     kind: OrderEventKind
     order_id: str
     channel: ChannelName
+    placed_at: datetime | None = None
     customer: CustomerKind | None = None
     # The customer (after merges) ``customer`` is about.
     customer_id: str | None = None
@@ -81,14 +83,22 @@ class CampaignIncrement(DeferredModel):
     returning_customers: int = 0
     by_channel: dict[str, int] = Field(default_factory=dict)
     # Whom ``new_customers`` or ``returning_customers`` counts: once per campaign, so the
-    # store adds them only for a customer not counted in it before.
+    # store adds them only for a customer not counted in it before; and when the order
+    # that counts them was placed (two records merged keep the earlier one's count).
     customer_id: str | None = None
+    placed_at: datetime | None = None
 
     def without_customer(self) -> "CampaignIncrement":
         """The same order counted for a customer the campaign already counts."""
         return self.model_copy(
             update={"new_customers": 0, "returning_customers": 0, "customer_id": None}
         )
+
+    def customer_kind(self) -> CustomerKind | None:
+        """What the increment counts its customer as, if it counts one."""
+        if self.customer_id is None:
+            return None
+        return CustomerKind.NEW if self.new_customers else CustomerKind.RETURNING
 
 
 class CampaignCounters(DeferredModel):
@@ -138,7 +148,28 @@ def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
         returning_customers=int(event.customer is CustomerKind.RETURNING),
         by_channel={event.channel: 1},
         customer_id=event.customer_id if event.customer is not None else None,
+        placed_at=event.placed_at,
     )
+
+
+class CountedCustomer(DeferredModel):
+    """How a campaign counts one customer record: as new or returning, from the order
+    placed at ``placed_at``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign: str
+    kind: CustomerKind
+    placed_at: datetime | None = None
+
+    def first(self, other: "CountedCustomer") -> "CountedCustomer":
+        """Of two records' counts in one campaign, found to be one person's: the one of
+        the earlier order (the person's first in the campaign); ``self`` on a tie."""
+        if other.placed_at is not None and (
+            self.placed_at is None or other.placed_at < self.placed_at
+        ):
+            return other
+        return self
 
 
 def order_revenue(

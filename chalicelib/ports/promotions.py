@@ -57,6 +57,13 @@ class Campaigns(Protocol):
         (nothing written) when that event was applied already."""
         ...
 
+    def merge_campaign_customers(self, survivor_id: str, merged_id: str) -> int:
+        """The merged record's counts in campaigns become the survivor's: moved where the
+        survivor is not counted, and where both are, one person counted once (the earlier
+        first order's count is kept, the other taken off its campaign's figures).
+        Returns how many counts it moved or took off; safe to run again."""
+        ...
+
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         """The revenue the order last added to its campaign's revenue; None before any."""
         ...

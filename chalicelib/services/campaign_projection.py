@@ -137,6 +137,7 @@ def project_campaign_event(
                 kind=OrderEventKind.PLACED,
                 order_id=order.order_id,
                 channel=order.channel.value,
+                placed_at=order.placed_at,
                 customer=customer,
                 customer_id=customer_id,
                 attribution=attribution,

@@ -141,6 +141,8 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_RECORDS)
     _merge_figures(survivor_id, merged_id, deps)
+    # One person counted once per campaign (a probe: counted new twice after a merge).
+    deps.store.merge_campaign_customers(survivor_id, merged_id)
     if (store.profile(survivor_id) or {}).get("state") == ProfileState.ERASED:
         # The person was erased while their history moved: items read before the
         # erasure may have landed after its steps ran. Its steps run again over them.

@@ -5,13 +5,16 @@ new and returning in one campaign, and new + returning always equalled the order
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.domain.campaigns import CampaignIncrement
 
 
-def _placed(campaign: str, customer_id: str | None, new: bool = True) -> CampaignIncrement:
+def _placed(
+    campaign: str, customer_id: str | None, new: bool = True, at: datetime | None = None
+) -> CampaignIncrement:
     known = customer_id is not None  # an anonymous order counts no customer
     return CampaignIncrement(
         campaign=campaign,
@@ -20,6 +23,7 @@ def _placed(campaign: str, customer_id: str | None, new: bool = True) -> Campaig
         returning_customers=int(known and not new),
         by_channel={"web": 1},
         customer_id=customer_id,
+        placed_at=at,
     )
 
 
@@ -62,3 +66,31 @@ def test_an_order_s_revenue_share_moves_its_campaign_by_the_difference_once(stor
 
     assert store.campaign_order_revenue(order_id) == Decimal("25.00")
     assert _counters(store, campaign).revenue == Decimal("35.00")
+
+
+def test_a_merge_counts_one_person_once_per_campaign_keeping_their_first_order_s_count(
+    store: Any,
+) -> None:
+    # A probe: after ops merged two records, one person counted as two new customers.
+    both, only_merged = f"c-{uuid.uuid4().hex[:8]}", f"c-{uuid.uuid4().hex[:8]}"
+    survivor, merged = f"cus_{uuid.uuid4().hex[:8]}", f"cus_{uuid.uuid4().hex[:8]}"
+    first = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    # The merged record's order came first (new); the survivor's later (returning).
+    assert store.apply_campaign_increment(f"{both}-1", _placed(both, merged, True, first), 0)
+    later = first + timedelta(days=1)
+    assert store.apply_campaign_increment(f"{both}-2", _placed(both, survivor, False, later), 0)
+    assert store.apply_campaign_increment(f"{only_merged}-1", _placed(only_merged, merged), 0)
+
+    assert store.merge_campaign_customers(survivor, merged) == 2
+    assert store.merge_campaign_customers(survivor, merged) == 0  # run again: nothing
+
+    counted = _counters(store, both)
+    assert (counted.orders, counted.new_customers, counted.returning_customers) == (2, 1, 0)
+    moved = _counters(store, only_merged)
+    assert (moved.new_customers, moved.returning_customers) == (1, 0)
+    # The survivor now holds the merged record's count there: a later order adds none.
+    assert store.apply_campaign_increment(
+        f"{only_merged}-2", _placed(only_merged, survivor, False, later), 0
+    )
+    moved = _counters(store, only_merged)
+    assert (moved.orders, moved.new_customers, moved.returning_customers) == (2, 1, 0)

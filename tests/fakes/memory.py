@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.campaigns import CampaignCounters
+from chalicelib.domain.campaigns import CampaignCounters, CountedCustomer
 from chalicelib.domain.catalog import Location, Product
 from chalicelib.domain.inventory import StockLevel
 from chalicelib.ports import CustomerRecord
@@ -51,7 +51,8 @@ class Memory:
     # Campaign counters by name, and the events applied to them.
     campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
     campaign_events: set[str] = field(default_factory=set)
-    campaign_customers: set[tuple[str, str]] = field(default_factory=set)
+    # (campaign, customer id) -> how the campaign counts the customer.
+    campaign_customers: dict[tuple[str, str], CountedCustomer] = field(default_factory=dict)
     campaign_order_revenue: dict[str, Decimal] = field(default_factory=dict)
     # Reads by what was read ("order", "profile"): a test of what a use case reads counts them.
     reads: Counter[str] = field(default_factory=Counter)

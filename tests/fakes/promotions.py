@@ -8,7 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.campaigns import (
+    CampaignCounters,
+    CampaignIncrement,
+    CountedCustomer,
+    CustomerKind,
+)
 from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -120,15 +125,42 @@ class FakeCampaigns:
         if event_id in self._m.campaign_events:
             return False
         self._m.campaign_events.add(event_id)
-        if increment.customer_id:
+        kind = increment.customer_kind()
+        if increment.customer_id and kind is not None:
             counted = (increment.campaign, increment.customer_id)
             if counted in self._m.campaign_customers:
                 increment = increment.without_customer()
-            self._m.campaign_customers.add(counted)
+            else:
+                self._m.campaign_customers[counted] = CountedCustomer(
+                    campaign=increment.campaign, kind=kind, placed_at=increment.placed_at
+                )
         current = self._m.campaigns.get(increment.campaign)
         counters = current or CampaignCounters(campaign=increment.campaign)
         self._m.campaigns[increment.campaign] = counters.plus(increment)
         return True
+
+    def merge_campaign_customers(self, survivor_id: str, merged_id: str) -> int:
+        changed = 0
+        counts = self._m.campaign_customers
+        for campaign, customer_id in sorted(counts):
+            if customer_id != merged_id:
+                continue
+            merged = counts.pop((campaign, merged_id))
+            survivor = counts.get((campaign, survivor_id))
+            changed += 1
+            if survivor is None:
+                counts[(campaign, survivor_id)] = merged
+                continue
+            kept = survivor.first(merged)
+            dropped = merged if kept is survivor else survivor
+            counts[(campaign, survivor_id)] = kept
+            off = CampaignIncrement(
+                campaign=campaign,
+                new_customers=-int(dropped.kind is CustomerKind.NEW),
+                returning_customers=-int(dropped.kind is CustomerKind.RETURNING),
+            )
+            self._m.campaigns[campaign] = self._m.campaigns[campaign].plus(off)
+        return changed
 
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         return self._m.campaign_order_revenue.get(order_id)

@@ -157,3 +157,33 @@ def test_revenue_leaves_out_what_was_voided_and_events_late_or_twice_change_noth
     (counted,) = campaign_projection.report(deps)
     assert counted.revenue == order.total.amount - stored.payment.voided.amount
     assert counted.orders == 1
+
+
+def test_two_records_merged_by_ops_are_one_customer_in_their_campaign(deps: Deps) -> None:
+    # A probe: a web order by email and a store order by phone, one person, counted as
+    # two new customers; ops merged the records and both still counted.
+    from chalicelib.services import customer_records
+
+    tag = {"campaign": "merge"}
+    web = flows.reserved(deps, customer={"email": "mia.campaign@example.com"}, attribution=tag)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    till = flows.reserved(
+        deps,
+        channel="store",
+        store_id="ST-MADRID",
+        customer={"phone": "+34600999888"},
+        attribution=tag,
+    )
+    _project_everything(deps)
+    (counted,) = [c for c in campaign_projection.report(deps) if c.campaign == "merge"]
+    assert (counted.new_customers, counted.returning_customers) == (2, 0)
+    assert web.customer_id and till.customer_id and web.customer_id != till.customer_id
+
+    customer_records.merge_customers(web.customer_id, till.customer_id, "ops", "ops", deps)
+    deps.clock.advance(minutes=5)
+    flows.reserved(deps, customer={"email": "mia.campaign@example.com"}, attribution=tag)
+    _project_everything(deps)
+
+    (counted,) = [c for c in campaign_projection.report(deps) if c.campaign == "merge"]
+    assert (counted.orders, counted.new_customers, counted.returning_customers) == (3, 1, 0)

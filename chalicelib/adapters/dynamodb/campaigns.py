@@ -4,12 +4,19 @@ redelivered event counts nothing twice and ``GET /analytics/campaigns`` is one q
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
-from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.campaigns import (
+    CampaignCounters,
+    CampaignIncrement,
+    CountedCustomer,
+    CustomerKind,
+)
+from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.placement import Channel
 
 CHANNEL_PREFIX = "channel_"
@@ -32,6 +39,28 @@ def _counters(item: dict[str, Any]) -> CampaignCounters:
     )
 
 
+# Attempts at moving one count while the survivor's count keeps changing.
+MERGE_ATTEMPTS = 5
+
+
+def _count_item(customer_id: str, counted: CountedCustomer) -> dict[str, Any]:
+    return keys.campaign_customer(customer_id, counted.campaign) | {
+        "campaign": counted.campaign,
+        "kind": counted.kind.value,
+        # "" for a count of unknown time: a condition compares what is stored.
+        "placed_at": counted.placed_at.isoformat() if counted.placed_at else "",
+    }
+
+
+def _counted(item: dict[str, Any]) -> CountedCustomer:
+    placed = str(item.get("placed_at") or "")
+    return CountedCustomer(
+        campaign=str(item["campaign"]),
+        kind=CustomerKind(str(item["kind"])),
+        placed_at=datetime.fromisoformat(placed) if placed else None,
+    )
+
+
 class CampaignRepository:
     """``Campaigns`` on the table."""
 
@@ -42,11 +71,17 @@ class CampaignRepository:
         self, event_id: str, increment: CampaignIncrement, now_epoch: int
     ) -> bool:
         """Add the increment once per event; False (nothing written) when it was. Its
-        customer is counted once per campaign: a marker of theirs in the same transaction,
+        customer is counted once per campaign: their count's item in the same transaction,
         and without them when the campaign counts them already."""
+        kind = increment.customer_kind()
         customer = (
-            keys.marker(f"campaign:{increment.campaign}:customer:{increment.customer_id}")
-            if increment.customer_id
+            _count_item(
+                increment.customer_id,
+                CountedCustomer(
+                    campaign=increment.campaign, kind=kind, placed_at=increment.placed_at
+                ),
+            )
+            if increment.customer_id and kind is not None
             else None
         )
         try:
@@ -95,7 +130,7 @@ class CampaignRepository:
             ),
         ]
         if customer is not None:
-            writes.append(self._table.put(dict(customer), "attribute_not_exists(pk)"))
+            writes.append(self._table.put(customer, "attribute_not_exists(pk)"))
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
@@ -103,6 +138,65 @@ class CampaignRepository:
                 return False
             raise
         return True
+
+    def merge_campaign_customers(self, survivor_id: str, merged_id: str) -> int:
+        """Each of the merged record's counts in one transaction: deleted on the condition
+        it is there, with the survivor's count put (on the condition of the one read) and,
+        where both were counted, the other count taken off the campaign's figures."""
+        page = self._table.partition(keys.customer_pk(merged_id), keys.CAMPAIGN_CUSTOMER_PREFIX)
+        changed = 0
+        for item in page.items:
+            merged = _counted(item)
+            for _ in range(MERGE_ATTEMPTS):
+                outcome = self._merge_count(survivor_id, merged_id, merged)
+                if outcome is not None:
+                    changed += outcome
+                    break
+            else:
+                raise ConcurrentModification(
+                    f"the campaign {merged.campaign} kept counting {survivor_id}",
+                    field="customer_id",
+                )
+        return changed
+
+    def _merge_count(self, survivor_id: str, merged_id: str, merged: CountedCustomer) -> int | None:
+        """1 when the count moved or was taken off, 0 when another merge did it first,
+        None when the survivor's count changed meanwhile (read it again)."""
+        there = keys.campaign_customer(survivor_id, merged.campaign)
+        gone = keys.campaign_customer(merged_id, merged.campaign)
+        found = self._table.get(there)
+        drop = self._table.delete(gone, "attribute_exists(pk)")
+        if found is None:
+            writes = [self._table.put(_count_item(survivor_id, merged), "attribute_not_exists(pk)")]
+        else:
+            survivor = _counted(found)
+            kept = survivor.first(merged)
+            dropped = merged if kept is survivor else survivor
+            counter = f"{dropped.kind.value}_customers"
+            writes = [
+                self._table.put(
+                    _count_item(survivor_id, kept),
+                    "#kind = :kind AND #at = :at",
+                    {":kind": found["kind"], ":at": found["placed_at"]},
+                    {"#kind": "kind", "#at": "placed_at"},
+                ),
+                self._table.update(
+                    keys.campaign(merged.campaign),
+                    "ADD #counter :minus_one",
+                    None,
+                    {":minus_one": -1},
+                    {"#counter": counter},
+                ),
+            ]
+        try:
+            self._table.transact([drop, *writes])
+        except TransactionCancelled as exc:
+            if exc.failed_on(gone):
+                return 0
+            if exc.failed_on(there):
+                return None
+            raise
+        return 1
 
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         """The order's share item, read strongly (it guards the next write)."""
@@ -122,8 +216,9 @@ class CampaignRepository:
         else:
             guard = self._table.put(
                 share | {"campaign": campaign, "revenue": revenue},
-                "revenue = :previous",
+                "#revenue = :previous",
                 {":previous": previous},
+                {"#revenue": "revenue"},
             )
         writes = [
             guard,

@@ -421,6 +421,14 @@ def campaign(name: str) -> Key:
     return _key(CAMPAIGNS_PK, name)
 
 
+CAMPAIGN_CUSTOMER_PREFIX = "CAMPAIGN#"
+
+
+def campaign_customer(customer_id: str, campaign: str) -> Key:
+    """How a campaign counts a customer record (new or returning), once per campaign."""
+    return _key(customer_pk(customer_id), f"{CAMPAIGN_CUSTOMER_PREFIX}{campaign}")
+
+
 def campaign_order(order_id: str) -> Key:
     """The revenue an order last added to its campaign's counters."""
     return _key(f"CAMPAIGNORDER#{order_id}", "REVENUE")
