@@ -131,4 +131,8 @@ def test_a_return_received_is_told_once_with_its_refund(
     order = deps.store.get_order(order_id)
     assert order.pricing is not None and order.pricing.shipping > 0
     fee = f"{order.pricing.shipping:.2f}".replace(".", ",")
-    assert f"{fee}\xa0€" not in _text(inbox, "return_received")
+    told = _text(inbox, "return_received")
+    # The fee is not given back: the refund said is the line's alone (the fee shows only
+    # in the order's breakdown, as in every email).
+    assert "te hemos reembolsado 20,00\xa0€." in told
+    assert f"reembolsado {fee}\xa0€" not in told and f"Envío: {fee}\xa0€" in told
