@@ -51,13 +51,15 @@ def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
     fields = query.fields.split(",") if query.fields else []
     # Paid again, the new card is authorised after the redirect: a page read once it was
     # declined as well says so rather than thanking for a payment that failed.
+    paid_again = bool(order.retries)
     declined_again = (
-        order.status is OrderStatus.REJECTED
+        paid_again
+        and order.status is OrderStatus.REJECTED
         and order.status_reason is StatusReason.PAYMENT_DECLINED
-        and bool(order.retries)
     )
+    checking_card = paid_again and order.status is OrderStatus.ACCEPTED
     language = language_of(order.contact.locale)
-    return form_notice(language, query.form, query.outcome, fields, declined_again)
+    return form_notice(language, query.form, query.outcome, fields, declined_again, checking_card)
 
 
 @endpoint(

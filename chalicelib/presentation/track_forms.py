@@ -46,6 +46,15 @@ DECLINED_AGAIN_WORDS: dict[Language, str] = {
     Language.ES: "Tu nueva tarjeta también ha sido rechazada. Puedes probar con otra.",
     Language.EN: "Your new card was declined as well. You can try another one.",
 }
+# After the pay-again form, while the new card is still being authorised: the page reads
+# itself again shortly (without JavaScript too), to say how it went (a re-probe: the 303
+# landed before the decline and thanked the customer).
+CHECKING_CARD_WORDS: dict[Language, str] = {
+    Language.ES: (
+        "Estamos comprobando tu nueva tarjeta. Esta página se actualizará en unos segundos."
+    ),
+    Language.EN: "We are checking your new card. This page will refresh in a few seconds.",
+}
 PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
     Language.ES: {
         FormOutcome.INVALID: "Revisa estos campos",
@@ -80,6 +89,8 @@ class FormNotice(DeferredModel):
     outcome: FormOutcome
     text: str
     error: bool
+    # Still being decided (a new card being authorised): the page reads itself again.
+    pending: bool = False
 
 
 def field_labels(language: Language) -> dict[str, str]:
@@ -106,12 +117,17 @@ def form_notice(
     outcome: FormOutcome,
     fields: Iterable[str] = (),
     declined_again: bool = False,
+    checking_card: bool = False,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
-    order was paid again and the new card declined too."""
+    order was paid again and the new card declined too; ``checking_card``: the new card
+    is still being authorised."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
         text = DECLINED_AGAIN_WORDS[language]
         return FormNotice(action=action, outcome=outcome, text=text, error=True)
+    if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and checking_card:
+        text = CHECKING_CARD_WORDS[language]
+        return FormNotice(action=action, outcome=outcome, text=text, error=False, pending=True)
     if outcome is FormOutcome.DONE:
         text = DONE_WORDS[language][action]
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.orders import Order
+from chalicelib.presentation.track_forms import FormNotice
 from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.rendering import render
 
@@ -20,6 +21,7 @@ def tracking_html(
     location_names: dict[str, str] | None = None,
     pickup_stores: dict[str, str] | None = None,
     postal_codes: dict[str, str] | None = None,
+    notice: FormNotice | None = None,
 ) -> str:
     """``tracking.html.j2`` for ``order`` as its customer sees it at ``now``."""
     actions = available_actions(facts_of(order), now)
@@ -32,7 +34,7 @@ def tracking_html(
         nonce="n0nce",
         script="",
         forms=FORMS,
-        notice=None,
+        notice=notice,
         field_words={},
         survey_url=None,
     )
