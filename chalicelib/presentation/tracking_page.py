@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from chalicelib.domain.customer_actions import CustomerActions
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination, place_in_spain
@@ -43,6 +44,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_yet": "Aún estamos preparando tu pedido.",
         "none_ever": "No se preparará ninguna entrega de este pedido.",
         "due_by": "Entrega prevista",
+        "partly_delivered": "Entregado en parte: un envío se perdió",
         "rate": "Valora tu pedido",
         "new_estimate": "Nueva estimación",
         "pickup_at": "Recógelo en",
@@ -85,6 +87,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_yet": "We are still preparing your order.",
         "none_ever": "Nothing will be prepared for this order.",
         "due_by": "Expected by",
+        "partly_delivered": "Partly delivered: a parcel was lost",
         "rate": "Rate your order",
         "new_estimate": "New estimate",
         "pickup_at": "Collect it at",
@@ -186,11 +189,18 @@ def _return_row(
     }
 
 
-def _all_lost(order: Order) -> bool:
-    """Whether every part the order still had out was lost by its carrier (the order keeps
-    its SHIPPED status: API.md has no order status for it)."""
+def _headline(order: Order, w: Wording) -> tuple[str, bool]:
+    """The status at the top of the page, and whether it is a problem. API.md has no order
+    status for a lost parcel: an order whose every part was lost keeps SHIPPED, and one
+    whose other parts arrived is DELIVERED; the page says what happened (probes: "Shipped"
+    for a parcel lost and refunded, "Delivered" when only the pick-up was)."""
     kept = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
-    return bool(kept) and all(f.status is FulfillmentStatus.LOST for f in kept)
+    lost = [f for f in kept if f.status is FulfillmentStatus.LOST]
+    if lost and len(lost) == len(kept):
+        return w.fulfillment_status("LOST"), True
+    if lost and order.status is OrderStatus.DELIVERED:
+        return TEXT[w.language]["partly_delivered"], True
+    return w.status(order.status), order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
 
 def tracking_page(
@@ -207,14 +217,14 @@ def tracking_page(
     language = w.language
     address = order.shipping_address
     destination = place_in_spain(address.country, address.postal_code) if address else None
+    headline, headline_bad = _headline(order, w)
     return {
         "locale": w.locale,
         "text": TEXT[language],
         "order_id": order.order_id,
         "status_code": order.status.value,
-        # A parcel lost and refunded reads so at the top, not "Shipped" (a probe).
-        "status": w.fulfillment_status("LOST") if _all_lost(order) else w.status(order.status),
-        "status_bad": order.status.value in ("REJECTED", "CANCELLED") or _all_lost(order),
+        "status": headline,
+        "status_bad": headline_bad,
         "reason_code": order.status_reason.value if order.status_reason else None,
         "reason": w.reason(order.reason_cause()),
         "placed": w.when(order.placed_at),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -22,6 +22,7 @@ from tests.support.builders import (
     allocate,
     delivered,
     line,
+    mixed_order,
     order,
     pickup,
 )
@@ -255,3 +256,21 @@ def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
     assert "Nueva estimación: 6 abr 2026" in html
     not_yet = tracking_html(placed, datetime(2026, 4, 1, 9, 0, tzinfo=UTC), NAMES, {})
     assert "Nueva estimación" not in not_yet
+
+
+def test_an_order_whose_pick_up_was_collected_and_parcel_lost_says_partly_delivered() -> None:
+    # A re-probe: the order became DELIVERED and the page said "Entregado" at the top, with
+    # only the deliveries below saying the parcel was lost.
+    placed = mixed_order()
+    by_type = {f.type: f for f in placed.fulfillments}
+    placed.status = OrderStatus.DELIVERED
+    by_type[FulfillmentType.PICKUP].status = FulfillmentStatus.DELIVERED
+    by_type[FulfillmentType.SHIP].status = FulfillmentStatus.LOST
+    top = r'<span class="status( bad)?" data-status="DELIVERED">([^<]*)</span>'
+
+    found = re.search(top, page_of(placed, "es"))
+    assert found is not None
+    assert found.groups() == (" bad", "Entregado en parte: un envío se perdió")
+    by_type[FulfillmentType.SHIP].status = FulfillmentStatus.DELIVERED
+    found = re.search(top, page_of(placed, "en"))
+    assert found is not None and found.groups() == (None, "Delivered")
