@@ -68,7 +68,8 @@ class OpportunityStore(Protocol):
     def undo_conversion(self, opportunity: Opportunity, order_id: str) -> bool:
         """Write an opportunity whose conversion by ``order_id`` was undone, if it is still
         converted; a back-in-stock one back to notified waits for an order of its SKU
-        again. False (nothing written) when it moved meanwhile."""
+        again, and one converted by another order is found by that order. False (nothing
+        written) when it moved meanwhile."""
         ...
 
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:

@@ -18,11 +18,13 @@ from chalicelib.domain.opportunities import (
     LOST_AFTER,
     BackInStockSubscription,
     Opportunity,
+    OpportunityKind,
     OpportunityStatus,
     PlacedOrder,
     back_in_stock_opportunity,
     convert_on_order,
     convert_on_payment,
+    converts_back_in_stock,
     due_notifications,
     find_open,
     payment_retry_opportunity,
@@ -30,6 +32,7 @@ from chalicelib.domain.opportunities import (
     subscribe,
 )
 from chalicelib.domain.order_status import OrderStatus
+from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
@@ -245,12 +248,58 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
 
 
 def _undo_conversions(order_id: str, deps: Deps, now: datetime) -> int:
-    """An order ended without a sale: what it converted is not converted any more."""
+    """An order ended without a sale: what it converted is not converted any more, unless
+    another order of the customer's converts it instead."""
     undone = 0
     for opportunity in deps.opportunities.converted_by_order(order_id):
         opportunity.undo_conversion(now)
+        replacement = _another_buying_order(opportunity, order_id, deps)
+        if replacement is not None:
+            opportunity.convert(replacement, now)
         undone += deps.opportunities.undo_conversion(opportunity, order_id)
     return undone
+
+
+def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> str | None:
+    """For a back-in-stock wish whose converting order ended without a sale: another order
+    of the same customer for its SKU, placed after the notice and paid, not rejected or
+    cancelled (a re-probe: a second order already bought it, and the wish went back to
+    notified). Read from the customer's order summaries, newest first, back to the
+    notice; only for a wish of a known customer (this is rare: a sale undone)."""
+    if (
+        opportunity.kind is not OpportunityKind.BACK_IN_STOCK
+        or opportunity.customer_id is None
+        or opportunity.notified_at is None
+    ):
+        return None
+    try:
+        customer_id = canonical_customer(opportunity.customer_id, deps)[0]
+    except NotFound:
+        return None
+    since = opportunity.notified_at.isoformat()
+    cursor: str | None = None
+    while True:
+        page, cursor = deps.customers.records(
+            customer_id, CustomerRecord.ORDERS, limit=25, newest_first=True, cursor=cursor
+        )
+        for summary in page:
+            if str(summary.get("placed_at", "")) < since:
+                return None
+            order_id = str(summary.get("order_id"))
+            if order_id == ended or not (summary.get("contribution") or {}).get("counted"):
+                continue
+            order = deps.store.get_order(order_id)
+            placed = PlacedOrder(
+                order_id=order_id,
+                customer_id=opportunity.customer_id,
+                email=None,
+                skus=frozenset(line.sku for line in order.lines),
+                placed_at=order.placed_at,
+            )
+            if order.status.value not in _NO_SALE and converts_back_in_stock(opportunity, placed):
+                return order_id
+        if cursor is None:
+            return None
 
 
 def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:

@@ -131,3 +131,27 @@ def test_an_opportunity_is_written_over_only_in_the_status_it_was_read(
     assert opportunity_store.opportunity(opportunity.opportunity_id) == without_email
     unknown = without_email.model_copy(update={"opportunity_id": new_id("opp")})
     assert not opportunity_store.replace_opportunity(unknown)
+
+
+def test_a_conversion_undone_for_another_order_is_found_by_that_order(
+    opportunity_store: Any,
+) -> None:
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(opportunity_store, sku)
+    subscription.notify(NOW)
+    opportunity.notify(NOW)
+    assert opportunity_store.notify_subscription(subscription, opportunity)
+    (waiting,) = opportunity_store.notified_back_in_stock(sku)
+    first, second = new_id("ord"), new_id("ord")
+    waiting.convert(first, NOW)
+    assert opportunity_store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+
+    (converted,) = opportunity_store.converted_by_order(first)
+    converted.undo_conversion(NOW)
+    converted.convert(second, NOW)
+    assert opportunity_store.undo_conversion(converted, first)
+
+    assert opportunity_store.converted_by_order(first) == []
+    (now_by,) = opportunity_store.converted_by_order(second)
+    assert (now_by.status, now_by.converted_by) == (OpportunityStatus.CONVERTED, second)
+    assert opportunity_store.notified_back_in_stock(sku) == []

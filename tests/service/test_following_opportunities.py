@@ -27,7 +27,7 @@ from chalicelib.services import (
     self_service,
 )
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
-from tests.fakes import Clock, FakeOpportunityStore, Outgoing
+from tests.fakes import Clock, FakeOpportunityStore, Outgoing, RecordingEvents
 from tests.service import flows
 
 
@@ -295,6 +295,43 @@ def test_a_conversion_whose_order_is_cancelled_is_undone(deps: Deps) -> None:
     assert opportunities.follow_order_event(_status("PAID", again.order_id), deps) == 1
     (wish,) = [o for o in deps.opportunities.opportunities() if o.kind.value == "back_in_stock"]
     assert (wish.status, wish.converted_by) == (OpportunityStatus.CONVERTED, again.order_id)
+
+
+def test_a_wish_whose_converting_order_is_cancelled_converts_on_another_order_that_bought(
+    deps: Deps,
+) -> None:
+    # A re-probe: a second paid order of the SKU existed, and the wish went back to
+    # notified when the first was cancelled (then stayed so after the second was collected).
+    from chalicelib.services import customer_projection
+
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    line = [{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    first = flows.reserved(deps, customer=customer, lines=line)
+    deps.clock.advance(minutes=1)
+    second = flows.reserved(deps, customer=customer, lines=line)
+    for order in (first, second):
+        assert opportunities.follow_order_event(_status("PAID", order.order_id), deps) in (0, 1)
+    assert isinstance(deps.events, RecordingEvents)
+    for event in deps.events.published:  # the customer's 360 lists both orders
+        customer_projection.project_order_event(event, deps)
+
+    ordering.cancel_order(first.order_id, deps)
+    cancelled = _status("CANCELLED", first.order_id, "customer_request")
+    assert opportunities.follow_order_event(cancelled, deps) == 1
+
+    (wish,) = deps.opportunities.opportunities()
+    assert (wish.status, wish.converted_by) == (OpportunityStatus.CONVERTED, second.order_id)
+    ordering.cancel_order(second.order_id, deps)
+    for event in deps.events.published:
+        customer_projection.project_order_event(event, deps)
+    assert opportunities.follow_order_event(_status("CANCELLED", second.order_id), deps) == 1
+    (wish,) = deps.opportunities.opportunities()
+    assert (wish.status, wish.converted_by) == (OpportunityStatus.NOTIFIED, None)
 
 
 def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) -> None:

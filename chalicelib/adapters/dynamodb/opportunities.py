@@ -150,7 +150,8 @@ class OpportunityRepository:
 
     def undo_conversion(self, opportunity: Opportunity, order_id: str) -> bool:
         """The opportunity, on the condition it is still converted, with the order's
-        pointer dropped and, back to notified, the SKU's pointer put back, together."""
+        pointer dropped and, back to notified, the SKU's pointer put back (or, converted
+        by another order, that order's pointer put), together."""
         converted = {":expected": OpportunityStatus.CONVERTED.value}
         writes = [
             self._put_opportunity(opportunity, "#s = :expected", converted),
@@ -158,6 +159,12 @@ class OpportunityRepository:
         ]
         if opportunity.status is OpportunityStatus.NOTIFIED and opportunity.sku is not None:
             pointer = keys.notified_opportunity(opportunity.sku, opportunity.opportunity_id)
+            writes.append(self.table.put(dict(pointer)))
+        if opportunity.status is OpportunityStatus.CONVERTED and opportunity.converted_by:
+            # Converted again, by another order of the customer's.
+            pointer = keys.converted_opportunity(
+                opportunity.converted_by, opportunity.opportunity_id
+            )
             writes.append(self.table.put(dict(pointer)))
         return self.table.transact_if(writes)
 
