@@ -19,6 +19,8 @@ WORDS: dict[Language, dict[str, str]] = {
         "shipping": "Envío",
         "free": "Gratis",
         "included": "{name} incluido ({rate})",
+        "refunded": "Reembolsado",
+        "not_charged": "No cobrado (no entregado)",
     },
     Language.EN: {
         "subtotal": "Subtotal",
@@ -26,6 +28,8 @@ WORDS: dict[Language, dict[str, str]] = {
         "shipping": "Shipping",
         "free": "Free",
         "included": "{name} included ({rate})",
+        "refunded": "Refunded",
+        "not_charged": "Not charged (not delivered)",
     },
 }
 
@@ -81,10 +85,30 @@ def _tax_row(tax: TaxBreakdown, language: Language, amount: str) -> BreakdownRow
     return BreakdownRow(label=label, amount=amount)
 
 
+def settled_rows(order: Order, language: Language) -> list[BreakdownRow]:
+    """What the customer's card saw besides the total, after it: parts never handed over
+    released from the authorisation, returns and lost parcels refunded."""
+    words = WORDS[language]
+    return [
+        BreakdownRow(label=words[key], amount=f"{sign}{format_money(money, language)}")
+        for key, sign, money in (
+            ("not_charged", "", order.payment.voided),
+            ("refunded", "−", order.payment.refunded),
+        )
+        if money is not None and money.amount > 0
+    ]
+
+
 def breakdown_text(
-    rows: list[BreakdownRow], total_label: str, total: str, items: Iterable[str] = ()
+    rows: list[BreakdownRow],
+    total_label: str,
+    total: str,
+    items: Iterable[str] = (),
+    settled: Iterable[BreakdownRow] = (),
 ) -> str:
-    """The items, the rows and the total as plain-text lines, for the text part of an
-    email: what its HTML table shows (a probe: the text part had no items)."""
+    """The items, the rows, the total and what was not charged or refunded as plain-text
+    lines, for the text part of an email: what its HTML table shows (a probe: the text
+    part had no items)."""
     lines = [f"{row.label}: {row.amount}" for row in rows]
-    return "\n".join([*items, *lines, f"{total_label}: {total}"]) if rows else ""
+    after = [f"{row.label}: {row.amount}" for row in settled]
+    return "\n".join([*items, *lines, f"{total_label}: {total}", *after]) if rows else ""

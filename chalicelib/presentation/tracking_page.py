@@ -18,7 +18,7 @@ from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
-from chalicelib.presentation.price_breakdown import breakdown_rows
+from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.wording import (
     Language,
@@ -52,8 +52,6 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_until": "Puedes recogerlo hasta el",
         "show_code": "Enseña este código en la tienda.",
         "returns": "Devoluciones",
-        "refunded": "Reembolsado",
-        "not_charged": "No cobrado (no entregado)",
         "unit": "unidad",
         "units": "unidades",
         "actions": "¿Necesitas algo?",
@@ -95,8 +93,6 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_until": "You can collect it until",
         "show_code": "Show this code at the store.",
         "returns": "Returns",
-        "refunded": "Refunded",
-        "not_charged": "Not charged (not delivered)",
         "unit": "unit",
         "units": "units",
         "actions": "Need anything?",
@@ -246,14 +242,7 @@ def tracking_page(
         "returns": [_return_row(order, r, w, location_names) for r in order.returns],
         # What the customer's card saw besides the total: parts never handed over were
         # released from the authorisation, returns and lost parcels refunded.
-        "settled": [
-            {"label": TEXT[language][key], "amount": f"{sign}{w.money(money)}"}
-            for key, sign, money in (
-                ("not_charged", "", order.payment.voided),
-                ("refunded", "−", order.payment.refunded),
-            )
-            if money is not None and money.amount > 0
-        ],
+        "settled": [row.model_dump() for row in settled_rows(order, language)],
         "actions": {a.value: action_word(a, language) for a in actions.actions},
         "returnable": [line.model_dump() for line in actions.returnable],
         "return_until": w.when(actions.return_until) if actions.return_until else None,

@@ -25,7 +25,11 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination, place_in_spain
-from chalicelib.presentation.price_breakdown import breakdown_rows, breakdown_text
+from chalicelib.presentation.price_breakdown import (
+    breakdown_rows,
+    breakdown_text,
+    settled_rows,
+)
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
@@ -70,6 +74,7 @@ def email_context(
     store = _pickup_store(fulfillment, deps)
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
+    settled = settled_rows(order, w.language)
     total = _money(w, order.total)
     lines = [
         {"name": line.name, "quantity": line.quantity, "price": _money(w, line.unit_price)}
@@ -90,7 +95,11 @@ def email_context(
             "Total",
             total,
             (f"{line['name']}: {line['quantity']} × {line['price']}" for line in lines),
+            settled,
         ),
+        # After the total, as on the tracking page: what was not charged or was refunded
+        # (a re-probe: "not charged 15,00 €" above a total of 31,95 € alone misleads).
+        "settled": [row.model_dump() for row in settled],
         "lines": lines,
         # What the confirmation promises to write about: a parcel leaving, a pick-up ready.
         "ships": any(line.fulfillment is FulfillmentType.SHIP for line in order.lines),

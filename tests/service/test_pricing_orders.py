@@ -251,3 +251,23 @@ def test_an_order_on_a_quote_charges_each_line_what_the_quote_priced_it(
     assert charged[FulfillmentType.SHIP] == Money.of("8.84")
     assert charged[FulfillmentType.PICKUP] == Money.of("10.00")
     assert rules.extra_value(order) == Money.of("10.65")  # the fee with its IGIC
+
+
+def test_an_email_after_a_part_was_not_charged_says_so_after_the_total(deps: Deps) -> None:
+    # A re-probe: "no se te cobrarán 19,95 €" above a table ending at the full total.
+    from chalicelib.services import fulfillment_steps
+    from chalicelib.services.step_models import FulfillmentStep
+
+    assert isinstance(deps.events, RecordingEvents)
+    assert isinstance(deps.mailer, Outgoing)
+    order = flows.shipped(deps, lines=flows.MIXED)
+    pickup = next(f for f in order.fulfillments if f.type.value == "pickup")
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+    for event in list(deps.events.published):
+        notify.on_order_event(event, deps)
+
+    (mail,) = [m for m in deps.mailer.sent if "se ha cancelado" in m["parts"].split("\n", 1)[0]]
+    html, _, text = mail["parts"].partition("</html>")
+    assert "Total: 44,85\xa0€\nNo cobrado (no entregado): 19,95\xa0€" in text
+    assert re.search(r'<tr class="settled"><td[^>]*>No cobrado \(no entregado\)</td>', html)
