@@ -75,6 +75,18 @@ def _paid_again(order: Order, deps: Deps) -> None:
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
 
 
+def _notified_wish(deps: Deps) -> tuple[str, dict[str, Any]]:
+    """A new SKU a customer subscribed to, back in stock (5 at the warehouse) and the
+    customer told; the clock a minute past the notice. The SKU and the customer."""
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    return sku, customer
+
+
 def _status(event_status: str, order_id: str, reason: str | None = None) -> dict[str, Any]:
     return {
         "type": "order.status_changed",
@@ -257,12 +269,7 @@ def test_back_in_stock_converts_when_the_customer_orders_the_sku_after_the_notic
 def test_a_conversion_whose_order_is_cancelled_is_undone(deps: Deps) -> None:
     # A probe: both kinds stayed converted after the order was cancelled and its
     # payment voided, while campaign revenue took the order back.
-    sku = _new_product(deps)
-    customer = flows.body()["customer"]
-    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
-    _receive(deps, sku, 5)
-    assert isinstance(deps.clock, Clock)
-    deps.clock.advance(minutes=1)
+    sku, customer = _notified_wish(deps)
     line = [{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
     bought = flows.reserved(deps, customer=customer, lines=line)
     paid = _status("PAID", bought.order_id)
@@ -304,12 +311,7 @@ def test_a_wish_whose_converting_order_is_cancelled_converts_on_another_order_th
     # notified when the first was cancelled (then stayed so after the second was collected).
     from chalicelib.services import customer_projection
 
-    sku = _new_product(deps)
-    customer = flows.body()["customer"]
-    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
-    _receive(deps, sku, 5)
-    assert isinstance(deps.clock, Clock)
-    deps.clock.advance(minutes=1)
+    sku, customer = _notified_wish(deps)
     line = [{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
     first = flows.reserved(deps, customer=customer, lines=line)
     deps.clock.advance(minutes=1)
@@ -336,12 +338,7 @@ def test_a_wish_whose_converting_order_is_cancelled_converts_on_another_order_th
 
 def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) -> None:
     # A probe: one declined order counted as a sale and as a payment retry still open.
-    sku = _new_product(deps)
-    customer = flows.body()["customer"]
-    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
-    _receive(deps, sku, 5)
-    assert isinstance(deps.clock, Clock)
-    deps.clock.advance(minutes=1)
+    sku, customer = _notified_wish(deps)
     line = {"sku": sku, "quantity": 1, "fulfillment": "ship"}
 
     declined = _declined_with(deps, customer=customer, lines=[line])

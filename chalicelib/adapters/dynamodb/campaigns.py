@@ -207,7 +207,7 @@ class CampaignRepository:
         self, campaign: str, order_id: str, revenue: Decimal, previous: Decimal | None
     ) -> bool:
         """The share item on the condition of the share read, and the counters ADDed
-        the difference, in one transaction."""
+        the difference, in one transaction; False when it was cancelled."""
         share = keys.campaign_order(order_id)
         if previous is None:
             guard = self._table.put(
@@ -229,13 +229,9 @@ class CampaignRepository:
                 {":difference": revenue - (previous or Decimal(0))},
             ),
         ]
-        try:
-            self._table.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.failed_on(share):
-                return False
-            raise
-        return True
+        # Refused by the share's condition, or by a transaction on the campaign's counters
+        # at the same moment: either way the caller reads the share again and retries.
+        return self._table.transact_if(writes)
 
     def campaign_counters(self) -> list[CampaignCounters]:
         """Every campaign's figures, by name."""
