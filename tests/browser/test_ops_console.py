@@ -195,6 +195,20 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
 
     element_screenshot(browser, "#order-panel", screenshots / "ops-order.png")
 
+    # An unknown id: the error alone, nothing of the order shown before (a probe: its
+    # status, timeline and graph stayed under the new title).
+    field = browser.find_element("css selector", "#open-order-id")
+    field.clear()
+    field.send_keys("ord_nobody_has_this")
+    field.submit()
+    wait_for(browser, lambda d: d.find_element("css selector", "#order-error").is_displayed())
+    assert browser.find_element("css selector", "#order-title").text == "ord_nobody_has_this"
+    assert browser.find_elements("css selector", "#timeline li") == []
+    assert browser.find_elements("css selector", "#execution-history tbody tr") == []
+    assert browser.find_element("css selector", "#order-status").text == ""
+    # Times are said in UTC, once, as the API gives them.
+    assert browser.find_element("css selector", "header .zone").text == "times in UTC"
+
 
 def _stop_execution(console_stack: RunningStack, console_shop: Shop, order_id: str) -> None:
     """Stop the order's execution for real, through moto's endpoint, as an AWS CLI would."""

@@ -185,6 +185,13 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
         page, screen, rightmost_button = widths
         assert page <= screen, widths
         assert rightmost_button <= screen, widths
+        # The phone's rules win (a probe: the promotions form kept four columns, its
+        # fields cut, because the base rule came after the phone's).
+        columns = browser.execute_script(
+            "return getComputedStyle(document.querySelector('#promotion-form'))"
+            ".gridTemplateColumns.split(' ').length;"
+        )
+        assert columns == 2, columns
         browser.save_screenshot(str(screenshots / "ops-phone.png"))
     finally:
         browser.set_window_size(size["width"], size["height"])

@@ -34,9 +34,11 @@
     if (!iso) return '—';
     const date = new Date(iso);
     if (Number.isNaN(date.getTime())) return iso;
+    // In UTC, as the API and the timeline's details give times (a probe: local times next
+    // to UTC details read as an hour apart); the header says so once.
     const pad = (n) => String(n).padStart(2, '0');
-    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
-      `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+    return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
+      `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   }
 
   function took(from, to) {
@@ -225,9 +227,24 @@
     return state.definition;
   }
 
+  // Nothing of the order shown before stays under another order's title (a probe: an
+  // unknown id left the previous order's status, timeline and graph on screen).
+  function clearOrder() {
+    $('#order-status').textContent = '';
+    $('#timeline').replaceChildren();
+    $('#execution-status').textContent = '';
+    $('#console-link').hidden = true;
+    $('#graph').replaceChildren();
+    $('#execution-history tbody').replaceChildren();
+    $('#order-retry').hidden = true;
+  }
+
   async function openOrder(orderId) {
     const seq = ++state.orderSeq;
-    if (state.order !== orderId) $('#order-note').hidden = true;
+    if (state.order !== orderId) {
+      $('#order-note').hidden = true;
+      clearOrder();
+    }
     state.order = orderId;
     $('#order-panel').hidden = false;
     $('#order-title').textContent = orderId;
@@ -253,7 +270,9 @@
       $('#order-panel').setAttribute('data-loaded', 'true');
       $('#order-panel').scrollIntoView({ block: 'start' });
     } catch (error) {
-      if (seq === state.orderSeq) guard(error, '#order-error');
+      if (seq !== state.orderSeq) return;
+      clearOrder();
+      guard(error, '#order-error');
     }
   }
 
