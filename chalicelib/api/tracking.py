@@ -13,6 +13,7 @@ from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentFailure
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
@@ -58,8 +59,17 @@ def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
         and order.status_reason is StatusReason.PAYMENT_DECLINED
     )
     checking_card = paid_again and order.status is OrderStatus.ACCEPTED
+    bank_unreached = order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value
     language = language_of(order.contact.locale)
-    return form_notice(language, query.form, query.outcome, fields, declined_again, checking_card)
+    return form_notice(
+        language,
+        query.form,
+        query.outcome,
+        fields,
+        declined_again,
+        checking_card,
+        bank_unreached,
+    )
 
 
 @endpoint(

@@ -46,6 +46,12 @@ DECLINED_AGAIN_WORDS: dict[Language, str] = {
     Language.ES: "Tu nueva tarjeta también ha sido rechazada. Puedes probar con otra.",
     Language.EN: "Your new card was declined as well. You can try another one.",
 }
+# After the pay-again form, when the bank could not be reached this time: nothing was
+# charged, and the customer may try again (a re-probe: "declined as well" was said).
+BANK_UNREACHED_WORDS: dict[Language, str] = {
+    Language.ES: "No pudimos contactar con el banco: no se te ha cobrado nada. Inténtalo de nuevo.",
+    Language.EN: "We could not reach the bank: nothing was charged. Please try again.",
+}
 # After the pay-again form, while the new card is still being authorised: the page reads
 # itself again shortly (without JavaScript too), to say how it went (a re-probe: the 303
 # landed before the decline and thanked the customer).
@@ -118,13 +124,14 @@ def form_notice(
     fields: Iterable[str] = (),
     declined_again: bool = False,
     checking_card: bool = False,
+    bank_unreached: bool = False,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
-    order was paid again and the new card declined too; ``checking_card``: the new card
-    is still being authorised."""
+    order was paid again and the new card declined too (``bank_unreached``: because the
+    bank did not answer); ``checking_card``: the new card is still being authorised."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
-        text = DECLINED_AGAIN_WORDS[language]
-        return FormNotice(action=action, outcome=outcome, text=text, error=True)
+        words = BANK_UNREACHED_WORDS if bank_unreached else DECLINED_AGAIN_WORDS
+        return FormNotice(action=action, outcome=outcome, text=words[language], error=True)
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and checking_card:
         text = CHECKING_CARD_WORDS[language]
         return FormNotice(action=action, outcome=outcome, text=text, error=False, pending=True)

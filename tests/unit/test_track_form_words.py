@@ -75,6 +75,7 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
     from chalicelib.api.tracking import TrackPageQuery, _notice
     from chalicelib.domain.order_status import OrderStatus
     from chalicelib.domain.orders import ExecutionRetry
+    from chalicelib.domain.payments import PaymentFailure
     from chalicelib.domain.status_reasons import StatusReason
     from tests.support.builders import NOW, line, order
     from tests.support.pages import tracking_html
@@ -108,3 +109,8 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
     declined = _notice(query, paid_again)
     assert declined is not None and declined.error and "declined as well" in declined.text
     assert "http-equiv" not in tracking_html(paid_again, NOW, notice=declined)
+    # The bank did not answer this time: said so, not "declined" (a re-probe).
+    paid_again.payment.failure = PaymentFailure.GATEWAY_UNAVAILABLE
+    unreached = _notice(query, paid_again)
+    assert unreached is not None and unreached.error
+    assert unreached.text == "We could not reach the bank: nothing was charged. Please try again."
