@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator
 from chalicelib.domain.errors import InvalidRequest
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotions import PromotionKind, PromotionTerms
-from chalicelib.domain.requests import Integer, Strict, utc_moment
+from chalicelib.domain.requests import Integer, Strict, utc_moment, worded
 
 # A decimal string with at most 2 decimals, and its ranges per use: a percentage above 0
 # and at most 100, an amount above 0.00 and at most 1,000,000, a minimum basket from 0.
@@ -26,15 +26,28 @@ RFC3339 = (
 CODE = r"^[A-Za-z0-9_-]{1,40}$"
 MAX_REDEMPTIONS = 1_000_000_000
 
-# Strings the schema describes exactly as sent: no trimming before the pattern applies.
-DecimalText = Annotated[str, StringConstraints(strip_whitespace=False, pattern=DECIMAL)]
+# Strings the schema describes exactly as sent: no trimming before the pattern applies;
+# refused in words, not by quoting the pattern (a probe read the console's errors).
+DecimalText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, pattern=DECIMAL),
+    worded('not a number with up to 2 decimals, as "10" or "5.00"'),
+]
 Moment = Annotated[
     str,
     StringConstraints(strip_whitespace=False, pattern=RFC3339),
     Field(json_schema_extra={"format": "date-time"}),
+    worded("not a date and time as RFC 3339 has it, as 2026-12-24T00:00:00Z"),
 ]
 Code = Annotated[
-    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=40, pattern=CODE)
+    str,
+    StringConstraints(strip_whitespace=False, min_length=1, max_length=40, pattern=CODE),
+    worded("not a coupon code: up to 40 letters, digits, - or _"),
+]
+MinSubtotal = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, pattern=MIN_SUBTOTAL),
+    worded("not an amount from 0 to 1000000 with up to 2 decimals"),
 ]
 
 
@@ -71,9 +84,7 @@ class CreatePromotionRequest(Strict):
     )
     kind: PromotionKind
     value: DecimalText | None = None
-    min_subtotal: (
-        Annotated[str, StringConstraints(strip_whitespace=False, pattern=MIN_SUBTOTAL)] | None
-    ) = None
+    min_subtotal: MinSubtotal | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = Field(default=None, description="After starts_at")
     channels: list[Channel] | None = Field(default=None, min_length=1, max_length=5)

@@ -90,7 +90,8 @@ class PromotionTerms(DeferredModel):
                 raise ValueError("a free_shipping promotion takes no value")
             return None
         if value is None:
-            raise ValueError(f"a {kind.value} promotion needs a value")
+            article = "an" if kind is PromotionKind.AMOUNT else "a"
+            raise ValueError(f"{article} {kind.value} promotion needs a value")
         if not value.is_finite() or not _cents(value):
             raise ValueError("value has at most 2 decimals")
         if kind is PromotionKind.PERCENT and not Decimal(0) < value <= HUNDRED:

@@ -100,7 +100,7 @@ Email = Annotated[
 ]
 
 
-def _worded(words: str) -> WrapValidator:
+def worded(words: str) -> WrapValidator:
     """A pattern refused in ``words`` instead of pydantic's message, which quotes the
     regular expression (a probe: the 422 for a bad phone showed the whole pattern)."""
 
@@ -118,12 +118,12 @@ def _worded(words: str) -> WrapValidator:
 Phone = Annotated[
     str,
     StringConstraints(strip_whitespace=False, max_length=32, pattern=PHONE_PATTERN),
-    _worded(PHONE_WORDS),
+    worded(PHONE_WORDS),
 ]
 LoyaltyId = Annotated[
     str,
     StringConstraints(strip_whitespace=False, max_length=64, pattern=LOYALTY_ID_PATTERN),
-    _worded("not a loyalty card number: up to 32 letters and digits"),
+    worded("not a loyalty card number: up to 32 letters and digits"),
 ]
 
 

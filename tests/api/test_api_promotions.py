@@ -173,6 +173,29 @@ def test_bad_bodies_are_422_naming_the_field(
     assert len(after) == before
 
 
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"value": "5,00"}, "value", 'not a number with up to 2 decimals, as "10" or "5.00"'),
+        ({"min_subtotal": "-1"}, "min_subtotal", "not an amount from 0 to 1000000"),
+        ({"code": "NO SPACES"}, "code", "not a coupon code: up to 40 letters, digits, - or _"),
+        ({"starts_at": "2026-01-01"}, "starts_at", "not a date and time as RFC 3339 has it"),
+        ({"kind": "amount", "value": None}, "value", "an amount promotion needs a value"),
+    ],
+)
+def test_a_bad_field_is_explained_in_words_not_by_its_pattern(
+    client: Any, change: dict[str, Any], field: str, words: str
+) -> None:
+    # A probe: the console showed ops "String should match pattern '^[0-9]{1,7}…'".
+    body = {k: v for k, v in (BASE | change).items() if v is not None}
+
+    response = _create(client, body)
+
+    assert_problem(response, 422, field)
+    (message,) = [e["message"] for e in response.json_body["errors"] if e["field"] == field]
+    assert words in message and "pattern" not in message and "^" not in message
+
+
 def test_a_body_that_is_not_json_is_400(client: Any) -> None:
     assert_problem(_create(client, "{not json"), 400)
 
