@@ -8,7 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from chalicelib.domain.campaigns import CampaignCounters, CampaignIncrement
+from chalicelib.domain.campaigns import (
+    CampaignCounters,
+    CampaignIncrement,
+    CountedCustomer,
+    CustomerKind,
+)
 from chalicelib.domain.promotions import CountedPromotion, Promotion
 
 
@@ -62,6 +67,18 @@ class Campaigns(Protocol):
         survivor is not counted, and where both are, one person counted once (the earlier
         first order's count is kept, the other taken off its campaign's figures).
         Returns how many counts it moved or took off; safe to run again."""
+        ...
+
+    def campaign_counts(self, customer_id: str) -> list[CountedCustomer]:
+        """How each campaign counts the customer record, by key (never a scan)."""
+        ...
+
+    def recount_campaign_customer(
+        self, customer_id: str, counted: CountedCustomer, kind: CustomerKind
+    ) -> bool:
+        """Count the customer as ``kind`` in ``counted``'s campaign instead, its figures
+        moving one from the old kind to the new, together; False (nothing written) when
+        the count is no longer ``counted``."""
         ...
 
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:

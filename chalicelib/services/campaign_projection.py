@@ -7,6 +7,7 @@ its revenue share is set from the order as it is now, after any event that can m
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -69,12 +70,12 @@ def coupon_campaign(order: Order, deps: Deps) -> str | None:
 _SUMMARIES_PAGE = 25
 
 
-def _bought_before(customer_id: str, order: Order, deps: Deps) -> bool:
-    """Whether the customer's 360 holds a purchase placed before ``order``: an order
+def _bought_before(customer_id: str, placed_at: datetime, deps: Deps) -> bool:
+    """Whether the customer's 360 holds a purchase placed before ``placed_at``: an order
     paid and neither rejected nor cancelled (its summary's contribution counts), as the
     360's own figures count one. Summaries come oldest first, so the search stops at
-    the first purchase or at ``order``'s own time."""
-    placed = order.placed_at.isoformat()
+    the first purchase or at ``placed_at``."""
+    placed = placed_at.isoformat()
     cursor: str | None = None
     while True:
         page, cursor = deps.customers.records(
@@ -83,9 +84,7 @@ def _bought_before(customer_id: str, order: Order, deps: Deps) -> bool:
         for summary in page:
             if str(summary.get("placed_at", "")) >= placed:
                 return False
-            if summary.get("order_id") != order.order_id and (
-                (summary.get("contribution") or {}).get("counted")
-            ):
+            if (summary.get("contribution") or {}).get("counted"):
                 return True
         if cursor is None:
             return False
@@ -104,8 +103,24 @@ def _customer_kind(
         customer_id = reads.canonical_customer(order.customer_id)[0]
     except NotFound:
         return None, None
-    kind = CustomerKind.RETURNING if _bought_before(customer_id, order, deps) else CustomerKind.NEW
-    return kind, customer_id
+    bought = _bought_before(customer_id, order.placed_at, deps)
+    return (CustomerKind.RETURNING if bought else CustomerKind.NEW), customer_id
+
+
+def recount_after_merge(customer_id: str, deps: Deps) -> int:
+    """After a merge brought another record's history to ``customer_id``: each campaign's
+    count of the person asked again whether they had bought before the order that
+    counted them (a re-probe: a survivor who had bought stayed new where the merged
+    record's first order was kept). Returns how many counts changed."""
+    changed = 0
+    for counted in deps.store.campaign_counts(customer_id):
+        if counted.placed_at is None:
+            continue
+        bought = _bought_before(customer_id, counted.placed_at, deps)
+        kind = CustomerKind.RETURNING if bought else CustomerKind.NEW
+        if kind is not counted.kind:
+            changed += deps.store.recount_campaign_customer(customer_id, counted, kind)
+    return changed
 
 
 def project_campaign_event(

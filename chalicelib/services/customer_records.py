@@ -36,7 +36,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import ordering, tokens
+from chalicelib.services import campaign_projection, ordering, tokens
 from chalicelib.services.after_sale_records import (
     SPLIT_AWAY,
     erase_opportunities,
@@ -141,8 +141,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
         store.put_ticket_owner(str(ticket["ticket_id"]), survivor_id)
     store.move_items(merged_id, survivor_id, MOVED_RECORDS)
     _merge_figures(survivor_id, merged_id, deps)
-    # One person counted once per campaign (a probe: counted new twice after a merge).
+    # One person counted once per campaign (a probe: counted new twice after a merge),
+    # and as what the history now together says (new only if nothing bought before).
     deps.store.merge_campaign_customers(survivor_id, merged_id)
+    campaign_projection.recount_after_merge(survivor_id, deps)
     if (store.profile(survivor_id) or {}).get("state") == ProfileState.ERASED:
         # The person was erased while their history moved: items read before the
         # erasure may have landed after its steps ran. Its steps run again over them.

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.domain.campaigns import CampaignIncrement
+from chalicelib.domain.campaigns import CampaignIncrement, CustomerKind
 
 
 def _placed(
@@ -94,3 +94,21 @@ def test_a_merge_counts_one_person_once_per_campaign_keeping_their_first_order_s
     )
     moved = _counters(store, only_merged)
     assert (moved.orders, moved.new_customers, moved.returning_customers) == (2, 1, 0)
+
+
+def test_a_count_is_listed_by_its_customer_and_recounted_once(store: Any) -> None:
+    campaign, customer = f"c-{uuid.uuid4().hex[:8]}", f"cus_{uuid.uuid4().hex[:8]}"
+    at = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    assert store.apply_campaign_increment(f"{campaign}-1", _placed(campaign, customer, True, at), 0)
+
+    (counted,) = store.campaign_counts(customer)
+    assert (counted.campaign, counted.kind.value, counted.placed_at) == (campaign, "new", at)
+    assert store.campaign_counts(f"cus_{uuid.uuid4().hex[:8]}") == []
+    assert store.recount_campaign_customer(customer, counted, CustomerKind.RETURNING)
+    # The count read before is stale now: refused, nothing moves.
+    assert not store.recount_campaign_customer(customer, counted, CustomerKind.RETURNING)
+
+    figures = _counters(store, campaign)
+    assert (figures.new_customers, figures.returning_customers) == (0, 1)
+    (now,) = store.campaign_counts(customer)
+    assert now.kind is CustomerKind.RETURNING

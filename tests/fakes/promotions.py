@@ -162,6 +162,28 @@ class FakeCampaigns:
             self._m.campaigns[campaign] = self._m.campaigns[campaign].plus(off)
         return changed
 
+    def campaign_counts(self, customer_id: str) -> list[CountedCustomer]:
+        return [
+            counted
+            for (_, owner), counted in sorted(self._m.campaign_customers.items())
+            if owner == customer_id
+        ]
+
+    def recount_campaign_customer(
+        self, customer_id: str, counted: CountedCustomer, kind: CustomerKind
+    ) -> bool:
+        key = (counted.campaign, customer_id)
+        if self._m.campaign_customers.get(key) != counted:
+            return False
+        self._m.campaign_customers[key] = counted.model_copy(update={"kind": kind})
+        moved = CampaignIncrement(
+            campaign=counted.campaign,
+            new_customers=1 if kind is CustomerKind.NEW else -1,
+            returning_customers=1 if kind is CustomerKind.RETURNING else -1,
+        )
+        self._m.campaigns[counted.campaign] = self._m.campaigns[counted.campaign].plus(moved)
+        return True
+
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         return self._m.campaign_order_revenue.get(order_id)
 

@@ -187,3 +187,36 @@ def test_two_records_merged_by_ops_are_one_customer_in_their_campaign(deps: Deps
 
     (counted,) = [c for c in campaign_projection.report(deps) if c.campaign == "merge"]
     assert (counted.orders, counted.new_customers, counted.returning_customers) == (3, 1, 0)
+
+
+def test_after_a_merge_a_person_who_had_bought_before_is_returning_in_the_campaign(
+    deps: Deps,
+) -> None:
+    # A re-probe: the merged record's earlier order in the campaign was kept as "new",
+    # though the survivor had bought before it.
+    from chalicelib.services import customer_records
+
+    tag = {"campaign": "recount"}
+    email = {"email": "rob.campaign@example.com"}
+    bought = flows.reserved(deps, customer=email)  # no campaign: a purchase before
+    _project_everything(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    till = flows.reserved(
+        deps,
+        channel="store",
+        store_id="ST-MADRID",
+        customer={"phone": "+34600777666"},
+        attribution=tag,
+    )
+    deps.clock.advance(minutes=5)
+    flows.reserved(deps, customer=email, attribution=tag)
+    _project_everything(deps)
+    (counted,) = [c for c in campaign_projection.report(deps) if c.campaign == "recount"]
+    assert (counted.new_customers, counted.returning_customers) == (1, 1)
+    assert bought.customer_id and till.customer_id
+
+    customer_records.merge_customers(bought.customer_id, till.customer_id, "ops", "ops", deps)
+
+    (counted,) = [c for c in campaign_projection.report(deps) if c.campaign == "recount"]
+    assert (counted.orders, counted.new_customers, counted.returning_customers) == (2, 0, 1)

@@ -198,6 +198,33 @@ class CampaignRepository:
             raise
         return 1
 
+    def campaign_counts(self, customer_id: str) -> list[CountedCustomer]:
+        """One query of the record's partition, under the counts' prefix."""
+        page = self._table.partition(keys.customer_pk(customer_id), keys.CAMPAIGN_CUSTOMER_PREFIX)
+        return [_counted(item) for item in page.items]
+
+    def recount_campaign_customer(
+        self, customer_id: str, counted: CountedCustomer, kind: CustomerKind
+    ) -> bool:
+        """The count put on the condition of the one read, with the counters' ADDs."""
+        stored = _count_item(customer_id, counted)
+        writes = [
+            self._table.put(
+                _count_item(customer_id, counted.model_copy(update={"kind": kind})),
+                "#kind = :kind AND #at = :at",
+                {":kind": stored["kind"], ":at": stored["placed_at"]},
+                {"#kind": "kind", "#at": "placed_at"},
+            ),
+            self._table.update(
+                keys.campaign(counted.campaign),
+                "ADD #old :minus_one, #new :one",
+                None,
+                {":minus_one": -1, ":one": 1},
+                {"#old": f"{counted.kind.value}_customers", "#new": f"{kind.value}_customers"},
+            ),
+        ]
+        return self._table.transact_if(writes)
+
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         """The order's share item, read strongly (it guards the next write)."""
         item = self._table.get(keys.campaign_order(order_id))
