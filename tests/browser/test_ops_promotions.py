@@ -75,6 +75,13 @@ def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaig
     )
     assert row == ["Verano", code, "15 %", campaign, "always", "0 / 3"]
     assert browser.find_element("css selector", "#promo-error").get_attribute("hidden")
+    # Newest first: the one just made above the demo's welcome coupon (a probe: the
+    # welcome coupon's id sorted after every other, so it came first).
+    order = browser.execute_script(
+        "return [...document.querySelectorAll('#promotions tr.promotion')]"
+        ".map((r) => r.getAttribute('data-promotion-id'));"
+    )
+    assert order.index(created["promotion_id"]) < order.index("pr_0000000000000_bienvenida10")
 
     # An order redeems it: the list says so after a refresh, and the campaign has its order.
     placed = console_shop.place_ok(order_body(coupon=code.lower()))

@@ -32,7 +32,7 @@
     function renderPromotions(promotions) {
       const rows = $('#promotions tbody');
       rows.replaceChildren();
-      // Newest first: the API lists them oldest first.
+      // Newest first: the API lists them by id, and an id begins with its creation time.
       for (const p of [...promotions].reverse()) {
         const limit = p.max_redemptions === null ? '∞' : String(p.max_redemptions);
         rows.append(h('tr', {
