@@ -192,6 +192,15 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
             ".gridTemplateColumns.split(' ').length;"
         )
         assert columns == 2, columns
+        # The graph, wider than the phone, opens on the path taken.
+        in_view = browser.execute_script(
+            "const wrap = document.querySelector('#graph');"
+            "const node = wrap.querySelector('.state.visited').getBoundingClientRect();"
+            "const box = wrap.getBoundingClientRect();"
+            "return [wrap.scrollWidth > wrap.clientWidth, node.left >= box.left,"
+            " node.right <= box.right];"
+        )
+        assert in_view == [True, True, True], in_view
         browser.save_screenshot(str(screenshots / "ops-phone.png"))
     finally:
         browser.set_window_size(size["width"], size["height"])

@@ -357,7 +357,15 @@
     const link = $('#console-link');
     link.hidden = !execution.console_url;
     if (execution.console_url) link.setAttribute('href', execution.console_url);
-    $('#graph').replaceChildren(drawGraph(definition, execution));
+    const wrap = $('#graph');
+    wrap.replaceChildren(drawGraph(definition, execution));
+    // A graph wider than its box (a phone) opens on the path taken, not on its left edge
+    // (a probe saw only the unvisited RejectOrder branch).
+    const first = wrap.querySelector('.state.visited');
+    if (first && wrap.scrollWidth > wrap.clientWidth) {
+      const node = first.getBoundingClientRect(), box = wrap.getBoundingClientRect();
+      wrap.scrollLeft += node.left + node.width / 2 - (box.left + box.width / 2);
+    }
     const body = $('#execution-history tbody');
     body.replaceChildren();
     for (const row of execution.history) {
