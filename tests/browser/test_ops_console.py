@@ -192,6 +192,17 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     assert "email: shipment sent" in titles
     assert "carrier: in_transit" in titles
     assert browser.find_element("css selector", "#order-title").text == order_id
+    # Its parts and money, as GET /orders/{id} has them (a probe: a lost parcel's order
+    # showed only its status).
+    stored = requests.get(f"{console_stack.url}/orders/{order_id}", headers=OPS, timeout=30)
+    (part,) = stored.json()["fulfillments"]
+    row = browser.find_element(
+        "css selector", f"#order-parts tr.part[data-fulfillment-id='{part['fulfillment_id']}']"
+    )
+    assert part["status"] in row.text and part["shipment"]["tracking_number"] in row.text
+    money = browser.find_element("css selector", "#order-money").text
+    authorised = stored.json()["payment"]["authorized"]["amount"]
+    assert f"authorised {authorised} EUR" in money
 
     element_screenshot(browser, "#order-panel", screenshots / "ops-order.png")
 

@@ -236,7 +236,39 @@
     $('#console-link').hidden = true;
     $('#graph').replaceChildren();
     $('#execution-history tbody').replaceChildren();
+    $('#order-parts tbody').replaceChildren();
+    $('#order-money').textContent = '';
     $('#order-retry').hidden = true;
+  }
+
+  // Each fulfilment with its status, and the money (a probe: a lost, refunded parcel's
+  // order showed only "SHIPPED", with no part or refund to be seen).
+  function renderParts(order) {
+    const body = $('#order-parts tbody');
+    body.replaceChildren();
+    for (const part of order.fulfillments) {
+      const shipment = part.shipment;
+      const carrier = shipment
+        ? `${shipment.carrier} ${shipment.tracking_number} · by ${when(shipment.promised_by)}` +
+          (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')
+        : part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—';
+      body.append(h('tr', { class: 'part', 'data-fulfillment-id': part.fulfillment_id },
+        h('td', { text: `${part.fulfillment_id} (${part.type})` }),
+        h('td', { text: part.location_id }),
+        h('td', {}, h('span', {
+          class: `pill ${part.status}`, text: part.status + (part.status_reason ? ` · ${part.status_reason}` : ''),
+        })),
+        h('td', { text: carrier })));
+    }
+    if (!order.fulfillments.length) {
+      body.append(h('tr', {}, h('td', { class: 'muted', colspan: 4, text: 'None (not reserved).' })));
+    }
+    const pay = order.payment;
+    const amount = (m) => `${m.amount} ${m.currency}`;
+    $('#order-money').textContent = `Total ${amount(order.total)} · payment ${pay.status}` +
+      ` · authorised ${amount(pay.authorized)} · captured ${amount(pay.captured)}` +
+      ` · voided ${amount(pay.voided)} · refunded ${amount(pay.refunded)}` +
+      (pay.owed.length ? ` · ${pay.owed.length} owed to the gateway` : '');
   }
 
   async function openOrder(orderId) {
@@ -253,17 +285,19 @@
     document.querySelectorAll('tr.execution').forEach((row) =>
       row.classList.toggle('selected', row.getAttribute('data-order-id') === orderId));
     try {
-      const [timeline, execution, definition] = await Promise.all([
+      const [timeline, execution, definition, order] = await Promise.all([
         api(`/ops/orders/${encodeURIComponent(orderId)}/timeline`),
         api(`/ops/orders/${encodeURIComponent(orderId)}/execution`).catch((error) => {
           if (error instanceof AuthError) throw error;
           return { status: 'NONE', history: [], console_url: null, error: error.message };
         }),
         loadDefinition(),
+        api(`/orders/${encodeURIComponent(orderId)}`),
       ]);
       if (seq !== state.orderSeq) return;
       showError('#order-error', execution.error ? `Execution: ${execution.error}` : '');
       $('#order-status').textContent = timeline.status;
+      renderParts(order);
       renderTimeline(timeline);
       renderExecution(execution, definition);
       offerRetry(orderId, timeline.status, execution);
