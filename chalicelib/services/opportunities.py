@@ -363,10 +363,24 @@ def lose_stale(deps: Deps) -> int:
 
 
 def listing(deps: Deps) -> list[dict[str, Any]]:
-    """``GET /ops/opportunities``: each with its value as money."""
+    """``GET /ops/opportunities``: each with its value as money, and its customer as the
+    record they are now (a re-probe: a record merged away was still named); each distinct
+    customer is read once."""
+    current: dict[str, str] = {}
+
+    def now_known_as(customer_id: str) -> str:
+        if customer_id not in current:
+            try:
+                current[customer_id] = canonical_customer(customer_id, deps)[0]
+            except NotFound:
+                current[customer_id] = customer_id
+        return current[customer_id]
+
     rows = []
     for opportunity in deps.opportunities.opportunities():
         row = opportunity.view()
         row["value"] = {"amount": opportunity.value, "currency": row.pop("currency")}
+        if row["customer_id"]:
+            row["customer_id"] = now_known_as(str(row["customer_id"]))
         rows.append(row)
     return rows

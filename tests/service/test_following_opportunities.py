@@ -437,3 +437,25 @@ def test_an_order_refused_out_of_stock_is_told_of_the_sku_in_its_own_language(
     _receive(deps, sku, 3)
     (mail,) = _mails_to(deps, address)
     assert words in mail
+
+
+def test_the_listing_names_the_customer_a_merged_record_became(deps: Deps) -> None:
+    # A re-probe: after ops merged the wisher's record into another, the listing still
+    # named the record merged away.
+    from chalicelib.services import customer_records
+
+    wisher = customers.resolve_customer(
+        CustomerRef.model_validate({"email": "wish.merge@example.com"}), deps
+    ).customer_id
+    survivor = customers.resolve_customer(
+        CustomerRef.model_validate({"email": "kept.merge@example.com"}), deps
+    ).customer_id
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "wish.merge@example.com", deps)
+    (row,) = opportunities.listing(deps)
+    assert row["customer_id"] == wisher
+
+    customer_records.merge_customers(survivor, wisher, "ops", "ops", deps)
+
+    (row,) = opportunities.listing(deps)
+    assert row["customer_id"] == survivor
