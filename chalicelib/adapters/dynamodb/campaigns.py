@@ -174,12 +174,7 @@ class CampaignRepository:
             dropped = merged if kept is survivor else survivor
             counter = f"{dropped.kind.value}_customers"
             writes = [
-                self._table.put(
-                    _count_item(survivor_id, kept),
-                    "#kind = :kind AND #at = :at",
-                    {":kind": found["kind"], ":at": found["placed_at"]},
-                    {"#kind": "kind", "#at": "placed_at"},
-                ),
+                self._put_count_over(survivor_id, kept, found),
                 self._table.update(
                     keys.campaign(merged.campaign),
                     "ADD #counter :minus_one",
@@ -207,14 +202,9 @@ class CampaignRepository:
         self, customer_id: str, counted: CountedCustomer, kind: CustomerKind
     ) -> bool:
         """The count put on the condition of the one read, with the counters' ADDs."""
-        stored = _count_item(customer_id, counted)
+        recounted = counted.model_copy(update={"kind": kind})
         writes = [
-            self._table.put(
-                _count_item(customer_id, counted.model_copy(update={"kind": kind})),
-                "#kind = :kind AND #at = :at",
-                {":kind": stored["kind"], ":at": stored["placed_at"]},
-                {"#kind": "kind", "#at": "placed_at"},
-            ),
+            self._put_count_over(customer_id, recounted, _count_item(customer_id, counted)),
             self._table.update(
                 keys.campaign(counted.campaign),
                 "ADD #old :minus_one, #new :one",
@@ -224,6 +214,17 @@ class CampaignRepository:
             ),
         ]
         return self._table.transact_if(writes)
+
+    def _put_count_over(
+        self, customer_id: str, counted: CountedCustomer, stored: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A Put of the customer's count on the condition it is still ``stored``."""
+        return self._table.put(
+            _count_item(customer_id, counted),
+            "#kind = :kind AND #at = :at",
+            {":kind": stored["kind"], ":at": stored["placed_at"]},
+            {"#kind": "kind", "#at": "placed_at"},
+        )
 
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         """The order's share item, read strongly (it guards the next write)."""
