@@ -11,17 +11,14 @@ from chalicelib.api.models import TrackingResponse
 from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.payments import PaymentFailure
-from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
     FormAction,
     FormNotice,
     FormOutcome,
     field_labels,
-    form_notice,
+    order_form_notice,
 )
 from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.presentation.wording import language_of
@@ -50,26 +47,7 @@ def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
     if query.form is None or query.outcome is None:
         return None
     fields = query.fields.split(",") if query.fields else []
-    # Paid again, the new card is authorised after the redirect: a page read once it was
-    # declined as well says so rather than thanking for a payment that failed.
-    paid_again = bool(order.retries)
-    declined_again = (
-        paid_again
-        and order.status is OrderStatus.REJECTED
-        and order.status_reason is StatusReason.PAYMENT_DECLINED
-    )
-    checking_card = paid_again and order.status is OrderStatus.ACCEPTED
-    bank_unreached = order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value
-    language = language_of(order.contact.locale)
-    return form_notice(
-        language,
-        query.form,
-        query.outcome,
-        fields,
-        declined_again,
-        checking_card,
-        bank_unreached,
-    )
+    return order_form_notice(order, query.form, query.outcome, fields)
 
 
 @endpoint(

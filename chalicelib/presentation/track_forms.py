@@ -5,7 +5,11 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.presentation.wording import Language
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentFailure
+from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.presentation.wording import Language, language_of
 
 
 class FormAction(StrEnum):
@@ -145,4 +149,28 @@ def form_notice(
             text = f"{text}: {', '.join(labels)}." if labels else f"{text}."
     return FormNotice(
         action=action, outcome=outcome, text=text, error=outcome is not FormOutcome.DONE
+    )
+
+
+def order_form_notice(
+    order: Order, action: FormAction, outcome: FormOutcome, fields: Iterable[str] = ()
+) -> FormNotice:
+    """What the order's page says about a posted form, in its language. Paid again, the
+    new card is authorised after the redirect: a page read while it is checked says so,
+    and once it was declined as well (or the bank did not answer) says that rather than
+    thanking for a payment that failed."""
+    paid_again = bool(order.retries)
+    declined_again = (
+        paid_again
+        and order.status is OrderStatus.REJECTED
+        and order.status_reason is StatusReason.PAYMENT_DECLINED
+    )
+    return form_notice(
+        language_of(order.contact.locale),
+        action,
+        outcome,
+        fields,
+        declined_again=declined_again,
+        checking_card=paid_again and order.status is OrderStatus.ACCEPTED,
+        bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
     )

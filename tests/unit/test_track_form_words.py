@@ -72,11 +72,11 @@ def test_the_page_address_takes_only_known_field_lists() -> None:
 def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_again() -> None:
     # A re-probe: the pay form's 303 landed before the new card was declined, and the page
     # thanked the customer until a manual reload.
-    from chalicelib.api.tracking import TrackPageQuery, _notice
     from chalicelib.domain.order_status import OrderStatus
     from chalicelib.domain.orders import ExecutionRetry
     from chalicelib.domain.payments import PaymentFailure
     from chalicelib.domain.status_reasons import StatusReason
+    from chalicelib.presentation.track_forms import order_form_notice
     from tests.support.builders import NOW, line, order
     from tests.support.pages import tracking_html
 
@@ -94,23 +94,23 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
             resumed_from=OrderStatus.ACCEPTED,
         )
     ]
-    query = TrackPageQuery(form=FormAction.PAYMENT, outcome=FormOutcome.DONE)
+    pay, done = FormAction.PAYMENT, FormOutcome.DONE
 
-    checking = _notice(query, paid_again)
-    assert checking is not None and checking.pending and not checking.error
+    checking = order_form_notice(paid_again, pay, done)
+    assert checking.pending and not checking.error
     assert checking.text.startswith("We are checking your new card")
     page = tracking_html(paid_again, NOW, notice=checking)
     assert '<meta http-equiv="refresh" content="3">' in page and "checking your new card" in page
     paid_again.status = OrderStatus.PAID
-    thanked = _notice(query, paid_again)
-    assert thanked is not None and not thanked.pending and thanked.text.startswith("Thank you")
+    thanked = order_form_notice(paid_again, pay, done)
+    assert not thanked.pending and thanked.text.startswith("Thank you")
     paid_again.status = OrderStatus.REJECTED
     paid_again.status_reason = StatusReason.PAYMENT_DECLINED
-    declined = _notice(query, paid_again)
-    assert declined is not None and declined.error and "declined as well" in declined.text
+    declined = order_form_notice(paid_again, pay, done)
+    assert declined.error and "declined as well" in declined.text
     assert "http-equiv" not in tracking_html(paid_again, NOW, notice=declined)
     # The bank did not answer this time: said so, not "declined" (a re-probe).
     paid_again.payment.failure = PaymentFailure.GATEWAY_UNAVAILABLE
-    unreached = _notice(query, paid_again)
-    assert unreached is not None and unreached.error
+    unreached = order_form_notice(paid_again, pay, done)
+    assert unreached.error
     assert unreached.text == "We could not reach the bank: nothing was charged. Please try again."
