@@ -12,9 +12,10 @@ channel), ``new_customers`` and ``returning_customers`` (customers, each counted
 per campaign, at their first order in it: new when they had bought nothing before it
 anywhere, an order declined or cancelled being no purchase; anonymous orders count as
 neither), and ``revenue``: what the campaign's orders bring, each order's share being
-its money kept (``order_revenue``): nothing until paid, nothing once rejected or
-cancelled, and less what was never charged (a part voided: a pick-up not collected) or
-given back (a lost parcel, a return), as the customer 360's lifetime value counts it. The
+its money kept, as the customer 360's lifetime value counts it
+(``OrderContribution.kept``): nothing until paid, nothing once rejected or cancelled, and
+less what was never charged (a part voided: a pick-up not collected) or given back (a
+lost parcel, a return). The
 placed order's counts are increments (applying the same event twice is the caller's to
 prevent: the projection records what it applied); the revenue share is state, set from
 the order as it is now, so events may come late, twice or out of order.
@@ -170,13 +171,3 @@ class CountedCustomer(DeferredModel):
         ):
             return other
         return self
-
-
-def order_revenue(
-    status: str, paid: bool, total: Decimal, voided: Decimal, refunded: Decimal
-) -> Decimal:
-    """An order's share of its campaign's revenue: its total less what was voided and
-    refunded, once paid (authorised) and unless it ended rejected or cancelled."""
-    if not paid or status in ("REJECTED", "CANCELLED"):
-        return ZERO
-    return max(total - voided - refunded, ZERO)

@@ -162,6 +162,12 @@ class OrderContribution(DeferredModel):
     channel: str = ""
     placed_at: datetime | None = None
 
+    @property
+    def kept(self) -> Decimal:
+        """What the order brings and keeps: its gross less refunds once counted (its share
+        of the lifetime value, and of its campaign's revenue)."""
+        return self.gross - self.refunded if self.counted else Decimal(0)
+
 
 def contribution_of(
     status: str,

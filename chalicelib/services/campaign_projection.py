@@ -18,11 +18,11 @@ from chalicelib.domain.campaigns import (
     OrderEventKind,
     campaign_of,
     increments,
-    order_revenue,
 )
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.customer_projection import order_contribution
 from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:
@@ -165,17 +165,6 @@ def project_campaign_event(
     return _sync_revenue(campaign, order, deps) or counted
 
 
-def _revenue_now(order: Order) -> Decimal:
-    payment = order.payment
-    return order_revenue(
-        order.status.value,
-        payment.authorized is not None,
-        order.total.amount,
-        payment.voided.amount if payment.voided else Decimal(0),
-        payment.refunded.amount if payment.refunded else Decimal(0),
-    )
-
-
 def _sync_revenue(campaign: str, first: Order, deps: Deps) -> bool:
     """Set the order's revenue share from its state now; True if it moved. The share is
     read before the order, so the order read is at least as new as the state the share
@@ -183,10 +172,10 @@ def _sync_revenue(campaign: str, first: Order, deps: Deps) -> bool:
     for attempt in range(_SHARE_ATTEMPTS):
         previous = deps.store.campaign_order_revenue(first.order_id)
         share = previous if previous is not None else Decimal(0)
-        if attempt == 0 and _revenue_now(first) == share:
+        if attempt == 0 and order_contribution(first).kept == share:
             return False  # the delivery's read (as of the event or newer) is counted
         order = deps.store.get_order(first.order_id)
-        revenue = _revenue_now(order)
+        revenue = order_contribution(order).kept
         if revenue == share:
             return False
         if deps.store.set_campaign_order_revenue(campaign, order.order_id, revenue, previous):

@@ -48,7 +48,8 @@ MAX_ATTEMPTS = 12
 REVIEW_DAYS_BACK = 31
 
 
-def _contribution(order: Order) -> OrderContribution:
+def order_contribution(order: Order) -> OrderContribution:
+    """What the order adds to its customer's figures now (and to its campaign's revenue)."""
     return contribution_of(
         status=order.status.value,
         channel=order.channel.value,
@@ -99,7 +100,7 @@ def _summary_item(order: Order, customer_id: str) -> dict[str, Any]:
         "status": order.status.value,
         "total": order.total.model_dump(mode="json"),
         "placed_at": order.placed_at.isoformat(),
-        "contribution": _contribution(order).model_dump(mode="json"),
+        "contribution": order_contribution(order).model_dump(mode="json"),
     } | ({UNVOUCHED: True} if order.customer_unvouched or customer_id != order.customer_id else {})
 
 
@@ -137,7 +138,7 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
             return False
         order = deps.store.get_order(order_id)
         old = OrderContribution.model_validate(summary["contribution"]) if summary else None
-        new = _contribution(order)
+        new = order_contribution(order)
         item = _summary_item(order, customer_id)
         if _holds(summary, item):
             return False  # this state of the order is projected already
