@@ -43,6 +43,7 @@ from chalicelib.domain.placement import (
     OrderLine,
     ShippingAddress,
 )
+from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.domain.returns import (
     OrderReturn,
     ReturnLine,
@@ -166,6 +167,11 @@ class Order(DeferredModel):
         entry = HistoryEntry(status=new, at=at, detail=detail)
         self.history.append(entry)
         return entry
+
+    def destination(self) -> Destination | None:
+        """Where the order's parcels go, when it is in Spain (its regional calendar)."""
+        address = self.shipping_address
+        return place_in_spain(address.country, address.postal_code) if address else None
 
     def reason_cause(self) -> str | None:
         """The status reason, told finer where the order knows more: a ``payment_declined``

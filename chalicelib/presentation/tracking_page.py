@@ -15,9 +15,9 @@ from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
-from chalicelib.domain.regions import Destination, place_in_spain
+from chalicelib.domain.regions import Destination
 from chalicelib.domain.returns import OrderReturn
-from chalicelib.domain.settlement import return_refund_status
+from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.wording import (
@@ -196,7 +196,7 @@ def _headline(order: Order, w: Wording) -> tuple[str, bool]:
         return w.fulfillment_status("LOST"), True
     if lost and order.status is OrderStatus.DELIVERED:
         return TEXT[w.language]["partly_delivered"], True
-    return w.status(order.status), order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED)
+    return w.status(order.status), order.status in ENDED
 
 
 def tracking_page(
@@ -211,8 +211,7 @@ def tracking_page(
     the locations, for the time zone a pick-up waits in."""
     w = Wording.for_order(order)
     language = w.language
-    address = order.shipping_address
-    destination = place_in_spain(address.country, address.postal_code) if address else None
+    destination = order.destination()
     headline, headline_bad = _headline(order, w)
     return {
         "locale": w.locale,

@@ -24,7 +24,6 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, Fulfi
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
-from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.presentation.price_breakdown import (
     breakdown_rows,
     breakdown_text,
@@ -131,17 +130,11 @@ def email_context(
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
         "promised_by": _when(w, shipment.shown_promise if shipment else None),
-        "new_estimate": w.date(late_estimate(shipment.shown_promise, _place(order)))
+        "new_estimate": w.date(late_estimate(shipment.shown_promise, order.destination()))
         if shipment
         else "",
         "return_id": event.get("return_id", ""),
     }
-
-
-def _place(order: Order) -> Destination | None:
-    """Where the order's parcels go, when it is in Spain (its regional calendar)."""
-    address = order.shipping_address
-    return place_in_spain(address.country, address.postal_code) if address else None
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:

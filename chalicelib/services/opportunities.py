@@ -32,6 +32,7 @@ from chalicelib.domain.opportunities import (
     subscribe,
 )
 from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
@@ -211,9 +212,6 @@ def _move(opportunity: Opportunity, expected: OpportunityStatus, deps: Deps) -> 
     return deps.opportunities.save_opportunity(opportunity, expected)
 
 
-_NO_SALE = frozenset({"CANCELLED", "REJECTED"})
-
-
 def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | None = None) -> int:
     """Open, convert or subscribe from an order's status event; returns how many
     opportunities it created or moved. Safe to run twice for one event. ``reads``: the
@@ -225,7 +223,7 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     now = deps.clock()
     # An order that ended without a sale (after it was paid, or paid again) converted
     # nothing after all.
-    undone = _undo_conversions(order.order_id, deps, now) if status in _NO_SALE else 0
+    undone = _undo_conversions(order.order_id, deps, now) if status in ENDED else 0
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
         return undone + int(deps.opportunities.create_opportunity(retry))
@@ -239,7 +237,7 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             if available_to_promise(deps.store.stock_levels(sku)) < units
         }
         return undone + len(subscribe_order_shortage(order, short or wanted, deps))
-    if status == "PAID" and order.status.value not in _NO_SALE:
+    if status == "PAID" and order.status not in ENDED:
         # A sale counts once paid: a declined or never-paid order converts nothing (a
         # probe saw one declined order count as a sale and as a retry still open); nor
         # does a paid event delivered after the order ended without a sale.
@@ -296,7 +294,7 @@ def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> s
                 skus=frozenset(line.sku for line in order.lines),
                 placed_at=order.placed_at,
             )
-            if order.status.value not in _NO_SALE and converts_back_in_stock(opportunity, placed):
+            if order.status not in ENDED and converts_back_in_stock(opportunity, placed):
                 return order_id
         if cursor is None:
             return None
