@@ -107,13 +107,9 @@ class OpportunityRepository:
         ``notified`` drops its pointer in the same transaction, and one converted gets a
         pointer from the order that converted it."""
         writes = [
-            self._put_opportunity(opportunity, "#s = :expected", {":expected": expected.value})
+            self._put_opportunity(opportunity, "#s = :expected", {":expected": expected.value}),
+            *self._conversion_pointer(opportunity),
         ]
-        if opportunity.status is OpportunityStatus.CONVERTED and opportunity.converted_by:
-            pointer = keys.converted_opportunity(
-                opportunity.converted_by, opportunity.opportunity_id
-            )
-            writes.append(self.table.put(dict(pointer)))
         leaves_notified = (
             expected is OpportunityStatus.NOTIFIED
             and opportunity.kind is OpportunityKind.BACK_IN_STOCK
@@ -160,13 +156,17 @@ class OpportunityRepository:
         if opportunity.status is OpportunityStatus.NOTIFIED and opportunity.sku is not None:
             pointer = keys.notified_opportunity(opportunity.sku, opportunity.opportunity_id)
             writes.append(self.table.put(dict(pointer)))
-        if opportunity.status is OpportunityStatus.CONVERTED and opportunity.converted_by:
-            # Converted again, by another order of the customer's.
-            pointer = keys.converted_opportunity(
-                opportunity.converted_by, opportunity.opportunity_id
-            )
-            writes.append(self.table.put(dict(pointer)))
+        # Converted again, by another order of the customer's.
+        writes.extend(self._conversion_pointer(opportunity))
         return self.table.transact_if(writes)
+
+    def _conversion_pointer(self, opportunity: Opportunity) -> list[dict[str, Any]]:
+        """The Put of the pointer from the order that converted the opportunity, if it
+        is converted."""
+        if opportunity.status is not OpportunityStatus.CONVERTED or not opportunity.converted_by:
+            return []
+        pointer = keys.converted_opportunity(opportunity.converted_by, opportunity.opportunity_id)
+        return [self.table.put(dict(pointer))]
 
     def notified_back_in_stock(self, sku: str) -> list[Opportunity]:
         """The pointers' opportunities, read one by one (a handful per SKU)."""
