@@ -29,6 +29,20 @@ def _opportunity_of(subscription: Any) -> Any:
     return opportunity
 
 
+def _converted_wish(store: Any) -> tuple[str, str]:
+    """A back-in-stock wish notified, then converted by an order: its SKU and the order."""
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(store, sku)
+    subscription.notify(NOW)
+    opportunity.notify(NOW)
+    assert store.notify_subscription(subscription, opportunity)
+    (waiting,) = store.notified_back_in_stock(sku)
+    order_id = new_id("ord")
+    waiting.convert(order_id, NOW)
+    assert store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+    return sku, order_id
+
+
 def test_open_subscriptions_are_found_by_sku_and_created_once(opportunity_store: Any) -> None:
     sku, other = new_id("SKU"), new_id("SKU")
     first, opportunity = _subscription(opportunity_store, sku)
@@ -62,15 +76,7 @@ def test_a_subscription_is_notified_once_and_its_opportunity_waits_to_convert(
 
 
 def test_a_conversion_is_found_by_its_order_and_undone_once(opportunity_store: Any) -> None:
-    sku = new_id("SKU")
-    subscription, opportunity = _subscription(opportunity_store, sku)
-    subscription.notify(NOW)
-    opportunity.notify(NOW)
-    assert opportunity_store.notify_subscription(subscription, opportunity)
-    (waiting,) = opportunity_store.notified_back_in_stock(sku)
-    order_id = new_id("ord")
-    waiting.convert(order_id, NOW)
-    assert opportunity_store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+    sku, order_id = _converted_wish(opportunity_store)
     assert opportunity_store.converted_by_order(new_id("ord")) == []
 
     (converted,) = opportunity_store.converted_by_order(order_id)
@@ -136,15 +142,8 @@ def test_an_opportunity_is_written_over_only_in_the_status_it_was_read(
 def test_a_conversion_undone_for_another_order_is_found_by_that_order(
     opportunity_store: Any,
 ) -> None:
-    sku = new_id("SKU")
-    subscription, opportunity = _subscription(opportunity_store, sku)
-    subscription.notify(NOW)
-    opportunity.notify(NOW)
-    assert opportunity_store.notify_subscription(subscription, opportunity)
-    (waiting,) = opportunity_store.notified_back_in_stock(sku)
-    first, second = new_id("ord"), new_id("ord")
-    waiting.convert(first, NOW)
-    assert opportunity_store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+    sku, first = _converted_wish(opportunity_store)
+    second = new_id("ord")
 
     (converted,) = opportunity_store.converted_by_order(first)
     converted.undo_conversion(NOW)
