@@ -16,6 +16,7 @@ from tests.api.test_api_surveys import _delivered
 from tests.support import assert_problem, order_body
 from tests.support.api import place_order
 from tests.support.orders import wait_for_status
+from tests.support.pages import form_target
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = {"Accept": "text/html"}
@@ -90,13 +91,11 @@ def test_from_an_address_ending_in_a_slash_the_survey_posts_to_its_route(
     delivered = _delivered(client)
     path, order_id = delivered["path"], delivered["placed"]["order_id"]
     html = _page(client, f"{path}/")
-    form = re.search(r'id="survey" method="post" action="([^"]+)"', html)
-    assert form
 
-    target = urlparse(urljoin(f"http://shop.test{path}/", unescape(form.group(1))))
-    assert target.path == f"{path}/form"
+    target = form_target(html, "survey", f"{path}/")
+    assert target == f"{path}/form"
     answered = client.http.post(
-        target.path, headers=FORM, body=urlencode({"csrf": _csrf(html), "score": "5"})
+        target, headers=FORM, body=urlencode({"csrf": _csrf(html), "score": "5"})
     )
 
     assert _outcome(client, path, answered)[0] == "done"

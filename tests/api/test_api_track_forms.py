@@ -18,6 +18,7 @@ from tests.support import JSON, assert_problem, order_body
 from tests.support.api import customer_360, place_order
 from tests.support.flow import fresh_sku, post_carrier_event
 from tests.support.orders import wait_for_status
+from tests.support.pages import form_target
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = {"Accept": "text/html"}
@@ -140,14 +141,10 @@ def test_from_an_address_ending_in_a_slash_the_forms_post_to_the_same_routes(
     # ``/track/<token>/<token>/forms/…``, a 404 in English JSON, without JavaScript.
     order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
     html = page(client, f"{path}/")
-    form = re.search(r'id="form-cancel" method="post" action="([^"]+)"', html)
-    assert form
 
-    target = urlparse(urljoin(f"http://shop.test{path}/", unescape(form.group(1))))
-    assert target.path == f"{path}/forms/cancel"
-    response = client.http.post(
-        target.path, headers=FORM, body=urlencode(hidden(html, "form-cancel"))
-    )
+    target = form_target(html, "form-cancel", f"{path}/")
+    assert target == f"{path}/forms/cancel"
+    response = client.http.post(target, headers=FORM, body=urlencode(hidden(html, "form-cancel")))
 
     query, shown = followed(client, path, "cancel", response)
     assert query == "form=cancel&outcome=done" and notice(shown)[0] == "done"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from html import unescape
 from typing import Any
+from urllib.parse import urljoin, urlparse
 
 from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.orders import Order
@@ -38,3 +41,11 @@ def tracking_html(
         field_words={},
         survey_url=None,
     )
+
+
+def form_target(html: str, form_id: str, address: str) -> str:
+    """The path a browser posts the form ``form_id`` of a page read at ``address`` to:
+    its action resolved against the address, as a browser resolves a relative one."""
+    form = re.search(rf'id="{form_id}" method="post" action="([^"]+)"', html)
+    assert form, f"no #{form_id} form on the page"
+    return urlparse(urljoin(f"http://shop.test{address}", unescape(form.group(1)))).path
