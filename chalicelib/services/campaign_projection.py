@@ -29,18 +29,14 @@ if TYPE_CHECKING:
     from chalicelib.deps import Deps
     from chalicelib.domain.orders import Order
 
-# Events after which an order's revenue share may have moved: its status (paid,
-# rejected, cancelled, paid again), a part voided or refunded, a parcel lost.
-_MONEY_EVENTS = frozenset(
-    {
-        "order.status_changed",
-        "payment.void",
-        "payment.refund",
-        "fulfillment.lost",
-        "fulfillment.not_collected",
-        "fulfillment.cancelled",
-    }
+# What can move an order's revenue share: a status that pays or ends it (accepted again
+# after a declined card, paid, rejected, cancelled), and the gateway's confirmation of a
+# void or a refund, which settlement publishes in the write that records it (a part not
+# collected or cancelled, a lost parcel, a return). Other events are not read for it.
+_MONEY_STATUSES = frozenset(
+    {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
 )
+_MONEY_EVENTS = frozenset({"payment.void", "payment.refund"})
 # Attempts at the share's conditional write before the delivery fails (and is retried).
 _SHARE_ATTEMPTS = 5
 
@@ -128,7 +124,12 @@ def project_campaign_event(
 ) -> bool:
     """Apply one order event to its campaign's figures; True if it changed them.
     ``reads``: the delivery's shared reads."""
-    if event.get("type") not in _MONEY_EVENTS or not event.get("order_id"):
+    if not event.get("order_id"):
+        return False
+    if event.get("type") == "order.status_changed":
+        if event.get("status") not in _MONEY_STATUSES:
+            return False
+    elif event.get("type") not in _MONEY_EVENTS:
         return False
     reads = reads or EventReads(deps)
     order = reads.order(str(event["order_id"]))
