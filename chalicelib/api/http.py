@@ -178,6 +178,20 @@ def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -
     return response
 
 
+def see_other(location: str) -> Response:
+    """303 to a page, for a form posted without JavaScript. The body is empty, so it is
+    labelled plain text: Chalice would otherwise call the empty body JSON."""
+    return Response(
+        body="",
+        status_code=303,
+        headers={
+            "Location": location,
+            "Cache-Control": "no-store",
+            "Content-Type": "text/plain; charset=utf-8",
+        },
+    )
+
+
 def problem_document(
     status: int, title: str, detail: str, errors: list[tuple[str, str]] | None = None
 ) -> dict[str, Any]:

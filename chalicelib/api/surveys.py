@@ -6,7 +6,7 @@ from typing import Any, Literal
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, see_other
 from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.api.track_forms import read_form
 from chalicelib.domain.deferred import DeferredModel
@@ -137,11 +137,7 @@ def answer_survey_form(call: Call, token: str) -> Response:
 
 
 def _back_to_the_survey(token: str, outcome: str) -> Response:
-    return Response(
-        body="",
-        status_code=303,
-        headers={"Location": f"../{token}?outcome={outcome}", "Cache-Control": "no-store"},
-    )
+    return see_other(f"../{token}?outcome={outcome}")
 
 
 @endpoint(

@@ -16,7 +16,14 @@ from urllib.parse import parse_qs, quote, urlencode
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import Field, ValidationError
 
-from chalicelib.api.http import IDEMPOTENCY_KEY_PATTERN, Access, Call, endpoint, logger
+from chalicelib.api.http import (
+    IDEMPOTENCY_KEY_PATTERN,
+    Access,
+    Call,
+    endpoint,
+    logger,
+    see_other,
+)
 from chalicelib.api.self_service import (
     TrackPaymentRequest,
     TrackReturnRequest,
@@ -185,14 +192,7 @@ def _back_to_the_page(
     query = {"form": action.value, "outcome": outcome.value}
     if fields:
         query["fields"] = ",".join(dict.fromkeys(fields))
-    return Response(
-        body="",
-        status_code=303,
-        headers={
-            "Location": f"../../{quote(token, safe='')}?{urlencode(query)}#notice",
-            "Cache-Control": "no-store",
-        },
-    )
+    return see_other(f"../../{quote(token, safe='')}?{urlencode(query)}#notice")
 
 
 def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:

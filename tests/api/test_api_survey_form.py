@@ -43,6 +43,8 @@ def _post(client: Any, path: str, fields: dict[str, str], **headers: str) -> Any
 def _outcome(client: Any, path: str, response: Any) -> tuple[str, str]:
     """The page the 303 leads to, as a browser resolves it: its outcome and notice."""
     assert response.status_code == 303, response.body
+    # An empty body is not JSON: the redirect says what it carries.
+    assert (response.body, response.headers["Content-Type"]) == (b"", "text/plain; charset=utf-8")
     target = urlparse(urljoin(f"http://shop.test{path}/form", response.headers["Location"]))
     assert target.path == path
     html = _page(client, f"{target.path}?{target.query}")

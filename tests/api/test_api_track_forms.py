@@ -65,6 +65,8 @@ def post_form(
 def followed(client: Any, path: str, action: str, response: Any) -> tuple[str, str]:
     """The 303's target, as the browser resolves it from the form's address, and that page."""
     assert response.status_code == 303, response.body
+    # An empty body is not JSON: the redirect says what it carries.
+    assert (response.body, response.headers["Content-Type"]) == (b"", "text/plain; charset=utf-8")
     target = urljoin(f"http://shop.test{path}/forms/{action}", response.headers["Location"])
     location = urlparse(target)
     assert location.path == path
