@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.requests import Text
 from chalicelib.services import alerts as alerts_service
 
 alerts = Blueprint(__name__)
@@ -43,7 +44,7 @@ class ResolveAlertRequest(DeferredModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    note: str | None = Field(default=None, max_length=500, description="What was done")
+    note: Text | None = Field(default=None, max_length=500, description="What was done")
 
 
 class AlertResponse(DeferredModel):

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Problems
-from chalicelib.domain.requests import CustomerRef, OneLineText, Strict, non_null
+from chalicelib.domain.requests import CustomerRef, OneLineText, Strict, Text, WrittenText, non_null
 from chalicelib.domain.tickets import TicketStatus, TicketType
 
 ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
@@ -19,7 +19,7 @@ class AddInteractionRequest(Strict):
 
     type: Literal["call", "chat", "store_visit", "other"]
     channel: ContactChannel
-    summary: str = Field(min_length=1, max_length=2000)
+    summary: WrittenText = Field(min_length=1, max_length=2000)
 
 
 class OpenTicketRequest(Strict):
@@ -27,7 +27,7 @@ class OpenTicketRequest(Strict):
 
     type: TicketType = TicketType.COMPLAINT
     subject: OneLineText = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=4000)
+    description: WrittenText = Field(min_length=1, max_length=4000)
     order_id: str | None = Field(default=None, min_length=1, max_length=64)
     skus: list[str] = Field(default_factory=list, max_length=100)
     shipment: str | None = Field(default=None, max_length=100)
@@ -40,7 +40,7 @@ class UpdateTicketRequest(Strict):
     json_schema_rules: ClassVar[dict[str, Any]] = {"anyOf": non_null("status", "note")}
 
     status: TicketStatus | None = None
-    note: str | None = Field(default=None, min_length=1, max_length=4000)
+    note: WrittenText | None = Field(default=None, min_length=1, max_length=4000)
 
     @classmethod
     def input_problems(cls, data: dict[str, Any]) -> Problems:
@@ -89,7 +89,7 @@ class ClaimOrderRequest(IdentifiedCustomer):
 class EraseCustomerRequest(Strict):
     """``POST /customers/{id}/erase``; the body is optional."""
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class IdentifierResponse(DeferredModel):

@@ -11,7 +11,7 @@ from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, logg
 from chalicelib.api.models import ExecutionResponse, HealthResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.requests import Strict
+from chalicelib.domain.requests import Strict, Text
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.services import recovery, sla
 from chalicelib.services.tracking import revoke_tracking_links
@@ -42,7 +42,7 @@ def order_execution(call: Call, order_id: str) -> dict[str, Any]:
 class RetryRequest(Strict):
     """``POST /ops/orders/{order_id}/retry``; the body is optional."""
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class RetryResponse(DeferredModel):
@@ -236,7 +236,7 @@ class RevokeTrackingRequest(DeferredModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Text | None = Field(default=None, max_length=500)
 
 
 class TrackingLinkResponse(DeferredModel):

@@ -18,6 +18,7 @@ from chalicelib.domain.requests import (
     RequestReturnRequest,
     ReturnLineRequest,
     Strict,
+    WrittenText,
 )
 from chalicelib.domain.tickets import TicketType
 from chalicelib.services import self_service
@@ -31,7 +32,7 @@ class TrackReturnRequest(Strict):
     one it goes to the store the order came from or was collected at."""
 
     lines: list[ReturnLineRequest] = Field(min_length=1, max_length=MAX_LINES)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: WrittenText = Field(min_length=1, max_length=500)
     channel: Literal["store", "mail"]
     location_id: str | None = Field(default=None, min_length=1, max_length=64)
 
@@ -40,7 +41,7 @@ class TrackTicketRequest(Strict):
     """``POST /track/{token}/tickets``: a question or complaint about this order."""
 
     subject: OneLineText = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=4000)
+    description: WrittenText = Field(min_length=1, max_length=4000)
     type: TicketType = TicketType.QUESTION
 
 

@@ -11,7 +11,7 @@ from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.api.track_forms import read_form
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Forbidden, NotFound, OrquestaError
-from chalicelib.domain.requests import Strict
+from chalicelib.domain.requests import Strict, Text
 from chalicelib.domain.surveys import MAX_COMMENT_LENGTH, SatisfactionReport, SurveyAnswer
 from chalicelib.rendering import inline_script, render
 from chalicelib.services import surveys as survey_service
@@ -51,7 +51,7 @@ class SurveyForm(Strict):
 
     csrf: str = Field(min_length=1, max_length=80, description="The page's form token")
     score: str = Field(pattern=r"^[1-5]$")
-    comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
+    comment: Text | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
 
 
 def _wants_json(call: Call) -> bool:

@@ -41,7 +41,7 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import MAX_LINES, OneLine, Strict
+from chalicelib.domain.requests import MAX_LINES, OneLine, Strict, Text
 from chalicelib.domain.tickets import TicketType
 from chalicelib.presentation.track_forms import FormAction, FormOutcome, form_field
 from chalicelib.services import self_service
@@ -81,7 +81,7 @@ class ReturnForm(PageForm):
     quantity: list[typing.Annotated[str, Field(pattern=r"^[0-9]{0,3}$")]] = Field(
         min_length=1, max_length=MAX_LINES
     )
-    reason: str = Field(max_length=500)
+    reason: Text = Field(max_length=500)
     channel: Literal["store", "mail"]
     location_id: str | None = Field(default=None, max_length=64)
 
@@ -91,7 +91,7 @@ class TicketForm(PageForm):
 
     type: TicketType = TicketType.QUESTION
     subject: OneLine = Field(max_length=200)
-    description: str = Field(max_length=4000)
+    description: Text = Field(max_length=4000)
 
 
 class PaymentForm(PageForm):

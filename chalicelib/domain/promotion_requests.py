@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints, ValidationError, field_validator
 from chalicelib.domain.errors import InvalidRequest
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotions import PromotionKind, PromotionTerms
-from chalicelib.domain.requests import Integer, Strict, utc_moment, worded
+from chalicelib.domain.requests import Integer, OneLineText, Strict, utc_moment, worded
 
 # A decimal string with at most 2 decimals, and its ranges per use: a percentage above 0
 # and at most 100, an amount above 0.00 and at most 1,000,000, a minimum basket from 0.
@@ -78,7 +78,7 @@ class CreatePromotionRequest(Strict):
         ]
     }
 
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLineText = Field(min_length=1, max_length=100)
     code: Code | None = Field(
         default=None, description="A coupon code (any case, unique); none: applies by itself"
     )
@@ -90,7 +90,7 @@ class CreatePromotionRequest(Strict):
     channels: list[Channel] | None = Field(default=None, min_length=1, max_length=5)
     max_redemptions: Integer | None = Field(default=None, ge=1, le=MAX_REDEMPTIONS)
     once_per_customer: bool = Field(default=False, strict=True)
-    campaign: str | None = Field(default=None, min_length=1, max_length=100)
+    campaign: OneLineText | None = Field(default=None, min_length=1, max_length=100)
 
     @field_validator("starts_at", "ends_at")
     @classmethod

@@ -13,7 +13,7 @@ from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidRequest, SurveyAlreadyAnswered
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import Integer
+from chalicelib.domain.requests import Integer, Text
 
 MIN_SCORE, MAX_SCORE = 1, 5
 MAX_COMMENT_LENGTH = 1000
@@ -35,7 +35,7 @@ class SurveyAnswer(DeferredModel):
     model_config = ConfigDict(extra="forbid")
 
     score: Score
-    comment: str | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
+    comment: Text | None = Field(default=None, max_length=MAX_COMMENT_LENGTH)
 
     @field_validator("comment")
     @classmethod

@@ -73,6 +73,7 @@ def test_the_tracking_token_does_not_open_the_survey(
         ({"score": True}, "score"),
         ({"score": 4.5}, "score"),
         ({"score": 3, "comment": "x" * 1001}, "comment"),
+        ({"score": 2, "comment": "cold\x1b[2J\x07"}, "comment"),
         ({"score": 3, "extra": 1}, "extra"),
     ],
 )
