@@ -187,6 +187,17 @@ def test_unknown_field_is_422_and_changes_nothing(client: Any, deps: Any) -> Non
     assert snapshot(deps, sku) == before
 
 
+def test_a_reference_of_two_lines_is_422_and_changes_nothing(client: Any, deps: Any) -> None:
+    # A reference names one document (a delivery note, a till receipt): one line.
+    sku = fresh_sku(deps, {MADRID: 10})
+    before = snapshot(deps, sku)
+
+    response = post_movement(client, movement(sku, MADRID, "sale", 1, reference="T-1\nT-2"))
+
+    assert_problem(response, 422, "reference")
+    assert snapshot(deps, sku) == before
+
+
 def test_storefront_key_is_403(client: Any, deps: Any) -> None:
     sku = fresh_sku(deps, {MADRID: 10})
     before = snapshot(deps, sku)
