@@ -23,8 +23,16 @@ from chalicelib.services import customer_records, customer_view, tickets
 care = Blueprint(__name__)
 
 
-def _ticket_body(ticket: Ticket) -> dict[str, Any]:
-    return TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+def _ticket_body(ticket: Ticket, reader_role: str) -> dict[str, Any]:
+    """The ticket as ``reader_role`` reads it. A note's writer is ``role:client``, and a key
+    configured without a client id is its own client, named by a digest of the key: only
+    ops read it, so that no customer or store key holds a digest of another's key to guess
+    it from (a probe read the ops key's through a customer's token)."""
+    body = TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
+    if reader_role != "ops":
+        for note in body["notes"]:
+            note["by"] = note["by"].partition(":")[0]
+    return body
 
 
 def _ticket_for(call: Call, ticket_id: str) -> Ticket:
@@ -68,7 +76,7 @@ def get_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
         and owner == ticket.customer_id
     ):
         raise Forbidden("the customer's token does not open this ticket", field="X-Customer-Token")
-    return _ticket_body(ticket)
+    return _ticket_body(ticket, call.principal.role)
 
 
 @endpoint(
@@ -90,7 +98,8 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     _ticket_for(call, ticket_id)
     by = f"{call.principal.role}:{call.principal.client_id}"
     return _ticket_body(
-        tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps)
+        tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps),
+        call.principal.role,
     )
 
 

@@ -191,7 +191,7 @@ class TicketNoteResponse(DeferredModel):
     """A note on a ticket."""
 
     at: str
-    by: str
+    by: str = Field(description="Who wrote it: role:client for ops keys, the role for others")
     text: str
 
 

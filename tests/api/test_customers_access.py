@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import customer_360, get_order, place_order, verify_customer
 
 
@@ -368,3 +368,35 @@ def test_after_the_phone_is_proven_every_view_agrees_on_whose_order_it_is(
     as_founder = STOREFRONT | {"X-Customer-Token": founder["customer_token"]}
     assert client.http.get(ticket_path, headers=as_victim).status_code == 200
     assert_problem(client.http.get(ticket_path, headers=as_founder), 403)
+
+
+def test_a_ticket_s_notes_name_the_writer_s_client_to_ops_alone(client: Any, stack: Any) -> None:
+    # A key configured without a client id is its own client, named by a digest of the key:
+    # a customer or a store key holding the ops key's digest could try keys against it.
+    mine = _customer(client, stack)
+    ticket_id = _ticket(client, mine["customer_id"])
+    noted = client.http.request(
+        "PATCH",
+        f"/tickets/{ticket_id}",
+        headers=OPS | JSON,
+        body=json.dumps({"note": "called the carrier"}),
+    )
+    assert noted.status_code == 200, noted.body
+    as_ops = noted.json_body["notes"][0]["by"]
+    role, _, ops_client = as_ops.partition(":")
+    assert role == "ops" and ops_client
+
+    by_store = client.http.request(
+        "PATCH", f"/tickets/{ticket_id}", headers=STORE | JSON, body=json.dumps({"note": "seen"})
+    )
+    by_customer = client.http.get(
+        f"/tickets/{ticket_id}",
+        headers=STOREFRONT | {"X-Customer-Token": mine["customer_token"]},
+    )
+
+    for response in (by_store, by_customer):
+        assert response.status_code == 200, response.body
+        assert [n["by"] for n in response.json_body["notes"]] == ["ops", "store"]
+        assert ops_client not in response.body.decode()
+    as_ops_again = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert as_ops_again["notes"][0]["by"] == as_ops
