@@ -46,7 +46,12 @@ from chalicelib.services import (
     tickets,
     verification,
 )
-from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
+from chalicelib.services.customers import (
+    lookup_customer,
+    refuse_if_erased,
+    resolve_customer,
+    token_grants,
+)
 from chalicelib.services.preferences import set_notifications
 
 customers = Blueprint(__name__)
@@ -148,7 +153,11 @@ def identify_customer(call: Call) -> dict[str, Any]:
         )
         return response.model_dump(mode="json", exclude_unset=True)
 
-    return call.once(call.key_scope("customers"), key, request, resolve)
+    def replayable(first: dict[str, Any]) -> None:
+        # The record it resolved to was erased since: it stands for nobody any more.
+        refuse_if_erased(first["customer_id"], call.deps, field=IDEMPOTENCY_HEADER)
+
+    return call.once(call.key_scope("customers"), key, request, resolve, replayable)
 
 
 @endpoint(
@@ -222,7 +231,13 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 
-    return call.once(call.key_scope("interactions", customer_id), key, request, record)
+    return call.once(
+        call.key_scope("interactions", customer_id),
+        key,
+        request,
+        record,
+        lambda _first: refuse_if_erased(customer_id, call.deps),
+    )
 
 
 @endpoint(
@@ -264,7 +279,13 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         as_json = ticket.model_dump(mode="json")
         return TicketResponse.model_validate(as_json).model_dump(mode="json")
 
-    return call.once(call.key_scope("customer-tickets", customer_id), key, request, opened)
+    return call.once(
+        call.key_scope("customer-tickets", customer_id),
+        key,
+        request,
+        opened,
+        lambda _first: refuse_if_erased(customer_id, call.deps),
+    )
 
 
 @endpoint(

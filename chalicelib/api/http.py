@@ -312,13 +312,27 @@ class Call:
         key: str | None,
         request: BaseModel,
         compute: Callable[[], dict[str, Any]],
+        replayable: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """``compute()`` once per Idempotency-Key when one was sent: the same key and body
         answer the first response and create nothing; another body is 422 naming the
-        header. Without a key, ``compute()`` every time."""
+        header. Without a key, ``compute()`` every time.
+
+        ``replayable(first)`` runs before a stored response is answered again, and raises
+        what the request would get now where replaying it would show what may no longer be
+        shown (an erased customer's words, kept in the response until the key expires)."""
         if key is None:
             return compute()
-        return self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), compute)
+        computed: list[dict[str, Any]] = []
+
+        def first() -> dict[str, Any]:
+            computed.append(compute())
+            return computed[0]
+
+        answer = self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), first)
+        if not computed and replayable is not None:
+            replayable(answer)
+        return answer
 
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:

@@ -170,7 +170,13 @@ def answer_survey(call: Call, token: str) -> dict[str, Any]:
             answered_at=response.answered_at.isoformat(),
         ).model_dump(mode="json")
 
-    return call.once(call.key_scope("surveys", order.order_id), key, answer, answered)
+    return call.once(
+        call.key_scope("surveys", order.order_id),
+        key,
+        answer,
+        answered,
+        lambda _first: survey_service.refuse_if_erased(order, call.deps),
+    )
 
 
 @endpoint(

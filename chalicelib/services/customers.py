@@ -214,6 +214,13 @@ def canonical_customer(customer_id: str, deps: Deps) -> tuple[str, dict[str, Any
     return chain[-1], profile
 
 
+def refuse_if_erased(customer_id: str, deps: Deps, field: str = "customer_id") -> None:
+    """``Conflict`` naming ``field`` once the customer the id stands for was erased: nothing
+    new is written about them, and nothing they said is answered again."""
+    if canonical_customer(customer_id, deps)[1].get("state") == ProfileState.ERASED:
+        raise Conflict(f"customer {customer_id} was erased", field=field)
+
+
 def person_records(owner: str, deps: Deps) -> list[str]:
     """The record and every record merged into it, however deep, the record first: one
     person's (a merge said so)."""

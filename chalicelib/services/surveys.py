@@ -93,6 +93,20 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
         )
 
 
+def _erased(order: Order) -> Conflict:
+    return Conflict(
+        f"the customer of order {order.order_id} was erased: the survey keeps no answer",
+        field="token",
+    )
+
+
+def refuse_if_erased(order: Order, deps: Deps) -> None:
+    """``Conflict`` once the order's customer was erased: a retried answer is not replayed
+    with their score and comment."""
+    if order_erased(order, deps):
+        raise _erased(order)
+
+
 def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     """Record the order's one answer: ``Conflict`` (409) before delivery,
     ``SurveyAlreadyAnswered`` (409) the second time, ``Conflict`` (409, nothing kept) once
@@ -104,10 +118,7 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
             _follow_up(order, existing, customer_id, deps)  # finish what a failed try left
         answer_survey(existing.subject, parsed, deps.clock(), existing)
     if erased:
-        raise Conflict(
-            f"the customer of order {order.order_id} was erased: the survey keeps no answer",
-            field="token",
-        )
+        raise _erased(order)
     if not survey_open(order.status.value):
         raise Conflict(
             f"order {order.order_id} is {order.status.value}: rate it once delivered",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from html import unescape
 from typing import Any
 from urllib.parse import urlparse
@@ -222,3 +223,23 @@ def test_after_erasure_the_survey_is_closed_says_so_and_keeps_no_answer(
         _post(client, delivered["path"], {"score": 2, "comment": "call me"}), 409, "token"
     )
     assert _get_json(client, delivered["path"]).json_body["answered"] is False
+
+
+def test_a_retried_answer_is_not_replayed_once_the_customer_was_erased(
+    client: Any, delivered: dict[str, Any]
+) -> None:
+    """Found by a probe: the answer's Idempotency-Key replayed the score and the comment
+    after the erasure had taken them off the record."""
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = json.dumps({"score": 2, "comment": "ring me on 600123456"})
+    first = client.http.post(delivered["path"], headers=JSON | key, body=body)
+    assert first.status_code == 201, first.body
+    assert client.http.post(delivered["path"], headers=JSON | key, body=body).body == first.body
+    customer_id = delivered["placed"]["customer_id"]
+    erased = client.http.post(f"/customers/{customer_id}/erase", headers=OPS | JSON, body="{}")
+    assert erased.status_code == 200, erased.body
+
+    replayed = client.http.post(delivered["path"], headers=JSON | key, body=body)
+
+    assert_problem(replayed, 409, "token")
+    assert "600123456" not in replayed.body.decode()

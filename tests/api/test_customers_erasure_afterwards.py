@@ -301,3 +301,48 @@ def test_erasing_a_customer_keeps_the_emails_of_someone_whose_address_they_named
     assert mails(named["order_id"]) == []
     assert mails(own["order_id"]) != []
     assert any("code" in m.lower() or "código" in m for m in mails())
+
+
+def test_a_retried_request_does_not_answer_an_erased_customer_s_words_again(
+    client: Any,
+) -> None:
+    """Found by a probe: replaying a ticket's, an interaction's or a resolution's
+    Idempotency-Key after the erasure answered the first 201, the ticket's description and
+    the interaction's summary with it, and the erased record's id."""
+    person = Person()
+    requests = [
+        ("/customers", {"email": person.email, "name": person.name}),
+        (
+            "/tickets",
+            {"subject": person.text("s"), "description": person.text("d"), "channel": "phone"},
+        ),
+        ("/interactions", {"type": "call", "channel": "phone", "summary": person.text("i")}),
+    ]
+    keys = [uuid.uuid4().hex for _ in requests]
+
+    def send(index: int, customer_id: str = "") -> Any:
+        path, body = requests[index]
+        return client.http.post(
+            f"/customers/{customer_id}{path}" if customer_id else path,
+            headers=OPS | JSON | {"Idempotency-Key": keys[index]},
+            body=json.dumps(body),
+        )
+
+    customer_id = send(0).json_body["customer_id"]
+    firsts = [send(1, customer_id), send(2, customer_id)]
+    assert [r.status_code for r in firsts] == [201, 201], [r.body for r in firsts]
+    # Replayed while the customer is there: the first response, byte for byte.
+    assert [send(1, customer_id).body, send(2, customer_id).body] == [r.body for r in firsts]
+    assert send(0).json_body["customer_id"] == customer_id
+
+    assert _erase(client, customer_id).status_code == 200
+
+    replays = {
+        "resolution": (send(0), "Idempotency-Key"),
+        "ticket": (send(1, customer_id), "customer_id"),
+        "interaction": (send(2, customer_id), "customer_id"),
+    }
+    for response, field_name in replays.values():
+        assert_problem(response, 409, field_name)
+    assert_nothing_of(person, {what: r.json_body for what, (r, _) in replays.items()})
+    assert_nothing_of(person, {"view": _get(client, f"/customers/{customer_id}")})
