@@ -1,6 +1,8 @@
 """Wire models of the customer export (``GET /customers/{id}/export``): every field named,
 so that nothing internal or about someone else leaves."""
 
+from pydantic import Field
+
 from chalicelib.api.customer_models import (
     ConsentResponse,
     IdentifierResponse,
@@ -114,6 +116,31 @@ class ExportHistoryEntry(DeferredModel):
     note: str | None = None
 
 
+class ExportTax(DeferredModel):
+    """A tax the order holds; ``included`` when the prices already hold it."""
+
+    name: str
+    rate: str
+    amount: Money
+    included: bool
+
+
+class ExportPromotion(DeferredModel):
+    """A promotion the order got, and what it took off."""
+
+    promotion_id: str
+    name: str
+    amount: Money
+
+
+class ExportAttribution(DeferredModel):
+    """Where the order came from, as the storefront tagged it."""
+
+    campaign: str | None
+    source: str | None
+    medium: str | None
+
+
 class ExportOrder(DeferredModel):
     """An order as its customer may see it."""
 
@@ -127,6 +154,14 @@ class ExportOrder(DeferredModel):
     shipping_address: ExportAddress | None
     lines: list[ExportOrderLine]
     total: Money
+    # How it was priced (absent for an order placed before the breakdown was kept).
+    subtotal: Money | None = None
+    discount: Money | None = None
+    shipping: Money | None = None
+    taxes: list[ExportTax] = Field(default_factory=list)
+    coupon: str | None = None
+    promotions: list[ExportPromotion] = Field(default_factory=list)
+    attribution: ExportAttribution | None = None
     payment: ExportPayment
     consent: ExportConsent | None
     fulfillments: list[ExportFulfillment]
@@ -162,6 +197,7 @@ class ExportProfile(DeferredModel):
 
     name: str | None = None
     locale: str | None = None
+    notifications: str | None = None
     state: str | None = None
     erased_at: str | None = None
 

@@ -99,7 +99,7 @@ class TaxResponse(DeferredModel):
         """As the API shows it."""
         return cls(
             name=tax.name.value,
-            rate=str(tax.rate.normalize()) if tax.rate else "0",
+            rate=tax.rate_shown,
             amount=Money.of(tax.amount),
             included=tax.included,
         )

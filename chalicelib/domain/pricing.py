@@ -132,6 +132,11 @@ class TaxBreakdown(DeferredModel):
     amount: Amount
     included: bool
 
+    @property
+    def rate_shown(self) -> str:
+        """The rate as the API writes it: ``"0.21"``, ``"0"`` for none."""
+        return str(self.rate.normalize()) if self.rate else "0"
+
 
 class AppliedPromotion(DeferredModel):
     """A promotion the order got, and what it took off."""

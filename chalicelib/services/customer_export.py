@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import IdentifierType
+from chalicelib.domain.email_policy import preference_of
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
@@ -132,7 +133,8 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     return {
         "customer_id": owner,
         "exported_at": deps.clock().isoformat(),
-        "profile": public_fields(profile, EXPORT_PROFILE_FIELDS),
+        "profile": public_fields(profile, EXPORT_PROFILE_FIELDS)
+        | {"notifications": preference_of(profile).value},
         "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
         "orders": orders,
         "interactions": [
@@ -213,6 +215,7 @@ def _exported_order(order: Order) -> dict[str, Any]:
             for line in order.lines
         ],
         "total": order.total.model_dump(mode="json"),
+        **_exported_pricing(order),
         "payment": {
             "status": order.payment.status.value,
             "captured": _money_of(order.payment.captured),
@@ -299,6 +302,40 @@ def _exported_opportunity(opportunity: Opportunity) -> dict[str, Any]:
         "value": {"amount": opportunity.value, "currency": opportunity.currency},
         "created_at": opportunity.created_at.isoformat(),
         "updated_at": opportunity.updated_at.isoformat(),
+    }
+
+
+def _exported_pricing(order: Order) -> dict[str, Any]:
+    """How the order was priced: the breakdown, the coupon and promotions it got, and the
+    campaign the storefront tagged it with (none for an order placed before pricing)."""
+    pricing = order.pricing
+    if pricing is None:
+        return {}
+    return {
+        "subtotal": Money.of(pricing.subtotal).model_dump(mode="json"),
+        "discount": Money.of(pricing.discount).model_dump(mode="json"),
+        "shipping": Money.of(pricing.shipping).model_dump(mode="json"),
+        "taxes": [
+            {
+                "name": tax.name.value,
+                "rate": tax.rate_shown,
+                "amount": Money.of(tax.amount).model_dump(mode="json"),
+                "included": tax.included,
+            }
+            for tax in pricing.each_tax()
+        ],
+        "coupon": pricing.coupon,
+        "promotions": [
+            {
+                "promotion_id": p.promotion_id,
+                "name": p.name,
+                "amount": Money.of(p.amount).model_dump(mode="json"),
+            }
+            for p in pricing.promotions
+        ],
+        "attribution": (
+            pricing.attribution.model_dump(mode="json") if pricing.attribution else None
+        ),
     }
 
 

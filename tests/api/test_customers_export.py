@@ -187,3 +187,33 @@ def test_the_export_holds_the_persons_records_and_no_token_secret_or_other_perso
     # Nobody else's data: not the bystander's identifiers, name, ticket or id.
     for theirs in (bystander["email"], bystander["name"], f"bystander secret {mark}", bystander_id):
         assert theirs not in text
+
+
+def test_the_export_says_how_each_order_was_priced_and_how_the_customer_asked_to_hear(
+    client: Any,
+) -> None:
+    """Found by a probe: the coupon, the promotions, the campaign an order was tagged with
+    and the notification preference were held and shown elsewhere, not in the export."""
+    code = f"X{uuid.uuid4().hex[:10].upper()}"
+    promotion = _post(
+        client, "/promotions", {"name": "Diez", "code": code, "kind": "percent", "value": "10"}
+    )
+    attribution = {"campaign": f"otoño-{code}", "source": "instagram", "medium": "social"}
+    body = order_body(coupon=code, attribution=attribution)
+    placed = place_order(client, body)
+    email = body["customer"]["email"]
+    _post(client, "/customers", {"email": email, "notifications": "all"})
+    shown = client.http.get(f"/orders/{placed['order_id']}", headers=OPS).json_body
+
+    # The customer's record lists the order once its placement is projected.
+    exported = eventually(lambda: (e := _export(client, placed["customer_id"]))["orders"] and e)
+
+    assert exported["profile"]["notifications"] == "all"
+    (order,) = exported["orders"]
+    assert order["coupon"] == code
+    assert order["attribution"] == attribution
+    assert order["promotions"] == shown["promotions"]
+    assert [p["promotion_id"] for p in order["promotions"]] == [promotion["promotion_id"]]
+    for figure in ("subtotal", "discount", "shipping", "total"):
+        assert order[figure] == shown[figure], figure
+    assert order["taxes"] == shown["taxes"]
