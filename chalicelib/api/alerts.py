@@ -55,6 +55,9 @@ class AlertResponse(DeferredModel):
     order_id: str | None
     at: str
     detail: str
+    # What the alert was raised with (the ops topic's message): the parcel's carrier and
+    # tracking number, the amount owed, the stock left...
+    facts: dict[str, Any] = Field(default_factory=dict)
     status: AlertStatus
     resolved_at: str | None = None
     resolved_by: str | None = None
@@ -69,6 +72,7 @@ class AlertResponse(DeferredModel):
             order_id=alert.order_id,
             at=alert.at.isoformat(),
             detail=alert.detail,
+            facts=alert.facts,
             status=alert.status,
             resolved_at=alert.resolved_at.isoformat() if alert.resolved_at else None,
             resolved_by=alert.resolved_by,

@@ -50,11 +50,23 @@ def late_parcel_delivered(order_id: str, fulfillment_id: str, delivered_at: str,
     """A late parcel was delivered after all: its open breach and unconfirmed-delivery
     alerts are resolved, saying so (a probe found every late parcel left in ops' queue
     for good). Returns how many were."""
+    note = f"the carrier delivered the parcel at {delivered_at}"
+    return _settle_late_parcel(order_id, fulfillment_id, "system:carrier", note, deps)
+
+
+def late_parcel_lost(order_id: str, fulfillment_id: str, deps: Deps) -> int:
+    """A late parcel was declared lost: its parcel_lost alert is what is left to deal with,
+    so its breach and unconfirmed-delivery alerts are resolved, pointing there (a probe
+    found three open alerts for each lost parcel). Returns how many were."""
+    note = "the parcel was declared lost and refunded: see its parcel_lost alert"
+    return _settle_late_parcel(order_id, fulfillment_id, "system:lost_parcels", note, deps)
+
+
+def _settle_late_parcel(order_id: str, fulfillment_id: str, by: str, note: str, deps: Deps) -> int:
     resolved = 0
     for alert in deps.alerts.list(order_id, AlertStatus.OPEN, LATE_ALERTS_READ):
         if alert.kind in LATE_PARCEL_KINDS and alert.facts.get("fulfillment_id") == fulfillment_id:
-            note = f"the carrier delivered the parcel at {delivered_at}"
-            deps.alerts.resolve(alert.alert_id, "system:carrier", note, deps.clock())
+            deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
             resolved += 1
     return resolved
 

@@ -12,6 +12,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
+from chalicelib.services.alerts import late_parcel_lost
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import (
     check_overdue_shipments,
@@ -104,6 +105,7 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     }
     deps.events.publish(ParcelLost.of(order, fulfillment, refund, lost_at).message())
     _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
+    late_parcel_lost(order_id, fulfillment_id, deps)
     return order
 
 

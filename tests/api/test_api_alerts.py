@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import sla
+from chalicelib.services import lost_parcels, sla
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import place_order
-from tests.support.flow import ops_alerts, post_carrier_event, tracking_number
+from tests.support.flow import ops_alerts, post_carrier_event, stop_if_running, tracking_number
 from tests.support.orders import wait_for_status
 
 ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}
@@ -181,3 +181,40 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     post_carrier_event(client, tracking_number(order))  # the carrier tells again
     again = client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=OPS).json_body
     assert len(again["notes"]) == len(ticket.json_body["notes"])
+
+
+def test_a_lost_parcel_leaves_one_alert_open_and_it_says_which_parcel_and_refund(
+    client: Any, deps: Any
+) -> None:
+    # Found by a probe: each lost parcel left its breach and unconfirmed-delivery alerts
+    # open beside parcel_lost, and no alert said which parcel or how much was refunded.
+    placed = place_order(client, order_body())
+    order_id = placed["order_id"]
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    (parcel,) = order.fulfillments
+    stop_if_running(deps, order_id)
+    assert sla.record_breach(order_id, parcel.fulfillment_id, deps)
+    deps.events.alert_ops(
+        f"delivery unconfirmed {order_id}",
+        {
+            "kind": "delivery_unconfirmed",
+            "order_id": order_id,
+            "fulfillment_id": parcel.fulfillment_id,
+        },
+    )
+    eventually(lambda: len(_alerts(client, f"?order_id={order_id}")) == 2)
+
+    lost_parcels.declare_lost(order_id, parcel.fulfillment_id, deps)
+
+    alerts = {a["kind"]: a for a in _alerts(client, f"?order_id={order_id}")}
+    assert {k: a["status"] for k, a in alerts.items()} == {
+        "parcel_lost": "open",
+        "sla_breached": "resolved",
+        "delivery_unconfirmed": "resolved",
+    }
+    assert "parcel_lost" in alerts["sla_breached"]["resolution_note"]
+    facts = alerts["parcel_lost"]["facts"]
+    refunded = deps.store.get_order(order_id).payment.refunded
+    assert facts["fulfillment_id"] == parcel.fulfillment_id
+    assert facts["tracking_number"] == tracking_number(order)
+    assert facts["refund"] == refunded.model_dump(mode="json")
