@@ -94,11 +94,16 @@ def returned_value(
     taken = [0] * len(lines)
     units = [unit_values(line) for line in lines]
     for fulfillment in fulfillments:
-        if fulfillment.status not in REACHED:
-            continue
+        # Every fulfilment takes its units, as captures took them (``fulfillment_values``);
+        # only those that reached the customer can come back. Skipping a lost parcel's
+        # would value what was delivered as the lost units (a probe: a cent too much, so
+        # the refund was refused for good).
+        reached = fulfillment.status in REACHED
         for fline in fulfillment.lines:
             before = list(taken)
             _take(fline, fulfillment, lines, units, taken)
+            if not reached:
+                continue
             for index in range(len(lines)):
                 pool.setdefault(fline.sku, []).extend(units[index][before[index] : taken[index]])
     back = received_back(returns)

@@ -505,7 +505,17 @@ class Order(DeferredModel):
         for fulfillment in self.fulfillments:
             if fulfillment.status is FulfillmentStatus.DELIVERED:
                 fulfillment.status = FulfillmentStatus.RETURNED
-        return self.move_to(OrderStatus.RETURNED, at, "every unit returned and refunded")
+        # A part lost or never collected was refunded or voided, not returned: say so.
+        never_received = any(
+            f.status in (FulfillmentStatus.LOST, FulfillmentStatus.CANCELLED)
+            for f in self.fulfillments
+        )
+        detail = (
+            "every unit received returned and refunded; the rest never reached the customer"
+            if never_received
+            else "every unit returned and refunded"
+        )
+        return self.move_to(OrderStatus.RETURNED, at, detail)
 
     def everything_returned(self) -> bool:
         """Whether every unit sold has come back."""

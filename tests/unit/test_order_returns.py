@@ -271,3 +271,36 @@ def test_units_of_one_sku_come_back_from_the_first_fulfilment_that_delivered_the
 
     assert [f.status for f in placed.fulfillments].count(FulfillmentStatus.RETURNED) == 1
     assert placed.fulfillment(first.fulfillment_id).status is FulfillmentStatus.RETURNED
+
+
+def test_a_return_after_a_lost_parcel_refunds_the_units_that_reached_the_customer() -> None:
+    """Found by a probe: four units with an odd cent split over two parcels; the first
+    parcel was lost and refunded, and the return of the two delivered units was valued as
+    the lost ones (a cent more than was captured for them), so the gateway refused it for
+    good and the customer got nothing back."""
+    shirts = line("TSHIRT-BLK-M", 4).model_copy(update={"charged": Money.of("79.79")})
+    placed = reserved(
+        [shirts], [allocate("TSHIRT-BLK-M", STORE_SOL, 2), allocate("TSHIRT-BLK-M", WAREHOUSE, 2)]
+    )
+    lost_id = fulfillment_id(placed, FulfillmentType.SHIP, STORE_SOL)
+    kept_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    assert [f.fulfillment_id for f in placed.fulfillments] == [lost_id, kept_id]
+    for fid in (lost_id, kept_id):
+        placed.dispatch_shipment(fid, shipment(), NOW)
+    placed.deliver(kept_id, NOW + timedelta(hours=20))
+    lost_value, _ = placed.lose_fulfillment(lost_id, NOW + timedelta(days=31))
+    placed.returns_window_ends = NOW + timedelta(days=60)
+    kept_value = placed.fulfillment_value(placed.fulfillment(kept_id))
+    assert (lost_value, kept_value) == (Money.of("39.90"), Money.of("39.89"))
+
+    first = placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER)
+    second = placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER)
+
+    # Units 3 and 4 (19.95 and 19.94): together what was captured for the parcel delivered.
+    assert (first.refund, second.refund) == (Money.of("19.95"), Money.of("19.94"))
+    assert placed.everything_returned()
+    closed = placed.close_returned(LATER)
+    assert closed is not None
+    assert closed.detail == (
+        "every unit received returned and refunded; the rest never reached the customer"
+    )
