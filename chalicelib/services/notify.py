@@ -22,6 +22,7 @@ from chalicelib.domain.email_policy import (
 )
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.presentation.price_breakdown import (
@@ -79,6 +80,7 @@ def email_context(
         {"name": line.name, "quantity": line.quantity, "price": _money(w, line.unit_price)}
         for line in order.lines
     ]
+    rest_delivered = email is EmailKind.PARCEL_LOST and order.status is OrderStatus.DELIVERED
     return {
         "email": email.value,
         "w": w,
@@ -110,7 +112,13 @@ def email_context(
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         "voided": _money(w, event.get("voided")),
         "tracking_url": tracking_url(order.order_id, deps),
-        "survey_url": survey_url(order.order_id, deps) if email is EmailKind.DELIVERED else "",
+        "survey_url": survey_url(order.order_id, deps)
+        if email is EmailKind.DELIVERED or rest_delivered
+        else "",
+        # A loss that made the order DELIVERED (the rest had reached the customer) tells
+        # what the delivered email would have: the return window and the survey (a probe:
+        # the customer never heard either).
+        "rest_delivered": rest_delivered,
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
         "location_name": store.name if store else "",

@@ -197,6 +197,13 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     sent = _mail_everything(deps)
     subjects = _subject_lines(sent[before:])
     assert len(subjects) == 1 and "entregado" not in subjects[0], subjects
+    # What the delivered email would have said, the loss's tells (a probe: the customer
+    # never heard of the return window nor got the survey link).
+    text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
+    assert "El resto de tu pedido ha sido entregado" in text
+    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
+    link = survey_links.survey_url(order.order_id, deps)
+    assert link in text and f'href="{link}"' in html
     assert (
         notify.email_kind_of(
             next(e for e in deps.events.published if e.get("status") == "DELIVERED"), deps
