@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import time
@@ -12,16 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
-from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.sla import late_ticket_id
-from chalicelib.services.tickets import open_ticket, update_ticket, words_for
+from chalicelib.services.sla import note_late_ticket
+from chalicelib.services.tickets import open_ticket, words_for
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -116,12 +114,8 @@ def _late_parcel_arrived(order: Order, carrier: str, tracking_number: str, deps:
         return
     delivered_at = shipment.delivered_at.isoformat()
     late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
-    ticket_id = late_ticket_id(order.order_id, parcel.fulfillment_id)
-    ticket = deps.customers.get_ticket(ticket_id)
-    if ticket is not None and ticket.status is not TicketStatus.RESOLVED:
-        note = f"The carrier confirmed delivery at {delivered_at}."
-        with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
-            update_ticket(ticket_id, None, note, "system:carrier", deps)
+    note = f"The carrier confirmed delivery at {delivered_at}."
+    note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
 
 
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:

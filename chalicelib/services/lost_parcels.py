@@ -18,6 +18,7 @@ from chalicelib.services.sla import (
     check_overdue_shipments,
     late_delivery_deadline,
     lost_deadline,
+    note_late_ticket,
     record_breach,
 )
 
@@ -106,6 +107,9 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     deps.events.publish(ParcelLost.of(order, fulfillment, refund, lost_at).message())
     _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
     late_parcel_lost(order_id, fulfillment_id, deps)
+    given_back = f"{refund.amount} {refund.currency}"
+    note = f"The parcel was declared lost at {lost_at.isoformat()}; {given_back} was refunded."
+    note_late_ticket(order_id, fulfillment_id, note, "system:lost_parcels", deps)
     return order
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.errors import NotFound, OrquestaError
+from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
 from chalicelib.domain.events import SlaBreached
 from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
+from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.tickets import open_ticket, words_for
+from chalicelib.services.tickets import open_ticket, update_ticket, words_for
 
 _log = logging.getLogger(__name__)
 
@@ -102,6 +104,20 @@ def _record_breach(
 def late_ticket_id(order_id: str, fulfillment_id: str) -> str:
     """The ticket a parcel's breach opens (one per parcel, whoever records the breach)."""
     return f"tkt_late_{order_id}_{fulfillment_id}"[:64]
+
+
+def note_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:
+    """Say on the ticket a parcel's breach opened how the parcel ended (delivered after all,
+    or lost): a note, once per writer, no email (the customer heard of it otherwise). Left
+    alone once resolved, and for an erased customer's."""
+    ticket_id = late_ticket_id(order_id, fulfillment_id)
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is None or ticket.status is TicketStatus.RESOLVED:
+        return
+    if any(existing.by == by for existing in ticket.notes):
+        return  # a retried step, or the carrier telling again
+    with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
+        update_ticket(ticket_id, None, note, by, deps)
 
 
 def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:

@@ -218,3 +218,11 @@ def test_a_lost_parcel_leaves_one_alert_open_and_it_says_which_parcel_and_refund
     assert facts["fulfillment_id"] == parcel.fulfillment_id
     assert facts["tracking_number"] == tracking_number(order)
     assert facts["refund"] == refunded.model_dump(mode="json")
+    # The ticket the breach opened says how the parcel ended, once (a re-probe found it
+    # open and silent after the loss and the refund).
+    lost_parcels.settle_lost_parcel(order_id, parcel.fulfillment_id, deps)  # a retried step
+    ticket_id = sla.late_ticket_id(order_id, parcel.fulfillment_id)
+    ticket = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert ticket["status"] == "open"
+    (note,) = [n for n in ticket["notes"] if n["by"] == "system:lost_parcels"]
+    assert f"{refunded.amount} EUR was refunded" in note["text"]
