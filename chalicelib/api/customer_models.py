@@ -8,7 +8,15 @@ from pydantic import Field, StringConstraints
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Problems
-from chalicelib.domain.requests import CustomerRef, OneLineText, Strict, Text, WrittenText, non_null
+from chalicelib.domain.requests import (
+    CustomerRef,
+    OneLine,
+    OneLineText,
+    Strict,
+    Text,
+    WrittenText,
+    non_null,
+)
 from chalicelib.domain.tickets import TicketStatus, TicketType
 
 ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
@@ -29,8 +37,8 @@ class OpenTicketRequest(Strict):
     subject: OneLineText = Field(min_length=1, max_length=200)
     description: WrittenText = Field(min_length=1, max_length=4000)
     order_id: str | None = Field(default=None, min_length=1, max_length=64)
-    skus: list[str] = Field(default_factory=list, max_length=100)
-    shipment: str | None = Field(default=None, max_length=100)
+    skus: list[OneLineText] = Field(default_factory=list, max_length=100)
+    shipment: OneLine | None = Field(default=None, max_length=100)
     channel: ContactChannel
 
 

@@ -518,8 +518,9 @@ class CarrierEventRequest(Strict):
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
-    event_id: str = Field(min_length=1, max_length=128)
-    tracking_number: str = Field(min_length=1, max_length=64)
+    # One line each: they reach ops' alerts as sent (a re-probe's escape sequences did).
+    event_id: OneLineText = Field(min_length=1, max_length=128)
+    tracking_number: OneLineText = Field(min_length=1, max_length=64)
     type: Literal["in_transit", "out_for_delivery", "delivered", "exception"]
     # Kept as the carrier sent it (the stored event keeps it for audit); ``occurred_utc``
     # is the moment it names.

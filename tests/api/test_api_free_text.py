@@ -7,12 +7,22 @@ nothing stored."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
+from chalicelib.services.carrier_events import sign
+from tests.support import (
+    CARRIER_SECRET,
+    JSON,
+    OPS,
+    STOREFRONT,
+    assert_problem,
+    order_body,
+    signed_event,
+)
 from tests.support.api import place_order
 
 CONTROLS = ["\x00", "\x07", "\x1b[2J", "\x7f", "\x85", "\u202e"]
@@ -88,3 +98,35 @@ def test_a_promotion_s_name_and_campaign_are_one_line_and_nothing_is_stored(
     assert_problem(refused, 422, field)
     listed = client.http.get("/promotions", headers=OPS).body.decode()
     assert marker not in listed
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"shipment": "RAP1\x00\x1b[2J"}, "shipment"),
+        ({"skus": ["X\x07", "TSHIRT-BLK-M"]}, "skus.0"),
+    ],
+)
+def test_a_ticket_s_shipment_and_skus_are_one_line(
+    client: Any, fields: dict[str, Any], named: str
+) -> None:
+    # Found by a re-probe: both were kept with NUL and escape sequences.
+    customer_id = _customer(client)
+
+    assert_problem(_ticket(client, customer_id, **fields), 422, named)
+    assert client.http.get(f"/customers/{customer_id}", headers=OPS).json_body["tickets"] == []
+
+
+@pytest.mark.parametrize("field", ["tracking_number", "event_id"])
+def test_a_signed_carrier_event_names_its_parcel_on_one_line(client: Any, field: str) -> None:
+    # Found by a re-probe: an escape sequence in an unknown tracking number reached ops'
+    # alerts as sent.
+    body, _ = signed_event(f"ZZ{uuid.uuid4().hex[:8]}")
+    raw = json.dumps(json.loads(body) | {field: "ZZ\x1b[31m\u202eX"}).encode()
+    signature = sign(CARRIER_SECRET, int(time.time()), raw)
+
+    response = client.http.post(
+        "/carriers/rapido/events", headers=JSON | {"X-Orquesta-Signature": signature}, body=raw
+    )
+
+    assert_problem(response, 422, field)
