@@ -142,11 +142,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pair each ``…StateEntered`` with its ``…StateExited``: one row per state visited."""
+    """Pair each ``…StateEntered`` with its ``…StateExited``: one row per state visited. A
+    state left by an error its catch handled has no ``…StateExited``: it exits when its
+    task failed, found by following ``previousEventId`` back to where it was entered."""
     rows: list[dict[str, Any]] = []
     open_rows: dict[str, dict[str, Any]] = {}
+    entered_by_id: dict[int, dict[str, Any]] = {}
+    previous: dict[int, int] = {}
     for event in events:
         kind = str(event["type"])
+        event_id = event.get("id")
+        if isinstance(event_id, int) and isinstance(event.get("previousEventId"), int):
+            previous[event_id] = event["previousEventId"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             row = {
@@ -157,8 +164,33 @@ def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
             rows.append(row)
             open_rows[name] = row
+            if isinstance(event_id, int):
+                entered_by_id[event_id] = row
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
             if name in open_rows:
                 open_rows.pop(name)["exited"] = _iso(event["timestamp"])
+        elif kind.endswith(_LEFT_BY_ERROR) and isinstance(event_id, int):
+            failed = _entered_before(event_id, previous, entered_by_id)
+            if failed is not None and failed["exited"] is None:
+                failed["exited"] = _iso(event["timestamp"])
+                open_rows.pop(failed["state"], None)
     return rows
+
+
+# A task's own ending events, which end its state when a catch handles the error.
+_LEFT_BY_ERROR = ("TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "LambdaFunctionFailed")
+
+
+def _entered_before(
+    event_id: int, previous: dict[int, int], entered_by_id: dict[int, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The state an event happened in: its chain of earlier events back to an entry."""
+    seen: set[int] = set()
+    current: int | None = event_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        if current in entered_by_id:
+            return entered_by_id[current]
+        current = previous.get(current)
+    return None

@@ -82,6 +82,11 @@ def test_cancelling_a_pickup_waiting_at_the_store_ends_its_execution_at_once(
     described = wait_for_execution(deps, ready, timeout=30)
     assert described["status"] == "SUCCEEDED"
     assert states_entered(described)[-1] == "OrderCancelled"
+    # As ops read it: every state left, the waiting one too, though its task failed into
+    # the catch with no exit event (a probe read "exited": null for it).
+    execution = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS).json_body
+    waited = [row for row in execution["history"] if row["state"] == "AwaitCompletion"]
+    assert waited and all(row["exited"] for row in execution["history"]), execution["history"]
     cancelled = deps.store.get_order(order_id)
     assert cancelled.status.value == "CANCELLED"
     assert [f.task_token for f in cancelled.fulfillments] == [None]
