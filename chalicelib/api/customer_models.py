@@ -208,8 +208,8 @@ class TicketResponse(DeferredModel):
 
     ticket_id: str
     customer_id: str | None
-    type: str
-    status: str
+    type: TicketType
+    status: TicketStatus
     subject: str
     description: str
     order_id: str | None

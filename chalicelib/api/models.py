@@ -6,12 +6,17 @@ from typing import Any, Literal, Self
 
 from pydantic import Field
 
+from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
+from chalicelib.domain.status_reasons import StatusReason
 
 
 class PlaceOrderResponse(DeferredModel):
@@ -44,10 +49,10 @@ class FulfillmentResponse(DeferredModel):
     """One fulfillment of an order."""
 
     fulfillment_id: str
-    type: str
+    type: FulfillmentType
     location_id: str
-    status: str
-    status_reason: str | None = None
+    status: FulfillmentStatus
+    status_reason: StatusReason | None = None
     lines: list[dict[str, Any]]
     shipment: ShipmentResponse | None = None
     pickup_code: str | None = None
@@ -113,9 +118,9 @@ class OrderResponse(DeferredModel):
     """``GET /orders/{order_id}``."""
 
     order_id: str
-    status: str
-    status_reason: str | None
-    channel: str
+    status: OrderStatus
+    status_reason: StatusReason | None
+    channel: Channel
     store_id: str | None
     customer_id: str | None
     # As placed: True when only identifiers merely attached to the record it was placed
@@ -327,7 +332,7 @@ class CustomerResolutionResponse(DeferredModel):
     """``POST /customers``."""
 
     customer_id: str
-    matched_by: str | None
+    matched_by: IdentifierType | None
     created: bool
 
 

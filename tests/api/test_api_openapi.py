@@ -431,3 +431,48 @@ def test_every_reference_in_the_document_points_at_a_schema_it_holds(
         if not reference.startswith("#/") or node is None:
             dangling.append(f"{where}: {reference}")
     assert dangling == []
+
+
+def _response_properties(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation = document["paths"][path][method]
+    ok = next(v for k, v in operation["responses"].items() if k.startswith("2"))
+    schema = _resolve(document, ok["content"]["application/json"]["schema"])
+    properties: dict[str, Any] = schema["properties"]
+    return properties
+
+
+def _values(document: dict[str, Any], prop: dict[str, Any]) -> set[str]:
+    """The enum a property allows, through a nullable anyOf and a $ref."""
+    for variant in [prop, *prop.get("anyOf", [])]:
+        resolved = _resolve(document, variant)
+        if "enum" in resolved:
+            return set(resolved["enum"])
+    raise AssertionError(f"no enum in {prop}")
+
+
+def test_the_contract_s_fixed_status_values_are_enums_in_the_responses(
+    document: dict[str, Any],
+) -> None:
+    # API.md: "status values below are fixed"; a probe found them plain strings.
+    order = _response_properties(document, "/orders/{order_id}", "get")
+    assert _values(document, order["status"]) == {
+        "ACCEPTED", "PAID", "REJECTED", "RESERVED", "SHIPPED", "READY_FOR_PICKUP",
+        "DELIVERED", "RETURNED", "CANCELLED",
+    }  # fmt: skip
+    # The contract's four, and the one README documents for a cancel after a failure.
+    assert _values(document, order["status_reason"]) >= {
+        "payment_declined", "out_of_stock", "customer_request", "not_collected",
+    }  # fmt: skip
+    assert _values(document, order["channel"]) == {"web", "app", "store", "kiosk", "phone"}
+    fulfillment = _resolve(document, order["fulfillments"]["items"])["properties"]
+    assert _values(document, fulfillment["type"]) == {"ship", "pickup"}
+    assert _values(document, fulfillment["status"]) == {
+        "PENDING", "SHIPPED", "READY_FOR_PICKUP", "DELIVERED", "RETURNED", "CANCELLED", "LOST",
+    }  # fmt: skip
+    resolution = _response_properties(document, "/customers", "post")
+    assert _values(document, resolution["matched_by"]) == {"email", "phone", "loyalty_id"}
+    ticket = _response_properties(document, "/tickets/{ticket_id}", "get")
+    assert _values(document, ticket["status"]) == {"open", "pending", "resolved"}
+    assert _values(document, ticket["type"]) >= {
+        "complaint", "return", "question", "late_delivery",
+    }  # fmt: skip
