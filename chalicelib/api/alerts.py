@@ -115,6 +115,7 @@ def list_alerts(call: Call) -> dict[str, Any]:
     request=ResolveAlertRequest,
     response=AlertResponse,
     tag="ops",
+    optional_body=True,
 )
 def resolve_alert(call: Call, alert_id: str) -> dict[str, Any]:
     """Resolved by the calling ops key."""

@@ -2,6 +2,7 @@
 campaign figures."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
@@ -48,8 +49,9 @@ class PromotionResponse(DeferredModel):
             name=p.name,
             code=p.code,
             kind=p.kind,
-            value=str(p.value) if p.value is not None else None,
-            min_subtotal=str(p.min_subtotal) if p.min_subtotal is not None else None,
+            value=_shown_value(p.kind, p.value),
+            # Euros, as money is written everywhere: "5.00", not "5" (a probe).
+            min_subtotal=f"{p.min_subtotal:.2f}" if p.min_subtotal is not None else None,
             starts_at=p.starts_at,
             ends_at=p.ends_at,
             channels=sorted((Channel(c) for c in p.channels), key=list(Channel).index)
@@ -176,3 +178,11 @@ def campaigns(call: Call) -> dict[str, Any]:
         for c in campaign_projection.report(call.deps)
     ]
     return CampaignsResponse(campaigns=rows).model_dump(mode="json")
+
+
+def _shown_value(kind: PromotionKind, value: Decimal | None) -> str | None:
+    """A percentage as given ("10"); euros with their cents ("5.00"), as API.md writes
+    an amount promotion's value."""
+    if value is None:
+        return None
+    return f"{value:.2f}" if kind is PromotionKind.AMOUNT else str(value)

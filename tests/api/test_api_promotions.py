@@ -94,6 +94,19 @@ def test_ops_create_a_coupon_and_read_it_back_with_its_redemptions(client: Any) 
 
 
 @pytest.mark.parametrize(
+    ("kind", "value", "shown"), [("amount", "5", "5.00"), ("percent", "10", "10")]
+)
+def test_an_amount_is_shown_in_euros_with_cents_and_a_percentage_as_given(
+    client: Any, kind: str, value: str, shown: str
+) -> None:
+    # Found by a probe: "value": "5" came back as "5", and "min_subtotal": "20" as "20".
+    body = {"name": "x", "code": _code(), "kind": kind, "value": value, "min_subtotal": "20"}
+    created = _coupon(client, **body)
+    assert (created["value"], created["min_subtotal"]) == (shown, "20.00")
+    assert _read(client, created["promotion_id"]) == created
+
+
+@pytest.mark.parametrize(
     "ends_at",
     [
         "9999-12-31T00:00:00Z",
