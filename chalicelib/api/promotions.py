@@ -14,6 +14,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.promotion_requests import CreatePromotionRequest
 from chalicelib.domain.promotions import CountedPromotion, PromotionKind
+from chalicelib.domain.requests import Strict
 from chalicelib.services import campaign_projection
 from chalicelib.services import promotions as promotion_service
 
@@ -125,6 +126,30 @@ def list_promotions(call: Call) -> dict[str, Any]:
 def get_promotion(call: Call, promotion_id: str) -> dict[str, Any]:
     """404 naming ``promotion_id`` when unknown."""
     counted = promotion_service.promotion(promotion_id, call.deps)
+    return PromotionResponse.of(counted).model_dump(mode="json")
+
+
+class EndPromotionRequest(Strict):
+    """``POST /promotions/{promotion_id}/end``: no fields; the body is optional."""
+
+
+@endpoint(
+    promotions,
+    "/promotions/{promotion_id}/end",
+    "POST",
+    summary="Switch a promotion off now: it ends at this moment (repeating it answers the same)",
+    roles=("ops",),
+    request=EndPromotionRequest,
+    response=PromotionResponse,
+    tag="promotions",
+    optional_body=True,
+)
+def end_promotion(call: Call, promotion_id: str) -> dict[str, Any]:
+    """A coupon no longer applies and an automatic promotion no longer offers itself, from
+    now on (a probe: a mistaken automatic promotion could not be stopped). 404 naming
+    ``promotion_id`` when unknown."""
+    call.parse(EndPromotionRequest, optional=True)
+    counted = promotion_service.end_promotion(promotion_id, call.deps)
     return PromotionResponse.of(counted).model_dump(mode="json")
 
 

@@ -128,6 +128,13 @@ class Promotion(PromotionTerms):
 
     promotion_id: str = Field(min_length=1)
 
+    def ended(self, at: datetime) -> "Promotion | None":
+        """The promotion ending at ``at`` (ops switching it off), or None when it has ended
+        by then already: an earlier end stands."""
+        if self.ends_at is not None and self.ends_at <= at:
+            return None
+        return self.model_copy(update={"ends_at": at})
+
 
 def worth(promotion: PromotionTerms, subtotal: Decimal, shipping: Decimal = Decimal(0)) -> Decimal:
     """What the promotion takes off a basket of ``subtotal`` with ``shipping`` to pay."""

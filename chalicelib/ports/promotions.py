@@ -31,6 +31,11 @@ class Promotions(Protocol):
         """One promotion with its redemptions, or ``NotFound``."""
         ...
 
+    def replace_promotion(self, before: Promotion, after: Promotion) -> None:
+        """Change a promotion's terms (``after`` ends it sooner) where they still are
+        ``before``: ``ConcurrentModification`` otherwise. Its listings follow."""
+        ...
+
     def promotions(self) -> list[CountedPromotion]:
         """Every promotion with its redemptions, oldest first (one small partition)."""
         ...

@@ -17,6 +17,7 @@ from chalicelib.domain.promotions import (
     redemptions_of,
 )
 from chalicelib.services.customers import SeenClaims, canonical_customer, find_owner
+from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -46,6 +47,22 @@ def listing(deps: Deps) -> list[CountedPromotion]:
 def promotion(promotion_id: str, deps: Deps) -> CountedPromotion:
     """One promotion with its live redemptions; 404 naming ``promotion_id``."""
     return deps.store.promotion(promotion_id)
+
+
+def end_promotion(promotion_id: str, deps: Deps) -> CountedPromotion:
+    """Ops switch a promotion off now: it ends at this moment, unless it ended already
+    (repeating it answers the same). Orders placed on a quote that holds it keep their
+    quoted price; nothing redeemed is taken back. 404 naming ``promotion_id``."""
+
+    def attempt() -> CountedPromotion:
+        counted = deps.store.promotion(promotion_id)
+        ended = counted.promotion.ended(deps.clock())
+        if ended is None:
+            return counted
+        deps.store.replace_promotion(counted.promotion, ended)
+        return CountedPromotion(promotion=ended, redemptions=counted.redemptions)
+
+    return retried(attempt, attempts=5)
 
 
 def offered(coupon: str | None, now: datetime, deps: Deps) -> list[CountedPromotion]:

@@ -251,6 +251,7 @@ def test_only_routes_that_read_no_body_as_empty_make_it_optional(
         ("/ops/orders/{order_id}/retry", "post"),
         # A note is optional; the schema said the body was required (a probe's schemathesis).
         ("/ops/alerts/{alert_id}/resolve", "post"),
+        ("/promotions/{promotion_id}/end", "post"),
     }
 
 

@@ -365,3 +365,44 @@ def test_the_openapi_document_declares_the_promotion_routes(client: Any) -> None
     schema = document["components"]["schemas"]["CreatePromotionRequest"]
     assert schema["additionalProperties"] is False
     assert schema["properties"]["kind"]["$ref"] or schema["properties"]["kind"]["enum"]
+
+
+def _end(client: Any, promotion_id: str, auth: dict[str, str] = OPS) -> Any:
+    return client.http.post(f"/promotions/{promotion_id}/end", headers=auth)
+
+
+def test_ops_switch_a_coupon_off_and_it_no_longer_applies(client: Any) -> None:
+    created = _coupon(client)
+    assert _quote(client, coupon=created["code"]).status_code == 200
+    for auth in (STOREFRONT, STORE):
+        assert_problem(_end(client, created["promotion_id"], auth), 403)
+    assert_problem(_end(client, "pr_nope"), 404, "promotion_id")
+
+    ended = _end(client, created["promotion_id"])
+
+    assert ended.status_code == 200, ended.body
+    assert ended.json_body["ends_at"] is not None
+    assert_problem(_quote(client, coupon=created["code"]), 422, "coupon")
+    again = _end(client, created["promotion_id"])  # an earlier end stands
+    assert again.json_body == ended.json_body == _read(client, created["promotion_id"])
+
+
+def test_ops_switch_a_mistaken_automatic_promotion_off(client: Any, deps: Any) -> None:
+    # Found by a probe: an automatic promotion taking 1,000,000 € off applied to every
+    # basket, and nothing could stop it. Narrowed to phone orders of a price no other
+    # test's basket has, so that it changes no other test's prices while it runs.
+    price = "700000.00"
+    body = {"name": "Oops", "kind": "amount", "value": "1000000", "min_subtotal": price}
+    created = _create(client, body | {"channels": ["phone"]}).json_body
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price=price)
+    basket = {"channel": "phone", "lines": [{"sku": sku, "quantity": 1, "fulfillment": "ship"}]}
+    before = _quote(client, **basket).json_body
+    assert [p["promotion_id"] for p in before["promotions"]] == [created["promotion_id"]]
+
+    assert _end(client, created["promotion_id"]).status_code == 200
+
+    after = _quote(client, **basket).json_body
+    assert after["promotions"] == []
+    assert after["discount"] == {"amount": "0.00", "currency": "EUR"}
+    listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
+    assert next(p for p in listed if p["promotion_id"] == created["promotion_id"])["ends_at"]

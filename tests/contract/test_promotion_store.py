@@ -11,7 +11,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    CouponUsedUp,
+    NotFound,
+    PromotionUsedUp,
+)
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -83,6 +89,28 @@ def test_automatic_promotions_are_those_without_a_code_not_ended(store: Any) -> 
     found = {c.promotion.promotion_id for c in store.automatic_promotions(NOW)}
     assert {running.promotion_id, forever.promotion_id} <= found
     assert ended.promotion_id not in found and coded.promotion_id not in found
+
+
+@pytest.mark.parametrize("ends_at", [None, NOW + timedelta(days=7)])
+def test_an_automatic_promotion_ended_early_leaves_the_listing_of_those_running(
+    store: Any, ends_at: datetime | None
+) -> None:
+    running = _promotion(ends_at=ends_at)
+    store.create_promotion(running)
+    ended = running.ended(NOW - timedelta(seconds=1))
+    assert ended is not None
+
+    store.replace_promotion(running, ended)
+
+    assert store.promotion(running.promotion_id).promotion == ended
+    assert running.promotion_id not in {
+        c.promotion.promotion_id for c in store.automatic_promotions(NOW)
+    }
+    listed = {c.promotion.promotion_id: c.promotion for c in store.promotions()}
+    assert listed[running.promotion_id] == ended
+    # Terms that changed meanwhile are not overwritten.
+    with pytest.raises(ConcurrentModification):
+        store.replace_promotion(running, ended)
 
 
 def test_an_automatic_promotion_ending_at_the_last_moment_is_stored_and_found(

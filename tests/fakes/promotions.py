@@ -14,7 +14,13 @@ from chalicelib.domain.campaigns import (
     CountedCustomer,
     CustomerKind,
 )
-from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    CouponUsedUp,
+    NotFound,
+    PromotionUsedUp,
+)
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promotions import CountedPromotion, Promotion
@@ -81,6 +87,11 @@ class FakePromotions:
         self._m.promotions[promotion.promotion_id] = promotion.model_dump_json()
         if promotion.code is not None:
             self._m.coupon_codes[promotion.code.upper()] = promotion.promotion_id
+
+    def replace_promotion(self, before: Promotion, after: Promotion) -> None:
+        if self._m.promotions.get(before.promotion_id) != before.model_dump_json():
+            raise ConcurrentModification(f"promotion {before.promotion_id} changed meanwhile")
+        self._m.promotions[before.promotion_id] = after.model_dump_json()
 
     def promotion(self, promotion_id: str) -> CountedPromotion:
         stored = self._m.promotions.get(promotion_id)

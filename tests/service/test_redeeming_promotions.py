@@ -264,3 +264,19 @@ def test_an_expired_automatic_promotion_no_longer_applies(deps: Deps) -> None:
     assert _quote(deps).breakdown.discount == Decimal("5.00")
     deps.clock.advance(hours=2)
     assert _quote(deps).breakdown.discount == Decimal("0.00")
+
+
+def test_ops_end_an_automatic_promotion_now_and_an_earlier_end_stands(deps: Deps) -> None:
+    assert isinstance(deps.clock, Clock)
+    ends = deps.clock() + timedelta(days=7)
+    created = _promotion(deps, name="Flash", kind="amount", value=Decimal("5.00"), ends_at=ends)
+    assert _quote(deps).breakdown.discount == Decimal("5.00")
+
+    ended = promotions.end_promotion(created.promotion.promotion_id, deps)
+
+    assert ended.promotion.ends_at == deps.clock()
+    assert _quote(deps).breakdown.discount == Decimal("0.00")
+    deps.clock.advance(hours=1)
+    again = promotions.end_promotion(created.promotion.promotion_id, deps)
+    assert again.promotion.ends_at == ended.promotion.ends_at
+    assert promotions.promotion(created.promotion.promotion_id, deps).promotion == ended.promotion

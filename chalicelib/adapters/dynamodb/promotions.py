@@ -21,8 +21,8 @@ per customer, the customer's item under ``attribute_not_exists``. Whatever the
 concurrency the counter never passes the limit, and a failed order write takes nothing.
 It is given back by the order write that rejects or cancels the order (the redemption item
 deleted under ``attribute_exists``, the counter decremented): the order's version makes
-that write happen once. Terms never change after creation, so the listings' copies hold
-no counter and never go stale.
+that write happen once. The listings' copies hold no counter; the terms change only when
+ops end a promotion early, and the copies change in the same transaction.
 """
 
 from __future__ import annotations
@@ -34,7 +34,13 @@ from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
-from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound, PromotionUsedUp
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    CouponUsedUp,
+    NotFound,
+    PromotionUsedUp,
+)
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promotions import CountedPromotion, Promotion, Redemption
@@ -119,6 +125,21 @@ def redemption_writes(table: Table, order: Order) -> RedemptionWrites:
     return found
 
 
+def _automatic_key(promotion: Promotion) -> keys.Key:
+    """Where a promotion without a code sits in the automatic listing: by its end."""
+    ends = promotion.ends_at.astimezone(UTC).isoformat() if promotion.ends_at else None
+    return keys.promotion_copy(promotion.promotion_id, automatic=True, ends_at=ends)
+
+
+def _automatic_copy(promotion: Promotion) -> dict[str, Any]:
+    copy: dict[str, Any] = {"doc": _doc(promotion), "promotion_id": promotion.promotion_id}
+    if promotion.ends_at is not None:
+        # A day after the end, counted in seconds: an end in year 9999 has no day after it
+        # as a datetime (a probe's 500).
+        copy["expires_at"] = int(promotion.ends_at.timestamp()) + _DAY_SECONDS
+    return _automatic_key(promotion) | copy
+
+
 def _counted(item: dict[str, Any]) -> CountedPromotion:
     return CountedPromotion(promotion=_promotion(item), redemptions=int(item.get("redemptions", 0)))
 
@@ -142,13 +163,7 @@ class PromotionRepository:
         writes.append(self._table.put(keys.promotion_copy(promotion.promotion_id) | copy))
         code_key = None
         if promotion.code is None:
-            ends = promotion.ends_at.astimezone(UTC).isoformat() if promotion.ends_at else None
-            automatic = keys.promotion_copy(promotion.promotion_id, automatic=True, ends_at=ends)
-            if promotion.ends_at is not None:
-                # A day after the end, counted in seconds: an end in year 9999 has no day
-                # after it as a datetime (a probe's 500).
-                copy["expires_at"] = int(promotion.ends_at.timestamp()) + _DAY_SECONDS
-            writes.append(self._table.put(automatic | copy))
+            writes.append(self._table.put(_automatic_copy(promotion)))
         else:
             code_key = keys.coupon_code(promotion.code)
             claim = code_key | {"promotion_id": promotion.promotion_id}
@@ -160,6 +175,29 @@ class PromotionRepository:
                 raise Conflict(
                     f"another promotion has the code {promotion.code}", field="code"
                 ) from exc
+            raise
+
+    def replace_promotion(self, before: Promotion, after: Promotion) -> None:
+        """New terms (an earlier end) on the promotion, where its terms are still
+        ``before``, and on its copies: the automatic listing's copy moves to its new end."""
+        pid = before.promotion_id
+        writes = [
+            self._table.update(
+                keys.promotion(pid),
+                "SET doc = :after",
+                "doc = :before",
+                {":after": _doc(after), ":before": _doc(before)},
+            ),
+            self._table.put(keys.promotion_copy(pid) | {"doc": _doc(after), "promotion_id": pid}),
+        ]
+        if before.code is None:
+            writes.append(self._table.delete(_automatic_key(before)))
+            writes.append(self._table.put(_automatic_copy(after)))
+        try:
+            self._table.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.failed_on(keys.promotion(pid)):
+                raise ConcurrentModification(f"promotion {pid} changed meanwhile") from exc
             raise
 
     def promotion(self, promotion_id: str) -> CountedPromotion:
