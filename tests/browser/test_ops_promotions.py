@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import OPS, order_body
+from tests.support import OPS, STOREFRONT, order_body
 from tests.support.console import element_screenshot, sign_in, visible, wait_for
 from tests.support.shop import RunningStack, Shop
 
@@ -73,7 +73,7 @@ def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaig
             ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
         ),
     )
-    assert row == ["Verano", code, "15 %", campaign, "always", "0 / 3"]
+    assert row == ["Verano", code, "15 %", campaign, "always", "0 / 3", "End now"]
     assert browser.find_element("css selector", "#promo-error").get_attribute("hidden")
     # Newest first: the one just made above the demo's welcome coupon (a probe: the
     # welcome coupon's id sorted after every other, so it came first).
@@ -91,7 +91,7 @@ def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaig
         cells: list[str] | None = driver.execute_script(
             ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
         )
-        return cells if cells and cells[-1] == "1 / 3" else None
+        return cells if cells and cells[-2] == "1 / 3" else None
 
     wait_for(browser, redeemed)
 
@@ -115,3 +115,44 @@ def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaig
         "web 1",
     ]
     element_screenshot(browser, "#marketing", screenshots / "ops-promotions.png")
+
+
+def test_ops_switch_a_coupon_off_from_the_console(
+    browser: Any, console_stack: RunningStack, console_shop: Shop
+) -> None:
+    # Found by a probe: nothing could stop a promotion once made.
+    code = f"OTONO{uuid.uuid4().hex[:6].upper()}"
+    body = {"name": "Otoño", "code": code, "kind": "percent", "value": "20"}
+    created = requests.post(
+        f"{console_stack.url}/promotions", headers=OPS, json=body, timeout=30
+    ).json()
+    sign_in(browser, console_stack.url, "demo-ops")
+    browser.find_element("css selector", "#promotions-refresh").click()
+    selector = f"#promotions tr[data-promotion-id='{created['promotion_id']}'] button.end-promotion"
+    button = wait_for(browser, visible(selector))
+
+    button.click()
+    browser.switch_to.alert.dismiss()  # thought better of it: nothing ends
+    assert (
+        requests.get(
+            f"{console_stack.url}/promotions/{created['promotion_id']}", headers=OPS, timeout=30
+        ).json()["ends_at"]
+        is None
+    )
+    button.click()
+    browser.switch_to.alert.accept()
+
+    def ended(driver: Any) -> list[str] | None:
+        cells: list[str] | None = driver.execute_script(
+            ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
+        )
+        return cells if cells and cells[-1] == "ended" else None
+
+    wait_for(browser, ended)
+    read = requests.get(
+        f"{console_stack.url}/promotions/{created['promotion_id']}", headers=OPS, timeout=30
+    ).json()
+    assert read["ends_at"] is not None
+    quote = {k: v for k, v in order_body(coupon=code).items() if k not in ("payment", "consent")}
+    refused = console_shop.post("/quotes", quote, STOREFRONT)
+    assert refused.status_code == 422, refused.text

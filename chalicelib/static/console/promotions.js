@@ -29,12 +29,36 @@
       } catch (error) { guard(error, '#promotions-error'); }
     }
 
+    // Switch a promotion off now (it ends at this moment), once confirmed; the button waits
+    // for the answer, so a second click ends nothing more.
+    async function endPromotion(p, button) {
+      // It cannot be undone: a new promotion would have to be made.
+      if (!window.confirm(`End ${p.code || p.name} now? It stops applying at once.`)) return;
+      button.disabled = true;
+      try {
+        await api(`/promotions/${encodeURIComponent(p.promotion_id)}/end`, undefined, { method: 'POST' });
+        showError('#promotions-error', '');
+        await loadPromotions();
+      } catch (error) {
+        button.disabled = false;
+        guard(error, '#promotions-error');
+      }
+    }
+
     function renderPromotions(promotions) {
       const rows = $('#promotions tbody');
       rows.replaceChildren();
+      const now = new Date();
       // Newest first: the API lists them by id, and an id begins with its creation time.
       for (const p of [...promotions].reverse()) {
         const limit = p.max_redemptions === null ? '∞' : String(p.max_redemptions);
+        const ended = p.ends_at && new Date(p.ends_at) <= now;
+        let control = h('span', { class: 'muted', text: 'ended' });
+        if (!ended) {
+          control = h('button', { type: 'button', class: 'end-promotion', text: 'End now' });
+          const button = control;
+          button.addEventListener('click', () => endPromotion(p, button));
+        }
         rows.append(h('tr', {
           class: 'promotion', 'data-promotion-id': p.promotion_id,
           'data-redemptions': p.redemptions,
@@ -44,10 +68,11 @@
         h('td', { class: 'offer', text: offer(p) }),
         h('td', { class: 'campaign', text: p.campaign || '—' }),
         h('td', { class: 'window', text: windowOf(p) }),
-        h('td', { class: 'num redemptions', text: `${p.redemptions} / ${limit}` })));
+        h('td', { class: 'num redemptions', text: `${p.redemptions} / ${limit}` }),
+        h('td', { class: 'end' }, control)));
       }
       if (!promotions.length) {
-        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 6, text: 'No promotions yet.' })));
+        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 7, text: 'No promotions yet.' })));
       }
       $('#promotions-note').textContent =
         `${promotions.length} promotion${promotions.length === 1 ? '' : 's'}; redemptions count live orders (a rejected or cancelled order gives its own back).`;
