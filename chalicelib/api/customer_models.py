@@ -54,7 +54,7 @@ class UpdateTicketRequest(Strict):
     def input_problems(cls, data: dict[str, Any]) -> Problems:
         """A status, a note or both."""
         if data.get("status") is None and data.get("note") is None:
-            return [("", "give a status, a note or both")]
+            return [(name, "give a status, a note or both") for name in ("status", "note")]
         return []
 
 
@@ -78,7 +78,8 @@ class IdentifiedCustomer(CustomerRef):
     def input_problems(cls, data: dict[str, Any]) -> Problems:
         """At least one identifier."""
         if all(data.get(name) is None for name in IDENTIFIERS):
-            return [("", "give an email, phone or loyalty_id")]
+            # Every field that could answer it is named (API.md: every offending field).
+            return [(name, "give an email, phone or loyalty_id") for name in IDENTIFIERS]
         return []
 
 

@@ -38,6 +38,7 @@ from chalicelib.domain.requests import (
     RuleChecked,
     Strict,
     non_null,
+    one_of_problems,
 )
 from chalicelib.services import (
     customer_export,
@@ -76,9 +77,7 @@ class CustomerLookupQuery(RuleChecked):
     @classmethod
     def input_problems(cls, data: dict[str, Any]) -> Problems:
         """Exactly one identifier."""
-        if sum(data.get(name) is not None for name in IDENTIFIERS) != 1:
-            return [("", "give exactly one of email, phone, loyalty_id")]
-        return []
+        return one_of_problems(data, IDENTIFIERS, "give exactly one of email, phone, loyalty_id")
 
 
 class CustomerViewQuery(DeferredModel):
@@ -361,9 +360,7 @@ class VerificationRequest(Strict):
     @classmethod
     def input_problems(cls, data: dict[str, Any]) -> Problems:
         """Exactly one of email or phone."""
-        if (data.get("email") is None) == (data.get("phone") is None):
-            return [("", "give exactly one of email or phone")]
-        return []
+        return one_of_problems(data, ("email", "phone"), "give exactly one of email or phone")
 
 
 class ConfirmVerificationRequest(VerificationRequest):

@@ -190,6 +190,15 @@ def _non_blank_strings(schema: dict[str, Any]) -> None:
                 variant["pattern"] = NON_BLANK
 
 
+def one_of_problems(data: dict[str, Any], names: tuple[str, ...], words: str) -> Problems:
+    """Exactly one of ``names`` must be given: none is each of them named, several are
+    those given named (API.md: every offending field, not the body)."""
+    given = [name for name in names if data.get(name) is not None]
+    if len(given) == 1:
+        return []
+    return [(name, words) for name in (given or names)]
+
+
 def non_null(*names: str) -> list[dict[str, Any]]:
     """JSON Schema: one branch per field, each requiring that field with a value."""
     return [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]

@@ -372,8 +372,8 @@ def test_a_quote_names_its_rules_with_its_fields() -> None:
     ("document", "locs"),
     [
         ({"email": "notanemail", "locale": "fr"}, {("email",), ("locale",)}),
-        ({"locale": "fr"}, {(), ("locale",)}),
-        ({"name": "Nadie"}, {()}),
+        ({"locale": "fr"}, {("email",), ("phone",), ("loyalty_id",), ("locale",)}),
+        ({"name": "Nadie"}, {("email",), ("phone",), ("loyalty_id",)}),
     ],
 )
 def test_identified_customer_names_its_fields_and_the_identifier_rule(
@@ -387,7 +387,7 @@ def test_identified_customer_names_its_fields_and_the_identifier_rule(
 def test_ticket_update_names_an_unknown_field_and_the_missing_change() -> None:
     with pytest.raises(ValidationError) as raised:
         UpdateTicketRequest.model_validate({"colour": "red"})
-    assert {tuple(e["loc"]) for e in raised.value.errors()} == {(), ("colour",)}
+    assert {tuple(e["loc"]) for e in raised.value.errors()} == {("status",), ("note",), ("colour",)}
 
 
 def test_a_carrier_time_with_an_offset_or_without_a_zone_is_read_in_utc() -> None:
