@@ -128,12 +128,24 @@ class Promotion(PromotionTerms):
 
     promotion_id: str = Field(min_length=1)
 
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends: datetime | None, info: ValidationInfo) -> datetime | None:
+        # Stored terms may end where they start: a promotion switched off before it began.
+        starts = info.data.get("starts_at")
+        if ends is not None and starts is not None and ends < starts:
+            raise ValueError("ends_at must not be before starts_at")
+        return ends
+
     def ended(self, at: datetime) -> "Promotion | None":
         """The promotion ending at ``at`` (ops switching it off), or None when it has ended
-        by then already: an earlier end stands."""
-        if self.ends_at is not None and self.ends_at <= at:
+        by then already: an earlier end stands. One that has not begun ends where it
+        would have begun: its window is empty (a re-probe: an end before the start could
+        not be read back)."""
+        end = at if self.starts_at is None else max(at, self.starts_at)
+        if self.ends_at is not None and self.ends_at <= end:
             return None
-        return self.model_copy(update={"ends_at": at})
+        return Promotion.model_validate(self.model_dump() | {"ends_at": end})
 
 
 def worth(promotion: PromotionTerms, subtotal: Decimal, shipping: Decimal = Decimal(0)) -> Decimal:
@@ -150,10 +162,11 @@ def refusal(
     promotion: PromotionTerms, channel: str, subtotal: Decimal, now: datetime
 ) -> str | None:
     """Why the promotion does not apply to this basket now, or ``None`` when it does."""
-    if promotion.starts_at is not None and now < promotion.starts_at:
-        return f"is not valid until {promotion.starts_at.isoformat()}"
-    if promotion.ends_at is not None and now >= promotion.ends_at:
-        return f"expired at {promotion.ends_at.isoformat()}"
+    starts, ends = promotion.starts_at, promotion.ends_at
+    if ends is not None and (now >= ends or (starts is not None and ends <= starts)):
+        return f"expired at {ends.isoformat()}"
+    if starts is not None and now < starts:
+        return f"is not valid until {starts.isoformat()}"
     reason = channel_refusal(promotion, channel)
     if reason is not None:
         return reason

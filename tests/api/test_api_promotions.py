@@ -406,3 +406,22 @@ def test_ops_switch_a_mistaken_automatic_promotion_off(client: Any, deps: Any) -
     assert after["discount"] == {"amount": "0.00", "currency": "EUR"}
     listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
     assert next(p for p in listed if p["promotion_id"] == created["promotion_id"])["ends_at"]
+
+
+def test_a_promotion_switched_off_before_it_begins_ends_where_it_would_have_begun(
+    client: Any,
+) -> None:
+    # Found by a re-probe: its end, written before its start, could not be read back, and
+    # every promotion read failed with it (500), the console's panel too.
+    starts, ends = "2999-01-07T00:00:00Z", "2999-01-14T00:00:00Z"
+    created = _coupon(client, starts_at=starts, ends_at=ends)
+
+    ended = _end(client, created["promotion_id"])
+
+    assert ended.status_code == 200, ended.body
+    assert ended.json_body["starts_at"] == ended.json_body["ends_at"] == created["starts_at"]
+    assert _read(client, created["promotion_id"]) == ended.json_body
+    assert client.http.get("/promotions", headers=OPS).status_code == 200
+    assert _end(client, created["promotion_id"]).json_body == ended.json_body
+    refused = assert_problem(_quote(client, coupon=created["code"]), 422, "coupon")
+    assert "expired" in refused["detail"]

@@ -22,7 +22,7 @@ from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.pricing import TaxBreakdown
-from chalicelib.domain.promotions import Promotion, Redemption
+from chalicelib.domain.promotions import Promotion, Redemption, refusal
 from chalicelib.domain.regions import TaxName
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import NOW, line, new_id, order
@@ -111,6 +111,24 @@ def test_an_automatic_promotion_ended_early_leaves_the_listing_of_those_running(
     # Terms that changed meanwhile are not overwritten.
     with pytest.raises(ConcurrentModification):
         store.replace_promotion(running, ended)
+
+
+def test_a_promotion_ended_before_it_began_reads_back_and_never_applies(store: Any) -> None:
+    # Found by a re-probe: its end, before its start, could not be read back (a 500 on
+    # every promotion read). It ends where it would have begun: an empty window.
+    future = _promotion(starts_at=NOW + timedelta(days=3), ends_at=NOW + timedelta(days=7))
+    store.create_promotion(future)
+    ended = future.ended(NOW)
+    assert ended is not None and ended.ends_at == future.starts_at
+
+    store.replace_promotion(future, ended)
+
+    assert store.promotion(future.promotion_id).promotion == ended
+    assert future.promotion_id in {c.promotion.promotion_id for c in store.promotions()}
+    for moment in (NOW, NOW + timedelta(days=3), NOW + timedelta(days=5)):
+        assert refusal(ended, "web", Decimal("100"), moment) == (
+            f"expired at {ended.ends_at.isoformat()}"
+        )
 
 
 def test_an_automatic_promotion_ending_at_the_last_moment_is_stored_and_found(

@@ -52,7 +52,9 @@
       // Newest first: the API lists them by id, and an id begins with its creation time.
       for (const p of [...promotions].reverse()) {
         const limit = p.max_redemptions === null ? '∞' : String(p.max_redemptions);
-        const ended = p.ends_at && new Date(p.ends_at) <= now;
+        // Ended, or switched off before it began (its window empty: it ends where it starts).
+        const ended = p.ends_at && (new Date(p.ends_at) <= now
+          || (p.starts_at && new Date(p.ends_at) <= new Date(p.starts_at)));
         let control = h('span', { class: 'muted', text: 'ended' });
         if (!ended) {
           control = h('button', { type: 'button', class: 'end-promotion', text: 'End now' });
