@@ -10,7 +10,6 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Problems
 from chalicelib.domain.requests import (
     CustomerRef,
-    OneLine,
     OneLineText,
     Strict,
     Text,
@@ -37,8 +36,10 @@ class OpenTicketRequest(Strict):
     subject: OneLineText = Field(min_length=1, max_length=200)
     description: WrittenText = Field(min_length=1, max_length=4000)
     order_id: str | None = Field(default=None, min_length=1, max_length=64)
-    skus: list[OneLineText] = Field(default_factory=list, max_length=100)
-    shipment: OneLine | None = Field(default=None, max_length=100)
+    skus: list[Annotated[OneLineText, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    shipment: OneLineText | None = Field(default=None, min_length=1, max_length=100)
     channel: ContactChannel
 
 

@@ -105,6 +105,9 @@ def test_a_promotion_s_name_and_campaign_are_one_line_and_nothing_is_stored(
     [
         ({"shipment": "RAP1\x00\x1b[2J"}, "shipment"),
         ({"skus": ["X\x07", "TSHIRT-BLK-M"]}, "skus.0"),
+        # Blank ones too (a re-probe: "" was kept, and a blank SKU was 409, not 422).
+        ({"shipment": "  "}, "shipment"),
+        ({"skus": ["TSHIRT-BLK-M", ""]}, "skus.1"),
     ],
 )
 def test_a_ticket_s_shipment_and_skus_are_one_line(
