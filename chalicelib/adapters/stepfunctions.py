@@ -142,55 +142,71 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pair each ``…StateEntered`` with its ``…StateExited``: one row per state visited. A
-    state left by an error its catch handled has no ``…StateExited``: it exits when its
-    task failed, found by following ``previousEventId`` back to where it was entered."""
+    """One row per state visited, its entry paired with its exit by ``previousEventId``
+    (a Map's iterations run the same states side by side, so a name alone pairs them
+    wrongly: a re-probe). A state left by an error its catch handled has no ``…Exited``:
+    it exits when its task failed. Whatever is still open when the execution ends (stopped,
+    failed) exits then."""
     rows: list[dict[str, Any]] = []
-    open_rows: dict[str, dict[str, Any]] = {}
     entered_by_id: dict[int, dict[str, Any]] = {}
     previous: dict[int, int] = {}
     for event in events:
         kind = str(event["type"])
         event_id = event.get("id")
+        at = _iso(event["timestamp"])
         if isinstance(event_id, int) and isinstance(event.get("previousEventId"), int):
             previous[event_id] = event["previousEventId"]
         if kind.endswith("StateEntered"):
-            name = event["stateEnteredEventDetails"]["name"]
             row = {
-                "state": name,
+                "state": event["stateEnteredEventDetails"]["name"],
                 "type": kind.removesuffix("StateEntered"),
-                "entered": _iso(event["timestamp"]),
+                "entered": at,
                 "exited": None,
             }
             rows.append(row)
-            open_rows[name] = row
             if isinstance(event_id, int):
                 entered_by_id[event_id] = row
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
-            if name in open_rows:
-                open_rows.pop(name)["exited"] = _iso(event["timestamp"])
-        elif kind.endswith(_LEFT_BY_ERROR) and isinstance(event_id, int):
+            left = _entered_before(event_id, previous, entered_by_id, name) or next(
+                (r for r in reversed(rows) if r["state"] == name and r["exited"] is None), None
+            )
+            if left is not None:
+                left["exited"] = at
+        elif kind.endswith(_LEFT_BY_ERROR):
             failed = _entered_before(event_id, previous, entered_by_id)
-            if failed is not None and failed["exited"] is None:
-                failed["exited"] = _iso(event["timestamp"])
-                open_rows.pop(failed["state"], None)
+            if failed is not None:
+                failed["exited"] = at
+        elif kind in _EXECUTION_ENDS:
+            for row in rows:
+                if row["exited"] is None:
+                    row["exited"] = at
     return rows
 
 
 # A task's own ending events, which end its state when a catch handles the error.
 _LEFT_BY_ERROR = ("TaskFailed", "TaskTimedOut", "TaskSubmitFailed", "LambdaFunctionFailed")
+_EXECUTION_ENDS = frozenset(
+    {"ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"}
+)
 
 
 def _entered_before(
-    event_id: int, previous: dict[int, int], entered_by_id: dict[int, dict[str, Any]]
+    event_id: object,
+    previous: dict[int, int],
+    entered_by_id: dict[int, dict[str, Any]],
+    name: str | None = None,
 ) -> dict[str, Any] | None:
-    """The state an event happened in: its chain of earlier events back to an entry."""
+    """The open state an event happened in (named ``name``, when given): its chain of
+    earlier events back to that state's entry."""
+    if not isinstance(event_id, int):
+        return None
     seen: set[int] = set()
     current: int | None = event_id
     while current is not None and current not in seen:
         seen.add(current)
-        if current in entered_by_id:
-            return entered_by_id[current]
+        row = entered_by_id.get(current)
+        if row is not None and row["exited"] is None and name in (None, row["state"]):
+            return row
         current = previous.get(current)
     return None

@@ -402,10 +402,18 @@
     }
     const body = $('#execution-history tbody');
     body.replaceChildren();
+    // An execution that did not succeed ended in the states it left last: they say how.
+    const ended = !['RUNNING', 'SUCCEEDED'].includes(execution.status);
+    const last = execution.history.reduce((m, r) => (r.exited && r.exited > m ? r.exited : m), '');
     for (const row of execution.history) {
+      let exit = notExited(execution.status);
+      if (row.exited) {
+        exit = when(row.exited);
+        if (ended && row.exited === last) exit += ` (${execution.status.toLowerCase().replace('_', ' ')})`;
+      }
       body.append(h('tr', { 'data-state': row.state },
         h('td', { text: row.state }), h('td', { text: row.type || '' }),
-        h('td', { text: when(row.entered) }), h('td', { text: row.exited ? when(row.exited) : notExited(execution.status) }),
+        h('td', { text: when(row.entered) }), h('td', { text: exit }),
         h('td', { text: took(row.entered, row.exited) })));
     }
   }
