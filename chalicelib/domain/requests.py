@@ -2,6 +2,7 @@
 
 import copy
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -61,44 +62,51 @@ NON_BLANK = f"[^{_STRIPPED}]"
 # "payment failed" notice in a stranger's email through an order's customer name). Nor do
 # the bidirectional overrides and isolates, which turn the rest of the line around.
 _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_ONE_LINE = f"^[^{_CONTROL}]*$"
-_ONE_LINE_NON_BLANK = f"^[^{_CONTROL}]*[^{_STRIPPED}{_CONTROL}][^{_CONTROL}]*$"
-
-
-def _one_line(value: object) -> object:
-    """Checked as sent, before trimming, as the schema's pattern reads it."""
-    if isinstance(value, str) and re.search(f"[{_CONTROL}]", value):
-        raise ValueError("one line of text: no line breaks or other control characters")
-    return value
-
-
-# Optional or possibly empty one-line text, and one-line text with a visible character.
-OneLine = Annotated[
-    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _ONE_LINE})
-]
-OneLineText = Annotated[
-    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _ONE_LINE_NON_BLANK})
-]
-
 # Free text of several lines (a description, a comment, a note): tabs and line breaks are
 # its own, the other control characters and the direction overrides are not (a probe found
 # them kept in survey comments and campaign names, which the console and emails show).
 _CONTROL_IN_TEXT = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
-_TEXT = f"^[^{_CONTROL_IN_TEXT}]*$"
-_TEXT_NON_BLANK = f"^[^{_CONTROL_IN_TEXT}]*[^{_STRIPPED}{_CONTROL_IN_TEXT}][^{_CONTROL_IN_TEXT}]*$"
 
 
-def _text(value: object) -> object:
-    """Checked as sent, as the schema's pattern reads it."""
-    if isinstance(value, str) and re.search(f"[{_CONTROL_IN_TEXT}]", value):
-        raise ValueError("text: no control characters other than tabs and line breaks")
-    return value
+def _refusing(refused: str, words: str) -> Callable[[object], object]:
+    """A check that text holds none of the ``refused`` characters (a regex class): as
+    sent, before trimming, as the schema's pattern reads it; refused in ``words``."""
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and re.search(f"[{refused}]", value):
+            raise ValueError(words)
+        return value
+
+    return check
 
 
-# Optional or possibly empty free text, and free text with a visible character.
-Text = Annotated[str, BeforeValidator(_text), Field(json_schema_extra={"pattern": _TEXT})]
+def _pattern(refused: str, visible: bool = False) -> str:
+    """The schema's pattern for the same text: possibly empty, or with a visible character."""
+    if not visible:
+        return f"^[^{refused}]*$"
+    return f"^[^{refused}]*[^{_STRIPPED}{refused}][^{refused}]*$"
+
+
+_one_line = _refusing(_CONTROL, "one line of text: no line breaks or other control characters")
+_text = _refusing(_CONTROL_IN_TEXT, "text: no control characters other than tabs and line breaks")
+
+# One line, possibly empty, and one line with a visible character.
+OneLine = Annotated[
+    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _pattern(_CONTROL)})
+]
+OneLineText = Annotated[
+    str,
+    BeforeValidator(_one_line),
+    Field(json_schema_extra={"pattern": _pattern(_CONTROL, visible=True)}),
+]
+# Free text, possibly empty, and free text with a visible character.
+Text = Annotated[
+    str, BeforeValidator(_text), Field(json_schema_extra={"pattern": _pattern(_CONTROL_IN_TEXT)})
+]
 WrittenText = Annotated[
-    str, BeforeValidator(_text), Field(json_schema_extra={"pattern": _TEXT_NON_BLANK})
+    str,
+    BeforeValidator(_text),
+    Field(json_schema_extra={"pattern": _pattern(_CONTROL_IN_TEXT, visible=True)}),
 ]
 
 

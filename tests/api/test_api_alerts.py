@@ -26,6 +26,18 @@ def _raise(deps: Any, kind: str, order_id: str | None) -> None:
     deps.events.alert_ops(f"{kind} {order_id}", message)
 
 
+def _breached(client: Any, deps: Any, stopped: bool = False) -> tuple[str, Any, Any]:
+    """A shipped one-parcel order whose promise was breached (its execution stopped first
+    when the test drives the parcel's end itself): its id, the order and the parcel."""
+    order_id = place_order(client, order_body())["order_id"]
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    (parcel,) = order.fulfillments
+    if stopped:
+        stop_if_running(deps, order_id)
+    assert sla.record_breach(order_id, parcel.fulfillment_id, deps)
+    return order_id, order, parcel
+
+
 def _alerts(client: Any, query: str = "") -> list[dict[str, Any]]:
     response = client.http.get(f"/ops/alerts{query}", headers=OPS)
     assert response.status_code == 200, response.body
@@ -155,11 +167,7 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     client: Any, deps: Any
 ) -> None:
     # Found by a probe: every late parcel left its breach alert open in ops' queue for good.
-    placed = place_order(client, order_body())
-    order_id = placed["order_id"]
-    order = wait_for_status(deps, order_id, "SHIPPED")
-    (parcel,) = order.fulfillments
-    assert sla.record_breach(order_id, parcel.fulfillment_id, deps)
+    order_id, order, parcel = _breached(client, deps)
     other = f"ord_{uuid.uuid4().hex[:20]}"
     _raise(deps, "sla_breached", other)  # another order's: left alone
     eventually(lambda: [a for a in _alerts(client, f"?order_id={order_id}")])
@@ -188,12 +196,7 @@ def test_a_lost_parcel_leaves_one_alert_open_and_it_says_which_parcel_and_refund
 ) -> None:
     # Found by a probe: each lost parcel left its breach and unconfirmed-delivery alerts
     # open beside parcel_lost, and no alert said which parcel or how much was refunded.
-    placed = place_order(client, order_body())
-    order_id = placed["order_id"]
-    order = wait_for_status(deps, order_id, "SHIPPED")
-    (parcel,) = order.fulfillments
-    stop_if_running(deps, order_id)
-    assert sla.record_breach(order_id, parcel.fulfillment_id, deps)
+    order_id, order, parcel = _breached(client, deps, stopped=True)
     deps.events.alert_ops(
         f"delivery unconfirmed {order_id}",
         {
