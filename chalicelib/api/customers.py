@@ -5,10 +5,11 @@ A storefront key reads a customer's data only with that customer's signed token 
 one-time code (``POST /customers/verifications``); everything else about customers is for
 store staff and ops."""
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.customer_models import (
     IDENTIFIERS,
@@ -230,13 +231,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 
-    return call.once(
-        call.key_scope("interactions", customer_id),
-        key,
-        request,
-        record,
-        lambda _first: refuse_if_erased(customer_id, call.deps),
-    )
+    return _once_about(call, "interactions", customer_id, key, request, record)
 
 
 @endpoint(
@@ -278,11 +273,24 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         as_json = ticket.model_dump(mode="json")
         return TicketResponse.model_validate(as_json).model_dump(mode="json")
 
+    return _once_about(call, "customer-tickets", customer_id, key, request, opened)
+
+
+def _once_about(
+    call: Call,
+    route: str,
+    customer_id: str,
+    key: str | None,
+    request: BaseModel,
+    compute: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """What staff write about a customer, once per Idempotency-Key; a replay once the
+    customer is erased gets the 409 the request would get now, not their words again."""
     return call.once(
-        call.key_scope("customer-tickets", customer_id),
+        call.key_scope(route, customer_id),
         key,
         request,
-        opened,
+        compute,
         lambda _first: refuse_if_erased(customer_id, call.deps),
     )
 
