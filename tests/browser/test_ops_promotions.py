@@ -127,7 +127,7 @@ def test_ops_switch_a_coupon_off_from_the_console(
         f"{console_stack.url}/promotions", headers=OPS, json=body, timeout=30
     ).json()
     sign_in(browser, console_stack.url, "demo-ops")
-    browser.find_element("css selector", "#promotions-refresh").click()
+    # Made before signing in: the panel lists it once the console has loaded.
     selector = f"#promotions tr[data-promotion-id='{created['promotion_id']}'] button.end-promotion"
     button = wait_for(browser, visible(selector))
 
