@@ -169,7 +169,9 @@ class InvalidRequest(OrquestaError):
         """Name every field pydantic refused (``whole`` for a rule of the whole input: the
         body, or the query); a body that is not JSON at all is a 400."""
         problems = [
-            (".".join(str(part) for part in err["loc"]) or whole, err["msg"])
+            # A validator's ValueError reads as its own words: pydantic puts "Value error, "
+            # before them (a probe read it in every such 422).
+            (".".join(str(part) for part in err["loc"]) or whole, _worded(err["msg"]))
             for err in exc.errors()
         ]
         malformed = any(err["type"] == "json_invalid" for err in exc.errors())
@@ -178,6 +180,10 @@ class InvalidRequest(OrquestaError):
     def field_errors(self) -> list[tuple[str, str]]:
         """Every offending field."""
         return list(self.problems)
+
+
+def _worded(message: str) -> str:
+    return message.removeprefix("Value error, ")
 
 
 class TooManyAttempts(OrquestaError):
