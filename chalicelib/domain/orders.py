@@ -415,7 +415,10 @@ class Order(DeferredModel):
         if refusal is not None:
             raise Conflict(refusal, field="status")
         for fulfillment in self.fulfillments:
-            fulfillment.status = FulfillmentStatus.CANCELLED
+            # Each part says why, as the order does; one cancelled before keeps its reason.
+            if fulfillment.status is not FulfillmentStatus.CANCELLED:
+                fulfillment.status = FulfillmentStatus.CANCELLED
+                fulfillment.status_reason = reason
         entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         entry.note = note
         return entry

@@ -227,11 +227,29 @@ def test_cancelling_a_reserved_order_cancels_every_fulfillment() -> None:
     placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "cancel")
     assert placed.status is S.CANCELLED
     assert {f.status for f in placed.fulfillments} == {FulfillmentStatus.CANCELLED}
+    # Each part says why, as the order does (a re-probe found the parts' reason null).
+    assert {f.status_reason for f in placed.fulfillments} == {StatusReason.CUSTOMER_REQUEST}
     assert [(a.sku, a.location_id, a.quantity) for a in held] == [
         ("MUG-WHT", STORE_SOL, 1),
         ("TSHIRT-BLK-M", WAREHOUSE, 1),
     ]
     assert placed.reserved_allocations() == []
+
+
+def test_a_part_cancelled_before_the_order_keeps_its_own_reason() -> None:
+    lines = [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)]
+    placed = reserved(
+        lines, [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)]
+    )
+    mug = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    shirt = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    placed.ready_for_pickup(mug, "123456", NOW + timedelta(days=3), NOW)
+    placed.cancel_fulfillment(mug, StatusReason.NOT_COLLECTED, NOW + timedelta(days=3))
+
+    placed.cancel(NOW + timedelta(days=3), StatusReason.CUSTOMER_REQUEST, "cancel")
+
+    assert placed.fulfillment(mug).status_reason is StatusReason.NOT_COLLECTED
+    assert placed.fulfillment(shirt).status_reason is StatusReason.CUSTOMER_REQUEST
 
 
 def test_order_ready_for_pickup_can_still_be_cancelled() -> None:
