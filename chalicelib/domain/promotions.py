@@ -32,7 +32,7 @@ from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_serializer, field_validator
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon
@@ -73,6 +73,12 @@ class PromotionTerms(DeferredModel):
     max_redemptions: int | None = Field(default=None, ge=1)
     once_per_customer: bool = False
     campaign: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_serializer("channels")
+    def _in_order(self, channels: frozenset[str] | None) -> list[str] | None:
+        # A set has no order of its own: written sorted, the same terms always read the
+        # same (the stored terms are the condition ending a promotion is written under).
+        return sorted(channels) if channels is not None else None
 
     @field_validator("code")
     @classmethod
