@@ -102,12 +102,7 @@ class TaxResponse(DeferredModel):
     @classmethod
     def of(cls, tax: TaxBreakdown) -> Self:
         """As the API shows it."""
-        return cls(
-            name=tax.name.value,
-            rate=tax.rate_shown,
-            amount=Money.of(tax.amount),
-            included=tax.included,
-        )
+        return cls.model_validate(tax.shown())
 
 
 class OrderTaxResponse(TaxResponse):
@@ -231,19 +226,7 @@ def _breakdown(order: Order) -> dict[str, Any]:
     pricing = order.pricing
     if pricing is None:
         return {}
-    return {
-        "subtotal": Money.of(pricing.subtotal),
-        "discount": Money.of(pricing.discount),
-        "shipping": Money.of(pricing.shipping),
-        "tax": OrderTaxResponse.of(pricing.tax),
-        "taxes": [OrderTaxResponse.of(tax) for tax in pricing.each_tax()],
-        "quote_id": pricing.quote_id,
-        "coupon": pricing.coupon,
-        "promotions": [
-            {"promotion_id": p.promotion_id, "name": p.name, "amount": Money.of(p.amount)}
-            for p in pricing.promotions
-        ],
-    }
+    return pricing.shown() | {"tax": pricing.tax.shown(), "quote_id": pricing.quote_id}
 
 
 class ReturnResponse(DeferredModel):

@@ -2,12 +2,13 @@
 its quote did), and the promises it was given: fixed with the order."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
 from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.money import Amount
+from chalicelib.domain.money import Amount, Money
 from chalicelib.domain.pricing import AppliedPromotion, PriceBreakdown, TaxBreakdown
 from chalicelib.domain.promotions import Redemption
 
@@ -63,3 +64,15 @@ class OrderPricing(DeferredModel):
     def each_tax(self) -> list[TaxBreakdown]:
         """Every tax the order holds, the one on top first."""
         return self.taxes or [self.tax]
+
+    def shown(self) -> dict[str, Any]:
+        """The breakdown as the API shows it, in ``GET /orders/{id}`` and the export: money
+        objects, every tax, the coupon and each promotion with what it took off."""
+        return {
+            "subtotal": Money.of(self.subtotal).model_dump(mode="json"),
+            "discount": Money.of(self.discount).model_dump(mode="json"),
+            "shipping": Money.of(self.shipping).model_dump(mode="json"),
+            "taxes": [tax.shown() for tax in self.each_tax()],
+            "coupon": self.coupon,
+            "promotions": [p.shown() for p in self.promotions],
+        }

@@ -509,10 +509,7 @@ class Order(DeferredModel):
             if fulfillment.status is FulfillmentStatus.DELIVERED:
                 fulfillment.status = FulfillmentStatus.RETURNED
         # A part lost or never collected was refunded or voided, not returned: say so.
-        never_received = any(
-            f.status in (FulfillmentStatus.LOST, FulfillmentStatus.CANCELLED)
-            for f in self.fulfillments
-        )
+        never_received = any(f.status in CLOSED_UNDELIVERED for f in self.fulfillments)
         detail = (
             "every unit received returned and refunded; the rest never reached the customer"
             if never_received

@@ -39,12 +39,13 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidCoupon, InvalidPostalCode, Unprocessable
-from chalicelib.domain.money import CENT, Amount
+from chalicelib.domain.money import CENT, Amount, Money
 from chalicelib.domain.promotions import Promotion, PromotionKind, allocate, choose, worth
 from chalicelib.domain.regions import CATALOGUE_TAX, ShippingZone, TaxName, TaxRegime, destination
 
@@ -137,6 +138,15 @@ class TaxBreakdown(DeferredModel):
         """The rate as the API writes it: ``"0.21"``, ``"0"`` for none."""
         return str(self.rate.normalize()) if self.rate else "0"
 
+    def shown(self) -> dict[str, Any]:
+        """As the API shows it: the rate as text, the amount as money."""
+        return {
+            "name": self.name.value,
+            "rate": self.rate_shown,
+            "amount": Money.of(self.amount).model_dump(mode="json"),
+            "included": self.included,
+        }
+
 
 class AppliedPromotion(DeferredModel):
     """A promotion the order got, and what it took off."""
@@ -144,6 +154,14 @@ class AppliedPromotion(DeferredModel):
     promotion_id: str
     name: str
     amount: Amount
+
+    def shown(self) -> dict[str, Any]:
+        """As the API shows it: the amount as money."""
+        return {
+            "promotion_id": self.promotion_id,
+            "name": self.name,
+            "amount": Money.of(self.amount).model_dump(mode="json"),
+        }
 
 
 class PriceBreakdown(DeferredModel):

@@ -311,28 +311,7 @@ def _exported_pricing(order: Order) -> dict[str, Any]:
     pricing = order.pricing
     if pricing is None:
         return {}
-    return {
-        "subtotal": Money.of(pricing.subtotal).model_dump(mode="json"),
-        "discount": Money.of(pricing.discount).model_dump(mode="json"),
-        "shipping": Money.of(pricing.shipping).model_dump(mode="json"),
-        "taxes": [
-            {
-                "name": tax.name.value,
-                "rate": tax.rate_shown,
-                "amount": Money.of(tax.amount).model_dump(mode="json"),
-                "included": tax.included,
-            }
-            for tax in pricing.each_tax()
-        ],
-        "coupon": pricing.coupon,
-        "promotions": [
-            {
-                "promotion_id": p.promotion_id,
-                "name": p.name,
-                "amount": Money.of(p.amount).model_dump(mode="json"),
-            }
-            for p in pricing.promotions
-        ],
+    return pricing.shown() | {
         "attribution": (
             pricing.attribution.model_dump(mode="json") if pricing.attribution else None
         ),
