@@ -121,6 +121,6 @@ def resolve_alert(call: Call, alert_id: str) -> dict[str, Any]:
     """Resolved by the calling ops key."""
     request = call.parse(ResolveAlertRequest, optional=True)
     principal = call.principal
-    by = f"{principal.role}:{principal.client_id}" if principal else "ops"
+    by = principal.writer if principal else "ops"
     alert = alerts_service.resolve_alert(alert_id, by, request.note, call.deps)
     return AlertResponse.from_alert(alert).model_dump(mode="json")

@@ -96,7 +96,7 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     request = call.parse(UpdateTicketRequest)
     assert call.principal is not None
     _ticket_for(call, ticket_id)
-    by = f"{call.principal.role}:{call.principal.client_id}"
+    by = call.principal.writer
     return _ticket_body(
         tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps),
         call.principal.role,

@@ -70,6 +70,12 @@ class Principal:
     client_id: str
     location_id: str | None = None
 
+    @property
+    def writer(self) -> str:
+        """Who did something, as it is recorded (``role:client``): a note, a retry, a
+        resolution. Only ops read the client back (``care._ticket_body``)."""
+        return f"{self.role}:{self.client_id}"
+
     def sees(self, order: Order) -> bool:
         """Whether this caller may read (and so act on) the order: ops everything; a
         storefront its own client's orders; a store key bound to a store the orders placed

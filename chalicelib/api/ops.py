@@ -79,7 +79,7 @@ def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     """Start ``<order id>-r<n>``, recorded in the order's retries."""
     request = call.parse(RetryRequest, optional=True)
     principal = call.principal
-    by = f"{principal.role}:{principal.client_id}" if principal else "ops"
+    by = principal.writer if principal else "ops"
     outcome = recovery.retry_execution(
         order_id, by, call.deps, call.idempotency_key(required=False), request.reason
     )
