@@ -22,6 +22,7 @@ from tests.support.builders import (
     allocate,
     fulfillment_id,
     line,
+    mixed_order,
     order,
     paid,
     pickup,
@@ -237,10 +238,7 @@ def test_cancelling_a_reserved_order_cancels_every_fulfillment() -> None:
 
 
 def test_a_part_cancelled_before_the_order_keeps_its_own_reason() -> None:
-    lines = [line("TSHIRT-BLK-M", 1), pickup("MUG-WHT", 1)]
-    placed = reserved(
-        lines, [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_SOL, 1)]
-    )
+    placed = mixed_order()
     mug = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
     shirt = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
     placed.ready_for_pickup(mug, "123456", NOW + timedelta(days=3), NOW)
