@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.customers import normalise_phone
+from chalicelib.domain.customers import IdentifierType, normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
@@ -32,6 +32,7 @@ from chalicelib.presentation.price_breakdown import (
 )
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
+from chalicelib.services.customers import vouched_identifiers
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.survey_links import survey_url
@@ -204,6 +205,24 @@ def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
     return _email_and_order(event, EventReads(deps))[0]
 
 
+def _addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | None, str | None]:
+    """Where to tell the customer about their order: the email or phone given with it;
+    else (an order placed by the customer's id or loyalty card alone: a logged-in shopper,
+    a kiosk) an email, or a phone, vouched for on their record (a probe: such customers
+    heard nothing, not even the pick-up code). Never for an order that only identifiers
+    merely attached to the record brought there, nor one a merge moved (a merge vouches for
+    nothing): whoever attached an identifier would hear of someone else's order, pick-up
+    code included. One read per identifier, only for such orders."""
+    if order.contact.email or order.contact.phone:
+        return order.contact.email, order.contact.phone
+    if order.customer_unvouched or chain is None or len(chain) != 1:
+        return None, None
+    vouched = vouched_identifiers(chain[0], deps)
+    emails = [i.value for i in vouched if i.type is IdentifierType.EMAIL]
+    phones = [i.value for i in vouched if i.type is IdentifierType.PHONE]
+    return (emails[0] if emails else None), (phones[0] if phones else None)
+
+
 def on_order_event(
     event: dict[str, Any], deps: Deps, reads: EventReads | None = None
 ) -> str | None:
@@ -213,21 +232,22 @@ def on_order_event(
     email, order, chain = _email_and_order(event, reads or EventReads(deps))
     if email is None or order is None or told_elsewhere(email, event, order):
         return None
-    if not order.contact.email:
+    address, phone = _addressee(order, chain, deps)
+    if not address:
         # A customer who left only a phone (at a kiosk, say) is texted what needs them:
         # above all the pick-up code, which otherwise only the tracking page shows.
-        if not order.contact.phone or email not in TEXTED:
+        if not phone or email not in TEXTED:
             return None
         return text_once(
             str(event["event_id"]),
-            normalise_phone(order.contact.phone),  # E.164, as SNS takes it
+            normalise_phone(phone),  # E.164, as SNS takes it
             lambda: render_text(email, event, order, deps),
             deps,
             email_record(event, chain),
         )
     return send_once(
         str(event["event_id"]),
-        order.contact.email,
+        address,
         lambda: render_email(email, event, order, deps),
         deps,
         email_record(event, chain),

@@ -12,6 +12,7 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
+    customer_records,
     fulfillment_steps,
     lost_parcels,
     notify,
@@ -267,3 +268,51 @@ def test_a_pick_up_only_confirmation_promises_to_write_when_it_is_ready(deps: De
 
     text = _parts(confirmation)[2]
     assert "cuando esté listo para recoger" in text and "cuando salga" not in text
+
+
+def _subjects_to(sent: list[dict[str, str]], address: str) -> list[str]:
+    return _subject_lines([mail for mail in sent if mail["to"] == address])
+
+
+def test_an_order_placed_by_the_customers_id_alone_mails_their_vouched_address(
+    deps: Deps,
+) -> None:
+    # Found by a probe: a logged-in shopper (or a kiosk's loyalty card) gave no address
+    # with the order, and heard nothing of it, not even its confirmation.
+    first = flows.place(deps, customer={"email": "lola@example.com"})  # founds the record
+    assert first.customer_id is not None
+
+    order = flows.reserved(deps, customer={"customer_id": first.customer_id})
+
+    assert not order.customer_unvouched and order.contact.email is None
+    assert f"Pedido {order.order_id} confirmado" in _subjects_to(
+        _mail_everything(deps), "lola@example.com"
+    )
+
+
+def test_an_order_only_an_attached_identifier_brought_mails_nobody(deps: Deps) -> None:
+    # Anyone may name a loyalty card next to someone's email: whoever then uses the card
+    # must not have their order (its pick-up code) told to that email.
+    first = flows.place(deps, customer={"email": "owner@example.com", "loyalty_id": "LL1"})
+
+    order = flows.reserved(deps, customer={"loyalty_id": "LL1"})
+
+    assert order.customer_id == first.customer_id and order.customer_unvouched
+    sent = _mail_everything(deps)
+    assert not [s for s in _subject_lines(sent) if order.order_id in s]
+
+
+def test_an_order_a_merge_moved_mails_nobody_at_the_survivors_address(deps: Deps) -> None:
+    # A merge vouches for nothing it moves: the survivor's address does not hear of the
+    # merged record's orders placed without an address.
+    merged = flows.place(deps, customer={"email": "was@example.com"})
+    survivor = flows.place(deps, customer={"email": "now@example.com"})
+    assert merged.customer_id is not None and survivor.customer_id is not None
+    order = flows.place(deps, customer={"customer_id": merged.customer_id})
+    customer_records.merge_customers(
+        survivor.customer_id, merged.customer_id, "ops-client", "ops", deps
+    )
+
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+
+    assert not [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
