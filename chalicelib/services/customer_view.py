@@ -302,7 +302,11 @@ def customer_view(
         "interactions": [public_fields(i, INTERACTION_FIELDS) for i in _newest(interactions)],
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
-        "merge_candidates": [str(c["customer_id"]) for c in candidates],
+        # A candidate merged into this record since is this customer now (a probe: it
+        # stayed listed, and merging it again was refused).
+        "merge_candidates": [
+            str(c["customer_id"]) for c in candidates if c["customer_id"] not in records
+        ],
         "metrics": metrics.summary(deps.clock()) | {"satisfaction": satisfaction.average},
     }
 

@@ -78,3 +78,20 @@ def test_an_erased_customer_keeps_no_name_and_no_identifier(deps: Deps) -> None:
     assert "Ana Secret" not in repr(view)
     with pytest.raises(Conflict):
         customer_view.add_interaction(order.customer_id, "call", "phone", "again", "ops", deps)
+
+
+def test_a_candidate_merged_in_is_no_longer_listed_as_one(deps: Deps) -> None:
+    # Found by a probe: the record merged in stayed a candidate, and merging it again was
+    # refused as "merged".
+    one = flows.place(deps, customer={"email": "one@example.com"})
+    other = flows.place(deps, customer={"email": "two@example.com", "phone": "+34 600 111 222"})
+    # One's email next to the other's phone: the two may be one person.
+    flows.place(deps, customer={"email": "one@example.com", "phone": "+34 600 111 222"})
+    assert one.customer_id and other.customer_id and one.customer_id != other.customer_id
+    assert customer_view.customer_view(one.customer_id, deps)["merge_candidates"] == [
+        other.customer_id
+    ]
+
+    customer_records.merge_customers(one.customer_id, other.customer_id, "ops", "ops", deps)
+
+    assert customer_view.customer_view(one.customer_id, deps)["merge_candidates"] == []
