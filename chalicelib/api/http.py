@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from chalice.app import Request
+from chalice.app import MultiDict, Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.composition import Deps, deps
@@ -268,7 +268,17 @@ class Call:
     def query(self, model: type[M]) -> M:
         """The query string validated into ``model``; problem details name every bad
         parameter (unknown ones too, when the model forbids extras)."""
-        params = dict(self.request.query_params or {})
+        given: Any = self.request.query_params or {}
+        # Every parameter takes one value: a repeated one is refused rather than read as
+        # its last (a probe: two postal codes gave the second one's promise).
+        repeated = [
+            (name, "give this parameter once")
+            for name in given
+            if isinstance(given, MultiDict) and len(given.getlist(name)) > 1
+        ]
+        if repeated:
+            raise InvalidRequest(repeated)
+        params = dict(given)
         try:
             return model.model_validate(params)
         except ValidationError as exc:

@@ -35,6 +35,8 @@ def test_without_a_key_is_401_and_ops_may_ask(client: Any, deps: Any) -> None:
         ("?postal_code=28013&quantity=1000", "quantity"),
         ("?postal_code=28013&quantity=dos", "quantity"),
         ("?postal_code=28013&colour=red", "colour"),
+        # A probe: the second code's promise was given (Canaries for a Madrid shopper).
+        ("?postal_code=28013&postal_code=35001", "postal_code"),
     ],
 )
 def test_bad_queries_are_422_naming_the_parameter(client: Any, query: str, field: str) -> None:
