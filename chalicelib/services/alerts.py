@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
@@ -62,10 +63,44 @@ def late_parcel_lost(order_id: str, fulfillment_id: str, deps: Deps) -> int:
     return _settle_late_parcel(order_id, fulfillment_id, "system:lost_parcels", note, deps)
 
 
+def parcel_problems_delivered(
+    order_id: str, carrier: str, tracking_number: str, delivered_at: str, deps: Deps
+) -> int:
+    """A parcel the carrier reported a problem with was delivered: its open
+    ``carrier_exception`` alerts are resolved, saying so (a probe found a delivered
+    parcel's eight exceptions still in ops' queue). Returns how many were."""
+    note = f"the carrier delivered the parcel at {delivered_at}"
+    return _settle(
+        order_id,
+        lambda alert: (
+            alert.kind == "carrier_exception"
+            and alert.facts.get("carrier") == carrier
+            and alert.facts.get("tracking_number") == tracking_number
+        ),
+        "system:carrier",
+        note,
+        deps,
+    )
+
+
 def _settle_late_parcel(order_id: str, fulfillment_id: str, by: str, note: str, deps: Deps) -> int:
+    return _settle(
+        order_id,
+        lambda alert: (
+            alert.kind in LATE_PARCEL_KINDS and alert.facts.get("fulfillment_id") == fulfillment_id
+        ),
+        by,
+        note,
+        deps,
+    )
+
+
+def _settle(
+    order_id: str, about: Callable[[OpsAlert], bool], by: str, note: str, deps: Deps
+) -> int:
     resolved = 0
     for alert in deps.alerts.list(order_id, AlertStatus.OPEN, LATE_ALERTS_READ):
-        if alert.kind in LATE_PARCEL_KINDS and alert.facts.get("fulfillment_id") == fulfillment_id:
+        if about(alert):
             deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
             resolved += 1
     return resolved

@@ -16,9 +16,9 @@ from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.alerts import late_parcel_delivered
+from chalicelib.services.alerts import late_parcel_delivered, parcel_problems_delivered
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.sla import note_late_ticket
+from chalicelib.services.sla import exception_ticket_id, note_late_ticket, note_parcel_ticket
 from chalicelib.services.tickets import open_ticket, words_for
 
 if TYPE_CHECKING:
@@ -103,19 +103,26 @@ def _forms_of(recorded: str) -> tuple[str, str]:
     return recorded, f"{recorded.removesuffix('+00:00')}Z"
 
 
-def _late_parcel_arrived(order: Order, carrier: str, tracking_number: str, deps: Deps) -> None:
-    """A parcel delivered after its breach: ops' alerts about it are dealt with, and the
-    ticket the breach opened says so (a note, no email: the customer has the parcel)."""
+def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, deps: Deps) -> None:
+    """A parcel delivered after its breach, or after the carrier reported a problem with
+    it: ops' alerts about it are dealt with, and the ticket the breach or the problem
+    opened says so (a note, no email: the customer has the parcel). Nothing is read for a
+    parcel that had neither."""
     parcel = order.fulfillment_by_tracking(carrier, tracking_number)
     shipment = parcel.shipment
     if parcel.status is not FulfillmentStatus.DELIVERED or shipment is None:
         return
-    if shipment.breached_at is None or shipment.delivered_at is None:
+    if shipment.delivered_at is None:
         return
     delivered_at = shipment.delivered_at.isoformat()
-    late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
     note = f"The carrier confirmed delivery at {delivered_at}."
-    note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
+    if shipment.breached_at is not None:
+        late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
+        note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
+    if any(event.get("type") == "exception" for event in shipment.events):
+        parcel_problems_delivered(order.order_id, carrier, tracking_number, delivered_at, deps)
+        ticket_id = exception_ticket_id(carrier, tracking_number)
+        note_parcel_ticket(ticket_id, note, "system:carrier", deps)
 
 
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
@@ -183,7 +190,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     order, outcome = written.order, written.result or Outcome(event.occurred_utc())
     occurred_at = outcome.at
     if outcome.delivered_now:
-        _late_parcel_arrived(order, carrier, event.tracking_number, deps)
+        _troubled_parcel_arrived(order, carrier, event.tracking_number, deps)
     if outcome.found_after_loss:
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
@@ -209,7 +216,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
                 "system",
                 deps,
                 shipment=event.tracking_number,
-                ticket_id=f"tkt_exc_{carrier}_{event.tracking_number}"[:64],
+                ticket_id=exception_ticket_id(carrier, event.tracking_number),
             )
         deps.events.alert_ops(
             f"carrier exception {event.tracking_number}",

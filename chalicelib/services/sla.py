@@ -106,11 +106,21 @@ def late_ticket_id(order_id: str, fulfillment_id: str) -> str:
     return f"tkt_late_{order_id}_{fulfillment_id}"[:64]
 
 
+def exception_ticket_id(carrier: str, tracking_number: str) -> str:
+    """The ticket a carrier's exception opens (one per parcel, however often it is told)."""
+    return f"tkt_exc_{carrier}_{tracking_number}"[:64]
+
+
 def note_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:
     """Say on the ticket a parcel's breach opened how the parcel ended (delivered after all,
-    or lost): a note, once per writer, no email (the customer heard of it otherwise). Left
-    alone once resolved, and for an erased customer's."""
-    ticket_id = late_ticket_id(order_id, fulfillment_id)
+    or lost)."""
+    note_parcel_ticket(late_ticket_id(order_id, fulfillment_id), note, by, deps)
+
+
+def note_parcel_ticket(ticket_id: str, note: str, by: str, deps: Deps) -> None:
+    """Say on a ticket about a parcel how the parcel ended: a note, once per writer, no
+    email (the customer heard of it otherwise). Left alone once resolved, and for an
+    erased customer's."""
     ticket = deps.customers.get_ticket(ticket_id)
     if ticket is None or ticket.status is TicketStatus.RESOLVED:
         return

@@ -191,6 +191,38 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     assert len(again["notes"]) == len(ticket.json_body["notes"])
 
 
+def test_a_parcel_delivered_after_carrier_exceptions_settles_their_alerts_and_notes_its_ticket(
+    client: Any, deps: Any
+) -> None:
+    # Found by a probe: a delivered parcel's exceptions stayed open in ops' queue, one
+    # alert each, and its delivery_problem ticket said nothing of the delivery.
+    order_id = place_order(client, order_body())["order_id"]
+    order = wait_for_status(deps, order_id, "SHIPPED")
+    tracking = tracking_number(order)
+    _raise(deps, "carrier_exception", order_id)  # not about this parcel: left alone
+    for _ in range(2):
+        post_carrier_event(client, tracking, "exception")
+    exceptions = eventually(
+        lambda: [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
+    )
+
+    post_carrier_event(client, tracking)
+
+    alerts = _alerts(client, f"?order_id={order_id}")
+    assert len(exceptions) == 2
+    assert sorted((a["detail"], a["status"]) for a in alerts) == sorted(
+        [(a["detail"], "resolved") for a in exceptions]
+        + [(f"carrier_exception {order_id}", "open")]
+    )
+    assert all("delivered" in a["resolution_note"] for a in alerts if a["status"] == "resolved")
+    ticket = client.http.get(f"/tickets/{sla.exception_ticket_id('rapido', tracking)}", headers=OPS)
+    assert ticket.status_code == 200, ticket.body
+    assert ticket.json_body["status"] == "open"
+    assert [n["text"] for n in ticket.json_body["notes"]][-1].startswith(
+        "The carrier confirmed delivery"
+    )
+
+
 def test_a_lost_parcel_leaves_one_alert_open_and_it_says_which_parcel_and_refund(
     client: Any, deps: Any
 ) -> None:
