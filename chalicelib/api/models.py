@@ -251,9 +251,11 @@ class CarrierEventResponse(DeferredModel):
     """The acknowledgement a carrier gets."""
 
     event_id: str
-    status: str
+    # applied: it changed what it tells; duplicate: its event_id was seen before (no
+    # effect); ignored: no parcel of ours has its tracking number (ops are alerted).
+    status: Literal["applied", "duplicate", "ignored"]
     reason: str | None = None
-    order_status: str | None = None
+    order_status: OrderStatus | None = None
 
 
 class ProductResponse(DeferredModel):

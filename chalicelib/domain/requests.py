@@ -530,6 +530,17 @@ class ReceiveReturnRequest(Strict):
     location_id: str = Field(min_length=1, max_length=64)
 
 
+# A carrier's timestamp: a date, then an optional time (minutes, seconds and a fraction
+# optional; with colons or without) and zone; the shapes ``utc_moment`` reads.
+_CLOCK = (
+    r"[0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?)?"
+    r"|[0-9]{2}([0-9]{2}([0-9]{2}([.,][0-9]{1,6})?)?)?"
+)
+CARRIER_MOMENT = (
+    rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([Tt ]({_CLOCK})([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$"
+)
+
+
 class CarrierEventRequest(Strict):
     """A carrier's webhook body."""
 
@@ -540,13 +551,20 @@ class CarrierEventRequest(Strict):
     tracking_number: OneLineText = Field(min_length=1, max_length=64)
     type: Literal["in_transit", "out_for_delivery", "delivered", "exception"]
     # Kept as the carrier sent it (the stored event keeps it for audit); ``occurred_utc``
-    # is the moment it names.
-    occurred_at: str = Field(min_length=1, max_length=40)
+    # is the moment it names. The pattern is the shape the document declares (a probe: a
+    # plain string said nothing of it); a date alone is midnight, no zone is UTC.
+    occurred_at: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=CARRIER_MOMENT,
+        description="ISO 8601 date-time (RFC 3339); without a zone, UTC",
+        examples=["2026-12-02T10:15:00Z"],
+    )
 
     @field_validator("occurred_at")
     @classmethod
     def _a_moment(cls, value: str) -> str:
-        utc_moment(value)  # not a timestamp: ValueError, named by pydantic
+        utc_moment(value)  # not a real moment (month 13, say): ValueError, named by pydantic
         return value
 
     def occurred_utc(self) -> datetime:

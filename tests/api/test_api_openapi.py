@@ -5,6 +5,7 @@ is in ``test_api_openapi_refusals.py``."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import jsonschema
@@ -479,3 +480,17 @@ def test_the_contract_s_fixed_status_values_are_enums_in_the_responses(
     assert _values(document, ticket["type"]) >= {
         "complaint", "return", "question", "late_delivery",
     }  # fmt: skip
+    # A re-probe: a carrier's acknowledgement said any string.
+    ack = _response_properties(document, "/carriers/{carrier}/events", "post")
+    assert _values(document, ack["status"]) == {"applied", "duplicate", "ignored"}
+
+
+def test_a_carrier_event_s_moment_declares_its_shape(document: dict[str, Any]) -> None:
+    # A probe: "yesterday" was valid by the document and refused by the API.
+    operation = document["paths"]["/carriers/{carrier}/events"]["post"]
+    body = _resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
+    pattern = body["properties"]["occurred_at"]["pattern"]
+    for accepted in ("2026-12-02T10:15:00Z", "2026-12-02 10:15+01:00", "2026-12-02"):
+        assert re.search(pattern, accepted), accepted
+    for refused in ("yesterday", "20261202", "2026-12-02T10:1500"):
+        assert not re.search(pattern, refused), refused
