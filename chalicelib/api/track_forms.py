@@ -101,8 +101,9 @@ class PaymentForm(PageForm):
 
 
 def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
-    """The urlencoded body as the model's fields: lists for its list fields, one value
-    for the others. 415 for another media type, 413 when too large, 422 when unreadable."""
+    """The urlencoded body as the model's fields (others left out): lists for its list
+    fields, one value for the others. 415 for another media type, 413 when too large,
+    422 when unreadable."""
     content_type = (call.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM_MEDIA_TYPE:
         raise UnsupportedMediaType(f"send {FORM_MEDIA_TYPE}", field="Content-Type")
@@ -120,6 +121,11 @@ def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
     }
     values: dict[str, Any] = {}
     for name, given in parsed.items():
+        if name not in model.model_fields:
+            # What a browser adds beside the page's fields (a named button, an
+            # extension's input) is not the customer's mistake: left out (a probe's extra
+            # field was told "it failed on our side").
+            continue
         values[name] = given if name in lists or len(given) > 1 else given[0]
     return values
 

@@ -203,6 +203,27 @@ def test_a_question_with_a_missing_or_broken_subject_names_it_and_opens_nothing(
     assert customer_360(client, customer_id)["tickets"] == []
 
 
+def test_a_field_the_page_does_not_have_is_left_out_not_told_as_our_failure(
+    client: Any, deps: Any
+) -> None:
+    # Found by a probe: a browser's extra field (a named button, an extension's) was
+    # answered "we could not do it just now", as if the shop had failed.
+    order_id, path = placed(client, "SHIPPED")
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Talla",
+        "description": "¿Hay una M?",
+        "submit": "Enviar",
+    }
+
+    response = post_form(client, path, "tickets", fields)
+
+    _, shown = followed(client, path, "tickets", response)
+    assert notice(shown)[0] == "done"
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert [t["subject"] for t in customer_360(client, customer_id)["tickets"]] == ["Talla"]
+
+
 def test_a_question_sent_twice_from_one_page_opens_one_ticket(client: Any, deps: Any) -> None:
     order_id, path = placed(client, "SHIPPED")
     fields = hidden(page(client, path), "form-ticket") | {
