@@ -14,6 +14,14 @@ Two more gaps between chalice's dev server and API Gateway close here:
   ``FOO``...) with its own ``501`` text/html page before chalice sees the request.
   ``ProblemRequestHandler`` hands every method to ``ProblemGateway``, which answers it as
   any other method the path does not take (``405`` with ``Allow``, or ``404``).
+- http.server hands chalice the socket as it is: chalice reads ``Content-Length`` with
+  ``int()`` (``abc`` raised ``ValueError``: the connection closed with no answer and a
+  traceback in the log; ``99999999999`` was read into memory: ``MemoryError``) and never
+  reads a ``Transfer-Encoding: chunked`` body (the app saw none, and the chunks were read as
+  the next request on the connection: a request inside the body was answered).
+  API Gateway decodes a chunked body, refuses a malformed length with ``400`` and one above
+  its 10 MB payload limit with ``413``. ``ProblemRequestHandler`` does the same, in problem
+  details naming the header, and closes the connection after a body it did not read.
 - API Gateway percent-decodes path parameters before the Lambda sees them
   (``event.pathParameters``: ``/inventory/SOCKS%2D3P`` gives ``sku`` ``SOCKS-3P``);
   chalice's ``LocalGateway`` hands them over raw. ``ProblemGateway`` decodes each captured
@@ -23,6 +31,7 @@ Two more gaps between chalice's dev server and API Gateway close here:
 
 from __future__ import annotations
 
+import re
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import unquote
@@ -34,6 +43,21 @@ from chalicelib.api.http import problem
 
 # CORS pre-flights are answered by chalice for any route (API Gateway generates them too).
 PREFLIGHT = "OPTIONS"
+# API Gateway's payload limit: a larger body is refused before the app sees it.
+GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024
+# A chunk's size line (hex, an optional extension) and a trailer line are short.
+_LINE_LIMIT = 1024
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+
+
+class UnreadableBody(Exception):
+    """A body the gateway refuses before any route sees it; ``response`` says why."""
+
+    def __init__(self, status: int, title: str, header: str, message: str) -> None:
+        super().__init__(message)
+        self.response: dict[str, Any] = problem(
+            status, title, message, [(header, message)]
+        ).to_dict()
 
 
 def unrouted(method: str, path: str, routes: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
@@ -115,9 +139,79 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
         self._send_headers(headers)
 
+    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
+        """The request's headers and body as API Gateway hands them on: a chunked body
+        decoded (its length then in ``Content-Length``), a length that is not one, or too
+        large, refused (``UnreadableBody``)."""
+        headers = dict(self.headers)
+        coding = self.headers.get("transfer-encoding")
+        if coding is not None:
+            if coding.strip().lower() != "chunked":
+                raise UnreadableBody(
+                    501, "Not implemented", "Transfer-Encoding", "only chunked is understood"
+                )
+            body = self._chunked_body()
+            headers = {
+                name: value
+                for name, value in headers.items()
+                if name.lower() not in ("transfer-encoding", "content-length")
+            }
+            headers["Content-Length"] = str(len(body))
+            return headers, body or None
+        lengths = self.headers.get_all("content-length") or []
+        if len(set(lengths)) > 1 or not all(re.fullmatch(r"[0-9]{1,12}", v) for v in lengths):
+            raise UnreadableBody(
+                400, "Bad request", "Content-Length", "must be one number of bytes"
+            )
+        length = int(lengths[0]) if lengths else 0
+        if length > GATEWAY_PAYLOAD_LIMIT:
+            raise UnreadableBody(
+                413, "Payload too large", "Content-Length", "the body is larger than 10 MB"
+            )
+        return headers, (self.rfile.read(length) if length else None)
+
+    def _chunked_body(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_line = self.rfile.readline(_LINE_LIMIT)
+            size = size_line.split(b";", 1)[0].strip()
+            if not _CHUNK_SIZE.fullmatch(size):
+                raise UnreadableBody(
+                    400, "Bad request", "Transfer-Encoding", "a chunk's size is not hex"
+                )
+            if int(size, 16) == 0:
+                break
+            if len(body) + int(size, 16) > GATEWAY_PAYLOAD_LIMIT:
+                raise UnreadableBody(
+                    413, "Payload too large", "Transfer-Encoding", "the body is larger than 10 MB"
+                )
+            body += self.rfile.read(int(size, 16))
+            if self.rfile.readline(_LINE_LIMIT).strip():
+                raise UnreadableBody(
+                    400, "Bad request", "Transfer-Encoding", "a chunk is longer than its size"
+                )
+        while self.rfile.readline(_LINE_LIMIT).strip():  # trailers, not passed on
+            pass
+        return bytes(body)
+
+    def _handle(self) -> None:
+        """chalice's handling, answering a body it cannot read with problem details and
+        closing the connection (what is left of that body is not a next request)."""
+        try:
+            self._generic_handle()
+        except UnreadableBody as refused:
+            self.close_connection = True
+            headers = {**refused.response["headers"], "Connection": "close"}
+            self._send_http_response(
+                refused.response["statusCode"], headers, refused.response["body"]
+            )
+
+    # http.server names its handlers after the methods.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle  # noqa: N815
+
     def __getattr__(self, name: str) -> Any:
         """Any ``do_<METHOD>`` chalice does not define serves the request as the others do:
         without it http.server answers ``501`` text/html itself."""
         if name.startswith("do_"):
-            return self._generic_handle
+            return self._handle
         raise AttributeError(name)
