@@ -531,13 +531,16 @@ class ReceiveReturnRequest(Strict):
 
 
 # A carrier's timestamp: a date, then an optional time (minutes, seconds and a fraction
-# optional; with colons or without) and zone; the shapes ``utc_moment`` reads.
-_CLOCK = (
-    r"[0-9]{2}(:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?)?"
-    r"|[0-9]{2}([0-9]{2}([0-9]{2}([.,][0-9]{1,6})?)?)?"
-)
+# optional; with colons or without) and zone, blanks around it: the shapes ``utc_moment``
+# reads (a re-probe: .NET and Go write 7 and 9 fraction digits). A blank before the zone
+# only after whole seconds (Python reads no other).
+_WHOLE_CLOCK = r"[0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?|[0-9]{2}([0-9]{2}([0-9]{2})?)?"
+_FRACTION_CLOCK = r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,][0-9]+|[0-9]{6}[.,][0-9]+"
+_ZONE = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
+_BLANKS = r"[ \t\r\n]*"
 CARRIER_MOMENT = (
-    rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([Tt ]({_CLOCK})([Zz]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$"
+    rf"^{_BLANKS}([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|[0-9]{{8}})"
+    rf"([Tt ](({_WHOLE_CLOCK})( ?{_ZONE})?|({_FRACTION_CLOCK}){_ZONE}?))?{_BLANKS}$"
 )
 
 
@@ -553,7 +556,8 @@ class CarrierEventRequest(Strict):
     # Kept as the carrier sent it (the stored event keeps it for audit); ``occurred_utc``
     # is the moment it names. The pattern is the shape the document declares (a probe: a
     # plain string said nothing of it); a date alone is midnight, no zone is UTC.
-    occurred_at: str = Field(
+    # Not trimmed before the pattern, which says which blanks around it are read.
+    occurred_at: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
         min_length=1,
         max_length=40,
         pattern=CARRIER_MOMENT,

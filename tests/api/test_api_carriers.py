@@ -249,3 +249,31 @@ def test_a_delivery_dated_in_the_future_or_with_an_offset_is_shown_now_in_utc(
     (event,) = shipment["events"]
     assert before <= _utc(event["occurred_at"]) <= after
     assert event["reported_at"] == in_madrid
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "{day}T{clock}.123456789Z",  # Go's RFC3339Nano, Java's Instant
+        "{day}T{clock}.1234567Z",  # .NET's round trip
+        " {day}T{clock}Z\t",
+        "{day}T{clock} +00:00",
+    ],
+)
+def test_a_delivery_written_as_other_platforms_write_it_is_applied(
+    client: Any, shipped: dict[str, Any], written: str
+) -> None:
+    # A re-probe: declaring occurred_at's shape first refused 7 and 9 fraction digits,
+    # which every event of a carrier on .NET or Go carries (its parcels would be lost).
+    now = datetime.now(UTC)
+    occurred_at = written.format(day=now.date().isoformat(), clock=now.strftime("%H:%M:%S"))
+    body, headers = _dated_event(shipped["tracking_number"], occurred_at)
+
+    response = _post(client, shipped["carrier"], body, headers)
+
+    assert response.status_code == 200, response.body
+    assert response.json_body["status"] == "applied"
+    order = get_order(client, shipped["order_id"])
+    assert order["status"] == "DELIVERED"
+    (event,) = order["fulfillments"][0]["shipment"]["events"]
+    assert event["reported_at"] == occurred_at  # as the carrier wrote it, for audit
