@@ -47,7 +47,10 @@ class SurveyPageQuery(DeferredModel):
 
 
 class SurveyForm(Strict):
-    """``POST /surveys/{token}/form``: the survey as a plain HTML form."""
+    """``POST /surveys/{token}/form``: the survey as a plain HTML form; other fields are
+    left out (``read_form``)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     csrf: str = Field(min_length=1, max_length=80, description="The page's form token")
     score: str = Field(pattern=r"^[1-5]$")

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlencode
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib.api.http import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -56,7 +56,10 @@ MAX_FORM_FIELDS = 2 * MAX_LINES + 10
 
 class PageForm(Strict):
     """What every form of the page carries: its form token and a key of the rendered
-    form (a double tap acts once)."""
+    form (a double tap acts once). Other fields are left out (``read_form``), and the
+    document says so: no ``additionalProperties: false``."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     csrf: str = Field(min_length=1, max_length=80, description="The page's form token")
     key: str = Field(

@@ -99,7 +99,9 @@ def test_the_page_s_forms_declare_their_form_bodies_and_the_303_back(
     for path in forms:
         operation = document["paths"][path]["post"]
         schema = _request_schema(document, path, "post")
-        assert schema["additionalProperties"] is False
+        # Fields the page does not have are left out, not refused (a browser adds its
+        # own); the document must not say they are refused (a re-probe).
+        assert schema.get("additionalProperties", True) is not False, path
         assert {"csrf", "key"} <= set(schema["required"]), path
         assert operation["responses"]["303"]["headers"]["Location"]["required"] is True
         assert {"403", "404", "415"} <= set(operation["responses"]), path
@@ -490,7 +492,14 @@ def test_a_carrier_event_s_moment_declares_its_shape(document: dict[str, Any]) -
     operation = document["paths"]["/carriers/{carrier}/events"]["post"]
     body = _resolve(document, operation["requestBody"]["content"]["application/json"]["schema"])
     pattern = body["properties"]["occurred_at"]["pattern"]
-    for accepted in ("2026-12-02T10:15:00Z", "2026-12-02 10:15+01:00", "2026-12-02"):
+    for accepted in (
+        "2026-12-02T10:15:00Z",
+        "2026-12-02 10:15+01:00",
+        "2026-12-02",
+        "2026-12-02T10:15:00.123456789Z",
+        "20261202T101500Z",
+        " 2026-12-02T10:15:00 +01:00\t",
+    ):
         assert re.search(pattern, accepted), accepted
-    for refused in ("yesterday", "20261202", "2026-12-02T10:1500"):
+    for refused in ("yesterday", "2026-W49-3", "2026-12-02T10:1500", "2026-12-02T10:15:00.5 Z"):
         assert not re.search(pattern, refused), refused
