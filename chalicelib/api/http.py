@@ -269,12 +269,15 @@ class Call:
         """The query string validated into ``model``; problem details name every bad
         parameter (unknown ones too, when the model forbids extras)."""
         given: Any = self.request.query_params or {}
-        # Every parameter takes one value: a repeated one is refused rather than read as
-        # its last (a probe: two postal codes gave the second one's promise).
+        # Every parameter the route takes takes one value: a repeated one is refused
+        # rather than read as its last (a probe: two postal codes gave the second one's
+        # promise). Others are the model's to refuse or ignore (a tracking link's
+        # campaign tags, doubled by a link tracker, must still open the page).
+        taken = {info.alias or name for name, info in model.model_fields.items()}
         repeated = [
             (name, "give this parameter once")
             for name in given
-            if isinstance(given, MultiDict) and len(given.getlist(name)) > 1
+            if name in taken and isinstance(given, MultiDict) and len(given.getlist(name)) > 1
         ]
         if repeated:
             raise InvalidRequest(repeated)
