@@ -302,13 +302,25 @@ def customer_view(
         "interactions": [public_fields(i, INTERACTION_FIELDS) for i in _newest(interactions)],
         "tickets": [public_fields(t, TICKET_FIELDS) for t in tickets],
         "consents": [public_fields(c, CONSENT_FIELDS) for c in consents],
-        # A candidate merged into this record since is this customer now (a probe: it
-        # stayed listed, and merging it again was refused).
-        "merge_candidates": [
-            str(c["customer_id"]) for c in candidates if c["customer_id"] not in records
-        ],
+        "merge_candidates": _candidates_now(candidates, records, deps),
         "metrics": metrics.summary(deps.clock()) | {"satisfaction": satisfaction.average},
     }
+
+
+def _candidates_now(candidates: list[dict[str, Any]], records: list[str], deps: Deps) -> list[str]:
+    """The records this one may be merged with, as they stand now: a candidate merged
+    since is the record it went into (a probe and its re-probe: it stayed listed, and
+    merging it was refused as merged), none that is this customer already. One profile
+    read per candidate and merge it went through (ops' view only; they are few)."""
+    now: list[str] = []
+    for candidate in candidates:
+        try:
+            current = canonical_customer(str(candidate["customer_id"]), deps)[0]
+        except NotFound:
+            continue
+        if current not in records and current not in now:
+            now.append(current)
+    return now
 
 
 def _with_stray(

@@ -95,3 +95,20 @@ def test_a_candidate_merged_in_is_no_longer_listed_as_one(deps: Deps) -> None:
     customer_records.merge_customers(one.customer_id, other.customer_id, "ops", "ops", deps)
 
     assert customer_view.customer_view(one.customer_id, deps)["merge_candidates"] == []
+
+
+def test_a_candidate_merged_elsewhere_is_listed_as_the_record_it_went_into(deps: Deps) -> None:
+    # A re-probe: merged into a third record, the candidate stayed listed by its old id,
+    # and merging it was refused as "merged".
+    one = flows.place(deps, customer={"email": "one@example.com"})
+    other = flows.place(deps, customer={"email": "two@example.com", "phone": "+34 600 111 222"})
+    third = flows.place(deps, customer={"email": "three@example.com"})
+    flows.place(deps, customer={"email": "one@example.com", "phone": "+34 600 111 222"})
+    assert one.customer_id and other.customer_id and third.customer_id
+
+    customer_records.merge_customers(third.customer_id, other.customer_id, "ops", "ops", deps)
+
+    view = customer_view.customer_view(one.customer_id, deps)
+    assert view["merge_candidates"] == [third.customer_id]
+    customer_records.merge_customers(one.customer_id, third.customer_id, "ops", "ops", deps)
+    assert customer_view.customer_view(one.customer_id, deps)["merge_candidates"] == []
