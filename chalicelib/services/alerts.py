@@ -63,13 +63,13 @@ def late_parcel_lost(order_id: str, fulfillment_id: str, deps: Deps) -> int:
     return _settle_late_parcel(order_id, fulfillment_id, "system:lost_parcels", note, deps)
 
 
-def parcel_problems_delivered(
-    order_id: str, carrier: str, tracking_number: str, delivered_at: str, deps: Deps
+def parcel_problems_settled(
+    order_id: str, carrier: str, tracking_number: str, by: str, note: str, deps: Deps
 ) -> int:
-    """A parcel the carrier reported a problem with was delivered: its open
-    ``carrier_exception`` alerts are resolved, saying so (a probe found a delivered
-    parcel's eight exceptions still in ops' queue). Returns how many were."""
-    note = f"the carrier delivered the parcel at {delivered_at}"
+    """A parcel the carrier reported a problem with reached its end (delivered, or
+    declared lost): its open ``carrier_exception`` alerts are resolved, saying how (a
+    probe found a delivered parcel's eight exceptions still in ops' queue, its re-probe a
+    lost one's). Returns how many were."""
     return _settle(
         order_id,
         lambda alert: (
@@ -77,7 +77,7 @@ def parcel_problems_delivered(
             and alert.facts.get("carrier") == carrier
             and alert.facts.get("tracking_number") == tracking_number
         ),
-        "system:carrier",
+        by,
         note,
         deps,
     )

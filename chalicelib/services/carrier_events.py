@@ -16,9 +16,13 @@ from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.alerts import late_parcel_delivered, parcel_problems_delivered
+from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.sla import exception_ticket_id, note_late_ticket, note_parcel_ticket
+from chalicelib.services.sla import (
+    exception_ticket_id,
+    note_late_ticket,
+    settle_parcel_problems,
+)
 from chalicelib.services.tickets import open_ticket, words_for
 
 if TYPE_CHECKING:
@@ -119,10 +123,8 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     if shipment.breached_at is not None:
         late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
         note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
-    if any(event.get("type") == "exception" for event in shipment.events):
-        parcel_problems_delivered(order.order_id, carrier, tracking_number, delivered_at, deps)
-        ticket_id = exception_ticket_id(carrier, tracking_number)
-        note_parcel_ticket(ticket_id, note, "system:carrier", deps)
+    told = f"the carrier delivered the parcel at {delivered_at}"
+    settle_parcel_problems(order.order_id, shipment, "system:carrier", told, note, deps)
 
 
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from chalicelib.services.sla import (
     lost_deadline,
     note_late_ticket,
     record_breach,
+    settle_parcel_problems,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +111,9 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     given_back = f"{refund.amount} {refund.currency}"
     note = f"The parcel was declared lost at {lost_at.isoformat()}; {given_back} was refunded."
     note_late_ticket(order_id, fulfillment_id, note, "system:lost_parcels", deps)
+    if shipment is not None:
+        told = "the parcel was declared lost and refunded: see its parcel_lost alert"
+        settle_parcel_problems(order_id, shipment, "system:lost_parcels", told, note, deps)
     return order
 
 

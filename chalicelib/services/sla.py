@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
 from chalicelib.domain.events import SlaBreached
-from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment, SlaStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
+from chalicelib.services.alerts import parcel_problems_settled
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket, update_ticket, words_for
 
@@ -109,6 +110,21 @@ def late_ticket_id(order_id: str, fulfillment_id: str) -> str:
 def exception_ticket_id(carrier: str, tracking_number: str) -> str:
     """The ticket a carrier's exception opens (one per parcel, however often it is told)."""
     return f"tkt_exc_{carrier}_{tracking_number}"[:64]
+
+
+def settle_parcel_problems(
+    order_id: str, shipment: Shipment, by: str, alert_note: str, ticket_note: str, deps: Deps
+) -> None:
+    """A parcel the carrier reported a problem with reached its end: its exception alerts
+    are resolved and its ``delivery_problem`` ticket noted. Nothing is read for a parcel
+    the carrier reported no problem with."""
+    if not any(event.get("type") == "exception" for event in shipment.events):
+        return
+    parcel_problems_settled(
+        order_id, shipment.carrier, shipment.tracking_number, by, alert_note, deps
+    )
+    ticket_id = exception_ticket_id(shipment.carrier, shipment.tracking_number)
+    note_parcel_ticket(ticket_id, ticket_note, by, deps)
 
 
 def note_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:

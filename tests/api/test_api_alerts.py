@@ -261,3 +261,27 @@ def test_a_lost_parcel_leaves_one_alert_open_and_it_says_which_parcel_and_refund
     assert ticket["status"] == "open"
     (note,) = [n for n in ticket["notes"] if n["by"] == "system:lost_parcels"]
     assert f"{refunded.amount} EUR was refunded" in note["text"]
+
+
+def test_a_lost_parcel_settles_its_carrier_exceptions_and_notes_their_ticket(
+    client: Any, deps: Any
+) -> None:
+    # A re-probe: a parcel reported in trouble, then declared lost, left its exception
+    # alert open and its delivery_problem ticket silent (a late delivery after the loss
+    # settled nothing either: the loss is where the parcel's story ends).
+    order_id, order, parcel = _breached(client, deps, stopped=True)
+    tracking = tracking_number(order)
+    post_carrier_event(client, tracking, "exception")
+    eventually(
+        lambda: [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
+    )
+
+    lost_parcels.declare_lost(order_id, parcel.fulfillment_id, deps)
+
+    (exception,) = [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
+    assert exception["status"] == "resolved"
+    assert "parcel_lost" in exception["resolution_note"]
+    ticket_id = sla.exception_ticket_id("rapido", tracking)
+    ticket = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert [n["by"] for n in ticket["notes"]] == ["system:lost_parcels"]
+    assert "declared lost" in ticket["notes"][0]["text"]
