@@ -112,6 +112,9 @@ class ProblemGateway(LocalGateway):
 class ProblemRequestHandler(ChaliceRequestHandler):
     """chalice's request handler on ``ProblemGateway``, for every method a client sends."""
 
+    # The connection closes after this request's answer (its framing was ambiguous).
+    close_after = False
+
     def __init__(
         self,
         request: bytes,
@@ -144,11 +147,22 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         decoded (its length then in ``Content-Length``), a length that is not one, or too
         large, refused (``UnreadableBody``)."""
         headers = dict(self.headers)
-        coding = self.headers.get("transfer-encoding")
-        if coding is not None:
-            if coding.strip().lower() != "chunked":
+        codings = [
+            coding.strip().lower()
+            for given in self.headers.get_all("transfer-encoding") or []
+            for coding in given.split(",")
+        ]
+        if codings:
+            # A length beside a coding is how a request is smuggled past a proxy:
+            # answered, then the connection closed (RFC 9112, 6.3).
+            self.close_after = bool(self.headers.get_all("content-length"))
+            if codings != ["chunked"]:
+                last_is_chunked = codings[-1] == "chunked"
                 raise UnreadableBody(
-                    501, "Not implemented", "Transfer-Encoding", "only chunked is understood"
+                    501 if last_is_chunked else 400,
+                    "Not implemented" if last_is_chunked else "Bad request",
+                    "Transfer-Encoding",
+                    "send chunked alone",
                 )
             body = self._chunked_body()
             headers = {
@@ -170,10 +184,21 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             )
         return headers, (self.rfile.read(length) if length else None)
 
+    def _line(self) -> bytes:
+        """One line of a chunked body: its size, the end of a chunk, a trailer. One longer
+        than the limit is refused: read in parts, its rest would be taken for chunk data
+        (a re-probe smuggled a request so)."""
+        line = self.rfile.readline(_LINE_LIMIT)
+        if not line.endswith(b"\n"):
+            raise UnreadableBody(
+                400, "Bad request", "Transfer-Encoding", "a chunk's line is too long or cut"
+            )
+        return line
+
     def _chunked_body(self) -> bytes:
         body = bytearray()
         while True:
-            size_line = self.rfile.readline(_LINE_LIMIT)
+            size_line = self._line()
             size = size_line.split(b";", 1)[0].strip()
             if not _CHUNK_SIZE.fullmatch(size):
                 raise UnreadableBody(
@@ -186,19 +211,22 @@ class ProblemRequestHandler(ChaliceRequestHandler):
                     413, "Payload too large", "Transfer-Encoding", "the body is larger than 10 MB"
                 )
             body += self.rfile.read(int(size, 16))
-            if self.rfile.readline(_LINE_LIMIT).strip():
+            if self._line().strip():
                 raise UnreadableBody(
                     400, "Bad request", "Transfer-Encoding", "a chunk is longer than its size"
                 )
-        while self.rfile.readline(_LINE_LIMIT).strip():  # trailers, not passed on
+        while self._line().strip():  # trailers, not passed on
             pass
         return bytes(body)
 
     def _handle(self) -> None:
         """chalice's handling, answering a body it cannot read with problem details and
         closing the connection (what is left of that body is not a next request)."""
+        self.close_after = False
         try:
             self._generic_handle()
+            if self.close_after:
+                self.close_connection = True
         except UnreadableBody as refused:
             self.close_connection = True
             headers = {**refused.response["headers"], "Connection": "close"}

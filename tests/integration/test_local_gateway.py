@@ -245,3 +245,39 @@ def test_a_content_length_that_is_not_one_or_too_large_is_refused_naming_it(
     _, headers, body = answers[0]
     assert headers["content-type"] == PROBLEM_JSON
     assert [e["field"] for e in json.loads(body)["errors"]] == ["Content-Length"]
+
+
+def test_a_chunk_line_longer_than_the_limit_is_refused_not_read_as_data(stack: Any) -> None:
+    # A re-probe: a size line over 1024 bytes was read in two parts, its rest taken for
+    # the chunk's data, and a request hidden after it was served.
+    hidden = b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n"
+    size = b"%x;" % len(hidden)
+    line = size + b"x" * (1024 - len(size)) + b"y" * len(hidden) + b"\r\n"
+    chunks = line + hidden + b"\r\n0\r\n\r\n"
+
+    answers = _answers(_exchange(stack.url, _lookup(b"Transfer-Encoding: chunked\r\n", chunks)))
+
+    assert [answer[0] for answer in answers] == [400]
+    assert [e["field"] for e in json.loads(answers[0][2])["errors"]] == ["Transfer-Encoding"]
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n",
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n",
+    ],
+    ids=["length-and-chunked", "chunked-then-identity"],
+)
+def test_an_ambiguous_framing_is_answered_once_and_the_connection_closed(
+    stack: Any, framing: bytes
+) -> None:
+    # A re-probe: with both a length and chunked, the rest of the connection was served
+    # as further requests (RFC 9112, 6.3: the server must close it).
+    body = b"0\r\n\r\n" + CATALOGUE_REQUEST.replace(b"Connection: close\r\n", b"")
+    keep_alive = _lookup(framing, body).replace(b"Connection: close\r\n", b"")
+
+    answers = _answers(_exchange(stack.url, keep_alive))
+
+    assert len(answers) == 1, [answer[0] for answer in answers]
+    assert answers[0][0] in (400, 422)
