@@ -172,7 +172,9 @@ class SlaPeriodQuery(DeferredModel):
     A ``from`` not before the period's end is 422 naming it (a rule between two parameters
     the schema cannot state; ``schemathesis.toml`` says so)."""
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # Only by its alias: ``start`` is no parameter of the route (a re-probe read it, and
+    # its repeats, past the document).
+    model_config = ConfigDict(extra="forbid")
 
     start: str | None = Field(
         default=None,

@@ -164,6 +164,14 @@ def test_the_sla_scorecard_refuses_a_bad_period_naming_the_parameter(
     assert_problem(client.http.get(f"/ops/sla{query}", headers=OPS), 422, field)
 
 
+def test_the_scorecard_takes_its_period_by_the_documented_names_only(client: Any) -> None:
+    # A re-probe: "start" (the field's own name) was read, past the document and the
+    # repeat check, the last of two values winning.
+    response = client.http.get("/ops/sla?start=2026-01-01&start=2026-11-01", headers=OPS)
+
+    assert_problem(response, 422, "start")
+
+
 @pytest.mark.parametrize(
     "query",
     ["?from=2026-11-02&to=2026-11-01", "?from=2026-11-01&to=2026-11-01", "?from=9999-12-31"],
