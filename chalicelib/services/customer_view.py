@@ -272,7 +272,13 @@ def customer_view(
     interactions += stray.about(CustomerRecord.INTERACTIONS, deps)
     tickets += stray.about(CustomerRecord.TICKETS, deps)
     consents += stray.about(CustomerRecord.CONSENTS, deps)
-    candidates, _ = store.records(owner, CustomerRecord.CANDIDATES) if not by_token else ([], None)
+    # Every record of the person's: a candidate of a record merged in is this customer's
+    # (a re-probe: ops saw none where the other side listed them).
+    candidates = (
+        []
+        if by_token
+        else [c for record in records for c in store.records(record, CustomerRecord.CANDIDATES)[0]]
+    )
     metrics = scope.metrics(store.metrics(owner))
     if away or stray.orders:
         metrics = listed_figures(summaries, hidden, stray_summaries, metrics)

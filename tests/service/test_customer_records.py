@@ -112,3 +112,19 @@ def test_a_candidate_merged_elsewhere_is_listed_as_the_record_it_went_into(deps:
     assert view["merge_candidates"] == [third.customer_id]
     customer_records.merge_customers(one.customer_id, third.customer_id, "ops", "ops", deps)
     assert customer_view.customer_view(one.customer_id, deps)["merge_candidates"] == []
+
+
+def test_the_candidates_of_a_record_merged_in_are_the_survivors(deps: Deps) -> None:
+    # A re-probe: after B was merged into A, B's candidate C listed A, and A listed none.
+    survivor = flows.place(deps, customer={"email": "a@example.com"})
+    merged = flows.place(deps, customer={"email": "b@example.com"})
+    candidate = flows.place(deps, customer={"email": "c@example.com", "phone": "+34 600 333 444"})
+    flows.place(deps, customer={"email": "b@example.com", "phone": "+34 600 333 444"})
+    assert survivor.customer_id and merged.customer_id and candidate.customer_id
+
+    customer_records.merge_customers(survivor.customer_id, merged.customer_id, "ops", "ops", deps)
+
+    view = customer_view.customer_view(survivor.customer_id, deps)
+    assert view["merge_candidates"] == [candidate.customer_id]
+    other = customer_view.customer_view(candidate.customer_id, deps)
+    assert other["merge_candidates"] == [survivor.customer_id]
