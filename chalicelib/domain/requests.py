@@ -532,14 +532,21 @@ class ReceiveReturnRequest(Strict):
 
 # A carrier's timestamp: a date, then an optional time (minutes, seconds and a fraction
 # optional; with colons or without) and zone, blanks around it: the shapes ``utc_moment``
-# reads (a re-probe: .NET and Go write 7 and 9 fraction digits). A blank before the zone
-# only after whole seconds (Python reads no other).
-_WHOLE_CLOCK = r"[0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?|[0-9]{2}([0-9]{2}([0-9]{2})?)?"
-_FRACTION_CLOCK = r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,][0-9]+|[0-9]{6}[.,][0-9]+"
-_ZONE = r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
+# reads (a re-probe: .NET and Go write 7 and 9 fraction digits), each number within its
+# range (a second re-probe: +24:00 matched and was refused). A blank before the zone only
+# after whole seconds (Python reads no other). February 30 is the calendar's to refuse.
+_YEAR = r"([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})"
+_MONTH = r"(0[1-9]|1[0-2])"
+_DAY = r"(0[1-9]|[12][0-9]|3[01])"
+_HOUR = r"([01][0-9]|2[0-3])"
+_MINUTE = r"[0-5][0-9]"
+_SECOND = r"([0-5][0-9]|60)"
+_WHOLE_CLOCK = rf"{_HOUR}(:{_MINUTE}(:{_SECOND})?)?|{_HOUR}({_MINUTE}({_SECOND})?)?"
+_FRACTION_CLOCK = rf"{_HOUR}:{_MINUTE}:{_SECOND}[.,][0-9]+|{_HOUR}{_MINUTE}{_SECOND}[.,][0-9]+"
+_ZONE = rf"([Zz]|[+-]{_HOUR}(:?{_MINUTE})?)"
 _BLANKS = r"[ \t\r\n]*"
 CARRIER_MOMENT = (
-    rf"^{_BLANKS}([0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|[0-9]{{8}})"
+    rf"^{_BLANKS}({_YEAR}-{_MONTH}-{_DAY}|{_YEAR}{_MONTH}{_DAY})"
     rf"([Tt ](({_WHOLE_CLOCK})( ?{_ZONE})?|({_FRACTION_CLOCK}){_ZONE}?))?{_BLANKS}$"
 )
 
@@ -568,7 +575,10 @@ class CarrierEventRequest(Strict):
     @field_validator("occurred_at")
     @classmethod
     def _a_moment(cls, value: str) -> str:
-        utc_moment(value)  # not a real moment (month 13, say): ValueError, named by pydantic
+        try:
+            utc_moment(value)
+        except ValueError as exc:  # February 30, say: in our words, not Python's
+            raise ValueError("not a date and time of the calendar") from exc
         return value
 
     def occurred_utc(self) -> datetime:
@@ -580,8 +590,8 @@ def utc_moment(text: str) -> datetime:
     """An ISO 8601 / RFC 3339 timestamp as an aware UTC datetime; one without a zone is
     read as UTC. Raises ``ValueError`` for anything else."""
     normal = text.strip()
-    if len(normal) > 10 and normal[10] in "tT":
-        normal = f"{normal[:10]}T{normal[11:]}"
+    # The date's separator from the time, as Python reads it (after a basic date too).
+    normal = re.sub(r"^([0-9]{4}-?[0-9]{2}-?[0-9]{2})[tT]", r"\1T", normal)
     if normal[-1:] in ("z", "Z"):
         normal = f"{normal[:-1]}+00:00"
     # A leap second is a valid RFC 3339 time Python cannot hold: the second before it.

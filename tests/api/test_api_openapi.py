@@ -501,5 +501,15 @@ def test_a_carrier_event_s_moment_declares_its_shape(document: dict[str, Any]) -
         " 2026-12-02T10:15:00 +01:00\t",
     ):
         assert re.search(pattern, accepted), accepted
-    for refused in ("yesterday", "2026-W49-3", "2026-12-02T10:1500", "2026-12-02T10:15:00.5 Z"):
+    for refused in (
+        "yesterday",
+        "2026-W49-3",
+        "2026-12-02T10:1500",
+        "2026-12-02T10:15:00.5 Z",
+        # A second re-probe: numbers out of their range matched, then were refused.
+        "2026-12-02T12:12:16+24:00",
+        "2026-12-02T24:00:00Z",
+        "2026-12-02T23:59:61Z",
+        "0000-12-02",
+    ):
         assert not re.search(pattern, refused), refused
