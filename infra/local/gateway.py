@@ -22,6 +22,14 @@ Two more gaps between chalice's dev server and API Gateway close here:
   API Gateway decodes a chunked body, refuses a malformed length with ``400`` and one above
   its 10 MB payload limit with ``413``. ``ProblemRequestHandler`` does the same, in problem
   details naming the header, and closes the connection after a body it did not read.
+  Two re-probes then smuggled requests past it, each closed here too: a header line that
+  is no field (``X-Foo : bar``) ended http.client's headers there, dropping the length
+  after it (400 now, RFC 9112, 5.1); chunk sizes and codings read with Python's
+  ``strip()`` (any whitespace: HTTP's is space and tab) or lines without their end; an
+  HTTP/1.0 message with a coding (the connection now closes, RFC 9112, 6.1).
+- http.server's own refusals (a request line it cannot read, an unknown version, a line or
+  header block too long) were text/html pages, one without even a status line; they are
+  problem details now (``send_error``).
 - API Gateway percent-decodes path parameters before the Lambda sees them
   (``event.pathParameters``: ``/inventory/SOCKS%2D3P`` gives ``sku`` ``SOCKS-3P``);
   chalice's ``LocalGateway`` hands them over raw. ``ProblemGateway`` decodes each captured
@@ -32,6 +40,7 @@ Two more gaps between chalice's dev server and API Gateway close here:
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import unquote
@@ -47,7 +56,21 @@ PREFLIGHT = "OPTIONS"
 GATEWAY_PAYLOAD_LIMIT = 10 * 1024 * 1024
 # A chunk's size line (hex, an optional extension) and a trailer line are short.
 _LINE_LIMIT = 1024
-_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = rb'"([^"\\\r\n]|\\.)*"'
+# A chunk's size line (RFC 9112, 7.1): hex digits, then extensions, nothing else.
+_SIZE_LINE = re.compile(
+    rb"([0-9A-Fa-f]{1,8})(?:[ \t]*;[ \t]*"
+    + _TOKEN
+    + rb"(?:[ \t]*=[ \t]*(?:"
+    + _TOKEN
+    + rb"|"
+    + _QUOTED
+    + rb"))?)*\r?\n"
+)
+_TRAILER_LINE = re.compile(_TOKEN + rb":[^\r\n]*\r?\n")
+# HTTP's optional whitespace: space and tab only (RFC 9110, 5.6.3), not Python's strip().
+_OWS = " \t"
 
 
 class UnreadableBody(Exception):
@@ -146,16 +169,24 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         """The request's headers and body as API Gateway hands them on: a chunked body
         decoded (its length then in ``Content-Length``), a length that is not one, or too
         large, refused (``UnreadableBody``)."""
+        if self.headers.defects or self.headers.get_payload():
+            # A line that is no field ("X-Foo : bar", no colon) ended http.client's
+            # headers there: those after it (a length, a key) were dropped and the body
+            # served as a next request (a re-probe). RFC 9112, 5.1: 400.
+            raise UnreadableBody(400, "Bad request", "headers", "a header line is malformed")
         headers = dict(self.headers)
         codings = [
-            coding.strip().lower()
+            coding.strip(_OWS).lower()
             for given in self.headers.get_all("transfer-encoding") or []
             for coding in given.split(",")
         ]
         if codings:
-            # A length beside a coding is how a request is smuggled past a proxy:
-            # answered, then the connection closed (RFC 9112, 6.3).
-            self.close_after = bool(self.headers.get_all("content-length"))
+            # A length beside a coding is how a request is smuggled past a proxy, and an
+            # HTTP/1.0 message cannot be chunked: answered, then the connection closed
+            # (RFC 9112, 6.1 and 6.3).
+            self.close_after = bool(
+                self.headers.get_all("content-length") or self.request_version == "HTTP/1.0"
+            )
             if codings != ["chunked"]:
                 last_is_chunked = codings[-1] == "chunked"
                 raise UnreadableBody(
@@ -172,7 +203,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             }
             headers["Content-Length"] = str(len(body))
             return headers, body or None
-        lengths = self.headers.get_all("content-length") or []
+        lengths = [length.strip(_OWS) for length in self.headers.get_all("content-length") or []]
         if len(set(lengths)) > 1 or not all(re.fullmatch(r"[0-9]{1,12}", v) for v in lengths):
             raise UnreadableBody(
                 400, "Bad request", "Content-Length", "must be one number of bytes"
@@ -198,12 +229,12 @@ class ProblemRequestHandler(ChaliceRequestHandler):
     def _chunked_body(self) -> bytes:
         body = bytearray()
         while True:
-            size_line = self._line()
-            size = size_line.split(b";", 1)[0].strip()
-            if not _CHUNK_SIZE.fullmatch(size):
+            sized = _SIZE_LINE.fullmatch(self._line())
+            if sized is None:
                 raise UnreadableBody(
                     400, "Bad request", "Transfer-Encoding", "a chunk's size is not hex"
                 )
+            size = sized.group(1)
             if int(size, 16) == 0:
                 break
             if len(body) + int(size, 16) > GATEWAY_PAYLOAD_LIMIT:
@@ -211,12 +242,17 @@ class ProblemRequestHandler(ChaliceRequestHandler):
                     413, "Payload too large", "Transfer-Encoding", "the body is larger than 10 MB"
                 )
             body += self.rfile.read(int(size, 16))
-            if self._line().strip():
+            if self._line() not in (b"\r\n", b"\n"):
                 raise UnreadableBody(
                     400, "Bad request", "Transfer-Encoding", "a chunk is longer than its size"
                 )
-        while self._line().strip():  # trailers, not passed on
-            pass
+        # Trailers, not passed on, until the empty line; a line that is no field (the
+        # final empty line missing, a next request) is refused, not swallowed.
+        while (line := self._line()) not in (b"\r\n", b"\n"):
+            if not _TRAILER_LINE.fullmatch(line):
+                raise UnreadableBody(
+                    400, "Bad request", "Transfer-Encoding", "the chunked body does not end"
+                )
         return bytes(body)
 
     def _handle(self) -> None:
@@ -233,6 +269,22 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             self._send_http_response(
                 refused.response["statusCode"], headers, refused.response["body"]
             )
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line it cannot read, a version it does
+        not speak, a line or header block too long) as problem details with a status line,
+        where it wrote a text/html page (none at all, for a line it took for HTTP/0.9)."""
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"
+        self.close_connection = True
+        try:
+            title = HTTPStatus(code).phrase
+        except ValueError:
+            title = "Error"
+        field = {414: "path", 431: "headers", 505: "version"}.get(code, "request")
+        response = problem(code, title, message or title, [(field, message or title)]).to_dict()
+        headers = {**response["headers"], "Connection": "close"}
+        self._send_http_response(code, headers, response["body"])
 
     # http.server names its handlers after the methods.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle  # noqa: N815

@@ -281,3 +281,65 @@ def test_an_ambiguous_framing_is_answered_once_and_the_connection_closed(
 
     assert len(answers) == 1, [answer[0] for answer in answers]
     assert answers[0][0] in (400, 422)
+
+
+HIDDEN_OPS_REQUEST = (
+    b"GET /ops/alerts?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-ops\r\n\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        # A field name with a blank before its colon, or a line with no colon: http.client
+        # ended the headers there, the length after them was dropped.
+        b"POST /customers HTTP/1.1\r\nHost: x\r\nX-Foo : bar\r\nContent-Length: %d\r\n\r\n"
+        % len(HIDDEN_OPS_REQUEST)
+        + HIDDEN_OPS_REQUEST,
+        b"POST /customers HTTP/1.1\r\nHost: x\r\nnot-a-field\r\nContent-Length: %d\r\n\r\n"
+        % len(HIDDEN_OPS_REQUEST)
+        + HIDDEN_OPS_REQUEST,
+        # An HTTP/1.0 message cannot be chunked: its connection closes after the answer.
+        b"POST /customers HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + HIDDEN_OPS_REQUEST,
+        # A coding or a size padded with what Python strips and HTTP does not.
+        b"POST /customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \x0bchunked\r\n\r\n0\r\n\r\n"
+        + HIDDEN_OPS_REQUEST,
+        b"POST /customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + b"\x0b0\x0b\r\n\r\n"
+        + HIDDEN_OPS_REQUEST,
+        # A chunked body that never ends: the next request is not a trailer.
+        b"POST /customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+        + HIDDEN_OPS_REQUEST,
+    ],
+    ids=[
+        "blank-before-colon",
+        "no-colon",
+        "http-1.0-chunked",
+        "padded-coding",
+        "padded-size",
+        "no-end",
+    ],
+)
+def test_no_request_hidden_in_a_malformed_one_is_served(stack: Any, request_bytes: bytes) -> None:
+    # Two re-probes: each of these served the hidden ops request as a second one.
+    answers = _answers(_exchange(stack.url, request_bytes))
+
+    assert len(answers) == 1, [answer[0] for answer in answers]
+    status, headers, _ = answers[0]
+    assert status != 200 and headers["content-type"] == PROBLEM_JSON
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [(b"GARBAGE\r\n\r\n", 400), (b"GET /health HTTP/9.9\r\n\r\n", 505)],
+)
+def test_a_request_http_server_refuses_is_answered_in_problem_details(
+    stack: Any, request_bytes: bytes, status: int
+) -> None:
+    # A re-probe: http.server's own pages were text/html, one without a status line.
+    (answer,) = _answers(_exchange(stack.url, request_bytes))
+
+    assert answer[0] == status
+    assert answer[1]["content-type"] == PROBLEM_JSON
+    assert json.loads(answer[2])["status"] == status
