@@ -28,6 +28,7 @@ from chalicelib.api.customer_models import (
 from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, require_order
 from chalicelib.api.models import CustomerResolutionResponse
+from chalicelib.domain.customers import identifiers_of
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.email_policy import NotificationPreference
 from chalicelib.domain.errors import Forbidden
@@ -49,6 +50,7 @@ from chalicelib.services import (
     verification,
 )
 from chalicelib.services.customers import (
+    canonical_customer,
     lookup_customer,
     refuse_if_erased,
     resolve_customer,
@@ -143,6 +145,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     request = call.parse(IdentifyCustomerRequest)
 
     def resolve() -> dict[str, Any]:
+        _may_set_preference(call, request)
         resolution = resolve_customer(request, call.deps)
         if request.notifications is not None:
             set_notifications(resolution.customer_id, request.notifications, call.deps)
@@ -158,6 +161,28 @@ def identify_customer(call: Call) -> dict[str, Any]:
         refuse_if_erased(first["customer_id"], call.deps, field=IDEMPOTENCY_HEADER)
 
     return call.once(call.key_scope("customers"), key, request, resolve, replayable)
+
+
+def _may_set_preference(call: Call, request: IdentifyCustomerRequest) -> None:
+    """A storefront sets the email preference of a record it founds, or of the one its
+    customer's token proves; a known customer's otherwise only staff (a probe: another
+    storefront client, knowing only an email, switched its owner to every status email).
+    Checked before anything is written (the record its first known identifier names)."""
+    assert call.principal is not None
+    if request.notifications is None or call.principal.role != "storefront":
+        return
+    for identifier in identifiers_of(request.email, request.phone, request.loyalty_id):
+        claim = call.deps.customers.identifier_claim(identifier)
+        if claim is None:
+            continue
+        owner = canonical_customer(claim.customer_id, call.deps)[0]
+        if not token_grants(call.header(CUSTOMER_TOKEN_HEADER), owner, call.deps):
+            raise Forbidden(
+                "a storefront changes a known customer's notifications only with that "
+                "customer's token",
+                field=CUSTOMER_TOKEN_HEADER,
+            )
+        return
 
 
 @endpoint(

@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STOREFRONT, assert_problem
+from chalicelib.services import customers as customer_service
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
+
+OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 
 
-def _identify(client: Any, body: Any) -> Any:
-    return client.http.post("/customers", headers=STOREFRONT | JSON, body=json.dumps(body))
+def _identify(client: Any, body: Any, token: str | None = None) -> Any:
+    headers = STOREFRONT | JSON | ({"X-Customer-Token": token} if token else {})
+    return client.http.post("/customers", headers=headers, body=json.dumps(body))
 
 
 def _email() -> str:
@@ -33,7 +37,9 @@ def test_an_unknown_preference_is_422_naming_notifications_and_creates_nobody(
     assert_problem(client.http.get(f"/customers?email={email}", headers=OPS), 404)
 
 
-def test_the_preference_is_on_the_profile_and_can_be_changed_back(client: Any) -> None:
+def test_the_preference_is_on_the_profile_and_its_customer_changes_it_back(
+    client: Any, deps: Any
+) -> None:
     email = _email()
     created = _identify(client, {"email": email, "notifications": "all"})
     assert created.status_code == 200, created.body
@@ -41,10 +47,44 @@ def test_the_preference_is_on_the_profile_and_can_be_changed_back(client: Any) -
     view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
     assert view["profile"]["notifications"] == "all"
 
-    again = _identify(client, {"email": email, "notifications": "essential"})
+    token = customer_service.customer_token(customer_id, deps).token
+    again = _identify(client, {"email": email, "notifications": "essential"}, token=token)
     assert again.json_body["customer_id"] == customer_id
     view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
     assert view["profile"]["notifications"] == "essential"
+
+
+@pytest.mark.parametrize(
+    "auth", [STOREFRONT, OTHER_STOREFRONT], ids=["same-client", "other-client"]
+)
+def test_a_storefront_without_the_customer_s_token_cannot_change_a_known_customer_s(
+    client: Any, auth: dict[str, str]
+) -> None:
+    # Found by a probe: another storefront client, knowing only an email, switched its
+    # owner to an email for every status change.
+    email = _email()
+    customer_id = _identify(client, {"email": email}).json_body["customer_id"]
+
+    answer = client.http.post(
+        "/customers",
+        headers=auth | JSON,
+        body=json.dumps(
+            {"email": email.upper(), "phone": "+34 611 222 333", "notifications": "all"}
+        ),
+    )
+
+    assert_problem(answer, 403, "X-Customer-Token")
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
+    assert view["profile"]["notifications"] == "essential"
+    assert view["identifiers"] == [{"type": "email", "value": email}]  # nothing attached
+    by_staff = client.http.post(
+        "/customers",
+        headers=STORE | JSON,
+        body=json.dumps({"email": email, "notifications": "all"}),
+    )
+    assert by_staff.status_code == 200, by_staff.body
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
+    assert view["profile"]["notifications"] == "all"
 
 
 def test_a_customer_who_never_chose_reads_as_essential(client: Any) -> None:
