@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,6 +21,16 @@ def one_line(text: str) -> str:
     """A header's text on one line: a break in it would end the header (Python's email
     refuses it, and the email would never go), so each run of breaks is one space."""
     return " ".join(_BREAKS.sub(" ", text).split())
+
+
+def literal_subject(text: str) -> str:
+    """A Subject that reads as written: one line, and an RFC 2047 encoded word in it
+    (``=?utf-8?b?...?=``, typed by a customer into a ticket's subject) kept as text.
+    Python's email decodes one when the header is set and writes what it decodes to raw:
+    a probe's read "<script>", and one decoding to a line break and "Bcc: ..." wrote a
+    header of its own. A word joiner after each ``=`` before ``?`` stops the decoding and
+    shows nothing."""
+    return one_line(text).replace("=?", "=\u2060?")
 
 
 def sns_subject(text: str) -> str:
@@ -93,10 +103,12 @@ class SesMailer:
         """Send one email; returns SES's message id."""
         to = ascii_address(to)
         message = EmailMessage()
-        message["Subject"] = one_line(subject)
+        message["Subject"] = literal_subject(subject)
         message["From"] = self._sender
         message["To"] = to
         message["Date"] = formatdate(usegmt=True)
+        # SES puts its own on AWS; the local outbox keeps this one (a probe read none).
+        message["Message-ID"] = make_msgid(domain=self._sender.rpartition("@")[2] or None)
         message.set_content(text)
         message.add_alternative(html, subtype="html")
         response = self._client.send_raw_email(

@@ -136,3 +136,30 @@ def test_an_internationalised_domain_is_sent_in_its_ascii_form(aws: Any) -> None
 @pytest.mark.parametrize("address", ["ana@example.com", "no-at-sign", "ana@exa\u00admple..com"])
 def test_an_address_with_nothing_to_convert_is_left_as_it_is(address: str) -> None:
     assert ascii_address(address) == address
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "=?utf-8?b?PHNjcmlwdD4=?= encoded",
+        # Decodes to a line break and a header of its own.
+        "=?utf-8?b?DQpCY2M6IHZpY3RpbUBleGFtcGxlLmNvbQ0KWC1FdmlsOiAx?= fin",
+        "=?iso-8859-1?q?caf=E9?=",
+    ],
+)
+def test_an_encoded_word_a_customer_typed_stays_text_in_the_subject(aws: Any, typed: str) -> None:
+    # Found by a probe: Python's email decoded it when the Subject was set and wrote what
+    # it decoded to: "<script>", or a line break and a Bcc header.
+    import boto3
+
+    ses = boto3.client("ses", region_name=REGION)
+    ses.verify_email_identity(EmailAddress=SENDER)
+    to = f"ana-{uuid.uuid4().hex[:8]}@example.com"
+
+    SesMailer(ses, SENDER).send(to, f"Hemos abierto tu consulta: {typed}", "<p>x</p>", "x")
+
+    (raw,) = _sent_raw(to)
+    sent = message_from_bytes(raw, policy=default)
+    assert sent["Bcc"] is None and sent["X-Evil"] is None
+    assert str(sent["Subject"]).replace("\u2060", "") == f"Hemos abierto tu consulta: {typed}"
+    assert sent["Message-ID"] is not None and sent["Message-ID"].endswith("@orquesta.example>")
