@@ -135,7 +135,13 @@ def email_context(
             other.fulfillment_id != fulfillment.fulfillment_id and other.status in _UNDER_WAY
             for other in order.fulfillments
         ),
-        "carrier": shipment.carrier if shipment else "",
+        # The carrier's name as people write it ("Rapido"), not its code (a probe).
+        "carrier": shipment.carrier.title() if shipment else "",
+        # What this parcel holds, when the order leaves in several (a probe: each parcel's
+        # email listed the whole order).
+        "parcel_lines": _parcel_lines(order, fulfillment)
+        if email is EmailKind.SHIPMENT_SENT and fulfillment is not None
+        else [],
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
         "promised_by": _when(w, shipment.shown_promise if shipment else None),
@@ -144,6 +150,16 @@ def email_context(
         else "",
         "return_id": event.get("return_id", ""),
     }
+
+
+def _parcel_lines(order: Order, parcel: Fulfillment) -> list[dict[str, Any]]:
+    """The names and units a parcel holds; none when it is the whole order's only part."""
+    if len(order.fulfillments) < 2:
+        return []
+    names = {line.sku: line.name for line in order.lines}
+    return [
+        {"name": names.get(line.sku, line.sku), "quantity": line.quantity} for line in parcel.lines
+    ]
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:

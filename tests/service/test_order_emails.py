@@ -18,6 +18,7 @@ from chalicelib.services import (
     notify,
     payment_steps,
     pickups,
+    sla,
     survey_links,
 )
 from chalicelib.services.compensation import CompensateInput, compensate
@@ -56,7 +57,7 @@ def test_a_delivered_one_parcel_order_sends_confirmation_shipment_and_delivery(
     assert shipment is not None
     assert _subject_lines(sent) == [
         f"Pedido {order.order_id} confirmado",
-        f"Tu pedido {order.order_id} ha salido con {shipment.carrier}",
+        f"Tu pedido {order.order_id} ha salido con {shipment.carrier.title()}",
         f"Tu pedido {order.order_id} ha sido entregado",
     ]
     assert shipment.tracking_number in _parts(sent[1])[2]
@@ -82,7 +83,7 @@ def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
         f"Pedido {order.order_id}: Recibido",
         f"Pedido {order.order_id}: Pagado",
         f"Pedido {order.order_id} confirmado",
-        f"Tu pedido {order.order_id} ha salido con rapido",
+        f"Tu pedido {order.order_id} ha salido con Rapido",
         f"Tu pedido {order.order_id} ha sido entregado",
     ]
 
@@ -316,3 +317,33 @@ def test_an_order_a_merge_moved_mails_nobody_at_the_survivors_address(deps: Deps
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
 
     assert not [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
+
+
+def test_a_parcel_of_an_order_in_several_parts_says_what_it_holds(deps: Deps) -> None:
+    # Found by the emails probe: each parcel's email listed the whole order, the two
+    # differing in their tracking numbers only.
+    order = flows.shipped(deps, lines=flows.MIXED)
+
+    shipped = [m for m in _mail_everything(deps) if "ha salido con" in _subject_lines([m])[0]]
+
+    (text,) = [_parts(mail)[2] for mail in shipped]
+    name = order.lines[0].name
+    assert f"En este paquete: 1 × {name}. El resto de tu pedido va aparte." in text
+    alone = flows.shipped(deps)
+    alone_text = [
+        _parts(m)[2] for m in _mail_everything(deps) if f"{alone.order_id} ha salido" in m["parts"]
+    ]
+    assert alone_text and "En este paquete" not in alone_text[0]
+
+
+def test_the_late_delivery_email_names_its_parcel(deps: Deps) -> None:
+    # Found by the emails probe: two parcels late, two identical emails naming neither.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, _ = _parcel_and_pickup(order)
+    assert parcel.shipment is not None
+    assert sla.record_breach(order.order_id, parcel.fulfillment_id, deps)
+
+    late = [m for m in _mail_everything(deps) if "con retraso" in _subject_lines([m])[0]]
+
+    (text,) = [_parts(mail)[2] for mail in late]
+    assert f"(paquete Rapido {parcel.shipment.tracking_number})" in text
