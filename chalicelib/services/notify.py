@@ -120,6 +120,9 @@ def email_context(
         # what the delivered email would have: the return window and the survey (a probe:
         # the customer never heard either).
         "rest_delivered": rest_delivered,
+        # Every part that reached the customer was picked up: "you have collected it",
+        # not "it was delivered" (a probe).
+        "collected": _all_collected(order),
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
         "location_name": store.name if store else "",
@@ -150,6 +153,11 @@ def email_context(
         else "",
         "return_id": event.get("return_id", ""),
     }
+
+
+def _all_collected(order: Order) -> bool:
+    reached = [f for f in order.fulfillments if f.status is FulfillmentStatus.DELIVERED]
+    return bool(reached) and all(f.type is FulfillmentType.PICKUP for f in reached)
 
 
 def _parcel_lines(order: Order, parcel: Fulfillment) -> list[dict[str, Any]]:

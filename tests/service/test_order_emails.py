@@ -347,3 +347,19 @@ def test_the_late_delivery_email_names_its_parcel(deps: Deps) -> None:
 
     (text,) = [_parts(mail)[2] for mail in late]
     assert f"(paquete Rapido {parcel.shipment.tracking_number})" in text
+
+
+def test_a_collected_pick_up_is_told_as_collected_not_delivered(deps: Deps) -> None:
+    # Found by the emails probe: "your order was delivered" for one picked up at a store.
+    order = flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
+    (pickup,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
+    assert code is not None
+    pickups.collect(pickup.fulfillment_id, code, deps)
+
+    last = _mail_everything(deps)[-1]
+
+    assert _subject_lines([last]) == [f"Has recogido tu pedido {order.order_id}"]
+    assert _parts(last)[2].count("Has recogido tu pedido.") == 1
