@@ -1,6 +1,6 @@
 """Opportunities followed up: back-in-stock subscriptions for shoppers, the list for ops."""
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
@@ -18,6 +18,9 @@ class SubscribeRequest(Strict):
     """``POST /inventory/{sku}/subscriptions``: who to tell when the SKU is back."""
 
     email: Email
+    # The language of the page the wish was made on (a probe: an English shopper was
+    # always told in Spanish); none: the customer's, else Spanish.
+    locale: Literal["es", "en"] | None = None
 
 
 class SubscriptionResponse(DeferredModel):
@@ -68,7 +71,9 @@ def subscribe_back_in_stock(call: Call, sku: str) -> dict[str, Any]:
     request = call.parse(SubscribeRequest)
 
     def subscribe() -> dict[str, Any]:
-        subscription = opportunity_service.subscribe_back_in_stock(sku, request.email, call.deps)
+        subscription = opportunity_service.subscribe_back_in_stock(
+            sku, request.email, call.deps, locale=request.locale
+        )
         return SubscriptionResponse(
             subscription_id=subscription.subscription_id,
             sku=subscription.sku,

@@ -63,9 +63,12 @@ def _keep(subscription: BackInStockSubscription, deps: Deps) -> BackInStockSubsc
     return subscription
 
 
-def subscribe_back_in_stock(sku: str, email: str, deps: Deps) -> BackInStockSubscription:
-    """A shopper asks to be told when ``sku`` is back: one open subscription per address
-    and SKU (asking again returns the open one)."""
+def subscribe_back_in_stock(
+    sku: str, email: str, deps: Deps, locale: str | None = None
+) -> BackInStockSubscription:
+    """A shopper asks to be told when ``sku`` is back, in ``locale`` (the page's; none:
+    the customer's, else Spanish): one open subscription per address and SKU (asking
+    again returns the open one)."""
     if deps.store.product(sku) is None:
         raise NotFound(f"unknown SKU {sku}", field="sku")
     address = normalise_email(email)
@@ -78,6 +81,7 @@ def subscribe_back_in_stock(sku: str, email: str, deps: Deps) -> BackInStockSubs
         address,
         deps.clock(),
         customer_id=_customer_for(address, deps),
+        locale=locale,
     )
     return _keep(subscription, deps)
 

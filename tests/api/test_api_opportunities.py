@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from email import message_from_bytes
+from email.policy import default
 from typing import Any
 
 import pytest
@@ -142,3 +144,32 @@ def test_a_cancelled_pick_up_giving_the_last_unit_back_emails_the_subscriber(
     assert len(mails) == 1
     (row,) = [o for o in _listed(client) if o["sku"] == sku]
     assert row["status"] == "notified"
+
+
+def test_a_subscriber_on_an_english_page_is_told_in_english(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    # Found by the emails probe: "locale" was refused, and an English shopper was always
+    # told "Ya vuelve a estar disponible".
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    address = _email()
+    assert _subscribe(client, sku, {"email": address, "locale": "en"}).status_code == 201
+
+    moved = client.http.post(
+        "/inventory/movements",
+        headers=STORE | JSON | idempotency_key(),
+        body=json.dumps(
+            {
+                "sku": sku,
+                "location_id": "WH-GETAFE",
+                "type": "receipt",
+                "quantity": 1,
+                "reference": "r",
+            }
+        ),
+    )
+
+    assert moved.status_code in (200, 201), moved.body
+    (mail,) = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    sent = message_from_bytes(mail.read_bytes(), policy=default)
+    assert "disponible" not in str(sent["Subject"]) and "back" in str(sent["Subject"]).lower()
