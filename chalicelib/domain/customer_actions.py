@@ -57,7 +57,8 @@ class OrderFacts(DeferredModel):
     returnable: tuple[ReturnableLine, ...] = ()
     # None while the order is not delivered, or when no window is known (no limit).
     return_window_ends: datetime | None = None
-    # When the order was last rejected; None if it never was.
+    # When the order was first rejected (its time to pay again runs from then); None if
+    # it never was.
     rejected_at: datetime | None = None
 
 
@@ -103,9 +104,9 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
         for sku, quantity in order.returnable_quantities().items()
         if quantity > 0
     )
-    rejected_at = next(
-        (e.at for e in reversed(order.history) if e.status is OrderStatus.REJECTED), None
-    )
+    # The first decline starts the time to pay again: declining again does not extend it
+    # (a probe kept an order, and its ended promotion's coupon, payable for weeks so).
+    rejected_at = next((e.at for e in order.history if e.status is OrderStatus.REJECTED), None)
     return OrderFacts(
         order_id=order.order_id,
         status=order.status.value,

@@ -11,6 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
+from chalicelib.domain.customer_actions import (
+    PAYMENT_RETRY_WINDOW,
+    facts_of,
+    payment_retry_deadline,
+)
 from chalicelib.domain.customers import IdentifierType, normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
@@ -152,7 +157,16 @@ def email_context(
         if shipment
         else "",
         "return_id": event.get("return_id", ""),
+        # Until when a declined card's order may be paid again: from its first decline,
+        # so a second decline's email says what is left, not "48 hours" again.
+        "pay_until": _when(w, _pay_until(order, deps)),
     }
+
+
+def _pay_until(order: Order, deps: Deps) -> datetime | None:
+    facts = facts_of(order)
+    window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
+    return payment_retry_deadline(facts.status, facts.status_reason, facts.rejected_at, window)
 
 
 def _all_collected(order: Order) -> bool:

@@ -11,6 +11,7 @@ from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.ports import CustomerRecord
+from chalicelib.presentation.wording import Wording
 from chalicelib.services import (
     customer_records,
     fulfillment_steps,
@@ -18,6 +19,7 @@ from chalicelib.services import (
     notify,
     payment_steps,
     pickups,
+    self_service,
     sla,
     survey_links,
 )
@@ -147,6 +149,11 @@ def test_a_declined_card_email_says_how_to_pay_again_from_the_tracking_page(
     link = tracking_url(order.order_id, deps)
     assert link in text
     assert f'href="{link}"' in html
+    # Until when, from this first decline (a second decline's email says what is left).
+    window = deps.settings.waits.duration(self_service.PAYMENT_RETRY_WINDOW)
+    deadline = deps.store.get_order(order.order_id).history[-1].at + window
+    when = Wording.for_order(order).when(deadline)
+    assert f"desde la página de tu pedido, hasta el {when}." in text
 
 
 def test_email_kind_is_none_for_events_that_never_mail(deps: Deps) -> None:

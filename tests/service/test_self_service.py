@@ -53,6 +53,27 @@ def test_paying_after_the_scaled_48_hours_is_refused_and_changes_nothing(deps: D
     assert not any(name.endswith("-pay1") for name in _workflow(deps).started)
 
 
+def test_declining_again_does_not_extend_the_time_to_pay_again(deps: Deps) -> None:
+    # Found by a probe: each new decline restarted the 48 hours, so a declining card
+    # every 47 hours kept the order, and its ended promotion's coupon, payable for weeks.
+    order = declined(deps)
+    window = deps.settings.waits.duration(self_service.PAYMENT_RETRY_WINDOW)
+    _clock(deps).advance(seconds=window.total_seconds() * 0.9)
+    self_service.pay_again(order.order_id, "tok_declined", deps)
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    _clock(deps).advance(seconds=window.total_seconds() * 0.2)  # 1.1 windows after the first
+
+    with pytest.raises(ActionNotAvailable):
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    assert not any(name.endswith("-pay2") for name in _workflow(deps).started)
+
+
 @pytest.mark.parametrize("state", ["reserved", "shipped"])
 def test_an_order_that_was_not_declined_cannot_be_paid_again(deps: Deps, state: str) -> None:
     order = getattr(flows, state)(deps)
@@ -100,7 +121,7 @@ def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) 
         RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
     )
     assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
-    # A new 48 hours from the new decline: a second restart, with its own name.
+    # Within the first decline's 48 hours: a second restart, with its own name.
     self_service.pay_again(order.order_id, "tok_visa", deps)
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
