@@ -12,7 +12,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
-from chalicelib.services.alerts import late_parcel_lost
+from chalicelib.services.alerts import alert_once, late_parcel_lost
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import (
     check_overdue_shipments,
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 # Once-only markers for the alerts of one parcel: a retried step alerts once.
-ALERT_MARKER_TTL_SECONDS = 90 * 86400
 
 
 def check_watched_shipments(deps: Deps) -> dict[str, int]:
@@ -60,7 +59,7 @@ def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> i
         return int(grace_left) + 1
     lost_left = (lost_deadline(shipment.promised_by, deps) - now).total_seconds()
     if lost_left >= 1:
-        _alert_once(
+        alert_once(
             f"unconfirmed:{order_id}:{fulfillment_id}",
             f"delivery unconfirmed {order_id}",
             _parcel_facts(order, fulfillment, "delivery_unconfirmed"),
@@ -106,7 +105,7 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
         "refund": refund.model_dump(mode="json")
     }
     deps.events.publish(ParcelLost.of(order, fulfillment, refund, lost_at).message())
-    _alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
+    alert_once(f"lost:{order_id}:{fulfillment_id}", f"parcel lost {order_id}", facts, deps)
     late_parcel_lost(order_id, fulfillment_id, deps)
     given_back = f"{refund.amount} {refund.currency}"
     note = f"The parcel was declared lost at {lost_at.isoformat()}; {given_back} was refunded."
@@ -182,13 +181,3 @@ def _parcel_facts(order: Order, fulfillment: Fulfillment, kind: str) -> dict[str
         "tracking_number": shipment.tracking_number if shipment else None,
         "promised_by": shipment.promised_by.isoformat() if shipment else None,
     }
-
-
-def _alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
-    if not deps.store.remember_once(f"alert:{marker}", ALERT_MARKER_TTL_SECONDS):
-        return
-    try:
-        deps.events.alert_ops(subject, message)
-    except Exception:
-        deps.store.forget(f"alert:{marker}")  # the step's retry alerts instead
-        raise

@@ -15,6 +15,7 @@ from chalicelib.domain.payments import PaymentFailure
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
+from chalicelib.services.alerts import alert_once
 from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
@@ -107,6 +108,15 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         return Change(entry=order.reject(reason, now, detail, failure), stock=released)
 
     settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
+    if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
+        # The customer was told; a payment gateway that does not answer is ops' to know
+        # (a probe: the order was rejected with no alert).
+        alert_once(
+            f"gateway:{step.order_id}",
+            f"payment gateway unavailable {step.order_id}",
+            {"kind": "payment_gateway_unavailable", "order_id": step.order_id},
+            deps,
+        )
     return Empty()
 
 

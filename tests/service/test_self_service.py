@@ -251,3 +251,21 @@ def test_paying_again_for_goods_gone_since_is_refused_before_the_card_is_charged
 def test_paying_again_is_offered_while_the_goods_are_there(deps: Deps) -> None:
     order = declined(deps)
     assert self_service.actions_now(order, deps).allows(CustomerAction.PAY)
+
+
+def test_a_payment_gateway_that_did_not_answer_alerts_ops_once(deps: Deps) -> None:
+    # Found by the deadlines probe: tok_unavailable's order was rejected with no alert;
+    # the customer is told, and a gateway down is ops' to know.
+    order = flows.place(deps, payment={"method": "card", "token": "tok_unavailable"})
+    step = RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable")
+
+    payment_steps.reject_order(step, deps)
+    payment_steps.reject_order(step, deps)  # the step retried
+
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    kinds = [message["kind"] for _, message in events.alerts]
+    assert kinds == ["payment_gateway_unavailable"]
+    declined_order = declined(deps)
+    assert declined_order.status is OrderStatus.REJECTED
+    assert [message["kind"] for _, message in events.alerts] == kinds  # a decline: none
