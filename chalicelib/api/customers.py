@@ -148,6 +148,10 @@ def identify_customer(call: Call) -> dict[str, Any]:
         _may_set_preference(call, request)
         resolution = resolve_customer(request, call.deps)
         if request.notifications is not None:
+            if not resolution.created:
+                # Founded by someone else between the check and here (a re-probe's race):
+                # the record found is the one the token must prove.
+                _may_set_preference(call, request, resolution.customer_id)
             set_notifications(resolution.customer_id, request.notifications, call.deps)
         response = CustomerResolutionResponse(
             customer_id=resolution.customer_id,
@@ -163,26 +167,29 @@ def identify_customer(call: Call) -> dict[str, Any]:
     return call.once(call.key_scope("customers"), key, request, resolve, replayable)
 
 
-def _may_set_preference(call: Call, request: IdentifyCustomerRequest) -> None:
+def _may_set_preference(
+    call: Call, request: IdentifyCustomerRequest, found: str | None = None
+) -> None:
     """A storefront sets the email preference of a record it founds, or of the one its
     customer's token proves; a known customer's otherwise only staff (a probe: another
     storefront client, knowing only an email, switched its owner to every status email).
-    Checked before anything is written (the record its first known identifier names)."""
+    Checked before anything is written, on the record its first known identifier names,
+    and again on the record ``found`` when it was founded meanwhile by someone else."""
     assert call.principal is not None
     if request.notifications is None or call.principal.role != "storefront":
         return
-    for identifier in identifiers_of(request.email, request.phone, request.loyalty_id):
-        claim = call.deps.customers.identifier_claim(identifier)
-        if claim is None:
-            continue
-        owner = canonical_customer(claim.customer_id, call.deps)[0]
-        if not token_grants(call.header(CUSTOMER_TOKEN_HEADER), owner, call.deps):
-            raise Forbidden(
-                "a storefront changes a known customer's notifications only with that "
-                "customer's token",
-                field=CUSTOMER_TOKEN_HEADER,
-            )
-        return
+    owner = found
+    if owner is None:
+        for identifier in identifiers_of(request.email, request.phone, request.loyalty_id):
+            claim = call.deps.customers.identifier_claim(identifier)
+            if claim is not None:
+                owner = canonical_customer(claim.customer_id, call.deps)[0]
+                break
+    if owner is not None and not token_grants(call.header(CUSTOMER_TOKEN_HEADER), owner, call.deps):
+        raise Forbidden(
+            "a storefront changes a known customer's notifications only with that customer's token",
+            field=CUSTOMER_TOKEN_HEADER,
+        )
 
 
 @endpoint(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api import customers as customer_api
 from chalicelib.services import customers as customer_service
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
 
@@ -91,3 +92,24 @@ def test_a_customer_who_never_chose_reads_as_essential(client: Any) -> None:
     created = _identify(client, {"email": _email()})
     view = client.http.get(f"/customers/{created.json_body['customer_id']}", headers=OPS)
     assert view.json_body["profile"]["notifications"] == "essential"
+
+
+def test_a_record_founded_during_the_check_is_still_guarded(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A re-probe raced the founding of the record against another client's preference:
+    # the check before the write saw no record, and the preference was set unproven.
+    email = _email()
+    customer_id = _identify(client, {"email": email}).json_body["customer_id"]
+    # As if the record were founded just after the first check looked.
+    monkeypatch.setattr(customer_api, "identifiers_of", lambda *given: [])
+
+    answer = client.http.post(
+        "/customers",
+        headers=OTHER_STOREFRONT | JSON,
+        body=json.dumps({"email": email, "notifications": "all"}),
+    )
+
+    assert_problem(answer, 403, "X-Customer-Token")
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
+    assert view["profile"]["notifications"] == "essential"
