@@ -29,7 +29,9 @@ Two more gaps between chalice's dev server and API Gateway close here:
   HTTP/1.0 message with a coding (the connection now closes, RFC 9112, 6.1).
 - http.server's own refusals (a request line it cannot read, an unknown version, a line or
   header block too long) were text/html pages, one without even a status line; they are
-  problem details now (``send_error``).
+  problem details now (``send_error``). And it served a request whose header block the
+  client never ended (it closed first), or an HTTP/0.9 line: both 400 now
+  (``parse_request``).
 - API Gateway percent-decodes path parameters before the Lambda sees them
   (``event.pathParameters``: ``/inventory/SOCKS%2D3P`` gives ``sku`` ``SOCKS-3P``);
   chalice's ``LocalGateway`` hands them over raw. ``ProblemGateway`` decodes each captured
@@ -71,6 +73,23 @@ _SIZE_LINE = re.compile(
 _TRAILER_LINE = re.compile(_TOKEN + rb":[^\r\n]*\r?\n")
 # HTTP's optional whitespace: space and tab only (RFC 9110, 5.6.3), not Python's strip().
 _OWS = " \t"
+
+
+class _LastLine:
+    """A request's stream, remembering the last line read from it (the header block's end,
+    or what came before the client closed)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.last = b""
+
+    def readline(self, size: int = -1) -> bytes:
+        line: bytes = self.inner.readline(size)
+        self.last = line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 class UnreadableBody(Exception):
@@ -269,6 +288,27 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             self._send_http_response(
                 refused.response["statusCode"], headers, refused.response["body"]
             )
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, refusing what it would serve incomplete: a header block
+        the client never ended (it closed first: the request was still carried out, a
+        re-probe's cancel among them) and an HTTP/0.9 request line (nothing this API
+        speaks). RFC 9112, 8: an incomplete message is not processed."""
+        recorder = _LastLine(self.rfile)
+        self.rfile = recorder  # type: ignore[assignment]
+        try:
+            parsed: bool = super().parse_request()
+        finally:
+            self.rfile = recorder.inner
+        if not parsed:
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(400, "send an HTTP/1.1 request line")
+            return False
+        if recorder.last not in (b"\r\n", b"\n"):
+            self.send_error(400, "the request's headers do not end")
+            return False
+        return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (a request line it cannot read, a version it does

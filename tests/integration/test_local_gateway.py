@@ -343,3 +343,32 @@ def test_a_request_http_server_refuses_is_answered_in_problem_details(
     assert answer[0] == status
     assert answer[1]["content-type"] == PROBLEM_JSON
     assert json.loads(answer[2])["status"] == status
+
+
+def _half_closed(url: str, request: bytes) -> bytes:
+    """What the server answers to ``request`` sent, then the sending side closed."""
+    address = urlsplit(url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /ops/alerts?limit=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-ops\r\n",
+        b"GET /health\r\n",
+    ],
+    ids=["headers-never-ended", "http-0.9"],
+)
+def test_an_incomplete_request_is_refused_not_served(stack: Any, request_bytes: bytes) -> None:
+    # A third re-probe: a request whose headers the client never ended was carried out
+    # once it closed (a cancel among them), as was an HTTP/0.9 line.
+    (answer,) = _answers(_half_closed(stack.url, request_bytes))
+
+    assert answer[0] == 400
+    assert answer[1]["content-type"] == PROBLEM_JSON
