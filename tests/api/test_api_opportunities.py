@@ -19,11 +19,10 @@ from tests.support import (
     STOREFRONT,
     assert_problem,
     eventually,
-    idempotency_key,
     order_body,
 )
 from tests.support.api import place_order
-from tests.support.flow import fresh_sku
+from tests.support.flow import fresh_sku, receive_at_warehouse
 from tests.support.orders import wait_for_status
 
 
@@ -89,20 +88,7 @@ def test_a_subscriber_gets_one_email_when_the_sku_is_back_and_ops_see_it(
     }
 
     for quantity in (4, 2):  # the second receipt is no crossing from 0
-        moved = client.http.post(
-            "/inventory/movements",
-            headers=STORE | JSON | idempotency_key(),
-            body=json.dumps(
-                {
-                    "sku": sku,
-                    "location_id": "WH-GETAFE",
-                    "type": "receipt",
-                    "quantity": quantity,
-                    "reference": "r",
-                }
-            ),
-        )
-        assert moved.status_code in (200, 201), moved.body
+        receive_at_warehouse(client, sku, quantity)
     mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
     assert len(mails) == 1
     (row,) = [o for o in _listed(client) if o["sku"] == sku]
@@ -155,21 +141,8 @@ def test_a_subscriber_on_an_english_page_is_told_in_english(
     address = _email()
     assert _subscribe(client, sku, {"email": address, "locale": "en"}).status_code == 201
 
-    moved = client.http.post(
-        "/inventory/movements",
-        headers=STORE | JSON | idempotency_key(),
-        body=json.dumps(
-            {
-                "sku": sku,
-                "location_id": "WH-GETAFE",
-                "type": "receipt",
-                "quantity": 1,
-                "reference": "r",
-            }
-        ),
-    )
+    receive_at_warehouse(client, sku, 1)
 
-    assert moved.status_code in (200, 201), moved.body
     (mail,) = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
     sent = message_from_bytes(mail.read_bytes(), policy=default)
     assert "disponible" not in str(sent["Subject"]) and "back" in str(sent["Subject"]).lower()

@@ -23,9 +23,9 @@ from tests.api.test_customers_erasure import (
     everything_shown,
     leaks,
 )
-from tests.support import JSON, STORE, STOREFRONT, idempotency_key, signed_event
+from tests.support import JSON, STOREFRONT, signed_event
 from tests.support.api import place_order
-from tests.support.flow import fresh_sku
+from tests.support.flow import fresh_sku, receive_at_warehouse
 
 
 def _subscribe(client: Any, sku: str, email: str) -> str:
@@ -34,25 +34,6 @@ def _subscribe(client: Any, sku: str, email: str) -> str:
             "subscription_id"
         ]
     )
-
-
-def _receive(client: Any, sku: str, quantity: int) -> None:
-    """Stock received at the warehouse: the web availability crosses from 0 (the
-    back-in-stock emails go out within the request)."""
-    moved = client.http.post(
-        "/inventory/movements",
-        headers=STORE | JSON | idempotency_key(),
-        body=json.dumps(
-            {
-                "sku": sku,
-                "location_id": "WH-GETAFE",
-                "type": "receipt",
-                "quantity": quantity,
-                "reference": "restock",
-            }
-        ),
-    )
-    assert moved.status_code in (200, 201), moved.body
 
 
 def _mails_to(stack: Any, address: str, about: str) -> int:
@@ -104,7 +85,7 @@ def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_ke
     placed = _delivered(client, person, ship_sku)
     customer_id, order_id = placed["customer_id"], placed["order_id"]
     still_open = _subscribe(client, waited, person.email)
-    _receive(client, notified_sku, 3)
+    receive_at_warehouse(client, notified_sku, 3)
     assert _mails_to(stack, person.email, notified_sku) == 1
     answered = client.http.post(
         _survey_path(client, placed["tracking_url"]),
@@ -165,7 +146,7 @@ def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_ke
     assert _get(client, "/analytics/satisfaction") == books["satisfaction"]
 
     # The SKU the person still waited for comes back: nobody is emailed about it.
-    _receive(client, waited, 2)
+    receive_at_warehouse(client, waited, 2)
     assert _mails_to(stack, person.email, waited) == 0
     # Asking again finds nothing left to do and changes nothing.
     assert _erase(client, customer_id).status_code == 200

@@ -286,3 +286,22 @@ def place_then_sell_out(
             )
     deps.workflow.start(order_id, ordering.workflow_input(order_id, deps))
     return order_id
+
+
+def receive_at_warehouse(client: Any, sku: str, quantity: int) -> None:
+    """Stock received at the warehouse, as the back office records it: the web
+    availability crosses from 0 (the back-in-stock emails go out within the request)."""
+    moved = client.http.post(
+        "/inventory/movements",
+        headers=STORE | JSON | idempotency_key(),
+        body=json.dumps(
+            {
+                "sku": sku,
+                "location_id": "WH-GETAFE",
+                "type": "receipt",
+                "quantity": quantity,
+                "reference": "restock",
+            }
+        ),
+    )
+    assert moved.status_code in (200, 201), moved.body
