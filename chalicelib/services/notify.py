@@ -159,7 +159,7 @@ def email_context(
         "return_id": event.get("return_id", ""),
         # Until when a declined card's order may be paid again: from its first decline,
         # so a second decline's email says what is left, not "48 hours" again.
-        "pay_until": _when(w, _pay_until(order, deps)),
+        "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
     }
 
 
