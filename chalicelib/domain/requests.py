@@ -2,7 +2,7 @@
 
 import copy
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ModelWrapValidatorHandler,
     StringConstraints,
@@ -23,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError, core_schema
 
 from chalicelib.domain.countries import ISO_COUNTRIES, country_pattern
 from chalicelib.domain.customers import (
@@ -68,46 +69,46 @@ _CONTROL = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _CONTROL_IN_TEXT = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
 
 
-def _refusing(refused: str, words: str) -> Callable[[object], object]:
-    """A check that text holds none of the ``refused`` characters (a regex class): as
-    sent, before trimming, as the schema's pattern reads it; refused in ``words``."""
+@dataclass(frozen=True)
+class Refusing:
+    """Text holding none of the ``refused`` characters (a regex class): checked as sent,
+    before trimming, and refused in ``words``; the schema's pattern says the same, for
+    possibly empty text or, ``visible``, text with a visible character."""
 
-    def check(value: object) -> object:
-        if isinstance(value, str) and re.search(f"[{refused}]", value):
-            raise ValueError(words)
+    refused: str
+    words: str
+    visible: bool = False
+
+    def check(self, value: object) -> object:
+        if isinstance(value, str) and re.search(f"[{self.refused}]", value):
+            raise ValueError(self.words)
         return value
 
-    return check
+    def pattern(self) -> str:
+        allowed = f"[^{self.refused}]*"
+        return (
+            f"^{allowed}[^{_STRIPPED}{self.refused}]{allowed}$" if self.visible else f"^{allowed}$"
+        )
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_before_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return handler(schema) | {"pattern": self.pattern()}
 
 
-def _pattern(refused: str, visible: bool = False) -> str:
-    """The schema's pattern for the same text: possibly empty, or with a visible character."""
-    if not visible:
-        return f"^[^{refused}]*$"
-    return f"^[^{refused}]*[^{_STRIPPED}{refused}][^{refused}]*$"
-
-
-_one_line = _refusing(_CONTROL, "one line of text: no line breaks or other control characters")
-_text = _refusing(_CONTROL_IN_TEXT, "text: no control characters other than tabs and line breaks")
-
+_ONE_LINE = "one line of text: no line breaks or other control characters"
+_TEXT = "text: no control characters other than tabs and line breaks"
 # One line, possibly empty, and one line with a visible character.
-OneLine = Annotated[
-    str, BeforeValidator(_one_line), Field(json_schema_extra={"pattern": _pattern(_CONTROL)})
-]
-OneLineText = Annotated[
-    str,
-    BeforeValidator(_one_line),
-    Field(json_schema_extra={"pattern": _pattern(_CONTROL, visible=True)}),
-]
+OneLine = Annotated[str, Refusing(_CONTROL, _ONE_LINE)]
+OneLineText = Annotated[str, Refusing(_CONTROL, _ONE_LINE, visible=True)]
 # Free text, possibly empty, and free text with a visible character.
-Text = Annotated[
-    str, BeforeValidator(_text), Field(json_schema_extra={"pattern": _pattern(_CONTROL_IN_TEXT)})
-]
-WrittenText = Annotated[
-    str,
-    BeforeValidator(_text),
-    Field(json_schema_extra={"pattern": _pattern(_CONTROL_IN_TEXT, visible=True)}),
-]
+Text = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT)]
+WrittenText = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT, visible=True)]
 
 
 def _email_address(value: str) -> str:
