@@ -47,8 +47,8 @@ class SurveyPageQuery(DeferredModel):
 
 
 class SurveyForm(Strict):
-    """``POST /surveys/{token}/form``: the survey as a plain HTML form; other fields are
-    left out (``read_form``)."""
+    """``POST /surveys/{token}/form``: the survey as a plain HTML form; fields the page
+    does not have are left out, as on the tracking page's forms."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 

@@ -56,8 +56,9 @@ MAX_FORM_FIELDS = 2 * MAX_LINES + 10
 
 class PageForm(Strict):
     """What every form of the page carries: its form token and a key of the rendered
-    form (a double tap acts once). Other fields are left out (``read_form``), and the
-    document says so: no ``additionalProperties: false``."""
+    form (a double tap acts once). Fields the page does not have are left out, not
+    refused (a browser adds its own: a probe's was told "it failed on our side"), and
+    the document says so: no ``additionalProperties: false``."""
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
@@ -104,9 +105,9 @@ class PaymentForm(PageForm):
 
 
 def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
-    """The urlencoded body as the model's fields (others left out): lists for its list
-    fields, one value for the others. 415 for another media type, 413 when too large,
-    422 when unreadable."""
+    """The urlencoded body: lists for the model's list fields, one value for the others
+    (fields the page does not have are the model's to leave out). 415 for another media
+    type, 413 when too large, 422 when unreadable."""
     content_type = (call.header("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM_MEDIA_TYPE:
         raise UnsupportedMediaType(f"send {FORM_MEDIA_TYPE}", field="Content-Type")
@@ -124,11 +125,6 @@ def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
     }
     values: dict[str, Any] = {}
     for name, given in parsed.items():
-        if name not in model.model_fields:
-            # What a browser adds beside the page's fields (a named button, an
-            # extension's input) is not the customer's mistake: left out (a probe's extra
-            # field was told "it failed on our side").
-            continue
         values[name] = given if name in lists or len(given) > 1 else given[0]
     return values
 
