@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.customers import (
     Identifier,
     IdentifierClaim,
+    IdentifierType,
     ProfileState,
     identifiers_of,
 )
@@ -178,6 +179,15 @@ def vouched_identifiers(customer_id: str, deps: Deps) -> list[Identifier]:
     or they were proven on it): who its token holder is known to be. The others were named
     next to them by someone, maybe someone else. One read per identifier."""
     return sorted_by_vouching(customer_id, deps)[0]
+
+
+def vouched_contact(customer_id: str, deps: Deps) -> tuple[str | None, str | None]:
+    """The first email and the first phone vouched for on a record (None for none): where
+    the record's own customer is told of what is theirs, never an attached identifier."""
+    vouched = vouched_identifiers(customer_id, deps)
+    emails = [i.value for i in vouched if i.type is IdentifierType.EMAIL]
+    phones = [i.value for i in vouched if i.type is IdentifierType.PHONE]
+    return (emails[0] if emails else None), (phones[0] if phones else None)
 
 
 def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], list[Identifier]]:

@@ -16,7 +16,7 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     payment_retry_deadline,
 )
-from chalicelib.domain.customers import IdentifierType, normalise_phone
+from chalicelib.domain.customers import normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
@@ -37,7 +37,7 @@ from chalicelib.presentation.price_breakdown import (
 )
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import vouched_identifiers
+from chalicelib.services.customers import vouched_contact
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.survey_links import survey_url
@@ -255,10 +255,7 @@ def _addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str |
         return order.contact.email, order.contact.phone
     if order.customer_unvouched or chain is None or len(chain) != 1:
         return None, None
-    vouched = vouched_identifiers(chain[0], deps)
-    emails = [i.value for i in vouched if i.type is IdentifierType.EMAIL]
-    phones = [i.value for i in vouched if i.type is IdentifierType.PHONE]
-    return (emails[0] if emails else None), (phones[0] if phones else None)
+    return vouched_contact(chain[0], deps)
 
 
 def on_order_event(

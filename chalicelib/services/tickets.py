@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import IdentifierType, ProfileState
+from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
@@ -19,7 +19,7 @@ from chalicelib.services.customers import (
     canonical_customer,
     merge_chain,
     unsure_whose,
-    vouched_identifiers,
+    vouched_contact,
 )
 from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
@@ -201,8 +201,8 @@ def _recipient(
     # Marked when opened about an order only attached identifiers or a merge brought.
     if ticket.customer_unvouched:
         return None
-    emails = [i.value for i in vouched_identifiers(owner, deps) if i.type is IdentifierType.EMAIL]
-    return (emails[0], str(profile.get("name") or "")) if emails else None
+    email = vouched_contact(owner, deps)[0]
+    return (email, str(profile.get("name") or "")) if email else None
 
 
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
