@@ -268,7 +268,7 @@ class Call:
     def query(self, model: type[M]) -> M:
         """The query string validated into ``model``; problem details name every bad
         parameter (unknown ones too, when the model forbids extras)."""
-        given: Any = self.request.query_params or {}
+        given = self.request.query_params or MultiDict(None)
         # Every parameter the route takes takes one value: a repeated one is refused
         # rather than read as its last (a probe: two postal codes gave the second one's
         # promise). Others are the model's to refuse or ignore (a tracking link's
@@ -277,7 +277,7 @@ class Call:
         repeated = [
             (name, "give this parameter once")
             for name in given
-            if name in taken and isinstance(given, MultiDict) and len(given.getlist(name)) > 1
+            if name in taken and len(given.getlist(name)) > 1
         ]
         if repeated:
             raise InvalidRequest(repeated)
