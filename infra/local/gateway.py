@@ -253,14 +253,14 @@ class ProblemRequestHandler(ChaliceRequestHandler):
                 raise UnreadableBody(
                     400, "Bad request", "Transfer-Encoding", "a chunk's size is not hex"
                 )
-            size = sized.group(1)
-            if int(size, 16) == 0:
+            size = int(sized.group(1), 16)
+            if size == 0:
                 break
-            if len(body) + int(size, 16) > GATEWAY_PAYLOAD_LIMIT:
+            if len(body) + size > GATEWAY_PAYLOAD_LIMIT:
                 raise UnreadableBody(
                     413, "Payload too large", "Transfer-Encoding", "the body is larger than 10 MB"
                 )
-            body += self.rfile.read(int(size, 16))
+            body += self.rfile.read(size)
             if self._line() not in (b"\r\n", b"\n"):
                 raise UnreadableBody(
                     400, "Bad request", "Transfer-Encoding", "a chunk is longer than its size"
@@ -283,11 +283,14 @@ class ProblemRequestHandler(ChaliceRequestHandler):
             if self.close_after:
                 self.close_connection = True
         except UnreadableBody as refused:
-            self.close_connection = True
-            headers = {**refused.response["headers"], "Connection": "close"}
-            self._send_http_response(
-                refused.response["statusCode"], headers, refused.response["body"]
-            )
+            self._refuse(refused.response)
+
+    def _refuse(self, response: dict[str, Any]) -> None:
+        """Answer a problem (a Lambda proxy response) and close the connection: what the
+        client sends next on it is not to be read as a request."""
+        self.close_connection = True
+        headers = {**response["headers"], "Connection": "close"}
+        self._send_http_response(response["statusCode"], headers, response["body"])
 
     def parse_request(self) -> bool:
         """http.server's parsing, refusing what it would serve incomplete: a header block
@@ -316,15 +319,12 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         where it wrote a text/html page (none at all, for a line it took for HTTP/0.9)."""
         if self.request_version == "HTTP/0.9":
             self.request_version = "HTTP/1.1"
-        self.close_connection = True
         try:
             title = HTTPStatus(code).phrase
         except ValueError:
             title = "Error"
         field = {414: "path", 431: "headers", 505: "version"}.get(code, "request")
-        response = problem(code, title, message or title, [(field, message or title)]).to_dict()
-        headers = {**response["headers"], "Connection": "close"}
-        self._send_http_response(code, headers, response["body"])
+        self._refuse(problem(code, title, message or title, [(field, message or title)]).to_dict())
 
     # http.server names its handlers after the methods.
     do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _handle  # noqa: N815
