@@ -23,6 +23,7 @@ from chalicelib.api.http import no_sniffing
 from chalicelib.api.log_context import install as install_log_context
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
+from chalicelib.domain.errors import named_for_the_workflow
 from chalicelib.services import (
     compensation,
     customer_projection,
@@ -57,8 +58,9 @@ app.register_middleware(tracer.patch_aws_calls, "http")
 
 
 # Workflow steps: the state machine calls these by ARN; errors keep their class names so
-# the ASL can catch them by name. Each parses its input into the step's model, calls one
-# service and returns its answer as JSON.
+# the ASL can catch them by name (a lost race by the domain's: ``named_for_the_workflow``).
+# Each parses its input into the step's model, calls one service and returns its answer
+# as JSON.
 STEPS: dict[str, tuple[type[BaseModel], Callable[[Any, Deps], BaseModel]]] = {
     "authorize_payment": (step_models.OrderStep, payment_steps.authorize_payment),  # → PAID
     "reserve_stock": (step_models.OrderStep, stock_steps.reserve_stock),  # → RESERVED
@@ -79,7 +81,8 @@ def _step_handler(
     name: str, model: type[BaseModel], service: Callable[[Any, Deps], BaseModel]
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return service(model.model_validate(event), deps()).model_dump(mode="json")
+        with named_for_the_workflow():
+            return service(model.model_validate(event), deps()).model_dump(mode="json")
 
     # Chalice packages the function as app.<__name__>: the loop below binds that name.
     handler.__name__ = handler.__qualname__ = name
@@ -106,7 +109,8 @@ def await_returns(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def mark_compensation_failed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Compensation could not finish: the order shows it (ops were alerted)."""
     step = compensation.AttentionInput.model_validate(event)
-    compensation.mark_compensation_failed(step, deps())
+    with named_for_the_workflow():
+        compensation.mark_compensation_failed(step, deps())
     return {}
 
 

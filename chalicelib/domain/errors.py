@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from pydantic import ValidationError
 
 
@@ -109,6 +112,20 @@ class PaymentGatewayUnavailable(OrquestaError):
 
 class ConcurrentModification(Conflict):
     """Someone else changed the item between our read and our write; read again."""
+
+
+@contextmanager
+def named_for_the_workflow() -> Iterator[None]:
+    """Around a workflow step: a lost race leaves it as ``ConcurrentModification``, the
+    name the state machine retries. Lambda reports an exception by its own class name and
+    Step Functions matches names exactly, so a store's subclass (a failed condition, a
+    cancelled transaction) would otherwise skip the Retry and be compensated."""
+    try:
+        yield
+    except ConcurrentModification as exc:
+        if type(exc) is ConcurrentModification:
+            raise
+        raise ConcurrentModification(str(exc), field=exc.field) from exc
 
 
 class MovementRejected(OrquestaError):
