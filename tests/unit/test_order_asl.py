@@ -153,6 +153,30 @@ def test_a_timed_out_step_is_retried_but_a_timed_out_wait_is_not(machine: Machin
             assert "States.Timeout" not in retried, name
 
 
+def test_every_lambda_invocation_retries_lambdas_transient_service_errors(
+    machine: Machine,
+) -> None:
+    # The Step Functions guide's "Handle Lambda service exceptions" names these four as
+    # transient 500s of the Lambda service; throttling is the fifth.
+    service_errors = {
+        "Lambda.ClientExecutionTimeoutException",
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    }
+    invoking = [
+        (name, state)
+        for name, state in all_states(machine)
+        if state.get("Type") == "Task"
+        and (state["Resource"].startswith("${") or ":lambda:invoke" in state["Resource"])
+    ]
+    assert len(invoking) == 8
+    for name, state in invoking:
+        retried = {error for r in state.get("Retry", []) for error in r["ErrorEquals"]}
+        assert service_errors <= retried, (name, service_errors - retried)
+
+
 def test_every_lambda_task_outlasts_the_lambda_timeout(machine: Machine) -> None:
     tasks = _lambda_tasks(machine)
     assert len(tasks) == 6
