@@ -3,6 +3,7 @@ query helper that pages, and one transaction helper that says which items failed
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,13 @@ MAX_TRANSACTION_ITEMS = 100
 # What one BatchGetItem may ask for, and how often keys left unprocessed are asked again.
 MAX_BATCH_GET_KEYS = 100
 BATCH_GET_ATTEMPTS = 5
+# How often a write that met another transaction on its items is sent again. DynamoDB
+# refuses it without applying anything (a single write as TransactionConflictException, a
+# transaction as cancelled for TransactionConflict) and botocore does not retry either.
+COLLISION_ATTEMPTS = 4
+# A transaction's cancellation reasons that say nothing about its conditions: it met
+# another writer or was throttled, and the same request may simply be sent again.
+COLLISION_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +69,13 @@ class ConditionFailed(ConcurrentModification):
         super().__init__("the item changed while we worked on it")
 
 
+class WriteCollided(ConcurrentModification):
+    """A single-item write kept meeting a transaction in progress on its item."""
+
+    def __init__(self) -> None:
+        super().__init__("the item was being changed by someone else; try again")
+
+
 class TransactionCancelled(ConcurrentModification):
     """A transaction was cancelled. ``failed`` holds the keys of the items whose condition
     failed, as ``(pk, sk)``; empty when it collided with another transaction."""
@@ -82,6 +97,13 @@ class Page:
     items: list[dict[str, Any]] = field(default_factory=list)
     last_key: Key | None = None
     pages: int = 0
+
+
+def _back_off(attempt: int) -> None:
+    """Before sending a write again after a collision: nothing the first time, then up to
+    25, 50, 100 ms at random (full jitter), so that two colliding writers part."""
+    if attempt:
+        time.sleep(random.uniform(0, 0.025 * 2 ** (attempt - 1)))
 
 
 def _write_key(write: dict[str, Any]) -> tuple[str, str]:
@@ -177,19 +199,26 @@ class Table:
                 self.write(writes[0])
             except ConditionFailed as exc:
                 raise TransactionCancelled([_write_key(writes[0])]) from exc
+            except WriteCollided as exc:
+                raise TransactionCancelled([]) from exc
             return
-        try:
-            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
-            failed = [
-                _write_key(write)
-                for write, reason in zip(writes, reasons, strict=False)
-                if reason.get("Code") == "ConditionalCheckFailed"
-            ]
-            raise TransactionCancelled(failed) from exc
+        for attempt in range(COLLISION_ATTEMPTS):
+            _back_off(attempt)
+            try:
+                self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+                return
+            except ClientError as exc:
+                if error_code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+                failed = [
+                    _write_key(write)
+                    for write, reason in zip(writes, reasons, strict=False)
+                    if reason.get("Code") == "ConditionalCheckFailed"
+                ]
+                collided = any(reason.get("Code") in COLLISION_REASONS for reason in reasons)
+                if failed or not collided or attempt == COLLISION_ATTEMPTS - 1:
+                    raise TransactionCancelled(failed) from exc
 
     def transact_if(self, writes: list[dict[str, Any]]) -> bool:
         """``transact``, answering whether it was written: False when it was cancelled
@@ -202,21 +231,30 @@ class Table:
 
     def write(self, write: dict[str, Any]) -> dict[str, Any] | None:
         """Run one write made by ``put``, ``delete`` or ``update`` on its own;
-        ``ConditionFailed`` if its condition fails. An update answers with the item as
-        it now is."""
+        ``ConditionFailed`` if its condition fails, ``WriteCollided`` if it kept meeting
+        another transaction on its item. An update answers with the item as it now is."""
         (kind, request) = next(iter(write.items()))
-        try:
-            if kind == "Put":
-                self._client.put_item(**request)
-                return None
-            if kind == "Delete":
-                self._client.delete_item(**request)
-                return None
-            response = self._client.update_item(**request, ReturnValues="ALL_NEW")
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise ConditionFailed from exc
-            raise
+        collision: ClientError | None = None
+        for attempt in range(COLLISION_ATTEMPTS):
+            _back_off(attempt)
+            try:
+                return self._write_once(kind, request)
+            except ClientError as exc:
+                if error_code(exc) == "ConditionalCheckFailedException":
+                    raise ConditionFailed from exc
+                if error_code(exc) != "TransactionConflictException":
+                    raise
+                collision = exc
+        raise WriteCollided from collision
+
+    def _write_once(self, kind: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        if kind == "Put":
+            self._client.put_item(**request)
+            return None
+        if kind == "Delete":
+            self._client.delete_item(**request)
+            return None
+        response = self._client.update_item(**request, ReturnValues="ALL_NEW")
         return from_item(response["Attributes"])
 
     def take(self, key: Key) -> dict[str, Any] | None:
