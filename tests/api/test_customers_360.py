@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import customer_360, place_order
@@ -86,6 +88,50 @@ def test_a_cursor_that_is_not_ours_names_no_page_404(client: Any) -> None:
 
     unknown_cursor = client.http.get(f"/customers/{customer_id}?cursor=bm9wZQ", headers=OPS)
     assert_problem(unknown_cursor, 404, "cursor")
+
+
+def test_a_made_up_cursor_is_refused_naming_cursor_whatever_it_holds(client: Any) -> None:
+    # Found by a probe: deep nesting was a 500 (RecursionError); a key outside the orders
+    # was accepted, which DynamoDB refuses (a 500 on AWS) and moto answered with an empty
+    # or restarted page.
+    customer_id = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
+    pk = f"CUSTOMER#{customer_id}"
+
+    def encoded(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode()
+
+    made_up = [
+        encoded("[" * 1500),
+        encoded('{"a":' * 1500),
+        encoded(json.dumps({pk: 1, "ORDER#x": 2})),
+        encoded(json.dumps([pk, ""])),
+        encoded(json.dumps([pk, "ORDER#"])),
+        encoded(json.dumps([pk, "PROFILE"])),
+        encoded(json.dumps([pk, "INTERACTION#2026"])),
+        encoded(json.dumps([pk, "ZZZZ"])),
+    ]
+    for cursor in made_up:
+        for auth in (OPS, STORE):
+            refused = client.http.get(
+                f"/customers/{customer_id}?cursor={quote(cursor)}", headers=auth
+            )
+            assert_problem(refused, 404, "cursor")
+
+
+def test_a_last_page_that_is_exactly_full_hands_out_no_cursor(client: Any) -> None:
+    email = _email()
+    customer_id = ""
+    for _ in range(2):
+        customer_id = place_order(client, order_body(customer={"email": email}))["customer_id"]
+    _view_when(client, customer_id, lambda v: v["metrics"]["order_count"] == 2)
+
+    first = customer_360(client, customer_id, query="?limit=1")
+    assert first["orders_next_cursor"] is not None
+    last = customer_360(client, customer_id, query=f"?limit=1&cursor={first['orders_next_cursor']}")
+    whole = customer_360(client, customer_id, query="?limit=2")
+
+    assert len(last["orders"]) == 1 and last["orders_next_cursor"] is None
+    assert len(whole["orders"]) == 2 and whole["orders_next_cursor"] is None
 
 
 def test_lookup_by_identifier_finds_the_customer(client: Any) -> None:

@@ -170,6 +170,26 @@ def test_a_cursor_of_another_customer_or_made_up_names_no_page(customers: Any) -
         customers.records(customer_id, CustomerRecord.ORDERS, 1, False, "not-a-cursor!")
 
 
+def test_a_cursor_of_another_of_the_customers_lists_names_no_page(customers: Any) -> None:
+    # On DynamoDB a query cannot start from a key outside its own list (a 500 before).
+    customer_id = new_id("cus")
+    for minutes in range(2):
+        at = (NOW + timedelta(minutes=minutes)).isoformat()
+        customers.project(customer_id, _summary(new_id("ord"), at), 0, None, None)
+        interaction = {"interaction_id": new_id("int"), "at": at, "summary": "call"}
+        customers.add_interaction(customer_id, interaction)
+    _, interactions_cursor = customers.records(customer_id, CustomerRecord.INTERACTIONS, 1)
+    _, orders_cursor = customers.records(customer_id, CustomerRecord.ORDERS, 1)
+    assert interactions_cursor is not None and orders_cursor is not None
+    with pytest.raises(InvalidCursor):
+        customers.records(customer_id, CustomerRecord.ORDERS, 1, False, interactions_cursor)
+    with pytest.raises(InvalidCursor):
+        customers.records(customer_id, CustomerRecord.INTERACTIONS, 1, False, orders_cursor)
+    # Each list's own cursor still goes on.
+    rest, _ = customers.records(customer_id, CustomerRecord.ORDERS, 1, False, orders_cursor)
+    assert len(rest) == 1
+
+
 def test_an_interaction_recorded_twice_is_one(customers: Any) -> None:
     customer_id = new_id("cus")
     interaction = {"interaction_id": new_id("int"), "at": NOW.isoformat(), "summary": "call"}

@@ -199,17 +199,17 @@ class FakeIdentities:
         ] = {"type": identifier.type.value, "value": identifier.value}
 
 
-def _cursor(customer_id: str, sort: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([customer_id, sort]).encode()).decode()
+def _cursor(customer_id: str, kind: CustomerRecord, sort: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([customer_id, kind.value, sort]).encode()).decode()
 
 
-def _after(cursor: str, customer_id: str) -> str:
+def _after(cursor: str, customer_id: str, kind: CustomerRecord) -> str:
     try:
-        owner, sort = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        owner, listed, sort = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as exc:
         raise InvalidCursor("not a cursor from this API", field="cursor") from exc
-    if owner != customer_id or not isinstance(sort, str):
-        raise InvalidCursor("not a cursor for this customer", field="cursor")
+    if owner != customer_id or listed != kind.value or not isinstance(sort, str):
+        raise InvalidCursor("not a cursor for this customer's list", field="cursor")
     return sort
 
 
@@ -235,11 +235,11 @@ class FakeCustomerView:
             reverse=newest_first,
         )
         if cursor:
-            after = _after(cursor, customer_id)
+            after = _after(cursor, customer_id, kind)
             order = [s for s in order if (s < after if newest_first else s > after)]
         page = order if limit is None else order[:limit]
         more = limit is not None and len(order) > limit
-        next_cursor = _cursor(customer_id, page[-1]) if more and page else None
+        next_cursor = _cursor(customer_id, kind, page[-1]) if more and page else None
         return [copy.deepcopy(kept[s]) for s in page], next_cursor
 
     def order_summary(

@@ -22,7 +22,7 @@ from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.surveys import SurveyAnswer
-from chalicelib.domain.tickets import Ticket, TicketType
+from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     customer_projection,
@@ -684,6 +684,51 @@ def test_the_tokens_pages_are_filled_without_hidden_orders(deps: Deps) -> None:
             break
 
     assert len(listed) == len(mine) and set(listed) == set(mine)
+
+
+def test_the_tokens_interactions_are_filled_past_those_about_hidden_orders(deps: Deps) -> None:
+    # A probe: after a merge, the customer's own view showed no interaction at all, because
+    # the newest 50 were all about the orders the merge brought.
+    _, record, own, victims = _founded_with_an_unused_phone(deps)
+    mine = {"interaction_id": "int-mine", "at": "2026-01-01T00:00:00+00:00", "type": "call"}
+    deps.customers.add_interaction(record, mine | {"order_id": own.order_id, "summary": "mine"})
+    for n in range(customer_view.RECENT_ITEMS + 5):
+        deps.customers.add_interaction(
+            record,
+            {
+                "interaction_id": f"int-theirs-{n}",
+                "at": f"2026-02-01T00:00:{n:02d}+00:00",
+                "type": "call",
+                "order_id": victims.order_id,
+                "summary": "theirs",
+            },
+        )
+
+    view = customer_view.customer_view(record, deps, by_token=True)
+
+    assert "mine" in [i["summary"] for i in view["interactions"]]
+    assert "theirs" not in str(view["interactions"])
+    staff = customer_view.customer_view(record, deps)
+    assert len(staff["interactions"]) == customer_view.RECENT_ITEMS
+
+
+def test_staff_see_every_unresolved_ticket_however_many_are_newer(deps: Deps) -> None:
+    # A probe: the 360 stopped at the newest 50 tickets, and 59 open ones were out of sight.
+    customer_id = flows.place(deps, customer={"email": _email("tickets")}).customer_id
+    assert customer_id is not None
+    opened = []
+    for n in range(customer_view.RECENT_ITEMS + 3):
+        deps.clock.advance(minutes=1)
+        opened.append(tickets.open_ticket(customer_id, "question", f"s{n}", "d", None, "web", deps))
+    # The oldest stays open; the next two and the newest are resolved.
+    for ticket in (opened[1], opened[2], opened[-1]):
+        tickets.update_ticket(ticket.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
+
+    listed = [t["ticket_id"] for t in customer_view.customer_view(customer_id, deps)["tickets"]]
+
+    # The newest 50, resolved or not, then the older ones still open, newest first.
+    newest = [t.ticket_id for t in reversed(opened)][: customer_view.RECENT_ITEMS]
+    assert listed == [*newest, opened[0].ticket_id]
 
 
 def _erased_split(deps: Deps) -> tuple[str, str, str, str, Order]:

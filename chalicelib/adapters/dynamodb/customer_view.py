@@ -27,14 +27,19 @@ def encode_cursor(key: keys.Key) -> str:
     return base64.urlsafe_b64encode(json.dumps([key["pk"], key["sk"]]).encode()).decode()
 
 
-def decode_cursor(cursor: str, pk: str) -> keys.Key:
-    """The key a cursor stands for; ``InvalidCursor`` for anything else."""
+def decode_cursor(cursor: str, pk: str, prefix: str) -> keys.Key:
+    """The key a cursor stands for; ``InvalidCursor`` for anything else. Its sort key
+    must be one of the list's own (under ``prefix``): DynamoDB refuses to start a query
+    from a key outside its key condition (a ValidationException, where moto answers)."""
     try:
-        found_pk, sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
+        named = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidCursor("not a cursor from this API", field="cursor") from exc
-    if found_pk != pk or not isinstance(sk, str):
-        raise InvalidCursor("not a cursor for this customer", field="cursor")
+    if not isinstance(named, list) or len(named) != 2:
+        raise InvalidCursor("not a cursor from this API", field="cursor")
+    found_pk, sk = named
+    if found_pk != pk or not isinstance(sk, str) or not sk.startswith(prefix) or sk == prefix:
+        raise InvalidCursor("not a cursor for this customer's list", field="cursor")
     return {"pk": pk, "sk": sk}
 
 
@@ -67,19 +72,14 @@ class CustomerViewRepository:
         Records about an order in ``leaving_out`` are skipped: the page is filled from the
         ones after, and its cursor names the last record kept."""
         pk = keys.customer_pk(customer_id)
-        start = decode_cursor(cursor, pk) if cursor else None
+        prefix = keys.RECORD_PREFIXES[kind]
+        start = decode_cursor(cursor, pk, prefix) if cursor else None
         if kind is CustomerRecord.CONSENTS:
             return self._consents(pk, limit, newest_first, start, leaving_out)
-        prefix = keys.RECORD_PREFIXES[kind]
-        if not leaving_out:
-            page = self._table.partition(
-                pk, prefix, limit=limit, newest_first=newest_first, start=start
-            )
-            next_cursor = encode_cursor(page.last_key) if page.last_key else None
-            return [_fields(item) for item in page.items], next_cursor
         kept: list[dict[str, Any]] = []
         while True:
-            # One more than the page: whether a kept record follows decides the cursor.
+            # One more than the page: whether a kept record follows decides the cursor (a
+            # probe: a list of exactly ``limit`` records handed out a cursor to an empty page).
             wanted = None if limit is None else limit + 1 - len(kept)
             page = self._table.partition(
                 pk, prefix, limit=wanted, newest_first=newest_first, start=start
