@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
+from chalicelib.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 SIGNATURE_HEADER = "X-Orquesta-Signature"
+# How long an event being applied holds its id: past the API function's 28 s timeout, so a
+# hold this old belongs to a request that died mid-work (a Lambda killed by its timeout
+# never reaches its ``except``), and the carrier's next try applies the event (found by a
+# review: the id was kept 7 days as done, and a delivered parcel was later declared lost).
+WEBHOOK_HOLD_SECONDS = 60
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -80,14 +85,20 @@ def handle_carrier_event(
     except ValidationError as exc:
         raise InvalidRequest.from_validation(exc) from exc
     marker = f"webhook:{carrier}:{event.event_id}"
-    if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
+    if not deps.store.hold_once(marker, WEBHOOK_HOLD_SECONDS):
+        if deps.store.held(marker):
+            # Being applied by another request: "duplicate" would stop the carrier, and
+            # the event would be lost if that request then died.
+            raise Conflict("this event is being applied; send it again", field="event_id")
         return {"event_id": event.event_id, "status": "duplicate"}
     try:
-        return _apply(carrier, event, deps)
+        applied = _apply(carrier, event, deps)
     except Exception:
         # Let the carrier's retry do the work we could not finish.
         deps.store.forget(marker)
         raise
+    deps.store.keep(marker, deps.settings.webhook_event_ttl_seconds)
+    return applied
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import returns
+from chalicelib.services.carrier_events import WEBHOOK_HOLD_SECONDS
 from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
 
@@ -68,6 +69,44 @@ def test_a_failed_application_forgets_the_event_so_the_retry_applies_it(deps: De
     deps.store.get_order = real  # type: ignore[method-assign]
     assert flows.carrier_event(deps, carrier, tracking, event_id="evt_retry")["status"] == "applied"
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
+class _Killed(BaseException):
+    """A Lambda stopped by its timeout: nothing after this point of the handler runs."""
+
+
+def test_an_event_whose_request_died_mid_work_is_applied_by_the_carriers_next_try(
+    deps: Deps,
+) -> None:
+    # Found by a review: the id was kept 7 days as done, so every retry was "duplicate",
+    # and the delivered parcel would have been breached and declared lost and refunded.
+    order_id, carrier, tracking = _tracking(deps)
+    real = deps.store.get_order
+
+    def killed(order_id: str) -> object:
+        raise _Killed
+
+    deps.store.get_order = killed  # type: ignore[method-assign]
+    with pytest.raises(_Killed):
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
+    deps.store.get_order = real  # type: ignore[method-assign]
+
+    # The carrier's retry while the hold lasts: not "duplicate", which would stop it.
+    with pytest.raises(Conflict) as held:
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
+    assert held.value.field == "event_id"
+    assert deps.store.get_order(order_id).status is OrderStatus.SHIPPED
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(seconds=WEBHOOK_HOLD_SECONDS + 1)
+
+    again = flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
+
+    assert again["status"] == "applied"
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+    # Done now: kept as seen for as long as before.
+    deps.clock.advance(seconds=WEBHOOK_HOLD_SECONDS + 1)
+    later = flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
+    assert later["status"] == "duplicate"
 
 
 def _store(deps: Deps) -> str:
