@@ -226,11 +226,17 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     order = (reads or EventReads(deps)).order(str(event["order_id"]))
     now = deps.clock()
     # An order that ended without a sale (after it was paid, or paid again) converted
-    # nothing after all.
-    undone = _undo_conversions(order.order_id, deps, now) if status in ENDED else 0
+    # nothing after all; not one paid again since this event (it is read as it is now).
+    ended = status in ENDED and order.status in ENDED
+    undone = _undo_conversions(order.order_id, deps, now) if ended else 0
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
-        return undone + int(deps.opportunities.create_opportunity(retry))
+        created = int(deps.opportunities.create_opportunity(retry))
+        if order.status not in ENDED:
+            # Paid again already, and its PAID event handled first (SNS keeps no order;
+            # found by a review): the retry converts now, or it would stay open and be lost.
+            return undone + created + _convert_payment_retry(order, deps, now)
+        return undone + created
     if status == "REJECTED" and reason == "out_of_stock":
         wanted: dict[str, int] = {}
         for line in order.lines:

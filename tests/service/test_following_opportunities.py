@@ -97,6 +97,27 @@ def _status(event_status: str, order_id: str, reason: str | None = None) -> dict
     }
 
 
+def test_a_declined_event_handled_after_the_order_was_paid_again_converts_at_once(
+    deps: Deps,
+) -> None:
+    # SNS keeps no order: the PAID of a card typed again at once may be handled before
+    # the REJECTED of the first card (found by a review: the retry stayed open, then lost).
+    order = _declined(deps)
+    _paid_again(order, deps)
+    assert opportunities.follow_order_event(_status("PAID", order.order_id), deps) == 0
+
+    declined = _status("REJECTED", order.order_id, "payment_declined")
+    opportunities.follow_order_event(declined, deps)
+
+    (retry,) = deps.opportunities.opportunities()
+    assert retry.status is OpportunityStatus.CONVERTED
+    assert retry.converted_by == order.order_id
+    # Handled again (SNS delivers at least once): still one, converted by the order.
+    opportunities.follow_order_event(declined, deps)
+    (again,) = deps.opportunities.opportunities()
+    assert (again.status, again.converted_by) == (OpportunityStatus.CONVERTED, order.order_id)
+
+
 def test_subscribing_to_an_unknown_sku_or_with_a_bad_address_is_refused(deps: Deps) -> None:
     with pytest.raises(NotFound) as unknown:
         opportunities.subscribe_back_in_stock("NO-SUCH-SKU", "ana@example.com", deps)
