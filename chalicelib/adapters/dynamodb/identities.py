@@ -87,8 +87,9 @@ class IdentityRepository:
             raise Conflict("an identifier was claimed at the same time") from exc
 
     def customer_exists(self, customer_id: str) -> bool:
-        """Whether this customer id is known."""
-        return self._table.get(keys.profile(customer_id), consistent=False) is not None
+        """Whether this customer id is known; read strongly (a storefront orders with the
+        id ``POST /customers`` gave it a moment ago)."""
+        return self._table.get(keys.profile(customer_id)) is not None
 
     def profile(self, customer_id: str) -> dict[str, Any] | None:
         """The profile: name, locale, state (active, merged, erased), merged_into."""

@@ -30,8 +30,9 @@ class QuoteRepository:
             raise Conflict(f"quote {quote.quote_id} exists", field="quote_id") from exc
 
     def get_quote(self, quote_id: str) -> Quote:
-        """The quote, or ``NotFound``."""
-        item = self._table.get(keys.quote(quote_id), consistent=False)
+        """The quote, or ``NotFound``. Read strongly: a kiosk orders on a quote it was given
+        a moment ago."""
+        item = self._table.get(keys.quote(quote_id))
         if item is None:
             raise NotFound(f"no quote {quote_id}", field="quote_id")
         return Quote.model_validate_json(str(item["doc"]))

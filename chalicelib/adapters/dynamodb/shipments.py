@@ -110,8 +110,10 @@ class ShipmentRepository:
         return True
 
     def order_for_shipment(self, carrier: str, tracking_number: str) -> str:
-        """The order a carrier's tracking number belongs to, or ``NotFound``."""
-        item = self._table.get(keys.shipment(carrier, tracking_number), consistent=False)
+        """The order a carrier's tracking number belongs to, or ``NotFound``; read strongly
+        (a carrier's first event may follow the booking at once, and an event on a parcel
+        not found is acknowledged and not applied)."""
+        item = self._table.get(keys.shipment(carrier, tracking_number))
         if item is None:
             raise NotFound(f"nothing known as {carrier}#{tracking_number}")
         return str(item["order_id"])
