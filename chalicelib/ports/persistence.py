@@ -296,12 +296,13 @@ class CustomerView(Protocol):
         newest_first: bool = False,
         cursor: str | None = None,
         leaving_out: AbstractSet[str] = frozenset(),
+        leaving_unvouched: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The customer's records of one kind, oldest first unless ``newest_first``; one
         page when ``limit`` is given, with the cursor of the next (None at the end);
         ``InvalidCursor`` for a cursor not handed out for this customer. Records about an
-        order in ``leaving_out`` are skipped, pages filled without them, and a cursor never
-        names one."""
+        order in ``leaving_out`` are skipped, and so are those marked ``UNVOUCHED`` when
+        ``leaving_unvouched``: pages are filled without them, and a cursor never names one."""
         ...
 
     def order_summary(

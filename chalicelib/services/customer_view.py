@@ -257,17 +257,25 @@ def customer_view(
         listed = [
             public_fields(o, ORDER_FIELDS) | {UNVOUCHED: bool(o.get(UNVOUCHED))} for o in orders
         ]
-    # Filled past what is hidden (a probe: after a merge, the customer's own view showed no
-    # interaction when the newest 50 were all about orders the merge brought).
+    # Filled past what is hidden (a probe and its re-probe: after a merge, or staff notes on
+    # a record with an attached identifier, the customer's own view showed no interaction
+    # when the newest 50 were about orders the merge brought, or marked as unsure whose).
     interactions, _ = store.records(
         owner,
         CustomerRecord.INTERACTIONS,
         limit=RECENT_ITEMS,
         newest_first=True,
         leaving_out=hidden,
+        leaving_unvouched=by_token,
     )
     tickets = _recent_and_unresolved(
-        store.records(owner, CustomerRecord.TICKETS, newest_first=True, leaving_out=hidden)[0]
+        store.records(
+            owner,
+            CustomerRecord.TICKETS,
+            newest_first=True,
+            leaving_out=hidden,
+            leaving_unvouched=by_token,
+        )[0]
     )
     if by_token:
         interactions, tickets = not_about(interactions, hidden), not_about(tickets, hidden)
@@ -374,9 +382,12 @@ def _stray_cursor_key(cursor: str, owner: str) -> tuple[str, str]:
     """The (placed_at, order_id) a cursor of ``_with_stray`` names; ``InvalidCursor`` for
     anything else."""
     try:
-        named, placed_at, order_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidCursor("not a cursor from this API", field="cursor") from exc
+    if not isinstance(decoded, list) or len(decoded) != 3:
+        raise InvalidCursor("not a cursor from this API", field="cursor")
+    named, placed_at, order_id = decoded
     if named != owner or not isinstance(placed_at, str) or not isinstance(order_id, str):
         raise InvalidCursor("not a cursor for this customer", field="cursor")
     return placed_at, order_id

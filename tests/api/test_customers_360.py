@@ -109,6 +109,8 @@ def test_a_made_up_cursor_is_refused_naming_cursor_whatever_it_holds(client: Any
         encoded(json.dumps([pk, "PROFILE"])),
         encoded(json.dumps([pk, "INTERACTION#2026"])),
         encoded(json.dumps([pk, "ZZZZ"])),
+        encoded(json.dumps([pk, "ORDER#" + "9" * 1100])),
+        encoded('["' + pk + '", "ORDER#\\ud800"]'),
     ]
     for cursor in made_up:
         for auth in (OPS, STORE):

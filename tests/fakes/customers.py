@@ -228,10 +228,16 @@ class FakeCustomerView:
         newest_first: bool = False,
         cursor: str | None = None,
         leaving_out: AbstractSet[str] = frozenset(),
+        leaving_unvouched: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         kept = self._m.kept(customer_id, kind)
         order = sorted(
-            (s for s in kept if str(kept[s].get("order_id")) not in leaving_out),
+            (
+                s
+                for s in kept
+                if str(kept[s].get("order_id")) not in leaving_out
+                and not (leaving_unvouched and kept[s].get(UNVOUCHED))
+            ),
             reverse=newest_first,
         )
         if cursor:

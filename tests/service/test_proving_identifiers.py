@@ -39,7 +39,7 @@ from chalicelib.services import (
 from chalicelib.services.customer_export import export_customer
 from chalicelib.services.customers import lookup_customer, resolve_customer, token_grants
 from chalicelib.services.step_models import FulfillmentStep
-from tests.fakes.outside import Outgoing
+from tests.fakes.outside import Clock, Outgoing
 from tests.service import flows
 
 
@@ -704,12 +704,45 @@ def test_the_tokens_interactions_are_filled_past_those_about_hidden_orders(deps:
             },
         )
 
+    # ... or marked as maybe someone else's (staff notes on a record an attached identifier
+    # found; the re-probe's case), about no order.
+    for n in range(customer_view.RECENT_ITEMS + 5):
+        deps.customers.add_interaction(
+            record,
+            {
+                "interaction_id": f"int-unsure-{n}",
+                "at": f"2026-03-01T00:00:{n:02d}+00:00",
+                "type": "call",
+                "summary": "unsure",
+                UNVOUCHED: True,
+            },
+        )
+
     view = customer_view.customer_view(record, deps, by_token=True)
 
     assert "mine" in [i["summary"] for i in view["interactions"]]
     assert "theirs" not in str(view["interactions"])
+    assert "unsure" not in str(view["interactions"])
     staff = customer_view.customer_view(record, deps)
     assert len(staff["interactions"]) == customer_view.RECENT_ITEMS
+
+
+def test_the_tokens_own_resolved_ticket_stays_past_newer_ones_not_theirs(deps: Deps) -> None:
+    # The re-probe: 50 newer resolved tickets marked as maybe someone else's pushed the
+    # customer's own resolved ticket out of their view (the export still had it).
+    _, record, own, _victims = _founded_with_an_unused_phone(deps)
+    mine = tickets.open_ticket(record, "question", "mine", "d", own.order_id, "web", deps)
+    tickets.update_ticket(mine.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
+    for n in range(customer_view.RECENT_ITEMS + 2):
+        assert isinstance(deps.clock, Clock)
+        deps.clock.advance(minutes=1)
+        theirs = tickets.open_ticket(record, "question", f"unsure {n}", "d", None, "web", deps)
+        assert theirs.customer_unvouched
+        tickets.update_ticket(theirs.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
+
+    view = customer_view.customer_view(record, deps, by_token=True)
+
+    assert [t["ticket_id"] for t in view["tickets"]] == [mine.ticket_id]
 
 
 def test_staff_see_every_unresolved_ticket_however_many_are_newer(deps: Deps) -> None:

@@ -22,6 +22,10 @@ MAX_MOVE_ROUNDS = 10
 SUMMARY_CONSENT = "consent"
 
 
+# DynamoDB's limit on a sort key's value.
+MAX_SORT_KEY_BYTES = 1024
+
+
 def encode_cursor(key: keys.Key) -> str:
     """An opaque page cursor from the key a page ended on."""
     return base64.urlsafe_b64encode(json.dumps([key["pk"], key["sk"]]).encode()).decode()
@@ -40,7 +44,18 @@ def decode_cursor(cursor: str, pk: str, prefix: str) -> keys.Key:
     found_pk, sk = named
     if found_pk != pk or not isinstance(sk, str) or not sk.startswith(prefix) or sk == prefix:
         raise InvalidCursor("not a cursor for this customer's list", field="cursor")
+    if not _a_sort_key(sk):
+        raise InvalidCursor("not a cursor from this API", field="cursor")
     return {"pk": pk, "sk": sk}
+
+
+def _a_sort_key(sk: str) -> bool:
+    """Whether DynamoDB would take ``sk`` as a sort key: UTF-8 (no lone surrogate from a
+    JSON escape) of at most 1,024 bytes (the re-probe: longer ones are refused)."""
+    try:
+        return len(sk.encode("utf-8")) <= MAX_SORT_KEY_BYTES
+    except UnicodeEncodeError:
+        return False
 
 
 def _interaction_key(customer_id: str, interaction: dict[str, Any]) -> keys.Key:
@@ -66,6 +81,7 @@ class CustomerViewRepository:
         newest_first: bool = False,
         cursor: str | None = None,
         leaving_out: AbstractSet[str] = frozenset(),
+        leaving_unvouched: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """The customer's records of one kind, oldest first unless ``newest_first``; one
         page when ``limit`` is given, with the cursor of the next (None at the end).
@@ -84,7 +100,12 @@ class CustomerViewRepository:
             page = self._table.partition(
                 pk, prefix, limit=wanted, newest_first=newest_first, start=start
             )
-            kept.extend(i for i in page.items if str(i.get("order_id")) not in leaving_out)
+            kept.extend(
+                i
+                for i in page.items
+                if str(i.get("order_id")) not in leaving_out
+                and not (leaving_unvouched and i.get(UNVOUCHED))
+            )
             start = page.last_key
             if start is None or (limit is not None and len(kept) > limit):
                 break
