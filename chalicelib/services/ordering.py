@@ -41,7 +41,7 @@ from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import SeenClaims, resolve_customer
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
-from chalicelib.services.order_writes import Change, mutate, publish
+from chalicelib.services.order_writes import Change, announce_again, mutate, publish
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -153,6 +153,9 @@ def place_order(
         existing = None
     if existing is not None and not rule_problems:
         deps.workflow.start(order_id, workflow_input(order_id, deps))
+        # The first request may have died after storing the order (its idempotency
+        # record then runs out and this one runs): ACCEPTED is announced again.
+        announce_again(deps, existing, OrderStatus.ACCEPTED)
         return existing
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}

@@ -16,7 +16,7 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.alerts import alert_once
-from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
     Empty,
@@ -46,7 +46,9 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
     order = deps.store.get_order(step.order_id)
     ensure_not_cancelled(order)
     if order.status is not OrderStatus.ACCEPTED:
-        settlement.settle(step.order_id, deps, raise_if_owed=True, start=order)  # a retried step
+        # A retried step: its first run may have died before announcing PAID.
+        announce_again(deps, order, OrderStatus.PAID)
+        settlement.settle(step.order_id, deps, raise_if_owed=True, start=order)
         return Empty()
     try:
         payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)

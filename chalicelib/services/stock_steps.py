@@ -16,7 +16,7 @@ from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
 from chalicelib.services.fulfillment_steps import first_wait_seconds
 from chalicelib.services.inventory import check_low_stock_of
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
     FulfillmentRef,
@@ -70,6 +70,9 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
     )
     if written.change is not None:
         check_low_stock_of([change.sku for change in written.change.stock], deps)
+    else:
+        # A retried step: its first run may have died before announcing RESERVED.
+        announce_again(deps, written.order, OrderStatus.RESERVED)
     return _reservation_of(written.order, deps)
 
 
