@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 
 
@@ -204,6 +205,23 @@ def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> 
     ):
         return False
     return any(f.status is FulfillmentStatus.LOST for f in order.fulfillments)
+
+
+# Emails that a later change of the order contradicts: handled after it (SNS keeps no
+# order, and a failed delivery is retried minutes later), they would arrive after the email
+# about that change ("confirmed" after "cancelled"; found by a review).
+_UNDONE_BY_AN_END = frozenset({EmailKind.CONFIRMATION, EmailKind.PICKUP_READY})
+
+
+def overtaken(email: EmailKind, order: Order) -> bool:
+    """Whether the order, read as it is now, has moved past what ``email`` would tell: a
+    confirmation or a pick-up notice for an order cancelled or rejected since, or a
+    declined payment's email for an order paid again since."""
+    if email in _UNDONE_BY_AN_END:
+        return order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
+    if email is EmailKind.REJECTED:
+        return order.status is not OrderStatus.REJECTED
+    return False
 
 
 def _delivered_by_a_loss(event: Mapping[str, Any], order: Order) -> bool:

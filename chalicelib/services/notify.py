@@ -22,6 +22,7 @@ from chalicelib.domain.email_policy import (
     EmailKind,
     NotificationPreference,
     email_for,
+    overtaken,
     preference_of,
     told_elsewhere,
 )
@@ -266,6 +267,8 @@ def on_order_event(
     (the order and its customer's chain, read by the first handler that needs them)."""
     email, order, chain = _email_and_order(event, reads or EventReads(deps))
     if email is None or order is None or told_elsewhere(email, event, order):
+        return None
+    if overtaken(email, order):
         return None
     address, phone = _addressee(order, chain, deps)
     if not address:

@@ -17,6 +17,7 @@ from chalicelib.services import (
     fulfillment_steps,
     lost_parcels,
     notify,
+    ordering,
     payment_steps,
     pickups,
     self_service,
@@ -370,3 +371,27 @@ def test_a_collected_pick_up_is_told_as_collected_not_delivered(deps: Deps) -> N
 
     assert _subject_lines([last]) == [f"Has recogido tu pedido {order.order_id}"]
     assert _parts(last)[2].count("Has recogido tu pedido.") == 1
+
+
+def test_an_email_the_order_has_moved_past_is_not_sent_when_its_event_comes_late(
+    deps: Deps,
+) -> None:
+    # SNS keeps no order, and a failed delivery comes back minutes later (found by a
+    # review): "confirmed" after "cancelled", or "your card was declined" after the
+    # customer paid again, would contradict what they were told last.
+    cancelled = flows.reserved(deps)
+    ordering.cancel_order(cancelled.order_id, deps)
+    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
+    )
+    self_service.pay_again(declined.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
+
+    sent = _mail_everything(deps)
+
+    to_cancelled = [m for m in sent if cancelled.order_id in m["parts"]]
+    assert _subject_lines(to_cancelled) == [f"Tu pedido {cancelled.order_id} ha sido cancelado"]
+    assert not [m for m in sent if "rechazada" in m["parts"]]
