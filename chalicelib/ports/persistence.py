@@ -185,21 +185,6 @@ class Markers(Protocol):
         """Drop a marker (the work it guarded failed and must be redone)."""
         ...
 
-    def hold_once(self, key: str, hold_seconds: int) -> bool:
-        """Claim ``key`` for work about to be done, for ``hold_seconds``: True if nobody
-        holds it and it was not kept. A hold that ran out counts as gone: its holder died
-        (a Lambda killed mid-work never reaches its ``except``)."""
-        ...
-
-    def keep(self, key: str, ttl_seconds: int) -> None:
-        """The work ``key`` was held for is done: keep the marker ``ttl_seconds``."""
-        ...
-
-    def held(self, key: str) -> bool:
-        """Whether ``key`` is held for work still under way (claimed by ``hold_once``,
-        neither kept nor run out); a strong read."""
-        ...
-
 
 class Identities(Protocol):
     """Customers' profiles and the identifiers they own (each owned by one customer)."""

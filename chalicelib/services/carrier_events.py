@@ -6,18 +6,18 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alerts import late_parcel_delivered
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, Unchanged, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
     note_late_ticket,
@@ -29,11 +29,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 SIGNATURE_HEADER = "X-Orquesta-Signature"
-# How long an event being applied holds its id: past the API function's 28 s timeout, so a
-# hold this old belongs to a request that died mid-work (a Lambda killed by its timeout
-# never reaches its ``except``), and the carrier's next try applies the event (found by a
-# review: the id was kept 7 days as done, and a delivered parcel was later declared lost).
-WEBHOOK_HOLD_SECONDS = 60
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -70,7 +65,15 @@ def handle_carrier_event(
     carrier: str, raw_body: bytes, signature: str | None, deps: Deps
 ) -> dict[str, Any]:
     """Apply a signed carrier event once; duplicates and unknown parcels are acknowledged so
-    the carrier stops retrying."""
+    the carrier stops retrying.
+
+    Once is the order's to say: the event's id is recorded on its parcel in the same
+    conditional write as what it changes, so of two deliveries at once one applies it and
+    the other, read again, finds it there. No marker is written first: one written before
+    the work outlived a request killed mid-work (a Lambda's timeout never reaches an
+    ``except``), and the carrier's retry was told "duplicate" (found by a review: a
+    delivered parcel stayed SHIPPED, then was declared lost and refunded). An event on an
+    unknown parcel, which no order records, is remembered by a marker."""
     if carrier not in deps.carriers:
         raise NotFound(f"no carrier {carrier}", field="carrier")
     verify_signature(
@@ -84,21 +87,7 @@ def handle_carrier_event(
         event = CarrierEventRequest.model_validate_json(raw_body)
     except ValidationError as exc:
         raise InvalidRequest.from_validation(exc) from exc
-    marker = f"webhook:{carrier}:{event.event_id}"
-    if not deps.store.hold_once(marker, WEBHOOK_HOLD_SECONDS):
-        if deps.store.held(marker):
-            # Being applied by another request: "duplicate" would stop the carrier, and
-            # the event would be lost if that request then died.
-            raise Conflict("this event is being applied; send it again", field="event_id")
-        return {"event_id": event.event_id, "status": "duplicate"}
-    try:
-        applied = _apply(carrier, event, deps)
-    except Exception:
-        # Let the carrier's retry do the work we could not finish.
-        deps.store.forget(marker)
-        raise
-    deps.store.keep(marker, deps.settings.webhook_event_ttl_seconds)
-    return applied
+    return _apply(carrier, event, deps)
 
 
 @dataclass(frozen=True)
@@ -111,6 +100,10 @@ class Outcome:
     token: str | None = None
     found_after_loss: dict[str, Any] | None = None
     delivered_now: bool = False  # this event delivered the parcel (not a carrier's retry)
+
+
+# What ``decide`` answers for an event its parcel already records.
+_SEEN = Outcome(datetime.min.replace(tzinfo=UTC))
 
 
 def _forms_of(recorded: str) -> tuple[str, str]:
@@ -142,6 +135,9 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
     except NotFound:
+        marker = f"webhook:{carrier}:{event.event_id}"
+        if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
+            return {"event_id": event.event_id, "status": "duplicate"}
         deps.events.alert_ops(
             f"unknown parcel {event.tracking_number}",
             {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
@@ -152,10 +148,12 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             "reason": "unknown tracking number",
         }
 
-    def decide(order: Order) -> Change[Outcome]:
+    def decide(order: Order) -> Change[Outcome] | Unchanged[Outcome]:
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
+        if any(seen.get("event_id") == event.event_id for seen in shipment.events):
+            return Unchanged(_SEEN)
         occurred_at = order.carrier_event_moment(fulfillment, event.occurred_utc(), deps.clock())
         recorded = {
             "type": event.type,
@@ -200,6 +198,8 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         return Change(result=Outcome(occurred_at))
 
     written = mutate(deps, order_id, decide)
+    if written.result is _SEEN:
+        return {"event_id": event.event_id, "status": "duplicate"}
     order, outcome = written.order, written.result or Outcome(event.occurred_utc())
     occurred_at = outcome.at
     if outcome.delivered_now:

@@ -354,23 +354,6 @@ def test_a_marker_is_remembered_once_until_forgotten(store: Any) -> None:
     assert store.remember_once(key, 3600)
 
 
-def test_a_marker_held_for_work_is_kept_when_done_and_gone_when_its_hold_runs_out(
-    store: Any,
-) -> None:
-    done, died = new_id("evt"), new_id("evt")
-    assert store.hold_once(done, 3600)
-    assert store.held(done)
-    assert not store.hold_once(done, 3600)
-    store.keep(done, 3600)
-    assert not store.held(done)
-    assert not store.hold_once(done, 3600)
-    # A hold that ran out: its holder died, and the next one takes the work over.
-    assert store.hold_once(died, -1)
-    assert not store.held(died)
-    assert store.hold_once(died, 3600)
-    assert store.held(died)
-
-
 def test_markers_held_names_only_those_set(store: Any) -> None:
     held, forgotten, never = new_id("evt"), new_id("evt"), new_id("evt")
     store.remember_once(held, 3600)

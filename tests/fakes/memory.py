@@ -34,7 +34,6 @@ class Memory:
     stock: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
     movements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     markers: dict[str, float] = field(default_factory=dict)
-    held_markers: set[str] = field(default_factory=set)
     identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     # The claims above that are not vouched for (attached to a record without proof).
     unvouched: set[tuple[str, str]] = field(default_factory=set)

@@ -311,7 +311,6 @@ class FakeMarkers:
         if expires is not None and expires >= now:
             return False
         self._m.markers[key] = now + ttl_seconds
-        self._m.held_markers.discard(key)
         return True
 
     def has_marker(self, key: str) -> bool:
@@ -324,21 +323,6 @@ class FakeMarkers:
 
     def forget(self, key: str) -> None:
         self._m.markers.pop(key, None)
-        self._m.held_markers.discard(key)
-
-    def hold_once(self, key: str, hold_seconds: int) -> bool:
-        if not self.remember_once(key, hold_seconds):
-            return False
-        self._m.held_markers.add(key)
-        return True
-
-    def keep(self, key: str, ttl_seconds: int) -> None:
-        self._m.markers[key] = self._m.now() + ttl_seconds
-        self._m.held_markers.discard(key)
-
-    def held(self, key: str) -> bool:
-        expires = self._m.markers.get(key)
-        return key in self._m.held_markers and expires is not None and expires >= self._m.now()
 
 
 class FakeQuotes:

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import returns
-from chalicelib.services.carrier_events import WEBHOOK_HOLD_SECONDS
 from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
 
@@ -78,8 +77,9 @@ class _Killed(BaseException):
 def test_an_event_whose_request_died_mid_work_is_applied_by_the_carriers_next_try(
     deps: Deps,
 ) -> None:
-    # Found by a review: the id was kept 7 days as done, so every retry was "duplicate",
-    # and the delivered parcel would have been breached and declared lost and refunded.
+    # Found by a review: a marker written before the work was kept 7 days, so every retry
+    # was "duplicate", and the delivered parcel would have been breached and declared lost
+    # and refunded. The order records the event in the write that applies it.
     order_id, carrier, tracking = _tracking(deps)
     real = deps.store.get_order
 
@@ -90,23 +90,35 @@ def test_an_event_whose_request_died_mid_work_is_applied_by_the_carriers_next_tr
     with pytest.raises(_Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
     deps.store.get_order = real  # type: ignore[method-assign]
-
-    # The carrier's retry while the hold lasts: not "duplicate", which would stop it.
-    with pytest.raises(Conflict) as held:
-        flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
-    assert held.value.field == "event_id"
     assert deps.store.get_order(order_id).status is OrderStatus.SHIPPED
-    assert isinstance(deps.clock, Clock)
-    deps.clock.advance(seconds=WEBHOOK_HOLD_SECONDS + 1)
 
     again = flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
 
     assert again["status"] == "applied"
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
-    # Done now: kept as seen for as long as before.
-    deps.clock.advance(seconds=WEBHOOK_HOLD_SECONDS + 1)
     later = flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
     assert later["status"] == "duplicate"
+    (parcel,) = deps.store.get_order(order_id).fulfillments
+    assert parcel.shipment is not None
+    assert [e["event_id"] for e in parcel.shipment.events].count("evt_killed") == 1
+
+
+def test_an_exception_told_twice_alerts_ops_once(deps: Deps) -> None:
+    _order_id, carrier, tracking = _tracking(deps)
+    first = flows.carrier_event(deps, carrier, tracking, event_id="evt_x", type="exception")
+    again = flows.carrier_event(deps, carrier, tracking, event_id="evt_x", type="exception")
+    assert (first["status"], again["status"]) == ("applied", "duplicate")
+    assert isinstance(deps.events, RecordingEvents)
+    kinds = [message.get("kind") for _, message in deps.events.alerts]
+    assert kinds.count("carrier_exception") == 1
+
+
+def test_an_unknown_parcel_told_twice_alerts_ops_once(deps: Deps) -> None:
+    first = flows.carrier_event(deps, "rapido", "TRK-NOBODY-2", event_id="evt_u")
+    again = flows.carrier_event(deps, "rapido", "TRK-NOBODY-2", event_id="evt_u")
+    assert (first["status"], again["status"]) == ("ignored", "duplicate")
+    assert isinstance(deps.events, RecordingEvents)
+    assert [m["kind"] for _, m in deps.events.alerts].count("unknown_tracking_number") == 1
 
 
 def _store(deps: Deps) -> str:

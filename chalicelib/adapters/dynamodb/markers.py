@@ -1,5 +1,4 @@
-"""Once-only markers: webhook event ids, emails sent, with a TTL; a marker may be held
-for work under way first, and kept once the work is done."""
+"""Once-only markers: webhook event ids, emails sent, with a TTL."""
 
 from __future__ import annotations
 
@@ -43,32 +42,3 @@ class MarkerRepository:
     def forget(self, key: str) -> None:
         """Drop a once-only marker (when the work it guarded failed and must be redone)."""
         self._table.write(self._table.delete(keys.marker(key)))
-
-    def hold_once(self, key: str, hold_seconds: int) -> bool:
-        """``remember_once`` for ``hold_seconds``, marked as held until ``keep``."""
-        now = int(time.time())
-        write = self._table.put(
-            keys.marker(key) | {"expires_at": now + hold_seconds, "held": True},
-            "attribute_not_exists(pk) OR expires_at < :now",
-            {":now": now},
-        )
-        try:
-            self._table.write(write)
-        except ConditionFailed:
-            return False
-        return True
-
-    def keep(self, key: str, ttl_seconds: int) -> None:
-        """The marker, no longer held, for ``ttl_seconds``."""
-        self._table.write(
-            self._table.put(keys.marker(key) | {"expires_at": int(time.time()) + ttl_seconds})
-        )
-
-    def held(self, key: str) -> bool:
-        """One strong read: held, and the hold has not run out."""
-        item = self._table.get(keys.marker(key))
-        return (
-            item is not None
-            and bool(item.get("held"))
-            and int(item["expires_at"]) >= int(time.time())
-        )
