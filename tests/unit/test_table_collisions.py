@@ -40,13 +40,14 @@ def stubbed(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Table, Stubber]]:
         stubber.assert_no_pending_responses()
 
 
-def _conflict(stubber: Stubber, method: str) -> None:
-    stubber.add_client_error(
-        method,
-        service_error_code="TransactionConflictException",
-        service_message="Transaction is ongoing for the item",
-        http_status_code=400,
-    )
+def _conflict(stubber: Stubber, method: str, times: int = 1) -> None:
+    for _ in range(times):
+        stubber.add_client_error(
+            method,
+            service_error_code="TransactionConflictException",
+            service_message="Transaction is ongoing for the item",
+            http_status_code=400,
+        )
 
 
 def _cancelled(stubber: Stubber, *codes: str) -> None:
@@ -69,8 +70,7 @@ def _two_writes(table: Table) -> list[dict[str, Any]]:
 
 def test_an_update_that_met_a_transaction_is_sent_again(stubbed: Any) -> None:
     table, stubber = stubbed
-    _conflict(stubber, "update_item")
-    _conflict(stubber, "update_item")
+    _conflict(stubber, "update_item", times=2)
     stubber.add_response("update_item", {"Attributes": {"pk": {"S": "ORDER#o1"}}})
 
     written = table.write(table.update(KEY, "SET #v = :v", None, {":v": 2}, {"#v": "version"}))
@@ -82,26 +82,17 @@ def test_a_write_that_keeps_colliding_is_a_lost_race_not_a_failed_condition(
     stubbed: Any,
 ) -> None:
     table, stubber = stubbed
-    for _ in range(COLLISION_ATTEMPTS):
-        _conflict(stubber, "put_item")
+    put = table.put(KEY | {"version": 1}, "attribute_not_exists(pk)")
+    _conflict(stubber, "put_item", times=2 * COLLISION_ATTEMPTS)
 
     with pytest.raises(WriteCollided) as collided:
-        table.write(table.put(KEY | {"version": 1}, "attribute_not_exists(pk)"))
+        table.write(put)
+    # The one write of a transaction: cancelled, on no condition.
+    with pytest.raises(TransactionCancelled) as cancelled:
+        table.transact([put])
 
     assert isinstance(collided.value, ConcurrentModification)
     assert not isinstance(collided.value, ConditionFailed)
-
-
-def test_a_one_item_transaction_that_keeps_colliding_fails_on_no_condition(
-    stubbed: Any,
-) -> None:
-    table, stubber = stubbed
-    for _ in range(COLLISION_ATTEMPTS):
-        _conflict(stubber, "put_item")
-
-    with pytest.raises(TransactionCancelled) as cancelled:
-        table.transact([table.put(KEY | {"version": 1}, "attribute_not_exists(pk)")])
-
     assert cancelled.value.failed == []
 
 
