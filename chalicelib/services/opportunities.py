@@ -232,9 +232,10 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
         created = int(deps.opportunities.create_opportunity(retry))
-        if order.status not in ENDED:
+        if order.status not in ENDED and order.status is not OrderStatus.ACCEPTED:
             # Paid again already, and its PAID event handled first (SNS keeps no order;
-            # found by a review): the retry converts now, or it would stay open and be lost.
+            # found by a review): the retry converts now, or it would stay open and be
+            # lost. Not while the new card is still being tried (ACCEPTED: its re-probe).
             return undone + created + _convert_payment_retry(order, deps, now)
         return undone + created
     if status == "REJECTED" and reason == "out_of_stock":

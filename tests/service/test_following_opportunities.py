@@ -118,6 +118,23 @@ def test_a_declined_event_handled_after_the_order_was_paid_again_converts_at_onc
     assert (again.status, again.converted_by) == (OpportunityStatus.CONVERTED, order.order_id)
 
 
+def test_a_declined_event_handled_while_the_new_card_is_tried_leaves_the_retry_open(
+    deps: Deps,
+) -> None:
+    # The re-probe of the test above's fix: paid again means authorised, not asked for.
+    order = _declined(deps)
+    self_service.pay_again(order.order_id, "tok_visa", deps)  # ACCEPTED, card not tried yet
+    declined = _status("REJECTED", order.order_id, "payment_declined")
+
+    opportunities.follow_order_event(declined, deps)
+
+    (retry,) = deps.opportunities.opportunities()
+    assert retry.status is OpportunityStatus.OPEN
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    opportunities.follow_order_event(_status("PAID", order.order_id), deps)
+    assert deps.opportunities.opportunities()[0].status is OpportunityStatus.CONVERTED
+
+
 def test_subscribing_to_an_unknown_sku_or_with_a_bad_address_is_refused(deps: Deps) -> None:
     with pytest.raises(NotFound) as unknown:
         opportunities.subscribe_back_in_stock("NO-SUCH-SKU", "ana@example.com", deps)
