@@ -113,6 +113,26 @@ def test_an_exception_told_twice_alerts_ops_once(deps: Deps) -> None:
     assert kinds.count("carrier_exception") == 1
 
 
+def test_an_event_that_came_before_its_parcel_was_known_applies_when_sent_again(
+    deps: Deps,
+) -> None:
+    # The re-probe of 281ccb6: "ignored" used the event's id up for 7 days, so the parcel,
+    # delivered, was later declared lost and refunded.
+    order_id, carrier, tracking = _tracking(deps)
+    real = deps.store.order_for_shipment
+
+    def not_yet(carrier: str, tracking_number: str) -> str:
+        raise NotFound(f"nothing known as {carrier}#{tracking_number}")
+
+    deps.store.order_for_shipment = not_yet  # type: ignore[method-assign]
+    early = flows.carrier_event(deps, carrier, tracking, event_id="evt_early")
+    deps.store.order_for_shipment = real  # type: ignore[method-assign]
+    again = flows.carrier_event(deps, carrier, tracking, event_id="evt_early")
+
+    assert (early["status"], again["status"]) == ("ignored", "applied")
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
 def test_an_unknown_parcel_told_twice_alerts_ops_once(deps: Deps) -> None:
     first = flows.carrier_event(deps, "rapido", "TRK-NOBODY-2", event_id="evt_u")
     again = flows.carrier_event(deps, "rapido", "TRK-NOBODY-2", event_id="evt_u")
