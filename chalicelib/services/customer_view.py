@@ -4,14 +4,13 @@ the export: ``customer_export``)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.cursors import decode_cursor_parts, encode_cursor_parts
 from chalicelib.domain.customers import (
     SEGMENTS,
     UNVOUCHED,
@@ -277,8 +276,6 @@ def customer_view(
             leaving_unvouched=by_token,
         )[0]
     )
-    if by_token:
-        interactions, tickets = not_about(interactions, hidden), not_about(tickets, hidden)
     consents, _ = store.records(
         owner, CustomerRecord.CONSENTS, newest_first=True, leaving_out=hidden
     )
@@ -375,19 +372,13 @@ def _newest_first(order: dict[str, Any]) -> tuple[str, str]:
 
 
 def _stray_cursor(owner: str, key: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps([owner, *key]).encode()).decode()
+    return encode_cursor_parts(owner, *key)
 
 
 def _stray_cursor_key(cursor: str, owner: str) -> tuple[str, str]:
     """The (placed_at, order_id) a cursor of ``_with_stray`` names; ``InvalidCursor`` for
     anything else."""
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise InvalidCursor("not a cursor from this API", field="cursor") from exc
-    if not isinstance(decoded, list) or len(decoded) != 3:
-        raise InvalidCursor("not a cursor from this API", field="cursor")
-    named, placed_at, order_id = decoded
+    named, placed_at, order_id = decode_cursor_parts(cursor, 3)
     if named != owner or not isinstance(placed_at, str) or not isinstance(order_id, str):
         raise InvalidCursor("not a cursor for this customer", field="cursor")
     return placed_at, order_id

@@ -26,8 +26,6 @@ from chalicelib.services.sla import (
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# Once-only markers for the alerts of one parcel: a retried step alerts once.
-
 
 def check_watched_shipments(deps: Deps) -> dict[str, int]:
     """The scheduled SLA check: breaches the workflow did not record, and parcels past their
