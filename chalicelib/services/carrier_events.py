@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -17,7 +17,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alerts import late_parcel_delivered
-from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
     note_late_ticket,
@@ -102,10 +102,6 @@ class Outcome:
     delivered_now: bool = False  # this event delivered the parcel (not a carrier's retry)
 
 
-# What ``decide`` answers for an event its parcel already records.
-_SEEN = Outcome(datetime.min.replace(tzinfo=UTC))
-
-
 def _forms_of(recorded: str) -> tuple[str, str]:
     """A recorded UTC moment (``...+00:00``) as written, and in the ``...Z`` form."""
     return recorded, f"{recorded.removesuffix('+00:00')}Z"
@@ -148,12 +144,12 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             "reason": "unknown tracking number",
         }
 
-    def decide(order: Order) -> Change[Outcome] | Unchanged[Outcome]:
+    def decide(order: Order) -> Change[Outcome] | None:
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
         if any(seen.get("event_id") == event.event_id for seen in shipment.events):
-            return Unchanged(_SEEN)
+            return None  # its parcel records it already: nothing to write
         occurred_at = order.carrier_event_moment(fulfillment, event.occurred_utc(), deps.clock())
         recorded = {
             "type": event.type,
@@ -198,9 +194,10 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         return Change(result=Outcome(occurred_at))
 
     written = mutate(deps, order_id, decide)
-    if written.result is _SEEN:
+    if written.change is None:
         return {"event_id": event.event_id, "status": "duplicate"}
-    order, outcome = written.order, written.result or Outcome(event.occurred_utc())
+    order, outcome = written.order, written.result
+    assert outcome is not None  # every change ``decide`` makes carries its outcome
     occurred_at = outcome.at
     if outcome.delivered_now:
         _troubled_parcel_arrived(order, carrier, event.tracking_number, deps)
