@@ -291,7 +291,7 @@ def drain(stack: Any, timeout: float) -> bool:
     from concurrent.futures import TimeoutError as FutureTimeout
 
     try:
-        stack.lambdas.drain(timeout=timeout)
+        stack.lambdas.drain(timeout=timeout, everything=True)
     except FutureTimeout:
         return False
     return True

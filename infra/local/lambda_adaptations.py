@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import contextvars
 import importlib
+import itertools
 import json
 import logging
 import threading
@@ -77,8 +78,12 @@ class InProcessLambdas:
         self.invocations: dict[str, int] = {}
         self._count_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-lambda")
-        self._pending: set[Future[None]] = set()
+        # Each queued delivery by number, with the number of the delivery that queued it
+        # (None when a request, a step or the scheduler did): ``drain`` follows lineages.
+        self._pending: dict[int, tuple[Future[None], int | None]] = {}
         self._pending_lock = threading.Lock()
+        self._numbers = itertools.count(1)
+        self._delivering = threading.local()
         # Test hook: failures to inject into the next invocations of a function, as
         # Lambda would report them (see ``inject_fault``).
         self._faults: dict[str, list[tuple[str, bool]]] = {}
@@ -163,34 +168,51 @@ class InProcessLambdas:
         self._queue(function_name, event)
 
     def _queue(self, function_name: str, event: dict[str, Any]) -> None:
-        future = self._pool.submit(self._deliver_with_retries, function_name, event)
+        # A handler publishes in its own thread (moto runs in process), so the delivery
+        # this thread is running, if any, is the new one's parent.
+        parent: int | None = getattr(self._delivering, "number", None)
         with self._pending_lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+            number = next(self._numbers)
+            future = self._pool.submit(self._deliver_with_retries, number, function_name, event)
+            self._pending[number] = (future, parent)
+        future.add_done_callback(lambda _: self._forget(number))
 
-    def _forget(self, future: Future[None]) -> None:
+    def _forget(self, number: int) -> None:
         with self._pending_lock:
-            self._pending.discard(future)
+            self._pending.pop(number, None)
 
-    def _deliver_with_retries(self, function_name: str, event: dict[str, Any]) -> None:
+    def _deliver_with_retries(self, number: int, function_name: str, event: dict[str, Any]) -> None:
         short, handler = self.handler_for(function_name)
-        for attempt in range(3):
-            try:
-                run_as_its_own_invocation(handler, event, LambdaContext(short))
-                return
-            except Exception:
-                log.exception("delivery to %s failed (attempt %d)", short, attempt + 1)
-                time.sleep(0.2 * (attempt + 1))
+        self._delivering.number = number
+        try:
+            for attempt in range(3):
+                try:
+                    run_as_its_own_invocation(handler, event, LambdaContext(short))
+                    return
+                except Exception:
+                    log.exception("delivery to %s failed (attempt %d)", short, attempt + 1)
+                    time.sleep(0.2 * (attempt + 1))
+        finally:
+            self._delivering.number = None
 
-    def drain(self, timeout: float = 30.0) -> None:
-        """Wait for queued SNS deliveries (tests and shutdown)."""
+    def drain(self, timeout: float = 30.0, everything: bool = False) -> None:
+        """Wait for the deliveries queued when called, and for those they queue in turn.
+        Deliveries queued later by others (the scheduler's sweeps, other tests' orders on
+        a shared stack) are not waited for: under a steady stream the queue is never
+        empty. ``everything``: wait until nothing at all is queued (shutdown, the bench).
+        Raises ``TimeoutError`` if what it waits for is not done after ``timeout``."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        with self._pending_lock:
+            awaited = set(self._pending)
+        while True:
             with self._pending_lock:
-                pending = list(self._pending)
-            if not pending:
+                for number, (_, parent) in sorted(self._pending.items()):
+                    if everything or parent in awaited:
+                        awaited.add(number)  # numbered in order: parents come first
+                waiting = [future for n, (future, _) in self._pending.items() if n in awaited]
+            if not waiting:
                 return
-            for future in pending:
+            for future in waiting:
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
 
     def shutdown(self) -> None:

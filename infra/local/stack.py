@@ -179,7 +179,7 @@ class LocalStack:
         finally:
             interpreter_log.setLevel(level)
             if self.lambdas is not None:
-                self.lambdas.drain(timeout=10)
+                self.lambdas.drain(timeout=10, everything=True)
             if self._http is not None:
                 self._http.shutdown()
                 self._http.server.server_close()

@@ -6,6 +6,7 @@ use their caller's slot."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ import boto3
 import pytest
 
 from infra.local.background import InvocationSlots, slots
+from infra.local.lambda_adaptations import InProcessLambdas
 from infra.local.stack import REGION
 
 
@@ -139,3 +141,42 @@ def test_invocation_slots_let_a_waited_for_step_in_before_queued_deliveries() ->
     for thread in [first, *later]:
         thread.join(timeout=30)
     assert started == ["first", "step", "delivery"]
+
+
+def test_drain_waits_for_its_deliveries_and_theirs_while_others_keep_arriving() -> None:
+    """A shared stack never goes quiet: the scheduler's sweeps and other tests' orders keep
+    queuing deliveries. ``drain`` waits for what was queued when it was called and what
+    that queued in turn, and returns; a drain that waited for an empty queue timed out."""
+    lambdas: InProcessLambdas
+    chain: list[int] = []
+    others = threading.Event()
+
+    def chained(event: dict[str, Any], context: Any) -> None:
+        time.sleep(0.02)  # the next link is queued while this one still runs
+        chain.append(event["depth"])
+        if event["depth"] > 0:
+            lambdas.deliver_event("chained", {"depth": event["depth"] - 1})
+
+    def unrelated(event: dict[str, Any], context: Any) -> None:
+        time.sleep(0.05)
+
+    lambdas = InProcessLambdas({"chained": chained, "unrelated": unrelated}, prefix="")
+
+    def keep_queuing_unrelated() -> None:
+        while not others.is_set():
+            lambdas.deliver_event("unrelated", {})
+            time.sleep(0.01)
+
+    stream = threading.Thread(target=keep_queuing_unrelated, daemon=True)
+    stream.start()
+    try:
+        lambdas.deliver_event("chained", {"depth": 3})
+        lambdas.drain(timeout=60)
+        assert chain == [3, 2, 1, 0]  # every link, though queued after the call
+    finally:
+        others.set()
+        stream.join(timeout=30)
+    lambdas.drain(timeout=60, everything=True)
+    with lambdas._pending_lock:
+        assert lambdas._pending == {}
+    lambdas.shutdown()
