@@ -152,6 +152,9 @@ class Fulfillment(DeferredModel):
     shipment: Shipment | None = None
     pickup_code: str | None = None
     pickup_deadline: datetime | None = None
+    # When it became ready: a retried dispatch announces it again under the same moment,
+    # which keys the customer's email record (one email however often it is announced).
+    ready_at: datetime | None = None
     status_reason: StatusReason | None = None
     # What was given back for this fulfillment when it was lost (recorded once).
     refunded: Money | None = None
@@ -192,14 +195,15 @@ class Fulfillment(DeferredModel):
         self.status = FulfillmentStatus.SHIPPED
         return True
 
-    def wait_in_store(self, pickup_code: str, deadline: datetime) -> bool:
-        """The goods wait at the store for the customer's code until ``deadline``; False
-        if this fulfillment had moved on already."""
+    def wait_in_store(self, pickup_code: str, deadline: datetime, at: datetime) -> bool:
+        """The goods wait at the store for the customer's code until ``deadline``, from
+        ``at``; False if this fulfillment had moved on already."""
         if self.status is not FulfillmentStatus.PENDING:
             return False
         self.status = FulfillmentStatus.READY_FOR_PICKUP
         self.pickup_code = pickup_code
         self.pickup_deadline = deadline
+        self.ready_at = at
         return True
 
     def reach_customer(self, at: datetime) -> str:

@@ -285,7 +285,7 @@ class Order(DeferredModel):
         """A pick-up fulfillment is waiting at its store."""
         self._require_dispatchable()
         fulfillment = self.fulfillment(fulfillment_id)
-        if not fulfillment.wait_in_store(pickup_code, deadline):
+        if not fulfillment.wait_in_store(pickup_code, deadline, at):
             return None
         return self.sync_status(at, f"ready for pick-up at {fulfillment.location_id}")
 

@@ -16,7 +16,7 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.lost_parcels import follow_up_late_shipment
-from chalicelib.services.order_writes import Change, Unchanged, mutate
+from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import quoted_promise, shipment_promise
 from chalicelib.services.step_models import (
@@ -121,10 +121,32 @@ def _dispatch(
         return Change(entry=entry, events=[event], result=config.waits.seconds(window_hours * 3600))
 
     dispatched = mutate(deps, step.order_id, decide)
+    if dispatched.change is None:
+        _announce_dispatch_again(deps, dispatched.order, step.fulfillment_id)
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
     settled = settlement.settle(step.order_id, deps, raise_if_owed=True, start=dispatched.order)
     return dispatched.result or 1, settled.order or dispatched.order
+
+
+def _announce_dispatch_again(deps: Deps, order: Order, fulfillment_id: str) -> None:
+    """A retried dispatch found its fulfillment dispatched: its first run may have died
+    between the write and the publish (a Lambda timeout), and the customer would never
+    hear that the parcel left or, worse, get the pick-up code. While the fulfillment is
+    still where that run left it, its event and the order's status are announced again
+    under their first ids and moments; every subscriber acts once per id."""
+    fulfillment = order.fulfillment(fulfillment_id)
+    shipment = fulfillment.shipment
+    if fulfillment.status is FulfillmentStatus.SHIPPED and shipment is not None:
+        sent = ShipmentSent.of(order.order_id, fulfillment_id, shipment, shipment.shipped_at)
+        deps.events.publish(sent.message())
+    elif fulfillment.status is FulfillmentStatus.READY_FOR_PICKUP and fulfillment.ready_at:
+        ready = ReadyForPickup.of(order.order_id, fulfillment, fulfillment.ready_at)
+        deps.events.publish(ready.message())
+    else:
+        return  # moved on since: what it became was announced, and tells more
+    if order.status in (OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP):
+        announce_again(deps, order, order.status)
 
 
 def _pickup_window_hours(location_id: str, deps: Deps) -> int:

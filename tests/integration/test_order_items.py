@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.campaigns import Attribution
 from chalicelib.domain.erasure import ERASED, redact_order
 from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
@@ -31,7 +32,7 @@ from chalicelib.domain.status_reasons import StatusReason
 from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
 from tests.service import flows
-from tests.support.builders import NOW
+from tests.support.builders import NOW, mixed_order
 from tests.support.builders import order as new_web_order
 from tests.support.moto_probes import recording_client
 
@@ -377,3 +378,16 @@ def test_every_field_of_the_order_reads_back_as_written(deps: Any) -> None:
     items = raw_items(deps, order.order_id)
     stored_names = set(items["ORDER"]) | set(items["ORDER#STATE"])
     assert not {"status_reason", "store_id", "receipt_code", "attention", "returns"} & stored_names
+
+
+def test_a_pickups_ready_moment_reads_back_to_the_microsecond(deps: Any) -> None:
+    """A retried dispatch announces the pick-up again at the moment it became ready, which
+    keys the customer's email record: stored rounded, the same email would go twice."""
+    ready_at = datetime(2026, 11, 30, 9, 15, 42, 123456, tzinfo=UTC)
+    order = mixed_order()
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert pickup.wait_in_store("004211", NOW, ready_at)
+    deps.store.create_order(order)
+    stored = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
+    assert stored.ready_at == ready_at
+    assert stored.ready_at.isoformat() == "2026-11-30T09:15:42.123456+00:00"

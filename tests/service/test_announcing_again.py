@@ -11,9 +11,9 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import ordering, payment_steps, stock_steps
-from chalicelib.services.step_models import OrderStep
-from tests.fakes import RecordingEvents
+from chalicelib.services import fulfillment_steps, notify, ordering, payment_steps, stock_steps
+from chalicelib.services.step_models import FulfillmentStep, OrderStep
+from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
 
 
@@ -79,3 +79,101 @@ def test_placing_again_after_a_dead_first_request_announces_the_order(deps: Deps
     ordering.place_order(request, "ord_died", deps, "demo-shop")
 
     assert _announced(deps, "ord_died", "ACCEPTED") == ["ord_died:001:ACCEPTED"]
+
+
+def _dying_at_type(deps: Deps, kind: str) -> None:
+    """Make the next publish of a ``kind`` event die."""
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    publish = events.publish
+    armed = [True]
+
+    def dying(event: dict[str, Any]) -> None:
+        if armed[0] and event.get("type") == kind:
+            armed[0] = False
+            raise _Killed
+        publish(event)
+
+    events.publish = dying  # type: ignore[method-assign]
+
+
+def _mailed(deps: Deps) -> list[str]:
+    """Every published event delivered to the email subscriber (again, as SNS may): the
+    subject lines sent."""
+    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if "order_id" in event and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    return [mail["parts"].split("\n", 1)[0] for mail in deps.mailer.sent]
+
+
+@pytest.mark.parametrize(
+    ("fulfillment", "kind", "status"),
+    [
+        ("ship", "fulfillment.shipped", "SHIPPED"),
+        ("pickup", "fulfillment.ready_for_pickup", "READY_FOR_PICKUP"),
+    ],
+)
+def test_a_dispatch_run_again_tells_the_customer_what_its_dead_run_did(
+    deps: Deps, fulfillment: str, kind: str, status: str
+) -> None:
+    # A review: a dispatch that died between its write and its publish was retried, found
+    # the fulfillment dispatched, and announced nothing: no "your parcel left" email, and
+    # for a pick-up no code, ever.
+    line = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": fulfillment}
+    if fulfillment == "pickup":
+        line["location_id"] = "ST-MADRID"
+    order = flows.reserved(deps, lines=[line])
+    step = flows.parcel_step(order)
+    _dying_at_type(deps, kind)
+    with pytest.raises(_Killed):
+        fulfillment_steps.dispatch_fulfillment(step, deps)
+    assert deps.store.get_order(order.order_id).status.value == status
+    assert isinstance(deps.events, RecordingEvents)
+    assert deps.events.of_type(kind) == []
+    confirmation_only = _mailed(deps)
+
+    fulfillment_steps.dispatch_fulfillment(step, deps)  # the state machine's retry
+
+    (told,) = deps.events.of_type(kind)
+    assert told["event_id"] == f"{order.order_id}:{step.fulfillment_id}:{status}"
+    # The order's status, announced before the run died, is announced again: same id.
+    assert set(_announced(deps, order.order_id, status)) == {f"{order.order_id}:004:{status}"}
+    sent = _mailed(deps)
+    assert len(sent) == len(confirmation_only) + 1
+    if fulfillment == "pickup":
+        stored = deps.store.get_order(order.order_id).fulfillments[0]
+        assert stored.pickup_code and stored.pickup_code in deps.mailer.sent[-1]["parts"]
+
+
+def test_a_dispatch_run_again_after_announcing_sends_no_second_email(deps: Deps) -> None:
+    """The retry after a run that did announce (killed later): the same events, to the
+    moment, so the email's record finds the first and nothing is sent twice."""
+    order = flows.reserved(deps, lines=flows.MIXED)
+    steps = [
+        FulfillmentStep(order_id=order.order_id, fulfillment_id=f.fulfillment_id)
+        for f in order.fulfillments
+    ]
+    for step in steps:
+        fulfillment_steps.dispatch_fulfillment(step, deps)
+    first = _mailed(deps)
+    assert isinstance(deps.events, RecordingEvents)
+    before = list(deps.events.published)
+
+    for step in steps:
+        fulfillment_steps.dispatch_fulfillment(step, deps)
+
+    again = deps.events.published[len(before) :]
+    told = {e["event_id"]: e for e in before}
+    assert again and all(told[e["event_id"]] == e for e in again)
+    assert _mailed(deps) == first
+
+
+def test_a_dispatch_run_again_after_the_parcel_arrived_does_not_say_it_left(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    assert isinstance(deps.events, RecordingEvents)
+    published = len(deps.events.published)
+
+    fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
+
+    assert deps.events.published[published:] == []

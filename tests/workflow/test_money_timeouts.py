@@ -13,6 +13,7 @@ from tests.support import eventually, order_body
 from tests.support.body_lines import _pickup, _ship
 from tests.support.flow import (
     amounts,
+    emails_to,
     fresh_sku,
     ledger_of,
     place,
@@ -38,13 +39,20 @@ STEPS_TIMING_OUT = [
 
 @pytest.mark.parametrize("step", STEPS_TIMING_OUT)
 def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_once(
-    client: Any, deps: Any, faults: Any, parked: list[str], settings: Any, step: str
+    client: Any,
+    deps: Any,
+    faults: Any,
+    parked: list[str],
+    settings: Any,
+    stack: Any,
+    step: str,
 ) -> None:
     # A 40 s carrier SLA: the delivery below is on time even on a busy machine.
     settings.time_scale = settings.time_scale / 10
     sku = fresh_sku(deps, {"WH-GETAFE": 3}, price="9.00")
     faults.inject_fault(step, "Sandbox.Timedout")
-    order_id = place(client, order_body(lines=[_ship(sku, 2)]))
+    body = order_body(lines=[_ship(sku, 2)])
+    order_id = place(client, body)
     parked.append(order_id)
     wait_for_status(deps, order_id, "SHIPPED")
     shipped = wait_until_settled(deps, order_id)
@@ -76,6 +84,10 @@ def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_o
     assert "Compensate" not in states_entered(described)
     assert faults.invocations[step] >= 2
     assert amounts(ledger_of(deps, deps.store.get_order(order_id)))["captured"] == "22.95"
+    # The run again announced what the first had (in case it died before): each email once.
+    stack.lambdas.drain()
+    subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+    assert len(subjects) == 3 and len(set(subjects)) == 3, subjects
 
 
 def test_reject_and_not_collected_steps_that_time_out_void_once(
