@@ -13,11 +13,12 @@ from pydantic import ValidationError
 
 from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
 from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alerts import late_parcel_delivered
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
     note_late_ticket,
@@ -127,6 +128,55 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     settle_parcel_problems(order.order_id, shipment, "system:carrier", told, note, deps)
 
 
+def _open_exception_ticket(
+    order: Order, carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
+) -> None:
+    """One ticket per parcel, while it is out: a carrier reporting its problem again, or
+    after the delivery, writes to the customer no more (found by a probe)."""
+    parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
+    if not order.customer_id or parcel.status is not FulfillmentStatus.SHIPPED:
+        return
+    # In the order's language: the customer reads the ticket's email.
+    subject, description = words_for(
+        "carrier_exception",
+        order,
+        carrier=carrier.title(),
+        tracking_number=event.tracking_number,
+        at=Wording.for_order(order).when(occurred_at),
+    )
+    open_ticket(
+        order.customer_id,
+        "delivery_problem",
+        subject,
+        description,
+        order.order_id,
+        "system",
+        deps,
+        shipment=event.tracking_number,
+        ticket_id=exception_ticket_id(carrier, event.tracking_number),
+    )
+
+
+def _tell_again(order: Order, carrier: str, event: CarrierEventRequest, deps: Deps) -> None:
+    """A carrier's retry of an event its parcel records: the request that recorded it may
+    have died before telling the customer (a Lambda's timeout after DynamoDB took the
+    write; found by a review: the delivery email never went). What the customer hears is
+    told again, once per id or ticket: the delivery, announced under its first id, and
+    the problem's ticket, opened under its own. Ops' alert is not repeated (one per
+    event, and the order's timeline holds the event). The execution's wait, whose token
+    the write took, runs out at the promise and finds the parcel delivered."""
+    shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
+    seen = shipment.events if shipment is not None else []
+    recorded = next((e for e in seen if e.get("event_id") == event.event_id), None)
+    if recorded is None:
+        return
+    if event.type == "delivered" and order.status is OrderStatus.DELIVERED:
+        announce_again(deps, order, OrderStatus.DELIVERED)
+    elif event.type == "exception":
+        occurred_at = datetime.fromisoformat(recorded["occurred_at"])
+        _open_exception_ticket(order, carrier, event, occurred_at, deps)
+
+
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
@@ -195,6 +245,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
 
     written = mutate(deps, order_id, decide)
     if written.change is None:
+        _tell_again(written.order, carrier, event, deps)
         return {"event_id": event.event_id, "status": "duplicate"}
     order, outcome = written.order, written.result
     assert outcome is not None  # every change ``decide`` makes carries its outcome
@@ -205,29 +256,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
     if event.type == "exception":
-        parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
-        # One ticket per parcel, while it is out: a carrier reporting its problem again,
-        # or after the delivery, writes to the customer no more (found by a probe).
-        if order.customer_id and parcel.status is FulfillmentStatus.SHIPPED:
-            # In the order's language: the customer reads the ticket's email.
-            subject, description = words_for(
-                "carrier_exception",
-                order,
-                carrier=carrier.title(),
-                tracking_number=event.tracking_number,
-                at=Wording.for_order(order).when(occurred_at),
-            )
-            open_ticket(
-                order.customer_id,
-                "delivery_problem",
-                subject,
-                description,
-                order_id,
-                "system",
-                deps,
-                shipment=event.tracking_number,
-                ticket_id=exception_ticket_id(carrier, event.tracking_number),
-            )
+        _open_exception_ticket(order, carrier, event, occurred_at, deps)
         deps.events.alert_ops(
             f"carrier exception {event.tracking_number}",
             {

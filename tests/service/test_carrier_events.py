@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -10,8 +11,9 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.services import returns
-from tests.fakes import Clock, RecordingEvents
+from chalicelib.services import carrier_events, notify, returns, tickets
+from chalicelib.services.sla import exception_ticket_id
+from tests.fakes import Clock, Outgoing, RecordingEvents
 from tests.service import flows
 
 
@@ -38,7 +40,9 @@ def test_the_same_event_twice_is_applied_once(deps: Deps) -> None:
     delivered = [
         e for e in deps.events.of_type("order.status_changed") if e["status"] == "DELIVERED"
     ]
-    assert len(delivered) == 1
+    # Told again under its first id (``_tell_again``): subscribers act once per id.
+    assert len({e["event_id"] for e in delivered}) == 1
+    assert [e == delivered[0] for e in delivered] == [True, True]
 
 
 def test_an_unknown_parcel_is_acknowledged_and_ops_are_told(deps: Deps) -> None:
@@ -68,6 +72,15 @@ def test_a_failed_application_forgets_the_event_so_the_retry_applies_it(deps: De
     deps.store.get_order = real  # type: ignore[method-assign]
     assert flows.carrier_event(deps, carrier, tracking, event_id="evt_retry")["status"] == "applied"
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
+def _mail_everything(deps: Deps) -> list[dict[str, str]]:
+    """Every published event delivered (again, as SNS may) to the email subscriber."""
+    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if "order_id" in event and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    return deps.mailer.sent
 
 
 class _Killed(BaseException):
@@ -265,3 +278,65 @@ def test_an_event_dated_in_utc_with_z_is_stored_as_recorded_alone(deps: Deps) ->
     (event,) = parcel.shipment.events
     assert event["occurred_at"] == moment.isoformat()
     assert "reported_at" not in event
+
+
+def test_a_delivery_whose_request_died_before_telling_is_told_at_the_carriers_retry(
+    deps: Deps,
+) -> None:
+    # A review: the write took the delivery and the event's id, then the Lambda ran out
+    # of time before publishing; the carrier's retry was "duplicate", and the customer
+    # never got the delivery email (nor the survey, nor the returns window's news).
+    order_id, carrier, tracking = _tracking(deps)
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    publish = events.publish
+
+    def killed(event: dict[str, Any]) -> None:
+        if event.get("status") == "DELIVERED":
+            raise _Killed
+        publish(event)
+
+    events.publish = killed  # type: ignore[method-assign]
+    with pytest.raises(_Killed):
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
+    events.publish = publish  # type: ignore[method-assign]
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+    mails_before = len(_mail_everything(deps))
+
+    again = flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
+
+    assert again["status"] == "duplicate"
+    (told,) = [e for e in events.of_type("order.status_changed") if e["status"] == "DELIVERED"]
+    assert told["event_id"].startswith(f"{order_id}:") and told["event_id"].endswith(":DELIVERED")
+    sent = _mail_everything(deps)
+    assert len(sent) == mails_before + 1
+    assert "entregado" in sent[-1]["parts"].split("\n", 1)[0]
+
+
+def test_a_problem_whose_request_died_before_its_ticket_opens_it_at_the_retry(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order_id, carrier, tracking = _tracking(deps)
+    opened = carrier_events.open_ticket
+    calls = [0]
+
+    def dying_once(*args: Any, **kwargs: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise _Killed
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(carrier_events, "open_ticket", dying_once)
+    with pytest.raises(_Killed):
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_x", type="exception")
+    ticket_id = exception_ticket_id(carrier, tracking)
+    with pytest.raises(NotFound):
+        tickets.get_ticket(ticket_id, deps)
+
+    for _ in range(2):  # the carrier tries again, and again
+        again = flows.carrier_event(deps, carrier, tracking, event_id="evt_x", type="exception")
+        assert again["status"] == "duplicate"
+
+    ticket = tickets.get_ticket(ticket_id, deps)
+    assert ticket.type == "delivery_problem" and ticket.order_id == order_id
+    assert calls[0] == 3  # asked each time; the ticket's id made it one
