@@ -60,6 +60,7 @@ class PaymentOperation(DeferredModel):
     done_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = None
+    last_failed_at: datetime | None = None
     alerted: bool = False
 
 
@@ -83,3 +84,17 @@ class Payment(DeferredModel):
     def owed(self) -> list[PaymentOperation]:
         """Operations recorded and not yet confirmed by the gateway."""
         return [op for op in self.operations if op.status is OperationStatus.OWED]
+
+    def due_since(self, listed_since: datetime | None) -> datetime | None:
+        """Where the order stands in the sweeper's list (longest waiting first) while it
+        owes anything, given where it stood (``listed_since``, None when not listed): it
+        keeps its place, from its first owed operation, until a try fails; then it goes
+        behind those waiting since before that failure. Otherwise a page of orders the
+        gateway refuses for good (an authorisation expired) would keep the head of the
+        list, and every later order from a try (found by a review). None: owes nothing."""
+        owed = self.owed()
+        if not owed:
+            return None
+        since = listed_since or min(op.recorded_at for op in owed)
+        failures = [op.last_failed_at for op in owed if op.last_failed_at is not None]
+        return max([since, *failures])

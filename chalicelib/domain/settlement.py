@@ -191,6 +191,7 @@ def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:
         return False
     op.attempts += 1
     op.last_error = error[:300]
+    op.last_failed_at = at
     if op.attempts >= ALERT_AFTER_ATTEMPTS and not op.alerted:
         op.alerted = True
         order.attention = Attention(

@@ -68,12 +68,13 @@ class FakeOrders:
         applied = _checked_stock(self._m, stock or [])  # raises before anything is written
         apply_redemptions(self._m, order)  # raises before anything is written too
         self._m.stock.update(applied)
-        owed = bool(order.payment.owed())
-        order.payment.listed_as_owed = owed
-        if owed:
-            self._m.owing.setdefault(
-                order.order_id, min(op.recorded_at for op in order.payment.owed()).isoformat()
-            )
+        listed_since = self._m.owing.get(order.order_id)
+        due_since = order.payment.due_since(
+            datetime.fromisoformat(listed_since) if listed_since else None
+        )
+        order.payment.listed_as_owed = due_since is not None
+        if due_since is not None:
+            self._m.owing[order.order_id] = due_since.isoformat()
         else:
             self._m.owing.pop(order.order_id, None)
         for return_id in return_ids or []:

@@ -13,7 +13,7 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
-from chalicelib.domain.settlement import record_owed
+from chalicelib.domain.settlement import record_failure, record_owed
 from chalicelib.domain.status_reasons import StatusReason
 from tests.integration.test_order_items import raw_items, recording
 from tests.support.builders import NOW, paid
@@ -101,3 +101,20 @@ def test_an_order_listed_as_an_item_before_the_index_is_swept_and_unlisted(
 def test_orders_owing_are_spread_over_every_shard_of_the_index() -> None:
     shards = {keys.owed_shard(f"ord_{number:020x}") for number in range(400)}
     assert shards == {keys.owed_shard_name(shard) for shard in range(keys.OWED_SHARDS)}
+
+
+def test_a_failed_try_moves_the_order_behind_those_waiting_longer(deps: Any) -> None:
+    """The index's sort key is when the order became due for a try: a refused one goes
+    behind the others (``Payment.due_since``), so the sweeper's page cannot fill with
+    orders the gateway refuses for good."""
+    refused, waiting = _owing(deps), _owing(deps)
+    current = deps.store.get_order(refused.order_id)
+    (void,) = current.payment.owed()
+    failed_at = datetime(2030, 1, 1, 12, 0, 0, 250000, tzinfo=UTC)
+    record_failure(current, void.key, "PaymentRefused: authorisation expired", failed_at)
+    deps.store.save_order(current)
+
+    state = from_item(raw_items(deps, refused.order_id)["ORDER#STATE"])
+    assert state[keys.OWED_SINCE] == "2030-01-01T12:00:00.250000Z"
+    listed = deps.store.orders_owing(1000)
+    assert listed.index(waiting.order_id) < listed.index(refused.order_id)

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import PaymentGatewayUnavailable
+from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
-from tests.fakes import FakeGateway
+from tests.fakes import Clock, FakeGateway
 from tests.service import flows
 
 
@@ -156,3 +156,43 @@ def test_a_round_whose_write_is_lost_is_repeated_without_moving_money_twice(
     assert settlement.sweep(deps) == {"orders": 1, "settled": 1}
     assert _gateway(deps).total("capture") == order.total.amount
     assert deps.store.get_order(order.order_id).payment.owed() == []
+
+
+def test_orders_the_gateway_keeps_refusing_do_not_starve_the_others(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the sweeper takes the longest owed first, a page at a time; orders whose
+    # operations the gateway refuses for good (an authorisation expired) stayed at the
+    # head of the list, and a page of them would have kept every later one from a try.
+    assert isinstance(deps.clock, Clock)
+    cancelled: list[str] = []
+    for _ in range(3):
+        order = flows.place(deps)
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+        _gateway(deps).unavailable = 1  # the void at cancel fails: left to the sweeper
+        ordering.cancel_order(order.order_id, deps)
+        cancelled.append(order.order_id)
+        deps.clock.advance(minutes=1)
+    refused_for_good = {
+        deps.store.get_order(order_id).payment.payment_id for order_id in cancelled[:2]
+    }
+    voided: list[str] = []
+    void = _gateway(deps).void
+
+    def refusing(payment_id: str, amount: Any, key: str) -> str:
+        if payment_id in refused_for_good:
+            raise PaymentRefused("authorisation expired")
+        voided.append(payment_id)
+        return void(payment_id, amount, key)
+
+    monkeypatch.setattr(_gateway(deps), "void", refusing)
+    assert deps.store.orders_owing(10) == cancelled  # longest owed first
+
+    assert settlement.sweep(deps, limit=2) == {"orders": 2, "settled": 0}
+    deps.clock.advance(minutes=5)
+    # The two refused (at the same moment) went behind the one not yet tried.
+    first, *behind = deps.store.orders_owing(10)
+    assert first == cancelled[2] and sorted(behind) == sorted(cancelled[:2])
+    assert settlement.sweep(deps, limit=2) == {"orders": 2, "settled": 1}
+    assert voided == [deps.store.get_order(cancelled[2]).payment.payment_id]
+    assert sorted(deps.store.orders_owing(10)) == sorted(cancelled[:2])

@@ -14,6 +14,8 @@ import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.order_document import is_document, unpack
 from chalicelib.adapters.dynamodb.order_items import (
@@ -260,19 +262,21 @@ class OrderRepository:
 
 def _list_if_owed(order: Order, stored: dict[str, Any], state: dict[str, Any]) -> bool:
     """List the order among those owing money while it owes any: ``owed_shard`` and
-    ``owed_since`` on its state (the sparse index's keys; ``owed_since`` kept from the
-    stored state while the order stays owing, so the index entry is written once). The
-    listing is in the same write as the operations it lists: recorded as owed before the
-    money moves. Answers whether the order's listing item stored before the index is to
-    be deleted now (an order read with ``listed_as_owed`` in its payment keeps that mark
-    until it owes nothing)."""
+    ``owed_since`` on its state (the sparse index's keys). ``owed_since`` is its place
+    in the sweeper's list (``Payment.due_since``): kept from the stored state while the
+    order stays owing, so the index entry is written once, and moved only when a try
+    fails. The listing is in the same write as the operations it lists: recorded as owed
+    before the money moves. Answers whether the order's listing item stored before the
+    index is to be deleted now (an order read with ``listed_as_owed`` in its payment
+    keeps that mark until it owes nothing)."""
     owed = order.payment.owed()
-    if owed:
+    listed_since = stored.get(keys.OWED_SINCE)
+    due_since = order.payment.due_since(
+        datetime.fromisoformat(listed_since) if listed_since else None
+    )
+    if due_since is not None:
         state[keys.OWED_SHARD] = keys.owed_shard(order.order_id)
-        state[keys.OWED_SINCE] = stored.get(keys.OWED_SINCE) or min(
-            operation.model_dump(mode="json", include={"recorded_at"})["recorded_at"]
-            for operation in owed
-        )
+        state[keys.OWED_SINCE] = to_jsonable_python(due_since)
     listed_before_the_index = bool(stored.get("payment", {}).get(LISTED_AS_OWED))
     if listed_before_the_index and owed:
         state["payment"][LISTED_AS_OWED] = True
