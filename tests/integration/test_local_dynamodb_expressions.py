@@ -49,9 +49,15 @@ def test_copy_expression_trees_plainly_copies_what_deepcopy_copies(
     dynamodb_expressions.copy_expression_trees_plainly()
     reconstructed: list[Any] = []
     reconstruct = copy._reconstruct  # type: ignore[attr-defined]
-    monkeypatch.setattr(
-        copy, "_reconstruct", lambda *a, **k: reconstructed.append(a) or reconstruct(*a, **k)
-    )
+    me = threading.get_ident()
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        # This thread's copies only: a shared stack's executions copy their state on theirs.
+        if threading.get_ident() == me:
+            reconstructed.append(args)
+        return reconstruct(*args, **kwargs)
+
+    monkeypatch.setattr(copy, "_reconstruct", recording)
     for text in _EXPRESSIONS:
         tree = UpdateExpressionParser.make(text)
         plain = copy.deepcopy(tree)
