@@ -21,15 +21,15 @@ class _Killed(BaseException):
     """The function stopped by its timeout: nothing after this point of it runs."""
 
 
-def _dying_at(deps: Deps, status: str) -> None:
-    """Make the next publish of a ``status`` event die."""
+def _dying_at(deps: Deps, value: str, field: str = "status") -> None:
+    """Make the next publish of an event whose ``field`` is ``value`` die."""
     events = deps.events
     assert isinstance(events, RecordingEvents)
     publish = events.publish
     armed = [True]
 
     def dying(event: dict[str, Any]) -> None:
-        if armed[0] and event.get("status") == status:
+        if armed[0] and event.get(field) == value:
             armed[0] = False
             raise _Killed
         publish(event)
@@ -81,22 +81,6 @@ def test_placing_again_after_a_dead_first_request_announces_the_order(deps: Deps
     assert _announced(deps, "ord_died", "ACCEPTED") == ["ord_died:001:ACCEPTED"]
 
 
-def _dying_at_type(deps: Deps, kind: str) -> None:
-    """Make the next publish of a ``kind`` event die."""
-    events = deps.events
-    assert isinstance(events, RecordingEvents)
-    publish = events.publish
-    armed = [True]
-
-    def dying(event: dict[str, Any]) -> None:
-        if armed[0] and event.get("type") == kind:
-            armed[0] = False
-            raise _Killed
-        publish(event)
-
-    events.publish = dying  # type: ignore[method-assign]
-
-
 def _mailed(deps: Deps) -> list[str]:
     """Every published event delivered to the email subscriber (again, as SNS may): the
     subject lines sent."""
@@ -125,7 +109,7 @@ def test_a_dispatch_run_again_tells_the_customer_what_its_dead_run_did(
         line["location_id"] = "ST-MADRID"
     order = flows.reserved(deps, lines=[line])
     step = flows.parcel_step(order)
-    _dying_at_type(deps, kind)
+    _dying_at(deps, kind, field="type")
     with pytest.raises(_Killed):
         fulfillment_steps.dispatch_fulfillment(step, deps)
     assert deps.store.get_order(order.order_id).status.value == status
