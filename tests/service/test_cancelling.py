@@ -69,7 +69,7 @@ def test_a_void_the_gateway_misses_stays_owed_until_the_sweeper_makes_it(deps: D
     assert cancelled.status is OrderStatus.CANCELLED
     assert [op.type.value for op in cancelled.payment.owed()] == ["void"]
     assert deps.store.orders_owing(10) == [order.order_id]
-    assert settlement.sweep(deps) == {"orders": 1, "settled": 1}
+    assert settlement.sweep(deps) == {"orders": 1, "settled": 1, "errors": 0}
     assert _gateway(deps).total("void") == order.total.amount
     assert deps.store.orders_owing(10) == []
 
