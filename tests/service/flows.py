@@ -14,12 +14,14 @@ from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import (
     carrier_events,
     fulfillment_steps,
+    notify,
     ordering,
     payment_steps,
     stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
+from tests.fakes import Outgoing, RecordingEvents
 
 # One black T-shirt shipped, one to collect at Madrid.
 MIXED = [
@@ -128,3 +130,13 @@ def sell_out(deps: Deps, sku: str) -> None:
             sale = {"sku": sku, "location_id": level.location_id, "type": "sale"}
             request = RecordMovementRequest.model_validate(sale | {"quantity": level.available})
             inventory.record_movement(request, deps)
+
+
+def mail_everything(deps: Deps) -> list[dict[str, str]]:
+    """Deliver every published event to the email subscriber (again, as SNS may deliver
+    it); every message sent so far."""
+    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
+    for event in list(deps.events.published):
+        if "order_id" in event and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+    return deps.mailer.sent

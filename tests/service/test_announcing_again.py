@@ -11,9 +11,9 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import fulfillment_steps, notify, ordering, payment_steps, stock_steps
+from chalicelib.services import fulfillment_steps, ordering, payment_steps, stock_steps
 from chalicelib.services.step_models import FulfillmentStep, OrderStep
-from tests.fakes import Outgoing, RecordingEvents
+from tests.fakes import RecordingEvents
 from tests.service import flows
 
 
@@ -82,13 +82,8 @@ def test_placing_again_after_a_dead_first_request_announces_the_order(deps: Deps
 
 
 def _mailed(deps: Deps) -> list[str]:
-    """Every published event delivered to the email subscriber (again, as SNS may): the
-    subject lines sent."""
-    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
-    for event in list(deps.events.published):
-        if "order_id" in event and "ticket_id" not in event:
-            notify.on_order_event(event, deps)
-    return [mail["parts"].split("\n", 1)[0] for mail in deps.mailer.sent]
+    """The subject lines of every email sent, every event delivered again first."""
+    return [mail["parts"].split("\n", 1)[0] for mail in flows.mail_everything(deps)]
 
 
 @pytest.mark.parametrize(

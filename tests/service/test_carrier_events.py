@@ -11,9 +11,9 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.services import carrier_events, notify, returns, tickets
+from chalicelib.services import carrier_events, returns, tickets
 from chalicelib.services.sla import exception_ticket_id
-from tests.fakes import Clock, Outgoing, RecordingEvents
+from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
 
 
@@ -72,15 +72,6 @@ def test_a_failed_application_forgets_the_event_so_the_retry_applies_it(deps: De
     deps.store.get_order = real  # type: ignore[method-assign]
     assert flows.carrier_event(deps, carrier, tracking, event_id="evt_retry")["status"] == "applied"
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
-
-
-def _mail_everything(deps: Deps) -> list[dict[str, str]]:
-    """Every published event delivered (again, as SNS may) to the email subscriber."""
-    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
-    for event in list(deps.events.published):
-        if "order_id" in event and "ticket_id" not in event:
-            notify.on_order_event(event, deps)
-    return deps.mailer.sent
 
 
 class _Killed(BaseException):
@@ -301,14 +292,14 @@ def test_a_delivery_whose_request_died_before_telling_is_told_at_the_carriers_re
         flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
     events.publish = publish  # type: ignore[method-assign]
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
-    mails_before = len(_mail_everything(deps))
+    mails_before = len(flows.mail_everything(deps))
 
     again = flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
 
     assert again["status"] == "duplicate"
     (told,) = [e for e in events.of_type("order.status_changed") if e["status"] == "DELIVERED"]
     assert told["event_id"].startswith(f"{order_id}:") and told["event_id"].endswith(":DELIVERED")
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     assert len(sent) == mails_before + 1
     assert "entregado" in sent[-1]["parts"].split("\n", 1)[0]
 

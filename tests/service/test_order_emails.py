@@ -27,7 +27,7 @@ from chalicelib.services import (
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from chalicelib.services.tracking import tracking_url
-from tests.fakes import Outgoing, RecordingEvents
+from tests.fakes import Outgoing
 from tests.service import flows
 
 
@@ -35,16 +35,6 @@ def _parcel_and_pickup(order: Order) -> tuple[Fulfillment, Fulfillment]:
     parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
     pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
     return parcel, pickup
-
-
-def _mail_everything(deps: Deps) -> list[dict[str, str]]:
-    """Deliver every published event to the email subscriber; what was sent."""
-    assert isinstance(deps.events, RecordingEvents)
-    assert isinstance(deps.mailer, Outgoing)
-    for event in list(deps.events.published):
-        if "order_id" in event and "ticket_id" not in event:
-            notify.on_order_event(event, deps)
-    return deps.mailer.sent
 
 
 def _subject_lines(sent: list[dict[str, str]]) -> list[str]:
@@ -55,7 +45,7 @@ def test_a_delivered_one_parcel_order_sends_confirmation_shipment_and_delivery(
     deps: Deps,
 ) -> None:
     order = flows.delivered(deps)
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     shipment = order.fulfillments[0].shipment
     assert shipment is not None
     assert _subject_lines(sent) == [
@@ -68,8 +58,8 @@ def test_a_delivered_one_parcel_order_sends_confirmation_shipment_and_delivery(
 
 def test_every_event_delivered_again_sends_nothing_more(deps: Deps) -> None:
     flows.delivered(deps)
-    first = len(_mail_everything(deps))
-    assert len(_mail_everything(deps)) == first == 3
+    first = len(flows.mail_everything(deps))
+    assert len(flows.mail_everything(deps)) == first == 3
 
 
 def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
@@ -79,7 +69,7 @@ def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
     assert deps.customers.set_notifications(first.customer_id, "all")
     order = flows.delivered(deps, customer=customer)
     assert order.customer_id == first.customer_id
-    subjects = [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
+    subjects = [s for s in _subject_lines(flows.mail_everything(deps)) if order.order_id in s]
     # Received and paid are told too; being prepared is the confirmation, shipped the
     # shipment's own email (one moment, one email).
     assert subjects == [
@@ -106,7 +96,7 @@ def test_emails_are_multipart_in_the_customers_language_with_local_money(
 ) -> None:
     customer = flows.body()["customer"] | {"locale": locale}
     order = flows.delivered(deps, customer=customer)
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     link = tracking_url(order.order_id, deps)
     for mail in sent:
         _, html, text = _parts(mail)
@@ -125,7 +115,7 @@ def test_emails_are_multipart_in_the_customers_language_with_local_money(
 
 def test_the_delivered_email_carries_a_survey_link_for_that_order(deps: Deps) -> None:
     order = flows.delivered(deps)
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     _, html, text = _parts(sent[-1])
     url = survey_links.survey_url(order.order_id, deps)
     assert url in text
@@ -142,7 +132,7 @@ def test_a_declined_card_email_says_how_to_pay_again_from_the_tracking_page(
         payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     step = RejectOrderInput(order_id=order.order_id, error="PaymentDeclined")
     payment_steps.reject_order(step, deps)
-    (rejection,) = _mail_everything(deps)
+    (rejection,) = flows.mail_everything(deps)
     subject, html, text = _parts(rejection)
     assert subject == f"No hemos podido completar tu pedido {order.order_id}"
     assert "rechazada" in text
@@ -175,18 +165,18 @@ def test_a_pickup_cancelled_while_its_parcel_travels_is_told_with_its_store_and_
     parcel, pickup = _parcel_and_pickup(order)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
     fulfillment_steps.dispatch_fulfillment(step, deps)
-    before = len(_mail_everything(deps))
+    before = len(flows.mail_everything(deps))
 
     compensate(CompensateInput(order_id=order.order_id, error={"Error": "States.Runtime"}), deps)
 
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     assert _subject_lines(sent[before:]) == [f"Parte de tu pedido {order.order_id} se ha cancelado"]
     text = _parts(sent[-1])[2]
     store = next(loc.name for loc in deps.store.locations() if loc.location_id == "ST-MADRID")
     assert f"tu recogida en {store}" in text
     voided = deps.store.get_order(order.order_id).fulfillment_value(pickup).amount
     assert f"{voided:.2f}".replace(".", ",") + "\xa0€" in text
-    assert len(_mail_everything(deps)) == len(sent)  # delivered again: nothing more
+    assert len(flows.mail_everything(deps)) == len(sent)  # delivered again: nothing more
 
 
 def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered(
@@ -199,12 +189,12 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     parcel, pickup = _parcel_and_pickup(order)
     assert pickup.pickup_code is not None
     pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
-    before = len(_mail_everything(deps))
+    before = len(flows.mail_everything(deps))
 
     lost = lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
 
     assert lost.status.value == "DELIVERED"
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     subjects = _subject_lines(sent[before:])
     assert len(subjects) == 1 and "entregado" not in subjects[0], subjects
     # What the delivered email would have said, the loss's tells (a probe: the customer
@@ -242,7 +232,7 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
     fulfillment_steps.dispatch_fulfillment(step, deps)
 
-    assert _mail_everything(deps) == []
+    assert flows.mail_everything(deps) == []
     assert isinstance(deps.texter, Outgoing)
     texts = [t for t in deps.texter.sent if t["to"] == "+34655123123"]
     code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
@@ -252,7 +242,7 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
         (False, True),
     ]
     assert tracking_url(order.order_id, deps) in texts[1]["parts"]
-    _mail_everything(deps)  # every event delivered again
+    flows.mail_everything(deps)  # every event delivered again
     assert len([t for t in deps.texter.sent if t["to"] == "+34655123123"]) == 2
     assert order.customer_id is not None
     kinds = {
@@ -264,7 +254,7 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
 def test_a_customer_with_an_email_is_not_texted(deps: Deps) -> None:
     flows.reserved(deps, customer={"email": "ana@example.com", "phone": "+34 655 123 124"})
 
-    assert _mail_everything(deps) != []
+    assert flows.mail_everything(deps) != []
     assert isinstance(deps.texter, Outgoing)
     assert [t for t in deps.texter.sent if t["to"] == "+34655123124"] == []
 
@@ -273,7 +263,7 @@ def test_a_pick_up_only_confirmation_promises_to_write_when_it_is_ready(deps: De
     # Found by a probe: it promised to write "when it leaves".
     flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
 
-    (confirmation,) = _mail_everything(deps)
+    (confirmation,) = flows.mail_everything(deps)
 
     text = _parts(confirmation)[2]
     assert "cuando esté listo para recoger" in text and "cuando salga" not in text
@@ -295,7 +285,7 @@ def test_an_order_placed_by_the_customers_id_alone_mails_their_vouched_address(
 
     assert not order.customer_unvouched and order.contact.email is None
     assert f"Pedido {order.order_id} confirmado" in _subjects_to(
-        _mail_everything(deps), "lola@example.com"
+        flows.mail_everything(deps), "lola@example.com"
     )
 
 
@@ -307,7 +297,7 @@ def test_an_order_only_an_attached_identifier_brought_mails_nobody(deps: Deps) -
     order = flows.reserved(deps, customer={"loyalty_id": "LL1"})
 
     assert order.customer_id == first.customer_id and order.customer_unvouched
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
     assert not [s for s in _subject_lines(sent) if order.order_id in s]
 
 
@@ -324,7 +314,7 @@ def test_an_order_a_merge_moved_mails_nobody_at_the_survivors_address(deps: Deps
 
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
 
-    assert not [s for s in _subject_lines(_mail_everything(deps)) if order.order_id in s]
+    assert not [s for s in _subject_lines(flows.mail_everything(deps)) if order.order_id in s]
 
 
 def test_a_parcel_of_an_order_in_several_parts_says_what_it_holds(deps: Deps) -> None:
@@ -332,14 +322,16 @@ def test_a_parcel_of_an_order_in_several_parts_says_what_it_holds(deps: Deps) ->
     # differing in their tracking numbers only.
     order = flows.shipped(deps, lines=flows.MIXED)
 
-    shipped = [m for m in _mail_everything(deps) if "ha salido con" in _subject_lines([m])[0]]
+    shipped = [m for m in flows.mail_everything(deps) if "ha salido con" in _subject_lines([m])[0]]
 
     (text,) = [_parts(mail)[2] for mail in shipped]
     name = order.lines[0].name
     assert f"En este paquete: 1 × {name}. El resto de tu pedido va aparte." in text
     alone = flows.shipped(deps)
     alone_text = [
-        _parts(m)[2] for m in _mail_everything(deps) if f"{alone.order_id} ha salido" in m["parts"]
+        _parts(m)[2]
+        for m in flows.mail_everything(deps)
+        if f"{alone.order_id} ha salido" in m["parts"]
     ]
     assert alone_text and "En este paquete" not in alone_text[0]
 
@@ -351,7 +343,7 @@ def test_the_late_delivery_email_names_its_parcel(deps: Deps) -> None:
     assert parcel.shipment is not None
     assert sla.record_breach(order.order_id, parcel.fulfillment_id, deps)
 
-    late = [m for m in _mail_everything(deps) if "con retraso" in _subject_lines([m])[0]]
+    late = [m for m in flows.mail_everything(deps) if "con retraso" in _subject_lines([m])[0]]
 
     (text,) = [_parts(mail)[2] for mail in late]
     assert f"(paquete Rapido {parcel.shipment.tracking_number})" in text
@@ -367,7 +359,7 @@ def test_a_collected_pick_up_is_told_as_collected_not_delivered(deps: Deps) -> N
     assert code is not None
     pickups.collect(pickup.fulfillment_id, code, deps)
 
-    last = _mail_everything(deps)[-1]
+    last = flows.mail_everything(deps)[-1]
 
     assert _subject_lines([last]) == [f"Has recogido tu pedido {order.order_id}"]
     assert _parts(last)[2].count("Has recogido tu pedido.") == 1
@@ -390,7 +382,7 @@ def test_an_email_the_order_has_moved_past_is_not_sent_when_its_event_comes_late
     self_service.pay_again(declined.order_id, "tok_visa", deps)
     payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
 
-    sent = _mail_everything(deps)
+    sent = flows.mail_everything(deps)
 
     to_cancelled = [m for m in sent if cancelled.order_id in m["parts"]]
     assert _subject_lines(to_cancelled) == [f"Tu pedido {cancelled.order_id} ha sido cancelado"]

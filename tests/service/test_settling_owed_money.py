@@ -158,6 +158,21 @@ def test_a_round_whose_write_is_lost_is_repeated_without_moving_money_twice(
     assert deps.store.get_order(order.order_id).payment.owed() == []
 
 
+def _voids_left_to_the_sweeper(deps: Deps, count: int) -> list[str]:
+    """``count`` orders cancelled a minute apart while the gateway did not answer their
+    void: owed, for the sweeper, in that order."""
+    assert isinstance(deps.clock, Clock)
+    cancelled: list[str] = []
+    for _ in range(count):
+        order = flows.place(deps)
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+        _gateway(deps).unavailable = 1  # the void at cancel fails
+        ordering.cancel_order(order.order_id, deps)
+        cancelled.append(order.order_id)
+        deps.clock.advance(minutes=1)
+    return cancelled
+
+
 def test_orders_the_gateway_keeps_refusing_do_not_starve_the_others(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,14 +180,7 @@ def test_orders_the_gateway_keeps_refusing_do_not_starve_the_others(
     # operations the gateway refuses for good (an authorisation expired) stayed at the
     # head of the list, and a page of them would have kept every later one from a try.
     assert isinstance(deps.clock, Clock)
-    cancelled: list[str] = []
-    for _ in range(3):
-        order = flows.place(deps)
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-        _gateway(deps).unavailable = 1  # the void at cancel fails: left to the sweeper
-        ordering.cancel_order(order.order_id, deps)
-        cancelled.append(order.order_id)
-        deps.clock.advance(minutes=1)
+    cancelled = _voids_left_to_the_sweeper(deps, 3)
     refused_for_good = {
         deps.store.get_order(order_id).payment.payment_id for order_id in cancelled[:2]
     }
@@ -203,15 +211,7 @@ def test_an_order_that_cannot_be_settled_does_not_stop_the_sweep_for_the_others(
 ) -> None:
     # Found by a full test run: a listed order naming a payment the gateway did not know
     # raised out of the sweep at every run, and no order listed behind it was settled.
-    assert isinstance(deps.clock, Clock)
-    cancelled: list[str] = []
-    for _ in range(2):
-        order = flows.place(deps)
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-        _gateway(deps).unavailable = 1
-        ordering.cancel_order(order.order_id, deps)
-        cancelled.append(order.order_id)
-        deps.clock.advance(minutes=1)
+    cancelled = _voids_left_to_the_sweeper(deps, 2)
     unknown = deps.store.get_order(cancelled[0]).payment.payment_id
     void = _gateway(deps).void
 
