@@ -28,7 +28,7 @@ from chalicelib.services import ordering, returns, tickets
 from chalicelib.services.after_sale_records import order_customer, order_erased
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.opportunities import subscribe_order_shortage
-from chalicelib.services.order_writes import Change, Mutation, mutate, publish
+from chalicelib.services.order_writes import Change, Mutation, announce_again, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
 if TYPE_CHECKING:
@@ -128,6 +128,9 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     ``ActionNotAvailable`` (409) for any other order or after the window."""
     now = deps.clock()
     window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
+    unstarted = _payment_retry_not_started(deps.store.get_order(order_id), deps)
+    if unstarted is not None:
+        return _start_payment_retry(order_id, unstarted, payment_token, deps)
 
     def decide(order: Order) -> Change[ExecutionRetry]:
         if order_erased(order, deps):
@@ -172,6 +175,45 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     )
     report_paid_again(deps, written)
     return written.order
+
+
+def _payment_retry_not_started(order: Order, deps: Deps) -> ExecutionRetry | None:
+    """The customer's payment retry the order records and whose execution was never
+    started: the request that wrote it died before starting it (a Lambda stopped by its
+    timeout), and the order would wait ACCEPTED for good, refusing to be paid again."""
+    if order.status is not OrderStatus.ACCEPTED or not order.retries:
+        return None
+    retry = order.retries[-1]
+    if (
+        retry.by != CUSTOMER
+        or retry.resumed_from is not OrderStatus.REJECTED
+        or retry.execution_arn != order.execution_arn
+        or deps.workflow.status(retry.execution_arn) is not None
+    ):
+        return None
+    return retry
+
+
+def _start_payment_retry(
+    order_id: str, retry: ExecutionRetry, payment_token: str, deps: Deps
+) -> Order:
+    """Start the execution of a payment retry written by a request that died (a second
+    start of the same name is the same execution), with the card asked for now, and
+    announce the order paid again under the first event's id."""
+
+    def keep_card(order: Order) -> Change | None:
+        if order.execution_arn != retry.execution_arn or order.payment_token == payment_token:
+            return None
+        order.payment_token = payment_token
+        return Change()
+
+    mutate(deps, order_id, keep_card)
+    deps.workflow.start_named(
+        payment_retry_name(order_id, retry.attempt), workflow_input(order_id, deps)
+    )
+    order = deps.store.get_order(order_id)
+    announce_again(deps, order, OrderStatus.ACCEPTED)
+    return order
 
 
 def report_paid_again(deps: Deps, written: Mutation[ExecutionRetry]) -> None:

@@ -110,6 +110,50 @@ def test_paying_again_reopens_the_same_order_in_a_new_execution(deps: Deps) -> N
         self_service.pay_again(order.order_id, "tok_visa", deps)
 
 
+class _Killed(BaseException):
+    """The request stopped by its function's timeout: nothing after this point of it runs."""
+
+
+def test_paying_again_after_a_request_that_died_before_starting_carries_the_order_on(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: a pay-again request killed between its write and the start of the new
+    # execution left the order ACCEPTED with no execution, and refused to be paid again
+    # ("only an order rejected for a declined card"): it waited for good, told nothing.
+    order = declined(deps)
+    workflow = _workflow(deps)
+
+    def dying(name: str, payload: object) -> str:
+        raise _Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(workflow, "start_named", dying)
+        with pytest.raises(_Killed):
+            self_service.pay_again(order.order_id, "tok_visa", deps)
+    name = f"{order.order_id}-pay1"
+    assert deps.store.get_order(order.order_id).status is OrderStatus.ACCEPTED
+    assert name not in workflow.started
+
+    reopened = self_service.pay_again(order.order_id, "tok_mastercard", deps)  # asked again
+
+    assert workflow.started[name]["order_id"] == order.order_id
+    assert reopened.execution_arn == workflow.execution_arn(name)
+    assert len(reopened.retries) == 1 and reopened.payment_token == "tok_mastercard"
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    paid_again = [
+        e["event_id"]
+        for e in events.of_type("order.status_changed")
+        if e["detail"] == self_service.PAID_AGAIN_DETAIL
+    ]
+    assert len(paid_again) == 1  # what the dead request did not announce
+    # Started once it is running: asked a third time, it is refused as any paid-again order.
+    with pytest.raises(ActionNotAvailable):
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+
+
 def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) -> None:
     order = declined(deps)
     self_service.pay_again(order.order_id, "tok_declined", deps)
