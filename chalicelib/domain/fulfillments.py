@@ -155,6 +155,9 @@ class Fulfillment(DeferredModel):
     # When it became ready: a retried dispatch announces it again under the same moment,
     # which keys the customer's email record (one email however often it is announced).
     ready_at: datetime | None = None
+    # When it was cancelled before its hand-over: the same use, for the step run again
+    # that announces the cancellation (a pick-up not collected, a compensation).
+    cancelled_at: datetime | None = None
     status_reason: StatusReason | None = None
     # What was given back for this fulfillment when it was lost (recorded once).
     refunded: Money | None = None
@@ -241,14 +244,16 @@ class Fulfillment(DeferredModel):
         shipment.sla_status = SlaStatus.LATE
         return True
 
-    def cancel(self, reason: StatusReason) -> list[Allocation]:
-        """Cancel a fulfillment still held at its location; the units to release."""
+    def cancel(self, reason: StatusReason, at: datetime) -> list[Allocation]:
+        """Cancel a fulfillment still held at its location, at ``at``; the units to
+        release."""
         if self.status not in HELD:
             raise Conflict(
                 f"fulfillment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
             )
         self.status = FulfillmentStatus.CANCELLED
         self.status_reason = reason
+        self.cancelled_at = at
         return self.allocations()
 
     def allocations(self) -> list[Allocation]:

@@ -388,7 +388,7 @@ class Order(DeferredModel):
         """Cancel one fulfillment (an uncollected pick-up): what to release, the value that
         is no longer handed over (voided), and the order's new status if it changed."""
         fulfillment = self.fulfillment(fulfillment_id)
-        released = fulfillment.cancel(reason)
+        released = fulfillment.cancel(reason, at)
         voided = self.fulfillment_value(fulfillment)
         detail = f"{fulfillment_id} {reason.value}"
         if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):

@@ -15,7 +15,7 @@ from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, announce_again_at, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -45,14 +45,15 @@ def _describe(error: dict[str, Any] | None) -> str:
     return f"{kind}: {cause}" if cause else kind
 
 
-def _stop(order: Order) -> tuple[list[Fulfillment], list[StockChange]]:
+def _stop(order: Order, now: datetime) -> tuple[list[Fulfillment], list[StockChange]]:
     """Cancel the fulfillments still held for a hand-over that will not come now; them,
     and the units to release."""
     cancelled: list[Fulfillment] = []
     released: list[StockChange] = []
     for fulfillment in order.fulfillments:
         if fulfillment.status in HELD:
-            released += StockChange.releasing(fulfillment.cancel(StatusReason.PROCESSING_ERROR))
+            reason = StatusReason.PROCESSING_ERROR
+            released += StockChange.releasing(fulfillment.cancel(reason, now))
             fulfillment.task_token = None
             cancelled.append(fulfillment)
     return cancelled, released
@@ -62,7 +63,7 @@ def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) ->
     """Cancel the fulfillments still waiting for a hand-over (their stock released) and
     the order itself if nothing was handed over; the change's result names the cancelled
     fulfillments. What their share owes (a void, a refund) is recorded when settled."""
-    cancelled, released = _stop(order)
+    cancelled, released = _stop(order, now)
     ids = [f.fulfillment_id for f in cancelled]
     handed_over = [f for f in order.fulfillments if f.status is not FulfillmentStatus.CANCELLED]
     if order.status in CANCELLABLE and not handed_over:
@@ -76,6 +77,24 @@ def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) ->
     ]
     entry = order.sync_status(now, detail) if ids else None
     return Change(entry=entry, stock=released, events=told, result=ids)
+
+
+def announce_cancellations_again(deps: Deps, order: Order, at: datetime) -> None:
+    """What ``cancel_what_was_not_handed_over`` wrote at ``at``, announced again under its
+    first ids and moment: for a compensation run again that finds itself done, whose first
+    run may have died between the write and the publish (the customer would never hear
+    that the order, or a part of it, was cancelled and the money given back)."""
+    announce_again_at(deps, order, at)
+    if order.status is OrderStatus.CANCELLED and order.history[-1].at == at:
+        return  # cancelled whole: told by the status change alone
+    for fulfillment in order.fulfillments:
+        if (
+            fulfillment.cancelled_at == at
+            and fulfillment.status_reason is StatusReason.PROCESSING_ERROR
+        ):
+            voided = order.fulfillment_value(fulfillment)
+            told = FulfillmentCancelled.of(order.order_id, fulfillment, voided, at)
+            deps.events.publish(told.message())
 
 
 def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
@@ -95,7 +114,10 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     written = mutate(deps, step.order_id, decide)
     order = written.order
     cancelled = written.result or []
-    if written.change is not None:
+    if written.change is None:
+        assert order.attention is not None  # the decision's only way to write nothing
+        announce_cancellations_again(deps, order, order.attention.at)
+    else:
         deps.events.alert_ops(
             f"order workflow compensated {step.order_id}",
             {

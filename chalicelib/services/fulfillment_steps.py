@@ -16,7 +16,13 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.lost_parcels import follow_up_late_shipment
-from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
+from chalicelib.services.order_writes import (
+    Change,
+    Unchanged,
+    announce_again,
+    announce_again_at,
+    mutate,
+)
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import quoted_promise, shipment_promise
 from chalicelib.services.step_models import (
@@ -238,5 +244,20 @@ def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
         not_collected = NotCollected.of(order.order_id, fulfillment, voided, now)
         return Change(entry=entry, stock=stock, events=[not_collected])
 
-    settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
+    written, order = settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
+    if written.change is None:
+        _announce_not_collected_again(deps, order, step.fulfillment_id)
     return DispatchOutput(keep_waiting=False)
+
+
+def _announce_not_collected_again(deps: Deps, order: Order, fulfillment_id: str) -> None:
+    """A retried timeout found the pick-up cancelled: its first run may have died between
+    the write and the publish, and the customer would never hear that the goods went back
+    and the money with them. Announced again under the first ids and moment."""
+    fulfillment = order.fulfillment(fulfillment_id)
+    at = fulfillment.cancelled_at
+    if fulfillment.status_reason is not StatusReason.NOT_COLLECTED or at is None:
+        return
+    announce_again_at(deps, order, at)
+    voided = order.fulfillment_value(fulfillment)
+    deps.events.publish(NotCollected.of(order.order_id, fulfillment, voided, at).message())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
@@ -205,5 +206,13 @@ def announce_again(deps: Deps, order: Order, status: OrderStatus) -> None:
     Lambda stopped by its timeout; found by a review: the confirmation email was never
     sent). The event keeps its id, and every subscriber acts once per id."""
     entry = next((e for e in reversed(order.history) if e.status is status), None)
+    if entry is not None:
+        deps.events.publish(OrderStatusChanged.of(order, entry).message())
+
+
+def announce_again_at(deps: Deps, order: Order, at: datetime) -> None:
+    """``announce_again`` for a write known by its moment (a cancellation, whose status
+    entry may be there or not): the order's status entry written at ``at``, if any."""
+    entry = next((e for e in reversed(order.history) if e.at == at), None)
     if entry is not None:
         deps.events.publish(OrderStatusChanged.of(order, entry).message())

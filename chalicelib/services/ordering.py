@@ -277,6 +277,10 @@ def cancel_order(
         # Announced once the void is settled, so that the customer's email says so.
         if written.change is not None:
             publish(deps, written.order, written.change)
+        elif written.order.status is OrderStatus.CANCELLED:
+            # A cancel asked again: the first request may have died before announcing it
+            # (the customer would never be told, nor the store stop preparing).
+            announce_again(deps, written.order, OrderStatus.CANCELLED)
         end_waits(written.result or [], order_id, deps)
     return deps.store.get_order(order_id)
 

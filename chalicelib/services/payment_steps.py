@@ -109,7 +109,11 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         }[failure]
         return Change(entry=order.reject(reason, now, detail, failure), stock=released)
 
-    settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
+    written, order = settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
+    if written.change is None and order.status is OrderStatus.REJECTED:
+        # A retried step: its first run may have died before announcing REJECTED, and the
+        # customer would never learn why, nor get the link to pay again.
+        announce_again(deps, order, OrderStatus.REJECTED)
     if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
         # The customer was told; a payment gateway that does not answer is ops' to know
         # (a probe: the order was rejected with no alert).

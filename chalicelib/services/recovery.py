@@ -16,7 +16,10 @@ from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
-from chalicelib.services.compensation import cancel_what_was_not_handed_over
+from chalicelib.services.compensation import (
+    announce_cancellations_again,
+    cancel_what_was_not_handed_over,
+)
 from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import workflow_input
 
@@ -173,6 +176,8 @@ def execution_ended(
         return "no_such_order"
     outcome, cancelled = written.result or ("", [])
     if written.change is None:
+        if outcome != "superseded" and _shown_for_this_execution(written.order, execution_arn):
+            _announce_stop_again(written.order, deps)
         return outcome
     try:
         # Void or refund the cancelled share; a gateway failure leaves it owed on the
@@ -195,6 +200,20 @@ def execution_ended(
     if not settled:
         return f"{outcome}_money_owed"
     return outcome
+
+
+def _announce_stop_again(order: Order, deps: Deps) -> None:
+    """EventBridge's next delivery of an ending this function recorded: the run that
+    recorded it may have died before settling and announcing, and the customer would never
+    hear of the cancellation. What was cancelled is settled and announced again, under the
+    first ids and moment (a delivery after one that did announce sends nothing twice)."""
+    attention = order.attention
+    if attention is None or attention.kind is not AttentionKind.WORKFLOW_STOPPED:
+        return  # the workflow's own compensation tells, and is retried, itself
+    try:
+        settlement.settle(order.order_id, deps)
+    finally:
+        announce_cancellations_again(deps, order, attention.at)
 
 
 def _shown_for_this_execution(order: Order, execution_arn: str) -> bool:

@@ -15,7 +15,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.alerts import parcel_problems_settled
+from chalicelib.services.alerts import alert_once, parcel_problems_settled
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket, update_ticket, words_for
 
@@ -42,7 +42,7 @@ def _record_breach(
     another, see ``check_overdue_shipments``)."""
     now = deps.clock()
 
-    def decide(order: Order) -> Change[dict[str, Any]] | None:
+    def decide(order: Order) -> Change[bool] | None:
         fulfillment = order.fulfillment(fulfillment_id)
         shipment = fulfillment.shipment
         if (
@@ -55,51 +55,71 @@ def _record_breach(
         shipment.breached_at = now
         shipment.sla_status = SlaStatus.BREACHED
         shipment.lost_by = lost_deadline(shipment.promised_by, deps)
-        breached = dict(
-            kind="sla_breached",
-            order_id=order.order_id,
-            fulfillment_id=fulfillment_id,
-            customer_id=order.customer_id,
-            carrier=shipment.carrier,
-            service_level=shipment.service_level,
-            tracking_number=shipment.tracking_number,
-            promised_by=shipment.promised_by.isoformat(),
-            breached_at=now.isoformat(),
-        )
         event = SlaBreached.of(order, fulfillment_id, shipment, now)
-        return Change(events=[event], shipments=[fulfillment], result=breached)
+        return Change(events=[event], shipments=[fulfillment], result=True)
 
     # mutate may decide again after losing a race: only the attempt that was written
-    # returns its facts and may alert (another recorder that won has alerted already).
+    # returns True (another recorder that won has told already).
     written = mutate(deps, order_id, decide)
-    breached = written.result
-    if not breached:
-        return False, written.order
-    deps.events.alert_ops(f"SLA breached {order_id}", breached)
-    if breached["customer_id"]:
-        # Customer service hears of it before the customer has to ask; the fixed id keeps
-        # a retried step from opening a second ticket. In the order's language: the
-        # customer reads the ticket's subject when it is resolved.
-        promised_by = datetime.fromisoformat(str(breached["promised_by"]))
-        subject, description = words_for(
-            "late_delivery",
-            written.order,
-            carrier=breached["carrier"],
-            tracking_number=breached["tracking_number"],
-            promised_by=Wording.for_order(written.order).when(promised_by),
-        )
-        open_ticket(
-            str(breached["customer_id"]),
-            "late_delivery",
-            subject,
-            description,
-            order_id,
-            "system",
-            deps,
-            shipment=str(breached["tracking_number"]),
-            ticket_id=late_ticket_id(order_id, fulfillment_id),
-        )
-    return True, written.order
+    order = written.order
+    fulfillment = order.fulfillment(fulfillment_id)
+    shipment = fulfillment.shipment
+    if shipment is None or shipment.breached_at is None:
+        return False, order
+    if not written.result:
+        if fulfillment.status is not FulfillmentStatus.SHIPPED:
+            return False, order  # moved on since: what it became was told
+        if now >= late_delivery_deadline(shipment.promised_by, deps):
+            return False, order  # a later follow-up: the breach was told long ago
+        # Recorded already, before the grace period is over: by a run that may have died
+        # between its write and what it tells (a Lambda stopped by its timeout), so the
+        # customer's apology, the ticket and ops' alert are told again, each once.
+        event = SlaBreached.of(order, fulfillment_id, shipment, shipment.breached_at)
+        deps.events.publish(event.message())
+    _tell_breach(order, fulfillment_id, shipment, deps)
+    return bool(written.result), order
+
+
+def _tell_breach(order: Order, fulfillment_id: str, shipment: Shipment, deps: Deps) -> None:
+    """Ops' alert and customer service's ticket about a breach, each once however often
+    a retried step tells them."""
+    breached_at = shipment.breached_at or shipment.promised_by
+    breached = dict(
+        kind="sla_breached",
+        order_id=order.order_id,
+        fulfillment_id=fulfillment_id,
+        customer_id=order.customer_id,
+        carrier=shipment.carrier,
+        service_level=shipment.service_level,
+        tracking_number=shipment.tracking_number,
+        promised_by=shipment.promised_by.isoformat(),
+        breached_at=breached_at.isoformat(),
+    )
+    marker = f"breach:{order.order_id}:{fulfillment_id}"
+    alert_once(marker, f"SLA breached {order.order_id}", breached, deps)
+    if not order.customer_id:
+        return
+    # Customer service hears of it before the customer has to ask; the fixed id keeps a
+    # retried step from opening a second ticket. In the order's language: the customer
+    # reads the ticket's subject when it is resolved.
+    subject, description = words_for(
+        "late_delivery",
+        order,
+        carrier=shipment.carrier,
+        tracking_number=shipment.tracking_number,
+        promised_by=Wording.for_order(order).when(shipment.promised_by),
+    )
+    open_ticket(
+        order.customer_id,
+        "late_delivery",
+        subject,
+        description,
+        order.order_id,
+        "system",
+        deps,
+        shipment=shipment.tracking_number,
+        ticket_id=late_ticket_id(order.order_id, fulfillment_id),
+    )
 
 
 def late_ticket_id(order_id: str, fulfillment_id: str) -> str:

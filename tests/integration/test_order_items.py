@@ -380,14 +380,18 @@ def test_every_field_of_the_order_reads_back_as_written(deps: Any) -> None:
     assert not {"status_reason", "store_id", "receipt_code", "attention", "returns"} & stored_names
 
 
-def test_a_pickups_ready_moment_reads_back_to_the_microsecond(deps: Any) -> None:
-    """A retried dispatch announces the pick-up again at the moment it became ready, which
-    keys the customer's email record: stored rounded, the same email would go twice."""
+def test_a_fulfillments_moments_read_back_to_the_microsecond(deps: Any) -> None:
+    """A retried step announces a pick-up again at the moment it became ready, and a
+    cancelled part at the moment it was cancelled; that moment keys the customer's email
+    record: stored rounded, the same email would go twice."""
     ready_at = datetime(2026, 11, 30, 9, 15, 42, 123456, tzinfo=UTC)
+    cancelled_at = datetime(2026, 11, 30, 9, 16, 1, 654321, tzinfo=UTC)
     order = mixed_order()
     pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
     assert pickup.wait_in_store("004211", NOW, ready_at)
+    parcel.cancel(StatusReason.PROCESSING_ERROR, cancelled_at)
     deps.store.create_order(order)
-    stored = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
-    assert stored.ready_at == ready_at
-    assert stored.ready_at.isoformat() == "2026-11-30T09:15:42.123456+00:00"
+    stored = deps.store.get_order(order.order_id)
+    assert stored.fulfillment(pickup.fulfillment_id).ready_at == ready_at
+    assert stored.fulfillment(parcel.fulfillment_id).cancelled_at == cancelled_at

@@ -5,14 +5,29 @@ Found by a review: the RESERVED event, and with it the confirmation email, was l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.errors import PaymentDeclined
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import fulfillment_steps, ordering, payment_steps, stock_steps
-from chalicelib.services.step_models import FulfillmentStep, OrderStep
+from chalicelib.services import (
+    compensation,
+    fulfillment_steps,
+    ordering,
+    payment_steps,
+    recovery,
+    sla,
+    stock_steps,
+)
+from chalicelib.services.compensation import CompensateInput
+from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from tests.fakes import RecordingEvents
 from tests.service import flows
 
@@ -156,3 +171,163 @@ def test_a_dispatch_run_again_after_the_parcel_arrived_does_not_say_it_left(deps
     fulfillment_steps.dispatch_fulfillment(flows.parcel_step(order), deps)
 
     assert deps.events.published[published:] == []
+
+
+# The endings: a review found the same gap in every step that cancels or rejects. Each
+# run again below found its write done and announced nothing, so the customer never heard
+# that the order was rejected (nor got the link to pay again), that the goods went back
+# to the shelf, or that a part was cancelled and its money given back.
+
+
+def _parts(order: Order) -> tuple[Fulfillment, Fulfillment]:
+    """The parcel and the pick-up of a ``flows.MIXED`` order."""
+    ship = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    return ship, pickup
+
+
+def _events(deps: Deps, kind: str) -> list[dict[str, Any]]:
+    assert isinstance(deps.events, RecordingEvents)
+    return deps.events.of_type(kind)
+
+
+def _run_killed_then_again(
+    deps: Deps, run: Callable[[], object], value: str, field: str = "status"
+) -> tuple[list[str], list[str]]:
+    """Run a step killed at the publish of its ``value``, then twice more (the state
+    machine's retry, and one more after a run that did announce): the subjects mailed
+    after the killed run and after each run again."""
+    _dying_at(deps, value, field)
+    with pytest.raises(_Killed):
+        run()
+    killed = _mailed(deps)[:]
+    run()
+    again = _mailed(deps)[:]
+    run()
+    assert _mailed(deps) == again  # nothing twice
+    return killed, again
+
+
+def test_a_rejection_run_again_tells_the_customer_why(deps: Deps) -> None:
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    step = RejectOrderInput(order_id=order.order_id, error="PaymentDeclined")
+
+    killed, again = _run_killed_then_again(
+        deps, lambda: payment_steps.reject_order(step, deps), "REJECTED"
+    )
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    assert set(_announced(deps, order.order_id, "REJECTED")) == {f"{order.order_id}:002:REJECTED"}
+    assert len(again) == len(killed) + 1
+    assert again[-1] == f"No hemos podido completar tu pedido {order.order_id}"
+
+
+def test_a_pickup_timeout_run_again_tells_the_customer_the_goods_went_back(deps: Deps) -> None:
+    order = flows.reserved(deps, lines=flows.MIXED)
+    _, pickup = _parts(order)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+
+    killed, again = _run_killed_then_again(
+        deps,
+        lambda: fulfillment_steps.handle_fulfillment_timeout(step, deps),
+        "fulfillment.not_collected",
+        field="type",
+    )
+
+    stored = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
+    assert stored.status is FulfillmentStatus.CANCELLED
+    told = _events(deps, "fulfillment.not_collected")
+    assert len(told) == 2 and told[0] == told[1]  # the same event, to the moment
+    assert told[0]["event_id"] == f"{order.order_id}:{pickup.fulfillment_id}:NOT_COLLECTED"
+    assert told[0]["voided"] == {"amount": str(order.lines[1].line_total.amount), "currency": "EUR"}
+    assert len(again) == len(killed) + 1
+
+
+def _compensate(deps: Deps, order_id: str) -> Callable[[], object]:
+    step = CompensateInput(order_id=order_id, error={"Error": "Boom", "Cause": "a bug"})
+    return lambda: compensation.compensate(step, deps)
+
+
+def _execution_ended(deps: Deps, order_id: str) -> Callable[[], object]:
+    workflow: Any = deps.workflow
+    arn = workflow.execution_arn(order_id)
+    workflow.end(arn, "ABORTED")
+    return lambda: recovery.execution_ended(arn, order_id, "ABORTED", deps)
+
+
+@pytest.mark.parametrize("ending", [_compensate, _execution_ended], ids=["step", "ended"])
+def test_a_compensation_run_again_tells_the_customer_the_order_was_cancelled(
+    deps: Deps, ending: Callable[[Deps, str], Callable[[], object]]
+) -> None:
+    order = flows.reserved(deps)
+
+    killed, again = _run_killed_then_again(deps, ending(deps, order.order_id), "CANCELLED")
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert set(_announced(deps, order.order_id, "CANCELLED")) == {f"{order.order_id}:004:CANCELLED"}
+    assert len(again) == len(killed) + 1
+    assert _events(deps, "fulfillment.cancelled") == []  # told by the status change alone
+
+
+@pytest.mark.parametrize("ending", [_compensate, _execution_ended], ids=["step", "ended"])
+def test_a_compensation_run_again_tells_the_customer_a_part_was_cancelled(
+    deps: Deps, ending: Callable[[Deps, str], Callable[[], object]]
+) -> None:
+    order = flows.reserved(deps, lines=flows.MIXED)
+    ship, pickup = _parts(order)
+    parcel = FulfillmentStep(order_id=order.order_id, fulfillment_id=ship.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(parcel, deps)
+
+    killed, again = _run_killed_then_again(
+        deps, ending(deps, order.order_id), "fulfillment.cancelled", field="type"
+    )
+
+    told = _events(deps, "fulfillment.cancelled")
+    assert len(told) == 2 and told[0] == told[1]
+    assert told[0]["event_id"] == f"{order.order_id}:{pickup.fulfillment_id}:CANCELLED"
+    assert deps.store.get_order(order.order_id).fulfillment(ship.fulfillment_id).status is (
+        FulfillmentStatus.SHIPPED
+    )
+    assert len(again) == len(killed) + 1
+
+
+def test_a_late_parcel_step_run_again_tells_the_breach_each_once(deps: Deps) -> None:
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    clock: Any = deps.clock
+    clock.now = parcel.shipment.promised_by + timedelta(minutes=1)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+
+    def follow_up() -> object:
+        return fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    killed, again = _run_killed_then_again(deps, follow_up, "shipment.sla_breached", "type")
+
+    told = _events(deps, "shipment.sla_breached")
+    assert len(told) == 2 and told[0] == told[1]
+    assert len(again) == len(killed) + 1  # the apology
+    assert isinstance(deps.events, RecordingEvents)
+    alerted = [m for _, m in deps.events.alerts if m.get("kind") == "sla_breached"]
+    assert [m["order_id"] for m in alerted] == [order.order_id]
+    ticket = deps.customers.get_ticket(sla.late_ticket_id(order.order_id, parcel.fulfillment_id))
+    assert ticket is not None and ticket.order_id == order.order_id
+
+    # The follow-ups after the grace period are not run again: nothing is told again.
+    clock.now = sla.late_delivery_deadline(parcel.shipment.promised_by, deps) + timedelta(hours=1)
+    follow_up()
+    assert len(_events(deps, "shipment.sla_breached")) == 2
+
+
+def test_a_cancel_asked_again_tells_the_customer_what_the_dead_request_did(deps: Deps) -> None:
+    order = flows.reserved(deps)
+
+    killed, again = _run_killed_then_again(
+        deps, lambda: ordering.cancel_order(order.order_id, deps), "CANCELLED"
+    )
+
+    assert set(_announced(deps, order.order_id, "CANCELLED")) == {f"{order.order_id}:004:CANCELLED"}
+    assert again[len(killed) :] == [f"Tu pedido {order.order_id} ha sido cancelado"]

@@ -50,7 +50,8 @@ def test_cancelling_twice_answers_the_same_and_voids_once(deps: Deps) -> None:
     events = deps.events
     assert isinstance(events, RecordingEvents)
     cancelled = [e for e in events.of_type("order.status_changed") if e["status"] == "CANCELLED"]
-    assert len(cancelled) == 1
+    # Told again by the second (the first may have died before telling), under one id.
+    assert len({e["event_id"] for e in cancelled}) == 1
 
 
 def test_a_shipped_order_cannot_be_cancelled(deps: Deps) -> None:

@@ -91,16 +91,16 @@ def test_a_step_that_times_out_after_doing_its_work_is_retried_and_moves_money_o
 
 
 def test_reject_and_not_collected_steps_that_time_out_void_once(
-    client: Any, deps: Any, faults: Any, settings: Any
+    client: Any, deps: Any, faults: Any, settings: Any, stack: Any
 ) -> None:
     faults.inject_fault("reject_order", "Sandbox.Timedout")
     faults.inject_fault("handle_fulfillment_timeout", "Sandbox.Timedout")
     short = fresh_sku(deps, {"WH-GETAFE": 2}, price="5.00")
-    rejected_id = place_then_sell_out(
-        deps, order_body(lines=[_ship(short, 2)]), short, keep={"WH-GETAFE": 1}
-    )
+    short_body = order_body(lines=[_ship(short, 2)])
+    rejected_id = place_then_sell_out(deps, short_body, short, keep={"WH-GETAFE": 1})
     waiting = fresh_sku(deps, {"ST-VALENCIA": 2}, price="7.00")
-    uncollected_id = place(client, order_body(lines=[_pickup(waiting)]))
+    waiting_body = order_body(lines=[_pickup(waiting)])
+    uncollected_id = place(client, waiting_body)
 
     rejected = wait_for_status(deps, rejected_id, "REJECTED")
     assert wait_for_execution(deps, rejected, timeout=60)["status"] == "SUCCEEDED"
@@ -116,6 +116,12 @@ def test_reject_and_not_collected_steps_that_time_out_void_once(
     assert amounts(ledger)["voided"] == "7.00"
     assert stock_of(deps, waiting) == {"ST-VALENCIA": (2, 0)}
     assert final.status_reason is not None and final.status_reason.value == "not_collected"
+    # Each step ran again and announced what it had (in case it died before): the
+    # rejection, the pick-up's code and its cancellation, each emailed once.
+    stack.lambdas.drain()
+    for body, count in ((short_body, 1), (waiting_body, 3)):
+        subjects = [str(m["Subject"]) for m in emails_to(body["customer"]["email"])]
+        assert len(subjects) == len(set(subjects)) == count, subjects
 
 
 def test_an_uncollected_pickup_whose_void_fails_is_still_voided_once(
