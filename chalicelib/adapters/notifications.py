@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,9 +109,14 @@ class SesMailer:
         message["To"] = to
         message["Date"] = formatdate(usegmt=True)
         # SES puts its own on AWS; the local outbox keeps this one (a probe read none).
-        message["Message-ID"] = make_msgid(domain=self._sender.rpartition("@")[2] or None)
+        # It and the boundary come from uuid4, not from what email's make_msgid and
+        # generator draw them from, the process-wide random module: in the one-process
+        # local stack every email moved the random state of the tests beside it.
+        domain = self._sender.rpartition("@")[2] or "localhost"
+        message["Message-ID"] = f"<{uuid.uuid4().hex}@{domain}>"
         message.set_content(text)
         message.add_alternative(html, subtype="html")
+        message.set_boundary(f"=={uuid.uuid4().hex}==")
         response = self._client.send_raw_email(
             Source=self._sender,
             Destinations=[to],

@@ -6,9 +6,11 @@ publish whose Subject is not one ASCII line under 100 characters."""
 from __future__ import annotations
 
 import os
+import random
 import uuid
 from email import message_from_bytes
 from email.policy import default
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -163,3 +165,27 @@ def test_an_encoded_word_a_customer_typed_stays_text_in_the_subject(aws: Any, ty
     assert sent["Bcc"] is None and sent["X-Evil"] is None
     assert str(sent["Subject"]).replace("\u2060", "") == f"Hemos abierto tu consulta: {typed}"
     assert sent["Message-ID"] is not None and sent["Message-ID"].endswith("@orquesta.example>")
+
+
+def test_building_an_email_leaves_the_process_wide_random_state_alone() -> None:
+    # email's make_msgid and its multipart boundary draw from the random module: in the
+    # one-process local stack each email moved the state under the tests beside it, and
+    # Hypothesis warned that its strategies' random state moved.
+    sent: list[bytes] = []
+
+    def send_raw_email(**request: Any) -> dict[str, str]:
+        sent.append(request["RawMessage"]["Data"])
+        return {"MessageId": "local-1"}
+
+    mailer = SesMailer(SimpleNamespace(send_raw_email=send_raw_email), SENDER)  # type: ignore[arg-type]
+    before = random.getstate()
+    mailer.send("ana@example.com", "Hola", "<p>hola</p>", "hola")
+    assert random.getstate() == before
+
+    (raw,) = sent
+    message = message_from_bytes(raw, policy=default)
+    assert str(message["Message-ID"]).endswith("@orquesta.example>")
+    assert [part.get_content_type() for part in message.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
