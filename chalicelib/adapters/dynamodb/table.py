@@ -99,11 +99,16 @@ class Page:
     pages: int = 0
 
 
+# Its own generator: jitter must not move the process-wide random state others rely on
+# (Hypothesis, drawing in the test process beside the local stack, saw it moved).
+_JITTER = random.Random()
+
+
 def _back_off(attempt: int) -> None:
     """Before sending a write again after a collision: nothing the first time, then up to
     25, 50, 100 ms at random (full jitter), so that two colliding writers part."""
     if attempt:
-        time.sleep(random.uniform(0, 0.025 * 2 ** (attempt - 1)))
+        time.sleep(_JITTER.uniform(0, 0.025 * 2 ** (attempt - 1)))
 
 
 def _write_key(write: dict[str, Any]) -> tuple[str, str]:
