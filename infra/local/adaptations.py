@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import random
 import threading
 import time
 import uuid
@@ -156,6 +157,19 @@ def cache_interpreter_clients() -> None:
             and getattr(module, "boto_client_for", None) is original
         ):
             module.boto_client_for = cached  # type: ignore[attr-defined]
+
+
+def jitter_apart() -> None:
+    """Gap: moto's ASL interpreter draws each Retry's full jitter (``JitterStrategy``)
+    from the process-wide ``random`` module. On AWS the interpreter runs elsewhere; in the
+    one-process local stack it moved the random state of everything else in the process
+    (Hypothesis, drawing examples in the test process beside the stack, warned that its
+    strategies' random state moved). Here the jitter has a generator of its own."""
+    if not apply_once("jitter"):
+        return
+    from moto.stepfunctions.parser.asl.component.common.retry import jitter_strategy_decl
+
+    jitter_strategy_decl.random = random.Random()  # type: ignore[assignment]
 
 
 def raise_dev_server_backlog(backlog: int = 512) -> None:
@@ -377,6 +391,7 @@ def apply_all(outbox: Path) -> None:
     emf_to_cloudwatch()
     stop_aborts_at_once()
     cache_interpreter_clients()
+    jitter_apart()
     raise_dev_server_backlog()
     from infra.local import speedups
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import email
 import json
+import random
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -342,6 +343,20 @@ def test_cache_interpreter_clients_gives_the_interpreter_one_client_per_service(
     assert lambda_eval_utils.boto_client_for(REGION, "sns") is boto_client.boto_client_for(
         REGION, "sns"
     )
+
+
+def test_jitter_apart_leaves_the_process_wide_random_state_alone(stack: Any) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl import (
+        JitterStrategy,
+        JitterStrategyDecl,
+    )
+
+    full = JitterStrategyDecl(JitterStrategy.FULL)
+    env = SimpleNamespace(stack=[4.0])
+    before = random.getstate()
+    full._eval_body(env)  # what a Retry with "JitterStrategy": "FULL" evaluates
+    assert random.getstate() == before
+    assert 0 <= env.stack[-1] <= 4.0
 
 
 def test_raise_dev_server_backlog_serves_fifty_concurrent_clients(stack: Any) -> None:
