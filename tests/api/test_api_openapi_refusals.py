@@ -175,7 +175,7 @@ def test_the_schema_refuses_exactly_what_the_api_refuses(
         assert response.status_code == 422, response.body
 
 
-@pytest.mark.parametrize("raw", ["\x0b", "\x0c", " \x0b\n"])
+@pytest.mark.parametrize("raw", ["\x0b", "\x0c", " \x0b\n", " ", " \t\r\n"])
 @pytest.mark.parametrize(
     ("path", "headers"),
     [
@@ -186,16 +186,15 @@ def test_the_schema_refuses_exactly_what_the_api_refuses(
 def test_a_body_of_whitespace_json_does_not_know_is_refused_as_malformed(
     client: Any, path: str, headers: dict[str, str], raw: str
 ) -> None:
-    """Found by schemathesis: a lone \\x0b (which Python strips, JSON does not) was read as
-    the optional body left out, and the erasure went ahead. Only JSON's own whitespace
-    means no body."""
+    """Found by schemathesis: a lone \\x0b (which Python strips, JSON does not), and later a
+    lone space, was read as the optional body left out, and the erasure went ahead. Only a
+    body left out is no body: whitespace is no JSON text."""
     response = client.http.post(path, headers=headers | JSON | idempotency_key(), body=raw)
     assert response.status_code == 400, response.body
 
 
-@pytest.mark.parametrize("raw", ["", " \t\r\n"])
-def test_an_optional_body_left_out_or_json_whitespace_is_no_body(client: Any, raw: str) -> None:
+def test_an_optional_body_left_out_is_no_body(client: Any) -> None:
     response = client.http.post(
-        "/ops/orders/ord_0123456789abcdef0123/retry", headers=OPS | JSON, body=raw
+        "/ops/orders/ord_0123456789abcdef0123/retry", headers=OPS | JSON, body=""
     )
     assert response.status_code == 404, response.body  # read as no body: the order is unknown
