@@ -53,6 +53,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 CANCELLABLE = frozenset(
     {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.RESERVED, OrderStatus.READY_FOR_PICKUP}
 )
+# Orders at rest: nothing is reserved, authorised or waited for any more.
+AT_REST = (OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.RETURNED)
 
 
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:

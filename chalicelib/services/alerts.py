@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.order_status import AT_REST
 from chalicelib.domain.orders import AttentionKind, Order
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.recovery import AT_REST
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps

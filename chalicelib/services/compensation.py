@@ -15,6 +15,7 @@ from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
+from chalicelib.services.alerts import alert_once
 from chalicelib.services.order_writes import Change, announce_again_at, mutate
 
 if TYPE_CHECKING:
@@ -114,20 +115,24 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     written = mutate(deps, step.order_id, decide)
     order = written.order
     cancelled = written.result or []
+    attention = order.attention
+    assert attention is not None  # written now, or by the run this one repeats
     if written.change is None:
-        assert order.attention is not None  # the decision's only way to write nothing
-        announce_cancellations_again(deps, order, order.attention.at)
-    else:
-        deps.events.alert_ops(
-            f"order workflow compensated {step.order_id}",
-            {
-                "kind": "workflow_compensated",
-                "order_id": step.order_id,
-                "error": step.error or {},
-                "cancelled_fulfillments": cancelled,
-                "status": order.status.value,
-            },
-        )
+        # A run again: the first may have died before telling the customer and ops.
+        announce_cancellations_again(deps, order, attention.at)
+        cancelled = [f.fulfillment_id for f in order.fulfillments if f.cancelled_at == attention.at]
+    alert_once(
+        f"compensated:{step.order_id}:{attention.at.isoformat()}",
+        f"order workflow compensated {step.order_id}",
+        {
+            "kind": "workflow_compensated",
+            "order_id": step.order_id,
+            "error": step.error or {},
+            "cancelled_fulfillments": cancelled,
+            "status": order.status.value,
+        },
+        deps,
+    )
     outcome = settlement.settle(step.order_id, deps, raise_if_owed=True)
     final = outcome.order or order
     return CompensationOutput(

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
-from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
+from chalicelib.services.alerts import alert_once
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 RETRYABLE = ("FAILED", "TIMED_OUT", "ABORTED")
-# Orders that ended before anything could be resumed: a retry would have nothing to do.
-NOTHING_TO_RESUME = (OrderStatus.REJECTED, OrderStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,6 @@ def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | Non
     return None
 
 
-# Orders at rest: nothing is reserved, authorised or waited for any more.
-AT_REST = (*NOTHING_TO_RESUME, OrderStatus.RETURNED)
 # What an ended execution leaves alone: compensated, or told, already.
 ENDED_ON_PURPOSE = (
     AttentionKind.COMPENSATED,
@@ -177,7 +174,7 @@ def execution_ended(
     outcome, cancelled = written.result or ("", [])
     if written.change is None:
         if outcome != "superseded" and _shown_for_this_execution(written.order, execution_arn):
-            _announce_stop_again(written.order, deps)
+            _tell_stop_again(written.order, execution_arn, status, deps)
         return outcome
     try:
         # Void or refund the cancelled share; a gateway failure leaves it owed on the
@@ -186,34 +183,46 @@ def execution_ended(
     finally:
         # Announced once settled, so that the customer's email says what was given back.
         publish(deps, written.order, written.change)
-        deps.events.alert_ops(
-            f"order workflow {status.lower()} {order_id}",
-            {
-                "kind": "workflow_stopped",
-                "order_id": order_id,
-                "execution_arn": execution_arn,
-                "execution_status": status,
-                "status": written.order.status.value,
-                "cancelled_fulfillments": cancelled,
-            },
-        )
+        _alert_stopped(written.order, execution_arn, status, cancelled, deps)
     if not settled:
         return f"{outcome}_money_owed"
     return outcome
 
 
-def _announce_stop_again(order: Order, deps: Deps) -> None:
+def _alert_stopped(
+    order: Order, execution_arn: str, status: str, cancelled: list[str], deps: Deps
+) -> None:
+    """Ops' alert about an ended execution: once per execution, however often told."""
+    alert_once(
+        f"stopped:{execution_arn}",
+        f"order workflow {status.lower()} {order.order_id}",
+        {
+            "kind": "workflow_stopped",
+            "order_id": order.order_id,
+            "execution_arn": execution_arn,
+            "execution_status": status,
+            "status": order.status.value,
+            "cancelled_fulfillments": cancelled,
+        },
+        deps,
+    )
+
+
+def _tell_stop_again(order: Order, execution_arn: str, status: str, deps: Deps) -> None:
     """EventBridge's next delivery of an ending this function recorded: the run that
-    recorded it may have died before settling and announcing, and the customer would never
-    hear of the cancellation. What was cancelled is settled and announced again, under the
-    first ids and moment (a delivery after one that did announce sends nothing twice)."""
+    recorded it may have died before settling and telling, and neither the customer nor
+    ops would hear of it. What was cancelled is settled and announced again, under the
+    first ids and moment (a delivery after one that did announce sends nothing twice),
+    and ops are alerted if they were not."""
     attention = order.attention
     if attention is None or attention.kind is not AttentionKind.WORKFLOW_STOPPED:
         return  # the workflow's own compensation tells, and is retried, itself
+    cancelled = [f.fulfillment_id for f in order.fulfillments if f.cancelled_at == attention.at]
     try:
         settlement.settle(order.order_id, deps)
     finally:
         announce_cancellations_again(deps, order, attention.at)
+        _alert_stopped(order, execution_arn, status, cancelled, deps)
 
 
 def _shown_for_this_execution(order: Order, execution_arn: str) -> bool:

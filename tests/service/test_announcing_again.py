@@ -246,6 +246,17 @@ def test_a_pickup_timeout_run_again_tells_the_customer_the_goods_went_back(deps:
     assert len(again) == len(killed) + 1
 
 
+def _ops_told(deps: Deps, order_id: str) -> list[list[str]]:
+    """The fulfillments each alert about the order's workflow ending names."""
+    assert isinstance(deps.events, RecordingEvents)
+    return [
+        m["cancelled_fulfillments"]
+        for _, m in deps.events.alerts
+        if m.get("order_id") == order_id
+        and m["kind"] in ("workflow_compensated", "workflow_stopped")
+    ]
+
+
 def _compensate(deps: Deps, order_id: str) -> Callable[[], object]:
     step = CompensateInput(order_id=order_id, error={"Error": "Boom", "Cause": "a bug"})
     return lambda: compensation.compensate(step, deps)
@@ -270,6 +281,7 @@ def test_a_compensation_run_again_tells_the_customer_the_order_was_cancelled(
     assert set(_announced(deps, order.order_id, "CANCELLED")) == {f"{order.order_id}:004:CANCELLED"}
     assert len(again) == len(killed) + 1
     assert _events(deps, "fulfillment.cancelled") == []  # told by the status change alone
+    assert _ops_told(deps, order.order_id) == [[order.fulfillments[0].fulfillment_id]]
 
 
 @pytest.mark.parametrize("ending", [_compensate, _execution_ended], ids=["step", "ended"])
@@ -292,6 +304,7 @@ def test_a_compensation_run_again_tells_the_customer_a_part_was_cancelled(
         FulfillmentStatus.SHIPPED
     )
     assert len(again) == len(killed) + 1
+    assert _ops_told(deps, order.order_id) == [[pickup.fulfillment_id]]
 
 
 def test_a_late_parcel_step_run_again_tells_the_breach_each_once(deps: Deps) -> None:
