@@ -88,14 +88,19 @@ def announce_cancellations_again(deps: Deps, order: Order, at: datetime) -> None
     announce_again_at(deps, order, at)
     if order.status is OrderStatus.CANCELLED and order.history[-1].at == at:
         return  # cancelled whole: told by the status change alone
-    for fulfillment in order.fulfillments:
-        if (
-            fulfillment.cancelled_at == at
-            and fulfillment.status_reason is StatusReason.PROCESSING_ERROR
-        ):
-            voided = order.fulfillment_value(fulfillment)
-            told = FulfillmentCancelled.of(order.order_id, fulfillment, voided, at)
-            deps.events.publish(told.message())
+    for fulfillment in cancelled_at(order, at):
+        voided = order.fulfillment_value(fulfillment)
+        told = FulfillmentCancelled.of(order.order_id, fulfillment, voided, at)
+        deps.events.publish(told.message())
+
+
+def cancelled_at(order: Order, at: datetime) -> list[Fulfillment]:
+    """The fulfillments ``cancel_what_was_not_handed_over`` cancelled at ``at``."""
+    return [
+        f
+        for f in order.fulfillments
+        if f.cancelled_at == at and f.status_reason is StatusReason.PROCESSING_ERROR
+    ]
 
 
 def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
@@ -120,7 +125,7 @@ def compensate(step: CompensateInput, deps: Deps) -> CompensationOutput:
     if written.change is None:
         # A run again: the first may have died before telling the customer and ops.
         announce_cancellations_again(deps, order, attention.at)
-        cancelled = [f.fulfillment_id for f in order.fulfillments if f.cancelled_at == attention.at]
+        cancelled = [f.fulfillment_id for f in cancelled_at(order, attention.at)]
     alert_once(
         f"compensated:{step.order_id}:{attention.at.isoformat()}",
         f"order workflow compensated {step.order_id}",

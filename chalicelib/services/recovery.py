@@ -20,6 +20,7 @@ from chalicelib.services.alerts import alert_once
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
+    cancelled_at,
 )
 from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import workflow_input
@@ -217,7 +218,7 @@ def _tell_stop_again(order: Order, execution_arn: str, status: str, deps: Deps) 
     attention = order.attention
     if attention is None or attention.kind is not AttentionKind.WORKFLOW_STOPPED:
         return  # the workflow's own compensation tells, and is retried, itself
-    cancelled = [f.fulfillment_id for f in order.fulfillments if f.cancelled_at == attention.at]
+    cancelled = [f.fulfillment_id for f in cancelled_at(order, attention.at)]
     try:
         settlement.settle(order.order_id, deps)
     finally:

@@ -128,9 +128,10 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     ``ActionNotAvailable`` (409) for any other order or after the window."""
     now = deps.clock()
     window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
-    unstarted = _payment_retry_not_started(deps.store.get_order(order_id), deps)
+    read = deps.store.get_order(order_id)
+    unstarted = _payment_retry_not_started(read, deps)
     if unstarted is not None:
-        return _start_payment_retry(order_id, unstarted, payment_token, deps)
+        return _start_payment_retry(read, unstarted, payment_token, deps)
 
     def decide(order: Order) -> Change[ExecutionRetry]:
         if order_erased(order, deps):
@@ -161,7 +162,7 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
         return Change(entry=entry, result=restart)
 
     try:
-        written = mutate(deps, order_id, decide, announce=False)
+        written = mutate(deps, order_id, decide, announce=False, start=read)
     except UnservableLines as refused:
         # As for an order refused at placement: told when what was missing is back.
         subscribe_order_shortage(deps.store.get_order(order_id), refused.short, deps)
@@ -195,11 +196,13 @@ def _payment_retry_not_started(order: Order, deps: Deps) -> ExecutionRetry | Non
 
 
 def _start_payment_retry(
-    order_id: str, retry: ExecutionRetry, payment_token: str, deps: Deps
+    read: Order, retry: ExecutionRetry, payment_token: str, deps: Deps
 ) -> Order:
     """Start the execution of a payment retry written by a request that died (a second
     start of the same name is the same execution), with the card asked for now, and
-    announce the order paid again under the first event's id."""
+    announce the order paid again under the first event's id. ``read``: the order as
+    just read (``mutate``'s ``start``)."""
+    order_id = read.order_id
 
     def keep_card(order: Order) -> Change | None:
         if order.execution_arn != retry.execution_arn or order.payment_token == payment_token:
@@ -207,11 +210,10 @@ def _start_payment_retry(
         order.payment_token = payment_token
         return Change()
 
-    mutate(deps, order_id, keep_card)
+    order = mutate(deps, order_id, keep_card, start=read).order
     deps.workflow.start_named(
         payment_retry_name(order_id, retry.attempt), workflow_input(order_id, deps)
     )
-    order = deps.store.get_order(order_id)
     announce_again(deps, order, OrderStatus.ACCEPTED)
     return order
 

@@ -64,7 +64,8 @@ def _record_breach(
     order = written.order
     fulfillment = order.fulfillment(fulfillment_id)
     shipment = fulfillment.shipment
-    if shipment is None or shipment.breached_at is None:
+    breached_at = shipment.breached_at if shipment is not None else None
+    if shipment is None or breached_at is None:
         return False, order
     if not written.result:
         if fulfillment.status is not FulfillmentStatus.SHIPPED:
@@ -74,16 +75,17 @@ def _record_breach(
         # Recorded already, before the grace period is over: by a run that may have died
         # between its write and what it tells (a Lambda stopped by its timeout), so the
         # customer's apology, the ticket and ops' alert are told again, each once.
-        event = SlaBreached.of(order, fulfillment_id, shipment, shipment.breached_at)
+        event = SlaBreached.of(order, fulfillment_id, shipment, breached_at)
         deps.events.publish(event.message())
-    _tell_breach(order, fulfillment_id, shipment, deps)
+    _tell_breach(order, fulfillment_id, shipment, breached_at, deps)
     return bool(written.result), order
 
 
-def _tell_breach(order: Order, fulfillment_id: str, shipment: Shipment, deps: Deps) -> None:
-    """Ops' alert and customer service's ticket about a breach, each once however often
-    a retried step tells them."""
-    breached_at = shipment.breached_at or shipment.promised_by
+def _tell_breach(
+    order: Order, fulfillment_id: str, shipment: Shipment, breached_at: datetime, deps: Deps
+) -> None:
+    """Ops' alert and customer service's ticket about a breach (recorded at
+    ``breached_at``), each once however often a retried step tells them."""
     breached = dict(
         kind="sla_breached",
         order_id=order.order_id,
