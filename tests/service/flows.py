@@ -23,6 +23,12 @@ from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from tests.fakes import Outgoing, RecordingEvents
 
+
+class Killed(BaseException):
+    """A function stopped by its Lambda timeout: nothing after this point of it runs (a
+    BaseException, so that no ``except Exception`` of the code under test catches it)."""
+
+
 # One black T-shirt shipped, one to collect at Madrid.
 MIXED = [
     {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},

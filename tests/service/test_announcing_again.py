@@ -32,10 +32,6 @@ from tests.fakes import RecordingEvents
 from tests.service import flows
 
 
-class _Killed(BaseException):
-    """The function stopped by its timeout: nothing after this point of it runs."""
-
-
 def _dying_at(deps: Deps, value: str, field: str = "status") -> None:
     """Make the next publish of an event whose ``field`` is ``value`` die."""
     events = deps.events
@@ -46,7 +42,7 @@ def _dying_at(deps: Deps, value: str, field: str = "status") -> None:
     def dying(event: dict[str, Any]) -> None:
         if armed[0] and event.get(field) == value:
             armed[0] = False
-            raise _Killed
+            raise flows.Killed
         publish(event)
 
     events.publish = dying  # type: ignore[method-assign]
@@ -73,7 +69,7 @@ def test_a_step_run_again_announces_what_its_dead_run_wrote(
     if status == "RESERVED":
         payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     _dying_at(deps, status)
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         step(OrderStep(order_id=order.order_id), deps)
     assert deps.store.get_order(order.order_id).status.value == status
     assert _announced(deps, order.order_id, status) == []
@@ -87,7 +83,7 @@ def test_a_step_run_again_announces_what_its_dead_run_wrote(
 def test_placing_again_after_a_dead_first_request_announces_the_order(deps: Deps) -> None:
     request = PlaceOrderRequest.model_validate(flows.body())
     _dying_at(deps, "ACCEPTED")
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         ordering.place_order(request, "ord_died", deps, "demo-shop")
     assert _announced(deps, "ord_died", "ACCEPTED") == []
 
@@ -120,7 +116,7 @@ def test_a_dispatch_run_again_tells_the_customer_what_its_dead_run_did(
     order = flows.reserved(deps, lines=[line])
     step = flows.parcel_step(order)
     _dying_at(deps, kind, field="type")
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         fulfillment_steps.dispatch_fulfillment(step, deps)
     assert deps.store.get_order(order.order_id).status.value == status
     assert isinstance(deps.events, RecordingEvents)
@@ -198,7 +194,7 @@ def _run_killed_then_again(
     machine's retry, and one more after a run that did announce): the subjects mailed
     after the killed run and after each run again."""
     _dying_at(deps, value, field)
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         run()
     killed = _mailed(deps)[:]
     run()

@@ -74,10 +74,6 @@ def test_a_failed_application_forgets_the_event_so_the_retry_applies_it(deps: De
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
 
 
-class _Killed(BaseException):
-    """A Lambda stopped by its timeout: nothing after this point of the handler runs."""
-
-
 def test_an_event_whose_request_died_mid_work_is_applied_by_the_carriers_next_try(
     deps: Deps,
 ) -> None:
@@ -88,10 +84,10 @@ def test_an_event_whose_request_died_mid_work_is_applied_by_the_carriers_next_tr
     real = deps.store.get_order
 
     def killed(order_id: str) -> object:
-        raise _Killed
+        raise flows.Killed
 
     deps.store.get_order = killed  # type: ignore[method-assign]
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_killed")
     deps.store.get_order = real  # type: ignore[method-assign]
     assert deps.store.get_order(order_id).status is OrderStatus.SHIPPED
@@ -284,11 +280,11 @@ def test_a_delivery_whose_request_died_before_telling_is_told_at_the_carriers_re
 
     def killed(event: dict[str, Any]) -> None:
         if event.get("status") == "DELIVERED":
-            raise _Killed
+            raise flows.Killed
         publish(event)
 
     events.publish = killed  # type: ignore[method-assign]
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
     events.publish = publish  # type: ignore[method-assign]
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
@@ -314,11 +310,11 @@ def test_a_problem_whose_request_died_before_its_ticket_opens_it_at_the_retry(
     def dying_once(*args: Any, **kwargs: Any) -> Any:
         calls[0] += 1
         if calls[0] == 1:
-            raise _Killed
+            raise flows.Killed
         return opened(*args, **kwargs)
 
     monkeypatch.setattr(carrier_events, "open_ticket", dying_once)
-    with pytest.raises(_Killed):
+    with pytest.raises(flows.Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_x", type="exception")
     ticket_id = exception_ticket_id(carrier, tracking)
     with pytest.raises(NotFound):

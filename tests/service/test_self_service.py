@@ -110,10 +110,6 @@ def test_paying_again_reopens_the_same_order_in_a_new_execution(deps: Deps) -> N
         self_service.pay_again(order.order_id, "tok_visa", deps)
 
 
-class _Killed(BaseException):
-    """The request stopped by its function's timeout: nothing after this point of it runs."""
-
-
 def test_paying_again_after_a_request_that_died_before_starting_carries_the_order_on(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,11 +120,11 @@ def test_paying_again_after_a_request_that_died_before_starting_carries_the_orde
     workflow = _workflow(deps)
 
     def dying(name: str, payload: object) -> str:
-        raise _Killed
+        raise flows.Killed
 
     with monkeypatch.context() as patched:
         patched.setattr(workflow, "start_named", dying)
-        with pytest.raises(_Killed):
+        with pytest.raises(flows.Killed):
             self_service.pay_again(order.order_id, "tok_visa", deps)
     name = f"{order.order_id}-pay1"
     assert deps.store.get_order(order.order_id).status is OrderStatus.ACCEPTED
