@@ -164,14 +164,17 @@ def _tell_again(order: Order, carrier: str, event: CarrierEventRequest, deps: De
     told again, once per id or ticket: the delivery, announced under its first id, and
     the problem's ticket, opened under its own. Ops' alert is not repeated (one per
     event, and the order's timeline holds the event). The execution's wait, whose token
-    the write took, runs out at the promise and finds the parcel delivered."""
-    shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
-    seen = shipment.events if shipment is not None else []
+    the parcel keeps, is released again (a token released already is skipped)."""
+    parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
+    seen = parcel.shipment.events if parcel.shipment is not None else []
     recorded = next((e for e in seen if e.get("event_id") == event.event_id), None)
     if recorded is None:
         return
     if event.type == "delivered" and order.status is OrderStatus.DELIVERED:
         announce_again(deps, order, OrderStatus.DELIVERED)
+    delivered = event.type == "delivered" and parcel.status is FulfillmentStatus.DELIVERED
+    if delivered and parcel.task_token:
+        deps.workflow.resume(parcel.task_token, {"event": event.type, "event_id": event.event_id})
     elif event.type == "exception":
         occurred_at = datetime.fromisoformat(recorded["occurred_at"])
         _open_exception_ticket(order, carrier, event, occurred_at, deps)
@@ -213,11 +216,12 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         shipment.events.append(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
-            token, fulfillment.task_token = fulfillment.task_token, None
+            # The wait's token stays on the parcel: the carrier's retry of a request that
+            # died before the release below releases the wait (``_tell_again``).
             return Change(
                 entry=entry,
                 shipments=[fulfillment],
-                result=Outcome(occurred_at, token=token, delivered_now=True),
+                result=Outcome(occurred_at, token=fulfillment.task_token, delivered_now=True),
             )
         if event.type == "delivered" and order.delivered_after_loss(
             fulfillment.fulfillment_id, occurred_at
@@ -239,8 +243,12 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             )
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.DELIVERED:
             # Told again (a carrier's retry): its record is written again from the order,
-            # in case a crash after the delivery's write left it open.
-            return Change(shipments=[fulfillment], result=Outcome(occurred_at))
+            # in case a crash after the delivery's write left it open, and the wait is
+            # released again, in case that crash came before its release.
+            return Change(
+                shipments=[fulfillment],
+                result=Outcome(occurred_at, token=fulfillment.task_token),
+            )
         return Change(result=Outcome(occurred_at))
 
     written = mutate(deps, order_id, decide)

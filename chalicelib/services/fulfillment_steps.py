@@ -190,15 +190,16 @@ def await_fulfillment(step: AwaitInput, deps: Deps, start: Order | None = None) 
             # The cancel released the waits before this one was parked.
             return Unchanged(_Parked.CANCELLED)
         fulfillment = order.fulfillment(step.fulfillment_id or "")
-        if fulfillment.task_token == step.task_token:
-            return Unchanged(_Parked.WAITING)  # parked with the dispatch's write
         if fulfillment.status in (
             FulfillmentStatus.DELIVERED,
             FulfillmentStatus.CANCELLED,
             FulfillmentStatus.RETURNED,
             FulfillmentStatus.LOST,
         ):
+            # Before the token's check: a delivery keeps the token it released.
             return Unchanged(_Parked.DONE)
+        if fulfillment.task_token == step.task_token:
+            return Unchanged(_Parked.WAITING)  # parked with the dispatch's write
         fulfillment.task_token = step.task_token
         return Change(result=_Parked.WAITING)
 
@@ -247,7 +248,18 @@ def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     written, order = settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
     if written.change is None:
         _announce_not_collected_again(deps, order, step.fulfillment_id)
+        _announce_collected_again(deps, order, step.fulfillment_id)
     return DispatchOutput(keep_waiting=False)
+
+
+def _announce_collected_again(deps: Deps, order: Order, fulfillment_id: str) -> None:
+    """The window ran out on a pick-up that was collected: the collection's request may
+    have died after its write, before telling the customer or releasing this wait, and
+    the clerk may never have asked again (found by a review: the "collected" email never
+    went). Told now, under the first event's id."""
+    collected = order.fulfillment(fulfillment_id).status is FulfillmentStatus.DELIVERED
+    if collected and order.status is OrderStatus.DELIVERED:
+        announce_again(deps, order, OrderStatus.DELIVERED)
 
 
 def _announce_not_collected_again(deps: Deps, order: Order, fulfillment_id: str) -> None:

@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement, tokens
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, announce_again, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -64,7 +65,11 @@ def collect(
         placed = deps.store.get_order(order_id)
     except NotFound as exc:  # the caller named a fulfillment, not an order (a probe)
         raise NotFound(f"no fulfillment {fulfillment_id}", field="fulfillment_id") from exc
-    _ready_pickup(placed, fulfillment_id, at_location)
+    try:
+        _ready_pickup(placed, fulfillment_id, at_location)
+    except Conflict:
+        _finish_collection(placed, fulfillment_id, pickup_code, deps)
+        raise
     scope = f"pickup#{fulfillment_id}"
     failures = deps.access.begin_attempt(
         scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS, "pickup_code"
@@ -75,9 +80,10 @@ def collect(
         if not tokens.same(pickup_code, fulfillment.pickup_code or "\x00"):
             raise WrongPickupCode("wrong pick-up code", field="pickup_code")
         entry = order.deliver(fulfillment_id, now)
-        token, fulfillment.task_token = fulfillment.task_token, None
         taken = StockChange.handing_over(fulfillment)
-        return Change(entry=entry, stock=taken, result=token)
+        # The wait's token stays on the fulfillment: a retry of this request, had it died
+        # before the release below, releases the wait with it (``_finish_collection``).
+        return Change(entry=entry, stock=taken, result=fulfillment.task_token)
 
     try:
         written = mutate(deps, order_id, decide)
@@ -94,3 +100,22 @@ def collect(
     if written.result:
         deps.workflow.resume(written.result, {"collected": fulfillment_id})
     return order
+
+
+def _finish_collection(order: Order, fulfillment_id: str, pickup_code: str, deps: Deps) -> None:
+    """The clerk asks again, with the right code, to collect what is collected already:
+    the first request may have died after its write (a Lambda's timeout after DynamoDB
+    took it; found by a review: the "collected" email never went, and the execution
+    waited out the pick-up window). What it had left is done now, each part once: the
+    customer told under the first event's id, the share captured, the wait released.
+    The answer stays 409: the goods were handed over by the first request."""
+    fulfillment = order.fulfillment(fulfillment_id)
+    if fulfillment.status is not FulfillmentStatus.DELIVERED or not tokens.same(
+        pickup_code, fulfillment.pickup_code or "\x00"
+    ):
+        return
+    if order.status is OrderStatus.DELIVERED:
+        announce_again(deps, order, OrderStatus.DELIVERED)
+    settlement.settle(order.order_id, deps)
+    if fulfillment.task_token:
+        deps.workflow.resume(fulfillment.task_token, {"collected": fulfillment_id})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import PaymentDeclined
+from chalicelib.domain.errors import Conflict, PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -22,13 +22,21 @@ from chalicelib.services import (
     fulfillment_steps,
     ordering,
     payment_steps,
+    pickups,
     recovery,
     sla,
     stock_steps,
 )
 from chalicelib.services.compensation import CompensateInput
-from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
-from tests.fakes import RecordingEvents
+from chalicelib.services.pickups import order_id_of_fulfillment
+from chalicelib.services.step_models import (
+    AwaitInput,
+    DispatchInput,
+    FulfillmentStep,
+    OrderStep,
+    RejectOrderInput,
+)
+from tests.fakes import FakeWorkflow, RecordingEvents
 from tests.service import flows
 
 
@@ -340,3 +348,143 @@ def test_a_cancel_asked_again_tells_the_customer_what_the_dead_request_did(deps:
 
     assert set(_announced(deps, order.order_id, "CANCELLED")) == {f"{order.order_id}:004:CANCELLED"}
     assert again[len(killed) :] == [f"Tu pedido {order.order_id} ha sido cancelado"]
+
+
+def _parked(deps: Deps, fulfillment: str) -> Fulfillment:
+    """An order's one fulfillment dispatched as the workflow does it, its wait's token
+    parked on it."""
+    line = {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": fulfillment}
+    if fulfillment == "pickup":
+        line["location_id"] = "ST-MADRID"
+    (part,) = flows.reserved(deps, lines=[line]).fulfillments
+    order_id = order_id_of_fulfillment(part.fulfillment_id)
+    step = DispatchInput(
+        order_id=order_id,
+        fulfillment_id=part.fulfillment_id,
+        task_token=f"token-{part.fulfillment_id}",
+        wait_seconds=48 * 3600,
+        entered_at=deps.clock(),
+    )
+    fulfillment_steps.dispatch_and_await(step, deps)
+    (parked,) = deps.store.get_order(order_id).fulfillments
+    assert parked.task_token == step.task_token
+    return parked
+
+
+def _released(deps: Deps, token: str | None) -> int:
+    """How often the wait parked on ``token`` was released."""
+    assert isinstance(deps.workflow, FakeWorkflow)
+    return sum(1 for resumed, _ in deps.workflow.resumed if resumed == token)
+
+
+def test_a_collection_that_died_before_telling_is_finished_by_the_clerks_retry(
+    deps: Deps,
+) -> None:
+    # A review: the collection's write took, then its Lambda ran out of time. The clerk's
+    # retry got 409 and did nothing: no "collected" email, the pick-up's share left for
+    # the sweeper, and the execution waiting out the pick-up window.
+    pickup = _parked(deps, "pickup")
+    order_id = order_id_of_fulfillment(pickup.fulfillment_id)
+    assert pickup.pickup_code is not None
+    _dying_at(deps, "DELIVERED")
+    with pytest.raises(flows.Killed):
+        pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+    before = _mailed(deps)
+    wrong = "000000" if pickup.pickup_code != "000000" else "111111"
+    with pytest.raises(Conflict):
+        pickups.collect(pickup.fulfillment_id, wrong, deps)
+    assert (_announced(deps, order_id, "DELIVERED"), _released(deps, pickup.task_token)) == ([], 0)
+
+    for _ in range(2):  # the clerk asks again, and again: the goods were handed over
+        with pytest.raises(Conflict):
+            pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+
+    assert len(set(_announced(deps, order_id, "DELIVERED"))) == 1
+    sent = _mailed(deps)
+    assert len(sent) == len(before) + 1 and "recogido" in sent[-1]
+    assert _released(deps, pickup.task_token) >= 1
+    settled = deps.store.get_order(order_id).payment
+    assert settled.captured is not None and settled.captured == settled.authorized
+
+
+def test_a_pick_up_window_ending_on_a_collection_that_died_tells_the_customer(
+    deps: Deps,
+) -> None:
+    # The clerk never asked again: the wait runs out, finds the goods collected, and tells.
+    pickup = _parked(deps, "pickup")
+    order_id = order_id_of_fulfillment(pickup.fulfillment_id)
+    assert pickup.pickup_code is not None
+    _dying_at(deps, "DELIVERED")
+    with pytest.raises(flows.Killed):
+        pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    before = _mailed(deps)
+    step = FulfillmentStep(order_id=order_id, fulfillment_id=pickup.fulfillment_id)
+
+    for _ in range(2):  # the timeout's step, and the state machine's retry of it
+        assert fulfillment_steps.handle_fulfillment_timeout(step, deps).keep_waiting is False
+
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+    assert len(set(_announced(deps, order_id, "DELIVERED"))) == 1
+    sent = _mailed(deps)
+    assert len(sent) == len(before) + 1 and "recogido" in sent[-1]
+
+
+@pytest.mark.parametrize("retry", ["same event", "new event id"])
+def test_a_delivery_that_died_before_releasing_the_wait_is_released_by_the_carriers_retry(
+    deps: Deps, retry: str
+) -> None:
+    # A review: the webhook's write took the delivery and the wait's token; its Lambda then
+    # ran out of time, and the execution waited until the promise before it carried on.
+    parcel = _parked(deps, "ship")
+    assert parcel.shipment is not None
+    carrier, tracking = parcel.shipment.carrier, parcel.shipment.tracking_number
+    _dying_at(deps, "DELIVERED")
+    with pytest.raises(flows.Killed):
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_first")
+    assert _released(deps, parcel.task_token) == 0
+
+    event_id = "evt_first" if retry == "same event" else "evt_second"
+    again = flows.carrier_event(deps, carrier, tracking, event_id=event_id)
+
+    assert again["status"] == ("duplicate" if retry == "same event" else "applied")
+    assert _released(deps, parcel.task_token) == 1
+
+
+def test_a_promise_ending_on_a_delivery_that_died_before_telling_tells_the_customer(
+    deps: Deps,
+) -> None:
+    # The carrier never sent its event again: the wait runs out at the promise.
+    parcel = _parked(deps, "ship")
+    order_id = order_id_of_fulfillment(parcel.fulfillment_id)
+    assert parcel.shipment is not None
+    _dying_at(deps, "DELIVERED")
+    with pytest.raises(flows.Killed):
+        flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+    before = _mailed(deps)
+    step = FulfillmentStep(order_id=order_id, fulfillment_id=parcel.fulfillment_id)
+
+    for _ in range(2):
+        assert fulfillment_steps.handle_fulfillment_timeout(step, deps).keep_waiting is False
+
+    assert len(set(_announced(deps, order_id, "DELIVERED"))) == 1
+    sent = _mailed(deps)
+    assert len(sent) == len(before) + 1 and "entregado" in sent[-1]
+
+
+def test_a_wait_registered_again_after_the_delivery_is_released_at_once(deps: Deps) -> None:
+    # The delivery keeps the token it released; the registration's run again must still
+    # see the parcel delivered, not "parked already", or the execution would wait on.
+    parcel = _parked(deps, "ship")
+    assert parcel.shipment is not None and parcel.task_token is not None
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+    released = _released(deps, parcel.task_token)
+    again = AwaitInput(
+        order_id=order_id_of_fulfillment(parcel.fulfillment_id),
+        task_token=parcel.task_token,
+        fulfillment_id=parcel.fulfillment_id,
+    )
+
+    fulfillment_steps.await_fulfillment(again, deps)
+
+    assert _released(deps, parcel.task_token) == released + 1
