@@ -10,16 +10,17 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.erasure import ERASED
-from chalicelib.domain.errors import NotFound, UnknownReferences
+from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.events import ReturnRequested
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.domain.returns import OrderReturn, ReturnLine, check_return_location
+from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, check_return_location
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.opportunities import availability_changed
-from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.order_writes import Change, announce_again, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -107,7 +108,11 @@ def receive_return(
         return Change(entry=entry, stock=stock, result=token)
 
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
-    written, order = settlement.write_then_settle(deps, order_id, decide)
+    try:
+        written, order = settlement.write_then_settle(deps, order_id, decide)
+    except Conflict:
+        _finish_receipt(order_id, return_id, location_id, deps)
+        raise
     token = written.result
     if written.change is not None and written.change.entry is not None:
         token = deps.store.take_return_wait(order_id) or token
@@ -117,3 +122,25 @@ def receive_return(
         for sku, levels in before.items():
             availability_changed(sku, levels, deps)
     return order
+
+
+def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps) -> None:
+    """The store asks again to receive a return it received already: the first request
+    may have died after its write (a Lambda's timeout after DynamoDB took it; found by a
+    review: the refund waited for the sweeper, and the execution for the end of the
+    return window). What it left is done now, each part once: the refund settled (the
+    customer's email goes with it), the order's RETURNED told again under its first id,
+    the return window's wait released. The answer stays 409: the goods came back with
+    the first request."""
+    order = deps.store.get_order(order_id)
+    received = next((r for r in order.returns if r.return_id == return_id), None)
+    if received is None or received.status is not ReturnStatus.RECEIVED:
+        return
+    if received.location_id != location_id:
+        return
+    settlement.settle(order_id, deps)
+    if order.status is OrderStatus.RETURNED:
+        announce_again(deps, order, OrderStatus.RETURNED)
+        token = deps.store.take_return_wait(order_id)
+        if token:
+            deps.workflow.resume(token, {"returned": True})

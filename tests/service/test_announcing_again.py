@@ -16,7 +16,7 @@ from chalicelib.domain.errors import Conflict, PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.domain.requests import PlaceOrderRequest, RequestReturnRequest
 from chalicelib.services import (
     compensation,
     fulfillment_steps,
@@ -24,11 +24,14 @@ from chalicelib.services import (
     payment_steps,
     pickups,
     recovery,
+    returns,
+    settlement,
     sla,
     stock_steps,
 )
 from chalicelib.services.compensation import CompensateInput
 from chalicelib.services.pickups import order_id_of_fulfillment
+from chalicelib.services.return_steps import await_returns
 from chalicelib.services.step_models import (
     AwaitInput,
     DispatchInput,
@@ -488,3 +491,47 @@ def test_a_wait_registered_again_after_the_delivery_is_released_at_once(deps: De
     fulfillment_steps.await_fulfillment(again, deps)
 
     assert _released(deps, parcel.task_token) == released + 1
+
+
+@pytest.mark.parametrize("dying_at", ["the refund", "the announcement"])
+def test_a_return_receipt_that_died_after_its_write_is_finished_by_the_stores_retry(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, dying_at: str
+) -> None:
+    # A review: the receipt's write took the goods back, then its Lambda ran out of time.
+    # The store's retry got 409 and did nothing: the refund waited for the sweeper, and the
+    # execution for the end of the return window.
+    order = flows.delivered(deps)
+    await_returns(AwaitInput(order_id=order.order_id, task_token="t-returns"), deps)
+    store = next(loc.location_id for loc in deps.store.locations() if loc.type.value == "store")
+    everything = [{"sku": line.sku, "quantity": line.quantity} for line in order.lines]
+    request = {"lines": everything, "reason": "too small", "channel": "store"}
+    asked = RequestReturnRequest.model_validate(request | {"location_id": store})
+    opened = returns.request_return(order.order_id, asked, deps)
+    if dying_at == "the refund":
+        settle = settlement.settle
+
+        def dying_once(*args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(settlement, "settle", settle)
+            raise flows.Killed
+
+        monkeypatch.setattr(settlement, "settle", dying_once)
+    else:
+        _dying_at(deps, "RETURNED")
+    with pytest.raises(flows.Killed):
+        returns.receive_return(opened.return_id, store, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.RETURNED
+    before = _mailed(deps)
+
+    for _ in range(2):  # the clerk asks again, and again: the goods are back already
+        with pytest.raises(Conflict):
+            returns.receive_return(opened.return_id, store, deps)
+
+    after = deps.store.get_order(order.order_id)
+    (received,) = after.returns
+    assert received.refund is not None and after.payment.refunded == received.refund
+    assert len(set(_announced(deps, order.order_id, "RETURNED"))) == 1
+    assert _released(deps, "t-returns") == 1
+    # One email for the return, whichever request sent it.
+    sent = _mailed(deps)
+    assert sum("devolución" in subject for subject in sent) == 1
+    assert len(sent) - len(before) <= 1
