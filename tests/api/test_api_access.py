@@ -41,14 +41,14 @@ UNKNOWN_ORDER = "ord_00000000000000000000"
 RETURN_BODY = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
 
 
-def _store_order(store_id: str = "ST-MADRID", **overrides: Any) -> dict[str, Any]:
-    """An anonymous in-store order at ``store_id``, collected there."""
+def _store_order(deps: Any, store_id: str = "ST-MADRID", **overrides: Any) -> dict[str, Any]:
+    """An anonymous in-store order at ``store_id``, collected there: of a product of the
+    test's own, since the demo stock in a store is shared by every test on the stack."""
+    sku = fresh_sku(deps, {store_id: 1})
     body = order_body(
         channel="store",
         store_id=store_id,
-        lines=[
-            {"sku": "CAP-NAVY", "quantity": 1, "fulfillment": "pickup", "location_id": store_id}
-        ],
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store_id}],
         **overrides,
     )
     del body["customer"]
@@ -133,8 +133,10 @@ def test_two_clients_using_one_idempotency_key_get_two_orders(client: Any) -> No
     )
 
 
-def test_claiming_an_anonymous_store_order_stays_open_to_any_storefront(client: Any) -> None:
-    sale = place_order(client, _store_order(), STORE)
+def test_claiming_an_anonymous_store_order_stays_open_to_any_storefront(
+    client: Any, deps: Any
+) -> None:
+    sale = place_order(client, _store_order(deps), STORE)
     claimed = client.http.post(
         f"/orders/{sale['order_id']}/claim",
         headers=OTHER_STOREFRONT | JSON,
@@ -146,6 +148,7 @@ def test_claiming_an_anonymous_store_order_stays_open_to_any_storefront(client: 
 
 def test_claiming_tells_nothing_about_an_order_but_to_the_right_receipt_code(
     client: Any,
+    deps: Any,
 ) -> None:
     """Found by a probe: claiming another client's web order answered 409 "not an anonymous
     store order" (404 for an unknown id), and a claimed sale answered 409 to any code
@@ -161,7 +164,7 @@ def test_claiming_tells_nothing_about_an_order_but_to_the_right_receipt_code(
     own = _request(client, "POST", f"/orders/{theirs['order_id']}/claim", STOREFRONT, body)
     assert_problem(own, 409, "order_id")
 
-    sale = place_order(client, _store_order(), STORE)
+    sale = place_order(client, _store_order(deps), STORE)
     path = f"/orders/{sale['order_id']}/claim"
     first = {"receipt_code": sale["receipt_code"], "email": "first@example.com"}
     assert _request(client, "POST", path, STOREFRONT, first).status_code == 200
@@ -175,18 +178,18 @@ def test_claiming_tells_nothing_about_an_order_but_to_the_right_receipt_code(
 
 # Store keys bound to a store ---------------------------------------------------------------
 def test_a_bound_store_key_places_store_orders_only_for_its_store(client: Any, deps: Any) -> None:
-    elsewhere, key = post_order(client, _store_order("ST-BARCELONA"), MADRID_STORE)
+    elsewhere, key = post_order(client, _store_order(deps, "ST-BARCELONA"), MADRID_STORE)
     assert_problem(elsewhere, 403, "store_id")
     with pytest.raises(NotFound):
         deps.store.get_order(expected_order_id(MADRID_STORE, key))
 
-    placed = place_order(client, _store_order("ST-MADRID"), MADRID_STORE)
+    placed = place_order(client, _store_order(deps, "ST-MADRID"), MADRID_STORE)
     assert get_order(client, placed["order_id"], MADRID_STORE)["store_id"] == "ST-MADRID"
 
 
-def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any) -> None:
+def test_a_bound_store_key_reads_only_orders_at_its_store(client: Any, deps: Any) -> None:
     web = place_order(client, order_body())
-    barcelona = place_order(client, _store_order("ST-BARCELONA"), STORE)
+    barcelona = place_order(client, _store_order(deps, "ST-BARCELONA"), STORE)
     # A web order naming Madrid as its store_id was not placed there (found by a probe).
     web_naming_madrid = place_order(client, order_body(store_id="ST-MADRID"))
     madrid_pickup = place_order(
@@ -274,8 +277,9 @@ def test_a_bound_store_key_reads_the_pickup_code_of_its_own_store_only(client: A
 
 def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_store(
     client: Any,
+    deps: Any,
 ) -> None:
-    at_madrid = place_order(client, _store_order("ST-MADRID"), MADRID_STORE)
+    at_madrid = place_order(client, _store_order(deps, "ST-MADRID"), MADRID_STORE)
     elsewhere = RETURN_BODY | {"channel": "store", "location_id": "ST-BARCELONA"}
     taken = _request(
         client, "POST", f"/orders/{at_madrid['order_id']}/returns", MADRID_STORE, elsewhere
@@ -525,6 +529,7 @@ def test_a_bound_store_key_opens_no_ticket_about_an_order_it_cannot_read(client:
 
 def test_a_bound_store_key_neither_reads_nor_moves_a_ticket_about_an_order_it_cannot_read(
     client: Any,
+    deps: Any,
 ) -> None:
     # Found by a probe: the ticket showed and resolved (emailing the customer) what the
     # order's 404 hides from a Madrid till.
@@ -556,7 +561,7 @@ def test_a_bound_store_key_neither_reads_nor_moves_a_ticket_about_an_order_it_ca
     assert still["status"] == "open" and still["notes"] == []
     # An unbound store key acts for every store; a Madrid order's ticket is Madrid's.
     assert _request(client, "GET", f"/tickets/{ticket_id}", STORE, None).status_code == 200
-    madrid = place_order(client, _store_order() | {"customer": {"email": "m@example.com"}})
+    madrid = place_order(client, _store_order(deps) | {"customer": {"email": "m@example.com"}})
     at_madrid = _request(
         client,
         "POST",
