@@ -52,8 +52,10 @@ def record_movement(call: Call) -> dict[str, Any]:
     assert call.principal is not None
     call.principal.require_location(request.location_id, "location_id")
 
+    scope = call.key_scope("movements")
+
     def apply() -> dict[str, Any]:
-        result = inventory_service.record_movement(request, call.deps)
+        result = inventory_service.record_movement(request, call.deps, once=f"{scope}\n{key}")
         return MovementResponse.model_validate(result).model_dump(mode="json")
 
-    return call.once(call.key_scope("movements"), key, request, apply)
+    return call.once(scope, key, request, apply)

@@ -155,8 +155,10 @@ class Stock(Protocol):
         on_hand_delta: int,
         safety_stock: int,
         movement: dict[str, Any],
-    ) -> None:
-        """Apply a movement and append it to the SKU's ledger, all or nothing;
+    ) -> dict[str, Any]:
+        """Apply a movement and append it to the SKU's ledger, all or nothing; the movement
+        as recorded. A ``movement_id`` recorded before changes nothing and returns that
+        first movement (a request asked again under its Idempotency-Key).
         ``MovementRejected`` if a decrease would take units promised to orders or more
         than are on hand, or the safety stock changed since it was read."""
         ...

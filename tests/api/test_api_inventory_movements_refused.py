@@ -13,6 +13,7 @@ import pytest
 
 from chalicelib.ports import StockChange
 from tests.support import JSON, STORE, STOREFRONT, assert_problem, idempotency_key
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.movements import (
     MADRID,
     WAREHOUSE,
@@ -52,6 +53,31 @@ def test_same_key_and_body_replays_the_first_response_and_applies_once(
     assert second.json_body == first.json_body
     assert at(inventory(client, sku), MADRID)["on_hand"] == 8
     assert len(deps.store.movements(sku)) == 1
+
+
+def test_a_sale_whose_request_died_before_its_answer_was_kept_is_applied_once_when_asked_again(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the till's request took the stock, then its Lambda ran out of time before
+    # Powertools stored the answer. Once the key's in-progress time passed, the till's
+    # retry ran the movement again: the sale counted twice, the shelf two units short.
+    sku = fresh_sku(deps, {MADRID: 10})
+    key = idempotency_key()
+    body = movement(sku, MADRID, "sale", 2)
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        post_movement(client, body, key=key)
+    assert at(inventory(client, sku), MADRID)["on_hand"] == 8
+    in_progress_time_passes(deps)
+
+    again = post_movement(client, body, key=key)
+    third = post_movement(client, body, key=key)
+
+    assert again.status_code == third.status_code == 201, again.body
+    assert at(inventory(client, sku), MADRID)["on_hand"] == 8
+    (recorded,) = deps.store.movements(sku)
+    assert again.json_body["movement_id"] == recorded["movement_id"]
+    assert again.json_body["on_hand"] == 8
+    assert third.json_body == again.json_body
 
 
 def test_same_key_with_a_different_body_is_422_and_applies_nothing_more(

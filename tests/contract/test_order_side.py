@@ -305,6 +305,23 @@ def test_a_movement_changes_on_hand_and_is_kept_in_time_order(store: Any) -> Non
     assert [m["on_hand_delta"] for m in store.movements(sku)] == [-2, 3]
 
 
+def test_a_movement_recorded_again_under_its_id_changes_nothing_and_answers_the_first(
+    store: Any,
+) -> None:
+    # The request asked again under its Idempotency-Key runs later: another moment, the
+    # same id. Keyed by its moment, the ledger took it as a new entry (a review).
+    sku = new_id("SKU")
+    _stock(store, sku, on_hand=5)
+    first = _movement(sku, -2, "2026-03-02T10:00:00")
+    again = first | {"at": "2026-03-02T10:00:31"}
+
+    assert store.record_movement(sku, "WH-1", -2, 0, first) == first
+    assert store.record_movement(sku, "WH-1", -2, 0, again) == first
+
+    assert _level(store, sku).on_hand == 3
+    assert store.movements(sku) == [first]
+
+
 def test_a_movement_cannot_take_units_promised_to_orders(store: Any) -> None:
     sku = new_id("SKU")
     _stock(store, sku, on_hand=5)

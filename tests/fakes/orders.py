@@ -275,9 +275,12 @@ class FakeStock:
         on_hand_delta: int,
         safety_stock: int,
         movement: dict[str, Any],
-    ) -> None:
+    ) -> dict[str, Any]:
         level = self._m.stock.get((sku, location_id))
         ledger = self._m.movements.setdefault(sku, [])
+        first = next((m for m in ledger if m["movement_id"] == movement["movement_id"]), None)
+        if first is not None:
+            return copy.deepcopy(first)
         taken = (
             on_hand_delta < 0
             and level is not None
@@ -287,14 +290,14 @@ class FakeStock:
                 or level.available < -on_hand_delta - safety_stock
             )
         )
-        repeated = any(m["movement_id"] == movement["movement_id"] for m in ledger)
-        if level is None or taken or repeated:
+        if level is None or taken:
             raise MovementRejected(f"{sku} at {location_id}")
         self._m.stock[(sku, location_id)] = level.model_copy(
             update={"on_hand": level.on_hand + on_hand_delta}
         )
         ledger.append(copy.deepcopy(movement))
         ledger.sort(key=lambda m: (str(m["at"]), str(m["movement_id"])))
+        return copy.deepcopy(movement)
 
     def movements(self, sku: str) -> list[dict[str, Any]]:
         return copy.deepcopy(self._m.movements.get(sku, []))

@@ -127,9 +127,11 @@ def stock(sku: str, location_id: str) -> Key:
     return _key(stock_pk(sku), f"{STOCK_LOCATION_PREFIX}{location_id}")
 
 
-def movement(sku: str, at: str, movement_id: str) -> Key:
-    """One entry of a SKU's movement ledger (sorted by time)."""
-    return _key(stock_pk(sku), f"{MOVEMENT_PREFIX}{at}#{movement_id}")
+def movement(sku: str, movement_id: str) -> Key:
+    """One entry of a SKU's movement ledger, keyed by its id so that a movement asked for
+    again under its Idempotency-Key is refused by the key itself (entries written before
+    were keyed ``MOVE#<at>#<id>``; the ledger is read whole and put in time order)."""
+    return _key(stock_pk(sku), f"{MOVEMENT_PREFIX}{movement_id}")
 
 
 # Once-only markers -------------------------------------------------------------------------

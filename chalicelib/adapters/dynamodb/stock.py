@@ -117,8 +117,10 @@ class StockRepository:
         on_hand_delta: int,
         safety_stock: int,
         movement: dict[str, Any],
-    ) -> None:
-        """Apply a stock movement and append it to the SKU's ledger in one transaction.
+    ) -> dict[str, Any]:
+        """Apply a stock movement and append it to the SKU's ledger in one transaction;
+        the movement as recorded. One recorded before under the same id is not applied
+        again: the entry's own key refuses it, and it is returned as first recorded.
 
         A decrease must leave on_hand at zero or more and must not take units promised to
         orders: ``on_hand - reserved >= |delta|``, i.e. ``available >= |delta| - safety``,
@@ -134,7 +136,7 @@ class StockRepository:
                 ":safety": safety_stock,
                 ":need": -on_hand_delta - safety_stock,
             }
-        entry = keys.movement(sku, str(movement["at"]), str(movement["movement_id"]))
+        entry = keys.movement(sku, str(movement["movement_id"]))
         writes = [
             self._table.update(
                 keys.stock(sku, location_id),
@@ -147,8 +149,19 @@ class StockRepository:
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
+            recorded = self._table.get(entry)
+            if recorded is not None:
+                return _movement_of(recorded)  # recorded before under its id: nothing more
             raise MovementRejected(f"{sku} at {location_id}") from exc
+        return movement
 
     def movements(self, sku: str) -> list[dict[str, Any]]:
         """The SKU's movement ledger, oldest first."""
-        return self._table.partition(keys.stock_pk(sku), keys.MOVEMENT_PREFIX).items
+        items = self._table.partition(keys.stock_pk(sku), keys.MOVEMENT_PREFIX).items
+        ledger = [_movement_of(item) for item in items]
+        return sorted(ledger, key=lambda m: (str(m["at"]), str(m["movement_id"])))
+
+
+def _movement_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A ledger entry as it was recorded, without its keys."""
+    return {name: value for name, value in item.items() if name not in ("pk", "sk")}
