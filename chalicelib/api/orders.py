@@ -140,11 +140,14 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
         # Without one it is bad input (422), for any key: not another store's (a probe).
         call.principal.require_location(request.location_id, "location_id")
 
+    scope = call.key_scope("order-returns", order_id)
+    once = f"{scope}\n{key}" if key is not None else None
+
     def open_return() -> dict[str, Any]:
-        created = returns.request_return(order_id, request, call.deps)
+        created = returns.request_return(order_id, request, call.deps, once=once)
         return ReturnResponse.opened(created, order_id).model_dump(mode="json")
 
-    return call.once(call.key_scope("order-returns", order_id), key, request, open_return)
+    return call.once(scope, key, request, open_return)
 
 
 @endpoint(

@@ -75,10 +75,13 @@ def action_scope(action: str, order: Order) -> str:
 
 # What each action answers, whichever way it came (JSON route or page form): a key used by
 # one replays the same answer on the other.
-def requested_return(call: Call, order: Order, request: TrackReturnRequest) -> dict[str, Any]:
-    """Open the return; its ``ReturnResponse``."""
+def requested_return(
+    call: Call, order: Order, request: TrackReturnRequest, key: str | None
+) -> dict[str, Any]:
+    """Open the return (named after ``key`` when there is one); its ``ReturnResponse``."""
+    once = f"{action_scope('returns', order)}\n{key}" if key is not None else None
     created = self_service.request_return(
-        order, RequestReturnRequest.model_validate(request.model_dump()), call.deps
+        order, RequestReturnRequest.model_validate(request.model_dump()), call.deps, once
     )
     return ReturnResponse.opened(created, order.order_id).model_dump(mode="json")
 
@@ -145,7 +148,10 @@ def request_return(call: Call, token: str) -> dict[str, Any]:
     request = call.parse(TrackReturnRequest)
     order = order_for_token(token, call.deps)
     return call.once(
-        action_scope("returns", order), key, request, lambda: requested_return(call, order, request)
+        action_scope("returns", order),
+        key,
+        request,
+        lambda: requested_return(call, order, request, key),
     )
 
 

@@ -157,7 +157,7 @@ def _return(order: Order, form: PageForm, call: Call) -> None:
         action_scope("returns", order),
         form.key,
         request,
-        lambda: requested_return(call, order, request),
+        lambda: requested_return(call, order, request, form.key),
     )
 
 

@@ -75,17 +75,26 @@ def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
     return ordering.cancel_order(order.order_id, deps, reason, "cancelled by the customer")
 
 
-def request_return(order: Order, request: RequestReturnRequest, deps: Deps) -> OrderReturn:
+def request_return(
+    order: Order, request: RequestReturnRequest, deps: Deps, once: str | None = None
+) -> OrderReturn:
     """Ask to send delivered units back, within the window. A return in store without a
     store named goes to the store the order came from or was collected at, if any, and
-    otherwise to whichever store the customer takes it to."""
+    otherwise to whichever store the customer takes it to. ``once``: the request's
+    Idempotency-Key in its scope; the return it opened before is answered again (before
+    the action is checked: that return may have been for every unit left)."""
+    if once is not None:
+        return_id = returns.return_id_for(once)
+        opened = next((r for r in order.returns if r.return_id == return_id), None)
+        if opened is not None:
+            return opened
     actions_now(order, deps).require(CustomerAction.RETURN)
     if request.channel == "store" and not request.location_id:
         store = order.store_id or next(
             (f.location_id for f in order.fulfillments if f.type.value == "pickup"), None
         )
         request = request.model_copy(update={"location_id": store})
-    return returns.request_return(order.order_id, request, deps, any_store=True)
+    return returns.request_return(order.order_id, request, deps, any_store=True, once=once)
 
 
 def ticket_id_for(order_id: str, idempotency_key: str) -> str:
