@@ -92,11 +92,14 @@ def create_promotion(call: Call) -> dict[str, Any]:
     request = call.parse(CreatePromotionRequest)
     terms = request.terms()
 
+    scope = call.key_scope("promotions")
+    once = f"{scope}\n{key}" if key is not None else None
+
     def create() -> dict[str, Any]:
-        counted = promotion_service.create_promotion(terms, call.deps)
+        counted = promotion_service.create_promotion(terms, call.deps, once)
         return PromotionResponse.of(counted).model_dump(mode="json")
 
-    return call.once(call.key_scope("promotions"), key, request, create)
+    return call.once(scope, key, request, create)
 
 
 @endpoint(

@@ -32,10 +32,18 @@ def new_promotion_id(now: datetime) -> str:
     return f"pr_{int(now.timestamp() * 1000):013x}{secrets.token_hex(4)}"
 
 
-def create_promotion(terms: PromotionTerms, deps: Deps) -> CountedPromotion:
-    """Keep a new promotion; 409 naming ``code`` when another promotion has its code."""
+def create_promotion(
+    terms: PromotionTerms, deps: Deps, once: str | None = None
+) -> CountedPromotion:
+    """Keep a new promotion; 409 naming ``code`` when another promotion has its code.
+    ``once``: the request's Idempotency-Key in its scope. Run again after a first run that
+    died before its answer was stored (Powertools runs the key again then), it answers the
+    promotion created first and creates none: found by a review, a second automatic
+    promotion would have doubled its ``max_redemptions``."""
     promotion = Promotion(**terms.model_dump(), promotion_id=new_promotion_id(deps.clock()))
-    deps.store.create_promotion(promotion)
+    kept = deps.store.create_promotion(promotion, once)
+    if kept != promotion.promotion_id:
+        return deps.store.promotion(kept)
     return CountedPromotion(promotion=promotion)
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, order_body
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import fresh_sku
 
 
@@ -132,6 +133,34 @@ def test_an_automatic_promotion_may_end_at_the_edge_of_time(client: Any, ends_at
     assert _read(client, created["promotion_id"]) == created
     listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
     assert created in listed
+
+
+@pytest.mark.parametrize("kind", ["coupon", "automatic"])
+def test_a_promotion_asked_again_after_its_request_died_is_created_once(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # A review: the creation was written, then its Lambda died before its answer was
+    # stored; the key's retry, run again, was told its own coupon's code is taken, or for
+    # an automatic promotion created a second one (its max_redemptions doubled).
+    name = f"Cien primeros {uuid.uuid4().hex[:8]}"
+    body: dict[str, Any] = {"name": name, "kind": "percent", "value": "10", "max_redemptions": 100}
+    if kind == "coupon":
+        body["code"] = _code()
+    else:  # no basket of the shared stack reaches it
+        body |= {"min_subtotal": UNREACHABLE, "channels": ["kiosk"]}
+    key = idempotency_key()
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        _create(client, body, **key)
+    in_progress_time_passes(deps)
+
+    again = _create(client, body, **key)
+
+    assert again.status_code == 201, again.body
+    listed = client.http.get("/promotions", headers=OPS).json_body["promotions"]
+    assert [p["promotion_id"] for p in listed if p["name"] == name] == [
+        again.json_body["promotion_id"]
+    ]
+    assert _create(client, body, **key).json_body == again.json_body
 
 
 def test_a_second_promotion_with_the_same_code_is_409_naming_code(client: Any) -> None:

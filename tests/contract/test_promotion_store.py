@@ -67,6 +67,30 @@ def test_a_promotion_reads_back_with_no_redemption(store: Any) -> None:
         store.promotion("pr_nope")
 
 
+@pytest.mark.parametrize("code", [None, "ONCE"])
+def test_a_creation_run_again_under_its_requests_key_keeps_the_first_promotion(
+    store: Any, code: str | None
+) -> None:
+    # The request's first run died after its write, before its answer was stored; run again
+    # (a new id, a new moment), it must find the first, not add a second (a review: an
+    # automatic promotion's max_redemptions doubled), nor be told its own code is taken.
+    if code is not None:
+        code = new_id(code).upper().replace("_", "")
+    once = new_id("promotions\ncli\nkey")
+    first = _promotion(code=code, max_redemptions=100)
+    again = _promotion(code=code, max_redemptions=100)
+
+    assert store.create_promotion(first, once) == first.promotion_id
+    assert store.create_promotion(again, once) == first.promotion_id
+
+    kept = [c.promotion.promotion_id for c in store.promotions()]
+    assert first.promotion_id in kept and again.promotion_id not in kept
+    with pytest.raises(NotFound):
+        store.promotion(again.promotion_id)
+    other = _promotion(code=None if code is None else f"{code}X")
+    assert store.create_promotion(other, new_id("promotions\ncli\nkey")) == other.promotion_id
+
+
 def test_a_code_is_unique_in_any_case_and_a_refused_promotion_leaves_nothing(store: Any) -> None:
     code = new_id("C").upper().replace("_", "")
     store.create_promotion(_promotion(code=code))

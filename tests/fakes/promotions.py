@@ -79,7 +79,9 @@ class FakePromotions:
     def __init__(self, memory: Memory) -> None:
         self._m = memory
 
-    def create_promotion(self, promotion: Promotion) -> None:
+    def create_promotion(self, promotion: Promotion, once: str | None = None) -> str:
+        if once is not None and once in self._m.promotion_creations:
+            return self._m.promotion_creations[once]
         if promotion.code is not None and promotion.code.upper() in self._m.coupon_codes:
             raise Conflict(f"another promotion has the code {promotion.code}", field="code")
         if promotion.promotion_id in self._m.promotions:
@@ -87,6 +89,9 @@ class FakePromotions:
         self._m.promotions[promotion.promotion_id] = promotion.model_dump_json()
         if promotion.code is not None:
             self._m.coupon_codes[promotion.code.upper()] = promotion.promotion_id
+        if once is not None:
+            self._m.promotion_creations[once] = promotion.promotion_id
+        return promotion.promotion_id
 
     def replace_promotion(self, before: Promotion, after: Promotion) -> None:
         if self._m.promotions.get(before.promotion_id) != before.model_dump_json():

@@ -392,6 +392,13 @@ def promotion(promotion_id: str, sk: str = "PROMOTION") -> Key:
     return _key(f"PROMOTION#{promotion_id}", sk)
 
 
+def promotion_creation(once: str) -> Key:
+    """The claim of the request that created a promotion (``once``: its Idempotency-Key in
+    its scope, hashed: any text, bounded), holding the promotion's id."""
+    digest = hashlib.sha256(once.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _key(f"PROMOTION_CREATION#{digest}", "CLAIM")
+
+
 def redemption(promotion_id: str, order_id: str) -> Key:
     """A live order's redemption of a promotion."""
     return promotion(promotion_id, f"REDEEMED#{order_id}")

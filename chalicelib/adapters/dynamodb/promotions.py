@@ -14,6 +14,9 @@ Items (keys from ``keys.py``):
   (``sk >= now``), and the TTL drops them a day after they end. Never a scan.
 - coupon code ``PROMOCODE#<CODE>`` / ``CODE``: the promotion owning the code, claimed by
   condition with the promotion (codes are unique, case-insensitively).
+- creation claim ``PROMOTION_CREATION#<hash>`` / ``CLAIM``: the promotion a request with
+  an Idempotency-Key created, claimed by condition with it: the request run again after
+  a first run that died before its answer was stored finds it and creates none.
 
 A redemption is taken in the order's own transaction: ``ADD redemptions 1`` on the
 promotion under ``redemptions < max_redemptions``, the order's redemption item and, once
@@ -150,8 +153,9 @@ class PromotionRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def create_promotion(self, promotion: Promotion) -> None:
-        """The promotion, its copies and its code's claim, all or nothing."""
+    def create_promotion(self, promotion: Promotion, once: str | None = None) -> str:
+        """The promotion, its copies, its code's claim and the creating request's claim
+        (``once``), all or nothing; the id of the promotion that request created."""
         item: dict[str, Any] = keys.promotion(promotion.promotion_id) | {
             "doc": _doc(promotion),
             "redemptions": 0,
@@ -168,14 +172,24 @@ class PromotionRepository:
             code_key = keys.coupon_code(promotion.code)
             claim = code_key | {"promotion_id": promotion.promotion_id}
             writes.append(self._table.put(claim, "attribute_not_exists(pk)"))
+        creation_key = None
+        if once is not None:
+            creation_key = keys.promotion_creation(once)
+            creation = creation_key | {"promotion_id": promotion.promotion_id}
+            writes.append(self._table.put(creation, "attribute_not_exists(pk)"))
         try:
             self._table.transact(writes)
         except TransactionCancelled as exc:
+            if creation_key is not None and exc.failed_on(creation_key):
+                first = self._table.get(creation_key)
+                if first is not None:
+                    return str(first["promotion_id"])
             if code_key is not None and exc.failed_on(code_key):
                 raise Conflict(
                     f"another promotion has the code {promotion.code}", field="code"
                 ) from exc
             raise
+        return promotion.promotion_id
 
     def replace_promotion(self, before: Promotion, after: Promotion) -> None:
         """New terms (an earlier end) on the promotion, where its terms are still
