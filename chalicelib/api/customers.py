@@ -290,6 +290,8 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         # id gets: a ticket must not be a way to probe order ids.
         require_order(call, request.order_id)
 
+    scope = call.key_scope("customer-tickets", customer_id)
+
     def opened() -> dict[str, Any]:
         ticket = tickets.open_ticket(
             customer_id,
@@ -301,6 +303,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
             call.deps,
             shipment=request.shipment,
             skus=request.skus,
+            ticket_id=tickets.ticket_id_for(f"{scope}\n{key}") if key is not None else None,
         )
         as_json = ticket.model_dump(mode="json")
         return TicketResponse.model_validate(as_json).model_dump(mode="json")

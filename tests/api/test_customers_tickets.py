@@ -7,8 +7,11 @@ import json
 import uuid
 from typing import Any
 
-from tests.support import JSON, OPS, STORE, assert_problem, eventually, order_body
+import pytest
+
+from tests.support import JSON, OPS, STORE, assert_problem, eventually, idempotency_key, order_body
 from tests.support.api import place_order
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 
 
 def _open(client: Any, customer_id: str, **body: Any) -> Any:
@@ -110,3 +113,29 @@ def test_bad_tickets_are_problems(client: Any) -> None:
     ticket_id = _open(client, placed["customer_id"]).json_body["ticket_id"]
     assert_problem(_patch(client, ticket_id, {}), 422)
     assert_problem(_patch(client, ticket_id, {"status": "closed"}), 422, "status")
+
+
+def test_a_ticket_asked_again_after_its_request_died_is_opened_and_emailed_once(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the ticket was written, then the Lambda died before its answer was stored;
+    # once the key's in-progress time passed, the retry opened a second ticket and emailed
+    # the customer again.
+    placed = _placed(client)
+    customer_id = placed["customer_id"]
+    key = idempotency_key()
+    payload = {"subject": "Wrong size", "description": "Sent M, ordered L", "channel": "phone"}
+    path = f"/customers/{customer_id}/tickets"
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        client.http.post(path, headers=OPS | JSON | key, body=json.dumps(payload))
+    in_progress_time_passes(deps)
+
+    again = client.http.post(path, headers=OPS | JSON | key, body=json.dumps(payload))
+
+    assert again.status_code == 201, again.body
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
+    assert [t["ticket_id"] for t in view["tickets"]] == [again.json_body["ticket_id"]]
+    stack.lambdas.drain()
+    view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
+    told = [i for i in view["interactions"] if i["summary"] == "email sent: ticket.opened"]
+    assert len(told) == 1

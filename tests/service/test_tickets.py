@@ -50,7 +50,37 @@ def test_the_same_ticket_id_twice_is_one_ticket(deps: Deps) -> None:
     first = _open(deps, order.customer_id, ticket_id="tkt_step_1")
     again = _open(deps, order.customer_id, ticket_id="tkt_step_1")
     assert again == first
-    assert len(_events(deps, "ticket.opened")) == 1
+    # Told again under its first id and moment (the first run may have died before its
+    # publish): subscribers act once per id, and the email goes once per id and moment.
+    opened = _events(deps, "ticket.opened")
+    assert {e["event_id"] for e in opened} == {"tkt_step_1:opened"}
+    assert opened[0] == opened[-1]
+
+
+def test_a_ticket_whose_first_run_died_before_telling_is_told_by_the_run_again(
+    deps: Deps,
+) -> None:
+    # A review: the ticket was written, then the request died before its publish; the run
+    # again (a workflow retry, or a key run again) found it and told nobody.
+    order = flows.place(deps)
+    assert order.customer_id is not None and isinstance(deps.events, RecordingEvents)
+    publish = deps.events.publish
+
+    def dying(event: dict[str, object]) -> None:
+        if event.get("type") == "ticket.opened":
+            raise flows.Killed
+        publish(event)
+
+    deps.events.publish = dying  # type: ignore[method-assign]
+    with pytest.raises(flows.Killed):
+        _open(deps, order.customer_id, ticket_id="tkt_died")
+    deps.events.publish = publish  # type: ignore[method-assign]
+    assert _events(deps, "ticket.opened") == []
+
+    _open(deps, order.customer_id, ticket_id="tkt_died")
+
+    (told,) = _events(deps, "ticket.opened")
+    assert (told["event_id"], told["ticket_id"]) == ("tkt_died:opened", "tkt_died")
 
 
 def test_a_ticket_about_someone_elses_order_is_not_found(deps: Deps) -> None:
