@@ -19,10 +19,10 @@ from chalicelib.domain.campaigns import (
     campaign_of,
     increments,
 )
+from chalicelib.domain.contributions import order_contribution
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services.customer_projection import order_contribution
 from chalicelib.services.event_reads import EventReads
 
 if TYPE_CHECKING:

@@ -118,6 +118,19 @@ def merge_customers(
     return record
 
 
+def carry_over_after_merge(merged_id: str, deps: Deps) -> None:
+    """Something was just written onto ``merged_id``'s partition as the record stood when
+    read; if it is merged now, its history moves again to the customer it stands for
+    (every step of the move is safe to run again): a write that landed after the merge's
+    move would otherwise stay on the merged record, out of the survivor's 360."""
+    profile = deps.customers.profile(merged_id)
+    if profile is None or profile.get("state") != ProfileState.MERGED:
+        return
+    survivor, _profile = canonical_customer(merged_id, deps)
+    if survivor != merged_id:
+        _move_history(survivor, merged_id, deps)
+
+
 def _recorded_merge(survivor_id: str, merged_id: str, deps: Deps) -> dict[str, Any] | None:
     """The record of ``merged_id`` merged into ``survivor_id``, if that merge was made."""
     profile = deps.customers.profile(merged_id)
