@@ -380,18 +380,24 @@ def _released(deps: Deps, token: str | None) -> int:
     return sum(1 for resumed, _ in deps.workflow.resumed if resumed == token)
 
 
+def _collection_killed(deps: Deps) -> tuple[Fulfillment, str]:
+    """A pick-up collected with its code by a request that died before its publish: the
+    pick-up as parked, and its order's id."""
+    pickup = _parked(deps, "pickup")
+    assert pickup.pickup_code is not None
+    _dying_at(deps, "DELIVERED")
+    with pytest.raises(flows.Killed):
+        pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    return pickup, order_id_of_fulfillment(pickup.fulfillment_id)
+
+
 def test_a_collection_that_died_before_telling_is_finished_by_the_clerks_retry(
     deps: Deps,
 ) -> None:
     # A review: the collection's write took, then its Lambda ran out of time. The clerk's
     # retry got 409 and did nothing: no "collected" email, the pick-up's share left for
     # the sweeper, and the execution waiting out the pick-up window.
-    pickup = _parked(deps, "pickup")
-    order_id = order_id_of_fulfillment(pickup.fulfillment_id)
-    assert pickup.pickup_code is not None
-    _dying_at(deps, "DELIVERED")
-    with pytest.raises(flows.Killed):
-        pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    pickup, order_id = _collection_killed(deps)
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
     before = _mailed(deps)
     wrong = "000000" if pickup.pickup_code != "000000" else "111111"
@@ -415,12 +421,7 @@ def test_a_pick_up_window_ending_on_a_collection_that_died_tells_the_customer(
     deps: Deps,
 ) -> None:
     # The clerk never asked again: the wait runs out, finds the goods collected, and tells.
-    pickup = _parked(deps, "pickup")
-    order_id = order_id_of_fulfillment(pickup.fulfillment_id)
-    assert pickup.pickup_code is not None
-    _dying_at(deps, "DELIVERED")
-    with pytest.raises(flows.Killed):
-        pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    pickup, order_id = _collection_killed(deps)
     before = _mailed(deps)
     step = FulfillmentStep(order_id=order_id, fulfillment_id=pickup.fulfillment_id)
 
