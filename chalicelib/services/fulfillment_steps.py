@@ -21,6 +21,7 @@ from chalicelib.services.order_writes import (
     Unchanged,
     announce_again,
     announce_again_at,
+    announce_delivered_again,
     mutate,
 )
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
@@ -248,18 +249,10 @@ def _uncollected_pickup(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
     written, order = settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
     if written.change is None:
         _announce_not_collected_again(deps, order, step.fulfillment_id)
-        _announce_collected_again(deps, order, step.fulfillment_id)
+        # Collected by a request that may have died before telling the customer or
+        # releasing this wait, and the clerk may never have asked again (a review).
+        announce_delivered_again(deps, order, step.fulfillment_id)
     return DispatchOutput(keep_waiting=False)
-
-
-def _announce_collected_again(deps: Deps, order: Order, fulfillment_id: str) -> None:
-    """The window ran out on a pick-up that was collected: the collection's request may
-    have died after its write, before telling the customer or releasing this wait, and
-    the clerk may never have asked again (found by a review: the "collected" email never
-    went). Told now, under the first event's id."""
-    collected = order.fulfillment(fulfillment_id).status is FulfillmentStatus.DELIVERED
-    if collected and order.status is OrderStatus.DELIVERED:
-        announce_again(deps, order, OrderStatus.DELIVERED)
 
 
 def _announce_not_collected_again(deps: Deps, order: Order, fulfillment_id: str) -> None:

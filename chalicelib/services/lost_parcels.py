@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.events import ParcelLost
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
-from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
 from chalicelib.services.alerts import alert_once, late_parcel_lost
-from chalicelib.services.order_writes import Change, announce_again, mutate
+from chalicelib.services.order_writes import Change, announce_delivered_again, mutate
 from chalicelib.services.sla import (
     check_overdue_shipments,
     late_delivery_deadline,
@@ -50,10 +49,9 @@ def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> i
     if fulfillment.status is FulfillmentStatus.LOST:
         settle_lost_parcel(order_id, fulfillment_id, deps)  # a retry after a failed refund
         return None
-    if fulfillment.status is FulfillmentStatus.DELIVERED and order.status is OrderStatus.DELIVERED:
-        # The delivery's request may have died after its write, before telling the
-        # customer or releasing this wait, and the carrier may never have sent it again.
-        announce_again(deps, order, OrderStatus.DELIVERED)
+    # The delivery's request may have died after its write, before telling the customer
+    # or releasing this wait, and the carrier may never have sent it again.
+    announce_delivered_again(deps, order, fulfillment_id)
     if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
         return None
     now = deps.clock()

@@ -13,7 +13,7 @@ from typing_extensions import TypeVar
 
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.events import Event, OrderStatusChanged
-from chalicelib.domain.fulfillments import Fulfillment
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
@@ -208,6 +208,15 @@ def announce_again(deps: Deps, order: Order, status: OrderStatus) -> None:
     entry = next((e for e in reversed(order.history) if e.status is status), None)
     if entry is not None:
         deps.events.publish(OrderStatusChanged.of(order, entry).message())
+
+
+def announce_delivered_again(deps: Deps, order: Order, fulfillment_id: str) -> None:
+    """``announce_again`` of DELIVERED for work that finds ``fulfillment_id`` handed over
+    (delivered or collected) by a request that may have died before telling: only when
+    the order is DELIVERED, as its first run would have announced."""
+    handed_over = order.fulfillment(fulfillment_id).status is FulfillmentStatus.DELIVERED
+    if handed_over and order.status is OrderStatus.DELIVERED:
+        announce_again(deps, order, OrderStatus.DELIVERED)
 
 
 def announce_again_at(deps: Deps, order: Order, at: datetime) -> None:

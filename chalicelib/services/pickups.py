@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.errors import Conflict, Forbidden, NotFound, Unprocessable
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
-from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement, tokens
-from chalicelib.services.order_writes import Change, announce_again, mutate
+from chalicelib.services.order_writes import Change, announce_delivered_again, mutate
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -114,8 +113,7 @@ def _finish_collection(order: Order, fulfillment_id: str, pickup_code: str, deps
         pickup_code, fulfillment.pickup_code or "\x00"
     ):
         return
-    if order.status is OrderStatus.DELIVERED:
-        announce_again(deps, order, OrderStatus.DELIVERED)
+    announce_delivered_again(deps, order, fulfillment_id)
     settlement.settle(order.order_id, deps)
     if fulfillment.task_token:
         deps.workflow.resume(fulfillment.task_token, {"collected": fulfillment_id})
