@@ -146,8 +146,11 @@ def create_quote(call: Call) -> dict[str, Any]:
     assert principal is not None
     principal.require_store_sale(request.channel, request.store_id, "quote")
 
+    scope = call.key_scope("quotes")
+
     def create() -> dict[str, Any]:
-        quote = quoting.create_quote(request, principal.client_id, call.deps)
+        once = None if key is None else f"{scope}\n{key}"
+        quote = quoting.create_quote(request, principal.client_id, call.deps, once=once)
         return QuoteResponse.of(quote).model_dump(mode="json")
 
-    return call.once(call.key_scope("quotes"), key, request, create)
+    return call.once(scope, key, request, create)

@@ -3,12 +3,13 @@ from where sourcing would take it, kept until it expires."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
-from chalicelib.domain.errors import InvalidFields, OutOfStock, UnservableLines
+from chalicelib.domain.errors import Conflict, InvalidFields, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType, split_allocations
 from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.placement import OrderLine
@@ -74,8 +75,20 @@ def _promised_fulfillments(
     return quoted
 
 
-def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
-    """Price and promise the basket now, refuse what cannot be served, keep the quote."""
+def quote_id_for(once: str) -> str:
+    """The quote a request asked under an Idempotency-Key keeps (``once``: the key in its
+    scope): the same key finds the same quote, even when the first run died after its
+    write and before its answer was stored (Powertools then runs the key again; found by
+    a review: a second quote was kept, and the client could be holding either)."""
+    digest = hashlib.sha256(once.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"qt_{digest[:20]}"
+
+
+def create_quote(
+    request: QuoteRequest, client_id: str, deps: Deps, once: str | None = None
+) -> Quote:
+    """Price and promise the basket now, refuse what cannot be served, keep the quote;
+    the quote a first run under the same ``once`` kept, where there is one."""
     problems = _rule_problems(request)
     products = {product.sku: product for product in deps.store.products()}
     locations = {location.location_id: location for location in deps.store.locations()}
@@ -87,7 +100,7 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
     now = deps.clock()
     breakdown = price_request(request, lines, locations, now, deps)
     quote = Quote(
-        quote_id=f"qt_{secrets.token_hex(10)}",
+        quote_id=quote_id_for(once) if once is not None else f"qt_{secrets.token_hex(10)}",
         client_id=client_id,
         created_at=now,
         expires_at=now + timedelta(seconds=deps.settings.quote_ttl_seconds),
@@ -111,5 +124,10 @@ def create_quote(request: QuoteRequest, client_id: str, deps: Deps) -> Quote:
         coupon=coupon_code(request.coupon),
         attribution=attribution_of(request.attribution),
     )
-    deps.store.put_quote(quote)
+    try:
+        deps.store.put_quote(quote)
+    except Conflict:
+        if once is None:
+            raise
+        return deps.store.get_quote(quote.quote_id)
     return quote

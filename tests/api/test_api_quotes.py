@@ -13,8 +13,18 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    idempotency_key,
+    order_body,
+)
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import emails_to, fresh_sku, parts_of
 from tests.support.orders import wait_for_status
 
@@ -212,6 +222,45 @@ def test_the_quote_is_kept_until_it_expires(client: Any, deps: Any) -> None:
     assert expires - created == timedelta(seconds=deps.settings.quote_ttl_seconds)
     # Nothing is held for a quote.
     assert [level.reserved for level in deps.store.stock_levels(sku)] == [0]
+
+
+def _quotes_kept(deps: Any) -> list[str]:
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=deps.settings.table_name,
+        FilterExpression="begins_with(pk, :quote)",
+        ExpressionAttributeValues={":quote": {"S": "QUOTE#"}},
+    )
+    return [item["pk"]["S"].removeprefix("QUOTE#") for page in pages for item in page["Items"]]
+
+
+def test_a_quote_asked_again_after_its_request_died_is_the_quote_first_kept(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the quote was kept, then the Lambda died before its answer was stored;
+    # once the key's in-progress time passed, the retry kept a second quote.
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="10.00")
+    body, key = _body([_ship(sku)]), idempotency_key()
+    before = set(_quotes_kept(deps))
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        client.http.post("/quotes", headers=STOREFRONT | JSON | key, body=json.dumps(body))
+    (first,) = set(_quotes_kept(deps)) - before
+    in_progress_time_passes(deps)
+
+    again = client.http.post("/quotes", headers=STOREFRONT | JSON | key, body=json.dumps(body))
+
+    assert again.status_code == 200, again.body
+    assert again.json_body["quote_id"] == first
+    assert set(_quotes_kept(deps)) - before == {first}
+    stored = deps.store.get_quote(first)
+    assert datetime.fromisoformat(again.json_body["expires_at"]) == stored.expires_at
+    # Another client's same key is another request: its own quote.
+    other = client.http.post("/quotes", headers=OPS | JSON | key, body=json.dumps(body)).json_body[
+        "quote_id"
+    ]
+    assert other != first
 
 
 def _order_on(quote_body: dict[str, Any], **extra: Any) -> dict[str, Any]:

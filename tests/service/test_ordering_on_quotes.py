@@ -111,3 +111,19 @@ def test_without_a_quote_an_order_is_charged_what_a_quote_would_have_said(deps: 
     assert [line.unit_price.amount for line in order.lines] == [
         line.unit_price for line in quote.breakdown.lines
     ]
+
+
+def test_a_quote_run_again_under_its_key_is_the_quote_first_kept(deps: Deps) -> None:
+    # A keyed request run again after its first run died (Powertools' in-progress time
+    # passed): it answers the quote the first kept, at the first run's moment and price.
+    body = {k: v for k, v in flows.body().items() if k not in ("payment", "consent")}
+    request = QuoteRequest.model_validate(body)
+    first = quoting.create_quote(request, "demo-shop", deps, once="quotes-demo-shop\nk1")
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+
+    again = quoting.create_quote(request, "demo-shop", deps, once="quotes-demo-shop\nk1")
+    other = quoting.create_quote(request, "demo-shop", deps, once="quotes-demo-shop\nk2")
+
+    assert again == first == deps.store.get_quote(first.quote_id)
+    assert other.quote_id != first.quote_id and other.created_at > first.created_at
