@@ -259,7 +259,13 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
 
     def record() -> dict[str, Any]:
         interaction = customer_view.add_interaction(
-            customer_id, request.type, request.channel, request.summary, _by(call)[0], call.deps
+            customer_id,
+            request.type,
+            request.channel,
+            request.summary,
+            _by(call)[0],
+            call.deps,
+            once=None if key is None else f"{call.key_scope('interactions', customer_id)}\n{key}",
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 

@@ -316,6 +316,15 @@ class CustomerView(Protocol):
         """Record an interaction (``interaction_id``, ``at``...); the same id twice is one."""
         ...
 
+    def add_requested_interaction(
+        self, customer_id: str, interaction: dict[str, Any], once: str, keep_until: int
+    ) -> dict[str, Any]:
+        """Record an interaction a request asked for under ``once`` (its Idempotency-Key in
+        its scope), with a claim of that request kept until ``keep_until`` (epoch
+        seconds), all or nothing; the interaction the request recorded first if it was
+        run again (its first run died before its answer was stored)."""
+        ...
+
     def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
         """Record an interaction unless one with its ``interaction_id`` and ``at`` is
         recorded; True if this call recorded it (a send-once claim)."""

@@ -4,6 +4,7 @@ the export: ``customer_export``)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -50,19 +51,36 @@ RECENT_ITEMS = 50
 TOP_CUSTOMERS = 10
 
 
+def interaction_id_for(once: str) -> str:
+    """The interaction a request asked under an Idempotency-Key records (``once``: the key
+    in its scope)."""
+    digest = hashlib.sha256(once.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"int_{digest[:16]}"
+
+
 def add_interaction(
-    customer_id: str, kind: str, channel: str, summary: str, by: str, deps: Deps
+    customer_id: str,
+    kind: str,
+    channel: str,
+    summary: str,
+    by: str,
+    deps: Deps,
+    once: str | None = None,
 ) -> dict[str, Any]:
     """Record a call, chat or store visit staff had with the customer; ``Conflict`` for an
-    erased customer (nothing new is written about them)."""
+    erased customer (nothing new is written about them). Asked under an Idempotency-Key
+    (``once``), the interaction its first run recorded, even when that run died before
+    its answer was stored (Powertools then runs the key again; found by a review: the
+    note was recorded twice)."""
     owner, profile = canonical_customer(customer_id, deps)
     if profile.get("state") == ProfileState.ERASED:
         raise Conflict(f"customer {customer_id} was erased", field="customer_id")
+    now = deps.clock()
     interaction: dict[str, Any] = {
-        "interaction_id": f"int_{uuid.uuid4().hex[:16]}",
+        "interaction_id": interaction_id_for(once) if once else f"int_{uuid.uuid4().hex[:16]}",
         "type": kind,
         "channel": channel,
-        "at": deps.clock().isoformat(),
+        "at": now.isoformat(),
         "summary": summary,
         "recorded_by": by,
     }
@@ -70,6 +88,11 @@ def add_interaction(
         # Staff may have found the record by an identifier merely attached to it, talking
         # to someone else: the record's token does not show what they noted.
         interaction[UNVOUCHED] = True
+    if once is not None:
+        # Kept as long as the key may be run again.
+        keep_until = int(now.timestamp()) + deps.settings.idempotency_ttl_seconds
+        first = deps.customers.add_requested_interaction(owner, interaction, once, keep_until)
+        return first | {"customer_id": owner}
     deps.customers.add_interaction(owner, interaction)
     return interaction | {"customer_id": owner}
 

@@ -22,6 +22,7 @@ from tests.support import (
     order_body,
 )
 from tests.support.api import customer_360, place_order
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import fresh_sku, post_carrier_event, tracking_number
 from tests.support.orders import wait_for_status
 
@@ -208,6 +209,29 @@ def test_a_staff_interaction_is_recorded_once_per_key(client: Any) -> None:
     unkeyed = _post(client, path, VISIT, STORE, {})
     assert unkeyed.status_code == 201, unkeyed.body
     assert len(_visits(client, customer_id)) == 2
+
+
+def test_a_staff_interaction_asked_again_after_its_request_died_is_recorded_once(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the note was recorded, then the Lambda died before its answer was stored;
+    # once the key's in-progress time passed, the retry recorded it a second time.
+    customer_id = place_order(client, order_body())["customer_id"]
+    path = f"/customers/{customer_id}/interactions"
+    key = idempotency_key()
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        _post(client, path, VISIT, STORE, key)
+    (first,) = _visits(client, customer_id)
+    in_progress_time_passes(deps)
+
+    again = _post(client, path, VISIT, STORE, key)
+
+    assert again.status_code == 201, again.body
+    assert _visits(client, customer_id) == [first]
+    assert (again.json_body["interaction_id"], again.json_body["at"]) == (
+        first["interaction_id"],
+        first["at"],
+    )
 
 
 # POST /surveys/{token} (found by the audit) ---------------------------------------------

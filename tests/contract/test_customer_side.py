@@ -342,3 +342,22 @@ def test_a_ticket_follows_its_customer_after_a_merge(customers: Any) -> None:
     moved = customers.get_ticket(ticket.ticket_id)
     assert moved.customer_id == survivor
     assert moved.customer_unvouched  # brought by a merge: the survivor's token leaves it out
+
+
+def test_an_interaction_a_request_asked_for_is_recorded_once_per_request(customers: Any) -> None:
+    # The request run again (its first run died before its answer was stored) is given
+    # what the first run recorded, not a second interaction at its own moment.
+    customer_id = new_id("cus")
+    once = f"interactions-store\n{new_id('key')}"
+    until = int(NOW.timestamp()) + 3600
+    first = {"interaction_id": new_id("int"), "at": NOW.isoformat(), "summary": "call"}
+    later = (NOW + timedelta(seconds=30)).isoformat()
+    again = first | {"at": later, "summary": "call again"}
+
+    assert customers.add_requested_interaction(customer_id, first, once, until) == first
+    assert customers.add_requested_interaction(customer_id, again, once, until) == first
+    other = again | {"interaction_id": new_id("int")}
+    assert customers.add_requested_interaction(customer_id, other, once + "2", until) == other
+
+    found, _ = customers.records(customer_id, CustomerRecord.INTERACTIONS)
+    assert found == [first, other]

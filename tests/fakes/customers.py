@@ -278,6 +278,22 @@ class FakeCustomerView:
         kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
         kept[_sort_value(CustomerRecord.INTERACTIONS, interaction)] = copy.deepcopy(interaction)
 
+    def add_requested_interaction(
+        self, customer_id: str, interaction: dict[str, Any], once: str, keep_until: int
+    ) -> dict[str, Any]:
+        first = self._m.interaction_requests.get(once)
+        if first is not None:
+            kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
+            recorded = kept.get(_sort_value(CustomerRecord.INTERACTIONS, first))
+            if recorded is not None:
+                return copy.deepcopy(recorded)
+        self._m.interaction_requests[once] = {
+            "at": interaction["at"],
+            "interaction_id": interaction["interaction_id"],
+        }
+        self.add_interaction(customer_id, interaction)
+        return copy.deepcopy(interaction)
+
     def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
         kept = self._m.kept(customer_id, CustomerRecord.INTERACTIONS)
         key = _sort_value(CustomerRecord.INTERACTIONS, interaction)

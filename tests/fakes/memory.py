@@ -46,6 +46,7 @@ class Memory:
     promotions: dict[str, str] = field(default_factory=dict)
     coupon_codes: dict[str, str] = field(default_factory=dict)
     promotion_creations: dict[str, str] = field(default_factory=dict)
+    interaction_requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     redemption_counts: dict[str, int] = field(default_factory=dict)
     redeemed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     holders: dict[tuple[str, str], str] = field(default_factory=dict)

@@ -183,6 +183,37 @@ class CustomerViewRepository:
         """Record a call, chat, store visit or email; the same interaction id twice is one."""
         self._table.write(self._table.put(_interaction_key(customer_id, interaction) | interaction))
 
+    def add_requested_interaction(
+        self, customer_id: str, interaction: dict[str, Any], once: str, keep_until: int
+    ) -> dict[str, Any]:
+        """The interaction and the claim of the request ``once`` that asked for it, all or
+        nothing; the interaction that request recorded first when it is run again (the
+        claim names it, and holds none of the customer's words)."""
+        claim_key = keys.interaction_request(once)
+        claim = claim_key | {
+            "customer_id": customer_id,
+            "at": interaction["at"],
+            "interaction_id": interaction["interaction_id"],
+            "expires_at": keep_until,
+        }
+        try:
+            self._table.transact(
+                [
+                    self._table.put(claim, "attribute_not_exists(pk)"),
+                    self._table.put(_interaction_key(customer_id, interaction) | interaction),
+                ]
+            )
+        except TransactionCancelled as exc:
+            first = self._table.get(claim_key) if exc.failed_on(claim_key) else None
+            if first is None:
+                raise
+            # Read under the record it is about now: a merge since moved it there.
+            recorded = self._table.get(_interaction_key(customer_id, first))
+            if recorded is not None:
+                return _fields(recorded)
+            self.add_interaction(customer_id, interaction)
+        return interaction
+
     def add_interaction_once(self, customer_id: str, interaction: dict[str, Any]) -> bool:
         """Record an interaction unless it is recorded; True if this call recorded it."""
         key = _interaction_key(customer_id, interaction)

@@ -214,6 +214,13 @@ def interaction(customer_id: str, at: str, interaction_id: str) -> Key:
     return _key(customer_pk(customer_id), f"INTERACTION#{at}#{interaction_id}")
 
 
+def interaction_request(once: str) -> Key:
+    """The claim of the request that recorded a staff interaction (``once``: its
+    Idempotency-Key in its scope, hashed: any text, bounded), naming the interaction."""
+    digest = hashlib.sha256(once.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _key(f"INTERACTION_REQUEST#{digest}", "CLAIM")
+
+
 def merge_candidate(customer_id: str, other_id: str) -> Key:
     """Another record one of the customer's orders named."""
     return _key(customer_pk(customer_id), f"{CANDIDATE_PREFIX}{other_id}")
