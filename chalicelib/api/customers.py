@@ -51,6 +51,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.customers import (
     canonical_customer,
+    customer_id_for,
     lookup_customer,
     refuse_if_erased,
     resolve_customer,
@@ -144,9 +145,13 @@ def identify_customer(call: Call) -> dict[str, Any]:
     key = call.idempotency_key(required=False)
     request = call.parse(IdentifyCustomerRequest)
 
+    scope = call.key_scope("customers")
+    once = None if key is None else f"{scope}\n{key}"
+
     def resolve() -> dict[str, Any]:
-        _may_set_preference(call, request)
-        resolution = resolve_customer(request, call.deps)
+        founded_here = customer_id_for(once) if once is not None else None
+        _may_set_preference(call, request, founded_here=founded_here)
+        resolution = resolve_customer(request, call.deps, once=once)
         if request.notifications is not None:
             if not resolution.created:
                 # Founded by someone else between the check and here (a re-probe's race):
@@ -164,17 +169,22 @@ def identify_customer(call: Call) -> dict[str, Any]:
         # The record it resolved to was erased since: it stands for nobody any more.
         refuse_if_erased(first["customer_id"], call.deps, field=IDEMPOTENCY_HEADER)
 
-    return call.once(call.key_scope("customers"), key, request, resolve, replayable)
+    return call.once(scope, key, request, resolve, replayable)
 
 
 def _may_set_preference(
-    call: Call, request: IdentifyCustomerRequest, found: str | None = None
+    call: Call,
+    request: IdentifyCustomerRequest,
+    found: str | None = None,
+    founded_here: str | None = None,
 ) -> None:
     """A storefront sets the email preference of a record it founds, or of the one its
     customer's token proves; a known customer's otherwise only staff (a probe: another
     storefront client, knowing only an email, switched its owner to every status email).
     Checked before anything is written, on the record its first known identifier names,
-    and again on the record ``found`` when it was founded meanwhile by someone else."""
+    and again on the record ``found`` when it was founded meanwhile by someone else. The
+    record this request's first run founded (``founded_here``: the run again of a keyed
+    request that died before its answer was stored) is the storefront's to set."""
     assert call.principal is not None
     if request.notifications is None or call.principal.role != "storefront":
         return
@@ -185,7 +195,9 @@ def _may_set_preference(
             if claim is not None:
                 owner = canonical_customer(claim.customer_id, call.deps)[0]
                 break
-    if owner is not None and not token_grants(call.header(CUSTOMER_TOKEN_HEADER), owner, call.deps):
+    if owner is None or owner == founded_here:
+        return
+    if not token_grants(call.header(CUSTOMER_TOKEN_HEADER), owner, call.deps):
         raise Forbidden(
             "a storefront changes a known customer's notifications only with that customer's token",
             field=CUSTOMER_TOKEN_HEADER,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,8 +51,22 @@ class Resolution:
     unvouched: bool = False
 
 
+def customer_id_for(once: str) -> str:
+    """The record a request asked under an Idempotency-Key founds (``once``: the key in its
+    scope): a run again of that request, after its first run died before its answer was
+    stored, knows the record it founded (found by a review: the retry answered
+    ``created: false``, and a storefront's retry setting the new record's email
+    preference was refused as if the record were someone else's)."""
+    digest = hashlib.sha256(once.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"cus_{digest[:16]}"
+
+
 def resolve_customer(
-    ref: CustomerRef, deps: Deps, field_prefix: str = "", seen: SeenClaims | None = None
+    ref: CustomerRef,
+    deps: Deps,
+    field_prefix: str = "",
+    seen: SeenClaims | None = None,
+    once: str | None = None,
 ) -> Resolution:
     """Find the customer the identifiers name, or create one that owns them. ``seen``:
     owners this request read already, decided on in the first attempt (what it writes
@@ -87,15 +102,22 @@ def resolve_customer(
 
     unread = [seen or {}]  # decided on in the first attempt only
 
+    founded_here = customer_id_for(once) if once is not None else None
+    gone: list[str] = []  # the record founded here, found erased since: found another
+
     def find_or_create() -> Resolution:
         match = _match(identifiers, deps, unread.pop() if unread else {})
+        if match is not None and match.customer_id == founded_here:
+            return Resolution(match.customer_id, None, True)
         if match is not None:
             return match
-        customer_id = f"cus_{uuid.uuid4().hex[:16]}"
+        customer_id = founded_here if founded_here and not gone else f"cus_{uuid.uuid4().hex[:16]}"
         profile = {"name": ref.name, "locale": ref.locale}
         try:
             deps.store.create_customer(customer_id, identifiers, profile, vouched=identifiers[0])
         except Conflict as exc:
+            if customer_id == founded_here and deps.store.customer_exists(customer_id):
+                gone.append(customer_id)
             # Someone claimed one of these identifiers just now: look again.
             raise ConcurrentModification(str(exc)) from exc
         return Resolution(customer_id, None, True)

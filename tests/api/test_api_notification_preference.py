@@ -10,7 +10,8 @@ import pytest
 
 from chalicelib.api import customers as customer_api
 from chalicelib.services import customers as customer_service
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem
+from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key
+from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 
 OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 
@@ -113,3 +114,36 @@ def test_a_record_founded_during_the_check_is_still_guarded(
     assert_problem(answer, 403, "X-Customer-Token")
     view = client.http.get(f"/customers/{customer_id}", headers=OPS).json_body
     assert view["profile"]["notifications"] == "essential"
+
+
+def test_a_new_customer_asked_again_after_its_request_died_is_created_and_set_once(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the record was founded with its preference, then the Lambda died before
+    # its answer was stored; once the key's in-progress time passed, the storefront's
+    # retry was refused 403 as if the record were someone else's (and without the
+    # preference it answered created: false).
+    email, key = _email(), idempotency_key()
+    body = json.dumps({"email": email, "notifications": "all"})
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        client.http.post("/customers", headers=STOREFRONT | JSON | key, body=body)
+    founded = client.http.get(f"/customers?email={email}", headers=OPS).json_body["customer_id"]
+    in_progress_time_passes(deps)
+
+    again = client.http.post("/customers", headers=STOREFRONT | JSON | key, body=body)
+
+    assert again.status_code == 200, again.body
+    assert again.json_body == {"customer_id": founded, "matched_by": None, "created": True}
+    view = client.http.get(f"/customers/{founded}", headers=OPS).json_body
+    assert view["profile"]["notifications"] == "all"
+    # Another storefront's same key is its own request: the record is not its to set.
+    other = client.http.post("/customers", headers=OTHER_STOREFRONT | JSON | key, body=body)
+    assert_problem(other, 403, "X-Customer-Token")
+    # Without the preference, the retry still answers what the first run did.
+    plain_key = idempotency_key()
+    plain = json.dumps({"email": _email()})
+    with answer_never_kept(monkeypatch), pytest.raises(Killed):
+        client.http.post("/customers", headers=STOREFRONT | JSON | plain_key, body=plain)
+    in_progress_time_passes(deps)
+    retried = client.http.post("/customers", headers=STOREFRONT | JSON | plain_key, body=plain)
+    assert retried.json_body["created"] is True, retried.body
