@@ -84,9 +84,10 @@ class Orders(Protocol):
         ``until``), beside the order; parking again replaces it."""
         ...
 
-    def take_return_wait(self, order_id: str) -> str | None:
-        """The parked return wait's token, removed at once: of two callers, one gets it.
-        None if none is parked."""
+    def return_wait(self, order_id: str) -> str | None:
+        """The parked return wait's token, or None if none is parked. It stays parked
+        until TTL sweeps it: a caller that died between reading it and releasing it
+        leaves it for its retry, and a second release is refused as stale."""
         ...
 
 

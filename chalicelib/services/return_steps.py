@@ -34,9 +34,9 @@ def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     wait for (nothing delivered, the window closed, or everything already back).
 
     The token is parked beside the order, not on it (``park_return_wait``). A return that
-    closes the order takes the parked token; one that closed it while this step parked
-    found nothing to take, so the order is read again after parking and, if it is no
-    longer waiting for returns, the step takes the token back and releases it itself."""
+    closes the order releases the parked token; one that closed it while this step parked
+    found nothing parked, so the order is read again after parking and, if it is no
+    longer waiting for returns, the step releases the token itself."""
     now = deps.clock()
     order = deps.store.get_order(step.order_id)
     ends = _return_window_ends(order, deps)
@@ -49,9 +49,10 @@ def await_returns(step: AwaitInput, deps: Deps) -> Empty:
     deps.store.park_return_wait(step.order_id, step.task_token, ends)
     again = deps.store.get_order(step.order_id)
     if not _waits_for_returns(again, ends, now):
-        taken = deps.store.take_return_wait(step.order_id)
-        if taken is not None:
-            deps.workflow.resume(taken, {"already": "closed"})
+        # Released here or by that return, whichever comes second is refused as stale.
+        parked = deps.store.return_wait(step.order_id)
+        if parked is not None:
+            deps.workflow.resume(parked, {"already": "closed"})
     return Empty()
 
 

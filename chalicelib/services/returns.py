@@ -133,7 +133,7 @@ def receive_return(
         raise
     token = written.result
     if written.change is not None and written.change.entry is not None:
-        token = deps.store.take_return_wait(order_id) or token
+        token = deps.store.return_wait(order_id) or token
     if token:
         deps.workflow.resume(token, {"returned": True})
     if written.change is not None:
@@ -159,6 +159,6 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
     settlement.settle(order_id, deps)
     if order.status is OrderStatus.RETURNED:
         announce_again(deps, order, OrderStatus.RETURNED)
-        token = deps.store.take_return_wait(order_id)
+        token = deps.store.return_wait(order_id)
         if token:
             deps.workflow.resume(token, {"returned": True})

@@ -94,8 +94,8 @@ class FakeOrders:
     def park_return_wait(self, order_id: str, task_token: str, until: datetime) -> None:
         self._m.return_waits[order_id] = (task_token, until)
 
-    def take_return_wait(self, order_id: str) -> str | None:
-        parked = self._m.return_waits.pop(order_id, None)
+    def return_wait(self, order_id: str) -> str | None:
+        parked = self._m.return_waits.get(order_id)
         return None if parked is None else parked[0]
 
 

@@ -112,6 +112,8 @@ class FakeWorkflow:
 
     started: dict[str, dict[str, Any]] = field(default_factory=dict)
     resumed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # Releases of a token released already, refused as stale (the adapter's False).
+    stale: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     failed: list[tuple[str, str, str]] = field(default_factory=list)
     # Executions that ended, by name, with how (``end`` records it, as a stop would).
     ended: dict[str, str] = field(default_factory=dict)
@@ -138,12 +140,23 @@ class FakeWorkflow:
         return "RUNNING" if name in self.started else None
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
+        # As Step Functions: a token is released once; a second release is refused as
+        # stale, and the adapter answers False.
+        if self._released(task_token):
+            self.stale.append((task_token, output))
+            return False
         self.resumed.append((task_token, output))
         return True
 
     def fail(self, task_token: str, error: str, cause: str) -> bool:
+        if self._released(task_token):
+            self.stale.append((task_token, {"error": error}))
+            return False
         self.failed.append((task_token, error, cause))
         return True
+
+    def _released(self, task_token: str) -> bool:
+        return any(token == task_token for token, *_ in (*self.resumed, *self.failed))
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         return {"status": self.status(execution_arn), "history": [], "console_url": ""}

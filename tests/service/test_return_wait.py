@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.orders import Order, OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import returns
@@ -59,8 +60,7 @@ def test_a_delivered_order_parks_its_wait_beside_the_order_not_on_it(deps: Deps)
     assert _workflow(deps).resumed == []
     after = deps.store.get_order(order.order_id)
     assert (after.version, after.returns_task_token) == (order.version, None)
-    assert deps.store.take_return_wait(order.order_id) == "t-returns"
-    assert deps.store.take_return_wait(order.order_id) is None
+    assert deps.store.return_wait(order.order_id) == "t-returns"
 
 
 def test_nothing_delivered_releases_the_wait_at_once(deps: Deps) -> None:
@@ -69,7 +69,7 @@ def test_nothing_delivered_releases_the_wait_at_once(deps: Deps) -> None:
     _park(deps, order)
 
     assert _workflow(deps).resumed == [("t-returns", CLOSED)]
-    assert deps.store.take_return_wait(order.order_id) is None
+    assert deps.store.return_wait(order.order_id) is None
 
 
 def test_a_window_already_closed_releases_the_wait_at_once(deps: Deps) -> None:
@@ -80,7 +80,7 @@ def test_a_window_already_closed_releases_the_wait_at_once(deps: Deps) -> None:
     _park(deps, order)
 
     assert _workflow(deps).resumed == [("t-returns", CLOSED)]
-    assert deps.store.take_return_wait(order.order_id) is None
+    assert deps.store.return_wait(order.order_id) is None
 
 
 def test_the_last_unit_back_releases_the_parked_wait_once(deps: Deps) -> None:
@@ -96,7 +96,6 @@ def test_the_last_unit_back_releases_the_parked_wait_once(deps: Deps) -> None:
     rest = _send_back(deps, order, quantity - 1)
     assert rest.status is OrderStatus.RETURNED
     assert _workflow(deps).resumed == [("t-returns", RETURNED)]
-    assert deps.store.take_return_wait(order.order_id) is None
 
 
 def test_everything_back_while_the_step_parks_is_released_by_the_step(
@@ -116,7 +115,6 @@ def test_everything_back_while_the_step_parks_is_released_by_the_step(
 
     assert deps.store.get_order(order.order_id).status is OrderStatus.RETURNED
     assert _workflow(deps).resumed == [("t-returns", CLOSED)]
-    assert deps.store.take_return_wait(order.order_id) is None
 
 
 def test_a_wait_parked_on_the_order_before_it_had_its_own_item_is_still_released(
@@ -134,3 +132,44 @@ def test_a_wait_parked_on_the_order_before_it_had_its_own_item_is_still_released
 
     assert _workflow(deps).resumed == [("t-on-the-order", RETURNED)]
     assert deps.store.get_order(order.order_id).returns_task_token is None
+
+
+class _Killed(BaseException):
+    """A Lambda stopped by its timeout: no ``except Exception`` sees it."""
+
+
+def test_a_receipt_that_died_before_releasing_the_wait_is_released_by_its_retry(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the receipt wrote RETURNED, then its Lambda died before the wait was
+    # released; the wait's token had been taken from the table, so the store's retry
+    # (409) found nothing to release and the execution waited out the return window.
+    order = flows.delivered(deps)
+    _park(deps, order)
+    location = _store_location(deps)
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": order.lines[0].sku, "quantity": order.lines[0].quantity}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": location,
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    resume = _workflow(deps).resume
+
+    def dying(task_token: str, output: dict[str, Any]) -> bool:
+        raise _Killed
+
+    monkeypatch.setattr(_workflow(deps), "resume", dying)
+    with pytest.raises(_Killed):
+        returns.receive_return(opened.return_id, location, deps)
+    monkeypatch.setattr(_workflow(deps), "resume", resume)
+    assert _workflow(deps).resumed == []
+
+    with pytest.raises(Conflict):
+        returns.receive_return(opened.return_id, location, deps)
+    with pytest.raises(Conflict):
+        returns.receive_return(opened.return_id, location, deps)
+
+    assert _workflow(deps).resumed == [("t-returns", RETURNED)]

@@ -179,10 +179,10 @@ class OrderRepository:
         }
         self._table.write(self._table.put(item))
 
-    def take_return_wait(self, order_id: str) -> str | None:
-        """The parked return wait's token, removed (None if none is parked)."""
-        taken = self._table.take(keys.return_wait(order_id))
-        return None if taken is None else str(taken["task_token"])
+    def return_wait(self, order_id: str) -> str | None:
+        """The parked return wait's token (None if none is parked), left for TTL."""
+        parked = self._table.get(keys.return_wait(order_id))
+        return None if parked is None else str(parked["task_token"])
 
     def _stored(self, order_id: str) -> StoredOrder | None:
         """The order's items as stored, in whichever form, or None."""

@@ -262,14 +262,6 @@ class Table:
         response = self._client.update_item(**request, ReturnValues="ALL_NEW")
         return from_item(response["Attributes"])
 
-    def take(self, key: Key) -> dict[str, Any] | None:
-        """Delete the item at ``key`` and answer what it held (None if there was none): of
-        two callers taking one item, only one gets it."""
-        response = self._client.delete_item(
-            TableName=self.name, Key=to_item(dict(key)), ReturnValues="ALL_OLD"
-        )
-        return from_item(response["Attributes"]) if "Attributes" in response else None
-
     # Reads -------------------------------------------------------------------------------
     def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
         """The item at ``key`` as plain values, or None."""
