@@ -341,6 +341,18 @@ def due_notifications(
     return [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
 
 
+def waiting_at(
+    subscriptions: Iterable[BackInStockSubscription], sku: str, moment: datetime
+) -> list[BackInStockSubscription]:
+    """The open subscriptions to ``sku`` opened by ``moment``: those a stock write
+    that brought units back at that moment was due to tell, if it crossed from 0."""
+    return [
+        s
+        for s in subscriptions
+        if s.sku == sku and s.status is SubscriptionStatus.OPEN and s.created_at <= moment
+    ]
+
+
 class PlacedOrder(DeferredModel):
     """What conversion is judged on: who ordered what, and when."""
 

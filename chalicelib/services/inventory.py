@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services.opportunities import on_availability
+from chalicelib.services.opportunities import on_availability, tell_those_waiting_at
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -59,7 +60,7 @@ def record_movement(
         "at": now.isoformat(),
     }
     try:
-        movement = deps.store.record_movement(
+        recorded = deps.store.record_movement(
             request.sku, request.location_id, delta, level.safety_stock, movement
         )
     except MovementRejected as exc:
@@ -70,8 +71,17 @@ def record_movement(
         ) from exc
     levels = deps.store.stock_levels(request.sku)
     check_low_stock(request.sku, deps, levels)
-    # Back on the web after none: the SKU's subscribers get their one email.
-    on_availability(request.sku, available_to_promise(before), available_to_promise(levels), deps)
+    if recorded != movement:
+        # Recorded by a first run under this key: ``before`` is read after it, so what it
+        # was due to tell its subscribers is told from its moment.
+        if delta > 0:
+            tell_those_waiting_at(request.sku, datetime.fromisoformat(recorded["at"]), deps)
+    else:
+        # Back on the web after none: the SKU's subscribers get their one email.
+        on_availability(
+            request.sku, available_to_promise(before), available_to_promise(levels), deps
+        )
+    movement = recorded
     after = next(lv for lv in levels if lv.location_id == request.location_id)
     return movement | {
         "on_hand": after.on_hand,

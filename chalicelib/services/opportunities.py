@@ -30,6 +30,7 @@ from chalicelib.domain.opportunities import (
     payment_retry_opportunity,
     shortage_subscriptions,
     subscribe,
+    waiting_at,
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.settlement import ENDED
@@ -173,6 +174,23 @@ def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
     0, every open subscription gets its one email and is closed. Returns how many were
     emailed now."""
     due = due_notifications(deps.opportunities.open_subscriptions(sku), sku, before, after)
+    return _tell_back_in_stock(due, deps)
+
+
+def tell_those_waiting_at(sku: str, moment: datetime, deps: Deps) -> int:
+    """A stock write that added units at ``moment`` is run again (a keyed movement, a
+    return's receipt asked again): its first run may have died before it told the SKU's
+    subscribers, or halfway through them (found by a review: they were never told, since
+    the run again sees no crossing from 0). Every subscription still open that was opened
+    by that moment is told now, if the SKU is on the web; each email goes once."""
+    if available_to_promise(deps.store.stock_levels(sku)) <= 0:
+        return 0
+    due = waiting_at(deps.opportunities.open_subscriptions(sku), sku, moment)
+    return _tell_back_in_stock(due, deps)
+
+
+def _tell_back_in_stock(due: list[BackInStockSubscription], deps: Deps) -> int:
+    """Email each subscription its one notice and close it (and its opportunity)."""
     emailed = 0
     for subscription in due:
         sent = send_once(

@@ -20,7 +20,7 @@ from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, che
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
-from chalicelib.services.opportunities import availability_changed
+from chalicelib.services.opportunities import availability_changed, tell_those_waiting_at
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 
 if TYPE_CHECKING:
@@ -147,9 +147,9 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
     may have died after its write (a Lambda's timeout after DynamoDB took it; found by a
     review: the refund waited for the sweeper, and the execution for the end of the
     return window). What it left is done now, each part once: the refund settled (the
-    customer's email goes with it), the order's RETURNED told again under its first id,
-    the return window's wait released. The answer stays 409: the goods came back with
-    the first request."""
+    customer's email goes with it), the back-in-stock subscribers the restock was due to
+    tell told, the order's RETURNED told again under its first id, the return window's
+    wait released. The answer stays 409: the goods came back with the first request."""
     order = deps.store.get_order(order_id)
     received = next((r for r in order.returns if r.return_id == return_id), None)
     if received is None or received.status is not ReturnStatus.RECEIVED:
@@ -157,6 +157,9 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
     if received.location_id != location_id:
         return
     settlement.settle(order_id, deps)
+    if received.received_at is not None:
+        for sku in sorted({line.sku for line in received.lines}):
+            tell_those_waiting_at(sku, received.received_at, deps)
     if order.status is OrderStatus.RETURNED:
         announce_again(deps, order, OrderStatus.RETURNED)
         token = deps.store.return_wait(order_id)

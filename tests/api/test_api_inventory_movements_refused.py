@@ -242,3 +242,38 @@ def test_no_api_key_is_401(client: Any, deps: Any) -> None:
 
     assert_problem(response, 401)
     assert snapshot(deps, sku) == before
+
+
+def test_a_receipt_run_again_after_dying_before_telling_tells_the_subscriber_once(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the keyed receipt was applied, then its Lambda died before the SKU's
+    # subscribers were told; the retry found the movement recorded, saw the SKU on the web
+    # already (no crossing from 0) and told nobody, ever.
+    from chalicelib.services import inventory as inventory_service
+
+    sku = fresh_sku(deps, {MADRID: 0})
+    address = f"back-{uuid.uuid4().hex[:10]}@example.com"
+    subscribed = client.http.post(
+        f"/inventory/{sku}/subscriptions",
+        headers=STOREFRONT | JSON,
+        body=json.dumps({"email": address}),
+    )
+    assert subscribed.status_code == 201, subscribed.body
+    key, body = idempotency_key(), movement(sku, MADRID, "receipt", 3)
+
+    def dying(*args: Any) -> int:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(inventory_service, "on_availability", dying)
+        with pytest.raises(Killed):
+            post_movement(client, body, key=key)
+    in_progress_time_passes(deps)
+
+    again = post_movement(client, body, key=key)
+
+    assert again.status_code == 201, again.body
+    assert at(inventory(client, sku), MADRID)["on_hand"] == 3
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1

@@ -11,12 +11,18 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.catalog import Product
-from chalicelib.domain.errors import NotFound, PaymentDeclined, Unprocessable, UnservableLines
+from chalicelib.domain.errors import (
+    Conflict,
+    NotFound,
+    PaymentDeclined,
+    Unprocessable,
+    UnservableLines,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import CustomerRef, RecordMovementRequest
+from chalicelib.domain.requests import CustomerRef, RecordMovementRequest, RequestReturnRequest
 from chalicelib.services import (
     customers,
     fulfillment_steps,
@@ -24,6 +30,7 @@ from chalicelib.services import (
     opportunities,
     ordering,
     payment_steps,
+    returns,
     self_service,
 )
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
@@ -497,3 +504,92 @@ def test_the_listing_names_the_customer_a_merged_record_became(deps: Deps) -> No
 
     (row,) = opportunities.listing(deps)
     assert row["customer_id"] == survivor
+
+
+def _dies_at(where: str, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run dies before telling anyone, or after the first subscriber's email
+    went and before that subscription was closed."""
+    if where == "before telling":
+
+        def dying(*args: Any) -> int:
+            raise flows.Killed
+
+        monkeypatch.setattr(inventory, "on_availability", dying)
+        return
+    assert isinstance(deps.opportunities, FakeOpportunityStore)
+
+    def dying_closing(*args: Any) -> None:
+        raise flows.Killed
+
+    monkeypatch.setattr(deps.opportunities, "notify_subscription", dying_closing)
+
+
+@pytest.mark.parametrize("where", ["before telling", "after one email"])
+def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_did_not(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # A review: the keyed receipt was recorded, then its Lambda died before (or while)
+    # telling the SKU's subscribers; the run again found the movement recorded, saw no
+    # crossing from 0 (it reads the stock after the first run's write) and told nobody.
+    sku = _new_product(deps)
+    waiting = ["eva@example.com", "luis@example.com", "noa@example.com"]
+    for address in waiting:
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+    request = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 4}
+    )
+    once = "movements-wms\nalbaran-77"
+    with monkeypatch.context() as patched:
+        _dies_at(where, deps, patched)
+        with pytest.raises(flows.Killed):
+            inventory.record_movement(request, deps, once=once)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    # Subscribed after the receipt, while the SKU is on the web: not this receipt's to tell.
+    opportunities.subscribe_back_in_stock(sku, "late@example.com", deps)
+
+    again = inventory.record_movement(request, deps, once=once)
+    inventory.record_movement(request, deps, once=once)
+
+    assert again["on_hand"] == 4  # applied once
+    assert [len(_mails_to(deps, address)) for address in waiting] == [1, 1, 1]
+    assert _mails_to(deps, "late@example.com") == []
+    (late,) = deps.opportunities.open_subscriptions(sku)
+    assert late.email == "late@example.com"
+
+
+def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_not(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same for a return received in a store whose request died after its write: the
+    # store's retry (409) tells the subscribers the returned unit was due to tell.
+    sku = _new_product(deps)
+    _receive(deps, sku, 1)
+    order = flows.delivered(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    asked = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    opened = returns.request_return(order.order_id, asked, deps)
+
+    def dying(*args: Any) -> int:
+        raise flows.Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(returns, "availability_changed", dying)
+        with pytest.raises(flows.Killed):
+            returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    assert _mails_to(deps, "eva@example.com") == []
+
+    for _ in range(2):
+        with pytest.raises(Conflict):
+            returns.receive_return(opened.return_id, "ST-MADRID", deps)
+
+    (mail,) = _mails_to(deps, "eva@example.com")
+    assert "Chaqueta nueva" in mail
+    assert deps.opportunities.open_subscriptions(sku) == []
