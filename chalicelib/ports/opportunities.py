@@ -28,10 +28,11 @@ class OpportunityStore(Protocol):
         ...
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity
+        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
     ) -> bool:
         """Close a subscription its email went out for and mark its opportunity notified,
-        together; False when it was closed already (another delivery did it)."""
+        together; False when it was closed already (another delivery did it). Without
+        ``opportunity`` (one no longer open: lost after 30 days), the subscription alone."""
         ...
 
     def subscription(self, subscription_id: str) -> BackInStockSubscription | None:

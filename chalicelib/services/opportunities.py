@@ -204,7 +204,11 @@ def _tell_back_in_stock(due: list[BackInStockSubscription], deps: Deps) -> int:
         subscription.notify(now)
         if opportunity is not None and opportunity.status is OpportunityStatus.OPEN:
             opportunity.notify(now)
-            deps.opportunities.notify_subscription(subscription, opportunity)
+        else:
+            # Lost after 30 days (or none): the wish is still told and closed (found by
+            # a review: it stayed open, read at every crossing, its email claimed).
+            opportunity = None
+        deps.opportunities.notify_subscription(subscription, opportunity)
         emailed += sent is not None
     return emailed
 

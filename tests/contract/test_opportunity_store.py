@@ -154,3 +154,18 @@ def test_a_conversion_undone_for_another_order_is_found_by_that_order(
     (now_by,) = opportunity_store.converted_by_order(second)
     assert (now_by.status, now_by.converted_by) == (OpportunityStatus.CONVERTED, second)
     assert opportunity_store.notified_back_in_stock(sku) == []
+
+
+def test_a_subscription_whose_opportunity_was_lost_is_closed_alone(opportunity_store: Any) -> None:
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(opportunity_store, sku)
+    subscription.notify(NOW)
+
+    assert opportunity_store.notify_subscription(subscription, None)
+    assert not opportunity_store.notify_subscription(subscription, None)
+
+    assert opportunity_store.open_subscriptions(sku) == []
+    closed = opportunity_store.subscription(subscription.subscription_id)
+    assert closed.status is SubscriptionStatus.NOTIFIED
+    assert opportunity_store.opportunity(opportunity.opportunity_id) == opportunity
+    assert opportunity_store.notified_back_in_stock(sku) == []

@@ -40,16 +40,17 @@ class FakeOpportunityStore:
         ]
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity
+        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
     ) -> bool:
         kept = self._subscriptions.get(subscription.subscription_id)
-        current = self._opportunities.get(opportunity.opportunity_id)
         if kept is None or kept.status is not SubscriptionStatus.OPEN:
             return False
-        if current is None or current.status is not OpportunityStatus.OPEN:
-            return False
+        if opportunity is not None:
+            current = self._opportunities.get(opportunity.opportunity_id)
+            if current is None or current.status is not OpportunityStatus.OPEN:
+                return False
+            self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
-        self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         return True
 
     def subscription(self, subscription_id: str) -> BackInStockSubscription | None:

@@ -593,3 +593,20 @@ def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_no
     (mail,) = _mails_to(deps, "eva@example.com")
     assert "Chaqueta nueva" in mail
     assert deps.opportunities.open_subscriptions(sku) == []
+
+
+def test_a_wish_whose_opportunity_was_lost_is_still_told_once_and_closed(deps: Deps) -> None:
+    # A review: a back-in-stock wish kept 30 days (its opportunity lost) was emailed when
+    # the SKU came back but never closed: read at every crossing after, as if still open.
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "paz@example.com", deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=31)
+    assert opportunities.lose_stale(deps) == 1
+
+    _receive(deps, sku, 2)
+
+    assert len(_mails_to(deps, "paz@example.com")) == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
+    (opportunity,) = deps.opportunities.opportunities()
+    assert opportunity.status is OpportunityStatus.LOST

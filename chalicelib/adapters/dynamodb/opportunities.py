@@ -57,7 +57,7 @@ class OpportunityRepository:
         return [BackInStockSubscription.model_validate_json(i["doc"]) for i in page.items]
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity
+        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
     ) -> bool:
         """Closed with its opportunity notified, on the condition that it was open."""
         sku = subscription.sku
@@ -67,9 +67,12 @@ class OpportunityRepository:
                 "attribute_exists(pk)",
             ),
             self.table.put(keys.subscription(subscription.subscription_id) | _doc(subscription)),
-            self._put_opportunity(opportunity, "#s = :open", {":open": "open"}),
-            self.table.put(keys.notified_opportunity(sku, opportunity.opportunity_id)),
         ]
+        if opportunity is not None:
+            writes += [
+                self._put_opportunity(opportunity, "#s = :open", {":open": "open"}),
+                self.table.put(keys.notified_opportunity(sku, opportunity.opportunity_id)),
+            ]
         return self.table.transact_if(writes)
 
     def subscription(self, subscription_id: str) -> BackInStockSubscription | None:
