@@ -16,7 +16,12 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.alerts import alert_once
-from chalicelib.services.order_writes import Change, announce_again_at, mutate
+from chalicelib.services.order_writes import (
+    Change,
+    announce_again_at,
+    mutate,
+    tell_given_back_again,
+)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -84,8 +89,10 @@ def announce_cancellations_again(deps: Deps, order: Order, at: datetime) -> None
     """What ``cancel_what_was_not_handed_over`` wrote at ``at``, announced again under its
     first ids and moment: for a compensation run again that finds itself done, whose first
     run may have died between the write and the publish (the customer would never hear
-    that the order, or a part of it, was cancelled and the money given back)."""
+    that the order, or a part of it, was cancelled and the money given back, nor the
+    back-in-stock subscribers of the units it gave back)."""
     announce_again_at(deps, order, at)
+    tell_given_back_again(deps, order, at)
     if order.status is OrderStatus.CANCELLED and order.history[-1].at == at:
         return  # cancelled whole: told by the status change alone
     for fulfillment in cancelled_at(order, at):

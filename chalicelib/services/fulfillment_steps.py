@@ -23,6 +23,7 @@ from chalicelib.services.order_writes import (
     announce_again_at,
     announce_delivered_again,
     mutate,
+    tell_given_back_again,
 )
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import quoted_promise, shipment_promise
@@ -264,5 +265,6 @@ def _announce_not_collected_again(deps: Deps, order: Order, fulfillment_id: str)
     if fulfillment.status_reason is not StatusReason.NOT_COLLECTED or at is None:
         return
     announce_again_at(deps, order, at)
+    tell_given_back_again(deps, order, at)
     voided = order.fulfillment_value(fulfillment)
     deps.events.publish(NotCollected.of(order.order_id, fulfillment, voided, at).message())

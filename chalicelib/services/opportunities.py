@@ -179,13 +179,14 @@ def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
 
 def tell_those_waiting_at(sku: str, moment: datetime, deps: Deps) -> int:
     """A stock write that added units at ``moment`` is run again (a keyed movement, a
-    return's receipt asked again): its first run may have died before it told the SKU's
+    return's receipt asked again, a cancellation or rejection that gave reserved units
+    back, run again): its first run may have died before it told the SKU's
     subscribers, or halfway through them (found by a review: they were never told, since
     the run again sees no crossing from 0). Every subscription still open that was opened
     by that moment is told now, if the SKU is on the web; each email goes once."""
-    if available_to_promise(deps.store.stock_levels(sku)) <= 0:
-        return 0
     due = waiting_at(deps.opportunities.open_subscriptions(sku), sku, moment)
+    if not due or available_to_promise(deps.store.stock_levels(sku)) <= 0:
+        return 0
     return _tell_back_in_stock(due, deps)
 
 

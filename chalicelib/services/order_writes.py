@@ -18,7 +18,7 @@ from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
-from chalicelib.services.opportunities import stock_given_back
+from chalicelib.services.opportunities import stock_given_back, tell_those_waiting_at
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -204,10 +204,25 @@ def announce_again(deps: Deps, order: Order, status: OrderStatus) -> None:
     """For work run again that finds itself done: the order's last ``status`` entry is
     announced again, in case the first run died between its write and its publish (a
     Lambda stopped by its timeout; found by a review: the confirmation email was never
-    sent). The event keeps its id, and every subscriber acts once per id."""
+    sent). The event keeps its id, and every subscriber acts once per id. A cancellation
+    or a rejection gave reserved stock back: what it was due to tell back-in-stock
+    subscribers is told too."""
     entry = next((e for e in reversed(order.history) if e.status is status), None)
     if entry is not None:
         deps.events.publish(OrderStatusChanged.of(order, entry).message())
+        if status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            tell_given_back_again(deps, order, entry.at)
+
+
+def tell_given_back_again(deps: Deps, order: Order, at: datetime) -> None:
+    """A write at ``at`` that gave ``order``'s reserved units back is run again: its first
+    run may have died before telling the subscribers of its SKUs (``_tell_waiting_shoppers``
+    runs after the write). Like that step, it must not fail what the caller did."""
+    try:
+        for sku in sorted({line.sku for line in order.lines}):
+            tell_those_waiting_at(sku, at, deps)
+    except Exception:  # noqa: BLE001 - see above
+        _log.warning("back-in-stock check for %s run again failed", order.order_id, exc_info=True)
 
 
 def announce_delivered_again(deps: Deps, order: Order, fulfillment_id: str) -> None:

@@ -610,3 +610,59 @@ def test_a_wish_whose_opportunity_was_lost_is_still_told_once_and_closed(deps: D
     assert deps.opportunities.open_subscriptions(sku) == []
     (opportunity,) = deps.opportunities.opportunities()
     assert opportunity.status is OpportunityStatus.LOST
+
+
+def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the cancel's write gave the last units back, then its Lambda died before
+    # the SKU's subscribers were told; the cancel asked again only announced CANCELLED.
+    from chalicelib.services import order_writes
+
+    sku = _new_product(deps)
+    _receive(deps, sku, 2)
+    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+
+    def dying(*args: Any) -> int:
+        raise flows.Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(order_writes, "stock_given_back", dying)
+        with pytest.raises(flows.Killed):
+            ordering.cancel_order(order.order_id, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert _mails_to(deps, "eva@example.com") == []
+
+    for _ in range(2):
+        ordering.cancel_order(order.order_id, deps)
+
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
+
+
+def test_an_uncollected_pick_up_run_again_tells_the_subscribers_its_first_run_did_not(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import order_writes
+
+    sku = _new_product(deps)
+    _receive(deps, sku, 1, "ST-MADRID")
+    pickup = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    order = flows.shipped(deps, lines=[pickup], shipping_address=None)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+
+    def dying(*args: Any) -> int:
+        raise flows.Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(order_writes, "stock_given_back", dying)
+        with pytest.raises(flows.Killed):
+            fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
+    assert _mails_to(deps, "eva@example.com") == []
+
+    fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
