@@ -4,7 +4,9 @@ from order events, and the unconverted lost after 30 days."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -60,6 +62,20 @@ def _receive(deps: Deps, sku: str, quantity: int, location_id: str = "WH-GETAFE"
 def _mails_to(deps: Deps, address: str) -> list[str]:
     assert isinstance(deps.mailer, Outgoing)
     return [m["parts"] for m in deps.mailer.sent if m["to"] == address]
+
+
+@contextlib.contextmanager
+def _dying_at(owner: Any, name: str) -> Iterator[None]:
+    """Within the block, a call of ``owner.name`` is where the Lambda dies; the block
+    expects that death."""
+
+    def dying(*args: Any) -> Any:
+        raise flows.Killed
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(owner, name, dying)
+        with pytest.raises(flows.Killed):
+            yield
 
 
 def _declined(deps: Deps) -> Order:
@@ -198,14 +214,23 @@ def test_a_cancelled_order_giving_the_last_units_back_emails_the_subscribers(dep
     assert opportunity.status is OpportunityStatus.NOTIFIED
 
 
+@pytest.mark.parametrize("first_run", ["lives", "dies before telling"])
 def test_an_uncollected_pick_up_giving_the_last_units_back_emails_the_subscribers(
-    deps: Deps,
+    deps: Deps, first_run: str
 ) -> None:
+    # Run again after its first run died between the write and telling the subscribers
+    # (a review: the run again only announced the cancellation), it tells them then.
+    from chalicelib.services import order_writes
+
     sku = _new_product(deps)
     _receive(deps, sku, 1, "ST-MADRID")
     pickup = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
     order = flows.shipped(deps, lines=[pickup], shipping_address=None)
     opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    if first_run == "dies before telling":
+        with _dying_at(order_writes, "stock_given_back"):
+            fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
+        assert _mails_to(deps, "eva@example.com") == []
 
     fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
 
@@ -506,27 +531,9 @@ def test_the_listing_names_the_customer_a_merged_record_became(deps: Deps) -> No
     assert row["customer_id"] == survivor
 
 
-def _dies_at(where: str, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first run dies before telling anyone, or after the first subscriber's email
-    went and before that subscription was closed."""
-    if where == "before telling":
-
-        def dying(*args: Any) -> int:
-            raise flows.Killed
-
-        monkeypatch.setattr(inventory, "on_availability", dying)
-        return
-    assert isinstance(deps.opportunities, FakeOpportunityStore)
-
-    def dying_closing(*args: Any) -> None:
-        raise flows.Killed
-
-    monkeypatch.setattr(deps.opportunities, "notify_subscription", dying_closing)
-
-
 @pytest.mark.parametrize("where", ["before telling", "after one email"])
 def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_did_not(
-    deps: Deps, monkeypatch: pytest.MonkeyPatch, where: str
+    deps: Deps, where: str
 ) -> None:
     # A review: the keyed receipt was recorded, then its Lambda died before (or while)
     # telling the SKU's subscribers; the run again found the movement recorded, saw no
@@ -539,10 +546,12 @@ def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_d
         {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 4}
     )
     once = "movements-wms\nalbaran-77"
-    with monkeypatch.context() as patched:
-        _dies_at(where, deps, patched)
-        with pytest.raises(flows.Killed):
-            inventory.record_movement(request, deps, once=once)
+    # Before telling anyone, or after the first subscriber's email went and before that
+    # subscription was closed.
+    owner = inventory if where == "before telling" else deps.opportunities
+    name = "on_availability" if where == "before telling" else "notify_subscription"
+    with _dying_at(owner, name):
+        inventory.record_movement(request, deps, once=once)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(minutes=1)
     # Subscribed after the receipt, while the SKU is on the web: not this receipt's to tell.
@@ -559,7 +568,7 @@ def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_d
 
 
 def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_not(
-    deps: Deps, monkeypatch: pytest.MonkeyPatch
+    deps: Deps,
 ) -> None:
     # The same for a return received in a store whose request died after its write: the
     # store's retry (409) tells the subscribers the returned unit was due to tell.
@@ -577,13 +586,8 @@ def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_no
     )
     opened = returns.request_return(order.order_id, asked, deps)
 
-    def dying(*args: Any) -> int:
-        raise flows.Killed
-
-    with monkeypatch.context() as patched:
-        patched.setattr(returns, "availability_changed", dying)
-        with pytest.raises(flows.Killed):
-            returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    with _dying_at(returns, "availability_changed"):
+        returns.receive_return(opened.return_id, "ST-MADRID", deps)
     assert _mails_to(deps, "eva@example.com") == []
 
     for _ in range(2):
@@ -612,9 +616,7 @@ def test_a_wish_whose_opportunity_was_lost_is_still_told_once_and_closed(deps: D
     assert opportunity.status is OpportunityStatus.LOST
 
 
-def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(
-    deps: Deps, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(deps: Deps) -> None:
     # A review: the cancel's write gave the last units back, then its Lambda died before
     # the SKU's subscribers were told; the cancel asked again only announced CANCELLED.
     from chalicelib.services import order_writes
@@ -624,45 +626,13 @@ def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(
     order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
     opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
 
-    def dying(*args: Any) -> int:
-        raise flows.Killed
-
-    with monkeypatch.context() as patched:
-        patched.setattr(order_writes, "stock_given_back", dying)
-        with pytest.raises(flows.Killed):
-            ordering.cancel_order(order.order_id, deps)
+    with _dying_at(order_writes, "stock_given_back"):
+        ordering.cancel_order(order.order_id, deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
     assert _mails_to(deps, "eva@example.com") == []
 
     for _ in range(2):
         ordering.cancel_order(order.order_id, deps)
 
-    assert len(_mails_to(deps, "eva@example.com")) == 1
-    assert deps.opportunities.open_subscriptions(sku) == []
-
-
-def test_an_uncollected_pick_up_run_again_tells_the_subscribers_its_first_run_did_not(
-    deps: Deps, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chalicelib.services import order_writes
-
-    sku = _new_product(deps)
-    _receive(deps, sku, 1, "ST-MADRID")
-    pickup = {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
-    order = flows.shipped(deps, lines=[pickup], shipping_address=None)
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
-
-    def dying(*args: Any) -> int:
-        raise flows.Killed
-
-    with monkeypatch.context() as patched:
-        patched.setattr(order_writes, "stock_given_back", dying)
-        with pytest.raises(flows.Killed):
-            fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
-    assert _mails_to(deps, "eva@example.com") == []
-
-    fulfillment_steps.handle_fulfillment_timeout(flows.parcel_step(order), deps)
-
-    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
     assert len(_mails_to(deps, "eva@example.com")) == 1
     assert deps.opportunities.open_subscriptions(sku) == []
