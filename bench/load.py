@@ -267,7 +267,7 @@ def end_return_windows(sfn: Any, order_ids: list[str]) -> None:
     store = deps().store
     for order_id in order_ids:
         with meters.unmetered():
-            token = store.take_return_wait(order_id)
+            token = store.return_wait(order_id)
         if token is not None:
             sfn.send_task_success(taskToken=token, output=json.dumps({"window": "ended"}))
 

@@ -16,7 +16,8 @@ from tests.integration.test_order_items import raw_items
 from tests.service import flows
 
 
-def test_the_wait_is_an_item_of_its_own_that_the_order_read_leaves_out(deps: Any) -> None:
+def _delivered_order(deps: Any) -> Any:
+    """A delivered order stored on the stack, its return window open for 30 days."""
     fake = fake_deps()
     load_demo_data(fake.store)
     delivered = flows.delivered(fake)
@@ -25,6 +26,11 @@ def test_the_wait_is_an_item_of_its_own_that_the_order_read_leaves_out(deps: Any
     # Delivered on the fakes' clock; the stack's is today's.
     order.returns_window_ends = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
     deps.store.create_order(order)
+    return order
+
+
+def test_the_wait_is_an_item_of_its_own_that_the_order_read_leaves_out(deps: Any) -> None:
+    order = _delivered_order(deps)
     token = "T" * 900  # AWS's task tokens run to hundreds of characters
 
     await_returns(AwaitInput(order_id=order.order_id, task_token=token), deps)
@@ -41,3 +47,21 @@ def test_the_wait_is_an_item_of_its_own_that_the_order_read_leaves_out(deps: Any
     # Read, not taken: released by whoever comes first, and swept by TTL.
     assert deps.store.return_wait(order.order_id) == token
     assert deps.store.return_wait(order.order_id) == token
+
+
+def test_the_bench_ends_a_parked_return_window_with_its_token(deps: Any) -> None:
+    # The bench ends each sampled order's window as a real one ends; it reads the wait
+    # through the store's port (found when that port changed and the bench did not).
+    from bench.load import end_return_windows
+
+    order = _delivered_order(deps)
+    await_returns(AwaitInput(order_id=order.order_id, task_token="T-bench"), deps)
+    told: list[tuple[str, str]] = []
+
+    class Sfn:
+        def send_task_success(self, taskToken: str, output: str) -> None:  # noqa: N803
+            told.append((taskToken, output))
+
+    end_return_windows(Sfn(), [order.order_id])
+
+    assert told == [("T-bench", '{"window": "ended"}')]
