@@ -26,7 +26,14 @@ from chalicelib.api.customer_models import (
     TicketResponse,
 )
 from chalicelib.api.export_models import ExportResponse
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, require_order
+from chalicelib.api.http import (
+    IDEMPOTENCY_HEADER,
+    Access,
+    Call,
+    endpoint,
+    once_of,
+    require_order,
+)
 from chalicelib.api.models import CustomerResolutionResponse
 from chalicelib.domain.customers import identifiers_of
 from chalicelib.domain.deferred import DeferredModel
@@ -146,7 +153,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     request = call.parse(IdentifyCustomerRequest)
 
     scope = call.key_scope("customers")
-    once = None if key is None else f"{scope}\n{key}"
+    once = once_of(scope, key)
 
     def resolve() -> dict[str, Any]:
         founded_here = customer_id_for(once) if once is not None else None
@@ -277,7 +284,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
             request.summary,
             _by(call)[0],
             call.deps,
-            once=None if key is None else f"{call.key_scope('interactions', customer_id)}\n{key}",
+            once=once_of(call.key_scope("interactions", customer_id), key),
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 
@@ -309,6 +316,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         require_order(call, request.order_id)
 
     scope = call.key_scope("customer-tickets", customer_id)
+    once = once_of(scope, key)
 
     def opened() -> dict[str, Any]:
         ticket = tickets.open_ticket(
@@ -321,7 +329,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
             call.deps,
             shipment=request.shipment,
             skus=request.skus,
-            ticket_id=tickets.ticket_id_for(f"{scope}\n{key}") if key is not None else None,
+            ticket_id=tickets.ticket_id_for(once) if once is not None else None,
         )
         as_json = ticket.model_dump(mode="json")
         return TicketResponse.model_validate(as_json).model_dump(mode="json")

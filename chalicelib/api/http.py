@@ -172,6 +172,13 @@ ROUTE_DOCS: list[RouteDoc] = []
 NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 
 
+def once_of(scope: str, key: str | None) -> str | None:
+    """What a keyed request is known by to the services that name what it creates after
+    it (the key in its scope: a run again of the request finds the same), or None
+    without a key."""
+    return None if key is None else f"{scope}\n{key}"
+
+
 def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: every answer is read as its Content-Type says. A problem's detail
     names the bad value it was sent, and a browser guessing HTML from it would run it."""

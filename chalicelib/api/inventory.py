@@ -4,7 +4,7 @@ from typing import Any
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import inventory as inventory_service
@@ -55,7 +55,7 @@ def record_movement(call: Call) -> dict[str, Any]:
     scope = call.key_scope("movements")
 
     def apply() -> dict[str, Any]:
-        result = inventory_service.record_movement(request, call.deps, once=f"{scope}\n{key}")
+        result = inventory_service.record_movement(request, call.deps, once=once_of(scope, key))
         return MovementResponse.model_validate(result).model_dump(mode="json")
 
     return call.once(scope, key, request, apply)

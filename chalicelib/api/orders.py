@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import (
@@ -141,7 +141,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
         call.principal.require_location(request.location_id, "location_id")
 
     scope = call.key_scope("order-returns", order_id)
-    once = f"{scope}\n{key}" if key is not None else None
+    once = once_of(scope, key)
 
     def open_return() -> dict[str, Any]:
         created = returns.request_return(order_id, request, call.deps, once=once)

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Call, endpoint, once_of
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.placement import Channel
@@ -93,7 +93,7 @@ def create_promotion(call: Call) -> dict[str, Any]:
     terms = request.terms()
 
     scope = call.key_scope("promotions")
-    once = f"{scope}\n{key}" if key is not None else None
+    once = once_of(scope, key)
 
     def create() -> dict[str, Any]:
         counted = promotion_service.create_promotion(terms, call.deps, once)

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import TaxResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
@@ -149,7 +149,7 @@ def create_quote(call: Call) -> dict[str, Any]:
     scope = call.key_scope("quotes")
 
     def create() -> dict[str, Any]:
-        once = None if key is None else f"{scope}\n{key}"
+        once = once_of(scope, key)
         quote = quoting.create_quote(request, principal.client_id, call.deps, once=once)
         return QuoteResponse.of(quote).model_dump(mode="json")
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import OrderResponse, ReturnResponse
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.orders import Order
@@ -79,7 +79,7 @@ def requested_return(
     call: Call, order: Order, request: TrackReturnRequest, key: str | None
 ) -> dict[str, Any]:
     """Open the return (named after ``key`` when there is one); its ``ReturnResponse``."""
-    once = f"{action_scope('returns', order)}\n{key}" if key is not None else None
+    once = once_of(action_scope("returns", order), key)
     created = self_service.request_return(
         order, RequestReturnRequest.model_validate(request.model_dump()), call.deps, once
     )
