@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services.opportunities import on_availability, tell_those_waiting_at
+from chalicelib.services.opportunities import (
+    on_availability,
+    tell_those_waiting_at,
+    told_safely,
+)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -75,12 +80,14 @@ def record_movement(
         # Recorded by a first run under this key: ``before`` is read after it, so what it
         # was due to tell its subscribers is told from its moment.
         if delta > 0:
-            tell_those_waiting_at(request.sku, datetime.fromisoformat(recorded["at"]), deps)
+            moment = datetime.fromisoformat(str(recorded["at"]))
+            told = partial(tell_those_waiting_at, request.sku, moment, deps)
+            told_safely(told, str(recorded["movement_id"]))
     else:
         # Back on the web after none: the SKU's subscribers get their one email.
-        on_availability(
-            request.sku, available_to_promise(before), available_to_promise(levels), deps
-        )
+        was, is_now = available_to_promise(before), available_to_promise(levels)
+        told = partial(on_availability, request.sku, was, is_now, deps)
+        told_safely(told, str(movement["movement_id"]))
     movement = recorded
     after = next(lv for lv in levels if lv.location_id == request.location_id)
     return movement | {

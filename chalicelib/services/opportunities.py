@@ -5,8 +5,9 @@ read from order events; and the unconverted ones lost after 30 days (scaled)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ from chalicelib.services.event_reads import EventReads
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
     from chalicelib.domain.orders import Order
+
+_log = logging.getLogger(__name__)
 
 
 def _customer_for(email: str, deps: Deps) -> str | None:
@@ -227,6 +230,18 @@ def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
         before = available_before_release(levels, given)
         emailed += on_availability(sku, before, available_to_promise(levels), deps)
     return emailed
+
+
+def told_safely(tell: Callable[[], int], after: str) -> int:
+    """Tell back-in-stock subscribers after a stock write that stands (``after`` names it
+    for the log). A failure here (the email provider down) must not fail what the caller
+    did: it is logged, and the untold subscriptions stay open for the next rise (found by
+    a review: a receipt answered 500 with its units on the shelf). 0 when it failed."""
+    try:
+        return tell()
+    except Exception:  # noqa: BLE001 - see above
+        _log.warning("back-in-stock check after %s failed", after, exc_info=True)
+        return 0
 
 
 def availability_changed(sku: str, before_levels: list[Any], deps: Deps) -> int:

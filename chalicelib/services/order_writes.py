@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
@@ -18,7 +19,11 @@ from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
-from chalicelib.services.opportunities import stock_given_back, tell_those_waiting_at
+from chalicelib.services.opportunities import (
+    stock_given_back,
+    tell_those_waiting_at,
+    told_safely,
+)
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -167,14 +172,8 @@ def _drop_unshipped(
 def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> None:
     """Stock the change gave back may bring a SKU back in stock: its subscribers hear of
     it as they do of a receipt (a probe's cancelled pick-up left them waiting for good).
-    The order's write is done; a failure here leaves the subscriptions open for the next
-    rise, and must not fail what the caller did."""
-    try:
-        stock_given_back(change.stock, deps)
-    except Exception:  # noqa: BLE001 - see above
-        _log.warning(
-            "back-in-stock check after %s gave stock back failed", order.order_id, exc_info=True
-        )
+    The order's write is done: a failure here must not fail what the caller did."""
+    told_safely(partial(stock_given_back, change.stock, deps), f"{order.order_id} gave stock back")
 
 
 def _close_records(deps: Deps, order: Order, change: Change[Any]) -> None:
@@ -218,11 +217,8 @@ def tell_given_back_again(deps: Deps, order: Order, at: datetime) -> None:
     """A write at ``at`` that gave ``order``'s reserved units back is run again: its first
     run may have died before telling the subscribers of its SKUs (``_tell_waiting_shoppers``
     runs after the write). Like that step, it must not fail what the caller did."""
-    try:
-        for sku in sorted({line.sku for line in order.lines}):
-            tell_those_waiting_at(sku, at, deps)
-    except Exception:  # noqa: BLE001 - see above
-        _log.warning("back-in-stock check for %s run again failed", order.order_id, exc_info=True)
+    for sku in sorted({line.sku for line in order.lines}):
+        told_safely(partial(tell_those_waiting_at, sku, at, deps), f"{order.order_id} again")
 
 
 def announce_delivered_again(deps: Deps, order: Order, fulfillment_id: str) -> None:

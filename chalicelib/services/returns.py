@@ -7,6 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location
@@ -20,7 +21,11 @@ from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, che
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
-from chalicelib.services.opportunities import availability_changed, tell_those_waiting_at
+from chalicelib.services.opportunities import (
+    availability_changed,
+    tell_those_waiting_at,
+    told_safely,
+)
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 
 if TYPE_CHECKING:
@@ -138,7 +143,7 @@ def receive_return(
         deps.workflow.resume(token, {"returned": True})
     if written.change is not None:
         for sku, levels in before.items():
-            availability_changed(sku, levels, deps)
+            told_safely(partial(availability_changed, sku, levels, deps), return_id)
     return order
 
 
@@ -158,8 +163,9 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
         return
     settlement.settle(order_id, deps)
     if received.received_at is not None:
+        moment = received.received_at
         for sku in sorted({line.sku for line in received.lines}):
-            tell_those_waiting_at(sku, received.received_at, deps)
+            told_safely(partial(tell_those_waiting_at, sku, moment, deps), return_id)
     if order.status is OrderStatus.RETURNED:
         announce_again(deps, order, OrderStatus.RETURNED)
         token = deps.store.return_wait(order_id)

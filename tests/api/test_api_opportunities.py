@@ -146,3 +146,33 @@ def test_a_subscriber_on_an_english_page_is_told_in_english(
     (mail,) = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
     sent = message_from_bytes(mail.read_bytes(), policy=default)
     assert "disponible" not in str(sent["Subject"]) and "back" in str(sent["Subject"]).lower()
+
+
+def test_a_receipt_while_email_is_down_stands_and_its_subscriber_is_told_at_the_next_rise(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the receipt's units were on the shelf, but the email provider's failure
+    # while telling the SKU's subscriber answered 500, inviting a second receipt.
+    sku = fresh_sku(deps, {"WH-GETAFE": 0}, price="12.50")
+    address = _email()
+    assert _subscribe(client, sku, {"email": address}).status_code == 201
+
+    def down(*args: Any) -> str:
+        raise RuntimeError("the email provider is down")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deps.mailer, "send", down)
+        receive_at_warehouse(client, sku, 3)  # 201: the receipt stands
+
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert row["status"] == "open"  # not told: left for the next rise
+    adjust = {"sku": sku, "location_id": "WH-GETAFE", "type": "adjustment", "quantity": -3}
+    sold_out = client.http.post(
+        "/inventory/movements",
+        headers=OPS | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+        body=json.dumps(adjust),
+    )
+    assert sold_out.status_code == 201, sold_out.body
+    receive_at_warehouse(client, sku, 1)
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1

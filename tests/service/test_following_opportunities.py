@@ -636,3 +636,33 @@ def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(deps: 
 
     assert len(_mails_to(deps, "eva@example.com")) == 1
     assert deps.opportunities.open_subscriptions(sku) == []
+
+
+def test_a_return_received_while_email_is_down_stands(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same review for a return received in store: the goods were back and refunded,
+    # but the failure while telling the SKU's subscriber failed the receipt.
+    sku = _new_product(deps)
+    _receive(deps, sku, 1)
+    order = flows.delivered(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    asked = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    opened = returns.request_return(order.order_id, asked, deps)
+
+    def down(*args: Any) -> str:
+        raise RuntimeError("the email provider is down")
+
+    monkeypatch.setattr(deps.mailer, "send", down)
+    received = returns.receive_return(opened.return_id, "ST-MADRID", deps)
+
+    assert received.status is OrderStatus.RETURNED
+    (subscription,) = deps.opportunities.open_subscriptions(sku)
+    assert subscription.email == "eva@example.com"
