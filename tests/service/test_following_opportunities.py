@@ -567,11 +567,9 @@ def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_d
     assert late.email == "late@example.com"
 
 
-def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_not(
-    deps: Deps,
-) -> None:
-    # The same for a return received in a store whose request died after its write: the
-    # store's retry (409) tells the subscribers the returned unit was due to tell.
+def _last_unit_coming_back(deps: Deps) -> tuple[str, str]:
+    """A new SKU's only unit sold, delivered and asked back in store (eva waits for the
+    SKU): the SKU and the return's id."""
     sku = _new_product(deps)
     _receive(deps, sku, 1)
     order = flows.delivered(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
@@ -584,15 +582,23 @@ def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_no
             "location_id": "ST-MADRID",
         }
     )
-    opened = returns.request_return(order.order_id, asked, deps)
+    return sku, returns.request_return(order.order_id, asked, deps).return_id
+
+
+def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_not(
+    deps: Deps,
+) -> None:
+    # The same for a return received in a store whose request died after its write: the
+    # store's retry (409) tells the subscribers the returned unit was due to tell.
+    sku, return_id = _last_unit_coming_back(deps)
 
     with _dying_at(returns, "availability_changed"):
-        returns.receive_return(opened.return_id, "ST-MADRID", deps)
+        returns.receive_return(return_id, "ST-MADRID", deps)
     assert _mails_to(deps, "eva@example.com") == []
 
     for _ in range(2):
         with pytest.raises(Conflict):
-            returns.receive_return(opened.return_id, "ST-MADRID", deps)
+            returns.receive_return(return_id, "ST-MADRID", deps)
 
     (mail,) = _mails_to(deps, "eva@example.com")
     assert "Chaqueta nueva" in mail
@@ -643,25 +649,13 @@ def test_a_return_received_while_email_is_down_stands(
 ) -> None:
     # The same review for a return received in store: the goods were back and refunded,
     # but the failure while telling the SKU's subscriber failed the receipt.
-    sku = _new_product(deps)
-    _receive(deps, sku, 1)
-    order = flows.delivered(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
-    asked = RequestReturnRequest.model_validate(
-        {
-            "lines": [{"sku": sku, "quantity": 1}],
-            "reason": "too small",
-            "channel": "store",
-            "location_id": "ST-MADRID",
-        }
-    )
-    opened = returns.request_return(order.order_id, asked, deps)
+    sku, return_id = _last_unit_coming_back(deps)
 
     def down(*args: Any) -> str:
         raise RuntimeError("the email provider is down")
 
     monkeypatch.setattr(deps.mailer, "send", down)
-    received = returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    received = returns.receive_return(return_id, "ST-MADRID", deps)
 
     assert received.status is OrderStatus.RETURNED
     (subscription,) = deps.opportunities.open_subscriptions(sku)
