@@ -142,6 +142,15 @@ def lose_stale_opportunities(event: CloudWatchEvent) -> dict[str, int]:
     return outcome
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+@tracer.capture_method
+def tell_owed_back_in_stock(event: CloudWatchEvent) -> dict[str, int]:
+    """Back-in-stock notices a stock write could not send (the email provider down)."""
+    outcome = opportunities_service.tell_owed(deps())
+    logger.info("owed back-in-stock notices", extra=outcome)
+    return outcome
+
+
 @app.schedule(Rate(1, unit=Rate.HOURS))
 @tracer.capture_method
 def review_segments(event: CloudWatchEvent) -> dict[str, int]:

@@ -353,6 +353,17 @@ def waiting_at(
     ]
 
 
+class OwedNotices(DeferredModel):
+    """Back-in-stock notices a stock write owes: it brought ``sku`` back on the web at
+    ``moment``, and telling its subscribers failed (the email provider down). Those still
+    open that were opened by ``moment`` are told by a scheduled sweep (``waiting_at``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    moment: datetime
+
+
 class PlacedOrder(DeferredModel):
     """What conversion is judged on: who ordered what, and when."""
 

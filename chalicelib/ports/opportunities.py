@@ -10,6 +10,7 @@ from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
     OpportunityStatus,
+    OwedNotices,
 )
 
 
@@ -79,4 +80,17 @@ class OpportunityStore(Protocol):
 
     def opportunities(self) -> list[Opportunity]:
         """Every opportunity, oldest first."""
+        ...
+
+    def owe_notices(self, owed: OwedNotices) -> None:
+        """Keep what a stock write could not tell, for the sweep (the same SKU and moment
+        kept twice is kept once)."""
+        ...
+
+    def owed_notices(self, limit: int) -> list[OwedNotices]:
+        """What is owed, the oldest first, at most ``limit`` (one query, never a scan)."""
+        ...
+
+    def notices_told(self, owed: OwedNotices) -> None:
+        """Forget what the sweep has told."""
         ...

@@ -21,6 +21,7 @@ from chalicelib.domain.opportunities import (
     Opportunity,
     OpportunityKind,
     OpportunityStatus,
+    OwedNotices,
     PlacedOrder,
     back_in_stock_opportunity,
     convert_on_order,
@@ -177,7 +178,7 @@ def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
     0, every open subscription gets its one email and is closed. Returns how many were
     emailed now."""
     due = due_notifications(deps.opportunities.open_subscriptions(sku), sku, before, after)
-    return _tell_back_in_stock(due, deps)
+    return _tell_back_in_stock(sku, due, deps)
 
 
 def tell_those_waiting_at(sku: str, moment: datetime, deps: Deps) -> int:
@@ -190,31 +191,68 @@ def tell_those_waiting_at(sku: str, moment: datetime, deps: Deps) -> int:
     due = waiting_at(deps.opportunities.open_subscriptions(sku), sku, moment)
     if not due or available_to_promise(deps.store.stock_levels(sku)) <= 0:
         return 0
-    return _tell_back_in_stock(due, deps)
+    return _tell_back_in_stock(sku, due, deps, owed_at=moment)
 
 
-def _tell_back_in_stock(due: list[BackInStockSubscription], deps: Deps) -> int:
-    """Email each subscription its one notice and close it (and its opportunity)."""
+def _tell_back_in_stock(
+    sku: str,
+    due: list[BackInStockSubscription],
+    deps: Deps,
+    owed_at: datetime | None = None,
+) -> int:
+    """Email each subscription its one notice and close it (and its opportunity). When
+    one fails (the email provider down), those left are owed from ``owed_at`` (now, for a
+    crossing seen now) and the failure raised: the scheduled sweep tells them (found by a
+    review: they waited for the SKU's next crossing from 0, which may never come)."""
     emailed = 0
     for subscription in due:
-        sent = send_once(
-            f"backinstock:{subscription.subscription_id}",
-            subscription.email,
-            partial(_back_in_stock_email, subscription, deps),
-            deps,
-        )
-        now = deps.clock()
-        opportunity = deps.opportunities.opportunity(f"opp_{subscription.subscription_id}")
-        subscription.notify(now)
-        if opportunity is not None and opportunity.status is OpportunityStatus.OPEN:
-            opportunity.notify(now)
-        else:
-            # Lost after 30 days (or none): the wish is still told and closed (found by
-            # a review: it stayed open, read at every crossing, its email claimed).
-            opportunity = None
-        deps.opportunities.notify_subscription(subscription, opportunity)
-        emailed += sent is not None
+        try:
+            emailed += _tell_one(subscription, deps)
+        except Exception:
+            # Every subscription due was opened by now: the sweep finds them all.
+            deps.opportunities.owe_notices(OwedNotices(sku=sku, moment=owed_at or deps.clock()))
+            raise
     return emailed
+
+
+def _tell_one(subscription: BackInStockSubscription, deps: Deps) -> int:
+    """One subscription's notice sent and closed; 1 if it was sent now."""
+    sent = send_once(
+        f"backinstock:{subscription.subscription_id}",
+        subscription.email,
+        partial(_back_in_stock_email, subscription, deps),
+        deps,
+    )
+    now = deps.clock()
+    opportunity = deps.opportunities.opportunity(f"opp_{subscription.subscription_id}")
+    subscription.notify(now)
+    if opportunity is not None and opportunity.status is OpportunityStatus.OPEN:
+        opportunity.notify(now)
+    else:
+        # Lost after 30 days (or none): the wish is still told and closed (found by
+        # a review: it stayed open, read at every crossing, its email claimed).
+        opportunity = None
+    deps.opportunities.notify_subscription(subscription, opportunity)
+    return int(sent is not None)
+
+
+def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:
+    """The scheduled sweep: what stock writes owe their subscribers (``_tell_back_in_stock``
+    failed) is told, each owed item forgotten once told. A SKU no longer on the web tells
+    nobody and is forgotten too: its next crossing from 0 tells every open subscription.
+    One that fails again stays owed for the next sweep, and the others still get theirs."""
+    owed = deps.opportunities.owed_notices(limit)
+    told = emailed = errors = 0
+    for notices in owed:
+        try:
+            emailed += tell_those_waiting_at(notices.sku, notices.moment, deps)
+        except Exception:  # noqa: BLE001 - see above; kept owed by the failed telling
+            errors += 1
+            _log.warning("owed back-in-stock notices of %s failed", notices.sku, exc_info=True)
+            continue
+        deps.opportunities.notices_told(notices)
+        told += 1
+    return {"owed": len(owed), "told": told, "emailed": emailed, "errors": errors}
 
 
 def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
@@ -235,8 +273,9 @@ def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
 def told_safely(tell: Callable[[], int], after: str) -> int:
     """Tell back-in-stock subscribers after a stock write that stands (``after`` names it
     for the log). A failure here (the email provider down) must not fail what the caller
-    did: it is logged, and the untold subscriptions stay open for the next rise (found by
-    a review: a receipt answered 500 with its units on the shelf). 0 when it failed."""
+    did (found by a review: a receipt answered 500 with its units on the shelf): it is
+    logged, and what the telling owes is told by the sweep (``tell_owed``). 0 when it
+    failed."""
     try:
         return tell()
     except Exception:  # noqa: BLE001 - see above

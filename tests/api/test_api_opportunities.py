@@ -148,11 +148,12 @@ def test_a_subscriber_on_an_english_page_is_told_in_english(
     assert "disponible" not in str(sent["Subject"]) and "back" in str(sent["Subject"]).lower()
 
 
-def test_a_receipt_while_email_is_down_stands_and_its_subscriber_is_told_at_the_next_rise(
+def test_a_receipt_while_email_is_down_stands_and_the_schedule_tells_its_subscriber_once(
     client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A review: the receipt's units were on the shelf, but the email provider's failure
-    # while telling the SKU's subscriber answered 500, inviting a second receipt.
+    # while telling the SKU's subscriber answered 500, inviting a second receipt. Then
+    # another: the subscriber left untold waited for the SKU's next crossing from 0.
     sku = fresh_sku(deps, {"WH-GETAFE": 0}, price="12.50")
     address = _email()
     assert _subscribe(client, sku, {"email": address}).status_code == 201
@@ -163,9 +164,18 @@ def test_a_receipt_while_email_is_down_stands_and_its_subscriber_is_told_at_the_
     with monkeypatch.context() as patched:
         patched.setattr(deps.mailer, "send", down)
         receive_at_warehouse(client, sku, 3)  # 201: the receipt stands
+        (row,) = [o for o in _listed(client) if o["sku"] == sku]
+        assert row["status"] == "open"  # not told yet
 
+    # The provider is back: the scheduled sweep (fired now rather than at its rate).
+    sweep = stack.app_module.app.handler_map["tell_owed_back_in_stock"]
+    stack.scheduler.fire("tell_owed_back_in_stock", sweep)
     (row,) = [o for o in _listed(client) if o["sku"] == sku]
-    assert row["status"] == "open"  # not told: left for the next rise
+    assert row["status"] == "notified"
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1
+
+    # Sold out and back again: told once already, not again.
     adjust = {"sku": sku, "location_id": "WH-GETAFE", "type": "adjustment", "quantity": -3}
     sold_out = client.http.post(
         "/inventory/movements",
@@ -174,5 +184,6 @@ def test_a_receipt_while_email_is_down_stands_and_its_subscriber_is_told_at_the_
     )
     assert sold_out.status_code == 201, sold_out.body
     receive_at_warehouse(client, sku, 1)
+    stack.scheduler.fire("tell_owed_back_in_stock", sweep)
     mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
     assert len(mails) == 1

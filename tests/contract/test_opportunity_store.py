@@ -3,11 +3,13 @@ while open, each notified once, opportunities moved only from the status expecte
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import (
     OpportunityStatus,
+    OwedNotices,
     SubscriptionStatus,
     back_in_stock_opportunity,
     payment_retry_opportunity,
@@ -169,3 +171,21 @@ def test_a_subscription_whose_opportunity_was_lost_is_closed_alone(opportunity_s
     assert closed.status is SubscriptionStatus.NOTIFIED
     assert opportunity_store.opportunity(opportunity.opportunity_id) == opportunity
     assert opportunity_store.notified_back_in_stock(sku) == []
+
+
+def test_owed_notices_are_kept_once_listed_oldest_first_and_forgotten(
+    opportunity_store: Any,
+) -> None:
+    for owed in opportunity_store.owed_notices(1000):
+        opportunity_store.notices_told(owed)  # the table is shared by the module's tests
+    sku, other = new_id("SKU"), new_id("SKU")
+    later = OwedNotices(sku=sku, moment=NOW + timedelta(minutes=5))
+    first = OwedNotices(sku=other, moment=NOW)
+    opportunity_store.owe_notices(later)
+    opportunity_store.owe_notices(first)
+    opportunity_store.owe_notices(later)  # kept twice: once
+
+    assert opportunity_store.owed_notices(10) == [first, later]
+    assert opportunity_store.owed_notices(1) == [first]
+    opportunity_store.notices_told(first)
+    assert opportunity_store.owed_notices(10) == [later]

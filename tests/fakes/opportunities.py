@@ -9,6 +9,7 @@ from chalicelib.domain.opportunities import (
     Opportunity,
     OpportunityKind,
     OpportunityStatus,
+    OwedNotices,
     SubscriptionStatus,
 )
 
@@ -19,6 +20,7 @@ class FakeOpportunityStore:
     def __init__(self) -> None:
         self._subscriptions: dict[str, BackInStockSubscription] = {}
         self._opportunities: dict[str, Opportunity] = {}
+        self._owed: set[OwedNotices] = set()
         # Opportunities read one by one: a test of what a use case reads counts them.
         self.reads: Counter[str] = Counter()
 
@@ -114,3 +116,12 @@ class FakeOpportunityStore:
     def opportunities(self) -> list[Opportunity]:
         found = [o.model_copy(deep=True) for o in self._opportunities.values()]
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
+
+    def owe_notices(self, owed: OwedNotices) -> None:
+        self._owed.add(owed)
+
+    def owed_notices(self, limit: int) -> list[OwedNotices]:
+        return sorted(self._owed, key=lambda o: (o.moment, o.sku))[:limit]
+
+    def notices_told(self, owed: OwedNotices) -> None:
+        self._owed.discard(owed)

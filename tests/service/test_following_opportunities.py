@@ -660,3 +660,112 @@ def test_a_return_received_while_email_is_down_stands(
     assert received.status is OrderStatus.RETURNED
     (subscription,) = deps.opportunities.open_subscriptions(sku)
     assert subscription.email == "eva@example.com"
+    monkeypatch.undo()  # the provider is back: the sweep tells her
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
+
+
+@contextlib.contextmanager
+def _email_down_for(deps: Deps, *addresses: str) -> Iterator[None]:
+    """Within the block, the email provider fails for these addresses (all when none)."""
+    assert isinstance(deps.mailer, Outgoing)
+    sending = deps.mailer.send
+
+    def down(to: str, *parts: str) -> str:
+        if addresses and to not in addresses:
+            return sending(to, *parts)
+        raise RuntimeError("the email provider is down")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(deps.mailer, "send", down)
+        yield
+
+
+def test_notices_a_receipt_could_not_send_are_sent_by_the_sweep_each_once(
+    deps: Deps,
+) -> None:
+    # A review: the email provider failed while a receipt told its subscribers, and those
+    # left untold waited for the SKU's next crossing from 0, which may never come.
+    sku = _new_product(deps)
+    waiting = ["ana@example.com", "eva@example.com", "luis@example.com"]
+    for address in waiting:
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+
+    with _email_down_for(deps, "eva@example.com"):
+        _receive(deps, sku, 3)  # stands: the failure is not the receipt's
+    told_first = [len(_mails_to(deps, address)) for address in waiting]
+    assert sum(told_first) < 3  # eva, and whoever came after her, untold
+
+    assert opportunities.tell_owed(deps)["told"] == 1
+    assert [len(_mails_to(deps, address)) for address in waiting] == [1, 1, 1]
+    assert deps.opportunities.open_subscriptions(sku) == []
+    assert deps.opportunities.owed_notices(10) == []
+    assert opportunities.tell_owed(deps) == {"owed": 0, "told": 0, "emailed": 0, "errors": 0}
+
+
+def test_owed_notices_stay_owed_while_the_provider_is_down_and_go_when_it_is_back(
+    deps: Deps,
+) -> None:
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    with _email_down_for(deps):
+        _receive(deps, sku, 1)
+        swept = opportunities.tell_owed(deps)
+    assert (swept["told"], swept["errors"]) == (0, 1)
+    assert _mails_to(deps, "eva@example.com") == []
+
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+
+
+def test_a_sweep_after_the_sku_sold_out_again_leaves_the_notice_to_its_next_crossing(
+    deps: Deps,
+) -> None:
+    # Told now, the email would say "back" of a SKU no one can buy; the next crossing from
+    # 0 tells every open subscription anyway.
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    with _email_down_for(deps):
+        _receive(deps, sku, 1)
+    flows.reserved(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+
+    assert opportunities.tell_owed(deps) == {"owed": 1, "told": 1, "emailed": 0, "errors": 0}
+    assert _mails_to(deps, "eva@example.com") == []
+    assert deps.opportunities.owed_notices(10) == []
+
+    _receive(deps, sku, 1)
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+
+
+def test_the_sweep_tells_only_those_the_failed_crossing_was_due_to_tell(deps: Deps) -> None:
+    # One who subscribed after the crossing, while the SKU was on the web, waits for the
+    # next crossing, as without the failure.
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    with _email_down_for(deps):
+        _receive(deps, sku, 2)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    opportunities.subscribe_back_in_stock(sku, "late@example.com", deps)
+
+    opportunities.tell_owed(deps)
+
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert _mails_to(deps, "late@example.com") == []
+    (late,) = deps.opportunities.open_subscriptions(sku)
+    assert late.email == "late@example.com"
+
+
+def test_a_cancel_whose_notices_failed_owes_them_too(deps: Deps) -> None:
+    # The same path for stock an order gave back (``stock_given_back``).
+    sku = _new_product(deps)
+    _receive(deps, sku, 2)
+    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    with _email_down_for(deps, "eva@example.com"):
+        ordering.cancel_order(order.order_id, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert _mails_to(deps, "eva@example.com") == []
+
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+    assert len(_mails_to(deps, "eva@example.com")) == 1

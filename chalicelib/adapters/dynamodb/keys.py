@@ -373,6 +373,15 @@ def notified_opportunity(sku: str, opportunity_id: str) -> Key:
     return _key(back_in_stock_pk(sku), f"{NOTIFIED_OPPORTUNITY_PREFIX}{opportunity_id}")
 
 
+OWED_NOTICES_PK = "BACKINSTOCK_OWED"
+
+
+def owed_notices(sku: str, moment: datetime) -> Key:
+    """What a stock write at ``moment`` could not tell the subscribers of ``sku``: one
+    partition, read by the sweep in the order owed (failures are rare, so never hot)."""
+    return _key(OWED_NOTICES_PK, f"{moment.isoformat()}#{sku}")
+
+
 def order_conversions_pk(order_id: str) -> str:
     """The partition of the pointers to the opportunities an order converted."""
     return f"CONVERSIONS#{order_id}"

@@ -4,6 +4,7 @@ event delivered twice moves an opportunity once and a subscription is emailed on
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -13,6 +14,7 @@ from chalicelib.domain.opportunities import (
     Opportunity,
     OpportunityKind,
     OpportunityStatus,
+    OwedNotices,
 )
 
 if TYPE_CHECKING:
@@ -187,3 +189,23 @@ class OpportunityRepository:
         page = self.table.partition(keys.OPPORTUNITY_PK)
         found = [Opportunity.model_validate_json(i["doc"]) for i in page.items]
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
+
+    def owe_notices(self, owed: OwedNotices) -> None:
+        """One small item keyed by its moment and SKU: kept twice, it is written over."""
+        item = keys.owed_notices(owed.sku, owed.moment) | {
+            "sku": owed.sku,
+            "moment": owed.moment.isoformat(),
+        }
+        self.table.write(self.table.put(item))
+
+    def owed_notices(self, limit: int) -> list[OwedNotices]:
+        """One query of the owed partition, the oldest first."""
+        page = self.table.partition(keys.OWED_NOTICES_PK, limit=limit)
+        return [
+            OwedNotices(sku=str(i["sku"]), moment=datetime.fromisoformat(str(i["moment"])))
+            for i in page.items
+        ]
+
+    def notices_told(self, owed: OwedNotices) -> None:
+        """Its item deleted."""
+        self.table.write(self.table.delete(keys.owed_notices(owed.sku, owed.moment)))
