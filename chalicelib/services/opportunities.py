@@ -48,6 +48,10 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 
+# Failed notices after which a telling stops and leaves the rest to the sweep.
+FAILURES_BEFORE_LEAVING_TO_SWEEP = 2
+
+
 def _customer_for(email: str, deps: Deps) -> str | None:
     """The customer an address already belongs to; None for a bare email."""
     owner = deps.store.find_identifier(Identifier(type=IdentifierType.EMAIL, value=email))
@@ -203,15 +207,23 @@ def _tell_back_in_stock(
     """Email each subscription its one notice and close it (and its opportunity). When
     one fails (the email provider down), those left are owed from ``owed_at`` (now, for a
     crossing seen now) and the failure raised: the scheduled sweep tells them (found by a
-    review: they waited for the SKU's next crossing from 0, which may never come)."""
+    review: they waited for the SKU's next crossing from 0, which may never come). One
+    address the provider always refuses holds back nobody after it; a second failure
+    means the provider is down, and the rest is left to the sweep (each failure costs the
+    SDK's retries)."""
     emailed = 0
+    failures: list[Exception] = []
     for subscription in due:
         try:
             emailed += _tell_one(subscription, deps)
-        except Exception:
-            # Every subscription due was opened by now: the sweep finds them all.
-            deps.opportunities.owe_notices(OwedNotices(sku=sku, moment=owed_at or deps.clock()))
-            raise
+        except Exception as exc:  # noqa: BLE001 - raised below, once the rest is owed
+            failures.append(exc)
+            if len(failures) == FAILURES_BEFORE_LEAVING_TO_SWEEP:
+                break
+    if failures:
+        # Every subscription due was opened by now: the sweep finds those left open.
+        deps.opportunities.owe_notices(OwedNotices(sku=sku, moment=owed_at or deps.clock()))
+        raise failures[0]
     return emailed
 
 

@@ -769,3 +769,39 @@ def test_a_cancel_whose_notices_failed_owes_them_too(deps: Deps) -> None:
 
     assert opportunities.tell_owed(deps)["emailed"] == 1
     assert len(_mails_to(deps, "eva@example.com")) == 1
+
+
+def test_an_address_the_provider_always_refuses_holds_back_nobody_after_it(deps: Deps) -> None:
+    # Each telling stopped at its first failure: one address refused every time left the
+    # SKU's other subscribers untold by the crossing and by every sweep after.
+    sku = _new_product(deps)
+    waiting = ["ana@example.com", "eva@example.com", "luis@example.com", "paz@example.com"]
+    for address in waiting:
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+
+    with _email_down_for(deps, "eva@example.com"):
+        _receive(deps, sku, 3)
+        assert [len(_mails_to(deps, a)) for a in waiting] == [1, 0, 1, 1]
+        assert opportunities.tell_owed(deps) == {"owed": 1, "told": 0, "emailed": 0, "errors": 1}
+    (left,) = deps.opportunities.open_subscriptions(sku)
+    assert left.email == "eva@example.com"
+
+
+def test_a_telling_leaves_the_rest_to_the_sweep_after_two_failures(deps: Deps) -> None:
+    # The provider down: every send fails after the SDK's retries, so the telling stops
+    # rather than spend them on every subscriber while the request waits.
+    sku = _new_product(deps)
+    for n in range(5):
+        opportunities.subscribe_back_in_stock(sku, f"w{n}@example.com", deps)
+    tried: list[str] = []
+    assert isinstance(deps.mailer, Outgoing)
+
+    def down(to: str, *parts: str) -> str:
+        tried.append(to)
+        raise RuntimeError("the email provider is down")
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(deps.mailer, "send", down)
+        _receive(deps, sku, 3)
+    assert len(tried) == opportunities.FAILURES_BEFORE_LEAVING_TO_SWEEP
+    assert opportunities.tell_owed(deps)["emailed"] == 5
