@@ -267,19 +267,22 @@ def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:
     return {"owed": len(owed), "told": told, "emailed": emailed, "errors": errors}
 
 
-def stock_given_back(changes: list[StockChange], deps: Deps) -> int:
-    """After a write that gave reserved units back (an order cancelled, rejected or not
-    collected): the subscribers of each SKU whose web availability that took from 0 are
-    emailed. Read only for SKUs someone waits for."""
-    emailed = 0
-    for sku in sorted({c.sku for c in changes if c.gives_back}):
-        if not deps.opportunities.open_subscriptions(sku):
-            continue
-        levels = deps.store.stock_levels(sku)
-        given = [c for c in changes if c.sku == sku]
-        before = available_before_release(levels, given)
-        emailed += on_availability(sku, before, available_to_promise(levels), deps)
-    return emailed
+def skus_given_back(changes: list[StockChange]) -> list[str]:
+    """The SKUs a write gave reserved units of back, each once."""
+    return sorted({c.sku for c in changes if c.gives_back})
+
+
+def stock_given_back(sku: str, changes: list[StockChange], deps: Deps) -> int:
+    """After a write that gave reserved units of ``sku`` back (an order cancelled,
+    rejected or not collected): its subscribers are emailed if that took its web
+    availability from 0. Read only when someone waits for it. One SKU at a time, so that
+    a failure telling one leaves the next told (a review: it was untold, and not owed)."""
+    if not deps.opportunities.open_subscriptions(sku):
+        return 0
+    levels = deps.store.stock_levels(sku)
+    given = [c for c in changes if c.sku == sku]
+    before = available_before_release(levels, given)
+    return on_availability(sku, before, available_to_promise(levels), deps)
 
 
 def told_safely(tell: Callable[[], int], after: str) -> int:

@@ -20,6 +20,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
 from chalicelib.services.opportunities import (
+    skus_given_back,
     stock_given_back,
     tell_those_waiting_at,
     told_safely,
@@ -173,7 +174,9 @@ def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> Non
     """Stock the change gave back may bring a SKU back in stock: its subscribers hear of
     it as they do of a receipt (a probe's cancelled pick-up left them waiting for good).
     The order's write is done: a failure here must not fail what the caller did."""
-    told_safely(partial(stock_given_back, change.stock, deps), f"{order.order_id} gave stock back")
+    for sku in skus_given_back(change.stock):
+        told = partial(stock_given_back, sku, change.stock, deps)
+        told_safely(told, f"{order.order_id} gave {sku} back")
 
 
 def _close_records(deps: Deps, order: Order, change: Change[Any]) -> None:

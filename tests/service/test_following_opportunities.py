@@ -21,7 +21,7 @@ from chalicelib.domain.errors import (
     UnservableLines,
 )
 from chalicelib.domain.money import Money
-from chalicelib.domain.opportunities import OpportunityStatus, SubscriptionStatus
+from chalicelib.domain.opportunities import OpportunityStatus, OwedNotices, SubscriptionStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef, RecordMovementRequest, RequestReturnRequest
@@ -805,3 +805,25 @@ def test_a_telling_leaves_the_rest_to_the_sweep_after_two_failures(deps: Deps) -
         _receive(deps, sku, 3)
     assert len(tried) == opportunities.FAILURES_BEFORE_LEAVING_TO_SWEEP
     assert opportunities.tell_owed(deps)["emailed"] == 5
+
+
+def test_a_cancel_whose_first_sku_failed_to_tell_still_tells_the_second(deps: Deps) -> None:
+    # A review: the stock an order gave back was told SKU after SKU in one step, so the
+    # provider failing for the first SKU's subscriber left the second's untold, and not
+    # even owed to the sweep.
+    first, second = sorted([_new_product(deps), _new_product(deps)])
+    lines = []
+    for sku in (first, second):
+        _receive(deps, sku, 1)
+        lines.append({"sku": sku, "quantity": 1, "fulfillment": "ship"})
+    order = flows.reserved(deps, lines=lines)
+    opportunities.subscribe_back_in_stock(first, "eva@example.com", deps)
+    opportunities.subscribe_back_in_stock(second, "luis@example.com", deps)
+
+    with _email_down_for(deps, "eva@example.com"):
+        ordering.cancel_order(order.order_id, deps)
+
+    assert len(_mails_to(deps, "luis@example.com")) == 1
+    assert deps.opportunities.owed_notices(10) == [OwedNotices(sku=first, moment=deps.clock())]
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+    assert len(_mails_to(deps, "eva@example.com")) == 1
