@@ -3,11 +3,12 @@
 from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
+from chalicelib.domain.opportunities import OpportunityStatus
 from chalicelib.domain.requests import Email, Strict
 from chalicelib.services import opportunities as opportunity_service
 
@@ -46,9 +47,35 @@ class OpportunityResponse(DeferredModel):
 
 
 class OpportunitiesResponse(DeferredModel):
-    """``GET /ops/opportunities``."""
+    """``GET /ops/opportunities``: one page, newest first."""
 
     opportunities: list[OpportunityResponse]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ?cursor= for the next page; null on the last"
+    )
+
+
+class OpportunitiesQuery(DeferredModel):
+    """``GET /ops/opportunities``: which, and how many."""
+
+    # Empty, like absent, is every status (blank parameters are dropped by the local server).
+    status: Literal["open", "notified", "converted", "lost", ""] | None = Field(
+        default=None, description="Only this status; every status if absent or empty"
+    )
+    limit: int = Field(
+        default=opportunity_service.LIST_PAGE,
+        ge=1,
+        le=opportunity_service.LIST_PAGE,
+        description="Opportunities on the page, newest first",
+    )
+    cursor: str | None = Field(
+        default=None, max_length=512, description="``next_cursor`` of the page before"
+    )
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 @endpoint(
@@ -87,12 +114,20 @@ def subscribe_back_in_stock(call: Call, sku: str) -> dict[str, Any]:
     opportunities,
     "/ops/opportunities",
     "GET",
-    summary="Back-in-stock and payment-retry opportunities: open, notified, converted, lost",
+    summary="Back-in-stock and payment-retry opportunities: open, notified, converted, lost "
+    "(newest first, a page at a time: ?status=&limit=&cursor=)",
     roles=("ops",),
     response=OpportunitiesResponse,
+    query=OpportunitiesQuery,
+    errors=(404,),
     tag="ops",
 )
 def list_opportunities(call: Call) -> dict[str, Any]:
-    """Every opportunity, oldest first."""
-    rows = opportunity_service.listing(call.deps)
-    return OpportunitiesResponse.model_validate({"opportunities": rows}).model_dump(mode="json")
+    """A page of opportunities, newest first; a cursor this API did not hand out is 404."""
+    query = call.query(OpportunitiesQuery)
+    status = OpportunityStatus(query.status) if query.status else None
+    rows, next_cursor = opportunity_service.listing(
+        call.deps, status=status, cursor=query.cursor, limit=query.limit
+    )
+    page = {"opportunities": rows, "next_cursor": next_cursor}
+    return OpportunitiesResponse.model_validate(page).model_dump(mode="json")

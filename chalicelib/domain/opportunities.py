@@ -8,7 +8,7 @@ back-in-stock subscription is one; so is every ``payment_declined`` rejection.""
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -48,7 +48,9 @@ _NEXT: dict[OpportunityStatus, frozenset[OpportunityStatus]] = {
     OpportunityStatus.CONVERTED: frozenset(),
     OpportunityStatus.LOST: frozenset(),
 }
-_ACTIVE = frozenset({OpportunityStatus.OPEN, OpportunityStatus.NOTIFIED})
+# Still waiting to convert or be lost (each listed apart, for the review that loses them).
+ACTIVE_STATUSES = (OpportunityStatus.OPEN, OpportunityStatus.NOTIFIED)
+_ACTIVE = frozenset(ACTIVE_STATUSES)
 
 
 class Opportunity(DeferredModel):
@@ -149,6 +151,13 @@ class Opportunity(DeferredModel):
             return False
         self._move(OpportunityStatus.LOST, at)
         return True
+
+    @property
+    def listed_at(self) -> str:
+        """Its place in ops' list: its creation to the microsecond, then its id (unique).
+        Also where a page of that list ends (its cursor)."""
+        created = self.created_at.astimezone(UTC)
+        return f"{created:%Y-%m-%dT%H:%M:%S.%fZ}#{self.opportunity_id}"
 
     def view(self) -> dict[str, Any]:
         """A row of ``GET /ops/opportunities`` (the email stays internal)."""
@@ -351,6 +360,20 @@ def waiting_at(
         for s in subscriptions
         if s.sku == sku and s.status is SubscriptionStatus.OPEN and s.created_at <= moment
     ]
+
+
+class OpportunityPage(DeferredModel):
+    """One page of ops' list, newest first, and the ``listed_at`` of its last (oldest) one
+    when older ones follow (None at the end)."""
+
+    opportunities: list[Opportunity]
+    last_listed: str | None = None
+
+
+def listed_by(moment: datetime) -> str:
+    """The last ``listed_at`` an opportunity created by ``moment`` can have ("~" sorts
+    after every character an id holds)."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#~"
 
 
 class OwedNotices(DeferredModel):

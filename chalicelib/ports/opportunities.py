@@ -4,11 +4,13 @@ deliveries of one event move it once)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
+    OpportunityPage,
     OpportunityStatus,
     OwedNotices,
 )
@@ -79,7 +81,20 @@ class OpportunityStore(Protocol):
         ...
 
     def opportunities(self) -> list[Opportunity]:
-        """Every opportunity, oldest first."""
+        """Every opportunity, oldest first (reads them all: for an erasure, which must
+        find every one of a person's)."""
+        ...
+
+    def opportunities_page(
+        self, status: OpportunityStatus | None, before: str | None, limit: int
+    ) -> OpportunityPage:
+        """Up to ``limit`` opportunities (of ``status``, or all), newest first, listed
+        before ``before`` (a ``listed_at``); reads about the page, never the whole list."""
+        ...
+
+    def active_created_by(self, moment: datetime) -> list[Opportunity]:
+        """The open and notified opportunities created by ``moment``: reads those, not the
+        converted and lost ones, which only grow."""
         ...
 
     def owe_notices(self, owed: OwedNotices) -> None:

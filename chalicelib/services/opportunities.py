@@ -12,8 +12,9 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.cursors import decode_cursor_parts, encode_cursor_parts
 from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import InvalidCursor, NotFound
 from chalicelib.domain.inventory import StockChange, available_before_release, available_to_promise
 from chalicelib.domain.opportunities import (
     LOST_AFTER,
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
+
+# Opportunities on a page of ops' list unless asked otherwise, and at most.
+LIST_PAGE = 1000
 
 # Failed notices after which a telling stops and leaves the rest to the sweep.
 FAILURES_BEFORE_LEAVING_TO_SWEEP = 2
@@ -454,7 +458,8 @@ def lose_stale(deps: Deps) -> int:
     now = deps.clock()
     lost_after = deps.settings.waits.duration(LOST_AFTER)
     lost = 0
-    for opportunity in deps.opportunities.opportunities():
+    # Created by then: a notified one's 30 days start later still (``due_to_lose``).
+    for opportunity in deps.opportunities.active_created_by(now - lost_after):
         if not opportunity.due_to_lose(now, lost_after):
             continue
         before = opportunity.status
@@ -463,10 +468,23 @@ def lose_stale(deps: Deps) -> int:
     return lost
 
 
-def listing(deps: Deps) -> list[dict[str, Any]]:
-    """``GET /ops/opportunities``: each with its value as money, and its customer as the
-    record they are now (a re-probe: a record merged away was still named); each distinct
-    customer is read once."""
+def listing(
+    deps: Deps,
+    status: OpportunityStatus | None = None,
+    cursor: str | None = None,
+    limit: int = LIST_PAGE,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """``GET /ops/opportunities``, one page newest first (a review: the whole list in one
+    answer, read whole, grows past what a response may hold) and the cursor of the next:
+    each with its value as money, and its customer as the record they are now (a
+    re-probe: a record merged away was still named); each distinct customer is read
+    once."""
+    before = decode_cursor_parts(cursor, 1)[0] if cursor is not None else None
+    # A key DynamoDB takes: a non-empty string, well under its 1 KB (a made-up cursor
+    # would otherwise be a 500).
+    if before is not None and not (isinstance(before, str) and 0 < len(before) <= 200):
+        raise InvalidCursor("not a cursor from this API", field="cursor")
+    page = deps.opportunities.opportunities_page(status, before, limit)
     current: dict[str, str] = {}
 
     def now_known_as(customer_id: str) -> str:
@@ -478,10 +496,11 @@ def listing(deps: Deps) -> list[dict[str, Any]]:
         return current[customer_id]
 
     rows = []
-    for opportunity in deps.opportunities.opportunities():
+    for opportunity in page.opportunities:
         row = opportunity.view()
         row["value"] = {"amount": opportunity.value, "currency": row.pop("currency")}
         if row["customer_id"]:
             row["customer_id"] = now_known_as(str(row["customer_id"]))
         rows.append(row)
-    return rows
+    last = page.last_listed
+    return rows, encode_cursor_parts(last) if last is not None else None

@@ -176,8 +176,6 @@ def test_a_subscription_whose_opportunity_was_lost_is_closed_alone(opportunity_s
 def test_owed_notices_are_kept_once_listed_oldest_first_and_forgotten(
     opportunity_store: Any,
 ) -> None:
-    for owed in opportunity_store.owed_notices(1000):
-        opportunity_store.notices_told(owed)  # the table is shared by the module's tests
     sku, other = new_id("SKU"), new_id("SKU")
     later = OwedNotices(sku=sku, moment=NOW + timedelta(minutes=5))
     first = OwedNotices(sku=other, moment=NOW)
@@ -189,3 +187,77 @@ def test_owed_notices_are_kept_once_listed_oldest_first_and_forgotten(
     assert opportunity_store.owed_notices(1) == [first]
     opportunity_store.notices_told(first)
     assert opportunity_store.owed_notices(10) == [later]
+
+
+def _wishes(store: Any, count: int) -> list[Any]:
+    """``count`` open back-in-stock opportunities, a minute apart, oldest first."""
+    made = []
+    for minute in range(count):
+        subscription = subscribe(
+            new_id("sub"),
+            new_id("SKU"),
+            f"{new_id('s')}@example.com",
+            NOW + timedelta(minutes=minute),
+        )
+        opportunity = back_in_stock_opportunity(subscription, Money.of("19.95"))
+        assert store.create_subscription(subscription, opportunity)
+        made.append(opportunity)
+    return made
+
+
+def _walk(store: Any, status: Any, limit: int) -> list[list[str]]:
+    """Every page of the list, as the ids on each."""
+    pages, before = [], None
+    while True:
+        page = store.opportunities_page(status, before, limit)
+        pages.append([o.opportunity_id for o in page.opportunities])
+        if page.last_listed is None:
+            return pages
+        assert page.last_listed == page.opportunities[-1].listed_at
+        before = page.last_listed
+
+
+def test_the_list_pages_newest_first_across_statuses_each_once(opportunity_store: Any) -> None:
+    made = _wishes(opportunity_store, 5)
+    # Two of them move on: the list follows them to their new status.
+    notified = made[1].model_copy(deep=True)
+    notified.notify(NOW + timedelta(hours=1))
+    assert opportunity_store.save_opportunity(notified, OpportunityStatus.OPEN)
+    lost = made[3].model_copy(deep=True)
+    lost.lose(NOW + timedelta(days=40))
+    assert opportunity_store.save_opportunity(lost, OpportunityStatus.OPEN)
+    newest_first = [o.opportunity_id for o in reversed(made)]
+
+    assert _walk(opportunity_store, None, 2) == [
+        newest_first[:2],
+        newest_first[2:4],
+        newest_first[4:],
+    ]
+    assert _walk(opportunity_store, None, 5) == [newest_first]
+    assert _walk(opportunity_store, OpportunityStatus.OPEN, 10) == [
+        [made[4].opportunity_id, made[2].opportunity_id, made[0].opportunity_id]
+    ]
+    assert _walk(opportunity_store, OpportunityStatus.NOTIFIED, 10) == [[made[1].opportunity_id]]
+    (page,) = [opportunity_store.opportunities_page(OpportunityStatus.LOST, None, 10)]
+    assert [(o.opportunity_id, o.status) for o in page.opportunities] == [
+        (made[3].opportunity_id, OpportunityStatus.LOST)
+    ]
+
+
+def test_the_review_reads_the_open_and_notified_created_by_its_moment(
+    opportunity_store: Any,
+) -> None:
+    made = _wishes(opportunity_store, 4)
+    converted = made[0].model_copy(deep=True)
+    converted.notify(NOW)
+    converted.convert("ord_1", NOW)
+    assert opportunity_store.save_opportunity(converted, OpportunityStatus.OPEN)
+    notified = made[1].model_copy(deep=True)
+    notified.notify(NOW + timedelta(days=1))
+    assert opportunity_store.save_opportunity(notified, OpportunityStatus.OPEN)
+
+    found = opportunity_store.active_created_by(made[2].created_at)
+
+    assert sorted(o.opportunity_id for o in found) == sorted(
+        [made[1].opportunity_id, made[2].opportunity_id]
+    )

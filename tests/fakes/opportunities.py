@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from chalicelib.domain.opportunities import (
+    ACTIVE_STATUSES,
     BackInStockSubscription,
     Opportunity,
     OpportunityKind,
+    OpportunityPage,
     OpportunityStatus,
     OwedNotices,
     SubscriptionStatus,
+    listed_by,
 )
 
 
@@ -116,6 +120,31 @@ class FakeOpportunityStore:
     def opportunities(self) -> list[Opportunity]:
         found = [o.model_copy(deep=True) for o in self._opportunities.values()]
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
+
+    def opportunities_page(
+        self, status: OpportunityStatus | None, before: str | None, limit: int
+    ) -> OpportunityPage:
+        listed = sorted(
+            (
+                o.model_copy(deep=True)
+                for o in self._opportunities.values()
+                if (status is None or o.status is status)
+                and (before is None or o.listed_at < before)
+            ),
+            key=lambda o: o.listed_at,
+            reverse=True,
+        )
+        page = listed[:limit]
+        more = len(listed) > limit
+        return OpportunityPage(opportunities=page, last_listed=page[-1].listed_at if more else None)
+
+    def active_created_by(self, moment: datetime) -> list[Opportunity]:
+        by = listed_by(moment)
+        return [
+            o.model_copy(deep=True)
+            for o in self._opportunities.values()
+            if o.status in ACTIVE_STATUSES and o.listed_at <= by
+        ]
 
     def owe_notices(self, owed: OwedNotices) -> None:
         self._owed.add(owed)

@@ -486,7 +486,7 @@ def test_unconverted_opportunities_are_lost_after_30_days_and_converted_ones_sta
         waiting.order_id: OpportunityStatus.LOST,
         paid.order_id: OpportunityStatus.CONVERTED,
     }
-    listed = opportunities.listing(deps)
+    listed, _ = opportunities.listing(deps)
     assert {row["value"]["currency"] for row in listed} == {"EUR"}
 
 
@@ -522,12 +522,12 @@ def test_the_listing_names_the_customer_a_merged_record_became(deps: Deps) -> No
     ).customer_id
     sku = _new_product(deps)
     opportunities.subscribe_back_in_stock(sku, "wish.merge@example.com", deps)
-    (row,) = opportunities.listing(deps)
+    (row,), _ = opportunities.listing(deps)
     assert row["customer_id"] == wisher
 
     customer_records.merge_customers(survivor, wisher, "ops", "ops", deps)
 
-    (row,) = opportunities.listing(deps)
+    (row,), _ = opportunities.listing(deps)
     assert row["customer_id"] == survivor
 
 
@@ -827,3 +827,22 @@ def test_a_cancel_whose_first_sku_failed_to_tell_still_tells_the_second(deps: De
     assert deps.opportunities.owed_notices(10) == [OwedNotices(sku=first, moment=deps.clock())]
     assert opportunities.tell_owed(deps)["emailed"] == 1
     assert len(_mails_to(deps, "eva@example.com")) == 1
+
+
+def test_the_hourly_review_reads_only_what_may_be_lost(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: it read every opportunity ever stored, the converted and lost ones too,
+    # which only grow, every hour.
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "paz@example.com", deps)
+
+    def every_one() -> None:
+        pytest.fail("the review read every opportunity")
+
+    monkeypatch.setattr(deps.opportunities, "opportunities", every_one)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=29)
+    assert opportunities.lose_stale(deps) == 0
+    deps.clock.advance(days=2)
+    assert opportunities.lose_stale(deps) == 1

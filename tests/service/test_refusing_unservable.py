@@ -113,7 +113,7 @@ def test_a_refused_known_customer_s_back_in_stock_opportunity_is_theirs(deps: De
     assert waiting.customer_id == known.customer_id
     rows = [
         row
-        for row in opportunities.listing(deps)
+        for row in opportunities.listing(deps)[0]
         if row["kind"] == "back_in_stock" and row.get("sku") == SKU
     ]
     assert [row["customer_id"] for row in rows] == [known.customer_id]

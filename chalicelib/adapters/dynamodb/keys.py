@@ -23,6 +23,10 @@ OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
 SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
 SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
 ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
+# Opportunities by status, oldest first: a page of ops' list, and the open and notified
+# ones the hourly review may lose, are read without the converted and lost ones that only
+# grow. Projected whole (the list shows every one it reads).
+OPPORTUNITIES_BY_STATUS = "opportunities-by-status"
 TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
 
 
@@ -351,6 +355,16 @@ NOTIFIED_OPPORTUNITY_PREFIX = "NOTIFIED#"
 def opportunity(opportunity_id: str) -> Key:
     """One opportunity."""
     return _key(OPPORTUNITY_PK, opportunity_id)
+
+
+def listed_status(status: str) -> str:
+    """The ``opportunities-by-status`` partition of one status."""
+    return f"OPPORTUNITY#{status}"
+
+
+def opportunity_listing(status: str, listed_at: str) -> dict[str, str]:
+    """The attributes that list an opportunity in ``opportunities-by-status``."""
+    return {"listed_status": listed_status(status), "listed_at": listed_at}
 
 
 def subscription(subscription_id: str) -> Key:

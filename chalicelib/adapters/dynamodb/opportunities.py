@@ -8,13 +8,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.table import Table
+from chalicelib.adapters.dynamodb.table import ConditionFailed, Table
 from chalicelib.domain.opportunities import (
+    ACTIVE_STATUSES,
     BackInStockSubscription,
     Opportunity,
     OpportunityKind,
+    OpportunityPage,
     OpportunityStatus,
     OwedNotices,
+    listed_by,
 )
 
 if TYPE_CHECKING:
@@ -32,7 +35,11 @@ class OpportunityRepository:
         self.table = Table(client, table_name)
 
     def _put_opportunity(self, opportunity: Opportunity, condition: str, values: Any) -> Any:
-        item = keys.opportunity(opportunity.opportunity_id) | _doc(opportunity)
+        item = (
+            keys.opportunity(opportunity.opportunity_id)
+            | _doc(opportunity)
+            | keys.opportunity_listing(opportunity.status.value, opportunity.listed_at)
+        )
         names = {"#s": "status"} if "#s" in condition else None
         return self.table.put(item | {"status": opportunity.status.value}, condition, values, names)
 
@@ -189,6 +196,76 @@ class OpportunityRepository:
         page = self.table.partition(keys.OPPORTUNITY_PK)
         found = [Opportunity.model_validate_json(i["doc"]) for i in page.items]
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
+
+    def opportunities_page(
+        self, status: OpportunityStatus | None, before: str | None, limit: int
+    ) -> OpportunityPage:
+        """One query per status (of ``status``, or of all four), each for one more than
+        the page, merged newest first: the page is the first ``limit`` of them, and older
+        ones follow if any is left over. The index is read eventually consistent: one created
+        or moved a moment ago may show on the next read."""
+        found: list[Opportunity] = []
+        for listed in [status] if status is not None else list(OpportunityStatus):
+            found += self._listed(listed, before, limit + 1)
+        found.sort(key=lambda o: o.listed_at, reverse=True)
+        page = found[:limit]
+        more = len(found) > limit
+        return OpportunityPage(opportunities=page, last_listed=page[-1].listed_at if more else None)
+
+    def active_created_by(self, moment: datetime) -> list[Opportunity]:
+        """The open and the notified ones listed by ``moment``: two queries that read only
+        those."""
+        found: list[Opportunity] = []
+        for status in ACTIVE_STATUSES:
+            page = self.table.query(
+                "listed_status = :status AND listed_at <= :by",
+                {":status": keys.listed_status(status.value), ":by": listed_by(moment)},
+                index=keys.OPPORTUNITIES_BY_STATUS,
+            )
+            found += [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+        return found
+
+    def _listed(
+        self, status: OpportunityStatus, before: str | None, limit: int
+    ) -> list[Opportunity]:
+        condition = "listed_status = :status"
+        values = {":status": keys.listed_status(status.value)}
+        if before is not None:
+            condition += " AND listed_at < :before"
+            values[":before"] = before
+        page = self.table.query(
+            condition,
+            values,
+            index=keys.OPPORTUNITIES_BY_STATUS,
+            limit=limit,
+            newest_first=True,
+        )
+        return [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+
+    def list_stored_before(self) -> int:
+        """A one-off after the deploy that adds ``opportunities-by-status``: the
+        opportunities stored before it carry no listing, so neither ops' list nor the
+        review that loses them would see them. Each is given its listing (reading the
+        whole partition once), unless the app wrote it meanwhile, which lists it. Running
+        it again changes nothing. Returns how many it listed."""
+        listed = 0
+        for item in self.table.partition(keys.OPPORTUNITY_PK).items:
+            if "listed_status" in item:
+                continue
+            opportunity = Opportunity.model_validate_json(item["doc"])
+            listing = keys.opportunity_listing(opportunity.status.value, opportunity.listed_at)
+            write = self.table.update(
+                keys.opportunity(opportunity.opportunity_id),
+                "SET listed_status = :listed_status, listed_at = :listed_at",
+                "attribute_exists(pk) AND attribute_not_exists(listed_status)",
+                {f":{name}": value for name, value in listing.items()},
+            )
+            try:
+                self.table.write(write)
+            except ConditionFailed:
+                continue
+            listed += 1
+        return listed
 
     def owe_notices(self, owed: OwedNotices) -> None:
         """One small item keyed by its moment and SKU: kept twice, it is written over."""

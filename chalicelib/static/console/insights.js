@@ -56,11 +56,18 @@
     }
 
     // --- Opportunities ------------------------------------------------------------------
-    async function loadOpportunities() {
+    // The API lists a page at a time, newest first: what is loaded, and where older go on.
+    let loaded = [];
+    let olderCursor = null;
+
+    async function loadOpportunities(older = false) {
       try {
-        const body = await api('/ops/opportunities');
+        const query = older && olderCursor ? `?cursor=${encodeURIComponent(olderCursor)}` : '';
+        const body = await api(`/ops/opportunities${query}`);
         showError('#opportunities-error', '');
-        renderOpportunities(body.opportunities);
+        loaded = older ? [...loaded, ...body.opportunities] : body.opportunities;
+        olderCursor = body.next_cursor;
+        renderOpportunities(loaded);
       } catch (error) { guard(error, '#opportunities-error'); }
     }
 
@@ -72,8 +79,7 @@
           h('span', { class: 'n', text: String(n) }), h('span', { class: 'label', text: status.toUpperCase() }))));
       const rows = $('#opportunities tbody');
       rows.replaceChildren();
-      // Newest first: the API lists them oldest first.
-      for (const o of [...opportunities].reverse()) {
+      for (const o of opportunities) {
         const order = o.order_id
           ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(o.order_id)}`, text: o.order_id })
           : h('span', { class: 'muted', text: '—' });
@@ -91,11 +97,16 @@
       if (!opportunities.length) {
         rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 6, text: 'No opportunities yet.' })));
       }
-      $('#opportunities-note').textContent = `${opportunities.length} opportunit${opportunities.length === 1 ? 'y' : 'ies'}, newest first.`;
+      const shown = `${opportunities.length} opportunit${opportunities.length === 1 ? 'y' : 'ies'}`;
+      $('#opportunities-note').textContent = olderCursor
+        ? `The newest ${shown}, counted above; older ones follow.`
+        : `${shown}, newest first.`;
+      $('#opportunities-older').hidden = !olderCursor;
     }
 
     $('#satisfaction-refresh').addEventListener('click', loadSatisfaction);
-    $('#opportunities-refresh').addEventListener('click', loadOpportunities);
+    $('#opportunities-refresh').addEventListener('click', () => loadOpportunities());
+    $('#opportunities-older').addEventListener('click', () => loadOpportunities(true));
 
     return { load: () => Promise.all([loadSatisfaction(), loadOpportunities()]) };
   }

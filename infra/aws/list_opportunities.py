@@ -1,0 +1,31 @@
+"""A one-off after the deploy that adds the ``opportunities-by-status`` index: the
+opportunities stored before it are listed in it (``OpportunityRepository
+.list_stored_before``), so that ops' list and the review that loses them see them.
+
+    python -m infra.aws.list_opportunities orquesta-prod --region eu-west-1
+
+Safe while the app runs, and to run again (it lists only what is not listed yet)."""
+
+from __future__ import annotations
+
+import argparse
+
+import boto3
+
+from chalicelib.adapters.dynamodb.opportunities import OpportunityRepository
+
+
+def main(argv: list[str] | None = None) -> int:
+    """List the opportunities stored before the index; prints how many."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("table", help="the stage's table, e.g. orquesta-prod")
+    parser.add_argument("--region", default=None, help="its region (default: the profile's)")
+    args = parser.parse_args(argv)
+    client = boto3.client("dynamodb", region_name=args.region)
+    listed = OpportunityRepository(client, args.table).list_stored_before()
+    print(f"{listed} opportunities stored before the index listed in it")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
