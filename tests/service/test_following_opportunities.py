@@ -197,12 +197,19 @@ def test_an_availability_seen_twice_from_zero_emails_nobody_twice(deps: Deps) ->
     assert len(_mails_to(deps, "eva@example.com")) == len(_mails_to(deps, "luis@example.com")) == 1
 
 
-def test_a_cancelled_order_giving_the_last_units_back_emails_the_subscribers(deps: Deps) -> None:
-    # A probe: stock a cancel gave back told nobody, and the subscribers waited for good.
+def _last_units_reserved_while_eva_waits(deps: Deps) -> tuple[str, Order]:
+    """A new SKU's only two units reserved by an order, and eva waiting for the SKU: the
+    SKU and the order."""
     sku = _new_product(deps)
     _receive(deps, sku, 2)
     order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
     opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    return sku, order
+
+
+def test_a_cancelled_order_giving_the_last_units_back_emails_the_subscribers(deps: Deps) -> None:
+    # A probe: stock a cancel gave back told nobody, and the subscribers waited for good.
+    sku, order = _last_units_reserved_while_eva_waits(deps)
     assert _mails_to(deps, "eva@example.com") == []
 
     ordering.cancel_order(order.order_id, deps)
@@ -627,10 +634,7 @@ def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(deps: 
     # the SKU's subscribers were told; the cancel asked again only announced CANCELLED.
     from chalicelib.services import order_writes
 
-    sku = _new_product(deps)
-    _receive(deps, sku, 2)
-    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    sku, order = _last_units_reserved_while_eva_waits(deps)
 
     with _dying_at(order_writes, "stock_given_back"):
         ordering.cancel_order(order.order_id, deps)
@@ -703,6 +707,15 @@ def test_notices_a_receipt_could_not_send_are_sent_by_the_sweep_each_once(
     assert opportunities.tell_owed(deps) == {"owed": 0, "told": 0, "emailed": 0, "errors": 0}
 
 
+def _a_receipt_fails_to_tell_eva(deps: Deps, quantity: int) -> str:
+    """A new SKU eva waits for, received while the email provider is down: the SKU."""
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    with _email_down_for(deps):
+        _receive(deps, sku, quantity)
+    return sku
+
+
 def test_owed_notices_stay_owed_while_the_provider_is_down_and_go_when_it_is_back(
     deps: Deps,
 ) -> None:
@@ -723,10 +736,7 @@ def test_a_sweep_after_the_sku_sold_out_again_leaves_the_notice_to_its_next_cros
 ) -> None:
     # Told now, the email would say "back" of a SKU no one can buy; the next crossing from
     # 0 tells every open subscription anyway.
-    sku = _new_product(deps)
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
-    with _email_down_for(deps):
-        _receive(deps, sku, 1)
+    sku = _a_receipt_fails_to_tell_eva(deps, 1)
     flows.reserved(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
 
     assert opportunities.tell_owed(deps) == {"owed": 1, "told": 1, "emailed": 0, "errors": 0}
@@ -740,10 +750,7 @@ def test_a_sweep_after_the_sku_sold_out_again_leaves_the_notice_to_its_next_cros
 def test_the_sweep_tells_only_those_the_failed_crossing_was_due_to_tell(deps: Deps) -> None:
     # One who subscribed after the crossing, while the SKU was on the web, waits for the
     # next crossing, as without the failure.
-    sku = _new_product(deps)
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
-    with _email_down_for(deps):
-        _receive(deps, sku, 2)
+    sku = _a_receipt_fails_to_tell_eva(deps, 2)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(minutes=1)
     opportunities.subscribe_back_in_stock(sku, "late@example.com", deps)
@@ -758,10 +765,7 @@ def test_the_sweep_tells_only_those_the_failed_crossing_was_due_to_tell(deps: De
 
 def test_a_cancel_whose_notices_failed_owes_them_too(deps: Deps) -> None:
     # The same path for stock an order gave back (``stock_given_back``).
-    sku = _new_product(deps)
-    _receive(deps, sku, 2)
-    order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    _, order = _last_units_reserved_while_eva_waits(deps)
     with _email_down_for(deps, "eva@example.com"):
         ordering.cancel_order(order.order_id, deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
