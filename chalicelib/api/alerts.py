@@ -1,14 +1,14 @@
 """``/ops/alerts``: what needed a person, newest first, and resolving it."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.requests import Text
+from chalicelib.domain.requests import BlankIsAbsent, Text
 from chalicelib.services import alerts as alerts_service
 
 alerts = Blueprint(__name__)
@@ -21,22 +21,17 @@ class AlertsQuery(DeferredModel):
 
     # An empty ``?order_id=`` is no filter: the local server drops blank parameters, so the
     # schema must accept it too (schemathesis holds the two to the same answer).
-    order_id: str | None = Field(
+    order_id: Annotated[str | None, BlankIsAbsent] = Field(
         default=None,
         max_length=64,
         pattern=r"^[A-Za-z0-9_-]*$",
         description="Only this order's alerts (empty: every order's)",
     )
-    # Empty, like absent, is both (blank parameters are dropped by the local server).
-    status: Literal["open", "resolved", ""] | None = Field(
+    # Empty, like absent, is both.
+    status: Annotated[Literal["open", "resolved", ""] | None, BlankIsAbsent] = Field(
         default=None, description="open or resolved; both if absent or empty"
     )
     limit: int = Field(default=100, ge=1, le=MAX_LIMIT, description="Alerts listed, newest first")
-
-    @field_validator("order_id", "status", mode="before")
-    @classmethod
-    def _empty_is_absent(cls, value: object) -> object:
-        return None if value == "" else value
 
 
 class ResolveAlertRequest(DeferredModel):

@@ -1,15 +1,15 @@
 """Opportunities followed up: back-in-stock subscriptions for shoppers, the list for ops."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import OpportunityStatus
-from chalicelib.domain.requests import Email, Strict
+from chalicelib.domain.requests import BlankIsAbsent, Email, Strict
 from chalicelib.services import opportunities as opportunity_service
 
 opportunities = Blueprint(__name__)
@@ -58,10 +58,10 @@ class OpportunitiesResponse(DeferredModel):
 class OpportunitiesQuery(DeferredModel):
     """``GET /ops/opportunities``: which, and how many."""
 
-    # Empty, like absent, is every status (blank parameters are dropped by the local server).
-    status: Literal["open", "notified", "converted", "lost", ""] | None = Field(
-        default=None, description="Only this status; every status if absent or empty"
-    )
+    # Empty, like absent, is every status.
+    status: Annotated[
+        Literal["open", "notified", "converted", "lost", ""] | None, BlankIsAbsent
+    ] = Field(default=None, description="Only this status; every status if absent or empty")
     limit: int = Field(
         default=opportunity_service.LIST_PAGE,
         ge=1,
@@ -71,11 +71,6 @@ class OpportunitiesQuery(DeferredModel):
     cursor: str | None = Field(
         default=None, max_length=512, description="``next_cursor`` of the page before"
     )
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _empty_is_absent(cls, value: object) -> object:
-        return None if value == "" else value
 
 
 @endpoint(

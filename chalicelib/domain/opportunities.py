@@ -156,8 +156,7 @@ class Opportunity(DeferredModel):
     def listed_at(self) -> str:
         """Its place in ops' list: its creation to the microsecond, then its id (unique).
         Also where a page of that list ends (its cursor)."""
-        created = self.created_at.astimezone(UTC)
-        return f"{created:%Y-%m-%dT%H:%M:%S.%fZ}#{self.opportunity_id}"
+        return f"{_listing_moment(self.created_at)}#{self.opportunity_id}"
 
     def view(self) -> dict[str, Any]:
         """A row of ``GET /ops/opportunities`` (the email stays internal)."""
@@ -370,10 +369,16 @@ class OpportunityPage(DeferredModel):
     last_listed: str | None = None
 
 
+def _listing_moment(moment: datetime) -> str:
+    """A moment as ``listed_at`` begins: UTC to the microsecond, always the same length,
+    so that text order is time order."""
+    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}"
+
+
 def listed_by(moment: datetime) -> str:
     """The last ``listed_at`` an opportunity created by ``moment`` can have ("~" sorts
     after every character an id holds)."""
-    return f"{moment.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%fZ}#~"
+    return f"{_listing_moment(moment)}#~"
 
 
 class OwedNotices(DeferredModel):

@@ -181,6 +181,14 @@ def _integral(value: object) -> object:
     return value
 
 
+def _blank_is_absent(value: object) -> object:
+    return None if value == "" else value
+
+
+# A query parameter given empty, read as absent (blank parameters are dropped by the local
+# server, so the two must mean the same).
+BlankIsAbsent = BeforeValidator(_blank_is_absent)
+
 # A JSON integer, as JSON Schema counts them: 2 and 2.0, never "2" or true.
 Integer = Annotated[int, BeforeValidator(_integral), Field(strict=True)]
 

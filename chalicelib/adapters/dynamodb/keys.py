@@ -23,7 +23,7 @@ OPEN_SHIPMENTS_BY_DUE = "open-shipments-by-due"
 SHIPMENTS_BY_CARRIER = "shipments-by-carrier"
 SEGMENT_REVIEWS_BY_DAY = "segment-reviews-by-day"
 ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
-# Opportunities by status, oldest first: a page of ops' list, and the open and notified
+# Opportunities by status, in creation order: a page of ops' list, and the open and notified
 # ones the hourly review may lose, are read without the converted and lost ones that only
 # grow. Projected whole (the list shows every one it reads).
 OPPORTUNITIES_BY_STATUS = "opportunities-by-status"

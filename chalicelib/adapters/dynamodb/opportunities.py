@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 
+def _opportunities(items: list[dict[str, Any]]) -> list[Opportunity]:
+    return [Opportunity.model_validate_json(item["doc"]) for item in items]
+
+
 def _doc(model: Opportunity | BackInStockSubscription) -> dict[str, Any]:
     return {"doc": model.model_dump_json()}
 
@@ -194,7 +198,7 @@ class OpportunityRepository:
     def opportunities(self) -> list[Opportunity]:
         """The one partition, oldest first."""
         page = self.table.partition(keys.OPPORTUNITY_PK)
-        found = [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+        found = _opportunities(page.items)
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
 
     def opportunities_page(
@@ -222,7 +226,7 @@ class OpportunityRepository:
                 {":status": keys.listed_status(status.value), ":by": listed_by(moment)},
                 index=keys.OPPORTUNITIES_BY_STATUS,
             )
-            found += [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+            found += _opportunities(page.items)
         return found
 
     def _listed(
@@ -240,7 +244,7 @@ class OpportunityRepository:
             limit=limit,
             newest_first=True,
         )
-        return [Opportunity.model_validate_json(i["doc"]) for i in page.items]
+        return _opportunities(page.items)
 
     def list_stored_before(self) -> int:
         """A one-off after the deploy that adds ``opportunities-by-status``: the
