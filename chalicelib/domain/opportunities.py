@@ -22,6 +22,10 @@ from chalicelib.domain.money import Money
 # The contract's 30 days; services pass the scaled duration in.
 LOST_AFTER = timedelta(days=30)
 
+# Sweeps that failed to tell owed back-in-stock notices before ops are alerted: 20 minutes
+# at one sweep every 5 (the sweep goes on trying; a review found it tried for ever, unseen).
+UNTOLD_ALERT_AFTER_SWEEPS = 4
+
 
 class OpportunityKind(StrEnum):
     """What the sale waits for."""
@@ -384,12 +388,19 @@ def listed_by(moment: datetime) -> str:
 class OwedNotices(DeferredModel):
     """Back-in-stock notices a stock write owes: it brought ``sku`` back on the web at
     ``moment``, and telling its subscribers failed (the email provider down). Those still
-    open that were opened by ``moment`` are told by a scheduled sweep (``waiting_at``)."""
+    open that were opened by ``moment`` are told by a scheduled sweep (``waiting_at``);
+    ``attempts`` counts the sweeps that failed to."""
 
     model_config = ConfigDict(frozen=True)
 
     sku: str
     moment: datetime
+    attempts: int = 0
+
+    def untold_too_long(self) -> bool:
+        """Whether ops are to be told: the sweeps keep failing (an address the provider
+        always refuses, or the provider down that long)."""
+        return self.attempts >= UNTOLD_ALERT_AFTER_SWEEPS
 
 
 class PlacedOrder(DeferredModel):

@@ -99,11 +99,16 @@ class OpportunityStore(Protocol):
 
     def owe_notices(self, owed: OwedNotices) -> None:
         """Keep what a stock write could not tell, for the sweep (the same SKU and moment
-        kept twice is kept once)."""
+        kept twice is kept once, its failed sweeps still counted)."""
         ...
 
     def owed_notices(self, limit: int) -> list[OwedNotices]:
         """What is owed, the oldest first, at most ``limit`` (one query, never a scan)."""
+        ...
+
+    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
+        """Count one more sweep that failed to tell what is owed (atomically: two sweeps at
+        once count two); what is owed now, or None when it is no longer owed."""
         ...
 
     def notices_told(self, owed: OwedNotices) -> None:

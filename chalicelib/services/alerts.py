@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import NotFound
@@ -24,21 +24,6 @@ TOLD_BY_ALERT = {
     "workflow_stopped": AttentionKind.WORKFLOW_STOPPED,
     "workflow_compensated": AttentionKind.COMPENSATED,
 }
-
-
-# How long an alert's once-only marker is kept: past any retry of the step raising it.
-ALERT_MARKER_TTL_SECONDS = 90 * 86400
-
-
-def alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
-    """Alert ops once for ``marker``, however often a retried step asks."""
-    if not deps.store.remember_once(f"alert:{marker}", ALERT_MARKER_TTL_SECONDS):
-        return
-    try:
-        deps.events.alert_ops(subject, message)
-    except Exception:
-        deps.store.forget(f"alert:{marker}")  # the step's retry alerts instead
-        raise
 
 
 def list_alerts(

@@ -15,7 +15,7 @@ from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alerts import alert_once
+from chalicelib.services.alert_once import alert_once
 from chalicelib.services.order_writes import (
     Change,
     announce_again_at,

@@ -12,7 +12,8 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.services import settlement
-from chalicelib.services.alerts import alert_once, late_parcel_lost
+from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alerts import late_parcel_lost
 from chalicelib.services.order_writes import Change, announce_delivered_again, mutate
 from chalicelib.services.sla import (
     check_overdue_shipments,

@@ -12,6 +12,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.cursors import decode_cursor_parts, encode_cursor_parts
 from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
 from chalicelib.domain.errors import InvalidCursor, NotFound
@@ -38,6 +39,7 @@ from chalicelib.domain.opportunities import (
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
+from chalicelib.services.alert_once import alert_once
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
@@ -54,6 +56,12 @@ LIST_PAGE = 1000
 
 # Failed notices after which a telling stops and leaves the rest to the sweep.
 FAILURES_BEFORE_LEAVING_TO_SWEEP = 2
+
+# The alert about back-in-stock notices the sweep keeps failing to tell; the untold
+# subscriptions it names (it counts them all); the open alerts read to find it again.
+UNTOLD_NOTICES_KIND = "back_in_stock_untold"
+UNTOLD_IDS_SHOWN = 50
+OPEN_ALERTS_READ = 1000
 
 
 def _customer_for(email: str, deps: Deps) -> str | None:
@@ -256,19 +264,77 @@ def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:
     """The scheduled sweep: what stock writes owe their subscribers (``_tell_back_in_stock``
     failed) is told, each owed item forgotten once told. A SKU no longer on the web tells
     nobody and is forgotten too: its next crossing from 0 tells every open subscription.
-    One that fails again stays owed for the next sweep, and the others still get theirs."""
+    One that fails again stays owed for the next sweep, and the others still get theirs;
+    ops are alerted once when one keeps failing, and the alert is resolved once nothing
+    is left to tell."""
     owed = deps.opportunities.owed_notices(limit)
     told = emailed = errors = 0
     for notices in owed:
         try:
             emailed += tell_those_waiting_at(notices.sku, notices.moment, deps)
-        except Exception:  # noqa: BLE001 - see above; kept owed by the failed telling
+        except Exception as exc:  # noqa: BLE001 - see above; kept owed by the failed telling
             errors += 1
             _log.warning("owed back-in-stock notices of %s failed", notices.sku, exc_info=True)
+            _count_failed_sweep(notices, exc, deps)
             continue
         deps.opportunities.notices_told(notices)
+        if notices.untold_too_long():
+            _untold_alert_settled(notices, deps)
         told += 1
     return {"owed": len(owed), "told": told, "emailed": emailed, "errors": errors}
+
+
+def _count_failed_sweep(notices: OwedNotices, error: Exception, deps: Deps) -> None:
+    """One more failed sweep counted on what is owed; ops alerted (once) when it keeps
+    failing (found by a review: an address the provider always refuses was tried every 5
+    minutes for ever, with only a log line to show for it)."""
+    counted = deps.opportunities.notices_failed(notices)
+    if counted is None or not counted.untold_too_long():
+        return
+    untold = waiting_at(
+        deps.opportunities.open_subscriptions(notices.sku), notices.sku, notices.moment
+    )
+    alert_once(
+        _untold_marker(notices),
+        f"back-in-stock notices of {notices.sku} untold after {counted.attempts} sweeps",
+        {
+            "kind": UNTOLD_NOTICES_KIND,
+            "sku": notices.sku,
+            "owed_since": notices.moment.isoformat(),
+            "attempts": counted.attempts,
+            "untold": len(untold),
+            # Ids, not addresses: an alert outlives a person's erasure. The error's type
+            # only, for the same reason (a provider's refusal names the address).
+            "subscription_ids": [s.subscription_id for s in untold[:UNTOLD_IDS_SHOWN]],
+            "error": type(error).__name__,
+        },
+        deps,
+    )
+
+
+def _untold_marker(notices: OwedNotices) -> str:
+    """The once-only marker of the alert about what one stock write owes."""
+    return f"backinstock-untold:{notices.sku}:{notices.moment.isoformat()}"
+
+
+def _untold_alert_settled(notices: OwedNotices, deps: Deps) -> int:
+    """Owed notices ops were alerted about left the sweep: the open alert is resolved,
+    saying so (as a late parcel's is, once delivered). Returns how many were."""
+    note = (
+        "nothing left for the sweep to tell: those waiting were told, or the SKU left the "
+        "web and its next return tells them"
+    )
+    owed_since = notices.moment.isoformat()
+    resolved = 0
+    for alert in deps.alerts.list(None, AlertStatus.OPEN, OPEN_ALERTS_READ):
+        facts = alert.facts
+        if alert.kind == UNTOLD_NOTICES_KIND and (facts.get("sku"), facts.get("owed_since")) == (
+            notices.sku,
+            owed_since,
+        ):
+            deps.alerts.resolve(alert.alert_id, "system:back_in_stock", note, deps.clock())
+            resolved += 1
+    return resolved
 
 
 def skus_given_back(changes: list[StockChange]) -> list[str]:

@@ -15,7 +15,7 @@ from chalicelib.domain.payments import PaymentFailure
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alerts import alert_once
+from chalicelib.services.alert_once import alert_once
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (

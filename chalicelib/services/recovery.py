@@ -16,7 +16,7 @@ from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
-from chalicelib.services.alerts import alert_once
+from chalicelib.services.alert_once import alert_once
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,

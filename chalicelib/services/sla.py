@@ -15,7 +15,8 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.alerts import alert_once, parcel_problems_settled
+from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alerts import parcel_problems_settled
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.tickets import open_ticket, update_ticket, words_for
 

@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
+from chalicelib.domain.opportunities import UNTOLD_ALERT_AFTER_SWEEPS
 from tests.support import (
     JSON,
     OPS,
@@ -199,6 +200,55 @@ def test_a_receipt_while_email_is_down_stands_and_the_schedule_tells_its_subscri
     stack.scheduler.fire("tell_owed_back_in_stock", sweep)
     mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
     assert len(mails) == 1
+
+
+def _untold_alerts(client: Any, sku: str) -> list[dict[str, Any]]:
+    answer = client.http.get("/ops/alerts", headers=OPS)
+    assert answer.status_code == 200, answer.body
+    return [
+        a
+        for a in answer.json_body["alerts"]
+        if a["kind"] == "back_in_stock_untold" and sku in a["detail"]
+    ]
+
+
+def test_an_address_the_provider_always_refuses_reaches_ops_once_and_leaves_when_told(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: the schedule tried such an address every 5 minutes for ever, and only a
+    # log line showed it.
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    told, refused = _email(), _email()
+    for address in (told, refused):
+        assert _subscribe(client, sku, {"email": address}).status_code == 201
+    sending = deps.mailer.send
+
+    def refusing(to: str, *parts: Any) -> str:
+        if to == refused:
+            raise RuntimeError("the provider refuses this address")
+        return str(sending(to, *parts))
+
+    sweep = stack.app_module.app.handler_map["tell_owed_back_in_stock"]
+    with monkeypatch.context() as patched:
+        patched.setattr(deps.mailer, "send", refusing)
+        receive_at_warehouse(client, sku, 3)
+        for _ in range(UNTOLD_ALERT_AFTER_SWEEPS - 1):
+            stack.scheduler.fire("tell_owed_back_in_stock", sweep)
+        assert _untold_alerts(client, sku) == []
+        for _ in range(2):
+            stack.scheduler.fire("tell_owed_back_in_stock", sweep)
+        (alert,) = _untold_alerts(client, sku)
+    assert alert["status"] == "open" and alert["order_id"] is None
+    assert refused not in json.dumps(alert)
+
+    stack.scheduler.fire("tell_owed_back_in_stock", sweep)  # the address taken at last
+    (alert,) = _untold_alerts(client, sku)
+    assert alert["status"] == "resolved"
+    statuses = sorted(o["status"] for o in _listed(client) if o["sku"] == sku)
+    assert statuses == ["notified", "notified"]
+    for address in (told, refused):
+        mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+        assert len(mails) == 1
 
 
 def test_the_list_comes_a_page_at_a_time_newest_first(client: Any, deps: Any) -> None:

@@ -189,6 +189,25 @@ def test_owed_notices_are_kept_once_listed_oldest_first_and_forgotten(
     assert opportunity_store.owed_notices(10) == [later]
 
 
+def test_owed_notices_count_their_failed_sweeps_kept_again_or_not(
+    opportunity_store: Any,
+) -> None:
+    # A failed sweep keeps what it owes again: a put set the count back to 0, and ops
+    # were never alerted about an address the provider always refuses.
+    owed = OwedNotices(sku=new_id("SKU"), moment=NOW)
+    opportunity_store.owe_notices(owed)
+
+    assert opportunity_store.notices_failed(owed).attempts == 1
+    opportunity_store.owe_notices(owed)
+    assert opportunity_store.notices_failed(owed).attempts == 2
+    (listed,) = [o for o in opportunity_store.owed_notices(100) if o.sku == owed.sku]
+    assert listed == owed.model_copy(update={"attempts": 2})
+
+    opportunity_store.notices_told(listed)
+    assert opportunity_store.notices_failed(owed) is None  # not brought back
+    assert [o for o in opportunity_store.owed_notices(100) if o.sku == owed.sku] == []
+
+
 def _wishes(store: Any, count: int) -> list[Any]:
     """``count`` open back-in-stock opportunities, a minute apart, oldest first."""
     made = []

@@ -24,7 +24,8 @@ class FakeOpportunityStore:
     def __init__(self) -> None:
         self._subscriptions: dict[str, BackInStockSubscription] = {}
         self._opportunities: dict[str, Opportunity] = {}
-        self._owed: set[OwedNotices] = set()
+        # Owed notices by SKU and moment: their failed sweeps.
+        self._owed: dict[tuple[str, datetime], int] = {}
         # Opportunities read one by one: a test of what a use case reads counts them.
         self.reads: Counter[str] = Counter()
 
@@ -147,10 +148,21 @@ class FakeOpportunityStore:
         ]
 
     def owe_notices(self, owed: OwedNotices) -> None:
-        self._owed.add(owed)
+        self._owed.setdefault((owed.sku, owed.moment), 0)
 
     def owed_notices(self, limit: int) -> list[OwedNotices]:
-        return sorted(self._owed, key=lambda o: (o.moment, o.sku))[:limit]
+        kept = sorted(self._owed.items(), key=lambda kept: (kept[0][1], kept[0][0]))
+        return [
+            OwedNotices(sku=sku, moment=moment, attempts=attempts)
+            for (sku, moment), attempts in kept[:limit]
+        ]
+
+    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
+        key = (owed.sku, owed.moment)
+        if key not in self._owed:
+            return None
+        self._owed[key] += 1
+        return OwedNotices(sku=owed.sku, moment=owed.moment, attempts=self._owed[key])
 
     def notices_told(self, owed: OwedNotices) -> None:
-        self._owed.discard(owed)
+        self._owed.pop((owed.sku, owed.moment), None)

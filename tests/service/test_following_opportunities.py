@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
+from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import (
     Conflict,
@@ -21,7 +23,12 @@ from chalicelib.domain.errors import (
     UnservableLines,
 )
 from chalicelib.domain.money import Money
-from chalicelib.domain.opportunities import OpportunityStatus, OwedNotices, SubscriptionStatus
+from chalicelib.domain.opportunities import (
+    UNTOLD_ALERT_AFTER_SWEEPS,
+    OpportunityStatus,
+    OwedNotices,
+    SubscriptionStatus,
+)
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef, RecordMovementRequest, RequestReturnRequest
@@ -36,7 +43,9 @@ from chalicelib.services import (
     self_service,
 )
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
-from tests.fakes import Clock, FakeOpportunityStore, Outgoing, RecordingEvents
+from infra.local.demo_data import load_demo_data
+from tests.fakes import Clock, FakeOpportunityStore, Outgoing, RecordingEvents, fake_deps
+from tests.fakes.outside import FakeAlertLog
 from tests.service import flows
 
 
@@ -789,6 +798,95 @@ def test_an_address_the_provider_always_refuses_holds_back_nobody_after_it(deps:
         assert opportunities.tell_owed(deps) == {"owed": 1, "told": 0, "emailed": 0, "errors": 1}
     (left,) = deps.opportunities.open_subscriptions(sku)
     assert left.email == "eva@example.com"
+
+
+def _alerting_deps() -> tuple[Deps, FakeAlertLog]:
+    """Fakes with the demo data whose alert log records what ``alert_ops`` sends, as the
+    deployed publisher does."""
+    clock, log = Clock(), FakeAlertLog()
+    built = fake_deps(
+        clock=clock, alerts=log, events=AlertRecordingPublisher(RecordingEvents(), log, clock)
+    )
+    load_demo_data(built.store)
+    return built, log
+
+
+def _untold_alerts(log: FakeAlertLog) -> list[OpsAlert]:
+    return [a for a in log.alerts.values() if a.kind == "back_in_stock_untold"]
+
+
+def test_an_address_always_refused_alerts_ops_once_and_the_alert_goes_once_told() -> None:
+    # A review: the sweep tried an address the provider always refuses every 5 minutes for
+    # ever, and nothing but a log line showed it.
+    deps, log = _alerting_deps()
+    sku = _new_product(deps)
+    for address in ("ana@example.com", "eva@example.com"):
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+    with _email_down_for(deps, "eva@example.com"):
+        _receive(deps, sku, 3)
+        for _ in range(UNTOLD_ALERT_AFTER_SWEEPS - 1):
+            assert opportunities.tell_owed(deps)["errors"] == 1
+        assert _untold_alerts(log) == []
+        for _ in range(3):  # the alerting sweep, and two after it: one alert
+            opportunities.tell_owed(deps)
+    (alert,) = _untold_alerts(log)
+    eva = deps.opportunities.open_subscriptions(sku)[0]
+    assert alert.status is AlertStatus.OPEN
+    assert alert.facts | {"alert_id": None} == {
+        "alert_id": None,
+        "kind": "back_in_stock_untold",
+        "sku": sku,
+        "owed_since": deps.opportunities.owed_notices(1)[0].moment.isoformat(),
+        "attempts": UNTOLD_ALERT_AFTER_SWEEPS,
+        "untold": 1,
+        "subscription_ids": [eva.subscription_id],
+        "error": "RuntimeError",
+    }
+    assert "eva@" not in alert.model_dump_json()  # an alert outlives an erasure
+    assert deps.opportunities.owed_notices(1)[0].attempts == UNTOLD_ALERT_AFTER_SWEEPS + 2
+
+    # The provider takes her address at last: told, forgotten, the alert resolved.
+    assert opportunities.tell_owed(deps) == {"owed": 1, "told": 1, "emailed": 1, "errors": 0}
+    (alert,) = _untold_alerts(log)
+    assert alert.status is AlertStatus.RESOLVED and alert.resolved_by == "system:back_in_stock"
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert deps.opportunities.owed_notices(10) == []
+
+
+def _swept_while_down_until_alerted(deps: Deps) -> str:
+    """A receipt that failed to tell eva, and as many sweeps failing as it takes to alert
+    ops, the provider down throughout: the SKU."""
+    sku = _a_receipt_fails_to_tell_eva(deps, 1)
+    with _email_down_for(deps):
+        for _ in range(UNTOLD_ALERT_AFTER_SWEEPS):
+            opportunities.tell_owed(deps)
+    return sku
+
+
+def test_a_failed_sweep_keeps_its_count_when_its_telling_owes_again() -> None:
+    # Each failed sweep's telling keeps what it owes again, under the same SKU and moment:
+    # kept as a new item, the count went back to 0 and ops were never alerted.
+    deps, log = _alerting_deps()
+    sku = _swept_while_down_until_alerted(deps)
+    (owed,) = deps.opportunities.owed_notices(10)
+    assert owed.attempts == UNTOLD_ALERT_AFTER_SWEEPS
+    (alert,) = _untold_alerts(log)
+    assert alert.facts["sku"] == sku and alert.facts["untold"] == 1
+
+
+def test_an_alerted_sku_sold_out_again_resolves_its_alert() -> None:
+    deps, log = _alerting_deps()
+    sku = _swept_while_down_until_alerted(deps)
+    other = _a_receipt_fails_to_tell_eva(deps, 1)  # owed too, not yet alerted
+    flows.reserved(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+
+    with _email_down_for(deps):
+        swept = opportunities.tell_owed(deps)
+    assert (swept["told"], swept["errors"]) == (1, 1)  # sold out: nothing to tell
+    (alert,) = _untold_alerts(log)
+    assert alert.facts["sku"] == sku and alert.status is AlertStatus.RESOLVED
+    assert "left the web" in (alert.resolution_note or "")
+    assert [o.sku for o in deps.opportunities.owed_notices(10)] == [other]
 
 
 def test_a_telling_leaves_the_rest_to_the_sweep_after_two_failures(deps: Deps) -> None:

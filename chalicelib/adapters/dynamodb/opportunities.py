@@ -272,21 +272,44 @@ class OpportunityRepository:
         return listed
 
     def owe_notices(self, owed: OwedNotices) -> None:
-        """One small item keyed by its moment and SKU: kept twice, it is written over."""
-        item = keys.owed_notices(owed.sku, owed.moment) | {
-            "sku": owed.sku,
-            "moment": owed.moment.isoformat(),
-        }
-        self.table.write(self.table.put(item))
+        """One small item keyed by its moment and SKU. Kept twice (a sweep's telling failed
+        again), it keeps its count of failed sweeps: a put would set it back to 0."""
+        self.table.write(
+            self.table.update(
+                keys.owed_notices(owed.sku, owed.moment),
+                "SET sku = :sku, moment = :moment",
+                values={":sku": owed.sku, ":moment": owed.moment.isoformat()},
+            )
+        )
 
     def owed_notices(self, limit: int) -> list[OwedNotices]:
         """One query of the owed partition, the oldest first."""
         page = self.table.partition(keys.OWED_NOTICES_PK, limit=limit)
-        return [
-            OwedNotices(sku=str(i["sku"]), moment=datetime.fromisoformat(str(i["moment"])))
-            for i in page.items
-        ]
+        return [_owed_notices(item) for item in page.items]
+
+    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
+        """One ``ADD`` to its count, on the item only if it is still there."""
+        try:
+            item = self.table.write(
+                self.table.update(
+                    keys.owed_notices(owed.sku, owed.moment),
+                    "ADD attempts :one",
+                    condition="attribute_exists(pk)",
+                    values={":one": 1},
+                )
+            )
+        except ConditionFailed:
+            return None
+        return _owed_notices(item) if item is not None else None
 
     def notices_told(self, owed: OwedNotices) -> None:
         """Its item deleted."""
         self.table.write(self.table.delete(keys.owed_notices(owed.sku, owed.moment)))
+
+
+def _owed_notices(item: dict[str, Any]) -> OwedNotices:
+    return OwedNotices(
+        sku=str(item["sku"]),
+        moment=datetime.fromisoformat(str(item["moment"])),
+        attempts=int(item.get("attempts", 0)),
+    )
