@@ -4,6 +4,7 @@ deliveries of one event move it once)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -81,8 +82,13 @@ class OpportunityStore(Protocol):
         ...
 
     def opportunities(self) -> list[Opportunity]:
-        """Every opportunity, oldest first (reads them all: for an erasure, which must
-        find every one of a person's)."""
+        """Every opportunity, oldest first (reads them all; for tests and tools)."""
+        ...
+
+    def held_by(self, customer_ids: Collection[str], emails: Collection[str]) -> list[Opportunity]:
+        """The opportunities naming one of these customers, or, naming none, one of these
+        addresses (a bare email's): a person's, for an erasure or an export, oldest first.
+        Reads theirs only."""
         ...
 
     def opportunities_page(

@@ -101,6 +101,41 @@ def test_an_opportunity_is_created_once_and_listed(opportunity_store: Any) -> No
     assert opportunity_store.opportunity(new_id("opp")) is None
 
 
+def test_a_persons_opportunities_are_found_by_customer_or_bare_address_and_only_theirs(
+    opportunity_store: Any,
+) -> None:
+    customer, address = new_id("cus"), f"{new_id('p')}@example.com"
+    bare = subscribe(new_id("sub"), new_id("SKU"), address, NOW)
+    wish = back_in_stock_opportunity(bare, Money.of("19.95"))
+    assert opportunity_store.create_subscription(bare, wish)
+    retry = payment_retry_opportunity(new_id("ord"), customer, Money.of("30.00"), NOW)
+    assert opportunity_store.create_opportunity(retry)
+    # Someone else's, under the same address: a customer's is theirs by id alone.
+    known = subscribe(new_id("sub"), new_id("SKU"), address, NOW, customer_id=new_id("cus"))
+    assert opportunity_store.create_subscription(
+        known, back_in_stock_opportunity(known, Money.of("5.00"))
+    )
+    _subscription(opportunity_store, new_id("SKU"))  # nobody's of theirs
+
+    found = opportunity_store.held_by([customer, new_id("cus")], [address])
+    assert sorted(o.opportunity_id for o in found) == sorted(
+        [wish.opportunity_id, retry.opportunity_id]
+    )
+    assert opportunity_store.held_by([], []) == []
+
+    # An erased one, its address taken off, leads back to nobody.
+    erased = wish.model_copy(update={"email": None})
+    assert opportunity_store.replace_opportunity(erased)
+    assert [o.opportunity_id for o in opportunity_store.held_by([customer], [address])] == [
+        retry.opportunity_id
+    ]
+    # A move keeps it found.
+    retry.lose(NOW + timedelta(days=31))
+    assert opportunity_store.save_opportunity(retry, OpportunityStatus.OPEN)
+    (moved,) = opportunity_store.held_by([customer], [])
+    assert moved.status is OpportunityStatus.LOST
+
+
 def test_an_erased_subscription_is_read_back_closed_and_no_longer_found_by_its_sku(
     opportunity_store: Any,
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 
 from chalicelib.domain.opportunities import (
@@ -121,6 +122,15 @@ class FakeOpportunityStore:
     def opportunities(self) -> list[Opportunity]:
         found = [o.model_copy(deep=True) for o in self._opportunities.values()]
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
+
+    def held_by(self, customer_ids: Collection[str], emails: Collection[str]) -> list[Opportunity]:
+        held = [
+            o.model_copy(deep=True)
+            for o in self._opportunities.values()
+            if (o.customer_id in customer_ids)
+            or (o.customer_id is None and o.email is not None and o.email in emails)
+        ]
+        return sorted(held, key=lambda o: (o.created_at, o.opportunity_id))
 
     def opportunities_page(
         self, status: OpportunityStatus | None, before: str | None, limit: int

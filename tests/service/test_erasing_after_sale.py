@@ -17,7 +17,7 @@ from chalicelib.domain.opportunities import (
     SubscriptionStatus,
     payment_retry_opportunity,
 )
-from chalicelib.services import customer_records, opportunities
+from chalicelib.services import customer_export, customer_records, opportunities
 from tests.fakes import Clock
 from tests.service import flows
 
@@ -108,3 +108,36 @@ def test_erasure_leaves_a_notified_wish_lost_and_a_payment_retry_as_it_was(deps:
         "payment_retry": OpportunityStatus.OPEN,
     }
     assert deps.opportunities.notified_back_in_stock(sku) == []
+
+
+def test_an_erasure_and_an_export_read_the_persons_opportunities_only(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A review: each erasure and each export read every opportunity ever stored, which
+    # only grows (and past what one Lambda can hold, an erasure that never finishes).
+    address = "solo-mias@example.com"
+    bare = opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
+    order = flows.place(deps, customer={"email": address, "name": "Ana Sola"})
+    assert order.customer_id is not None
+    known = opportunities.subscribe_back_in_stock(_new_product(deps), address, deps)
+    flows.place(deps, customer={"email": "otra@example.com", "name": "Eva Otra"})
+    theirs = [
+        opportunities.subscribe_back_in_stock(_new_product(deps), "otra@example.com", deps),
+        opportunities.subscribe_back_in_stock(_new_product(deps), "nadie@example.com", deps),
+    ]
+
+    def every_one() -> None:
+        pytest.fail("every opportunity was read")
+
+    monkeypatch.setattr(deps.opportunities, "opportunities", every_one)
+    exported = customer_export.export_customer(order.customer_id, deps)
+    listed = {o["opportunity_id"] for o in exported["opportunities"]}
+    assert listed == {f"opp_{s.subscription_id}" for s in (bare, known)}
+
+    record = customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+
+    assert record["status"] == "completed"
+    monkeypatch.undo()
+    emails = {o.subscription_id: o.email for o in deps.opportunities.opportunities()}
+    assert emails[bare.subscription_id] is None and emails[known.subscription_id] is None
+    assert [emails[s.subscription_id] for s in theirs] == ["otra@example.com", "nadie@example.com"]

@@ -27,6 +27,10 @@ ORDERS_OWING_BY_SHARD = "orders-owing-by-shard"
 # ones the hourly review may lose, are read without the converted and lost ones that only
 # grow. Projected whole (the list shows every one it reads).
 OPPORTUNITIES_BY_STATUS = "opportunities-by-status"
+# Opportunities by who holds them (the customer named, or a bare email's address): what an
+# erasure and an export read of a person's, without every opportunity. Keys only, so a move
+# rewrites no entry; the items are then read from the table, consistently.
+OPPORTUNITIES_BY_HOLDER = "opportunities-by-holder"
 TOP_CUSTOMERS_BY_SHARD = "top-customers-by-shard"
 
 
@@ -365,6 +369,26 @@ def listed_status(status: str) -> str:
 def opportunity_listing(status: str, listed_at: str) -> dict[str, str]:
     """The attributes that list an opportunity in ``opportunities-by-status``."""
     return {"listed_status": listed_status(status), "listed_at": listed_at}
+
+
+def customer_holder(customer_id: str) -> str:
+    """The ``opportunities-by-holder`` partition of a customer's opportunities."""
+    return f"CUSTOMER#{customer_id}"
+
+
+def email_holder(email: str) -> str:
+    """The ``opportunities-by-holder`` partition of the opportunities of a bare email."""
+    return f"EMAIL#{email}"
+
+
+def opportunity_holder(customer_id: str | None, email: str | None) -> dict[str, str]:
+    """The attribute that lists an opportunity in ``opportunities-by-holder``: its
+    customer, else its address; none when it names neither (an erased bare email's)."""
+    if customer_id:
+        return {"held_by": customer_holder(customer_id)}
+    if email:
+        return {"held_by": email_holder(email)}
+    return {}
 
 
 def subscription(subscription_id: str) -> Key:

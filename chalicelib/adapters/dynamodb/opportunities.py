@@ -4,6 +4,7 @@ event delivered twice moves an opportunity once and a subscription is emailed on
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,13 @@ def _doc(model: Opportunity | BackInStockSubscription) -> dict[str, Any]:
     return {"doc": model.model_dump_json()}
 
 
+def _indexed(opportunity: Opportunity) -> dict[str, str]:
+    """The attributes that list it in the opportunity indexes."""
+    return keys.opportunity_listing(
+        opportunity.status.value, opportunity.listed_at
+    ) | keys.opportunity_holder(opportunity.customer_id, opportunity.email)
+
+
 class OpportunityRepository:
     """``OpportunityStore`` on the table."""
 
@@ -40,9 +48,7 @@ class OpportunityRepository:
 
     def _put_opportunity(self, opportunity: Opportunity, condition: str, values: Any) -> Any:
         item = (
-            keys.opportunity(opportunity.opportunity_id)
-            | _doc(opportunity)
-            | keys.opportunity_listing(opportunity.status.value, opportunity.listed_at)
+            keys.opportunity(opportunity.opportunity_id) | _doc(opportunity) | _indexed(opportunity)
         )
         names = {"#s": "status"} if "#s" in condition else None
         return self.table.put(item | {"status": opportunity.status.value}, condition, values, names)
@@ -201,6 +207,22 @@ class OpportunityRepository:
         found = _opportunities(page.items)
         return sorted(found, key=lambda o: (o.created_at, o.opportunity_id))
 
+    def held_by(self, customer_ids: Collection[str], emails: Collection[str]) -> list[Opportunity]:
+        """One query of ``opportunities-by-holder`` per record and per address, then the
+        items found read consistently (their keys only are projected). The index is
+        eventually consistent: one created a moment ago may be missed."""
+        holders = [keys.customer_holder(c) for c in customer_ids] + [
+            keys.email_holder(e) for e in emails
+        ]
+        found: list[keys.Key] = []
+        for holder in dict.fromkeys(holders):
+            page = self.table.query(
+                "held_by = :holder", {":holder": holder}, index=keys.OPPORTUNITIES_BY_HOLDER
+            )
+            found += [{"pk": str(i["pk"]), "sk": str(i["sk"])} for i in page.items]
+        held = _opportunities(self.table.get_many(found))
+        return sorted(held, key=lambda o: (o.created_at, o.opportunity_id))
+
     def opportunities_page(
         self, status: OpportunityStatus | None, before: str | None, limit: int
     ) -> OpportunityPage:
@@ -247,22 +269,24 @@ class OpportunityRepository:
         return _opportunities(page.items)
 
     def list_stored_before(self) -> int:
-        """A one-off after the deploy that adds ``opportunities-by-status``: the
-        opportunities stored before it carry no listing, so neither ops' list nor the
-        review that loses them would see them. Each is given its listing (reading the
-        whole partition once), unless the app wrote it meanwhile, which lists it. Running
-        it again changes nothing. Returns how many it listed."""
+        """A one-off after the deploys that add ``opportunities-by-status`` and
+        ``opportunities-by-holder``: the opportunities stored before them carry no listing,
+        so neither ops' list, the review that loses them, nor an erasure or export would
+        see them. Each is given what it lacks (reading the whole partition once), on the
+        condition that the app did not write it meanwhile (its write lists it, and from
+        what it now holds: an erased address must not come back). Running it again changes
+        nothing. Returns how many it listed."""
         listed = 0
         for item in self.table.partition(keys.OPPORTUNITY_PK).items:
-            if "listed_status" in item:
-                continue
             opportunity = Opportunity.model_validate_json(item["doc"])
-            listing = keys.opportunity_listing(opportunity.status.value, opportunity.listed_at)
+            lacking = {k: v for k, v in _indexed(opportunity).items() if k not in item}
+            if not lacking:
+                continue
             write = self.table.update(
                 keys.opportunity(opportunity.opportunity_id),
-                "SET listed_status = :listed_status, listed_at = :listed_at",
-                "attribute_exists(pk) AND attribute_not_exists(listed_status)",
-                {f":{name}": value for name, value in listing.items()},
+                "SET " + ", ".join(f"{name} = :{name}" for name in lacking),
+                "doc = :read",
+                {f":{name}": value for name, value in lacking.items()} | {":read": item["doc"]},
             )
             try:
                 self.table.write(write)
