@@ -25,6 +25,9 @@ LOST_AFTER = timedelta(days=30)
 # Sweeps that failed to tell owed back-in-stock notices before ops are alerted: 20 minutes
 # at one sweep every 5 (the sweep goes on trying; a review found it tried for ever, unseen).
 UNTOLD_ALERT_AFTER_SWEEPS = 4
+# From then on they are tried once an hour rather than at every sweep: what keeps failing
+# neither spends every run's tries nor crowds out what is owed behind it.
+UNTOLD_RETRY_EVERY = timedelta(hours=1)
 
 
 class OpportunityKind(StrEnum):
@@ -396,11 +399,27 @@ class OwedNotices(DeferredModel):
     sku: str
     moment: datetime
     attempts: int = 0
+    last_failed_at: datetime | None = None
 
     def untold_too_long(self) -> bool:
         """Whether ops are to be told: the sweeps keep failing (an address the provider
         always refuses, or the provider down that long)."""
         return self.attempts >= UNTOLD_ALERT_AFTER_SWEEPS
+
+    def due(self, now: datetime) -> bool:
+        """Whether a sweep at ``now`` tries it: every sweep until ops are alerted, then
+        once every ``UNTOLD_RETRY_EVERY``."""
+        if not self.untold_too_long() or self.last_failed_at is None:
+            return True
+        return now >= self.last_failed_at + UNTOLD_RETRY_EVERY
+
+
+def next_to_tell(owed: Iterable[OwedNotices], now: datetime, limit: int) -> list[OwedNotices]:
+    """What a sweep tries: the owed notices due, the least tried first, then the oldest; at
+    most ``limit``. One that keeps failing never holds back the others (found by a review:
+    the oldest ``limit`` were tried at every sweep, and any owed behind them never)."""
+    due = [o for o in owed if o.due(now)]
+    return sorted(due, key=lambda o: (o.attempts, o.moment, o.sku))[:limit]
 
 
 class PlacedOrder(DeferredModel):

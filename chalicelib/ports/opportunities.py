@@ -112,9 +112,9 @@ class OpportunityStore(Protocol):
         """What is owed, the oldest first, at most ``limit`` (one query, never a scan)."""
         ...
 
-    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
-        """Count one more sweep that failed to tell what is owed (atomically: two sweeps at
-        once count two); what is owed now, or None when it is no longer owed."""
+    def notices_failed(self, owed: OwedNotices, at: datetime) -> OwedNotices | None:
+        """Count one more sweep that failed to tell what is owed, at ``at`` (atomically: two
+        sweeps at once count two); what is owed now, or None when it is no longer owed."""
         ...
 
     def notices_told(self, owed: OwedNotices) -> None:

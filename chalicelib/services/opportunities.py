@@ -31,6 +31,7 @@ from chalicelib.domain.opportunities import (
     converts_back_in_stock,
     due_notifications,
     find_open,
+    next_to_tell,
     payment_retry_opportunity,
     shortage_subscriptions,
     subscribe,
@@ -56,6 +57,9 @@ LIST_PAGE = 1000
 
 # Failed notices after which a telling stops and leaves the rest to the sweep.
 FAILURES_BEFORE_LEAVING_TO_SWEEP = 2
+
+# Owed notices a sweep reads to choose which to try (kept only after a failure: few).
+OWED_READ = 10_000
 
 # The alert about back-in-stock notices the sweep keeps failing to tell; the untold
 # subscriptions it names (it counts them all); the open alerts read to find it again.
@@ -266,10 +270,11 @@ def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:
     nobody and is forgotten too: its next crossing from 0 tells every open subscription.
     One that fails again stays owed for the next sweep, and the others still get theirs;
     ops are alerted once when one keeps failing, and the alert is resolved once nothing
-    is left to tell."""
-    owed = deps.opportunities.owed_notices(limit)
+    is left to tell. At most ``limit`` are tried (``next_to_tell``)."""
+    now = deps.clock()
+    owed = deps.opportunities.owed_notices(OWED_READ)
     told = emailed = errors = 0
-    for notices in owed:
+    for notices in next_to_tell(owed, now, limit):
         try:
             emailed += tell_those_waiting_at(notices.sku, notices.moment, deps)
         except Exception as exc:  # noqa: BLE001 - see above; kept owed by the failed telling
@@ -288,7 +293,7 @@ def _count_failed_sweep(notices: OwedNotices, error: Exception, deps: Deps) -> N
     """One more failed sweep counted on what is owed; ops alerted (once) when it keeps
     failing (found by a review: an address the provider always refuses was tried every 5
     minutes for ever, with only a log line to show for it)."""
-    counted = deps.opportunities.notices_failed(notices)
+    counted = deps.opportunities.notices_failed(notices, deps.clock())
     if counted is None or not counted.untold_too_long():
         return
     untold = waiting_at(

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib.domain.opportunities import UNTOLD_ALERT_AFTER_SWEEPS
+from chalicelib.domain.opportunities import UNTOLD_ALERT_AFTER_SWEEPS, UNTOLD_RETRY_EVERY
 from tests.support import (
     JSON,
     OPS,
@@ -241,7 +241,10 @@ def test_an_address_the_provider_always_refuses_reaches_ops_once_and_leaves_when
     assert alert["status"] == "open" and alert["order_id"] is None
     assert refused not in json.dumps(alert)
 
-    stack.scheduler.fire("tell_owed_back_in_stock", sweep)  # the address taken at last
+    # The address taken at last, at the hourly try an alerted notice gets.
+    an_hour_on = deps.clock() + UNTOLD_RETRY_EVERY
+    monkeypatch.setattr(deps, "clock", lambda: an_hour_on)
+    stack.scheduler.fire("tell_owed_back_in_stock", sweep)
     (alert,) = _untold_alerts(client, sku)
     assert alert["status"] == "resolved"
     statuses = sorted(o["status"] for o in _listed(client) if o["sku"] == sku)

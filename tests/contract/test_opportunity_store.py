@@ -232,14 +232,15 @@ def test_owed_notices_count_their_failed_sweeps_kept_again_or_not(
     owed = OwedNotices(sku=new_id("SKU"), moment=NOW)
     opportunity_store.owe_notices(owed)
 
-    assert opportunity_store.notices_failed(owed).attempts == 1
+    assert opportunity_store.notices_failed(owed, NOW).attempts == 1
     opportunity_store.owe_notices(owed)
-    assert opportunity_store.notices_failed(owed).attempts == 2
+    later = NOW + timedelta(minutes=5)
+    assert opportunity_store.notices_failed(owed, later).attempts == 2
     (listed,) = [o for o in opportunity_store.owed_notices(100) if o.sku == owed.sku]
-    assert listed == owed.model_copy(update={"attempts": 2})
+    assert listed == owed.model_copy(update={"attempts": 2, "last_failed_at": later})
 
     opportunity_store.notices_told(listed)
-    assert opportunity_store.notices_failed(owed) is None  # not brought back
+    assert opportunity_store.notices_failed(owed, later) is None  # not brought back
     assert [o for o in opportunity_store.owed_notices(100) if o.sku == owed.sku] == []
 
 

@@ -25,8 +25,8 @@ class FakeOpportunityStore:
     def __init__(self) -> None:
         self._subscriptions: dict[str, BackInStockSubscription] = {}
         self._opportunities: dict[str, Opportunity] = {}
-        # Owed notices by SKU and moment: their failed sweeps.
-        self._owed: dict[tuple[str, datetime], int] = {}
+        # Owed notices by SKU and moment, with their failed sweeps.
+        self._owed: dict[tuple[str, datetime], OwedNotices] = {}
         # Opportunities read one by one: a test of what a use case reads counts them.
         self.reads: Counter[str] = Counter()
 
@@ -158,21 +158,21 @@ class FakeOpportunityStore:
         ]
 
     def owe_notices(self, owed: OwedNotices) -> None:
-        self._owed.setdefault((owed.sku, owed.moment), 0)
+        key = (owed.sku, owed.moment)
+        self._owed.setdefault(key, OwedNotices(sku=owed.sku, moment=owed.moment))
 
     def owed_notices(self, limit: int) -> list[OwedNotices]:
-        kept = sorted(self._owed.items(), key=lambda kept: (kept[0][1], kept[0][0]))
-        return [
-            OwedNotices(sku=sku, moment=moment, attempts=attempts)
-            for (sku, moment), attempts in kept[:limit]
-        ]
+        return sorted(self._owed.values(), key=lambda o: (o.moment, o.sku))[:limit]
 
-    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
+    def notices_failed(self, owed: OwedNotices, at: datetime) -> OwedNotices | None:
         key = (owed.sku, owed.moment)
         if key not in self._owed:
             return None
-        self._owed[key] += 1
-        return OwedNotices(sku=owed.sku, moment=owed.moment, attempts=self._owed[key])
+        counted = self._owed[key]
+        self._owed[key] = counted.model_copy(
+            update={"attempts": counted.attempts + 1, "last_failed_at": at}
+        )
+        return self._owed[key]
 
     def notices_told(self, owed: OwedNotices) -> None:
         self._owed.pop((owed.sku, owed.moment), None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import (
     UNTOLD_ALERT_AFTER_SWEEPS,
+    UNTOLD_RETRY_EVERY,
     OpportunityStatus,
     OwedNotices,
     SubscriptionStatus,
@@ -811,6 +813,35 @@ def _alerting_deps() -> tuple[Deps, FakeAlertLog]:
     return built, log
 
 
+def _later(deps: Deps, by: timedelta) -> None:
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(seconds=by.total_seconds())
+
+
+def test_notices_that_keep_failing_hold_back_none_owed_behind_them(deps: Deps) -> None:
+    # A review: a sweep tried the oldest owed notices, at most its limit, so those that
+    # kept failing were tried at every sweep and anything owed behind them never.
+    stuck = _new_product(deps)
+    opportunities.subscribe_back_in_stock(stuck, "eva@example.com", deps)
+    with _email_down_for(deps, "eva@example.com"):
+        _receive(deps, stuck, 1)
+        _later(deps, timedelta(minutes=1))
+        _a_receipt_fails_to_tell_ana(deps)
+        assert opportunities.tell_owed(deps, limit=1)["errors"] == 1  # the oldest first
+        assert _mails_to(deps, "ana@example.com") == []
+        assert opportunities.tell_owed(deps, limit=1)["told"] == 1  # then the least tried
+    assert len(_mails_to(deps, "ana@example.com")) == 1
+    assert [o.sku for o in deps.opportunities.owed_notices(10)] == [stuck]
+
+
+def _a_receipt_fails_to_tell_ana(deps: Deps) -> str:
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, "ana@example.com", deps)
+    with _email_down_for(deps):
+        _receive(deps, sku, 1)
+    return sku
+
+
 def _untold_alerts(log: FakeAlertLog) -> list[OpsAlert]:
     return [a for a in log.alerts.values() if a.kind == "back_in_stock_untold"]
 
@@ -829,6 +860,11 @@ def test_an_address_always_refused_alerts_ops_once_and_the_alert_goes_once_told(
         assert _untold_alerts(log) == []
         for _ in range(3):  # the alerting sweep, and two after it: one alert
             opportunities.tell_owed(deps)
+        # Alerted, it is tried once an hour, not at every sweep.
+        assert deps.opportunities.owed_notices(1)[0].attempts == UNTOLD_ALERT_AFTER_SWEEPS
+        _later(deps, UNTOLD_RETRY_EVERY)
+        assert opportunities.tell_owed(deps)["errors"] == 1
+        assert opportunities.tell_owed(deps)["errors"] == 0
     (alert,) = _untold_alerts(log)
     eva = deps.opportunities.open_subscriptions(sku)[0]
     assert alert.status is AlertStatus.OPEN
@@ -843,9 +879,10 @@ def test_an_address_always_refused_alerts_ops_once_and_the_alert_goes_once_told(
         "error": "RuntimeError",
     }
     assert "eva@" not in alert.model_dump_json()  # an alert outlives an erasure
-    assert deps.opportunities.owed_notices(1)[0].attempts == UNTOLD_ALERT_AFTER_SWEEPS + 2
+    assert deps.opportunities.owed_notices(1)[0].attempts == UNTOLD_ALERT_AFTER_SWEEPS + 1
 
     # The provider takes her address at last: told, forgotten, the alert resolved.
+    _later(deps, UNTOLD_RETRY_EVERY)
     assert opportunities.tell_owed(deps) == {"owed": 1, "told": 1, "emailed": 1, "errors": 0}
     (alert,) = _untold_alerts(log)
     assert alert.status is AlertStatus.RESOLVED and alert.resolved_by == "system:back_in_stock"
@@ -880,6 +917,7 @@ def test_an_alerted_sku_sold_out_again_resolves_its_alert() -> None:
     other = _a_receipt_fails_to_tell_eva(deps, 1)  # owed too, not yet alerted
     flows.reserved(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
 
+    _later(deps, UNTOLD_RETRY_EVERY)
     with _email_down_for(deps):
         swept = opportunities.tell_owed(deps)
     assert (swept["told"], swept["errors"]) == (1, 1)  # sold out: nothing to tell

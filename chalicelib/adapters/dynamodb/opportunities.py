@@ -311,15 +311,15 @@ class OpportunityRepository:
         page = self.table.partition(keys.OWED_NOTICES_PK, limit=limit)
         return [_owed_notices(item) for item in page.items]
 
-    def notices_failed(self, owed: OwedNotices) -> OwedNotices | None:
+    def notices_failed(self, owed: OwedNotices, at: datetime) -> OwedNotices | None:
         """One ``ADD`` to its count, on the item only if it is still there."""
         try:
             item = self.table.write(
                 self.table.update(
                     keys.owed_notices(owed.sku, owed.moment),
-                    "ADD attempts :one",
+                    "ADD attempts :one SET last_failed_at = :at",
                     condition="attribute_exists(pk)",
-                    values={":one": 1},
+                    values={":one": 1, ":at": at.isoformat()},
                 )
             )
         except ConditionFailed:
@@ -336,4 +336,7 @@ def _owed_notices(item: dict[str, Any]) -> OwedNotices:
         sku=str(item["sku"]),
         moment=datetime.fromisoformat(str(item["moment"])),
         attempts=int(item.get("attempts", 0)),
+        last_failed_at=datetime.fromisoformat(str(failed))
+        if (failed := item.get("last_failed_at"))
+        else None,
     )
