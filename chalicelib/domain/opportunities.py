@@ -406,19 +406,24 @@ class OwedNotices(DeferredModel):
         always refuses, or the provider down that long)."""
         return self.attempts >= UNTOLD_ALERT_AFTER_SWEEPS
 
-    def due(self, now: datetime) -> bool:
+    def due(self, now: datetime, retry_every: timedelta = UNTOLD_RETRY_EVERY) -> bool:
         """Whether a sweep at ``now`` tries it: every sweep until ops are alerted, then
-        once every ``UNTOLD_RETRY_EVERY``."""
+        once every ``retry_every``."""
         if not self.untold_too_long() or self.last_failed_at is None:
             return True
-        return now >= self.last_failed_at + UNTOLD_RETRY_EVERY
+        return now >= self.last_failed_at + retry_every
 
 
-def next_to_tell(owed: Iterable[OwedNotices], now: datetime, limit: int) -> list[OwedNotices]:
+def next_to_tell(
+    owed: Iterable[OwedNotices],
+    now: datetime,
+    limit: int,
+    retry_every: timedelta = UNTOLD_RETRY_EVERY,
+) -> list[OwedNotices]:
     """What a sweep tries: the owed notices due, the least tried first, then the oldest; at
     most ``limit``. One that keeps failing never holds back the others (found by a review:
     the oldest ``limit`` were tried at every sweep, and any owed behind them never)."""
-    due = [o for o in owed if o.due(now)]
+    due = [o for o in owed if o.due(now, retry_every)]
     return sorted(due, key=lambda o: (o.attempts, o.moment, o.sku))[:limit]
 
 

@@ -19,6 +19,7 @@ from chalicelib.domain.errors import InvalidCursor, NotFound
 from chalicelib.domain.inventory import StockChange, available_before_release, available_to_promise
 from chalicelib.domain.opportunities import (
     LOST_AFTER,
+    UNTOLD_RETRY_EVERY,
     BackInStockSubscription,
     Opportunity,
     OpportunityKind,
@@ -274,7 +275,8 @@ def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:
     now = deps.clock()
     owed = deps.opportunities.owed_notices(OWED_READ)
     told = emailed = errors = 0
-    for notices in next_to_tell(owed, now, limit):
+    retry_every = deps.settings.waits.duration(UNTOLD_RETRY_EVERY)  # scaled, as the sweep's rate
+    for notices in next_to_tell(owed, now, limit, retry_every):
         try:
             emailed += tell_those_waiting_at(notices.sku, notices.moment, deps)
         except Exception as exc:  # noqa: BLE001 - see above; kept owed by the failed telling

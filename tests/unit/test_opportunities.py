@@ -14,10 +14,13 @@ from chalicelib.domain.errors import InvalidOpportunityTransition, Unprocessable
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import (
     LOST_AFTER,
+    UNTOLD_ALERT_AFTER_SWEEPS,
+    UNTOLD_RETRY_EVERY,
     BackInStockSubscription,
     Opportunity,
     OpportunityKind,
     OpportunityStatus,
+    OwedNotices,
     PlacedOrder,
     SubscriptionSource,
     SubscriptionStatus,
@@ -27,6 +30,7 @@ from chalicelib.domain.opportunities import (
     crossed_from_zero,
     due_notifications,
     find_open,
+    next_to_tell,
     payment_retry_opportunity,
     shortage_subscriptions,
     subscribe,
@@ -319,3 +323,27 @@ def test_property_a_subscription_is_notified_at_most_once_per_crossing(
         level = new_level
     assert all(count == 1 for count in emails.values())
     assert {sid for sid, n in expected.items() if n} == set(emails)
+
+
+def test_owed_notices_are_tried_every_sweep_until_alerted_then_once_per_interval() -> None:
+    every = timedelta(minutes=10)
+    failing = OwedNotices(sku="SKU-1", moment=NOW, last_failed_at=NOW)
+    for attempts in range(UNTOLD_ALERT_AFTER_SWEEPS):
+        assert failing.model_copy(update={"attempts": attempts}).due(NOW, every)
+    alerted = failing.model_copy(update={"attempts": UNTOLD_ALERT_AFTER_SWEEPS})
+    assert not alerted.due(NOW + every - timedelta(microseconds=1), every)
+    assert alerted.due(NOW + every, every)
+
+
+def test_a_sweep_tries_the_least_tried_first_then_the_oldest_and_no_more_than_its_limit() -> None:
+    oldest = OwedNotices(sku="SKU-A", moment=NOW, attempts=2, last_failed_at=NOW)
+    newer = OwedNotices(sku="SKU-B", moment=NOW + timedelta(minutes=1))
+    newest = OwedNotices(sku="SKU-C", moment=NOW + timedelta(minutes=2))
+    resting = OwedNotices(
+        sku="SKU-D", moment=NOW, attempts=UNTOLD_ALERT_AFTER_SWEEPS, last_failed_at=NOW
+    )
+    owed = [resting, oldest, newest, newer]
+
+    assert next_to_tell(owed, NOW, 10) == [newer, newest, oldest]
+    assert next_to_tell(owed, NOW, 2) == [newer, newest]
+    assert next_to_tell(owed, NOW + UNTOLD_RETRY_EVERY, 10)[-1] == resting
