@@ -392,7 +392,7 @@ class OwedNotices(DeferredModel):
     """Back-in-stock notices a stock write owes: it brought ``sku`` back on the web at
     ``moment``, and telling its subscribers failed (the email provider down). Those still
     open that were opened by ``moment`` are told by a scheduled sweep (``waiting_at``);
-    ``attempts`` counts the sweeps that failed to."""
+    ``attempts`` counts the sweeps that failed to, the last at ``last_failed_at``."""
 
     model_config = ConfigDict(frozen=True)
 

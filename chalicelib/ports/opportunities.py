@@ -109,7 +109,8 @@ class OpportunityStore(Protocol):
         ...
 
     def owed_notices(self, limit: int) -> list[OwedNotices]:
-        """What is owed, the oldest first, at most ``limit`` (one query, never a scan)."""
+        """What is owed, the oldest first, at most ``limit`` (a query of one partition, page
+        after page; never a scan)."""
         ...
 
     def notices_failed(self, owed: OwedNotices, at: datetime) -> OwedNotices | None:
