@@ -100,8 +100,15 @@ class DynamoAlertLog:
             raise NotFound(f"no alert {alert_id}", field="alert_id")
         return _alert(from_item(response["Item"]))
 
-    def list(self, order_id: str | None, status: AlertStatus | None, limit: int) -> list[OpsAlert]:
-        """Newest first: one order's alerts, the open ones, or all; ``status`` narrows."""
+    def list(
+        self,
+        order_id: str | None,
+        status: AlertStatus | None,
+        limit: int,
+        kind: str | None = None,
+    ) -> list[OpsAlert]:
+        """Newest first: one order's alerts, the open ones, or all; ``status`` and ``kind``
+        narrow, as filters read page after page until ``limit`` match."""
         request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": False}
         values: dict[str, Any]
         if order_id is not None:
@@ -111,10 +118,19 @@ class DynamoAlertLog:
             condition, values = "pk = :pk", {":pk": OPEN_PK}
         else:
             condition, values = "pk = :pk", {":pk": ALL_PK}
+        filters: list[str] = []
+        names: dict[str, str] = {}
         if status is not None:
-            request["FilterExpression"] = "#status = :status"
-            request["ExpressionAttributeNames"] = {"#status": "status"}
+            filters.append("#status = :status")
+            names["#status"] = "status"
             values[":status"] = status.value
+        if kind is not None:
+            filters.append("#kind = :kind")
+            names["#kind"] = "kind"
+            values[":kind"] = kind
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+            request["ExpressionAttributeNames"] = names
         request["KeyConditionExpression"] = condition
         request["ExpressionAttributeValues"] = to_item(values)
         found: list[OpsAlert] = []

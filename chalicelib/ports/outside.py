@@ -262,8 +262,15 @@ class AlertLog(Protocol):
         """One alert, or ``NotFound``."""
         ...
 
-    def list(self, order_id: str | None, status: AlertStatus | None, limit: int) -> list[OpsAlert]:
-        """Newest first: one order's alerts, the open ones, or all; ``status`` narrows."""
+    def list(
+        self,
+        order_id: str | None,
+        status: AlertStatus | None,
+        limit: int,
+        kind: str | None = None,
+    ) -> list[OpsAlert]:
+        """Newest first: one order's alerts, the open ones, or all; ``status`` and ``kind``
+        narrow (``limit`` counts only the alerts that match)."""
         ...
 
     def resolve(self, alert_id: str, by: str, note: str | None, at: datetime) -> OpsAlert:

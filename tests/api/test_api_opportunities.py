@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.domain.opportunities import UNTOLD_ALERT_AFTER_SWEEPS, UNTOLD_RETRY_EVERY
+from chalicelib.services import opportunities
 from tests.support import (
     JSON,
     OPS,
@@ -241,6 +242,9 @@ def test_an_address_the_provider_always_refuses_reaches_ops_once_and_leaves_when
     assert alert["status"] == "open" and alert["order_id"] is None
     assert refused not in json.dumps(alert)
 
+    # Behind a newer open alert of another kind, the only one the resolution may read.
+    deps.events.alert_ops(f"low stock {sku}", {"kind": "low_stock", "sku": sku})
+    monkeypatch.setattr(opportunities, "OPEN_ALERTS_READ", 1)
     # The address taken at last, at the hourly try an alerted notice gets.
     an_hour_on = deps.clock() + UNTOLD_RETRY_EVERY
     monkeypatch.setattr(deps, "clock", lambda: an_hour_on)

@@ -295,12 +295,19 @@ class FakeAlertLog:
             raise NotFound(f"no alert {alert_id}", field="alert_id")
         return self.alerts[alert_id].model_copy(deep=True)
 
-    def list(self, order_id: str | None, status: AlertStatus | None, limit: int) -> list[OpsAlert]:
+    def list(
+        self,
+        order_id: str | None,
+        status: AlertStatus | None,
+        limit: int,
+        kind: str | None = None,
+    ) -> list[OpsAlert]:
         found = [
             a
             for a in self.alerts.values()
             if (order_id is None or a.order_id == order_id)
             and (status is None or a.status is status)
+            and (kind is None or a.kind == kind)
         ]
         return sorted(found, key=lambda a: a.alert_id, reverse=True)[:limit]
 

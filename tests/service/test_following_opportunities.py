@@ -911,6 +911,25 @@ def test_a_failed_sweep_keeps_its_count_when_its_telling_owes_again() -> None:
     assert alert.facts["sku"] == sku and alert.facts["untold"] == 1
 
 
+def test_the_untold_alert_is_resolved_behind_newer_open_alerts_of_other_kinds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A review: the resolution looked among ops' newest open alerts of every kind, so
+    # behind that many newer ones (low stock, late parcels) it stayed open for good.
+    deps, log = _alerting_deps()
+    _swept_while_down_until_alerted(deps)
+    _later(deps, timedelta(minutes=1))  # newer: alert ids sort by their moment
+    deps.events.alert_ops("low stock CAP-NAVY", {"kind": "low_stock", "sku": "CAP-NAVY"})
+    monkeypatch.setattr(opportunities, "OPEN_ALERTS_READ", 1)
+
+    _later(deps, UNTOLD_RETRY_EVERY)
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+
+    (alert,) = _untold_alerts(log)
+    assert alert.status is AlertStatus.RESOLVED
+    assert {a.status for a in log.alerts.values() if a.kind == "low_stock"} == {AlertStatus.OPEN}
+
+
 def test_an_alerted_sku_sold_out_again_resolves_its_alert() -> None:
     deps, log = _alerting_deps()
     sku = _swept_while_down_until_alerted(deps)
