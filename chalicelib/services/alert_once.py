@@ -1,9 +1,13 @@
-"""Alerting ops once however often a retried step asks: apart from ``alerts`` (which
-writes orders), so that any service may alert without importing the order's writes."""
+"""Alerting ops once however often a retried step asks, and resolving the open alerts a
+settled matter leaves: apart from ``alerts`` (which writes orders), so that any service
+may do both without importing the order's writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from chalicelib.domain.alerts import AlertStatus, OpsAlert
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -22,3 +26,23 @@ def alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -
     except Exception:
         deps.store.forget(f"alert:{marker}")  # the step's retry alerts instead
         raise
+
+
+def resolve_open(
+    order_id: str | None,
+    about: Callable[[OpsAlert], bool],
+    by: str,
+    note: str,
+    deps: Deps,
+    *,
+    limit: int,
+    kind: str | None = None,
+) -> int:
+    """Resolve, saying ``note``, the open alerts (one order's, or all; of ``kind`` if
+    given; at most ``limit`` read) that ``about`` picks. Returns how many were."""
+    resolved = 0
+    for alert in deps.alerts.list(order_id, AlertStatus.OPEN, limit, kind=kind):
+        if about(alert):
+            deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
+            resolved += 1
+    return resolved

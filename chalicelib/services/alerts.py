@@ -10,6 +10,7 @@ from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.order_status import AT_REST
 from chalicelib.domain.orders import AttentionKind, Order
+from chalicelib.services.alert_once import resolve_open
 from chalicelib.services.order_writes import Change, mutate
 
 if TYPE_CHECKING:
@@ -98,12 +99,7 @@ def _settle_late_parcel(order_id: str, fulfillment_id: str, by: str, note: str, 
 def _settle(
     order_id: str, about: Callable[[OpsAlert], bool], by: str, note: str, deps: Deps
 ) -> int:
-    resolved = 0
-    for alert in deps.alerts.list(order_id, AlertStatus.OPEN, LATE_ALERTS_READ):
-        if about(alert):
-            deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
-            resolved += 1
-    return resolved
+    return resolve_open(order_id, about, by, note, deps, limit=LATE_ALERTS_READ)
 
 
 def _seen_to(alert: OpsAlert, deps: Deps) -> None:

@@ -12,7 +12,6 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.alerts import AlertStatus
 from chalicelib.domain.cursors import decode_cursor_parts, encode_cursor_parts
 from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
 from chalicelib.domain.errors import InvalidCursor, NotFound
@@ -41,7 +40,7 @@ from chalicelib.domain.opportunities import (
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
-from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
@@ -333,15 +332,19 @@ def _untold_alert_settled(notices: OwedNotices, deps: Deps) -> int:
         "web and its next return tells them"
     )
     owed_since = notices.moment.isoformat()
-    resolved = 0
     # Of that kind only: ops' newest open alerts of every kind may not reach it (found by
     # a review: past 1,000 newer open alerts it stayed open for good).
-    untold = deps.alerts.list(None, AlertStatus.OPEN, OPEN_ALERTS_READ, kind=UNTOLD_NOTICES_KIND)
-    for alert in untold:
-        if (alert.facts.get("sku"), alert.facts.get("owed_since")) == (notices.sku, owed_since):
-            deps.alerts.resolve(alert.alert_id, "system:back_in_stock", note, deps.clock())
-            resolved += 1
-    return resolved
+    return resolve_open(
+        None,
+        lambda alert: (
+            (alert.facts.get("sku"), alert.facts.get("owed_since")) == (notices.sku, owed_since)
+        ),
+        "system:back_in_stock",
+        note,
+        deps,
+        limit=OPEN_ALERTS_READ,
+        kind=UNTOLD_NOTICES_KIND,
+    )
 
 
 def skus_given_back(changes: list[StockChange]) -> list[str]:
