@@ -138,7 +138,7 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
             {
                 "name": model.__name__,
                 "in": "query",
-                "required": bool(required) or "minProperties" in schema,
+                "required": bool(required) or _demands_a_field(schema),
                 "style": "form",
                 "explode": True,
                 "description": schema.get("description", ""),
@@ -159,6 +159,18 @@ def _query_parameters(model: type[BaseModel] | None) -> list[dict[str, Any]]:
             parameter["description"] = field_schema["description"]
         declared.append(parameter)
     return declared
+
+
+def _demands_a_field(schema: dict[str, Any]) -> bool:
+    """Whether an object schema refuses ``{}``: a minimum of properties, or only branches
+    that each require a field (exactly one of several, say)."""
+    if schema.get("minProperties", 0) >= 1:
+        return True
+    for keyword in ("oneOf", "anyOf"):
+        branches = schema.get(keyword)
+        if branches and all(branch.get("required") for branch in branches):
+            return True
+    return False
 
 
 # Keywords of a query model's schema that tie its fields together.

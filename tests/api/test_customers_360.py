@@ -150,7 +150,20 @@ def test_lookup_of_an_unknown_or_invalid_identifier_is_a_problem(client: Any) ->
     assert_problem(client.http.get(f"/customers?email={_email()}", headers=OPS), 404)
     assert_problem(client.http.get("/customers?email=nope@", headers=OPS), 422, "email")
     assert_problem(client.http.get("/customers?phone=12", headers=OPS), 422, "phone")
-    assert_problem(client.http.get("/customers?name=Ana", headers=OPS), 422, "name")
+    # Not an identifier: ignored, as every route's unknown parameters are, so nothing is given.
+    assert_problem(client.http.get("/customers?name=Ana", headers=OPS), 422, "email")
+
+
+def test_a_lookup_ignores_parameters_it_does_not_take(client: Any) -> None:
+    """A link tracker's tags do not stop a lookup (the schema says so: a fuzzer must not
+    believe a lookup with an extra parameter it never sent was refused)."""
+    email = _email()
+    placed = place_order(client, order_body(customer={"email": email}))
+
+    found = client.http.get(f"/customers?utm_source=mail&email={email}&x=", headers=OPS)
+
+    assert found.status_code == 200, found.body
+    assert found.json_body["customer_id"] == placed["customer_id"]
 
 
 def test_unknown_customer_is_404(client: Any) -> None:
