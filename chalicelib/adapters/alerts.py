@@ -106,18 +106,23 @@ class DynamoAlertLog:
         status: AlertStatus | None,
         limit: int,
         kind: str | None = None,
+        before: str | None = None,
     ) -> list[OpsAlert]:
         """Newest first: one order's alerts, the open ones, or all; ``status`` and ``kind``
-        narrow, as filters read page after page until ``limit`` match."""
+        narrow, as filters read page after page until ``limit`` match. ``before`` starts
+        the read after that alert's key (alert ids sort by time), whether or not it is
+        still in the partition read (an open alert resolved since, say)."""
         request: dict[str, Any] = {"TableName": self._table, "ScanIndexForward": False}
         values: dict[str, Any]
         if order_id is not None:
+            pk, sk_prefix = _order_pk(order_id), ORDER_SK_PREFIX
             condition = "pk = :pk AND begins_with(sk, :prefix)"
-            values = {":pk": _order_pk(order_id), ":prefix": ORDER_SK_PREFIX}
-        elif status is AlertStatus.OPEN:
-            condition, values = "pk = :pk", {":pk": OPEN_PK}
+            values = {":pk": pk, ":prefix": ORDER_SK_PREFIX}
         else:
-            condition, values = "pk = :pk", {":pk": ALL_PK}
+            pk, sk_prefix = (OPEN_PK if status is AlertStatus.OPEN else ALL_PK), ""
+            condition, values = "pk = :pk", {":pk": pk}
+        if before is not None:
+            request["ExclusiveStartKey"] = to_item({"pk": pk, "sk": sk_prefix + before})
         filters: list[str] = []
         names: dict[str, str] = {}
         if status is not None:

@@ -10,6 +10,7 @@ from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.requests import BlankIsAbsent, Text
 from chalicelib.services import alerts as alerts_service
+from chalicelib.services.alerts import ALERT_ID
 
 alerts = Blueprint(__name__)
 
@@ -32,6 +33,12 @@ class AlertsQuery(DeferredModel):
         default=None, description="open or resolved; both if absent or empty"
     )
     limit: int = Field(default=100, ge=1, le=MAX_LIMIT, description="Alerts listed, newest first")
+    # Empty, like absent, is the first page.
+    cursor: Annotated[str | None, BlankIsAbsent] = Field(
+        default=None,
+        pattern=f"^(?:{ALERT_ID.pattern.strip('^$')})?$",
+        description="``next_cursor`` of the page before (the alerts older than it)",
+    )
 
 
 class ResolveAlertRequest(DeferredModel):
@@ -79,13 +86,19 @@ class AlertsResponse(DeferredModel):
     """``GET /ops/alerts``."""
 
     alerts: list[AlertResponse]
+    next_cursor: str | None = Field(
+        default=None, description="Pass as ?cursor= for the older alerts; null on the last page"
+    )
 
 
 @endpoint(
     alerts,
     "/ops/alerts",
     "GET",
-    summary="Ops alerts, newest first (?order_id=&status=open|resolved&limit=)",
+    summary=(
+        "Ops alerts, newest first, a page at a time "
+        "(?order_id=&status=open|resolved&limit=&cursor=)"
+    ),
     roles=("ops",),
     response=AlertsResponse,
     query=AlertsQuery,
@@ -95,10 +108,12 @@ def list_alerts(call: Call) -> dict[str, Any]:
     """Every alert the app raised (SLA breaches, lost parcels, carrier problems...)."""
     query = call.query(AlertsQuery)
     status = AlertStatus(query.status) if query.status else None
-    found = alerts_service.list_alerts(query.order_id, status, query.limit, call.deps)
-    return AlertsResponse(alerts=[AlertResponse.from_alert(a) for a in found]).model_dump(
-        mode="json"
+    found, next_cursor = alerts_service.list_alerts(
+        query.order_id, status, query.limit, call.deps, cursor=query.cursor
     )
+    return AlertsResponse(
+        alerts=[AlertResponse.from_alert(a) for a in found], next_cursor=next_cursor
+    ).model_dump(mode="json")
 
 
 @endpoint(

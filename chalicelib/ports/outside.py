@@ -268,9 +268,11 @@ class AlertLog(Protocol):
         status: AlertStatus | None,
         limit: int,
         kind: str | None = None,
+        before: str | None = None,
     ) -> list[OpsAlert]:
         """Newest first: one order's alerts, the open ones, or all; ``status`` and ``kind``
-        narrow (``limit`` counts only the alerts that match)."""
+        narrow (``limit`` counts only the alerts that match). ``before``: only alerts older
+        than the one with this id (the last of the page before; it need not exist)."""
         ...
 
     def resolve(self, alert_id: str, by: str, note: str | None, at: datetime) -> OpsAlert:

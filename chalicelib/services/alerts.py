@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 # An order has a handful of alerts; this many covers any parcel's.
 LATE_ALERTS_READ = 50
-ALERT_ID = re.compile(r"^alr_\d{8}T\d{12}_[0-9a-f]{8}$")
+# ASCII digits: the pattern is in the OpenAPI document too, where ``\d`` is [0-9] only.
+ALERT_ID = re.compile(r"^alr_[0-9]{8}T[0-9]{12}_[0-9a-f]{8}$")
 # The attention an alert's kind stands for on its order, where the attention only tells
 # ops what the alert tells them.
 TOLD_BY_ALERT = {
@@ -28,10 +29,18 @@ TOLD_BY_ALERT = {
 
 
 def list_alerts(
-    order_id: str | None, status: AlertStatus | None, limit: int, deps: Deps
-) -> list[OpsAlert]:
-    """Newest first; one order's, or every order's; open, resolved or both."""
-    return deps.alerts.list(order_id, status, limit)
+    order_id: str | None,
+    status: AlertStatus | None,
+    limit: int,
+    deps: Deps,
+    cursor: str | None = None,
+) -> tuple[list[OpsAlert], str | None]:
+    """A page, newest first; one order's, or every order's; open, resolved or both. The
+    cursor of the next page is the id of this page's last alert, handed out only when an
+    alert follows it (one more is read to know), so no cursor leads to an empty page."""
+    found = deps.alerts.list(order_id, status, limit + 1, before=cursor)
+    page = found[:limit]
+    return page, page[-1].alert_id if len(found) > limit else None
 
 
 def resolve_alert(alert_id: str, by: str, note: str | None, deps: Deps) -> OpsAlert:

@@ -41,7 +41,7 @@ def _breached(client: Any, deps: Any, stopped: bool = False) -> tuple[str, Any, 
 def _alerts(client: Any, query: str = "") -> list[dict[str, Any]]:
     response = client.http.get(f"/ops/alerts{query}", headers=OPS)
     assert response.status_code == 200, response.body
-    assert set(response.json_body) == {"alerts"}
+    assert set(response.json_body) == {"alerts", "next_cursor"}
     found: list[dict[str, Any]] = response.json_body["alerts"]
     return found
 
@@ -144,6 +144,13 @@ def test_resolving_an_unknown_alert_is_404(client: Any, alert_id: str) -> None:
         ("?limit=1001", "limit"),
         ("?order_id=%C3%B1and%C3%BA", "order_id"),
         ("?order_id=a%20b", "order_id"),
+        ("?cursor=nope", "cursor"),
+        # Not ASCII digits: the document's pattern says [0-9], and so does the API.
+        ("?cursor=alr_%D9%A20261127T090000000000_deadbeef", "cursor"),
+        (
+            "?cursor=alr_20261127T090000000000_deadbeef&cursor=alr_20261127T090000000000_deadbeef",
+            "cursor",
+        ),
     ],
 )
 def test_bad_alert_queries_name_the_parameter(client: Any, query: str, field: str) -> None:
@@ -285,3 +292,30 @@ def test_a_lost_parcel_settles_its_carrier_exceptions_and_notes_their_ticket(
     ticket = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
     assert [n["by"] for n in ticket["notes"]] == ["system:lost_parcels"]
     assert "declared lost" in ticket["notes"][0]["text"]
+
+
+def _page(client: Any, query: str) -> tuple[list[str], str | None]:
+    response = client.http.get(f"/ops/alerts{query}", headers=OPS)
+    assert response.status_code == 200, response.body
+    return [a["alert_id"] for a in response.json_body["alerts"]], response.json_body["next_cursor"]
+
+
+def test_ops_page_through_every_alert_with_the_cursor(client: Any, deps: Any) -> None:
+    """More open alerts than a page (a carrier down on a busy day) are all reachable, not
+    only the newest ``limit`` of them."""
+    order_id = f"ord_{uuid.uuid4().hex[:20]}"
+    for kind in ("sla_breached", "carrier_exception", "delivery_unconfirmed", "parcel_lost"):
+        _raise(deps, kind, order_id)
+    every, none_after = _page(client, f"?order_id={order_id}&limit=4")
+    assert len(every) == 4 and none_after is None  # an exactly full last page: no cursor
+
+    assert _page(client, f"?order_id={order_id}&limit=4&cursor=") == (every, None)
+    first, cursor = _page(client, f"?order_id={order_id}&limit=3")
+    assert cursor == first[-1]
+    rest, end = _page(client, f"?order_id={order_id}&limit=3&cursor={cursor}")
+    assert first + rest == every and end is None
+
+    newest, cursor = _page(client, "?status=open&limit=2")
+    assert cursor is not None
+    older, _ = _page(client, f"?status=open&limit=2&cursor={cursor}")
+    assert len(older) == 2 and max(older) < min(newest)

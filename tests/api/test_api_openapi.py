@@ -143,7 +143,7 @@ def test_problem_schema_is_published(document: dict[str, Any]) -> None:
     ("path", "parameters"),
     [
         ("/customers/{customer_id}", {"limit", "cursor"}),
-        ("/ops/alerts", {"order_id", "status", "limit"}),
+        ("/ops/alerts", {"order_id", "status", "limit", "cursor"}),
         ("/ops/executions", {"status", "limit"}),
         ("/ops/outbox", {"limit"}),
         ("/ops/sla", {"from", "to", "days"}),
@@ -165,6 +165,10 @@ def test_query_parameters_are_declared_with_their_rules(
         status_schema = json.dumps(declared["status"]["schema"])
         assert '"open", "resolved"' in status_schema
         assert '"pattern"' in json.dumps(declared["order_id"]["schema"])
+        cursor = jsonschema.Draft202012Validator(declared["cursor"]["schema"])
+        assert cursor.is_valid("alr_20261127T090000000000_deadbeef")
+        assert cursor.is_valid("")  # the first page, as the API reads it
+        assert not cursor.is_valid("alr_\u06620261127T090000000000_deadbeef")
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

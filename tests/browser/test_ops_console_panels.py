@@ -4,6 +4,7 @@ linked to their order and resolved there. Screenshots go to ``var/screenshots/``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,7 +119,7 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
     row = wait_for(browser, alert_row)
     alert_id = row["id"]
     assert "carrier exception" in row["text"]
-    count = int(browser.find_element("css selector", "#attention-count").text)
+    count = int(browser.find_element("css selector", "#attention-count").text.rstrip("+"))
     assert count >= 1
     element_screenshot(browser, "#attention-panel", screenshots / "ops-attention.png")
 
@@ -149,6 +150,59 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
     ).json()["alerts"]
     resolved = [a for a in listed if a["alert_id"] == alert_id]
     assert [(a["kind"], a["status"]) for a in resolved] == [("carrier_exception", "resolved")]
+
+
+def test_more_open_alerts_than_a_page_are_counted_as_more_and_shown_on_asking(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    """A carrier down on a busy day: ops see that more than a page need attention, and
+    reach the oldest (the count read "100" when thousands were open)."""
+    carrier = "rapido"
+    oldest = f"UNKNOWN-{uuid.uuid4().hex[:10]}"
+    for number in [oldest] + [f"UNKNOWN-{uuid.uuid4().hex[:10]}" for _ in range(ALERTS_PAGE)]:
+        event, headers = signed_event(number, "in_transit")
+        reported = console_shop.post(f"/carriers/{carrier}/events", event, headers)
+        assert reported.status_code in (200, 202), reported.text
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#attention-panel"))
+
+    def paged(driver: Any) -> bool:
+        driver.find_element("css selector", "#attention-refresh").click()
+        return bool(driver.find_element("css selector", "#attention-count").text.endswith("+"))
+
+    wait_for(browser, paged)
+    assert browser.find_element("css selector", "#attention-count").text == f"{ALERTS_PAGE}+"
+    older = browser.find_element("css selector", "#alerts-older")
+    assert older.is_displayed()
+    assert oldest not in browser.find_element("css selector", "#alerts").text
+    element_screenshot(browser, "#attention-panel", screenshots / "ops-attention-more.png")
+
+    older.click()
+
+    wait_for(browser, lambda d: oldest in d.find_element("css selector", "#alerts").text)
+    open_alerts = _every_open_alert(console_stack)
+    shown = browser.find_elements("css selector", "#alerts tr.alert")
+    assert len(shown) == min(len(open_alerts), 2 * ALERTS_PAGE)
+    assert len({row.get_attribute("data-alert-id") for row in shown}) == len(shown)
+    element_screenshot(browser, "#attention-panel", screenshots / "ops-attention-older.png")
+
+
+ALERTS_PAGE = 100
+
+
+def _every_open_alert(stack: RunningStack) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        page = requests.get(
+            f"{stack.url}/ops/alerts",
+            params={"status": "open", "limit": 1000, "cursor": cursor},
+            headers=OPS,
+            timeout=30,
+        ).json()
+        found.extend(page["alerts"])
+        cursor = page["next_cursor"]
+    return found
 
 
 def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_panel(

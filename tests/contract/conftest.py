@@ -31,10 +31,17 @@ def stores(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
 
 
 def _dynamodb_stores() -> Iterator[tuple[Any, Any]]:
+    from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
+
+    for client, name in dynamodb_table():
+        yield DynamoStore(client, name), CustomerStore(client, name)
+
+
+def dynamodb_table() -> Iterator[tuple[Any, str]]:
+    """``(client, table name)``: the app's table, created empty on moto, deleted after."""
     import boto3
     from moto import mock_aws
 
-    from chalicelib.adapters.dynamodb.store import CustomerStore, DynamoStore
     from infra.local.provision import template
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
@@ -57,7 +64,7 @@ def _dynamodb_stores() -> Iterator[tuple[Any, Any]]:
             GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         )
         try:
-            yield DynamoStore(client, name), CustomerStore(client, name)
+            yield client, name
         finally:
             client.delete_table(TableName=name)
 

@@ -301,6 +301,7 @@ class FakeAlertLog:
         status: AlertStatus | None,
         limit: int,
         kind: str | None = None,
+        before: str | None = None,
     ) -> list[OpsAlert]:
         found = [
             a
@@ -308,6 +309,7 @@ class FakeAlertLog:
             if (order_id is None or a.order_id == order_id)
             and (status is None or a.status is status)
             and (kind is None or a.kind == kind)
+            and (before is None or a.alert_id < before)
         ]
         return sorted(found, key=lambda a: a.alert_id, reverse=True)[:limit]
 

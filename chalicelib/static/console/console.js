@@ -583,13 +583,21 @@
 
   $('#outbox-refresh').addEventListener('click', loadOutbox);
 
-  // --- Needs attention: open ops alerts, newest first -----------------------------------
+  // --- Needs attention: open ops alerts, newest first, a page at a time -----------------
+  const ALERTS_PAGE = 100;
+  let olderAlerts = null;  // the cursor of the next page; null once every open alert is shown
+
   async function loadAlerts() {
+    $('#alerts tbody').replaceChildren();
+    await showAlerts(null);
+  }
+
+  async function showAlerts(cursor) {
     try {
-      const body = await api('/ops/alerts?status=open&limit=100');
+      const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const body = await api(`/ops/alerts?status=open&limit=${ALERTS_PAGE}${after}`);
       showError('#attention-error', '');
       const rows = $('#alerts tbody');
-      rows.replaceChildren();
       for (const alert of body.alerts) {
         const order = alert.order_id
           ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(alert.order_id)}`, text: alert.order_id })
@@ -603,12 +611,18 @@
           h('td', { class: 'detail', text: alert.detail }),
           h('td', {}, resolve)));
       }
-      const count = body.alerts.length;
-      $('#attention-count').textContent = String(count);
+      olderAlerts = body.next_cursor;
+      // What is shown, and "+" while older open alerts are not (a count of the page alone
+      // read as "100 need attention" when thousands did).
+      const count = rows.children.length;
+      $('#attention-count').textContent = olderAlerts ? `${count}+` : String(count);
+      $('#alerts-older').hidden = !olderAlerts;
       $('#attention-panel').classList.toggle('calm', count === 0);
       $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order, deal with it, resolve it.' : 'Nothing needs attention.';
     } catch (error) { guard(error, '#attention-error'); }
   }
+
+  $('#alerts-older').addEventListener('click', () => showAlerts(olderAlerts));
 
   async function resolveAlert(alertId, button) {
     button.disabled = true;
