@@ -587,17 +587,17 @@
   const ALERTS_PAGE = 100;
   let olderAlerts = null;  // the cursor of the next page; null once every open alert is shown
 
-  async function loadAlerts() {
-    $('#alerts tbody').replaceChildren();
-    await showAlerts(null);
-  }
+  function loadAlerts() { return showAlerts(null); }
 
+  // The first page replaces the list, once it has arrived (two refreshes in flight must not
+  // both append); an older page is added below it.
   async function showAlerts(cursor) {
     try {
       const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
       const body = await api(`/ops/alerts?status=open&limit=${ALERTS_PAGE}${after}`);
       showError('#attention-error', '');
       const rows = $('#alerts tbody');
+      if (!cursor) rows.replaceChildren();
       for (const alert of body.alerts) {
         const order = alert.order_id
           ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(alert.order_id)}`, text: alert.order_id })
