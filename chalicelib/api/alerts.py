@@ -10,7 +10,6 @@ from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.requests import BlankIsAbsent, Text
 from chalicelib.services import alerts as alerts_service
-from chalicelib.services.alerts import ALERT_ID
 
 alerts = Blueprint(__name__)
 
@@ -36,7 +35,7 @@ class AlertsQuery(DeferredModel):
     # Empty, like absent, is the first page.
     cursor: Annotated[str | None, BlankIsAbsent] = Field(
         default=None,
-        pattern=f"^(?:{ALERT_ID.pattern.strip('^$')})?$",
+        pattern=f"^(?:{alerts_service.ALERT_ID_FORMAT})?$",
         description="``next_cursor`` of the page before (the alerts older than it)",
     )
 

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 # An order has a handful of alerts; this many covers any parcel's.
 LATE_ALERTS_READ = 50
-# ASCII digits: the pattern is in the OpenAPI document too, where ``\d`` is [0-9] only.
-ALERT_ID = re.compile(r"^alr_[0-9]{8}T[0-9]{12}_[0-9a-f]{8}$")
+# What ``new_alert_id`` makes. ASCII digits: the pattern is in the OpenAPI document too
+# (the alerts' cursor), where ``\d`` is [0-9] only.
+ALERT_ID_FORMAT = "alr_[0-9]{8}T[0-9]{12}_[0-9a-f]{8}"
+ALERT_ID = re.compile(f"^{ALERT_ID_FORMAT}$")
 # The attention an alert's kind stands for on its order, where the attention only tells
 # ops what the alert tells them.
 TOLD_BY_ALERT = {
