@@ -156,10 +156,12 @@ def test_more_open_alerts_than_a_page_are_counted_as_more_and_shown_on_asking(
     browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
 ) -> None:
     """A carrier down on a busy day: ops see that more than a page need attention, and
-    reach the oldest (the count read "100" when thousands were open)."""
+    reach the oldest (the count read "100" when thousands were open). Resolving one keeps
+    the older ones in view (a Resolve read the first page again, folding them away)."""
     carrier = "rapido"
     oldest = f"UNKNOWN-{uuid.uuid4().hex[:10]}"
-    for number in [oldest] + [f"UNKNOWN-{uuid.uuid4().hex[:10]}" for _ in range(ALERTS_PAGE)]:
+    newer = [f"UNKNOWN-{uuid.uuid4().hex[:10]}" for _ in range(ALERTS_PAGE + 1)]
+    for number in [oldest, *newer]:
         event, headers = signed_event(number, "in_transit")
         reported = console_shop.post(f"/carriers/{carrier}/events", event, headers)
         assert reported.status_code in (200, 202), reported.text
@@ -185,6 +187,18 @@ def test_more_open_alerts_than_a_page_are_counted_as_more_and_shown_on_asking(
     assert len(shown) == min(len(open_alerts), 2 * ALERTS_PAGE)
     assert len({row.get_attribute("data-alert-id") for row in shown}) == len(shown)
     element_screenshot(browser, "#attention-panel", screenshots / "ops-attention-older.png")
+
+    # The newest is resolved: more than a page is still open, and the oldest stays shown.
+    newest = shown[0].get_attribute("data-alert-id")
+    shown[0].find_element("css selector", "button.resolve").click()
+    wait_for(
+        browser,
+        lambda d: not d.find_elements("css selector", f"#alerts tr[data-alert-id='{newest}']"),
+    )
+    assert oldest in browser.find_element("css selector", "#alerts").text
+    rows = browser.find_elements("css selector", "#alerts tr.alert")
+    assert len(rows) == min(len(_every_open_alert(console_stack)), len(shown))
+    assert len({row.get_attribute("data-alert-id") for row in rows}) == len(rows)
 
 
 ALERTS_PAGE = 100

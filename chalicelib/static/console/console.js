@@ -586,43 +586,70 @@
   // --- Needs attention: open ops alerts, newest first, a page at a time -----------------
   const ALERTS_PAGE = 100;
   let olderAlerts = null;  // the cursor of the next page; null once every open alert is shown
+  let alertsLoad = 0;  // the load that last began: an older one arriving late is dropped
 
-  function loadAlerts() { return showAlerts(null); }
-
-  // The first page replaces the list, once it has arrived (two refreshes in flight must not
-  // both append); an older page is added below it.
-  async function showAlerts(cursor) {
+  // Read again as many open alerts as are shown (at least a page): a Resolve or a refresh
+  // after "Show older alerts" keeps the older ones in view, rather than folding them away.
+  // The list is replaced once every page has arrived (two refreshes in flight must not
+  // both add rows).
+  async function loadAlerts() {
+    const load = ++alertsLoad;
+    const wanted = Math.max($('#alerts tbody').children.length, 1);
     try {
-      const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-      const body = await api(`/ops/alerts?status=open&limit=${ALERTS_PAGE}${after}`);
-      showError('#attention-error', '');
-      const rows = $('#alerts tbody');
-      if (!cursor) rows.replaceChildren();
-      for (const alert of body.alerts) {
-        const order = alert.order_id
-          ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(alert.order_id)}`, text: alert.order_id })
-          : h('span', { class: 'muted', text: '—' });
-        const resolve = h('button', { type: 'button', class: 'resolve', text: 'Resolve' });
-        resolve.addEventListener('click', () => resolveAlert(alert.alert_id, resolve));
-        rows.append(h('tr', { class: 'alert', 'data-alert-id': alert.alert_id, 'data-kind': alert.kind },
-          h('td', { text: when(alert.at) }),
-          h('td', {}, h('span', { class: 'pill alert-kind', text: alert.kind })),
-          h('td', {}, order),
-          h('td', { class: 'detail', text: alert.detail }),
-          h('td', {}, resolve)));
-      }
-      olderAlerts = body.next_cursor;
-      // What is shown, and "+" while older open alerts are not (a count of the page alone
-      // read as "100 need attention" when thousands did).
-      const count = rows.children.length;
-      $('#attention-count').textContent = olderAlerts ? `${count}+` : String(count);
-      $('#alerts-older').hidden = !olderAlerts;
-      $('#attention-panel').classList.toggle('calm', count === 0);
-      $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order, deal with it, resolve it.' : 'Nothing needs attention.';
+      const alerts = [];
+      let cursor = null;
+      do {
+        const body = await alertsPage(cursor);
+        alerts.push(...body.alerts);
+        cursor = body.next_cursor;
+      } while (cursor && alerts.length < wanted);
+      if (load === alertsLoad) showAlerts(alerts, cursor, true);
     } catch (error) { guard(error, '#attention-error'); }
   }
 
-  $('#alerts-older').addEventListener('click', () => showAlerts(olderAlerts));
+  async function loadOlderAlerts() {
+    const load = alertsLoad;
+    const from = olderAlerts;
+    try {
+      const body = await alertsPage(from);
+      // Dropped when the list was read again meanwhile, or a click before added this page.
+      if (load === alertsLoad && from === olderAlerts) showAlerts(body.alerts, body.next_cursor, false);
+    } catch (error) { guard(error, '#attention-error'); }
+  }
+
+  function alertsPage(cursor) {
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    return api(`/ops/alerts?status=open&limit=${ALERTS_PAGE}${after}`);
+  }
+
+  function showAlerts(alerts, next, replace) {
+    showError('#attention-error', '');
+    const rows = $('#alerts tbody');
+    if (replace) rows.replaceChildren();
+    for (const alert of alerts) {
+      const order = alert.order_id
+        ? h('a', { class: 'order-link', href: `#order=${encodeURIComponent(alert.order_id)}`, text: alert.order_id })
+        : h('span', { class: 'muted', text: '—' });
+      const resolve = h('button', { type: 'button', class: 'resolve', text: 'Resolve' });
+      resolve.addEventListener('click', () => resolveAlert(alert.alert_id, resolve));
+      rows.append(h('tr', { class: 'alert', 'data-alert-id': alert.alert_id, 'data-kind': alert.kind },
+        h('td', { text: when(alert.at) }),
+        h('td', {}, h('span', { class: 'pill alert-kind', text: alert.kind })),
+        h('td', {}, order),
+        h('td', { class: 'detail', text: alert.detail }),
+        h('td', {}, resolve)));
+    }
+    olderAlerts = next;
+    // What is shown, and "+" while older open alerts are not (a count of the page alone
+    // read as "100 need attention" when thousands did).
+    const count = rows.children.length;
+    $('#attention-count').textContent = olderAlerts ? `${count}+` : String(count);
+    $('#alerts-older').hidden = !olderAlerts;
+    $('#attention-panel').classList.toggle('calm', count === 0);
+    $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order, deal with it, resolve it.' : 'Nothing needs attention.';
+  }
+
+  $('#alerts-older').addEventListener('click', loadOlderAlerts);
 
   async function resolveAlert(alertId, button) {
     button.disabled = true;
