@@ -63,6 +63,7 @@ from chalicelib.services.customers import (
     refuse_if_erased,
     resolve_customer,
     token_grants,
+    token_holder,
 )
 from chalicelib.services.preferences import set_notifications
 
@@ -127,11 +128,24 @@ def require_customer_access(call: Call, customer_id: str | None) -> bool:
         return False
     token = call.header(CUSTOMER_TOKEN_HEADER)
     if customer_id is None or not token_grants(token, customer_id, call.deps):
-        raise Forbidden(
-            "a storefront reads a customer only with that customer's token",
-            field=CUSTOMER_TOKEN_HEADER,
-        )
+        raise _needs_the_customers_token()
     return True
+
+
+def require_token_holder(call: Call) -> str:
+    """The customer a storefront's X-Customer-Token proves, checked before anything is
+    read (a refusal after a read would tell whether what was asked for exists)."""
+    holder = token_holder(call.header(CUSTOMER_TOKEN_HEADER), call.deps)
+    if holder is None:
+        raise _needs_the_customers_token()
+    return holder
+
+
+def _needs_the_customers_token() -> Forbidden:
+    return Forbidden(
+        "a storefront reads a customer only with that customer's token",
+        field=CUSTOMER_TOKEN_HEADER,
+    )
 
 
 def _by(call: Call) -> tuple[str, str]:

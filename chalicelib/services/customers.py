@@ -323,22 +323,28 @@ def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
     the record it was issued for: an ops merge is a guess that two records are one person,
     so a token for the merged-in record must not open the survivor's data. After a merge
     the customer proves again, with an identifier vouched for on the survivor."""
+    holder = token_holder(token, deps)
+    return holder is not None and tokens.same(holder, customer_id)
+
+
+def token_holder(token: str | None, deps: Deps) -> str | None:
+    """The customer id a token proves (see ``token_grants``), or None for a token that
+    proves nobody: missing, forged, expired, of the old form, or of a merged record."""
     if not token:
-        return False
+        return None
     version, _, rest = token.partition(".")
     kid, _, rest = rest.partition(".")
     expires, _, rest = rest.partition(".")
     named, _, signature = rest.rpartition(".")
     if version != _TOKEN_VERSION or not (expires.isascii() and expires.isdigit()):
-        return False
+        return None
     signed = tokens.verify(
         deps.secrets.tracking_keys(), kid, signature, _TOKEN_PURPOSE, expires, named
     )
-    fresh = int(expires) > deps.clock().timestamp()
-    if not (signed and fresh and tokens.same(named, customer_id)):
-        return False
+    if not (signed and int(expires) > deps.clock().timestamp()):
+        return None
     profile = deps.customers.profile(named)
-    return profile is not None and profile.get("state") != ProfileState.MERGED
+    return named if profile is not None and profile.get("state") != ProfileState.MERGED else None
 
 
 def lookup_customer(

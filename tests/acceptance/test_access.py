@@ -12,12 +12,10 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support import OPS, STOREFRONT, assert_problem, order_body
+from tests.support import OPS, OTHER_STOREFRONT, STOREFRONT, assert_problem, order_body
 from tests.support.shop import Shop
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.xdist_group("acceptance")]
-
-OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 
 
 def _code_for(shop: Shop, address: str) -> str:

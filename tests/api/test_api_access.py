@@ -19,6 +19,7 @@ from tests.api.test_api_actions_by_state import delivered
 from tests.support import (
     JSON,
     OPS,
+    OTHER_STOREFRONT,
     STORE,
     STOREFRONT,
     assert_problem,
@@ -35,7 +36,6 @@ for _module in pkgutil.iter_modules(chalicelib.api.__path__):
     importlib.import_module(f"chalicelib.api.{_module.name}")
 
 # Demo keys (chalicelib/config.py): a second storefront client, a store key bound to Madrid.
-OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
 UNKNOWN_ORDER = "ord_00000000000000000000"
 RETURN_BODY = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}

@@ -10,10 +10,16 @@ import pytest
 
 from chalicelib.api import customers as customer_api
 from chalicelib.services import customers as customer_service
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key
+from tests.support import (
+    JSON,
+    OPS,
+    OTHER_STOREFRONT,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    idempotency_key,
+)
 from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
-
-OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 
 
 def _identify(client: Any, body: Any, token: str | None = None) -> Any:

@@ -14,6 +14,7 @@ import boto3
 from tests.support import (
     JSON,
     OPS,
+    OTHER_STOREFRONT,
     STORE,
     STOREFRONT,
     assert_problem,
@@ -27,9 +28,6 @@ from tests.support.orders import wait_for_status
 
 def _email() -> str:
     return f"verify-{uuid.uuid4().hex[:10]}@example.com"
-
-
-OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}
 
 
 def _send(client: Any, body: dict[str, str], auth: dict[str, str] = STOREFRONT) -> Any:

@@ -11,7 +11,16 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from tests.support import (
+    JSON,
+    OPS,
+    OTHER_STOREFRONT,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+)
 from tests.support.api import customer_360, get_order, place_order, verify_customer
 
 
@@ -193,7 +202,9 @@ def test_a_phone_named_at_founding_opens_none_of_its_owners_orders(client: Any, 
         assert noted.json_body["interaction_id"] not in body
     for hidden in (ticket, staff_ticket):
         assert_problem(
-            client.http.get(f"/tickets/{hidden.json_body['ticket_id']}", headers=token), 403
+            client.http.get(f"/tickets/{hidden.json_body['ticket_id']}", headers=token),
+            404,
+            "ticket_id",
         )
 
 
@@ -287,7 +298,6 @@ def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(
         ),
         ("POST", "/customers/{victim}/merge", {"from_customer_id": "{mine}"}),
         ("POST", "/customers/{victim}/erase", None),
-        ("GET", "/tickets/{ticket}", None),
         ("PATCH", "/tickets/{ticket}", {"status": "resolved"}),
     ],
 )
@@ -312,6 +322,38 @@ def test_storefront_cannot_touch_another_customers_data(
     assert view["profile"]["state"] == "active"
     assert view["interactions"] == before["interactions"] and len(view["tickets"]) == 1
     assert view["tickets"][0]["status"] == "open"
+
+
+def test_a_storefront_learns_nothing_of_a_ticket_it_may_not_read(client: Any, stack: Any) -> None:
+    """Found by a probe: late-delivery and survey-complaint tickets' ids are made from
+    their order's id, and any storefront read 403 for those that exist and 404 for the
+    rest: which orders of another client had a late parcel or a low score. Without a token
+    that proves someone the answer is 403 before anything is read; with one, a ticket it
+    does not open answers exactly as an unknown id."""
+    mine, victim = _customer(client, stack), _customer(client, stack)
+    ticket = _ticket(client, victim["customer_id"])
+    unknown = f"tkt_late_ord_{uuid.uuid4().hex[:20]}"
+    own_token = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
+    victim_token = STOREFRONT | {"X-Customer-Token": victim["customer_token"]}
+    forged = STOREFRONT | {"X-Customer-Token": victim["customer_token"][:-4] + "0000"}
+
+    for headers, status in (
+        (STOREFRONT, 403),
+        (forged, 403),
+        (OTHER_STOREFRONT, 403),
+        (own_token, 404),
+    ):
+        existing = client.http.get(f"/tickets/{ticket}", headers=headers)
+        missing = client.http.get(f"/tickets/{unknown}", headers=headers)
+
+        told = assert_problem(existing, status)
+        assert told == json.loads(missing.body.replace(unknown.encode(), ticket.encode()))
+        assert _but_correlation(existing.headers) == _but_correlation(missing.headers)
+    assert client.http.get(f"/tickets/{ticket}", headers=victim_token).status_code == 200
+
+
+def _but_correlation(headers: dict[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name != "X-Correlation-Id"}
 
 
 def test_a_forged_old_style_or_missing_token_is_403(client: Any, stack: Any) -> None:
@@ -367,7 +409,7 @@ def test_after_the_phone_is_proven_every_view_agrees_on_whose_order_it_is(
     as_victim = STOREFRONT | {"X-Customer-Token": victim["customer_token"]}
     as_founder = STOREFRONT | {"X-Customer-Token": founder["customer_token"]}
     assert client.http.get(ticket_path, headers=as_victim).status_code == 200
-    assert_problem(client.http.get(ticket_path, headers=as_founder), 403)
+    assert_problem(client.http.get(ticket_path, headers=as_founder), 404, "ticket_id")
 
 
 def test_a_ticket_s_notes_name_the_writer_s_client_to_ops_alone(client: Any, stack: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from chalicelib.services.carrier_events import sign
 
 STOREFRONT = {"Authorization": "Bearer demo-storefront"}
+OTHER_STOREFRONT = {"Authorization": "Bearer demo-storefront-2"}  # another client
 STORE = {"Authorization": "Bearer demo-store"}
 OPS = {"Authorization": "Bearer demo-ops"}
 JSON = {"Content-Type": "application/json"}
