@@ -4,8 +4,10 @@ verification codes (hashed) and the generation of each order's tracking links (k
 
 - attempts: ``ATTEMPTS#<scope>`` / ``ATTEMPTS``: ``failures`` (attempts reserved and not
   given back), ``locked_until`` (epoch seconds); TTL ``expires_at``.
-- verification code: ``VERIFY#<type>#<value>`` / ``CODE``: ``code_hash`` (keyed HMAC,
-  never the code), ``kid``, ``valid_until`` (epoch seconds); TTL ``expires_at``.
+- verification code: ``VERIFY#<type>#<digest>`` / ``CODE``: ``code_hash`` (keyed HMAC,
+  never the code), ``kid``, ``valid_until`` (epoch seconds); TTL ``expires_at``. The
+  digest is a keyed HMAC of the address (``services/verification.py``), and so is the
+  address in a verification's attempt scopes: no address is stored here.
 - tracking generation: ``TRACKING#<order id>`` / ``GENERATION``: ``generation``; links
   signed for an older generation are revoked.
 """

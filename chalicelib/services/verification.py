@@ -31,6 +31,7 @@ LOCKOUT_SECONDS = 15 * 60
 # one client, keep the address's owner from proving it through another.
 MAX_SENDS = 5
 _PURPOSE = "verify"
+_RECORD_PURPOSE = "verification-record"
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,15 @@ def _identifier(email: str | None, phone: str | None) -> Identifier:
     return identifiers_of(email, phone, None)[0]
 
 
-def _key(identifier: Identifier) -> str:
-    return f"{identifier.type.value}#{identifier.value}"
+def record_key(identifier: Identifier, deps: Deps) -> str:
+    """What the identifier's code and attempt counters are kept under: its type and a keyed
+    digest of the address, never the address itself. These records live a day past their
+    use, and an erasure could not find the send counters (one per API client) to delete
+    them (a probe found an erased person's email in their keys). A new signing key starts
+    the counters afresh and voids a pending code, as sending a new code would."""
+    keyring = deps.secrets.tracking_keys()
+    digest = tokens.signature(keyring.signing_key, _RECORD_PURPOSE, identifier.value)
+    return f"{identifier.type.value}#{digest}"
 
 
 def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> None:
@@ -56,7 +64,7 @@ def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> 
     is stored. Answers the same whether or not anybody is known by the address; the sixth
     send within 15 minutes by one ``sender`` (the API client) is 429."""
     identifier = _identifier(email, phone)
-    key, now = _key(identifier), deps.clock()
+    key, now = record_key(identifier, deps), deps.clock()
     scope = f"send#{sender}#{key}"
     sends = deps.access.begin_attempt(scope, now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value)
     deps.access.attempt_failed(scope, sends, now, MAX_SENDS, LOCKOUT_SECONDS)
@@ -88,7 +96,8 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
     attempt: after 5, every attempt is 429 for 15 minutes, code sent or not, so that the
     lockout does not tell either."""
     identifier = _identifier(email, phone)
-    key, scope = _key(identifier), f"verify#{_key(identifier)}"
+    key = record_key(identifier, deps)
+    scope = f"verify#{key}"
     now = deps.clock()
     failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
     stored = deps.access.code(key)
