@@ -252,7 +252,11 @@ class ActionNotAvailable(Conflict):
 
 
 class SurveyAlreadyAnswered(Conflict):
-    """The order's satisfaction survey has its one answer already."""
+    """The order's satisfaction survey has its one answer already; named by its link, as
+    the survey's other refusals are."""
+
+    def __init__(self, detail: str, field: str | None = "token") -> None:
+        super().__init__(detail, field)
 
 
 class InvalidOpportunityTransition(Conflict):

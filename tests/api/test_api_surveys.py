@@ -116,7 +116,7 @@ def test_an_order_not_yet_delivered_cannot_be_rated(client: Any, delivered: dict
     path = urlparse(survey_url(placed["order_id"], deps())).path
     state = _get_json(client, path).json_body
     assert (state["answered"], state["open"]) == (False, False)
-    assert_problem(_post(client, path, {"score": 5}), 409)
+    assert_problem(_post(client, path, {"score": 5}), 409, "token")
 
 
 def test_one_answer_then_409_and_the_page_says_it_was_answered(
@@ -137,7 +137,8 @@ def test_one_answer_then_409_and_the_page_says_it_was_answered(
     first = _post(client, delivered["path"], {"score": 5, "comment": "Perfecto"})
     assert first.status_code == 201, first.body
     assert (first.json_body["order_id"], first.json_body["score"]) == (order_id, 5)
-    assert_problem(_post(client, delivered["path"], {"score": 1}), 409)
+    # Like every refusal, it names what it is about: the survey's link (a probe: none).
+    assert_problem(_post(client, delivered["path"], {"score": 1}), 409, "token")
     state = _get_json(client, delivered["path"]).json_body
     assert (state["answered"], state["score"]) == (True, 5)
     assert 'name="score"' not in client.http.get(delivered["path"]).body.decode()
