@@ -421,12 +421,9 @@ def endpoint(
     optional_headers: tuple[str, ...] = (),
     optional_body: bool = False,
     form: bool = False,
-    acts_unseen: Callable[[Call], bool] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a route: authenticate by role, check the access it declares (an ops-only
-    route declares it by its roles), turn errors into problem details, document it.
-    ``acts_unseen``, on an own-order route: whether this caller may act on an order it
-    does not read; asked before the order is read, so that its answer tells nothing."""
+    route declares it by its roles), turn errors into problem details, document it."""
     if access is None and roles == ("ops",):
         access = Access.OPS
     if access is Access.OWN_ORDER and "{order_id}" not in path:
@@ -461,7 +458,7 @@ def endpoint(
             try:
                 principal = authenticate(current, roles, app_deps) if roles else None
                 call = Call(current, principal, app_deps)
-                if access is Access.OWN_ORDER and not (acts_unseen and acts_unseen(call)):
+                if access is Access.OWN_ORDER:
                     require_order(call, path_params["order_id"])
                 result = view(call, **path_params)
             except Exception as exc:  # noqa: BLE001 - every error becomes a problem document

@@ -117,22 +117,6 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     return order_body(ordering.cancel_order(order_id, call.deps, request.reason), call)
 
 
-def _at_its_counter(call: Call) -> bool:
-    """A store key bound to a store opens a return in store there for any order, as the
-    customer brings it to the till: any order may be returned through any channel (a
-    probe: a web order brought to Madrid was 404 to Madrid's key, which could only receive
-    a return the customer had opened first). Another store is 403, asked before the order
-    is read; the return then makes the order the store's to read, as the contract says."""
-    principal = call.principal
-    if principal is None or principal.role != "store" or principal.location_id is None:
-        return False
-    request = call.parse(RequestReturnRequest)
-    if request.channel != "store" or request.location_id is None:
-        return False  # by post (or no store named, 422): only the orders it reads
-    principal.require_location(request.location_id, "location_id")
-    return True
-
-
 @endpoint(
     orders,
     "/orders/{order_id}/returns",
@@ -145,11 +129,10 @@ def _at_its_counter(call: Call) -> bool:
     optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.OWN_ORDER,
     errors=(409,),
-    acts_unseen=_at_its_counter,
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return (a store key bound to a store takes returns in store only there, of
-    any order: ``_at_its_counter``); once per Idempotency-Key when one is sent."""
+    """Open a return (a store key bound to a store takes returns in store only there);
+    once per Idempotency-Key when one is sent."""
     key = call.idempotency_key(required=False)
     request = call.parse(RequestReturnRequest)
     assert call.principal is not None
