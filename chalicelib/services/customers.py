@@ -316,8 +316,9 @@ def customer_token(customer_id: str, deps: Deps) -> CustomerToken:
 
 def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
     """Whether an unexpired customer token was issued for exactly this customer id, and
-    that record is still its own (not merged into another). Tokens of the old form (no
-    kid, no expiry) were handed to whoever knew an email: they open nothing.
+    that record is still its own (not merged into another, not erased: an erasure ends
+    the person's tokens). Tokens of the old form (no kid, no expiry) were handed to
+    whoever knew an email: they open nothing.
 
     A merged id stands for its survivor on every customer route, but a token proves only
     the record it was issued for: an ops merge is a guess that two records are one person,
@@ -329,7 +330,8 @@ def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
 
 def token_holder(token: str | None, deps: Deps) -> str | None:
     """The customer id a token proves (see ``token_grants``), or None for a token that
-    proves nobody: missing, forged, expired, of the old form, or of a merged record."""
+    proves nobody: missing, forged, expired, of the old form, or of a merged or erased
+    record."""
     if not token:
         return None
     version, _, rest = token.partition(".")
@@ -344,7 +346,8 @@ def token_holder(token: str | None, deps: Deps) -> str | None:
     if not (signed and int(expires) > deps.clock().timestamp()):
         return None
     profile = deps.customers.profile(named)
-    return named if profile is not None and profile.get("state") != ProfileState.MERGED else None
+    gone = (ProfileState.MERGED, ProfileState.ERASED)
+    return named if profile is not None and profile.get("state") not in gone else None
 
 
 def lookup_customer(

@@ -352,6 +352,60 @@ def test_a_storefront_learns_nothing_of_a_ticket_it_may_not_read(client: Any, st
     assert client.http.get(f"/tickets/{ticket}", headers=victim_token).status_code == 200
 
 
+def test_another_customers_ticket_costs_the_reads_an_unknown_id_costs(
+    client: Any, stack: Any, deps: Any, monkeypatch: Any
+) -> None:
+    """A re-probe timed it: another customer's ticket about an order took 4 ms more to
+    refuse than an unknown id (its owner was looked up: the order, the profiles), so the
+    404s told which orders had a late parcel or a low score all the same."""
+    mine, victim = _customer(client, stack), _customer(client, stack)
+    victim_email = customer_360(client, victim["customer_id"])["identifiers"][0]["value"]
+    order = place_order(client, order_body(customer={"email": victim_email}))
+    assert order["customer_id"] == victim["customer_id"]
+    about_order = _ticket_about(client, victim["customer_id"], order["order_id"], "Tarde")
+    ticket = about_order.json_body["ticket_id"]
+    unknown = f"tkt_late_{order['order_id']}_{order['order_id']}-F9"
+    headers = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
+    reads: list[str] = []
+
+    def counted(name: str, read: Any) -> Any:
+        def reading(*args: Any, **kwargs: Any) -> Any:
+            reads.append(name)
+            return read(*args, **kwargs)
+
+        return reading
+
+    for port, name in ((deps.store, "get_order"), (deps.customers, "profile")):
+        monkeypatch.setattr(port, name, counted(name, getattr(port, name)))
+    made = []
+    for ticket_id in (ticket, unknown):
+        reads.clear()
+        assert_problem(client.http.get(f"/tickets/{ticket_id}", headers=headers), 404)
+        made.append(list(reads))
+
+    assert made[0] == made[1]
+    assert "get_order" not in made[0]
+
+
+def test_an_erased_customers_token_opens_nothing(client: Any, stack: Any) -> None:
+    """An erasure ends the person's tokens: what they opened holds nothing of them, and a
+    token outliving the person proves nobody (a re-probe read the erased 360 with it)."""
+    erased = _customer(client, stack)
+    ticket = _ticket(client, erased["customer_id"])
+    token = STOREFRONT | {"X-Customer-Token": erased["customer_token"]}
+    assert client.http.get(f"/tickets/{ticket}", headers=token).status_code == 200
+
+    done = client.http.post(f"/customers/{erased['customer_id']}/erase", headers=OPS)
+
+    assert done.status_code == 200, done.body
+    for path in (
+        f"/customers/{erased['customer_id']}",
+        f"/customers/{erased['customer_id']}/export",
+        f"/tickets/{ticket}",
+    ):
+        assert_problem(client.http.get(path, headers=token), 403, "X-Customer-Token")
+
+
 def _but_correlation(headers: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in headers.items() if name != "X-Correlation-Id"}
 
