@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -199,41 +200,60 @@ def check_overdue_shipments(
     parcel and no dispatch can ship it any more, deleted."""
     now = deps.clock()
     overdue, pages = deps.store.overdue_shipments(now)
-    recorded = repaired = lost = failed = 0
+    outcomes: Counter[str] = Counter()
     for item in overdue:
-        order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
         try:
-            breached, order = _record_breach(order_id, fulfillment_id, deps, when_due=True)
-        except NotFound:
-            if _order_exists(order_id, deps):
-                raise  # something else is missing: not this record's to repair
-            # No such order: nothing can ship this parcel.
-            carrier, tracking_number = str(item["carrier"]), str(item["tracking_number"])
-            repaired += deps.store.drop_shipment(carrier, tracking_number, order_id)
+            outcome = _check_record(item, now, deps, declare_lost)
+        except Exception:  # noqa: BLE001 - one record must not stop the check for all others
+            # Records are read oldest due first: one that fails every run (an order that
+            # can no longer be written, a probe found) stopped every breach and loss after
+            # it, run after run. It is logged with its order, and the next run tries again.
+            outcomes["failed"] += 1
+            _log.exception("overdue shipment of %s not checked", item.get("order_id"))
             continue
-        if breached:
-            recorded += 1
-        elif declare_lost is not None and _past_lost_deadline(order, fulfillment_id, now):
-            # The execution that waits for it (if one still does) declares it at the same
-            # moment; both are one write and one refund (the loss is recorded once). A
-            # gateway that fails leaves it watched: the next run settles it.
-            try:
-                declare_lost(order_id, fulfillment_id, deps)
-            except OrquestaError as exc:
-                failed += 1
-                _log.warning("lost parcel %s %s not settled yet: %s", order_id, fulfillment_id, exc)
-                continue
-            lost += 1
-        else:
-            repaired += _repair_record(item, order, deps)
+        if outcome is not None:
+            outcomes[outcome] += 1
     return {
         "overdue": len(overdue),
-        "breaches_recorded": recorded,
-        "parcels_declared_lost": lost,
-        "lost_parcels_failed": failed,
-        "records_repaired": repaired,
+        "breaches_recorded": outcomes["breach"],
+        "parcels_declared_lost": outcomes["lost"],
+        "lost_parcels_failed": outcomes["lost_failed"],
+        "records_repaired": outcomes["repaired"],
+        "records_failed": outcomes["failed"],
         "pages_read": pages,
     }
+
+
+def _check_record(
+    item: dict[str, Any],
+    now: datetime,
+    deps: Deps,
+    declare_lost: Callable[[str, str, Deps], object] | None,
+) -> str | None:
+    """One overdue record (``check_overdue_shipments``): what was done about it, if
+    anything."""
+    order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
+    try:
+        breached, order = _record_breach(order_id, fulfillment_id, deps, when_due=True)
+    except NotFound:
+        if _order_exists(order_id, deps):
+            raise  # something else is missing: not this record's to repair
+        # No such order: nothing can ship this parcel.
+        carrier, tracking_number = str(item["carrier"]), str(item["tracking_number"])
+        return "repaired" if deps.store.drop_shipment(carrier, tracking_number, order_id) else None
+    if breached:
+        return "breach"
+    if declare_lost is not None and _past_lost_deadline(order, fulfillment_id, now):
+        # The execution that waits for it (if one still does) declares it at the same
+        # moment; both are one write and one refund (the loss is recorded once). A
+        # gateway that fails leaves it watched: the next run settles it.
+        try:
+            declare_lost(order_id, fulfillment_id, deps)
+        except OrquestaError as exc:
+            _log.warning("lost parcel %s %s not settled yet: %s", order_id, fulfillment_id, exc)
+            return "lost_failed"
+        return "lost"
+    return "repaired" if _repair_record(item, order, deps) else None
 
 
 def _past_lost_deadline(order: Order, fulfillment_id: str, now: datetime) -> bool:

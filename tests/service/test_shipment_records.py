@@ -93,6 +93,37 @@ def _past_the_promise(deps: Deps, order: Order) -> None:
     clock.now = parcel.shipment.promised_by + timedelta(minutes=1)
 
 
+def test_an_order_that_fails_every_check_does_not_stop_the_check_for_the_others(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe: an order that could no longer be written (its item at DynamoDB's 400 KB)
+    failed the scheduled check every run, and as records are read oldest due first, no
+    other parcel got its breach or was declared lost after it."""
+    poisoned, other = flows.shipped(deps), flows.shipped(deps)
+    _past_the_promise(deps, other)
+    read = deps.store.get_order
+
+    def get_order(order_id: str) -> Order:
+        if order_id == poisoned.order_id:
+            raise RuntimeError("Item size to update has exceeded the maximum allowed size")
+        return read(order_id)
+
+    monkeypatch.setattr(deps.store, "get_order", get_order)
+
+    outcome = sla.check_overdue_shipments(deps)
+
+    assert (outcome["overdue"], outcome["records_failed"], outcome["breaches_recorded"]) == (
+        2,
+        1,
+        1,
+    )
+    breached = read(other.order_id).fulfillments[0].shipment
+    assert breached is not None and breached.breached_at is not None
+    # The next run tries the failing one again, and the breach is not recorded twice.
+    again = sla.check_overdue_shipments(deps)
+    assert (again["records_failed"], again["breaches_recorded"]) == (1, 0)
+
+
 # Opening: the record before the order ------------------------------------------------------
 def test_shipping_stores_the_record_before_the_order_and_delivery_after_it(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
@@ -256,6 +287,7 @@ def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_
         "parcels_declared_lost": 0,
         "lost_parcels_failed": 0,
         "records_repaired": 1,
+        "records_failed": 0,
         "pages_read": outcome["pages_read"],
     }
     assert not _open(deps, tracking)
