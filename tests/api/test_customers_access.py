@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
 from typing import Any
 from urllib.parse import quote
@@ -368,9 +369,12 @@ def test_another_customers_ticket_costs_the_reads_an_unknown_id_costs(
     headers = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
     reads: list[str] = []
 
+    asking = threading.get_ident()  # the handler runs here; the order's steps elsewhere
+
     def counted(name: str, read: Any) -> Any:
         def reading(*args: Any, **kwargs: Any) -> Any:
-            reads.append(name)
+            if threading.get_ident() == asking:
+                reads.append(name)
             return read(*args, **kwargs)
 
         return reading
@@ -383,6 +387,7 @@ def test_another_customers_ticket_costs_the_reads_an_unknown_id_costs(
         assert_problem(client.http.get(f"/tickets/{ticket_id}", headers=headers), 404)
         made.append(list(reads))
 
+    assert "profile" in made[1]  # the token's holder was read: the counting sees the handler
     assert made[0] == made[1]
     assert "get_order" not in made[0]
 
