@@ -71,6 +71,12 @@ REACHED = frozenset({FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED})
 HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP})
 
 
+# The carrier's events a parcel keeps. They live in the order's item, which DynamoDB
+# holds to 400 KB: a probe's 900 events for one parcel filled it, and its delivery could
+# no longer be written. Real parcels report a handful.
+MAX_PARCEL_EVENTS = 30
+
+
 class Shipment(DeferredModel):
     """A carrier's booking for one fulfillment."""
 
@@ -94,6 +100,17 @@ class Shipment(DeferredModel):
     # scheduled check finds it by it, should the execution waiting for it have been stopped.
     lost_by: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
+
+    def record_event(self, event: dict[str, str]) -> None:
+        """Keep a carrier's event (its id answers the carrier's retries as duplicates).
+        Past ``MAX_PARCEL_EVENTS`` the oldest is forgotten, but never the parcel's last
+        problem: its alerts and ticket are settled by it. A retry of a forgotten event is
+        recorded again and changes nothing the parcel's state does not already say."""
+        self.events.append(event)
+        while len(self.events) > MAX_PARCEL_EVENTS:
+            problems = [i for i, kept in enumerate(self.events) if kept.get("type") == "exception"]
+            last_problem = problems[-1] if problems else None
+            del self.events[next(i for i in range(len(self.events)) if i != last_problem)]
 
     @property
     def shown_promise(self) -> datetime:

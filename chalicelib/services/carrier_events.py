@@ -170,12 +170,16 @@ def _tell_again(order: Order, carrier: str, event: CarrierEventRequest, deps: De
     recorded = next((e for e in seen if e.get("event_id") == event.event_id), None)
     if recorded is None:
         return
-    if event.type == "delivered" and order.status is OrderStatus.DELIVERED:
+    # What the id was recorded as, not what this body says: an id seen before is a retry
+    # of that event (a probe sent an in-transit id again as an exception, and the customer
+    # got a problem ticket and its email for an event the parcel never recorded).
+    kind = recorded.get("type")
+    if kind == "delivered" and order.status is OrderStatus.DELIVERED:
         announce_again(deps, order, OrderStatus.DELIVERED)
-    delivered = event.type == "delivered" and parcel.status is FulfillmentStatus.DELIVERED
+    delivered = kind == "delivered" and parcel.status is FulfillmentStatus.DELIVERED
     if delivered and parcel.task_token:
-        deps.workflow.resume(parcel.task_token, {"event": event.type, "event_id": event.event_id})
-    elif event.type == "exception":
+        deps.workflow.resume(parcel.task_token, {"event": kind, "event_id": event.event_id})
+    elif kind == "exception":
         occurred_at = datetime.fromisoformat(recorded["occurred_at"])
         _open_exception_ticket(order, carrier, event, occurred_at, deps)
 
@@ -213,7 +217,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             # What the carrier said, kept for audit where it differs from what was recorded
             # (not where it only wrote UTC as "Z": the event then stays one short line).
             recorded["reported_at"] = event.occurred_at
-        shipment.events.append(recorded)
+        shipment.record_event(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
             # The wait's token stays on the parcel: the carrier's retry of a request that

@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.fulfillments import MAX_PARCEL_EVENTS
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import carrier_events, returns, tickets
@@ -327,3 +328,58 @@ def test_a_problem_whose_request_died_before_its_ticket_opens_it_at_the_retry(
     ticket = tickets.get_ticket(ticket_id, deps)
     assert ticket.type == "delivery_problem" and ticket.order_id == order_id
     assert calls[0] == 3  # asked each time; the ticket's id made it one
+
+
+def test_an_id_seen_before_does_what_it_was_recorded_as_not_what_its_new_body_says(
+    deps: Deps,
+) -> None:
+    """A probe sent an in-transit event's id again as an exception: the parcel kept the
+    in-transit, yet the customer got a problem ticket and its email. An id seen before is a
+    retry of the event recorded under it, whatever the body says now."""
+    order_id, carrier, tracking = _tracking(deps)
+    mails_before = len(flows.mail_everything(deps))
+    first = flows.carrier_event(deps, carrier, tracking, event_id="evt_moving", type="in_transit")
+    assert first["status"] == "applied"
+
+    for kind in ("exception", "delivered"):
+        again = flows.carrier_event(deps, carrier, tracking, event_id="evt_moving", type=kind)
+        assert again["status"] == "duplicate"
+
+    with pytest.raises(NotFound):
+        tickets.get_ticket(exception_ticket_id(carrier, tracking), deps)
+    parcel = deps.store.get_order(order_id).fulfillments[0]
+    assert parcel.shipment is not None
+    assert [e["type"] for e in parcel.shipment.events] == ["in_transit"]
+    assert deps.store.get_order(order_id).status is OrderStatus.SHIPPED
+    assert len(flows.mail_everything(deps)) == mails_before
+
+
+def test_a_flood_of_events_for_one_parcel_keeps_its_item_small_and_its_delivery_writable(
+    deps: Deps,
+) -> None:
+    """A probe sent 900 events for one parcel: each was kept on the order's item until
+    DynamoDB's 400 KB refused every write, the delivery was answered 500 and the order's
+    execution failed. The parcel keeps its last events, and its last problem."""
+    order_id, carrier, tracking = _tracking(deps)
+    problem = flows.carrier_event(deps, carrier, tracking, event_id="evt_problem", type="exception")
+    assert problem["status"] == "applied"
+    for number in range(3 * MAX_PARCEL_EVENTS):
+        moving = flows.carrier_event(
+            deps, carrier, tracking, event_id=f"evt_{number}", type="in_transit"
+        )
+        assert moving["status"] == "applied"
+
+    delivered = flows.carrier_event(deps, carrier, tracking, event_id="evt_home")
+
+    assert delivered["status"] == "applied" and delivered["order_status"] == "DELIVERED"
+    shipment = deps.store.get_order(order_id).fulfillments[0].shipment
+    assert shipment is not None and len(shipment.events) == MAX_PARCEL_EVENTS
+    kept = [e["event_id"] for e in shipment.events]
+    assert kept[0] == "evt_problem" and kept[-1] == "evt_home"
+    assert kept[1:-1] == [
+        f"evt_{n}" for n in range(2 * MAX_PARCEL_EVENTS + 2, 3 * MAX_PARCEL_EVENTS)
+    ]
+    # The newest are still answered as duplicates.
+    assert (
+        flows.carrier_event(deps, carrier, tracking, event_id="evt_home")["status"] == "duplicate"
+    )
