@@ -73,12 +73,12 @@ def _ticket_for_token(call: Call, ticket_id: str) -> Ticket:
     does not open answers as an unknown id does: the late-delivery and survey-complaint
     tickets' ids are made from their order's, so a 403 told any storefront which of
     another client's orders had a late parcel or a low score (a probe)."""
-    holder = require_token_holder(call)
+    holder, profile = require_token_holder(call)
     # A ticket on another record is the holder's only for a record split off another (an
-    # order the split owns). Asked before the ticket is read, so that another customer's
+    # order the split owns). Known before the ticket is read, so that another customer's
     # ticket costs the reads an unknown id costs: a re-probe timed the owner's lookup,
     # 4 ms more when the ticket existed. A split record's holder still pays it.
-    split_off = bool((call.deps.customers.profile(holder) or {}).get("split_from"))
+    split_off = bool(profile.get("split_from"))
     ticket = tickets.get_ticket(ticket_id, call.deps)
     if ticket.customer_id != holder and not split_off:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")

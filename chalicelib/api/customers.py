@@ -126,19 +126,20 @@ def require_customer_access(call: Call, customer_id: str | None) -> bool:
     assert call.principal is not None
     if call.principal.role != "storefront":
         return False
-    token = call.header(CUSTOMER_TOKEN_HEADER)
-    if customer_id is None or not token_grants(token, customer_id, call.deps):
+    holder, _ = require_token_holder(call)
+    if customer_id is None or holder != customer_id:
         raise _needs_the_customers_token()
     return True
 
 
-def require_token_holder(call: Call) -> str:
-    """The customer a storefront's X-Customer-Token proves, checked before anything is
-    read (a refusal after a read would tell whether what was asked for exists)."""
-    holder = token_holder(call.header(CUSTOMER_TOKEN_HEADER), call.deps)
-    if holder is None:
+def require_token_holder(call: Call) -> tuple[str, dict[str, Any]]:
+    """The customer a storefront's X-Customer-Token proves, with their profile, checked
+    before anything is read (a refusal after a read would tell whether what was asked for
+    exists)."""
+    proven = token_holder(call.header(CUSTOMER_TOKEN_HEADER), call.deps)
+    if proven is None:
         raise _needs_the_customers_token()
-    return holder
+    return proven
 
 
 def _needs_the_customers_token() -> Forbidden:

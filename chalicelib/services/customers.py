@@ -324,14 +324,14 @@ def token_grants(token: str | None, customer_id: str, deps: Deps) -> bool:
     the record it was issued for: an ops merge is a guess that two records are one person,
     so a token for the merged-in record must not open the survivor's data. After a merge
     the customer proves again, with an identifier vouched for on the survivor."""
-    holder = token_holder(token, deps)
-    return holder is not None and tokens.same(holder, customer_id)
+    proven = token_holder(token, deps)
+    return proven is not None and tokens.same(proven[0], customer_id)
 
 
-def token_holder(token: str | None, deps: Deps) -> str | None:
-    """The customer id a token proves (see ``token_grants``), or None for a token that
-    proves nobody: missing, forged, expired, of the old form, or of a merged or erased
-    record."""
+def token_holder(token: str | None, deps: Deps) -> tuple[str, dict[str, Any]] | None:
+    """The customer id a token proves (see ``token_grants``) and their profile as read to
+    prove it, or None for a token that proves nobody: missing, forged, expired, of the old
+    form, or of a merged or erased record."""
     if not token:
         return None
     version, _, rest = token.partition(".")
@@ -347,7 +347,9 @@ def token_holder(token: str | None, deps: Deps) -> str | None:
         return None
     profile = deps.customers.profile(named)
     gone = (ProfileState.MERGED, ProfileState.ERASED)
-    return named if profile is not None and profile.get("state") not in gone else None
+    if profile is None or profile.get("state") in gone:
+        return None
+    return named, profile
 
 
 def lookup_customer(
