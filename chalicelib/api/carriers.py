@@ -24,7 +24,7 @@ carriers = Blueprint(__name__)
     tag="carriers",
     headers=(SIGNATURE_HEADER,),
     access=Access.SIGNED,
-    errors=(401, 409),
+    errors=(401, 429),
 )
 def carrier_event(call: Call, carrier: str) -> dict[str, Any]:
     """Verify and apply once."""

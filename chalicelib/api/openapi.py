@@ -185,7 +185,7 @@ STATUS_DESCRIPTIONS = {
     413: "The body is too large",
     415: "The body is not JSON",
     422: "Invalid fields, each named",
-    429: "Locked against guessing; try again after Retry-After",
+    429: "Locked against guessing, or too many requests at once; try again after Retry-After",
     503: "A service this depends on is unavailable; try again",
 }
 # What a route that takes an Idempotency-Key may answer besides (API.md, Conventions).

@@ -215,6 +215,14 @@ class TooManyAttempts(OrquestaError):
         self.retry_after = max(1, retry_after)
 
 
+class TryAgainShortly(TooManyAttempts):
+    """Too many requests changed the same thing at once and this one lost every race: a
+    sender that backs off and sends it again gets it applied (a webhook sender takes 409
+    as final, 429 with Retry-After as "later")."""
+
+    title = "Too many requests at once"
+
+
 class InvalidPostalCode(Unprocessable):
     """A Spanish postal code that is not five digits of a province (01 to 52)."""
 

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from chalicelib.domain.errors import InvalidRequest, NotFound, Unauthorized
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    InvalidRequest,
+    NotFound,
+    TryAgainShortly,
+    Unauthorized,
+)
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -32,7 +38,9 @@ if TYPE_CHECKING:
 SIGNATURE_HEADER = "X-Orquesta-Signature"
 # A carrier may report a parcel's events all at once: a probe sent 24 at a time and 2 to 7
 # lost five races in a row (a delivery among them), answered 409, which a carrier may take
-# as final. An event tries as many times as a projection does (each pause under 50 ms).
+# as final. An event tries as many times as a projection does (each pause under 50 ms);
+# one that loses every race is answered 429 with Retry-After, which carriers send again
+# (1 of 120 events still did, 24 at a time, with 12 attempts).
 EVENT_WRITE_ATTEMPTS = 12
 
 
@@ -259,7 +267,13 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             )
         return Change(result=Outcome(occurred_at))
 
-    written = mutate(deps, order_id, decide, attempts=EVENT_WRITE_ATTEMPTS)
+    try:
+        written = mutate(deps, order_id, decide, attempts=EVENT_WRITE_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise TryAgainShortly(
+            f"parcel {event.tracking_number} is taking other events; send this one again",
+            field="tracking_number",
+        ) from exc
     if written.change is None:
         _tell_again(written.order, carrier, event, deps)
         return {"event_id": event.event_id, "status": "duplicate"}

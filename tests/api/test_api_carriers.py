@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -10,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services.carrier_events import sign
+from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.services.carrier_events import EVENT_WRITE_ATTEMPTS, sign
 from tests.support import CARRIER_SECRET, JSON, STOREFRONT, assert_problem, order_body, signed_event
 from tests.support.api import get_order, place_order
 from tests.support.orders import wait_for_status
@@ -168,6 +170,39 @@ def test_same_event_id_twice_is_acknowledged_as_duplicate_and_has_no_effect(
     delivered = _post(client, carrier, fresh_body, fresh_headers)
     assert delivered.json_body["status"] == "applied", delivered.body
     assert delivered.json_body["order_status"] == "DELIVERED"
+    assert get_order(client, order_id)["status"] == "DELIVERED"
+
+
+def test_an_event_that_loses_every_race_is_answered_429_and_applied_when_sent_again(
+    client: Any, shipped: dict[str, Any], deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """24 events for one parcel at a time: one of 120 lost all its 12 races and was answered
+    409, which a webhook sender takes as final (a delivery lost so would have the parcel
+    declared lost and refunded). 429 with Retry-After is sent again."""
+    carrier, parcel, order_id = shipped["carrier"], shipped["tracking_number"], shipped["order_id"]
+    save, asking, tries = deps.store.save_order, threading.get_ident(), [0]
+
+    def always_overtaken(*args: Any, **kwargs: Any) -> None:
+        if threading.get_ident() != asking:  # the order's own steps write as usual
+            return save(*args, **kwargs)
+        tries[0] += 1
+        raise ConcurrentModification("the item changed while we worked on it")
+
+    monkeypatch.setattr(deps.store, "save_order", always_overtaken)
+    body, headers = signed_event(parcel, kind="delivered")
+
+    refused = _post(client, carrier, body, headers)
+
+    assert_problem(refused, 429, "tracking_number")
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert tries[0] == EVENT_WRITE_ATTEMPTS
+    monkeypatch.setattr(deps.store, "save_order", save)
+    assert get_order(client, order_id)["status"] == "SHIPPED"
+
+    again = _post(client, carrier, body, headers)
+
+    assert again.status_code == 200, again.body
+    assert again.json_body["status"] == "applied"
     assert get_order(client, order_id)["status"] == "DELIVERED"
 
 
