@@ -24,7 +24,8 @@ class OpportunityStore(Protocol):
         self, subscription: BackInStockSubscription, opportunity: Opportunity
     ) -> bool:
         """Keep an open subscription and its opportunity together; False (nothing
-        written) when the subscription id exists already."""
+        written) when the subscription id exists already, or the address has an open
+        subscription to the SKU."""
         ...
 
     def open_subscriptions(self, sku: str) -> list[BackInStockSubscription]:
@@ -43,9 +44,12 @@ class OpportunityStore(Protocol):
         """One subscription, open or closed."""
         ...
 
-    def erase_subscription(self, subscription: BackInStockSubscription) -> bool:
-        """Write over a subscription (an erasure takes the address out and closes it) and
-        drop its open copy, together; False (nothing written) when there is none."""
+    def erase_subscription(
+        self, subscription: BackInStockSubscription, redacted: BackInStockSubscription
+    ) -> bool:
+        """Write ``redacted`` over ``subscription`` (an erasure takes the address out and
+        closes it) and drop what keeps it open, together; False (nothing written) when
+        there is none."""
         ...
 
     def create_opportunity(self, opportunity: Opportunity) -> bool:

@@ -231,7 +231,7 @@ def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) 
     for subscription in subscriptions_of(found, deps):
         redacted = redact_subscription(subscription)
         if redacted is not None:
-            deps.opportunities.erase_subscription(redacted)
+            deps.opportunities.erase_subscription(subscription, redacted)
     for opportunity in found:
         try:
             retried(

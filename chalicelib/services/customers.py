@@ -212,6 +212,22 @@ def vouched_contact(customer_id: str, deps: Deps) -> tuple[str | None, str | Non
     return (emails[0] if emails else None), (phones[0] if phones else None)
 
 
+def told_by_id(customer_id: str, deps: Deps) -> tuple[str | None, str | None]:
+    """Whom a request naming a record by its id alone stands for, and where to tell them
+    of what is theirs (a refused order's back-in-stock notice): the record's vouched email,
+    the rules of an order's own emails (``notify.addressee``). None for an unknown, merged
+    or erased id, and no address for a record anyone may have found for someone else."""
+    try:
+        chain, profile = merge_chain(customer_id, deps)
+    except NotFound:
+        return None, None
+    if len(chain) != 1 or profile.get("state") == ProfileState.ERASED:
+        return None, None
+    if unsure_whose(customer_id, deps):
+        return customer_id, None
+    return customer_id, vouched_contact(customer_id, deps)[0]
+
+
 def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], list[Identifier]]:
     """The identifiers a record lists: those vouched for there, and those merely attached
     (or claimed by another record meanwhile)."""

@@ -244,7 +244,7 @@ def email_kind_of(event: dict[str, Any], deps: Deps) -> EmailKind | None:
     return _email_and_order(event, EventReads(deps))[0]
 
 
-def _addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | None, str | None]:
+def addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | None, str | None]:
     """Where to tell the customer about their order: the email or phone given with it;
     else (an order placed by the customer's id or loyalty card alone: a logged-in shopper,
     a kiosk) an email, or a phone, vouched for on their record (a probe: such customers
@@ -270,7 +270,7 @@ def on_order_event(
         return None
     if overtaken(email, order):
         return None
-    address, phone = _addressee(order, chain, deps)
+    address, phone = addressee(order, chain, deps)
     if not address:
         # A customer who left only a phone (at a kiosk, say) is texted what needs them:
         # above all the pick-up code, which otherwise only the tracking page shows.

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.cursors import decode_cursor_parts, encode_cursor_parts
 from chalicelib.domain.customers import Identifier, IdentifierType, normalise_email
-from chalicelib.domain.errors import InvalidCursor, NotFound
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    InvalidCursor,
+    NotFound,
+    UnservableLines,
+)
 from chalicelib.domain.inventory import StockChange, available_before_release, available_to_promise
 from chalicelib.domain.opportunities import (
     LOST_AFTER,
@@ -41,9 +46,11 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.alert_once import alert_once, resolve_open
+from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import canonical_customer
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
+from chalicelib.services.notify import addressee
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -80,13 +87,19 @@ def _customer_for(email: str, deps: Deps) -> str | None:
         return None
 
 
-def _keep(subscription: BackInStockSubscription, deps: Deps) -> BackInStockSubscription:
+def _keep(subscription: BackInStockSubscription, deps: Deps) -> bool:
+    """Whether it was kept: not when its id exists, nor when the address has an open
+    subscription to the SKU already (another request's, made meanwhile)."""
     product = deps.store.product(subscription.sku)
     if product is None:
         raise NotFound(f"unknown SKU {subscription.sku}", field="sku")
     opportunity = back_in_stock_opportunity(subscription, product.price)
-    deps.opportunities.create_subscription(subscription, opportunity)
-    return subscription
+    return deps.opportunities.create_subscription(subscription, opportunity)
+
+
+# Tries at an address's one open subscription: found, or made; between two tries another
+# request made it (the store refused ours) or its notice closed it.
+SUBSCRIBE_ATTEMPTS = 3
 
 
 def subscribe_back_in_stock(
@@ -94,22 +107,25 @@ def subscribe_back_in_stock(
 ) -> BackInStockSubscription:
     """A shopper asks to be told when ``sku`` is back, in ``locale`` (the page's; none:
     the customer's, else Spanish): one open subscription per address and SKU (asking
-    again returns the open one)."""
+    again, or twice at once, returns the open one)."""
     if deps.store.product(sku) is None:
         raise NotFound(f"unknown SKU {sku}", field="sku")
     address = normalise_email(email)
-    existing = find_open(deps.opportunities.open_subscriptions(sku), sku, address)
-    if existing is not None:
-        return existing
-    subscription = subscribe(
-        f"sub_{uuid.uuid4().hex[:20]}",
-        sku,
-        address,
-        deps.clock(),
-        customer_id=_customer_for(address, deps),
-        locale=locale,
-    )
-    return _keep(subscription, deps)
+    for _ in range(SUBSCRIBE_ATTEMPTS):
+        existing = find_open(deps.opportunities.open_subscriptions(sku), sku, address)
+        if existing is not None:
+            return existing
+        subscription = subscribe(
+            f"sub_{uuid.uuid4().hex[:20]}",
+            sku,
+            address,
+            deps.clock(),
+            customer_id=_customer_for(address, deps),
+            locale=locale,
+        )
+        if _keep(subscription, deps):
+            return subscription
+    raise ConcurrentModification(f"the subscriptions to {sku} kept changing; try again")
 
 
 def subscribe_shortage(
@@ -141,22 +157,27 @@ def subscribe_shortage(
         locale=locale,
     )
     return [
-        _keep(subscription, deps)
+        subscription
         for subscription in made
-        if not _wished_already(subscription, deps)
+        if not _wished_already(subscription, deps) and _keep(subscription, deps)
     ]
 
 
 def subscribe_order_shortage(
-    order: Order, short: Mapping[str, int], deps: Deps
+    order: Order, short: Mapping[str, int], deps: Deps, reads: EventReads | None = None
 ) -> list[BackInStockSubscription]:
     """``subscribe_shortage`` for an order that lacked ``short``: its customer, at the
-    order's address and in its language, keyed by the order (its workflow's out-of-stock
-    rejection and a refused payment subscribe nobody twice)."""
+    address its emails go to (an order by customer id alone: the record's vouched one; a
+    probe found such customers never subscribed) and in its language, keyed by the order
+    (its workflow's out-of-stock rejection and a refused payment subscribe nobody twice)."""
+    email = order.contact.email
+    if email is None and order.customer_id is not None:
+        known = (reads or EventReads(deps)).known_chain(order.customer_id)
+        email = addressee(order, known[0] if known else None, deps)[0]
     return subscribe_shortage(
         order.order_id,
         short,
-        order.contact.email,
+        email,
         deps,
         customer_id=order.customer_id,
         order_id=order.order_id,
@@ -395,7 +416,8 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     if event.get("type") != "order.status_changed" or not event.get("order_id"):
         return 0
     status, reason = event.get("status"), event.get("status_reason")
-    order = (reads or EventReads(deps)).order(str(event["order_id"]))
+    reads = reads or EventReads(deps)
+    order = reads.order(str(event["order_id"]))
     now = deps.clock()
     # An order that ended without a sale (after it was paid, or paid again) converted
     # nothing after all; not one paid again since this event (it is read as it is now).
@@ -411,15 +433,17 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             return undone + created + _convert_payment_retry(order, deps, now)
         return undone + created
     if status == "REJECTED" and reason == "out_of_stock":
+        # What is short is read as an order's refusal reads it, a pick-up line at its store
+        # (a probe: every SKU of an order short of one pick-up line was wished for).
+        try:
+            refuse_unservable(order.lines, deps)
+        except UnservableLines as refused:
+            return undone + len(subscribe_order_shortage(order, refused.short, deps, reads))
+        # Nothing short any more (stock came back meanwhile): what the order wanted.
         wanted: dict[str, int] = {}
         for line in order.lines:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-        short = {
-            sku: units
-            for sku, units in wanted.items()
-            if available_to_promise(deps.store.stock_levels(sku)) < units
-        }
-        return undone + len(subscribe_order_shortage(order, short or wanted, deps))
+        return undone + len(subscribe_order_shortage(order, wanted, deps, reads))
     if status == "PAID" and order.status not in ENDED:
         # A sale counts once paid: a declined or never-paid order converts nothing (a
         # probe saw one declined order count as a sale and as a retry still open); nor

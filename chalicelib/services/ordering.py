@@ -38,7 +38,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customers import SeenClaims, resolve_customer
+from chalicelib.services.customers import SeenClaims, resolve_customer, told_by_id
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, announce_again, mutate, publish
@@ -336,6 +336,12 @@ def _subscribe_to_shortage(
     """Subscribe the refused order's customer to each short SKU; keyed by the order id the
     request would have had, so a retried request subscribes nobody twice."""
     customer = request.customer
-    email = customer.email if customer is not None else None
-    locale = customer.locale if customer is not None else None
-    subscribe_shortage(order_id, refused.short, email, deps, locale=locale)
+    if customer is None:
+        return
+    email, customer_id = customer.email, None
+    if email is None and customer.customer_id:
+        # A signed-in shopper's storefront names them by id alone (a probe: never told).
+        customer_id, email = told_by_id(customer.customer_id, deps)
+    subscribe_shortage(
+        order_id, refused.short, email, deps, customer_id=customer_id, locale=customer.locale
+    )

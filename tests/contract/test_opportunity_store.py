@@ -56,6 +56,41 @@ def test_open_subscriptions_are_found_by_sku_and_created_once(opportunity_store:
     assert opportunity_store.opportunity(opportunity.opportunity_id) == opportunity
 
 
+def _another_wish(subscription: Any) -> tuple[Any, Any]:
+    again = subscribe(new_id("sub"), subscription.sku, subscription.email, NOW)
+    return again, back_in_stock_opportunity(again, Money.of("19.95"))
+
+
+def test_an_address_has_one_open_subscription_to_a_sku_until_it_closes(
+    opportunity_store: Any,
+) -> None:
+    """Ten clicks at once on "tell me" made three subscriptions, three emails and three
+    opportunities (a probe): the store keeps one open per address and SKU."""
+    sku = new_id("SKU")
+    first, _ = _subscription(opportunity_store, sku)
+    twin = _another_wish(first)
+    elsewhere = subscribe(new_id("sub"), new_id("SKU"), first.email, NOW)
+
+    assert not opportunity_store.create_subscription(*twin)
+    assert opportunity_store.create_subscription(
+        elsewhere, back_in_stock_opportunity(elsewhere, Money.of("19.95"))
+    )
+    assert opportunity_store.opportunity(twin[1].opportunity_id) is None
+    assert [s.subscription_id for s in opportunity_store.open_subscriptions(sku)] == [
+        first.subscription_id
+    ]
+
+    first.notify(NOW)
+    assert opportunity_store.notify_subscription(first, _opportunity_of(first))
+    after_notice = _another_wish(first)
+    assert opportunity_store.create_subscription(*after_notice)  # out of stock again
+    erased = after_notice[0].model_copy(
+        update={"email": "[erased]", "status": SubscriptionStatus.ERASED}
+    )
+    assert opportunity_store.erase_subscription(after_notice[0], erased)
+    assert opportunity_store.create_subscription(*_another_wish(first))
+
+
 def test_a_subscription_is_notified_once_and_its_opportunity_waits_to_convert(
     opportunity_store: Any,
 ) -> None:
@@ -146,8 +181,9 @@ def test_an_erased_subscription_is_read_back_closed_and_no_longer_found_by_its_s
         update={"email": "[erased]", "status": SubscriptionStatus.ERASED}
     )
 
-    assert opportunity_store.erase_subscription(erased)
-    assert opportunity_store.erase_subscription(erased)  # asking again changes nothing
+    assert opportunity_store.erase_subscription(subscription, erased)
+    # asking again changes nothing
+    assert opportunity_store.erase_subscription(subscription, erased)
 
     assert opportunity_store.subscription(subscription.subscription_id) == erased
     assert opportunity_store.open_subscriptions(sku) == []
@@ -155,9 +191,8 @@ def test_an_erased_subscription_is_read_back_closed_and_no_longer_found_by_its_s
     subscription.notify(NOW)
     assert not opportunity_store.notify_subscription(subscription, _opportunity_of(subscription))
     assert opportunity_store.subscription(subscription.subscription_id) == erased
-    assert not opportunity_store.erase_subscription(
-        erased.model_copy(update={"subscription_id": new_id("sub")})
-    )
+    unknown = erased.model_copy(update={"subscription_id": new_id("sub")})
+    assert not opportunity_store.erase_subscription(unknown, unknown)
     assert opportunity_store.subscription(new_id("sub")) is None
 
 

@@ -34,7 +34,12 @@ class FakeOpportunityStore:
         self, subscription: BackInStockSubscription, opportunity: Opportunity
     ) -> bool:
         taken = subscription.subscription_id in self._subscriptions
-        if taken or opportunity.opportunity_id in self._opportunities:
+        wished = any(
+            (s.sku, s.email) == (subscription.sku, subscription.email)
+            for s in self._subscriptions.values()
+            if s.status is SubscriptionStatus.OPEN
+        )
+        if taken or wished or opportunity.opportunity_id in self._opportunities:
             return False
         self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
         self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
@@ -65,10 +70,12 @@ class FakeOpportunityStore:
         found = self._subscriptions.get(subscription_id)
         return found.model_copy(deep=True) if found else None
 
-    def erase_subscription(self, subscription: BackInStockSubscription) -> bool:
+    def erase_subscription(
+        self, subscription: BackInStockSubscription, redacted: BackInStockSubscription
+    ) -> bool:
         if subscription.subscription_id not in self._subscriptions:
             return False
-        self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)
+        self._subscriptions[subscription.subscription_id] = redacted.model_copy(deep=True)
         return True
 
     def create_opportunity(self, opportunity: Opportunity) -> bool:

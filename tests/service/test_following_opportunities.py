@@ -278,7 +278,7 @@ def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_on
     order = flows.place(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
     event = _status("REJECTED", order.order_id, "out_of_stock")
     assert opportunities.follow_order_event(event, deps) == 1
-    assert opportunities.follow_order_event(event, deps) == 1  # the same id: kept once
+    assert opportunities.follow_order_event(event, deps) == 0  # the same id: kept once
     (subscription,) = deps.opportunities.open_subscriptions(sku)
     assert (subscription.customer_id, subscription.order_id, subscription.quantity) == (
         order.customer_id,
@@ -289,6 +289,110 @@ def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_on
     assert len(deps.opportunities.opportunities()) == 1
     made = opportunities.subscribe_shortage("idem-key-1", {sku: 1, "NOPE": 1}, None, deps)
     assert made == []  # no address, nobody to tell
+
+
+def _sell(deps: Deps, sku: str, quantity: int, location_id: str) -> None:
+    """A till's sale: the units the order counted on are gone."""
+    request = RecordMovementRequest.model_validate(
+        {
+            "sku": sku,
+            "location_id": location_id,
+            "type": "sale",
+            "quantity": quantity,
+            "reference": "ticket",
+        }
+    )
+    inventory.record_movement(request, deps)
+
+
+def test_a_rejection_short_of_a_pick_up_line_subscribes_to_that_sku_alone(deps: Deps) -> None:
+    """A probe: an order short of its pick-up line at Madrid, with the SKU at the warehouse
+    and its shipped line plentiful, was subscribed to both SKUs (short was read from web
+    availability alone, and nothing short meant every SKU)."""
+    dress, jeans = _new_product(deps), _new_product(deps)
+    _receive(deps, dress, 1, "ST-MADRID")
+    _receive(deps, dress, 5)
+    _receive(deps, jeans, 5)
+    order = flows.place(
+        deps,
+        lines=[
+            {"sku": dress, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+            {"sku": jeans, "quantity": 1, "fulfillment": "ship"},
+        ],
+    )
+    _sell(deps, dress, 1, "ST-MADRID")  # Madrid's one dress went to the till first
+
+    event = _status("REJECTED", order.order_id, "out_of_stock")
+    assert opportunities.follow_order_event(event, deps) == 1
+
+    assert [o.sku for o in deps.opportunities.opportunities()] == [dress]
+    assert deps.opportunities.open_subscriptions(jeans) == []
+
+
+def _registered(deps: Deps) -> tuple[str, str]:
+    address = f"firmada-{uuid.uuid4().hex[:6]}@example.com"
+    ref = CustomerRef.model_validate({"email": address})
+    return customers.resolve_customer(ref, deps).customer_id, address
+
+
+def test_an_order_by_customer_id_alone_rejected_short_subscribes_the_vouched_address(
+    deps: Deps,
+) -> None:
+    """A probe: a signed-in shopper's order, naming them by id alone, was rejected for lack
+    of stock and told so by email, yet never subscribed (the order holds no address)."""
+    customer_id, address = _registered(deps)
+    sku = _new_product(deps)
+    _receive(deps, sku, 2)
+    order = flows.place(
+        deps,
+        customer={"customer_id": customer_id},
+        lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}],
+    )
+    _sell(deps, sku, 2, "WH-GETAFE")
+
+    event = _status("REJECTED", order.order_id, "out_of_stock")
+    assert opportunities.follow_order_event(event, deps) == 1
+
+    (subscription,) = deps.opportunities.open_subscriptions(sku)
+    assert (subscription.email, subscription.customer_id) == (address, customer_id)
+    _receive(deps, sku, 1)
+    assert len(_mails_to(deps, address)) == 1
+
+
+def test_an_order_by_customer_id_alone_refused_short_subscribes_the_vouched_address(
+    deps: Deps,
+) -> None:
+    customer_id, address = _registered(deps)
+    sku = _new_product(deps)
+    with pytest.raises(UnservableLines):
+        flows.place(
+            deps,
+            customer={"customer_id": customer_id},
+            lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        )
+
+    (subscription,) = deps.opportunities.open_subscriptions(sku)
+    assert (subscription.email, subscription.customer_id) == (address, customer_id)
+    _receive(deps, sku, 1)
+    assert len(_mails_to(deps, address)) == 1
+
+
+def test_an_order_by_an_id_anyone_may_have_looked_up_subscribes_no_address(deps: Deps) -> None:
+    """A record with an identifier merely attached may have been found by it for someone
+    else: its vouched address hears of no order placed by its id (as its emails)."""
+    customer_id, address = _registered(deps)
+    attached = CustomerRef.model_validate({"email": address, "phone": "+34 600 111 222"})
+    customers.resolve_customer(attached, deps)  # the phone is only named next to it
+    assert customers.unsure_whose(customer_id, deps)
+    sku = _new_product(deps)
+    with pytest.raises(UnservableLines):
+        flows.place(
+            deps,
+            customer={"customer_id": customer_id},
+            lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        )
+
+    assert deps.opportunities.open_subscriptions(sku) == []
 
 
 def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Deps) -> None:

@@ -353,6 +353,7 @@ def customer_satisfaction(customer_id: str) -> Key:
 OPPORTUNITY_PK = "OPPORTUNITY"
 SUBSCRIPTION_SK = "SUBSCRIPTION"
 OPEN_SUBSCRIPTION_PREFIX = "OPEN#"
+OPEN_WISH_PREFIX = "WISH#"
 NOTIFIED_OPPORTUNITY_PREFIX = "NOTIFIED#"
 
 
@@ -404,6 +405,13 @@ def back_in_stock_pk(sku: str) -> str:
 def open_subscription(sku: str, subscription_id: str) -> Key:
     """The copy of a subscription while it is open."""
     return _key(back_in_stock_pk(sku), f"{OPEN_SUBSCRIPTION_PREFIX}{subscription_id}")
+
+
+def open_wish(sku: str, email: str) -> Key:
+    """The claim of an address's one open subscription to a SKU: written with the
+    subscription on the condition that it is absent, gone when the subscription closes."""
+    digest = hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return _key(back_in_stock_pk(sku), f"{OPEN_WISH_PREFIX}{digest}")
 
 
 def notified_opportunity(sku: str, opportunity_id: str) -> Key:
