@@ -72,7 +72,7 @@ class RetryResponse(DeferredModel):
     status=202,
     tag="ops",
     optional_headers=(IDEMPOTENCY_HEADER,),
-    errors=(409,),
+    errors=(409, 422),
     optional_body=True,
 )
 def retry_order(call: Call, order_id: str) -> dict[str, Any]:

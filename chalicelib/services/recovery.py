@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.alerts import AlertStatus
-from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.errors import Conflict, IdempotencyKeyReused, NotFound
 from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
@@ -29,6 +28,8 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 RETRYABLE = ("FAILED", "TIMED_OUT", "ABORTED")
+# The order's open alerts read at a time to find its ``workflow_stopped`` ones.
+STOPPED_ALERTS_READ = 50
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,11 @@ def retry_execution(
     order = deps.store.get_order(order_id)
     replay = _same_key(order, idempotency_key)
     if replay is not None:
+        if replay.reason != reason:
+            # The same key with another body is 422 (API.md's Conventions; a probe got 202).
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was used with a different body", field="Idempotency-Key"
+            )
         return RetryOutcome(replay, replayed=True)
     current = order.execution_arn or deps.workflow.execution_arn(order_id)
     status = deps.workflow.status(current)
@@ -104,9 +110,9 @@ def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) ->
     on: the console's "needs attention" list would otherwise keep them until someone
     resolved each by hand (found by a probe)."""
     note = f"retry {attempt} carries the order on"
-    for alert in deps.alerts.list(order_id, AlertStatus.OPEN, 50):
-        if alert.kind == "workflow_stopped":
-            deps.alerts.resolve(alert.alert_id, by, note, deps.clock())
+    resolve_open(
+        order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind="workflow_stopped"
+    )
 
 
 def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.services import lost_parcels, sla
+from chalicelib.services import alerts, lost_parcels, sla
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import place_order
 from tests.support.flow import ops_alerts, post_carrier_event, stop_if_running, tracking_number
@@ -196,6 +196,27 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     post_carrier_event(client, tracking_number(order))  # the carrier tells again
     again = client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=OPS).json_body
     assert len(again["notes"]) == len(ticket.json_body["notes"])
+
+
+def test_a_delivery_settles_every_exception_alert_of_its_parcel_past_one_page_read(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe: 60 exceptions, then the delivery, left 10 alerts open for good (the open
+    alerts were read 50 at once, one page). A page of 3 here, and 7 alerts."""
+    monkeypatch.setattr(alerts, "LATE_ALERTS_READ", 3)
+    order_id = place_order(client, order_body())["order_id"]
+    tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
+    for _ in range(7):
+        post_carrier_event(client, tracking, "exception")
+    raised = eventually(
+        lambda: (found := _alerts(client, f"?order_id={order_id}")) and len(found) == 7 and found
+    )
+
+    post_carrier_event(client, tracking)
+
+    settled = _alerts(client, f"?order_id={order_id}")
+    assert sorted(a["alert_id"] for a in settled) == sorted(a["alert_id"] for a in raised)
+    assert [a["status"] for a in settled] == ["resolved"] * 7
 
 
 def test_a_parcel_delivered_after_carrier_exceptions_settles_their_alerts_and_notes_its_ticket(

@@ -13,7 +13,15 @@ import boto3
 from chalicelib.services import lost_parcels
 from infra.local.adaptations import execution_endings_held
 from infra.local.stack import REGION
-from tests.support import JSON, OPS, STOREFRONT, eventually, order_body, pickup_order_body
+from tests.support import (
+    JSON,
+    OPS,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+    pickup_order_body,
+)
 from tests.support.flow import (
     amounts,
     emails_to,
@@ -101,6 +109,13 @@ def test_a_stopped_shipped_order_is_retried_and_carries_on_to_delivery(
     assert again.json_body["replayed"] is True
     assert _retry(client, order_id).status_code == 409
     assert _retry(client, order_id, **{"Idempotency-Key": "another"}).status_code == 409
+    # The same key with another reason is 422 naming the header (a probe: 202, replayed).
+    other_reason = client.http.post(
+        f"/ops/orders/{order_id}/retry",
+        headers=OPS | JSON | {"Idempotency-Key": "retry-once"},
+        body=json.dumps({"reason": "another reason"}),
+    )
+    assert_problem(other_reason, 422, "Idempotency-Key")
 
     # Recorded on the order; ops see the new execution.
     order = deps.store.get_order(order_id)
