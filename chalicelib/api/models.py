@@ -222,6 +222,35 @@ class OrderResponse(DeferredModel):
         )
 
 
+# What only staff read of an order's payment: the gateway's id and the operations owed
+# to it, with the gateway's own error text.
+_STAFF_PAYMENT_FIELDS = ("payment_id", "owed")
+
+
+def customer_view(seen: OrderResponse) -> OrderResponse:
+    """What the tracking token's holder may read of the order, as a self-service action
+    answers it: no staff note (a cancel's reason), ops' attention, sourcing, execution or
+    dealings with the gateway (a probe read a staff-only cancel reason through the
+    customer's own cancel, which answers again whenever asked)."""
+    return seen.model_copy(
+        update={
+            "history": [
+                {name: value for name, value in entry.items() if name != "note"}
+                for entry in seen.history
+            ],
+            "attention": None,
+            "sourcing_reason": None,
+            "execution_arn": None,
+            "customer_unvouched": False,
+            "payment": {
+                name: value
+                for name, value in seen.payment.items()
+                if name not in _STAFF_PAYMENT_FIELDS
+            },
+        }
+    )
+
+
 def _breakdown(order: Order) -> dict[str, Any]:
     pricing = order.pricing
     if pricing is None:

@@ -7,7 +7,7 @@ from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
-from chalicelib.api.models import OrderResponse, ReturnResponse
+from chalicelib.api.models import OrderResponse, ReturnResponse, customer_view
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import (
@@ -61,10 +61,12 @@ class TrackTicketResponse(DeferredModel):
 
 
 def _order_body(order: Order, call: Call) -> dict[str, Any]:
-    # What a storefront sees of the order: no pick-up codes in a replayable answer.
-    return OrderResponse.from_order(
+    # What the customer sees of the order: no pick-up codes in a replayable answer, no
+    # staff's notes or internal fields.
+    seen = OrderResponse.from_order(
         order, tracking_url(order.order_id, call.deps), now=call.deps.clock()
-    ).model_dump(mode="json")
+    )
+    return customer_view(seen).model_dump(mode="json")
 
 
 def action_scope(action: str, order: Order) -> str:
@@ -102,7 +104,7 @@ def opened_ticket(
 
 
 def paid_again(call: Call, order: Order, request: TrackPaymentRequest) -> dict[str, Any]:
-    """Pay the declined order again; the order as a storefront sees it."""
+    """Pay the declined order again; the order as its customer sees it."""
     return _order_body(
         self_service.pay_again(order.order_id, request.payment.token, call.deps), call
     )

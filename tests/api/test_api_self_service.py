@@ -202,6 +202,30 @@ def test_the_customer_cancels_a_pickup_waiting_in_store_and_asking_again_is_the_
     assert actions(client, path) == ["ticket"]
 
 
+def test_the_customers_cancel_answers_no_staff_note_or_internal_field(client: Any) -> None:
+    """A probe: staff cancelled with a reason meant for staff, and the customer's cancel,
+    which answers again whenever asked, showed it, with ops' attention, the sourcing
+    reason, the execution's ARN and the gateway's dealings."""
+    order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE])
+    staff_only = "STAFF-ONLY: flagged, do not serve"
+    cancelled = client.http.post(
+        f"/orders/{order_id}/cancel", headers=OPS | JSON, body=json.dumps({"reason": staff_only})
+    )
+    assert cancelled.status_code == 200, cancelled.body
+    assert staff_only in json.dumps(cancelled.json_body)  # staff read it
+
+    seen = post(client, f"{path}/cancel", {})
+
+    assert seen.status_code == 200, seen.body
+    body = seen.json_body
+    assert (body["order_id"], body["status"]) == (order_id, "CANCELLED")
+    assert staff_only not in json.dumps(body)
+    assert all("note" not in entry for entry in body["history"])
+    assert [body[name] for name in ("attention", "sourcing_reason", "execution_arn")] == [None] * 3
+    assert {"payment_id", "owed"}.isdisjoint(body["payment"])
+    assert body["payment"]["status"] == "VOIDED"
+
+
 def test_the_customer_asks_for_a_return_once_delivered(client: Any, deps: Any) -> None:
     order_id, path = placed(client, "SHIPPED")
     post_carrier_event(client, tracking_number(deps.store.get_order(order_id)))
@@ -269,8 +293,10 @@ def test_after_a_declined_card_the_same_order_is_paid_again_and_goes_on(
     assert response.json_body == again.json_body
     assert_problem(reused, 422, "Idempotency-Key")
     assert response.json_body["order_id"] == order_id
-    assert response.json_body["execution_arn"].endswith(f":{order_id}-pay1")
-    assert [r.attempt for r in deps.store.get_order(order_id).retries] == [1]
+    assert response.json_body["execution_arn"] is None  # AWS's account and names: staff's
+    paid = deps.store.get_order(order_id)
+    assert paid.execution_arn.endswith(f":{order_id}-pay1")
+    assert [r.attempt for r in paid.retries] == [1]
     order = wait_for_status(client, order_id, "SHIPPED")
     assert [e["status"] for e in order["history"]][:4] == [
         "ACCEPTED",
