@@ -727,6 +727,27 @@ def test_a_return_receipt_asked_again_tells_the_subscribers_its_first_run_did_no
     assert deps.opportunities.open_subscriptions(sku) == []
 
 
+def test_a_receipt_waking_more_subscribers_than_it_tells_leaves_the_rest_to_the_sweep(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe: a receipt that woke 150 subscribers emailed them all before answering
+    (2.6 s); thousands outlast the request, and none past where it died were owed."""
+    monkeypatch.setattr(opportunities, "NOTICES_PER_WRITE", 2)
+    sku = _new_product(deps)
+    waiting = [f"w{i}-{uuid.uuid4().hex[:6]}@example.com" for i in range(5)]
+    for address in waiting:
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+
+    _receive(deps, sku, 3)
+
+    assert sum(len(_mails_to(deps, a)) for a in waiting) == 2
+    assert len(deps.opportunities.open_subscriptions(sku)) == 3
+    assert opportunities.tell_owed(deps)["emailed"] == 3
+    assert [len(_mails_to(deps, a)) for a in waiting] == [1] * 5
+    assert deps.opportunities.open_subscriptions(sku) == []
+    assert opportunities.tell_owed(deps) == {"owed": 0, "told": 0, "emailed": 0, "errors": 0}
+
+
 def test_a_wish_whose_opportunity_was_lost_is_still_told_once_and_closed(deps: Deps) -> None:
     # A review: a back-in-stock wish kept 30 days (its opportunity lost) was emailed when
     # the SKU came back but never closed: read at every crossing after, as if still open.
