@@ -10,8 +10,8 @@ from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
 from chalicelib.domain.surveys import SurveyAnswer, complaint_ticket_id
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import survey_links, surveys, tickets
-from chalicelib.services.tracking import tracking_token
+from chalicelib.services import survey_links, surveys, tickets, tokens
+from chalicelib.services.tracking import revoke_tracking_links, tracking_token
 from tests.service import flows
 
 
@@ -28,6 +28,9 @@ def _answer(deps: Deps, order_id: str, score: int, comment: str | None = None) -
     "forged",
     [
         "s1.k1.ord_x.00000000000000000000000000000000",
+        "s2.k1.0.ord_x.00000000000000000000000000000000",
+        "s2.k1.-1.ord_x.00000000000000000000000000000000",
+        "s2.k1.x.ord_x.00000000000000000000000000000000",
         "nonsense",
         "s1.k9.ord_x.abc",
         "ñ.ñ.ñ.ñ",
@@ -44,9 +47,33 @@ def test_a_tracking_token_is_no_survey_token(deps: Deps) -> None:
     with pytest.raises(NotFound):
         surveys.survey_state(tracking_token(order.order_id, deps.secrets.tracking_keys()), deps)
     # Nor the other way round: the survey token's signature is for its own purpose.
-    stolen = _token(deps, order.order_id).replace("s1.", "v1.", 1)
+    stolen = _token(deps, order.order_id).replace("s2.", "v1.", 1)
     with pytest.raises(NotFound):
         surveys.survey_state(stolen, deps)
+
+
+def test_revoking_the_tracking_links_revokes_the_survey_link_mailed_with_them(
+    deps: Deps,
+) -> None:
+    """A probe: ops revoked an order's tracking links (its delivered email leaked), and the
+    survey link of that email still took an answer, a low score opening a complaint on the
+    customer's record and emailing them an apology."""
+    order = flows.delivered(deps)
+    mailed = _token(deps, order.order_id)
+    # A link of the first form, mailed before links carried their generation.
+    kid, signature = tokens.sign(deps.secrets.tracking_keys(), "survey", order.order_id)
+    first_form = f"s1.{kid}.{order.order_id}.{signature}"
+    for token in (mailed, first_form):
+        assert surveys.survey_state(token, deps)["open"] is True
+
+    revoke_tracking_links(order.order_id, deps)
+
+    for token in (mailed, first_form):
+        with pytest.raises(NotFound):
+            surveys.survey_state(token, deps)
+    fresh = _token(deps, order.order_id)
+    assert fresh != mailed
+    assert surveys.survey_state(fresh, deps)["open"] is True
 
 
 def test_an_order_not_yet_delivered_cannot_be_rated(deps: Deps) -> None:
