@@ -45,6 +45,9 @@ class Quote(DeferredModel):
     channel: str
     lines: list[QuotedLine]
     postal_code: str | None
+    # With the postal code, where anything ships: together they decide the tax, the zone
+    # and the carrier (a quote kept before it was stored was for Spain: every one then).
+    country: str = "ES"
     breakdown: PriceBreakdown
     fulfillments: list[QuotedFulfillment]
     coupon: str | None = None
@@ -54,12 +57,16 @@ class Quote(DeferredModel):
         """Whether the quote can no longer be ordered on."""
         return now >= self.expires_at
 
-    def asks_for(self, lines: list[QuotedLine], postal_code: str | None) -> bool:
+    def asks_for(self, lines: list[QuotedLine], postal_code: str | None, country: str) -> bool:
         """Whether an order asks for exactly these lines, to the same place (order of the
-        lines aside)."""
+        lines aside): the same postal code in the same country (a probe ordered on a
+        Canary quote to the same postal code in France, and was charged IGIC, not IVA)."""
 
         def key(line: QuotedLine) -> tuple[str, int, str, str]:
             return (line.sku, line.quantity, line.fulfillment.value, line.location_id or "")
 
         same_lines = sorted(map(key, lines)) == sorted(map(key, self.lines))
-        return same_lines and postal_code == self.postal_code
+        same_place = postal_code == self.postal_code
+        if postal_code is not None:
+            same_place = same_place and country.upper() == self.country.upper()
+        return same_lines and same_place

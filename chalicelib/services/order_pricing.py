@@ -140,8 +140,9 @@ def price_order(
     if quote.expired(now):
         raise Conflict(f"quote {quote.quote_id} expired at {quote.expires_at}", field="quote_id")
     sent_to = address.postal_code if address and ships else None
+    country = address.country if address else "ES"
     same_coupon = coupon_code(request.coupon) == coupon_code(quote.coupon)
-    if not quote.asks_for(_quoted_lines(request), sent_to) or not same_coupon:
+    if not quote.asks_for(_quoted_lines(request), sent_to, country) or not same_coupon:
         raise Conflict(
             f"quote {quote.quote_id} was for other lines, address or coupon", field="quote_id"
         )

@@ -117,6 +117,7 @@ def create_quote(
             for line in request.lines
         ],
         postal_code=address.postal_code if address and ships else None,
+        country=country.upper(),
         breakdown=breakdown,
         fulfillments=_promised_fulfillments(
             lines, locations, country, (address.postal_code if address else ""), now, deps

@@ -300,6 +300,34 @@ def test_a_quote_for_other_lines_is_409_naming_quote_id(client: Any, deps: Any) 
     assert_problem(response, 409, "quote_id")
 
 
+@pytest.mark.parametrize(
+    ("quoted", "ordered"),
+    [(("35001", "ES"), ("35001", "FR")), (("35001", "FR"), ("35001", "ES"))],
+    ids=["canary-quote-to-france", "french-quote-to-the-canaries"],
+)
+def test_a_quote_for_the_same_postal_code_in_another_country_is_409_naming_quote_id(
+    client: Any, deps: Any, quoted: tuple[str, str], ordered: tuple[str, str]
+) -> None:
+    """A probe: an order on a Canary quote (IGIC on top) sent to 35001 in France was
+    charged the quote's total and IGIC, 11.6 % under what France pays (IVA included);
+    the other way round, a Canary customer paid IVA."""
+    sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="149.00")
+    quote_body = _body([_ship(sku, 2)], shipping_address=_address(*quoted))
+    quote = _quote(client, quote_body).json_body
+    elsewhere = _order_on(
+        quote_body | {"shipping_address": _address(*ordered)}, quote_id=quote["quote_id"]
+    )
+
+    response, key = post_order(client, elsewhere)
+
+    assert_problem(response, 409, "quote_id")
+    assert_not_stored(deps, STOREFRONT, key, elsewhere["customer"]["email"])
+    # The same place in another case is the same place.
+    lower = quote_body["shipping_address"] | {"country": quoted[1].lower()}
+    same = _order_on(quote_body | {"shipping_address": lower}, quote_id=quote["quote_id"])
+    assert place_order(client, same)["total"] == quote["total"]
+
+
 def _web_only_coupon(client: Any) -> str:
     code = f"WEB{uuid.uuid4().hex[:8].upper()}"
     body = {"name": "web only", "code": code, "kind": "percent", "value": "50"}
