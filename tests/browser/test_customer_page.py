@@ -191,11 +191,18 @@ def test_asking_a_question_and_returning_from_the_page(
     # The page reloads itself after a success: act on the new page, not the old one.
     wait_for(phone, gone(sent))
     wait_for(phone, lambda d: d.find_element("css selector", "#form-return"))
-    submit(phone, "form-return", {"reason": "Me queda pequeña", "channel": "mail"})
+    # No unit is chosen for the customer (a probe: every unit bought was, and a customer
+    # who only wrote a reason sent all of them back).
+    assert phone.find_element("css selector", "#qty-1").get_attribute("value") == "0"
+    assert "máx. 2" in phone.find_element("css selector", "label[for=qty-1]").get_attribute(
+        "textContent"
+    )
+    submit(phone, "form-return", {"quantity": "1", "reason": "Me queda pequeña", "channel": "mail"})
 
     wait_for(phone, lambda d: "Solicitada" in d.find_element("tag name", "body").text)
     returns = wait_for_status(shop, placed["order_id"], "DELIVERED")["returns"]
     assert [r["status"] for r in returns] == ["REQUESTED"]
+    assert [line["quantity"] for line in returns[0]["lines"]] == [1]
     assert_fits_the_phone(phone)
     screenshot(phone, screenshots, "customer-page-return-requested-es-390.png")
 
