@@ -65,10 +65,12 @@ LIST_PAGE = 1000
 # Failed notices after which a telling stops and leaves the rest to the sweep.
 FAILURES_BEFORE_LEAVING_TO_SWEEP = 2
 
-# Notices a stock write sends itself on a crossing from 0; the rest are owed to the sweep
-# (every 5 minutes), which goes on where a run cut short stopped. A probe's receipt that
-# woke 150 subscribers took 2.6 s to answer (about 17 ms each, locally); thousands would
-# outlast API Gateway's 29 s, and none past the cut would have been owed.
+# Notices a stock write sends itself on a crossing from 0, to those waiting longest; the
+# rest are owed to the sweep (every 5 minutes), which goes on where a run cut short
+# stopped, as for notices that failed: should the SKU be gone from the web again by then,
+# they wait for its next return, still open. A probe's receipt that woke 150 subscribers
+# took 2.6 s to answer (about 17 ms each, locally); thousands would outlast API Gateway's
+# 29 s, and none past the cut would have been owed.
 NOTICES_PER_WRITE = 100
 
 # Owed notices a sweep reads to choose which to try (kept only after a failure: few).
@@ -150,7 +152,15 @@ def subscribe_shortage(
     nothing without an email. Without ``customer_id`` (an order refused before it had a
     customer), the customer the email already belongs to, if any: the opportunity is
     theirs (read only: a refusal creates no customer)."""
-    known = {sku: units for sku, units in short.items() if deps.store.product(sku) is not None}
+    # A wish is told when the web has the SKU again: one the web has enough of now (a
+    # pick-up line short at its store) is no wish to follow (a re-probe: such wishes never
+    # fired, and were lost after 30 days).
+    known = {
+        sku: units
+        for sku, units in short.items()
+        if deps.store.product(sku) is not None
+        and available_to_promise(deps.store.stock_levels(sku)) < units
+    }
     if customer_id is None and email and known:
         customer_id = _customer_for(normalise_email(email), deps)
     made = shortage_subscriptions(
@@ -256,6 +266,8 @@ def _tell_back_in_stock(
     means the provider is down, and the rest is left to the sweep (each failure costs the
     SDK's retries)."""
     moment = owed_at or deps.clock()
+    # Those waiting longest first (a re-probe: the 100 told were any 100).
+    due = sorted(due, key=lambda waiting: (waiting.created_at, waiting.subscription_id))
     if owed_at is None and len(due) > NOTICES_PER_WRITE:
         # Owed before any is sent: a request killed while sending leaves the rest owed.
         deps.opportunities.owe_notices(OwedNotices(sku=sku, moment=moment))
@@ -446,15 +458,12 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     if status == "REJECTED" and reason == "out_of_stock":
         # What is short is read as an order's refusal reads it, a pick-up line at its store
         # (a probe: every SKU of an order short of one pick-up line was wished for).
+        # Nothing short any more (stock came back meanwhile): no wish to follow.
         try:
             refuse_unservable(order.lines, deps)
         except UnservableLines as refused:
             return undone + len(subscribe_order_shortage(order, refused.short, deps, reads))
-        # Nothing short any more (stock came back meanwhile): what the order wanted.
-        wanted: dict[str, int] = {}
-        for line in order.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.quantity
-        return undone + len(subscribe_order_shortage(order, wanted, deps, reads))
+        return undone
     if status == "PAID" and order.status not in ENDED:
         # A sale counts once paid: a declined or never-paid order converts nothing (a
         # probe saw one declined order count as a sale and as a retry still open); nor

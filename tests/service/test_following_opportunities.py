@@ -276,6 +276,7 @@ def test_an_out_of_stock_rejection_subscribes_its_customer_to_the_missing_sku_on
     sku = _new_product(deps)
     _receive(deps, sku, 2)  # accepted with the stock there, then rejected: a race it lost
     order = flows.place(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
+    _sell(deps, sku, 2, "WH-GETAFE")  # the race: the till took them first
     event = _status("REJECTED", order.order_id, "out_of_stock")
     assert opportunities.follow_order_event(event, deps) == 1
     assert opportunities.follow_order_event(event, deps) == 0  # the same id: kept once
@@ -306,12 +307,11 @@ def _sell(deps: Deps, sku: str, quantity: int, location_id: str) -> None:
 
 
 def test_a_rejection_short_of_a_pick_up_line_subscribes_to_that_sku_alone(deps: Deps) -> None:
-    """A probe: an order short of its pick-up line at Madrid, with the SKU at the warehouse
-    and its shipped line plentiful, was subscribed to both SKUs (short was read from web
-    availability alone, and nothing short meant every SKU)."""
+    """A probe: an order short of its pick-up line at Madrid, its shipped line plentiful,
+    was subscribed to both SKUs (short was read from web availability alone, and nothing
+    short meant every SKU)."""
     dress, jeans = _new_product(deps), _new_product(deps)
     _receive(deps, dress, 1, "ST-MADRID")
-    _receive(deps, dress, 5)
     _receive(deps, jeans, 5)
     order = flows.place(
         deps,
@@ -327,6 +327,25 @@ def test_a_rejection_short_of_a_pick_up_line_subscribes_to_that_sku_alone(deps: 
 
     assert [o.sku for o in deps.opportunities.opportunities()] == [dress]
     assert deps.opportunities.open_subscriptions(jeans) == []
+
+
+def test_a_pick_up_short_at_its_store_of_a_sku_the_web_has_is_no_wish(deps: Deps) -> None:
+    """A re-probe: such wishes were kept, and never told (a notice goes when the web has
+    the SKU again, and it never lacked it), then lost after 30 days."""
+    boots = _new_product(deps)
+    _receive(deps, boots, 1, "ST-MADRID")
+    _receive(deps, boots, 50)
+    pick_up = [{"sku": boots, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}]
+    order = flows.place(deps, lines=pick_up)
+    _sell(deps, boots, 1, "ST-MADRID")
+
+    event = _status("REJECTED", order.order_id, "out_of_stock")
+    assert opportunities.follow_order_event(event, deps) == 0
+    with pytest.raises(UnservableLines):  # refused up front: the same
+        flows.place(deps, lines=pick_up)
+
+    assert deps.opportunities.opportunities() == []
+    assert deps.opportunities.open_subscriptions(boots) == []
 
 
 def _registered(deps: Deps) -> tuple[str, str]:
@@ -359,10 +378,8 @@ def test_an_order_by_customer_id_alone_rejected_short_subscribes_the_vouched_add
     assert len(_mails_to(deps, address)) == 1
 
 
-def test_an_order_by_customer_id_alone_refused_short_subscribes_the_vouched_address(
-    deps: Deps,
-) -> None:
-    customer_id, address = _registered(deps)
+def _refused_by_id(deps: Deps, customer_id: str) -> str:
+    """An order naming its customer by id alone, refused for a SKU nobody has: the SKU."""
     sku = _new_product(deps)
     with pytest.raises(UnservableLines):
         flows.place(
@@ -370,6 +387,14 @@ def test_an_order_by_customer_id_alone_refused_short_subscribes_the_vouched_addr
             customer={"customer_id": customer_id},
             lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
         )
+    return sku
+
+
+def test_an_order_by_customer_id_alone_refused_short_subscribes_the_vouched_address(
+    deps: Deps,
+) -> None:
+    customer_id, address = _registered(deps)
+    sku = _refused_by_id(deps, customer_id)
 
     (subscription,) = deps.opportunities.open_subscriptions(sku)
     assert (subscription.email, subscription.customer_id) == (address, customer_id)
@@ -384,13 +409,7 @@ def test_an_order_by_an_id_anyone_may_have_looked_up_subscribes_no_address(deps:
     attached = CustomerRef.model_validate({"email": address, "phone": "+34 600 111 222"})
     customers.resolve_customer(attached, deps)  # the phone is only named next to it
     assert customers.unsure_whose(customer_id, deps)
-    sku = _new_product(deps)
-    with pytest.raises(UnservableLines):
-        flows.place(
-            deps,
-            customer={"customer_id": customer_id},
-            lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
-        )
+    sku = _refused_by_id(deps, customer_id)
 
     assert deps.opportunities.open_subscriptions(sku) == []
 
@@ -734,13 +753,18 @@ def test_a_receipt_waking_more_subscribers_than_it_tells_leaves_the_rest_to_the_
     (2.6 s); thousands outlast the request, and none past where it died were owed."""
     monkeypatch.setattr(opportunities, "NOTICES_PER_WRITE", 2)
     sku = _new_product(deps)
+    assert isinstance(deps.clock, Clock)
+    start = deps.clock()
     waiting = [f"w{i}-{uuid.uuid4().hex[:6]}@example.com" for i in range(5)]
-    for address in waiting:
+    for minutes, address in zip(range(5, 0, -1), waiting, strict=True):
+        deps.clock.now = start + timedelta(minutes=minutes)  # the first kept waits least
         opportunities.subscribe_back_in_stock(sku, address, deps)
+    deps.clock.now = start + timedelta(minutes=10)
 
     _receive(deps, sku, 3)
 
-    assert sum(len(_mails_to(deps, a)) for a in waiting) == 2
+    # Those waiting longest first (a re-probe: the ones told were any 100 of 130).
+    assert [len(_mails_to(deps, a)) for a in waiting] == [0, 0, 0, 1, 1]
     assert len(deps.opportunities.open_subscriptions(sku)) == 3
     assert opportunities.tell_owed(deps)["emailed"] == 3
     assert [len(_mails_to(deps, a)) for a in waiting] == [1] * 5
