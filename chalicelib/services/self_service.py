@@ -17,7 +17,7 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     reopen_for_payment,
 )
-from chalicelib.domain.errors import ActionNotAvailable, UnservableLines
+from chalicelib.domain.errors import ActionNotAvailable, PromotionUsedUp, UnservableLines
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
@@ -176,6 +176,13 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
         # As for an order refused at placement: told when what was missing is back.
         subscribe_order_shortage(deps.store.get_order(order_id), refused.short, deps)
         raise
+    except PromotionUsedUp as exc:
+        # Its automatic promotion went to other orders since the decline: named as what
+        # the customer sent (a probe read ``quote_id`` for an order that had no quote).
+        raise ActionNotAvailable(
+            f"order {order_id} cannot be paid again at its price: {exc.detail}",
+            field="payment",
+        ) from exc
     restart = written.result
     assert restart is not None  # the decision reopens the order, or raises
     # Written first, started second: an execution never runs for a still-rejected order.

@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import (
+    ActionNotAvailable,
     Conflict,
     CouponUsedUp,
     InvalidCoupon,
@@ -246,6 +247,28 @@ def test_paying_again_after_the_coupon_went_to_someone_else_is_409_naming_coupon
     with pytest.raises(CouponUsedUp) as refused:
         self_service.pay_again(order.order_id, "tok_visa", deps)
     assert refused.value.field == "coupon"
+    assert _count(deps, created) == 1
+    assert deps.store.get_order(order.order_id).status.value == "REJECTED"
+
+
+def test_paying_again_after_the_automatic_promotion_went_to_others_is_409_naming_payment(
+    deps: Deps,
+) -> None:
+    """A probe: the refusal named ``quote_id``, for an order placed without a quote."""
+    created = _promotion(deps, max_redemptions=1)  # automatic: no code
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    assert order.pricing is not None and order.pricing.discount > 0
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    flows.place(deps)  # the last redemption goes to another order
+
+    with pytest.raises(ActionNotAvailable) as refused:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert refused.value.field == "payment"
     assert _count(deps, created) == 1
     assert deps.store.get_order(order.order_id).status.value == "REJECTED"
 
