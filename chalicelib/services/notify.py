@@ -88,6 +88,8 @@ def email_context(
         for line in order.lines
     ]
     rest_delivered = email is EmailKind.PARCEL_LOST and order.status is OrderStatus.DELIVERED
+    # Both links are of the order's current generation: read once for the two.
+    generation = deps.access.tracking_generation(order.order_id)
     return {
         "email": email.value,
         "w": w,
@@ -118,8 +120,8 @@ def email_context(
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         "voided": _money(w, event.get("voided")),
-        "tracking_url": tracking_url(order.order_id, deps),
-        "survey_url": survey_url(order.order_id, deps)
+        "tracking_url": tracking_url(order.order_id, deps, generation),
+        "survey_url": survey_url(order.order_id, deps, generation)
         if email is EmailKind.DELIVERED or rest_delivered
         else "",
         # A loss that made the order DELIVERED (the rest had reached the customer) tells

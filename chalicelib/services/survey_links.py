@@ -32,9 +32,11 @@ def survey_token(order_id: str, keys: Keyring, generation: int = 0) -> str:
     return f"{_VERSION}.{kid}.{generation}.{order_id}.{signature}"
 
 
-def survey_url(order_id: str, deps: Deps) -> str:
-    """The link the delivered email and the tracking JSON carry."""
-    generation = deps.access.tracking_generation(order_id)
+def survey_url(order_id: str, deps: Deps, generation: int | None = None) -> str:
+    """The link the delivered email and the tracking JSON carry (of the order's current
+    tracking generation: read unless given)."""
+    if generation is None:
+        generation = deps.access.tracking_generation(order_id)
     token = survey_token(order_id, deps.secrets.tracking_keys(), generation)
     return f"{deps.settings.public_base_url.rstrip('/')}/surveys/{token}"
 

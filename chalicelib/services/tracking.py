@@ -27,9 +27,11 @@ def tracking_token(order_id: str, keys: Keyring, generation: int = 0) -> str:
     return f"{_VERSION}.{kid}.{generation}.{order_id}.{signature}"
 
 
-def tracking_url(order_id: str, deps: Deps) -> str:
-    """The link every customer email carries (of the order's current generation)."""
-    generation = deps.access.tracking_generation(order_id)
+def tracking_url(order_id: str, deps: Deps, generation: int | None = None) -> str:
+    """The link every customer email carries (of the order's current generation: read
+    unless given)."""
+    if generation is None:
+        generation = deps.access.tracking_generation(order_id)
     token = tracking_token(order_id, deps.secrets.tracking_keys(), generation)
     return f"{deps.settings.public_base_url.rstrip('/')}/track/{token}"
 
