@@ -281,7 +281,8 @@ class UnservableLines(_EachField, Conflict):
         self, problems: list[tuple[str, str]], short: dict[str, int] | None = None
     ) -> None:
         super().__init__(problems)
-        # SKU → units asked for on the short lines, for whoever follows the refusal up.
+        # SKU → units asked for on the short lines the web cannot cover either, for
+        # whoever follows the refusal up with a back-in-stock wish.
         self.short = short or {}
 
 

@@ -11,7 +11,7 @@ from chalicelib.domain.availability import Demand, short_lines
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.domain.inventory import plan_sourcing
+from chalicelib.domain.inventory import StockLevel, available_to_promise, plan_sourcing
 from chalicelib.domain.regions import destination
 from chalicelib.services.promising import carrier_to, pickup_ready, ship_promise
 
@@ -55,7 +55,7 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
                 )
                 for index in short
             ],
-            _units_by_sku([demands[index] for index in short]),
+            _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock),
         )
 
 
@@ -127,6 +127,15 @@ def availability_of(sku: str, postal_code: str, quantity: int, deps: Deps) -> Av
         if location.pickup
     ]
     return Availability(sku=sku, ship=ship, pickup=pickup)
+
+
+def _lacking_on_the_web(
+    short: dict[str, int], stock: dict[str, list[StockLevel]]
+) -> dict[str, int]:
+    """The short SKUs whose web availability does not cover the units wanted: the wishes
+    worth following up (a notice goes when the web has the SKU again; a pick-up line short
+    at its store, for a SKU the web has, made a wish that never fired, a re-probe found)."""
+    return {sku: units for sku, units in short.items() if available_to_promise(stock[sku]) < units}
 
 
 def _units_by_sku(demands: list[Demand]) -> dict[str, int]:

@@ -146,21 +146,14 @@ def subscribe_shortage(
     locale: str | None = None,
 ) -> list[BackInStockSubscription]:
     """Subscribe the customer of a refusal or rejection for lack of stock to the missing
-    SKUs (``short``: SKU → units wanted), to be told in ``locale`` (the order's).
+    SKUs (``short``: SKU → units wanted, those the web lacks: ``UnservableLines.short``),
+    to be told in ``locale`` (the order's).
     ``reference`` names the refusal (the order id, or the refused request's idempotency
     key): the same reference twice subscribes nobody twice. Unknown SKUs are left out;
     nothing without an email. Without ``customer_id`` (an order refused before it had a
     customer), the customer the email already belongs to, if any: the opportunity is
     theirs (read only: a refusal creates no customer)."""
-    # A wish is told when the web has the SKU again: one the web has enough of now (a
-    # pick-up line short at its store) is no wish to follow (a re-probe: such wishes never
-    # fired, and were lost after 30 days).
-    known = {
-        sku: units
-        for sku, units in short.items()
-        if deps.store.product(sku) is not None
-        and available_to_promise(deps.store.stock_levels(sku)) < units
-    }
+    known = {sku: units for sku, units in short.items() if deps.store.product(sku) is not None}
     if customer_id is None and email and known:
         customer_id = _customer_for(normalise_email(email), deps)
     made = shortage_subscriptions(
