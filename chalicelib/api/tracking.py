@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
 from chalicelib.api.pages import html_page, link_gone_page, prefers_json
+from chalicelib.composition import Deps
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
@@ -48,6 +49,15 @@ def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
         return None
     fields = query.fields.split(",") if query.fields else []
     return order_form_notice(order, query.form, query.outcome, fields)
+
+
+def _rated_score(order: Order, survey: str | None, deps: Deps) -> int | None:
+    """The customer's score once they answered the order's survey (read only when the
+    page would offer it)."""
+    if survey is None:
+        return None
+    answer = deps.surveys.survey(order.order_id)
+    return answer.score if answer else None
 
 
 @endpoint(
@@ -103,8 +113,10 @@ def track(call: Call, token: str) -> Any:
         script=inline_script("tracking.js"),
         forms=forms,
         notice=_notice(query, order),
-        # The survey the delivered email links, on the page too (a probe: only its JSON).
+        # The survey the delivered email links, on the page too (a probe: only its JSON);
+        # once answered, the page thanks rather than offering a form that says "answered".
         survey_url=survey,
+        rated_score=_rated_score(order, survey, call.deps),
         field_words=field_labels(language_of(order.contact.locale)),
     )
     # The header and footer are styled inline, as in the emails (partials/brand.html.j2);

@@ -244,3 +244,18 @@ def test_a_retried_answer_is_not_replayed_once_the_customer_was_erased(
 
     assert_problem(replayed, 409, "token")
     assert "600123456" not in replayed.body.decode()
+
+
+def test_once_answered_the_page_thanks_instead_of_offering_the_survey(
+    client: Any, delivered: dict[str, Any]
+) -> None:
+    # A probe: "Rate your order" stayed on the page after the answer, and led to a form
+    # that only said it was answered.
+    track = urlparse(delivered["placed"]["tracking_url"]).path
+    assert _post(client, delivered["path"], {"score": 4}).status_code == 201
+
+    page = client.http.get(track, headers={"Accept": "text/html"}).body.decode()
+    assert 'id="survey-link"' not in page
+    assert '<p class="muted" id="survey-rated">Gracias por tu valoración: 4 de 5.</p>' in page
+    view = _get_json(client, track).json_body
+    assert view["survey_url"] == delivered["tracking"]["survey_url"]

@@ -40,6 +40,7 @@ def tracking_html(
         notice=notice,
         field_words={},
         survey_url=None,
+        rated_score=None,
     )
 
 
