@@ -25,6 +25,12 @@ class SurveyStore(Protocol):
         """The order's answer, if any."""
         ...
 
+    def claim_survey(self, response: SurveyResponse, customer_id: str) -> bool:
+        """The answer of an order without a customer, now the customer's (the order was
+        claimed): named on the answer and added to their tally, once; False (nothing
+        written) when the answer is gone or already names a customer."""
+        ...
+
     def replace_survey(self, response: SurveyResponse) -> bool:
         """Write over the order's answer (an erasure takes the comment out), the counters
         untouched; False (nothing written) when the order has no answer."""

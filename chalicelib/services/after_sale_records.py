@@ -22,11 +22,16 @@ from chalicelib.domain.customers import (
     ProfileState,
     reached_at,
 )
-from chalicelib.domain.erasure import redact_opportunity, redact_subscription, redact_survey
+from chalicelib.domain.erasure import (
+    redact_opportunity,
+    redact_subscription,
+    redact_survey,
+    redact_ticket,
+)
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
 from chalicelib.domain.orders import Order
-from chalicelib.domain.surveys import SurveyResponse
+from chalicelib.domain.surveys import SurveyResponse, complaint_ticket_id
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer, person_records
 from chalicelib.services.retries import retried
@@ -220,6 +225,23 @@ def erase_survey_comments(records: list[str], record: dict[str, Any], deps: Deps
         redacted = redact_survey(answer)
         if redacted is not None:
             deps.surveys.replace_survey(redacted)
+        _redact_unclaimed_complaint(answer.subject.order_id, deps)
+
+
+def _redact_unclaimed_complaint(order_id: str, deps: Deps) -> None:
+    """The complaint a low score opened on an order that had no customer yet: it is in no
+    customer's list until the claim's event carries it over (``surveys.carry_to_claimant``),
+    and it quotes the comment (a probe read it back after the erasure)."""
+
+    def redact() -> None:
+        ticket = deps.customers.get_ticket(complaint_ticket_id(order_id))
+        if ticket is not None and ticket.customer_id is None and redact_ticket(ticket):
+            deps.customers.save_ticket(ticket)
+
+    try:
+        retried(redact, MAX_REDACTION_ATTEMPTS)
+    except ConcurrentModification as exc:
+        raise ConcurrentModification("a ticket kept changing; erase again") from exc
 
 
 def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) -> None:

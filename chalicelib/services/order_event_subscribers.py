@@ -21,6 +21,7 @@ from chalicelib.services import (
     customer_projection,
     notify,
     opportunities,
+    surveys,
     tickets,
 )
 from chalicelib.services.event_reads import EventReads
@@ -74,6 +75,7 @@ HANDLERS: dict[str, Handler] = {
     "project_customer_view": customer_projection.project_order_event,
     "follow_up_opportunities": opportunities.follow_order_event,
     "project_campaigns": campaign_projection.project_campaign_event,
+    "carry_survey_to_claimant": surveys.carry_to_claimant,
 }
 
 

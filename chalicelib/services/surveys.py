@@ -14,6 +14,7 @@ from chalicelib.domain.surveys import (
     SurveyResponse,
     answer_survey,
     complaint_for,
+    complaint_ticket_id,
     projection_increments,
     satisfaction_report,
     subject_of,
@@ -26,6 +27,7 @@ from chalicelib.services.survey_links import order_id_of
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
     from chalicelib.domain.orders import Order
+    from chalicelib.services.event_reads import EventReads
 
 
 def order_of_token(token: str, deps: Deps) -> Order:
@@ -65,9 +67,7 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
     customer (an anonymous store order). Both keyed by the order, so running this again
     (a retried request) adds nothing."""
     if customer_id is not None:
-        order_id = response.subject.order_id
-        interaction = response.interaction() | {"interaction_id": f"survey-{order_id}"}
-        deps.customers.add_interaction(customer_id, interaction)
+        _on_the_record(response, customer_id, deps)
     complaint = complaint_for(
         response.model_copy(
             update={"subject": response.subject.model_copy(update={"customer_id": customer_id})}
@@ -91,6 +91,38 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
             deps,
             ticket_id=complaint.ticket_id,
         )
+
+
+def _on_the_record(response: SurveyResponse, customer_id: str, deps: Deps) -> None:
+    """The answer as an interaction on the customer's 360, keyed by the order: once."""
+    order_id = response.subject.order_id
+    interaction = response.interaction() | {"interaction_id": f"survey-{order_id}"}
+    deps.customers.add_interaction(customer_id, interaction)
+
+
+def carry_to_claimant(event: dict[str, Any], deps: Deps, reads: EventReads) -> bool:
+    """When an anonymous store order is claimed, the survey its buyer answered before goes
+    with it to the claimant's record: the answer's interaction, their tally
+    (``metrics.satisfaction``) and the complaint a low score opened (a probe found them on
+    no record, so the erasure never redacted the complaint's comment). Each part is
+    written once however often the event is delivered; True if the tally took it."""
+    if event.get("type") != "order.claimed" or not event.get("order_id"):
+        return False
+    order = reads.order(str(event["order_id"]))
+    response = deps.surveys.survey(order.order_id)
+    if response is None or order.customer_id is None:
+        return False
+    customer_id, erased = _customer_of(order, deps)
+    if customer_id is None or erased:
+        return False  # the erasure redacts the complaint where it is
+    counted = deps.surveys.claim_survey(response, customer_id)
+    _on_the_record(response, customer_id, deps)
+    complaint = deps.customers.get_ticket(complaint_ticket_id(order.order_id))
+    if complaint is not None and complaint.customer_id is None:
+        complaint.customer_id = customer_id
+        complaint.customer_unvouched = order.customer_unvouched
+        deps.customers.save_ticket(complaint)  # versioned: a racing change is retried by SNS
+    return counted
 
 
 def _erased(order: Order) -> Conflict:

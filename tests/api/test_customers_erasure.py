@@ -259,6 +259,55 @@ def _claimed_store_sale(client: Any, person: Person) -> tuple[str, dict[str, str
     return claimed["customer_id"], {sale["order_id"]: sale["tracking_url"]}, []
 
 
+def _rated_store_sale_claimed(client: Any, person: Person) -> tuple[str, dict[str, str], list[str]]:
+    """An anonymous pick-up sold at the store, collected, rated 2 with a comment (a
+    complaint on no record yet), then claimed with its receipt code (a probe read the
+    comment back from the complaint after the erasure)."""
+    body = order_body(
+        channel="store",
+        store_id="ST-MADRID",
+        lines=[
+            {
+                "sku": "TSHIRT-BLK-M",
+                "quantity": 1,
+                "fulfillment": "pickup",
+                "location_id": "ST-MADRID",
+            }
+        ],
+    )
+    for anonymous in ("customer", "shipping_address"):
+        body.pop(anonymous)
+    sale = place_order(client, body, auth=STORE)
+    ready = _wait_order(client, sale["order_id"], "READY_FOR_PICKUP")
+    pickup = _order_view(client, sale["order_id"], STORE)["fulfillments"][0]
+    _post(
+        client,
+        f"/fulfillments/{pickup['fulfillment_id']}/collect",
+        {"pickup_code": pickup["pickup_code"]},
+        STORE,
+    )
+    assert ready["customer_id"] is None
+    _wait_order(client, sale["order_id"], "DELIVERED")
+    track = "/" + sale["tracking_url"].split("/", 3)[3]
+    survey = _get(client, track, {"Accept": "application/json"})["survey_url"]
+    _post(client, "/" + survey.split("/", 3)[3], {"score": 2, "comment": person.text("Rota")}, {})
+    claimed = _post(
+        client,
+        f"/orders/{sale['order_id']}/claim",
+        {"receipt_code": sale["receipt_code"], "email": person.email, "name": person.name},
+        STOREFRONT,
+    )
+    customer_id = claimed["customer_id"]
+    # The complaint joins the claimant's record with the order.
+    eventually(
+        lambda: (
+            [t["ticket_id"] for t in _get(client, f"/customers/{customer_id}")["tickets"]]
+            == [f"tkt_survey_{sale['order_id']}"]
+        )
+    )
+    return customer_id, {sale["order_id"]: sale["tracking_url"]}, [f"tkt_survey_{sale['order_id']}"]
+
+
 def _known_by_phone_and_card(client: Any, person: Person) -> tuple[str, dict[str, str], list[str]]:
     """No email at all: a phone and a loyalty card, a pick-up order and a staff note."""
     body = order_body(
@@ -307,8 +356,13 @@ def _only_a_ticket(client: Any, person: Person) -> tuple[str, dict[str, str], li
 
 @pytest.mark.parametrize(
     "scenario",
-    [_claimed_store_sale, _known_by_phone_and_card, _only_a_ticket],
-    ids=["claimed-store-sale", "phone-and-loyalty-card-only", "only-a-ticket"],
+    [_claimed_store_sale, _rated_store_sale_claimed, _known_by_phone_and_card, _only_a_ticket],
+    ids=[
+        "claimed-store-sale",
+        "rated-then-claimed",
+        "phone-and-loyalty-card-only",
+        "only-a-ticket",
+    ],
 )
 def test_erasure_leaves_nothing_of_the_person_whatever_they_left_with_us(
     client: Any, deps: Any, stack: Any, parked: list[str], scenario: Any

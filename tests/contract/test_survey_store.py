@@ -92,3 +92,28 @@ def test_an_answer_written_over_keeps_the_counters_and_needs_an_answer(surveys: 
     assert surveys.survey(answered.subject.order_id) == without_comment
     assert surveys.satisfaction_counters() == before
     assert surveys.customer_satisfaction(customer_id) == SatisfactionTally.of(4)
+
+
+def test_a_claimed_answer_names_its_customer_and_joins_their_tally_once(surveys: Any) -> None:
+    anonymous = _response(2)
+    assert _record(surveys, anonymous)
+    before = surveys.satisfaction_counters()
+    claimant = new_id("cus")
+
+    assert surveys.claim_survey(anonymous, claimant)
+    assert not surveys.claim_survey(anonymous, claimant)  # the claim's event again
+    assert not surveys.claim_survey(anonymous, new_id("cus"))
+
+    assert surveys.survey(anonymous.subject.order_id).subject.customer_id == claimant
+    assert surveys.customer_satisfaction(claimant) == SatisfactionTally.of(2)
+    assert surveys.satisfaction_counters() == before  # counted once, at the answer
+
+
+def test_no_answer_or_one_already_a_customer_s_cannot_be_claimed(surveys: Any) -> None:
+    owner, claimant = new_id("cus"), new_id("cus")
+    owned = _response(5, customer_id=owner)
+    assert _record(surveys, owned)
+    assert not surveys.claim_survey(owned, claimant)
+    assert not surveys.claim_survey(_response(4), claimant)  # never answered
+    assert surveys.customer_satisfaction(claimant) == SatisfactionTally()
+    assert surveys.survey(owned.subject.order_id).subject.customer_id == owner

@@ -38,6 +38,17 @@ class FakeSurveyStore:
     def survey(self, order_id: str) -> SurveyResponse | None:
         return self._answers.get(order_id)
 
+    def claim_survey(self, response: SurveyResponse, customer_id: str) -> bool:
+        order_id = response.subject.order_id
+        kept = self._answers.get(order_id)
+        if kept is None or kept.subject.customer_id is not None:
+            return False
+        subject = kept.subject.model_copy(update={"customer_id": customer_id})
+        self._answers[order_id] = kept.model_copy(update={"subject": subject})
+        mine = self._customers.get(customer_id, SatisfactionTally())
+        self._customers[customer_id] = mine.plus(SatisfactionTally.of(kept.score))
+        return True
+
     def replace_survey(self, response: SurveyResponse) -> bool:
         order_id = response.subject.order_id
         if order_id not in self._answers:

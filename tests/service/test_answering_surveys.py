@@ -3,15 +3,29 @@ interaction and average, the complaint for a low score, CSAT from counters."""
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
-from chalicelib.domain.surveys import SurveyAnswer, complaint_ticket_id
+from chalicelib.domain.requests import CustomerRef
+from chalicelib.domain.surveys import SatisfactionTally, SurveyAnswer, complaint_ticket_id
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import survey_links, surveys, tickets, tokens
+from chalicelib.services import (
+    customer_projection,
+    customer_records,
+    order_event_subscribers,
+    survey_links,
+    surveys,
+    tickets,
+    tokens,
+)
 from chalicelib.services.tracking import revoke_tracking_links, tracking_token
+from tests.fakes.outside import RecordingEvents
 from tests.service import flows
 
 
@@ -154,3 +168,56 @@ def test_a_low_score_on_an_anonymous_store_order_opens_a_complaint_without_a_cus
         )
         is None
     )
+
+
+def _claimed_after_a_low_score(deps: Deps, comment: str) -> tuple[str, str]:
+    """An anonymous store order rated 2 with ``comment``, then claimed by its buyer: the
+    order's id and the claimant's."""
+    order = flows.delivered(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert order.receipt_code is not None
+    _answer(deps, order.order_id, 2, comment)
+    ref = CustomerRef(email=f"claimant-{uuid.uuid4().hex[:8]}@example.com", name="Lucía")
+    claimed = customer_records.claim_order(order.order_id, order.receipt_code, ref, deps)
+    return order.order_id, claimed.customer_id
+
+
+def _deliver_claims(deps: Deps, handlers: dict[str, Any] | None = None) -> None:
+    assert isinstance(deps.events, RecordingEvents)
+    for event in deps.events.of_type("order.claimed"):
+        order_event_subscribers.handle_order_event(event, deps, handlers)
+
+
+def test_a_claimed_order_brings_its_survey_and_complaint_to_the_claimant_s_record(
+    deps: Deps,
+) -> None:
+    """A probe: the complaint a low score opened on an anonymous store order stayed on no
+    record after the buyer claimed the order, and so did the answer and its score."""
+    order_id, customer_id = _claimed_after_a_low_score(deps, "La cremallera venía rota")
+
+    _deliver_claims(deps)
+    _deliver_claims(deps)  # as SNS may deliver it again
+
+    listed, _ = deps.customers.records(customer_id, CustomerRecord.TICKETS)
+    assert [(t["ticket_id"], t["type"]) for t in listed] == [
+        (complaint_ticket_id(order_id), "complaint")
+    ]
+    assert tickets.get_ticket(complaint_ticket_id(order_id), deps).customer_id == customer_id
+    interactions, _ = deps.customers.records(customer_id, CustomerRecord.INTERACTIONS)
+    rated = [i for i in interactions if i["type"] == "survey"]
+    assert [(i["order_id"], i["score"]) for i in rated] == [(order_id, 2)]
+    assert deps.surveys.customer_satisfaction(customer_id) == SatisfactionTally.of(2)
+
+
+@pytest.mark.parametrize("carried", [True, False], ids=["carried over", "not carried yet"])
+def test_erasing_the_claimant_redacts_the_complaint_their_comment_opened(
+    deps: Deps, carried: bool
+) -> None:
+    order_id, customer_id = _claimed_after_a_low_score(deps, "Soy Lucía, 600111222")
+    projected_only = {"project": customer_projection.project_order_event}
+    _deliver_claims(deps, None if carried else projected_only)
+
+    customer_records.erase_customer(customer_id, "ops", "ops", deps)
+
+    complaint = tickets.get_ticket(complaint_ticket_id(order_id), deps)
+    assert (complaint.subject, complaint.description) == (ERASED, ERASED)
+    assert "600111222" not in str(tickets.get_ticket(complaint_ticket_id(order_id), deps))

@@ -83,6 +83,26 @@ class SurveyRepository:
         item = self.table.get(keys.survey(order_id))
         return SurveyResponse.model_validate(item["response"]) if item is not None else None
 
+    def claim_survey(self, response: SurveyResponse, customer_id: str) -> bool:
+        """The customer named on the answer, on the condition that it names none yet, and
+        their tally incremented in the same transaction: counted once however often the
+        claim's event is delivered."""
+        tally = SatisfactionTally.of(response.score)
+        return self.table.transact_if(
+            [
+                self.table.update(
+                    keys.survey(response.subject.order_id),
+                    "SET #response.subject.customer_id = :customer",
+                    "attribute_exists(pk) AND attribute_type(#response.subject.customer_id, :null)",
+                    {":customer": customer_id, ":null": "NULL"},
+                    {"#response": "response"},
+                ),
+                self.table.update(
+                    keys.customer_satisfaction(customer_id), _ADD, None, _counts(tally)
+                ),
+            ]
+        )
+
     def replace_survey(self, response: SurveyResponse) -> bool:
         """Over the existing answer only (the counters are not touched)."""
         order_id = response.subject.order_id
