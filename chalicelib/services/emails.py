@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import ProfileState
 from chalicelib.rendering import render
+from chalicelib.services.customers import canonical_customer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -97,7 +99,7 @@ def send_once(
         message = email()
         return deps.mailer.send(to, message.subject, message.html, message.text)
 
-    return _once(f"email:{event_id}", record, send, deps)
+    return _once(f"email:{event_id}", record, send, deps, to)
 
 
 def text_once(
@@ -112,11 +114,11 @@ def text_once(
             "summary": str(record.interaction["summary"]).replace("email sent", "text sent", 1),
         }
         record = EmailRecord(record.customer_id, record.merged, interaction)
-    return _once(f"sms:{event_id}", record, lambda: deps.texter.send(to, text()), deps)
+    return _once(f"sms:{event_id}", record, lambda: deps.texter.send(to, text()), deps, to)
 
 
 def _once(
-    marker: str, record: EmailRecord | None, send: Callable[[], str], deps: Deps
+    marker: str, record: EmailRecord | None, send: Callable[[], str], deps: Deps, to: str
 ) -> str | None:
     """Claim the message (its interaction, or a once-only ``marker``), then ``send``;
     the claim is given back if sending fails, so that the event's next delivery sends."""
@@ -127,7 +129,7 @@ def _once(
     if not claimed:
         return None
     try:
-        return send()
+        sent = send()
     except Exception:
         # SNS retries the delivery: let that retry send the message we could not.
         if record is None:
@@ -135,3 +137,16 @@ def _once(
         else:
             deps.customers.remove_interaction(record.customer_id, record.interaction)
         raise
+    if record is not None and deps.outbox is not None:
+        _no_copy_if_erased_meanwhile(record, to, deps)
+    return sent
+
+
+def _no_copy_if_erased_meanwhile(record: EmailRecord, to: str, deps: Deps) -> None:
+    """An erasure that ran between the claim and the send purged the copies kept before
+    this one was written (found as a rare failure of the erasure tests): the copy goes
+    too. The erasure marks the record erased before it purges, so a send that reads the
+    record not yet erased left its copy for that purge."""
+    assert deps.outbox is not None
+    if canonical_customer(record.customer_id, deps)[1].get("state") == ProfileState.ERASED:
+        deps.outbox.forget({to})

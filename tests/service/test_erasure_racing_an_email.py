@@ -1,0 +1,81 @@
+"""An erasure that runs while an email to the person is on its way: the email was claimed
+(its interaction written) before the erasure and is sent after it purged the copies kept
+where the environment keeps them (the local stack's outbox). Found as a rare failure of
+the HTTP erasure tests, which then read the person's address in ``GET /ops/outbox``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.deps import Deps
+from chalicelib.services import customer_records
+from infra.local.demo_data import load_demo_data
+from tests.fakes import fake_deps
+from tests.fakes.outside import Outgoing
+from tests.service import flows
+
+
+@dataclass
+class KeptCopies:
+    """An ``Outbox`` holding the recipient of every message sent."""
+
+    recipients: list[str] = field(default_factory=list)
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        return [{"to": to} for to in self.recipients[-limit:]]
+
+    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
+        wanted = {address.lower() for address in addresses}
+        kept = [to for to in self.recipients if to.lower() not in wanted]
+        gone, self.recipients = len(self.recipients) - len(kept), kept
+        return gone
+
+
+@dataclass
+class ErasedWhileSending(Outgoing):
+    """A mailer whose first send is overtaken by the erasure of ``customer_id``: the
+    erasure runs, then the message goes out and its copy is kept."""
+
+    outbox: KeptCopies = field(default_factory=KeptCopies)
+    deps: Deps | None = None
+    customer_id: str | None = None
+
+    def send(self, to: str, *parts: str) -> str:
+        if self.customer_id is not None and self.deps is not None:
+            erasing, self.customer_id = self.customer_id, None
+            customer_records.erase_customer(erasing, "ops", "ops", self.deps)
+        self.outbox.recipients.append(to)
+        return super().send(to, *parts)
+
+
+def _racing_deps() -> tuple[Deps, ErasedWhileSending]:
+    mailer = ErasedWhileSending()
+    deps = fake_deps(mailer=mailer, outbox=mailer.outbox)
+    load_demo_data(deps.store)
+    mailer.deps = deps
+    return deps, mailer
+
+
+def test_no_copy_of_an_email_sent_as_the_person_was_erased_is_kept() -> None:
+    deps, mailer = _racing_deps()
+    address = "carrera@example.com"
+    order = flows.reserved(deps, customer={"email": address, "name": "Ana Carrera"})
+    mailer.customer_id = order.customer_id
+
+    flows.mail_everything(deps)
+
+    assert mailer.customer_id is None  # the erasure ran inside the first send
+    assert [m["to"] for m in mailer.sent][:1] == [address]  # that one had left already
+    assert mailer.outbox.recipients == []
+
+
+def test_copies_of_emails_to_someone_not_erased_are_kept() -> None:
+    deps, mailer = _racing_deps()
+    address = "sigue@example.com"
+    flows.reserved(deps, customer={"email": address, "name": "Ana Sigue"})
+
+    flows.mail_everything(deps)
+
+    assert mailer.sent and mailer.outbox.recipients == [m["to"] for m in mailer.sent]
