@@ -275,9 +275,7 @@ class Order(DeferredModel):
         self._require_dispatchable()
         if not self.fulfillment(fulfillment_id).hand_to_carrier(shipment):
             return None
-        return self.sync_status(
-            at, f"shipped with {shipment.carrier}, tracking {shipment.tracking_number}"
-        )
+        return self.sync_status(at, self._handed_over())
 
     def ready_for_pickup(
         self, fulfillment_id: str, pickup_code: str, deadline: datetime, at: datetime
@@ -287,7 +285,26 @@ class Order(DeferredModel):
         fulfillment = self.fulfillment(fulfillment_id)
         if not fulfillment.wait_in_store(pickup_code, deadline, at):
             return None
-        return self.sync_status(at, f"ready for pick-up at {fulfillment.location_id}")
+        return self.sync_status(at, self._handed_over())
+
+    def _handed_over(self) -> str:
+        """Every part handed over so far, one phrase each, for the entry that moves the
+        order on: with several parts the order moves only with the last one, and a probe
+        found a mixed order whose history said "ready for pick-up" and nothing of its
+        parcel, booked a moment before."""
+        phrases = []
+        for part in self.fulfillments:
+            moving = part.status in (FulfillmentStatus.SHIPPED, FulfillmentStatus.DELIVERED)
+            if part.shipment is not None and moving:
+                shipment = part.shipment
+                phrases.append(
+                    f"shipped with {shipment.carrier}, tracking {shipment.tracking_number}"
+                )
+            elif part.status is FulfillmentStatus.READY_FOR_PICKUP:
+                phrases.append(f"ready for pick-up at {part.location_id}")
+            elif part.type is FulfillmentType.PICKUP and part.status is FulfillmentStatus.DELIVERED:
+                phrases.append(f"collected at {part.location_id}")
+        return "; ".join(phrases)
 
     def _require_dispatchable(self) -> None:
         if self.status is OrderStatus.CANCELLED:

@@ -193,6 +193,41 @@ def test_mixed_order_is_delivered_only_when_the_last_fulfillment_is() -> None:
     assert placed.status is OrderStatus.DELIVERED
 
 
+@pytest.mark.parametrize("parcel_first", [True, False], ids=["parcel first", "pick-up first"])
+def test_a_mixed_order_s_shipped_entry_tells_both_parts(parcel_first: bool) -> None:
+    # A probe: the parcel booked first and the pick-up ready after, the order's only
+    # SHIPPED entry said "ready for pick-up" and nothing of the parcel.
+    placed = mixed_order()
+    booking = shipment()
+    moves = [
+        lambda: placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), booking, NOW),
+        lambda: placed.ready_for_pickup(
+            fulfillment_id(placed, PICKUP, STORE_SOL), "1", DEADLINE, NOW
+        ),
+    ]
+    for move in moves if parcel_first else reversed(moves):
+        entry = move()
+
+    assert entry is not None and entry.status is OrderStatus.SHIPPED
+    assert entry.detail == (
+        f"ready for pick-up at {STORE_SOL}; shipped with rapido, tracking {booking.tracking_number}"
+    )
+    assert [h.status for h in placed.history].count(OrderStatus.SHIPPED) == 1
+
+
+def test_a_pick_up_collected_before_the_parcel_left_is_told_with_it() -> None:
+    placed = mixed_order()
+    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
+    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
+    placed.deliver(pickup_id, NOW)
+    booking = shipment()
+    entry = placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), booking, NOW)
+    assert entry is not None
+    assert entry.detail == (
+        f"collected at {STORE_SOL}; shipped with rapido, tracking {booking.tracking_number}"
+    )
+
+
 def test_derived_status_is_none_before_reservation_and_when_all_are_cancelled() -> None:
     assert paid(line("MUG-WHT", 1)).derived_status() is None
     placed = mixed_order()
