@@ -54,10 +54,13 @@ def _record_breach(
             or (when_due and shipment.promised_by > now)
         ):
             return None
-        shipment.breached_at = now
+        # The promise broke when it passed, not when a step noticed: the moment the order's
+        # JSON already shows before this record (``Shipment.sla``), so it never moves (a
+        # probe read two). With scaled waits the step may run before the wall-clock promise.
+        shipment.breached_at = min(now, shipment.promised_by)
         shipment.sla_status = SlaStatus.BREACHED
         shipment.lost_by = lost_deadline(shipment.promised_by, deps)
-        event = SlaBreached.of(order, fulfillment_id, shipment, now)
+        event = SlaBreached.of(order, fulfillment_id, shipment, shipment.breached_at)
         return Change(events=[event], shipments=[fulfillment], result=True)
 
     # mutate may decide again after losing a race: only the attempt that was written

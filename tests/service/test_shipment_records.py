@@ -474,3 +474,25 @@ def test_a_lost_parcel_whose_refund_failed_is_refunded_and_told_by_a_later_check
     # Told: nothing left to watch.
     clock.now += timedelta(minutes=5)
     assert lost_parcels.check_watched_shipments(deps)["overdue"] == 0
+
+
+def test_a_breach_is_at_the_promise_before_and_after_the_step_records_it(deps: Deps) -> None:
+    """A probe: the order's JSON said ``breached_at`` = the promise until the workflow
+    recorded the breach, then the moment the step ran, a second later."""
+    shipped = flows.shipped(deps)
+    _past_the_promise(deps, shipped)
+    (parcel,) = shipped.fulfillments
+    assert parcel.shipment is not None
+    seen_before = parcel.shipment.sla(deps.clock())
+
+    assert sla.record_breach(shipped.order_id, parcel.fulfillment_id, deps)
+
+    (recorded,) = deps.store.get_order(shipped.order_id).fulfillments
+    assert recorded.shipment is not None
+    assert recorded.shipment.breached_at == parcel.shipment.promised_by
+    seen_after = recorded.shipment.sla(deps.clock())
+    assert seen_before["status"] == seen_after["status"] == "breached"
+    assert seen_after["breached_at"] == seen_before["breached_at"]
+    assert isinstance(deps.events, RecordingEvents)
+    (told,) = deps.events.of_type("shipment.sla_breached")
+    assert datetime.fromisoformat(told["at"]) == parcel.shipment.promised_by
