@@ -2,9 +2,9 @@
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.deferred import DeferredModel
@@ -12,6 +12,7 @@ from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.payments import PaymentFailure, PaymentStatus
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.returns import OrderReturn
@@ -57,6 +58,53 @@ class FulfillmentResponse(DeferredModel):
     shipment: ShipmentResponse | None = None
     pickup_code: str | None = None
     pickup_deadline: str | None = None
+
+
+_MONEY_SHOWN = {
+    "type": "object",
+    "required": ["amount", "currency"],
+    "properties": {"amount": {"type": "string"}, "currency": {"type": "string"}},
+}
+
+# The shapes API.md fixes, declared in the OpenAPI document (a probe: they were free-form
+# objects, which any answer matches); kept as plain mappings in the code, since the
+# customer's view of an order drops some of their fields.
+PaymentShown = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "Where the order's money is (payment_id and owed: staff only)",
+            "required": ["status", "authorized", "captured", "refunded"],
+            "properties": {
+                "status": {"type": "string", "enum": [s.value for s in PaymentStatus]},
+                "payment_id": {"type": ["string", "null"]},
+                "authorized": _MONEY_SHOWN,
+                "captured": _MONEY_SHOWN,
+                "refunded": _MONEY_SHOWN,
+                "voided": _MONEY_SHOWN,
+                "failure": {"enum": [*(f.value for f in PaymentFailure), None]},
+                "owed": {"type": "array", "items": {"type": "object"}},
+            },
+        }
+    ),
+]
+HistoryEntryShown = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "One status change (note: the reason a person gave; staff only)",
+            "required": ["status", "at", "detail"],
+            "properties": {
+                "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
+                "at": {"type": "string", "format": "date-time"},
+                "detail": {"type": "string"},
+                "note": {"type": ["string", "null"]},
+            },
+        }
+    ),
+]
 
 
 def payment_view(order: Order) -> dict[str, Any]:
@@ -124,14 +172,14 @@ class OrderResponse(DeferredModel):
     customer_unvouched: bool = False
     lines: list[dict[str, Any]]
     total: Money
-    payment: dict[str, Any]
+    payment: PaymentShown
     # Set when ops were alerted about the order (money owed after retries, a compensation
     # that could not finish); null otherwise.
     attention: dict[str, Any] | None = None
     fulfillments: list[FulfillmentResponse]
     sourcing_reason: str | None
     returns: list[dict[str, Any]]
-    history: list[dict[str, Any]]
+    history: list[HistoryEntryShown]
     sla: dict[str, str | None] | None
     placed_at: str
     tracking_url: str

@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from chalicelib.api.http import RouteDoc
 from chalicelib.api.openapi import error_statuses
+from tests.support import order_body
+from tests.support.api import get_order, place_order
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 
@@ -565,3 +567,26 @@ def test_a_carrier_event_s_moment_declares_its_shape(document: dict[str, Any]) -
         "0000-12-02",
     ):
         assert not re.search(pattern, refused), refused
+
+
+def test_an_order_s_payment_and_history_have_the_contract_s_shapes(
+    document: dict[str, Any], client: Any
+) -> None:
+    """A probe: ``payment`` and each ``history`` entry were free-form objects in the
+    document, so any answer matched them; API.md fixes both."""
+    answer = document["paths"]["/orders/{order_id}"]["get"]["responses"]["200"]
+    order = _resolve(document, answer["content"]["application/json"]["schema"])
+    payment = order["properties"]["payment"]
+    entry = order["properties"]["history"]["items"]
+    assert {"status", "authorized", "captured", "refunded"} <= set(payment["required"])
+    assert {"status", "at", "detail"} <= set(entry["required"])
+    assert "DECLINED" in payment["properties"]["status"]["enum"]
+
+    placed = place_order(client, order_body())
+    seen = get_order(client, placed["order_id"])
+    jsonschema.Draft202012Validator(payment).validate(seen["payment"])
+    for each in seen["history"]:
+        jsonschema.Draft202012Validator(entry).validate(each)
+    broken = seen["payment"] | {"authorized": "12.50"}
+    assert not jsonschema.Draft202012Validator(payment).is_valid(broken)
+    assert not jsonschema.Draft202012Validator(entry).is_valid({"status": "SHIPPED"})
