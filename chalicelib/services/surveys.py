@@ -7,7 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import ProfileState
-from chalicelib.domain.errors import Conflict, NotFound, SurveyAlreadyAnswered
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    NotFound,
+    SurveyAlreadyAnswered,
+)
 from chalicelib.domain.surveys import (
     SatisfactionReport,
     SurveyAnswer,
@@ -68,6 +73,13 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
     (a retried request) adds nothing."""
     if customer_id is not None:
         _on_the_record(response, customer_id, deps)
+    _open_complaint(order, response, customer_id, deps)
+
+
+def _open_complaint(
+    order: Order, response: SurveyResponse, customer_id: str | None, deps: Deps
+) -> None:
+    """For a low score, the complaint about the order (on ``customer_id``'s record)."""
     complaint = complaint_for(
         response.model_copy(
             update={"subject": response.subject.model_copy(update={"customer_id": customer_id})}
@@ -93,6 +105,50 @@ def _follow_up(order: Order, response: SurveyResponse, customer_id: str | None, 
         )
 
 
+def _follow_up_now(order_id: str, response: SurveyResponse, deps: Deps) -> None:
+    """``_follow_up`` for the order's customer as it is now: an anonymous store order may
+    be claimed while its answer is recorded (a re-probe: the answer read the order before
+    a claim, its complaint was then refused as not the claimant's, and no complaint was
+    ever opened). A claim only ever names a customer, so a second look settles it."""
+    for _ in range(2):
+        order = deps.store.get_order(order_id)
+        customer_id, erased = _customer_of(order, deps)
+        if erased:
+            return  # nothing more is kept of them; the erasure redacts what was
+        if customer_id is not None and response.subject.customer_id is not None:
+            _follow_up(order, response, customer_id, deps)
+            return
+        if customer_id is not None:
+            _bring_to(order, response, customer_id, deps)
+            return
+        try:
+            _follow_up(order, response, None, deps)
+            return
+        except NotFound:
+            continue  # claimed between the read and the complaint
+    raise ConcurrentModification(f"order {order_id} kept changing; answer again")
+
+
+def _bring_to(order: Order, response: SurveyResponse, customer_id: str, deps: Deps) -> bool:
+    """The answer given while the order had no customer, on the record of the customer who
+    claimed it since: the interaction, their tally (once: the answer is named theirs in the
+    same write) and the complaint a low score opened, re-pointed at them and listed (or
+    opened for them, should the answer's own follow-up not have run yet). True if the
+    tally took it."""
+    counted = response.subject.customer_id is None and deps.surveys.claim_survey(
+        response, customer_id
+    )
+    _on_the_record(response, customer_id, deps)
+    complaint = deps.customers.get_ticket(complaint_ticket_id(order.order_id))
+    if complaint is None:
+        _open_complaint(order, response, customer_id, deps)
+    elif complaint.customer_id is None:
+        complaint.customer_id = customer_id
+        complaint.customer_unvouched = order.customer_unvouched
+        deps.customers.save_ticket(complaint)  # versioned: a racing change is retried
+    return counted
+
+
 def _on_the_record(response: SurveyResponse, customer_id: str, deps: Deps) -> None:
     """The answer as an interaction on the customer's 360, keyed by the order: once."""
     order_id = response.subject.order_id
@@ -115,14 +171,7 @@ def carry_to_claimant(event: dict[str, Any], deps: Deps, reads: EventReads) -> b
     customer_id, erased = _customer_of(order, deps)
     if customer_id is None or erased:
         return False  # the erasure redacts the complaint where it is
-    counted = deps.surveys.claim_survey(response, customer_id)
-    _on_the_record(response, customer_id, deps)
-    complaint = deps.customers.get_ticket(complaint_ticket_id(order.order_id))
-    if complaint is not None and complaint.customer_id is None:
-        complaint.customer_id = customer_id
-        complaint.customer_unvouched = order.customer_unvouched
-        deps.customers.save_ticket(complaint)  # versioned: a racing change is retried by SNS
-    return counted
+    return _bring_to(order, response, customer_id, deps)
 
 
 def _erased(order: Order) -> Conflict:
@@ -147,7 +196,7 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     existing = deps.surveys.survey(order.order_id)
     if existing is not None:
         if not erased:
-            _follow_up(order, existing, customer_id, deps)  # finish what a failed try left
+            _follow_up_now(order.order_id, existing, deps)  # finish what a failed try left
         answer_survey(existing.subject, parsed, deps.clock(), existing)
     if erased:
         raise _erased(order)
@@ -159,7 +208,10 @@ def answer(order: Order, parsed: SurveyAnswer, deps: Deps) -> SurveyResponse:
     response = answer_survey(subject_of(order), parsed, deps.clock())
     if not deps.surveys.record_survey(response, projection_increments(response), customer_id):
         raise SurveyAlreadyAnswered(f"the survey of order {order.order_id} was answered")
-    _follow_up(order, response, customer_id, deps)
+    if customer_id is None:
+        _follow_up_now(order.order_id, response, deps)
+    else:
+        _follow_up(order, response, customer_id, deps)
     return response
 
 

@@ -221,3 +221,42 @@ def test_erasing_the_claimant_redacts_the_complaint_their_comment_opened(
     complaint = tickets.get_ticket(complaint_ticket_id(order_id), deps)
     assert (complaint.subject, complaint.description) == (ERASED, ERASED)
     assert "600111222" not in str(tickets.get_ticket(complaint_ticket_id(order_id), deps))
+
+
+@pytest.mark.parametrize("claim_told_first", [False, True], ids=["event after", "event before"])
+def test_a_claim_made_while_the_answer_is_recorded_still_gets_the_complaint(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, claim_told_first: bool
+) -> None:
+    """A re-probe: the answer read the order before a claim committed; its complaint, for
+    no customer, was then refused as not the claimant's, and none was ever opened."""
+    order = flows.delivered(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert order.receipt_code is not None
+    ref = CustomerRef(email=f"carrera-{uuid.uuid4().hex[:8]}@example.com")
+    claimed: list[str] = []
+    record = deps.surveys.record_survey
+
+    def record_then_claimed(*args: Any) -> bool:
+        if claim_told_first:  # the claim's event is handled before the answer is written
+            claimed.append(_claim(deps, order, ref))
+            _deliver_claims(deps)
+        written = record(*args)
+        if not claim_told_first:
+            claimed.append(_claim(deps, order, ref))
+        return written
+
+    monkeypatch.setattr(deps.surveys, "record_survey", record_then_claimed)
+    _answer(deps, order.order_id, 1, "Faltaba una pieza")
+    _deliver_claims(deps)
+    _deliver_claims(deps)
+
+    (customer_id,) = claimed
+    complaint = tickets.get_ticket(complaint_ticket_id(order.order_id), deps)
+    assert complaint.customer_id == customer_id and "Faltaba una pieza" in complaint.description
+    listed, _ = deps.customers.records(customer_id, CustomerRecord.TICKETS)
+    assert [t["ticket_id"] for t in listed] == [complaint.ticket_id]
+    assert deps.surveys.customer_satisfaction(customer_id) == SatisfactionTally.of(1)
+    assert deps.surveys.satisfaction_counters()["all"] == SatisfactionTally.of(1)
+
+
+def _claim(deps: Deps, order: Any, ref: CustomerRef) -> str:
+    return customer_records.claim_order(order.order_id, order.receipt_code, ref, deps).customer_id
