@@ -30,6 +30,7 @@ from chalicelib.domain.opportunities import (
     OpportunityStatus,
     OwedNotices,
     PlacedOrder,
+    SubscriptionStatus,
     back_in_stock_opportunity,
     convert_on_order,
     convert_on_payment,
@@ -282,7 +283,12 @@ def _tell_back_in_stock(
 
 
 def _tell_one(subscription: BackInStockSubscription, deps: Deps) -> int:
-    """One subscription's notice sent and closed; 1 if it was sent now."""
+    """One subscription's notice sent and closed; 1 if it was sent now. Read again first:
+    the due list was read when the batch began, and a person erased since must not be
+    told (a re-probe: erased during a restock of 60, they still got the notice)."""
+    current = deps.opportunities.subscription(subscription.subscription_id)
+    if current is None or current.status is not SubscriptionStatus.OPEN:
+        return 0
     sent = send_once(
         f"backinstock:{subscription.subscription_id}",
         subscription.email,
@@ -298,8 +304,19 @@ def _tell_one(subscription: BackInStockSubscription, deps: Deps) -> int:
         # Lost after 30 days (or none): the wish is still told and closed (found by
         # a review: it stayed open, read at every crossing, its email claimed).
         opportunity = None
-    deps.opportunities.notify_subscription(subscription, opportunity)
+    if not deps.opportunities.notify_subscription(subscription, opportunity):
+        _no_copy_if_erased_meanwhile(subscription, deps)
     return int(sent is not None)
+
+
+def _no_copy_if_erased_meanwhile(subscription: BackInStockSubscription, deps: Deps) -> None:
+    """An erasure between the read above and the send: the notice went, but the copy the
+    environment keeps of it (the local outbox) goes as the erasure's own purge did."""
+    if deps.outbox is None:
+        return
+    now = deps.opportunities.subscription(subscription.subscription_id)
+    if now is not None and now.status is SubscriptionStatus.ERASED:
+        deps.outbox.forget({subscription.email})
 
 
 def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:

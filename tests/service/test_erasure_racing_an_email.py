@@ -5,12 +5,16 @@ the HTTP erasure tests, which then read the person's address in ``GET /ops/outbo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.deps import Deps
-from chalicelib.services import customer_records
+from chalicelib.domain.catalog import Product
+from chalicelib.domain.money import Money
+from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services import customer_records, inventory, opportunities
 from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
 from tests.fakes.outside import Outgoing
@@ -42,8 +46,12 @@ class ErasedWhileSending(Outgoing):
     deps: Deps | None = None
     customer_id: str | None = None
 
+    # Erase while sending to this address (by default, whatever is sent first).
+    while_sending_to: str | None = None
+
     def send(self, to: str, *parts: str) -> str:
-        if self.customer_id is not None and self.deps is not None:
+        now = self.while_sending_to in (None, to)
+        if self.customer_id is not None and self.deps is not None and now:
             erasing, self.customer_id = self.customer_id, None
             customer_records.erase_customer(erasing, "ops", "ops", self.deps)
         self.outbox.recipients.append(to)
@@ -79,3 +87,43 @@ def test_copies_of_emails_to_someone_not_erased_are_kept() -> None:
     flows.mail_everything(deps)
 
     assert mailer.sent and mailer.outbox.recipients == [m["to"] for m in mailer.sent]
+
+
+def _restock_with_two_waiting(
+    deps: Deps, mailer: ErasedWhileSending, erase: str, during: str
+) -> str:
+    """Two customers wait for a product that comes back; ``erase``'s customer is erased as
+    the notice to ``during`` goes out. The product's SKU."""
+    sku = f"VUELVE-{uuid.uuid4().hex[:6].upper()}"
+    deps.store.put_product(Product(sku=sku, name="Abrigo", price=Money.of("40.00")))
+    people = {}
+    for address in ("primera@example.com", "segunda@example.com"):
+        people[address] = flows.place(deps, customer={"email": address}).customer_id
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+        deps.clock.advance(seconds=1)  # type: ignore[attr-defined]
+    mailer.sent.clear()
+    mailer.outbox.recipients.clear()
+    mailer.customer_id, mailer.while_sending_to = people[erase], during
+    receipt = {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 3}
+    inventory.record_movement(RecordMovementRequest.model_validate(receipt), deps)
+    return sku
+
+
+def test_a_subscriber_erased_while_a_restock_tells_others_is_not_told() -> None:
+    """A re-probe: subscribers erased while a restock told its batch still got the notice,
+    and its copy stayed in the outbox (the batch's list was read before the erasure)."""
+    deps, mailer = _racing_deps()
+    _restock_with_two_waiting(deps, mailer, "segunda@example.com", "primera@example.com")
+
+    assert mailer.customer_id is None  # erased while the first notice went out
+    assert [m["to"] for m in mailer.sent] == ["primera@example.com"]
+    assert mailer.outbox.recipients == ["primera@example.com"]
+
+
+def test_no_copy_of_a_notice_sent_as_its_subscriber_was_erased_is_kept() -> None:
+    deps, mailer = _racing_deps()
+    _restock_with_two_waiting(deps, mailer, "segunda@example.com", "segunda@example.com")
+
+    assert mailer.customer_id is None
+    assert [m["to"] for m in mailer.sent] == ["primera@example.com", "segunda@example.com"]
+    assert mailer.outbox.recipients == ["primera@example.com"]
