@@ -161,10 +161,13 @@ class Outbox(Protocol):
         subject, sent_at and the start of the text."""
         ...
 
-    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
+    def forget(
+        self, addresses: set[str], orders: Collection[str] = (), messages: Collection[str] = ()
+    ) -> int:
         """Delete the copies of every email and text message sent to one of these addresses
-        (an erased customer's emails and phone numbers), and of every email about one of
-        ``orders`` (theirs, wherever it went); returns how many went."""
+        (an erased customer's emails and phone numbers), of every email about one of
+        ``orders`` (theirs, wherever it went), and of the messages with these ids (one
+        sent as its customer was erased); returns how many went."""
         ...
 
 

@@ -304,19 +304,22 @@ def _tell_one(subscription: BackInStockSubscription, deps: Deps) -> int:
         # Lost after 30 days (or none): the wish is still told and closed (found by
         # a review: it stayed open, read at every crossing, its email claimed).
         opportunity = None
-    if not deps.opportunities.notify_subscription(subscription, opportunity):
-        _no_copy_if_erased_meanwhile(subscription, deps)
+    if not deps.opportunities.notify_subscription(subscription, opportunity) and sent:
+        _no_copy_if_subscription_erased_meanwhile(subscription, sent, deps)
     return int(sent is not None)
 
 
-def _no_copy_if_erased_meanwhile(subscription: BackInStockSubscription, deps: Deps) -> None:
+def _no_copy_if_subscription_erased_meanwhile(
+    subscription: BackInStockSubscription, sent: str, deps: Deps
+) -> None:
     """An erasure between the read above and the send: the notice went, but the copy the
-    environment keeps of it (the local outbox) goes as the erasure's own purge did."""
+    environment keeps of it (the local outbox) goes as the erasure's own purge did. Only
+    this copy: the erasure's purge took the others it had to."""
     if deps.outbox is None:
         return
     now = deps.opportunities.subscription(subscription.subscription_id)
     if now is not None and now.status is SubscriptionStatus.ERASED:
-        deps.outbox.forget({subscription.email})
+        deps.outbox.forget(set(), messages=[sent])
 
 
 def tell_owed(deps: Deps, limit: int = 100) -> dict[str, int]:

@@ -38,15 +38,19 @@ class EmlOutbox:
                 continue  # written while we read it: it shows up on the next look
         return rows
 
-    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
+    def forget(
+        self, addresses: set[str], orders: Collection[str] = (), messages: Collection[str] = ()
+    ) -> int:
         """Delete every email whose recipients include one of ``addresses`` (compared in
         lower case) or that names one of ``orders`` (in its subject or its text), and
         every text message (``.sms.txt``, its first line ``To: <phone>``) sent to one of
-        the addresses or naming one of the orders; returns how many were deleted."""
+        the addresses or naming one of the orders; and the messages with these ids (the
+        files are named after them); returns how many were deleted."""
         if not self.directory.is_dir():
             return 0
+        deleted = self._forget_messages(messages)
         wanted = {address.strip().lower() for address in addresses}
-        deleted = self._forget_texts(wanted, orders)
+        deleted += self._forget_texts(wanted, orders)
         for path in self.directory.glob("*.eml"):
             try:
                 message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -60,6 +64,20 @@ class EmlOutbox:
             ):
                 path.unlink(missing_ok=True)
                 deleted += 1
+        return deleted
+
+    def _forget_messages(self, messages: Collection[str]) -> int:
+        deleted = 0
+        for message_id in messages:
+            if not message_id or "/" in message_id or message_id.startswith("."):
+                continue  # an id, never a path
+            for path in (
+                self.directory / f"{message_id}.eml",
+                self.directory / f"{message_id}.sms.txt",
+            ):
+                if path.exists():
+                    path.unlink(missing_ok=True)
+                    deleted += 1
         return deleted
 
     def _forget_texts(self, wanted: set[str], orders: Collection[str]) -> int:

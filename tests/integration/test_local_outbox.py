@@ -82,3 +82,18 @@ def test_forgetting_an_order_deletes_the_texts_naming_it_whoever_they_went_to(
     assert outbox.forget(set(), ["ord_aaa111"]) == 1
 
     assert not about.exists() and other.exists()
+
+
+def test_forgetting_a_message_deletes_that_copy_alone(tmp_path: Path) -> None:
+    outbox = EmlOutbox(tmp_path)
+    sent = _write(tmp_path, "0100-sent", "berta@example.com")
+    earlier = _write(tmp_path, "0100-earlier", "berta@example.com")
+    text = tmp_path / "0100-text.sms.txt"
+    text.write_text("To: +34655000111\n\nYour code\n", encoding="utf-8")
+    outside = tmp_path.parent / "outside.eml"
+    outside.write_text("not the outbox's", encoding="utf-8")
+
+    assert outbox.forget(set(), messages=["0100-sent", "0100-text", "../outside", ""]) == 2
+
+    assert not sent.exists() and not text.exists()
+    assert earlier.exists() and outside.exists()

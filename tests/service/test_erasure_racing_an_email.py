@@ -23,18 +23,29 @@ from tests.service import flows
 
 @dataclass
 class KeptCopies:
-    """An ``Outbox`` holding the recipient of every message sent."""
+    """An ``Outbox`` holding a copy of every message sent: its id, recipient and text."""
 
-    recipients: list[str] = field(default_factory=list)
+    copies: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [copy["to"] for copy in self.copies]
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
-        return [{"to": to} for to in self.recipients[-limit:]]
+        return self.copies[-limit:]
 
-    def forget(self, addresses: set[str], orders: Collection[str] = ()) -> int:
+    def forget(
+        self, addresses: set[str], orders: Collection[str] = (), messages: Collection[str] = ()
+    ) -> int:
         wanted = {address.lower() for address in addresses}
-        kept = [to for to in self.recipients if to.lower() not in wanted]
-        gone, self.recipients = len(self.recipients) - len(kept), kept
-        return gone
+
+        def gone(copy: dict[str, str]) -> bool:
+            about = any(order_id in copy["text"] for order_id in orders)
+            return copy["to"].lower() in wanted or about or copy["id"] in messages
+
+        kept = [copy for copy in self.copies if not gone(copy)]
+        forgotten, self.copies = len(self.copies) - len(kept), kept
+        return forgotten
 
 
 @dataclass
@@ -54,8 +65,9 @@ class ErasedWhileSending(Outgoing):
         if self.customer_id is not None and self.deps is not None and now:
             erasing, self.customer_id = self.customer_id, None
             customer_records.erase_customer(erasing, "ops", "ops", self.deps)
-        self.outbox.recipients.append(to)
-        return super().send(to, *parts)
+        message_id = super().send(to, *parts)
+        self.outbox.copies.append({"id": message_id, "to": to, "text": "\n".join(parts)})
+        return message_id
 
 
 def _racing_deps() -> tuple[Deps, ErasedWhileSending]:
@@ -89,6 +101,27 @@ def test_copies_of_emails_to_someone_not_erased_are_kept() -> None:
     assert mailer.sent and mailer.outbox.recipients == [m["to"] for m in mailer.sent]
 
 
+def test_erasing_someone_who_named_an_address_keeps_its_owner_s_copies() -> None:
+    """CI: erasing A while an email about A's order went to B's address, which A's order
+    named, deleted every copy of B's own emails too; only the one about A's order goes."""
+    deps, mailer = _racing_deps()
+    someone = "duena@example.com"
+    own = flows.reserved(deps, customer={"email": someone, "name": "Berta Dueña"})
+    flows.mail_everything(deps)
+    kept_before = list(mailer.outbox.copies)
+    phone = "+34600111222"
+    person = flows.place(deps, customer={"phone": phone, "name": "Alba"}).customer_id
+    named = flows.reserved(deps, customer={"customer_id": person, "phone": phone, "email": someone})
+    assert named.customer_id != own.customer_id
+    mailer.customer_id, mailer.while_sending_to = named.customer_id, someone
+
+    flows.mail_everything(deps)
+
+    assert mailer.customer_id is None  # erased while an email about their order went out
+    assert kept_before and all(own.order_id in copy["text"] for copy in kept_before)
+    assert mailer.outbox.copies == kept_before
+
+
 def _restock_with_two_waiting(
     deps: Deps, mailer: ErasedWhileSending, erase: str, during: str
 ) -> str:
@@ -102,7 +135,7 @@ def _restock_with_two_waiting(
         opportunities.subscribe_back_in_stock(sku, address, deps)
         deps.clock.advance(seconds=1)  # type: ignore[attr-defined]
     mailer.sent.clear()
-    mailer.outbox.recipients.clear()
+    mailer.outbox.copies.clear()
     mailer.customer_id, mailer.while_sending_to = people[erase], during
     receipt = {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 3}
     inventory.record_movement(RecordMovementRequest.model_validate(receipt), deps)
