@@ -94,6 +94,40 @@ def test_the_graph_layout_places_every_state_of_the_order_machine_apart(
     assert graph["nodes"]["FulfilEach"]["inner"] is not None
 
 
+def test_the_executions_note_says_when_the_list_holds_only_the_newest(
+    browser: Any, console_stack: RunningStack
+) -> None:
+    """A probe: with 220 executions the list held the newest 200 and said "200 of 200
+    shown"."""
+    browser.get(f"{console_stack.url}/ops")
+
+    def note(shown: int, loaded: int, count: int, capped: bool, needle: str) -> str:
+        text: str = wait_for(
+            browser,
+            lambda driver: driver.execute_script(
+                "const c = window.OrquestaConsole;"
+                "return c && c.executionsNote(arguments[0], arguments[1],"
+                " { count: arguments[2], capped: arguments[3] }, arguments[4]);",
+                shown,
+                loaded,
+                count,
+                capped,
+                needle,
+            ),
+        )
+        return text
+
+    assert note(200, 200, 220, False, "") == "200 of the newest 200 shown, 220 in all"
+    assert note(200, 200, 1000, True, "") == "200 of the newest 200 shown, 1000+ in all"
+    assert (
+        note(3, 200, 220, False, "ab") == "3 of the newest 200 shown, 220 in all (filtered by “ab”)"
+    )
+    assert note(12, 12, 12, False, "") == "12 of 12 shown"
+    assert note(12, 12, 13, False, "") == "12 of 12 shown"  # one counted twice meanwhile
+    assert note(200, 200, 200, False, "") == "200 of 200 shown"
+    assert note(1, 12, 12, False, "ab") == "1 of 12 shown (filtered by “ab”)"
+
+
 def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     browser: Any,
     console_stack: RunningStack,
@@ -111,6 +145,9 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     )
     assert set(counts) == {"ALL", "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
     assert int(counts["RUNNING"].rstrip("+")) >= 1
+    shown = len(wait_for(browser, executions_shown("")))
+    note = browser.find_element("css selector", "#executions-note").text
+    assert note.startswith(f"{shown} of ") and "newest" not in note, note  # under 200 here
     assert session_key(browser) == "demo-ops"
     assert "demo-ops" not in browser.current_url
 

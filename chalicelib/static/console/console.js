@@ -2,9 +2,13 @@
   'use strict';
 
   const KEY = 'orquesta.ops.key';
+  const EXECUTIONS_PAGE = 200;
   const SVG = 'http://www.w3.org/2000/svg';
   const $ = (selector) => document.querySelector(selector);
-  const state = { executions: [], definition: null, order: null, executionsSeq: 0, orderSeq: 0 };
+  const state = {
+    executions: [], executionsTotal: { count: 0, capped: false },
+    definition: null, order: null, executionsSeq: 0, orderSeq: 0,
+  };
 
   // Elements are built with textContent only: nothing from the API is parsed as HTML.
   function h(tag, attrs, ...children) {
@@ -145,7 +149,7 @@
     const seq = ++state.executionsSeq;
     const table = $('#executions');
     const status = $('#status-filter').value;
-    const query = new URLSearchParams({ limit: '200' });
+    const query = new URLSearchParams({ limit: String(EXECUTIONS_PAGE) });
     if (status) query.set('status', status);
     table.setAttribute('aria-busy', 'true');
     try {
@@ -153,6 +157,7 @@
       if (seq !== state.executionsSeq) return;
       showError('#executions-error', '');
       state.executions = body.executions;
+      state.executionsTotal = filteredTotal(body, status);
       renderCounts(body);
       renderExecutions();
       table.setAttribute('data-status-filter', status);
@@ -161,6 +166,15 @@
     } finally {
       if (seq === state.executionsSeq) table.setAttribute('aria-busy', 'false');
     }
+  }
+
+  // The executions the filter matches, as the tiles count them (capped at count_cap).
+  function filteredTotal(body, status) {
+    const counts = status ? [body.counts[status] || 0] : Object.values(body.counts);
+    return {
+      count: counts.reduce((a, b) => a + b, 0),
+      capped: counts.some((count) => count >= body.count_cap),
+    };
   }
 
   function renderCounts(body) {
@@ -203,9 +217,21 @@
       });
       body.append(row);
     }
-    $('#executions-note').textContent = `${rows.length} of ${state.executions.length} shown` +
-      (needle ? ` (filtered by “${needle}”)` : '');
+    $('#executions-note').textContent = executionsNote(rows.length, state.executions.length,
+      state.executionsTotal, needle);
   }
+
+  // What the table holds against what exists: the list loads the newest 200, and a note
+  // saying "200 of 200 shown" while the tile counted 220 hid the rest (a probe).
+  // Only a full page can have left some out (the counts are read apart, and an execution
+  // that changed status between the two reads may be counted twice).
+  function executionsNote(shown, loaded, total, needle) {
+    const more = loaded >= EXECUTIONS_PAGE && (total.count > loaded || total.capped);
+    const all = `${total.count}${total.capped ? '+' : ''}`;
+    const note = more ? `${shown} of the newest ${loaded} shown, ${all} in all` : `${shown} of ${loaded} shown`;
+    return note + (needle ? ` (filtered by “${needle}”)` : '');
+  }
+  window.OrquestaConsole = Object.freeze({ executionsNote });
 
   $('#status-filter').addEventListener('change', loadExecutions);
   $('#order-filter').addEventListener('input', renderExecutions);
