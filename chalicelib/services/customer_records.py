@@ -69,6 +69,7 @@ MOVED_RECORDS = (
 )
 MAX_CLAIM_ATTEMPTS = 5
 CLAIM_LOCKOUT_SECONDS = 15 * 60  # real time, not scaled
+CLAIMING_SECONDS = 60  # a claim that died holding its lock frees it after this
 # What the erase call answers with, of the erasure record (not the outbox's addresses).
 ERASURE_FIELDS = ("at", "by_client_id", "by_role", "reason", "status", "completed_at")
 MAX_ERASURE_ATTEMPTS = 5
@@ -517,6 +518,23 @@ def claim_order(
         raise Unprocessable("wrong receipt code", field="receipt_code")
     deps.access.attempt_succeeded(scope)
     if order.customer_id is not None:
+        raise Conflict(f"order {order_id} was already claimed", field="order_id")
+    # One claim at a time: two right codes at once both found their claimant's record, and
+    # the loser's stayed behind its 409 (a probe, 11 of 14 races). Given back either way.
+    claiming = f"claiming#{order_id}"
+    if not deps.store.remember_once(claiming, CLAIMING_SECONDS):
+        raise Conflict(f"order {order_id} is being claimed", field="order_id")
+    try:
+        return _claim_for(order_id, ref, deps)
+    finally:
+        deps.store.forget(claiming)
+
+
+def _claim_for(order_id: str, ref: CustomerRef, deps: Deps) -> Resolution:
+    """The order attached to the customer ``ref`` names (found or created), the claim
+    made; read again first, as a claim that ended just before this one began is seen
+    only now."""
+    if deps.store.get_order(order_id).customer_id is not None:
         raise Conflict(f"order {order_id} was already claimed", field="order_id")
     resolution = resolve_customer(ref, deps)
     now = deps.clock()

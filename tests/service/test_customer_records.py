@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import Conflict, Unprocessable
 from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import customer_projection, customer_records, customer_view, payment_steps
 from chalicelib.services.step_models import OrderStep
@@ -161,3 +165,52 @@ def test_the_candidates_of_a_record_merged_in_are_the_survivors(deps: Deps) -> N
     assert view["merge_candidates"] == [candidate.customer_id]
     other = customer_view.customer_view(candidate.customer_id, deps)
     assert other["merge_candidates"] == [survivor.customer_id]
+
+
+def _email(value: str) -> Identifier:
+    return Identifier(type=IdentifierType.EMAIL, value=value)
+
+
+def _store_sale(deps: Deps) -> tuple[str, str]:
+    sale = flows.place(deps, channel="store", store_id="ST-MADRID", customer=None)
+    assert sale.receipt_code is not None
+    return sale.order_id, sale.receipt_code
+
+
+def test_a_claim_that_loses_a_race_founds_no_record(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe: two right codes at once both founded their claimant's record, and the
+    loser's stayed, with its name and email, behind its 409."""
+    order_id, code = _store_sale(deps)
+    found = deps.store.create_customer
+    refused: list[Conflict] = []
+
+    def found_while_another_claims(*args: Any, **kwargs: Any) -> None:
+        if not refused:
+            loser = CustomerRef(email="pierde@example.com", name="Pierde")
+            with pytest.raises(Conflict) as raised:
+                customer_records.claim_order(order_id, code, loser, deps)
+            refused.append(raised.value)
+        found(*args, **kwargs)
+
+    monkeypatch.setattr(deps.store, "create_customer", found_while_another_claims)
+    winner = CustomerRef(email="gana@example.com", name="Gana")
+    claimed = customer_records.claim_order(order_id, code, winner, deps)
+
+    assert refused and refused[0].field == "order_id"
+    assert deps.store.get_order(order_id).customer_id == claimed.customer_id
+    assert deps.store.find_identifier(_email("pierde@example.com")) is None
+
+
+def test_a_claim_that_failed_lets_the_next_one_claim(deps: Deps) -> None:
+    order_id, code = _store_sale(deps)
+    with pytest.raises(Unprocessable):
+        customer_records.claim_order(order_id, code, CustomerRef(), deps)
+
+    claimed = customer_records.claim_order(order_id, code, CustomerRef(email="b@example.com"), deps)
+
+    assert deps.store.get_order(order_id).customer_id == claimed.customer_id
+    with pytest.raises(Conflict):
+        customer_records.claim_order(order_id, code, CustomerRef(email="c@example.com"), deps)
+    assert deps.store.find_identifier(_email("c@example.com")) is None
