@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import uuid
 from typing import Any
 
 import pytest
@@ -610,3 +611,53 @@ def test_a_bound_store_key_neither_reads_nor_moves_a_ticket_about_an_order_it_ca
         {"status": "pending"},
     )
     assert moved.status_code == 200, moved.body
+
+
+def test_a_bound_store_key_reads_in_the_360_only_what_it_reads_elsewhere(
+    client: Any, deps: Any
+) -> None:
+    """A probe: the Madrid key got 404 for a Valencia order and its ticket, and read both,
+    the ticket's subject included, in the customer's 360."""
+    email = f"v-{uuid.uuid4().hex[:10]}@example.com"
+    web = place_order(client, order_body(customer={"email": email}))
+    madrid = place_order(client, _store_order(deps) | {"customer": {"email": email}})
+    customer_id = web["customer_id"]
+    assert madrid["customer_id"] == customer_id
+    for order_id, subject in ((web["order_id"], "Secreto web"), (madrid["order_id"], "Madrid")):
+        opened = _request(
+            client,
+            "POST",
+            f"/customers/{customer_id}/tickets",
+            OPS,
+            {
+                "type": "question",
+                "subject": subject,
+                "description": "d",
+                "order_id": order_id,
+                "channel": "phone",
+            },
+        )
+        assert opened.status_code == 201, opened.body
+    visit = {"type": "store_visit", "channel": "store", "summary": "Vino a la tienda"}
+    assert (
+        _request(client, "POST", f"/customers/{customer_id}/interactions", STORE, visit).status_code
+        == 201
+    )
+
+    def read(auth: dict[str, str]) -> dict[str, Any]:
+        answer = _request(client, "GET", f"/customers/{customer_id}", auth, None)
+        assert answer.status_code == 200, answer.body
+        body: dict[str, Any] = answer.json_body
+        return body
+
+    both = {web["order_id"], madrid["order_id"]}
+    # The 360's order list is projected from the orders' events: wait for both.
+    eventually(lambda: {o["order_id"] for o in read(OPS)["orders"]} == both)
+    seen = read(MADRID_STORE)
+
+    assert [o["order_id"] for o in seen["orders"]] == [madrid["order_id"]]
+    assert [t["subject"] for t in seen["tickets"]] == ["Madrid"]
+    assert web["order_id"] not in json.dumps(seen) and "Secreto" not in json.dumps(seen)
+    assert "Vino a la tienda" in [i["summary"] for i in seen["interactions"]]
+    unbound = {o["order_id"] for o in read(STORE)["orders"]}  # every store's
+    assert unbound == both
