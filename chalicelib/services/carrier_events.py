@@ -140,6 +140,17 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     settle_parcel_problems(order.order_id, shipment, "system:carrier", told, note, deps)
 
 
+def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
+    """Whether the carrier dates the problem before the parcel's delivery, told only after
+    it: it stays in the parcel's events (recorded at the delivery, as history stays in
+    order) and raises no alert, which nothing would ever resolve (a probe: such an alert
+    stayed open on the delivered order). One dated after the delivery is news for a
+    person, and alerts."""
+    shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
+    delivered_at = shipment.delivered_at if shipment is not None else None
+    return delivered_at is not None and event.occurred_utc() < delivered_at
+
+
 def _open_exception_ticket(
     order: Order, carrier: str, event: CarrierEventRequest, occurred_at: datetime, deps: Deps
 ) -> None:
@@ -285,7 +296,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     if outcome.found_after_loss:
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
-    if event.type == "exception":
+    if event.type == "exception" and not _overtaken(order, carrier, event):
         _open_exception_ticket(order, carrier, event, occurred_at, deps)
         deps.events.alert_ops(
             f"carrier exception {event.tracking_number}",

@@ -407,3 +407,28 @@ def test_a_delivery_that_loses_many_races_in_a_row_is_still_applied(
 
     assert lost[0] == 8
     assert delivered["status"] == "applied" and delivered["order_status"] == "DELIVERED"
+
+
+@pytest.mark.parametrize(("minutes_after_delivery", "alerts"), [(-10, 0), (5, 1)])
+def test_a_problem_from_before_the_delivery_told_after_it_leaves_ops_no_alert(
+    deps: Deps, minutes_after_delivery: int, alerts: int
+) -> None:
+    """A probe: an exception dated before the delivery, sent after it, opened a
+    ``carrier_exception`` alert that nothing ever resolved (the order was at rest). One
+    dated after the delivery is news, and alerts; neither opens a ticket."""
+    order_id, carrier, tracking = _tracking(deps)
+    deps.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    flows.carrier_event(deps, carrier, tracking)
+    dated = deps.clock() + timedelta(minutes=minutes_after_delivery)
+    deps.clock.advance(minutes=10)  # type: ignore[attr-defined]
+
+    late = flows.carrier_event(
+        deps, carrier, tracking, type="exception", occurred_at=dated.isoformat()
+    )
+
+    assert late["status"] == "applied"
+    assert isinstance(deps.events, RecordingEvents)
+    assert [m.get("kind") for _, m in deps.events.alerts].count("carrier_exception") == alerts
+    with pytest.raises(NotFound):
+        tickets.get_ticket(exception_ticket_id(carrier, tracking), deps)
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
