@@ -4,13 +4,24 @@ record for ops, newest first, by order, open or resolved."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
 import pytest
 
 from chalicelib.services import alerts, lost_parcels, sla
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
+from chalicelib.services.carrier_events import sign
+from tests.support import (
+    CARRIER_SECRET,
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+)
 from tests.support.api import place_order
 from tests.support.flow import ops_alerts, post_carrier_event, stop_if_running, tracking_number
 from tests.support.orders import wait_for_status
@@ -340,3 +351,40 @@ def test_ops_page_through_every_alert_with_the_cursor(client: Any, deps: Any) ->
     assert cursor is not None
     older, _ = _page(client, f"?status=open&limit=2&cursor={cursor}")
     assert len(older) == 2 and max(older) < min(newest)
+
+
+def test_a_delivery_written_while_a_problem_s_alert_is_raised_still_settles_it(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-probe: an exception and the delivery sent at the same moment left the
+    exception's alert open on the delivered order 7 times in 39. Here the delivery is
+    written and settled just before the exception's alert is recorded."""
+    order_id = place_order(client, order_body())["order_id"]
+    tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
+    time.sleep(1.1)  # the problem is dated a second before the delivery, after the hand-over
+    dated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    raise_alert = deps.events.alert_ops
+
+    def delivered_first(subject: str, message: dict[str, Any]) -> None:
+        if message.get("kind") == "carrier_exception":
+            monkeypatch.setattr(deps.events, "alert_ops", raise_alert)
+            post_carrier_event(client, tracking)
+        raise_alert(subject, message)
+
+    monkeypatch.setattr(deps.events, "alert_ops", delivered_first)
+    body = json.dumps(
+        {
+            "event_id": f"evt_{uuid.uuid4().hex[:12]}",
+            "tracking_number": tracking,
+            "type": "exception",
+            "occurred_at": dated,
+        }
+    ).encode()
+    headers = {"X-Orquesta-Signature": sign(CARRIER_SECRET, int(time.time()), body), **JSON}
+    assert (
+        client.http.post("/carriers/rapido/events", headers=headers, body=body).status_code == 200
+    )
+
+    assert deps.store.get_order(order_id).status.value == "DELIVERED"
+    (alert,) = [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
+    assert alert["status"] == "resolved"
