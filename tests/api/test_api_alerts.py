@@ -11,9 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.services import alerts, lost_parcels, sla
-from chalicelib.services.carrier_events import sign
 from tests.support import (
-    CARRIER_SECRET,
     JSON,
     OPS,
     STORE,
@@ -21,6 +19,7 @@ from tests.support import (
     assert_problem,
     eventually,
     order_body,
+    signed_event,
 )
 from tests.support.api import place_order
 from tests.support.flow import ops_alerts, post_carrier_event, stop_if_running, tracking_number
@@ -362,7 +361,6 @@ def test_a_delivery_written_while_a_problem_s_alert_is_raised_still_settles_it(
     order_id = place_order(client, order_body())["order_id"]
     tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
     time.sleep(1.1)  # the problem is dated a second before the delivery, after the hand-over
-    dated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
     raise_alert = deps.events.alert_ops
 
     def delivered_first(subject: str, message: dict[str, Any]) -> None:
@@ -372,15 +370,7 @@ def test_a_delivery_written_while_a_problem_s_alert_is_raised_still_settles_it(
         raise_alert(subject, message)
 
     monkeypatch.setattr(deps.events, "alert_ops", delivered_first)
-    body = json.dumps(
-        {
-            "event_id": f"evt_{uuid.uuid4().hex[:12]}",
-            "tracking_number": tracking,
-            "type": "exception",
-            "occurred_at": dated,
-        }
-    ).encode()
-    headers = {"X-Orquesta-Signature": sign(CARRIER_SECRET, int(time.time()), body), **JSON}
+    body, headers = signed_event(tracking, "exception", occurred_at=time.time() - 1)
     assert (
         client.http.post("/carriers/rapido/events", headers=headers, body=body).status_code == 200
     )

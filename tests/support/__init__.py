@@ -71,14 +71,16 @@ def signed_event(
     event_id: str | None = None,
     secret: str = CARRIER_SECRET,
     timestamp: int | None = None,
+    occurred_at: float | None = None,
 ) -> tuple[bytes, dict[str, str]]:
-    """A carrier event body and its headers, signed as API.md says."""
+    """A carrier event body and its headers, signed as API.md says; the event happened at
+    ``occurred_at`` (epoch seconds), now by default."""
     body = json.dumps(
         {
             "event_id": event_id or f"evt_{uuid.uuid4().hex[:12]}",
             "tracking_number": tracking_number,
             "type": kind,
-            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(occurred_at)),
         }
     ).encode()
     stamp = int(time.time()) if timestamp is None else timestamp
