@@ -296,7 +296,7 @@ def _as_a_bound_store_reads_it(call: Call, view: dict[str, Any]) -> dict[str, An
         key = str(order_id)
         if key not in seen:
             try:
-                seen[key] = principal.sees(call.deps.store.get_order(key))
+                seen[key] = bool(require_order(call, key))
             except NotFound:
                 seen[key] = False
         return seen[key]

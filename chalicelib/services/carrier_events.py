@@ -18,7 +18,7 @@ from chalicelib.domain.errors import (
     TryAgainShortly,
     Unauthorized,
 )
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
@@ -132,12 +132,26 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     if shipment.delivered_at is None:
         return
     delivered_at = shipment.delivered_at.isoformat()
-    note = f"The carrier confirmed delivery at {delivered_at}."
     if shipment.breached_at is not None:
         late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
+        note = _confirmed(delivered_at)
         note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
+    _problems_settled_by_delivery(order.order_id, shipment, deps)
+
+
+def _confirmed(delivered_at: str) -> str:
+    """What a ticket about a parcel says once the carrier delivered it."""
+    return f"The carrier confirmed delivery at {delivered_at}."
+
+
+def _problems_settled_by_delivery(order_id: str, shipment: Shipment, deps: Deps) -> None:
+    """The delivered parcel's problem alerts resolved and its problem ticket noted."""
+    assert shipment.delivered_at is not None
+    delivered_at = shipment.delivered_at.isoformat()
     told = f"the carrier delivered the parcel at {delivered_at}"
-    settle_parcel_problems(order.order_id, shipment, "system:carrier", told, note, deps)
+    settle_parcel_problems(
+        order_id, shipment, "system:carrier", told, _confirmed(delivered_at), deps
+    )
 
 
 def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
@@ -159,14 +173,9 @@ def _settled_if_delivered_meanwhile(
     moment left it open). Read again once it is recorded: either the delivery's settling
     saw the alert, or this reading sees the delivery."""
     order = deps.store.get_order(order_id)
-    if not _overtaken(order, carrier, event):
-        return
     shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
-    assert shipment is not None and shipment.delivered_at is not None
-    delivered_at = shipment.delivered_at.isoformat()
-    told = f"the carrier delivered the parcel at {delivered_at}"
-    note = f"The carrier confirmed delivery at {delivered_at}."
-    settle_parcel_problems(order_id, shipment, "system:carrier", told, note, deps)
+    if shipment is not None and _overtaken(order, carrier, event):
+        _problems_settled_by_delivery(order_id, shipment, deps)
 
 
 def _open_exception_ticket(

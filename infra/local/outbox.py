@@ -49,6 +49,8 @@ class EmlOutbox:
         if not self.directory.is_dir():
             return 0
         deleted = self._forget_messages(messages)
+        if not addresses and not orders:
+            return deleted  # by id alone: no file need be read
         wanted = {address.strip().lower() for address in addresses}
         deleted += self._forget_texts(wanted, orders)
         for path in self.directory.glob("*.eml"):
