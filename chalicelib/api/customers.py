@@ -273,38 +273,36 @@ def get_customer(call: Call, customer_id: str) -> dict[str, Any]:
     by_token = require_customer_access(call, customer_id)
     query = call.query(CustomerViewQuery)
     view = customer_view.customer_view(
-        customer_id, call.deps, cursor=query.cursor, limit=query.limit, by_token=by_token
+        customer_id,
+        call.deps,
+        cursor=query.cursor,
+        limit=query.limit,
+        by_token=by_token,
+        opens=_orders_a_bound_store_opens(call),
     )
-    view = _as_a_bound_store_reads_it(call, view)
     return CustomerViewResponse.model_validate(view).model_dump(mode="json")
 
 
-def _as_a_bound_store_reads_it(call: Call, view: dict[str, Any]) -> dict[str, Any]:
+def _orders_a_bound_store_opens(call: Call) -> Callable[[str], bool] | None:
     """A key bound to a store reads in the 360 only what it reads elsewhere: the orders it
-    may open, and the tickets, interactions and consents of those or of no order (a probe
-    read a Valencia ticket's subject here with the Madrid key, which the ticket's own route
-    answered 404)."""
+    may open, and what is about those or about no order (a probe read a Valencia ticket's
+    subject here with the Madrid key, which the ticket's own route answered 404). None
+    for every other caller, who may open every order the record lists."""
     principal = call.principal
     assert principal is not None
     if principal.role != "store" or principal.location_id is None:
-        return view
+        return None
     seen: dict[str, bool] = {}
 
-    def sees(order_id: object) -> bool:
-        if order_id is None:
-            return True
-        key = str(order_id)
-        if key not in seen:
+    def opens(order_id: str) -> bool:
+        if order_id not in seen:
             try:
-                seen[key] = bool(require_order(call, key))
+                seen[order_id] = bool(require_order(call, order_id))
             except NotFound:
-                seen[key] = False
-        return seen[key]
+                seen[order_id] = False
+        return seen[order_id]
 
-    return view | {
-        name: [item for item in view[name] if sees(item.get("order_id"))]
-        for name in ("orders", "tickets", "interactions", "consents")
-    }
+    return opens
 
 
 @endpoint(

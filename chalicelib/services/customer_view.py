@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -236,6 +237,7 @@ def customer_view(
     cursor: str | None = None,
     limit: int = ORDERS_PAGE,
     by_token: bool = False,
+    opens: Callable[[str], bool] | None = None,
 ) -> dict[str, Any]:
     """The 360 view: a handful of key queries in one partition, whatever the number of
     customers; orders one page at a time, newest first. ``by_token``: the view the
@@ -250,7 +252,13 @@ def customer_view(
     that person proved it and founded a record of their own (a split), is that record's,
     with what is about it (``orders_split_away``); so the split record lists the orders
     its proven identifier brought to the record it was split off (``StrayOrders``), on
-    its first page, and the figures are those of the orders listed."""
+    its first page, and the figures are those of the orders listed.
+
+    ``opens``: which orders the caller may open, when it may not open them all (a store
+    key bound to a store). The others are left out as the token's hidden ones are, with
+    what is about them, and the figures are those of the orders listed (a re-probe: a
+    bound key's pages were empty, its cursors named another store's order, and the
+    figures counted and dated orders it was refused)."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
     records = person_records(owner, deps)
@@ -259,11 +267,18 @@ def customer_view(
     )
     away = set(orders_split_away(records, deps)) if split_apart else set()
     stray = StrayOrders.of(records, deps) if split_apart else StrayOrders()
+    if opens is not None:
+        stray = StrayOrders([o for o in stray.orders if opens(o.order_id)], stray.holders)
     summaries: list[dict[str, Any]] = []
-    if by_token or away or stray.orders:
+    if by_token or away or stray.orders or opens is not None:
         summaries = store.records(owner, CustomerRecord.ORDERS)[0]
     scope = token_scope(owner, summaries, deps) if by_token else TokenScope()
-    hidden = scope.hidden | away
+    refused = (
+        set()
+        if opens is None
+        else {str(s["order_id"]) for s in summaries if not opens(str(s["order_id"]))}
+    )
+    hidden = scope.hidden | away | refused
     stray_summaries = stray.about(CustomerRecord.ORDERS, deps)
     if stray.orders:
         listed, next_cursor = _with_stray(owner, summaries, hidden, stray_summaries, cursor, limit)
@@ -305,6 +320,12 @@ def customer_view(
     interactions += stray.about(CustomerRecord.INTERACTIONS, deps)
     tickets += stray.about(CustomerRecord.TICKETS, deps)
     consents += stray.about(CustomerRecord.CONSENTS, deps)
+    if opens is not None:
+        # About an order the record lists no more (split or merged away): opened or not.
+        interactions, tickets, consents = (
+            [i for i in items if i.get("order_id") is None or opens(str(i["order_id"]))]
+            for items in (interactions, tickets, consents)
+        )
     # Every record of the person's: a candidate of a record merged in is this customer's
     # (a re-probe: ops saw none where the other side listed them).
     candidates = (
@@ -313,7 +334,7 @@ def customer_view(
         else [c for record in records for c in store.records(record, CustomerRecord.CANDIDATES)[0]]
     )
     metrics = scope.metrics(store.metrics(owner))
-    if away or stray.orders:
+    if away or stray.orders or refused:
         metrics = listed_figures(summaries, hidden, stray_summaries, metrics)
         shown = [str(s["order_id"]) for s in summaries if str(s["order_id"]) not in hidden]
         answers = survey_answers(shown + sorted(stray.ids), deps)

@@ -5,6 +5,7 @@ access rule."""
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import pkgutil
@@ -661,3 +662,53 @@ def test_a_bound_store_key_reads_in_the_360_only_what_it_reads_elsewhere(
     assert "Vino a la tienda" in [i["summary"] for i in seen["interactions"]]
     unbound = {o["order_id"] for o in read(STORE)["orders"]}  # every store's
     assert unbound == both
+
+
+def test_a_bound_store_key_pages_the_360_over_the_orders_it_reads_and_counts_only_those(
+    client: Any, deps: Any
+) -> None:
+    """A re-probe: paged one order at a time, the Madrid key got empty pages, cursors that
+    decoded to a web order's id and time, and figures that counted the web orders and
+    dated the last purchase by one of them."""
+    email = f"p-{uuid.uuid4().hex[:10]}@example.com"
+    placed = []
+    for channel in ("web", "store", "web", "store", "web"):
+        body = (
+            order_body(customer={"email": email})
+            if channel == "web"
+            else _store_order(deps) | {"customer": {"email": email}}
+        )
+        placed.append((channel, place_order(client, body)))
+    customer_id = placed[0][1]["customer_id"]
+    web = {o["order_id"] for channel, o in placed if channel == "web"}
+    madrid = [o["order_id"] for channel, o in reversed(placed) if channel == "store"]
+
+    def read(auth: dict[str, str], query: str = "") -> dict[str, Any]:
+        answer = _request(client, "GET", f"/customers/{customer_id}{query}", auth, None)
+        assert answer.status_code == 200, answer.body
+        body: dict[str, Any] = answer.json_body
+        return body
+
+    # The 360 is projected from the orders' events: wait for every order and its payment.
+    eventually(lambda: read(OPS)["metrics"]["order_count"] == len(placed))
+    everyone = {o["order_id"]: o for o in read(OPS)["orders"]}
+    listed: list[str] = []
+    query = "?limit=1"
+    for _ in range(len(placed) + 1):
+        page = read(MADRID_STORE, query)
+        assert len(page["orders"]) == 1, page  # never an empty page before the last
+        listed += [o["order_id"] for o in page["orders"]]
+        cursor = page["orders_next_cursor"]
+        if cursor is None:
+            break
+        for order_id in web:
+            assert order_id not in json.dumps(page)
+            assert order_id not in base64.urlsafe_b64decode(cursor).decode()
+            assert everyone[order_id]["placed_at"] not in base64.urlsafe_b64decode(cursor).decode()
+        query = f"?limit=1&cursor={cursor}"
+    assert listed == madrid
+
+    figures = read(MADRID_STORE)["metrics"]
+    assert figures["order_count"] == len(madrid)
+    assert figures["last_purchase"] == everyone[madrid[0]]["placed_at"]
+    assert figures["first_purchase"] == everyone[madrid[-1]]["placed_at"]

@@ -1066,6 +1066,39 @@ def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: De
         customer_view.customer_view(record.customer_id, deps, other["orders_next_cursor"])
 
 
+def test_a_caller_who_opens_some_orders_pages_and_counts_those_alone(deps: Deps) -> None:
+    # Found by a re-probe: a store key bound to a store, paging a 360 one order at a time,
+    # got empty pages, cursors naming orders it may not open, and figures counting them.
+    # A split record's orders come two ways (its own, and those its proven phone brought
+    # to the record it was split off): both are left out when the caller may not open them.
+    attacker_email, victim_phone = _email("attacker"), _phone()
+    resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
+    brought = [
+        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+    ]
+    split = _prove(deps, victim_phone).resolution.customer_id
+    own = [
+        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+    ]
+    every = [o.order_id for o in brought + own]
+    allowed = {brought[1].order_id, own[0].order_id}
+    newest_first = [o["order_id"] for o in customer_view.customer_view(split, deps)["orders"]]
+    assert sorted(newest_first) == sorted(every)
+
+    listed, cursor = [], None
+    for _ in every:
+        page = customer_view.customer_view(split, deps, cursor, limit=1, opens=allowed.__contains__)
+        assert len(page["orders"]) == 1
+        listed += [o["order_id"] for o in page["orders"]]
+        cursor = page["orders_next_cursor"]
+        if cursor is None:
+            break
+        assert not any(hidden in str(page) for hidden in set(every) - allowed)
+    assert listed == [order_id for order_id in newest_first if order_id in allowed]
+    figures = customer_view.customer_view(split, deps, opens=allowed.__contains__)["metrics"]
+    assert figures["order_count"] == len(allowed)
+
+
 def test_a_merge_of_the_founders_record_leaves_the_split_records_orders_with_it(
     deps: Deps,
 ) -> None:
