@@ -1139,3 +1139,39 @@ def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_n
     contact = deps.store.get_order(both.order_id).contact
     assert (contact.phone, contact.email) == (None, b_email)
     assert a_phone not in json.dumps(export_customer(b, deps))
+
+
+def test_an_erasure_before_the_order_is_projected_still_takes_the_phone_off_it(
+    deps: Deps,
+) -> None:
+    # Found by a re-probe (13 of 13): the erasure found the order through B's summary,
+    # and missed it when it ran before the order's first event was projected.
+    b_email, a_phone = _email("b"), _phone()
+    b = flows.place(deps, customer={"email": b_email}).customer_id
+    a = flows.place(deps, customer={"phone": a_phone}).customer_id
+    both = flows.reserved(deps, customer={"phone": a_phone, "email": b_email})
+    assert both.customer_id == b and a is not None and b is not None
+
+    customer_records.erase_customer(a, "ops", "ops", deps)
+    assert deps.store.get_order(both.order_id).contact.phone  # not projected: not found
+    _projected(deps, both)
+
+    contact = deps.store.get_order(both.order_id).contact
+    assert (contact.phone, contact.email) == (None, b_email)
+    assert a_phone not in json.dumps(export_customer(b, deps))
+    assert a_phone not in str(customer_view.customer_view(b, deps))
+
+
+def test_the_projection_keeps_every_identifier_someone_still_holds(deps: Deps) -> None:
+    # The other side of the test above: a phone named next to another customer's email,
+    # whose owner is not erased, and the order's own identifiers, stay on the order.
+    b_email, a_phone, c_email, c_phone = _email("b"), _phone(), _email("c"), _phone()
+    b = flows.place(deps, customer={"email": b_email}).customer_id
+    flows.place(deps, customer={"phone": a_phone})
+    named = _projected(deps, flows.reserved(deps, customer={"phone": a_phone, "email": b_email}))
+    own = _projected(deps, flows.reserved(deps, customer={"phone": c_phone, "email": c_email}))
+    assert named.customer_id == b
+
+    for order, email, phone in ((named, b_email, a_phone), (own, c_email, c_phone)):
+        contact = deps.store.get_order(order.order_id).contact
+        assert (contact.email, contact.phone) == (email, phone)
