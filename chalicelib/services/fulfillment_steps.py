@@ -8,13 +8,15 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.errors import ConcurrentModification, OrderCancelled
 from chalicelib.domain.events import NotCollected, ReadyForPickup, ShipmentSent
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
-from chalicelib.services import settlement
+from chalicelib.services import ordering, settlement
+from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.lost_parcels import follow_up_late_shipment
 from chalicelib.services.order_writes import (
     Change,
@@ -95,6 +97,8 @@ def _dispatch(
         fulfillment = order.fulfillment(step.fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.PENDING:
             return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
+        if ordering.waits_for_what_an_erasure_takes(order) and order_erased(order, deps):
+            raise _CustomerErased(order.order_id)
         if task_token is not None:
             fulfillment.task_token = task_token
         if fulfillment.type is FulfillmentType.SHIP:
@@ -128,13 +132,36 @@ def _dispatch(
         event = ReadyForPickup.of(order.order_id, fulfillment, now)
         return Change(entry=entry, events=[event], result=config.waits.seconds(window_hours * 3600))
 
-    dispatched = mutate(deps, step.order_id, decide)
+    try:
+        dispatched = mutate(deps, step.order_id, decide)
+    except _CustomerErased as erased:
+        _cancel_for_erasure(step.order_id, deps)
+        raise OrderCancelled(
+            f"order {step.order_id} was cancelled: its customer was erased"
+        ) from erased
     if dispatched.change is None:
         _announce_dispatch_again(deps, dispatched.order, step.fulfillment_id)
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
     settled = settlement.settle(step.order_id, deps, raise_if_owed=True, start=dispatched.order)
     return dispatched.result or 1, settled.order or dispatched.order
+
+
+class _CustomerErased(Exception):
+    """Nothing of the order was handed over and its customer was erased: it is cancelled,
+    not served."""
+
+
+def _cancel_for_erasure(order_id: str, deps: Deps) -> None:
+    """The hand-over needs what the erasure took (a parcel the address, a pick-up the
+    email its code goes to): the order is cancelled as the erasure cancels. The erasure
+    finds the orders its record lists, and the projection each order of an erased
+    customer when its event comes: an order placed just before the erasure can reach
+    here before either, when its events wait behind others (a probe, 12 of 12 under
+    load: it was shipped, charged, and its address kept). Another parcel handed over
+    meanwhile leaves the order to be served: this step runs again and dispatches."""
+    if not ordering.cancel_for_erasure(order_id, deps):
+        raise ConcurrentModification(f"order {order_id} changed while it was cancelled")
 
 
 def _announce_dispatch_again(deps: Deps, order: Order, fulfillment_id: str) -> None:

@@ -6,14 +6,26 @@ instead of being booked to "[erased]" and charged. What was handed over goes on.
 from __future__ import annotations
 
 import uuid
+from typing import Any
+
+import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.errors import OrderCancelled
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
-from chalicelib.services import customer_projection, customer_records, ordering
+from chalicelib.services import (
+    customer_projection,
+    customer_records,
+    fulfillment_steps,
+    ordering,
+    payment_steps,
+    stock_steps,
+)
+from chalicelib.services.step_models import DispatchInput, OrderStep
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -101,3 +113,68 @@ def test_an_order_placed_as_the_erasure_ran_is_cancelled_when_its_event_arrives(
     assert ordering.cancelled_for_erasure(shown)
     assert shown.payment.captured.amount == 0 and shown.payment.owed() == []
     assert "Olvido" not in str(shown.contact) and "Calle Mayor" not in str(shown.shipping_address)
+
+
+@pytest.mark.parametrize("lines", [None, PICKUP], ids=["parcel", "pickup"])
+def test_an_order_neither_the_erasure_nor_its_events_reached_is_cancelled_at_hand_over(
+    deps: Deps, lines: list[dict[str, Any]] | None
+) -> None:
+    # A probe, 12 of 12 under load: an order placed just before the erasure, whose events
+    # waited behind others', was shipped, charged, and kept the address.
+    customer = _customer()
+    first = _projected(deps, flows.shipped(deps, customer=customer))
+    assert first.customer_id is not None
+    shape = {} if lines is None else {"lines": lines, "shipping_address": None}
+    late = flows.reserved(deps, customer={"customer_id": first.customer_id}, **shape)
+    customer_records.erase_customer(first.customer_id, "ops", "ops", deps)
+    (part,) = late.fulfillments
+    held = _reserved_units(deps, part.location_id)
+    captured = _gateway(deps).total("capture")
+    step = DispatchInput(
+        order_id=late.order_id,
+        fulfillment_id=part.fulfillment_id,
+        task_token="token-1",
+        wait_seconds=3600,
+        entered_at=late.placed_at,
+    )
+
+    with pytest.raises(OrderCancelled):
+        fulfillment_steps.dispatch_and_await(step, deps)
+
+    cancelled = deps.store.get_order(late.order_id)
+    assert cancelled.status is OrderStatus.CANCELLED and ordering.cancelled_for_erasure(cancelled)
+    assert [f.status for f in cancelled.fulfillments] == [FulfillmentStatus.CANCELLED]
+    assert (
+        cancelled.fulfillments[0].shipment is None and cancelled.fulfillments[0].pickup_code is None
+    )
+    assert _gateway(deps).total("capture") == captured
+    assert _gateway(deps).payments[cancelled.payment.payment_id]["void"] == late.total.amount
+    assert _reserved_units(deps, part.location_id) == held - sum(
+        line.quantity for line in late.lines
+    )
+
+
+@pytest.mark.parametrize("paid", [False, True], ids=["accepted", "paid"])
+def test_an_order_missed_by_the_erasure_before_its_stock_is_reserved_is_cancelled(
+    deps: Deps, paid: bool
+) -> None:
+    # It has no fulfilment yet: every part of it waits for the address (the rule read
+    # "a part is pending", and an order without parts went on to be shipped).
+    customer = _customer()
+    first = _projected(deps, flows.shipped(deps, customer=customer))
+    assert first.customer_id is not None
+    late = flows.place(deps, customer={"customer_id": first.customer_id})
+    if paid:
+        payment_steps.authorize_payment(OrderStep(order_id=late.order_id), deps)
+    customer_records.erase_customer(first.customer_id, "ops", "ops", deps)
+
+    _projected(deps, late)
+
+    shown = deps.store.get_order(late.order_id)
+    assert shown.status is OrderStatus.CANCELLED and ordering.cancelled_for_erasure(shown)
+    assert shown.payment.captured is None or shown.payment.captured.amount == 0
+    assert shown.payment.owed() == [] and "Olvido" not in str(shown.contact)
+    if paid:
+        assert _gateway(deps).payments[shown.payment.payment_id]["void"] == late.total.amount
+    with pytest.raises(OrderCancelled):
+        stock_steps.reserve_stock(OrderStep(order_id=late.order_id), deps)
