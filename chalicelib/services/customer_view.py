@@ -258,7 +258,8 @@ def customer_view(
     key bound to a store). The others are left out as the token's hidden ones are, with
     what is about them, and the figures are those of the orders listed (a re-probe: a
     bound key's pages were empty, its cursors named another store's order, and the
-    figures counted and dated orders it was refused)."""
+    figures counted and dated orders it was refused). It is asked once per order the
+    record lists: a bound key's view reads each of them."""
     owner, profile = canonical_customer(customer_id, deps)
     store = deps.customers
     records = person_records(owner, deps)
