@@ -20,7 +20,12 @@ from chalicelib.services import (
     stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
+from chalicelib.services.step_models import (
+    DispatchInput,
+    FulfillmentStep,
+    OrderStep,
+    RejectOrderInput,
+)
 from tests.fakes import Outgoing, RecordingEvents
 
 
@@ -146,3 +151,15 @@ def mail_everything(deps: Deps) -> list[dict[str, str]]:
         if "order_id" in event and "ticket_id" not in event:
             notify.on_order_event(event, deps)
     return deps.mailer.sent
+
+
+def dispatch_step(order: Order, fulfillment_id: str, wait_seconds: int = 3600) -> DispatchInput:
+    """What the workflow hands the dispatch of one of the order's fulfilments, its wait
+    entered when the order was placed."""
+    return DispatchInput(
+        order_id=order.order_id,
+        fulfillment_id=fulfillment_id,
+        task_token="token-1",
+        wait_seconds=wait_seconds,
+        entered_at=order.placed_at,
+    )

@@ -25,7 +25,7 @@ from chalicelib.services import (
     payment_steps,
     stock_steps,
 )
-from chalicelib.services.step_models import DispatchInput, OrderStep
+from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway
 from tests.service import flows
 
@@ -130,13 +130,7 @@ def test_an_order_neither_the_erasure_nor_its_events_reached_is_cancelled_at_han
     (part,) = late.fulfillments
     held = _reserved_units(deps, part.location_id)
     captured = _gateway(deps).total("capture")
-    step = DispatchInput(
-        order_id=late.order_id,
-        fulfillment_id=part.fulfillment_id,
-        task_token="token-1",
-        wait_seconds=3600,
-        entered_at=late.placed_at,
-    )
+    step = flows.dispatch_step(late, part.fulfillment_id)
 
     with pytest.raises(OrderCancelled):
         fulfillment_steps.dispatch_and_await(step, deps)

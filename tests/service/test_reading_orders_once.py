@@ -25,7 +25,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.order_event_subscribers import handle_order_event
 from chalicelib.services.order_writes import Change, mutate
-from chalicelib.services.step_models import DispatchInput, OrderStep
+from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway, Outgoing, RecordingEvents
 from tests.fakes.customers import FakeCustomerStore
 from tests.fakes.orders import FakeOrderStore
@@ -135,13 +135,7 @@ def test_an_order_cancelled_while_paying_is_read_again_and_its_authorisation_voi
 def test_dispatching_and_parking_the_wait_read_the_order_once(deps: Deps) -> None:
     order = flows.reserved(deps)
     (parcel,) = order.fulfillments
-    step = DispatchInput(
-        order_id=order.order_id,
-        fulfillment_id=parcel.fulfillment_id,
-        task_token="token-1",
-        wait_seconds=3600,
-        entered_at=order.placed_at,
-    )
+    step = flows.dispatch_step(order, parcel.fulfillment_id)
     _reads(deps).clear()
 
     fulfillment_steps.dispatch_and_await(step, deps)
