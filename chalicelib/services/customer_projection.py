@@ -10,15 +10,12 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.contributions import order_contribution
 from chalicelib.domain.customers import (
     UNVOUCHED,
-    Identifier,
     OrderContribution,
     ProfileState,
     analytics_state,
-    identifiers_of,
-    reached_at,
 )
-from chalicelib.domain.erasure import contact_emails, forget_contact, redact_order
-from chalicelib.domain.errors import ConcurrentModification, Unprocessable
+from chalicelib.domain.erasure import contact_emails, redact_order
+from chalicelib.domain.errors import ConcurrentModification
 from chalicelib.domain.orders import Order
 from chalicelib.services import ordering
 from chalicelib.services.after_sale_records import not_someone_elses, split_away
@@ -89,38 +86,6 @@ def _carry_over_if_merged_meanwhile(customer_id: str, deps: Deps) -> None:
     carry_over_after_merge(customer_id, deps)
 
 
-def _forget_whom_an_erasure_released_meanwhile(order: Order, deps: Deps) -> None:
-    """An order that named someone else's email or phone next to its customer's is filed
-    under its customer, and that person's erasure takes what is theirs off it, finding it
-    by its summary. An erasure that ran before the first summary was written missed it (a
-    re-probe, 13 of 13: the phone stayed). Every identifier an order names is claimed
-    when it is placed, and only an erasure releases a claim: one of the contact's that
-    nobody holds, read after the summary is written, went with an erasure, and goes from
-    the order too. Either the erasure reads the summary, or this reads the released claim
-    (an erasure releases the identifiers before it reads the summaries)."""
-    contact = order.contact
-    released: set[str] = set()
-    for email, phone in ((contact.email, None), (None, contact.phone)):
-        named = _identifiers_or_none(email, phone)
-        if named and deps.customers.identifier_claim(named[0]) is None:
-            released |= reached_at(email, phone)  # as ``forget_contact`` compares them
-    if released:
-        mutate(
-            deps,
-            order.order_id,
-            lambda current: Change() if forget_contact(current, released) else None,
-        )
-
-
-def _identifiers_or_none(email: str | None, phone: str | None) -> list[Identifier]:
-    """The identifier an order's contact email or phone is, if it is one (an order stored
-    before a rule tightened may hold what no identifier is)."""
-    try:
-        return identifiers_of(email, phone, None)
-    except Unprocessable:
-        return []
-
-
 def _summary_item(order: Order, customer_id: str) -> dict[str, Any]:
     """What the order's summary in its customer's 360 (``customer_id``'s partition) holds
     of the order's state; marked ``UNVOUCHED`` when only attached identifiers brought the
@@ -188,7 +153,6 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         )
         if summary is None:
             _carry_over_if_merged_meanwhile(customer_id, deps)
-            _forget_whom_an_erasure_released_meanwhile(order, deps)
         return True
 
     try:

@@ -175,9 +175,8 @@ def test_one_delivery_reads_the_order_twice_and_the_customer_twice(deps: Deps) -
     assert outcomes["email_customer"] is not None and outcomes["project_customer_view"]
     # The delivery's read, then the projection's after the summary; the chain once for the
     # email and the erasure check, once (fresh) for whose summary it is, and once after
-    # the order's first summary is written (a merge meanwhile would have stranded it); and
-    # then the contact's one identifier's claim (an erasure meanwhile would have missed it).
-    assert _reads(deps) == Counter(order=2, profile=3, identifier=1)
+    # the order's first summary is written (a merge meanwhile would have stranded it).
+    assert _reads(deps) == Counter(order=2, profile=3)
 
 
 def test_a_delivery_of_a_state_already_projected_reads_the_order_once(deps: Deps) -> None:
