@@ -20,9 +20,9 @@ from chalicelib.domain.errors import (
     UnservableLines,
 )
 from chalicelib.domain.events import OrderStatusChanged
-from chalicelib.domain.fulfillments import HANDED_OVER, FulfillmentStatus, FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.order_status import CANCELLABLE, HistoryEntry, OrderStatus
+from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import (
     Channel,
@@ -309,13 +309,12 @@ def cancel_for_erasure(order_id: str, deps: Deps) -> bool:
 def waits_for_what_an_erasure_takes(order: Order) -> bool:
     """Whether ``cancel_for_erasure`` cancels the order: nothing of it was handed over,
     and a part waits to be (a parcel not booked, a pick-up not ready)."""
-    dispatched = any(f.status in HANDED_OVER for f in order.fulfillments)
     # Before its stock is reserved an order has no fulfilment yet, and every part of it
     # waits (a probe: such an order, missed by the erasure, went on to be shipped).
     waiting = not order.fulfillments or any(
         f.status is FulfillmentStatus.PENDING for f in order.fulfillments
     )
-    return order.status in CANCELLABLE and not dispatched and waiting
+    return order.cancel_refusal() is None and waiting
 
 
 def cancelled_for_erasure(order: Order) -> bool:
