@@ -47,6 +47,29 @@ def test_an_identifier_is_not_claimed_for_a_customer_without_a_profile(customers
     assert customers.identifiers(nobody) == []
 
 
+@pytest.mark.parametrize("state", ["erased", "merged"])
+def test_an_identifier_is_not_attached_to_a_record_no_longer_active(
+    customers: Any, state: str
+) -> None:
+    # A probe: an order resolved to its customer just before their erasure attached its
+    # phone just after it, and the erased record listed the phone in the 360 and export.
+    customer_id, phone = new_id("cus"), _phone()
+    customers.create_customer(customer_id, [_email()], {"name": "Ana"})
+    if state == "erased":
+        record = {"at": NOW.isoformat(), "status": "in_progress"}
+        customers.begin_erasure(customer_id, customers.identifiers(customer_id), record)
+    else:
+        survivor = new_id("cus")
+        customers.create_customer(survivor, [_email()], {"name": "Ana"})
+        moved = customers.identifiers(customer_id)
+        record = {"from_customer_id": customer_id, "into_customer_id": survivor}
+        customers.merge_profiles(survivor, customer_id, moved, record | {"at": NOW.isoformat()})
+
+    assert not customers.claim_identifier(customer_id, phone)
+    assert customers.find_identifier(phone) is None
+    assert customers.identifiers(customer_id) == []
+
+
 def test_a_forgotten_identifier_leaves_the_others_listed(customers: Any) -> None:
     kept, dropped = _email(), _email()
     customer_id = new_id("cus")

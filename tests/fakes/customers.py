@@ -105,7 +105,10 @@ class FakeIdentities:
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         with _CLAIMS:
-            if _ident(identifier) in self._m.identifiers or self._profile(customer_id) is None:
+            profile = self._profile(customer_id)
+            if _ident(identifier) in self._m.identifiers or profile is None:
+                return False
+            if profile.get("state", "active") != "active":
                 return False
             self._own(customer_id, identifier, vouched=False)
             return True

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.customers import identifiers_of
 from chalicelib.domain.errors import OrderCancelled
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.services import (
     customer_projection,
@@ -25,6 +27,8 @@ from chalicelib.services import (
     payment_steps,
     stock_steps,
 )
+from chalicelib.services.customer_export import export_customer
+from chalicelib.services.customers import SeenClaims, find_owner, resolve_customer
 from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway
 from tests.service import flows
@@ -172,3 +176,23 @@ def test_an_order_missed_by_the_erasure_before_its_stock_is_reserved_is_cancelle
         assert _gateway(deps).payments[shown.payment.payment_id]["void"] == late.total.amount
     with pytest.raises(OrderCancelled):
         stock_steps.reserve_stock(OrderStep(order_id=late.order_id), deps)
+
+
+def test_an_order_resolved_just_before_the_erasure_attaches_nothing_to_the_erased_record(
+    deps: Deps,
+) -> None:
+    # A probe (1 in 48): the order read its email's claim before the erasure and attached
+    # its new phone after it, so the erased record's 360 and export listed the phone.
+    email = _customer()["email"]
+    founded = resolve_customer(CustomerRef(email=email), deps)
+    seen: SeenClaims = {}
+    assert find_owner(identifiers_of(email, None, None)[0], deps, seen) == founded.customer_id
+    customer_records.erase_customer(founded.customer_id, "ops", "ops", deps)
+
+    phone = "+34600123987"
+    late = resolve_customer(CustomerRef(email=email, phone=phone), deps, seen=seen)
+
+    assert late.customer_id == founded.customer_id  # the erasure's paths cancel its order
+    assert deps.customers.identifiers(founded.customer_id) == []
+    assert deps.customers.find_identifier(identifiers_of(None, phone, None)[0]) is None
+    assert phone not in str(export_customer(founded.customer_id, deps))

@@ -121,13 +121,17 @@ class IdentityRepository:
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer, not vouched for; False if someone owns
-        it (or the customer has no profile)."""
-        return self._table.transact_if(
-            [
-                self._claim(customer_id, identifier, False, "attribute_not_exists(pk)"),
-                self._list(customer_id, "ADD", {_name(identifier)}, "attribute_exists(pk)"),
-            ]
+        it or the customer has no active profile (an order resolved just before its
+        customer's erasure or merge must not attach its phone to the record after it)."""
+        listing = self._table.update(
+            keys.profile(customer_id),
+            f"ADD {PROFILE_IDENTIFIERS} :names",
+            f"attribute_exists(pk) AND ({_ACTIVE})",
+            {":names": {_name(identifier)}, ":active": "active"},
+            {"#state": "state"},
         )
+        claim = self._claim(customer_id, identifier, False, "attribute_not_exists(pk)")
+        return self._table.transact_if([claim, listing])
 
     def split_off_identifier(
         self, from_customer: str, identifier: Identifier, customer_id: str, profile: dict[str, Any]
@@ -322,14 +326,12 @@ class IdentityRepository:
         }
         return listed, copied
 
-    def _list(
-        self, customer_id: str, action: str, names: set[str], condition: str | None = None
-    ) -> dict[str, Any]:
-        """Add names to (``ADD``) or take them off (``DELETE``) the profile's list."""
+    def _unlisting(self, customer_id: str, names: set[str]) -> dict[str, Any]:
+        """Take names off the profile's list."""
         return self._table.update(
             keys.profile(customer_id),
-            f"{action} {PROFILE_IDENTIFIERS} :names",
-            condition,
+            f"DELETE {PROFILE_IDENTIFIERS} :names",
+            None,
             {":names": names},
         )
 
@@ -344,7 +346,7 @@ class IdentityRepository:
         only where they are (a write to an absent item still bills)."""
         writes = []
         if _names(identifiers) & listed:
-            writes.append(self._list(customer_id, "DELETE", _names(identifiers) & listed))
+            writes.append(self._unlisting(customer_id, _names(identifiers) & listed))
         for identifier in identifiers:
             if _name(identifier) in copied:
                 writes.append(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
