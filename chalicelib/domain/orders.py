@@ -105,6 +105,10 @@ class Order(DeferredModel):
     # may not be who placed this order, so the token's views leave it out.
     customer_unvouched: bool = False
     contact: CustomerContact
+    # The contact's email or phone that another customer's record owned when the order
+    # named it (the order went to the first identifier's owner), by field: that record's
+    # erasure takes it off the order, even when it ran before the order was projected.
+    contact_owned_by: dict[str, str] = Field(default_factory=dict)
     lines: list[OrderLine]
     total: Money
     shipping_address: ShippingAddress | None = None

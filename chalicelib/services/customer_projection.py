@@ -4,6 +4,7 @@ are recorded as interactions by ``emails.send_once``, as its send-once claim).""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +15,8 @@ from chalicelib.domain.customers import (
     ProfileState,
     analytics_state,
 )
-from chalicelib.domain.erasure import contact_emails, redact_order
-from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.erasure import contact_emails, forget_contact, redact_order
+from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.services import ordering
 from chalicelib.services.after_sale_records import not_someone_elses, split_away
@@ -156,11 +157,13 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         return True
 
     try:
-        return retried(project, MAX_ATTEMPTS)
+        changed = retried(project, MAX_ATTEMPTS)
     except ConcurrentModification as exc:
         raise ConcurrentModification(
             f"could not project {event.get('event_id')}; SNS will retry"
         ) from exc
+    _forget_what_erased_records_owned(first, deps)
+    return changed
 
 
 def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
@@ -189,6 +192,40 @@ def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
     if deps.outbox is not None:
         owners = [owner, order.customer_id]
         deps.outbox.forget(not_someone_elses(addresses, owners, deps), [order.order_id])
+
+
+def _forget_what_erased_records_owned(order: Order, deps: Deps) -> None:
+    """The contact's email or phone that another record owned when the order named it
+    (``Order.contact_owned_by``) comes off the order once that record is erased, and so
+    do the merge candidates naming it. The erasure takes it off the orders it finds
+    through this customer's summaries; this reads the record after the order's summary
+    was written, so an erasure that read the summaries before that is seen here (a
+    re-probe: 13 of 13 erasures run before the first projection left the phone). One
+    profile read per such record, only while the order keeps the field: rare, an order
+    naming two customers' identifiers."""
+    if not order.contact_owned_by:
+        return
+    erased: dict[str, str] = {}
+    for field, owner in order.contact_owned_by.items():
+        with contextlib.suppress(NotFound):
+            if canonical_customer(owner, deps)[1].get("state") == ProfileState.ERASED:
+                erased[field] = owner
+    if not erased:
+        return
+
+    def forget(current: Order) -> Change | None:
+        fields = [f for f, owner in erased.items() if current.contact_owned_by.get(f) == owner]
+        if not fields:
+            return None  # forgotten already
+        forget_contact(current, {v for f in fields if (v := getattr(current.contact, f))})
+        for field in fields:
+            del current.contact_owned_by[field]
+        return Change()
+
+    mutate(deps, order.order_id, forget)
+    for owner in set(erased.values()):
+        # Written after the erasure dropped the record's candidates: they name the phone.
+        deps.customers.drop_merge_candidates(owner)
 
 
 def review_segments(deps: Deps) -> dict[str, int]:

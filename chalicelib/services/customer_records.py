@@ -52,6 +52,7 @@ from chalicelib.services.after_sale_records import (
 from chalicelib.services.customers import (
     Resolution,
     canonical_customer,
+    contact_fields_owned_elsewhere,
     person_records,
     resolve_customer,
 )
@@ -416,7 +417,12 @@ def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -
         return
 
     def forget(order: Order) -> Change | None:
-        return Change() if forget_contact(order, addresses) else None
+        # The fields the order says were the person's go whatever their address.
+        owned = [f for f, owner in order.contact_owned_by.items() if owner in records]
+        named = addresses | {v for f in owned if (v := getattr(order.contact, f))}
+        for field in owned:
+            del order.contact_owned_by[field]
+        return Change() if forget_contact(order, named) or owned else None
 
     elsewhere: list[str] = []
     for each in records:
@@ -544,6 +550,12 @@ def _claim_for(order_id: str, ref: CustomerRef, deps: Deps) -> Resolution:
             raise Conflict(f"order {order_id} was already claimed", field="order_id")
         current.customer_id = resolution.customer_id
         current.customer_unvouched = resolution.unvouched
+        # Only what the claim gives the contact: a field the order held already stays its own.
+        current.contact_owned_by = {
+            field: owner
+            for field, owner in contact_fields_owned_elsewhere(resolution).items()
+            if getattr(current.contact, field) is None
+        }
         current.contact = CustomerContact(
             email=current.contact.email or (ref.email.strip().lower() if ref.email else None),
             phone=current.contact.phone or ref.phone,

@@ -28,6 +28,8 @@ RESOLVE_ATTEMPTS = 3
 
 # Claims of identifiers as one request read them, by (type, value): a later step of the
 # same request decides on them first (pricing reads them before placing resolves them).
+# The identifier types an order's contact holds (``CustomerContact``'s fields).
+CONTACT_FIELDS = (IdentifierType.EMAIL.value, IdentifierType.PHONE.value)
 SeenClaims = dict[tuple[str, str], IdentifierClaim | None]
 
 
@@ -49,6 +51,14 @@ class Resolution:
     matched_by: str | None
     created: bool
     unvouched: bool = False
+    # The identifiers named with it that other records own, by type: (type, record) pairs.
+    owned_elsewhere: tuple[tuple[str, str], ...] = ()
+
+
+def contact_fields_owned_elsewhere(resolution: Resolution) -> dict[str, str]:
+    """The order's contact fields (email, phone) whose identifier another record owns, and
+    that record: ``Order.contact_owned_by``."""
+    return {kind: owner for kind, owner in resolution.owned_elsewhere if kind in CONTACT_FIELDS}
 
 
 def customer_id_for(once: str) -> str:
@@ -154,7 +164,18 @@ def _match(
         if claim is None:
             deps.customers.claim_identifier(first_owner, identifier)
     vouched = any(claim.vouched for _, claim in found if claim.customer_id == first_owner)
-    return Resolution(first_owner, first_identifier.type.value, False, unvouched=not vouched)
+    elsewhere = tuple(
+        (identifier.type.value, claim.customer_id)
+        for identifier, claim in found
+        if claim.customer_id != first_owner
+    )
+    return Resolution(
+        first_owner,
+        first_identifier.type.value,
+        False,
+        unvouched=not vouched,
+        owned_elsewhere=elsewhere,
+    )
 
 
 def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:

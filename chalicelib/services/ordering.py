@@ -38,7 +38,12 @@ from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customers import SeenClaims, resolve_customer, told_by_id
+from chalicelib.services.customers import (
+    SeenClaims,
+    contact_fields_owned_elsewhere,
+    resolve_customer,
+    told_by_id,
+)
 from chalicelib.services.opportunities import subscribe_shortage
 from chalicelib.services.order_pricing import price_order
 from chalicelib.services.order_writes import Change, announce_again, mutate, publish
@@ -174,12 +179,14 @@ def place_order(
         raise
     customer_id = None
     customer_unvouched = False
+    contact_owned_by: dict[str, str] = {}
     contact = CustomerContact()
     if request.customer is not None:
         ref = request.customer
         if ref.has_identifier():
             resolution = resolve_customer(ref, deps, "customer.", seen)
             customer_id, customer_unvouched = resolution.customer_id, resolution.unvouched
+            contact_owned_by = contact_fields_owned_elsewhere(resolution)
         contact = CustomerContact(
             email=ref.email.strip().lower() if ref.email else None,
             phone=ref.phone,
@@ -203,6 +210,7 @@ def place_order(
         customer_id=customer_id,
         customer_unvouched=customer_unvouched,
         contact=contact,
+        contact_owned_by=contact_owned_by,
         lines=lines,
         total=total,
         shipping_address=(

@@ -80,6 +80,23 @@ def test_an_order_reads_back_as_it_was_created_at_version_one(store: Any) -> Non
     assert [h.status for h in found.history] == [OrderStatus.ACCEPTED]
 
 
+def test_whose_contact_fields_were_reads_back_and_a_save_takes_one_off(store: Any) -> None:
+    placed = order()
+    placed.contact.phone = "+34600111222"
+    placed.contact_owned_by = {"phone": "cus_other", "email": "cus_third"}
+    placed.history.append(HistoryEntry(status=OrderStatus.ACCEPTED, at=NOW, detail="placed"))
+    store.create_order(placed)
+    assert store.get_order(placed.order_id).contact_owned_by == placed.contact_owned_by
+
+    current = store.get_order(placed.order_id)
+    current.contact.phone = None
+    del current.contact_owned_by["phone"]
+    store.save_order(current)
+
+    stored = store.get_order(placed.order_id)
+    assert (stored.contact.phone, stored.contact_owned_by) == (None, {"email": "cus_third"})
+
+
 def test_an_order_id_is_created_once(store: Any) -> None:
     placed = _stored(store)
     again = store.get_order(placed.order_id)

@@ -312,6 +312,7 @@ def every_field_set() -> Order:
     order.store_id = "ST-MADRID"
     order.receipt_code = "R-12345"
     order.customer_unvouched = True
+    order.contact_owned_by = {"phone": "cus_another", "email": "cus_a_third"}
     order.returns = [
         OrderReturn(
             return_id="ret_1",

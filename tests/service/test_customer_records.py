@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
 from chalicelib.domain.errors import Conflict, Unprocessable
-from chalicelib.domain.events import OrderStatusChanged
+from chalicelib.domain.events import OrderClaimed, OrderStatusChanged
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import customer_projection, customer_records, customer_view, payment_steps
@@ -214,3 +215,27 @@ def test_a_claim_that_failed_lets_the_next_one_claim(deps: Deps) -> None:
     with pytest.raises(Conflict):
         customer_records.claim_order(order_id, code, CustomerRef(email="c@example.com"), deps)
     assert deps.store.find_identifier(_email("c@example.com")) is None
+
+
+def test_a_claim_naming_another_customer_s_phone_keeps_it_only_until_their_erasure(
+    deps: Deps,
+) -> None:
+    # The claim is filed under the email's owner; the phone was someone else's, and their
+    # erasure takes it off the claimed order, projected or not.
+    order_id, code = _store_sale(deps)
+    b_email, a_phone = f"b-{uuid.uuid4().hex[:8]}@example.com", "+34611222333"
+    b = flows.place(deps, customer={"email": b_email}).customer_id
+    a = flows.place(deps, customer={"phone": a_phone}).customer_id
+    assert a is not None and b is not None
+
+    claim = CustomerRef(email=b_email, phone=a_phone)
+    assert customer_records.claim_order(order_id, code, claim, deps).customer_id == b
+    assert deps.store.get_order(order_id).contact_owned_by == {"phone": a}
+    customer_records.erase_customer(a, "ops", "ops", deps)
+    current = deps.store.get_order(order_id)
+    event = OrderClaimed.of(current, deps.clock()).message()
+    customer_projection.project_order_event(event, deps)
+
+    claimed = deps.store.get_order(order_id)
+    assert (claimed.contact.email, claimed.contact.phone) == (b_email, None)
+    assert claimed.contact_owned_by == {}

@@ -49,6 +49,7 @@ DETAIL_FIELDS = frozenset(
         "customer_id",
         "customer_unvouched",
         "contact",
+        "contact_owned_by",
         "lines",
         "total",
         "shipping_address",
