@@ -414,6 +414,16 @@ class Order(DeferredModel):
         detail = f"{fulfillment_id} {reason.value}"
         if all(f.status is FulfillmentStatus.CANCELLED for f in self.fulfillments):
             return released, voided, self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        if self.status is OrderStatus.RESERVED and self.derived_status() is not None:
+            # Another part was handed over while this one still waited (the order moves
+            # with its last part): its entry says what was, and when that part already
+            # reached the customer the order passes its hand-over on the way.
+            if self.derived_status() is OrderStatus.DELIVERED:
+                shipped = any(f.shipment is not None for f in self.fulfillments)
+                handed = OrderStatus.SHIPPED if shipped else OrderStatus.READY_FOR_PICKUP
+                self.move_to(handed, at, self._handed_over())
+            else:
+                detail = f"{self._handed_over()}; {detail}"
         return released, voided, self.sync_status(at, detail)
 
     def cancel_refusal(self) -> str | None:

@@ -97,8 +97,17 @@ def _dispatch(
         fulfillment = order.fulfillment(step.fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.PENDING:
             return Unchanged(_remaining_wait(order, step.fulfillment_id, deps))
-        if ordering.waits_for_what_an_erasure_takes(order) and order_erased(order, deps):
-            raise _CustomerErased(order.order_id)
+        if order_erased(order, deps):
+            if ordering.waits_for_what_an_erasure_takes(order):
+                raise _CustomerErased(order.order_id)
+            # Another part was handed over, so the order goes on; this part needs what the
+            # erasure took (the address, or the email its code goes to) and is cancelled
+            # alone, as an uncollected pick-up is: its stock released, its share voided,
+            # and its wait ended by ``await_fulfillment``, which finds it cancelled.
+            released, _, entry = order.cancel_fulfillment(
+                fulfillment.fulfillment_id, StatusReason.CUSTOMER_REQUEST, now
+            )
+            return Change(entry=entry, stock=StockChange.releasing(released), result=1)
         if task_token is not None:
             fulfillment.task_token = task_token
         if fulfillment.type is FulfillmentType.SHIP:

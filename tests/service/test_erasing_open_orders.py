@@ -14,7 +14,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.customers import identifiers_of
 from chalicelib.domain.errors import OrderCancelled
 from chalicelib.domain.events import OrderStatusChanged
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef
@@ -25,12 +25,14 @@ from chalicelib.services import (
     fulfillment_steps,
     ordering,
     payment_steps,
+    pickups,
     stock_steps,
 )
 from chalicelib.services.customer_export import export_customer
 from chalicelib.services.customers import SeenClaims, find_owner, resolve_customer
 from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway
+from tests.fakes.outside import FakeWorkflow
 from tests.service import flows
 
 PICKUP = [
@@ -199,3 +201,58 @@ def test_an_order_resolved_just_before_the_erasure_attaches_nothing_to_the_erase
     assert deps.customers.identifiers(founded.customer_id) == []
     assert deps.customers.find_identifier(identifiers_of(None, phone, None)[0]) is None
     assert phone not in str(export_customer(founded.customer_id, deps))
+
+
+@pytest.mark.parametrize("first_out", [FulfillmentType.SHIP, FulfillmentType.PICKUP])
+def test_a_part_still_waiting_when_another_was_handed_over_is_cancelled_not_served(
+    deps: Deps, first_out: FulfillmentType
+) -> None:
+    # Found and left in earlier rounds: the order cannot be cancelled whole once a part
+    # left, and the part still waiting was booked to "[erased]" (or its code mailed to no
+    # one). It is cancelled alone at its hand-over: stock back, its share voided, its wait
+    # ended; the part handed over goes on.
+    order = _projected(deps, flows.reserved(deps, customer=_customer(), lines=flows.MIXED))
+    assert order.customer_id is not None
+    out = next(f for f in order.fulfillments if f.type is first_out)
+    waiting = next(f for f in order.fulfillments if f.type is not first_out)
+    fulfillment_steps.dispatch_and_await(flows.dispatch_step(order, out.fulfillment_id), deps)
+    if first_out is FulfillmentType.PICKUP:  # handed over once collected
+        code = deps.store.get_order(order.order_id).fulfillment(out.fulfillment_id).pickup_code
+        assert code is not None
+        pickups.collect(out.fulfillment_id, code, deps)
+    customer_records.erase_customer(order.customer_id, "ops", "ops", deps)
+    held = _reserved_units(deps, waiting.location_id)
+    captured = _gateway(deps).total("capture")
+    step = flows.dispatch_step(order, waiting.fulfillment_id).model_copy(
+        update={"task_token": "token-2"}
+    )
+
+    fulfillment_steps.dispatch_and_await(step, deps)
+
+    current = deps.store.get_order(order.order_id)
+    part = current.fulfillment(waiting.fulfillment_id)
+    assert part.status is FulfillmentStatus.CANCELLED
+    assert part.shipment is None and part.pickup_code is None
+    assert current.fulfillment(out.fulfillment_id).status is not FulfillmentStatus.CANCELLED
+    # The pick-up was collected before the parcel was booked: the order was RESERVED
+    # until now, and passes its hand-over on its way to DELIVERED.
+    reached = first_out is FulfillmentType.PICKUP
+    assert current.status is (OrderStatus.DELIVERED if reached else OrderStatus.SHIPPED)
+    assert [h.status for h in current.history][-2:] == (
+        [OrderStatus.READY_FOR_PICKUP, OrderStatus.DELIVERED]
+        if reached
+        else [OrderStatus.RESERVED, OrderStatus.SHIPPED]
+    )
+    assert "shipped with" in current.history[-1].detail or reached
+    assert _reserved_units(deps, waiting.location_id) == held - 1
+    assert _gateway(deps).total("capture") == captured
+    # What was handed over is paid (with the shipping fee if a parcel left), the rest voided.
+    money = _gateway(deps).payments[current.payment.payment_id]
+    assert money["void"] > 0 and money["capture"] + money["void"] == order.total.amount
+    assert current.payment.owed() == []
+    assert isinstance(deps.workflow, FakeWorkflow)
+    assert "token-2" in [token for token, _ in deps.workflow.resumed]  # its branch ends
+    # Run again (the step retried): nothing more happens, and the wait still ends.
+    fulfillment_steps.dispatch_and_await(step, deps)
+    assert _gateway(deps).total("capture") == captured
+    assert deps.store.get_order(order.order_id).version == current.version

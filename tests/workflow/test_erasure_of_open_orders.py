@@ -6,16 +6,28 @@ leaving for "[erased]" with the money captured."""
 from __future__ import annotations
 
 import json
+import secrets
+import threading
+from decimal import Decimal
 from typing import Any
 
-from tests.support import JSON, OPS
+from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
+from chalicelib.services import fulfillment_steps
+from tests.support import JSON, OPS, eventually, order_body
 from tests.support.flow import (
     amounts,
+    fresh_sku,
     ledger_of,
+    place,
+    post_carrier_event,
     reserved_while_picking,
+    return_wait_parked,
     states_entered,
     stock_of,
     wait_for_execution,
+    wait_until_settled,
 )
 
 
@@ -47,3 +59,62 @@ def test_erasing_during_picking_cancels_the_order_voids_and_ends_the_execution(
         "refunded": "0.00",
         "voided": "34.95",
     }
+
+
+def test_erasing_once_the_parcel_left_cancels_the_pick_up_still_waiting_and_the_rest_goes_on(
+    client: Any, deps: Any, parked: list[str], settings: Any, monkeypatch: Any
+) -> None:
+    # Left open in earlier rounds: an order part of which was handed over cannot be
+    # cancelled whole, and its part still waiting was served with the data the erasure
+    # took. Here the pick-up's dispatch is held at its code until the erasure ran.
+    settings.time_scale = settings.time_scale / 10  # nothing times out here
+    pickup_sku = fresh_sku(deps, {"ST-VALENCIA": 3}, price="12.00")
+    ship_sku = fresh_sku(deps, {"WH-GETAFE": 5}, price="15.00")
+    gate = threading.Event()
+
+    class _HeldCodes:
+        @staticmethod
+        def randbelow(limit: int) -> int:
+            gate.wait(30)
+            return secrets.randbelow(limit)
+
+    monkeypatch.setattr(fulfillment_steps, "secrets", _HeldCodes)
+    lines = [
+        {"sku": pickup_sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-VALENCIA"},
+        {"sku": ship_sku, "quantity": 1, "fulfillment": "ship"},
+    ]
+    order_id = place(client, order_body(lines=lines))
+    parked.append(order_id)
+
+    def parcel_left() -> Order | None:
+        order: Order = deps.store.get_order(order_id)
+        return order if any(f.shipment is not None for f in order.fulfillments) else None
+
+    shipped = eventually(parcel_left, timeout=30)
+    assert shipped.customer_id is not None
+    erased = client.http.post(
+        f"/customers/{shipped.customer_id}/erase", headers=OPS | JSON, body=json.dumps({})
+    )
+    assert erased.status_code == 200, erased.body
+    gate.set()
+
+    def pickup_closed() -> Order | None:
+        order: Order = deps.store.get_order(order_id)
+        pickup = next(f for f in order.fulfillments if f.location_id == "ST-VALENCIA")
+        return order if pickup.status is FulfillmentStatus.CANCELLED else None
+
+    closed = eventually(pickup_closed, timeout=30)
+    assert closed.status is OrderStatus.SHIPPED
+    assert all(f.pickup_code is None for f in closed.fulfillments)
+    assert stock_of(deps, pickup_sku)["ST-VALENCIA"] == (3, 0)
+    # The parcel goes on: delivered, the order is DELIVERED and its execution waits for
+    # returns, so the pick-up's branch ended (its wait was released, not left to time out).
+    parcel = next(f for f in closed.fulfillments if f.shipment is not None)
+    assert parcel.shipment is not None
+    post_carrier_event(client, parcel.shipment.tracking_number)
+    eventually(lambda: return_wait_parked(deps, order_id) or None, timeout=30)
+    final = wait_until_settled(deps, order_id)
+    assert final.status is OrderStatus.DELIVERED
+    money = amounts(ledger_of(deps, final))
+    assert money["voided"] == "12.00"
+    assert Decimal(money["captured"]) + Decimal("12.00") == Decimal(money["authorized"])
