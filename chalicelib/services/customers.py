@@ -26,10 +26,10 @@ if TYPE_CHECKING:
 RESOLVE_ATTEMPTS = 3
 
 
-# Claims of identifiers as one request read them, by (type, value): a later step of the
-# same request decides on them first (pricing reads them before placing resolves them).
 # The identifier types an order's contact holds (``CustomerContact``'s fields).
 CONTACT_FIELDS = (IdentifierType.EMAIL.value, IdentifierType.PHONE.value)
+# Claims of identifiers as one request read them, by (type, value): a later step of the
+# same request decides on them first (pricing reads them before placing resolves them).
 SeenClaims = dict[tuple[str, str], IdentifierClaim | None]
 
 
@@ -104,7 +104,12 @@ def resolve_customer(
         unvouched = not any(i in vouched for i in identifiers) and unsure_whose(
             owner, deps, attached
         )
-        return Resolution(owner, "customer_id", False, unvouched=unvouched)
+        listed = vouched + attached
+        others = [i for i in identifiers if i not in listed]
+        elsewhere = _owned_elsewhere(owner, others, deps, seen or {})
+        return Resolution(
+            owner, "customer_id", False, unvouched=unvouched, owned_elsewhere=elsewhere
+        )
     if not identifiers:
         raise Unprocessable(
             "give an email, phone or loyalty_id", field=f"{field_prefix.rstrip('.') or 'email'}"
@@ -176,6 +181,24 @@ def _match(
         unvouched=not vouched,
         owned_elsewhere=elsewhere,
     )
+
+
+def _owned_elsewhere(
+    owner: str, identifiers: list[Identifier], deps: Deps, known: SeenClaims
+) -> tuple[tuple[str, str], ...]:
+    """Which of the identifiers named with a record's id (none of them listed on it)
+    another record owns, as ``Resolution.owned_elsewhere``; each such record and the owner
+    are recorded as a merge candidate, as when identifiers alone name two records (an
+    erasure of the other record finds the owner's orders that named its identifiers
+    through it). Nothing is claimed: naming a record by id proves nothing about them."""
+    found = [(i, claim) for i in identifiers if (claim := _claim(i, deps, known)) is not None]
+    elsewhere = [(i, claim.customer_id) for i, claim in found if claim.customer_id != owner]
+    for other in sorted({record for _, record in elsewhere}):
+        named = [i.model_dump(mode="json") for i, record in elsewhere if record == other]
+        deps.customers.record_merge_candidate(
+            sorted([owner, other]), {"identifiers": named, "at": deps.clock().isoformat()}
+        )
+    return tuple((i.type.value, record) for i, record in elsewhere)
 
 
 def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:

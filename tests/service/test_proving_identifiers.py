@@ -1151,18 +1151,20 @@ def test_the_projection_keeps_every_identifier_on_an_order_nobody_was_erased_fro
         assert (contact.email, contact.phone) == (email, phone)
 
 
+@pytest.mark.parametrize("by_id", [False, True], ids=["by-email", "by-customer-id"])
 @pytest.mark.parametrize("projected_first", [True, False], ids=["projected", "not-yet"])
 def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_named_it(
-    deps: Deps, projected_first: bool
+    deps: Deps, projected_first: bool, by_id: bool
 ) -> None:
     # Found by a re-probe: an order naming A's phone and B's email found B first; after
     # A's erasure B's export still held A's phone on it. Then (13 of 13): the erasure
     # found the order through B's summary, and missed it when it ran before the order's
-    # first event was projected.
+    # first event was projected. And an order naming B by id, with A's phone, kept it.
     b_email, a_phone = _email("b"), _phone()
     b = flows.place(deps, customer={"email": b_email}).customer_id
     a = flows.place(deps, customer={"phone": a_phone}).customer_id
-    both = flows.reserved(deps, customer={"phone": a_phone, "email": b_email})
+    named_b = {"customer_id": b} if by_id else {}
+    both = flows.reserved(deps, customer={"phone": a_phone, "email": b_email} | named_b)
     assert both.customer_id == b and a is not None and b is not None
     assert deps.store.get_order(both.order_id).contact_owned_by == {"phone": a}
     if projected_first:
@@ -1183,5 +1185,6 @@ def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_n
     assert a_phone not in str(candidates)
 
     # Given again after the erasure, the phone is the new order's own: it stays.
-    again = _projected(deps, flows.reserved(deps, customer={"phone": a_phone, "email": b_email}))
+    again = flows.reserved(deps, customer={"phone": a_phone, "email": b_email} | named_b)
+    again = _projected(deps, again)
     assert deps.store.get_order(again.order_id).contact.phone == a_phone
