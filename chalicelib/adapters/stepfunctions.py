@@ -83,6 +83,20 @@ class StepFunctionsWorkflow:
             raise
         return True
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        """End a running execution at once (ABORTED); False if it is not running."""
+        if self.status(execution_arn) != "RUNNING":
+            return False
+        try:
+            self._client.stop_execution(
+                executionArn=execution_arn, error=error, cause=cause[:32768]
+            )
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return False
+            raise
+        return True
+
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """Status, the states entered with entry and exit times, and the console link."""
         execution = self._client.describe_execution(executionArn=execution_arn)

@@ -102,6 +102,10 @@ class Workflow(Protocol):
         longer waiting."""
         ...
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        """End a running execution at once (it ends ABORTED); False if it is not running."""
+        ...
+
     def describe(self, execution_arn: str) -> dict[str, Any]:
         """Status, ordered state history and console link."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
@@ -53,6 +54,9 @@ if TYPE_CHECKING:
 
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 ERASURE_CANCEL_DETAIL = "cancelled: the customer's personal data was erased"
+# A cancelled order's handling Wait with at most this many seconds left runs out by itself
+# (its execution then ends SUCCEEDED); a longer one is stopped (``_stop_handling``).
+HANDLING_LEFT_TO_RUN_OUT = 10
 
 
 def new_receipt_code() -> str:
@@ -290,7 +294,30 @@ def cancel_order(
             # (the customer would never be told, nor the store stop preparing).
             announce_again(deps, written.order, OrderStatus.CANCELLED)
         end_waits(written.result or [], order_id, deps)
+        if written.change is not None and not written.result and written.order.fulfillments:
+            _stop_handling(written.order, deps)
     return deps.store.get_order(order_id)
+
+
+def _stop_handling(order: Order, deps: Deps) -> None:
+    """Stop the execution of an order cancelled with its stock reserved and no wait parked,
+    when its handling Wait, which no token ends, has more than a few seconds left: it
+    would stay RUNNING until the picking time ran out (a probe, 18 of 18 with two days of
+    picking; API.md: within seconds it is no longer RUNNING). It ends ABORTED with nothing
+    held: the cancel released the stock and voided the money, and
+    ``recovery.execution_ended`` leaves an order at rest alone. A shorter wait is left to
+    run out: the dispatch after it finds the order cancelled and the execution ends
+    SUCCEEDED at ``OrderCancelled``, as any cancel's."""
+    reserved_at = next(
+        (e.at for e in reversed(order.history) if e.status is OrderStatus.RESERVED), None
+    )
+    if reserved_at is None:
+        return
+    handling_ends = reserved_at + timedelta(seconds=deps.settings.waits.handling_seconds)
+    if (handling_ends - deps.clock()).total_seconds() <= HANDLING_LEFT_TO_RUN_OUT:
+        return
+    arn = order.execution_arn or deps.workflow.execution_arn(order.order_id)
+    deps.workflow.stop(arn, "OrderCancelled", f"order {order.order_id} was cancelled")
 
 
 def cancel_for_erasure(order_id: str, deps: Deps) -> bool:

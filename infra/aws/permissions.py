@@ -76,8 +76,13 @@ def function_policy(function: Function, machine_name: str, stage: str) -> Json:
             "Resource": [_arn("states", f"stateMachine:{machine_name}")],
         },
         {
+            # StopExecution: a cancel during handling ends its execution at once.
             "Sid": "InspectOrderExecutions",
-            "Action": ["states:DescribeExecution", "states:GetExecutionHistory"],
+            "Action": [
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
             "Resource": [_arn("states", f"execution:{machine_name}:*")],
         },
         {"Sid": "CompleteOrderWaits", "Action": list(UNSCOPABLE_ACTIONS), "Resource": "*"},

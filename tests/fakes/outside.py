@@ -155,6 +155,12 @@ class FakeWorkflow:
         self.failed.append((task_token, error, cause))
         return True
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        if self.status(execution_arn) != "RUNNING":
+            return False
+        self.end(execution_arn, "ABORTED")
+        return True
+
     def _released(self, task_token: str) -> bool:
         return any(token == task_token for token, *_ in (*self.resumed, *self.failed))
 

@@ -99,6 +99,9 @@ class NoExecution:
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         return False
 
+    def stop(self, execution_arn: str, error: str, cause: str) -> bool:
+        return False
+
 
 class Quiet:
     """Events and alerts go nowhere (emails are not under test here)."""

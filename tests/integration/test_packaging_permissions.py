@@ -54,6 +54,7 @@ CALL_PERMISSIONS = {
     "get_execution_history": "states:GetExecutionHistory",
     "send_task_success": "states:SendTaskSuccess",
     "send_task_failure": "states:SendTaskFailure",
+    "stop_execution": "states:StopExecution",
     "get_parameter": "ssm:GetParameter",
 }
 TRANSACT_PERMISSIONS = {

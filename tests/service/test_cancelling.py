@@ -9,9 +9,16 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.orders import OrderStatus, StatusReason
-from chalicelib.services import ordering, payment_steps, settlement
+from chalicelib.services import (
+    fulfillment_steps,
+    ordering,
+    payment_steps,
+    settlement,
+    stock_steps,
+)
 from chalicelib.services.step_models import OrderStep
 from tests.fakes import FakeGateway, RecordingEvents
+from tests.fakes.outside import FakeWorkflow
 from tests.service import flows
 
 
@@ -78,3 +85,47 @@ def test_a_void_the_gateway_misses_stays_owed_until_the_sweeper_makes_it(deps: D
 def test_cancelling_an_unknown_order_is_not_found(deps: Deps) -> None:
     with pytest.raises(NotFound):
         ordering.cancel_order("ord_missing", deps)
+
+
+def _execution_status(deps: Deps, order_id: str) -> str | None:
+    return deps.workflow.status(deps.workflow.execution_arn(order_id))
+
+
+@pytest.mark.parametrize("picking_seconds", [172_800, 5])
+def test_a_cancel_during_long_handling_stops_the_execution_no_wait_would_end(
+    deps: Deps, picking_seconds: int
+) -> None:
+    # A probe (18 of 18): the execution sat in its handling Wait, which no token ends,
+    # until the wait ran out (two days unscaled) after the order was cancelled. A wait
+    # with seconds left runs out, and the execution ends as any cancelled one.
+    deps.settings.handling_seconds = int(picking_seconds * deps.settings.time_scale)
+    order = flows.reserved(deps)
+    assert order.fulfillments and all(f.task_token is None for f in order.fulfillments)
+    assert _execution_status(deps, order.order_id) == "RUNNING"
+
+    ordering.cancel_order(order.order_id, deps)
+
+    stopped = picking_seconds > ordering.HANDLING_LEFT_TO_RUN_OUT
+    assert _execution_status(deps, order.order_id) == ("ABORTED" if stopped else "RUNNING")
+    # Asked again, nothing more to stop.
+    ordering.cancel_order(order.order_id, deps)
+    assert _execution_status(deps, order.order_id) == ("ABORTED" if stopped else "RUNNING")
+
+
+@pytest.mark.parametrize("stage", ["placed", "paid", "parked"])
+def test_a_cancel_the_execution_notices_itself_stops_nothing(deps: Deps, stage: str) -> None:
+    # Before its stock is reserved a step runs (it sees the cancel within seconds); once a
+    # wait is parked, failing its token ends the execution where the ASL says.
+    pickup = [line for line in flows.MIXED if line["fulfillment"] == "pickup"]
+    order = flows.place(deps, lines=pickup, shipping_address=None)
+    if stage != "placed":
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    if stage == "parked":
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+        (part,) = deps.store.get_order(order.order_id).fulfillments
+        fulfillment_steps.dispatch_and_await(flows.dispatch_step(order, part.fulfillment_id), deps)
+    ordering.cancel_order(order.order_id, deps)
+    assert _execution_status(deps, order.order_id) == "RUNNING"
+    if stage == "parked":
+        assert isinstance(deps.workflow, FakeWorkflow)
+        assert [token for token, *_ in deps.workflow.failed] == ["token-1"]

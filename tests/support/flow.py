@@ -68,11 +68,13 @@ def place(client: Any, body: dict[str, Any], headers: dict[str, str] = STOREFRON
     return str(response.json_body["order_id"])
 
 
-def reserved_while_picking(client: Any, deps: Any, settings: Any) -> tuple[str, str]:
-    """Two units of a fresh SKU (15.00, six in the warehouse) ordered and reserved, with 15
-    real-world seconds of picking ahead (handling time is divided by the time scale): the
-    order can still be cancelled. (order id, sku)"""
-    settings.handling_seconds = int(15 * settings.time_scale)
+def reserved_while_picking(
+    client: Any, deps: Any, settings: Any, picking_seconds: int = 15
+) -> tuple[str, str]:
+    """Two units of a fresh SKU (15.00, six in the warehouse) ordered and reserved, with
+    ``picking_seconds`` real-world seconds of picking ahead (handling time is divided by
+    the time scale): the order can still be cancelled. (order id, sku)"""
+    settings.handling_seconds = int(picking_seconds * settings.time_scale)
     sku = fresh_sku(deps, {"WH-GETAFE": 6}, price="15.00")
     order_id = place(client, order_body(lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]))
     wait_for_status(deps, order_id, "RESERVED")

@@ -34,7 +34,7 @@ from tests.support.flow import (
 def test_erasing_during_picking_cancels_the_order_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
-    order_id, sku = reserved_while_picking(client, deps, settings)
+    order_id, sku = reserved_while_picking(client, deps, settings, picking_seconds=120)
     reserved = deps.store.get_order(order_id)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
 
@@ -47,11 +47,11 @@ def test_erasing_during_picking_cancels_the_order_voids_and_ends_the_execution(
     shown = client.http.get(f"/orders/{order_id}", headers=OPS).json_body
     assert shown["status"] == "CANCELLED" and shown["status_reason"] == "customer_request"
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 0)}
-    # The execution notices at the end of the handover wait and ends without booking.
+    # The cancel stops the execution in its handover Wait, without booking.
     final = deps.store.get_order(order_id)
     described = wait_for_execution(deps, final, timeout=60)
-    assert described["status"] == "SUCCEEDED"
-    assert states_entered(described)[-1] == "OrderCancelled"
+    assert described["status"] == "ABORTED"
+    assert states_entered(described)[-1] == "AwaitHandover"
     assert all(f.shipment is None for f in deps.store.get_order(order_id).fulfillments)
     assert amounts(ledger_of(deps, final)) == {
         "authorized": "34.95",

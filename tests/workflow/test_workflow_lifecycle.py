@@ -13,6 +13,7 @@ from tests.support.flow import (
     amounts,
     fresh_sku,
     ledger_of,
+    ops_alerts,
     place,
     place_then_sell_out,
     post_carrier_event,
@@ -191,7 +192,7 @@ def test_out_of_stock_rejects_and_voids_the_authorisation_in_full(client: Any, d
 def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
-    order_id, sku = reserved_while_picking(client, deps, settings)
+    order_id, sku = reserved_while_picking(client, deps, settings, picking_seconds=120)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
 
     response = client.http.post(
@@ -207,13 +208,16 @@ def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     assert response.json_body["payment"]["refunded"] == {"amount": "0.00", "currency": "EUR"}
     assert response.json_body["payment"]["captured"] == {"amount": "0.00", "currency": "EUR"}
 
-    # The execution notices at the end of the handover wait, when AwaitCompletion would
-    # dispatch: it refuses (nothing booked, no wait parked) and stops there.
+    # No wait is parked during picking for the cancel to end, and two minutes of it are
+    # left: the cancel stops the execution, which ends in its handover Wait, not when the
+    # picking time runs out (a probe: it stayed RUNNING to the end of the wait), and
+    # nobody is alerted: nothing is held. (With seconds left it runs out and the execution
+    # ends SUCCEEDED: tests/acceptance/test_rejections_and_cancel.py.)
     cancelled = deps.store.get_order(order_id)
     described = wait_for_execution(deps, cancelled, timeout=60)
-    assert described["status"] == "SUCCEEDED"
-    states = states_entered(described)
-    assert states[-3:] == ["AwaitHandover", "AwaitCompletion", "OrderCancelled"]
+    assert described["status"] == "ABORTED"
+    assert states_entered(described)[-1] == "AwaitHandover"
+    assert not [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
     assert all(f.task_token is None for f in deps.store.get_order(order_id).fulfillments)
     final = deps.store.get_order(order_id)
     assert final.status.value == "CANCELLED"
