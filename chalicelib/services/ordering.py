@@ -294,7 +294,8 @@ def cancel_order(
             # (the customer would never be told, nor the store stop preparing).
             announce_again(deps, written.order, OrderStatus.CANCELLED)
         end_waits(written.result or [], order_id, deps)
-        if written.change is not None and not written.result and written.order.fulfillments:
+        if not written.result and written.order.fulfillments:
+            # Asked again too: the first request may have died before its stop.
             _stop_handling(written.order, deps)
     return deps.store.get_order(order_id)
 

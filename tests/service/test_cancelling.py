@@ -129,3 +129,27 @@ def test_a_cancel_the_execution_notices_itself_stops_nothing(deps: Deps, stage: 
     if stage == "parked":
         assert isinstance(deps.workflow, FakeWorkflow)
         assert [token for token, *_ in deps.workflow.failed] == ["token-1"]
+
+
+def test_a_cancel_asked_again_stops_what_the_first_one_could_not(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first request died at its stop (after the cancel was written): the client asks
+    # again, and the execution must not stay in its handling Wait for two days.
+    deps.settings.handling_seconds = int(172_800 * deps.settings.time_scale)
+    order = flows.reserved(deps)
+    stop = deps.workflow.stop
+
+    def dies(execution_arn: str, error: str, cause: str) -> bool:
+        monkeypatch.setattr(deps.workflow, "stop", stop)
+        raise ConnectionError("the Lambda died here")
+
+    monkeypatch.setattr(deps.workflow, "stop", dies)
+    with pytest.raises(ConnectionError):
+        ordering.cancel_order(order.order_id, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.CANCELLED
+    assert _execution_status(deps, order.order_id) == "RUNNING"
+
+    ordering.cancel_order(order.order_id, deps)
+
+    assert _execution_status(deps, order.order_id) == "ABORTED"
