@@ -8,6 +8,7 @@ again to the end. Amounts, statuses, dates and ids stay: the retailer must keep 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from chalicelib.domain.customers import UNVOUCHED, reached_at
@@ -199,6 +200,17 @@ def redact_opportunity(opportunity: Opportunity) -> Opportunity | None:
 def contact_emails(order: Order) -> set[str]:
     """The addresses the order's emails went to."""
     return {order.contact.email.strip().lower()} if order.contact.email else set()
+
+
+def forget_owned_contact(order: Order, owners: Collection[str]) -> bool:
+    """Take off the order's contact the email or the phone that one of ``owners`` (records)
+    owned when the order named it (``Order.contact_owned_by``), with its mark; True if
+    either was."""
+    fields = [field for field, owner in order.contact_owned_by.items() if owner in owners]
+    for field in fields:
+        setattr(order.contact, field, None)
+        del order.contact_owned_by[field]
+    return bool(fields)
 
 
 def forget_contact(order: Order, addresses: set[str]) -> bool:

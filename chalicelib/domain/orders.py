@@ -396,12 +396,13 @@ class Order(DeferredModel):
         self.returns_task_token = None
         return tokens
 
+    def became_at(self, status: OrderStatus) -> datetime | None:
+        """When the order last became ``status``, if it ever did."""
+        return next((e.at for e in reversed(self.history) if e.status is status), None)
+
     def delivered_at(self) -> datetime | None:
         """When the order became DELIVERED (its return window opens then)."""
-        for entry in reversed(self.history):
-            if entry.status is OrderStatus.DELIVERED:
-                return entry.at
-        return None
+        return self.became_at(OrderStatus.DELIVERED)
 
     def cancel_fulfillment(
         self, fulfillment_id: str, reason: StatusReason, at: datetime

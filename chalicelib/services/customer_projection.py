@@ -15,7 +15,7 @@ from chalicelib.domain.customers import (
     ProfileState,
     analytics_state,
 )
-from chalicelib.domain.erasure import contact_emails, forget_contact, redact_order
+from chalicelib.domain.erasure import contact_emails, forget_owned_contact, redact_order
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.services import ordering
@@ -205,25 +205,19 @@ def _forget_what_erased_records_owned(order: Order, deps: Deps) -> None:
     naming two customers' identifiers."""
     if not order.contact_owned_by:
         return
-    erased: dict[str, str] = {}
-    for field, owner in order.contact_owned_by.items():
+    owners: set[str] = set()
+    for owner in set(order.contact_owned_by.values()):
         with contextlib.suppress(NotFound):
             if canonical_customer(owner, deps)[1].get("state") == ProfileState.ERASED:
-                erased[field] = owner
-    if not erased:
+                owners.add(owner)
+    if not owners:
         return
 
     def forget(current: Order) -> Change | None:
-        fields = [f for f, owner in erased.items() if current.contact_owned_by.get(f) == owner]
-        if not fields:
-            return None  # forgotten already
-        forget_contact(current, {v for f in fields if (v := getattr(current.contact, f))})
-        for field in fields:
-            del current.contact_owned_by[field]
-        return Change()
+        return Change() if forget_owned_contact(current, owners) else None  # or done already
 
     mutate(deps, order.order_id, forget)
-    for owner in set(erased.values()):
+    for owner in owners:
         # Written after the erasure dropped the record's candidates: they name the phone.
         deps.customers.drop_merge_candidates(owner)
 

@@ -19,6 +19,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.erasure import (
     contact_emails,
     forget_contact,
+    forget_owned_contact,
     redact_interaction,
     redact_order,
     redact_profile,
@@ -418,11 +419,9 @@ def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -
 
     def forget(order: Order) -> Change | None:
         # The fields the order says were the person's go whatever their address.
-        owned = [f for f, owner in order.contact_owned_by.items() if owner in records]
-        named = addresses | {v for f in owned if (v := getattr(order.contact, f))}
-        for field in owned:
-            del order.contact_owned_by[field]
-        return Change() if forget_contact(order, named) or owned else None
+        owned = forget_owned_contact(order, records)
+        named = forget_contact(order, addresses)
+        return Change() if owned or named else None
 
     elsewhere: list[str] = []
     for each in records:

@@ -309,9 +309,7 @@ def _stop_handling(order: Order, deps: Deps) -> None:
     ``recovery.execution_ended`` leaves an order at rest alone. A shorter wait is left to
     run out: the dispatch after it finds the order cancelled and the execution ends
     SUCCEEDED at ``OrderCancelled``, as any cancel's."""
-    reserved_at = next(
-        (e.at for e in reversed(order.history) if e.status is OrderStatus.RESERVED), None
-    )
+    reserved_at = order.became_at(OrderStatus.RESERVED)
     if reserved_at is None:
         return
     handling_ends = reserved_at + timedelta(seconds=deps.settings.waits.handling_seconds)

@@ -29,6 +29,8 @@ from chalicelib.domain.customers import Identifier, IdentifierClaim, IdentifierT
 from chalicelib.domain.errors import ConcurrentModification, Conflict
 
 _ACTIVE = "attribute_not_exists(#state) OR #state = :active"
+# A profile that exists and is active (neither merged nor erased).
+_ACTIVE_PROFILE = f"attribute_exists(pk) AND ({_ACTIVE})"
 # The profile's string set of the identifiers the customer owns (``<type>#<value>``).
 PROFILE_IDENTIFIERS = "identifiers"
 # The claim's flag: founded the record or proven with a code (absent on older claims).
@@ -109,7 +111,7 @@ class IdentityRepository:
         write = self._table.update(
             keys.profile(customer_id),
             "SET notifications = :preference",
-            f"attribute_exists(pk) AND ({_ACTIVE})",
+            _ACTIVE_PROFILE,
             {":preference": preference, ":active": "active"},
             {"#state": "state"},
         )
@@ -126,7 +128,7 @@ class IdentityRepository:
         listing = self._table.update(
             keys.profile(customer_id),
             f"ADD {PROFILE_IDENTIFIERS} :names",
-            f"attribute_exists(pk) AND ({_ACTIVE})",
+            _ACTIVE_PROFILE,
             {":names": {_name(identifier)}, ":active": "active"},
             {"#state": "state"},
         )
@@ -200,7 +202,7 @@ class IdentityRepository:
         if moved & listed:
             merged_update += f" DELETE {PROFILE_IDENTIFIERS} :moved"
             values[":moved"] = moved & listed
-        active = f"attribute_exists(pk) AND ({_ACTIVE})"
+        active = _ACTIVE_PROFILE
         if moved:
             survivor_write = self._table.update(
                 keys.profile(survivor),
