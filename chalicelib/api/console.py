@@ -37,6 +37,11 @@ class ExecutionRow(DeferredModel):
     status: str
     started_at: str | None
     stopped_at: str | None
+    order_status: str | None = Field(
+        default=None,
+        description="For a stopped (ABORTED) execution, its order's status: CANCELLED when a "
+        "cancel stopped it with nothing held; null for any other execution",
+    )
 
 
 class ExecutionsResponse(DeferredModel):

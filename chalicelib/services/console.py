@@ -42,8 +42,23 @@ def executions_overview(status: str | None, limit: int, deps: Deps) -> dict[str,
         "counts": counts,
         "count_cap": COUNT_CAP,
         "status": status,
-        "executions": deps.workflow.list_executions(status, limit),
+        "executions": [
+            _with_order_status(row, deps) for row in deps.workflow.list_executions(status, limit)
+        ],
     }
+
+
+def _with_order_status(row: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """A stopped execution's row says where its order stands. A cancel during a long
+    picking time stops the execution with nothing held (ordering.cancel_order): ops should
+    tell that from a stop that left an order half-way. Only stopped rows read their order."""
+    if row["status"] != "ABORTED":
+        return {**row, "order_status": None}
+    try:
+        order_status: str | None = deps.store.get_order(row["order_id"]).status.value
+    except NotFound:
+        order_status = None
+    return {**row, "order_status": order_status}
 
 
 def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:

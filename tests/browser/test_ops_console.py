@@ -276,6 +276,44 @@ def _stop_execution(console_stack: RunningStack, console_shop: Shop, order_id: s
     )
 
 
+def _pill(browser: Any, selector: str) -> tuple[str, str]:
+    pill = browser.find_element("css selector", selector)
+    return pill.text, str(pill.get_attribute("class"))
+
+
+def test_a_stopped_execution_whose_order_is_at_rest_is_drawn_as_no_fault(
+    browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
+) -> None:
+    # A cancel during a long picking time stops the execution with nothing held; the list
+    # drew it red, as a stop that left an order half-way. Here the stop's compensation
+    # cancels a pick-up; the parcel stopped in the other test stays red.
+    body = order_body(
+        lines=[
+            {
+                "sku": "TSHIRT-BLK-M",
+                "quantity": 1,
+                "fulfillment": "pickup",
+                "location_id": "ST-VALENCIA",
+            }
+        ],
+        shipping_address=None,
+    )
+    order_id = console_shop.place_ok(body)["order_id"]
+    wait_for_status(console_shop, order_id, "READY_FOR_PICKUP")
+    _stop_execution(console_stack, console_shop, order_id)
+    wait_for_status(console_shop, order_id, "CANCELLED", settled=True)
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    row = f"#executions tr.execution[data-order-id='{order_id}'] .pill"
+    wait_for(browser, lambda d: d.find_elements("css selector", row))
+    text, classes = _pill(browser, row)
+    assert text == "ABORTED · order cancelled"
+    assert "at-rest" in classes.split()
+    browser.find_element("css selector", f"#executions a[href='#order={order_id}']").click()
+    wait_for(browser, lambda d: _pill(d, "#execution-status")[0] == "ABORTED · order cancelled")
+    element_screenshot(browser, "#executions", screenshots / "ops-stopped-at-rest.png")
+
+
 def test_a_stopped_execution_is_retried_from_the_order_panel(
     browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
 ) -> None:
@@ -289,7 +327,7 @@ def test_a_stopped_execution_is_retried_from_the_order_panel(
     browser.find_element("css selector", "#open-order-id").send_keys(order_id)
     browser.find_element("css selector", "#open-order-form button").click()
     retry = wait_for(browser, visible("#order-retry"))
-    assert browser.find_element("css selector", "#execution-status").text == "ABORTED"
+    assert _pill(browser, "#execution-status") == ("ABORTED", "pill ABORTED")  # half-way: red
     # The states it was in when stopped are not "running": the execution ended there, and
     # they left when it was stopped.
     exits = [

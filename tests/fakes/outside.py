@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     PaymentRefused,
     TooManyAttempts,
 )
+from chalicelib.domain.execution_names import order_of_execution
 from chalicelib.domain.money import Money
 
 DECLINED_TOKEN = "tok_declined"
@@ -168,7 +169,17 @@ class FakeWorkflow:
         return {"status": self.status(execution_arn), "history": [], "console_url": ""}
 
     def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:
-        return [{"order_id": name, "status": "RUNNING"} for name in list(self.started)[:limit]]
+        rows = [
+            {
+                "order_id": order_of_execution(name),
+                "execution_arn": self.execution_arn(name),
+                "status": self.status(self.execution_arn(name)),
+                "started_at": None,
+                "stopped_at": None,
+            }
+            for name in reversed(self.started)  # newest first, as Step Functions lists
+        ]
+        return [row for row in rows if status in (None, row["status"])][:limit]
 
     def definition(self) -> dict[str, Any]:
         return {}

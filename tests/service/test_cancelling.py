@@ -10,6 +10,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.orders import OrderStatus, StatusReason
 from chalicelib.services import (
+    console,
     fulfillment_steps,
     ordering,
     payment_steps,
@@ -153,3 +154,29 @@ def test_a_cancel_asked_again_stops_what_the_first_one_could_not(
     ordering.cancel_order(order.order_id, deps)
 
     assert _execution_status(deps, order.order_id) == "ABORTED"
+
+
+def test_the_console_lists_a_stopped_execution_with_where_its_order_stands(deps: Deps) -> None:
+    # A cancel during a long picking time stops the execution (ABORTED, nothing held):
+    # the console's list tells it from a stop that left an order half-way.
+    deps.settings.handling_seconds = int(172_800 * deps.settings.time_scale)
+    cancelled = flows.reserved(deps)
+    ordering.cancel_order(cancelled.order_id, deps)
+    halfway = flows.reserved(deps)
+    assert isinstance(deps.workflow, FakeWorkflow)
+    deps.workflow.end(deps.workflow.execution_arn(halfway.order_id), "ABORTED")  # ops stopped it
+    running = flows.place(deps)
+
+    listed = console.executions_overview(None, 50, deps)
+
+    rows = {row["order_id"]: row for row in listed["executions"]}
+    assert rows[cancelled.order_id]["order_status"] == "CANCELLED"
+    assert rows[halfway.order_id]["order_status"] == "RESERVED"
+    assert rows[running.order_id]["status"] == "RUNNING"
+    assert rows[running.order_id]["order_status"] is None
+    stopped = console.executions_overview("ABORTED", 50, deps)
+    assert stopped["counts"]["ABORTED"] == 2
+    assert {row["order_id"] for row in stopped["executions"]} == {
+        cancelled.order_id,
+        halfway.order_id,
+    }

@@ -38,10 +38,20 @@ def while_the_page_settles(condition: Callable[[Any], T | None]) -> Callable[[An
 
 def wait_for(driver: Any, condition: Callable[[Any], T | None], timeout: float = WAIT) -> T:
     """Poll ``condition(driver)`` until it is truthy; the page's state in the message if not."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    ignored = (NoSuchElementException, StaleElementReferenceException)
+    # A panel that loads late pushes the others down: a click aimed before it landed is
+    # intercepted (make test, once), and is aimed again at the next poll.
+    ignored = (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        ElementClickInterceptedException,
+    )
     try:
         result: T = WebDriverWait(
             driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored

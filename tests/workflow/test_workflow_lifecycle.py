@@ -218,6 +218,10 @@ def test_cancel_before_shipping_releases_stock_voids_and_ends_the_execution(
     assert described["status"] == "ABORTED"
     assert states_entered(described)[-1] == "AwaitHandover"
     assert not [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
+    # The console's list says the stopped execution's order was cancelled, not left half-way.
+    listed = client.http.get("/ops/executions?status=ABORTED&limit=1000", headers=OPS)
+    (row,) = [r for r in listed.json_body["executions"] if r["order_id"] == order_id]
+    assert row["order_status"] == "CANCELLED"
     assert all(f.task_token is None for f in deps.store.get_order(order_id).fulfillments)
     final = deps.store.get_order(order_id)
     assert final.status.value == "CANCELLED"

@@ -206,7 +206,7 @@
         'data-order-id': execution.order_id, 'data-status': execution.status,
       },
       h('td', {}, link),
-      h('td', {}, h('span', { class: `pill ${execution.status}`, text: execution.status })),
+      h('td', {}, executionPill(execution.status, execution.order_status)),
       h('td', { text: when(execution.started_at) }),
       h('td', { text: when(execution.stopped_at) }));
       row.addEventListener('click', (event) => {
@@ -219,6 +219,18 @@
     }
     $('#executions-note').textContent = executionsNote(rows.length, state.executions.length,
       state.executionsTotal, needle);
+  }
+
+  // An execution stopped with its order at rest is no fault: a cancel during a long picking
+  // time stops it with nothing held. Its pill is quiet and says where the order stands; a
+  // stop that left an order half-way stays red (and is under "Needs attention").
+  const AT_REST = ['REJECTED', 'CANCELLED', 'RETURNED']; // domain/order_status.py AT_REST
+  function executionPill(status, orderStatus) {
+    const atRest = status === 'ABORTED' && AT_REST.includes(orderStatus);
+    return h('span', {
+      class: `pill ${status}${atRest ? ' at-rest' : ''}`,
+      text: atRest ? `${status} · order ${orderStatus.toLowerCase()}` : status,
+    });
   }
 
   // What the table holds against what exists: the list loads the newest 200, and a note
@@ -325,7 +337,7 @@
       $('#order-status').textContent = timeline.status;
       renderParts(order);
       renderTimeline(timeline);
-      renderExecution(execution, definition);
+      renderExecution(execution, definition, timeline.status);
       offerRetry(orderId, timeline.status, execution);
       $('#order-panel').setAttribute('data-loaded', 'true');
       $('#order-panel').scrollIntoView({ block: 'start' });
@@ -410,10 +422,10 @@
     return status === 'RUNNING' ? 'running' : `— (${status.toLowerCase().replace('_', ' ')})`;
   }
 
-  function renderExecution(execution, definition) {
-    const pill = $('#execution-status');
-    pill.textContent = execution.status;
-    pill.className = `pill ${execution.status}`;
+  function renderExecution(execution, definition, orderStatus) {
+    const pill = executionPill(execution.status, orderStatus);
+    $('#execution-status').className = pill.className;
+    $('#execution-status').textContent = pill.textContent;
     const link = $('#console-link');
     link.hidden = !execution.console_url;
     if (execution.console_url) link.setAttribute('href', execution.console_url);
