@@ -540,12 +540,14 @@ class Order(DeferredModel):
         for fulfillment in self.fulfillments:
             if fulfillment.status is FulfillmentStatus.DELIVERED:
                 fulfillment.status = FulfillmentStatus.RETURNED
-        # A part lost or never collected was refunded or voided, not returned: say so.
+        # A part lost or never collected was refunded or voided, not returned: say so. The
+        # refund is owed in this write and settled after it (a gateway down leaves it for the
+        # sweeper: a probe read "refunded" with nothing refunded), so "recorded", not "done".
         never_received = any(f.status in CLOSED_UNDELIVERED for f in self.fulfillments)
         detail = (
-            "every unit received returned and refunded; the rest never reached the customer"
+            "every unit received returned, its refund recorded; the rest never reached the customer"
             if never_received
-            else "every unit returned and refunded"
+            else "every unit returned, its refund recorded"
         )
         return self.move_to(OrderStatus.RETURNED, at, detail)
 

@@ -256,7 +256,10 @@ def test_a_fulfilment_whose_every_unit_is_back_is_returned_and_the_order_waits_f
     assert placed.status is OrderStatus.DELIVERED
     # The rest comes back: the order is RETURNED, every fulfilment with it.
     placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER)
-    assert placed.close_returned(LATER) is not None
+    closed = placed.close_returned(LATER)
+    # The refund is owed in this write and paid after it: recorded, not yet refunded (a
+    # probe read "refunded" on orders whose gateway was down).
+    assert closed is not None and closed.detail == "every unit returned, its refund recorded"
     assert placed.status is OrderStatus.RETURNED
     assert {f.status for f in placed.fulfillments} == {FulfillmentStatus.RETURNED}
 
@@ -302,5 +305,5 @@ def test_a_return_after_a_lost_parcel_refunds_the_units_that_reached_the_custome
     closed = placed.close_returned(LATER)
     assert closed is not None
     assert closed.detail == (
-        "every unit received returned and refunded; the rest never reached the customer"
+        "every unit received returned, its refund recorded; the rest never reached the customer"
     )
