@@ -38,12 +38,18 @@ def can_move(current: TicketStatus, new: TicketStatus) -> bool:
     return _RANK[new] >= _RANK[current]
 
 
+# Notes the system writes (``system:carrier``, ``system:lost_parcels``...) are for staff.
+SYSTEM_WRITER = "system:"
+
+
 class TicketNote(DeferredModel):
     """A note staff added, with who and when."""
 
     at: datetime
     by: str
     text: str
+    # Given in the request that resolved the ticket: the resolution email's message.
+    resolution: bool = False
 
 
 class Ticket(DeferredModel):
@@ -84,11 +90,21 @@ class Ticket(DeferredModel):
                 f"ticket {self.ticket_id} is {self.status}, cannot become {status}",
                 field="status",
             )
-        if note:
-            self.notes.append(TicketNote(at=at, by=by, text=note))
         resolved_now = status is TicketStatus.RESOLVED
+        if note:
+            self.notes.append(TicketNote(at=at, by=by, text=note, resolution=resolved_now))
         if status is not None:
             self.status = status
         if resolved_now:
             self.resolved_at = at
         return resolved_now
+
+    def resolution_note(self) -> str:
+        """What a person wrote for the customer as they resolved the ticket: the note given
+        in the resolving request. Notes before it are staff's working notes, and a system's
+        (a carrier's delivery on an exception ticket) are written for staff, in English:
+        the resolution email carries neither (a probe got both)."""
+        last = self.notes[-1] if self.notes else None
+        if last is None or not last.resolution or last.by.startswith(SYSTEM_WRITER):
+            return ""
+        return last.text

@@ -236,7 +236,7 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
         "ticket": ticket.model_dump(mode="json"),
         "name": name,
         "locale": locale,
-        "note": ticket.notes[-1].text if ticket.notes else "",
+        "note": ticket.resolution_note(),
     }
     return send_once(
         str(event["event_id"]),

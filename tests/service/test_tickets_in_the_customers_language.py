@@ -244,3 +244,45 @@ def test_the_pick_up_email_gives_the_deadline_on_the_store_s_clock(deps: Deps) -
     canary = Wording(Language.ES, ZoneInfo("Atlantic/Canary")).when(waiting.pickup_deadline)
     assert madrid != canary
     assert context["pickup_deadline"] == madrid
+
+
+def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
+    deps: Deps,
+) -> None:
+    # A probe (2 of 2): resolving without a note mailed the ticket's last note, a staff
+    # working note, or the carrier's system note in English with an ISO time.
+    order = flows.shipped(deps, customer=_customer("es"))
+    assert order.customer_id is not None
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
+    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="delivered")
+    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    assert [note.by for note in problem.notes] == ["system:carrier"]  # the delivery's note
+    _ticket_emails(deps)  # the opening's
+    tickets.update_ticket(problem.ticket_id, None, "cliente difícil, no llamar", "ops", deps)
+
+    tickets.update_ticket(problem.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
+
+    (resolved,) = _ticket_emails(deps)
+    assert "Hemos resuelto tu consulta" in resolved
+    assert "no llamar" not in resolved
+    assert problem.notes[0].text not in resolved
+    assert not [word for word in (*ENGLISH, "carrier", "+00:00") if word in resolved]
+
+
+def test_a_note_given_with_the_resolution_is_the_customer_s_message(deps: Deps) -> None:
+    order = flows.shipped(deps, customer=_customer("en"))
+    assert order.customer_id is not None
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
+    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    _ticket_emails(deps)
+    tickets.update_ticket(problem.ticket_id, None, "working note", "ops", deps)
+
+    message = "Your parcel was found and is on its way again."
+    tickets.update_ticket(problem.ticket_id, TicketStatus.RESOLVED, message, "ops", deps)
+
+    (resolved,) = _ticket_emails(deps)
+    assert message in resolved and "working note" not in resolved
