@@ -199,8 +199,9 @@ def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | Non
 
 
 # What a customer with a phone and no email is texted: the order confirmed (with the
-# link to its page), a pick-up ready (its code) or not collected, and an order that could
-# not go ahead.
+# link to its page), a pick-up ready (its code), and whatever goes wrong or gives money
+# back (API.md "Emails": a probe's phone-only customer never heard their parcel was lost
+# and refunded). Shipped and delivered stay on the page: a text costs the retailer.
 TEXTED = frozenset(
     {
         EmailKind.CONFIRMATION,
@@ -208,6 +209,11 @@ TEXTED = frozenset(
         EmailKind.NOT_COLLECTED,
         EmailKind.REJECTED,
         EmailKind.CANCELLED,
+        EmailKind.LATE_DELIVERY,
+        EmailKind.PARCEL_LOST,
+        EmailKind.FULFILLMENT_CANCELLED,
+        EmailKind.RETURN_RECEIVED,
+        EmailKind.REFUND,
     }
 )
 

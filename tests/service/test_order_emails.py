@@ -12,6 +12,7 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.ports import CustomerRecord
 from chalicelib.presentation.wording import Wording
+from chalicelib.rendering import render
 from chalicelib.services import (
     customer_records,
     fulfillment_steps,
@@ -251,6 +252,31 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
     assert kinds == {"sms"}
 
 
+def test_a_customer_with_only_a_phone_is_texted_a_late_parcel_and_its_loss_and_refund(
+    deps: Deps,
+) -> None:
+    # Found by a probe: a web order with only a phone became LOST and was refunded, and the
+    # customer's only text was the confirmation. What goes wrong is told, once.
+    order = flows.shipped(deps, customer={"phone": "+34 655 123 125"})
+    (parcel,) = order.fulfillments
+    assert sla.record_breach(order.order_id, parcel.fulfillment_id, deps)
+    lost = lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+
+    assert flows.mail_everything(deps) == []
+    assert isinstance(deps.texter, Outgoing)
+    texts = [t["parts"] for t in deps.texter.sent if t["to"] == "+34655123125"]
+    refunded = Wording.for_order(lost).money(lost.payment.refunded)
+    assert [("confirmado" in t, "plazo prometido" in t, "perdido" in t) for t in texts] == [
+        (True, False, False),
+        (False, True, False),
+        (False, False, True),
+    ]
+    assert refunded in texts[2] and lost.payment.refunded.amount == lost.total.amount
+    assert all(tracking_url(order.order_id, deps) in t for t in texts)
+    flows.mail_everything(deps)  # every event delivered again: no second text
+    assert len([t for t in deps.texter.sent if t["to"] == "+34655123125"]) == 3
+
+
 def test_a_customer_with_an_email_is_not_texted(deps: Deps) -> None:
     flows.reserved(deps, customer={"email": "ana@example.com", "phone": "+34 655 123 124"})
 
@@ -387,3 +413,48 @@ def test_an_email_the_order_has_moved_past_is_not_sent_when_its_event_comes_late
     to_cancelled = [m for m in sent if cancelled.order_id in m["parts"]]
     assert _subject_lines(to_cancelled) == [f"Tu pedido {cancelled.order_id} ha sido cancelado"]
     assert not [m for m in sent if "rechazada" in m["parts"]]
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+@pytest.mark.parametrize("kind", sorted(notify.TEXTED))
+def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: EmailKind) -> None:
+    facts = dict.fromkeys(
+        (
+            "total",
+            "location_name",
+            "pickup_code",
+            "pickup_deadline",
+            "voided",
+            "reason",
+            "promised_by",
+            "new_estimate",
+            "carrier",
+            "tracking_number",
+        ),
+        "…",
+    )
+    text = render(
+        f"texts/order.{locale}.txt.j2",
+        text=kind.value,
+        order={"order_id": "ord_1"},
+        event_amount="12,00 €",
+        tracking_url="https://orquesta.example/t/1",
+        **facts,
+    ).strip()
+    assert text.startswith("Orquesta: ") and text.endswith(" https://orquesta.example/t/1")
+    assert len(text) > len("Orquesta:  https://orquesta.example/t/1") + 20, text
+
+
+def test_the_pick_up_ready_html_keeps_the_code_on_its_own_line(deps: Deps) -> None:
+    # A probe: the HTML part ran "…Gràcia. Pick-up code: 811200 You can collect it…" into
+    # one paragraph, as the text part's single line breaks collapsed.
+    order = flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
+    (pickup,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
+
+    ready = [m for m in flows.mail_everything(deps) if f"Código de recogida: {code}" in m["parts"]]
+
+    (html,) = [_parts(mail)[1] for mail in ready]
+    assert f"<br>Código de recogida: {code}<br>Puedes recogerlo hasta el " in html
