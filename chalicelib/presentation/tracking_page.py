@@ -45,6 +45,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_ever": "No se preparará ninguna entrega de este pedido.",
         "due_by": "Entrega prevista",
         "partly_delivered": "Entregado en parte: un envío se perdió",
+        "partly_delivered_many": "Entregado en parte: se perdieron {count} envíos",
         "rate": "Valora tu pedido",
         "rated": "Gracias por tu valoración: {score} de 5.",
         "new_estimate": "Nueva estimación",
@@ -88,6 +89,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "none_ever": "Nothing will be prepared for this order.",
         "due_by": "Expected by",
         "partly_delivered": "Partly delivered: a parcel was lost",
+        "partly_delivered_many": "Partly delivered: {count} parcels were lost",
         "rate": "Rate your order",
         "rated": "Thank you for your rating: {score} out of 5.",
         "new_estimate": "New estimate",
@@ -199,6 +201,9 @@ def _headline(order: Order, w: Wording) -> tuple[str, bool]:
     if lost and len(lost) == len(kept):
         return w.fulfillment_status("LOST"), True
     if lost and order.status is OrderStatus.DELIVERED:
+        # A probe: two parcels lost read "a parcel was lost".
+        if len(lost) > 1:
+            return TEXT[w.language]["partly_delivered_many"].format(count=len(lost)), True
         return TEXT[w.language]["partly_delivered"], True
     return w.status(order.status), order.status in ENDED
 

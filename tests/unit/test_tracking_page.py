@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
@@ -274,3 +276,29 @@ def test_an_order_whose_pick_up_was_collected_and_parcel_lost_says_partly_delive
     by_type[FulfillmentType.SHIP].status = FulfillmentStatus.DELIVERED
     found = re.search(top, page_of(placed, "en"))
     assert found is not None and found.groups() == (None, "Delivered")
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("es", "Entregado en parte: se perdieron 2 envíos"),
+        ("en", "Partly delivered: 2 parcels were lost"),
+    ],
+)
+def test_two_parcels_lost_beside_a_delivered_part_are_counted(locale: str, said: str) -> None:
+    # A probe: an order with two parcels lost and one delivered read "a parcel was lost".
+    placed = mixed_order()
+    by_type = {f.type: f for f in placed.fulfillments}
+    second = by_type[FulfillmentType.SHIP].model_copy(
+        update={"fulfillment_id": f"{placed.order_id}-F9"}
+    )
+    placed.fulfillments.append(second)
+    placed.status = OrderStatus.DELIVERED
+    by_type[FulfillmentType.PICKUP].status = FulfillmentStatus.DELIVERED
+    for parcel in (by_type[FulfillmentType.SHIP], second):
+        parcel.status = FulfillmentStatus.LOST
+    top = r'<span class="status bad" data-status="DELIVERED">([^<]*)</span>'
+
+    found = re.search(top, page_of(placed, locale))
+
+    assert found is not None and found.group(1) == said
