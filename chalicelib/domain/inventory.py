@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import LocationType
@@ -142,7 +143,8 @@ def plan_sourcing(
 
     Pick-up lines come from their store. Ship lines come from as few locations as possible:
     a single location able to ship every line if one exists (warehouse first), otherwise
-    each SKU from the warehouse first and then stores that ship, splitting across them.
+    the fewest that hold them between them (``_fewest_locations``), each SKU taken from
+    the warehouse first and then the stores holding most.
     """
     allocations: list[Allocation] = []
     short: list[str] = []
@@ -169,11 +171,18 @@ def plan_sourcing(
         for sku, quantity in sorted(ship_lines.items()):
             allocations.append(Allocation(sku=sku, location_id=single, quantity=quantity))
     else:
-        reason = "ship lines split across locations: no single location holds them all"
+        fewest = _fewest_locations(ship_lines, candidates, remaining)
+        reason = (
+            f"ship lines split across {', '.join(fewest)} (fewest locations, warehouse first)"
+            if fewest
+            else "ship lines split across locations: no single location holds them all"
+        )
         for sku, quantity in sorted(ship_lines.items()):
             needed = quantity
             picked: list[Allocation] = []
             for level in candidates[sku]:
+                if fewest and level.location_id not in fewest:
+                    continue
                 if needed == 0:
                     break
                 units = min(needed, max(0, remaining(level)))
@@ -191,6 +200,53 @@ def plan_sourcing(
     if not ship_lines:
         reason = "pick-up lines only: each from its store"
     return SourcingPlan(allocations=allocations, reason=reason)
+
+
+# Splits are searched among this many ways to pick locations at most; beyond it (a chain
+# of many stores), each SKU is split warehouse first, then the stores holding most.
+MAX_SPLITS_TRIED = 5000
+
+
+def _fewest_locations(
+    ship_lines: dict[str, int],
+    candidates: dict[str, list[StockLevel]],
+    remaining: Callable[[StockLevel], int],
+) -> tuple[str, ...]:
+    """The smallest set of locations that can ship every line between them (each is a
+    parcel the retailer pays for: a probe's order of 6 went in 3 when 2 held them); of
+    sets that small, the first in rank order (warehouse first, then the stores holding
+    most). () when none can, or none is found within ``MAX_SPLITS_TRIED`` sets."""
+    best: dict[str, StockLevel] = {}
+    for levels in candidates.values():
+        for level in levels:
+            if remaining(level) > 0:
+                best.setdefault(level.location_id, level)
+    ranked = sorted(best.values(), key=_ship_rank)
+    have = {
+        (level.sku, level.location_id): remaining(level)
+        for levels in candidates.values()
+        for level in levels
+    }
+
+    def covers(places: list[str]) -> bool:
+        return all(
+            sum(max(0, have.get((sku, place), 0)) for place in places) >= quantity
+            for sku, quantity in ship_lines.items()
+        )
+
+    if not covers([level.location_id for level in ranked]):
+        return ()
+    tried = 0
+    for size in range(2, len(ranked) + 1):
+        # Combinations come in rank order: the first that covers is the one wanted.
+        for chosen in combinations(ranked, size):
+            tried += 1
+            if tried > MAX_SPLITS_TRIED:
+                return ()
+            places = [level.location_id for level in chosen]
+            if covers(places):
+                return tuple(places)
+    return ()
 
 
 def _single_location(

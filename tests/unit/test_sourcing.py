@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import combinations
 
 import pytest
 from hypothesis import given
@@ -90,7 +91,9 @@ def test_locations_that_do_not_ship_are_never_used_for_ship_lines() -> None:
 # --- splitting -----------------------------------------------------------------------------
 
 
-def test_splits_a_line_across_locations_when_none_has_enough_warehouse_first() -> None:
+def test_splits_a_line_over_the_fewest_locations() -> None:
+    # Warehouse first took 3 there, 6 at Barcelona and 1 at Sol: three parcels where two
+    # stores held the 10 (a probe: an order of 6 went in 3 parcels, 2 would do).
     plan = plan_sourcing(
         {SHIRT: 10},
         {},
@@ -100,12 +103,48 @@ def test_splits_a_line_across_locations_when_none_has_enough_warehouse_first() -
             stock(SHIRT, STORE_BCN, 6),
         ),
     )
-    assert by_location(plan) == {
-        (SHIRT, WAREHOUSE, 3),
-        (SHIRT, STORE_BCN, 6),
-        (SHIRT, STORE_SOL, 1),
-    }
+    assert by_location(plan) == {(SHIRT, STORE_BCN, 6), (SHIRT, STORE_SOL, 4)}
     assert "split" in plan.reason
+
+
+def test_a_warehouse_that_would_add_a_parcel_is_left_out() -> None:
+    # Found by hypothesis: the mug from the warehouse made three parcels; Barcelona holds
+    # the mug and the cap, Sol the shirt: two.
+    plan = plan_sourcing(
+        {SHIRT: 1, MUG: 1, "CAP-RED": 1},
+        {},
+        levels(
+            stock(SHIRT, STORE_SOL, 1),
+            warehouse_stock(MUG, 1),
+            stock(MUG, STORE_BCN, 1),
+            stock("CAP-RED", STORE_BCN, 1),
+        ),
+    )
+    assert by_location(plan) == {
+        (SHIRT, STORE_SOL, 1),
+        (MUG, STORE_BCN, 1),
+        ("CAP-RED", STORE_BCN, 1),
+    }
+
+
+def test_of_splits_as_small_the_warehouse_comes_first() -> None:
+    plan = plan_sourcing(
+        {SHIRT: 8, MUG: 2},
+        {},
+        levels(
+            stock(SHIRT, STORE_SOL, 5),
+            warehouse_stock(SHIRT, 5),
+            stock(SHIRT, STORE_BCN, 5),
+            stock(MUG, STORE_SOL, 2),
+            stock(MUG, STORE_BCN, 2),
+        ),
+    )
+    # Sol and Barcelona could do it too; the warehouse gives what it holds first.
+    assert by_location(plan) == {
+        (SHIRT, WAREHOUSE, 5),
+        (SHIRT, STORE_BCN, 3),
+        (MUG, STORE_BCN, 2),
+    }
 
 
 def test_split_never_takes_more_than_a_location_has() -> None:
@@ -317,3 +356,33 @@ def test_plan_covers_every_line_exactly_within_stock_or_raises_out_of_stock(
         assert quantity <= pickup_lines.get(key, 0)
     for key, quantity in pickup_lines.items():
         assert taken[key] >= quantity
+
+
+@given(stock_and_lines())
+def test_ship_lines_use_no_more_locations_than_the_fewest_that_hold_them(
+    case: tuple[dict[str, int], dict[tuple[str, str], int], dict[str, list[StockLevel]]],
+) -> None:
+    ship_lines, pickup_lines, found = case
+    try:
+        plan = plan_sourcing(ship_lines, pickup_lines, found)
+    except OutOfStock:
+        return
+    left = {(lv.sku, lv.location_id): lv.available for levels_ in found.values() for lv in levels_}
+    for key, quantity in pickup_lines.items():
+        left[key] -= quantity
+    shipping = [loc for loc, _, ships in LOCATIONS if ships]
+    # The pick-up lines' allocations come first, one per line.
+    shipped_from = {a.location_id for a in plan.allocations[len(pickup_lines) :]}
+
+    def holds(places: tuple[str, ...]) -> bool:
+        return all(
+            sum(max(0, left.get((sku, place), 0)) for place in places) >= quantity
+            for sku, quantity in ship_lines.items()
+        )
+
+    fewest = next(
+        size
+        for size in range(len(shipping) + 1)
+        if any(holds(places) for places in combinations(shipping, size))
+    )
+    assert len(shipped_from) <= fewest
