@@ -233,6 +233,8 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     context = {
         "kind": event["type"],
         "from_survey": is_survey_complaint(ticket.ticket_id),
+        # Opened by us (a carrier's exception): not "your request", which they never made.
+        "by_us": ticket.channel == SYSTEM_CHANNEL,
         "ticket": ticket.model_dump(mode="json"),
         "name": name,
         "locale": locale,

@@ -42,7 +42,13 @@ def _customer_views(client: Any, deps: Any, locale: str) -> dict[str, str]:
     event = {"order_id": order.order_id, "event_id": "e", "type": "order.status_changed"}
     email = notify.render_email(EmailKind.CONFIRMATION, event, order, deps)
     ticket = {"ticket_id": "tkt_1", "subject": "Talla", "order_id": order.order_id}
-    context = {"kind": "ticket.opened", "from_survey": False, "ticket": ticket, "name": ""}
+    context = {
+        "kind": "ticket.opened",
+        "from_survey": False,
+        "by_us": False,
+        "ticket": ticket,
+        "name": "",
+    }
     ticket_email = compose("ticket_subject", "ticket", locale, context | {"locale": locale})
     return {
         "page": page.body.decode(),

@@ -136,7 +136,10 @@ def test_a_carrier_exception_ticket_and_its_email_speak_the_order_s_language(dep
     assert problem.subject == f"Incidencia con tu paquete: Rapido {shipment.tracking_number}"
     assert problem.description.startswith("El transportista nos avisó de un problema")
     (email,) = _ticket_emails(deps)
-    assert email.startswith(f"Hemos abierto tu consulta {problem.ticket_id}: Incidencia")
+    # We opened it: the customer asked nothing (a probe read "we opened your request").
+    assert email.startswith(f"Estamos siguiendo una incidencia con tu pedido {order.order_id}")
+    assert problem.description in email and problem.ticket_id in email
+    assert "tu consulta" not in email
     assert not [word for word in ENGLISH if word in email]
 
 
