@@ -85,6 +85,18 @@ class Payment(DeferredModel):
         """Operations recorded and not yet confirmed by the gateway."""
         return [op for op in self.operations if op.status is OperationStatus.OWED]
 
+    def released(self) -> Money | None:
+        """What will never be charged: voided, and the voids still owed (the gateway was
+        down; the sweeper makes them). The customer's cancellation email counts both (a
+        probe: with the void owed, it had no "not charged" row)."""
+        owed = [op.amount for op in self.owed() if op.type is PaymentOperationType.VOID]
+        if not owed:
+            return self.voided
+        released = self.voided or Money.zero(owed[0].currency)
+        for amount in owed:
+            released = released + amount
+        return released
+
     def due_since(self, listed_since: datetime | None) -> datetime | None:
         """Where the order stands in the sweeper's list (longest waiting first) while it
         owes anything, given where it stood (``listed_since``, None when not listed): it

@@ -92,7 +92,7 @@ def settled_rows(order: Order, language: Language) -> list[BreakdownRow]:
     return [
         BreakdownRow(label=words[key], amount=f"{sign}{format_money(money, language)}")
         for key, sign, money in (
-            ("not_charged", "", order.payment.voided),
+            ("not_charged", "", order.payment.released()),
             ("refunded", "−", order.payment.refunded),
         )
         if money is not None and money.amount > 0

@@ -28,7 +28,7 @@ from chalicelib.services import (
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from chalicelib.services.tracking import tracking_url
-from tests.fakes import Outgoing
+from tests.fakes import FakeGateway, Outgoing
 from tests.service import flows
 
 
@@ -458,3 +458,37 @@ def test_the_pick_up_ready_html_keeps_the_code_on_its_own_line(deps: Deps) -> No
 
     (html,) = [_parts(mail)[1] for mail in ready]
     assert f"<br>Código de recogida: {code}<br>Puedes recogerlo hasta el " in html
+
+
+def test_the_shipped_email_links_the_carrier_s_tracking_page(deps: Deps) -> None:
+    # A probe: the carrier's tracking URL was plain text in the HTML part.
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    url = parcel.shipment.tracking_url
+
+    sent = [m for m in flows.mail_everything(deps) if parcel.shipment.tracking_number in m["parts"]]
+
+    (html,) = [_parts(mail)[1] for mail in sent]
+    assert f'<a href="{url}" rel="noopener">{url}</a>)' in html
+
+
+def test_a_cancellation_whose_void_is_still_owed_says_what_will_not_be_charged(
+    deps: Deps,
+) -> None:
+    # A probe (tok_void_flaky): the email said the hold "is released" while the void waited
+    # for the sweeper, and had no "not charged" row; others have it.
+    order = flows.place(deps, customer=flows.body()["customer"] | {"locale": "en"})
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    gateway.unavailable = 1
+    cancelled = ordering.cancel_order(order.order_id, deps)
+    assert [op.type.value for op in cancelled.payment.owed()] == ["void"]
+
+    (mail,) = [m for m in flows.mail_everything(deps) if "cancelled" in _parts(m)[0]]
+
+    text = _parts(mail)[2]
+    total = Wording.for_order(cancelled).money(cancelled.total)
+    assert "we are releasing the amount held on your card" in text
+    assert f"Not charged (not delivered): {total}" in text
