@@ -237,7 +237,7 @@ def _fewest_locations(
     if not covers([level.location_id for level in ranked]):
         return ()
     tried = 0
-    for size in range(2, len(ranked) + 1):
+    for size in range(max(2, _fewest_possible(ship_lines, have)), len(ranked) + 1):
         # Combinations come in rank order: the first that covers is the one wanted.
         for chosen in combinations(ranked, size):
             tried += 1
@@ -247,6 +247,24 @@ def _fewest_locations(
             if covers(places):
                 return tuple(places)
     return ()
+
+
+def _fewest_possible(ship_lines: dict[str, int], have: dict[tuple[str, str], int]) -> int:
+    """A floor on how many locations the lines need: for each SKU, how many of the
+    locations holding most of it it takes to reach its quantity. Smaller sets are not
+    tried (with one unit a store, four units need four stores)."""
+    floor = 1
+    for sku, quantity in ship_lines.items():
+        held = sorted(
+            (units for (s, _), units in have.items() if s == sku and units > 0), reverse=True
+        )
+        total = 0
+        for count, units in enumerate(held, start=1):
+            total += units
+            if total >= quantity:
+                floor = max(floor, count)
+                break
+    return floor
 
 
 def _single_location(

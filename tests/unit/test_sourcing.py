@@ -386,3 +386,16 @@ def test_ship_lines_use_no_more_locations_than_the_fewest_that_hold_them(
         if any(holds(places) for places in combinations(shipping, size))
     )
     assert len(shipped_from) <= fewest
+
+
+def test_a_split_over_many_stores_is_searched_from_the_fewest_that_could_do() -> None:
+    # One unit of each SKU in each of 30 stores, 4 of each wanted: sets of 2 or 3 cannot
+    # do, and trying them all used up the search before any set of 4 (five parcels).
+    found = levels(
+        warehouse_stock(SHIRT, 1),
+        *(stock(sku, f"ST-{i:02d}", 1) for i in range(30) for sku in (SHIRT, MUG, "CAP-RED")),
+    )
+
+    plan = plan_sourcing({SHIRT: 4, MUG: 4, "CAP-RED": 4}, {}, found)
+
+    assert {a.location_id for a in plan.allocations} == {"ST-00", "ST-01", "ST-02", "ST-03"}
