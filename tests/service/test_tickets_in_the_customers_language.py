@@ -268,7 +268,10 @@ def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
     tickets.update_ticket(problem.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
 
     (resolved,) = _ticket_emails(deps)
-    assert "Hemos resuelto tu consulta" in resolved
+    # Ours, not a request of theirs, closed too.
+    assert resolved.startswith(f"La incidencia con tu pedido {order.order_id} está resuelta")
+    assert f"Hemos cerrado la incidencia «{problem.subject}»" in resolved
+    assert "tu consulta" not in resolved
     assert "no llamar" not in resolved
     assert problem.notes[0].text not in resolved
     assert not [word for word in (*ENGLISH, "carrier", "+00:00") if word in resolved]
