@@ -460,9 +460,13 @@ def test_the_pick_up_ready_html_keeps_the_code_on_its_own_line(deps: Deps) -> No
     assert f"<br>Código de recogida: {code}<br>Puedes recogerlo hasta el " in html
 
 
-def test_the_shipped_email_links_the_carrier_s_tracking_page(deps: Deps) -> None:
-    # A probe: the carrier's tracking URL was plain text in the HTML part.
-    order = flows.shipped(deps)
+def test_the_shipped_email_links_the_carrier_s_tracking_page_and_nothing_else(
+    deps: Deps,
+) -> None:
+    # A probe: the carrier's tracking URL was plain text in the HTML part. Whoever places
+    # an order writes its name: that stays text, never a link the retailer's email offers.
+    name = "Ana https://refunds.evil.example www.evil.example"
+    order = flows.shipped(deps, customer=flows.body()["customer"] | {"name": name})
     (parcel,) = order.fulfillments
     assert parcel.shipment is not None
     url = parcel.shipment.tracking_url
@@ -471,6 +475,8 @@ def test_the_shipped_email_links_the_carrier_s_tracking_page(deps: Deps) -> None
 
     (html,) = [_parts(mail)[1] for mail in sent]
     assert f'<a href="{url}" rel="noopener">{url}</a>)' in html
+    assert "https://refunds.evil.example www.evil.example" in html
+    assert 'evil.example"' not in html and "evil.example</a>" not in html
 
 
 def test_a_cancellation_whose_void_is_still_owed_says_what_will_not_be_charged(
