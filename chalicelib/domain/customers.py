@@ -1,6 +1,7 @@
 """Customer identifiers: one normal form each, so the same person is found in every channel."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -230,9 +231,40 @@ class CustomerMetrics(DeferredModel):
                 result._saw_purchase(new.channel, new.placed_at)
         return result
 
+    def withdraws_a_date(self, old: OrderContribution | None, new: OrderContribution) -> bool:
+        """Whether replacing ``old`` by ``new`` takes away a purchase these dates count: a
+        paid order cancelled or rejected at one of them (a probe: ``last_purchase`` was a
+        cancelled order's, and recency with it). Only then are the dates read again
+        from every order (``with_purchase_dates``); adding a purchase widens them."""
+        if old is None or not old.counted or new.counted or old.placed_at is None:
+            return False
+        dates = (
+            self.first_purchase,
+            self.last_purchase,
+            self.first_store_purchase,
+            self.first_online_purchase,
+        )
+        return old.placed_at in dates
+
+    def with_purchase_dates(self, contributions: Iterable[OrderContribution]) -> "CustomerMetrics":
+        """These figures with their purchase dates those of the counted ``contributions``
+        (every order of the record, as its summaries keep them)."""
+        result = self.model_copy(
+            update={
+                "first_purchase": None,
+                "last_purchase": None,
+                "first_store_purchase": None,
+                "first_online_purchase": None,
+            }
+        )
+        for contribution in contributions:
+            if contribution.counted and contribution.placed_at is not None:
+                result._saw_purchase(contribution.channel, contribution.placed_at)
+        return result
+
     def _saw_purchase(self, channel: str, at: datetime) -> None:
-        # First and last purchase only ever widen: a purchase later cancelled still
-        # happened, and recomputing the minimum would mean reading every order.
+        # A purchase widens the dates; one withdrawn narrows them through
+        # ``with_purchase_dates``, which reads every order.
         self.first_purchase = _earliest(self.first_purchase, at)
         self.last_purchase = _latest(self.last_purchase, at)
         if channel in STORE_CHANNELS:

@@ -18,6 +18,7 @@ from chalicelib.domain.customers import (
 from chalicelib.domain.erasure import contact_emails, forget_owned_contact, redact_order
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 from chalicelib.domain.orders import Order
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import ordering
 from chalicelib.services.after_sale_records import not_someone_elses, split_away
 from chalicelib.services.customer_records import carry_over_after_merge
@@ -143,6 +144,11 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         if old != new and ((old is not None and old.counted) or new.counted):
             metrics, counted_as = deps.customers.figures(customer_id)
             updated = metrics.apply(old, new)
+            if old is not None and metrics.withdraws_a_date(old, new):
+                # Read after the figures: a summary written since fails the figures' version.
+                updated = updated.with_purchase_dates(
+                    [*_contributions_besides(customer_id, order_id, deps), new]
+                )
             figures = (updated, counted_as, analytics_state(updated, deps.clock()))
         deps.customers.project(
             customer_id,
@@ -164,6 +170,17 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         ) from exc
     _forget_what_erased_records_owned(first, deps)
     return changed
+
+
+def _contributions_besides(customer_id: str, order_id: str, deps: Deps) -> list[OrderContribution]:
+    """What every other order of the record contributes, as its summary keeps it (a merge
+    moves the merged record's summaries here)."""
+    summaries, _ = deps.customers.records(customer_id, CustomerRecord.ORDERS)
+    return [
+        OrderContribution.model_validate(summary["contribution"])
+        for summary in summaries
+        if str(summary["order_id"]) != order_id and "contribution" in summary
+    ]
 
 
 def _respect_erasure(order: Order, deps: Deps, reads: EventReads) -> None:
