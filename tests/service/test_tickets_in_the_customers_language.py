@@ -43,6 +43,19 @@ def _ticket_emails(deps: Deps) -> list[str]:
     return [mail["parts"] for mail in deps.mailer.sent[before:]]
 
 
+def _exception_ticket(deps: Deps, locale: str, *then: str) -> tuple[Any, Ticket]:
+    """A shipped order whose carrier reported an exception (then ``then`` events), and the
+    ticket we opened for it."""
+    order = flows.shipped(deps, customer=_customer(locale))
+    assert order.customer_id is not None
+    shipment = order.fulfillments[0].shipment
+    assert shipment is not None
+    for kind in ("exception", *then):
+        flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type=kind)
+    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    return order, problem
+
+
 def _rate(deps: Deps, order_id: str, score: int, comment: str | None) -> None:
     token = survey_links.survey_url(order_id, deps).rsplit("/", 1)[1]
     order = surveys.order_of_token(token, deps)
@@ -126,13 +139,10 @@ def test_a_late_delivery_ticket_speaks_the_order_s_language_and_is_not_mailed_tw
 
 
 def test_a_carrier_exception_ticket_and_its_email_speak_the_order_s_language(deps: Deps) -> None:
-    order = flows.shipped(deps, customer=_customer("es"))
-    assert order.customer_id is not None
+    order, problem = _exception_ticket(deps, "es")
+
     shipment = order.fulfillments[0].shipment
     assert shipment is not None
-    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
-
-    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
     assert problem.subject == f"Incidencia con tu paquete: Rapido {shipment.tracking_number}"
     assert problem.description.startswith("El transportista nos avisó de un problema")
     (email,) = _ticket_emails(deps)
@@ -254,13 +264,7 @@ def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
 ) -> None:
     # A probe (2 of 2): resolving without a note mailed the ticket's last note, a staff
     # working note, or the carrier's system note in English with an ISO time.
-    order = flows.shipped(deps, customer=_customer("es"))
-    assert order.customer_id is not None
-    shipment = order.fulfillments[0].shipment
-    assert shipment is not None
-    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
-    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="delivered")
-    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    order, problem = _exception_ticket(deps, "es", "delivered")
     assert [note.by for note in problem.notes] == ["system:carrier"]  # the delivery's note
     _ticket_emails(deps)  # the opening's
     tickets.update_ticket(problem.ticket_id, None, "cliente difícil, no llamar", "ops", deps)
@@ -278,12 +282,7 @@ def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
 
 
 def test_a_note_given_with_the_resolution_is_the_customer_s_message(deps: Deps) -> None:
-    order = flows.shipped(deps, customer=_customer("en"))
-    assert order.customer_id is not None
-    shipment = order.fulfillments[0].shipment
-    assert shipment is not None
-    flows.carrier_event(deps, shipment.carrier, shipment.tracking_number, type="exception")
-    (problem,) = _tickets_of(deps, order.customer_id, "delivery_problem")
+    _, problem = _exception_ticket(deps, "en")
     _ticket_emails(deps)
     tickets.update_ticket(problem.ticket_id, None, "working note", "ops", deps)
 
