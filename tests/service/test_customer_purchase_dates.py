@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.deps import Deps
+from chalicelib.domain.orders import Order
 from chalicelib.services import customer_projection, customer_view, ordering
 from tests.fakes import RecordingEvents
 from tests.fakes.outside import Clock
@@ -25,16 +26,20 @@ def _figures(deps: Deps, customer_id: str) -> dict[str, Any]:
     return metrics
 
 
-def test_a_paid_order_then_cancelled_leaves_no_purchase_date(deps: Deps) -> None:
-    order = flows.reserved(deps)
+def _cancelled(deps: Deps, order: Order) -> dict[str, Any]:
+    """Cancel the paid ``order`` (projected with its last purchase at its moment); its
+    customer's figures once the cancel is projected."""
     assert order.customer_id is not None
     _project_everything(deps)
     assert _figures(deps, order.customer_id)["last_purchase"] == order.placed_at.isoformat()
-
     ordering.cancel_order(order.order_id, deps)
     _project_everything(deps)
+    return _figures(deps, order.customer_id)
 
-    figures = _figures(deps, order.customer_id)
+
+def test_a_paid_order_then_cancelled_leaves_no_purchase_date(deps: Deps) -> None:
+    figures = _cancelled(deps, flows.reserved(deps))
+
     assert figures["order_count"] == 0
     assert (figures["first_purchase"], figures["last_purchase"]) == (None, None)
 
@@ -50,12 +55,8 @@ def test_a_later_order_cancelled_gives_the_last_purchase_back_to_the_one_kept(
     clock.advance(days=3)
     later = flows.reserved(deps, customer=customer)
     assert later.customer_id == kept.customer_id
-    _project_everything(deps)
-    assert _figures(deps, kept.customer_id)["last_purchase"] == later.placed_at.isoformat()
 
-    ordering.cancel_order(later.order_id, deps)
-    _project_everything(deps)
+    figures = _cancelled(deps, later)
 
-    figures = _figures(deps, kept.customer_id)
     assert figures["order_count"] == 1
     assert figures["first_purchase"] == figures["last_purchase"] == kept.placed_at.isoformat()

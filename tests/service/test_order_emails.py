@@ -3,6 +3,8 @@ each email says (multipart, the customer's language, Babel money and local times
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from chalicelib.deps import Deps
@@ -218,26 +220,28 @@ PICKUP_ONLY = [
 ]
 
 
-def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps) -> None:
-    # Found by a probe: a kiosk customer who gave a phone heard nothing, not even the
-    # pick-up code, and the pick-up lapsed with nobody told.
-    order = flows.reserved(
-        deps,
-        channel="kiosk",
-        store_id="ST-MADRID",
-        customer={"phone": "+34 655 123 123"},
-        lines=PICKUP_ONLY,
-        shipping_address=None,
-    )
+def _pickup_ready(deps: Deps, **overrides: Any) -> tuple[Order, Fulfillment, str]:
+    """A pick-up order at Madrid made ready (its dispatch ran): the order as placed, its
+    pick-up, and the pick-up code."""
+    order = flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None, **overrides)
     (pickup,) = order.fulfillments
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
     fulfillment_steps.dispatch_fulfillment(step, deps)
+    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
+    assert code is not None
+    return order, pickup, code
+
+
+def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps) -> None:
+    # Found by a probe: a kiosk customer who gave a phone heard nothing, not even the
+    # pick-up code, and the pick-up lapsed with nobody told.
+    order, _, code = _pickup_ready(
+        deps, channel="kiosk", store_id="ST-MADRID", customer={"phone": "+34 655 123 123"}
+    )
 
     assert flows.mail_everything(deps) == []
     assert isinstance(deps.texter, Outgoing)
     texts = [t for t in deps.texter.sent if t["to"] == "+34655123123"]
-    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
-    assert code is not None
     assert [("confirmado" in t["parts"], code in t["parts"]) for t in texts] == [
         (True, False),
         (False, True),
@@ -377,12 +381,7 @@ def test_the_late_delivery_email_names_its_parcel(deps: Deps) -> None:
 
 def test_a_collected_pick_up_is_told_as_collected_not_delivered(deps: Deps) -> None:
     # Found by the emails probe: "your order was delivered" for one picked up at a store.
-    order = flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
-    (pickup,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
-    fulfillment_steps.dispatch_fulfillment(step, deps)
-    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
-    assert code is not None
+    order, pickup, code = _pickup_ready(deps)
     pickups.collect(pickup.fulfillment_id, code, deps)
 
     last = flows.mail_everything(deps)[-1]
@@ -448,11 +447,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
 def test_the_pick_up_ready_html_keeps_the_code_on_its_own_line(deps: Deps) -> None:
     # A probe: the HTML part ran "…Gràcia. Pick-up code: 811200 You can collect it…" into
     # one paragraph, as the text part's single line breaks collapsed.
-    order = flows.reserved(deps, lines=PICKUP_ONLY, shipping_address=None)
-    (pickup,) = order.fulfillments
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
-    fulfillment_steps.dispatch_fulfillment(step, deps)
-    code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
+    _, _, code = _pickup_ready(deps)
 
     ready = [m for m in flows.mail_everything(deps) if f"Código de recogida: {code}" in m["parts"]]
 
