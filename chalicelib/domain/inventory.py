@@ -165,36 +165,29 @@ def plan_sourcing(
         sku: sorted((lv for lv in stock.get(sku, []) if lv.ships), key=_ship_rank)
         for sku in ship_lines
     }
-    single = _single_location(ship_lines, candidates, remaining)
-    if single is not None:
-        reason = f"every ship line from {single} (fewest locations, warehouse first)"
-        for sku, quantity in sorted(ship_lines.items()):
-            allocations.append(Allocation(sku=sku, location_id=single, quantity=quantity))
+    fewest = _fewest_locations(ship_lines, candidates, remaining)
+    if len(fewest) == 1:
+        reason = f"every ship line from {fewest[0]} (fewest locations, warehouse first)"
+    elif fewest:
+        reason = f"ship lines split across {', '.join(fewest)} (fewest locations, warehouse first)"
     else:
-        fewest = _fewest_locations(ship_lines, candidates, remaining)
-        reason = (
-            f"ship lines split across {', '.join(fewest)} (fewest locations, warehouse first)"
-            if fewest
-            else "ship lines split across locations: no single location holds them all"
-        )
-        for sku, quantity in sorted(ship_lines.items()):
-            needed = quantity
-            picked: list[Allocation] = []
-            for level in candidates[sku]:
-                if fewest and level.location_id not in fewest:
-                    continue
-                if needed == 0:
-                    break
-                units = min(needed, max(0, remaining(level)))
-                if units:
-                    picked.append(
-                        Allocation(sku=sku, location_id=level.location_id, quantity=units)
-                    )
-                    needed -= units
-            if needed:
-                short.append(sku)
-            else:
-                allocations.extend(picked)
+        reason = "ship lines split across locations: no single location holds them all"
+    for sku, quantity in sorted(ship_lines.items()):
+        needed = quantity
+        picked: list[Allocation] = []
+        for level in candidates[sku]:
+            if fewest and level.location_id not in fewest:
+                continue
+            if needed == 0:
+                break
+            units = min(needed, max(0, remaining(level)))
+            if units:
+                picked.append(Allocation(sku=sku, location_id=level.location_id, quantity=units))
+                needed -= units
+        if needed:
+            short.append(sku)
+        else:
+            allocations.extend(picked)
     if short:
         raise OutOfStock(f"not enough stock for {', '.join(sorted(set(short)))}", field="lines")
     if not ship_lines:
@@ -202,8 +195,8 @@ def plan_sourcing(
     return SourcingPlan(allocations=allocations, reason=reason)
 
 
-# Splits are searched among this many ways to pick locations at most; beyond it (a chain
-# of many stores), each SKU is split warehouse first, then the stores holding most.
+# Sets of locations are searched among this many at most; beyond it (a chain of many
+# stores), each SKU is split warehouse first, then the stores holding most.
 MAX_SPLITS_TRIED = 5000
 
 
@@ -212,15 +205,19 @@ def _fewest_locations(
     candidates: dict[str, list[StockLevel]],
     remaining: Callable[[StockLevel], int],
 ) -> tuple[str, ...]:
-    """The smallest set of locations that can ship every line between them (each is a
-    parcel the retailer pays for: a probe's order of 6 went in 3 when 2 held them); of
-    sets that small, the first in rank order (warehouse first, then the stores holding
-    most). () when none can, or none is found within ``MAX_SPLITS_TRIED`` sets."""
+    """The smallest set of locations that can ship every line between them, one location
+    when one holds them all (each is a parcel the retailer pays for: a probe's order of 6
+    went in 3 when 2 held them); of sets that small, the first in rank order (warehouse
+    first, then the stores holding most). () when there are no ship lines, when none can,
+    or when none is found within ``MAX_SPLITS_TRIED`` sets."""
+    # Each location ranked by its best level: the warehouse first, then the store holding
+    # most of any line.
     best: dict[str, StockLevel] = {}
     for levels in candidates.values():
         for level in levels:
-            if remaining(level) > 0:
-                best.setdefault(level.location_id, level)
+            held = best.get(level.location_id)
+            if remaining(level) > 0 and (held is None or _ship_rank(level) < _ship_rank(held)):
+                best[level.location_id] = level
     ranked = sorted(best.values(), key=_ship_rank)
     have = {
         (level.sku, level.location_id): remaining(level)
@@ -237,7 +234,7 @@ def _fewest_locations(
     if not covers([level.location_id for level in ranked]):
         return ()
     tried = 0
-    for size in range(max(2, _fewest_possible(ship_lines, have)), len(ranked) + 1):
+    for size in range(_fewest_possible(ship_lines, have), len(ranked) + 1):
         # Combinations come in rank order: the first that covers is the one wanted.
         for chosen in combinations(ranked, size):
             tried += 1
@@ -265,24 +262,3 @@ def _fewest_possible(ship_lines: dict[str, int], have: dict[tuple[str, str], int
                 floor = max(floor, count)
                 break
     return floor
-
-
-def _single_location(
-    ship_lines: dict[str, int],
-    candidates: dict[str, list[StockLevel]],
-    remaining: Callable[[StockLevel], int],
-) -> str | None:
-    if not ship_lines:
-        return None
-    by_location: dict[str, list[StockLevel]] = defaultdict(list)
-    for levels in candidates.values():
-        for level in levels:
-            by_location[level.location_id].append(level)
-    options = []
-    for levels in by_location.values():
-        have = {lv.sku: remaining(lv) for lv in levels}
-        if all(have.get(sku, 0) >= qty for sku, qty in ship_lines.items()):
-            options.append(min(levels, key=_ship_rank))
-    if not options:
-        return None
-    return min(options, key=_ship_rank).location_id
