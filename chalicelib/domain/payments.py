@@ -92,10 +92,7 @@ class Payment(DeferredModel):
         owed = [op.amount for op in self.owed() if op.type is PaymentOperationType.VOID]
         if not owed:
             return self.voided
-        released = self.voided or Money.zero(owed[0].currency)
-        for amount in owed:
-            released = released + amount
-        return released
+        return sum(owed, self.voided or Money.zero(owed[0].currency))
 
     def due_since(self, listed_since: datetime | None) -> datetime | None:
         """Where the order stands in the sweeper's list (longest waiting first) while it

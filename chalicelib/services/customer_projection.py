@@ -144,7 +144,7 @@ def project_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | N
         if old != new and ((old is not None and old.counted) or new.counted):
             metrics, counted_as = deps.customers.figures(customer_id)
             updated = metrics.apply(old, new)
-            if old is not None and metrics.withdraws_a_date(old, new):
+            if metrics.withdraws_a_date(old, new):
                 # Read after the figures: a summary written since fails the figures' version.
                 updated = updated.with_purchase_dates(
                     [*_contributions_besides(customer_id, order_id, deps), new]
