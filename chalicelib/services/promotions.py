@@ -16,7 +16,12 @@ from chalicelib.domain.promotions import (
     Redemption,
     redemptions_of,
 )
-from chalicelib.services.customers import SeenClaims, canonical_customer, find_owner
+from chalicelib.services.customers import (
+    SeenClaims,
+    canonical_customer,
+    find_owner,
+    person_records,
+)
 from chalicelib.services.retries import retried
 
 if TYPE_CHECKING:
@@ -87,14 +92,19 @@ def offered(coupon: str | None, now: datetime, deps: Deps) -> list[CountedPromot
 def customer_redeemed(
     offers: list[CountedPromotion], identified: bool, customer_id: str | None, deps: Deps
 ) -> set[str] | None:
-    """The once-per-customer promotions among ``offers`` the shopper redeemed already;
+    """The once-per-customer promotions among ``offers`` the shopper redeemed already,
+    under their record or any record merged into it (one person's, a merge said so: a
+    probe used a welcome coupon twice, once under each record of a merged pair);
     ``None`` when the shopper is not identified (such promotions cannot apply)."""
     if not identified:
         return None
     once = [c.promotion.promotion_id for c in offers if c.promotion.once_per_customer]
     if customer_id is None or not once:
         return set()  # a shopper not known yet has redeemed nothing
-    return deps.store.redeemed_by(customer_id, once)
+    redeemed: set[str] = set()
+    for record in person_records(customer_id, deps):
+        redeemed |= deps.store.redeemed_by(record, once)
+    return redeemed
 
 
 def known_shopper(

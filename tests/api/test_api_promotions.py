@@ -454,3 +454,23 @@ def test_a_promotion_switched_off_before_it_begins_ends_where_it_would_have_begu
     assert _end(client, created["promotion_id"]).json_body == ended.json_body
     refused = assert_problem(_quote(client, coupon=created["code"]), 422, "coupon")
     assert "expired" in refused["detail"]
+
+
+def test_a_once_per_customer_coupon_is_used_for_both_records_once_ops_merge_them(
+    client: Any, deps: Any
+) -> None:
+    created = _coupon(client, once_per_customer=True)
+    used_body = order_body(coupon=created["code"])
+    used = get_order(client, place_order(client, used_body)["order_id"])
+    survivor = get_order(client, place_order(client, order_body())["order_id"])
+    merged = client.http.post(
+        f"/customers/{survivor['customer_id']}/merge",
+        headers=OPS | JSON,
+        body=json.dumps({"from_customer_id": used["customer_id"]}),
+    )
+    assert merged.status_code == 200, merged.body
+    for customer in (used_body["customer"], {"customer_id": survivor["customer_id"]}):
+        body = order_body(coupon=created["code"], customer=customer)
+        response, _ = post_order(client, body)
+        assert_problem(response, 409, "coupon")
+    assert _read(client, created["promotion_id"])["redemptions"] == 1

@@ -23,7 +23,14 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.promotions import CountedPromotion, PromotionTerms
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import ordering, payment_steps, promotions, quoting, self_service
+from chalicelib.services import (
+    customer_records,
+    ordering,
+    payment_steps,
+    promotions,
+    quoting,
+    self_service,
+)
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import Clock
 from tests.service import flows
@@ -125,6 +132,22 @@ def test_a_once_per_customer_coupon_is_409_for_the_same_customer_only(deps: Deps
     assert _refused(deps, CouponUsedUp, coupon="HOLA", customer=customer).field == "coupon"
     flows.place(deps, coupon="HOLA", customer={"email": "other@example.com"})
     assert _count(deps, created) == 2
+
+
+def test_a_once_per_customer_coupon_used_under_a_merged_record_is_409_for_the_survivor(
+    deps: Deps,
+) -> None:
+    # Two records, one person (ops merged them): the coupon used under the merged record
+    # is used for the survivor too; a probe got it twice, once under each email.
+    created = _promotion(deps, code="HOLA", once_per_customer=True)
+    merged_email = {"email": "merged@example.com"}
+    used = flows.place(deps, coupon="HOLA", customer=merged_email)
+    survivor = flows.place(deps, customer={"email": "survivor@example.com"})
+    assert used.customer_id is not None and survivor.customer_id is not None
+    customer_records.merge_customers(survivor.customer_id, used.customer_id, "ops", "ops", deps)
+    for shopper in (merged_email, {"email": "survivor@example.com"}):
+        assert _refused(deps, CouponUsedUp, coupon="HOLA", customer=shopper).field == "coupon"
+    assert _count(deps, created) == 1
 
 
 def test_an_order_with_a_coupon_is_charged_the_discounted_total_and_redeems_once(
