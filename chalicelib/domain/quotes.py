@@ -1,6 +1,7 @@
 """A quote: what a basket costs and when it is promised, fixed for a while so that the
 order placed on it is charged exactly that and held to those promises."""
 
+from collections import Counter
 from datetime import datetime
 
 from chalicelib.domain.campaigns import Attribution
@@ -58,14 +59,20 @@ class Quote(DeferredModel):
         return now >= self.expires_at
 
     def asks_for(self, lines: list[QuotedLine], postal_code: str | None, country: str) -> bool:
-        """Whether an order asks for exactly these lines, to the same place (order of the
-        lines aside): the same postal code in the same country (a probe ordered on a
-        Canary quote to the same postal code in France, and was charged IGIC, not IVA)."""
+        """Whether an order asks for the same units as these lines, to the same place: as
+        many of each SKU by each fulfillment from each location, however they are split
+        into lines (the quote answers two lines of one SKU as one line, and an order
+        written from that answer is the same basket), and the same postal code in the same
+        country (a probe ordered on a Canary quote to the same postal code in France, and
+        was charged IGIC, not IVA)."""
 
-        def key(line: QuotedLine) -> tuple[str, int, str, str]:
-            return (line.sku, line.quantity, line.fulfillment.value, line.location_id or "")
+        def units(asked: list[QuotedLine]) -> Counter[tuple[str, str, str]]:
+            counted: Counter[tuple[str, str, str]] = Counter()
+            for line in asked:
+                counted[(line.sku, line.fulfillment.value, line.location_id or "")] += line.quantity
+            return counted
 
-        same_lines = sorted(map(key, lines)) == sorted(map(key, self.lines))
+        same_lines = units(lines) == units(self.lines)
         same_place = postal_code == self.postal_code
         if postal_code is not None:
             same_place = same_place and country.upper() == self.country.upper()

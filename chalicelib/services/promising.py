@@ -84,5 +84,11 @@ def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrie
 
 
 def quoted_promise(order: Order, location_id: str) -> datetime | None:
-    """The quote's promise for the order's parcel leaving ``location_id``, if it has one."""
-    return order.pricing.promises.get(location_id) if order.pricing else None
+    """The quote's promise for the order's parcel leaving ``location_id``, if it was
+    quoted. A parcel leaving from a place the quote did not plan (the stock moved between
+    quote and order) is held to the latest promise the quote gave for shipping: that is
+    what the shopper was told (a probe's parcel was held to a day later than quoted)."""
+    if order.pricing is None or not order.pricing.promises:
+        return None
+    promises = order.pricing.promises
+    return promises.get(location_id) or max(promises.values())

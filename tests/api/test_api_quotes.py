@@ -300,6 +300,18 @@ def test_a_quote_for_other_lines_is_409_naming_quote_id(client: Any, deps: Any) 
     assert_problem(response, 409, "quote_id")
 
 
+def test_an_order_written_from_the_quotes_answered_lines_is_that_quotes_basket(
+    client: Any, deps: Any
+) -> None:
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    quote = _quote(client, _body([_ship(sku, 1), _ship(sku, 1)])).json_body
+    # The answer puts both units in one line; an integrator orders what it was shown.
+    assert [(line["sku"], line["quantity"]) for line in quote["lines"]] == [(sku, 2)]
+    answered = [_ship(line["sku"], line["quantity"]) for line in quote["lines"]]
+    placed = place_order(client, _order_on(_body(answered), quote_id=quote["quote_id"]))
+    assert placed["total"] == quote["total"]
+
+
 @pytest.mark.parametrize(
     ("quoted", "ordered"),
     [(("35001", "ES"), ("35001", "FR")), (("35001", "FR"), ("35001", "ES"))],

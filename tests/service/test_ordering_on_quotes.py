@@ -4,19 +4,22 @@ quote that is not the caller's, expired or for another basket is refused naming
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, OrquestaError
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import ordering, quoting, settlement
 from tests.fakes import Clock
 from tests.service import flows
+from tests.support.builders import stock as stock_level
+from tests.support.catalogue import fresh_sku
 from tests.support.pricing_bodies import CANARIES
 
 
@@ -53,6 +56,29 @@ def test_a_shipment_on_a_quote_is_held_to_the_quotes_promise(deps: Deps) -> None
     assert fulfillment.shipment.promised_by == part.promised_by
 
 
+def test_a_parcel_leaving_from_a_place_the_quote_did_not_plan_is_held_to_the_quotes_promise(
+    deps: Deps,
+) -> None:
+    # Quoted from Barcelona (7 Dec is a Madrid holiday, not a Catalan one, so Barcelona
+    # promised a day earlier); the stock moved to Getafe before the order.
+    assert isinstance(deps.clock, Clock)
+    deps.clock.now = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)  # a Saturday
+    sku = fresh_sku(deps, {"ST-BARCELONA": 2})
+    lines = [{"sku": sku, "quantity": 2, "fulfillment": "ship"}]
+    quote = _quote(deps, lines=lines)
+    [part] = quote.fulfillments
+    assert part.location_id == "ST-BARCELONA"
+    deps.store.put_stock(stock_level(sku, "ST-BARCELONA", 0))
+    deps.store.put_stock(
+        stock_level(sku, "WH-GETAFE", 5, location_type=LocationType.WAREHOUSE, pickup=False)
+    )
+    order = flows.shipped(deps, lines=lines, quote_id=quote.quote_id)
+    [fulfillment] = order.fulfillments
+    assert fulfillment.location_id == "WH-GETAFE"
+    assert fulfillment.shipment is not None
+    assert fulfillment.shipment.promised_by == part.promised_by
+
+
 def test_another_clients_quote_is_unknown(deps: Deps) -> None:
     quote = _quote(deps, client_id="another-shop")
     refused = _refused(deps, NotFound, quote_id=quote.quote_id)
@@ -77,6 +103,32 @@ def test_an_expired_quote_is_409_naming_quote_id(deps: Deps) -> None:
 def test_a_quote_for_another_basket_or_address_is_409(deps: Deps, change: dict[str, Any]) -> None:
     quote = _quote(deps)
     assert _refused(deps, Conflict, quote_id=quote.quote_id, **change).field == "quote_id"
+
+
+_ONE_AND_ONE = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+]
+_TWO = [{"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"}]
+
+
+@pytest.mark.parametrize(("quoted", "ordered"), [(_ONE_AND_ONE, _TWO), (_TWO, _ONE_AND_ONE)])
+def test_the_same_units_split_into_other_lines_are_the_quotes_basket(
+    deps: Deps, quoted: list[dict[str, Any]], ordered: list[dict[str, Any]]
+) -> None:
+    # The quote answers two lines of one SKU as one line: an order written from that
+    # answer asks for the same basket (a probe got 409 for it).
+    quote = _quote(deps, lines=quoted)
+    order = flows.place(deps, lines=ordered, quote_id=quote.quote_id)
+    assert order.total.amount == quote.breakdown.total
+
+
+def test_the_same_units_by_another_fulfillment_are_another_basket(deps: Deps) -> None:
+    quote = _quote(deps, lines=_TWO)
+    picked_up = [{**_ONE_AND_ONE[0], "fulfillment": "pickup", "location_id": "ST-MADRID"}]
+    shipped_and_picked_up = [_ONE_AND_ONE[0], *picked_up]
+    refused = _refused(deps, Conflict, lines=shipped_and_picked_up, quote_id=quote.quote_id)
+    assert refused.field == "quote_id"
 
 
 def test_an_unknown_coupon_is_422_naming_coupon_and_stores_nothing(deps: Deps) -> None:
