@@ -8,7 +8,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customers import identifiers_of
-from chalicelib.domain.errors import NotFound, OrquestaError
+from chalicelib.domain.errors import CouponUsedUp, NotFound, OrquestaError, PromotionUsedUp
 from chalicelib.domain.promotions import (
     CountedPromotion,
     Promotion,
@@ -101,9 +101,14 @@ def customer_redeemed(
     once = [c.promotion.promotion_id for c in offers if c.promotion.once_per_customer]
     if customer_id is None or not once:
         return set()  # a shopper not known yet has redeemed nothing
+    return _redeemed_under(person_records(customer_id, deps), once, deps)
+
+
+def _redeemed_under(records: list[str], promotion_ids: list[str], deps: Deps) -> set[str]:
+    """The promotions among ``promotion_ids`` redeemed under any of ``records``."""
     redeemed: set[str] = set()
-    for record in person_records(customer_id, deps):
-        redeemed |= deps.store.redeemed_by(record, once)
+    for record in records:
+        redeemed |= deps.store.redeemed_by(record, promotion_ids)
     return redeemed
 
 
@@ -139,4 +144,26 @@ def redemptions_for(pricing: OrderPricing, customer_id: str | None, deps: Deps) 
     """What an order priced this way redeems (its customer marked for once-per-customer
     promotions; ``InvalidCoupon`` naming ``coupon`` when such a one has no customer)."""
     chosen = [deps.store.promotion(p.promotion_id).promotion for p in pricing.promotions]
-    return redemptions_of(chosen, customer_id)
+    taken = redemptions_of(chosen, customer_id)
+    _refuse_if_redeemed_under_a_merged_record(taken, customer_id, deps)
+    return taken
+
+
+def _refuse_if_redeemed_under_a_merged_record(
+    taken: list[Redemption], customer_id: str | None, deps: Deps
+) -> None:
+    """``CouponUsedUp`` or ``PromotionUsedUp`` when a once-per-customer promotion was
+    redeemed under a record merged into the order's customer. The customer's own marker
+    is the condition of the order's write; a merged record's is not, and an order on a
+    quote priced for someone else reaches here unchecked (a probe's corner)."""
+    once = [t.promotion_id for t in taken if t.customer_id is not None]
+    if customer_id is None or not once:
+        return
+    merged = person_records(customer_id, deps)[1:]
+    used = _redeemed_under(merged, once, deps) if merged else set()
+    for redemption in taken:
+        if redemption.promotion_id not in used:
+            continue
+        if redemption.code is None:
+            raise PromotionUsedUp(f"promotion {redemption.promotion_id} was used by this customer")
+        raise CouponUsedUp(f"coupon {redemption.code} was already used by this customer")

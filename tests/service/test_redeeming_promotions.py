@@ -147,6 +147,12 @@ def test_a_once_per_customer_coupon_used_under_a_merged_record_is_409_for_the_su
     customer_records.merge_customers(survivor.customer_id, used.customer_id, "ops", "ops", deps)
     for shopper in (merged_email, {"email": "survivor@example.com"}):
         assert _refused(deps, CouponUsedUp, coupon="HOLA", customer=shopper).field == "coupon"
+    # A quote priced for a newcomer, ordered under the merged person, is refused too.
+    quote = _quote(deps, coupon="HOLA", customer={"email": "newcomer@example.com"})
+    on_quote = _refused(
+        deps, CouponUsedUp, coupon="HOLA", customer=merged_email, quote_id=quote.quote_id
+    )
+    assert on_quote.field == "coupon"
     assert _count(deps, created) == 1
 
 
