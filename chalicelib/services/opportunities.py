@@ -462,6 +462,11 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
         created = int(deps.opportunities.create_opportunity(retry))
+        if order.status in ENDED or order.status is OrderStatus.ACCEPTED:
+            # Read again now the retry exists: a PAID handler that ran between the read
+            # and the create found nothing to convert, but the order was paid before it
+            # ran, so this read sees it (a probe: open on a paid order, then lost).
+            order = deps.store.get_order(order.order_id)
         if order.status not in ENDED and order.status is not OrderStatus.ACCEPTED:
             # Paid again already, and its PAID event handled first (SNS keeps no order;
             # found by a review): the retry converts now, or it would stay open and be

@@ -44,6 +44,7 @@ from chalicelib.services import (
     returns,
     self_service,
 )
+from chalicelib.services.event_reads import EventReads
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from infra.local.demo_data import load_demo_data
 from tests.fakes import Clock, FakeOpportunityStore, Outgoing, RecordingEvents, fake_deps
@@ -167,6 +168,31 @@ def test_a_declined_event_handled_while_the_new_card_is_tried_leaves_the_retry_o
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     opportunities.follow_order_event(_status("PAID", order.order_id), deps)
     assert deps.opportunities.opportunities()[0].status is OpportunityStatus.CONVERTED
+
+
+@pytest.mark.parametrize("read_as", [OrderStatus.ACCEPTED, OrderStatus.REJECTED])
+def test_a_declined_event_that_read_the_order_before_its_paid_event_ran_still_converts(
+    deps: Deps, read_as: OrderStatus
+) -> None:
+    # A probe, once in about 160: the REJECTED handler read the order (the new card being
+    # tried, or not yet asked for), the PAID handler then ran and found no retry to
+    # convert, and only then was the retry created: open on a paid order, lost 30 days on.
+    order = _declined(deps)
+    reads = EventReads(deps)
+    if read_as is OrderStatus.ACCEPTED:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+        assert reads.order(order.order_id).status is OrderStatus.ACCEPTED
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    else:
+        assert reads.order(order.order_id).status is OrderStatus.REJECTED
+        _paid_again(order, deps)
+    assert opportunities.follow_order_event(_status("PAID", order.order_id), deps) == 0
+
+    declined = _status("REJECTED", order.order_id, "payment_declined")
+    opportunities.follow_order_event(declined, deps, reads)
+
+    (retry,) = deps.opportunities.opportunities()
+    assert (retry.status, retry.converted_by) == (OpportunityStatus.CONVERTED, order.order_id)
 
 
 def test_subscribing_to_an_unknown_sku_or_with_a_bad_address_is_refused(deps: Deps) -> None:
