@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 # Who the console says restarted the workflow when the customer pays again.
 CUSTOMER = "customer"
 PAID_AGAIN_DETAIL = "paying again after a declined card"
+# API Gateway ends a request at 29 s (the api_handler Lambda's timeout is 28 s): a
+# payment retry written longer ago whose execution never started was written by a
+# request that died; a younger one's request may still be about to start it. Real time,
+# not scaled: it is how long a request lives, not a business wait.
+REQUEST_LIFETIME = timedelta(seconds=30)
 
 
 def actions_now(order: Order, deps: Deps) -> CustomerActions:
@@ -140,6 +145,10 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
     read = deps.store.get_order(order_id)
     unstarted = _payment_retry_not_started(read, deps)
     if unstarted is not None:
+        if read.payment_token != payment_token and now - unstarted.at < REQUEST_LIFETIME:
+            # Another request, maybe still alive, is starting it with its card (a probe:
+            # both got 202, and one card was never tried). The same card is the same ask.
+            raise _being_paid_with_another_card(order_id)
         return _start_payment_retry(read, unstarted, payment_token, deps)
 
     def decide(order: Order) -> Change[ExecutionRetry]:
@@ -217,21 +226,39 @@ def _start_payment_retry(
     """Start the execution of a payment retry written by a request that died (a second
     start of the same name is the same execution), with the card asked for now, and
     announce the order paid again under the first event's id. ``read``: the order as
-    just read (``mutate``'s ``start``)."""
+    just read (``mutate``'s ``start``). The retry is taken over first, its time made now:
+    a request taking it over later with another card is refused for a request's lifetime,
+    as the dead request's was not."""
     order_id = read.order_id
+    now = deps.clock()
+    read_at = retry.at  # ``read`` is changed in place by the first decision
 
-    def keep_card(order: Order) -> Change | None:
-        if order.execution_arn != retry.execution_arn or order.payment_token == payment_token:
+    def take_over(order: Order) -> Change | None:
+        taken = order.retries[-1]
+        if order.execution_arn != retry.execution_arn:
             return None
+        if taken.at != read_at:  # another request took it over since it was read
+            if order.payment_token == payment_token:
+                return None  # the same ask
+            raise _being_paid_with_another_card(order_id)
         order.payment_token = payment_token
+        taken.at = now
         return Change()
 
-    order = mutate(deps, order_id, keep_card, start=read).order
+    order = mutate(deps, order_id, take_over, start=read).order
     deps.workflow.start_named(
         payment_retry_name(order_id, retry.attempt), workflow_input(order_id, deps)
     )
     announce_again(deps, order, OrderStatus.ACCEPTED)
     return order
+
+
+def _being_paid_with_another_card(order_id: str) -> ActionNotAvailable:
+    return ActionNotAvailable(
+        f"order {order_id} is already being paid again with another card; should that "
+        "card be declined, this one can be used then",
+        field="payment",
+    )
 
 
 def report_paid_again(deps: Deps, written: Mutation[ExecutionRetry]) -> None:

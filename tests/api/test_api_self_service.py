@@ -306,3 +306,31 @@ def test_after_a_declined_card_the_same_order_is_paid_again_and_goes_on(
     ]
     # Paid now: paying again is over (without a key too: the state answers, not the key).
     assert_problem(post(client, f"{path}/payment", ROUTES["payment"], key={}), 409)
+
+
+@pytest.mark.usefixtures("wide_payment_window")
+def test_two_cards_sent_at_once_get_one_202_and_a_409_naming_payment(
+    client: Any, declined: tuple[str, str], deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A probe: 4 in 100 concurrent pairs both got 202, and one card was never tried. The
+    # second request arrives here while the first is starting the new execution.
+    order_id, path = declined
+    start = deps.workflow.start_named
+    second: list[Any] = []
+    asked: list[str] = []
+
+    def second_request_meanwhile(name: str, payload: Any) -> str:
+        if not asked:
+            asked.append(name)  # once: the second request's own start starts
+            amex = {"payment": {"method": "card", "token": "tok_amex"}}
+            second.append(post(client, f"{path}/payment", amex))
+        return str(start(name, payload))
+
+    monkeypatch.setattr(deps.workflow, "start_named", second_request_meanwhile)
+    first = post(client, f"{path}/payment", ROUTES["payment"])
+
+    assert first.status_code == 202, first.body
+    assert_problem(second[0], 409, "payment")
+    assert deps.store.get_order(order_id).payment_token == "tok_visa"
+    monkeypatch.undo()
+    wait_for_status(client, order_id, "PAID", "RESERVED", "SHIPPED")

@@ -129,6 +129,14 @@ def test_paying_again_after_a_request_that_died_before_starting_carries_the_orde
     name = f"{order.order_id}-pay1"
     assert deps.store.get_order(order.order_id).status is OrderStatus.ACCEPTED
     assert name not in workflow.started
+    # Within a request's lifetime it may still be running: another card is refused (the
+    # caller told to wait), not taken in its place.
+    with pytest.raises(ActionNotAvailable, match="another card") as refused:
+        self_service.pay_again(order.order_id, "tok_mastercard", deps)
+    assert refused.value.field == "payment"
+    assert deps.store.get_order(order.order_id).payment_token == "tok_visa"
+    assert name not in workflow.started
+    _clock(deps).advance(seconds=self_service.REQUEST_LIFETIME.total_seconds() + 1)
 
     reopened = self_service.pay_again(order.order_id, "tok_mastercard", deps)  # asked again
 
@@ -148,6 +156,113 @@ def test_paying_again_after_a_request_that_died_before_starting_carries_the_orde
         self_service.pay_again(order.order_id, "tok_visa", deps)
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+
+
+def test_another_card_while_the_first_request_is_still_starting_is_refused(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A probe, 4 in 100 pairs of concurrent requests with two cards: the second read the
+    # first's retry, written but not yet started, as left by a dead request, put its card
+    # in place of the first's and answered 202 too; one caller's card was never tried.
+    order = declined(deps)
+    workflow = _workflow(deps)
+    start = workflow.start_named
+    second: list[BaseException | Order] = []
+    asked: list[str] = []
+
+    def second_request_meanwhile(name: str, payload: object) -> str:
+        if not asked:
+            asked.append(name)  # once: the second request's own start starts
+            try:
+                second.append(self_service.pay_again(order.order_id, "tok_mastercard", deps))
+            except ActionNotAvailable as refused:
+                second.append(refused)
+        return start(name, payload)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
+    first = self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    (refused,) = second
+    assert isinstance(refused, ActionNotAvailable) and refused.field == "payment"
+    assert first.payment_token == "tok_visa"
+    assert deps.store.get_order(order.order_id).payment_token == "tok_visa"
+    assert [n for n in workflow.started if n.endswith("-pay1")] == [f"{order.order_id}-pay1"]
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    gateway = deps.payments
+    assert isinstance(gateway, FakeGateway)
+    tried = {token for (order_id, token) in gateway.by_order if order_id == order.order_id}
+    assert tried == {"tok_declined", "tok_visa"}
+
+
+def test_two_requests_taking_over_a_dead_requests_restart_with_two_cards_get_one_202(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The lease moves to the request that takes the dead one's restart over: a second
+    # request with another card meanwhile is refused as the first's would have been.
+    order = declined(deps)
+    workflow = _workflow(deps)
+    start = workflow.start_named
+
+    def dying(name: str, payload: object) -> str:
+        raise flows.Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(workflow, "start_named", dying)
+        with pytest.raises(flows.Killed):
+            self_service.pay_again(order.order_id, "tok_visa", deps)
+    _clock(deps).advance(seconds=self_service.REQUEST_LIFETIME.total_seconds() + 1)
+    second: list[BaseException | Order] = []
+    asked: list[str] = []
+
+    def second_request_meanwhile(name: str, payload: object) -> str:
+        if not asked:
+            asked.append(name)
+            try:
+                second.append(self_service.pay_again(order.order_id, "tok_amex", deps))
+            except ActionNotAvailable as refused:
+                second.append(refused)
+        return start(name, payload)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
+    taken_over = self_service.pay_again(order.order_id, "tok_mastercard", deps)
+
+    (refused,) = second
+    assert isinstance(refused, ActionNotAvailable) and refused.field == "payment"
+    assert taken_over.payment_token == "tok_mastercard"
+    assert deps.store.get_order(order.order_id).payment_token == "tok_mastercard"
+    assert f"{order.order_id}-pay1" in workflow.started
+
+
+def test_the_same_card_sent_twice_at_once_is_one_restart_answered_twice(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A double tap: both asked for the same thing, which is being done.
+    order = declined(deps)
+    workflow = _workflow(deps)
+    start = workflow.start_named
+    second: list[Order] = []
+    asked: list[str] = []
+
+    def second_request_meanwhile(name: str, payload: object) -> str:
+        if not asked:
+            asked.append(name)  # once: the second request's own start starts
+            second.append(self_service.pay_again(order.order_id, "tok_visa", deps))
+        return start(name, payload)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
+    first = self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    (again,) = second
+    assert again.order_id == first.order_id and len(first.retries) == 1
+    assert again.status is first.status is OrderStatus.ACCEPTED
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    paid_again = {
+        e["event_id"]
+        for e in events.of_type("order.status_changed")
+        if e["detail"] == self_service.PAID_AGAIN_DETAIL
+    }
+    assert len(paid_again) == 1
 
 
 def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) -> None:
