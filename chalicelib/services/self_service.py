@@ -17,7 +17,12 @@ from chalicelib.domain.customer_actions import (
     facts_of,
     reopen_for_payment,
 )
-from chalicelib.domain.errors import ActionNotAvailable, PromotionUsedUp, UnservableLines
+from chalicelib.domain.errors import (
+    ActionNotAvailable,
+    CouponUsedUp,
+    PromotionUsedUp,
+    UnservableLines,
+)
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
@@ -30,6 +35,7 @@ from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.opportunities import subscribe_order_shortage
 from chalicelib.services.order_writes import Change, Mutation, announce_again, mutate, publish
 from chalicelib.services.ordering import workflow_input
+from chalicelib.services.promotions import redemptions_free_again
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -54,9 +60,12 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
         # without a customer.
         facts = facts.model_copy(update={"customer_id": None})
     actions = available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
-    if actions.allows(CustomerAction.PAY) and (erased or not _servable(order, deps)):
-        # Paying again would be refused out-of-stock (``pay_again``), or, for an erased
-        # customer, the order cancelled at once (nothing can be sent to them): not offered.
+    if actions.allows(CustomerAction.PAY) and (
+        erased or not _servable(order, deps) or not redemptions_free_again(order.pricing, deps)
+    ):
+        # Paying again would be refused out-of-stock or at its price now that its coupon
+        # or promotion went to others (``pay_again``), or, for an erased customer, the
+        # order cancelled at once (nothing can be sent to them): not offered.
         actions.actions.remove(CustomerAction.PAY)
         actions.pay_until = None
     return actions
@@ -185,9 +194,10 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
         # As for an order refused at placement: told when what was missing is back.
         subscribe_order_shortage(deps.store.get_order(order_id), refused.short, deps)
         raise
-    except PromotionUsedUp as exc:
-        # Its automatic promotion went to other orders since the decline: named as what
-        # the customer sent (a probe read ``quote_id`` for an order that had no quote).
+    except (PromotionUsedUp, CouponUsedUp) as exc:
+        # Its coupon or automatic promotion went to other orders since the decline: named
+        # as what the customer sent (probes read ``quote_id`` for an order that had no
+        # quote, and ``coupon`` for a request that has none).
         raise ActionNotAvailable(
             f"order {order_id} cannot be paid again at its price: {exc.detail}",
             field="payment",

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 
+from chalicelib.services import self_service
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
 from tests.support.api import assert_not_stored, get_order, place_order, post_order
 from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import fresh_sku
+from tests.support.orders import wait_for_status
 
 
 def _code() -> str:
@@ -474,3 +478,33 @@ def test_a_once_per_customer_coupon_is_used_for_both_records_once_ops_merge_them
         response, _ = post_order(client, body)
         assert_problem(response, 409, "coupon")
     assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+def test_a_declined_order_whose_coupon_went_to_another_is_not_offered_to_pay_again(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A probe: the tracking page offered ``pay``, and paying got 409 naming ``coupon``.
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+    created = _coupon(client, max_redemptions=1)
+    declined = order_body(
+        coupon=created["code"], payment={"method": "card", "token": "tok_declined"}
+    )
+    placed = place_order(client, declined)
+    wait_for_status(client, placed["order_id"], "REJECTED")
+    page = urlparse(placed["tracking_url"]).path
+    assert "pay" in _actions(client, page)
+    place_order(client, order_body(coupon=created["code"]))  # the last redemption
+
+    assert _actions(client, page) == ["ticket"]
+    card = {"payment": {"method": "card", "token": "tok_visa"}}
+    paid = client.http.post(f"{page}/payment", headers=JSON, body=json.dumps(card))
+    assert_problem(paid, 409, "payment")
+    assert get_order(client, placed["order_id"])["status"] == "REJECTED"
+    assert _read(client, created["promotion_id"])["redemptions"] == 1
+
+
+def _actions(client: Any, page: str) -> list[str]:
+    response = client.http.get(page, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.body
+    found: list[str] = response.json_body["actions"]
+    return found

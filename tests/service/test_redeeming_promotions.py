@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.errors import (
     ActionNotAvailable,
     Conflict,
@@ -262,22 +263,47 @@ def test_a_declined_order_gives_its_redemption_back_and_paying_again_takes_it(
     assert deps.store.redeeming_orders(created.promotion.promotion_id) == [order.order_id]
 
 
-def test_paying_again_after_the_coupon_went_to_someone_else_is_409_naming_coupon(
-    deps: Deps,
-) -> None:
-    created = _promotion(deps, code="UNO", max_redemptions=1)
-    order = flows.place(deps, coupon="UNO", payment={"method": "card", "token": "tok_declined"})
+def _declined_on(deps: Deps, **overrides: Any) -> Any:
+    order = flows.place(deps, payment={"method": "card", "token": "tok_declined"}, **overrides)
     with pytest.raises(PaymentDeclined):
         payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     payment_steps.reject_order(
         RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
     )
+    return deps.store.get_order(order.order_id)
+
+
+def test_paying_again_after_the_coupon_went_to_someone_else_is_refused_and_not_offered(
+    deps: Deps,
+) -> None:
+    # A probe: the tracking page offered ``pay``, and paying got 409 naming ``coupon``, a
+    # field the request does not have.
+    created = _promotion(deps, code="UNO", max_redemptions=1)
+    order = _declined_on(deps, coupon="UNO")
+    assert CustomerAction.PAY in self_service.actions_now(order, deps).actions
     flows.place(deps, coupon="UNO")
-    with pytest.raises(CouponUsedUp) as refused:
+
+    assert CustomerAction.PAY not in self_service.actions_now(order, deps).actions
+    with pytest.raises(ActionNotAvailable, match="coupon UNO has been used up") as refused:
         self_service.pay_again(order.order_id, "tok_visa", deps)
-    assert refused.value.field == "coupon"
+    assert refused.value.field == "payment"
     assert _count(deps, created) == 1
     assert deps.store.get_order(order.order_id).status.value == "REJECTED"
+
+
+def test_paying_again_once_the_customer_used_the_coupon_elsewhere_is_not_offered(
+    deps: Deps,
+) -> None:
+    _promotion(deps, code="HOLA", once_per_customer=True)
+    customer = {"email": "twice@example.com"}
+    order = _declined_on(deps, coupon="HOLA", customer=customer)
+    assert CustomerAction.PAY in self_service.actions_now(order, deps).actions
+    flows.place(deps, coupon="HOLA", customer=customer)  # the same person, another order
+
+    assert CustomerAction.PAY not in self_service.actions_now(order, deps).actions
+    with pytest.raises(ActionNotAvailable) as refused:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+    assert refused.value.field == "payment"
 
 
 def test_paying_again_after_the_automatic_promotion_went_to_others_is_409_naming_payment(
