@@ -138,7 +138,9 @@ def price_order(
         raise UnknownReferences([("quote_id", f"no quote {request.quote_id}")])
     _check_coupon_channel(request, quote, deps)
     if quote.expired(now):
-        raise Conflict(f"quote {quote.quote_id} expired at {quote.expires_at}", field="quote_id")
+        raise Conflict(
+            f"quote {quote.quote_id} expired at {quote.expires_at.isoformat()}", field="quote_id"
+        )
     sent_to = address.postal_code if address and ships else None
     country = address.country if address else "ES"
     same_coupon = coupon_code(request.coupon) == coupon_code(quote.coupon)

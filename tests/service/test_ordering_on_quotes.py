@@ -90,7 +90,10 @@ def test_an_expired_quote_is_409_naming_quote_id(deps: Deps) -> None:
     quote = _quote(deps)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(seconds=deps.settings.quote_ttl_seconds)
-    assert _refused(deps, Conflict, quote_id=quote.quote_id).field == "quote_id"
+    refused = _refused(deps, Conflict, quote_id=quote.quote_id)
+    assert refused.field == "quote_id"
+    # The moment as the quote's ``expires_at`` is written (a probe read a space for "T").
+    assert refused.detail == f"quote {quote.quote_id} expired at {quote.expires_at.isoformat()}"
 
 
 @pytest.mark.parametrize(
