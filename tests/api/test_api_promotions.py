@@ -20,7 +20,7 @@ import pytest
 
 from chalicelib.services import self_service
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
-from tests.support.api import assert_not_stored, get_order, place_order, post_order
+from tests.support.api import assert_not_stored, get_order, merge, place_order, post_order
 from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import fresh_sku
 from tests.support.orders import wait_for_status
@@ -467,11 +467,7 @@ def test_a_once_per_customer_coupon_is_used_for_both_records_once_ops_merge_them
     used_body = order_body(coupon=created["code"])
     used = get_order(client, place_order(client, used_body)["order_id"])
     survivor = get_order(client, place_order(client, order_body())["order_id"])
-    merged = client.http.post(
-        f"/customers/{survivor['customer_id']}/merge",
-        headers=OPS | JSON,
-        body=json.dumps({"from_customer_id": used["customer_id"]}),
-    )
+    merged = merge(client, survivor["customer_id"], used["customer_id"])
     assert merged.status_code == 200, merged.body
     for customer in (used_body["customer"], {"customer_id": survivor["customer_id"]}):
         body = order_body(coupon=created["code"], customer=customer)

@@ -22,7 +22,7 @@ from tests.support import (
     eventually,
     order_body,
 )
-from tests.support.api import customer_360, get_order, place_order, verify_customer
+from tests.support.api import customer_360, get_order, merge, place_order, verify_customer
 
 
 def _customer(client: Any, stack: Any) -> dict[str, Any]:
@@ -255,11 +255,7 @@ def test_an_ops_merge_of_the_suggested_candidate_opens_nothing_to_the_attacker(
     view = client.http.get(f"/customers/{victim}", headers=OPS)
     assert split in str(view.json_body), "ops sees the merge candidate on the victim's 360"
 
-    merged = client.http.post(
-        f"/customers/{victim}/merge",
-        headers=OPS | JSON,
-        body=json.dumps({"from_customer_id": split}),
-    )
+    merged = merge(client, victim, split)
 
     assert merged.status_code == 200, merged.body
     token = STOREFRONT | {"X-Customer-Token": attacker["customer_token"]}

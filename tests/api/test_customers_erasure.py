@@ -19,7 +19,7 @@ import pytest
 
 from chalicelib.domain.order_status import OrderStatus
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import get_order, place_order, verify_customer
+from tests.support.api import get_order, merge, place_order, verify_customer
 from tests.support.erasure import (
     Person,
     _erase,
@@ -156,7 +156,7 @@ def test_after_erasure_nothing_shown_holds_the_persons_data_and_the_books_stay(
         f"/customers/{second_id}/interactions",
         {"type": "chat", "channel": "chat", "summary": person.text("Chatted")},
     )
-    _post(client, f"/customers/{customer_id}/merge", {"from_customer_id": second_id})
+    assert merge(client, customer_id, second_id).status_code == 200
     ready = _wait_order(client, pickup["order_id"], "READY_FOR_PICKUP")
     eventually(
         lambda: (

@@ -23,7 +23,7 @@ from chalicelib.domain.placement import CustomerContact
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
 from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import place_order, verify_customer
+from tests.support.api import merge, place_order, verify_customer
 from tests.support.erasure import (
     Person,
     _erase,
@@ -148,7 +148,7 @@ def test_erasing_a_record_merged_into_another_erases_the_person_it_was_merged_in
     old = _post(
         client, "/customers", {"email": f"old-{person.mark}@example.com", "name": person.name}
     )["customer_id"]
-    _post(client, f"/customers/{kept}/merge", {"from_customer_id": old})
+    assert merge(client, kept, old).status_code == 200
 
     erased = _erase(client, old)
 
@@ -266,7 +266,7 @@ def test_history_a_merge_moves_while_the_person_is_erased_is_erased_too(
 
     monkeypatch.setattr(deps.customers, "move_items", erased_midway)
 
-    _post(client, f"/customers/{survivor}/merge", {"from_customer_id": merged})
+    assert merge(client, survivor, merged).status_code == 200
 
     assert_nothing_of(
         person,

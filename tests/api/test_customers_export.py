@@ -14,7 +14,7 @@ import pytest
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.orders import Order
 from tests.support import CARRIER_SECRET, JSON, OPS, eventually, order_body
-from tests.support.api import place_order
+from tests.support.api import merge, place_order
 from tests.support.flow import fresh_sku, stop_if_running
 
 # Fields that hold credentials or internal references; none may appear, at any depth.
@@ -118,7 +118,7 @@ def test_the_export_holds_the_persons_records_and_no_token_secret_or_other_perso
     pickup = place_order(client, pickup_body)
     old = place_order(client, order_body(customer={"email": old_email, "name": f"Old {mark}"}))
     parked.extend(o["order_id"] for o in (shipped, pickup, old))
-    _post(client, f"/customers/{customer_id}/merge", {"from_customer_id": old["customer_id"]})
+    assert merge(client, customer_id, old["customer_id"]).status_code == 200
     ship_order = _parked(deps, shipped["order_id"], FulfillmentStatus.SHIPPED)
     pickup_order = _parked(deps, pickup["order_id"], FulfillmentStatus.READY_FOR_PICKUP)
     eventually(

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb.store import CustomerStore
 from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, eventually, order_body
-from tests.support.api import customer_360, get_order, place_order
+from tests.support.api import customer_360, get_order, merge, place_order
 
 
 def _email() -> str:
@@ -21,14 +21,6 @@ def _email() -> str:
 def _counted(client: Any, customer_id: str, orders: int) -> dict[str, Any]:
     return eventually(
         lambda: (v := customer_360(client, customer_id))["metrics"]["order_count"] == orders and v
-    )
-
-
-def _merge(client: Any, into: str, source: str, auth: dict[str, str] = OPS) -> Any:
-    return client.http.post(
-        f"/customers/{into}/merge",
-        headers=auth | JSON,
-        body=json.dumps({"from_customer_id": source}),
     )
 
 
@@ -50,7 +42,7 @@ def test_merge_moves_history_and_the_old_id_points_at_the_survivor(client: Any) 
     _counted(client, kept["customer_id"], 1)
     _counted(client, gone["customer_id"], 1)
 
-    merged = _merge(client, kept["customer_id"], gone["customer_id"])
+    merged = merge(client, kept["customer_id"], gone["customer_id"])
 
     assert merged.status_code == 200, merged.body
     assert merged.json_body["by_role"] == "ops"
@@ -70,13 +62,13 @@ def test_merge_moves_history_and_the_old_id_points_at_the_survivor(client: Any) 
 def test_refused_merges_change_nothing(client: Any) -> None:
     one = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
     two = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
-    _merge(client, one, two)
+    merge(client, one, two)
 
-    assert_problem(_merge(client, one, one), 409, "from_customer_id")
-    assert_problem(_merge(client, one, "cus_nobody"), 404, "from_customer_id")
-    assert_problem(_merge(client, "cus_nobody", one), 404, "customer_id")
-    assert_problem(_merge(client, two, one), 409, "customer_id")
-    assert_problem(_merge(client, one, two, auth=STORE), 403)
+    assert_problem(merge(client, one, one), 409, "from_customer_id")
+    assert_problem(merge(client, one, "cus_nobody"), 404, "from_customer_id")
+    assert_problem(merge(client, "cus_nobody", one), 404, "customer_id")
+    assert_problem(merge(client, two, one), 409, "customer_id")
+    assert_problem(merge(client, one, two, auth=STORE), 403)
     assert_problem(
         client.http.post(
             f"/customers/{one}/merge", headers=OPS | JSON, body=json.dumps({"from": two})
@@ -101,15 +93,15 @@ def test_asking_again_for_a_merge_answers_with_it_and_finishes_an_interrupted_on
 
     with monkeypatch.context() as patched:
         patched.setattr(CustomerStore, "move_items", dies)
-        died = _merge(client, kept["customer_id"], gone["customer_id"])
+        died = merge(client, kept["customer_id"], gone["customer_id"])
     assert died.status_code == 500
     assert customer_360(client, gone["customer_id"])["merged_into"] == kept["customer_id"]
     assert [o["order_id"] for o in customer_360(client, kept["customer_id"])["orders"]] == [
         kept["order_id"]
     ]
 
-    again = _merge(client, kept["customer_id"], gone["customer_id"])
-    once_more = _merge(client, kept["customer_id"], gone["customer_id"])
+    again = merge(client, kept["customer_id"], gone["customer_id"])
+    once_more = merge(client, kept["customer_id"], gone["customer_id"])
 
     assert again.status_code == once_more.status_code == 200, again.body
     assert again.json_body == once_more.json_body
@@ -124,8 +116,8 @@ def test_merging_into_an_erased_customer_is_refused(client: Any) -> None:
     other = place_order(client, order_body(customer={"email": _email()}))["customer_id"]
     assert client.http.post(f"/customers/{erased}/erase", headers=OPS).status_code == 200
 
-    assert_problem(_merge(client, erased, other), 409, "customer_id")
-    assert_problem(_merge(client, other, erased), 409, "from_customer_id")
+    assert_problem(merge(client, erased, other), 409, "customer_id")
+    assert_problem(merge(client, other, erased), 409, "from_customer_id")
     assert customer_360(client, other)["profile"]["state"] == "active"
 
 

@@ -113,6 +113,15 @@ def customer_360(client: Any, customer_id: str, query: str = "") -> dict[str, An
     return body
 
 
+def merge(client: Any, into: str, source: str, auth: dict[str, str] = OPS) -> Any:
+    """``POST /customers/{into}/merge`` of ``source``: the reply, for the caller to judge."""
+    return client.http.post(
+        f"/customers/{into}/merge",
+        headers=auth | JSON,
+        body=json.dumps({"from_customer_id": source}),
+    )
+
+
 def sent_code(outbox: Path, address: str) -> str:
     """The newest one-time code the outbox holds for an email address or a phone."""
     found: list[tuple[float, str]] = []
