@@ -16,6 +16,7 @@ from chalicelib.domain.requests import (
     Strict,
 )
 from chalicelib.domain.settlement import return_refund_status
+from chalicelib.domain.status_reasons import CANCELLED_AT_STORE, CANCELLED_BY_SERVICE
 from chalicelib.services import ordering, returns
 from chalicelib.services.pickups import collect
 from chalicelib.services.tracking import tracking_url
@@ -112,9 +113,15 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     optional_body=True,
 )
 def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
-    """Cancel on the customer's request."""
+    """Cancel on request: a storefront's for its shopper, a store's or customer service's
+    told to the customer as theirs."""
     request = call.parse(CancelOrderRequest, optional=True)
-    return order_body(ordering.cancel_order(order_id, call.deps, request.reason), call)
+    assert call.principal is not None
+    detail = _CANCELLED_BY.get(call.principal.role, "cancelled on request")
+    return order_body(ordering.cancel_order(order_id, call.deps, request.reason, detail), call)
+
+
+_CANCELLED_BY = {"store": CANCELLED_AT_STORE, "ops": CANCELLED_BY_SERVICE}
 
 
 @endpoint(

@@ -52,7 +52,7 @@ from chalicelib.domain.returns import (
     open_return,
     returnable,
 )
-from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.domain.status_reasons import STAFF_CANCEL_CAUSES, StatusReason
 
 
 class AttentionKind(StrEnum):
@@ -179,7 +179,8 @@ class Order(DeferredModel):
 
     def reason_cause(self) -> str | None:
         """The status reason, told finer where the order knows more: a ``payment_declined``
-        rejection whose gateway never answered is ``gateway_unavailable`` to the customer."""
+        rejection whose gateway never answered is ``gateway_unavailable`` to the customer,
+        and a cancel a store or customer service made is theirs, not the customer's."""
         if self.status_reason is None:
             return None
         if (
@@ -187,6 +188,11 @@ class Order(DeferredModel):
             and self.payment.failure is PaymentFailure.GATEWAY_UNAVAILABLE
         ):
             return PaymentFailure.GATEWAY_UNAVAILABLE.value
+        if self.status_reason is StatusReason.CUSTOMER_REQUEST:
+            # A cancel by a store or customer service is told as theirs.
+            ended = next((e for e in reversed(self.history) if e.status is self.status), None)
+            if ended is not None and ended.detail in STAFF_CANCEL_CAUSES:
+                return STAFF_CANCEL_CAUSES[ended.detail]
         return self.status_reason.value
 
     def record_authorization(self, payment_id: str) -> None:

@@ -16,3 +16,14 @@ class StatusReason(StrEnum):
     NOT_COLLECTED = "not_collected"
     # A workflow step failed unexpectedly and the order was compensated (ops alerted).
     PROCESSING_ERROR = "processing_error"
+
+
+# Who cancelled an order on request: API.md keeps one code, ``customer_request``, and the
+# history entry's detail says who. The customer is told so, not "at your request" for a
+# cancel made by a store or customer service (a review).
+CANCELLED_AT_STORE = "cancelled at the store"
+CANCELLED_BY_SERVICE = "cancelled by customer service"
+STAFF_CANCEL_CAUSES = {
+    CANCELLED_AT_STORE: "cancelled_at_store",
+    CANCELLED_BY_SERVICE: "cancelled_by_service",
+}

@@ -71,6 +71,12 @@ REASON_WORDS: dict[str, tuple[str, str]] = {
     "gateway_unavailable": ("No pudimos contactar con el banco", "We could not reach the bank"),
     "out_of_stock": ("Sin existencias suficientes", "Not enough stock"),
     "customer_request": ("A petición tuya", "At your request"),
+    # customer_request, cancelled by staff (``Order.reason_cause``).
+    "cancelled_at_store": ("En la tienda", "At the store"),
+    "cancelled_by_service": (
+        "Por nuestro servicio de atención al cliente",
+        "By our customer service",
+    ),
     "not_collected": ("No se recogió a tiempo", "Not collected in time"),
     "processing_error": ("Un error nuestro al procesarlo", "An error on our side"),
 }

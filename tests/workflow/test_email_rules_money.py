@@ -10,9 +10,11 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
+import pytest
+
 from chalicelib.services.survey_links import survey_url
 from chalicelib.services.tracking import tracking_url
-from tests.support import JSON, STORE, idempotency_key
+from tests.support import JSON, OPS, STORE, idempotency_key
 from tests.support.flow import (
     fresh_sku,
     place,
@@ -78,6 +80,34 @@ def test_a_cancelled_order_is_told_once_that_nothing_was_charged(
     text = _text(inbox, "cancelled")
     assert "(at your request)" in text
     assert "Nothing was charged" in text
+
+
+@pytest.mark.parametrize(
+    ("auth", "told"),
+    [(OPS, "(by our customer service)"), (STORE, "(at the store)")],
+    ids=["ops", "store"],
+)
+def test_a_cancel_by_staff_is_not_told_as_the_customers_own(
+    client: Any, deps: Any, stack: Any, settings: Any, auth: dict[str, str], told: str
+) -> None:
+    # A review: customer service's or a store's cancel told the customer "at your
+    # request", which they may never have made. The reason code stays API.md's.
+    settings.handling_seconds = int(15 * settings.time_scale)
+    sku = fresh_sku(deps, {"WH-GETAFE": 5})
+    body = _body(sku, "en")
+    order_id = place(client, body)
+    wait_for_status(deps, order_id, "RESERVED")
+    cancelled = client.http.post(f"/orders/{order_id}/cancel", headers=auth | JSON)
+    assert cancelled.status_code == 200, cancelled.body
+    assert cancelled.json_body["status_reason"] == "customer_request"
+
+    inbox = expect_emails(
+        stack, deps, body["customer"]["email"], order_id, "en", {"confirmation": 1, "cancelled": 1}
+    )
+    text = _text(inbox, "cancelled")
+    assert told in text and "at your request" not in text
+    page = client.http.get(_track_path(deps, order_id)).body.decode()
+    assert told.strip("()").capitalize() in page and "At your request" not in page
 
 
 def test_a_return_received_is_told_once_with_its_refund(
