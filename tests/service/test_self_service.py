@@ -41,6 +41,53 @@ def _workflow(deps: Deps) -> FakeWorkflow:
     return deps.workflow
 
 
+def _dies_before_starting(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, order_id: str, card: str
+) -> None:
+    """A pay-again request killed between its write and the start of its execution."""
+
+    def dying(name: str, payload: object) -> str:
+        raise flows.Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_workflow(deps), "start_named", dying)
+        with pytest.raises(flows.Killed):
+            self_service.pay_again(order_id, card, deps)
+
+
+def _asked_again_while_starting(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, order_id: str, card: str
+) -> list[BaseException | Order]:
+    """From now on, the first execution start runs a second pay-again request with
+    ``card`` first: what it answered, or its refusal, is put in the list returned."""
+    workflow = _workflow(deps)
+    start = workflow.start_named
+    answers: list[BaseException | Order] = []
+    asked: list[str] = []
+
+    def second_request_meanwhile(name: str, payload: object) -> str:
+        if not asked:
+            asked.append(name)  # once: the second request's own start starts
+            try:
+                answers.append(self_service.pay_again(order_id, card, deps))
+            except ActionNotAvailable as refused:
+                answers.append(refused)
+        return start(name, payload)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
+    return answers
+
+
+def _one_202_and_its_card_kept(
+    deps: Deps, second: list[BaseException | Order], answered: Order, card: str
+) -> None:
+    """The second request was refused naming ``payment``; the answered one's card stands."""
+    (refused,) = second
+    assert isinstance(refused, ActionNotAvailable) and refused.field == "payment"
+    assert answered.payment_token == card
+    assert deps.store.get_order(answered.order_id).payment_token == card
+
+
 def test_paying_after_the_scaled_48_hours_is_refused_and_changes_nothing(deps: Deps) -> None:
     order = declined(deps)
     window = deps.settings.waits.duration(self_service.PAYMENT_RETRY_WINDOW)
@@ -118,14 +165,7 @@ def test_paying_again_after_a_request_that_died_before_starting_carries_the_orde
     # ("only an order rejected for a declined card"): it waited for good, told nothing.
     order = declined(deps)
     workflow = _workflow(deps)
-
-    def dying(name: str, payload: object) -> str:
-        raise flows.Killed
-
-    with monkeypatch.context() as patched:
-        patched.setattr(workflow, "start_named", dying)
-        with pytest.raises(flows.Killed):
-            self_service.pay_again(order.order_id, "tok_visa", deps)
+    _dies_before_starting(deps, monkeypatch, order.order_id, "tok_visa")
     name = f"{order.order_id}-pay1"
     assert deps.store.get_order(order.order_id).status is OrderStatus.ACCEPTED
     assert name not in workflow.started
@@ -166,26 +206,11 @@ def test_another_card_while_the_first_request_is_still_starting_is_refused(
     # in place of the first's and answered 202 too; one caller's card was never tried.
     order = declined(deps)
     workflow = _workflow(deps)
-    start = workflow.start_named
-    second: list[BaseException | Order] = []
-    asked: list[str] = []
+    second = _asked_again_while_starting(deps, monkeypatch, order.order_id, "tok_mastercard")
 
-    def second_request_meanwhile(name: str, payload: object) -> str:
-        if not asked:
-            asked.append(name)  # once: the second request's own start starts
-            try:
-                second.append(self_service.pay_again(order.order_id, "tok_mastercard", deps))
-            except ActionNotAvailable as refused:
-                second.append(refused)
-        return start(name, payload)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
     first = self_service.pay_again(order.order_id, "tok_visa", deps)
 
-    (refused,) = second
-    assert isinstance(refused, ActionNotAvailable) and refused.field == "payment"
-    assert first.payment_token == "tok_visa"
-    assert deps.store.get_order(order.order_id).payment_token == "tok_visa"
+    _one_202_and_its_card_kept(deps, second, first, "tok_visa")
     assert [n for n in workflow.started if n.endswith("-pay1")] == [f"{order.order_id}-pay1"]
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     gateway = deps.payments
@@ -200,37 +225,14 @@ def test_two_requests_taking_over_a_dead_requests_restart_with_two_cards_get_one
     # The lease moves to the request that takes the dead one's restart over: a second
     # request with another card meanwhile is refused as the first's would have been.
     order = declined(deps)
-    workflow = _workflow(deps)
-    start = workflow.start_named
-
-    def dying(name: str, payload: object) -> str:
-        raise flows.Killed
-
-    with monkeypatch.context() as patched:
-        patched.setattr(workflow, "start_named", dying)
-        with pytest.raises(flows.Killed):
-            self_service.pay_again(order.order_id, "tok_visa", deps)
+    _dies_before_starting(deps, monkeypatch, order.order_id, "tok_visa")
     _clock(deps).advance(seconds=self_service.REQUEST_LIFETIME.total_seconds() + 1)
-    second: list[BaseException | Order] = []
-    asked: list[str] = []
+    second = _asked_again_while_starting(deps, monkeypatch, order.order_id, "tok_amex")
 
-    def second_request_meanwhile(name: str, payload: object) -> str:
-        if not asked:
-            asked.append(name)
-            try:
-                second.append(self_service.pay_again(order.order_id, "tok_amex", deps))
-            except ActionNotAvailable as refused:
-                second.append(refused)
-        return start(name, payload)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
     taken_over = self_service.pay_again(order.order_id, "tok_mastercard", deps)
 
-    (refused,) = second
-    assert isinstance(refused, ActionNotAvailable) and refused.field == "payment"
-    assert taken_over.payment_token == "tok_mastercard"
-    assert deps.store.get_order(order.order_id).payment_token == "tok_mastercard"
-    assert f"{order.order_id}-pay1" in workflow.started
+    _one_202_and_its_card_kept(deps, second, taken_over, "tok_mastercard")
+    assert f"{order.order_id}-pay1" in _workflow(deps).started
 
 
 def test_the_same_card_sent_twice_at_once_is_one_restart_answered_twice(
@@ -238,21 +240,12 @@ def test_the_same_card_sent_twice_at_once_is_one_restart_answered_twice(
 ) -> None:
     # A double tap: both asked for the same thing, which is being done.
     order = declined(deps)
-    workflow = _workflow(deps)
-    start = workflow.start_named
-    second: list[Order] = []
-    asked: list[str] = []
+    second = _asked_again_while_starting(deps, monkeypatch, order.order_id, "tok_visa")
 
-    def second_request_meanwhile(name: str, payload: object) -> str:
-        if not asked:
-            asked.append(name)  # once: the second request's own start starts
-            second.append(self_service.pay_again(order.order_id, "tok_visa", deps))
-        return start(name, payload)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(workflow, "start_named", second_request_meanwhile)
     first = self_service.pay_again(order.order_id, "tok_visa", deps)
 
     (again,) = second
+    assert isinstance(again, Order)
     assert again.order_id == first.order_id and len(first.retries) == 1
     assert again.status is first.status is OrderStatus.ACCEPTED
     events = deps.events
