@@ -62,6 +62,14 @@ class OrderFacts(DeferredModel):
     rejected_at: datetime | None = None
 
 
+class PayWithdrawn(StrEnum):
+    """Why paying again, within its window, is not offered after all: the page says so
+    (the rejection email told the customer they could)."""
+
+    OUT_OF_STOCK = "out_of_stock"  # a unit sold out since the decline
+    PRICE_GONE = "price_gone"  # its coupon or promotion went to other orders since
+
+
 class CustomerActions(DeferredModel):
     """The actions possible now, with what the forms need: the lines still returnable and
     the deadlines to show."""
@@ -70,6 +78,7 @@ class CustomerActions(DeferredModel):
     returnable: list[ReturnableLine] = Field(default_factory=list)
     return_until: datetime | None = None
     pay_until: datetime | None = None
+    pay_withdrawn: PayWithdrawn | None = None
 
     def allows(self, action: CustomerAction) -> bool:
         """Whether ``action`` is possible now."""

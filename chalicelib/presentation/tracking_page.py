@@ -69,6 +69,10 @@ TEXT: dict[Language, dict[str, str]] = {
         "complaint": "Reclamación",
         "card": "Nueva tarjeta (token)",
         "pay_until": "Puedes pagar hasta el",
+        "pay_out_of_stock": "Ya no se puede pagar este pedido: algún artículo se ha agotado "
+        "desde entonces. Puedes hacer un pedido nuevo.",
+        "pay_price_gone": "Ya no se puede pagar este pedido a su precio: su cupón o su "
+        "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
         "return_until": "Puedes devolverlo hasta el",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
@@ -113,6 +117,10 @@ TEXT: dict[Language, dict[str, str]] = {
         "complaint": "Complaint",
         "card": "New card (token)",
         "pay_until": "You can pay until",
+        "pay_out_of_stock": "This order can no longer be paid: an item has sold out since. "
+        "You can place a new order.",
+        "pay_price_gone": "This order can no longer be paid at its price: its coupon or "
+        "promotion has been used up since. You can place a new order.",
         "return_until": "You can return it until",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
@@ -255,6 +263,9 @@ def tracking_page(
         "returnable": [line.model_dump() for line in actions.returnable],
         "return_until": w.when(actions.return_until) if actions.return_until else None,
         "pay_until": w.when(actions.pay_until) if actions.pay_until else None,
+        "pay_withdrawn": (
+            TEXT[language][f"pay_{actions.pay_withdrawn.value}"] if actions.pay_withdrawn else None
+        ),
         "return_channels": {c: return_channel_word(c, language) for c in ("mail", "store")},
         "stores": dict(pickup_stores),
     }

@@ -13,6 +13,7 @@ from chalicelib.domain.customer_actions import (
     PAYMENT_RETRY_WINDOW,
     CustomerAction,
     CustomerActions,
+    PayWithdrawn,
     available_actions,
     facts_of,
     reopen_for_payment,
@@ -60,14 +61,20 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
         # without a customer.
         facts = facts.model_copy(update={"customer_id": None})
     actions = available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
-    if actions.allows(CustomerAction.PAY) and (
-        erased or not _servable(order, deps) or not redemptions_free_again(order.pricing, deps)
-    ):
+    if actions.allows(CustomerAction.PAY):
         # Paying again would be refused out-of-stock or at its price now that its coupon
         # or promotion went to others (``pay_again``), or, for an erased customer, the
-        # order cancelled at once (nothing can be sent to them): not offered.
-        actions.actions.remove(CustomerAction.PAY)
-        actions.pay_until = None
+        # order cancelled at once (nothing can be sent to them): not offered, and the
+        # page says why (the rejection email said they could).
+        withdrawn = None
+        if not erased and not _servable(order, deps):
+            withdrawn = PayWithdrawn.OUT_OF_STOCK
+        elif not erased and not redemptions_free_again(order.pricing, deps):
+            withdrawn = PayWithdrawn.PRICE_GONE
+        if erased or withdrawn is not None:
+            actions.actions.remove(CustomerAction.PAY)
+            actions.pay_until = None
+            actions.pay_withdrawn = withdrawn
     return actions
 
 

@@ -492,6 +492,9 @@ def test_a_declined_order_whose_coupon_went_to_another_is_not_offered_to_pay_aga
     place_order(client, order_body(coupon=created["code"]))  # the last redemption
 
     assert _actions(client, page) == ["ticket"]
+    html = client.http.get(page).body.decode()
+    assert 'id="form-pay"' not in html
+    assert "Ya no se puede pagar este pedido a su precio" in html  # told why
     card = {"payment": {"method": "card", "token": "tok_visa"}}
     paid = client.http.post(f"{page}/payment", headers=JSON, body=json.dumps(card))
     assert_problem(paid, 409, "payment")

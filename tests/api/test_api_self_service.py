@@ -14,6 +14,7 @@ import pytest
 from chalicelib.services import self_service
 from tests.support import JSON, OPS, assert_problem, idempotency_key, order_body
 from tests.support.api import customer_360, place_order
+from tests.support.catalogue import fresh_sku
 from tests.support.flow import post_carrier_event, tracking_number
 from tests.support.orders import wait_for_status
 
@@ -334,3 +335,31 @@ def test_two_cards_sent_at_once_get_one_202_and_a_409_naming_payment(
     assert deps.store.get_order(order_id).payment_token == "tok_visa"
     monkeypatch.undo()
     wait_for_status(client, order_id, "PAID", "RESERVED", "SHIPPED")
+
+
+@pytest.mark.usefixtures("wide_payment_window")
+def test_a_declined_order_whose_goods_sold_out_since_says_why_it_cannot_be_paid(
+    client: Any, deps: Any
+) -> None:
+    # The rejection email said the order could be paid again; the page said nothing once
+    # it could not (a review).
+    sku = fresh_sku(deps, {"WH-GETAFE": 1})
+    order_id, path = placed(
+        client,
+        "REJECTED",
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+        payment={"method": "card", "token": "tok_declined"},
+    )
+    assert "pay" in actions(client, path)
+    sale = {"sku": sku, "location_id": "WH-GETAFE", "type": "sale", "quantity": 1}
+    sold = client.http.post(
+        "/inventory/movements", headers=OPS | JSON | idempotency_key(), body=json.dumps(sale)
+    )
+    assert sold.status_code in (200, 201), sold.body
+
+    assert actions(client, path) == ["ticket"]
+    html = client.http.get(path).body.decode()
+    assert 'id="form-pay"' not in html
+    assert "algún artículo se ha agotado" in html
+    assert_problem(post(client, f"{path}/payment", ROUTES["payment"]), 409)
+    assert deps.store.get_order(order_id).status.value == "REJECTED"

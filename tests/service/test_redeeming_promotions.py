@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.customer_actions import CustomerAction
+from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
 from chalicelib.domain.errors import (
     ActionNotAvailable,
     Conflict,
@@ -283,7 +283,9 @@ def test_paying_again_after_the_coupon_went_to_someone_else_is_refused_and_not_o
     assert CustomerAction.PAY in self_service.actions_now(order, deps).actions
     flows.place(deps, coupon="UNO")
 
-    assert CustomerAction.PAY not in self_service.actions_now(order, deps).actions
+    now = self_service.actions_now(order, deps)
+    assert CustomerAction.PAY not in now.actions
+    assert now.pay_withdrawn is PayWithdrawn.PRICE_GONE  # the page says why
     with pytest.raises(ActionNotAvailable, match="coupon UNO has been used up") as refused:
         self_service.pay_again(order.order_id, "tok_visa", deps)
     assert refused.value.field == "payment"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.customer_actions import CustomerAction
+from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
 from chalicelib.domain.errors import ActionNotAvailable, NotFound, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
@@ -384,7 +384,9 @@ def test_paying_again_for_goods_gone_since_is_refused_before_the_card_is_charged
     # Found by a probe: the page kept offering "pay" though paying would be refused, and
     # the refusal subscribed nobody, where a refused order subscribes its customer.
     refused_order = deps.store.get_order(order.order_id)
-    assert not self_service.actions_now(refused_order, deps).allows(CustomerAction.PAY)
+    now = self_service.actions_now(refused_order, deps)
+    assert not now.allows(CustomerAction.PAY)
+    assert now.pay_withdrawn is PayWithdrawn.OUT_OF_STOCK  # the page says why
     (wish,) = deps.opportunities.open_subscriptions("TSHIRT-BLK-M")
     assert (wish.email, wish.order_id, wish.customer_id) == (
         order.contact.email,
@@ -398,7 +400,8 @@ def test_paying_again_for_goods_gone_since_is_refused_before_the_card_is_charged
 
 def test_paying_again_is_offered_while_the_goods_are_there(deps: Deps) -> None:
     order = declined(deps)
-    assert self_service.actions_now(order, deps).allows(CustomerAction.PAY)
+    now = self_service.actions_now(order, deps)
+    assert now.allows(CustomerAction.PAY) and now.pay_withdrawn is None
 
 
 def test_a_payment_gateway_that_did_not_answer_alerts_ops_once(deps: Deps) -> None:
