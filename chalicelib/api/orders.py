@@ -100,6 +100,10 @@ def get_order(call: Call, order_id: str) -> dict[str, Any]:
     return order_body(ordering.get_order(order_id, call.deps), call)
 
 
+# Who cancels through the staff route, told to the customer (``Order.reason_cause``).
+_CANCELLED_BY = {"store": CANCELLED_AT_STORE, "ops": CANCELLED_BY_SERVICE}
+
+
 @endpoint(
     orders,
     "/orders/{order_id}/cancel",
@@ -119,9 +123,6 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     assert call.principal is not None
     detail = _CANCELLED_BY.get(call.principal.role, "cancelled on request")
     return order_body(ordering.cancel_order(order_id, call.deps, request.reason, detail), call)
-
-
-_CANCELLED_BY = {"store": CANCELLED_AT_STORE, "ops": CANCELLED_BY_SERVICE}
 
 
 @endpoint(

@@ -14,6 +14,7 @@ from chalicelib.domain.promotions import (
     Promotion,
     PromotionTerms,
     Redemption,
+    exhaustion,
     redemptions_of,
 )
 from chalicelib.services.customers import (
@@ -152,21 +153,17 @@ def redemptions_for(pricing: OrderPricing, customer_id: str | None, deps: Deps) 
 def redemptions_free_again(pricing: OrderPricing | None, deps: Deps) -> bool:
     """Whether an order that gave its redemptions back (a declined card) could take them
     again now: none used up by other orders, no once-per-customer one used since by its
-    customer under any of their records. Read, never held: the write taking them is the
-    check that counts (a probe: the tracking page offered paying again that was refused)."""
+    customer under any of their records (``exhaustion``, as pricing asks). Read, never
+    held: the write taking them is the check that counts (a probe: the tracking page
+    offered paying again that was refused)."""
     if pricing is None or pricing.redemptions_held or not pricing.redemptions:
         return True
-    for taken in pricing.redemptions:
-        counted = deps.store.promotion(taken.promotion_id)
-        limit = counted.promotion.max_redemptions
-        if limit is not None and counted.redemptions >= limit:
-            return False
-    for taken in pricing.redemptions:
-        if taken.customer_id is not None and _redeemed_under(
-            person_records(taken.customer_id, deps), [taken.promotion_id], deps
-        ):
-            return False
-    return True
+    counted = [deps.store.promotion(taken.promotion_id) for taken in pricing.redemptions]
+    # The record the once-per-customer ones were marked under (one customer per order).
+    owner = next((t.customer_id for t in pricing.redemptions if t.customer_id), None)
+    redeemed = customer_redeemed(counted, True, owner, deps) or set()
+    counts = {c.promotion.promotion_id: c.redemptions for c in counted}
+    return all(exhaustion(c.promotion, counts, redeemed) is None for c in counted)
 
 
 def _refuse_if_redeemed_under_a_merged_record(

@@ -62,15 +62,10 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
         facts = facts.model_copy(update={"customer_id": None})
     actions = available_actions(facts, deps.clock(), waits.duration(PAYMENT_RETRY_WINDOW))
     if actions.allows(CustomerAction.PAY):
-        # Paying again would be refused out-of-stock or at its price now that its coupon
-        # or promotion went to others (``pay_again``), or, for an erased customer, the
-        # order cancelled at once (nothing can be sent to them): not offered, and the
-        # page says why (the rejection email said they could).
-        withdrawn = None
-        if not erased and not _servable(order, deps):
-            withdrawn = PayWithdrawn.OUT_OF_STOCK
-        elif not erased and not redemptions_free_again(order.pricing, deps):
-            withdrawn = PayWithdrawn.PRICE_GONE
+        # For an erased customer the order would be cancelled at once (nothing can be sent
+        # to them): not offered. Otherwise not offered when paying would be refused, and
+        # the page says why (the rejection email said they could).
+        withdrawn = None if erased else _pay_withdrawn(order, deps)
         if erased or withdrawn is not None:
             actions.actions.remove(CustomerAction.PAY)
             actions.pay_until = None
@@ -78,13 +73,16 @@ def actions_now(order: Order, deps: Deps) -> CustomerActions:
     return actions
 
 
-def _servable(order: Order, deps: Deps) -> bool:
-    """Whether stock covers the order's lines now (read, never held)."""
+def _pay_withdrawn(order: Order, deps: Deps) -> PayWithdrawn | None:
+    """Why ``pay_again`` would refuse the order now, read and never held: out of stock
+    (its lines not covered), or at its price (its coupon or promotion went to others)."""
     try:
         refuse_unservable(order.lines, deps)
     except UnservableLines:
-        return False
-    return True
+        return PayWithdrawn.OUT_OF_STOCK
+    if not redemptions_free_again(order.pricing, deps):
+        return PayWithdrawn.PRICE_GONE
+    return None
 
 
 def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
