@@ -125,12 +125,15 @@ class Shipment(DeferredModel):
         earliest = max(self.shipped_at, floor)
         return min(max(reported, earliest), max(now, earliest))
 
-    def record_delivery(self, at: datetime) -> None:
-        """The parcel reached the customer: the promise was met, or not. A breach the
-        workflow recorded stands (with scaled waits, local stack, the wait can run out long
-        before the wall-clock promise)."""
+    def record_delivery(self, at: datetime, told_late: bool = False) -> None:
+        """The parcel reached the customer at ``at``: the promise was met if that is by the
+        promise, whether or not a breach was recorded before the carrier told us (a probe:
+        the same delivery told half a second either side of the breach step was ``met`` or
+        ``late``). ``told_late``: the carrier told us only after the grace we wait for it;
+        the date it gives is kept but does not make the parcel on time (a carrier must not
+        backdate a parcel we chased into its on-time figures)."""
         self.delivered_at = at
-        late = at > self.promised_by or self.breached_at is not None
+        late = at > self.promised_by or told_late
         self.sla_status = SlaStatus.LATE if late else SlaStatus.MET
 
     def sla(self, now: datetime | None = None) -> dict[str, str | None]:
@@ -138,7 +141,9 @@ class Shipment(DeferredModel):
         ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
         past it (even before the workflow has recorded the breach)."""
         status = self.sla_status
-        breached_at = self.breached_at
+        # A breach recorded before the carrier told us of a delivery on time did not
+        # happen: the promise was kept (the ops timeline still shows when it was recorded).
+        breached_at = None if status is SlaStatus.MET else self.breached_at
         if now is not None and self.delivered_at is None and status is SlaStatus.ON_TIME:
             if now > self.promised_by:
                 status, breached_at = SlaStatus.BREACHED, self.promised_by
@@ -226,8 +231,9 @@ class Fulfillment(DeferredModel):
         self.ready_at = at
         return True
 
-    def reach_customer(self, at: datetime) -> str:
-        """Delivered by the carrier or collected in store; what the history says of it."""
+    def reach_customer(self, at: datetime, told_late: bool = False) -> str:
+        """Delivered by the carrier or collected in store; what the history says of it.
+        ``told_late``: see ``Shipment.record_delivery``."""
         if self.status not in (FulfillmentStatus.SHIPPED, FulfillmentStatus.READY_FOR_PICKUP):
             raise Conflict(
                 f"fulfillment {self.fulfillment_id} is {self.status}", field="fulfillment_id"
@@ -235,7 +241,7 @@ class Fulfillment(DeferredModel):
         self.status = FulfillmentStatus.DELIVERED
         if self.shipment is None:
             return f"collected at {self.location_id}"
-        self.shipment.record_delivery(at)
+        self.shipment.record_delivery(at, told_late)
         return f"delivered by {self.shipment.carrier}"
 
     def declare_lost(self, at: datetime) -> Shipment:

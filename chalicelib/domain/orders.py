@@ -357,13 +357,16 @@ class Order(DeferredModel):
                 return fulfillment
         return None
 
-    def deliver(self, fulfillment_id: str, at: datetime) -> HistoryEntry | None:
+    def deliver(
+        self, fulfillment_id: str, at: datetime, told_late: bool = False
+    ) -> HistoryEntry | None:
         """A fulfillment reached the customer (delivered or collected); the order is
-        DELIVERED once every active fulfillment is."""
+        DELIVERED once every active fulfillment is. ``told_late``: the carrier told of the
+        delivery after the grace (``Shipment.record_delivery``)."""
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
-        return self.sync_status(at, fulfillment.reach_customer(at))
+        return self.sync_status(at, fulfillment.reach_customer(at, told_late))
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime

@@ -32,8 +32,8 @@ def scorecard_row(
 ) -> dict[str, object]:
     """One line of the SLA scorecard from shipment records (shipped_at, promised_by,
     delivered_at, sla_status, lost): on time means delivered by the promise, as the
-    shipment's own SLA says (``late`` when a breach was recorded before the delivery was
-    told, as the customer was told); a lost parcel broke its promise and is closed."""
+    shipment's own SLA says (``late`` for a delivery the carrier told of only after the
+    grace, whatever date it gave); a lost parcel broke its promise and is closed."""
     on_time = late = open_past_due = 0
     hours: list[float] = []
     for record in records:

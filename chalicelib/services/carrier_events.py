@@ -18,7 +18,7 @@ from chalicelib.domain.errors import (
     TryAgainShortly,
     Unauthorized,
 )
-from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment
+from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
@@ -27,7 +27,9 @@ from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
+    late_delivery_deadline,
     note_late_ticket,
+    resolve_late_ticket,
     settle_parcel_problems,
 )
 from chalicelib.services.tickets import open_ticket, words_for
@@ -42,6 +44,8 @@ SIGNATURE_HEADER = "X-Orquesta-Signature"
 # one that loses every race is answered 429 with Retry-After, which carriers send again
 # (1 of 120 events still did, 24 at a time, with 12 attempts).
 EVENT_WRITE_ATTEMPTS = 12
+# Who writes on tickets and alerts what a carrier's events settle.
+_BY_CARRIER = "system:carrier"
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -135,7 +139,14 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     if shipment.breached_at is not None:
         late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
         note = _confirmed(delivered_at)
-        note_late_ticket(order.order_id, parcel.fulfillment_id, note, "system:carrier", deps)
+        if shipment.sla_status is SlaStatus.MET:
+            # Delivered by the promise, told after the breach was recorded: the ticket
+            # that breach opened was about nothing; a person following a late parcel
+            # must not keep chasing it.
+            note = f"{note} That is within the promise: the parcel was not late."
+            resolve_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps)
+        else:
+            note_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps)
     _problems_settled_by_delivery(order.order_id, shipment, deps)
 
 
@@ -149,9 +160,7 @@ def _problems_settled_by_delivery(order_id: str, shipment: Shipment, deps: Deps)
     assert shipment.delivered_at is not None
     delivered_at = shipment.delivered_at.isoformat()
     told = f"the carrier delivered the parcel at {delivered_at}"
-    settle_parcel_problems(
-        order_id, shipment, "system:carrier", told, _confirmed(delivered_at), deps
-    )
+    settle_parcel_problems(order_id, shipment, _BY_CARRIER, told, _confirmed(delivered_at), deps)
 
 
 def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
@@ -269,7 +278,8 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             recorded["reported_at"] = event.occurred_at
         shipment.record_event(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
-            entry = order.deliver(fulfillment.fulfillment_id, occurred_at)
+            told_late = deps.clock() > late_delivery_deadline(shipment.promised_by, deps)
+            entry = order.deliver(fulfillment.fulfillment_id, occurred_at, told_late)
             # The wait's token stays on the parcel: the carrier's retry of a request that
             # died before the release below releases the wait (``_tell_again``).
             return Change(

@@ -160,6 +160,17 @@ def note_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, dep
     note_parcel_ticket(late_ticket_id(order_id, fulfillment_id), note, by, deps)
 
 
+def resolve_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:
+    """Resolve the ticket a parcel's breach opened, saying why (the parcel arrived within
+    its promise after all). Left alone if resolved already, and for an erased customer's."""
+    ticket_id = late_ticket_id(order_id, fulfillment_id)
+    ticket = deps.customers.get_ticket(ticket_id)
+    if ticket is None or ticket.status is TicketStatus.RESOLVED:
+        return
+    with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
+        update_ticket(ticket_id, TicketStatus.RESOLVED, note, by, deps)
+
+
 def note_parcel_ticket(ticket_id: str, note: str, by: str, deps: Deps) -> None:
     """Say on a ticket about a parcel how the parcel ended: a note, once per writer, no
     email (the customer heard of it otherwise). Left alone once resolved, and for an

@@ -12,7 +12,7 @@ from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
-from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
+from chalicelib.domain.tickets import SYSTEM_WRITER, Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.after_sale_records import order_customer
@@ -174,12 +174,15 @@ def is_ticket_event(event: dict[str, Any]) -> bool:
 
 def _told_already(kind: str, ticket: Ticket) -> bool:
     """A late delivery's ticket, opened by us when the promise ran out: the customer got
-    the late-delivery email at that moment (one moment, one email)."""
-    return (
-        kind == "ticket.opened"
-        and ticket.channel == SYSTEM_CHANNEL
-        and ticket.type is TicketType.LATE_DELIVERY
-    )
+    the late-delivery email at that moment (one moment, one email), and the delivered
+    email when the carrier's delivery resolved it (a parcel on time after all)."""
+    if ticket.channel != SYSTEM_CHANNEL or ticket.type is not TicketType.LATE_DELIVERY:
+        return False
+    if kind == "ticket.opened":
+        return True
+    last = ticket.notes[-1] if ticket.notes else None
+    resolved_by_us = last is not None and last.resolution and last.by.startswith(SYSTEM_WRITER)
+    return kind == "ticket.resolved" and resolved_by_us
 
 
 def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:

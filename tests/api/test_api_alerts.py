@@ -22,7 +22,13 @@ from tests.support import (
     signed_event,
 )
 from tests.support.api import place_order
-from tests.support.flow import ops_alerts, post_carrier_event, stop_if_running, tracking_number
+from tests.support.flow import (
+    ops_alerts,
+    post_carrier_event,
+    stop_if_running,
+    tracking_number,
+    wait_past,
+)
 from tests.support.orders import wait_for_status
 
 ALERT_KEYS = {"alert_id", "kind", "order_id", "at", "detail", "status"}
@@ -188,6 +194,7 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     other = f"ord_{uuid.uuid4().hex[:20]}"
     _raise(deps, "sla_breached", other)  # another order's: left alone
     eventually(lambda: [a for a in _alerts(client, f"?order_id={order_id}")])
+    wait_past(parcel.shipment.promised_by)
 
     post_carrier_event(client, tracking_number(order))
 
@@ -206,6 +213,32 @@ def test_a_late_parcel_delivered_after_all_settles_its_alerts_and_notes_its_tick
     post_carrier_event(client, tracking_number(order))  # the carrier tells again
     again = client.http.get(f"/tickets/{ticket.json_body['ticket_id']}", headers=OPS).json_body
     assert len(again["notes"]) == len(ticket.json_body["notes"])
+
+
+def test_a_parcel_on_time_after_all_shows_met_and_resolves_its_late_ticket(
+    client: Any, deps: Any
+) -> None:
+    """A probe: a delivery the carrier dated before the promise but told of after the
+    breach step ran stayed ``late``, its ticket open, where the same delivery told a
+    moment earlier was ``met``."""
+    order_id, order, parcel = _breached(client, deps)
+    wait_past(parcel.shipment.promised_by)
+    dated = parcel.shipment.promised_by.timestamp() - 1
+    body, headers = signed_event(tracking_number(order), occurred_at=dated)
+
+    answer = client.http.post("/carriers/rapido/events", headers=headers, body=body)
+
+    assert answer.status_code == 200, answer.body
+    seen = client.http.get(f"/orders/{order_id}", headers=OPS).json_body
+    (shipment,) = [f["shipment"] for f in seen["fulfillments"]]
+    assert (shipment["sla"]["status"], shipment["sla"]["breached_at"]) == ("met", None)
+    assert seen["sla"]["status"] == "met"
+    ticket_id = sla.late_ticket_id(order_id, parcel.fulfillment_id)
+    ticket = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert ticket["status"] == "resolved"
+    assert "not late" in ticket["notes"][-1]["text"]
+    (breach,) = _alerts(client, f"?order_id={order_id}")
+    assert breach["status"] == "resolved"
 
 
 def test_a_delivery_settles_every_exception_alert_of_its_parcel_past_one_page_read(

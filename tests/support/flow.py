@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import email
 import json
+import time
 import uuid
+from datetime import datetime
 from email.message import Message
 from email.policy import default as default_policy
 from typing import Any
@@ -146,6 +148,12 @@ def post_carrier_event(
     assert response.status_code == 200, response.body
     ack: dict[str, Any] = response.json_body
     return ack
+
+
+def wait_past(promise: datetime) -> None:
+    """Wait until the wall clock is a second past ``promise`` (a scaled wait puts it a few
+    seconds ahead): a carrier event sent after it, dated in whole seconds, is after it."""
+    eventually(lambda: time.time() > promise.timestamp() + 1, timeout=60)
 
 
 def return_at_store(

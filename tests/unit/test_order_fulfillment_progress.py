@@ -115,15 +115,29 @@ def test_delivery_on_time_meets_the_sla_and_late_delivery_is_late() -> None:
     assert placed.status is OrderStatus.DELIVERED
 
 
-def test_delivery_after_a_recorded_breach_stays_late() -> None:
+@pytest.mark.parametrize(
+    ("delivered_after", "told_late", "status"),
+    [
+        (timedelta(hours=23), False, "met"),  # on time, told after the breach was recorded
+        (timedelta(hours=23), True, "late"),  # dated on time, told only past the grace
+        (timedelta(days=1, seconds=1), False, "late"),
+    ],
+)
+def test_a_delivery_after_a_recorded_breach_is_judged_by_when_it_was_delivered(
+    delivered_after: timedelta, told_late: bool, status: str
+) -> None:
     placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
     fid = placed.fulfillments[0].fulfillment_id
     booking = shipment(NOW + timedelta(days=1))
     placed.dispatch_shipment(fid, booking, NOW)
-    booking.breached_at = NOW + timedelta(hours=2)
+    booking.breached_at = booking.promised_by
     booking.sla_status = "breached"
-    placed.deliver(fid, NOW + timedelta(hours=3))
-    assert placed.fulfillment(fid).shipment.sla_status == "late"  # type: ignore[union-attr]
+    placed.deliver(fid, NOW + delivered_after, told_late)
+    parcel = placed.fulfillment(fid).shipment
+    assert parcel is not None and parcel.sla_status == status
+    # Met: the breach recorded meanwhile did not happen, and the SLA block says none.
+    shown = parcel.sla(NOW + timedelta(days=5))
+    assert shown["breached_at"] == (None if status == "met" else booking.promised_by.isoformat())
 
 
 def test_pending_fulfillment_cannot_be_delivered() -> None:

@@ -29,10 +29,10 @@ def _row(*records: dict[str, Any]) -> dict[str, Any]:
     return scorecard_row("rapido", "24h", list(records), NOW)
 
 
-def test_a_delivery_told_after_its_breach_is_late_as_the_shipment_says() -> None:
-    """The breach was recorded (the customer got the apology); the carrier's delayed
-    webhook then said a second before the promise. The shipment shows ``late``: so does
-    the scorecard."""
+def test_the_scorecard_counts_a_delivery_as_its_shipment_judged_it() -> None:
+    """The shipment's status decides, not the times beside it: a carrier that dates a
+    delivery before its promise but tells of it only after the grace is ``late`` on the
+    shipment (``Shipment.record_delivery``), and so on the scorecard."""
     row = _row(_record(24 - 1 / 3600, sla_status="late"), _record(10, sla_status="met"))
     assert (row["on_time"], row["late"], row["open_past_due"]) == (1, 1, 0)
 
