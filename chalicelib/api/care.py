@@ -27,7 +27,10 @@ def _ticket_body(ticket: Ticket, reader_role: str) -> dict[str, Any]:
     """The ticket as ``reader_role`` reads it. A note's writer is ``role:client``, and a key
     configured without a client id is its own client, named by a digest of the key: only
     ops read it, so that no customer or store key holds a digest of another's key to guess
-    it from (a probe read the ops key's through a customer's token)."""
+    it from (a probe read the ops key's through a customer's token). A storefront reads
+    it for the customer, whose token it presents: only the notes written to them."""
+    if reader_role == "storefront":
+        ticket = ticket.model_copy(update={"notes": ticket.notes_for_customer()})
     body = TicketResponse.model_validate(ticket.model_dump(mode="json")).model_dump(mode="json")
     if reader_role != "ops":
         for note in body["notes"]:

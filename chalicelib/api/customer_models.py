@@ -220,7 +220,10 @@ class TicketResponse(DeferredModel):
     channel: str
     opened_at: str
     resolved_at: str | None
-    notes: list[TicketNoteResponse]
+    notes: list[TicketNoteResponse] = Field(
+        description="Staff's notes; a storefront reading for the customer gets only the note "
+        "written to them as the ticket was resolved"
+    )
 
 
 class MergeResponse(DeferredModel):

@@ -99,6 +99,14 @@ class Ticket(DeferredModel):
             self.resolved_at = at
         return resolved_now
 
+    def notes_for_customer(self) -> list[TicketNote]:
+        """The notes the customer may read: what a person wrote them as they resolved the
+        ticket (the resolution email's message). Staff's working notes and the system's are
+        for staff (a review: a storefront showed the customer every note staff wrote)."""
+        return [
+            note for note in self.notes if note.resolution and not note.by.startswith(SYSTEM_WRITER)
+        ]
+
     def resolution_note(self) -> str:
         """What a person wrote for the customer as they resolved the ticket: the note given
         in the resolving request. Notes before it are staff's working notes, and a system's

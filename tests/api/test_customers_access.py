@@ -491,9 +491,42 @@ def test_a_ticket_s_notes_name_the_writer_s_client_to_ops_alone(client: Any, sta
         headers=STOREFRONT | {"X-Customer-Token": mine["customer_token"]},
     )
 
-    for response in (by_store, by_customer):
-        assert response.status_code == 200, response.body
-        assert [n["by"] for n in response.json_body["notes"]] == ["ops", "store"]
-        assert ops_client not in response.body.decode()
+    assert by_store.status_code == 200, by_store.body
+    assert [n["by"] for n in by_store.json_body["notes"]] == ["ops", "store"]
+    assert ops_client not in by_store.body.decode()
+    assert by_customer.status_code == 200, by_customer.body
+    assert ops_client not in by_customer.body.decode()
     as_ops_again = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
     assert as_ops_again["notes"][0]["by"] == as_ops
+
+
+def test_the_customer_reads_the_note_they_were_written_and_not_staff_s_working_notes(
+    client: Any, stack: Any
+) -> None:
+    # A review: a storefront showed the customer every note staff wrote on their ticket
+    # ("customer sounded drunk"), where the customer is told only the resolution.
+    mine = _customer(client, stack)
+    ticket_id = _ticket(client, mine["customer_id"])
+    as_customer = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
+
+    def patch(headers: dict[str, str], change: dict[str, str]) -> None:
+        done = client.http.request(
+            "PATCH", f"/tickets/{ticket_id}", headers=headers | JSON, body=json.dumps(change)
+        )
+        assert done.status_code == 200, done.body
+
+    patch(OPS, {"note": "customer sounded drunk"})
+    patch(STORE, {"note": "asked the warehouse", "status": "pending"})
+    working = client.http.get(f"/tickets/{ticket_id}", headers=as_customer)
+    assert working.status_code == 200, working.body
+    assert (working.json_body["status"], working.json_body["notes"]) == ("pending", [])
+    assert "drunk" not in working.body.decode()
+
+    patch(OPS, {"note": "A new one is on its way.", "status": "resolved"})
+
+    resolved = client.http.get(f"/tickets/{ticket_id}", headers=as_customer).json_body
+    assert [(n["by"], n["text"]) for n in resolved["notes"]] == [
+        ("ops", "A new one is on its way.")
+    ]
+    as_ops = client.http.get(f"/tickets/{ticket_id}", headers=OPS).json_body
+    assert len(as_ops["notes"]) == 3

@@ -64,3 +64,18 @@ def test_going_back_is_a_conflict_and_keeps_the_note_out() -> None:
     with pytest.raises(Conflict):
         ticket.update(TicketStatus.OPEN, "reopen", "ops:a", NOW)
     assert ticket.notes == []
+
+
+@pytest.mark.parametrize(
+    ("resolver", "shown"),
+    [("ops:care", ["Refund sent"]), ("system:carrier", [])],
+)
+def test_the_customer_reads_only_a_person_s_resolution_note(
+    resolver: str, shown: list[str]
+) -> None:
+    ticket = _ticket()
+    ticket.update(None, "called the carrier", "ops:care", NOW)
+    ticket.update(TicketStatus.PENDING, "waiting on the warehouse", "store", NOW)
+    ticket.update(TicketStatus.RESOLVED, "Refund sent", resolver, NOW)
+    assert [note.text for note in ticket.notes_for_customer()] == shown
+    assert len(ticket.notes) == 3
