@@ -22,6 +22,7 @@ from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.wording import (
     Language,
+    TimelineEntry,
     Wording,
     action_word,
     fulfillment_type_word,
@@ -216,6 +217,22 @@ def _headline(order: Order, w: Wording) -> tuple[str, bool]:
     return w.status(order.status), order.status in ENDED
 
 
+def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
+    """The order's steps, and each parcel lost on its way in its place: API.md has no order
+    status for a loss, so the history of an order whose only parcel was lost ends at
+    SHIPPED (a probe: the page's progress ended "Enviado" under "Perdido por el
+    transportista" at the top)."""
+    steps = w.timeline([(e.status, e.at) for e in order.history], order.reason_cause())
+    for part in order.fulfillments:
+        lost_at = part.shipment.lost_at if part.shipment is not None else None
+        if part.status is FulfillmentStatus.LOST and lost_at is not None:
+            label = w.fulfillment_status(FulfillmentStatus.LOST)
+            steps.append(
+                TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at))
+            )
+    return sorted(steps, key=lambda step: step.at)
+
+
 def tracking_page(
     order: Order,
     actions: CustomerActions,
@@ -250,7 +267,7 @@ def tracking_page(
             }
             for line in order.lines
         ],
-        "timeline": w.timeline([(e.status, e.at) for e in order.history], order.reason_cause()),
+        "timeline": _timeline(order, w),
         "fulfillments": [
             _fulfillment(f, w, location_names, now, postal_codes or {}, destination)
             for f in order.fulfillments

@@ -236,6 +236,31 @@ def test_an_order_whose_every_parcel_was_lost_says_so_at_the_top() -> None:
     assert found is not None and found.group(2) == "Lost by the carrier"
 
 
+@pytest.mark.parametrize(
+    ("locale", "said"), [("es", "Perdido por el transportista"), ("en", "Lost by the carrier")]
+)
+def test_a_lost_parcel_is_a_step_of_the_order_s_progress_in_its_place(
+    locale: str, said: str
+) -> None:
+    # A probe: an order whose only parcel was lost keeps SHIPPED (API.md has no status for
+    # it) and its progress ended at "Enviado", under "Lost" at the top.
+    placed = shipped_with_notes()
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    placed.status = OrderStatus.SHIPPED
+    placed.history = [entry for entry in placed.history if entry.status != "DELIVERED"]
+    parcel.shipment.delivered_at = None
+    parcel.status = FulfillmentStatus.LOST
+    parcel.shipment.lost_at = placed.history[-1].at + timedelta(days=30)
+
+    steps = re.findall(
+        r'<li data-status="([A-Z_]+)"><strong>([^<]*)</strong>', page_of(placed, locale)
+    )
+
+    assert steps[-1] == ("LOST", said)
+    assert [code for code, _ in steps[:-1]] == [str(e.status) for e in placed.history]
+
+
 def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
     # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
     # missed promise. Promised Wednesday 1 April 2026 at 20:00 in Madrid, where the 2nd
