@@ -345,7 +345,15 @@ class OrderLineRequest(Strict):
     sku: str = Field(min_length=1, max_length=64)
     quantity: Integer = Field(ge=1, le=MAX_QUANTITY)
     fulfillment: FulfillmentType = FulfillmentType.SHIP
-    location_id: str | None = Field(default=None, min_length=1, max_length=64)
+    location_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description=(
+            "The store to collect at, required for pickup (one doing pick-up). On a ship "
+            "line it may be left out; a location named must exist and ship."
+        ),
+    )
 
 
 # Five digits whose first two are a Spanish province, 01 to 52.

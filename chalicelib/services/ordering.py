@@ -102,8 +102,10 @@ def catalogue_lines(
     """Lines at catalogue prices (the same SKU asked for twice at the same place is one
     line with both quantities). Raises ``InvalidFields`` (422) for ``known_problems``,
     ``UnknownReferences`` (404) naming every SKU, store and location that does not exist,
-    and ``ConflictingFields`` (409) for a store that is a warehouse or a location that does
-    no pick-up."""
+    and ``ConflictingFields`` (409) for a store that is a warehouse, a pick-up line at a
+    location that does no pick-up or a ship line naming one that ships nothing. A ship
+    line's location is checked, never ignored (a probe: an unknown one was placed), but
+    where it ships from is sourcing's to choose."""
     if known_problems:
         raise InvalidFields(known_problems)
     unknown: list[tuple[str, str]] = []
@@ -118,17 +120,16 @@ def catalogue_lines(
         if line.sku not in products:
             unknown.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
             continue
-        location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
-        if location_id is not None:
-            location = locations.get(location_id)
+        if line.location_id is not None:
+            location = locations.get(line.location_id)
             if location is None:
-                unknown.append((f"lines.{index}.location_id", f"no location {location_id}"))
+                unknown.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
                 continue
-            if not location.pickup:
-                unsuitable.append(
-                    (f"lines.{index}.location_id", f"{location_id} does not do pick-up")
-                )
+            unusable = _unusable_for(line.fulfillment, location)
+            if unusable:
+                unsuitable.append((f"lines.{index}.location_id", unusable))
                 continue
+        location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
         key = (line.sku, location_id)
         quantities[key] = quantities.get(key, 0) + line.quantity
     if unknown:
@@ -147,6 +148,15 @@ def catalogue_lines(
         )
         for (sku, location_id), quantity in quantities.items()
     ]
+
+
+def _unusable_for(fulfillment: FulfillmentType, location: Location) -> str | None:
+    """Why a line fulfilled so cannot name ``location``, or None when it can."""
+    if fulfillment is FulfillmentType.PICKUP and not location.pickup:
+        return f"{location.location_id} does not do pick-up"
+    if fulfillment is FulfillmentType.SHIP and not location.ships:
+        return f"{location.location_id} does not ship"
+    return None
 
 
 def place_order(

@@ -149,6 +149,13 @@ REFUSED_REFERENCES: dict[str, tuple[Mutation, int, set[str]]] = {
         404,
         {"lines.0.location_id"},
     ),
+    # A probe: a ship line naming a location that does not exist was placed, the
+    # location_id ignored, where a pick-up line naming it was refused.
+    "ship line at an unknown location": (
+        _set_in(("lines", 0, "location_id"), "ST-ATLANTIS"),
+        404,
+        {"lines.0.location_id"},
+    ),
     "store channel at an unknown store": (
         _set(channel="store", store_id="ST-NOWHERE"),
         404,
@@ -168,6 +175,12 @@ REFUSED_REFERENCES: dict[str, tuple[Mutation, int, set[str]]] = {
         _set(channel="store", store_id="WH-GETAFE"),
         409,
         {"store_id"},
+    ),
+    # Valencia is pick-up only: nothing is shipped from it.
+    "ship line at a store that does not ship": (
+        _set_in(("lines", 0, "location_id"), "ST-VALENCIA"),
+        409,
+        {"lines.0.location_id"},
     ),
 }
 

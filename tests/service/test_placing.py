@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import OrquestaError
+from chalicelib.domain.errors import ConflictingFields, OrquestaError, UnknownReferences
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import PlaceOrderRequest
@@ -70,6 +70,27 @@ def test_an_unknown_sku_is_refused_and_nothing_is_stored(deps: Deps) -> None:
     lines = [{"sku": "NOPE-1", "quantity": 1, "fulfillment": "ship"}]
     with pytest.raises(OrquestaError):
         flows.place(deps, lines=lines)
+    assert deps.store.orders_owing(10) == []
+    assert deps.workflow.started == {}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("location_id", "refused"),
+    [("ST-ATLANTIS", UnknownReferences), ("ST-VALENCIA", ConflictingFields)],
+)
+def test_a_ship_line_at_an_unknown_or_non_shipping_location_is_refused_naming_it(
+    deps: Deps, location_id: str, refused: type[OrquestaError]
+) -> None:
+    # As a pick-up line at an unknown location (404) or one doing no pick-up (409) is:
+    # the location_id a ship line names is not ignored. Valencia ships nothing.
+    lines = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship", "location_id": location_id},
+    ]
+    with pytest.raises(refused) as raised:
+        flows.place(deps, lines=lines)
+    assert raised.value.field_errors() == [("lines.1.location_id", raised.value.detail)]
+    assert location_id in raised.value.detail
     assert deps.store.orders_owing(10) == []
     assert deps.workflow.started == {}  # type: ignore[attr-defined]
 
