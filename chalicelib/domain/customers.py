@@ -87,10 +87,36 @@ def normalise_email(raw: str, field: str = "email") -> str:
             raw, check_deliverability=False, test_environment=True, allow_smtputf8=False
         )
     except EmailNotValidError as exc:
+        unsendable = _needs_smtputf8(raw)
+        if unsendable:
+            raise Unprocessable(
+                f"an address with {unsendable} before the @ cannot be emailed: it needs "
+                "SMTPUTF8 mail, which our email service (Amazon SES) does not send; the part "
+                "before the @ must be ASCII (letters with accents after the @ are fine)",
+                field=field,
+            ) from exc
         raise Unprocessable(f"not a valid email address: {exc}", field=field) from exc
     # An internationalised domain in its ASCII form: the one an email header can carry,
     # and one identifier whichever way the person typed it.
     return str(result.ascii_email).lower()
+
+
+def _needs_smtputf8(raw: str) -> str | None:
+    """The characters outside ASCII before the @ of ``raw`` (quoted, as a list) when it is
+    a valid address but for them (RFC 6531, SMTPUTF8 mail), else None: such an address is
+    refused for a reason its owner can act on, not as a malformed one."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(
+            raw, check_deliverability=False, test_environment=True, allow_smtputf8=True
+        )
+    except EmailNotValidError:
+        return None
+    if not result.smtputf8:
+        return None
+    local = str(result.local_part)
+    return ", ".join(repr(c) for c in dict.fromkeys(c for c in local if not c.isascii()))
 
 
 def normalise_phone(raw: str, field: str = "phone") -> str:

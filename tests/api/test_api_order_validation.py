@@ -212,6 +212,8 @@ def test_invalid_order_is_422_naming_each_bad_field_and_stores_nothing(
     [
         ("phone", "12", "not a phone number"),
         ("loyalty_id", "LOY-12", "not a loyalty card number"),
+        # A valid address SES cannot send to (it sends no SMTPUTF8 mail): the answer says so.
+        ("email", "ñ@ejemplo.es", "SMTPUTF8"),
     ],
 )
 def test_a_refused_identifier_is_explained_in_words_not_by_its_pattern(

@@ -47,6 +47,24 @@ def test_a_non_ascii_name_before_the_at_is_unprocessable() -> None:
     assert raised.value.field == "email"
 
 
+@pytest.mark.parametrize("raw", ["ñ@ejemplo.es", "ñandú@exämple.com"])
+def test_a_non_ascii_name_before_the_at_is_refused_saying_why(raw: str) -> None:
+    # A probe: the refusal said only that such characters "are not supported", as if the
+    # address were malformed. It is a valid address (RFC 6531) that SES cannot send to.
+    with pytest.raises(Unprocessable) as raised:
+        normalise_email(raw)
+    detail = raised.value.detail
+    assert "SMTPUTF8" in detail and "before the @" in detail
+    assert "'ñ'" in detail
+
+
+def test_a_malformed_address_with_a_non_ascii_name_is_refused_as_malformed() -> None:
+    # Not blamed on SMTPUTF8: it would be refused however it could be sent.
+    with pytest.raises(Unprocessable) as raised:
+        normalise_email("ñ..a@ejemplo.es")
+    assert "SMTPUTF8" not in raised.value.detail
+
+
 def test_invalid_email_names_the_field_it_came_from() -> None:
     with pytest.raises(Unprocessable) as raised:
         normalise_email("nope", field="customer.email")
