@@ -106,6 +106,21 @@ def test_adjustment_takes_a_signed_delta(client: Any, deps: Any) -> None:
     assert at(inventory(client, sku), MADRID)["on_hand"] == 2
 
 
+def test_a_sku_sent_with_blanks_around_it_is_the_sku_trimmed_as_every_body_string_is(
+    client: Any, deps: Any
+) -> None:
+    # A probe: " SKU " was accepted here but 404 at GET /inventory/{sku}. The body trims
+    # its strings as every request body does (OrderLineRequest's SKU too), so the movement
+    # is the catalogue SKU's, answered and recorded under it: the one GET knows.
+    sku = fresh_sku(deps, {MADRID: 2})
+
+    result = record(client, movement(f" \t{sku}\u00a0", MADRID, "receipt", 3))
+
+    assert result["sku"] == sku
+    assert at(inventory(client, sku), MADRID)["on_hand"] == 5
+    assert [entry["sku"] for entry in deps.store.movements(sku)] == [sku]
+
+
 def test_ledger_records_each_accepted_movement_once_with_its_delta(client: Any, deps: Any) -> None:
     sku = fresh_sku(deps, {MADRID: 4, VALENCIA: 3})
     accepted = [
