@@ -351,7 +351,8 @@ class OrderLineRequest(Strict):
         max_length=64,
         description=(
             "The store to collect at, required for pickup (one doing pick-up). On a ship "
-            "line it may be left out; a location named must exist and ship."
+            "line it may be left out; a location named must exist (where the line ships "
+            "from is chosen by sourcing)."
         ),
     )
 

@@ -102,10 +102,9 @@ def catalogue_lines(
     """Lines at catalogue prices (the same SKU asked for twice at the same place is one
     line with both quantities). Raises ``InvalidFields`` (422) for ``known_problems``,
     ``UnknownReferences`` (404) naming every SKU, store and location that does not exist,
-    and ``ConflictingFields`` (409) for a store that is a warehouse, a pick-up line at a
-    location that does no pick-up or a ship line naming one that ships nothing. A ship
-    line's location is checked, never ignored (a probe: an unknown one was placed), but
-    where it ships from is sourcing's to choose."""
+    and ``ConflictingFields`` (409) for a store that is a warehouse or a pick-up line at a
+    location that does no pick-up. A ship line's location must exist (a probe: an unknown
+    one was placed), but where it ships from is sourcing's to choose."""
     if known_problems:
         raise InvalidFields(known_problems)
     unknown: list[tuple[str, str]] = []
@@ -151,11 +150,12 @@ def catalogue_lines(
 
 
 def _unusable_for(fulfillment: FulfillmentType, location: Location) -> str | None:
-    """Why a line fulfilled so cannot name ``location``, or None when it can."""
+    """Why a line fulfilled so cannot name ``location``, or None when it can. A ship line
+    may name any location (API.md: the location is the pick-up's; a kiosk's storefront
+    may well name its own store, which ships nothing): sourcing chooses where it ships
+    from."""
     if fulfillment is FulfillmentType.PICKUP and not location.pickup:
         return f"{location.location_id} does not do pick-up"
-    if fulfillment is FulfillmentType.SHIP and not location.ships:
-        return f"{location.location_id} does not ship"
     return None
 
 

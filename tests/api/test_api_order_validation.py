@@ -176,12 +176,6 @@ REFUSED_REFERENCES: dict[str, tuple[Mutation, int, set[str]]] = {
         409,
         {"store_id"},
     ),
-    # Valencia is pick-up only: nothing is shipped from it.
-    "ship line at a store that does not ship": (
-        _set_in(("lines", 0, "location_id"), "ST-VALENCIA"),
-        409,
-        {"lines.0.location_id"},
-    ),
 }
 
 
