@@ -24,6 +24,7 @@ from chalicelib.services.customers import (
 )
 from chalicelib.services.emails import compose, email_record, send_once
 from chalicelib.services.retries import retried
+from chalicelib.services.tracking import tracking_url
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -185,20 +186,27 @@ def _told_already(kind: str, ticket: Ticket) -> bool:
     return kind == "ticket.resolved" and resolved_by_us
 
 
-def _locale_of(ticket: Ticket, profile: dict[str, Any], deps: Deps) -> str:
+def _order_of(ticket: Ticket, deps: Deps) -> Order | None:
+    """The order a ticket is about, if it is about one that exists."""
+    if ticket.order_id is None:
+        return None
+    try:
+        return deps.store.get_order(ticket.order_id)
+    except NotFound:
+        return None
+
+
+def _locale_of(order: Order | None, profile: dict[str, Any]) -> str:
     """The order's language for a ticket about an order (the language every other email
     of that order speaks), else the profile's; Spanish by default."""
-    if ticket.order_id is not None:
-        try:
-            return Wording.for_order(deps.store.get_order(ticket.order_id)).locale
-        except NotFound:
-            pass
+    if order is not None:
+        return Wording.for_order(order).locale
     locale = profile.get("locale")
     return str(locale) if locale in ("es", "en") else "es"
 
 
 def _recipient(
-    ticket: Ticket, owner: str, profile: dict[str, Any], deps: Deps
+    ticket: Ticket, order: Order | None, owner: str, profile: dict[str, Any], deps: Deps
 ) -> tuple[str, str] | None:
     """Whom to email about a ticket, and the name to greet them by: the address and name
     given with the order it is about, else an address vouched for on the customer's record
@@ -207,13 +215,8 @@ def _recipient(
     attached identifiers brought to it, nor for a ticket opened for whoever such an
     identifier named; and never the record's name to the order's address (whoever placed
     the order by a known phone or id must not learn whose record it joined)."""
-    if ticket.order_id is not None:
-        try:
-            order = deps.store.get_order(ticket.order_id)
-        except NotFound:
-            order = None
-        if order is not None and order.contact.email:
-            return order.contact.email, order.contact.name or ""
+    if order is not None and order.contact.email:
+        return order.contact.email, order.contact.name or ""
     # Marked when opened about an order only attached identifiers or a merge brought.
     if ticket.customer_unvouched:
         return None
@@ -228,12 +231,18 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     if _told_already(str(event["type"]), ticket) or ticket.customer_id is None:
         return None  # told already, or nobody to tell (an anonymous order's complaint)
     chain, profile = merge_chain(ticket.customer_id, deps)
-    told = _recipient(ticket, chain[-1], profile, deps)
+    order = _order_of(ticket, deps)
+    told = _recipient(ticket, order, chain[-1], profile, deps)
     if told is None:
         return None
     recipient, name = told
-    locale = _locale_of(ticket, profile, deps)
+    locale = _locale_of(order, profile)
+    # The order's page, as every email about the order links it (a review: the customer
+    # read of their ticket and had no way to the order it was about). Only to the address
+    # the order's own emails go to: the link opens the order's self-service.
+    to_order_contact = order is not None and recipient == order.contact.email
     context = {
+        "tracking_url": tracking_url(order.order_id, deps) if order and to_order_contact else "",
         "kind": event["type"],
         "from_survey": is_survey_complaint(ticket.ticket_id),
         # Opened by us (a carrier's exception): not "your request", which they never made.

@@ -48,6 +48,7 @@ def _customer_views(client: Any, deps: Any, locale: str) -> dict[str, str]:
         "by_us": False,
         "ticket": ticket,
         "name": "",
+        "tracking_url": placed["tracking_url"],
     }
     ticket_email = compose("ticket_subject", "ticket", locale, context | {"locale": locale})
     return {
@@ -77,7 +78,8 @@ def test_the_page_the_survey_and_the_emails_share_the_header_footer_and_palette(
     for name in ("page", "survey"):
         assert f".button, button {{ {look.styles['button']} }}" in views[name], name
         assert f"body {{ {look.styles['body']} }}" in views[name], name
-    assert f'style="{look.styles["button"]}"' in views["order email"]
+    for name in ("order email", "ticket email"):
+        assert f'style="{look.styles["button"]}"' in views[name], name
 
 
 def test_changing_the_palette_s_brand_colour_changes_every_page_and_email(

@@ -13,7 +13,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.surveys import SurveyAnswer
 from chalicelib.domain.tickets import Ticket, TicketStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import sla, survey_links, surveys, tickets
+from chalicelib.services import sla, survey_links, surveys, tickets, tracking
 from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
 
@@ -291,3 +291,20 @@ def test_a_note_given_with_the_resolution_is_the_customer_s_message(deps: Deps) 
 
     (resolved,) = _ticket_emails(deps)
     assert message in resolved and "working note" not in resolved
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+def test_a_ticket_email_about_an_order_links_the_order_s_page(deps: Deps, locale: str) -> None:
+    # A review: the customer read of their ticket and had no way to the order it was about.
+    order = flows.shipped(deps, customer=_customer(locale))
+    assert order.customer_id is not None
+    tickets.open_ticket(
+        order.customer_id, "complaint", "Roto", "Llegó roto", order.order_id, "phone", deps
+    )
+    tickets.open_ticket(order.customer_id, "question", "Horario", "¿Abrís?", None, "phone", deps)
+
+    about_order, about_nothing = _ticket_emails(deps)
+
+    link = tracking.tracking_url(order.order_id, deps)
+    assert about_order.count(link) == 2  # the text's line and the HTML's button
+    assert "/track/" not in about_nothing
