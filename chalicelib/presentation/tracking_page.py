@@ -222,15 +222,16 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
     status for a loss, so the history of an order whose only parcel was lost ends at
     SHIPPED (a probe: the page's progress ended "Enviado" under "Perdido por el
     transportista" at the top)."""
-    steps = w.timeline([(e.status, e.at) for e in order.history], order.reason_cause())
+    lost: list[TimelineEntry] = []
     for part in order.fulfillments:
         lost_at = part.shipment.lost_at if part.shipment is not None else None
         if part.status is FulfillmentStatus.LOST and lost_at is not None:
             label = w.fulfillment_status(FulfillmentStatus.LOST)
-            steps.append(
-                TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at))
-            )
-    return sorted(steps, key=lambda step: step.at)
+            lost.append(TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at)))
+    steps = w.timeline([(e.status, e.at) for e in order.history], order.reason_cause())
+    # A loss first among steps of one moment: the last parcel lost makes a mixed order
+    # DELIVERED at that moment, and the page read "Entregado" then "Perdido" (a probe).
+    return sorted(lost + steps, key=lambda step: step.at)
 
 
 def tracking_page(

@@ -23,6 +23,7 @@ from chalicelib.services.customers import (
     vouched_contact,
 )
 from chalicelib.services.emails import compose, email_record, send_once
+from chalicelib.services.notify import addressee
 from chalicelib.services.retries import retried
 from chalicelib.services.tracking import tracking_url
 
@@ -239,10 +240,11 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     locale = _locale_of(order, profile)
     # The order's page, as every email about the order links it (a review: the customer
     # read of their ticket and had no way to the order it was about). Only to the address
-    # the order's own emails go to: the link opens the order's self-service.
-    to_order_contact = order is not None and recipient == order.contact.email
+    # the order's own emails go to (``notify.addressee``: also a record's vouched address,
+    # for an order placed by the customer's id alone): the link opens its self-service.
+    link = order is not None and recipient == addressee(order, chain, deps)[0]
     context = {
-        "tracking_url": tracking_url(order.order_id, deps) if order and to_order_contact else "",
+        "tracking_url": tracking_url(order.order_id, deps) if order and link else "",
         "kind": event["type"],
         "from_survey": is_survey_complaint(ticket.ticket_id),
         # Opened by us (a carrier's exception): not "your request", which they never made.

@@ -5,15 +5,17 @@ it at that moment)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
 from chalicelib.deps import Deps
+from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.surveys import SurveyAnswer
 from chalicelib.domain.tickets import Ticket, TicketStatus
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import sla, survey_links, surveys, tickets, tracking
+from chalicelib.services import customers, sla, survey_links, surveys, tickets, tracking
 from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
 
@@ -308,3 +310,21 @@ def test_a_ticket_email_about_an_order_links_the_order_s_page(deps: Deps, locale
     link = tracking.tracking_url(order.order_id, deps)
     assert about_order.count(link) == 2  # the text's line and the HTML's button
     assert "/track/" not in about_nothing
+
+
+def test_a_ticket_about_an_order_placed_by_customer_id_alone_links_it_too(deps: Deps) -> None:
+    # A probe: such an order's own emails go to the record's vouched address with the
+    # link, and its ticket emails went there without it.
+    address = f"firmada-{uuid.uuid4().hex[:6]}@example.com"
+    ref = CustomerRef.model_validate({"email": address})
+    customer_id = customers.resolve_customer(ref, deps).customer_id
+    order = flows.shipped(deps, customer={"customer_id": customer_id})
+    assert not order.contact.email
+    tickets.open_ticket(
+        customer_id, "complaint", "Roto", "Llegó roto", order.order_id, "phone", deps
+    )
+
+    (about_order,) = _ticket_emails(deps)
+
+    assert deps.mailer.sent[-1]["to"] == address  # type: ignore[attr-defined]
+    assert about_order.count(tracking.tracking_url(order.order_id, deps)) == 2

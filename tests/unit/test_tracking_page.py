@@ -261,6 +261,20 @@ def test_a_lost_parcel_is_a_step_of_the_order_s_progress_in_its_place(
     assert [code for code, _ in steps[:-1]] == [str(e.status) for e in placed.history]
 
 
+def test_a_parcel_lost_as_the_rest_was_delivered_is_lost_before_the_order_is_delivered() -> None:
+    # A probe: the last parcel lost makes a mixed order DELIVERED at that very moment, and
+    # the page read "Entregado" then "Perdido por el transportista".
+    placed = shipped_with_notes()
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    parcel.status = FulfillmentStatus.LOST
+    parcel.shipment.lost_at = placed.history[-1].at
+
+    steps = re.findall(r'<li data-status="([A-Z_]+)">', page_of(placed, "es"))
+
+    assert steps[-2:] == ["LOST", "DELIVERED"]
+
+
 def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
     # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
     # missed promise. Promised Wednesday 1 April 2026 at 20:00 in Madrid, where the 2nd
