@@ -116,9 +116,11 @@ def catalogue_lines(
             unsuitable.append(("store_id", f"{request.store_id} is not a store"))
     quantities: dict[tuple[str, str | None], int] = {}
     for index, line in enumerate(request.lines):
-        if line.sku not in products:
+        # Every offending field of a line is named, its SKU and its location both (a probe
+        # got only the SKU named).
+        refused = line.sku not in products
+        if refused:
             unknown.append((f"lines.{index}.sku", f"unknown SKU {line.sku}"))
-            continue
         if line.location_id is not None:
             location = locations.get(line.location_id)
             if location is None:
@@ -128,6 +130,8 @@ def catalogue_lines(
             if unusable:
                 unsuitable.append((f"lines.{index}.location_id", unusable))
                 continue
+        if refused:
+            continue
         location_id = line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
         key = (line.sku, location_id)
         quantities[key] = quantities.get(key, 0) + line.quantity

@@ -144,6 +144,12 @@ REFUSED_REFERENCES: dict[str, tuple[Mutation, int, set[str]]] = {
         404,
         {"lines.0.sku", "lines.1.sku"},
     ),
+    # A probe: only the SKU was named.
+    "unknown SKU to pick up at an unknown location": (
+        _pickup_only(sku="NOPE-404", location_id="ST-ATLANTIS"),
+        404,
+        {"lines.0.sku", "lines.0.location_id"},
+    ),
     "pickup at an unknown location": (
         _pickup_only(location_id="ST-ATLANTIS"),
         404,
