@@ -582,10 +582,14 @@ class CarrierEventRequest(Strict):
     # is the moment it names. The pattern is the shape the document declares (a probe: a
     # plain string said nothing of it); a date alone is midnight, no zone is UTC.
     # Not trimmed before the pattern, which says which blanks around it are read.
-    occurred_at: Annotated[str, StringConstraints(strip_whitespace=False)] = Field(
-        min_length=1,
-        max_length=40,
-        pattern=CARRIER_MOMENT,
+    # Refused in words: pydantic's message quoted the 558-character pattern (a probe).
+    occurred_at: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=False, min_length=1, max_length=40, pattern=CARRIER_MOMENT
+        ),
+        worded("not an ISO 8601 date and time, as 2026-12-02T10:15:00Z"),
+    ] = Field(
         description="ISO 8601 date-time (RFC 3339); without a zone, UTC",
         examples=["2026-12-02T10:15:00Z"],
     )
