@@ -103,9 +103,13 @@ class Ticket(DeferredModel):
         """The notes the customer may read: what a person wrote them as they resolved the
         ticket (the resolution email's message). Staff's working notes and the system's are
         for staff (a review: a storefront showed the customer every note staff wrote)."""
-        return [
-            note for note in self.notes if note.resolution and not note.by.startswith(SYSTEM_WRITER)
-        ]
+        return [note for note in self.notes if _written_to_customer(note)]
+
+    def resolved_by_system(self) -> bool:
+        """Whether one of our steps resolved it (its resolving note is a system's), not a
+        person."""
+        last = self.notes[-1] if self.notes else None
+        return last is not None and last.resolution and last.by.startswith(SYSTEM_WRITER)
 
     def resolution_note(self) -> str:
         """What a person wrote for the customer as they resolved the ticket: the note given
@@ -113,6 +117,11 @@ class Ticket(DeferredModel):
         (a carrier's delivery on an exception ticket) are written for staff, in English:
         the resolution email carries neither (a probe got both)."""
         last = self.notes[-1] if self.notes else None
-        if last is None or not last.resolution or last.by.startswith(SYSTEM_WRITER):
+        if last is None or not _written_to_customer(last):
             return ""
         return last.text
+
+
+def _written_to_customer(note: TicketNote) -> bool:
+    """A note a person gave as they resolved the ticket: the resolution email's message."""
+    return note.resolution and not note.by.startswith(SYSTEM_WRITER)

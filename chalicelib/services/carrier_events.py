@@ -29,7 +29,6 @@ from chalicelib.services.sla import (
     exception_ticket_id,
     late_delivery_deadline,
     note_late_ticket,
-    resolve_late_ticket,
     settle_parcel_problems,
 )
 from chalicelib.services.tickets import open_ticket, words_for
@@ -139,14 +138,13 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
     if shipment.breached_at is not None:
         late_parcel_delivered(order.order_id, parcel.fulfillment_id, delivered_at, deps)
         note = _confirmed(delivered_at)
-        if shipment.sla_status is SlaStatus.MET:
-            # Delivered by the promise, told after the breach was recorded: the ticket
-            # that breach opened was about nothing; a person following a late parcel
-            # must not keep chasing it.
+        # Delivered by the promise, told after the breach was recorded: the ticket that
+        # breach opened was about nothing; a person following a late parcel must not keep
+        # chasing it.
+        on_time = shipment.sla_status is SlaStatus.MET
+        if on_time:
             note = f"{note} That is within the promise: the parcel was not late."
-            resolve_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps)
-        else:
-            note_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps)
+        note_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps, on_time)
     _problems_settled_by_delivery(order.order_id, shipment, deps)
 
 

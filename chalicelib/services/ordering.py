@@ -126,9 +126,11 @@ def catalogue_lines(
             if location is None:
                 unknown.append((f"lines.{index}.location_id", f"no location {line.location_id}"))
                 continue
-            unusable = _unusable_for(line.fulfillment, location)
-            if unusable:
-                unsuitable.append((f"lines.{index}.location_id", unusable))
+            # A ship line may name any location (a kiosk's storefront may well name its own
+            # store, which ships nothing): sourcing chooses where it ships from.
+            if line.fulfillment is FulfillmentType.PICKUP and not location.pickup:
+                problem = f"{location.location_id} does not do pick-up"
+                unsuitable.append((f"lines.{index}.location_id", problem))
                 continue
         if refused:
             continue
@@ -151,16 +153,6 @@ def catalogue_lines(
         )
         for (sku, location_id), quantity in quantities.items()
     ]
-
-
-def _unusable_for(fulfillment: FulfillmentType, location: Location) -> str | None:
-    """Why a line fulfilled so cannot name ``location``, or None when it can. A ship line
-    may name any location (API.md: the location is the pick-up's; a kiosk's storefront
-    may well name its own store, which ships nothing): sourcing chooses where it ships
-    from."""
-    if fulfillment is FulfillmentType.PICKUP and not location.pickup:
-        return f"{location.location_id} does not do pick-up"
-    return None
 
 
 def place_order(

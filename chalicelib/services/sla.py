@@ -154,34 +154,27 @@ def settle_parcel_problems(
     note_parcel_ticket(ticket_id, ticket_note, by, deps)
 
 
-def note_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:
+def note_late_ticket(
+    order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps, resolve: bool = False
+) -> None:
     """Say on the ticket a parcel's breach opened how the parcel ended (delivered after all,
-    or lost)."""
-    note_parcel_ticket(late_ticket_id(order_id, fulfillment_id), note, by, deps)
+    or lost); ``resolve`` it too when the parcel arrived within its promise after all."""
+    note_parcel_ticket(late_ticket_id(order_id, fulfillment_id), note, by, deps, resolve)
 
 
-def resolve_late_ticket(order_id: str, fulfillment_id: str, note: str, by: str, deps: Deps) -> None:
-    """Resolve the ticket a parcel's breach opened, saying why (the parcel arrived within
-    its promise after all). Left alone if resolved already, and for an erased customer's."""
-    ticket_id = late_ticket_id(order_id, fulfillment_id)
-    ticket = deps.customers.get_ticket(ticket_id)
-    if ticket is None or ticket.status is TicketStatus.RESOLVED:
-        return
-    with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
-        update_ticket(ticket_id, TicketStatus.RESOLVED, note, by, deps)
-
-
-def note_parcel_ticket(ticket_id: str, note: str, by: str, deps: Deps) -> None:
+def note_parcel_ticket(
+    ticket_id: str, note: str, by: str, deps: Deps, resolve: bool = False
+) -> None:
     """Say on a ticket about a parcel how the parcel ended: a note, once per writer, no
-    email (the customer heard of it otherwise). Left alone once resolved, and for an
-    erased customer's."""
+    email (the customer heard of it otherwise; a late ticket we resolve is not mailed,
+    ``tickets._told_already``). Left alone once resolved, and for an erased customer's."""
     ticket = deps.customers.get_ticket(ticket_id)
     if ticket is None or ticket.status is TicketStatus.RESOLVED:
         return
     if any(existing.by == by for existing in ticket.notes):
         return  # a retried step, or the carrier telling again
     with contextlib.suppress(Conflict):  # resolved meanwhile, or an erased customer's
-        update_ticket(ticket_id, None, note, by, deps)
+        update_ticket(ticket_id, TicketStatus.RESOLVED if resolve else None, note, by, deps)
 
 
 def lost_deadline(promised_by: datetime, deps: Deps) -> datetime:

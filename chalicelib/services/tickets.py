@@ -12,7 +12,7 @@ from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
-from chalicelib.domain.tickets import SYSTEM_WRITER, Ticket, TicketStatus, TicketType
+from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.after_sale_records import order_customer
@@ -182,9 +182,7 @@ def _told_already(kind: str, ticket: Ticket) -> bool:
         return False
     if kind == "ticket.opened":
         return True
-    last = ticket.notes[-1] if ticket.notes else None
-    resolved_by_us = last is not None and last.resolution and last.by.startswith(SYSTEM_WRITER)
-    return kind == "ticket.resolved" and resolved_by_us
+    return kind == "ticket.resolved" and ticket.resolved_by_system()
 
 
 def _order_of(ticket: Ticket, deps: Deps) -> Order | None:

@@ -18,6 +18,7 @@ from chalicelib.services import (
     ordering,
     payment_steps,
     stock_steps,
+    tickets,
 )
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.step_models import (
@@ -151,6 +152,17 @@ def mail_everything(deps: Deps) -> list[dict[str, str]]:
         if "order_id" in event and "ticket_id" not in event:
             notify.on_order_event(event, deps)
     return deps.mailer.sent
+
+
+def mail_ticket_events(deps: Deps) -> list[str]:
+    """Deliver every ticket event to the email subscriber; each email sent now, its subject
+    and parts."""
+    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
+    before = len(deps.mailer.sent)
+    for event in list(deps.events.published):
+        if tickets.is_ticket_event(event):
+            tickets.mail_ticket_event(event, deps)
+    return [mail["parts"] for mail in deps.mailer.sent[before:]]
 
 
 def dispatch_step(order: Order, fulfillment_id: str, wait_seconds: int = 3600) -> DispatchInput:

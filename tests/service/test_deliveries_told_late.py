@@ -14,7 +14,6 @@ from chalicelib.deps import Deps
 from chalicelib.domain.orders import Order
 from chalicelib.domain.tickets import TicketStatus
 from chalicelib.services import sla, tickets
-from tests.fakes import Outgoing, RecordingEvents
 from tests.service import flows
 
 
@@ -38,15 +37,6 @@ def _deliver(deps: Deps, order: Order, dated: timedelta) -> Any:
     assert answer["status"] == "applied"
     (stored,) = deps.store.get_order(order.order_id).fulfillments
     return stored.shipment
-
-
-def _ticket_emails(deps: Deps) -> list[str]:
-    assert isinstance(deps.events, RecordingEvents) and isinstance(deps.mailer, Outgoing)
-    before = len(deps.mailer.sent)
-    for event in list(deps.events.published):
-        if tickets.is_ticket_event(event):
-            tickets.mail_ticket_event(event, deps)
-    return [mail["parts"] for mail in deps.mailer.sent[before:]]
 
 
 @pytest.mark.parametrize("breach_recorded_first", [False, True])
@@ -82,7 +72,7 @@ def test_a_parcel_on_time_after_all_resolves_its_late_ticket_without_another_ema
     assert ticket.notes[-1].by == "system:carrier"
     assert "not late" in ticket.notes[-1].text
     # Its opening was the apology and its end is the delivered email: no ticket email.
-    assert _ticket_emails(deps) == []
+    assert flows.mail_ticket_events(deps) == []
 
 
 def test_a_late_parcel_keeps_its_ticket_open_for_a_person_with_a_note(deps: Deps) -> None:
@@ -123,5 +113,5 @@ def test_a_late_ticket_a_person_resolves_after_a_system_note_is_still_mailed(
 
     tickets.update_ticket(ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
 
-    (resolved,) = _ticket_emails(deps)
+    (resolved,) = flows.mail_ticket_events(deps)
     assert ticket_id in resolved

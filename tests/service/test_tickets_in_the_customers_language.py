@@ -16,7 +16,7 @@ from chalicelib.domain.surveys import SurveyAnswer
 from chalicelib.domain.tickets import Ticket, TicketStatus
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import customers, sla, survey_links, surveys, tickets, tracking
-from tests.fakes import Outgoing, RecordingEvents
+from tests.fakes import RecordingEvents
 from tests.service import flows
 
 # Words an English order must never show its customer, and the other way round.
@@ -32,17 +32,6 @@ def _tickets_of(deps: Deps, customer_id: str, kind: str) -> list[Ticket]:
     listed, _ = deps.customers.records(customer_id, CustomerRecord.TICKETS)
     found = [tickets.get_ticket(t["ticket_id"], deps) for t in listed if t["type"] == kind]
     return found
-
-
-def _ticket_emails(deps: Deps) -> list[str]:
-    """Deliver every ticket event to the email subscriber; each email's subject and text."""
-    assert isinstance(deps.events, RecordingEvents)
-    assert isinstance(deps.mailer, Outgoing)
-    before = len(deps.mailer.sent)
-    for event in list(deps.events.published):
-        if tickets.is_ticket_event(event):
-            tickets.mail_ticket_event(event, deps)
-    return [mail["parts"] for mail in deps.mailer.sent[before:]]
 
 
 def _exception_ticket(deps: Deps, locale: str, *then: str) -> tuple[Any, Ticket]:
@@ -98,7 +87,7 @@ def test_a_low_score_s_complaint_and_its_email_speak_the_order_s_language(
     (complaint,) = _tickets_of(deps, order.customer_id, "complaint")
     assert complaint.subject == f"{subject} {order.order_id}"
     assert complaint.description == no_comment
-    (email,) = _ticket_emails(deps)
+    (email,) = flows.mail_ticket_events(deps)
     assert email.startswith(f"{email_subject} {order.order_id}")
     assert complaint.ticket_id in email
     assert not [word for word in other if word in email]
@@ -132,10 +121,10 @@ def test_a_late_delivery_ticket_speaks_the_order_s_language_and_is_not_mailed_tw
     assert late.description.startswith(description), late.description
     assert "UTC" not in late.description and "+00:00" not in late.description
     # The late-delivery email told the customer; the ticket's opening adds no second one.
-    assert _ticket_emails(deps) == []
+    assert flows.mail_ticket_events(deps) == []
     # Its resolution is news: mailed, in the order's language.
     tickets.update_ticket(late.ticket_id, TicketStatus.RESOLVED, "On its way", "ops", deps)
-    (resolved,) = _ticket_emails(deps)
+    (resolved,) = flows.mail_ticket_events(deps)
     assert late.subject in resolved
     assert not [word for word in other if word in resolved]
 
@@ -147,7 +136,7 @@ def test_a_carrier_exception_ticket_and_its_email_speak_the_order_s_language(dep
     assert shipment is not None
     assert problem.subject == f"Incidencia con tu paquete: Rapido {shipment.tracking_number}"
     assert problem.description.startswith("El transportista nos avisó de un problema")
-    (email,) = _ticket_emails(deps)
+    (email,) = flows.mail_ticket_events(deps)
     # We opened it: the customer asked nothing (a probe read "we opened your request").
     assert email.startswith(f"Estamos siguiendo una incidencia con tu pedido {order.order_id}")
     assert problem.description in email and problem.ticket_id in email
@@ -169,7 +158,7 @@ def test_a_parcel_has_one_exception_ticket_while_it_is_out_and_none_after(deps: 
     flows.carrier_event(deps, carrier, tracking, type="exception", event_id="exc-3")
 
     assert len(_tickets_of(deps, order.customer_id, "delivery_problem")) == 1
-    assert len(_ticket_emails(deps)) == 1
+    assert len(flows.mail_ticket_events(deps)) == 1
     assert isinstance(deps.events, RecordingEvents)
     told = [m for _, m in deps.events.alerts if m.get("kind") == "carrier_exception"]
     assert [m["event_id"] for m in told] == ["exc-1", "exc-2", "exc-3"]
@@ -268,12 +257,12 @@ def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
     # working note, or the carrier's system note in English with an ISO time.
     order, problem = _exception_ticket(deps, "es", "delivered")
     assert [note.by for note in problem.notes] == ["system:carrier"]  # the delivery's note
-    _ticket_emails(deps)  # the opening's
+    flows.mail_ticket_events(deps)  # the opening's
     tickets.update_ticket(problem.ticket_id, None, "cliente difícil, no llamar", "ops", deps)
 
     tickets.update_ticket(problem.ticket_id, TicketStatus.RESOLVED, None, "ops", deps)
 
-    (resolved,) = _ticket_emails(deps)
+    (resolved,) = flows.mail_ticket_events(deps)
     # Ours, not a request of theirs, closed too.
     assert resolved.startswith(f"La incidencia con tu pedido {order.order_id} está resuelta")
     assert f"Hemos cerrado la incidencia «{problem.subject}»" in resolved
@@ -285,13 +274,13 @@ def test_the_resolution_email_carries_only_the_note_written_for_the_customer(
 
 def test_a_note_given_with_the_resolution_is_the_customer_s_message(deps: Deps) -> None:
     _, problem = _exception_ticket(deps, "en")
-    _ticket_emails(deps)
+    flows.mail_ticket_events(deps)
     tickets.update_ticket(problem.ticket_id, None, "working note", "ops", deps)
 
     message = "Your parcel was found and is on its way again."
     tickets.update_ticket(problem.ticket_id, TicketStatus.RESOLVED, message, "ops", deps)
 
-    (resolved,) = _ticket_emails(deps)
+    (resolved,) = flows.mail_ticket_events(deps)
     assert message in resolved and "working note" not in resolved
 
 
@@ -305,7 +294,7 @@ def test_a_ticket_email_about_an_order_links_the_order_s_page(deps: Deps, locale
     )
     tickets.open_ticket(order.customer_id, "question", "Horario", "¿Abrís?", None, "phone", deps)
 
-    about_order, about_nothing = _ticket_emails(deps)
+    about_order, about_nothing = flows.mail_ticket_events(deps)
 
     link = tracking.tracking_url(order.order_id, deps)
     assert about_order.count(link) == 2  # the text's line and the HTML's button
@@ -324,7 +313,7 @@ def test_a_ticket_about_an_order_placed_by_customer_id_alone_links_it_too(deps: 
         customer_id, "complaint", "Roto", "Llegó roto", order.order_id, "phone", deps
     )
 
-    (about_order,) = _ticket_emails(deps)
+    (about_order,) = flows.mail_ticket_events(deps)
 
     assert deps.mailer.sent[-1]["to"] == address  # type: ignore[attr-defined]
     assert about_order.count(tracking.tracking_url(order.order_id, deps)) == 2
