@@ -72,6 +72,9 @@ class IdentifierClaim:
 
     customer_id: str
     vouched: bool
+    # The record it was vouched for on before a merge moved it here unvouched: the
+    # address that record's customer was told at (``customers.told_before_merge``).
+    proven_on: str | None = None
 
 
 def normalise_email(raw: str, field: str = "email") -> str:

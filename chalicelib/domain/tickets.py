@@ -74,6 +74,10 @@ class Ticket(DeferredModel):
     # identifiers or a merge brought to it. The record's token does not open it, and no
     # email about it goes to the record's addresses (the order's own address still may).
     customer_unvouched: bool = False
+    # The record at whose vouched address the customer was written about the ticket as it
+    # opened (None when no such address was to be written to): a merge moving the ticket
+    # to a survivor does not change it (``customers.told_before_merge``).
+    addressed_on: str | None = None
     version: int = 0
 
     def update(self, status: TicketStatus | None, note: str | None, by: str, at: datetime) -> bool:

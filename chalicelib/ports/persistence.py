@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
@@ -249,11 +249,18 @@ class Identities(Protocol):
         ...
 
     def merge_profiles(
-        self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
+        self,
+        survivor: str,
+        merged: str,
+        identifiers: list[Identifier],
+        record: dict[str, Any],
+        vouched: Collection[Identifier] = (),
     ) -> None:
         """Point the merged record and its identifiers at the survivor (none of them
         vouched for there: a merge proves nothing) and keep the merge record, all or
-        nothing; ``Conflict`` if either stopped being active."""
+        nothing; ``Conflict`` if either stopped being active. The claims of ``vouched``
+        (those vouched for on the merged record) remember it (``IdentifierClaim.proven_on``);
+        the others keep what they remembered."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

@@ -56,6 +56,7 @@ from chalicelib.services.customers import (
     contact_fields_owned_elsewhere,
     person_records,
     resolve_customer,
+    sorted_by_vouching,
 )
 from chalicelib.services.order_writes import Change, mutate
 from chalicelib.services.retries import retried
@@ -116,7 +117,8 @@ def merge_customers(
         "by_client_id": by_client,
         "by_role": by_role,
     }
-    store.merge_profiles(survivor_id, merged_id, store.identifiers(merged_id), record)
+    vouched, attached = sorted_by_vouching(merged_id, deps)
+    store.merge_profiles(survivor_id, merged_id, vouched + attached, record, vouched)
     _move_history(survivor_id, merged_id, deps)
     return record
 

@@ -256,6 +256,27 @@ def vouched_contact(customer_id: str, deps: Deps) -> tuple[str | None, str | Non
     return (emails[0] if emails else None), (phones[0] if phones else None)
 
 
+def told_before_merge(origin: str, survivor: str, deps: Deps) -> tuple[str | None, str | None]:
+    """Where the customer of ``origin``, a record merged into ``survivor``, is told of what
+    was theirs before the merge (an order placed by the record's id alone, a ticket written
+    to its address): the first email and phone vouched for on ``origin`` that the survivor
+    still holds (``IdentifierClaim.proven_on``: a merge moves claims unvouched). Never the
+    survivor's own addresses: a merge is a person's guess, so neither record's customer
+    hears of the other's. None once the survivor let the address go (an erasure) or
+    someone proved it for a record of their own (split off). One read per identifier."""
+    emails: list[str] = []
+    phones: list[str] = []
+    for identifier in deps.customers.identifiers(survivor):
+        claim = deps.customers.identifier_claim(identifier)
+        if claim is None or claim.customer_id != survivor or claim.proven_on != origin:
+            continue
+        if identifier.type is IdentifierType.EMAIL:
+            emails.append(identifier.value)
+        elif identifier.type is IdentifierType.PHONE:
+            phones.append(identifier.value)
+    return (emails[0] if emails else None), (phones[0] if phones else None)
+
+
 def told_by_id(customer_id: str, deps: Deps) -> tuple[str | None, str | None]:
     """Whom a request naming a record by its id alone stands for, and where to tell them
     of what is theirs (a refused order's back-in-stock notice): the record's vouched email,

@@ -38,7 +38,7 @@ from chalicelib.presentation.price_breakdown import (
 )
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import vouched_contact
+from chalicelib.services.customers import told_before_merge, vouched_contact
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.survey_links import survey_url
@@ -257,14 +257,17 @@ def addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | 
     else (an order placed by the customer's id or loyalty card alone: a logged-in shopper,
     a kiosk) an email, or a phone, vouched for on their record (a probe: such customers
     heard nothing, not even the pick-up code). Never for an order that only identifiers
-    merely attached to the record brought there, nor one a merge moved (a merge vouches for
-    nothing): whoever attached an identifier would hear of someone else's order, pick-up
-    code included. One read per identifier, only for such orders."""
+    merely attached to the record brought there: whoever attached an identifier would hear
+    of someone else's order, pick-up code included. An order a merge moved is told where
+    the record it was placed on told it, never at the survivor's addresses (a merge
+    vouches for nothing). One read per identifier, only for such orders."""
     if order.contact.email or order.contact.phone:
         return order.contact.email, order.contact.phone
-    if order.customer_unvouched or chain is None or len(chain) != 1:
+    if order.customer_unvouched or chain is None:
         return None, None
-    return vouched_contact(chain[0], deps)
+    if len(chain) == 1:
+        return vouched_contact(chain[0], deps)
+    return told_before_merge(chain[0], chain[-1], deps)
 
 
 def on_order_event(

@@ -145,6 +145,7 @@ def _bring_to(order: Order, response: SurveyResponse, customer_id: str, deps: De
     elif complaint.customer_id is None:
         complaint.customer_id = customer_id
         complaint.customer_unvouched = order.customer_unvouched
+        complaint.addressed_on = None if order.customer_unvouched else customer_id
         deps.customers.save_ticket(complaint)  # versioned: a racing change is retried
     return counted
 

@@ -19,11 +19,11 @@ from chalicelib.services.after_sale_records import order_customer
 from chalicelib.services.customers import (
     canonical_customer,
     merge_chain,
+    told_before_merge,
     unsure_whose,
     vouched_contact,
 )
 from chalicelib.services.emails import compose, email_record, send_once
-from chalicelib.services.notify import addressee
 from chalicelib.services.retries import retried
 from chalicelib.services.tracking import tracking_url
 
@@ -63,6 +63,8 @@ def open_ticket(
     # identifier not vouched for there, or an order only such identifiers or a merge
     # brought to it.
     unvouched = owner is not None and order_id is None and unsure_whose(owner, deps)
+    # Whose vouched address the customer is written at about it (``Ticket.addressed_on``).
+    addressed_on = None if unvouched else owner
     if order_id is not None:
         try:
             order = deps.store.get_order(order_id)
@@ -79,6 +81,9 @@ def open_ticket(
             and not split_owned
             and (order.customer_unvouched or order.customer_id != owner)
         )
+        addressed_on = owner
+        if unvouched:  # placed on a record merged into the owner's, unless attached ids did
+            addressed_on = None if order.customer_unvouched else order.customer_id
         unknown = sorted(set(skus or []) - {line.sku for line in order.lines})
         if unknown:
             raise Conflict(f"not in the order: {', '.join(unknown)}", field="skus")
@@ -95,6 +100,7 @@ def open_ticket(
         channel=channel,
         opened_at=now,
         customer_unvouched=unvouched,
+        addressed_on=addressed_on,
     )
     try:
         deps.customers.create_ticket(ticket)
@@ -206,21 +212,30 @@ def _locale_of(order: Order | None, profile: dict[str, Any]) -> str:
 
 def _recipient(
     ticket: Ticket, order: Order | None, owner: str, profile: dict[str, Any], deps: Deps
-) -> tuple[str, str] | None:
-    """Whom to email about a ticket, and the name to greet them by: the address and name
-    given with the order it is about, else an address vouched for on the customer's record
-    and the record's name. Never an address merely attached to the record (anyone may have
-    named it next to the customer's phone), none of the record's for an order only
-    attached identifiers brought to it, nor for a ticket opened for whoever such an
-    identifier named; and never the record's name to the order's address (whoever placed
-    the order by a known phone or id must not learn whose record it joined)."""
+) -> tuple[str, str, bool] | None:
+    """Whom to email about a ticket, the name to greet them by, and whether that is where
+    the order's own emails go (``notify.addressee``): the address and name given with the
+    order it is about, else an address vouched for on the customer's record and the
+    record's name. Never an address merely attached to the record (anyone may have named
+    it next to the customer's phone), none of the record's for an order only attached
+    identifiers brought to it, nor for a ticket opened for whoever such an identifier
+    named; and never the record's name to the order's address (whoever placed the order by
+    a known phone or id must not learn whose record it joined). A ticket a merge moved (or
+    about an order it moved) is written where the merged record's customer was
+    (``customers.told_before_merge``), greeted by no name: the survivor's is not theirs
+    to learn (a probe: its resolution went to nobody, after its customer was told "we
+    will write")."""
     if order is not None and order.contact.email:
-        return order.contact.email, order.contact.name or ""
-    # Marked when opened about an order only attached identifiers or a merge brought.
-    if ticket.customer_unvouched:
+        return order.contact.email, order.contact.name or "", True
+    placed_on = None if order is None or order.customer_unvouched else order.customer_id
+    if not ticket.customer_unvouched:
+        email = vouched_contact(owner, deps)[0]
+        return (email, str(profile.get("name") or ""), placed_on == owner) if email else None
+    origin = ticket.addressed_on
+    if origin is None or origin == owner:
         return None
-    email = vouched_contact(owner, deps)[0]
-    return (email, str(profile.get("name") or "")) if email else None
+    email = told_before_merge(origin, owner, deps)[0]
+    return (email, "", placed_on == origin) if email else None
 
 
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
@@ -234,13 +249,11 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
     told = _recipient(ticket, order, chain[-1], profile, deps)
     if told is None:
         return None
-    recipient, name = told
+    recipient, name, link = told
     locale = _locale_of(order, profile)
     # The order's page, as every email about the order links it (a review: the customer
     # read of their ticket and had no way to the order it was about). Only to the address
-    # the order's own emails go to (``notify.addressee``: also a record's vouched address,
-    # for an order placed by the customer's id alone): the link opens its self-service.
-    link = order is not None and recipient == addressee(order, chain, deps)[0]
+    # the order's own emails go to (``link``): the link opens its self-service.
     context = {
         "tracking_url": tracking_url(order.order_id, deps) if order and link else "",
         "kind": event["type"],

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.customers import Identifier, IdentifierClaim, IdentifierType
 from chalicelib.domain.errors import Conflict
 from tests.support.builders import NOW, new_id
 
@@ -235,3 +235,44 @@ def test_a_merge_vouches_for_none_of_the_claims_it_moves(customers: Any) -> None
     assert _vouched(customers, own) == (survivor, True)
     assert _vouched(customers, founding) == (survivor, False)
     assert _vouched(customers, attached) == (survivor, False)
+
+
+def test_a_merged_claim_remembers_the_record_it_was_proven_on(customers: Any) -> None:
+    # What the merged record's customer was told at goes on being told there
+    # (``customers.told_before_merge``); an identifier only attached there remembers none,
+    # and a merge after that keeps what the claim remembered unless it was proven again.
+    first, middle, last = new_id("cus"), new_id("cus"), new_id("cus")
+    founding, attached, middles = _email(), _phone(), _email()
+    customers.create_customer(first, [founding, attached], {"name": "Ana"}, founding)
+    customers.create_customer(middle, [middles], {"name": "Ana B."}, middles)
+    customers.create_customer(last, [_email()], {"name": "Ana C."})
+    record = {"from_customer_id": first, "into_customer_id": middle, "at": NOW.isoformat()}
+
+    customers.merge_profiles(middle, first, [founding, attached], record, [founding])
+    customers.merge_profiles(
+        last,
+        middle,
+        customers.identifiers(middle),
+        record | {"from_customer_id": middle},
+        [middles],
+    )
+
+    assert customers.identifier_claim(founding) == IdentifierClaim(last, False, first)
+    assert customers.identifier_claim(attached) == IdentifierClaim(last, False, None)
+    assert customers.identifier_claim(middles) == IdentifierClaim(last, False, middle)
+
+
+def test_a_claim_split_off_or_released_remembers_no_merged_record(customers: Any) -> None:
+    survivor, merged, fresh = new_id("cus"), new_id("cus"), new_id("cus")
+    kept, split = _email(), _email()
+    customers.create_customer(survivor, [_email()], {"name": "Ana"})
+    customers.create_customer(merged, [kept, split], {"name": "Ana B."}, kept)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+    customers.merge_profiles(survivor, merged, [kept, split], record, [kept, split])
+
+    customers.split_off_identifier(survivor, split, fresh, {"name": None, "locale": "es"})
+    customers.forget_identifier(survivor, kept)
+    assert customers.claim_identifier(survivor, kept)
+
+    assert customers.identifier_claim(split) == IdentifierClaim(fresh, True, None)
+    assert customers.identifier_claim(kept) == IdentifierClaim(survivor, False, None)

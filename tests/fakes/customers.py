@@ -9,7 +9,7 @@ import base64
 import copy
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -67,7 +67,11 @@ class FakeIdentities:
         owner = self._m.identifiers.get(_ident(identifier))
         if owner is None:
             return None
-        return IdentifierClaim(owner, _ident(identifier) not in self._m.unvouched)
+        return IdentifierClaim(
+            owner,
+            _ident(identifier) not in self._m.unvouched,
+            self._m.proven_on.get(_ident(identifier)),
+        )
 
     def create_customer(
         self,
@@ -136,12 +140,18 @@ class FakeIdentities:
         if self._m.identifiers.get(_ident(identifier)) == customer_id:
             del self._m.identifiers[_ident(identifier)]
             self._m.unvouched.discard(_ident(identifier))
+            self._m.proven_on.pop(_ident(identifier), None)
         self._m.kept(customer_id, CustomerRecord.IDENTIFIERS).pop(
             f"{identifier.type.value}#{identifier.value}", None
         )
 
     def merge_profiles(
-        self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
+        self,
+        survivor: str,
+        merged: str,
+        identifiers: list[Identifier],
+        record: dict[str, Any],
+        vouched: Collection[Identifier] = (),
     ) -> None:
         # The profiles, the record, and one claim each (the profile lists them).
         if 3 + len(identifiers) > MAX_TRANSACTION_ITEMS:
@@ -160,7 +170,12 @@ class FakeIdentities:
             self._m.kept(merged, CustomerRecord.IDENTIFIERS).pop(
                 f"{identifier.type.value}#{identifier.value}", None
             )
+            remembered = (
+                merged if identifier in vouched else self._m.proven_on.get(_ident(identifier))
+            )
             self._own(survivor, identifier, vouched=False)
+            if remembered is not None:
+                self._m.proven_on[_ident(identifier)] = remembered
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
         return copy.deepcopy(self._m.kept(customer_id, CustomerRecord.ERASURE).get(""))
@@ -193,6 +208,7 @@ class FakeIdentities:
 
     def _own(self, customer_id: str, identifier: Identifier, vouched: bool) -> None:
         self._m.identifiers[_ident(identifier)] = customer_id
+        self._m.proven_on.pop(_ident(identifier), None)  # a claim put afresh
         if vouched:
             self._m.unvouched.discard(_ident(identifier))
         else:

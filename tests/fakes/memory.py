@@ -37,6 +37,8 @@ class Memory:
     identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     # The claims above that are not vouched for (attached to a record without proof).
     unvouched: set[tuple[str, str]] = field(default_factory=set)
+    # The record each claim above was vouched for on before a merge moved it.
+    proven_on: dict[tuple[str, str], str] = field(default_factory=dict)
     records: Records = field(default_factory=dict)
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
     counters: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -16,7 +16,6 @@ from chalicelib.ports import CustomerRecord
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services import (
-    customer_records,
     fulfillment_steps,
     lost_parcels,
     notify,
@@ -329,22 +328,6 @@ def test_an_order_only_an_attached_identifier_brought_mails_nobody(deps: Deps) -
     assert order.customer_id == first.customer_id and order.customer_unvouched
     sent = flows.mail_everything(deps)
     assert not [s for s in _subject_lines(sent) if order.order_id in s]
-
-
-def test_an_order_a_merge_moved_mails_nobody_at_the_survivors_address(deps: Deps) -> None:
-    # A merge vouches for nothing it moves: the survivor's address does not hear of the
-    # merged record's orders placed without an address.
-    merged = flows.place(deps, customer={"email": "was@example.com"})
-    survivor = flows.place(deps, customer={"email": "now@example.com"})
-    assert merged.customer_id is not None and survivor.customer_id is not None
-    order = flows.place(deps, customer={"customer_id": merged.customer_id})
-    customer_records.merge_customers(
-        survivor.customer_id, merged.customer_id, "ops-client", "ops", deps
-    )
-
-    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-
-    assert not [s for s in _subject_lines(flows.mail_everything(deps)) if order.order_id in s]
 
 
 def test_a_parcel_of_an_order_in_several_parts_says_what_it_holds(deps: Deps) -> None:

@@ -16,6 +16,7 @@ customers keep getting tokens for what they proved before."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -35,6 +36,8 @@ _ACTIVE_PROFILE = f"attribute_exists(pk) AND ({_ACTIVE})"
 PROFILE_IDENTIFIERS = "identifiers"
 # The claim's flag: founded the record or proven with a code (absent on older claims).
 VOUCHED = "vouched"
+# The record a claim was vouched for on before a merge moved it (``IdentifierClaim``).
+PROVEN_ON = "proven_on"
 
 
 class IdentityRepository:
@@ -55,7 +58,12 @@ class IdentityRepository:
             return None
         # No flag: claimed before claims were flagged, when every owner had proven it or
         # founded the record with it as far as we can tell; they keep working.
-        return IdentifierClaim(str(item["customer_id"]), bool(item.get(VOUCHED, True)))
+        proven_on = item.get(PROVEN_ON)
+        return IdentifierClaim(
+            str(item["customer_id"]),
+            bool(item.get(VOUCHED, True)),
+            str(proven_on) if proven_on else None,
+        )
 
     def create_customer(
         self,
@@ -185,7 +193,12 @@ class IdentityRepository:
                 self._table.transact(unlisted)
 
     def merge_profiles(
-        self, survivor: str, merged: str, identifiers: list[Identifier], record: dict[str, Any]
+        self,
+        survivor: str,
+        merged: str,
+        identifiers: list[Identifier],
+        record: dict[str, Any],
+        vouched: Collection[Identifier] = (),
     ) -> None:
         """Point the merged record and its identifiers at the survivor, none of them vouched
         for there, and record who did it, atomically; ``Conflict`` if either record stopped
@@ -226,11 +239,13 @@ class IdentityRepository:
             # Unvouched on the survivor, whatever it was on the merged record: a merge is
             # a person's guess that the records are one customer and proves nothing. Kept
             # vouched, an identifier proven on a split-off record (or an attacker's own
-            # record) would open the survivor's data to whoever proved it.
+            # record) would open the survivor's data to whoever proved it. One proven on
+            # the merged record remembers it: what that record's customer was told at.
+            remembered = f", {PROVEN_ON} = :from" if identifier in vouched else ""
             writes.append(
                 self._table.update(
                     keys.identifier(identifier),
-                    "SET customer_id = :to, #vouched = :unvouched",
+                    f"SET customer_id = :to, #vouched = :unvouched{remembered}",
                     "customer_id = :from",
                     {":to": survivor, ":from": merged, ":unvouched": False},
                     {"#vouched": VOUCHED},

@@ -1,0 +1,184 @@
+"""What a merged record's customer was told at, they go on being told at: an order placed
+by the record's id alone, a ticket written to its vouched address. Never the survivor's
+address (a merge is a person's guess), never an address only attached to the merged
+record, and no longer once the survivor lets the address go (an erasure) or someone
+proves it for a record of their own. Found by a probe: after a merge, the resolution of a
+ticket the customer had been promised an email about went to nobody."""
+
+from __future__ import annotations
+
+from chalicelib.deps import Deps
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.tickets import TicketStatus, TicketType
+from chalicelib.services import (
+    customer_records,
+    customers,
+    payment_steps,
+    stock_steps,
+    tickets,
+)
+from chalicelib.services.step_models import OrderStep
+from chalicelib.services.tracking import tracking_url
+from tests.fakes import Outgoing
+from tests.service import flows
+
+
+def _record(deps: Deps, email: str, **more: str) -> str:
+    """A record founded by an order with ``email`` (vouched there)."""
+    order = flows.place(deps, customer={"email": email, "name": f"Owner of {email}"} | more)
+    assert order.customer_id is not None
+    return order.customer_id
+
+
+def _merge(deps: Deps, survivor: str, merged: str) -> None:
+    customer_records.merge_customers(survivor, merged, "ops-client", "ops", deps)
+
+
+def _confirm(deps: Deps, order_id: str) -> None:
+    """The workflow's steps up to the confirmation email: paid, then its stock reserved."""
+    payment_steps.authorize_payment(OrderStep(order_id=order_id), deps)
+    stock_steps.reserve_stock(OrderStep(order_id=order_id), deps)
+
+
+def _sent_about(deps: Deps, order_id: str) -> list[tuple[str, str]]:
+    """Each email about the order so far: its address and subject."""
+    assert isinstance(deps.mailer, Outgoing)
+    mails = flows.mail_everything(deps)
+    found = [(m["to"], m["parts"].split("\n", 1)[0]) for m in mails]
+    return [(to, subject) for to, subject in found if order_id in subject]
+
+
+def _question(deps: Deps, customer_id: str, order_id: str | None = None) -> str:
+    ticket = tickets.open_ticket(
+        customer_id, TicketType.QUESTION, "Dónde", "No llega.", order_id, "email", deps
+    )
+    return ticket.ticket_id
+
+
+def _resolve(deps: Deps, ticket_id: str) -> list[dict[str, str]]:
+    """Resolve the ticket and deliver its events: the ticket emails sent now."""
+    assert isinstance(deps.mailer, Outgoing)
+    flows.mail_ticket_events(deps)  # the opening email, before
+    before = len(deps.mailer.sent)
+    tickets.update_ticket(ticket_id, TicketStatus.RESOLVED, "Ya está.", "ops:desk", deps)
+    flows.mail_ticket_events(deps)
+    return deps.mailer.sent[before:]
+
+
+def test_an_order_placed_by_a_merged_records_id_is_told_at_its_own_address(deps: Deps) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    order = flows.place(deps, customer={"customer_id": merged})
+    _merge(deps, survivor, merged)
+
+    _confirm(deps, order.order_id)
+
+    assert _sent_about(deps, order.order_id) == [
+        ("was@example.com", f"Pedido {order.order_id} confirmado")
+    ]
+
+
+def test_through_merge_after_merge_the_first_records_address_is_told(deps: Deps) -> None:
+    first = _record(deps, "first@example.com")
+    middle = _record(deps, "middle@example.com")
+    last = _record(deps, "last@example.com")
+    order = flows.place(deps, customer={"customer_id": first})
+    _merge(deps, middle, first)
+    _merge(deps, last, middle)
+
+    _confirm(deps, order.order_id)
+
+    assert [to for to, _ in _sent_about(deps, order.order_id)] == ["first@example.com"]
+
+
+def test_an_order_an_attached_identifier_brought_stays_untold_after_a_merge(deps: Deps) -> None:
+    merged = _record(deps, "owner@example.com", loyalty_id="LL7")
+    survivor = _record(deps, "now@example.com")
+    order = flows.place(deps, customer={"loyalty_id": "LL7"})
+    assert order.customer_id == merged and order.customer_unvouched
+    _merge(deps, survivor, merged)
+
+    _confirm(deps, order.order_id)
+
+    assert _sent_about(deps, order.order_id) == []
+
+
+def test_nothing_is_told_once_the_survivor_is_erased(deps: Deps) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    order = flows.place(deps, customer={"customer_id": merged})
+    _merge(deps, survivor, merged)
+    customer_records.erase_customer(survivor, "ops-client", "ops", deps)
+
+    _confirm(deps, order.order_id)
+
+    assert _sent_about(deps, order.order_id) == []
+
+
+def test_nothing_is_told_once_someone_proves_the_address_for_a_record_of_their_own(
+    deps: Deps,
+) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    order = flows.place(deps, customer={"customer_id": merged})
+    _merge(deps, survivor, merged)
+    was = Identifier(type=IdentifierType.EMAIL, value="was@example.com")
+    split = customers.proven_customer(was, deps)  # a one-time code to the address
+    assert split.customer_id not in (survivor, merged)
+
+    _confirm(deps, order.order_id)
+
+    assert _sent_about(deps, order.order_id) == []
+
+
+def test_a_ticket_a_merge_moved_is_resolved_to_the_address_it_opened_for(deps: Deps) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    ticket_id = _question(deps, merged)
+    _merge(deps, survivor, merged)
+
+    (mail,) = _resolve(deps, ticket_id)
+
+    assert mail["to"] == "was@example.com"
+    # Greeted by no name: the survivor's is not theirs to learn, and the merged record's
+    # is no longer the one the person is known by.
+    assert "Owner of" not in mail["parts"]
+    assert "Ya está." in mail["parts"]
+
+
+def test_a_ticket_about_a_merged_records_order_links_its_page(deps: Deps) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    order = flows.place(deps, customer={"customer_id": merged})
+    _merge(deps, survivor, merged)
+    ticket_id = _question(deps, survivor, order.order_id)  # opened after the merge
+
+    (mail,) = _resolve(deps, ticket_id)
+
+    assert mail["to"] == "was@example.com"
+    assert mail["parts"].count(tracking_url(order.order_id, deps)) == 2  # text and button
+
+
+def test_a_ticket_opened_for_whoever_an_attached_identifier_named_stays_unmailed(
+    deps: Deps,
+) -> None:
+    # Staff found the record by an identifier anyone may have attached: its tickets about
+    # no order are written to nobody before the merge, and after it.
+    merged = _record(deps, "owner@example.com", loyalty_id="LL8")
+    survivor = _record(deps, "now@example.com")
+    ticket_id = _question(deps, merged)
+    _merge(deps, survivor, merged)
+
+    assert _resolve(deps, ticket_id) == []
+
+
+def test_a_ticket_a_merge_moved_is_not_mailed_once_the_address_is_proven_elsewhere(
+    deps: Deps,
+) -> None:
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    ticket_id = _question(deps, merged)
+    _merge(deps, survivor, merged)
+    customers.proven_customer(Identifier(type=IdentifierType.EMAIL, value="was@example.com"), deps)
+
+    assert _resolve(deps, ticket_id) == []
