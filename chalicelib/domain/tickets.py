@@ -40,6 +40,9 @@ def can_move(current: TicketStatus, new: TicketStatus) -> bool:
 
 # Notes the system writes (``system:carrier``, ``system:lost_parcels``...) are for staff.
 SYSTEM_WRITER = "system:"
+# Our steps, named where they write a ticket's note or resolve an alert.
+BY_CARRIER = f"{SYSTEM_WRITER}carrier"  # a carrier's event
+BY_LOST_PARCELS = f"{SYSTEM_WRITER}lost_parcels"  # the step that declares parcels lost
 
 
 class TicketNote(DeferredModel):

@@ -10,6 +10,7 @@ from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.order_status import AT_REST
 from chalicelib.domain.orders import AttentionKind, Order
+from chalicelib.domain.tickets import BY_CARRIER, BY_LOST_PARCELS
 from chalicelib.services.alert_once import resolve_open
 from chalicelib.services.order_writes import Change, mutate
 
@@ -64,7 +65,7 @@ def late_parcel_delivered(order_id: str, fulfillment_id: str, delivered_at: str,
     alerts are resolved, saying so (a probe found every late parcel left in ops' queue
     for good). Returns how many were."""
     note = f"the carrier delivered the parcel at {delivered_at}"
-    return _settle_late_parcel(order_id, fulfillment_id, "system:carrier", note, deps)
+    return _settle_late_parcel(order_id, fulfillment_id, BY_CARRIER, note, deps)
 
 
 def late_parcel_lost(order_id: str, fulfillment_id: str, deps: Deps) -> int:
@@ -72,7 +73,7 @@ def late_parcel_lost(order_id: str, fulfillment_id: str, deps: Deps) -> int:
     so its breach and unconfirmed-delivery alerts are resolved, pointing there (a probe
     found three open alerts for each lost parcel). Returns how many were."""
     note = "the parcel was declared lost and refunded: see its parcel_lost alert"
-    return _settle_late_parcel(order_id, fulfillment_id, "system:lost_parcels", note, deps)
+    return _settle_late_parcel(order_id, fulfillment_id, BY_LOST_PARCELS, note, deps)
 
 
 def parcel_problems_settled(

@@ -22,6 +22,7 @@ from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment, SlaStatu
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
+from chalicelib.domain.tickets import BY_CARRIER
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, announce_again, mutate
@@ -43,8 +44,6 @@ SIGNATURE_HEADER = "X-Orquesta-Signature"
 # one that loses every race is answered 429 with Retry-After, which carriers send again
 # (1 of 120 events still did, 24 at a time, with 12 attempts).
 EVENT_WRITE_ATTEMPTS = 12
-# Who writes on tickets and alerts what a carrier's events settle.
-_BY_CARRIER = "system:carrier"
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -144,7 +143,7 @@ def _troubled_parcel_arrived(order: Order, carrier: str, tracking_number: str, d
         on_time = shipment.sla_status is SlaStatus.MET
         if on_time:
             note = f"{note} That is within the promise: the parcel was not late."
-        note_late_ticket(order.order_id, parcel.fulfillment_id, note, _BY_CARRIER, deps, on_time)
+        note_late_ticket(order.order_id, parcel.fulfillment_id, note, BY_CARRIER, deps, on_time)
     _problems_settled_by_delivery(order.order_id, shipment, deps)
 
 
@@ -158,7 +157,7 @@ def _problems_settled_by_delivery(order_id: str, shipment: Shipment, deps: Deps)
     assert shipment.delivered_at is not None
     delivered_at = shipment.delivered_at.isoformat()
     told = f"the carrier delivered the parcel at {delivered_at}"
-    settle_parcel_problems(order_id, shipment, _BY_CARRIER, told, _confirmed(delivered_at), deps)
+    settle_parcel_problems(order_id, shipment, BY_CARRIER, told, _confirmed(delivered_at), deps)
 
 
 def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:

@@ -11,6 +11,7 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus
+from chalicelib.domain.tickets import BY_LOST_PARCELS
 from chalicelib.services import settlement
 from chalicelib.services.alert_once import alert_once
 from chalicelib.services.alerts import late_parcel_lost
@@ -111,10 +112,10 @@ def settle_lost_parcel(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     late_parcel_lost(order_id, fulfillment_id, deps)
     given_back = f"{refund.amount} {refund.currency}"
     note = f"The parcel was declared lost at {lost_at.isoformat()}; {given_back} was refunded."
-    note_late_ticket(order_id, fulfillment_id, note, "system:lost_parcels", deps)
+    note_late_ticket(order_id, fulfillment_id, note, BY_LOST_PARCELS, deps)
     if shipment is not None:
         told = "the parcel was declared lost and refunded: see its parcel_lost alert"
-        settle_parcel_problems(order_id, shipment, "system:lost_parcels", told, note, deps)
+        settle_parcel_problems(order_id, shipment, BY_LOST_PARCELS, told, note, deps)
     return order
 
 
