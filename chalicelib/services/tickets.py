@@ -16,6 +16,7 @@ from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.after_sale_records import order_customer
+from chalicelib.services.customer_records import carry_over_after_merge
 from chalicelib.services.customers import (
     canonical_customer,
     merge_chain,
@@ -112,6 +113,11 @@ def open_ticket(
         # its write and this publish (the customer's email is sent once per id and moment).
         deps.events.publish(_event("ticket.opened", existing, existing.opened_at.isoformat()))
         return existing
+    if owner is not None:
+        # Merged since it was read (probe 153: a ticket opened as the merge ran was left on
+        # the merged record, out of the survivor's 360): moved with the rest of its history.
+        carry_over_after_merge(owner, deps)
+        ticket = get_ticket(ticket.ticket_id, deps)
     deps.events.publish(_event("ticket.opened", ticket, now.isoformat()))
     return ticket
 

@@ -338,10 +338,18 @@ def test_a_ticket_follows_its_customer_after_a_merge(customers: Any) -> None:
     ticket = _ticket(new_id("cus"))
     customers.create_ticket(ticket)
     survivor = new_id("cus")
+    read_before = customers.get_ticket(ticket.ticket_id)
     customers.put_ticket_owner(ticket.ticket_id, survivor)
     moved = customers.get_ticket(ticket.ticket_id)
     assert moved.customer_id == survivor
     assert moved.customer_unvouched  # brought by a merge: the survivor's token leaves it out
+    # A change read before the move is not written back over it (probe 153).
+    read_before.subject = "Changed"
+    with pytest.raises(ConcurrentModification):
+        customers.save_ticket(read_before)
+    moved.subject = "Changed"
+    customers.save_ticket(moved)
+    assert customers.get_ticket(ticket.ticket_id).customer_id == survivor
 
 
 def test_an_interaction_a_request_asked_for_is_recorded_once_per_request(customers: Any) -> None:

@@ -36,6 +36,7 @@ class FakeTickets:
     def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
         self._m.tickets[ticket_id]["customer_id"] = customer_id
         self._m.tickets[ticket_id][UNVOUCHED] = True
+        self._m.tickets[ticket_id]["version"] += 1
 
     def _write(self, ticket: Ticket) -> None:
         ticket.version += 1

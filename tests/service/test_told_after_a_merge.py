@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
-from chalicelib.domain.tickets import TicketStatus, TicketType
+from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
     customer_records,
     customers,
@@ -53,6 +54,14 @@ def _question(deps: Deps, customer_id: str, order_id: str | None = None) -> str:
         customer_id, TicketType.QUESTION, "Dónde", "No llega.", order_id, "email", deps
     )
     return ticket.ticket_id
+
+
+def _mailed(deps: Deps) -> list[dict[str, str]]:
+    """Deliver the ticket events published so far: the ticket emails sent now."""
+    assert isinstance(deps.mailer, Outgoing)
+    before = len(deps.mailer.sent)
+    flows.mail_ticket_events(deps)
+    return deps.mailer.sent[before:]
 
 
 def _resolve(deps: Deps, ticket_id: str) -> list[dict[str, str]]:
@@ -182,3 +191,55 @@ def test_a_ticket_a_merge_moved_is_not_mailed_once_the_address_is_proven_elsewhe
     customers.proven_customer(Identifier(type=IdentifierType.EMAIL, value="was@example.com"), deps)
 
     assert _resolve(deps, ticket_id) == []
+
+
+def test_a_ticket_changed_while_a_merge_moves_it_is_still_the_survivors(deps: Deps) -> None:
+    # Probe 153: the resolution read the ticket before the merge moved it and wrote it back
+    # after, on the merged record and unmarked: the email went to the survivor's address,
+    # greeted by the survivor's name.
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    ticket_id = _question(deps, merged)
+    flows.mail_ticket_events(deps)
+    read = deps.customers.get_ticket
+
+    def merged_meanwhile(wanted: str) -> object:
+        found = read(wanted)
+        if deps.customers.profile(merged).get("state") == "active":  # type: ignore[union-attr]
+            _merge(deps, survivor, merged)  # between the resolution's read and its write
+        return found
+
+    deps.customers.get_ticket = merged_meanwhile  # type: ignore[method-assign]
+    tickets.update_ticket(ticket_id, TicketStatus.RESOLVED, "Ya está.", "ops:desk", deps)
+    deps.customers.get_ticket = read  # type: ignore[method-assign]
+
+    ticket = tickets.get_ticket(ticket_id, deps)
+    assert (ticket.customer_id, ticket.customer_unvouched) == (survivor, True)
+    assert ticket.status is TicketStatus.RESOLVED
+    (mail,) = _mailed(deps)
+    assert mail["to"] == "was@example.com" and "Owner of" not in mail["parts"]
+
+
+def test_a_ticket_opened_while_its_record_is_merged_follows_it(deps: Deps) -> None:
+    # Probe 153: opened on the record as the merge ran, after the merge had moved its
+    # tickets: left behind on the merged record for good, its emails went to the survivor's
+    # address, and the survivor's 360 did not list it.
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    create = deps.customers.create_ticket
+
+    def merged_meanwhile(ticket: Ticket) -> None:
+        _merge(deps, survivor, merged)  # between the opening's reads and its write
+        create(ticket)
+
+    deps.customers.create_ticket = merged_meanwhile  # type: ignore[method-assign]
+    ticket_id = _question(deps, merged)
+    deps.customers.create_ticket = create  # type: ignore[method-assign]
+
+    ticket = tickets.get_ticket(ticket_id, deps)
+    assert (ticket.customer_id, ticket.customer_unvouched) == (survivor, True)
+    listed, _ = deps.customers.records(survivor, CustomerRecord.TICKETS)
+    assert ticket_id in {entry["ticket_id"] for entry in listed}
+    opened = _mailed(deps)
+    assert [mail["to"] for mail in opened] == ["was@example.com"]
+    assert "Owner of" not in opened[0]["parts"]

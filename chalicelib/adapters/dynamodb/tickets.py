@@ -48,12 +48,15 @@ class TicketRepository:
 
     def put_ticket_owner(self, ticket_id: str, customer_id: str) -> None:
         """Re-point a ticket at the customer it now belongs to (after a merge), marked as
-        brought by the merge (``Ticket.customer_unvouched``: a merge proves nothing)."""
+        brought by the merge (``Ticket.customer_unvouched``: a merge proves nothing). A new
+        version: a change read before the move is refused, and read again (probe 153: a
+        resolution written back over the move put the ticket back on the merged record)."""
         self._table.write(
             self._table.update(
                 keys.ticket(ticket_id),
-                "SET doc.customer_id = :c, doc.customer_unvouched = :marked",
-                values={":c": customer_id, ":marked": True},
+                "SET doc.customer_id = :c, doc.customer_unvouched = :marked ADD #version :one",
+                values={":c": customer_id, ":marked": True, ":one": 1},
+                names={"#version": "version"},
             )
         )
 
