@@ -234,7 +234,9 @@ def _recipient(
     if order is not None and order.contact.email:
         return order.contact.email, order.contact.name or "", True
     placed_on = None if order is None or order.customer_unvouched else order.customer_id
-    if not ticket.customer_unvouched:
+    # Still on a record merged into ``owner``: the merge has yet to move (and mark) it, and
+    # it is written to as one it moved (probe 153: the survivor's address got it).
+    if not ticket.customer_unvouched and ticket.customer_id == owner:
         email = vouched_contact(owner, deps)[0]
         return (email, str(profile.get("name") or ""), placed_on == owner) if email else None
     origin = ticket.addressed_on

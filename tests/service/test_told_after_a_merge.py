@@ -243,3 +243,21 @@ def test_a_ticket_opened_while_its_record_is_merged_follows_it(deps: Deps) -> No
     opened = _mailed(deps)
     assert [mail["to"] for mail in opened] == ["was@example.com"]
     assert "Owner of" not in opened[0]["parts"]
+
+
+def test_a_ticket_not_yet_moved_by_its_merge_is_not_written_to_the_survivor(deps: Deps) -> None:
+    # Probe 153: between the merge's first write (the record points at the survivor) and
+    # its move of the ticket, the ticket's email was worked out for the survivor: its
+    # address, its name.
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    ticket_id = _question(deps, merged)
+    flows.mail_ticket_events(deps)
+    vouched, attached = customers.sorted_by_vouching(merged, deps)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": "2026-12-05"}
+    deps.customers.merge_profiles(survivor, merged, vouched + attached, record, vouched)
+
+    (mail,) = _resolve(deps, ticket_id)
+
+    assert tickets.get_ticket(ticket_id, deps).customer_id == merged  # not moved yet
+    assert mail["to"] == "was@example.com" and "Owner of" not in mail["parts"]
