@@ -163,7 +163,12 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
     # and as what the history now together says (new only if nothing bought before).
     deps.store.merge_campaign_customers(survivor_id, merged_id)
     campaign_projection.recount_after_merge(survivor_id, deps)
-    if (store.profile(survivor_id) or {}).get("state") == ProfileState.ERASED:
+    state = (store.profile(survivor_id) or {}).get("state")
+    if state == ProfileState.MERGED:
+        # Merged in turn while this history moved (probe 154: C into B as B went into A):
+        # what just landed on it moves on to the customer it stands for now.
+        carry_over_after_merge(survivor_id, deps)
+    elif state == ProfileState.ERASED:
         # The person was erased while their history moved: items read before the
         # erasure may have landed after its steps ran. Its steps run again over them.
         erase_customer(survivor_id, "", "", deps)

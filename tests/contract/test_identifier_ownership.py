@@ -276,3 +276,23 @@ def test_a_claim_split_off_or_released_remembers_no_merged_record(customers: Any
 
     assert customers.identifier_claim(split) == IdentifierClaim(fresh, True, None)
     assert customers.identifier_claim(kept) == IdentifierClaim(survivor, False, None)
+
+
+def test_a_merge_of_a_record_that_claimed_an_identifier_since_is_refused(customers: Any) -> None:
+    # Probe 154: an identifier claimed by the merged record after its list was read (another
+    # merge into it) stayed claimed by a merged record, out of the survivor's listing.
+    survivor, merged = new_id("cus"), new_id("cus")
+    founding, since = _email(), _email()
+    customers.create_customer(survivor, [_email()], {"name": "Ana"})
+    customers.create_customer(merged, [founding], {"name": "Ana B."}, founding)
+    read = customers.identifiers(merged)
+    assert customers.claim_identifier(merged, since)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+
+    with pytest.raises(Conflict):
+        customers.merge_profiles(survivor, merged, read, record, read)
+
+    assert customers.profile(merged)["state"] == "active"
+    assert customers.find_identifier(founding) == merged
+    customers.merge_profiles(survivor, merged, customers.identifiers(merged), record, read)
+    assert {customers.find_identifier(i) for i in (founding, since)} == {survivor}

@@ -158,6 +158,8 @@ class FakeIdentities:
             raise Conflict("too many identifiers to merge at once", field="from_customer_id")
         profiles = [self._profile(merged), self._profile(survivor)]
         still_theirs = all(self._m.identifiers.get(_ident(i)) == merged for i in identifiers)
+        listed = set(self._m.kept(merged, CustomerRecord.IDENTIFIERS))
+        still_theirs &= listed <= {f"{i.type.value}#{i.value}" for i in identifiers}
         active = all(p is not None and p.get("state", "active") == "active" for p in profiles)
         if not (active and still_theirs):
             raise Conflict("one of the customers changed; read both again")

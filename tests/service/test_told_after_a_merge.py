@@ -7,8 +7,13 @@ ticket the customer had been promised an email about went to nobody."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import Conflict
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
 from chalicelib.ports import CustomerRecord
 from chalicelib.services import (
@@ -261,3 +266,58 @@ def test_a_ticket_not_yet_moved_by_its_merge_is_not_written_to_the_survivor(deps
 
     assert tickets.get_ticket(ticket_id, deps).customer_id == merged  # not moved yet
     assert mail["to"] == "was@example.com" and "Owner of" not in mail["parts"]
+
+
+def test_a_record_merged_into_as_it_is_merged_itself_is_refused_then_merged_whole(
+    deps: Deps,
+) -> None:
+    # Probe 154: C merged into B as B was merged into A left C's address claimed by B, a
+    # merged record: missing from A's listing, and C's customer no longer told.
+    first = _record(deps, "first@example.com")
+    middle = _record(deps, "middle@example.com")
+    last = _record(deps, "last@example.com")
+    ticket_id = _question(deps, first)
+    merge_profiles = deps.customers.merge_profiles
+
+    def first_merged_into_middle_meanwhile(survivor: str, merged: str, *rest: Any) -> None:
+        if merged == middle and survivor == last:
+            deps.customers.merge_profiles = merge_profiles  # type: ignore[method-assign]
+            _merge(deps, middle, first)
+        merge_profiles(survivor, merged, *rest)
+
+    deps.customers.merge_profiles = first_merged_into_middle_meanwhile  # type: ignore[method-assign]
+    with pytest.raises(Conflict):
+        _merge(deps, last, middle)
+    _merge(deps, last, middle)  # asked again, as the 409 says
+
+    first_address = Identifier(type=IdentifierType.EMAIL, value="first@example.com")
+    assert deps.customers.find_identifier(first_address) == last
+    assert first_address in deps.customers.identifiers(last)
+    assert tickets.get_ticket(ticket_id, deps).customer_id == last
+    assert [mail["to"] for mail in _resolve(deps, ticket_id)] == ["first@example.com"]
+
+
+def test_history_landing_on_a_record_merged_meanwhile_moves_on_to_its_survivor(
+    deps: Deps,
+) -> None:
+    # Probe 154: C's ticket, moved onto B after B's own move into A had run, stayed on B.
+    first = _record(deps, "first@example.com")
+    middle = _record(deps, "middle@example.com")
+    last = _record(deps, "last@example.com")
+    ticket_id = _question(deps, first)
+    put_ticket_owner = deps.customers.put_ticket_owner
+
+    def middle_merged_meanwhile(moved: str, owner: str) -> None:
+        if owner == middle:
+            deps.customers.put_ticket_owner = put_ticket_owner  # type: ignore[method-assign]
+            _merge(deps, last, middle)  # its history moved before the ticket lands
+        put_ticket_owner(moved, owner)
+
+    deps.customers.put_ticket_owner = middle_merged_meanwhile  # type: ignore[method-assign]
+    _merge(deps, middle, first)
+
+    assert tickets.get_ticket(ticket_id, deps).customer_id == last
+    listed, _ = deps.customers.records(last, CustomerRecord.TICKETS)
+    assert ticket_id in {entry["ticket_id"] for entry in listed}
+    assert deps.customers.records(middle, CustomerRecord.TICKETS)[0] == []
+    assert [mail["to"] for mail in _resolve(deps, ticket_id)] == ["first@example.com"]

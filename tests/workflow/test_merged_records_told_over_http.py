@@ -28,6 +28,15 @@ def _about(address: str, needle: str) -> list[str]:
     ]
 
 
+def _wait_for(address: str, needle: str, count: int) -> None:
+    """Until ``count`` emails to ``address`` name ``needle``; failing, the subjects it got."""
+    try:
+        eventually(lambda: len(_about(address, needle)) >= count, timeout=60)
+    except AssertionError:
+        subjects = [str(message["Subject"]) for message in emails_to(address)]
+        raise AssertionError(f"{address} got {subjects}, not {count} naming {needle}") from None
+
+
 def test_a_merged_records_customer_is_told_of_their_order_and_ticket_at_their_address(
     client: Any, deps: Any, parked: list[str]
 ) -> None:
@@ -64,7 +73,7 @@ def test_a_merged_records_customer_is_told_of_their_order_and_ticket_at_their_ad
     assert resolved.status_code == 200, resolved.body
 
     # Ready for pick-up before the merge, cancelled after it; opened before, resolved after.
-    eventually(lambda: len(_about(was, pickup["order_id"])) >= 3, timeout=30)
-    eventually(lambda: len(_about(was, "La M te queda bien.")) == 1, timeout=30)
+    _wait_for(was, pickup["order_id"], 3)
+    _wait_for(was, "La M te queda bien.", 1)
     assert _about(now, pickup["order_id"]) == []
     assert _about(now, "¿Talla?") == [] and _about(now, "La M te queda bien.") == []

@@ -202,9 +202,15 @@ class IdentityRepository:
     ) -> None:
         """Point the merged record and its identifiers at the survivor, none of them vouched
         for there, and record who did it, atomically; ``Conflict`` if either record stopped
-        being active meanwhile."""
+        being active meanwhile, or the merged record lists an identifier not given."""
         listed, copied = self._stored_identifiers(merged)
         moved = _names(identifiers)
+        # Every identifier the merged record lists moves, or none: one claimed by the record
+        # as it was being merged (another merge into it, probe 154) would stay on a merged
+        # record, out of the survivor's listing.
+        if listed - moved:
+            raise Conflict("one of the customers changed; read both again")
+        unchanged = f"size({PROFILE_IDENTIFIERS}) = :listed" if listed else None
         merged_update = "SET #state = :merged, merged_into = :to, merged_at = :at"
         values: dict[str, Any] = {
             ":merged": "merged",
@@ -228,9 +234,14 @@ class IdentityRepository:
             survivor_write = self._table.check(
                 keys.profile(survivor), active, {":active": "active"}, {"#state": "state"}
             )
+        merged_condition = f"{active} AND " + (
+            unchanged or f"attribute_not_exists({PROFILE_IDENTIFIERS})"
+        )
+        if unchanged:
+            values[":listed"] = len(listed)
         writes = [
             self._table.update(
-                keys.profile(merged), merged_update, active, values, {"#state": "state"}
+                keys.profile(merged), merged_update, merged_condition, values, {"#state": "state"}
             ),
             survivor_write,
             self._table.put(keys.merge_record(survivor, str(record["at"]), merged) | record),
