@@ -321,3 +321,36 @@ def test_history_landing_on_a_record_merged_meanwhile_moves_on_to_its_survivor(
     assert ticket_id in {entry["ticket_id"] for entry in listed}
     assert deps.customers.records(middle, CustomerRecord.TICKETS)[0] == []
     assert [mail["to"] for mail in _resolve(deps, ticket_id)] == ["first@example.com"]
+
+
+def test_a_ticket_whose_list_entry_the_merge_moved_before_it_was_re_pointed_follows(
+    deps: Deps,
+) -> None:
+    # Probe 154 (1 in 40 openings racing a merge): the merge read the record's tickets
+    # before the ticket was written and moved the record's entries after, this one's with
+    # them; the opening's carry-over then found no entry left to re-point the ticket by,
+    # and the ticket stayed on the merged record.
+    merged = _record(deps, "was@example.com")
+    survivor = _record(deps, "now@example.com")
+    create, move_items = deps.customers.create_ticket, deps.customers.move_items
+    written_late: list[Ticket] = []
+
+    def merge_around(ticket: Ticket) -> None:
+        written_late.append(ticket)
+        _merge(deps, survivor, merged)
+
+    def write_then_move(source: str, target: str, kinds: Any) -> int:
+        for ticket in written_late:
+            create(ticket)  # after the merge read the tickets, before it moves the entries
+        written_late.clear()
+        return move_items(source, target, kinds)
+
+    deps.customers.create_ticket = merge_around  # type: ignore[method-assign]
+    deps.customers.move_items = write_then_move  # type: ignore[method-assign]
+    ticket_id = _question(deps, merged)
+    deps.customers.create_ticket, deps.customers.move_items = create, move_items  # type: ignore[method-assign]
+
+    ticket = tickets.get_ticket(ticket_id, deps)
+    assert (ticket.customer_id, ticket.customer_unvouched) == (survivor, True)
+    listed, _ = deps.customers.records(survivor, CustomerRecord.TICKETS)
+    assert ticket_id in {entry["ticket_id"] for entry in listed}
