@@ -259,9 +259,9 @@ class Identities(Protocol):
         """Point the merged record and its identifiers at the survivor (none of them
         vouched for there: a merge proves nothing) and keep the merge record, all or
         nothing; ``Conflict`` if either stopped being active, or the merged record lists an
-        identifier not in ``identifiers`` (claimed since they were read). The claims of ``vouched``
-        (those vouched for on the merged record) remember it (``IdentifierClaim.proven_on``);
-        the others keep what they remembered."""
+        identifier not in ``identifiers`` (claimed since they were read). The claims of
+        ``vouched`` (those vouched for on the merged record) remember it
+        (``IdentifierClaim.proven_on``); the others keep what they remembered."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

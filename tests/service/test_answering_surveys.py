@@ -201,7 +201,10 @@ def test_a_claimed_order_brings_its_survey_and_complaint_to_the_claimant_s_recor
     assert [(t["ticket_id"], t["type"]) for t in listed] == [
         (complaint_ticket_id(order_id), "complaint")
     ]
-    assert tickets.get_ticket(complaint_ticket_id(order_id), deps).customer_id == customer_id
+    complaint = tickets.get_ticket(complaint_ticket_id(order_id), deps)
+    assert complaint.customer_id == customer_id
+    # Written where the claimant's record writes, should a merge move it on.
+    assert complaint.addressed_on == customer_id and not complaint.customer_unvouched
     interactions, _ = deps.customers.records(customer_id, CustomerRecord.INTERACTIONS)
     rated = [i for i in interactions if i["type"] == "survey"]
     assert [(i["order_id"], i["score"]) for i in rated] == [(order_id, 2)]

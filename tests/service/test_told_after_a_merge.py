@@ -54,6 +54,14 @@ def _sent_about(deps: Deps, order_id: str) -> list[tuple[str, str]]:
     return [(to, subject) for to, subject in found if order_id in subject]
 
 
+def _three_records_and_a_question(deps: Deps) -> tuple[str, str, str, str]:
+    """Three records (first@, middle@, last@ example.com) and a ticket on the first."""
+    first = _record(deps, "first@example.com")
+    middle = _record(deps, "middle@example.com")
+    last = _record(deps, "last@example.com")
+    return first, middle, last, _question(deps, first)
+
+
 def _question(deps: Deps, customer_id: str, order_id: str | None = None) -> str:
     ticket = tickets.open_ticket(
         customer_id, TicketType.QUESTION, "Dónde", "No llega.", order_id, "email", deps
@@ -273,10 +281,7 @@ def test_a_record_merged_into_as_it_is_merged_itself_is_refused_then_merged_whol
 ) -> None:
     # Probe 154: C merged into B as B was merged into A left C's address claimed by B, a
     # merged record: missing from A's listing, and C's customer no longer told.
-    first = _record(deps, "first@example.com")
-    middle = _record(deps, "middle@example.com")
-    last = _record(deps, "last@example.com")
-    ticket_id = _question(deps, first)
+    first, middle, last, ticket_id = _three_records_and_a_question(deps)
     merge_profiles = deps.customers.merge_profiles
 
     def first_merged_into_middle_meanwhile(survivor: str, merged: str, *rest: Any) -> None:
@@ -301,10 +306,7 @@ def test_history_landing_on_a_record_merged_meanwhile_moves_on_to_its_survivor(
     deps: Deps,
 ) -> None:
     # Probe 154: C's ticket, moved onto B after B's own move into A had run, stayed on B.
-    first = _record(deps, "first@example.com")
-    middle = _record(deps, "middle@example.com")
-    last = _record(deps, "last@example.com")
-    ticket_id = _question(deps, first)
+    first, middle, last, ticket_id = _three_records_and_a_question(deps)
     put_ticket_owner = deps.customers.put_ticket_owner
 
     def middle_merged_meanwhile(moved: str, owner: str) -> None:

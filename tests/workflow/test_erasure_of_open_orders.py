@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.domain.fulfillments import FulfillmentStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.ports import CustomerRecord
 from chalicelib.services import fulfillment_steps
 from tests.support import JSON, OPS, eventually, order_body
 from tests.support.flow import (
@@ -31,12 +32,22 @@ from tests.support.flow import (
 )
 
 
+def _summarised(deps: Any, customer_id: str | None) -> list[str]:
+    """The orders the customer's record holds summaries of."""
+    assert customer_id is not None
+    summaries, _ = deps.customers.records(customer_id, CustomerRecord.ORDERS)
+    return [str(summary["order_id"]) for summary in summaries]
+
+
 def test_erasing_during_picking_cancels_the_order_voids_and_ends_the_execution(
     client: Any, deps: Any, settings: Any
 ) -> None:
     order_id, sku = reserved_while_picking(client, deps, settings, picking_seconds=120)
     reserved = deps.store.get_order(order_id)
     assert stock_of(deps, sku) == {"WH-GETAFE": (6, 2)}
+    # On the customer's record, where the erasure finds it (one it does not find yet is
+    # cancelled when its summary is projected: test_erasing_open_orders.py on fakes).
+    eventually(lambda: order_id in _summarised(deps, reserved.customer_id))
 
     erased = client.http.post(
         f"/customers/{reserved.customer_id}/erase", headers=OPS | JSON, body=json.dumps({})

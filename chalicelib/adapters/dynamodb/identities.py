@@ -210,7 +210,6 @@ class IdentityRepository:
         # record, out of the survivor's listing.
         if listed - moved:
             raise Conflict("one of the customers changed; read both again")
-        unchanged = f"size({PROFILE_IDENTIFIERS}) = :listed" if listed else None
         merged_update = "SET #state = :merged, merged_into = :to, merged_at = :at"
         values: dict[str, Any] = {
             ":merged": "merged",
@@ -234,11 +233,12 @@ class IdentityRepository:
             survivor_write = self._table.check(
                 keys.profile(survivor), active, {":active": "active"}, {"#state": "state"}
             )
-        merged_condition = f"{active} AND " + (
-            unchanged or f"attribute_not_exists({PROFILE_IDENTIFIERS})"
-        )
-        if unchanged:
+        # ...and none claimed between that read and this write.
+        if listed:
+            merged_condition = f"{active} AND size({PROFILE_IDENTIFIERS}) = :listed"
             values[":listed"] = len(listed)
+        else:
+            merged_condition = f"{active} AND attribute_not_exists({PROFILE_IDENTIFIERS})"
         writes = [
             self._table.update(
                 keys.profile(merged), merged_update, merged_condition, values, {"#state": "state"}
