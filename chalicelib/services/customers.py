@@ -250,9 +250,13 @@ def vouched_identifiers(customer_id: str, deps: Deps) -> list[Identifier]:
 def vouched_contact(customer_id: str, deps: Deps) -> tuple[str | None, str | None]:
     """The first email and the first phone vouched for on a record (None for none): where
     the record's own customer is told of what is theirs, never an attached identifier."""
-    vouched = vouched_identifiers(customer_id, deps)
-    emails = [i.value for i in vouched if i.type is IdentifierType.EMAIL]
-    phones = [i.value for i in vouched if i.type is IdentifierType.PHONE]
+    return _first_email_and_phone(vouched_identifiers(customer_id, deps))
+
+
+def _first_email_and_phone(identifiers: list[Identifier]) -> tuple[str | None, str | None]:
+    """The first email and the first phone among ``identifiers`` (None for none)."""
+    emails = [i.value for i in identifiers if i.type is IdentifierType.EMAIL]
+    phones = [i.value for i in identifiers if i.type is IdentifierType.PHONE]
     return (emails[0] if emails else None), (phones[0] if phones else None)
 
 
@@ -264,17 +268,13 @@ def told_before_merge(origin: str, survivor: str, deps: Deps) -> tuple[str | Non
     survivor's own addresses: a merge is a person's guess, so neither record's customer
     hears of the other's. None once the survivor let the address go (an erasure) or
     someone proved it for a record of their own (split off). One read per identifier."""
-    emails: list[str] = []
-    phones: list[str] = []
-    for identifier in deps.customers.identifiers(survivor):
-        claim = deps.customers.identifier_claim(identifier)
-        if claim is None or claim.customer_id != survivor or claim.proven_on != origin:
-            continue
-        if identifier.type is IdentifierType.EMAIL:
-            emails.append(identifier.value)
-        elif identifier.type is IdentifierType.PHONE:
-            phones.append(identifier.value)
-    return (emails[0] if emails else None), (phones[0] if phones else None)
+    return _first_email_and_phone(
+        [
+            identifier
+            for identifier, claim in _listed_claims(survivor, deps)
+            if claim is not None and claim.customer_id == survivor and claim.proven_on == origin
+        ]
+    )
 
 
 def told_by_id(customer_id: str, deps: Deps) -> tuple[str | None, str | None]:
@@ -298,11 +298,16 @@ def sorted_by_vouching(customer_id: str, deps: Deps) -> tuple[list[Identifier], 
     (or claimed by another record meanwhile)."""
     vouched: list[Identifier] = []
     others: list[Identifier] = []
-    for identifier in deps.customers.identifiers(customer_id):
-        claim = deps.customers.identifier_claim(identifier)
+    for identifier, claim in _listed_claims(customer_id, deps):
         ours = claim is not None and claim.customer_id == customer_id and claim.vouched
         (vouched if ours else others).append(identifier)
     return vouched, others
+
+
+def _listed_claims(customer_id: str, deps: Deps) -> list[tuple[Identifier, IdentifierClaim | None]]:
+    """Each identifier a record lists, with its claim as read now (one read each)."""
+    store = deps.customers
+    return [(i, store.identifier_claim(i)) for i in store.identifiers(customer_id)]
 
 
 def unsure_whose(customer_id: str, deps: Deps, attached: list[Identifier] | None = None) -> bool:

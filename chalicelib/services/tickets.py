@@ -113,12 +113,11 @@ def open_ticket(
         # its write and this publish (the customer's email is sent once per id and moment).
         deps.events.publish(_event("ticket.opened", existing, existing.opened_at.isoformat()))
         return existing
-    survivor = canonical_customer(owner, deps)[0] if owner is not None else None
-    if owner is not None and survivor != owner:
+    if owner is not None and (survivor := canonical_customer(owner, deps)[0]) != owner:
         # Merged since it was read (probe 153: a ticket opened as the merge ran was left on
         # the merged record, out of the survivor's 360): it follows, however far the merge's
         # move got (its list entry may be moved already, probe 154), then the rest.
-        deps.customers.put_ticket_owner(ticket.ticket_id, str(survivor))
+        deps.customers.put_ticket_owner(ticket.ticket_id, survivor)
         carry_over_after_merge(owner, deps)
         ticket = get_ticket(ticket.ticket_id, deps)
     deps.events.publish(_event("ticket.opened", ticket, now.isoformat()))
