@@ -102,6 +102,7 @@ class ExportReturn(DeferredModel):
     reason: str
     channel: str
     location_id: str | None
+    requested_location_id: str | None
     requested_at: str
     received_at: str | None
     refund: Money | None

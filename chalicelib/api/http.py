@@ -89,7 +89,9 @@ class Principal:
                 # not, and a probe saw it open to that store's key).
                 or (order.channel in SOLD_IN_STORE and order.store_id == store)
                 or any(f.location_id == store for f in order.fulfillments)
-                or any(r.location_id == store for r in order.returns)
+                # Named for the return, or received it: a store expecting goods keeps
+                # reading the order once another store took them.
+                or any(store in (r.location_id, r.requested_location_id) for r in order.returns)
                 # A pick-up is the store's before its fulfilment exists (until stock is
                 # reserved) and after the order is rejected without one.
                 or any(

@@ -166,27 +166,34 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     roles=("store", "ops"),
     request=ReceiveReturnRequest,
     response=ReturnResponse,
+    optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.STAFF,
     errors=(409,),
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     """Goods are back (a store key bound to a store receives only there: 403, and only
-    returns of orders it may read or returns to be taken to a store: 404 otherwise)."""
+    returns of orders it may read or returns to be taken to a store: 404 otherwise). It
+    creates a refund: under an Idempotency-Key a till sending it again gets the first
+    answer (a probe got 409 "already received"); without one, a second receipt is 409."""
+    key = call.idempotency_key(required=False)
     request = call.parse(ReceiveReturnRequest)
-    assert call.principal is not None
-    call.principal.require_location(request.location_id, "location_id")
-    order = returns.receive_return(
-        return_id, request.location_id, call.deps, sees=call.principal.sees
-    )
-    received = next(r for r in order.returns if r.return_id == return_id)
-    return ReturnResponse(
-        return_id=return_id,
-        order_id=order.order_id,
-        status=received.status.value,
-        refund=received.refund,
-        refund_status=return_refund_status(order, return_id),
-        order_status=order.status.value,
-    ).model_dump(mode="json")
+    principal = call.principal
+    assert principal is not None
+    principal.require_location(request.location_id, "location_id")
+
+    def receive() -> dict[str, Any]:
+        order = returns.receive_return(return_id, request.location_id, call.deps, principal.sees)
+        received = next(r for r in order.returns if r.return_id == return_id)
+        return ReturnResponse(
+            return_id=return_id,
+            order_id=order.order_id,
+            status=received.status.value,
+            refund=received.refund,
+            refund_status=return_refund_status(order, return_id),
+            order_status=order.status.value,
+        ).model_dump(mode="json")
+
+    return call.once(call.key_scope("return-receive", return_id), key, request, receive)
 
 
 @endpoint(

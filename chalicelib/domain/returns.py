@@ -5,6 +5,9 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from pydantic import model_validator
 
 from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.deferred import DeferredModel
@@ -34,10 +37,26 @@ class OrderReturn(DeferredModel):
     lines: list[ReturnLine]
     reason: str
     channel: str
+    # Where the goods are: the location named when the return was asked for, then the one
+    # that received them (what a store's till and the customer's page show).
     location_id: str | None = None
+    # The location named when it was asked for, kept once another received the goods: a
+    # customer may name one store and walk into another (a probe: the named one was lost,
+    # and with it that store's read of the order).
+    requested_location_id: str | None = None
     requested_at: datetime
     received_at: datetime | None = None
     refund: Money | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_before_it_was_kept(cls, data: Any) -> Any:
+        """A return stored before the named location was kept apart: while asked for, its
+        ``location_id`` is the one named; once received, which one was named is unknown."""
+        if isinstance(data, dict) and "requested_location_id" not in data:
+            asked = data.get("status", ReturnStatus.REQUESTED) == ReturnStatus.REQUESTED
+            return {**data, "requested_location_id": data.get("location_id") if asked else None}
+        return data
 
     @property
     def for_any_store(self) -> bool:
@@ -135,5 +154,6 @@ def open_return(
         reason=reason,
         channel=channel,
         location_id=location_id,
+        requested_location_id=location_id,
         requested_at=at,
     )

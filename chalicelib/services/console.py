@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.domain.surveys import complaint_ticket_id
@@ -77,7 +78,7 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         + _retries(order)
         + _alerts(order, deps)
     )
-    entries.sort(key=lambda e: (_instant(e["at"]), _KIND_ORDER.get(e["kind"], 9)))
+    entries.sort(key=lambda e: (_instant(e["at"]), _rank(e)))
     return {
         "order_id": order.order_id,
         "status": order.status.value,
@@ -85,6 +86,14 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
         "execution_arn": order.execution_arn,
         "entries": entries,
     }
+
+
+def _rank(entry: dict[str, Any]) -> float:
+    """Where an entry goes among those of the same moment: the RETURNED status after the
+    return's receipt that caused it (a probe read "RETURNED", then "return received")."""
+    if entry["kind"] == "status" and entry["title"] == OrderStatus.RETURNED.value:
+        return _KIND_ORDER["return"] + 0.5
+    return _KIND_ORDER.get(entry["kind"], 9)
 
 
 def _alerts(order: Order, deps: Deps) -> list[dict[str, Any]]:
@@ -278,7 +287,8 @@ def _returns(order: Order) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for returned in order.returns:
         what = ", ".join(f"{line.quantity} x {line.sku}" for line in returned.lines)
-        where = f" to {returned.location_id}" if returned.location_id else ""
+        named = returned.requested_location_id
+        where = f" to {named}" if named else ""
         entries.append(
             {
                 "at": returned.requested_at.isoformat(),

@@ -264,6 +264,7 @@ def _exported_order(order: Order) -> dict[str, Any]:
                 "reason": r.reason,
                 "channel": r.channel,
                 "location_id": r.location_id,
+                "requested_location_id": r.requested_location_id,
                 "requested_at": r.requested_at.isoformat(),
                 "received_at": _iso(r.received_at),
                 "refund": _money_of(r.refund),

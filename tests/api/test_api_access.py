@@ -521,10 +521,41 @@ def test_a_bound_store_key_receives_at_its_store_a_store_return_and_no_return_by
     assert taken.status_code == 200, taken.body
     assert taken.json_body["status"] == "RECEIVED"
     kept = get_order(client, order_id, OPS)
-    assert [(r["return_id"], r["status"], r["location_id"]) for r in kept["returns"]] == [
-        (by_post.json_body["return_id"], "REQUESTED", None),
-        (return_id, "RECEIVED", "ST-MADRID"),
+    assert [
+        (r["return_id"], r["status"], r["requested_location_id"], r["location_id"])
+        for r in kept["returns"]
+    ] == [
+        (by_post.json_body["return_id"], "REQUESTED", None, None),
+        (return_id, "RECEIVED", "ST-BARCELONA", "ST-MADRID"),
     ]
+
+
+def test_the_store_a_return_was_named_for_still_reads_it_once_received_elsewhere(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    """A probe: receiving a return recorded only where it was received, so the store the
+    customer named was lost from the order, and that store's key could no longer read the
+    order it had been expecting the goods of."""
+    order_id, _path = delivered(client, deps, settings)
+    to_madrid = RETURN_BODY | {"channel": "store", "location_id": "ST-MADRID"}
+    opened = _request(client, "POST", f"/orders/{order_id}/returns", STOREFRONT, to_madrid)
+    assert opened.status_code == 201, opened.body
+    return_id = opened.json_body["return_id"]
+    assert _request(client, "GET", f"/orders/{order_id}", MADRID_STORE, None).status_code == 200
+
+    taken = _request(
+        client, "POST", f"/returns/{return_id}/receive", STORE, {"location_id": "ST-BARCELONA"}
+    )
+
+    assert taken.status_code == 200, taken.body
+    read = _request(client, "GET", f"/orders/{order_id}", MADRID_STORE, None)
+    assert read.status_code == 200, read.body
+    (received,) = read.json_body["returns"]
+    assert (received["status"], received["requested_location_id"], received["location_id"]) == (
+        "RECEIVED",
+        "ST-MADRID",
+        "ST-BARCELONA",
+    )
 
 
 def test_a_bound_store_key_opens_no_ticket_about_an_order_it_cannot_read(client: Any) -> None:

@@ -361,6 +361,7 @@ OPTIONAL_KEY_ROUTES = (
     "/orders/{order_id}/returns",
     "/promotions",
     "/quotes",
+    "/returns/{return_id}/receive",
     "/surveys/{token}",
     "/track/{token}/cancel",
     "/track/{token}/payment",

@@ -93,3 +93,58 @@ def test_emails_about_other_events_read_as_words_not_event_codes(deps: Deps) -> 
 
     assert "email: part of the order cancelled" in titles, titles
     assert not [t for t in titles if "email sent" in t or "." in t.split(": ", 1)[1]], titles
+
+
+def _return_entries(order_id: str, deps: Deps) -> list[tuple[str, str]]:
+    return [
+        (e["title"], e["detail"])
+        for e in console.order_timeline(order_id, deps)["entries"]
+        if e["kind"] == "return"
+    ]
+
+
+def test_a_mail_return_received_at_a_store_was_asked_by_mail_to_no_store(deps: Deps) -> None:
+    # A probe: "return requested ... by mail to ST-BARCELONA" for a mail return that named
+    # no store, once a store had received it.
+    order = flows.delivered(deps)
+    request = RequestReturnRequest.model_validate(
+        {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    asked, received = _return_entries(order.order_id, deps)
+    assert asked == ("return requested", f"{opened.return_id}: 1 x TSHIRT-BLK-M by mail")
+    assert received[1].startswith(f"{opened.return_id} at ST-MADRID; refund ")
+
+
+def test_a_return_named_for_one_store_and_received_at_another_says_both(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    stores = [loc.location_id for loc in deps.store.locations() if loc.type.value == "store"]
+    named, walked_into = stores[0], stores[1]
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "reason": "x",
+            "channel": "store",
+            "location_id": named,
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    returns.receive_return(opened.return_id, walked_into, deps)
+    asked, received = _return_entries(order.order_id, deps)
+    assert asked[1] == f"{opened.return_id}: 1 x TSHIRT-BLK-M by store to {named}"
+    assert received[1].startswith(f"{opened.return_id} at {walked_into}; refund ")
+
+
+def test_the_receipt_comes_before_the_returned_status_it_caused(deps: Deps) -> None:
+    # A probe: "RETURNED" was listed before "return received" at the same moment.
+    order = flows.delivered(deps)
+    every_unit = [{"sku": line.sku, "quantity": line.quantity} for line in order.lines]
+    request = RequestReturnRequest.model_validate(
+        {"lines": every_unit, "reason": "x", "channel": "mail"}
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    returned = returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    assert returned.status.value == "RETURNED"
+    titles = [e["title"] for e in console.order_timeline(order.order_id, deps)["entries"]]
+    assert titles.index("return received") < titles.index("RETURNED")

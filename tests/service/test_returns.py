@@ -6,13 +6,15 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.export_models import ExportResponse
 from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import Conflict, NotFound, OrquestaError
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.settlement import extra_value
-from chalicelib.services import returns, settlement
+from chalicelib.services import customer_export, customer_projection, returns, settlement
 from tests.fakes import Clock, FakeGateway
 from tests.service import flows
 
@@ -157,3 +159,23 @@ def test_each_return_of_the_order_view_says_whether_its_refund_went_through(deps
     deps.payments.unavailable = 0
     settlement.sweep(deps)
     assert shown() == [(asked.return_id, "RECEIVED", "refunded")]
+
+
+def test_the_customers_export_keeps_the_store_named_and_the_one_that_received(
+    deps: Deps,
+) -> None:
+    order = flows.delivered(deps)
+    assert order.customer_id is not None
+    store = _store(deps)
+    other = next(loc.location_id for loc in deps.store.locations() if loc.location_id != store)
+    opened = returns.request_return(order.order_id, _request(other, 1), deps)
+    returned = returns.receive_return(opened.return_id, store, deps)
+    event = OrderStatusChanged.of(returned, returned.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)  # the 360 lists the order
+
+    exported = ExportResponse.model_validate(
+        customer_export.export_customer(order.customer_id, deps)
+    )
+
+    (listed,) = [o for o in exported.orders if o.order_id == order.order_id]
+    assert [(r.requested_location_id, r.location_id) for r in listed.returns] == [(other, store)]

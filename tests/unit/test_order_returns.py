@@ -11,7 +11,7 @@ from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.returns import ReturnLine, ReturnStatus
+from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -307,3 +307,41 @@ def test_a_return_after_a_lost_parcel_refunds_the_units_that_reached_the_custome
     assert closed.detail == (
         "every unit received returned, its refund recorded; the rest never reached the customer"
     )
+
+
+def test_receiving_elsewhere_keeps_the_store_the_customer_named() -> None:
+    # A probe: a return named for one store and received at another lost the first; the
+    # ops timeline then said it was asked "to" the store that received it.
+    placed = two_shirts_and_a_mug()
+    placed.request_return(
+        "ret_1", [back("TSHIRT-BLK-M", 1)], "too small", "store", STORE_SOL, LATER
+    )
+    received = placed.receive_return("ret_1", WAREHOUSE, LATER)
+    assert (received.requested_location_id, received.location_id) == (STORE_SOL, WAREHOUSE)
+
+
+def test_a_mail_return_names_no_store_after_it_is_received() -> None:
+    placed = two_shirts_and_a_mug()
+    return_id = ask(placed, back("MUG-WHT", 1))
+    received = placed.receive_return(return_id, STORE_SOL, LATER)
+    assert (received.requested_location_id, received.location_id) == (None, STORE_SOL)
+
+
+@pytest.mark.parametrize(
+    ("status", "named"), [("REQUESTED", STORE_SOL), ("RECEIVED", None)], ids=["asked", "received"]
+)
+def test_a_return_stored_before_the_named_store_was_kept_apart_reads(
+    status: str, named: str | None
+) -> None:
+    # Stored returns have only ``location_id``: the store named while it is asked for,
+    # where it was received after (which store was named is not known then).
+    stored = {
+        "return_id": "ret_1",
+        "status": status,
+        "lines": [{"sku": "MUG-WHT", "quantity": 1}],
+        "reason": "x",
+        "channel": "store",
+        "location_id": STORE_SOL,
+        "requested_at": LATER.isoformat(),
+    }
+    assert OrderReturn.model_validate(stored).requested_location_id == named
