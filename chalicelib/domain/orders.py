@@ -460,6 +460,10 @@ class Order(DeferredModel):
             if fulfillment.status is not FulfillmentStatus.CANCELLED:
                 fulfillment.status = FulfillmentStatus.CANCELLED
                 fulfillment.status_reason = reason
+        if self.payment.status is PaymentStatus.PENDING:
+            # Nothing authorised: nothing will be (an authorisation landing after this is
+            # voided at once); "PENDING" for good read as money still expected (a probe).
+            self.payment = self.payment.model_copy(update={"status": PaymentStatus.CANCELLED})
         entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         entry.note = note
         return entry

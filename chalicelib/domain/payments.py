@@ -21,6 +21,8 @@ class PaymentStatus(StrEnum):
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
     REFUNDED = "REFUNDED"
     VOIDED = "VOIDED"
+    # The order was cancelled before anything was authorised: nothing will be taken.
+    CANCELLED = "CANCELLED"
 
 
 class PaymentFailure(StrEnum):

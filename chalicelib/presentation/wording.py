@@ -110,6 +110,7 @@ PAYMENT_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "PARTIALLY_REFUNDED": ("Reembolsado en parte", "Partly refunded"),
     "REFUNDED": ("Reembolsado", "Refunded"),
     "VOIDED": ("Anulado sin cargo", "Released, nothing charged"),
+    "CANCELLED": ("Cancelado sin cargo", "Cancelled, nothing charged"),
 }
 CHANNEL_WORDS: dict[str, tuple[str, str]] = {
     "web": ("Web", "Web"),
