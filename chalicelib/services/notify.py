@@ -38,7 +38,7 @@ from chalicelib.presentation.price_breakdown import (
 )
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.customers import told_before_merge, vouched_contact
+from chalicelib.services.customers import merge_chain, told_before_merge, vouched_contact
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.survey_links import survey_url
@@ -266,7 +266,14 @@ def addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | 
     if order.customer_unvouched or chain is None:
         return None, None
     if len(chain) == 1:
-        return vouched_contact(chain[0], deps)
+        email, phone = vouched_contact(chain[0], deps)
+        if email or phone:
+            return email, phone
+        # Read as not merged, then its identifiers as a merge had moved them (probe 154):
+        # worked out again, as an order the merge moved.
+        chain = merge_chain(chain[0], deps)[0]
+        if len(chain) == 1:
+            return None, None
     return told_before_merge(chain[0], chain[-1], deps)
 
 
