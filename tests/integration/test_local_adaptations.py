@@ -24,7 +24,8 @@ from chalicelib.domain.errors import OutOfStock
 from chalicelib.ports import StockChange
 from infra.local import adaptations
 from infra.local.stack import REGION
-from tests.support import JSON, STOREFRONT, eventually, order_body
+from tests.support import JSON, OPS, STOREFRONT, eventually, idempotency_key, order_body
+from tests.support.api import expected_order_id, post_order
 from tests.support.flow import (
     fresh_sku,
     place,
@@ -408,3 +409,47 @@ def test_stop_running_executions_leaves_none_running(client: Any, deps: Any, set
     assert after.status.value == "RESERVED"
     assert after.version == reserved.version
     assert stock_of(deps, sku) == {"WH-GETAFE": (2, 1)}
+
+
+def test_stopped_task_history_readable_when_the_stop_lands_as_a_task_is_scheduled(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 156: an execution stopped as a task was scheduled answered ops 500 for good.
+    # The stop is put at that instant: the parcel's dispatch task (a service task, its
+    # timeout read from the input) evaluates its timeout once for the state, then again
+    # as it schedules the task; the stop lands between the two.
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import (
+        Timeout,
+        TimeoutSecondsPath,
+    )
+
+    key = idempotency_key()
+    order_id = expected_order_id(STOREFRONT, key)
+    evaluated: list[str] = []
+    stopped: list[str] = []
+    original_eval = Timeout.eval
+
+    def stop_as_scheduled(self: Any, env: Any) -> None:
+        arn = env.states.context_object.context_object_data["Execution"]["Id"]
+        if isinstance(self, TimeoutSecondsPath) and order_id in arn:
+            evaluated.append(arn)
+            if len(evaluated) == 2:
+                stopped.append(arn)
+                sfn = boto3.client("stepfunctions", region_name=REGION)
+                sfn.stop_execution(executionArn=arn)
+        original_eval(self, env)
+
+    monkeypatch.setattr(Timeout, "eval", stop_as_scheduled)
+    sku = fresh_sku(deps, {"WH-GETAFE": 1})
+    body = order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    placed, _key = post_order(client, body, key=key)
+    assert placed.status_code == 202, placed.body
+    arn = eventually(lambda: stopped and stopped[0])
+    eventually(lambda: deps.workflow.status(arn) == "ABORTED")
+
+    events = raw_history(arn)
+
+    assert events[-1]["type"] == "ExecutionAborted"
+    answered = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
+    assert answered.status_code == 200, answered.body
+    assert answered.json_body["status"] == "ABORTED"
