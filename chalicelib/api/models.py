@@ -15,6 +15,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentFailure, PaymentStatus
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import TaxBreakdown
+from chalicelib.domain.regions import TaxName
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.domain.status_reasons import StatusReason
@@ -142,8 +143,9 @@ def payment_view(order: Order) -> dict[str, Any]:
 class TaxResponse(DeferredModel):
     """A tax; ``included`` when the prices already hold it."""
 
-    name: str
-    rate: str
+    name: TaxName
+    # As API.md writes it: "0.21", "0" for none.
+    rate: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$")
     amount: Money
     included: bool
 

@@ -10,6 +10,7 @@ from pydantic import Field
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import TaxResponse
 from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.pricing import PriceBreakdown
 from chalicelib.domain.quote_requests import QuoteRequest
@@ -32,7 +33,7 @@ class QuotedLineResponse(DeferredModel):
 class QuotedFulfillmentResponse(DeferredModel):
     """A part of the basket: from where, with whom, by when."""
 
-    type: str
+    type: FulfillmentType
     location_id: str
     carrier: str | None
     lines: list[FulfillmentLine]

@@ -3,14 +3,20 @@
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import ConfigDict, PlainSerializer
+from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.domain.deferred import DeferredModel
 
 CENT = Decimal("0.01")
 
+# What every answer shows (API.md: "every amount is a 2-decimal string"); the schema says
+# so, so that an answer breaking it fails the checks (a probe: "a number or any string").
+AMOUNT_SCHEMA = {"type": "string", "pattern": r"^-?[0-9]+\.[0-9]{2}$", "examples": ["12.50"]}
+
 Amount = Annotated[
-    Decimal, PlainSerializer(lambda value: str(value.quantize(CENT)), return_type=str)
+    Decimal,
+    PlainSerializer(lambda value: str(value.quantize(CENT)), return_type=str),
+    WithJsonSchema(AMOUNT_SCHEMA),
 ]
 
 
@@ -20,7 +26,7 @@ class Money(DeferredModel):
     model_config = ConfigDict(frozen=True)
 
     amount: Amount
-    currency: str = "EUR"
+    currency: str = Field(default="EUR", pattern="^[A-Z]{3}$")
 
     @classmethod
     def of(cls, amount: Decimal | str | int, currency: str = "EUR") -> "Money":
