@@ -144,6 +144,11 @@ class Shipment(DeferredModel):
         # A breach recorded before the carrier told us of a delivery on time did not
         # happen: the promise was kept (the ops timeline still shows when it was recorded).
         breached_at = None if status is SlaStatus.MET else self.breached_at
+        if status is SlaStatus.LATE and breached_at is None:
+            # Delivered past the promise before the breach step ran: the promise broke when
+            # it passed, as this block read while the parcel was out already said (a probe
+            # saw the moment go back to none).
+            breached_at = self.promised_by
         if now is not None and self.delivered_at is None and status is SlaStatus.ON_TIME:
             if now > self.promised_by:
                 status, breached_at = SlaStatus.BREACHED, self.promised_by

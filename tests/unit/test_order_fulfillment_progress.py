@@ -140,6 +140,25 @@ def test_a_delivery_after_a_recorded_breach_is_judged_by_when_it_was_delivered(
     assert shown["breached_at"] == (None if status == "met" else booking.promised_by.isoformat())
 
 
+def test_a_late_delivery_told_before_the_breach_step_ran_keeps_when_the_promise_broke() -> None:
+    # A probe: read while out, a parcel past its promise showed "breached" at the promise;
+    # delivered a second later, before the breach step ran, it showed "late" and no breach.
+    placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
+    fid = placed.fulfillments[0].fulfillment_id
+    booking = shipment(NOW + timedelta(days=1))
+    placed.dispatch_shipment(fid, booking, NOW)
+    read_while_out = booking.sla(NOW + timedelta(days=1, seconds=1))
+    assert (read_while_out["status"], read_while_out["breached_at"]) == (
+        "breached",
+        booking.promised_by.isoformat(),
+    )
+
+    placed.deliver(fid, NOW + timedelta(days=1, seconds=2))
+
+    shown = booking.sla(NOW + timedelta(days=2))
+    assert (shown["status"], shown["breached_at"]) == ("late", booking.promised_by.isoformat())
+
+
 def test_pending_fulfillment_cannot_be_delivered() -> None:
     placed = reserved([line("MUG-WHT", 1)], [allocate("MUG-WHT", WAREHOUSE, 1)])
     with pytest.raises(Conflict):
