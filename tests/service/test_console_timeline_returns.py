@@ -3,8 +3,11 @@ and the refund). A probe found a returned order whose only trace was its RETURNE
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.deps import Deps
 from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.returns import OrderReturn
 from chalicelib.services import (
     console,
     customer_projection,
@@ -18,17 +21,28 @@ from tests.fakes import FakeGateway, RecordingEvents
 from tests.service import flows
 
 
-def test_a_return_is_on_the_timeline_when_asked_for_and_when_received(deps: Deps) -> None:
-    order = flows.delivered(deps)
+def _ask(
+    deps: Deps,
+    order_id: str,
+    location_id: str | None = None,
+    lines: list[dict[str, Any]] | None = None,
+) -> OrderReturn:
+    """A return asked for: one T-shirt unless ``lines`` say otherwise, in store at
+    ``location_id``, else by mail."""
     request = RequestReturnRequest.model_validate(
         {
-            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "lines": lines or [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
             "reason": "too small",
-            "channel": "store",
-            "location_id": "ST-MADRID",
+            "channel": "store" if location_id else "mail",
+            "location_id": location_id,
         }
     )
-    opened = returns.request_return(order.order_id, request, deps)
+    return returns.request_return(order_id, request, deps)
+
+
+def test_a_return_is_on_the_timeline_when_asked_for_and_when_received(deps: Deps) -> None:
+    order = flows.delivered(deps)
+    opened = _ask(deps, order.order_id, "ST-MADRID")
     asked = [
         e for e in console.order_timeline(order.order_id, deps)["entries"] if e["kind"] == "return"
     ]
@@ -51,10 +65,7 @@ def test_a_return_is_on_the_timeline_when_asked_for_and_when_received(deps: Deps
 
 def test_a_refund_still_owed_says_so_on_the_timeline(deps: Deps) -> None:
     order = flows.delivered(deps)
-    request = RequestReturnRequest.model_validate(
-        {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
-    )
-    opened = returns.request_return(order.order_id, request, deps)
+    opened = _ask(deps, order.order_id)
     gateway = deps.payments
     assert isinstance(gateway, FakeGateway)
     gateway.unavailable = 10
@@ -107,10 +118,7 @@ def test_a_mail_return_received_at_a_store_was_asked_by_mail_to_no_store(deps: D
     # A probe: "return requested ... by mail to ST-BARCELONA" for a mail return that named
     # no store, once a store had received it.
     order = flows.delivered(deps)
-    request = RequestReturnRequest.model_validate(
-        {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "x", "channel": "mail"}
-    )
-    opened = returns.request_return(order.order_id, request, deps)
+    opened = _ask(deps, order.order_id)
     returns.receive_return(opened.return_id, "ST-MADRID", deps)
     asked, received = _return_entries(order.order_id, deps)
     assert asked == ("return requested", f"{opened.return_id}: 1 x TSHIRT-BLK-M by mail")
@@ -121,15 +129,7 @@ def test_a_return_named_for_one_store_and_received_at_another_says_both(deps: De
     order = flows.delivered(deps)
     stores = [loc.location_id for loc in deps.store.locations() if loc.type.value == "store"]
     named, walked_into = stores[0], stores[1]
-    request = RequestReturnRequest.model_validate(
-        {
-            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
-            "reason": "x",
-            "channel": "store",
-            "location_id": named,
-        }
-    )
-    opened = returns.request_return(order.order_id, request, deps)
+    opened = _ask(deps, order.order_id, named)
     returns.receive_return(opened.return_id, walked_into, deps)
     asked, received = _return_entries(order.order_id, deps)
     assert asked[1] == f"{opened.return_id}: 1 x TSHIRT-BLK-M by store to {named}"
@@ -140,10 +140,7 @@ def test_the_receipt_comes_before_the_returned_status_it_caused(deps: Deps) -> N
     # A probe: "RETURNED" was listed before "return received" at the same moment.
     order = flows.delivered(deps)
     every_unit = [{"sku": line.sku, "quantity": line.quantity} for line in order.lines]
-    request = RequestReturnRequest.model_validate(
-        {"lines": every_unit, "reason": "x", "channel": "mail"}
-    )
-    opened = returns.request_return(order.order_id, request, deps)
+    opened = _ask(deps, order.order_id, lines=every_unit)
     returned = returns.receive_return(opened.return_id, "ST-MADRID", deps)
     assert returned.status.value == "RETURNED"
     titles = [e["title"] for e in console.order_timeline(order.order_id, deps)["entries"]]
