@@ -1,13 +1,14 @@
 """The sandbox payment gateway's ledger: the truth the books are held against (local
 stack only)."""
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint  # type: ignore[attr-defined]
 
 from chalicelib.api.http import Call, endpoint
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.money import Money
 
 sandbox = Blueprint(__name__)
 
@@ -15,8 +16,8 @@ sandbox = Blueprint(__name__)
 class SandboxOperation(DeferredModel):
     """One operation the gateway performed."""
 
-    type: str
-    amount: dict[str, str]
+    type: Literal["authorize", "capture", "refund", "void"]
+    amount: Money
     at: str
     key: str
 
@@ -25,10 +26,10 @@ class SandboxPaymentResponse(DeferredModel):
     """``GET /sandbox/payments/{payment_id}``."""
 
     payment_id: str
-    authorized: dict[str, str]
-    captured: dict[str, str]
-    refunded: dict[str, str]
-    voided: dict[str, str]
+    authorized: Money
+    captured: Money
+    refunded: Money
+    voided: Money
     operations: list[SandboxOperation]
 
 

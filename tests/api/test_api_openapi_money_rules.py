@@ -59,3 +59,30 @@ def test_a_quoted_part_is_a_shipment_or_a_pickup(document: dict[str, Any]) -> No
     assert part.is_valid(quoted | {"type": "ship"})
     assert part.is_valid(quoted | {"type": "pickup"})
     assert not part.is_valid(quoted | {"type": "drone"})
+
+
+def test_the_sandbox_ledger_shows_money_and_its_operations_by_name(
+    document: dict[str, Any],
+) -> None:
+    # API.md: the ledger's amounts are money, its operations authorize|capture|refund|void.
+    ledger = _validator(document, "SandboxPaymentResponse")
+    zero = {"amount": "0.00", "currency": "EUR"}
+    shown = {
+        "payment_id": "pay_1",
+        "authorized": {"amount": "19.95", "currency": "EUR"},
+        "captured": zero,
+        "refunded": zero,
+        "voided": zero,
+        "operations": [
+            {
+                "type": "authorize",
+                "amount": {"amount": "19.95", "currency": "EUR"},
+                "at": "2026-12-05T22:00:00+00:00",
+                "key": "ord_1:authorize",
+            }
+        ],
+    }
+    assert ledger.is_valid(shown)
+    assert not ledger.is_valid(shown | {"captured": {"amount": "0", "currency": "EUR"}})
+    renamed = [shown["operations"][0] | {"type": "charge"}]
+    assert not ledger.is_valid(shown | {"operations": renamed})
