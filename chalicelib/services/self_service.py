@@ -51,11 +51,14 @@ PAID_AGAIN_DETAIL = "paying again after a declined card"
 REQUEST_LIFETIME = timedelta(seconds=30)
 
 
-def actions_now(order: Order, deps: Deps) -> CustomerActions:
-    """The actions possible now, with the scaled return and payment-retry windows."""
+def actions_now(order: Order, deps: Deps, erased: bool | None = None) -> CustomerActions:
+    """The actions possible now, with the scaled return and payment-retry windows.
+    ``erased``: whether the order's customer was erased, when the caller read it already
+    (``order_erased``)."""
     waits = deps.settings.waits
     facts = facts_of(order, timedelta(seconds=waits.return_window_seconds))
-    erased = order_erased(order, deps)
+    if erased is None:
+        erased = order_erased(order, deps)
     if erased:
         # Nothing new is written about an erased customer: no ticket, as for an order
         # without a customer.

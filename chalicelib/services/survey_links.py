@@ -12,7 +12,6 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import survey_open
 from chalicelib.services import tokens
-from chalicelib.services.after_sale_records import order_erased
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
@@ -42,13 +41,13 @@ def survey_url(order_id: str, deps: Deps, generation: int | None = None) -> str:
     return f"{deps.settings.public_base_url.rstrip('/')}/surveys/{token}"
 
 
-def survey_url_once_delivered(order: Order, deps: Deps) -> str | None:
+def survey_url_once_delivered(order: Order, erased: bool, deps: Deps) -> str | None:
     """The survey link for the tracking JSON and page: only once the order was delivered,
-    and not once its customer was erased (nothing new is written about them: the survey
-    answers 409, and a probe found its link still offered)."""
-    if not survey_open(order.status.value):
+    and not once its customer was ``erased`` (nothing new is written about them: the
+    survey answers 409, and a probe found its link still offered)."""
+    if erased or not survey_open(order.status.value):
         return None
-    return None if order_erased(order, deps) else survey_url(order.order_id, deps)
+    return survey_url(order.order_id, deps)
 
 
 def order_id_of(token: str, deps: Deps) -> str:

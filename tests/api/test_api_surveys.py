@@ -224,6 +224,12 @@ def test_after_erasure_the_survey_is_closed_says_so_and_keeps_no_answer(
         _post(client, delivered["path"], {"score": 2, "comment": "call me"}), 409, "token"
     )
     assert _get_json(client, delivered["path"]).json_body["answered"] is False
+    # Nor is it offered where the customer follows the order (probe 158: its link stayed).
+    track = urlparse(delivered["placed"]["tracking_url"]).path
+    followed = client.http.get(track, headers={"Accept": "application/json"}).json_body
+    assert followed["survey_url"] is None
+    page = client.http.get(track, headers={"Accept": "text/html"}).body.decode()
+    assert 'id="survey-link"' not in page
 
 
 def test_a_retried_answer_is_not_replayed_once_the_customer_was_erased(
