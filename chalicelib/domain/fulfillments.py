@@ -91,6 +91,11 @@ class Shipment(DeferredModel):
     # must still read the promise they were quoted (API.md: each shipment's SLA promise is
     # the quote's). Never set on AWS, where the two are the same moment.
     quoted_promise: datetime | None = None
+    # When the SLA breaks if the carrier has not confirmed the delivery: the promise plus
+    # the grace we give the carrier (API.md: "past its promise plus the 72 h grace, the
+    # shipment's SLA is breached"), scaled like the promise. Absent on a parcel shipped
+    # before the grace was kept here: it broke at its promise.
+    breach_due: datetime | None = None
     delivered_at: datetime | None = None
     sla_status: SlaStatus = SlaStatus.ON_TIME
     breached_at: datetime | None = None
@@ -113,9 +118,21 @@ class Shipment(DeferredModel):
             del self.events[next(i for i in range(len(self.events)) if i != last_problem)]
 
     @property
+    def breaks_at(self) -> datetime:
+        """When the SLA is breached if the parcel is still unconfirmed."""
+        return self.breach_due or self.promised_by
+
+    @property
     def shown_promise(self) -> datetime:
         """The promise shown to the shopper and to integrators."""
         return self.quoted_promise or self.promised_by
+
+    @property
+    def shown_grace_end(self) -> datetime:
+        """When the grace after the promise ends, on the shown promise's clock: where the
+        estimate the late parcel's apology gives starts from (sent then, it must not name
+        a day already past)."""
+        return self.shown_promise + (self.breaks_at - self.promised_by)
 
     def event_moment(self, reported: datetime, now: datetime, floor: datetime) -> datetime:
         """The moment recorded for a carrier's event on this parcel: what the carrier
@@ -138,20 +155,22 @@ class Shipment(DeferredModel):
 
     def sla(self, now: datetime | None = None) -> dict[str, str | None]:
         """The SLA block of the API. While the parcel is out, the status is read against
-        ``now``: ``at_risk`` in the last fifth of the promised time, ``breached`` once
-        past it (even before the workflow has recorded the breach)."""
+        ``now``: ``at_risk`` in the last fifth of the promised time and through the grace
+        after a missed promise, ``breached`` once the grace is over (even before the
+        workflow has recorded the breach)."""
         status = self.sla_status
         # A breach recorded before the carrier told us of a delivery on time did not
         # happen: the promise was kept (the ops timeline still shows when it was recorded).
         breached_at = None if status is SlaStatus.MET else self.breached_at
-        if status is SlaStatus.LATE and breached_at is None:
-            # Delivered past the promise before the breach step ran: the promise broke when
-            # it passed, as this block read while the parcel was out already said (a probe
-            # saw the moment go back to none).
-            breached_at = self.promised_by
+        # Delivered past the grace before the breach step ran: the SLA broke when the grace
+        # ran out, as this block read while the parcel was out already said (a probe saw the
+        # moment go back to none). Delivered within the grace, it never broke.
+        delivered_past_grace = self.delivered_at is not None and self.delivered_at > self.breaks_at
+        if status is SlaStatus.LATE and breached_at is None and delivered_past_grace:
+            breached_at = self.breaks_at
         if now is not None and self.delivered_at is None and status is SlaStatus.ON_TIME:
-            if now > self.promised_by:
-                status, breached_at = SlaStatus.BREACHED, self.promised_by
+            if now > self.breaks_at:
+                status, breached_at = SlaStatus.BREACHED, self.breaks_at
             elif now > self.promised_by - (self.promised_by - self.shipped_at) / 5:
                 status = SlaStatus.AT_RISK
         return {
@@ -204,13 +223,14 @@ class Fulfillment(DeferredModel):
 
     def watch_due(self) -> datetime | None:
         """When the scheduled SLA check must look at this parcel (its record is in the
-        open-shipments index until then): the promise while it is out and unbroken, then,
-        breached and still unconfirmed, the moment it is to be declared lost; declared lost,
-        until its refund is recorded (the customer and ops are told with it)."""
+        open-shipments index until then): the end of its grace while it is out and
+        unbroken, then, breached and still unconfirmed, the moment it is to be declared
+        lost; declared lost, until its refund is recorded (the customer and ops are told
+        with it)."""
         shipment = self.shipment
         if self.parcel_out():
             assert shipment is not None
-            return shipment.promised_by
+            return shipment.breaks_at
         if shipment is None or shipment.delivered_at is not None or shipment.lost_by is None:
             return None
         unconfirmed = self.status is FulfillmentStatus.SHIPPED

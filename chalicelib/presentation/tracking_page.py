@@ -159,7 +159,7 @@ def _fulfillment(
         # Late: the estimate the apology email gave (a probe: the page kept only the
         # promise missed while the email named a new date).
         "new_estimate": (
-            w.date(late_estimate(shipment.shown_promise, to))
+            w.date(late_estimate(shipment.shown_grace_end, to))
             if out and shipment.sla(now)["status"] == SlaStatus.BREACHED
             else None
         ),

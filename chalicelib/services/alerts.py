@@ -57,6 +57,8 @@ def resolve_alert(alert_id: str, by: str, note: str | None, deps: Deps) -> OpsAl
 
 
 # What ops are told about a parcel that is late: dealt with once the carrier delivers it.
+# ``delivery_unconfirmed`` is no longer raised (the breach now comes at the end of the grace,
+# when it was); open ones raised before are still resolved.
 LATE_PARCEL_KINDS = frozenset({"sla_breached", "delivery_unconfirmed"})
 
 

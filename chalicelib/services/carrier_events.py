@@ -28,7 +28,6 @@ from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
-    late_delivery_deadline,
     note_late_ticket,
     settle_parcel_problems,
 )
@@ -275,7 +274,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             recorded["reported_at"] = event.occurred_at
         shipment.record_event(recorded)
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.SHIPPED:
-            told_late = deps.clock() > late_delivery_deadline(shipment.promised_by, deps)
+            told_late = deps.clock() > shipment.breaks_at
             entry = order.deliver(fulfillment.fulfillment_id, occurred_at, told_late)
             # The wait's token stays on the parcel: the carrier's retry of a request that
             # died before the release below releases the wait (``_tell_again``).

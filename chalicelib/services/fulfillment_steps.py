@@ -29,6 +29,7 @@ from chalicelib.services.order_writes import (
 )
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
 from chalicelib.services.promising import quoted_promise, shipment_promise
+from chalicelib.services.sla import late_delivery_deadline
 from chalicelib.services.step_models import (
     AwaitInput,
     DispatchInput,
@@ -121,6 +122,7 @@ def _dispatch(
             quoted = quoted_promise(order, fulfillment.location_id)
             if quoted is not None and quoted != shipment.promised_by:
                 shipment.quoted_promise = quoted
+            shipment.breach_due = late_delivery_deadline(shipment.promised_by, deps)
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)
             wait_seconds = max(1, int((shipment.promised_by - now).total_seconds()) + 1)
             taken = StockChange.handing_over(fulfillment)
@@ -250,9 +252,9 @@ def await_fulfillment(step: AwaitInput, deps: Deps, start: Order | None = None) 
 
 
 def handle_fulfillment_timeout(step: FulfillmentStep, deps: Deps) -> DispatchOutput:
-    """A wait ran out. Late shipment: breach recorded (apology, ticket, ops alert), keep
-    waiting for the carrier until the parcel is declared lost and refunded. Uncollected
-    pick-up: restock and refund."""
+    """A wait ran out. Late shipment: keep waiting through the grace, then the breach is
+    recorded (apology, ticket, ops alert), and the wait goes on until the parcel is declared
+    lost and refunded. Uncollected pick-up: restock and refund."""
     order = deps.store.get_order(step.order_id)
     if order.fulfillment(step.fulfillment_id).type is FulfillmentType.SHIP:
         return _late_shipment(step, deps)

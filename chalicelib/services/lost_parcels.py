@@ -1,6 +1,7 @@
-"""Parcels the carrier never confirms: after the breach the workflow keeps waiting, tells
-ops when the grace period is over, and 30 days (scaled) after the promise declares the
-parcel LOST, refunds it, emails the customer and alerts ops. Only then does the wait end."""
+"""Parcels the carrier never confirms: past the promise the workflow keeps waiting through
+the grace, then records the breach (apology, ticket, ops alert), waits on, and 30 days
+(scaled) after the promise declares the parcel LOST, refunds it, emails the customer and
+alerts ops. Only then does the wait end."""
 
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ from chalicelib.services.alert_once import alert_once
 from chalicelib.services.alerts import late_parcel_lost
 from chalicelib.services.order_writes import Change, announce_delivered_again, mutate
 from chalicelib.services.sla import (
+    breach_once,
     check_overdue_shipments,
-    late_delivery_deadline,
     lost_deadline,
     note_late_ticket,
-    record_breach,
     settle_parcel_problems,
 )
 
@@ -38,14 +38,21 @@ def check_watched_shipments(deps: Deps) -> dict[str, int]:
 
 
 def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> int | None:
-    """A wait for the carrier ran out. Returns how many seconds to keep waiting, or None
-    when the workflow is done with this parcel (delivered, or declared lost and settled).
+    """A wait ran out. Returns how many seconds to keep waiting, or None when the workflow
+    is done with this parcel (delivered, or declared lost and settled).
 
-    At the promise: the breach is recorded (apology, ticket, alert). At the end of the
-    grace period: ops are told the carrier still has not confirmed. At the lost deadline:
-    the parcel is LOST."""
-    record_breach(order_id, fulfillment_id, deps)
+    At the promise: the grace begins and nobody is told yet (the parcel reads ``at_risk``;
+    delivered within the grace, its delivery is its only email). At the end of the grace:
+    the breach is recorded (apology, ticket, ops alert). At the lost deadline: the parcel is
+    LOST."""
     order = deps.store.get_order(order_id)
+    fulfillment = order.fulfillment(fulfillment_id)
+    shipment = fulfillment.shipment
+    if fulfillment.parcel_out() and shipment is not None:
+        grace_left = (shipment.breaks_at - deps.clock()).total_seconds()
+        if grace_left >= 1:
+            return int(grace_left) + 1
+    _, order = breach_once(order_id, fulfillment_id, deps, start=order)
     fulfillment = order.fulfillment(fulfillment_id)
     shipment = fulfillment.shipment
     if fulfillment.status is FulfillmentStatus.LOST:
@@ -56,18 +63,8 @@ def follow_up_late_shipment(order_id: str, fulfillment_id: str, deps: Deps) -> i
     announce_delivered_again(deps, order, fulfillment_id)
     if fulfillment.status is not FulfillmentStatus.SHIPPED or shipment is None:
         return None
-    now = deps.clock()
-    grace_left = (late_delivery_deadline(shipment.promised_by, deps) - now).total_seconds()
-    if grace_left >= 1:
-        return int(grace_left) + 1
-    lost_left = (lost_deadline(shipment.promised_by, deps) - now).total_seconds()
+    lost_left = (lost_deadline(shipment.promised_by, deps) - deps.clock()).total_seconds()
     if lost_left >= 1:
-        alert_once(
-            f"unconfirmed:{order_id}:{fulfillment_id}",
-            f"delivery unconfirmed {order_id}",
-            _parcel_facts(order, fulfillment, "delivery_unconfirmed"),
-            deps,
-        )
         return int(lost_left) + 1
     declare_lost(order_id, fulfillment_id, deps)
     return None

@@ -156,7 +156,7 @@ def email_context(
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
         "promised_by": _when(w, shipment.shown_promise if shipment else None),
-        "new_estimate": w.date(late_estimate(shipment.shown_promise, order.destination()))
+        "new_estimate": w.date(late_estimate(shipment.shown_grace_end, order.destination()))
         if shipment
         else "",
         "return_id": event.get("return_id", ""),

@@ -26,22 +26,27 @@ _log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
-# After a missed promise, how long we keep waiting for the carrier before ops take over.
+# After a missed promise, how long we wait for the carrier before the SLA is breached
+# (API.md: "past its promise plus the 72 h grace"): the apology, the ticket, ops' alert.
 LATE_DELIVERY_GRACE_HOURS = 72
 
 
 def record_breach(order_id: str, fulfillment_id: str, deps: Deps) -> bool:
     """Mark a shipment late once: the order shows it, the customer gets an apology (the
     ``shipment.sla_breached`` event), ops get an alert. True if this call recorded it."""
-    return _record_breach(order_id, fulfillment_id, deps)[0]
+    return breach_once(order_id, fulfillment_id, deps)[0]
 
 
-def _record_breach(
-    order_id: str, fulfillment_id: str, deps: Deps, when_due: bool = False
+def breach_once(
+    order_id: str,
+    fulfillment_id: str,
+    deps: Deps,
+    when_due: bool = False,
+    start: Order | None = None,
 ) -> tuple[bool, Order]:
     """``record_breach``, and the order as its write (or read) left it. ``when_due``:
-    only if the order's own promise has passed (the record that led here may hold
-    another, see ``check_overdue_shipments``)."""
+    only if the order's own grace has run out (the record that led here may hold another
+    promise, see ``check_overdue_shipments``). ``start``: the order just read."""
     now = deps.clock()
 
     def decide(order: Order) -> Change[bool] | None:
@@ -51,13 +56,13 @@ def _record_breach(
             fulfillment.status is not FulfillmentStatus.SHIPPED
             or shipment is None
             or shipment.breached_at is not None
-            or (when_due and shipment.promised_by > now)
+            or (when_due and shipment.breaks_at > now)
         ):
             return None
-        # The promise broke when it passed, not when a step noticed: the moment the order's
-        # JSON already shows before this record (``Shipment.sla``), so it never moves (a
-        # probe read two). With scaled waits the step may run before the wall-clock promise.
-        shipment.breached_at = min(now, shipment.promised_by)
+        # The SLA broke when the grace ran out, not when a step noticed: the moment the
+        # order's JSON already shows before this record (``Shipment.sla``), so it never moves
+        # (a probe read two). With scaled waits the step may run a little before it.
+        shipment.breached_at = min(now, shipment.breaks_at)
         shipment.sla_status = SlaStatus.BREACHED
         shipment.lost_by = lost_deadline(shipment.promised_by, deps)
         event = SlaBreached.of(order, fulfillment_id, shipment, shipment.breached_at)
@@ -65,7 +70,7 @@ def _record_breach(
 
     # mutate may decide again after losing a race: only the attempt that was written
     # returns True (another recorder that won has told already).
-    written = mutate(deps, order_id, decide)
+    written = mutate(deps, order_id, decide, start=start)
     order = written.order
     fulfillment = order.fulfillment(fulfillment_id)
     shipment = fulfillment.shipment
@@ -75,9 +80,9 @@ def _record_breach(
     if not written.result:
         if fulfillment.status is not FulfillmentStatus.SHIPPED:
             return False, order  # moved on since: what it became was told
-        if now >= late_delivery_deadline(shipment.promised_by, deps):
-            return False, order  # a later follow-up: the breach was told long ago
-        # Recorded already, before the grace period is over: by a run that may have died
+        if now >= lost_deadline(shipment.promised_by, deps):
+            return False, order  # the lost deadline's follow-up: told long ago
+        # Recorded already, before the lost deadline: by a run that may have died
         # between its write and what it tells (a Lambda stopped by its timeout), so the
         # customer's apology, the ticket and ops' alert are told again, each once.
         event = SlaBreached.of(order, fulfillment_id, shipment, breached_at)
@@ -191,13 +196,13 @@ def late_delivery_deadline(promised_by: datetime, deps: Deps) -> datetime:
 def check_overdue_shipments(
     deps: Deps, declare_lost: Callable[[str, str, Deps], object] | None = None
 ) -> dict[str, int]:
-    """The scheduled safety net: shipments past their promise with no breach recorded (an
-    execution stopped or lost its timer) get their breach now, and with ``declare_lost``
-    (``lost_parcels.declare_lost``), breached parcels still unconfirmed past their lost
-    deadline are declared lost (refunded, the customer told, ops alerted): API.md lets no
-    stopped execution keep money captured for a parcel that never arrived. Reads only the
-    sparse index of watched shipments, for the last three due days: the check runs every
-    few minutes, so that window survives two days without a run.
+    """The scheduled safety net: shipments past their promise and its grace with no breach
+    recorded (an execution stopped or lost its timer) get their breach now, and with
+    ``declare_lost`` (``lost_parcels.declare_lost``), breached parcels still unconfirmed
+    past their lost deadline are declared lost (refunded, the customer told, ops alerted):
+    API.md lets no stopped execution keep money captured for a parcel that never arrived.
+    Reads only the sparse index of watched shipments, for the last three due days: the
+    check runs every few minutes, so that window survives two days without a run.
 
     It also brings in line the records a crash left open (``records_repaired``): a record
     is written beside its order, before it when it opens and after it when it closes, so
@@ -241,7 +246,7 @@ def _check_record(
     anything."""
     order_id, fulfillment_id = str(item["order_id"]), str(item["fulfillment_id"])
     try:
-        breached, order = _record_breach(order_id, fulfillment_id, deps, when_due=True)
+        breached, order = breach_once(order_id, fulfillment_id, deps, when_due=True)
     except NotFound:
         if _order_exists(order_id, deps):
             raise  # something else is missing: not this record's to repair

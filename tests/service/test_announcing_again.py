@@ -319,7 +319,7 @@ def test_a_late_parcel_step_run_again_tells_the_breach_each_once(deps: Deps) -> 
     (parcel,) = order.fulfillments
     assert parcel.shipment is not None
     clock: Any = deps.clock
-    clock.now = parcel.shipment.promised_by + timedelta(minutes=1)
+    clock.now = parcel.shipment.breaks_at + timedelta(minutes=1)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
 
     def follow_up() -> object:
@@ -336,8 +336,8 @@ def test_a_late_parcel_step_run_again_tells_the_breach_each_once(deps: Deps) -> 
     ticket = deps.customers.get_ticket(sla.late_ticket_id(order.order_id, parcel.fulfillment_id))
     assert ticket is not None and ticket.order_id == order.order_id
 
-    # The follow-ups after the grace period are not run again: nothing is told again.
-    clock.now = sla.late_delivery_deadline(parcel.shipment.promised_by, deps) + timedelta(hours=1)
+    # The follow-up at the lost deadline is not the breach's run again: nothing is told again.
+    clock.now = sla.lost_deadline(parcel.shipment.promised_by, deps) + timedelta(minutes=1)
     follow_up()
     assert len(_events(deps, "shipment.sla_breached")) == 2
 

@@ -72,13 +72,13 @@ def _open(deps: Deps, tracking: str) -> bool:
     if not records:
         return False
     (record,) = records
-    overdue, _ = deps.store.overdue_shipments(_promise_of(record) + timedelta(minutes=1))
+    overdue, _ = deps.store.overdue_shipments(_grace_over(deps, record))
     return tracking in {str(item["tracking_number"]) for item in overdue}
 
 
 def _records(deps: Deps) -> list[dict[str, Any]]:
     """The records the carrier scorecard reads, around now."""
-    start, end = deps.clock() - timedelta(days=4), deps.clock() + timedelta(days=4)
+    start, end = deps.clock() - timedelta(days=8), deps.clock() + timedelta(days=8)
     return deps.store.shipments_between("rapido", "express", start, end)
 
 
@@ -86,11 +86,12 @@ def _scored(deps: Deps, tracking: str) -> list[dict[str, Any]]:
     return [record for record in _records(deps) if record["tracking_number"] == tracking]
 
 
-def _past_the_promise(deps: Deps, order: Order) -> None:
+def _past_the_grace(deps: Deps, order: Order) -> None:
+    """A minute past the promise and the grace after it: when the SLA is breached."""
     (parcel,) = deps.store.get_order(order.order_id).fulfillments
     assert parcel.shipment is not None
     clock: Any = deps.clock
-    clock.now = parcel.shipment.promised_by + timedelta(minutes=1)
+    clock.now = parcel.shipment.breaks_at + timedelta(minutes=1)
 
 
 def test_an_order_that_fails_every_check_does_not_stop_the_check_for_the_others(
@@ -100,7 +101,7 @@ def test_an_order_that_fails_every_check_does_not_stop_the_check_for_the_others(
     failed the scheduled check every run, and as records are read oldest due first, no
     other parcel got its breach or was declared lost after it."""
     poisoned, other = flows.shipped(deps), flows.shipped(deps)
-    _past_the_promise(deps, other)
+    _past_the_grace(deps, other)
     read = deps.store.get_order
 
     def get_order(order_id: str) -> Order:
@@ -211,9 +212,10 @@ def test_the_sla_check_does_not_call_late_a_parcel_whose_order_promises_later(
     loser = parcel.model_copy(deep=True)
     assert loser.shipment is not None
     loser.shipment.promised_by = parcel.shipment.promised_by - timedelta(hours=6)
+    loser.shipment.breach_due = parcel.shipment.breaks_at - timedelta(hours=6)
     assert deps.store.put_shipment(shipped.order_id, loser, shipped.version, ahead=True)
     clock: Any = deps.clock
-    clock.now = loser.shipment.promised_by + timedelta(minutes=1)
+    clock.now = loser.shipment.breaks_at + timedelta(minutes=1)
 
     outcome = sla.check_overdue_shipments(deps)
 
@@ -227,7 +229,7 @@ def test_the_sla_check_does_not_call_late_a_parcel_whose_order_promises_later(
 
 def _scorecard(deps: Deps) -> list[dict[str, Any]]:
     return sla.sla_scorecard(
-        deps, deps.clock() - timedelta(days=2), deps.clock() + timedelta(days=2)
+        deps, deps.clock() - timedelta(days=8), deps.clock() + timedelta(days=8)
     )
 
 
@@ -238,7 +240,7 @@ def test_the_record_of_an_order_that_never_shipped_is_dropped_by_the_sla_check(
     tracking = str(record["tracking_number"])
     # While the dispatch may still be retried, the check leaves the record alone.
     clock: Any = deps.clock
-    clock.now = _promise_of(record) + timedelta(minutes=1)
+    clock.now = _grace_over(deps, record)
     assert sla.check_overdue_shipments(deps)["records_repaired"] == 0
     assert _open(deps, tracking)
 
@@ -254,6 +256,11 @@ def test_the_record_of_an_order_that_never_shipped_is_dropped_by_the_sla_check(
 
 def _promise_of(record: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(record["promised_by"]))
+
+
+def _grace_over(deps: Deps, record: dict[str, Any]) -> datetime:
+    """A minute past the record's promise and the grace after it."""
+    return sla.late_delivery_deadline(_promise_of(record), deps) + timedelta(minutes=1)
 
 
 # Closing: the order before the record ------------------------------------------------------
@@ -279,7 +286,7 @@ def test_a_crash_after_the_delivery_is_written_leaves_the_record_open_until_the_
     (stale,) = _scored(deps, tracking)
     assert stale["delivered_at"] is None
 
-    _past_the_promise(deps, shipped)
+    _past_the_grace(deps, shipped)
     outcome = sla.check_overdue_shipments(deps)
     assert outcome == {
         "overdue": 1,
@@ -333,7 +340,7 @@ def test_a_crash_after_the_breach_is_written_is_repaired_by_the_sla_check(
 ) -> None:
     shipped = flows.shipped(deps)
     tracking = _tracking(shipped)
-    _past_the_promise(deps, shipped)
+    _past_the_grace(deps, shipped)
     crashed = _crash_once(deps, monkeypatch, "put_shipment", _closing)
     (parcel,) = shipped.fulfillments
 
@@ -354,7 +361,7 @@ def test_a_crash_after_the_breach_is_written_is_repaired_by_the_sla_check(
 def test_the_sla_check_records_a_breach_and_closes_the_record_in_one_pass(deps: Deps) -> None:
     shipped = flows.shipped(deps)
     tracking = _tracking(shipped)
-    _past_the_promise(deps, shipped)
+    _past_the_grace(deps, shipped)
     outcome = sla.check_overdue_shipments(deps)
     assert (outcome["breaches_recorded"], outcome["records_repaired"]) == (1, 0)
     assert not _open(deps, tracking)
@@ -385,7 +392,7 @@ def test_the_record_of_an_order_that_does_not_exist_is_dropped_by_the_sla_check(
     assert stray.shipment is not None
     stray.shipment.tracking_number = "RAP0000000001"
     assert deps.store.put_shipment("ord_never_stored", stray, 2)
-    _past_the_promise(deps, shipped)
+    _past_the_grace(deps, shipped)
     outcome = sla.check_overdue_shipments(deps)
     assert (outcome["overdue"], outcome["breaches_recorded"], outcome["records_repaired"]) == (
         2,
@@ -413,7 +420,7 @@ def test_a_parcel_whose_execution_no_longer_waits_is_declared_lost_by_the_schedu
     # scheduled check, but nothing ever declared the parcel lost, and its money stayed
     # captured (API.md: 30 days after the promise it is LOST and refunded).
     order = flows.shipped(deps)
-    _past_the_promise(deps, order)
+    _past_the_grace(deps, order)
     breach = lost_parcels.check_watched_shipments(deps)
     assert (breach["breaches_recorded"], breach["parcels_declared_lost"]) == (1, 0)
     shipment = deps.store.get_order(order.order_id).fulfillments[0].shipment
@@ -442,7 +449,7 @@ def test_a_lost_parcel_whose_refund_failed_is_refunded_and_told_by_a_later_check
     # The re-probe: the gateway failed the refund the check asked for; the parcel was LOST
     # but no later run looked at it again, so the customer and ops were never told.
     order = flows.shipped(deps)
-    _past_the_promise(deps, order)
+    _past_the_grace(deps, order)
     lost_parcels.check_watched_shipments(deps)
     shipment = deps.store.get_order(order.order_id).fulfillments[0].shipment
     assert shipment is not None and shipment.lost_by is not None
@@ -476,11 +483,14 @@ def test_a_lost_parcel_whose_refund_failed_is_refunded_and_told_by_a_later_check
     assert lost_parcels.check_watched_shipments(deps)["overdue"] == 0
 
 
-def test_a_breach_is_at_the_promise_before_and_after_the_step_records_it(deps: Deps) -> None:
+def test_a_breach_is_at_the_end_of_the_grace_before_and_after_the_step_records_it(
+    deps: Deps,
+) -> None:
     """A probe: the order's JSON said ``breached_at`` = the promise until the workflow
-    recorded the breach, then the moment the step ran, a second later."""
+    recorded the breach, then the moment the step ran, a second later. The SLA breaks
+    when the 72 h grace after the promise runs out (API.md: an order at rest)."""
     shipped = flows.shipped(deps)
-    _past_the_promise(deps, shipped)
+    _past_the_grace(deps, shipped)
     (parcel,) = shipped.fulfillments
     assert parcel.shipment is not None
     seen_before = parcel.shipment.sla(deps.clock())
@@ -489,10 +499,11 @@ def test_a_breach_is_at_the_promise_before_and_after_the_step_records_it(deps: D
 
     (recorded,) = deps.store.get_order(shipped.order_id).fulfillments
     assert recorded.shipment is not None
-    assert recorded.shipment.breached_at == parcel.shipment.promised_by
+    grace_over = parcel.shipment.promised_by + timedelta(hours=72)
+    assert recorded.shipment.breached_at == grace_over
     seen_after = recorded.shipment.sla(deps.clock())
     assert seen_before["status"] == seen_after["status"] == "breached"
     assert seen_after["breached_at"] == seen_before["breached_at"]
     assert isinstance(deps.events, RecordingEvents)
     (told,) = deps.events.of_type("shipment.sla_breached")
-    assert datetime.fromisoformat(told["at"]) == parcel.shipment.promised_by
+    assert datetime.fromisoformat(told["at"]) == grace_over

@@ -277,8 +277,9 @@ def test_a_parcel_lost_as_the_rest_was_delivered_is_lost_before_the_order_is_del
 
 def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
     # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
-    # missed promise. Promised Wednesday 1 April 2026 at 20:00 in Madrid, where the 2nd
-    # and 3rd are holidays: the estimate is Monday the 6th, as late_estimate's email says.
+    # missed promise. Promised Monday 30 March 2026 at 20:00 in Madrid; the 72 h grace
+    # ends on Thursday 2 April, when the apology is sent, and the 2nd and 3rd are Madrid
+    # holidays: the estimate is Monday the 6th, as late_estimate's email says.
     placed = shipped_with_notes()
     placed.shipping_address = ShippingAddress(
         name="Ana", line1="Gran Vía 1", city="Madrid", postal_code="28013", country="ES"
@@ -289,14 +290,16 @@ def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
     parcel.status = FulfillmentStatus.SHIPPED
     parcel.shipment.delivered_at = None
     parcel.shipment.sla_status = SlaStatus.ON_TIME
-    parcel.shipment.promised_by = datetime(2026, 4, 1, 18, 0, tzinfo=UTC)
-    later = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
+    parcel.shipment.promised_by = datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
+    parcel.shipment.breach_due = datetime(2026, 4, 2, 18, 0, tzinfo=UTC)
+    later = datetime(2026, 4, 2, 19, 0, tzinfo=UTC)
 
     html = tracking_html(placed, later, NAMES, {})
 
     assert "Nueva estimación: 6 abr 2026" in html
-    not_yet = tracking_html(placed, datetime(2026, 4, 1, 9, 0, tzinfo=UTC), NAMES, {})
-    assert "Nueva estimación" not in not_yet
+    # Past the promise but within the grace: not breached, and no estimate yet.
+    within_grace = tracking_html(placed, datetime(2026, 4, 1, 9, 0, tzinfo=UTC), NAMES, {})
+    assert "Nueva estimación" not in within_grace
 
 
 def test_an_order_whose_pick_up_was_collected_and_parcel_lost_says_partly_delivered() -> None:

@@ -31,12 +31,13 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
     tracking = tracking_number(shipped)
     assert shipped.fulfillments[0].shipment is not None
     assert shipped.fulfillments[0].shipment.carrier == "rapido"
-    # The wait for the promise (a few seconds at the default scale) is already running.
-    # Waits computed from now on (the 72 h grace period after the breach) are ten times
-    # longer, so that the late webhook below lands inside it even on a busy machine.
+    # The waits for the promise and the 72 h grace after it (a few seconds and 12 s at the
+    # default scale) were fixed at dispatch. Waits computed from now on (until the parcel
+    # is declared lost, after the breach) are ten times longer, so that the late webhook
+    # below lands inside that wait even on a busy machine.
     settings.time_scale = settings.time_scale / 10
 
-    # Nobody delivers: the wait for the carrier runs out and the workflow records it.
+    # Nobody delivers: the waits for the carrier run out and the workflow records it.
     def breach_recorded() -> bool:
         shipment = deps.store.get_order(order_id).fulfillments[0].shipment
         return shipment is not None and shipment.breached_at is not None
@@ -64,11 +65,12 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
     )
     assert [(a["kind"], a["tracking_number"]) for a in breaches] == [("sla_breached", tracking)]
 
-    # The execution waits again; the carrier's late webhook completes the order.
+    # The execution waits again (after the promise, then after the grace); the carrier's
+    # late webhook completes the order.
     eventually(
         lambda: (
             states_entered(deps.workflow.describe(shipped.execution_arn)).count("AwaitCompletion")
-            == 2
+            == 3
         ),
         timeout=10,
     )
@@ -96,8 +98,8 @@ def test_missed_sla_alerts_ops_keeps_waiting_and_a_late_delivery_completes_the_o
     )
     assert described["status"] == "RUNNING"
     states = states_entered(described)
-    assert states.count("HandleTimeout") == 1
-    assert states.count("AwaitCompletion") == 2
+    assert states.count("HandleTimeout") == 2
+    assert states.count("AwaitCompletion") == 3
 
     # Nothing resolved twice: a second delivered event changes nothing, a replay is
     # recognised, and ops heard about the breach once.
