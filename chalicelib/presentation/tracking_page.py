@@ -132,6 +132,16 @@ TEXT: dict[Language, dict[str, str]] = {
 }
 
 
+def _sla_as_read(shipment: Any, out: bool, now: datetime) -> str:
+    """The parcel's SLA status as the customer reads it: past its promise, in the grace
+    before the breach, the API says ``at_risk``, but "may be late" beside a day already gone
+    is not true; the customer reads that it is late."""
+    status = str(shipment.sla(now)["status"])
+    if out and status == SlaStatus.AT_RISK and now > shipment.promised_by:
+        return SlaStatus.BREACHED
+    return status
+
+
 def _fulfillment(
     fulfillment: Any,
     w: Wording,
@@ -155,7 +165,7 @@ def _fulfillment(
         "tracking_url": shipment.tracking_url if shipment else None,
         # A parcel delivered or declared lost is due no more; its status says what happened.
         "due_by": w.day(shipment.shown_promise) if out else None,
-        "sla": sla_status_word(shipment.sla(now)["status"], w.language) if shipment else None,
+        "sla": sla_status_word(_sla_as_read(shipment, out, now), w.language) if shipment else None,
         # Late: the estimate the apology email gave (a probe: the page kept only the
         # promise missed while the email named a new date).
         "new_estimate": (

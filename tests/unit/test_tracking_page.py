@@ -344,3 +344,26 @@ def test_two_parcels_lost_beside_a_delivered_part_are_counted(locale: str, said:
     found = re.search(top, page_of(placed, locale))
 
     assert found is not None and found.group(1) == said
+
+
+def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach() -> None:
+    # Within the grace after the promise the API says at_risk (not breached yet), but the
+    # page said "Puede retrasarse" beside a delivery day already gone.
+    placed = shipped_with_notes()
+    (parcel,) = placed.fulfillments
+    assert parcel.shipment is not None
+    placed.status = OrderStatus.SHIPPED
+    parcel.status = FulfillmentStatus.SHIPPED
+    parcel.shipment.delivered_at = None
+    parcel.shipment.sla_status = SlaStatus.ON_TIME
+    parcel.shipment.shipped_at = datetime(2026, 3, 26, 18, 0, tzinfo=UTC)
+    parcel.shipment.promised_by = datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
+    parcel.shipment.breach_due = datetime(2026, 4, 2, 18, 0, tzinfo=UTC)
+
+    near_the_promise = tracking_html(placed, datetime(2026, 3, 30, 9, 0, tzinfo=UTC), NAMES, {})
+    past_the_promise = tracking_html(placed, datetime(2026, 3, 31, 9, 0, tzinfo=UTC), NAMES, {})
+
+    assert "Puede retrasarse" in near_the_promise
+    assert "Con retraso" not in near_the_promise
+    assert "Con retraso" in past_the_promise
+    assert "Puede retrasarse" not in past_the_promise
