@@ -8,7 +8,7 @@ from pydantic import Field, WithJsonSchema
 
 from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, sla_severity
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -210,12 +210,11 @@ class OrderResponse(DeferredModel):
         ``sees_pickup_code_at`` its store (store staff there and ops), none by default."""
         fulfillments = []
         worst: dict[str, str | None] | None = None
-        rank = {"met": 0, "on_time": 1, "at_risk": 2, "late": 3, "breached": 4}
         for f in order.fulfillments:
             shipment = None
             if f.shipment is not None:
                 sla = f.shipment.sla(now)
-                if worst is None or rank[str(sla["status"])] > rank[str(worst["status"])]:
+                if worst is None or sla_severity(sla) > sla_severity(worst):
                     worst = sla
                 shipment = ShipmentResponse(
                     carrier=f.shipment.carrier,

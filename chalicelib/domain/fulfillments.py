@@ -180,6 +180,23 @@ class Shipment(DeferredModel):
         }
 
 
+SLA_RANK = {
+    SlaStatus.MET: 0,
+    SlaStatus.ON_TIME: 1,
+    SlaStatus.AT_RISK: 2,
+    SlaStatus.LATE: 3,
+    SlaStatus.BREACHED: 4,
+}
+
+
+def sla_severity(block: Mapping[str, str | None]) -> tuple[int, bool]:
+    """How bad a shipment's SLA block is, for the order's own (the worst of its
+    shipments'): by status, and among two late parcels, one whose SLA was breached before
+    it arrived is worse than one delivered within the grace (a probe: the order read late
+    with no breach while one of its parcels had been breached)."""
+    return SLA_RANK[SlaStatus(str(block["status"]))], block["breached_at"] is not None
+
+
 class FulfillmentLine(DeferredModel):
     """Units of a SKU that one fulfillment carries."""
 
