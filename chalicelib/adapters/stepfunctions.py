@@ -158,9 +158,9 @@ def _iso(value: datetime | None) -> str | None:
 def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per state visited, its entry paired with its exit by ``previousEventId``
     (a Map's iterations run the same states side by side, so a name alone pairs them
-    wrongly: a re-probe). A state left by an error its catch handled has no ``…Exited``:
-    it exits when its task failed. Whatever is still open when the execution ends (stopped,
-    failed) exits then."""
+    wrongly: a re-probe); by name only for an event that names no earlier one. A state left
+    by an error its catch handled has no ``…Exited``: it exits when its task failed.
+    Whatever is still open when the execution ends (stopped, failed) exits then."""
     rows: list[dict[str, Any]] = []
     entered_by_id: dict[int, dict[str, Any]] = {}
     previous: dict[int, int] = {}
@@ -182,14 +182,17 @@ def states_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 entered_by_id[event_id] = row
         elif kind.endswith("StateExited"):
             name = event["stateExitedEventDetails"]["name"]
-            left = _entered_before(event_id, previous, entered_by_id, name) or next(
-                (r for r in reversed(rows) if r["state"] == name and r["exited"] is None), None
-            )
+            left = _entered_before(event_id, previous, entered_by_id, name)
+            if left is None and not _chained(event_id, previous):
+                left = next(
+                    (r for r in reversed(rows) if r["state"] == name and r["exited"] is None),
+                    None,
+                )
             if left is not None:
                 left["exited"] = at
         elif kind.endswith(_LEFT_BY_ERROR):
             failed = _entered_before(event_id, previous, entered_by_id)
-            if failed is not None:
+            if failed is not None and failed["type"] == "Task" and failed["exited"] is None:
                 failed["exited"] = at
         elif kind in _EXECUTION_ENDS:
             for row in rows:
@@ -205,14 +208,22 @@ _EXECUTION_ENDS = frozenset(
 )
 
 
+def _chained(event_id: object, previous: dict[int, int]) -> bool:
+    """Whether the event names the one before it (every event but the first does)."""
+    return isinstance(event_id, int) and event_id in previous
+
+
 def _entered_before(
     event_id: object,
     previous: dict[int, int],
     entered_by_id: dict[int, dict[str, Any]],
     name: str | None = None,
 ) -> dict[str, Any] | None:
-    """The open state an event happened in (named ``name``, when given): its chain of
-    earlier events back to that state's entry."""
+    """The state an event happened in (named ``name``, when given): the nearest entry on
+    its chain of earlier events. Open or not: a timed-out task's ``TaskTimedOut`` ends its
+    state, then its ``TaskStateExited`` follows on the same chain; looking past a closed
+    entry for an open one gave that exit to the same state in the Map's other iteration,
+    and the other iteration's timeout then to the Map itself (a probe)."""
     if not isinstance(event_id, int):
         return None
     seen: set[int] = set()
@@ -220,7 +231,7 @@ def _entered_before(
     while current is not None and current not in seen:
         seen.add(current)
         row = entered_by_id.get(current)
-        if row is not None and row["exited"] is None and name in (None, row["state"]):
+        if row is not None and name in (None, row["state"]):
             return row
         current = previous.get(current)
     return None

@@ -92,3 +92,43 @@ def test_a_stopped_execution_leaves_no_state_open() -> None:
     rows = states_of(h.events)
 
     assert [r["exited"] for r in rows] == [_iso(30), _iso(30)]
+
+
+def test_a_timed_out_wait_beside_another_iteration_gives_its_exit_to_neither() -> None:
+    # The chain recorded for a mixed order (probe 159): the pick-up's wait timed out at
+    # 12 s (TaskTimedOut, then TaskStateExited on the same chain), the parcel's at 20 s. The
+    # exit after the timeout went to the parcel's wait, and the parcel's timeout then closed
+    # the Map itself at 20 s, while it ran until 40 s.
+    h = History()
+    started = h.add("ExecutionStarted", None, 0)
+    fulfil = h.add("MapStateEntered", started, 1, "FulfilEach")
+    map_started = h.add("MapStateStarted", fulfil, 1)
+    first = h.add("MapIterationStarted", map_started, 1, "FulfilEach")
+    pickup = h.add("TaskStateEntered", first, 1, "AwaitCompletion")
+    pickup_submitted = h.add("TaskSubmitted", pickup, 1)
+    second = h.add("MapIterationStarted", map_started, 1, "FulfilEach")
+    parcel = h.add("TaskStateEntered", second, 1, "AwaitCompletion")
+    parcel_submitted = h.add("TaskSubmitted", parcel, 1)
+    pickup_timed_out = h.add("TaskTimedOut", pickup_submitted, 12)
+    pickup_left = h.add("TaskStateExited", pickup_timed_out, 12, "AwaitCompletion")
+    closed = h.add("SucceedStateEntered", pickup_left, 12, "FulfillmentClosed")
+    h.add("SucceedStateExited", closed, 12, "FulfillmentClosed")
+    parcel_timed_out = h.add("TaskTimedOut", parcel_submitted, 20)
+    parcel_left = h.add("TaskStateExited", parcel_timed_out, 20, "AwaitCompletion")
+    handled = h.add("TaskStateEntered", parcel_left, 20, "HandleTimeout")
+    handled_left = h.add("TaskStateExited", handled, 21, "HandleTimeout")
+    waiting = h.add("TaskStateEntered", handled_left, 21, "AwaitCompletion")
+    delivered = h.add("TaskSucceeded", waiting, 40)
+    left = h.add("TaskStateExited", delivered, 40, "AwaitCompletion")
+    h.add("MapStateExited", left, 40, "FulfilEach")
+
+    rows = states_of(h.events)
+
+    assert [(r["state"], r["entered"], r["exited"]) for r in rows] == [
+        ("FulfilEach", _iso(1), _iso(40)),
+        ("AwaitCompletion", _iso(1), _iso(12)),
+        ("AwaitCompletion", _iso(1), _iso(20)),
+        ("FulfillmentClosed", _iso(12), _iso(12)),
+        ("HandleTimeout", _iso(20), _iso(21)),
+        ("AwaitCompletion", _iso(21), _iso(40)),
+    ]
