@@ -275,23 +275,31 @@ def test_a_parcel_lost_as_the_rest_was_delivered_is_lost_before_the_order_is_del
     assert steps[-2:] == ["LOST", "DELIVERED"]
 
 
-def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
-    # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
-    # missed promise. Promised Monday 30 March 2026 at 20:00 in Madrid; the 72 h grace
-    # ends on Thursday 2 April, when the apology is sent, and the 2nd and 3rd are Madrid
-    # holidays: the estimate is Monday the 6th, as late_estimate's email says.
+def _out_past_its_promise() -> Order:
+    """A parcel still out, shipped Thursday 26 March 2026, promised Monday 30 March at
+    20:00 in Madrid, its 72 h grace ending Thursday 2 April."""
     placed = shipped_with_notes()
-    placed.shipping_address = ShippingAddress(
-        name="Ana", line1="Gran Vía 1", city="Madrid", postal_code="28013", country="ES"
-    )
     (parcel,) = placed.fulfillments
     assert parcel.shipment is not None
     placed.status = OrderStatus.SHIPPED
     parcel.status = FulfillmentStatus.SHIPPED
     parcel.shipment.delivered_at = None
     parcel.shipment.sla_status = SlaStatus.ON_TIME
+    parcel.shipment.shipped_at = datetime(2026, 3, 26, 18, 0, tzinfo=UTC)
     parcel.shipment.promised_by = datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
     parcel.shipment.breach_due = datetime(2026, 4, 2, 18, 0, tzinfo=UTC)
+    return placed
+
+
+def test_a_late_parcel_shows_the_new_estimate_the_apology_email_gives() -> None:
+    # A probe: the email said "new delivery estimate: 3 Dec" while the page kept only the
+    # missed promise. Promised Monday 30 March 2026 at 20:00 in Madrid; the 72 h grace
+    # ends on Thursday 2 April, when the apology is sent, and the 2nd and 3rd are Madrid
+    # holidays: the estimate is Monday the 6th, as late_estimate's email says.
+    placed = _out_past_its_promise()
+    placed.shipping_address = ShippingAddress(
+        name="Ana", line1="Gran Vía 1", city="Madrid", postal_code="28013", country="ES"
+    )
     later = datetime(2026, 4, 2, 19, 0, tzinfo=UTC)
 
     html = tracking_html(placed, later, NAMES, {})
@@ -349,16 +357,7 @@ def test_two_parcels_lost_beside_a_delivered_part_are_counted(locale: str, said:
 def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach() -> None:
     # Within the grace after the promise the API says at_risk (not breached yet), but the
     # page said "Puede retrasarse" beside a delivery day already gone.
-    placed = shipped_with_notes()
-    (parcel,) = placed.fulfillments
-    assert parcel.shipment is not None
-    placed.status = OrderStatus.SHIPPED
-    parcel.status = FulfillmentStatus.SHIPPED
-    parcel.shipment.delivered_at = None
-    parcel.shipment.sla_status = SlaStatus.ON_TIME
-    parcel.shipment.shipped_at = datetime(2026, 3, 26, 18, 0, tzinfo=UTC)
-    parcel.shipment.promised_by = datetime(2026, 3, 30, 18, 0, tzinfo=UTC)
-    parcel.shipment.breach_due = datetime(2026, 4, 2, 18, 0, tzinfo=UTC)
+    placed = _out_past_its_promise()
 
     near_the_promise = tracking_html(placed, datetime(2026, 3, 30, 9, 0, tzinfo=UTC), NAMES, {})
     past_the_promise = tracking_html(placed, datetime(2026, 3, 31, 9, 0, tzinfo=UTC), NAMES, {})

@@ -25,6 +25,7 @@ from tests.support.flow import (
     post_carrier_event,
     states_entered,
     tracking_number,
+    wait_past,
 )
 from tests.support.inbox import _body, _text, expect_emails
 from tests.support.orders import wait_for_status
@@ -93,6 +94,16 @@ def test_a_pickup_ready_then_not_collected_is_told_each_once(
     assert "Tienda Valencia Ruzafa" in str(inbox["not_collected"][0]["Subject"])
 
 
+def _one_parcel_shipped(
+    client: Any, deps: Any, parked: list[str]
+) -> tuple[dict[str, Any], str, Any]:
+    """A Spanish web order of one parcel, placed and shipped: its body, id and order."""
+    body = _body(fresh_sku(deps, {"WH-GETAFE": 5}), "es")
+    order_id = place(client, body)
+    parked.append(order_id)
+    return body, order_id, wait_for_status(deps, order_id, "SHIPPED")
+
+
 def test_a_parcel_a_little_late_is_delivered_within_the_grace_with_no_apology(
     client: Any, deps: Any, stack: Any, parked: list[str], settings: Any
 ) -> None:
@@ -100,11 +111,7 @@ def test_a_parcel_a_little_late_is_delivered_within_the_grace_with_no_apology(
     # breaks only past the promise plus the 72 h grace. Delivered after its promise, inside
     # the grace (12 s at the tests' scale), it is late but was never breached: no apology,
     # no ticket, no alert.
-    sku = fresh_sku(deps, {"WH-GETAFE": 5})
-    body = _body(sku, "es")
-    order_id = place(client, body)
-    parked.append(order_id)
-    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    body, order_id, shipped = _one_parcel_shipped(client, deps, parked)
     arn = shipped.execution_arn
     # The promise passed: the execution waits again, now through the grace.
     eventually(
@@ -113,6 +120,10 @@ def test_a_parcel_a_little_late_is_delivered_within_the_grace_with_no_apology(
     )
     at_risk = get_order(client, order_id, STOREFRONT)
     assert at_risk["fulfillments"][0]["shipment"]["sla"]["status"] == "at_risk"
+    # Dated in whole seconds, a delivery sent within a second of the promise reads as on it.
+    parcel = shipped.fulfillments[0].shipment
+    assert parcel is not None
+    wait_past(parcel.promised_by)
     post_carrier_event(client, tracking_number(shipped))
     wait_for_status(deps, order_id, "DELIVERED")
 
@@ -135,11 +146,7 @@ def test_a_parcel_a_little_late_is_delivered_within_the_grace_with_no_apology(
 def test_a_late_parcel_is_apologised_for_once_then_delivered(
     client: Any, deps: Any, stack: Any, parked: list[str], settings: Any
 ) -> None:
-    sku = fresh_sku(deps, {"WH-GETAFE": 5})
-    body = _body(sku, "es")
-    order_id = place(client, body)
-    parked.append(order_id)
-    shipped = wait_for_status(deps, order_id, "SHIPPED")
+    body, order_id, shipped = _one_parcel_shipped(client, deps, parked)
     # The waits for the promise and its grace were fixed at dispatch; the wait after the
     # breach is computed later, at a tenth of the scale: the late webhook lands inside it.
     settings.time_scale = settings.time_scale / 10
