@@ -132,11 +132,10 @@ TEXT: dict[Language, dict[str, str]] = {
 }
 
 
-def _sla_as_read(shipment: Any, out: bool, now: datetime) -> str:
-    """The parcel's SLA status as the customer reads it: past its promise, in the grace
-    before the breach, the API says ``at_risk``, but "may be late" beside a day already gone
-    is not true; the customer reads that it is late."""
-    status = str(shipment.sla(now)["status"])
+def _sla_as_read(shipment: Any, status: str, out: bool, now: datetime) -> str:
+    """The parcel's SLA ``status`` (the API's) as the customer reads it: past its promise,
+    in the grace before the breach, the API says ``at_risk``, but "may be late" beside a day
+    already gone is not true; the customer reads that it is late."""
     if out and status == SlaStatus.AT_RISK and now > shipment.promised_by:
         return SlaStatus.BREACHED
     return status
@@ -154,6 +153,7 @@ def _fulfillment(
     out = shipment is not None and not shipment.delivered_at and not shipment.lost_at
     ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
     code_label = f"{TEXT[w.language]['pickup_code']} {fulfillment.pickup_code}"
+    sla_status = str(shipment.sla(now)["status"]) if shipment else None
     return {
         "type": fulfillment_type_word(fulfillment.type, w.language),
         "place": names.get(fulfillment.location_id, ""),
@@ -165,12 +165,16 @@ def _fulfillment(
         "tracking_url": shipment.tracking_url if shipment else None,
         # A parcel delivered or declared lost is due no more; its status says what happened.
         "due_by": w.day(shipment.shown_promise) if out else None,
-        "sla": sla_status_word(_sla_as_read(shipment, out, now), w.language) if shipment else None,
+        "sla": (
+            sla_status_word(_sla_as_read(shipment, sla_status, out, now), w.language)
+            if shipment and sla_status
+            else None
+        ),
         # Late: the estimate the apology email gave (a probe: the page kept only the
         # promise missed while the email named a new date).
         "new_estimate": (
             w.date(late_estimate(shipment.shown_grace_end, to))
-            if out and shipment.sla(now)["status"] == SlaStatus.BREACHED
+            if out and sla_status == SlaStatus.BREACHED
             else None
         ),
         "pickup_code": fulfillment.pickup_code if ready else None,
