@@ -19,6 +19,7 @@ from pydantic import ConfigDict
 
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 
@@ -48,6 +49,9 @@ class EventType(StrEnum):
     PARCEL_LOST = "fulfillment.lost"
     SLA_BREACHED = "shipment.sla_breached"
     RETURN_REQUESTED = "return.requested"
+    # Every receipt; it mails only for a return that gives nothing back (a refund is told
+    # by its own event, once the money is back).
+    RETURN_RECEIVED = "return.received"
     # A refund the gateway confirmed; ``event_id`` is ``<operation key>:DONE`` and the key
     # says what it refunds (``domain.settlement``).
     REFUNDED = "payment.refund"
@@ -101,7 +105,8 @@ ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
     EventType.SLA_BREACHED: EmailKind.LATE_DELIVERY,
 }
 # Essential: refunds by cause. A return's refund is the "return received" email (sent
-# when the money is back, so what it says is true); a lost parcel's refund was told by the
+# when the money is back, so what it says is true; a return that gives nothing back is
+# told at its receipt); a lost parcel's refund was told by the
 # lost-parcel email; the shipping fee given back has its own email, unless it went back
 # with a lost parcel, whose email told it (``told_elsewhere``).
 REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
@@ -127,6 +132,7 @@ class OrderEvent(DeferredModel):
     order_id: str | None = None
     status: str | None = None
     status_reason: str | None = None
+    refund: Money | None = None
 
     def refund_cause(self) -> RefundCause | None:
         """What a refund event gives back, from its key ``<order>:<cause>:refund``: a
@@ -163,6 +169,11 @@ def _essential(event: OrderEvent) -> EmailKind | None:
     if event.type == EventType.REFUNDED:
         cause = event.refund_cause()
         return REFUND_EMAILS[cause] if cause is not None else EmailKind.REFUND
+    if event.type == EventType.RETURN_RECEIVED:
+        # Lines made free by a discount give nothing back, so no refund event would tell
+        # the customer their return arrived (probe 160).
+        gives_back = event.refund is not None and event.refund.amount > 0
+        return None if gives_back else EmailKind.RETURN_RECEIVED
     return ESSENTIAL_EVENT_EMAILS.get(event.type)
 
 

@@ -18,6 +18,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
+from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket
 
 # ``isoformat()`` (``+00:00``), not pydantic's JSON form (``Z``): the wire format.
@@ -108,6 +109,37 @@ class ReturnRequested(Event):
             order_id=order_id,
             return_id=return_id,
             at=at,
+        )
+
+
+class ReturnReceived(Event):
+    """A return's goods arrived at ``location_id``; ``refund`` is what they give back. A
+    refund is told by its own event once the gateway confirmed it (the email can then say
+    it is done); a return that gives nothing back (its lines were free after discounts)
+    is told by this one."""
+
+    type: Literal["return.received"] = "return.received"
+    event_id: str
+    order_id: str
+    return_id: str
+    location_id: str
+    refund: Money
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, received: OrderReturn) -> "ReturnReceived":
+        """The receipt of return ``received``."""
+        if received.received_at is None or received.location_id is None:
+            raise ValueError(f"return {received.return_id} was not received")
+        if received.refund is None:
+            raise ValueError(f"return {received.return_id} has no refund worked out")
+        return cls(
+            event_id=f"{order_id}:{received.return_id}:RECEIVED",
+            order_id=order_id,
+            return_id=received.return_id,
+            location_id=received.location_id,
+            refund=received.refund,
+            at=received.received_at,
         )
 
 

@@ -26,6 +26,7 @@ _PLAIN_COUNTS = {
     "ticket.opened": "TicketOpened",
     "ticket.resolved": "TicketResolved",
     "return.requested": "ReturnRequested",
+    "return.received": "ReturnReceived",
     "fulfillment.ready_for_pickup": "PickupReady",
     "fulfillment.not_collected": "PickupNotCollected",
     "fulfillment.cancelled": "FulfillmentCancelled",

@@ -227,6 +227,7 @@ _EMAIL_WORDS = {
     "shipment.sla_breached": "late delivery",
     "payment.refund": "refund",
     "return.requested": "return requested",
+    "return.received": "return received",
     "ticket.opened": "ticket opened",
     "ticket.resolved": "ticket resolved",
 }

@@ -20,6 +20,7 @@ from chalicelib.domain.customers import normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
+    EventType,
     NotificationPreference,
     email_for,
     overtaken,
@@ -119,6 +120,9 @@ def email_context(
         "reason": _lower_first(w.reason(order.reason_cause())) if order.status_reason else "",
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
+        # A return told at its receipt gives nothing back (its refund's event tells one
+        # that does): "nothing to refund", not "refunded 0,00 €".
+        "refunds_nothing": event.get("type") == EventType.RETURN_RECEIVED,
         "voided": _money(w, event.get("voided")),
         "tracking_url": tracking_url(order.order_id, deps, generation),
         "survey_url": survey_url(order.order_id, deps, generation)

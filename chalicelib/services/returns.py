@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
-from chalicelib.domain.events import ReturnRequested
+from chalicelib.domain.events import ReturnReceived, ReturnRequested
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
@@ -128,7 +128,8 @@ def receive_return(
             # Nothing more can come back: the return window's wait ends now. An order
             # parked before the wait had its own item holds the token itself.
             token, current.returns_task_token = current.returns_task_token, None
-        return Change(entry=entry, stock=stock, result=token)
+        received_event = ReturnReceived.of(order_id, received)
+        return Change(entry=entry, stock=stock, events=[received_event], result=token)
 
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
     try:
@@ -153,8 +154,9 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
     review: the refund waited for the sweeper, and the execution for the end of the
     return window). What it left is done now, each part once: the refund settled (the
     customer's email goes with it), the back-in-stock subscribers the restock was due to
-    tell told, the order's RETURNED told again under its first id, the return window's
-    wait released. The answer stays 409: the goods came back with the first request."""
+    tell told, the receipt and the order's RETURNED told again under their first ids, the
+    return window's wait released. The answer stays 409: the goods came back with the
+    first request."""
     order = deps.store.get_order(order_id)
     received = next((r for r in order.returns if r.return_id == return_id), None)
     if received is None or received.status is not ReturnStatus.RECEIVED:
@@ -163,6 +165,9 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
         return
     settlement.settle(order_id, deps)
     if received.received_at is not None:
+        if received.refund is not None:
+            # The receipt's own event, which tells a return that gives nothing back.
+            deps.events.publish(ReturnReceived.of(order_id, received).message())
         moment = received.received_at
         for sku in sorted({line.sku for line in received.lines}):
             told_safely(partial(tell_those_waiting_at, sku, moment, deps), return_id)

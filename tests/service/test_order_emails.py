@@ -420,6 +420,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
         text=kind.value,
         order={"order_id": "ord_1"},
         event_amount="12,00 €",
+        refunds_nothing=False,
         tracking_url="https://orquesta.example/t/1",
         **facts,
     ).strip()

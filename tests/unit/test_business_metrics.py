@@ -60,6 +60,7 @@ def test_sla_breaches_count_by_carrier_and_ids_never_become_dimensions() -> None
 def test_events_nobody_charts_add_nothing() -> None:
     assert metric_points({"type": "test.ignored", "event_id": "x"}) == []
     assert metric_points({"type": "ticket.opened"}) == [MetricPoint(name="TicketOpened")]
+    assert metric_points({"type": "return.received"}) == [MetricPoint(name="ReturnReceived")]
 
 
 def test_the_emf_document_names_namespace_metric_dimensions_and_value() -> None:

@@ -175,6 +175,25 @@ def test_a_return_request_mails_only_those_who_want_every_step() -> None:
 
 
 @pytest.mark.parametrize(
+    ("refund", "kind"),
+    [
+        ({"amount": "0.00", "currency": "EUR"}, EmailKind.RETURN_RECEIVED),
+        # Told by the refund's own event once the money is back, not twice.
+        ({"amount": "0.01", "currency": "EUR"}, None),
+        ({"amount": "20.00", "currency": "EUR"}, None),
+    ],
+)
+def test_a_receipt_mails_only_a_return_that_gives_nothing_back(
+    refund: dict[str, str], kind: EmailKind | None
+) -> None:
+    # Probe 160: lines made free by a discount were refunded nothing, so no refund event
+    # told the customer their return had arrived.
+    received = event("return.received", "ord_1:ret_ab12:RECEIVED") | {"refund": refund}
+    assert email_for(received, ESSENTIAL) is kind
+    assert email_for(received, ALL) is kind
+
+
+@pytest.mark.parametrize(
     ("event_id", "cause", "kind"),
     [
         ("ord_1:ret_ab12:refund:DONE", RefundCause.RETURN, EmailKind.RETURN_RECEIVED),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
+
 from chalicelib.domain.events import (
     NotCollected,
     OrderClaimed,
@@ -13,12 +15,14 @@ from chalicelib.domain.events import (
     ParcelLost,
     PaymentConfirmed,
     ReadyForPickup,
+    ReturnReceived,
     ReturnRequested,
     SlaBreached,
     TicketChanged,
 )
 from chalicelib.domain.money import Money
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
+from chalicelib.domain.returns import OrderReturn, ReturnLine
 from chalicelib.domain.tickets import Ticket, TicketType
 from tests.support.builders import NOW, WAREHOUSE, allocate, line, paid, pickup, reserved, shipment
 
@@ -159,4 +163,27 @@ def test_claim_return_and_ticket_events() -> None:
         "customer_id": "cus_9",
         "order_id": None,
         "at": "t",
+    }
+
+
+def test_a_return_received_names_its_store_and_what_it_gives_back() -> None:
+    opened = OrderReturn(
+        return_id="ret_1",
+        lines=[ReturnLine(sku="TSHIRT-BLK-M", quantity=1)],
+        reason="too small",
+        channel="store",
+        location_id="ST-MADRID",
+        requested_at=NOW,
+    )
+    with pytest.raises(ValueError, match="ret_1 was not received"):
+        ReturnReceived.of("ord_1", opened)
+    opened.receive("ST-BARCELONA", NOW + timedelta(days=2), Money.of("0.00"))
+    assert ReturnReceived.of("ord_1", opened).message() == {
+        "type": "return.received",
+        "event_id": "ord_1:ret_1:RECEIVED",
+        "order_id": "ord_1",
+        "return_id": "ret_1",
+        "location_id": "ST-BARCELONA",
+        "refund": {"amount": "0.00", "currency": "EUR"},
+        "at": "2026-03-04T10:00:00+00:00",
     }
