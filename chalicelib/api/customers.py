@@ -174,7 +174,7 @@ def identify_customer(call: Call) -> dict[str, Any]:
     request = call.parse(IdentifyCustomerRequest)
 
     scope = call.key_scope("customers")
-    once = once_of(scope, key)
+    once = once_of(scope, key, request)
 
     def resolve() -> dict[str, Any]:
         founded_here = customer_id_for(once) if once is not None else None
@@ -332,7 +332,7 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
             request.summary,
             _by(call)[0],
             call.deps,
-            once=once_of(call.key_scope("interactions", customer_id), key),
+            once=once_of(call.key_scope("interactions", customer_id), key, request),
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 
@@ -364,7 +364,7 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         require_order(call, request.order_id)
 
     scope = call.key_scope("customer-tickets", customer_id)
-    once = once_of(scope, key)
+    once = once_of(scope, key, request)
 
     def opened() -> dict[str, Any]:
         ticket = tickets.open_ticket(

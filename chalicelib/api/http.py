@@ -31,6 +31,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel
+from chalicelib.domain.request_digests import request_digest
 from chalicelib.services import tokens
 
 logger = Logger(service="orquesta")
@@ -174,11 +175,13 @@ ROUTE_DOCS: list[RouteDoc] = []
 NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 
 
-def once_of(scope: str, key: str | None) -> str | None:
+def once_of(scope: str, key: str | None, request: BaseModel) -> str | None:
     """What a keyed request is known by to the services that name what it creates after
-    it (the key in its scope: a run again of the request finds the same), or None
-    without a key."""
-    return None if key is None else f"{scope}\n{key}"
+    it, or None without a key: the key in its scope and the body, so that a run again of
+    the request finds the same, and the key used again with another body once its record
+    ran out (48 h) creates its own rather than being answered with the first request's
+    (probe 161: a till reusing receipt numbers as keys was answered with an old sale)."""
+    return None if key is None else f"{scope}\n{key}\n{request_digest(request)}"
 
 
 def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -> Response:

@@ -55,7 +55,8 @@ def record_movement(call: Call) -> dict[str, Any]:
     scope = call.key_scope("movements")
 
     def apply() -> dict[str, Any]:
-        result = inventory_service.record_movement(request, call.deps, once=once_of(scope, key))
+        once = once_of(scope, key, request)
+        result = inventory_service.record_movement(request, call.deps, once=once)
         return MovementResponse.model_validate(result).model_dump(mode="json")
 
     return call.once(scope, key, request, apply)

@@ -8,6 +8,7 @@ from pydantic import StringConstraints
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
 from chalicelib.domain.orders import Order
+from chalicelib.domain.request_digests import request_digest
 from chalicelib.domain.requests import (
     CancelOrderRequest,
     PlaceOrderRequest,
@@ -72,10 +73,14 @@ def place_order(call: Call) -> dict[str, Any]:
     order_id = ordering.order_id_for(principal.client_id, key)
 
     def place() -> dict[str, Any]:
-        order = ordering.place_order(request, order_id, call.deps, principal.client_id)
+        order = ordering.place_order(
+            request, order_id, call.deps, principal.client_id, request_digest(request)
+        )
         return PlaceOrderResponse(
             order_id=order.order_id,
-            status=order.status.value if order.history else "ACCEPTED",
+            # The first answer's, also when the order is found placed already (a first run
+            # that died, or the key's record run out): GET /orders/{id} tells the rest.
+            status=order.history[0].status.value if order.history else "ACCEPTED",
             customer_id=order.customer_id,
             total=order.total,
             tracking_url=tracking_url(order.order_id, call.deps),
@@ -149,7 +154,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
         call.principal.require_location(request.location_id, "location_id")
 
     scope = call.key_scope("order-returns", order_id)
-    once = once_of(scope, key)
+    once = once_of(scope, key, request)
 
     def open_return() -> dict[str, Any]:
         created = returns.request_return(order_id, request, call.deps, once=once)

@@ -93,7 +93,7 @@ def create_promotion(call: Call) -> dict[str, Any]:
     terms = request.terms()
 
     scope = call.key_scope("promotions")
-    once = once_of(scope, key)
+    once = once_of(scope, key, request)
 
     def create() -> dict[str, Any]:
         counted = promotion_service.create_promotion(terms, call.deps, once)

@@ -150,7 +150,7 @@ def create_quote(call: Call) -> dict[str, Any]:
     scope = call.key_scope("quotes")
 
     def create() -> dict[str, Any]:
-        once = once_of(scope, key)
+        once = once_of(scope, key, request)
         quote = quoting.create_quote(request, principal.client_id, call.deps, once=once)
         return QuoteResponse.of(quote).model_dump(mode="json")
 

@@ -81,7 +81,7 @@ def requested_return(
     call: Call, order: Order, request: TrackReturnRequest, key: str | None
 ) -> dict[str, Any]:
     """Open the return (named after ``key`` when there is one); its ``ReturnResponse``."""
-    once = once_of(action_scope("returns", order), key)
+    once = once_of(action_scope("returns", order), key, request)
     created = self_service.request_return(
         order, RequestReturnRequest.model_validate(request.model_dump()), call.deps, once
     )
@@ -92,8 +92,9 @@ def opened_ticket(
     call: Call, order: Order, request: TrackTicketRequest, key: str | None
 ) -> dict[str, Any]:
     """Open the ticket (named after ``key`` when there is one); its ``TrackTicketResponse``."""
+    once = once_of(action_scope("tickets", order), key, request)
     ticket = self_service.open_ticket(
-        order, request.subject, request.description, request.type, key, call.deps
+        order, request.subject, request.description, request.type, once, call.deps
     )
     return TrackTicketResponse(
         ticket_id=ticket.ticket_id,

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     Conflict,
     ConflictingFields,
     CouponUsedUp,
+    IdempotencyKeyReused,
     InvalidFields,
     NotFound,
     OrderCancelled,
@@ -155,17 +156,36 @@ def catalogue_lines(
     ]
 
 
+def _placed_by_another_request(existing: Order, digest: str | None) -> bool:
+    """Whether the stored order was placed by a request with another body. Orders placed
+    before their digest was kept are taken as this request's, as before."""
+    if digest is None or existing.request_digest is None:
+        return False
+    return existing.request_digest != digest
+
+
 def place_order(
-    request: PlaceOrderRequest, order_id: str, deps: Deps, client_id: str | None = None
+    request: PlaceOrderRequest,
+    order_id: str,
+    deps: Deps,
+    client_id: str | None = None,
+    digest: str | None = None,
 ) -> Order:
     """Accept an order priced by the engine (or on its quote) for the client placing it,
     and start its execution. Safe to repeat: the same order id finds the order already stored and
-    (re)starts the same execution."""
+    (re)starts the same execution. ``digest``: the request's body hashed, kept on the order;
+    another body under the same order id (its key used again once the key's record ran
+    out) is refused, 422 naming the key, rather than answered with this order (probe
+    161: a till reusing a key was told its new sale was placed)."""
     rule_problems = _rule_problems(request)
     try:
         existing: Order | None = deps.store.get_order(order_id)
     except NotFound:
         existing = None
+    if existing is not None and _placed_by_another_request(existing, digest):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key placed another order", field="Idempotency-Key"
+        )
     if existing is not None and not rule_problems:
         deps.workflow.start(order_id, workflow_input(order_id, deps))
         # The first request may have died after storing the order (its idempotency
@@ -239,6 +259,7 @@ def place_order(
         return_window_seconds=deps.settings.waits.return_window_seconds,
         execution_arn=deps.workflow.execution_arn(order_id),
         receipt_code=new_receipt_code() if anonymous_store else None,
+        request_digest=digest,
         pricing=pricing,
     )
     entry = HistoryEntry(

@@ -119,9 +119,10 @@ def request_return(
     return returns.request_return(order.order_id, request, deps, any_store=True, once=once)
 
 
-def ticket_id_for(order_id: str, idempotency_key: str) -> str:
-    """The ticket a customer's request opens: the same key finds the same ticket."""
-    digest = hashlib.sha256(f"{order_id}\n{idempotency_key}".encode("utf-8", "surrogatepass"))
+def ticket_id_for(order_id: str, once: str) -> str:
+    """The ticket a customer's request opens (``once``: its Idempotency-Key in its scope,
+    with its body): the same request finds the same ticket."""
+    digest = hashlib.sha256(f"{order_id}\n{once}".encode("utf-8", "surrogatepass"))
     return f"tkt_{digest.hexdigest()[:16]}"
 
 
@@ -130,11 +131,12 @@ def open_ticket(
     subject: str,
     description: str,
     type: TicketType,
-    idempotency_key: str | None,
+    once: str | None,
     deps: Deps,
 ) -> Ticket:
     """A question or complaint on the customer's record, linked to this order; the same
-    ``idempotency_key`` finds the same ticket, and without one each call opens another."""
+    ``once`` (the request's Idempotency-Key in its scope, with its body) finds the same
+    ticket, and without one each call opens another."""
     actions_now(order, deps).require(CustomerAction.TICKET)
     # On the record the order is for now (a split record's, for an order its proven
     # identifier alone brought to the record it was placed under).
@@ -148,7 +150,7 @@ def open_ticket(
         order.order_id,
         order.channel.value,
         deps,
-        ticket_id=ticket_id_for(order.order_id, idempotency_key) if idempotency_key else None,
+        ticket_id=ticket_id_for(order.order_id, once) if once else None,
     )
 
 

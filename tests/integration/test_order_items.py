@@ -311,6 +311,7 @@ def every_field_set() -> Order:
     order.status_reason = StatusReason.CUSTOMER_REQUEST
     order.store_id = "ST-MADRID"
     order.receipt_code = "R-12345"
+    order.request_digest = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     order.customer_unvouched = True
     order.contact_owned_by = {"phone": "cus_another", "email": "cus_a_third"}
     order.returns = [

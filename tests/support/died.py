@@ -49,3 +49,22 @@ def in_progress_time_passes(deps: Any) -> None:
                 UpdateExpression="SET in_progress_expiration = :gone",
                 ExpressionAttributeValues={":gone": {"N": "1"}},
             )
+
+
+def key_records_run_out(deps: Any) -> None:
+    """What the 48 h after a keyed request do to its key's record: DynamoDB's TTL takes it
+    away (every record in the table: the tests that replay a key do it within the test)."""
+    import boto3
+
+    from chalicelib.adapters.dynamodb import keys
+
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    found = dynamodb.query(
+        TableName=deps.settings.table_name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": keys.IDEMPOTENCY_PK}},
+    )["Items"]
+    for item in found:
+        dynamodb.delete_item(
+            TableName=deps.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]}
+        )

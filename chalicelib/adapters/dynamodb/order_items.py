@@ -57,6 +57,7 @@ DETAIL_FIELDS = frozenset(
         "consent",
         "placed_at",
         "receipt_code",
+        "request_digest",
         "return_window_seconds",
         "execution_arn",
         "pricing",
