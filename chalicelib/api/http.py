@@ -244,6 +244,9 @@ class Call:
     principal: Principal | None
     deps: Deps
     _body: bytes | None = field(default=None)
+    # The JSON body the route documents, to name its errors beside a bad key's.
+    body_model: type[BaseModel] | None = None
+    optional_body: bool = False
 
     def raw_body(self) -> bytes:
         """The body, size-checked."""
@@ -317,11 +320,24 @@ class Call:
         if key is None and not required:
             return None
         if key is None or not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
-            raise Unprocessable(
-                "required: 1 to 255 printable ASCII characters, no space at either end",
-                field=IDEMPOTENCY_HEADER,
-            )
+            message = "required: 1 to 255 printable ASCII characters, no space at either end"
+            body_problems = self._body_problems()
+            if body_problems:
+                # Every offending field named at once (API.md; probe 161: the body's
+                # errors were told only after the key was fixed).
+                raise InvalidRequest([(IDEMPOTENCY_HEADER, message), *body_problems])
+            raise Unprocessable(message, field=IDEMPOTENCY_HEADER)
         return key
+
+    def _body_problems(self) -> list[tuple[str, str]]:
+        """What the route's documented JSON body would be refused for, if anything."""
+        if self.body_model is None:
+            return []
+        try:
+            self.parse(self.body_model, optional=self.optional_body)
+        except OrquestaError as exc:
+            return exc.field_errors()
+        return []
 
     def key_scope(self, route: str, *ids: str) -> str:
         """Where this caller's Idempotency-Keys live on one route: two routes, two clients
@@ -462,7 +478,13 @@ def endpoint(
             app_deps = deps()
             try:
                 principal = authenticate(current, roles, app_deps) if roles else None
-                call = Call(current, principal, app_deps)
+                call = Call(
+                    current,
+                    principal,
+                    app_deps,
+                    body_model=None if form else request,
+                    optional_body=optional_body,
+                )
                 if access is Access.OWN_ORDER:
                     require_order(call, path_params["order_id"])
                 result = view(call, **path_params)
