@@ -125,11 +125,22 @@ def paid_again(call: Call, order: Order, request: TrackPaymentRequest) -> dict[s
     optional_body=True,
 )
 def cancel(call: Call, token: str) -> dict[str, Any]:
-    """Cancelling twice answers the same; the key is checked when given."""
-    call.idempotency_key(required=False)
+    """Cancelling twice answers the same; the key, when given, is the request's once: the
+    same key with another reason is 422 (a probe's was taken). What the key keeps is the
+    order's id alone: the answer is the order as it is now, as without a key, and no
+    copy of the customer's order outlives an erasure in the key's record."""
+    key = call.idempotency_key(required=False)
     request = call.parse(CancelOrderRequest, optional=True)
     order = order_for_token(token, call.deps)
-    return _order_body(self_service.cancel(order, call.deps, request.reason), call)
+    cancelled: list[Order] = []
+
+    def cancel_once() -> dict[str, Any]:
+        cancelled.append(self_service.cancel(order, call.deps, request.reason))
+        return {"order_id": order.order_id}
+
+    call.once(action_scope("cancel", order), key, request, cancel_once)
+    done = cancelled[0] if cancelled else self_service.cancel(order, call.deps, request.reason)
+    return _order_body(done, call)
 
 
 @endpoint(

@@ -90,7 +90,16 @@ def retry_execution(
     def decide(latest: Order) -> Change[RetryOutcome] | Unchanged[RetryOutcome]:
         for earlier in latest.retries:
             if earlier.execution_arn == arn:
-                # The racing request recorded this execution already.
+                # The racing request recorded this execution already. Under this key with
+                # another reason, this request is no replay of it (probe 161: 202).
+                same_key = (
+                    idempotency_key is not None and earlier.idempotency_key == idempotency_key
+                )
+                if same_key and earlier.reason != reason:
+                    raise IdempotencyKeyReused(
+                        "this Idempotency-Key was used with a different body",
+                        field="Idempotency-Key",
+                    )
                 return Unchanged(RetryOutcome(earlier, replayed=True))
         latest.retries.append(retry)
         latest.execution_arn = arn
