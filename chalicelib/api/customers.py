@@ -30,6 +30,7 @@ from chalicelib.api.http import (
     IDEMPOTENCY_HEADER,
     Access,
     Call,
+    Words,
     endpoint,
     once_of,
     require_order,
@@ -336,7 +337,15 @@ def add_interaction(call: Call, customer_id: str) -> dict[str, Any]:
         )
         return AddedInteractionResponse.model_validate(interaction).model_dump(mode="json")
 
-    return _once_about(call, "interactions", customer_id, key, request, record)
+    summary = Words(
+        ("summary",),
+        lambda kept: {
+            "summary": customer_view.recorded_summary(
+                str(kept["customer_id"]), str(kept["interaction_id"]), call.deps
+            )
+        },
+    )
+    return _once_about(call, "interactions", customer_id, key, request, record, summary)
 
 
 @endpoint(
@@ -382,7 +391,12 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
         as_json = ticket.model_dump(mode="json")
         return TicketResponse.model_validate(as_json).model_dump(mode="json")
 
-    return _once_about(call, "customer-tickets", customer_id, key, request, opened)
+    def ticket_words(kept: dict[str, Any]) -> dict[str, Any]:
+        ticket = tickets.get_ticket(str(kept["ticket_id"]), call.deps)
+        return {"subject": ticket.subject, "description": ticket.description}
+
+    words = Words(("subject", "description"), ticket_words)
+    return _once_about(call, "customer-tickets", customer_id, key, request, opened, words)
 
 
 def _once_about(
@@ -392,15 +406,18 @@ def _once_about(
     key: str | None,
     request: BaseModel,
     compute: Callable[[], dict[str, Any]],
+    words: Words,
 ) -> dict[str, Any]:
     """What staff write about a customer, once per Idempotency-Key; a replay once the
-    customer is erased gets the 409 the request would get now, not their words again."""
+    customer is erased gets the 409 the request would get now, not their words again.
+    The key's record keeps the answer without ``words``."""
     return call.once(
         call.key_scope(route, customer_id),
         key,
         request,
         compute,
         lambda _first: refuse_if_erased(customer_id, call.deps),
+        words,
     )
 
 

@@ -175,6 +175,27 @@ ROUTE_DOCS: list[RouteDoc] = []
 NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
 
 
+@dataclass(frozen=True)
+class Words:
+    """The fields of an answer that hold what a person wrote (a ticket's description, a
+    survey's comment), and how to read them again from what the request made. A key's
+    record keeps the answer without them: it lives 48 h, and an erasure cannot find it
+    (probe 162 read the words there, raw, after the erasure)."""
+
+    fields: tuple[str, ...]
+    read_again: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def left_out_of(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The answer as the key's record keeps it."""
+        return {name: value for name, value in answer.items() if name not in self.fields}
+
+
+def _as_replayed(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer with its keys in the order a replay has them (the record's, sorted), so
+    that the first answer and its replays are the same bytes."""
+    return json.loads(json.dumps(answer, sort_keys=True))  # type: ignore[no-any-return]
+
+
 def once_of(scope: str, key: str | None, request: BaseModel) -> str | None:
     """What a keyed request is known by to the services that name what it creates after
     it, or None without a key: the key in its scope and the body, so that a run again of
@@ -358,6 +379,7 @@ class Call:
         request: BaseModel,
         compute: Callable[[], dict[str, Any]],
         replayable: Callable[[dict[str, Any]], None] | None = None,
+        words: Words | None = None,
     ) -> dict[str, Any]:
         """``compute()`` once per Idempotency-Key when one was sent: the same key and body
         answer the first response and create nothing; another body is 422 naming the
@@ -365,19 +387,26 @@ class Call:
 
         ``replayable(first)`` runs before a stored response is answered again, and raises
         what the request would get now where replaying it would show what may no longer be
-        shown (an erased customer's words, kept in the response until the key expires)."""
+        shown (an erased customer's data). ``words``: the answer's fields the key's record
+        does not keep, read again for a replay."""
         if key is None:
             return compute()
         computed: list[dict[str, Any]] = []
 
         def first() -> dict[str, Any]:
             computed.append(compute())
-            return computed[0]
+            return computed[0] if words is None else words.left_out_of(computed[0])
 
-        answer = self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), first)
-        if not computed and replayable is not None:
-            replayable(answer)
-        return answer
+        kept = self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), first)
+        if words is None:
+            if not computed and replayable is not None:
+                replayable(kept)
+            return kept
+        if computed:
+            return _as_replayed(computed[0])
+        if replayable is not None:
+            replayable(kept)
+        return _as_replayed(kept | words.read_again(kept))
 
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, see_other
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, Words, endpoint, see_other
 from chalicelib.api.pages import html_page, link_gone_page, prefers_json
 from chalicelib.api.track_forms import read_form
 from chalicelib.domain.deferred import DeferredModel
@@ -173,12 +173,17 @@ def answer_survey(call: Call, token: str) -> dict[str, Any]:
             answered_at=response.answered_at.isoformat(),
         ).model_dump(mode="json")
 
+    def comment(_kept: dict[str, Any]) -> dict[str, Any]:
+        response = call.deps.surveys.survey(order.order_id)
+        return {"comment": response.comment if response is not None else None}
+
     return call.once(
         call.key_scope("surveys", order.order_id),
         key,
         answer,
         answered,
         lambda _first: survey_service.refuse_if_erased(order, call.deps),
+        Words(("comment",), comment),
     )
 
 

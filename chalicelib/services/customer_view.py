@@ -98,6 +98,23 @@ def add_interaction(
     return interaction | {"customer_id": owner}
 
 
+def recorded_summary(customer_id: str, interaction_id: str, deps: Deps) -> str:
+    """What staff noted in an interaction recorded on the customer's record (or the one
+    it was merged into), newest first: a keyed request's replay reads it again (the key's
+    record keeps no words). ``NotFound`` once it is gone."""
+    owner = canonical_customer(customer_id, deps)[0]
+    cursor: str | None = None
+    while True:
+        page, cursor = deps.customers.records(
+            owner, CustomerRecord.INTERACTIONS, limit=100, newest_first=True, cursor=cursor
+        )
+        for item in page:
+            if item.get("interaction_id") == interaction_id:
+                return str(item.get("summary", ""))
+        if cursor is None:
+            raise NotFound(f"no interaction {interaction_id}", field="interaction_id")
+
+
 def public_fields(item: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """Only ``fields`` of a stored item: what the API may show of it."""
     return {name: item.get(name) for name in fields}
