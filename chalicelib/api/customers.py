@@ -393,9 +393,13 @@ def open_ticket(call: Call, customer_id: str) -> dict[str, Any]:
 
     def ticket_words(kept: dict[str, Any]) -> dict[str, Any]:
         ticket = tickets.get_ticket(str(kept["ticket_id"]), call.deps)
-        return {"subject": ticket.subject, "description": ticket.description}
+        return {
+            "subject": ticket.subject,
+            "description": ticket.description,
+            "shipment": ticket.shipment,
+        }
 
-    words = Words(("subject", "description"), ticket_words)
+    words = Words(("subject", "description", "shipment"), ticket_words)
     return _once_about(call, "customer-tickets", customer_id, key, request, opened, words)
 
 

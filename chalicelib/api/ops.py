@@ -77,12 +77,12 @@ class RetryResponse(DeferredModel):
 )
 def retry_order(call: Call, order_id: str) -> dict[str, Any]:
     """Start ``<order id>-r<n>``, recorded in the order's retries."""
+    # The key first: a bad one is named with every bad field of the body (a probe).
+    key = call.idempotency_key(required=False)
     request = call.parse(RetryRequest, optional=True)
     principal = call.principal
     by = principal.writer if principal else "ops"
-    outcome = recovery.retry_execution(
-        order_id, by, call.deps, call.idempotency_key(required=False), request.reason
-    )
+    outcome = recovery.retry_execution(order_id, by, call.deps, key, request.reason)
     retry = outcome.retry
     return RetryResponse(
         order_id=order_id,

@@ -131,9 +131,13 @@ def redact_order(order: Order) -> bool:
 
 
 def redact_ticket(ticket: Ticket) -> bool:
-    """Subject, description and every note's text go; type, status, dates, the order and
-    who wrote each note stay. True if anything changed."""
+    """Subject, description, the shipment named (free text: a probe's read "leave with
+    neighbour Ana Perez") and every note's text go; type, status, dates, the order and who
+    wrote each note stay. True if anything changed."""
     changed = False
+    if ticket.shipment is not None and ticket.shipment != ERASED:
+        ticket.shipment = ERASED
+        changed = True
     if ticket.subject != ERASED:
         ticket.subject = ERASED
         changed = True

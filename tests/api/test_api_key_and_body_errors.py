@@ -54,3 +54,14 @@ def test_a_keyed_create_without_its_key_and_with_a_bad_body_names_both(client: A
     refused = client.http.post("/promotions", headers=OPS | JSON | key, body=json.dumps(body))
 
     assert_problem(refused, 422, "Idempotency-Key", "kind")
+
+
+def test_an_ops_retry_with_a_bad_key_and_a_bad_body_names_both(client: Any) -> None:
+    # A re-probe: the route read its body before its key, and named only the body.
+    key = {"Idempotency-Key": ""}
+
+    refused = client.http.post(
+        "/ops/orders/ord_unknown/retry", headers=OPS | JSON | key, body=json.dumps({"reason": 7})
+    )
+
+    assert_problem(refused, 422, "Idempotency-Key", "reason")

@@ -45,7 +45,12 @@ def test_a_keyed_ticket_and_interaction_keep_no_words_in_the_keys_record(
 ) -> None:
     marker = f"zq{uuid.uuid4().hex[:10]}"
     customer_id = place_order(client, order_body())["customer_id"]
-    ticket = {"subject": f"Talla {marker}", "description": f"Vive en {marker}", "channel": "phone"}
+    ticket = {
+        "subject": f"Talla {marker}",
+        "description": f"Vive en {marker}",
+        "shipment": f"dejar con {marker}",
+        "channel": "phone",
+    }
     visit = {"type": "store_visit", "channel": "store", "summary": f"probó {marker}"}
 
     opened = _twice(client, f"/customers/{customer_id}/tickets", ticket, OPS)
@@ -54,8 +59,10 @@ def test_a_keyed_ticket_and_interaction_keep_no_words_in_the_keys_record(
     for first, again in (opened, noted):
         assert first.status_code == again.status_code == 201, first.body
         assert again.body == first.body  # the replay reads the words again, byte for byte
-    assert (opened[0].json_body["subject"], noted[0].json_body["summary"]) == (
+    shown = opened[0].json_body
+    assert (shown["subject"], shown["shipment"], noted[0].json_body["summary"]) == (
         ticket["subject"],
+        ticket["shipment"],
         visit["summary"],
     )
     assert _records_holding(deps, marker) == []
