@@ -125,10 +125,10 @@ def paid_again(call: Call, order: Order, request: TrackPaymentRequest) -> dict[s
     optional_body=True,
 )
 def cancel(call: Call, token: str) -> dict[str, Any]:
-    """Cancelling twice answers the same; the key, when given, is the request's once: the
-    same key with another reason is 422 (a probe's was taken). What the key keeps is the
-    order's id alone: the answer is the order as it is now, as without a key, and no
-    copy of the customer's order outlives an erasure in the key's record."""
+    """Cancelling twice answers the same. Under an Idempotency-Key the same key with
+    another reason is 422 (probe 161: it was 200). The key's record keeps the order's id
+    alone: the answer is the order as it is now, as without a key, and no copy of the
+    customer's order outlives an erasure there."""
     key = call.idempotency_key(required=False)
     request = call.parse(CancelOrderRequest, optional=True)
     order = order_for_token(token, call.deps)

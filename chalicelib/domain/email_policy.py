@@ -106,9 +106,9 @@ ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
 }
 # Essential: refunds by cause. A return's refund is the "return received" email (sent
 # when the money is back, so what it says is true; a return that gives nothing back is
-# told at its receipt); a lost parcel's refund was told by the
-# lost-parcel email; the shipping fee given back has its own email, unless it went back
-# with a lost parcel, whose email told it (``told_elsewhere``).
+# told at its receipt); a lost parcel's refund was told by the lost-parcel email; the
+# shipping fee given back has its own email, unless it went back with a lost parcel,
+# whose email told it (``told_elsewhere``).
 REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
     RefundCause.RETURN: EmailKind.RETURN_RECEIVED,
     RefundCause.LOST_PARCEL: None,

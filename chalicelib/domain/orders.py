@@ -124,7 +124,7 @@ class Order(DeferredModel):
     retries: list[ExecutionRetry] = Field(default_factory=list)
     # Anonymous store orders: the code on the receipt that lets the customer claim it.
     receipt_code: str | None = None
-    # The placing request's body, hashed (``api.http.request_digest``): its Idempotency-Key
+    # The placing request's body, hashed (``domain.request_digests``): its Idempotency-Key
     # used again with another body is refused even once the key's record has run out.
     request_digest: str | None = None
     placed_at: datetime

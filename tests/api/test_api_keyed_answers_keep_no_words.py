@@ -11,26 +11,16 @@ import uuid
 from typing import Any
 from urllib.parse import urlparse
 
-import boto3
-
-from chalicelib.adapters.dynamodb import keys
 from tests.support import JSON, OPS, STORE, assert_problem, idempotency_key, order_body
 from tests.support.api import place_order
+from tests.support.died import key_records
 from tests.support.flow import post_carrier_event, tracking_number
 from tests.support.orders import wait_for_status
 
 
 def _records_holding(deps: Any, marker: str) -> list[str]:
     """The Idempotency-Key records whose stored answer holds ``marker``."""
-    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
-    found: list[str] = []
-    for page in dynamodb.get_paginator("query").paginate(
-        TableName=deps.settings.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.IDEMPOTENCY_PK}},
-    ):
-        found.extend(item["sk"]["S"] for item in page["Items"] if marker in json.dumps(item))
-    return found
+    return [item["sk"]["S"] for item in key_records(deps) if marker in json.dumps(item)]
 
 
 def _twice(client: Any, path: str, body: dict[str, Any], auth: dict[str, str]) -> list[Any]:

@@ -21,12 +21,18 @@ from tests.support.movements import MADRID, at, fresh_sku, inventory, movement, 
 from tests.support.orders import wait_for_status
 
 
-def test_an_order_key_used_again_with_another_body_after_its_record_ran_out_is_422(
-    client: Any, deps: Any
-) -> None:
+def _placed(client: Any) -> tuple[dict[str, Any], Any, dict[str, str]]:
+    """An order placed under a key: its body, the first answer and the key."""
     body = order_body()
     first, key = post_order(client, body)
     assert first.status_code == 202, first.body
+    return body, first, key
+
+
+def test_an_order_key_used_again_with_another_body_after_its_record_ran_out_is_422(
+    client: Any, deps: Any
+) -> None:
+    body, first, key = _placed(client)
     order_id = first.json_body["order_id"]
     key_records_run_out(deps)
     changed = order_body(customer=body["customer"])
@@ -43,9 +49,7 @@ def test_an_order_key_used_again_with_another_body_after_its_record_ran_out_is_4
 def test_an_order_key_used_again_with_its_body_after_its_record_ran_out_answers_the_first(
     client: Any, deps: Any
 ) -> None:
-    body = order_body()
-    first, key = post_order(client, body)
-    assert first.status_code == 202, first.body
+    body, first, key = _placed(client)
     order_id = first.json_body["order_id"]
     wait_for_status(client, order_id, "RESERVED", "SHIPPED", "DELIVERED")
     key_records_run_out(deps)

@@ -28,20 +28,30 @@ def answer_never_kept(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def in_progress_time_passes(deps: Any) -> None:
-    """What the 29 s after a request that died do to its key's record: its in-progress
-    time runs out, and the key may be run again."""
+def key_records(deps: Any) -> list[dict[str, Any]]:
+    """Every Idempotency-Key record in the table, as DynamoDB items."""
     import boto3
 
     from chalicelib.adapters.dynamodb import keys
 
     dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
-    found = dynamodb.query(
+    found: list[dict[str, Any]] = []
+    for page in dynamodb.get_paginator("query").paginate(
         TableName=deps.settings.table_name,
         KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": keys.IDEMPOTENCY_PK}},
-    )["Items"]
-    for item in found:
+    ):
+        found.extend(page["Items"])
+    return found
+
+
+def in_progress_time_passes(deps: Any) -> None:
+    """What the 29 s after a request that died do to its key's record: its in-progress
+    time runs out, and the key may be run again."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
+    for item in key_records(deps):
         if item.get("status", {}).get("S") == "INPROGRESS":
             dynamodb.update_item(
                 TableName=deps.settings.table_name,
@@ -56,15 +66,8 @@ def key_records_run_out(deps: Any) -> None:
     away (every record in the table: the tests that replay a key do it within the test)."""
     import boto3
 
-    from chalicelib.adapters.dynamodb import keys
-
     dynamodb = boto3.client("dynamodb", region_name=deps.settings.region)
-    found = dynamodb.query(
-        TableName=deps.settings.table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": keys.IDEMPOTENCY_PK}},
-    )["Items"]
-    for item in found:
+    for item in key_records(deps):
         dynamodb.delete_item(
             TableName=deps.settings.table_name, Key={"pk": item["pk"], "sk": item["sk"]}
         )
