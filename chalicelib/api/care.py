@@ -15,7 +15,7 @@ from chalicelib.api.customer_models import (
     UpdateTicketRequest,
 )
 from chalicelib.api.customers import require_token_holder
-from chalicelib.api.http import Access, Call, endpoint, require_order
+from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, require_order
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.tickets import Ticket
 from chalicelib.services import customer_records, customer_view, tickets
@@ -107,17 +107,27 @@ def _ticket_for_token(call: Call, ticket_id: str) -> Ticket:
     tag="customers",
     access=Access.STAFF,
     errors=(409,),
+    optional_headers=(IDEMPOTENCY_HEADER,),
 )
 def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
-    """Work a ticket; resolving it emails the customer."""
+    """Work a ticket; resolving it emails the customer. Once per Idempotency-Key when one
+    is sent (probe 161: ten retries of one note wrote ten notes): the same key with
+    another body is 422. The key's record keeps the ticket's id alone, so no note's words
+    outlive an erasure there; the answer is the ticket as it is now."""
+    key = call.idempotency_key(required=False)
     request = call.parse(UpdateTicketRequest)
     assert call.principal is not None
     _ticket_for(call, ticket_id)
     by = call.principal.writer
-    return _ticket_body(
-        tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps),
-        call.principal.role,
-    )
+    worked: list[Ticket] = []
+
+    def work() -> dict[str, Any]:
+        worked.append(tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps))
+        return {"ticket_id": ticket_id}
+
+    call.once(call.key_scope("ticket-updates", ticket_id), key, request, work)
+    ticket = worked[0] if worked else tickets.get_ticket(ticket_id, call.deps)
+    return _ticket_body(ticket, call.principal.role)
 
 
 @endpoint(
