@@ -119,14 +119,13 @@ def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:
     assert call.principal is not None
     _ticket_for(call, ticket_id)
     by = call.principal.writer
-    worked: list[Ticket] = []
-
-    def work() -> dict[str, Any]:
-        worked.append(tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps))
-        return {"ticket_id": ticket_id}
-
-    call.once(call.key_scope("ticket-updates", ticket_id), key, request, work)
-    ticket = worked[0] if worked else tickets.get_ticket(ticket_id, call.deps)
+    ticket = call.act_once(
+        call.key_scope("ticket-updates", ticket_id),
+        key,
+        request,
+        lambda: tickets.update_ticket(ticket_id, request.status, request.note, by, call.deps),
+        lambda: tickets.get_ticket(ticket_id, call.deps),
+    )
     return _ticket_body(ticket, call.principal.role)
 
 

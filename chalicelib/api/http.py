@@ -40,6 +40,7 @@ logger = Logger(service="orquesta")
 SOLD_IN_STORE = (Channel.STORE, Channel.KIOSK)
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 PROBLEM_JSON = "application/problem+json"
 ALL_ROLES = ("storefront", "store", "ops")
@@ -398,15 +399,32 @@ class Call:
             return computed[0] if words is None else words.left_out_of(computed[0])
 
         kept = self.deps.idempotency.run(scope, key, request.model_dump(mode="json"), first)
-        if words is None:
-            if not computed and replayable is not None:
-                replayable(kept)
-            return kept
         if computed:
-            return _as_replayed(computed[0])
+            return kept if words is None else _as_replayed(computed[0])
         if replayable is not None:
             replayable(kept)
-        return _as_replayed(kept | words.read_again(kept))
+        return kept if words is None else _as_replayed(kept | words.read_again(kept))
+
+    def act_once(
+        self,
+        scope: str,
+        key: str | None,
+        request: BaseModel,
+        act: Callable[[], T],
+        as_now: Callable[[], T],
+    ) -> T:
+        """``act()`` once per Idempotency-Key, as ``once`` runs a request, for an action
+        answered with the thing as it is now (an order cancelled, a ticket worked): the
+        key's record keeps none of it, so nobody's data outlives an erasure there, and a
+        replay answers ``as_now()``."""
+        acted: list[T] = []
+
+        def first() -> dict[str, Any]:
+            acted.append(act())
+            return {"acted": True}
+
+        self.once(scope, key, request, first)
+        return acted[0] if acted else as_now()
 
 
 def authenticate(request: Request, roles: tuple[str, ...], app_deps: Deps) -> Principal:

@@ -132,14 +132,11 @@ def cancel(call: Call, token: str) -> dict[str, Any]:
     key = call.idempotency_key(required=False)
     request = call.parse(CancelOrderRequest, optional=True)
     order = order_for_token(token, call.deps)
-    cancelled: list[Order] = []
 
-    def cancel_once() -> dict[str, Any]:
-        cancelled.append(self_service.cancel(order, call.deps, request.reason))
-        return {"order_id": order.order_id}
+    def cancelled() -> Order:
+        return self_service.cancel(order, call.deps, request.reason)
 
-    call.once(action_scope("cancel", order), key, request, cancel_once)
-    done = cancelled[0] if cancelled else self_service.cancel(order, call.deps, request.reason)
+    done = call.act_once(action_scope("cancel", order), key, request, cancelled, cancelled)
     return _order_body(done, call)
 
 

@@ -10,19 +10,12 @@ import uuid
 from typing import Any
 
 from tests.support import JSON, OPS, STORE, assert_problem, idempotency_key, order_body
-from tests.support.api import place_order
+from tests.support.api import open_ticket, place_order
 from tests.support.died import key_records
 
 
 def _ticket(client: Any) -> str:
-    customer_id = place_order(client, order_body())["customer_id"]
-    opened = client.http.post(
-        f"/customers/{customer_id}/tickets",
-        headers=OPS | JSON,
-        body=json.dumps({"subject": "Talla", "description": "M", "channel": "phone"}),
-    )
-    assert opened.status_code == 201, opened.body
-    return str(opened.json_body["ticket_id"])
+    return open_ticket(client, place_order(client, order_body())["customer_id"])
 
 
 def _patch(client: Any, ticket_id: str, body: dict[str, Any], key: dict[str, str]) -> Any:

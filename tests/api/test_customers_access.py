@@ -22,21 +22,18 @@ from tests.support import (
     eventually,
     order_body,
 )
-from tests.support.api import customer_360, get_order, merge, place_order, verify_customer
+from tests.support.api import (
+    customer_360,
+    get_order,
+    merge,
+    open_ticket,
+    place_order,
+    verify_customer,
+)
 
 
 def _customer(client: Any, stack: Any) -> dict[str, Any]:
     return verify_customer(client, stack.outbox, f"bola-{uuid.uuid4().hex[:10]}@example.com")
-
-
-def _ticket(client: Any, customer_id: str) -> str:
-    response = client.http.post(
-        f"/customers/{customer_id}/tickets",
-        headers=OPS | JSON,
-        body=json.dumps({"subject": "s", "description": "d", "channel": "phone"}),
-    )
-    assert response.status_code == 201, response.body
-    return str(response.json_body["ticket_id"])
 
 
 def test_storefront_reads_its_own_customer_with_the_token(client: Any, stack: Any) -> None:
@@ -302,7 +299,7 @@ def test_storefront_cannot_touch_another_customers_data(
     client: Any, stack: Any, method: str, path: str, body: dict[str, Any] | None
 ) -> None:
     mine, victim = _customer(client, stack), _customer(client, stack)
-    ticket = _ticket(client, victim["customer_id"])
+    ticket = open_ticket(client, victim["customer_id"])
     # The ticket's email is recorded as an interaction asynchronously: let it land first.
     stack.lambdas.drain()
     before = client.http.get(f"/customers/{victim['customer_id']}", headers=OPS).json_body
@@ -328,7 +325,7 @@ def test_a_storefront_learns_nothing_of_a_ticket_it_may_not_read(client: Any, st
     that proves someone the answer is 403 before anything is read; with one, a ticket it
     does not open answers exactly as an unknown id."""
     mine, victim = _customer(client, stack), _customer(client, stack)
-    ticket = _ticket(client, victim["customer_id"])
+    ticket = open_ticket(client, victim["customer_id"])
     unknown = f"tkt_late_ord_{uuid.uuid4().hex[:20]}"
     own_token = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
     victim_token = STOREFRONT | {"X-Customer-Token": victim["customer_token"]}
@@ -392,7 +389,7 @@ def test_an_erased_customers_token_opens_nothing(client: Any, stack: Any) -> Non
     """An erasure ends the person's tokens: what they opened holds nothing of them, and a
     token outliving the person proves nobody (a re-probe read the erased 360 with it)."""
     erased = _customer(client, stack)
-    ticket = _ticket(client, erased["customer_id"])
+    ticket = open_ticket(client, erased["customer_id"])
     token = STOREFRONT | {"X-Customer-Token": erased["customer_token"]}
     assert client.http.get(f"/tickets/{ticket}", headers=token).status_code == 200
 
@@ -471,7 +468,7 @@ def test_a_ticket_s_notes_name_the_writer_s_client_to_ops_alone(client: Any, sta
     # A key configured without a client id is its own client, named by a digest of the key:
     # a customer or a store key holding the ops key's digest could try keys against it.
     mine = _customer(client, stack)
-    ticket_id = _ticket(client, mine["customer_id"])
+    ticket_id = open_ticket(client, mine["customer_id"])
     noted = client.http.request(
         "PATCH",
         f"/tickets/{ticket_id}",
@@ -506,7 +503,7 @@ def test_the_customer_reads_the_note_they_were_written_and_not_staff_s_working_n
     # A review: a storefront showed the customer every note staff wrote on their ticket
     # ("customer sounded drunk"), where the customer is told only the resolution.
     mine = _customer(client, stack)
-    ticket_id = _ticket(client, mine["customer_id"])
+    ticket_id = open_ticket(client, mine["customer_id"])
     as_customer = STOREFRONT | {"X-Customer-Token": mine["customer_token"]}
 
     def patch(headers: dict[str, str], change: dict[str, str]) -> None:

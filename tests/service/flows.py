@@ -144,6 +144,22 @@ def sell_out(deps: Deps, sku: str) -> None:
             inventory.record_movement(request, deps)
 
 
+def dying_at(deps: Deps, value: str, field: str = "status") -> None:
+    """Make the next publish of an event whose ``field`` is ``value`` die."""
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    publish = events.publish
+    armed = [True]
+
+    def dying(event: dict[str, Any]) -> None:
+        if armed[0] and event.get(field) == value:
+            armed[0] = False
+            raise Killed
+        publish(event)
+
+    events.publish = dying  # type: ignore[method-assign]
+
+
 def mail_everything(deps: Deps) -> list[dict[str, str]]:
     """Deliver every published event to the email subscriber (again, as SNS may deliver
     it); every message sent so far."""

@@ -43,22 +43,6 @@ from tests.fakes import FakeWorkflow, RecordingEvents
 from tests.service import flows
 
 
-def _dying_at(deps: Deps, value: str, field: str = "status") -> None:
-    """Make the next publish of an event whose ``field`` is ``value`` die."""
-    events = deps.events
-    assert isinstance(events, RecordingEvents)
-    publish = events.publish
-    armed = [True]
-
-    def dying(event: dict[str, Any]) -> None:
-        if armed[0] and event.get(field) == value:
-            armed[0] = False
-            raise flows.Killed
-        publish(event)
-
-    events.publish = dying  # type: ignore[method-assign]
-
-
 def _announced(deps: Deps, order_id: str, status: str) -> list[str]:
     assert isinstance(deps.events, RecordingEvents)
     return [
@@ -79,7 +63,7 @@ def test_a_step_run_again_announces_what_its_dead_run_wrote(
     order = flows.place(deps)
     if status == "RESERVED":
         payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    _dying_at(deps, status)
+    flows.dying_at(deps, status)
     with pytest.raises(flows.Killed):
         step(OrderStep(order_id=order.order_id), deps)
     assert deps.store.get_order(order.order_id).status.value == status
@@ -93,7 +77,7 @@ def test_a_step_run_again_announces_what_its_dead_run_wrote(
 
 def test_placing_again_after_a_dead_first_request_announces_the_order(deps: Deps) -> None:
     request = PlaceOrderRequest.model_validate(flows.body())
-    _dying_at(deps, "ACCEPTED")
+    flows.dying_at(deps, "ACCEPTED")
     with pytest.raises(flows.Killed):
         ordering.place_order(request, "ord_died", deps, "demo-shop")
     assert _announced(deps, "ord_died", "ACCEPTED") == []
@@ -126,7 +110,7 @@ def test_a_dispatch_run_again_tells_the_customer_what_its_dead_run_did(
         line["location_id"] = "ST-MADRID"
     order = flows.reserved(deps, lines=[line])
     step = flows.parcel_step(order)
-    _dying_at(deps, kind, field="type")
+    flows.dying_at(deps, kind, field="type")
     with pytest.raises(flows.Killed):
         fulfillment_steps.dispatch_fulfillment(step, deps)
     assert deps.store.get_order(order.order_id).status.value == status
@@ -204,7 +188,7 @@ def _run_killed_then_again(
     """Run a step killed at the publish of its ``value``, then twice more (the state
     machine's retry, and one more after a run that did announce): the subjects mailed
     after the killed run and after each run again."""
-    _dying_at(deps, value, field)
+    flows.dying_at(deps, value, field)
     with pytest.raises(flows.Killed):
         run()
     killed = _mailed(deps)[:]
@@ -385,7 +369,7 @@ def _collection_killed(deps: Deps) -> tuple[Fulfillment, str]:
     pick-up as parked, and its order's id."""
     pickup = _parked(deps, "pickup")
     assert pickup.pickup_code is not None
-    _dying_at(deps, "DELIVERED")
+    flows.dying_at(deps, "DELIVERED")
     with pytest.raises(flows.Killed):
         pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
     return pickup, order_id_of_fulfillment(pickup.fulfillment_id)
@@ -443,7 +427,7 @@ def test_a_delivery_that_died_before_releasing_the_wait_is_released_by_the_carri
     parcel = _parked(deps, "ship")
     assert parcel.shipment is not None
     carrier, tracking = parcel.shipment.carrier, parcel.shipment.tracking_number
-    _dying_at(deps, "DELIVERED")
+    flows.dying_at(deps, "DELIVERED")
     with pytest.raises(flows.Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_first")
     assert _released(deps, parcel.task_token) == 0
@@ -462,7 +446,7 @@ def test_a_promise_ending_on_a_delivery_that_died_before_telling_tells_the_custo
     parcel = _parked(deps, "ship")
     order_id = order_id_of_fulfillment(parcel.fulfillment_id)
     assert parcel.shipment is not None
-    _dying_at(deps, "DELIVERED")
+    flows.dying_at(deps, "DELIVERED")
     with pytest.raises(flows.Killed):
         flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
     before = _mailed(deps)
@@ -520,7 +504,7 @@ def test_a_return_receipt_that_died_after_its_write_is_finished_by_the_stores_re
 
         monkeypatch.setattr(settlement, "settle", dying_once)
     else:
-        _dying_at(deps, "RETURNED")
+        flows.dying_at(deps, "RETURNED")
     with pytest.raises(flows.Killed):
         returns.receive_return(opened.return_id, store, deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.RETURNED

@@ -275,26 +275,18 @@ def test_a_delivery_whose_request_died_before_telling_is_told_at_the_carriers_re
     # of time before publishing; the carrier's retry was "duplicate", and the customer
     # never got the delivery email (nor the survey, nor the returns window's news).
     order_id, carrier, tracking = _tracking(deps)
-    events = deps.events
-    assert isinstance(events, RecordingEvents)
-    publish = events.publish
-
-    def killed(event: dict[str, Any]) -> None:
-        if event.get("status") == "DELIVERED":
-            raise flows.Killed
-        publish(event)
-
-    events.publish = killed  # type: ignore[method-assign]
+    flows.dying_at(deps, "DELIVERED")
     with pytest.raises(flows.Killed):
         flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
-    events.publish = publish  # type: ignore[method-assign]
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
     mails_before = len(flows.mail_everything(deps))
 
     again = flows.carrier_event(deps, carrier, tracking, event_id="evt_untold")
 
     assert again["status"] == "duplicate"
-    (told,) = [e for e in events.of_type("order.status_changed") if e["status"] == "DELIVERED"]
+    assert isinstance(deps.events, RecordingEvents)
+    published = deps.events.of_type("order.status_changed")
+    (told,) = [e for e in published if e["status"] == "DELIVERED"]
     assert told["event_id"].startswith(f"{order_id}:") and told["event_id"].endswith(":DELIVERED")
     sent = flows.mail_everything(deps)
     assert len(sent) == mails_before + 1

@@ -13,6 +13,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import IdempotencyKeyReused
 from chalicelib.domain.orders import Order
 from chalicelib.services import recovery
+from chalicelib.services.recovery import RetryOutcome
 from tests.service import flows
 
 
@@ -37,12 +38,19 @@ def _read_before_the_first_wrote(deps: Deps, monkeypatch: pytest.MonkeyPatch, st
     monkeypatch.setattr(deps.store, "get_order", racing)
 
 
-def test_a_racing_retry_with_the_same_key_and_another_reason_is_refused(
-    deps: Deps, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _raced(deps: Deps, monkeypatch: pytest.MonkeyPatch) -> tuple[Order, RetryOutcome]:
+    """A stopped order retried under "k-retry" ("carrier back"), and the next read of it
+    as a racing retry made it, before that retry wrote: the order then, and the retry."""
     stale = _aborted(deps)
     first = recovery.retry_execution(stale.order_id, "ops:a", deps, "k-retry", "carrier back")
     _read_before_the_first_wrote(deps, monkeypatch, stale.model_copy(deep=True))
+    return stale, first
+
+
+def test_a_racing_retry_with_the_same_key_and_another_reason_is_refused(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale, first = _raced(deps, monkeypatch)
 
     with pytest.raises(IdempotencyKeyReused) as refused:
         recovery.retry_execution(stale.order_id, "ops:b", deps, "k-retry", "something else")
@@ -55,9 +63,7 @@ def test_a_racing_retry_with_the_same_key_and_another_reason_is_refused(
 def test_a_racing_retry_with_the_same_key_and_reason_answers_the_first(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stale = _aborted(deps)
-    first = recovery.retry_execution(stale.order_id, "ops:a", deps, "k-retry", "carrier back")
-    _read_before_the_first_wrote(deps, monkeypatch, stale.model_copy(deep=True))
+    stale, first = _raced(deps, monkeypatch)
 
     again = recovery.retry_execution(stale.order_id, "ops:a", deps, "k-retry", "carrier back")
 

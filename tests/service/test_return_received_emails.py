@@ -18,7 +18,7 @@ from chalicelib.domain.promotions import PromotionTerms
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.presentation.wording import Wording
 from chalicelib.services import console, promotions, returns
-from tests.fakes import Outgoing, RecordingEvents
+from tests.fakes import Outgoing
 from tests.service import flows
 
 STORE = "ST-MADRID"
@@ -102,19 +102,9 @@ def test_a_free_return_whose_receipt_died_before_telling_is_told_by_the_stores_r
     # sends the receipt again (409: the goods are back) and what was left is done.
     order = _free_lines(deps)
     return_id = _everything_asked_back(deps, order)
-    events = deps.events
-    assert isinstance(events, RecordingEvents)
-    publish = events.publish
-
-    def dying(message: dict[str, Any]) -> None:
-        if message.get("type") == "return.received":
-            raise flows.Killed
-        publish(message)
-
-    monkeypatch.setattr(events, "publish", dying)
+    flows.dying_at(deps, "return.received", field="type")
     with pytest.raises(flows.Killed):
         returns.receive_return(return_id, STORE, deps)
-    monkeypatch.setattr(events, "publish", publish)
     assert _told_of_the_return(deps, order) == []
 
     with pytest.raises(Conflict):

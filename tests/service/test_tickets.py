@@ -63,18 +63,10 @@ def test_a_ticket_whose_first_run_died_before_telling_is_told_by_the_run_again(
     # A review: the ticket was written, then the request died before its publish; the run
     # again (a workflow retry, or a key run again) found it and told nobody.
     order = flows.place(deps)
-    assert order.customer_id is not None and isinstance(deps.events, RecordingEvents)
-    publish = deps.events.publish
-
-    def dying(event: dict[str, object]) -> None:
-        if event.get("type") == "ticket.opened":
-            raise flows.Killed
-        publish(event)
-
-    deps.events.publish = dying  # type: ignore[method-assign]
+    assert order.customer_id is not None
+    flows.dying_at(deps, "ticket.opened", field="type")
     with pytest.raises(flows.Killed):
         _open(deps, order.customer_id, ticket_id="tkt_died")
-    deps.events.publish = publish  # type: ignore[method-assign]
     assert _events(deps, "ticket.opened") == []
 
     _open(deps, order.customer_id, ticket_id="tkt_died")

@@ -97,6 +97,17 @@ def assert_not_stored(
         assert orders_placed_by(deps, email) == []
 
 
+def open_ticket(client: Any, customer_id: str) -> str:
+    """``POST /customers/{customer_id}/tickets`` as ops, which must succeed: the ticket's id."""
+    response = client.http.post(
+        f"/customers/{customer_id}/tickets",
+        headers=OPS | JSON,
+        body=json.dumps({"subject": "s", "description": "d", "channel": "phone"}),
+    )
+    assert response.status_code == 201, response.body
+    return str(response.json_body["ticket_id"])
+
+
 def get_order(client: Any, order_id: str, auth: dict[str, str] = STOREFRONT) -> dict[str, Any]:
     """``GET /orders/{order_id}``, which must succeed."""
     response = client.http.get(f"/orders/{order_id}", headers=auth)
