@@ -19,7 +19,7 @@ from chalicelib.domain.requests import (
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.domain.status_reasons import CANCELLED_AT_STORE, CANCELLED_BY_SERVICE
 from chalicelib.services import ordering, returns
-from chalicelib.services.pickups import collect
+from chalicelib.services.pickups import collect, order_id_of_fulfillment
 from chalicelib.services.tracking import tracking_url
 
 orders = Blueprint(__name__)
@@ -211,11 +211,22 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     response=OrderResponse,
     access=Access.STAFF,
     errors=(409, 429),
+    optional_headers=(IDEMPOTENCY_HEADER,),
 )
 def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
     """The customer collected their pick-up (a store key bound to a store confirms only
-    its own pick-ups: 403); five wrong codes lock the pick-up (429)."""
+    its own pick-ups: 403); five wrong codes lock the pick-up (429). Under an
+    Idempotency-Key the till's retry is answered as the first request was, with the order
+    as it is now, where a retry without one is 409: the goods are gone."""
+    key = call.idempotency_key(required=False)
     request = call.parse(CollectRequest)
-    assert call.principal is not None
-    order = collect(fulfillment_id, request.pickup_code, call.deps, call.principal.location_id)
+    principal = call.principal
+    assert principal is not None
+    order = call.act_once(
+        call.key_scope("collect", fulfillment_id),
+        key,
+        request,
+        lambda: collect(fulfillment_id, request.pickup_code, call.deps, principal.location_id),
+        lambda: ordering.get_order(order_id_of_fulfillment(fulfillment_id), call.deps),
+    )
     return order_body(order, call)
