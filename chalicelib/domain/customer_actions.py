@@ -18,6 +18,13 @@ from chalicelib.domain.payments import Payment
 
 # The contract's 48 hours to pay again; services pass the scaled duration in.
 PAYMENT_RETRY_WINDOW = timedelta(hours=48)
+# Cards a customer may try after the declined one. A probe tried card after card through
+# one rejected order's link (the link is the only credential): card testing, with one
+# gateway authorisation and one rejection email for each. A checkout's few tries, then
+# a new order.
+MAX_PAYMENT_RETRIES = 3
+# The history entry of an order reopened to be paid again.
+PAID_AGAIN_DETAIL = "paying again after a declined card"
 
 # Statuses an order can still be cancelled in: nothing has left a location yet.
 CANCELLABLE_STATUSES = frozenset({"ACCEPTED", "PAID", "RESERVED", "READY_FOR_PICKUP"})
@@ -60,6 +67,8 @@ class OrderFacts(DeferredModel):
     # When the order was first rejected (its time to pay again runs from then); None if
     # it never was.
     rejected_at: datetime | None = None
+    # How many times the customer paid it again (``MAX_PAYMENT_RETRIES`` at most).
+    payment_retries: int = 0
 
 
 class PayWithdrawn(StrEnum):
@@ -68,6 +77,7 @@ class PayWithdrawn(StrEnum):
 
     OUT_OF_STOCK = "out_of_stock"  # a unit sold out since the decline
     PRICE_GONE = "price_gone"  # its coupon or promotion went to other orders since
+    TRIES_USED = "tries_used"  # ``MAX_PAYMENT_RETRIES`` cards were declined as well
 
 
 class CustomerActions(DeferredModel):
@@ -125,6 +135,11 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
         returnable=returnable,
         return_window_ends=ends if order.status is OrderStatus.DELIVERED else None,
         rejected_at=rejected_at,
+        payment_retries=sum(
+            1
+            for e in order.history
+            if e.status is OrderStatus.ACCEPTED and e.detail == PAID_AGAIN_DETAIL
+        ),
     )
 
 
@@ -192,13 +207,18 @@ def available_actions(
     pay_until = payment_retry_deadline(
         facts.status, facts.status_reason, facts.rejected_at, payment_retry_window
     )
+    withdrawn = None
     if pay_until is not None and now <= pay_until:
-        actions.append(CustomerAction.PAY)
+        if facts.payment_retries < MAX_PAYMENT_RETRIES:
+            actions.append(CustomerAction.PAY)
+        else:
+            withdrawn = PayWithdrawn.TRIES_USED
     return CustomerActions(
         actions=actions,
         returnable=returnable,
         return_until=facts.return_window_ends if returnable else None,
         pay_until=pay_until if CustomerAction.PAY in actions else None,
+        pay_withdrawn=withdrawn,
     )
 
 
@@ -224,14 +244,18 @@ def reopen_for_payment(
             "its declined card has passed",
             field="payment",
         )
+    if facts.payment_retries >= MAX_PAYMENT_RETRIES:
+        raise ActionNotAvailable(
+            f"order {order.order_id} cannot be paid again: {MAX_PAYMENT_RETRIES} more cards "
+            "were declined for it; place a new order",
+            field="payment",
+        )
     # The one way back from REJECTED, so not in the forward-only transition table: the
     # order restarts its lifecycle; its history keeps the rejection.
     order.status = OrderStatus.ACCEPTED
     order.status_reason = None
     order.payment = Payment()
     order.payment_token = payment_token
-    entry = HistoryEntry(
-        status=OrderStatus.ACCEPTED, at=at, detail="paying again after a declined card"
-    )
+    entry = HistoryEntry(status=OrderStatus.ACCEPTED, at=at, detail=PAID_AGAIN_DETAIL)
     order.history.append(entry)
     return entry

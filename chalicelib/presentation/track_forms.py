@@ -4,6 +4,7 @@ without JavaScript): how it went, in the order's language, naming the fields to 
 from collections.abc import Iterable
 from enum import StrEnum
 
+from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, facts_of
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -49,6 +50,16 @@ DONE_WORDS: dict[Language, dict[FormAction, str]] = {
 DECLINED_AGAIN_WORDS: dict[Language, str] = {
     Language.ES: "Tu nueva tarjeta también ha sido rechazada. Puedes probar con otra.",
     Language.EN: "Your new card was declined as well. You can try another one.",
+}
+# The same two, for the last card the order may be paid with (``MAX_PAYMENT_RETRIES``):
+# no "try another" (the page says a new order is the way on).
+DECLINED_FOR_GOOD_WORDS: dict[Language, str] = {
+    Language.ES: "Tu nueva tarjeta también ha sido rechazada.",
+    Language.EN: "Your new card was declined as well.",
+}
+BANK_UNREACHED_FOR_GOOD_WORDS: dict[Language, str] = {
+    Language.ES: "No pudimos contactar con el banco: no se te ha cobrado nada.",
+    Language.EN: "We could not reach the bank: nothing was charged.",
 }
 # After the pay-again form, when the bank could not be reached this time: nothing was
 # charged, and the customer may try again (a re-probe: "declined as well" was said).
@@ -129,12 +140,19 @@ def form_notice(
     declined_again: bool = False,
     checking_card: bool = False,
     bank_unreached: bool = False,
+    last_try: bool = False,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
     order was paid again and the new card declined too (``bank_unreached``: because the
-    bank did not answer); ``checking_card``: the new card is still being authorised."""
+    bank did not answer; ``last_try``: no other card may be tried); ``checking_card``:
+    the new card is still being authorised."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
-        words = BANK_UNREACHED_WORDS if bank_unreached else DECLINED_AGAIN_WORDS
+        words = {
+            (False, False): DECLINED_AGAIN_WORDS,
+            (True, False): BANK_UNREACHED_WORDS,
+            (False, True): DECLINED_FOR_GOOD_WORDS,
+            (True, True): BANK_UNREACHED_FOR_GOOD_WORDS,
+        }[(bank_unreached, last_try)]
         return FormNotice(action=action, outcome=outcome, text=words[language], error=True)
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and checking_card:
         text = CHECKING_CARD_WORDS[language]
@@ -173,4 +191,5 @@ def order_form_notice(
         declined_again=declined_again,
         checking_card=paid_again and order.status is OrderStatus.ACCEPTED,
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
+        last_try=facts_of(order).payment_retries >= MAX_PAYMENT_RETRIES,
     )

@@ -74,6 +74,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "desde entonces. Puedes hacer un pedido nuevo.",
         "pay_price_gone": "Ya no se puede pagar este pedido a su precio: su cupón o su "
         "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
+        "pay_tries_used": "Ya no se puede pagar este pedido: se han rechazado varias "
+        "tarjetas más. Puedes hacer un pedido nuevo.",
         "return_until": "Puedes devolverlo hasta el",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
@@ -122,6 +124,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "You can place a new order.",
         "pay_price_gone": "This order can no longer be paid at its price: its coupon or "
         "promotion has been used up since. You can place a new order.",
+        "pay_tries_used": "This order can no longer be paid: several more cards were "
+        "declined. You can place a new order.",
         "return_until": "You can return it until",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",

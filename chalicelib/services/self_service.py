@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customer_actions import (
+    PAID_AGAIN_DETAIL,
     PAYMENT_RETRY_WINDOW,
     CustomerAction,
     CustomerActions,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 # Who the console says restarted the workflow when the customer pays again.
 CUSTOMER = "customer"
-PAID_AGAIN_DETAIL = "paying again after a declined card"
 # API Gateway ends a request at 29 s (the api_handler Lambda's timeout is 28 s): a
 # payment retry written longer ago whose execution never started was written by a
 # request that died; a younger one's request may still be about to start it. Real time,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
+from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, CustomerAction, PayWithdrawn
 from chalicelib.domain.errors import ActionNotAvailable, NotFound, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
@@ -277,6 +277,47 @@ def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) 
     gateway = deps.payments
     assert isinstance(gateway, FakeGateway)
     assert len(gateway.payments) == 2  # one per card: the decline and the new card
+
+
+def _declined_again(deps: Deps, order_id: str, card: str = "tok_declined") -> None:
+    """The customer pays again with ``card``, and the workflow declines it."""
+    self_service.pay_again(order_id, card, deps)
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(OrderStep(order_id=order_id), deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order_id, error="PaymentDeclined"), deps)
+
+
+def test_after_three_more_declined_cards_the_order_cannot_be_paid_again(deps: Deps) -> None:
+    # Probe 165: ten cards tried through one rejected order's link, ten authorisations and
+    # eleven rejection emails (card testing with the link as the only credential).
+    order = declined(deps)
+    for _ in range(MAX_PAYMENT_RETRIES):
+        assert self_service.actions_now(order, deps).allows(CustomerAction.PAY)
+        _declined_again(deps, order.order_id)
+        order = deps.store.get_order(order.order_id)
+
+    with pytest.raises(ActionNotAvailable) as refused:
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+
+    assert refused.value.field_errors()[0][0] == "payment"
+    actions = self_service.actions_now(deps.store.get_order(order.order_id), deps)
+    assert not actions.allows(CustomerAction.PAY)
+    assert actions.pay_withdrawn is PayWithdrawn.TRIES_USED
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+    started = _workflow(deps).started
+    assert f"{order.order_id}-pay{MAX_PAYMENT_RETRIES}" in started
+    assert f"{order.order_id}-pay{MAX_PAYMENT_RETRIES + 1}" not in started
+
+
+def test_the_last_card_may_still_pay(deps: Deps) -> None:
+    order = declined(deps)
+    for _ in range(MAX_PAYMENT_RETRIES - 1):
+        _declined_again(deps, order.order_id)
+
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
 
 
 def test_cancelling_a_shipped_order_is_refused(deps: Deps) -> None:

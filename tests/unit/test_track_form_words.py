@@ -114,3 +114,49 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
     unreached = order_form_notice(paid_again, pay, done)
     assert unreached.error
     assert unreached.text == "We could not reach the bank: nothing was charged. Please try again."
+
+
+def test_the_last_card_declined_is_not_told_to_try_another() -> None:
+    # Probe 165: paying again is capped (card testing through a forwarded link); the
+    # page must not invite a try it would refuse.
+    from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, PAID_AGAIN_DETAIL
+    from chalicelib.domain.order_status import HistoryEntry, OrderStatus
+    from chalicelib.domain.orders import ExecutionRetry
+    from chalicelib.domain.payments import PaymentFailure
+    from chalicelib.domain.status_reasons import StatusReason
+    from chalicelib.presentation.track_forms import order_form_notice
+    from tests.support.builders import NOW, line, order
+    from tests.support.pages import tracking_html
+
+    declined = order(line("TSHIRT-BLK-M", 1))
+    declined.contact.locale = "en"
+    declined.status = OrderStatus.REJECTED
+    declined.status_reason = StatusReason.PAYMENT_DECLINED
+    rejected = HistoryEntry(status=OrderStatus.REJECTED, at=NOW, detail="declined")
+    reopened = HistoryEntry(status=OrderStatus.ACCEPTED, at=NOW, detail=PAID_AGAIN_DETAIL)
+    declined.history = [rejected] + [reopened, rejected] * (MAX_PAYMENT_RETRIES - 1)
+    declined.retries = [
+        ExecutionRetry(
+            attempt=1,
+            at=NOW,
+            by="customer",
+            execution_arn="arn:new",
+            previous_execution_arn="arn:old",
+            previous_status="SUCCEEDED",
+            resumed_from=OrderStatus.REJECTED,
+        )
+    ]
+    pay, done = FormAction.PAYMENT, FormOutcome.DONE
+
+    assert order_form_notice(declined, pay, done).text.endswith("You can try another one.")
+    assert 'id="form-pay"' in tracking_html(declined, NOW)
+    declined.history += [reopened, rejected]
+    last = order_form_notice(declined, pay, done)
+    page = tracking_html(declined, NOW, notice=last)
+
+    assert last.error and last.text == "Your new card was declined as well."
+    assert 'id="form-pay"' not in page
+    assert "This order can no longer be paid: several more cards were declined." in page
+    declined.payment.failure = PaymentFailure.GATEWAY_UNAVAILABLE
+    unreached = order_form_notice(declined, pay, done)
+    assert unreached.text == "We could not reach the bank: nothing was charged."
