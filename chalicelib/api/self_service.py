@@ -177,11 +177,11 @@ def request_return(call: Call, token: str) -> dict[str, Any]:
     tag="tracking",
     optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
-    errors=(409,),
+    errors=(409, 429),
 )
 def open_ticket(call: Call, token: str) -> dict[str, Any]:
     """On the customer's record, linked to the order; once per Idempotency-Key when one is
-    sent."""
+    sent; five per order, then 429 for a day."""
     key = call.idempotency_key(required=False)
     request = call.parse(TrackTicketRequest)
     order = order_for_token(token, call.deps)

@@ -206,6 +206,8 @@ def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     # A rendered form posted again with other values: what it asked first was done.
     if exc.status == 409 or isinstance(exc, IdempotencyKeyReused):
         return FormOutcome.CONFLICT, []
+    if exc.status == 429:
+        return FormOutcome.LIMITED, []
     if exc.status in (400, 404, 422) and named:
         return FormOutcome.INVALID, named
     return FormOutcome.FAILED, []

@@ -28,6 +28,7 @@ class FormOutcome(StrEnum):
     DONE = "done"
     INVALID = "invalid"  # a field to fix (named in ``fields``)
     CONFLICT = "conflict"  # no longer possible for this order
+    LIMITED = "limited"  # done often enough for now (429): tickets, five a day per order
     FAILED = "failed"  # our side or a service we use: try again later
 
 
@@ -81,11 +82,15 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.INVALID: "Revisa estos campos",
         FormOutcome.CONFLICT: "Eso ya no se puede hacer con este pedido.",
         FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
+        FormOutcome.LIMITED: "Ya nos has escrito varias veces sobre este pedido: te "
+        "responderemos por correo. Podrás escribirnos de nuevo mañana.",
     },
     Language.EN: {
         FormOutcome.INVALID: "Please check these fields",
         FormOutcome.CONFLICT: "That is no longer possible for this order.",
         FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
+        FormOutcome.LIMITED: "You have already written to us several times about this "
+        "order: we will answer by email. You can write again tomorrow.",
     },
 }
 # The form fields a problem may name, as the page labels them.

@@ -49,6 +49,11 @@ CUSTOMER = "customer"
 # request that died; a younger one's request may still be about to start it. Real time,
 # not scaled: it is how long a request lives, not a business wait.
 REQUEST_LIFETIME = timedelta(seconds=30)
+# Tickets opened through one order's page: each mails the customer and lands in the
+# support queue, and the link is the only credential (probe 165 opened 40, 40 emails).
+# Five per order, then a day's pause, in real time as the code lockouts are.
+MAX_PAGE_TICKETS = 5
+PAGE_TICKETS_PAUSE_SECONDS = 24 * 60 * 60
 
 
 def actions_now(order: Order, deps: Deps, erased: bool | None = None) -> CustomerActions:
@@ -136,8 +141,14 @@ def open_ticket(
 ) -> Ticket:
     """A question or complaint on the customer's record, linked to this order; the same
     ``once`` (the request's Idempotency-Key in its scope, with its body) finds the same
-    ticket, and without one each call opens another."""
+    ticket, and without one each call opens another. The sixth new ticket of an order
+    within its pause is 429 (``TooManyAttempts``)."""
     actions_now(order, deps).require(CustomerAction.TICKET)
+    scope, now = f"page-tickets#{order.order_id}", deps.clock()
+    opened = deps.access.begin_attempt(
+        scope, now, MAX_PAGE_TICKETS, PAGE_TICKETS_PAUSE_SECONDS, "token"
+    )
+    deps.access.attempt_failed(scope, opened, now, MAX_PAGE_TICKETS, PAGE_TICKETS_PAUSE_SECONDS)
     # On the record the order is for now (a split record's, for an order its proven
     # identifier alone brought to the record it was placed under).
     customer_id = order_customer(order, deps)[0]

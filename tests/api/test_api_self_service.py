@@ -363,3 +363,22 @@ def test_a_declined_order_whose_goods_sold_out_since_says_why_it_cannot_be_paid(
     assert "algún artículo se ha agotado" in html
     assert_problem(post(client, f"{path}/payment", ROUTES["payment"]), 409)
     assert deps.store.get_order(order_id).status.value == "REJECTED"
+
+
+def test_an_orders_link_opens_five_tickets_then_429_for_a_day(
+    client: Any, shipped: tuple[str, str], deps: Any
+) -> None:
+    # Probe 165: 40 tickets through one link (the only credential), each one mailed to
+    # the customer with the sender's subject and put in the support queue.
+    order_id, path = shipped
+
+    answers = [
+        post(client, f"{path}/tickets", ROUTES["tickets"])
+        for _ in range(self_service.MAX_PAGE_TICKETS + 1)
+    ]
+
+    assert [a.status_code for a in answers[:-1]] == [201] * self_service.MAX_PAGE_TICKETS
+    assert_problem(answers[-1], 429)
+    assert 23 * 3600 < int(answers[-1].headers["Retry-After"]) <= 24 * 3600 + 1
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert len(customer_360(client, customer_id)["tickets"]) == self_service.MAX_PAGE_TICKETS

@@ -318,3 +318,22 @@ def test_a_tampered_page_address_is_422_naming_the_parameter(client: Any, query:
     _, path = placed(client, "SHIPPED")
     response = client.http.get(f"{path}?{query}", headers=HTML)
     assert response.status_code == 422, response.body
+
+
+def test_the_sixth_question_from_one_page_is_told_to_wait_a_day(client: Any, deps: Any) -> None:
+    # Probe 165: 40 questions through one link, 40 emails and 40 tickets.
+    order_id, path = placed(client, "SHIPPED", locale="en")
+    asked = {"type": "question", "subject": "Size", "description": "Is M a slim fit?"}
+
+    answers = [
+        post_form(client, path, "tickets", hidden(page(client, path), "form-ticket") | asked)
+        for _ in range(self_service.MAX_PAGE_TICKETS + 1)
+    ]
+
+    query, shown = followed(client, path, "tickets", answers[-1])
+    assert query == "form=tickets&outcome=limited"
+    outcome, words = notice(shown)
+    assert outcome == "limited" and words.endswith("You can write again tomorrow.")
+    customer_id = deps.store.get_order(order_id).customer_id
+    tickets = customer_360(client, customer_id)["tickets"]
+    assert len(tickets) == self_service.MAX_PAGE_TICKETS

@@ -7,12 +7,18 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, CustomerAction, PayWithdrawn
-from chalicelib.domain.errors import ActionNotAvailable, NotFound, UnservableLines
+from chalicelib.domain.errors import (
+    ActionNotAvailable,
+    NotFound,
+    TooManyAttempts,
+    UnservableLines,
+)
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.domain.tickets import TicketType
+from chalicelib.domain.tickets import Ticket, TicketType
+from chalicelib.ports.persistence import CustomerRecord
 from chalicelib.services import fulfillment_steps, payment_steps, self_service
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from tests.fakes import Clock, FakeGateway, FakeWorkflow, RecordingEvents
@@ -391,6 +397,28 @@ def test_a_ticket_is_on_the_customers_record_and_the_same_key_finds_it(deps: Dep
     assert first.ticket_id == again.ticket_id
     assert (first.customer_id, first.order_id) == (order.customer_id, order.order_id)
     assert deps.customers.get_ticket(first.ticket_id) is not None
+
+
+def test_an_orders_page_opens_five_tickets_then_pauses_for_a_day(deps: Deps) -> None:
+    # Probe 165: 40 tickets through one order's link, each mailed to the customer with
+    # the sender's subject, and each in the support queue.
+    order, other = flows.delivered(deps), flows.delivered(deps)
+
+    def ask(about: Order, words: str) -> Ticket:
+        return self_service.open_ticket(about, "Size", words, TicketType.QUESTION, None, deps)
+
+    for n in range(self_service.MAX_PAGE_TICKETS):
+        ask(order, f"question {n}")
+    with pytest.raises(TooManyAttempts) as paused:
+        ask(order, "one more")
+
+    assert 23 * 3600 < paused.value.retry_after <= 24 * 3600 + 1
+    assert order.customer_id is not None
+    opened, _ = deps.customers.records(order.customer_id, CustomerRecord.TICKETS)
+    assert len(opened) == self_service.MAX_PAGE_TICKETS
+    assert ask(other, "another order's page is its own").order_id == other.order_id
+    _clock(deps).advance(seconds=self_service.PAGE_TICKETS_PAUSE_SECONDS + 1)
+    assert ask(order, "the next day").order_id == order.order_id
 
 
 def test_an_order_without_a_customer_cannot_open_a_ticket(deps: Deps) -> None:
