@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from chalicelib.adapters.tracing import LazyTracer
 from chalicelib.api.blueprints import BLUEPRINTS
-from chalicelib.api.http import no_sniffing
+from chalicelib.api.http import answer_headers
 from chalicelib.api.log_context import install as install_log_context
 from chalicelib.composition import Deps, deps
 from chalicelib.config import settings
@@ -52,7 +52,7 @@ for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 # Powertools' Lambda context in every function's logs, a correlation id on every request.
 install_log_context(app)
-app.register_middleware(no_sniffing, "http")
+app.register_middleware(answer_headers, "http")
 # The API's AWS calls are traced too: its first request makes the Tracer, which patches boto3.
 app.register_middleware(tracer.patch_aws_calls, "http")
 

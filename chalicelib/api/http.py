@@ -173,7 +173,11 @@ class RouteDoc:
 ROUTE_DOCS: list[RouteDoc] = []
 
 
-NO_SNIFFING = {"X-Content-Type-Options": "nosniff"}
+# On every answer. Read as its Content-Type says: a problem's detail names the bad value
+# it was sent, and a browser guessing HTML from it would run it. Kept by no cache: most
+# answers carry a person's data or a token (probe 165: a confirmed code's customer token,
+# an export, the tracking JSON went out with no Cache-Control at all).
+ANSWER_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True)
@@ -206,11 +210,10 @@ def once_of(scope: str, key: str | None, request: BaseModel) -> str | None:
     return None if key is None else f"{scope}\n{key}\n{request_digest(request)}"
 
 
-def no_sniffing(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """HTTP middleware: every answer is read as its Content-Type says. A problem's detail
-    names the bad value it was sent, and a browser guessing HTML from it would run it."""
+def answer_headers(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: ``ANSWER_HEADERS`` on every answer that does not set its own."""
     response = get_response(request)
-    for name, value in NO_SNIFFING.items():
+    for name, value in ANSWER_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
 
@@ -254,7 +257,7 @@ def problem(
     return Response(
         body=json.dumps(problem_document(status, title, detail, errors)),
         status_code=status,
-        headers={"Content-Type": PROBLEM_JSON, **NO_SNIFFING, **(headers or {})},
+        headers={"Content-Type": PROBLEM_JSON, **ANSWER_HEADERS, **(headers or {})},
     )
 
 
@@ -536,14 +539,23 @@ def endpoint(
                     require_order(call, path_params["order_id"])
                 result = view(call, **path_params)
             except Exception as exc:  # noqa: BLE001 - every error becomes a problem document
-                return error_response(exc)
+                return negotiated(error_response(exc))
             if isinstance(result, Response):
-                return result
-            return Response(
-                body=json.dumps(result, default=str),
-                status_code=status,
-                headers={"Content-Type": "application/json"},
+                return negotiated(result)
+            return negotiated(
+                Response(
+                    body=json.dumps(result, default=str),
+                    status_code=status,
+                    headers={"Content-Type": "application/json"},
+                )
             )
+
+        def negotiated(response: Response) -> Response:
+            # A page's address answers HTML or JSON by the Accept header: a cache must
+            # not give one in place of the other (probe 165).
+            if html:
+                response.headers["Vary"] = "Accept"
+            return response
 
         blueprint.route(path, methods=[method], content_types=["*/*"])(handler)
         return handler

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.api.http import NO_SNIFFING, PROBLEM_JSON, problem_document
+from chalicelib.api.http import ANSWER_HEADERS, PROBLEM_JSON, problem_document
 from infra.aws.names import Json
 
 # Response type: (status, title, the field named). The defaults catch any type not listed,
@@ -57,7 +57,7 @@ def gateway_responses() -> Json:
             "StatusCode": str(status),
             "ResponseParameters": {
                 "Headers": {"Content-Type": f"'{PROBLEM_JSON}'"}
-                | {name: f"'{value}'" for name, value in NO_SNIFFING.items()}
+                | {name: f"'{value}'" for name, value in ANSWER_HEADERS.items()}
             },
             "ResponseTemplates": {
                 "application/json": problem_template(status, title, field),

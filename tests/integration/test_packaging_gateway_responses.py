@@ -30,6 +30,7 @@ def test_no_route_for_a_path_or_method_is_a_404_problem(template: dict[str, Any]
         "Content-Type": "'application/problem+json'",
         # The detail repeats API Gateway's message: no browser may read it as HTML.
         "X-Content-Type-Options": "'nosniff'",
+        "Cache-Control": "'no-store'",
     }
     body = json.loads(
         unrouted["ResponseTemplates"]["application/json"].replace(
