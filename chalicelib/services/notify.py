@@ -64,6 +64,15 @@ def _lower_first(text: str) -> str:
 _UNDER_WAY = frozenset(
     {FulfillmentStatus.PENDING, FulfillmentStatus.SHIPPED, FulfillmentStatus.READY_FOR_PICKUP}
 )
+# The emails about one part of an order, which say what that part holds.
+_ABOUT_ONE_PART = frozenset(
+    {
+        EmailKind.SHIPMENT_SENT,
+        EmailKind.PICKUP_READY,
+        EmailKind.NOT_COLLECTED,
+        EmailKind.FULFILLMENT_CANCELLED,
+    }
+)
 
 
 def _when(wording: Wording, at: datetime | None) -> str:
@@ -152,11 +161,12 @@ def email_context(
         ),
         # The carrier's name as people write it ("Rapido"), not its code (a probe).
         "carrier": shipment.carrier.title() if shipment else "",
-        # What this parcel holds, when the order leaves in several (a probe: each parcel's
-        # email listed the whole order).
-        "parcel_lines": _parcel_lines(order, fulfillment)
-        if email is EmailKind.SHIPMENT_SENT and fulfillment is not None
-        else [],
+        # What this part holds, when the order is in several: a parcel leaving, a pick-up
+        # waiting or given up (probes: each parcel's email listed the whole order, and so
+        # did a mixed order's pick-up emails, naming the shipped belt among what waited).
+        "part_list": _part_list(order, fulfillment)
+        if email in _ABOUT_ONE_PART and fulfillment is not None
+        else "",
         "tracking_number": shipment.tracking_number if shipment else "",
         "carrier_url": shipment.tracking_url if shipment else "",
         "promised_by": _when(w, shipment.shown_promise if shipment else None),
@@ -181,14 +191,13 @@ def _all_collected(order: Order) -> bool:
     return bool(reached) and all(f.type is FulfillmentType.PICKUP for f in reached)
 
 
-def _parcel_lines(order: Order, parcel: Fulfillment) -> list[dict[str, Any]]:
-    """The names and units a parcel holds; none when it is the whole order's only part."""
+def _part_list(order: Order, part: Fulfillment) -> str:
+    """The units and names a part holds (``1 × Gorra; 2 × Bolsa``); empty when it is the
+    whole order's only part."""
     if len(order.fulfillments) < 2:
-        return []
+        return ""
     names = {line.sku: line.name for line in order.lines}
-    return [
-        {"name": names.get(line.sku, line.sku), "quantity": line.quantity} for line in parcel.lines
-    ]
+    return "; ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in part.lines)
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:

@@ -349,6 +349,29 @@ def test_a_parcel_of_an_order_in_several_parts_says_what_it_holds(deps: Deps) ->
     assert alone_text and "En este paquete" not in alone_text[0]
 
 
+def test_a_mixed_orders_pickup_emails_say_what_waits_there(deps: Deps) -> None:
+    # Probe 164: a mixed order's "ready at Barcelona" email showed the whole order's
+    # lines (the cap waiting in Madrid, the belt shipped) and not which waited there; so
+    # did its "not collected" email.
+    lines = [
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+        {"sku": "CAP-NAVY", "quantity": 2, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    order = flows.shipped(deps, lines=lines)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    texts = {_subject_lines([m])[0]: _parts(m)[2] for m in flows.mail_everything(deps)}
+
+    (ready,) = [text for subject, text in texts.items() if "te espera en" in subject]
+    (gone,) = [text for subject, text in texts.items() if "se ha cancelado" in subject]
+    (parcel,) = [text for subject, text in texts.items() if "ha salido con" in subject]
+    assert "Te espera allí: 2 × Gorra azul marino. El resto de tu pedido va aparte." in ready
+    assert "en Tienda Madrid Centro (2 × Gorra azul marino)." in gone
+    assert "En este paquete: 1 × Camiseta negra M." in parcel
+
+
 def test_the_late_delivery_email_names_its_parcel(deps: Deps) -> None:
     # Found by the emails probe: two parcels late, two identical emails naming neither.
     order = flows.shipped(deps, lines=flows.MIXED)
