@@ -18,13 +18,16 @@ from chalicelib.domain.payments import Payment
 
 # The contract's 48 hours to pay again; services pass the scaled duration in.
 PAYMENT_RETRY_WINDOW = timedelta(hours=48)
-# Cards a customer may try after the declined one. A probe tried card after card through
-# one rejected order's link (the link is the only credential): card testing, with one
-# gateway authorisation and one rejection email for each. A checkout's few tries, then
-# a new order.
+# Cards a customer may have declined after the first decline. A probe tried card after
+# card through one rejected order's link (the link is the only credential): card testing,
+# with one gateway authorisation and one rejection email for each. A checkout's few
+# tries, then a new order. A gateway that did not answer declined no card (a re-probe:
+# our outage used up the customer's tries), so it does not count.
 MAX_PAYMENT_RETRIES = 3
 # The history entry of an order reopened to be paid again.
 PAID_AGAIN_DETAIL = "paying again after a declined card"
+# The history entry of an order rejected because the bank declined its card.
+CARD_DECLINED_DETAIL = "the card was declined"
 
 # Statuses an order can still be cancelled in: nothing has left a location yet.
 CANCELLABLE_STATUSES = frozenset({"ACCEPTED", "PAID", "RESERVED", "READY_FOR_PICKUP"})
@@ -67,7 +70,8 @@ class OrderFacts(DeferredModel):
     # When the order was first rejected (its time to pay again runs from then); None if
     # it never was.
     rejected_at: datetime | None = None
-    # How many times the customer paid it again (``MAX_PAYMENT_RETRIES`` at most).
+    # How many cards the customer paid it again with were declined
+    # (``MAX_PAYMENT_RETRIES`` at most).
     payment_retries: int = 0
 
 
@@ -135,12 +139,21 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
         returnable=returnable,
         return_window_ends=ends if order.status is OrderStatus.DELIVERED else None,
         rejected_at=rejected_at,
-        payment_retries=sum(
-            1
-            for e in order.history
-            if e.status is OrderStatus.ACCEPTED and e.detail == PAID_AGAIN_DETAIL
-        ),
+        payment_retries=declined_retries(order.history),
     )
+
+
+def declined_retries(history: Iterable[HistoryEntry]) -> int:
+    """How many times the order was paid again and the bank declined the new card: each
+    reopening's rejection that followed it, when it was a decline."""
+    declined, reopened = 0, False
+    for entry in history:
+        if entry.status is OrderStatus.ACCEPTED and entry.detail == PAID_AGAIN_DETAIL:
+            reopened = True
+        elif entry.status is OrderStatus.REJECTED and reopened:
+            declined += entry.detail == CARD_DECLINED_DETAIL
+            reopened = False
+    return declined
 
 
 def can_cancel(status: str, fulfillment_statuses: Iterable[str]) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.customer_actions import (
+    MAX_PAYMENT_RETRIES,
     PAYMENT_RETRY_WINDOW,
     facts_of,
     payment_retry_deadline,
@@ -177,6 +178,10 @@ def email_context(
         # Until when a declined card's order may be paid again: from its first decline,
         # so a second decline's email says what is left, not "48 hours" again.
         "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
+        # The last card the order may be paid with was declined too: the email must not
+        # invite another (a re-probe: it did, and paying again was then 409).
+        "pay_again_closed": email is EmailKind.REJECTED
+        and facts_of(order).payment_retries >= MAX_PAYMENT_RETRIES,
     }
 
 

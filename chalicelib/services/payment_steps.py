@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.customer_actions import CARD_DECLINED_DETAIL
 from chalicelib.domain.errors import (
     OrderCancelled,
     PaymentDeclined,
@@ -102,7 +103,7 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
             return None
         released = StockChange.releasing(order.reserved_allocations())
         detail = {
-            PaymentFailure.DECLINED: "the card was declined",
+            PaymentFailure.DECLINED: CARD_DECLINED_DETAIL,
             PaymentFailure.GATEWAY_UNAVAILABLE: "the payment gateway did not answer; "
             "nothing charged",
             None: "not enough stock; nothing charged",

@@ -286,7 +286,10 @@ def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) 
 
 
 def _declined_again(deps: Deps, order_id: str, card: str = "tok_declined") -> None:
-    """The customer pays again with ``card``, and the workflow declines it."""
+    """A minute on, the customer pays again with ``card``, and the workflow declines it.
+    (Time moves: two rejections at one instant would be one history entry to its event's
+    id, which counts entries equal to it.)"""
+    _clock(deps).advance(seconds=60)
     self_service.pay_again(order_id, card, deps)
     with pytest.raises(Exception, match="declined"):
         payment_steps.authorize_payment(OrderStep(order_id=order_id), deps)
@@ -313,6 +316,46 @@ def test_after_three_more_declined_cards_the_order_cannot_be_paid_again(deps: De
     started = _workflow(deps).started
     assert f"{order.order_id}-pay{MAX_PAYMENT_RETRIES}" in started
     assert f"{order.order_id}-pay{MAX_PAYMENT_RETRIES + 1}" not in started
+
+
+def test_a_bank_that_did_not_answer_uses_up_no_try(deps: Deps) -> None:
+    # A re-probe (166): three tries while our gateway was down used up the customer's
+    # tries, and the refusal said three cards "were declined".
+    order = declined(deps)
+    for _ in range(MAX_PAYMENT_RETRIES):
+        self_service.pay_again(order.order_id, "tok_unavailable", deps)
+        payment_steps.reject_order(
+            RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable"), deps
+        )
+    for _ in range(MAX_PAYMENT_RETRIES - 1):
+        _declined_again(deps, order.order_id)
+
+    order = deps.store.get_order(order.order_id)
+    assert self_service.actions_now(order, deps).allows(CustomerAction.PAY)
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+
+
+def test_the_last_declined_cards_email_invites_no_other_card(deps: Deps) -> None:
+    # A re-probe (166): the rejection email after the last card allowed still said "you
+    # can pay again with another card", and paying again was then 409.
+    order = declined(deps)
+    flows.mail_everything(deps)
+    for _ in range(MAX_PAYMENT_RETRIES):
+        _declined_again(deps, order.order_id)
+        flows.mail_everything(deps)  # each decline told as it happens
+
+    rejections = [
+        mail["parts"]
+        for mail in flows.mail_everything(deps)
+        if mail["parts"].startswith(f"No hemos podido completar tu pedido {order.order_id}")
+    ]
+
+    assert len(rejections) == 1 + MAX_PAYMENT_RETRIES
+    assert all("Puedes pagar de nuevo con otra tarjeta" in text for text in rejections[:-1])
+    assert "Puedes pagar de nuevo" not in rejections[-1]
+    assert "así que ya no se puede pagar. Si aún lo quieres" in rejections[-1]
 
 
 def test_the_last_card_may_still_pay(deps: Deps) -> None:

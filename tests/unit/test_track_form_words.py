@@ -119,7 +119,11 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
 def test_the_last_card_declined_is_not_told_to_try_another() -> None:
     # Probe 165: paying again is capped (card testing through a forwarded link); the
     # page must not invite a try it would refuse.
-    from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, PAID_AGAIN_DETAIL
+    from chalicelib.domain.customer_actions import (
+        CARD_DECLINED_DETAIL,
+        MAX_PAYMENT_RETRIES,
+        PAID_AGAIN_DETAIL,
+    )
     from chalicelib.domain.order_status import HistoryEntry, OrderStatus
     from chalicelib.domain.orders import ExecutionRetry
     from chalicelib.domain.payments import PaymentFailure
@@ -132,7 +136,7 @@ def test_the_last_card_declined_is_not_told_to_try_another() -> None:
     declined.contact.locale = "en"
     declined.status = OrderStatus.REJECTED
     declined.status_reason = StatusReason.PAYMENT_DECLINED
-    rejected = HistoryEntry(status=OrderStatus.REJECTED, at=NOW, detail="declined")
+    rejected = HistoryEntry(status=OrderStatus.REJECTED, at=NOW, detail=CARD_DECLINED_DETAIL)
     reopened = HistoryEntry(status=OrderStatus.ACCEPTED, at=NOW, detail=PAID_AGAIN_DETAIL)
     declined.history = [rejected] + [reopened, rejected] * (MAX_PAYMENT_RETRIES - 1)
     declined.retries = [
