@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import ExecutionRetry
 from chalicelib.presentation.track_forms import (
     FIELD_PATTERN,
     FIELD_WORDS,
@@ -72,8 +74,6 @@ def test_the_page_address_takes_only_known_field_lists() -> None:
 def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_again() -> None:
     # A re-probe: the pay form's 303 landed before the new card was declined, and the page
     # thanked the customer until a manual reload.
-    from chalicelib.domain.order_status import OrderStatus
-    from chalicelib.domain.orders import ExecutionRetry
     from chalicelib.domain.payments import PaymentFailure
     from chalicelib.domain.status_reasons import StatusReason
     from chalicelib.presentation.track_forms import order_form_notice
@@ -83,17 +83,7 @@ def test_a_page_read_while_the_new_card_is_checked_says_so_and_reads_itself_agai
     paid_again = order(line("TSHIRT-BLK-M", 1))
     paid_again.contact.locale = "en"
     paid_again.status = OrderStatus.ACCEPTED
-    paid_again.retries = [
-        ExecutionRetry(
-            attempt=1,
-            at=NOW,
-            by="customer",
-            execution_arn="arn:new",
-            previous_execution_arn="arn:old",
-            previous_status="REJECTED",
-            resumed_from=OrderStatus.ACCEPTED,
-        )
-    ]
+    paid_again.retries = [_paid_again_by_the_customer()]
     pay, done = FormAction.PAYMENT, FormOutcome.DONE
 
     checking = order_form_notice(paid_again, pay, done)
@@ -124,8 +114,7 @@ def test_the_last_card_declined_is_not_told_to_try_another() -> None:
         MAX_PAYMENT_RETRIES,
         PAID_AGAIN_DETAIL,
     )
-    from chalicelib.domain.order_status import HistoryEntry, OrderStatus
-    from chalicelib.domain.orders import ExecutionRetry
+    from chalicelib.domain.order_status import HistoryEntry
     from chalicelib.domain.payments import PaymentFailure
     from chalicelib.domain.status_reasons import StatusReason
     from chalicelib.presentation.track_forms import order_form_notice
@@ -139,17 +128,7 @@ def test_the_last_card_declined_is_not_told_to_try_another() -> None:
     rejected = HistoryEntry(status=OrderStatus.REJECTED, at=NOW, detail=CARD_DECLINED_DETAIL)
     reopened = HistoryEntry(status=OrderStatus.ACCEPTED, at=NOW, detail=PAID_AGAIN_DETAIL)
     declined.history = [rejected] + [reopened, rejected] * (MAX_PAYMENT_RETRIES - 1)
-    declined.retries = [
-        ExecutionRetry(
-            attempt=1,
-            at=NOW,
-            by="customer",
-            execution_arn="arn:new",
-            previous_execution_arn="arn:old",
-            previous_status="SUCCEEDED",
-            resumed_from=OrderStatus.REJECTED,
-        )
-    ]
+    declined.retries = [_paid_again_by_the_customer()]
     pay, done = FormAction.PAYMENT, FormOutcome.DONE
 
     assert order_form_notice(declined, pay, done).text.endswith("You can try another one.")
@@ -164,3 +143,18 @@ def test_the_last_card_declined_is_not_told_to_try_another() -> None:
     declined.payment.failure = PaymentFailure.GATEWAY_UNAVAILABLE
     unreached = order_form_notice(declined, pay, done)
     assert unreached.text == "We could not reach the bank: nothing was charged."
+
+
+def _paid_again_by_the_customer() -> ExecutionRetry:
+    """The restart an order paid again from its page records."""
+    from tests.support.builders import NOW
+
+    return ExecutionRetry(
+        attempt=1,
+        at=NOW,
+        by="customer",
+        execution_arn="arn:new",
+        previous_execution_arn="arn:old",
+        previous_status="SUCCEEDED",
+        resumed_from=OrderStatus.REJECTED,
+    )
