@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import error_code, from_item, to_item
-from chalicelib.domain.errors import TooManyAttempts
+from chalicelib.domain.errors import LOCKED_DETAIL, TooManyAttempts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -68,7 +68,13 @@ class AccessStore:
 
     # Attempts -------------------------------------------------------------------------
     def begin_attempt(
-        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+        self,
+        scope: str,
+        now: datetime,
+        limit: int,
+        lock_seconds: int,
+        field: str = "code",
+        locked: str = LOCKED_DETAIL,
     ) -> int:
         """Reserve one attempt at a code, counted as a failure until ``attempt_succeeded``
         gives it back; returns the failures counted with it. ``TooManyAttempts`` (with the
@@ -98,7 +104,7 @@ class AccessStore:
             failures, locked_until = int(item.get("failures", 0)), item.get("locked_until")
             if locked_until is not None and int(locked_until) > at:
                 raise TooManyAttempts(
-                    "too many attempts; try again later",
+                    locked,
                     field=field,
                     retry_after=math.ceil(int(locked_until) - now.timestamp()),
                 )

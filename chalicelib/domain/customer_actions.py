@@ -70,9 +70,9 @@ class OrderFacts(DeferredModel):
     # When the order was first rejected (its time to pay again runs from then); None if
     # it never was.
     rejected_at: datetime | None = None
-    # How many cards the customer paid it again with were declined
-    # (``MAX_PAYMENT_RETRIES`` at most).
-    payment_retries: int = 0
+    # ``MAX_PAYMENT_RETRIES`` cards it was paid again with were declined: no other may
+    # be tried (``payment_tries_used``).
+    pay_tries_used: bool = False
 
 
 class PayWithdrawn(StrEnum):
@@ -139,13 +139,14 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
         returnable=returnable,
         return_window_ends=ends if order.status is OrderStatus.DELIVERED else None,
         rejected_at=rejected_at,
-        payment_retries=declined_retries(order.history),
+        pay_tries_used=payment_tries_used(order.history),
     )
 
 
-def declined_retries(history: Iterable[HistoryEntry]) -> int:
-    """How many times the order was paid again and the bank declined the new card: each
-    reopening's rejection that followed it, when it was a decline."""
+def payment_tries_used(history: Iterable[HistoryEntry]) -> bool:
+    """Whether ``MAX_PAYMENT_RETRIES`` times the order was paid again and the bank declined
+    the new card (each reopening's rejection that followed it, when it was a decline): the
+    page, the refusal and the last rejection email all read it here."""
     declined, reopened = 0, False
     for entry in history:
         if entry.status is OrderStatus.ACCEPTED and entry.detail == PAID_AGAIN_DETAIL:
@@ -153,7 +154,7 @@ def declined_retries(history: Iterable[HistoryEntry]) -> int:
         elif entry.status is OrderStatus.REJECTED and reopened:
             declined += entry.detail == CARD_DECLINED_DETAIL
             reopened = False
-    return declined
+    return declined >= MAX_PAYMENT_RETRIES
 
 
 def can_cancel(status: str, fulfillment_statuses: Iterable[str]) -> bool:
@@ -222,10 +223,10 @@ def available_actions(
     )
     withdrawn = None
     if pay_until is not None and now <= pay_until:
-        if facts.payment_retries < MAX_PAYMENT_RETRIES:
-            actions.append(CustomerAction.PAY)
-        else:
+        if facts.pay_tries_used:
             withdrawn = PayWithdrawn.TRIES_USED
+        else:
+            actions.append(CustomerAction.PAY)
     return CustomerActions(
         actions=actions,
         returnable=returnable,
@@ -257,7 +258,7 @@ def reopen_for_payment(
             "its declined card has passed",
             field="payment",
         )
-    if facts.payment_retries >= MAX_PAYMENT_RETRIES:
+    if facts.pay_tries_used:
         raise ActionNotAvailable(
             f"order {order.order_id} cannot be paid again: {MAX_PAYMENT_RETRIES} more cards "
             "were declined for it; place a new order",

@@ -203,6 +203,10 @@ def _worded(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
+# What a lockout says unless its caller says what its limit is.
+LOCKED_DETAIL = "too many attempts; try again later"
+
+
 class TooManyAttempts(OrquestaError):
     """Too many wrong codes were tried; the resource is locked against guessing."""
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.domain.errors import LOCKED_DETAIL
 from chalicelib.domain.money import Money
 from chalicelib.domain.observability import MetricPoint
 
@@ -222,9 +223,16 @@ class AccessRecords(Protocol):
     """Attempt counters with their lockout, one-time codes and tracking-link generations."""
 
     def begin_attempt(
-        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+        self,
+        scope: str,
+        now: datetime,
+        limit: int,
+        lock_seconds: int,
+        field: str = "code",
+        locked: str = LOCKED_DETAIL,
     ) -> int:
-        """Reserve an attempt; returns how many are reserved, or ``TooManyAttempts``."""
+        """Reserve an attempt; returns how many are reserved, or ``TooManyAttempts`` (its
+        detail ``locked`` while the lock holds: what the limit is, said to whoever hit it)."""
         ...
 
     def attempt_failed(

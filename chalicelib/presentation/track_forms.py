@@ -4,7 +4,7 @@ without JavaScript): how it went, in the order's language, naming the fields to 
 from collections.abc import Iterable
 from enum import StrEnum
 
-from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, facts_of
+from chalicelib.domain.customer_actions import payment_tries_used
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -196,5 +196,5 @@ def order_form_notice(
         declined_again=declined_again,
         checking_card=paid_again and order.status is OrderStatus.ACCEPTED,
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
-        last_try=facts_of(order).payment_retries >= MAX_PAYMENT_RETRIES,
+        last_try=payment_tries_used(order.history),
     )

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.customer_actions import (
-    MAX_PAYMENT_RETRIES,
     PAYMENT_RETRY_WINDOW,
     facts_of,
     payment_retry_deadline,
+    payment_tries_used,
 )
 from chalicelib.domain.customers import normalise_phone
 from chalicelib.domain.email_policy import (
@@ -180,8 +180,7 @@ def email_context(
         "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
         # The last card the order may be paid with was declined too: the email must not
         # invite another (a re-probe: it did, and paying again was then 409).
-        "pay_again_closed": email is EmailKind.REJECTED
-        and facts_of(order).payment_retries >= MAX_PAYMENT_RETRIES,
+        "pay_again_closed": email is EmailKind.REJECTED and payment_tries_used(order.history),
     }
 
 

@@ -23,7 +23,6 @@ from chalicelib.domain.errors import (
     ActionNotAvailable,
     CouponUsedUp,
     PromotionUsedUp,
-    TooManyAttempts,
     UnservableLines,
 )
 from chalicelib.domain.execution_names import payment_retry_name
@@ -146,20 +145,16 @@ def open_ticket(
     within its pause is 429 (``TooManyAttempts``)."""
     actions_now(order, deps).require(CustomerAction.TICKET)
     scope, now = f"page-tickets#{order.order_id}", deps.clock()
-    try:
-        opened = deps.access.begin_attempt(
-            scope, now, MAX_PAGE_TICKETS, PAGE_TICKETS_PAUSE_SECONDS, "token"
-        )
-    except TooManyAttempts as paused:
-        if paused.retry_after <= 1:
-            raise  # requests racing for the counter: try again at once
+    opened = deps.access.begin_attempt(
+        scope,
+        now,
+        MAX_PAGE_TICKETS,
+        PAGE_TICKETS_PAUSE_SECONDS,
+        "token",
         # Said as what it is, not as a guess (a re-probe read "too many attempts").
-        raise TooManyAttempts(
-            f"{MAX_PAGE_TICKETS} questions were sent from this order's page within a day; "
-            "we will answer them by email, and more can be sent after Retry-After",
-            field="token",
-            retry_after=paused.retry_after,
-        ) from paused
+        locked=f"{MAX_PAGE_TICKETS} questions were sent from this order's page within a "
+        "day; we will answer them by email, and more can be sent after Retry-After",
+    )
     deps.access.attempt_failed(scope, opened, now, MAX_PAGE_TICKETS, PAGE_TICKETS_PAUSE_SECONDS)
     # On the record the order is for now (a split record's, for an order its proven
     # identifier alone brought to the record it was placed under).

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.config import ApiKey
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
 from chalicelib.domain.errors import (
+    LOCKED_DETAIL,
     IdempotencyKeyReused,
     NotFound,
     PaymentDeclined,
@@ -254,14 +255,18 @@ class FakeAccess:
     generations: dict[str, int] = field(default_factory=dict)
 
     def begin_attempt(
-        self, scope: str, now: datetime, limit: int, lock_seconds: int, field: str = "code"
+        self,
+        scope: str,
+        now: datetime,
+        limit: int,
+        lock_seconds: int,
+        field: str = "code",
+        locked: str = LOCKED_DETAIL,
     ) -> int:
         locked = self.locked_until.get(scope)
         if locked is not None and locked > now:
             retry = int((locked - now).total_seconds()) + 1
-            raise TooManyAttempts(
-                "too many attempts; try again later", field=field, retry_after=retry
-            )
+            raise TooManyAttempts(locked, field=field, retry_after=retry)
         if locked is not None:
             del self.locked_until[scope]
             self.failures[scope] = 0

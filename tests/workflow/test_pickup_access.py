@@ -22,7 +22,12 @@ from tests.support.flow import amounts, fresh_sku, ledger_of, place, stock_of
 MADRID_STORE = {"Authorization": "Bearer demo-store-madrid"}
 
 
-def _ready_pickup(client: Any, deps: Any, parked: list[str], store: str) -> dict[str, Any]:
+def _ready_pickup(
+    client: Any, deps: Any, parked: list[str], settings: Any, store: str
+) -> dict[str, Any]:
+    """A pick-up of one unit ready at ``store``, with an 80 s pick-up window: nothing times
+    out while a test works it, even on a busy machine."""
+    settings.time_scale = settings.time_scale / 10
     sku = fresh_sku(deps, {store: 3})
     body = order_body(
         lines=[{"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}]
@@ -55,8 +60,7 @@ def _collect(
 def test_a_store_key_bound_to_another_store_cannot_confirm_the_pickup(
     client: Any, deps: Any, parked: list[str], settings: Any
 ) -> None:
-    settings.time_scale = settings.time_scale / 10  # an 80 s pick-up window
-    pickup = _ready_pickup(client, deps, parked, "ST-VALENCIA")
+    pickup = _ready_pickup(client, deps, parked, settings, "ST-VALENCIA")
 
     refused = _collect(client, pickup, pickup["pickup_code"], MADRID_STORE)
 
@@ -69,8 +73,7 @@ def test_a_store_key_bound_to_another_store_cannot_confirm_the_pickup(
 def test_after_five_wrong_pickup_codes_even_the_right_one_is_429(
     client: Any, deps: Any, parked: list[str], settings: Any
 ) -> None:
-    settings.time_scale = settings.time_scale / 10
-    pickup = _ready_pickup(client, deps, parked, "ST-MADRID")
+    pickup = _ready_pickup(client, deps, parked, settings, "ST-MADRID")
     code = pickup["pickup_code"]
     # Text that is no code at all is refused by the schema (422) and never counts as a guess.
     for malformed in ("١٢٣٤٥٦", "ñandú", "😀", "²²²²²²"):
@@ -98,8 +101,7 @@ def test_a_collection_retried_under_its_key_is_answered_as_the_first(
 ) -> None:
     # The till's request timed out after the goods were handed over: without a key its
     # retry is 409, and the till cannot tell its own hand-over from someone else's.
-    settings.time_scale = settings.time_scale / 10
-    pickup = _ready_pickup(client, deps, parked, "ST-MADRID")
+    pickup = _ready_pickup(client, deps, parked, settings, "ST-MADRID")
     code, key = pickup["pickup_code"], idempotency_key()
 
     answers = [_collect(client, pickup, code, STORE, key) for _ in range(3)]
@@ -123,8 +125,7 @@ def test_a_collection_retried_under_its_key_is_answered_as_the_first(
 def test_a_wrong_code_under_a_key_leaves_the_key_free_for_the_right_one(
     client: Any, deps: Any, parked: list[str], settings: Any
 ) -> None:
-    settings.time_scale = settings.time_scale / 10
-    pickup = _ready_pickup(client, deps, parked, "ST-MADRID")
+    pickup = _ready_pickup(client, deps, parked, settings, "ST-MADRID")
     code, key = pickup["pickup_code"], idempotency_key()
 
     wrong = _collect(client, pickup, _another_code(code, 3), STORE, key)
