@@ -28,13 +28,16 @@ from tests.service import flows
 def declined(deps: Deps) -> Order:
     """An order rejected because its card was declined, as the workflow leaves it."""
     order = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
-    step = OrderStep(order_id=order.order_id)
-    with pytest.raises(Exception, match="declined"):
-        payment_steps.authorize_payment(step, deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
-    )
+    _bank_declines(deps, order.order_id)
     return deps.store.get_order(order.order_id)
+
+
+def _bank_declines(deps: Deps, order_id: str) -> None:
+    """The workflow's authorisation of the order's card is declined, and it rejects the
+    order."""
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(OrderStep(order_id=order_id), deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order_id, error="PaymentDeclined"), deps)
 
 
 def _clock(deps: Deps) -> Clock:
@@ -113,11 +116,7 @@ def test_declining_again_does_not_extend_the_time_to_pay_again(deps: Deps) -> No
     window = deps.settings.waits.duration(self_service.PAYMENT_RETRY_WINDOW)
     _clock(deps).advance(seconds=window.total_seconds() * 0.9)
     self_service.pay_again(order.order_id, "tok_declined", deps)
-    with pytest.raises(Exception, match="declined"):
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
-    )
+    _bank_declines(deps, order.order_id)
     _clock(deps).advance(seconds=window.total_seconds() * 0.2)  # 1.1 windows after the first
 
     with pytest.raises(ActionNotAvailable):
@@ -268,12 +267,8 @@ def test_a_declined_card_again_is_declined_again_and_may_be_retried(deps: Deps) 
     order = declined(deps)
     self_service.pay_again(order.order_id, "tok_declined", deps)
 
-    with pytest.raises(Exception, match="declined"):
-        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    _bank_declines(deps, order.order_id)
 
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
-    )
     assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
     # Within the first decline's 48 hours: a second restart, with its own name.
     self_service.pay_again(order.order_id, "tok_visa", deps)
@@ -291,9 +286,7 @@ def _declined_again(deps: Deps, order_id: str, card: str = "tok_declined") -> No
     id, which counts entries equal to it.)"""
     _clock(deps).advance(seconds=60)
     self_service.pay_again(order_id, card, deps)
-    with pytest.raises(Exception, match="declined"):
-        payment_steps.authorize_payment(OrderStep(order_id=order_id), deps)
-    payment_steps.reject_order(RejectOrderInput(order_id=order_id, error="PaymentDeclined"), deps)
+    _bank_declines(deps, order_id)
 
 
 def test_after_three_more_declined_cards_the_order_cannot_be_paid_again(deps: Deps) -> None:
