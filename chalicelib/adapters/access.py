@@ -15,7 +15,7 @@ verification codes (hashed) and the generation of each order's tracking links (k
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -168,6 +168,20 @@ class AccessStore:
         except ClientError as exc:
             if not _failed_condition(exc):
                 raise
+
+    def lock_ends(self, scope: str, now: datetime) -> datetime | None:
+        """When the scope's lock ends, while one holds at ``now``: one eventually
+        consistent read, for a page that says so (a lock just set may show a moment late,
+        and the attempt is refused all the same)."""
+        response = self._client.get_item(
+            TableName=self._table,
+            Key=self._key(keys.attempts(scope)),
+            ProjectionExpression="locked_until",
+        )
+        until = from_item(response.get("Item", {})).get("locked_until")
+        if until is None or int(until) <= now.timestamp():
+            return None
+        return datetime.fromtimestamp(int(until), tz=UTC)
 
     # Verification codes -----------------------------------------------------------------
     def put_code(self, identifier: str, code_hash: str, kid: str, valid_until: int) -> None:

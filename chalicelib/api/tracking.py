@@ -25,7 +25,7 @@ from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.presentation.wording import language_of
 from chalicelib.rendering import inline_script, render
 from chalicelib.services.after_sale_records import order_erased
-from chalicelib.services.self_service import actions_now
+from chalicelib.services.self_service import actions_shown
 from chalicelib.services.survey_links import survey_url_once_delivered
 from chalicelib.services.tracking import form_token, order_for_token, tracking_view
 
@@ -84,7 +84,7 @@ def track(call: Call, token: str) -> Any:
         return gone
     # Read once for both: whether the customer was erased (one read of their record).
     erased = order_erased(order, call.deps)
-    actions = actions_now(order, call.deps, erased)
+    actions = actions_shown(order, call.deps, erased)
     survey = survey_url_once_delivered(order, erased, call.deps)
     if prefers_json(call.header("accept")):
         view = tracking_view(order, call.deps.clock()) | {

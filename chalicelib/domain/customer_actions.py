@@ -93,6 +93,8 @@ class CustomerActions(DeferredModel):
     return_until: datetime | None = None
     pay_until: datetime | None = None
     pay_withdrawn: PayWithdrawn | None = None
+    # Until when the page's ticket form rests: the order's questions for a day were sent.
+    tickets_paused_until: datetime | None = None
 
     def allows(self, action: CustomerAction) -> bool:
         """Whether ``action`` is possible now."""

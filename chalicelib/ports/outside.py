@@ -245,6 +245,11 @@ class AccessRecords(Protocol):
         """The attempt was right: the counter starts again."""
         ...
 
+    def lock_ends(self, scope: str, now: datetime) -> datetime | None:
+        """When the scope's lock ends, while one holds at ``now``; None when unlocked.
+        Read only, to say so before an attempt is made."""
+        ...
+
     def put_code(self, identifier: str, code_hash: str, kid: str, valid_until: int) -> None:
         """Keep a one-time code's hash for an identifier."""
         ...

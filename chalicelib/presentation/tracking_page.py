@@ -76,6 +76,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
         "pay_tries_used": "Ya no se puede pagar este pedido: se han rechazado varias "
         "tarjetas más. Puedes hacer un pedido nuevo.",
+        "tickets_paused": "Ya nos has escrito varias veces sobre este pedido: te "
+        "responderemos por correo. Podrás escribirnos de nuevo a partir del",
         "return_until": "Puedes devolverlo hasta el",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
@@ -126,6 +128,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "promotion has been used up since. You can place a new order.",
         "pay_tries_used": "This order can no longer be paid: several more cards were "
         "declined. You can place a new order.",
+        "tickets_paused": "You have already written to us several times about this order: "
+        "we will answer by email. You can write again from",
         "return_until": "You can return it until",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
@@ -301,6 +305,9 @@ def tracking_page(
         "pay_until": w.when(actions.pay_until) if actions.pay_until else None,
         "pay_withdrawn": (
             TEXT[language][f"pay_{actions.pay_withdrawn.value}"] if actions.pay_withdrawn else None
+        ),
+        "tickets_paused_until": (
+            w.when(actions.tickets_paused_until) if actions.tickets_paused_until else None
         ),
         "return_channels": {c: return_channel_word(c, language) for c in ("mail", "store")},
         "stores": dict(pickup_stores),

@@ -81,6 +81,25 @@ def actions_now(order: Order, deps: Deps, erased: bool | None = None) -> Custome
     return actions
 
 
+def actions_shown(order: Order, deps: Deps, erased: bool | None = None) -> CustomerActions:
+    """``actions_now`` as the page and its JSON offer them: no ticket form while the
+    order's questions for a day were sent (the post would be 429; a re-probe saw the form
+    offered all the same). One read of the order's ticket counter; the posts themselves
+    are refused by the counter, so a form shown a moment late is still answered 429."""
+    actions = actions_now(order, deps, erased)
+    if actions.allows(CustomerAction.TICKET):
+        paused = deps.access.lock_ends(_page_tickets_scope(order.order_id), deps.clock())
+        if paused is not None:
+            actions.actions.remove(CustomerAction.TICKET)
+            actions.tickets_paused_until = paused
+    return actions
+
+
+def _page_tickets_scope(order_id: str) -> str:
+    """The counter of the tickets sent from an order's page."""
+    return f"page-tickets#{order_id}"
+
+
 def _pay_withdrawn(order: Order, deps: Deps) -> PayWithdrawn | None:
     """Why ``pay_again`` would refuse the order now, read and never held: out of stock
     (its lines not covered), or at its price (its coupon or promotion went to others)."""
@@ -144,7 +163,7 @@ def open_ticket(
     ticket, and without one each call opens another. The sixth new ticket of an order
     within its pause is 429 (``TooManyAttempts``)."""
     actions_now(order, deps).require(CustomerAction.TICKET)
-    scope, now = f"page-tickets#{order.order_id}", deps.clock()
+    scope, now = _page_tickets_scope(order.order_id), deps.clock()
     opened = deps.access.begin_attempt(
         scope,
         now,

@@ -66,7 +66,19 @@ def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> 
     identifier = _identifier(email, phone)
     key, now = record_key(identifier, deps), deps.clock()
     scope = f"send#{sender}#{key}"
-    sends = deps.access.begin_attempt(scope, now, MAX_SENDS, LOCKOUT_SECONDS, identifier.type.value)
+    sends = deps.access.begin_attempt(
+        scope,
+        now,
+        MAX_SENDS,
+        LOCKOUT_SECONDS,
+        identifier.type.value,
+        # Said as what it is: "too many attempts" read as wrong guesses (note 52). It says
+        # nothing of whether anybody is known by the address, only what this client sent.
+        locked=f"{MAX_SENDS} codes were sent to this {identifier.type.value} within "
+        f"{LOCKOUT_SECONDS // 60} minutes; use the last one (each is good for "
+        f"{deps.settings.verification_code_ttl_seconds // 60} minutes), or ask for another "
+        "after Retry-After",
+    )
     deps.access.attempt_failed(scope, sends, now, MAX_SENDS, LOCKOUT_SECONDS)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     kid, code_hash = tokens.sign(deps.secrets.tracking_keys(), _PURPOSE, key, code)

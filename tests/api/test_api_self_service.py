@@ -379,6 +379,8 @@ def test_an_orders_link_opens_five_tickets_then_429_for_a_day(
 
     assert [a.status_code for a in answers[:-1]] == [201] * self_service.MAX_PAGE_TICKETS
     assert_problem(answers[-1], 429, "token")
+    # "ticket" is no longer among what is possible now (API.md: the page's "actions").
+    assert actions(client, path) == []
     assert "5 questions were sent from this order's page" in answers[-1].json_body["detail"]
     assert 23 * 3600 < int(answers[-1].headers["Retry-After"]) <= 24 * 3600 + 1
     customer_id = deps.store.get_order(order_id).customer_id

@@ -325,15 +325,24 @@ def test_the_sixth_question_from_one_page_is_told_to_wait_a_day(client: Any, dep
     order_id, path = placed(client, "SHIPPED", locale="en")
     asked = {"type": "question", "subject": "Size", "description": "Is M a slim fit?"}
 
-    answers = [
-        post_form(client, path, "tickets", hidden(page(client, path), "form-ticket") | asked)
-        for _ in range(self_service.MAX_PAGE_TICKETS + 1)
-    ]
+    # Six views of the page (six tabs), each form with its own key, then six posts.
+    forms = [hidden(page(client, path), "form-ticket") for _ in range(6)]
+    answers = [post_form(client, path, "tickets", form | asked) for form in forms]
 
     query, shown = followed(client, path, "tickets", answers[-1])
     assert query == "form=tickets&outcome=limited"
     outcome, words = notice(shown)
     assert outcome == "limited" and words.endswith("You can write again tomorrow.")
+    # The page no longer offers the form, and says why and until when (re-probe 166: the
+    # form stayed, and every post from it was refused); the notice above said it already.
+    assert 'id="form-ticket"' not in shown and "data-tickets-paused" not in shown
+    again = page(client, path)
+    assert 'id="form-ticket"' not in again
+    paused = re.search(r"<p data-tickets-paused>([^<]*)</p>", again)
+    assert paused and unescape(paused.group(1)).startswith(
+        "You have already written to us several times about this order: we will answer "
+        "by email. You can write again from"
+    ), again
     customer_id = deps.store.get_order(order_id).customer_id
     tickets = customer_360(client, customer_id)["tickets"]
     assert len(tickets) == self_service.MAX_PAGE_TICKETS

@@ -224,6 +224,8 @@ def test_a_sixth_code_to_one_address_within_15_minutes_is_429(client: Any, stack
     assert [reply.status_code for reply in sent] == [202] * 5
     assert_problem(refused, 429, "email")
     assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
+    # It says what limit was reached, not "too many attempts", which reads as wrong codes.
+    assert refused.json_body["detail"].startswith("5 codes were sent to this email within 15")
     # Another client's budget is its own: using one client's up keeps nobody from proving
     # the address through another (and ops may send codes too: they do everything).
     for other in (OTHER_STOREFRONT, OPS):

@@ -263,11 +263,11 @@ class FakeAccess:
         field: str = "code",
         locked: str = LOCKED_DETAIL,
     ) -> int:
-        locked = self.locked_until.get(scope)
-        if locked is not None and locked > now:
-            retry = int((locked - now).total_seconds()) + 1
+        until = self.locked_until.get(scope)
+        if until is not None and until > now:
+            retry = int((until - now).total_seconds()) + 1
             raise TooManyAttempts(locked, field=field, retry_after=retry)
-        if locked is not None:
+        if until is not None:
             del self.locked_until[scope]
             self.failures[scope] = 0
         self.failures[scope] = self.failures.get(scope, 0) + 1
@@ -281,6 +281,10 @@ class FakeAccess:
 
     def attempt_succeeded(self, scope: str) -> None:
         self.failures[scope] = max(0, self.failures.get(scope, 0) - 1)
+
+    def lock_ends(self, scope: str, now: datetime) -> datetime | None:
+        until = self.locked_until.get(scope)
+        return until if until is not None and until > now else None
 
     def put_code(self, identifier: str, code_hash: str, kid: str, valid_until: int) -> None:
         self.codes[identifier] = {"code_hash": code_hash, "kid": kid, "valid_until": valid_until}

@@ -3,6 +3,8 @@ the order's state does not allow it, and paying again restarts the same order.""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from chalicelib.deps import Deps
@@ -455,6 +457,26 @@ def test_an_orders_page_opens_five_tickets_then_pauses_for_a_day(deps: Deps) -> 
     assert ask(other, "another order's page is its own").order_id == other.order_id
     _clock(deps).advance(seconds=self_service.PAGE_TICKETS_PAUSE_SECONDS + 1)
     assert ask(order, "the next day").order_id == order.order_id
+
+
+def test_the_page_stops_offering_a_ticket_while_its_questions_rest(deps: Deps) -> None:
+    # Re-probe 166: after the five the form stayed on the page, and each post was refused.
+    order, other = flows.delivered(deps), flows.delivered(deps)
+    for n in range(self_service.MAX_PAGE_TICKETS):
+        self_service.open_ticket(order, "Size", f"q{n}", TicketType.QUESTION, None, deps)
+
+    shown = self_service.actions_shown(order, deps)
+
+    assert not shown.allows(CustomerAction.TICKET)
+    pause = timedelta(seconds=self_service.PAGE_TICKETS_PAUSE_SECONDS)
+    assert shown.tickets_paused_until == deps.clock() + pause
+    # The post itself is still refused by the counter (429 with its wait), not as an
+    # action the order does not allow (409).
+    assert self_service.actions_now(order, deps).allows(CustomerAction.TICKET)
+    assert self_service.actions_shown(other, deps).allows(CustomerAction.TICKET)
+    _clock(deps).advance(seconds=self_service.PAGE_TICKETS_PAUSE_SECONDS + 1)
+    again = self_service.actions_shown(order, deps)
+    assert again.allows(CustomerAction.TICKET) and again.tickets_paused_until is None
 
 
 def test_an_order_without_a_customer_cannot_open_a_ticket(deps: Deps) -> None:
