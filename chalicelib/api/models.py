@@ -427,6 +427,13 @@ class HealthResponse(DeferredModel):
     stage: str
 
 
+class TrackedPromotion(DeferredModel):
+    """A promotion as the customer's page names it."""
+
+    name: str
+    amount: Money
+
+
 class TrackingResponse(DeferredModel):
     """``GET /track/{token}`` as JSON."""
 
@@ -435,6 +442,14 @@ class TrackingResponse(DeferredModel):
     status_reason: str | None
     placed_at: str
     total: Money
+    # The breakdown the HTML page shows (absent for orders priced before it was kept);
+    # every tax, the one on top first, and each promotion by name with what it took off.
+    subtotal: Money | None = None
+    discount: Money | None = None
+    shipping: Money | None = None
+    tax: OrderTaxResponse | None = None
+    taxes: list[OrderTaxResponse] | None = None
+    promotions: list[TrackedPromotion] | None = None
     lines: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
     fulfillments: list[dict[str, Any]]

@@ -86,8 +86,18 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
         "status_reason": order.status_reason.value if order.status_reason else None,
         "placed_at": order.placed_at.isoformat(),
         "total": order.total.model_dump(mode="json"),
+        # The breakdown the HTML page shows, so that a storefront drawing the page from
+        # this JSON can too (probe 168: only the total was here).
+        **_price_breakdown(order),
         "lines": [
-            {"sku": line.sku, "name": line.name, "quantity": line.quantity} for line in order.lines
+            {
+                "sku": line.sku,
+                "name": line.name,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price.model_dump(mode="json"),
+                "line_total": line.line_total.model_dump(mode="json"),
+            }
+            for line in order.lines
         ],
         # Staff's notes (a cancel's reason) stay with staff.
         "timeline": [entry.model_dump(mode="json", exclude={"note"}) for entry in order.history],
@@ -110,6 +120,23 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
             for f in order.fulfillments
         ],
         "returns": [{"return_id": r.return_id, "status": r.status.value} for r in order.returns],
+    }
+
+
+def _price_breakdown(order: Order) -> dict[str, Any]:
+    """Subtotal, discount, shipping and every tax as ``GET /orders/{id}`` shows them, with
+    the promotions' names and what each took off; nothing for an order priced before the
+    breakdown was kept."""
+    if order.pricing is None:
+        return {}
+    shown = order.pricing.shown()
+    return {
+        "subtotal": shown["subtotal"],
+        "discount": shown["discount"],
+        "shipping": shown["shipping"],
+        "tax": order.pricing.tax.shown(),
+        "taxes": shown["taxes"],
+        "promotions": [{"name": p["name"], "amount": p["amount"]} for p in shown["promotions"]],
     }
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import uuid
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
 from chalicelib.services import survey_links
-from tests.support import OPS, STOREFRONT, assert_problem, order_body
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
 from tests.support.api import get_order, place_order
 from tests.support.orders import wait_for_status
 
@@ -71,6 +74,36 @@ def test_tracking_page_is_json_when_asked(client: Any, rejected: dict[str, Any])
     ]
     # The customer's page shows no internals.
     assert not {"payment", "execution_arn", "customer_id"} & set(view)
+
+
+def test_the_json_form_has_the_price_breakdown_the_page_shows(client: Any) -> None:
+    # Probe 168: the HTML page showed subtotal, discount, shipping and the IGIC on top;
+    # the JSON had only the total, so a storefront drawing the page from it could not.
+    code = f"T{uuid.uuid4().hex[:10].upper()}"
+    coupon = {"name": "Diez por ciento", "code": code, "kind": "percent", "value": "10"}
+    created = client.http.post("/promotions", headers=OPS | JSON, body=json.dumps(coupon))
+    assert created.status_code == 201, created.body
+    address = {"name": "Ana", "line1": "Calle Triana 1", "city": "Las Palmas"}
+    canary = address | {"postal_code": "35001", "country": "ES"}
+    placed = place_order(client, order_body(shipping_address=canary, coupon=code))
+    order = get_order(client, placed["order_id"])
+
+    view = client.http.get(
+        urlparse(placed["tracking_url"]).path, headers={"Accept": "application/json"}
+    ).json_body
+
+    for field in ("subtotal", "discount", "shipping", "tax", "taxes", "total"):
+        assert view[field] == order[field], field
+    assert view["taxes"][0]["name"] == "IGIC" and not view["taxes"][0]["included"]
+    assert view["promotions"] == [{"name": "Diez por ciento", "amount": order["discount"]}]
+    assert [(line["unit_price"], line["line_total"]) for line in view["lines"]] == [
+        (line["unit_price"], line["line_total"]) for line in order["lines"]
+    ]
+    # Money adds up as the page says: subtotal less the discount, plus shipping and the
+    # tax on top.
+    cents = [Decimal(view[f]["amount"]) for f in ("subtotal", "discount", "shipping")]
+    on_top = sum(Decimal(t["amount"]["amount"]) for t in view["taxes"] if not t["included"])
+    assert cents[0] - cents[1] + cents[2] + on_top == Decimal(view["total"]["amount"])
 
 
 def test_a_browser_accept_header_gets_html(client: Any, rejected: dict[str, Any]) -> None:
