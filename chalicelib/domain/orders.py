@@ -169,6 +169,12 @@ class Order(DeferredModel):
         self.status = new
         if reason is not None:
             self.status_reason = reason
+        if new is OrderStatus.CANCELLED and self.payment.status is PaymentStatus.PENDING:
+            # Nothing authorised: nothing will be (an authorisation landing after this is
+            # voided at once); "PENDING" for good read as money still expected. Every way
+            # an order is cancelled comes here (probe 169: one cancelled by the workflow's
+            # compensation, stopped while the gateway was down, showed PENDING for good).
+            self.payment = self.payment.model_copy(update={"status": PaymentStatus.CANCELLED})
         if new is OrderStatus.DELIVERED and self.return_window_seconds is not None:
             self.returns_window_ends = at + timedelta(seconds=self.return_window_seconds)
         entry = HistoryEntry(status=new, at=at, detail=detail)
@@ -463,10 +469,6 @@ class Order(DeferredModel):
             if fulfillment.status is not FulfillmentStatus.CANCELLED:
                 fulfillment.status = FulfillmentStatus.CANCELLED
                 fulfillment.status_reason = reason
-        if self.payment.status is PaymentStatus.PENDING:
-            # Nothing authorised: nothing will be (an authorisation landing after this is
-            # voided at once); "PENDING" for good read as money still expected (a probe).
-            self.payment = self.payment.model_copy(update={"status": PaymentStatus.CANCELLED})
         entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         entry.note = note
         return entry

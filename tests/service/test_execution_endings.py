@@ -21,6 +21,7 @@ from chalicelib.domain.execution_names import ops_retry_name, payment_retry_name
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind
+from chalicelib.domain.payments import PaymentStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.services import (
@@ -112,6 +113,25 @@ def test_an_order_stopped_before_anything_left_is_cancelled_and_holds_nothing(
     # Nothing is left to resume.
     with pytest.raises(Conflict):
         recovery.retry_execution(order.order_id, "ops:test", deps)
+
+
+def test_an_order_stopped_before_its_payment_was_authorised_shows_nothing_owed(
+    deps: Deps,
+) -> None:
+    # Probe 169: stopped while the gateway was down (its authorisation being retried),
+    # the order was cancelled by the compensation with its payment PENDING for good, as
+    # if money were still to be taken; cancelled through the API it showed CANCELLED.
+    order = flows.place(deps)
+    assert order.payment.status is PaymentStatus.PENDING
+
+    # ("alerted": it had no part to cancel yet; the order itself is cancelled.)
+    assert _ended(deps, order.order_id, "ABORTED") == "alerted"
+
+    shown = deps.store.get_order(order.order_id)
+    assert shown.status is OrderStatus.CANCELLED
+    assert shown.status_reason is StatusReason.PROCESSING_ERROR
+    assert shown.payment.status is PaymentStatus.CANCELLED
+    assert _gateway(deps).calls == []
 
 
 def test_an_order_stopped_after_its_parcel_left_gives_back_only_the_pickup(deps: Deps) -> None:
