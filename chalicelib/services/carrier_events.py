@@ -24,6 +24,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.domain.tickets import BY_CARRIER
 from chalicelib.presentation.wording import Wording
+from chalicelib.services.alert_once import alert_once
 from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.sla import (
@@ -246,9 +247,13 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         marker = f"webhook:{carrier}:{event.event_id}"
         if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
             return {"event_id": event.event_id, "status": "duplicate"}
-        deps.events.alert_ops(
+        # Once per parcel, not per event: a carrier scanning one mislabelled parcel four
+        # times opened four alerts (probe 170). The alert names the first event.
+        alert_once(
+            f"unknown-parcel:{carrier}:{event.tracking_number}",
             f"unknown parcel {event.tracking_number}",
             {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
+            deps,
         )
         return {
             "event_id": event.event_id,

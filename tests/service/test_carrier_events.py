@@ -142,6 +142,28 @@ def test_an_unknown_parcel_told_twice_alerts_ops_once(deps: Deps) -> None:
     assert [m["kind"] for _, m in deps.events.alerts].count("unknown_tracking_number") == 1
 
 
+def test_one_unknown_parcel_scanned_again_and_again_alerts_ops_once(deps: Deps) -> None:
+    # Probe 170: in transit, out for delivery, an exception and delivered for one unknown
+    # parcel opened four alerts; another unknown parcel still gets its own.
+    for n, kind in enumerate(("in_transit", "out_for_delivery", "exception", "delivered")):
+        answer = flows.carrier_event(deps, "rapido", "TRK-NOBODY-3", event_id=f"e{n}", type=kind)
+        assert answer["status"] == "ignored"
+    flows.carrier_event(deps, "rapido", "TRK-NOBODY-4", event_id="e9")
+    flows.carrier_event(deps, "veloz", "TRK-NOBODY-3", event_id="e10")
+
+    assert isinstance(deps.events, RecordingEvents)
+    told = [
+        (m["carrier"], m["tracking_number"], m["event_id"])
+        for _, m in deps.events.alerts
+        if m["kind"] == "unknown_tracking_number"
+    ]
+    assert told == [
+        ("rapido", "TRK-NOBODY-3", "e0"),
+        ("rapido", "TRK-NOBODY-4", "e9"),
+        ("veloz", "TRK-NOBODY-3", "e10"),
+    ]
+
+
 def _store(deps: Deps) -> str:
     return next(loc.location_id for loc in deps.store.locations() if loc.type.value == "store")
 
