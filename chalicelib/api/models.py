@@ -434,6 +434,16 @@ class TrackedPromotion(DeferredModel):
     amount: Money
 
 
+class TrackedLine(DeferredModel):
+    """A line as the customer's page shows it."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+
+
 class TrackingResponse(DeferredModel):
     """``GET /track/{token}`` as JSON."""
 
@@ -450,7 +460,7 @@ class TrackingResponse(DeferredModel):
     tax: OrderTaxResponse | None = None
     taxes: list[OrderTaxResponse] | None = None
     promotions: list[TrackedPromotion] | None = None
-    lines: list[dict[str, Any]]
+    lines: list[TrackedLine]
     timeline: list[dict[str, Any]]
     fulfillments: list[dict[str, Any]]
     returns: list[dict[str, Any]]
@@ -458,3 +468,5 @@ class TrackingResponse(DeferredModel):
     survey_url: str | None = None
     # What the customer may do now: a subset of cancel, return, ticket, pay, in page order.
     actions: list[Literal["cancel", "return", "ticket", "pay"]] = Field(default_factory=list)
+    # Until when ``ticket`` is left out: the order's questions for a day were sent.
+    tickets_paused_until: datetime | None = None

@@ -89,6 +89,7 @@ def track(call: Call, token: str) -> Any:
     if prefers_json(call.header("accept")):
         view = tracking_view(order, call.deps.clock()) | {
             "actions": actions.codes(),
+            "tickets_paused_until": actions.tickets_paused_until,
             "survey_url": survey,
         }
         return TrackingResponse.model_validate(view).model_dump(mode="json")

@@ -20,6 +20,7 @@ from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
+from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
 from chalicelib.presentation.wording import (
     Language,
     TimelineEntry,
@@ -273,6 +274,8 @@ def tracking_page(
     return {
         "locale": w.locale,
         "text": TEXT[language],
+        # What the page's script says when a post is refused for a limit reached.
+        "limited": PROBLEM_WORDS[language][FormOutcome.LIMITED],
         "order_id": order.order_id,
         "status_code": order.status.value,
         "status": headline,

@@ -244,7 +244,11 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
     except NotFound:
-        marker = f"webhook:{carrier}:{event.event_id}"
+        # Per parcel, as a known parcel's events are (``decide``): another unknown parcel
+        # sending an id already seen still alerts (re-probe 171). The length keeps a
+        # tracking number with a colon from reading as another parcel's.
+        parcel = f"{len(event.tracking_number)}:{event.tracking_number}"
+        marker = f"webhook:{carrier}:{parcel}:{event.event_id}"
         if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
             return {"event_id": event.event_id, "status": "duplicate"}
         # Once per parcel, not per event: a carrier scanning one mislabelled parcel four

@@ -86,7 +86,9 @@
         }
         return response.json().then(function (problem) {
           message.className = "message error";
-          message.textContent = problemText(problem);
+          // A limit reached (the page's questions for a day) is said as such: its
+          // problem names the link, which no field of the form labels.
+          message.textContent = response.status === 429 ? words.limited : problemText(problem);
           button.disabled = false;
         });
       }).catch(function () {

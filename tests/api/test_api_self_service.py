@@ -5,7 +5,7 @@ those that no longer do (409)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -379,8 +379,13 @@ def test_an_orders_link_opens_five_tickets_then_429_for_a_day(
 
     assert [a.status_code for a in answers[:-1]] == [201] * self_service.MAX_PAGE_TICKETS
     assert_problem(answers[-1], 429, "token")
-    # "ticket" is no longer among what is possible now (API.md: the page's "actions").
+    # "ticket" is no longer among what is possible now (API.md: the page's "actions"),
+    # and the JSON says until when, as the page does (re-probe 171: only the page did).
     assert actions(client, path) == []
+    view = client.http.get(path, headers={"Accept": "application/json"}).json_body
+    paused = datetime.fromisoformat(view["tickets_paused_until"])
+    assert paused.utcoffset() == timedelta(0)
+    assert 23 * 3600 < (paused - datetime.now(UTC)).total_seconds() <= 24 * 3600 + 1
     assert "5 questions were sent from this order's page" in answers[-1].json_body["detail"]
     assert 23 * 3600 < int(answers[-1].headers["Retry-After"]) <= 24 * 3600 + 1
     customer_id = deps.store.get_order(order_id).customer_id

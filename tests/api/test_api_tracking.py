@@ -99,6 +99,10 @@ def test_the_json_form_has_the_price_breakdown_the_page_shows(client: Any) -> No
     assert [(line["unit_price"], line["line_total"]) for line in view["lines"]] == [
         (line["unit_price"], line["line_total"]) for line in order["lines"]
     ]
+    # The document says so (re-probe 171: its lines were any object).
+    schemas = client.http.get("/openapi.json").json_body["components"]["schemas"]
+    assert {"unit_price", "line_total"} <= set(schemas["TrackedLine"]["properties"])
+    assert "promotions" in schemas["TrackingResponse"]["properties"]
     # Money adds up as the page says: subtotal less the discount, plus shipping and the
     # tax on top.
     cents = [Decimal(view[f]["amount"]) for f in ("subtotal", "discount", "shipping")]

@@ -15,7 +15,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.support import OPS, order_body, signed_event
+from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
+from chalicelib.presentation.wording import Language
+from tests.support import OPS, idempotency_key, order_body, signed_event
 from tests.support.console import DETACHED, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
@@ -216,6 +218,27 @@ def phone_without_javascript(browser_without_javascript: Any) -> Any:
 def shown_notice(driver: Any) -> tuple[str, str]:
     found = driver.find_element("css selector", "#notice")
     return str(found.get_dom_attribute("data-outcome")), str(found.text)
+
+
+def test_a_question_from_a_page_opened_before_the_days_five_says_they_were_sent(
+    phone: Any, shop: Shop
+) -> None:
+    # Re-probe 171: the page's script turned the 429 (which names the link) into "could
+    # not complete: New card", the pay form's field.
+    placed = shop.place_ok(order_body())
+    wait_for_status(shop, placed["order_id"], "SHIPPED")
+    path = open_page(phone, shop, placed)  # opened while the form is still offered
+    asked = {"type": "question", "subject": "Talla", "description": "¿Y la M?"}
+    for _ in range(5):  # from another tab meanwhile
+        sent = shop.post(f"{path}/tickets", asked, idempotency_key())
+        assert sent.status_code == 201, sent.text
+
+    submit(phone, "form-ticket", asked)
+
+    told = wait_for(
+        phone, lambda d: d.find_element("css selector", "#form-ticket .message.error").text
+    )
+    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.LIMITED], told
 
 
 def test_without_javascript_the_forms_ask_a_question_and_cancel(

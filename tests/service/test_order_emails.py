@@ -481,6 +481,22 @@ def test_the_shipped_email_links_the_carrier_s_tracking_page_and_nothing_else(
     assert 'evil.example"' not in html and "evil.example</a>" not in html
 
 
+def test_a_cancellation_before_the_card_was_authorised_says_nothing_was_held(
+    deps: Deps,
+) -> None:
+    # Re-probe 171: an order cancelled while its authorisation was still being tried
+    # (the gateway down) was told "we are releasing the amount held on your card".
+    order = flows.place(deps, customer=flows.body()["customer"] | {"locale": "en"})
+    cancelled = ordering.cancel_order(order.order_id, deps)
+    assert cancelled.payment.status.value == "CANCELLED"
+
+    (mail,) = [m for m in flows.mail_everything(deps) if "cancelled" in _parts(m)[0]]
+
+    text = _parts(mail)[2]
+    assert "Nothing was charged, and nothing was held on your card." in text
+    assert "releasing" not in text
+
+
 def test_a_cancellation_whose_void_is_still_owed_says_what_will_not_be_charged(
     deps: Deps,
 ) -> None:
