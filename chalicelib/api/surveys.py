@@ -43,7 +43,7 @@ class SurveyPageQuery(DeferredModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    outcome: Literal["done", "answered", "invalid", "closed"] | None = None
+    outcome: Literal["done", "answered", "invalid", "invalid_comment", "closed"] | None = None
 
 
 class SurveyForm(Strict):
@@ -127,8 +127,12 @@ def answer_survey_form(call: Call, token: str) -> Response:
     try:
         form = SurveyForm.model_validate(values)
         answer = SurveyAnswer(score=int(form.score), comment=form.comment)
-    except ValidationError:
-        return _back_to_the_survey(token, "invalid")
+    except ValidationError as refused:
+        # The page names what to fix (probe 172: a comment too long or with control
+        # characters was told "pick a score" beside the score chosen).
+        fields = {str(error["loc"][0]) for error in refused.errors() if error["loc"]}
+        outcome = "invalid" if "score" in fields or not fields else "invalid_comment"
+        return _back_to_the_survey(token, outcome)
     try:
         survey_service.answer(order, answer, call.deps)
     except OrquestaError as exc:

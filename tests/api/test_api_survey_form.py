@@ -75,6 +75,15 @@ def test_the_survey_form_posts_without_javascript_and_is_answered_once(
         "Elige una puntuación del 1 al 5.",
     )
     assert deps.surveys.survey(order_id) is None
+    # A score chosen and a comment refused: the page names the comment (probe 172: it
+    # said "pick a score").
+    for comment in ("x" * 1001, "al revés \u202e"):
+        refused = _post(client, path, {"csrf": csrf, "score": "4", "comment": comment})
+        assert _outcome(client, path, refused) == (
+            "invalid_comment",
+            "Revisa tu comentario: hasta 1000 caracteres, sin caracteres de control.",
+        )
+    assert deps.surveys.survey(order_id) is None
 
     answered = _post(client, path, {"csrf": csrf, "score": "4", "comment": "Rápido"})
     assert _outcome(client, path, answered) == ("done", "¡Gracias por tu opinión!")
