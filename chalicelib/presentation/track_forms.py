@@ -77,20 +77,25 @@ CHECKING_CARD_WORDS: dict[Language, str] = {
     ),
     Language.EN: "We are checking your new card. This page will refresh in a few seconds.",
 }
+# What the page says once an order's questions for a day were sent: after a refused post
+# ("tomorrow") and beside the form it no longer offers (the time, ``tracking_page``).
+WRITTEN_ENOUGH: dict[Language, str] = {
+    Language.ES: "Ya nos has escrito varias veces sobre este pedido: te responderemos por correo.",
+    Language.EN: "You have already written to us several times about this order: we will "
+    "answer by email.",
+}
 PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
     Language.ES: {
         FormOutcome.INVALID: "Revisa estos campos",
         FormOutcome.CONFLICT: "Eso ya no se puede hacer con este pedido.",
         FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
-        FormOutcome.LIMITED: "Ya nos has escrito varias veces sobre este pedido: te "
-        "responderemos por correo. Podrás escribirnos de nuevo mañana.",
+        FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo mañana.",
     },
     Language.EN: {
         FormOutcome.INVALID: "Please check these fields",
         FormOutcome.CONFLICT: "That is no longer possible for this order.",
         FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
-        FormOutcome.LIMITED: "You have already written to us several times about this "
-        "order: we will answer by email. You can write again tomorrow.",
+        FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.EN]} You can write again tomorrow.",
     },
 }
 # The form fields a problem may name, as the page labels them.

@@ -20,7 +20,7 @@ from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
-from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
+from chalicelib.presentation.track_forms import PROBLEM_WORDS, WRITTEN_ENOUGH, FormOutcome
 from chalicelib.presentation.wording import (
     Language,
     TimelineEntry,
@@ -77,8 +77,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
         "pay_tries_used": "Ya no se puede pagar este pedido: se han rechazado varias "
         "tarjetas más. Puedes hacer un pedido nuevo.",
-        "tickets_paused": "Ya nos has escrito varias veces sobre este pedido: te "
-        "responderemos por correo. Podrás escribirnos de nuevo a partir del",
+        "tickets_paused": f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo a partir del",
         "return_until": "Puedes devolverlo hasta el",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
@@ -129,8 +128,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "promotion has been used up since. You can place a new order.",
         "pay_tries_used": "This order can no longer be paid: several more cards were "
         "declined. You can place a new order.",
-        "tickets_paused": "You have already written to us several times about this order: "
-        "we will answer by email. You can write again from",
+        "tickets_paused": f"{WRITTEN_ENOUGH[Language.EN]} You can write again from",
         "return_until": "You can return it until",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
