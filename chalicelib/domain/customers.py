@@ -132,10 +132,22 @@ def normalise_phone(raw: str, field: str = "phone") -> str:
     return digits if digits.startswith("+") else f"+34{digits}"
 
 
+def email_as_stored(typed: str) -> str:
+    """An address as its identifier is stored (``normalise_email``), to compare an order's
+    contact, which keeps it as typed, with identifiers: a domain with letters outside
+    ASCII is stored in its IDNA form (a probe found "bea@exämple.com" never matched its
+    own identifier, so her erasure left it on orders). One no longer valid (stored before
+    a stricter check) compares lower-cased."""
+    try:
+        return normalise_email(typed.strip())
+    except Unprocessable:
+        return typed.strip().lower()
+
+
 def reached_at(email: str | None, phone: str | None) -> set[str]:
-    """An order's contact email and phone as identifiers are stored (lower case; E.164),
-    to compare with them: the contact keeps the phone as it was typed."""
-    found = {email.strip().lower()} if email else set()
+    """An order's contact email and phone as identifiers are stored (``email_as_stored``;
+    E.164), to compare with them: the contact keeps both as they were typed."""
+    found = {email_as_stored(email)} if email else set()
     if phone:
         try:
             found.add(normalise_phone(phone.strip()))

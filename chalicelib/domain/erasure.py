@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from chalicelib.domain.customers import UNVOUCHED, reached_at
+from chalicelib.domain.customers import UNVOUCHED, email_as_stored, reached_at
 from chalicelib.domain.opportunities import (
     BackInStockSubscription,
     Opportunity,
@@ -202,8 +202,8 @@ def redact_opportunity(opportunity: Opportunity) -> Opportunity | None:
 
 
 def contact_emails(order: Order) -> set[str]:
-    """The addresses the order's emails went to."""
-    return {order.contact.email.strip().lower()} if order.contact.email else set()
+    """The addresses the order's emails went to, as their identifiers are stored."""
+    return {email_as_stored(order.contact.email)} if order.contact.email else set()
 
 
 def forget_owned_contact(order: Order, owners: Collection[str]) -> bool:
