@@ -164,6 +164,12 @@ class MetricsResponse(DeferredModel):
     first_purchase: str | None
     last_purchase: str | None
     rfm_segment: str
+    channel_mix: str | None = Field(
+        default=None, description="online_only, store_only or both; null before any purchase"
+    )
+    store_before_online: bool = Field(
+        default=False, description="Bought in a store before their first online order"
+    )
     # The customer's average survey score (1-5); null before their first answer.
     satisfaction: float | None = None
 

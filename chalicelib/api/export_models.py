@@ -267,6 +267,14 @@ class ExportOpportunity(DeferredModel):
     updated_at: str
 
 
+class ExportCampaign(DeferredModel):
+    """How a campaign counted the customer, from the first of their orders in it."""
+
+    campaign: str
+    counted_as: str = Field(description="new or returning")
+    order_placed_at: str
+
+
 class ExportResponse(DeferredModel):
     """``GET /customers/{id}/export``: everything held about the customer, field by field
     (the models name every field that may leave; nothing else does)."""
@@ -285,4 +293,5 @@ class ExportResponse(DeferredModel):
     survey_answers: list[ExportSurveyAnswer]
     subscriptions: list[ExportSubscription]
     opportunities: list[ExportOpportunity]
+    campaigns: list[ExportCampaign]
     metrics: MetricsResponse

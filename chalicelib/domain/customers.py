@@ -380,6 +380,10 @@ class CustomerMetrics(DeferredModel):
             "first_purchase": self.first_purchase.isoformat() if self.first_purchase else None,
             "last_purchase": self.last_purchase.isoformat() if self.last_purchase else None,
             "rfm_segment": rfm_segment(self, now),
+            # How the channel aggregates class the person: profiling is data held about
+            # them too (a probe found it in no view and no export).
+            "channel_mix": self.channel_mix(),
+            "store_before_online": self.store_before_online(),
         }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.campaigns import CountedCustomer
 from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.email_policy import preference_of
 from chalicelib.domain.errors import NotFound
@@ -118,6 +119,12 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
     # The answers about the orders listed, theirs by a split included: the export's
     # satisfaction is theirs, as its other figures are the listed orders'.
     answers = survey_answers([str(o["order_id"]) for o in orders], deps)
+    figures = listed_figures(
+        summaries,
+        hidden,
+        stray.about(CustomerRecord.ORDERS, deps),
+        scope.metrics(store.metrics(owner)),
+    )
     merged = []
     # Through the token, not even who the merged records were: a merge proves nothing.
     for record in records[1:] if not by_token else []:
@@ -160,14 +167,32 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
-        "metrics": listed_figures(
-            summaries,
-            hidden,
-            stray.about(CustomerRecord.ORDERS, deps),
-            scope.metrics(store.metrics(owner)),
-        ).summary(deps.clock())
+        "campaigns": _campaigns_counted(records, orders, deps),
+        "metrics": figures.summary(deps.clock())
         | {"satisfaction": SatisfactionTally.of_all(a.score for a in answers).average},
     }
+
+
+def _campaigns_counted(
+    records: list[str], orders: list[dict[str, Any]], deps: Deps
+) -> list[dict[str, Any]]:
+    """How each campaign counted the person (new or returning), from which of the orders
+    listed: a count made by an order the export leaves out (someone else's) is theirs."""
+    firsts: dict[str, CountedCustomer] = {}
+    for record in records:
+        for counted in deps.store.campaign_counts(record):
+            kept = firsts.get(counted.campaign)
+            firsts[counted.campaign] = kept.first(counted) if kept else counted
+    placed = {datetime.fromisoformat(str(o["placed_at"])) for o in orders}
+    return [
+        {
+            "campaign": counted.campaign,
+            "counted_as": counted.kind.value,
+            "order_placed_at": counted.placed_at.isoformat(),
+        }
+        for counted in sorted(firsts.values(), key=lambda c: c.campaign)
+        if counted.placed_at is not None and counted.placed_at in placed
+    ]
 
 
 def _iso(value: datetime | None) -> str | None:

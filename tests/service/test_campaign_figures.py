@@ -210,3 +210,44 @@ def test_after_a_merge_a_person_who_had_bought_before_is_returning_in_the_campai
 
     counted = _campaign(deps, "recount")
     assert (counted.orders, counted.new_customers, counted.returning_customers) == (2, 0, 1)
+
+
+def test_the_export_says_how_each_campaign_and_the_aggregates_count_the_person(
+    deps: Deps,
+) -> None:
+    # A probe: the customer's record held how a campaign counted them, and their channel
+    # mix, and the export (everything held about them) had neither.
+    from chalicelib.services.customer_export import export_customer
+
+    email = {"email": "eva.campaign@example.com"}
+    first = flows.reserved(deps, customer=email, attribution={"campaign": "autumn"})
+    _project_everything(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    flows.reserved(deps, customer=email, attribution={"campaign": "winter"})
+    deps.clock.advance(minutes=5)
+    till = _till_order(deps, "+34600777666", {"campaign": "winter"})
+    _project_everything(deps)
+    assert first.customer_id is not None
+
+    exported = export_customer(first.customer_id, deps)
+
+    assert exported["campaigns"] == [
+        {
+            "campaign": "autumn",
+            "counted_as": "new",
+            "order_placed_at": first.placed_at.isoformat(),
+        },
+        {
+            "campaign": "winter",
+            "counted_as": "returning",
+            "order_placed_at": exported["orders"][1]["placed_at"],
+        },
+    ]
+    assert exported["metrics"]["channel_mix"] == "online_only"
+    assert exported["metrics"]["store_before_online"] is False
+    # The till's customer is someone else: nothing of theirs here, theirs in their own.
+    assert till.customer_id is not None and till.customer_id != first.customer_id
+    theirs = export_customer(till.customer_id, deps)
+    assert [c["counted_as"] for c in theirs["campaigns"]] == ["new"]
+    assert theirs["metrics"]["channel_mix"] == "store_only"
