@@ -3,16 +3,18 @@ alike), and the product page's availability per postal code."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import Demand, short_lines
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
+from chalicelib.domain.errors import Conflict, NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel, available_to_promise, plan_sourcing
 from chalicelib.domain.regions import destination
+from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.services.promising import carrier_to, pickup_ready, ship_promise
 
 if TYPE_CHECKING:
@@ -56,6 +58,32 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
                 for index in short
             ],
             _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock),
+        )
+    refuse_too_split(demands, stock)
+
+
+def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> None:
+    """Raise ``Conflict`` naming ``lines`` when the stock there is now would be reserved
+    at more places than one order's transaction holds: the workflow would refuse such an
+    order as out of stock after accepting it (a probe: 98 lines in stock, split between
+    stores, were accepted and then rejected "not enough stock")."""
+    ship_lines: dict[str, int] = defaultdict(int)
+    pickup_lines: dict[tuple[str, str], int] = defaultdict(int)
+    for demand in demands:
+        if demand.location_id:
+            pickup_lines[(demand.sku, demand.location_id)] += demand.quantity
+        else:
+            ship_lines[demand.sku] += demand.quantity
+    try:
+        plan = plan_sourcing(ship_lines, pickup_lines, stock)
+    except OutOfStock:
+        return  # short after all: the workflow's rejection says so, as for any race
+    if len(plan.allocations) > MAX_RESERVED_LINES:
+        raise Conflict(
+            f"the stock for these lines is spread over {len(plan.allocations)} "
+            f"(SKU, location) places, and one order reserves at most {MAX_RESERVED_LINES}: "
+            "place it as two orders",
+            field="lines",
         )
 
 

@@ -1,0 +1,74 @@
+"""An order reserves all its stock in one DynamoDB transaction, which holds at most
+``MAX_RESERVED_LINES`` (SKU, location) places. A basket of lines each in stock, whose
+units are spread over more places than that, is refused when it is asked for (a quote,
+an order: 409 naming ``lines``), not accepted and then rejected "out of stock" (a probe:
+98 lines in stock, split between the warehouse and a store, got the customer an email
+saying there was not enough stock)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.orders import OrderStatus
+from chalicelib.domain.quote_requests import QuoteRequest
+from chalicelib.domain.requests import MAX_RESERVED_LINES
+from chalicelib.services import quoting
+from tests.service import flows
+from tests.support.catalogue import fresh_sku
+
+
+def _split_lines(deps: Deps, count: int) -> list[dict[str, Any]]:
+    """``count`` lines of 2 units, each SKU with one unit at the warehouse and one at
+    Madrid (both ship): every line is in stock, and takes two places."""
+    return [
+        {
+            "sku": fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}),
+            "quantity": 2,
+            "fulfillment": "ship",
+        }
+        for _ in range(count)
+    ]
+
+
+def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_up_front(
+    deps: Deps,
+) -> None:
+    lines = _split_lines(deps, MAX_RESERVED_LINES // 2 + 1)  # 100 places
+    email = f"thin-{uuid.uuid4().hex[:8]}@example.com"
+
+    with pytest.raises(Conflict) as refused:
+        flows.place(deps, lines=lines, customer={"email": email})
+
+    assert refused.value.field == "lines"
+    assert "100" in refused.value.detail and str(MAX_RESERVED_LINES) in refused.value.detail
+    for line in lines:
+        assert all(level.reserved == 0 for level in deps.store.stock_levels(line["sku"]))
+    with pytest.raises(Conflict):
+        quoting.create_quote(
+            QuoteRequest.model_validate(
+                {
+                    "lines": lines,
+                    "channel": "web",
+                    "shipping_address": flows.body()["shipping_address"],
+                }
+            ),
+            "demo-shop",
+            deps,
+        )
+
+
+def test_an_order_whose_stock_just_fits_one_transaction_is_accepted_and_reserved(
+    deps: Deps,
+) -> None:
+    lines = _split_lines(deps, MAX_RESERVED_LINES // 2)  # 98 places
+
+    order = flows.reserved(deps, lines=lines)
+
+    assert order.status is OrderStatus.RESERVED
+    for line in lines:
+        assert sum(level.reserved for level in deps.store.stock_levels(line["sku"])) == 2
