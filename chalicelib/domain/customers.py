@@ -83,6 +83,14 @@ def normalise_email(raw: str, field: str = "email") -> str:
     # imports this module (bench/cold_import.py).
     from email_validator import EmailNotValidError, validate_email
 
+    if "=?" in raw:
+        # Valid by RFC 5322, but mail software reads "=?utf-8?q?...?=" as an encoded word:
+        # a probe's address decoded to another recipient in the To header, or to a line
+        # break, and no email could be sent to it (a 500, or an order's emails lost).
+        raise Unprocessable(
+            'an address containing "=?" cannot be emailed: mail programs read it as encoded text',
+            field=field,
+        )
     try:
         # Syntax as JSON Schema's "email" format has it, ASCII before the @ (SES sends no
         # SMTPUTF8 mail); the reserved name "test" is an address too (test environments).

@@ -262,3 +262,29 @@ def test_a_kiosk_customer_who_gave_a_phone_is_texted_the_pick_up_code(
     eventually(lambda: any(code in t for t in texts()))
     assert placed["tracking_url"] in next(t for t in texts() if code in t)
     assert not [p for p in stack.outbox.glob("*.eml") if phone in p.read_text()]
+
+
+ENCODED_WORDS = [
+    "=?utf-8?q?=3Cscript=3E?=@example.com",
+    "=?utf-8?q?victim=40evil.example=2C_other?=@example.com",
+    "=?utf-8?b?eA0KQmNjOiBhQGIuYw==?=@example.com",
+]
+
+
+def test_an_address_made_of_an_encoded_word_is_refused_naming_the_field(
+    client: Any, stack: Any
+) -> None:
+    # Probe 176: valid by RFC 5322, but the To header decoded it (to another recipient,
+    # or to a line break): the code's send was a 500, and an order's emails all failed.
+    for address in ENCODED_WORDS:
+        sent = _send(client, {"email": address})
+        assert_problem(sent, 422, "email")
+        assert "=?" in sent.json_body["errors"][0]["message"]
+        body = order_body()
+        body["customer"]["email"] = address
+        placed = client.http.post(
+            "/orders",
+            headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+            body=json.dumps(body),
+        )
+        assert_problem(placed, 422, "customer.email")
