@@ -15,6 +15,7 @@ from chalicelib.domain.errors import ActionNotAvailable
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import Payment
+from chalicelib.domain.status_reasons import CARD_DECLINED_DETAIL
 
 # The contract's 48 hours to pay again; services pass the scaled duration in.
 PAYMENT_RETRY_WINDOW = timedelta(hours=48)
@@ -26,8 +27,6 @@ PAYMENT_RETRY_WINDOW = timedelta(hours=48)
 MAX_PAYMENT_RETRIES = 3
 # The history entry of an order reopened to be paid again.
 PAID_AGAIN_DETAIL = "paying again after a declined card"
-# The history entry of an order rejected because the bank declined its card.
-CARD_DECLINED_DETAIL = "the card was declined"
 
 # Statuses an order can still be cancelled in: nothing has left a location yet.
 CANCELLABLE_STATUSES = frozenset({"ACCEPTED", "PAID", "RESERVED", "READY_FOR_PICKUP"})

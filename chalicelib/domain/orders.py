@@ -52,7 +52,7 @@ from chalicelib.domain.returns import (
     open_return,
     returnable,
 )
-from chalicelib.domain.status_reasons import STAFF_CANCEL_CAUSES, StatusReason
+from chalicelib.domain.status_reasons import REJECTION_CAUSES, STAFF_CANCEL_CAUSES, StatusReason
 
 
 class AttentionKind(StrEnum):
@@ -203,6 +203,21 @@ class Order(DeferredModel):
             if ended is not None and ended.detail in STAFF_CANCEL_CAUSES:
                 return STAFF_CANCEL_CAUSES[ended.detail]
         return self.status_reason.value
+
+    def step_causes(self) -> list[str | None]:
+        """Each history entry's cause, for an ending (REJECTED, CANCELLED) that has one:
+        the order's own ending says ``reason_cause``; a rejection the order was paid again
+        after says the cause its entry recorded."""
+        last = len(self.history) - 1
+        causes: list[str | None] = []
+        for index, entry in enumerate(self.history):
+            if index == last and entry.status is self.status:
+                causes.append(self.reason_cause())
+            elif entry.status is OrderStatus.REJECTED:
+                causes.append(REJECTION_CAUSES.get(entry.detail))
+            else:
+                causes.append(None)
+        return causes
 
     def record_authorization(self, payment_id: str) -> None:
         """The gateway authorised the order total (nothing is taken yet)."""

@@ -27,3 +27,15 @@ STAFF_CANCEL_CAUSES = {
     CANCELLED_AT_STORE: "cancelled_at_store",
     CANCELLED_BY_SERVICE: "cancelled_by_service",
 }
+
+# The history entries of a rejection, by cause: an order rejected for its card may be paid
+# again, so its history can hold several rejections, each told with its own cause (a probe:
+# every "Not completed" step read the last one's "we could not reach the bank").
+CARD_DECLINED_DETAIL = "the card was declined"
+GATEWAY_SILENT_DETAIL = "the payment gateway did not answer; nothing charged"
+OUT_OF_STOCK_DETAIL = "not enough stock; nothing charged"
+REJECTION_CAUSES = {
+    CARD_DECLINED_DETAIL: "payment_declined",
+    GATEWAY_SILENT_DETAIL: "gateway_unavailable",
+    OUT_OF_STOCK_DETAIL: "out_of_stock",
+}

@@ -249,7 +249,10 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
         if part.status is FulfillmentStatus.LOST and lost_at is not None:
             label = w.fulfillment_status(FulfillmentStatus.LOST)
             lost.append(TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at)))
-    steps = w.timeline([(e.status, e.at) for e in order.history], order.reason_cause())
+    causes = order.step_causes()
+    steps = w.timeline(
+        [(e.status, e.at, cause) for e, cause in zip(order.history, causes, strict=True)]
+    )
     # A loss first among steps of one moment: the last parcel lost makes a mixed order
     # DELIVERED at that moment, and the page read "Entregado" then "Perdido" (a probe).
     return sorted(lost + steps, key=lambda step: step.at)

@@ -302,23 +302,22 @@ _ENDINGS = frozenset({"REJECTED", "CANCELLED"})
 
 
 def customer_timeline(
-    steps: Iterable[tuple[object, datetime]],
+    steps: Iterable[tuple[object, datetime, object]],
     language: Language,
     zone: ZoneInfo = MADRID,
-    reason: object = None,
 ) -> list[TimelineEntry]:
-    """The order's history as the customer reads it, from its ``(status, at)`` steps: words
-    and local times, never ops' details (sourcing notes, location ids). ``reason`` is the
-    order's rejection or cancellation reason, said on that step."""
+    """The order's history as the customer reads it, from its ``(status, at, cause)``
+    steps: words and local times, never ops' details (sourcing notes, location ids). A
+    rejection or cancellation says its own cause (``Order.step_causes``)."""
     return [
         TimelineEntry(
             status=_code(status),
             label=status_word(status, language),
             at=_aware(at),
             when=format_when(at, language, zone),
-            reason=reason_word(reason, language) if _code(status) in _ENDINGS else "",
+            reason=reason_word(cause, language) if _code(status) in _ENDINGS else "",
         )
-        for status, at in steps
+        for status, at, cause in steps
     ]
 
 
@@ -390,8 +389,6 @@ class Wording:
         """A local time of day."""
         return format_time(at, self.language, self.zone)
 
-    def timeline(
-        self, steps: Iterable[tuple[object, datetime]], reason: object = None
-    ) -> list[TimelineEntry]:
-        """The order's steps in words and local times."""
-        return customer_timeline(steps, self.language, self.zone, reason)
+    def timeline(self, steps: Iterable[tuple[object, datetime, object]]) -> list[TimelineEntry]:
+        """The order's steps in words and local times, each ending with its cause."""
+        return customer_timeline(steps, self.language, self.zone)

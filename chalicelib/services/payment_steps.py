@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.customer_actions import CARD_DECLINED_DETAIL
 from chalicelib.domain.errors import (
     OrderCancelled,
     PaymentDeclined,
@@ -13,7 +12,12 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentFailure
-from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.domain.status_reasons import (
+    CARD_DECLINED_DETAIL,
+    GATEWAY_SILENT_DETAIL,
+    OUT_OF_STOCK_DETAIL,
+    StatusReason,
+)
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.alert_once import alert_once
@@ -104,9 +108,8 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         released = StockChange.releasing(order.reserved_allocations())
         detail = {
             PaymentFailure.DECLINED: CARD_DECLINED_DETAIL,
-            PaymentFailure.GATEWAY_UNAVAILABLE: "the payment gateway did not answer; "
-            "nothing charged",
-            None: "not enough stock; nothing charged",
+            PaymentFailure.GATEWAY_UNAVAILABLE: GATEWAY_SILENT_DETAIL,
+            None: OUT_OF_STOCK_DETAIL,
         }[failure]
         return Change(entry=order.reject(reason, now, detail, failure), stock=released)
 

@@ -547,3 +547,37 @@ def test_a_payment_gateway_that_did_not_answer_alerts_ops_once(deps: Deps) -> No
     declined_order = declined(deps)
     assert declined_order.status is OrderStatus.REJECTED
     assert [message["kind"] for _, message in events.alerts] == kinds  # a decline: none
+
+
+def _timeline_reasons(deps: Deps, order_id: str) -> list[tuple[str, str]]:
+    """The page's steps that end the order (status, the reason said under it)."""
+    from chalicelib.presentation.tracking_page import tracking_page
+
+    order = deps.store.get_order(order_id)
+    page = tracking_page(order, self_service.actions_now(order, deps), {}, deps.clock(), {})
+    return [(s.status, s.reason) for s in page["timeline"] if s.status in ("REJECTED", "CANCELLED")]
+
+
+def test_each_rejection_on_the_page_says_its_own_cause(deps: Deps) -> None:
+    # Probe 176: declined, then paid again while the gateway was down: both "No
+    # completado" steps read "No pudimos contactar con el banco", the order's last cause.
+    order = declined(deps)
+    self_service.pay_again(order.order_id, "tok_unavailable", deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable"), deps
+    )
+
+    assert _timeline_reasons(deps, order.order_id) == [
+        ("REJECTED", "La tarjeta fue rechazada"),
+        ("REJECTED", "No pudimos contactar con el banco"),
+    ]
+
+
+def test_a_rejection_paid_again_after_keeps_its_cause_on_the_page(deps: Deps) -> None:
+    # Probe 176: once paid again, the earlier "No completado" steps lost their reason.
+    order = declined(deps)
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+
+    assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
+    assert _timeline_reasons(deps, order.order_id) == [("REJECTED", "La tarjeta fue rechazada")]

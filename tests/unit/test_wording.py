@@ -215,13 +215,15 @@ def test_the_timeline_is_in_words_and_local_times_without_ops_details() -> None:
             detail="every ship line from WH-GETAFE (fewest locations, warehouse first)",
         ),
     ]
-    steps = [(entry.status, entry.at) for entry in history]
-    es = customer_timeline(steps, ES, CANARY, StatusReason.PAYMENT_DECLINED)
+    steps = [(entry.status, entry.at, StatusReason.PAYMENT_DECLINED) for entry in history]
+    es = customer_timeline(steps, ES, CANARY)
     assert [(e.status, e.label, e.when, e.reason) for e in es] == [
         ("ACCEPTED", "Recibido", "23 nov 2026, 19:00", ""),
         ("REJECTED", "No completado", "23 nov 2026, 19:02", "La tarjeta fue rechazada"),
     ]
-    en = Wording.for_customer("en").timeline(steps, "payment_declined")
+    en = Wording.for_customer("en").timeline(
+        [(status, at, "payment_declined") for status, at, _ in steps]
+    )
     assert [(e.label, e.when, e.reason) for e in en] == [
         ("Received", "23 Nov 2026, 20:00", ""),
         ("Not completed", "23 Nov 2026, 20:02", "The card was declined"),
