@@ -125,6 +125,10 @@ def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
     }
     values: dict[str, Any] = {}
     for name, given in parsed.items():
+        # A browser sends a textarea's line breaks as CR LF, and counts each as one
+        # character against its maxlength: counted as two, text the page allowed was
+        # refused and lost (probe 176).
+        given = [value.replace("\r\n", "\n") for value in given]
         values[name] = given if name in lists or len(given) > 1 else given[0]
     return values
 

@@ -346,3 +346,27 @@ def test_the_sixth_question_from_one_page_is_told_to_wait_a_day(client: Any, dep
     customer_id = deps.store.get_order(order_id).customer_id
     tickets = customer_360(client, customer_id)["tickets"]
     assert len(tickets) == self_service.MAX_PAGE_TICKETS
+
+
+def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(
+    client: Any, deps: Any
+) -> None:
+    # Probe 176: a browser counts a line break as one character against the textarea's
+    # maxlength and sends it as CR LF; counted as two, a description the page allowed
+    # was refused and lost.
+    order_id, path = placed(client, "SHIPPED")
+    typed = "\n".join(["x" * 399] * 10) + "x"  # 4,000 characters, as the page counts them
+    assert len(typed) == 4000
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Varias líneas",
+        "description": typed.replace("\n", "\r\n"),
+    }
+
+    _, shown = followed(client, path, "tickets", post_form(client, path, "tickets", fields))
+
+    assert notice(shown)[0] == "done"
+    customer_id = deps.store.get_order(order_id).customer_id
+    (ticket,) = customer_360(client, customer_id)["tickets"]
+    stored = deps.customers.get_ticket(ticket["ticket_id"])
+    assert stored is not None and stored.description == typed
