@@ -275,8 +275,17 @@ def tracking_page(
     return {
         "locale": w.locale,
         "text": TEXT[language],
-        # What the page's script says when a post is refused for a limit reached.
-        "limited": PROBLEM_WORDS[language][FormOutcome.LIMITED],
+        # What the page's script says when a post is refused, as the plain form's page
+        # says it (``FormOutcome``).
+        "refused": {
+            outcome.value: PROBLEM_WORDS[language][outcome]
+            for outcome in (
+                FormOutcome.CONFLICT,
+                FormOutcome.LIMITED,
+                FormOutcome.INVALID,
+                FormOutcome.FAILED,
+            )
+        },
         "order_id": order.order_id,
         "status_code": order.status.value,
         "status": headline,

@@ -47,8 +47,17 @@
     return {};
   }
 
-  // The API's messages are for developers: the customer reads the fields' own labels.
-  function problemText(problem) {
+  // The API's messages are for developers: the customer reads what the plain form's page
+  // says for the same answer (``api/track_forms._outcome``): a state that forbids it, a
+  // limit reached (its problem names the link, which no field labels), the fields to fix,
+  // or ours (probe 176: a 409 read "did not work" with the form left open to try again).
+  function problemText(status, problem) {
+    if (status === 409) {
+      return words.refused.conflict;
+    }
+    if (status === 429) {
+      return words.refused.limited;
+    }
     var labels = [];
     (problem.errors || []).forEach(function (e) {
       var head = String(e.field || "").split(".")[0];
@@ -57,7 +66,10 @@
         labels.push(label);
       }
     });
-    return words.failed + (labels.length ? ": " + labels.join(", ") : "") + ".";
+    if ((status === 400 || status === 404 || status === 422) && labels.length) {
+      return words.refused.invalid + ": " + labels.join(", ") + ".";
+    }
+    return words.refused.failed;
   }
 
   document.querySelectorAll("form[data-action]").forEach(function (form) {
@@ -86,9 +98,7 @@
         }
         return response.json().then(function (problem) {
           message.className = "message error";
-          // A limit reached (the page's questions for a day) is said as such: its
-          // problem names the link, which no field of the form labels.
-          message.textContent = response.status === 429 ? words.limited : problemText(problem);
+          message.textContent = problemText(response.status, problem);
           button.disabled = false;
         });
       }).catch(function () {

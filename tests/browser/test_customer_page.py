@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import requests
 
 from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
 from chalicelib.presentation.wording import Language
-from tests.support import OPS, idempotency_key, order_body, signed_event
+from tests.support import OPS, STORE, idempotency_key, order_body, signed_event
 from tests.support.console import DETACHED, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
@@ -241,6 +242,33 @@ def test_a_question_from_a_page_opened_before_the_days_five_says_they_were_sent(
     assert told == PROBLEM_WORDS[Language.ES][FormOutcome.LIMITED], told
 
 
+def test_a_cancel_from_a_page_opened_before_it_was_cancelled_says_it_is_no_longer_possible(
+    phone: Any, shop: Shop
+) -> None:
+    # Probe 176: the script said "That did not work." to a 409 and left the form open to
+    # try again; the plain form's page says it is no longer possible for this order.
+    body = order_body(lines=[PICKUP_LINE], shipping_address=None)
+    placed = shop.place_ok(body)
+    wait_for_status(shop, placed["order_id"], "READY_FOR_PICKUP")
+    open_page(phone, shop, placed)  # opened while it could still be cancelled
+    # Meanwhile the customer collects it at the store.
+    order = requests.get(f"{shop.url}/orders/{placed['order_id']}", headers=STORE, timeout=30)
+    (part,) = order.json()["fulfillments"]
+    collected = shop.post(
+        f"/fulfillments/{part['fulfillment_id']}/collect",
+        {"pickup_code": part["pickup_code"]},
+        STORE,
+    )
+    assert collected.status_code == 200, collected.text
+
+    submit(phone, "form-cancel")
+
+    told = wait_for(
+        phone, lambda d: d.find_element("css selector", "#form-cancel .message.error").text
+    )
+    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.CONFLICT], told
+
+
 def test_without_javascript_the_forms_ask_a_question_and_cancel(
     phone_without_javascript: Any, shop: Shop, screenshots: Path
 ) -> None:
@@ -304,3 +332,4 @@ def test_without_javascript_a_form_left_incomplete_says_what_to_fix(
     assert form.find_element("xpath", "ancestor::details").get_dom_attribute("open") is not None
     assert_fits_the_phone(phone)
     screenshot(phone, screenshots, "customer-page-nojs-fix-a-field-en-390.png")
+
