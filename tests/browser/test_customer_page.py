@@ -333,3 +333,63 @@ def test_without_javascript_a_form_left_incomplete_says_what_to_fix(
     assert_fits_the_phone(phone)
     screenshot(phone, screenshots, "customer-page-nojs-fix-a-field-en-390.png")
 
+
+def _delivered_survey(shop: Shop, locale: str = "es") -> str:
+    """A web order delivered by its carrier: its survey page's address."""
+    body = order_body()
+    body["customer"]["locale"] = locale
+    placed = shop.place_ok(body)
+    order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "delivered")
+    delivered = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert delivered.status_code == 200, delivered.text
+    wait_for_status(shop, placed["order_id"], "DELIVERED", settled=True)
+    tracking = shop.get(urlparse(placed["tracking_url"]).path, {"Accept": "application/json"})
+    return str(tracking.json()["survey_url"])
+
+
+# Counts the page's posts and keeps their Idempotency-Keys, then lets them through.
+COUNT_POSTS = """
+window.posted = [];
+const send = window.fetch;
+window.fetch = function (url, options) {
+  window.posted.push((options.headers || {})["Idempotency-Key"] || null);
+  return send.apply(this, arguments);
+};
+"""
+
+
+def test_a_double_tap_on_the_survey_answers_once_and_says_thank_you(phone: Any, shop: Shop) -> None:
+    # Probe 176: two posts went; one was 201, the other 409, and the page usually ended
+    # on "Ya nos diste tu opinión." for the person who had just answered.
+    phone.get(_delivered_survey(shop))
+    wait_for(phone, lambda d: d.find_element("css selector", "#survey"))
+    phone.execute_script(COUNT_POSTS)
+    phone.find_element("css selector", "input[name=score][value='4']").click()
+
+    phone.execute_script(
+        "const b = document.querySelector('#survey button[type=submit]'); b.click(); b.click();"
+    )
+
+    told = wait_for(phone, lambda d: d.find_element("css selector", "#result").text)
+    assert told == "¡Gracias por tu opinión!", told
+    posted = phone.execute_script("return window.posted;")
+    assert len(posted) == 1 and posted[0], posted
+
+
+def test_a_refused_survey_comment_is_said_as_such_with_javascript(phone: Any, shop: Shop) -> None:
+    # Probe 176: a comment with a control character was told "please try again", which
+    # could never work; the plain form's page says what is wrong with it.
+    phone.get(_delivered_survey(shop, "en"))
+    wait_for(phone, lambda d: d.find_element("css selector", "#survey"))
+    phone.find_element("css selector", "input[name=score][value='3']").click()
+    phone.execute_script(
+        "document.querySelector('textarea[name=comment]').value = 'fine\\u202eenif';"
+    )
+
+    phone.find_element("css selector", "#survey button[type=submit]").click()
+
+    told = wait_for(phone, lambda d: d.find_element("css selector", "#result").text)
+    assert told.startswith("Please check your comment"), told
+    assert phone.find_element("css selector", "#survey button[type=submit]").is_enabled()
