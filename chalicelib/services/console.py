@@ -141,6 +141,15 @@ def _statuses(order: Order) -> list[dict[str, Any]]:
     ]
 
 
+# What the email of a status said to the customer, where its name is not the status's:
+# RESERVED mails the order's confirmation (a probe: ops read "email: order RESERVED" while
+# the customer read "Pedido confirmado").
+_STATUS_EMAILS = {
+    "RESERVED": "order confirmed",
+    "REJECTED": "order not completed",
+}
+
+
 def _mail_events(order: Order) -> list[tuple[str, str, str]]:
     """(event id, when, what) of every event of this order that mails the customer; the ids
     are the ones ``notify`` marks once an email for the event is sent. Every status is a
@@ -149,7 +158,8 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     for index, entry in enumerate(order.history, start=1):
         event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
-        found.append((event_id, entry.at.isoformat(), f"order {entry.status.value}"))
+        what = _STATUS_EMAILS.get(entry.status.value, f"order {entry.status.value}")
+        found.append((event_id, entry.at.isoformat(), what))
     ready_at = next(
         (e.at.isoformat() for e in order.history if e.status.value == "READY_FOR_PICKUP"),
         None,

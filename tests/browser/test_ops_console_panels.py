@@ -272,3 +272,40 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
         browser.save_screenshot(str(screenshots / "ops-phone.png"))
     finally:
         browser.set_window_size(size["width"], size["height"])
+
+
+def test_a_customers_long_unbroken_text_wraps_inside_the_order_panel(
+    browser: Any, console_stack: RunningStack, console_shop: Shop
+) -> None:
+    # Probe 176: a 200-character ticket subject (one word, as anyone may type it on the
+    # order's page) ran out of the timeline across the execution graph, and the panel
+    # scrolled sideways.
+    from urllib.parse import urlparse
+
+    from tests.support import idempotency_key
+
+    placed = console_shop.place_ok(order_body())
+    wait_for_status(console_shop, placed["order_id"], "SHIPPED", settled=True)
+    path = urlparse(placed["tracking_url"]).path
+    asked = {"type": "question", "subject": "S" * 200, "description": "D" * 300}
+    sent = console_shop.post(f"{path}/tickets", asked, idempotency_key())
+    assert sent.status_code == 201, sent.text
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    browser.get(f"{console_stack.url}/ops#order={placed['order_id']}")
+    wait_for(
+        browser,
+        lambda d: (
+            d.find_element("css selector", "#order-panel").get_attribute("data-loaded") == "true"
+        ),
+    )
+    wait_for(browser, lambda d: "S" * 50 in d.find_element("css selector", "#timeline").text)
+    widths = browser.execute_script(
+        "const panel = document.querySelector('#order-panel');"
+        "const timeline = document.querySelector('#timeline').getBoundingClientRect();"
+        "const graph = document.querySelector('#graph').getBoundingClientRect();"
+        "return [panel.scrollWidth, panel.clientWidth, timeline.right, graph.left];"
+    )
+    scroll_width, client_width, timeline_right, graph_left = widths
+    assert scroll_width <= client_width, widths
+    assert timeline_right <= graph_left, widths
