@@ -188,6 +188,11 @@ class Markers(Protocol):
         """Drop a marker (the work it guarded failed and must be redone)."""
         ...
 
+    def forget_set_before(self, key: str, moment: datetime) -> None:
+        """Drop a marker set no later than ``moment``; one set since stays (what a reading taken
+        at ``moment`` says cannot undo what was done after it)."""
+        ...
+
 
 class Identities(Protocol):
     """Customers' profiles and the identifiers they own (each owned by one customer)."""

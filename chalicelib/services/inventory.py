@@ -74,8 +74,9 @@ def record_movement(
             f"promised to orders: it cannot give {-delta}",
             field="quantity",
         ) from exc
+    read_at = deps.clock()
     levels = deps.store.stock_levels(request.sku)
-    check_low_stock(request.sku, deps, levels)
+    check_low_stock(request.sku, deps, levels, read_at)
     if recorded != movement:
         # Recorded by a first run under this key: ``before`` is read after it, so what it
         # was due to tell its subscribers is told from its moment.
@@ -106,20 +107,32 @@ def _movement_id(once: str | None) -> str:
     return f"mov_{hashlib.sha256(once.encode('utf-8', 'surrogatepass')).hexdigest()[:24]}"
 
 
-def check_low_stock(sku: str, deps: Deps, levels: list[Any] | None = None) -> bool:
+def check_low_stock(
+    sku: str, deps: Deps, levels: list[Any] | None = None, read_at: datetime | None = None
+) -> bool:
     """Alert ops once when web availability falls below the SKU's threshold; re-arm when it
     recovers. Returns True when an alert was published. ``levels``: the SKU's stock levels
-    if the caller has just read them."""
-    return sku in check_low_stock_of([sku], deps, None if levels is None else {sku: levels})
+    if the caller has just read them, at ``read_at``."""
+    given = None if levels is None else {sku: levels}
+    return sku in check_low_stock_of([sku], deps, given, read_at)
 
 
 def check_low_stock_of(
-    skus: list[str], deps: Deps, levels: dict[str, list[Any]] | None = None
+    skus: list[str],
+    deps: Deps,
+    levels: dict[str, list[Any]] | None = None,
+    read_at: datetime | None = None,
 ) -> list[str]:
     """``check_low_stock`` for several SKUs (those a reservation took), with their products
     read in one request and the markers of those above their threshold in another (instead
-    of one each per SKU); each SKU's levels, unless given, are read now (after the
-    reservation). Returns the SKUs alerted."""
+    of one each per SKU); each SKU's levels, unless given (read at ``read_at``), are read
+    now (after the reservation). Returns the SKUs alerted.
+
+    A SKU above its threshold re-arms its alert only if the alert was raised before its
+    levels were read: a request whose reading came before another's sale took the SKU
+    below would otherwise drop that sale's marker, and the next sale alert again (a probe:
+    3 alerts for one crossing under 18 concurrent sales)."""
+    read_at = read_at if levels is not None and read_at is not None else deps.clock()
     known = levels or {}
     products = deps.store.products_of(skus)
     alerted: list[str] = []
@@ -133,7 +146,7 @@ def check_low_stock_of(
         else:
             recovered.append(_low_stock_marker(sku))
     for marker in sorted(deps.store.markers_held(recovered) if recovered else ()):
-        deps.store.forget(marker)
+        deps.store.forget_set_before(marker, read_at)
     return alerted
 
 

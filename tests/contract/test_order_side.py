@@ -388,6 +388,21 @@ def test_a_marker_is_remembered_once_until_forgotten(store: Any) -> None:
     assert store.remember_once(key, 3600)
 
 
+def test_a_marker_is_forgotten_only_if_set_before_the_moment_given(store: Any) -> None:
+    # The low-stock re-arm: a reading taken before another request set the marker must
+    # not drop it (a probe's concurrent sales alerted three times for one crossing).
+    from datetime import UTC, datetime
+
+    before, kept = new_id("evt"), new_id("evt")
+    store.remember_once(before, 3600)
+    store.forget_set_before(before, datetime.now(UTC) + timedelta(seconds=5))
+    assert not store.has_marker(before)
+    store.remember_once(kept, 3600)
+    store.forget_set_before(kept, datetime.now(UTC) - timedelta(seconds=5))
+    assert store.has_marker(kept)
+    store.forget_set_before(new_id("evt"), datetime.now(UTC))  # none set: nothing to do
+
+
 def test_markers_held_names_only_those_set(store: Any) -> None:
     held, forgotten, never = new_id("evt"), new_id("evt"), new_id("evt")
     store.remember_once(held, 3600)

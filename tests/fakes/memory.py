@@ -34,6 +34,8 @@ class Memory:
     stock: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
     movements: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     markers: dict[str, float] = field(default_factory=dict)
+    # When each marker was set (seconds since the epoch, the clock below).
+    marker_set_at: dict[str, float] = field(default_factory=dict)
     identifiers: dict[tuple[str, str], str] = field(default_factory=dict)
     # The claims above that are not vouched for (attached to a record without proof).
     unvouched: set[tuple[str, str]] = field(default_factory=set)

@@ -315,6 +315,7 @@ class FakeMarkers:
         if expires is not None and expires >= now:
             return False
         self._m.markers[key] = now + ttl_seconds
+        self._m.marker_set_at[key] = now
         return True
 
     def has_marker(self, key: str) -> bool:
@@ -327,6 +328,12 @@ class FakeMarkers:
 
     def forget(self, key: str) -> None:
         self._m.markers.pop(key, None)
+        self._m.marker_set_at.pop(key, None)
+
+    def forget_set_before(self, key: str, moment: datetime) -> None:
+        set_at = self._m.marker_set_at.get(key)
+        if set_at is None or set_at <= moment.timestamp():
+            self.forget(key)
 
 
 class FakeQuotes:

@@ -90,3 +90,44 @@ def test_a_reservation_leaving_a_sku_above_its_threshold_rearms_its_alert(deps: 
 
     (alert,) = _low_stock_alerts(deps)
     assert (alert["sku"], alert["available_to_promise"]) == (sku, 4)
+
+
+def _sell(deps: Deps, sku: str, quantity: int) -> None:
+    from chalicelib.domain.requests import RecordMovementRequest
+    from chalicelib.services import inventory
+
+    request = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": WAREHOUSE, "type": "sale", "quantity": quantity}
+    )
+    inventory.record_movement(request, deps)
+
+
+def test_a_check_that_read_before_anothers_crossing_leaves_its_alert_armed(deps: Deps) -> None:
+    # Probe 174: 18 concurrent sales from 20 down to 2 raised 3 alerts for one crossing. A
+    # sale whose reading came before another's crossing saw the SKU above its threshold
+    # and dropped the marker that crossing had just set; the next sale alerted again.
+    from chalicelib.services import inventory
+    from tests.fakes import Clock
+
+    sku = fresh_sku(deps, {WAREHOUSE: 10}, threshold=5)
+    assert isinstance(deps.clock, Clock)
+    read_at, early = deps.clock(), deps.store.stock_levels(sku)  # A reads: 10, above
+    deps.clock.advance(seconds=1)
+    _sell(deps, sku, 6)  # B crosses: 4 left, alerted
+    assert len(_low_stock_alerts(deps)) == 1
+
+    inventory.check_low_stock(sku, deps, early, read_at)  # A's check, on its reading
+    _sell(deps, sku, 1)  # C: 3 left, the same crossing
+
+    assert len(_low_stock_alerts(deps)) == 1
+    # Restocked above the threshold, then below again: a new crossing, a new alert.
+    deps.clock.advance(seconds=1)
+    from chalicelib.domain.requests import RecordMovementRequest
+
+    receipt = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": WAREHOUSE, "type": "receipt", "quantity": 20}
+    )
+    inventory.record_movement(receipt, deps)
+    deps.clock.advance(seconds=1)
+    _sell(deps, sku, 20)
+    assert [a["available_to_promise"] for a in _low_stock_alerts(deps)] == [4, 3]

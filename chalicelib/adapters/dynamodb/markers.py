@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from decimal import Decimal
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import ConditionFailed, Table
@@ -16,9 +18,12 @@ class MarkerRepository:
 
     def remember_once(self, key: str, ttl_seconds: int) -> bool:
         """Record ``key``; True the first time, False if it was already there."""
-        now = int(time.time())
+        moment = time.time()
+        now = int(moment)
         write = self._table.put(
-            keys.marker(key) | {"expires_at": now + ttl_seconds},
+            # ``set_at`` to the microsecond: ``forget_set_before`` keeps a marker set since.
+            keys.marker(key)
+            | {"expires_at": now + ttl_seconds, "set_at": Decimal(f"{moment:.6f}")},
             # An expired marker that TTL has not swept yet counts as gone.
             "attribute_not_exists(pk) OR expires_at < :now",
             {":now": now},
@@ -42,3 +47,16 @@ class MarkerRepository:
     def forget(self, key: str) -> None:
         """Drop a once-only marker (when the work it guarded failed and must be redone)."""
         self._table.write(self._table.delete(keys.marker(key)))
+
+    def forget_set_before(self, key: str, moment: datetime) -> None:
+        """Drop the marker if it was set no later than ``moment`` (one written before markers
+        kept their time counts as set before); one set since stays."""
+        delete = self._table.delete(
+            keys.marker(key),
+            "attribute_not_exists(set_at) OR set_at <= :moment",
+            {":moment": Decimal(f"{moment.timestamp():.6f}")},
+        )
+        try:
+            self._table.write(delete)
+        except ConditionFailed:
+            return
