@@ -69,9 +69,20 @@ def record_movement(
             request.sku, request.location_id, delta, level.safety_stock, movement
         )
     except MovementRejected as exc:
+        # Said from the stock as it is now: the reading above may predate the sale that
+        # took the units (a probe read "has 1 on hand of which 0 are promised … cannot
+        # give 1").
+        now_there = next(
+            (
+                lv
+                for lv in deps.store.stock_levels(request.sku)
+                if lv.location_id == request.location_id
+            ),
+            level,
+        )
         raise Conflict(
-            f"{request.location_id} has {level.on_hand} on hand of which {level.reserved} are "
-            f"promised to orders: it cannot give {-delta}",
+            f"{request.location_id} has {now_there.on_hand} on hand of which "
+            f"{now_there.reserved} are promised to orders: it cannot give {-delta}",
             field="quantity",
         ) from exc
     read_at = deps.clock()

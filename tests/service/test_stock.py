@@ -110,3 +110,35 @@ def test_a_movement_cannot_take_units_promised_to_orders(deps: Deps) -> None:
         _movement(deps, level.on_hand + 1, "sale")
     assert deps.store.stock_levels("TSHIRT-BLK-M")[0].on_hand == level.on_hand
     assert deps.store.movements("TSHIRT-BLK-M") == []
+
+
+def test_a_sale_refused_says_the_stock_as_it_is_when_refused(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 174: two tills sold the last units at once; the one refused read "has 1 on hand
+    # of which 0 are promised to orders: it cannot give 1", from its reading before the
+    # other's sale.
+    from chalicelib.domain.inventory import StockLevel
+    from tests.support.catalogue import fresh_sku
+
+    sku = fresh_sku(deps, {"ST-MADRID": 3})
+    sale = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": "ST-MADRID", "type": "sale", "quantity": 3}
+    )
+    read = deps.store.stock_levels
+
+    def the_other_till_sells_after_this_reading(wanted: str) -> list[StockLevel]:
+        levels = read(wanted)
+        monkeypatch.setattr(deps.store, "stock_levels", read)
+        other = sale.model_copy(update={"quantity": 2})
+        inventory.record_movement(other, deps)
+        return levels
+
+    monkeypatch.setattr(deps.store, "stock_levels", the_other_till_sells_after_this_reading)
+
+    with pytest.raises(Conflict) as refused:
+        inventory.record_movement(sale, deps)
+
+    assert refused.value.field == "quantity"
+    assert refused.value.detail.startswith("ST-MADRID has 1 on hand of which 0 are promised")
+    assert _on_hand(deps, sku) == 1
