@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import Demand, short_lines
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import Conflict, NotFound, OutOfStock, UnservableLines
+from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel, available_to_promise, plan_sourcing
 from chalicelib.domain.regions import destination
@@ -63,10 +63,12 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
 
 
 def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> None:
-    """Raise ``Conflict`` naming ``lines`` when the stock there is now would be reserved
-    at more places than one order's transaction holds: the workflow would refuse such an
-    order as out of stock after accepting it (a probe: 98 lines in stock, split between
-    stores, were accepted and then rejected "not enough stock")."""
+    """Raise ``UnservableLines`` naming ``lines`` when the stock there is now would be
+    reserved at more places than one order's transaction holds: the workflow would refuse
+    such an order as out of stock after accepting it (a probe: 98 lines in stock, split
+    between stores, were accepted and then rejected "not enough stock"). It is that
+    refusal, made up front, so every caller handles it as one (a re-probe: the page of a
+    declined order whose stock spread since answered 409 instead of the page)."""
     ship_lines: dict[str, int] = defaultdict(int)
     pickup_lines: dict[tuple[str, str], int] = defaultdict(int)
     for demand in demands:
@@ -79,11 +81,15 @@ def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) 
     except OutOfStock:
         return  # short after all: the workflow's rejection says so, as for any race
     if len(plan.allocations) > MAX_RESERVED_LINES:
-        raise Conflict(
-            f"the stock for these lines is spread over {len(plan.allocations)} "
-            f"(SKU, location) places, and one order reserves at most {MAX_RESERVED_LINES}: "
-            "place it as two orders",
-            field="lines",
+        raise UnservableLines(
+            [
+                (
+                    "lines",
+                    f"the stock for these lines is spread over {len(plan.allocations)} "
+                    f"(SKU, location) places, and one order reserves at most "
+                    f"{MAX_RESERVED_LINES}: place it as two orders",
+                )
+            ]
         )
 
 

@@ -1,9 +1,9 @@
 """An order reserves all its stock in one DynamoDB transaction, which holds at most
 ``MAX_RESERVED_LINES`` (SKU, location) places. A basket of lines each in stock, whose
 units are spread over more places than that, is refused when it is asked for (a quote,
-an order: 409 naming ``lines``), not accepted and then rejected "out of stock" (a probe:
-98 lines in stock, split between the warehouse and a store, got the customer an email
-saying there was not enough stock)."""
+an order: 409 naming ``lines``, as any out-of-stock refusal), not accepted and then
+rejected "out of stock" (a probe: 98 lines in stock, split between the warehouse and a
+store, got the customer an email saying there was not enough stock)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import UnservableLines
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import MAX_RESERVED_LINES
@@ -41,14 +41,15 @@ def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_
     lines = _split_lines(deps, MAX_RESERVED_LINES // 2 + 1)  # 100 places
     email = f"thin-{uuid.uuid4().hex[:8]}@example.com"
 
-    with pytest.raises(Conflict) as refused:
+    # The out-of-stock refusal, made up front: every caller handles it as one.
+    with pytest.raises(UnservableLines) as refused:
         flows.place(deps, lines=lines, customer={"email": email})
 
     assert refused.value.field == "lines"
     assert "100" in refused.value.detail and str(MAX_RESERVED_LINES) in refused.value.detail
     for line in lines:
         assert all(level.reserved == 0 for level in deps.store.stock_levels(line["sku"]))
-    with pytest.raises(Conflict):
+    with pytest.raises(UnservableLines):
         quoting.create_quote(
             QuoteRequest.model_validate(
                 {
@@ -72,3 +73,35 @@ def test_an_order_whose_stock_just_fits_one_transaction_is_accepted_and_reserved
     assert order.status is OrderStatus.RESERVED
     for line in lines:
         assert sum(level.reserved for level in deps.store.stock_levels(line["sku"])) == 2
+
+
+def test_a_declined_orders_page_says_paying_again_is_out_of_stock_once_its_stock_spread(
+    deps: Deps,
+) -> None:
+    # Re-probe 177: the refusal was a bare Conflict, which the page's check of whether
+    # paying again would work did not expect: the rejected order's page answered 409
+    # instead of itself, and so did its question form.
+    from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
+    from chalicelib.services import payment_steps, self_service
+    from chalicelib.services.step_models import OrderStep, RejectOrderInput
+    from tests.support.builders import stock as stock_level
+
+    last = fresh_sku(deps, {"WH-GETAFE": 3})
+    lines = [
+        *_split_lines(deps, MAX_RESERVED_LINES // 2 - 1),  # 96 places
+        {"sku": last, "quantity": 3, "fulfillment": "ship"},  # and 1
+    ]
+    order = flows.place(deps, lines=lines, payment={"method": "card", "token": "tok_declined"})
+    with pytest.raises(Exception, match="declined"):
+        payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
+    )
+    for location_id in ("WH-GETAFE", "ST-MADRID", "ST-BARCELONA"):  # now 96 and 3
+        deps.store.put_stock(stock_level(last, location_id, 1))
+
+    actions = self_service.actions_shown(deps.store.get_order(order.order_id), deps)
+
+    assert not actions.allows(CustomerAction.PAY)
+    assert actions.pay_withdrawn is PayWithdrawn.OUT_OF_STOCK
+    assert actions.allows(CustomerAction.TICKET)
