@@ -9,6 +9,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customers import email_as_stored
+
 if TYPE_CHECKING:
     from mypy_boto3_ses.client import SESClient
     from mypy_boto3_sns.client import SNSClient
@@ -50,15 +52,14 @@ def ascii_address(address: str) -> str:
     """The address as a header and SES carry it: an internationalised domain in its ASCII
     form. An order keeps the address as the shopper typed it (``ana@exämple.com``), and
     an encoded word in an address reaches nobody (a re-probe)."""
-    local, at, domain = address.rpartition("@")
+    _, at, domain = address.rpartition("@")
     if not at or domain.isascii():
         return address
-    import idna  # only for such an address; email-validator's own dependency
-
-    try:
-        return f"{local}@{idna.encode(domain).decode('ascii')}"
-    except idna.IDNAError:
-        return address
+    # As its identifier is stored (``normalise_email``: NFKC, then IDNA): a domain typed
+    # in full-width letters, with a ligature or with a decomposed "ä" is one ``idna`` alone
+    # refuses, and such an order's emails went to the address as typed, reaching nobody
+    # (re-probe 177).
+    return email_as_stored(address)
 
 
 class SnsEventPublisher:

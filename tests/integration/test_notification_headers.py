@@ -135,6 +135,25 @@ def test_an_internationalised_domain_is_sent_in_its_ascii_form(aws: Any) -> None
     assert message_from_bytes(raw, policy=default)["To"] == f"{local}@xn--exmple-cua.com"
 
 
+@pytest.mark.parametrize(
+    ("typed", "sent_to"),
+    [
+        ("x@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.com", "x@example.com"),  # full-width
+        ("x@\ufb01x.example", "x@fix.example"),  # a ligature
+        ("x@exa\u0308mple.com", "x@xn--exmple-cua.com"),  # "ä" decomposed, as macOS types it
+        ("Ana@Exämple.com", "ana@xn--exmple-cua.com"),
+    ],
+)
+def test_a_domain_idna_alone_refuses_is_sent_as_its_identifier_is_stored(
+    typed: str, sent_to: str
+) -> None:
+    # Re-probe 177: such a domain went out as typed ("To: x@=?utf-8?b?...?=.com"), and the
+    # order's emails reached nobody, though its identifier was stored right.
+    from chalicelib.domain.customers import normalise_email
+
+    assert ascii_address(typed) == sent_to == normalise_email(typed)
+
+
 @pytest.mark.parametrize("address", ["ana@example.com", "no-at-sign", "ana@exa\u00admple..com"])
 def test_an_address_with_nothing_to_convert_is_left_as_it_is(address: str) -> None:
     assert ascii_address(address) == address
