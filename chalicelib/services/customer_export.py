@@ -167,7 +167,11 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         ],
         "subscriptions": [_exported_subscription(s) for s in subscriptions_of(followed, deps)],
         "opportunities": [_exported_opportunity(o) for o in followed],
-        "campaigns": _campaigns_counted(records, orders, deps),
+        # Counted where each listed order was counted: a stray order on the record it was
+        # split from (a re-probe found its campaign in no export).
+        "campaigns": _campaigns_counted(
+            records + [str(o.customer_id) for o in stray.orders if o.customer_id], orders, deps
+        ),
         "metrics": figures.summary(deps.clock())
         | {"satisfaction": SatisfactionTally.of_all(a.score for a in answers).average},
     }
@@ -177,21 +181,23 @@ def _campaigns_counted(
     records: list[str], orders: list[dict[str, Any]], deps: Deps
 ) -> list[dict[str, Any]]:
     """How each campaign counted the person (new or returning), from which of the orders
-    listed: a count made by an order the export leaves out (someone else's) is theirs."""
+    listed, as ``records`` (the person's, and those holding their stray orders) keep the
+    counts: a count made by an order the export leaves out (someone else's) is theirs."""
+    placed = {datetime.fromisoformat(str(o["placed_at"])) for o in orders}
     firsts: dict[str, CountedCustomer] = {}
-    for record in records:
+    for record in dict.fromkeys(records):
         for counted in deps.store.campaign_counts(record):
+            if counted.placed_at is None or counted.placed_at not in placed:
+                continue  # counted by an order not listed here: someone else's
             kept = firsts.get(counted.campaign)
             firsts[counted.campaign] = kept.first(counted) if kept else counted
-    placed = {datetime.fromisoformat(str(o["placed_at"])) for o in orders}
     return [
         {
             "campaign": counted.campaign,
             "counted_as": counted.kind.value,
-            "order_placed_at": counted.placed_at.isoformat(),
+            "order_placed_at": _iso(counted.placed_at),  # never None: filtered above
         }
         for counted in sorted(firsts.values(), key=lambda c: c.campaign)
-        if counted.placed_at is not None and counted.placed_at in placed
     ]
 
 

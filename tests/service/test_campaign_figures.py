@@ -251,3 +251,45 @@ def test_the_export_says_how_each_campaign_and_the_aggregates_count_the_person(
     theirs = export_customer(till.customer_id, deps)
     assert [c["counted_as"] for c in theirs["campaigns"]] == ["new"]
     assert theirs["metrics"]["channel_mix"] == "store_only"
+
+
+def test_a_campaign_counted_on_the_record_an_order_was_split_from_is_in_its_owners_export(
+    deps: Deps,
+) -> None:
+    # Re-probe 177: Bea's order, brought to Carol's record by Bea's email alone, was
+    # counted there; once Bea proved her email, her export listed the order but not its
+    # campaign, and Carol's export did not either.
+    import re
+
+    from chalicelib.domain.requests import CustomerRef
+    from chalicelib.services import verification
+    from chalicelib.services.customer_export import export_customer
+    from chalicelib.services.customers import resolve_customer
+    from tests.fakes import Outgoing
+
+    phone, bea = "+34600111222", "bea.campaign@example.com"
+    carol = resolve_customer(CustomerRef(phone=phone), deps).customer_id
+    flows.reserved(deps, customer={"phone": phone, "email": bea, "name": "Carol"})
+    _project_everything(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    beas = flows.reserved(deps, customer={"email": bea}, attribution={"campaign": "spring"})
+    _project_everything(deps)
+    assert beas.customer_id == carol
+    verification.send_code(bea, None, deps, sender="test-client")
+    assert isinstance(deps.mailer, Outgoing)
+    code = re.search(r"Your Orquesta code is (\d{6})", deps.mailer.sent[-1]["parts"])
+    assert code is not None
+    split = verification.confirm_code(bea, None, code.group(1), deps).resolution.customer_id
+    assert split != carol
+
+    theirs = export_customer(split, deps)
+    assert [o["order_id"] for o in theirs["orders"]] == [beas.order_id]
+    assert theirs["campaigns"] == [
+        {
+            "campaign": "spring",
+            "counted_as": "returning",  # as the campaign counted it: on Carol's record
+            "order_placed_at": beas.placed_at.isoformat(),
+        }
+    ]
+    assert export_customer(carol, deps)["campaigns"] == []
