@@ -309,3 +309,20 @@ def test_a_customers_long_unbroken_text_wraps_inside_the_order_panel(
     scroll_width, client_width, timeline_right, graph_left = widths
     assert scroll_width <= client_width, widths
     assert timeline_right <= graph_left, widths
+
+    # The ticket's email, in the local outbox's panel (re-probe 177: 1891 px in 556).
+    def its_email_listed(driver: Any) -> bool:
+        driver.find_element("css selector", "#outbox-refresh").click()
+        return bool(
+            driver.execute_script(
+                "return [...document.querySelectorAll('#outbox details.email')]"
+                ".some((e) => e.textContent.includes(arguments[0]));",
+                "S" * 50,
+            )
+        )
+
+    wait_for(browser, its_email_listed)
+    outbox = browser.execute_script(
+        "const box = document.querySelector('#outbox');return [box.scrollWidth, box.clientWidth];"
+    )
+    assert outbox[0] <= outbox[1], outbox
