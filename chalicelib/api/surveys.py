@@ -91,7 +91,7 @@ def survey_page(call: Call, token: str) -> Any:
         state=state,
         locale=state["locale"] if state["locale"] in ("es", "en") else "es",
         nonce=nonce,
-        script=inline_script("survey.js"),
+        script=inline_script("keys.js", "survey.js"),
         form={
             "action": f"{call.below_page(token)}form",
             "csrf": form_token(token, call.deps.secrets.tracking_keys()),

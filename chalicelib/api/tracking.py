@@ -114,7 +114,7 @@ def track(call: Call, token: str) -> Any:
         "tracking.html.j2",
         view=page,
         nonce=nonce,
-        script=inline_script("tracking.js"),
+        script=inline_script("keys.js", "tracking.js"),
         forms=forms,
         notice=_notice(query, order),
         # The survey the delivered email links, on the page too (a probe: only its JSON);

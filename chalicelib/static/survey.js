@@ -12,17 +12,9 @@
   var result = document.getElementById("result");
   var button = form.querySelector("button[type=submit]");
 
-  function newKey() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
-  var key = newKey();
+  var key = newIdempotencyKey();
   form.addEventListener("input", function () {
-    key = newKey(); // another answer is another request
+    key = newIdempotencyKey(); // another answer is another request
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();

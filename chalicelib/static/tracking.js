@@ -10,14 +10,6 @@
   var words = JSON.parse(document.getElementById("page-words").textContent);
   var base = window.location.pathname.replace(/\/+$/, "");
 
-  function newKey() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
   function bodyOf(form) {
     var action = form.getAttribute("data-action");
     var value = function (name) {
@@ -73,9 +65,9 @@
   }
 
   document.querySelectorAll("form[data-action]").forEach(function (form) {
-    var key = newKey();
+    var key = newIdempotencyKey();
     form.addEventListener("input", function () {
-      key = newKey(); // a changed form is a new request
+      key = newIdempotencyKey(); // a changed form is a new request
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();

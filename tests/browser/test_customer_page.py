@@ -20,7 +20,7 @@ from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
 from chalicelib.presentation.wording import Language
 from tests.support import OPS, STORE, idempotency_key, order_body, signed_event
 from tests.support.console import DETACHED, wait_for
-from tests.support.orders import wait_for_status
+from tests.support.orders import delivered_by_its_carrier, wait_for_status
 from tests.support.shop import RunningStack, Shop
 from tests.support.stack_process import start_stack, stop_stack
 
@@ -339,12 +339,7 @@ def _delivered_survey(shop: Shop, locale: str = "es") -> str:
     body = order_body()
     body["customer"]["locale"] = locale
     placed = shop.place_ok(body)
-    order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
-    shipment = order["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"], "delivered")
-    delivered = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
-    assert delivered.status_code == 200, delivered.text
-    wait_for_status(shop, placed["order_id"], "DELIVERED", settled=True)
+    delivered_by_its_carrier(shop, placed["order_id"])
     tracking = shop.get(urlparse(placed["tracking_url"]).path, {"Accept": "application/json"})
     return str(tracking.json()["survey_url"])
 

@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from tests.support import OPS, STOREFRONT, order_body, signed_event
+from tests.support import OPS, STOREFRONT, order_body
 from tests.support.console import element_screenshot, sign_in, wait_for
-from tests.support.orders import wait_for_status
+from tests.support.orders import delivered_by_its_carrier
 from tests.support.shop import RunningStack, Shop
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -32,12 +32,7 @@ def _answer_a_survey(shop: Shop, score: int) -> str:
     """A web order delivered by its carrier, its survey answered through the signed link
     the tracking JSON carries; the order id."""
     placed = shop.place_ok(order_body())
-    order = wait_for_status(shop, placed["order_id"], "SHIPPED", settled=True)
-    shipment = order["fulfillments"][0]["shipment"]
-    event, headers = signed_event(shipment["tracking_number"], "delivered")
-    delivered = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
-    assert delivered.status_code == 200, delivered.text
-    wait_for_status(shop, placed["order_id"], "DELIVERED", settled=True)
+    delivered_by_its_carrier(shop, placed["order_id"])
     tracking = shop.get(urlparse(placed["tracking_url"]).path, {"Accept": "application/json"})
     answered = shop.post(urlparse(tracking.json()["survey_url"]).path, {"score": score})
     assert answered.status_code == 201, answered.text

@@ -10,7 +10,7 @@ from typing import Any
 from chalice.test import Client
 
 from chalicelib.domain.orders import Order
-from tests.support import STORE, eventually
+from tests.support import STORE, eventually, signed_event
 from tests.support.api import get_order
 from tests.support.shop import Shop
 
@@ -44,6 +44,18 @@ def wait_for_status(
             f"order {order_id} never reached {statuses}{' settled' if settled else ''}; "
             f"it is {_status(order)}{owing}; {_history(order)}"
         ) from exc
+
+
+def delivered_by_its_carrier(shop: Shop, order_id: str) -> dict[str, Any]:
+    """A one-parcel web order placed on ``shop``: once shipped, its carrier's signed
+    ``delivered`` event posted; the order once DELIVERED and settled."""
+    order = wait_for_status(shop, order_id, "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "delivered")
+    delivered = shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert delivered.status_code == 200, delivered.text
+    found: dict[str, Any] = wait_for_status(shop, order_id, "DELIVERED", settled=True)
+    return found
 
 
 def wait_until_dispatched(client: Client, order_id: str, timeout: float = 30) -> dict[str, Any]:
