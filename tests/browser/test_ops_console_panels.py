@@ -309,6 +309,13 @@ def test_a_customers_long_unbroken_text_wraps_inside_the_order_panel(
     scroll_width, client_width, timeline_right, graph_left = widths
     assert scroll_width <= client_width, widths
     assert timeline_right <= graph_left, widths
+    # While a status pill stays one word: the wrap rule broke "SHIPPED" over two lines.
+    lines = browser.execute_script(
+        "return [...document.querySelectorAll('#order-parts .pill')].map((pill) => {"
+        " const range = document.createRange(); range.selectNodeContents(pill);"
+        " return [pill.textContent, range.getClientRects().length]; });"
+    )
+    assert lines and all(count == 1 for _, count in lines), lines
 
     # The ticket's email, in the local outbox's panel (re-probe 177: 1891 px in 556).
     def its_email_listed(driver: Any) -> bool:
