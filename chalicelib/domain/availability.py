@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from chalicelib.domain.inventory import StockLevel
+from chalicelib.domain.inventory import SourcingPlan, StockLevel, plan_sourcing
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,20 @@ class Demand:
     sku: str
     quantity: int
     location_id: str | None = None
+
+
+def plan_for(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> SourcingPlan:
+    """``plan_sourcing`` for request or order lines: pick-up lines from their store, ship
+    lines from wherever they ship, each merged by SKU (and store). ``OutOfStock`` if the
+    stock cannot cover them."""
+    ship_lines: dict[str, int] = defaultdict(int)
+    pickup_lines: dict[tuple[str, str], int] = defaultdict(int)
+    for demand in demands:
+        if demand.location_id:
+            pickup_lines[(demand.sku, demand.location_id)] += demand.quantity
+        else:
+            ship_lines[demand.sku] += demand.quantity
+    return plan_sourcing(ship_lines, pickup_lines, stock)
 
 
 def short_lines(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> list[int]:

@@ -3,12 +3,11 @@ alike), and the product page's availability per postal code."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.availability import Demand, short_lines
+from chalicelib.domain.availability import Demand, plan_for, short_lines
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
@@ -69,15 +68,8 @@ def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) 
     between stores, were accepted and then rejected "not enough stock"). It is that
     refusal, made up front, so every caller handles it as one (a re-probe: the page of a
     declined order whose stock spread since answered 409 instead of the page)."""
-    ship_lines: dict[str, int] = defaultdict(int)
-    pickup_lines: dict[tuple[str, str], int] = defaultdict(int)
-    for demand in demands:
-        if demand.location_id:
-            pickup_lines[(demand.sku, demand.location_id)] += demand.quantity
-        else:
-            ship_lines[demand.sku] += demand.quantity
     try:
-        plan = plan_sourcing(ship_lines, pickup_lines, stock)
+        plan = plan_for(demands, stock)
     except OutOfStock:
         return  # short after all: the workflow's rejection says so, as for any race
     if len(plan.allocations) > MAX_RESERVED_LINES:

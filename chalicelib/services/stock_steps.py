@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.availability import plan_for
 from chalicelib.domain.errors import (
     ConcurrentModification,
     OutOfStock,
 )
-from chalicelib.domain.fulfillments import FulfillmentType
-from chalicelib.domain.inventory import plan_sourcing
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
+from chalicelib.services.availability import demands_of
 from chalicelib.services.fulfillment_steps import first_wait_seconds
 from chalicelib.services.inventory import check_low_stock_of
 from chalicelib.services.order_writes import Change, announce_again, mutate
@@ -39,16 +39,9 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
         ensure_not_cancelled(order)
         if order.status is not OrderStatus.PAID:
             return None
-        ship_lines: dict[str, int] = {}
-        pickup_lines: dict[tuple[str, str], int] = {}
-        for line in order.lines:
-            if line.fulfillment is FulfillmentType.PICKUP and line.location_id:
-                key = (line.sku, line.location_id)
-                pickup_lines[key] = pickup_lines.get(key, 0) + line.quantity
-            else:
-                ship_lines[line.sku] = ship_lines.get(line.sku, 0) + line.quantity
         stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
-        plan = plan_sourcing(ship_lines, pickup_lines, stock)
+        # As the request's lines were judged when it was placed (``refuse_unservable``).
+        plan = plan_for(demands_of(order.lines), stock)
         if len(plan.allocations) > MAX_RESERVED_LINES:
             # Split across locations, the lines no longer fit one transaction: the stock
             # cannot be promised all at once, so the order is refused like any shortage.

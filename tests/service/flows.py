@@ -9,10 +9,12 @@ from typing import Any
 
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import PaymentDeclined
+from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import (
     carrier_events,
+    customer_projection,
     fulfillment_steps,
     notify,
     ordering,
@@ -66,6 +68,13 @@ def place(deps: Deps, **overrides: Any) -> Order:
     order_id = f"ord_{uuid.uuid4().hex[:12]}"
     request = PlaceOrderRequest.model_validate(body(**overrides))
     return ordering.place_order(request, order_id, deps, "demo-shop")
+
+
+def projected(deps: Deps, order: Order) -> Order:
+    """The order's summary in its customer's 360, as the order's event projects it."""
+    event = OrderStatusChanged.of(order, order.history[-1]).message()
+    assert customer_projection.project_order_event(event, deps)
+    return order
 
 
 def reserved(deps: Deps, **overrides: Any) -> Order:

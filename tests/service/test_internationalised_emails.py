@@ -18,22 +18,15 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.customers import normalise_email
 from chalicelib.domain.erasure import contact_emails
-from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CustomerRef
-from chalicelib.services import customer_projection, customer_records, verification
+from chalicelib.services import customer_records, verification
 from chalicelib.services.customer_export import export_customer
 from chalicelib.services.customers import resolve_customer
 from tests.service import flows
 
 # Full-width letters are stored as their ASCII look-alikes (IDNA maps them).
 DOMAINS = ["example.com", "Exämple.com", "bücher.example", "ＥＸＡＭＰＬＥ.com"]
-
-
-def _projected(deps: Deps, order: Order) -> Order:
-    event = OrderStatusChanged.of(order, order.history[-1]).message()
-    assert customer_projection.project_order_event(event, deps)
-    return order
 
 
 def _prove_email(deps: Deps, typed: str) -> str:
@@ -55,10 +48,10 @@ def _story(deps: Deps, domain: str) -> tuple[str, str, Order, Order, str]:
     bea = f"Bea.{uuid.uuid4().hex[:8]}@{domain}"
     phone = f"+3461{uuid.uuid4().int % 10_000_000:07d}"
     carol = resolve_customer(CustomerRef(phone=phone), deps).customer_id
-    naming_bea = _projected(
+    naming_bea = flows.projected(
         deps, flows.reserved(deps, customer={"phone": phone, "email": bea, "name": "Carol"})
     )
-    beas = _projected(
+    beas = flows.projected(
         deps,
         flows.reserved(
             deps,

@@ -257,13 +257,6 @@ def test_a_confirmation_when_no_code_was_sent_is_a_wrong_code(deps: Deps) -> Non
         verification.confirm_code(address, None, "123456", deps)
 
 
-def _projected(deps: Deps, order: Order) -> Order:
-    """The order's summary in its customer's 360, as the order's event projects it."""
-    event = OrderStatusChanged.of(order, order.history[-1]).message()
-    assert customer_projection.project_order_event(event, deps)
-    return order
-
-
 def _seen_by(deps: Deps, customer_id: str, by_token: bool) -> tuple[set[str], str, str]:
     """The ids of the orders the 360 view lists, and the whole view and export as text."""
     view = customer_view.customer_view(customer_id, deps, by_token=by_token)
@@ -293,8 +286,8 @@ def _founded_with_an_unused_phone(deps: Deps) -> tuple[str, str, Order, Order]:
     attacker_email, victim_phone = _email("attacker"), _phone()
     founded = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     assert founded.created and not founded.unvouched
-    own = _projected(deps, flows.reserved(deps, customer={"email": attacker_email}))
-    victims = _projected(
+    own = flows.projected(deps, flows.reserved(deps, customer={"email": attacker_email}))
+    victims = flows.projected(
         deps,
         flows.reserved(
             deps,
@@ -359,8 +352,8 @@ def test_an_order_naming_a_vouched_identifier_with_an_attached_one_is_the_record
     # The honest shopper who gave an email and a phone, then orders with both again, and
     # a new shopper's first order: the record was founded by them, the token opens them.
     email, phone = _email("honest"), _phone()
-    first = _projected(deps, flows.place(deps, customer={"email": email, "phone": phone}))
-    again = _projected(deps, flows.place(deps, customer={"phone": phone, "email": email}))
+    first = flows.projected(deps, flows.place(deps, customer={"email": email, "phone": phone}))
+    again = flows.projected(deps, flows.place(deps, customer={"phone": phone, "email": email}))
     assert not first.customer_unvouched and not again.customer_unvouched
     assert first.customer_id is not None
 
@@ -386,7 +379,7 @@ def test_a_claim_made_through_an_attached_phone_is_left_out_of_the_founders_toke
     assert claimed.customer_id == record.customer_id and claimed.unvouched
     stored = deps.store.get_order(anonymous.order_id)
     assert stored.customer_unvouched
-    _projected(deps, stored)
+    flows.projected(deps, stored)
     listed, _, export = _seen_by(deps, record.customer_id, by_token=True)
     assert listed == set() and anonymous.order_id not in export
 
@@ -397,7 +390,7 @@ def test_an_order_naming_a_record_that_lists_attached_identifiers_by_id_is_hidde
     # L2: staff look the victim up by the attached phone (the record's id comes back) and
     # place the order by that id: the id alone cannot tell who was served.
     attacker_email, record, own, _ = _founded_with_an_unused_phone(deps)
-    by_id = _projected(deps, flows.place(deps, customer={"customer_id": record}))
+    by_id = flows.projected(deps, flows.place(deps, customer={"customer_id": record}))
     with_vouched = flows.place(deps, customer={"customer_id": record, "email": attacker_email})
     only_vouched = _email("alone")
     alone = flows.place(deps, customer={"email": only_vouched})
@@ -451,7 +444,7 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     phone = _phone_of(deps, record)
     victim = _prove(deps, phone)
     split = victim.resolution.customer_id
-    later = _projected(deps, flows.reserved(deps, customer={"phone": phone, "name": "Vera"}))
+    later = flows.projected(deps, flows.reserved(deps, customer={"phone": phone, "name": "Vera"}))
     assert later.customer_id == split and not later.customer_unvouched
     question = tickets.open_ticket(split, "question", "Vera pregunta", "d", None, "web", deps)
     survivor, merged = (record, split) if survivor_is_founders else (split, record)
@@ -462,7 +455,7 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     fulfillment_steps.dispatch_fulfillment(
         FulfillmentStep(order_id=brought.order_id, fulfillment_id=parcel.fulfillment_id), deps
     )
-    _projected(deps, deps.store.get_order(brought.order_id))
+    flows.projected(deps, deps.store.get_order(brought.order_id))
     survivors_token = _prove(deps, attacker_email if survivor_is_founders else phone)
 
     assert token_grants(survivors_token.token.token, survivor, deps)
@@ -631,7 +624,7 @@ def test_the_token_shows_only_vouched_identifiers_and_nothing_the_hidden_orders_
     attacker_email, record, _, _ = _founded_with_an_unused_phone(deps)
     victim_phone = _phone_of(deps, record)
     victim_email = _email("victim")
-    delivered = _projected(
+    delivered = flows.projected(
         deps, flows.delivered(deps, customer={"phone": victim_phone, "email": victim_email})
     )
     assert delivered.customer_id == record and delivered.customer_unvouched
@@ -669,9 +662,9 @@ def test_the_tokens_pages_are_filled_without_hidden_orders(deps: Deps) -> None:
     mine = [own.order_id]
     for n in range(3):
         mine.append(
-            _projected(deps, flows.place(deps, customer={"email": attacker_email})).order_id
+            flows.projected(deps, flows.place(deps, customer={"email": attacker_email})).order_id
         )
-        _projected(deps, flows.place(deps, customer={"phone": phone, "name": f"V{n}"}))
+        flows.projected(deps, flows.place(deps, customer={"phone": phone, "name": f"V{n}"}))
 
     listed: list[str] = []
     cursor = None
@@ -830,7 +823,7 @@ def test_erasing_the_founder_leaves_what_the_proven_phone_alone_brought(deps: De
     for each in victims.fulfillments:
         step = FulfillmentStep(order_id=victims.order_id, fulfillment_id=each.fulfillment_id)
         fulfillment_steps.dispatch_fulfillment(step, deps)
-    shipped = _projected(deps, deps.store.get_order(victims.order_id))
+    shipped = flows.projected(deps, deps.store.get_order(victims.order_id))
     assert shipped.status is OrderStatus.SHIPPED
     assert deps.store.get_order(shipped.order_id).contact.name == "Vera Victima"
     assert [o["order_id"] for o in export_customer(split, deps)["orders"]] == [victims.order_id]
@@ -844,8 +837,10 @@ def test_erasing_a_split_off_record_takes_its_phone_off_the_founders_orders(
     # the founder's export); the founder's order keeps everything else.
     attacker_email, record, _, _ = _founded_with_an_unused_phone(deps)
     phone = _phone_of(deps, record)
-    named = _projected(deps, flows.reserved(deps, customer={"customer_id": record, "phone": phone}))
-    named_with_email = _projected(
+    named = flows.projected(
+        deps, flows.reserved(deps, customer={"customer_id": record, "phone": phone})
+    )
+    named_with_email = flows.projected(
         deps,
         # Typed with spaces: the contact keeps it so; the identifier is E.164.
         flows.reserved(
@@ -922,7 +917,7 @@ def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
     # (with its ticket and figures) while the founder's export left it out, and the
     # victim's export listed it while the victim's 360 and page did not.
     record, own, victims, ticket, split = _split_after_a_ticket(deps)
-    later = _projected(deps, flows.reserved(deps, customer={"phone": victims.contact.phone}))
+    later = flows.projected(deps, flows.reserved(deps, customer={"phone": victims.contact.phone}))
     assert later.customer_id == split
 
     for customer_id, orders in ((record, [own]), (split, [later, victims])):
@@ -957,7 +952,7 @@ def test_after_the_founders_erasure_the_split_record_still_rates_and_asks_about_
     # their survey answered 409 and the tracking page offered no ticket.
     attacker_email, victim_phone = _email("attacker"), _phone()
     record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
-    delivered = _projected(deps, flows.delivered(deps, customer={"phone": victim_phone}))
+    delivered = flows.projected(deps, flows.delivered(deps, customer={"phone": victim_phone}))
     assert delivered.customer_id == record.customer_id
     split = _prove(deps, victim_phone).resolution.customer_id
     customer_records.erase_customer(record.customer_id, "ops", "ops", deps)
@@ -997,8 +992,8 @@ def test_an_erased_split_records_orders_do_not_come_back_to_the_record_it_left(
 def test_the_360s_satisfaction_counts_the_answers_of_the_records_merged_in(deps: Deps) -> None:
     # Found by a re-probe: the merged record's answers stayed in its own tally, which the
     # 360 left out while the export counted them.
-    first = _projected(deps, flows.delivered(deps, customer={"email": _email("first")}))
-    second = _projected(deps, flows.delivered(deps, customer={"email": _email("second")}))
+    first = flows.projected(deps, flows.delivered(deps, customer={"email": _email("first")}))
+    second = flows.projected(deps, flows.delivered(deps, customer={"email": _email("second")}))
     assert first.customer_id is not None and second.customer_id is not None
     for order, score in ((first, 5), (second, 1)):
         token = survey_links.survey_url(order.order_id, deps).rsplit("/", 1)[1]
@@ -1016,7 +1011,7 @@ def test_an_order_naming_the_phone_with_spaces_goes_with_it_when_proven(deps: De
     attacker_email, victim_phone = _email("attacker"), _phone()
     record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     spaced = f"{victim_phone[:3]} {victim_phone[3:6]} {victim_phone[6:]}"
-    victims = _projected(deps, flows.reserved(deps, customer={"phone": spaced}))
+    victims = flows.projected(deps, flows.reserved(deps, customer={"phone": spaced}))
     assert victims.customer_id == record.customer_id
 
     split = _prove(deps, victim_phone).resolution.customer_id
@@ -1031,11 +1026,13 @@ def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: De
     attacker_email, victim_phone = _email("attacker"), _phone()
     record = resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     brought = [
-        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(3)
+        flows.projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+        for _ in range(3)
     ]
     split = _prove(deps, victim_phone).resolution.customer_id
     own = [
-        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+        flows.projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+        for _ in range(2)
     ]
     assert {o.customer_id for o in own} == {split}
 
@@ -1056,7 +1053,7 @@ def test_a_split_records_pages_hold_limit_orders_newest_first_each_once(deps: De
         customer_view.customer_view(split, deps, "at.99", limit=2)
     # An order placed while paging repeats none (a re-probe saw a position cursor do so).
     first = customer_view.customer_view(split, deps, limit=2)
-    _projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+    flows.projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
     rest = customer_view.customer_view(split, deps, first["orders_next_cursor"], limit=10)
     seen = [o["order_id"] for o in first["orders"] + rest["orders"]]
     assert len(seen) == len(set(seen))
@@ -1074,11 +1071,13 @@ def test_a_caller_who_opens_some_orders_pages_and_counts_those_alone(deps: Deps)
     attacker_email, victim_phone = _email("attacker"), _phone()
     resolve_customer(CustomerRef(email=attacker_email, phone=victim_phone), deps)
     brought = [
-        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+        flows.projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+        for _ in range(2)
     ]
     split = _prove(deps, victim_phone).resolution.customer_id
     own = [
-        _projected(deps, flows.reserved(deps, customer={"phone": victim_phone})) for _ in range(2)
+        flows.projected(deps, flows.reserved(deps, customer={"phone": victim_phone}))
+        for _ in range(2)
     ]
     every = [o.order_id for o in brought + own]
     allowed = {brought[1].order_id, own[0].order_id}
@@ -1105,7 +1104,7 @@ def test_a_merge_of_the_founders_record_leaves_the_split_records_orders_with_it(
     # Found by a re-probe: once the founder's record was merged into another, the split
     # record lost its orders to the survivor, and erasing the survivor erased them.
     record, own, victims, ticket, split = _split_after_a_ticket(deps)
-    other = _projected(deps, flows.reserved(deps, customer={"email": _email("other")}))
+    other = flows.projected(deps, flows.reserved(deps, customer={"email": _email("other")}))
     assert other.customer_id is not None
     customer_records.merge_customers(other.customer_id, record, "ops", "ops", deps)
 
@@ -1133,10 +1132,12 @@ def test_the_projection_keeps_every_identifier_on_an_order_nobody_was_erased_fro
     b_email, a_phone, c_email, c_phone = _email("b"), _phone(), _email("c"), _phone()
     b = flows.place(deps, customer={"email": b_email}).customer_id
     flows.place(deps, customer={"phone": a_phone})
-    named = _projected(deps, flows.reserved(deps, customer={"phone": a_phone, "email": b_email}))
-    own = _projected(deps, flows.reserved(deps, customer={"phone": c_phone, "email": c_email}))
+    named = flows.projected(
+        deps, flows.reserved(deps, customer={"phone": a_phone, "email": b_email})
+    )
+    own = flows.projected(deps, flows.reserved(deps, customer={"phone": c_phone, "email": c_email}))
     g_email, g_phone = _email("g"), _phone()
-    given = _projected(
+    given = flows.projected(
         deps,
         flows.reserved(deps, customer={"customer_id": b, "email": g_email, "phone": g_phone}),
     )
@@ -1168,12 +1169,12 @@ def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_n
     assert both.customer_id == b and a is not None and b is not None
     assert deps.store.get_order(both.order_id).contact_owned_by == {"phone": a}
     if projected_first:
-        _projected(deps, both)
+        flows.projected(deps, both)
 
     customer_records.erase_customer(a, "ops", "ops", deps)
     if not projected_first:
         assert deps.store.get_order(both.order_id).contact.phone  # not found by the erasure
-        _projected(deps, both)
+        flows.projected(deps, both)
 
     contact = deps.store.get_order(both.order_id).contact
     assert (contact.phone, contact.email) == (None, b_email)
@@ -1186,5 +1187,5 @@ def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_n
 
     # Given again after the erasure, the phone is the new order's own: it stays.
     again = flows.reserved(deps, customer={"phone": a_phone, "email": b_email} | named_b)
-    again = _projected(deps, again)
+    again = flows.projected(deps, again)
     assert deps.store.get_order(again.order_id).contact.phone == a_phone
