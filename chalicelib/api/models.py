@@ -95,13 +95,20 @@ HistoryEntryShown = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "description": "One status change (note: the reason a person gave; staff only)",
+            "description": "One status change, or a part's own change that left the status "
+            "as it was (fulfillment_id) (note: the reason a person gave; staff only)",
             "required": ["status", "at", "detail"],
             "properties": {
                 "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
                 "at": {"type": "string", "format": "date-time"},
                 "detail": {"type": "string"},
                 "note": {"type": ["string", "null"]},
+                "fulfillment_id": {
+                    "type": ["string", "null"],
+                    "description": "The part the entry is about when the order's status "
+                    "did not change with it (a pick-up not collected, a parcel lost or "
+                    "delivered while other parts go on); null for a status change",
+                },
             },
         }
     ),

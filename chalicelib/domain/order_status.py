@@ -63,7 +63,8 @@ def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
 
 
 class HistoryEntry(DeferredModel):
-    """One status change, as the customer and ops see it."""
+    """One status change, or a part's change that left the status as it was
+    (``fulfillment_id``), as the customer and ops see it."""
 
     status: OrderStatus
     at: datetime
@@ -71,6 +72,16 @@ class HistoryEntry(DeferredModel):
     # What the caller wrote with the change (a cancel's reason), kept apart from the
     # detail we write: it may be personal, and erasing the customer erases it.
     note: str | None = None
+    # The part the entry is about when the order's status did not change with it (a
+    # pick-up not collected or a parcel lost or delivered while other parts go on): the
+    # history explains the order at rest (a probe: a voided pick-up was in no entry).
+    # Such an entry keeps the order's status, and is announced by its part's own event.
+    fulfillment_id: str | None = None
+
+    @property
+    def changes_status(self) -> bool:
+        """Whether the order became ``status`` here (not a part's entry)."""
+        return self.fulfillment_id is None
 
 
 def status_of_fulfillments(fulfillments: list[Fulfillment]) -> OrderStatus | None:

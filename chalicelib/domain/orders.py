@@ -199,7 +199,10 @@ class Order(DeferredModel):
             return PaymentFailure.GATEWAY_UNAVAILABLE.value
         if self.status_reason is StatusReason.CUSTOMER_REQUEST:
             # A cancel by a store or customer service is told as theirs.
-            ended = next((e for e in reversed(self.history) if e.status is self.status), None)
+            ended = next(
+                (e for e in reversed(self.history) if e.status is self.status and e.changes_status),
+                None,
+            )
             if ended is not None and ended.detail in STAFF_CANCEL_CAUSES:
                 return STAFF_CANCEL_CAUSES[ended.detail]
         return self.status_reason.value
@@ -208,10 +211,13 @@ class Order(DeferredModel):
         """Each history entry's cause, for an ending (REJECTED, CANCELLED) that has one:
         the order's own ending says ``reason_cause``; a rejection the order was paid again
         after says the cause its entry recorded."""
-        last = len(self.history) - 1
+        changes = [i for i, e in enumerate(self.history) if e.changes_status]
+        last = changes[-1] if changes else -1
         causes: list[str | None] = []
         for index, entry in enumerate(self.history):
-            if index == last and entry.status is self.status:
+            if not entry.changes_status:
+                causes.append(None)
+            elif index == last and entry.status is self.status:
                 causes.append(self.reason_cause())
             elif entry.status is OrderStatus.REJECTED:
                 causes.append(REJECTION_CAUSES.get(entry.detail))
@@ -302,6 +308,22 @@ class Order(DeferredModel):
             return None
         return self.move_to(derived, at, detail)
 
+    def _status_or_part(
+        self, fulfillment_id: str, at: datetime, detail: str, part_detail: str | None = None
+    ) -> HistoryEntry | None:
+        """``sync_status`` after a part reached its end (delivered, collected, cancelled,
+        lost); when the order's status stays, the part's own entry is recorded instead
+        (``part_detail``, else the part's id and ``detail``), and None returned: nothing for
+        the order's status to announce (the part's own event does)."""
+        entry = self.sync_status(at, detail)
+        if entry is None:
+            said = part_detail or f"{fulfillment_id} {detail}"
+            part = HistoryEntry(
+                status=self.status, at=at, detail=said, fulfillment_id=fulfillment_id
+            )
+            self.history.append(part)
+        return entry
+
     def dispatch_shipment(
         self, fulfillment_id: str, shipment: Shipment, at: datetime
     ) -> HistoryEntry | None:
@@ -390,7 +412,8 @@ class Order(DeferredModel):
         fulfillment = self.fulfillment(fulfillment_id)
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
-        return self.sync_status(at, fulfillment.reach_customer(at, told_late))
+        detail = fulfillment.reach_customer(at, told_late)
+        return self._status_or_part(fulfillment_id, at, detail)
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime
@@ -400,8 +423,9 @@ class Order(DeferredModel):
         fulfillments decide it; with every parcel lost the order keeps its status)."""
         fulfillment = self.fulfillment(fulfillment_id)
         shipment = fulfillment.declare_lost(at)
-        return self.fulfillment_value(fulfillment), self.sync_status(
-            at, f"{fulfillment_id} lost by {shipment.carrier}"
+        lost = f"{fulfillment_id} lost by {shipment.carrier}"
+        return self.fulfillment_value(fulfillment), self._status_or_part(
+            fulfillment_id, at, lost, lost
         )
 
     def carrier_event_moment(
@@ -431,7 +455,10 @@ class Order(DeferredModel):
 
     def became_at(self, status: OrderStatus) -> datetime | None:
         """When the order last became ``status``, if it ever did."""
-        return next((e.at for e in reversed(self.history) if e.status is status), None)
+        return next(
+            (e.at for e in reversed(self.history) if e.status is status and e.changes_status),
+            None,
+        )
 
     def delivered_at(self) -> datetime | None:
         """When the order became DELIVERED (its return window opens then)."""
@@ -458,7 +485,8 @@ class Order(DeferredModel):
                 self.move_to(handed, at, self._handed_over())
             else:
                 detail = f"{self._handed_over()}; {detail}"
-        return released, voided, self.sync_status(at, detail)
+        part_detail = f"{fulfillment_id} {reason.value}"
+        return released, voided, self._status_or_part(fulfillment_id, at, detail, part_detail)
 
     def cancel_refusal(self) -> str | None:
         """Why the order can no longer be cancelled, or None while it can."""

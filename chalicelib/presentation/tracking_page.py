@@ -250,8 +250,13 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
             label = w.fulfillment_status(FulfillmentStatus.LOST)
             lost.append(TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at)))
     causes = order.step_causes()
+    # A part's own entry keeps the order's status: the page shows each part apart.
     steps = w.timeline(
-        [(e.status, e.at, cause) for e, cause in zip(order.history, causes, strict=True)]
+        [
+            (e.status, e.at, cause)
+            for e, cause in zip(order.history, causes, strict=True)
+            if e.changes_status
+        ]
     )
     # A loss first among steps of one moment: the last parcel lost makes a mixed order
     # DELIVERED at that moment, and the page read "Entregado" then "Perdido" (a probe).

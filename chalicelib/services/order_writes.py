@@ -209,7 +209,9 @@ def announce_again(deps: Deps, order: Order, status: OrderStatus) -> None:
     sent). The event keeps its id, and every subscriber acts once per id. A cancellation
     or a rejection gave reserved stock back: what it was due to tell back-in-stock
     subscribers is told too."""
-    entry = next((e for e in reversed(order.history) if e.status is status), None)
+    entry = next(
+        (e for e in reversed(order.history) if e.status is status and e.changes_status), None
+    )
     if entry is not None:
         deps.events.publish(OrderStatusChanged.of(order, entry).message())
         if status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
@@ -236,6 +238,6 @@ def announce_delivered_again(deps: Deps, order: Order, fulfillment_id: str) -> N
 def announce_again_at(deps: Deps, order: Order, at: datetime) -> None:
     """``announce_again`` for a write known by its moment (a cancellation, whose status
     entry may be there or not): the order's status entry written at ``at``, if any."""
-    entry = next((e for e in reversed(order.history) if e.at == at), None)
+    entry = next((e for e in reversed(order.history) if e.at == at and e.changes_status), None)
     if entry is not None:
         deps.events.publish(OrderStatusChanged.of(order, entry).message())

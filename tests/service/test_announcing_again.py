@@ -30,6 +30,7 @@ from chalicelib.services import (
     stock_steps,
 )
 from chalicelib.services.compensation import CompensateInput
+from chalicelib.services.order_writes import announce_again
 from chalicelib.services.pickups import order_id_of_fulfillment
 from chalicelib.services.return_steps import await_returns
 from chalicelib.services.step_models import (
@@ -523,3 +524,22 @@ def test_a_return_receipt_that_died_after_its_write_is_finished_by_the_stores_re
     sent = _mailed(deps)
     assert sum("devolución" in subject for subject in sent) == 1
     assert len(sent) - len(before) <= 1
+
+
+def test_announcing_a_status_again_skips_a_part_s_later_entry(deps: Deps) -> None:
+    # A pick-up not collected while the parcel travels records its own entry under the
+    # order's SHIPPED status; the SHIPPED announced again is still the hand-over's event
+    # (its id), not one made up from the part's entry.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    shipped_ids = [e["event_id"] for e in deps.events.published if e.get("status") == "SHIPPED"]
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+    after = deps.store.get_order(order.order_id)
+    assert after.history[-1].fulfillment_id == pickup.fulfillment_id
+
+    announce_again(deps, after, OrderStatus.SHIPPED)
+
+    again = [e for e in deps.events.published if e.get("status") == "SHIPPED"]
+    assert [e["event_id"] for e in again] == shipped_ids * 2
+    assert again[-1]["detail"] == again[0]["detail"]

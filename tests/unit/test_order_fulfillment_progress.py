@@ -345,3 +345,62 @@ def test_reserved_allocations_skip_what_already_left() -> None:
     placed.dispatch_shipment(fulfillment_id(placed, SHIP, WAREHOUSE), shipment(), NOW)
     held = placed.reserved_allocations()
     assert [(a.sku, a.location_id, a.quantity) for a in held] == [("MUG-WHT", STORE_SOL, 1)]
+
+
+# --- a part's own entry: the order's status stays, the history still explains it -------------
+
+
+def test_an_uncollected_pick_up_while_the_parcel_travels_has_its_own_entry() -> None:
+    # Probe 180: the pick-up was voided and the order stayed SHIPPED; no entry said so.
+    placed = mixed_order()
+    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
+
+    _, _, entry = placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, DEADLINE)
+
+    assert entry is None  # nothing for the order's status to announce
+    last = placed.history[-1]
+    assert (last.status, last.at, last.detail, last.fulfillment_id) == (
+        OrderStatus.SHIPPED,
+        DEADLINE,
+        f"{pickup_id} not_collected",
+        pickup_id,
+    )
+    assert not last.changes_status
+    # When the order became SHIPPED is still the parcel's hand-over.
+    assert placed.became_at(OrderStatus.SHIPPED) == NOW
+    assert placed.step_causes()[-1] is None
+
+
+def test_one_parcel_of_two_delivered_has_its_own_entry() -> None:
+    # Probe 180: the first parcel's delivery was never in the history.
+    placed = reserved(
+        [line("TSHIRT-BLK-M", 1), line("MUG-WHT", 1)],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("MUG-WHT", STORE_BCN, 1)],
+    )
+    first, second = (f.fulfillment_id for f in placed.fulfillments)
+    placed.dispatch_shipment(first, shipment(), NOW)
+    placed.dispatch_shipment(second, shipment(), NOW)
+    statuses = [h.status for h in placed.history]
+
+    assert placed.deliver(first, NOW + timedelta(hours=20)) is None
+
+    assert placed.status is OrderStatus.SHIPPED
+    assert [h.status for h in placed.history] == [*statuses, OrderStatus.SHIPPED]
+    last = placed.history[-1]
+    assert last.fulfillment_id == first and last.detail == f"{first} delivered by rapido"
+    entry = placed.deliver(second, NOW + timedelta(hours=21))
+    assert entry is not None and entry.status is OrderStatus.DELIVERED and entry.changes_status
+
+
+def test_a_status_change_leaves_no_part_entry() -> None:
+    placed = mixed_order()
+    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    assert all(h.changes_status for h in placed.history)

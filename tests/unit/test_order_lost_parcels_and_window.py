@@ -144,3 +144,13 @@ def test_an_order_without_its_own_window_uses_the_one_given_from_the_delivery() 
     placed.request_return(
         "ret_d", back, "x", "mail", None, delivered_at + timedelta(days=30), timedelta(days=30)
     )
+
+
+def test_a_lost_only_parcel_is_in_the_history_though_the_order_stays_shipped() -> None:
+    # Probe 180: every parcel lost and refunded, and the history ended at SHIPPED.
+    placed, fid = shipped()
+    placed.lose_fulfillment(fid, LOST_AT)
+    last = placed.history[-1]
+    assert (last.status, last.at, last.fulfillment_id) == (OrderStatus.SHIPPED, LOST_AT, fid)
+    assert last.detail == f"{fid} lost by rapido"
+    assert placed.became_at(OrderStatus.SHIPPED) == NOW
