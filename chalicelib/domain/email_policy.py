@@ -3,7 +3,8 @@
 By default (``notifications: "essential"``) a customer hears about what matters: one
 confirmation once the order is accepted, paid and its stock reserved, one per shipment
 leaving or pick-up ready, one on delivery (with the return instructions and the survey
-link), and one for anything that goes wrong or needs them. A delivered one-shipment web
+link), one per parcel delivered while the rest of the order is still on its way, and one
+for anything that goes wrong or needs them. A delivered one-shipment web
 order sends 3: the confirmation, the shipment, the delivery.
 ``"all"`` adds every other status change.
 
@@ -43,6 +44,8 @@ class EventType(StrEnum):
     # status changes once, however many parcels leave.
     SHIPMENT_SENT = "fulfillment.shipped"
     PICKUP_READY = "fulfillment.ready_for_pickup"
+    # A parcel delivered while other parts are still under way (the order is not DELIVERED).
+    PARCEL_DELIVERED = "fulfillment.delivered"
     NOT_COLLECTED = "fulfillment.not_collected"
     # Part of an order cancelled while the rest carries on (a failed or stopped workflow).
     FULFILLMENT_CANCELLED = "fulfillment.cancelled"
@@ -64,6 +67,7 @@ class EmailKind(StrEnum):
     SHIPMENT_SENT = "shipment_sent"
     PICKUP_READY = "pickup_ready"
     DELIVERED = "delivered"
+    PARCEL_DELIVERED = "parcel_delivered"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     LATE_DELIVERY = "late_delivery"
@@ -99,6 +103,7 @@ ESSENTIAL_STATUS_EMAILS: dict[str, EmailKind] = {
 ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
     EventType.SHIPMENT_SENT: EmailKind.SHIPMENT_SENT,
     EventType.PICKUP_READY: EmailKind.PICKUP_READY,
+    EventType.PARCEL_DELIVERED: EmailKind.PARCEL_DELIVERED,
     EventType.NOT_COLLECTED: EmailKind.NOT_COLLECTED,
     EventType.FULFILLMENT_CANCELLED: EmailKind.FULFILLMENT_CANCELLED,
     EventType.PARCEL_LOST: EmailKind.PARCEL_LOST,
@@ -115,8 +120,8 @@ REFUND_EMAILS: dict[RefundCause, EmailKind | None] = {
     RefundCause.SHIPPING: EmailKind.REFUND,
 }
 # "all": every other status change, except those that coincide with a per-fulfillment
-# email already sent (a parcel leaving makes the order SHIPPED, a pick-up ready makes it
-# READY_FOR_PICKUP): one moment, one email.
+# email already sent (a parcel leaving makes the order SHIPPED, a pick-up ready or a parcel
+# delivered while a pick-up waits makes it READY_FOR_PICKUP): one moment, one email.
 ALL_STATUS_UPDATES = frozenset({"ACCEPTED", "PAID", "RETURNED"})
 ALL_EVENT_EMAILS: dict[str, EmailKind] = {EventType.RETURN_REQUESTED: EmailKind.RETURN_REQUESTED}
 

@@ -192,6 +192,34 @@ class ShipmentSent(Event):
         )
 
 
+class ParcelDelivered(Event):
+    """A parcel reached the customer while the rest of the order is still on its way: the
+    order is not DELIVERED yet, so no delivered email tells it (a probe: a mixed order's
+    customer never heard their parcel arrived)."""
+
+    type: Literal["fulfillment.delivered"] = "fulfillment.delivered"
+    event_id: str
+    order_id: str
+    fulfillment_id: str
+    carrier: str
+    tracking_number: str
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, fulfillment: Fulfillment, at: datetime) -> "ParcelDelivered":
+        """``fulfillment``'s parcel was delivered at ``at``."""
+        shipment = fulfillment.shipment
+        assert shipment is not None
+        return cls(
+            event_id=f"{order_id}:{fulfillment.fulfillment_id}:DELIVERED",
+            order_id=order_id,
+            fulfillment_id=fulfillment.fulfillment_id,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            at=at,
+        )
+
+
 class _PartGivenBack(Event):
     """A fulfillment cancelled before its hand-over: restocked, its share voided."""
 

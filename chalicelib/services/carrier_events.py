@@ -18,7 +18,8 @@ from chalicelib.domain.errors import (
     TryAgainShortly,
     Unauthorized,
 )
-from chalicelib.domain.fulfillments import FulfillmentStatus, Shipment, SlaStatus
+from chalicelib.domain.events import Event, ParcelDelivered
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, Shipment, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
@@ -290,6 +291,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             return Change(
                 entry=entry,
                 shipments=[fulfillment],
+                events=_parcel_delivered(order, fulfillment, occurred_at),
                 result=Outcome(occurred_at, token=fulfillment.task_token, delivered_now=True),
             )
         if event.type == "delivered" and order.delivered_after_loss(
@@ -313,9 +315,12 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         if event.type == "delivered" and fulfillment.status is FulfillmentStatus.DELIVERED:
             # Told again (a carrier's retry): its record is written again from the order,
             # in case a crash after the delivery's write left it open, and the wait is
-            # released again, in case that crash came before its release.
+            # released again, in case that crash came before its release; its event is
+            # published again too (it keeps its id: the customer is told once).
+            assert shipment.delivered_at is not None
             return Change(
                 shipments=[fulfillment],
+                events=_parcel_delivered(order, fulfillment, shipment.delivered_at),
                 result=Outcome(occurred_at, token=fulfillment.task_token),
             )
         return Change(result=Outcome(occurred_at))
@@ -353,3 +358,11 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     if outcome.token:
         deps.workflow.resume(outcome.token, {"event": event.type, "event_id": event.event_id})
     return {"event_id": event.event_id, "status": "applied", "order_status": order.status.value}
+
+
+def _parcel_delivered(order: Order, parcel: Fulfillment, at: datetime) -> list[Event]:
+    """The parcel's own delivery event while the order is not DELIVERED (a pick-up or
+    another parcel is still under way); the order's DELIVERED status tells the last one."""
+    if order.status is OrderStatus.DELIVERED:
+        return []
+    return [ParcelDelivered.of(order.order_id, parcel, at)]

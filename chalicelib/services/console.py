@@ -157,11 +157,17 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
     tell."""
     found: list[tuple[str, str, str]] = []
     for index, entry in enumerate(order.history, start=1):
+        if not entry.changes_status:
+            continue  # a part's entry: its part's own event mails, listed below
         event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
         what = _STATUS_EMAILS.get(entry.status.value, f"order {entry.status.value}")
         found.append((event_id, entry.at.isoformat(), what))
     ready_at = next(
-        (e.at.isoformat() for e in order.history if e.status.value == "READY_FOR_PICKUP"),
+        (
+            e.at.isoformat()
+            for e in order.history
+            if e.status.value == "READY_FOR_PICKUP" and e.changes_status
+        ),
         None,
     )
     for fulfillment in order.fulfillments:
@@ -171,6 +177,9 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
         shipment = fulfillment.shipment
         if shipment is not None:
             found.append((f"{prefix}:SHIPPED", shipment.shipped_at.isoformat(), "shipment sent"))
+        if shipment is not None and shipment.delivered_at is not None:
+            at = shipment.delivered_at.isoformat()
+            found.append((f"{prefix}:DELIVERED", at, "parcel delivered"))
         if shipment is not None and shipment.breached_at is not None:
             found.append(
                 (f"{prefix}:SLA_BREACHED", shipment.breached_at.isoformat(), "late delivery")

@@ -70,6 +70,7 @@ _ABOUT_ONE_PART = frozenset(
     {
         EmailKind.SHIPMENT_SENT,
         EmailKind.PICKUP_READY,
+        EmailKind.PARCEL_DELIVERED,
         EmailKind.NOT_COLLECTED,
         EmailKind.FULFILLMENT_CANCELLED,
     }

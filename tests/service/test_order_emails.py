@@ -516,3 +516,46 @@ def test_a_cancellation_whose_void_is_still_owed_says_what_will_not_be_charged(
     total = Wording.for_order(cancelled).money(cancelled.total)
     assert "we are releasing the amount held on your card" in text
     assert f"Not charged (not delivered): {total}" in text
+
+
+@pytest.mark.parametrize("notifications", ["essential", "all"])
+def test_a_parcel_delivered_while_the_pick_up_waits_is_told_once(
+    deps: Deps, notifications: str
+) -> None:
+    # Probe 180: a mixed order's parcel arrived while its pick-up waited; the order went
+    # READY_FOR_PICKUP and the customer heard nothing of the parcel, under either choice.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
+    assert parcel.shipment is not None and pickup.pickup_code is not None
+    assert order.customer_id is not None
+    assert deps.customers.set_notifications(order.customer_id, notifications)
+    before = len(flows.mail_everything(deps))
+
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+
+    sent = list(flows.mail_everything(deps))
+    assert _subject_lines(sent[before:]) == [
+        f"Un paquete de tu pedido {order.order_id} ha sido entregado"
+    ]
+    text = _parts(sent[-1])[2]
+    assert f"Tu paquete (Rapido {parcel.shipment.tracking_number}) ha sido entregado." in text
+    assert "Contenía: 1 × Camiseta negra M." in text
+    # The carrier's retry tells nothing more; collecting the pick-up is the order's delivery.
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+    assert _subject_lines(flows.mail_everything(deps)[len(sent) :]) == []
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    last = flows.mail_everything(deps)[len(sent) :]
+    assert _subject_lines(last) == [f"Tu pedido {order.order_id} ha sido entregado"]
+
+
+def test_the_last_parcel_delivered_sends_only_the_delivered_email(deps: Deps) -> None:
+    # The order's own delivery tells its last parcel: one email, not two.
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    before = len(flows.mail_everything(deps))
+
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+
+    sent = flows.mail_everything(deps)[before:]
+    assert _subject_lines(sent) == [f"Tu pedido {order.order_id} ha sido entregado"]

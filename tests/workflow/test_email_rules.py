@@ -56,10 +56,12 @@ def test_each_parcel_of_a_two_parcel_order_has_its_own_shipment_email(
         body["customer"]["email"],
         order_id,
         "en",
-        {"confirmation": 1, "shipment_sent": 2, "delivered": 1},
+        {"confirmation": 1, "shipment_sent": 2, "parcel_delivered": 1, "delivered": 1},
     )
     told = sorted(n for n in numbers for i in (0, 1) if n in _text(inbox, "shipment_sent", i))
     assert told == numbers
+    # The first parcel delivered is told on its own; the last is the order's delivery.
+    assert any(n in _text(inbox, "parcel_delivered", 0) for n in numbers)
 
 
 def test_a_pickup_ready_then_not_collected_is_told_each_once(
