@@ -90,7 +90,23 @@ def _dead(order: Order, fulfillment: Fulfillment) -> bool:
 
 
 def wanted_operations(order: Order) -> list[Wanted]:
-    """Every capture, void and refund the order's state calls for, by key."""
+    """Every capture, void and refund the order's state calls for, by key: those that move
+    money (one of 0.00 is never asked of the gateway; it counts as done, ``_account``)."""
+    return [w for w in _wanted(order) if w[2].amount > 0]
+
+
+def _free_kinds(order: Order) -> set[PaymentOperationType]:
+    """The kinds of the 0.00 operations the state of an order of 0.00 calls for. An order
+    with money reads its status from what the gateway confirmed, as before: a free part
+    handed over must not make it read CAPTURED while its captures are still owed."""
+    authorized = order.payment.authorized
+    if authorized is None or authorized.amount > 0:
+        return set()
+    return {kind for _, kind, amount in _wanted(order) if amount.amount == 0}
+
+
+def _wanted(order: Order) -> list[Wanted]:
+    """Every operation the order's state calls for, 0.00 ones included."""
     payment = order.payment
     if payment.authorized is None or payment.payment_id is None:
         return []
@@ -125,7 +141,7 @@ def wanted_operations(order: Order) -> list[Wanted]:
             wanted.append(
                 (return_refund_key(oid, ret.return_id), PaymentOperationType.REFUND, ret.refund)
             )
-    return [w for w in wanted if w[2].amount > 0]
+    return wanted
 
 
 def record_owed(order: Order, at: datetime) -> list[PaymentOperation]:
@@ -139,6 +155,8 @@ def record_owed(order: Order, at: datetime) -> list[PaymentOperation]:
     ]
     if new:
         order.payment.operations = order.payment.operations + new
+    if _free_kinds(order):
+        _account(order)  # a 0.00 operation is done as soon as it is wanted
     return new
 
 
@@ -164,17 +182,8 @@ def confirm(order: Order, key: str, at: datetime) -> bool:
         return False
     op.status = OperationStatus.DONE
     op.done_at = at
+    _account(order)
     payment = order.payment
-    payment.captured = _sum(order, PaymentOperationType.CAPTURE)
-    payment.voided = _sum(order, PaymentOperationType.VOID)
-    payment.refunded = _sum(order, PaymentOperationType.REFUND)
-    if payment.refunded.amount > 0:
-        full = payment.refunded.amount >= payment.captured.amount
-        payment.status = PaymentStatus.REFUNDED if full else PaymentStatus.PARTIALLY_REFUNDED
-    elif payment.captured.amount > 0:
-        payment.status = PaymentStatus.CAPTURED
-    elif payment.authorized is not None and payment.voided.amount >= payment.authorized.amount:
-        payment.status = PaymentStatus.VOIDED
     if (
         not payment.owed()
         and order.attention is not None
@@ -182,6 +191,34 @@ def confirm(order: Order, key: str, at: datetime) -> bool:
     ):
         order.attention = None  # what ops were told about is settled now
     return True
+
+
+def _account(order: Order) -> None:
+    """The payment's totals and status from the operations done, where a 0.00 operation
+    the state calls for counts as done at once: it moves nothing, so the gateway is never
+    asked. An order of 0.00 (a 100 % coupon) owes only such operations, and its payment
+    read AUTHORIZED for good, cancelled or returned, counted in open authorisations (a
+    tester's finding); it now reads as any other order's would. Kinds decide, amounts
+    only where they tell more: a 0.00 refund beside money kept captured (a shipping fee)
+    refunds nothing."""
+    payment = order.payment
+    done = {op.type for op in payment.operations if op.status is OperationStatus.DONE}
+    done |= _free_kinds(order)
+    payment.captured = _sum(order, PaymentOperationType.CAPTURE)
+    payment.voided = _sum(order, PaymentOperationType.VOID)
+    payment.refunded = _sum(order, PaymentOperationType.REFUND)
+    if PaymentOperationType.REFUND in done and payment.refunded.amount >= payment.captured.amount:
+        payment.status = PaymentStatus.REFUNDED
+    elif payment.refunded.amount > 0:
+        payment.status = PaymentStatus.PARTIALLY_REFUNDED
+    elif PaymentOperationType.CAPTURE in done:
+        payment.status = PaymentStatus.CAPTURED
+    elif (
+        PaymentOperationType.VOID in done
+        and payment.authorized is not None
+        and payment.voided.amount >= payment.authorized.amount
+    ):
+        payment.status = PaymentStatus.VOIDED
 
 
 def record_failure(order: Order, key: str, error: str, at: datetime) -> bool:

@@ -134,3 +134,77 @@ def test_an_operation_that_keeps_failing_alerts_once_and_marks_the_order() -> No
     rules.confirm(placed, op.key, NOW)
     assert placed.attention is None
     assert placed.payment.owed() == []
+
+
+def _goods_free(fee: str = "0") -> Order:
+    """``_mixed`` with a 100 % coupon on the goods: only the shipping fee, if any, is paid."""
+    placed = order(line("TSHIRT-BLK-M", 1), pickup("CAP-RED", 1, STORE_SOL))
+    for each in placed.lines:
+        each.charged = Money.zero()
+    placed.total = Money.of(fee)
+    placed.record_payment("pay_1", NOW)
+    placed.reserve(
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("CAP-RED", STORE_SOL, 1)], "t", NOW
+    )
+    return placed
+
+
+def _hand_over(placed: Order) -> None:
+    ship = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    cap = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship, shipment(), NOW)
+    placed.deliver(ship, NOW)
+    placed.ready_for_pickup(cap, "123456", NOW + timedelta(days=3), NOW)
+    placed.deliver(cap, NOW)
+    rules.record_owed(placed, NOW)
+    _settle_all(placed)
+
+
+def _return_all(placed: Order) -> None:
+    placed.request_return(
+        "ret_1",
+        [ReturnLine(sku="TSHIRT-BLK-M", quantity=1), ReturnLine(sku="CAP-RED", quantity=1)],
+        "r",
+        "store",
+        None,
+        NOW,
+    )
+    placed.receive_return("ret_1", WAREHOUSE, NOW)
+
+
+def test_an_order_of_nothing_is_voided_at_once_when_it_ends() -> None:
+    placed = _goods_free()
+    placed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "no")
+    assert _owed(placed) == []  # the gateway is never asked to void 0.00
+    assert placed.payment.status is PaymentStatus.VOIDED
+
+
+def test_an_order_of_nothing_reads_captured_then_refunded_as_it_goes() -> None:
+    placed = _goods_free()
+    _hand_over(placed)
+    assert _owed(placed) == []  # nor to capture 0.00
+    assert placed.payment.status is PaymentStatus.CAPTURED
+    _return_all(placed)
+    assert _owed(placed) == []
+    assert placed.payment.status is PaymentStatus.REFUNDED
+    assert placed.payment.refunded == placed.payment.captured == Money.zero()
+
+
+def test_a_refund_of_nothing_leaves_a_kept_shipping_fee_captured() -> None:
+    placed = _goods_free(fee="4.95")
+    _hand_over(placed)
+    _return_all(placed)
+    assert _owed(placed) == []  # the goods were free; the fee is kept
+    assert placed.payment.status is PaymentStatus.CAPTURED
+    assert placed.payment.captured == Money.of("4.95")
+
+
+def test_a_free_part_handed_over_leaves_an_order_with_money_authorised_until_captured() -> None:
+    # Only an order of 0.00 counts its 0.00 operations as done: one with a fee to capture
+    # reads what the gateway confirmed, not CAPTURED while its capture is still owed.
+    placed = _goods_free(fee="4.95")
+    cap = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.ready_for_pickup(cap, "123456", NOW + timedelta(days=3), NOW)
+    placed.deliver(cap, NOW)
+    rules.record_owed(placed, NOW)
+    assert placed.payment.status is PaymentStatus.AUTHORIZED

@@ -1,0 +1,95 @@
+"""An order of 0.00 (a 100 % coupon), on fakes: its payment reads what happened to it, as
+any other order's does, though the gateway is never asked to move 0.00. It read
+AUTHORIZED for good, cancelled or returned, and was counted in open authorisations (a
+tester's finding)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.deps import Deps
+from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.payments import PaymentStatus
+from chalicelib.domain.promotions import PromotionTerms
+from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.services import ordering, pickups, promotions, returns
+from tests.fakes import FakeGateway
+from tests.service import flows
+
+PICKUP = [
+    {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+]
+
+
+def _coupon(deps: Deps) -> str:
+    code = f"ALL{uuid.uuid4().hex[:6].upper()}"
+    terms = PromotionTerms(name="All", code=code, kind="percent", value=Decimal("100"))
+    promotions.create_promotion(terms, deps)
+    return code
+
+
+def _ready(deps: Deps, free: bool) -> Order:
+    """A pick-up waiting at Madrid: of 0.00 with ``free``, else an ordinary one."""
+    coupon = {"coupon": _coupon(deps)} if free else {}
+    order = flows.shipped(deps, lines=PICKUP, **coupon)
+    assert (order.total.amount == 0) is free
+    return order
+
+
+def _gateway(deps: Deps) -> FakeGateway:
+    assert isinstance(deps.payments, FakeGateway)
+    return deps.payments
+
+
+def _moved_nothing(deps: Deps, order: Order) -> None:
+    """Only the 0.00 order's authorisation went to the gateway: no 0.00 capture, void or
+    refund was ever asked of it."""
+    if order.total.amount == 0:
+        assert [kind for kind, *_ in _gateway(deps).calls] == ["authorize"]
+    assert order.payment.owed() == []
+
+
+@pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
+def test_a_cancelled_order_reads_voided(deps: Deps, free: bool) -> None:
+    order = _ready(deps, free)
+    ordering.cancel_order(order.order_id, deps)
+    cancelled = deps.store.get_order(order.order_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.payment.status is PaymentStatus.VOIDED
+    _moved_nothing(deps, cancelled)
+
+
+@pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
+def test_a_collected_order_reads_captured(deps: Deps, free: bool) -> None:
+    order = _ready(deps, free)
+    (pickup,) = order.fulfillments
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    collected = deps.store.get_order(order.order_id)
+    assert collected.status is OrderStatus.DELIVERED
+    assert collected.payment.status is PaymentStatus.CAPTURED
+    _moved_nothing(deps, collected)
+
+
+@pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
+def test_a_fully_returned_order_reads_refunded(deps: Deps, free: bool) -> None:
+    order = _ready(deps, free)
+    (pickup,) = order.fulfillments
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "reason": "not for me",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    returned = returns.receive_return(opened.return_id, "ST-MADRID", deps)
+    assert returned.status is OrderStatus.RETURNED
+    assert returned.payment.status is PaymentStatus.REFUNDED
+    _moved_nothing(deps, deps.store.get_order(order.order_id))
