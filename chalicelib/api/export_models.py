@@ -109,12 +109,13 @@ class ExportReturn(DeferredModel):
 
 
 class ExportHistoryEntry(DeferredModel):
-    """A status the order went through."""
+    """A status the order went through, or a part's own entry (``fulfillment_id``)."""
 
     status: str
     at: str
     detail: str
     note: str | None = None
+    fulfillment_id: str | None = None
 
 
 class ExportTax(DeferredModel):

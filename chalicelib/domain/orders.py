@@ -317,12 +317,25 @@ class Order(DeferredModel):
         the order's status to announce (the part's own event does)."""
         entry = self.sync_status(at, detail)
         if entry is None:
-            said = part_detail or f"{fulfillment_id} {detail}"
-            part = HistoryEntry(
-                status=self.status, at=at, detail=said, fulfillment_id=fulfillment_id
-            )
-            self.history.append(part)
+            self._part_entry(fulfillment_id, at, part_detail or f"{fulfillment_id} {detail}")
         return entry
+
+    def parts_cancelled(
+        self, fulfillment_ids: list[str], reason: StatusReason, at: datetime, detail: str
+    ) -> HistoryEntry | None:
+        """``sync_status`` after parts were cancelled while the rest carries on (a failed or
+        stopped workflow's compensation); when the order's status stays, each part gets its
+        own entry (a re-probe: a pick-up cancelled so was in no entry)."""
+        entry = self.sync_status(at, detail)
+        if entry is None:
+            for fulfillment_id in fulfillment_ids:
+                self._part_entry(fulfillment_id, at, f"{fulfillment_id} {reason.value}")
+        return entry
+
+    def _part_entry(self, fulfillment_id: str, at: datetime, detail: str) -> None:
+        """A part's own entry, under the order's status (``HistoryEntry.fulfillment_id``)."""
+        part = HistoryEntry(status=self.status, at=at, detail=detail, fulfillment_id=fulfillment_id)
+        self.history.append(part)
 
     def dispatch_shipment(
         self, fulfillment_id: str, shipment: Shipment, at: datetime

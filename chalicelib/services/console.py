@@ -24,6 +24,7 @@ COUNT_CAP = 1000
 # Sorted with the entry kinds in this order when two happen at the same instant.
 _KIND_ORDER = {
     "status": 0,
+    "part": 0,
     "webhook": 1,
     "sla": 2,
     "return": 2,
@@ -130,11 +131,15 @@ def _instant(value: str) -> datetime:
 
 
 def _statuses(order: Order) -> list[dict[str, Any]]:
+    """The history: each status change, and each part's own entry as that part's (a
+    re-probe read a pick-up not collected as the order becoming SHIPPED again)."""
     return [
         {
             "at": entry.at.isoformat(),
-            "kind": "status",
-            "title": entry.status.value,
+            "kind": "status" if entry.changes_status else "part",
+            "title": entry.status.value
+            if entry.fulfillment_id is None
+            else f"part {entry.fulfillment_id.removeprefix(order.order_id)}",
             "detail": f"{entry.detail}: {entry.note}" if entry.note else entry.detail,
         }
         for entry in order.history

@@ -303,7 +303,13 @@ def _exported_order(order: Order) -> dict[str, Any]:
             for r in order.returns
         ],
         "history": [
-            {"status": h.status.value, "at": h.at.isoformat(), "detail": h.detail, "note": h.note}
+            {
+                "status": h.status.value,
+                "at": h.at.isoformat(),
+                "detail": h.detail,
+                "note": h.note,
+                "fulfillment_id": h.fulfillment_id,
+            }
             for h in order.history
         ],
     }

@@ -72,7 +72,8 @@ def place(deps: Deps, **overrides: Any) -> Order:
 
 def projected(deps: Deps, order: Order) -> Order:
     """The order's summary in its customer's 360, as the order's event projects it."""
-    event = OrderStatusChanged.of(order, order.history[-1]).message()
+    entry = next(e for e in reversed(order.history) if e.changes_status)
+    event = OrderStatusChanged.of(order, entry).message()
     assert customer_projection.project_order_event(event, deps)
     return order
 
