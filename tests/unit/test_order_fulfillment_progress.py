@@ -12,6 +12,7 @@ from chalicelib.domain.errors import Conflict, InvalidTransition, OrderCancelled
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.orders import Order
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -350,13 +351,20 @@ def test_reserved_allocations_skip_what_already_left() -> None:
 # --- a part's own entry: the order's status stays, the history still explains it -------------
 
 
-def test_an_uncollected_pick_up_while_the_parcel_travels_has_its_own_entry() -> None:
-    # Probe 180: the pick-up was voided and the order stayed SHIPPED; no entry said so.
+def _parcel_out_and_pick_up_ready() -> tuple[Order, str, str]:
+    """``mixed_order`` with its parcel handed to the carrier and its pick-up waiting: the
+    order, the parcel's id and the pick-up's."""
     placed = mixed_order()
     ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
     pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
     placed.dispatch_shipment(ship_id, shipment(), NOW)
     placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
+    return placed, ship_id, pickup_id
+
+
+def test_an_uncollected_pick_up_while_the_parcel_travels_has_its_own_entry() -> None:
+    # Probe 180: the pick-up was voided and the order stayed SHIPPED; no entry said so.
+    placed, _, pickup_id = _parcel_out_and_pick_up_ready()
 
     _, _, entry = placed.cancel_fulfillment(pickup_id, StatusReason.NOT_COLLECTED, DEADLINE)
 
@@ -396,11 +404,7 @@ def test_one_parcel_of_two_delivered_has_its_own_entry() -> None:
 
 
 def test_a_status_change_leaves_no_part_entry() -> None:
-    placed = mixed_order()
-    ship_id = fulfillment_id(placed, SHIP, WAREHOUSE)
-    pickup_id = fulfillment_id(placed, PICKUP, STORE_SOL)
-    placed.dispatch_shipment(ship_id, shipment(), NOW)
-    placed.ready_for_pickup(pickup_id, "1", DEADLINE, NOW)
+    placed, ship_id, pickup_id = _parcel_out_and_pick_up_ready()
     placed.deliver(ship_id, NOW + timedelta(hours=20))
     placed.deliver(pickup_id, NOW + timedelta(hours=30))
     assert all(h.changes_status for h in placed.history)
