@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from chalicelib.domain.inventory import SourcingPlan, StockLevel, plan_sourcing
+from chalicelib.domain.inventory import SourcingPlan, StockLevel, level_at, plan_sourcing
 
 
 @dataclass(frozen=True)
@@ -66,4 +66,4 @@ def short_lines(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> li
 
 
 def _level(stock: dict[str, list[StockLevel]], sku: str, location_id: str) -> StockLevel | None:
-    return next((lv for lv in stock.get(sku, []) if lv.location_id == location_id), None)
+    return level_at(stock.get(sku, []), location_id)

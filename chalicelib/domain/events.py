@@ -165,11 +165,13 @@ class ReadyForPickup(Event):
         )
 
 
-class ShipmentSent(Event):
-    """A parcel was handed to its carrier (one per shipment, however many leave: the
-    order's SHIPPED status changes only once)."""
+class _ParcelEvent(Event):
+    """Something that happened to one parcel, told with its carrier and tracking number."""
 
-    type: Literal["fulfillment.shipped"] = "fulfillment.shipped"
+    # The last part of the event id, after the order and the fulfillment.
+    suffix: ClassVar[str]
+
+    type: str = ""  # each kind's own, first on the wire
     event_id: str
     order_id: str
     fulfillment_id: str
@@ -178,12 +180,10 @@ class ShipmentSent(Event):
     at: Timestamp
 
     @classmethod
-    def of(
-        cls, order_id: str, fulfillment_id: str, shipment: Shipment, at: datetime
-    ) -> "ShipmentSent":
-        """``shipment`` of ``fulfillment_id`` left with its carrier at ``at``."""
+    def of(cls, order_id: str, fulfillment_id: str, shipment: Shipment, at: datetime) -> Self:
+        """``shipment`` of ``fulfillment_id``, at ``at``."""
         return cls(
-            event_id=f"{order_id}:{fulfillment_id}:SHIPPED",
+            event_id=f"{order_id}:{fulfillment_id}:{cls.suffix}",
             order_id=order_id,
             fulfillment_id=fulfillment_id,
             carrier=shipment.carrier,
@@ -192,32 +192,21 @@ class ShipmentSent(Event):
         )
 
 
-class ParcelDelivered(Event):
+class ShipmentSent(_ParcelEvent):
+    """A parcel was handed to its carrier (one per shipment, however many leave: the
+    order's SHIPPED status changes only once)."""
+
+    suffix = "SHIPPED"
+    type: Literal["fulfillment.shipped"] = "fulfillment.shipped"
+
+
+class ParcelDelivered(_ParcelEvent):
     """A parcel reached the customer while the rest of the order is still on its way: the
     order is not DELIVERED yet, so no delivered email tells it (a probe: a mixed order's
     customer never heard their parcel arrived)."""
 
+    suffix = "DELIVERED"
     type: Literal["fulfillment.delivered"] = "fulfillment.delivered"
-    event_id: str
-    order_id: str
-    fulfillment_id: str
-    carrier: str
-    tracking_number: str
-    at: Timestamp
-
-    @classmethod
-    def of(cls, order_id: str, fulfillment: Fulfillment, at: datetime) -> "ParcelDelivered":
-        """``fulfillment``'s parcel was delivered at ``at``."""
-        shipment = fulfillment.shipment
-        assert shipment is not None
-        return cls(
-            event_id=f"{order_id}:{fulfillment.fulfillment_id}:DELIVERED",
-            order_id=order_id,
-            fulfillment_id=fulfillment.fulfillment_id,
-            carrier=shipment.carrier,
-            tracking_number=shipment.tracking_number,
-            at=at,
-        )
 
 
 class _PartGivenBack(Event):

@@ -108,6 +108,11 @@ class SourcingPlan(DeferredModel):
     reason: str
 
 
+def level_at(levels: Iterable[StockLevel], location_id: str) -> StockLevel | None:
+    """The level, among a SKU's ``levels``, at ``location_id`` (None: it holds none)."""
+    return next((lv for lv in levels if lv.location_id == location_id), None)
+
+
 def available_to_promise(levels: list[StockLevel]) -> int:
     """Web availability: the sum over locations that ship, never negative per location."""
     return sum(max(0, level.available) for level in levels if level.ships)
@@ -151,7 +156,7 @@ def plan_sourcing(
     taken: dict[tuple[str, str], int] = defaultdict(int)
 
     for (sku, location_id), quantity in sorted(pickup_lines.items()):
-        level = next((lv for lv in stock.get(sku, []) if lv.location_id == location_id), None)
+        level = level_at(stock.get(sku, []), location_id)
         if level is None or level.available < quantity:
             short.append(sku)
             continue

@@ -309,27 +309,30 @@ class Order(DeferredModel):
         return self.move_to(derived, at, detail)
 
     def _status_or_part(
-        self, fulfillment_id: str, at: datetime, detail: str, part_detail: str | None = None
+        self, fulfillment_id: str, at: datetime, detail: str, part_detail: str
     ) -> HistoryEntry | None:
-        """``sync_status`` after a part reached its end (delivered, collected, cancelled,
-        lost); when the order's status stays, the part's own entry is recorded instead
-        (``part_detail``, else the part's id and ``detail``), and None returned: nothing for
-        the order's status to announce (the part's own event does)."""
+        """``sync_status`` after a part reached its end (delivered, collected, lost); when
+        the order's status stays, the part's own entry (``part_detail``) is recorded
+        instead, and None returned: nothing for the order's status to announce (the part's
+        own event does)."""
         entry = self.sync_status(at, detail)
         if entry is None:
-            self._part_entry(fulfillment_id, at, part_detail or f"{fulfillment_id} {detail}")
+            self._part_entry(fulfillment_id, at, part_detail)
         return entry
 
     def parts_cancelled(
-        self, fulfillment_ids: list[str], reason: StatusReason, at: datetime, detail: str
+        self, fulfillment_ids: list[str], at: datetime, detail: str
     ) -> HistoryEntry | None:
-        """``sync_status`` after parts were cancelled while the rest carries on (a failed or
-        stopped workflow's compensation); when the order's status stays, each part gets its
-        own entry (a re-probe: a pick-up cancelled so was in no entry)."""
+        """``sync_status`` after parts were cancelled while the rest carries on (not
+        collected, or a failed or stopped workflow's compensation); when the order's status
+        stays, each part gets its own entry, saying why it was cancelled (a re-probe: a
+        pick-up the compensation cancelled was in no entry)."""
         entry = self.sync_status(at, detail)
         if entry is None:
             for fulfillment_id in fulfillment_ids:
-                self._part_entry(fulfillment_id, at, f"{fulfillment_id} {reason.value}")
+                why = self.fulfillment(fulfillment_id).status_reason
+                said = f"{fulfillment_id} {why.value}" if why else f"{fulfillment_id} cancelled"
+                self._part_entry(fulfillment_id, at, said)
         return entry
 
     def _part_entry(self, fulfillment_id: str, at: datetime, detail: str) -> None:
@@ -426,7 +429,7 @@ class Order(DeferredModel):
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
         detail = fulfillment.reach_customer(at, told_late)
-        return self._status_or_part(fulfillment_id, at, detail)
+        return self._status_or_part(fulfillment_id, at, detail, f"{fulfillment_id} {detail}")
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime
@@ -498,8 +501,7 @@ class Order(DeferredModel):
                 self.move_to(handed, at, self._handed_over())
             else:
                 detail = f"{self._handed_over()}; {detail}"
-        part_detail = f"{fulfillment_id} {reason.value}"
-        return released, voided, self._status_or_part(fulfillment_id, at, detail, part_detail)
+        return released, voided, self.parts_cancelled([fulfillment_id], at, detail)
 
     def cancel_refusal(self) -> str | None:
         """Why the order can no longer be cancelled, or None while it can."""

@@ -363,6 +363,6 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
 def _parcel_delivered(order: Order, parcel: Fulfillment, at: datetime) -> list[Event]:
     """The parcel's own delivery event while the order is not DELIVERED (a pick-up or
     another parcel is still under way); the order's DELIVERED status tells the last one."""
-    if order.status is OrderStatus.DELIVERED:
+    if order.status is OrderStatus.DELIVERED or parcel.shipment is None:
         return []
-    return [ParcelDelivered.of(order.order_id, parcel, at)]
+    return [ParcelDelivered.of(order.order_id, parcel.fulfillment_id, parcel.shipment, at)]

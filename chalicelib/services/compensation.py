@@ -81,8 +81,7 @@ def cancel_what_was_not_handed_over(order: Order, now: datetime, detail: str) ->
         FulfillmentCancelled.of(order.order_id, f, order.fulfillment_value(f), now)
         for f in cancelled
     ]
-    reason = StatusReason.PROCESSING_ERROR
-    entry = order.parts_cancelled(ids, reason, now, detail) if ids else None
+    entry = order.parts_cancelled(ids, now, detail) if ids else None
     return Change(entry=entry, stock=released, events=told, result=ids)
 
 

@@ -133,17 +133,14 @@ def _instant(value: str) -> datetime:
 def _statuses(order: Order) -> list[dict[str, Any]]:
     """The history: each status change, and each part's own entry as that part's (a
     re-probe read a pick-up not collected as the order becoming SHIPPED again)."""
-    return [
-        {
-            "at": entry.at.isoformat(),
-            "kind": "status" if entry.changes_status else "part",
-            "title": entry.status.value
-            if entry.fulfillment_id is None
-            else f"part {entry.fulfillment_id.removeprefix(order.order_id)}",
-            "detail": f"{entry.detail}: {entry.note}" if entry.note else entry.detail,
-        }
-        for entry in order.history
-    ]
+    found: list[dict[str, Any]] = []
+    for entry in order.history:
+        kind, title = ("status", entry.status.value)
+        if entry.fulfillment_id is not None:
+            kind, title = "part", f"part {entry.fulfillment_id.removeprefix(order.order_id)}"
+        detail = f"{entry.detail}: {entry.note}" if entry.note else entry.detail
+        found.append({"at": entry.at.isoformat(), "kind": kind, "title": title, "detail": detail})
+    return found
 
 
 # What the email of a status said to the customer, where its name is not the status's:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
-from chalicelib.domain.inventory import available_to_promise
+from chalicelib.domain.inventory import available_to_promise, level_at
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services.opportunities import (
     on_availability,
@@ -48,7 +48,7 @@ def record_movement(
     if delta > 0:
         deps.store.ensure_stock_item(request.sku, location)
     before = deps.store.stock_levels(request.sku)
-    level = next((lv for lv in before if lv.location_id == location.location_id), None)
+    level = level_at(before, location.location_id)
     if level is None:
         raise Conflict(
             f"{location.location_id} holds no {request.sku}; nothing to take", field="quantity"
@@ -72,14 +72,7 @@ def record_movement(
         # Said from the stock as it is now: the reading above may predate the sale that
         # took the units (a probe read "has 1 on hand of which 0 are promised … cannot
         # give 1").
-        now_there = next(
-            (
-                lv
-                for lv in deps.store.stock_levels(request.sku)
-                if lv.location_id == request.location_id
-            ),
-            level,
-        )
+        now_there = level_at(deps.store.stock_levels(request.sku), request.location_id) or level
         raise Conflict(
             f"{request.location_id} has {now_there.on_hand} on hand of which "
             f"{now_there.reserved} are promised to orders: it cannot give {-delta}",
@@ -101,7 +94,8 @@ def record_movement(
         told = partial(on_availability, request.sku, was, is_now, deps)
         told_safely(told, str(movement["movement_id"]))
     movement = recorded
-    after = next(lv for lv in levels if lv.location_id == request.location_id)
+    after = level_at(levels, request.location_id)
+    assert after is not None  # the movement was recorded there
     return movement | {
         "on_hand": after.on_hand,
         "reserved": after.reserved,
