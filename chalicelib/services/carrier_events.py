@@ -25,7 +25,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.domain.tickets import BY_CARRIER
 from chalicelib.presentation.wording import Wording
-from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.alerts import late_parcel_delivered
 from chalicelib.services.order_writes import Change, announce_again, mutate
 from chalicelib.services.sla import (
@@ -45,6 +45,8 @@ SIGNATURE_HEADER = "X-Orquesta-Signature"
 # one that loses every race is answered 429 with Retry-After, which carriers send again
 # (1 of 120 events still did, 24 at a time, with 12 attempts).
 EVENT_WRITE_ATTEMPTS = 12
+# Open unknown-parcel alerts read at a time when one parcel becomes known: one per parcel.
+UNKNOWN_PARCEL_ALERTS_READ = 50
 
 
 def sign(secret: str, timestamp: int, raw_body: bytes) -> str:
@@ -255,7 +257,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         # Once per parcel, not per event: a carrier scanning one mislabelled parcel four
         # times opened four alerts (probe 170). The alert names the first event.
         alert_once(
-            f"unknown-parcel:{carrier}:{event.tracking_number}",
+            _unknown_parcel_marker(carrier, event.tracking_number),
             f"unknown parcel {event.tracking_number}",
             {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
             deps,
@@ -338,6 +340,8 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     order, outcome = written.order, written.result
     assert outcome is not None  # every change ``decide`` makes carries its outcome
     occurred_at = outcome.at
+    if _first_event_of_its_parcel(order, carrier, event):
+        _unknown_parcel_now_known(order_id, carrier, event.tracking_number, deps)
     if outcome.delivered_now:
         _troubled_parcel_arrived(order, carrier, event.tracking_number, deps)
     if outcome.found_after_loss:
@@ -358,6 +362,40 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
     if outcome.token:
         deps.workflow.resume(outcome.token, {"event": event.type, "event_id": event.event_id})
     return {"event_id": event.event_id, "status": "applied", "order_status": order.status.value}
+
+
+def _unknown_parcel_marker(carrier: str, tracking_number: str) -> str:
+    return f"unknown-parcel:{carrier}:{tracking_number}"
+
+
+def _first_event_of_its_parcel(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
+    parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
+    seen = parcel.shipment.events if parcel.shipment is not None else []
+    return [e.get("event_id") for e in seen] == [event.event_id]
+
+
+def _unknown_parcel_now_known(
+    order_id: str, carrier: str, tracking_number: str, deps: Deps
+) -> None:
+    """A parcel's events that came before its booking was known alerted ops
+    (``unknown_tracking_number``); once its first event applies, the parcel is known and
+    that alert is dealt with. Ops were left an open alert for a parcel that had been
+    delivered long since (probes 170 and 180). Read once per parcel, on its first event:
+    only a parcel that alerted holds the marker."""
+    if not deps.store.has_marker(f"alert:{_unknown_parcel_marker(carrier, tracking_number)}"):
+        return
+    resolve_open(
+        None,
+        lambda alert: (
+            alert.facts.get("carrier") == carrier
+            and alert.facts.get("tracking_number") == tracking_number
+        ),
+        "system",
+        f"parcel {tracking_number} is now known as order {order_id}'s: its events apply",
+        deps,
+        limit=UNKNOWN_PARCEL_ALERTS_READ,
+        kind="unknown_tracking_number",
+    )
 
 
 def _parcel_delivered(order: Order, parcel: Fulfillment, at: datetime) -> list[Event]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.errors import NotFound
 from chalicelib.services import alerts, lost_parcels, sla
 from tests.support import (
     JSON,
@@ -411,3 +412,44 @@ def test_a_delivery_written_while_a_problem_s_alert_is_raised_still_settles_it(
     assert deps.store.get_order(order_id).status.value == "DELIVERED"
     (alert,) = [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
     assert alert["status"] == "resolved"
+
+
+def test_an_unknown_parcel_s_alert_is_resolved_once_its_event_applies(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probes 170 and 180: a carrier's event that came before its parcel's booking was
+    known alerted ops, and the alert stayed open after the carrier's retry applied it."""
+    order_id = place_order(client, order_body())["order_id"]
+    tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
+    known = deps.store.order_for_shipment
+
+    def not_yet(carrier: str, tracking_number: str) -> str:
+        raise NotFound(f"nothing known as {carrier}#{tracking_number}")
+
+    monkeypatch.setattr(deps.store, "order_for_shipment", not_yet)
+    assert post_carrier_event(client, tracking, "in_transit", "evt-early")["status"] == "ignored"
+    (unknown,) = [a for a in _alerts(client, "?status=open&limit=100") if tracking in a["detail"]]
+    assert unknown["kind"] == "unknown_tracking_number"
+    monkeypatch.setattr(deps.store, "order_for_shipment", known)
+
+    assert post_carrier_event(client, tracking, "in_transit", "evt-early")["status"] == "applied"
+    assert post_carrier_event(client, tracking, "delivered")["status"] == "applied"
+
+    (resolved,) = [a for a in _alerts(client, "?limit=100") if a["alert_id"] == unknown["alert_id"]]
+    assert resolved["status"] == "resolved"
+    assert order_id in resolved["resolution_note"]
+    assert not [a for a in _alerts(client, "?status=open&limit=100") if tracking in a["detail"]]
+
+
+def test_a_known_parcel_s_first_event_leaves_other_unknown_parcels_alerts_open(
+    client: Any, deps: Any
+) -> None:
+    order_id = place_order(client, order_body())["order_id"]
+    tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
+    stranger = f"TRK-NOBODY-{uuid.uuid4().hex[:8]}"
+    assert post_carrier_event(client, stranger, "in_transit")["status"] == "ignored"
+
+    assert post_carrier_event(client, tracking, "delivered")["status"] == "applied"
+
+    (alert,) = [a for a in _alerts(client, "?status=open&limit=100") if stranger in a["detail"]]
+    assert alert["kind"] == "unknown_tracking_number"
