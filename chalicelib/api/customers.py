@@ -58,6 +58,7 @@ from chalicelib.services import (
     verification,
 )
 from chalicelib.services.customers import (
+    Resolution,
     canonical_customer,
     customer_id_for,
     lookup_customer,
@@ -66,7 +67,7 @@ from chalicelib.services.customers import (
     token_grants,
     token_holder,
 )
-from chalicelib.services.preferences import set_notifications
+from chalicelib.services.preferences import set_locale, set_notifications
 
 customers = Blueprint(__name__)
 
@@ -112,7 +113,9 @@ class CustomerViewQuery(DeferredModel):
 
 class IdentifyCustomerRequest(IdentifiedCustomer):
     """``POST /customers``: identifiers to resolve (at least one); a new customer is created
-    if none match. ``notifications`` sets the profile's email preference."""
+    if none match. ``notifications`` sets the profile's email preference. ``locale`` is the
+    language a new record is written to in; a known record's changes when staff send it,
+    or a storefront with that customer's X-Customer-Token."""
 
     notifications: NotificationPreference | None = Field(
         default=None,
@@ -187,6 +190,8 @@ def identify_customer(call: Call) -> dict[str, Any]:
                 # the record found is the one the token must prove.
                 _may_set_preference(call, request, resolution.customer_id)
             set_notifications(resolution.customer_id, request.notifications, call.deps)
+        if _changes_the_language(call, request, resolution):
+            set_locale(resolution.customer_id, request.locale, call.deps)
         response = CustomerResolutionResponse(
             customer_id=resolution.customer_id,
             matched_by=resolution.matched_by,
@@ -199,6 +204,22 @@ def identify_customer(call: Call) -> dict[str, Any]:
         refuse_if_erased(first["customer_id"], call.deps, field=IDEMPOTENCY_HEADER)
 
     return call.once(scope, key, request, resolve, replayable)
+
+
+def _changes_the_language(
+    call: Call, request: IdentifyCustomerRequest, resolution: Resolution
+) -> bool:
+    """Whether a ``locale`` sent for a known record becomes its language: staff record what
+    the customer asked for (probe 184: a contact-centre agent's "write to me in English"
+    was answered 200 and dropped); a storefront only with that customer's token, as for
+    the email preference. A storefront without it resolves the record and changes nothing
+    (the same body sent again for a known shopper is not refused)."""
+    assert call.principal is not None
+    if resolution.created or "locale" not in request.model_fields_set:
+        return False
+    if call.principal.role != "storefront":
+        return True
+    return token_grants(call.header(CUSTOMER_TOKEN_HEADER), resolution.customer_id, call.deps)
 
 
 def _may_set_preference(

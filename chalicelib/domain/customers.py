@@ -39,6 +39,12 @@ LOYALTY_ID_PATTERN = "^ *(?:[A-Za-z0-9] *){1,32}$"
 # record's token leaves it out. Absent otherwise.
 UNVOUCHED = "customer_unvouched"
 
+# The most identifiers attached to a record by naming them with one it owns. A merge moves
+# a record's identifiers in one transaction (three writes and up to two per identifier,
+# of DynamoDB's 100): a probe had another storefront attach 101 to one customer, who then
+# could never be merged into another record. Founding, proving and merging are not capped.
+MAX_ATTACHED_IDENTIFIERS = 40
+
 
 class ProfileState(StrEnum):
     """Where a customer record stands: in use, merged into another record, or erased."""

@@ -165,6 +165,25 @@ def preference_of(profile: Mapping[str, Any] | None) -> NotificationPreference:
         return DEFAULT_PREFERENCE
 
 
+def preference_after_merge(
+    survivor: Mapping[str, Any], merged: Mapping[str, Any]
+) -> NotificationPreference | None:
+    """The email preference the survivor of a merge keeps, or None to leave its profile
+    as it is. A choice one record made is kept; two that differ keep "essential": no
+    address of the person gets emails it declined (probe 184: a record that chose
+    "essential", merged into one that chose "all", got every status at its own address).
+    """
+    if merged.get("notifications") is None:
+        return None
+    theirs = preference_of(merged)
+    if survivor.get("notifications") is None:
+        return theirs
+    ours = preference_of(survivor)
+    if ours is theirs or ours is NotificationPreference.ESSENTIAL:
+        return None
+    return NotificationPreference.ESSENTIAL
+
+
 def _essential(event: OrderEvent) -> EmailKind | None:
     if event.type == EventType.STATUS_CHANGED:
         if event.status == "CANCELLED" and event.status_reason == "not_collected":

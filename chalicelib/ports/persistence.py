@@ -234,9 +234,15 @@ class Identities(Protocol):
         the customer is unknown or no longer active (merged, erased)."""
         ...
 
+    def set_locale(self, customer_id: str, locale: str) -> bool:
+        """Record the language the customer is written to in (``es`` or ``en``); False
+        when the customer is unknown or no longer active (merged, erased)."""
+        ...
+
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer, not vouched for; False if someone owns
-        it or the customer has no profile."""
+        it, the customer has no active profile, or it lists ``MAX_ATTACHED_IDENTIFIERS``
+        already."""
         ...
 
     def split_off_identifier(
@@ -260,13 +266,16 @@ class Identities(Protocol):
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
+        notifications: str | None = None,
     ) -> None:
         """Point the merged record and its identifiers at the survivor (none of them
         vouched for there: a merge proves nothing) and keep the merge record, all or
         nothing; ``Conflict`` if either stopped being active, or the merged record lists an
         identifier not in ``identifiers`` (claimed since they were read). The claims of
         ``vouched`` (those vouched for on the merged record) remember it
-        (``IdentifierClaim.proven_on``); the others keep what they remembered."""
+        (``IdentifierClaim.proven_on``); the others keep what they remembered. The
+        survivor's email preference becomes ``notifications`` when given, in the same
+        write."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from chalicelib.domain.customers import (
     ProfileState,
     analytics_state,
 )
+from chalicelib.domain.email_policy import preference_after_merge
 from chalicelib.domain.erasure import (
     contact_emails,
     forget_contact,
@@ -108,8 +109,8 @@ def merge_customers(
         _active_profile(survivor_id, "customer_id", deps)
         _move_history(survivor_id, merged_id, deps)
         return recorded
-    _active_profile(survivor_id, "customer_id", deps)
-    _active_profile(merged_id, "from_customer_id", deps)
+    survivor = _active_profile(survivor_id, "customer_id", deps)
+    merged = _active_profile(merged_id, "from_customer_id", deps)
     record = {
         "from_customer_id": merged_id,
         "into_customer_id": survivor_id,
@@ -118,7 +119,15 @@ def merge_customers(
         "by_role": by_role,
     }
     vouched, attached = sorted_by_vouching(merged_id, deps)
-    store.merge_profiles(survivor_id, merged_id, vouched + attached, record, vouched)
+    kept = preference_after_merge(survivor, merged)
+    store.merge_profiles(
+        survivor_id,
+        merged_id,
+        vouched + attached,
+        record,
+        vouched,
+        notifications=kept.value if kept is not None else None,
+    )
     _move_history(survivor_id, merged_id, deps)
     return record
 

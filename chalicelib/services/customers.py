@@ -17,6 +17,7 @@ from chalicelib.domain.customers import (
 )
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound, Unprocessable
 from chalicelib.domain.requests import CustomerRef
+from chalicelib.presentation.wording import language_of
 from chalicelib.services import tokens
 from chalicelib.services.retries import retried
 
@@ -53,6 +54,8 @@ class Resolution:
     unvouched: bool = False
     # The identifiers named with it that other records own, by type: (type, record) pairs.
     owned_elsewhere: tuple[tuple[str, str], ...] = ()
+    # The record's language, when its profile was read to resolve it.
+    profile_locale: str | None = None
 
 
 def contact_fields_owned_elsewhere(resolution: Resolution) -> dict[str, str]:
@@ -108,7 +111,12 @@ def resolve_customer(
         others = [i for i in identifiers if i not in listed]
         elsewhere = _owned_elsewhere(owner, others, deps, seen or {})
         return Resolution(
-            owner, "customer_id", False, unvouched=unvouched, owned_elsewhere=elsewhere
+            owner,
+            "customer_id",
+            False,
+            unvouched=unvouched,
+            owned_elsewhere=elsewhere,
+            profile_locale=profile.get("locale"),
         )
     if not identifiers:
         raise Unprocessable(
@@ -141,6 +149,16 @@ def resolve_customer(
         return retried(find_or_create, RESOLVE_ATTEMPTS)
     except ConcurrentModification as exc:
         raise Conflict("the customer's identifiers keep changing; try again") from exc
+
+
+def record_locale(resolution: Resolution, deps: Deps) -> str:
+    """The language the resolved record speaks (its profile's; es when it has none): an
+    order or ticket that names none speaks it (probe 184: a customer recorded as English
+    got Spanish order emails, and English ticket emails, from the same record)."""
+    locale = resolution.profile_locale
+    if locale is None:
+        locale = (deps.customers.profile(resolution.customer_id) or {}).get("locale")
+    return language_of(locale).value
 
 
 def _match(

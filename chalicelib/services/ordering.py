@@ -43,6 +43,7 @@ from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import (
     SeenClaims,
     contact_fields_owned_elsewhere,
+    record_locale,
     resolve_customer,
     told_by_id,
 )
@@ -213,15 +214,19 @@ def place_order(
     contact = CustomerContact()
     if request.customer is not None:
         ref = request.customer
+        locale: str = ref.locale
         if ref.has_identifier():
             resolution = resolve_customer(ref, deps, "customer.", seen)
             customer_id, customer_unvouched = resolution.customer_id, resolution.unvouched
             contact_owned_by = contact_fields_owned_elsewhere(resolution)
+            if "locale" not in ref.model_fields_set and not resolution.created:
+                # An order that names no language speaks its customer's.
+                locale = record_locale(resolution, deps)
         contact = CustomerContact(
             email=ref.email.strip().lower() if ref.email else None,
             phone=ref.phone,
             name=ref.name,
-            locale=ref.locale,
+            locale=locale,
         )
     lines = priced_lines
     if pricing is not None:

@@ -13,7 +13,7 @@ from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
-from chalicelib.presentation.wording import Wording
+from chalicelib.presentation.wording import Wording, language_of
 from chalicelib.rendering import render
 from chalicelib.services.after_sale_records import order_customer
 from chalicelib.services.customer_records import carry_over_after_merge
@@ -214,8 +214,7 @@ def _locale_of(order: Order | None, profile: dict[str, Any]) -> str:
     of that order speaks), else the profile's; Spanish by default."""
     if order is not None:
         return Wording.for_order(order).locale
-    locale = profile.get("locale")
-    return str(locale) if locale in ("es", "en") else "es"
+    return language_of(profile.get("locale")).value
 
 
 def _recipient(

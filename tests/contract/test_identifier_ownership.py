@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.customers import Identifier, IdentifierClaim, IdentifierType
+from chalicelib.domain.customers import (
+    MAX_ATTACHED_IDENTIFIERS,
+    Identifier,
+    IdentifierClaim,
+    IdentifierType,
+)
 from chalicelib.domain.errors import Conflict
 from tests.support.builders import NOW, new_id
 
@@ -106,9 +111,11 @@ def test_a_merge_refused_changes_no_identifier(customers: Any) -> None:
     customers.begin_erasure(survivor, [], {"at": NOW.isoformat(), "status": "in_progress"})
     before = customers.identifiers(survivor)
 
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as refused:
         customers.merge_profiles(survivor, merged, [email], record)
 
+    # Named, as every refusal of a merge is (probe 184: merges racing answered no field).
+    assert refused.value.field == "from_customer_id"
     assert customers.identifiers(merged) == [email]
     assert customers.identifiers(survivor) == before
     assert customers.find_identifier(email) == merged
@@ -136,8 +143,11 @@ def test_an_erasure_releases_what_fits_in_its_transaction_and_the_rest_after(
     identifiers = [_email() for _ in range(100)]
     customer_id = new_id("cus")
     customers.create_customer(customer_id, identifiers[:50], {"name": "Ana"})
-    for identifier in identifiers[50:]:
-        assert customers.claim_identifier(customer_id, identifier)
+    # Attaching stops at MAX_ATTACHED_IDENTIFIERS; a merge brings the other half.
+    other = new_id("cus")
+    customers.create_customer(other, identifiers[50:], {"name": "Ana"})
+    merge = {"from_customer_id": other, "into_customer_id": customer_id, "at": NOW.isoformat()}
+    customers.merge_profiles(customer_id, other, identifiers[50:], merge)
     record = {"at": NOW.isoformat(), "status": "in_progress"}
 
     customers.begin_erasure(customer_id, customers.identifiers(customer_id), record)
@@ -296,3 +306,27 @@ def test_a_merge_of_a_record_that_claimed_an_identifier_since_is_refused(custome
     assert customers.find_identifier(founding) == merged
     customers.merge_profiles(survivor, merged, customers.identifiers(merged), record, read)
     assert {customers.find_identifier(i) for i in (founding, since)} == {survivor}
+
+
+def test_a_record_takes_attached_identifiers_up_to_the_most_a_merge_moves_at_once(
+    customers: Any,
+) -> None:
+    # Probe 184: another storefront attached 101 identifiers to one customer, who could
+    # then never be merged into another record ("too many identifiers to merge at once").
+    customer_id, founding = new_id("cus"), _email()
+    customers.create_customer(customer_id, [founding], {"name": "Ana"})
+    attached = [_phone() for _ in range(MAX_ATTACHED_IDENTIFIERS - 1)]
+    assert all(customers.claim_identifier(customer_id, phone) for phone in attached)
+    one_more = _phone()
+
+    assert not customers.claim_identifier(customer_id, one_more)
+
+    assert customers.find_identifier(one_more) is None
+    assert len(customers.identifiers(customer_id)) == MAX_ATTACHED_IDENTIFIERS
+    survivor = new_id("cus")
+    customers.create_customer(survivor, [_email()], {"name": "Ana"})
+    record = {"from_customer_id": customer_id, "into_customer_id": survivor}
+    customers.merge_profiles(
+        survivor, customer_id, customers.identifiers(customer_id), record | {"at": NOW.isoformat()}
+    )
+    assert customers.find_identifier(attached[-1]) == survivor

@@ -1,9 +1,13 @@
-"""The profile's email preference, on the fake and on DynamoDB alike."""
+"""The profile's email preference and language, on the fake and on DynamoDB alike."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.errors import Conflict
 from tests.support.builders import NOW, new_id
 
 
@@ -32,3 +36,44 @@ def test_an_unknown_or_merged_customer_keeps_no_preference(customers: Any) -> No
     customers.merge_profiles(survivor, merged, [], record)
     assert not customers.set_notifications(merged, "all")
     assert "notifications" not in customers.profile(merged)
+
+
+@pytest.mark.parametrize("moving", [0, 1], ids=["no-identifier", "one-identifier"])
+def test_a_merge_sets_the_survivor_s_preference_in_its_own_write(
+    customers: Any, moving: int
+) -> None:
+    survivor, merged = _customer(customers), _customer(customers)
+    assert customers.set_notifications(survivor, "all")
+    identifiers = [Identifier(type=IdentifierType.EMAIL, value=f"{new_id('m')}@example.com")]
+    for identifier in identifiers[:moving]:
+        assert customers.claim_identifier(merged, identifier)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+
+    customers.merge_profiles(
+        survivor, merged, identifiers[:moving], record, notifications="essential"
+    )
+
+    assert customers.profile(survivor)["notifications"] == "essential"
+    assert customers.identifiers(survivor) == identifiers[:moving]
+
+
+def test_a_refused_merge_leaves_the_survivor_s_preference(customers: Any) -> None:
+    survivor, merged = _customer(customers), _customer(customers)
+    assert customers.set_notifications(survivor, "all")
+    customers.begin_erasure(merged, [], {"at": NOW.isoformat(), "status": "in_progress"})
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+
+    with pytest.raises(Conflict):
+        customers.merge_profiles(survivor, merged, [], record, notifications="essential")
+
+    assert customers.profile(survivor)["notifications"] == "all"
+
+
+def test_the_language_is_kept_on_an_active_profile_only(customers: Any) -> None:
+    customer_id = _customer(customers)
+    assert customers.set_locale(customer_id, "en")
+    assert customers.profile(customer_id)["locale"] == "en"
+    assert not customers.set_locale(new_id("cus"), "en")
+    customers.begin_erasure(customer_id, [], {"at": NOW.isoformat(), "status": "in_progress"})
+    assert not customers.set_locale(customer_id, "es")
+    assert customers.profile(customer_id)["locale"] == "en"

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from chalicelib.domain.customers import (
+    MAX_ATTACHED_IDENTIFIERS,
     UNVOUCHED,
     AnalyticsState,
     CustomerMetrics,
@@ -101,10 +102,16 @@ class FakeIdentities:
         return [Identifier.model_validate(mirrors[key]) for key in sorted(mirrors)]
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
+        return self._set_on_active_profile(customer_id, "notifications", preference)
+
+    def set_locale(self, customer_id: str, locale: str) -> bool:
+        return self._set_on_active_profile(customer_id, "locale", locale)
+
+    def _set_on_active_profile(self, customer_id: str, attribute: str, value: str) -> bool:
         profile = self._profile(customer_id)
         if profile is None or profile.get("state", "active") != "active":
             return False
-        profile["notifications"] = preference
+        profile[attribute] = value
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
@@ -113,6 +120,11 @@ class FakeIdentities:
             if _ident(identifier) in self._m.identifiers or profile is None:
                 return False
             if profile.get("state", "active") != "active":
+                return False
+            if (
+                len(self._m.kept(customer_id, CustomerRecord.IDENTIFIERS))
+                >= MAX_ATTACHED_IDENTIFIERS
+            ):
                 return False
             self._own(customer_id, identifier, vouched=False)
             return True
@@ -152,6 +164,7 @@ class FakeIdentities:
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
+        notifications: str | None = None,
     ) -> None:
         # The profiles, the record, and one claim each (the profile lists them).
         if 3 + len(identifiers) > MAX_TRANSACTION_ITEMS:
@@ -162,10 +175,16 @@ class FakeIdentities:
         still_theirs &= listed <= {f"{i.type.value}#{i.value}" for i in identifiers}
         active = all(p is not None and p.get("state", "active") == "active" for p in profiles)
         if not (active and still_theirs):
-            raise Conflict("one of the customers changed; read both again")
+            raise Conflict(
+                "one of the customers changed; read both again", field="from_customer_id"
+            )
         profile = self._profile(merged)
         assert profile is not None
         profile |= {"state": "merged", "merged_into": survivor, "merged_at": record["at"]}
+        if notifications is not None:
+            kept = self._profile(survivor)
+            assert kept is not None
+            kept["notifications"] = notifications
         merges = self._m.kept(survivor, CustomerRecord.MERGES)
         merges[f"{record['at']}#{merged}"] = copy.deepcopy(record)
         for identifier in identifiers:

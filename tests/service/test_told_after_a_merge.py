@@ -284,11 +284,13 @@ def test_a_record_merged_into_as_it_is_merged_itself_is_refused_then_merged_whol
     first, middle, last, ticket_id = _three_records_and_a_question(deps)
     merge_profiles = deps.customers.merge_profiles
 
-    def first_merged_into_middle_meanwhile(survivor: str, merged: str, *rest: Any) -> None:
+    def first_merged_into_middle_meanwhile(
+        survivor: str, merged: str, *rest: Any, **named: Any
+    ) -> None:
         if merged == middle and survivor == last:
             deps.customers.merge_profiles = merge_profiles  # type: ignore[method-assign]
             _merge(deps, middle, first)
-        merge_profiles(survivor, merged, *rest)
+        merge_profiles(survivor, merged, *rest, **named)
 
     deps.customers.merge_profiles = first_merged_into_middle_meanwhile  # type: ignore[method-assign]
     with pytest.raises(Conflict):

@@ -15,6 +15,7 @@ from chalicelib.domain.email_policy import (
     OrderEvent,
     RefundCause,
     email_for,
+    preference_after_merge,
     preference_of,
     should_mail,
     told_elsewhere,
@@ -338,3 +339,28 @@ def test_property_a_delivered_one_shipment_order_sends_at_most_three(
     assert sorted(essential) == ["confirmation", "delivered", "shipment_sent"]
     everything = mailed(published, ALL)
     assert set(essential) <= set(everything) and len(everything) == 5
+
+
+@pytest.mark.parametrize(
+    ("survivor", "merged", "kept"),
+    [
+        (None, None, None),
+        ("all", None, None),
+        (None, "all", "all"),
+        (None, "essential", "essential"),
+        ("all", "all", None),
+        ("essential", "all", None),
+        ("all", "essential", "essential"),
+    ],
+)
+def test_a_merge_keeps_a_choice_either_record_made_and_the_fewer_emails_when_they_differ(
+    survivor: str | None, merged: str | None, kept: str | None
+) -> None:
+    # Probe 184: a record that chose "essential", merged into one that chose "all", got
+    # every status at its own address; the other way, "all" was dropped for nothing.
+    def profile(choice: str | None) -> dict[str, str]:
+        return {"state": "active"} | ({"notifications": choice} if choice else {})
+
+    after = preference_after_merge(profile(survivor), profile(merged))
+
+    assert (after.value if after is not None else None) == kept

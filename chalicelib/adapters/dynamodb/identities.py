@@ -26,7 +26,12 @@ from chalicelib.adapters.dynamodb.table import (
     Table,
     TransactionCancelled,
 )
-from chalicelib.domain.customers import Identifier, IdentifierClaim, IdentifierType
+from chalicelib.domain.customers import (
+    MAX_ATTACHED_IDENTIFIERS,
+    Identifier,
+    IdentifierClaim,
+    IdentifierType,
+)
 from chalicelib.domain.errors import ConcurrentModification, Conflict
 
 _ACTIVE = "attribute_not_exists(#state) OR #state = :active"
@@ -116,12 +121,19 @@ class IdentityRepository:
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
         """Record the profile's email preference, on an active profile only."""
+        return self._set_on_active_profile(customer_id, "notifications", preference)
+
+    def set_locale(self, customer_id: str, locale: str) -> bool:
+        """Record the language the customer is written to in, on an active profile only."""
+        return self._set_on_active_profile(customer_id, "locale", locale)
+
+    def _set_on_active_profile(self, customer_id: str, attribute: str, value: str) -> bool:
         write = self._table.update(
             keys.profile(customer_id),
-            "SET notifications = :preference",
+            "SET #attribute = :value",
             _ACTIVE_PROFILE,
-            {":preference": preference, ":active": "active"},
-            {"#state": "state"},
+            {":value": value, ":active": "active"},
+            {"#state": "state", "#attribute": attribute},
         )
         try:
             self._table.write(write)
@@ -131,13 +143,19 @@ class IdentityRepository:
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
         """Give an unowned identifier to a customer, not vouched for; False if someone owns
-        it or the customer has no active profile (an order resolved just before its
-        customer's erasure or merge must not attach its phone to the record after it)."""
+        it, the customer has no active profile (an order resolved just before its
+        customer's erasure or merge must not attach its phone to the record after it), or
+        the profile lists ``MAX_ATTACHED_IDENTIFIERS`` already."""
+        room = f"attribute_not_exists({PROFILE_IDENTIFIERS}) OR size({PROFILE_IDENTIFIERS}) < :most"
         listing = self._table.update(
             keys.profile(customer_id),
             f"ADD {PROFILE_IDENTIFIERS} :names",
-            _ACTIVE_PROFILE,
-            {":names": {_name(identifier)}, ":active": "active"},
+            f"{_ACTIVE_PROFILE} AND ({room})",
+            {
+                ":names": {_name(identifier)},
+                ":active": "active",
+                ":most": MAX_ATTACHED_IDENTIFIERS,
+            },
             {"#state": "state"},
         )
         claim = self._claim(customer_id, identifier, False, "attribute_not_exists(pk)")
@@ -199,17 +217,21 @@ class IdentityRepository:
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
+        notifications: str | None = None,
     ) -> None:
         """Point the merged record and its identifiers at the survivor, none of them vouched
-        for there, and record who did it, atomically; ``Conflict`` if either record stopped
-        being active meanwhile, or the merged record lists an identifier not given."""
+        for there, and record who did it, atomically (with the survivor's email preference
+        when ``notifications`` is given); ``Conflict`` if either record stopped being active
+        meanwhile, or the merged record lists an identifier not given."""
         listed, copied = self._stored_identifiers(merged)
         moved = _names(identifiers)
         # Every identifier the merged record lists moves, or none: one claimed by the record
         # as it was being merged (another merge into it, probe 154) would stay on a merged
         # record, out of the survivor's listing.
         if listed - moved:
-            raise Conflict("one of the customers changed; read both again")
+            raise Conflict(
+                "one of the customers changed; read both again", field="from_customer_id"
+            )
         merged_update = "SET #state = :merged, merged_into = :to, merged_at = :at"
         values: dict[str, Any] = {
             ":merged": "merged",
@@ -221,12 +243,20 @@ class IdentityRepository:
             merged_update += f" DELETE {PROFILE_IDENTIFIERS} :moved"
             values[":moved"] = moved & listed
         active = _ACTIVE_PROFILE
+        survivor_sets: list[str] = []
+        survivor_values: dict[str, Any] = {":active": "active"}
         if moved:
+            survivor_sets.append(f"ADD {PROFILE_IDENTIFIERS} :moved")
+            survivor_values[":moved"] = moved
+        if notifications is not None:
+            survivor_sets.append("SET notifications = :notifications")
+            survivor_values[":notifications"] = notifications
+        if survivor_sets:
             survivor_write = self._table.update(
                 keys.profile(survivor),
-                f"ADD {PROFILE_IDENTIFIERS} :moved",
+                " ".join(survivor_sets),
                 active,
-                {":moved": moved, ":active": "active"},
+                survivor_values,
                 {"#state": "state"},
             )
         else:
@@ -269,7 +299,11 @@ class IdentityRepository:
         try:
             self._table.transact(writes)
         except ConcurrentModification as exc:
-            raise Conflict("one of the customers changed; read both again") from exc
+            # Either record may be the one that changed (merges racing each other, probe
+            # 184): the answer names the one asked to move, as the refusals before it do.
+            raise Conflict(
+                "one of the customers changed; read both again", field="from_customer_id"
+            ) from exc
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:
         """The customer's erasure record, if an erasure was begun."""
