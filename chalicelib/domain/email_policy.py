@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ConfigDict
 
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.fulfillments import FulfillmentStatus
+from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -230,11 +230,14 @@ def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> 
     fee's refund event is handled. A return never gives the fee back once a parcel was
     delivered (domain/settlement.py), so the return-received email tells all it refunds.
 
-    And an order that became DELIVERED because its last parcel out was declared lost (the
-    rest collected or delivered before) was not delivered then: "your order was delivered"
-    would be false, and the lost-parcel email tells what happened."""
+    And an order that became DELIVERED because its last part out ended without reaching
+    the customer (a parcel declared lost, a pick-up not collected or cancelled; the rest
+    collected or delivered before) was not delivered then: "your order was delivered"
+    would be false, and that part's email tells what happened, with the return window and
+    the survey (probe 185: "your order was delivered" came in the same second as "your
+    pick-up was cancelled")."""
     if email is EmailKind.DELIVERED:
-        return _delivered_by_a_loss(event, order)
+        return _delivered_by_an_end(event, order)
     if email is not EmailKind.REFUND or OrderEvent.model_validate(event).refund_cause() != (
         RefundCause.SHIPPING
     ):
@@ -259,15 +262,28 @@ def overtaken(email: EmailKind, order: Order) -> bool:
     return False
 
 
-def _delivered_by_a_loss(event: Mapping[str, Any], order: Order) -> bool:
-    """The status change is the one a parcel's loss made: same moment (one write)."""
+def _delivered_by_an_end(event: Mapping[str, Any], order: Order) -> bool:
+    """The status change is the one a part's loss or cancel made: same moment (one write)."""
     at = event.get("at")
     if not at:
         return False
     moment = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
-    return any(
-        f.status is FulfillmentStatus.LOST
-        and f.shipment is not None
-        and f.shipment.lost_at == moment
-        for f in order.fulfillments
-    )
+    return any(ended_unreached_at(f) == moment for f in order.fulfillments)
+
+
+def ended_unreached_at(part: Fulfillment) -> datetime | None:
+    """When a part ended without reaching the customer: lost, or cancelled."""
+    if part.status is FulfillmentStatus.LOST and part.shipment is not None:
+        return part.shipment.lost_at
+    if part.status is FulfillmentStatus.CANCELLED:
+        return part.cancelled_at
+    return None
+
+
+def ended_the_order(part: Fulfillment, order: Order) -> bool:
+    """Whether this part's loss or cancel made the order DELIVERED (the rest had reached
+    the customer): its email then tells what the delivered email would have."""
+    if order.status is not OrderStatus.DELIVERED:
+        return False
+    ended = ended_unreached_at(part)
+    return ended is not None and ended == order.delivered_at()

@@ -24,13 +24,13 @@ from chalicelib.domain.email_policy import (
     EventType,
     NotificationPreference,
     email_for,
+    ended_the_order,
     overtaken,
     preference_of,
     told_elsewhere,
 )
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
-from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.presentation.price_breakdown import (
@@ -75,6 +75,11 @@ _ABOUT_ONE_PART = frozenset(
         EmailKind.FULFILLMENT_CANCELLED,
     }
 )
+# The emails about a part that ended without reaching the customer: the last of them may
+# end the order (``ended_the_order``).
+_ENDS_OF_A_PART = frozenset(
+    {EmailKind.PARCEL_LOST, EmailKind.NOT_COLLECTED, EmailKind.FULFILLMENT_CANCELLED}
+)
 
 
 def _when(wording: Wording, at: datetime | None) -> str:
@@ -99,7 +104,9 @@ def email_context(
         {"name": line.name, "quantity": line.quantity, "price": _money(w, line.unit_price)}
         for line in order.lines
     ]
-    rest_delivered = email is EmailKind.PARCEL_LOST and order.status is OrderStatus.DELIVERED
+    rest_delivered = (
+        email in _ENDS_OF_A_PART and fulfillment is not None and ended_the_order(fulfillment, order)
+    )
     # Both links are of the order's current generation: read once for the two.
     generation = deps.access.tracking_generation(order.order_id)
     return {
@@ -139,9 +146,9 @@ def email_context(
         "survey_url": survey_url(order.order_id, deps, generation)
         if email is EmailKind.DELIVERED or rest_delivered
         else "",
-        # A loss that made the order DELIVERED (the rest had reached the customer) tells
-        # what the delivered email would have: the return window and the survey (a probe:
-        # the customer never heard either).
+        # A loss or cancel that made the order DELIVERED (the rest had reached the
+        # customer) tells what the delivered email would have: the return window and the
+        # survey (a probe: the customer never heard either).
         "rest_delivered": rest_delivered,
         # Every part that reached the customer was picked up: "you have collected it",
         # not "it was delivered" (a probe).

@@ -202,7 +202,7 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     # What the delivered email would have said, the loss's tells (a probe: the customer
     # never heard of the return window nor got the survey link).
     text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
-    assert "El resto de tu pedido ha sido entregado" in text
+    assert "Has recogido el resto de tu pedido" in text
     assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
     link = survey_links.survey_url(order.order_id, deps)
     assert link in text and f'href="{link}"' in html
@@ -559,3 +559,46 @@ def test_the_last_parcel_delivered_sends_only_the_delivered_email(deps: Deps) ->
 
     sent = flows.mail_everything(deps)[before:]
     assert _subject_lines(sent) == [f"Tu pedido {order.order_id} ha sido entregado"]
+
+
+def test_an_order_made_delivered_by_its_uncollected_pick_up_is_not_told_it_was_delivered(
+    deps: Deps,
+) -> None:
+    # Probe 185: the parcel delivered, the pick-up left to expire; "your order was
+    # delivered" came in the same second as "your pick-up was cancelled". The cancel's
+    # email tells the end: the return window and the survey.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
+    assert parcel.shipment is not None
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+    before = len(flows.mail_everything(deps))
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    assert deps.store.get_order(order.order_id).status.value == "DELIVERED"
+    sent = flows.mail_everything(deps)
+    subjects = _subject_lines(sent[before:])
+    assert len(subjects) == 1 and "se ha cancelado" in subjects[0], subjects
+    text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
+    assert "El resto de tu pedido ha sido entregado" in text
+    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
+    link = survey_links.survey_url(order.order_id, deps)
+    assert link in text and f'href="{link}"' in html
+
+
+def test_a_pick_up_not_collected_while_its_parcel_travels_says_nothing_of_an_end(
+    deps: Deps,
+) -> None:
+    order = flows.shipped(deps, lines=flows.MIXED)
+    _parcel, pickup = _parcel_and_pickup(order)
+    before = len(flows.mail_everything(deps))
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    sent = flows.mail_everything(deps)[before:]
+    assert len(sent) == 1
+    text = _parts(sent[-1])[2]
+    assert "El resto de tu pedido sigue su curso" in text
+    assert "días para devolverlo" not in text
