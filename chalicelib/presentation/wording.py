@@ -139,12 +139,37 @@ def language_of(locale: str | None) -> Language:
 
 def zone_of(postal_code: str | None, country: str | None = "ES") -> ZoneInfo:
     """The destination's time zone: Atlantic/Canary for the Canary Islands' postal codes
-    (35xxx, 38xxx), Europe/Madrid for the rest of Spain and anything not known (the
-    retailer's own clock)."""
-    in_spain = country is None or country.strip().upper() in _SPAIN
-    if in_spain and postal_code and _CANARY_POSTAL_CODE.match(postal_code):
-        return CANARY
-    return MADRID
+    (35xxx, 38xxx), Europe/Madrid for the rest of Spain; abroad, the one clock the
+    country keeps (``_country_zone``), else the retailer's own clock (Madrid) for a
+    country whose regions keep different clocks, or an unknown one."""
+    code = (country or "ES").strip().upper()
+    if code in _SPAIN:
+        if postal_code and _CANARY_POSTAL_CODE.match(postal_code):
+            return CANARY
+        return MADRID
+    return _country_zone(code) or MADRID
+
+
+# Moments at which a country's zones are compared: winter and summer time.
+_CLOCK_CHECKS = (datetime(2026, 1, 15, 12, tzinfo=UTC), datetime(2026, 7, 15, 12, tzinfo=UTC))
+
+
+@lru_cache(maxsize=512)
+def _country_zone(country: str) -> ZoneInfo | None:
+    """The clock a country keeps everywhere (CLDR's zones of the territory, all on one
+    offset in winter and in summer: France, the United Kingdom, Germany with Büsingen),
+    or None when its regions differ (the United States; Portugal with the Azores), where
+    the postal code would be needed to know. A probe: a New York customer read Madrid's
+    times, unlabelled, 6 hours off."""
+    from babel.core import get_global  # lazily, as every Babel import here
+
+    zones = [ZoneInfo(name) for name in get_global("territory_zones").get(country, ())]
+    if not zones:
+        return None
+    offsets = {
+        tuple(moment.astimezone(zone).utcoffset() for moment in _CLOCK_CHECKS) for zone in zones
+    }
+    return zones[0] if len(offsets) == 1 else None
 
 
 def _word(table: dict[str, tuple[str, str]], code: str, language: Language) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -154,15 +155,23 @@ def test_the_order_s_locale_chooses_the_language_spanish_by_default(
         ("07001", "ES", MADRID),  # the Balearic Islands keep peninsular time
         ("51001", "ES", MADRID),  # Ceuta
         ("3500", "ES", MADRID),  # not a postal code
-        ("35001", "PT", MADRID),  # not a Spanish one
+        ("35001", "PT", MADRID),  # not a Spanish one; Portugal's Azores keep another clock
         (None, "ES", MADRID),
         ("38003", None, CANARY),
+        # Abroad (probe 185: a New York customer read Madrid's times): a country's one
+        # clock, or Madrid's where its regions keep different clocks.
+        ("75001", "FR", ZoneInfo("Europe/Paris")),
+        ("SW1A 1AA", "gb", ZoneInfo("Europe/London")),
+        ("78266", "DE", ZoneInfo("Europe/Berlin")),
+        ("100-0001", "JP", ZoneInfo("Asia/Tokyo")),
+        ("10001", "US", MADRID),
+        ("00000", "ZZ", MADRID),
     ],
 )
 def test_the_destination_s_postal_code_chooses_its_time_zone(
     postal_code: str | None, country: str | None, zone: object
 ) -> None:
-    assert zone_of(postal_code, country) is zone
+    assert zone_of(postal_code, country) == zone
 
 
 def test_dates_and_times_are_local_to_the_minute_in_each_language() -> None:
