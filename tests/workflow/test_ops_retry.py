@@ -363,13 +363,14 @@ def test_a_parcel_travelling_when_its_execution_was_stopped_is_still_declared_lo
     ledger = amounts(ledger_of(deps, settled))
     assert ledger["refunded"] == ledger["captured"] == f"{captured.amount:.2f}"
     assert deps.workflow.status(shipped.execution_arn) == "ABORTED"  # no execution did it
-    kinds = [
-        a["kind"]
-        for a in client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body[
-            "alerts"
-        ]
-    ]
-    assert "parcel_lost" in kinds and "workflow_stopped" in kinds
+
+    def kinds() -> set[str]:
+        listed = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+        return {alert["kind"] for alert in listed["alerts"]}
+
+    # The stop's alert comes from the stack's watcher of ended executions, which a busy
+    # machine may run after the check declared the loss (seen once under load).
+    assert eventually(lambda: {"parcel_lost", "workflow_stopped"} <= kinds(), timeout=30)
     lost_subject = f"Tu paquete del pedido {lost.order_id} se ha perdido: te devolvemos el dinero"
 
     def subjects() -> list[str]:
