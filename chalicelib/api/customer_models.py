@@ -17,6 +17,7 @@ from chalicelib.domain.requests import (
     non_null,
 )
 from chalicelib.domain.tickets import TicketStatus, TicketType
+from chalicelib.services.customer_view import RECENT_ITEMS
 
 ContactChannel = Literal["web", "app", "store", "kiosk", "phone", "email", "chat"]
 
@@ -183,8 +184,14 @@ class CustomerViewResponse(DeferredModel):
     identifiers: list[IdentifierResponse]
     orders: list[CustomerOrderResponse]
     orders_next_cursor: str | None
-    interactions: list[InteractionResponse]
-    tickets: list[TicketSummaryResponse]
+    # Said in the document (probe 184: an agent could not tell the list was cut).
+    interactions: list[InteractionResponse] = Field(
+        description=f"The newest {RECENT_ITEMS}, newest first; "
+        "GET /customers/{customer_id}/export holds every one"
+    )
+    tickets: list[TicketSummaryResponse] = Field(
+        description=f"The newest {RECENT_ITEMS} and every older one not resolved yet, newest first"
+    )
     consents: list[ConsentResponse]
     merge_candidates: list[str]
     metrics: MetricsResponse
