@@ -8,6 +8,7 @@ A forged tracking token is 404, as everywhere. A form posted from another site i
 lacks the page's form token (an HMAC of the tracking token), or the browser says the post
 came cross-site (``Sec-Fetch-Site``)."""
 
+import re
 import typing
 from collections.abc import Callable
 from typing import Any, Literal
@@ -52,6 +53,8 @@ track_forms = Blueprint(__name__)
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 # More fields than any of the page's forms has: a body beyond it is not the page's.
 MAX_FORM_FIELDS = 2 * MAX_LINES + 10
+# The field a return's refusal names when a line asks more units than are left.
+QUANTITY_FIELD = re.compile(r"^lines\.[0-9]+\.quantity$")
 
 
 class PageForm(Strict):
@@ -207,6 +210,10 @@ def _back_to_the_page(
 def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     """A refusal as the page words it: a field to fix, a state that forbids it, or ours."""
     named = [f for f in (form_field(name) for name, _ in exc.field_errors()) if f is not None]
+    # A return asking more units than are left: said with what is left, not as if
+    # returns were over (a probe).
+    if exc.status == 409 and any(QUANTITY_FIELD.match(name) for name, _ in exc.field_errors()):
+        return FormOutcome.TOO_MANY, []
     # A rendered form posted again with other values: what it asked first was done.
     if exc.status == 409 or isinstance(exc, IdempotencyKeyReused):
         return FormOutcome.CONFLICT, []

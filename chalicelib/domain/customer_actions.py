@@ -92,6 +92,12 @@ class CustomerActions(DeferredModel):
     return_until: datetime | None = None
     pay_until: datetime | None = None
     pay_withdrawn: PayWithdrawn | None = None
+    # When the time to pay again ran out, once it has: the page says so rather than only
+    # dropping the form the rejection email pointed to (a probe).
+    pay_ended: datetime | None = None
+    # When the return window closed, once it has with units still unreturned: the page
+    # and the delivered email had named the window (a probe saw the form just vanish).
+    return_ended: datetime | None = None
     # Until when the page's ticket form rests: the order's questions for a day were sent.
     tickets_paused_until: datetime | None = None
 
@@ -228,12 +234,21 @@ def available_actions(
             withdrawn = PayWithdrawn.TRIES_USED
         else:
             actions.append(CustomerAction.PAY)
+    window_ends = facts.return_window_ends
+    return_closed = (
+        facts.status == "DELIVERED"
+        and bool(facts.returnable)
+        and window_ends is not None
+        and now > window_ends
+    )
     return CustomerActions(
         actions=actions,
         returnable=returnable,
         return_until=facts.return_window_ends if returnable else None,
         pay_until=pay_until if CustomerAction.PAY in actions else None,
         pay_withdrawn=withdrawn,
+        pay_ended=pay_until if pay_until is not None and now > pay_until else None,
+        return_ended=window_ends if return_closed else None,
     )
 
 

@@ -1,7 +1,7 @@
 """What the tracking page says after one of its plain HTML forms was posted (the page
 without JavaScript): how it went, in the order's language, naming the fields to check."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from chalicelib.domain.customer_actions import payment_tries_used
@@ -28,6 +28,9 @@ class FormOutcome(StrEnum):
     DONE = "done"
     INVALID = "invalid"  # a field to fix (named in ``fields``)
     CONFLICT = "conflict"  # no longer possible for this order
+    # More units asked back than are left to return (some went back from another tab or
+    # the store meanwhile): the return form is still there, with fewer units.
+    TOO_MANY = "too_many"
     LIMITED = "limited"  # done often enough for now (429): tickets, five a day per order
     FAILED = "failed"  # our side or a service we use: try again later
 
@@ -88,15 +91,26 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
     Language.ES: {
         FormOutcome.INVALID: "Revisa estos campos",
         FormOutcome.CONFLICT: "Eso ya no se puede hacer con este pedido.",
+        FormOutcome.TOO_MANY: "No quedan tantas unidades por devolver.",
         FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
         FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo mañana.",
     },
     Language.EN: {
         FormOutcome.INVALID: "Please check these fields",
         FormOutcome.CONFLICT: "That is no longer possible for this order.",
+        FormOutcome.TOO_MANY: "Not that many units are left to return.",
         FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
         FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.EN]} You can write again tomorrow.",
     },
+}
+# After ``TOO_MANY``: what is left to return now, each as ``STILL_RETURNABLE_ITEM``.
+STILL_RETURNABLE_WORDS: dict[Language, str] = {
+    Language.ES: "Aún puedes devolver {items}.",
+    Language.EN: "You can still return {items}.",
+}
+STILL_RETURNABLE_ITEM: dict[Language, str] = {
+    Language.ES: "{quantity} de {name}",
+    Language.EN: "{quantity} of {name}",
 }
 # The form fields a problem may name, as the page labels them.
 FIELD_WORDS: dict[str, tuple[str, str]] = {
@@ -151,11 +165,13 @@ def form_notice(
     checking_card: bool = False,
     bank_unreached: bool = False,
     last_try: bool = False,
+    still_returnable: Sequence[tuple[str, int]] = (),
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
     order was paid again and the new card declined too (``bank_unreached``: because the
     bank did not answer; ``last_try``: no other card may be tried); ``checking_card``:
-    the new card is still being authorised."""
+    the new card is still being authorised; ``still_returnable``: ``(name, units)`` left
+    to return, said after a return asking more (``TOO_MANY``)."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
         words = {
             (False, False): DECLINED_AGAIN_WORDS,
@@ -175,6 +191,12 @@ def form_notice(
         labels = [FIELD_WORDS[f][index] for f in fields if f in FIELD_WORDS]
         if outcome is FormOutcome.INVALID:
             text = f"{text}: {', '.join(labels)}." if labels else f"{text}."
+        if outcome is FormOutcome.TOO_MANY and still_returnable:
+            items = ", ".join(
+                STILL_RETURNABLE_ITEM[language].format(quantity=units, name=name)
+                for name, units in still_returnable
+            )
+            text = f"{text} {STILL_RETURNABLE_WORDS[language].format(items=items)}"
     return FormNotice(
         action=action, outcome=outcome, text=text, error=outcome is not FormOutcome.DONE
     )
@@ -202,4 +224,14 @@ def order_form_notice(
         checking_card=paid_again and order.status is OrderStatus.ACCEPTED,
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
         last_try=payment_tries_used(order.history),
+        still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
     )
+
+
+def _still_returnable(order: Order) -> list[tuple[str, int]]:
+    """``(name, units)`` of each product the order can still send back, read now."""
+    names: dict[str, str] = {}
+    for line in order.lines:
+        names.setdefault(line.sku, line.name)
+    left = order.returnable_quantities()
+    return [(names.get(sku, sku), units) for sku, units in left.items() if units > 0]

@@ -26,6 +26,7 @@ from chalicelib.presentation.wording import (
     TimelineEntry,
     Wording,
     action_word,
+    carrier_event_word,
     fulfillment_type_word,
     return_channel_word,
     return_status_word,
@@ -79,6 +80,9 @@ TEXT: dict[Language, dict[str, str]] = {
         "tarjetas más. Puedes hacer un pedido nuevo.",
         "tickets_paused": f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo a partir del",
         "return_until": "Puedes devolverlo hasta el",
+        "pay_ended": "El plazo para pagar de nuevo este pedido terminó el {when}. Para "
+        "seguir, haz un pedido nuevo.",
+        "return_ended": "El plazo para devolver este pedido terminó el {when}.",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
         "sent": "Hecho. Actualizando…",
@@ -130,6 +134,9 @@ TEXT: dict[Language, dict[str, str]] = {
         "declined. You can place a new order.",
         "tickets_paused": f"{WRITTEN_ENOUGH[Language.EN]} You can write again from",
         "return_until": "You can return it until",
+        "pay_ended": "The time to pay again for this order ended on {when}. A new order "
+        "is the way on.",
+        "return_ended": "The return window for this order closed on {when}.",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
         "sent": "Done. Refreshing…",
@@ -148,6 +155,21 @@ def _sla_as_read(shipment: Any, status: str, out: bool, now: datetime) -> str:
     return status
 
 
+def _carrier_news(shipment: Any, w: Wording) -> tuple[str, str] | None:
+    """``(event type, words)`` for what the carrier last reported on a parcel still on its
+    way, when the customer should read it on the page: a problem (its ticket's email sends
+    the customer here; a probe read "On time" there) or that it is out for delivery."""
+    if not shipment.events:
+        return None
+    # The carrier's own order of events (retries may arrive late); ties keep arrival order.
+    moment, _, last = max(
+        (datetime.fromisoformat(event["occurred_at"]), index, event)
+        for index, event in enumerate(shipment.events)
+    )
+    words = carrier_event_word(last.get("type", ""), w.language, w.when(moment))
+    return (last["type"], words) if words else None
+
+
 def _fulfillment(
     fulfillment: Any,
     w: Wording,
@@ -161,6 +183,10 @@ def _fulfillment(
     ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
     code_label = f"{TEXT[w.language]['pickup_code']} {fulfillment.pickup_code}"
     sla_status = str(shipment.sla(now)["status"]) if shipment else None
+    news = _carrier_news(shipment, w) if out else None
+    # "On time" beside a problem or a parcel already out for delivery says less than the
+    # carrier's news; "may be late" and "late" still say something of their own.
+    sla_shown = None if news and sla_status == SlaStatus.ON_TIME else sla_status
     return {
         "type": fulfillment_type_word(fulfillment.type, w.language),
         "place": names.get(fulfillment.location_id, ""),
@@ -173,10 +199,12 @@ def _fulfillment(
         # A parcel delivered or declared lost is due no more; its status says what happened.
         "due_by": w.day(shipment.shown_promise) if out else None,
         "sla": (
-            sla_status_word(_sla_as_read(shipment, sla_status, out, now), w.language)
-            if shipment and sla_status
+            sla_status_word(_sla_as_read(shipment, sla_shown, out, now), w.language)
+            if shipment and sla_shown
             else None
         ),
+        "carrier_event": news[0] if news else None,
+        "carrier_news": news[1] if news else None,
         # Late: the estimate the apology email gave (a probe: the page kept only the
         # promise missed while the email named a new date).
         "new_estimate": (
@@ -286,6 +314,7 @@ def tracking_page(
             outcome.value: PROBLEM_WORDS[language][outcome]
             for outcome in (
                 FormOutcome.CONFLICT,
+                FormOutcome.TOO_MANY,
                 FormOutcome.LIMITED,
                 FormOutcome.INVALID,
                 FormOutcome.FAILED,
@@ -323,6 +352,17 @@ def tracking_page(
         "pay_until": w.when(actions.pay_until) if actions.pay_until else None,
         "pay_withdrawn": (
             TEXT[language][f"pay_{actions.pay_withdrawn.value}"] if actions.pay_withdrawn else None
+        ),
+        # A window over: when, on the clock the page and the emails gave it.
+        "pay_ended": (
+            TEXT[language]["pay_ended"].format(when=w.when(actions.pay_ended))
+            if actions.pay_ended
+            else None
+        ),
+        "return_ended": (
+            TEXT[language]["return_ended"].format(when=w.when(actions.return_ended))
+            if actions.return_ended
+            else None
         ),
         "tickets_paused_until": (
             w.when(actions.tickets_paused_until) if actions.tickets_paused_until else None

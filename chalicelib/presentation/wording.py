@@ -101,6 +101,18 @@ SLA_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "met": ("Entregado a tiempo", "Delivered on time"),
     "late": ("Entregado con retraso", "Delivered late"),
 }
+# What a carrier reported on a parcel still on its way, as its page says it (``{at}``: the
+# local date and time of the report); the other events say nothing the status does not.
+# The problem is worded as the ticket's email about it (templates/tickets/opened_by_us).
+CARRIER_EVENT_WORDS: dict[str, tuple[str, str]] = {
+    "exception": (
+        "Incidencia: el transportista nos avisó de un problema con el paquete el {at}. "
+        "Lo estamos siguiendo y te escribiremos en cuanto sepamos más.",
+        "A problem: the carrier told us of a problem with the parcel on {at}. "
+        "We are following it up and will write again as soon as we know more.",
+    ),
+    "out_for_delivery": ("En reparto desde el {at}", "Out for delivery since {at}"),
+}
 PAYMENT_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "PENDING": ("Pendiente", "Pending"),
     "AUTHORIZED": ("Autorizado", "Authorised"),
@@ -224,6 +236,15 @@ def fulfillment_type_word(fulfillment_type: object, language: Language) -> str:
 def sla_status_word(status: object, language: Language) -> str:
     """A shipment's promise as the customer reads it."""
     return _word(SLA_STATUS_WORDS, _code(status), language)
+
+
+def carrier_event_word(event_type: str, language: Language, at: str) -> str | None:
+    """What the carrier last reported on a parcel on its way, worded for its page, with
+    ``at`` its local date and time; None for an event the page has nothing to add for."""
+    words = CARRIER_EVENT_WORDS.get(event_type)
+    if words is None:
+        return None
+    return (words[0] if language is Language.ES else words[1]).format(at=at)
 
 
 def payment_status_word(status: object, language: Language) -> str:

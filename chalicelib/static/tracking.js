@@ -2,7 +2,7 @@
 // to /track/{token}/forms/<action> (303 back to the page); with it, each posts JSON to its
 // /track/{token}/<action> route (the same contract storefronts use), with one
 // Idempotency-Key per filled-in form, so that a double tap or a retry on a flaky phone
-// connection acts once. Then the page reloads.
+// connection acts once. Then it goes where the plain form's 303 goes, which says how it went.
 (function () {
   "use strict";
   // Said on the page, so that a test (and CSS, if ever needed) can tell the two apart.
@@ -39,29 +39,68 @@
     return {};
   }
 
-  // The API's messages are for developers: the customer reads what the plain form's page
-  // says for the same answer (``api/track_forms._outcome``): a state that forbids it, a
-  // limit reached (its problem names the link, which no field labels), the fields to fix,
-  // or ours (probe 176: a 409 read "did not work" with the form left open to try again).
-  function problemText(status, problem) {
-    if (status === 409) {
-      return words.refused.conflict;
+  // The form field a problem's field names, as ``presentation/track_forms.form_field``.
+  function formField(name) {
+    var head = String(name || "").split(".")[0];
+    if (head === "payment") {
+      return "token";
     }
-    if (status === 429) {
-      return words.refused.limited;
+    if (head === "sku" || head === "quantity") {
+      return "lines";
     }
-    var labels = [];
-    (problem.errors || []).forEach(function (e) {
-      var head = String(e.field || "").split(".")[0];
-      var label = words.fields[head === "payment" ? "token" : head];
-      if (label && labels.indexOf(label) < 0) {
-        labels.push(label);
+    return Object.prototype.hasOwnProperty.call(words.fields, head) ? head : null;
+  }
+
+  // How a post went, derived from its answer exactly as the plain form's route does
+  // (``api/track_forms._outcome``): more units than are left to return, a state that
+  // forbids it, a limit reached, the fields to fix, or ours.
+  function outcomeOf(status, problem) {
+    var errors = (problem && problem.errors) || [];
+    var fields = [];
+    errors.forEach(function (e) {
+      var field = formField(e.field);
+      if (field && fields.indexOf(field) < 0) {
+        fields.push(field);
       }
     });
-    if ((status === 400 || status === 404 || status === 422) && labels.length) {
+    var tooMany = errors.some(function (e) {
+      return /^lines\.[0-9]+\.quantity$/.test(String(e.field || ""));
+    });
+    if (status === 409 && tooMany) {
+      return { outcome: "too_many", fields: [] };
+    }
+    if (status === 409) {
+      return { outcome: "conflict", fields: [] };
+    }
+    if (status === 429) {
+      return { outcome: "limited", fields: [] };
+    }
+    if ((status === 400 || status === 404 || status === 422) && fields.length) {
+      return { outcome: "invalid", fields: fields };
+    }
+    return { outcome: "failed", fields: [] };
+  }
+
+  // The page's own words for a refusal, said beside the form, which keeps what was typed
+  // (the API's messages are for developers; probe 176).
+  function problemText(went) {
+    if (went.outcome === "invalid") {
+      var labels = went.fields.map(function (field) { return words.fields[field]; });
       return words.refused.invalid + ": " + labels.join(", ") + ".";
     }
-    return words.refused.failed;
+    return words.refused[went.outcome] || words.refused.failed;
+  }
+
+  // The page the plain form's 303 leads to: it says how the form went in the customer's
+  // language, and, after paying again, reads itself again until the new card is decided
+  // (probe 185: a reload said nothing, not even "declined as well"). Without a fragment,
+  // so that the same address twice still loads the page again.
+  function showOutcome(action, went) {
+    var query = "form=" + encodeURIComponent(action) + "&outcome=" + encodeURIComponent(went.outcome);
+    if (went.fields.length) {
+      query += "&fields=" + encodeURIComponent(went.fields.join(","));
+    }
+    window.location.assign(base + "?" + query);
   }
 
   document.querySelectorAll("form[data-action]").forEach(function (form) {
@@ -82,15 +121,22 @@
         body: JSON.stringify(bodyOf(form)),
         credentials: "omit"
       }).then(function (response) {
+        var action = form.getAttribute("data-action");
         if (response.ok) {
           message.textContent = words.sent;
           form.setAttribute("data-done", "true");
-          window.setTimeout(function () { window.location.reload(); }, 600);
+          window.setTimeout(function () { showOutcome(action, { outcome: "done", fields: [] }); }, 600);
           return null;
         }
         return response.json().then(function (problem) {
+          var went = outcomeOf(response.status, problem);
+          if (went.outcome === "too_many") {
+            // The form's maxima are out of date: the page says what is left, afresh.
+            showOutcome(action, went);
+            return;
+          }
           message.className = "message error";
-          message.textContent = problemText(response.status, problem);
+          message.textContent = problemText(went);
           button.disabled = false;
         });
       }).catch(function () {

@@ -130,3 +130,26 @@ def test_an_order_not_yet_delivered_is_told_to_wait(client: Any, deps: Any) -> N
         "You can rate it once it has been delivered.",
     )
     assert deps.surveys.survey(placed["order_id"]) is None
+
+
+def test_the_score_group_is_named_by_its_question_and_the_order_id_is_one_word(
+    client: Any,
+) -> None:
+    # Probe 185: the radios' fieldset had no legend (a screen reader read "1, radio
+    # button"), and the id in the heading broke as "…773a1 / 8?" on a phone.
+    for locale, question in (
+        ("es", "¿Qué tal fue? Del 1 (muy mal) al 5 (muy bien):"),
+        ("en", "How was it? From 1 (very bad) to 5 (very good):"),
+    ):
+        body = order_body()
+        body["customer"]["locale"] = locale
+        delivered = _delivered(client, body)
+        html = _page(client, delivered["path"])
+
+        group = re.search(r"<fieldset>\s*<legend>([^<]*)</legend>(.*?)</fieldset>", html, re.S)
+        assert group, html
+        assert unescape(group.group(1)) == question
+        assert group.group(2).count('type="radio" name="score"') == 5
+        order_id = delivered["placed"]["order_id"]
+        assert re.search(rf'<h1>[^<]* <span class="order-id">{order_id}\?</span></h1>', html)
+        assert re.search(r"h1 \.order-id \{[^}]*white-space: nowrap", html)

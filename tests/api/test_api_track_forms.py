@@ -5,6 +5,7 @@ forms from another site and bad input first."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from html import unescape
@@ -370,3 +371,42 @@ def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(
     (ticket,) = customer_360(client, customer_id)["tickets"]
     stored = deps.customers.get_ticket(ticket["ticket_id"])
     assert stored is not None and stored.description == typed
+
+
+def test_a_return_of_more_units_than_are_left_says_how_many_are_left(
+    client: Any, deps: Any
+) -> None:
+    # Probe 185: the page loaded with "max 2", one unit went back from another tab, and
+    # the form's 2 read "That is no longer possible for this order" above a return form
+    # still offering one.
+    order_id, path = placed(client, "SHIPPED")
+    shipment = deps.store.get_order(order_id).fulfillments[0].shipment
+    post_carrier_event(client, shipment.tracking_number)
+    wait_for_status(client, order_id, "DELIVERED")
+    tokens = hidden(page(client, path), "form-return")
+    name = deps.store.get_order(order_id).lines[0].name
+    one = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "Talla", "channel": "mail"}
+    other_tab = client.http.post(
+        f"{path}/returns", headers=JSON | {"Idempotency-Key": "other-tab-1"}, body=json.dumps(one)
+    )
+    assert other_tab.status_code == 201, other_tab.body
+    form = tokens | {"sku": "TSHIRT-BLK-M", "quantity": "2", "reason": "Talla", "channel": "mail"}
+
+    query, shown = followed(client, path, "returns", post_form(client, path, "returns", form))
+
+    assert "outcome=too_many" in query, query
+    assert notice(shown) == (
+        "too_many",
+        f"No quedan tantas unidades por devolver. Aún puedes devolver 1 de {name}.",
+    )
+    assert "máx. 1" in shown and re.search(r"<details open>\s*<summary>Devolver", shown)
+    assert len(deps.store.get_order(order_id).returns) == 1
+
+    # Nothing left to return: returns are over for this order, and the page says that.
+    last = client.http.post(
+        f"{path}/returns", headers=JSON | {"Idempotency-Key": "other-tab-2"}, body=json.dumps(one)
+    )
+    assert last.status_code == 201, last.body
+    form = form | {"quantity": "1", "key": "another-rendered-form"}
+    query, shown = followed(client, path, "returns", post_form(client, path, "returns", form))
+    assert notice(shown) == ("conflict", "Eso ya no se puede hacer con este pedido.")

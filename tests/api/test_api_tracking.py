@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import uuid
+from datetime import datetime, timedelta
 from decimal import Decimal
+from html import unescape
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
 
-from chalicelib.services import survey_links
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, order_body
+from chalicelib.presentation.wording import Wording
+from chalicelib.services import self_service, survey_links
+from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
 from tests.support.api import get_order, place_order
+from tests.support.flow import post_carrier_event
 from tests.support.orders import wait_for_status
 
 
@@ -225,3 +230,161 @@ def test_a_browser_on_a_revoked_link_reads_a_page_in_both_languages_not_a_proble
         client.http.get("/surveys/not-a-token", headers={"Accept": "application/json"}), 404
     )
     assert client.http.get(survey, headers=BROWSER).status_code == 200
+
+
+def _deliveries(client: Any, path: str) -> str:
+    """The page's deliveries section, as HTML."""
+    html = client.http.get(path, headers={"Accept": "text/html"}).body.decode()
+    found = re.search(r"<h2>(?:Entregas|Deliveries)</h2>(.*?)</section>", html, re.S)
+    assert found, html
+    return found.group(1)
+
+
+def _reported_at(deps: Any, order_id: str, kind: str) -> str:
+    """When the order's parcel's last ``kind`` event happened, as the customer reads it."""
+    order = deps.store.get_order(order_id)
+    events = order.fulfillments[0].shipment.events
+    at = next(e["occurred_at"] for e in reversed(events) if e["type"] == kind)
+    return Wording.for_order(order).when(datetime.fromisoformat(at))
+
+
+@pytest.mark.parametrize(
+    ("locale", "out_for_delivery", "problem", "on_time"),
+    [
+        (
+            "es",
+            "En reparto desde el {at}",
+            "Incidencia: el transportista nos avisó de un problema con el paquete el {at}.",
+            "En plazo",
+        ),
+        (
+            "en",
+            "Out for delivery since {at}",
+            "A problem: the carrier told us of a problem with the parcel on {at}.",
+            "On time",
+        ),
+    ],
+)
+def test_what_the_carrier_last_reported_is_on_the_parcel_until_it_is_delivered(
+    client: Any, deps: Any, locale: str, out_for_delivery: str, problem: str, on_time: str
+) -> None:
+    # Probe 185: the exception's email sent the customer to a page that said "Enviado ·
+    # En plazo", with no word of the problem, nor of the parcel being out for delivery.
+    body = order_body()
+    body["customer"]["locale"] = locale
+    placed = place_order(client, body)
+    order_id, path = placed["order_id"], urlparse(placed["tracking_url"]).path
+    order = wait_for_status(client, order_id, "SHIPPED", settled=True)
+    tracking = order["fulfillments"][0]["shipment"]["tracking_number"]
+    json_keys = set(client.http.get(path, headers=JSON_ACCEPT).json_body)
+    # An in-transit scan adds nothing to the page's words.
+    post_carrier_event(client, tracking, "in_transit")
+    assert "data-carrier-event" not in _deliveries(client, path)
+
+    post_carrier_event(client, tracking, "out_for_delivery")
+    shown = _deliveries(client, path)
+    at = _reported_at(deps, order_id, "out_for_delivery")
+    assert 'data-carrier-event="out_for_delivery"' in shown
+    assert out_for_delivery.format(at=at) in unescape(shown)
+    assert on_time not in shown
+
+    post_carrier_event(client, tracking, "exception")
+    shown = unescape(_deliveries(client, path))
+    assert 'data-carrier-event="exception"' in shown
+    assert problem.format(at=_reported_at(deps, order_id, "exception")) in shown
+    assert on_time not in shown and out_for_delivery.format(at=at) not in shown
+    # The JSON keeps its keys (its codes say the parcel's state as before).
+    assert set(client.http.get(path, headers=JSON_ACCEPT).json_body) == json_keys
+
+    post_carrier_event(client, tracking, "delivered")
+    wait_for_status(client, order_id, "DELIVERED", settled=True)
+    shown = _deliveries(client, path)
+    assert "data-carrier-event" not in shown
+    assert problem.format(at="")[:20] not in unescape(shown)
+
+
+JSON_ACCEPT = {"Accept": "application/json"}
+HTML_ACCEPT = {"Accept": "text/html"}
+
+
+def _said(html: str, mark: str) -> str | None:
+    found = re.search(rf"<p {mark}>([^<]*)</p>", html)
+    return unescape(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize(
+    ("locale", "ended"),
+    [
+        ("es", "El plazo para pagar de nuevo este pedido terminó el {when}. Para seguir, haz un "),
+        ("en", "The time to pay again for this order ended on {when}. A new order is the way on."),
+    ],
+)
+def test_once_the_time_to_pay_again_is_over_the_page_says_so_and_when(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch, locale: str, ended: str
+) -> None:
+    # Probe 185: the rejection email said "you can pay again until …"; after that the
+    # page silently dropped the form.
+    body = order_body(payment={"method": "card", "token": "tok_declined"})
+    body["customer"]["locale"] = locale
+    placed = place_order(client, body)
+    order_id, path = placed["order_id"], urlparse(placed["tracking_url"]).path
+    wait_for_status(client, order_id, "REJECTED", settled=True)
+    # Within the window: the form, and no word of an end.
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+    html = client.http.get(path, headers=HTML_ACCEPT).body.decode()
+    assert 'id="form-pay"' in html and _said(html, "data-pay-ended") is None
+
+    # A window that ended at the rejection itself: over by the time the customer looks.
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(0))
+    html = client.http.get(path, headers=HTML_ACCEPT).body.decode()
+
+    order = deps.store.get_order(order_id)
+    rejected_at = next(e.at for e in order.history if e.status.value == "REJECTED")
+    said = _said(html, "data-pay-ended")
+    assert said is not None and said.startswith(
+        ended.format(when=Wording.for_order(order).when(rejected_at))
+    ), said
+    assert 'id="form-pay"' not in html
+    assert client.http.get(path, headers=JSON_ACCEPT).json_body["actions"] == ["ticket"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "closed"),
+    [
+        ("es", "El plazo para devolver este pedido terminó el {when}."),
+        ("en", "The return window for this order closed on {when}."),
+    ],
+)
+def test_once_the_return_window_closed_the_page_says_so_and_when(
+    client: Any, deps: Any, settings: Any, locale: str, closed: str
+) -> None:
+    # Probe 185: "Return items" just vanished; nothing said the window had closed.
+    settings.return_window_days = 0  # closes a second after the delivery
+    body = order_body()
+    body["customer"]["locale"] = locale
+    placed = place_order(client, body)
+    order_id, path = placed["order_id"], urlparse(placed["tracking_url"]).path
+    order = wait_for_status(client, order_id, "SHIPPED", settled=True)
+    post_carrier_event(client, order["fulfillments"][0]["shipment"]["tracking_number"])
+    wait_for_status(client, order_id, "DELIVERED", settled=True)
+
+    assert eventually(
+        lambda: client.http.get(path, headers=JSON_ACCEPT).json_body["actions"] == ["ticket"]
+    )
+    html = client.http.get(path, headers=HTML_ACCEPT).body.decode()
+
+    ends = deps.store.get_order(order_id).returns_window_ends
+    when = Wording.for_order(deps.store.get_order(order_id)).when(ends)
+    assert _said(html, "data-return-ended") == closed.format(when=when)
+    assert 'id="form-return"' not in html
+
+
+def test_while_the_return_window_is_open_the_page_names_no_end(client: Any, deps: Any) -> None:
+    placed = place_order(client, order_body())
+    order_id, path = placed["order_id"], urlparse(placed["tracking_url"]).path
+    order = wait_for_status(client, order_id, "SHIPPED", settled=True)
+    post_carrier_event(client, order["fulfillments"][0]["shipment"]["tracking_number"])
+    wait_for_status(client, order_id, "DELIVERED", settled=True)
+
+    html = client.http.get(path, headers=HTML_ACCEPT).body.decode()
+    assert 'id="form-return"' in html and _said(html, "data-return-ended") is None

@@ -8,6 +8,7 @@ click through on a busy machine)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -191,9 +192,16 @@ def test_asking_a_question_and_returning_from_the_page(
     customer = shop.get(f"/customers/{order['customer_id']}", OPS).json()
     assert [t["order_id"] for t in customer["tickets"]] == [placed["order_id"]]
 
-    # The page reloads itself after a success: act on the new page, not the old one.
+    # The page goes where the plain form's 303 goes: act on the new page, not the old one.
     wait_for(phone, gone(sent))
     wait_for(phone, lambda d: d.find_element("css selector", "#form-return"))
+    # It says how the form went, as the page without JavaScript does (probe 185: a bare
+    # reload said nothing).
+    assert shown_notice(phone) == (
+        "done",
+        "Hemos recibido tu mensaje. Te responderemos por correo.",
+    )
+    assert "form=tickets&outcome=done" in phone.current_url
     # No unit is chosen for the customer (a probe: every unit bought was, and a customer
     # who only wrote a reason sent all of them back).
     assert phone.find_element("css selector", "#qty-1").get_attribute("value") == "0"
@@ -203,6 +211,10 @@ def test_asking_a_question_and_returning_from_the_page(
     submit(phone, "form-return", {"quantity": "1", "reason": "Me queda pequeña", "channel": "mail"})
 
     wait_for(phone, lambda d: "Solicitada" in d.find_element("tag name", "body").text)
+    assert shown_notice(phone) == (
+        "done",
+        "Hemos registrado tu devolución. Te reembolsaremos al recibirla.",
+    )
     returns = wait_for_status(shop, placed["order_id"], "DELIVERED")["returns"]
     assert [r["status"] for r in returns] == ["REQUESTED"]
     assert [line["quantity"] for line in returns[0]["lines"]] == [1]
@@ -388,3 +400,113 @@ def test_a_refused_survey_comment_is_said_as_such_with_javascript(phone: Any, sh
     told = wait_for(phone, lambda d: d.find_element("css selector", "#result").text)
     assert told.startswith("Please check your comment"), told
     assert phone.find_element("css selector", "#survey button[type=submit]").is_enabled()
+
+
+def notice_once(outcome: str) -> Callable[[Any], tuple[str, str] | None]:
+    """The page's notice, once it is one of ``outcome``'s (a pending one refreshes)."""
+
+    def shown(driver: Any) -> tuple[str, str] | None:
+        found = shown_notice(driver)
+        return found if found[0] == outcome else None
+
+    return shown
+
+
+def test_a_new_card_declined_as_well_is_told_so_with_javascript(
+    phone: Any, shop: Shop, screenshots: Path
+) -> None:
+    # Probe 185: with the script, paying again with a card declined again reloaded the same
+    # "card declined" page; the plain form's page says the new card was declined as well.
+    body = order_body(payment={"method": "card", "token": "tok_declined"})
+    body["customer"]["locale"] = "en"
+    placed = shop.place_ok(body)
+    wait_for_status(shop, placed["order_id"], "REJECTED")
+    open_page(phone, shop, placed)
+
+    submit(phone, "form-pay", {"token": "tok_declined"})
+
+    # The new card is authorised after the post: the page says so, then reads itself
+    # again until it is decided, as it does without JavaScript.
+    wait_for(phone, lambda d: "outcome=done" in d.current_url)
+    told = wait_for(
+        phone,
+        lambda d: (
+            shown_notice(d)
+            if shown_notice(d)[1] == "Your new card was declined as well. You can try another one."
+            else None
+        ),
+    )
+    assert told[0] == "done"
+    assert "error" in phone.find_element("css selector", "#notice").get_attribute("class")
+    assert "form=payment" in phone.current_url
+    assert shown_status(phone) == "REJECTED"
+    history = shop.order(placed["order_id"])["history"]
+    assert [e["status"] for e in history].count("REJECTED") == 2
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-declined-again-en-390.png")
+
+
+def test_a_return_of_more_units_than_are_left_says_how_many_with_javascript(
+    phone: Any, shop: Shop, screenshots: Path
+) -> None:
+    # Probe 185: one unit went back from another tab; the script said "no longer possible
+    # for this order" beside a return form still offering one.
+    placed = shop.place_ok(order_body())
+    order = delivered_by_its_carrier(shop, placed["order_id"])
+    name = order["lines"][0]["name"]
+    path = open_page(phone, shop, placed)  # "max. 2"
+    one = {"lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}], "reason": "Talla", "channel": "mail"}
+    other_tab = shop.post(f"{path}/returns", one, idempotency_key())
+    assert other_tab.status_code == 201, other_tab.text
+
+    form = phone.find_element("css selector", "#form-return")
+    submit(phone, "form-return", {"quantity": "2", "reason": "Grande", "channel": "mail"})
+
+    wait_for(phone, gone(form))
+    told = wait_for(phone, notice_once("too_many"))
+    assert told[1] == f"No quedan tantas unidades por devolver. Aún puedes devolver 1 de {name}."
+    assert "máx. 1" in phone.find_element("css selector", "label[for=qty-1]").get_attribute(
+        "textContent"
+    )
+    assert len(shop.order(placed["order_id"])["returns"]) == 1
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "customer-page-return-too-many-es-390.png")
+
+
+ID_LINES = """
+const h1 = document.querySelector('h1');
+const walker = document.createTreeWalker(h1, NodeFilter.SHOW_TEXT);
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const at = node.data.indexOf(arguments[0]);
+  if (at >= 0) {
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + arguments[0].length);
+    const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+    const box = range.getBoundingClientRect();
+    return [lines.size, box.right <= h1.getBoundingClientRect().right + 0.5];
+  }
+}
+return null;
+"""
+
+
+@pytest.mark.parametrize("width", [390, 320])
+def test_the_survey_s_heading_keeps_the_order_id_on_one_line_within_the_screen(
+    browser: Any, shop: Shop, width: int
+) -> None:
+    # Probe 185: at 390 pixels the heading broke the id as "…773a1 / 8?".
+    survey = _delivered_survey(shop)
+    found = re.search(r"ord_[0-9a-z]+", survey)
+    assert found, survey
+    order_id = found.group(0)
+    browser.set_window_size(width, PHONE[1])
+    browser.get(survey)
+    wait_for(browser, lambda d: d.find_element("css selector", "#survey"))
+
+    lines, within = browser.execute_script(ID_LINES, order_id)
+
+    assert (lines, within) == (1, True)
+    assert_fits_the_phone(browser)
+    legend = browser.find_element("css selector", "#survey fieldset legend")
+    assert legend.text == "¿Qué tal fue? Del 1 (muy mal) al 5 (muy bien):"

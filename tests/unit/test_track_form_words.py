@@ -158,3 +158,20 @@ def _paid_again_by_the_customer() -> ExecutionRetry:
         previous_status="SUCCEEDED",
         resumed_from=OrderStatus.REJECTED,
     )
+
+
+def test_more_units_than_are_left_names_each_product_left_and_how_many() -> None:
+    left = [("Black T-shirt M", 1), ("Mug", 2)]
+
+    english = form_notice(
+        Language.EN, FormAction.RETURNS, FormOutcome.TOO_MANY, still_returnable=left
+    )
+    spanish = form_notice(Language.ES, FormAction.RETURNS, FormOutcome.TOO_MANY)
+
+    assert english.text == (
+        "Not that many units are left to return. You can still return 1 of Black T-shirt M, "
+        "2 of Mug."
+    )
+    assert english.error
+    # Nothing known to be left: the problem alone.
+    assert spanish.text == "No quedan tantas unidades por devolver."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -13,10 +14,12 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.payments import PaymentStatus
 from chalicelib.domain.placement import Channel
+from chalicelib.domain.requests import CarrierEventRequest
 from chalicelib.domain.returns import ReturnStatus
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.wording import (
     CANARY,
+    CARRIER_EVENT_WORDS,
     CHANNEL_WORDS,
     FULFILLMENT_STATUS_WORDS,
     FULFILLMENT_TYPE_WORDS,
@@ -28,6 +31,7 @@ from chalicelib.presentation.wording import (
     Language,
     Wording,
     action_word,
+    carrier_event_word,
     customer_timeline,
     format_date,
     format_day,
@@ -239,3 +243,16 @@ def test_the_timeline_is_in_words_and_local_times_without_ops_details() -> None:
     ]
     dumped = str([e.model_dump(mode="json") for e in es + en])
     assert "WH-GETAFE" not in dumped and "placed via" not in dumped
+
+
+def test_the_carrier_events_a_parcel_s_page_tells_have_words_in_both_languages() -> None:
+    # Every event type a carrier may send is either told on the page, in both languages
+    # with its moment, or said by the parcel's status alone.
+    kinds = typing.get_args(CarrierEventRequest.model_fields["type"].annotation)
+    told = {kind for kind in kinds if carrier_event_word(kind, Language.ES, "x") is not None}
+    assert told == set(CARRIER_EVENT_WORDS) == {"exception", "out_for_delivery"}
+    for kind in told:
+        es, en = (carrier_event_word(kind, lang, "6 dic 2026, 18:13") for lang in Language)
+        assert es and en and es != en
+        assert "6 dic 2026, 18:13" in es and "6 dic 2026, 18:13" in en
+    assert carrier_event_word("in_transit", Language.EN, "x") is None
