@@ -117,6 +117,16 @@ class Shipment(DeferredModel):
             last_problem = problems[-1] if problems else None
             del self.events[next(i for i in range(len(self.events)) if i != last_problem)]
 
+    def last_event(self) -> dict[str, str] | None:
+        """What the carrier last reported, in the carrier's own order of events (a retry
+        may arrive late); events of one moment keep their order of arrival."""
+        if not self.events:
+            return None
+        return max(
+            enumerate(self.events),
+            key=lambda pair: (datetime.fromisoformat(pair[1]["occurred_at"]), pair[0]),
+        )[1]
+
     @property
     def breaks_at(self) -> datetime:
         """When the SLA is breached if the parcel is still unconfirmed."""

@@ -159,13 +159,10 @@ def _carrier_news(shipment: Any, w: Wording) -> tuple[str, str] | None:
     """``(event type, words)`` for what the carrier last reported on a parcel still on its
     way, when the customer should read it on the page: a problem (its ticket's email sends
     the customer here; a probe read "On time" there) or that it is out for delivery."""
-    if not shipment.events:
+    last = shipment.last_event()
+    if last is None:
         return None
-    # The carrier's own order of events (retries may arrive late); ties keep arrival order.
-    moment, _, last = max(
-        (datetime.fromisoformat(event["occurred_at"]), index, event)
-        for index, event in enumerate(shipment.events)
-    )
+    moment = datetime.fromisoformat(last["occurred_at"])
     words = carrier_event_word(last.get("type", ""), w.language, w.when(moment))
     return (last["type"], words) if words else None
 

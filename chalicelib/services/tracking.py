@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.fulfillments import Shipment
 from chalicelib.domain.orders import Order
 from chalicelib.services import tokens
 
@@ -115,12 +116,20 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
                     "tracking_url": f.shipment.tracking_url,
                     "promised_by": f.shipment.shown_promise.isoformat(),
                     "sla": f.shipment.sla(now),
+                    # What the HTML page tells from it (a problem, out for delivery),
+                    # as codes: a storefront drawing the page from this reads it too.
+                    "last_event": _carrier_said(f.shipment),
                 },
             }
             for f in order.fulfillments
         ],
         "returns": [{"return_id": r.return_id, "status": r.status.value} for r in order.returns],
     }
+
+
+def _carrier_said(shipment: Shipment) -> dict[str, str] | None:
+    last = shipment.last_event()
+    return None if last is None else {"type": last["type"], "occurred_at": last["occurred_at"]}
 
 
 def _price_breakdown(order: Order) -> dict[str, Any]:

@@ -277,6 +277,8 @@ def test_what_the_carrier_last_reported_is_on_the_parcel_until_it_is_delivered(
     order = wait_for_status(client, order_id, "SHIPPED", settled=True)
     tracking = order["fulfillments"][0]["shipment"]["tracking_number"]
     json_keys = set(client.http.get(path, headers=JSON_ACCEPT).json_body)
+    before_any = client.http.get(path, headers=JSON_ACCEPT).json_body["fulfillments"][0]
+    assert before_any["shipment"]["last_event"] is None
     # An in-transit scan adds nothing to the page's words.
     post_carrier_event(client, tracking, "in_transit")
     assert "data-carrier-event" not in _deliveries(client, path)
@@ -293,13 +295,17 @@ def test_what_the_carrier_last_reported_is_on_the_parcel_until_it_is_delivered(
     assert 'data-carrier-event="exception"' in shown
     assert problem.format(at=_reported_at(deps, order_id, "exception")) in shown
     assert on_time not in shown and out_for_delivery.format(at=at) not in shown
-    # The JSON keeps its keys (its codes say the parcel's state as before).
-    assert set(client.http.get(path, headers=JSON_ACCEPT).json_body) == json_keys
+    # The JSON keeps its keys, and says what the carrier last reported as codes.
+    as_json = client.http.get(path, headers=JSON_ACCEPT).json_body
+    assert set(as_json) == json_keys
+    assert as_json["fulfillments"][0]["shipment"]["last_event"]["type"] == "exception"
 
     post_carrier_event(client, tracking, "delivered")
     wait_for_status(client, order_id, "DELIVERED", settled=True)
     shown = _deliveries(client, path)
     assert "data-carrier-event" not in shown
+    as_json = client.http.get(path, headers=JSON_ACCEPT).json_body
+    assert as_json["fulfillments"][0]["shipment"]["last_event"]["type"] == "delivered"
     assert problem.format(at="")[:20] not in unescape(shown)
 
 

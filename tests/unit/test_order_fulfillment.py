@@ -26,6 +26,7 @@ from tests.support.builders import (
     paid,
     pickup,
     reserved,
+    shipment,
 )
 
 PICKUP = FulfillmentType.PICKUP
@@ -155,3 +156,18 @@ def test_unpaid_order_cannot_be_reserved() -> None:
     placed = order(line("MUG-WHT", 1))
     with pytest.raises(InvalidTransition):
         placed.reserve([allocate("MUG-WHT", WAREHOUSE, 1)], "x", NOW)
+
+
+def test_a_parcel_s_last_event_is_the_carrier_s_latest_not_the_last_to_arrive() -> None:
+    parcel = shipment()
+    assert parcel.last_event() is None
+    for event_id, kind, at in (
+        ("e1", "out_for_delivery", "2026-11-23T10:00:00+00:00"),
+        ("e2", "in_transit", "2026-11-23T08:00:00+00:00"),  # a retry arriving late
+        ("e3", "exception", "2026-11-23T10:00:00+00:00"),  # same moment: arrival decides
+    ):
+        parcel.record_event({"event_id": event_id, "type": kind, "occurred_at": at})
+
+    last = parcel.last_event()
+
+    assert last is not None and last["event_id"] == "e3"
