@@ -164,18 +164,19 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
         event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
         what = _STATUS_EMAILS.get(entry.status.value, f"order {entry.status.value}")
         found.append((event_id, entry.at.isoformat(), what))
-    ready_at = next(
-        (
-            e.at.isoformat()
-            for e in order.history
-            if e.status.value == "READY_FOR_PICKUP" and e.changes_status
-        ),
+    # Pick-ups stored before a part kept when it was ready: the order's first READY.
+    order_ready_at = next(
+        (e.at for e in order.history if e.status.value == "READY_FOR_PICKUP" and e.changes_status),
         None,
     )
     for fulfillment in order.fulfillments:
         prefix = f"{order.order_id}:{fulfillment.fulfillment_id}"
+        # When the part was ready, which its email tells: a mixed order becomes
+        # READY_FOR_PICKUP only once its parcel arrived (probe 185: the console dated the
+        # email at the parcel's delivery).
+        ready_at = fulfillment.ready_at or order_ready_at
         if fulfillment.pickup_code and ready_at:
-            found.append((f"{prefix}:READY_FOR_PICKUP", ready_at, "ready for pick-up"))
+            found.append((f"{prefix}:READY_FOR_PICKUP", ready_at.isoformat(), "ready for pick-up"))
         shipment = fulfillment.shipment
         if shipment is not None:
             found.append((f"{prefix}:SHIPPED", shipment.shipped_at.isoformat(), "shipment sent"))

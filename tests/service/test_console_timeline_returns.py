@@ -17,7 +17,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep
-from tests.fakes import FakeGateway, RecordingEvents
+from tests.fakes import Clock, FakeGateway, RecordingEvents
 from tests.service import flows
 
 
@@ -145,3 +145,33 @@ def test_the_receipt_comes_before_the_returned_status_it_caused(deps: Deps) -> N
     assert returned.status.value == "RETURNED"
     titles = [e["title"] for e in console.order_timeline(order.order_id, deps)["entries"]]
     assert titles.index("return received") < titles.index("RETURNED")
+
+
+def test_a_mixed_order_s_pick_up_email_is_dated_when_its_part_was_ready(deps: Deps) -> None:
+    # Probe 185: the console dated "email: ready for pick-up" at the parcel's delivery,
+    # when the mixed order itself became READY_FOR_PICKUP, not when the email went.
+    order = flows.reserved(deps, lines=flows.MIXED)
+    for part in order.fulfillments:
+        fulfillment_steps.dispatch_fulfillment(
+            FulfillmentStep(order_id=order.order_id, fulfillment_id=part.fulfillment_id), deps
+        )
+    ready = deps.store.get_order(order.order_id)
+    pickup = next(f for f in ready.fulfillments if f.type.value == "pickup")
+    parcel = next(f for f in ready.fulfillments if f.shipment is not None)
+    assert parcel.shipment is not None and pickup.ready_at is not None
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=20)
+    flows.carrier_event(deps, parcel.shipment.carrier, parcel.shipment.tracking_number)
+    events = deps.events
+    assert isinstance(events, RecordingEvents)
+    for event in list(events.published):
+        if event.get("order_id") == order.order_id and "ticket_id" not in event:
+            notify.on_order_event(event, deps)
+
+    (told,) = [
+        e
+        for e in console.order_timeline(order.order_id, deps)["entries"]
+        if e["title"] == "email: ready for pick-up"
+    ]
+
+    assert told["at"] == pickup.ready_at.isoformat()
