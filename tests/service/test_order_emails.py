@@ -196,22 +196,30 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     lost = lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
 
     assert lost.status.value == "DELIVERED"
-    sent = flows.mail_everything(deps)
-    subjects = _subject_lines(sent[before:])
-    assert len(subjects) == 1 and "entregado" not in subjects[0], subjects
     # What the delivered email would have said, the loss's tells (a probe: the customer
     # never heard of the return window nor got the survey link).
-    text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
-    assert "Has recogido el resto de tu pedido" in text
-    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
-    link = survey_links.survey_url(order.order_id, deps)
-    assert link in text and f'href="{link}"' in html
+    _one_email_tells_the_end(deps, order.order_id, before, "Has recogido el resto de tu pedido")
     assert (
         notify.email_kind_of(
             next(e for e in deps.events.published if e.get("status") == "DELIVERED"), deps
         )
         is EmailKind.DELIVERED
     )  # the policy's kind; the loss tells it instead
+
+
+def _one_email_tells_the_end(deps: Deps, order_id: str, before: int, rest: str) -> str:
+    """Since ``before``, one email (not "delivered"), telling what reached the customer
+    (``rest``), the return window and the survey link, as the delivered email would
+    have; its subject."""
+    sent = flows.mail_everything(deps)
+    subjects = _subject_lines(sent[before:])
+    assert len(subjects) == 1 and "entregado" not in subjects[0], subjects
+    text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
+    assert rest in text
+    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
+    link = survey_links.survey_url(order_id, deps)
+    assert link in text and f'href="{link}"' in html
+    return subjects[0]
 
 
 PICKUP_ONLY = [
@@ -577,14 +585,10 @@ def test_an_order_made_delivered_by_its_uncollected_pick_up_is_not_told_it_was_d
     fulfillment_steps.handle_fulfillment_timeout(step, deps)
 
     assert deps.store.get_order(order.order_id).status.value == "DELIVERED"
-    sent = flows.mail_everything(deps)
-    subjects = _subject_lines(sent[before:])
-    assert len(subjects) == 1 and "se ha cancelado" in subjects[0], subjects
-    text, html = _parts(sent[-1])[2], _parts(sent[-1])[1]
-    assert "El resto de tu pedido ha sido entregado" in text
-    assert f"tienes {deps.settings.return_window_days} días para devolverlo" in text
-    link = survey_links.survey_url(order.order_id, deps)
-    assert link in text and f'href="{link}"' in html
+    subject = _one_email_tells_the_end(
+        deps, order.order_id, before, "El resto de tu pedido ha sido entregado"
+    )
+    assert "se ha cancelado" in subject
 
 
 def test_a_pick_up_not_collected_while_its_parcel_travels_says_nothing_of_an_end(
