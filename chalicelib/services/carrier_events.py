@@ -243,32 +243,44 @@ def _tell_again(order: Order, carrier: str, event: CarrierEventRequest, deps: De
         _open_exception_ticket(order, carrier, event, occurred_at, deps)
 
 
+class _NotOnItsOrderYet(Exception):
+    """The parcel's pointer names an order that does not hold the parcel: its booking is
+    being written (the pointer goes first), or one never finished (``booking``: False)."""
+
+    def __init__(self, booking: bool) -> None:
+        super().__init__("the parcel is not on its order")
+        self.booking = booking
+
+
+def _unknown_parcel(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
+    # Per parcel, as a known parcel's events are (``decide``): another unknown parcel
+    # sending an id already seen still alerts (re-probe 171). The length keeps a tracking
+    # number with a colon from reading as another parcel's.
+    parcel = f"{len(event.tracking_number)}:{event.tracking_number}"
+    marker = f"webhook:{carrier}:{parcel}:{event.event_id}"
+    if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
+        return {"event_id": event.event_id, "status": "duplicate"}
+    # Once per parcel, not per event: a carrier scanning one mislabelled parcel four times
+    # opened four alerts (probe 170). The alert names the first event.
+    alert_once(
+        _unknown_parcel_marker(carrier, event.tracking_number),
+        f"unknown parcel {event.tracking_number}",
+        {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
+        deps,
+    )
+    return {"event_id": event.event_id, "status": "ignored", "reason": "unknown tracking number"}
+
+
 def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
     try:
         order_id = deps.store.order_for_shipment(carrier, event.tracking_number)
     except NotFound:
-        # Per parcel, as a known parcel's events are (``decide``): another unknown parcel
-        # sending an id already seen still alerts (re-probe 171). The length keeps a
-        # tracking number with a colon from reading as another parcel's.
-        parcel = f"{len(event.tracking_number)}:{event.tracking_number}"
-        marker = f"webhook:{carrier}:{parcel}:{event.event_id}"
-        if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
-            return {"event_id": event.event_id, "status": "duplicate"}
-        # Once per parcel, not per event: a carrier scanning one mislabelled parcel four
-        # times opened four alerts (probe 170). The alert names the first event.
-        alert_once(
-            _unknown_parcel_marker(carrier, event.tracking_number),
-            f"unknown parcel {event.tracking_number}",
-            {"kind": "unknown_tracking_number", "carrier": carrier, **event.model_dump()},
-            deps,
-        )
-        return {
-            "event_id": event.event_id,
-            "status": "ignored",
-            "reason": "unknown tracking number",
-        }
+        return _unknown_parcel(carrier, event, deps)
 
     def decide(order: Order) -> Change[Outcome] | None:
+        if order.find_by_tracking(carrier, event.tracking_number) is None:
+            waiting = any(f.status is FulfillmentStatus.PENDING for f in order.fulfillments)
+            raise _NotOnItsOrderYet(booking=waiting)
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
@@ -334,6 +346,15 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             f"parcel {event.tracking_number} is taking other events; send this one again",
             field="tracking_number",
         ) from exc
+    except _NotOnItsOrderYet as missing:
+        # An event sent while the parcel's booking is written was answered 422, which a
+        # carrier does not send again (re-probe 188): the booking lands in moments.
+        if missing.booking:
+            raise TryAgainShortly(
+                f"parcel {event.tracking_number} is being booked; send this event again",
+                field="tracking_number",
+            ) from missing
+        return _unknown_parcel(carrier, event, deps)
     if written.change is None:
         _tell_again(written.order, carrier, event, deps)
         return {"event_id": event.event_id, "status": "duplicate"}

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import ConcurrentModification, NotFound
+from chalicelib.domain.errors import ConcurrentModification, NotFound, TryAgainShortly
 from chalicelib.domain.fulfillments import MAX_PARCEL_EVENTS
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.services import carrier_events, returns, tickets
+from chalicelib.services import carrier_events, ordering, returns, tickets
 from chalicelib.services.sla import exception_ticket_id
 from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
@@ -447,3 +447,45 @@ def test_a_problem_from_before_the_delivery_told_after_it_leaves_ops_no_alert(
     with pytest.raises(NotFound):
         tickets.get_ticket(exception_ticket_id(carrier, tracking), deps)
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
+def _pointed_at(deps: Deps, order_id: str) -> None:
+    """The parcel's pointer names ``order_id`` before the order holds the parcel: the
+    pointer is written ahead of the booking's order write."""
+
+    def ahead(carrier: str, tracking_number: str) -> str:
+        return order_id
+
+    deps.store.order_for_shipment = ahead  # type: ignore[method-assign]
+
+
+def test_an_event_sent_while_its_parcel_is_booked_is_asked_again_not_refused(
+    deps: Deps,
+) -> None:
+    # Re-probe 188: an event arriving between the pointer's write and the order's was
+    # answered 422 ("no shipment ... on this order"), which a carrier does not resend.
+    order = flows.reserved(deps)
+    _pointed_at(deps, order.order_id)
+
+    with pytest.raises(TryAgainShortly) as asked_again:
+        flows.carrier_event(deps, "rapido", "RAP-BEING-BOOKED")
+
+    assert asked_again.value.field == "tracking_number"
+    assert deps.store.get_order(order.order_id).status is OrderStatus.RESERVED
+    assert isinstance(deps.events, RecordingEvents)
+    assert not [m for _, m in deps.events.alerts if m["kind"] == "unknown_tracking_number"]
+
+
+def test_an_event_for_a_parcel_its_order_never_held_is_an_unknown_parcel(deps: Deps) -> None:
+    # A booking whose order write never landed, on an order cancelled since: nothing of
+    # it waits to be booked, so the parcel is as unknown as any other.
+    order = flows.reserved(deps)
+    ordering.cancel_order(order.order_id, deps)
+    _pointed_at(deps, order.order_id)
+
+    answer = flows.carrier_event(deps, "rapido", "RAP-NEVER-BOOKED")
+
+    assert answer["status"] == "ignored"
+    assert isinstance(deps.events, RecordingEvents)
+    told = [m for _, m in deps.events.alerts if m["kind"] == "unknown_tracking_number"]
+    assert [m["tracking_number"] for m in told] == ["RAP-NEVER-BOOKED"]
