@@ -119,12 +119,18 @@ class Shipment(DeferredModel):
 
     def last_event(self) -> dict[str, str] | None:
         """What the carrier last reported, in the carrier's own order of events (a retry
-        may arrive late); events of one moment keep their order of arrival."""
+        may arrive late); of one moment, the delivery, then the last to arrive. An event
+        told late is recorded no earlier than the order's last change (a re-probe: an
+        "out for delivery" retried after the delivery tied with it and read as the last)."""
         if not self.events:
             return None
         return max(
             enumerate(self.events),
-            key=lambda pair: (datetime.fromisoformat(pair[1]["occurred_at"]), pair[0]),
+            key=lambda pair: (
+                datetime.fromisoformat(pair[1]["occurred_at"]),
+                pair[1].get("type") == "delivered",
+                pair[0],
+            ),
         )[1]
 
     @property

@@ -171,3 +171,16 @@ def test_a_parcel_s_last_event_is_the_carrier_s_latest_not_the_last_to_arrive() 
     last = parcel.last_event()
 
     assert last is not None and last["event_id"] == "e3"
+
+
+def test_a_delivery_is_the_last_event_of_its_moment_whatever_arrived_after_it() -> None:
+    # Re-probe 188: an "out for delivery" retried after the delivery is recorded at the
+    # delivery's moment (never before the order's last change), and read as the last.
+    parcel = shipment()
+    at = "2026-11-23T10:00:00+00:00"
+    parcel.record_event({"event_id": "d", "type": "delivered", "occurred_at": at})
+    parcel.record_event({"event_id": "o", "type": "out_for_delivery", "occurred_at": at})
+
+    last = parcel.last_event()
+
+    assert last is not None and last["type"] == "delivered"
