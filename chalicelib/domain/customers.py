@@ -1,7 +1,7 @@
 """Customer identifiers: one normal form each, so the same person is found in every channel."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -44,6 +44,20 @@ UNVOUCHED = "customer_unvouched"
 # of DynamoDB's 100): a probe had another storefront attach 101 to one customer, who then
 # could never be merged into another record. Founding, proving and merging are not capped.
 MAX_ATTACHED_IDENTIFIERS = 40
+
+# The profile's mark that its ``locale`` was asked for (by the customer, through a
+# request naming it), not the default every profile holds: a merge keeps a language only
+# one record chose (re-probe 188: the survivor's default Spanish won over English asked
+# for). Absent on profiles stored before it, which read as not chosen.
+LOCALE_CHOSEN = "locale_chosen"
+
+
+def language_after_merge(survivor: Mapping[str, Any], merged: Mapping[str, Any]) -> str | None:
+    """The language the survivor of a merge takes: the merged record's when only it was
+    chosen; None (the survivor's stays) otherwise, chosen by both included."""
+    if merged.get(LOCALE_CHOSEN) and not survivor.get(LOCALE_CHOSEN) and merged.get("locale"):
+        return str(merged["locale"])
+    return None
 
 
 class ProfileState(StrEnum):

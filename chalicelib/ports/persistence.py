@@ -4,7 +4,7 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
@@ -235,8 +235,9 @@ class Identities(Protocol):
         ...
 
     def set_locale(self, customer_id: str, locale: str) -> bool:
-        """Record the language the customer is written to in (``es`` or ``en``); False
-        when the customer is unknown or no longer active (merged, erased)."""
+        """Record the language the customer asked to be written to in (``es`` or ``en``,
+        marked ``LOCALE_CHOSEN``); False when the customer is unknown or no longer active
+        (merged, erased)."""
         ...
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
@@ -266,7 +267,7 @@ class Identities(Protocol):
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
-        notifications: str | None = None,
+        survivor_takes: Mapping[str, Any] | None = None,
     ) -> None:
         """Point the merged record and its identifiers at the survivor (none of them
         vouched for there: a merge proves nothing) and keep the merge record, all or
@@ -274,8 +275,8 @@ class Identities(Protocol):
         identifier not in ``identifiers`` (claimed since they were read). The claims of
         ``vouched`` (those vouched for on the merged record) remember it
         (``IdentifierClaim.proven_on``); the others keep what they remembered. The
-        survivor's email preference becomes ``notifications`` when given, in the same
-        write."""
+        survivor's profile takes ``survivor_takes`` (what it keeps of the merged record's
+        choices: its email preference, its language) in the same write."""
         ...
 
     def erasure(self, customer_id: str) -> dict[str, Any] | None:

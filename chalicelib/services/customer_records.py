@@ -9,12 +9,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
+    LOCALE_CHOSEN,
     AnalyticsState,
     CustomerMetrics,
     Identifier,
     IdentifierType,
     ProfileState,
     analytics_state,
+    language_after_merge,
 )
 from chalicelib.domain.email_policy import preference_after_merge
 from chalicelib.domain.erasure import (
@@ -119,17 +121,29 @@ def merge_customers(
         "by_role": by_role,
     }
     vouched, attached = sorted_by_vouching(merged_id, deps)
-    kept = preference_after_merge(survivor, merged)
     store.merge_profiles(
         survivor_id,
         merged_id,
         vouched + attached,
         record,
         vouched,
-        notifications=kept.value if kept is not None else None,
+        survivor_takes=_choices_kept(survivor, merged),
     )
     _move_history(survivor_id, merged_id, deps)
     return record
+
+
+def _choices_kept(survivor: dict[str, Any], merged: dict[str, Any]) -> dict[str, Any]:
+    """What the survivor's profile takes of the merged record's choices: the email
+    preference (``preference_after_merge``) and the language (``language_after_merge``)."""
+    kept: dict[str, Any] = {}
+    preference = preference_after_merge(survivor, merged)
+    if preference is not None:
+        kept["notifications"] = preference.value
+    language = language_after_merge(survivor, merged)
+    if language is not None:
+        kept |= {"locale": language, LOCALE_CHOSEN: True}
+    return kept
 
 
 def carry_over_after_merge(merged_id: str, deps: Deps) -> None:

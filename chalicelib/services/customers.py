@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import (
+    LOCALE_CHOSEN,
     Identifier,
     IdentifierClaim,
     IdentifierType,
@@ -135,7 +136,9 @@ def resolve_customer(
         if match is not None:
             return match
         customer_id = founded_here if founded_here and not gone else f"cus_{uuid.uuid4().hex[:16]}"
-        profile = {"name": ref.name, "locale": ref.locale}
+        profile: dict[str, Any] = {"name": ref.name, "locale": ref.locale}
+        if "locale" in ref.model_fields_set:
+            profile[LOCALE_CHOSEN] = True
         try:
             deps.store.create_customer(customer_id, identifiers, profile, vouched=identifiers[0])
         except Conflict as exc:

@@ -97,3 +97,38 @@ def test_an_order_that_names_a_language_speaks_it(client: Any) -> None:
 
     page = client.http.get(urlparse(placed["tracking_url"]).path, headers={"Accept": "text/html"})
     assert '<html lang="es"' in page.body.decode()
+
+
+def test_a_merge_keeps_a_language_only_the_merged_record_chose(client: Any) -> None:
+    # Re-probe 188: a record founded without a language (Spanish by default) kept it
+    # when merged with one whose customer asked for English.
+    survivor = _identify(client, OPS, {"email": _email()})["customer_id"]
+    english = _email()
+    merged = _identify(client, OPS, {"email": english, "locale": "en"})["customer_id"]
+
+    answer = client.http.post(
+        f"/customers/{survivor}/merge",
+        headers=OPS | JSON,
+        body=json.dumps({"from_customer_id": merged}),
+    )
+
+    assert answer.status_code == 200, answer.body
+    assert _language(client, survivor) == "en"
+    body = order_body()
+    body["customer"] = {"email": english}
+    placed = place_order(client, body)
+    page = client.http.get(urlparse(placed["tracking_url"]).path, headers={"Accept": "text/html"})
+    assert '<html lang="en"' in page.body.decode()
+
+
+def test_a_merge_of_two_chosen_languages_keeps_the_survivor_s(client: Any) -> None:
+    survivor = _identify(client, OPS, {"email": _email(), "locale": "es"})["customer_id"]
+    merged = _identify(client, OPS, {"email": _email(), "locale": "en"})["customer_id"]
+
+    client.http.post(
+        f"/customers/{survivor}/merge",
+        headers=OPS | JSON,
+        body=json.dumps({"from_customer_id": merged}),
+    )
+
+    assert _language(client, survivor) == "es"

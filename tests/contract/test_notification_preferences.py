@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.customers import Identifier, IdentifierType
+from chalicelib.domain.customers import LOCALE_CHOSEN, Identifier, IdentifierType
 from chalicelib.domain.errors import Conflict
 from tests.support.builders import NOW, new_id
 
@@ -50,7 +50,11 @@ def test_a_merge_sets_the_survivor_s_preference_in_its_own_write(
     record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
 
     customers.merge_profiles(
-        survivor, merged, identifiers[:moving], record, notifications="essential"
+        survivor,
+        merged,
+        identifiers[:moving],
+        record,
+        survivor_takes={"notifications": "essential"},
     )
 
     assert customers.profile(survivor)["notifications"] == "essential"
@@ -64,16 +68,34 @@ def test_a_refused_merge_leaves_the_survivor_s_preference(customers: Any) -> Non
     record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
 
     with pytest.raises(Conflict):
-        customers.merge_profiles(survivor, merged, [], record, notifications="essential")
+        customers.merge_profiles(
+            survivor, merged, [], record, survivor_takes={"notifications": "essential"}
+        )
 
     assert customers.profile(survivor)["notifications"] == "all"
 
 
 def test_the_language_is_kept_on_an_active_profile_only(customers: Any) -> None:
     customer_id = _customer(customers)
+    assert not customers.profile(customer_id).get(LOCALE_CHOSEN)
     assert customers.set_locale(customer_id, "en")
     assert customers.profile(customer_id)["locale"] == "en"
+    assert customers.profile(customer_id)[LOCALE_CHOSEN] is True
     assert not customers.set_locale(new_id("cus"), "en")
     customers.begin_erasure(customer_id, [], {"at": NOW.isoformat(), "status": "in_progress"})
     assert not customers.set_locale(customer_id, "es")
     assert customers.profile(customer_id)["locale"] == "en"
+
+
+def test_a_merge_gives_the_survivor_what_it_takes_of_the_merged_record_s_choices(
+    customers: Any,
+) -> None:
+    survivor, merged = _customer(customers), _customer(customers)
+    record = {"from_customer_id": merged, "into_customer_id": survivor, "at": NOW.isoformat()}
+    takes = {"locale": "en", LOCALE_CHOSEN: True, "notifications": "all"}
+
+    customers.merge_profiles(survivor, merged, [], record, survivor_takes=takes)
+
+    profile = customers.profile(survivor)
+    assert {name: profile[name] for name in takes} == takes
+    assert profile["name"] == "Ana"

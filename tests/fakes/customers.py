@@ -9,11 +9,12 @@ import base64
 import copy
 import json
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from chalicelib.domain.customers import (
+    LOCALE_CHOSEN,
     MAX_ATTACHED_IDENTIFIERS,
     UNVOUCHED,
     AnalyticsState,
@@ -102,16 +103,16 @@ class FakeIdentities:
         return [Identifier.model_validate(mirrors[key]) for key in sorted(mirrors)]
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
-        return self._set_on_active_profile(customer_id, "notifications", preference)
+        return self._set_on_active_profile(customer_id, {"notifications": preference})
 
     def set_locale(self, customer_id: str, locale: str) -> bool:
-        return self._set_on_active_profile(customer_id, "locale", locale)
+        return self._set_on_active_profile(customer_id, {"locale": locale, LOCALE_CHOSEN: True})
 
-    def _set_on_active_profile(self, customer_id: str, attribute: str, value: str) -> bool:
+    def _set_on_active_profile(self, customer_id: str, attributes: Mapping[str, Any]) -> bool:
         profile = self._profile(customer_id)
         if profile is None or profile.get("state", "active") != "active":
             return False
-        profile[attribute] = value
+        profile.update(attributes)
         return True
 
     def claim_identifier(self, customer_id: str, identifier: Identifier) -> bool:
@@ -164,7 +165,7 @@ class FakeIdentities:
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
-        notifications: str | None = None,
+        survivor_takes: Mapping[str, Any] | None = None,
     ) -> None:
         # The profiles, the record, and one claim each (the profile lists them).
         if 3 + len(identifiers) > MAX_TRANSACTION_ITEMS:
@@ -181,10 +182,10 @@ class FakeIdentities:
         profile = self._profile(merged)
         assert profile is not None
         profile |= {"state": "merged", "merged_into": survivor, "merged_at": record["at"]}
-        if notifications is not None:
+        if survivor_takes:
             kept = self._profile(survivor)
             assert kept is not None
-            kept["notifications"] = notifications
+            kept.update(survivor_takes)
         merges = self._m.kept(survivor, CustomerRecord.MERGES)
         merges[f"{record['at']}#{merged}"] = copy.deepcopy(record)
         for identifier in identifiers:

@@ -16,7 +16,7 @@ customers keep getting tokens for what they proved before."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
@@ -27,6 +27,7 @@ from chalicelib.adapters.dynamodb.table import (
     TransactionCancelled,
 )
 from chalicelib.domain.customers import (
+    LOCALE_CHOSEN,
     MAX_ATTACHED_IDENTIFIERS,
     Identifier,
     IdentifierClaim,
@@ -43,6 +44,16 @@ PROFILE_IDENTIFIERS = "identifiers"
 VOUCHED = "vouched"
 # The record a claim was vouched for on before a merge moved it (``IdentifierClaim``).
 PROVEN_ON = "proven_on"
+
+
+def _profile_sets(
+    attributes: Mapping[str, Any],
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """``#a0 = :a0, ...`` with its values and names, for profile attributes set at once."""
+    sets = ", ".join(f"#a{i} = :a{i}" for i in range(len(attributes)))
+    values = {f":a{i}": value for i, value in enumerate(attributes.values())}
+    names = {f"#a{i}": name for i, name in enumerate(attributes)}
+    return sets, values, names
 
 
 class IdentityRepository:
@@ -121,19 +132,20 @@ class IdentityRepository:
 
     def set_notifications(self, customer_id: str, preference: str) -> bool:
         """Record the profile's email preference, on an active profile only."""
-        return self._set_on_active_profile(customer_id, "notifications", preference)
+        return self._set_on_active_profile(customer_id, {"notifications": preference})
 
     def set_locale(self, customer_id: str, locale: str) -> bool:
-        """Record the language the customer is written to in, on an active profile only."""
-        return self._set_on_active_profile(customer_id, "locale", locale)
+        """Record the language the customer asked for, on an active profile only."""
+        return self._set_on_active_profile(customer_id, {"locale": locale, LOCALE_CHOSEN: True})
 
-    def _set_on_active_profile(self, customer_id: str, attribute: str, value: str) -> bool:
+    def _set_on_active_profile(self, customer_id: str, attributes: Mapping[str, Any]) -> bool:
+        sets, values, names = _profile_sets(attributes)
         write = self._table.update(
             keys.profile(customer_id),
-            "SET #attribute = :value",
+            f"SET {sets}",
             _ACTIVE_PROFILE,
-            {":value": value, ":active": "active"},
-            {"#state": "state", "#attribute": attribute},
+            values | {":active": "active"},
+            names | {"#state": "state"},
         )
         try:
             self._table.write(write)
@@ -217,12 +229,12 @@ class IdentityRepository:
         identifiers: list[Identifier],
         record: dict[str, Any],
         vouched: Collection[Identifier] = (),
-        notifications: str | None = None,
+        survivor_takes: Mapping[str, Any] | None = None,
     ) -> None:
         """Point the merged record and its identifiers at the survivor, none of them vouched
-        for there, and record who did it, atomically (with the survivor's email preference
-        when ``notifications`` is given); ``Conflict`` if either record stopped being active
-        meanwhile, or the merged record lists an identifier not given."""
+        for there, and record who did it, atomically (with ``survivor_takes`` set on the
+        survivor's profile); ``Conflict`` if either record stopped being active meanwhile,
+        or the merged record lists an identifier not given."""
         listed, copied = self._stored_identifiers(merged)
         moved = _names(identifiers)
         # Every identifier the merged record lists moves, or none: one claimed by the record
@@ -245,19 +257,22 @@ class IdentityRepository:
         active = _ACTIVE_PROFILE
         survivor_sets: list[str] = []
         survivor_values: dict[str, Any] = {":active": "active"}
+        survivor_names = {"#state": "state"}
         if moved:
             survivor_sets.append(f"ADD {PROFILE_IDENTIFIERS} :moved")
             survivor_values[":moved"] = moved
-        if notifications is not None:
-            survivor_sets.append("SET notifications = :notifications")
-            survivor_values[":notifications"] = notifications
+        if survivor_takes:
+            sets, taken, names = _profile_sets(survivor_takes)
+            survivor_sets.append(f"SET {sets}")
+            survivor_values |= taken
+            survivor_names |= names
         if survivor_sets:
             survivor_write = self._table.update(
                 keys.profile(survivor),
                 " ".join(survivor_sets),
                 active,
                 survivor_values,
-                {"#state": "state"},
+                survivor_names,
             )
         else:
             survivor_write = self._table.check(
