@@ -154,7 +154,6 @@ class Settings(BaseSettings):
     # A parcel the carrier has not confirmed this long after its promise is declared lost.
     lost_parcel_days: int = 30
     idempotency_ttl_seconds: int = 48 * 3600
-    webhook_event_ttl_seconds: int = 7 * 24 * 3600
     signature_tolerance_seconds: int = 300
     max_body_bytes: int = 64 * 1024
     # Shipping fee and free-shipping threshold per carrier zone (ORQUESTA_SHIPPING_FEES,

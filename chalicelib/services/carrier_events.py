@@ -253,13 +253,10 @@ class _NotOnItsOrderYet(Exception):
 
 
 def _unknown_parcel(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, Any]:
-    # Per parcel, as a known parcel's events are (``decide``): another unknown parcel
-    # sending an id already seen still alerts (re-probe 171). The length keeps a tracking
-    # number with a colon from reading as another parcel's.
-    parcel = f"{len(event.tracking_number)}:{event.tracking_number}"
-    marker = f"webhook:{carrier}:{parcel}:{event.event_id}"
-    if not deps.store.remember_once(marker, deps.settings.webhook_event_ttl_seconds):
-        return {"event_id": event.event_id, "status": "duplicate"}
+    """Nothing is recorded of an event for a parcel not known: sent again, it is
+    ``ignored`` again, and applies once the booking is known. It was answered
+    ``duplicate`` the second time, and a carrier taking that for "you have it" stopped
+    sending: the delivery was lost (re-probe 189)."""
     # Once per parcel, not per event: a carrier scanning one mislabelled parcel four times
     # opened four alerts (probe 170). The alert names the first event.
     alert_once(
