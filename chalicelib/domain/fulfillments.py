@@ -119,18 +119,16 @@ class Shipment(DeferredModel):
 
     def last_event(self) -> dict[str, str] | None:
         """What the carrier last reported, in the carrier's own order of events (a retry
-        may arrive late); of one moment, the delivery, then the last to arrive. An event
-        told late is recorded no earlier than the order's last change (a re-probe: an
-        "out for delivery" retried after the delivery tied with it and read as the last)."""
+        may arrive late; of one moment, the last to arrive); once the parcel is
+        delivered, its delivery, which nothing the carrier says after it undoes (re-probes
+        188 and 189: an "out for delivery" retried or dated after the delivery read as
+        the parcel's last news)."""
         if not self.events:
             return None
+        delivered = [e for e in self.events if e.get("type") == "delivered"]
         return max(
-            enumerate(self.events),
-            key=lambda pair: (
-                datetime.fromisoformat(pair[1]["occurred_at"]),
-                pair[1].get("type") == "delivered",
-                pair[0],
-            ),
+            enumerate(delivered if self.delivered_at is not None and delivered else self.events),
+            key=lambda pair: (datetime.fromisoformat(pair[1]["occurred_at"]), pair[0]),
         )[1]
 
     @property

@@ -5,6 +5,7 @@ pick-up store). How their progress moves the order is in
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 import pytest
 from hypothesis import given
@@ -173,13 +174,20 @@ def test_a_parcel_s_last_event_is_the_carrier_s_latest_not_the_last_to_arrive() 
     assert last is not None and last["event_id"] == "e3"
 
 
-def test_a_delivery_is_the_last_event_of_its_moment_whatever_arrived_after_it() -> None:
-    # Re-probe 188: an "out for delivery" retried after the delivery is recorded at the
-    # delivery's moment (never before the order's last change), and read as the last.
+@pytest.mark.parametrize(
+    "later",
+    ["2026-11-23T10:00:00+00:00", "2026-11-23T10:00:02+00:00"],
+    ids=["same-moment", "dated-after"],
+)
+def test_a_delivered_parcel_s_last_event_is_its_delivery_whatever_came_after(later: str) -> None:
+    # Re-probes 188 and 189: an "out for delivery" retried after the delivery (recorded
+    # at its moment, never before the order's last change), or dated after it by the
+    # carrier, read as the delivered parcel's last news.
     parcel = shipment()
-    at = "2026-11-23T10:00:00+00:00"
-    parcel.record_event({"event_id": "d", "type": "delivered", "occurred_at": at})
-    parcel.record_event({"event_id": "o", "type": "out_for_delivery", "occurred_at": at})
+    delivered_at = "2026-11-23T10:00:00+00:00"
+    parcel.record_event({"event_id": "d", "type": "delivered", "occurred_at": delivered_at})
+    parcel.delivered_at = datetime.fromisoformat(delivered_at)
+    parcel.record_event({"event_id": "o", "type": "out_for_delivery", "occurred_at": later})
 
     last = parcel.last_event()
 
