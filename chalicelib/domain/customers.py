@@ -48,14 +48,24 @@ MAX_ATTACHED_IDENTIFIERS = 40
 # The profile's mark that its ``locale`` was asked for (by the customer, through a
 # request naming it), not the default every profile holds: a merge keeps a language only
 # one record chose (re-probe 188: the survivor's default Spanish won over English asked
-# for). Absent on profiles stored before it, which read as not chosen.
+# for). Absent on profiles stored before it.
 LOCALE_CHOSEN = "locale_chosen"
+# The language a profile holds when none was asked for.
+DEFAULT_LOCALE = "es"
+
+
+def _chose_language(profile: Mapping[str, Any]) -> bool:
+    # A language other than the default was asked for, marked or not (a profile stored
+    # before the mark: re-probe 189 saw its English lost in a merge).
+    return bool(profile.get(LOCALE_CHOSEN)) or profile.get("locale", DEFAULT_LOCALE) != (
+        DEFAULT_LOCALE
+    )
 
 
 def language_after_merge(survivor: Mapping[str, Any], merged: Mapping[str, Any]) -> str | None:
     """The language the survivor of a merge takes: the merged record's when only it was
     chosen; None (the survivor's stays) otherwise, chosen by both included."""
-    if merged.get(LOCALE_CHOSEN) and not survivor.get(LOCALE_CHOSEN) and merged.get("locale"):
+    if _chose_language(merged) and not _chose_language(survivor) and merged.get("locale"):
         return str(merged["locale"])
     return None
 

@@ -15,10 +15,12 @@ def _profile(locale: str, chosen: bool) -> dict[str, object]:
     ("survivor", "merged", "kept"),
     [
         (("es", False), ("en", True), "en"),  # re-probe 188: the default Spanish won
-        (("es", False), ("en", False), None),  # neither chose: the survivor's stays
+        # Re-probe 189: English stored before the mark was asked for all the same.
+        (("es", False), ("en", False), "en"),
+        (("es", False), ("es", False), None),  # neither chose: the survivor's stays
         (("es", True), ("en", True), None),  # both chose: the survivor's stays
+        (("en", False), ("es", True), None),  # English unmarked was chosen too
         (("en", True), ("es", False), None),
-        (("en", False), ("en", True), "en"),
     ],
 )
 def test_a_language_only_the_merged_record_chose_is_kept(
