@@ -171,8 +171,8 @@ def preference_after_merge(
     """The email preference the survivor of a merge keeps, or None to leave its profile
     as it is. A choice one record made is kept; two that differ keep "essential": no
     address of the person gets emails it declined (probe 184: a record that chose
-    "essential", merged into one that chose "all", got every status at its own address).
-    """
+    "essential", merged into one that chose "all", got every status at its own
+    address)."""
     if merged.get("notifications") is None:
         return None
     theirs = preference_of(merged)
