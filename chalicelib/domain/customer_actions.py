@@ -119,6 +119,18 @@ class CustomerActions(DeferredModel):
         return [action.value for action in self.actions]
 
 
+def lines_left_to_return(order: Order) -> tuple[ReturnableLine, ...]:
+    """Each product the order can still send back, named, with its units left."""
+    names: dict[str, str] = {}
+    for line in order.lines:
+        names.setdefault(line.sku, line.name)
+    return tuple(
+        ReturnableLine(sku=sku, name=names.get(sku, sku), quantity=quantity)
+        for sku, quantity in order.returnable_quantities().items()
+        if quantity > 0
+    )
+
+
 def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts:
     """The facts the actions depend on; ``return_window`` is the length to use for an order
     placed before the window became one of its terms (as ``Order.request_return`` does)."""
@@ -126,14 +138,7 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
     delivered_at = order.delivered_at()
     if ends is None and return_window is not None and delivered_at is not None:
         ends = delivered_at + return_window
-    names: dict[str, str] = {}
-    for line in order.lines:
-        names.setdefault(line.sku, line.name)
-    returnable = tuple(
-        ReturnableLine(sku=sku, name=names.get(sku, sku), quantity=quantity)
-        for sku, quantity in order.returnable_quantities().items()
-        if quantity > 0
-    )
+    returnable = lines_left_to_return(order)
     # The first decline starts the time to pay again: declining again does not extend it
     # (a probe kept an order, and its ended promotion's coupon, payable for weeks so).
     rejected_at = next((e.at for e in order.history if e.status is OrderStatus.REJECTED), None)

@@ -4,7 +4,7 @@ without JavaScript): how it went, in the order's language, naming the fields to 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
-from chalicelib.domain.customer_actions import payment_tries_used
+from chalicelib.domain.customer_actions import lines_left_to_return, payment_tries_used
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -230,8 +230,4 @@ def order_form_notice(
 
 def _still_returnable(order: Order) -> list[tuple[str, int]]:
     """``(name, units)`` of each product the order can still send back, read now."""
-    names: dict[str, str] = {}
-    for line in order.lines:
-        names.setdefault(line.sku, line.name)
-    left = order.returnable_quantities()
-    return [(names.get(sku, sku), units) for sku, units in left.items() if units > 0]
+    return [(line.name, line.quantity) for line in lines_left_to_return(order)]

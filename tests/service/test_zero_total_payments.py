@@ -39,6 +39,14 @@ def _ready(deps: Deps, free: bool) -> Order:
     return order
 
 
+def _collected(deps: Deps, order: Order) -> Order:
+    """The order once its one pick-up was collected, as stored."""
+    (pickup,) = order.fulfillments
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    return deps.store.get_order(order.order_id)
+
+
 def _gateway(deps: Deps) -> FakeGateway:
     assert isinstance(deps.payments, FakeGateway)
     return deps.payments
@@ -64,11 +72,7 @@ def test_a_cancelled_order_reads_voided(deps: Deps, free: bool) -> None:
 
 @pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
 def test_a_collected_order_reads_captured(deps: Deps, free: bool) -> None:
-    order = _ready(deps, free)
-    (pickup,) = order.fulfillments
-    assert pickup.pickup_code is not None
-    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
-    collected = deps.store.get_order(order.order_id)
+    collected = _collected(deps, _ready(deps, free))
     assert collected.status is OrderStatus.DELIVERED
     assert collected.payment.status is PaymentStatus.CAPTURED
     _moved_nothing(deps, collected)
@@ -76,10 +80,7 @@ def test_a_collected_order_reads_captured(deps: Deps, free: bool) -> None:
 
 @pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
 def test_a_fully_returned_order_reads_refunded(deps: Deps, free: bool) -> None:
-    order = _ready(deps, free)
-    (pickup,) = order.fulfillments
-    assert pickup.pickup_code is not None
-    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    order = _collected(deps, _ready(deps, free))
     request = RequestReturnRequest.model_validate(
         {
             "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
