@@ -367,6 +367,8 @@ class LocationResponse(DeferredModel):
     pickup: bool
     ships: bool
     postal_code: str | None = None
+    # Street and number: where a customer collects, and where a return by post is sent.
+    address: str | None = None
 
 
 class LocationsResponse(DeferredModel):

@@ -101,6 +101,7 @@ def track(call: Call, token: str) -> Any:
         call.deps.clock(),
         {loc.location_id: f"{loc.name} ({loc.city})" for loc in locations if loc.pickup},
         {loc.location_id: loc.postal_code for loc in locations if loc.postal_code},
+        locations,
     )
     nonce = secrets.token_urlsafe(16)
     forms = {

@@ -36,3 +36,15 @@ class Location(DeferredModel):
     # Where it is: its region's calendar, time zone and taxes (delivery promises, pick-up
     # readiness, the tax of pick-up lines). Locations stored before it read as unknown.
     postal_code: str | None = None
+    # Street and number: where a return sent by post goes (the customer's page says it).
+    address: str | None = None
+
+    def street_address(self) -> str:
+        """Where it is, for someone going there: ``Calle X 1, 28906 Getafe``, leaving out
+        what is not known."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        return ", ".join(part for part in (self.address, town) if part)
+
+    def postal_address(self) -> str:
+        """The address a parcel is written to: ``Almacén Getafe, Calle X 1, 28906 Getafe``."""
+        return f"{self.name}, {self.street_address()}"

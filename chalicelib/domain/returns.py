@@ -84,6 +84,21 @@ def check_return_location(channel: str, location: Location) -> None:
         )
 
 
+def mail_return_destination(
+    returned: OrderReturn, shipped_from: Sequence[str], locations: Sequence[Location]
+) -> Location | None:
+    """Where a return by post is sent: the location named when it was asked for; else the
+    one the order's first parcel left from (it holds that stock); else the first warehouse
+    (an order only picked up). ``None`` for a return taken to a store, or once received."""
+    if returned.for_any_store or returned.status is not ReturnStatus.REQUESTED:
+        return None
+    by_id = {location.location_id: location for location in locations}
+    for location_id in (returned.requested_location_id, *shipped_from):
+        if location_id is not None and location_id in by_id:
+            return by_id[location_id]
+    return next((loc for loc in locations if loc.type is LocationType.WAREHOUSE), None)
+
+
 def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, int]:
     """Units per SKU kept by the customer and not yet asked back."""
     left = dict(kept)

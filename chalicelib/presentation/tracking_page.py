@@ -4,19 +4,20 @@ of ids, the pick-up code as a QR code, and only what is the customer's (no ops n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.customer_actions import CustomerActions
-from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
-from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.returns import OrderReturn, mail_return_destination
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
@@ -83,6 +84,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_ended": "El plazo para pagar de nuevo este pedido terminó el {when}. Para "
         "seguir, haz un pedido nuevo.",
         "return_ended": "El plazo para devolver este pedido terminó el {when}.",
+        "send_to": "Envíalo a {address}, con el número de devolución {return_id} dentro.",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
         "sent": "Hecho. Actualizando…",
@@ -137,6 +139,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_ended": "The time to pay again for this order ended on {when}. A new order "
         "is the way on.",
         "return_ended": "The return window for this order closed on {when}.",
+        "send_to": "Send it to {address}, with the return number {return_id} inside.",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
         "sent": "Done. Refreshing…",
@@ -174,6 +177,7 @@ def _fulfillment(
     now: datetime,
     postal_codes: Mapping[str, str],
     to: Destination | None,
+    streets: Mapping[str, str],
 ) -> dict[str, Any]:
     shipment = fulfillment.shipment
     out = shipment is not None and not shipment.delivered_at and not shipment.lost_at
@@ -210,6 +214,8 @@ def _fulfillment(
             else None
         ),
         "pickup_code": fulfillment.pickup_code if ready else None,
+        # Where the store is, beside its name (a customer going there needs the street).
+        "pickup_address": streets.get(fulfillment.location_id) if ready else None,
         # segno's SVG, built from our own code: safe to put in the page as it is.
         "pickup_qr": Markup(pickup_qr_svg(fulfillment.pickup_code, code_label)) if ready else None,
         # On the store's clock: the customer goes there.
@@ -222,13 +228,20 @@ def _fulfillment(
 
 
 def _return_row(
-    order: Order, returned: OrderReturn, w: Wording, location_names: Mapping[str, str]
+    order: Order,
+    returned: OrderReturn,
+    w: Wording,
+    location_names: Mapping[str, str],
+    locations: Sequence[Location],
 ) -> dict[str, Any]:
     """One return as the page lists it: what went back, how, where, and its refund once
-    the gateway made it (a refund still owed is said to be on its way, with no amount)."""
+    the gateway made it (a refund still owed is said to be on its way, with no amount).
+    One by post not yet received says where to send it (a probe: it said nothing)."""
     names = {line.sku: line.name for line in order.lines}
     refund_status = return_refund_status(order, returned.return_id)
     refunded = returned.refund
+    shipped_from = [f.location_id for f in order.fulfillments if f.type is FulfillmentType.SHIP]
+    send_to = mail_return_destination(returned, shipped_from, locations)
     return {
         "status": return_status_word(
             "RECEIVED_REFUND_PENDING" if refund_status == "pending" else returned.status,
@@ -241,6 +254,13 @@ def _return_row(
         "refund": (
             w.money(refunded)
             if refunded is not None and refunded.amount and refund_status == "refunded"
+            else None
+        ),
+        "send_to": (
+            TEXT[w.language]["send_to"].format(
+                address=send_to.postal_address(), return_id=returned.return_id
+            )
+            if send_to
             else None
         ),
     }
@@ -295,13 +315,16 @@ def tracking_page(
     now: datetime,
     pickup_stores: Mapping[str, str],
     postal_codes: Mapping[str, str] | None = None,
+    locations: Sequence[Location] = (),
 ) -> dict[str, Any]:
     """What ``tracking.html.j2`` shows, every string ready to print. ``postal_codes``: of
-    the locations, for the time zone a pick-up waits in."""
+    the locations, for the time zone a pick-up waits in; ``locations``: their street
+    addresses, where a pick-up waits and a return by post is sent."""
     w = Wording.for_order(order)
     language = w.language
     destination = order.destination()
     headline, headline_bad = _headline(order, w)
+    streets = {loc.location_id: loc.street_address() for loc in locations if loc.address}
     return {
         "locale": w.locale,
         "text": TEXT[language],
@@ -336,10 +359,10 @@ def tracking_page(
         ],
         "timeline": _timeline(order, w),
         "fulfillments": [
-            _fulfillment(f, w, location_names, now, postal_codes or {}, destination)
+            _fulfillment(f, w, location_names, now, postal_codes or {}, destination, streets)
             for f in order.fulfillments
         ],
-        "returns": [_return_row(order, r, w, location_names) for r in order.returns],
+        "returns": [_return_row(order, r, w, location_names, locations) for r in order.returns],
         # What the customer's card saw besides the total: parts never handed over were
         # released from the authorisation, returns and lost parcels refunded.
         "settled": [row.model_dump() for row in settled_rows(order, language)],

@@ -33,6 +33,7 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, Fulfi
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
+from chalicelib.domain.returns import mail_return_destination
 from chalicelib.presentation.price_breakdown import (
     breakdown_rows,
     breakdown_text,
@@ -156,6 +157,7 @@ def email_context(
         "return_days": deps.settings.return_window_days,
         "lost_days": deps.settings.lost_parcel_days,
         "location_name": store.name if store else "",
+        "location_address": store.street_address() if store and store.address else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
         "pickup_deadline": _when(
             w.at(store.postal_code if store else None),
@@ -183,6 +185,7 @@ def email_context(
         if shipment
         else "",
         "return_id": event.get("return_id", ""),
+        "send_to": _mail_return_address(email, event, order, deps),
         # Until when a declined card's order may be paid again: from its first decline,
         # so a second decline's email says what is left, not "48 hours" again.
         "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
@@ -190,6 +193,18 @@ def email_context(
         # invite another (a re-probe: it did, and paying again was then 409).
         "pay_again_closed": email is EmailKind.REJECTED and payment_tries_used(order.history),
     }
+
+
+def _mail_return_address(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> str:
+    """Where a return by post goes, for its "return requested" email (read only then)."""
+    if email is not EmailKind.RETURN_REQUESTED:
+        return ""
+    returned = next((r for r in order.returns if r.return_id == event.get("return_id")), None)
+    if returned is None:
+        return ""
+    shipped_from = [f.location_id for f in order.fulfillments if f.type is FulfillmentType.SHIP]
+    destination = mail_return_destination(returned, shipped_from, deps.store.locations())
+    return destination.postal_address() if destination else ""
 
 
 def _pay_until(order: Order, deps: Deps) -> datetime | None:

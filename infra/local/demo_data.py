@@ -22,6 +22,7 @@ LOCATIONS = [
         pickup=False,
         ships=True,
         postal_code="28906",
+        address="Calle de la Confianza 14",
     ),
     Location(
         location_id="ST-MADRID",
@@ -32,6 +33,7 @@ LOCATIONS = [
         ships=True,
         pickup_window_hours=72,
         postal_code="28013",
+        address="Calle de Preciados 21",
     ),
     Location(
         location_id="ST-BARCELONA",
@@ -42,6 +44,7 @@ LOCATIONS = [
         ships=True,
         pickup_window_hours=72,
         postal_code="08012",
+        address="Carrer Gran de Gràcia 88",
     ),
     Location(
         location_id="ST-VALENCIA",
@@ -52,6 +55,7 @@ LOCATIONS = [
         ships=False,
         pickup_window_hours=48,
         postal_code="46004",
+        address="Carrer de Sueca 35",
     ),
 ]
 

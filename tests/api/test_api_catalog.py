@@ -44,6 +44,9 @@ def test_locations_are_three_stores_and_a_warehouse(client: Any) -> None:
     assert warehouse["type"] == "warehouse"
     assert warehouse["pickup"] is False
     assert warehouse["ships"] is True
+    # Where a return by post goes and a customer collects.
+    assert warehouse["address"] == "Calle de la Confianza 14"
+    assert stores["Madrid"]["address"] == "Calle de Preciados 21"
 
 
 def test_inventory_shows_stock_at_every_location(client: Any) -> None:

@@ -242,6 +242,10 @@ def test_the_customer_asks_for_a_return_once_delivered(client: Any, deps: Any) -
     assert first.json_body == again.json_body
     order = deps.store.get_order(order_id)
     assert [r.return_id for r in order.returns] == [first.json_body["return_id"]]
+    # The page says where to post it: the warehouse its parcel left from.
+    page = client.http.get(path, headers={"Accept": "text/html"}).body.decode()
+    assert "Almacén Getafe, Calle de la Confianza 14, 28906 Getafe" in page
+    assert first.json_body["return_id"] in page
     # The same key with another body is 422 naming it, and asks nothing back.
     other = {**ROUTES["returns"], "reason": "colour"}
     assert_problem(post(client, f"{path}/returns", other, key), 422, "Idempotency-Key")

@@ -12,6 +12,7 @@ from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
+from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.ports import CustomerRecord
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
@@ -81,6 +82,33 @@ def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
         f"Tu pedido {order.order_id} ha salido con Rapido",
         f"Tu pedido {order.order_id} ha sido entregado",
     ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "says"),
+    [
+        ("mail", "Envíalos a Almacén Getafe, Calle de la Confianza 14, 28906 Getafe"),
+        ("store", None),
+    ],
+)
+def test_a_return_by_post_asked_for_says_where_to_send_it(
+    deps: Deps, channel: str, says: str | None
+) -> None:
+    # A probe: a return by post was told nowhere where to go.
+    customer = flows.body()["customer"]
+    first = flows.place(deps, customer=customer)
+    assert first.customer_id is not None
+    assert deps.customers.set_notifications(first.customer_id, "all")
+    order = flows.delivered(deps, customer=customer)
+    asked = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="talla", channel=channel
+    )
+    opened = self_service.request_return(order, asked, deps)
+    (mail,) = (m for m in flows.mail_everything(deps) if opened.return_id in _parts(m)[2])
+    text = _parts(mail)[2]
+    assert ("Envíalos a" in text) is (says is not None)
+    if says:
+        assert says in text
 
 
 def _parts(mail: dict[str, str]) -> tuple[str, str, str]:
@@ -237,6 +265,21 @@ def _pickup_ready(deps: Deps, **overrides: Any) -> tuple[Order, Fulfillment, str
     code = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id).pickup_code
     assert code is not None
     return order, pickup, code
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("es", "listo para recoger en Tienda Madrid Centro (Calle de Preciados 21, 28013 Madrid)."),
+        ("en", "ready for pick-up at Tienda Madrid Centro (Calle de Preciados 21, 28013 Madrid)."),
+    ],
+)
+def test_the_pick_up_email_says_the_store_s_street(deps: Deps, locale: str, says: str) -> None:
+    # A customer going to the store is told where it is, not only its name.
+    customer = flows.body()["customer"] | {"locale": locale}
+    _, _, code = _pickup_ready(deps, customer=customer)
+    (ready,) = (m for m in flows.mail_everything(deps) if code in m["parts"])
+    assert says in _parts(ready)[2]
 
 
 def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from html import unescape
 from typing import Any
 from urllib.parse import urljoin, urlparse
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.customer_actions import available_actions, facts_of
 from chalicelib.domain.orders import Order
 from chalicelib.presentation.track_forms import FormNotice
@@ -25,11 +27,12 @@ def tracking_html(
     pickup_stores: dict[str, str] | None = None,
     postal_codes: dict[str, str] | None = None,
     notice: FormNotice | None = None,
+    locations: Sequence[Location] = (),
 ) -> str:
     """``tracking.html.j2`` for ``order`` as its customer sees it at ``now``."""
     actions = available_actions(facts_of(order), now)
     view: dict[str, Any] = tracking_page(
-        order, actions, location_names or {}, now, pickup_stores or {}, postal_codes
+        order, actions, location_names or {}, now, pickup_stores or {}, postal_codes, locations
     )
     return render(
         "tracking.html.j2",

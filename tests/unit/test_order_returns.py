@@ -6,12 +6,18 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.errors import Conflict, NotFound, Unprocessable
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus
+from chalicelib.domain.returns import (
+    OrderReturn,
+    ReturnLine,
+    ReturnStatus,
+    mail_return_destination,
+)
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
@@ -345,3 +351,53 @@ def test_a_return_stored_before_the_named_store_was_kept_apart_reads(
         "requested_at": LATER.isoformat(),
     }
     assert OrderReturn.model_validate(stored).requested_location_id == named
+
+
+# --- where a return by post goes ----------------------------------------------------------
+
+GETAFE = Location(
+    location_id="WH-GET",
+    type=LocationType.WAREHOUSE,
+    name="Almacén Getafe",
+    city="Getafe",
+    pickup=False,
+    ships=True,
+    postal_code="28906",
+    address="Calle de la Confianza 14",
+)
+SOL = Location(
+    location_id=STORE_SOL, type=LocationType.STORE, name="Tienda Sol", city="Madrid",
+    pickup=True, ships=True,
+)  # fmt: skip
+MADRID_WAREHOUSE = Location(
+    location_id=WAREHOUSE, type=LocationType.WAREHOUSE, name="Almacén Madrid", city="Madrid",
+    pickup=False, ships=True,
+)  # fmt: skip
+EVERY_LOCATION = [SOL, GETAFE, MADRID_WAREHOUSE]
+
+
+def test_a_return_by_post_goes_where_its_parcel_left_from() -> None:
+    # A probe: the page said "by post" and never where to.
+    placed = two_shirts_and_a_mug()
+    ask(placed, back("MUG-WHT", 1))
+    returned = placed.returns[-1]
+    assert mail_return_destination(returned, [WAREHOUSE], EVERY_LOCATION) is MADRID_WAREHOUSE
+    # ...to the location named when it was asked for, if one was...
+    placed.request_return("ret_named", [back("TSHIRT-BLK-M", 1)], "x", "mail", STORE_SOL, LATER)
+    named = placed.returns[-1]
+    assert mail_return_destination(named, [WAREHOUSE], EVERY_LOCATION) is SOL
+    # ...and to the first warehouse when nothing was shipped (an order picked up).
+    assert mail_return_destination(returned, [], EVERY_LOCATION) is GETAFE
+
+
+def test_a_return_to_a_store_or_already_received_has_no_address_to_send_to() -> None:
+    placed = two_shirts_and_a_mug()
+    placed.request_return("ret_store", [back("MUG-WHT", 1)], "x", "store", STORE_SOL, LATER)
+    assert mail_return_destination(placed.returns[-1], [WAREHOUSE], EVERY_LOCATION) is None
+    received = placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER)
+    assert mail_return_destination(received, [WAREHOUSE], EVERY_LOCATION) is None
+
+
+def test_a_postal_address_leaves_out_what_is_not_known() -> None:
+    assert GETAFE.postal_address() == "Almacén Getafe, Calle de la Confianza 14, 28906 Getafe"
+    assert SOL.postal_address() == "Tienda Sol, Madrid"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.domain.catalog import Location, LocationType
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
@@ -123,6 +124,49 @@ def test_a_return_of_one_unit_says_unit() -> None:
     )
     assert "1 unidad:" in page_of(placed, "es") and "2 unidades:" in page_of(placed, "es")
     assert "1 unit:" in page_of(placed, "en") and "2 units:" in page_of(placed, "en")
+
+
+def test_a_return_by_post_says_where_to_send_it_until_it_arrives() -> None:
+    # A probe: the page said "Por correo · Solicitada" and never where to.
+    warehouse = Location(
+        location_id=WAREHOUSE, type=LocationType.WAREHOUSE, name="Almacén Madrid",
+        city="Getafe", pickup=False, ships=True, postal_code="28906", address="Calle Sur 4",
+    )  # fmt: skip
+    placed = delivered(line("TSHIRT-BLK-M", 3))
+    one = [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)]
+    placed.request_return("ret_1", one, "x", "mail", None, NOW)
+    placed.request_return("ret_2", one, "x", "store", STORE_SOL, NOW)
+
+    def said(locale: str) -> list[str]:
+        placed.contact.locale = locale
+        html = tracking_html(placed, NOW, NAMES, locations=[warehouse])
+        return re.findall(r"<span class=\"muted\" data-send-to>([^<]+)<", html)
+
+    assert said("es") == [
+        "Envíalo a Almacén Madrid, Calle Sur 4, 28906 Getafe, con el número de devolución "
+        "ret_1 dentro."
+    ]
+    assert said("en") == [
+        "Send it to Almacén Madrid, Calle Sur 4, 28906 Getafe, with the return number ret_1 inside."
+    ]
+    placed.receive_return("ret_1", WAREHOUSE, NOW)
+    assert said("es") == []
+
+
+def test_a_pick_up_waiting_says_where_its_store_is() -> None:
+    store = Location(
+        location_id=STORE_SOL, type=LocationType.STORE, name="Tienda Sol", city="Madrid",
+        pickup=True, ships=True, postal_code="28013", address="Puerta del Sol 1",
+    )  # fmt: skip
+    placed = order(pickup("TSHIRT-BLK-M", 1))
+    placed.record_payment("pay_1", NOW)
+    placed.reserve([allocate("TSHIRT-BLK-M", STORE_SOL, 1)], "pick-up lines only", NOW)
+    (only,) = placed.fulfillments
+    placed.ready_for_pickup(only.fulfillment_id, "482913", NOW + timedelta(hours=12), NOW)
+
+    html = tracking_html(placed, NOW, NAMES, locations=[store])
+
+    assert "Recógelo en Tienda Sol (Puerta del Sol 1, 28013 Madrid)." in html
 
 
 def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
