@@ -7,6 +7,7 @@ from pydantic import StringConstraints
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
+from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon, UnservableLines
 from chalicelib.domain.orders import Order
 from chalicelib.domain.request_digests import request_digest
 from chalicelib.domain.requests import (
@@ -45,6 +46,34 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
+# Refusals an Idempotency-Key answers again (API.md: the same key and body return the
+# first response and create nothing new): what refused them may change (stock or a
+# redemption given back, a coupon's window opening), and the key sent again then placed
+# an order (probe 191). Failures worth retrying (a 429, the gateway down) are not kept.
+KEPT_REFUSALS = (UnservableLines, CouponUsedUp, InvalidCoupon)
+_REFUSED = "refused"
+
+
+def kept_refusal(refused: UnservableLines | CouponUsedUp | InvalidCoupon) -> dict[str, Any]:
+    """What the key's record keeps of a refusal, to raise it again."""
+    return {
+        _REFUSED: type(refused).__name__,
+        "detail": refused.detail,
+        "problems": [list(problem) for problem in refused.field_errors()],
+    }
+
+
+def refuse_again_if_refused(answer: dict[str, Any]) -> None:
+    """Raise again the refusal a key's first request got; nothing for an order placed."""
+    if _REFUSED not in answer:
+        return
+    problems = [(str(field), str(message)) for field, message in answer["problems"]]
+    if answer[_REFUSED] == UnservableLines.__name__:
+        raise UnservableLines(problems)
+    kind = CouponUsedUp if answer[_REFUSED] == CouponUsedUp.__name__ else InvalidCoupon
+    raise kind(str(answer["detail"]), problems[0][0] if problems else "coupon")
+
+
 @endpoint(
     orders,
     "/orders",
@@ -73,9 +102,12 @@ def place_order(call: Call) -> dict[str, Any]:
     order_id = ordering.order_id_for(principal.client_id, key)
 
     def place() -> dict[str, Any]:
-        order = ordering.place_order(
-            request, order_id, call.deps, principal.client_id, request_digest(request)
-        )
+        try:
+            order = ordering.place_order(
+                request, order_id, call.deps, principal.client_id, request_digest(request)
+            )
+        except KEPT_REFUSALS as refused:
+            return kept_refusal(refused)
         return PlaceOrderResponse(
             order_id=order.order_id,
             # The first answer's, also when the order is found placed already (a first run
@@ -88,7 +120,9 @@ def place_order(call: Call) -> dict[str, Any]:
             receipt_code=order.receipt_code,
         ).model_dump(mode="json")
 
-    return call.once(call.key_scope("orders"), key, request, place)
+    answer = call.once(call.key_scope("orders"), key, request, place)
+    refuse_again_if_refused(answer)
+    return answer
 
 
 @endpoint(

@@ -19,7 +19,16 @@ from urllib.parse import urlparse
 import pytest
 
 from chalicelib.services import self_service
-from tests.support import JSON, OPS, STORE, STOREFRONT, assert_problem, idempotency_key, order_body
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    idempotency_key,
+    order_body,
+)
 from tests.support.api import assert_not_stored, get_order, merge, place_order, post_order
 from tests.support.died import Killed, answer_never_kept, in_progress_time_passes
 from tests.support.flow import fresh_sku
@@ -302,6 +311,35 @@ def test_an_order_with_a_coupon_is_charged_less_and_a_used_up_one_is_409(
 
 def _pickup(sku: str) -> dict[str, Any]:
     return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+
+
+def test_a_request_refused_a_used_up_coupon_is_refused_again_under_its_key(
+    client: Any, deps: Any
+) -> None:
+    # Probe 191: a refusal sent again under its key, once what refused it was gone, placed
+    # an order; API.md: the same key and body return the first response, create nothing.
+    created = _coupon(client, max_redemptions=1)
+    sku = fresh_sku(deps, {"ST-MADRID": 5}, price="30.00")
+    basket = {"lines": [_pickup(sku)], "shipping_address": None}
+    placed = place_order(client, order_body(coupon=created["code"], **basket))
+    wait_for_status(client, placed["order_id"], "READY_FOR_PICKUP")
+    body = order_body(coupon=created["code"], **basket)
+    refused, key = post_order(client, body)
+    assert_problem(refused, 409, "coupon")
+    # The first order cancelled gives its redemption back.
+    cancelled = client.http.post(
+        f"/orders/{placed['order_id']}/cancel", headers=OPS | JSON, body=json.dumps({})
+    )
+    assert cancelled.status_code == 200, cancelled.body
+    eventually(lambda: _read(client, created["promotion_id"])["redemptions"] == 0)
+
+    again, _ = post_order(client, body, key=key)
+
+    assert_problem(again, 409, "coupon")
+    assert again.json_body == refused.json_body
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    fresh, _ = post_order(client, body)  # a new request: the redemption is free again
+    assert fresh.status_code == 202, fresh.body
 
 
 def test_a_free_shipping_coupon_with_no_fee_to_waive_is_422_and_redeems_nothing(

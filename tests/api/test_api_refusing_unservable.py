@@ -3,9 +3,19 @@ type ``.../out-of-stock``, each short line named ``lines.<i>``, nothing stored."
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from tests.support import STORE, STOREFRONT, assert_problem, error_fields, order_body
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    error_fields,
+    idempotency_key,
+    order_body,
+)
 from tests.support.api import assert_not_stored, post_order
 from tests.support.flow import fresh_sku
 
@@ -50,3 +60,30 @@ def test_exactly_what_is_left_is_accepted(client: Any, deps: Any) -> None:
     response, _ = post_order(client, body)
 
     assert response.status_code == 202, response.body
+
+
+def test_a_refusal_sent_again_under_its_key_once_stock_is_back_is_refused_again(
+    client: Any, deps: Any
+) -> None:
+    # Probe 191: the same key and body, sent again after a receipt, placed an order; API.md
+    # says they return the first response and create nothing new.
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    body = order_body(lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    first, key = post_order(client, body)
+    assert_problem(first, 409)
+    receipt = {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 3}
+    received = client.http.post(
+        "/inventory/movements",
+        headers=OPS | JSON | idempotency_key(),
+        body=json.dumps(receipt | {"reference": "albarán"}),
+    )
+    assert received.status_code == 201, received.body
+
+    again, _ = post_order(client, body, key=key)
+
+    assert again.status_code == 409
+    assert again.json_body == first.json_body
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+    # A new key is a new request: the units are there now.
+    placed, _ = post_order(client, body)
+    assert placed.status_code == 202, placed.body
