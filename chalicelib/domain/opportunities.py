@@ -85,7 +85,20 @@ class Opportunity(DeferredModel):
         after its notice: before it, the shopper could not have known)."""
         if new is OpportunityStatus.CONVERTED and self.kind is OpportunityKind.BACK_IN_STOCK:
             return self.status is OpportunityStatus.NOTIFIED
+        if self.told_after_its_days(new):
+            return True
         return new in _NEXT[self.status]
+
+    def told_after_its_days(self, new: OpportunityStatus) -> bool:
+        """A back-in-stock wish lost after 30 days of waiting, never told, is told when its
+        SKU comes back at last: the shopper may buy now, so it is ``notified`` again with
+        30 days from the notice (probe 191: told and bought, it stayed ``lost``)."""
+        return (
+            new is OpportunityStatus.NOTIFIED
+            and self.kind is OpportunityKind.BACK_IN_STOCK
+            and self.status is OpportunityStatus.LOST
+            and self.notified_at is None
+        )
 
     def _move(self, new: OpportunityStatus, at: datetime) -> None:
         if not self.can_move(new):
@@ -171,8 +184,10 @@ class Opportunity(DeferredModel):
             "opportunity_id": self.opportunity_id,
             "kind": self.kind.value,
             "customer_id": self.customer_id,
-            # A payment retry's order, or the order that converted a back-in-stock wish.
-            "order_id": self.order_id or self.converted_by,
+            # The order that converted it, once one did (probe 191: a wish made by an order
+            # refused for lack of stock named that order, and the sale nowhere); before,
+            # a payment retry's order, or the refused order that made a wish.
+            "order_id": self.converted_by or self.order_id,
             "sku": self.sku,
             "status": self.status.value,
             "value": self.value,

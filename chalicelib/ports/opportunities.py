@@ -33,11 +33,16 @@ class OpportunityStore(Protocol):
         ...
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
+        self,
+        subscription: BackInStockSubscription,
+        opportunity: Opportunity | None,
+        was: OpportunityStatus = OpportunityStatus.OPEN,
     ) -> bool:
         """Close a subscription its email went out for and mark its opportunity notified,
-        together; False when it was closed already (another delivery did it). Without
-        ``opportunity`` (one no longer open: lost after 30 days), the subscription alone."""
+        together, on the condition that the opportunity was ``was`` (open, or lost while it
+        waited); False when either moved meanwhile (another delivery did it). Without
+        ``opportunity`` (none, or one that cannot be told any more), the subscription
+        alone."""
         ...
 
     def subscription(self, subscription_id: str) -> BackInStockSubscription | None:

@@ -48,7 +48,7 @@ from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.availability import refuse_unservable
-from chalicelib.services.customers import canonical_customer
+from chalicelib.services.customers import canonical_customer, person_records
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
 from chalicelib.services.notify import addressee
@@ -298,13 +298,16 @@ def _tell_one(subscription: BackInStockSubscription, deps: Deps) -> int:
     now = deps.clock()
     opportunity = deps.opportunities.opportunity(f"opp_{subscription.subscription_id}")
     subscription.notify(now)
-    if opportunity is not None and opportunity.status is OpportunityStatus.OPEN:
+    was = opportunity.status if opportunity is not None else OpportunityStatus.OPEN
+    if opportunity is not None and opportunity.can_move(OpportunityStatus.NOTIFIED):
+        # Open, or lost while it waited: told now, it has its 30 days from the notice.
         opportunity.notify(now)
     else:
-        # Lost after 30 days (or none): the wish is still told and closed (found by
-        # a review: it stayed open, read at every crossing, its email claimed).
+        # None, or closed otherwise (lost after its notice, withdrawn): the wish is still
+        # told and closed (found by a review: it stayed open, read at every crossing,
+        # its email claimed).
         opportunity = None
-    if not deps.opportunities.notify_subscription(subscription, opportunity) and sent:
+    if not deps.opportunities.notify_subscription(subscription, opportunity, was) and sent:
         _no_copy_if_subscription_erased_meanwhile(subscription, sent, deps)
     return int(sent is not None)
 
@@ -560,19 +563,29 @@ def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:
 
 
 def _recognise_buyer(waiting: list[Opportunity], order: Order, deps: Deps) -> None:
-    """A wish made with a bare email whose owner is now known as the order's customer is
-    theirs: an order placed by ``customer_id`` alone names no email to match (a probe's
-    subscriber registered, then ordered by id, and the wish stayed unconverted)."""
-    bare = [o for o in waiting if o.customer_id is None and o.email]
-    if not bare or order.customer_id is None:
+    """A wish of the order's customer under another name is theirs: one made with a bare
+    email whose owner is now known as the order's customer (an order placed by
+    ``customer_id`` alone names no email to match: a probe's subscriber registered, then
+    ordered by id, and the wish stayed unconverted), or one of a record merged into the
+    buyer's, or the buyer's into it (probe 191: listed as the survivor's, never
+    converted). Each read only when such a wish waits."""
+    others = [o for o in waiting if o.customer_id != order.customer_id]
+    if not others or order.customer_id is None:
         return
     try:
         buyer = canonical_customer(order.customer_id, deps)[0]
     except NotFound:
         return
-    for opportunity in bare:
-        if opportunity.email and _customer_for(opportunity.email, deps) == buyer:
-            opportunity.customer_id = buyer
+    same_person: set[str] | None = None
+    for opportunity in others:
+        if opportunity.customer_id is None:
+            if opportunity.email and _customer_for(opportunity.email, deps) == buyer:
+                opportunity.customer_id = order.customer_id
+            continue
+        if same_person is None:
+            same_person = set(person_records(buyer, deps))
+        if opportunity.customer_id in same_person:
+            opportunity.customer_id = order.customer_id
 
 
 def _convert_payment_retry(order: Order, deps: Deps, now: datetime) -> int:

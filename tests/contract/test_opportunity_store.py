@@ -243,6 +243,28 @@ def test_a_subscription_whose_opportunity_was_lost_is_closed_alone(opportunity_s
     assert opportunity_store.notified_back_in_stock(sku) == []
 
 
+def test_a_wish_lost_while_it_waited_is_notified_on_the_condition_it_is_still_lost(
+    opportunity_store: Any,
+) -> None:
+    # Probe 191: told at last, a wish lost after 30 days of waiting may still convert.
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(opportunity_store, sku)
+    opportunity.lose(NOW + timedelta(days=31))
+    assert opportunity_store.save_opportunity(opportunity, OpportunityStatus.OPEN)
+    subscription.notify(NOW + timedelta(days=40))
+    opportunity.notify(NOW + timedelta(days=40))
+
+    # Read as open, it moved meanwhile: nothing is written.
+    assert not opportunity_store.notify_subscription(subscription, opportunity)
+    assert opportunity_store.notify_subscription(subscription, opportunity, OpportunityStatus.LOST)
+
+    assert opportunity_store.open_subscriptions(sku) == []
+    (waiting,) = opportunity_store.notified_back_in_stock(sku)
+    assert waiting.notified_at == NOW + timedelta(days=40)
+    due = opportunity_store.active_created_by(NOW + timedelta(days=41))
+    assert opportunity.opportunity_id in {o.opportunity_id for o in due}
+
+
 def test_owed_notices_are_kept_once_listed_oldest_first_and_forgotten(
     opportunity_store: Any,
 ) -> None:

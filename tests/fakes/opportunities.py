@@ -53,14 +53,17 @@ class FakeOpportunityStore:
         ]
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
+        self,
+        subscription: BackInStockSubscription,
+        opportunity: Opportunity | None,
+        was: OpportunityStatus = OpportunityStatus.OPEN,
     ) -> bool:
         kept = self._subscriptions.get(subscription.subscription_id)
         if kept is None or kept.status is not SubscriptionStatus.OPEN:
             return False
         if opportunity is not None:
             current = self._opportunities.get(opportunity.opportunity_id)
-            if current is None or current.status is not OpportunityStatus.OPEN:
+            if current is None or current.status is not was:
                 return False
             self._opportunities[opportunity.opportunity_id] = opportunity.model_copy(deep=True)
         self._subscriptions[subscription.subscription_id] = subscription.model_copy(deep=True)

@@ -798,21 +798,114 @@ def test_a_receipt_waking_more_subscribers_than_it_tells_leaves_the_rest_to_the_
     assert opportunities.tell_owed(deps) == {"owed": 0, "told": 0, "emailed": 0, "errors": 0}
 
 
-def test_a_wish_whose_opportunity_was_lost_is_still_told_once_and_closed(deps: Deps) -> None:
+def test_a_wish_lost_while_it_waited_is_told_once_closed_and_may_still_convert(
+    deps: Deps,
+) -> None:
     # A review: a back-in-stock wish kept 30 days (its opportunity lost) was emailed when
     # the SKU came back but never closed: read at every crossing after, as if still open.
+    # Probe 191: told at last and bought, it stayed lost.
     sku = _new_product(deps)
-    opportunities.subscribe_back_in_stock(sku, "paz@example.com", deps)
+    customer = flows.body()["customer"]
+    opportunities.subscribe_back_in_stock(sku, customer["email"], deps)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(days=31)
     assert opportunities.lose_stale(deps) == 1
 
     _receive(deps, sku, 2)
 
-    assert len(_mails_to(deps, "paz@example.com")) == 1
+    assert len(_mails_to(deps, customer["email"])) == 1
     assert deps.opportunities.open_subscriptions(sku) == []
-    (opportunity,) = deps.opportunities.opportunities()
-    assert opportunity.status is OpportunityStatus.LOST
+    (told,) = deps.opportunities.opportunities()
+    assert told.status is OpportunityStatus.NOTIFIED
+    deps.clock.advance(minutes=1)
+    bought = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+    (converted,) = deps.opportunities.opportunities()
+    assert (converted.status, converted.converted_by) == (
+        OpportunityStatus.CONVERTED,
+        bought.order_id,
+    )
+
+
+def test_a_wish_lost_after_its_notice_stays_lost(deps: Deps) -> None:
+    # Told, then 30 days without buying: lost for good, and nothing tells it again.
+    sku, customer = _notified_wish(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(days=30, minutes=1)
+    assert opportunities.lose_stale(deps) == 1
+    (lost,) = deps.opportunities.opportunities()
+    assert not lost.can_move(OpportunityStatus.NOTIFIED)
+    bought = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 0
+    (still,) = deps.opportunities.opportunities()
+    assert still.status is OpportunityStatus.LOST
+
+
+@pytest.mark.parametrize("merged_away", ["wisher", "buyer"])
+def test_a_wish_converts_on_an_order_of_the_record_it_was_merged_with(
+    deps: Deps, merged_away: str
+) -> None:
+    # Probe 191: the wisher's record merged into another, listed as the survivor's wish;
+    # the survivor's orders of the SKU never converted it.
+    from chalicelib.services import customer_records
+
+    wisher_email = f"wish-{uuid.uuid4().hex[:6]}@example.com"
+    buyer_email = f"buy-{uuid.uuid4().hex[:6]}@example.com"
+    wisher, buyer = (
+        customers.resolve_customer(CustomerRef.model_validate({"email": e}), deps).customer_id
+        for e in (wisher_email, buyer_email)
+    )
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, wisher_email, deps)
+    _receive(deps, sku, 3)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    survivor, gone = (buyer, wisher) if merged_away == "wisher" else (wisher, buyer)
+    customer_records.merge_customers(survivor, gone, "ops", "ops", deps)
+    # Another shopper's wish for the SKU is not theirs.
+    stranger = f"other-{uuid.uuid4().hex[:6]}@example.com"
+    opportunities.subscribe_back_in_stock(sku, stranger, deps)
+
+    bought = flows.place(
+        deps,
+        customer={"customer_id": buyer},
+        lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+    )
+
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+    by_email = {o.email: o for o in deps.opportunities.opportunities() if o.sku == sku}
+    assert by_email[wisher_email].status is OpportunityStatus.CONVERTED
+    assert by_email[stranger].status is OpportunityStatus.OPEN
+
+
+def test_a_wish_an_out_of_stock_refusal_made_lists_the_order_that_converted_it(
+    deps: Deps,
+) -> None:
+    # Probe 191: listed converted with the rejected order as its order, the sale nowhere.
+    sku = _new_product(deps)
+    customer = flows.body()["customer"]
+    _receive(deps, sku, 1)
+    rejected = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    _sell(deps, sku, 1, "WH-GETAFE")
+    opportunities.follow_order_event(_status("REJECTED", rejected.order_id, "out_of_stock"), deps)
+    (waiting,) = deps.opportunities.opportunities()
+    assert waiting.view()["order_id"] == rejected.order_id
+    _receive(deps, sku, 2)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    bought = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+    (converted,) = deps.opportunities.opportunities()
+    assert converted.view()["order_id"] == bought.order_id
 
 
 def test_a_cancel_asked_again_tells_the_subscribers_its_first_run_did_not(deps: Deps) -> None:

@@ -84,9 +84,13 @@ class OpportunityRepository:
         return [BackInStockSubscription.model_validate_json(i["doc"]) for i in page.items]
 
     def notify_subscription(
-        self, subscription: BackInStockSubscription, opportunity: Opportunity | None
+        self,
+        subscription: BackInStockSubscription,
+        opportunity: Opportunity | None,
+        was: OpportunityStatus = OpportunityStatus.OPEN,
     ) -> bool:
-        """Closed with its opportunity notified, on the condition that it was open."""
+        """Closed with its opportunity notified, on the condition that it was open and the
+        opportunity ``was``."""
         sku = subscription.sku
         writes = [
             self.table.delete(
@@ -98,7 +102,7 @@ class OpportunityRepository:
         ]
         if opportunity is not None:
             writes += [
-                self._put_opportunity(opportunity, "#s = :open", {":open": "open"}),
+                self._put_opportunity(opportunity, "#s = :was", {":was": was.value}),
                 self.table.put(keys.notified_opportunity(sku, opportunity.opportunity_id)),
             ]
         return self.table.transact_if(writes)
