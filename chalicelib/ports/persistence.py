@@ -188,9 +188,9 @@ class Markers(Protocol):
         """Drop a marker (the work it guarded failed and must be redone)."""
         ...
 
-    def forget_set_before(self, key: str, moment: datetime) -> None:
+    def forget_set_before(self, key: str, moment: datetime) -> bool:
         """Drop a marker set no later than ``moment``; one set since stays (what a reading taken
-        at ``moment`` says cannot undo what was done after it)."""
+        at ``moment`` says cannot undo what was done after it). True if it was dropped."""
         ...
 
 

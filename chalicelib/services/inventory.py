@@ -12,6 +12,7 @@ from chalicelib.domain.catalog import Product
 from chalicelib.domain.errors import Conflict, MovementRejected, UnknownReferences
 from chalicelib.domain.inventory import available_to_promise, level_at
 from chalicelib.domain.requests import RecordMovementRequest
+from chalicelib.services.alert_once import resolve_open
 from chalicelib.services.opportunities import (
     on_availability,
     tell_those_waiting_at,
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 LOW_STOCK_MARKER_TTL_SECONDS = 365 * 86400
+# Open low-stock alerts read at once when a SKU recovers (several, if raised before this).
+LOW_STOCK_ALERTS_READ = 50
 
 
 def record_movement(
@@ -73,9 +76,16 @@ def record_movement(
         # took the units (a probe read "has 1 on hand of which 0 are promised … cannot
         # give 1").
         now_there = level_at(deps.store.stock_levels(request.sku), request.location_id) or level
+        # A count finding promised units missing says what to do first (probe 191: the
+        # store was told only that it could not).
+        then = (
+            "; cancel the order they are promised to first, then count them out"
+            if request.type == "adjustment" and now_there.reserved
+            else ""
+        )
         raise Conflict(
             f"{request.location_id} has {now_there.on_hand} on hand of which "
-            f"{now_there.reserved} are promised to orders: it cannot give {-delta}",
+            f"{now_there.reserved} are promised to orders: it cannot give {-delta}{then}",
             field="quantity",
         ) from exc
     read_at = deps.clock()
@@ -151,8 +161,24 @@ def check_low_stock_of(
         else:
             recovered.append(_low_stock_marker(sku))
     for marker in sorted(deps.store.markers_held(recovered) if recovered else ()):
-        deps.store.forget_set_before(marker, read_at)
+        if deps.store.forget_set_before(marker, read_at):
+            _resolve_low_stock(marker.removeprefix(_low_stock_marker("")), deps)
     return alerted
+
+
+def _resolve_low_stock(sku: str, deps: Deps) -> None:
+    """The SKU is above its threshold again: its open low-stock alerts are dealt with
+    (probe 192: two stayed open after two restocks, each saying 1 left). Only a SKU that
+    alerted holds the marker, so this runs once per recovery."""
+    resolve_open(
+        None,
+        lambda alert: alert.facts.get("sku") == sku,
+        "system:stock",
+        "back above its low-stock threshold",
+        deps,
+        limit=LOW_STOCK_ALERTS_READ,
+        kind="low_stock",
+    )
 
 
 def _low_stock_marker(sku: str) -> str:

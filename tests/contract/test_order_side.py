@@ -395,12 +395,13 @@ def test_a_marker_is_forgotten_only_if_set_before_the_moment_given(store: Any) -
 
     before, kept = new_id("evt"), new_id("evt")
     store.remember_once(before, 3600)
-    store.forget_set_before(before, datetime.now(UTC) + timedelta(seconds=5))
+    assert store.forget_set_before(before, datetime.now(UTC) + timedelta(seconds=5))
     assert not store.has_marker(before)
     store.remember_once(kept, 3600)
-    store.forget_set_before(kept, datetime.now(UTC) - timedelta(seconds=5))
+    assert not store.forget_set_before(kept, datetime.now(UTC) - timedelta(seconds=5))
     assert store.has_marker(kept)
-    store.forget_set_before(new_id("evt"), datetime.now(UTC))  # none set: nothing to do
+    # None set: nothing to do, and nothing said dropped (what it guarded is not settled).
+    assert not store.forget_set_before(new_id("evt"), datetime.now(UTC))
 
 
 def test_markers_held_names_only_those_set(store: Any) -> None:

@@ -330,10 +330,14 @@ class FakeMarkers:
         self._m.markers.pop(key, None)
         self._m.marker_set_at.pop(key, None)
 
-    def forget_set_before(self, key: str, moment: datetime) -> None:
+    def forget_set_before(self, key: str, moment: datetime) -> bool:
+        if key not in self._m.markers:
+            return False
         set_at = self._m.marker_set_at.get(key)
         if set_at is None or set_at <= moment.timestamp():
             self.forget(key)
+            return True
+        return False
 
 
 class FakeQuotes:

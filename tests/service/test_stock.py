@@ -142,3 +142,28 @@ def test_a_sale_refused_says_the_stock_as_it_is_when_refused(
     assert refused.value.field == "quantity"
     assert refused.value.detail.startswith("ST-MADRID has 1 on hand of which 0 are promised")
     assert _on_hand(deps, sku) == 1
+
+
+def test_a_count_missing_promised_units_says_to_cancel_their_order_first(deps: Deps) -> None:
+    # Probe 191: a store's count found a unit missing from a pick-up's two; the 409 said
+    # only that it could not be recorded.
+    from tests.support.catalogue import fresh_sku
+
+    sku = fresh_sku(deps, {"ST-MADRID": 2})
+    line = {"sku": sku, "quantity": 2, "fulfillment": "pickup", "location_id": "ST-MADRID"}
+    flows.reserved(deps, lines=[line], shipping_address=None)
+    count = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": "ST-MADRID", "type": "adjustment", "quantity": -1}
+    )
+
+    with pytest.raises(Conflict) as refused:
+        inventory.record_movement(count, deps)
+
+    assert refused.value.detail == (
+        "ST-MADRID has 2 on hand of which 2 are promised to orders: it cannot give 1; cancel "
+        "the order they are promised to first, then count them out"
+    )
+    sale = count.model_copy(update={"type": "sale", "quantity": 1})
+    with pytest.raises(Conflict) as not_a_count:
+        inventory.record_movement(sale, deps)
+    assert not_a_count.value.detail.endswith("it cannot give 1")

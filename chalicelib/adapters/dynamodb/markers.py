@@ -48,15 +48,16 @@ class MarkerRepository:
         """Drop a once-only marker (when the work it guarded failed and must be redone)."""
         self._table.write(self._table.delete(keys.marker(key)))
 
-    def forget_set_before(self, key: str, moment: datetime) -> None:
+    def forget_set_before(self, key: str, moment: datetime) -> bool:
         """Drop the marker if it was set no later than ``moment`` (one written before markers
-        kept their time counts as set before); one set since stays."""
+        kept their time counts as set before); one set since stays. True if dropped."""
         delete = self._table.delete(
             keys.marker(key),
-            "attribute_not_exists(set_at) OR set_at <= :moment",
+            "attribute_exists(pk) AND (attribute_not_exists(set_at) OR set_at <= :moment)",
             {":moment": Decimal(f"{moment.timestamp():.6f}")},
         )
         try:
             self._table.write(delete)
         except ConditionFailed:
-            return
+            return False
+        return True
