@@ -348,6 +348,14 @@ def price_with_promotions(
     if len(applying) < len(chosen):
         # Taking nothing off, it changed no amount: priced again only to leave it out.
         priced = price(lines, destination_postal_code, fees, applying)
+    coded = [promotion for promotion in applying if promotion.code is not None]
+    if len(coded) < len(applying):
+        # The shopper cannot turn an automatic promotion down: one whose discount takes
+        # the goods below the free-shipping threshold, so that the fee it brings back costs
+        # more than it takes off, does not apply (probe 190: 51.00 became 53.40).
+        without = price(lines, destination_postal_code, fees, coded)
+        if without.total < priced.total:
+            applying, priced = coded, without
     refuse_idle_coupon(applying, priced)
     return priced
 

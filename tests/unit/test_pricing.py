@@ -299,6 +299,29 @@ def test_an_idle_automatic_promotion_leaves_the_coupon_to_apply() -> None:
     assert quote.total == D("18.00")
 
 
+def test_an_automatic_promotion_that_would_bring_the_fee_back_does_not_apply() -> None:
+    # Probe 190: 51.00 ships free; 5 % off by itself took it under 50.00, and the 4.95 fee
+    # it brought back made the shopper pay 53.40, with no way to turn it down.
+    automatic = promo("p-a", kind="percent", value="5")
+    coded = promo("p-c", code="TWO", kind="percent", value="2")
+    lines = [ship("A", 1, "32.50"), ship("B", 1, "18.50")]
+
+    alone = price_with_promotions(lines, "28013", FEES, [automatic, coded], None, "web", NOW)
+
+    assert (alone.promotions, alone.total) == ([], D("51.00"))
+    # Once the shopper's coupon brought the fee back, the automatic one only takes off.
+    both = price_with_promotions(lines, "28013", FEES, [automatic, coded], "TWO", "web", NOW)
+    assert {p.promotion_id for p in both.promotions} == {"p-a", "p-c"}
+    assert (
+        both.total < price_with_promotions(lines, "28013", FEES, [coded], "TWO", "web", NOW).total
+    )
+    # Where the fee does not come back, it applies alone too.
+    richer = price_with_promotions(
+        [ship("A", 1, "60.00")], "28013", FEES, [automatic], None, "web", NOW
+    )
+    assert [(p.promotion_id, p.amount) for p in richer.promotions] == [("p-a", D("3.00"))]
+
+
 def test_automatic_free_shipping_waives_the_fee_a_coupon_brought_back() -> None:
     # 55.00 ships free, so free shipping is worth nothing on the bare basket; the coupon's
     # 10 % takes it under 50.00 and the fee comes back: the automatic one waives it.
