@@ -4,6 +4,7 @@ orders alike: the number a shopper is quoted is the number charged."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,7 @@ def price_lines(
     deps: Deps,
     identified: bool = False,
     customer_id: str | None = None,
+    also: Sequence[str] = (),
 ) -> pricing.PriceBreakdown:
     """The engine's breakdown for catalogue lines (pick-up lines taxed at their store),
     with the stored promotions that apply: the automatic ones and the coupon's. A
@@ -84,7 +86,7 @@ def price_lines(
         channel,
         now,
         {offer.promotion.promotion_id: offer.redemptions for offer in offers},
-        promotions.customer_redeemed(offers, identified, customer_id, deps),
+        promotions.customer_redeemed(offers, identified, customer_id, deps, also),
     )
 
 
@@ -105,7 +107,7 @@ def price_request(
     postal_code = (
         pricing_postal_code(address.country, address.postal_code) if address and ships else None
     )
-    identified, customer_id = promotions.known_shopper(request.customer, deps, seen)
+    identified, customer_id, also = promotions.known_shopper(request.customer, deps, seen)
     return price_lines(
         lines,
         locations,
@@ -116,4 +118,5 @@ def price_request(
         deps,
         identified=identified,
         customer_id=customer_id,
+        also=also,
     )

@@ -5,6 +5,7 @@ store takes the redemption in the order's own write, see ``ports.Promotions``)."
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customers import identifiers_of
@@ -91,18 +92,26 @@ def offered(coupon: str | None, now: datetime, deps: Deps) -> list[CountedPromot
 
 
 def customer_redeemed(
-    offers: list[CountedPromotion], identified: bool, customer_id: str | None, deps: Deps
+    offers: list[CountedPromotion],
+    identified: bool,
+    customer_id: str | None,
+    deps: Deps,
+    also: Sequence[str] = (),
 ) -> set[str] | None:
     """The once-per-customer promotions among ``offers`` the shopper redeemed already,
     under their record or any record merged into it (one person's, a merge said so: a
-    probe used a welcome coupon twice, once under each record of a merged pair);
-    ``None`` when the shopper is not identified (such promotions cannot apply)."""
+    probe used a welcome coupon twice, once under each record of a merged pair), or
+    under ``also``: the records of the request's other identifiers (probe 190: a phone
+    that had used the welcome coupon got it again beside an email with a record of its
+    own); ``None`` when the shopper is not identified (such promotions cannot apply)."""
     if not identified:
         return None
     once = [c.promotion.promotion_id for c in offers if c.promotion.once_per_customer]
-    if customer_id is None or not once:
+    owners = list(dict.fromkeys(o for o in (customer_id, *also) if o is not None))
+    if not owners or not once:
         return set()  # a shopper not known yet has redeemed nothing
-    return _redeemed_under(person_records(customer_id, deps), once, deps)
+    records = list(dict.fromkeys(r for owner in owners for r in person_records(owner, deps)))
+    return _redeemed_under(records, once, deps)
 
 
 def _redeemed_under(records: list[str], promotion_ids: list[str], deps: Deps) -> set[str]:
@@ -115,23 +124,28 @@ def _redeemed_under(records: list[str], promotion_ids: list[str], deps: Deps) ->
 
 def known_shopper(
     ref: CustomerRef | None, deps: Deps, seen: SeenClaims | None = None
-) -> tuple[bool, str | None]:
-    """Whether the request identifies its customer, and the customer it names if one is
-    known already, read without creating or merging anything (placing resolves it
-    after pricing, once the coupon is known to apply; ``seen`` keeps the owners read for
-    it)."""
+) -> tuple[bool, str | None, list[str]]:
+    """Whether the request identifies its customer, the customer it names if one is
+    known already, and the records its other identifiers belong to (a person's welcome
+    coupon is theirs under any of them), read without creating or merging anything
+    (placing resolves the customer after pricing, once the coupon is known to apply;
+    ``seen`` keeps the owners read for it, which resolving reads too)."""
     if ref is None or not ref.has_identifier():
-        return False, None
+        return False, None, []
+    named: list[str] = [ref.customer_id] if ref.customer_id else []
     try:
-        if ref.customer_id:
-            return True, _canonical(ref.customer_id, deps)
         for identifier in identifiers_of(ref.email, ref.phone, ref.loyalty_id, "customer."):
             owner = find_owner(identifier, deps, seen)
             if owner is not None:
-                return True, _canonical(owner, deps)
+                named.append(owner)
+        # Each record read once (an email and a phone of one record: one read).
+        owners = [_canonical(owner, deps) for owner in dict.fromkeys(named)]
     except OrquestaError:
-        return True, None  # placing names the bad identifier when it resolves it
-    return True, None
+        return True, None, []  # placing names the bad identifier when it resolves it
+    if ref.customer_id and owners[0] is None:
+        return True, None, []  # an unknown id: placing refuses it
+    known = list(dict.fromkeys(owner for owner in owners if owner is not None))
+    return True, (known[0] if known else None), known[1:]
 
 
 def _canonical(customer_id: str, deps: Deps) -> str | None:

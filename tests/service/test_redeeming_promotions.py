@@ -135,6 +135,29 @@ def test_a_once_per_customer_coupon_is_409_for_the_same_customer_only(deps: Deps
     assert _count(deps, created) == 2
 
 
+@pytest.mark.parametrize("by", ["email-and-phone", "phone-and-email", "customer-id"])
+def test_a_once_per_customer_coupon_is_409_when_any_identifier_named_used_it(
+    deps: Deps, by: str
+) -> None:
+    # Probe 190: the phone that used the welcome coupon, sent beside an email with a record
+    # of its own (or another record's id), got it again: only the first owner was asked.
+    created = _promotion(deps, code="HOLA", once_per_customer=True)
+    used = flows.place(deps, coupon="HOLA", customer={"phone": "+34 600 111 222"})
+    other = flows.place(deps, customer={"email": "own.record@example.com"})
+    assert other.customer_id is not None and other.customer_id != used.customer_id
+    shopper = {
+        "email-and-phone": {"email": "own.record@example.com", "phone": "+34600111222"},
+        "phone-and-email": {"phone": "+34600111222", "email": "own.record@example.com"},
+        "customer-id": {"customer_id": other.customer_id, "phone": "+34600111222"},
+    }[by]
+
+    assert _refused(deps, CouponUsedUp, coupon="HOLA", customer=shopper).field == "coupon"
+    assert _count(deps, created) == 1
+    # Each record alone is as before: the one that never used it still may.
+    flows.place(deps, coupon="HOLA", customer={"email": "own.record@example.com"})
+    assert _count(deps, created) == 2
+
+
 def test_a_once_per_customer_coupon_used_under_a_merged_record_is_409_for_the_survivor(
     deps: Deps,
 ) -> None:
