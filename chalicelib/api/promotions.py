@@ -166,10 +166,13 @@ class CampaignResponse(DeferredModel):
     orders: int = Field(ge=0)
     revenue: Money
     new_customers: int = Field(
-        ge=0, description="Customers whose first order in the campaign was their first anywhere"
+        ge=0,
+        description="Customers who paid for an order in the campaign, the first they paid "
+        "for anywhere (a declined card wins no customer)",
     )
     returning_customers: int = Field(
-        ge=0, description="Customers who had ordered before their first order in the campaign"
+        ge=0,
+        description="Customers who paid for an order in the campaign, having bought before",
     )
     by_channel: dict[Channel, int]
 

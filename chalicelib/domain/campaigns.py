@@ -8,10 +8,11 @@ A coupon is proof the campaign reached the shopper; an attribution tag is the la
 so the coupon wins when they differ.
 
 The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders placed per
-channel), ``new_customers`` and ``returning_customers`` (customers, each counted once
-per campaign, at their first order in it: new when they had bought nothing before it
-anywhere, an order declined or cancelled being no purchase; anonymous orders count as
-neither), and ``revenue``: what the campaign's orders bring, each order's share being
+channel), ``new_customers`` and ``returning_customers`` (customers who paid, each
+counted once per campaign, when their first order in it is paid: new when they had
+bought nothing before it anywhere, an order declined or cancelled being no purchase; a
+shopper whose card was declined is no customer won (probe 190); anonymous orders count
+as neither), and ``revenue``: what the campaign's orders bring, each order's share being
 its money kept, as the customer 360's lifetime value counts it
 (``OrderContribution.kept``): nothing until paid, nothing once rejected or cancelled, and
 less what was never charged (a part voided: a pick-up not collected) or given back (a
@@ -44,9 +45,11 @@ class Attribution(DeferredModel):
 
 
 class OrderEventKind(StrEnum):
-    """The order event the campaign projection counts by increments."""
+    """The order events the campaign projection counts by increments: placed counts the
+    order, paid its customer."""
 
     PLACED = "placed"
+    PAID = "paid"
 
 
 class CustomerKind(StrEnum):
@@ -142,13 +145,15 @@ def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
     campaign = campaign_of(event.attribution, event.coupon_campaign)
     if campaign is None:
         return None
+    if event.kind is OrderEventKind.PLACED:
+        return CampaignIncrement(campaign=campaign, orders=1, by_channel={event.channel: 1})
+    if event.customer is None:
+        return None  # paid by an anonymous shopper: no customer to count
     return CampaignIncrement(
         campaign=campaign,
-        orders=1,
         new_customers=int(event.customer is CustomerKind.NEW),
         returning_customers=int(event.customer is CustomerKind.RETURNING),
-        by_channel={event.channel: 1},
-        customer_id=event.customer_id if event.customer is not None else None,
+        customer_id=event.customer_id,
         placed_at=event.placed_at,
     )
 

@@ -47,11 +47,12 @@ def _position(event_id: str) -> int:
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
 
 
-def coupon_campaign(order: Order, deps: Deps) -> str | None:
-    """The campaign of the coupon the order redeemed, if any."""
+def coupon_campaign(order: Order, deps: Deps, automatic: bool = False) -> str | None:
+    """The campaign of the coupon the order redeemed, if any (``automatic``: of the
+    automatic promotion it got instead)."""
     pricing = order.pricing
     for taken in pricing.redemptions if pricing else []:
-        if taken.code is None:
+        if (taken.code is None) is not automatic:
             continue
         try:
             campaign = deps.store.promotion(taken.promotion_id).promotion.campaign
@@ -135,22 +136,27 @@ def project_campaign_event(
     order = reads.order(str(event["order_id"]))
     attribution = order.pricing.attribution if order.pricing else None
     from_coupon = coupon_campaign(order, deps)
+    if from_coupon is None and (attribution is None or attribution.campaign is None):
+        # An automatic promotion tagged with a campaign counts the orders that got it
+        # and name no campaign of their own: it reached them whether or not they saw it,
+        # so a coupon or a tag says more (probe 190: such a campaign counted no order).
+        from_coupon = coupon_campaign(order, deps, automatic=True)
     campaign = campaign_of(attribution, from_coupon)
     if campaign is None:
         return False
     counted = False
     event_id = str(event.get("event_id", ""))
-    placed = (
-        event.get("type") == "order.status_changed"
-        and event.get("status") == OrderStatus.ACCEPTED.value
-        # Accepted again after a declined card: counted when first placed.
-        and _position(event_id) == 1
-    )
-    if placed:
-        customer, customer_id = _customer_kind(order, deps, reads)
+    status = event.get("status") if event.get("type") == "order.status_changed" else None
+    # Accepted again after a declined card: counted when first placed.
+    placed = status == OrderStatus.ACCEPTED.value and _position(event_id) == 1
+    # Its customer once it is paid, as when the event happened: the same count however
+    # late the event is projected (an order cancelled after it was paid still counts).
+    paid = status == OrderStatus.PAID.value
+    if placed or paid:
+        customer, customer_id = _customer_kind(order, deps, reads) if paid else (None, None)
         increment = increments(
             CampaignOrderEvent(
-                kind=OrderEventKind.PLACED,
+                kind=OrderEventKind.PLACED if placed else OrderEventKind.PAID,
                 order_id=order.order_id,
                 channel=order.channel.value,
                 placed_at=order.placed_at,

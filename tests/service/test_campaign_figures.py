@@ -293,3 +293,44 @@ def test_a_campaign_counted_on_the_record_an_order_was_split_from_is_in_its_owne
         }
     ]
     assert export_customer(carol, deps)["campaigns"] == []
+
+
+def test_a_shopper_whose_card_was_declined_is_no_customer_won_until_they_pay(
+    deps: Deps,
+) -> None:
+    # Probe 190: a campaign whose only order was declined counted one new customer.
+    from chalicelib.services import payment_steps, self_service
+    from chalicelib.services.step_models import OrderStep
+
+    order = flows.declined(deps, attribution={"campaign": "declined-cards"})
+    _project_everything(deps)
+    declined = _campaign(deps, "declined-cards")
+    assert (declined.orders, declined.new_customers, declined.revenue) == (1, 0, 0)
+
+    # Paid again from the tracking page: a customer won after all, counted once.
+    self_service.pay_again(order.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    _project_everything(deps)
+    _project_everything(deps)
+    paid = _campaign(deps, "declined-cards")
+    assert (paid.orders, paid.new_customers, paid.returning_customers) == (1, 1, 0)
+
+
+def test_an_automatic_promotion_of_a_campaign_counts_the_orders_that_name_none(
+    deps: Deps,
+) -> None:
+    # Probe 190: ops tagged a promotion without a code with a campaign, accepted; the
+    # orders that got it counted nowhere.
+    terms = PromotionTerms(
+        name="Kiosco", kind="percent", value=Decimal("5"), channels=["kiosk"], campaign="kiosco"
+    )
+    promotions.create_promotion(terms, deps)
+    kiosk = {"channel": "kiosk", "store_id": "ST-MADRID"}
+    untagged = flows.reserved(deps, **kiosk)
+    tagged = flows.reserved(deps, attribution={"campaign": "elsewhere"}, **kiosk)
+    assert untagged.pricing and untagged.pricing.redemptions
+    assert tagged.pricing and tagged.pricing.redemptions
+    _project_everything(deps)
+
+    assert _campaign(deps, "kiosco").orders == 1  # its own tag says more
+    assert _campaign(deps, "elsewhere").orders == 1

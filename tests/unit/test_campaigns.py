@@ -65,18 +65,21 @@ def test_a_coupons_campaign_wins_over_the_attribution() -> None:
     assert campaign_of(None, None) is None
 
 
-def test_a_placed_order_counts_once_by_channel_and_customer() -> None:
-    placed = increments(event("placed", channel="app", customer=CustomerKind.NEW))
+def test_a_placed_order_counts_by_channel_and_its_customer_once_paid() -> None:
+    # Probe 190: a shopper whose only order was declined counted as a new customer won.
+    placed = increments(event("placed", channel="app"))
 
     assert placed is not None
     assert (placed.campaign, placed.orders, placed.revenue) == ("black-friday", 1, D(0))
-    assert (placed.new_customers, placed.returning_customers) == (1, 0)
+    assert (placed.new_customers, placed.returning_customers) == (0, 0)
     assert placed.by_channel == {"app": 1}
-    returning = increments(event("placed", customer=CustomerKind.RETURNING))
-    anonymous = increments(event("placed", customer=None))
-    assert returning is not None and anonymous is not None
+    paid = increments(event("paid", customer=CustomerKind.NEW, customer_id="cus-1"))
+    returning = increments(event("paid", customer=CustomerKind.RETURNING, customer_id="cus-2"))
+    assert paid is not None and returning is not None
+    assert (paid.orders, paid.by_channel, paid.customer_id) == (0, {}, "cus-1")
+    assert (paid.new_customers, paid.returning_customers) == (1, 0)
     assert (returning.new_customers, returning.returning_customers) == (0, 1)
-    assert (anonymous.new_customers, anonymous.returning_customers) == (0, 0)
+    assert increments(event("paid", customer=None)) is None  # anonymous: nobody to count
 
 
 def test_a_flyer_coupon_at_the_store_till_counts_for_the_flyer() -> None:
@@ -140,17 +143,22 @@ def test_the_projection_counts_placed_orders_by_channel_and_customer(
 ) -> None:
     counters = CampaignCounters(campaign="c")
     for index, (channel, customer) in enumerate(lives):
-        change = increments(
-            CampaignOrderEvent(
-                kind=OrderEventKind.PLACED,
-                order_id=f"ord-{index}",
-                channel=channel,  # type: ignore[arg-type]
-                customer=customer,
-                coupon_campaign="c",
+        for kind in (OrderEventKind.PLACED, OrderEventKind.PAID):
+            change = increments(
+                CampaignOrderEvent(
+                    kind=kind,
+                    order_id=f"ord-{index}",
+                    channel=channel,  # type: ignore[arg-type]
+                    customer=customer,
+                    customer_id=f"cus-{index}" if customer else None,
+                    coupon_campaign="c",
+                )
             )
-        )
-        assert change is not None and change.revenue == 0
-        counters = counters.plus(change)
+            if change is None:
+                assert kind is OrderEventKind.PAID and customer is None
+                continue
+            assert change.revenue == 0
+            counters = counters.plus(change)
 
     assert counters.orders == len(lives) == sum(counters.by_channel.values())
     assert counters.new_customers == sum(1 for _, who in lives if who is CustomerKind.NEW)
