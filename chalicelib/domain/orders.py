@@ -503,11 +503,15 @@ class Order(DeferredModel):
                 detail = f"{self._handed_over()}; {detail}"
         return released, voided, self.parts_cancelled([fulfillment_id], at, detail)
 
-    def cancel_refusal(self) -> str | None:
-        """Why the order can no longer be cancelled, or None while it can."""
+    def cancel_refusal(self, payable_again: bool = False) -> str | None:
+        """Why the order can no longer be cancelled, or None while it can.
+        ``payable_again``: rejected for a declined card, it may still be paid again (and
+        so be cancelled, which ends that)."""
         # Anything handed over (even if since lost or returned) can no longer be cancelled.
         dispatched = [f.fulfillment_id for f in self.fulfillments if f.status in HANDED_OVER]
         if self.status in CANCELLABLE and not dispatched:
+            return None
+        if self.status is OrderStatus.REJECTED and payable_again:
             return None
         # Say why when the status alone does not (a probe: a READY_FOR_PICKUP order with
         # a part already collected was refused "because" it is READY_FOR_PICKUP).
@@ -515,11 +519,16 @@ class Order(DeferredModel):
         return f"order {self.order_id} is {self.status} and can no longer be cancelled{why}"
 
     def cancel(
-        self, at: datetime, reason: StatusReason, detail: str, note: str | None = None
+        self,
+        at: datetime,
+        reason: StatusReason,
+        detail: str,
+        note: str | None = None,
+        payable_again: bool = False,
     ) -> HistoryEntry:
         """Cancel before anything left a location (409 afterwards); ``note`` is what the
-        caller wrote, if anything."""
-        refusal = self.cancel_refusal()
+        caller wrote, if anything; ``payable_again`` as ``cancel_refusal`` reads it."""
+        refusal = self.cancel_refusal(payable_again)
         if refusal is not None:
             raise Conflict(refusal, field="status")
         for fulfillment in self.fulfillments:
@@ -527,7 +536,14 @@ class Order(DeferredModel):
             if fulfillment.status is not FulfillmentStatus.CANCELLED:
                 fulfillment.status = FulfillmentStatus.CANCELLED
                 fulfillment.status_reason = reason
-        entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
+        if self.status is OrderStatus.REJECTED:
+            # The other way out of REJECTED besides paying again, which it ends: so not in
+            # the forward-only transition table. Nothing is held: the rejection released it.
+            self.status, self.status_reason = OrderStatus.CANCELLED, reason
+            entry = HistoryEntry(status=OrderStatus.CANCELLED, at=at, detail=detail)
+            self.history.append(entry)
+        else:
+            entry = self.move_to(OrderStatus.CANCELLED, at, detail, reason)
         entry.note = note
         return entry
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType, Product
+from chalicelib.domain.customer_actions import (
+    PAYMENT_RETRY_WINDOW,
+    can_pay_again,
+    facts_of,
+    payment_tries_used,
+)
 from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import (
     Conflict,
@@ -310,7 +316,8 @@ def cancel_order(
             return None  # repeated cancel: same answer, nothing more to do
         released = StockChange.releasing(order.reserved_allocations())
         kept = ERASED if note and order_erased(order, deps) else note
-        entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail, kept)
+        payable = _payable_again(order, now, deps)
+        entry = order.cancel(now, StatusReason.CUSTOMER_REQUEST, detail, kept, payable)
         return Change(entry=entry, stock=released, result=order.release_waits())
 
     written = mutate(deps, order_id, decide, announce=False)
@@ -330,6 +337,18 @@ def cancel_order(
             # Asked again too: the first request may have died before its stop.
             _stop_handling(written.order, deps)
     return deps.store.get_order(order_id)
+
+
+def _payable_again(order: Order, now: datetime, deps: Deps) -> bool:
+    """Whether the order, rejected for a declined card, may still be paid again: its
+    window is open and its tries are not used up."""
+    if order.status is not OrderStatus.REJECTED:
+        return False
+    facts = facts_of(order)
+    window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
+    return can_pay_again(
+        facts.status, facts.status_reason, facts.rejected_at, now, window
+    ) and not payment_tries_used(order.history)
 
 
 def _stop_handling(order: Order, deps: Deps) -> None:

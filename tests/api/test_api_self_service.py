@@ -394,3 +394,26 @@ def test_an_orders_link_opens_five_tickets_then_429_for_a_day(
     assert 23 * 3600 < int(answers[-1].headers["Retry-After"]) <= 24 * 3600 + 1
     customer_id = deps.store.get_order(order_id).customer_id
     assert len(customer_360(client, customer_id)["tickets"]) == self_service.MAX_PAGE_TICKETS
+
+
+def test_staff_cancel_a_declined_order_and_its_page_no_longer_offers_to_pay(
+    client: Any, declined: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 192: ops got 409 "can no longer be cancelled" while the link could still pay
+    # it and have it shipped.
+    from chalicelib.services import ordering
+
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+    monkeypatch.setattr(ordering, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+    order_id, path = declined
+    assert "pay" in actions(client, path)
+
+    cancelled = client.http.post(
+        f"/orders/{order_id}/cancel", headers=OPS | JSON, body=json.dumps({"reason": "phoned"})
+    )
+
+    assert cancelled.status_code == 200, cancelled.body
+    assert cancelled.json_body["status"] == "CANCELLED"
+    assert "pay" not in actions(client, path)
+    assert_problem(post(client, f"{path}/payment", ROUTES["payment"]), 409)
+    assert wait_for_status(client, order_id, "CANCELLED")["payment"]["status"] != "AUTHORIZED"

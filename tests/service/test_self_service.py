@@ -11,6 +11,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import MAX_PAYMENT_RETRIES, CustomerAction, PayWithdrawn
 from chalicelib.domain.errors import (
     ActionNotAvailable,
+    Conflict,
     NotFound,
     TooManyAttempts,
     UnservableLines,
@@ -581,3 +582,42 @@ def test_a_rejection_paid_again_after_keeps_its_cause_on_the_page(deps: Deps) ->
 
     assert deps.store.get_order(order.order_id).status is OrderStatus.PAID
     assert _timeline_reasons(deps, order.order_id) == [("REJECTED", "La tarjeta fue rechazada")]
+
+
+def test_staff_cancel_an_order_whose_card_was_declined_and_it_can_no_longer_be_paid(
+    deps: Deps,
+) -> None:
+    # Probe 192: ops were told a declined order "can no longer be cancelled", while anyone
+    # with its link could still pay it again and have it shipped.
+    from chalicelib.services import ordering
+
+    order = declined(deps)
+
+    cancelled = ordering.cancel_order(order.order_id, deps, "no longer wanted")
+
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert [h.status for h in cancelled.history][-2:] == [
+        OrderStatus.REJECTED,
+        OrderStatus.CANCELLED,
+    ]
+    assert CustomerAction.PAY not in self_service.actions_now(cancelled, deps).actions
+    with pytest.raises(ActionNotAvailable):
+        self_service.pay_again(order.order_id, "tok_visa", deps)
+    assert isinstance(deps.events, RecordingEvents)
+    told = [e for e in deps.events.published if e.get("order_id") == order.order_id]
+    assert told[-1]["status"] == "CANCELLED"
+    # The customer's own page still offers paying, not cancelling, a declined order.
+    with pytest.raises(ActionNotAvailable):
+        self_service.cancel(declined(deps), deps)
+
+
+def test_a_declined_order_past_its_time_to_pay_again_is_not_cancelled(deps: Deps) -> None:
+    order = declined(deps)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=49)
+
+    from chalicelib.services import ordering
+
+    with pytest.raises(Conflict, match="can no longer be cancelled"):
+        ordering.cancel_order(order.order_id, deps)
+    assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
