@@ -14,7 +14,7 @@ import boto3
 import pytest
 import requests
 
-from tests.support import OPS, eventually, order_body
+from tests.support import OPS, eventually, order_body, signed_event
 from tests.support.console import element_screenshot, session_key, sign_in, visible, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
@@ -380,3 +380,38 @@ def test_a_stopped_execution_is_retried_from_the_order_panel(
 
     wait_for(browser, parked_again)
     element_screenshot(browser, "#order-panel", screenshots / "ops-retry.png")
+
+
+def test_a_returned_order_whose_execution_was_stopped_offers_no_retry(
+    browser: Any, console_stack: RunningStack, console_shop: Shop
+) -> None:
+    # Probe 192: the panel offered "Retry execution" on a RETURNED order, and the retry
+    # could only answer 409: there is nothing left to resume.
+    order_id = console_shop.place_ok(order_body())["order_id"]
+    order = wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
+    shipment = order["fulfillments"][0]["shipment"]
+    event, headers = signed_event(shipment["tracking_number"], "delivered")
+    delivered = console_shop.post(f"/carriers/{shipment['carrier']}/events", event, headers)
+    assert delivered.status_code == 200, delivered.text
+    wait_for_status(console_shop, order_id, "DELIVERED")
+    _stop_execution(console_stack, console_shop, order_id)  # parked for the return window
+    every_unit = [{"sku": line["sku"], "quantity": line["quantity"]} for line in order["lines"]]
+    asked = console_shop.post(
+        f"/orders/{order_id}/returns",
+        {"lines": every_unit, "reason": "talla", "channel": "store", "location_id": "ST-MADRID"},
+        OPS,
+    )
+    assert asked.status_code == 201, asked.text
+    received = console_shop.post(
+        f"/returns/{asked.json()['return_id']}/receive", {"location_id": "ST-MADRID"}, OPS
+    )
+    assert received.status_code == 200, received.text
+    wait_for_status(console_shop, order_id, "RETURNED")
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, executions_shown(""))
+    browser.find_element("css selector", "#open-order-id").send_keys(order_id)
+    browser.find_element("css selector", "#open-order-form button").click()
+    wait_for(browser, lambda d: _pill(d, "#execution-status")[0].startswith("ABORTED"))
+
+    assert not browser.find_element("css selector", "#order-retry").is_displayed()

@@ -351,7 +351,8 @@
   // A failed, timed-out or stopped execution can be retried. One key per execution shown,
   // so a double click (or a click after a lost answer) starts one retry, not two.
   const RETRYABLE = ['FAILED', 'TIMED_OUT', 'ABORTED'];
-  const ENDED_FOR_GOOD = ['REJECTED', 'CANCELLED'];
+  // At rest: a retry has nothing to resume (the API answers 409; probe 192: RETURNED).
+  const ENDED_FOR_GOOD = ['REJECTED', 'CANCELLED', 'RETURNED'];
   const retryKeys = new Map();
 
   function offerRetry(orderId, orderStatus, execution) {
