@@ -9,7 +9,7 @@ from pydantic import Field
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
 from chalicelib.api.models import TaxResponse
-from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.deferred import DeferredModel, Promise
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.pricing import PriceBreakdown
@@ -37,7 +37,7 @@ class QuotedFulfillmentResponse(DeferredModel):
     location_id: str
     carrier: str | None
     lines: list[FulfillmentLine]
-    promised_by: datetime
+    promised_by: Promise
 
 
 class AppliedPromotionResponse(DeferredModel):

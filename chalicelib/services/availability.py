@@ -4,11 +4,10 @@ alike), and the product page's availability per postal code."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import Demand, plan_for, short_lines
-from chalicelib.domain.deferred import DeferredModel
+from chalicelib.domain.deferred import DeferredModel, Promise
 from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel, available_to_promise, plan_sourcing
@@ -90,7 +89,7 @@ class ShipOption(DeferredModel):
 
     available: bool
     carrier: str | None
-    promised_by: datetime | None
+    promised_by: Promise | None
 
 
 class PickupOption(DeferredModel):
@@ -99,7 +98,7 @@ class PickupOption(DeferredModel):
     location_id: str
     name: str
     available: bool
-    ready_by: datetime | None
+    ready_by: Promise | None
 
 
 class Availability(DeferredModel):
