@@ -172,6 +172,15 @@ class Opportunity(DeferredModel):
         self._move(OpportunityStatus.LOST, at)
         return True
 
+    def close_unpaid(self, at: datetime) -> bool:
+        """A payment retry whose order was cancelled before it was paid: it can never
+        convert, so it is ``lost`` now rather than after 30 days. False for any other
+        kind, or once it is closed (running it again changes nothing)."""
+        if self.kind is not OpportunityKind.PAYMENT_RETRY or self.status not in _ACTIVE:
+            return False
+        self._move(OpportunityStatus.LOST, at)
+        return True
+
     @property
     def listed_at(self) -> str:
         """Its place in ops' list: its creation to the microsecond, then its id (unique).

@@ -462,6 +462,8 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
     # nothing after all; not one paid again since this event (it is read as it is now).
     ended = status in ENDED and order.status in ENDED
     undone = _undo_conversions(order.order_id, deps, now) if ended else 0
+    if status == "CANCELLED" and order.status is OrderStatus.CANCELLED:
+        undone += _lose_unpaid_retry(order, deps, now)
     if status == "REJECTED" and reason == "payment_declined":
         retry = payment_retry_opportunity(order.order_id, order.customer_id, order.total, now)
         created = int(deps.opportunities.create_opportunity(retry))
@@ -586,6 +588,19 @@ def _recognise_buyer(waiting: list[Opportunity], order: Order, deps: Deps) -> No
             same_person = set(person_records(buyer, deps))
         if opportunity.customer_id in same_person:
             opportunity.customer_id = order.customer_id
+
+
+def _lose_unpaid_retry(order: Order, deps: Deps, now: datetime) -> int:
+    """A declined order cancelled before it was paid again: its payment retry can never
+    convert (probe 192's cancel of a declined order left it open for 30 days)."""
+    if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
+        return 0
+    retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
+    found = deps.opportunities.opportunity(retry_id)
+    if found is None:
+        return 0
+    before = found.status
+    return int(found.close_unpaid(now) and _move(found, before, deps))
 
 
 def _convert_payment_retry(order: Order, deps: Deps, now: datetime) -> int:

@@ -1273,3 +1273,21 @@ def test_the_hourly_review_reads_only_what_may_be_lost(
     assert opportunities.lose_stale(deps) == 0
     deps.clock.advance(days=2)
     assert opportunities.lose_stale(deps) == 1
+
+
+def test_a_declined_order_cancelled_by_staff_loses_its_payment_retry_at_once(
+    deps: Deps,
+) -> None:
+    # Staff may now cancel an order while it may be paid again (probe 192): its retry can
+    # never convert, and stayed open for 30 days.
+    from chalicelib.services import ordering
+
+    order = _declined(deps)
+    opportunities.follow_order_event(_status("REJECTED", order.order_id, "payment_declined"), deps)
+    ordering.cancel_order(order.order_id, deps)
+
+    event = _status("CANCELLED", order.order_id)
+    assert opportunities.follow_order_event(event, deps) == 1
+    assert opportunities.follow_order_event(event, deps) == 0  # delivered again: nothing
+    (retry,) = [o for o in deps.opportunities.opportunities() if o.order_id == order.order_id]
+    assert retry.status is OpportunityStatus.LOST
