@@ -333,31 +333,49 @@ def price_with_promotions(
     takes nothing off that price does not apply (``drop_idle_automatic``); a coupon that
     takes nothing off it is not valid for the basket (``InvalidCoupon``)."""
     bare = price(lines, destination_postal_code, fees)
-    chosen = choose(
-        promotions,
-        coupon,
-        channel,
-        bare.subtotal,
-        now,
-        redemptions,
-        customer_redeemed,
-        shipping=bare.shipping,
-    )
-    priced = price(lines, destination_postal_code, fees, chosen)
-    applying = drop_idle_automatic(chosen, priced)
-    if len(applying) < len(chosen):
-        # Taking nothing off, it changed no amount: priced again only to leave it out.
-        priced = price(lines, destination_postal_code, fees, applying)
-    coded = [promotion for promotion in applying if promotion.code is not None]
-    if len(coded) < len(applying):
+    offered = list(promotions)
+    while True:
+        chosen = choose(
+            offered,
+            coupon,
+            channel,
+            bare.subtotal,
+            now,
+            redemptions,
+            customer_redeemed,
+            shipping=bare.shipping,
+        )
+        priced = price(lines, destination_postal_code, fees, chosen)
+        applying = drop_idle_automatic(chosen, priced)
+        if len(applying) < len(chosen):
+            # Taking nothing off, it changed no amount: priced again only to leave it out.
+            priced = price(lines, destination_postal_code, fees, applying)
+        dearer = _automatic_that_costs_more(applying, priced, lines, destination_postal_code, fees)
+        if dearer is None:
+            break
         # The shopper cannot turn an automatic promotion down: one whose discount takes
         # the goods below the free-shipping threshold, so that the fee it brings back costs
-        # more than it takes off, does not apply (probe 190: 51.00 became 53.40).
-        without = price(lines, destination_postal_code, fees, coded)
-        if without.total < priced.total:
-            applying, priced = coded, without
+        # more than it takes off, does not apply (probe 190: 51.00 became 53.40), and the
+        # next automatic one is tried in its place (re-probe 193: 0.50 off was not).
+        offered = [p for p in offered if p.promotion_id != dearer.promotion_id]
     refuse_idle_coupon(applying, priced)
     return priced
+
+
+def _automatic_that_costs_more(
+    applying: Sequence[Promotion],
+    priced: PriceBreakdown,
+    lines: Sequence[PriceLine],
+    destination_postal_code: str | None,
+    fees: ShippingFees,
+) -> Promotion | None:
+    """The automatic promotion among ``applying`` without which the basket costs less."""
+    automatic = next((p for p in applying if p.code is None), None)
+    if automatic is None:
+        return None
+    coded = [promotion for promotion in applying if promotion.code is not None]
+    without = price(lines, destination_postal_code, fees, coded)
+    return automatic if without.total < priced.total else None
 
 
 def drop_idle_automatic(chosen: Sequence[Promotion], priced: PriceBreakdown) -> list[Promotion]:

@@ -322,6 +322,21 @@ def test_an_automatic_promotion_that_would_bring_the_fee_back_does_not_apply() -
     assert [(p.promotion_id, p.amount) for p in richer.promotions] == [("p-a", D("3.00"))]
 
 
+def test_the_next_automatic_promotion_applies_when_the_best_would_cost_more() -> None:
+    # Re-probe 193: with 5 % dropped for bringing the fee back, 0.50 off, which keeps
+    # the basket over the threshold, was not tried: 51.00 instead of 50.50.
+    five_percent = promo("p-5", kind="percent", value="5")
+    fifty_cents = promo("p-050", kind="amount", value="0.50")
+    lines = [ship("A", 1, "32.50"), ship("B", 1, "18.50")]
+
+    quote = price_with_promotions(
+        lines, "28013", FEES, [five_percent, fifty_cents], None, "web", NOW
+    )
+
+    assert [(p.promotion_id, p.amount) for p in quote.promotions] == [("p-050", D("0.50"))]
+    assert (quote.shipping, quote.total) == (D("0.00"), D("50.50"))
+
+
 def test_automatic_free_shipping_waives_the_fee_a_coupon_brought_back() -> None:
     # 55.00 ships free, so free shipping is worth nothing on the bare basket; the coupon's
     # 10 % takes it under 50.00 and the fee comes back: the automatic one waives it.
