@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 ALERT_MARKER_TTL_SECONDS = 90 * 86400
 
 
+# An order's gateway alerts read at once when it is paid again or cancelled (one per
+# rejection).
+GATEWAY_ALERTS_READ = 10
+
+
 def alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
     """Alert ops once for ``marker``, however often a retried step asks."""
     if not deps.store.remember_once(f"alert:{marker}", ALERT_MARKER_TTL_SECONDS):

@@ -166,6 +166,12 @@ def check_low_stock_of(
     return alerted
 
 
+def low_stock_checked(skus: list[str], deps: Deps) -> int:
+    """``check_low_stock_of`` after a write that gave units of ``skus`` back (a cancel, a
+    pick-up not collected, a return received): how many SKUs it alerted."""
+    return len(check_low_stock_of(skus, deps))
+
+
 def _resolve_low_stock(sku: str, deps: Deps) -> None:
     """The SKU is above its threshold again: its open low-stock alerts are dealt with
     (probe 192: two stayed open after two restocks, each saying 1 left). Only a SKU that

@@ -19,6 +19,7 @@ from chalicelib.domain.order_status import HistoryEntry, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.settlement import record_owed
 from chalicelib.ports import StockChange
+from chalicelib.services.inventory import low_stock_checked
 from chalicelib.services.opportunities import (
     skus_given_back,
     stock_given_back,
@@ -174,9 +175,15 @@ def _tell_waiting_shoppers(deps: Deps, order: Order, change: Change[Any]) -> Non
     """Stock the change gave back may bring a SKU back in stock: its subscribers hear of
     it as they do of a receipt (a probe's cancelled pick-up left them waiting for good).
     The order's write is done: a failure here must not fail what the caller did."""
-    for sku in skus_given_back(change.stock):
+    given_back = skus_given_back(change.stock)
+    for sku in given_back:
         told = partial(stock_given_back, sku, change.stock, deps)
         told_safely(told, f"{order.order_id} gave {sku} back")
+    if given_back:
+        # Back above a low-stock threshold, as a receipt would be (re-probe 193: a cancel
+        # left the alert open, and so the next dip raised none).
+        checked = partial(low_stock_checked, given_back, deps)
+        told_safely(checked, f"{order.order_id} gave stock back")
 
 
 def _close_records(deps: Deps, order: Order, change: Change[Any]) -> None:

@@ -20,7 +20,7 @@ from chalicelib.domain.status_reasons import (
 )
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once, resolve_open
+from chalicelib.services.alert_once import GATEWAY_ALERTS_READ, alert_once, resolve_open
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
@@ -43,10 +43,6 @@ _REJECTION_REASONS = {
     ),
     "OutOfStock": (StatusReason.OUT_OF_STOCK, None),
 }
-
-
-# An order's gateway alerts read at once when it is paid again (one per rejection).
-GATEWAY_ALERTS_READ = 10
 
 
 def authorize_payment(step: OrderStep, deps: Deps) -> Empty:

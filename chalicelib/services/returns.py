@@ -15,12 +15,14 @@ from chalicelib.domain.erasure import ERASED
 from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.events import ReturnReceived, ReturnRequested
 from chalicelib.domain.order_status import OrderStatus
-from chalicelib.domain.orders import Order
+from chalicelib.domain.orders import AttentionKind, Order
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, check_return_location
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
+from chalicelib.services.alert_once import resolve_open
+from chalicelib.services.inventory import low_stock_checked
 from chalicelib.services.opportunities import (
     availability_changed,
     tell_those_waiting_at,
@@ -30,6 +32,10 @@ from chalicelib.services.order_writes import Change, Unchanged, announce_again, 
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+
+# A stopped execution's open alerts read at once when its order comes to rest returned.
+RETURNED_STOPPED_ALERTS_READ = 50
 
 
 def _require_location(location_id: str, deps: Deps, field: str = "location_id") -> Location:
@@ -115,8 +121,12 @@ def receive_return(
         {line.sku: deps.store.stock_levels(line.sku) for line in pending.lines} if pending else {}
     )
 
+    # Whether the write cleared a stopped execution's attention (its alerts then go).
+    stopped_cleared: list[bool] = []
+
     def decide(current: Order) -> Change[str]:
         # The refund is recorded as owed in this write (keyed by the return), then settled.
+        stopped_cleared.clear()
         received = current.receive_return(return_id, location_id, now)
         stock = [
             StockChange(sku=line.sku, location_id=location_id, on_hand=line.quantity)
@@ -128,6 +138,11 @@ def receive_return(
             # Nothing more can come back: the return window's wait ends now. An order
             # parked before the wait had its own item holds the token itself.
             token, current.returns_task_token = current.returns_task_token, None
+            if current.attention and current.attention.kind is AttentionKind.WORKFLOW_STOPPED:
+                # Stopped while it waited out the window: at rest now, nothing is left to
+                # retry (re-probe 193: "retry it" stayed, and a retry could only be 409).
+                current.attention = None
+                stopped_cleared.append(True)
         received_event = ReturnReceived.of(order_id, received)
         return Change(entry=entry, stock=stock, events=[received_event], result=token)
 
@@ -142,9 +157,21 @@ def receive_return(
         token = deps.store.return_wait(order_id) or token
     if token:
         deps.workflow.resume(token, {"returned": True})
+    if written.change is not None and stopped_cleared:
+        resolve_open(
+            order_id,
+            lambda _: True,
+            "system:return",
+            "every unit came back: the order is at rest, nothing left to retry",
+            deps,
+            limit=RETURNED_STOPPED_ALERTS_READ,
+            kind="workflow_stopped",
+        )
     if written.change is not None:
         for sku, levels in before.items():
             told_safely(partial(availability_changed, sku, levels, deps), return_id)
+        # Back above a low-stock threshold, as after a receipt (re-probe 193).
+        told_safely(partial(low_stock_checked, sorted(before), deps), return_id)
     return order
 
 
