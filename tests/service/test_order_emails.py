@@ -548,6 +548,29 @@ def test_a_cancellation_before_the_card_was_authorised_says_nothing_was_held(
     assert "releasing" not in text
 
 
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en", "Nothing was charged, and nothing was held on your card."),
+        ("es", "No se te ha cobrado nada, ni se ha retenido nada en tu tarjeta."),
+    ],
+)
+def test_a_declined_order_cancelled_by_staff_says_nothing_was_held(
+    deps: Deps, locale: str, said: str
+) -> None:
+    # Re-probe 193: its card was declined, nothing authorised, and the cancellation said
+    # "we are releasing the amount held on your card".
+    order = flows.declined(deps, customer=flows.body()["customer"] | {"locale": locale})
+    ordering.cancel_order(order.order_id, deps)
+
+    sent = flows.mail_everything(deps)
+    (mail,) = [m for m in sent if "cancel" in _parts(m)[0] and order.order_id in m["parts"]]
+
+    text = _parts(mail)[2]
+    assert said in text
+    assert "releasing" not in text and "liberamos" not in text
+
+
 def test_a_cancellation_whose_void_is_still_owed_says_what_will_not_be_charged(
     deps: Deps,
 ) -> None:
