@@ -590,13 +590,20 @@ def _recognise_buyer(waiting: list[Opportunity], order: Order, deps: Deps) -> No
             opportunity.customer_id = order.customer_id
 
 
+def _payment_retry_of(order: Order, deps: Deps, now: datetime) -> Opportunity | None:
+    """The order's payment retry. One is opened only by its ``payment_declined``
+    rejection, which its history keeps (a rejected order is paid only after it is
+    reopened): an order never rejected has none, and is spared the read."""
+    if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
+        return None
+    retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
+    return deps.opportunities.opportunity(retry_id)
+
+
 def _lose_unpaid_retry(order: Order, deps: Deps, now: datetime) -> int:
     """A declined order cancelled before it was paid again: its payment retry can never
     convert (probe 192's cancel of a declined order left it open for 30 days)."""
-    if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
-        return 0
-    retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
-    found = deps.opportunities.opportunity(retry_id)
+    found = _payment_retry_of(order, deps, now)
     if found is None:
         return 0
     before = found.status
@@ -604,13 +611,7 @@ def _lose_unpaid_retry(order: Order, deps: Deps, now: datetime) -> int:
 
 
 def _convert_payment_retry(order: Order, deps: Deps, now: datetime) -> int:
-    # A payment retry is opened only by this order's ``payment_declined`` rejection,
-    # which its history keeps (a rejected order is paid only after it is reopened): an
-    # order never rejected has none to convert, and is spared the read.
-    if not any(entry.status is OrderStatus.REJECTED for entry in order.history):
-        return 0
-    retry_id = payment_retry_opportunity(order.order_id, None, order.total, now).opportunity_id
-    found = deps.opportunities.opportunity(retry_id)
+    found = _payment_retry_of(order, deps, now)
     if found is None:
         return 0
     before = found.status

@@ -10,6 +10,7 @@ import pytest
 from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import inventory, payment_steps, self_service
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
@@ -63,17 +64,19 @@ def test_a_sku_back_above_its_threshold_resolves_its_low_stock_alert(
     assert [a.facts["available_to_promise"] for a in low_again] == [0]
 
 
+def _rejected_unanswered(deps: Deps) -> Order:
+    """An order rejected because the payment gateway did not answer (ops alerted)."""
+    order = flows.place(deps, payment={"method": "card", "token": "tok_unavailable"})
+    reject = RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable")
+    payment_steps.reject_order(reject, deps)
+    return order
+
+
 def test_an_order_paid_again_after_the_gateway_was_silent_resolves_its_alert(
     alerting: tuple[Deps, FakeAlertLog],
 ) -> None:
     deps, log = alerting
-    order = flows.place(deps, payment={"method": "card", "token": "tok_unavailable"})
-    reject = RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable")
-    payment_steps.reject_order(reject, deps)
-    silent = flows.place(deps, payment={"method": "card", "token": "tok_unavailable"})
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=silent.order_id, error="PaymentGatewayUnavailable"), deps
-    )
+    order, silent = _rejected_unanswered(deps), _rejected_unanswered(deps)
     assert len(_of_kind(log, "payment_gateway_unavailable", AlertStatus.OPEN)) == 2
 
     self_service.pay_again(order.order_id, "tok_visa", deps)
@@ -134,9 +137,7 @@ def test_an_order_cancelled_after_the_gateway_was_silent_resolves_its_alert(
     from chalicelib.services import ordering
 
     deps, log = alerting
-    order = flows.place(deps, payment={"method": "card", "token": "tok_unavailable"})
-    reject = RejectOrderInput(order_id=order.order_id, error="PaymentGatewayUnavailable")
-    payment_steps.reject_order(reject, deps)
+    order = _rejected_unanswered(deps)
     assert len(_of_kind(log, "payment_gateway_unavailable", AlertStatus.OPEN)) == 1
 
     ordering.cancel_order(order.order_id, deps)
