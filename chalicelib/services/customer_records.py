@@ -40,7 +40,7 @@ from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel, CustomerContact
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.ports import CustomerRecord
-from chalicelib.services import campaign_projection, ordering, tokens
+from chalicelib.services import campaign_projection, opportunities, ordering, tokens
 from chalicelib.services.after_sale_records import (
     SPLIT_AWAY,
     erase_opportunities,
@@ -186,6 +186,10 @@ def _move_history(survivor_id: str, merged_id: str, deps: Deps) -> None:
     # and as what the history now together says (new only if nothing bought before).
     deps.store.merge_campaign_customers(survivor_id, merged_id)
     campaign_projection.recount_after_merge(survivor_id, deps)
+    # A wish one record made and the other's order bought counts now (a failure here is
+    # logged: the merge stands).
+    converted = partial(opportunities.convert_after_merge, survivor_id, merged_id, deps)
+    opportunities.told_safely(converted, f"merge of {merged_id}")
     state = (store.profile(survivor_id) or {}).get("state")
     if state == ProfileState.MERGED:
         # Merged in turn while this history moved (probe 154: C into B as B went into A):

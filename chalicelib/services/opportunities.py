@@ -550,6 +550,26 @@ def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> s
             return None
 
 
+def convert_after_merge(survivor_id: str, merged_id: str, deps: Deps) -> int:
+    """After a merge: a notified wish of either record that an order of the other bought
+    since its notice converts now (re-probe 193: the buyer and the wisher merged after the
+    purchase, and the wish stayed notified until lost). Each wish reads the person's
+    orders back to its notice, as a sale undone does; a merge is rare. Returns how many
+    converted."""
+    now = deps.clock()
+    converted = 0
+    for wish in deps.opportunities.held_by([survivor_id, merged_id], []):
+        if wish.kind is not OpportunityKind.BACK_IN_STOCK:
+            continue
+        if wish.status is not OpportunityStatus.NOTIFIED:
+            continue
+        bought = _another_buying_order(wish, "", deps)
+        if bought is not None:
+            wish.convert(bought, now)
+            converted += _move(wish, OpportunityStatus.NOTIFIED, deps)
+    return converted
+
+
 def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:
     placed = PlacedOrder(
         order_id=order.order_id,

@@ -1291,3 +1291,39 @@ def test_a_declined_order_cancelled_by_staff_loses_its_payment_retry_at_once(
     assert opportunities.follow_order_event(event, deps) == 0  # delivered again: nothing
     (retry,) = [o for o in deps.opportunities.opportunities() if o.order_id == order.order_id]
     assert retry.status is OpportunityStatus.LOST
+
+
+@pytest.mark.parametrize("merged_away", ["buyer", "wisher"])
+def test_a_wish_bought_under_another_record_converts_when_the_records_are_merged(
+    deps: Deps, merged_away: str
+) -> None:
+    # Re-probe 193: the buyer and the wisher were merged after the purchase; the wish
+    # stayed notified until it was lost, though the survivor's record held the order.
+    from chalicelib.services import customer_projection, customer_records
+
+    wisher_email = f"wish-{uuid.uuid4().hex[:6]}@example.com"
+    wisher = customers.resolve_customer(
+        CustomerRef.model_validate({"email": wisher_email}), deps
+    ).customer_id
+    sku = _new_product(deps)
+    opportunities.subscribe_back_in_stock(sku, wisher_email, deps)
+    _receive(deps, sku, 3)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    buyer = {"email": f"buy-{uuid.uuid4().hex[:6]}@example.com"}
+    bought = flows.place(
+        deps, customer=buyer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}]
+    )
+    payment_steps.authorize_payment(OrderStep(order_id=bought.order_id), deps)
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 0
+    for event in deps.events.published:
+        customer_projection.project_order_event(event, deps)
+    assert bought.customer_id is not None
+    survivor, gone = (
+        (wisher, bought.customer_id) if merged_away == "buyer" else (bought.customer_id, wisher)
+    )
+
+    customer_records.merge_customers(survivor, gone, "ops", "ops", deps)
+
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert (wish.status, wish.converted_by) == (OpportunityStatus.CONVERTED, bought.order_id)
