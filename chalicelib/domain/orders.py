@@ -1,11 +1,13 @@
 """The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field, model_validator
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import (
     Conflict,
@@ -49,6 +51,7 @@ from chalicelib.domain.returns import (
     ReturnLine,
     check_on_order,
     everything_back,
+    mail_return_destination,
     open_return,
     returnable,
 )
@@ -603,6 +606,14 @@ class Order(DeferredModel):
         counted (``domain.settlement`` owes it; see domain/line_values.py)."""
         values = fulfillment_values(self.lines, self.fulfillments, self.total.currency)
         return values[fulfillment.fulfillment_id]
+
+    def mail_return_address(
+        self, returned: OrderReturn, locations: Sequence[Location]
+    ) -> Location | None:
+        """Where this order's return by post is sent (``mail_return_destination``): its
+        parcels left from the locations its shipments name."""
+        shipped_from = [f.location_id for f in self.fulfillments if f.type is FulfillmentType.SHIP]
+        return mail_return_destination(returned, shipped_from, locations)
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
         """The goods of a return arrived at a location, to be refunded (``close_returned``

@@ -12,12 +12,12 @@ from markupsafe import Markup
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.customer_actions import CustomerActions
-from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
+from chalicelib.domain.fulfillments import FulfillmentStatus, SlaStatus
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
-from chalicelib.domain.returns import OrderReturn, mail_return_destination
+from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
@@ -240,8 +240,7 @@ def _return_row(
     names = {line.sku: line.name for line in order.lines}
     refund_status = return_refund_status(order, returned.return_id)
     refunded = returned.refund
-    shipped_from = [f.location_id for f in order.fulfillments if f.type is FulfillmentType.SHIP]
-    send_to = mail_return_destination(returned, shipped_from, locations)
+    send_to = order.mail_return_address(returned, locations)
     return {
         "status": return_status_word(
             "RECEIVED_REFUND_PENDING" if refund_status == "pending" else returned.status,

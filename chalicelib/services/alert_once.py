@@ -8,18 +8,21 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.status_reasons import GATEWAY_SILENT_DETAIL
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+    from chalicelib.domain.orders import Order
 
 
 # How long an alert's once-only marker is kept: past any retry of the step raising it.
 ALERT_MARKER_TTL_SECONDS = 90 * 86400
 
 
-# An order's gateway alerts read at once when it is paid again or cancelled (one per
-# rejection).
+# The open alerts of one order and kind read at once when the matter settles: a gateway's
+# (one per rejection), a stopped execution's (one per stop).
 GATEWAY_ALERTS_READ = 10
+STOPPED_ALERTS_READ = 50
 
 
 def alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
@@ -57,3 +60,27 @@ def resolve_open(
         if len(page) < limit:
             return resolved
         before = page[-1].alert_id
+
+
+def resolve_gateway_alerts(order: Order, by: str, note: str, deps: Deps) -> int:
+    """An order rejected when the payment gateway did not answer, since paid again or
+    cancelled: its ``payment_gateway_unavailable`` alerts have nothing left to deal with
+    (probe 192, re-probe 193). Read only for an order with such a rejection."""
+    if not any(entry.detail == GATEWAY_SILENT_DETAIL for entry in order.history):
+        return 0
+    return resolve_open(
+        order.order_id,
+        lambda _: True,
+        by,
+        note,
+        deps,
+        limit=GATEWAY_ALERTS_READ,
+        kind="payment_gateway_unavailable",
+    )
+
+
+def resolve_stopped(order_id: str, by: str, note: str, deps: Deps) -> int:
+    """The order's open ``workflow_stopped`` alerts, once nothing is left to retry."""
+    return resolve_open(
+        order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind="workflow_stopped"
+    )

@@ -33,7 +33,6 @@ from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, Fulfi
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
-from chalicelib.domain.returns import mail_return_destination
 from chalicelib.presentation.price_breakdown import (
     breakdown_rows,
     breakdown_text,
@@ -202,8 +201,7 @@ def _mail_return_address(email: EmailKind, event: dict[str, Any], order: Order, 
     returned = next((r for r in order.returns if r.return_id == event.get("return_id")), None)
     if returned is None:
         return ""
-    shipped_from = [f.location_id for f in order.fulfillments if f.type is FulfillmentType.SHIP]
-    destination = mail_return_destination(returned, shipped_from, deps.store.locations())
+    destination = order.mail_return_address(returned, deps.store.locations())
     return destination.postal_address() if destination else ""
 
 

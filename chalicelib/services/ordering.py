@@ -41,11 +41,11 @@ from chalicelib.domain.placement import (
 )
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.domain.status_reasons import GATEWAY_SILENT_DETAIL, StatusReason
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import promotions, settlement
 from chalicelib.services.after_sale_records import order_erased
-from chalicelib.services.alert_once import GATEWAY_ALERTS_READ, resolve_open
+from chalicelib.services.alert_once import resolve_gateway_alerts
 from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import (
     SeenClaims,
@@ -337,18 +337,10 @@ def cancel_order(
         if not written.result and written.order.fulfillments:
             # Asked again too: the first request may have died before its stop.
             _stop_handling(written.order, deps)
-        if any(entry.detail == GATEWAY_SILENT_DETAIL for entry in written.order.history):
-            # Rejected when the gateway did not answer, then cancelled by staff: ops' alert
-            # about it has nothing left to deal with (re-probe 193).
-            resolve_open(
-                order_id,
-                lambda _: True,
-                "system:cancel",
-                "the order was cancelled since",
-                deps,
-                limit=GATEWAY_ALERTS_READ,
-                kind="payment_gateway_unavailable",
-            )
+        # Rejected when the gateway did not answer, then cancelled by staff (re-probe 193).
+        resolve_gateway_alerts(
+            written.order, "system:cancel", "the order was cancelled since", deps
+        )
     return deps.store.get_order(order_id)
 
 

@@ -20,7 +20,7 @@ from chalicelib.domain.status_reasons import (
 )
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import GATEWAY_ALERTS_READ, alert_once, resolve_open
+from chalicelib.services.alert_once import alert_once, resolve_gateway_alerts
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
@@ -81,18 +81,9 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
     cancelled = paid.result
     if cancelled:
         raise OrderCancelled(f"order {step.order_id} was cancelled while paying")
-    if any(entry.detail == GATEWAY_SILENT_DETAIL for entry in paid.order.history):
-        # Paid again after the gateway did not answer: ops' alert about it has nothing
-        # left to deal with (probe 192: it stayed in "needs attention" for a shipped order).
-        resolve_open(
-            step.order_id,
-            lambda _: True,
-            "system:payment",
-            "the order was paid again since",
-            deps,
-            limit=GATEWAY_ALERTS_READ,
-            kind="payment_gateway_unavailable",
-        )
+    # Paid again after the gateway did not answer (probe 192: its alert stayed in "needs
+    # attention" for a shipped order).
+    resolve_gateway_alerts(paid.order, "system:payment", "the order was paid again since", deps)
     return Empty()
 
 

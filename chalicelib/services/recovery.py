@@ -15,7 +15,7 @@ from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once, resolve_open
+from chalicelib.services.alert_once import alert_once, resolve_stopped
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 RETRYABLE = ("FAILED", "TIMED_OUT", "ABORTED")
-# The order's open alerts read at a time to find its ``workflow_stopped`` ones.
-STOPPED_ALERTS_READ = 50
 
 
 @dataclass(frozen=True)
@@ -118,10 +116,7 @@ def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) ->
     """The order's open ``workflow_stopped`` alerts are dealt with once a retry carries it
     on: the console's "needs attention" list would otherwise keep them until someone
     resolved each by hand (found by a probe)."""
-    note = f"retry {attempt} carries the order on"
-    resolve_open(
-        order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind="workflow_stopped"
-    )
+    resolve_stopped(order_id, by, f"retry {attempt} carries the order on", deps)
 
 
 def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:

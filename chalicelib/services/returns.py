@@ -21,7 +21,7 @@ from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, che
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
-from chalicelib.services.alert_once import resolve_open
+from chalicelib.services.alert_once import resolve_stopped
 from chalicelib.services.inventory import low_stock_checked
 from chalicelib.services.opportunities import (
     availability_changed,
@@ -32,10 +32,6 @@ from chalicelib.services.order_writes import Change, Unchanged, announce_again, 
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
-
-
-# A stopped execution's open alerts read at once when its order comes to rest returned.
-RETURNED_STOPPED_ALERTS_READ = 50
 
 
 def _require_location(location_id: str, deps: Deps, field: str = "location_id") -> Location:
@@ -158,15 +154,8 @@ def receive_return(
     if token:
         deps.workflow.resume(token, {"returned": True})
     if written.change is not None and stopped_cleared:
-        resolve_open(
-            order_id,
-            lambda _: True,
-            "system:return",
-            "every unit came back: the order is at rest, nothing left to retry",
-            deps,
-            limit=RETURNED_STOPPED_ALERTS_READ,
-            kind="workflow_stopped",
-        )
+        note = "every unit came back: the order is at rest, nothing left to retry"
+        resolve_stopped(order_id, "system:return", note, deps)
     if written.change is not None:
         for sku, levels in before.items():
             told_safely(partial(availability_changed, sku, levels, deps), return_id)
