@@ -35,6 +35,16 @@ class OrderLine(DeferredModel):
     # its own tax when the tax is on top. None on orders priced before the engine: then
     # ``line_total``. Money follows it (domain/line_values.py).
     charged: Money | None = None
+    # Its share of the order's discount, as the quote showed it; None when it took none,
+    # which keeps the stored order small (and on orders priced before the engine).
+    discount: Money | None = None
+
+    @property
+    def discount_shown(self) -> Money | None:
+        """The line's discount as the API shows it: zero on a priced line without one."""
+        if self.discount is not None or self.charged is None:
+            return self.discount
+        return Money.of(0, self.charged.currency)
 
 
 class Consent(DeferredModel):

@@ -37,6 +37,7 @@ def _at(line: OrderLine, priced: LineBreakdown) -> OrderLine:
             "unit_price": Money.of(priced.unit_price),
             "line_total": Money.of(priced.total),
             "charged": Money.of(priced.charged),
+            "discount": Money.of(priced.discount) if priced.discount else None,
         }
     )
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.fulfillments import Shipment
 from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import OrderLine
 from chalicelib.services import tokens
 
 if TYPE_CHECKING:
@@ -97,6 +98,7 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
                 "quantity": line.quantity,
                 "unit_price": line.unit_price.model_dump(mode="json"),
                 "line_total": line.line_total.model_dump(mode="json"),
+                **_line_discount(line),
             }
             for line in order.lines
         ],
@@ -130,6 +132,12 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
 def _carrier_said(shipment: Shipment) -> dict[str, str] | None:
     last = shipment.last_event()
     return None if last is None else {"type": last["type"], "occurred_at": last["occurred_at"]}
+
+
+def _line_discount(line: OrderLine) -> dict[str, Any]:
+    """The line's share of the discount, where the order's pricing kept it."""
+    discount = line.discount_shown
+    return {} if discount is None else {"discount": discount.model_dump(mode="json")}
 
 
 def _price_breakdown(order: Order) -> dict[str, Any]:

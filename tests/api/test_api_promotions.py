@@ -309,6 +309,28 @@ def test_an_order_with_a_coupon_is_charged_less_and_a_used_up_one_is_409(
     assert _read(client, created["promotion_id"])["redemptions"] == 1
 
 
+def test_an_orders_lines_show_their_share_of_the_discount_as_the_quote_did(
+    client: Any, deps: Any
+) -> None:
+    created = _coupon(client)
+    dear = fresh_sku(deps, {"WH-GETAFE": 5}, price="30.00")
+    cheap = fresh_sku(deps, {"WH-GETAFE": 5}, price="9.99")
+    lines = [
+        {"sku": dear, "quantity": 1, "fulfillment": "ship"},
+        {"sku": cheap, "quantity": 2, "fulfillment": "ship"},
+    ]
+    quote = _quote(client, coupon=created["code"], lines=lines).json_body
+    placed = place_order(client, order_body(coupon=created["code"], lines=lines))
+
+    order = get_order(client, placed["order_id"])
+    quoted = [line["discount"] for line in quote["lines"]]
+    assert [line["discount"]["amount"] for line in quote["lines"]] == ["3.00", "2.00"]
+    assert [line["discount"] for line in order["lines"]] == quoted
+    token = urlparse(placed["tracking_url"]).path.rsplit("/", 1)[-1]
+    tracked = client.http.get(f"/track/{token}", headers={"Accept": "application/json"})
+    assert [line["discount"] for line in tracked.json_body["lines"]] == quoted
+
+
 def _pickup(sku: str) -> dict[str, Any]:
     return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
 from chalicelib.domain.errors import (
@@ -21,6 +22,7 @@ from chalicelib.domain.errors import (
     OrquestaError,
     PaymentDeclined,
 )
+from chalicelib.domain.money import Money
 from chalicelib.domain.promotions import CountedPromotion, PromotionTerms
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
@@ -31,10 +33,12 @@ from chalicelib.services import (
     promotions,
     quoting,
     self_service,
+    tracking,
 )
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import Clock
 from tests.service import flows
+from tests.support.pricing_bodies import _ship, _sku
 
 
 def _promotion(deps: Deps, **terms: Any) -> CountedPromotion:
@@ -89,6 +93,33 @@ def test_a_quote_with_a_coupon_shows_the_promotion_and_each_lines_discount(deps:
     assert applied.promotion_id == created.promotion.promotion_id
     assert applied.amount == Decimal("3.99")
     assert breakdown.total == Decimal("39.90") - Decimal("3.99") + breakdown.shipping
+
+
+def test_an_order_keeps_each_lines_share_of_the_discount_as_its_quote_showed_it(
+    deps: Deps,
+) -> None:
+    # Probe 190 left: the order's lines had no ``discount``, the quote's did; an
+    # integrator matching lines to refund or print a receipt could not.
+    _promotion(deps, code="PARTES")
+    dear, cheap = _sku(deps, "30.00"), _sku(deps, "9.99")
+    lines = [_ship(dear, 1), _ship(cheap, 2)]
+    quote = _quote(deps, coupon="PARTES", lines=lines)
+    order = flows.place(deps, coupon="PARTES", lines=lines)
+
+    quoted = [Money.of(line.discount) for line in quote.breakdown.lines]
+    assert quoted == [Money.of("3.00"), Money.of("2.00")]
+    assert [line.discount for line in order.lines] == quoted
+    shown = OrderResponse.from_order(order, "https://example.test/track/x").lines
+    assert [line["discount"]["amount"] for line in shown] == ["3.00", "2.00"]
+    tracked = tracking.tracking_view(order)["lines"]
+    assert [line["discount"]["amount"] for line in tracked] == ["3.00", "2.00"]
+
+
+def test_a_line_without_a_discount_shows_zero_and_stores_none(deps: Deps) -> None:
+    order = flows.place(deps)
+    assert [line.discount for line in order.lines] == [None]
+    shown = OrderResponse.from_order(order, "https://example.test/track/x").lines
+    assert [line["discount"]["amount"] for line in shown] == ["0.00"]
 
 
 BAD_COUPONS = [

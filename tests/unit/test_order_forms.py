@@ -118,6 +118,17 @@ def test_the_details_keep_amounts_as_text_and_say_the_order_id_and_time_once() -
     assert _through_dynamodb(order) == order
 
 
+def test_a_lines_discount_is_kept_as_text_and_reads_back() -> None:
+    order = _settled_delivery()
+    order.lines[0] = order.lines[0].model_copy(
+        update={"charged": Money.of("17.96"), "discount": Money.of("1.99")}
+    )
+    details, _ = values_of(order)
+    assert details["lines"][0]["discount"] == "1.99"
+    assert "discount" not in details["lines"][1]
+    assert _through_dynamodb(order) == order
+
+
 def test_details_that_do_not_repeat_the_order_read_back_and_the_longer_form_too() -> None:
     order = _settled_delivery()
     order.execution_arn = "arn:aws:states:eu-west-1:1:execution:orquesta-prod-order:other"

@@ -41,7 +41,7 @@ _OPERATION_FIELDS = ("key", "amount", "status", "recorded_at", "done_at")
 _OWED = "owed"
 _LINE_FIELDS = ("quantity", "sku")
 _EVENT_FIELDS = ("type", "occurred_at", "event_id")
-_LINE_AMOUNTS = ("unit_price", "line_total", "charged")
+_LINE_AMOUNTS = ("unit_price", "line_total", "charged", "discount")
 _EXECUTION_ARN = "execution_arn"
 
 
