@@ -143,6 +143,10 @@ class Promotion(PromotionTerms):
             raise ValueError("ends_at must not be before starts_at")
         return ends
 
+    def has_ended(self, at: datetime) -> bool:
+        """Whether its window is over by ``at`` (its code may then be given to another)."""
+        return self.ends_at is not None and self.ends_at <= at
+
     def ended(self, at: datetime) -> "Promotion | None":
         """The promotion ending at ``at`` (ops switching it off), or None when it has ended
         by then already: an earlier end stands. One that has not begun ends where it

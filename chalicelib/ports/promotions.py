@@ -23,11 +23,14 @@ class Promotions(Protocol):
     and a once-per-customer marker, by condition) and given back by the ``save_order``
     that makes it rejected or cancelled: ``CouponUsedUp`` when none is left."""
 
-    def create_promotion(self, promotion: Promotion, once: str | None = None) -> str:
+    def create_promotion(
+        self, promotion: Promotion, once: str | None = None, replaces: str | None = None
+    ) -> str:
         """Keep a new promotion; ``Conflict`` naming ``code`` when another has its code.
-        ``once``: the creating request's Idempotency-Key in its scope; a request run again
-        under it creates nothing and gets the id of the promotion it created first.
-        Returns the id of the promotion kept."""
+        ``replaces``: the ended promotion whose code it takes over, only while that one
+        still holds the code. ``once``: the creating request's Idempotency-Key in its
+        scope; a request run again under it creates nothing and gets the id of the
+        promotion it created first. Returns the id of the promotion kept."""
         ...
 
     def promotion(self, promotion_id: str) -> CountedPromotion:

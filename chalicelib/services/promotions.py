@@ -9,7 +9,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.customers import identifiers_of
-from chalicelib.domain.errors import CouponUsedUp, NotFound, OrquestaError, PromotionUsedUp
+from chalicelib.domain.errors import (
+    Conflict,
+    CouponUsedUp,
+    NotFound,
+    OrquestaError,
+    PromotionUsedUp,
+)
 from chalicelib.domain.promotions import (
     CountedPromotion,
     Promotion,
@@ -42,13 +48,24 @@ def new_promotion_id(now: datetime) -> str:
 def create_promotion(
     terms: PromotionTerms, deps: Deps, once: str | None = None
 ) -> CountedPromotion:
-    """Keep a new promotion; 409 naming ``code`` when another promotion has its code.
+    """Keep a new promotion; 409 naming ``code`` when another promotion not ended yet has
+    its code (an ended one gives it up).
     ``once``: the request's Idempotency-Key in its scope. Run again after a first run that
     died before its answer was stored (Powertools runs the key again then), it answers the
     promotion created first and creates none: found by a review, a second automatic
     promotion would have doubled its ``max_redemptions``."""
-    promotion = Promotion(**terms.model_dump(), promotion_id=new_promotion_id(deps.clock()))
-    kept = deps.store.create_promotion(promotion, once)
+    now = deps.clock()
+    promotion = Promotion(**terms.model_dump(), promotion_id=new_promotion_id(now))
+    try:
+        kept = deps.store.create_promotion(promotion, once)
+    except Conflict as taken:
+        # A code comes back once its promotion has ended: last summer's VERANO may be
+        # this summer's (probe 190). Orders and quotes of the ended one keep its id.
+        holder = deps.store.promotion_by_code(promotion.code) if promotion.code else None
+        if taken.field != "code" or holder is None or not holder.promotion.has_ended(now):
+            raise
+        replaces = holder.promotion.promotion_id
+        kept = deps.store.create_promotion(promotion, once, replaces=replaces)
     if kept != promotion.promotion_id:
         return deps.store.promotion(kept)
     return CountedPromotion(promotion=promotion)

@@ -480,6 +480,26 @@ def test_ops_switch_a_coupon_off_and_it_no_longer_applies(client: Any) -> None:
     assert again.json_body == ended.json_body == _read(client, created["promotion_id"])
 
 
+def test_a_switched_off_coupons_code_goes_to_the_next_promotion_that_asks(client: Any) -> None:
+    first = _coupon(client)
+    code = first["code"]
+    placed = place_order(client, order_body(coupon=code))
+    assert _end(client, first["promotion_id"]).status_code == 200
+
+    taken = _create(client, {"name": "Otra vez", "code": code.lower(), "kind": "free_shipping"})
+
+    assert taken.status_code == 201, taken.body
+    quote = _quote(client, coupon=code).json_body
+    assert [p["promotion_id"] for p in quote["promotions"]] == [taken.json_body["promotion_id"]]
+    assert (
+        get_order(client, placed["order_id"])["promotions"][0]["promotion_id"]
+        == (first["promotion_id"])
+    )
+    assert _read(client, first["promotion_id"])["redemptions"] == 1
+    again = {"name": "Tercera", "code": code, "kind": "free_shipping"}
+    assert_problem(_create(client, again), 409, "code")  # its new holder has not ended
+
+
 def test_ops_switch_a_mistaken_automatic_promotion_off(client: Any, deps: Any) -> None:
     # Found by a probe: an automatic promotion taking 1,000,000 € off applied to every
     # basket, and nothing could stop it. Narrowed to phone orders of a price no other

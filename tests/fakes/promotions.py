@@ -79,10 +79,13 @@ class FakePromotions:
     def __init__(self, memory: Memory) -> None:
         self._m = memory
 
-    def create_promotion(self, promotion: Promotion, once: str | None = None) -> str:
+    def create_promotion(
+        self, promotion: Promotion, once: str | None = None, replaces: str | None = None
+    ) -> str:
         if once is not None and once in self._m.promotion_creations:
             return self._m.promotion_creations[once]
-        if promotion.code is not None and promotion.code.upper() in self._m.coupon_codes:
+        holder = self._m.coupon_codes.get((promotion.code or "").upper())
+        if promotion.code is not None and holder != replaces:
             raise Conflict(f"another promotion has the code {promotion.code}", field="code")
         if promotion.promotion_id in self._m.promotions:
             raise Conflict(f"promotion {promotion.promotion_id} exists")

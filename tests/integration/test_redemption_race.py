@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.errors import CouponUsedUp, NotFound
-from chalicelib.domain.promotions import PromotionTerms
+from chalicelib.domain.errors import Conflict, CouponUsedUp, NotFound
+from chalicelib.domain.promotions import Promotion, PromotionTerms
 from chalicelib.domain.requests import PlaceOrderRequest
 from chalicelib.services import ordering, promotions
 from tests.support import order_body
@@ -57,3 +57,36 @@ def test_twenty_racers_for_five_redemptions_get_exactly_five_orders(deps: Any) -
         else:
             with pytest.raises(NotFound):
                 deps.store.get_order(order_id)
+
+
+def test_ten_promotions_taking_over_an_ended_ones_code_leave_exactly_one_holding_it(
+    deps: Any,
+) -> None:
+    # Each racer found the ended holder before any took the code over: the claim's
+    # condition on its holder is all that stands between them.
+    code = f"BACK{uuid.uuid4().hex[:8].upper()}"
+    ended = promotions.create_promotion(
+        PromotionTerms(name="Antes", code=code, kind="free_shipping"), deps
+    )
+    promotions.end_promotion(ended.promotion.promotion_id, deps)
+    racers = 10
+    start = threading.Barrier(racers)
+
+    def create(_: int) -> str:
+        terms = PromotionTerms(name="Después", code=code, kind="free_shipping")
+        promotion = Promotion(
+            **terms.model_dump(), promotion_id=promotions.new_promotion_id(deps.clock())
+        )
+        start.wait()
+        try:
+            return deps.store.create_promotion(promotion, replaces=ended.promotion.promotion_id)
+        except Conflict as exc:
+            assert exc.field == "code"
+            return "taken"
+
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        outcomes = list(pool.map(create, range(racers)))
+
+    (winner,) = [outcome for outcome in outcomes if outcome != "taken"]
+    holder = deps.store.promotion_by_code(code)
+    assert holder is not None and holder.promotion.promotion_id == winner

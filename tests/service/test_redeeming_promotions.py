@@ -75,6 +75,35 @@ def test_a_second_promotion_with_the_same_code_in_any_case_is_409_naming_code(
     assert len(promotions.listing(deps)) == before + 1
 
 
+def test_an_ended_promotions_code_is_taken_by_the_next_and_its_orders_keep_theirs(
+    deps: Deps,
+) -> None:
+    # Probe 190 left: last summer's VERANO could never be this summer's.
+    clock = deps.clock
+    assert isinstance(clock, Clock)
+    summer = _promotion(deps, code="VERANO", ends_at=clock.now + timedelta(days=1))
+    last_year = flows.place(deps, coupon="VERANO")
+    with pytest.raises(Conflict) as running:  # not ended yet: still its code
+        _promotion(deps, code="verano")
+    assert running.value.field == "code"
+    clock.advance(days=1)
+
+    again = _promotion(deps, code="verano", kind="amount", value=Decimal("5.00"))
+
+    this_year = flows.place(deps, coupon="VERANO")
+    assert this_year.pricing is not None
+    assert [taken.promotion_id for taken in this_year.pricing.redemptions] == [
+        again.promotion.promotion_id
+    ]
+    assert this_year.pricing.discount == Decimal("5.00")
+    # Last year's order still holds last year's redemption; cancelled, it gives it back
+    # there, not to the promotion that took the code over.
+    ordering.cancel_order(last_year.order_id, deps)
+    assert (_count(deps, summer), _count(deps, again)) == (0, 1)
+    with pytest.raises(Conflict):  # the new holder has not ended
+        _promotion(deps, code="VERANO")
+
+
 def test_an_unknown_promotion_is_404_naming_promotion_id(deps: Deps) -> None:
     with pytest.raises(NotFound) as refused:
         promotions.promotion("pr_nope", deps)

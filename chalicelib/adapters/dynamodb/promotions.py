@@ -13,7 +13,8 @@ Items (keys from ``keys.py``):
   promotion without a code, by its end (UTC): those not ended are one query
   (``sk >= now``), and the TTL drops them a day after they end. Never a scan.
 - coupon code ``PROMOCODE#<CODE>`` / ``CODE``: the promotion owning the code, claimed by
-  condition with the promotion (codes are unique, case-insensitively).
+  condition with the promotion (codes are unique, case-insensitively, among promotions
+  not ended: a new promotion takes an ended one's code over by condition on its holder).
 - creation claim ``PROMOTION_CREATION#<hash>`` / ``CLAIM``: the promotion a request with
   an Idempotency-Key created, claimed by condition with it: the request run again after
   a first run that died before its answer was stored finds it and creates none.
@@ -153,7 +154,9 @@ class PromotionRepository:
     def __init__(self, table: Table) -> None:
         self._table = table
 
-    def create_promotion(self, promotion: Promotion, once: str | None = None) -> str:
+    def create_promotion(
+        self, promotion: Promotion, once: str | None = None, replaces: str | None = None
+    ) -> str:
         """The promotion, its copies, its code's claim and the creating request's claim
         (``once``), all or nothing; the id of the promotion that request created."""
         item: dict[str, Any] = keys.promotion(promotion.promotion_id) | {
@@ -171,7 +174,11 @@ class PromotionRepository:
         else:
             code_key = keys.coupon_code(promotion.code)
             claim = code_key | {"promotion_id": promotion.promotion_id}
-            writes.append(self._table.put(claim, "attribute_not_exists(pk)"))
+            if replaces is None:
+                writes.append(self._table.put(claim, "attribute_not_exists(pk)"))
+            else:
+                held = "promotion_id = :holder"
+                writes.append(self._table.put(claim, held, {":holder": replaces}))
         creation_key = None
         if once is not None:
             creation_key = keys.promotion_creation(once)
