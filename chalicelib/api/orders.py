@@ -178,13 +178,15 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     errors=(409,),
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
-    """Open a return (a store key bound to a store takes returns in store only there);
+    """Open a return (a store key bound to a store names no other location: 403);
     once per Idempotency-Key when one is sent."""
     key = call.idempotency_key(required=False)
     request = call.parse(RequestReturnRequest)
     assert call.principal is not None
-    if request.channel == "store" and request.location_id is not None:
-        # Without one it is bad input (422), for any key: not another store's (a probe).
+    if request.location_id is not None:
+        # A store's, or by mail where to send it: a bound key names only its own (403),
+        # as its store reads the order once named (probes; a mail return naming another
+        # store let that store's key read a sale it had no part in).
         call.principal.require_location(request.location_id, "location_id")
 
     scope = call.key_scope("order-returns", order_id)
@@ -256,11 +258,20 @@ def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
     request = call.parse(CollectRequest)
     principal = call.principal
     assert principal is not None
+
+    def collected_before() -> Order:
+        # A retry answered under the key is held to the binding the first run checked:
+        # a probe read another store's order, tracking link included, by replaying its
+        # till's key through a key of the same client bound elsewhere.
+        order = ordering.get_order(order_id_of_fulfillment(fulfillment_id), call.deps)
+        principal.require_location(order.fulfillment(fulfillment_id).location_id, "fulfillment_id")
+        return order
+
     order = call.act_once(
         call.key_scope("collect", fulfillment_id),
         key,
         request,
         lambda: collect(fulfillment_id, request.pickup_code, call.deps, principal.location_id),
-        lambda: ordering.get_order(order_id_of_fulfillment(fulfillment_id), call.deps),
+        collected_before,
     )
     return order_body(order, call)

@@ -53,6 +53,7 @@ from chalicelib.domain.returns import (
     everything_back,
     mail_return_destination,
     open_return,
+    post_destination,
     returnable,
 )
 from chalicelib.domain.status_reasons import REJECTION_CAUSES, STAFF_CANCEL_CAUSES, StatusReason
@@ -612,8 +613,15 @@ class Order(DeferredModel):
     ) -> Location | None:
         """Where this order's return by post is sent (``mail_return_destination``): its
         parcels left from the locations its shipments name."""
-        shipped_from = [f.location_id for f in self.fulfillments if f.type is FulfillmentType.SHIP]
-        return mail_return_destination(returned, shipped_from, locations)
+        return mail_return_destination(returned, self._shipped_from(), locations)
+
+    def post_destination(self, locations: Sequence[Location]) -> Location | None:
+        """Where a return by post naming no location is sent (``post_destination``)."""
+        return post_destination(None, self._shipped_from(), locations)
+
+    def _shipped_from(self) -> list[str]:
+        """Where the order's parcels left from, first parcel first."""
+        return [f.location_id for f in self.fulfillments if f.type is FulfillmentType.SHIP]
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
         """The goods of a return arrived at a location, to be refunded (``close_returned``

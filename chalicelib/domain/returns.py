@@ -92,8 +92,16 @@ def mail_return_destination(
     (an order only picked up). ``None`` for a return taken to a store, or once received."""
     if returned.for_any_store or returned.status is not ReturnStatus.REQUESTED:
         return None
+    return post_destination(returned.requested_location_id, shipped_from, locations)
+
+
+def post_destination(
+    named: str | None, shipped_from: Sequence[str], locations: Sequence[Location]
+) -> Location | None:
+    """Where goods sent back by post go: ``named``, else where the order's first parcel
+    left from, else the first warehouse; None when no location is known."""
     by_id = {location.location_id: location for location in locations}
-    for location_id in (returned.requested_location_id, *shipped_from):
+    for location_id in (named, *shipped_from):
         if location_id is not None and location_id in by_id:
             return by_id[location_id]
     return next((loc for loc in locations if loc.type is LocationType.WAREHOUSE), None)

@@ -68,17 +68,23 @@ def request_return(
     return_id = return_id_for(once) if once is not None else f"ret_{uuid.uuid4().hex[:16]}"
     now = deps.clock()
     window = timedelta(seconds=deps.settings.waits.return_window_seconds)
+    # By post without a place named: where it is sent is kept with it, as the customer is
+    # told, so that place's staff read the order and receive it (probe 194: a key bound
+    # to the warehouse the page named could do neither).
+    by_post = request.channel == "mail" and not request.location_id
+    locations = deps.store.locations() if by_post else []
 
     def decide(order: Order) -> Change[OrderReturn] | Unchanged[OrderReturn]:
         opened = next((r for r in order.returns if r.return_id == return_id), None)
         if opened is not None:
             return Unchanged(opened)
+        sent_to = order.post_destination(locations) if by_post else None
         created = order.request_return(
             return_id,
             [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
             ERASED if order_erased(order, deps) else request.reason,
             request.channel,
-            request.location_id,
+            sent_to.location_id if sent_to else request.location_id,
             now,
             window,
         )

@@ -322,6 +322,95 @@ def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_st
     assert at_home.status_code == 201, at_home.body
 
 
+def test_a_bound_store_key_names_no_other_location_for_a_return_by_post(
+    client: Any, deps: Any
+) -> None:
+    # Probe 194: by post, the Madrid key named Barcelona, whose key then read the sale.
+    body = _store_order(deps, "ST-MADRID")
+    at_madrid = place_order(client, body, MADRID_STORE)
+    path = f"/orders/{at_madrid['order_id']}/returns"
+    by_post = RETURN_BODY | {"lines": [{"sku": body["lines"][0]["sku"], "quantity": 1}]}
+    for elsewhere in ("ST-BARCELONA", "WH-GETAFE"):
+        named = by_post | {"location_id": elsewhere}
+        assert_problem(_request(client, "POST", path, MADRID_STORE, named), 403, "location_id")
+    # Its own store passes the check (the sale is not delivered yet: 409).
+    own = _request(client, "POST", path, MADRID_STORE, by_post | {"location_id": "ST-MADRID"})
+    assert_problem(own, 409)
+
+
+def test_the_warehouse_a_return_by_post_is_sent_to_reads_the_order_and_receives_it(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    # Probe 194: the page told the customer to post a collected pick-up to the warehouse,
+    # whose bound key could then neither read the order nor receive the parcel (404).
+    settings.api_keys = dict(settings.api_keys) | {
+        "wh-getafe": {"role": "store", "location_id": "WH-GETAFE"}
+    }
+    warehouse = {"Authorization": "Bearer wh-getafe"}
+    sku = fresh_sku(deps, {"ST-MADRID": 1})
+    placed = place_order(client, pickup_order_body(sku, store="ST-MADRID"))
+    order_id = placed["order_id"]
+
+    def ready() -> dict[str, Any] | None:
+        (pickup,) = get_order(client, order_id, OPS)["fulfillments"] or [None]
+        return pickup if pickup and pickup["status"] == "READY_FOR_PICKUP" else None
+
+    pickup = eventually(ready)
+    collected = client.http.post(
+        f"/fulfillments/{pickup['fulfillment_id']}/collect",
+        headers=STORE | JSON,
+        body=json.dumps({"pickup_code": pickup["pickup_code"]}),
+    )
+    assert collected.status_code == 200, collected.body
+    _same_as_unknown(client, "GET", "/orders/{order_id}", warehouse, None, order_id)
+    path = placed["tracking_url"].split("/track/", 1)[1]
+    body = {"lines": [{"sku": sku, "quantity": 1}], "reason": "Talla", "channel": "mail"}
+    opened = client.http.post(f"/track/{path}/returns", headers=JSON, body=json.dumps(body))
+    assert opened.status_code == 201, opened.body
+
+    (asked,) = get_order(client, order_id, warehouse)["returns"]
+
+    assert asked["requested_location_id"] == "WH-GETAFE"
+    received = client.http.post(
+        f"/returns/{asked['return_id']}/receive",
+        headers=warehouse | JSON,
+        body=json.dumps({"location_id": "WH-GETAFE"}),
+    )
+    assert received.status_code == 200, received.body
+
+
+def test_a_collection_replayed_by_a_key_of_the_same_client_bound_elsewhere_is_403(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    # Probe 194: the Barcelona till replayed the Madrid till's key and read the Madrid
+    # order, tracking link included; without the key it was 403.
+    settings.api_keys = dict(settings.api_keys) | {
+        "chain-madrid": {"role": "store", "client_id": "chain", "location_id": "ST-MADRID"},
+        "chain-barcelona": {"role": "store", "client_id": "chain", "location_id": "ST-BARCELONA"},
+    }
+    madrid = {"Authorization": "Bearer chain-madrid"}
+    barcelona = {"Authorization": "Bearer chain-barcelona"}
+    order_id = place_order(client, _store_order(deps, "ST-MADRID"), madrid)["order_id"]
+
+    def ready() -> dict[str, Any] | None:
+        (pickup,) = get_order(client, order_id, OPS)["fulfillments"] or [None]
+        return pickup if pickup and pickup["status"] == "READY_FOR_PICKUP" else None
+
+    pickup = eventually(ready)
+    path = f"/fulfillments/{pickup['fulfillment_id']}/collect"
+    body = json.dumps({"pickup_code": pickup["pickup_code"]})
+    till = idempotency_key()
+    collected = client.http.post(path, headers=madrid | JSON | till, body=body)
+    assert collected.status_code == 200, collected.body
+
+    replayed = client.http.post(path, headers=barcelona | JSON | till, body=body)
+
+    assert_problem(replayed, 403, "fulfillment_id")
+    assert "tracking_url" not in replayed.body.decode()
+    again = client.http.post(path, headers=madrid | JSON | till, body=body)
+    assert again.status_code == 200 and again.json_body["order_id"] == order_id
+
+
 # The route registry ------------------------------------------------------------------------
 def test_every_registered_route_declares_who_may_call_it(stack: Any) -> None:
     """A route added without an access rule fails here: each route checks ownership, is for
@@ -525,7 +614,8 @@ def test_a_bound_store_key_receives_at_its_store_a_store_return_and_no_return_by
         (r["return_id"], r["status"], r["requested_location_id"], r["location_id"])
         for r in kept["returns"]
     ] == [
-        (by_post.json_body["return_id"], "REQUESTED", None, None),
+        # By post: where the customer was told to send it, the parcel's origin (probe 194).
+        (by_post.json_body["return_id"], "REQUESTED", "WH-GETAFE", "WH-GETAFE"),
         (return_id, "RECEIVED", "ST-BARCELONA", "ST-MADRID"),
     ]
 

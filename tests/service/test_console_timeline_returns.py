@@ -114,14 +114,20 @@ def _return_entries(order_id: str, deps: Deps) -> list[tuple[str, str]]:
     ]
 
 
-def test_a_mail_return_received_at_a_store_was_asked_by_mail_to_no_store(deps: Deps) -> None:
+def test_a_mail_return_received_at_a_store_says_where_it_was_sent_not_the_store(
+    deps: Deps,
+) -> None:
     # A probe: "return requested ... by mail to ST-BARCELONA" for a mail return that named
-    # no store, once a store had received it.
+    # no store, once a store had received it. It names where the customer was told to
+    # send it: where the parcel left from (probe 194: kept with the return).
     order = flows.delivered(deps)
+    (parcel,) = order.fulfillments
     opened = _ask(deps, order.order_id)
     returns.receive_return(opened.return_id, "ST-MADRID", deps)
     asked, received = _return_entries(order.order_id, deps)
-    assert asked == ("return requested", f"{opened.return_id}: 1 x TSHIRT-BLK-M by mail")
+    sent_to = f"by mail to {parcel.location_id}"
+    assert asked == ("return requested", f"{opened.return_id}: 1 x TSHIRT-BLK-M {sent_to}")
+    assert parcel.location_id != "ST-MADRID"
     assert received[1].startswith(f"{opened.return_id} at ST-MADRID; refund ")
 
 
