@@ -484,6 +484,10 @@ class TrackingResponse(DeferredModel):
     timeline: list[dict[str, Any]]
     fulfillments: list[dict[str, Any]]
     returns: list[dict[str, Any]]
+    # What the card saw besides the total: parts never handed over released from the
+    # authorisation, and what was refunded (null when nothing).
+    not_charged: Money | None = None
+    refunded: Money | None = None
     # The signed satisfaction survey link, once the order was delivered.
     survey_url: str | None = None
     # What the customer may do now: a subset of cancel, return, ticket, pay, in page order.

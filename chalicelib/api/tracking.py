@@ -87,7 +87,7 @@ def track(call: Call, token: str) -> Any:
     actions = actions_shown(order, call.deps, erased)
     survey = survey_url_once_delivered(order, erased, call.deps)
     if prefers_json(call.header("accept")):
-        view = tracking_view(order, call.deps.clock()) | {
+        view = tracking_view(order, call.deps.clock(), call.deps.store.locations()) | {
             "actions": actions.codes(),
             "tickets_paused_until": actions.tickets_paused_until,
             "survey_url": survey,

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound
-from chalicelib.domain.fulfillments import Shipment
+from chalicelib.domain.fulfillments import (
+    Fulfillment,
+    FulfillmentStatus,
+    FulfillmentType,
+    Shipment,
+)
+from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import OrderLine
+from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.settlement import return_refund_status
 from chalicelib.services import tokens
 
 if TYPE_CHECKING:
@@ -80,8 +90,14 @@ def revoke_tracking_links(order_id: str, deps: Deps) -> str:
     return tracking_url(order_id, deps)
 
 
-def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
-    """What the customer sees: status, timeline and shipments; no internal fields."""
+def tracking_view(
+    order: Order, now: datetime | None = None, locations: Sequence[Location] = ()
+) -> dict[str, Any]:
+    """What the customer sees: status, timeline and shipments; no internal fields. What
+    the HTML page tells, the JSON tells as codes (probe 194: an app drawing the page from
+    it had no pick-up code, no deadline, no return's lines or refund): ``locations`` name
+    where a pick-up waits and where a return by post goes."""
+    places = {location.location_id: location for location in locations}
     return {
         "order_id": order.order_id,
         "status": order.status.value,
@@ -109,7 +125,11 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
                 "fulfillment_id": f.fulfillment_id,
                 "type": f.type.value,
                 "location_id": f.location_id,
+                "location": _place(places.get(f.location_id)),
                 "status": f.status.value,
+                "status_reason": f.status_reason.value if f.status_reason else None,
+                "lines": [line.model_dump(mode="json") for line in f.lines],
+                **_pickup_shown(f),
                 "shipment": None
                 if f.shipment is None
                 else {
@@ -125,8 +145,59 @@ def tracking_view(order: Order, now: datetime | None = None) -> dict[str, Any]:
             }
             for f in order.fulfillments
         ],
-        "returns": [{"return_id": r.return_id, "status": r.status.value} for r in order.returns],
+        "returns": [_return_shown(order, r, locations) for r in order.returns],
+        # What the card saw besides the total, as the page's last rows say it.
+        "not_charged": _money_or_none(order.payment.released()),
+        "refunded": _money_or_none(order.payment.refunded),
     }
+
+
+def _place(location: Location | None) -> dict[str, str] | None:
+    """A location as a customer finds it: its name and street."""
+    if location is None:
+        return None
+    return {"name": location.name, "address": location.street_address()}
+
+
+def _pickup_shown(fulfillment: Fulfillment) -> dict[str, Any]:
+    """A pick-up's code and deadline while it waits, as the page shows them."""
+    if fulfillment.type is not FulfillmentType.PICKUP:
+        return {}
+    ready = fulfillment.status is FulfillmentStatus.READY_FOR_PICKUP
+    deadline = fulfillment.pickup_deadline
+    return {
+        "pickup_code": fulfillment.pickup_code if ready else None,
+        "pickup_deadline": deadline.isoformat() if ready and deadline else None,
+    }
+
+
+def _return_shown(
+    order: Order, returned: OrderReturn, locations: Sequence[Location]
+) -> dict[str, Any]:
+    """A return as the page lists it: what goes back, how, where, and its refund once the
+    gateway made it (``refund_status`` ``pending`` while it is owed)."""
+    refund_status = return_refund_status(order, returned.return_id)
+    refunded = returned.refund if refund_status == "refunded" else None
+    send_to = order.mail_return_address(returned, locations)
+    return {
+        "return_id": returned.return_id,
+        "status": returned.status.value,
+        "channel": returned.channel,
+        "lines": [line.model_dump(mode="json") for line in returned.lines],
+        "location_id": returned.location_id,
+        "requested_at": returned.requested_at.isoformat(),
+        "received_at": returned.received_at.isoformat() if returned.received_at else None,
+        "refund": refunded.model_dump(mode="json") if refunded else None,
+        "refund_status": refund_status,
+        # By post, until received: where to send it (the return id goes inside).
+        "send_to": (
+            {"location_id": send_to.location_id, **(_place(send_to) or {})} if send_to else None
+        ),
+    }
+
+
+def _money_or_none(money: Money | None) -> dict[str, str] | None:
+    return money.model_dump(mode="json") if money is not None and money.amount > 0 else None
 
 
 def _carrier_said(shipment: Shipment) -> dict[str, str] | None:

@@ -17,9 +17,18 @@ import pytest
 
 from chalicelib.presentation.wording import Wording
 from chalicelib.services import self_service, survey_links
-from tests.support import JSON, OPS, STOREFRONT, assert_problem, eventually, order_body
+from tests.support import (
+    JSON,
+    OPS,
+    STORE,
+    STOREFRONT,
+    assert_problem,
+    eventually,
+    order_body,
+    pickup_order_body,
+)
 from tests.support.api import get_order, place_order
-from tests.support.flow import post_carrier_event
+from tests.support.flow import fresh_sku, post_carrier_event
 from tests.support.orders import wait_for_status
 
 
@@ -113,6 +122,75 @@ def test_the_json_form_has_the_price_breakdown_the_page_shows(client: Any) -> No
     cents = [Decimal(view[f]["amount"]) for f in ("subtotal", "discount", "shipping")]
     on_top = sum(Decimal(t["amount"]["amount"]) for t in view["taxes"] if not t["included"])
     assert cents[0] - cents[1] + cents[2] + on_top == Decimal(view["total"]["amount"])
+
+
+def _tracked(client: Any, path: str) -> dict[str, Any]:
+    response = client.http.get(path, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.body
+    tracked: dict[str, Any] = response.json_body
+    return tracked
+
+
+def test_the_json_form_tells_a_pick_up_and_a_return_by_post_as_the_page_does(
+    client: Any, deps: Any
+) -> None:
+    # Probe 194: the HTML showed the pick-up code, its deadline and store, a return's
+    # lines, where to post it and its refund; the JSON only ids and statuses.
+    sku = fresh_sku(deps, {"ST-MADRID": 2}, price="12.00")
+    placed = place_order(client, pickup_order_body(sku, store="ST-MADRID"))
+    path = urlparse(placed["tracking_url"]).path
+    order = wait_for_status(client, placed["order_id"], "READY_FOR_PICKUP")
+    (pickup,) = get_order(client, placed["order_id"], OPS)["fulfillments"]
+    locations = client.http.get("/locations", headers=OPS).json_body["locations"]
+    places = {loc["location_id"]: loc for loc in locations}
+
+    (waiting,) = _tracked(client, path)["fulfillments"]
+
+    madrid = places["ST-MADRID"]
+    assert waiting["location"]["name"] == madrid["name"]
+    assert madrid["address"] in waiting["location"]["address"]
+    assert (waiting["pickup_code"], waiting["pickup_deadline"]) == (
+        pickup["pickup_code"],
+        pickup["pickup_deadline"],
+    )
+    assert waiting["lines"] == [{"sku": sku, "quantity": 1}]
+    collected = client.http.post(
+        f"/fulfillments/{pickup['fulfillment_id']}/collect",
+        headers=STORE | JSON,
+        body=json.dumps({"pickup_code": pickup["pickup_code"]}),
+    )
+    assert collected.status_code == 200, collected.body
+    (handed,) = _tracked(client, path)["fulfillments"]
+    assert (handed["status"], handed["pickup_code"], handed["pickup_deadline"]) == (
+        "DELIVERED",
+        None,
+        None,
+    )
+
+    body = {"lines": [{"sku": sku, "quantity": 1}], "reason": "Talla", "channel": "mail"}
+    opened = client.http.post(f"{path}/returns", headers=JSON, body=json.dumps(body))
+    assert opened.status_code == 201, opened.body
+    (asked,) = _tracked(client, path)["returns"]
+    warehouse = next(loc for loc in locations if loc["type"] == "warehouse")
+    assert (asked["channel"], asked["lines"], asked["refund"]) == ("mail", body["lines"], None)
+    assert asked["send_to"]["location_id"] == warehouse["location_id"]
+    assert warehouse["address"] in asked["send_to"]["address"]
+    received = client.http.post(
+        f"/returns/{asked['return_id']}/receive",
+        headers=OPS | JSON,
+        body=json.dumps({"location_id": warehouse["location_id"]}),
+    )
+    assert received.status_code == 200, received.body
+
+    after = _tracked(client, path)
+    (back,) = after["returns"]
+    assert (back["status"], back["send_to"], back["refund_status"]) == (
+        "RECEIVED",
+        None,
+        "refunded",
+    )
+    assert back["refund"] == after["refunded"] == order["total"]
+    assert after["not_charged"] is None
 
 
 def test_a_browser_accept_header_gets_html(client: Any, rejected: dict[str, Any]) -> None:
