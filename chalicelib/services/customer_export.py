@@ -153,7 +153,12 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
             for c in shown(every(CustomerRecord.CONSENTS))
             + stray.about(CustomerRecord.CONSENTS, deps)
         ],
-        "merges": [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)],
+        # Through the token no merge either: its other record's id is who it was (probe 195).
+        "merges": (
+            []
+            if by_token
+            else [public_fields(m, EXPORT_MERGE_FIELDS) for m in every(CustomerRecord.MERGES)]
+        ),
         "merged_records": merged,
         "erasure": [public_fields(e, EXPORT_ERASURE_FIELDS) for e in every(CustomerRecord.ERASURE)],
         "survey_answers": [

@@ -468,7 +468,10 @@ def _erase_where_named(records: list[str], record: dict[str, Any], deps: Deps) -
     for other in elsewhere:
         with contextlib.suppress(NotFound):
             holders.append(canonical_customer(other, deps)[0])
-    for order_id in orders_of(holders, deps):
+    # And the orders on their own records that are another's, split off theirs: placed
+    # with that one's email beside the person's phone, they keep the phone otherwise.
+    away = sorted(split_away_from(records, record, deps))
+    for order_id in [*orders_of(holders, deps), *away]:
         try:
             mutate(deps, order_id, forget)
         except NotFound:

@@ -189,7 +189,16 @@ def _match(
     for identifier, claim in claims:
         if claim is None:
             deps.customers.claim_identifier(first_owner, identifier)
-    vouched = any(claim.vouched for _, claim in found if claim.customer_id == first_owner)
+    # Vouched when what the request is told by (its email, else its phone, else its
+    # loyalty id: the first given) is vouched for on the record found. An order with a new
+    # email beside a phone someone proved is the new email's, not the phone owner's to
+    # read (probe 195: the phone's owner read the placer's order, address and ticket).
+    addressed_by = claims[0][1]
+    vouched = (
+        addressed_by is not None
+        and addressed_by.customer_id == first_owner
+        and addressed_by.vouched
+    )
     elsewhere = tuple(
         (identifier.type.value, claim.customer_id)
         for identifier, claim in found

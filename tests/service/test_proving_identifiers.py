@@ -124,6 +124,44 @@ def test_an_email_named_in_an_order_next_to_a_known_phone_proves_nothing_of_its_
     _assert_split_off(deps, proven, victim, attacker_email)
 
 
+def test_an_order_told_at_a_new_email_beside_a_proven_phone_is_the_emails_not_the_phones(
+    deps: Deps,
+) -> None:
+    # Probe 195: Bruno proved his phone; Ana ordered with her new email and that phone
+    # (a household's, or a slip). Bruno's token read her order, address and email; her
+    # own proof of the email showed her nothing; erasing Bruno wiped her order.
+    phone, email = _phone(), _email("ana")
+    bruno = flows.place(deps, customer={"phone": phone, "name": "Bruno"}).customer_id
+    assert bruno is not None and _prove(deps, phone).resolution.customer_id == bruno
+    address = {"name": "Ana", "line1": "Calle Secreta 3", "city": "Madrid"}
+    anas = flows.projected(
+        deps,
+        flows.place(
+            deps,
+            customer={"email": email, "phone": phone, "name": "Ana"},
+            shipping_address=address | {"postal_code": "28013", "country": "ES"},
+        ),
+    )
+    assert anas.customer_id == bruno and anas.customer_unvouched
+
+    listed, view, export = _seen_by(deps, bruno, by_token=True)
+    assert anas.order_id not in listed
+    for hers in (email, "Calle Secreta"):
+        assert hers not in view and hers not in export
+    ana = _prove(deps, email).resolution.customer_id
+    assert ana != bruno
+    assert anas.order_id in _seen_by(deps, ana, by_token=True)[0]
+
+    customer_records.erase_customer(bruno, "ops", "ops", deps)
+
+    kept = deps.store.get_order(anas.order_id)
+    assert (kept.contact.email, kept.contact.phone, kept.contact.name) == (email, None, "Ana")
+    assert kept.shipping_address is not None and kept.shipping_address.line1 == "Calle Secreta 3"
+    customer_records.erase_customer(ana, "ops", "ops", deps)
+    gone = deps.store.get_order(anas.order_id).model_dump_json()
+    assert email not in gone and "Calle Secreta" not in gone and '"Ana"' not in gone
+
+
 def test_pre_registering_an_email_with_ones_own_phone_reads_none_of_its_later_orders(
     deps: Deps,
 ) -> None:
@@ -471,9 +509,12 @@ def test_a_merge_opens_nothing_it_brought_to_the_survivors_token(
     assert later_ticket.customer_unvouched
     if survivor_is_founders:  # the phone-only order gave no address of its own
         assert _mailed_about(deps, later_ticket.ticket_id) == []
-    # N2: not even who the merged record was.
-    assert export_customer(survivor, deps, by_token=True)["merged_records"] == []
-    assert export_customer(survivor, deps)["merged_records"] != []
+    # N2: not even who the merged record was (probe 195: ``merges`` still named it).
+    by_token = export_customer(survivor, deps, by_token=True)
+    assert (by_token["merged_records"], by_token["merges"]) == ([], [])
+    assert merged not in json.dumps(by_token)
+    by_ops = export_customer(survivor, deps)
+    assert by_ops["merged_records"] != [] and by_ops["merges"] != []
     listed, _, _ = _seen_by(deps, survivor, by_token=False)
     assert brought.order_id in listed  # ops see what the merge brought
 
