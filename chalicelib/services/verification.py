@@ -106,16 +106,15 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
     code is 422 on ``code``, and so is any code when none was sent: answering otherwise
     would tell whoever asks which addresses have a code pending. Each counts as a wrong
     attempt: after 5, every attempt is 429 for 15 minutes, code sent or not, so that the
-    lockout does not tell either."""
+    lockout does not tell either. The right code once spent is 422 too, and no guess."""
     identifier = _identifier(email, phone)
     key = record_key(identifier, deps)
     scope = f"verify#{key}"
     now = deps.clock()
     failures = deps.access.begin_attempt(scope, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
     stored = deps.access.code(key)
-    valid = (
+    right = (
         stored is not None
-        and not stored.get("used")
         and int(stored["valid_until"]) > now.timestamp()
         and tokens.verify(
             deps.secrets.tracking_keys(),
@@ -126,9 +125,13 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
             code,
         )
     )
-    if not valid or stored is None or not deps.access.use_code(key, str(stored["code_hash"])):
+    if not right or stored is None:
         deps.access.attempt_failed(scope, failures, now, MAX_WRONG_CODES, LOCKOUT_SECONDS)
         raise Unprocessable("wrong or expired code", field="code")
+    # The right code sent twice (an app's double submit) is no guess: its attempt is given
+    # back, so it never locks the address it just proved (probe 195). Only one is spent.
     deps.access.attempt_succeeded(scope)
+    if stored.get("used") or not deps.access.use_code(key, str(stored["code_hash"])):
+        raise Unprocessable("this code was used already; ask for a new one", field="code")
     resolution = proven_customer(identifier, deps)
     return Verified(resolution, customer_token(resolution.customer_id, deps))

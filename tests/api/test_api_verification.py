@@ -216,6 +216,32 @@ def test_twenty_concurrent_guesses_get_exactly_five_codes_checked(client: Any, s
     assert statuses.count(422) == 5 and statuses.count(429) == 15, statuses
 
 
+def test_the_right_code_sent_again_is_no_guess_and_never_locks_the_address(
+    client: Any, stack: Any
+) -> None:
+    # Probe 195: an app's double submit of the right code counted as wrong guesses, and
+    # the address it had just proved was locked for 15 minutes.
+    address = _email()
+    _send(client, {"email": address})
+    body = {"email": address, "code": sent_code(stack.outbox, address)}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = list(pool.map(lambda _: _confirm(client, body), range(2)))
+    assert sorted(reply.status_code for reply in first) == [200, 422]
+
+    again = [_confirm(client, body) for _ in range(6)]
+
+    for reply in again:
+        assert_problem(reply, 422, "code")
+        assert "used already" in reply.json_body["detail"]
+    _send(client, {"email": address})
+    fresh_code = sent_code(stack.outbox, address)
+    fresh = _confirm(client, {"email": address, "code": fresh_code})
+    assert fresh.status_code == 200, fresh.body
+    # Wrong codes still count: five, then the lock.
+    wrong = [_confirm(client, {"email": address, "code": _wrong(fresh_code)}) for _ in range(6)]
+    assert [reply.status_code for reply in wrong] == [422] * 5 + [429]
+
+
 def test_a_sixth_code_to_one_address_within_15_minutes_is_429(client: Any, stack: Any) -> None:
     address = _email()
     sent = [_send(client, {"email": address}) for _ in range(5)]
