@@ -62,9 +62,14 @@ def create_promotion(
         # A code comes back once its promotion has ended: last summer's VERANO may be
         # this summer's (probe 190). Orders and quotes of the ended one keep its id.
         holder = deps.store.promotion_by_code(promotion.code) if promotion.code else None
-        if taken.field != "code" or holder is None or not holder.promotion.has_ended(now):
+        if taken.field != "code" or holder is None:
             raise
         replaces = holder.promotion.promotion_id
+        if not holder.promotion.has_ended(now):
+            raise Conflict(
+                f"promotion {replaces} has the code {promotion.code} until it ends",
+                field="code",
+            ) from taken
         kept = deps.store.create_promotion(promotion, once, replaces=replaces)
     if kept != promotion.promotion_id:
         return deps.store.promotion(kept)

@@ -86,6 +86,9 @@ def test_an_ended_promotions_code_is_taken_by_the_next_and_its_orders_keep_their
     with pytest.raises(Conflict) as running:  # not ended yet: still its code
         _promotion(deps, code="verano")
     assert running.value.field == "code"
+    assert f"{summer.promotion.promotion_id} has the code VERANO until it ends" in str(
+        running.value
+    )
     clock.advance(days=1)
 
     again = _promotion(deps, code="verano", kind="amount", value=Decimal("5.00"))
