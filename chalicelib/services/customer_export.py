@@ -144,8 +144,12 @@ def export_customer(customer_id: str, deps: Deps, by_token: bool = False) -> dic
         | {"notifications": preference_of(profile).value},
         "identifiers": [i.model_dump(mode="json") for i in scope.shown(store.identifiers(owner))],
         "orders": orders,
+        # With those about the orders found on the record theirs was split from (a
+        # re-probe: the 360 listed the emails sent about them, the export did not).
         "interactions": [
-            public_fields(i, INTERACTION_FIELDS) for i in shown(every(CustomerRecord.INTERACTIONS))
+            public_fields(i, INTERACTION_FIELDS)
+            for i in shown(every(CustomerRecord.INTERACTIONS))
+            + stray.about(CustomerRecord.INTERACTIONS, deps)
         ],
         "tickets": tickets,
         "consents": [

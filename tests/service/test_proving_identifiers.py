@@ -960,6 +960,10 @@ def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
     record, own, victims, ticket, split = _split_after_a_ticket(deps)
     later = flows.projected(deps, flows.reserved(deps, customer={"phone": victims.contact.phone}))
     assert later.customer_id == split
+    # What was sent about the victim's order is recorded on the founder's record (a
+    # re-probe: the victim's 360 listed those texts, the export did not).
+    sent = {"interaction_id": "sms-1", "at": "2026-01-01T00:00:00+00:00", "type": "sms"}
+    deps.customers.add_interaction(record, sent | {"order_id": victims.order_id, "summary": "x"})
 
     for customer_id, orders in ((record, [own]), (split, [later, victims])):
         for by_token in (False, True):
@@ -972,12 +976,13 @@ def test_after_a_split_the_360s_list_what_the_exports_list(deps: Deps) -> None:
             assert view["metrics"]["order_count"] == len(orders)
             total = sum(o.total.amount for o in orders)
             assert view["metrics"]["lifetime_value"]["amount"] == str(total)
-            for kind in ("tickets", "consents"):
+            for kind in ("tickets", "consents", "interactions"):
                 assert sorted(str(t["order_id"]) for t in view[kind]) == sorted(
                     str(t["order_id"]) for t in export[kind]
                 ), (customer_id, by_token, kind)
     split_view = customer_view.customer_view(split, deps, by_token=True)
     assert [t["ticket_id"] for t in split_view["tickets"]] == [ticket.ticket_id]
+    assert "sms-1" in [i["interaction_id"] for i in export_customer(split, deps)["interactions"]]
     assert [o["placed_at"] for o in split_view["orders"]] == sorted(
         (o["placed_at"] for o in split_view["orders"]), reverse=True
     )
