@@ -17,7 +17,7 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
-from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.returns import OrderReturn, ReturnStatus
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
@@ -241,9 +241,17 @@ def _return_row(
     refund_status = return_refund_status(order, returned.return_id)
     refunded = returned.refund
     send_to = order.mail_return_address(returned, locations)
+    nothing_charged = returned.status is ReturnStatus.RECEIVED and not (
+        refunded is not None and refunded.amount
+    )
     return {
         "status": return_status_word(
-            "RECEIVED_REFUND_PENDING" if refund_status == "pending" else returned.status,
+            "RECEIVED_REFUND_PENDING"
+            if refund_status == "pending"
+            # A re-probe: "Received and refunded" for a return that refunded 0.00.
+            else "RECEIVED_NOTHING_CHARGED"
+            if nothing_charged
+            else returned.status,
             w.language,
         ),
         "channel": return_channel_word(returned.channel, w.language),

@@ -85,6 +85,11 @@ RETURN_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "RECEIVED": ("Recibida y reembolsada", "Received and refunded"),
     # Received, its refund owed: the gateway failed, the sweeper retries it.
     "RECEIVED_REFUND_PENDING": ("Recibida; reembolso en curso", "Received; refund on its way"),
+    # Received, and nothing to refund: those units were never charged (a 100 % coupon).
+    "RECEIVED_NOTHING_CHARGED": (
+        "Recibida; no se te cobró, nada que reembolsar",
+        "Received; not charged, nothing to refund",
+    ),
 }
 RETURN_CHANNEL_WORDS: dict[str, tuple[str, str]] = {
     "store": ("En tienda", "At a store"),

@@ -245,6 +245,24 @@ def test_a_return_whose_refund_is_still_owed_does_not_say_refunded() -> None:
     assert "Received; refund on its way" in english and "Received and refunded" not in english
 
 
+def test_a_return_that_refunded_nothing_says_nothing_was_charged() -> None:
+    # A re-probe: a return of lines a 100 % coupon made free read "Recibida y
+    # reembolsada" while 0.00 was refunded.
+    placed = delivered(line("TSHIRT-BLK-M", 2))
+    placed.request_return(
+        "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
+    )
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("0.00"))
+
+    spanish = re.sub(r"<[^>]+>", " ", page_of(placed, "es"))
+    english = re.sub(r"<[^>]+>", " ", page_of(placed, "en"))
+
+    assert "Recibida; no se te cobró, nada que reembolsar" in spanish
+    assert "reembolsada" not in spanish
+    assert "Received; not charged, nothing to refund" in english
+    assert "Received and refunded" not in english
+
+
 def test_a_lost_parcel_is_due_no_more() -> None:
     # The re-probe: a lost parcel still read "Entrega prevista ... · Con retraso".
     placed = shipped_with_notes()
