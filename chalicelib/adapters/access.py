@@ -169,6 +169,22 @@ class AccessStore:
             if not _failed_condition(exc):
                 raise
 
+    def attempts_cleared(self, scope: str, now: datetime) -> None:
+        """Forget the scope's wrong guesses, unless a lock holds (one conditional update
+        of a counter that exists)."""
+        try:
+            self._update(
+                keys.attempts(scope),
+                "SET failures = :zero",
+                "attribute_exists(failures) AND "
+                "(attribute_not_exists(locked_until) OR locked_until <= :now)",
+                zero=0,
+                now=int(now.timestamp()),
+            )
+        except ClientError as exc:
+            if not _failed_condition(exc):
+                raise
+
     def lock_ends(self, scope: str, now: datetime) -> datetime | None:
         """When the scope's lock ends, while one holds at ``now``: one eventually
         consistent read, for a page that says so (a lock just set may show a moment late,

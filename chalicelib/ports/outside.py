@@ -242,7 +242,12 @@ class AccessRecords(Protocol):
         ...
 
     def attempt_succeeded(self, scope: str) -> None:
-        """The attempt was right: the counter starts again."""
+        """The reserved attempt was no wrong guess: it is given back (the others stay)."""
+        ...
+
+    def attempts_cleared(self, scope: str, now: datetime) -> None:
+        """What the attempts were for is proven: the wrong guesses before are forgotten,
+        unless a lock holds at ``now`` (it runs out as it would have)."""
         ...
 
     def lock_ends(self, scope: str, now: datetime) -> datetime | None:

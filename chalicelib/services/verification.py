@@ -130,8 +130,12 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
         raise Unprocessable("wrong or expired code", field="code")
     # The right code sent twice (an app's double submit) is no guess: its attempt is given
     # back, so it never locks the address it just proved (probe 195). Only one is spent.
-    deps.access.attempt_succeeded(scope)
     if stored.get("used") or not deps.access.use_code(key, str(stored["code_hash"])):
+        deps.access.attempt_succeeded(scope)
         raise Unprocessable("this code was used already; ask for a new one", field="code")
+    # Proven: the typos before it are forgotten, so one slip at a later sign-in does not
+    # lock out whoever just proved the address (a re-probe: 4 typos, then the right code,
+    # then one typo a day later locked it).
+    deps.access.attempts_cleared(scope, now)
     resolution = proven_customer(identifier, deps)
     return Verified(resolution, customer_token(resolution.customer_id, deps))

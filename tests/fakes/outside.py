@@ -282,6 +282,11 @@ class FakeAccess:
     def attempt_succeeded(self, scope: str) -> None:
         self.failures[scope] = max(0, self.failures.get(scope, 0) - 1)
 
+    def attempts_cleared(self, scope: str, now: datetime) -> None:
+        until = self.locked_until.get(scope)
+        if scope in self.failures and (until is None or until <= now):
+            self.failures[scope] = 0
+
     def lock_ends(self, scope: str, now: datetime) -> datetime | None:
         until = self.locked_until.get(scope)
         return until if until is not None and until > now else None
