@@ -8,11 +8,14 @@ of two). An email to no known customer claims a once-only marker instead."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import ProfileState
+from chalicelib.domain.errors import NotFound
 from chalicelib.rendering import render
+from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.customers import canonical_customer
 
 if TYPE_CHECKING:
@@ -150,5 +153,13 @@ def _no_copy_if_customer_erased_meanwhile(record: EmailRecord, sent: str, deps: 
     erasure marks the record erased before it purges, so a send that reads the record not
     yet erased left its copy for that purge."""
     assert deps.outbox is not None
-    if canonical_customer(record.customer_id, deps)[1].get("state") == ProfileState.ERASED:
-        deps.outbox.forget(set(), messages=[sent])
+    if canonical_customer(record.customer_id, deps)[1].get("state") != ProfileState.ERASED:
+        return
+    order_id = record.interaction.get("order_id")
+    if order_id:
+        # An order on the erased record that a record split off it owns is that one's
+        # person's: their email stays (a re-probe saw it purged at once).
+        with contextlib.suppress(NotFound):
+            if not order_erased(deps.store.get_order(str(order_id)), deps):
+                return
+    deps.outbox.forget(set(), messages=[sent])

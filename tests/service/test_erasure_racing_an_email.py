@@ -5,6 +5,7 @@ the HTTP erasure tests, which then read the person's address in ``GET /ops/outbo
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.catalog import Product
 from chalicelib.domain.money import Money
 from chalicelib.domain.requests import RecordMovementRequest
-from chalicelib.services import customer_records, inventory, opportunities
+from chalicelib.services import customer_records, inventory, opportunities, verification
 from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
 from tests.fakes.outside import Outgoing
@@ -160,3 +161,31 @@ def test_no_copy_of_a_notice_sent_as_its_subscriber_was_erased_is_kept() -> None
     assert mailer.customer_id is None
     assert [m["to"] for m in mailer.sent] == ["primera@example.com", "segunda@example.com"]
     assert mailer.outbox.recipients == ["primera@example.com"]
+
+
+def _prove_email(deps: Deps, mailer: ErasedWhileSending, address: str) -> str:
+    verification.send_code(address, None, deps, sender="test-client")
+    (text,) = [m["parts"] for m in mailer.sent if m["to"] == address][-1:]
+    match = re.search(r"Your Orquesta code is (\d{6})", text)
+    assert match is not None
+    return verification.confirm_code(address, None, match.group(1), deps).resolution.customer_id
+
+
+def test_the_copies_of_emails_about_an_order_split_off_an_erased_record_are_kept() -> None:
+    """Re-probe 197: Ana ordered with her email beside Bruno's proven phone and proved her
+    email; once Bruno was erased, every later email about her order left no copy (the
+    check read the record the order was placed on, Bruno's)."""
+    deps, mailer = _racing_deps()
+    phone, address = "+34600999888", "ana.propia@example.com"
+    bruno = flows.place(deps, customer={"phone": phone, "name": "Bruno"}).customer_id
+    assert bruno is not None
+    anas = flows.reserved(deps, customer={"email": address, "phone": phone, "name": "Ana"})
+    assert anas.customer_id == bruno and anas.customer_unvouched
+    assert _prove_email(deps, mailer, address) != bruno
+    customer_records.erase_customer(bruno, "ops", "ops", deps)
+    mailer.outbox.copies.clear()
+
+    flows.mail_everything(deps)
+
+    told = [m for m in mailer.sent if m["to"] == address and anas.order_id in m["parts"]]
+    assert told and mailer.outbox.recipients.count(address) == len(told)
