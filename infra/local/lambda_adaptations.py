@@ -78,9 +78,12 @@ class InProcessLambdas:
         self.invocations: dict[str, int] = {}
         self._count_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sns-lambda")
-        # Each queued delivery by number, with the number of the delivery that queued it
-        # (None when a request, a step or the scheduler did): ``drain`` follows lineages.
-        self._pending: dict[int, tuple[Future[None], int | None]] = {}
+        # Each queued delivery by number, with the numbers of the deliveries it descends
+        # from (the one that queued it, that one's, and so on; none when a request, a step
+        # or the scheduler did): ``drain`` follows lineages. Kept whole at queueing, while
+        # the parent still runs: a parent that ended before ``drain`` looked again left no
+        # trace, and its child was not waited for (a rare failure under load).
+        self._pending: dict[int, tuple[Future[None], frozenset[int]]] = {}
         self._pending_lock = threading.Lock()
         self._numbers = itertools.count(1)
         self._delivering = threading.local()
@@ -173,8 +176,12 @@ class InProcessLambdas:
         parent: int | None = getattr(self._delivering, "number", None)
         with self._pending_lock:
             number = next(self._numbers)
+            lineage: frozenset[int] = frozenset()
+            if parent is not None:
+                ancestors = self._pending[parent][1] if parent in self._pending else frozenset()
+                lineage = ancestors | {parent}
             future = self._pool.submit(self._deliver_with_retries, number, function_name, event)
-            self._pending[number] = (future, parent)
+            self._pending[number] = (future, lineage)
         future.add_done_callback(lambda _: self._forget(number))
 
     def _forget(self, number: int) -> None:
@@ -206,9 +213,9 @@ class InProcessLambdas:
             awaited = set(self._pending)
         while True:
             with self._pending_lock:
-                for number, (_, parent) in sorted(self._pending.items()):
-                    if everything or parent in awaited:
-                        awaited.add(number)  # numbered in order: parents come first
+                for number, (_, lineage) in self._pending.items():
+                    if everything or lineage & awaited:
+                        awaited.add(number)
                 waiting = [future for n, (future, _) in self._pending.items() if n in awaited]
             if not waiting:
                 return

@@ -180,3 +180,34 @@ def test_drain_waits_for_its_deliveries_and_theirs_while_others_keep_arriving() 
     with lambdas._pending_lock:
         assert lambdas._pending == {}
     lambdas.shutdown()
+
+
+def test_drain_waits_for_a_grandchild_whose_parent_ended_before_it_looked_again() -> None:
+    """A rare failure under load: the child ran and ended (forgotten) while ``drain`` still
+    waited on the first delivery, and the grandchild it had queued was not waited for."""
+    lambdas: InProcessLambdas
+    child_done = threading.Event()
+    told: list[str] = []
+
+    def first(event: dict[str, Any], context: Any) -> None:
+        lambdas.deliver_event("child", {})
+        assert child_done.wait(timeout=30)
+        time.sleep(0.1)  # the child is forgotten before this delivery ends
+
+    def child(event: dict[str, Any], context: Any) -> None:
+        lambdas.deliver_event("grandchild", {})
+        child_done.set()
+
+    def grandchild(event: dict[str, Any], context: Any) -> None:
+        time.sleep(0.5)
+        told.append("grandchild")
+
+    lambdas = InProcessLambdas(
+        {"first": first, "child": child, "grandchild": grandchild}, prefix=""
+    )
+    lambdas.deliver_event("first", {})
+
+    lambdas.drain(timeout=60)
+
+    assert told == ["grandchild"]
+    lambdas.shutdown()
