@@ -338,6 +338,17 @@ def test_a_bound_store_key_names_no_other_location_for_a_return_by_post(
     assert_problem(own, 409)
 
 
+def _ready_pickup(client: Any, order_id: str) -> dict[str, Any]:
+    """The order's one pick-up once it is ready, as ops read it (with its code)."""
+
+    def ready() -> dict[str, Any] | None:
+        (pickup,) = get_order(client, order_id, OPS)["fulfillments"] or [None]
+        return pickup if pickup and pickup["status"] == "READY_FOR_PICKUP" else None
+
+    found: dict[str, Any] = eventually(ready)
+    return found
+
+
 def test_the_warehouse_a_return_by_post_is_sent_to_reads_the_order_and_receives_it(
     client: Any, deps: Any, settings: Any
 ) -> None:
@@ -350,12 +361,7 @@ def test_the_warehouse_a_return_by_post_is_sent_to_reads_the_order_and_receives_
     sku = fresh_sku(deps, {"ST-MADRID": 1})
     placed = place_order(client, pickup_order_body(sku, store="ST-MADRID"))
     order_id = placed["order_id"]
-
-    def ready() -> dict[str, Any] | None:
-        (pickup,) = get_order(client, order_id, OPS)["fulfillments"] or [None]
-        return pickup if pickup and pickup["status"] == "READY_FOR_PICKUP" else None
-
-    pickup = eventually(ready)
+    pickup = _ready_pickup(client, order_id)
     collected = client.http.post(
         f"/fulfillments/{pickup['fulfillment_id']}/collect",
         headers=STORE | JSON,
@@ -391,12 +397,7 @@ def test_a_collection_replayed_by_a_key_of_the_same_client_bound_elsewhere_is_40
     madrid = {"Authorization": "Bearer chain-madrid"}
     barcelona = {"Authorization": "Bearer chain-barcelona"}
     order_id = place_order(client, _store_order(deps, "ST-MADRID"), madrid)["order_id"]
-
-    def ready() -> dict[str, Any] | None:
-        (pickup,) = get_order(client, order_id, OPS)["fulfillments"] or [None]
-        return pickup if pickup and pickup["status"] == "READY_FOR_PICKUP" else None
-
-    pickup = eventually(ready)
+    pickup = _ready_pickup(client, order_id)
     path = f"/fulfillments/{pickup['fulfillment_id']}/collect"
     body = json.dumps({"pickup_code": pickup["pickup_code"]})
     till = idempotency_key()
