@@ -13,7 +13,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentFailure, PaymentStatus
-from chalicelib.domain.placement import Channel, OrderLine
+from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.regions import TaxName
 from chalicelib.domain.returns import OrderReturn
@@ -256,7 +256,10 @@ class OrderResponse(DeferredModel):
             store_id=order.store_id,
             customer_id=order.customer_id,
             customer_unvouched=order.customer_unvouched,
-            lines=[_line_shown(line) for line in order.lines],
+            lines=[
+                line.model_dump(mode="json", exclude={"discount"}) | line.discount_shown()
+                for line in order.lines
+            ],
             total=order.total,
             payment=payment_view(order),
             attention=order.attention.model_dump(mode="json") if order.attention else None,
@@ -276,15 +279,6 @@ class OrderResponse(DeferredModel):
             execution_arn=order.execution_arn,
             **_breakdown(order),
         )
-
-
-def _line_shown(line: OrderLine) -> dict[str, Any]:
-    """A line as placed, with its share of the discount as the quote showed it."""
-    shown = line.model_dump(mode="json", exclude={"discount"})
-    discount = line.discount_shown
-    if discount is not None:
-        shown["discount"] = discount.model_dump(mode="json")
-    return shown
 
 
 # What only staff read of an order's payment: the gateway's id and the operations owed

@@ -39,12 +39,14 @@ class OrderLine(DeferredModel):
     # which keeps the stored order small (and on orders priced before the engine).
     discount: Money | None = None
 
-    @property
-    def discount_shown(self) -> Money | None:
-        """The line's discount as the API shows it: zero on a priced line without one."""
-        if self.discount is not None or self.charged is None:
-            return self.discount
-        return Money.of(0, self.charged.currency)
+    def discount_shown(self) -> dict[str, Any]:
+        """``discount`` as the API shows it: zero on a priced line without one, absent on
+        a line priced before the engine."""
+        if self.discount is not None:
+            return {"discount": self.discount.model_dump(mode="json")}
+        if self.charged is None:
+            return {}
+        return {"discount": Money.of(0, self.charged.currency).model_dump(mode="json")}
 
 
 class Consent(DeferredModel):

@@ -153,7 +153,7 @@ class Promotion(PromotionTerms):
         would have begun: its window is empty (a re-probe: an end before the start could
         not be read back)."""
         end = at if self.starts_at is None else max(at, self.starts_at)
-        if self.ends_at is not None and self.ends_at <= end:
+        if self.has_ended(end):
             return None
         return Promotion.model_validate(self.model_dump() | {"ends_at": end})
 

@@ -166,10 +166,15 @@ def check_low_stock_of(
     return alerted
 
 
-def low_stock_checked(skus: list[str], deps: Deps) -> int:
+def low_stock_checked(
+    skus: list[str],
+    deps: Deps,
+    levels: dict[str, list[Any]] | None = None,
+    read_at: datetime | None = None,
+) -> int:
     """``check_low_stock_of`` after a write that gave units of ``skus`` back (a cancel, a
     pick-up not collected, a return received): how many SKUs it alerted."""
-    return len(check_low_stock_of(skus, deps))
+    return len(check_low_stock_of(skus, deps, levels, read_at))
 
 
 def _resolve_low_stock(sku: str, deps: Deps) -> None:

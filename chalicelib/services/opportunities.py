@@ -438,10 +438,14 @@ def told_safely(tell: Callable[[], int], after: str) -> int:
         return 0
 
 
-def availability_changed(sku: str, before_levels: list[Any], deps: Deps) -> int:
-    """After a stock write: compare web availability before it with now."""
+def availability_changed(
+    sku: str, before_levels: list[Any], deps: Deps, levels_now: list[Any] | None = None
+) -> int:
+    """After a stock write: compare web availability before it with now (``levels_now``
+    when the caller read them after the write)."""
     before = available_to_promise(before_levels)
-    return on_availability(sku, before, available_to_promise(deps.store.stock_levels(sku)), deps)
+    now = levels_now if levels_now is not None else deps.store.stock_levels(sku)
+    return on_availability(sku, before, available_to_promise(now), deps)
 
 
 def _move(opportunity: Opportunity, expected: OpportunityStatus, deps: Deps) -> bool:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.erasure import ERASED
@@ -163,11 +163,21 @@ def receive_return(
         note = "every unit came back: the order is at rest, nothing left to retry"
         resolve_stopped(order_id, "system:return", note, deps)
     if written.change is not None:
-        for sku, levels in before.items():
-            told_safely(partial(availability_changed, sku, levels, deps), return_id)
-        # Back above a low-stock threshold, as after a receipt (re-probe 193).
-        told_safely(partial(low_stock_checked, sorted(before), deps), return_id)
+        told_safely(partial(_told_of_receipt, before, return_id, deps), return_id)
     return order
+
+
+def _told_of_receipt(before: dict[str, list[Any]], return_id: str, deps: Deps) -> int:
+    """After a receipt, from one read of each SKU's levels: its subscribers, if it is back
+    on the web, and its low-stock alert, if it is back above its threshold (re-probe
+    193). Each SKU's subscribers apart, so that one failing leaves the next told."""
+    read_at = deps.clock()
+    now = {sku: deps.store.stock_levels(sku) for sku in before}
+    told = 0
+    for sku, levels in before.items():
+        told += told_safely(partial(availability_changed, sku, levels, deps, now[sku]), return_id)
+    told_safely(partial(low_stock_checked, sorted(before), deps, now, read_at), return_id)
+    return told
 
 
 def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps) -> None:

@@ -18,7 +18,6 @@ from chalicelib.domain.fulfillments import (
 )
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
-from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.services import tokens
@@ -114,7 +113,7 @@ def tracking_view(
                 "quantity": line.quantity,
                 "unit_price": line.unit_price.model_dump(mode="json"),
                 "line_total": line.line_total.model_dump(mode="json"),
-                **_line_discount(line),
+                **line.discount_shown(),
             }
             for line in order.lines
         ],
@@ -203,12 +202,6 @@ def _money_or_none(money: Money | None) -> dict[str, str] | None:
 def _carrier_said(shipment: Shipment) -> dict[str, str] | None:
     last = shipment.last_event()
     return None if last is None else {"type": last["type"], "occurred_at": last["occurred_at"]}
-
-
-def _line_discount(line: OrderLine) -> dict[str, Any]:
-    """The line's share of the discount, where the order's pricing kept it."""
-    discount = line.discount_shown
-    return {} if discount is None else {"discount": discount.model_dump(mode="json")}
 
 
 def _price_breakdown(order: Order) -> dict[str, Any]:
