@@ -8,7 +8,12 @@ from pydantic import Field, WithJsonSchema
 
 from chalicelib.domain.customers import IdentifierType
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, sla_severity
+from chalicelib.domain.fulfillments import (
+    FulfillmentStatus,
+    FulfillmentType,
+    SlaStatus,
+    sla_severity,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -16,7 +21,7 @@ from chalicelib.domain.payments import PaymentFailure, PaymentStatus
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.regions import TaxName
-from chalicelib.domain.returns import OrderReturn
+from chalicelib.domain.returns import OrderReturn, ReturnStatus
 from chalicelib.domain.settlement import return_refund_status
 from chalicelib.domain.status_reasons import StatusReason
 
@@ -34,6 +39,14 @@ class PlaceOrderResponse(DeferredModel):
     receipt_code: str | None = None
 
 
+class ShipmentSla(DeferredModel):
+    """A parcel against its carrier's promise."""
+
+    promised_by: str
+    status: SlaStatus
+    breached_at: str | None
+
+
 class ShipmentResponse(DeferredModel):
     """A carrier booking."""
 
@@ -43,8 +56,15 @@ class ShipmentResponse(DeferredModel):
     tracking_url: str
     promised_by: str
     delivered_at: str | None = None
-    sla: dict[str, str | None]
+    sla: ShipmentSla
     events: list[dict[str, str]] = Field(default=[])
+
+
+class PartLine(DeferredModel):
+    """Units of a SKU in one part of an order or in one return."""
+
+    sku: str
+    quantity: int
 
 
 class FulfillmentResponse(DeferredModel):
@@ -55,7 +75,7 @@ class FulfillmentResponse(DeferredModel):
     location_id: str
     status: FulfillmentStatus
     status_reason: StatusReason | None = None
-    lines: list[dict[str, Any]]
+    lines: list[PartLine]
     shipment: ShipmentResponse | None = None
     pickup_code: str | None = None
     pickup_deadline: str | None = None
@@ -166,6 +186,48 @@ class OrderTaxResponse(TaxResponse):
     """The order's tax; ``included`` when the prices already hold it."""
 
 
+class OrderLineResponse(DeferredModel):
+    """A line of an order as placed."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    fulfillment: FulfillmentType
+    location_id: str | None = None
+    # What the customer pays for the line all in (null on orders priced before it was
+    # kept), and its share of the order's discount ("0.00" where none).
+    charged: Money | None = None
+    discount: Money | None = None
+
+
+class ReturnShown(DeferredModel):
+    """A return of an order, as staff and the order's holder read it."""
+
+    return_id: str
+    status: ReturnStatus
+    lines: list[PartLine]
+    reason: str
+    channel: Literal["store", "mail"]
+    # Where the goods are: the location named, then the one that received them.
+    location_id: str | None = None
+    # The location named when it was asked for, kept once another received the goods.
+    requested_location_id: str | None = None
+    requested_at: str
+    received_at: str | None = None
+    refund: Money | None = None
+    refund_status: Literal["refunded", "pending"] | None = None
+
+
+class OrderPromotion(DeferredModel):
+    """A promotion the order got, and what it took off."""
+
+    promotion_id: str
+    name: str
+    amount: Money
+
+
 class OrderResponse(DeferredModel):
     """``GET /orders/{order_id}``."""
 
@@ -179,7 +241,7 @@ class OrderResponse(DeferredModel):
     # under brought the order there (the 360 marks what that record's token leaves out,
     # after merges and splits too; README, customer tokens).
     customer_unvouched: bool = False
-    lines: list[dict[str, Any]]
+    lines: list[OrderLineResponse]
     total: Money
     payment: PaymentShown
     # Set when ops were alerted about the order (money owed after retries, a compensation
@@ -187,9 +249,10 @@ class OrderResponse(DeferredModel):
     attention: dict[str, Any] | None = None
     fulfillments: list[FulfillmentResponse]
     sourcing_reason: str | None
-    returns: list[dict[str, Any]]
+    returns: list[ReturnShown]
     history: list[HistoryEntryShown]
-    sla: dict[str, str | None] | None
+    # The worst of its parcels' (null without one).
+    sla: ShipmentSla | None
     placed_at: str
     tracking_url: str
     execution_arn: str | None
@@ -203,7 +266,7 @@ class OrderResponse(DeferredModel):
     quote_id: str | None = None
     # The coupon redeemed and every promotion applied, each with what it took off.
     coupon: str | None = None
-    promotions: list[dict[str, Any]] | None = None
+    promotions: list[OrderPromotion] | None = None
 
     @classmethod
     def from_order(
@@ -458,6 +521,70 @@ class TrackedLine(DeferredModel):
     discount: Money | None = None
 
 
+class TrackedPlace(DeferredModel):
+    """A location as a customer finds it."""
+
+    name: str
+    address: str
+
+
+class TrackedSendTo(TrackedPlace):
+    """Where a return by post goes (the return id goes inside the parcel)."""
+
+    location_id: str
+
+
+class CarrierSaid(DeferredModel):
+    """What the carrier last reported about a parcel."""
+
+    type: str = Field(description="in_transit, out_for_delivery, delivered or exception")
+    occurred_at: str
+
+
+class TrackedShipment(DeferredModel):
+    """A parcel as the customer's page shows it."""
+
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    promised_by: str
+    sla: ShipmentSla
+    last_event: CarrierSaid | None
+
+
+class TrackedFulfillment(DeferredModel):
+    """A part of the order as the customer's page shows it: a pick-up's code and deadline
+    only while it waits in the store."""
+
+    fulfillment_id: str
+    type: FulfillmentType
+    location_id: str
+    location: TrackedPlace | None
+    status: FulfillmentStatus
+    status_reason: StatusReason | None
+    lines: list[PartLine]
+    pickup_code: str | None = None
+    pickup_deadline: str | None = None
+    shipment: TrackedShipment | None
+
+
+class TrackedReturn(DeferredModel):
+    """A return as the customer's page lists it."""
+
+    return_id: str
+    status: ReturnStatus
+    channel: Literal["store", "mail"]
+    lines: list[PartLine]
+    location_id: str | None
+    requested_at: str
+    received_at: str | None
+    # Once the gateway made it; ``refund_status`` is ``pending`` while it is owed.
+    refund: Money | None
+    refund_status: Literal["refunded", "pending"] | None
+    # By post, until received.
+    send_to: TrackedSendTo | None
+
+
 class TrackingResponse(DeferredModel):
     """``GET /track/{token}`` as JSON."""
 
@@ -475,9 +602,9 @@ class TrackingResponse(DeferredModel):
     taxes: list[OrderTaxResponse] | None = None
     promotions: list[TrackedPromotion] | None = None
     lines: list[TrackedLine]
-    timeline: list[dict[str, Any]]
-    fulfillments: list[dict[str, Any]]
-    returns: list[dict[str, Any]]
+    timeline: list[HistoryEntryShown]
+    fulfillments: list[TrackedFulfillment]
+    returns: list[TrackedReturn]
     # What the card saw besides the total: parts never handed over released from the
     # authorisation, and what was refunded (null when nothing).
     not_charged: Money | None = None

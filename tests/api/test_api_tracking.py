@@ -13,6 +13,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import urlparse
 
+import jsonschema
 import pytest
 
 from chalicelib.presentation.wording import Wording
@@ -101,6 +102,7 @@ def test_the_json_form_has_the_price_breakdown_the_page_shows(client: Any) -> No
     canary = address | {"postal_code": "35001", "country": "ES"}
     placed = place_order(client, order_body(shipping_address=canary, coupon=code))
     order = get_order(client, placed["order_id"])
+    _described(client, "OrderResponse").validate(order)
 
     view = client.http.get(
         urlparse(placed["tracking_url"]).path, headers={"Accept": "application/json"}
@@ -125,10 +127,31 @@ def test_the_json_form_has_the_price_breakdown_the_page_shows(client: Any) -> No
 
 
 def _tracked(client: Any, path: str) -> dict[str, Any]:
+    """The page's JSON, checked against what the OpenAPI document says of it (probe 198's
+    follow-up: its parts and returns were any object there, so a client generated from
+    the document knew none of their fields)."""
     response = client.http.get(path, headers={"Accept": "application/json"})
     assert response.status_code == 200, response.body
     tracked: dict[str, Any] = response.json_body
+    _described(client).validate(tracked)
     return tracked
+
+
+def _described(client: Any, name: str = "TrackingResponse") -> jsonschema.Draft202012Validator:
+    """A validator of one of the document's schemas; the page's parts and returns, and an
+    order's lines, returns and promotions, name their fields there."""
+    document = client.http.get("/openapi.json").json_body
+    schemas = document["components"]["schemas"]
+    assert {"location", "lines", "pickup_code", "shipment"} <= set(
+        schemas["TrackedFulfillment"]["properties"]
+    )
+    assert {"channel", "lines", "refund", "refund_status", "send_to"} <= set(
+        schemas["TrackedReturn"]["properties"]
+    )
+    assert {"requested_at", "refund_status"} <= set(schemas["ReturnShown"]["properties"])
+    assert {"unit_price", "discount"} <= set(schemas["OrderLineResponse"]["properties"])
+    root = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+    return jsonschema.Draft202012Validator(root)
 
 
 def test_the_json_form_tells_a_pick_up_and_a_return_by_post_as_the_page_does(
@@ -191,6 +214,7 @@ def test_the_json_form_tells_a_pick_up_and_a_return_by_post_as_the_page_does(
     )
     assert back["refund"] == after["refunded"] == order["total"]
     assert after["not_charged"] is None
+    _described(client, "OrderResponse").validate(get_order(client, placed["order_id"], OPS))
 
 
 def test_a_browser_accept_header_gets_html(client: Any, rejected: dict[str, Any]) -> None:
@@ -374,7 +398,7 @@ def test_what_the_carrier_last_reported_is_on_the_parcel_until_it_is_delivered(
     assert problem.format(at=_reported_at(deps, order_id, "exception")) in shown
     assert on_time not in shown and out_for_delivery.format(at=at) not in shown
     # The JSON keeps its keys, and says what the carrier last reported as codes.
-    as_json = client.http.get(path, headers=JSON_ACCEPT).json_body
+    as_json = _tracked(client, path)
     assert set(as_json) == json_keys
     assert as_json["fulfillments"][0]["shipment"]["last_event"]["type"] == "exception"
 

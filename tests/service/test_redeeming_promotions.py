@@ -141,7 +141,8 @@ def test_an_order_keeps_each_lines_share_of_the_discount_as_its_quote_showed_it(
     quoted = [Money.of(line.discount) for line in quote.breakdown.lines]
     assert quoted == [Money.of("3.00"), Money.of("2.00")]
     assert [line.discount for line in order.lines] == quoted
-    shown = OrderResponse.from_order(order, "https://example.test/track/x").lines
+    view = OrderResponse.from_order(order, "https://example.test/track/x")
+    shown = view.model_dump(mode="json")["lines"]
     assert [line["discount"]["amount"] for line in shown] == ["3.00", "2.00"]
     tracked = tracking.tracking_view(order)["lines"]
     assert [line["discount"]["amount"] for line in tracked] == ["3.00", "2.00"]
@@ -150,7 +151,8 @@ def test_an_order_keeps_each_lines_share_of_the_discount_as_its_quote_showed_it(
 def test_a_line_without_a_discount_shows_zero_and_stores_none(deps: Deps) -> None:
     order = flows.place(deps)
     assert [line.discount for line in order.lines] == [None]
-    shown = OrderResponse.from_order(order, "https://example.test/track/x").lines
+    view = OrderResponse.from_order(order, "https://example.test/track/x")
+    shown = view.model_dump(mode="json")["lines"]
     assert [line["discount"]["amount"] for line in shown] == ["0.00"]
 
 

@@ -151,7 +151,8 @@ def test_each_return_of_the_order_view_says_whether_its_refund_went_through(deps
 
     def shown() -> list[Any]:
         view = OrderResponse.from_order(deps.store.get_order(order.order_id), "/track/t")
-        return [(r["return_id"], r["status"], r["refund_status"]) for r in view.returns]
+        seen = view.model_dump(mode="json")["returns"]
+        return [(r["return_id"], r["status"], r["refund_status"]) for r in seen]
 
     assert shown() == [(asked.return_id, "REQUESTED", None)]
     returns.receive_return(asked.return_id, store, deps)

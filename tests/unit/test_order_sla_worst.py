@@ -49,9 +49,9 @@ def test_an_order_with_a_breached_parcel_shows_the_breach_whichever_parcel_comes
     view = OrderResponse.from_order(placed, "https://track.example/t", now=NOW + timedelta(days=5))
 
     assert view.sla is not None
-    assert view.sla["status"] == "late"
+    assert view.sla.status == "late"
     breached_at = (NOW + timedelta(days=1) + GRACE).isoformat()
-    assert view.sla["breached_at"] == breached_at
+    assert view.sla.breached_at == breached_at
 
 
 def test_a_breached_status_still_outranks_a_late_one() -> None:
