@@ -58,6 +58,8 @@ class EventType(StrEnum):
     # A refund the gateway confirmed; ``event_id`` is ``<operation key>:DONE`` and the key
     # says what it refunds (``domain.settlement``).
     REFUNDED = "payment.refund"
+    # Ops revoked the order's tracking links: the customer gets the new one.
+    LINK_RENEWED = "order.link_renewed"
 
 
 class EmailKind(StrEnum):
@@ -76,6 +78,7 @@ class EmailKind(StrEnum):
     FULFILLMENT_CANCELLED = "fulfillment_cancelled"
     RETURN_RECEIVED = "return_received"
     REFUND = "refund"
+    LINK_RENEWED = "link_renewed"
     # Under "all" only:
     STATUS_UPDATE = "status_update"
     RETURN_REQUESTED = "return_requested"
@@ -108,6 +111,7 @@ ESSENTIAL_EVENT_EMAILS: dict[str, EmailKind] = {
     EventType.FULFILLMENT_CANCELLED: EmailKind.FULFILLMENT_CANCELLED,
     EventType.PARCEL_LOST: EmailKind.PARCEL_LOST,
     EventType.SLA_BREACHED: EmailKind.LATE_DELIVERY,
+    EventType.LINK_RENEWED: EmailKind.LINK_RENEWED,
 }
 # Essential: refunds by cause. A return's refund is the "return received" email (sent
 # when the money is back, so what it says is true; a return that gives nothing back is

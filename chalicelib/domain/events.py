@@ -92,6 +92,27 @@ class OrderClaimed(Event):
         )
 
 
+class LinkRenewed(Event):
+    """Ops revoked the order's tracking links (a leaked one): the customer is sent the
+    new one, or every link they hold is dead (probe 199)."""
+
+    type: Literal["order.link_renewed"] = "order.link_renewed"
+    event_id: str
+    order_id: str
+    generation: int
+    at: Timestamp
+
+    @classmethod
+    def of(cls, order_id: str, generation: int, at: datetime) -> "LinkRenewed":
+        """The links of generation ``generation`` replacing every earlier one."""
+        return cls(
+            event_id=f"{order_id}:LINK:{generation}",
+            order_id=order_id,
+            generation=generation,
+            at=at,
+        )
+
+
 class ReturnRequested(Event):
     """The customer opened a return."""
 

@@ -36,6 +36,12 @@ CANARY = ZoneInfo("Atlantic/Canary")
 # Postal codes of the Canary Islands' two provinces: Las Palmas (35) and Santa Cruz (38).
 _CANARY_POSTAL_CODE = re.compile(r"^\s*3[58]\d{3}\s*$")
 _SPAIN = frozenset({"ES", "ESP", "SPAIN", "ESPAÑA", "ESPANA"})
+# Portugal keeps two clocks: the Azores' (postal codes 9500 to 9999) an hour behind the
+# mainland's and Madeira's (a probe: a Lisbon customer read Madrid's times, unlabelled).
+_PORTUGAL = frozenset({"PT", "PRT", "PORTUGAL"})
+_AZORES_POSTAL_CODE = re.compile(r"^\s*9[5-9]\d{2}(-\d{3})?\s*$")
+LISBON = ZoneInfo("Europe/Lisbon")
+AZORES = ZoneInfo("Atlantic/Azores")
 
 # CLDR skeletons, not patterns: each locale orders and spells the fields its own way.
 _DATE_SKELETON = "yMMMd"  # 23 nov 2026 / 23 Nov 2026
@@ -155,16 +161,24 @@ def language_of(locale: str | None) -> Language:
 
 
 def zone_of(postal_code: str | None, country: str | None = "ES") -> ZoneInfo:
+    """The destination's time zone (``destination_zone``), else the retailer's own clock
+    (Madrid), which ``Wording`` then names beside each time."""
+    return destination_zone(postal_code, country) or MADRID
+
+
+def destination_zone(postal_code: str | None, country: str | None = "ES") -> ZoneInfo | None:
     """The destination's time zone: Atlantic/Canary for the Canary Islands' postal codes
-    (35xxx, 38xxx), Europe/Madrid for the rest of Spain; abroad, the one clock the
-    country keeps (``_country_zone``), else the retailer's own clock (Madrid) for a
-    country whose regions keep different clocks, or an unknown one."""
+    (35xxx, 38xxx), Europe/Madrid for the rest of Spain; Portugal's by its postal code;
+    abroad, the one clock the country keeps (``_country_zone``); None for a country whose
+    regions keep different clocks, or an unknown one."""
     code = (country or "ES").strip().upper()
     if code in _SPAIN:
         if postal_code and _CANARY_POSTAL_CODE.match(postal_code):
             return CANARY
         return MADRID
-    return _country_zone(code) or MADRID
+    if code in _PORTUGAL:
+        return AZORES if postal_code and _AZORES_POSTAL_CODE.match(postal_code) else LISBON
+    return _country_zone(code)
 
 
 # Moments at which a country's zones are compared: winter and summer time.
@@ -305,12 +319,16 @@ def _when_pattern(locale: str) -> str:
     return joined.replace("{1}", _pattern(_DATE_SKELETON, locale)).replace("{0}", time)
 
 
-def format_when(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
-    """A moment as its local date and time, to the minute: "23 nov 2026, 20:00"."""
+def format_when(
+    at: datetime, language: Language, zone: ZoneInfo = MADRID, named: bool = False
+) -> str:
+    """A moment as its local date and time, to the minute: "23 nov 2026, 20:00"; with the
+    clock's name when ``named`` ("23 nov 2026, 20:00 hora de España (Madrid)")."""
     locale = BABEL_LOCALES[language]
     from babel.dates import format_datetime
 
-    return format_datetime(_aware(at), _when_pattern(locale), tzinfo=zone, locale=locale)
+    pattern = _when_pattern(locale) + (" VVVV" if named else "")
+    return format_datetime(_aware(at), pattern, tzinfo=zone, locale=locale)
 
 
 def format_date(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
@@ -330,12 +348,15 @@ def format_day(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str
     return format_datetime(_aware(at), _pattern(_DAY_SKELETON, locale), tzinfo=zone, locale=locale)
 
 
-def format_time(at: datetime, language: Language, zone: ZoneInfo = MADRID) -> str:
-    """The local time of day: "20:00"."""
+def format_time(
+    at: datetime, language: Language, zone: ZoneInfo = MADRID, named: bool = False
+) -> str:
+    """The local time of day: "20:00"; with the clock's name when ``named``."""
     locale = BABEL_LOCALES[language]
     from babel.dates import format_datetime
 
-    return format_datetime(_aware(at), _pattern(_TIME_SKELETON, locale), tzinfo=zone, locale=locale)
+    pattern = _pattern(_TIME_SKELETON, locale) + (" VVVV" if named else "")
+    return format_datetime(_aware(at), pattern, tzinfo=zone, locale=locale)
 
 
 class TimelineEntry(DeferredModel):
@@ -356,6 +377,7 @@ def customer_timeline(
     steps: Iterable[tuple[object, datetime, object]],
     language: Language,
     zone: ZoneInfo = MADRID,
+    named: bool = False,
 ) -> list[TimelineEntry]:
     """The order's history as the customer reads it, from its ``(status, at, cause)``
     steps: words and local times, never ops' details (sourcing notes, location ids). A
@@ -365,7 +387,7 @@ def customer_timeline(
             status=_code(status),
             label=status_word(status, language),
             at=_aware(at),
-            when=format_when(at, language, zone),
+            when=format_when(at, language, zone, named),
             reason=reason_word(cause, language) if _code(status) in _ENDINGS else "",
         )
         for status, at, cause in steps
@@ -379,13 +401,17 @@ class Wording:
 
     language: Language = DEFAULT_LANGUAGE
     zone: ZoneInfo = MADRID
+    # Whether each time names its clock: the destination's own is not known (a country
+    # whose regions keep different clocks), so times are Madrid's, and say so.
+    zone_named: bool = False
 
     @classmethod
     def for_customer(
         cls, locale: str | None, postal_code: str | None = None, country: str | None = "ES"
     ) -> "Wording":
         """The wording for an order's locale and the postal code its goods go to."""
-        return cls(language_of(locale), zone_of(postal_code, country))
+        zone = destination_zone(postal_code, country)
+        return cls(language_of(locale), zone or MADRID, zone is None)
 
     def at(self, postal_code: str | None) -> "Wording":
         """The same words on the clock of a place in Spain (a pick-up's store: a Canary
@@ -426,7 +452,7 @@ class Wording:
 
     def when(self, at: datetime) -> str:
         """A local date and time."""
-        return format_when(at, self.language, self.zone)
+        return format_when(at, self.language, self.zone, self.zone_named)
 
     def date(self, at: datetime) -> str:
         """A local date."""
@@ -438,8 +464,8 @@ class Wording:
 
     def time(self, at: datetime) -> str:
         """A local time of day."""
-        return format_time(at, self.language, self.zone)
+        return format_time(at, self.language, self.zone, self.zone_named)
 
     def timeline(self, steps: Iterable[tuple[object, datetime, object]]) -> list[TimelineEntry]:
         """The order's steps in words and local times, each ending with its cause."""
-        return customer_timeline(steps, self.language, self.zone)
+        return customer_timeline(steps, self.language, self.zone, self.zone_named)

@@ -252,6 +252,8 @@ TEXTED = frozenset(
         EmailKind.FULFILLMENT_CANCELLED,
         EmailKind.RETURN_RECEIVED,
         EmailKind.REFUND,
+        # Every link the customer held is dead: the new one is all they have.
+        EmailKind.LINK_RENEWED,
     }
 )
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.errors import NotFound
+from chalicelib.domain.events import LinkRenewed
 from chalicelib.domain.fulfillments import (
     Fulfillment,
     FulfillmentStatus,
@@ -83,10 +84,13 @@ def order_for_token(token: str, deps: Deps) -> Order:
 
 
 def revoke_tracking_links(order_id: str, deps: Deps) -> str:
-    """Revoke every tracking link of the order; returns the new link."""
+    """Revoke every tracking link of the order; returns the new link, which the customer
+    is sent (probe 199: every link they held was dead, and the page of a dead link sends
+    them to their latest email)."""
     deps.store.get_order(order_id)  # 404 for an unknown order
-    deps.access.revoke_tracking(order_id)
-    return tracking_url(order_id, deps)
+    generation = deps.access.revoke_tracking(order_id)
+    deps.events.publish(LinkRenewed.of(order_id, generation, deps.clock()).message())
+    return tracking_url(order_id, deps, generation)
 
 
 def tracking_view(

@@ -12,6 +12,7 @@ from decimal import Decimal
 from html import unescape
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import jsonschema
 import pytest
@@ -29,16 +30,18 @@ from tests.support import (
     pickup_order_body,
 )
 from tests.support.api import get_order, place_order
-from tests.support.flow import fresh_sku, post_carrier_event
+from tests.support.flow import emails_to, fresh_sku, parts_of, post_carrier_event
 from tests.support.orders import wait_for_status
 
 
 @pytest.fixture
 def rejected(client: Any) -> dict[str, Any]:
     """An order that has settled (declined payment), and the path of its tracking page."""
-    placed = place_order(client, order_body(payment={"method": "card", "token": "tok_declined"}))
+    body = order_body(payment={"method": "card", "token": "tok_declined"})
+    email = body["customer"]["email"]
+    placed = place_order(client, body)
     order = wait_for_status(client, placed["order_id"], "REJECTED")
-    return {"order": order, "path": urlparse(placed["tracking_url"]).path}
+    return {"order": order, "path": urlparse(placed["tracking_url"]).path, "email": email}
 
 
 def test_tracking_url_points_at_the_tracking_page(rejected: dict[str, Any]) -> None:
@@ -286,6 +289,16 @@ def test_ops_revoke_an_orders_links_the_old_one_404s_and_the_new_one_opens(
     # What the API hands out from now on is the new link.
     assert get_order(client, order_id, OPS)["tracking_url"].endswith(new)
 
+    # And the customer is sent it (probe 199: every link they held was dead).
+    def renewed() -> Any:
+        address = rejected["email"]
+        return next((m for m in emails_to(address) if "Nuevo enlace" in str(m["Subject"])), None)
+
+    told = parts_of(eventually(renewed))
+    assert new in told["text/plain"] and new in told["text/html"]
+    assert old not in told["text/plain"]
+    assert client.http.get(new).status_code == 200
+
 
 def test_revoking_the_links_of_an_unknown_order_is_404(client: Any) -> None:
     response = client.http.post(
@@ -496,3 +509,32 @@ def test_while_the_return_window_is_open_the_page_names_no_end(client: Any, deps
 
     html = client.http.get(path, headers=HTML_ACCEPT).body.decode()
     assert 'id="form-return"' in html and _said(html, "data-return-ended") is None
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "zone", "named"),
+    [
+        ("PT", "1100-048", "Europe/Lisbon", False),
+        ("PT", "9500-150", "Atlantic/Azores", False),
+        ("US", "10001", "Europe/Madrid", True),
+    ],
+)
+def test_a_customer_abroad_reads_times_on_their_clock_or_told_whose(
+    client: Any, country: str, postal_code: str, zone: str, named: bool
+) -> None:
+    # Probe 199: a Lisbon customer read Madrid's times, an hour off and unlabelled.
+    address = {"name": "Ana", "line1": "Rua Augusta 1", "city": "Lisboa"}
+    body = order_body(shipping_address=address | {"postal_code": postal_code, "country": country})
+    body["customer"]["locale"] = "en"
+    placed = place_order(client, body)
+    order = get_order(client, placed["order_id"])
+    placed_at = datetime.fromisoformat(order["placed_at"])
+
+    page = unescape(client.http.get(urlparse(placed["tracking_url"]).path).body.decode())
+
+    local = placed_at.astimezone(ZoneInfo(zone))
+    shown = f"{local.day} {local:%b %Y}, {local:%H:%M}"
+    assert shown + (" Spain (Madrid) Time" if named else "") in page
+    madrid = placed_at.astimezone(ZoneInfo("Europe/Madrid"))
+    if zone != "Europe/Madrid":
+        assert f"{madrid.day} {madrid:%b %Y}, {madrid:%H:%M}" not in page

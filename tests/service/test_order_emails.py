@@ -29,7 +29,7 @@ from chalicelib.services import (
 )
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
-from chalicelib.services.tracking import tracking_url
+from chalicelib.services.tracking import revoke_tracking_links, tracking_url
 from tests.fakes import FakeGateway, Outgoing
 from tests.service import flows
 
@@ -672,3 +672,46 @@ def test_a_pick_up_not_collected_while_its_parcel_travels_says_nothing_of_an_end
     text = _parts(sent[-1])[2]
     assert "El resto de tu pedido sigue su curso" in text
     assert "días para devolverlo" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject"),
+    [("es", "Nuevo enlace para seguir tu pedido"), ("en", "A new link to follow your order")],
+)
+def test_revoked_links_are_followed_by_an_email_with_the_new_one(
+    deps: Deps, locale: str, subject: str
+) -> None:
+    # Probe 199: ops revoked a leaked link and the customer was told nothing; every link
+    # they held was dead, and the dead link's page sent them back to their latest email.
+    order = flows.delivered(deps, customer=flows.body()["customer"] | {"locale": locale})
+    old = tracking_url(order.order_id, deps)
+    before = len(flows.mail_everything(deps))
+
+    new = revoke_tracking_links(order.order_id, deps)
+    sent = flows.mail_everything(deps)[before:]
+
+    assert new != old
+    (told,) = sent
+    title, html, text = _parts(told)
+    assert title == f"{subject} {order.order_id}"
+    assert new in text and new in html
+    assert old not in told["parts"]
+    # Each revoke is told once, however often its event is delivered; a second revoke
+    # sends the link that replaced it.
+    assert len(flows.mail_everything(deps)) == before + 1
+    newer = revoke_tracking_links(order.order_id, deps)
+    (again,) = flows.mail_everything(deps)[before + 1 :]
+    assert newer in again["parts"] and new not in again["parts"]
+
+
+def test_a_customer_with_only_a_phone_is_texted_the_renewed_link(deps: Deps) -> None:
+    order, _, _ = _pickup_ready(
+        deps, channel="kiosk", store_id="ST-MADRID", customer={"phone": "+34 655 123 126"}
+    )
+
+    new = revoke_tracking_links(order.order_id, deps)
+    flows.mail_everything(deps)
+
+    assert isinstance(deps.texter, Outgoing)
+    (last,) = [t for t in deps.texter.sent if t["to"] == "+34655123126"][-1:]
+    assert "ha cambiado" in last["parts"] and last["parts"].rstrip().endswith(new)

@@ -159,7 +159,12 @@ def test_the_order_s_locale_chooses_the_language_spanish_by_default(
         ("07001", "ES", MADRID),  # the Balearic Islands keep peninsular time
         ("51001", "ES", MADRID),  # Ceuta
         ("3500", "ES", MADRID),  # not a postal code
-        ("35001", "PT", MADRID),  # not a Spanish one; Portugal's Azores keep another clock
+        # Portugal's two clocks (a probe: a Lisbon customer read Madrid's times).
+        ("35001", "PT", ZoneInfo("Europe/Lisbon")),  # not a Spanish one
+        ("1100-048", "PT", ZoneInfo("Europe/Lisbon")),
+        ("9000-018", "pt", ZoneInfo("Europe/Lisbon")),  # Madeira keeps Lisbon's
+        ("9500-150", "PT", ZoneInfo("Atlantic/Azores")),  # Ponta Delgada
+        (None, "PT", ZoneInfo("Europe/Lisbon")),
         (None, "ES", MADRID),
         ("38003", None, CANARY),
         # Abroad (probe 185: a New York customer read Madrid's times): a country's one
@@ -176,6 +181,33 @@ def test_the_destination_s_postal_code_chooses_its_time_zone(
     postal_code: str | None, country: str | None, zone: object
 ) -> None:
     assert zone_of(postal_code, country) == zone
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "es", "en"),
+    [
+        ("PT", "1100-048", "23 nov 2026, 19:00", "23 Nov 2026, 19:00"),
+        ("PT", "9500-150", "23 nov 2026, 18:00", "23 Nov 2026, 18:00"),
+        ("FR", "75001", "23 nov 2026, 20:00", "23 Nov 2026, 20:00"),
+        # Where the destination's clock is not known, Madrid's, named.
+        (
+            "US",
+            "10001",
+            "23 nov 2026, 20:00 hora de España (Madrid)",
+            "23 Nov 2026, 20:00 Spain (Madrid) Time",
+        ),
+    ],
+)
+def test_a_customer_abroad_reads_their_own_clock_or_one_that_says_whose(
+    country: str, postal_code: str, es: str, en: str
+) -> None:
+    spanish = Wording.for_customer("es", postal_code, country)
+    english = Wording.for_customer("en", postal_code, country)
+
+    assert (spanish.when(WINTER_EVENING), english.when(WINTER_EVENING)) == (es, en)
+    assert spanish.time(WINTER_EVENING) == es.partition(", ")[2]
+    (step,) = english.timeline([("SHIPPED", WINTER_EVENING, None)])
+    assert step.when == en
 
 
 def test_dates_and_times_are_local_to_the_minute_in_each_language() -> None:
