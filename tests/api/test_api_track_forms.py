@@ -204,6 +204,26 @@ def test_a_question_with_a_missing_or_broken_subject_names_it_and_opens_nothing(
     assert customer_360(client, customer_id)["tickets"] == []
 
 
+@pytest.mark.parametrize("raw", ["%FF%FE", "%ED%A0%80"], ids=["not utf-8", "lone surrogate"])
+def test_a_subject_that_is_no_text_names_it_and_opens_nothing(
+    client: Any, deps: Any, raw: str
+) -> None:
+    # Probe 201: bytes that are no UTF-8 were kept as U+FFFD, and a ticket was opened
+    # with a subject of replacement marks (the JSON route refuses them).
+    order_id, path = placed(client, "SHIPPED")
+    fields = hidden(page(client, path), "form-ticket") | {"type": "question", "description": "?"}
+
+    response = client.http.post(
+        f"{path}/forms/tickets", headers=FORM, body=f"{urlencode(fields)}&subject={raw}"
+    )
+
+    query, shown = followed(client, path, "tickets", response)
+    assert query == "form=tickets&outcome=invalid&fields=subject"
+    assert notice(shown) == ("invalid", "Revisa estos campos: Asunto.")
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert customer_360(client, customer_id)["tickets"] == []
+
+
 def test_a_field_the_page_does_not_have_is_left_out_not_told_as_our_failure(
     client: Any, deps: Any
 ) -> None:
