@@ -60,6 +60,18 @@ HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+def is_json_media_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, in UTF-8, which JSON is (RFC 8259): a
+    probe's ``application/jsonx`` and ``text/json-garbage`` were read as JSON, and a body
+    sent as ``charset=latin-1`` as UTF-8."""
+    media_type, *params = (part.strip() for part in content_type.lower().split(";"))
+    kind, _, subtype = media_type.partition("/")
+    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        return False
+    charsets = [p.partition("=")[2].strip().strip('"') for p in params if p.startswith("charset")]
+    return all(charset in ("utf-8", "utf8") for charset in charsets)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: the role of their key, the client it acts for (the configured
@@ -294,7 +306,7 @@ class Call:
         if optional and not raw:
             return model.model_validate({})
         content_type = (self.request.headers.get("content-type") or "").lower()
-        if "json" not in content_type.split(";")[0]:
+        if not is_json_media_type(content_type):
             raise UnsupportedMediaType(
                 f"send application/json, not {content_type or 'nothing'}", field="Content-Type"
             )

@@ -414,14 +414,16 @@ class PaymentRequest(Strict):
     """A tokenised card."""
 
     method: Literal["card"]
-    token: str = Field(min_length=1, max_length=200)
+    # One line: the 360 and the export show what was given (probe 201: NUL, CR LF and
+    # direction overrides were kept in consents and tokens).
+    token: OneLineText = Field(min_length=1, max_length=200)
 
 
 class ConsentRequest(Strict):
     """The terms the customer accepted."""
 
-    terms_version: str = Field(min_length=1, max_length=40)
-    privacy_version: str = Field(min_length=1, max_length=40)
+    terms_version: OneLineText = Field(min_length=1, max_length=40)
+    privacy_version: OneLineText = Field(min_length=1, max_length=40)
     accepted: Literal[True]
 
 

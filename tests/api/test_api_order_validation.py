@@ -126,6 +126,21 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
         _set(consent={"accepted": True}),
         {"consent.terms_version", "consent.privacy_version"},
     ),
+    # Probe 201: the 360 and the export showed them as given.
+    "consent versions with control characters": (
+        _set(
+            consent={
+                "terms_version": "2026-01\u0000\r\nBcc: x",
+                "privacy_version": "\u0007\u001b[31m\u202e",
+                "accepted": True,
+            }
+        ),
+        {"consent.terms_version", "consent.privacy_version"},
+    ),
+    "payment token with control characters": (
+        _set_in(("payment", "token"), "tok_visa\u0000\n\u202e"),
+        {"payment.token"},
+    ),
     "shipping line without shipping address": (_drop("shipping_address"), {"shipping_address"}),
     "bad country code": (
         _set_in(("shipping_address", "country"), "Spain"),
@@ -271,7 +286,19 @@ def test_malformed_json_is_400_naming_the_body(client: Any, deps: Any) -> None:
     assert_not_stored(deps, STOREFRONT, key)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        # Probe 201: read as JSON because "json" was somewhere in them.
+        "application/jsonx",
+        "text/json-garbage",
+        "notjson/x",
+        # JSON is UTF-8 (RFC 8259): a body declared in another charset is not read as it.
+        "application/json; charset=latin-1",
+    ],
+)
 def test_body_that_is_not_declared_json_is_415(client: Any, deps: Any, content_type: str) -> None:
     body = order_body()
     response, key = post_order(client, body, content_type={"Content-Type": content_type})
@@ -288,10 +315,16 @@ def test_body_without_content_type_is_415(client: Any, deps: Any) -> None:
     assert_not_stored(deps, STOREFRONT, key)
 
 
-def test_json_with_charset_parameter_is_accepted(client: Any) -> None:
-    response, _ = post_order(
-        client, order_body(), content_type={"Content-Type": "application/json; charset=utf-8"}
-    )
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        'Application/JSON;charset="UTF-8"',
+        "application/problem+json",
+    ],
+)
+def test_json_with_charset_parameter_is_accepted(client: Any, content_type: str) -> None:
+    response, _ = post_order(client, order_body(), content_type={"Content-Type": content_type})
 
     assert response.status_code == 202, response.body
 
