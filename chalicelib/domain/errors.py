@@ -128,6 +128,13 @@ def named_for_the_workflow() -> Iterator[None]:
         raise ConcurrentModification(str(exc), field=exc.field) from exc
 
 
+class ItemFull(Conflict):
+    """A write would take a stored item past what the store holds in one item (DynamoDB's
+    400 KB): the domain's limits keep every item well below it, and this says so should
+    one not, instead of failing (probe 201: an order's returns, and a ticket's notes,
+    filled their item and every later write of it was a 500)."""
+
+
 class MovementRejected(OrquestaError):
     """The stock item's counts do not allow the movement."""
 

@@ -47,6 +47,8 @@ from chalicelib.domain.placement import (
 )
 from chalicelib.domain.regions import Destination, place_in_spain
 from chalicelib.domain.returns import (
+    MAX_RETURNS,
+    RETURNS_BYTES,
     OrderReturn,
     ReturnLine,
     check_on_order,
@@ -585,6 +587,7 @@ class Order(DeferredModel):
                 f"order {self.order_id} is {self.status}; only delivered orders can be returned",
                 field="status",
             )
+        self._check_room_for_a_return(return_id, lines, reason)
         ends = self.returns_window_ends
         delivered_at = self.delivered_at()
         if ends is None and window is not None and delivered_at is not None:
@@ -601,6 +604,29 @@ class Order(DeferredModel):
         )
         self.returns.append(order_return)
         return order_return
+
+    def _check_room_for_a_return(
+        self, return_id: str, lines: list[ReturnLine], reason: str
+    ) -> None:
+        """409 once the order holds ``MAX_RETURNS`` returns, or returns of ``RETURNS_BYTES``
+        in all: they are stored in the order's item, whose size is bounded, and the room
+        left is for receiving them and refunding (probe 201: 93 returns of one unit with
+        long reasons filled it, the next returns and receipts were 500s, and goods that
+        came back could not be refunded)."""
+        if len(self.returns) >= MAX_RETURNS:
+            raise Conflict(
+                f"order {self.order_id} has {MAX_RETURNS} returns, as many as one order "
+                "holds; write to us about the rest",
+                field="lines",
+            )
+        held = sum(len(r.model_dump_json().encode()) for r in self.returns)
+        asked = len(reason.encode()) + sum(len(line.sku.encode()) + 32 for line in lines)
+        if held + asked + len(return_id) > RETURNS_BYTES:
+            raise Conflict(
+                f"order {self.order_id} holds as many returns as it can; write to us about "
+                "the rest",
+                field="lines",
+            )
 
     def fulfillment_value(self, fulfillment: Fulfillment) -> Money:
         """What a fulfilment's units cost the customer, all in: the one place its money is

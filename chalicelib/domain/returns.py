@@ -14,6 +14,12 @@ from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Conflict, ConflictingFields, NotFound
 from chalicelib.domain.money import Money
 
+# What one order holds of returns: they are stored in its item, which DynamoDB bounds at
+# 400 KB; the rest of that room is for the order itself, and for receiving and refunding
+# the returns it holds. 20 returns with 500-character reasons of any script fit in it.
+MAX_RETURNS = 20
+RETURNS_BYTES = 120_000
+
 
 class ReturnStatus(StrEnum):
     """A return's progress."""

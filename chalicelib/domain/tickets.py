@@ -55,6 +55,11 @@ class TicketNote(DeferredModel):
     resolution: bool = False
 
 
+# What one ticket holds of notes, in UTF-8: a ticket is one item, which DynamoDB bounds
+# at 400 KB (its description and subject take at most 16 KB).
+NOTES_BYTES = 200_000
+
+
 class Ticket(DeferredModel):
     """A ticket, linked to a customer and optionally to an order, lines and a shipment. A
     ticket about an anonymous store order (a low survey score) has no customer."""
@@ -98,6 +103,13 @@ class Ticket(DeferredModel):
                 field="status",
             )
         resolved_now = status is TicketStatus.RESOLVED
+        if note and self.notes_bytes() + len(note.encode()) > NOTES_BYTES:
+            # Stored in the ticket's item, which DynamoDB bounds at 400 KB (probe 201: the
+            # 25th long note was a 500, and so was every later one).
+            raise Conflict(
+                f"ticket {self.ticket_id} holds as many notes as it can; open a new ticket",
+                field="note",
+            )
         if note:
             self.notes.append(TicketNote(at=at, by=by, text=note, resolution=resolved_now))
         if status is not None:
@@ -105,6 +117,10 @@ class Ticket(DeferredModel):
         if resolved_now:
             self.resolved_at = at
         return resolved_now
+
+    def notes_bytes(self) -> int:
+        """What the notes' texts take, in UTF-8."""
+        return sum(len(note.text.encode()) for note in self.notes)
 
     def notes_for_customer(self) -> list[TicketNote]:
         """The notes the customer may read: what a person wrote them as they resolved the

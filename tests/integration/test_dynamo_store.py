@@ -15,7 +15,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb.table import from_item, to_item
 from chalicelib.domain.catalog import LocationType
-from chalicelib.domain.errors import ConcurrentModification, Conflict, OutOfStock
+from chalicelib.domain.errors import ConcurrentModification, Conflict, ItemFull, OutOfStock
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
@@ -261,3 +261,42 @@ def test_a_save_that_changes_the_order_alone_is_one_plain_conditional_write(deps
     assert operations == ["UpdateItem", "UpdateItem"]
     stored = deps.store.get_order(order.order_id)
     assert (stored.version, stored.delivery_task_token) == (2, "token-1")
+
+
+def _over_an_item(order: Order) -> None:
+    """Give the order's state more than DynamoDB holds in one item (400 KB), past the
+    domain's limits: what only a bug would write."""
+    order.payment.payment_id = "p" * 420_000
+
+
+def test_a_write_past_the_item_size_limit_is_item_full_and_changes_nothing(deps: Any) -> None:
+    # Probe 201: DynamoDB's refusal was a 500 at every later write of a full order.
+    order = new_order()
+    deps.store.create_order(order)
+    first = deps.store.get_order(order.order_id)
+    first.record_payment("pay_ok", datetime.now(UTC))
+    deps.store.save_order(first)  # the state item exists: the next save is an update
+    grown = deps.store.get_order(order.order_id)
+    _over_an_item(grown)
+
+    with pytest.raises(ItemFull):
+        deps.store.save_order(grown)
+
+    assert deps.store.get_order(order.order_id).payment.payment_id == "pay_ok"
+
+
+def test_a_transaction_past_the_item_size_limit_is_item_full_and_changes_nothing(
+    deps: Any,
+) -> None:
+    order = new_order()
+    deps.store.create_order(order)
+    sku = new_sku(deps, {"WH-GETAFE": (5, 0)})
+    grown = deps.store.get_order(order.order_id)
+    _over_an_item(grown)
+    reserve = StockChange(sku=sku, location_id="WH-GETAFE", reserved=1)
+
+    with pytest.raises(ItemFull):
+        deps.store.save_order(grown, stock=[reserve])
+
+    assert deps.store.get_order(order.order_id).payment.payment_id is None
+    assert [level.reserved for level in deps.store.stock_levels(sku)] == [0]

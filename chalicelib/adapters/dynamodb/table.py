@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb.attribute_values import TypeDeserializer, TypeSerializer
-from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.errors import ConcurrentModification, ItemFull
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -60,6 +60,27 @@ def _plain(value: Any) -> Any:
 def error_code(exc: ClientError) -> str:
     """The AWS error code of a client error."""
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+# How DynamoDB refuses a write that would make an item larger than 400 KB: a validation
+# error (in a transaction, a cancellation reason) saying the item size exceeded the maximum.
+_TOO_LARGE = "exceeded the maximum allowed size"
+
+
+def _too_large(message: object) -> bool:
+    return _TOO_LARGE in str(message or "").lower()
+
+
+def item_full(exc: ClientError) -> ItemFull | None:
+    """``ItemFull`` for a write DynamoDB refused as too large for one item, else None."""
+    reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+    error = exc.response.get("Error", {})
+    if (error_code(exc) == "ValidationException" and _too_large(error.get("Message"))) or any(
+        reason.get("Code") == "ValidationError" and _too_large(reason.get("Message"))
+        for reason in reasons
+    ):
+        return ItemFull("this holds as much as it can; nothing more can be added to it")
+    return None
 
 
 class ConditionFailed(ConcurrentModification):
@@ -213,6 +234,8 @@ class Table:
                 self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
                 return
             except ClientError as exc:
+                if (full := item_full(exc)) is not None:
+                    raise full from exc
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = exc.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
@@ -247,6 +270,8 @@ class Table:
             except ClientError as exc:
                 if error_code(exc) == "ConditionalCheckFailedException":
                     raise ConditionFailed from exc
+                if (full := item_full(exc)) is not None:
+                    raise full from exc
                 if error_code(exc) != "TransactionConflictException":
                     raise
                 collision = exc

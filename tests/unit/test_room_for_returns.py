@@ -1,0 +1,48 @@
+"""An order holds at most ``MAX_RETURNS`` returns, and ``RETURNS_BYTES`` of them: they live
+in its item, whose size is bounded, and the rest of that room is for receiving and
+refunding them (probe 201: returns of one unit with long reasons filled the item)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.returns import MAX_RETURNS, RETURNS_BYTES, OrderReturn, ReturnLine
+from tests.support.builders import NOW, delivered, line
+
+ONE = [ReturnLine(sku="SOCKS-3P", quantity=1)]
+LONGEST_REASON = "\U0001f600" * 500
+
+
+def test_an_order_takes_its_most_returns_then_names_the_lines() -> None:
+    placed = delivered(line("SOCKS-3P", MAX_RETURNS + 5))
+    for index in range(MAX_RETURNS):
+        placed.request_return(f"ret_{index}", ONE, LONGEST_REASON, "mail", None, NOW)
+
+    with pytest.raises(Conflict) as refused:
+        placed.request_return("ret_more", ONE, "size", "mail", None, NOW)
+
+    assert refused.value.field == "lines"
+    assert len(placed.returns) == MAX_RETURNS
+
+
+def test_returns_that_hold_their_room_already_refuse_another_however_few() -> None:
+    # Returns kept before the limits (reasons of any length) may fill the room first.
+    placed = delivered(line("SOCKS-3P", 10))
+    long_ago = OrderReturn(
+        return_id="ret_old",
+        lines=ONE,
+        reason="x" * (RETURNS_BYTES // 2),
+        channel="mail",
+        requested_at=NOW - timedelta(hours=1),
+    )
+    placed.returns = [long_ago, long_ago.model_copy(update={"return_id": "ret_old2"})]
+
+    with pytest.raises(Conflict) as refused:
+        placed.request_return("ret_new", ONE, "size", "mail", None, NOW)
+
+    assert refused.value.field == "lines"
+    placed.returns = placed.returns[:1]
+    placed.request_return("ret_new", ONE, "size", "mail", None, NOW)
