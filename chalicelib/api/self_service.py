@@ -15,7 +15,7 @@ from chalicelib.domain.requests import (
     CancelOrderRequest,
     OneLineText,
     PaymentRequest,
-    RequestReturnRequest,
+    ReturnAsked,
     ReturnLineRequest,
     Strict,
     WrittenText,
@@ -83,7 +83,7 @@ def requested_return(
     """Open the return (named after ``key`` when there is one); its ``ReturnResponse``."""
     once = once_of(action_scope("returns", order), key, request)
     created = self_service.request_return(
-        order, RequestReturnRequest.model_validate(request.model_dump()), call.deps, once
+        order, ReturnAsked.model_validate(request.model_dump()), call.deps, once
     )
     return ReturnResponse.opened(created, order.order_id).model_dump(mode="json")
 

@@ -16,7 +16,7 @@ from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.events import ReturnReceived, ReturnRequested
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import AttentionKind, Order
-from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.requests import ReturnAsked
 from chalicelib.domain.returns import OrderReturn, ReturnLine, ReturnStatus, check_return_location
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
@@ -52,7 +52,7 @@ def return_id_for(once: str) -> str:
 
 def request_return(
     order_id: str,
-    request: RequestReturnRequest,
+    request: ReturnAsked,
     deps: Deps,
     any_store: bool = False,
     once: str | None = None,

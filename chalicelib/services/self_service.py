@@ -28,7 +28,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
-from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.requests import ReturnAsked
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket, TicketType
 from chalicelib.services import ordering, returns, tickets
@@ -122,7 +122,7 @@ def cancel(order: Order, deps: Deps, reason: str | None = None) -> Order:
 
 
 def request_return(
-    order: Order, request: RequestReturnRequest, deps: Deps, once: str | None = None
+    order: Order, request: ReturnAsked, deps: Deps, once: str | None = None
 ) -> OrderReturn:
     """Ask to send delivered units back, within the window. A return in store without a
     store named goes to the store the order came from or was collected at, if any, and

@@ -12,7 +12,7 @@ from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import RequestReturnRequest
+from chalicelib.domain.requests import ReturnAsked
 from chalicelib.ports import CustomerRecord
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
@@ -100,7 +100,7 @@ def test_a_return_by_post_asked_for_says_where_to_send_it(
     assert first.customer_id is not None
     assert deps.customers.set_notifications(first.customer_id, "all")
     order = flows.delivered(deps, customer=customer)
-    asked = RequestReturnRequest(
+    asked = ReturnAsked(
         lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="talla", channel=channel
     )
     opened = self_service.request_return(order, asked, deps)
