@@ -77,6 +77,15 @@ HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP}
 MAX_PARCEL_EVENTS = 30
 
 
+def _last_of(events: list[dict[str, str]], kind: str) -> int | None:
+    found = [i for i, event in enumerate(events) if event.get("type") == kind]
+    return found[-1] if found else None
+
+
+def _first_of(events: list[dict[str, str]], kind: str) -> int | None:
+    return next((i for i, event in enumerate(events) if event.get("type") == kind), None)
+
+
 class Shipment(DeferredModel):
     """A carrier's booking for one fulfillment."""
 
@@ -109,13 +118,21 @@ class Shipment(DeferredModel):
     def record_event(self, event: dict[str, str]) -> None:
         """Keep a carrier's event (its id answers the carrier's retries as duplicates).
         Past ``MAX_PARCEL_EVENTS`` the oldest is forgotten, but never the parcel's last
-        problem: its alerts and ticket are settled by it. A retry of a forgotten event is
-        recorded again and changes nothing the parcel's state does not already say."""
+        problem (its alerts and ticket are settled by it) nor its first delivery (what the
+        page, the timeline and a retry of it go by: probe 200's scans after a delivery
+        pushed it out, and the page said "out for delivery"). A retry of a forgotten event
+        is recorded again and changes nothing the parcel's state does not already say."""
         self.events.append(event)
         while len(self.events) > MAX_PARCEL_EVENTS:
-            problems = [i for i, kept in enumerate(self.events) if kept.get("type") == "exception"]
-            last_problem = problems[-1] if problems else None
-            del self.events[next(i for i in range(len(self.events)) if i != last_problem)]
+            kept = {_last_of(self.events, "exception"), _first_of(self.events, "delivered")}
+            del self.events[next(i for i in range(len(self.events)) if i not in kept)]
+
+    def recorded_before_delivery(self, event_id: str) -> bool:
+        """Whether the parcel's events hold ``event_id`` before its delivery: written
+        first, whatever moment the carrier gave both."""
+        ids = [event.get("event_id") for event in self.events]
+        delivered = _first_of(self.events, "delivered")
+        return delivered is not None and event_id in ids and ids.index(event_id) < delivered
 
     def last_event(self) -> dict[str, str] | None:
         """What the carrier last reported, in the carrier's own order of events (a retry

@@ -435,7 +435,11 @@ class Order(DeferredModel):
         if fulfillment.status is FulfillmentStatus.DELIVERED:
             return None
         detail = fulfillment.reach_customer(at, told_late)
-        return self._status_or_part(fulfillment_id, at, detail, f"{fulfillment_id} {detail}")
+        # The part keeps the moment it reached the customer; the order's entry comes no
+        # earlier than its last one, so its history stays in order (probe 200: a parcel
+        # told after its sibling was recorded at the sibling's later moment, and late).
+        entry_at = max(at, self.history[-1].at) if self.history else at
+        return self._status_or_part(fulfillment_id, entry_at, detail, f"{fulfillment_id} {detail}")
 
     def lose_fulfillment(
         self, fulfillment_id: str, at: datetime
@@ -454,11 +458,10 @@ class Order(DeferredModel):
         self, fulfillment: Fulfillment, reported: datetime, now: datetime
     ) -> datetime:
         """The moment to record for a carrier's event on ``fulfillment``'s parcel: the
-        reported one, never before the parcel left or the order's last change (its history
-        stays in order), never after ``now``."""
+        reported one, never before the parcel left, never after ``now``. Other parts'
+        changes do not move it (``deliver`` keeps the order's history in order)."""
         assert fulfillment.shipment is not None
-        last_change = self.history[-1].at if self.history else self.placed_at
-        return fulfillment.shipment.event_moment(reported, now, last_change)
+        return fulfillment.shipment.event_moment(reported, now, fulfillment.shipment.shipped_at)
 
     def delivered_after_loss(self, fulfillment_id: str, at: datetime) -> bool:
         """A parcel declared LOST is reported delivered (``Fulfillment.delivered_after_loss``)."""

@@ -453,3 +453,35 @@ def test_a_known_parcel_s_first_event_leaves_other_unknown_parcels_alerts_open(
 
     (alert,) = [a for a in _alerts(client, "?status=open&limit=100") if stranger in a["detail"]]
     assert alert["kind"] == "unknown_tracking_number"
+
+
+def test_a_problem_written_before_a_delivery_of_the_same_moment_is_settled_by_it(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe 200: an exception and the delivery, dated the same second and sent together,
+    left the exception's alert open on 9 of 10 delivered parcels. Here the delivery is
+    written while the exception's alert is being raised, as the race had it."""
+    order_id = place_order(client, order_body())["order_id"]
+    tracking = tracking_number(wait_for_status(deps, order_id, "SHIPPED"))
+    # A whole second after the parcel left and not ahead of now: recorded as sent.
+    time.sleep(1.1)
+    moment = float(int(time.time()))
+    raise_alert = deps.events.alert_ops
+
+    def delivered_meanwhile(subject: str, message: dict[str, Any]) -> None:
+        if message.get("kind") == "carrier_exception":
+            body, headers = signed_event(tracking, "delivered", occurred_at=moment)
+            response = client.http.post("/carriers/rapido/events", headers=headers, body=body)
+            assert response.status_code == 200, response.body
+        raise_alert(subject, message)
+
+    monkeypatch.setattr(deps.events, "alert_ops", delivered_meanwhile)
+    body, headers = signed_event(tracking, "exception", occurred_at=moment)
+    assert (
+        client.http.post("/carriers/rapido/events", headers=headers, body=body).status_code == 200
+    )
+    monkeypatch.undo()
+
+    (problem,) = [a for a in _alerts(client, f"?order_id={order_id}") if tracking in a["detail"]]
+    assert problem["kind"] == "carrier_exception"
+    assert problem["status"] == "resolved"

@@ -12,7 +12,7 @@ from chalicelib.domain.errors import ConcurrentModification, NotFound, TryAgainS
 from chalicelib.domain.fulfillments import MAX_PARCEL_EVENTS
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.requests import RequestReturnRequest
-from chalicelib.services import carrier_events, ordering, returns, tickets
+from chalicelib.services import carrier_events, ordering, pickups, returns, tickets
 from chalicelib.services.sla import exception_ticket_id
 from tests.fakes import Clock, RecordingEvents
 from tests.service import flows
@@ -491,3 +491,57 @@ def test_an_event_for_a_parcel_its_order_never_held_is_an_unknown_parcel(deps: D
     assert isinstance(deps.events, RecordingEvents)
     told = [m for _, m in deps.events.alerts if m["kind"] == "unknown_tracking_number"]
     assert [m["tracking_number"] for m in told] == ["RAP-NEVER-BOOKED"]
+
+
+def test_a_parcel_told_after_another_part_ended_keeps_its_own_moment_and_promise(
+    deps: Deps,
+) -> None:
+    """Probe 200: a parcel delivered before its promise, told after the order's other part
+    had ended, was recorded at that part's later moment and scored late against the
+    carrier. It keeps the moment it reached the customer; the order's history stays in
+    order."""
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel = next(f for f in order.fulfillments if f.shipment is not None)
+    pickup = next(f for f in order.fulfillments if f.pickup_code is not None)
+    assert parcel.shipment is not None and pickup.pickup_code is not None
+    promise = parcel.shipment.promised_by
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(seconds=(promise - deps.clock()).total_seconds() + 3600)
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+    collected_at = deps.clock()
+    deps.clock.advance(minutes=5)
+    reached = promise - timedelta(minutes=10)
+
+    flows.carrier_event(
+        deps,
+        parcel.shipment.carrier,
+        parcel.shipment.tracking_number,
+        occurred_at=reached.isoformat(),
+    )
+
+    order = deps.store.get_order(order.order_id)
+    delivered = order.fulfillment(parcel.fulfillment_id).shipment
+    assert delivered is not None
+    assert (delivered.delivered_at, delivered.sla()["status"]) == (reached, "met")
+    assert order.status is OrderStatus.DELIVERED
+    assert order.delivered_at() == collected_at
+    assert [entry.at for entry in order.history] == sorted(entry.at for entry in order.history)
+
+
+def test_scans_after_a_delivery_never_push_the_delivery_out_of_its_events(deps: Deps) -> None:
+    """Probe 200: 31 scans after a delivery evicted it; the page said "out for delivery",
+    the timeline lost it, and its id was applied again."""
+    order_id, carrier, tracking = _tracking(deps)
+    flows.carrier_event(deps, carrier, tracking, event_id="evt_home")
+    for number in range(MAX_PARCEL_EVENTS + 1):
+        flows.carrier_event(
+            deps, carrier, tracking, event_id=f"evt_after_{number}", type="out_for_delivery"
+        )
+
+    again = flows.carrier_event(deps, carrier, tracking, event_id="evt_home")
+
+    assert again["status"] == "duplicate"
+    shipment = deps.store.get_order(order_id).fulfillments[0].shipment
+    assert shipment is not None and len(shipment.events) == MAX_PARCEL_EVENTS
+    last = shipment.last_event()
+    assert last is not None and last["type"] == "delivered"
