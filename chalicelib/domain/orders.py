@@ -642,15 +642,26 @@ class Order(DeferredModel):
     ) -> Location | None:
         """Where this order's return by post is sent (``mail_return_destination``): its
         parcels left from the locations its shipments name."""
-        return mail_return_destination(returned, self._shipped_from(), locations)
+        return mail_return_destination(returned, self._shipped_from(returned.lines), locations)
 
-    def post_destination(self, locations: Sequence[Location]) -> Location | None:
-        """Where a return by post naming no location is sent (``post_destination``)."""
-        return post_destination(None, self._shipped_from(), locations)
+    def post_destination(
+        self, locations: Sequence[Location], lines: Sequence[ReturnLine] = ()
+    ) -> Location | None:
+        """Where a return by post of ``lines`` naming no location is sent
+        (``post_destination``)."""
+        return post_destination(None, self._shipped_from(lines), locations)
 
-    def _shipped_from(self) -> list[str]:
-        """Where the order's parcels left from, first parcel first."""
-        return [f.location_id for f in self.fulfillments if f.type is FulfillmentType.SHIP]
+    def _shipped_from(self, lines: Sequence[ReturnLine] = ()) -> list[str]:
+        """Where the order's parcels left from: the parcel that carried most of the units
+        ``lines`` send back first (that stock's home: a probe's return of a parcel from
+        Madrid was sent to the warehouse of the order's other parcel), then in order."""
+        back = {line.sku: line.quantity for line in lines}
+        parcels = [f for f in self.fulfillments if f.type is FulfillmentType.SHIP]
+
+        def carried(part: Fulfillment) -> int:
+            return sum(min(line.quantity, back.get(line.sku, 0)) for line in part.lines)
+
+        return [f.location_id for f in sorted(parcels, key=carried, reverse=True)]
 
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
         """The goods of a return arrived at a location, to be refunded (``close_returned``

@@ -78,10 +78,11 @@ def request_return(
         opened = next((r for r in order.returns if r.return_id == return_id), None)
         if opened is not None:
             return Unchanged(opened)
-        sent_to = order.post_destination(locations) if by_post else None
+        lines = [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines]
+        sent_to = order.post_destination(locations, lines) if by_post else None
         created = order.request_return(
             return_id,
-            [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines],
+            lines,
             ERASED if order_erased(order, deps) else request.reason,
             request.channel,
             sent_to.location_id if sent_to else request.location_id,

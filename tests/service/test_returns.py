@@ -180,3 +180,35 @@ def test_the_customers_export_keeps_the_store_named_and_the_one_that_received(
 
     (listed,) = [o for o in exported.orders if o.order_id == order.order_id]
     assert [(r.requested_location_id, r.location_id) for r in listed.returns] == [(other, store)]
+
+
+def test_a_return_by_post_goes_where_its_parcel_left_from(deps: Deps) -> None:
+    # A probe: a two-parcel order's return by post was sent to the first parcel's origin,
+    # whatever it sent back.
+    from chalicelib.services.order_writes import Change, mutate
+    from tests.support.catalogue import fresh_sku
+
+    from_warehouse = fresh_sku(deps, {"WH-GETAFE": 1})
+    from_madrid = fresh_sku(deps, {"ST-MADRID": 1})
+    lines = [
+        {"sku": sku, "quantity": 1, "fulfillment": "ship"} for sku in (from_warehouse, from_madrid)
+    ]
+    order = flows.shipped(deps, lines=lines)
+    origins = {f.lines[0].sku: f.location_id for f in order.fulfillments}
+    assert origins == {from_warehouse: "WH-GETAFE", from_madrid: "ST-MADRID"}
+
+    def deliver_all(current: Any) -> Change[None]:
+        entries = [current.deliver(f.fulfillment_id, deps.clock()) for f in current.fulfillments]
+        return Change(entry=next((e for e in entries if e is not None), None))
+
+    mutate(deps, order.order_id, deliver_all)
+
+    for sku, origin in origins.items():
+        asked = RequestReturnRequest.model_validate(
+            {"lines": [{"sku": sku, "quantity": 1}], "reason": "talla", "channel": "mail"}
+        )
+        opened = returns.request_return(order.order_id, asked, deps)
+        assert opened.requested_location_id == origin, sku
+        stored = deps.store.get_order(order.order_id)
+        sent_to = stored.mail_return_address(opened, deps.store.locations())
+        assert sent_to is not None and sent_to.location_id == origin
