@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _RECORD_DAYS = 86400
+# How long an attempt may be in flight (a request's lifetime behind API Gateway): attempts
+# counted more recently than this may still be given back by a right code.
+IN_FLIGHT_SECONDS = 30
 
 
 def _failed_condition(exc: ClientError) -> bool:
@@ -88,7 +91,8 @@ class AccessStore:
             try:
                 return self._update(
                     key,
-                    "SET failures = if_not_exists(failures, :zero) + :one, expires_at = :ttl",
+                    "SET failures = if_not_exists(failures, :zero) + :one, expires_at = :ttl,"
+                    " reserved_at = :now",
                     "(attribute_not_exists(failures) OR failures < :limit) AND "
                     "(attribute_not_exists(locked_until) OR locked_until <= :now)",
                     zero=0,
@@ -108,9 +112,19 @@ class AccessStore:
                     field=field,
                     retry_after=math.ceil(int(locked_until) - now.timestamp()),
                 )
+            in_flight = at - int(item.get("reserved_at", 0)) < IN_FLIGHT_SECONDS
+            if failures >= limit and locked_until is None and in_flight:
+                # Attempts still in flight may be right and give theirs back: no lock for
+                # them (probe 201: 20 copies of the right code at once locked the address
+                # for 15 minutes), only "not now". A wrong one locks as it is checked.
+                raise TooManyAttempts(
+                    "too many attempts at once; try again",
+                    field=field,
+                    retry_after=IN_FLIGHT_SECONDS,
+                )
             if failures >= limit and locked_until is None:
-                # The failure that reached the limit has not locked yet (or never will):
-                # lock now, and the next round answers with the time left.
+                # Counted long ago and never settled (a request that died): lock now, and
+                # the next round answers with the time left.
                 self.lock(scope, now, lock_seconds)
             elif failures >= limit and self._restart(key, int(str(locked_until)), ttl):
                 return 1  # the lock ran out: counting starts again with this attempt

@@ -70,6 +70,40 @@ def test_forty_concurrent_attempts_reserve_exactly_the_limit(deps: Any) -> None:
     assert outcomes.count("checked") == LIMIT, outcomes
 
 
+def test_attempts_in_flight_at_the_limit_refuse_the_next_for_now_without_a_lock(
+    deps: Any,
+) -> None:
+    # Probe 201: 20 copies of the right code sent at once were counted as failures while
+    # in flight, and the fifth locked the address for 15 minutes; a new right code was 429.
+    access, scope = deps.access, f"test#{uuid.uuid4().hex}"
+    for _ in range(LIMIT):
+        access.begin_attempt(scope, NOW, LIMIT, LOCK)
+
+    with pytest.raises(TooManyAttempts) as not_now:
+        access.begin_attempt(scope, NOW, LIMIT, LOCK)
+
+    assert not_now.value.retry_after < 60
+    for _ in range(LIMIT):
+        access.attempt_succeeded(scope)  # they were right, and give theirs back
+    assert access.lock_ends(scope, NOW) is None
+    assert access.begin_attempt(scope, NOW + timedelta(seconds=1), LIMIT, LOCK) == 1
+
+
+def test_attempts_counted_long_ago_and_never_settled_lock_as_failures(deps: Any) -> None:
+    # Requests that died after counting their attempt: the limit still locks, once they
+    # can no longer be in flight.
+    access, scope = deps.access, f"test#{uuid.uuid4().hex}"
+    for _ in range(LIMIT):
+        access.begin_attempt(scope, NOW, LIMIT, LOCK)
+    later = NOW + timedelta(seconds=60)
+
+    with pytest.raises(TooManyAttempts) as locked:
+        access.begin_attempt(scope, later, LIMIT, LOCK)
+
+    assert locked.value.retry_after == LOCK
+    assert access.begin_attempt(scope, later + timedelta(seconds=LOCK), LIMIT, LOCK) == 1
+
+
 def test_a_code_is_used_once(deps: Any) -> None:
     identifier = f"email#{uuid.uuid4().hex}@example.com"
     deps.access.put_code(identifier, "h" * 32, "k0", int(NOW.timestamp()) + 600)
