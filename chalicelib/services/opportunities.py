@@ -30,6 +30,7 @@ from chalicelib.domain.opportunities import (
     OpportunityStatus,
     OwedNotices,
     PlacedOrder,
+    SubscriptionSource,
     SubscriptionStatus,
     back_in_stock_opportunity,
     convert_on_order,
@@ -221,6 +222,9 @@ def _back_in_stock_email(subscription: BackInStockSubscription, deps: Deps) -> E
         "sku": subscription.sku,
         "product": product.name if product else subscription.sku,
         "shop_url": deps.settings.public_base_url,
+        # Asked on the product page, or signed up by a refusal for lack of stock (probe
+        # 199: "you asked us" to someone who never had).
+        "asked": subscription.source is SubscriptionSource.EXPLICIT,
     }
     return compose("back_in_stock_subject", "back_in_stock", locale, context)
 

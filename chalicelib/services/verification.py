@@ -94,7 +94,12 @@ def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> 
         html = render(
             "emails/verification_code.html.j2", subject=subject, code=code, minutes=minutes
         )
-        deps.mailer.send(identifier.value, subject, html, text)
+        # The email's text part says what its HTML does (probe 199: only the HTML said it).
+        unasked = (
+            "\nSi no lo has pedido tú, ignora este correo."
+            " / If you did not ask for it, ignore this email.\n"
+        )
+        deps.mailer.send(identifier.value, subject, html, text + unasked)
     else:
         deps.texter.send(identifier.value, text)
 

@@ -199,6 +199,10 @@ def test_each_state_offers_its_actions_refuses_the_others_and_does_the_offered(
     before = snapshot(deps, order_id)
     assert before[:2] == (state.status, state.reason), before
     assert actions(client, path) == list(state.actions)
+    # The page's footer invites a question only where the page takes one (probe 199: an
+    # anonymous till sale's page said "write to us from your order's page").
+    page = client.http.get(path, headers={"Accept": "text/html"}).body.decode()
+    assert ("Escríbenos desde la página de tu pedido" in page) is ("ticket" in state.actions)
 
     # Not offered: 409 and nothing changed (a repeated cancel answers the same order).
     for action in sorted(set(ROUTE) - set(state.actions)):

@@ -338,6 +338,8 @@ def test_a_browser_on_a_revoked_link_reads_a_page_in_both_languages_not_a_proble
         assert "Este enlace ya no es válido" in page and "This link is no longer valid" in page
         assert order_id not in page
         assert "Orquesta" in page and 'class="brand"' in page
+        # It sends nobody to write from an order's page they cannot open (probe 199).
+        assert "página de tu pedido" not in page
     # An API client (no Accept naming HTML) keeps the problem document; a live survey link
     # still opens.
     assert_problem(client.http.get(old), 404, "token")

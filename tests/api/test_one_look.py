@@ -114,3 +114,7 @@ def test_the_one_time_code_email_has_the_same_look(deps: Any) -> None:
     assert _module("partials/palette.j2").styles["card"] in html
     code = re.search(r"Your Orquesta code is (\d{6})", parts_of(message)["text/plain"])
     assert code is not None and code.group(1) in html
+    # Both parts say the same (probe 199: only the HTML said what to do if unasked), and
+    # nothing sends the reader to an order's page there is none of.
+    assert "If you did not ask for it, ignore this email." in parts_of(message)["text/plain"]
+    assert "página de tu pedido" not in html

@@ -181,3 +181,25 @@ def test_a_mixed_order_s_pick_up_email_is_dated_when_its_part_was_ready(deps: De
     ]
 
     assert told["at"] == pickup.ready_at.isoformat()
+
+
+def test_a_breach_on_the_timeline_gives_its_promise_as_the_console_gives_times(
+    deps: Deps,
+) -> None:
+    # Probe 199: "promised by 2026-12-07T01:23:21.078466+00:00" among "2026-12-07 01:23:21".
+    from chalicelib.services import sla
+
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None and isinstance(deps.clock, Clock)
+    deps.clock.advance(seconds=(parcel.shipment.breaks_at - deps.clock()).total_seconds() + 1)
+    sla.breach_once(order.order_id, parcel.fulfillment_id, deps, when_due=True)
+
+    (breach,) = [
+        e
+        for e in console.order_timeline(order.order_id, deps)["entries"]
+        if e["title"] == "SLA breached"
+    ]
+
+    promised = parcel.shipment.promised_by.strftime("%Y-%m-%d %H:%M:%S")
+    assert breach["detail"].endswith(f"promised by {promised}")

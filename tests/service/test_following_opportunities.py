@@ -214,7 +214,7 @@ def test_a_subscriber_is_emailed_once_when_the_sku_comes_back_and_not_again(deps
     _receive(deps, sku, 3)
     _receive(deps, sku, 2)  # still available: no crossing, no second email
     (mail,) = _mails_to(deps, "ana@example.com")
-    assert "Chaqueta nueva" in mail
+    assert "Chaqueta nueva" in mail and "Nos pediste que te avisáramos" in mail
     assert deps.opportunities.open_subscriptions(sku) == []
     (opportunity,) = deps.opportunities.opportunities()
     assert opportunity.status is OpportunityStatus.NOTIFIED
@@ -674,6 +674,9 @@ def test_an_order_refused_out_of_stock_is_told_of_the_sku_in_its_own_language(
     _receive(deps, sku, 3)
     (mail,) = _mails_to(deps, address)
     assert words in mail
+    # Signed up by the refusal, not by asking (probe 199: "you asked us to tell you").
+    assert "Nos pediste" not in mail and "You asked us" not in mail
+    assert "No pudimos venderte" in mail or "We could not sell you" in mail
 
 
 def test_the_listing_names_the_customer_a_merged_record_became(deps: Deps) -> None:

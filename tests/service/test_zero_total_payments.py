@@ -94,3 +94,33 @@ def test_a_fully_returned_order_reads_refunded(deps: Deps, free: bool) -> None:
     assert returned.status is OrderStatus.RETURNED
     assert returned.payment.status is PaymentStatus.REFUNDED
     _moved_nothing(deps, deps.store.get_order(order.order_id))
+
+
+@pytest.mark.parametrize(
+    ("locale", "says", "not_said"),
+    [
+        ("es", "No tienes nada que pagar.", "autorizado el pago"),
+        ("en", "There is nothing for you to pay.", "authorised your payment"),
+    ],
+)
+def test_a_free_order_s_confirmation_speaks_of_no_payment(
+    deps: Deps, locale: str, says: str, not_said: str
+) -> None:
+    # Probe 199: it said a payment of 0,00 € was authorised, each part charged when handed.
+    customer = flows.body()["customer"] | {"locale": locale}
+    free = flows.shipped(deps, lines=PICKUP, coupon=_coupon(deps), customer=customer)
+    paid = flows.shipped(deps, lines=PICKUP, customer=customer)
+
+    sent = flows.mail_everything(deps)
+
+    def confirmation(order: Order) -> str:
+        (told,) = [
+            m["parts"]
+            for m in sent
+            if order.order_id in (subject := m["parts"].split("\n")[0]) and "confirm" in subject
+        ]
+        return told
+
+    told_free, told_paid = confirmation(free), confirmation(paid)
+    assert says in told_free and not_said not in told_free
+    assert not_said in told_paid and says not in told_paid
