@@ -11,7 +11,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
-from chalicelib.domain.payments import PaymentFailure
+from chalicelib.domain.payments import PaymentFailure, free_payment_id
 from chalicelib.domain.status_reasons import (
     CARD_DECLINED_DETAIL,
     GATEWAY_SILENT_DETAIL,
@@ -55,11 +55,17 @@ def authorize_payment(step: OrderStep, deps: Deps) -> Empty:
         announce_again(deps, order, OrderStatus.PAID)
         settlement.settle(step.order_id, deps, raise_if_owed=True, start=order)
         return Empty()
-    try:
-        payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)
-    except PaymentDeclined as exc:
-        _record_decline(step.order_id, exc.payment_id, deps)
-        raise
+    if order.total.amount == 0:
+        # Nothing to take, so no card is asked (probe 202: a free order was rejected
+        # because its card was declined, or the gateway was down). Its 0.00 operations are
+        # done without the gateway, under an id of its own.
+        payment_id = free_payment_id(order.order_id)
+    else:
+        try:
+            payment_id = deps.payments.authorize(order.order_id, order.total, order.payment_token)
+        except PaymentDeclined as exc:
+            _record_decline(step.order_id, exc.payment_id, deps)
+            raise
     now = deps.clock()
 
     def decide(current: Order) -> Change[bool] | Unchanged[bool]:

@@ -53,11 +53,30 @@ def _gateway(deps: Deps) -> FakeGateway:
 
 
 def _moved_nothing(deps: Deps, order: Order) -> None:
-    """Only the 0.00 order's authorisation went to the gateway: no 0.00 capture, void or
-    refund was ever asked of it."""
+    """Nothing of the 0.00 order went to the gateway: no authorisation (probe 202: a free
+    order was rejected for its card), and no 0.00 capture, void or refund."""
     if order.total.amount == 0:
-        assert [kind for kind, *_ in _gateway(deps).calls] == ["authorize"]
+        assert [kind for kind, *_ in _gateway(deps).calls] == []
     assert order.payment.owed() == []
+
+
+@pytest.mark.parametrize("gateway", ["declines the card", "does not answer"])
+def test_a_free_order_goes_on_whatever_its_card_would_say(deps: Deps, gateway: str) -> None:
+    # Probe 202: a 0.00 order ended REJECTED payment_declined, told "your card was
+    # declined" (or that the bank did not answer), for nothing to pay.
+    coupon = _coupon(deps)
+    card = {"payment": {"method": "card", "token": "tok_declined"}}
+    if gateway == "does not answer":
+        card = {}
+        _gateway(deps).unavailable = 10
+    order = flows.shipped(deps, lines=PICKUP, coupon=coupon, **card)
+
+    assert order.status is OrderStatus.READY_FOR_PICKUP
+    assert order.payment.status is PaymentStatus.AUTHORIZED
+    _moved_nothing(deps, order)
+    collected = _collected(deps, order)
+    assert collected.payment.status is PaymentStatus.CAPTURED
+    _moved_nothing(deps, collected)
 
 
 @pytest.mark.parametrize("free", [True, False], ids=["zero", "ordinary"])
