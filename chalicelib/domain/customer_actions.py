@@ -72,6 +72,8 @@ class OrderFacts(DeferredModel):
     # ``MAX_PAYMENT_RETRIES`` cards it was paid again with were declined: no other may
     # be tried (``payment_tries_used``).
     pay_tries_used: bool = False
+    # The order holds as many returns as it can (``Order.room_for_a_return``).
+    returns_full: bool = False
 
 
 class PayWithdrawn(StrEnum):
@@ -98,6 +100,9 @@ class CustomerActions(DeferredModel):
     # When the return window closed, once it has with units still unreturned: the page
     # and the delivered email had named the window (a probe saw the form just vanish).
     return_ended: datetime | None = None
+    # Units are left to return, but the order holds as many returns as it can: the page
+    # says to write to us (probe 202: it offered a return every request then refused).
+    returns_full: bool = False
     # Until when the page's ticket form rests: the order's questions for a day were sent.
     tickets_paused_until: datetime | None = None
 
@@ -152,6 +157,7 @@ def facts_of(order: Order, return_window: timedelta | None = None) -> OrderFacts
         return_window_ends=ends if order.status is OrderStatus.DELIVERED else None,
         rejected_at=rejected_at,
         pay_tries_used=payment_tries_used(order.history),
+        returns_full=not order.room_for_a_return(),
     )
 
 
@@ -226,6 +232,9 @@ def available_actions(
     if can_cancel(facts.status, facts.fulfillment_statuses):
         actions.append(CustomerAction.CANCEL)
     returnable = returnable_lines(facts, now)
+    full = bool(returnable) and facts.returns_full
+    if full:
+        returnable = []
     if returnable:
         actions.append(CustomerAction.RETURN)
     if can_open_ticket(facts.customer_id):
@@ -254,6 +263,7 @@ def available_actions(
         pay_withdrawn=withdrawn,
         pay_ended=pay_until if pay_until is not None and now > pay_until else None,
         return_ended=window_ends if return_closed else None,
+        returns_full=full,
     )
 
 

@@ -608,6 +608,14 @@ class Order(DeferredModel):
         self.returns.append(order_return)
         return order_return
 
+    def room_for_a_return(self) -> bool:
+        """Whether the order can hold one more return (``_check_room_for_a_return``: a
+        short one, of one line)."""
+        return len(self.returns) < MAX_RETURNS and self._returns_bytes() + 200 <= RETURNS_BYTES
+
+    def _returns_bytes(self) -> int:
+        return sum(len(r.model_dump_json().encode()) for r in self.returns)
+
     def _check_room_for_a_return(
         self, return_id: str, lines: list[ReturnLine], reason: str
     ) -> None:
@@ -622,7 +630,7 @@ class Order(DeferredModel):
                 "holds; write to us about the rest",
                 field="lines",
             )
-        held = sum(len(r.model_dump_json().encode()) for r in self.returns)
+        held = self._returns_bytes()
         asked = len(reason.encode()) + sum(len(line.sku.encode()) + 32 for line in lines)
         if held + asked + len(return_id) > RETURNS_BYTES:
             raise Conflict(

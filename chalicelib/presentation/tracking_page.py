@@ -84,6 +84,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_ended": "El plazo para pagar de nuevo este pedido terminó el {when}. Para "
         "seguir, haz un pedido nuevo.",
         "return_ended": "El plazo para devolver este pedido terminó el {when}.",
+        "returns_full": "Este pedido ya tiene todas las devoluciones que admite. Para "
+        "devolver el resto, escríbenos.",
         "send_to": "Envíalo a {address}, con el número de devolución {return_id} dentro.",
         "cancel_confirm": "Sí, cancelar el pedido",
         "send": "Enviar",
@@ -139,6 +141,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_ended": "The time to pay again for this order ended on {when}. A new order "
         "is the way on.",
         "return_ended": "The return window for this order closed on {when}.",
+        "returns_full": "This order holds as many returns as it can take. To return the "
+        "rest, write to us.",
         "send_to": "Send it to {address}, with the return number {return_id} inside.",
         "cancel_confirm": "Yes, cancel the order",
         "send": "Send",
@@ -386,6 +390,7 @@ def tracking_page(
             if actions.pay_ended
             else None
         ),
+        "returns_full": TEXT[language]["returns_full"] if actions.returns_full else None,
         "return_ended": (
             TEXT[language]["return_ended"].format(when=w.when(actions.return_ended))
             if actions.return_ended

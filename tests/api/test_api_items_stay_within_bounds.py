@@ -47,8 +47,14 @@ def test_an_order_takes_its_most_returns_and_can_still_receive_and_refund_each(
         body=json.dumps(one),
     )
 
-    assert_problem(one_more, 409, "lines")
+    # The customer's page offers no more returns (``status``); staff are told why.
+    assert_problem(one_more, 409, "status")
     assert_problem(by_staff, 409, "lines")
+    # The page offers no return it would refuse, and says what to do (probe 202).
+    tracked = client.http.get(page, headers={"Accept": "application/json"}).json_body
+    assert "return" not in tracked["actions"] and "ticket" in tracked["actions"]
+    html = client.http.get(page, headers={"Accept": "text/html"}).body.decode()
+    assert "data-returns-full" in html and 'id="form-return"' not in html
     for return_id in opened:
         received = client.http.post(
             f"/returns/{return_id}/receive",
