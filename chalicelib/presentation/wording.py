@@ -39,7 +39,8 @@ _SPAIN = frozenset({"ES", "ESP", "SPAIN", "ESPAÑA", "ESPANA"})
 # Portugal keeps two clocks: the Azores' (postal codes 9500 to 9999) an hour behind the
 # mainland's and Madeira's (a probe: a Lisbon customer read Madrid's times, unlabelled).
 _PORTUGAL = frozenset({"PT", "PRT", "PORTUGAL"})
-_AZORES_POSTAL_CODE = re.compile(r"^\s*9[5-9]\d{2}(-\d{3})?\s*$")
+# Written as 9500-150, 9500 150 or 9500150 (probe 202: only the first was read).
+_AZORES_POSTAL_CODE = re.compile(r"^\s*9[5-9]\d{2}(\s*-?\s*\d{3})?\s*$")
 LISBON = ZoneInfo("Europe/Lisbon")
 AZORES = ZoneInfo("Atlantic/Azores")
 
@@ -415,8 +416,13 @@ class Wording:
 
     def at(self, postal_code: str | None) -> "Wording":
         """The same words on the clock of a place in Spain (a pick-up's store: a Canary
-        address's pick-up in Madrid waits until Madrid's closing time, not the Canaries')."""
-        return Wording(self.language, zone_of(postal_code, "ES")) if postal_code else self
+        address's pick-up in Madrid waits until Madrid's closing time, not the Canaries'),
+        naming it where the customer's own clock is another, or unnamed (probe 202: a
+        Lisbon customer read the store's deadline as if on their clock)."""
+        if not postal_code:
+            return self
+        zone = zone_of(postal_code, "ES")
+        return Wording(self.language, zone, self.zone_named or zone.key != self.zone.key)
 
     @classmethod
     def for_order(cls, order: "Order") -> "Wording":

@@ -164,6 +164,8 @@ def test_the_order_s_locale_chooses_the_language_spanish_by_default(
         ("1100-048", "PT", ZoneInfo("Europe/Lisbon")),
         ("9000-018", "pt", ZoneInfo("Europe/Lisbon")),  # Madeira keeps Lisbon's
         ("9500-150", "PT", ZoneInfo("Atlantic/Azores")),  # Ponta Delgada
+        ("9500150", "PT", ZoneInfo("Atlantic/Azores")),  # probe 202: without its dash
+        ("9500 150", "PT", ZoneInfo("Atlantic/Azores")),
         (None, "PT", ZoneInfo("Europe/Lisbon")),
         (None, "ES", MADRID),
         ("38003", None, CANARY),
@@ -288,3 +290,24 @@ def test_the_carrier_events_a_parcel_s_page_tells_have_words_in_both_languages()
         assert es and en and es != en
         assert "6 dic 2026, 18:13" in es and "6 dic 2026, 18:13" in en
     assert carrier_event_word("in_transit", Language.EN, "x") is None
+
+
+@pytest.mark.parametrize(
+    ("country", "postal_code", "named"),
+    [
+        ("ES", "28013", False),
+        ("PT", "1100-048", True),
+        ("ES", "35001", True),
+        ("US", "10001", True),
+    ],
+)
+def test_a_store_s_clock_is_named_where_the_customer_s_is_another(
+    country: str, postal_code: str, named: bool
+) -> None:
+    # Probe 202: a Lisbon customer read a Madrid pick-up's deadline as if on their clock.
+    at_the_store = Wording.for_customer("es", postal_code, country).at("28013")
+
+    shown = at_the_store.when(WINTER_EVENING)
+
+    assert shown.startswith("23 nov 2026, 20:00")
+    assert shown.endswith("hora de España (Madrid)") is named
