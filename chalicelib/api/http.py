@@ -66,7 +66,9 @@ def is_json_media_type(content_type: str) -> bool:
     sent as ``charset=latin-1`` as UTF-8."""
     media_type, *params = (part.strip() for part in content_type.lower().split(";"))
     kind, _, subtype = media_type.partition("/")
-    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
+    # A suffix names a type before it (RFC 6838): "+json" alone is none (probe 202).
+    suffixed = subtype.endswith("+json") and len(subtype) > len("+json")
+    if kind != "application" or not (subtype == "json" or suffixed):
         return False
     charsets = [p.partition("=")[2].strip().strip('"') for p in params if p.startswith("charset")]
     return all(charset in ("utf-8", "utf8") for charset in charsets)

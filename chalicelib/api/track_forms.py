@@ -25,6 +25,7 @@ from chalicelib.api.http import (
     logger,
     see_other,
 )
+from chalicelib.api.pages import link_gone_page
 from chalicelib.api.self_service import (
     TrackPaymentRequest,
     TrackReturnRequest,
@@ -38,6 +39,7 @@ from chalicelib.domain.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidRequest,
+    NotFound,
     OrquestaError,
     UnsupportedMediaType,
 )
@@ -255,7 +257,15 @@ def handle_form(
     act: Callable[[Order, PageForm, Call], None],
 ) -> Response:
     """Check who posts, read the form, act, and answer 303 back to the page."""
-    order = order_for_token(token, call.deps)
+    try:
+        order = order_for_token(token, call.deps)
+    except NotFound:
+        # A page whose link was revoked while open: the browser is answered as it is on
+        # following a dead link, not with a problem document (probe 202).
+        gone = link_gone_page(call.header("accept"))
+        if gone is None:
+            raise
+        return gone
     if (call.header("sec-fetch-site") or "").lower() == "cross-site":
         raise Forbidden("forms are posted from the order's own page", field="Sec-Fetch-Site")
     values = read_form(call, model)

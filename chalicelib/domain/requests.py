@@ -410,20 +410,42 @@ class AddressRequest(Strict):
         return value
 
 
+# What machines write (terms versions, card tokens): printable ASCII, so that nothing
+# invisible tells two values apart that read the same (probe 202: direction marks and
+# zero-width characters passed in them).
+_MACHINE_TEXT = r"^[\x20-\x7e]*[\x21-\x7e][\x20-\x7e]*$"
+
+
+def _machine_text_as_sent(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # Checked as sent, before trimming, as the schema's pattern reads it.
+    if isinstance(value, str) and not re.fullmatch(_MACHINE_TEXT, value):
+        raise PydanticCustomError(
+            "string_pattern_mismatch", "printable ASCII on one line, as a system writes it"
+        )
+    return handler(value)
+
+
+MachineText = Annotated[
+    str,
+    StringConstraints(pattern=_MACHINE_TEXT),
+    WrapValidator(_machine_text_as_sent),
+]
+
+
 class PaymentRequest(Strict):
     """A tokenised card."""
 
     method: Literal["card"]
     # One line: the 360 and the export show what was given (probe 201: NUL, CR LF and
     # direction overrides were kept in consents and tokens).
-    token: OneLineText = Field(min_length=1, max_length=200)
+    token: MachineText = Field(min_length=1, max_length=200)
 
 
 class ConsentRequest(Strict):
     """The terms the customer accepted."""
 
-    terms_version: OneLineText = Field(min_length=1, max_length=40)
-    privacy_version: OneLineText = Field(min_length=1, max_length=40)
+    terms_version: MachineText = Field(min_length=1, max_length=40)
+    privacy_version: MachineText = Field(min_length=1, max_length=40)
     accepted: Literal[True]
 
 

@@ -141,6 +141,18 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
         _set_in(("payment", "token"), "tok_visa\u0000\n\u202e"),
         {"payment.token"},
     ),
+    # Probe 202: marks that change nothing a person sees told two values apart.
+    "consent versions and token with invisible marks": (
+        _set(
+            consent={
+                "terms_version": "2026-01\u200e",
+                "privacy_version": "\ufeff2026-01",
+                "accepted": True,
+            },
+            payment={"method": "card", "token": "tok_\u200bvisa"},
+        ),
+        {"consent.terms_version", "consent.privacy_version", "payment.token"},
+    ),
     "shipping line without shipping address": (_drop("shipping_address"), {"shipping_address"}),
     "bad country code": (
         _set_in(("shipping_address", "country"), "Spain"),
@@ -297,6 +309,7 @@ def test_malformed_json_is_400_naming_the_body(client: Any, deps: Any) -> None:
         "notjson/x",
         # JSON is UTF-8 (RFC 8259): a body declared in another charset is not read as it.
         "application/json; charset=latin-1",
+        "application/+json",  # probe 202: a suffix with no type before it
     ],
 )
 def test_body_that_is_not_declared_json_is_415(client: Any, deps: Any, content_type: str) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urljoin, urlparse
 import pytest
 
 from chalicelib.services import self_service
-from tests.support import JSON, assert_problem, order_body
+from tests.support import JSON, OPS, assert_problem, order_body
 from tests.support.api import customer_360, place_order
 from tests.support.flow import fresh_sku, post_carrier_event
 from tests.support.orders import wait_for_status
@@ -107,6 +107,25 @@ def test_a_forged_tracking_token_is_404(client: Any, action: str) -> None:
     _, path = placed(client, "SHIPPED")
     forged = path[:-1] + ("0" if path[-1] != "0" else "1")
     assert_problem(post_form(client, forged, action, {"csrf": "k1.x", "key": "k"}), 404, "token")
+
+
+def test_a_form_of_a_page_whose_link_was_revoked_meanwhile_gets_the_dead_link_page(
+    client: Any, deps: Any
+) -> None:
+    # Probe 202: the browser was shown a JSON problem document.
+    order_id, path = placed(client, "SHIPPED")
+    tokens = hidden(page(client, path), "form-ticket")
+    revoked = client.http.post(f"/ops/orders/{order_id}/tracking-token/revoke", headers=OPS)
+    assert revoked.status_code == 200, revoked.body
+
+    fields = tokens | {"type": "question", "subject": "Talla", "description": "?"}
+    response = post_form(client, path, "tickets", fields, headers=HTML)
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Este enlace ya no es válido" in response.body.decode()
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert customer_360(client, customer_id)["tickets"] == []
 
 
 def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
