@@ -100,8 +100,10 @@ def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> 
             " / If you did not ask for it, ignore this email.\n"
         )
         deps.mailer.send(identifier.value, subject, html, text + unasked)
-    else:
-        deps.texter.send(identifier.value, text)
+        return
+    # The text message says it too (probe 202), as briefly as a text allows.
+    unasked = "Si no lo pediste, ignóralo. / If you did not ask for it, ignore it.\n"
+    deps.texter.send(identifier.value, text + unasked)
 
 
 def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) -> Verified:

@@ -118,3 +118,5 @@ def test_the_one_time_code_email_has_the_same_look(deps: Any) -> None:
     # nothing sends the reader to an order's page there is none of.
     assert "If you did not ask for it, ignore this email." in parts_of(message)["text/plain"]
     assert "página de tu pedido" not in html
+    # Nor thanks for shopping someone who may never have (probe 202).
+    assert "Gracias por comprar" not in html

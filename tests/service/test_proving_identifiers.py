@@ -1235,3 +1235,14 @@ def test_erasing_a_customer_takes_their_phone_off_another_customers_order_that_n
     again = flows.reserved(deps, customer={"phone": a_phone, "email": b_email} | named_b)
     again = flows.projected(deps, again)
     assert deps.store.get_order(again.order_id).contact.phone == a_phone
+
+
+def test_a_code_sent_by_text_says_what_to_do_if_nobody_asked(deps: Deps) -> None:
+    # Probe 202: the email said it, the text message did not.
+    phone = _phone()
+    verification.send_code(None, phone, deps, sender="test-client")
+
+    (text,) = [m["parts"] for m in deps.texter.sent if m["to"] == phone]  # type: ignore[attr-defined]
+
+    assert "Your Orquesta code is" in text
+    assert "If you did not ask for it, ignore it." in text and "ignóralo" in text
