@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.erasure import ERASED
-from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    Conflict,
+    NotFound,
+    TryAgainShortly,
+    UnknownReferences,
+)
 from chalicelib.domain.events import ReturnReceived, ReturnRequested
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import AttentionKind, Order
@@ -32,6 +38,11 @@ from chalicelib.services.order_writes import Change, Unchanged, announce_again, 
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
+
+
+# A receipt tries as many times as a carrier's event does: tills at a store's counter may
+# receive several returns of one order at once.
+RECEIPT_WRITE_ATTEMPTS = 12
 
 
 def _require_location(location_id: str, deps: Deps, field: str = "location_id") -> Location:
@@ -151,7 +162,15 @@ def receive_return(
 
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
     try:
-        written, order = settlement.write_then_settle(deps, order_id, decide)
+        written, order = settlement.write_then_settle(
+            deps, order_id, decide, attempts=RECEIPT_WRITE_ATTEMPTS
+        )
+    except ConcurrentModification as exc:
+        # Every attempt lost its race to other receipts of the same order (probe 202: 20
+        # tills at once got 4 bare 409s, read as "cannot be received"): send it again.
+        raise TryAgainShortly(
+            f"order {order_id} is taking other receipts; send this one again", field="return_id"
+        ) from exc
     except Conflict:
         _finish_receipt(order_id, return_id, location_id, deps)
         raise

@@ -21,7 +21,15 @@ from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.events import Event, PaymentConfirmed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
-from chalicelib.services.order_writes import Change, Mutation, R, Unchanged, mutate, publish
+from chalicelib.services.order_writes import (
+    MAX_ATTEMPTS,
+    Change,
+    Mutation,
+    R,
+    Unchanged,
+    mutate,
+    publish,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -179,13 +187,14 @@ def write_then_settle(
     order_id: str,
     decide: Callable[[Order], Change[R] | Unchanged[R] | None],
     raise_if_owed: bool = False,
+    attempts: int = MAX_ATTEMPTS,
 ) -> tuple[Mutation[R], Order]:
     """Write a change that leaves money owed (a void, a refund), attempt it, then announce
     the change: its events go out once the gateway was tried, so that the customer's email
     can say what was given back. What the gateway refused stays owed (the sweeper, or the
     workflow's retry with ``raise_if_owed``, tries again) and the change is announced all
     the same. Returns the write and the order as last read."""
-    written = mutate(deps, order_id, decide, announce=False)
+    written = mutate(deps, order_id, decide, announce=False, attempts=attempts)
     order = written.order
     try:
         settled = settle(order_id, deps, raise_if_owed=raise_if_owed, start=written.order)

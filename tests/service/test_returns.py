@@ -212,3 +212,36 @@ def test_a_return_by_post_goes_where_its_parcel_left_from(deps: Deps) -> None:
         stored = deps.store.get_order(order.order_id)
         sent_to = stored.mail_return_address(opened, deps.store.locations())
         assert sent_to is not None and sent_to.location_id == origin
+
+
+@pytest.mark.parametrize(("lost", "answered"), [(8, "received"), (99, "try again")])
+def test_a_receipt_that_loses_races_to_other_receipts_is_applied_or_asked_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, lost: int, answered: str
+) -> None:
+    """Probe 202: 20 tills receiving returns of one order at once got 4 bare 409s ("the
+    item changed"), which a till reads as "cannot be received". A receipt now tries as a
+    carrier's event does, and one that loses every race is 429: send it again."""
+    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+
+    order = flows.delivered(deps)
+    opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
+    save = deps.store.save_order
+    raced = [0]
+
+    def contended(*args: Any, **kwargs: Any) -> None:
+        if raced[0] < lost:  # other receipts wrote the order first
+            raced[0] += 1
+            raise ConcurrentModification("the item changed while we worked on it")
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(deps.store, "save_order", contended)
+
+    if answered == "received":
+        received = returns.receive_return(opened.return_id, _store(deps), deps)
+        assert received.returns[0].status.value == "RECEIVED"
+    else:
+        with pytest.raises(TryAgainShortly) as asked:
+            returns.receive_return(opened.return_id, _store(deps), deps)
+        assert (asked.value.status, asked.value.field) == (429, "return_id")
+        monkeypatch.undo()
+        assert deps.store.get_order(order.order_id).returns[0].status.value == "REQUESTED"
