@@ -93,3 +93,12 @@ def link_gone_page(accept: str | None) -> Response | None:
 
     nonce = secrets.token_urlsafe(16)  # nothing runs on it: the policy still names one
     return html_page(render("link_gone.html.j2"), nonce, style_attributes=True, status=404)
+
+
+def link_gone(refused: Exception, accept: str | None) -> Response:
+    """The dead link's page for a browser (``link_gone_page``); ``refused`` raised again
+    for any other client, which gets the problem document."""
+    gone = link_gone_page(accept)
+    if gone is None:
+        raise refused
+    return gone

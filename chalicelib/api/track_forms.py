@@ -25,7 +25,7 @@ from chalicelib.api.http import (
     logger,
     see_other,
 )
-from chalicelib.api.pages import link_gone_page
+from chalicelib.api.pages import link_gone
 from chalicelib.api.self_service import (
     TrackPaymentRequest,
     TrackReturnRequest,
@@ -259,13 +259,10 @@ def handle_form(
     """Check who posts, read the form, act, and answer 303 back to the page."""
     try:
         order = order_for_token(token, call.deps)
-    except NotFound:
+    except NotFound as dead:
         # A page whose link was revoked while open: the browser is answered as it is on
         # following a dead link, not with a problem document (probe 202).
-        gone = link_gone_page(call.header("accept"))
-        if gone is None:
-            raise
-        return gone
+        return link_gone(dead, call.header("accept"))
     if (call.header("sec-fetch-site") or "").lower() == "cross-site":
         raise Forbidden("forms are posted from the order's own page", field="Sec-Fetch-Site")
     values = read_form(call, model)

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field
 
 from chalicelib.api.http import Access, Call, endpoint
 from chalicelib.api.models import TrackingResponse
-from chalicelib.api.pages import html_page, link_gone_page, prefers_json
+from chalicelib.api.pages import html_page, link_gone, prefers_json
 from chalicelib.composition import Deps
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import NotFound
@@ -77,11 +77,8 @@ def track(call: Call, token: str) -> Any:
     query = call.query(TrackPageQuery)
     try:
         order = order_for_token(token, call.deps)
-    except NotFound:
-        gone = link_gone_page(call.header("accept"))
-        if gone is None:
-            raise
-        return gone
+    except NotFound as dead:
+        return link_gone(dead, call.header("accept"))
     # Read once for both: whether the customer was erased (one read of their record).
     erased = order_erased(order, call.deps)
     actions = actions_shown(order, call.deps, erased)

@@ -436,8 +436,8 @@ class PaymentRequest(Strict):
     """A tokenised card."""
 
     method: Literal["card"]
-    # One line: the 360 and the export show what was given (probe 201: NUL, CR LF and
-    # direction overrides were kept in consents and tokens).
+    # The 360 and the export show what was given (probe 201: NUL, CR LF and direction
+    # overrides were kept in consents and tokens).
     token: MachineText = Field(min_length=1, max_length=200)
 
 
@@ -685,6 +685,10 @@ def utc_moment(text: str) -> datetime:
         return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
+# The most units one stock movement moves, either way.
+MAX_MOVED = 100_000
+
+
 class RecordMovementRequest(Strict):
     """``POST /inventory/movements``: a store's POS or back office moving stock."""
 
@@ -709,7 +713,7 @@ class RecordMovementRequest(Strict):
     sku: str = Field(min_length=1, max_length=64)
     location_id: str = Field(min_length=1, max_length=64)
     type: Literal["receipt", "sale", "adjustment", "return"]
-    quantity: Integer = Field(ge=-100_000, le=100_000)
+    quantity: Integer = Field(ge=-MAX_MOVED, le=MAX_MOVED)
     reference: OneLine | None = Field(default=None, max_length=200)
 
     @classmethod
@@ -720,7 +724,7 @@ class RecordMovementRequest(Strict):
         kind, quantity = data.get("type"), data.get("quantity")
         if not isinstance(quantity, int) or isinstance(quantity, bool):
             return []
-        if not -100_000 <= quantity <= 100_000:
+        if not -MAX_MOVED <= quantity <= MAX_MOVED:
             return []
         if kind == "adjustment" and quantity == 0:
             return [("quantity", "an adjustment is a non-zero signed delta")]
@@ -730,11 +734,9 @@ class RecordMovementRequest(Strict):
 
     def on_hand_delta(self) -> int:
         """The change to on_hand: receipts and returns add, sales take, adjustments are
-        signed. Raises ``InvalidFields`` for a quantity the type does not allow."""
-        if self.type == "adjustment":
-            if self.quantity == 0:
-                raise InvalidFields([("quantity", "an adjustment is a non-zero signed delta")])
-            return self.quantity
-        if self.quantity <= 0:
-            raise InvalidFields([("quantity", f"a {self.type} takes a positive quantity")])
+        signed. Raises ``InvalidFields`` for a quantity the type does not allow (the rule
+        validation read already)."""
+        problems = self.input_problems(self.model_dump())
+        if problems:
+            raise InvalidFields(problems)
         return -self.quantity if self.type == "sale" else self.quantity
