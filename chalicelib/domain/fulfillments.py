@@ -1,6 +1,7 @@
 """Fulfillments: the lines that leave one location together (shipped, with the carrier's
 booking) or wait together in one store (picked up)."""
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
@@ -77,6 +78,14 @@ HELD = frozenset({FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP}
 MAX_PARCEL_EVENTS = 30
 
 
+# Ids of forgotten events kept per parcel, as 12-hex digests (2.6 KB at most).
+MAX_FORGOTTEN_IDS = 200
+
+
+def _digest(event_id: str) -> str:
+    return hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
 def _last_of(events: list[dict[str, str]], kind: str) -> int | None:
     found = [i for i, event in enumerate(events) if event.get("type") == kind]
     return found[-1] if found else None
@@ -114,18 +123,31 @@ class Shipment(DeferredModel):
     # scheduled check finds it by it, should the execution waiting for it have been stopped.
     lost_by: datetime | None = None
     events: list[dict[str, str]] = Field(default_factory=list)
+    # Digests of the ids of events forgotten past ``MAX_PARCEL_EVENTS``, the newest
+    # ``MAX_FORGOTTEN_IDS``: a carrier's retry of one is still a duplicate (re-probe 202:
+    # an old scan sent again was applied again).
+    forgotten: list[str] = Field(default_factory=list)
 
     def record_event(self, event: dict[str, str]) -> None:
         """Keep a carrier's event (its id answers the carrier's retries as duplicates).
-        Past ``MAX_PARCEL_EVENTS`` the oldest is forgotten, but never the parcel's last
-        problem (its alerts and ticket are settled by it) nor its first delivery (what the
-        page, the timeline and a retry of it go by: probe 200's scans after a delivery
-        pushed it out, and the page said "out for delivery"). A retry of a forgotten event
-        is recorded again and changes nothing the parcel's state does not already say."""
+        Past ``MAX_PARCEL_EVENTS`` the oldest is forgotten, its id kept as a digest, but
+        never the parcel's last problem (its alerts and ticket are settled by it) nor its
+        first delivery (what the page, the timeline and a retry of it go by: probe 200's
+        scans after a delivery pushed it out, and the page said "out for delivery")."""
         self.events.append(event)
         while len(self.events) > MAX_PARCEL_EVENTS:
             kept = {_last_of(self.events, "exception"), _first_of(self.events, "delivered")}
-            del self.events[next(i for i in range(len(self.events)) if i not in kept)]
+            gone = self.events.pop(next(i for i in range(len(self.events)) if i not in kept))
+            self.forgotten = [*self.forgotten, _digest(gone.get("event_id", ""))][
+                -MAX_FORGOTTEN_IDS:
+            ]
+
+    def has_seen(self, event_id: str) -> bool:
+        """Whether the carrier sent ``event_id`` for this parcel before: among its events,
+        or among the ids forgotten past them."""
+        return any(event.get("event_id") == event_id for event in self.events) or (
+            _digest(event_id) in self.forgotten
+        )
 
     def recorded_before_delivery(self, event_id: str) -> bool:
         """Whether the parcel's events hold ``event_id`` before its delivery: written

@@ -286,7 +286,7 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         fulfillment = order.fulfillment_by_tracking(carrier, event.tracking_number)
         shipment = fulfillment.shipment
         assert shipment is not None
-        if any(seen.get("event_id") == event.event_id for seen in shipment.events):
+        if shipment.has_seen(event.event_id):
             return None  # its parcel records it already: nothing to write
         occurred_at = order.carrier_event_moment(fulfillment, event.occurred_utc(), deps.clock())
         recorded = {

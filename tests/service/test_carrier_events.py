@@ -545,3 +545,23 @@ def test_scans_after_a_delivery_never_push_the_delivery_out_of_its_events(deps: 
     assert shipment is not None and len(shipment.events) == MAX_PARCEL_EVENTS
     last = shipment.last_event()
     assert last is not None and last["type"] == "delivered"
+
+
+def test_an_old_scan_sent_again_after_later_ones_pushed_it_out_is_a_duplicate(
+    deps: Deps,
+) -> None:
+    """Re-probe 202: 31 later scans forgot an out-for-delivery's id, and the carrier's
+    retry of it was applied again and pushed two newer scans out."""
+    order_id, carrier, tracking = _tracking(deps)
+    flows.carrier_event(deps, carrier, tracking, event_id="ofd-1", type="out_for_delivery")
+    for number in range(MAX_PARCEL_EVENTS + 1):
+        flows.carrier_event(deps, carrier, tracking, event_id=f"scan-{number}", type="in_transit")
+    before = deps.store.get_order(order_id).fulfillments[0].shipment
+    assert before is not None and "ofd-1" not in [e["event_id"] for e in before.events]
+
+    again = flows.carrier_event(deps, carrier, tracking, event_id="ofd-1", type="out_for_delivery")
+    scan_again = flows.carrier_event(deps, carrier, tracking, event_id="scan-0", type="in_transit")
+
+    assert (again["status"], scan_again["status"]) == ("duplicate", "duplicate")
+    after = deps.store.get_order(order_id).fulfillments[0].shipment
+    assert after is not None and after.events == before.events
