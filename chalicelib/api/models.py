@@ -186,20 +186,27 @@ class OrderTaxResponse(TaxResponse):
     """The order's tax; ``included`` when the prices already hold it."""
 
 
-class OrderLineResponse(DeferredModel):
-    """A line of an order as placed."""
+class TrackedLine(DeferredModel):
+    """A line as the customer's page shows it."""
 
     sku: str
     name: str
     quantity: int
     unit_price: Money
     line_total: Money
+    # Its share of the order's discount (absent on orders priced before it was kept).
+    discount: Money | None = None
+
+
+class OrderLineResponse(TrackedLine):
+    """A line of an order as placed: what the customer's page shows of it, and how it is
+    handed over."""
+
     fulfillment: FulfillmentType
     location_id: str | None = None
     # What the customer pays for the line all in (null on orders priced before it was
-    # kept), and its share of the order's discount ("0.00" where none).
+    # kept).
     charged: Money | None = None
-    discount: Money | None = None
 
 
 class ReturnShown(DeferredModel):
@@ -507,18 +514,6 @@ class TrackedPromotion(DeferredModel):
 
     name: str
     amount: Money
-
-
-class TrackedLine(DeferredModel):
-    """A line as the customer's page shows it."""
-
-    sku: str
-    name: str
-    quantity: int
-    unit_price: Money
-    line_total: Money
-    # Its share of the order's discount (absent on orders priced before it was kept).
-    discount: Money | None = None
 
 
 class TrackedPlace(DeferredModel):

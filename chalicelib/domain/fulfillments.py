@@ -142,12 +142,14 @@ class Shipment(DeferredModel):
                 -MAX_FORGOTTEN_IDS:
             ]
 
+    def recorded(self, event_id: str) -> dict[str, str] | None:
+        """The event the parcel keeps under ``event_id``, if it keeps one."""
+        return next((event for event in self.events if event.get("event_id") == event_id), None)
+
     def has_seen(self, event_id: str) -> bool:
         """Whether the carrier sent ``event_id`` for this parcel before: among its events,
         or among the ids forgotten past them."""
-        return any(event.get("event_id") == event_id for event in self.events) or (
-            _digest(event_id) in self.forgotten
-        )
+        return self.recorded(event_id) is not None or _digest(event_id) in self.forgotten
 
     def recorded_before_delivery(self, event_id: str) -> bool:
         """Whether the parcel's events hold ``event_id`` before its delivery: written

@@ -608,13 +608,11 @@ class Order(DeferredModel):
         self.returns.append(order_return)
         return order_return
 
-    def room_for_a_return(self) -> bool:
-        """Whether the order can hold one more return (``_check_room_for_a_return``: a
-        short one, of one line)."""
-        return len(self.returns) < MAX_RETURNS and self._returns_bytes() + 200 <= RETURNS_BYTES
-
-    def _returns_bytes(self) -> int:
-        return sum(len(r.model_dump_json().encode()) for r in self.returns)
+    def room_for_a_return(self, asked_bytes: int = 200) -> bool:
+        """Whether the order can hold one more return of ``asked_bytes`` (by default a
+        short one, of one line): fewer than ``MAX_RETURNS``, and ``RETURNS_BYTES`` in all."""
+        held = sum(len(r.model_dump_json().encode()) for r in self.returns)
+        return len(self.returns) < MAX_RETURNS and held + asked_bytes <= RETURNS_BYTES
 
     def _check_room_for_a_return(
         self, return_id: str, lines: list[ReturnLine], reason: str
@@ -630,9 +628,8 @@ class Order(DeferredModel):
                 "holds; write to us about the rest",
                 field="lines",
             )
-        held = self._returns_bytes()
         asked = len(reason.encode()) + sum(len(line.sku.encode()) + 32 for line in lines)
-        if held + asked + len(return_id) > RETURNS_BYTES:
+        if not self.room_for_a_return(asked + len(return_id)):
             raise Conflict(
                 f"order {self.order_id} holds as many returns as it can; write to us about "
                 "the rest",

@@ -27,7 +27,7 @@ from chalicelib.domain.tickets import BY_CARRIER
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.alerts import late_parcel_delivered
-from chalicelib.services.order_writes import Change, announce_again, mutate
+from chalicelib.services.order_writes import CONTENDED_ATTEMPTS, Change, announce_again, mutate
 from chalicelib.services.sla import (
     exception_ticket_id,
     note_late_ticket,
@@ -41,10 +41,10 @@ if TYPE_CHECKING:
 SIGNATURE_HEADER = "X-Orquesta-Signature"
 # A carrier may report a parcel's events all at once: a probe sent 24 at a time and 2 to 7
 # lost five races in a row (a delivery among them), answered 409, which a carrier may take
-# as final. An event tries as many times as a projection does (each pause under 50 ms);
-# one that loses every race is answered 429 with Retry-After, which carriers send again
-# (1 of 120 events still did, 24 at a time, with 12 attempts).
-EVENT_WRITE_ATTEMPTS = 12
+# as final. An event tries ``CONTENDED_ATTEMPTS`` times; one that loses every race is
+# answered 429 with Retry-After, which carriers send again (1 of 120 events still did, 24
+# at a time, with 12 attempts).
+EVENT_WRITE_ATTEMPTS = CONTENDED_ATTEMPTS
 # Open unknown-parcel alerts read at a time when one parcel becomes known: one per parcel.
 UNKNOWN_PARCEL_ALERTS_READ = 50
 
@@ -230,8 +230,7 @@ def _tell_again(order: Order, carrier: str, event: CarrierEventRequest, deps: De
     event, and the order's timeline holds the event). The execution's wait, whose token
     the parcel keeps, is released again (a token released already is skipped)."""
     parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
-    seen = parcel.shipment.events if parcel.shipment is not None else []
-    recorded = next((e for e in seen if e.get("event_id") == event.event_id), None)
+    recorded = parcel.shipment.recorded(event.event_id) if parcel.shipment is not None else None
     if recorded is None:
         return
     # What the id was recorded as, not what this body says: an id seen before is a retry

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 MAX_ATTEMPTS = 5
+# For a write many clients make to one order at once (a carrier reporting a parcel's
+# events together, tills receiving returns of one order): as many as a projection tries,
+# each pause under 50 ms; one that loses every race is asked to send again (429).
+CONTENDED_ATTEMPTS = 12
 
 _log = logging.getLogger(__name__)
 

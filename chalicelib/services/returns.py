@@ -34,15 +34,16 @@ from chalicelib.services.opportunities import (
     tell_those_waiting_at,
     told_safely,
 )
-from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
+from chalicelib.services.order_writes import (
+    CONTENDED_ATTEMPTS,
+    Change,
+    Unchanged,
+    announce_again,
+    mutate,
+)
 
 if TYPE_CHECKING:
     from chalicelib.composition import Deps
-
-
-# A receipt tries as many times as a carrier's event does: tills at a store's counter may
-# receive several returns of one order at once.
-RECEIPT_WRITE_ATTEMPTS = 12
 
 
 def _require_location(location_id: str, deps: Deps, field: str = "location_id") -> Location:
@@ -163,7 +164,7 @@ def receive_return(
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
     try:
         written, order = settlement.write_then_settle(
-            deps, order_id, decide, attempts=RECEIPT_WRITE_ATTEMPTS
+            deps, order_id, decide, attempts=CONTENDED_ATTEMPTS
         )
     except ConcurrentModification as exc:
         # Every attempt lost its race to other receipts of the same order (probe 202: 20
