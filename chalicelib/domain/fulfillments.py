@@ -273,6 +273,9 @@ class Fulfillment(DeferredModel):
     # When it became ready: a retried dispatch announces it again under the same moment,
     # which keys the customer's email record (one email however often it is announced).
     ready_at: datetime | None = None
+    # When the store next opens, if it was shut when the pick-up became ready (else none:
+    # it can be collected from ``ready_at``).
+    collect_from: datetime | None = None
     # When it was cancelled before its hand-over: the same use, for the step run again
     # that announces the cancellation (a pick-up not collected, a compensation).
     cancelled_at: datetime | None = None
@@ -317,15 +320,23 @@ class Fulfillment(DeferredModel):
         self.status = FulfillmentStatus.SHIPPED
         return True
 
-    def wait_in_store(self, pickup_code: str, deadline: datetime, at: datetime) -> bool:
+    def wait_in_store(
+        self,
+        pickup_code: str,
+        deadline: datetime,
+        at: datetime,
+        collect_from: datetime | None = None,
+    ) -> bool:
         """The goods wait at the store for the customer's code until ``deadline``, from
-        ``at``; False if this fulfillment had moved on already."""
+        ``at`` (collected from ``collect_from`` when later: the store opens then); False if
+        this fulfillment had moved on already."""
         if self.status is not FulfillmentStatus.PENDING:
             return False
         self.status = FulfillmentStatus.READY_FOR_PICKUP
         self.pickup_code = pickup_code
         self.pickup_deadline = deadline
         self.ready_at = at
+        self.collect_from = collect_from if collect_from and collect_from > at else None
         return True
 
     def reach_customer(self, at: datetime, told_late: bool = False) -> str:

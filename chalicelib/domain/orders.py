@@ -356,12 +356,18 @@ class Order(DeferredModel):
         return self.sync_status(at, self._handed_over())
 
     def ready_for_pickup(
-        self, fulfillment_id: str, pickup_code: str, deadline: datetime, at: datetime
+        self,
+        fulfillment_id: str,
+        pickup_code: str,
+        deadline: datetime,
+        at: datetime,
+        collect_from: datetime | None = None,
     ) -> HistoryEntry | None:
-        """A pick-up fulfillment is waiting at its store."""
+        """A pick-up fulfillment is waiting at its store (from ``collect_from`` when the
+        store is shut at ``at``)."""
         self._require_dispatchable()
         fulfillment = self.fulfillment(fulfillment_id)
-        if not fulfillment.wait_in_store(pickup_code, deadline, at):
+        if not fulfillment.wait_in_store(pickup_code, deadline, at, collect_from):
             return None
         return self.sync_status(at, self._handed_over())
 

@@ -18,7 +18,9 @@ carries what ``sla.ServiceLevel`` held (carrier, service level, cut-off, hours a
 ``sla_hours``) so it can replace that module's national-only calendar.
 
 A pick-up is ready ``preparation`` after the order, within the store's opening hours on
-a day it opens (Monday to Saturday by default, closed on its region's holidays).
+a day it opens (Monday to Saturday by default, closed on its region's holidays). Once
+ready, it can be collected while the store is open, until the store closes on the last
+day of its window counted in days the store opens (``pickup_window``).
 """
 
 from collections.abc import Iterable
@@ -194,3 +196,29 @@ def pickup_ready_by(placed_at: datetime, store: PickupStore) -> datetime:
     day = calendars.next_business_day(day, place.region, store.open_weekdays)
     opening = datetime.combine(day, store.opens, tzinfo=place.tz)
     return (opening.astimezone(UTC) + store.preparation).astimezone(place.tz)
+
+
+def pickup_window(
+    ready_at: datetime, store: PickupStore, window: timedelta
+) -> tuple[datetime, datetime]:
+    """From when and until when a pick-up ready at ``ready_at`` can be collected, aware
+    datetimes in the store's time zone: from then if the store is open, else from its
+    next opening; until it closes on the last of ``window``'s days (whole days, at least
+    one) counted in days it opens after the first. A probe: a 72 h window from 03:14 on
+    a Saturday ran out at 03:14 on a Tuesday, a Sunday and a holiday among its days, and
+    the customer read a deadline at which the store was shut. Never shorter than
+    ``window`` from when it can first be collected."""
+    place = store.place
+    local = _aware(ready_at).astimezone(place.tz)
+    day = local.date()
+    opens = datetime.combine(day, store.opens, tzinfo=place.tz)
+    closes = datetime.combine(day, store.closes, tzinfo=place.tz)
+    if calendars.is_business_day(day, place.region, store.open_weekdays) and local < closes:
+        start = max(local, opens)
+    else:
+        day = calendars.next_business_day(day, place.region, store.open_weekdays)
+        start = datetime.combine(day, store.opens, tzinfo=place.tz)
+    last = start.date()
+    for _ in range(max(1, -(-window // timedelta(days=1)))):
+        last = calendars.next_business_day(last, place.region, store.open_weekdays)
+    return start, datetime.combine(last, store.closes, tzinfo=place.tz)

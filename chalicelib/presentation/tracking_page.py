@@ -56,6 +56,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_at": "Recógelo en",
         "pickup_code": "Código de recogida",
         "pickup_until": "Puedes recogerlo hasta el",
+        "pickup_from": "Puedes recogerlo desde el {start}, cuando abre la tienda, hasta el {end}",
         "show_code": "Enseña este código en la tienda.",
         "returns": "Devoluciones",
         "unit": "unidad",
@@ -113,6 +114,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "pickup_at": "Collect it at",
         "pickup_code": "Pick-up code",
         "pickup_until": "You can collect it until",
+        "pickup_from": "You can collect it from {start}, when the store opens, until {end}",
         "show_code": "Show this code at the store.",
         "returns": "Returns",
         "unit": "unit",
@@ -151,6 +153,15 @@ TEXT: dict[Language, dict[str, str]] = {
         "no_actions": "Any doubt? Reply to any of our emails.",
     },
 }
+
+
+def _pickup_when(fulfillment: Any, at_store: Wording, now: datetime) -> str:
+    """Until when the pick-up waits, and from when, while the store it waits in is shut."""
+    until = at_store.when(fulfillment.pickup_deadline)
+    start = fulfillment.collect_from
+    if start is not None and start > now:
+        return TEXT[at_store.language]["pickup_from"].format(start=at_store.when(start), end=until)
+    return f"{TEXT[at_store.language]['pickup_until']} {until}"
 
 
 def _sla_as_read(shipment: Any, status: str, out: bool, now: datetime) -> str:
@@ -223,11 +234,11 @@ def _fulfillment(
         # segno's SVG, built from our own code: safe to put in the page as it is.
         "pickup_qr": Markup(pickup_qr_svg(fulfillment.pickup_code, code_label)) if ready else None,
         # On the store's clock: the customer goes there.
-        "pickup_until": (
-            w.at(postal_codes.get(fulfillment.location_id)).when(fulfillment.pickup_deadline)
-            if ready and fulfillment.pickup_deadline
-            else None
-        ),
+        "pickup_when": _pickup_when(
+            fulfillment, w.at(postal_codes.get(fulfillment.location_id)), now
+        )
+        if ready and fulfillment.pickup_deadline
+        else None,
     }
 
 

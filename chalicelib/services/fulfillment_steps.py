@@ -28,7 +28,7 @@ from chalicelib.services.order_writes import (
     tell_given_back_again,
 )
 from chalicelib.services.ordering import end_waits, ensure_not_cancelled
-from chalicelib.services.promising import quoted_promise, shipment_promise
+from chalicelib.services.promising import pickup_times, quoted_promise, shipment_promise
 from chalicelib.services.sla import late_delivery_deadline
 from chalicelib.services.step_models import (
     AwaitInput,
@@ -52,7 +52,13 @@ def first_wait_seconds(order: Order, fulfillment: Fulfillment, deps: Deps) -> in
         _, promised = shipment_promise(order, fulfillment.location_id, deps)
         left = config.waits.duration(max(promised - deps.clock(), timedelta(0)))
         return max(1, int(left.total_seconds()) + 1 - config.waits.handling_seconds)
-    return config.waits.seconds(_pickup_window_hours(fulfillment.location_id, deps) * 3600)
+    # Counted from now: the dispatch, a handling pause later, may find the store shut
+    # and start a day later; its deadline is then held to this wait's end, which is
+    # still the whole window after the moment it could first be collected from now.
+    now = deps.clock()
+    _, closes = pickup_times(fulfillment.location_id, now, deps)
+    # A second over, as for a parcel: the wait must not end before the store closes.
+    return max(1, int(config.waits.duration(closes - now).total_seconds()) + 1)
 
 
 def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:
@@ -134,14 +140,19 @@ def _dispatch(
                 events=[sent],
                 result=wait_seconds,
             )
-        window_hours = _pickup_window_hours(fulfillment.location_id, deps)
-        deadline = config.waits.deadline(now, window_hours * 3600)
+        opens, closes = pickup_times(fulfillment.location_id, now, deps)
+        # Scaled like every wait on the local stack: the store "opens" as soon after now.
+        collect_from = now + config.waits.duration(opens - now)
+        deadline = now + config.waits.duration(closes - now)
         if wait_ends is not None:
             deadline = min(deadline, wait_ends)
         code = f"{secrets.randbelow(10**6):06d}"
-        entry = order.ready_for_pickup(fulfillment.fulfillment_id, code, deadline, now)
+        entry = order.ready_for_pickup(
+            fulfillment.fulfillment_id, code, deadline, now, collect_from
+        )
         event = ReadyForPickup.of(order.order_id, fulfillment, now)
-        return Change(entry=entry, events=[event], result=config.waits.seconds(window_hours * 3600))
+        wait_seconds = max(1, int((deadline - now).total_seconds()) + 1)
+        return Change(entry=entry, events=[event], result=wait_seconds)
 
     try:
         dispatched = mutate(deps, step.order_id, decide)
@@ -193,13 +204,6 @@ def _announce_dispatch_again(deps: Deps, order: Order, fulfillment_id: str) -> N
         return  # moved on since: what it became was announced, and tells more
     if order.status in (OrderStatus.SHIPPED, OrderStatus.READY_FOR_PICKUP):
         announce_again(deps, order, order.status)
-
-
-def _pickup_window_hours(location_id: str, deps: Deps) -> int:
-    for location in deps.store.locations():
-        if location.location_id == location_id:
-            return location.pickup_window_hours
-    return 72
 
 
 def _remaining_wait(order: Order, fulfillment_id: str, deps: Deps) -> int:

@@ -162,6 +162,11 @@ def email_context(
             w.at(store.postal_code if store else None),
             fulfillment.pickup_deadline if fulfillment else None,
         ),
+        # The store was shut when the pick-up became ready: from when it opens.
+        "collect_from": _when(
+            w.at(store.postal_code if store else None),
+            fulfillment.collect_from if fulfillment else None,
+        ),
         # A part cancelled while others are still on their way says so; not when nothing
         # else is left to happen (all cancelled, or already delivered).
         "rest_carries_on": fulfillment is not None

@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.catalog import Location, LocationType
-from chalicelib.domain.promises import Origin, PickupStore, pickup_ready_by, promise
+from chalicelib.domain.promises import (
+    Origin,
+    PickupStore,
+    pickup_ready_by,
+    pickup_window,
+    promise,
+)
 from chalicelib.domain.regions import place_in_spain, place_of
 
 if TYPE_CHECKING:
@@ -56,12 +62,36 @@ def ship_promise(
 
 def pickup_ready(placed_at: datetime, store: Location) -> datetime:
     """When a pick-up order placed now is ready at the store (UTC)."""
+    return pickup_ready_by(placed_at, _pickup_store(store)).astimezone(UTC)
+
+
+def pickup_times(location_id: str, ready_at: datetime, deps: Deps) -> tuple[datetime, datetime]:
+    """From when and until when a pick-up ready at ``ready_at`` can be collected at the
+    store (UTC, real time): its opening hours, its window counted in days it opens."""
+    store = next(
+        (loc for loc in deps.store.locations() if loc.location_id == location_id),
+        Location(
+            location_id=location_id,
+            type=LocationType.STORE,
+            name=location_id,
+            city="",
+            pickup=True,
+            ships=False,
+        ),
+    )
+    start, deadline = pickup_window(
+        ready_at, _pickup_store(store), timedelta(hours=store.pickup_window_hours)
+    )
+    return start.astimezone(UTC), deadline.astimezone(UTC)
+
+
+def _pickup_store(store: Location) -> PickupStore:
+    """The store's calendar and hours; one whose place is unknown keeps head office's."""
     postal_code = store.postal_code
     if place_of(postal_code) is None:
         postal_code = HEAD_OFFICE_POSTAL_CODE
     assert postal_code is not None
-    at = PickupStore(location_id=store.location_id, postal_code=postal_code)
-    return pickup_ready_by(placed_at, at).astimezone(UTC)
+    return PickupStore(location_id=store.location_id, postal_code=postal_code)
 
 
 def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrier, datetime]:

@@ -4,7 +4,7 @@ once, and a cancelled order parks nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -40,9 +40,33 @@ def test_the_reservation_hands_each_fulfillment_its_first_wait(deps: Deps) -> No
     until_promise = deps.settings.waits.duration(promised - deps.clock()).total_seconds()
     handling = deps.settings.waits.handling_seconds
     assert waits[FulfillmentType.SHIP] == max(1, int(until_promise) + 1 - handling)
-    store = next(loc for loc in deps.store.locations() if loc.location_id == "ST-MADRID")
-    window = deps.settings.waits.seconds(store.pickup_window_hours * 3600)
-    assert waits[FulfillmentType.PICKUP] == window
+    # Monday 2 March 2026, 10:00 in Madrid: the 72 h window runs until the store closes
+    # (21:00 there, 20:00 UTC) on the third day it opens after today, Thursday.
+    # A second over, so the wait never ends before the store closes.
+    closes = datetime(2026, 3, 5, 20, 0, tzinfo=UTC)
+    until_closing = deps.settings.waits.duration(closes - deps.clock()).total_seconds()
+    assert waits[FulfillmentType.PICKUP] == int(until_closing) + 1
+
+
+def test_a_pick_up_ready_while_its_store_is_shut_waits_from_its_opening(deps: Deps) -> None:
+    order = flows.reserved(deps, lines=flows.MIXED)
+    # Saturday 7 March 2026, 22:30 in Madrid: the store is shut until Monday at 10:00.
+    # (A fraction of a second: a deadline cut to whole seconds read "20:59".)
+    deps.clock.now = datetime(2026, 3, 7, 21, 30, 0, 416645, tzinfo=UTC)  # type: ignore[attr-defined]
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    # As the workflow runs it: the wait's length from the reservation, then the dispatch.
+    wait = fulfillment_steps.first_wait_seconds(order, pickup, deps)
+    step = _step(order, FulfillmentType.PICKUP, wait, "tok-pu")
+    fulfillment_steps.dispatch_and_await(step.model_copy(update={"entered_at": deps.clock()}), deps)
+
+    ready = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
+    assert ready.status is FulfillmentStatus.READY_FOR_PICKUP
+    assert ready.ready_at == deps.clock()
+    assert ready.collect_from == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    # Tuesday, Wednesday, Thursday: three opening days after Monday, to closing (21:00 in
+    # Madrid, to the second: not cut to the wait's whole seconds).
+    assert ready.pickup_deadline == datetime(2026, 3, 12, 20, 0, tzinfo=UTC)
+    assert deps.clock() + timedelta(seconds=wait) > ready.pickup_deadline
 
 
 def test_no_promise_or_pickup_deadline_outlasts_the_wait(deps: Deps) -> None:

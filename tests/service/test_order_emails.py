@@ -3,6 +3,7 @@ each email says (multipart, the customer's language, Babel money and local times
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -270,6 +271,35 @@ def _pickup_ready(deps: Deps, **overrides: Any) -> tuple[Order, Fulfillment, str
 @pytest.mark.parametrize(
     ("locale", "says"),
     [
+        (
+            "es",
+            "Puedes recogerlo desde el 9 mar 2026, 10:00, cuando abre la tienda, "
+            "hasta el 12 mar 2026, 21:00.",
+        ),
+        (
+            "en",
+            "You can collect it from 9 Mar 2026, 10:00, when the store opens, "
+            "until 12 Mar 2026, 21:00.",
+        ),
+    ],
+)
+def test_a_pick_up_ready_while_its_store_is_shut_says_from_when(
+    deps: Deps, locale: str, says: str
+) -> None:
+    # Ready on a Saturday night (22:30 in Madrid): the store opens on Monday, and the
+    # window's three days are counted from then, to closing time.
+    deps.clock.now = datetime(2026, 3, 7, 21, 30, tzinfo=UTC)  # type: ignore[attr-defined]
+    customer = flows.body()["customer"] | {"locale": locale}
+    _, _, code = _pickup_ready(deps, customer=customer)
+    (ready,) = (m for m in flows.mail_everything(deps) if code in m["parts"])
+    text, html = _parts(ready)[2], _parts(ready)[1]
+    assert says in text
+    assert says in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
         ("es", "listo para recoger en Tienda Madrid Centro (Calle de Preciados 21, 28013 Madrid)."),
         ("en", "ready for pick-up at Tienda Madrid Centro (Calle de Preciados 21, 28013 Madrid)."),
     ],
@@ -480,6 +510,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
             "location_name",
             "pickup_code",
             "pickup_deadline",
+            "collect_from",
             "voided",
             "reason",
             "promised_by",

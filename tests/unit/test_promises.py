@@ -12,6 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.domain.errors import InvalidPostalCode
 from chalicelib.domain.promises import (
@@ -21,6 +23,7 @@ from chalicelib.domain.promises import (
     dispatch_day,
     late_estimate,
     pickup_ready_by,
+    pickup_window,
     promise,
     service_for,
 )
@@ -237,6 +240,75 @@ def test_pick_up_in_the_canaries_is_in_canary_time_and_calendar() -> None:
     assert pickup_ready_by(thursday_night, CANARY_STORE) == datetime(
         2025, 5, 31, 12, 0, tzinfo=CANARY
     )
+
+
+THREE_DAYS = timedelta(hours=72)
+
+
+def test_a_pick_up_ready_in_the_night_waits_three_opening_days_from_the_morning() -> None:
+    # Saturday 5 December 2026, 03:14: the store opens at 10:00; it is shut on Sunday 6,
+    # Monday 7 (Madrid keeps Constitution Day, a Sunday, then) and Tuesday 8 (a national
+    # holiday). Before: Tuesday 03:14, a holiday, in the night.
+    start, deadline = pickup_window(madrid(2026, 12, 5, 3, 14), MADRID_STORE, THREE_DAYS)
+
+    assert start == madrid(2026, 12, 5, 10, 0)
+    assert deadline == madrid(2026, 12, 11, 21, 0)
+
+
+@pytest.mark.parametrize(
+    ("ready", "start", "deadline"),
+    [
+        # Open: from now, until closing on the third opening day after today.
+        ((2026, 12, 2, 15, 0), (2026, 12, 2, 15, 0), (2026, 12, 5, 21, 0)),
+        # Shut for the night: from tomorrow's opening; Sunday 6 and the holidays of 7 and
+        # 8 December are not counted.
+        ((2026, 12, 2, 21, 30), (2026, 12, 3, 10, 0), (2026, 12, 9, 21, 0)),
+        # Before opening on an open day: from its opening.
+        ((2026, 12, 3, 7, 0), (2026, 12, 3, 10, 0), (2026, 12, 9, 21, 0)),
+        # Ready on a Sunday before two holidays: from Wednesday.
+        ((2026, 12, 6, 12, 0), (2026, 12, 9, 10, 0), (2026, 12, 12, 21, 0)),
+        # An ordinary week: Sunday is not counted.
+        ((2026, 11, 26, 12, 0), (2026, 11, 26, 12, 0), (2026, 11, 30, 21, 0)),
+    ],
+)
+def test_a_pick_up_can_be_collected_while_its_store_opens_for_its_whole_window(
+    ready: tuple[int, ...], start: tuple[int, ...], deadline: tuple[int, ...]
+) -> None:
+    assert pickup_window(madrid(*ready), MADRID_STORE, THREE_DAYS) == (
+        madrid(*start),
+        madrid(*deadline),
+    )
+
+
+def test_a_pick_up_window_keeps_the_stores_own_calendar_and_clock() -> None:
+    # Canary Islands Day (Saturday 30 May 2026) shuts Las Palmas, not Madrid.
+    ready = datetime(2026, 5, 29, 20, 30, tzinfo=CANARY)  # Friday, 21:30 in Madrid
+    start, deadline = pickup_window(ready, CANARY_STORE, timedelta(hours=24))
+
+    assert (start, deadline) == (ready, datetime(2026, 6, 1, 21, 0, tzinfo=CANARY))
+    in_madrid = pickup_window(ready, MADRID_STORE, timedelta(hours=24))
+    assert in_madrid == (madrid(2026, 5, 30, 10, 0), madrid(2026, 6, 1, 21, 0))
+
+
+@given(
+    ready=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2028, 12, 31), timezones=st.just(UTC)
+    ),
+    hours=st.integers(min_value=1, max_value=24 * 14),
+)
+def test_a_pick_up_window_is_never_shorter_and_ends_when_the_store_closes(
+    ready: datetime, hours: int
+) -> None:
+    window = timedelta(hours=hours)
+    start, deadline = pickup_window(ready, MADRID_STORE, window)
+
+    assert start >= ready
+    # One hour's slack: a window across the change to winter time has one hour less.
+    assert deadline - start >= window - timedelta(hours=1)
+    assert deadline.timetz() == MADRID_STORE.closes.replace(tzinfo=MADRID)
+    # It can first be collected while the store is open: at or after its opening time.
+    assert MADRID_STORE.opens <= start.astimezone(MADRID).time() < MADRID_STORE.closes
+    assert pickup_ready_by(start - timedelta(hours=2), MADRID_STORE) <= start + timedelta(hours=2)
 
 
 def test_a_preparation_longer_than_the_opening_hours_is_refused() -> None:

@@ -169,6 +169,31 @@ def test_a_pick_up_waiting_says_where_its_store_is() -> None:
     assert "Recógelo en Tienda Sol (Puerta del Sol 1, 28013 Madrid)." in html
 
 
+def test_a_pick_up_ready_while_its_store_is_shut_says_from_when_until_it_opens() -> None:
+    placed = order(pickup("TSHIRT-BLK-M", 1))
+    placed.record_payment("pay_1", NOW)
+    placed.reserve([allocate("TSHIRT-BLK-M", STORE_SOL, 1)], "pick-up lines only", NOW)
+    (only,) = placed.fulfillments
+    opens, closes = NOW + timedelta(hours=10), NOW + timedelta(days=3, hours=20)
+    placed.ready_for_pickup(only.fulfillment_id, "482913", closes, NOW, opens)
+
+    def said(now: datetime, locale: str = "es") -> str:
+        placed.contact.locale = locale
+        html = tracking_html(placed, now, NAMES, {STORE_SOL: "Tienda Sol"}, {STORE_SOL: "28013"})
+        (words,) = re.findall(r"Puedes recogerlo[^.]*\.|You can collect it[^.]*\.", html)
+        return words
+
+    assert said(NOW) == (
+        "Puedes recogerlo desde el 2 mar 2026, 21:00, cuando abre la tienda, "
+        "hasta el 6 mar 2026, 7:00."
+    )
+    assert said(NOW, "en") == (
+        "You can collect it from 2 Mar 2026, 21:00, when the store opens, until 6 Mar 2026, 07:00."
+    )
+    # Once the store has opened, only until when.
+    assert said(opens) == "Puedes recogerlo hasta el 6 mar 2026, 7:00."
+
+
 def test_a_pick_up_waits_until_a_time_on_its_store_s_clock() -> None:
     # A probe: a Canary address's Madrid pick-up read "until 21:51", Canary time, while
     # the Madrid store closed the order at 22:51 its own time.
