@@ -7,8 +7,8 @@ from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
 
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, Words, endpoint, see_other
-from chalicelib.api.pages import html_page, link_gone_page, prefers_json
-from chalicelib.api.track_forms import read_form
+from chalicelib.api.pages import html_page, link_gone, link_gone_page, prefers_json
+from chalicelib.api.track_forms import read_form, refuse_other_sites
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import Forbidden, NotFound, OrquestaError
 from chalicelib.domain.requests import Strict, Text
@@ -116,9 +116,13 @@ def survey_page(call: Call, token: str) -> Any:
 def answer_survey_form(call: Call, token: str) -> Response:
     """As ``POST /surveys/{token}``, from a plain form: the page's form token proves it
     came from the page (403 otherwise); the page then says how it went."""
-    order = survey_service.order_of_token(token, call.deps)
-    if (call.header("sec-fetch-site") or "").lower() == "cross-site":
-        raise Forbidden("the survey is posted from its own page", field="Sec-Fetch-Site")
+    try:
+        order = survey_service.order_of_token(token, call.deps)
+    except NotFound as dead:
+        # A survey whose link was revoked while its page was open: the browser is
+        # answered as on following a dead link, as the order page's forms are (probe 203).
+        return link_gone(dead, call.header("accept"))
+    refuse_other_sites(call, "the survey is posted from its own page")
     values = read_form(call, SurveyForm)
     given = values.get("csrf")
     keys = call.deps.secrets.tracking_keys()

@@ -6,13 +6,13 @@ these are separate routes so that the OpenAPI document describes each body exact
 
 A forged tracking token is 404, as everywhere. A form posted from another site is 403: it
 lacks the page's form token (an HMAC of the tracking token), or the browser says the post
-came cross-site (``Sec-Fetch-Site``)."""
+came from another site (``Sec-Fetch-Site``, or an ``Origin`` not this one's)."""
 
 import re
 import typing
 from collections.abc import Callable
 from typing import Any, Literal
-from urllib.parse import parse_qs, quote, unquote_plus, urlencode
+from urllib.parse import parse_qs, quote, unquote_plus, urlencode, urlsplit
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field, ValidationError
@@ -107,6 +107,30 @@ class PaymentForm(PageForm):
     """Another card after a declined one."""
 
     token: str = Field(max_length=200)
+
+
+def refuse_other_sites(call: Call, message: str) -> None:
+    """403 for a form the browser says was posted from another site: by ``Sec-Fetch-Site``
+    (anything but this origin, or typed by the person), else by an ``Origin`` that is not
+    this one (probe 205: a post from ``https://evil.example`` was taken; only
+    ``Sec-Fetch-Site: cross-site`` was refused). ``Origin: null`` is what a browser sends
+    from a page with ``Referrer-Policy: no-referrer``, as ours are: it names no site."""
+    fetched_from = (call.header("sec-fetch-site") or "").strip().lower()
+    if fetched_from and fetched_from not in ("same-origin", "none"):
+        raise Forbidden(message, field="Sec-Fetch-Site")
+    origin = (call.header("origin") or "").strip().lower()
+    if not origin or origin == "null":
+        return
+    ours = {urlsplit(call.deps.settings.public_base_url).netloc.lower()}
+    host = call.header("host")
+    if host:
+        ours.add(host.strip().lower())
+    try:
+        posted_from = urlsplit(origin).netloc
+    except ValueError:
+        posted_from = ""
+    if posted_from not in ours:
+        raise Forbidden(message, field="Origin")
 
 
 def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:
@@ -263,8 +287,7 @@ def handle_form(
         # A page whose link was revoked while open: the browser is answered as it is on
         # following a dead link, not with a problem document (probe 202).
         return link_gone(dead, call.header("accept"))
-    if (call.header("sec-fetch-site") or "").lower() == "cross-site":
-        raise Forbidden("forms are posted from the order's own page", field="Sec-Fetch-Site")
+    refuse_other_sites(call, "forms are posted from the order's own page")
     values = read_form(call, model)
     given = values.get("csrf")
     if not isinstance(given, str) or not form_token_valid(

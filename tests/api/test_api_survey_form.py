@@ -68,6 +68,9 @@ def test_the_survey_form_posts_without_javascript_and_is_answered_once(
     assert_problem(_post(client, path, {"score": "5", "csrf": "k1.0000"}), 403, "csrf")
     cross = _post(client, path, {"score": "5", "csrf": csrf}, **{"Sec-Fetch-Site": "cross-site"})
     assert_problem(cross, 403, "Sec-Fetch-Site")
+    # Probe 205: a post naming another site by its Origin was answered "done".
+    evil = _post(client, path, {"score": "5", "csrf": csrf}, Origin="https://evil.example")
+    assert_problem(evil, 403, "Origin")
     assert_problem(_post(client, path + "x", {"score": "5", "csrf": csrf}), 404, "token")
     # No score: said on the page, nothing kept.
     assert _outcome(client, path, _post(client, path, {"csrf": csrf, "comment": "x"})) == (
@@ -153,3 +156,27 @@ def test_the_score_group_is_named_by_its_question_and_the_order_id_is_one_word(
         order_id = delivered["placed"]["order_id"]
         assert re.search(rf'<h1>[^<]* <span class="order-id">{order_id}\?</span></h1>', html)
         assert re.search(r"h1 \.order-id \{[^}]*white-space: nowrap", html)
+
+
+def test_a_survey_posted_after_its_link_was_revoked_gets_the_dead_link_page(
+    client: Any, deps: Any
+) -> None:
+    # Probe 203: the order page's forms answered a revoked link with the bilingual page,
+    # the survey's form with a JSON problem document a browser shows as text.
+    delivered = _delivered(client)
+    path, order_id = delivered["path"], delivered["placed"]["order_id"]
+    csrf = _csrf(_page(client, path))
+    revoked = client.http.post(
+        f"/ops/orders/{order_id}/tracking-token/revoke",
+        headers={"Authorization": "Bearer demo-ops"},
+    )
+    assert revoked.status_code == 200, revoked.body
+
+    response = _post(client, path, {"score": "5", "csrf": csrf}, **HTML)
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Este enlace ya no es válido" in response.body.decode()
+    assert deps.surveys.survey(order_id) is None
+    # A client that asks for no page still gets the problem document.
+    assert_problem(_post(client, path, {"score": "5", "csrf": csrf}), 404, "token")

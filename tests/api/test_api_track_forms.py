@@ -145,6 +145,16 @@ def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
     # The right token, but the browser says the post came from another site.
     cross_site = post_form(client, path, "cancel", good, {"Sec-Fetch-Site": "cross-site"})
     assert_problem(cross_site, 403, "Sec-Fetch-Site")
+    # ... or from another origin of the same site, or by an Origin that is not this
+    # site's (probe 205: only "cross-site" was refused; a post from evil.example was taken).
+    for headers, field in (
+        ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site"),
+        ({"Origin": "https://evil.example"}, "Origin"),
+        ({"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}, "Origin"),
+        ({"Origin": "https://evil.example", "Host": "shop.test"}, "Origin"),
+        ({"Origin": "not an origin"}, "Origin"),
+    ):
+        assert_problem(post_form(client, path, "cancel", good, headers), 403, field)
     # JSON is the other routes' business.
     assert_problem(
         client.http.post(f"{path}/forms/cancel", headers=JSON, body='{"csrf": "x"}'),
@@ -198,6 +208,33 @@ def test_a_shipped_order_s_cancel_form_is_told_it_is_too_late(client: Any, deps:
     _, shown = followed(client, path, "cancel", post_form(client, path, "cancel", tokens))
     assert notice(shown) == ("conflict", "Eso ya no se puede hacer con este pedido.")
     assert deps.store.get_order(order_id).status.value == "SHIPPED"
+
+
+def test_a_form_from_the_page_itself_is_taken_whatever_its_browser_says_of_it(
+    client: Any, deps: Any, settings: Any
+) -> None:
+    # The page's own origin (as configured, or as the request's Host names it), "null"
+    # (what a browser sends from a page with Referrer-Policy: no-referrer, as ours), or
+    # nothing at all (an older browser): each post is the page's own.
+    order_id, path = placed(client, "SHIPPED")
+    own = settings.public_base_url.rstrip("/")
+    for number, headers in enumerate(
+        (
+            {"Origin": own, "Sec-Fetch-Site": "same-origin"},
+            {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
+            {"Origin": "http://shop.test", "Host": "shop.test"},
+            {"Sec-Fetch-Site": "none"},
+            {},
+        )
+    ):
+        tokens = hidden(page(client, path), "form-ticket")
+        fields = tokens | {"type": "question", "subject": f"Talla {number}", "description": "?"}
+        _, shown = followed(
+            client, path, "tickets", post_form(client, path, "tickets", fields, headers)
+        )
+        assert notice(shown)[0] == "done", headers
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert len(customer_360(client, customer_id)["tickets"]) == 5
 
 
 # Blank, or over two lines: a browser's text input keeps U+2028, and the subject becomes
