@@ -175,7 +175,7 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     status=201,
     optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.OWN_ORDER,
-    errors=(409,),
+    errors=(409, 429),
 )
 def request_return(call: Call, order_id: str) -> dict[str, Any]:
     """Open a return (a store key bound to a store names no other location: 403);
@@ -209,7 +209,7 @@ def request_return(call: Call, order_id: str) -> dict[str, Any]:
     response=ReturnResponse,
     optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.STAFF,
-    errors=(409,),
+    errors=(409, 429),
 )
 def receive_return(call: Call, return_id: str) -> dict[str, Any]:
     """Goods are back (a store key bound to a store receives only there: 403, and only

@@ -151,7 +151,7 @@ def cancel(call: Call, token: str) -> dict[str, Any]:
     tag="tracking",
     optional_headers=(IDEMPOTENCY_HEADER,),
     access=Access.SIGNED,
-    errors=(409,),
+    errors=(409, 429),
 )
 def request_return(call: Call, token: str) -> dict[str, Any]:
     """Once per Idempotency-Key when one is sent."""

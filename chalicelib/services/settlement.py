@@ -17,7 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
-from chalicelib.domain.errors import PaymentGatewayUnavailable, PaymentRefused
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    PaymentGatewayUnavailable,
+    PaymentRefused,
+)
 from chalicelib.domain.events import Event, PaymentConfirmed
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentOperation, PaymentOperationType
@@ -199,6 +203,13 @@ def write_then_settle(
     try:
         settled = settle(order_id, deps, raise_if_owed=raise_if_owed, start=written.order)
         order = settled.order or order
+    except ConcurrentModification:
+        if raise_if_owed:
+            raise  # the workflow's step runs again and settles
+        # Written, and what it owes recorded with it and listed for the sweeper; other
+        # writers of the order settle it too. Not the caller's to send again (probe 203: a
+        # receipt done was answered 429, and sent again was "already received").
+        _log.info("settlement of %s left to the sweeper", order_id)
     finally:
         if written.change is not None:
             publish(deps, order, written.change)

@@ -245,3 +245,67 @@ def test_a_receipt_that_loses_races_to_other_receipts_is_applied_or_asked_again(
         assert (asked.value.status, asked.value.field) == (429, "return_id")
         monkeypatch.undo()
         assert deps.store.get_order(order.order_id).returns[0].status.value == "REQUESTED"
+
+
+def test_a_receipt_written_whose_settlement_loses_races_is_done_and_its_refund_settled_later(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe 203: a receipt written, whose settlement then lost every race to the other
+    receipts' settlements, was answered 429 "send this one again", and sent again was 409
+    "already received". It is done: the refund it owes is recorded and listed, and the
+    sweeper (or the next writer's settlement) gives it back."""
+    from chalicelib.domain.errors import ConcurrentModification
+
+    order = flows.delivered(deps)
+    opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
+    save = deps.store.save_order
+    saves = [0]
+
+    def contended_after_the_receipt(*args: Any, **kwargs: Any) -> None:
+        saves[0] += 1
+        if saves[0] > 1:  # the receipt's write went through; every later one loses
+            raise ConcurrentModification("the item changed while we worked on it")
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(deps.store, "save_order", contended_after_the_receipt)
+    received = returns.receive_return(opened.return_id, _store(deps), deps)
+    monkeypatch.undo()
+
+    assert received.returns[0].status.value == "RECEIVED"
+    stored = deps.store.get_order(order.order_id)
+    assert stored.returns[0].status.value == "RECEIVED"
+    assert [op.type.value for op in stored.payment.owed()] == ["refund"]
+    assert stored.payment.listed_as_owed
+    assert settlement.settle(order.order_id, deps).settled
+    assert deps.store.get_order(order.order_id).payment.refunded.amount > 0
+
+
+@pytest.mark.parametrize(("lost", "answered"), [(8, "opened"), (99, "try again")])
+def test_a_return_asked_while_others_are_asked_is_opened_or_asked_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, lost: int, answered: str
+) -> None:
+    """Probe 203: 20 returns of one order asked at once got one or two bare 409s ("the
+    item changed"), read as "cannot be returned". A request tries as a receipt does, and
+    one that loses every race is 429 naming its lines: send it again."""
+    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+
+    order = flows.delivered(deps)
+    save = deps.store.save_order
+    raced = [0]
+
+    def contended(*args: Any, **kwargs: Any) -> None:
+        if raced[0] < lost:  # other requests wrote the order first
+            raced[0] += 1
+            raise ConcurrentModification("the item changed while we worked on it")
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(deps.store, "save_order", contended)
+    if answered == "opened":
+        opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
+        assert deps.store.order_for_return(opened.return_id) == order.order_id
+    else:
+        with pytest.raises(TryAgainShortly) as asked:
+            returns.request_return(order.order_id, _request(_store(deps), 1), deps)
+        assert (asked.value.status, asked.value.field) == (429, "lines")
+        monkeypatch.undo()
+        assert deps.store.get_order(order.order_id).returns == []
