@@ -111,6 +111,16 @@ class Payment(DeferredModel):
         return max([since, *failures])
 
 
+FREE_PAYMENT_PREFIX = "free_"
+
+
 def free_payment_id(order_id: str) -> str:
     """The payment id of an order of 0.00, which no gateway is asked about."""
-    return f"free_{order_id}"
+    return f"{FREE_PAYMENT_PREFIX}{order_id}"
+
+
+def order_of_free_payment(payment_id: str) -> str | None:
+    """The order a 0.00 payment id names, or None for a gateway's payment id."""
+    if payment_id.startswith(FREE_PAYMENT_PREFIX):
+        return payment_id.removeprefix(FREE_PAYMENT_PREFIX)
+    return None

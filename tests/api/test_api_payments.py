@@ -101,3 +101,42 @@ def test_without_the_sandbox_gateway_the_ledger_route_is_404(client: Any, deps: 
     finally:
         deps.sandbox_ledger = saved
     assert_problem(response, 404, "payment_id")
+
+
+def test_a_free_order_s_ledger_holds_nothing_and_an_unknown_one_is_404(client: Any) -> None:
+    # Probe 203: a 0.00 order's payment id (it never asked the gateway) was 404 here, so
+    # a reconciliation over every order's payment id broke on it.
+    import json
+    import uuid
+
+    code = f"FREE{uuid.uuid4().hex[:8].upper()}"
+    created = client.http.post(
+        "/promotions",
+        headers=OPS | {"Content-Type": "application/json"},
+        body=json.dumps({"name": "Gratis", "code": code, "kind": "percent", "value": "100"}),
+    )
+    assert created.status_code == 201, created.body
+    pickup = {
+        "sku": "TSHIRT-BLK-M",
+        "quantity": 1,
+        "fulfillment": "pickup",
+        "location_id": "ST-MADRID",
+    }
+    body = order_body(coupon=code, lines=[pickup], shipping_address=None)
+    placed = place_order(client, body)
+    view = _settled_view(client, placed["order_id"], "READY_FOR_PICKUP")
+    assert view["total"] == ZERO
+
+    ledger = client.http.get(f"/sandbox/payments/{view['payment']['payment_id']}", headers=OPS)
+
+    assert ledger.status_code == 200, ledger.body
+    assert ledger.json_body == {
+        "payment_id": view["payment"]["payment_id"],
+        "authorized": ZERO,
+        "captured": ZERO,
+        "refunded": ZERO,
+        "voided": ZERO,
+        "operations": [],
+    }
+    made_up = client.http.get("/sandbox/payments/free_ord_00000000000000000000", headers=OPS)
+    assert_problem(made_up, 404, "payment_id")

@@ -143,3 +143,55 @@ def test_a_free_order_s_confirmation_speaks_of_no_payment(
     told_free, told_paid = confirmation(free), confirmation(paid)
     assert says in told_free and not_said not in told_free
     assert not_said in told_paid and says not in told_paid
+
+
+@pytest.mark.parametrize(
+    ("locale", "says", "not_said"),
+    [
+        ("es", "No tenías nada que pagar: no se te ha cobrado ni retenido nada.", "liberamos"),
+        ("en", "There was nothing to pay: nothing was charged or held.", "releasing"),
+    ],
+)
+def test_a_free_order_s_cancellation_speaks_of_no_card(
+    deps: Deps, locale: str, says: str, not_said: str
+) -> None:
+    # Probe 203: it said the amount held on the card was being released; none was asked.
+    customer = flows.body()["customer"] | {"locale": locale}
+    free = flows.shipped(deps, lines=PICKUP, coupon=_coupon(deps), customer=customer)
+    paid = flows.shipped(deps, lines=PICKUP, customer=customer)
+    for order in (free, paid):
+        ordering.cancel_order(order.order_id, deps)
+
+    sent = flows.mail_everything(deps)
+
+    def cancellation(order: Order) -> str:
+        (told,) = [
+            m["parts"]
+            for m in sent
+            if order.order_id in (subject := m["parts"].split("\n")[0])
+            and ("cancel" in subject.lower())
+        ]
+        return told
+
+    told_free, told_paid = cancellation(free), cancellation(paid)
+    assert says in told_free and not_said not in told_free
+    assert not_said in told_paid and says not in told_paid
+
+
+def test_a_free_order_that_could_not_be_served_speaks_of_no_card(deps: Deps) -> None:
+    # Its rejection said any amount held on the card was being released; none was asked.
+    from chalicelib.domain.errors import OutOfStock
+    from chalicelib.services import payment_steps, stock_steps
+    from chalicelib.services.step_models import OrderStep, RejectOrderInput
+
+    order = flows.place(deps, lines=PICKUP, coupon=_coupon(deps))
+    step = OrderStep(order_id=order.order_id)
+    payment_steps.authorize_payment(step, deps)
+    flows.sell_out(deps, "TSHIRT-BLK-M")
+    with pytest.raises(OutOfStock):
+        stock_steps.reserve_stock(step, deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+
+    (told,) = [m["parts"] for m in flows.mail_everything(deps) if "completar" in m["parts"]]
+    assert "No tenías nada que pagar: no se te ha cobrado ni retenido nada." in told
+    assert "retenido en tu tarjeta" not in told
