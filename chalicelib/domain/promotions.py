@@ -149,13 +149,16 @@ class Promotion(PromotionTerms):
 
     def ended(self, at: datetime) -> "Promotion | None":
         """The promotion ending at ``at`` (ops switching it off), or None when it has ended
-        by then already: an earlier end stands. One that has not begun ends where it
-        would have begun: its window is empty (a re-probe: an end before the start could
-        not be read back)."""
-        end = at if self.starts_at is None else max(at, self.starts_at)
-        if self.has_ended(end):
+        by then already: an earlier end stands. One that has not begun ends now, its
+        window empty from now (an end before its start could not be read back; probe 204:
+        ended where it would have begun, days ahead, it kept its code until then and
+        shoppers read "expired" at a date to come)."""
+        if self.has_ended(at):
             return None
-        return Promotion.model_validate(self.model_dump() | {"ends_at": end})
+        window = {"ends_at": at}
+        if self.starts_at is not None and self.starts_at > at:
+            window["starts_at"] = at
+        return Promotion.model_validate(self.model_dump() | window)
 
 
 def worth(promotion: PromotionTerms, subtotal: Decimal, shipping: Decimal = Decimal(0)) -> Decimal:

@@ -75,6 +75,17 @@ def customer_id_for(once: str) -> str:
     return f"cus_{digest[:16]}"
 
 
+def require_named_customer(customer_id: str, deps: Deps, field: str) -> tuple[str, dict[str, Any]]:
+    """The record a request's ``customer_id`` names (the one it was merged into, if so)
+    and its profile: 404 naming ``field`` when there is none, 409 when it was erased."""
+    if not deps.store.customer_exists(customer_id):
+        raise NotFound(f"no customer {customer_id}", field=field)
+    owner, profile = canonical_customer(customer_id, deps)
+    if profile.get("state") == ProfileState.ERASED:
+        raise Conflict(f"customer {customer_id} was erased", field=field)
+    return owner, profile
+
+
 def resolve_customer(
     ref: CustomerRef,
     deps: Deps,
@@ -94,13 +105,7 @@ def resolve_customer(
     for there."""
     identifiers = identifiers_of(ref.email, ref.phone, ref.loyalty_id, field_prefix)
     if ref.customer_id:
-        if not deps.store.customer_exists(ref.customer_id):
-            raise NotFound(f"no customer {ref.customer_id}", field=f"{field_prefix}customer_id")
-        owner, profile = canonical_customer(ref.customer_id, deps)
-        if profile.get("state") == ProfileState.ERASED:
-            raise Conflict(
-                f"customer {ref.customer_id} was erased", field=f"{field_prefix}customer_id"
-            )
+        owner, profile = require_named_customer(ref.customer_id, deps, f"{field_prefix}customer_id")
         # How the caller came by the id is not known: if the record has identifiers merely
         # attached, it may have been looked up by one of them, for someone else, unless the
         # order also gives one vouched for there.

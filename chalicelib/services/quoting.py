@@ -17,6 +17,7 @@ from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
 from chalicelib.services.availability import refuse_unservable
+from chalicelib.services.customers import require_named_customer
 from chalicelib.services.ordering import catalogue_lines
 from chalicelib.services.pricing_engine import attribution_of, price_request
 from chalicelib.services.promising import pickup_ready, ship_promise
@@ -97,6 +98,10 @@ def create_quote(
     ships = any(line.location_id is None for line in lines)
     country = address.country if address else "ES"
     refuse_unservable(request.lines, deps)
+    if request.customer is not None and request.customer.customer_id:
+        # As placing would (probe 204: a quote for an unknown id was priced, with the
+        # welcome coupon, and the order placed from it was 404).
+        require_named_customer(request.customer.customer_id, deps, "customer.customer_id")
     now = deps.clock()
     breakdown = price_request(request, lines, locations, now, deps)
     quote = Quote(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
@@ -521,23 +521,32 @@ def test_ops_switch_a_mistaken_automatic_promotion_off(client: Any, deps: Any) -
     assert next(p for p in listed if p["promotion_id"] == created["promotion_id"])["ends_at"]
 
 
-def test_a_promotion_switched_off_before_it_begins_ends_where_it_would_have_begun(
+def test_a_promotion_switched_off_before_it_begins_ends_now_and_frees_its_code(
     client: Any,
 ) -> None:
     # Found by a re-probe: its end, written before its start, could not be read back, and
-    # every promotion read failed with it (500), the console's panel too.
+    # every promotion read failed with it (500), the console's panel too. Probe 204: ended
+    # where it would have begun, days ahead, it kept its code until then (the corrected
+    # promotion under the printed code was 409) and shoppers read "expired" at a date to
+    # come. It ends now, its window empty from now.
     starts, ends = "2999-01-07T00:00:00Z", "2999-01-14T00:00:00Z"
     created = _coupon(client, starts_at=starts, ends_at=ends)
+    before = datetime.now(UTC)
 
     ended = _end(client, created["promotion_id"])
 
     assert ended.status_code == 200, ended.body
-    assert ended.json_body["starts_at"] == ended.json_body["ends_at"] == created["starts_at"]
+    assert ended.json_body["starts_at"] == ended.json_body["ends_at"]
+    ended_at = datetime.fromisoformat(ended.json_body["ends_at"])
+    assert before <= ended_at <= datetime.now(UTC)
     assert _read(client, created["promotion_id"]) == ended.json_body
     assert client.http.get("/promotions", headers=OPS).status_code == 200
     assert _end(client, created["promotion_id"]).json_body == ended.json_body
     refused = assert_problem(_quote(client, coupon=created["code"]), 422, "coupon")
-    assert "expired" in refused["detail"]
+    assert refused["detail"].endswith(f"expired at {ended_at.isoformat()}")
+    # The printed code is free for the promotion meant.
+    again = {"name": "Diez por ciento", "code": created["code"], "kind": "percent", "value": "10"}
+    assert _create(client, again).status_code == 201
 
 
 def test_a_once_per_customer_coupon_is_used_for_both_records_once_ops_merge_them(

@@ -93,6 +93,21 @@ def test_an_unknown_sku_is_404_naming_the_line(client: Any) -> None:
     assert_problem(_quote(client, _body([_ship("NOPE-1")])), 404, "lines.0.sku")
 
 
+def test_an_unknown_customer_id_is_404_as_placing_answers_it(client: Any, deps: Any) -> None:
+    # Probe 204: it was priced, the once-per-customer welcome coupon applied, and the
+    # order placed from the quote was 404.
+    customer = {"customer_id": "cus_doesnotexist00"}
+    assert_problem(
+        _quote(client, _body([_ship("TSHIRT-BLK-M")]) | {"customer": customer}),
+        404,
+        "customer.customer_id",
+    )
+    known = place_order(client, order_body())
+    found = {"customer_id": get_order(client, known["order_id"])["customer_id"]}
+    priced = _quote(client, _body([_ship("TSHIRT-BLK-M")]) | {"customer": found})
+    assert priced.status_code == 200, priced.body
+
+
 def test_more_than_can_be_served_is_409_out_of_stock(client: Any, deps: Any) -> None:
     sku = fresh_sku(deps, {"WH-GETAFE": 1})
     problem = assert_problem(_quote(client, _body([_ship("SOCKS-3P"), _ship(sku, 2)])), 409)

@@ -140,11 +140,12 @@ def test_an_automatic_promotion_ended_early_leaves_the_listing_of_those_running(
 
 def test_a_promotion_ended_before_it_began_reads_back_and_never_applies(store: Any) -> None:
     # Found by a re-probe: its end, before its start, could not be read back (a 500 on
-    # every promotion read). It ends where it would have begun: an empty window.
+    # every promotion read). It ends now, its window empty from now (probe 204).
     future = _promotion(starts_at=NOW + timedelta(days=3), ends_at=NOW + timedelta(days=7))
     store.create_promotion(future)
     ended = future.ended(NOW)
-    assert ended is not None and ended.ends_at == future.starts_at
+    assert ended is not None and ended.starts_at == ended.ends_at == NOW
+    assert ended.has_ended(NOW)
 
     store.replace_promotion(future, ended)
 

@@ -233,6 +233,20 @@ def test_free_shipping_waives_the_fee_and_shows_what_it_saved() -> None:
     assert [(p.promotion_id, p.amount) for p in quote.promotions] == [("p-fs", D("7.95"))]
 
 
+@pytest.mark.parametrize(("postal_code", "saved"), [("35001", "10.65"), ("51001", "13.60")])
+def test_free_shipping_where_tax_is_added_shows_the_fee_with_its_tax(
+    postal_code: str, saved: str
+) -> None:
+    # Probe 204: a Canary order read 9.95 off (the fee before IGIC) and paid 10.65 less;
+    # Ceuta's read 12.95 off, 13.60 less with IPSI. It shows what the shopper saves.
+    basket = [ship("A", 1, "20.00")]
+    without = price(basket, postal_code, FEES, [])
+    with_it = price(basket, postal_code, FEES, [promo("p-fs", kind="free_shipping")])
+
+    assert without.total - with_it.total == D(saved)
+    assert [(p.promotion_id, p.amount) for p in with_it.promotions] == [("p-fs", D(saved))]
+
+
 def test_discounts_apply_in_order_each_on_what_is_left() -> None:
     automatic = promo("p-a", kind="percent", value="10")
     coupon = promo("p-c", code="C", kind="percent", value="10")
