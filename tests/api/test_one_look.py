@@ -120,3 +120,18 @@ def test_the_one_time_code_email_has_the_same_look(deps: Any) -> None:
     assert "página de tu pedido" not in html
     # Nor thanks for shopping someone who may never have (probe 202).
     assert "Gracias por comprar" not in html
+
+
+@pytest.mark.parametrize("locale", ["es", "en"])
+def test_who_may_have_bought_nothing_is_not_thanked_for_shopping(client: Any, locale: str) -> None:
+    # Probe 203: a back-in-stock email to someone who only asked to be told, and the page
+    # of a dead or forged link, thanked the reader "for shopping with us".
+    context = {"email": "back_in_stock", "locale": locale, "sku": "COAT-WOOL"}
+    context |= {"product": "Abrigo de lana", "shop_url": "http://shop.test", "asked": True}
+    email = compose("back_in_stock_subject", "back_in_stock", locale, context)
+    gone = client.http.get("/track/v1.k0.0.ord_00000000000000000000.00", headers=HTML)
+    assert gone.status_code == 404
+
+    for html in (email.html, gone.body.decode()):
+        assert str(_module("partials/brand.html.j2").header()) in html
+        assert "Gracias por comprar" not in html and "Thank you for shopping" not in html
