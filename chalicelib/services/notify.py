@@ -58,6 +58,14 @@ def _money(wording: Wording, value: Any) -> str:
     return wording.money(money.amount, money.currency)
 
 
+def _is_zero(value: Any) -> bool:
+    """Whether an event's ``Money`` (or its JSON) is there and 0.00."""
+    if not value:
+        return False
+    money = value if isinstance(value, Money) else Money.model_validate(value)
+    return money.amount == 0
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
@@ -141,6 +149,9 @@ def email_context(
         # A return told at its receipt gives nothing back (its refund's event tells one
         # that does): "nothing to refund", not "refunded 0,00 €".
         "refunds_nothing": event.get("type") == EventType.RETURN_RECEIVED,
+        # A part that cost nothing (a 100 % coupon) gives nothing back when it is lost
+        # (probe 203: "we have refunded 0,00 €").
+        "cost_nothing": _is_zero(event.get("amount") or event.get("refund")),
         "voided": _money(w, event.get("voided")),
         "tracking_url": tracking_url(order.order_id, deps, generation),
         "survey_url": survey_url(order.order_id, deps, generation)

@@ -526,6 +526,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
         order={"order_id": "ord_1"},
         event_amount="12,00 €",
         refunds_nothing=False,
+        cost_nothing=False,
         tracking_url="https://orquesta.example/t/1",
         **facts,
     ).strip()
@@ -746,3 +747,20 @@ def test_a_customer_with_only_a_phone_is_texted_the_renewed_link(deps: Deps) -> 
     assert isinstance(deps.texter, Outgoing)
     (last,) = [t for t in deps.texter.sent if t["to"] == "+34655123126"][-1:]
     assert "ha cambiado" in last["parts"] and last["parts"].rstrip().endswith(new)
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [("es", "no hay nada que reembolsar"), ("en", "there is nothing to refund")],
+)
+def test_a_lost_parcel_that_cost_nothing_is_texted_without_a_refund(locale: str, says: str) -> None:
+    facts = {"carrier": "Rapido", "tracking_number": "RP1", "event_amount": "0,00 €"}
+    text = render(
+        f"texts/order.{locale}.txt.j2",
+        text="parcel_lost",
+        order={"order_id": "ord_1"},
+        cost_nothing=True,
+        tracking_url="https://orquesta.example/t/1",
+        **facts,
+    )
+    assert says in text and "0,00" not in text

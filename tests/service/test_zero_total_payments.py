@@ -195,3 +195,35 @@ def test_a_free_order_that_could_not_be_served_speaks_of_no_card(deps: Deps) -> 
     (told,) = [m["parts"] for m in flows.mail_everything(deps) if "completar" in m["parts"]]
     assert "No tenías nada que pagar: no se te ha cobrado ni retenido nada." in told
     assert "retenido en tu tarjeta" not in told
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("es", "Lo damos por perdido; no se te cobró, así que no hay nada que reembolsar."),
+        ("en", "We consider it lost; it was not charged, so there is nothing to refund."),
+    ],
+)
+def test_a_free_order_s_lost_parcel_refunds_nothing_and_says_so(
+    deps: Deps, locale: str, says: str
+) -> None:
+    # Probe 203: "we consider it lost and have refunded 0,00 €".
+    from chalicelib.services import lost_parcels, sla
+
+    free_shipping = PromotionTerms(name="Envío gratis", kind="free_shipping")
+    promotions.create_promotion(free_shipping, deps)
+    customer = flows.body()["customer"] | {"locale": locale}
+    order = flows.shipped(deps, coupon=_coupon(deps), customer=customer)
+    assert order.total.amount == 0
+    (parcel,) = order.fulfillments
+    assert sla.record_breach(order.order_id, parcel.fulfillment_id, deps)
+
+    lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+
+    (told,) = [
+        m["parts"]
+        for m in flows.mail_everything(deps)
+        if "perdido" in m["parts"] or "lost" in m["parts"].split("\n")[0]
+    ]
+    assert says in told
+    assert "reembolsado" not in told and "refunded" not in told
