@@ -79,6 +79,8 @@ class FulfillmentResponse(DeferredModel):
     shipment: ShipmentResponse | None = None
     pickup_code: str | None = None
     pickup_deadline: str | None = None
+    # Made ready while its store was shut: when the store opens (else null).
+    collect_from: str | None = None
 
 
 _MONEY_SHOWN = {
@@ -316,6 +318,7 @@ class OrderResponse(DeferredModel):
                     shipment=shipment,
                     pickup_code=f.pickup_code if sees_pickup_code_at(f.location_id) else None,
                     pickup_deadline=f.pickup_deadline.isoformat() if f.pickup_deadline else None,
+                    collect_from=f.collect_from.isoformat() if f.collect_from else None,
                 )
             )
         return cls(
@@ -560,6 +563,8 @@ class TrackedFulfillment(DeferredModel):
     lines: list[PartLine]
     pickup_code: str | None = None
     pickup_deadline: str | None = None
+    # Made ready while its store was shut: when the store opens (else null).
+    collect_from: str | None = None
     shipment: TrackedShipment | None
 
 

@@ -167,10 +167,11 @@ def _pickup_shown(fulfillment: Fulfillment) -> dict[str, Any]:
     if fulfillment.type is not FulfillmentType.PICKUP:
         return {}
     ready = fulfillment.status is FulfillmentStatus.READY_FOR_PICKUP
-    deadline = fulfillment.pickup_deadline
+    deadline, opens = fulfillment.pickup_deadline, fulfillment.collect_from
     return {
         "pickup_code": fulfillment.pickup_code if ready else None,
         "pickup_deadline": deadline.isoformat() if ready and deadline else None,
+        "collect_from": opens.isoformat() if ready and opens else None,
     }
 
 

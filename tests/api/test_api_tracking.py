@@ -175,9 +175,10 @@ def test_the_json_form_tells_a_pick_up_and_a_return_by_post_as_the_page_does(
     madrid = places["ST-MADRID"]
     assert waiting["location"]["name"] == madrid["name"]
     assert madrid["address"] in waiting["location"]["address"]
-    assert (waiting["pickup_code"], waiting["pickup_deadline"]) == (
+    assert (waiting["pickup_code"], waiting["pickup_deadline"], waiting["collect_from"]) == (
         pickup["pickup_code"],
         pickup["pickup_deadline"],
+        pickup["collect_from"],
     )
     assert waiting["lines"] == [{"sku": sku, "quantity": 1}]
     collected = client.http.post(
@@ -187,11 +188,12 @@ def test_the_json_form_tells_a_pick_up_and_a_return_by_post_as_the_page_does(
     )
     assert collected.status_code == 200, collected.body
     (handed,) = _tracked(client, path)["fulfillments"]
-    assert (handed["status"], handed["pickup_code"], handed["pickup_deadline"]) == (
-        "DELIVERED",
-        None,
-        None,
-    )
+    assert (
+        handed["status"],
+        handed["pickup_code"],
+        handed["pickup_deadline"],
+        handed["collect_from"],
+    ) == ("DELIVERED", None, None, None)
 
     body = {"lines": [{"sku": sku, "quantity": 1}], "reason": "Talla", "channel": "mail"}
     opened = client.http.post(f"{path}/returns", headers=JSON, body=json.dumps(body))

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import ConcurrentModification, NotFound, OrderCancelled
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.orders import Order
-from chalicelib.services import fulfillment_steps, ordering, stock_steps
+from chalicelib.services import fulfillment_steps, ordering, stock_steps, tracking
 from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import DispatchInput, OrderStep
 from tests.service import flows
@@ -67,6 +68,18 @@ def test_a_pick_up_ready_while_its_store_is_shut_waits_from_its_opening(deps: De
     # Madrid, to the second: not cut to the wait's whole seconds).
     assert ready.pickup_deadline == datetime(2026, 3, 12, 20, 0, tzinfo=UTC)
     assert deps.clock() + timedelta(seconds=wait) > ready.pickup_deadline
+    # A storefront or app drawing the order tells the same (GET /orders/{id}, the JSON).
+    stored = deps.store.get_order(order.order_id)
+    shown = OrderResponse.from_order(stored, "https://example.test/track/x")
+    (told,) = [f for f in shown.model_dump(mode="json")["fulfillments"] if f["type"] == "pickup"]
+    (tracked,) = [
+        f for f in tracking.tracking_view(stored)["fulfillments"] if f["type"] == "pickup"
+    ]
+    for view in (told, tracked):
+        assert (view["collect_from"], view["pickup_deadline"]) == (
+            "2026-03-09T09:00:00+00:00",
+            "2026-03-12T20:00:00+00:00",
+        )
 
 
 def test_no_promise_or_pickup_deadline_outlasts_the_wait(deps: Deps) -> None:
