@@ -112,25 +112,30 @@ class PaymentForm(PageForm):
 def refuse_other_sites(call: Call, message: str) -> None:
     """403 for a form the browser says was posted from another site: by ``Sec-Fetch-Site``
     (anything but this origin, or typed by the person), else by an ``Origin`` that is not
-    this one (probe 205: a post from ``https://evil.example`` was taken; only
-    ``Sec-Fetch-Site: cross-site`` was refused). ``Origin: null`` is what a browser sends
-    from a page with ``Referrer-Policy: no-referrer``, as ours are: it names no site."""
+    this one, the public address's scheme, host and port (probe 205: a post from
+    ``https://evil.example`` was taken; only ``Sec-Fetch-Site: cross-site`` was refused;
+    probe 206: another scheme on this host, or a ``Host`` header repeating the Origin,
+    passed). ``Origin: null`` is what a browser sends from a page with
+    ``Referrer-Policy: no-referrer``, as ours are: it names no site."""
     fetched_from = (call.header("sec-fetch-site") or "").strip().lower()
     if fetched_from and fetched_from not in ("same-origin", "none"):
         raise Forbidden(message, field="Sec-Fetch-Site")
-    origin = (call.header("origin") or "").strip().lower()
+    origin = (call.header("origin") or "").strip().lower().rstrip("/")
     if not origin or origin == "null":
         return
-    ours = {urlsplit(call.deps.settings.public_base_url).netloc.lower()}
-    host = call.header("host")
-    if host:
-        ours.add(host.strip().lower())
-    try:
-        posted_from = urlsplit(origin).netloc
-    except ValueError:
-        posted_from = ""
-    if posted_from not in ours:
+    if origin != _origin_of(call.deps.settings.public_base_url):
         raise Forbidden(message, field="Origin")
+
+
+def _origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of an address, as a browser's ``Origin`` writes it."""
+    parts = urlsplit(url.strip().lower())
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address, bracketed as in a URL
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
+    return f"{parts.scheme}://{host}{port}"
 
 
 def read_form(call: Call, model: type[Strict]) -> dict[str, Any]:

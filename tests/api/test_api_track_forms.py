@@ -129,8 +129,10 @@ def test_a_form_of_a_page_whose_link_was_revoked_meanwhile_gets_the_dead_link_pa
 
 
 def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
-    client: Any, deps: Any
+    client: Any, deps: Any, settings: Any
 ) -> None:
+    own_origin = settings.public_base_url.rstrip("/")
+    assert own_origin.startswith("http://"), own_origin
     order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
     good = hidden(page(client, path), "form-cancel")
     other_id, other_path = placed(
@@ -151,8 +153,13 @@ def test_a_forged_form_from_another_site_is_refused_and_changes_nothing(
         ({"Sec-Fetch-Site": "same-site"}, "Sec-Fetch-Site"),
         ({"Origin": "https://evil.example"}, "Origin"),
         ({"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}, "Origin"),
-        ({"Origin": "https://evil.example", "Host": "shop.test"}, "Origin"),
         ({"Origin": "not an origin"}, "Origin"),
+        # Probe 206: the Host header is the client's to choose, and an origin is its
+        # scheme too.
+        ({"Origin": "http://evil.example", "Host": "evil.example"}, "Origin"),
+        ({"Origin": own_origin.replace("http://", "https://", 1)}, "Origin"),
+        ({"Origin": own_origin.replace("http://", "ftp://", 1)}, "Origin"),
+        ({"Origin": f"{own_origin}@evil.example"}, "Origin"),
     ):
         assert_problem(post_form(client, path, "cancel", good, headers), 403, field)
     # JSON is the other routes' business.
@@ -213,16 +220,16 @@ def test_a_shipped_order_s_cancel_form_is_told_it_is_too_late(client: Any, deps:
 def test_a_form_from_the_page_itself_is_taken_whatever_its_browser_says_of_it(
     client: Any, deps: Any, settings: Any
 ) -> None:
-    # The page's own origin (as configured, or as the request's Host names it), "null"
-    # (what a browser sends from a page with Referrer-Policy: no-referrer, as ours), or
-    # nothing at all (an older browser): each post is the page's own.
+    # The page's own origin (its public address's, in any case), "null" (what a browser
+    # sends from a page with Referrer-Policy: no-referrer, as ours), or nothing at all (an
+    # older browser): each post is the page's own.
     order_id, path = placed(client, "SHIPPED")
     own = settings.public_base_url.rstrip("/")
     for number, headers in enumerate(
         (
             {"Origin": own, "Sec-Fetch-Site": "same-origin"},
             {"Origin": "null", "Sec-Fetch-Site": "same-origin"},
-            {"Origin": "http://shop.test", "Host": "shop.test"},
+            {"Origin": own.upper()},
             {"Sec-Fetch-Site": "none"},
             {},
         )
