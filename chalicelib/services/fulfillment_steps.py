@@ -52,13 +52,13 @@ def first_wait_seconds(order: Order, fulfillment: Fulfillment, deps: Deps) -> in
         _, promised = shipment_promise(order, fulfillment.location_id, deps)
         left = config.waits.duration(max(promised - deps.clock(), timedelta(0)))
         return max(1, int(left.total_seconds()) + 1 - config.waits.handling_seconds)
-    # Counted from now: the dispatch, a handling pause later, may find the store shut
-    # and start a day later; its deadline is then held to this wait's end, which is
-    # still the whole window after the moment it could first be collected from now.
-    now = deps.clock()
-    _, closes = pickup_times(fulfillment.location_id, now, deps)
+    # Counted from when the dispatch runs, after the handling pause (the wait starts
+    # then): a pause across closing time makes it ready on the next opening day (probe
+    # 206: counted from now, the window lost a day, its deadline held to this wait).
+    ready = deps.clock() + timedelta(seconds=config.waits.handling_seconds)
+    _, closes = pickup_times(fulfillment.location_id, ready, deps)
     # A second over, as for a parcel: the wait must not end before the store closes.
-    return max(1, int(config.waits.duration(closes - now).total_seconds()) + 1)
+    return max(1, int(config.waits.duration(closes - ready).total_seconds()) + 1)
 
 
 def dispatch_and_await(step: DispatchInput, deps: Deps) -> Empty:

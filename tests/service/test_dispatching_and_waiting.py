@@ -43,9 +43,11 @@ def test_the_reservation_hands_each_fulfillment_its_first_wait(deps: Deps) -> No
     assert waits[FulfillmentType.SHIP] == max(1, int(until_promise) + 1 - handling)
     # Monday 2 March 2026, 10:00 in Madrid: the 72 h window runs until the store closes
     # (21:00 there, 20:00 UTC) on the third day it opens after today, Thursday.
-    # A second over, so the wait never ends before the store closes.
+    # Counted from the dispatch, after the handling pause (the wait starts then), with a
+    # second over, so the wait never ends before the store closes.
     closes = datetime(2026, 3, 5, 20, 0, tzinfo=UTC)
-    until_closing = deps.settings.waits.duration(closes - deps.clock()).total_seconds()
+    dispatched = deps.clock() + timedelta(seconds=handling)
+    until_closing = deps.settings.waits.duration(closes - dispatched).total_seconds()
     assert waits[FulfillmentType.PICKUP] == int(until_closing) + 1
 
 
@@ -55,14 +57,16 @@ def test_a_pick_up_ready_while_its_store_is_shut_waits_from_its_opening(deps: De
     # (A fraction of a second: a deadline cut to whole seconds read "20:59".)
     deps.clock.now = datetime(2026, 3, 7, 21, 30, 0, 416645, tzinfo=UTC)  # type: ignore[attr-defined]
     pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
-    # As the workflow runs it: the wait's length from the reservation, then the dispatch.
+    # As the workflow runs it: the wait's length from the reservation, then the dispatch
+    # when the wait starts, after the handling pause.
     wait = fulfillment_steps.first_wait_seconds(order, pickup, deps)
+    entered = deps.clock.advance(seconds=deps.settings.waits.handling_seconds)  # type: ignore[attr-defined]
     step = _step(order, FulfillmentType.PICKUP, wait, "tok-pu")
-    fulfillment_steps.dispatch_and_await(step.model_copy(update={"entered_at": deps.clock()}), deps)
+    fulfillment_steps.dispatch_and_await(step.model_copy(update={"entered_at": entered}), deps)
 
     ready = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
     assert ready.status is FulfillmentStatus.READY_FOR_PICKUP
-    assert ready.ready_at == deps.clock()
+    assert ready.ready_at == entered
     assert ready.collect_from == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
     # Tuesday, Wednesday, Thursday: three opening days after Monday, to closing (21:00 in
     # Madrid, to the second: not cut to the wait's whole seconds).
@@ -180,3 +184,22 @@ def test_a_dispatch_that_wins_keeps_its_shipment_record(deps: Deps) -> None:
     parcel = deps.store.get_order(order.order_id).fulfillments[0].shipment
     assert parcel is not None
     assert deps.store.order_for_shipment(parcel.carrier, parcel.tracking_number) == order.order_id
+
+
+def test_a_handling_pause_across_closing_time_costs_the_pick_up_no_day(deps: Deps) -> None:
+    # Probe 206: reserved at 20:59:58 on a Saturday in Madrid (open), dispatched after the
+    # handling pause at 21:00:03 (shut): ready from Monday, but the wait was worked out
+    # as if ready on Saturday, and its end cut the deadline to Wednesday.
+    order = flows.reserved(deps, lines=flows.MIXED)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    handling = deps.settings.waits.handling_seconds
+    assert handling > 2
+    deps.clock.now = datetime(2026, 3, 7, 19, 59, 58, tzinfo=UTC)  # type: ignore[attr-defined]
+    wait = fulfillment_steps.first_wait_seconds(order, pickup, deps)
+    entered = deps.clock.advance(seconds=handling)  # type: ignore[attr-defined]
+    step = _step(order, FulfillmentType.PICKUP, wait, "tok-pu")
+    fulfillment_steps.dispatch_and_await(step.model_copy(update={"entered_at": entered}), deps)
+
+    ready = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
+    assert ready.collect_from == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+    assert ready.pickup_deadline == datetime(2026, 3, 12, 20, 0, tzinfo=UTC)
