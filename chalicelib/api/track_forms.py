@@ -41,6 +41,7 @@ from chalicelib.domain.errors import (
     InvalidRequest,
     NotFound,
     OrquestaError,
+    TryAgainShortly,
     UnsupportedMediaType,
 )
 from chalicelib.domain.orders import Order
@@ -271,6 +272,8 @@ def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     # A rendered form posted again with other values: what it asked first was done.
     if exc.status == 409 or isinstance(exc, IdempotencyKeyReused):
         return FormOutcome.CONFLICT, []
+    if isinstance(exc, TryAgainShortly):
+        return FormOutcome.BUSY, []
     if exc.status == 429:
         return FormOutcome.LIMITED, []
     if exc.status in (400, 404, 422) and named:

@@ -32,6 +32,10 @@ class FormOutcome(StrEnum):
     # the store meanwhile): the return form is still there, with fewer units.
     TOO_MANY = "too_many"
     LIMITED = "limited"  # done often enough for now (429): tickets, five a day per order
+    # Many changes to the order at once, and this one lost every race (429 ``Too many
+    # requests at once``): nothing was done, send it again now (probe 206: it read as the
+    # tickets' daily limit, "write again tomorrow").
+    BUSY = "busy"
     FAILED = "failed"  # our side or a service we use: try again later
 
 
@@ -94,6 +98,8 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.TOO_MANY: "No quedan tantas unidades por devolver.",
         FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
         FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo mañana.",
+        FormOutcome.BUSY: "Tu pedido está recibiendo otros cambios ahora mismo y no hemos hecho "
+        "nada. Inténtalo de nuevo en unos segundos.",
     },
     Language.EN: {
         FormOutcome.INVALID: "Please check these fields",
@@ -101,6 +107,8 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.TOO_MANY: "Not that many units are left to return.",
         FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
         FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.EN]} You can write again tomorrow.",
+        FormOutcome.BUSY: "Your order is taking other changes just now and nothing was done. "
+        "Please try again in a few seconds.",
     },
 }
 # After ``TOO_MANY``: what is left to return now, each as ``STILL_RETURNABLE_ITEM``.

@@ -358,6 +358,7 @@ def tracking_page(
                 FormOutcome.CONFLICT,
                 FormOutcome.TOO_MANY,
                 FormOutcome.LIMITED,
+                FormOutcome.BUSY,
                 FormOutcome.INVALID,
                 FormOutcome.FAILED,
             )

@@ -72,6 +72,10 @@
     if (status === 409) {
       return { outcome: "conflict", fields: [] };
     }
+    // Lost every race to other changes of the order: nothing done, send it again now.
+    if (status === 429 && /\/too-many-requests-at-once$/.test(String((problem && problem.type) || ""))) {
+      return { outcome: "busy", fields: [] };
+    }
     if (status === 429) {
       return { outcome: "limited", fields: [] };
     }

@@ -493,3 +493,43 @@ def test_a_return_of_more_units_than_are_left_says_how_many_are_left(
     form = form | {"quantity": "1", "key": "another-rendered-form"}
     query, shown = followed(client, path, "returns", post_form(client, path, "returns", form))
     assert notice(shown) == ("conflict", "Eso ya no se puede hacer con este pedido.")
+
+
+def test_a_return_that_loses_every_race_is_told_to_try_again_now_not_tomorrow(
+    client: Any, deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 206: 20 returns asked at once from the page while the carrier wrote to the
+    # order: those that lost every race read the tickets' daily limit, "you have written
+    # to us several times... write again tomorrow", and no return was opened.
+    from chalicelib.domain.errors import ConcurrentModification
+
+    order_id, path = placed(client, "SHIPPED")
+    shipment = deps.store.get_order(order_id).fulfillments[0].shipment
+    post_carrier_event(client, shipment.tracking_number)
+    wait_for_status(client, order_id, "DELIVERED")
+    form = hidden(page(client, path), "form-return") | {
+        "sku": "TSHIRT-BLK-M",
+        "quantity": "1",
+        "reason": "Talla",
+        "channel": "mail",
+    }
+
+    def always_beaten(*args: Any, **kwargs: Any) -> None:
+        raise ConcurrentModification("the item changed while we worked on it")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(deps.store, "save_order", always_beaten)
+        response = post_form(client, path, "returns", form)
+
+    query, shown = followed(client, path, "returns", response)
+    assert query == "form=returns&outcome=busy"
+    assert notice(shown) == (
+        "busy",
+        "Tu pedido está recibiendo otros cambios ahora mismo y no hemos hecho nada. "
+        "Inténtalo de nuevo en unos segundos.",
+    )
+    assert deps.store.get_order(order_id).returns == []
+    # Sent again, it is done.
+    _, shown = followed(client, path, "returns", post_form(client, path, "returns", form))
+    assert notice(shown)[0] == "done"
+    assert len(deps.store.get_order(order_id).returns) == 1
