@@ -32,8 +32,9 @@ tax on top (the Canaries' 9.95 pays IGIC; the mainland's 4.95 includes IVA). Def
 
 Promotions are applied in the order given (``promotions.choose`` puts the automatic one
 first), each percentage on what is left after the previous discount; a discount never
-takes the goods below zero. Free shipping's amount is the fee it waives, with its tax
-where the tax is added on top: what the shopper saves.
+takes the goods below zero. Free shipping's amount is the fee it waives. Every amount is
+before a tax added on top (the Canaries', Ceuta's, Melilla's), as ``discount`` and
+``shipping`` are: the promotions' amounts add up to the discount and the fee waived.
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -255,14 +256,12 @@ def price(
         shipping = ZERO if reached else zone_fee.fee
     for promotion in promotions:
         if promotion.kind is PromotionKind.FREE_SHIPPING:
-            # What the shopper saves: the fee, and its tax where the tax is added on top
-            # (probe 204: a Canary order read 9.95 off, and paid 10.65 less with IGIC).
-            waived = shipping
-            if place is not None and not place.tax.included:
-                waived += _tax(shipping, place.tax)
+            # The fee waived, before a tax added on top, as every amount of the breakdown
+            # (``discount``, ``shipping``): with its IGIC (probe 204's ask) it mixed bases
+            # with a coupon's amount beside it, and the list added up to nothing (probe 206).
             applied.append(
                 AppliedPromotion(
-                    promotion_id=promotion.promotion_id, name=promotion.name, amount=waived
+                    promotion_id=promotion.promotion_id, name=promotion.name, amount=shipping
                 )
             )
             shipping = ZERO

@@ -233,18 +233,30 @@ def test_free_shipping_waives_the_fee_and_shows_what_it_saved() -> None:
     assert [(p.promotion_id, p.amount) for p in quote.promotions] == [("p-fs", D("7.95"))]
 
 
-@pytest.mark.parametrize(("postal_code", "saved"), [("35001", "10.65"), ("51001", "13.60")])
-def test_free_shipping_where_tax_is_added_shows_the_fee_with_its_tax(
-    postal_code: str, saved: str
+@pytest.mark.parametrize(
+    ("postal_code", "fee", "saved"), [("35001", "9.95", "10.65"), ("51001", "12.95", "13.60")]
+)
+def test_where_tax_is_added_every_promotion_amount_is_before_it(
+    postal_code: str, fee: str, saved: str
 ) -> None:
-    # Probe 204: a Canary order read 9.95 off (the fee before IGIC) and paid 10.65 less;
-    # Ceuta's read 12.95 off, 13.60 less with IPSI. It shows what the shopper saves.
+    # Probe 204 asked free shipping to show what the shopper saves (the fee with its
+    # IGIC); probe 206 then found it beside a coupon's amount, before IGIC, the list adding
+    # up to nothing. Every amount is before the tax on top, as ``discount`` and
+    # ``shipping``; what the shopper saves is that plus its tax, in ``tax``.
     basket = [ship("A", 1, "20.00")]
+    fs, coupon = (
+        promo("p-fs", kind="free_shipping"),
+        promo("p-c", code="C", kind="percent", value="15"),
+    )
     without = price(basket, postal_code, FEES, [])
-    with_it = price(basket, postal_code, FEES, [promo("p-fs", kind="free_shipping")])
+    with_fs = price(basket, postal_code, FEES, [fs])
+    both = price(basket, postal_code, FEES, [coupon, fs])
 
-    assert without.total - with_it.total == D(saved)
-    assert [(p.promotion_id, p.amount) for p in with_it.promotions] == [("p-fs", D(saved))]
+    assert without.total - with_fs.total == D(saved)
+    assert [(p.promotion_id, p.amount) for p in with_fs.promotions] == [("p-fs", D(fee))]
+    amounts = {p.promotion_id: p.amount for p in both.promotions}
+    assert amounts == {"p-c": both.discount, "p-fs": D(fee)}
+    assert both.total == both.subtotal - both.discount + both.shipping + both.tax.amount
 
 
 def test_discounts_apply_in_order_each_on_what_is_left() -> None:
