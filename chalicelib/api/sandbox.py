@@ -51,11 +51,14 @@ def sandbox_payment(call: Call, payment_id: str) -> dict[str, Any]:
     free_order = order_of_free_payment(payment_id)
     if free_order is not None:
         # An order of 0.00 never asked the gateway: its ledger holds nothing (probe 203:
-        # 404, and a reconciliation over every order's payment id broke on it).
+        # 404, and a reconciliation over every order's payment id broke on it). Only its
+        # own payment id: a paid order's, made up, is no payment (probe 206).
         try:
-            call.deps.store.get_order(free_order)
-        except NotFound as exc:
-            raise NotFound(f"no payment {payment_id}", field="payment_id") from exc
+            paid_by = call.deps.store.get_order(free_order).payment.payment_id
+        except NotFound:
+            paid_by = None
+        if paid_by != payment_id:
+            raise NotFound(f"no payment {payment_id}", field="payment_id")
         nothing = Money.of("0.00")
         return SandboxPaymentResponse(
             payment_id=payment_id,

@@ -152,6 +152,9 @@ def email_context(
         # A part that cost nothing (a 100 % coupon) gives nothing back when it is lost
         # (probe 203: "we have refunded 0,00 €").
         "cost_nothing": _is_zero(event.get("amount") or event.get("refund")),
+        # Likewise a part not collected or cancelled whose share was 0.00: nothing to
+        # void, and "not charged (0,00 €)" says nothing (probe 206).
+        "voids_nothing": _is_zero(event.get("voided")),
         "voided": _money(w, event.get("voided")),
         "tracking_url": tracking_url(order.order_id, deps, generation),
         "survey_url": survey_url(order.order_id, deps, generation)

@@ -140,3 +140,9 @@ def test_a_free_order_s_ledger_holds_nothing_and_an_unknown_one_is_404(client: A
     }
     made_up = client.http.get("/sandbox/payments/free_ord_00000000000000000000", headers=OPS)
     assert_problem(made_up, 404, "payment_id")
+    # Probe 206: a paid order's id made into a free payment's read an empty ledger.
+    paid = place_order(client, order_body())
+    paid_view = _settled_view(client, paid["order_id"], "SHIPPED")
+    assert paid_view["payment"]["payment_id"].startswith("pay_")
+    as_free = client.http.get(f"/sandbox/payments/free_{paid['order_id']}", headers=OPS)
+    assert_problem(as_free, 404, "payment_id")

@@ -527,6 +527,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
         event_amount="12,00 €",
         refunds_nothing=False,
         cost_nothing=False,
+        voids_nothing=False,
         tracking_url="https://orquesta.example/t/1",
         **facts,
     ).strip()

@@ -227,3 +227,34 @@ def test_a_free_order_s_lost_parcel_refunds_nothing_and_says_so(
     ]
     assert says in told
     assert "reembolsado" not in told and "refunded" not in told
+    # Its subject (and the HTML's heading) promises no refund either (probe 206).
+    assert "devolvemos el dinero" not in told and "refunding" not in told
+
+
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("es", "Los hemos devuelto a la tienda y no se te cobrarán."),
+        ("en", "They went back to the store and you will not be charged for them."),
+    ],
+)
+def test_a_free_pick_up_not_collected_names_no_amount(deps: Deps, locale: str, says: str) -> None:
+    # Probe 206: "you will not be charged for them (€0.00)".
+    from chalicelib.services import fulfillment_steps
+    from chalicelib.services.step_models import FulfillmentStep
+
+    customer = flows.body()["customer"] | {"locale": locale}
+    order = flows.shipped(deps, lines=PICKUP, coupon=_coupon(deps), customer=customer)
+    (pickup,) = order.fulfillments
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    (told,) = [
+        m["parts"]
+        for m in flows.mail_everything(deps)
+        if "Madrid Centro" in m["parts"].split("\n")[0]
+        and ("cancelad" in m["parts"].split("\n")[0] or "cancelled" in m["parts"].split("\n")[0])
+    ]
+    assert says in told
+    assert "0,00" not in told.split("Subtotal")[0] and "0.00" not in told.split("Subtotal")[0]
