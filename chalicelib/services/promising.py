@@ -68,21 +68,28 @@ def pickup_ready(placed_at: datetime, store: Location) -> datetime:
 def pickup_times(location_id: str, ready_at: datetime, deps: Deps) -> tuple[datetime, datetime]:
     """From when and until when a pick-up ready at ``ready_at`` can be collected at the
     store (UTC, real time): its opening hours, its window counted in days it opens."""
-    store = next(
-        (loc for loc in deps.store.locations() if loc.location_id == location_id),
-        Location(
-            location_id=location_id,
-            type=LocationType.STORE,
-            name=location_id,
-            city="",
-            pickup=True,
-            ships=False,
-        ),
-    )
+    store = _location(location_id, LocationType.STORE, deps)
     start, deadline = pickup_window(
         ready_at, _pickup_store(store), timedelta(hours=store.pickup_window_hours)
     )
     return start.astimezone(UTC), deadline.astimezone(UTC)
+
+
+def _location(location_id: str, kind: LocationType, deps: Deps) -> Location:
+    """The location, or one of unknown whereabouts in its place (it was removed since the
+    order named it): head office's calendar, a store's pick-up or a warehouse's parcels."""
+    for location in deps.store.locations():
+        if location.location_id == location_id:
+            return location
+    store = kind is LocationType.STORE
+    return Location(
+        location_id=location_id,
+        type=kind,
+        name=location_id,
+        city="",
+        pickup=store,
+        ships=not store,
+    )
 
 
 def _pickup_store(store: Location) -> PickupStore:
@@ -98,15 +105,7 @@ def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrie
     """The carrier and promise for the order's parcel leaving ``location_id``: the
     quote's promise for it, else computed from when the order was placed."""
     address = order.shipping_address
-    locations = {location.location_id: location for location in deps.store.locations()}
-    origin = locations.get(location_id) or Location(
-        location_id=location_id,
-        type=LocationType.WAREHOUSE,
-        name=location_id,
-        city="",
-        pickup=False,
-        ships=True,
-    )
+    origin = _location(location_id, LocationType.WAREHOUSE, deps)
     country, postal_code = (address.country, address.postal_code) if address else ("ES", "")
     carrier, promised = ship_promise(order.placed_at, origin, country, postal_code, deps)
     # An order on a quote is held to the quote's promise for what leaves from there.
