@@ -260,6 +260,9 @@ class BackInStockSubscription(DeferredModel):
     # The language of the order refused or rejected (what the shopper was reading); a
     # wish made on the product page has none: the customer's, else Spanish.
     locale: str | None = None
+    # Whether the web had none of it when it was asked (None: asked before this was kept).
+    # One asked while out, still open while some is on the web, missed its crossing.
+    asked_while_out: bool | None = None
 
     def notify(self, at: datetime) -> None:
         """Its one email went out; it is closed. A second notice is refused."""
@@ -373,22 +376,32 @@ def due_notifications(
     subscriptions: Iterable[BackInStockSubscription], sku: str, before: int, after: int
 ) -> list[BackInStockSubscription]:
     """The subscriptions to ``sku`` to email now: every open one, when availability crossed
-    from 0; none otherwise. Each is notified (closed) as its email goes, so a crossing seen
-    twice emails nobody twice."""
-    if not crossed_from_zero(before, after):
-        return []
-    return [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
+    from 0; else, while some is on the web, those asked while there was none: a crossing
+    came since, and whoever wrote it read it as none (probe 208: two cancels at once each
+    counted the other's units as there before, and nobody was ever told). Each is
+    notified (closed) as its email goes, so a crossing seen twice emails nobody twice."""
+    waiting = [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
+    if crossed_from_zero(before, after):
+        return waiting
+    if after > 0:
+        return [s for s in waiting if s.asked_while_out]
+    return []
 
 
 def waiting_at(
     subscriptions: Iterable[BackInStockSubscription], sku: str, moment: datetime
 ) -> list[BackInStockSubscription]:
     """The open subscriptions to ``sku`` opened by ``moment``: those a stock write
-    that brought units back at that moment was due to tell, if it crossed from 0."""
+    that brought units back at that moment was due to tell, if it crossed from 0. Not one
+    asked while some was on the web: the write run again cannot know it crossed from 0
+    (probe 208: a cancel sent twice told a wish made while the web had 2 "back in stock")."""
     return [
         s
         for s in subscriptions
-        if s.sku == sku and s.status is SubscriptionStatus.OPEN and s.created_at <= moment
+        if s.sku == sku
+        and s.status is SubscriptionStatus.OPEN
+        and s.created_at <= moment
+        and s.asked_while_out is not False
     ]
 
 

@@ -133,6 +133,7 @@ def subscribe_back_in_stock(
             customer_id=_customer_for(address, deps),
             locale=locale,
         )
+        subscription.asked_while_out = _out_on_the_web(sku, deps)
         if _keep(subscription, deps):
             return subscription
     raise ConcurrentModification(f"the subscriptions to {sku} kept changing; try again")
@@ -167,11 +168,18 @@ def subscribe_shortage(
         order_id=order_id,
         locale=locale,
     )
+    for subscription in made:
+        subscription.asked_while_out = _out_on_the_web(subscription.sku, deps)
     return [
         subscription
         for subscription in made
         if not _wished_already(subscription, deps) and _keep(subscription, deps)
     ]
+
+
+def _out_on_the_web(sku: str, deps: Deps) -> bool:
+    """Whether the web has none of ``sku`` now (what a wish asked now waits for)."""
+    return available_to_promise(deps.store.stock_levels(sku)) <= 0
 
 
 def subscribe_order_shortage(

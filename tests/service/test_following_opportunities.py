@@ -1330,3 +1330,31 @@ def test_a_wish_bought_under_another_record_converts_when_the_records_are_merged
 
     (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
     assert (wish.status, wish.converted_by) == (OpportunityStatus.CONVERTED, bought.order_id)
+
+
+def test_a_wish_keeps_whether_the_web_had_none_when_it_was_asked_and_is_told_by_that(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 208: told "back in stock" by a cancel sent twice while the web had 2 all along
+    # (a wish asked with stock on the web), never told when two cancels at once each read
+    # the other's units as there before (a wish asked with none).
+    from chalicelib.services import inventory as inventory_service
+
+    sku = "TSHIRT-BLK-M"
+    in_stock = opportunities.subscribe_back_in_stock(sku, "in@example.com", deps)
+    flows.sell_out(deps, sku)
+    out = opportunities.subscribe_back_in_stock(sku, "out@example.com", deps)
+    assert (in_stock.asked_while_out, out.asked_while_out) == (False, True)
+
+    # Units come back, and the write that brought them does not see the crossing (as two
+    # releases at once each read the other's units as there before).
+    receipt = {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 2}
+    with monkeypatch.context() as patched:
+        patched.setattr(inventory_service, "on_availability", lambda *_args: 0)
+        inventory_service.record_movement(RecordMovementRequest.model_validate(receipt), deps)
+    assert flows.mail_everything(deps) == []
+
+    # The next check of the SKU's wishes (here, one that gave nothing back) tells the wish
+    # asked while out, and only it.
+    assert opportunities.stock_given_back(sku, [], deps) == 1
+    assert [m["to"] for m in flows.mail_everything(deps)] == ["out@example.com"]

@@ -34,6 +34,7 @@ from chalicelib.domain.opportunities import (
     payment_retry_opportunity,
     shortage_subscriptions,
     subscribe,
+    waiting_at,
 )
 from tests.support.builders import NOW
 
@@ -347,3 +348,25 @@ def test_a_sweep_tries_the_least_tried_first_then_the_oldest_and_no_more_than_it
     assert next_to_tell(owed, NOW, 10) == [newer, newest, oldest]
     assert next_to_tell(owed, NOW, 2) == [newer, newest]
     assert next_to_tell(owed, NOW + UNTOLD_RETRY_EVERY, 10)[-1] == resting
+
+
+def test_a_wish_made_while_none_was_on_the_web_is_told_once_some_is_whoever_saw_it() -> None:
+    # Probe 208: two cancels at once each counted the other's units as there before, so
+    # neither saw the crossing from 0, and the wish stayed open for good. One asked while
+    # there was none, still open while some is on the web, missed its crossing.
+    out, stocked, unknown = wish(email="out@x.es"), wish(email="in@x.es"), wish(email="old@x.es")
+    out.asked_while_out, stocked.asked_while_out = True, False
+    waiting = [out, stocked, unknown]
+
+    assert due_notifications(waiting, "MUG-WHT", 1, 2) == [out]
+    assert due_notifications(waiting, "MUG-WHT", 2, 0) == []
+    assert due_notifications(waiting, "MUG-WHT", 0, 2) == waiting  # a crossing: everyone
+
+
+def test_a_write_run_again_tells_no_wish_made_while_some_was_on_the_web() -> None:
+    # Probe 208: a cancel sent twice told "back in stock" to a wish made while the web
+    # had 2 (it wanted more): the run again cannot know its first run crossed from 0.
+    out, stocked, unknown = wish(email="out@x.es"), wish(email="in@x.es"), wish(email="old@x.es")
+    out.asked_while_out, stocked.asked_while_out = True, False
+
+    assert waiting_at([out, stocked, unknown], "MUG-WHT", LATER) == [out, unknown]
