@@ -106,7 +106,7 @@ def _ticket_for_token(call: Call, ticket_id: str) -> Ticket:
     response=TicketResponse,
     tag="customers",
     access=Access.STAFF,
-    errors=(409,),
+    errors=(409, 429),
     optional_headers=(IDEMPOTENCY_HEADER,),
 )
 def update_ticket(call: Call, ticket_id: str) -> dict[str, Any]:

@@ -113,3 +113,38 @@ def test_a_note_is_kept_on_the_ticket(deps: Deps) -> None:
     tickets.update_ticket(ticket_id, None, "called the carrier", "agent-2", deps)
     (note,) = tickets.get_ticket(ticket_id, deps).notes
     assert note.text == "called the carrier"
+
+
+@pytest.mark.parametrize(("lost", "answered"), [(8, "noted"), (99, "try again")])
+def test_a_note_among_many_at_once_is_kept_or_asked_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, lost: int, answered: str
+) -> None:
+    # Probe 207: 20 notes on one ticket at once got one or two bare 409s ("the item
+    # changed"), read as "cannot be noted". A note tries as a receipt does, and one that
+    # loses every race is 429 naming note: send it again.
+    from typing import Any
+
+    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+
+    order = flows.place(deps)
+    assert order.customer_id is not None
+    ticket_id = _open(deps, order.customer_id).ticket_id  # type: ignore[attr-defined]
+    save = deps.customers.save_ticket
+    raced = [0]
+
+    def contended(*args: Any, **kwargs: Any) -> None:
+        if raced[0] < lost:  # other staff wrote the ticket first
+            raced[0] += 1
+            raise ConcurrentModification("the item changed while we worked on it")
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(deps.customers, "save_ticket", contended)
+    if answered == "noted":
+        tickets.update_ticket(ticket_id, None, "called back", "agent-1", deps)
+        assert tickets.get_ticket(ticket_id, deps).notes[-1].text == "called back"
+    else:
+        with pytest.raises(TryAgainShortly) as asked:
+            tickets.update_ticket(ticket_id, None, "called back", "agent-1", deps)
+        assert (asked.value.status, asked.value.field) == (429, "note")
+        monkeypatch.undo()
+        assert all(n.text != "called back" for n in tickets.get_ticket(ticket_id, deps).notes)
