@@ -42,6 +42,11 @@ class ExecutionRow(DeferredModel):
         description="For a stopped (ABORTED) execution, its order's status: CANCELLED when a "
         "cancel stopped it with nothing held; null for any other execution",
     )
+    order_attention: bool = Field(
+        default=False,
+        description="For a stopped execution, whether its order is marked for ops' attention "
+        "(the stop left something to look at, even if the order is at rest)",
+    )
 
 
 class ExecutionsResponse(DeferredModel):

@@ -55,12 +55,18 @@ def _with_order_status(row: dict[str, Any], deps: Deps) -> dict[str, Any]:
     picking time stops the execution with nothing held (ordering.cancel_order): ops should
     tell that from a stop that left an order half-way. Only stopped rows read their order."""
     if row["status"] != "ABORTED":
-        return {**row, "order_status": None}
+        return {**row, "order_status": None, "order_attention": False}
     try:
-        order_status: str | None = deps.store.get_order(row["order_id"]).status.value
+        order = deps.store.get_order(row["order_id"])
     except NotFound:
-        order_status = None
-    return {**row, "order_status": order_status}
+        return {**row, "order_status": None, "order_attention": False}
+    # A stop that cancelled the order through compensation leaves it at rest but marked
+    # (probe 207: drawn grey, "ABORTED · order cancelled", as a harmless stop).
+    return {
+        **row,
+        "order_status": order.status.value,
+        "order_attention": order.attention is not None,
+    }
 
 
 def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:

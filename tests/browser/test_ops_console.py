@@ -281,12 +281,13 @@ def _pill(browser: Any, selector: str) -> tuple[str, str]:
     return pill.text, str(pill.get_attribute("class"))
 
 
-def test_a_stopped_execution_whose_order_is_at_rest_is_drawn_as_no_fault(
+def test_a_stop_whose_compensation_cancelled_the_order_stays_red_a_clean_one_is_grey(
     browser: Any, console_stack: RunningStack, console_shop: Shop, screenshots: Path
 ) -> None:
     # A cancel during a long picking time stops the execution with nothing held; the list
-    # drew it red, as a stop that left an order half-way. Here the stop's compensation
-    # cancels a pick-up; the parcel stopped in the other test stays red.
+    # drew it red, as a stop that left an order half-way: it is grey now. Probe 207: a
+    # stop whose compensation cancelled the order (marked for ops, its alert under "Needs
+    # attention") was drawn grey too, as no fault; it stays red.
     body = order_body(
         lines=[
             {
@@ -307,11 +308,18 @@ def test_a_stopped_execution_whose_order_is_at_rest_is_drawn_as_no_fault(
     row = f"#executions tr.execution[data-order-id='{order_id}'] .pill"
     wait_for(browser, lambda d: d.find_elements("css selector", row))
     text, classes = _pill(browser, row)
-    assert text == "ABORTED · order cancelled"
-    assert "at-rest" in classes.split()
+    assert text == "ABORTED"
+    assert "at-rest" not in classes.split()
     browser.find_element("css selector", f"#executions a[href='#order={order_id}']").click()
-    wait_for(browser, lambda d: _pill(d, "#execution-status")[0] == "ABORTED · order cancelled")
-    element_screenshot(browser, "#executions", screenshots / "ops-stopped-at-rest.png")
+    wait_for(browser, lambda d: _pill(d, "#execution-status")[0] == "ABORTED")
+    element_screenshot(browser, "#executions", screenshots / "ops-stopped-compensated.png")
+    # The page's own drawing of a clean stop (a cancel during picking, which this stack's
+    # zero picking time cannot make): grey, "order cancelled".
+    drawn = browser.execute_script(
+        "const p = OrquestaConsole.executionPill('ABORTED', 'CANCELLED', false);"
+        "return [p.textContent, p.className];"
+    )
+    assert drawn == ["ABORTED · order cancelled", "pill ABORTED at-rest"]
 
 
 def test_a_stopped_execution_is_retried_from_the_order_panel(

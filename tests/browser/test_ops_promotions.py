@@ -156,3 +156,42 @@ def test_ops_switch_a_coupon_off_from_the_console(
     quote = {k: v for k, v in order_body(coupon=code).items() if k not in ("payment", "consent")}
     refused = console_shop.post("/quotes", quote, STOREFRONT)
     assert refused.status_code == 422, refused.text
+
+
+def test_a_promotion_s_last_day_in_the_console_is_valid_all_that_day(
+    browser: Any, console_stack: RunningStack
+) -> None:
+    # Probe 207: "Ends (UTC day)" 2026-12-20 sent ends_at 2026-12-20T00:00:00Z, and the
+    # coupon was refused all that day; today's date made a promotion refused from the
+    # start, answered 201 with no warning.
+    from datetime import UTC, datetime, timedelta
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#promotion-form"))
+    set_day = "document.querySelector('#promo-ends').value = arguments[0];"
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    late = f"LAST{uuid.uuid4().hex[:6].upper()}"
+    _type(browser, "#promo-name", "Last day")
+    _type(browser, "#promo-code", late)
+    _type(browser, "#promo-value", "10")
+    browser.execute_script(set_day, yesterday)
+    browser.find_element("css selector", "#promo-submit").click()
+    error = wait_for(browser, visible("#promo-error"))
+    assert "that day is over" in error.text
+
+    def listed(code: str) -> Any:
+        promotions = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30)
+        return next((p for p in promotions.json()["promotions"] if p["code"] == code), None)
+
+    assert listed(late) is None
+    browser.execute_script(set_day, "2999-12-20")
+    browser.find_element("css selector", "#promo-submit").click()
+    created = wait_for(browser, lambda _d: listed(late))
+    assert created["ends_at"] == "2999-12-21T00:00:00Z"
+    row = wait_for(
+        browser,
+        lambda d: d.execute_script(
+            ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
+        ),
+    )
+    assert "→ 2999-12-21 00:00 UTC" in row[4]

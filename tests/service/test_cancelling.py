@@ -14,6 +14,7 @@ from chalicelib.services import (
     fulfillment_steps,
     ordering,
     payment_steps,
+    recovery,
     settlement,
     stock_steps,
 )
@@ -166,17 +167,28 @@ def test_the_console_lists_a_stopped_execution_with_where_its_order_stands(deps:
     assert isinstance(deps.workflow, FakeWorkflow)
     deps.workflow.end(deps.workflow.execution_arn(halfway.order_id), "ABORTED")  # ops stopped it
     running = flows.place(deps)
+    # Stopped, and its stop compensated: cancelled, at rest, but marked for ops (probe
+    # 207: drawn grey as a harmless stop while its alert stood under "Needs attention").
+    compensated = flows.reserved(deps)
+    arn = deps.workflow.execution_arn(compensated.order_id)
+    deps.workflow.end(arn, "ABORTED")
+    recovery.execution_ended(arn, compensated.order_id, "ABORTED", deps)
+    assert deps.store.get_order(compensated.order_id).status is OrderStatus.CANCELLED
 
     listed = console.executions_overview(None, 50, deps)
 
     rows = {row["order_id"]: row for row in listed["executions"]}
     assert rows[cancelled.order_id]["order_status"] == "CANCELLED"
+    assert rows[cancelled.order_id]["order_attention"] is False
+    assert rows[compensated.order_id]["order_status"] == "CANCELLED"
+    assert rows[compensated.order_id]["order_attention"] is True
     assert rows[halfway.order_id]["order_status"] == "RESERVED"
     assert rows[running.order_id]["status"] == "RUNNING"
     assert rows[running.order_id]["order_status"] is None
     stopped = console.executions_overview("ABORTED", 50, deps)
-    assert stopped["counts"]["ABORTED"] == 2
+    assert stopped["counts"]["ABORTED"] == 3
     assert {row["order_id"] for row in stopped["executions"]} == {
         cancelled.order_id,
         halfway.order_id,
+        compensated.order_id,
     }

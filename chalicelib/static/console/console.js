@@ -206,7 +206,7 @@
         'data-order-id': execution.order_id, 'data-status': execution.status,
       },
       h('td', {}, link),
-      h('td', {}, executionPill(execution.status, execution.order_status)),
+      h('td', {}, executionPill(execution.status, execution.order_status, execution.order_attention)),
       h('td', { text: when(execution.started_at) }),
       h('td', { text: when(execution.stopped_at) }));
       row.addEventListener('click', (event) => {
@@ -225,8 +225,10 @@
   // time stops it with nothing held. Its pill is quiet and says where the order stands; a
   // stop that left an order half-way stays red (and is under "Needs attention").
   const AT_REST = ['REJECTED', 'CANCELLED', 'RETURNED']; // domain/order_status.py AT_REST
-  function executionPill(status, orderStatus) {
-    const atRest = status === 'ABORTED' && AT_REST.includes(orderStatus);
+  // Grey only for a stop that left its order at rest with nothing for ops to look at (a
+  // cancel during picking); one that the compensation cancelled stays red (probe 207).
+  function executionPill(status, orderStatus, attention) {
+    const atRest = status === 'ABORTED' && AT_REST.includes(orderStatus) && !attention;
     return h('span', {
       class: `pill ${status}${atRest ? ' at-rest' : ''}`,
       text: atRest ? `${status} · order ${orderStatus.toLowerCase()}` : status,
@@ -243,7 +245,7 @@
     const note = more ? `${shown} of the newest ${loaded} shown, ${all} in all` : `${shown} of ${loaded} shown`;
     return note + (needle ? ` (filtered by “${needle}”)` : '');
   }
-  window.OrquestaConsole = Object.freeze({ executionsNote });
+  window.OrquestaConsole = Object.freeze({ executionsNote, executionPill });
 
   $('#status-filter').addEventListener('change', loadExecutions);
   $('#order-filter').addEventListener('input', renderExecutions);
@@ -337,7 +339,7 @@
       $('#order-status').textContent = timeline.status;
       renderParts(order);
       renderTimeline(timeline);
-      renderExecution(execution, definition, timeline.status);
+      renderExecution(execution, definition, timeline.status, Boolean(order.attention));
       offerRetry(orderId, timeline.status, execution);
       $('#order-panel').setAttribute('data-loaded', 'true');
       $('#order-panel').scrollIntoView({ block: 'start' });
@@ -423,8 +425,8 @@
     return status === 'RUNNING' ? 'running' : `— (${status.toLowerCase().replace('_', ' ')})`;
   }
 
-  function renderExecution(execution, definition, orderStatus) {
-    const pill = executionPill(execution.status, orderStatus);
+  function renderExecution(execution, definition, orderStatus, attention) {
+    const pill = executionPill(execution.status, orderStatus, attention);
     $('#execution-status').className = pill.className;
     $('#execution-status').textContent = pill.textContent;
     const link = $('#console-link');

@@ -15,9 +15,19 @@
       return KIND_LABELS[p.kind] || p.kind;
     }
 
+    // To the minute, in UTC: an end at midnight is the day before's last moment, not that
+    // day (probe 207: "→ 2026-12-20" read as valid on the 20th).
     function windowOf(p) {
-      const day = (iso) => (iso ? iso.slice(0, 10) : '…');
-      return p.starts_at || p.ends_at ? `${day(p.starts_at)} → ${day(p.ends_at)}` : 'always';
+      const moment = (iso) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : '…');
+      return p.starts_at || p.ends_at ? `${moment(p.starts_at)} → ${moment(p.ends_at)} UTC` : 'always';
+    }
+
+    // The form's "Last day (UTC)": valid all that day, so it ends when the next one begins
+    // (probe 207: it ended when the chosen day began, a coupon refused all its last day).
+    function endOfDay(day) {
+      const next = new Date(`${day}T00:00:00Z`);
+      next.setUTCDate(next.getUTCDate() + 1);
+      return next.toISOString().replace('.000Z', 'Z');
     }
 
     // --- Promotions ---------------------------------------------------------------------
@@ -86,7 +96,7 @@
       if (value('#promo-code')) body.code = value('#promo-code');
       if (body.kind !== 'free_shipping' && value('#promo-value')) body.value = value('#promo-value');
       if (value('#promo-min')) body.min_subtotal = value('#promo-min');
-      if (value('#promo-ends')) body.ends_at = `${value('#promo-ends')}T00:00:00Z`;
+      if (value('#promo-ends')) body.ends_at = endOfDay(value('#promo-ends'));
       if (value('#promo-max')) body.max_redemptions = Number(value('#promo-max'));
       if ($('#promo-once').checked) body.once_per_customer = true;
       if (value('#promo-campaign')) body.campaign = value('#promo-campaign');
@@ -96,9 +106,16 @@
     async function createPromotion(event) {
       event.preventDefault();
       const button = $('#promo-submit');
+      const body = formBody();
+      if (body.ends_at && new Date(body.ends_at) <= new Date()) {
+        // Staff meant a promotion that runs: one whose last day is over would be refused
+        // to every shopper from the start.
+        showError('#promo-error', 'Last day: that day is over (UTC).');
+        return;
+      }
       button.disabled = true;
       try {
-        const created = await api('/promotions', undefined, { method: 'POST', body: formBody() });
+        const created = await api('/promotions', undefined, { method: 'POST', body });
         showError('#promo-error', '');
         $('#promotion-form').reset();
         $('#promo-created').textContent = `Created ${created.code || created.name} (${created.promotion_id}).`;
