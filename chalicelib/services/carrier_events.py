@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chalicelib.domain.errors import (
-    ConcurrentModification,
     InvalidRequest,
     NotFound,
     TryAgainShortly,
@@ -27,7 +26,13 @@ from chalicelib.domain.tickets import BY_CARRIER
 from chalicelib.presentation.wording import Wording
 from chalicelib.services.alert_once import alert_once, resolve_open
 from chalicelib.services.alerts import late_parcel_delivered
-from chalicelib.services.order_writes import CONTENDED_ATTEMPTS, Change, announce_again, mutate
+from chalicelib.services.order_writes import (
+    CONTENDED_ATTEMPTS,
+    Change,
+    announce_again,
+    mutate,
+    sent_again_when_contended,
+)
 from chalicelib.services.sla import (
     exception_ticket_id,
     note_late_ticket,
@@ -340,13 +345,10 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
             )
         return Change(result=Outcome(occurred_at))
 
+    busy = f"parcel {event.tracking_number} is taking other events; send this one again"
     try:
-        written = mutate(deps, order_id, decide, attempts=EVENT_WRITE_ATTEMPTS)
-    except ConcurrentModification as exc:
-        raise TryAgainShortly(
-            f"parcel {event.tracking_number} is taking other events; send this one again",
-            field="tracking_number",
-        ) from exc
+        with sent_again_when_contended(busy, "tracking_number"):
+            written = mutate(deps, order_id, decide, attempts=EVENT_WRITE_ATTEMPTS)
     except _NotOnItsOrderYet as missing:
         # An event sent while the parcel's booking is written was answered 422, which a
         # carrier does not send again (re-probe 188): the booking lands in moments.

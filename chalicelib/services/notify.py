@@ -50,20 +50,23 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 
+def _money_of(value: Any) -> Money | None:
+    """A ``Money`` or its JSON (as an event carries it), or None for nothing."""
+    if not value:
+        return None
+    return value if isinstance(value, Money) else Money.model_validate(value)
+
+
 def _money(wording: Wording, value: Any) -> str:
     """A ``Money`` or its JSON in the customer's notation; empty for nothing."""
-    if not value:
-        return ""
-    money = value if isinstance(value, Money) else Money.model_validate(value)
-    return wording.money(money.amount, money.currency)
+    money = _money_of(value)
+    return wording.money(money.amount, money.currency) if money else ""
 
 
 def _is_zero(value: Any) -> bool:
     """Whether an event's ``Money`` (or its JSON) is there and 0.00."""
-    if not value:
-        return False
-    money = value if isinstance(value, Money) else Money.model_validate(value)
-    return money.amount == 0
+    money = _money_of(value)
+    return money is not None and money.amount == 0
 
 
 def _lower_first(text: str) -> str:
@@ -104,6 +107,8 @@ def email_context(
     )
     shipment = fulfillment.shipment if fulfillment else None
     store = _pickup_store(fulfillment, deps)
+    # A pick-up's times on the store's clock, named where the customer's own is another.
+    at_store = w.at(store.postal_code if store else None)
     refunded = order.payment.refunded
     rows = breakdown_rows(order, w.language)
     settled = settled_rows(order, w.language)
@@ -172,15 +177,9 @@ def email_context(
         "location_name": store.name if store else "",
         "location_address": store.street_address() if store and store.address else "",
         "pickup_code": fulfillment.pickup_code if fulfillment else "",
-        "pickup_deadline": _when(
-            w.at(store.postal_code if store else None),
-            fulfillment.pickup_deadline if fulfillment else None,
-        ),
+        "pickup_deadline": _when(at_store, fulfillment.pickup_deadline if fulfillment else None),
         # The store was shut when the pick-up became ready: from when it opens.
-        "collect_from": _when(
-            w.at(store.postal_code if store else None),
-            fulfillment.collect_from if fulfillment else None,
-        ),
+        "collect_from": _when(at_store, fulfillment.collect_from if fulfillment else None),
         # A part cancelled while others are still on their way says so; not when nothing
         # else is left to happen (all cancelled, or already delivered).
         "rest_carries_on": fulfillment is not None

@@ -4,7 +4,8 @@ status event published once the write has succeeded."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic
 
 from typing_extensions import TypeVar
 
-from chalicelib.domain.errors import ConcurrentModification, NotFound
+from chalicelib.domain.errors import ConcurrentModification, NotFound, TryAgainShortly
 from chalicelib.domain.events import Event, OrderStatusChanged
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.order_status import HistoryEntry, OrderStatus
@@ -36,6 +37,19 @@ MAX_ATTEMPTS = 5
 # events together, tills receiving returns of one order): as many as a projection tries,
 # each pause under 50 ms; one that loses every race is asked to send again (429).
 CONTENDED_ATTEMPTS = 12
+
+
+@contextmanager
+def sent_again_when_contended(detail: str, field: str) -> Iterator[None]:
+    """Around a write many make to one item at once (receipts and returns of one order,
+    a parcel's events, notes on a ticket): one that lost every race wrote nothing, and is
+    429 ``TryAgainShortly`` naming ``field`` with ``detail``, not a bare 409 a sender
+    reads as final (probes 202, 203, 207)."""
+    try:
+        yield
+    except ConcurrentModification as exc:
+        raise TryAgainShortly(detail, field=field) from exc
+
 
 _log = logging.getLogger(__name__)
 

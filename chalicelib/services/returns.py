@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.catalog import Location
 from chalicelib.domain.erasure import ERASED
-from chalicelib.domain.errors import (
-    ConcurrentModification,
-    Conflict,
-    NotFound,
-    TryAgainShortly,
-    UnknownReferences,
-)
+from chalicelib.domain.errors import Conflict, NotFound, UnknownReferences
 from chalicelib.domain.events import ReturnReceived, ReturnRequested
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import AttentionKind, Order
@@ -40,6 +34,7 @@ from chalicelib.services.order_writes import (
     Unchanged,
     announce_again,
     mutate,
+    sent_again_when_contended,
 )
 
 if TYPE_CHECKING:
@@ -104,14 +99,10 @@ def request_return(
         event = ReturnRequested.of(order_id, return_id, now)
         return Change(return_ids=[return_id], events=[event], result=created)
 
-    try:
+    # 20 returns asked at once got one or two bare 409s (probe 203).
+    busy = f"order {order_id} is taking other requests; send this one again"
+    with sent_again_when_contended(busy, "lines"):
         created = mutate(deps, order_id, decide, attempts=CONTENDED_ATTEMPTS).result
-    except ConcurrentModification as exc:
-        # Every attempt lost its race to other writes of the order (probe 203: 20 returns
-        # asked at once got one or two bare 409s, read as "cannot be returned").
-        raise TryAgainShortly(
-            f"order {order_id} is taking other requests; send this one again", field="lines"
-        ) from exc
     assert created is not None  # the decision always opens the return, or raises
     return created
 
@@ -169,16 +160,13 @@ def receive_return(
         return Change(entry=entry, stock=stock, events=[received_event], result=token)
 
     # A gateway failure leaves the refund owed on the order: the sweeper retries it.
+    # 20 tills at once got 4 bare 409s, read as "cannot be received" (probe 202).
+    busy = f"order {order_id} is taking other receipts; send this one again"
     try:
-        written, order = settlement.write_then_settle(
-            deps, order_id, decide, attempts=CONTENDED_ATTEMPTS
-        )
-    except ConcurrentModification as exc:
-        # Every attempt lost its race to other receipts of the same order (probe 202: 20
-        # tills at once got 4 bare 409s, read as "cannot be received"): send it again.
-        raise TryAgainShortly(
-            f"order {order_id} is taking other receipts; send this one again", field="return_id"
-        ) from exc
+        with sent_again_when_contended(busy, "return_id"):
+            written, order = settlement.write_then_settle(
+                deps, order_id, decide, attempts=CONTENDED_ATTEMPTS
+            )
     except Conflict:
         _finish_receipt(order_id, return_id, location_id, deps)
         raise

@@ -9,12 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.customers import ProfileState
-from chalicelib.domain.errors import (
-    ConcurrentModification,
-    Conflict,
-    NotFound,
-    TryAgainShortly,
-)
+from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
@@ -30,7 +25,7 @@ from chalicelib.services.customers import (
     vouched_contact,
 )
 from chalicelib.services.emails import compose, email_record, send_once
-from chalicelib.services.order_writes import CONTENDED_ATTEMPTS
+from chalicelib.services.order_writes import CONTENDED_ATTEMPTS, sent_again_when_contended
 from chalicelib.services.retries import retried
 from chalicelib.services.tracking import tracking_url
 
@@ -179,15 +174,10 @@ def update_ticket(
         deps.customers.save_ticket(ticket)
         return ticket, resolved_now, now.isoformat()
 
-    try:
-        # As many tries as writes many make to one item at once: staff noting a busy
-        # ticket together (probe 207: 20 notes at once, one or two bare 409s).
+    # Staff noting a busy ticket together (probe 207: 20 notes at once, bare 409s).
+    busy = f"ticket {ticket_id} is taking other changes; send this one again"
+    with sent_again_when_contended(busy, "note" if note else "status"):
         ticket, resolved_now, at = retried(save, CONTENDED_ATTEMPTS)
-    except ConcurrentModification as exc:
-        raise TryAgainShortly(
-            f"ticket {ticket_id} is taking other changes; send this one again",
-            field="note" if note else "status",
-        ) from exc
     if resolved_now:
         deps.events.publish(_event("ticket.resolved", ticket, at))
     return ticket
