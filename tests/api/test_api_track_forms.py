@@ -20,6 +20,7 @@ from tests.support.api import customer_360, place_order
 from tests.support.flow import fresh_sku, post_carrier_event
 from tests.support.orders import wait_for_status
 from tests.support.pages import form_target
+from tests.support.races import lose_races
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 HTML = {"Accept": "text/html"}
@@ -501,8 +502,6 @@ def test_a_return_that_loses_every_race_is_told_to_try_again_now_not_tomorrow(
     # Probe 206: 20 returns asked at once from the page while the carrier wrote to the
     # order: those that lost every race read the tickets' daily limit, "you have written
     # to us several times... write again tomorrow", and no return was opened.
-    from chalicelib.domain.errors import ConcurrentModification
-
     order_id, path = placed(client, "SHIPPED")
     shipment = deps.store.get_order(order_id).fulfillments[0].shipment
     post_carrier_event(client, shipment.tracking_number)
@@ -514,11 +513,8 @@ def test_a_return_that_loses_every_race_is_told_to_try_again_now_not_tomorrow(
         "channel": "mail",
     }
 
-    def always_beaten(*args: Any, **kwargs: Any) -> None:
-        raise ConcurrentModification("the item changed while we worked on it")
-
     with monkeypatch.context() as patched:
-        patched.setattr(deps.store, "save_order", always_beaten)
+        lose_races(patched, deps.store, "save_order", lost=10**6)
         response = post_form(client, path, "returns", form)
 
     query, shown = followed(client, path, "returns", response)

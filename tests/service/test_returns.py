@@ -17,6 +17,7 @@ from chalicelib.domain.settlement import extra_value
 from chalicelib.services import customer_export, customer_projection, returns, settlement
 from tests.fakes import Clock, FakeGateway
 from tests.service import flows
+from tests.support.races import lose_races
 
 
 def _request(location_id: str, quantity: int = 2) -> RequestReturnRequest:
@@ -221,20 +222,11 @@ def test_a_receipt_that_loses_races_to_other_receipts_is_applied_or_asked_again(
     """Probe 202: 20 tills receiving returns of one order at once got 4 bare 409s ("the
     item changed"), which a till reads as "cannot be received". A receipt now tries as a
     carrier's event does, and one that loses every race is 429: send it again."""
-    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+    from chalicelib.domain.errors import TryAgainShortly
 
     order = flows.delivered(deps)
     opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
-    save = deps.store.save_order
-    raced = [0]
-
-    def contended(*args: Any, **kwargs: Any) -> None:
-        if raced[0] < lost:  # other receipts wrote the order first
-            raced[0] += 1
-            raise ConcurrentModification("the item changed while we worked on it")
-        save(*args, **kwargs)
-
-    monkeypatch.setattr(deps.store, "save_order", contended)
+    lose_races(monkeypatch, deps.store, "save_order", lost)  # other receipts wrote first
 
     if answered == "received":
         received = returns.receive_return(opened.return_id, _store(deps), deps)
@@ -254,20 +246,10 @@ def test_a_receipt_written_whose_settlement_loses_races_is_done_and_its_refund_s
     receipts' settlements, was answered 429 "send this one again", and sent again was 409
     "already received". It is done: the refund it owes is recorded and listed, and the
     sweeper (or the next writer's settlement) gives it back."""
-    from chalicelib.domain.errors import ConcurrentModification
-
     order = flows.delivered(deps)
     opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
-    save = deps.store.save_order
-    saves = [0]
-
-    def contended_after_the_receipt(*args: Any, **kwargs: Any) -> None:
-        saves[0] += 1
-        if saves[0] > 1:  # the receipt's write went through; every later one loses
-            raise ConcurrentModification("the item changed while we worked on it")
-        save(*args, **kwargs)
-
-    monkeypatch.setattr(deps.store, "save_order", contended_after_the_receipt)
+    # The receipt's write goes through; every later one loses.
+    lose_races(monkeypatch, deps.store, "save_order", lost=99, first_won=1)
     received = returns.receive_return(opened.return_id, _store(deps), deps)
     monkeypatch.undo()
 
@@ -287,19 +269,10 @@ def test_a_return_asked_while_others_are_asked_is_opened_or_asked_again(
     """Probe 203: 20 returns of one order asked at once got one or two bare 409s ("the
     item changed"), read as "cannot be returned". A request tries as a receipt does, and
     one that loses every race is 429 naming its lines: send it again."""
-    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+    from chalicelib.domain.errors import TryAgainShortly
 
     order = flows.delivered(deps)
-    save = deps.store.save_order
-    raced = [0]
-
-    def contended(*args: Any, **kwargs: Any) -> None:
-        if raced[0] < lost:  # other requests wrote the order first
-            raced[0] += 1
-            raise ConcurrentModification("the item changed while we worked on it")
-        save(*args, **kwargs)
-
-    monkeypatch.setattr(deps.store, "save_order", contended)
+    lose_races(monkeypatch, deps.store, "save_order", lost)  # other requests wrote first
     if answered == "opened":
         opened = returns.request_return(order.order_id, _request(_store(deps), 1), deps)
         assert deps.store.order_for_return(opened.return_id) == order.order_id

@@ -11,6 +11,7 @@ from chalicelib.ports import CustomerRecord
 from chalicelib.services import tickets
 from tests.fakes import RecordingEvents
 from tests.service import flows
+from tests.support.races import lose_races
 
 
 def _events(deps: Deps, kind: str) -> list[dict[str, object]]:
@@ -122,23 +123,12 @@ def test_a_note_among_many_at_once_is_kept_or_asked_again(
     # Probe 207: 20 notes on one ticket at once got one or two bare 409s ("the item
     # changed"), read as "cannot be noted". A note tries as a receipt does, and one that
     # loses every race is 429 naming note: send it again.
-    from typing import Any
-
-    from chalicelib.domain.errors import ConcurrentModification, TryAgainShortly
+    from chalicelib.domain.errors import TryAgainShortly
 
     order = flows.place(deps)
     assert order.customer_id is not None
     ticket_id = _open(deps, order.customer_id).ticket_id  # type: ignore[attr-defined]
-    save = deps.customers.save_ticket
-    raced = [0]
-
-    def contended(*args: Any, **kwargs: Any) -> None:
-        if raced[0] < lost:  # other staff wrote the ticket first
-            raced[0] += 1
-            raise ConcurrentModification("the item changed while we worked on it")
-        save(*args, **kwargs)
-
-    monkeypatch.setattr(deps.customers, "save_ticket", contended)
+    lose_races(monkeypatch, deps.customers, "save_ticket", lost)  # other staff wrote first
     if answered == "noted":
         tickets.update_ticket(ticket_id, None, "called back", "agent-1", deps)
         assert tickets.get_ticket(ticket_id, deps).notes[-1].text == "called back"
