@@ -85,25 +85,14 @@ def send_code(email: str | None, phone: str | None, deps: Deps, sender: str) -> 
     minutes = deps.settings.verification_code_ttl_seconds // 60
     valid_until = int(now.timestamp()) + deps.settings.verification_code_ttl_seconds
     deps.access.put_code(key, code_hash, kid, valid_until)
-    text = (
-        f"Tu código de Orquesta es {code}. Caduca en {minutes} minutos.\n"
-        f"Your Orquesta code is {code}. It expires in {minutes} minutes.\n"
-    )
+    words = {"code": code, "minutes": minutes}
     if identifier.type is IdentifierType.EMAIL:
         subject = f"Tu código: {code} / Your code"
-        html = render(
-            "emails/verification_code.html.j2", subject=subject, code=code, minutes=minutes
-        )
-        # The email's text part says what its HTML does (probe 199: only the HTML said it).
-        unasked = (
-            "\nSi no lo has pedido tú, ignora este correo."
-            " / If you did not ask for it, ignore this email.\n"
-        )
-        deps.mailer.send(identifier.value, subject, html, text + unasked)
+        html = render("emails/verification_code.html.j2", subject=subject, **words)
+        text = render("emails/verification_code.txt.j2", **words) + "\n"
+        deps.mailer.send(identifier.value, subject, html, text)
         return
-    # The text message says it too (probe 202), as briefly as a text allows.
-    unasked = "Si no lo pediste, ignóralo. / If you did not ask for it, ignore it.\n"
-    deps.texter.send(identifier.value, text + unasked)
+    deps.texter.send(identifier.value, render("texts/verification_code.txt.j2", **words) + "\n")
 
 
 def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) -> Verified:
