@@ -473,6 +473,57 @@ def test_a_return_of_more_units_than_are_left_says_how_many_with_javascript(
     screenshot(phone, screenshots, "customer-page-return-too-many-es-390.png")
 
 
+# The answer a return request gets when it lost every race to other changes of the order
+# (``order_writes.sent_again_when_contended``), as the API's problem handler writes it.
+LOST_EVERY_RACE = """
+const body = JSON.stringify(arguments[0]);
+window.fetch = function () {
+  return Promise.resolve(new Response(body, {
+    status: 429,
+    headers: {"Content-Type": "application/problem+json", "Retry-After": "1"}
+  }));
+};
+"""
+
+
+def test_a_return_that_lost_every_race_says_so_and_can_be_sent_again_with_javascript(
+    phone: Any, shop: Shop
+) -> None:
+    # Note 60: the plain form says "busy, send it again" for this 429 and the script chose
+    # its words by the problem's type; no race could be made from a browser, so the page's
+    # own request is answered as the stack answers one that lost every race.
+    from chalicelib.api.http import problem_document
+    from chalicelib.domain.errors import TryAgainShortly
+
+    placed = shop.place_ok(order_body())
+    delivered_by_its_carrier(shop, placed["order_id"])
+    open_page(phone, shop, placed)
+    lost = TryAgainShortly("the order is taking other changes; send it again", field="lines")
+    phone.execute_script(
+        LOST_EVERY_RACE,
+        problem_document(lost.status, lost.title, lost.detail, lost.field_errors()),
+    )
+    typed = {"quantity": "1", "reason": "Talla", "channel": "mail"}
+    submit(phone, "form-return", typed)
+
+    told = wait_for(
+        phone, lambda d: d.find_element("css selector", "#form-return .message.error").text
+    )
+    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.BUSY], told
+    # Nothing was done, and what was typed is still there to send again.
+    assert shop.order(placed["order_id"])["returns"] == []
+    assert (
+        phone.find_element("css selector", "#form-return [name=reason]").get_attribute("value")
+        == "Talla"
+    )
+    assert phone.find_element("css selector", "#form-return button[type=submit]").is_enabled()
+
+    open_page(phone, shop, placed)  # the page's own fetch again
+    submit(phone, "form-return", typed)
+    wait_for(phone, lambda d: "Solicitada" in d.find_element("tag name", "body").text)
+    assert [r["status"] for r in shop.order(placed["order_id"])["returns"]] == ["REQUESTED"]
+
+
 ID_LINES = """
 const h1 = document.querySelector('h1');
 const walker = document.createTreeWalker(h1, NodeFilter.SHOW_TEXT);
