@@ -299,6 +299,41 @@ def test_malformed_json_is_400_naming_the_body(client: Any, deps: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("once", "twice", "field"),
+    [
+        # Probe 211: read as the last, so two quantities charged the second.
+        ('"quantity": 2', '"quantity": 1, "quantity": 3', "lines.0.quantity"),
+        ('"sku": "TSHIRT-BLK-M"', '"sku": "TSHIRT-BLK-M", "sku": "JEANS-32"', "lines.0.sku"),
+        ('"channel": "web"', '"channel": "web", "channel": "phone"', "channel"),
+    ],
+)
+def test_a_member_given_twice_is_422_naming_it_and_stores_nothing(
+    client: Any, deps: Any, once: str, twice: str, field: str
+) -> None:
+    body = order_body()
+    raw = json.dumps(body)
+    assert raw.count(once) == 1
+    raw = raw.replace(once, twice)
+
+    response, key = post_order(client, raw)
+
+    problem = assert_problem(response, 422, field)
+    assert problem["errors"] == [{"field": field, "message": "give this member once"}]
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
+def test_the_same_name_in_two_objects_is_no_repeat(client: Any, deps: Any) -> None:
+    # Two lines each naming their sku, and a name in the address and in the customer.
+    body = order_body()
+    body["lines"].append({**body["lines"][0], "sku": "JEANS-32"})
+    assert "name" in body["customer"] and "name" in body["shipping_address"]
+
+    response, _ = post_order(client, body)
+
+    assert response.status_code == 202, response.body
+
+
+@pytest.mark.parametrize(
     "content_type",
     [
         "text/plain",
