@@ -57,6 +57,14 @@ MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 # one character outside it is not blank.
 _STRIPPED = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK = f"[^{_STRIPPED}]"
+# Characters that show nothing on their own (soft hyphen, zero-width and direction marks,
+# fillers, variation selectors, the braille blank): text of only these is no visible text
+# (probe 211: an email greeted "Hola \u200b:"). Within the Basic Multilingual Plane, so
+# that the schema's pattern reads alike in ECMA-262 without its ``u`` flag.
+_INVISIBLE = (
+    "\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064"
+    "\u206a-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+)
 # Line breaks and the other control characters (C0, DEL, C1, Unicode's line and paragraph
 # separators) belong in no name, address line or subject: in an email's greeting or its
 # Subject: header a line break starts text the sender never wrote (a probe planted a fake
@@ -82,13 +90,23 @@ class Refusing:
     def check(self, value: object) -> object:
         if isinstance(value, str) and re.search(f"[{self.refused}]", value):
             raise ValueError(self.words)
+        # Blank text is the length's to refuse (it is trimmed first); text of invisible
+        # characters alone is refused here.
+        if (
+            self.visible
+            and isinstance(value, str)
+            and re.search(NON_BLANK, value)
+            and not re.search(self._visible(), value)
+        ):
+            raise ValueError("only characters that show nothing: write some visible text")
         return value
+
+    def _visible(self) -> str:
+        return f"[^{_STRIPPED}{_INVISIBLE}{self.refused}]"
 
     def pattern(self) -> str:
         allowed = f"[^{self.refused}]*"
-        return (
-            f"^{allowed}[^{_STRIPPED}{self.refused}]{allowed}$" if self.visible else f"^{allowed}$"
-        )
+        return f"^{allowed}{self._visible()}{allowed}$" if self.visible else f"^{allowed}$"
 
     def __get_pydantic_core_schema__(
         self, source: Any, handler: GetCoreSchemaHandler
@@ -105,7 +123,8 @@ _ONE_LINE = "one line of text: no line breaks or other control characters"
 _TEXT = "text: no control characters other than tabs and line breaks"
 # One line, possibly empty, and one line with a visible character.
 OneLine = Annotated[str, Refusing(_CONTROL, _ONE_LINE)]
-OneLineText = Annotated[str, Refusing(_CONTROL, _ONE_LINE, visible=True)]
+ONE_LINE_TEXT = (_CONTROL, _ONE_LINE, True)
+OneLineText = Annotated[str, Refusing(*ONE_LINE_TEXT)]
 # Free text, possibly empty, and free text with a visible character.
 Text = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT)]
 WrittenText = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT, visible=True)]
@@ -339,7 +358,11 @@ class CustomerRef(Strict):
     loyalty_id: LoyaltyId | None = Field(
         default=None, description="Up to 32 letters and digits; spaces are ignored"
     )
-    name: OneLine | None = Field(default=None, max_length=200)
+    # Null for no name; a name given shows something (probe 211: "   " was kept as "").
+    name: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200), Refusing(*ONE_LINE_TEXT)]
+        | None
+    ) = None
     locale: Literal["es", "en"] = "es"
 
     def has_identifier(self) -> bool:

@@ -96,6 +96,23 @@ def test_invalid_email_creates_nobody_even_with_a_valid_phone(client: Any) -> No
     assert later.json_body["created"] is True
 
 
+@pytest.mark.parametrize("name", ["   ", "\u200b", "\ufeff\u2800"])
+def test_a_name_that_shows_nothing_is_422_and_founds_no_record(client: Any, name: str) -> None:
+    # Probe 211: "   " founded a record named "", and "\u200b" was greeted in emails.
+    email = f"nombre-{uuid.uuid4().hex[:8]}@example.com"
+
+    assert_problem(_identify(client, {"email": email, "name": name}), 422, "name")
+    refused = client.http.post(
+        "/orders",
+        headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+        body=json.dumps(order_body(customer={"email": email, "name": name})),
+    )
+    assert_problem(refused, 422, "customer.name")
+
+    later = _identify(client, {"email": email, "name": "Ana"})
+    assert later.json_body["created"] is True
+
+
 def test_no_identifier_at_all_is_422(client: Any) -> None:
     response = _identify(client, {"name": "Nadie"})
 

@@ -17,6 +17,7 @@ from chalicelib.domain.requests import (
     MAX_LINES,
     MAX_RESERVED_LINES,
     CarrierEventRequest,
+    CustomerRef,
     PlaceOrderRequest,
     ReceiveReturnRequest,
     RequestReturnRequest,
@@ -430,7 +431,12 @@ def test_a_promotion_window_given_with_an_offset_is_kept_in_utc() -> None:
 
 @pytest.mark.parametrize(
     "character",
-    ["\t", "\n", "\r", " ", "\x85", "\xa0", "\u2000", "\u3000", "\x1c", "\x1d", "\x1f", "a", "ñ"],
+    [
+        *("\t", "\n", "\r", " ", "\x85", "\xa0", "\u2000", "\u3000", "\x1c", "\x1d", "\x1f"),
+        # Characters that show nothing (probe 211: an email greeted "Hola \u200b:").
+        *("\u200b", "\ufeff", "\u2800", "\xad", "\u200e", "\u2060", "\u3164", "\ufe0f"),
+        *("a", "ñ", "😀", "\u0301"),
+    ],
 )
 def test_the_schema_and_the_model_agree_on_what_is_blank(character: str) -> None:
     # The schema's pattern for required text says which strings are not blank (nor hold a
@@ -450,6 +456,21 @@ def test_the_schema_and_the_model_agree_on_what_is_blank(character: str) -> None
     except ValidationError:
         model_says_blank = True
     assert schema_says_blank == model_says_blank
+
+
+@pytest.mark.parametrize("name", ["   ", "", "\u200b", "\ufeff\u2800", "\u200e \u200b"])
+def test_a_customer_s_name_given_shows_something(name: str) -> None:
+    # Probe 211: "   " was kept as "" by POST /customers, and "\u200b" greeted in emails.
+    with pytest.raises(ValidationError) as refused:
+        CustomerRef.model_validate({"email": "ana@example.com", "name": name})
+    assert [error["loc"] for error in refused.value.errors()] == [("name",)]
+
+
+def test_a_customer_s_name_may_be_left_out_or_hold_invisible_marks_between_letters() -> None:
+    assert CustomerRef.model_validate({"email": "ana@example.com", "name": None}).name is None
+    assert CustomerRef.model_validate({"email": "ana@example.com"}).name is None
+    joined = "Ana\u200bMaría 👩\u200d💻"
+    assert CustomerRef.model_validate({"email": "a@example.com", "name": joined}).name == joined
 
 
 def test_a_refusal_naming_two_fields_for_one_reason_says_it_once() -> None:
