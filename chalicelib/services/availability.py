@@ -42,22 +42,28 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
     short = short_lines(demands, stock)
     if short:
         raise UnservableLines(
-            [
-                (
-                    f"lines.{index}",
-                    f"not enough {demands[index].sku} "
-                    + (
-                        f"at {demands[index].location_id}"
-                        if demands[index].location_id
-                        else "at any location that ships"
-                    )
-                    + f" for {demands[index].quantity}",
-                )
-                for index in short
-            ],
+            [(f"lines.{index}", _short_words(demands, index)) for index in short],
             _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock),
         )
     refuse_too_split(demands, stock)
+
+
+def _short_words(demands: list[Demand], index: int) -> str:
+    """Why line ``index`` is short: lines of one SKU at one place are judged together, so
+    they are said together (probe 210: two lines of 103 against 205 each read "not
+    enough for 103")."""
+    demand = demands[index]
+    where = f"at {demand.location_id}" if demand.location_id else "at any location that ships"
+    together = [
+        at
+        for at, other in enumerate(demands)
+        if (other.sku, other.location_id) == (demand.sku, demand.location_id)
+    ]
+    if len(together) == 1:
+        return f"not enough {demand.sku} {where} for {demand.quantity}"
+    total = sum(demands[at].quantity for at in together)
+    named = ", ".join(f"lines.{at}" for at in together)
+    return f"not enough {demand.sku} {where} for {total} ({named} together)"
 
 
 def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> None:

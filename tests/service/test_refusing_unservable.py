@@ -68,6 +68,22 @@ def test_lines_for_the_same_sku_are_judged_together(deps: Deps) -> None:
     lines = [{"sku": SKU, "quantity": half, "fulfillment": "ship"}] * 2
     refused = _refused(deps, lines)
     assert [field for field, _ in refused.field_errors()] == ["lines.0", "lines.1"]
+    # Said together too (probe 210: each read "not enough ... for" its own half, which
+    # the stock could serve).
+    together = (
+        f"not enough {SKU} at any location that ships for {2 * half} (lines.0, lines.1 together)"
+    )
+    assert [words for _, words in refused.field_errors()] == [together, together]
+
+
+def test_a_short_line_beside_another_sku_s_speaks_of_its_own_quantity(deps: Deps) -> None:
+    wanted = _at(deps, "ST-MADRID") + 1
+    lines = [
+        {"sku": SKU, "quantity": 1, "fulfillment": "ship"},
+        {"sku": SKU, "quantity": wanted, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    refused = _refused(deps, lines)
+    assert refused.field_errors() == [("lines.1", f"not enough {SKU} at ST-MADRID for {wanted}")]
 
 
 def test_units_promised_to_orders_are_not_promised_again(deps: Deps) -> None:
