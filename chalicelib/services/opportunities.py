@@ -135,6 +135,7 @@ def subscribe_back_in_stock(
         )
         subscription.asked_while_out = _out_on_the_web(sku, deps)
         if _keep(subscription, deps):
+            _told_if_back_already([subscription], deps)
             return subscription
     raise ConcurrentModification(f"the subscriptions to {sku} kept changing; try again")
 
@@ -170,16 +171,31 @@ def subscribe_shortage(
     )
     for subscription in made:
         subscription.asked_while_out = _out_on_the_web(subscription.sku, deps)
-    return [
+    kept = [
         subscription
         for subscription in made
         if not _wished_already(subscription, deps) and _keep(subscription, deps)
     ]
+    _told_if_back_already(kept, deps)
+    return kept
 
 
 def _out_on_the_web(sku: str, deps: Deps) -> bool:
     """Whether the web has none of ``sku`` now (what a wish asked now waits for)."""
     return available_to_promise(deps.store.stock_levels(sku)) <= 0
+
+
+def _told_if_back_already(kept: list[BackInStockSubscription], deps: Deps) -> None:
+    """Wishes asked while the web had none, just kept: the stock is read again, and each
+    is told now if some came back since it was read (probe 209: a receipt landing between
+    the read and the write read the SKU's wishes without this one, and it stayed open with
+    units on the web). Whoever tells it too, its notice goes once (``_tell_one``)."""
+    for subscription in kept:
+        if subscription.asked_while_out and not _out_on_the_web(subscription.sku, deps):
+            told_safely(
+                partial(_tell_back_in_stock, subscription.sku, [subscription], deps),
+                after=f"a wish for {subscription.sku} was kept",
+            )
 
 
 def subscribe_order_shortage(

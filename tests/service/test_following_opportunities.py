@@ -1358,3 +1358,42 @@ def test_a_wish_keeps_whether_the_web_had_none_when_it_was_asked_and_is_told_by_
     # asked while out, and only it.
     assert opportunities.stock_given_back(sku, [], deps) == 1
     assert [m["to"] for m in flows.mail_everything(deps)] == ["out@example.com"]
+
+
+@pytest.mark.parametrize("asked", ["on the product page", "by a refused order"])
+def test_a_wish_kept_just_after_a_restock_read_the_wishes_is_told_at_once(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch, asked: str
+) -> None:
+    # Probe 209: a receipt of 3 landed between a wish's read of the stock (none) and its
+    # write; the receipt read the wishes without it, and it stayed open for good with 3
+    # on the web.
+    sku = _new_product(deps)
+    address = f"justo-{uuid.uuid4().hex[:6]}@example.com"
+    store = deps.opportunities
+    keep = store.create_subscription
+    landed: list[int] = []
+
+    def restocked_first(*args: Any, **kwargs: Any) -> bool:
+        if not landed:
+            _receive(deps, sku, 3)  # tells the wishes it reads: not this one yet
+            landed.append(len(_mails_to(deps, address)))
+        return keep(*args, **kwargs)
+
+    monkeypatch.setattr(store, "create_subscription", restocked_first)
+    if asked == "on the product page":
+        opportunities.subscribe_back_in_stock(sku, address, deps)
+    else:
+        with pytest.raises(UnservableLines):
+            flows.place(
+                deps,
+                customer={"email": address},
+                lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}],
+            )
+
+    assert landed == [0]
+    assert len(_mails_to(deps, address)) == 1
+    assert store.open_subscriptions(sku) == []
+    # Told once: the next crossing, and the sweep, find nothing open.
+    _sell(deps, sku, 3, "WH-GETAFE")
+    _receive(deps, sku, 1)
+    assert len(_mails_to(deps, address)) == 1
