@@ -336,6 +336,31 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
     assert kinds == {"sms"}
 
 
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("es", "Desde el 9 mar 2026, 10:00, cuando abre la tienda, hasta el 12 mar 2026, 21:00."),
+        ("en", "From 9 Mar 2026, 10:00, when the store opens, until 12 Mar 2026, 21:00."),
+    ],
+)
+def test_a_pick_up_ready_while_its_store_is_shut_is_texted_from_when(
+    deps: Deps, locale: str, says: str
+) -> None:
+    # Probe 209: the email and the page said "when the store opens", the text did not.
+    deps.clock.now = datetime(2026, 3, 7, 21, 30, tzinfo=UTC)  # type: ignore[attr-defined]
+    _, _, code = _pickup_ready(
+        deps,
+        channel="kiosk",
+        store_id="ST-MADRID",
+        customer={"phone": "+34 655 123 124", "locale": locale},
+    )
+
+    flows.mail_everything(deps)
+    assert isinstance(deps.texter, Outgoing)
+    (ready,) = [t["parts"] for t in deps.texter.sent if code in t["parts"]]
+    assert says in ready
+
+
 def test_a_customer_with_only_a_phone_is_texted_a_late_parcel_and_its_loss_and_refund(
     deps: Deps,
 ) -> None:
