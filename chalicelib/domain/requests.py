@@ -123,8 +123,7 @@ _ONE_LINE = "one line of text: no line breaks or other control characters"
 _TEXT = "text: no control characters other than tabs and line breaks"
 # One line, possibly empty, and one line with a visible character.
 OneLine = Annotated[str, Refusing(_CONTROL, _ONE_LINE)]
-ONE_LINE_TEXT = (_CONTROL, _ONE_LINE, True)
-OneLineText = Annotated[str, Refusing(*ONE_LINE_TEXT)]
+OneLineText = Annotated[str, Refusing(_CONTROL, _ONE_LINE, visible=True)]
 # Free text, possibly empty, and free text with a visible character.
 Text = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT)]
 WrittenText = Annotated[str, Refusing(_CONTROL_IN_TEXT, _TEXT, visible=True)]
@@ -360,7 +359,11 @@ class CustomerRef(Strict):
     )
     # Null for no name; a name given shows something (probe 211: "   " was kept as "").
     name: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200), Refusing(*ONE_LINE_TEXT)]
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=200),
+            Refusing(_CONTROL, _ONE_LINE, visible=True),
+        ]
         | None
     ) = None
     locale: Literal["es", "en"] = "es"
