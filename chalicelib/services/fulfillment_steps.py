@@ -39,6 +39,8 @@ from chalicelib.services.step_models import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from chalicelib.composition import Deps
 
 
@@ -163,10 +165,38 @@ def _dispatch(
         ) from erased
     if dispatched.change is None:
         _announce_dispatch_again(deps, dispatched.order, step.fulfillment_id)
+    elif _made_ready(dispatched.order, step) and order_erased(dispatched.order, deps):
+        # Erased while this wrote: its erasure may have missed the order (its summary not
+        # projected yet) and the code goes to nobody now (a CI run: the pick-up stayed
+        # ready, its stock held, for an erased customer). Cancelled as above.
+        dispatched = mutate(deps, step.order_id, _cancel_readied_for_the_erased(step, now))
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
     settled = settlement.settle(step.order_id, deps, raise_if_owed=True, start=dispatched.order)
     return dispatched.result or 1, settled.order or dispatched.order
+
+
+def _made_ready(order: Order, step: FulfillmentStep) -> bool:
+    return order.fulfillment(step.fulfillment_id).status is FulfillmentStatus.READY_FOR_PICKUP
+
+
+def _cancel_readied_for_the_erased(
+    step: FulfillmentStep, now: datetime
+) -> Callable[[Order], Change[int] | Unchanged[int]]:
+    """The pick-up just made ready for a customer erased meanwhile, cancelled alone as a
+    part whose customer was erased is: its stock released, its share voided, its wait
+    ended by ``await_fulfillment``. A parcel booked stays: the carrier has it."""
+
+    def decide(order: Order) -> Change[int] | Unchanged[int]:
+        fulfillment = order.fulfillment(step.fulfillment_id)
+        if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
+            return Unchanged(1)
+        released, _, entry = order.cancel_fulfillment(
+            fulfillment.fulfillment_id, StatusReason.CUSTOMER_REQUEST, now
+        )
+        return Change(entry=entry, stock=StockChange.releasing(released), result=1)
+
+    return decide
 
 
 class _CustomerErased(Exception):

@@ -256,3 +256,42 @@ def test_a_part_still_waiting_when_another_was_handed_over_is_cancelled_not_serv
     fulfillment_steps.dispatch_and_await(step, deps)
     assert _gateway(deps).total("capture") == captured
     assert deps.store.get_order(order.order_id).version == current.version
+
+
+def test_a_pick_up_made_ready_as_its_customer_is_erased_is_cancelled_not_left_waiting(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CI run under load: the erasure ran while the pick-up's dispatch, past its check of
+    # the customer, chose its code; the erasure missed the order (its summary was not
+    # projected yet), and the pick-up stayed ready, its stock held, for nobody.
+    order = flows.reserved(deps, customer=_customer(), lines=flows.MIXED)
+    assert order.customer_id is not None
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    fulfillment_steps.dispatch_and_await(flows.dispatch_step(order, parcel.fulfillment_id), deps)
+    held = _reserved_units(deps, pickup.location_id)
+    erased: list[dict[str, Any]] = []
+
+    class _ErasedWhileChoosing:
+        @staticmethod
+        def randbelow(limit: int) -> int:
+            assert order.customer_id is not None
+            erased.append(customer_records.erase_customer(order.customer_id, "ops", "ops", deps))
+            return 123456 % limit
+
+    monkeypatch.setattr(fulfillment_steps, "secrets", _ErasedWhileChoosing)
+    step = flows.dispatch_step(order, pickup.fulfillment_id).model_copy(
+        update={"task_token": "token-2"}
+    )
+
+    fulfillment_steps.dispatch_and_await(step, deps)
+
+    assert [e["cancelled_orders"] for e in erased] == [[]]  # the erasure missed it
+    current = deps.store.get_order(order.order_id)
+    assert current.fulfillment(pickup.fulfillment_id).status is FulfillmentStatus.CANCELLED
+    assert current.fulfillment(parcel.fulfillment_id).status is FulfillmentStatus.SHIPPED
+    assert current.status is OrderStatus.SHIPPED
+    assert _reserved_units(deps, pickup.location_id) == held - 1
+    assert current.payment.owed() == []
+    assert isinstance(deps.workflow, FakeWorkflow)
+    assert "token-2" in [token for token, _ in deps.workflow.resumed]  # its branch ends
