@@ -58,12 +58,15 @@ MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - 2
 _STRIPPED = "\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NON_BLANK = f"[^{_STRIPPED}]"
 # Characters that show nothing on their own (soft hyphen, zero-width and direction marks,
-# fillers, variation selectors, the braille blank): text of only these is no visible text
-# (probe 211: an email greeted "Hola \u200b:"). Within the Basic Multilingual Plane, so
-# that the schema's pattern reads alike in ECMA-262 without its ``u`` flag.
+# fillers, variation selectors, the braille blank, format controls, tags): text of only
+# these is no visible text (probe 211: an email greeted "Hola \u200b:"; probe 213: the
+# same with U+E0100). The schema's pattern reads them as code points, as JSON Schema's
+# 2020-12 patterns and Python do (ECMA-262 with its ``u`` flag).
 _INVISIBLE = (
     "\xad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064"
     "\u206a-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0000-\U000e007f\U000e0100-\U000e01ef"
 )
 # Line breaks and the other control characters (C0, DEL, C1, Unicode's line and paragraph
 # separators) belong in no name, address line or subject: in an email's greeting or its

@@ -435,6 +435,8 @@ def test_a_promotion_window_given_with_an_offset_is_kept_in_utc() -> None:
         *("\t", "\n", "\r", " ", "\x85", "\xa0", "\u2000", "\u3000", "\x1c", "\x1d", "\x1f"),
         # Characters that show nothing (probe 211: an email greeted "Hola \u200b:").
         *("\u200b", "\ufeff", "\u2800", "\xad", "\u200e", "\u2060", "\u3164", "\ufe0f"),
+        # And beyond the Basic Multilingual Plane (probe 213).
+        *("\U000e0100", "\U000e0020", "\U0001d173", "\U0001bca0"),
         *("a", "ñ", "😀", "\u0301"),
     ],
 )
@@ -458,7 +460,10 @@ def test_the_schema_and_the_model_agree_on_what_is_blank(character: str) -> None
     assert schema_says_blank == model_says_blank
 
 
-@pytest.mark.parametrize("name", ["   ", "", "\u200b", "\ufeff\u2800", "\u200e \u200b"])
+@pytest.mark.parametrize(
+    "name",
+    ["   ", "", "\u200b", "\ufeff\u2800", "\u200e \u200b", "\U000e0100", "\U000e0020\U000e0001"],
+)
 def test_a_customer_s_name_given_shows_something(name: str) -> None:
     # Probe 211: "   " was kept as "" by POST /customers, and "\u200b" greeted in emails.
     with pytest.raises(ValidationError) as refused:
