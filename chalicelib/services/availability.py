@@ -51,7 +51,8 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
 def _short_words(demands: list[Demand], index: int) -> str:
     """Why line ``index`` is short: lines of one SKU at one place are judged together, so
     they are said together (probe 210: two lines of 103 against 205 each read "not
-    enough for 103")."""
+    enough for 103"), and a ship line is judged on what the SKU's pick-ups leave, so it
+    names them (probe 213: 4 to ship beside 2 to collect, 5 in all, read "for 4")."""
     demand = demands[index]
     where = f"at {demand.location_id}" if demand.location_id else "at any location that ships"
     together = [
@@ -59,11 +60,21 @@ def _short_words(demands: list[Demand], index: int) -> str:
         for at, other in enumerate(demands)
         if (other.sku, other.location_id) == (demand.sku, demand.location_id)
     ]
-    if len(together) == 1:
-        return f"not enough {demand.sku} {where} for {demand.quantity}"
     total = sum(demands[at].quantity for at in together)
-    named = ", ".join(f"lines.{at}" for at in together)
-    return f"not enough {demand.sku} {where} for {total} ({named} together)"
+    said = f"not enough {demand.sku} {where} for {total}"
+    if len(together) > 1:
+        said += f" ({', '.join(f'lines.{at}' for at in together)} together)"
+    collected = [
+        at
+        for at, other in enumerate(demands)
+        if demand.location_id is None and other.sku == demand.sku and other.location_id
+    ]
+    if collected:
+        said += " beside " + ", ".join(
+            f"{demands[at].quantity} to collect at {demands[at].location_id} (lines.{at})"
+            for at in collected
+        )
+    return said
 
 
 def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> None:

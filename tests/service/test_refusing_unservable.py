@@ -76,6 +76,27 @@ def test_lines_for_the_same_sku_are_judged_together(deps: Deps) -> None:
     assert [words for _, words in refused.field_errors()] == [together, together]
 
 
+def test_a_ship_line_short_beside_a_pick_up_of_the_same_sku_names_the_pick_up(
+    deps: Deps,
+) -> None:
+    # Probe 213: 4 to ship beside 2 to collect at Madrid, 5 in all, read "for 4" alone,
+    # though 5 could be shipped.
+    madrid = _at(deps, "ST-MADRID")
+    shipped = _shippable(deps) - madrid + 1
+    lines = [
+        {"sku": SKU, "quantity": shipped, "fulfillment": "ship"},
+        {"sku": SKU, "quantity": madrid, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+    ]
+    refused = _refused(deps, lines)
+    assert refused.field_errors() == [
+        (
+            "lines.0",
+            f"not enough {SKU} at any location that ships for {shipped} "
+            f"beside {madrid} to collect at ST-MADRID (lines.1)",
+        )
+    ]
+
+
 def test_a_short_line_beside_another_sku_s_speaks_of_its_own_quantity(deps: Deps) -> None:
     wanted = _at(deps, "ST-MADRID") + 1
     lines = [
