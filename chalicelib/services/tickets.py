@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import ProfileState
+from chalicelib.domain.customers import ProfileState, normalise_phone
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
@@ -24,7 +24,7 @@ from chalicelib.services.customers import (
     unsure_whose,
     vouched_contact,
 )
-from chalicelib.services.emails import compose, email_record, send_once
+from chalicelib.services.emails import compose, email_record, send_once, text_once
 from chalicelib.services.order_writes import CONTENDED_ATTEMPTS, sent_again_when_contended
 from chalicelib.services.retries import retried
 from chalicelib.services.tracking import tracking_url
@@ -223,32 +223,39 @@ def _locale_of(order: Order | None, profile: dict[str, Any]) -> str:
 
 def _recipient(
     ticket: Ticket, order: Order | None, owner: str, profile: dict[str, Any], deps: Deps
-) -> tuple[str, str, bool] | None:
-    """Whom to email about a ticket, the name to greet them by, and whether that is where
-    the order's own emails go (``notify.addressee``): the address and name given with the
-    order it is about, else an address vouched for on the customer's record and the
-    record's name. Never an address merely attached to the record (anyone may have named
-    it next to the customer's phone), none of the record's for an order only attached
-    identifiers brought to it, nor for a ticket opened for whoever such an identifier
-    named; and never the record's name to the order's address (whoever placed the order by
-    a known phone or id must not learn whose record it joined). A ticket a merge moved (or
-    about an order it moved) is written where the merged record's customer was
-    (``customers.told_before_merge``), greeted by no name: the survivor's is not theirs
-    to learn (a probe: its resolution went to nobody, after its customer was told "we
-    will write")."""
+) -> tuple[str | None, str | None, str, bool] | None:
+    """Whom to tell about a ticket (an email, else a phone to text: a customer who left
+    only a phone heard nothing of what they asked, probe 213), the name to greet them by,
+    and whether that is where the order's own messages go (``notify.addressee``): the
+    address and name given with the order it is about, else an address vouched for on
+    the customer's record and the record's name. Never an address merely attached to the
+    record (anyone may have named it next to the customer's phone), none of the record's
+    for an order only attached identifiers brought to it, nor for a ticket opened for
+    whoever such an identifier named; and never the record's name to the order's address
+    (whoever placed the order by a known phone or id must not learn whose record it
+    joined). A ticket a merge moved (or about an order it moved) is written where the
+    merged record's customer was (``customers.told_before_merge``), greeted by no name:
+    the survivor's is not theirs to learn (a probe: its resolution went to nobody, after
+    its customer was told "we will write")."""
     if order is not None and order.contact.email:
-        return order.contact.email, order.contact.name or "", True
+        return order.contact.email, None, order.contact.name or "", True
     placed_on = None if order is None or order.customer_unvouched else order.customer_id
     # Still on a record merged into ``owner``: the merge has yet to move (and mark) it, and
     # it is written to as one it moved (probe 153: the survivor's address got it).
     if not ticket.customer_unvouched and ticket.customer_id == owner:
-        email = vouched_contact(owner, deps)[0]
-        return (email, str(profile.get("name") or ""), placed_on == owner) if email else None
+        email, phone = vouched_contact(owner, deps)
+        if not email and order is not None and order.contact.phone:
+            # Where the order's own texts went.
+            return None, order.contact.phone, order.contact.name or "", True
+        told = (email, phone, str(profile.get("name") or ""), placed_on == owner)
+        return told if email or phone else None
+    if order is not None and order.contact.phone:
+        return None, order.contact.phone, order.contact.name or "", True
     origin = ticket.addressed_on
     if origin is None or origin == owner:
         return None
-    email = told_before_merge(origin, owner, deps)[0]
-    return (email, "", placed_on == origin) if email else None
+    email, phone = told_before_merge(origin, owner, deps)
+    return (email, phone, "", placed_on == origin) if email or phone else None
 
 
 def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
@@ -270,7 +277,7 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
             told = _recipient(ticket, order, chain[-1], profile, deps)
     if told is None:
         return None
-    recipient, name, link = told
+    email, phone, name, link = told
     locale = _locale_of(order, profile)
     # The order's page, as every email about the order links it (a review: the customer
     # read of their ticket and had no way to the order it was about). Only to the address
@@ -286,9 +293,18 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
         "locale": locale,
         "note": ticket.resolution_note(),
     }
+    if email is None:
+        assert phone is not None
+        return text_once(
+            str(event["event_id"]),
+            normalise_phone(phone),  # E.164, as SNS takes it
+            lambda: render(f"texts/ticket.{locale}.txt.j2", **context).strip(),
+            deps,
+            email_record(event, chain),
+        )
     return send_once(
         str(event["event_id"]),
-        recipient,
+        email,
         lambda: compose("ticket_subject", "ticket", str(locale), context),
         deps,
         email_record(event, chain),
