@@ -361,6 +361,27 @@ def test_a_pick_up_ready_while_its_store_is_shut_is_texted_from_when(
     assert says in ready
 
 
+@pytest.mark.parametrize(
+    ("locale", "says"),
+    [
+        ("es", "Puedes pagar de nuevo desde la página de tu pedido hasta el "),
+        ("en", "You can pay again from your order's page until "),
+    ],
+)
+def test_a_declined_card_is_texted_with_the_way_to_pay_again(
+    deps: Deps, locale: str, says: str
+) -> None:
+    # Probe 213: the text said the order could not be completed, not that it could still
+    # be paid, nor until when; the email says both.
+    order = flows.declined(deps, customer={"phone": "+34 655 123 126", "locale": locale})
+
+    flows.mail_everything(deps)
+    assert isinstance(deps.texter, Outgoing)
+    (told,) = [t["parts"] for t in deps.texter.sent if t["to"] == "+34655123126"]
+    assert says in told
+    assert told.index(says) < told.index(tracking_url(order.order_id, deps))
+
+
 def test_a_customer_with_only_a_phone_is_texted_a_late_parcel_and_its_loss_and_refund(
     deps: Deps,
 ) -> None:
@@ -553,6 +574,8 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
         refunds_nothing=False,
         cost_nothing=False,
         voids_nothing=False,
+        pay_until="",
+        pay_again_closed=False,
         tracking_url="https://orquesta.example/t/1",
         **facts,
     ).strip()
