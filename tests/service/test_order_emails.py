@@ -27,6 +27,7 @@ from chalicelib.services import (
     self_service,
     sla,
     survey_links,
+    tickets,
 )
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
@@ -813,3 +814,31 @@ def test_a_lost_parcel_that_cost_nothing_is_texted_without_a_refund(locale: str,
         **facts,
     )
     assert says in text and "0,00" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "footer"),
+    [
+        ("es", "Orquesta · Gracias por comprar con nosotros. ¿Dudas? Escríbenos desde la página"),
+        ("en", "Orquesta · Thank you for shopping with us. Any doubt? Write to us from your order"),
+    ],
+)
+def test_an_order_email_s_text_part_ends_with_the_footer_its_html_shows(
+    deps: Deps, locale: str, footer: str
+) -> None:
+    # Probe 213: the HTML thanked the customer and said where to write; the text part
+    # ended at "Orquesta".
+    customer = flows.body()["customer"] | {"locale": locale}
+    order = flows.shipped(deps, customer=customer)
+    assert order.customer_id is not None
+    tickets.open_ticket(order.customer_id, "question", "Talla", "¿M?", order.order_id, "web", deps)
+
+    sent = [*flows.mail_everything(deps)]
+    sent_tickets = flows.mail_ticket_events(deps)
+    assert sent and sent_tickets
+    for mail in sent:
+        subject, html, text = _parts(mail)
+        assert footer in html, subject
+        assert text.rstrip().splitlines()[-1].startswith(footer), subject
+    (ticket,) = sent_tickets
+    assert ticket.rstrip().splitlines()[-1].startswith(footer)
