@@ -230,7 +230,13 @@ def _pay_until(order: Order, deps: Deps) -> datetime | None:
 
 
 def _all_collected(order: Order) -> bool:
-    reached = [f for f in order.fulfillments if f.status is FulfillmentStatus.DELIVERED]
+    # Returned since counts as reached: the email may go out after a return in store
+    # (probe 212: a pick-up collected and returned at once read "was delivered").
+    reached = [
+        f
+        for f in order.fulfillments
+        if f.status in (FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED)
+    ]
     return bool(reached) and all(f.type is FulfillmentType.PICKUP for f in reached)
 
 

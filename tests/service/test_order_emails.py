@@ -13,7 +13,7 @@ from chalicelib.domain.email_policy import EmailKind
 from chalicelib.domain.errors import PaymentDeclined
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentType
 from chalicelib.domain.orders import Order
-from chalicelib.domain.requests import ReturnAsked
+from chalicelib.domain.requests import RequestReturnRequest, ReturnAsked
 from chalicelib.ports import CustomerRecord
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
@@ -24,6 +24,7 @@ from chalicelib.services import (
     ordering,
     payment_steps,
     pickups,
+    returns,
     self_service,
     sla,
     survey_links,
@@ -522,6 +523,31 @@ def test_a_collected_pick_up_is_told_as_collected_not_delivered(deps: Deps) -> N
 
     assert _subject_lines([last]) == [f"Has recogido tu pedido {order.order_id}"]
     assert _parts(last)[2].count("Has recogido tu pedido.") == 1
+
+
+def test_a_pick_up_returned_before_its_email_went_is_still_told_as_collected(
+    deps: Deps,
+) -> None:
+    # Probe 212: collected and returned in store at once, on a busy stack, the email
+    # (worked out when its event came) read "your order was delivered".
+    order, pickup, code = _pickup_ready(deps)
+    pickups.collect(pickup.fulfillment_id, code, deps)
+    asked = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "reason": "Talla",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    returns.receive_return(
+        returns.request_return(order.order_id, asked, deps).return_id, "ST-MADRID", deps
+    )
+
+    subjects = _subject_lines(flows.mail_everything(deps))
+
+    assert f"Has recogido tu pedido {order.order_id}" in subjects
+    assert not [s for s in subjects if "entregado" in s], subjects
 
 
 def test_an_email_the_order_has_moved_past_is_not_sent_when_its_event_comes_late(
