@@ -294,8 +294,8 @@ def _members(pairs: list[tuple[str, Any]]) -> _Members:
 
 
 def repeated_members(raw: bytes) -> list[str]:
-    """Where a JSON text (already read once as valid) gives one object a member twice:
-    each as its dotted path (``lines.0.quantity``)."""
+    """Where a JSON text gives one object a member twice: each as its dotted path
+    (``lines.0.quantity``); none for text that is not JSON."""
     found: list[str] = []
 
     def walk(value: Any, path: tuple[str, ...]) -> None:
@@ -310,7 +310,7 @@ def repeated_members(raw: bytes) -> list[str]:
     try:
         walk(json.loads(raw, object_pairs_hook=_members), ())
     except (ValueError, RecursionError):
-        return []  # the model read it; what json cannot is no repeated member
+        return []  # not JSON (the model says so), or nested past what json reads
     return found
 
 
@@ -351,16 +351,20 @@ class Call:
             raise UnsupportedMediaType(
                 f"send application/json, not {content_type or 'nothing'}", field="Content-Type"
             )
+        # A member given twice is read as its last by the model, as its first by some
+        # gateways and loggers: refused rather than read one way here and another there
+        # (probe 211: two quantities charged the second), as a repeated query parameter is,
+        # and named beside the model's refusals (probe 214: another bad field hid it).
+        repeated = [(path, "give this member once") for path in repeated_members(raw)]
         try:
             parsed = model.model_validate_json(raw or b"null")
         except ValidationError as exc:
-            raise InvalidRequest.from_validation(exc) from exc
-        # A member given twice is read as its last by the model, as its first by some
-        # gateways and loggers: refused rather than read one way here and another there
-        # (probe 211: two quantities charged the second), as a repeated query parameter is.
-        repeated = repeated_members(raw)
+            refused = InvalidRequest.from_validation(exc)
+            if repeated and refused.status == 422:
+                raise InvalidRequest(repeated + refused.problems) from exc
+            raise refused from exc
         if repeated:
-            raise InvalidRequest([(path, "give this member once") for path in repeated])
+            raise InvalidRequest(repeated)
         return parsed
 
     def query(self, model: type[M]) -> M:

@@ -322,6 +322,19 @@ def test_a_member_given_twice_is_422_naming_it_and_stores_nothing(
     assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
 
 
+def test_a_member_given_twice_is_named_beside_another_bad_field(client: Any, deps: Any) -> None:
+    # Probe 214: the other field's refusal came alone, and the repeat went unnamed.
+    body = order_body()
+    raw = json.dumps(body).replace('"channel": "web"', '"channel": "web", "channel": "phone"')
+    raw = raw.replace('"quantity": 2', '"quantity": 0')
+
+    response, key = post_order(client, raw)
+
+    assert_problem(response, 422)
+    assert error_fields(response) == {"channel", "lines.0.quantity"}
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
+
+
 def test_the_same_name_in_two_objects_is_no_repeat(client: Any, deps: Any) -> None:
     # Two lines each naming their sku, and a name in the address and in the customer.
     body = order_body()
