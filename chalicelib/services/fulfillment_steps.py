@@ -39,8 +39,6 @@ from chalicelib.services.step_models import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from chalicelib.composition import Deps
 
 
@@ -113,10 +111,7 @@ def _dispatch(
             # erasure took (the address, or the email its code goes to) and is cancelled
             # alone, as an uncollected pick-up is: its stock released, its share voided,
             # and its wait ended by ``await_fulfillment``, which finds it cancelled.
-            released, _, entry = order.cancel_fulfillment(
-                fulfillment.fulfillment_id, StatusReason.CUSTOMER_REQUEST, now
-            )
-            return Change(entry=entry, stock=StockChange.releasing(released), result=1)
+            return _cancelled_for_erasure(order, fulfillment.fulfillment_id, now)
         if task_token is not None:
             fulfillment.task_token = task_token
         if fulfillment.type is FulfillmentType.SHIP:
@@ -156,6 +151,13 @@ def _dispatch(
         wait_seconds = max(1, int((deadline - now).total_seconds()) + 1)
         return Change(entry=entry, events=[event], result=wait_seconds)
 
+    def cancel_ready(order: Order) -> Change[int] | Unchanged[int]:
+        """The pick-up just made ready, for a customer erased meanwhile: cancelled as above
+        (a parcel booked stays: the carrier has it)."""
+        if order.fulfillment(step.fulfillment_id).status is not FulfillmentStatus.READY_FOR_PICKUP:
+            return Unchanged(1)
+        return _cancelled_for_erasure(order, step.fulfillment_id, now)
+
     try:
         dispatched = mutate(deps, step.order_id, decide)
     except _CustomerErased as erased:
@@ -165,38 +167,26 @@ def _dispatch(
         ) from erased
     if dispatched.change is None:
         _announce_dispatch_again(deps, dispatched.order, step.fulfillment_id)
-    elif _made_ready(dispatched.order, step) and order_erased(dispatched.order, deps):
+    elif dispatched.order.fulfillment(
+        step.fulfillment_id
+    ).status is FulfillmentStatus.READY_FOR_PICKUP and order_erased(dispatched.order, deps):
         # Erased while this wrote: its erasure may have missed the order (its summary not
         # projected yet) and the code goes to nobody now (a CI run: the pick-up stayed
-        # ready, its stock held, for an erased customer). Cancelled as above.
-        dispatched = mutate(deps, step.order_id, _cancel_readied_for_the_erased(step, now))
+        # ready, its stock held, for an erased customer).
+        dispatched = mutate(deps, step.order_id, cancel_ready)
     # A shipment booked is handed over: its share (and the shipping fee with the first
     # one) is captured now, under its key, however often this step runs.
     settled = settlement.settle(step.order_id, deps, raise_if_owed=True, start=dispatched.order)
     return dispatched.result or 1, settled.order or dispatched.order
 
 
-def _made_ready(order: Order, step: FulfillmentStep) -> bool:
-    return order.fulfillment(step.fulfillment_id).status is FulfillmentStatus.READY_FOR_PICKUP
-
-
-def _cancel_readied_for_the_erased(
-    step: FulfillmentStep, now: datetime
-) -> Callable[[Order], Change[int] | Unchanged[int]]:
-    """The pick-up just made ready for a customer erased meanwhile, cancelled alone as a
-    part whose customer was erased is: its stock released, its share voided, its wait
-    ended by ``await_fulfillment``. A parcel booked stays: the carrier has it."""
-
-    def decide(order: Order) -> Change[int] | Unchanged[int]:
-        fulfillment = order.fulfillment(step.fulfillment_id)
-        if fulfillment.status is not FulfillmentStatus.READY_FOR_PICKUP:
-            return Unchanged(1)
-        released, _, entry = order.cancel_fulfillment(
-            fulfillment.fulfillment_id, StatusReason.CUSTOMER_REQUEST, now
-        )
-        return Change(entry=entry, stock=StockChange.releasing(released), result=1)
-
-    return decide
+def _cancelled_for_erasure(order: Order, fulfillment_id: str, now: datetime) -> Change[int]:
+    """One part whose customer was erased, cancelled alone: its stock released, its share
+    voided (owed, then settled), its wait ended by ``await_fulfillment`` (result 1 s)."""
+    released, _, entry = order.cancel_fulfillment(
+        fulfillment_id, StatusReason.CUSTOMER_REQUEST, now
+    )
+    return Change(entry=entry, stock=StockChange.releasing(released), result=1)
 
 
 class _CustomerErased(Exception):
