@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import ProfileState
+from chalicelib.domain.customers import ProfileState, normalise_phone
 from chalicelib.domain.errors import NotFound
 from chalicelib.rendering import render
 from chalicelib.services.after_sale_records import order_erased
@@ -108,7 +108,9 @@ def send_once(
 def text_once(
     event_id: str, to: str, text: Callable[[], str], deps: Deps, record: EmailRecord | None
 ) -> str | None:
-    """``send_once`` for a text message (to a customer who gave a phone and no email)."""
+    """``send_once`` for a text message (to a customer who gave a phone and no email), sent
+    to the phone in E.164, as SNS takes it."""
+    to = normalise_phone(to)
     if record is not None:
         interaction = record.interaction | {
             "interaction_id": f"sms-{event_id}",

@@ -17,7 +17,6 @@ from chalicelib.domain.customer_actions import (
     payment_retry_deadline,
     payment_tries_used,
 )
-from chalicelib.domain.customers import normalise_phone
 from chalicelib.domain.email_policy import (
     DEFAULT_PREFERENCE,
     EmailKind,
@@ -360,7 +359,7 @@ def on_order_event(
             return None
         return text_once(
             str(event["event_id"]),
-            normalise_phone(phone),  # E.164, as SNS takes it
+            phone,
             lambda: render_text(email, event, order, deps),
             deps,
             email_record(event, chain),

@@ -8,7 +8,7 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.customers import ProfileState, normalise_phone
+from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
 from chalicelib.domain.events import TicketChanged, TicketEventType
 from chalicelib.domain.surveys import is_survey_complaint
@@ -297,7 +297,7 @@ def mail_ticket_event(event: dict[str, Any], deps: Deps) -> str | None:
         assert phone is not None
         return text_once(
             str(event["event_id"]),
-            normalise_phone(phone),  # E.164, as SNS takes it
+            phone,
             lambda: render(f"texts/ticket.{locale}.txt.j2", **context).strip(),
             deps,
             email_record(event, chain),
