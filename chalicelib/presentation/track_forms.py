@@ -43,13 +43,13 @@ DONE_WORDS: dict[Language, dict[FormAction, str]] = {
     Language.ES: {
         FormAction.CANCEL: "Hemos cancelado tu pedido. No se te cobrará nada.",
         FormAction.RETURNS: "Hemos registrado tu devolución. Te reembolsaremos al recibirla.",
-        FormAction.TICKETS: "Hemos recibido tu mensaje. Te responderemos por correo.",
+        FormAction.TICKETS: "Hemos recibido tu mensaje.",
         FormAction.PAYMENT: "Gracias: estamos cobrando con tu nueva tarjeta y el pedido sigue.",
     },
     Language.EN: {
         FormAction.CANCEL: "We have cancelled your order. You will not be charged.",
         FormAction.RETURNS: "We have registered your return. We will refund you once it arrives.",
-        FormAction.TICKETS: "We have received your message. We will answer by email.",
+        FormAction.TICKETS: "We have received your message.",
         FormAction.PAYMENT: "Thank you: we are charging your new card and the order goes on.",
     },
 }
@@ -84,12 +84,18 @@ CHECKING_CARD_WORDS: dict[Language, str] = {
     ),
     Language.EN: "We are checking your new card. This page will refresh in a few seconds.",
 }
+# How the answer to a question reaches the customer: by email when the order gave one;
+# else said without a channel, as it may be a text or an address on their record (probe
+# 214: a customer who left only a phone read "we will answer by email").
+ANSWER_WORDS: dict[Language, dict[bool, str]] = {
+    Language.ES: {True: "te responderemos por correo", False: "te enviaremos la respuesta"},
+    Language.EN: {True: "we will answer by email", False: "we will send you our answer"},
+}
 # What the page says once an order's questions for a day were sent: after a refused post
 # ("tomorrow") and beside the form it no longer offers (the time, ``tracking_page``).
 WRITTEN_ENOUGH: dict[Language, str] = {
-    Language.ES: "Ya nos has escrito varias veces sobre este pedido: te responderemos por correo.",
-    Language.EN: "You have already written to us several times about this order: we will "
-    "answer by email.",
+    Language.ES: "Ya nos has escrito varias veces sobre este pedido: {answer}.",
+    Language.EN: "You have already written to us several times about this order: {answer}.",
 }
 PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
     Language.ES: {
@@ -97,7 +103,7 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.CONFLICT: "Eso ya no se puede hacer con este pedido.",
         FormOutcome.TOO_MANY: "No quedan tantas unidades por devolver.",
         FormOutcome.FAILED: "No hemos podido hacerlo ahora. Inténtalo de nuevo en unos minutos.",
-        FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo mañana.",
+        FormOutcome.LIMITED: "{written_enough} Podrás escribirnos de nuevo mañana.",
         FormOutcome.BUSY: "Tu pedido está recibiendo otros cambios ahora mismo y no hemos hecho "
         "nada. Inténtalo de nuevo en unos segundos.",
     },
@@ -106,11 +112,36 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.CONFLICT: "That is no longer possible for this order.",
         FormOutcome.TOO_MANY: "Not that many units are left to return.",
         FormOutcome.FAILED: "We could not do it just now. Please try again in a few minutes.",
-        FormOutcome.LIMITED: f"{WRITTEN_ENOUGH[Language.EN]} You can write again tomorrow.",
+        FormOutcome.LIMITED: "{written_enough} You can write again tomorrow.",
         FormOutcome.BUSY: "Your order is taking other changes just now and nothing was done. "
         "Please try again in a few seconds.",
     },
 }
+
+
+def written_enough(language: Language, by_email: bool) -> str:
+    """``WRITTEN_ENOUGH`` for a customer told by email (``by_email``) or otherwise."""
+    return WRITTEN_ENOUGH[language].format(answer=ANSWER_WORDS[language][by_email])
+
+
+def problem_words(language: Language, outcome: FormOutcome, by_email: bool = True) -> str:
+    """What the page says of a refused form (``PROBLEM_WORDS``), for a customer told by
+    email (``by_email``) or otherwise."""
+    return PROBLEM_WORDS[language][outcome].format(
+        written_enough=written_enough(language, by_email)
+    )
+
+
+def done_words(language: Language, action: FormAction, by_email: bool = True) -> str:
+    """What the page says of a form that went through; a question's says how the answer
+    will come."""
+    text = DONE_WORDS[language][action]
+    if action is FormAction.TICKETS:
+        answer = ANSWER_WORDS[language][by_email]
+        text = f"{text} {answer[0].upper()}{answer[1:]}."
+    return text
+
+
 # After ``TOO_MANY``: what is left to return now, each as ``STILL_RETURNABLE_ITEM``.
 STILL_RETURNABLE_WORDS: dict[Language, str] = {
     Language.ES: "Aún puedes devolver {items}.",
@@ -174,12 +205,14 @@ def form_notice(
     bank_unreached: bool = False,
     last_try: bool = False,
     still_returnable: Sequence[tuple[str, int]] = (),
+    by_email: bool = True,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
     order was paid again and the new card declined too (``bank_unreached``: because the
     bank did not answer; ``last_try``: no other card may be tried); ``checking_card``:
     the new card is still being authorised; ``still_returnable``: ``(name, units)`` left
-    to return, said after a return asking more (``TOO_MANY``)."""
+    to return, said after a return asking more (``TOO_MANY``); ``by_email``: the customer
+    is told by email (else a question's answer is promised without naming a channel)."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
         words = {
             (False, False): DECLINED_AGAIN_WORDS,
@@ -192,9 +225,9 @@ def form_notice(
         text = CHECKING_CARD_WORDS[language]
         return FormNotice(action=action, outcome=outcome, text=text, error=False, pending=True)
     if outcome is FormOutcome.DONE:
-        text = DONE_WORDS[language][action]
+        text = done_words(language, action, by_email)
     else:
-        text = PROBLEM_WORDS[language][outcome]
+        text = problem_words(language, outcome, by_email)
         index = 0 if language is Language.ES else 1
         labels = [FIELD_WORDS[f][index] for f in fields if f in FIELD_WORDS]
         if outcome is FormOutcome.INVALID:
@@ -233,7 +266,14 @@ def order_form_notice(
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
         last_try=payment_tries_used(order.history),
         still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
+        by_email=told_by_email(order),
     )
+
+
+def told_by_email(order: Order) -> bool:
+    """Whether the order gave an email, where its messages and answers go; otherwise
+    they may go by text, or to an address on the customer's record."""
+    return bool(order.contact.email)
 
 
 def _still_returnable(order: Order) -> list[tuple[str, int]]:

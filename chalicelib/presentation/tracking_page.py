@@ -21,7 +21,12 @@ from chalicelib.domain.returns import OrderReturn, ReturnStatus
 from chalicelib.domain.settlement import ENDED, return_refund_status
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
-from chalicelib.presentation.track_forms import PROBLEM_WORDS, WRITTEN_ENOUGH, FormOutcome
+from chalicelib.presentation.track_forms import (
+    FormOutcome,
+    problem_words,
+    told_by_email,
+    written_enough,
+)
 from chalicelib.presentation.wording import (
     Language,
     TimelineEntry,
@@ -80,7 +85,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
         "pay_tries_used": "Ya no se puede pagar este pedido: se han rechazado varias "
         "tarjetas más. Puedes hacer un pedido nuevo.",
-        "tickets_paused": f"{WRITTEN_ENOUGH[Language.ES]} Podrás escribirnos de nuevo a partir del",
+        "tickets_paused": "{written_enough} Podrás escribirnos de nuevo a partir del",
         "return_until": "Puedes devolverlo hasta el",
         "pay_ended": "El plazo para pagar de nuevo este pedido terminó el {when}. Para "
         "seguir, haz un pedido nuevo.",
@@ -92,7 +97,6 @@ TEXT: dict[Language, dict[str, str]] = {
         "send": "Enviar",
         "sent": "Hecho. Actualizando…",
         "failed": "No se pudo completar",
-        "no_actions": "Si tienes dudas, escríbenos respondiendo a cualquiera de nuestros correos.",
     },
     Language.EN: {
         "title": "Your order",
@@ -138,7 +142,7 @@ TEXT: dict[Language, dict[str, str]] = {
         "promotion has been used up since. You can place a new order.",
         "pay_tries_used": "This order can no longer be paid: several more cards were "
         "declined. You can place a new order.",
-        "tickets_paused": f"{WRITTEN_ENOUGH[Language.EN]} You can write again from",
+        "tickets_paused": "{written_enough} You can write again from",
         "return_until": "You can return it until",
         "pay_ended": "The time to pay again for this order ended on {when}. A new order "
         "is the way on.",
@@ -150,7 +154,19 @@ TEXT: dict[Language, dict[str, str]] = {
         "send": "Send",
         "sent": "Done. Refreshing…",
         "failed": "That did not work",
-        "no_actions": "Any doubt? Reply to any of our emails.",
+    },
+}
+# Where a customer with nothing to do on the page may ask: by replying to our emails, or,
+# with no email given (a till receipt, an order by phone alone), in a store (probe 214:
+# a customer who left only a phone read "reply to any of our emails").
+NO_ACTIONS_WORDS: dict[Language, dict[bool, str]] = {
+    Language.ES: {
+        True: "Si tienes dudas, escríbenos respondiendo a cualquiera de nuestros correos.",
+        False: "Si tienes dudas, pregúntanos en cualquiera de nuestras tiendas.",
+    },
+    Language.EN: {
+        True: "Any doubt? Reply to any of our emails.",
+        False: "Any doubt? Ask us in any of our stores.",
     },
 }
 
@@ -347,13 +363,20 @@ def tracking_page(
     destination = order.destination()
     headline, headline_bad = _headline(order, w)
     streets = {loc.location_id: loc.street_address() for loc in locations if loc.address}
+    by_email = told_by_email(order)
+    text = TEXT[language] | {
+        "tickets_paused": TEXT[language]["tickets_paused"].format(
+            written_enough=written_enough(language, by_email)
+        ),
+        "no_actions": NO_ACTIONS_WORDS[language][by_email],
+    }
     return {
         "locale": w.locale,
-        "text": TEXT[language],
+        "text": text,
         # What the page's script says when a post is refused, as the plain form's page
         # says it (``FormOutcome``).
         "refused": {
-            outcome.value: PROBLEM_WORDS[language][outcome]
+            outcome.value: problem_words(language, outcome, by_email)
             for outcome in (
                 FormOutcome.CONFLICT,
                 FormOutcome.TOO_MANY,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import timedelta
 from html import unescape
 from typing import Any
@@ -431,6 +432,31 @@ def test_the_sixth_question_from_one_page_is_told_to_wait_a_day(client: Any, dep
     customer_id = deps.store.get_order(order_id).customer_id
     tickets = customer_360(client, customer_id)["tickets"]
     assert len(tickets) == self_service.MAX_PAGE_TICKETS
+
+
+def test_a_customer_who_left_only_a_phone_is_not_promised_an_email(client: Any) -> None:
+    # Probe 214: the page told a phone-only customer "we will answer by email" after a
+    # question (their answer is texted), and again once the day's questions were used.
+    national = f"6{uuid.uuid4().int % 10**8:08d}"
+    _, path = placed(client, "SHIPPED", customer={"phone": f"+34{national}", "locale": "es"})
+    asked = {"type": "question", "subject": "Talla", "description": "¿Hay una M?"}
+    forms = [hidden(page(client, path), "form-ticket") for _ in range(6)]
+
+    answers = [post_form(client, path, "tickets", form | asked) for form in forms]
+
+    _, first = followed(client, path, "tickets", answers[0])
+    assert notice(first) == ("done", "Hemos recibido tu mensaje. Te enviaremos la respuesta.")
+    _, last = followed(client, path, "tickets", answers[-1])
+    assert notice(last) == (
+        "limited",
+        "Ya nos has escrito varias veces sobre este pedido: te enviaremos la respuesta. "
+        "Podrás escribirnos de nuevo mañana.",
+    )
+    paused = re.search(r"<p data-tickets-paused>([^<]*)</p>", page(client, path))
+    assert paused and "correo" not in paused.group(1), paused
+    assert unescape(paused.group(1)).startswith(
+        "Ya nos has escrito varias veces sobre este pedido: te enviaremos la respuesta."
+    )
 
 
 def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(

@@ -342,6 +342,8 @@ def test_a_browser_on_a_revoked_link_reads_a_page_in_both_languages_not_a_proble
         assert "Orquesta" in page and 'class="brand"' in page
         # It sends nobody to write from an order's page they cannot open (probe 199).
         assert "página de tu pedido" not in page
+        # Nor only of emails: a renewed link reaches a phone-only customer by text (probe 214).
+        assert "en un SMS" in page and "by text message" in page
     # An API client (no Accept naming HTML) keeps the problem document; a live survey link
     # still opens.
     assert_problem(client.http.get(old), 404, "token")

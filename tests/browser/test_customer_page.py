@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from chalicelib.presentation.track_forms import PROBLEM_WORDS, FormOutcome
+from chalicelib.presentation.track_forms import FormOutcome, problem_words
 from chalicelib.presentation.wording import Language
 from tests.support import OPS, STORE, idempotency_key, order_body, signed_event
 from tests.support.console import DETACHED, wait_for
@@ -251,7 +251,7 @@ def test_a_question_from_a_page_opened_before_the_days_five_says_they_were_sent(
     told = wait_for(
         phone, lambda d: d.find_element("css selector", "#form-ticket .message.error").text
     )
-    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.LIMITED], told
+    assert told == problem_words(Language.ES, FormOutcome.LIMITED), told
 
 
 def test_a_cancel_from_a_page_opened_before_it_was_cancelled_says_it_is_no_longer_possible(
@@ -278,7 +278,7 @@ def test_a_cancel_from_a_page_opened_before_it_was_cancelled_says_it_is_no_longe
     told = wait_for(
         phone, lambda d: d.find_element("css selector", "#form-cancel .message.error").text
     )
-    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.CONFLICT], told
+    assert told == problem_words(Language.ES, FormOutcome.CONFLICT), told
 
 
 def test_without_javascript_the_forms_ask_a_question_and_cancel(
@@ -509,7 +509,7 @@ def test_a_return_that_lost_every_race_says_so_and_can_be_sent_again_with_javasc
     told = wait_for(
         phone, lambda d: d.find_element("css selector", "#form-return .message.error").text
     )
-    assert told == PROBLEM_WORDS[Language.ES][FormOutcome.BUSY], told
+    assert told == problem_words(Language.ES, FormOutcome.BUSY), told
     # Nothing was done, and what was typed is still there to send again.
     assert shop.order(placed["order_id"])["returns"] == []
     assert (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 
@@ -14,7 +15,7 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import OperationStatus, PaymentOperation, PaymentOperationType
-from chalicelib.domain.placement import ShippingAddress
+from chalicelib.domain.placement import Channel, CustomerContact, ShippingAddress
 from chalicelib.domain.returns import ReturnLine
 from chalicelib.domain.settlement import return_refund_key
 from chalicelib.domain.status_reasons import StatusReason
@@ -453,3 +454,28 @@ def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach(
     assert "Con retraso" not in near_the_promise
     assert "Con retraso" in past_the_promise
     assert "Puede retrasarse" not in past_the_promise
+
+
+@pytest.mark.parametrize(
+    ("email", "locale", "words"),
+    [
+        ("ana@example.com", "es", "escríbenos respondiendo a cualquiera de nuestros correos"),
+        ("ana@example.com", "en", "Reply to any of our emails."),
+        (None, "es", "pregúntanos en cualquiera de nuestras tiendas"),
+        (None, "en", "Ask us in any of our stores."),
+    ],
+)
+def test_a_page_with_nothing_to_do_says_where_to_ask_as_the_customer_hears_from_us(
+    email: str | None, locale: str, words: str
+) -> None:
+    # Probe 214: a till receipt's page, or a phone-only customer's, said to reply to our
+    # emails, which they never got.
+    cancelled = order(status=OrderStatus.CANCELLED, channel=Channel.STORE)
+    cancelled.customer_id = None  # an anonymous receipt: no question form
+    cancelled.contact = CustomerContact(email=email, phone="+34600111222", locale=locale)
+
+    html = tracking_html(cancelled, NOW)
+
+    assert 'id="form-' not in html
+    assert words in unescape(html)
+    assert ("nuestros correos" in html or "our emails" in html) is (email is not None)
