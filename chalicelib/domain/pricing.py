@@ -349,6 +349,7 @@ def price_with_promotions(
             redemptions,
             customer_redeemed,
             shipping=bare.shipping,
+            basket=sum((line.unit_price * line.quantity for line in lines), ZERO),
         )
         priced = price(lines, destination_postal_code, fees, chosen)
         applying = drop_idle_automatic(chosen, priced)

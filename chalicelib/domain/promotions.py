@@ -7,10 +7,12 @@
   are eligible, the one worth most to the shopper on this basket wins (ties: the lower
   ``promotion_id``, so the choice is stable).
 - Eligible means: within ``starts_at`` (inclusive) and ``ends_at`` (exclusive), for the
-  order's channel when ``channels`` narrows it, a ``subtotal`` of at least
-  ``min_subtotal``, and redemptions left: fewer than ``max_redemptions`` counted, and not
-  yet used by this customer when ``once_per_customer``. The same promotion gives the same
-  price in every channel it is valid for.
+  order's channel when ``channels`` narrows it, a basket of at least ``min_subtotal`` at
+  catalogue prices (IVA included, wherever it goes: one bar in every region, where the
+  Canaries' subtotal is counted without IVA; probe 215), and redemptions left: fewer
+  than ``max_redemptions`` counted, and not yet used by this customer when
+  ``once_per_customer``. The same promotion gives the same price in every channel it is
+  valid for.
 - A coupon that is unknown, out of its window, not for the channel or the basket (below
   ``min_subtotal``, or taking nothing off it: see ``pricing.refuse_idle_coupon``), or once
   per customer with no known customer, is ``InvalidCoupon`` (422 naming ``coupon``); one
@@ -171,10 +173,9 @@ def worth(promotion: PromotionTerms, subtotal: Decimal, shipping: Decimal = Deci
     return min(value, subtotal).quantize(CENT)
 
 
-def refusal(
-    promotion: PromotionTerms, channel: str, subtotal: Decimal, now: datetime
-) -> str | None:
-    """Why the promotion does not apply to this basket now, or ``None`` when it does."""
+def refusal(promotion: PromotionTerms, channel: str, basket: Decimal, now: datetime) -> str | None:
+    """Why the promotion does not apply to this basket now, or ``None`` when it does;
+    ``basket``: the goods at catalogue prices, IVA included."""
     starts, ends = promotion.starts_at, promotion.ends_at
     if ends is not None and (now >= ends or (starts is not None and ends <= starts)):
         return f"expired at {ends.isoformat()}"
@@ -183,8 +184,9 @@ def refusal(
     reason = channel_refusal(promotion, channel)
     if reason is not None:
         return reason
-    if promotion.min_subtotal is not None and subtotal < promotion.min_subtotal:
-        return f"needs a subtotal of at least {promotion.min_subtotal.quantize(CENT)}"
+    if promotion.min_subtotal is not None and basket < promotion.min_subtotal:
+        least = promotion.min_subtotal.quantize(CENT)
+        return f"needs goods worth at least {least} at catalogue prices (IVA included)"
     return None
 
 
@@ -225,14 +227,18 @@ def choose(
     redemptions: Mapping[str, int] | None = None,
     customer_redeemed: Collection[str] | None = None,
     shipping: Decimal = Decimal(0),
+    basket: Decimal | None = None,
 ) -> list[Promotion]:
     """The promotions that apply, the automatic one first, then the coupon's.
 
     ``redemptions`` counts each promotion's redemptions so far; ``customer_redeemed``
     holds the promotions this customer has redeemed, ``None`` when the customer is
     unknown (a once-per-customer promotion then cannot apply). ``shipping`` is the fee
-    free shipping would save, to rank automatic promotions.
+    free shipping would save, to rank automatic promotions. ``basket``: the goods at
+    catalogue prices, IVA included, held against ``min_subtotal`` (``subtotal`` when
+    not given).
     """
+    basket = subtotal if basket is None else basket
     counts = redemptions or {}
     known = customer_redeemed is not None
     mine = customer_redeemed or ()
@@ -242,14 +248,14 @@ def choose(
         promotion
         for promotion in candidates
         if promotion.code is None
-        and refusal(promotion, channel, subtotal, now) is None
+        and refusal(promotion, channel, basket, now) is None
         and (known or not promotion.once_per_customer)
         and exhaustion(promotion, counts, mine) is None
     ]
     if automatic:
         chosen.append(min(automatic, key=lambda p: (-worth(p, subtotal, shipping), p.promotion_id)))
     if coupon is not None:
-        chosen.append(_coupon(candidates, coupon, channel, subtotal, now, counts, mine, known))
+        chosen.append(_coupon(candidates, coupon, channel, basket, now, counts, mine, known))
     return chosen
 
 
@@ -257,7 +263,7 @@ def _coupon(
     candidates: list[Promotion],
     coupon: str,
     channel: str,
-    subtotal: Decimal,
+    basket: Decimal,
     now: datetime,
     counts: Mapping[str, int],
     mine: Collection[str],
@@ -269,9 +275,9 @@ def _coupon(
         raise InvalidCoupon(f"coupon {coupon!r} does not exist")
     # Two promotions may share a code over time (last year's and this year's): prefer one
     # that is valid now.
-    valid = [p for p in matches if refusal(p, channel, subtotal, now) is None] or matches
+    valid = [p for p in matches if refusal(p, channel, basket, now) is None] or matches
     promotion = min(valid, key=lambda p: p.promotion_id)
-    reason = refusal(promotion, channel, subtotal, now)
+    reason = refusal(promotion, channel, basket, now)
     if reason is not None:
         raise InvalidCoupon(f"coupon {code} {reason}")
     if promotion.once_per_customer and not known:

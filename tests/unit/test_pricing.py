@@ -535,3 +535,26 @@ def test_line_totals_add_up_and_the_total_formula_always_holds(
     charged = sum((line.charged for line in quote.lines), D(0))
     assert quote.total - charged == quote.shipping + shipping_tax
     assert all(line.charged >= 0 for line in quote.lines)
+
+
+@pytest.mark.parametrize("postal_code", ["28013", "07001", "35002", "38001", "51001", "52001"])
+@pytest.mark.parametrize("automatic", [False, True])
+def test_a_minimum_basket_is_one_bar_in_every_region(postal_code: str, automatic: bool) -> None:
+    # Probe 215: a 59.00 backpack got 5.00 off from 50.00 in Madrid, while Las Palmas,
+    # paying 62.82 for it, was refused: the Canaries' subtotal is counted without IVA.
+    terms: dict[str, Any] = {"kind": "amount", "value": "5.00", "min_subtotal": "50.00"}
+    offered = promo("p-min", **terms) if automatic else promo("p-min", code="MIN50", **terms)
+    coupon = None if automatic else "MIN50"
+
+    quote = price_with_promotions(
+        [ship("BACKPACK", 1, "59.00")], postal_code, FEES, [offered], coupon, "web", NOW
+    )
+
+    assert [p.promotion_id for p in quote.promotions] == ["p-min"]
+    under = [ship("BACKPACK", 1, "49.99")]
+    if automatic:
+        bare = price_with_promotions(under, postal_code, FEES, [offered], None, "web", NOW)
+        assert bare.promotions == []
+    else:
+        with pytest.raises(InvalidCoupon, match=r"at least 50\.00"):
+            price_with_promotions(under, postal_code, FEES, [offered], coupon, "web", NOW)
