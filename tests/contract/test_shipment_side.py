@@ -4,7 +4,7 @@ DynamoDB (moto) and expects the same."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -64,6 +64,25 @@ def test_shipments_are_found_by_carrier_and_period(store: Any) -> None:
         "rapido", "express", NOW - timedelta(days=2), NOW - timedelta(days=1)
     )
     assert parcel.shipment.tracking_number not in {r["tracking_number"] for r in before}
+
+
+def test_a_period_holds_its_start_and_not_its_end(store: Any) -> None:
+    # Probe 215: a parcel handed over exactly at a period's end counted in that period
+    # and in the next, though each says [start, end).
+    _placed, parcel = _shipped(store, timedelta(hours=24))
+    assert parcel.shipment is not None and parcel.shipment.shipped_at is not None
+    at = parcel.shipment.shipped_at
+    second = timedelta(seconds=1)
+
+    def held(start: datetime, end: datetime) -> bool:
+        window = store.shipments_between("rapido", "express", start, end)
+        return _tracking(parcel) in {r["tracking_number"] for r in window}
+
+    assert (held(at - second, at), held(at, at + second), held(at - second, at + second)) == (
+        False,
+        True,
+        True,
+    )
 
 
 def test_an_open_shipment_is_overdue_once_its_promise_passed(store: Any) -> None:

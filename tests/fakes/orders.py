@@ -174,7 +174,7 @@ class FakeShipments:
             for record in self._m.shipments.values()
             if record["carrier"] == carrier
             and record["service_level"] == service_level
-            and start.isoformat() <= record["shipped_at"] <= end.isoformat()
+            and start.isoformat() <= record["shipped_at"] < end.isoformat()
         ]
 
 

@@ -133,13 +133,17 @@ class ShipmentRepository:
     def shipments_between(
         self, carrier: str, service_level: str, start: datetime, end: datetime
     ) -> list[dict[str, Any]]:
-        """Shipment records of one carrier and service level shipped in ``[start, end)``."""
-        return self._table.query(
+        """Shipment records of one carrier and service level shipped in ``[start, end)``:
+        a key condition has no half-open range, so ``BETWEEN`` and the end left out here
+        (probe 215: a parcel handed over at the end counted in two adjacent periods)."""
+        until = end.isoformat()
+        found = self._table.query(
             "carrier_key = :key AND shipped_at BETWEEN :start AND :end",
             {
                 ":key": keys.carrier_key(carrier, service_level),
                 ":start": start.isoformat(),
-                ":end": end.isoformat(),
+                ":end": until,
             },
             index=keys.SHIPMENTS_BY_CARRIER,
         ).items
+        return [record for record in found if record["shipped_at"] != until]
