@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -195,7 +196,7 @@ class InvalidRequest(OrquestaError):
         problems = [
             # A validator's ValueError reads as its own words: pydantic puts "Value error, "
             # before them (a probe read it in every such 422).
-            (".".join(str(part) for part in err["loc"]) or whole, _worded(err["msg"]))
+            (".".join(str(part) for part in err["loc"]) or whole, _worded(err))
             for err in exc.errors()
         ]
         malformed = any(err["type"] == "json_invalid" for err in exc.errors())
@@ -206,8 +207,18 @@ class InvalidRequest(OrquestaError):
         return list(self.problems)
 
 
-def _worded(message: str) -> str:
-    return message.removeprefix("Value error, ")
+def _worded(error: Any) -> str:
+    """The refusal's words. A length on text that may be null is checked after the
+    union, and pydantic counts its "items" (probe 215: "Value should have at least 1 item
+    after validation, not 0" for an empty campaign): said as of any text."""
+    bound, limit = _LENGTHS.get(error["type"], ("", ""))
+    count = (error.get("ctx") or {}).get(limit)
+    if isinstance(count, int) and isinstance(error.get("input"), str):
+        return f"String should have {bound} {count} character{'' if count == 1 else 's'}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+_LENGTHS = {"too_short": ("at least", "min_length"), "too_long": ("at most", "max_length")}
 
 
 # What a lockout says unless its caller says what its limit is.

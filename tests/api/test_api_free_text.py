@@ -90,6 +90,25 @@ def test_attribution_is_one_line(client: Any, tag: str) -> None:
     assert_problem(refused, 422, f"attribution.{tag}")
 
 
+@pytest.mark.parametrize(
+    ("campaign", "words"),
+    [("", "String should have at least 1 character"), ("x" * 101, "at most 100 characters")],
+)
+def test_a_campaign_s_length_is_said_in_characters(client: Any, campaign: str, words: str) -> None:
+    # Probe 215: an empty campaign read "Value should have at least 1 item after
+    # validation, not 0", as if it were a list.
+    body = order_body()
+    for key in ("payment", "consent"):
+        body.pop(key, None)
+    body["attribution"] = {"campaign": campaign}
+
+    refused = client.http.post("/quotes", headers=STOREFRONT | JSON, body=json.dumps(body))
+
+    problem = assert_problem(refused, 422, "attribution.campaign")
+    (message,) = [e["message"] for e in problem["errors"] if e["field"] == "attribution.campaign"]
+    assert words in message and "item" not in message, message
+
+
 @pytest.mark.parametrize("field", ["name", "campaign"])
 def test_a_promotion_s_name_and_campaign_are_one_line_and_nothing_is_stored(
     client: Any, field: str
