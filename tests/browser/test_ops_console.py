@@ -15,7 +15,14 @@ import pytest
 import requests
 
 from tests.support import OPS, eventually, order_body, signed_event
-from tests.support.console import element_screenshot, session_key, sign_in, visible, wait_for
+from tests.support.console import (
+    element_screenshot,
+    lines_of,
+    session_key,
+    sign_in,
+    visible,
+    wait_for,
+)
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 
@@ -237,6 +244,12 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
         "css selector", f"#order-parts tr.part[data-fulfillment-id='{part['fulfillment_id']}']"
     )
     assert part["status"] in row.text and part["shipment"]["tracking_number"] in row.text
+    # The part by its own suffix and where it is from, each on one line (probe 215: the
+    # whole id broke over five lines, "ST-MADRI D" over two).
+    part_cell, from_cell = row.find_elements("css selector", "td")[:2]
+    suffix = part["fulfillment_id"].removeprefix(f"{order_id}-")
+    assert part_cell.text == f"{suffix} · ship" and from_cell.text == part["location_id"]
+    assert (lines_of(browser, part_cell), lines_of(browser, from_cell)) == (1, 1)
     money = browser.find_element("css selector", "#order-money").text
     authorised = stored.json()["payment"]["authorized"]["amount"]
     assert f"authorised {authorised} EUR" in money

@@ -104,3 +104,34 @@ def element_screenshot(driver: Any, selector: str, path: Path) -> None:
         element.screenshot(str(path))
     finally:
         driver.set_window_size(size["width"], size["height"])
+
+
+def spilling(driver: Any, selector: str) -> list[str]:
+    """What inside the element ``selector`` is drawn past its right edge (text and shapes
+    alike, SVG included): each as ``tag.class "text"``."""
+    found: list[str] = driver.execute_script(
+        """
+        const box = document.querySelector(arguments[0]).getBoundingClientRect();
+        const out = [];
+        for (const e of document.querySelectorAll(arguments[0] + ' *')) {
+          const r = e.getBoundingClientRect();
+          if (r.width && r.right > box.right + 0.5) {
+            const cls = e.getAttribute('class') || '';
+            out.push(`${e.tagName}.${cls} "${(e.textContent || '').slice(0, 40)}"`);
+          }
+        }
+        return out;
+        """,
+        selector,
+    )
+    return found
+
+
+def lines_of(driver: Any, element: Any) -> int:
+    """On how many lines the element's text is drawn."""
+    count: int = driver.execute_script(
+        "const r = document.createRange(); r.selectNodeContents(arguments[0]);"
+        "return new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size;",
+        element,
+    )
+    return count

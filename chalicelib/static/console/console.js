@@ -292,9 +292,13 @@
         ? `${shipment.carrier} ${shipment.tracking_number} · by ${when(shipment.promised_by)}` +
           (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')
         : part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—';
+      // The part's own suffix ("F1"): the order's id is the panel's title, and the whole
+      // id broke over five lines (probe 215); it stays in the tooltip.
+      const suffix = part.fulfillment_id.startsWith(`${order.order_id}-`)
+        ? part.fulfillment_id.slice(order.order_id.length + 1) : part.fulfillment_id;
       body.append(h('tr', { class: 'part', 'data-fulfillment-id': part.fulfillment_id },
-        h('td', { text: `${part.fulfillment_id} (${part.type})` }),
-        h('td', { text: part.location_id }),
+        h('td', { class: 'nowrap', title: part.fulfillment_id, text: `${suffix} · ${part.type}` }),
+        h('td', { class: 'nowrap', text: part.location_id }),
         h('td', {}, h('span', {
           class: `pill ${part.status}`, text: part.status + (part.status_reason ? ` · ${part.status_reason}` : ''),
         })),
@@ -554,7 +558,9 @@
   }
 
   function drawScorecard(rows) {
-    const LABEL = 190, BAR = 360, ROW = 54, TOP = 24, TARGET = 95;
+    // Each row's figures on two lines under its bar, and the chart scaled to its panel
+    // (probe 215: one long line ran past the bar's end and the panel cut the "%").
+    const LABEL = 190, BAR = 360, ROW = 68, TOP = 24, TARGET = 95;
     const width = LABEL + BAR + 64;
     const height = TOP + Math.max(1, rows.length) * ROW + 22;
     const chart = s('svg', {
@@ -590,7 +596,8 @@
       const hours = [row.p50_hours, row.p90_hours].every((v) => v === null || v === undefined)
         ? 'no deliveries yet' : `p50 ${fmtHours(row.p50_hours)} · p90 ${fmtHours(row.p90_hours)} to deliver`;
       const counts = `${row.on_time} on time · ${row.late} late · ${row.open_past_due} open past due`;
-      group.append(s('text', { class: 'bar-note', x: LABEL, y: y + 38, text: `${counts} · ${hours}` }));
+      group.append(s('text', { class: 'bar-note', x: LABEL, y: y + 38, text: counts }));
+      group.append(s('text', { class: 'bar-note', x: LABEL, y: y + 52, text: hours }));
       chart.append(group);
     });
     return chart;
