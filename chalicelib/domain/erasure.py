@@ -81,8 +81,8 @@ SUBSCRIPTION_KEPT = frozenset(
         "notified_at",
     }
 )
-# An opportunity keeps its kind, status, value, dates and what it followed (the figures);
-# the address it recognised the customer by goes.
+# An opportunity keeps its kind, status, value (and a converted wish's own, ``wished``),
+# dates and what it followed (the figures); the address it recognised the customer by goes.
 OPPORTUNITY_KEPT = frozenset(
     {
         "opportunity_id",
@@ -98,6 +98,7 @@ OPPORTUNITY_KEPT = frozenset(
         "subscription_id",
         "notified_at",
         "converted_by",
+        "wished",
     }
 )
 

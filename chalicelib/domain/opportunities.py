@@ -4,7 +4,12 @@ back (``back_in_stock``) and a declined card that can still pay (``payment_retry
 An opportunity is ``open`` until the customer is told (``notified``: the back-in-stock
 email), ``converted`` when they buy (an order of that SKU after the notice; the retried
 order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation. Every
-back-in-stock subscription is one; so is every ``payment_declined`` rejection."""
+back-in-stock subscription is one; so is every ``payment_declined`` rejection.
+
+Its ``value`` is what it would bring until it converts, then what it brought: a wish,
+its units at the catalogue price, then what its order was charged for the SKU
+(``sold_by_sku``); a payment retry, its order's total throughout (fixed at placement,
+and what paying again authorises)."""
 
 import hashlib
 from collections.abc import Iterable, Mapping
@@ -18,6 +23,8 @@ from chalicelib.domain.customers import normalise_email
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.errors import InvalidOpportunityTransition, Unprocessable
 from chalicelib.domain.money import Money
+from chalicelib.domain.orders import Order
+from chalicelib.domain.placement import OrderLine
 
 # The contract's 30 days; services pass the scaled duration in.
 LOST_AFTER = timedelta(days=30)
@@ -61,7 +68,8 @@ _ACTIVE = frozenset(ACTIVE_STATUSES)
 
 
 class Opportunity(DeferredModel):
-    """One followed-up sale. ``value`` is what it would bring, a 2-decimal string."""
+    """One followed-up sale. ``value`` is what it would bring, a 2-decimal string; once a
+    back-in-stock wish converts, what its order brought for the SKU."""
 
     opportunity_id: str
     kind: OpportunityKind
@@ -79,6 +87,10 @@ class Opportunity(DeferredModel):
     subscription_id: str | None = None
     notified_at: datetime | None = None
     converted_by: str | None = None
+    # What the wish would bring, kept while ``value`` says what its converting order
+    # brought: an undone conversion goes back to it. None otherwise, and on a wish
+    # converted before this was kept (its value is still the wish's).
+    wished: Money | None = None
 
     def can_move(self, new: OpportunityStatus) -> bool:
         """Whether the lifecycle allows ``new`` now (a back-in-stock sale converts only
@@ -116,23 +128,33 @@ class Opportunity(DeferredModel):
         self._move(OpportunityStatus.NOTIFIED, at)
         self.notified_at = at
 
-    def convert(self, order_id: str, at: datetime) -> None:
-        """The customer bought: ``order_id`` is the order that converted it."""
+    def convert(self, order_id: str, at: datetime, sold: Money | None = None) -> None:
+        """The customer bought: ``order_id`` is the order that converted it. ``sold``, what
+        that order brought for it (a wish's SKU: ``PlacedOrder.sold``), is its value from
+        now on, the wish's kept for an undo (probe 215: a wish for 2 bought 1 still counted
+        2 as sold). None keeps the value: a payment retry's is its order's total already."""
         self._move(OpportunityStatus.CONVERTED, at)
         self.converted_by = order_id
+        if sold is not None:
+            if self.wished is None:
+                self.wished = Money.of(self.value, self.currency)
+            self.value, self.currency = _amount(sold), sold.currency
 
     def undo_conversion(self, at: datetime) -> str:
         """The order that converted it ended without a sale (cancelled, or rejected after
         it was paid; a probe saw such sales still counted as converted): a back-in-stock
         shopper is back to ``notified``, free to buy within their 30 days; a payment
-        retry is ``lost``, since a cancelled order cannot be paid again. Returns the
-        order that had converted it."""
+        retry is ``lost``, since a cancelled order cannot be paid again. A wish is worth
+        what it would bring again. Returns the order that had converted it."""
         if self.status is not OpportunityStatus.CONVERTED or self.converted_by is None:
             raise InvalidOpportunityTransition(
                 f"opportunity {self.opportunity_id} is {self.status.value}, not converted",
                 field="status",
             )
         undone, self.converted_by = self.converted_by, None
+        if self.wished is not None:
+            self.value, self.currency = _amount(self.wished), self.wished.currency
+            self.wished = None
         self.status = (
             OpportunityStatus.NOTIFIED
             if self.kind is OpportunityKind.BACK_IN_STOCK
@@ -464,8 +486,24 @@ def next_to_tell(
     return sorted(due, key=lambda o: (o.attempts, o.moment, o.sku))[:limit]
 
 
+def sold_by_sku(lines: Iterable[OrderLine], currency: str) -> dict[str, Money]:
+    """What the customer pays for each SKU's units on an order, the value of the wish it
+    converts: every line of the SKU (shipped or collected) as charged, that is after its
+    share of the discount and with the tax the customer pays on it (included in a mainland
+    price, on top in the Canaries), like the catalogue price a wish is valued at. The
+    shipping fee is left out: it is no SKU's, and would count once per wish an order
+    converts. These are the amounts the books capture for those units
+    (``line_values``). A line priced before the engine: its total."""
+    sold: dict[str, Money] = {}
+    for line in lines:
+        charged = line.charged if line.charged is not None else line.line_total
+        sold[line.sku] = sold.get(line.sku, Money.zero(currency)) + charged
+    return sold
+
+
 class PlacedOrder(DeferredModel):
-    """What conversion is judged on: who ordered what, and when."""
+    """What conversion is judged on: who ordered what, and when; and what each SKU's units
+    brought (``sold_by_sku``; empty when not known)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -474,6 +512,23 @@ class PlacedOrder(DeferredModel):
     email: str | None = None
     skus: frozenset[str]
     placed_at: datetime
+    sold: dict[str, Money] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, order: Order, customer_id: str | None, email: str | None) -> "PlacedOrder":
+        """The order as conversion judges it, bought by ``customer_id`` or ``email``."""
+        return cls(
+            order_id=order.order_id,
+            customer_id=customer_id,
+            email=email,
+            skus=frozenset(line.sku for line in order.lines),
+            placed_at=order.placed_at,
+            sold=sold_by_sku(order.lines, order.total.currency),
+        )
+
+    def brought(self, sku: str | None) -> Money | None:
+        """What the order brought for ``sku``; None when that is not known."""
+        return self.sold.get(sku) if sku is not None else None
 
 
 def converts_back_in_stock(opportunity: Opportunity, placed: PlacedOrder) -> bool:
@@ -517,13 +572,13 @@ def convert_on_order(
 ) -> list[Opportunity]:
     """Convert the back-in-stock opportunities the placed order fulfils, one per SKU:
     the latest notice's when the shopper was told more than once (one sale is counted
-    once); returns them."""
+    once), each worth what the order brought for its SKU; returns them."""
     fulfilled = [o for o in opportunities if converts_back_in_stock(o, placed)]
     # Oldest notice first, so each SKU keeps its latest (every one fulfilled was notified).
     latest = {o.sku: o for o in sorted(fulfilled, key=lambda o: o.notified_at or o.created_at)}
     converted = list(latest.values())
     for opportunity in converted:
-        opportunity.convert(placed.order_id, at)
+        opportunity.convert(placed.order_id, at, placed.brought(opportunity.sku))
     return converted
 
 

@@ -535,17 +535,18 @@ def _undo_conversions(order_id: str, deps: Deps, now: datetime) -> int:
         opportunity.undo_conversion(now)
         replacement = _another_buying_order(opportunity, order_id, deps)
         if replacement is not None:
-            opportunity.convert(replacement, now)
+            opportunity.convert(replacement.order_id, now, replacement.brought(opportunity.sku))
         undone += deps.opportunities.undo_conversion(opportunity, order_id)
     return undone
 
 
-def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> str | None:
+def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> PlacedOrder | None:
     """For a back-in-stock wish whose converting order ended without a sale: another order
     of the same customer for its SKU, placed after the notice and paid, not rejected or
     cancelled (a re-probe: a second order already bought it, and the wish went back to
-    notified). Read from the customer's order summaries, newest first, back to the
-    notice; only for a wish of a known customer (this is rare: a sale undone)."""
+    notified), as conversion judges it (what it brought for the SKU included). Read from
+    the customer's order summaries, newest first, back to the notice; only for a wish of
+    a known customer (this is rare: a sale undone)."""
     if (
         opportunity.kind is not OpportunityKind.BACK_IN_STOCK
         or opportunity.customer_id is None
@@ -569,15 +570,9 @@ def _another_buying_order(opportunity: Opportunity, ended: str, deps: Deps) -> s
             if order_id == ended or not (summary.get("contribution") or {}).get("counted"):
                 continue
             order = deps.store.get_order(order_id)
-            placed = PlacedOrder(
-                order_id=order_id,
-                customer_id=opportunity.customer_id,
-                email=None,
-                skus=frozenset(line.sku for line in order.lines),
-                placed_at=order.placed_at,
-            )
+            placed = PlacedOrder.of(order, customer_id=opportunity.customer_id, email=None)
             if order.status not in ENDED and converts_back_in_stock(opportunity, placed):
-                return order_id
+                return placed
         if cursor is None:
             return None
 
@@ -597,19 +592,13 @@ def convert_after_merge(survivor_id: str, merged_id: str, deps: Deps) -> int:
             continue
         bought = _another_buying_order(wish, "", deps)
         if bought is not None:
-            wish.convert(bought, now)
+            wish.convert(bought.order_id, now, bought.brought(wish.sku))
             converted += _move(wish, OpportunityStatus.NOTIFIED, deps)
     return converted
 
 
 def _convert_back_in_stock(order: Order, deps: Deps, now: datetime) -> int:
-    placed = PlacedOrder(
-        order_id=order.order_id,
-        customer_id=order.customer_id,
-        email=order.contact.email,
-        skus=frozenset(line.sku for line in order.lines),
-        placed_at=order.placed_at,
-    )
+    placed = PlacedOrder.of(order, customer_id=order.customer_id, email=order.contact.email)
     waiting = [o for sku in placed.skus for o in deps.opportunities.notified_back_in_stock(sku)]
     _recognise_buyer(waiting, order, deps)
     converted = convert_on_order(waiting, placed, now)

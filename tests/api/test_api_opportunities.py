@@ -24,7 +24,7 @@ from tests.support import (
     eventually,
     order_body,
 )
-from tests.support.api import place_order
+from tests.support.api import place_order, post_order
 from tests.support.flow import fresh_sku, receive_at_warehouse
 from tests.support.orders import wait_for_status
 
@@ -122,6 +122,36 @@ def test_a_declined_card_is_a_payment_retry_opportunity_worth_the_order(client: 
     assert row["status"] == "open"
     assert row["customer_id"] == placed["customer_id"]
     assert row["value"] == placed["total"]
+
+
+def test_a_wish_bought_in_part_is_listed_converted_worth_what_the_order_paid_for_it(
+    client: Any, deps: Any
+) -> None:
+    # Probe 215: a wish for 2 umbrellas (37.00) bought one (18.50), and the list said
+    # 37.00 converted, overstating the money recovered.
+    sku = fresh_sku(deps, {"WH-GETAFE": 0}, price="18.50")
+    customer = {"email": _email(), "name": "Ana Paraguas"}
+    wanted = order_body(
+        customer=customer, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]
+    )
+    refused, _ = post_order(client, wanted)
+    assert refused.status_code == 409, refused.body
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert (row["status"], row["value"]) == ("open", {"amount": "37.00", "currency": "EUR"})
+    receive_at_warehouse(client, sku, 5)
+
+    one = order_body(customer=customer, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    placed = place_order(client, one)
+
+    def converted() -> dict[str, Any] | None:
+        rows = [o for o in _listed(client) if o["sku"] == sku and o["status"] == "converted"]
+        return rows[0] if rows else None
+
+    row = eventually(converted)
+    assert row["order_id"] == placed["order_id"]
+    # The umbrella's line, not the order's total (its shipping fee is no umbrella's).
+    assert placed["total"] != {"amount": "18.50", "currency": "EUR"}
+    assert row["value"] == {"amount": "18.50", "currency": "EUR"}
 
 
 def test_a_cancelled_pick_up_giving_the_last_unit_back_emails_the_subscriber(

@@ -127,6 +127,28 @@ def test_a_conversion_is_found_by_its_order_and_undone_once(opportunity_store: A
     assert (again.status, again.converted_by) == (OpportunityStatus.NOTIFIED, None)
 
 
+def test_a_conversion_is_stored_worth_its_sale_and_its_undo_worth_the_wish_again(
+    opportunity_store: Any,
+) -> None:
+    sku = new_id("SKU")
+    subscription, opportunity = _subscription(opportunity_store, sku)
+    subscription.notify(NOW)
+    opportunity.notify(NOW)
+    assert opportunity_store.notify_subscription(subscription, opportunity)
+    (waiting,) = opportunity_store.notified_back_in_stock(sku)
+    order_id = new_id("ord")
+    waiting.convert(order_id, NOW, Money.of("7.50"))
+    assert opportunity_store.save_opportunity(waiting, OpportunityStatus.NOTIFIED)
+
+    (converted,) = opportunity_store.converted_by_order(order_id)
+    assert (converted.value, converted.currency) == ("7.50", "EUR")
+    converted.undo_conversion(NOW)
+    assert opportunity_store.undo_conversion(converted, order_id)
+
+    (again,) = opportunity_store.notified_back_in_stock(sku)
+    assert (again.status, again.value) == (OpportunityStatus.NOTIFIED, "19.95")
+
+
 def test_an_opportunity_is_created_once_and_listed(opportunity_store: Any) -> None:
     order_id = new_id("ord")
     retry = payment_retry_opportunity(order_id, None, Money.of("30.00"), NOW)

@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -33,6 +34,7 @@ from chalicelib.domain.opportunities import (
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
+from chalicelib.domain.promotions import PromotionTerms
 from chalicelib.domain.requests import CustomerRef, RecordMovementRequest, RequestReturnRequest
 from chalicelib.services import (
     customers,
@@ -41,6 +43,7 @@ from chalicelib.services import (
     opportunities,
     ordering,
     payment_steps,
+    promotions,
     returns,
     self_service,
 )
@@ -461,6 +464,8 @@ def test_a_declined_card_opens_a_payment_retry_that_converts_when_paid(deps: Dep
         OpportunityStatus.CONVERTED,
         order.order_id,
     )
+    # Still the order's total: fixed at placement, and what paying again authorised.
+    assert converted.value == str(order.total.amount)
 
 
 def test_paying_an_order_never_declined_reads_no_payment_retry(deps: Deps) -> None:
@@ -571,6 +576,85 @@ def test_a_wish_whose_converting_order_is_cancelled_converts_on_another_order_th
     assert opportunities.follow_order_event(_status("CANCELLED", second.order_id), deps) == 1
     (wish,) = deps.opportunities.opportunities()
     assert (wish.status, wish.converted_by) == (OpportunityStatus.NOTIFIED, None)
+
+
+def _two_umbrellas_wished(deps: Deps) -> tuple[str, dict[str, Any]]:
+    """Probe 215's wish: an order for 2 umbrellas at 18.50 refused for lack of stock (a
+    wish worth 37.00), the umbrellas back and the customer told; the SKU and customer."""
+    sku = _new_product(deps, price="18.50")
+    customer = flows.body()["customer"]
+    with pytest.raises(UnservableLines):
+        flows.place(
+            deps, customer=customer, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}]
+        )
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert wish.value == "37.00"
+    _receive(deps, sku, 5)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    return sku, customer
+
+
+def _value_listed(deps: Deps, sku: str) -> tuple[str, dict[str, str]]:
+    (row,) = [row for row in opportunities.listing(deps)[0] if row["sku"] == sku]
+    return row["status"], row["value"]
+
+
+def test_a_wish_converted_by_a_smaller_order_is_worth_what_that_order_paid_for_the_sku(
+    deps: Deps,
+) -> None:
+    # Probe 215: a wish for 2 umbrellas (37.00) bought 1 (18.50), and ops' list still said
+    # 37.00 converted, overstating the money recovered. What the order paid for the SKU:
+    # after its coupon, without the shipping fee nor the other SKU's line.
+    promotions.create_promotion(
+        PromotionTerms(name="Two off", code="TWOOFF", kind="amount", value=Decimal("2.00")),
+        deps,
+    )
+    sku, customer = _two_umbrellas_wished(deps)
+    lines = [
+        {"sku": sku, "quantity": 1, "fulfillment": "ship"},
+        {"sku": "TSHIRT-BLK-M", "quantity": 1, "fulfillment": "ship"},
+    ]
+    bought = flows.reserved(deps, customer=customer, lines=lines, coupon="TWOOFF")
+    (umbrella,) = [line for line in bought.lines if line.sku == sku]
+    assert umbrella.charged is not None and umbrella.charged.amount < Decimal("18.50")
+
+    assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
+
+    assert _value_listed(deps, sku) == (
+        "converted",
+        {"amount": str(umbrella.charged.amount), "currency": "EUR"},
+    )
+    # The order cancelled: no sale after all, and the wish is worth what it would bring.
+    ordering.cancel_order(bought.order_id, deps)
+    cancelled = _status("CANCELLED", bought.order_id, "customer_request")
+    assert opportunities.follow_order_event(cancelled, deps) == 1
+    assert _value_listed(deps, sku) == ("notified", {"amount": "37.00", "currency": "EUR"})
+
+
+def test_a_wish_whose_sale_is_undone_is_worth_the_sale_of_the_order_that_bought_instead(
+    deps: Deps,
+) -> None:
+    from chalicelib.services import customer_projection
+
+    sku, customer = _two_umbrellas_wished(deps)
+    one, two = ([{"sku": sku, "quantity": n, "fulfillment": "ship"}] for n in (1, 2))
+    first = flows.reserved(deps, customer=customer, lines=one)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+    second = flows.reserved(deps, customer=customer, lines=two)
+    for order in (first, second):
+        opportunities.follow_order_event(_status("PAID", order.order_id), deps)
+    assert isinstance(deps.events, RecordingEvents)
+    for event in deps.events.published:  # the customer's 360 lists both orders
+        customer_projection.project_order_event(event, deps)
+    assert _value_listed(deps, sku) == ("converted", {"amount": "18.50", "currency": "EUR"})
+
+    ordering.cancel_order(first.order_id, deps)
+    opportunities.follow_order_event(_status("CANCELLED", first.order_id), deps)
+
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert (wish.converted_by, wish.value) == (second.order_id, "37.00")
 
 
 def test_a_declined_order_of_the_sku_converts_no_back_in_stock_wish(deps: Deps) -> None:

@@ -59,3 +59,16 @@ def test_an_opportunity_keeps_its_figures_and_loses_the_address() -> None:
     redacted = redact_opportunity(opportunity)
     assert redacted == opportunity.model_copy(update={"email": None})
     assert redact_opportunity(redacted) is None
+
+
+def test_a_converted_wish_keeps_its_sale_and_the_wish_it_goes_back_to() -> None:
+    subscription = subscribe("sub_1", "SKU-1", "ana@example.com", NOW)
+    wish = subscription.model_copy(update={"quantity": 2})
+    opportunity = back_in_stock_opportunity(wish, Money.of("18.50"))
+    opportunity.notify(NOW)
+    opportunity.convert("ord_1", NOW, Money.of("18.50"))
+    redacted = redact_opportunity(opportunity)
+    assert redacted is not None and redacted.email is None
+    assert redacted.value == "18.50"
+    redacted.undo_conversion(NOW)
+    assert redacted.value == "37.00"  # what the wish would bring, kept through the erasure

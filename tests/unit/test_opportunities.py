@@ -3,6 +3,7 @@ notified, converted or lost."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -36,7 +37,7 @@ from chalicelib.domain.opportunities import (
     subscribe,
     waiting_at,
 )
-from tests.support.builders import NOW
+from tests.support.builders import NOW, line, order, pickup
 
 OPEN, NOTIFIED, CONVERTED, LOST = (
     OpportunityStatus.OPEN,
@@ -67,9 +68,15 @@ def placed(
     at: datetime = LATER,
     customer: str | None = "cus_1",
     email: str | None = None,
+    sold: dict[str, str] | None = None,
 ) -> PlacedOrder:
     return PlacedOrder(
-        order_id="ord_new", customer_id=customer, email=email, skus=frozenset(skus), placed_at=at
+        order_id="ord_new",
+        customer_id=customer,
+        email=email,
+        skus=frozenset(skus),
+        placed_at=at,
+        sold={sku: Money.of(amount) for sku, amount in (sold or {}).items()},
     )
 
 
@@ -234,6 +241,65 @@ def test_a_retried_order_paid_converts_its_opportunity_and_only_its_own() -> Non
     assert convert_on_payment([opportunity], "ord_1", LATER) == [opportunity]
     assert opportunity.status is CONVERTED
     assert convert_on_payment([opportunity], "ord_1", LATER) == []  # paid event redelivered
+
+
+def test_a_converted_wish_is_worth_what_its_order_sold_of_the_sku_and_the_wish_once_undone() -> (
+    None
+):
+    # Probe 215: a wish for 2 bought 1 unit, and ops' list still counted both as sold.
+    opportunity = back_in_stock(quantity=2)
+    assert opportunity.value == "17.00"
+    opportunity.notify(NOW)
+    bought = placed({"MUG-WHT", "CAP-RED"}, sold={"MUG-WHT": "7.65", "CAP-RED": "12.00"})
+
+    assert convert_on_order([opportunity], bought, LATER) == [opportunity]
+    assert (opportunity.status, opportunity.value, opportunity.currency) == (
+        CONVERTED,
+        "7.65",
+        "EUR",
+    )
+    assert opportunity.view()["value"] == "7.65"
+
+    assert opportunity.undo_conversion(LATER) == "ord_new"
+    assert (opportunity.status, opportunity.value) == (NOTIFIED, "17.00")
+    # Bought again by another order: that order's sale, and the wish again once undone.
+    opportunity.convert("ord_later", LATER, Money.of("25.50"))
+    assert opportunity.value == "25.50"
+    opportunity.undo_conversion(LATER)
+    assert opportunity.value == "17.00"
+
+
+def test_what_an_order_sold_of_a_sku_is_its_lines_charged_after_discount_without_shipping() -> None:
+    discounted = line("MUG-WHT", 2).model_copy(
+        update={"discount": Money.of("1.70"), "charged": Money.of("15.30")}
+    )
+    collected = pickup("MUG-WHT", 1)  # priced before the engine: its line total
+    cap = line("CAP-RED", 1).model_copy(update={"charged": Money.of("10.59")})
+    bought = order(discounted, collected, cap)
+    bought.total = Money.of("30.84")  # with a shipping fee, which is no SKU's
+
+    sold = PlacedOrder.of(bought, customer_id="cus_1", email=None).sold
+
+    assert sold == {"MUG-WHT": Money.of("23.80"), "CAP-RED": Money.of("10.59")}
+
+
+def test_an_opportunity_stored_before_sales_were_kept_still_reads_converts_and_undoes() -> None:
+    # As the code before wrote them: no record of the wish's value beside a conversion.
+    wish_doc = back_in_stock(quantity=2).model_dump(mode="json", exclude={"wished"})
+    notified = Opportunity.model_validate_json(
+        json.dumps(wish_doc | {"status": "notified", "notified_at": NOW.isoformat()})
+    )
+    converted_before = Opportunity.model_validate_json(
+        json.dumps(wish_doc | {"status": "converted", "converted_by": "ord_old"})
+    )
+
+    convert_on_order([notified], placed({"MUG-WHT"}, sold={"MUG-WHT": "8.50"}), LATER)
+    assert notified.value == "8.50"
+    notified.undo_conversion(LATER)
+    assert notified.value == "17.00"
+    # Converted before its sale was kept: its value was the wish's all along.
+    assert converted_before.undo_conversion(LATER) == "ord_old"
+    assert converted_before.value == "17.00"
 
 
 # --- subscriptions --------------------------------------------------------------------
