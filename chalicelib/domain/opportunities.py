@@ -3,7 +3,8 @@ back (``back_in_stock``) and a declined card that can still pay (``payment_retry
 
 An opportunity is ``open`` until the customer is told (``notified``: the back-in-stock
 email), ``converted`` when they buy (an order of that SKU after the notice; the retried
-order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation. Every
+order paid), and ``lost`` when it has not converted ``LOST_AFTER`` its creation, or at
+once when it never can (its person erased, its order cancelled unpaid). Every
 back-in-stock subscription is one; so is every ``payment_declined`` rejection.
 
 Its ``value`` is what it would bring until it converts, then what it brought: a wish,
@@ -186,10 +187,13 @@ class Opportunity(DeferredModel):
         self._move(OpportunityStatus.LOST, now)
 
     def withdraw(self, at: datetime) -> bool:
-        """A back-in-stock wish whose subscription was erased with its person: nobody can
-        be told or recognised any more, so it is ``lost`` now rather than after 30 days.
-        False for any other kind, or once it is closed (running it again changes nothing)."""
-        if self.kind is not OpportunityKind.BACK_IN_STOCK or self.status not in _ACTIVE:
+        """Its person was erased, so it can never convert: ``lost`` now rather than after
+        30 days. A back-in-stock wish's subscription went with them (nobody can be told or
+        recognised any more); a payment retry's order can no longer be paid again, which
+        is refused once its customer's data is erased (probe 215: it stayed open until the
+        review). Whose order it is, is the caller's to decide. False once it is closed
+        (running it again changes nothing)."""
+        if self.status not in _ACTIVE:
             return False
         self._move(OpportunityStatus.LOST, at)
         return True

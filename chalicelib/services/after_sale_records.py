@@ -29,7 +29,7 @@ from chalicelib.domain.erasure import (
     redact_ticket,
 )
 from chalicelib.domain.errors import ConcurrentModification, NotFound
-from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity
+from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity, OpportunityKind
 from chalicelib.domain.orders import Order
 from chalicelib.domain.surveys import SurveyResponse, complaint_ticket_id
 from chalicelib.ports import CustomerRecord
@@ -246,34 +246,41 @@ def _redact_unclaimed_complaint(order_id: str, deps: Deps) -> None:
 
 def erase_opportunities(records: list[str], record: dict[str, Any], deps: Deps) -> None:
     """The address off every subscription and opportunity of the person, their open
-    subscriptions closed (a notice must never go to an erased person) and the back-in-stock
-    opportunities following them ``lost``. Subscriptions first: an opportunity that lost
-    its address may no longer lead back to them."""
+    subscriptions closed (a notice must never go to an erased person) and what can never
+    convert now ``lost``: the back-in-stock opportunities following them, and the payment
+    retries of their orders. Subscriptions first: an opportunity that lost its address may
+    no longer lead back to them."""
     found = opportunities_of(records, erasure_addresses(record), deps)
     for subscription in subscriptions_of(found, deps):
         redacted = redact_subscription(subscription)
         if redacted is not None:
             deps.opportunities.erase_subscription(subscription, redacted)
+    away = split_away_from(records, record, deps)
     for opportunity in found:
         try:
             retried(
-                partial(_redact_opportunity, opportunity.opportunity_id, deps),
+                partial(_redact_opportunity, opportunity.opportunity_id, away, deps),
                 MAX_REDACTION_ATTEMPTS,
             )
         except ConcurrentModification as exc:
             raise ConcurrentModification("an opportunity kept changing; erase again") from exc
 
 
-def _redact_opportunity(opportunity_id: str, deps: Deps) -> None:
-    """One opportunity without the address and, for a back-in-stock one still open or
-    notified, ``lost``: both in one write conditioned on the status it had."""
+def _redact_opportunity(opportunity_id: str, split_away: Collection[str], deps: Deps) -> None:
+    """One opportunity without the address and, still open or notified, ``lost`` when it
+    can never convert: a back-in-stock one (nobody can be told or recognised), a payment
+    retry (paying its order again is refused once its customer is erased: probe 215 saw
+    it open until the 30-day review); not the payment retry of an order a record split off
+    the person's owns (``orders_split_away``: that record's founder may still pay it).
+    Both in one write conditioned on the status it had."""
     current = deps.opportunities.opportunity(opportunity_id)
     if current is None:
         return
     before = current.status
     redacted = redact_opportunity(current)
     closed = redacted or current.model_copy(deep=True)
-    if closed.withdraw(deps.clock()):
+    someone_elses = closed.kind is OpportunityKind.PAYMENT_RETRY and closed.order_id in split_away
+    if not someone_elses and closed.withdraw(deps.clock()):
         written = deps.opportunities.save_opportunity(closed, before)
     elif redacted is not None:
         written = deps.opportunities.replace_opportunity(redacted)

@@ -9,8 +9,13 @@ afterwards."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlparse
 
+import pytest
+
+from chalicelib.services import self_service
 from tests.api.test_customers_erasure import (
     Person,
     _erase,
@@ -23,9 +28,10 @@ from tests.api.test_customers_erasure import (
     everything_shown,
     leaks,
 )
-from tests.support import JSON, STOREFRONT, signed_event
+from tests.support import JSON, STOREFRONT, assert_problem, eventually, signed_event
 from tests.support.api import place_order
 from tests.support.flow import fresh_sku, receive_at_warehouse
+from tests.support.orders import wait_for_status
 
 
 def _subscribe(client: Any, sku: str, email: str) -> str:
@@ -151,3 +157,39 @@ def test_erasure_takes_the_survey_comment_and_every_subscriptions_address_and_ke
     # Asking again finds nothing left to do and changes nothing.
     assert _erase(client, customer_id).status_code == 200
     assert _rows(client, opportunity_ids) == after
+
+
+def test_erasure_loses_the_persons_payment_retry_at_once_and_paying_again_is_refused(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 215: paying the declined order again answered 409 "its customer's data was
+    # erased", yet its payment retry stayed open (34.85) until the 30-day review.
+    monkeypatch.setattr(self_service, "PAYMENT_RETRY_WINDOW", timedelta(days=3650))
+    person = Person()
+    body = _ship_order(person, "TSHIRT-BLK-M")
+    body["payment"] = {"method": "card", "token": "tok_declined"}
+    placed = place_order(client, body)
+    wait_for_status(client, placed["order_id"], "REJECTED")
+    retry = f"opp_retry_{placed['order_id']}"
+    row = eventually(lambda: _rows(client, {retry}).get(retry))
+    assert (row["kind"], row["status"], row["value"]) == (
+        "payment_retry",
+        "open",
+        placed["total"],
+    )
+
+    erased = _erase(client, placed["customer_id"])
+
+    assert erased.status_code == 200, erased.body
+    after = _rows(client, {retry})[retry]
+    assert after["status"] == "lost"
+    assert _figures({retry: after}) == _figures({retry: row})
+    paid_again = client.http.post(
+        urlparse(placed["tracking_url"]).path + "/payment",
+        headers=JSON,
+        body=json.dumps({"payment": {"method": "card", "token": "tok_visa"}}),
+    )
+    assert "erased" in assert_problem(paid_again, 409)["detail"]
+    # Asking again moves nothing.
+    assert _erase(client, placed["customer_id"]).status_code == 200
+    assert _rows(client, {retry}) == {retry: after}

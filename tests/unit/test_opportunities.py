@@ -302,6 +302,23 @@ def test_an_opportunity_stored_before_sales_were_kept_still_reads_converts_and_u
     assert converted_before.value == "17.00"
 
 
+# --- erasure ----------------------------------------------------------------------------
+
+
+def test_an_erased_persons_payment_retry_is_lost_at_once_and_only_while_it_waits() -> None:
+    # Probe 215: paying again is refused once the customer is erased, and the retry stayed
+    # open until the 30-day review.
+    waiting, paid = retry(), retry()
+    paid.convert("ord_1", NOW)
+
+    assert waiting.withdraw(LATER)
+    assert (waiting.status, waiting.updated_at) == (LOST, LATER)
+    assert not waiting.withdraw(LATER + timedelta(hours=1))  # erased again: nothing moves
+    assert waiting.updated_at == LATER
+    assert not paid.withdraw(LATER)
+    assert paid.status is CONVERTED
+
+
 # --- subscriptions --------------------------------------------------------------------
 
 
