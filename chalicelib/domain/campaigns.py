@@ -8,20 +8,23 @@ A coupon is proof the campaign reached the shopper; an attribution tag is the la
 so the coupon wins when they differ.
 
 The projection keeps per campaign: ``orders`` placed, ``by_channel`` (orders placed per
-channel), ``new_customers`` and ``returning_customers`` (customers who paid, each
-counted once per campaign, when their first order in it is paid: new when they had
-bought nothing before it anywhere, an order declined or cancelled being no purchase; a
-shopper whose card was declined is no customer won (probe 190); anonymous orders count
-as neither), and ``revenue``: what the campaign's orders bring, each order's share being
-its money kept, as the customer 360's lifetime value counts it
-(``OrderContribution.kept``): nothing until paid, nothing once rejected or cancelled, and
-less what was never charged (a part voided: a pick-up not collected) or given back (a
-lost parcel, a return). The
-placed order's counts are increments (applying the same event twice is the caller's to
-prevent: the projection records what it applied); the revenue share is state, set from
-the order as it is now, so events may come late, twice or out of order.
+channel), ``new_customers`` and ``returning_customers`` (customers who bought through
+it, each counted once per campaign, when their first order in it is paid: new when they
+had bought nothing before it anywhere, an order declined or cancelled being no purchase;
+a shopper whose card was declined is no customer won (probe 190), nor one whose order
+ended cancelled or rejected after it was paid (probe 215): their count passes to their
+earliest other order in the campaign still a purchase, new or returning as of that one,
+or is taken off; anonymous orders count as neither), and ``revenue``: what the
+campaign's orders bring, each order's share being its money kept, as the customer 360's
+lifetime value counts it (``OrderContribution.kept``): nothing until paid, nothing once
+rejected or cancelled, and less what was never charged (a part voided: a pick-up not
+collected) or given back (a lost parcel, a return). The placed order's counts are
+increments (applying the same event twice is the caller's to prevent: the projection
+records what it applied); the revenue share is state, set from the order as it is now, so
+events may come late, twice or out of order.
 """
 
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -87,15 +90,27 @@ class CampaignIncrement(DeferredModel):
     returning_customers: int = 0
     by_channel: dict[str, int] = Field(default_factory=dict)
     # Whom ``new_customers`` or ``returning_customers`` counts: once per campaign, so the
-    # store adds them only for a customer not counted in it before; and when the order
-    # that counts them was placed (two records merged keep the earlier one's count).
+    # store adds them only for a customer not counted in it before (else lists the order
+    # among their others); and which order counts them, placed when (two records merged
+    # keep the earlier one's count).
     customer_id: str | None = None
     placed_at: datetime | None = None
+    order_id: str | None = None
 
     def without_customer(self) -> "CampaignIncrement":
         """The same order counted for a customer the campaign already counts."""
         return self.model_copy(
             update={"new_customers": 0, "returning_customers": 0, "customer_id": None}
+        )
+
+    def moves_nothing(self) -> bool:
+        """Whether it adds nothing to the counters (a paid order of a customer counted)."""
+        return not (
+            self.orders
+            or self.revenue
+            or self.new_customers
+            or self.returning_customers
+            or any(self.by_channel.values())
         )
 
     def customer_kind(self) -> CustomerKind | None:
@@ -155,18 +170,68 @@ def increments(event: CampaignOrderEvent) -> CampaignIncrement | None:
         returning_customers=int(event.customer is CustomerKind.RETURNING),
         customer_id=event.customer_id,
         placed_at=event.placed_at,
+        order_id=event.order_id,
     )
+
+
+class CampaignPurchase(DeferredModel):
+    """An order of a counted customer's in the campaign that is a purchase (paid, neither
+    rejected nor cancelled) and does not count them: it will if the one that does ends."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    placed_at: datetime
 
 
 class CountedCustomer(DeferredModel):
     """How a campaign counts one customer record: as new or returning, from the order
-    placed at ``placed_at``."""
+    ``order_id`` placed at ``placed_at`` (no ``order_id``: counted before it was kept),
+    with the record's ``others`` orders in the campaign, oldest first. ``version`` counts
+    the store's writes of it (0: none known), the guard of a write made from a read."""
 
     model_config = ConfigDict(frozen=True)
 
     campaign: str
     kind: CustomerKind
     placed_at: datetime | None = None
+    order_id: str | None = None
+    others: tuple[CampaignPurchase, ...] = ()
+    version: int = 0
+
+    def counts(self, order_id: str, placed_at: datetime) -> bool:
+        """Whether that order is the one counting the customer (a count kept before its
+        order was is known by when its order was placed)."""
+        if self.order_id is not None:
+            return self.order_id == order_id
+        return self.placed_at == placed_at
+
+    def lists(self, order_id: str) -> bool:
+        """Whether that order is among the others."""
+        return any(other.order_id == order_id for other in self.others)
+
+    def purchase(self) -> CampaignPurchase | None:
+        """The counting order as one of the others (None when it is not known)."""
+        if self.order_id is None or self.placed_at is None:
+            return None
+        return CampaignPurchase(order_id=self.order_id, placed_at=self.placed_at)
+
+    def with_others(self, others: Iterable[CampaignPurchase]) -> "CountedCustomer":
+        """The same count with these others (the counting order never among them)."""
+        kept = {o.order_id: o for o in others if o.order_id != self.order_id}
+        ordered = sorted(kept.values(), key=lambda o: (o.placed_at, o.order_id))
+        return self.model_copy(update={"others": tuple(ordered)})
+
+    def without(self, order_ids: Collection[str]) -> "CountedCustomer":
+        """The same count, these orders no longer among the others."""
+        return self.with_others(o for o in self.others if o.order_id not in order_ids)
+
+    def passed_to(self, purchase: CampaignPurchase, kind: CustomerKind) -> "CountedCustomer":
+        """The count made by ``purchase`` instead (counted as ``kind``), which leaves
+        the others."""
+        return self.model_copy(
+            update={"order_id": purchase.order_id, "placed_at": purchase.placed_at, "kind": kind}
+        ).without({purchase.order_id})
 
     def first(self, other: "CountedCustomer") -> "CountedCustomer":
         """Of two records' counts in one campaign, found to be one person's: the one of
@@ -176,3 +241,13 @@ class CountedCustomer(DeferredModel):
         ):
             return other
         return self
+
+    def joined(self, other: "CountedCustomer") -> "CountedCustomer":
+        """``first`` of the two, the other's orders among its others: each is a purchase
+        of the person's in the campaign, to count them if the kept one ends."""
+        kept = self.first(other)
+        dropped = other if kept is self else self
+        dropped_order = dropped.purchase()
+        return kept.with_others(
+            [*kept.others, *dropped.others, *([dropped_order] if dropped_order else [])]
+        )

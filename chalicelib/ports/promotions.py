@@ -70,7 +70,10 @@ class Campaigns(Protocol):
         self, event_id: str, increment: CampaignIncrement, now_epoch: int
     ) -> bool:
         """Add the increment to its campaign's counters once per event id; False
-        (nothing written) when that event was applied already."""
+        (nothing written) when that event was applied already. Its customer (an order
+        paid) is counted once per campaign; one counted already has the order listed among
+        their others in the campaign instead (idempotent), unless it is the counting one,
+        and the counters move by the rest (False when that is nothing)."""
         ...
 
     def merge_campaign_customers(self, survivor_id: str, merged_id: str) -> int:
@@ -82,6 +85,19 @@ class Campaigns(Protocol):
 
     def campaign_counts(self, customer_id: str) -> list[CountedCustomer]:
         """How each campaign counts the customer record, by key (never a scan)."""
+        ...
+
+    def campaign_count(self, customer_id: str, campaign: str) -> CountedCustomer | None:
+        """How the campaign counts the customer record, read strongly; None if it does not."""
+        ...
+
+    def replace_campaign_count(
+        self, customer_id: str, stored: CountedCustomer, new: CountedCustomer | None
+    ) -> bool:
+        """The customer's count in ``stored``'s campaign made ``new`` (None: counted no
+        more), the campaign's figures moving with it (the old kind's one off, the new
+        kind's one on), together; False (nothing written) when the count is no longer
+        ``stored`` (any write since, another order listed included)."""
         ...
 
     def recount_campaign_customer(

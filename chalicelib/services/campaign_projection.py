@@ -1,12 +1,15 @@
 """Campaign figures kept from order events (domain/campaigns.py says what each adds): the
 order is read for its attribution, its coupon's campaign and its customer. The placed
 order's counts are applied once per event id, so redelivered events count nothing twice;
+its customer is counted while it is a purchase, and an end without a sale (cancelled,
+rejected) passes their count to another of their orders in the campaign or takes it off;
 its revenue share is set from the order as it is now, after any event that can move it
 (a status, a void, a refund, a lost parcel), and the counters move by the difference.
 ``GET /analytics/campaigns`` reads the counters, not orders."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.campaigns import (
     CampaignCounters,
     CampaignOrderEvent,
+    CountedCustomer,
     CustomerKind,
     OrderEventKind,
     campaign_of,
@@ -37,8 +41,13 @@ _MONEY_STATUSES = frozenset(
     {OrderStatus.ACCEPTED, OrderStatus.PAID, OrderStatus.REJECTED, OrderStatus.CANCELLED}
 )
 _MONEY_EVENTS = frozenset({"payment.void", "payment.refund"})
+# The statuses that may end an order without a sale: its customer counted by it no more.
+_ENDINGS = frozenset({OrderStatus.REJECTED.value, OrderStatus.CANCELLED.value})
 # Attempts at the share's conditional write before the delivery fails (and is retried).
 _SHARE_ATTEMPTS = 5
+# Attempts at taking an ended order's count off (or unlisting it) while the count keeps
+# changing (other orders listed or ending at once), before the delivery fails.
+_COUNT_ATTEMPTS = 5
 
 
 def _position(event_id: str) -> int:
@@ -67,11 +76,14 @@ def coupon_campaign(order: Order, deps: Deps, automatic: bool = False) -> str | 
 _SUMMARIES_PAGE = 25
 
 
-def _bought_before(customer_id: str, placed_at: datetime, deps: Deps) -> bool:
+def _bought_before(
+    customer_id: str, placed_at: datetime, deps: Deps, ended: Collection[str] = ()
+) -> bool:
     """Whether the customer's 360 holds a purchase placed before ``placed_at``: an order
     paid and neither rejected nor cancelled (its summary's contribution counts), as the
-    360's own figures count one. Summaries come oldest first, so the search stops at
-    the first purchase or at ``placed_at``."""
+    360's own figures count one; ``ended``: orders known to be none, whatever their
+    summary says yet. Summaries come oldest first, so the search stops at the first
+    purchase or at ``placed_at``."""
     placed = placed_at.isoformat()
     cursor: str | None = None
     while True:
@@ -81,6 +93,8 @@ def _bought_before(customer_id: str, placed_at: datetime, deps: Deps) -> bool:
         for summary in page:
             if str(summary.get("placed_at", "")) >= placed:
                 return False
+            if summary.get("order_id") in ended:
+                continue
             if (summary.get("contribution") or {}).get("counted"):
                 return True
         if cursor is None:
@@ -110,13 +124,21 @@ def recount_after_merge(customer_id: str, deps: Deps) -> int:
     counted them (a re-probe: a survivor who had bought stayed new where the merged
     record's first order was kept). Returns how many counts changed."""
     changed = 0
-    for counted in deps.store.campaign_counts(customer_id):
-        if counted.placed_at is None:
-            continue
-        bought = _bought_before(customer_id, counted.placed_at, deps)
-        kind = CustomerKind.RETURNING if bought else CustomerKind.NEW
-        if kind is not counted.kind:
-            changed += deps.store.recount_campaign_customer(customer_id, counted, kind)
+    for listed in deps.store.campaign_counts(customer_id):
+        counted: CountedCustomer | None = listed
+        for _ in range(_COUNT_ATTEMPTS):
+            if counted is None or counted.placed_at is None:
+                break
+            bought = _bought_before(customer_id, counted.placed_at, deps)
+            kind = CustomerKind.RETURNING if bought else CustomerKind.NEW
+            if kind is counted.kind:
+                break
+            if deps.store.recount_campaign_customer(customer_id, counted, kind):
+                changed += 1
+                break
+            # Refused: the count changed since it was read (another order listed on it,
+            # or passed on by one that ended): asked again about the count as it is now.
+            counted = deps.store.campaign_count(customer_id, listed.campaign)
     return changed
 
 
@@ -149,9 +171,12 @@ def project_campaign_event(
     status = event.get("status") if event.get("type") == "order.status_changed" else None
     # Accepted again after a declined card: counted when first placed.
     placed = status == OrderStatus.ACCEPTED.value and _position(event_id) == 1
-    # Its customer once it is paid, as when the event happened: the same count however
-    # late the event is projected (an order cancelled after it was paid still counts).
-    paid = status == OrderStatus.PAID.value
+    # Its customer once it is paid, and only while it is a purchase (probe 215: orders
+    # cancelled or rejected after payment counted their customers as won): the PAID
+    # event of an order that ended already counts no one, its end takes the count off.
+    paid = status == OrderStatus.PAID.value and order_contribution(order).counted
+    if status in _ENDINGS and not order_contribution(order).counted:
+        counted = _uncount(order, campaign, deps, reads)
     if placed or paid:
         customer, customer_id = _customer_kind(order, deps, reads) if paid else (None, None)
         increment = increments(
@@ -169,7 +194,65 @@ def project_campaign_event(
         if increment is not None:
             epoch = int(deps.clock().timestamp())
             counted = deps.store.apply_campaign_increment(event_id, increment, epoch)
+            if (
+                customer_id is not None
+                and not order_contribution(deps.store.get_order(order.order_id)).counted
+            ):
+                # It ended while it was being counted, and its end's delivery may have
+                # looked for the count before it was written: taken off here then.
+                counted = _uncount(order, campaign, deps, reads) or counted
     return _sync_revenue(campaign, order, deps) or counted
+
+
+def _uncount(order: Order, campaign: str, deps: Deps, reads: EventReads) -> bool:
+    """The order ended without a sale: its customer counted by it no more (their earliest
+    other order in the campaign still a purchase counts them instead, new or returning
+    as of that one), nor listed by it; True if the figures moved. Each write is made on
+    the condition of the count read (an order listed, a merge, another order ending at
+    once), and read again when refused; once done, a redelivery finds nothing to do."""
+    if order.customer_id is None:
+        return False
+    try:
+        customer_id = reads.canonical_customer(order.customer_id)[0]
+    except NotFound:
+        return False
+    for _ in range(_COUNT_ATTEMPTS):
+        stored = deps.store.campaign_count(customer_id, campaign)
+        if stored is None:
+            return False
+        if stored.counts(order.order_id, order.placed_at):
+            new = _successor(customer_id, stored, order, deps)
+        elif stored.lists(order.order_id):
+            new = stored.without({order.order_id})
+        else:
+            return False
+        if deps.store.replace_campaign_count(customer_id, stored, new):
+            return new is None or new.kind is not stored.kind
+    raise ConcurrentModification(
+        f"the campaign {campaign}'s count of customer {customer_id} kept moving",
+        field="customer_id",
+    )
+
+
+def _successor(
+    customer_id: str, stored: CountedCustomer, ended: Order, deps: Deps
+) -> CountedCustomer | None:
+    """The count passed to the earliest of the others still a purchase (an order listed
+    may have ended without its end's delivery having unlisted it yet: left out too), or
+    None when none is."""
+    gone = {ended.order_id}
+    for other in stored.others:
+        try:
+            bought = order_contribution(deps.store.get_order(other.order_id)).counted
+        except NotFound:
+            bought = False
+        if not bought:
+            gone.add(other.order_id)
+            continue
+        before = _bought_before(customer_id, other.placed_at, deps, gone)
+        kind = CustomerKind.RETURNING if before else CustomerKind.NEW
+        return stored.without(gone).passed_to(other, kind)
+    return None
 
 
 def _sync_revenue(campaign: str, first: Order, deps: Deps) -> bool:

@@ -112,3 +112,98 @@ def test_a_count_is_listed_by_its_customer_and_recounted_once(store: Any) -> Non
     assert (figures.new_customers, figures.returning_customers) == (0, 1)
     (now,) = store.campaign_counts(customer)
     assert now.kind is CustomerKind.RETURNING
+
+
+def _paid(
+    campaign: str, customer_id: str, order_id: str, at: datetime, new: bool = True
+) -> CampaignIncrement:
+    """What an order's PAID event adds: its customer, counted by it."""
+    return CampaignIncrement(
+        campaign=campaign,
+        new_customers=int(new),
+        returning_customers=int(not new),
+        customer_id=customer_id,
+        placed_at=at,
+        order_id=order_id,
+    )
+
+
+def test_a_counted_customer_s_other_orders_are_listed_once_and_a_stale_write_is_refused(
+    store: Any,
+) -> None:
+    # Probe 215: the count must pass to another order of the customer's in the campaign
+    # when the one counting them ends; two orders ending at once must not both win.
+    campaign, customer = f"c-{uuid.uuid4().hex[:8]}", f"cus_{uuid.uuid4().hex[:8]}"
+    at = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    first, second, third = (f"ord_{uuid.uuid4().hex[:8]}" for _ in range(3))
+    assert store.apply_campaign_increment(f"{first}:PAID", _paid(campaign, customer, first, at), 0)
+    later = _paid(campaign, customer, second, at + timedelta(hours=1), new=False)
+    # Listed, the figures unmoved; again (a redelivery): listed once.
+    assert not store.apply_campaign_increment(f"{second}:PAID", later, 0)
+    assert not store.apply_campaign_increment(f"{second}:PAID", later, 0)
+    # The counting order's own event again lists nothing.
+    again = _paid(campaign, customer, first, at)
+    assert not store.apply_campaign_increment(f"{first}:PAID-again", again, 0)
+    stored = store.campaign_count(customer, campaign)
+    assert (stored.order_id, [o.order_id for o in stored.others]) == (first, [second])
+    assert store.campaign_count(customer, f"c-{uuid.uuid4().hex[:8]}") is None
+
+    # A third order listed after that read: a write made from it is refused.
+    latest = _paid(campaign, customer, third, at + timedelta(hours=2), new=False)
+    assert not store.apply_campaign_increment(f"{third}:PAID", latest, 0)
+    passed = stored.passed_to(stored.others[0], CustomerKind.RETURNING)
+    assert not store.replace_campaign_count(customer, stored, passed)
+    assert not store.replace_campaign_count(customer, stored, None)
+    figures = _counters(store, campaign)
+    assert (figures.orders, figures.new_customers, figures.returning_customers) == (0, 1, 0)
+
+    fresh = store.campaign_count(customer, campaign)
+    assert store.replace_campaign_count(
+        customer, fresh, fresh.passed_to(fresh.others[0], CustomerKind.RETURNING)
+    )
+    now = store.campaign_count(customer, campaign)
+    assert (now.order_id, now.kind, now.placed_at) == (
+        second,
+        CustomerKind.RETURNING,
+        at + timedelta(hours=1),
+    )
+    assert [o.order_id for o in now.others] == [third]
+    figures = _counters(store, campaign)
+    assert (figures.new_customers, figures.returning_customers) == (0, 1)
+
+    # The third ends (unlisted: the figures unmoved), and the second at once, from its
+    # read before that: refused, then made from a fresh read.
+    assert store.replace_campaign_count(customer, now, now.without({third}))
+    assert not store.replace_campaign_count(customer, now, None)
+    figures = _counters(store, campaign)
+    assert (figures.new_customers, figures.returning_customers) == (0, 1)
+    alone = store.campaign_count(customer, campaign)
+    assert alone.others == ()
+    assert store.replace_campaign_count(customer, alone, None)
+    assert store.campaign_count(customer, campaign) is None
+    figures = _counters(store, campaign)
+    assert (figures.new_customers, figures.returning_customers) == (0, 0)
+
+
+def test_a_merge_lists_the_dropped_count_s_order_among_the_kept_one_s_others(store: Any) -> None:
+    campaign = f"c-{uuid.uuid4().hex[:8]}"
+    survivor, merged = f"cus_{uuid.uuid4().hex[:8]}", f"cus_{uuid.uuid4().hex[:8]}"
+    at = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    early, late, listed = (f"ord_{uuid.uuid4().hex[:8]}" for _ in range(3))
+    assert store.apply_campaign_increment(early, _paid(campaign, merged, early, at), 0)
+    assert store.apply_campaign_increment(
+        late, _paid(campaign, survivor, late, at + timedelta(hours=1), new=False), 0
+    )
+    listed_at = at + timedelta(hours=2)
+    assert not store.apply_campaign_increment(
+        listed, _paid(campaign, survivor, listed, listed_at, new=False), 0
+    )
+
+    assert store.merge_campaign_customers(survivor, merged) == 1
+    assert store.merge_campaign_customers(survivor, merged) == 0
+
+    (kept,) = store.campaign_counts(survivor)
+    assert (kept.order_id, kept.kind) == (early, CustomerKind.NEW)
+    assert [o.order_id for o in kept.others] == [late, listed]
+    figures = _counters(store, campaign)
+    assert (figures.new_customers, figures.returning_customers) == (1, 0)

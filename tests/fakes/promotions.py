@@ -143,16 +143,29 @@ class FakeCampaigns:
     ) -> bool:
         if event_id in self._m.campaign_events:
             return False
-        self._m.campaign_events.add(event_id)
         kind = increment.customer_kind()
         if increment.customer_id and kind is not None:
-            counted = (increment.campaign, increment.customer_id)
-            if counted in self._m.campaign_customers:
-                increment = increment.without_customer()
+            key = (increment.campaign, increment.customer_id)
+            counted = CountedCustomer(
+                campaign=increment.campaign,
+                kind=kind,
+                placed_at=increment.placed_at,
+                order_id=increment.order_id,
+                version=1,
+            )
+            stored = self._m.campaign_customers.get(key)
+            if stored is None:
+                self._m.campaign_customers[key] = counted
             else:
-                self._m.campaign_customers[counted] = CountedCustomer(
-                    campaign=increment.campaign, kind=kind, placed_at=increment.placed_at
-                )
+                increment = increment.without_customer()
+                listed = counted.purchase()
+                if listed is not None and stored.order_id != listed.order_id:
+                    self._m.campaign_customers[key] = stored.with_others(
+                        [*stored.others, listed]
+                    ).model_copy(update={"version": stored.version + 1})
+                if listed is not None and increment.moves_nothing():
+                    return False  # listed alone, without a marker (as the table does)
+        self._m.campaign_events.add(event_id)
         current = self._m.campaigns.get(increment.campaign)
         counters = current or CampaignCounters(campaign=increment.campaign)
         self._m.campaigns[increment.campaign] = counters.plus(increment)
@@ -168,11 +181,13 @@ class FakeCampaigns:
             survivor = counts.get((campaign, survivor_id))
             changed += 1
             if survivor is None:
-                counts[(campaign, survivor_id)] = merged
+                counts[(campaign, survivor_id)] = merged.model_copy(update={"version": 1})
                 continue
-            kept = survivor.first(merged)
-            dropped = merged if kept is survivor else survivor
-            counts[(campaign, survivor_id)] = kept
+            dropped = merged if survivor.first(merged) is survivor else survivor
+            kept = survivor.joined(merged)
+            counts[(campaign, survivor_id)] = kept.model_copy(
+                update={"version": survivor.version + 1}
+            )
             off = CampaignIncrement(
                 campaign=campaign,
                 new_customers=-int(dropped.kind is CustomerKind.NEW),
@@ -188,20 +203,37 @@ class FakeCampaigns:
             if owner == customer_id
         ]
 
+    def campaign_count(self, customer_id: str, campaign: str) -> CountedCustomer | None:
+        return self._m.campaign_customers.get((campaign, customer_id))
+
+    def replace_campaign_count(
+        self, customer_id: str, stored: CountedCustomer, new: CountedCustomer | None
+    ) -> bool:
+        key = (stored.campaign, customer_id)
+        if self._m.campaign_customers.get(key) != stored:
+            return False
+        if new is None:
+            del self._m.campaign_customers[key]
+        else:
+            self._m.campaign_customers[key] = new.model_copy(update={"version": stored.version + 1})
+        new_kind = new.kind if new is not None else None
+        if new_kind is not stored.kind:
+            moved = CampaignIncrement(
+                campaign=stored.campaign,
+                new_customers=int(new_kind is CustomerKind.NEW)
+                - int(stored.kind is CustomerKind.NEW),
+                returning_customers=int(new_kind is CustomerKind.RETURNING)
+                - int(stored.kind is CustomerKind.RETURNING),
+            )
+            self._m.campaigns[stored.campaign] = self._m.campaigns[stored.campaign].plus(moved)
+        return True
+
     def recount_campaign_customer(
         self, customer_id: str, counted: CountedCustomer, kind: CustomerKind
     ) -> bool:
-        key = (counted.campaign, customer_id)
-        if self._m.campaign_customers.get(key) != counted:
-            return False
-        self._m.campaign_customers[key] = counted.model_copy(update={"kind": kind})
-        moved = CampaignIncrement(
-            campaign=counted.campaign,
-            new_customers=1 if kind is CustomerKind.NEW else -1,
-            returning_customers=1 if kind is CustomerKind.RETURNING else -1,
+        return self.replace_campaign_count(
+            customer_id, counted, counted.model_copy(update={"kind": kind})
         )
-        self._m.campaigns[counted.campaign] = self._m.campaigns[counted.campaign].plus(moved)
-        return True
 
     def campaign_order_revenue(self, order_id: str) -> Decimal | None:
         return self._m.campaign_order_revenue.get(order_id)

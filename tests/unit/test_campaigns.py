@@ -14,6 +14,8 @@ from chalicelib.domain.campaigns import (
     Attribution,
     CampaignCounters,
     CampaignOrderEvent,
+    CampaignPurchase,
+    CountedCustomer,
     CustomerKind,
     OrderEventKind,
     campaign_of,
@@ -167,3 +169,38 @@ def test_the_projection_counts_placed_orders_by_channel_and_customer(
     )
     for channel, count in counters.by_channel.items():
         assert count == sum(1 for c, _ in lives if c == channel)
+
+
+def _at(hour: int) -> datetime:
+    return datetime(2026, 11, 2, hour, tzinfo=UTC)
+
+
+def test_a_count_passes_to_an_order_that_leaves_the_others_and_a_merge_lists_the_dropped() -> None:
+    # Probe 215: the count of an order that ended passes to the customer's next purchase.
+    later, latest = (CampaignPurchase(order_id=f"ord-{h}", placed_at=_at(h)) for h in (11, 12))
+    counted = CountedCustomer(
+        campaign="c", kind=CustomerKind.NEW, placed_at=_at(10), order_id="ord-10"
+    ).with_others([latest, later, latest])
+    assert counted.others == (later, latest)  # oldest first, each once
+    assert counted.counts("ord-10", _at(9)) and not counted.counts("ord-11", _at(10))
+    assert counted.lists("ord-11") and not counted.lists("ord-10")
+    # A count kept before its order was: known by when its order was placed.
+    assert CountedCustomer(campaign="c", kind=CustomerKind.NEW, placed_at=_at(10)).counts(
+        "ord-x", _at(10)
+    )
+
+    passed = counted.passed_to(later, CustomerKind.RETURNING)
+    assert (passed.order_id, passed.placed_at, passed.kind) == (
+        "ord-11",
+        _at(11),
+        CustomerKind.RETURNING,
+    )
+    assert passed.others == (latest,)
+    assert counted.without({"ord-12"}).others == (later,)
+
+    other = CountedCustomer(
+        campaign="c", kind=CustomerKind.NEW, placed_at=_at(9), order_id="ord-9"
+    ).with_others([CampaignPurchase(order_id="ord-13", placed_at=_at(13))])
+    joined = counted.joined(other)
+    assert joined.order_id == "ord-9"
+    assert [o.order_id for o in joined.others] == ["ord-10", "ord-11", "ord-12", "ord-13"]
