@@ -122,8 +122,10 @@ def _dispatch(
             if wait_ends is not None:
                 held_to = min(held_to, wait_ends)
             shipment = carrier.book(order.order_id, fulfillment.fulfillment_id, now, held_to)
+            # The quote's promise shown while it is the one held (not one a restart
+            # outran: ``shipment_promise``).
             quoted = quoted_promise(order, fulfillment.location_id)
-            if quoted is not None and quoted != shipment.promised_by:
+            if quoted is not None and quoted == promised and quoted != shipment.promised_by:
                 shipment.quoted_promise = quoted
             shipment.breach_due = late_delivery_deadline(shipment.promised_by, deps)
             entry = order.dispatch_shipment(fulfillment.fulfillment_id, shipment, now)

@@ -103,13 +103,26 @@ def _pickup_store(store: Location) -> PickupStore:
 
 def shipment_promise(order: Order, location_id: str, deps: Deps) -> tuple[Carrier, datetime]:
     """The carrier and promise for the order's parcel leaving ``location_id``: the
-    quote's promise for it, else computed from when the order was placed."""
+    quote's promise for it, else computed from when the order was placed; for an order
+    restarted since (paid again after a declined card, or retried by ops), computed from
+    the restart, or the quote's if that is later (probe 220: a card paid again on Friday
+    evening held the parcel to a promise of that evening, Saturday's to one already
+    past, and the SLA breached a parcel the carrier could not have delivered)."""
     address = order.shipping_address
     origin = _location(location_id, LocationType.WAREHOUSE, deps)
     country, postal_code = (address.country, address.postal_code) if address else ("ES", "")
-    carrier, promised = ship_promise(order.placed_at, origin, country, postal_code, deps)
+    carrier, promised = ship_promise(promise_start(order), origin, country, postal_code, deps)
     # An order on a quote is held to the quote's promise for what leaves from there.
-    return carrier, quoted_promise(order, location_id) or promised
+    quoted = quoted_promise(order, location_id)
+    if quoted is None or (order.retries and quoted < promised):
+        return carrier, promised
+    return carrier, quoted
+
+
+def promise_start(order: Order) -> datetime:
+    """From when the order's parcels are promised: when it was placed, or when its
+    workflow last started again (the new card's, or ops' retry)."""
+    return max([order.placed_at, *(retry.at for retry in order.retries)])
 
 
 def quoted_promise(order: Order, location_id: str) -> datetime | None:
