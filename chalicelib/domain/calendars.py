@@ -14,24 +14,26 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 WEEKDAYS = frozenset(range(5))  # Monday to Friday
+# Spain's national holidays alone, for days counted where no region's calendar is kept.
+NATIONAL = None
 
 
 @lru_cache(maxsize=512)
-def holidays_of(region: str, year: int) -> frozenset[date]:
+def holidays_of(region: str | None, year: int) -> frozenset[date]:
     """The holidays of a region (a ``holidays.Spain`` subdivision code such as ``MD``) in
-    one year, national ones included."""
+    one year, national ones included; ``NATIONAL``: the national ones alone."""
     # Imported here: only the functions that promise dates need the calendars (cold start).
     from holidays.countries.spain import Spain
 
     return frozenset(Spain(subdiv=region, years=year).keys())
 
 
-def is_holiday(day: date, region: str) -> bool:
+def is_holiday(day: date, region: str | None) -> bool:
     """Whether ``day`` is a national or regional holiday in ``region``."""
     return day in holidays_of(region, day.year)
 
 
-def is_business_day(day: date, region: str, weekdays: frozenset[int] = WEEKDAYS) -> bool:
+def is_business_day(day: date, region: str | None, weekdays: frozenset[int] = WEEKDAYS) -> bool:
     """Whether ``day`` is one of ``weekdays`` (Monday is 0) and no holiday in ``region``."""
     return day.weekday() in weekdays and not is_holiday(day, region)
 

@@ -165,10 +165,11 @@ def late_estimate(promised: datetime, to: Destination | None) -> datetime:
     """When a parcel that missed its promise is now expected: the destination's next
     business day after the promised one, at the same hour (a probe's email gave a
     national holiday, promise + 24 h). Abroad, where no regional calendar is kept: the
-    next weekday."""
+    next weekday that is no national holiday in Spain, where its days were counted
+    (probe 220: "new estimate: 25 December", then 1 January)."""
     if to is None:
         later = _aware(promised) + timedelta(days=1)
-        while later.weekday() >= 5:
+        while not calendars.is_business_day(later.date(), calendars.NATIONAL):
             later += timedelta(days=1)
         return later
     local = _aware(promised).astimezone(to.tz)

@@ -352,3 +352,20 @@ def test_abroad_a_late_parcel_is_next_expected_on_the_next_weekday() -> None:
     assert late_estimate(friday, None) == datetime(2026, 11, 30, 19, 0, tzinfo=UTC)
     tuesday = datetime(2026, 12, 8, 19, 0, tzinfo=UTC)  # no Spanish holiday abroad
     assert late_estimate(tuesday, None) == datetime(2026, 12, 9, 19, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("grace_ends", "expected"),
+    [
+        (datetime(2026, 12, 24, 19, 0, tzinfo=UTC), datetime(2026, 12, 28, 19, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 31, 19, 0, tzinfo=UTC), datetime(2027, 1, 4, 19, 0, tzinfo=UTC)),
+        (datetime(2027, 1, 5, 19, 0, tzinfo=UTC), datetime(2027, 1, 7, 19, 0, tzinfo=UTC)),
+    ],
+    ids=["christmas", "new-year", "epiphany"],
+)
+def test_abroad_a_late_parcel_is_not_expected_on_a_spanish_national_holiday(
+    grace_ends: datetime, expected: datetime
+) -> None:
+    # Probe 220: a parcel to France late by Christmas Eve was "now expected on 25
+    # December", though its days were counted on Spain's calendar.
+    assert late_estimate(grace_ends, None) == expected
