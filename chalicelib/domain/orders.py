@@ -443,8 +443,12 @@ class Order(DeferredModel):
         detail = fulfillment.reach_customer(at, told_late)
         # The part keeps the moment it reached the customer; the order's entry comes no
         # earlier than its last one, so its history stays in order (probe 200: a parcel
-        # told after its sibling was recorded at the sibling's later moment, and late).
-        entry_at = max(at, self.history[-1].at) if self.history else at
+        # told after its sibling was recorded at the sibling's later moment, and late),
+        # and after it when told later still: at the moment of another part's end, it
+        # read as made by that end, whose email had said the rest was still on its way,
+        # and no delivered email went (probe 217).
+        last = self.history[-1].at if self.history else at
+        entry_at = at if at >= last else last + timedelta(microseconds=1)
         return self._status_or_part(fulfillment_id, entry_at, detail, f"{fulfillment_id} {detail}")
 
     def lose_fulfillment(

@@ -33,7 +33,7 @@ from chalicelib.services import (
 from chalicelib.services.compensation import CompensateInput, compensate
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from chalicelib.services.tracking import revoke_tracking_links, tracking_url
-from tests.fakes import FakeGateway, Outgoing
+from tests.fakes import Clock, FakeGateway, Outgoing
 from tests.service import flows
 
 
@@ -780,6 +780,39 @@ def test_a_pick_up_not_collected_while_its_parcel_travels_says_nothing_of_an_end
     text = _parts(sent[-1])[2]
     assert "El resto de tu pedido sigue su curso" in text
     assert "días para devolverlo" not in text
+
+
+def test_a_parcel_told_delivered_after_its_pick_up_lapsed_is_told_delivered(
+    deps: Deps,
+) -> None:
+    # Probe 217: the pick-up lapsed ("the rest of your order is on its way"), then the
+    # carrier told the parcel's delivery at a moment before the lapse; the order's
+    # DELIVERED entry took the lapse's moment, read as made by it, and no email told
+    # the delivery, the return window or the survey.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
+    assert parcel.shipment is not None
+    delivered_at = deps.clock()
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=5)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+    before = len(flows.mail_everything(deps))
+    deps.clock.advance(minutes=5)
+
+    flows.carrier_event(
+        deps,
+        parcel.shipment.carrier,
+        parcel.shipment.tracking_number,
+        occurred_at=delivered_at.isoformat(),
+    )
+
+    assert deps.store.get_order(order.order_id).status.value == "DELIVERED"
+    sent = flows.mail_everything(deps)[before:]
+    assert _subject_lines(sent) == [f"Tu pedido {order.order_id} ha sido entregado"]
+    text = _parts(sent[-1])[2]
+    assert f"{deps.settings.return_window_days} días" in text
+    assert survey_links.survey_url(order.order_id, deps) in text
 
 
 @pytest.mark.parametrize(
