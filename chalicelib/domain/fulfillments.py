@@ -151,6 +151,24 @@ class Shipment(DeferredModel):
         or among the ids forgotten past them."""
         return self.recorded(event_id) is not None or _digest(event_id) in self.forgotten
 
+    def delivered_as_reported(self) -> datetime | None:
+        """When the carrier said the parcel was delivered, on its own clock: what it
+        reported where that was held to the hand-over or our now (``event_moment``), to
+        compare with the moments it gives its other events (probe 217: a carrier two
+        seconds ahead of us had its delivery recorded at our now, and a problem it dated
+        before the delivery, sent after it, read as after it)."""
+        if self.delivered_at is None:
+            return None
+        delivery = next((e for e in self.events if e.get("type") == "delivered"), None)
+        reported = delivery.get("reported_at") if delivery else None
+        if not reported:
+            return self.delivered_at
+        try:
+            said = datetime.fromisoformat(str(reported))
+        except ValueError:
+            return self.delivered_at
+        return said if said.tzinfo is not None else self.delivered_at
+
     def recorded_before_delivery(self, event_id: str) -> bool:
         """Whether the parcel's events hold ``event_id`` before its delivery: written
         first, whatever moment the carrier gave both."""

@@ -175,7 +175,7 @@ def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
     stayed open on the delivered order). One dated after the delivery is news for a
     person, and alerts."""
     shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
-    delivered_at = shipment.delivered_at if shipment is not None else None
+    delivered_at = shipment.delivered_as_reported() if shipment is not None else None
     return delivered_at is not None and event.occurred_utc() < delivered_at
 
 

@@ -531,6 +531,26 @@ def test_a_parcel_told_after_another_part_ended_keeps_its_own_moment_and_promise
     assert [entry.at for entry in order.history] == sorted(entry.at for entry in order.history)
 
 
+def test_a_carrier_ahead_of_our_clock_keeps_its_order_of_events(deps: Deps) -> None:
+    """Probe 217: a carrier's clock two seconds ahead of ours; its delivery, dated in our
+    future, was recorded at our now, and its exception, dated a second before the
+    delivery but sent after it, read as after the delivery and left ops an alert open
+    on a delivered order. On the carrier's own clock it came first."""
+    order_id, carrier, tracking = _tracking(deps)
+    deps.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    problem, delivery = (deps.clock() + timedelta(seconds=s) for s in (1, 2))
+    flows.carrier_event(deps, carrier, tracking, occurred_at=delivery.isoformat())
+
+    late = flows.carrier_event(
+        deps, carrier, tracking, type="exception", occurred_at=problem.isoformat()
+    )
+
+    assert late["status"] == "applied"
+    assert isinstance(deps.events, RecordingEvents)
+    assert [m.get("kind") for _, m in deps.events.alerts].count("carrier_exception") == 0
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
 def test_scans_after_a_delivery_never_push_the_delivery_out_of_its_events(deps: Deps) -> None:
     """Probe 200: 31 scans after a delivery evicted it; the page said "out for delivery",
     the timeline lost it, and its id was applied again."""
