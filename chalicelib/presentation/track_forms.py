@@ -84,12 +84,35 @@ CHECKING_CARD_WORDS: dict[Language, str] = {
     ),
     Language.EN: "We are checking your new card. This page will refresh in a few seconds.",
 }
+
+
+class Reach(StrEnum):
+    """How the order's customer hears from us, as the order itself says: by the email it
+    gave; by the phone it gave (a text, or an address vouched for on their record); or
+    neither (a loyalty card, a till receipt claimed by one, an id alone): nothing on the
+    order says how to reach them, and a store is where to ask."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    NONE = "none"
+
+
 # How the answer to a question reaches the customer: by email when the order gave one;
-# else said without a channel, as it may be a text or an address on their record (probe
-# 214: a customer who left only a phone read "we will answer by email").
-ANSWER_WORDS: dict[Language, dict[bool, str]] = {
-    Language.ES: {True: "te responderemos por correo", False: "te enviaremos la respuesta"},
-    Language.EN: {True: "we will answer by email", False: "we will send you our answer"},
+# with a phone, said without a channel (a text, or an address on their record); with
+# neither, at a store (probe 214: a customer who left only a phone read "we will answer by
+# email"; probe 221: one known by a loyalty card alone read "we will send you our
+# answer", which nothing could send).
+ANSWER_WORDS: dict[Language, dict[Reach, str]] = {
+    Language.ES: {
+        Reach.EMAIL: "te responderemos por correo",
+        Reach.PHONE: "te enviaremos la respuesta",
+        Reach.NONE: "pregunta por la respuesta en cualquiera de nuestras tiendas",
+    },
+    Language.EN: {
+        Reach.EMAIL: "we will answer by email",
+        Reach.PHONE: "we will send you our answer",
+        Reach.NONE: "ask for our answer in any of our stores",
+    },
 }
 # What the page says once an order's questions for a day were sent: after a refused post
 # ("tomorrow") and beside the form it no longer offers (the time, ``tracking_page``).
@@ -119,25 +142,23 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
 }
 
 
-def written_enough(language: Language, by_email: bool) -> str:
-    """``WRITTEN_ENOUGH`` for a customer told by email (``by_email``) or otherwise."""
-    return WRITTEN_ENOUGH[language].format(answer=ANSWER_WORDS[language][by_email])
+def written_enough(language: Language, reach: Reach) -> str:
+    """``WRITTEN_ENOUGH`` for a customer ``reach`` says how to answer."""
+    return WRITTEN_ENOUGH[language].format(answer=ANSWER_WORDS[language][reach])
 
 
-def problem_words(language: Language, outcome: FormOutcome, by_email: bool = True) -> str:
-    """What the page says of a refused form (``PROBLEM_WORDS``), for a customer told by
-    email (``by_email``) or otherwise."""
-    return PROBLEM_WORDS[language][outcome].format(
-        written_enough=written_enough(language, by_email)
-    )
+def problem_words(language: Language, outcome: FormOutcome, reach: Reach = Reach.EMAIL) -> str:
+    """What the page says of a refused form (``PROBLEM_WORDS``), for a customer ``reach``
+    says how to answer."""
+    return PROBLEM_WORDS[language][outcome].format(written_enough=written_enough(language, reach))
 
 
-def done_words(language: Language, action: FormAction, by_email: bool = True) -> str:
+def done_words(language: Language, action: FormAction, reach: Reach = Reach.EMAIL) -> str:
     """What the page says of a form that went through; a question's says how the answer
     will come."""
     text = DONE_WORDS[language][action]
     if action is FormAction.TICKETS:
-        answer = ANSWER_WORDS[language][by_email]
+        answer = ANSWER_WORDS[language][reach]
         text = f"{text} {answer[0].upper()}{answer[1:]}."
     return text
 
@@ -205,14 +226,14 @@ def form_notice(
     bank_unreached: bool = False,
     last_try: bool = False,
     still_returnable: Sequence[tuple[str, int]] = (),
-    by_email: bool = True,
+    reach: Reach = Reach.EMAIL,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
     order was paid again and the new card declined too (``bank_unreached``: because the
     bank did not answer; ``last_try``: no other card may be tried); ``checking_card``:
     the new card is still being authorised; ``still_returnable``: ``(name, units)`` left
-    to return, said after a return asking more (``TOO_MANY``); ``by_email``: the customer
-    is told by email (else a question's answer is promised without naming a channel)."""
+    to return, said after a return asking more (``TOO_MANY``); ``reach``: how the
+    customer hears from us, which a question's answer is promised by."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
         words = {
             (False, False): DECLINED_AGAIN_WORDS,
@@ -225,9 +246,9 @@ def form_notice(
         text = CHECKING_CARD_WORDS[language]
         return FormNotice(action=action, outcome=outcome, text=text, error=False, pending=True)
     if outcome is FormOutcome.DONE:
-        text = done_words(language, action, by_email)
+        text = done_words(language, action, reach)
     else:
-        text = problem_words(language, outcome, by_email)
+        text = problem_words(language, outcome, reach)
         index = 0 if language is Language.ES else 1
         labels = [FIELD_WORDS[f][index] for f in fields if f in FIELD_WORDS]
         if outcome is FormOutcome.INVALID:
@@ -266,14 +287,15 @@ def order_form_notice(
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
         last_try=payment_tries_used(order.history),
         still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
-        by_email=told_by_email(order),
+        reach=reach_of(order),
     )
 
 
-def told_by_email(order: Order) -> bool:
-    """Whether the order gave an email, where its messages and answers go; otherwise
-    they may go by text, or to an address on the customer's record."""
-    return bool(order.contact.email)
+def reach_of(order: Order) -> Reach:
+    """How the order says its customer hears from us (``Reach``)."""
+    if order.contact.email:
+        return Reach.EMAIL
+    return Reach.PHONE if order.contact.phone else Reach.NONE
 
 
 def _still_returnable(order: Order) -> list[tuple[str, int]]:

@@ -24,7 +24,8 @@ from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.track_forms import (
     FormOutcome,
     problem_words,
-    told_by_email,
+    Reach,
+    reach_of,
     written_enough,
 )
 from chalicelib.presentation.wording import (
@@ -159,14 +160,16 @@ TEXT: dict[Language, dict[str, str]] = {
 # Where a customer with nothing to do on the page may ask: by replying to our emails, or,
 # with no email given (a till receipt, an order by phone alone), in a store (probe 214:
 # a customer who left only a phone read "reply to any of our emails").
-NO_ACTIONS_WORDS: dict[Language, dict[bool, str]] = {
+NO_ACTIONS_WORDS: dict[Language, dict[Reach, str]] = {
     Language.ES: {
-        True: "Si tienes dudas, escríbenos respondiendo a cualquiera de nuestros correos.",
-        False: "Si tienes dudas, pregúntanos en cualquiera de nuestras tiendas.",
+        Reach.EMAIL: "Si tienes dudas, escríbenos respondiendo a cualquiera de nuestros correos.",
+        Reach.PHONE: "Si tienes dudas, pregúntanos en cualquiera de nuestras tiendas.",
+        Reach.NONE: "Si tienes dudas, pregúntanos en cualquiera de nuestras tiendas.",
     },
     Language.EN: {
-        True: "Any doubt? Reply to any of our emails.",
-        False: "Any doubt? Ask us in any of our stores.",
+        Reach.EMAIL: "Any doubt? Reply to any of our emails.",
+        Reach.PHONE: "Any doubt? Ask us in any of our stores.",
+        Reach.NONE: "Any doubt? Ask us in any of our stores.",
     },
 }
 
@@ -363,12 +366,12 @@ def tracking_page(
     destination = order.destination()
     headline, headline_bad = _headline(order, w)
     streets = {loc.location_id: loc.street_address() for loc in locations if loc.address}
-    by_email = told_by_email(order)
+    reach = reach_of(order)
     text = TEXT[language] | {
         "tickets_paused": TEXT[language]["tickets_paused"].format(
-            written_enough=written_enough(language, by_email)
+            written_enough=written_enough(language, reach)
         ),
-        "no_actions": NO_ACTIONS_WORDS[language][by_email],
+        "no_actions": NO_ACTIONS_WORDS[language][reach],
     }
     return {
         "locale": w.locale,
@@ -376,7 +379,7 @@ def tracking_page(
         # What the page's script says when a post is refused, as the plain form's page
         # says it (``FormOutcome``).
         "refused": {
-            outcome.value: problem_words(language, outcome, by_email)
+            outcome.value: problem_words(language, outcome, reach)
             for outcome in (
                 FormOutcome.CONFLICT,
                 FormOutcome.TOO_MANY,

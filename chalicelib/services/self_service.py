@@ -172,7 +172,7 @@ def open_ticket(
         "token",
         # Said as what it is, not as a guess (a re-probe read "too many attempts").
         locked=f"{MAX_PAGE_TICKETS} questions were sent from this order's page within a "
-        "day; we will answer them by email, and more can be sent after Retry-After",
+        "day; they will be answered, and more can be sent after Retry-After",
     )
     deps.access.attempt_failed(scope, opened, now, MAX_PAGE_TICKETS, PAGE_TICKETS_PAUSE_SECONDS)
     # On the record the order is for now (a split record's, for an order its proven

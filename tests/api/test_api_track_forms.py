@@ -459,6 +459,27 @@ def test_a_customer_who_left_only_a_phone_is_not_promised_an_email(client: Any) 
     )
 
 
+def test_a_customer_known_by_a_loyalty_card_alone_is_sent_to_a_store_for_the_answer(
+    client: Any,
+) -> None:
+    # Probe 221: the page promised "we will send you our answer" to a customer the order
+    # knows only by a loyalty card; nothing could send it.
+    card = f"LOY{uuid.uuid4().int % 10**8:08d}"
+    _, path = placed(client, "SHIPPED", customer={"loyalty_id": card, "locale": "es"})
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Talla",
+        "description": "¿Hay una M?",
+    }
+
+    _, shown = followed(client, path, "tickets", post_form(client, path, "tickets", fields))
+
+    assert notice(shown) == (
+        "done",
+        "Hemos recibido tu mensaje. Pregunta por la respuesta en cualquiera de nuestras tiendas.",
+    )
+
+
 def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(
     client: Any, deps: Any
 ) -> None:

@@ -466,13 +466,14 @@ def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach(
     ],
 )
 def test_a_page_with_nothing_to_do_says_where_to_ask_as_the_customer_hears_from_us(
-    email: str | None, locale: str, words: str
+@pytest.mark.parametrize("phone", ["+34600111222", None])
+    email: str | None, locale: str, words: str, phone: str | None
 ) -> None:
     # Probe 214: a till receipt's page, or a phone-only customer's, said to reply to our
     # emails, which they never got.
     cancelled = order(status=OrderStatus.CANCELLED, channel=Channel.STORE)
     cancelled.customer_id = None  # an anonymous receipt: no question form
-    cancelled.contact = CustomerContact(email=email, phone="+34600111222", locale=locale)
+    cancelled.contact = CustomerContact(email=email, phone=phone, locale=locale)
 
     html = tracking_html(cancelled, NOW)
 
