@@ -19,12 +19,13 @@ from chalicelib.domain.promises import late_estimate
 from chalicelib.domain.regions import Destination
 from chalicelib.domain.returns import OrderReturn, ReturnStatus
 from chalicelib.domain.settlement import ENDED, return_refund_status
+from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.price_breakdown import breakdown_rows, settled_rows
 from chalicelib.presentation.qr import pickup_qr_svg
 from chalicelib.presentation.track_forms import (
     FormOutcome,
-    problem_words,
     Reach,
+    problem_words,
     reach_of,
     written_enough,
 )
@@ -226,7 +227,18 @@ def _fulfillment(
         "type": fulfillment_type_word(fulfillment.type, w.language),
         "place": names.get(fulfillment.location_id, ""),
         "status_code": fulfillment.status.value,
-        "status": w.fulfillment_status(fulfillment.status, fulfillment.type),
+        # A part cancelled says why beside its status ("Cancelado · No se recogió a
+        # tiempo"; probe 221: "Cancelado" alone).
+        "status": " · ".join(
+            word
+            for word in (
+                w.fulfillment_status(fulfillment.status, fulfillment.type),
+                w.reason(fulfillment.status_reason)
+                if fulfillment.status is FulfillmentStatus.CANCELLED
+                else "",
+            )
+            if word
+        ),
         # Carrier ids are lower-case codes ("rapido"); customers read a name.
         "carrier": shipment.carrier.title() if shipment else None,
         "tracking_number": shipment.tracking_number if shipment else None,
@@ -325,8 +337,9 @@ def _headline(order: Order, w: Wording) -> tuple[str, bool]:
 
 
 def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
-    """The order's steps, and each parcel lost on its way in its place: API.md has no order
-    status for a loss, so the history of an order whose only parcel was lost ends at
+    """The order's steps, and each parcel lost on its way (and each pick-up not collected
+    beside parts that reached the customer) in its place: API.md has no order status for a
+    loss, so the history of an order whose only parcel was lost ends at
     SHIPPED (a probe: the page's progress ended "Enviado" under "Perdido por el
     transportista" at the top)."""
     lost: list[TimelineEntry] = []
@@ -335,6 +348,20 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
         if part.status is FulfillmentStatus.LOST and lost_at is not None:
             label = w.fulfillment_status(FulfillmentStatus.LOST)
             lost.append(TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at)))
+        # Likewise a pick-up not collected beside parts that reached the customer: its
+        # lapse made the order DELIVERED, and the page read "Entregado" at that moment
+        # with "not collected" nowhere (probe 221).
+        ended = part.cancelled_at
+        if (
+            part.status is FulfillmentStatus.CANCELLED
+            and part.status_reason is StatusReason.NOT_COLLECTED
+            and order.status is not OrderStatus.CANCELLED
+            and ended is not None
+        ):
+            label = w.reason(StatusReason.NOT_COLLECTED)
+            lost.append(
+                TimelineEntry(status="NOT_COLLECTED", label=label, at=ended, when=w.when(ended))
+            )
     causes = order.step_causes()
     # A part's own entry keeps the order's status: the page shows each part apart.
     steps = w.timeline(
@@ -344,9 +371,14 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
             if e.changes_status
         ]
     )
-    # A loss first among steps of one moment: the last parcel lost makes a mixed order
-    # DELIVERED at that moment, and the page read "Entregado" then "Perdido" (a probe).
-    return sorted(lost + steps, key=lambda step: step.at)
+    # A part's end just before the order's DELIVERED of the same moment: the last parcel
+    # lost makes a mixed order DELIVERED at that moment, and the page read "Entregado"
+    # then "Perdido" (a probe); after the other steps of that moment (the hand-over a
+    # lapse passes on the way).
+    rank = {"DELIVERED": 2}
+    ends = [(step.at, 1, step) for step in lost]
+    ranked = ends + [(step.at, rank.get(step.status, 0), step) for step in steps]
+    return [step for _, _, step in sorted(ranked, key=lambda item: item[:2])]
 
 
 def tracking_page(

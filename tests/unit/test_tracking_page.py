@@ -29,6 +29,7 @@ from tests.support.builders import (
     mixed_order,
     order,
     pickup,
+    shipment,
 )
 from tests.support.pages import tracking_html
 
@@ -465,8 +466,8 @@ def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach(
         (None, "en", "Ask us in any of our stores."),
     ],
 )
-def test_a_page_with_nothing_to_do_says_where_to_ask_as_the_customer_hears_from_us(
 @pytest.mark.parametrize("phone", ["+34600111222", None])
+def test_a_page_with_nothing_to_do_says_where_to_ask_as_the_customer_hears_from_us(
     email: str | None, locale: str, words: str, phone: str | None
 ) -> None:
     # Probe 214: a till receipt's page, or a phone-only customer's, said to reply to our
@@ -480,3 +481,31 @@ def test_a_page_with_nothing_to_do_says_where_to_ask_as_the_customer_hears_from_
     assert 'id="form-' not in html
     assert words in unescape(html)
     assert ("nuestros correos" in html or "our emails" in html) is (email is not None)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "part"),
+    [
+        ("es", "No se recogió a tiempo", "Cancelado · No se recogió a tiempo"),
+        ("en", "Not collected in time", "Cancelled · Not collected in time"),
+    ],
+)
+def test_a_pick_up_not_collected_beside_a_delivered_parcel_is_a_step_and_says_why(
+    locale: str, said: str, part: str
+) -> None:
+    # Probe 221: the lapse made the mixed order DELIVERED; the page read "Entregado" at
+    # that moment, and the pick-up only "Cancelado", with "not collected" nowhere.
+    placed = mixed_order()
+    parcel = next(f for f in placed.fulfillments if f.type is FulfillmentType.SHIP)
+    collect = next(f for f in placed.fulfillments if f.type is FulfillmentType.PICKUP)
+    placed.dispatch_shipment(parcel.fulfillment_id, shipment(), NOW + timedelta(minutes=1))
+    placed.deliver(parcel.fulfillment_id, NOW + timedelta(hours=2))
+    lapsed = NOW + timedelta(days=3)
+    placed.cancel_fulfillment(collect.fulfillment_id, StatusReason.NOT_COLLECTED, lapsed)
+    assert placed.status is OrderStatus.DELIVERED
+
+    html = unescape(page_of(placed, locale))
+
+    steps = re.findall(r'<li data-status="([A-Z_]+)"><strong>([^<]*)</strong>', html)
+    assert steps[-2:] == [("NOT_COLLECTED", said), ("DELIVERED", steps[-1][1])]
+    assert part in html
