@@ -51,6 +51,12 @@
     return Object.prototype.hasOwnProperty.call(words.fields, head) ? head : null;
   }
 
+  // A 404 naming ``token`` is about the link itself (the card is ``payment.token``).
+  function linkGone(status, problem) {
+    var errors = (problem && problem.errors) || [];
+    return status === 404 && errors.some(function (e) { return e.field === "token"; });
+  }
+
   // How a post went, derived from its answer exactly as the plain form's route does
   // (``api/track_forms._outcome``): more units than are left to return, a state that
   // forbids it, a limit reached, the fields to fix, or ours.
@@ -133,6 +139,13 @@
           return null;
         }
         return response.json().then(function (problem) {
+          if (linkGone(response.status, problem)) {
+            // The page's own link no longer works (renewed, say): its address now shows
+            // the page that says so, as a plain form's post does (probe 221: it read
+            // "check these fields: New card" under a question).
+            window.location.assign(base);
+            return;
+          }
           var went = outcomeOf(response.status, problem);
           if (went.outcome === "too_many") {
             // The form's maxima are out of date: the page says what is left, afresh.

@@ -281,6 +281,27 @@ def test_a_cancel_from_a_page_opened_before_it_was_cancelled_says_it_is_no_longe
     assert told == problem_words(Language.ES, FormOutcome.CONFLICT), told
 
 
+def test_a_form_sent_after_the_link_was_renewed_leads_to_the_page_saying_so(
+    phone: Any, shop: Shop
+) -> None:
+    # Probe 221: with JavaScript, a question sent from a page whose link ops had renewed
+    # meanwhile read "check these fields: New card", a field the form does not have.
+    placed = shop.place_ok(order_body())
+    wait_for_status(shop, placed["order_id"], "SHIPPED")
+    path = open_page(phone, shop, placed)
+    renewed = shop.post(f"/ops/orders/{placed['order_id']}/tracking-token/revoke", {}, OPS)
+    assert renewed.status_code == 200, renewed.text
+    before = phone.find_element("css selector", ".status")
+
+    submit(phone, "form-ticket", {"subject": "Talla", "description": "¿Hay una M?"})
+
+    wait_for(phone, gone(before))
+    assert urlparse(phone.current_url).path == path
+    heading = wait_for(phone, lambda d: d.find_element("css selector", "h1").text)
+    assert heading == "Este enlace ya no es válido", heading
+    assert "Nueva tarjeta" not in phone.page_source
+
+
 def test_without_javascript_the_forms_ask_a_question_and_cancel(
     phone_without_javascript: Any, shop: Shop, screenshots: Path
 ) -> None:
