@@ -339,6 +339,34 @@ def test_a_customer_with_only_a_phone_is_texted_the_pick_up_code_once(deps: Deps
 
 
 @pytest.mark.parametrize(
+    ("lines", "says"),
+    [
+        (PICKUP_ONLY, "no recogiste a tiempo tu pedido {order} en Tienda"),
+        (flows.MIXED, "no recogiste a tiempo lo que te esperaba en Tienda"),
+    ],
+    ids=["pick-up-only", "mixed"],
+)
+def test_a_pick_up_not_collected_is_texted_with_its_order_and_what_waited(
+    deps: Deps, lines: list[dict[str, Any]], says: str
+) -> None:
+    # Probe 221: "no recogiste a tiempo tu pedido en Tienda Valencia Ruzafa; no se te
+    # cobrará (12,00 €)" named no order, and on a mixed order the parcel was charged.
+    order = flows.shipped(deps, lines=lines, customer={"phone": "+34 655 123 124"})
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=pickup.fulfillment_id)
+
+    fulfillment_steps.handle_fulfillment_timeout(step, deps)
+
+    flows.mail_everything(deps)
+    assert isinstance(deps.texter, Outgoing)
+    (text,) = [t["parts"] for t in deps.texter.sent if "recogiste" in t["parts"]]
+    assert says.format(order=order.order_id) in text
+    assert order.order_id in text
+    if lines is flows.MIXED:
+        assert "1 × Camiseta negra M" in text, text
+
+
+@pytest.mark.parametrize(
     ("locale", "says"),
     [
         ("es", "Desde el 9 mar 2026, 10:00, cuando abre la tienda, hasta el 12 mar 2026, 21:00."),
@@ -590,6 +618,7 @@ def test_every_kind_a_phone_is_texted_has_its_own_words(locale: str, kind: Email
             "new_estimate",
             "carrier",
             "tracking_number",
+            "part_list",
         ),
         "…",
     )
