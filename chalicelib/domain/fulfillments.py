@@ -3,7 +3,7 @@ booking) or wait together in one store (picked up)."""
 
 import hashlib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field
@@ -95,6 +95,10 @@ def _first_of(events: list[dict[str, str]], kind: str) -> int | None:
     return next((i for i, event in enumerate(events) if event.get("type") == kind), None)
 
 
+# How far ahead of ours a carrier's clock is taken as only ahead (``delivered_as_reported``).
+CARRIER_CLOCK_AHEAD = timedelta(minutes=5)
+
+
 class Shipment(DeferredModel):
     """A carrier's booking for one fulfillment."""
 
@@ -167,7 +171,12 @@ class Shipment(DeferredModel):
             said = datetime.fromisoformat(str(reported))
         except ValueError:
             return self.delivered_at
-        return said if said.tzinfo is not None else self.delivered_at
+        if said.tzinfo is None or said > self.delivered_at + CARRIER_CLOCK_AHEAD:
+            # A clock further ahead is wrong, not early: on its word, every problem the
+            # carrier reports until that date would read as before the delivery and alert
+            # nobody (probe 222: a delivery dated 300 days ahead).
+            return self.delivered_at
+        return said
 
     def recorded_before_delivery(self, event_id: str) -> bool:
         """Whether the parcel's events hold ``event_id`` before its delivery: written

@@ -551,6 +551,27 @@ def test_a_carrier_ahead_of_our_clock_keeps_its_order_of_events(deps: Deps) -> N
     assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
 
 
+def test_a_carrier_clock_far_ahead_does_not_hide_the_problems_it_reports_after(
+    deps: Deps,
+) -> None:
+    """Probe 222: a delivery dated 300 days ahead (a scanner's wrong year) was taken at its
+    word, and every problem the carrier reported after it read as before it: no alert."""
+    order_id, carrier, tracking = _tracking(deps)
+    deps.clock.advance(minutes=30)  # type: ignore[attr-defined]
+    flows.carrier_event(
+        deps, carrier, tracking, occurred_at=(deps.clock() + timedelta(days=300)).isoformat()
+    )
+    deps.clock.advance(seconds=3)  # type: ignore[attr-defined]
+
+    flows.carrier_event(
+        deps, carrier, tracking, type="exception", occurred_at=deps.clock().isoformat()
+    )
+
+    assert isinstance(deps.events, RecordingEvents)
+    assert [m.get("kind") for _, m in deps.events.alerts].count("carrier_exception") == 1
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
+
+
 def test_scans_after_a_delivery_never_push_the_delivery_out_of_its_events(deps: Deps) -> None:
     """Probe 200: 31 scans after a delivery evicted it; the page said "out for delivery",
     the timeline lost it, and its id was applied again."""
