@@ -123,13 +123,20 @@ def recount_after_merge(customer_id: str, deps: Deps) -> int:
     count of the person asked again whether they had bought before the order that
     counted them (a re-probe: a survivor who had bought stayed new where the merged
     record's first order was kept). Returns how many counts changed."""
+    return recount_customer(customer_id, deps)
+
+
+def recount_customer(customer_id: str, deps: Deps, ended: Collection[str] = ()) -> int:
+    """Each campaign's count of the customer asked again whether they had bought before
+    the order that counts them (``ended``: orders known to be no purchase, whatever their
+    summary says yet). Returns how many counts changed."""
     changed = 0
     for listed in deps.store.campaign_counts(customer_id):
         counted: CountedCustomer | None = listed
         for _ in range(_COUNT_ATTEMPTS):
             if counted is None or counted.placed_at is None:
                 break
-            bought = _bought_before(customer_id, counted.placed_at, deps)
+            bought = _bought_before(customer_id, counted.placed_at, deps, ended)
             kind = CustomerKind.RETURNING if bought else CustomerKind.NEW
             if kind is counted.kind:
                 break
@@ -156,6 +163,10 @@ def project_campaign_event(
         return False
     reads = reads or EventReads(deps)
     order = reads.order(str(event["order_id"]))
+    # Any order of theirs ending unsold, in a campaign or not, may have been the purchase
+    # that made them a returning customer in a campaign since (probe 222: they stayed
+    # returning once their only earlier purchase was cancelled).
+    recounted = _recount_after_an_end(order, event, deps, reads)
     attribution = order.pricing.attribution if order.pricing else None
     from_coupon = coupon_campaign(order, deps)
     if from_coupon is None and (attribution is None or attribution.campaign is None):
@@ -165,8 +176,8 @@ def project_campaign_event(
         from_coupon = coupon_campaign(order, deps, automatic=True)
     campaign = campaign_of(attribution, from_coupon)
     if campaign is None:
-        return False
-    counted = False
+        return recounted
+    counted = recounted
     event_id = str(event.get("event_id", ""))
     status = event.get("status") if event.get("type") == "order.status_changed" else None
     # Accepted again after a declined card: counted when first placed.
@@ -202,6 +213,21 @@ def project_campaign_event(
                 # looked for the count before it was written: taken off here then.
                 counted = _uncount(order, campaign, deps, reads) or counted
     return _sync_revenue(campaign, order, deps) or counted
+
+
+def _recount_after_an_end(
+    order: Order, event: dict[str, Any], deps: Deps, reads: EventReads
+) -> bool:
+    """The customer's counts asked again once one of their orders ended unsold (one
+    query of their counts, most often none); True if one changed."""
+    ending = event.get("type") == "order.status_changed" and event.get("status") in _ENDINGS
+    if not ending or order.customer_id is None or order_contribution(order).counted:
+        return False
+    try:
+        customer_id = reads.canonical_customer(order.customer_id)[0]
+    except NotFound:
+        return False
+    return recount_customer(customer_id, deps, {order.order_id}) > 0
 
 
 def _uncount(order: Order, campaign: str, deps: Deps, reads: EventReads) -> bool:

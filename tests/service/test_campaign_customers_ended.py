@@ -191,3 +191,24 @@ def test_an_order_ending_while_its_payment_is_counted_counts_no_customer(deps: D
         campaign_projection.project_campaign_event(event, deps, stale)
 
     assert _figures(deps, "raced") == (1, Decimal("0.00"), 0, 0)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_customer_whose_earlier_purchase_ended_unsold_is_new_again(
+    deps: Deps, reverse: bool
+) -> None:
+    # Probe 222: counted returning on the strength of an order outside the campaign, the
+    # customer stayed returning once that order was cancelled.
+    email = {"email": "nora.campaign@example.com", "name": "Nora"}
+    earlier = flows.reserved(deps, lines=PICKUP, customer=email)
+    _project(deps)
+    _later(deps)
+    flows.reserved(deps, lines=PICKUP, customer=email, attribution={"campaign": "after-all"})
+    _project(deps)
+    assert _figures(deps, "after-all")[2:] == (0, 1)
+
+    ordering.cancel_order(earlier.order_id, deps)
+    _project(deps, reverse=reverse)
+    _project(deps)
+
+    assert _figures(deps, "after-all")[2:] == (1, 0)
