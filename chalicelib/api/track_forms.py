@@ -270,7 +270,9 @@ def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     if exc.status == 409 and any(QUANTITY_FIELD.match(name) for name, _ in exc.field_errors()):
         return FormOutcome.TOO_MANY, []
     # A rendered form posted again with other values: what it asked first was done.
-    if exc.status == 409 or isinstance(exc, IdempotencyKeyReused):
+    if isinstance(exc, IdempotencyKeyReused):
+        return FormOutcome.RESENT, []
+    if exc.status == 409:
         return FormOutcome.CONFLICT, []
     if isinstance(exc, TryAgainShortly):
         return FormOutcome.BUSY, []

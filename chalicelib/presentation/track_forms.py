@@ -36,6 +36,10 @@ class FormOutcome(StrEnum):
     # requests at once``): nothing was done, send it again now (probe 206: it read as the
     # tickets' daily limit, "write again tomorrow").
     BUSY = "busy"
+    # The rendered form was sent before with other values (the browser's Back, the form
+    # changed, sent again): what it asked first was done; another needs the page afresh
+    # (probe 221: it read "no longer possible for this order" beside the form).
+    RESENT = "resent"
     FAILED = "failed"  # our side or a service we use: try again later
 
 
@@ -129,6 +133,8 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.LIMITED: "{written_enough} Podrás escribirnos de nuevo mañana.",
         FormOutcome.BUSY: "Tu pedido está recibiendo otros cambios ahora mismo y no hemos hecho "
         "nada. Inténtalo de nuevo en unos segundos.",
+        FormOutcome.RESENT: "Ya habías enviado este formulario y lo hicimos. Para enviar otro, "
+        "vuelve a cargar la página.",
     },
     Language.EN: {
         FormOutcome.INVALID: "Please check these fields",
@@ -138,6 +144,8 @@ PROBLEM_WORDS: dict[Language, dict[FormOutcome, str]] = {
         FormOutcome.LIMITED: "{written_enough} You can write again tomorrow.",
         FormOutcome.BUSY: "Your order is taking other changes just now and nothing was done. "
         "Please try again in a few seconds.",
+        FormOutcome.RESENT: "You had already sent this form, and it was done. To send another, "
+        "reload the page.",
     },
 }
 

@@ -480,6 +480,32 @@ def test_a_customer_known_by_a_loyalty_card_alone_is_sent_to_a_store_for_the_ans
     )
 
 
+def test_a_form_sent_again_with_other_words_says_it_was_sent_and_how_to_send_another(
+    client: Any, deps: Any
+) -> None:
+    # Probe 221: Back, the question changed, sent again: the form's key had done its
+    # work, and the page said "that is no longer possible for this order" beside the form.
+    order_id, path = placed(client, "SHIPPED")
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Talla",
+        "description": "¿Hay una M?",
+    }
+    followed(client, path, "tickets", post_form(client, path, "tickets", fields))
+
+    again = post_form(client, path, "tickets", fields | {"subject": "Color"})
+
+    query, shown = followed(client, path, "tickets", again)
+    assert query == "form=tickets&outcome=resent"
+    assert notice(shown) == (
+        "resent",
+        "Ya habías enviado este formulario y lo hicimos. Para enviar otro, vuelve a cargar "
+        "la página.",
+    )
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert [t["subject"] for t in customer_360(client, customer_id)["tickets"]] == ["Talla"]
+
+
 def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(
     client: Any, deps: Any
 ) -> None:
