@@ -46,9 +46,11 @@
         result.textContent = form.dataset.thanks;
         return null;
       }
-      if (response.status === 409) {
-        form.hidden = true;
-        result.textContent = form.dataset.answered;
+      if (response.status === 409 || response.status === 404) {
+        // Answered already, closed since (its customer's data erased), or its link
+        // renewed: the page, read again, says which (probe 221: every 409 read "you
+        // already told us", and a dead link "please try again").
+        window.location.assign(window.location.pathname);
         return null;
       }
       return response.json().then(function (problem) {

@@ -406,6 +406,27 @@ def test_a_double_tap_on_the_survey_answers_once_and_says_thank_you(phone: Any, 
     assert len(posted) == 1 and posted[0], posted
 
 
+def test_a_survey_answered_after_its_customer_was_erased_says_it_is_closed(
+    phone: Any, shop: Shop
+) -> None:
+    # Probe 221: the 409 for an erased customer's survey read "you already told us".
+    body = order_body()
+    placed = shop.place_ok(body)
+    delivered_by_its_carrier(shop, placed["order_id"])
+    tracking = shop.get(urlparse(placed["tracking_url"]).path, {"Accept": "application/json"})
+    phone.get(str(tracking.json()["survey_url"]))
+    before = wait_for(phone, lambda d: d.find_element("css selector", "#survey"))
+    erased = shop.post(f"/customers/{placed['customer_id']}/erase", {}, OPS)
+    assert erased.status_code == 200, erased.text
+    phone.find_element("css selector", "input[name=score][value='4']").click()
+
+    phone.find_element("css selector", "#survey button[type=submit]").click()
+
+    wait_for(phone, gone(before))
+    told = wait_for(phone, lambda d: d.find_element("css selector", "#result").text)
+    assert told == "Esta encuesta ya no está disponible.", told
+
+
 def test_a_refused_survey_comment_is_said_as_such_with_javascript(phone: Any, shop: Shop) -> None:
     # Probe 176: a comment with a control character was told "please try again", which
     # could never work; the plain form's page says what is wrong with it.
