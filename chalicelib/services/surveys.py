@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.customer_actions import can_open_ticket
 from chalicelib.domain.customers import ProfileState
 from chalicelib.domain.errors import (
     ConcurrentModification,
@@ -56,6 +57,9 @@ def survey_state(token: str, deps: Deps) -> dict[str, Any]:
         "erased": erased,
         "score": answered.score if answered else None,
         "locale": order.contact.locale,
+        # Whether the order's page takes questions, which the footer invites (probe 221:
+        # an unclaimed till receipt's survey said to write from a page that cannot).
+        "page_open": can_open_ticket(order.customer_id) and not erased,
     }
 
 

@@ -263,3 +263,14 @@ def test_a_claim_made_while_the_answer_is_recorded_still_gets_the_complaint(
 
 def _claim(deps: Deps, order: Any, ref: CustomerRef) -> str:
     return customer_records.claim_order(order.order_id, order.receipt_code, ref, deps).customer_id
+
+
+def test_the_survey_invites_questions_only_from_a_page_that_takes_them(deps: Deps) -> None:
+    # Probe 221: an unclaimed till receipt's survey footer said "write to us from your
+    # order's page", whose page has no question form.
+    receipt = flows.delivered(deps, channel="store", store_id="ST-MADRID", customer=None)
+    web = flows.delivered(deps)
+
+    states = [surveys.survey_state(_token(deps, o.order_id), deps) for o in (receipt, web)]
+
+    assert [state["page_open"] for state in states] == [False, True]

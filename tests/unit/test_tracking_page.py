@@ -10,6 +10,7 @@ from html import unescape
 import pytest
 
 from chalicelib.domain.catalog import Location, LocationType
+from chalicelib.domain.customer_actions import CustomerAction, CustomerActions
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType, SlaStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import OrderStatus
@@ -19,6 +20,7 @@ from chalicelib.domain.placement import Channel, CustomerContact, ShippingAddres
 from chalicelib.domain.returns import ReturnLine
 from chalicelib.domain.settlement import return_refund_key
 from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.presentation.tracking_page import tracking_page
 from tests.support.builders import (
     NOW,
     STORE_SOL,
@@ -509,3 +511,21 @@ def test_a_pick_up_not_collected_beside_a_delivered_parcel_is_a_step_and_says_wh
     steps = re.findall(r'<li data-status="([A-Z_]+)"><strong>([^<]*)</strong>', html)
     assert steps[-2:] == [("NOT_COLLECTED", said), ("DELIVERED", steps[-1][1])]
     assert part in html
+
+
+@pytest.mark.parametrize(
+    ("offered", "said"),
+    [
+        ([CustomerAction.TICKET], "Para devolver el resto, escríbenos."),
+        ([], "Para devolver el resto, pregúntanos en cualquiera de nuestras tiendas."),
+    ],
+)
+def test_an_order_full_of_returns_says_to_write_only_beside_the_question_form(
+    offered: list[CustomerAction], said: str
+) -> None:
+    # Probe 221: an unclaimed till receipt, which has no question form, was told to write.
+    full = CustomerActions(actions=offered, returns_full=True)
+
+    view = tracking_page(delivered(line("TSHIRT-BLK-M", 2)), full, {}, NOW, {})
+
+    assert view["returns_full"].endswith(said), view["returns_full"]
