@@ -41,7 +41,12 @@ def _customer_views(client: Any, deps: Any, locale: str) -> dict[str, str]:
     assert survey.status_code == 200, survey.body
     event = {"order_id": order.order_id, "event_id": "e", "type": "order.status_changed"}
     email = notify.render_email(EmailKind.CONFIRMATION, event, order, deps)
-    ticket = {"ticket_id": "tkt_1", "subject": "Talla", "order_id": order.order_id}
+    ticket = {
+        "ticket_id": "tkt_1",
+        "type": "question",
+        "subject": "Talla",
+        "order_id": order.order_id,
+    }
     context = {
         "kind": "ticket.opened",
         "from_survey": False,

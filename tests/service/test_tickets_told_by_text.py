@@ -23,19 +23,42 @@ def _texts(deps: Deps) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("locale", "registered", "resolved"),
+    ("locale", "kind", "registered", "resolved"),
     [
-        ("es", "hemos registrado tu consulta «Talla»", "hemos resuelto tu consulta «Talla»"),
-        ("en", 'we have registered your request "Talla"', 'we have resolved your request "Talla"'),
+        (
+            "es",
+            "question",
+            "hemos registrado tu consulta «Talla»",
+            "hemos resuelto tu consulta «Talla»",
+        ),
+        (
+            "en",
+            "question",
+            'we have registered your request "Talla"',
+            'we have resolved your request "Talla"',
+        ),
+        # Probe 221: a complaint was called a question ("consulta").
+        (
+            "es",
+            "complaint",
+            "hemos registrado tu reclamación «Talla»",
+            "hemos resuelto tu reclamación «Talla»",
+        ),
+        (
+            "en",
+            "complaint",
+            'we have registered your complaint "Talla"',
+            'we have resolved your complaint "Talla"',
+        ),
     ],
 )
 def test_a_question_and_its_answer_are_texted_once_to_a_phone_only_customer(
-    deps: Deps, locale: str, registered: str, resolved: str
+    deps: Deps, locale: str, kind: str, registered: str, resolved: str
 ) -> None:
     order = flows.shipped(deps, customer={"phone": "+34 655 123 130", "locale": locale})
     assert order.customer_id is not None
     asked = tickets.open_ticket(
-        order.customer_id, "question", "Talla", "¿La M?", order.order_id, "web", deps
+        order.customer_id, kind, "Talla", "¿La M?", order.order_id, "web", deps
     )
     tickets.update_ticket(asked.ticket_id, TicketStatus.RESOLVED, "Es entallada.", "ops", deps)
     before = len(_texts(deps))
@@ -73,3 +96,17 @@ def test_an_email_customer_s_ticket_is_still_emailed_not_texted(deps: Deps) -> N
     (emailed,) = flows.mail_ticket_events(deps)
     assert "Talla" in emailed
     assert not [t for t in _texts(deps) if "Talla" in t]
+
+
+def test_a_complaint_s_email_calls_it_a_complaint(deps: Deps) -> None:
+    # Probe 221: its subject and text said "consulta" (a question).
+    order = flows.shipped(deps)
+    assert order.customer_id is not None
+    tickets.open_ticket(
+        order.customer_id, "complaint", "Caja rota", "Llegó aplastada", order.order_id, "web", deps
+    )
+
+    (emailed,) = flows.mail_ticket_events(deps)
+
+    assert "Hemos abierto tu reclamación" in emailed
+    assert "tu reclamación «Caja rota»" in emailed and "consulta" not in emailed
