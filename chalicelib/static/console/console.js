@@ -288,10 +288,12 @@
     body.replaceChildren();
     for (const part of order.fulfillments) {
       const shipment = part.shipment;
+      // The tracking number whole on its line (probe 222: it broke mid-number).
       const carrier = shipment
-        ? `${shipment.carrier} ${shipment.tracking_number} · by ${when(shipment.promised_by)}` +
-          (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')
-        : part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—';
+        ? [h('span', { class: 'nowrap', text: `${shipment.carrier} ${shipment.tracking_number}` }),
+          ` · by ${when(shipment.promised_by)}` +
+          (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')]
+        : [part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—'];
       // The part's own suffix ("F1"): the order's id is the panel's title, and the whole
       // id broke over five lines (probe 215); it stays in the tooltip.
       const suffix = part.fulfillment_id.startsWith(`${order.order_id}-`)
@@ -302,7 +304,7 @@
         h('td', {}, h('span', {
           class: `pill ${part.status}`, text: part.status + (part.status_reason ? ` · ${part.status_reason}` : ''),
         })),
-        h('td', { text: carrier })));
+        h('td', {}, ...carrier)));
     }
     if (!order.fulfillments.length) {
       body.append(h('tr', {}, h('td', { class: 'muted', colspan: 4, text: 'None (not reserved).' })));
