@@ -41,6 +41,7 @@ Two more gaps between chalice's dev server and API Gateway close here:
 
 from __future__ import annotations
 
+import email.errors
 import re
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -188,7 +189,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         """The request's headers and body as API Gateway hands them on: a chunked body
         decoded (its length then in ``Content-Length``), a length that is not one, or too
         large, refused (``UnreadableBody``)."""
-        if self.headers.defects or self.headers.get_payload():
+        if _header_defects(self.headers) or self.headers.get_payload():
             # A line that is no field ("X-Foo : bar", no colon) ended http.client's
             # headers there: those after it (a length, a key) were dropped and the body
             # served as a next request (a re-probe). RFC 9112, 5.1: 400.
@@ -335,3 +336,19 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         if name.startswith("do_"):
             return self._handle
         raise AttributeError(name)
+
+
+# What email's parser says of a multipart Content-Type with no body to split: about the
+# body, which the app reads (415 naming Content-Type), not about the header lines (probe
+# 221: every multipart request read "a header line is malformed").
+_BODY_DEFECTS = (
+    email.errors.NoBoundaryInMultipartDefect,
+    email.errors.StartBoundaryNotFoundDefect,
+    email.errors.CloseBoundaryNotFoundDefect,
+    email.errors.MultipartInvariantViolationDefect,
+)
+
+
+def _header_defects(headers: Any) -> list[Any]:
+    """The defects http.client's header parsing found in the header lines themselves."""
+    return [d for d in headers.defects if not isinstance(d, _BODY_DEFECTS)]

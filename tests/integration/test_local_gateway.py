@@ -331,6 +331,26 @@ def test_no_request_hidden_in_a_malformed_one_is_served(stack: Any, request_byte
 
 
 @pytest.mark.parametrize(
+    "body", [b"", b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--\r\n"]
+)
+def test_a_multipart_body_is_refused_for_its_type_not_its_headers(stack: Any, body: bytes) -> None:
+    # Probe 221: `curl -F a=b` on any route read 400 "a header line is malformed" naming
+    # `headers`: email's parser found the multipart body defective, not a header line.
+    request_bytes = (
+        b"POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Authorization: Bearer demo-storefront\r\n"
+        b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n"
+        % len(body)
+        + body
+    )
+
+    (answer,) = _answers(_exchange(stack.url, request_bytes))
+
+    assert answer[0] in (415, 422), answer  # as the app refuses a body not JSON
+    assert "Content-Type" in {e["field"] for e in json.loads(answer[2])["errors"]}, answer
+
+
+@pytest.mark.parametrize(
     ("request_bytes", "status"),
     [(b"GARBAGE\r\n\r\n", 400), (b"GET /health HTTP/9.9\r\n\r\n", 505)],
 )
