@@ -119,6 +119,20 @@ class CampaignIncrement(DeferredModel):
             return None
         return CustomerKind.NEW if self.new_customers else CustomerKind.RETURNING
 
+    def counted(self) -> "CountedCustomer | None":
+        """The count of its customer it puts, as first written (version 1), if it
+        counts one: the store's and its fake's alike."""
+        kind = self.customer_kind()
+        if kind is None:
+            return None
+        return CountedCustomer(
+            campaign=self.campaign,
+            kind=kind,
+            placed_at=self.placed_at,
+            order_id=self.order_id,
+            version=1,
+        )
+
 
 class CampaignCounters(DeferredModel):
     """A campaign's figures, as ``GET /analytics/campaigns`` shows them."""

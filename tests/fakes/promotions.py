@@ -143,16 +143,9 @@ class FakeCampaigns:
     ) -> bool:
         if event_id in self._m.campaign_events:
             return False
-        kind = increment.customer_kind()
-        if increment.customer_id and kind is not None:
+        counted = increment.counted()
+        if increment.customer_id and counted is not None:
             key = (increment.campaign, increment.customer_id)
-            counted = CountedCustomer(
-                campaign=increment.campaign,
-                kind=kind,
-                placed_at=increment.placed_at,
-                order_id=increment.order_id,
-                version=1,
-            )
             stored = self._m.campaign_customers.get(key)
             if stored is None:
                 self._m.campaign_customers[key] = counted

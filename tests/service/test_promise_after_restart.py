@@ -68,13 +68,19 @@ def test_a_card_paid_again_is_promised_from_then(deps: Deps, paid_again: datetim
     assert flows.shipped(deps).fulfillments[0].shipment.promised_by == expected  # as new
 
 
-def test_a_quote_a_restart_outran_is_neither_held_nor_shown(deps: Deps) -> None:
+def _quoted_on_thursday(deps: Deps) -> tuple[Any, datetime]:
+    """A quote given on Thursday afternoon, and the promise it gave its one parcel."""
     assert isinstance(deps.clock, Clock)
     deps.clock.now = THURSDAY_AFTERNOON.astimezone(UTC)
     body = {k: v for k, v in flows.body().items() if k not in ("payment", "consent")}
     quote = quoting.create_quote(QuoteRequest.model_validate(body), "demo-shop", deps)
     [part] = quote.fulfillments
-    assert part.promised_by == datetime(2026, 12, 11, 20, 0, tzinfo=MADRID)
+    return quote, part.promised_by
+
+
+def test_a_quote_a_restart_outran_is_neither_held_nor_shown(deps: Deps) -> None:
+    quote, quoted = _quoted_on_thursday(deps)
+    assert quoted == datetime(2026, 12, 11, 20, 0, tzinfo=MADRID)
 
     shipment = _shipped_after_paying_again(
         deps, datetime(2026, 12, 11, 19, 30, tzinfo=MADRID), quote_id=quote.quote_id
@@ -88,14 +94,10 @@ def test_a_quote_a_restart_outran_is_neither_held_nor_shown(deps: Deps) -> None:
 def test_a_quote_still_ahead_of_a_restart_is_kept(deps: Deps) -> None:
     # Paid again within minutes, before the cut-off: the quote's promise is still what
     # the carrier can do, and what the shopper was told.
-    assert isinstance(deps.clock, Clock)
-    deps.clock.now = THURSDAY_AFTERNOON.astimezone(UTC)
-    body = {k: v for k, v in flows.body().items() if k not in ("payment", "consent")}
-    quote = quoting.create_quote(QuoteRequest.model_validate(body), "demo-shop", deps)
-    [part] = quote.fulfillments
+    quote, quoted = _quoted_on_thursday(deps)
 
     shipment = _shipped_after_paying_again(
         deps, THURSDAY_AFTERNOON + timedelta(minutes=10), quote_id=quote.quote_id
     )
 
-    assert shipment.promised_by == part.promised_by
+    assert shipment.promised_by == quoted

@@ -107,16 +107,9 @@ class CampaignRepository:
         transaction; where the campaign counts them already, the order is listed among the
         count's others instead, alone (a set's ADD is idempotent: no marker) unless the
         rest moves the counters."""
-        kind = increment.customer_kind()
-        if not increment.customer_id or kind is None:
+        counted = increment.counted()
+        if not increment.customer_id or counted is None:
             return self._apply(event_id, increment, now_epoch, None)
-        counted = CountedCustomer(
-            campaign=increment.campaign,
-            kind=kind,
-            placed_at=increment.placed_at,
-            order_id=increment.order_id,
-            version=1,
-        )
         count = _count_item(increment.customer_id, counted)
         rest = increment.without_customer()
         listing = self._listing(increment.customer_id, counted)
