@@ -18,6 +18,7 @@ from chalicelib.presentation.track_forms import (
     FormAction,
     FormNotice,
     FormOutcome,
+    Reach,
     field_labels,
     order_form_notice,
 )
@@ -25,6 +26,7 @@ from chalicelib.presentation.tracking_page import tracking_page
 from chalicelib.presentation.wording import language_of
 from chalicelib.rendering import inline_script, render
 from chalicelib.services.after_sale_records import order_erased
+from chalicelib.services.notify import order_reach
 from chalicelib.services.self_service import actions_shown
 from chalicelib.services.survey_links import survey_url_once_delivered
 from chalicelib.services.tracking import form_token, order_for_token, tracking_view
@@ -45,11 +47,11 @@ class TrackPageQuery(DeferredModel):
     )
 
 
-def _notice(query: TrackPageQuery, order: Order) -> FormNotice | None:
+def _notice(query: TrackPageQuery, order: Order, reach: Reach) -> FormNotice | None:
     if query.form is None or query.outcome is None:
         return None
     fields = query.fields.split(",") if query.fields else []
-    return order_form_notice(order, query.form, query.outcome, fields)
+    return order_form_notice(order, query.form, query.outcome, fields, reach)
 
 
 def _rated_score(order: Order, survey: str | None, deps: Deps) -> int | None:
@@ -91,6 +93,7 @@ def track(call: Call, token: str) -> Any:
         }
         return TrackingResponse.model_validate(view).model_dump(mode="json")
     locations = call.deps.store.locations()
+    reach = order_reach(order, call.deps)
     page = tracking_page(
         order,
         actions,
@@ -99,6 +102,7 @@ def track(call: Call, token: str) -> Any:
         {loc.location_id: f"{loc.name} ({loc.city})" for loc in locations if loc.pickup},
         {loc.location_id: loc.postal_code for loc in locations if loc.postal_code},
         locations,
+        reach,
     )
     nonce = secrets.token_urlsafe(16)
     forms = {
@@ -114,7 +118,7 @@ def track(call: Call, token: str) -> Any:
         nonce=nonce,
         script=inline_script("keys.js", "tracking.js"),
         forms=forms,
-        notice=_notice(query, order),
+        notice=_notice(query, order, reach),
         # The survey the delivered email links, on the page too (a probe: only its JSON);
         # once answered, the page thanks rather than offering a form that says "answered".
         survey_url=survey,

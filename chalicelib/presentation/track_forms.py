@@ -273,7 +273,11 @@ def form_notice(
 
 
 def order_form_notice(
-    order: Order, action: FormAction, outcome: FormOutcome, fields: Iterable[str] = ()
+    order: Order,
+    action: FormAction,
+    outcome: FormOutcome,
+    fields: Iterable[str] = (),
+    reach: Reach | None = None,
 ) -> FormNotice:
     """What the order's page says about a posted form, in its language. Paid again, the
     new card is authorised after the redirect: a page read while it is checked says so,
@@ -295,12 +299,14 @@ def order_form_notice(
         bank_unreached=order.reason_cause() == PaymentFailure.GATEWAY_UNAVAILABLE.value,
         last_try=payment_tries_used(order.history),
         still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
-        reach=reach_of(order),
+        reach=reach or reach_of(order),
     )
 
 
 def reach_of(order: Order) -> Reach:
-    """How the order says its customer hears from us (``Reach``)."""
+    """How the order says its customer hears from us (``Reach``); an order by the
+    customer's id alone may reach an address vouched for on their record, which only a
+    read of it tells (``notify.order_reach``)."""
     if order.contact.email:
         return Reach.EMAIL
     return Reach.PHONE if order.contact.phone else Reach.NONE

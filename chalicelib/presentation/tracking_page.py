@@ -217,7 +217,10 @@ def _fulfillment(
     postal_codes: Mapping[str, str],
     to: Destination | None,
     streets: Mapping[str, str],
+    cancelled_whole: bool = False,
 ) -> dict[str, Any]:
+    """One part as the page lists it; ``cancelled_whole``: the order was cancelled, which
+    its headline says why (each part keeps the request's reason, not who made it)."""
     shipment = fulfillment.shipment
     out = shipment is not None and not shipment.delivered_at and not shipment.lost_at
     ready = fulfillment.status.value == "READY_FOR_PICKUP" and fulfillment.pickup_code
@@ -231,14 +234,15 @@ def _fulfillment(
         "type": fulfillment_type_word(fulfillment.type, w.language),
         "place": names.get(fulfillment.location_id, ""),
         "status_code": fulfillment.status.value,
-        # A part cancelled says why beside its status ("Cancelado · No se recogió a
-        # tiempo"; probe 221: "Cancelado" alone).
+        # A part cancelled alone says why beside its status ("Cancelado · No se recogió a
+        # tiempo"; probe 221: "Cancelado" alone); one cancelled with its order, as the
+        # headline says (probe 223: "A petición tuya" under "En la tienda").
         "status": " · ".join(
             word
             for word in (
                 w.fulfillment_status(fulfillment.status, fulfillment.type),
                 w.reason(fulfillment.status_reason)
-                if fulfillment.status is FulfillmentStatus.CANCELLED
+                if fulfillment.status is FulfillmentStatus.CANCELLED and not cancelled_whole
                 else "",
             )
             if word
@@ -346,12 +350,14 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
     loss, so the history of an order whose only parcel was lost ends at
     SHIPPED (a probe: the page's progress ended "Enviado" under "Perdido por el
     transportista" at the top)."""
-    lost: list[TimelineEntry] = []
+    part_ends: list[TimelineEntry] = []
     for part in order.fulfillments:
         lost_at = part.shipment.lost_at if part.shipment is not None else None
         if part.status is FulfillmentStatus.LOST and lost_at is not None:
             label = w.fulfillment_status(FulfillmentStatus.LOST)
-            lost.append(TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at)))
+            part_ends.append(
+                TimelineEntry(status="LOST", label=label, at=lost_at, when=w.when(lost_at))
+            )
         # Likewise a pick-up not collected beside parts that reached the customer: its
         # lapse made the order DELIVERED, and the page read "Entregado" at that moment
         # with "not collected" nowhere (probe 221).
@@ -363,7 +369,7 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
             and ended is not None
         ):
             label = w.reason(StatusReason.NOT_COLLECTED)
-            lost.append(
+            part_ends.append(
                 TimelineEntry(status="NOT_COLLECTED", label=label, at=ended, when=w.when(ended))
             )
     causes = order.step_causes()
@@ -380,7 +386,7 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
     # then "Perdido" (a probe); after the other steps of that moment (the hand-over a
     # lapse passes on the way).
     rank = {"DELIVERED": 2}
-    ends = [(step.at, 1, step) for step in lost]
+    ends = [(step.at, 1, step) for step in part_ends]
     ranked = ends + [(step.at, rank.get(step.status, 0), step) for step in steps]
     return [step for _, _, step in sorted(ranked, key=lambda item: item[:2])]
 
@@ -393,16 +399,18 @@ def tracking_page(
     pickup_stores: Mapping[str, str],
     postal_codes: Mapping[str, str] | None = None,
     locations: Sequence[Location] = (),
+    reach: Reach | None = None,
 ) -> dict[str, Any]:
     """What ``tracking.html.j2`` shows, every string ready to print. ``postal_codes``: of
     the locations, for the time zone a pick-up waits in; ``locations``: their street
-    addresses, where a pick-up waits and a return by post is sent."""
+    addresses, where a pick-up waits and a return by post is sent; ``reach``: how the
+    customer hears from us, when known beyond what the order says (``reach_of``)."""
     w = Wording.for_order(order)
     language = w.language
     destination = order.destination()
     headline, headline_bad = _headline(order, w)
     streets = {loc.location_id: loc.street_address() for loc in locations if loc.address}
-    reach = reach_of(order)
+    reach = reach or reach_of(order)
     text = TEXT[language] | {
         "tickets_paused": TEXT[language]["tickets_paused"].format(
             written_enough=written_enough(language, reach)
@@ -444,7 +452,16 @@ def tracking_page(
         ],
         "timeline": _timeline(order, w),
         "fulfillments": [
-            _fulfillment(f, w, location_names, now, postal_codes or {}, destination, streets)
+            _fulfillment(
+                f,
+                w,
+                location_names,
+                now,
+                postal_codes or {},
+                destination,
+                streets,
+                cancelled_whole=order.status is OrderStatus.CANCELLED,
+            )
             for f in order.fulfillments
         ],
         "returns": [_return_row(order, r, w, location_names, locations) for r in order.returns],

@@ -37,6 +37,7 @@ from chalicelib.presentation.price_breakdown import (
     breakdown_text,
     settled_rows,
 )
+from chalicelib.presentation.track_forms import Reach, reach_of
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
 from chalicelib.services.customers import merge_chain, told_before_merge, vouched_contact
@@ -338,6 +339,18 @@ def addressee(order: Order, chain: list[str] | None, deps: Deps) -> tuple[str | 
         if len(chain) == 1:
             return None, None
     return told_before_merge(chain[0], chain[-1], deps)
+
+
+def order_reach(order: Order, deps: Deps) -> Reach:
+    """How the customer hears of the order, as ``addressee`` finds them: the page promises
+    a question's answer by that (probe 223: an order by the customer's id alone was told
+    to ask at a store, then its answer was emailed to the record's vouched address). Read
+    only for an order that names neither an email nor a phone."""
+    if order.contact.email or order.contact.phone:
+        return reach_of(order)
+    chain = [order.customer_id] if order.customer_id else None
+    email, phone = addressee(order, chain, deps)
+    return Reach.EMAIL if email else Reach.PHONE if phone else Reach.NONE
 
 
 def on_order_event(

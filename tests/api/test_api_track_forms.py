@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urljoin, urlparse
 import pytest
 
 from chalicelib.services import self_service
-from tests.support import JSON, OPS, assert_problem, order_body
+from tests.support import JSON, OPS, STORE, assert_problem, order_body
 from tests.support.api import customer_360, place_order
 from tests.support.flow import fresh_sku, post_carrier_event
 from tests.support.orders import wait_for_status
@@ -504,6 +504,45 @@ def test_a_form_sent_again_with_other_words_says_it_was_sent_and_how_to_send_ano
     )
     customer_id = deps.store.get_order(order_id).customer_id
     assert [t["subject"] for t in customer_360(client, customer_id)["tickets"]] == ["Talla"]
+
+
+@pytest.mark.parametrize("who", ["store", "ops"])
+def test_a_part_cancelled_with_its_order_by_staff_is_not_said_asked_for(
+    client: Any, who: str
+) -> None:
+    # Probe 223: the headline said "Cancelado · En la tienda" and the part "Cancelado ·
+    # A petición tuya", which the customer never asked.
+    order_id, path = placed(client, "READY_FOR_PICKUP", lines=[PICKUP_LINE], shipping_address=None)
+    key = {"store": STORE, "ops": OPS}[who]
+    cancelled = client.http.post(
+        f"/orders/{order_id}/cancel",
+        headers=key | JSON | {"Idempotency-Key": f"cancel-{uuid.uuid4().hex}"},
+        body=json.dumps({}),
+    )
+    assert cancelled.status_code == 200, cancelled.body
+
+    shown = unescape(page(client, path))
+
+    assert "Cancelado" in shown and "A petición tuya" not in shown, shown
+
+
+def test_an_order_by_the_customer_s_id_alone_is_answered_where_its_record_is_reached(
+    client: Any, deps: Any
+) -> None:
+    # Probe 223: a signed-in shopper's order named only their id; the page sent them to a
+    # store for the answer, which was then emailed to the address on their record.
+    first_id, _ = placed(client, "SHIPPED")
+    customer_id = deps.store.get_order(first_id).customer_id
+    _, path = placed(client, "SHIPPED", customer={"customer_id": customer_id, "locale": "es"})
+    fields = hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Talla",
+        "description": "¿Hay una M?",
+    }
+
+    _, shown = followed(client, path, "tickets", post_form(client, path, "tickets", fields))
+
+    assert notice(shown) == ("done", "Hemos recibido tu mensaje. Te responderemos por correo.")
 
 
 def test_line_breaks_a_browser_sends_as_cr_lf_count_as_the_page_counts_them(
