@@ -218,16 +218,21 @@ def project_campaign_event(
 def _recount_after_an_end(
     order: Order, event: dict[str, Any], deps: Deps, reads: EventReads
 ) -> bool:
-    """The customer's counts asked again once one of their orders ended unsold (one
-    query of their counts, most often none); True if one changed."""
-    ending = event.get("type") == "order.status_changed" and event.get("status") in _ENDINGS
-    if not ending or order.customer_id is None or order_contribution(order).counted:
+    """The customer's counts asked again once one of their orders ended unsold, or was
+    paid after a declined card (a purchase since, at the moment it was placed: probe 223
+    saw the campaign's later order stay "new" until an unrelated order ended): one query
+    of their counts, most often none; True if one changed."""
+    status = event.get("status") if event.get("type") == "order.status_changed" else None
+    counted = order_contribution(order).counted
+    ending = status in _ENDINGS and not counted
+    paid_again = status == OrderStatus.PAID.value and bool(order.retries) and counted
+    if not (ending or paid_again) or order.customer_id is None:
         return False
     try:
         customer_id = reads.canonical_customer(order.customer_id)[0]
     except NotFound:
         return False
-    return recount_customer(customer_id, deps, {order.order_id}) > 0
+    return recount_customer(customer_id, deps, {order.order_id} if ending else ()) > 0
 
 
 def _uncount(order: Order, campaign: str, deps: Deps, reads: EventReads) -> bool:

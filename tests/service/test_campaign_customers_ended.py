@@ -212,3 +212,25 @@ def test_a_customer_whose_earlier_purchase_ended_unsold_is_new_again(
     _project(deps)
 
     assert _figures(deps, "after-all")[2:] == (1, 0)
+
+
+def test_an_earlier_order_paid_again_makes_the_campaign_s_customer_returning(
+    deps: Deps,
+) -> None:
+    # Probe 223: declined, then the campaign's order, then the first paid again: the
+    # campaign's customer stayed new until some unrelated order of theirs ended.
+    from chalicelib.services import payment_steps, self_service
+    from chalicelib.services.step_models import OrderStep
+
+    email = {"email": "olga.campaign@example.com", "name": "Olga"}
+    declined = flows.declined(deps, lines=PICKUP, customer=email)
+    _later(deps)
+    flows.reserved(deps, lines=PICKUP, customer=email, attribution={"campaign": "paid-late"})
+    _project(deps)
+    assert _figures(deps, "paid-late")[2:] == (1, 0)
+
+    self_service.pay_again(declined.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
+    _project(deps)
+
+    assert _figures(deps, "paid-late")[2:] == (0, 1)
