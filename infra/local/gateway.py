@@ -189,7 +189,7 @@ class ProblemRequestHandler(ChaliceRequestHandler):
         """The request's headers and body as API Gateway hands them on: a chunked body
         decoded (its length then in ``Content-Length``), a length that is not one, or too
         large, refused (``UnreadableBody``)."""
-        if _header_defects(self.headers) or self.headers.get_payload():
+        if _header_defects(self.headers) or _text_after_headers(self.headers):
             # A line that is no field ("X-Foo : bar", no colon) ended http.client's
             # headers there: those after it (a length, a key) were dropped and the body
             # served as a next request (a re-probe). RFC 9112, 5.1: 400.
@@ -352,3 +352,12 @@ _BODY_DEFECTS = (
 def _header_defects(headers: Any) -> list[Any]:
     """The defects http.client's header parsing found in the header lines themselves."""
     return [d for d in headers.defects if not isinstance(d, _BODY_DEFECTS)]
+
+
+def _text_after_headers(headers: Any) -> bool:
+    """Whether lines were left after what http.client read as the headers (a malformed
+    line ended them early). A multipart or ``message/*`` Content-Type makes email's parser
+    hand back parts, not text: no line was left (probe 223: ``message/rfc822`` read as a
+    malformed header, a signed carrier event among them)."""
+    payload = headers.get_payload()
+    return isinstance(payload, str) and bool(payload)

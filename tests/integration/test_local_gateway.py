@@ -331,17 +331,27 @@ def test_no_request_hidden_in_a_malformed_one_is_served(stack: Any, request_byte
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--\r\n"]
+    ("media_type", "body"),
+    [
+        ("multipart/form-data; boundary=x", b""),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--\r\n",
+        ),
+        # Probe 223: email's parser reads a message/* body as a message of its own.
+        ("message/rfc822", b"Subject: x\r\n\r\nbody"),
+        ("message/http", b""),
+    ],
 )
-def test_a_multipart_body_is_refused_for_its_type_not_its_headers(stack: Any, body: bytes) -> None:
+def test_a_multipart_body_is_refused_for_its_type_not_its_headers(
+    stack: Any, media_type: str, body: bytes
+) -> None:
     # Probe 221: `curl -F a=b` on any route read 400 "a header line is malformed" naming
     # `headers`: email's parser found the multipart body defective, not a header line.
     request_bytes = (
         b"POST /orders HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         b"Authorization: Bearer demo-storefront\r\n"
-        b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: %d\r\n\r\n"
-        % len(body)
-        + body
+        b"Content-Type: %s\r\nContent-Length: %d\r\n\r\n" % (media_type.encode(), len(body)) + body
     )
 
     (answer,) = _answers(_exchange(stack.url, request_bytes))
