@@ -250,9 +250,9 @@ def test_ops_sign_in_and_open_an_order_to_see_its_graph_and_timeline(
     suffix = part["fulfillment_id"].removeprefix(f"{order_id}-")
     assert part_cell.text == f"{suffix} · ship" and from_cell.text == part["location_id"]
     assert (lines_of(browser, part_cell), lines_of(browser, from_cell)) == (1, 1)
-    # Its carrier and tracking number whole on one line too (probe 222).
+    # Its tracking number whole on one line too (probe 222).
     parcel = row.find_element("css selector", "td:nth-child(4) .nowrap")
-    assert parcel.text == f"{part['shipment']['carrier']} {part['shipment']['tracking_number']}"
+    assert parcel.text == part["shipment"]["tracking_number"]
     assert lines_of(browser, parcel) == 1
     money = browser.find_element("css selector", "#order-money").text
     authorised = stored.json()["payment"]["authorized"]["amount"]

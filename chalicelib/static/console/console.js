@@ -290,7 +290,7 @@
       const shipment = part.shipment;
       // The tracking number whole on its line (probe 222: it broke mid-number).
       const carrier = shipment
-        ? [h('span', { class: 'nowrap', text: `${shipment.carrier} ${shipment.tracking_number}` }),
+        ? [`${shipment.carrier} `, h('span', { class: 'nowrap', text: shipment.tracking_number }),
           ` · by ${when(shipment.promised_by)}` +
           (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')]
         : [part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—'];
@@ -301,9 +301,12 @@
       body.append(h('tr', { class: 'part', 'data-fulfillment-id': part.fulfillment_id },
         h('td', { class: 'nowrap', title: part.fulfillment_id, text: `${suffix} · ${part.type}` }),
         h('td', { class: 'nowrap', text: part.location_id }),
-        h('td', {}, h('span', {
-          class: `pill ${part.status}`, text: part.status + (part.status_reason ? ` · ${part.status_reason}` : ''),
-        })),
+        // Its reason under the pill, not in it: the pill kept the table wider than its
+        // column at 1280 px, the tracking number out of sight (probe 223).
+        h('td', {}, h('span', { class: `pill ${part.status}`, text: part.status }),
+          part.status_reason
+            ? h('div', { class: 'muted', text: part.status_reason.replace(/_/g, ' ') })
+            : null),
         h('td', {}, ...carrier)));
     }
     if (!order.fulfillments.length) {
