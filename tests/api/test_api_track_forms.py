@@ -57,6 +57,16 @@ def hidden(html: str, form_id: str) -> dict[str, str]:
     return {name: unescape(value) for name, value in found}
 
 
+def question_form(client: Any, path: str) -> dict[str, str]:
+    """The page's question form as a customer fills it in: its hidden fields (form token
+    and key, read from a fresh view of the page) and a question about a size."""
+    return hidden(page(client, path), "form-ticket") | {
+        "type": "question",
+        "subject": "Talla",
+        "description": "¿Hay una M?",
+    }
+
+
 def post_form(
     client: Any, path: str, action: str, fields: Any, headers: dict[str, str] | None = None
 ) -> Any:
@@ -295,12 +305,7 @@ def test_a_field_the_page_does_not_have_is_left_out_not_told_as_our_failure(
     # Found by a probe: a browser's extra field (a named button, an extension's) was
     # answered "we could not do it just now", as if the shop had failed.
     order_id, path = placed(client, "SHIPPED")
-    fields = hidden(page(client, path), "form-ticket") | {
-        "type": "question",
-        "subject": "Talla",
-        "description": "¿Hay una M?",
-        "submit": "Enviar",
-    }
+    fields = question_form(client, path) | {"submit": "Enviar"}
 
     response = post_form(client, path, "tickets", fields)
 
@@ -466,11 +471,7 @@ def test_a_customer_known_by_a_loyalty_card_alone_is_sent_to_a_store_for_the_ans
     # knows only by a loyalty card; nothing could send it.
     card = f"LOY{uuid.uuid4().int % 10**8:08d}"
     _, path = placed(client, "SHIPPED", customer={"loyalty_id": card, "locale": "es"})
-    fields = hidden(page(client, path), "form-ticket") | {
-        "type": "question",
-        "subject": "Talla",
-        "description": "¿Hay una M?",
-    }
+    fields = question_form(client, path)
 
     _, shown = followed(client, path, "tickets", post_form(client, path, "tickets", fields))
 
@@ -486,11 +487,7 @@ def test_a_form_sent_again_with_other_words_says_it_was_sent_and_how_to_send_ano
     # Probe 221: Back, the question changed, sent again: the form's key had done its
     # work, and the page said "that is no longer possible for this order" beside the form.
     order_id, path = placed(client, "SHIPPED")
-    fields = hidden(page(client, path), "form-ticket") | {
-        "type": "question",
-        "subject": "Talla",
-        "description": "¿Hay una M?",
-    }
+    fields = question_form(client, path)
     followed(client, path, "tickets", post_form(client, path, "tickets", fields))
 
     again = post_form(client, path, "tickets", fields | {"subject": "Color"})
@@ -534,11 +531,7 @@ def test_an_order_by_the_customer_s_id_alone_is_answered_where_its_record_is_rea
     first_id, _ = placed(client, "SHIPPED")
     customer_id = deps.store.get_order(first_id).customer_id
     _, path = placed(client, "SHIPPED", customer={"customer_id": customer_id, "locale": "es"})
-    fields = hidden(page(client, path), "form-ticket") | {
-        "type": "question",
-        "subject": "Talla",
-        "description": "¿Hay una M?",
-    }
+    fields = question_form(client, path)
 
     _, shown = followed(client, path, "tickets", post_form(client, path, "tickets", fields))
 
