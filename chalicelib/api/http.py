@@ -29,7 +29,7 @@ from chalicelib.domain.errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from chalicelib.domain.fulfillments import FulfillmentType
+from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.orders import Order
 from chalicelib.domain.placement import Channel
 from chalicelib.domain.request_digests import request_digest
@@ -131,6 +131,34 @@ class Principal:
                 )
             )
         return False
+
+    def require_whole_order_at_its_store(self, order: Order) -> None:
+        """A store key bound to a store cancels only an order that is its store's alone:
+        sold there, or every part still to be handed over there (probe 225: the Madrid key
+        cancelled a web order's pick-up waiting at Barcelona, reading the order for its own
+        part). Ops, unbound store keys and storefronts (their own orders) are not bound."""
+        bound = self.location_id
+        if self.role != "store" or bound is None:
+            return
+        if order.channel in SOLD_IN_STORE and order.store_id == bound:
+            return
+        places: set[str | None]
+        if order.fulfillments:
+            places = {
+                f.location_id
+                for f in order.fulfillments
+                if f.status is not FulfillmentStatus.CANCELLED
+            }
+        else:  # before reservation, or rejected: where its lines would be served
+            places = {
+                line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
+                for line in order.lines
+            }
+        if places - {bound}:
+            raise Forbidden(
+                f"this key cancels only orders sold at store {bound} or served there alone",
+                field="order_id",
+            )
 
     def sees_pickup_code_at(self, location_id: str) -> bool:
         """Whether this caller may read the code of a pick-up at ``location_id``: ops and

@@ -5,9 +5,16 @@ from typing import Annotated, Any
 from chalice import Blueprint  # type: ignore[attr-defined]
 from pydantic import StringConstraints
 
-from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, once_of
+from chalicelib.api.http import (
+    IDEMPOTENCY_HEADER,
+    Access,
+    Call,
+    endpoint,
+    once_of,
+    require_order,
+)
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
-from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon, UnservableLines
+from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon, NotFound, UnservableLines
 from chalicelib.domain.orders import Order
 from chalicelib.domain.request_digests import request_digest
 from chalicelib.domain.requests import (
@@ -147,7 +154,7 @@ _CANCELLED_BY = {"store": CANCELLED_AT_STORE, "ops": CANCELLED_BY_SERVICE}
     orders,
     "/orders/{order_id}/cancel",
     "POST",
-    summary="Cancel before shipping: stock released, payment refunded (409 once shipped)",
+    summary="Cancel before shipping: stock released, authorisation voided (409 once shipped)",
     roles=("storefront", "store", "ops"),
     request=CancelOrderRequest,
     response=OrderResponse,
@@ -160,6 +167,8 @@ def cancel_order(call: Call, order_id: str) -> dict[str, Any]:
     told to the customer as theirs."""
     request = call.parse(CancelOrderRequest, optional=True)
     assert call.principal is not None
+    if call.principal.location_id is not None:
+        call.principal.require_whole_order_at_its_store(require_order(call, order_id))
     detail = _CANCELLED_BY.get(call.principal.role, "cancelled on request")
     return order_body(ordering.cancel_order(order_id, call.deps, request.reason, detail), call)
 
@@ -251,9 +260,10 @@ def receive_return(call: Call, return_id: str) -> dict[str, Any]:
 )
 def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
     """The customer collected their pick-up (a store key bound to a store confirms only
-    its own pick-ups: 403); five wrong codes lock the pick-up (429). Under an
-    Idempotency-Key the till's retry is answered as the first request was, with the order
-    as it is now, where a retry without one is 409: the goods are gone."""
+    its own pick-ups: 403, and knows none of an order it may not read: 404); five wrong
+    codes lock the pick-up (429). Under an Idempotency-Key the till's retry is answered as
+    the first request was, with the order as it is now, where a retry without one is 409:
+    the goods are gone."""
     key = call.idempotency_key(required=False)
     request = call.parse(CollectRequest)
     principal = call.principal
@@ -264,6 +274,8 @@ def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
         # a probe read another store's order, tracking link included, by replaying its
         # till's key through a key of the same client bound elsewhere.
         order = ordering.get_order(order_id_of_fulfillment(fulfillment_id), call.deps)
+        if not principal.sees(order):
+            raise NotFound(f"no fulfillment {fulfillment_id}", field="fulfillment_id")
         principal.require_location(order.fulfillment(fulfillment_id).location_id, "fulfillment_id")
         return order
 
@@ -271,7 +283,9 @@ def collect_fulfillment(call: Call, fulfillment_id: str) -> dict[str, Any]:
         call.key_scope("collect", fulfillment_id),
         key,
         request,
-        lambda: collect(fulfillment_id, request.pickup_code, call.deps, principal.location_id),
+        lambda: collect(
+            fulfillment_id, request.pickup_code, call.deps, principal.location_id, principal.sees
+        ),
         collected_before,
     )
     return order_body(order, call)

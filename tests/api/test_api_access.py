@@ -385,7 +385,7 @@ def test_the_warehouse_a_return_by_post_is_sent_to_reads_the_order_and_receives_
     assert received.status_code == 200, received.body
 
 
-def test_a_collection_replayed_by_a_key_of_the_same_client_bound_elsewhere_is_403(
+def test_a_collection_replayed_by_a_key_of_the_same_client_bound_elsewhere_is_unknown_to_it(
     client: Any, deps: Any, settings: Any
 ) -> None:
     # Probe 194: the Barcelona till replayed the Madrid till's key and read the Madrid
@@ -406,10 +406,82 @@ def test_a_collection_replayed_by_a_key_of_the_same_client_bound_elsewhere_is_40
 
     replayed = client.http.post(path, headers=barcelona | JSON | till, body=body)
 
-    assert_problem(replayed, 403, "fulfillment_id")
+    # Not Barcelona's to read: unknown to it, as without the key (probe 225).
+    assert_problem(replayed, 404, "fulfillment_id")
     assert "tracking_url" not in replayed.body.decode()
     again = client.http.post(path, headers=madrid | JSON | till, body=body)
     assert again.status_code == 200 and again.json_body["order_id"] == order_id
+
+
+def test_a_bound_store_key_cancels_only_an_order_that_is_its_store_alone(
+    client: Any, deps: Any
+) -> None:
+    """Probe 225: the Madrid key read a web order for its pick-up there, and so cancelled
+    it whole, the pick-up waiting at Barcelona included (voided, the customer told "at the
+    store"). It cancels an order sold at Madrid or served there alone; an unbound store
+    key and ops cancel any."""
+    sku = fresh_sku(deps, {"ST-MADRID": 2, "ST-BARCELONA": 1})
+
+    def line(store: str) -> dict[str, Any]:
+        return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+    two_stores = pickup_order_body(sku, store="ST-MADRID")
+    two_stores["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
+    both = place_order(client, two_stores)["order_id"]
+    madrid_alone = place_order(client, pickup_order_body(sku, store="ST-MADRID"))["order_id"]
+
+    def ready(order_id: str, parts: int) -> bool:
+        fulfillments = get_order(client, order_id, OPS)["fulfillments"]
+        return len(fulfillments) == parts and all(
+            f["status"] == "READY_FOR_PICKUP" for f in fulfillments
+        )
+
+    eventually(lambda: ready(both, 2) and ready(madrid_alone, 1))
+
+    refused = _request(client, "POST", f"/orders/{both}/cancel", MADRID_STORE, {})
+
+    assert_problem(refused, 403, "order_id")
+    untouched = get_order(client, both, OPS)
+    assert untouched["status"] != "CANCELLED"
+    assert {f["status"] for f in untouched["fulfillments"]} == {"READY_FOR_PICKUP"}
+    assert untouched["payment"]["status"] == "AUTHORIZED"
+    stock = client.http.get(f"/inventory/{sku}", headers=OPS).json_body["locations"]
+    assert {s["location_id"]: s["reserved"] for s in stock if s["reserved"]} == {
+        "ST-MADRID": 2,
+        "ST-BARCELONA": 1,
+    }
+
+    own = _request(client, "POST", f"/orders/{madrid_alone}/cancel", MADRID_STORE, {})
+    assert own.status_code == 200, own.body
+    assert own.json_body["status"] == "CANCELLED"
+    unbound = _request(client, "POST", f"/orders/{both}/cancel", STORE, {})
+    assert unbound.status_code == 200, unbound.body
+    assert unbound.json_body["status"] == "CANCELLED"
+
+
+def test_a_bound_store_key_learns_nothing_of_an_order_it_does_not_read_by_collecting(
+    client: Any, deps: Any
+) -> None:
+    """Probe 225: the Madrid key's 403 on another order's part told that the order existed
+    and how many parts it had, where an unknown one was 404. Of an order it may not read,
+    every part is unknown to it; a part elsewhere of an order it reads stays 403."""
+    barcelona = place_order(client, _store_order(deps, "ST-BARCELONA"), STORE)["order_id"]
+    pickup = _ready_pickup(client, barcelona)
+    body = {"pickup_code": pickup["pickup_code"]}
+
+    def collect(fulfillment_id: str) -> Any:
+        return _request(
+            client, "POST", f"/fulfillments/{fulfillment_id}/collect", MADRID_STORE, body
+        )
+
+    theirs = collect(pickup["fulfillment_id"])
+    unknown = collect(f"{UNKNOWN_ORDER}-F1")
+
+    assert_problem(theirs, 404, "fulfillment_id")
+    assert json.loads(theirs.body) == json.loads(
+        unknown.body.decode().replace(UNKNOWN_ORDER, barcelona)
+    )
+    assert get_order(client, barcelona, OPS)["fulfillments"][0]["status"] == "READY_FOR_PICKUP"
 
 
 # The route registry ------------------------------------------------------------------------

@@ -64,7 +64,8 @@ def test_a_store_key_bound_to_another_store_cannot_confirm_the_pickup(
 
     refused = _collect(client, pickup, pickup["pickup_code"], MADRID_STORE)
 
-    assert_problem(refused, 403, "fulfillment_id")
+    # Not an order the Madrid key reads: unknown to it, as an unknown id (probe 225).
+    assert_problem(refused, 404, "fulfillment_id")
     assert stock_of(deps, pickup["sku"]) == {"ST-VALENCIA": (3, 1)}
     # The refused store's try is no guess: the right store still has every attempt.
     assert _collect(client, pickup, pickup["pickup_code"], STORE).status_code == 200
