@@ -200,8 +200,11 @@ def _alert_once(product: Product, atp: int, deps: Deps) -> bool:
     """The one alert of a crossing below the threshold (the marker says it was sent)."""
     if not deps.store.remember_once(_low_stock_marker(product.sku), LOW_STOCK_MARKER_TTL_SECONDS):
         return False
+    # What ops act on, said in the alert itself: the console lists it with no order to
+    # open (probe 224 read only "low stock COAT-WOOL" there).
     deps.events.alert_ops(
-        f"low stock {product.sku}",
+        f"low stock {product.sku} ({product.name}): {atp} left for the web, "
+        f"below its threshold of {product.low_stock_threshold}",
         {
             "kind": "low_stock",
             "sku": product.sku,

@@ -174,6 +174,10 @@ def test_low_stock_alerts_once_per_crossing_and_rearms_on_recovery(client: Any, 
     assert alerts[0]["available_to_promise"] == 4
     assert alerts[0]["threshold"] == 5
     assert deps.store.has_marker(marker)
+    # What ops read in the console, where the alert has no order to open (probe 224).
+    listed = client.http.get("/ops/alerts?status=open&limit=100", headers=OPS).json_body
+    (detail,) = [a["detail"] for a in listed["alerts"] if sku in a["detail"]]
+    assert detail == f"low stock {sku} (Test {sku}): 4 left for the web, below its threshold of 5"
 
     record(client, movement(sku, MADRID, "sale", 1))  # still low: no new alert
     record(client, movement(sku, VALENCIA, "sale", 1))
