@@ -14,6 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib.adapters.dynamodb import table as table_module
+from chalicelib.adapters.dynamodb.stock import StockRepository
 from chalicelib.adapters.dynamodb.table import (
     COLLISION_ATTEMPTS,
     ConditionFailed,
@@ -21,7 +22,7 @@ from chalicelib.adapters.dynamodb.table import (
     TransactionCancelled,
     WriteCollided,
 )
-from chalicelib.domain.errors import ConcurrentModification
+from chalicelib.domain.errors import ConcurrentModification, MovementRejected
 
 KEY = {"pk": "ORDER#o1", "sk": "STATE"}
 OTHER = {"pk": "STOCK#s1", "sk": "LOC#WH"}
@@ -148,3 +149,20 @@ def test_backing_off_leaves_the_process_wide_random_state_alone(
     for attempt in range(1, COLLISION_ATTEMPTS):
         table_module._back_off(attempt)
     assert random.getstate() == before
+
+
+def test_a_stock_movement_that_keeps_colliding_is_a_lost_race_not_a_refusal(
+    stubbed: Any,
+) -> None:
+    """Probe 224, reading: a receipt whose transaction met other writers every time was
+    refused as a movement taking more than the shelf holds ("cannot give -5")."""
+    table, stubber = stubbed
+    for _ in range(COLLISION_ATTEMPTS):
+        _cancelled(stubber, "TransactionConflict", "None")
+    stubber.add_response("get_item", {})  # the ledger holds no entry of it
+
+    movement = {"movement_id": "mv1", "sku": "s1", "location_id": "WH", "at": "2026-12-07"}
+    with pytest.raises(ConcurrentModification) as lost:
+        StockRepository(table).record_movement("s1", "WH", 5, 0, movement)
+
+    assert not isinstance(lost.value, MovementRejected)

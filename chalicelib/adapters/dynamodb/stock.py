@@ -152,6 +152,11 @@ class StockRepository:
             recorded = self._table.get(entry)
             if recorded is not None:
                 return _movement_of(recorded)  # recorded before under its id: nothing more
+            if not exc.failed_on(keys.stock(sku, location_id)):
+                # It met other writers' transactions every time it was sent: a lost race
+                # to try again, not a refusal (probe 224, reading: a receipt of 5 would
+                # have read "it cannot give -5").
+                raise
             raise MovementRejected(f"{sku} at {location_id}") from exc
         return movement
 
