@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.campaigns import (
     CampaignCounters,
     CampaignOrderEvent,
+    CampaignPurchase,
     CountedCustomer,
     CustomerKind,
     OrderEventKind,
@@ -212,6 +213,12 @@ def project_campaign_event(
                 # It ended while it was being counted, and its end's delivery may have
                 # looked for the count before it was written: taken off here then.
                 counted = _uncount(order, campaign, deps, reads) or counted
+        if customer is not None and customer_id is not None:
+            # Also when the increment was applied by an earlier delivery of this event
+            # that died before this: the count passes once, then there is nothing to do.
+            counted = _counted_from_the_earliest(order, campaign, customer, customer_id, deps) or (
+                counted
+            )
     return _sync_revenue(campaign, order, deps) or counted
 
 
@@ -259,6 +266,37 @@ def _uncount(order: Order, campaign: str, deps: Deps, reads: EventReads) -> bool
             return False
         if deps.store.replace_campaign_count(customer_id, stored, new):
             return new is None or new.kind is not stored.kind
+    raise ConcurrentModification(
+        f"the campaign {campaign}'s count of customer {customer_id} kept moving",
+        field="customer_id",
+    )
+
+
+def _counted_from_the_earliest(
+    order: Order, campaign: str, kind: CustomerKind, customer_id: str, deps: Deps
+) -> bool:
+    """A purchase placed before the order counting its customer in the campaign counts
+    them instead, as ``kind`` (as of itself), the other listed (probe 226: declined, then
+    a second order paid, then the first paid again: counted returning from the second,
+    with the first their first order in the campaign and nothing bought before it). True
+    if the figures moved."""
+    for _ in range(_COUNT_ATTEMPTS):
+        stored = deps.store.campaign_count(customer_id, campaign)
+        if (
+            stored is None
+            or stored.counts(order.order_id, order.placed_at)
+            or stored.placed_at is None
+            or stored.placed_at <= order.placed_at
+        ):
+            return False
+        if not order_contribution(deps.store.get_order(order.order_id)).counted:
+            return False  # it ended meanwhile: its end's delivery takes care of the count
+        counting = stored.purchase()
+        earliest = CampaignPurchase(order_id=order.order_id, placed_at=order.placed_at)
+        passed = stored.passed_to(earliest, kind)  # the earlier one leaves the others
+        new = passed.with_others([*passed.others, *([counting] if counting else [])])
+        if deps.store.replace_campaign_count(customer_id, stored, new):
+            return new.kind is not stored.kind
     raise ConcurrentModification(
         f"the campaign {campaign}'s count of customer {customer_id} kept moving",
         field="customer_id",

@@ -234,3 +234,44 @@ def test_an_earlier_order_paid_again_makes_the_campaign_s_customer_returning(
     _project(deps)
 
     assert _figures(deps, "paid-late")[2:] == (0, 1)
+
+
+def test_an_earlier_order_in_the_campaign_paid_again_counts_its_customer_new(
+    deps: Deps,
+) -> None:
+    # Probe 226: declined in the campaign, then a second order in it paid, then the first
+    # paid again: counted returning from the second, though the first was their first
+    # order in the campaign and they had bought nothing before it.
+    from chalicelib.services import payment_steps, self_service
+    from chalicelib.services.step_models import OrderStep
+
+    email = {"email": "pia.campaign@example.com", "name": "Pia"}
+    tag = {"campaign": "both-in-it"}
+    declined = flows.declined(deps, lines=PICKUP, customer=email, attribution=tag)
+    _later(deps)
+    second = flows.reserved(deps, lines=PICKUP, customer=email, attribution=tag)
+    _project(deps)
+    assert _figures(deps, "both-in-it")[2:] == (1, 0)
+
+    self_service.pay_again(declined.order_id, "tok_visa", deps)
+    payment_steps.authorize_payment(OrderStep(order_id=declined.order_id), deps)
+    _project(deps)
+    _project(deps)  # delivered again: nothing more
+
+    assert _figures(deps, "both-in-it")[2:] == (1, 0)
+    (customer_id,) = {declined.customer_id, second.customer_id}
+    assert customer_id is not None
+    count = deps.store.campaign_count(customer_id, "both-in-it")
+    assert count is not None
+    assert (count.order_id, [o.order_id for o in count.others]) == (
+        declined.order_id,
+        [second.order_id],
+    )
+
+    # The first ends after all: the second counts them, new as of itself.
+    ordering.cancel_order(declined.order_id, deps)
+    _project(deps)
+
+    assert _figures(deps, "both-in-it")[2:] == (1, 0)
+    count = deps.store.campaign_count(customer_id, "both-in-it")
+    assert count is not None and count.order_id == second.order_id
