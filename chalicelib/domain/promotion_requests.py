@@ -59,6 +59,13 @@ MinSubtotal = Annotated[
 ]
 
 
+# Each channel once (probe 227: ["web", "web"] was taken, a rule the schema can say).
+ChannelList = Annotated[
+    list[Channel],
+    Field(min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}),
+]
+
+
 def _value_rule(kind: PromotionKind, pattern: str) -> dict[str, Any]:
     return {
         "required": ["value"],
@@ -102,7 +109,7 @@ class CreatePromotionRequest(Strict):
     min_subtotal: MinSubtotal | None = None
     starts_at: Moment | None = None
     ends_at: Moment | None = Field(default=None, description="After starts_at")
-    channels: list[Channel] | None = Field(default=None, min_length=1, max_length=5)
+    channels: ChannelList | None = None
     max_redemptions: Integer | None = Field(default=None, ge=1, le=MAX_REDEMPTIONS)
     once_per_customer: bool = Field(default=False, strict=True)
     campaign: OneLineText | None = Field(default=None, min_length=1, max_length=100)
@@ -137,6 +144,13 @@ class CreatePromotionRequest(Strict):
         if not re.fullmatch(pattern, value):
             raise ValueError(refusal)
         return value
+
+    @field_validator("channels")
+    @classmethod
+    def _each_channel_once(cls, channels: list[Channel] | None) -> list[Channel] | None:
+        if channels is not None and len(set(channels)) < len(channels):
+            raise ValueError("names a channel twice; name each once")
+        return channels
 
     @field_validator("starts_at", "ends_at")
     @classmethod

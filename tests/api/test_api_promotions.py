@@ -211,6 +211,7 @@ BASE = {"name": "Promo", "kind": "percent", "value": "10"}
         ({"starts_at": "2026-06-01T00:00:00Z", "ends_at": "2026-05-01T00:00:00Z"}, "ends_at"),
         ({"channels": ["moon"]}, "channels.0"),
         ({"channels": []}, "channels"),
+        ({"channels": ["web", "web"]}, "channels"),  # probe 227: taken, stored once
         ({"max_redemptions": 0}, "max_redemptions"),
         ({"max_redemptions": "5"}, "max_redemptions"),
         ({"once_per_customer": "yes"}, "once_per_customer"),
