@@ -65,5 +65,11 @@ def short_lines(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> li
     ]
 
 
+def short_skus(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> list[str]:
+    """The SKUs of the lines the stock cannot cover (``short_lines``), each once, in line
+    order: what an order rejected for lack of stock tells it ran out of."""
+    return list(dict.fromkeys(demands[index].sku for index in short_lines(demands, stock)))
+
+
 def _level(stock: dict[str, list[StockLevel]], sku: str, location_id: str) -> StockLevel | None:
     return level_at(stock.get(sku, []), location_id)

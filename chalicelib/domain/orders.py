@@ -58,7 +58,7 @@ from chalicelib.domain.returns import (
     post_destination,
     returnable,
 )
-from chalicelib.domain.status_reasons import REJECTION_CAUSES, STAFF_CANCEL_CAUSES, StatusReason
+from chalicelib.domain.status_reasons import STAFF_CANCEL_CAUSES, StatusReason, rejection_cause
 
 
 class AttentionKind(StrEnum):
@@ -145,6 +145,9 @@ class Order(DeferredModel):
     # Set when ops were alerted about this order; None while nothing needs a person.
     attention: Attention | None = None
     pricing: OrderPricing | None = None  # the engine's breakdown; None if placed before it
+    # The SKUs an ``out_of_stock`` rejection found short, in line order (probe 224: the
+    # customer was not told which product ran out); empty otherwise, and then not stored.
+    out_of_stock_skus: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -213,6 +216,12 @@ class Order(DeferredModel):
                 return STAFF_CANCEL_CAUSES[ended.detail]
         return self.status_reason.value
 
+    def out_of_stock_names(self) -> list[str]:
+        """The catalogue names of the products a rejection for lack of stock found short,
+        each once, in line order (two lines of one SKU name it once)."""
+        short = set(self.out_of_stock_skus)
+        return list(dict.fromkeys(line.name for line in self.lines if line.sku in short))
+
     def step_causes(self) -> list[str | None]:
         """Each history entry's cause, for an ending (REJECTED, CANCELLED) that has one:
         the order's own ending says ``reason_cause``; a rejection the order was paid again
@@ -226,7 +235,7 @@ class Order(DeferredModel):
             elif index == last and entry.status is self.status:
                 causes.append(self.reason_cause())
             elif entry.status is OrderStatus.REJECTED:
-                causes.append(REJECTION_CAUSES.get(entry.detail))
+                causes.append(rejection_cause(entry.detail))
             else:
                 causes.append(None)
         return causes
@@ -258,9 +267,13 @@ class Order(DeferredModel):
         at: datetime,
         detail: str,
         failure: PaymentFailure | None = None,
+        short_skus: Sequence[str] = (),
     ) -> HistoryEntry:
         """End the order unfulfilled for a business reason; a payment that could not be
-        authorised says why in ``failure`` (declined unless told otherwise)."""
+        authorised says why in ``failure`` (declined unless told otherwise), a lack of
+        stock which SKUs ran out in ``short_skus``."""
+        if reason is StatusReason.OUT_OF_STOCK:
+            self.out_of_stock_skus = list(short_skus)
         if reason is StatusReason.PAYMENT_DECLINED:
             if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
                 self.payment = Payment(status=PaymentStatus.FAILED, failure=failure)

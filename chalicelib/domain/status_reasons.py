@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 
@@ -34,8 +35,26 @@ STAFF_CANCEL_CAUSES = {
 CARD_DECLINED_DETAIL = "the card was declined"
 GATEWAY_SILENT_DETAIL = "the payment gateway did not answer; nothing charged"
 OUT_OF_STOCK_DETAIL = "not enough stock; nothing charged"
+_SHORT_OF = "not enough stock of "
+_NOTHING_CHARGED = "; nothing charged"
 REJECTION_CAUSES = {
     CARD_DECLINED_DETAIL: "payment_declined",
     GATEWAY_SILENT_DETAIL: "gateway_unavailable",
     OUT_OF_STOCK_DETAIL: "out_of_stock",
 }
+
+
+def out_of_stock_detail(skus: Sequence[str]) -> str:
+    """The history detail of a rejection for lack of stock, naming the SKUs found short
+    (probe 224: "not enough stock" left ops guessing which line failed); the bare words
+    when none is known (the stock was spread over too many places for one reservation)."""
+    if not skus:
+        return OUT_OF_STOCK_DETAIL
+    return f"{_SHORT_OF}{', '.join(skus)}{_NOTHING_CHARGED}"
+
+
+def rejection_cause(detail: str) -> str | None:
+    """The cause a rejection's history entry recorded in its detail, if it is one."""
+    if detail.startswith(_SHORT_OF) and detail.endswith(_NOTHING_CHARGED):
+        return StatusReason.OUT_OF_STOCK.value
+    return REJECTION_CAUSES.get(detail)

@@ -374,13 +374,18 @@ def _timeline(order: Order, w: Wording) -> list[TimelineEntry]:
             )
     causes = order.step_causes()
     # A part's own entry keeps the order's status: the page shows each part apart.
-    steps = w.timeline(
-        [
-            (e.status, e.at, cause)
-            for e, cause in zip(order.history, causes, strict=True)
-            if e.changes_status
-        ]
-    )
+    shown = [
+        (e.status, e.at, cause)
+        for e, cause in zip(order.history, causes, strict=True)
+        if e.changes_status
+    ]
+    # A rejection for lack of stock names what ran out, as the top of the page does.
+    steps = [
+        step.model_copy(update={"reason": w.order_reason(order)})
+        if cause == StatusReason.OUT_OF_STOCK.value
+        else step
+        for step, (_, _, cause) in zip(w.timeline(shown), shown, strict=True)
+    ]
     # A part's end just before the order's DELIVERED of the same moment: the last parcel
     # lost makes a mixed order DELIVERED at that moment, and the page read "Entregado"
     # then "Perdido" (a probe); after the other steps of that moment (the hand-over a
@@ -438,7 +443,7 @@ def tracking_page(
         "status": headline,
         "status_bad": headline_bad,
         "reason_code": order.status_reason.value if order.status_reason else None,
-        "reason": w.reason(order.reason_cause()),
+        "reason": w.order_reason(order),
         "placed": w.when(order.placed_at),
         "total": w.money(order.total),
         "price_breakdown": [row.model_dump() for row in breakdown_rows(order, language)],

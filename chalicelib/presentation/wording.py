@@ -238,6 +238,28 @@ def reason_word(reason: object, language: Language) -> str:
     return _word(REASON_WORDS, _code(reason), language)
 
 
+# A rejection for lack of stock, naming what ran out (probe 224: "not enough stock" of a
+# two-line order left the customer to guess which product they could not have).
+_SHORT_OF_WORDS = ("Sin existencias suficientes de {names}", "Not enough stock of {names}")
+
+
+def names_list(names: Iterable[str], language: Language) -> str:
+    """Names joined as the language lists them: "A, B y C" / "A, B and C"."""
+    from babel.lists import format_list  # lazily, as every Babel import here
+
+    return str(format_list(list(names), locale=BABEL_LOCALES[language]))
+
+
+def order_reason_words(order: "Order", language: Language) -> str:
+    """Why the order was rejected or cancelled, as a sentence fragment: ``reason_word``
+    of its cause, and for a lack of stock the products that ran out, by name."""
+    names = order.out_of_stock_names()
+    if order.reason_cause() == "out_of_stock" and names:
+        words = _SHORT_OF_WORDS[0] if language is Language.ES else _SHORT_OF_WORDS[1]
+        return words.format(names=names_list(names, language))
+    return reason_word(order.reason_cause(), language)
+
+
 def return_status_word(status: object, language: Language) -> str:
     """A return's status as a word."""
     return _word(RETURN_STATUS_WORDS, _code(status), language)
@@ -451,6 +473,14 @@ class Wording:
     def reason(self, reason: object) -> str:
         """A rejection or cancellation reason as words."""
         return reason_word(reason, self.language)
+
+    def order_reason(self, order: "Order") -> str:
+        """Why the order ended, naming what ran out for a lack of stock."""
+        return order_reason_words(order, self.language)
+
+    def names(self, names: Iterable[str]) -> str:
+        """Names listed as the language joins them."""
+        return names_list(names, self.language)
 
     def money(self, amount: Money | Decimal | str | int, currency: str = "EUR") -> str:
         """Money in the customer's notation."""

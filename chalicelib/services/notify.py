@@ -28,6 +28,7 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
+from chalicelib.domain.errors import UnservableLines
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
@@ -40,6 +41,7 @@ from chalicelib.presentation.price_breakdown import (
 from chalicelib.presentation.track_forms import Reach, reach_of
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
+from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import merge_chain, told_before_merge, vouched_contact
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
@@ -147,8 +149,10 @@ def email_context(
         "ships": any(line.fulfillment is FulfillmentType.SHIP for line in order.lines),
         "picks_up": any(line.fulfillment is FulfillmentType.PICKUP for line in order.lines),
         "status_word": w.status(event.get("status") or order.status.value),
-        # Inside a sentence: "(sin existencias suficientes)", not "(Sin existencias...)".
-        "reason": _lower_first(w.reason(order.reason_cause())) if order.status_reason else "",
+        # Inside a sentence: "(sin existencias suficientes de ...)", not "(Sin ...)"; a
+        # lack of stock names what ran out (probe 224).
+        "reason": _lower_first(w.order_reason(order)) if order.status_reason else "",
+        **_shortage_told(email, order, w, deps),
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         # A return told at its receipt gives nothing back (its refund's event tells one
@@ -209,6 +213,30 @@ def email_context(
         # The last card the order may be paid with was declined too: the email must not
         # invite another (a re-probe: it did, and paying again was then 409).
         "pay_again_closed": email is EmailKind.REJECTED and payment_tries_used(order.history),
+    }
+
+
+def _shortage_told(email: EmailKind, order: Order, w: Wording, deps: Deps) -> dict[str, Any]:
+    """What a rejection for lack of stock tells beyond its reason (probe 224): the
+    products that ran out, by name, for its subject; whether the rest of the order could
+    still be had; and those the customer will be told of when they are back. That is the
+    wish its event opens (``opportunities.follow_order_event``, right after this email):
+    for the short SKUs the web lacks now, at the address this email goes to. Stock is read
+    only for such an email."""
+    names = order.out_of_stock_names() if email is EmailKind.REJECTED else []
+    if not names:
+        return {"short_products": "", "rest_orderable": False, "back_in_stock_told": ""}
+    short = set(order.out_of_stock_skus)
+    try:
+        refuse_unservable(order.lines, deps)
+        wished: set[str] = set()
+    except UnservableLines as refused:
+        wished = short & set(refused.short)
+    told = dict.fromkeys(line.name for line in order.lines if line.sku in wished)
+    return {
+        "short_products": w.names(names),
+        "rest_orderable": any(line.sku not in short for line in order.lines),
+        "back_in_stock_told": w.names(told) if told else "",
     }
 
 

@@ -343,6 +343,7 @@ def every_field_set() -> Order:
     order.delivery_task_token = "delivery-token"
     order.returns_task_token = "returns-token"
     order.returns_window_ends = NOW
+    order.out_of_stock_skus = ["TSHIRT-BLK-M"]
     order.pricing = order.pricing.model_copy(
         update={
             "promotions": [AppliedPromotion(promotion_id="p1", name="Spring", amount="2.50")],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.availability import Demand, short_lines
+from chalicelib.domain.availability import Demand, short_lines, short_skus
 from chalicelib.domain.catalog import LocationType
 from chalicelib.domain.errors import OutOfStock
 from chalicelib.domain.inventory import StockLevel, plan_sourcing
@@ -43,6 +43,16 @@ def test_a_pickup_takes_its_store_units_before_ship_lines_count_them() -> None:
 
 def test_an_sku_nobody_holds_is_short() -> None:
     assert short_lines([Demand("B", 1), Demand("A", 1)], {"A": [_level("WH", 1)]}) == [0]
+
+
+def test_the_short_skus_are_named_once_each_in_line_order() -> None:
+    # Probe 224: a rejection names what ran out; a SKU short at its store and for shipping
+    # is named once, and a SKU that is there is not named.
+    stock = {"A": [_level("ST-1", 1)], "C": [_level("WH", 5)]}
+    demands = [Demand("C", 2), Demand("B", 1), Demand("A", 2, "ST-1"), Demand("A", 1)]
+    demands.append(Demand("B", 1))
+    assert short_skus(demands, stock) == ["B", "A"]
+    assert short_skus([Demand("C", 5)], stock) == []
 
 
 levels = st.lists(

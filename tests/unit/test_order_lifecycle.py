@@ -14,7 +14,12 @@ from chalicelib.domain.money import Money
 from chalicelib.domain.order_status import ALLOWED_TRANSITIONS, OrderStatus, can_transition
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentFailure, PaymentStatus
-from chalicelib.domain.status_reasons import StatusReason
+from chalicelib.domain.status_reasons import (
+    OUT_OF_STOCK_DETAIL,
+    StatusReason,
+    out_of_stock_detail,
+    rejection_cause,
+)
 from tests.support.builders import (
     NOW,
     STORE_SOL,
@@ -194,6 +199,24 @@ def test_out_of_stock_rejection_keeps_the_authorisation_for_the_void() -> None:
     assert placed.status_reason is StatusReason.OUT_OF_STOCK
     assert placed.payment.status is PaymentStatus.AUTHORIZED
     assert placed.payment.authorized == placed.total
+
+
+def test_an_out_of_stock_rejection_records_and_details_the_skus_that_ran_out() -> None:
+    # Probe 224: ops could not tell from the order which SKU failed. The cause read back
+    # from the detail stays API.md's code, and an order told nothing short keeps the
+    # bare words (its stock spread over too many places).
+    placed = paid(line("TSHIRT-BLK-M", 2), line("MUG-WHT", 1))
+    detail = out_of_stock_detail(["MUG-WHT"])
+    placed.reject(StatusReason.OUT_OF_STOCK, NOW, detail, None, ["MUG-WHT"])
+    assert placed.history[-1].detail == "not enough stock of MUG-WHT; nothing charged"
+    assert placed.out_of_stock_skus == ["MUG-WHT"]
+    assert rejection_cause(detail) == "out_of_stock" == placed.step_causes()[-1]
+    assert out_of_stock_detail([]) == OUT_OF_STOCK_DETAIL
+    assert rejection_cause(OUT_OF_STOCK_DETAIL) == "out_of_stock"
+    assert rejection_cause("the card was declined") == "payment_declined"
+    # Stored only where there is something to store.
+    assert "out_of_stock_skus" not in paid().model_dump(exclude_defaults=True)
+    assert Order.model_validate(placed.model_dump(mode="json")).out_of_stock_skus == ["MUG-WHT"]
 
 
 def test_a_declined_authorisation_keeps_the_gateways_payment_id() -> None:

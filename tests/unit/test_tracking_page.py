@@ -30,6 +30,7 @@ from tests.support.builders import (
     line,
     mixed_order,
     order,
+    paid,
     pickup,
     shipment,
 )
@@ -91,6 +92,19 @@ def test_a_rejection_says_why_in_words() -> None:
     assert "Aún estamos preparando" not in html
     assert "No se preparará ninguna entrega" in html
     assert "Aún estamos preparando tu pedido" in page_of(order())  # not yet reserved
+
+
+def test_a_rejection_for_lack_of_stock_names_what_ran_out_in_the_orders_language() -> None:
+    # Probe 224: a two-line order short of its dress read "not enough stock" alone, at the
+    # top and in its progress, and the customer could not tell the shirts were there.
+    placed = paid(line("TSHIRT-BLK-M", 2), line("MUG-WHT", 1), line("MUG-WHT", 1))
+    placed.reject(StatusReason.OUT_OF_STOCK, NOW, "not enough stock of MUG-WHT", None, ["MUG-WHT"])
+
+    spanish, english = page_of(placed, "es"), page_of(placed, "en")
+
+    assert 'data-reason="out_of_stock"' in spanish
+    assert unescape(spanish).count("Sin existencias suficientes de Mug-Wht") == 2  # top, step
+    assert unescape(english).count("Not enough stock of Mug-Wht") == 2
 
 
 def test_a_pickup_ready_to_collect_shows_its_code_as_qr_and_as_text() -> None:

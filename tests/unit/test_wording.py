@@ -40,11 +40,13 @@ from chalicelib.presentation.wording import (
     format_when,
     fulfillment_status_word,
     language_of,
+    order_reason_words,
     reason_word,
     sla_status_word,
     status_word,
     zone_of,
 )
+from tests.support.builders import NOW, line, paid
 
 ES, EN = Language.ES, Language.EN
 NBSP = "\xa0"
@@ -96,6 +98,20 @@ def test_reasons_read_as_words_and_no_reason_as_nothing() -> None:
     assert reason_word(StatusReason.PAYMENT_DECLINED, ES) == "La tarjeta fue rechazada"
     assert reason_word("out_of_stock", EN) == "Not enough stock"
     assert reason_word(None, ES) == ""
+
+
+def test_a_rejection_for_lack_of_stock_names_each_product_that_ran_out_once() -> None:
+    # Probe 224: "Not enough stock" alone, for a two-line order short of one product.
+    mug = line("MUG-WHT", 1)
+    placed = paid(line("TSHIRT-BLK-M", 2), mug, line("CAP-RED", 1), mug)
+    placed.reject(StatusReason.OUT_OF_STOCK, NOW, "x", None, ["MUG-WHT", "CAP-RED"])
+    assert placed.out_of_stock_names() == ["Mug-Wht", "Cap-Red"]
+    assert order_reason_words(placed, ES) == "Sin existencias suficientes de Mug-Wht y Cap-Red"
+    assert Wording(EN).order_reason(placed) == "Not enough stock of Mug-Wht and Cap-Red"
+    # Nothing known short (stock spread too thin): the reason's bare words.
+    bare = paid(line("MUG-WHT", 1))
+    bare.reject(StatusReason.OUT_OF_STOCK, NOW, "x")
+    assert order_reason_words(bare, EN) == "Not enough stock"
 
 
 def test_a_collected_pickup_reads_collected_and_a_lost_parcel_says_so() -> None:

@@ -58,7 +58,8 @@ def test_an_order_that_loses_the_last_units_is_told_only_its_rejection(
     # Paid, then short of stock: no "confirmed" before the "sorry".
     inbox = expect_emails(stack, deps, body["customer"]["email"], order_id, "es", {"rejected": 1})
     text = _text(inbox, "rejected")
-    assert "(sin existencias suficientes)" in text
+    # Probe 224: the rejection names what ran out.
+    assert f"(sin existencias suficientes de Test {sku})" in text
     assert "pagar de nuevo" not in text
 
 
