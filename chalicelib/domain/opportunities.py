@@ -290,6 +290,17 @@ class BackInStockSubscription(DeferredModel):
     # One asked while out, still open while some is on the web, missed its crossing.
     asked_while_out: bool | None = None
 
+    def covered_by(self, available: int) -> bool:
+        """Whether the web's ``available`` units are what it waits for, outside a crossing
+        from 0 (which tells every open wish): any, for one asked while the web had none (it
+        missed its crossing, probe 208); all its ``quantity`` for one asked while the web
+        had some (probe 224: a wish for 3 asked at 1 waited for the web to sell out and
+        come back, and was never told with 51 there), or kept before this was known (None:
+        whether it was asked while out is not known, so the units it wanted, never fewer)."""
+        if self.asked_while_out:
+            return available > 0
+        return available >= self.quantity
+
     def notify(self, at: datetime) -> None:
         """Its one email went out; it is closed. A second notice is refused."""
         if self.status is not SubscriptionStatus.OPEN:
@@ -402,33 +413,36 @@ def due_notifications(
     subscriptions: Iterable[BackInStockSubscription], sku: str, before: int, after: int
 ) -> list[BackInStockSubscription]:
     """The subscriptions to ``sku`` to email now: every open one, when availability crossed
-    from 0; else, while some is on the web, those asked while there was none: a crossing
-    came since, and whoever wrote it read it as none (probe 208: two cancels at once each
-    counted the other's units as there before, and nobody was ever told). Each is
-    notified (closed) as its email goes, so a crossing seen twice emails nobody twice."""
+    from 0; else those the ``after`` units cover (``covered_by``): one asked while there
+    was none, while some is on the web (a crossing came since, and whoever wrote it read
+    it as none: probe 208, two cancels at once each counted the other's units as there
+    before, and nobody was ever told), one asked while there were too few, once the web
+    has the units it wanted (probe 224). Each is notified (closed) as its email goes, so
+    a change seen twice emails nobody twice."""
     waiting = [s for s in subscriptions if s.sku == sku and s.status is SubscriptionStatus.OPEN]
     if crossed_from_zero(before, after):
         return waiting
-    if after > 0:
-        return [s for s in waiting if s.asked_while_out]
-    return []
+    return covered(waiting, after)
+
+
+def covered(
+    subscriptions: Iterable[BackInStockSubscription], available: int
+) -> list[BackInStockSubscription]:
+    """The open subscriptions the web's ``available`` units cover (``covered_by``)."""
+    return [
+        s for s in subscriptions if s.status is SubscriptionStatus.OPEN and s.covered_by(available)
+    ]
 
 
 def waiting_at(
-    subscriptions: Iterable[BackInStockSubscription], sku: str, moment: datetime
+    subscriptions: Iterable[BackInStockSubscription], sku: str, moment: datetime, available: int
 ) -> list[BackInStockSubscription]:
-    """The open subscriptions to ``sku`` opened by ``moment``: those a stock write
-    that brought units back at that moment was due to tell, if it crossed from 0. Not one
-    asked while some was on the web: the write run again cannot know it crossed from 0
-    (probe 208: a cancel sent twice told a wish made while the web had 2 "back in stock")."""
-    return [
-        s
-        for s in subscriptions
-        if s.sku == sku
-        and s.status is SubscriptionStatus.OPEN
-        and s.created_at <= moment
-        and s.asked_while_out is not False
-    ]
+    """The open subscriptions to ``sku`` opened by ``moment`` that the web's ``available``
+    units cover now (``covered_by``): those a stock write that brought units back at that
+    moment was due to tell. One asked while some was on the web only once the web has all
+    it wanted: the write run again cannot know it crossed from 0 (probe 208: a cancel sent
+    twice told a wish for more than the web's 2 "back in stock")."""
+    return [s for s in covered(subscriptions, available) if s.sku == sku and s.created_at <= moment]
 
 
 class OpportunityPage(DeferredModel):

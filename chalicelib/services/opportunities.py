@@ -1,6 +1,7 @@
 """Sales followed up: back-in-stock subscriptions (explicit, or given to a customer an
 order was refused or rejected for lack of stock), emailed once when the SKU's web
-availability crosses from 0; payment-retry opportunities for declined cards; conversions
+availability crosses from 0, or covers what the wish waits for (``covered_by``: when
+asked, or at a later write); payment-retry opportunities for declined cards; conversions
 read from order events; and the unconverted ones lost after 30 days (scaled)."""
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from chalicelib.domain.opportunities import (
     convert_on_order,
     convert_on_payment,
     converts_back_in_stock,
+    covered,
     crossed_from_zero,
     due_notifications,
     find_open,
@@ -118,7 +120,10 @@ def subscribe_back_in_stock(
 ) -> BackInStockSubscription:
     """A shopper asks to be told when ``sku`` is back, in ``locale`` (the page's; none:
     the customer's, else Spanish): one open subscription per address and SKU (asking
-    again, or twice at once, returns the open one)."""
+    again, or twice at once, returns the open one). Asked while the web has it, it is
+    told at once (probe 224: the page showed it out, units came before the click, and it
+    waited for the web to sell out and come back); asked again then by an address told
+    already and not yet buying, it is that told one: no second notice."""
     if deps.store.product(sku) is None:
         raise NotFound(f"unknown SKU {sku}", field="sku")
     address = normalise_email(email)
@@ -126,15 +131,20 @@ def subscribe_back_in_stock(
         existing = find_open(deps.opportunities.open_subscriptions(sku), sku, address)
         if existing is not None:
             return existing
+        out = _out_on_the_web(sku, deps)
+        customer_id = _customer_for(address, deps)
+        told = None if out else _told_already(sku, address, customer_id, deps)
+        if told is not None:
+            return told
         subscription = subscribe(
             f"sub_{uuid.uuid4().hex[:20]}",
             sku,
             address,
             deps.clock(),
-            customer_id=_customer_for(address, deps),
+            customer_id=customer_id,
             locale=locale,
         )
-        subscription.asked_while_out = _out_on_the_web(sku, deps)
+        subscription.asked_while_out = out
         if _keep(subscription, deps):
             _told_if_back_already([subscription], deps)
             return subscription
@@ -183,16 +193,45 @@ def subscribe_shortage(
 
 def _out_on_the_web(sku: str, deps: Deps) -> bool:
     """Whether the web has none of ``sku`` now (what a wish asked now waits for)."""
-    return available_to_promise(deps.store.stock_levels(sku)) <= 0
+    return _on_the_web(sku, deps) <= 0
+
+
+def _on_the_web(sku: str, deps: Deps) -> int:
+    """The units of ``sku`` the web can promise now."""
+    return available_to_promise(deps.store.stock_levels(sku))
+
+
+def _told_already(
+    sku: str, address: str, customer_id: str | None, deps: Deps
+) -> BackInStockSubscription | None:
+    """The address's wish for ``sku`` told and not yet bought or lost, if any: asking again
+    while the web has it is that wish (each ask would otherwise email the address at once,
+    and "the only notice" it says it is would not be). Read from the person's own
+    opportunities, not the SKU's notified ones (thousands, after a restock)."""
+    held = deps.opportunities.held_by([customer_id] if customer_id else [], [address])
+    for wish in held:
+        if (
+            wish.kind is OpportunityKind.BACK_IN_STOCK
+            and wish.sku == sku
+            and wish.status is OpportunityStatus.NOTIFIED
+            and wish.email == address
+            and wish.subscription_id is not None
+        ):
+            return deps.opportunities.subscription(wish.subscription_id)
+    return None
 
 
 def _told_if_back_already(kept: list[BackInStockSubscription], deps: Deps) -> None:
-    """Wishes asked while the web had none, just kept: the stock is read again, and each
-    is told now if some came back since it was read (probe 209: a receipt landing between
-    the read and the write read the SKU's wishes without this one, and it stayed open with
-    units on the web). Whoever tells it too, its notice goes once (``_tell_one``)."""
+    """Wishes just kept: the stock is read again, and each is told now if the web covers
+    it (``covered_by``): one asked while the web had some (an explicit wish: the product
+    is there; a refusal's for more than the web had: probe 224, it waited for the web to
+    sell out and come back, which may never happen) once it has the units wanted, one
+    asked while out if some came back since it was read (probe 209: a receipt landing
+    between the read and the write read the SKU's wishes without this one, and it stayed
+    open with units on the web). Whoever tells it too, its notice goes once
+    (``_tell_one``)."""
     for subscription in kept:
-        if subscription.asked_while_out and not _out_on_the_web(subscription.sku, deps):
+        if subscription.covered_by(_on_the_web(subscription.sku, deps)):
             told_safely(
                 partial(_tell_back_in_stock, subscription.sku, [subscription], deps),
                 after=f"a wish for {subscription.sku} was kept",
@@ -256,14 +295,14 @@ def _back_in_stock_email(subscription: BackInStockSubscription, deps: Deps) -> E
 
 def on_availability(sku: str, before: int, after: int, deps: Deps) -> int:
     """Web availability of ``sku`` went from ``before`` to ``after``: on a crossing from
-    0, every open subscription gets its one email and is closed. Returns how many were
-    emailed now."""
+    0, every open subscription gets its one email and is closed; else those the web covers
+    (``due_notifications``). Returns how many were emailed now."""
     due = due_notifications(deps.opportunities.open_subscriptions(sku), sku, before, after)
-    if due and not crossed_from_zero(before, after) and _out_on_the_web(sku, deps):
-        # The wishes asked while out are caught up only while the web has some now: an
-        # old change delivered again (1 to 2, sold out since) told one "back in stock"
-        # with none on the web (the property test's hypothesis found it).
-        return 0
+    if due and not crossed_from_zero(before, after):
+        # Caught up only as far as the web covers them now: an old change delivered again
+        # (1 to 2, sold out since) told one "back in stock" with none on the web (the
+        # property test's hypothesis found it).
+        due = covered(due, _on_the_web(sku, deps))
     return _tell_back_in_stock(sku, due, deps)
 
 
@@ -273,9 +312,13 @@ def tell_those_waiting_at(sku: str, moment: datetime, deps: Deps) -> int:
     back, run again): its first run may have died before it told the SKU's
     subscribers, or halfway through them (found by a review: they were never told, since
     the run again sees no crossing from 0). Every subscription still open that was opened
-    by that moment is told now, if the SKU is on the web; each email goes once."""
-    due = waiting_at(deps.opportunities.open_subscriptions(sku), sku, moment)
-    if not due or available_to_promise(deps.store.stock_levels(sku)) <= 0:
+    by that moment is told now, if the web covers it (``waiting_at``); each email goes
+    once."""
+    waiting = deps.opportunities.open_subscriptions(sku)
+    if not waiting:
+        return 0
+    due = waiting_at(waiting, sku, moment, _on_the_web(sku, deps))
+    if not due:
         return 0
     return _tell_back_in_stock(sku, due, deps, owed_at=moment)
 
@@ -393,7 +436,10 @@ def _count_failed_sweep(notices: OwedNotices, error: Exception, deps: Deps) -> N
     if counted is None or not counted.untold_too_long():
         return
     untold = waiting_at(
-        deps.opportunities.open_subscriptions(notices.sku), notices.sku, notices.moment
+        deps.opportunities.open_subscriptions(notices.sku),
+        notices.sku,
+        notices.moment,
+        _on_the_web(notices.sku, deps),
     )
     alert_once(
         _untold_marker(notices),

@@ -154,6 +154,31 @@ def test_a_wish_bought_in_part_is_listed_converted_worth_what_the_order_paid_for
     assert row["value"] == {"amount": "18.50", "currency": "EUR"}
 
 
+def test_an_order_refused_for_more_than_the_web_had_is_told_when_a_receipt_covers_it(
+    client: Any, deps: Any, stack: Any
+) -> None:
+    # Probe 224: an order of 3 refused with 1 on the web wished for 3 (97.50); a receipt of
+    # 50 told nobody, since the wish waited for the web to sell out and come back, and it
+    # was lost 30 days later with 51 on the web all along.
+    sku = fresh_sku(deps, {"WH-GETAFE": 1}, price="32.50")
+    address = _email()
+    wanted = order_body(
+        customer={"email": address, "name": "Eva Falda"},
+        lines=[{"sku": sku, "quantity": 3, "fulfillment": "ship"}],
+    )
+    refused, _ = post_order(client, wanted)
+    assert_problem(refused, 409, "lines.0")
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert (row["status"], row["value"]) == ("open", {"amount": "97.50", "currency": "EUR"})
+
+    receive_at_warehouse(client, sku, 50)
+
+    mails = [p for p in stack.outbox.glob("*.eml") if address in p.read_text(encoding="utf-8")]
+    assert len(mails) == 1
+    (row,) = [o for o in _listed(client) if o["sku"] == sku]
+    assert row["status"] == "notified"
+
+
 def test_a_cancelled_pick_up_giving_the_last_unit_back_emails_the_subscriber(
     client: Any, deps: Any, stack: Any
 ) -> None:

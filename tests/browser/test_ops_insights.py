@@ -95,7 +95,8 @@ def test_satisfaction_and_opportunities_are_shown_as_the_api_has_them(
     assert slices == expected
     assert {row[0] for row in slices} >= {"by_channel", "by_carrier"}
 
-    # Opportunities: the new subscription is an open back-in-stock row with no customer.
+    # Opportunities: the new subscription is a back-in-stock row with no customer, told
+    # at once since the web has the SKU (probe 224).
     def my_row(driver: Any) -> list[str] | None:
         driver.find_element("css selector", "#opportunities-refresh").click()
         found: list[str] | None = driver.execute_script(OPPORTUNITY_CELLS, opportunity_id)
@@ -105,11 +106,11 @@ def test_satisfaction_and_opportunities_are_shown_as_the_api_has_them(
     listed = requests.get(f"{console_stack.url}/ops/opportunities", headers=OPS, timeout=30)
     mine = next(o for o in listed.json()["opportunities"] if o["opportunity_id"] == opportunity_id)
     value = f"{mine['value']['amount']} {mine['value']['currency']}"
-    assert row == ["back in stock", "open", "—", "—", SKU, value]
+    assert row == ["back in stock", "notified", "—", "—", SKU, value]
     counts = browser.execute_script(
         "return Object.fromEntries([...document.querySelectorAll('#opportunity-counts .count')]"
         ".map((t) => [t.dataset.status, Number(t.dataset.count)]));"
     )
-    assert counts == {"open": 1, "notified": 0, "converted": 0, "lost": 0}
+    assert counts == {"open": 0, "notified": 1, "converted": 0, "lost": 0}
     assert len(browser.find_elements("css selector", "#opportunities tr.opportunity")) == 1
     element_screenshot(browser, "#insights", screenshots / "ops-insights.png")

@@ -1,7 +1,8 @@
 """A property of back-in-stock notices, on fakes: whatever the stock movements (receipts,
 sales, returns, adjustments, at shipping and non-shipping locations) and however often an
 availability change is delivered again, a subscription gets exactly one email when web
-availability crossed from 0 after it subscribed, and none otherwise (so never two)."""
+availability crossed from 0 after it subscribed, or at once when the web had the product
+as it subscribed (probe 224), and none otherwise (so never two)."""
 
 from __future__ import annotations
 
@@ -44,10 +45,11 @@ steps = st.lists(st.one_of(movement, movement, subscribe, redeliver), max_size=3
 
 @dataclass
 class Model:
-    """What happened, in order: each subscription's address and the step it subscribed
-    at, and each availability change handed to the notifier (before, after, step)."""
+    """What happened, in order: each subscription's address, the step it subscribed at
+    and whether the web had the product then, and each availability change handed to the
+    notifier (before, after, step)."""
 
-    subscribed: dict[str, tuple[str, int]] = field(default_factory=dict)
+    subscribed: dict[str, tuple[str, int, bool]] = field(default_factory=dict)
     changes: list[tuple[int, int]] = field(default_factory=list)
     crossings_at: list[int] = field(default_factory=list)
 
@@ -57,9 +59,10 @@ class Model:
             self.crossings_at.append(step)
 
     def due(self, subscription_id: str) -> int:
-        """Emails owed: one if availability crossed from 0 after it subscribed."""
-        _, since = self.subscribed[subscription_id]
-        return int(any(step > since for step in self.crossings_at))
+        """Emails owed: one if the web had the product as it subscribed (told at once), or
+        availability crossed from 0 after."""
+        _, since, on_the_web = self.subscribed[subscription_id]
+        return int(on_the_web or any(step > since for step in self.crossings_at))
 
 
 def _move(deps: Deps, sku: str, location: str, kind: str, quantity: int, take: bool) -> None:
@@ -86,8 +89,9 @@ def _run(deps: Deps, sku: str, plan: list[tuple[Any, ...]]) -> Model:
             model.handed(before, _web_availability(deps, sku), step)
         elif action[0] == "subscribe":
             address = f"s{step}-{uuid.uuid4().hex[:6]}@example.com"
+            on_the_web = _web_availability(deps, sku) > 0
             made = opportunities.subscribe_back_in_stock(sku, address, deps)
-            model.subscribed[made.subscription_id] = (address, step)
+            model.subscribed[made.subscription_id] = (address, step, on_the_web)
         elif model.changes:
             before, after = model.changes[action[1] % len(model.changes)]
             opportunities.on_availability(sku, before, after, deps)
@@ -120,7 +124,7 @@ def test_a_subscription_is_emailed_once_per_crossing_from_zero_and_never_twice(
     model = _run(deps, sku, plan)
 
     still_open = {s.subscription_id for s in deps.opportunities.open_subscriptions(sku)}
-    for subscription_id, (address, _) in model.subscribed.items():
+    for subscription_id, (address, _, _) in model.subscribed.items():
         emails = [m for m in deps.mailer.sent if m["to"] == address]
         assert all(PRODUCT in m["parts"] for m in emails)
         assert len(emails) == model.due(subscription_id), (subscription_id, model)
@@ -133,5 +137,5 @@ def test_a_subscription_is_emailed_once_per_crossing_from_zero_and_never_twice(
     event("a subscriber emailed" if deps.mailer.sent else "nobody emailed")
     event(f"{len(model.crossings_at)} crossings from 0 handed to the notifier")
     # Nobody but the subscribers was written to.
-    addresses = {address for address, _ in model.subscribed.values()}
+    addresses = {address for address, _, _ in model.subscribed.values()}
     assert {m["to"] for m in deps.mailer.sent} <= addresses

@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     Unprocessable,
     UnservableLines,
 )
+from chalicelib.domain.inventory import available_to_promise
 from chalicelib.domain.money import Money
 from chalicelib.domain.opportunities import (
     UNTOLD_ALERT_AFTER_SWEEPS,
@@ -77,6 +78,17 @@ def _receive(deps: Deps, sku: str, quantity: int, location_id: str = "WH-GETAFE"
 def _mails_to(deps: Deps, address: str) -> list[str]:
     assert isinstance(deps.mailer, Outgoing)
     return [m["parts"] for m in deps.mailer.sent if m["to"] == address]
+
+
+def _refused_for(deps: Deps, sku: str, quantity: int, address: str) -> None:
+    """A web order of ``quantity`` units of ``sku`` by ``address``, refused for lack of
+    stock: its customer wishes for them."""
+    with pytest.raises(UnservableLines):
+        flows.place(
+            deps,
+            customer={"email": address},
+            lines=[{"sku": sku, "quantity": quantity, "fulfillment": "ship"}],
+        )
 
 
 @contextlib.contextmanager
@@ -287,11 +299,12 @@ def test_an_uncollected_pick_up_giving_the_last_units_back_emails_the_subscriber
 
 
 def test_stock_given_back_while_some_was_left_emails_nobody(deps: Deps) -> None:
-    # No crossing from 0: a subscriber who came while units were there waits for one.
+    # No crossing from 0: a wish for more than the web had, asked while units were there,
+    # waits for one, or for the web to have all it wanted (5; 3 after the cancel).
     sku = _new_product(deps)
     _receive(deps, sku, 3)
     order = flows.reserved(deps, lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}])
-    opportunities.subscribe_back_in_stock(sku, "eva@example.com", deps)
+    _refused_for(deps, sku, 5, "eva@example.com")
 
     ordering.cancel_order(order.order_id, deps)
 
@@ -808,8 +821,8 @@ def test_a_receipt_run_again_under_its_key_tells_the_subscribers_its_first_run_d
         inventory.record_movement(request, deps, once=once)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(minutes=1)
-    # Subscribed after the receipt, while the SKU is on the web: not this receipt's to tell.
-    opportunities.subscribe_back_in_stock(sku, "late@example.com", deps)
+    # Wished after the receipt, for more than the web has: not this receipt's to tell.
+    _refused_for(deps, sku, 5, "late@example.com")
 
     again = inventory.record_movement(request, deps, once=once)
     inventory.record_movement(request, deps, once=once)
@@ -953,7 +966,7 @@ def test_a_wish_converts_on_an_order_of_the_record_it_was_merged_with(
     deps.clock.advance(minutes=1)
     survivor, gone = (buyer, wisher) if merged_away == "wisher" else (wisher, buyer)
     customer_records.merge_customers(survivor, gone, "ops", "ops", deps)
-    # Another shopper's wish for the SKU is not theirs.
+    # Another shopper's wish for the SKU is not theirs (told at once: the web has it).
     stranger = f"other-{uuid.uuid4().hex[:6]}@example.com"
     opportunities.subscribe_back_in_stock(sku, stranger, deps)
 
@@ -966,7 +979,7 @@ def test_a_wish_converts_on_an_order_of_the_record_it_was_merged_with(
     assert opportunities.follow_order_event(_status("PAID", bought.order_id), deps) == 1
     by_email = {o.email: o for o in deps.opportunities.opportunities() if o.sku == sku}
     assert by_email[wisher_email].status is OpportunityStatus.CONVERTED
-    assert by_email[stranger].status is OpportunityStatus.OPEN
+    assert by_email[stranger].status is OpportunityStatus.NOTIFIED
 
 
 def test_a_wish_an_out_of_stock_refusal_made_lists_the_order_that_converted_it(
@@ -1114,12 +1127,12 @@ def test_a_sweep_after_the_sku_sold_out_again_leaves_the_notice_to_its_next_cros
 
 
 def test_the_sweep_tells_only_those_the_failed_crossing_was_due_to_tell(deps: Deps) -> None:
-    # One who subscribed after the crossing, while the SKU was on the web, waits for the
-    # next crossing, as without the failure.
+    # One who wished after the crossing for more than the web had waits for the next
+    # crossing, or for the web to have all it wanted, as without the failure.
     sku = _a_receipt_fails_to_tell_eva(deps, 2)
     assert isinstance(deps.clock, Clock)
     deps.clock.advance(minutes=1)
-    opportunities.subscribe_back_in_stock(sku, "late@example.com", deps)
+    _refused_for(deps, sku, 3, "late@example.com")
 
     opportunities.tell_owed(deps)
 
@@ -1420,15 +1433,18 @@ def test_a_wish_keeps_whether_the_web_had_none_when_it_was_asked_and_is_told_by_
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Probe 208: told "back in stock" by a cancel sent twice while the web had 2 all along
-    # (a wish asked with stock on the web), never told when two cancels at once each read
-    # the other's units as there before (a wish asked with none).
+    # (a wish for more, asked with stock on the web), never told when two cancels at once
+    # each read the other's units as there before (a wish asked with none).
     from chalicelib.services import inventory as inventory_service
 
     sku = "TSHIRT-BLK-M"
-    in_stock = opportunities.subscribe_back_in_stock(sku, "in@example.com", deps)
+    on_the_web = available_to_promise(deps.store.stock_levels(sku))
+    _refused_for(deps, sku, on_the_web + 3, "in@example.com")
+    (in_stock,) = deps.opportunities.open_subscriptions(sku)
     flows.sell_out(deps, sku)
     out = opportunities.subscribe_back_in_stock(sku, "out@example.com", deps)
     assert (in_stock.asked_while_out, out.asked_while_out) == (False, True)
+    told_before = len(flows.mail_everything(deps))
 
     # Units come back, and the write that brought them does not see the crossing (as two
     # releases at once each read the other's units as there before).
@@ -1436,12 +1452,12 @@ def test_a_wish_keeps_whether_the_web_had_none_when_it_was_asked_and_is_told_by_
     with monkeypatch.context() as patched:
         patched.setattr(inventory_service, "on_availability", lambda *_args: 0)
         inventory_service.record_movement(RecordMovementRequest.model_validate(receipt), deps)
-    assert flows.mail_everything(deps) == []
+    assert len(flows.mail_everything(deps)) == told_before
 
     # The next check of the SKU's wishes (here, one that gave nothing back) tells the wish
     # asked while out, and only it.
     assert opportunities.stock_given_back(sku, [], deps) == 1
-    assert [m["to"] for m in flows.mail_everything(deps)] == ["out@example.com"]
+    assert [m["to"] for m in flows.mail_everything(deps)[told_before:]] == ["out@example.com"]
 
 
 @pytest.mark.parametrize("asked", ["on the product page", "by a refused order"])
@@ -1481,3 +1497,132 @@ def test_a_wish_kept_just_after_a_restock_read_the_wishes_is_told_at_once(
     _sell(deps, sku, 3, "WH-GETAFE")
     _receive(deps, sku, 1)
     assert len(_mails_to(deps, address)) == 1
+
+
+@pytest.mark.parametrize("wished", ["refused", "rejected"])
+def test_a_wish_for_more_than_the_web_had_is_told_once_a_receipt_covers_it(
+    deps: Deps, wished: str
+) -> None:
+    # Probe 224: an order of 3 refused with 1 on the web (or of 2 accepted, then rejected
+    # out of stock with 1 left) wished for the units; a receipt of 50 told nobody (the wish
+    # waited for the web to sell out and come back), and it was lost 30 days later.
+    sku = _new_product(deps, price="32.50")
+    address = f"falda-{uuid.uuid4().hex[:6]}@example.com"
+    if wished == "refused":
+        _receive(deps, sku, 1)
+        _refused_for(deps, sku, 3, address)
+    else:
+        _receive(deps, sku, 2)
+        order = flows.place(
+            deps,
+            customer={"email": address},
+            lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}],
+        )
+        _sell(deps, sku, 1, "WH-GETAFE")
+        event = _status("REJECTED", order.order_id, "out_of_stock")
+        assert opportunities.follow_order_event(event, deps) == 1
+    (waiting,) = deps.opportunities.open_subscriptions(sku)
+    assert (waiting.asked_while_out, _mails_to(deps, address)) == (False, [])
+
+    _receive(deps, sku, 50)
+
+    (mail,) = _mails_to(deps, address)
+    assert "Chaqueta nueva" in mail
+    assert deps.opportunities.open_subscriptions(sku) == []
+    (wish,) = [o for o in deps.opportunities.opportunities() if o.sku == sku]
+    assert wish.status is OpportunityStatus.NOTIFIED
+
+
+@pytest.mark.parametrize("who", ["a bare email", "a customer"])
+def test_a_wish_asked_on_the_page_while_the_web_has_the_sku_is_told_at_once(
+    deps: Deps, who: str
+) -> None:
+    # Probe 224: the page showed the SKU out, units came before the click; the wish was
+    # kept open and never told while the web had them. Asked again, no second notice.
+    sku = _new_product(deps)
+    _receive(deps, sku, 2)
+    address = _registered(deps)[1] if who == "a customer" else "eva@example.com"
+
+    made = opportunities.subscribe_back_in_stock(sku, address, deps)
+    again = opportunities.subscribe_back_in_stock(sku, address.upper(), deps)
+
+    assert made.status is SubscriptionStatus.NOTIFIED
+    assert again.subscription_id == made.subscription_id
+    assert len(_mails_to(deps, address)) == 1
+    assert deps.opportunities.open_subscriptions(sku) == []
+    (wish,) = deps.opportunities.opportunities()
+    assert wish.status is OpportunityStatus.NOTIFIED
+
+
+def test_a_wish_waits_for_the_units_it_wanted_unless_the_web_comes_back_from_none(
+    deps: Deps,
+) -> None:
+    # The contract: a crossing from 0 tells every open wish, whatever it wanted (ana, 3,
+    # told at 1). Otherwise (probe 224) a wish for 3 asked with 1 on the web is told when
+    # the web has the 3: not at a return that makes 2, at the receipt that makes 3.
+    sku = _new_product(deps)
+    _refused_for(deps, sku, 3, "ana@example.com")
+    _receive(deps, sku, 2)
+    order = flows.delivered(deps, lines=[{"sku": sku, "quantity": 1, "fulfillment": "ship"}])
+    assert len(_mails_to(deps, "ana@example.com")) == 1
+    _refused_for(deps, sku, 3, "eva@example.com")  # 1 on the web
+    asked = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "reason": "too small",
+            "channel": "store",
+            "location_id": "ST-MADRID",
+        }
+    )
+    return_id = returns.request_return(order.order_id, asked, deps).return_id
+
+    returns.receive_return(return_id, "ST-MADRID", deps)
+    assert available_to_promise(deps.store.stock_levels(sku)) == 2
+    assert _mails_to(deps, "eva@example.com") == []
+
+    _receive(deps, sku, 1)
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+    assert len(_mails_to(deps, "ana@example.com")) == 1
+
+
+def test_a_covered_wish_is_told_once_however_often_its_write_is_seen(deps: Deps) -> None:
+    # Probe 224's wishes told by a write, then that write run again under its key, its
+    # availability change delivered again, a sweep: one notice. A stale change (1 to 51)
+    # delivered again while the web has 2 tells a wish for 3 nothing.
+    sku = _new_product(deps)
+    _receive(deps, sku, 1)
+    _refused_for(deps, sku, 3, "eva@example.com")
+    receipt = RecordMovementRequest.model_validate(
+        {"sku": sku, "location_id": "WH-GETAFE", "type": "receipt", "quantity": 50}
+    )
+    once = "movements-wms\nalbaran-224"
+    inventory.record_movement(receipt, deps, once=once)
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(minutes=1)
+
+    inventory.record_movement(receipt, deps, once=once)
+    opportunities.on_availability(sku, 1, 51, deps)
+    deps.opportunities.owe_notices(OwedNotices(sku=sku, moment=deps.clock()))
+    opportunities.tell_owed(deps)
+    assert len(_mails_to(deps, "eva@example.com")) == 1
+
+    _sell(deps, sku, 49, "WH-GETAFE")  # 2 left
+    _refused_for(deps, sku, 3, "luis@example.com")
+    opportunities.on_availability(sku, 1, 51, deps)
+    assert _mails_to(deps, "luis@example.com") == []
+    assert len(deps.opportunities.open_subscriptions(sku)) == 1
+
+
+def test_a_covered_wish_whose_notice_failed_is_told_by_the_sweep(deps: Deps) -> None:
+    # Probe 224's wish for 3 asked with 1 on the web: the receipt that covers it cannot
+    # send (the provider down); the sweep tells it, once (it left it to the next crossing).
+    sku = _new_product(deps)
+    _receive(deps, sku, 1)
+    _refused_for(deps, sku, 3, "eva@example.com")
+    with _email_down_for(deps):
+        _receive(deps, sku, 50)
+    assert _mails_to(deps, "eva@example.com") == []
+
+    assert opportunities.tell_owed(deps)["emailed"] == 1
+    assert opportunities.tell_owed(deps)["owed"] == 0
+    assert len(_mails_to(deps, "eva@example.com")) == 1

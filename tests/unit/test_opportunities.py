@@ -49,9 +49,22 @@ LATER = NOW + timedelta(days=2)
 
 
 def wish(
-    sku: str = "MUG-WHT", email: str = "Ana@Example.com", customer: str | None = "cus_1"
+    sku: str = "MUG-WHT",
+    email: str = "Ana@Example.com",
+    customer: str | None = "cus_1",
+    quantity: int = 1,
 ) -> BackInStockSubscription:
-    return subscribe(f"sub_{sku}_{email}", sku, email, NOW, customer_id=customer)
+    return subscribe(f"sub_{sku}_{email}", sku, email, NOW, customer_id=customer, quantity=quantity)
+
+
+def wished_while(
+    out: bool | None, quantity: int = 1, email: str = "ana@x.es"
+) -> BackInStockSubscription:
+    """A wish for ``quantity`` asked while the web had none (``out``), some, or before
+    that was kept (None)."""
+    made = wish(email=email, quantity=quantity)
+    made.asked_while_out = out
+    return made
 
 
 def back_in_stock(customer: str | None = "cus_1", quantity: int = 1) -> Opportunity:
@@ -361,8 +374,10 @@ def test_a_stock_shortage_subscribes_the_customer_to_each_missing_sku_once() -> 
 def test_only_a_crossing_from_zero_tells_subscribers(
     before: int, after: int, crossed: bool
 ) -> None:
+    # A wish for more than the web ever has here: only the contract's crossing tells it.
+    waiting = [wished_while(out=False, quantity=9)]
     assert crossed_from_zero(before, after) is crossed
-    assert bool(due_notifications([wish()], "MUG-WHT", before, after)) is crossed
+    assert bool(due_notifications(waiting, "MUG-WHT", before, after)) is crossed
 
 
 def test_a_notified_subscription_is_closed_and_refuses_a_second_notice() -> None:
@@ -374,27 +389,32 @@ def test_a_notified_subscription_is_closed_and_refuses_a_second_notice() -> None
         subscription.notify(LATER)
 
 
-# Availability moves (a level per step) and shoppers subscribe between the moves.
+# Availability moves (a level per step) and shoppers wish for 1 to 3 units between the
+# moves.
 steps = st.lists(
-    st.tuples(st.integers(-1, 3), st.integers(0, 2), st.booleans()), min_size=1, max_size=30
+    st.tuples(st.integers(-1, 3), st.integers(0, 2), st.integers(1, 3), st.booleans()),
+    min_size=1,
+    max_size=30,
 )
 
 
 @given(steps)
 def test_property_a_subscription_is_notified_at_most_once_per_crossing(
-    moves: list[tuple[int, int, bool]],
+    moves: list[tuple[int, int, int, bool]],
 ) -> None:
     """Whatever the availability does, however many shoppers subscribe and whether each
-    change is delivered twice, every subscription gets one email at the first crossing
-    after it was made, and never another."""
+    change is delivered twice, every subscription gets one email at the first change
+    after it was made that crosses from 0, or (one asked while the web had some: probe
+    224) leaves the web all the units it wanted; and never another."""
     subscriptions: list[BackInStockSubscription] = []
     emails: dict[str, int] = {}
     level = 0
     expected: dict[str, int] = {}
-    for step, (new_level, new_subscribers, redelivered) in enumerate(moves):
+    for step, (new_level, new_subscribers, wanted, redelivered) in enumerate(moves):
         for n in range(new_subscribers):
-            subscriptions.append(wish(email=f"s{step}n{n}@example.com"))
-            expected[subscriptions[-1].subscription_id] = 0
+            made = wished_while(level <= 0, wanted, email=f"s{step}n{n}@example.com")
+            subscriptions.append(made)
+            expected[made.subscription_id] = 0
         crossed = crossed_from_zero(level, new_level)
         for _ in range(2 if redelivered else 1):
             for subscription in due_notifications(subscriptions, "MUG-WHT", level, new_level):
@@ -402,8 +422,9 @@ def test_property_a_subscription_is_notified_at_most_once_per_crossing(
                     emails.get(subscription.subscription_id, 0) + 1
                 )
                 subscription.notify(NOW)
-        if crossed:
-            expected = dict.fromkeys(expected, 1)
+        for made in subscriptions:
+            if crossed or (made.asked_while_out is False and new_level >= made.quantity):
+                expected[made.subscription_id] = 1
         level = new_level
     assert all(count == 1 for count in emails.values())
     assert {sid for sid, n in expected.items() if n} == set(emails)
@@ -436,9 +457,11 @@ def test_a_sweep_tries_the_least_tried_first_then_the_oldest_and_no_more_than_it
 def test_a_wish_made_while_none_was_on_the_web_is_told_once_some_is_whoever_saw_it() -> None:
     # Probe 208: two cancels at once each counted the other's units as there before, so
     # neither saw the crossing from 0, and the wish stayed open for good. One asked while
-    # there was none, still open while some is on the web, missed its crossing.
-    out, stocked, unknown = wish(email="out@x.es"), wish(email="in@x.es"), wish(email="old@x.es")
-    out.asked_while_out, stocked.asked_while_out = True, False
+    # there was none, still open while some is on the web, missed its crossing; one for 3
+    # asked while some was there, or before that was kept, waits for the 3.
+    out = wished_while(True, quantity=3, email="out@x.es")
+    stocked = wished_while(False, quantity=3, email="in@x.es")
+    unknown = wished_while(None, quantity=3, email="old@x.es")
     waiting = [out, stocked, unknown]
 
     assert due_notifications(waiting, "MUG-WHT", 1, 2) == [out]
@@ -449,7 +472,28 @@ def test_a_wish_made_while_none_was_on_the_web_is_told_once_some_is_whoever_saw_
 def test_a_write_run_again_tells_no_wish_made_while_some_was_on_the_web() -> None:
     # Probe 208: a cancel sent twice told "back in stock" to a wish made while the web
     # had 2 (it wanted more): the run again cannot know its first run crossed from 0.
-    out, stocked, unknown = wish(email="out@x.es"), wish(email="in@x.es"), wish(email="old@x.es")
-    out.asked_while_out, stocked.asked_while_out = True, False
+    out = wished_while(True, quantity=3, email="out@x.es")
+    stocked = wished_while(False, quantity=3, email="in@x.es")
+    unknown = wished_while(None, quantity=3, email="old@x.es")
 
-    assert waiting_at([out, stocked, unknown], "MUG-WHT", LATER) == [out, unknown]
+    assert waiting_at([out, stocked, unknown], "MUG-WHT", LATER, 2) == [out]
+    assert waiting_at([out, stocked, unknown], "MUG-WHT", LATER, 0) == []
+
+
+def test_a_wish_asked_while_the_web_had_too_few_is_told_once_it_has_them_all() -> None:
+    # Probe 224: a refused order of 3 at 1 on the web made a wish for 3 that waited for the
+    # web to sell out and come back; a receipt of 50 told nobody, and it was lost.
+    short = wished_while(False, quantity=3, email="short@x.es")
+    old = wished_while(None, quantity=3, email="old@x.es")  # kept before this: the same
+    explicit = wished_while(False, email="page@x.es")  # asked on the page while there
+
+    assert due_notifications([short, old], "MUG-WHT", 1, 2) == []
+    assert due_notifications([short, old], "MUG-WHT", 1, 51) == [short, old]
+    assert due_notifications([explicit], "MUG-WHT", 1, 2) == [explicit]
+    # A write run again, and the sweep, tell it as soon as the web covers it.
+    assert waiting_at([short, old], "MUG-WHT", LATER, 3) == [short, old]
+    assert (short.covered_by(2), short.covered_by(3), explicit.covered_by(1)) == (
+        False,
+        True,
+        True,
+    )
