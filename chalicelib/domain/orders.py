@@ -1,7 +1,7 @@
 """The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -148,6 +148,10 @@ class Order(DeferredModel):
     # The SKUs an ``out_of_stock`` rejection found short, in line order (probe 224: the
     # customer was not told which product ran out); empty otherwise, and then not stored.
     out_of_stock_skus: list[str] = Field(default_factory=list)
+    # Of those, the SKUs the web lacked too at that moment, with the units wanted: what the
+    # rejection's email promises a notice of and its wish follows, read once (probe 231:
+    # the two read the stock apart, and a unit back between them left a promise unkept).
+    out_of_stock_wished: dict[str, int] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -268,12 +272,15 @@ class Order(DeferredModel):
         detail: str,
         failure: PaymentFailure | None = None,
         short_skus: Sequence[str] = (),
+        wished: Mapping[str, int] | None = None,
     ) -> HistoryEntry:
         """End the order unfulfilled for a business reason; a payment that could not be
         authorised says why in ``failure`` (declined unless told otherwise), a lack of
-        stock which SKUs ran out in ``short_skus``."""
+        stock which SKUs ran out in ``short_skus``, and which of them the web lacked too
+        (``wished``: SKU to units wanted)."""
         if reason is StatusReason.OUT_OF_STOCK:
             self.out_of_stock_skus = list(short_skus)
+            self.out_of_stock_wished = dict(wished or {})
         if reason is StatusReason.PAYMENT_DECLINED:
             if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
                 self.payment = Payment(status=PaymentStatus.FAILED, failure=failure)

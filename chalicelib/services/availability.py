@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.availability import Demand, plan_for, short_lines
+from chalicelib.domain.availability import Demand, plan_for, short_lines, short_skus
 from chalicelib.domain.deferred import DeferredModel, Promise
 from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
@@ -46,6 +46,20 @@ def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps)
             _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock),
         )
     refuse_too_split(demands, stock)
+
+
+def shortage_of(
+    lines: Sequence[OrderLineRequest | OrderLine], deps: Deps
+) -> tuple[list[str], dict[str, int]]:
+    """What the stock cannot cover now, from one read of it: the SKUs of the short lines,
+    each once in line order, and of those the ones the web lacks too with the units
+    wanted (``UnservableLines.short``: the wish worth following). What a rejection for
+    lack of stock records, for its words and its wish alike."""
+    demands = demands_of(lines)
+    stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
+    short = short_lines(demands, stock)
+    wished = _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock)
+    return short_skus(demands, stock), wished
 
 
 def _short_words(demands: list[Demand], index: int) -> str:

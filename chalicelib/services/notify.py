@@ -28,7 +28,6 @@ from chalicelib.domain.email_policy import (
     preference_of,
     told_elsewhere,
 )
-from chalicelib.domain.errors import UnservableLines
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus, FulfillmentType
 from chalicelib.domain.money import Money
 from chalicelib.domain.orders import Order
@@ -41,7 +40,6 @@ from chalicelib.presentation.price_breakdown import (
 from chalicelib.presentation.track_forms import Reach, reach_of
 from chalicelib.presentation.wording import Wording
 from chalicelib.rendering import render
-from chalicelib.services.availability import refuse_unservable
 from chalicelib.services.customers import merge_chain, told_before_merge, vouched_contact
 from chalicelib.services.emails import Email, compose, email_record, send_once, text_once
 from chalicelib.services.event_reads import EventReads
@@ -152,7 +150,7 @@ def email_context(
         # Inside a sentence: "(sin existencias suficientes de ...)", not "(Sin ...)"; a
         # lack of stock names what ran out (probe 224).
         "reason": _lower_first(w.order_reason(order)) if order.status_reason else "",
-        **_shortage_told(email, order, w, deps),
+        **_shortage_told(email, order, w),
         "refunded": _money(w, refunded) if refunded and refunded.amount > 0 else "",
         "event_amount": _money(w, event.get("amount") or event.get("refund")),
         # A return told at its receipt gives nothing back (its refund's event tells one
@@ -216,22 +214,19 @@ def email_context(
     }
 
 
-def _shortage_told(email: EmailKind, order: Order, w: Wording, deps: Deps) -> dict[str, Any]:
+def _shortage_told(email: EmailKind, order: Order, w: Wording) -> dict[str, Any]:
     """What a rejection for lack of stock tells beyond its reason (probe 224): the
     products that ran out, by name, for its subject; whether the rest of the order could
     still be had; and those the customer will be told of when they are back. That is the
-    wish its event opens (``opportunities.follow_order_event``, right after this email):
-    for the short SKUs the web lacks now, at the address this email goes to. Stock is read
-    only for such an email."""
+    wish its event opens (``opportunities.follow_order_event``, right after this email),
+    for the short SKUs the web lacked as the rejection recorded them, at the address this
+    email goes to: never read from the stock apart (probe 231: a unit back between the
+    two reads left the promise without a wish)."""
     names = order.out_of_stock_names() if email is EmailKind.REJECTED else []
     if not names:
         return {"short_products": "", "rest_orderable": False, "back_in_stock_told": ""}
     short = set(order.out_of_stock_skus)
-    try:
-        refuse_unservable(order.lines, deps)
-        wished: set[str] = set()
-    except UnservableLines as refused:
-        wished = short & set(refused.short)
+    wished = set(order.out_of_stock_wished)
     told = dict.fromkeys(line.name for line in order.lines if line.sku in wished)
     return {
         "short_products": w.names(names),

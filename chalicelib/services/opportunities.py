@@ -563,9 +563,16 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             return undone + created + _convert_payment_retry(order, deps, now)
         return undone + created
     if status == "REJECTED" and reason == "out_of_stock":
-        # What is short is read as an order's refusal reads it, a pick-up line at its store
-        # (a probe: every SKU of an order short of one pick-up line was wished for).
-        # Nothing short any more (stock came back meanwhile): no wish to follow.
+        if order.out_of_stock_skus:
+            # What the rejection recorded the web lacked: the wish its email promised,
+            # kept even if stock came back meanwhile (it is then told at once; probe 231:
+            # read again here, a unit back left the promise without a wish).
+            wished = order.out_of_stock_wished
+            return undone + len(subscribe_order_shortage(order, wished, deps, reads))
+        # Rejected before the rejection recorded it: what is short is read as an order's
+        # refusal reads it, a pick-up line at its store (a probe: every SKU of an order
+        # short of one pick-up line was wished for). Nothing short any more (stock came
+        # back meanwhile): no wish to follow.
         try:
             refuse_unservable(order.lines, deps)
         except UnservableLines as refused:

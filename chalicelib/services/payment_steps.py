@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalicelib.domain.availability import short_skus
 from chalicelib.domain.errors import (
     OrderCancelled,
     PaymentDeclined,
@@ -22,7 +21,7 @@ from chalicelib.domain.status_reasons import (
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.alert_once import alert_once, resolve_gateway_alerts
-from chalicelib.services.availability import demands_of
+from chalicelib.services.availability import shortage_of
 from chalicelib.services.order_writes import Change, Unchanged, announce_again, mutate
 from chalicelib.services.ordering import ensure_not_cancelled
 from chalicelib.services.step_models import (
@@ -117,13 +116,19 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         if order.status in _ENDED:
             return None
         released = StockChange.releasing(order.reserved_allocations())
-        short = _short_skus(order, deps) if reason is StatusReason.OUT_OF_STOCK else []
+        # What ran out, read again as the reservation reads the stock (the step that failed
+        # hands over only its error's name; probe 224: the rejection said "not enough
+        # stock" of a two-line order whose shirts were there). None named when the stock
+        # was there but spread over too many places.
+        short, wished = (
+            shortage_of(order.lines, deps) if reason is StatusReason.OUT_OF_STOCK else ([], {})
+        )
         detail = {
             PaymentFailure.DECLINED: CARD_DECLINED_DETAIL,
             PaymentFailure.GATEWAY_UNAVAILABLE: GATEWAY_SILENT_DETAIL,
             None: out_of_stock_detail(short),
         }[failure]
-        entry = order.reject(reason, now, detail, failure, short)
+        entry = order.reject(reason, now, detail, failure, short, wished)
         return Change(entry=entry, stock=released)
 
     written, order = settlement.write_then_settle(deps, step.order_id, decide, raise_if_owed=True)
@@ -141,16 +146,6 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
             deps,
         )
     return Empty()
-
-
-def _short_skus(order: Order, deps: Deps) -> list[str]:
-    """The SKUs the reservation just found short, read again as it reads the stock (the
-    step that failed hands over only its error's name), for the rejection to name (probe
-    224: its email, page and history said "not enough stock" of a two-line order whose
-    shirts were there). Empty when the stock was there but spread over too many places."""
-    lines = order.lines
-    stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in lines}}
-    return short_skus(demands_of(lines), stock)
 
 
 _ENDED = (OrderStatus.REJECTED, OrderStatus.CANCELLED)

@@ -344,6 +344,7 @@ def every_field_set() -> Order:
     order.returns_task_token = "returns-token"
     order.returns_window_ends = NOW
     order.out_of_stock_skus = ["TSHIRT-BLK-M"]
+    order.out_of_stock_wished = {"TSHIRT-BLK-M": 2}
     order.pricing = order.pricing.model_copy(
         update={
             "promotions": [AppliedPromotion(promotion_id="p1", name="Spring", amount="2.50")],

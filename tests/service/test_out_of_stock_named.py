@@ -6,6 +6,7 @@ same over the real state machine is ``tests/workflow/test_shortage_named_everywh
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,8 +39,11 @@ def _dress(deps: Deps) -> str:
     return sku
 
 
-def _rejected_short_of_the_dress(deps: Deps, customer: dict[str, Any]) -> tuple[Order, str]:
-    """Two shirts and the dress, paid; the till sells the dress before the reservation."""
+def _rejected_short_of_the_dress(
+    deps: Deps, customer: dict[str, Any], before_told: Callable[[str], None] | None = None
+) -> tuple[Order, str]:
+    """Two shirts and the dress, paid; the till sells the dress before the reservation;
+    ``before_told(dress)`` runs between the rejection and its event's delivery."""
     dress = _dress(deps)
     lines = [
         {"sku": "TSHIRT-BLK-M", "quantity": 2, "fulfillment": "ship"},
@@ -52,6 +56,8 @@ def _rejected_short_of_the_dress(deps: Deps, customer: dict[str, Any]) -> tuple[
         stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
     payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
     rejected = deps.store.get_order(order.order_id)
+    if before_told is not None:
+        before_told(dress)
     assert isinstance(deps.events, RecordingEvents)
     (event,) = [
         e
@@ -169,3 +175,22 @@ def test_an_order_refused_up_front_is_not_told_later_of_a_promise_never_made(
     (notice,) = _sent_to(deps, address)
     assert "No pudimos venderte Vestido de verano" in notice
     assert "te dijimos" not in notice
+
+
+def test_a_unit_back_before_the_rejection_is_told_keeps_the_promise_of_its_notice(
+    deps: Deps,
+) -> None:
+    # Probe 231: the email and the wish read the stock apart; a unit back between them
+    # (the winning order cancelled, a return received) left "we will email you when we
+    # have it again" with no wish behind it, and no notice ever came. The wish follows
+    # what the rejection recorded, and with the unit there it is told at once.
+    address = f"p231-{uuid.uuid4().hex[:8]}@example.com"
+    rejected, dress = _rejected_short_of_the_dress(
+        deps, {"email": address, "locale": "es"}, before_told=lambda sku: _receive(deps, sku)
+    )
+
+    assert rejected.out_of_stock_wished == {dress: 1}
+    rejection, notice = _sent_to(deps, address)
+    assert "Te avisaremos por correo cuando vuelva a haber Vestido de verano" in rejection
+    assert "Vestido de verano" in notice and "vuelve a estar disponible" in notice
+    assert deps.opportunities.open_subscriptions(dress) == []
