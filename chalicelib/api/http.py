@@ -144,11 +144,9 @@ class Principal:
             return
         places: set[str | None]
         if order.fulfillments:
-            places = {
-                f.location_id
-                for f in order.fulfillments
-                if f.status is not FulfillmentStatus.CANCELLED
-            }
+            # Parts handed over or ended take no part: a cancel would not touch them, and
+            # one collected elsewhere is the 409 any key gets (probe 231 read 403).
+            places = {f.location_id for f in order.fulfillments if f.status in _STILL_TO_HAND_OVER}
         else:  # before reservation, or rejected: where its lines would be served
             places = {
                 line.location_id if line.fulfillment is FulfillmentType.PICKUP else None
@@ -180,6 +178,10 @@ class Principal:
         if channel not in SOLD_IN_STORE:
             raise Forbidden(f"store keys {action} store and kiosk orders only", field="channel")
         self.require_location(store_id, "store_id")
+
+
+# The parts a cancel would still stop.
+_STILL_TO_HAND_OVER = (FulfillmentStatus.PENDING, FulfillmentStatus.READY_FOR_PICKUP)
 
 
 class Access(StrEnum):

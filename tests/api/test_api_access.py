@@ -459,6 +459,43 @@ def test_a_bound_store_key_cancels_only_an_order_that_is_its_store_alone(
     assert unbound.json_body["status"] == "CANCELLED"
 
 
+def test_a_bound_store_key_is_told_why_an_order_with_a_part_collected_elsewhere_stays(
+    client: Any, deps: Any
+) -> None:
+    """Probe 231: the Barcelona part collected, the Madrid part waiting, the Madrid key
+    read 403 ("not your store's") where every key is told the 409 (a part was handed
+    over): a part handed over takes no part in whose the order is to cancel."""
+    sku = fresh_sku(deps, {"ST-MADRID": 1, "ST-BARCELONA": 1})
+
+    def line(store: str) -> dict[str, Any]:
+        return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+    body = pickup_order_body(sku, store="ST-MADRID")
+    body["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
+    order_id = place_order(client, body)["order_id"]
+
+    def ready() -> dict[str, Any] | None:
+        parts = get_order(client, order_id, OPS)["fulfillments"]
+        if len(parts) == 2 and all(f["status"] == "READY_FOR_PICKUP" for f in parts):
+            return {f["location_id"]: f for f in parts}
+        return None
+
+    barcelona = eventually(ready)["ST-BARCELONA"]
+    collected = _request(
+        client,
+        "POST",
+        f"/fulfillments/{barcelona['fulfillment_id']}/collect",
+        STORE,
+        {"pickup_code": barcelona["pickup_code"]},
+    )
+    assert collected.status_code == 200, collected.body
+
+    refused = _request(client, "POST", f"/orders/{order_id}/cancel", MADRID_STORE, {})
+
+    assert_problem(refused, 409)
+    assert get_order(client, order_id, OPS)["status"] != "CANCELLED"
+
+
 def test_a_bound_store_key_learns_nothing_of_an_order_it_does_not_read_by_collecting(
     client: Any, deps: Any
 ) -> None:
