@@ -201,9 +201,10 @@ def _alert_once(product: Product, atp: int, deps: Deps) -> bool:
     if not deps.store.remember_once(_low_stock_marker(product.sku), LOW_STOCK_MARKER_TTL_SECONDS):
         return False
     # What ops act on, said in the alert itself: the console lists it with no order to
-    # open (probe 224 read only "low stock COAT-WOOL" there).
+    # open (probe 224 read only "low stock COAT-WOOL" there); what the web had when it
+    # fell, since the alert stays as written while stock moves on (probe 231).
     deps.events.alert_ops(
-        f"low stock {product.sku} ({product.name}): {atp} left for the web, "
+        f"low stock {product.sku} ({product.name}): fell to {atp} for the web, "
         f"below its threshold of {product.low_stock_threshold}",
         {
             "kind": "low_stock",

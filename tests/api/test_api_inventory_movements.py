@@ -177,7 +177,9 @@ def test_low_stock_alerts_once_per_crossing_and_rearms_on_recovery(client: Any, 
     # What ops read in the console, where the alert has no order to open (probe 224).
     listed = client.http.get("/ops/alerts?status=open&limit=100", headers=OPS).json_body
     (detail,) = [a["detail"] for a in listed["alerts"] if sku in a["detail"]]
-    assert detail == f"low stock {sku} (Test {sku}): 4 left for the web, below its threshold of 5"
+    assert detail == (
+        f"low stock {sku} (Test {sku}): fell to 4 for the web, below its threshold of 5"
+    )
 
     record(client, movement(sku, MADRID, "sale", 1))  # still low: no new alert
     record(client, movement(sku, VALENCIA, "sale", 1))
