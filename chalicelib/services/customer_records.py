@@ -58,6 +58,7 @@ from chalicelib.services.customers import (
     canonical_customer,
     contact_fields_owned_elsewhere,
     person_records,
+    record_locale,
     resolve_customer,
     sorted_by_vouching,
 )
@@ -577,6 +578,11 @@ def _claim_for(order_id: str, ref: CustomerRef, deps: Deps) -> Resolution:
     if deps.store.get_order(order_id).customer_id is not None:
         raise Conflict(f"order {order_id} was already claimed", field="order_id")
     resolution = resolve_customer(ref, deps)
+    # A claim that names no language speaks its customer's, as an order does (probe 230:
+    # an English record's claimed receipt spoke Spanish, its page and its emails).
+    locale: str = ref.locale
+    if "locale" not in ref.model_fields_set and not resolution.created:
+        locale = record_locale(resolution, deps)
     now = deps.clock()
 
     def attach(current: Order) -> Change | None:
@@ -596,7 +602,7 @@ def _claim_for(order_id: str, ref: CustomerRef, deps: Deps) -> Resolution:
             email=current.contact.email or (ref.email.strip().lower() if ref.email else None),
             phone=current.contact.phone or ref.phone,
             name=current.contact.name or ref.name,
-            locale=ref.locale,
+            locale=locale,
         )
         return Change(events=[OrderClaimed.of(current, now)])
 

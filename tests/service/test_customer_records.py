@@ -217,6 +217,22 @@ def test_a_claim_that_failed_lets_the_next_one_claim(deps: Deps) -> None:
     assert deps.store.find_identifier(_email("c@example.com")) is None
 
 
+def test_a_claim_naming_no_language_speaks_its_customer_s(deps: Deps) -> None:
+    # Probe 230: an English record's claimed till receipt spoke Spanish (page, emails).
+    address = f"en-{uuid.uuid4().hex[:8]}@example.com"
+    flows.place(deps, customer={"email": address, "locale": "en"})
+    order_id, code = _store_sale(deps)
+    chosen_id, chosen_code = _store_sale(deps)
+
+    customer_records.claim_order(order_id, code, CustomerRef(email=address), deps)
+    customer_records.claim_order(
+        chosen_id, chosen_code, CustomerRef(email=address, locale="es"), deps
+    )
+
+    assert deps.store.get_order(order_id).contact.locale == "en"
+    assert deps.store.get_order(chosen_id).contact.locale == "es"  # one it names, kept
+
+
 def test_a_claim_naming_another_customer_s_phone_keeps_it_only_until_their_erasure(
     deps: Deps,
 ) -> None:
