@@ -28,6 +28,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.execution_names import payment_retry_name
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import ExecutionRetry, Order
+from chalicelib.domain.placement import Channel
 from chalicelib.domain.requests import ReturnAsked
 from chalicelib.domain.returns import OrderReturn
 from chalicelib.domain.tickets import Ticket, TicketType
@@ -185,7 +186,9 @@ def open_ticket(
         subject,
         description,
         order.order_id,
-        order.channel.value,
+        # Written on the order's page, whatever channel the order came through (probe 230:
+        # a phone order's read "phone", as if the customer had called).
+        Channel.WEB.value,
         deps,
         ticket_id=ticket_id_for(order.order_id, once) if once else None,
     )

@@ -621,3 +621,14 @@ def test_a_declined_order_past_its_time_to_pay_again_is_not_cancelled(deps: Deps
     with pytest.raises(Conflict, match="can no longer be cancelled"):
         ordering.cancel_order(order.order_id, deps)
     assert deps.store.get_order(order.order_id).status is OrderStatus.REJECTED
+
+
+@pytest.mark.parametrize("channel", ["phone", "kiosk"])
+def test_a_ticket_written_on_the_orders_page_came_through_the_web(deps: Deps, channel: str) -> None:
+    # Probe 230: a phone order's page ticket read "phone" in the 360, as if they had called.
+    at_a_store = {"store_id": "ST-MADRID"} if channel == "kiosk" else {}
+    order = flows.delivered(deps, channel=channel, **at_a_store)
+
+    ticket = self_service.open_ticket(order, "Size", "Too small", TicketType.QUESTION, "k1", deps)
+
+    assert ticket.channel == "web"
