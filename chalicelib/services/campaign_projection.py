@@ -157,10 +157,11 @@ def project_campaign_event(
     ``reads``: the delivery's shared reads."""
     if not event.get("order_id"):
         return False
+    claimed = event.get("type") == "order.claimed"
     if event.get("type") == "order.status_changed":
         if event.get("status") not in _MONEY_STATUSES:
             return False
-    elif event.get("type") not in _MONEY_EVENTS:
+    elif event.get("type") not in _MONEY_EVENTS and not claimed:
         return False
     reads = reads or EventReads(deps)
     order = reads.order(str(event["order_id"]))
@@ -186,7 +187,9 @@ def project_campaign_event(
     # Its customer once it is paid, and only while it is a purchase (probe 215: orders
     # cancelled or rejected after payment counted their customers as won): the PAID
     # event of an order that ended already counts no one, its end takes the count off.
-    paid = status == OrderStatus.PAID.value and order_contribution(order).counted
+    # A till sale claimed later counts its claimant then (probe 230: it was paid with no
+    # customer to count, and its claim counted nobody); new or returning as of the sale.
+    paid = (status == OrderStatus.PAID.value or claimed) and order_contribution(order).counted
     if status in _ENDINGS and not order_contribution(order).counted:
         counted = _uncount(order, campaign, deps, reads)
     if placed or paid:

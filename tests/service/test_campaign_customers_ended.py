@@ -275,3 +275,39 @@ def test_an_earlier_order_in_the_campaign_paid_again_counts_its_customer_new(
     assert _figures(deps, "both-in-it")[2:] == (1, 0)
     count = deps.store.campaign_count(customer_id, "both-in-it")
     assert count is not None and count.order_id == second.order_id
+
+
+def test_a_till_sale_in_a_campaign_counts_its_claimant_once_claimed(deps: Deps) -> None:
+    # Probe 230: an anonymous till sale in a campaign, claimed later, counted its order
+    # and revenue but never its customer (counted on payment, when it had none).
+    from chalicelib.domain.requests import CustomerRef
+    from chalicelib.services import customer_records
+
+    email = {"email": "rita.campaign@example.com", "name": "Rita"}
+    earlier = flows.reserved(deps, lines=PICKUP, customer=email)
+    _later(deps)
+    sale = flows.reserved(
+        deps,
+        channel="store",
+        store_id="ST-MADRID",
+        customer=None,
+        lines=PICKUP,
+        attribution={"campaign": "till-flyer"},
+    )
+    _project(deps)
+    assert _figures(deps, "till-flyer")[2:] == (0, 0)
+    assert sale.receipt_code is not None
+
+    assert isinstance(deps.events, RecordingEvents)
+    delivered = len(deps.events.published)
+    customer_records.claim_order(sale.order_id, sale.receipt_code, CustomerRef(**email), deps)
+    # Only what came since: the sale's PAID event was delivered once, before the claim.
+    for _ in range(2):  # delivered again: counted once
+        for event in deps.events.published[delivered:]:
+            customer_projection.project_order_event(event, deps)
+            campaign_projection.project_campaign_event(event, deps)
+
+    assert _figures(deps, "till-flyer")[2:] == (0, 1)  # she had bought before
+    ordering.cancel_order(earlier.order_id, deps)
+    _project(deps)
+    assert _figures(deps, "till-flyer")[2:] == (1, 0)
