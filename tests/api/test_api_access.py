@@ -252,17 +252,33 @@ def test_a_pickup_at_a_bound_store_is_its_order_before_reservation_and_after_a_d
     )
 
 
+def _at_madrid_and_barcelona(client: Any, sku: str) -> str:
+    """A web order of one ``sku`` to collect at Madrid and one at Barcelona."""
+
+    def line(store: str) -> dict[str, Any]:
+        return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
+
+    body = pickup_order_body(sku, store="ST-MADRID")
+    body["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
+    order_id: str = place_order(client, body)["order_id"]
+    return order_id
+
+
+def _ready_parts(client: Any, order_id: str, parts: int) -> dict[str, Any] | None:
+    """The order's parts by store once all ``parts`` are ready for pick-up, as ops read
+    them (codes included); None before."""
+    fulfillments = get_order(client, order_id, OPS)["fulfillments"]
+    if len(fulfillments) == parts and all(f["status"] == "READY_FOR_PICKUP" for f in fulfillments):
+        return {f["location_id"]: f for f in fulfillments}
+    return None
+
+
 def test_a_bound_store_key_reads_the_pickup_code_of_its_own_store_only(client: Any) -> None:
     """A mixed order collected at Madrid and Barcelona is Madrid's to read, but the code
     that releases the Barcelona parcel is Barcelona's staff's (and ops', and an unbound
     store key's), never the Madrid key's."""
 
-    def line(store: str) -> dict[str, Any]:
-        return {"sku": "CAP-NAVY", "quantity": 1, "fulfillment": "pickup", "location_id": store}
-
-    body = pickup_order_body("CAP-NAVY", store="ST-MADRID")
-    body["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
-    order_id = place_order(client, body)["order_id"]
+    order_id = _at_madrid_and_barcelona(client, "CAP-NAVY")
 
     def codes(auth: dict[str, str]) -> dict[str, str | None] | None:
         fulfillments = get_order(client, order_id, auth)["fulfillments"]
@@ -421,22 +437,9 @@ def test_a_bound_store_key_cancels_only_an_order_that_is_its_store_alone(
     store"). It cancels an order sold at Madrid or served there alone; an unbound store
     key and ops cancel any."""
     sku = fresh_sku(deps, {"ST-MADRID": 2, "ST-BARCELONA": 1})
-
-    def line(store: str) -> dict[str, Any]:
-        return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
-
-    two_stores = pickup_order_body(sku, store="ST-MADRID")
-    two_stores["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
-    both = place_order(client, two_stores)["order_id"]
+    both = _at_madrid_and_barcelona(client, sku)
     madrid_alone = place_order(client, pickup_order_body(sku, store="ST-MADRID"))["order_id"]
-
-    def ready(order_id: str, parts: int) -> bool:
-        fulfillments = get_order(client, order_id, OPS)["fulfillments"]
-        return len(fulfillments) == parts and all(
-            f["status"] == "READY_FOR_PICKUP" for f in fulfillments
-        )
-
-    eventually(lambda: ready(both, 2) and ready(madrid_alone, 1))
+    eventually(lambda: _ready_parts(client, both, 2) and _ready_parts(client, madrid_alone, 1))
 
     refused = _request(client, "POST", f"/orders/{both}/cancel", MADRID_STORE, {})
 
@@ -466,21 +469,8 @@ def test_a_bound_store_key_is_told_why_an_order_with_a_part_collected_elsewhere_
     read 403 ("not your store's") where every key is told the 409 (a part was handed
     over): a part handed over takes no part in whose the order is to cancel."""
     sku = fresh_sku(deps, {"ST-MADRID": 1, "ST-BARCELONA": 1})
-
-    def line(store: str) -> dict[str, Any]:
-        return {"sku": sku, "quantity": 1, "fulfillment": "pickup", "location_id": store}
-
-    body = pickup_order_body(sku, store="ST-MADRID")
-    body["lines"] = [line("ST-MADRID"), line("ST-BARCELONA")]
-    order_id = place_order(client, body)["order_id"]
-
-    def ready() -> dict[str, Any] | None:
-        parts = get_order(client, order_id, OPS)["fulfillments"]
-        if len(parts) == 2 and all(f["status"] == "READY_FOR_PICKUP" for f in parts):
-            return {f["location_id"]: f for f in parts}
-        return None
-
-    barcelona = eventually(ready)["ST-BARCELONA"]
+    order_id = _at_madrid_and_barcelona(client, sku)
+    barcelona = eventually(lambda: _ready_parts(client, order_id, 2))["ST-BARCELONA"]
     collected = _request(
         client,
         "POST",

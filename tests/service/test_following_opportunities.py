@@ -404,15 +404,7 @@ def test_an_order_by_customer_id_alone_rejected_short_subscribes_the_vouched_add
     customer_id, address = _registered(deps)
     sku = _new_product(deps)
     _receive(deps, sku, 2)
-    order = flows.place(
-        deps,
-        customer={"customer_id": customer_id},
-        lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}],
-    )
-    _sell(deps, sku, 2, "WH-GETAFE")
-
-    event = _status("REJECTED", order.order_id, "out_of_stock")
-    assert opportunities.follow_order_event(event, deps) == 1
+    _rejected_out_of_stock(deps, sku, 2, {"customer_id": customer_id}, sold=2)
 
     (subscription,) = deps.opportunities.open_subscriptions(sku)
     assert (subscription.email, subscription.customer_id) == (address, customer_id)
@@ -1499,6 +1491,19 @@ def test_a_wish_kept_just_after_a_restock_read_the_wishes_is_told_at_once(
     assert len(_mails_to(deps, address)) == 1
 
 
+def _rejected_out_of_stock(
+    deps: Deps, sku: str, quantity: int, customer: dict[str, Any], sold: int
+) -> None:
+    """An order of ``quantity`` units accepted, ``sold`` of them sold at the warehouse
+    before its reservation, its out-of-stock rejection followed up: one wish opened."""
+    order = flows.place(
+        deps, customer=customer, lines=[{"sku": sku, "quantity": quantity, "fulfillment": "ship"}]
+    )
+    _sell(deps, sku, sold, "WH-GETAFE")
+    event = _status("REJECTED", order.order_id, "out_of_stock")
+    assert opportunities.follow_order_event(event, deps) == 1
+
+
 @pytest.mark.parametrize("wished", ["refused", "rejected"])
 def test_a_wish_for_more_than_the_web_had_is_told_once_a_receipt_covers_it(
     deps: Deps, wished: str
@@ -1513,14 +1518,7 @@ def test_a_wish_for_more_than_the_web_had_is_told_once_a_receipt_covers_it(
         _refused_for(deps, sku, 3, address)
     else:
         _receive(deps, sku, 2)
-        order = flows.place(
-            deps,
-            customer={"email": address},
-            lines=[{"sku": sku, "quantity": 2, "fulfillment": "ship"}],
-        )
-        _sell(deps, sku, 1, "WH-GETAFE")
-        event = _status("REJECTED", order.order_id, "out_of_stock")
-        assert opportunities.follow_order_event(event, deps) == 1
+        _rejected_out_of_stock(deps, sku, 2, {"email": address}, sold=1)
     (waiting,) = deps.opportunities.open_subscriptions(sku)
     assert (waiting.asked_while_out, _mails_to(deps, address)) == (False, [])
 
