@@ -226,6 +226,19 @@ class Order(DeferredModel):
         short = set(self.out_of_stock_skus)
         return list(dict.fromkeys(line.name for line in self.lines if line.sku in short))
 
+    def short_at_pickup_names(self) -> list[str]:
+        """Of ``out_of_stock_names``, the products short only at the store they were to be
+        collected from: the web had them (probe 232: a pick-up short at Valencia, with 250
+        online, read as sold out everywhere)."""
+        at_store = {
+            line.sku
+            for line in self.lines
+            if line.fulfillment is FulfillmentType.PICKUP
+            and line.sku in self.out_of_stock_skus
+            and line.sku not in self.out_of_stock_wished
+        }
+        return list(dict.fromkeys(line.name for line in self.lines if line.sku in at_store))
+
     def step_causes(self) -> list[str | None]:
         """Each history entry's cause, for an ending (REJECTED, CANCELLED) that has one:
         the order's own ending says ``reason_cause``; a rejection the order was paid again

@@ -241,6 +241,14 @@ def reason_word(reason: object, language: Language) -> str:
 # A rejection for lack of stock, naming what ran out (probe 224: "not enough stock" of a
 # two-line order left the customer to guess which product they could not have).
 _SHORT_OF_WORDS = ("Sin existencias suficientes de {names}", "Not enough stock of {names}")
+# A product short only at its pick-up store, the web having it (probe 232).
+_SHORT_AT_STORE_WORDS = (
+    (
+        "Sin existencias suficientes de {names} en la tienda de recogida",
+        ", ni de {names} en la tienda de recogida",
+    ),
+    ("Not enough stock of {names} at the pick-up store", ", nor of {names} at the pick-up store"),
+)
 
 
 def names_list(names: Iterable[str], language: Language) -> str:
@@ -254,10 +262,16 @@ def order_reason_words(order: "Order", language: Language) -> str:
     """Why the order was rejected or cancelled, as a sentence fragment: ``reason_word``
     of its cause, and for a lack of stock the products that ran out, by name."""
     names = order.out_of_stock_names()
-    if order.reason_cause() == "out_of_stock" and names:
-        words = _SHORT_OF_WORDS[0] if language is Language.ES else _SHORT_OF_WORDS[1]
-        return words.format(names=names_list(names, language))
-    return reason_word(order.reason_cause(), language)
+    if order.reason_cause() != "out_of_stock" or not names:
+        return reason_word(order.reason_cause(), language)
+    index = 0 if language is Language.ES else 1
+    at_store = order.short_at_pickup_names()
+    elsewhere = [name for name in names if name not in at_store]
+    alone, beside = _SHORT_AT_STORE_WORDS[index]
+    if not elsewhere:
+        return alone.format(names=names_list(at_store, language))
+    said = _SHORT_OF_WORDS[index].format(names=names_list(elsewhere, language))
+    return said + (beside.format(names=names_list(at_store, language)) if at_store else "")
 
 
 def return_status_word(status: object, language: Language) -> str:

@@ -224,12 +224,20 @@ def _shortage_told(email: EmailKind, order: Order, w: Wording) -> dict[str, Any]
     two reads left the promise without a wish)."""
     names = order.out_of_stock_names() if email is EmailKind.REJECTED else []
     if not names:
-        return {"short_products": "", "rest_orderable": False, "back_in_stock_told": ""}
+        return {
+            "short_products": "",
+            "short_at_store": "",
+            "rest_orderable": False,
+            "back_in_stock_told": "",
+        }
     short = set(order.out_of_stock_skus)
+    at_store = order.short_at_pickup_names()
     wished = set(order.out_of_stock_wished)
     told = dict.fromkeys(line.name for line in order.lines if line.sku in wished)
     return {
-        "short_products": w.names(names),
+        # The subject names those the web lacked, else those short at their pick-up store.
+        "short_products": w.names(n for n in names if n not in at_store),
+        "short_at_store": w.names(at_store),
         "rest_orderable": any(line.sku not in short for line in order.lines),
         "back_in_stock_told": w.names(told) if told else "",
     }

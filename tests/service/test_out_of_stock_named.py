@@ -194,3 +194,38 @@ def test_a_unit_back_before_the_rejection_is_told_keeps_the_promise_of_its_notic
     assert "Te avisaremos por correo cuando vuelva a haber Vestido de verano" in rejection
     assert "Vestido de verano" in notice and "vuelve a estar disponible" in notice
     assert deps.opportunities.open_subscriptions(dress) == []
+
+
+def test_a_pick_up_short_at_its_store_is_told_so_and_promised_nothing(deps: Deps) -> None:
+    # Probe 232: a pick-up short at its store, with units on the web, was told "not
+    # enough stock of" the product, as if it were sold out everywhere.
+    address = f"p232-{uuid.uuid4().hex[:8]}@example.com"
+    belt = f"BELT-{uuid.uuid4().hex[:8].upper()}"
+    deps.store.put_product(Product(sku=belt, name="Cinturón de piel", price=Money.of("29.90")))
+    for location, units in (("ST-MADRID", 1), ("WH-GETAFE", 5)):
+        receipt = {"sku": belt, "location_id": location, "type": "receipt", "reference": "a"}
+        inventory.record_movement(
+            RecordMovementRequest.model_validate(receipt | {"quantity": units}), deps
+        )
+    lines = [{"sku": belt, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"}]
+    order = flows.place(deps, customer={"email": address, "locale": "es"}, lines=lines)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    sale = {"sku": belt, "location_id": "ST-MADRID", "type": "sale", "reference": "till"}
+    inventory.record_movement(RecordMovementRequest.model_validate(sale | {"quantity": 1}), deps)
+    with pytest.raises(OutOfStock):
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
+    assert isinstance(deps.events, RecordingEvents)
+    (event,) = [
+        e
+        for e in deps.events.of_type("order.status_changed")
+        if e["order_id"] == order.order_id and e["status"] == "REJECTED"
+    ]
+    order_event_subscribers.handle_order_event(event, deps)
+
+    (mail,) = _sent_to(deps, address)
+    subject = f"{order.order_id}: sin existencias de Cinturón de piel en la tienda de recogida"
+    assert subject in mail
+    assert "(sin existencias suficientes de Cinturón de piel en la tienda de recogida)" in mail
+    assert "Te avisaremos" not in mail
+    assert deps.opportunities.open_subscriptions(belt) == []

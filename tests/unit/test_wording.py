@@ -46,7 +46,7 @@ from chalicelib.presentation.wording import (
     status_word,
     zone_of,
 )
-from tests.support.builders import NOW, line, paid
+from tests.support.builders import NOW, line, paid, pickup
 
 ES, EN = Language.ES, Language.EN
 NBSP = "\xa0"
@@ -327,3 +327,26 @@ def test_a_store_s_clock_is_named_where_the_customer_s_is_another(
 
     assert shown.startswith("23 nov 2026, 20:00")
     assert shown.endswith("hora de España (Madrid)") is named
+
+
+def test_a_product_short_only_at_its_pick_up_store_is_said_to_be_short_there() -> None:
+    # Probe 232: a pick-up short at Valencia, with 250 on the web, read "not enough stock
+    # of the belt", as if it were sold out everywhere.
+    at_store = paid(pickup("MUG-WHT", 1))
+    at_store.reject(StatusReason.OUT_OF_STOCK, NOW, "x", None, ["MUG-WHT"], {})
+    both = paid(line("CAP-RED", 1), pickup("MUG-WHT", 1))
+    both.reject(StatusReason.OUT_OF_STOCK, NOW, "x", None, ["CAP-RED", "MUG-WHT"], {"CAP-RED": 1})
+    web_lacks_it_too = paid(pickup("MUG-WHT", 1))
+    web_lacks_it_too.reject(StatusReason.OUT_OF_STOCK, NOW, "x", None, ["MUG-WHT"], {"MUG-WHT": 1})
+
+    assert order_reason_words(at_store, ES) == (
+        "Sin existencias suficientes de Mug-Wht en la tienda de recogida"
+    )
+    assert order_reason_words(at_store, EN) == "Not enough stock of Mug-Wht at the pick-up store"
+    assert order_reason_words(both, ES) == (
+        "Sin existencias suficientes de Cap-Red, ni de Mug-Wht en la tienda de recogida"
+    )
+    assert order_reason_words(both, EN) == (
+        "Not enough stock of Cap-Red, nor of Mug-Wht at the pick-up store"
+    )
+    assert order_reason_words(web_lacks_it_too, ES) == "Sin existencias suficientes de Mug-Wht"
