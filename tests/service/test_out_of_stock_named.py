@@ -54,18 +54,29 @@ def _rejected_short_of_the_dress(
     flows.sell_out(deps, dress)
     with pytest.raises(OutOfStock):
         stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
-    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
-    rejected = deps.store.get_order(order.order_id)
+    rejected = _rejected_and_told(
+        deps, order.order_id, before_told=lambda: before_told(dress) if before_told else None
+    )
+    return rejected, dress
+
+
+def _rejected_and_told(
+    deps: Deps, order_id: str, before_told: Callable[[], object] | None = None
+) -> Order:
+    """The order's reservation having failed: rejected out of stock, then its REJECTED
+    event delivered to the subscribers (``before_told`` runs in between)."""
+    payment_steps.reject_order(RejectOrderInput(order_id=order_id, error="OutOfStock"), deps)
+    rejected = deps.store.get_order(order_id)
     if before_told is not None:
-        before_told(dress)
+        before_told()
     assert isinstance(deps.events, RecordingEvents)
     (event,) = [
         e
         for e in deps.events.of_type("order.status_changed")
-        if e["order_id"] == order.order_id and e["status"] == "REJECTED"
+        if e["order_id"] == order_id and e["status"] == "REJECTED"
     ]
     order_event_subscribers.handle_order_event(event, deps)
-    return rejected, dress
+    return rejected
 
 
 def _sent_to(deps: Deps, address: str) -> list[str]:
@@ -132,14 +143,7 @@ def test_an_order_short_of_everything_names_it_and_offers_no_rest(deps: Deps) ->
     )
     payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
     flows.sell_out(deps, dress)
-    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
-    assert isinstance(deps.events, RecordingEvents)
-    (event,) = [
-        e
-        for e in deps.events.of_type("order.status_changed")
-        if e["order_id"] == order.order_id and e["status"] == "REJECTED"
-    ]
-    order_event_subscribers.handle_order_event(event, deps)
+    _rejected_and_told(deps, order.order_id)
     (mail,) = _sent_to(deps, address)
     assert "(not enough stock of Vestido de verano)" in mail
     assert "the other items" not in mail
@@ -214,14 +218,7 @@ def test_a_pick_up_short_at_its_store_is_told_so_and_promised_nothing(deps: Deps
     inventory.record_movement(RecordMovementRequest.model_validate(sale | {"quantity": 1}), deps)
     with pytest.raises(OutOfStock):
         stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
-    payment_steps.reject_order(RejectOrderInput(order_id=order.order_id, error="OutOfStock"), deps)
-    assert isinstance(deps.events, RecordingEvents)
-    (event,) = [
-        e
-        for e in deps.events.of_type("order.status_changed")
-        if e["order_id"] == order.order_id and e["status"] == "REJECTED"
-    ]
-    order_event_subscribers.handle_order_event(event, deps)
+    _rejected_and_told(deps, order.order_id)
 
     (mail,) = _sent_to(deps, address)
     subject = f"{order.order_id}: sin existencias de Cinturón de piel en la tienda de recogida"
