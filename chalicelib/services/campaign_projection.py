@@ -219,9 +219,8 @@ def project_campaign_event(
         if customer is not None and customer_id is not None:
             # Also when the increment was applied by an earlier delivery of this event
             # that died before this: the count passes once, then there is nothing to do.
-            counted = _counted_from_the_earliest(order, campaign, customer, customer_id, deps) or (
-                counted
-            )
+            passed_on = _counted_from_the_earliest(order, campaign, customer, customer_id, deps)
+            counted = passed_on or counted
     return _sync_revenue(campaign, order, deps) or counted
 
 

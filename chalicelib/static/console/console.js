@@ -699,7 +699,7 @@
     $('#attention-count').textContent = olderAlerts ? `${count}+` : String(count);
     $('#alerts-older').hidden = !olderAlerts;
     $('#attention-panel').classList.toggle('calm', count === 0);
-    $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order, deal with it, resolve it.' : 'Nothing needs attention.';
+    $('#attention-note').textContent = count ? 'Open alerts, newest first: open the order if there is one, deal with it, resolve it.' : 'Nothing needs attention.';
   }
 
   $('#alerts-older').addEventListener('click', loadOlderAlerts);
