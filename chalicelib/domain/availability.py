@@ -65,10 +65,10 @@ def short_lines(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> li
     ]
 
 
-def short_skus(demands: list[Demand], stock: dict[str, list[StockLevel]]) -> list[str]:
-    """The SKUs of the lines the stock cannot cover (``short_lines``), each once, in line
+def short_skus(demands: list[Demand], short: list[int]) -> list[str]:
+    """The SKUs of the ``short`` lines (``short_lines``' indices), each once, in line
     order: what an order rejected for lack of stock tells it ran out of."""
-    return list(dict.fromkeys(demands[index].sku for index in short_lines(demands, stock)))
+    return list(dict.fromkeys(demands[index].sku for index in short))
 
 
 def _level(stock: dict[str, list[StockLevel]], sku: str, location_id: str) -> StockLevel | None:

@@ -59,7 +59,7 @@ def shortage_of(
     stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
     short = short_lines(demands, stock)
     wished = _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock)
-    return short_skus(demands, stock), wished
+    return short_skus(demands, short), wished
 
 
 def _short_words(demands: list[Demand], index: int) -> str:

@@ -51,8 +51,8 @@ def test_the_short_skus_are_named_once_each_in_line_order() -> None:
     stock = {"A": [_level("ST-1", 1)], "C": [_level("WH", 5)]}
     demands = [Demand("C", 2), Demand("B", 1), Demand("A", 2, "ST-1"), Demand("A", 1)]
     demands.append(Demand("B", 1))
-    assert short_skus(demands, stock) == ["B", "A"]
-    assert short_skus([Demand("C", 5)], stock) == []
+    assert short_skus(demands, short_lines(demands, stock)) == ["B", "A"]
+    assert short_skus([Demand("C", 5)], short_lines([Demand("C", 5)], stock)) == []
 
 
 levels = st.lists(
