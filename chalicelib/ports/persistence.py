@@ -71,6 +71,15 @@ class Orders(Protocol):
         owing money while any is owed."""
         ...
 
+    def hand_redemptions_to(self, order: Order, customer_id: str) -> None:
+        """Make the order's once-per-customer redemptions ``customer_id``'s (a record split
+        off the one it was placed under, whose proven identifier alone brought it there):
+        its pricing names them, and the markers it holds pass to them, in one write if
+        nobody changed the order since it was read. ``CouponUsedUp`` or
+        ``PromotionUsedUp`` when ``customer_id`` holds one already under another order,
+        ``ConcurrentModification`` otherwise."""
+        ...
+
     def orders_owing(self, limit: int) -> list[str]:
         """Ids of orders with captures, voids or refunds owed (read with one query)."""
         ...

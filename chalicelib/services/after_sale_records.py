@@ -28,9 +28,15 @@ from chalicelib.domain.erasure import (
     redact_survey,
     redact_ticket,
 )
-from chalicelib.domain.errors import ConcurrentModification, NotFound
+from chalicelib.domain.errors import (
+    ConcurrentModification,
+    CouponUsedUp,
+    NotFound,
+    PromotionUsedUp,
+)
 from chalicelib.domain.opportunities import BackInStockSubscription, Opportunity, OpportunityKind
 from chalicelib.domain.orders import Order
+from chalicelib.domain.promotions import Redemption
 from chalicelib.domain.surveys import SurveyResponse, complaint_ticket_id
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.customers import canonical_customer, person_records
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
     from chalicelib.composition import Deps
 
 MAX_REDACTION_ATTEMPTS = 5
+HAND_OVER_ATTEMPTS = 5
 
 
 def orders_of(records: list[str], deps: Deps) -> list[str]:
@@ -84,6 +91,30 @@ def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
             if order.customer_unvouched and named & theirs:
                 found.setdefault(order.order_id, order)
     return list(found.values())
+
+
+def hand_over_split_orders(split: str, deps: Deps) -> None:
+    """Give a record just split off another the once-per-customer promotions that its
+    orders left there (``stray_order_items``) redeemed: its founder used them, not the
+    record's own customer, who may still use them, while the founder may not use them
+    again (a probe: the record's owner was refused a welcome coupon the split-off founder
+    could use twice). An order whose promotion the founder holds already, under an order
+    of their own, keeps its marker where it was."""
+    for order in stray_order_items([split], deps):
+        if not any(t.customer_id not in (None, split) for t in _redemptions(order)):
+            continue
+
+        def hand_over(order_id: str = order.order_id) -> None:
+            deps.store.hand_redemptions_to(deps.store.get_order(order_id), split)
+
+        try:
+            retried(hand_over, HAND_OVER_ATTEMPTS)
+        except (CouponUsedUp, PromotionUsedUp):
+            continue
+
+
+def _redemptions(order: Order) -> list[Redemption]:
+    return order.pricing.redemptions if order.pricing is not None else []
 
 
 def orders_split_away(records: list[str], deps: Deps) -> list[str]:

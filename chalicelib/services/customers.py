@@ -57,6 +57,8 @@ class Resolution:
     owned_elsewhere: tuple[tuple[str, str], ...] = ()
     # The record's language, when its profile was read to resolve it.
     profile_locale: str | None = None
+    # The record a new one was split off (``proven_customer``), when it was.
+    split_from: str | None = None
 
 
 def contact_fields_owned_elsewhere(resolution: Resolution) -> dict[str, str]:
@@ -267,7 +269,7 @@ def proven_customer(identifier: Identifier, deps: Deps) -> Resolution:
                 "at": deps.clock().isoformat(),
             },
         )
-        return Resolution(customer_id, None, True)
+        return Resolution(customer_id, None, True, split_from=claim.customer_id)
 
     try:
         return retried(find_or_found, RESOLVE_ATTEMPTS)

@@ -11,6 +11,7 @@ from chalicelib.domain.customers import Identifier, IdentifierType, identifiers_
 from chalicelib.domain.errors import Unprocessable
 from chalicelib.rendering import render
 from chalicelib.services import tokens
+from chalicelib.services.after_sale_records import hand_over_split_orders
 from chalicelib.services.customers import (
     CustomerToken,
     Resolution,
@@ -134,4 +135,6 @@ def confirm_code(email: str | None, phone: str | None, code: str, deps: Deps) ->
     # then one typo a day later locked it).
     deps.access.attempts_cleared(scope, now)
     resolution = proven_customer(identifier, deps)
+    if resolution.split_from is not None:
+        hand_over_split_orders(resolution.customer_id, deps)
     return Verified(resolution, customer_token(resolution.customer_id, deps))

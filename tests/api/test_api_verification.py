@@ -332,3 +332,43 @@ def test_an_address_made_of_an_encoded_word_is_refused_naming_the_field(
             body=json.dumps(body),
         )
         assert_problem(placed, 422, "customer.email")
+
+
+def test_a_welcome_coupon_used_by_an_attached_phone_goes_with_it_when_its_owner_proves_it(
+    client: Any, stack: Any, deps: Any
+) -> None:
+    # Probe 230: a phone attached to someone's record, used alone with a welcome coupon,
+    # then proven by its owner: the record's own customer was refused the coupon they never
+    # used, and the phone's owner could use it again.
+    code = f"HOLA{uuid.uuid4().hex[:8].upper()}"
+    welcome = {"name": "Hola", "code": code, "kind": "percent", "value": "10"}
+    created = client.http.post(
+        "/promotions", headers=OPS | JSON, body=json.dumps(welcome | {"once_per_customer": True})
+    )
+    assert created.status_code == 201, created.body
+    email, phone = _email(), f"+3460{uuid.uuid4().int % 10_000_000:07d}"
+    founders = place_order(client, order_body(customer={"email": email, "phone": phone}))
+    by_phone = order_body(customer={"phone": phone, "name": "Vera"}, coupon=code)
+    used = place_order(client, by_phone)
+    record = founders["customer_id"]
+    assert used["customer_id"] == record
+    eventually(
+        lambda: (
+            used["order_id"]
+            in {
+                o["order_id"]
+                for o in client.http.get(f"/customers/{record}", headers=OPS).json_body["orders"]
+            }
+        )
+    )
+
+    split = verify_customer(client, stack.outbox, phone)["customer_id"]
+
+    assert split != record
+    again = client.http.post(
+        "/orders",
+        headers=STOREFRONT | JSON | {"Idempotency-Key": uuid.uuid4().hex},
+        body=json.dumps(order_body(customer={"phone": phone}, coupon=code)),
+    )
+    assert_problem(again, 409, "coupon")
+    place_order(client, order_body(customer={"email": email}, coupon=code))

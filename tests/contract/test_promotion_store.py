@@ -246,3 +246,91 @@ def test_the_write_that_ends_an_order_gives_its_redemptions_back_once(
     assert store.promotion(once.promotion_id).redemptions == 0
     store.create_order(_redeeming(Redemption(promotion_id=once.promotion_id, customer_id=customer)))
     assert store.promotion(once.promotion_id).redemptions == 1
+
+
+def _once_taken(customer: str) -> tuple[Promotion, Redemption]:
+    once = _promotion(code=new_id("W").upper().replace("_", ""), once_per_customer=True)
+    return once, Redemption(promotion_id=once.promotion_id, customer_id=customer, code=once.code)
+
+
+def test_handing_an_orders_redemption_over_moves_its_marker_and_names_the_new_customer(
+    store: Any,
+) -> None:
+    founder, split = new_id("cus"), new_id("cus")
+    once, taken = _once_taken(founder)
+    store.create_promotion(once)
+    placed = _redeeming(taken, customer_id=founder)
+    store.create_order(placed)
+
+    store.hand_redemptions_to(store.get_order(placed.order_id), split)
+
+    assert store.redeemed_by(founder, [once.promotion_id]) == set()
+    assert store.redeemed_by(split, [once.promotion_id]) == {once.promotion_id}
+    handed = store.get_order(placed.order_id)
+    assert [t.customer_id for t in handed.pricing.redemptions] == [split]
+    assert store.promotion(once.promotion_id).redemptions == 1
+    # The founder may redeem it now; the write that ends the order gives back the new one.
+    store.create_order(_redeeming(taken, customer_id=founder))
+    handed.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "on request")
+    store.save_order(handed)
+    assert store.redeemed_by(split, [once.promotion_id]) == set()
+    assert store.redeemed_by(founder, [once.promotion_id]) == {once.promotion_id}
+    assert store.promotion(once.promotion_id).redemptions == 1
+
+
+def test_a_handover_to_a_customer_holding_the_promotion_already_changes_nothing(
+    store: Any,
+) -> None:
+    founder, split = new_id("cus"), new_id("cus")
+    once, taken = _once_taken(founder)
+    store.create_promotion(once)
+    placed = _redeeming(taken, customer_id=founder)
+    store.create_order(placed)
+    theirs = Redemption(promotion_id=once.promotion_id, customer_id=split, code=once.code)
+    store.create_order(_redeeming(theirs, customer_id=split))
+
+    with pytest.raises(CouponUsedUp):
+        store.hand_redemptions_to(store.get_order(placed.order_id), split)
+
+    kept = store.get_order(placed.order_id)
+    assert [t.customer_id for t in kept.pricing.redemptions] == [founder]
+    assert store.redeemed_by(founder, [once.promotion_id]) == {once.promotion_id}
+    kept.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "on request")
+    store.save_order(kept)  # still gives back the founder's marker, and only it
+    assert store.redeemed_by(founder, [once.promotion_id]) == set()
+    assert store.redeemed_by(split, [once.promotion_id]) == {once.promotion_id}
+
+
+def test_a_handover_of_an_order_changed_since_it_was_read_is_a_lost_race(store: Any) -> None:
+    founder = new_id("cus")
+    once, taken = _once_taken(founder)
+    store.create_promotion(once)
+    placed = _redeeming(taken, customer_id=founder)
+    store.create_order(placed)
+    stale = store.get_order(placed.order_id)
+    store.save_order(store.get_order(placed.order_id))  # any write moves the version
+
+    with pytest.raises(ConcurrentModification):
+        store.hand_redemptions_to(stale, new_id("cus"))
+
+    assert store.redeemed_by(founder, [once.promotion_id]) == {once.promotion_id}
+
+
+def test_an_ended_orders_handover_names_the_new_customer_for_when_it_is_taken_again(
+    store: Any,
+) -> None:
+    founder, split = new_id("cus"), new_id("cus")
+    once, taken = _once_taken(founder)
+    store.create_promotion(once)
+    placed = _redeeming(taken, customer_id=founder)
+    store.create_order(placed)
+    declined = store.get_order(placed.order_id)
+    declined.reject(StatusReason.PAYMENT_DECLINED, NOW, "declined")
+    store.save_order(declined)
+
+    store.hand_redemptions_to(store.get_order(placed.order_id), split)
+
+    handed = store.get_order(placed.order_id)
+    assert [t.customer_id for t in handed.pricing.redemptions] == [split]
+    assert store.redeemed_by(split, [once.promotion_id]) == set()
+    assert store.redeemed_by(founder, [once.promotion_id]) == set()

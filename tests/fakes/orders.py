@@ -24,7 +24,12 @@ from chalicelib.domain.quotes import Quote
 from chalicelib.ports import StockChange
 from tests.fakes.customers import FakeIdentities
 from tests.fakes.memory import Memory
-from tests.fakes.promotions import FakeCampaigns, FakePromotions, apply_redemptions
+from tests.fakes.promotions import (
+    FakeCampaigns,
+    FakePromotions,
+    apply_redemptions,
+    hand_over_redemptions,
+)
 
 
 # Orders, shipments, catalogue, stock, markers ----------------------------------------------
@@ -79,6 +84,14 @@ class FakeOrders:
             self._m.owing.pop(order.order_id, None)
         for return_id in return_ids or []:
             self._m.returns[return_id] = order.order_id
+        order.version += 1
+        self._m.orders[order.order_id] = order.model_dump(mode="json")
+
+    def hand_redemptions_to(self, order: Order, customer_id: str) -> None:
+        stored = self._m.orders.get(order.order_id)
+        if stored is None or stored["version"] != order.version:
+            raise ConcurrentModification("the item changed while we worked on it")
+        hand_over_redemptions(self._m, order, customer_id)  # raises before any write
         order.version += 1
         self._m.orders[order.order_id] = order.model_dump(mode="json")
 

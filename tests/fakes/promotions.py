@@ -67,6 +67,30 @@ def apply_redemptions(memory: Memory, order: Order) -> None:
     pricing.redemptions_held = live
 
 
+def hand_over_redemptions(memory: Memory, order: Order, customer_id: str) -> None:
+    """Pass the order's once-per-customer redemptions to ``customer_id`` as the table's
+    write does: the markers it holds move only where ``customer_id`` holds none (raises
+    before changing anything), and its pricing names them."""
+    pricing = order.pricing
+    if pricing is None:
+        return
+    moving = [t for t in pricing.redemptions if t.customer_id not in (None, customer_id)]
+    held = pricing.redemptions_held
+    for taken in moving:
+        if held and (taken.promotion_id, customer_id) in memory.holders:
+            _refuse(taken.code, taken.promotion_id, "used")
+    for taken in moving if held else []:
+        assert taken.customer_id is not None
+        if memory.holders.get((taken.promotion_id, taken.customer_id)) == order.order_id:
+            del memory.holders[(taken.promotion_id, taken.customer_id)]
+        memory.holders[(taken.promotion_id, customer_id)] = order.order_id
+        memory.redeemed[(taken.promotion_id, order.order_id)] = customer_id
+    pricing.redemptions = [
+        t.model_copy(update={"customer_id": customer_id}) if t in moving else t
+        for t in pricing.redemptions
+    ]
+
+
 def _refuse(code: str | None, promotion_id: str, what: str) -> None:
     if code is None:
         raise PromotionUsedUp(f"promotion {promotion_id} was {what} meanwhile")

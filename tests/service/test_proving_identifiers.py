@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,9 +18,10 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.customer_actions import CustomerAction
 from chalicelib.domain.customers import UNVOUCHED, Identifier, IdentifierType
-from chalicelib.domain.errors import NotFound, TooManyAttempts, Unprocessable
+from chalicelib.domain.errors import CouponUsedUp, NotFound, TooManyAttempts, Unprocessable
 from chalicelib.domain.events import OrderStatusChanged
 from chalicelib.domain.orders import Order, OrderStatus
+from chalicelib.domain.promotions import PromotionTerms
 from chalicelib.domain.requests import CustomerRef
 from chalicelib.domain.surveys import SurveyAnswer
 from chalicelib.domain.tickets import Ticket, TicketStatus, TicketType
@@ -30,6 +32,8 @@ from chalicelib.services import (
     customer_view,
     fulfillment_steps,
     opportunities,
+    ordering,
+    promotions,
     self_service,
     survey_links,
     surveys,
@@ -1246,3 +1250,56 @@ def test_a_code_sent_by_text_says_what_to_do_if_nobody_asked(deps: Deps) -> None
 
     assert "Your Orquesta code is" in text
     assert "If you did not ask for it, ignore it." in text and "ignóralo" in text
+
+
+def _welcome_coupon(deps: Deps) -> str:
+    terms = PromotionTerms(
+        name="Bienvenida", kind="percent", value=Decimal("10"), code="HOLA", once_per_customer=True
+    )
+    return promotions.create_promotion(terms, deps).promotion.promotion_id
+
+
+def test_a_welcome_coupon_used_through_an_attached_phone_is_its_owners_once_they_split_off(
+    deps: Deps,
+) -> None:
+    # Probe 230: the phone's owner used the welcome coupon by phone alone, on the record
+    # the phone was attached to; once they proved it, the record's own customer was refused
+    # the coupon they never used, and the phone's owner could use it a second time.
+    welcome = _welcome_coupon(deps)
+    _, record, _, _ = _founded_with_an_unused_phone(deps)
+    phone = _phone_of(deps, record)
+    used = flows.projected(deps, flows.reserved(deps, coupon="HOLA", customer={"phone": phone}))
+    assert used.customer_id == record
+
+    split = _prove(deps, phone).resolution.customer_id
+
+    assert deps.store.redeemed_by(split, [welcome]) == {welcome}
+    assert deps.store.redeemed_by(record, [welcome]) == set()
+    with pytest.raises(CouponUsedUp) as refused:
+        flows.place(deps, coupon="HOLA", customer={"phone": phone})
+    assert refused.value.field == "coupon"
+    flows.place(deps, coupon="HOLA", customer={"customer_id": record})
+    assert promotions.promotion(welcome, deps).redemptions == 2
+    # Their order cancelled gives the use back to them, not to the record's customer.
+    ordering.cancel_order(used.order_id, deps)
+    assert deps.store.redeemed_by(split, [welcome]) == set()
+    assert deps.store.redeemed_by(record, [welcome]) == {welcome}
+    flows.place(deps, coupon="HOLA", customer={"phone": phone})
+
+
+def test_a_declined_order_through_an_attached_phone_is_paid_again_under_its_owners_record(
+    deps: Deps,
+) -> None:
+    welcome = _welcome_coupon(deps)
+    _, record, _, _ = _founded_with_an_unused_phone(deps)
+    phone = _phone_of(deps, record)
+    declined = flows.projected(deps, flows.declined(deps, coupon="HOLA", customer={"phone": phone}))
+
+    split = _prove(deps, phone).resolution.customer_id
+
+    held = deps.store.get_order(declined.order_id).pricing
+    assert held is not None and [t.customer_id for t in held.redemptions] == [split]
+    assert deps.store.redeemed_by(split, [welcome]) == set()  # a declined order holds none
+    assert promotions.redemptions_free_again(held, deps)
+    flows.place(deps, coupon="HOLA", customer={"phone": phone})
+    assert not promotions.redemptions_free_again(held, deps)  # the owner used it since

@@ -28,7 +28,11 @@ from chalicelib.adapters.dynamodb.order_items import (
     values_of,
     without,
 )
-from chalicelib.adapters.dynamodb.promotions import redemption_writes
+from chalicelib.adapters.dynamodb.promotions import (
+    RedemptionWrites,
+    redemption_handover,
+    redemption_writes,
+)
 from chalicelib.adapters.dynamodb.stock import run_with_stock, stock_update
 from chalicelib.adapters.dynamodb.table import Table, TransactionCancelled
 from chalicelib.domain.errors import ConcurrentModification, Conflict, NotFound
@@ -111,7 +115,19 @@ class OrderRepository:
         history), with its stock deltas and return pointers, all or nothing.
         ``OutOfStock`` if a stock condition fails, ``ConcurrentModification`` otherwise."""
         stock = StockChange.combined(stock or [])  # one operation per item in a transaction
-        redeeming = redemption_writes(self._table, order)
+        self._save(order, redemption_writes(self._table, order), stock, return_ids or [])
+
+    def hand_redemptions_to(self, order: Order, customer_id: str) -> None:
+        """The order's write, with its markers passing over (``redemption_handover``)."""
+        self._save(order, redemption_handover(self._table, order, customer_id), [], [])
+
+    def _save(
+        self,
+        order: Order,
+        redeeming: RedemptionWrites,
+        stock: list[StockChange],
+        return_ids: list[str],
+    ) -> None:
         before = self._as_stored.recall(order) or self._stored(order.order_id)
         if before is None:
             raise ConcurrentModification(f"order {order.order_id} is not stored")
@@ -122,7 +138,7 @@ class OrderRepository:
         if unlist_older:
             writes.append(self._table.delete(keys.owed(order.order_id)))
         writes.extend(stock_update(self._table, change) for change in stock)
-        for return_id in return_ids or []:
+        for return_id in return_ids:
             writes.append(
                 self._table.put(keys.return_pointer(return_id) | {"order_id": order.order_id})
             )

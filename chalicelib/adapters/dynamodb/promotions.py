@@ -87,6 +87,35 @@ class RedemptionWrites:
                 raise CouponUsedUp(f"coupon {taken.code} has been {what}") from exc
 
 
+def redemption_handover(table: Table, order: Order, customer_id: str) -> RedemptionWrites:
+    """The writes that pass the order's once-per-customer markers, while it holds them,
+    to ``customer_id``: each taken from its holder only if it is still this order's, and
+    given to ``customer_id`` only if they hold none. Names ``customer_id`` in the order's
+    redemptions, so that the write that ends the order gives back the right marker."""
+    found = RedemptionWrites()
+    pricing = order.pricing
+    if pricing is None:
+        return found
+    passed: list[Redemption] = []
+    for taken in pricing.redemptions:
+        if taken.customer_id is None or taken.customer_id == customer_id:
+            passed.append(taken)
+            continue
+        theirs = taken.model_copy(update={"customer_id": customer_id})
+        passed.append(theirs)
+        if not pricing.redemptions_held:
+            continue
+        held = keys.customer_redemption(taken.promotion_id, taken.customer_id)
+        found.writes.append(table.delete(held, "order_id = :order", {":order": order.order_id}))
+        mine = keys.customer_redemption(taken.promotion_id, customer_id)
+        found.writes.append(
+            table.put(mine | {"order_id": order.order_id}, "attribute_not_exists(pk)")
+        )
+        found.guarded.append((mine, theirs))
+    pricing.redemptions = passed
+    return found
+
+
 def redemption_writes(table: Table, order: Order) -> RedemptionWrites:
     """What the order's next write must do about its redemptions: take them when it is
     live and does not hold them, give them back when it ended (rejected, cancelled) and
