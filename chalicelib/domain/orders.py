@@ -292,8 +292,7 @@ class Order(DeferredModel):
         stock which SKUs ran out in ``short_skus``, and which of them the web lacked too
         (``wished``: SKU to units wanted)."""
         if reason is StatusReason.OUT_OF_STOCK:
-            self.out_of_stock_skus = list(short_skus)
-            self.out_of_stock_wished = dict(wished or {})
+            self.note_shortage(short_skus, wished or {})
         if reason is StatusReason.PAYMENT_DECLINED:
             if failure is PaymentFailure.GATEWAY_UNAVAILABLE:
                 self.payment = Payment(status=PaymentStatus.FAILED, failure=failure)
@@ -304,6 +303,12 @@ class Order(DeferredModel):
                     failure=PaymentFailure.DECLINED,
                 )
         return self.move_to(OrderStatus.REJECTED, at, detail, reason)
+
+    def note_shortage(self, short_skus: Sequence[str], wished: Mapping[str, int]) -> None:
+        """Which SKUs the stock could not cover, and which of them the web lacked too, as
+        the reservation that gave up found them: what its rejection says."""
+        self.out_of_stock_skus = list(short_skus)
+        self.out_of_stock_wished = dict(wished)
 
     def reserve(
         self, allocations: list[Allocation], sourcing_reason: str, at: datetime

@@ -57,6 +57,14 @@ def shortage_of(
     lack of stock records, for its words and its wish alike."""
     demands = demands_of(lines)
     stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
+    return shortage_in(lines, stock)
+
+
+def shortage_in(
+    lines: Sequence[OrderLineRequest | OrderLine], stock: dict[str, list[StockLevel]]
+) -> tuple[list[str], dict[str, int]]:
+    """``shortage_of`` the stock as it was read (``stock``: each SKU's levels)."""
+    demands = demands_of(lines)
     short = short_lines(demands, stock)
     wished = _lacking_on_the_web(_units_by_sku([demands[index] for index in short]), stock)
     return short_skus(demands, short), wished

@@ -116,13 +116,16 @@ def reject_order(step: RejectOrderInput, deps: Deps) -> Empty:
         if order.status in _ENDED:
             return None
         released = StockChange.releasing(order.reserved_allocations())
-        # What ran out, read again as the reservation reads the stock (the step that failed
-        # hands over only its error's name; probe 224: the rejection said "not enough
-        # stock" of a two-line order whose shirts were there). None named when the stock
-        # was there but spread over too many places.
-        short, wished = (
-            shortage_of(order.lines, deps) if reason is StatusReason.OUT_OF_STOCK else ([], {})
-        )
+        # What ran out, as the reservation that gave up noted it (probe 235: read again
+        # here, a unit back meanwhile left the rejection naming nothing and wishing for
+        # nothing), else read again (probe 224: the rejection said "not enough stock" of a
+        # two-line order whose shirts were there). None named when the stock was there but
+        # spread over too many places.
+        short, wished = ([], {})
+        if reason is StatusReason.OUT_OF_STOCK:
+            short, wished = order.out_of_stock_skus, order.out_of_stock_wished
+            if not short:
+                short, wished = shortage_of(order.lines, deps)
         detail = {
             PaymentFailure.DECLINED: CARD_DECLINED_DETAIL,
             PaymentFailure.GATEWAY_UNAVAILABLE: GATEWAY_SILENT_DETAIL,

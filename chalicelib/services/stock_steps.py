@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import plan_for
@@ -9,11 +10,12 @@ from chalicelib.domain.errors import (
     ConcurrentModification,
     OutOfStock,
 )
+from chalicelib.domain.inventory import StockLevel
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
-from chalicelib.services.availability import demands_of
+from chalicelib.services.availability import demands_of, shortage_in
 from chalicelib.services.fulfillment_steps import first_wait_seconds
 from chalicelib.services.inventory import check_low_stock_of
 from chalicelib.services.order_writes import Change, announce_again, mutate
@@ -34,12 +36,15 @@ RESERVE_ATTEMPTS = 3
 def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
     """PAID → RESERVED: source every line and reserve it all in one transaction."""
     now = deps.clock()
+    last_read: dict[str, list[StockLevel]] = {}
 
     def decide(order: Order) -> Change | None:
         ensure_not_cancelled(order)
         if order.status is not OrderStatus.PAID:
             return None
         stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
+        last_read.clear()
+        last_read.update(stock)
         # As the request's lines were judged when it was placed (``refuse_unservable``).
         plan = plan_for(demands_of(order.lines), stock)
         if len(plan.allocations) > MAX_RESERVED_LINES:
@@ -54,19 +59,46 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
     # Someone may take the stock between our read and our write (``OutOfStock`` from the
     # write): plan again from the fresh counts, and give up only when the stock is really
     # not there.
-    written = mutate(
-        deps,
-        step.order_id,
-        decide,
-        lost_race=(OutOfStock, ConcurrentModification),
-        attempts=RESERVE_ATTEMPTS,
-    )
+    try:
+        written = mutate(
+            deps,
+            step.order_id,
+            decide,
+            lost_race=(OutOfStock, ConcurrentModification),
+            attempts=RESERVE_ATTEMPTS,
+        )
+    except OutOfStock:
+        _note_shortage(step.order_id, last_read, deps)
+        raise
     if written.change is not None:
         check_low_stock_of([change.sku for change in written.change.stock], deps)
     else:
         # A retried step: its first run may have died before announcing RESERVED.
         announce_again(deps, written.order, OrderStatus.RESERVED)
     return _reservation_of(written.order, deps)
+
+
+def _note_shortage(order_id: str, stock: dict[str, list[StockLevel]], deps: Deps) -> None:
+    """Keep on the order what the stock, as the reservation last read it, could not cover,
+    for its rejection to say: read again then, a unit back meanwhile would leave it naming
+    nothing (probe 235). Nothing when that read covered it all (the stock was taken between
+    the read and the write, or it was spread over too many places): the rejection reads
+    it again."""
+    if not stock:
+        return
+
+    def decide(order: Order) -> Change | None:
+        if order.status is not OrderStatus.PAID or order.out_of_stock_skus:
+            return None
+        short, wished = shortage_in(order.lines, stock)
+        if not short:
+            return None
+        order.note_shortage(short, wished)
+        return Change()
+
+    # The order keeps changing: its rejection reads the stock again.
+    with contextlib.suppress(ConcurrentModification):
+        mutate(deps, order_id, decide)
 
 
 def _reservation_of(order: Order, deps: Deps) -> ReservationOutput:

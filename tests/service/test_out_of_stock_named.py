@@ -226,3 +226,29 @@ def test_a_pick_up_short_at_its_store_is_told_so_and_promised_nothing(deps: Deps
     assert "(sin existencias suficientes de Cinturón de piel en la tienda de recogida)" in mail
     assert "Te avisaremos" not in mail
     assert deps.opportunities.open_subscriptions(belt) == []
+
+
+def test_a_unit_back_between_the_failed_reservation_and_the_rejection_is_still_named(
+    deps: Deps,
+) -> None:
+    # Probe 235: the rejection read the stock again, apart from the reservation that gave
+    # up; a unit back in between left it naming nothing ("not enough stock"), on its page
+    # and email, and opening no wish. It says what the reservation found short.
+    address = f"p235-{uuid.uuid4().hex[:8]}@example.com"
+    dress = _dress(deps)
+    lines = [{"sku": dress, "quantity": 1, "fulfillment": "ship"}]
+    order = flows.place(deps, customer={"email": address, "locale": "es"}, lines=lines)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    flows.sell_out(deps, dress)
+    with pytest.raises(OutOfStock):
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    _receive(deps, dress)
+
+    rejected = _rejected_and_told(deps, order.order_id)
+
+    assert rejected.out_of_stock_skus == [dress]
+    assert rejected.out_of_stock_wished == {dress: 1}
+    assert rejected.history[-1].detail == f"not enough stock of {dress}; nothing charged"
+    rejection, notice = _sent_to(deps, address)
+    assert "sin existencias de Vestido de verano" in rejection
+    assert "Vestido de verano" in notice and "vuelve a estar disponible" in notice
