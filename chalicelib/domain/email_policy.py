@@ -4,8 +4,8 @@ By default (``notifications: "essential"``) a customer hears about what matters:
 confirmation once the order is accepted, paid and its stock reserved, one per shipment
 leaving or pick-up ready, one on delivery (with the return instructions and the survey
 link), one per parcel delivered while the rest of the order is still on its way, and one
-for anything that goes wrong or needs them. A delivered one-shipment web
-order sends 3: the confirmation, the shipment, the delivery.
+for anything that goes wrong or needs them (a return by post: where to send it). A
+delivered one-shipment web order sends 3: the confirmation, the shipment, the delivery.
 ``"all"`` adds every other status change.
 
 ``email_for`` replaces ``services.notify.should_mail`` (its ``MAILED_STATUSES`` and
@@ -142,6 +142,7 @@ class OrderEvent(DeferredModel):
     status: str | None = None
     status_reason: str | None = None
     refund: Money | None = None
+    channel: str | None = None
 
     def refund_cause(self) -> RefundCause | None:
         """What a refund event gives back, from its key ``<order>:<cause>:refund``: a
@@ -202,6 +203,10 @@ def _essential(event: OrderEvent) -> EmailKind | None:
         # the customer their return arrived (probe 160).
         gives_back = event.refund is not None and event.refund.amount > 0
         return None if gives_back else EmailKind.RETURN_RECEIVED
+    if event.type == EventType.RETURN_REQUESTED and event.channel == "mail":
+        # Where to send the parcel, with its return number: it needs them whoever opened it
+        # (probe 233: staff opened one on the phone, and the customer never learnt where).
+        return EmailKind.RETURN_REQUESTED
     return ESSENTIAL_EVENT_EMAILS.get(event.type)
 
 

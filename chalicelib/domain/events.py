@@ -114,22 +114,27 @@ class LinkRenewed(Event):
 
 
 class ReturnRequested(Event):
-    """The customer opened a return."""
+    """The customer opened a return (``channel``: ``mail`` or ``store``, how the goods
+    come back; absent on events published before it was)."""
 
     type: Literal["return.requested"] = "return.requested"
     event_id: str
     order_id: str
     return_id: str
     at: Timestamp
+    channel: str | None = None
 
     @classmethod
-    def of(cls, order_id: str, return_id: str, at: datetime) -> "ReturnRequested":
+    def of(
+        cls, order_id: str, return_id: str, at: datetime, channel: str | None = None
+    ) -> "ReturnRequested":
         """The opening of return ``return_id``."""
         return cls(
             event_id=f"{order_id}:{return_id}:REQUESTED",
             order_id=order_id,
             return_id=return_id,
             at=at,
+            channel=channel,
         )
 
 

@@ -313,6 +313,13 @@ TEXTED = frozenset(
 )
 
 
+def _texted(email: EmailKind, event: dict[str, Any]) -> bool:
+    """Whether ``email`` is texted to a customer with no email: ``TEXTED``, and a return by
+    post, which they cannot send without knowing where (probe 233)."""
+    by_post = email is EmailKind.RETURN_REQUESTED and event.get("channel") == "mail"
+    return email in TEXTED or by_post
+
+
 def render_text(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> str:
     """The text message standing for ``email``, in the customer's language."""
     context = email_context(email, event, order, deps)
@@ -399,7 +406,7 @@ def on_order_event(
     if not address:
         # A customer who left only a phone (at a kiosk, say) is texted what needs them:
         # above all the pick-up code, which otherwise only the tracking page shows.
-        if not phone or email not in TEXTED:
+        if not phone or not _texted(email, event):
             return None
         return text_once(
             str(event["event_id"]),

@@ -96,7 +96,7 @@ def request_return(
             now,
             window,
         )
-        event = ReturnRequested.of(order_id, return_id, now)
+        event = ReturnRequested.of(order_id, return_id, now, request.channel)
         return Change(return_ids=[return_id], events=[event], result=created)
 
     # 20 returns asked at once got one or two bare 409s (probe 203).

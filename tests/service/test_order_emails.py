@@ -114,6 +114,44 @@ def test_a_return_by_post_asked_for_says_where_to_send_it(
         assert says in text
 
 
+@pytest.mark.parametrize("channel", ["mail", "store"])
+def test_a_return_staff_open_by_post_tells_an_essential_customer_where_to_send_it(
+    deps: Deps, channel: str
+) -> None:
+    # Probe 233: staff opened a return by post on the phone; a customer on the default
+    # "essential" emails was never told where to send the parcel (only the page said).
+    order = flows.delivered(deps)
+    at = {"location_id": "ST-MADRID"} if channel == "store" else {}
+    asked = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="talla", channel=channel, **at
+    )
+    opened = returns.request_return(order.order_id, asked, deps)
+
+    about = [m for m in flows.mail_everything(deps) if opened.return_id in _parts(m)[2]]
+
+    if channel == "store":
+        assert about == []  # brought to the till, received there: nothing to send
+        return
+    (mail,) = about
+    assert _parts(mail)[0] == f"Devolución solicitada para el pedido {order.order_id}"
+    assert "Envíalos a Almacén Getafe" in _parts(mail)[2]
+
+
+def test_a_return_by_post_is_texted_to_a_customer_who_left_only_a_phone(deps: Deps) -> None:
+    phone = "+34 655 233 233"
+    order = flows.delivered(deps, customer={"phone": phone, "name": "Ana"})
+    asked = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="talla", channel="mail"
+    )
+    opened = returns.request_return(order.order_id, asked, deps)
+
+    flows.mail_everything(deps)
+
+    assert isinstance(deps.texter, Outgoing)
+    (text,) = [t["parts"] for t in deps.texter.sent if opened.return_id in t["parts"]]
+    assert "Envía los artículos a Almacén Getafe" in text and order.order_id in text
+
+
 def _parts(mail: dict[str, str]) -> tuple[str, str, str]:
     subject, rest = mail["parts"].split("\n", 1)
     html, _, text = rest.partition("</html>")

@@ -169,10 +169,20 @@ def test_each_shipment_pickup_and_problem_mails_under_both(kind: str, email: Ema
     assert email_for(event(kind), ALL) is email
 
 
-def test_a_return_request_mails_only_those_who_want_every_step() -> None:
-    asked = event("return.requested", "ord_1:ret_ab12:REQUESTED")
+def test_a_return_in_store_requested_mails_only_those_who_want_every_step() -> None:
+    asked = event("return.requested", "ord_1:ret_ab12:REQUESTED") | {"channel": "store"}
     assert email_for(asked, ESSENTIAL) is None
     assert email_for(asked, ALL) is EmailKind.RETURN_REQUESTED
+
+
+@pytest.mark.parametrize("preference", [ESSENTIAL, ALL])
+def test_a_return_by_post_requested_mails_everyone_where_to_send_it(
+    preference: NotificationPreference,
+) -> None:
+    # Probe 233: staff opened a return by post on the phone; an "essential" customer was
+    # never told where to send the parcel, which only the tracking page said.
+    asked = event("return.requested", "ord_1:ret_ab12:REQUESTED") | {"channel": "mail"}
+    assert email_for(asked, preference) is EmailKind.RETURN_REQUESTED
 
 
 @pytest.mark.parametrize(

@@ -140,12 +140,13 @@ def test_claim_return_and_ticket_events() -> None:
         "at",
     ]
     assert claimed["event_id"] == f"{placed.order_id}:claimed"
-    assert ReturnRequested.of("ord_1", "ret_1", NOW).message() == {
+    assert ReturnRequested.of("ord_1", "ret_1", NOW, "mail").message() == {
         "type": "return.requested",
         "event_id": "ord_1:ret_1:REQUESTED",
         "order_id": "ord_1",
         "return_id": "ret_1",
         "at": "2026-03-02T10:00:00+00:00",
+        "channel": "mail",
     }
     ticket = Ticket(
         ticket_id="tkt_1",

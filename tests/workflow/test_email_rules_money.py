@@ -137,14 +137,15 @@ def test_a_return_received_is_told_once_with_its_refund(
         body["customer"]["email"],
         order_id,
         "es",
-        # Asking for it sends nothing; RETURNED is the return-received email's news. The
-        # parcel was delivered, so the shipping fee it paid (under the free-shipping
-        # threshold) is kept (API.md: the customer keeps "shipping if any shipment was
-        # delivered"): no refund email of its own.
+        # Asking for it by post sends where to send it (probe 233); RETURNED is the
+        # return-received email's news. The parcel was delivered, so the shipping fee it
+        # paid (under the free-shipping threshold) is kept (API.md: the customer keeps
+        # "shipping if any shipment was delivered"): no refund email of its own.
         {
             "confirmation": 1,
             "shipment_sent": 1,
             "delivered": 1,
+            "return_requested": 1,
             "return_received": 1,
         },
     )
