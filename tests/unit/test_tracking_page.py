@@ -461,13 +461,19 @@ def test_two_parcels_lost_beside_a_delivered_part_are_counted(locale: str, said:
 
 def test_a_parcel_past_its_promise_reads_late_to_the_customer_before_the_breach() -> None:
     # Within the grace after the promise the API says at_risk (not breached yet), but the
-    # page said "Puede retrasarse" beside a delivery day already gone.
+    # page said "Puede retrasarse" beside a delivery day already gone. Before the promise,
+    # in its last fifth, the API's at_risk is for ops: the customer reads "En plazo" (probe
+    # 234: every parcel read "may be late" all through its delivery day).
     placed = _out_past_its_promise()
+    near, past = datetime(2026, 3, 30, 9, 0, tzinfo=UTC), datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
+    parcel = placed.fulfillments[0].shipment
+    assert parcel is not None and parcel.sla(near)["status"] == "at_risk"
 
-    near_the_promise = tracking_html(placed, datetime(2026, 3, 30, 9, 0, tzinfo=UTC), NAMES, {})
-    past_the_promise = tracking_html(placed, datetime(2026, 3, 31, 9, 0, tzinfo=UTC), NAMES, {})
+    near_the_promise = tracking_html(placed, near, NAMES, {})
+    past_the_promise = tracking_html(placed, past, NAMES, {})
 
-    assert "Puede retrasarse" in near_the_promise
+    assert "En plazo" in near_the_promise
+    assert "Puede retrasarse" not in near_the_promise
     assert "Con retraso" not in near_the_promise
     assert "Con retraso" in past_the_promise
     assert "Puede retrasarse" not in past_the_promise
