@@ -169,14 +169,15 @@ def _problems_settled_by_delivery(order_id: str, shipment: Shipment, deps: Deps)
 
 
 def _overtaken(order: Order, carrier: str, event: CarrierEventRequest) -> bool:
-    """Whether the carrier dates the problem before the parcel's delivery, told only after
-    it: it stays in the parcel's events (recorded at the delivery, as history stays in
-    order) and raises no alert, which nothing would ever resolve (a probe: such an alert
-    stayed open on the delivered order). One dated after the delivery is news for a
-    person, and alerts."""
+    """Whether the carrier dates the problem before the parcel's delivery, or at its very
+    moment, told only after it: it stays in the parcel's events (recorded at the delivery,
+    as history stays in order) and raises no alert, which nothing would ever resolve (a
+    probe: such an alert stayed open on the delivered order; probe 234: one dated at the
+    delivery's second too). One dated after the delivery is news for a person, and
+    alerts."""
     shipment = order.fulfillment_by_tracking(carrier, event.tracking_number).shipment
     delivered_at = shipment.delivered_as_reported() if shipment is not None else None
-    return delivered_at is not None and event.occurred_utc() < delivered_at
+    return delivered_at is not None and event.occurred_utc() <= delivered_at
 
 
 def _settled_if_delivered_meanwhile(
