@@ -117,7 +117,7 @@ def _tell_breach(
     subject, description = words_for(
         "late_delivery",
         order,
-        carrier=shipment.carrier,
+        carrier=shipment.carrier.title(),  # as every email and the page name it
         tracking_number=shipment.tracking_number,
         promised_by=Wording.for_order(order).when(shipment.promised_by),
     )

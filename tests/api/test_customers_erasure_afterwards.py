@@ -222,7 +222,7 @@ def test_the_systems_tickets_about_an_erased_customers_orders_still_open(
     opened = tickets.open_ticket(
         customer_id,
         "late_delivery",
-        "Late delivery: rapido RAP0000000001",
+        "Late delivery: Rapido RAP0000000001",
         "Promised by 2026-11-30T10:00:00+00:00; not delivered when the promise ran out.",
         None,
         "system",

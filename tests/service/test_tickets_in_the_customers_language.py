@@ -104,8 +104,8 @@ def test_the_customer_s_own_comment_is_the_complaint_s_description(deps: Deps) -
 @pytest.mark.parametrize(
     ("locale", "subject", "description", "other"),
     [
-        ("es", "Entrega con retraso: rapido", "Prometida para el", ENGLISH),
-        ("en", "Late delivery: rapido", "Promised by", SPANISH),
+        ("es", "Entrega con retraso: Rapido", "Prometida para el", ENGLISH),
+        ("en", "Late delivery: Rapido", "Promised by", SPANISH),
     ],
 )
 def test_a_late_delivery_ticket_speaks_the_order_s_language_and_is_not_mailed_twice(
