@@ -171,6 +171,10 @@ def email_context(
         # customer) tells what the delivered email would have: the return window and the
         # survey (a probe: the customer never heard either).
         "rest_delivered": rest_delivered,
+        # Delivered with a part lost or cancelled before: "the rest of your order", not
+        # "your order" (probe 234: a split order whose first parcel was lost read as whole).
+        "only_the_rest": email is EmailKind.DELIVERED
+        and any(f.status in _NEVER_REACHED for f in order.fulfillments),
         # Every part that reached the customer was picked up: "you have collected it",
         # not "it was delivered" (a probe).
         "collected": _all_collected(order),
@@ -258,6 +262,9 @@ def _pay_until(order: Order, deps: Deps) -> datetime | None:
     facts = facts_of(order)
     window = deps.settings.waits.duration(PAYMENT_RETRY_WINDOW)
     return payment_retry_deadline(facts.status, facts.status_reason, facts.rejected_at, window)
+
+
+_NEVER_REACHED = (FulfillmentStatus.LOST, FulfillmentStatus.CANCELLED)
 
 
 def _all_collected(order: Order) -> bool:

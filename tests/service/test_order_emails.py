@@ -276,6 +276,25 @@ def test_an_order_made_delivered_by_its_lost_parcel_is_not_told_it_was_delivered
     )  # the policy's kind; the loss tells it instead
 
 
+def test_an_order_delivered_after_a_part_was_lost_is_told_only_the_rest_arrived(
+    deps: Deps,
+) -> None:
+    # Probe 234: a parcel lost and refunded, then the rest delivered; the last email said
+    # "your order was delivered", as if the lost part had come too.
+    order = flows.shipped(deps, lines=flows.MIXED)
+    parcel, pickup = _parcel_and_pickup(order)
+    assert pickup.pickup_code is not None
+    lost_parcels.declare_lost(order.order_id, parcel.fulfillment_id, deps)
+    before = len(flows.mail_everything(deps))
+    deps.clock.advance(minutes=30)  # type: ignore[attr-defined]
+
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+
+    sent = flows.mail_everything(deps)[before:]
+    assert _subject_lines(sent) == [f"Has recogido el resto de tu pedido {order.order_id}"]
+    assert "Has recogido el resto de tu pedido." in _parts(sent[0])[2]
+
+
 def _one_email_tells_the_end(deps: Deps, order_id: str, before: int, rest: str) -> str:
     """Since ``before``, one email (not "delivered"), telling what reached the customer
     (``rest``), the return window and the survey link, as the delivered email would
@@ -876,7 +895,8 @@ def test_a_parcel_told_delivered_after_its_pick_up_lapsed_is_told_delivered(
 
     assert deps.store.get_order(order.order_id).status.value == "DELIVERED"
     sent = flows.mail_everything(deps)[before:]
-    assert _subject_lines(sent) == [f"Tu pedido {order.order_id} ha sido entregado"]
+    # The lapsed pick-up never reached the customer: "the rest of your order" (probe 234).
+    assert _subject_lines(sent) == [f"El resto de tu pedido {order.order_id} ha sido entregado"]
     text = _parts(sent[-1])[2]
     assert f"{deps.settings.return_window_days} días" in text
     assert survey_links.survey_url(order.order_id, deps) in text
