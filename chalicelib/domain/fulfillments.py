@@ -190,12 +190,16 @@ class Shipment(DeferredModel):
         may arrive late; of one moment, the last to arrive); once the parcel is
         delivered, its delivery, which nothing the carrier says after it undoes (re-probes
         188 and 189: an "out for delivery" retried or dated after the delivery read as
-        the parcel's last news)."""
+        the parcel's last news). The delivery is the first one told, as recorded: another
+        "delivered" under a new id changes nothing (probe 234: it read as the delivery's
+        moment, later than the one the return window counts from)."""
         if not self.events:
             return None
         delivered = [e for e in self.events if e.get("type") == "delivered"]
+        if self.delivered_at is not None and delivered:
+            return delivered[0]
         return max(
-            enumerate(delivered if self.delivered_at is not None and delivered else self.events),
+            enumerate(self.events),
             key=lambda pair: (datetime.fromisoformat(pair[1]["occurred_at"]), pair[0]),
         )[1]
 

@@ -192,3 +192,18 @@ def test_a_delivered_parcel_s_last_event_is_its_delivery_whatever_came_after(lat
     last = parcel.last_event()
 
     assert last is not None and last["type"] == "delivered"
+
+
+def test_a_delivered_parcel_s_last_event_is_the_delivery_recorded_not_a_later_repeat() -> None:
+    # Probe 234: the carrier sent "delivered" again under a new id, minutes later; the
+    # page's last news gave that moment, not the delivery the return window counts from.
+    parcel = shipment()
+    delivered_at = "2026-11-23T10:00:00+00:00"
+    parcel.record_event({"event_id": "d1", "type": "delivered", "occurred_at": delivered_at})
+    parcel.delivered_at = datetime.fromisoformat(delivered_at)
+    again = {"event_id": "d2", "type": "delivered", "occurred_at": "2026-11-23T10:04:08+00:00"}
+    parcel.record_event(again)
+
+    last = parcel.last_event()
+
+    assert last is not None and last["event_id"] == "d1"
