@@ -220,6 +220,16 @@ class Order(DeferredModel):
                 return STAFF_CANCEL_CAUSES[ended.detail]
         return self.status_reason.value
 
+    def contents_of(self, part: Fulfillment) -> str:
+        """The units and names a part holds (``1 × Gorra; 2 × Bolsa``); empty when it is
+        the order's only part (the order's lines say it)."""
+        if len(self.fulfillments) < 2:
+            return ""
+        names = {line.sku: line.name for line in self.lines}
+        return "; ".join(
+            f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in part.lines
+        )
+
     def out_of_stock_names(self) -> list[str]:
         """The catalogue names of the products a rejection for lack of stock found short,
         each once, in line order (two lines of one SKU name it once)."""

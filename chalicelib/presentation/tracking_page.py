@@ -214,6 +214,7 @@ def _carrier_news(shipment: Any, w: Wording) -> tuple[str, str] | None:
 
 def _fulfillment(
     fulfillment: Any,
+    contents: str,
     w: Wording,
     names: Mapping[str, str],
     now: datetime,
@@ -236,6 +237,9 @@ def _fulfillment(
     return {
         "type": fulfillment_type_word(fulfillment.type, w.language),
         "place": names.get(fulfillment.location_id, ""),
+        # What this part holds, of an order in several (probe 234: the page never said
+        # which items waited at the store or were in the parcel lost; the emails did).
+        "contents": contents,
         "status_code": fulfillment.status.value,
         # A part cancelled alone says why beside its status ("Cancelado · No se recogió a
         # tiempo"; probe 221: "Cancelado" alone); one cancelled with its order, as the
@@ -462,6 +466,7 @@ def tracking_page(
         "fulfillments": [
             _fulfillment(
                 f,
+                order.contents_of(f),
                 w,
                 location_names,
                 now,

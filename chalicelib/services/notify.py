@@ -198,7 +198,7 @@ def email_context(
         # What this part holds, when the order is in several: a parcel leaving, a pick-up
         # waiting or given up (probes: each parcel's email listed the whole order, and so
         # did a mixed order's pick-up emails, naming the shipped belt among what waited).
-        "part_list": _part_list(order, fulfillment)
+        "part_list": order.contents_of(fulfillment)
         if email in _ABOUT_ONE_PART and fulfillment is not None
         else "",
         "tracking_number": shipment.tracking_number if shipment else "",
@@ -276,15 +276,6 @@ def _all_collected(order: Order) -> bool:
         if f.status in (FulfillmentStatus.DELIVERED, FulfillmentStatus.RETURNED)
     ]
     return bool(reached) and all(f.type is FulfillmentType.PICKUP for f in reached)
-
-
-def _part_list(order: Order, part: Fulfillment) -> str:
-    """The units and names a part holds (``1 × Gorra; 2 × Bolsa``); empty when it is the
-    whole order's only part."""
-    if len(order.fulfillments) < 2:
-        return ""
-    names = {line.sku: line.name for line in order.lines}
-    return "; ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in part.lines)
 
 
 def _pickup_store(fulfillment: Fulfillment | None, deps: Deps) -> Location | None:

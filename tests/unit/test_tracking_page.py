@@ -549,3 +549,16 @@ def test_an_order_full_of_returns_says_to_write_only_beside_the_question_form(
     view = tracking_page(delivered(line("TSHIRT-BLK-M", 2)), full, {}, NOW, {})
 
     assert view["returns_full"].endswith(said), view["returns_full"]
+
+
+def test_each_part_of_an_order_in_several_says_what_it_holds() -> None:
+    # Probe 234: a mixed order's page never said which items waited at the store and which
+    # were in the parcel (the emails did); an order in one part says it in its lines.
+    placed = mixed_order()
+    names = {line.sku: line.name for line in placed.lines}
+
+    held = re.findall(r'<span class="muted" data-contents>([^<]*)</span>', page_of(placed))
+    alone = page_of(shipped_with_notes())
+
+    assert sorted(held) == sorted([f"1 × {names['TSHIRT-BLK-M']}", f"1 × {names['MUG-WHT']}"])
+    assert "data-contents" not in alone
