@@ -84,3 +84,16 @@ def resolve_stopped(order_id: str, by: str, note: str, deps: Deps) -> int:
     return resolve_open(
         order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind="workflow_stopped"
     )
+
+
+def resolve_compensated(order_id: str, by: str, note: str, deps: Deps) -> int:
+    """The order's open ``workflow_compensated`` alerts, once a retry carries it on."""
+    return resolve_open(
+        order_id,
+        lambda _: True,
+        by,
+        note,
+        deps,
+        limit=STOPPED_ALERTS_READ,
+        kind="workflow_compensated",
+    )

@@ -15,7 +15,7 @@ from chalicelib.domain.execution_names import ops_retry_name, order_of_execution
 from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Attention, AttentionKind, ExecutionRetry, Order
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once, resolve_stopped
+from chalicelib.services.alert_once import alert_once, resolve_compensated, resolve_stopped
 from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
@@ -66,7 +66,9 @@ def retry_execution(
             field="order_id",
         )
     if order.status in AT_REST:
-        raise Conflict(f"the order is {order.status.value}; there is nothing to resume")
+        raise Conflict(
+            f"the order is {order.status.value}; there is nothing to resume", field="order_id"
+        )
     attempt = len(order.retries) + 1
     payload = workflow_input(order_id, deps) | {
         "resume": {"status": order.status.value, "attempt": attempt}
@@ -101,8 +103,8 @@ def retry_execution(
                 return Unchanged(RetryOutcome(earlier, replayed=True))
         latest.retries.append(retry)
         latest.execution_arn = arn
-        if latest.attention is not None and latest.attention.kind is AttentionKind.WORKFLOW_STOPPED:
-            latest.attention = None  # the stopped workflow carries on
+        if latest.attention is not None and latest.attention.kind in CARRIED_ON:
+            latest.attention = None  # the stopped or compensated workflow carries on
         return Change(result=RetryOutcome(retry, replayed=False))
 
     outcome = mutate(deps, order_id, decide).result
@@ -113,10 +115,13 @@ def retry_execution(
 
 
 def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) -> None:
-    """The order's open ``workflow_stopped`` alerts are dealt with once a retry carries it
-    on: the console's "needs attention" list would otherwise keep them until someone
-    resolved each by hand (found by a probe)."""
-    resolve_stopped(order_id, by, f"retry {attempt} carries the order on", deps)
+    """The order's open ``workflow_stopped`` and ``workflow_compensated`` alerts are dealt
+    with once a retry carries it on: the console's "needs attention" list would otherwise
+    keep them until someone resolved each by hand (found by a probe; probe 236: the
+    compensated one stayed, with the order delivered)."""
+    note = f"retry {attempt} carries the order on"
+    resolve_stopped(order_id, by, note, deps)
+    resolve_compensated(order_id, by, note, deps)
 
 
 def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:
@@ -128,6 +133,9 @@ def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | Non
     return None
 
 
+# What a retry carries on: the order shows it no more. A failed compensation still owes
+# what it could not settle, and stays.
+CARRIED_ON = (AttentionKind.WORKFLOW_STOPPED, AttentionKind.COMPENSATED)
 # What an ended execution leaves alone: compensated, or told, already.
 ENDED_ON_PURPOSE = (
     AttentionKind.COMPENSATED,

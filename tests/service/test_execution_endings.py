@@ -403,3 +403,39 @@ def test_resolving_the_stop_alert_of_an_order_at_rest_clears_what_it_shows() -> 
     assert deps.store.get_order(at_rest.order_id).attention is None
     kept = deps.store.get_order(under_way.order_id).attention
     assert kept is not None and kept.kind is AttentionKind.WORKFLOW_STOPPED
+
+
+def test_a_retry_after_the_workflows_own_compensation_clears_it_and_resolves_its_alert() -> None:
+    # Probe 236: the workflow compensated a shipped order (a step failed), ops retried it,
+    # and the order was delivered; it still showed "compensated", and the
+    # workflow_compensated alert stayed open in "needs attention".
+    deps, clock, log = _with_alert_log()
+    order = flows.reserved(deps, lines=flows.MIXED)
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
+    fulfillment_steps.dispatch_fulfillment(step, deps)
+    compensation.compensate(
+        compensation.CompensateInput(order_id=order.order_id, error={"Error": "Boom"}), deps
+    )
+    shown = deps.store.get_order(order.order_id).attention
+    assert shown is not None and shown.kind is AttentionKind.COMPENSATED
+    _ended(deps, order.order_id, "FAILED")
+    clock.advance(minutes=1)
+
+    recovery.retry_execution(order.order_id, "ops:console", deps)
+
+    assert deps.store.get_order(order.order_id).attention is None
+    (resolved,) = log.list(order.order_id, None, 10)
+    assert resolved.kind == "workflow_compensated" and resolved.status is AlertStatus.RESOLVED
+    assert "retry 1" in (resolved.resolution_note or "")
+
+
+def test_a_retry_of_an_order_at_rest_is_refused_naming_the_order(deps: Deps) -> None:
+    order = flows.reserved(deps)
+    ordering.cancel_order(order.order_id, deps)
+    _ended(deps, order.order_id, "ABORTED")
+
+    with pytest.raises(Conflict) as refused:
+        recovery.retry_execution(order.order_id, "ops:test", deps)
+
+    assert refused.value.field == "order_id"
