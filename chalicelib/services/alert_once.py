@@ -81,19 +81,15 @@ def resolve_gateway_alerts(order: Order, by: str, note: str, deps: Deps) -> int:
 
 def resolve_stopped(order_id: str, by: str, note: str, deps: Deps) -> int:
     """The order's open ``workflow_stopped`` alerts, once nothing is left to retry."""
-    return resolve_open(
-        order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind="workflow_stopped"
-    )
+    return _resolve_every(order_id, "workflow_stopped", by, note, deps)
 
 
 def resolve_compensated(order_id: str, by: str, note: str, deps: Deps) -> int:
     """The order's open ``workflow_compensated`` alerts, once a retry carries it on."""
+    return _resolve_every(order_id, "workflow_compensated", by, note, deps)
+
+
+def _resolve_every(order_id: str, kind: str, by: str, note: str, deps: Deps) -> int:
     return resolve_open(
-        order_id,
-        lambda _: True,
-        by,
-        note,
-        deps,
-        limit=STOPPED_ALERTS_READ,
-        kind="workflow_compensated",
+        order_id, lambda _: True, by, note, deps, limit=STOPPED_ALERTS_READ, kind=kind
     )

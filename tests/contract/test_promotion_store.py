@@ -248,19 +248,21 @@ def test_the_write_that_ends_an_order_gives_its_redemptions_back_once(
     assert store.promotion(once.promotion_id).redemptions == 1
 
 
-def _once_taken(customer: str) -> tuple[Promotion, Redemption]:
+def _placed_with_a_welcome_coupon(store: Any, founder: str) -> tuple[Promotion, Redemption, Order]:
+    """A once-per-customer coupon, and an order of ``founder``'s stored redeeming it."""
     once = _promotion(code=new_id("W").upper().replace("_", ""), once_per_customer=True)
-    return once, Redemption(promotion_id=once.promotion_id, customer_id=customer, code=once.code)
+    store.create_promotion(once)
+    taken = Redemption(promotion_id=once.promotion_id, customer_id=founder, code=once.code)
+    placed = _redeeming(taken, customer_id=founder)
+    store.create_order(placed)
+    return once, taken, placed
 
 
 def test_handing_an_orders_redemption_over_moves_its_marker_and_names_the_new_customer(
     store: Any,
 ) -> None:
     founder, split = new_id("cus"), new_id("cus")
-    once, taken = _once_taken(founder)
-    store.create_promotion(once)
-    placed = _redeeming(taken, customer_id=founder)
-    store.create_order(placed)
+    once, taken, placed = _placed_with_a_welcome_coupon(store, founder)
 
     store.hand_redemptions_to(store.get_order(placed.order_id), split)
 
@@ -282,10 +284,7 @@ def test_a_handover_to_a_customer_holding_the_promotion_already_changes_nothing(
     store: Any,
 ) -> None:
     founder, split = new_id("cus"), new_id("cus")
-    once, taken = _once_taken(founder)
-    store.create_promotion(once)
-    placed = _redeeming(taken, customer_id=founder)
-    store.create_order(placed)
+    once, _, placed = _placed_with_a_welcome_coupon(store, founder)
     theirs = Redemption(promotion_id=once.promotion_id, customer_id=split, code=once.code)
     store.create_order(_redeeming(theirs, customer_id=split))
 
@@ -303,10 +302,7 @@ def test_a_handover_to_a_customer_holding_the_promotion_already_changes_nothing(
 
 def test_a_handover_of_an_order_changed_since_it_was_read_is_a_lost_race(store: Any) -> None:
     founder = new_id("cus")
-    once, taken = _once_taken(founder)
-    store.create_promotion(once)
-    placed = _redeeming(taken, customer_id=founder)
-    store.create_order(placed)
+    once, _, placed = _placed_with_a_welcome_coupon(store, founder)
     stale = store.get_order(placed.order_id)
     store.save_order(store.get_order(placed.order_id))  # any write moves the version
 
@@ -320,10 +316,7 @@ def test_an_ended_orders_handover_names_the_new_customer_for_when_it_is_taken_ag
     store: Any,
 ) -> None:
     founder, split = new_id("cus"), new_id("cus")
-    once, taken = _once_taken(founder)
-    store.create_promotion(once)
-    placed = _redeeming(taken, customer_id=founder)
-    store.create_order(placed)
+    once, _, placed = _placed_with_a_welcome_coupon(store, founder)
     declined = store.get_order(placed.order_id)
     declined.reject(StatusReason.PAYMENT_DECLINED, NOW, "declined")
     store.save_order(declined)

@@ -20,7 +20,7 @@ from chalicelib.domain.errors import Conflict, PaymentDeclined
 from chalicelib.domain.execution_names import ops_retry_name, payment_retry_name
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
-from chalicelib.domain.orders import Attention, AttentionKind
+from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.payments import PaymentStatus
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.domain.status_reasons import StatusReason
@@ -273,12 +273,9 @@ def test_the_workflows_own_compensation_ending_it_failed_is_not_told_twice(deps:
     assert shown is not None and shown.kind is AttentionKind.COMPENSATED
 
 
-def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
-    deps: Deps,
-) -> None:
-    """Found by a probe: the workflow compensated a mixed order (its pick-up failed) and
-    marked it; ops retried it to carry the parcel on; the retry was then stopped, and its
-    ending was taken as told already by the earlier compensation's mark."""
+def _compensated_after_its_parcel_left(deps: Deps) -> Order:
+    """A mixed order whose parcel left, then compensated by the workflow (a step failed):
+    its pick-up cancelled, the order marked."""
     order = flows.reserved(deps, lines=flows.MIXED)
     parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
     step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
@@ -286,6 +283,16 @@ def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
     compensation.compensate(
         compensation.CompensateInput(order_id=order.order_id, error={"Error": "Boom"}), deps
     )
+    return order
+
+
+def test_a_retry_stopped_after_an_earlier_compensation_is_compensated_and_told(
+    deps: Deps,
+) -> None:
+    """Found by a probe: the workflow compensated a mixed order (its pick-up failed) and
+    marked it; ops retried it to carry the parcel on; the retry was then stopped, and its
+    ending was taken as told already by the earlier compensation's mark."""
+    order = _compensated_after_its_parcel_left(deps)
     assert _ended(deps, order.order_id, "FAILED") == "already_shown"  # its own ending
     deps.clock.advance(minutes=5)  # type: ignore[attr-defined]
     recovery.retry_execution(order.order_id, "ops:test", deps)
@@ -410,13 +417,7 @@ def test_a_retry_after_the_workflows_own_compensation_clears_it_and_resolves_its
     # and the order was delivered; it still showed "compensated", and the
     # workflow_compensated alert stayed open in "needs attention".
     deps, clock, log = _with_alert_log()
-    order = flows.reserved(deps, lines=flows.MIXED)
-    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
-    step = FulfillmentStep(order_id=order.order_id, fulfillment_id=parcel.fulfillment_id)
-    fulfillment_steps.dispatch_fulfillment(step, deps)
-    compensation.compensate(
-        compensation.CompensateInput(order_id=order.order_id, error={"Error": "Boom"}), deps
-    )
+    order = _compensated_after_its_parcel_left(deps)
     shown = deps.store.get_order(order.order_id).attention
     assert shown is not None and shown.kind is AttentionKind.COMPENSATED
     _ended(deps, order.order_id, "FAILED")
