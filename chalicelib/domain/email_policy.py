@@ -260,14 +260,19 @@ def told_elsewhere(email: EmailKind, event: Mapping[str, Any], order: Order) -> 
 _UNDONE_BY_AN_END = frozenset({EmailKind.CONFIRMATION, EmailKind.PICKUP_READY})
 
 
-def overtaken(email: EmailKind, order: Order) -> bool:
+def overtaken(email: EmailKind, order: Order, event: Mapping[str, Any] | None = None) -> bool:
     """Whether the order, read as it is now, has moved past what ``email`` would tell: a
-    confirmation or a pick-up notice for an order cancelled or rejected since, or a
-    declined payment's email for an order paid again since."""
+    confirmation or a pick-up notice for an order cancelled or rejected since, a declined
+    payment's email for an order paid again since, or a return's request for a return
+    received since (probe 238: "send them to …, we will refund you" came after "we have
+    received your return and refunded you"; its own email tells the customer)."""
     if email in _UNDONE_BY_AN_END:
         return order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED)
     if email is EmailKind.REJECTED:
         return order.status is not OrderStatus.REJECTED
+    if email is EmailKind.RETURN_REQUESTED and event is not None:
+        asked = event.get("return_id")
+        return any(r.return_id == asked and r.received_at is not None for r in order.returns)
     return False
 
 

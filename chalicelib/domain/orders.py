@@ -1,7 +1,7 @@
 """The order, the aggregate root: its lines, fulfillments (``domain.fulfillments``), payment
 (``domain.payments``), returns (``domain.returns``) and the status it may move to."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -20,7 +20,7 @@ from chalicelib.domain.fulfillments import (
     HANDED_OVER,
     HELD,
     Fulfillment,
-    FulfillmentLine,  # noqa: F401 - re-exported: callers build orders from this module
+    FulfillmentLine,  # also re-exported: callers build orders from this module
     FulfillmentStatus,
     FulfillmentType,
     Shipment,
@@ -223,12 +223,12 @@ class Order(DeferredModel):
     def contents_of(self, part: Fulfillment) -> str:
         """The units and names a part holds (``1 × Gorra; 2 × Bolsa``); empty when it is
         the order's only part (the order's lines say it)."""
-        if len(self.fulfillments) < 2:
-            return ""
+        return self.units_named(part.lines) if len(self.fulfillments) > 1 else ""
+
+    def units_named(self, lines: Iterable[ReturnLine | FulfillmentLine]) -> str:
+        """``lines`` (a part's, a return's) as people read them: ``1 × Gorra; 2 × Bolsa``."""
         names = {line.sku: line.name for line in self.lines}
-        return "; ".join(
-            f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in part.lines
-        )
+        return "; ".join(f"{line.quantity} × {names.get(line.sku, line.sku)}" for line in lines)
 
     def out_of_stock_names(self) -> list[str]:
         """The catalogue names of the products a rejection for lack of stock found short,

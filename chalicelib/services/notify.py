@@ -209,6 +209,9 @@ def email_context(
         else "",
         "return_id": event.get("return_id", ""),
         "send_to": _mail_return_address(email, event, order, deps),
+        # What the return is for (probe 237: staff opened it on the phone, and the email
+        # listed only the whole order; the customer could send all of it).
+        "return_list": _return_list(email, event, order),
         # Until when a declined card's order may be paid again: from its first decline,
         # so a second decline's email says what is left, not "48 hours" again.
         "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
@@ -245,6 +248,14 @@ def _shortage_told(email: EmailKind, order: Order, w: Wording) -> dict[str, Any]
         "rest_orderable": any(line.sku not in short for line in order.lines),
         "back_in_stock_told": w.names(told) if told else "",
     }
+
+
+def _return_list(email: EmailKind, event: dict[str, Any], order: Order) -> str:
+    """The units and names a requested return is for (``1 × Camiseta negra M``)."""
+    if email is not EmailKind.RETURN_REQUESTED:
+        return ""
+    returned = next((r for r in order.returns if r.return_id == event.get("return_id")), None)
+    return order.units_named(returned.lines) if returned is not None else ""
 
 
 def _mail_return_address(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> str:
@@ -398,7 +409,7 @@ def on_order_event(
     email, order, chain = _email_and_order(event, reads or EventReads(deps))
     if email is None or order is None or told_elsewhere(email, event, order):
         return None
-    if overtaken(email, order):
+    if overtaken(email, order, event):
         return None
     address, phone = addressee(order, chain, deps)
     if not address:

@@ -135,6 +135,28 @@ def test_a_return_staff_open_by_post_tells_an_essential_customer_where_to_send_i
     (mail,) = about
     assert _parts(mail)[0] == f"Devolución solicitada para el pedido {order.order_id}"
     assert "Envíalos a Almacén Getafe" in _parts(mail)[2]
+    # Which units, of the two the order holds (probe 237: only the whole order was listed).
+    said = f"Hemos registrado tu devolución {opened.return_id}: 1 × {order.lines[0].name}."
+    assert said in _parts(mail)[2]
+
+
+def test_a_return_by_post_received_before_its_request_is_told_is_told_received_only(
+    deps: Deps,
+) -> None:
+    # Probe 238: received within seconds of being asked for, the return's request email
+    # came after "we have received your return and refunded you", saying "we will refund
+    # you once the items arrive". The receipt's email tells it all.
+    order = flows.delivered(deps)
+    before = len(flows.mail_everything(deps))
+    asked = RequestReturnRequest(
+        lines=[{"sku": order.lines[0].sku, "quantity": 1}], reason="talla", channel="mail"
+    )
+    opened = returns.request_return(order.order_id, asked, deps)
+    returns.receive_return(opened.return_id, "WH-GETAFE", deps)
+
+    subjects = _subject_lines(flows.mail_everything(deps)[before:])
+
+    assert subjects == [f"Hemos recibido tu devolución del pedido {order.order_id}"]
 
 
 def test_a_return_by_post_is_texted_to_a_customer_who_left_only_a_phone(deps: Deps) -> None:
@@ -150,6 +172,7 @@ def test_a_return_by_post_is_texted_to_a_customer_who_left_only_a_phone(deps: De
     assert isinstance(deps.texter, Outgoing)
     (text,) = [t["parts"] for t in deps.texter.sent if opened.return_id in t["parts"]]
     assert "Envía los artículos a Almacén Getafe" in text and order.order_id in text
+    assert f"{order.order_id} (1 × {order.lines[0].name})." in text
 
 
 def _parts(mail: dict[str, str]) -> tuple[str, str, str]:
