@@ -271,8 +271,8 @@ def overtaken(email: EmailKind, order: Order, event: Mapping[str, Any] | None = 
     if email is EmailKind.REJECTED:
         return order.status is not OrderStatus.REJECTED
     if email is EmailKind.RETURN_REQUESTED and event is not None:
-        asked = event.get("return_id")
-        return any(r.return_id == asked and r.received_at is not None for r in order.returns)
+        asked = order.find_return(event.get("return_id"))
+        return asked is not None and asked.received_at is not None
     return False
 
 

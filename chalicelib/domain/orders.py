@@ -726,10 +726,14 @@ class Order(DeferredModel):
 
         return [f.location_id for f in sorted(parcels, key=carried, reverse=True)]
 
+    def find_return(self, return_id: object) -> OrderReturn | None:
+        """The order's return ``return_id``, or None."""
+        return next((r for r in self.returns if r.return_id == return_id), None)
+
     def receive_return(self, return_id: str, location_id: str, at: datetime) -> OrderReturn:
         """The goods of a return arrived at a location, to be refunded (``close_returned``
         ends the order once every unit is back)."""
-        order_return = next((r for r in self.returns if r.return_id == return_id), None)
+        order_return = self.find_return(return_id)
         if order_return is None:
             raise Unprocessable(f"no return {return_id} on this order", field="return_id")
         refund = returned_value(

@@ -254,7 +254,7 @@ def _return_list(email: EmailKind, event: dict[str, Any], order: Order) -> str:
     """The units and names a requested return is for (``1 × Camiseta negra M``)."""
     if email is not EmailKind.RETURN_REQUESTED:
         return ""
-    returned = next((r for r in order.returns if r.return_id == event.get("return_id")), None)
+    returned = order.find_return(event.get("return_id"))
     return order.units_named(returned.lines) if returned is not None else ""
 
 
@@ -262,7 +262,7 @@ def _mail_return_address(email: EmailKind, event: dict[str, Any], order: Order, 
     """Where a return by post goes, for its "return requested" email (read only then)."""
     if email is not EmailKind.RETURN_REQUESTED:
         return ""
-    returned = next((r for r in order.returns if r.return_id == event.get("return_id")), None)
+    returned = order.find_return(event.get("return_id"))
     if returned is None:
         return ""
     destination = order.mail_return_address(returned, deps.store.locations())

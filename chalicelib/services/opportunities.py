@@ -19,7 +19,6 @@ from chalicelib.domain.errors import (
     ConcurrentModification,
     InvalidCursor,
     NotFound,
-    UnservableLines,
 )
 from chalicelib.domain.inventory import StockChange, available_before_release, available_to_promise
 from chalicelib.domain.opportunities import (
@@ -51,7 +50,7 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.settlement import ENDED
 from chalicelib.ports import CustomerRecord
 from chalicelib.services.alert_once import alert_once, resolve_open
-from chalicelib.services.availability import refuse_unservable
+from chalicelib.services.availability import shortage_of
 from chalicelib.services.customers import canonical_customer, person_records
 from chalicelib.services.emails import Email, compose, send_once
 from chalicelib.services.event_reads import EventReads
@@ -563,21 +562,20 @@ def follow_order_event(event: dict[str, Any], deps: Deps, reads: EventReads | No
             return undone + created + _convert_payment_retry(order, deps, now)
         return undone + created
     if status == "REJECTED" and reason == "out_of_stock":
-        if order.out_of_stock_skus:
-            # What the rejection recorded the web lacked: the wish its email promised,
-            # kept even if stock came back meanwhile (it is then told at once; probe 231:
-            # read again here, a unit back left the promise without a wish).
-            wished = order.out_of_stock_wished
-            return undone + len(subscribe_order_shortage(order, wished, deps, reads))
-        # Rejected before the rejection recorded it: what is short is read as an order's
-        # refusal reads it, a pick-up line at its store (a probe: every SKU of an order
-        # short of one pick-up line was wished for). Nothing short any more (stock came
-        # back meanwhile): no wish to follow.
-        try:
-            refuse_unservable(order.lines, deps)
-        except UnservableLines as refused:
-            return undone + len(subscribe_order_shortage(order, refused.short, deps, reads))
-        return undone
+        # What the rejection recorded the web lacked: the wish its email promised, kept even
+        # if stock came back meanwhile (it is then told at once; probe 231: read again
+        # here, a unit back left the promise without a wish). Rejected before the rejection
+        # recorded it: what is short now, a pick-up line at its store (a probe: every SKU
+        # of an order short of one pick-up line was wished for); nothing short any more,
+        # no wish to follow.
+        wished = (
+            order.out_of_stock_wished
+            if order.out_of_stock_skus
+            else shortage_of(order.lines, deps)[1]
+        )
+        if not wished:
+            return undone
+        return undone + len(subscribe_order_shortage(order, wished, deps, reads))
     if status == "PAID" and order.status not in ENDED:
         # A sale counts once paid: a declined or never-paid order converts nothing (a
         # probe saw one declined order count as a sale and as a retry still open); nor

@@ -82,7 +82,7 @@ def request_return(
     locations = deps.store.locations() if by_post else []
 
     def decide(order: Order) -> Change[OrderReturn] | Unchanged[OrderReturn]:
-        opened = next((r for r in order.returns if r.return_id == return_id), None)
+        opened = order.find_return(return_id)
         if opened is not None:
             return Unchanged(opened)
         lines = [ReturnLine(sku=line.sku, quantity=line.quantity) for line in request.lines]
@@ -124,7 +124,7 @@ def receive_return(
         raise NotFound(f"no return {return_id}", field="return_id") from exc
     now = deps.clock()
     order = deps.store.get_order(order_id)
-    pending = next((r for r in order.returns if r.return_id == return_id), None)
+    pending = order.find_return(return_id)
     if not (sees(order) or (pending is not None and pending.for_any_store)):
         raise NotFound(f"no return {return_id}", field="return_id")
     for line in pending.lines if pending else []:
@@ -206,7 +206,7 @@ def _finish_receipt(order_id: str, return_id: str, location_id: str, deps: Deps)
     return window's wait released. The answer stays 409: the goods came back with the
     first request."""
     order = deps.store.get_order(order_id)
-    received = next((r for r in order.returns if r.return_id == return_id), None)
+    received = order.find_return(return_id)
     if received is None or received.status is not ReturnStatus.RECEIVED:
         return
     if received.location_id != location_id:

@@ -132,7 +132,7 @@ def request_return(
     the action is checked: that return may have been for every unit left)."""
     if once is not None:
         return_id = returns.return_id_for(once)
-        opened = next((r for r in order.returns if r.return_id == return_id), None)
+        opened = order.find_return(return_id)
         if opened is not None:
             return opened
     actions_now(order, deps).require(CustomerAction.RETURN)
