@@ -3,7 +3,7 @@ alike), and the product page's availability per postal code."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import Demand, plan_for, short_lines, short_skus
@@ -33,12 +33,17 @@ def demands_of(lines: Sequence[OrderLineRequest | OrderLine]) -> list[Demand]:
     ]
 
 
+def stock_of(skus: Iterable[str], deps: Deps) -> dict[str, list[StockLevel]]:
+    """Each SKU's levels at every location, read once per SKU, in the order first named."""
+    return {sku: deps.store.stock_levels(sku) for sku in dict.fromkeys(skus)}
+
+
 def refuse_unservable(lines: Sequence[OrderLineRequest | OrderLine], deps: Deps) -> None:
     """Raise ``UnservableLines`` (409 out-of-stock naming ``lines.<i>``) when
     available-to-promise cannot cover a line now. Stock is read, never held: a race lost
     after acceptance is still the workflow's ``out_of_stock`` rejection."""
     demands = demands_of(lines)
-    stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
+    stock = stock_of((d.sku for d in demands), deps)
     short = short_lines(demands, stock)
     if short:
         raise UnservableLines(
@@ -56,7 +61,7 @@ def shortage_of(
     wanted (``UnservableLines.short``: the wish worth following). What a rejection for
     lack of stock records, for its words and its wish alike."""
     demands = demands_of(lines)
-    stock = {sku: deps.store.stock_levels(sku) for sku in {d.sku for d in demands}}
+    stock = stock_of((d.sku for d in demands), deps)
     return shortage_in(lines, stock)
 
 

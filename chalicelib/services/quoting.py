@@ -16,7 +16,7 @@ from chalicelib.domain.placement import OrderLine
 from chalicelib.domain.promotions import coupon_code
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.quotes import FulfillmentLine, Quote, QuotedFulfillment, QuotedLine
-from chalicelib.services.availability import refuse_unservable
+from chalicelib.services.availability import refuse_unservable, stock_of
 from chalicelib.services.customers import require_named_customer
 from chalicelib.services.ordering import catalogue_lines
 from chalicelib.services.pricing_engine import attribution_of, price_request
@@ -45,7 +45,7 @@ def _promised_fulfillments(
     """Where sourcing would take each line from now, and the promise of each part."""
     ship = {line.sku: line.quantity for line in lines if line.location_id is None}
     pickup = {(line.sku, line.location_id): line.quantity for line in lines if line.location_id}
-    stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in lines}}
+    stock = stock_of((line.sku for line in lines), deps)
     try:
         plan = plan_sourcing(ship, pickup, stock)
     except OutOfStock as exc:  # taken between the check and now

@@ -22,6 +22,7 @@ from chalicelib.ports import StockChange
 from chalicelib.services import settlement
 from chalicelib.services.after_sale_records import order_erased
 from chalicelib.services.alert_once import resolve_stopped
+from chalicelib.services.availability import stock_of
 from chalicelib.services.inventory import low_stock_checked
 from chalicelib.services.opportunities import (
     availability_changed,
@@ -130,9 +131,7 @@ def receive_return(
     for line in pending.lines if pending else []:
         deps.store.ensure_stock_item(line.sku, location)
     # Web availability before the restock, to tell back-in-stock subscribers after it.
-    before = (
-        {line.sku: deps.store.stock_levels(line.sku) for line in pending.lines} if pending else {}
-    )
+    before = stock_of((line.sku for line in pending.lines), deps) if pending else {}
 
     # Whether the write cleared a stopped execution's attention (its alerts then go).
     stopped_cleared: list[bool] = []
@@ -188,7 +187,7 @@ def _told_of_receipt(before: dict[str, list[Any]], return_id: str, deps: Deps) -
     on the web, and its low-stock alert, if it is back above its threshold (re-probe
     193). Each SKU's subscribers apart, so that one failing leaves the next told."""
     read_at = deps.clock()
-    now = {sku: deps.store.stock_levels(sku) for sku in before}
+    now = stock_of(before, deps)
     told = 0
     for sku, levels in before.items():
         told += told_safely(partial(availability_changed, sku, levels, deps, now[sku]), return_id)

@@ -15,7 +15,7 @@ from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.ports import StockChange
-from chalicelib.services.availability import demands_of, shortage_in
+from chalicelib.services.availability import demands_of, shortage_in, stock_of
 from chalicelib.services.fulfillment_steps import first_wait_seconds
 from chalicelib.services.inventory import check_low_stock_of
 from chalicelib.services.order_writes import Change, announce_again, mutate
@@ -42,7 +42,7 @@ def reserve_stock(step: OrderStep, deps: Deps) -> ReservationOutput:
         ensure_not_cancelled(order)
         if order.status is not OrderStatus.PAID:
             return None
-        stock = {sku: deps.store.stock_levels(sku) for sku in {line.sku for line in order.lines}}
+        stock = stock_of((line.sku for line in order.lines), deps)
         last_read.clear()
         last_read.update(stock)
         # As the request's lines were judged when it was placed (``refuse_unservable``).
