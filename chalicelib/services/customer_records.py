@@ -147,17 +147,20 @@ def _choices_kept(survivor: dict[str, Any], merged: dict[str, Any]) -> dict[str,
     return kept
 
 
-def carry_over_after_merge(merged_id: str, deps: Deps) -> None:
+def carry_over_after_merge(merged_id: str, deps: Deps) -> str | None:
     """Something was just written onto ``merged_id``'s partition as the record stood when
     read; if it is merged now, its history moves again to the customer it stands for
     (every step of the move is safe to run again): a write that landed after the merge's
-    move would otherwise stay on the merged record, out of the survivor's 360."""
+    move would otherwise stay on the merged record, out of the survivor's 360. Returns
+    the record's state as read after the write (None for an unknown record)."""
     profile = deps.customers.profile(merged_id)
-    if profile is None or profile.get("state") != ProfileState.MERGED:
-        return
+    state = None if profile is None else str(profile.get("state", ProfileState.ACTIVE))
+    if state != ProfileState.MERGED:
+        return state
     survivor, _profile = canonical_customer(merged_id, deps)
     if survivor != merged_id:
         _move_history(survivor, merged_id, deps)
+    return state
 
 
 def _recorded_merge(survivor_id: str, merged_id: str, deps: Deps) -> dict[str, Any] | None:
