@@ -262,6 +262,13 @@ def _back_to_the_page(
     return see_other(f"../../{quote(token, safe='')}?{urlencode(query)}#notice")
 
 
+def _only_hidden_fields_refused(exc: OrquestaError) -> bool:
+    """Whether the request was refused for its hidden fields alone (the form token or
+    key, which the page wrote itself), nothing the person filled in."""
+    named = {name.split(".", 1)[0] for name, _ in exc.field_errors()}
+    return exc.status in (400, 422) and bool(named) and named <= {"csrf", "key"}
+
+
 def _outcome(exc: OrquestaError) -> tuple[FormOutcome, list[str]]:
     """A refusal as the page words it: a field to fix, a state that forbids it, or ours."""
     named = [f for f in (form_field(name) for name, _ in exc.field_errors()) if f is not None]
@@ -311,6 +318,11 @@ def handle_form(
             raise InvalidRequest.from_validation(exc) from exc
         act(order, form, call)
     except OrquestaError as exc:
+        if _only_hidden_fields_refused(exc):
+            # A hidden field changed (the form's key): only a client other than the page
+            # sends it, and it is answered as the API answers, naming the field (probe
+            # 241: told "it failed on our side").
+            raise
         outcome, fields = _outcome(exc)
         return _back_to_the_page(token, action, outcome, fields)
     except Exception:  # noqa: BLE001 - ours to fix; the customer is told to try again

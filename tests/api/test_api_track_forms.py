@@ -315,6 +315,22 @@ def test_a_field_the_page_does_not_have_is_left_out_not_told_as_our_failure(
     assert [t["subject"] for t in customer_360(client, customer_id)["tickets"]] == ["Talla"]
 
 
+@pytest.mark.parametrize("key", ["k" * 300, "llave-ñ"], ids=["too long", "not a key"])
+def test_a_changed_hidden_key_is_422_naming_it_not_told_as_our_failure(
+    client: Any, deps: Any, key: str
+) -> None:
+    # Probe 241: a key of 300 characters was answered "it failed on our side". Only a
+    # client that is not the page writes the hidden key: it gets the API's answer.
+    order_id, path = placed(client, "SHIPPED")
+    fields = question_form(client, path) | {"key": key}
+
+    response = post_form(client, path, "tickets", fields)
+
+    assert_problem(response, 422, "key")
+    customer_id = deps.store.get_order(order_id).customer_id
+    assert customer_360(client, customer_id)["tickets"] == []
+
+
 def test_a_question_sent_twice_from_one_page_opens_one_ticket(client: Any, deps: Any) -> None:
     order_id, path = placed(client, "SHIPPED")
     fields = hidden(page(client, path), "form-ticket") | {
