@@ -143,7 +143,9 @@ def _statuses(order: Order) -> list[dict[str, Any]]:
     for entry in order.history:
         kind, title = ("status", entry.status.value)
         if entry.fulfillment_id is not None:
-            kind, title = "part", f"part {entry.fulfillment_id.removeprefix(order.order_id)}"
+            # Its suffix ("F1"), as the parts table names it (probe 242: "part -F1").
+            suffix = entry.fulfillment_id.removeprefix(order.order_id).lstrip("-")
+            kind, title = "part", f"part {suffix}"
         detail = f"{entry.detail}: {entry.note}" if entry.note else entry.detail
         found.append({"at": entry.at.isoformat(), "kind": kind, "title": title, "detail": detail})
     return found
@@ -168,7 +170,9 @@ def _mail_events(order: Order) -> list[tuple[str, str, str]]:
         if not entry.changes_status:
             continue  # a part's entry: its part's own event mails, listed below
         event_id = f"{order.order_id}:{index:03d}:{entry.status.value}"
-        what = _STATUS_EMAILS.get(entry.status.value, f"order {entry.status.value}")
+        # In words (probe 242: "email: order DELIVERED").
+        words = entry.status.value.lower().replace("_", " ")
+        what = _STATUS_EMAILS.get(entry.status.value, f"order {words}")
         found.append((event_id, entry.at.isoformat(), what))
     # Pick-ups stored before a part kept when it was ready: the order's first READY.
     order_ready_at = next(

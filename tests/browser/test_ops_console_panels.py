@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support import OPS, order_body, signed_event
+from tests.support import OPS, STORE, order_body, pickup_order_body, signed_event
 from tests.support.console import element_screenshot, sign_in, spilling, visible, wait_for
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
@@ -342,3 +342,29 @@ def test_a_customers_long_unbroken_text_wraps_inside_the_order_panel(
         "const box = document.querySelector('#outbox');return [box.scrollWidth, box.clientWidth];"
     )
     assert outbox[0] <= outbox[1], outbox
+
+
+def test_a_pick_up_collected_is_not_shown_waiting_for_collection(
+    browser: Any, console_stack: RunningStack, console_shop: Shop
+) -> None:
+    # Probe 242: the parts table read "collect by <deadline>" beside DELIVERED.
+    placed = console_shop.place_ok(pickup_order_body("TSHIRT-BLK-M", store="ST-MADRID"))
+    order_id = placed["order_id"]
+    ready = wait_for_status(console_shop, order_id, "READY_FOR_PICKUP")
+    (part,) = ready["fulfillments"]
+    seen = console_shop.get(f"/orders/{order_id}", OPS).json()
+    code = seen["fulfillments"][0]["pickup_code"]
+    collected = console_shop.post(
+        f"/fulfillments/{part['fulfillment_id']}/collect", {"pickup_code": code}, STORE
+    )
+    assert collected.status_code == 200, collected.text
+    wait_for_status(console_shop, order_id, "DELIVERED")
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    browser.get(f"{console_stack.url}/ops#order={order_id}")
+    row = wait_for(
+        browser,
+        visible(f"#order-parts tr.part[data-fulfillment-id='{part['fulfillment_id']}']"),
+    )
+    wait_for(browser, lambda _d: "DELIVERED" in row.text)
+    assert "collect by" not in row.text, row.text

@@ -73,7 +73,7 @@ def test_a_coupon_made_in_the_console_is_listed_with_its_redemptions_and_campaig
             ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
         ),
     )
-    assert row == ["Verano", code, "15 %", campaign, "always", "0 / 3", "End now"]
+    assert row == ["Verano", code, "15 %", "—", campaign, "always", "0 / 3", "End now"]
     assert browser.find_element("css selector", "#promo-error").get_attribute("hidden")
     # Newest first: the one just made above the demo's welcome coupon (a probe: the
     # welcome coupon's id sorted after every other, so it came first).
@@ -194,4 +194,52 @@ def test_a_promotion_s_last_day_in_the_console_is_valid_all_that_day(
             ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
         ),
     )
-    assert "→ 2999-12-21 00:00 UTC" in row[4]
+    assert "→ 2999-12-21 00:00 UTC" in row[5]
+
+
+@pytest.mark.parametrize("typed", ["1e", "abc", "1.000"])
+def test_a_cap_the_console_cannot_read_is_refused_not_dropped(
+    browser: Any, console_stack: RunningStack, typed: str
+) -> None:
+    # Probe 242: a number input read "1e" as empty, and the coupon was made with no cap.
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#promotion-form"))
+    code = f"TOPE{uuid.uuid4().hex[:6].upper()}"
+    _type(browser, "#promo-name", "Tope")
+    _type(browser, "#promo-code", code)
+    _type(browser, "#promo-value", "10")
+    _type(browser, "#promo-max", typed)
+    browser.find_element("css selector", "#promo-submit").click()
+
+    error = wait_for(browser, visible("#promo-error"))
+    assert "max_redemptions" in error.text
+    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
+    assert all(p["code"] != code for p in listed["promotions"])
+
+
+def test_a_promotion_s_conditions_are_listed(browser: Any, console_stack: RunningStack) -> None:
+    # Probe 242: the table showed none of them, so ops could not see why a basket missed it.
+    body = {
+        "name": "Solo web",
+        "code": f"WEB{uuid.uuid4().hex[:6].upper()}",
+        "kind": "percent",
+        "value": "15",
+        "min_subtotal": "60.00",
+        "channels": ["web", "app"],
+        "once_per_customer": True,
+    }
+    created = requests.post(
+        f"{console_stack.url}/promotions", headers=OPS, json=body, timeout=30
+    ).json()
+    sign_in(browser, console_stack.url, "demo-ops")
+
+    row = wait_for(
+        browser,
+        lambda d: d.execute_script(
+            ROW_CELLS, "promotions", "promotion-id", created["promotion_id"]
+        ),
+    )
+
+    channels = ", ".join(created["channels"])
+    assert sorted(created["channels"]) == ["app", "web"]
+    assert row[3] == f"basket ≥ 60.00 € · {channels} · once per customer"

@@ -106,6 +106,21 @@ def test_emails_about_other_events_read_as_words_not_event_codes(deps: Deps) -> 
     assert not [t for t in titles if "email sent" in t or "." in t.split(": ", 1)[1]], titles
 
 
+def test_a_status_s_email_reads_as_words(deps: Deps) -> None:
+    # Probe 242: "email: order DELIVERED", the status's code.
+    order = flows.delivered(deps)
+    flows.mail_everything(deps)
+
+    titles = [
+        e["title"]
+        for e in console.order_timeline(order.order_id, deps)["entries"]
+        if e["kind"] == "email"
+    ]
+
+    assert "email: order delivered" in titles, titles
+    assert not [t for t in titles if any(c.isupper() for c in t)], titles
+
+
 def _return_entries(order_id: str, deps: Deps) -> list[tuple[str, str]]:
     return [
         (e["title"], e["detail"])

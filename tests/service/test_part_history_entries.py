@@ -50,7 +50,9 @@ def test_the_console_and_the_export_read_a_part_entry_as_the_part_s(deps: Deps) 
     statuses = [e["title"] for e in entries if e["kind"] == "status"]
     (part,) = [e for e in entries if e["kind"] == "part"]
     assert statuses.count("SHIPPED") == 1
-    assert part["title"] == f"part {pickup_id.removeprefix(order_id)}"
+    # Its suffix, as the parts table names it (probe 242: "part -F2").
+    assert pickup_id.startswith(f"{order_id}-")
+    assert part["title"] == f"part {pickup_id.removeprefix(f'{order_id}-')}"
     assert part["detail"] == f"{pickup_id} processing_error"
 
     flows.projected(deps, order)  # the export lists the orders the 360 projected

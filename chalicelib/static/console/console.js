@@ -293,7 +293,9 @@
         ? [`${shipment.carrier} `, h('span', { class: 'nowrap', text: shipment.tracking_number }),
           ` · by ${when(shipment.promised_by)}` +
           (shipment.sla && shipment.sla.status ? ` · ${shipment.sla.status}` : '')]
-        : [part.pickup_deadline ? `collect by ${when(part.pickup_deadline)}` : '—'];
+        // Its deadline while it waits (probe 242: "collect by" a pick-up collected already).
+        : [part.pickup_deadline && ['PENDING', 'READY_FOR_PICKUP'].includes(part.status)
+          ? `collect by ${when(part.pickup_deadline)}` : '—'];
       // The part's own suffix ("F1"): the order's id is the panel's title, and the whole
       // id broke over five lines (probe 215); it stays in the tooltip.
       const suffix = part.fulfillment_id.startsWith(`${order.order_id}-`)

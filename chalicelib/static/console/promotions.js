@@ -15,6 +15,15 @@
       return KIND_LABELS[p.kind] || p.kind;
     }
 
+    // What a basket must meet to get it (probe 242: ops could not see why an order did not).
+    function conditionsOf(p) {
+      const parts = [];
+      if (p.min_subtotal !== null && p.min_subtotal !== undefined) parts.push(`basket ≥ ${p.min_subtotal} €`);
+      if (p.channels) parts.push(p.channels.join(', '));
+      if (p.once_per_customer) parts.push('once per customer');
+      return parts.join(' · ') || '—';
+    }
+
     // To the minute, in UTC: an end at midnight is the day before's last moment, not that
     // day (probe 207: "→ 2026-12-20" read as valid on the 20th).
     function windowOf(p) {
@@ -78,13 +87,14 @@
         h('td', { class: 'name', text: p.name }),
         h('td', { class: 'code', text: p.code || 'automatic' }),
         h('td', { class: 'offer', text: offer(p) }),
+        h('td', { class: 'conditions', text: conditionsOf(p) }),
         h('td', { class: 'campaign', text: p.campaign || '—' }),
         h('td', { class: 'window', text: windowOf(p) }),
         h('td', { class: 'num redemptions', text: `${p.redemptions} / ${limit}` }),
         h('td', { class: 'end' }, control)));
       }
       if (!promotions.length) {
-        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 7, text: 'No promotions yet.' })));
+        rows.append(h('tr', {}, h('td', { class: 'muted', colspan: 8, text: 'No promotions yet.' })));
       }
       $('#promotions-note').textContent =
         `${promotions.length} promotion${promotions.length === 1 ? '' : 's'}; redemptions count live orders (a rejected or cancelled order gives its own back).`;
@@ -97,7 +107,10 @@
       if (body.kind !== 'free_shipping' && value('#promo-value')) body.value = value('#promo-value');
       if (value('#promo-min')) body.min_subtotal = value('#promo-min');
       if (value('#promo-ends')) body.ends_at = endOfDay(value('#promo-ends'));
-      if (value('#promo-max')) body.max_redemptions = Number(value('#promo-max'));
+      // Whole digits as a number; anything else as typed, for the API to refuse naming the
+      // field (probe 242: a number input read "1e" as empty, and the coupon had no cap).
+      const max = value('#promo-max');
+      if (max) body.max_redemptions = /^[0-9]+$/.test(max) ? Number(max) : max;
       if ($('#promo-once').checked) body.once_per_customer = true;
       if (value('#promo-campaign')) body.campaign = value('#promo-campaign');
       return body;
