@@ -18,14 +18,16 @@ from chalicelib.domain.errors import (
     NotFound,
     PromotionUsedUp,
 )
+from chalicelib.domain.inventory import StockChange
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.pricing import TaxBreakdown
 from chalicelib.domain.promotions import Promotion, Redemption, refusal
 from chalicelib.domain.regions import TaxName
+from chalicelib.domain.requests import MAX_RESERVED_LINES
 from chalicelib.domain.status_reasons import StatusReason
-from tests.support.builders import NOW, line, new_id, order
+from tests.support.builders import NOW, line, new_id, order, stock
 
 
 def _promotion(**terms: Any) -> Promotion:
@@ -327,3 +329,37 @@ def test_an_ended_orders_handover_names_the_new_customer_for_when_it_is_taken_ag
     assert [t.customer_id for t in handed.pricing.redemptions] == [split]
     assert store.redeemed_by(split, [once.promotion_id]) == set()
     assert store.redeemed_by(founder, [once.promotion_id]) == set()
+
+
+def test_an_order_reserved_in_as_many_places_as_fit_is_cancelled_with_its_two_redemptions(
+    store: Any,
+) -> None:
+    # Probe 245: 96 places and a welcome coupon made the cancel's one write 106 items, past
+    # DynamoDB's 100: a 500, and an erasure's compensation failed, the stock held.
+    coupon = _promotion(code=f"C{new_id('x')[-8:].upper()}", once_per_customer=True)
+    automatic = _promotion(once_per_customer=True)
+    store.create_promotion(coupon)
+    store.create_promotion(automatic)
+    customer = new_id("cus")
+    placed = _redeeming(
+        Redemption(promotion_id=coupon.promotion_id, customer_id=customer, code=coupon.code),
+        Redemption(promotion_id=automatic.promotion_id, customer_id=customer),
+        customer_id=customer,
+    )
+    store.create_order(placed)
+    places = [(f"SPREAD-{new_id('s')[-10:]}", "WH-GETAFE") for _ in range(MAX_RESERVED_LINES)]
+    for sku, location_id in places:
+        store.put_stock(stock(sku, location_id, 1, reserved=1))
+    current = store.get_order(placed.order_id)
+    entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "on request")
+
+    store.save_order(
+        current,
+        entry,
+        [StockChange(sku=sku, location_id=location_id, reserved=-1) for sku, location_id in places],
+    )
+
+    assert store.get_order(placed.order_id).status is OrderStatus.CANCELLED
+    assert all(store.stock_levels(sku)[0].reserved == 0 for sku, _ in places)
+    assert store.promotion(coupon.promotion_id).redemptions == 0
+    assert store.redeemed_by(customer, [coupon.promotion_id, automatic.promotion_id]) == set()

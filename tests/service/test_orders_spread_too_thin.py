@@ -38,7 +38,8 @@ def _split_lines(deps: Deps, count: int) -> list[dict[str, Any]]:
 def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_up_front(
     deps: Deps,
 ) -> None:
-    lines = _split_lines(deps, MAX_RESERVED_LINES // 2 + 1)  # 100 places
+    lines = _split_lines(deps, MAX_RESERVED_LINES // 2 + 1)  # one place too many, or two
+    places = 2 * len(lines)
     email = f"thin-{uuid.uuid4().hex[:8]}@example.com"
 
     # The out-of-stock refusal, made up front: every caller handles it as one.
@@ -46,7 +47,7 @@ def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_
         flows.place(deps, lines=lines, customer={"email": email})
 
     assert refused.value.field == "lines"
-    assert "100" in refused.value.detail and str(MAX_RESERVED_LINES) in refused.value.detail
+    assert str(places) in refused.value.detail and str(MAX_RESERVED_LINES) in refused.value.detail
     for line in lines:
         assert all(level.reserved == 0 for level in deps.store.stock_levels(line["sku"]))
     with pytest.raises(UnservableLines):
@@ -66,7 +67,7 @@ def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_
 def test_an_order_whose_stock_just_fits_one_transaction_is_accepted_and_reserved(
     deps: Deps,
 ) -> None:
-    lines = _split_lines(deps, MAX_RESERVED_LINES // 2)  # 98 places
+    lines = _split_lines(deps, MAX_RESERVED_LINES // 2)  # as many places as fit, or one less
 
     order = flows.reserved(deps, lines=lines)
 
@@ -88,8 +89,8 @@ def test_a_declined_orders_page_says_paying_again_is_out_of_stock_once_its_stock
 
     last = fresh_sku(deps, {"WH-GETAFE": 3})
     lines = [
-        *_split_lines(deps, MAX_RESERVED_LINES // 2 - 1),  # 96 places
-        {"sku": last, "quantity": 3, "fulfillment": "ship"},  # and 1
+        *_split_lines(deps, (MAX_RESERVED_LINES - 1) // 2),  # at most MAX - 1 places
+        {"sku": last, "quantity": 3, "fulfillment": "ship"},  # and 1: it fits
     ]
     order = flows.place(deps, lines=lines, payment={"method": "card", "token": "tok_declined"})
     with pytest.raises(Exception, match="declined"):
@@ -97,7 +98,7 @@ def test_a_declined_orders_page_says_paying_again_is_out_of_stock_once_its_stock
     payment_steps.reject_order(
         RejectOrderInput(order_id=order.order_id, error="PaymentDeclined"), deps
     )
-    for location_id in ("WH-GETAFE", "ST-MADRID", "ST-BARCELONA"):  # now 96 and 3
+    for location_id in ("WH-GETAFE", "ST-MADRID", "ST-BARCELONA"):  # 3 places now: too many
         deps.store.put_stock(stock_level(last, location_id, 1))
 
     actions = self_service.actions_shown(deps.store.get_order(order.order_id), deps)
