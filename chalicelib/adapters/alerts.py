@@ -12,7 +12,6 @@ from DynamoDB's per-partition limits; a hotter source would shard ``ALERT`` by m
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.table import error_code, from_item, to_item
-from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.alerts import AlertStatus, OpsAlert, new_alert_id
 from chalicelib.domain.errors import ConcurrentModification, NotFound
 
 if TYPE_CHECKING:
@@ -33,11 +32,6 @@ ALL_PK = keys.ALERTS_PK
 OPEN_PK = keys.OPEN_ALERTS_PK
 ORDER_SK_PREFIX = keys.ORDER_ALERT_PREFIX
 _RESOLVE_ATTEMPTS = 5
-
-
-def new_alert_id(at: datetime) -> str:
-    """``alr_<UTC time to the microsecond>_<random>``: unique, and sorted by time."""
-    return f"alr_{at.strftime('%Y%m%dT%H%M%S%f')}_{secrets.token_hex(4)}"
 
 
 def _order_pk(order_id: str) -> str:

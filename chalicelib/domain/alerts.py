@@ -1,5 +1,6 @@
 """Ops alerts: what needed a person, about which order, and whether someone dealt with it."""
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -7,6 +8,11 @@ from typing import Any
 from pydantic import Field
 
 from chalicelib.domain.deferred import DeferredModel
+
+
+def new_alert_id(at: datetime) -> str:
+    """``alr_<UTC time to the microsecond>_<random>``: unique, and sorted by time."""
+    return f"alr_{at.strftime('%Y%m%dT%H%M%S%f')}_{secrets.token_hex(4)}"
 
 
 class AlertStatus(StrEnum):

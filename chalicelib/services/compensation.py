@@ -4,9 +4,12 @@ voided), what is owed is settled, the outcome is recorded on the order and ops a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.alerts import OpsAlert, new_alert_id
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.events import Event, FulfillmentCancelled
 from chalicelib.domain.fulfillments import HELD, Fulfillment, FulfillmentStatus
@@ -15,7 +18,7 @@ from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alert_once import ALERT_MARKER_TTL_SECONDS, alert_once
 from chalicelib.services.order_writes import (
     Change,
     announce_again_at,
@@ -163,7 +166,11 @@ class AttentionInput(DeferredModel):
 
 
 def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
-    """Record on the order that compensation could not finish (ops were alerted)."""
+    """Record on the order that compensation could not finish, and among ops' alerts: the
+    workflow publishes its own alert to the ops topic (it works when no step does), which
+    the console's "Needs attention" does not read (probe 245: "Nothing needs attention"
+    beside an order still holding its stock and authorisation). Recorded once per
+    failure, however often this step is retried."""
     now = deps.clock()
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
 
@@ -172,3 +179,13 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
         return Change()
 
     mutate(deps, step.order_id, decide)
+    failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
+    marker = f"alert:compensation_failed:{step.order_id}:{failure[:16]}"
+    if deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
+        message = {
+            "kind": "compensation_failed",
+            "order_id": step.order_id,
+            "error": step.error or {},
+        }
+        subject = f"order compensation failed {step.order_id}"
+        deps.alerts.record(OpsAlert.from_message(new_alert_id(now), subject, message, now))

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.alerts import new_alert_id
-from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.alerts import AlertStatus, OpsAlert, new_alert_id
 from tests.contract.conftest import dynamodb_table
 from tests.fakes.outside import FakeAlertLog
 

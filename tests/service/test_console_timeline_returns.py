@@ -218,3 +218,25 @@ def test_a_breach_on_the_timeline_gives_its_promise_as_the_console_gives_times(
 
     promised = parcel.shipment.promised_by.strftime("%Y-%m-%d %H:%M:%S")
     assert breach["detail"].endswith(f"promised by {promised}")
+
+
+def test_a_compensation_that_could_not_finish_is_listed_once_among_ops_alerts(
+    deps: Deps,
+) -> None:
+    # Probe 245: the workflow told the ops topic only; the console's "Needs attention"
+    # read "Nothing" beside an order holding its stock and authorisation.
+    from chalicelib.domain.alerts import AlertStatus
+    from chalicelib.services.compensation import AttentionInput, mark_compensation_failed
+
+    order = flows.reserved(deps)
+    failed = AttentionInput(order_id=order.order_id, error={"Error": "ValidationException"})
+
+    for _ in range(2):  # the step retried
+        mark_compensation_failed(failed, deps)
+
+    listed = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
+    assert [(a.kind, a.facts["error"]["Error"]) for a in listed] == [
+        ("compensation_failed", "ValidationException")
+    ]
+    attention = deps.store.get_order(order.order_id).attention
+    assert attention is not None and attention.kind.value == "compensation_failed"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import settlement as rules
 from chalicelib.services import settlement
-from tests.support import JSON, STORE, eventually, order_body
+from tests.support import JSON, OPS, STORE, eventually, order_body
 from tests.support.api import get_order
 from tests.support.body_lines import _pickup, _ship
 from tests.support.flow import (
@@ -107,8 +107,12 @@ def test_a_compensation_that_cannot_finish_alerts_ops_marks_the_order_and_fails(
         "CompensationFailed",
     ]
     alerts = [a for a in ops_alerts(deps) if a.get("order_id") == order_id]
-    assert [a["kind"] for a in alerts] == ["compensation_failed"]
+    assert [a["kind"] for a in alerts] == ["compensation_failed"]  # the workflow's own
     assert alerts[0]["compensation_failure"]["Error"] == "RuntimeError"
+    # And among the alerts the console lists (probe 245: "Nothing needs attention").
+    listed = client.http.get(f"/ops/alerts?order_id={order_id}", headers=OPS).json_body
+    assert [a["kind"] for a in listed["alerts"]] == ["compensation_failed"]
+    assert listed["alerts"][0]["status"] == "open"
     marked = deps.store.get_order(order_id)
     assert marked.attention is not None
     assert marked.attention.kind == "compensation_failed"
