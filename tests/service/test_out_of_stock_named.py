@@ -252,3 +252,44 @@ def test_a_unit_back_between_the_failed_reservation_and_the_rejection_is_still_n
     rejection, notice = _sent_to(deps, address)
     assert "sin existencias de Vestido de verano" in rejection
     assert "Vestido de verano" in notice and "vuelve a estar disponible" in notice
+
+
+def test_a_rejection_short_on_the_web_and_at_a_pick_up_store_names_both_in_its_subject(
+    deps: Deps,
+) -> None:
+    # Probe 245: the subject named the product the web lacked, not the one its pick-up
+    # store lacked, which only the body named.
+    address = f"p245-{uuid.uuid4().hex[:8]}@example.com"
+    belt, scarf = (f"{kind}-{uuid.uuid4().hex[:8].upper()}" for kind in ("BELT", "SCARF"))
+    for sku, name, location in (
+        (belt, "Cinturón de piel", "ST-MADRID"),
+        (scarf, "Bufanda", "WH-GETAFE"),
+    ):
+        deps.store.put_product(Product(sku=sku, name=name, price=Money.of("29.90")))
+        receipt = {"sku": sku, "location_id": location, "type": "receipt", "reference": "a"}
+        inventory.record_movement(
+            RecordMovementRequest.model_validate(receipt | {"quantity": 1}), deps
+        )
+    web = {"sku": belt, "location_id": "WH-GETAFE", "type": "receipt", "reference": "b"}
+    inventory.record_movement(RecordMovementRequest.model_validate(web | {"quantity": 5}), deps)
+    lines = [
+        {"sku": belt, "quantity": 1, "fulfillment": "pickup", "location_id": "ST-MADRID"},
+        {"sku": scarf, "quantity": 1, "fulfillment": "ship"},
+    ]
+    order = flows.place(deps, customer={"email": address, "locale": "es"}, lines=lines)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    for sku, location in ((belt, "ST-MADRID"), (scarf, "WH-GETAFE")):
+        sale = {"sku": sku, "location_id": location, "type": "sale", "reference": "till"}
+        inventory.record_movement(
+            RecordMovementRequest.model_validate(sale | {"quantity": 1}), deps
+        )
+    with pytest.raises(OutOfStock):
+        stock_steps.reserve_stock(OrderStep(order_id=order.order_id), deps)
+    _rejected_and_told(deps, order.order_id)
+
+    (mail, *_) = _sent_to(deps, address)
+    subject = (
+        f"{order.order_id}: sin existencias de Bufanda, "
+        "ni de Cinturón de piel en la tienda de recogida"
+    )
+    assert subject in mail
