@@ -13,7 +13,14 @@ import pytest
 import requests
 
 from tests.support import OPS, STORE, order_body, pickup_order_body, signed_event
-from tests.support.console import element_screenshot, sign_in, spilling, visible, wait_for
+from tests.support.console import (
+    element_screenshot,
+    lines_of,
+    sign_in,
+    spilling,
+    visible,
+    wait_for,
+)
 from tests.support.orders import wait_for_status
 from tests.support.shop import RunningStack, Shop
 
@@ -109,6 +116,9 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
 ) -> None:
     # A carrier reports a problem with a parcel: ops are alerted about that order.
     order_id = _shipped_then(console_shop, "exception")["order_id"]
+    # And a parcel nobody shipped, whose long number widens the details beside it.
+    unknown, headers = signed_event(f"UNKNOWN{uuid.uuid4().hex}{uuid.uuid4().hex}"[:64])
+    assert console_shop.post("/carriers/rapido/events", unknown, headers).status_code == 200
 
     sign_in(browser, console_stack.url, "demo-ops")
     wait_for(browser, visible("#attention-panel"))
@@ -130,6 +140,16 @@ def test_needs_attention_lists_open_alerts_linked_to_their_order_and_resolves_th
     assert "carrier exception" in row["text"]
     count = int(browser.find_element("css selector", "#attention-count").text.rstrip("+"))
     assert count >= 1
+    # Each Resolve and order id on one line at 1280 px, whatever the details beside them
+    # (probes 242 and 245 read "Resolv / e" and order ids broken in two).
+    size = browser.get_window_size()
+    browser.set_window_size(1280, size["height"])
+    try:
+        for selector in ("#alerts button.resolve", "#alerts a.order-link"):
+            shown = browser.find_elements("css selector", selector)
+            assert shown and all(lines_of(browser, e) == 1 for e in shown), selector
+    finally:
+        browser.set_window_size(size["width"], size["height"])
     element_screenshot(browser, "#attention-panel", screenshots / "ops-attention.png")
 
     def click_in_row(selector: str) -> Callable[[Any], bool]:
