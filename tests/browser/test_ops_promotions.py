@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.support import OPS, STOREFRONT, order_body
-from tests.support.console import element_screenshot, sign_in, visible, wait_for
+from tests.support.console import element_screenshot, lines_of, sign_in, visible, wait_for
 from tests.support.shop import RunningStack, Shop
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -197,11 +197,12 @@ def test_a_promotion_s_last_day_in_the_console_is_valid_all_that_day(
     assert "→ 2999-12-21 00:00 UTC" in row[5]
 
 
-@pytest.mark.parametrize("typed", ["1e", "abc", "1.000"])
+@pytest.mark.parametrize("typed", ["1e", "abc", "1.000", "99999999999"])
 def test_a_cap_the_console_cannot_read_is_refused_not_dropped(
     browser: Any, console_stack: RunningStack, typed: str
 ) -> None:
-    # Probe 242: a number input read "1e" as empty, and the coupon was made with no cap.
+    # Probe 242: a number input read "1e" as empty, and the coupon was made with no cap;
+    # probe 243: a length limit on the box cut 99999999999 to 999999999.
     sign_in(browser, console_stack.url, "demo-ops")
     wait_for(browser, visible("#promotion-form"))
     code = f"TOPE{uuid.uuid4().hex[:6].upper()}"
@@ -243,3 +244,15 @@ def test_a_promotion_s_conditions_are_listed(browser: Any, console_stack: Runnin
     channels = ", ".join(created["channels"])
     assert sorted(created["channels"]) == ["app", "web"]
     assert row[3] == f"basket ≥ 60.00 € · {channels} · once per customer"
+    # Beside them, at 1280 px, the code stays whole and "always" one word (probe 243).
+    size = browser.get_window_size()
+    browser.set_window_size(1280, size["height"])
+    try:
+        for cell in ("code", "window"):
+            shown = browser.find_element(
+                "css selector",
+                f"#promotions tr[data-promotion-id='{created['promotion_id']}'] td.{cell}",
+            )
+            assert lines_of(browser, shown) == 1, cell
+    finally:
+        browser.set_window_size(size["width"], size["height"])
