@@ -181,11 +181,12 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
     mutate(deps, step.order_id, decide)
     failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
     marker = f"alert:compensation_failed:{step.order_id}:{failure[:16]}"
-    if deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
-        message = {
-            "kind": "compensation_failed",
-            "order_id": step.order_id,
-            "error": step.error or {},
-        }
-        subject = f"order compensation failed {step.order_id}"
+    if not deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
+        return
+    message = {"kind": "compensation_failed", "order_id": step.order_id, "error": step.error or {}}
+    subject = f"order compensation failed {step.order_id}"
+    try:
         deps.alerts.record(OpsAlert.from_message(new_alert_id(now), subject, message, now))
+    except Exception:
+        deps.store.forget(marker)  # the step's retry records it instead
+        raise

@@ -240,3 +240,29 @@ def test_a_compensation_that_could_not_finish_is_listed_once_among_ops_alerts(
     ]
     attention = deps.store.get_order(order.order_id).attention
     assert attention is not None and attention.kind.value == "compensation_failed"
+
+
+def test_a_compensation_failure_whose_alert_could_not_be_recorded_is_recorded_on_the_retry(
+    deps: Deps, monkeypatch: Any
+) -> None:
+    import pytest
+
+    from chalicelib.domain.alerts import AlertStatus
+    from chalicelib.services.compensation import AttentionInput, mark_compensation_failed
+
+    order = flows.reserved(deps)
+    failed = AttentionInput(order_id=order.order_id, error={"Error": "RuntimeError"})
+    record = deps.alerts.record
+
+    def unavailable(_alert: Any) -> None:
+        raise RuntimeError("the alert log did not answer")
+
+    monkeypatch.setattr(deps.alerts, "record", unavailable)
+    with pytest.raises(RuntimeError):
+        mark_compensation_failed(failed, deps)
+    monkeypatch.setattr(deps.alerts, "record", record)
+
+    mark_compensation_failed(failed, deps)  # the step retried
+
+    listed = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
+    assert [a.kind for a in listed] == ["compensation_failed"]
