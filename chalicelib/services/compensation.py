@@ -166,27 +166,33 @@ class AttentionInput(DeferredModel):
 
 
 def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
-    """Record on the order that compensation could not finish, and among ops' alerts: the
-    workflow publishes its own alert to the ops topic (it works when no step does), which
-    the console's "Needs attention" does not read (probe 245: "Nothing needs attention"
-    beside an order still holding its stock and authorisation). Recorded once per
-    failure, however often this step is retried."""
+    """Record among ops' alerts, then on the order, that compensation could not finish:
+    the workflow publishes its own alert to the ops topic (it works when no step does),
+    which the console's "Needs attention" does not read (probe 245: "Nothing needs
+    attention" beside an order still holding its stock and authorisation). The alert
+    first, so that an order that cannot be written is still listed (probe 246); once per
+    failure of each execution (an ops retry's failure is a new one), however often this
+    step is retried."""
     now = deps.clock()
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
+    run = len(deps.store.get_order(step.order_id).retries)  # 0 for the first execution
+    failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
+    marker = f"alert:compensation_failed:{step.order_id}:{run}:{failure[:16]}"
+    if deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
+        message = {
+            "kind": "compensation_failed",
+            "order_id": step.order_id,
+            "error": step.error or {},
+        }
+        subject = f"order compensation failed {step.order_id}"
+        try:
+            deps.alerts.record(OpsAlert.from_message(new_alert_id(now), subject, message, now))
+        except Exception:
+            deps.store.forget(marker)  # the step's retry records it instead
+            raise
 
     def decide(order: Order) -> Change | None:
         order.attention = Attention(kind=AttentionKind.COMPENSATION_FAILED, detail=detail, at=now)
         return Change()
 
     mutate(deps, step.order_id, decide)
-    failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
-    marker = f"alert:compensation_failed:{step.order_id}:{failure[:16]}"
-    if not deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
-        return
-    message = {"kind": "compensation_failed", "order_id": step.order_id, "error": step.error or {}}
-    subject = f"order compensation failed {step.order_id}"
-    try:
-        deps.alerts.record(OpsAlert.from_message(new_alert_id(now), subject, message, now))
-    except Exception:
-        deps.store.forget(marker)  # the step's retry records it instead
-        raise

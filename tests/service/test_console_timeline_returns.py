@@ -266,3 +266,60 @@ def test_a_compensation_failure_whose_alert_could_not_be_recorded_is_recorded_on
 
     listed = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
     assert [a.kind for a in listed] == ["compensation_failed"]
+
+
+def test_a_compensation_failing_again_after_an_ops_retry_is_alerted_again(deps: Deps) -> None:
+    # Probe 246: the same failure after ops resolved the first alert and retried was
+    # taken for the first, and "Needs attention" stayed empty.
+    from chalicelib.domain.alerts import AlertStatus
+    from chalicelib.domain.orders import ExecutionRetry, OrderStatus
+    from chalicelib.services.compensation import AttentionInput, mark_compensation_failed
+
+    order = flows.reserved(deps)
+    failed = AttentionInput(order_id=order.order_id, error={"Error": "OutOfStock"})
+    mark_compensation_failed(failed, deps)
+    (first,) = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
+    deps.alerts.resolve(first.alert_id, "ops", "retrying", deps.clock())
+    current = deps.store.get_order(order.order_id)
+    current.retries.append(
+        ExecutionRetry(
+            attempt=1,
+            at=deps.clock(),
+            by="ops",
+            execution_arn="arn:aws:states:eu-west-1:1:execution:o:r1",
+            previous_execution_arn="arn:aws:states:eu-west-1:1:execution:o:r0",
+            previous_status="FAILED",
+            resumed_from=OrderStatus.RESERVED,
+        )
+    )
+    deps.store.save_order(current)
+
+    mark_compensation_failed(failed, deps)
+
+    (again,) = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
+    assert again.kind == "compensation_failed" and again.alert_id != first.alert_id
+
+
+def test_a_compensation_failure_on_an_order_that_cannot_be_written_is_still_alerted(
+    deps: Deps, monkeypatch: Any
+) -> None:
+    # Probe 246: the order's write failed first, and no alert was ever recorded.
+    import pytest
+
+    from chalicelib.domain.alerts import AlertStatus
+    from chalicelib.services import compensation
+    from chalicelib.services.compensation import AttentionInput, mark_compensation_failed
+
+    order = flows.reserved(deps)
+
+    def full(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the order item is full")
+
+    monkeypatch.setattr(compensation, "mutate", full)
+    with pytest.raises(RuntimeError):
+        mark_compensation_failed(
+            AttentionInput(order_id=order.order_id, error={"Error": "ItemFull"}), deps
+        )
+
+    listed = deps.alerts.list(order.order_id, AlertStatus.OPEN, 10)
+    assert [a.kind for a in listed] == ["compensation_failed"]
