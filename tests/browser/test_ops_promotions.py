@@ -222,7 +222,9 @@ def test_a_promotion_s_conditions_are_listed(browser: Any, console_stack: Runnin
     # Probe 242: the table showed none of them, so ops could not see why a basket missed it.
     body = {
         "name": "Solo web",
-        "code": f"WEB{uuid.uuid4().hex[:6].upper()}",
+        # A long code and campaign squeeze the other columns (probe 246).
+        "code": f"WEB{uuid.uuid4().hex.upper()}{uuid.uuid4().hex[:5].upper()}",
+        "campaign": "c" * 100,
         "kind": "percent",
         "value": "15",
         "min_subtotal": "60.00",
@@ -243,15 +245,15 @@ def test_a_promotion_s_conditions_are_listed(browser: Any, console_stack: Runnin
 
     channels = ", ".join(created["channels"])
     assert sorted(created["channels"]) == ["app", "web"]
-    assert row[3] == f"basket ≥ 60.00 € · {channels} · once per customer"
+    assert row[3] == f"basket ≥ 60.00\u00a0€ · {channels} · once per customer"
     # Beside them, at 1280 px, the code stays whole and "always" one word (probe 243).
     size = browser.get_window_size()
     browser.set_window_size(1280, size["height"])
     try:
-        for cell in ("code", "window"):
+        for cell in ("td.code", "td.window", "td.end button"):
             shown = browser.find_element(
                 "css selector",
-                f"#promotions tr[data-promotion-id='{created['promotion_id']}'] td.{cell}",
+                f"#promotions tr[data-promotion-id='{created['promotion_id']}'] {cell}",
             )
             assert lines_of(browser, shown) == 1, cell
     finally:

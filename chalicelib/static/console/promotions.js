@@ -18,7 +18,7 @@
     // What a basket must meet to get it (probe 242: ops could not see why an order did not).
     function conditionsOf(p) {
       const parts = [];
-      if (p.min_subtotal !== null && p.min_subtotal !== undefined) parts.push(`basket ≥ ${p.min_subtotal} €`);
+      if (p.min_subtotal !== null && p.min_subtotal !== undefined) parts.push(`basket ≥ ${p.min_subtotal}\u00a0€`);
       if (p.channels) parts.push(p.channels.join(', '));
       if (p.once_per_customer) parts.push('once per customer');
       return parts.join(' · ') || '—';
