@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.alerts import AlertStatus, OpsAlert
+from chalicelib.domain.alerts import AlertStatus, OpsAlert, new_alert_id
 from chalicelib.domain.status_reasons import GATEWAY_SILENT_DETAIL
 
 if TYPE_CHECKING:
@@ -27,12 +27,26 @@ STOPPED_ALERTS_READ = 50
 
 def alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
     """Alert ops once for ``marker``, however often a retried step asks."""
+    _once(marker, lambda: deps.events.alert_ops(subject, message), deps)
+
+
+def record_alert_once(marker: str, subject: str, message: dict[str, Any], deps: Deps) -> None:
+    """As ``alert_once``, into ops' alerts only: for a matter the workflow itself
+    publishes to the ops topic."""
+    at = deps.clock()
+    alert = OpsAlert.from_message(new_alert_id(at), subject, message, at)
+    _once(marker, lambda: deps.alerts.record(alert), deps)
+
+
+def _once(marker: str, tell: Callable[[], None], deps: Deps) -> None:
+    """``tell`` once for ``marker``; its marker forgotten if it fails, so that the step's
+    retry tells instead."""
     if not deps.store.remember_once(f"alert:{marker}", ALERT_MARKER_TTL_SECONDS):
         return
     try:
-        deps.events.alert_ops(subject, message)
+        tell()
     except Exception:
-        deps.store.forget(f"alert:{marker}")  # the step's retry alerts instead
+        deps.store.forget(f"alert:{marker}")
         raise
 
 

@@ -9,7 +9,6 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.domain.alerts import OpsAlert, new_alert_id
 from chalicelib.domain.deferred import DeferredModel
 from chalicelib.domain.events import Event, FulfillmentCancelled
 from chalicelib.domain.fulfillments import HELD, Fulfillment, FulfillmentStatus
@@ -18,7 +17,7 @@ from chalicelib.domain.orders import Attention, AttentionKind, Order
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.ports import StockChange
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import ALERT_MARKER_TTL_SECONDS, alert_once
+from chalicelib.services.alert_once import alert_once, record_alert_once
 from chalicelib.services.order_writes import (
     Change,
     announce_again_at,
@@ -177,19 +176,12 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
     run = len(deps.store.get_order(step.order_id).retries)  # 0 for the first execution
     failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
-    marker = f"alert:compensation_failed:{step.order_id}:{run}:{failure[:16]}"
-    if deps.store.remember_once(marker, ALERT_MARKER_TTL_SECONDS):
-        message = {
-            "kind": "compensation_failed",
-            "order_id": step.order_id,
-            "error": step.error or {},
-        }
-        subject = f"order compensation failed {step.order_id}"
-        try:
-            deps.alerts.record(OpsAlert.from_message(new_alert_id(now), subject, message, now))
-        except Exception:
-            deps.store.forget(marker)  # the step's retry records it instead
-            raise
+    record_alert_once(
+        f"compensation_failed:{step.order_id}:{run}:{failure[:16]}",
+        f"order compensation failed {step.order_id}",
+        {"kind": "compensation_failed", "order_id": step.order_id, "error": step.error or {}},
+        deps,
+    )
 
     def decide(order: Order) -> Change | None:
         order.attention = Attention(kind=AttentionKind.COMPENSATION_FAILED, detail=detail, at=now)
