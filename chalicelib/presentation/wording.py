@@ -52,7 +52,9 @@ _TIME_SKELETON = "Hm"  # 20:00 (24-hour in both locales)
 # Every code, as (Spanish, English). Tests check each enum value of the domain has one.
 ORDER_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "ACCEPTED": ("Recibido", "Received"),
-    "PAID": ("Pagado", "Paid"),
+    # PAID is an authorisation: each part is charged when it is handed over (probe 247: a
+    # customer read "Pagado" beside a confirmation saying nothing was taken yet).
+    "PAID": ("Pago autorizado", "Payment authorised"),
     "REJECTED": ("No completado", "Not completed"),
     "RESERVED": ("En preparación", "Being prepared"),
     "SHIPPED": ("Enviado", "Shipped"),

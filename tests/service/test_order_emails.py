@@ -80,7 +80,7 @@ def test_a_customer_who_chose_all_hears_of_every_step(deps: Deps) -> None:
     # shipment's own email (one moment, one email).
     assert subjects == [
         f"Pedido {order.order_id}: Recibido",
-        f"Pedido {order.order_id}: Pagado",
+        f"Pedido {order.order_id}: Pago autorizado",
         f"Pedido {order.order_id} confirmado",
         f"Tu pedido {order.order_id} ha salido con Rapido",
         f"Tu pedido {order.order_id} ha sido entregado",

@@ -252,4 +252,7 @@ def test_a_customer_who_wants_every_step_hears_of_each_status_change(
     assert statuses == ["ACCEPTED", "PAID", "RESERVED", "SHIPPED", "DELIVERED"]
     assert sum(len(messages) for messages in inbox.values()) == len(statuses)
     updates = sorted(str(m["Subject"]) for m in inbox["status_update"])
-    assert updates == [f"Order {order_id}: Paid", f"Order {order_id}: Received"]
+    assert updates == [
+        f"Order {order_id}: Payment authorised",
+        f"Order {order_id}: Received",
+    ]
