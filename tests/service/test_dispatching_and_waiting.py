@@ -13,7 +13,7 @@ from chalicelib.deps import Deps
 from chalicelib.domain.errors import ConcurrentModification, NotFound, OrderCancelled
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.orders import Order
-from chalicelib.services import fulfillment_steps, ordering, stock_steps, tracking
+from chalicelib.services import customer_records, fulfillment_steps, ordering, stock_steps, tracking
 from chalicelib.services.promising import shipment_promise
 from chalicelib.services.step_models import DispatchInput, OrderStep
 from tests.service import flows
@@ -203,3 +203,30 @@ def test_a_handling_pause_across_closing_time_costs_the_pick_up_no_day(deps: Dep
     ready = deps.store.get_order(order.order_id).fulfillment(pickup.fulfillment_id)
     assert ready.collect_from == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
     assert ready.pickup_deadline == datetime(2026, 3, 12, 20, 0, tzinfo=UTC)
+
+
+def test_a_pick_up_made_ready_as_its_customer_is_erased_keeps_no_code(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CI run: the erasure landed right after the dispatch wrote the pick-up ready, so the
+    # dispatch cancelled it, but its code stayed on the order, for a person erased.
+    order = flows.reserved(deps, lines=flows.MIXED)
+    assert order.customer_id is not None
+    fulfillment_steps.dispatch_and_await(_step(order, FulfillmentType.SHIP, 3600, "tok-s"), deps)
+    real_save = deps.store.save_order
+
+    def erased_right_after(current: Order, *args: object, **kwargs: object) -> None:
+        real_save(current, *args, **kwargs)  # type: ignore[arg-type]
+        pickup = next(f for f in current.fulfillments if f.type is FulfillmentType.PICKUP)
+        if pickup.status is FulfillmentStatus.READY_FOR_PICKUP:
+            monkeypatch.setattr(deps.store, "save_order", real_save)
+            customer_records.erase_customer(str(current.customer_id), "ops", "ops", deps)
+
+    monkeypatch.setattr(deps.store, "save_order", erased_right_after)
+
+    fulfillment_steps.dispatch_and_await(_step(order, FulfillmentType.PICKUP, 3600, "tok-p"), deps)
+
+    stored = deps.store.get_order(order.order_id)
+    pickup = next(f for f in stored.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert pickup.status is FulfillmentStatus.CANCELLED
+    assert pickup.pickup_code is None
