@@ -64,10 +64,10 @@ def stray_orders(records: list[str], deps: Deps) -> list[str]:
 
 
 def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
-    """Orders the person's identifiers brought, while merely attached, to the record one
-    of them was later split off (``split_from``): they stayed there, marked
-    (``Order.customer_unvouched``), and are the person's too when they name one of the
-    person's identifiers. Read before the erasure releases the identifiers."""
+    """Orders the person's identifiers brought, while merely attached (or by a merge), to
+    the record one of them was later split off (``split_from``): they stayed there, marked
+    (``unvouched_on`` it), and are the person's too when they name one of the person's
+    identifiers. Read before the erasure releases the identifiers."""
     found: dict[str, Order] = {}
     for each in records:
         source = (deps.customers.profile(each) or {}).get("split_from")
@@ -88,9 +88,18 @@ def stray_order_items(records: list[str], deps: Deps) -> list[Order]:
             except NotFound:
                 continue
             named = reached_at(order.contact.email, order.contact.phone)
-            if order.customer_unvouched and named & theirs:
+            if unvouched_on(order, holder) and named & theirs:
                 found.setdefault(order.order_id, order)
     return list(found.values())
+
+
+def unvouched_on(order: Order, record: str) -> bool:
+    """Whether ``order`` is on ``record`` without a proof there: only attached identifiers
+    brought it (``Order.customer_unvouched``), or a merge did (it was placed on a record
+    merged into this one since). A merge vouches for nothing it moves, so an identifier of
+    the merged record proven again takes its orders with it (probe 251: they stayed, and
+    their welcome coupon with them, which its prover then used a second time)."""
+    return order.customer_unvouched or order.customer_id not in (None, record)
 
 
 def hand_over_split_orders(split: str, deps: Deps) -> None:
@@ -168,7 +177,7 @@ def split_owner(order: Order, record: str, deps: Deps) -> str | None:
     """The record split off ``record`` that ``order`` (on ``record``) belongs to: only
     attached identifiers brought it there, and one of them was since proven there
     (``stray_order_items`` from the other side); None for ``record``'s own orders."""
-    if not order.customer_unvouched:
+    if not unvouched_on(order, record):
         return None
     named = reached_at(order.contact.email, order.contact.phone)
     for each in person_records(record, deps):  # a split off a record merged in since

@@ -1303,3 +1303,31 @@ def test_a_declined_order_through_an_attached_phone_is_paid_again_under_its_owne
     assert promotions.redemptions_free_again(held, deps)
     flows.place(deps, coupon="HOLA", customer={"phone": phone})
     assert not promotions.redemptions_free_again(held, deps)  # the owner used it since
+
+
+def test_an_email_merged_in_and_proven_again_takes_its_orders_and_its_welcome_coupon(
+    deps: Deps,
+) -> None:
+    # Probe 251: ops merged B into A; B proved her email again (a merge vouches for nothing
+    # it moves, so a record of her own split off). Her order stayed on A's record, out of
+    # her sight, and its welcome coupon stayed A's: B used it a second time, A was refused
+    # it without ever using it.
+    welcome = _welcome_coupon(deps)
+    a_email, b_email = _email("ana"), _email("berta")
+    a = flows.place(deps, customer={"email": a_email}).customer_id
+    hers = flows.projected(deps, flows.reserved(deps, coupon="HOLA", customer={"email": b_email}))
+    b = hers.customer_id
+    assert a is not None and b is not None and a != b
+    customer_records.merge_customers(a, b, "ops", "ops", deps)
+
+    proven = _prove(deps, b_email)
+    split = proven.resolution.customer_id
+    assert split not in (a, b)
+
+    listed, _, export = _seen_by(deps, split, by_token=True)
+    assert hers.order_id in listed and hers.order_id in export
+    assert hers.order_id not in _seen_by(deps, a, by_token=False)[0]
+    assert deps.store.redeemed_by(split, [welcome]) == {welcome}
+    with pytest.raises(CouponUsedUp):
+        flows.place(deps, coupon="HOLA", customer={"email": b_email})
+    flows.place(deps, coupon="HOLA", customer={"email": a_email})
