@@ -190,6 +190,13 @@ def execution_ended(
         written = mutate(deps, order_id, compensate, announce=False)
     except NotFound:
         return "no_such_order"
+    except Exception as error:
+        # The compensation itself failed (probe 249: a reservation gone from the stock
+        # item refused the release, and the order stayed RESERVED, its authorisation held,
+        # with nobody told). Told and shown as when the workflow's own compensation cannot
+        # finish; EventBridge's next delivery finds it shown.
+        _compensation_failed(order_id, execution_arn, ended, error, deps)
+        raise
     outcome, cancelled = written.result or ("", [])
     if written.change is None:
         if outcome != "superseded" and _shown_for_this_execution(written.order, execution_arn):
@@ -206,6 +213,37 @@ def execution_ended(
     if not settled:
         return f"{outcome}_money_owed"
     return outcome
+
+
+def _compensation_failed(
+    order_id: str, execution_arn: str, ended: str, error: Exception, deps: Deps
+) -> None:
+    """Ops' alert (once per execution), then the order's attention: the alert first, so
+    that an order that cannot be written is still listed."""
+    why = f"{type(error).__name__}: {error}"
+    alert_once(
+        f"compensation_failed:{execution_arn}",
+        f"order compensation failed {order_id}",
+        {
+            "kind": "compensation_failed",
+            "order_id": order_id,
+            "execution_arn": execution_arn,
+            "error": {"Error": type(error).__name__, "Cause": str(error)[:500]},
+        },
+        deps,
+    )
+    detail = f"{ended}; compensation could not finish ({why}); stock and money may be held"
+    at = deps.clock()
+
+    def mark(current: Order) -> Change[Ended] | Unchanged[Ended]:
+        if _shown_for_this_execution(current, execution_arn):
+            return Unchanged(("already_shown", []))
+        current.attention = Attention(
+            kind=AttentionKind.COMPENSATION_FAILED, detail=detail[:1000], at=at
+        )
+        return Change()
+
+    mutate(deps, order_id, mark, announce=False)
 
 
 def _alert_stopped(

@@ -16,7 +16,7 @@ import pytest
 from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
 from chalicelib.domain.alerts import AlertStatus
-from chalicelib.domain.errors import Conflict, PaymentDeclined
+from chalicelib.domain.errors import Conflict, OutOfStock, PaymentDeclined
 from chalicelib.domain.execution_names import ops_retry_name, payment_retry_name
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
@@ -440,3 +440,29 @@ def test_a_retry_of_an_order_at_rest_is_refused_naming_the_order(deps: Deps) -> 
         recovery.retry_execution(order.order_id, "ops:test", deps)
 
     assert refused.value.field == "order_id"
+
+
+def test_a_stop_whose_compensation_cannot_finish_alerts_ops_and_shows_on_the_order() -> None:
+    # Probe 249: the reservation was gone from the stock item when ops stopped the
+    # execution, so releasing it failed; the order stayed RESERVED with its authorisation
+    # held, and neither the alerts nor the order said anything.
+    deps, _, log = _with_alert_log()
+    order = flows.reserved(deps)
+    for level in deps.store.stock_levels("TSHIRT-BLK-M"):
+        deps.store.put_stock(level.model_copy(update={"reserved": 0}))
+
+    with pytest.raises(OutOfStock):
+        _ended(deps, order.order_id, "ABORTED")
+    again = recovery.execution_ended(
+        deps.workflow.execution_arn(order.order_id), order.order_id, "ABORTED", deps
+    )
+
+    assert again == "already_shown"
+    (listed,) = log.list(order.order_id, AlertStatus.OPEN, 10)
+    assert listed.kind == "compensation_failed"
+    assert listed.facts["error"]["Error"] == "OutOfStock"
+    shown = deps.store.get_order(order.order_id)
+    assert shown.status is OrderStatus.RESERVED
+    assert shown.attention is not None
+    assert shown.attention.kind is AttentionKind.COMPENSATION_FAILED
+    assert "ABORTED" in shown.attention.detail and "OutOfStock" in shown.attention.detail
