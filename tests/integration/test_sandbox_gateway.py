@@ -126,3 +126,12 @@ def test_a_lost_capture_reply_is_retried_without_capturing_twice(deps: Any) -> N
     ledger = deps.payments.statement(payment_id)
     assert ledger["captured"]["amount"] == "30.00"
     assert [op["type"] for op in ledger["operations"]] == ["authorize", "capture"]
+
+
+def test_an_operation_on_a_payment_the_gateway_does_not_know_is_refused(deps: Any) -> None:
+    # Probe 249: the ledger gone (an expired authorisation, at a real gateway), each void
+    # raised NotFound, which settlement neither counted nor alerted on.
+    unknown = f"pay_{uuid.uuid4().hex[:16]}"
+    for operate in (deps.payments.void, deps.payments.capture, deps.payments.refund):
+        with pytest.raises(PaymentRefused, match="knows no payment"):
+            operate(unknown, Money.of("4.95"), f"{unknown}:{operate.__name__}")
