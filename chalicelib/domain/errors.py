@@ -308,6 +308,14 @@ class UnservableLines(_EachField, Conflict):
         self.short = short or {}
 
 
+class SpreadTooThin(UnservableLines):
+    """Lines in stock, but at more (SKU, location) places than one order can reserve and
+    release in one transaction: a conflict of its own kind (``.../too-many-places``), not
+    a shortage (probe 249: it read ``.../out-of-stock``), refused up front as one."""
+
+    title = "Too many places"
+
+
 def _told_once(problems: list[tuple[str, str]]) -> str:
     """The problems' messages, each once: one refusal may name two fields (a quote for
     another channel names ``channel`` and ``quote_id``) and say it once."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.domain.availability import Demand, plan_for, short_lines, short_skus
 from chalicelib.domain.deferred import DeferredModel, Promise
-from chalicelib.domain.errors import NotFound, OutOfStock, UnservableLines
+from chalicelib.domain.errors import NotFound, OutOfStock, SpreadTooThin, UnservableLines
 from chalicelib.domain.fulfillments import FulfillmentType
 from chalicelib.domain.inventory import StockLevel, available_to_promise, plan_sourcing
 from chalicelib.domain.regions import destination
@@ -116,7 +116,7 @@ def refuse_too_split(demands: list[Demand], stock: dict[str, list[StockLevel]]) 
     except OutOfStock:
         return  # short after all: the workflow's rejection says so, as for any race
     if len(plan.allocations) > MAX_RESERVED_LINES:
-        raise UnservableLines(
+        raise SpreadTooThin(
             [
                 (
                     "lines",

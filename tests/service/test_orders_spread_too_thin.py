@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from chalicelib.deps import Deps
-from chalicelib.domain.errors import UnservableLines
+from chalicelib.domain.errors import SpreadTooThin, UnservableLines
 from chalicelib.domain.orders import OrderStatus
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import MAX_RESERVED_LINES
@@ -47,6 +47,7 @@ def test_an_order_whose_stock_takes_more_places_than_one_transaction_is_refused_
         flows.place(deps, lines=lines, customer={"email": email})
 
     assert refused.value.field == "lines"
+    assert isinstance(refused.value, SpreadTooThin) and refused.value.title == "Too many places"
     assert str(places) in refused.value.detail and str(MAX_RESERVED_LINES) in refused.value.detail
     for line in lines:
         assert all(level.reserved == 0 for level in deps.store.stock_levels(line["sku"]))
