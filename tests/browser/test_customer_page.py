@@ -603,3 +603,41 @@ def test_the_survey_s_heading_keeps_the_order_id_on_one_line_within_the_screen(
     assert_fits_the_phone(browser)
     legend = browser.find_element("css selector", "#survey fieldset legend")
     assert legend.text == "¿Qué tal fue? Del 1 (muy mal) al 5 (muy bien):"
+
+
+# Where the title's text holds the order id: the distinct line tops its characters sit on.
+ORDER_ID_LINES = """
+const [orderId] = arguments;
+const title = document.querySelector('h1');
+const text = [...title.childNodes].find(n => n.nodeType === 3 && n.data.includes(orderId));
+const range = document.createRange();
+const at = text.data.indexOf(orderId);
+range.setStart(text, at);
+range.setEnd(text, at + orderId.length);
+return [...new Set([...range.getClientRects()].map(r => Math.round(r.top)))];
+"""
+
+
+def test_an_emails_title_keeps_the_order_id_whole_on_a_phone(
+    phone: Any, shop: Shop, screenshots: Path, tmp_path: Path
+) -> None:
+    # Probe 251: at 390 pixels the confirmation's title read "Pedido
+    # ord_099d0d34293e4baed9 / 17 confirmado", the id cut in two.
+    body = order_body()
+    placed = shop.place_ok(body)
+    order_id = placed["order_id"]
+    (confirmation,) = [
+        m
+        for m in shop.wait_for_emails(body["customer"]["email"], [f"{order_id} confirmado"])
+        if str(m["Subject"]).endswith("confirmado")
+    ]
+    html = confirmation.get_body(("html",))
+    assert html is not None
+    page = tmp_path / "confirmation.html"
+    page.write_text(html.get_content(), encoding="utf-8")
+
+    phone.get(page.as_uri())
+
+    assert len(phone.execute_script(ORDER_ID_LINES, order_id)) == 1
+    assert_fits_the_phone(phone)
+    screenshot(phone, screenshots, "email-confirmation-es-390.png")
