@@ -14,7 +14,13 @@ from chalicelib.api.http import (
     require_order,
 )
 from chalicelib.api.models import OrderResponse, PlaceOrderResponse, ReturnResponse
-from chalicelib.domain.errors import CouponUsedUp, InvalidCoupon, NotFound, UnservableLines
+from chalicelib.domain.errors import (
+    CouponUsedUp,
+    InvalidCoupon,
+    NotFound,
+    QuotePriceTaken,
+    UnservableLines,
+)
 from chalicelib.domain.orders import Order
 from chalicelib.domain.request_digests import request_digest
 from chalicelib.domain.requests import (
@@ -56,12 +62,17 @@ def order_body(order: Order, call: Call) -> dict[str, Any]:
 # Refusals an Idempotency-Key answers again (API.md: the same key and body return the
 # first response and create nothing new): what refused them may change (stock or a
 # redemption given back, a coupon's window opening), and the key sent again then placed
-# an order (probe 191). Failures worth retrying (a 429, the gateway down) are not kept.
-KEPT_REFUSALS = (UnservableLines, CouponUsedUp, InvalidCoupon)
+# an order (probe 191; a quote's price given back by the order holding it, probe 250).
+# Failures worth retrying (a 429, the gateway down) are not kept.
+KEPT_REFUSALS = (UnservableLines, CouponUsedUp, InvalidCoupon, QuotePriceTaken)
 _REFUSED = "refused"
+# The kept refusals of one field, by name, and the field each names by default.
+_ONE_FIELD = {kind.__name__: kind for kind in (CouponUsedUp, InvalidCoupon, QuotePriceTaken)}
 
 
-def kept_refusal(refused: UnservableLines | CouponUsedUp | InvalidCoupon) -> dict[str, Any]:
+def kept_refusal(
+    refused: UnservableLines | CouponUsedUp | InvalidCoupon | QuotePriceTaken,
+) -> dict[str, Any]:
     """What the key's record keeps of a refusal, to raise it again."""
     return {
         _REFUSED: type(refused).__name__,
@@ -77,8 +88,10 @@ def refuse_again_if_refused(answer: dict[str, Any]) -> None:
     problems = [(str(field), str(message)) for field, message in answer["problems"]]
     if answer[_REFUSED] == UnservableLines.__name__:
         raise UnservableLines(problems)
-    kind = CouponUsedUp if answer[_REFUSED] == CouponUsedUp.__name__ else InvalidCoupon
-    raise kind(str(answer["detail"]), problems[0][0] if problems else "coupon")
+    kind = _ONE_FIELD.get(str(answer[_REFUSED]), InvalidCoupon)
+    if problems:
+        raise kind(str(answer["detail"]), problems[0][0])
+    raise kind(str(answer["detail"]))
 
 
 @endpoint(

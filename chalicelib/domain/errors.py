@@ -276,6 +276,14 @@ class PromotionUsedUp(Conflict):
         super().__init__(detail, field)
 
 
+class QuotePriceTaken(Conflict):
+    """A quote's promotional price is held by another live order placed on the quote: one
+    quote prices one order (probe 250), so a new quote is needed."""
+
+    def __init__(self, detail: str, field: str | None = "quote_id") -> None:
+        super().__init__(detail, field)
+
+
 class ActionNotAvailable(Conflict):
     """A customer's self-service action (cancel, return, pay again) that the order's state
     no longer, or not yet, allows."""

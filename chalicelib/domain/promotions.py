@@ -326,8 +326,9 @@ class CountedPromotion(DeferredModel):
 
 class Redemption(DeferredModel):
     """One promotion an order redeems: counted against ``max_redemptions`` while the order
-    is live (neither rejected nor cancelled), and for a once-per-customer promotion marked
-    against its customer for as long."""
+    is live (neither rejected nor cancelled), for a once-per-customer promotion marked
+    against its customer for as long, and for an order placed on a quote marked against
+    the quote (the quote's price of it is this order's alone while it is live)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -336,11 +337,17 @@ class Redemption(DeferredModel):
     customer_id: str | None = None
     # The coupon it came in with; None for an automatic promotion.
     code: str | None = None
+    # The quote the order was priced on: whose marker the order holds (probe 250: one
+    # quote bought any number of orders at a promotion's price, after ops ended it too).
+    quote_id: str | None = None
 
 
-def redemptions_of(chosen: Iterable[Promotion], customer_id: str | None) -> list[Redemption]:
-    """What an order priced with ``chosen`` redeems. A once-per-customer promotion needs
-    a known customer: ``InvalidCoupon`` naming ``coupon`` otherwise."""
+def redemptions_of(
+    chosen: Iterable[Promotion], customer_id: str | None, quote_id: str | None = None
+) -> list[Redemption]:
+    """What an order priced with ``chosen`` (on ``quote_id``, if on a quote) redeems. A
+    once-per-customer promotion needs a known customer: ``InvalidCoupon`` naming
+    ``coupon`` otherwise."""
     taken = []
     for promotion in chosen:
         if promotion.once_per_customer and customer_id is None:
@@ -352,6 +359,7 @@ def redemptions_of(chosen: Iterable[Promotion], customer_id: str | None) -> list
                 promotion_id=promotion.promotion_id,
                 customer_id=customer_id if promotion.once_per_customer else None,
                 code=promotion.code,
+                quote_id=quote_id,
             )
         )
     return taken

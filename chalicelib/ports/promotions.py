@@ -19,9 +19,11 @@ from chalicelib.domain.promotions import CountedPromotion, Promotion
 
 class Promotions(Protocol):
     """Promotions and their redemptions. An order's redemptions are taken by
-    ``create_order`` in the order's own transaction (a counter under ``max_redemptions``
-    and a once-per-customer marker, by condition) and given back by the ``save_order``
-    that makes it rejected or cancelled: ``CouponUsedUp`` when none is left."""
+    ``create_order`` in the order's own transaction (a counter under ``max_redemptions``,
+    a once-per-customer marker and, for an order on a quote, the quote's marker, by
+    condition) and given back by the ``save_order`` that makes it rejected or cancelled:
+    ``CouponUsedUp`` when none is left, ``QuotePriceTaken`` when another live order holds
+    the quote's."""
 
     def create_promotion(
         self, promotion: Promotion, once: str | None = None, replaces: str | None = None
@@ -60,6 +62,10 @@ class Promotions(Protocol):
 
     def redeeming_orders(self, promotion_id: str) -> list[str]:
         """The live orders holding a redemption of the promotion."""
+        ...
+
+    def quote_redeemed_by(self, promotion_id: str, quote_id: str) -> str | None:
+        """The live order the quote's price of the promotion went to, if any."""
         ...
 
 

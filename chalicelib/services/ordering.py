@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     NotFound,
     OrderCancelled,
     PromotionUsedUp,
+    QuotePriceTaken,
     UnknownReferences,
     UnservableLines,
 )
@@ -288,6 +289,10 @@ def place_order(
         return place_order(request, order_id, deps, client_id)
     except CouponUsedUp:
         raise  # 409 naming coupon: the last redemption went to another order
+    except QuotePriceTaken:
+        # 409 naming quote_id: another live order (another key) holds the quote's price
+        # (probe 250). Raised before ``Conflict``: the order is not this key's to answer.
+        raise
     except Conflict:
         # A concurrent request with the same key stored it first: answer with that one.
         return deps.store.get_order(order_id)

@@ -88,8 +88,9 @@ def promotion(promotion_id: str, deps: Deps) -> CountedPromotion:
 
 def end_promotion(promotion_id: str, deps: Deps) -> CountedPromotion:
     """Ops switch a promotion off now: it ends at this moment, unless it ended already
-    (repeating it answers the same). Orders placed on a quote that holds it keep their
-    quoted price; nothing redeemed is taken back. 404 naming ``promotion_id``."""
+    (repeating it answers the same). The order placed on a quote that holds it keeps its
+    quoted price (one live order per quote: probe 250); nothing redeemed is taken back.
+    404 naming ``promotion_id``."""
 
     def attempt() -> CountedPromotion:
         counted = deps.store.promotion(promotion_id)
@@ -179,9 +180,10 @@ def _canonical(customer_id: str, deps: Deps) -> str | None:
 
 def redemptions_for(pricing: OrderPricing, customer_id: str | None, deps: Deps) -> list[Redemption]:
     """What an order priced this way redeems (its customer marked for once-per-customer
-    promotions; ``InvalidCoupon`` naming ``coupon`` when such a one has no customer)."""
+    promotions, its quote for an order priced on one; ``InvalidCoupon`` naming ``coupon``
+    when a once-per-customer one has no customer)."""
     chosen = [deps.store.promotion(p.promotion_id).promotion for p in pricing.promotions]
-    taken = redemptions_of(chosen, customer_id)
+    taken = redemptions_of(chosen, customer_id, pricing.quote_id)
     _refuse_if_redeemed_under_a_merged_record(taken, customer_id, deps)
     return taken
 
@@ -189,11 +191,17 @@ def redemptions_for(pricing: OrderPricing, customer_id: str | None, deps: Deps) 
 def redemptions_free_again(pricing: OrderPricing | None, deps: Deps) -> bool:
     """Whether an order that gave its redemptions back (a declined card) could take them
     again now: none used up by other orders, no once-per-customer one used since by its
-    customer under any of their records (``exhaustion``, as pricing asks). Read, never
-    held: the write taking them is the check that counts (a probe: the tracking page
-    offered paying again that was refused)."""
+    customer under any of their records (``exhaustion``, as pricing asks), its quote's
+    price not given to another order on the quote. Read, never held: the write taking
+    them is the check that counts (a probe: the tracking page offered paying again that
+    was refused)."""
     if pricing is None or pricing.redemptions_held or not pricing.redemptions:
         return True
+    if any(
+        t.quote_id is not None and deps.store.quote_redeemed_by(t.promotion_id, t.quote_id)
+        for t in pricing.redemptions
+    ):
+        return False
     counted = [deps.store.promotion(taken.promotion_id) for taken in pricing.redemptions]
     # The record the once-per-customer ones were marked under (one customer per order).
     owner = next((t.customer_id for t in pricing.redemptions if t.customer_id), None)

@@ -23,6 +23,7 @@ from chalicelib.domain.errors import (
     ActionNotAvailable,
     CouponUsedUp,
     PromotionUsedUp,
+    QuotePriceTaken,
     UnservableLines,
 )
 from chalicelib.domain.execution_names import payment_retry_name
@@ -244,10 +245,11 @@ def pay_again(order_id: str, payment_token: str, deps: Deps) -> Order:
         # As for an order refused at placement: told when what was missing is back.
         subscribe_order_shortage(deps.store.get_order(order_id), refused.short, deps)
         raise
-    except (PromotionUsedUp, CouponUsedUp) as exc:
-        # Its coupon or automatic promotion went to other orders since the decline: named
-        # as what the customer sent (probes read ``quote_id`` for an order that had no
-        # quote, and ``coupon`` for a request that has none).
+    except (PromotionUsedUp, CouponUsedUp, QuotePriceTaken) as exc:
+        # Its coupon or automatic promotion went to other orders since the decline (or its
+        # quote's price to another order on the quote): named as what the customer sent
+        # (probes read ``quote_id`` for an order that had no quote, and ``coupon`` for a
+        # request that has none).
         raise ActionNotAvailable(
             f"order {order_id} cannot be paid again at its price: {exc.detail}",
             field="payment",

@@ -525,3 +525,67 @@ def test_one_sku_shipped_from_a_store_and_collected_there_is_quoted_and_served_a
         if level["location_id"] == "ST-MADRID"
     ]
     assert (madrid["on_hand"], madrid["reserved"]) == (2, 1)
+
+
+@pytest.mark.parametrize("coded", [True, False], ids=["coupon", "automatic"])
+def test_one_quote_prices_one_live_order_even_after_ops_end_its_promotion(
+    client: Any, deps: Any, settings: Any, coded: bool
+) -> None:
+    """Probe 250: once ops ended the promotion, the quote still bought order after order
+    at its price (new keys, other customers), and its redemptions went on rising."""
+    # Picking long enough that the first order is still cancellable when it is cancelled
+    # (a full run: it had shipped by then). Handling time is divided by the time scale.
+    settings.handling_seconds = int(60 * settings.time_scale)
+    sku = fresh_sku(deps, {"WH-GETAFE": 20}, price="149.00")
+    code = f"MX{uuid.uuid4().hex[:8].upper()}" if coded else None
+    # The automatic one asks for a basket bigger than other tests' (nine coats), so that
+    # it applies to this test's alone while it runs.
+    quantity = 1 if coded else 9
+    terms: dict[str, Any] = {"name": "Noventa", "kind": "percent", "value": "90"}
+    if code is not None:
+        terms["code"] = code
+    else:
+        terms["min_subtotal"] = "1341.00"
+    created = client.http.post("/promotions", headers=OPS | JSON, body=json.dumps(terms))
+    assert created.status_code == 201, created.body
+    promotion_id = created.json_body["promotion_id"]
+    extra = {"coupon": code} if code is not None else {}
+    quote_body = _body([_ship(sku, quantity)], shipping_address=_address("28001"), **extra)
+    quote = _quote(client, quote_body).json_body
+    if coded:
+        assert quote["total"]["amount"] == "19.85"
+    [applied] = quote["promotions"]
+    assert applied["promotion_id"] == promotion_id
+    first_body = _order_on(quote_body, quote_id=quote["quote_id"], **extra)
+    first, first_key = post_order(client, first_body)
+    assert first.status_code == 202, first.body
+    ended = client.http.post(f"/promotions/{promotion_id}/end", headers=OPS)
+    assert ended.status_code == 200, ended.body
+
+    refused_keys = []
+    for email in (first_body["customer"]["email"], f"other-{uuid.uuid4().hex[:8]}@example.com"):
+        body = first_body | {"customer": first_body["customer"] | {"email": email}}
+        response, key = post_order(client, body)
+        problem = assert_problem(response, 409, "quote_id")
+        assert problem["detail"] == (
+            f"quote {quote['quote_id']}'s price was already given to another order; "
+            "ask for a new quote"
+        )
+        assert_not_stored(deps, STOREFRONT, key)
+        refused_keys.append((body, key))
+    again, _ = post_order(client, first_body, key=first_key)  # the first key: the first order
+    assert again.status_code == 202, again.body
+    assert again.json_body["order_id"] == first.json_body["order_id"]
+    assert again.json_body["total"] == quote["total"]
+    promotion = client.http.get(f"/promotions/{promotion_id}", headers=OPS).json_body
+    assert promotion["redemptions"] == 1
+
+    cancel = f"/orders/{first.json_body['order_id']}/cancel"
+    cancelled = client.http.post(cancel, headers=STOREFRONT | JSON, body="{}")
+    assert cancelled.status_code == 200, cancelled.body
+    # A refused key sent again answers its refusal; a new order on the quote is placed.
+    body, key = refused_keys[0]
+    assert_problem(post_order(client, body, key=key)[0], 409, "quote_id")
+    assert place_order(client, first_body)["total"] == quote["total"]
+    promotion = client.http.get(f"/promotions/{promotion_id}", headers=OPS).json_body
+    assert promotion["redemptions"] == 1

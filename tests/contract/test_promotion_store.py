@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.customer_actions import reopen_for_payment
 from chalicelib.domain.errors import (
     ConcurrentModification,
     Conflict,
     CouponUsedUp,
     NotFound,
     PromotionUsedUp,
+    QuotePriceTaken,
 )
 from chalicelib.domain.inventory import StockChange
 from chalicelib.domain.order_pricing import OrderPricing
@@ -363,3 +365,67 @@ def test_an_order_reserved_in_as_many_places_as_fit_is_cancelled_with_its_two_re
     assert all(store.stock_levels(sku)[0].reserved == 0 for sku, _ in places)
     assert store.promotion(coupon.promotion_id).redemptions == 0
     assert store.redeemed_by(customer, [coupon.promotion_id, automatic.promotion_id]) == set()
+
+
+@pytest.mark.parametrize("code", [None, "QUOTED"])
+def test_a_quotes_price_goes_to_one_live_order_and_its_end_gives_it_back(
+    store: Any, code: str | None
+) -> None:
+    # Probe 250: one quote bought any number of orders at an uncapped promotion's price.
+    if code is not None:
+        code = new_id(code).upper().replace("_", "")
+    uncapped = _promotion(code=code)
+    store.create_promotion(uncapped)
+    quote_id = new_id("qt")
+    taken = Redemption(promotion_id=uncapped.promotion_id, code=code, quote_id=quote_id)
+    first = _redeeming(taken)
+    store.create_order(first)
+    assert store.quote_redeemed_by(uncapped.promotion_id, quote_id) == first.order_id
+
+    second = _redeeming(taken)
+    with pytest.raises(QuotePriceTaken) as refused:
+        store.create_order(second)
+    assert refused.value.field == "quote_id"
+    assert quote_id in refused.value.detail
+    with pytest.raises(NotFound):
+        store.get_order(second.order_id)
+    assert store.promotion(uncapped.promotion_id).redemptions == 1
+    # Another quote's order, and an order without a quote, are not held back by it.
+    other = Redemption(promotion_id=uncapped.promotion_id, code=code, quote_id=new_id("qt"))
+    store.create_order(_redeeming(other))
+    store.create_order(_redeeming(Redemption(promotion_id=uncapped.promotion_id, code=code)))
+    assert store.promotion(uncapped.promotion_id).redemptions == 3
+
+    current = store.get_order(first.order_id)
+    entry = current.cancel(NOW, StatusReason.CUSTOMER_REQUEST, "on request")
+    store.save_order(current, entry)
+    assert store.quote_redeemed_by(uncapped.promotion_id, quote_id) is None
+    third = _redeeming(taken)
+    store.create_order(third)  # the quote's price is free for the next order
+    assert store.quote_redeemed_by(uncapped.promotion_id, quote_id) == third.order_id
+    assert store.promotion(uncapped.promotion_id).redemptions == 3
+
+
+def test_a_declined_order_on_a_quote_taken_again_is_refused_once_another_holds_the_quote(
+    store: Any,
+) -> None:
+    automatic = _promotion()
+    store.create_promotion(automatic)
+    quote_id = new_id("qt")
+    taken = Redemption(promotion_id=automatic.promotion_id, quote_id=quote_id)
+    declined = _redeeming(taken)
+    store.create_order(declined)
+    current = store.get_order(declined.order_id)
+    current.reject(StatusReason.PAYMENT_DECLINED, NOW, "declined")
+    store.save_order(current)
+    assert store.quote_redeemed_by(automatic.promotion_id, quote_id) is None
+    retried = _redeeming(taken)
+    store.create_order(retried)
+
+    again = store.get_order(declined.order_id)
+    entry = reopen_for_payment(again, "tok_visa", NOW)  # live again: it takes them again
+    with pytest.raises(QuotePriceTaken):
+        store.save_order(again, entry)
+    assert store.get_order(declined.order_id).status is OrderStatus.REJECTED
+    assert store.quote_redeemed_by(automatic.promotion_id, quote_id) == retried.order_id
+    assert store.promotion(automatic.promotion_id).redemptions == 1

@@ -54,6 +54,8 @@ class Memory:
     redemption_counts: dict[str, int] = field(default_factory=dict)
     redeemed: dict[tuple[str, str], str | None] = field(default_factory=dict)
     holders: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (promotion id, quote id) -> the live order the quote's price of it went to.
+    quote_holders: dict[tuple[str, str], str] = field(default_factory=dict)
     # Campaign counters by name, and the events applied to them.
     campaigns: dict[str, CampaignCounters] = field(default_factory=dict)
     campaign_events: set[str] = field(default_factory=set)

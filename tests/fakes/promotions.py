@@ -1,7 +1,7 @@
 """In-memory ``Promotions``, and the redemptions the fake order store takes and gives back
 with an order's writes: the same conditions as the table's (a counter under
-``max_redemptions``, one redemption per once-per-customer customer), checked before
-anything is written."""
+``max_redemptions``, one redemption per once-per-customer customer, one live order per
+quote), checked before anything is written."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     CouponUsedUp,
     NotFound,
     PromotionUsedUp,
+    QuotePriceTaken,
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -50,11 +51,18 @@ def apply_redemptions(memory: Memory, order: Order) -> None:
                 _refuse(taken.code, taken.promotion_id, "used up")
             if taken.customer_id and (taken.promotion_id, taken.customer_id) in memory.holders:
                 _refuse(taken.code, taken.promotion_id, "used")
+            if taken.quote_id and (taken.promotion_id, taken.quote_id) in memory.quote_holders:
+                raise QuotePriceTaken(
+                    f"quote {taken.quote_id}'s price was already given to another order; "
+                    "ask for a new quote"
+                )
         for taken in pricing.redemptions:
             counts[taken.promotion_id] = counts.get(taken.promotion_id, 0) + 1
             memory.redeemed[(taken.promotion_id, order.order_id)] = taken.customer_id
             if taken.customer_id:
                 memory.holders[(taken.promotion_id, taken.customer_id)] = order.order_id
+            if taken.quote_id:
+                memory.quote_holders[(taken.promotion_id, taken.quote_id)] = order.order_id
     else:
         for taken in pricing.redemptions:
             if (taken.promotion_id, order.order_id) not in memory.redeemed:
@@ -64,6 +72,9 @@ def apply_redemptions(memory: Memory, order: Order) -> None:
             del memory.redeemed[(taken.promotion_id, order.order_id)]
             if taken.customer_id:
                 memory.holders.pop((taken.promotion_id, taken.customer_id), None)
+            quoted = (taken.promotion_id, taken.quote_id) if taken.quote_id else None
+            if quoted is not None and memory.quote_holders.get(quoted) == order.order_id:
+                del memory.quote_holders[quoted]
     pricing.redemptions_held = live
 
 
@@ -151,6 +162,9 @@ class FakePromotions:
 
     def redeemed_by(self, customer_id: str, promotion_ids: list[str]) -> set[str]:
         return {p for p in promotion_ids if (p, customer_id) in self._m.holders}
+
+    def quote_redeemed_by(self, promotion_id: str, quote_id: str) -> str | None:
+        return self._m.quote_holders.get((promotion_id, quote_id))
 
     def redeeming_orders(self, promotion_id: str) -> list[str]:
         return sorted(order for (p, order) in self._m.redeemed if p == promotion_id)

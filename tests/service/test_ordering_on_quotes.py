@@ -12,10 +12,19 @@ import pytest
 
 from chalicelib.deps import Deps
 from chalicelib.domain.catalog import LocationType
-from chalicelib.domain.errors import Conflict, InvalidCoupon, NotFound, OrquestaError
+from chalicelib.domain.customer_actions import CustomerAction, PayWithdrawn
+from chalicelib.domain.errors import (
+    ActionNotAvailable,
+    Conflict,
+    InvalidCoupon,
+    NotFound,
+    OrquestaError,
+    QuotePriceTaken,
+)
+from chalicelib.domain.promotions import PromotionTerms
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
-from chalicelib.services import ordering, quoting, settlement
+from chalicelib.services import ordering, promotions, quoting, self_service, settlement
 from tests.fakes import Clock
 from tests.service import flows
 from tests.support.builders import stock as stock_level
@@ -182,3 +191,94 @@ def test_a_quote_run_again_under_its_key_is_the_quote_first_kept(deps: Deps) -> 
 
     assert again == first == deps.store.get_quote(first.quote_id)
     assert other.quote_id != first.quote_id and other.created_at > first.created_at
+
+
+_COAT = [{"sku": "COAT-WOOL", "quantity": 1, "fulfillment": "ship"}]
+_MADRID = {
+    "name": "Ana",
+    "line1": "Calle Mayor 1",
+    "city": "Madrid",
+    "postal_code": "28001",
+    "country": "ES",
+}
+
+
+def _on_quote(deps: Deps, order_id: str, **overrides: Any) -> Any:
+    request = PlaceOrderRequest.model_validate(
+        flows.body(lines=_COAT, shipping_address=_MADRID, **overrides)
+    )
+    return ordering.place_order(request, order_id, deps, "demo-shop")
+
+
+@pytest.mark.parametrize("code", ["MX90", None])
+def test_a_quotes_promotion_prices_one_live_order_after_ops_end_it(
+    deps: Deps, code: str | None
+) -> None:
+    # Probe 250: three orders on one quote (new keys, other customers) all got 90 % off
+    # after ops ended the promotion, its redemptions going up with each.
+    terms = PromotionTerms(name="Noventa", code=code, kind="percent", value=Decimal("90"))
+    created = promotions.create_promotion(terms, deps)
+    promotion_id = created.promotion.promotion_id
+    quote = _quote(deps, lines=_COAT, shipping_address=_MADRID, coupon=code)
+    assert quote.breakdown.total == Decimal("19.85")
+    first = _on_quote(deps, "ord_first", quote_id=quote.quote_id, coupon=code)
+    assert first.total.amount == Decimal("19.85")
+    promotions.end_promotion(promotion_id, deps)
+
+    for customer in (None, {"email": "someone-else@example.com"}):
+        extra = {"customer": customer} if customer else {}
+        refused = _refused(
+            deps,
+            QuotePriceTaken,
+            lines=_COAT,
+            shipping_address=_MADRID,
+            quote_id=quote.quote_id,
+            coupon=code,
+            **extra,
+        )
+        assert refused.field == "quote_id"
+        assert refused.detail == (
+            f"quote {quote.quote_id}'s price was already given to another order; "
+            "ask for a new quote"
+        )
+    assert promotions.promotion(promotion_id, deps).redemptions == 1
+    # The first order's key sent again answers the first order.
+    again = _on_quote(deps, "ord_first", quote_id=quote.quote_id, coupon=code)
+    assert again.order_id == "ord_first" and again.total.amount == Decimal("19.85")
+
+    ordering.cancel_order("ord_first", deps)  # gives the quote's price back
+    assert promotions.promotion(promotion_id, deps).redemptions == 0
+    retried = _on_quote(deps, "ord_retried", quote_id=quote.quote_id, coupon=code)
+    assert retried.total.amount == Decimal("19.85")
+    assert promotions.promotion(promotion_id, deps).redemptions == 1
+    _refused(
+        deps,
+        QuotePriceTaken,
+        lines=_COAT,
+        shipping_address=_MADRID,
+        quote_id=quote.quote_id,
+        coupon=code,
+    )
+
+
+def test_a_declined_order_frees_its_quote_and_cannot_be_paid_again_once_another_took_it(
+    deps: Deps,
+) -> None:
+    promotions.create_promotion(
+        PromotionTerms(name="Cinco", kind="amount", value=Decimal("5.00")), deps
+    )
+    quote = _quote(deps, lines=_COAT, shipping_address=_MADRID)
+    declined = flows.declined(deps, lines=_COAT, shipping_address=_MADRID, quote_id=quote.quote_id)
+    assert declined.status.value == "REJECTED"
+    assert CustomerAction.PAY in self_service.actions_now(declined, deps).actions
+
+    retried = _on_quote(deps, "ord_new_card", quote_id=quote.quote_id)
+    assert retried.total.amount == quote.breakdown.total
+
+    now = self_service.actions_now(declined, deps)
+    assert CustomerAction.PAY not in now.actions
+    assert now.pay_withdrawn is PayWithdrawn.PRICE_GONE
+    with pytest.raises(ActionNotAvailable, match="ask for a new quote") as refused:
+        self_service.pay_again(declined.order_id, "tok_visa", deps)
+    assert refused.value.field == "payment"
+    assert deps.store.get_order(declined.order_id).status.value == "REJECTED"

@@ -471,6 +471,11 @@ def customer_redemption(promotion_id: str, customer_id: str) -> Key:
     return promotion(promotion_id, f"CUSTOMER#{customer_id}")
 
 
+def quote_redemption(promotion_id: str, quote_id: str) -> Key:
+    """The one live order a quote's price of a promotion is given to."""
+    return promotion(promotion_id, f"QUOTE#{quote_id}")
+
+
 def promotion_copy(promotion_id: str, automatic: bool = False, ends_at: str | None = None) -> Key:
     """A promotion's copy in the listing of all, or of those without a code (by end)."""
     if automatic:

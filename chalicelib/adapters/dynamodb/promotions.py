@@ -7,6 +7,9 @@ Items (keys from ``keys.py``):
   by the order's creation, deleted by the write that rejects or cancels it.
 - customer's redemption ``PROMOTION#<id>`` / ``CUSTOMER#<customer id>``: for
   once-per-customer promotions, the order holding the customer's one redemption.
+- quote's redemption ``PROMOTION#<id>`` / ``QUOTE#<quote id>``: the live order a quote's
+  price of the promotion went to (one quote prices one live order, even after ops end
+  the promotion: probe 250). Orders placed without a quote write none.
 - listing ``PROMOTIONS`` / ``<promotion id>``: a copy of every promotion's terms (ids sort
   by creation): ``GET /promotions`` is one query.
 - automatic listing ``PROMOTIONS#AUTOMATIC`` / ``<ends_at or 9999>#<id>``: a copy of each
@@ -21,12 +24,14 @@ Items (keys from ``keys.py``):
 
 A redemption is taken in the order's own transaction: ``ADD redemptions 1`` on the
 promotion under ``redemptions < max_redemptions``, the order's redemption item and, once
-per customer, the customer's item under ``attribute_not_exists``. Whatever the
-concurrency the counter never passes the limit, and a failed order write takes nothing.
-It is given back by the order write that rejects or cancels the order (the redemption item
-deleted under ``attribute_exists``, the counter decremented): the order's version makes
-that write happen once. The listings' copies hold no counter; the terms change only when
-ops end a promotion early, and the copies change in the same transaction.
+per customer, the customer's item under ``attribute_not_exists``, and likewise the
+quote's item for an order placed on a quote. Whatever the concurrency the counter never
+passes the limit, and a failed order write takes nothing. It is given back by the order
+write that rejects or cancels the order (the redemption item deleted under
+``attribute_exists``, the counter decremented, the customer's and quote's items deleted
+while they are this order's): the order's version makes that write happen once. The
+listings' copies hold no counter; the terms change only when ops end a promotion early,
+and the copies change in the same transaction.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from chalicelib.domain.errors import (
     CouponUsedUp,
     NotFound,
     PromotionUsedUp,
+    QuotePriceTaken,
 )
 from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
@@ -76,9 +82,17 @@ class RedemptionWrites:
 
     def raise_if_refused(self, exc: TransactionCancelled) -> None:
         """``CouponUsedUp`` (naming ``coupon``) or ``PromotionUsedUp`` when a redemption's
-        condition is what failed."""
+        condition is what failed; ``QuotePriceTaken`` (naming ``quote_id``) when it is the
+        quote's marker, held by another order placed on the quote."""
         for key, taken in self.guarded:
             if exc.failed_on(key):
+                if taken.quote_id is not None and key == keys.quote_redemption(
+                    taken.promotion_id, taken.quote_id
+                ):
+                    raise QuotePriceTaken(
+                        f"quote {taken.quote_id}'s price was already given to another "
+                        "order; ask for a new quote"
+                    ) from exc
                 what = "used up" if key == keys.promotion(taken.promotion_id) else "used"
                 if taken.code is None:
                     raise PromotionUsedUp(
@@ -136,6 +150,9 @@ def redemption_writes(table: Table, order: Order) -> RedemptionWrites:
             if taken.customer_id
             else None
         )
+        quoted = (
+            keys.quote_redemption(taken.promotion_id, taken.quote_id) if taken.quote_id else None
+        )
         if live:
             found.writes.append(
                 table.update(counter, "ADD redemptions :one", _UNDER_LIMIT, {":one": 1})
@@ -148,6 +165,11 @@ def redemption_writes(table: Table, order: Order) -> RedemptionWrites:
                     table.put(mine | {"order_id": order.order_id}, "attribute_not_exists(pk)")
                 )
                 found.guarded.append((mine, taken))
+            if quoted is not None:
+                found.writes.append(
+                    table.put(quoted | {"order_id": order.order_id}, "attribute_not_exists(pk)")
+                )
+                found.guarded.append((quoted, taken))
             continue
         # Given back once: the redemption item goes with the decrement, under a condition,
         # so that no sequence of writes can decrement twice for one order.
@@ -155,6 +177,10 @@ def redemption_writes(table: Table, order: Order) -> RedemptionWrites:
         found.writes.append(table.delete(record, "attribute_exists(pk)"))
         if mine is not None:
             found.writes.append(table.delete(mine, "order_id = :order", {":order": order.order_id}))
+        if quoted is not None:
+            found.writes.append(
+                table.delete(quoted, "order_id = :order", {":order": order.order_id})
+            )
     return found
 
 
@@ -284,6 +310,11 @@ class PromotionRepository:
             for promotion_id in promotion_ids
             if self._table.get(keys.customer_redemption(promotion_id, customer_id)) is not None
         }
+
+    def quote_redeemed_by(self, promotion_id: str, quote_id: str) -> str | None:
+        """The quote's marker: one read."""
+        item = self._table.get(keys.quote_redemption(promotion_id, quote_id))
+        return str(item["order_id"]) if item is not None else None
 
     def redeeming_orders(self, promotion_id: str) -> list[str]:
         """The promotion's redemption items."""
