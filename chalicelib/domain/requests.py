@@ -49,10 +49,11 @@ MAX_QUANTITY = 999
 # so do their release when it is cancelled, rejected or compensated, with what that write
 # carries besides: the order's two items, the removal of its listing among orders owing
 # money, and the give-back of its two redemptions (a coupon and an automatic promotion),
-# three items each (probe 245: 96 places and a welcome coupon made a cancel 500, and an
-# erasure's compensation fail, the stock and the authorisation held).
+# four items each: the redemption, the counter, the customer's marker and the quote's
+# (probe 245: 96 places and a welcome coupon made a cancel 500, and an erasure's
+# compensation fail, the stock and the authorisation held).
 MAX_TRANSACTION_ITEMS = 100
-RELEASE_OVERHEAD = 2 + 1 + 2 * 3
+RELEASE_OVERHEAD = 2 + 1 + 2 * 4
 MAX_RESERVED_LINES = MAX_TRANSACTION_ITEMS - RELEASE_OVERHEAD
 
 

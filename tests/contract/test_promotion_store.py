@@ -343,9 +343,16 @@ def test_an_order_reserved_in_as_many_places_as_fit_is_cancelled_with_its_two_re
     store.create_promotion(coupon)
     store.create_promotion(automatic)
     customer = new_id("cus")
+    # On a quote too: each redemption gives back its quote's marker besides (4 items).
+    quote_id = new_id("qt")
     placed = _redeeming(
-        Redemption(promotion_id=coupon.promotion_id, customer_id=customer, code=coupon.code),
-        Redemption(promotion_id=automatic.promotion_id, customer_id=customer),
+        Redemption(
+            promotion_id=coupon.promotion_id,
+            customer_id=customer,
+            code=coupon.code,
+            quote_id=quote_id,
+        ),
+        Redemption(promotion_id=automatic.promotion_id, customer_id=customer, quote_id=quote_id),
         customer_id=customer,
     )
     store.create_order(placed)
@@ -365,6 +372,7 @@ def test_an_order_reserved_in_as_many_places_as_fit_is_cancelled_with_its_two_re
     assert all(store.stock_levels(sku)[0].reserved == 0 for sku, _ in places)
     assert store.promotion(coupon.promotion_id).redemptions == 0
     assert store.redeemed_by(customer, [coupon.promotion_id, automatic.promotion_id]) == set()
+    assert store.quote_redeemed_by(coupon.promotion_id, quote_id) is None
 
 
 @pytest.mark.parametrize("code", [None, "QUOTED"])
