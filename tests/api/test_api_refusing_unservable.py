@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.domain.requests import MAX_RESERVED_LINES
 from tests.support import (
     JSON,
     OPS,
@@ -87,3 +88,24 @@ def test_a_refusal_sent_again_under_its_key_once_stock_is_back_is_refused_again(
     # A new key is a new request: the units are there now.
     placed, _ = post_order(client, body)
     assert placed.status_code == 202, placed.body
+
+
+def test_lines_spread_over_too_many_places_are_409_too_many_places_and_so_is_the_replay(
+    client: Any, deps: Any
+) -> None:
+    # Probe 255: the order's refusal, kept under its Idempotency-Key and answered from
+    # there, came back as a 422 (only the shortage's class was known by name).
+    lines = [
+        {"sku": fresh_sku(deps, {"WH-GETAFE": 1, "ST-MADRID": 1}), "quantity": 2}
+        | {"fulfillment": "ship"}
+        for _ in range(MAX_RESERVED_LINES // 2 + 1)
+    ]
+    body = order_body(lines=lines)
+
+    response, key = post_order(client, body)
+    again, _ = post_order(client, body, key=key)
+
+    for answer in (response, again):
+        problem = assert_problem(answer, 409, "lines")
+        assert problem["type"].endswith("/too-many-places"), problem
+    assert_not_stored(deps, STOREFRONT, key, body["customer"]["email"])
