@@ -84,7 +84,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_out_of_stock": "Ya no se puede pagar este pedido: algún artículo se ha agotado "
         "desde entonces. Puedes hacer un pedido nuevo.",
         "pay_price_gone": "Ya no se puede pagar este pedido a su precio: su cupón o su "
-        "promoción se ha agotado desde entonces. Puedes hacer un pedido nuevo.",
+        "promoción ya no está disponible para él (se agotó, o ese precio se dio a otro "
+        "pedido). Puedes hacer un pedido nuevo.",
         "pay_tries_used": "Ya no se puede pagar este pedido: se han rechazado varias "
         "tarjetas más. Puedes hacer un pedido nuevo.",
         "tickets_paused": "{written_enough} Podrás escribirnos de nuevo a partir del",
@@ -143,7 +144,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "pay_out_of_stock": "This order can no longer be paid: an item has sold out since. "
         "You can place a new order.",
         "pay_price_gone": "This order can no longer be paid at its price: its coupon or "
-        "promotion has been used up since. You can place a new order.",
+        "promotion is no longer available to it (used up, or that price was given to another "
+        "order). You can place a new order.",
         "pay_tries_used": "This order can no longer be paid: several more cards were "
         "declined. You can place a new order.",
         "tickets_paused": "{written_enough} You can write again from",

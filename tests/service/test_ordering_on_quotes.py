@@ -24,6 +24,8 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.promotions import PromotionTerms
 from chalicelib.domain.quote_requests import QuoteRequest
 from chalicelib.domain.requests import PlaceOrderRequest
+from chalicelib.presentation.tracking_page import TEXT
+from chalicelib.presentation.wording import Language
 from chalicelib.services import ordering, promotions, quoting, self_service, settlement
 from tests.fakes import Clock
 from tests.service import flows
@@ -278,6 +280,10 @@ def test_a_declined_order_frees_its_quote_and_cannot_be_paid_again_once_another_
     now = self_service.actions_now(declined, deps)
     assert CustomerAction.PAY not in now.actions
     assert now.pay_withdrawn is PayWithdrawn.PRICE_GONE
+    # The page says the price went to another order, not that the coupon ran out (probe
+    # 255: an uncapped promotion read "used up").
+    for language, other_order in ((Language.ES, "otro pedido"), (Language.EN, "another order")):
+        assert other_order in TEXT[language][f"pay_{now.pay_withdrawn.value}"]
     with pytest.raises(ActionNotAvailable, match="ask for a new quote") as refused:
         self_service.pay_again(declined.order_id, "tok_visa", deps)
     assert refused.value.field == "payment"
