@@ -373,17 +373,20 @@ def _apply(carrier: str, event: CarrierEventRequest, deps: Deps) -> dict[str, An
         # The customer has the goods and the refund: a person settles it with them.
         deps.events.alert_ops(f"lost parcel delivered {order_id}", outcome.found_after_loss)
     if event.type == "exception" and not _overtaken(order, carrier, event):
-        _open_exception_ticket(order, carrier, event, occurred_at, deps)
-        deps.events.alert_ops(
-            f"carrier exception {event.tracking_number}",
-            {
-                "kind": "carrier_exception",
-                "order_id": order_id,
-                "carrier": carrier,
-                **event.model_dump(),
-            },
-        )
-        _settled_if_delivered_meanwhile(order_id, carrier, event, deps)
+        subject = f"carrier exception {event.tracking_number}"
+        facts = {"kind": "carrier_exception", "order_id": order_id, "carrier": carrier}
+        facts |= event.model_dump()
+        parcel = order.fulfillment_by_tracking(carrier, event.tracking_number)
+        if parcel.status is FulfillmentStatus.SHIPPED:
+            # Out: each problem is told, and the delivery or the loss resolves them.
+            _open_exception_ticket(order, carrier, event, occurred_at, deps)
+            deps.events.alert_ops(subject, facts)
+            _settled_if_delivered_meanwhile(order_id, carrier, event, deps)
+        else:
+            # Delivered or lost already: news for a person, told once per parcel, as
+            # nothing will resolve it (probe 254: 260 exceptions, 260 open alerts).
+            marker = f"exception-after-the-end:{carrier}:{event.tracking_number}"
+            alert_once(marker, subject, facts, deps)
     if outcome.token:
         deps.workflow.resume(outcome.token, {"event": event.type, "event_id": event.event_id})
     return {"event_id": event.event_id, "status": "applied", "order_status": order.status.value}

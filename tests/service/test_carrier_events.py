@@ -610,3 +610,28 @@ def test_an_old_scan_sent_again_after_later_ones_pushed_it_out_is_a_duplicate(
     assert (again["status"], scan_again["status"]) == ("duplicate", "duplicate")
     after = deps.store.get_order(order_id).fulfillments[0].shipment
     assert after is not None and after.events == before.events
+
+
+def test_problems_a_carrier_reports_after_the_delivery_alert_ops_once_per_parcel(
+    deps: Deps,
+) -> None:
+    # Probe 254: 260 exceptions sent after a delivery opened 260 alerts, which nothing
+    # resolves (the parcel is out no more): "Needs attention" read 100+.
+    order_id, carrier, tracking = _tracking(deps)
+    flows.carrier_event(deps, carrier, tracking)
+    for n in range(3):
+        deps.clock.advance(seconds=5)  # type: ignore[attr-defined]
+        answer = flows.carrier_event(
+            deps,
+            carrier,
+            tracking,
+            event_id=f"evt_after_{n}",
+            type="exception",
+            occurred_at=deps.clock().isoformat(),
+        )
+        assert answer["status"] == "applied"
+
+    assert isinstance(deps.events, RecordingEvents)
+    told = [m for _, m in deps.events.alerts if m.get("kind") == "carrier_exception"]
+    assert len(told) == 1 and told[0]["event_id"] == "evt_after_0"
+    assert deps.store.get_order(order_id).status is OrderStatus.DELIVERED
