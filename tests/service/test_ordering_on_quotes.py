@@ -227,17 +227,12 @@ def test_a_quotes_promotion_prices_one_live_order_after_ops_end_it(
     assert first.total.amount == Decimal("19.85")
     promotions.end_promotion(promotion_id, deps)
 
+    def refused_on_the_quote(**extra: Any) -> Any:
+        on_it = {"lines": _COAT, "shipping_address": _MADRID, "quote_id": quote.quote_id}
+        return _refused(deps, QuotePriceTaken, **on_it, coupon=code, **extra)
+
     for customer in (None, {"email": "someone-else@example.com"}):
-        extra = {"customer": customer} if customer else {}
-        refused = _refused(
-            deps,
-            QuotePriceTaken,
-            lines=_COAT,
-            shipping_address=_MADRID,
-            quote_id=quote.quote_id,
-            coupon=code,
-            **extra,
-        )
+        refused = refused_on_the_quote(**({"customer": customer} if customer else {}))
         assert refused.field == "quote_id"
         assert refused.detail == (
             f"quote {quote.quote_id}'s price was already given to another order; "
@@ -253,14 +248,7 @@ def test_a_quotes_promotion_prices_one_live_order_after_ops_end_it(
     retried = _on_quote(deps, "ord_retried", quote_id=quote.quote_id, coupon=code)
     assert retried.total.amount == Decimal("19.85")
     assert promotions.promotion(promotion_id, deps).redemptions == 1
-    _refused(
-        deps,
-        QuotePriceTaken,
-        lines=_COAT,
-        shipping_address=_MADRID,
-        quote_id=quote.quote_id,
-        coupon=code,
-    )
+    refused_on_the_quote()
 
 
 def test_a_declined_order_frees_its_quote_and_cannot_be_paid_again_once_another_took_it(
