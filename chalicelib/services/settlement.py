@@ -151,8 +151,10 @@ def _record_round(
     order = written.order
     errors = {op.key: error for op, error in tried}
     for op in written.result or []:
+        # Its amount in the subject: an order owing two (the goods, the shipping fee) read
+        # as two identical rows in "Needs attention" (probe 255).
         deps.events.alert_ops(
-            f"payment {op.type.value} owed {order_id}",
+            f"payment {op.type.value} of {op.amount.amount} {op.amount.currency} owed {order_id}",
             {
                 "kind": "payment_owed",
                 "order_id": order_id,

@@ -9,6 +9,7 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound, PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.orders import OrderStatus
+from chalicelib.domain.settlement import ALERT_AFTER_ATTEMPTS
 from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import Clock, FakeGateway
@@ -226,3 +227,23 @@ def test_an_order_that_cannot_be_settled_does_not_stop_the_sweep_for_the_others(
     assert settlement.sweep(deps) == {"orders": 2, "settled": 1, "errors": 1}
     assert deps.store.get_order(cancelled[1]).payment.owed() == []
     assert deps.store.orders_owing(10) == cancelled[:1]  # tried again at the next sweep
+
+
+def test_each_owed_operation_that_keeps_failing_is_told_with_its_amount(deps: Deps) -> None:
+    # Probe 255: a cancel's two voids (the goods, the shipping fee) kept failing and both
+    # alerts read "payment void owed ord_…": two identical rows in "Needs attention".
+    order = flows.place(deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    _gateway(deps).unavailable = 100
+    ordering.cancel_order(order.order_id, deps)
+    for _ in range(ALERT_AFTER_ATTEMPTS + 1):
+        settlement.settle(order.order_id, deps)
+
+    events: Any = deps.events
+    told = [(subject, m) for subject, m in events.alerts if m.get("kind") == "payment_owed"]
+    owed = deps.store.get_order(order.order_id).payment.owed()
+    assert len(told) == len(owed) >= 1
+    for subject, message in told:
+        amount = message["amount"]["amount"]
+        assert f"{amount} EUR" in subject and order.order_id in subject
+    assert len({subject for subject, _ in told}) == len(told)
