@@ -265,6 +265,14 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
             ".map((b) => b.getBoundingClientRect().right);"
         )
         assert max(resolves) <= 390, resolves
+        # Other tables scroll in their panel, each cell on one line (probe 256: order ids
+        # over five lines, "r/a/p/i/d/o", "60.0 / %").
+        wait_for(browser, lambda d: d.find_elements("css selector", "#executions a.order-link"))
+        lines = browser.execute_script(
+            "return [...document.querySelectorAll('#executions a.order-link')]"
+            ".map((a) => new Set([...a.getClientRects()].map((r) => Math.round(r.top))).size);"
+        )
+        assert lines and set(lines) == {1}, lines
         browser.get(f"{console_stack.url}/ops#order={placed['order_id']}")
         wait_for(browser, visible("#order-panel"))
         wait_for(
