@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from selenium.webdriver.support.ui import Select
 
 from tests.support import OPS, STOREFRONT, order_body
 from tests.support.console import element_screenshot, lines_of, sign_in, visible, wait_for
@@ -214,6 +215,26 @@ def test_a_cap_the_console_cannot_read_is_refused_not_dropped(
 
     error = wait_for(browser, visible("#promo-error"))
     assert "max_redemptions" in error.text
+    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
+    assert all(p["code"] != code for p in listed["promotions"])
+
+
+def test_a_value_typed_for_free_shipping_is_refused_not_dropped(
+    browser: Any, console_stack: RunningStack
+) -> None:
+    # Probe 256: the console made the promotion and dropped the value without a word; the
+    # API refuses the same body naming value.
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#promotion-form"))
+    code = f"ENVIO{uuid.uuid4().hex[:6].upper()}"
+    _type(browser, "#promo-name", "Envío")
+    _type(browser, "#promo-code", code)
+    Select(browser.find_element("css selector", "#promo-kind")).select_by_value("free_shipping")
+    _type(browser, "#promo-value", "5")
+    browser.find_element("css selector", "#promo-submit").click()
+
+    error = wait_for(browser, visible("#promo-error"))
+    assert "value" in error.text
     listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
     assert all(p["code"] != code for p in listed["promotions"])
 

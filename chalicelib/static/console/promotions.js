@@ -104,7 +104,9 @@
       const value = (id) => $(id).value.trim();
       const body = { name: value('#promo-name'), kind: value('#promo-kind') };
       if (value('#promo-code')) body.code = value('#promo-code');
-      if (body.kind !== 'free_shipping' && value('#promo-value')) body.value = value('#promo-value');
+      // As typed, whatever the kind: the API refuses a value free shipping does not take,
+      // naming it (probe 256: the console dropped it without a word).
+      if (value('#promo-value')) body.value = value('#promo-value');
       if (value('#promo-min')) body.min_subtotal = value('#promo-min');
       if (value('#promo-ends')) body.ends_at = endOfDay(value('#promo-ends'));
       // Whole digits as a number; anything else as typed, for the API to refuse naming the
