@@ -440,3 +440,16 @@ def test_a_returned_order_whose_execution_was_stopped_offers_no_retry(
     wait_for(browser, lambda d: _pill(d, "#execution-status")[0].startswith("ABORTED"))
 
     assert not browser.find_element("css selector", "#order-retry").is_displayed()
+
+
+def test_an_order_id_nobody_knows_shows_only_why_not_an_empty_order(
+    browser: Any, console_stack: RunningStack
+) -> None:
+    # Probe 256: the order panel showed its parts, timeline and graph headings, empty,
+    # with a small "no order" line among them.
+    sign_in(browser, console_stack.url, "demo-ops")
+    browser.get(f"{console_stack.url}/ops#order=ord_nobodyknowsthisone")
+
+    error = wait_for(browser, visible("#order-error"))
+    assert "ord_nobodyknowsthisone" in error.text
+    assert not browser.find_element("css selector", "#order-panel .order-cols").is_displayed()

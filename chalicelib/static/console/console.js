@@ -346,6 +346,7 @@
         api(`/orders/${encodeURIComponent(orderId)}`),
       ]);
       if (seq !== state.orderSeq) return;
+      $('#order-panel .order-cols').hidden = false;
       showError('#order-error', execution.error ? `Execution: ${execution.error}` : '');
       $('#order-status').textContent = timeline.status;
       renderParts(order);
@@ -357,6 +358,9 @@
     } catch (error) {
       if (seq !== state.orderSeq) return;
       clearOrder();
+      // Only why: empty parts, timeline and graph read as an order with nothing in it
+      // (probe 256, an id nobody knows).
+      $('#order-panel .order-cols').hidden = true;
       guard(error, '#order-error');
     }
   }
