@@ -47,6 +47,11 @@ class ExecutionRow(DeferredModel):
         description="For a stopped execution, whether its order is marked for ops' attention "
         "(the stop left something to look at, even if the order is at rest)",
     )
+    retried: bool = Field(
+        default=False,
+        description="For a stopped execution, whether a newer execution (an ops retry) "
+        "carries its order on",
+    )
 
 
 class ExecutionsResponse(DeferredModel):

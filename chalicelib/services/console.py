@@ -54,18 +54,21 @@ def _with_order_status(row: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """A stopped execution's row says where its order stands. A cancel during a long
     picking time stops the execution with nothing held (ordering.cancel_order): ops should
     tell that from a stop that left an order half-way. Only stopped rows read their order."""
+    unread = {"order_status": None, "order_attention": False, "retried": False}
     if row["status"] != "ABORTED":
-        return {**row, "order_status": None, "order_attention": False}
+        return {**row, **unread}
     try:
         order = deps.store.get_order(row["order_id"])
     except NotFound:
-        return {**row, "order_status": None, "order_attention": False}
+        return {**row, **unread}
     # A stop that cancelled the order through compensation leaves it at rest but marked
-    # (probe 207: drawn grey, "ABORTED · order cancelled", as a harmless stop).
+    # (probe 207: drawn grey, "ABORTED · order cancelled", as a harmless stop). One that
+    # an ops retry carries on is over too (probe 256: it stayed red, with nothing to do).
     return {
         **row,
         "order_status": order.status.value,
         "order_attention": order.attention is not None,
+        "retried": order.execution_arn not in (None, row["execution_arn"]),
     }
 
 

@@ -337,6 +337,13 @@ def test_a_stop_whose_compensation_cancelled_the_order_stays_red_a_clean_one_is_
         "return [p.textContent, p.className];"
     )
     assert drawn == ["ABORTED · order cancelled", "pill ABORTED at-rest"]
+    # One an ops retry carries on, with nothing left to show (probe 256: it stayed red).
+    retried = browser.execute_script(
+        "const p = OrquestaConsole.executionPill('ABORTED', 'SHIPPED', false, true);"
+        "const q = OrquestaConsole.executionPill('ABORTED', 'SHIPPED', true, true);"
+        "return [p.textContent, p.className, q.textContent, q.className];"
+    )
+    assert retried == ["ABORTED · retried", "pill ABORTED at-rest", "ABORTED", "pill ABORTED"]
 
 
 def test_a_stopped_execution_is_retried_from_the_order_panel(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -192,3 +193,33 @@ def test_the_console_lists_a_stopped_execution_with_where_its_order_stands(deps:
         halfway.order_id,
         compensated.order_id,
     }
+
+
+def _rows_by_execution(deps: Deps) -> dict[str, dict[str, Any]]:
+    return {
+        r["execution_arn"]: r for r in console.executions_overview(None, 50, deps)["executions"]
+    }
+
+
+def test_the_console_lists_a_stop_an_ops_retry_carries_on_as_retried(deps: Deps) -> None:
+    # Probe 256: the stopped row stayed red once ops had retried it, as if still to do.
+    halfway = flows.shipped(deps)
+    assert isinstance(deps.workflow, FakeWorkflow)
+    arn = deps.workflow.execution_arn(halfway.order_id)
+    deps.workflow.end(arn, "ABORTED")
+    recovery.execution_ended(arn, halfway.order_id, "ABORTED", deps)
+    before = {
+        row["execution_arn"]: row
+        for row in console.executions_overview(None, 50, deps)["executions"]
+    }
+    assert before[arn]["retried"] is False and before[arn]["order_attention"] is True
+
+    recovery.retry_execution(halfway.order_id, "ops:test", deps)
+
+    after = {
+        row["execution_arn"]: row
+        for row in console.executions_overview(None, 50, deps)["executions"]
+    }
+    assert after[arn]["retried"] is True and after[arn]["order_attention"] is False
+    (newer,) = [row for a, row in after.items() if a != arn and row["order_id"] == halfway.order_id]
+    assert newer["retried"] is False

@@ -206,7 +206,8 @@
         'data-order-id': execution.order_id, 'data-status': execution.status,
       },
       h('td', {}, link),
-      h('td', {}, executionPill(execution.status, execution.order_status, execution.order_attention)),
+      h('td', {}, executionPill(
+        execution.status, execution.order_status, execution.order_attention, execution.retried)),
       h('td', { text: when(execution.started_at) }),
       h('td', { text: when(execution.stopped_at) }));
       row.addEventListener('click', (event) => {
@@ -227,11 +228,15 @@
   const AT_REST = ['REJECTED', 'CANCELLED', 'RETURNED']; // domain/order_status.py AT_REST
   // Grey only for a stop that left its order at rest with nothing for ops to look at (a
   // cancel during picking); one that the compensation cancelled stays red (probe 207).
-  function executionPill(status, orderStatus, attention) {
+  // A stop an ops retry carries on is over too, unless its order still shows something
+  // (probe 256: it stayed red once retried).
+  function executionPill(status, orderStatus, attention, retried = false) {
     const atRest = status === 'ABORTED' && AT_REST.includes(orderStatus) && !attention;
+    const carriedOn = status === 'ABORTED' && retried && !attention;
+    const said = atRest ? `order ${orderStatus.toLowerCase()}` : carriedOn ? 'retried' : '';
     return h('span', {
-      class: `pill ${status}${atRest ? ' at-rest' : ''}`,
-      text: atRest ? `${status} · order ${orderStatus.toLowerCase()}` : status,
+      class: `pill ${status}${atRest || carriedOn ? ' at-rest' : ''}`,
+      text: said ? `${status} · ${said}` : status,
     });
   }
 
