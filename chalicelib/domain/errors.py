@@ -142,7 +142,9 @@ class MovementRejected(OrquestaError):
 
 class InvalidCursor(NotFound):
     """A page cursor this API did not hand out names no page (its shape is opaque to the
-    schema, so 404 like any unknown id)."""
+    schema, so 404 like any unknown id). Not 422: the schema accepts any string there, and
+    a 422 is a schema-valid request refused to a client that checks (probe 256 asked for
+    422, and the suite's schemathesis run refused it)."""
 
 
 class Unauthorized(OrquestaError):
