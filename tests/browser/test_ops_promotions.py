@@ -198,25 +198,38 @@ def test_a_promotion_s_last_day_in_the_console_is_valid_all_that_day(
     assert "→ 2999-12-21 00:00 UTC" in row[5]
 
 
+def _new_coupon_typed(browser: Any, console_stack: RunningStack, prefix: str, name: str) -> str:
+    """Signed in, a new coupon's name and code typed into the form; returns the code."""
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, visible("#promotion-form"))
+    code = f"{prefix}{uuid.uuid4().hex[:6].upper()}"
+    _type(browser, "#promo-name", name)
+    _type(browser, "#promo-code", code)
+    return code
+
+
+def _assert_refused_naming(
+    browser: Any, console_stack: RunningStack, code: str, field: str
+) -> None:
+    """The form sent: its error names ``field``, and no promotion has ``code``."""
+    browser.find_element("css selector", "#promo-submit").click()
+    error = wait_for(browser, visible("#promo-error"))
+    assert field in error.text
+    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
+    assert all(p["code"] != code for p in listed["promotions"])
+
+
 @pytest.mark.parametrize("typed", ["1e", "abc", "1.000", "99999999999"])
 def test_a_cap_the_console_cannot_read_is_refused_not_dropped(
     browser: Any, console_stack: RunningStack, typed: str
 ) -> None:
     # Probe 242: a number input read "1e" as empty, and the coupon was made with no cap;
     # probe 243: a length limit on the box cut 99999999999 to 999999999.
-    sign_in(browser, console_stack.url, "demo-ops")
-    wait_for(browser, visible("#promotion-form"))
-    code = f"TOPE{uuid.uuid4().hex[:6].upper()}"
-    _type(browser, "#promo-name", "Tope")
-    _type(browser, "#promo-code", code)
+    code = _new_coupon_typed(browser, console_stack, "TOPE", "Tope")
     _type(browser, "#promo-value", "10")
     _type(browser, "#promo-max", typed)
-    browser.find_element("css selector", "#promo-submit").click()
 
-    error = wait_for(browser, visible("#promo-error"))
-    assert "max_redemptions" in error.text
-    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
-    assert all(p["code"] != code for p in listed["promotions"])
+    _assert_refused_naming(browser, console_stack, code, "max_redemptions")
 
 
 def test_a_value_typed_for_free_shipping_is_refused_not_dropped(
@@ -224,19 +237,11 @@ def test_a_value_typed_for_free_shipping_is_refused_not_dropped(
 ) -> None:
     # Probe 256: the console made the promotion and dropped the value without a word; the
     # API refuses the same body naming value.
-    sign_in(browser, console_stack.url, "demo-ops")
-    wait_for(browser, visible("#promotion-form"))
-    code = f"ENVIO{uuid.uuid4().hex[:6].upper()}"
-    _type(browser, "#promo-name", "Envío")
-    _type(browser, "#promo-code", code)
+    code = _new_coupon_typed(browser, console_stack, "ENVIO", "Envío")
     Select(browser.find_element("css selector", "#promo-kind")).select_by_value("free_shipping")
     _type(browser, "#promo-value", "5")
-    browser.find_element("css selector", "#promo-submit").click()
 
-    error = wait_for(browser, visible("#promo-error"))
-    assert "value" in error.text
-    listed = requests.get(f"{console_stack.url}/promotions", headers=OPS, timeout=30).json()
-    assert all(p["code"] != code for p in listed["promotions"])
+    _assert_refused_naming(browser, console_stack, code, "value")
 
 
 def test_a_promotion_s_conditions_are_listed(browser: Any, console_stack: RunningStack) -> None:
