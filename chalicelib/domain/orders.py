@@ -27,7 +27,12 @@ from chalicelib.domain.fulfillments import (
     group_allocations,
 )
 from chalicelib.domain.inventory import Allocation
-from chalicelib.domain.line_values import fulfillment_values, fulfillments_back, returned_value
+from chalicelib.domain.line_values import (
+    fulfillment_values,
+    fulfillments_back,
+    returned_value,
+    units_taken,
+)
 from chalicelib.domain.money import Money
 from chalicelib.domain.order_pricing import OrderPricing
 from chalicelib.domain.order_status import (
@@ -51,12 +56,14 @@ from chalicelib.domain.returns import (
     RETURNS_BYTES,
     OrderReturn,
     ReturnLine,
+    ReturnStatus,
     check_on_order,
     everything_back,
     mail_return_destination,
     open_return,
     post_destination,
     returnable,
+    taken_bytes,
 )
 from chalicelib.domain.status_reasons import STAFF_CANCEL_CAUSES, StatusReason, rejection_cause
 
@@ -668,9 +675,23 @@ class Order(DeferredModel):
 
     def room_for_a_return(self, asked_bytes: int = 200) -> bool:
         """Whether the order can hold one more return of ``asked_bytes`` (by default a
-        short one, of one line): fewer than ``MAX_RETURNS``, and ``RETURNS_BYTES`` in all."""
+        short one, of one line): fewer than ``MAX_RETURNS``, and ``RETURNS_BYTES`` in all,
+        counting for each return not yet received the most its receipt adds to it for
+        where its units came from (``taken_bytes``), so that every return, received, fits."""
         held = sum(len(r.model_dump_json().encode()) for r in self.returns)
+        held += sum(
+            self._taken_bytes(r.lines) for r in self.returns if r.status is ReturnStatus.REQUESTED
+        )
         return len(self.returns) < MAX_RETURNS and held + asked_bytes <= RETURNS_BYTES
+
+    def _taken_bytes(self, lines: Sequence[ReturnLine]) -> int:
+        """The most bytes receiving ``lines`` adds to their return (``taken_bytes``)."""
+        carriers: dict[str, list[str]] = {}
+        for fulfillment in self.fulfillments:
+            if fulfillment.status not in CLOSED_UNDELIVERED:
+                for fline in fulfillment.lines:
+                    carriers.setdefault(fline.sku, []).append(fulfillment.fulfillment_id)
+        return taken_bytes(lines, carriers)
 
     def _check_room_for_a_return(
         self, return_id: str, lines: list[ReturnLine], reason: str
@@ -687,6 +708,7 @@ class Order(DeferredModel):
                 field="lines",
             )
         asked = len(reason.encode()) + sum(len(line.sku.encode()) + 32 for line in lines)
+        asked += self._taken_bytes(lines)
         if not self.room_for_a_return(asked + len(return_id)):
             raise Conflict(
                 f"order {self.order_id} holds as many returns as it can; write to us about "
@@ -736,10 +758,13 @@ class Order(DeferredModel):
         order_return = self.find_return(return_id)
         if order_return is None:
             raise Unprocessable(f"no return {return_id} on this order", field="return_id")
-        refund = returned_value(
-            self.lines, self.fulfillments, self.returns, order_return.lines, self.total.currency
+        taken = units_taken(
+            self.fulfillments, self.returns, order_return.lines, location_id, order_return.channel
         )
-        order_return.receive(location_id, at, refund)
+        refund = returned_value(
+            self.lines, self.fulfillments, self.returns, taken, self.total.currency
+        )
+        order_return.receive(location_id, at, refund, taken)
         # A fulfilment whose every unit is back is RETURNED (the order, once all are).
         back = fulfillments_back(self.fulfillments, self.returns)
         for fulfillment in self.fulfillments:

@@ -1,7 +1,7 @@
 """Returns: units of a delivered order the customer sends back, received at a location
 and refunded."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import StrEnum
@@ -17,8 +17,14 @@ from chalicelib.domain.money import Money
 # What one order holds of returns: they are stored in its item, which DynamoDB bounds at
 # 400 KB; the rest of that room is for the order itself, and for receiving and refunding
 # the returns it holds. 20 returns with 500-character reasons of any script fit in it.
+# What receiving a return adds for where its units came from (``taken``) is counted in it
+# from the request on (``taken_bytes``): at most an entry per fulfilment and SKU.
 MAX_RETURNS = 20
 RETURNS_BYTES = 120_000
+# What one entry of a received return's ``taken`` holds in JSON besides its fulfilment's id
+# and SKU: the field names, the quotes and a quantity (``{"fulfillment_id":"","sku":"",
+# "quantity":999},`` is 46 bytes).
+TAKEN_ENTRY_BYTES = 48
 
 
 class ReturnStatus(StrEnum):
@@ -31,6 +37,15 @@ class ReturnStatus(StrEnum):
 class ReturnLine(DeferredModel):
     """Units of a SKU the customer sends back."""
 
+    sku: str
+    quantity: int
+
+
+class TakenUnits(DeferredModel):
+    """Units of a SKU a received return is taken to have brought back from one fulfilment
+    (``line_values.units_taken``): what it was refunded for, and what is no longer out."""
+
+    fulfillment_id: str
     sku: str
     quantity: int
 
@@ -53,6 +68,11 @@ class OrderReturn(DeferredModel):
     requested_at: datetime
     received_at: datetime | None = None
     refund: Money | None = None
+    # Which fulfilments its units are taken to have come from, fixed when it was received:
+    # later refunds and RETURNED statuses follow it. Internal, never shown. None on a
+    # return received before it was kept: its units are the first that reached the
+    # customer, in fulfilment order (domain/line_values.py).
+    taken: list[TakenUnits] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -71,14 +91,18 @@ class OrderReturn(DeferredModel):
         any channel; the return's id, which the customer holds, is what they show)."""
         return self.channel == "store"
 
-    def receive(self, location_id: str, at: datetime, refund: Money) -> None:
-        """The goods arrived at ``location_id``; ``refund`` is what they cost."""
+    def receive(
+        self, location_id: str, at: datetime, refund: Money, taken: list[TakenUnits]
+    ) -> None:
+        """The goods arrived at ``location_id``: they are the units ``taken``, and
+        ``refund`` is what they cost."""
         if self.status is ReturnStatus.RECEIVED:
             raise Conflict(f"return {self.return_id} was already received", field="return_id")
         self.status = ReturnStatus.RECEIVED
         self.received_at = at
         self.location_id = location_id
         self.refund = refund
+        self.taken = taken
 
 
 def check_return_location(channel: str, location: Location) -> None:
@@ -111,6 +135,20 @@ def post_destination(
         if location_id is not None and location_id in by_id:
             return by_id[location_id]
     return next((loc for loc in locations if loc.type is LocationType.WAREHOUSE), None)
+
+
+def taken_bytes(lines: Sequence[ReturnLine], carriers: Mapping[str, Sequence[str]]) -> int:
+    """The most bytes receiving ``lines`` adds to their return for where its units came
+    from (``OrderReturn.taken``): one entry per fulfilment ``carriers`` names for a SKU
+    (the ids of those that delivered it), and no more entries than units."""
+    units: dict[str, int] = {}
+    for line in lines:
+        units[line.sku] = units.get(line.sku, 0) + line.quantity
+    most = 0
+    for sku, count in units.items():
+        longest = sorted((len(fid.encode()) for fid in carriers.get(sku, ())), reverse=True)
+        most += sum(size + len(sku.encode()) + TAKEN_ENTRY_BYTES for size in longest[:count])
+    return most
 
 
 def returnable(kept: dict[str, int], returns: list[OrderReturn]) -> dict[str, int]:

@@ -6,9 +6,12 @@ shipping given back only when nothing shipped is kept. How orders are priced is 
 
 from __future__ import annotations
 
+from chalicelib.api.models import OrderResponse
 from chalicelib.deps import Deps
 from chalicelib.domain import settlement as rules
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
+from chalicelib.domain.money import Money
+from chalicelib.domain.order_status import OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.requests import RequestReturnRequest
 from chalicelib.services import (
@@ -167,3 +170,67 @@ def test_a_delivered_parcel_keeps_the_fee_when_another_is_lost(deps: Deps) -> No
     # Units of 17.68 split 8.84 + 8.84: the lost one's 8.84 back, the fee kept.
     assert lost.payment.refunded is not None and lost.payment.refunded.amount == D("8.84")
     assert rules.kept_value(lost).amount == D("28.33") - D("8.84")
+
+
+def _returned(deps: Deps, order: Order, sku: str, channel: str) -> Order:
+    """One unit of ``sku`` sent back by post naming no place (it is sent where its parcel
+    left from) or taken to the pick-up's store, received there."""
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    store = pickup.location_id if channel == "store" else None
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": sku, "quantity": 1}],
+            "reason": "too big",
+            "channel": channel,
+            "location_id": store,
+        }
+    )
+    opened = returns.request_return(order.order_id, request, deps)
+    assert opened.location_id is not None
+    return returns.receive_return(opened.return_id, opened.location_id, deps)
+
+
+def test_a_sku_collected_in_madrid_and_shipped_to_the_canaries_refunds_the_unit_back(
+    deps: Deps,
+) -> None:
+    """A probe: one unit collected in Madrid (10.00, VAT in) and one shipped to the Canary
+    Islands (8.84, IGIC on top); the shipped one posted back was refunded the pick-up's
+    10.00, listed first, and the pick-up was marked RETURNED."""
+    sku = _sku(deps, "10.00")
+    order = flows.shipped(
+        deps, lines=[_ship(sku, 1), _pickup(sku, 1)], shipping_address=_address("35001")
+    )
+    parcel = next(f for f in order.fulfillments if f.type is FulfillmentType.SHIP)
+    pickup = next(f for f in order.fulfillments if f.type is FulfillmentType.PICKUP)
+    assert pickup.pickup_code is not None
+    pickups.collect(pickup.fulfillment_id, pickup.pickup_code, deps)
+
+    def deliver(current: Order) -> Change:
+        return Change(entry=current.deliver(parcel.fulfillment_id, deps.clock()))
+
+    delivered = mutate(deps, order.order_id, deliver).order
+    captured = {f.fulfillment_id: delivered.fulfillment_value(f) for f in delivered.fulfillments}
+    assert captured == {
+        parcel.fulfillment_id: Money.of("8.84"),
+        pickup.fulfillment_id: Money.of("10.00"),
+    }
+
+    posted = _returned(deps, delivered, sku, "mail")
+
+    assert _gateway(deps).total("refund") == D("8.84")
+    assert posted.payment.refunded is not None and posted.payment.refunded.amount == D("8.84")
+    assert posted.fulfillment(parcel.fulfillment_id).status is FulfillmentStatus.RETURNED
+    assert posted.fulfillment(pickup.fulfillment_id).status is FulfillmentStatus.DELIVERED
+    # Which fulfilment the unit came from is the order's own: not shown.
+    shown = OrderResponse.from_order(posted, "/track/t").model_dump(mode="json")
+    assert "taken" not in shown["returns"][0]
+
+    taken_back = _returned(deps, posted, sku, "store")
+
+    assert _gateway(deps).total("refund") == D("18.84")
+    assert taken_back.status is OrderStatus.RETURNED
+    assert taken_back.payment.captured is not None and taken_back.payment.refunded is not None
+    # Every unit back: both units' captures given back, the delivered parcel's fee kept.
+    fee = taken_back.payment.captured.amount - D("18.84")
+    assert taken_back.payment.captured.amount - taken_back.payment.refunded.amount == fee
+    assert rules.kept_value(taken_back).amount == fee

@@ -178,7 +178,7 @@ def test_a_return_received_names_its_store_and_what_it_gives_back() -> None:
     )
     with pytest.raises(ValueError, match="ret_1 was not received"):
         ReturnReceived.of("ord_1", opened)
-    opened.receive("ST-BARCELONA", NOW + timedelta(days=2), Money.of("0.00"))
+    opened.receive("ST-BARCELONA", NOW + timedelta(days=2), Money.of("0.00"), [])
     assert ReturnReceived.of("ord_1", opened).message() == {
         "type": "return.received",
         "event_id": "ord_1:ret_1:RECEIVED",

@@ -16,11 +16,13 @@ from chalicelib.domain.returns import (
     OrderReturn,
     ReturnLine,
     ReturnStatus,
+    TakenUnits,
     mail_return_destination,
 )
 from chalicelib.domain.status_reasons import StatusReason
 from tests.support.builders import (
     NOW,
+    STORE_BCN,
     STORE_SOL,
     WAREHOUSE,
     allocate,
@@ -157,11 +159,18 @@ def test_a_sku_not_on_the_order_is_told_before_the_state_is_looked_at(when: str)
     assert placed.returns == []
 
 
-def mixed_order(shipped_sku: str, pickup_sku: str, collected: bool) -> tuple[Order, str, str]:
+def mixed_order(
+    shipped_sku: str, pickup_sku: str, collected: bool, charged: tuple[str, str] | None = None
+) -> tuple[Order, str, str]:
     """One unit delivered by carrier from the warehouse, one to collect at Sol, collected or
-    never (then refunded); the order and its ship and pick-up fulfilments' ids."""
+    never (then refunded); the order and its ship and pick-up fulfilments' ids. ``charged``:
+    what the shipped and the picked-up unit cost all in, when not their catalogue price."""
+    shipped, picked = line(shipped_sku, 1), pickup(pickup_sku, 1)
+    if charged is not None:
+        shipped = shipped.model_copy(update={"charged": Money.of(charged[0])})
+        picked = picked.model_copy(update={"charged": Money.of(charged[1])})
     placed = reserved(
-        [line(shipped_sku, 1), pickup(pickup_sku, 1)],
+        [shipped, picked],
         [allocate(shipped_sku, WAREHOUSE, 1), allocate(pickup_sku, STORE_SOL, 1)],
     )
     ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
@@ -270,16 +279,172 @@ def test_a_fulfilment_whose_every_unit_is_back_is_returned_and_the_order_waits_f
     assert {f.status for f in placed.fulfillments} == {FulfillmentStatus.RETURNED}
 
 
-def test_units_of_one_sku_come_back_from_the_first_fulfilment_that_delivered_them() -> None:
-    """As refunds count them (domain/line_values.py): the first units back are the first
-    that reached the customer, so a fulfilment is RETURNED only once all of its are."""
-    placed, _, _ = mixed_order("TSHIRT-BLK-M", "TSHIRT-BLK-M", collected=True)
-    first = next(f for f in placed.fulfillments if f.status is FulfillmentStatus.DELIVERED)
+def ask_by(placed: Order, channel: str, *lines: ReturnLine) -> str:
+    """Open a return by ``channel`` ("mail" or "store", naming no store) and give its id."""
+    return_id = new_id("ret")
+    placed.request_return(return_id, list(lines), "does not fit", channel, None, LATER)
+    return return_id
 
-    placed.receive_return(ask(placed, back("TSHIRT-BLK-M", 1)), STORE_SOL, LATER)
 
-    assert [f.status for f in placed.fulfillments].count(FulfillmentStatus.RETURNED) == 1
-    assert placed.fulfillment(first.fulfillment_id).status is FulfillmentStatus.RETURNED
+@pytest.mark.parametrize(
+    ("channel", "received_at", "from_the"),
+    [
+        ("mail", WAREHOUSE, "parcel"),  # received where the parcel left from
+        ("store", STORE_SOL, "pick-up"),  # taken back to the store it was collected at
+        ("mail", STORE_SOL, "pick-up"),  # where it was received decides before the channel
+        ("mail", STORE_BCN, "parcel"),  # elsewhere, the channel decides: post, a parcel
+        ("store", STORE_BCN, "pick-up"),  # ...a store, a pick-up
+    ],
+)
+def test_units_of_one_sku_come_back_from_the_fulfilment_the_return_most_likely_holds(
+    channel: str, received_at: str, from_the: str
+) -> None:
+    """As refunds count them (domain/line_values.py): a fulfilment is RETURNED only once
+    all of its units are back, and a unit back is taken from the fulfilment at the location
+    that receives it, else from one of the type its channel sends back (a probe: a parcel
+    posted back to the warehouse marked the pick-up, listed first, RETURNED)."""
+    placed, ship_id, pickup_id = mixed_order("TSHIRT-BLK-M", "TSHIRT-BLK-M", collected=True)
+
+    received = placed.receive_return(
+        ask_by(placed, channel, back("TSHIRT-BLK-M", 1)), received_at, LATER
+    )
+
+    came_back, still_out = (ship_id, pickup_id) if from_the == "parcel" else (pickup_id, ship_id)
+    assert placed.fulfillment(came_back).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(still_out).status is FulfillmentStatus.DELIVERED
+    assert received.taken == [TakenUnits(fulfillment_id=came_back, sku="TSHIRT-BLK-M", quantity=1)]
+
+
+@pytest.mark.parametrize(("channel", "from_the"), [("mail", "parcel"), ("store", "pick-up")])
+def test_at_a_store_that_both_shipped_and_handed_over_the_sku_the_channel_decides(
+    channel: str, from_the: str
+) -> None:
+    """Sol shipped one unit and handed over another: both fulfilments are at the location
+    that receives the return, and by post it is the parcel, in store the pick-up."""
+    placed = reserved(
+        [line("TSHIRT-BLK-M", 1), pickup("TSHIRT-BLK-M", 1)],
+        [allocate("TSHIRT-BLK-M", STORE_SOL, 2)],
+    )
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, STORE_SOL)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+
+    received = placed.receive_return(
+        ask_by(placed, channel, back("TSHIRT-BLK-M", 1)), STORE_SOL, LATER
+    )
+
+    came_back, still_out = (ship_id, pickup_id) if from_the == "parcel" else (pickup_id, ship_id)
+    assert placed.fulfillment(came_back).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(still_out).status is FulfillmentStatus.DELIVERED
+    assert received.taken == [TakenUnits(fulfillment_id=came_back, sku="TSHIRT-BLK-M", quantity=1)]
+
+
+def test_units_of_one_sku_nothing_tells_apart_come_back_from_the_first_fulfilment() -> None:
+    """Two parcels of the same SKU and a return taken to a store that sent neither: the
+    first units back are the first that reached the customer, odd cents first."""
+    shirts = line("TSHIRT-BLK-M", 3).model_copy(update={"charged": Money.of("59.86")})
+    placed = reserved(
+        [shirts], [allocate("TSHIRT-BLK-M", STORE_BCN, 1), allocate("TSHIRT-BLK-M", WAREHOUSE, 2)]
+    )
+    first = fulfillment_id(placed, FulfillmentType.SHIP, STORE_BCN)
+    second = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    assert [f.fulfillment_id for f in placed.fulfillments] == [first, second]
+    for fid in (first, second):
+        placed.dispatch_shipment(fid, shipment(), NOW)
+        placed.deliver(fid, NOW + timedelta(hours=20))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+
+    one = placed.receive_return(ask_by(placed, "store", back("TSHIRT-BLK-M", 2)), STORE_SOL, LATER)
+
+    # 19.96, 19.95, 19.95: the first parcel's unit and the first of the second's.
+    assert one.refund == Money.of("39.91")
+    assert one.taken == [
+        TakenUnits(fulfillment_id=first, sku="TSHIRT-BLK-M", quantity=1),
+        TakenUnits(fulfillment_id=second, sku="TSHIRT-BLK-M", quantity=1),
+    ]
+    assert placed.fulfillment(first).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(second).status is FulfillmentStatus.DELIVERED
+
+
+def test_a_sku_at_two_prices_is_refunded_at_the_price_of_the_unit_that_came_back() -> None:
+    """A probe: one coat collected in Madrid (VAT in, 149.00) and one shipped to the Canary
+    Islands (IGIC rules, 131.76); the Canary customer posted the shipped coat back and was
+    refunded the Madrid coat's 149.00, the pick-up listed first, and the pick-up was marked
+    RETURNED."""
+    placed, ship_id, pickup_id = mixed_order(
+        "TSHIRT-BLK-M", "TSHIRT-BLK-M", collected=True, charged=("131.76", "149.00")
+    )
+
+    by_post = ask_by(placed, "mail", back("TSHIRT-BLK-M", 1))
+    address = placed.mail_return_address(placed.returns[-1], EVERY_LOCATION)
+    assert address is MADRID_WAREHOUSE  # where the parcel left from
+    posted = placed.receive_return(by_post, address.location_id, LATER)
+
+    assert posted.refund == Money.of("131.76")
+    assert placed.fulfillment(ship_id).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(pickup_id).status is FulfillmentStatus.DELIVERED
+
+    in_store = ask_by(placed, "store", back("TSHIRT-BLK-M", 1))
+    taken_back = placed.receive_return(in_store, STORE_SOL, LATER)
+
+    assert taken_back.refund == Money.of("149.00")
+    assert {f.status for f in placed.fulfillments} == {FulfillmentStatus.RETURNED}
+    assert placed.everything_returned()
+
+
+def test_a_return_received_before_its_units_were_kept_took_the_first_ones() -> None:
+    """Returns received before a return kept which fulfilments its units came from were
+    refunded for the first units of their SKUs in fulfilment order: read back, they still
+    hold those, so a return received now neither takes nor refunds them again."""
+    picked = pickup("TSHIRT-BLK-M", 2).model_copy(update={"charged": Money.of("298.01")})
+    shipped = line("TSHIRT-BLK-M", 1).model_copy(update={"charged": Money.of("131.76")})
+    placed = reserved(
+        [shipped, picked],
+        [allocate("TSHIRT-BLK-M", WAREHOUSE, 1), allocate("TSHIRT-BLK-M", STORE_SOL, 2)],
+    )
+    ship_id = fulfillment_id(placed, FulfillmentType.SHIP, WAREHOUSE)
+    pickup_id = fulfillment_id(placed, FulfillmentType.PICKUP, STORE_SOL)
+    assert [f.fulfillment_id for f in placed.fulfillments] == [pickup_id, ship_id]
+    placed.dispatch_shipment(ship_id, shipment(), NOW)
+    placed.ready_for_pickup(pickup_id, "1", NOW + timedelta(days=3), NOW)
+    placed.deliver(ship_id, NOW + timedelta(hours=20))
+    placed.deliver(pickup_id, NOW + timedelta(hours=30))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    # As stored then: no ``taken``; refunded the pick-up's first unit (odd cent in), the
+    # first of the SKU in fulfilment order.
+    stored = placed.model_dump(mode="json")
+    stored["returns"] = [
+        {
+            "return_id": "ret_legacy",
+            "status": "RECEIVED",
+            "lines": [{"sku": "TSHIRT-BLK-M", "quantity": 1}],
+            "reason": "x",
+            "channel": "mail",
+            "location_id": WAREHOUSE,
+            "requested_at": LATER.isoformat(),
+            "received_at": LATER.isoformat(),
+            "refund": {"amount": "149.01", "currency": "EUR"},
+        }
+    ]
+    placed = Order.model_validate(stored)
+    assert placed.returns[0].taken is None
+
+    posted = placed.receive_return(
+        ask_by(placed, "mail", back("TSHIRT-BLK-M", 1)), WAREHOUSE, LATER
+    )
+    assert posted.refund == Money.of("131.76")
+    assert placed.fulfillment(ship_id).status is FulfillmentStatus.RETURNED
+    assert placed.fulfillment(pickup_id).status is FulfillmentStatus.DELIVERED
+
+    last = placed.receive_return(ask_by(placed, "store", back("TSHIRT-BLK-M", 1)), STORE_SOL, LATER)
+    # The pick-up's second unit, not again its first (149.01, a cent more than captured).
+    assert last.refund == Money.of("149.00")
+    assert placed.fulfillment(pickup_id).status is FulfillmentStatus.RETURNED
+    assert placed.everything_returned()
 
 
 def test_a_return_after_a_lost_parcel_refunds_the_units_that_reached_the_customer() -> None:

@@ -7,10 +7,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import TypeAdapter
 
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.returns import MAX_RETURNS, RETURNS_BYTES, OrderReturn, ReturnLine
-from tests.support.builders import NOW, delivered, line
+from chalicelib.domain.returns import (
+    MAX_RETURNS,
+    RETURNS_BYTES,
+    OrderReturn,
+    ReturnLine,
+    TakenUnits,
+    taken_bytes,
+)
+from tests.support.builders import NOW, WAREHOUSE, delivered, line
 
 ONE = [ReturnLine(sku="SOCKS-3P", quantity=1)]
 LONGEST_REASON = "\U0001f600" * 500
@@ -46,3 +54,36 @@ def test_returns_that_hold_their_room_already_refuse_another_however_few() -> No
     assert refused.value.field == "lines"
     placed.returns = placed.returns[:1]
     placed.request_return("ret_new", ONE, "size", "mail", None, NOW)
+
+
+def test_what_receiving_a_return_adds_is_counted_from_its_request() -> None:
+    """A received return keeps which fulfilments its units came from (``taken``), in the
+    order's item: the room a return is asked with counts the most that adds, so returns
+    that fill the room leave none for it to grow past it."""
+    placed = delivered(line("SOCKS-3P", 5))
+    (parcel,) = placed.fulfillments
+    lines = [ReturnLine(sku="SOCKS-3P", quantity=2)]
+    most = taken_bytes(lines, {"SOCKS-3P": [parcel.fulfillment_id]})
+    opened = placed.request_return("ret_1", lines, "size", "mail", None, NOW)
+    held = len(opened.model_dump_json().encode())
+    # Room for exactly one more such return, were what receipts add left out.
+    filler = OrderReturn(
+        return_id="ret_0",
+        lines=ONE,
+        reason="",
+        channel="mail",
+        requested_at=NOW - timedelta(hours=1),
+    )
+    asked = len(b"size") + len(b"SOCKS-3P") + 32 + len(b"ret_2")
+    room = RETURNS_BYTES - held - asked - len(filler.model_dump_json().encode())
+    placed.returns.append(filler.model_copy(update={"reason": "x" * room}))
+
+    with pytest.raises(Conflict) as refused:
+        placed.request_return("ret_2", lines, "size", "mail", None, NOW)
+
+    assert "holds as many returns as it can" in refused.value.detail
+
+    received = placed.receive_return("ret_1", WAREHOUSE, NOW)
+    assert received.taken is not None
+    kept = len(TypeAdapter(list[TakenUnits]).dump_json(received.taken)) - len(b"null")
+    assert 0 < kept <= most

@@ -250,7 +250,7 @@ def test_a_return_says_what_went_back_where_and_what_was_refunded() -> None:
     placed.request_return(
         "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
     )
-    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"))
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"), [])
     refund = _refund_of(placed, "ret_1", OperationStatus.DONE)
     placed.payment.refunded = refund.amount
     placed.payment.voided = Money.of("4.95")
@@ -277,7 +277,7 @@ def test_a_return_whose_refund_is_still_owed_does_not_say_refunded() -> None:
     placed.request_return(
         "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
     )
-    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"))
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("19.95"), [])
     _refund_of(placed, "ret_1", OperationStatus.OWED)
 
     spanish = re.sub(r"<[^>]+>", " ", page_of(placed, "es"))
@@ -295,7 +295,7 @@ def test_a_return_that_refunded_nothing_says_nothing_was_charged() -> None:
     placed.request_return(
         "ret_1", [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)], "talla", "store", STORE_SOL, NOW
     )
-    placed.returns[0].receive(STORE_SOL, NOW, Money.of("0.00"))
+    placed.returns[0].receive(STORE_SOL, NOW, Money.of("0.00"), [])
 
     spanish = re.sub(r"<[^>]+>", " ", page_of(placed, "es"))
     english = re.sub(r"<[^>]+>", " ", page_of(placed, "en"))
