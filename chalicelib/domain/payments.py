@@ -1,7 +1,7 @@
 """The order's payment: authorised once, then captured, voided and refunded operation by
 operation, each keyed by its cause."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import Field
@@ -64,6 +64,14 @@ class PaymentOperation(DeferredModel):
     last_error: str | None = None
     last_failed_at: datetime | None = None
     alerted: bool = False
+
+    def due(self, now: datetime, retry_told_every: timedelta) -> bool:
+        """Whether the sweep tries it now: at every sweep until ops are told it keeps
+        failing, then once every ``retry_told_every`` (what needs a person is neither
+        hammered at the gateway nor rewritten on the order every few minutes)."""
+        if not self.alerted or self.last_failed_at is None:
+            return True
+        return now >= self.last_failed_at + retry_told_every
 
 
 class Payment(DeferredModel):

@@ -13,7 +13,7 @@ can never pay out twice, whichever of them races which.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from chalicelib.domain.fulfillments import (
@@ -44,6 +44,9 @@ _ORDER = {
 # Failed attempts of one operation before ops are told (the sandbox's flaky tokens fail
 # twice, a real gateway's blips a few times: below this, retries handle it).
 ALERT_AFTER_ATTEMPTS = 4
+# Once ops are told, the sweep tries such an operation once an hour (scaled), not at
+# every run: a workflow step or a new write that owes money still tries at once.
+RETRY_TOLD_EVERY = timedelta(hours=1)
 
 Wanted = tuple[str, PaymentOperationType, Money]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from chalicelib.domain import settlement as rules
@@ -67,10 +68,17 @@ def record_owed(order_id: str, deps: Deps, start: Order | None = None) -> Order:
 
 
 def settle(
-    order_id: str, deps: Deps, raise_if_owed: bool = False, start: Order | None = None
+    order_id: str,
+    deps: Deps,
+    raise_if_owed: bool = False,
+    start: Order | None = None,
+    retry_told_every: timedelta | None = None,
 ) -> Settlement:
     """Attempt every operation the order owes; with ``raise_if_owed`` a failure raises
     ``PaymentGatewayUnavailable`` once everything was tried (the workflow retries it).
+    With ``retry_told_every`` (the sweep), an operation ops were told keeps failing is
+    tried only once that long has passed since its last failure (``PaymentOperation.due``);
+    until then it counts as failed, untried.
 
     ``start``: the order as the caller just read or saved it; without it the order is
     read. The round's outcomes are recorded in one write from the order the owed
@@ -86,8 +94,12 @@ def settle(
     owed = list(rules.owed_in_order(order))
     captures = [o.key for o in order.payment.owed() if o.type is PaymentOperationType.CAPTURE]
     tried: list[tuple[PaymentOperation, str | None]] = []  # each with its error, if any
+    now = deps.clock()
     try:
         for op in owed:
+            if retry_told_every is not None and not op.due(now, retry_told_every):
+                outcome.failed.append(op.key)
+                continue
             if op.type is PaymentOperationType.REFUND and _captures_owed(outcome, captures):
                 # A refund gives back captured money: not before the capture went through.
                 outcome.failed.append(op.key)
@@ -178,9 +190,10 @@ def sweep(deps: Deps, limit: int = 100) -> dict[str, int]:
     whose listed orders named a payment the sandbox did not know)."""
     order_ids = deps.store.orders_owing(limit)
     settled = errors = 0
+    retry_told_every = deps.settings.waits.duration(rules.RETRY_TOLD_EVERY)  # scaled, as sweeps
     for order_id in order_ids:
         try:
-            if settle(order_id, deps).settled:
+            if settle(order_id, deps, retry_told_every=retry_told_every).settled:
                 settled += 1
         except Exception:  # noqa: BLE001 - see above; the next sweep tries it again
             errors += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from chalicelib.deps import Deps
 from chalicelib.domain.errors import NotFound, PaymentGatewayUnavailable, PaymentRefused
 from chalicelib.domain.orders import OrderStatus
-from chalicelib.domain.settlement import ALERT_AFTER_ATTEMPTS
+from chalicelib.domain.settlement import ALERT_AFTER_ATTEMPTS, RETRY_TOLD_EVERY
 from chalicelib.services import fulfillment_steps, ordering, payment_steps, settlement
 from chalicelib.services.step_models import OrderStep, RejectOrderInput
 from tests.fakes import Clock, FakeGateway
@@ -247,3 +248,41 @@ def test_each_owed_operation_that_keeps_failing_is_told_with_its_amount(deps: De
         amount = message["amount"]["amount"]
         assert f"{amount} EUR" in subject and order.order_id in subject
     assert len({subject for subject, _ in told}) == len(told)
+
+
+def test_once_ops_are_told_an_operation_keeps_failing_the_sweep_tries_it_hourly(
+    deps: Deps,
+) -> None:
+    # Probe 255: a void the gateway kept refusing was tried, and the order rewritten, at
+    # every sweep for good, long after ops had been told it needs a person.
+    order = flows.place(deps)
+    payment_steps.authorize_payment(OrderStep(order_id=order.order_id), deps)
+    gateway, clock = _gateway(deps), deps.clock
+    assert isinstance(clock, Clock)
+    gateway.unavailable = 1_000
+    ordering.cancel_order(order.order_id, deps)
+    sweep_every = timedelta(minutes=5)
+
+    def void_attempts() -> int:
+        owed = deps.store.get_order(order.order_id).payment.owed()
+        return max(op.attempts for op in owed)
+
+    while void_attempts() < ALERT_AFTER_ATTEMPTS:
+        clock.advance(seconds=sweep_every.total_seconds())
+        settlement.sweep(deps)
+    calls_when_told = gateway.unavailable
+    hourly = deps.settings.waits.duration(RETRY_TOLD_EVERY)
+    for _ in range(int(hourly / sweep_every) - 1):
+        clock.advance(seconds=sweep_every.total_seconds())
+        assert settlement.sweep(deps) == {"orders": 1, "settled": 0, "errors": 0}
+    assert (gateway.unavailable, void_attempts()) == (calls_when_told, ALERT_AFTER_ATTEMPTS)
+
+    clock.advance(seconds=sweep_every.total_seconds())
+    settlement.sweep(deps)
+    assert void_attempts() == ALERT_AFTER_ATTEMPTS + 1  # tried again, an hour on
+
+    gateway.unavailable = 0
+    clock.advance(seconds=hourly.total_seconds())
+    assert settlement.sweep(deps)["settled"] == 1
+    assert gateway.total("void") == order.total.amount
+    assert deps.store.orders_owing(10) == []
