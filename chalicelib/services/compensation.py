@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -172,7 +173,6 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
     first, so that an order that cannot be written is still listed (probe 246); once per
     failure of each execution (an ops retry's failure is a new one), however often this
     step is retried."""
-    now = deps.clock()
     detail = f"compensation could not finish ({_describe(step.error)}); money may be owed"
     run = len(deps.store.get_order(step.order_id).retries)  # 0 for the first execution
     failure = hashlib.sha256(json.dumps(step.error or {}, sort_keys=True).encode()).hexdigest()
@@ -182,9 +182,27 @@ def mark_compensation_failed(step: AttentionInput, deps: Deps) -> None:
         {"kind": "compensation_failed", "order_id": step.order_id, "error": step.error or {}},
         deps,
     )
+    show_compensation_failed(step.order_id, detail, deps)
 
-    def decide(order: Order) -> Change | None:
-        order.attention = Attention(kind=AttentionKind.COMPENSATION_FAILED, detail=detail, at=now)
+
+def show_compensation_failed(
+    order_id: str,
+    detail: str,
+    deps: Deps,
+    shown_already: Callable[[Order], bool] = lambda _order: False,
+) -> None:
+    """The order's ``attention``: its compensation could not finish (the one writer of it,
+    for the workflow's step and for an execution stopped from outside). Called once ops'
+    alert is recorded, so that an order that cannot be written is still listed; nothing is
+    written to an order ``shown_already`` something for this failure."""
+    at = deps.clock()
+
+    def mark(order: Order) -> Change | None:
+        if shown_already(order):
+            return None
+        order.attention = Attention(
+            kind=AttentionKind.COMPENSATION_FAILED, detail=detail[:1000], at=at
+        )
         return Change()
 
-    mutate(deps, step.order_id, decide)
+    mutate(deps, order_id, mark, announce=False)

@@ -20,6 +20,7 @@ from chalicelib.services.compensation import (
     announce_cancellations_again,
     cancel_what_was_not_handed_over,
     cancelled_at,
+    show_compensation_failed,
 )
 from chalicelib.services.order_writes import Change, Unchanged, mutate, publish
 from chalicelib.services.ordering import workflow_input
@@ -233,17 +234,9 @@ def _compensation_failed(
         deps,
     )
     detail = f"{ended}; compensation could not finish ({why}); stock and money may be held"
-    at = deps.clock()
-
-    def mark(current: Order) -> Change[Ended] | Unchanged[Ended]:
-        if _shown_for_this_execution(current, execution_arn):
-            return Unchanged(("already_shown", []))
-        current.attention = Attention(
-            kind=AttentionKind.COMPENSATION_FAILED, detail=detail[:1000], at=at
-        )
-        return Change()
-
-    mutate(deps, order_id, mark, announce=False)
+    show_compensation_failed(
+        order_id, detail, deps, lambda order: _shown_for_this_execution(order, execution_arn)
+    )
 
 
 def _alert_stopped(
