@@ -483,6 +483,15 @@ class ConsentRequest(Strict):
     privacy_version: MachineText = Field(min_length=1, max_length=40)
     accepted: Literal[True]
 
+    @field_validator("accepted", mode="before")
+    @classmethod
+    def _json_true_itself(cls, value: object) -> object:
+        """JSON's ``true`` only, as the schema says: ``1`` and ``1.0`` equal ``True`` in
+        Python and were taken as consent (a probe)."""
+        if value is not True:
+            raise PydanticCustomError("literal_error", "Input should be true")
+        return value
+
 
 class AttributionTags(Strict):
     """Where the order or quote came from, as the storefront tags it (campaigns)."""

@@ -122,6 +122,9 @@ INVALID_BODIES: dict[str, tuple[Mutation, set[str]]] = {
         {"customer.email"},
     ),
     "consent not accepted": (_set_in(("consent", "accepted"), False), {"consent.accepted"}),
+    # A probe: 1 and 1.0 equal True in Python, and were recorded as consent.
+    "consent accepted as a number": (_set_in(("consent", "accepted"), 1), {"consent.accepted"}),
+    "consent accepted as a float": (_set_in(("consent", "accepted"), 1.0), {"consent.accepted"}),
     "consent without versions": (
         _set(consent={"accepted": True}),
         {"consent.terms_version", "consent.privacy_version"},
