@@ -97,9 +97,15 @@ class StepFunctionsWorkflow:
             raise
         return True
 
-    def describe(self, execution_arn: str) -> dict[str, Any]:
-        """Status, the states entered with entry and exit times, and the console link."""
-        execution = self._client.describe_execution(executionArn=execution_arn)
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """Status, the states entered with entry and exit times, and the console link;
+        None if there is no such execution."""
+        try:
+            execution = self._client.describe_execution(executionArn=execution_arn)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionDoesNotExist":
+                return None
+            raise
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, field_validator
 from chalicelib.api.http import IDEMPOTENCY_HEADER, Access, Call, endpoint, logger
 from chalicelib.api.models import ExecutionResponse, HealthResponse
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.errors import NotFound, Unprocessable
+from chalicelib.domain.errors import ExecutionNotStarted, NotFound, Unprocessable
 from chalicelib.domain.requests import Strict, Text
 from chalicelib.domain.sla import scorecard_row
 from chalicelib.services import recovery, sla
@@ -34,6 +34,15 @@ def order_execution(call: Call, order_id: str) -> dict[str, Any]:
     if not order.execution_arn:
         raise NotFound(f"order {order_id} has no execution", field="order_id")
     described = call.deps.workflow.describe(order.execution_arn)
+    if described is None:
+        # The order names its next execution before starting it (a payment after a
+        # decline, an ops retry): being started, or its start failed (probe 26A: a 500).
+        raise ExecutionNotStarted(
+            f"order {order_id}'s execution {order.execution_arn} has not started: it is "
+            "being started, or its start failed and a retry (POST /ops/orders/"
+            f"{order_id}/retry) starts it",
+            field="order_id",
+        )
     return ExecutionResponse.model_validate({"order_id": order_id, **described}).model_dump(
         mode="json"
     )

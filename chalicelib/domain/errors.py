@@ -32,6 +32,13 @@ class NotFound(OrquestaError):
     title = "Not found"
 
 
+class ExecutionNotStarted(NotFound):
+    """The execution an order names does not exist (yet): ``.../execution-not-started``,
+    which the ops console offers to retry."""
+
+    title = "Execution not started"
+
+
 class Conflict(OrquestaError):
     """The resource's state forbids the action."""
 

@@ -107,8 +107,9 @@ class Workflow(Protocol):
         """End a running execution at once (it ends ABORTED); False if it is not running."""
         ...
 
-    def describe(self, execution_arn: str) -> dict[str, Any]:
-        """Status, ordered state history and console link."""
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        """Status, ordered state history and console link; None if there is no such
+        execution (not started yet, or its start failed)."""
         ...
 
     def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:

@@ -342,6 +342,39 @@ def test_two_cards_sent_at_once_get_one_202_and_a_409_naming_payment(
 
 
 @pytest.mark.usefixtures("wide_payment_window")
+def test_a_payment_whose_execution_failed_to_start_is_shown_to_ops_who_retry_it(
+    client: Any, declined: tuple[str, str], deps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 26A: the order names its new execution before starting it, and ops reading
+    # it meanwhile (or for good, should the start fail) got a 500.
+    order_id, path = declined
+
+    def start_fails(name: str, payload: Any) -> str:
+        raise RuntimeError("Step Functions did not answer")
+
+    monkeypatch.setattr(deps.workflow, "start_named", start_fails)
+    post(client, f"{path}/payment", ROUTES["payment"])  # the order is written, not started
+    monkeypatch.undo()
+    named = deps.store.get_order(order_id)
+    assert named.status.value == "ACCEPTED" and named.execution_arn.endswith("-pay1")
+
+    unstarted = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
+
+    assert_problem(unstarted, 404, "order_id")
+    assert unstarted.json_body["type"].endswith("/execution-not-started")
+    assert "/retry" in unstarted.json_body["detail"]
+    retried = client.http.post(
+        f"/ops/orders/{order_id}/retry", headers=OPS | JSON, body=json.dumps({})
+    )
+    assert retried.status_code == 202, retried.body
+    assert retried.json_body["previous_status"] == "NOT_STARTED"
+    wait_for_status(client, order_id, "PAID", "RESERVED", "SHIPPED")
+    execution = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
+    assert execution.status_code == 200, execution.body
+    assert execution.json_body["execution_arn"] == retried.json_body["execution_arn"]
+
+
+@pytest.mark.usefixtures("wide_payment_window")
 def test_a_declined_order_whose_goods_sold_out_since_says_why_it_cannot_be_paid(
     client: Any, deps: Any
 ) -> None:

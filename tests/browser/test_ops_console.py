@@ -449,6 +449,58 @@ def test_a_returned_order_whose_execution_was_stopped_offers_no_retry(
     assert not browser.find_element("css selector", "#order-retry").is_displayed()
 
 
+# The answer of GET /ops/orders/{id}/execution for an execution the order names and that
+# never started (tests/api/test_api_self_service.py makes one for real: a pay-again whose
+# start failed), given by the page's fetch until a retry is asked for.
+_NOT_STARTED_UNTIL_RETRIED = """
+const [orderId, problem] = arguments;
+const real = window.fetch;
+window.fetch = (path, options) => {
+  if (String(path).endsWith(`/ops/orders/${orderId}/retry`)) window.retryAsked = true;
+  if (String(path).endsWith(`/ops/orders/${orderId}/execution`) && !window.retryAsked) {
+    const headers = { 'Content-Type': 'application/problem+json' };
+    return Promise.resolve(new Response(JSON.stringify(problem), { status: 404, headers }));
+  }
+  return real(path, options);
+};
+"""
+
+
+def test_an_execution_that_never_started_is_offered_for_a_retry(
+    browser: Any, console_stack: RunningStack, console_shop: Shop
+) -> None:
+    # Probe 26A: the route answered 500 for it; now 404 execution-not-started, which the
+    # panel shows with its Retry (README: a failed start is carried on by an ops retry).
+    placed = console_shop.place_ok(order_body())
+    order_id = placed["order_id"]
+    wait_for_status(console_shop, order_id, "SHIPPED", settled=True)
+    _stop_execution(console_stack, console_shop, order_id)
+    problem = {
+        "type": "https://orquesta.example/problems/execution-not-started",
+        "title": "Execution not started",
+        "status": 404,
+        "detail": f"order {order_id}'s execution has not started",
+        "errors": [{"field": "order_id", "message": "has not started"}],
+    }
+
+    sign_in(browser, console_stack.url, "demo-ops")
+    wait_for(browser, executions_shown(""))
+    browser.execute_script(_NOT_STARTED_UNTIL_RETRIED, order_id, problem)
+    browser.find_element("css selector", "#open-order-id").send_keys(order_id)
+    browser.find_element("css selector", "#open-order-form button").click()
+
+    retry = wait_for(browser, visible("#order-retry"))
+    assert _pill(browser, "#execution-status")[0] == "NOT_STARTED"
+    assert "has not started" in browser.find_element("css selector", "#order-error").text
+    retry.click()
+    note = wait_for(browser, visible("#order-note"))
+    assert note.text.startswith("Retry 1 started from SHIPPED: ")
+    wait_for(
+        browser,
+        lambda d: d.find_element("css selector", "#execution-status").text == "RUNNING",
+    )
+
+
 def test_an_order_id_nobody_knows_shows_only_why_not_an_empty_order(
     browser: Any, console_stack: RunningStack
 ) -> None:

@@ -166,8 +166,9 @@ class FakeWorkflow:
     def _released(self, task_token: str) -> bool:
         return any(token == task_token for token, *_ in (*self.resumed, *self.failed))
 
-    def describe(self, execution_arn: str) -> dict[str, Any]:
-        return {"status": self.status(execution_arn), "history": [], "console_url": ""}
+    def describe(self, execution_arn: str) -> dict[str, Any] | None:
+        status = self.status(execution_arn)
+        return None if status is None else {"status": status, "history": [], "console_url": ""}
 
     def list_executions(self, status: str | None, limit: int) -> list[dict[str, Any]]:
         rows = [

@@ -345,7 +345,11 @@
         api(`/ops/orders/${encodeURIComponent(orderId)}/timeline`),
         api(`/ops/orders/${encodeURIComponent(orderId)}/execution`).catch((error) => {
           if (error instanceof AuthError) throw error;
-          return { status: 'NONE', history: [], console_url: null, error: error.message };
+          // Named by the order, not started: being started, or its start failed, which a
+          // retry carries on (probe 26A: the route answered 500 then).
+          const type = String((error.problem && error.problem.type) || '');
+          const status = type.endsWith('/execution-not-started') ? 'NOT_STARTED' : 'NONE';
+          return { status, history: [], console_url: null, error: error.message };
         }),
         loadDefinition(),
         api(`/orders/${encodeURIComponent(orderId)}`),
@@ -357,7 +361,8 @@
       renderParts(order);
       renderTimeline(timeline);
       renderExecution(execution, definition, timeline.status, Boolean(order.attention));
-      offerRetry(orderId, timeline.status, execution);
+      // One not started is the one the order names.
+      offerRetry(orderId, timeline.status, { ...execution, execution_arn: execution.execution_arn || order.execution_arn });
       $('#order-panel').setAttribute('data-loaded', 'true');
       $('#order-panel').scrollIntoView({ block: 'start' });
     } catch (error) {
@@ -372,7 +377,7 @@
 
   // A failed, timed-out or stopped execution can be retried. One key per execution shown,
   // so a double click (or a click after a lost answer) starts one retry, not two.
-  const RETRYABLE = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+  const RETRYABLE = ['FAILED', 'TIMED_OUT', 'ABORTED', 'NOT_STARTED'];
   // At rest: a retry has nothing to resume (the API answers 409; probe 192: RETURNED).
   const ENDED_FOR_GOOD = ['REJECTED', 'CANCELLED', 'RETURNED'];
   const retryKeys = new Map();
