@@ -158,6 +158,16 @@ class Principal:
                 field="order_id",
             )
 
+    def sees_tracking_link(self, order: Order) -> bool:
+        """Whether this caller may read the order's tracking link, which acts as its
+        customer (cancel, return anywhere, every pick-up's code): all but a store key bound
+        to a store, which reads it only for a sale of its own store (probe 26A: the Madrid
+        key cancelled a web order waiting at Barcelona, and read its code, through it)."""
+        bound = self.location_id
+        if self.role != "store" or bound is None:
+            return True
+        return order.channel in SOLD_IN_STORE and order.store_id == bound
+
     def sees_pickup_code_at(self, location_id: str) -> bool:
         """Whether this caller may read the code of a pick-up at ``location_id``: ops and
         the staff of that store (an unbound store key is every store's)."""

@@ -263,7 +263,9 @@ class OrderResponse(DeferredModel):
     # The worst of its parcels' (null without one).
     sla: ShipmentSla | None
     placed_at: str
-    tracking_url: str
+    # Null for a store key bound to another store than the one that sold it (it acts as
+    # the customer: ``Principal.sees_tracking_link``).
+    tracking_url: str | None
     execution_arn: str | None
     # The price breakdown (POST /quotes' fields); null for orders placed before it.
     subtotal: Money | None = None
@@ -281,7 +283,7 @@ class OrderResponse(DeferredModel):
     def from_order(
         cls,
         order: Order,
-        tracking_url: str,
+        tracking_url: str | None,
         sees_pickup_code_at: Callable[[str], bool] = lambda _location_id: False,
         now: datetime | None = None,
     ) -> "OrderResponse":

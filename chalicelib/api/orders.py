@@ -52,9 +52,10 @@ class CollectRequest(Strict):
 def order_body(order: Order, call: Call) -> dict[str, Any]:
     """The order as this caller may see it."""
     principal = call.principal
+    shown = principal is None or principal.sees_tracking_link(order)
     return OrderResponse.from_order(
         order,
-        tracking_url(order.order_id, call.deps),
+        tracking_url(order.order_id, call.deps) if shown else None,
         principal.sees_pickup_code_at if principal else lambda _location_id: False,
         call.deps.clock(),
     ).model_dump(mode="json")

@@ -293,6 +293,20 @@ def test_a_bound_store_key_reads_the_pickup_code_of_its_own_store_only(client: A
     assert codes(STOREFRONT) == {"ST-MADRID": None, "ST-BARCELONA": None}
 
 
+def test_a_bound_store_key_gets_no_tracking_link_but_for_its_own_stores_sales(
+    client: Any, deps: Any
+) -> None:
+    # Probe 26A: the link acts as the customer, and through it the Madrid key cancelled a
+    # web order waiting at Barcelona and read the Barcelona code it is refused itself.
+    web = _at_madrid_and_barcelona(client, "CAP-NAVY")
+    sold_here = place_order(client, _store_order(deps, "ST-MADRID"), MADRID_STORE)["order_id"]
+
+    assert get_order(client, web, MADRID_STORE)["tracking_url"] is None
+    for auth in (OPS, STORE, STOREFRONT):
+        assert "/track/" in get_order(client, web, auth)["tracking_url"]
+    assert "/track/" in get_order(client, sold_here, MADRID_STORE)["tracking_url"]
+
+
 def test_a_bound_store_key_takes_receives_returns_and_moves_stock_only_at_its_store(
     client: Any,
     deps: Any,
