@@ -97,7 +97,8 @@ PaymentShown = Annotated[
     WithJsonSchema(
         {
             "type": "object",
-            "description": "Where the order's money is (payment_id and owed: staff only)",
+            "description": "Where the order's money is (payment_id and owed: the "
+            "retailer's, for its API keys; never on the customer's page)",
             "required": ["status", "authorized", "captured", "refunded"],
             "properties": {
                 "status": {"type": "string", "enum": [s.value for s in PaymentStatus]},
@@ -118,7 +119,8 @@ HistoryEntryShown = Annotated[
         {
             "type": "object",
             "description": "One status change, or a part's own change that left the status "
-            "as it was (fulfillment_id) (note: the reason a person gave; staff only)",
+            "as it was (fulfillment_id) (note: the reason a person gave; the retailer's, "
+            "for its API keys; never on the customer's page)",
             "required": ["status", "at", "detail"],
             "properties": {
                 "status": {"type": "string", "enum": [s.value for s in OrderStatus]},
