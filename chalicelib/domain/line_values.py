@@ -212,6 +212,22 @@ def returned_value(
     return Money.of(value, currency)
 
 
+def cost_nothing(
+    lines: Sequence[OrderLine], fulfillments: Sequence[Fulfillment], returning: Sequence[ReturnLine]
+) -> bool:
+    """Whether every unit of the ``returning`` SKUs that reached the customer was charged
+    nothing (a 100 % coupon): their return can give nothing back, wherever it arrives."""
+    skus = {rline.sku for rline in returning}
+    used = [0] * len(lines)
+    units = [unit_values(line) for line in lines]
+    for fulfillment in fulfillments:
+        for fline in fulfillment.lines:
+            value = _take(fline, fulfillment, lines, units, used)
+            if fline.sku in skus and fulfillment.status in REACHED and value > 0:
+                return False
+    return True
+
+
 def fulfillments_back(
     fulfillments: Sequence[Fulfillment], returns: Sequence[OrderReturn]
 ) -> set[str]:

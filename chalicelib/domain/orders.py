@@ -28,6 +28,7 @@ from chalicelib.domain.fulfillments import (
 )
 from chalicelib.domain.inventory import Allocation
 from chalicelib.domain.line_values import (
+    cost_nothing,
     fulfillment_values,
     fulfillments_back,
     returned_value,
@@ -231,6 +232,11 @@ class Order(DeferredModel):
         """The units and names a part holds (``1 × Gorra; 2 × Bolsa``); empty when it is
         the order's only part (the order's lines say it)."""
         return self.units_named(part.lines) if len(self.fulfillments) > 1 else ""
+
+    def return_costs_nothing(self, returned: OrderReturn) -> bool:
+        """Whether ``returned`` can give nothing back: every unit of its SKUs that reached
+        the customer was charged nothing (``line_values.cost_nothing``)."""
+        return cost_nothing(self.lines, self.fulfillments, returned.lines)
 
     def units_named(self, lines: Iterable[ReturnLine | FulfillmentLine]) -> str:
         """``lines`` (a part's, a return's) as people read them: ``1 × Gorra; 2 × Bolsa``."""

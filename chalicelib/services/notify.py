@@ -212,6 +212,9 @@ def email_context(
         # What the return is for (probe 237: staff opened it on the phone, and the email
         # listed only the whole order; the customer could send all of it).
         "return_list": _return_list(email, event, order),
+        # Units a 100 % coupon made free: their return will refund nothing (probe 26C: the
+        # request said "we will refund you", the receipt "nothing to refund").
+        "return_refunds_nothing": _return_refunds_nothing(email, event, order),
         # Until when a declined card's order may be paid again: from its first decline,
         # so a second decline's email says what is left, not "48 hours" again.
         "pay_until": _when(w, _pay_until(order, deps)) if email is EmailKind.REJECTED else "",
@@ -256,6 +259,13 @@ def _return_list(email: EmailKind, event: dict[str, Any], order: Order) -> str:
         return ""
     returned = order.find_return(event.get("return_id"))
     return order.units_named(returned.lines) if returned is not None else ""
+
+
+def _return_refunds_nothing(email: EmailKind, event: dict[str, Any], order: Order) -> bool:
+    if email is not EmailKind.RETURN_REQUESTED:
+        return False
+    returned = order.find_return(event.get("return_id"))
+    return returned is not None and order.return_costs_nothing(returned)
 
 
 def _mail_return_address(email: EmailKind, event: dict[str, Any], order: Order, deps: Deps) -> str:

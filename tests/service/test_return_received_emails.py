@@ -133,3 +133,59 @@ def test_ops_read_the_free_returns_email_on_the_orders_timeline(deps: Deps) -> N
 
     assert "email: return received" in titles
     assert titles.index("return received") < titles.index("email: return received")
+
+
+def _asked_back_by_post(deps: Deps, order: Order) -> None:
+    request = RequestReturnRequest.model_validate(
+        {
+            "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
+            "reason": "too small",
+            "channel": "mail",
+        }
+    )
+    returns.request_return(order.order_id, request, deps)
+
+
+def _told_of_the_request(deps: Deps, order: Order, subject: str) -> str:
+    (told,) = [
+        m["parts"]
+        for m in flows.mail_everything(deps)
+        if m["parts"].startswith(f"{subject} {order.order_id}")
+    ]
+    return told
+
+
+def test_asking_to_return_free_lines_promises_no_refund(deps: Deps) -> None:
+    # Probe 26C: the request said "we will refund you once the items arrive" for units a
+    # 100 % coupon made free; the receipt then said there was nothing to refund.
+    order = _free_lines(deps)
+    _asked_back_by_post(deps, order)
+
+    told = _told_of_the_request(deps, order, "Devolución solicitada para el pedido")
+
+    assert "no habrá nada que reembolsar" in told
+    assert "Te reembolsaremos" not in told
+
+
+def test_asking_to_return_paid_lines_still_promises_their_refund(deps: Deps) -> None:
+    order = flows.delivered(deps, customer=flows.body()["customer"] | {"locale": "en"})
+    _asked_back_by_post(deps, order)
+
+    told = _told_of_the_request(deps, order, "Return requested for order")
+
+    assert "We will refund you once the items arrive." in told
+    assert "nothing to refund" not in told
+
+
+def test_a_phone_only_customer_is_texted_that_free_lines_refund_nothing(deps: Deps) -> None:
+    order = _free_lines(deps, customer={"phone": "+34 655 123 127"})
+    _asked_back_by_post(deps, order)
+    flows.mail_everything(deps)
+
+    assert isinstance(deps.texter, Outgoing)
+    (told,) = [
+        t["parts"]
+        for t in deps.texter.sent
+        if t["to"] == "+34655123127" and "registrado tu devolución" in t["parts"]
+    ]
+    assert "no habrá nada que reembolsar" in told and "te reembolsaremos" not in told
