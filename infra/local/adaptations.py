@@ -224,6 +224,24 @@ def stop_aborts_at_once() -> None:
     Environment.set_error = set_error  # type: ignore[method-assign]
 
 
+def unstarted_executions_read_running() -> None:
+    """Gap: on AWS an execution is seen only once ``StartExecution`` made it RUNNING. moto
+    lists it before it starts it, with no status yet, and a ``DescribeExecution`` in that
+    window fails inside moto (``'NoneType' object has no attribute 'value'``; probe 26A:
+    a customer's payment sent twice at once answered 500 as one request described the
+    execution the other was starting). Here such an execution reads RUNNING."""
+    if not apply_once("unstarted-executions"):
+        return
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original = Execution.status
+
+    def status(self: Any) -> Any:
+        return "RUNNING" if self.exec_status is None else original.fget(self)  # type: ignore[attr-defined]
+
+    Execution.status = property(status)  # type: ignore[assignment,method-assign]
+
+
 # The history fields AWS types as numbers that moto fills from the evaluation stack.
 _STACKED_SECONDS = ("timeoutInSeconds", "heartbeatInSeconds")
 
@@ -428,6 +446,7 @@ def apply_all(outbox: Path) -> None:
     emf_to_cloudwatch()
     stop_aborts_at_once()
     stopped_task_history_readable()
+    unstarted_executions_read_running()
     cache_interpreter_clients()
     jitter_apart()
     raise_dev_server_backlog()

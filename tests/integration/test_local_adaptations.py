@@ -453,3 +453,28 @@ def test_stopped_task_history_readable_when_the_stop_lands_as_a_task_is_schedule
     answered = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
     assert answered.status_code == 200, answered.body
     assert answered.json_body["status"] == "ABORTED"
+
+
+def test_unstarted_executions_read_running_while_their_start_is_under_way(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 26A: one request described the execution another was starting, inside moto's
+    # window between listing it and starting it, and answered 500.
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    key = idempotency_key()
+    order_id = expected_order_id(STOREFRONT, key)
+    seen: list[str] = []
+    original_start = Execution.start
+
+    def described_as_it_starts(self: Any) -> None:
+        if self.exec_arn.endswith(f":{order_id}"):
+            sfn = boto3.client("stepfunctions", region_name=REGION)
+            seen.append(sfn.describe_execution(executionArn=self.exec_arn)["status"])
+        original_start(self)
+
+    monkeypatch.setattr(Execution, "start", described_as_it_starts)
+    placed, _key = post_order(client, order_body(), key=key)
+
+    assert placed.status_code == 202, placed.body
+    assert seen == ["RUNNING"]
