@@ -300,8 +300,14 @@ class Identities(Protocol):
         active nor erased, or an erasure was recorded meanwhile."""
         ...
 
+    def keep_erasure_addresses(self, customer_id: str, addresses: Collection[str]) -> bool:
+        """Add ``addresses`` to those an erasure still in progress keeps until its steps ran
+        (``pending_late_addresses``; two calls at once both keep theirs); False, nothing
+        kept, once the erasure is complete: a completed record keeps no address."""
+        ...
+
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
-        """Mark the erasure complete; returns the record."""
+        """Mark the erasure complete and drop the addresses it kept; returns the record."""
         ...
 
 

@@ -106,6 +106,28 @@ def test_an_erasure_begins_once_and_releases_identifiers(customers: Any) -> None
     assert "pending_addresses" not in done
 
 
+def test_an_erasure_in_progress_keeps_the_addresses_found_late_until_it_completes(
+    customers: Any,
+) -> None:
+    customer_id = _customer(customers, _email())
+    record = {"at": NOW.isoformat(), "status": "in_progress", "pending_addresses": ["a@b.c"]}
+    customers.begin_erasure(customer_id, [], record)
+
+    assert customers.keep_erasure_addresses(customer_id, ["d@e.f"])
+    assert customers.keep_erasure_addresses(customer_id, ["g@h.i", "d@e.f"])
+    assert customers.keep_erasure_addresses(customer_id, [])
+
+    kept = customers.erasure(customer_id)
+    assert kept["pending_addresses"] == ["a@b.c"]
+    assert set(kept["pending_late_addresses"]) == {"d@e.f", "g@h.i"}
+    done = customers.finish_erasure(customer_id, NOW.isoformat())
+    assert "pending_late_addresses" not in done
+    # A completed erasure keeps no address: nothing is written.
+    assert not customers.keep_erasure_addresses(customer_id, ["j@k.l"])
+    assert "pending_late_addresses" not in customers.erasure(customer_id)
+    assert not customers.keep_erasure_addresses(_customer(customers, _email()), ["m@n.o"])
+
+
 # The 360 records ---------------------------------------------------------------------------
 def _summary(order_id: str, placed_at: str, status: str = "ACCEPTED") -> dict[str, Any]:
     return {"order_id": order_id, "placed_at": placed_at, "status": status, "channel": "web"}

@@ -218,6 +218,17 @@ class FakeIdentities:
         for identifier in identifiers[: MAX_TRANSACTION_ITEMS - 2]:
             self.forget_identifier(customer_id, identifier)
 
+    def keep_erasure_addresses(self, customer_id: str, addresses: Collection[str]) -> bool:
+        if not addresses:
+            return True
+        record = self._m.kept(customer_id, CustomerRecord.ERASURE).get("")
+        if record is None or record.get("status") != "in_progress":
+            return False
+        record["pending_late_addresses"] = set(record.get("pending_late_addresses", ())) | set(
+            addresses
+        )
+        return True
+
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
         record = self._m.kept(customer_id, CustomerRecord.ERASURE).get("")
         if record is None:
@@ -225,6 +236,7 @@ class FakeIdentities:
         record["status"] = "completed"
         record.setdefault("completed_at", at)
         record.pop("pending_addresses", None)
+        record.pop("pending_late_addresses", None)
         record.pop("pending_outbox", None)
         return copy.deepcopy(record)
 

@@ -365,13 +365,34 @@ class IdentityRepository:
                 writes.append(self._table.delete(keys.identifier_mirror(customer_id, identifier)))
         self._table.transact(writes)
 
+    def keep_erasure_addresses(self, customer_id: str, addresses: Collection[str]) -> bool:
+        """Add ``addresses`` to the string set ``pending_late_addresses`` of an erasure still
+        in progress (a set added to, so two runs adding at once both keep theirs; the
+        list ``pending_addresses`` written when it was recorded stays as it is); False,
+        nothing written, once the erasure is complete."""
+        if not addresses:
+            return True
+        try:
+            self._table.write(
+                self._table.update(
+                    keys.erasure(customer_id),
+                    "ADD pending_late_addresses :found",
+                    "#status = :in_progress",
+                    {":found": set(addresses), ":in_progress": "in_progress"},
+                    {"#status": "status"},
+                )
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def finish_erasure(self, customer_id: str, at: str) -> dict[str, Any]:
         """Mark the erasure complete and drop what it kept only to finish its work."""
         done = self._table.write(
             self._table.update(
                 keys.erasure(customer_id),
                 "SET #status = :done, completed_at = if_not_exists(completed_at, :at) "
-                "REMOVE pending_addresses, pending_outbox",
+                "REMOVE pending_addresses, pending_late_addresses, pending_outbox",
                 "attribute_exists(pk)",
                 {":done": "completed", ":at": at},
                 {"#status": "status"},
