@@ -251,11 +251,14 @@ def not_someone_elses(addresses: set[str], records: Collection[str], deps: Deps)
 
 
 def erasure_addresses(record: dict[str, Any]) -> set[str]:
-    """The person's addresses the erasure collected when it was recorded (the identifiers
-    and the orders' contacts are gone by the time the steps run). ``pending_outbox`` is
-    what records begun before the subscriptions were erased called them."""
+    """The person's addresses the erasure collected when it was recorded, and those it
+    found once recorded (``pending_late_addresses``: a merge racing it brought them). The
+    identifiers and the orders' contacts are gone by the time the steps run.
+    ``pending_outbox`` is what records begun before the subscriptions were erased called
+    them."""
     kept = record.get("pending_addresses") or record.get("pending_outbox") or []
-    return {str(address) for address in kept}
+    late = record.get("pending_late_addresses") or []
+    return {str(address) for address in [*kept, *late]}
 
 
 def erase_survey_comments(records: list[str], record: dict[str, Any], deps: Deps) -> None:

@@ -259,10 +259,14 @@ def erase_customer(
     state = profile.get("state", ProfileState.ACTIVE)
     if state not in (ProfileState.ACTIVE, ProfileState.ERASED):
         raise Conflict(f"customer {customer_id} is {state}", field="customer_id")
-    record = _record_erasure(owner, person_records(owner, deps), by_client, by_role, reason, deps)
+    record = _record_erasure(owner, by_client, by_role, reason, deps)
     # Read again once recorded: a merge into an erased record is refused, so any merge
-    # made while the erasure was being recorded is seen now.
+    # made while the erasure was being recorded is seen now, and with it the addresses
+    # its record brought, which the recording may have read too early (a probe: a
+    # merge racing the erasure left the merged record's bare-email wish open, and the
+    # copies of what was sent to it).
     records = person_records(owner, deps)
+    record = _with_late_addresses(owner, records, record, deps)
     # Which orders on these records a record split off them owns: read once for every step.
     steps_record = record | {SPLIT_AWAY: orders_split_away(records, deps)}
     for step in ERASURE_STEPS:
@@ -301,9 +305,29 @@ def _still_theirs(customer_id: str, deps: Deps) -> list[Identifier]:
     return [i for i in listed if deps.store.find_identifier(i) in (customer_id, None)]
 
 
+def _email_and_phone(identifiers: list[Identifier]) -> set[str]:
+    # Phones too: the codes texted to them are copies of what was sent to the person.
+    return {i.value for i in identifiers if i.type in (IdentifierType.EMAIL, IdentifierType.PHONE)}
+
+
+def _person_addresses(records: list[str], stray: list[str], deps: Deps) -> set[str]:
+    """The addresses of the person as their records stand now: the email and phone
+    identifiers each lists, and the emails their orders (and ``stray``, found elsewhere)
+    were placed with that no one else claims."""
+    addresses: set[str] = set()
+    for each in records:
+        addresses |= _email_and_phone(deps.customers.identifiers(each))
+    named: set[str] = set()
+    for order_id in erasure_orders(records, {"pending_orders": stray}, deps):
+        try:
+            named |= contact_emails(deps.store.get_order(order_id))
+        except NotFound:
+            continue
+    return addresses | not_someone_elses(named, records, deps)
+
+
 def _record_erasure(
     owner: str,
-    records: list[str],
     by_client: str,
     by_role: str,
     reason: str | None,
@@ -320,22 +344,14 @@ def _record_erasure(
         recorded = store.erasure(owner)
         if recorded is not None:
             return recorded
-        # Phones too: the codes texted to them are copies of what was sent to the person.
-        addresses: set[str] = set()
-        for each in records:
-            addresses |= {
-                i.value
-                for i in store.identifiers(each)
-                if i.type in (IdentifierType.EMAIL, IdentifierType.PHONE)
-            }
+        # Read on each try: a merge may have landed since the last one.
+        records = person_records(owner, deps)
         stray = stray_orders(records, deps)
-        named: set[str] = set()
-        for order_id in erasure_orders(records, {"pending_orders": stray}, deps):
-            try:
-                named |= contact_emails(deps.store.get_order(order_id))
-            except NotFound:
-                continue
-        addresses |= not_someone_elses(named, records, deps)
+        addresses = _person_addresses(records, stray, deps)
+        released = _still_theirs(owner, deps)
+        # What the recording releases is listed nowhere afterwards: its addresses are kept
+        # whatever was read before (a merge landing between the two reads brings some).
+        addresses |= _email_and_phone(released)
         record: dict[str, Any] = {
             "at": deps.clock().isoformat(),
             "by_client_id": by_client,
@@ -347,13 +363,34 @@ def _record_erasure(
             record["pending_addresses"] = sorted(addresses)
         if stray:
             record["pending_orders"] = stray
-        store.begin_erasure(owner, _still_theirs(owner, deps), record)
+        store.begin_erasure(owner, released, record)
         return record
 
     try:
         return retried(record_once, MAX_ERASURE_ATTEMPTS)
     except ConcurrentModification as exc:
         raise Conflict(f"customer {owner} kept changing; erase again", field="customer_id") from exc
+
+
+def _with_late_addresses(
+    owner: str, records: list[str], record: dict[str, Any], deps: Deps
+) -> dict[str, Any]:
+    """``record`` with the person's addresses as read now added to those it kept.
+
+    A merge that landed after the recording read the person's records, and before it
+    was written, brought addresses the record does not hold; after it no merge can land
+    (the record is erased), so this read holds every address of the person's records
+    still listed. Kept on the record while the erasure is in progress, so that asking
+    again after an interruption finds them once the identifiers are gone; each run
+    (asking again, a merge's end) reads them afresh."""
+    pending = [str(o) for o in record.get("pending_orders") or []]
+    late = _person_addresses(records, pending, deps) - erasure_addresses(record)
+    if not late:
+        return record
+    # Not kept once the erasure completed (a run after it): this run still uses them.
+    deps.customers.keep_erasure_addresses(owner, late)
+    kept_late = {str(a) for a in record.get("pending_late_addresses") or []}
+    return record | {"pending_late_addresses": sorted(kept_late | late)}
 
 
 def _cancel_what_needs_them(records: list[str], record: dict[str, Any], deps: Deps) -> None:
