@@ -35,6 +35,7 @@ from tests.support.erasure import (
     everything_shown,
     leaks,
 )
+from tests.support.flow import fresh_sku, receive_at_warehouse
 
 
 def test_an_interrupted_erasure_is_finished_by_asking_again(
@@ -348,3 +349,50 @@ def test_a_retried_request_does_not_answer_an_erased_customer_s_words_again(
         assert_problem(response, 409, field_name)
     assert_nothing_of(person, {what: r.json_body for what, (r, _) in replays.items()})
     assert_nothing_of(person, {"view": _get(client, f"/customers/{customer_id}")})
+
+
+def test_a_merge_landing_as_the_erasure_is_recorded_has_its_records_addresses_erased(
+    client: Any, deps: Any, stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe sent ``POST /customers/{A}/merge`` of B and ``POST /customers/{A}/erase``
+    at once: the erasure named both records erased, yet B's bare-email back-in-stock wish
+    stayed open (the restock emailed B) and the email about B's ticket stayed in the
+    outbox. Here the merge lands after the erasure read the person, before it is written."""
+    person = Person()
+    sku = fresh_sku(deps, {"WH-GETAFE": 0})
+    wish = _post(client, f"/inventory/{sku}/subscriptions", {"email": person.email}, STOREFRONT)
+    merged = place_order(client, order_body(customer={"email": person.email}))["customer_id"]
+    other_phone = f"+3465{uuid.uuid4().int % 10_000_000:07d}"
+    survivor = place_order(client, order_body(customer={"phone": other_phone}))["customer_id"]
+    ticket = {"type": "question", "subject": person.text("Q"), "description": "D", "channel": "web"}
+    ticket_id = _post(client, f"/customers/{merged}/tickets", ticket)["ticket_id"]
+
+    def mails_to_the_person() -> list[str]:
+        found = [p.read_text(encoding="utf-8") for p in stack.outbox.glob("*.eml")]
+        return [mail for mail in found if person.email in mail]
+
+    eventually(lambda: [m for m in mails_to_the_person() if ticket_id in m])
+    real_begin = deps.customers.begin_erasure
+    merges: list[int] = []
+
+    def merged_meanwhile(customer_id: str, identifiers: Any, record: Any) -> None:
+        if not merges:
+            merges.append(merge(client, survivor, merged).status_code)
+        real_begin(customer_id, identifiers, record)
+
+    monkeypatch.setattr(deps.customers, "begin_erasure", merged_meanwhile)
+
+    erased = _erase(client, survivor)
+
+    assert merges == [200]
+    assert erased.status_code == 200, erased.body
+    assert erased.json_body["erased_records"] == [survivor, merged]
+    kept = deps.opportunities.subscription(wish["subscription_id"])
+    assert (kept.email, kept.status) == ("[erased]", "erased")
+    listed = _get(client, "/ops/opportunities")["opportunities"]
+    (row,) = [r for r in listed if r["opportunity_id"] == f"opp_{wish['subscription_id']}"]
+    assert row["status"] == "lost"
+    assert mails_to_the_person() == []
+    assert not leaks(_get(client, "/ops/outbox?limit=1000"), person.needles)
+    receive_at_warehouse(client, sku, 3)
+    assert mails_to_the_person() == []
