@@ -251,6 +251,25 @@ def test_a_quotes_promotion_prices_one_live_order_after_ops_end_it(
     refused_on_the_quote()
 
 
+def test_an_order_on_a_coupons_quote_need_not_send_the_coupon_again(deps: Deps) -> None:
+    # Probe 26B: API.md asks an order on a quote for "the same lines"; one that did not
+    # send the quote's coupon again was 409 naming quote_id.
+    terms = PromotionTerms(name="Diez", code="QDIEZ", kind="percent", value=Decimal("10"))
+    promotion_id = promotions.create_promotion(terms, deps).promotion.promotion_id
+    quote = _quote(deps, lines=_COAT, shipping_address=_MADRID, coupon="qdiez")
+    assert quote.breakdown.discount > 0
+
+    other = PromotionTerms(name="Otro", code="QOTRO", kind="percent", value=Decimal("20"))
+    promotions.create_promotion(other, deps)
+    on_it = {"lines": _COAT, "shipping_address": _MADRID, "quote_id": quote.quote_id}
+    assert _refused(deps, Conflict, **on_it, coupon="QOTRO").field == "quote_id"
+    order = _on_quote(deps, "ord_without_coupon", quote_id=quote.quote_id)
+
+    assert order.total.amount == quote.breakdown.total
+    assert order.pricing is not None and order.pricing.coupon == "QDIEZ"
+    assert promotions.promotion(promotion_id, deps).redemptions == 1
+
+
 def test_a_declined_order_frees_its_quote_and_cannot_be_paid_again_once_another_took_it(
     deps: Deps,
 ) -> None:
