@@ -800,6 +800,15 @@ class Order(DeferredModel):
         )
         return self.move_to(OrderStatus.RETURNED, at, detail)
 
+    def nothing_left_to_carry_on(self) -> bool:
+        """Whether no execution has anything left to do for the order: every part of it
+        ended without reaching the customer (lost, cancelled), so no parcel is on its way
+        and no return window opens (a stopped order whose only parcel was declared lost;
+        probe 26B: "retry it" stayed, and a retry waited out a picking time for nothing)."""
+        return bool(self.fulfillments) and all(
+            f.status in CLOSED_UNDELIVERED for f in self.fulfillments
+        )
+
     def everything_returned(self) -> bool:
         """Whether every unit sold has come back."""
         return everything_back(self.kept_quantities(), self.returns)

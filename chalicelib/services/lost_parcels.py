@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.events import ParcelLost
 from chalicelib.domain.fulfillments import Fulfillment, FulfillmentStatus
 from chalicelib.domain.money import Money
-from chalicelib.domain.orders import Order
+from chalicelib.domain.orders import AttentionKind, Order
 from chalicelib.domain.payments import OperationStatus
 from chalicelib.domain.tickets import BY_LOST_PARCELS
 from chalicelib.services import settlement
-from chalicelib.services.alert_once import alert_once
+from chalicelib.services.alert_once import alert_once, resolve_stopped
 from chalicelib.services.alerts import late_parcel_lost
 from chalicelib.services.order_writes import Change, announce_delivered_again, mutate
 from chalicelib.services.sla import (
@@ -75,17 +75,29 @@ def declare_lost(order_id: str, fulfillment_id: str, deps: Deps) -> Order:
     then refund it, email the customer and alert ops; for a parcel LOST already whose
     refund failed, the refund, email and alert now (each once)."""
     now = deps.clock()
+    nothing_left: list[bool] = []
 
     def decide(order: Order) -> Change | None:
+        nothing_left.clear()
         fulfillment = order.fulfillment(fulfillment_id)
         if fulfillment.status is not FulfillmentStatus.SHIPPED:
             return None
         _, entry = order.lose_fulfillment(fulfillment_id, now)
         fulfillment.task_token = None
+        stopped = order.attention and order.attention.kind is AttentionKind.WORKFLOW_STOPPED
+        if stopped and order.nothing_left_to_carry_on():
+            # Its execution was stopped and this was the last part on its way: a retry
+            # would have nothing to carry on, so "retry it" goes (the refund is this
+            # function's, below).
+            order.attention = None
+            nothing_left.append(True)
         # Its record closes as lost: the scorecard counts it late, not open past due.
         return Change(entry=entry, shipments=[fulfillment])
 
-    mutate(deps, order_id, decide)
+    written = mutate(deps, order_id, decide)
+    if written.change is not None and nothing_left:
+        note = "every parcel was declared lost and is refunded: nothing left to retry"
+        resolve_stopped(order_id, "system:lost_parcels", note, deps)
     return settle_lost_parcel(order_id, fulfillment_id, deps)
 
 

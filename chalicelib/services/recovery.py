@@ -70,6 +70,12 @@ def retry_execution(
         raise Conflict(
             f"the order is {order.status.value}; there is nothing to resume", field="order_id"
         )
+    if order.nothing_left_to_carry_on():
+        raise Conflict(
+            "every part of the order ended without reaching the customer (lost or "
+            "cancelled); there is nothing to resume",
+            field="order_id",
+        )
     attempt = len(order.retries) + 1
     payload = workflow_input(order_id, deps) | {
         "resume": {"status": order.status.value, "attempt": attempt}
@@ -172,7 +178,9 @@ def execution_ended(
     def compensate(current: Order) -> Change[Ended] | Unchanged[Ended]:
         if (current.execution_arn or deps.workflow.execution_arn(order_id)) != execution_arn:
             return Unchanged(("superseded", []))  # a newer execution carries the order
-        if current.status in AT_REST:
+        if current.status in AT_REST or current.nothing_left_to_carry_on():
+            # Nothing for a retry to carry on (every part lost or cancelled already: the
+            # scheduled check declares a parcel lost before this ending may be told).
             return Unchanged(("at_rest", []))
         if _shown_for_this_execution(current, execution_arn):
             # Told already, or the workflow ended on purpose after alerting ops itself (a

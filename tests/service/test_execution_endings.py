@@ -9,6 +9,7 @@ tests/workflow/test_ops_retry.py."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from chalicelib.services import (
     alerts,
     compensation,
     fulfillment_steps,
+    lost_parcels,
     ordering,
     payment_steps,
     recovery,
@@ -37,6 +39,7 @@ from chalicelib.services import (
     stock_steps,
 )
 from chalicelib.services.order_writes import Change, mutate
+from chalicelib.services.sla import lost_deadline
 from chalicelib.services.step_models import FulfillmentStep, OrderStep, RejectOrderInput
 from infra.local.demo_data import load_demo_data
 from tests.fakes import Clock, FakeGateway, RecordingEvents, fake_deps
@@ -466,3 +469,35 @@ def test_a_stop_whose_compensation_cannot_finish_alerts_ops_and_shows_on_the_ord
     assert shown.attention is not None
     assert shown.attention.kind is AttentionKind.COMPENSATION_FAILED
     assert "ABORTED" in shown.attention.detail and "OutOfStock" in shown.attention.detail
+
+
+def test_a_stopped_orders_last_parcel_declared_lost_leaves_nothing_to_retry() -> None:
+    # Probe 26B: the scheduled check declared the stopped order's only parcel lost and
+    # refunded it, but "retry it" stayed on the order and in "Needs attention", and a
+    # retry waited out a picking time for nothing.
+    deps, clock, log = _with_alert_log()
+    order = flows.shipped(deps)
+    _ended(deps, order.order_id, "ABORTED")
+    stopped = deps.store.get_order(order.order_id)
+    assert stopped.attention is not None
+    assert stopped.attention.kind is AttentionKind.WORKFLOW_STOPPED
+    shipment = stopped.fulfillments[0].shipment
+    assert shipment is not None
+    # The check runs every few minutes: it records the breach, then declares the loss.
+    clock.now = shipment.breaks_at + timedelta(minutes=5)
+    lost_parcels.check_watched_shipments(deps)
+    clock.now = lost_deadline(shipment.promised_by, deps) + timedelta(minutes=5)
+
+    lost_parcels.check_watched_shipments(deps)
+
+    lost = deps.store.get_order(order.order_id)
+    assert lost.fulfillments[0].status is FulfillmentStatus.LOST
+    assert lost.attention is None
+    kinds = {a.kind: a.status for a in log.list(order.order_id, None, 10)}
+    assert kinds["workflow_stopped"] is AlertStatus.RESOLVED
+    with pytest.raises(Conflict) as refused:
+        recovery.retry_execution(order.order_id, "ops:console", deps)
+    assert refused.value.field == "order_id"
+    # The stop told again (EventBridge delivers at least once) shows nothing new.
+    _ended(deps, order.order_id, "ABORTED")
+    assert deps.store.get_order(order.order_id).attention is None
