@@ -48,13 +48,20 @@ DONE_WORDS: dict[Language, dict[FormAction, str]] = {
         FormAction.CANCEL: "Hemos cancelado tu pedido. No se te cobrará nada.",
         FormAction.RETURNS: "Hemos registrado tu devolución. Te reembolsaremos al recibirla.",
         FormAction.TICKETS: "Hemos recibido tu mensaje.",
-        FormAction.PAYMENT: "Gracias: estamos cobrando con tu nueva tarjeta y el pedido sigue.",
+        # Authorised, not charged: each part is charged as it is handed over (probe 26E).
+        FormAction.PAYMENT: (
+            "Gracias: tu nueva tarjeta está autorizada y el pedido sigue; cada parte se "
+            "cobra al entregártela."
+        ),
     },
     Language.EN: {
         FormAction.CANCEL: "We have cancelled your order. You will not be charged.",
         FormAction.RETURNS: "We have registered your return. We will refund you once it arrives.",
         FormAction.TICKETS: "We have received your message.",
-        FormAction.PAYMENT: "Thank you: we are charging your new card and the order goes on.",
+        FormAction.PAYMENT: (
+            "Thank you: your new card is authorised and the order goes on; each part is "
+            "charged as it is handed over."
+        ),
     },
 }
 # After the pay-again form: the new card was declined as well (the order is rejected
@@ -278,12 +285,16 @@ def order_form_notice(
     outcome: FormOutcome,
     fields: Iterable[str] = (),
     reach: Reach | None = None,
-) -> FormNotice:
-    """What the order's page says about a posted form, in its language. Paid again, the
-    new card is authorised after the redirect: a page read while it is checked says so,
-    and once it was declined as well (or the bank did not answer) says that rather than
-    thanking for a payment that failed."""
+) -> FormNotice | None:
+    """What the order's page says about a posted form, in its language; None for a form
+    "done" that the order's state says was not (the page's address says how the form
+    went, and a reloaded or made-up one said "we have cancelled your order" above a
+    shipped one: probe 26E). Paid again, the new card is authorised after the redirect: a
+    page read while it is checked says so, and once it was declined as well (or the bank
+    did not answer) says that rather than thanking for a payment that failed."""
     paid_again = bool(order.retries)
+    if outcome is FormOutcome.DONE and not _done_shows(order, action, paid_again):
+        return None
     declined_again = (
         paid_again
         and order.status is OrderStatus.REJECTED
@@ -301,6 +312,18 @@ def order_form_notice(
         still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
         reach=reach or reach_of(order),
     )
+
+
+def _done_shows(order: Order, action: FormAction, paid_again: bool) -> bool:
+    """Whether the order shows what a form "done" says: cancelled, paid again, a return
+    asked for (a question leaves nothing on the order to tell)."""
+    if action is FormAction.CANCEL:
+        return order.status is OrderStatus.CANCELLED
+    if action is FormAction.PAYMENT:
+        return paid_again
+    if action is FormAction.RETURNS:
+        return bool(order.returns)
+    return True
 
 
 def reach_of(order: Order) -> Reach:

@@ -175,3 +175,49 @@ def test_more_units_than_are_left_names_each_product_left_and_how_many() -> None
     assert english.error
     # Nothing known to be left: the problem alone.
     assert spanish.text == "No quedan tantas unidades por devolver."
+
+
+@pytest.mark.parametrize(
+    ("action", "state_that_shows_it"),
+    [
+        (FormAction.CANCEL, "cancelled"),
+        (FormAction.PAYMENT, "paid again"),
+        (FormAction.RETURNS, "a return asked for"),
+    ],
+)
+def test_a_form_done_is_said_only_when_the_order_shows_it(
+    action: FormAction, state_that_shows_it: str
+) -> None:
+    # Probe 26E: the page's address says how a form went, and "?form=cancel&outcome=done"
+    # put "We have cancelled your order. You will not be charged." above a shipped order.
+    from chalicelib.domain.returns import OrderReturn, ReturnLine
+    from chalicelib.presentation.track_forms import order_form_notice
+    from tests.support.builders import NOW, line, order
+
+    shipped = order(line("TSHIRT-BLK-M", 1))
+    shipped.contact.locale = "en"
+    shipped.status = OrderStatus.SHIPPED
+    assert order_form_notice(shipped, action, FormOutcome.DONE) is None
+
+    if state_that_shows_it == "cancelled":
+        shipped.status = OrderStatus.CANCELLED
+    elif state_that_shows_it == "paid again":
+        shipped.retries = [_paid_again_by_the_customer()]
+    else:
+        back = ReturnLine(sku="TSHIRT-BLK-M", quantity=1)
+        shipped.returns = [
+            OrderReturn(
+                return_id="ret_1", lines=[back], reason="x", channel="mail", requested_at=NOW
+            )
+        ]
+    shown = order_form_notice(shipped, action, FormOutcome.DONE)
+    assert shown is not None and not shown.error
+
+
+def test_a_card_paid_again_is_said_authorised_not_charged() -> None:
+    # Probe 26E: "we are charging your new card", beside an email saying each part is
+    # charged when it is handed over (nothing is taken at PAID).
+    for language in Language:
+        words = form_notice(language, FormAction.PAYMENT, FormOutcome.DONE).text
+        assert ("autorizada" if language is Language.ES else "authorised") in words
+        assert "cobrando" not in words and "charging" not in words
