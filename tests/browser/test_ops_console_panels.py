@@ -306,6 +306,17 @@ def test_on_a_phone_the_console_fits_the_screen_and_wide_tables_scroll_in_their_
             " node.right <= box.right];"
         )
         assert in_view == [True, True, True], in_view
+        # The SLA scorecard keeps its own size, its labels readable, and scrolls in its
+        # panel (probe 26E: shrunk to the phone, they were 6 to 9 px tall).
+        wait_for(browser, lambda d: d.find_elements("css selector", "#scorecard-chart text"))
+        chart = browser.execute_script(
+            "const svg = document.querySelector('#scorecard-chart');"
+            "const box = document.querySelector('#scorecard');"
+            "return [svg.getBoundingClientRect().width, Number(svg.getAttribute('width')),"
+            " box.scrollWidth > box.clientWidth, document.documentElement.scrollWidth];"
+        )
+        drawn, natural, scrolls, page_width = chart
+        assert abs(drawn - natural) < 1 and scrolls and page_width <= screen, chart
         browser.save_screenshot(str(screenshots / "ops-phone.png"))
     finally:
         browser.set_window_size(size["width"], size["height"])
