@@ -100,9 +100,13 @@ def order_timeline(order_id: str, deps: Deps) -> dict[str, Any]:
 
 def _rank(entry: dict[str, Any]) -> float:
     """Where an entry goes among those of the same moment: the RETURNED status after the
-    return's receipt that caused it (a probe read "RETURNED", then "return received")."""
+    return's receipt that caused it (a probe read "RETURNED", then "return received"), the
+    DELIVERED status after the carrier's events (probe 26E read "DELIVERED" above the
+    carrier's "in_transit" and "delivered" of the same second)."""
     if entry["kind"] == "status" and entry["title"] == OrderStatus.RETURNED.value:
         return _KIND_ORDER["return"] + 0.5
+    if entry["kind"] == "status" and entry["title"] == OrderStatus.DELIVERED.value:
+        return _KIND_ORDER["webhook"] + 0.5
     return _KIND_ORDER.get(entry["kind"], 9)
 
 

@@ -168,6 +168,22 @@ def test_the_receipt_comes_before_the_returned_status_it_caused(deps: Deps) -> N
     assert titles.index("return received") < titles.index("RETURNED")
 
 
+def test_the_carriers_events_come_before_the_delivered_status_they_caused(deps: Deps) -> None:
+    # Probe 26E: "DELIVERED" was listed above the carrier's "in_transit" and "delivered"
+    # sent with the same second.
+    order = flows.shipped(deps)
+    (parcel,) = order.fulfillments
+    assert parcel.shipment is not None
+    carrier, number = parcel.shipment.carrier, parcel.shipment.tracking_number
+    assert isinstance(deps.clock, Clock)
+    deps.clock.advance(hours=20)
+    flows.carrier_event(deps, carrier, number, type="in_transit")
+    flows.carrier_event(deps, carrier, number)
+    titles = [e["title"] for e in console.order_timeline(order.order_id, deps)["entries"]]
+    assert titles.index("carrier: in_transit") < titles.index("DELIVERED")
+    assert titles.index("carrier: delivered") < titles.index("DELIVERED")
+
+
 def test_a_mixed_order_s_pick_up_email_is_dated_when_its_part_was_ready(deps: Deps) -> None:
     # Probe 185: the console dated "email: ready for pick-up" at the parcel's delivery,
     # when the mixed order itself became READY_FOR_PICKUP, not when the email went.
