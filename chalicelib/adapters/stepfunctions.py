@@ -13,6 +13,7 @@ from chalicelib.domain.execution_names import order_of_execution
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
+    from mypy_boto3_stepfunctions.type_defs import DescribeExecutionOutputTypeDef
 
 # Tokens that are no longer waiting: the wait timed out, or the execution ended.
 _STALE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
@@ -51,16 +52,20 @@ class StepFunctionsWorkflow:
         prefix, _, name = self._state_machine_arn.partition(":stateMachine:")
         return f"{prefix}:execution:{name}:{order_id}"
 
-    def status(self, execution_arn: str) -> str | None:
-        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None if there is no such
-        execution."""
+    def _execution(self, execution_arn: str) -> DescribeExecutionOutputTypeDef | None:
+        """DescribeExecution's answer; None if there is no such execution."""
         try:
-            execution = self._client.describe_execution(executionArn=execution_arn)
+            return self._client.describe_execution(executionArn=execution_arn)
         except ClientError as exc:
             if error_code(exc) == "ExecutionDoesNotExist":
                 return None
             raise
-        return str(execution["status"])
+
+    def status(self, execution_arn: str) -> str | None:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None if there is no such
+        execution."""
+        execution = self._execution(execution_arn)
+        return None if execution is None else str(execution["status"])
 
     def resume(self, task_token: str, output: dict[str, Any]) -> bool:
         """Complete a wait; False if the token is no longer waiting."""
@@ -100,12 +105,9 @@ class StepFunctionsWorkflow:
     def describe(self, execution_arn: str) -> dict[str, Any] | None:
         """Status, the states entered with entry and exit times, and the console link;
         None if there is no such execution."""
-        try:
-            execution = self._client.describe_execution(executionArn=execution_arn)
-        except ClientError as exc:
-            if error_code(exc) == "ExecutionDoesNotExist":
-                return None
-            raise
+        execution = self._execution(execution_arn)
+        if execution is None:
+            return None
         events: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:

@@ -4,7 +4,7 @@ asked, and can be told to fail."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -214,6 +214,34 @@ class Outgoing:
     def send(self, to: str, *parts: str) -> str:
         self.sent.append({"to": to, "parts": "\n".join(parts)})
         return f"msg_{len(self.sent)}"
+
+
+@dataclass
+class KeptCopies:
+    """An ``Outbox`` holding a copy of every message sent (its id, recipient and text), as
+    the local stack keeps them; addresses are forgotten whatever their case."""
+
+    copies: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [copy["to"] for copy in self.copies]
+
+    def recent(self, limit: int) -> list[dict[str, Any]]:
+        return self.copies[-limit:]
+
+    def forget(
+        self, addresses: set[str], orders: Collection[str] = (), messages: Collection[str] = ()
+    ) -> int:
+        wanted = {address.lower() for address in addresses}
+
+        def gone(copy: dict[str, str]) -> bool:
+            about = any(order_id in copy["text"] for order_id in orders)
+            return copy["to"].lower() in wanted or about or copy["id"] in messages
+
+        kept = [copy for copy in self.copies if not gone(copy)]
+        forgotten, self.copies = len(self.copies) - len(kept), kept
+        return forgotten
 
 
 @dataclass(frozen=True)

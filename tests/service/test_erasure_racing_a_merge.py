@@ -7,7 +7,7 @@ and the copies of the emails and texts sent to that record stayed in the outbox.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,38 +23,13 @@ from chalicelib.domain.requests import RecordMovementRequest
 from chalicelib.services import customer_records, inventory, opportunities
 from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
-from tests.fakes.outside import Outgoing
+from tests.fakes.outside import KeptCopies, Outgoing
 from tests.service import flows
 
 MERGED_EMAIL = "fusionada@example.com"
 MERGED_PHONE = "+34600123987"
 SURVIVOR_PHONE = "+34600456321"
 STRANGER = "ajena@example.com"
-
-
-@dataclass
-class KeptCopies:
-    """An ``Outbox`` holding a copy of every message sent (its id, recipient and text)."""
-
-    copies: list[dict[str, str]] = field(default_factory=list)
-
-    @property
-    def recipients(self) -> list[str]:
-        return [copy["to"] for copy in self.copies]
-
-    def recent(self, limit: int) -> list[dict[str, Any]]:
-        return self.copies[-limit:]
-
-    def forget(
-        self, addresses: set[str], orders: Collection[str] = (), messages: Collection[str] = ()
-    ) -> int:
-        def gone(copy: dict[str, str]) -> bool:
-            about = any(order_id in copy["text"] for order_id in orders)
-            return copy["to"] in addresses or about or copy["id"] in messages
-
-        kept = [copy for copy in self.copies if not gone(copy)]
-        forgotten, self.copies = len(self.copies) - len(kept), kept
-        return forgotten
 
 
 @dataclass
