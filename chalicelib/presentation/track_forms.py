@@ -64,6 +64,18 @@ DONE_WORDS: dict[Language, dict[FormAction, str]] = {
         ),
     },
 }
+# After the returns form, for units a discount made free (probe 26C: "we will refund you"
+# for a return that refunds nothing).
+FREE_RETURN_WORDS: dict[Language, str] = {
+    Language.ES: (
+        "Hemos registrado tu devolución. Esos artículos no se te cobraron, así que no habrá "
+        "nada que reembolsar."
+    ),
+    Language.EN: (
+        "We have registered your return. Those items were not charged to you, so there will "
+        "be nothing to refund."
+    ),
+}
 # After the pay-again form: the new card was declined as well (the order is rejected
 # again; a probe saw "thank you, the order goes on" above the "declined" badge).
 DECLINED_AGAIN_WORDS: dict[Language, str] = {
@@ -242,13 +254,15 @@ def form_notice(
     last_try: bool = False,
     still_returnable: Sequence[tuple[str, int]] = (),
     reach: Reach = Reach.EMAIL,
+    returns_nothing: bool = False,
 ) -> FormNotice:
     """What the page says about a posted form, in ``language``; ``declined_again``: the
     order was paid again and the new card declined too (``bank_unreached``: because the
     bank did not answer; ``last_try``: no other card may be tried); ``checking_card``:
     the new card is still being authorised; ``still_returnable``: ``(name, units)`` left
     to return, said after a return asking more (``TOO_MANY``); ``reach``: how the
-    customer hears from us, which a question's answer is promised by."""
+    customer hears from us, which a question's answer is promised by; ``returns_nothing``:
+    the return asked for gives nothing back (its units cost nothing)."""
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and declined_again:
         words = {
             (False, False): DECLINED_AGAIN_WORDS,
@@ -260,7 +274,9 @@ def form_notice(
     if action is FormAction.PAYMENT and outcome is FormOutcome.DONE and checking_card:
         text = CHECKING_CARD_WORDS[language]
         return FormNotice(action=action, outcome=outcome, text=text, error=False, pending=True)
-    if outcome is FormOutcome.DONE:
+    if action is FormAction.RETURNS and outcome is FormOutcome.DONE and returns_nothing:
+        text = FREE_RETURN_WORDS[language]
+    elif outcome is FormOutcome.DONE:
         text = done_words(language, action, reach)
     else:
         text = problem_words(language, outcome, reach)
@@ -311,6 +327,10 @@ def order_form_notice(
         last_try=payment_tries_used(order.history),
         still_returnable=_still_returnable(order) if outcome is FormOutcome.TOO_MANY else (),
         reach=reach or reach_of(order),
+        # The customer's last return, which the form just asked for.
+        returns_nothing=action is FormAction.RETURNS
+        and bool(order.returns)
+        and order.return_costs_nothing(order.returns[-1]),
     )
 
 

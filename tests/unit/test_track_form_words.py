@@ -221,3 +221,32 @@ def test_a_card_paid_again_is_said_authorised_not_charged() -> None:
         words = form_notice(language, FormAction.PAYMENT, FormOutcome.DONE).text
         assert ("autorizada" if language is Language.ES else "authorised") in words
         assert "cobrando" not in words and "charging" not in words
+
+
+@pytest.mark.parametrize(("charged", "promised"), [("0.00", False), ("19.95", True)])
+def test_a_return_of_units_that_cost_nothing_promises_no_refund(
+    charged: str, promised: bool
+) -> None:
+    # Probe 26C: "we will refund you once it arrives" for units a 100 % coupon made free.
+    from datetime import timedelta
+
+    from chalicelib.domain.money import Money
+    from chalicelib.domain.returns import ReturnLine
+    from chalicelib.presentation.track_forms import order_form_notice
+    from tests.support.builders import NOW, WAREHOUSE, allocate, line, reserved, shipment
+
+    shirt = line("TSHIRT-BLK-M", 1).model_copy(update={"charged": Money.of(charged)})
+    placed = reserved([shirt], [allocate("TSHIRT-BLK-M", WAREHOUSE, 1)])
+    (parcel,) = placed.fulfillments
+    placed.dispatch_shipment(parcel.fulfillment_id, shipment(), NOW)
+    placed.deliver(parcel.fulfillment_id, NOW + timedelta(hours=20))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    placed.contact.locale = "en"
+    back = [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)]
+    placed.request_return("ret_1", back, "x", "mail", None, NOW + timedelta(days=1))
+
+    notice = order_form_notice(placed, FormAction.RETURNS, FormOutcome.DONE)
+
+    assert notice is not None
+    assert ("We will refund you" in notice.text) is promised
+    assert ("nothing to refund" in notice.text) is not promised
