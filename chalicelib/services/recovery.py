@@ -77,11 +77,19 @@ def retry_execution(
             field="order_id",
         )
     attempt = len(order.retries) + 1
-    payload = workflow_input(order_id, deps) | {
-        "resume": {"status": order.status.value, "attempt": attempt}
-    }
-    # Two retries racing from the same read start the same name: one execution.
-    arn = deps.workflow.start_named(ops_retry_name(order_id, attempt), payload)
+    if status is None:
+        # The order names an execution nobody started (a pay-again or a retry being
+        # started, or whose start failed): start that one, under its own name, not another
+        # beside it (probe 26F: an ops retry racing a customer's pay-again ran two
+        # executions on one order, and a cancel stopped only the one the order named).
+        name, payload = _unstarted(order, current, deps)
+    else:
+        name = ops_retry_name(order_id, attempt)
+        payload = workflow_input(order_id, deps) | {
+            "resume": {"status": order.status.value, "attempt": attempt}
+        }
+    # Two starts of one name, whoever makes them, are one execution.
+    arn = deps.workflow.start_named(name, payload)
     retry = ExecutionRetry(
         attempt=attempt,
         at=deps.clock(),
@@ -119,6 +127,18 @@ def retry_execution(
     if not outcome.replayed:
         _resolve_stopped_alerts(order_id, by, attempt, deps)
     return outcome
+
+
+def _unstarted(order: Order, execution_arn: str, deps: Deps) -> tuple[str, dict[str, object]]:
+    """The name and input of the execution ``order`` names and nobody started: as its own
+    starter gives them (an ops retry says what it resumed; a pay-again and the first
+    execution start from the order as it is)."""
+    name = execution_arn.rsplit(":", 1)[-1]
+    payload = workflow_input(order.order_id, deps)
+    named = next((r for r in order.retries if r.execution_arn == execution_arn), None)
+    if named is not None and name.endswith(f"-r{named.attempt}"):
+        payload |= {"resume": {"status": named.resumed_from.value, "attempt": named.attempt}}
+    return name, payload
 
 
 def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) -> None:

@@ -367,7 +367,8 @@ def test_a_payment_whose_execution_failed_to_start_is_shown_to_ops_who_retry_it(
         f"/ops/orders/{order_id}/retry", headers=OPS | JSON, body=json.dumps({})
     )
     assert retried.status_code == 202, retried.body
-    assert retried.json_body["previous_status"] == "NOT_STARTED"
+    # The execution the order names is the one started, not another beside it.
+    assert retried.json_body["execution_arn"] == named.execution_arn
     wait_for_status(client, order_id, "PAID", "RESERVED", "SHIPPED")
     execution = client.http.get(f"/ops/orders/{order_id}/execution", headers=OPS)
     assert execution.status_code == 200, execution.body

@@ -344,6 +344,15 @@ def test_a_stop_whose_compensation_cancelled_the_order_stays_red_a_clean_one_is_
         "return [p.textContent, p.className, q.textContent, q.className];"
     )
     assert retried == ["ABORTED · retried", "pill ABORTED at-rest", "ABORTED", "pill ABORTED"]
+    # A stopped order whose every part ended lost or cancelled is offered no Retry, which
+    # the API refuses (probe 26F: the button was shown, and its click failed).
+    left = browser.execute_script(
+        "const n = OrquestaConsole.nothingLeft;"
+        "return [n({fulfillments: [{status: 'LOST'}, {status: 'CANCELLED'}]}),"
+        " n({fulfillments: [{status: 'LOST'}, {status: 'DELIVERED'}]}),"
+        " n({fulfillments: [{status: 'SHIPPED'}]}), n({fulfillments: []})];"
+    )
+    assert left == [True, False, False, False]
 
 
 def test_a_stopped_execution_is_retried_from_the_order_panel(

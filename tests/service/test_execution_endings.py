@@ -501,3 +501,38 @@ def test_a_stopped_orders_last_parcel_declared_lost_leaves_nothing_to_retry() ->
     # The stop told again (EventBridge delivers at least once) shows nothing new.
     _ended(deps, order.order_id, "ABORTED")
     assert deps.store.get_order(order.order_id).attention is None
+
+
+def test_an_ops_retry_racing_a_pay_again_starts_the_execution_it_names_not_another(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Probe 26F: the pay-again names its execution on the order before starting it; an ops
+    # retry in between saw it "not started", started "-r2" beside "-pay1", and a cancel
+    # then stopped only the one the order named.
+    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    step = OrderStep(order_id=declined.order_id)
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(step, deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
+    )
+    workflow: Any = deps.workflow
+    start = workflow.start_named
+    retried: list[Any] = []
+    asked: list[str] = []
+
+    def ops_retry_meanwhile(name: str, payload: Any) -> str:
+        if not asked:
+            asked.append(name)  # once: the retry's own start starts
+            retried.append(recovery.retry_execution(declined.order_id, "ops:console", deps))
+        return str(start(name, payload))
+
+    monkeypatch.setattr(workflow, "start_named", ops_retry_meanwhile)
+    self_service.pay_again(declined.order_id, "tok_visa", deps)
+
+    named = payment_retry_name(declined.order_id, 1)
+    assert sorted(workflow.started) == sorted([declined.order_id, named])
+    order = deps.store.get_order(declined.order_id)
+    assert order.execution_arn == workflow.execution_arn(named)
+    assert retried[0].retry.execution_arn == order.execution_arn
+    assert [r.execution_arn for r in order.retries] == [order.execution_arn]

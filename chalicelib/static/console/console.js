@@ -250,7 +250,7 @@
     const note = more ? `${shown} of the newest ${loaded} shown, ${all} in all` : `${shown} of ${loaded} shown`;
     return note + (needle ? ` (filtered by “${needle}”)` : '');
   }
-  window.OrquestaConsole = Object.freeze({ executionsNote, executionPill });
+  window.OrquestaConsole = Object.freeze({ executionsNote, executionPill, nothingLeft });
 
   $('#status-filter').addEventListener('change', loadExecutions);
   $('#order-filter').addEventListener('input', renderExecutions);
@@ -362,7 +362,7 @@
       renderTimeline(timeline);
       renderExecution(execution, definition, timeline.status, Boolean(order.attention));
       // One not started is the one the order names.
-      offerRetry(orderId, timeline.status, { ...execution, execution_arn: execution.execution_arn || order.execution_arn });
+      offerRetry(orderId, timeline.status, { ...execution, execution_arn: execution.execution_arn || order.execution_arn }, nothingLeft(order));
       $('#order-panel').setAttribute('data-loaded', 'true');
       $('#order-panel').scrollIntoView({ block: 'start' });
     } catch (error) {
@@ -382,9 +382,17 @@
   const ENDED_FOR_GOOD = ['REJECTED', 'CANCELLED', 'RETURNED'];
   const retryKeys = new Map();
 
-  function offerRetry(orderId, orderStatus, execution) {
+  // Every part ended without reaching the customer (lost, cancelled): a retry has nothing
+  // to carry on, and the API answers 409 (probe 26F: the button was offered all the same).
+  function nothingLeft(order) {
+    const parts = order.fulfillments || [];
+    return parts.length > 0 && parts.every((part) => ['LOST', 'CANCELLED'].includes(part.status));
+  }
+
+  function offerRetry(orderId, orderStatus, execution, nothingToCarryOn = false) {
     const button = $('#order-retry');
-    const retryable = RETRYABLE.includes(execution.status) && !ENDED_FOR_GOOD.includes(orderStatus);
+    const retryable = RETRYABLE.includes(execution.status) && !ENDED_FOR_GOOD.includes(orderStatus)
+      && !nothingToCarryOn;
     button.hidden = !retryable;
     button.disabled = false;
     button.dataset.orderId = orderId;
