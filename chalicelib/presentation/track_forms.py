@@ -308,7 +308,9 @@ def order_form_notice(
     shipped one: probe 26E). Paid again, the new card is authorised after the redirect: a
     page read while it is checked says so, and once it was declined as well (or the bank
     did not answer) says that rather than thanking for a payment that failed."""
-    paid_again = bool(order.retries)
+    # By the customer: a pay-again resumes a REJECTED order, which no ops retry does (a
+    # probe: an ops retry of a stopped order read as a new card to thank for).
+    paid_again = any(retry.resumed_from is OrderStatus.REJECTED for retry in order.retries)
     if outcome is FormOutcome.DONE and not _done_shows(order, action, paid_again):
         return None
     declined_again = (
@@ -340,7 +342,14 @@ def _done_shows(order: Order, action: FormAction, paid_again: bool) -> bool:
     if action is FormAction.CANCEL:
         return order.status is OrderStatus.CANCELLED
     if action is FormAction.PAYMENT:
-        return paid_again
+        # "The order goes on": not once it ended, or has nothing left to go on with (probe
+        # 26H: the thanks stood over an order cancelled, or stopped, after paying again).
+        # Declined again, it is said apart (``declined_again``).
+        if not paid_again or order.nothing_left_to_carry_on():
+            return False
+        if order.status is OrderStatus.REJECTED:
+            return order.status_reason is StatusReason.PAYMENT_DECLINED
+        return order.status is not OrderStatus.CANCELLED
     if action is FormAction.RETURNS:
         return bool(order.returns)
     return True

@@ -250,3 +250,43 @@ def test_a_return_of_units_that_cost_nothing_promises_no_refund(
     assert notice is not None
     assert ("We will refund you" in notice.text) is promised
     assert ("nothing to refund" in notice.text) is not promised
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["cancelled", "rejected for stock", "retried by ops only", "every part lost", "goes on"],
+)
+def test_the_pay_again_thanks_stands_only_over_an_order_paid_again_that_goes_on(
+    after: str,
+) -> None:
+    # Probe 26H: "your new card is authorised and the order goes on" over an order cancelled
+    # after paying again, one stopped then lost, and one an ops retry (not the customer)
+    # had restarted.
+    from chalicelib.domain.fulfillments import FulfillmentStatus
+    from chalicelib.domain.status_reasons import StatusReason
+    from chalicelib.presentation.track_forms import order_form_notice
+    from tests.support.builders import NOW, WAREHOUSE, allocate, line, reserved, shipment
+
+    placed = reserved([line("TSHIRT-BLK-M", 1)], [allocate("TSHIRT-BLK-M", WAREHOUSE, 1)])
+    placed.contact.locale = "en"
+    placed.retries = [_paid_again_by_the_customer()]
+    (parcel,) = placed.fulfillments
+    placed.dispatch_shipment(parcel.fulfillment_id, shipment(), NOW)
+    if after == "cancelled":
+        placed.status = OrderStatus.CANCELLED
+    elif after == "rejected for stock":
+        placed.status, placed.status_reason = OrderStatus.REJECTED, StatusReason.OUT_OF_STOCK
+    elif after == "retried by ops only":
+        ops_retry = placed.retries[0].model_copy(
+            update={"by": "ops:console", "resumed_from": OrderStatus.SHIPPED}
+        )
+        placed.retries = [ops_retry]
+    elif after == "every part lost":
+        placed.fulfillment(parcel.fulfillment_id).status = FulfillmentStatus.LOST
+
+    notice = order_form_notice(placed, FormAction.PAYMENT, FormOutcome.DONE)
+
+    if after == "goes on":
+        assert notice is not None and notice.text.startswith("Thank you")
+    else:
+        assert notice is None
