@@ -215,3 +215,19 @@ def test_a_merge_into_a_record_being_erased_is_refused(monkeypatch: pytest.Monke
     assert refused and answer["erased_records"] == [people.survivor]
     found = deps.store.find_identifier(Identifier(type=IdentifierType.EMAIL, value=MERGED_EMAIL))
     assert found == people.merged
+
+
+def test_erasing_a_record_as_it_is_merged_into_another_erases_the_person_it_joined(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Probe 26G: erasing B while ops merged B into A answered 409 "kept changing; erase
+    again", and nothing was erased until ops asked again. Merged, B names A's person."""
+    deps, mailer = _deps()
+    people = _two_records_of_one_person(deps, mailer)
+    _merge_just_before_the_erasure_is_written(people, deps, monkeypatch)
+
+    answer = customer_records.erase_customer(people.merged, "ops", "ops", deps)
+
+    assert answer["status"] == "completed"
+    assert answer["erased_records"] == [people.survivor, people.merged]
+    _assert_nothing_of_the_merged_record_left(people, deps, mailer)
