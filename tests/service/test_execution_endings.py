@@ -69,6 +69,18 @@ def _held(deps: Deps, sku: str = "TSHIRT-BLK-M") -> dict[str, int]:
     return {level.location_id: level.reserved for level in deps.store.stock_levels(sku)}
 
 
+def _declined(deps: Deps) -> Order:
+    """An order whose card was declined: REJECTED, to be paid again."""
+    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    step = OrderStep(order_id=declined.order_id)
+    with pytest.raises(PaymentDeclined):
+        payment_steps.authorize_payment(step, deps)
+    payment_steps.reject_order(
+        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
+    )
+    return declined
+
+
 def _cancellations(deps: Deps, order_id: str) -> list[dict[str, Any]]:
     events = deps.events
     assert isinstance(events, RecordingEvents)
@@ -372,13 +384,8 @@ def test_a_stopped_execution_of_an_order_paid_again_is_compensated(deps: Deps) -
     ``<order id>-pay<n>``, which was taken for an order id of its own; its stop was
     dropped as "no such order", and the order kept its stock and authorisation."""
     before = _held(deps)
-    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
+    declined = _declined(deps)
     step = OrderStep(order_id=declined.order_id)
-    with pytest.raises(PaymentDeclined):
-        payment_steps.authorize_payment(step, deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
-    )
     self_service.pay_again(declined.order_id, "tok_visa", deps)
     payment_steps.authorize_payment(step, deps)
     stock_steps.reserve_stock(step, deps)
@@ -509,13 +516,7 @@ def test_an_ops_retry_racing_a_pay_again_starts_the_execution_it_names_not_anoth
     # Probe 26F: the pay-again names its execution on the order before starting it; an ops
     # retry in between saw it "not started", started "-r2" beside "-pay1", and a cancel
     # then stopped only the one the order named.
-    declined = flows.place(deps, payment={"method": "card", "token": "tok_declined"})
-    step = OrderStep(order_id=declined.order_id)
-    with pytest.raises(PaymentDeclined):
-        payment_steps.authorize_payment(step, deps)
-    payment_steps.reject_order(
-        RejectOrderInput(order_id=declined.order_id, error="PaymentDeclined"), deps
-    )
+    declined = _declined(deps)
     workflow: Any = deps.workflow
     start = workflow.start_named
     retried: list[Any] = []
