@@ -355,8 +355,15 @@ def _record_erasure(
         # Read on each try: a merge may have landed since the last one.
         records = person_records(owner, deps)
         stray = stray_orders(records, deps)
-        addresses = _person_addresses(records, stray, deps)
+        # The claims first, the listings after: the release is conditional on each claim
+        # still being the owner's, so an identifier proven elsewhere (split off) after this
+        # read fails the recording, which reads again. Read the other way round, a split
+        # landing between the two reads left its identifier among the person's addresses,
+        # unreleased, and the steps took it off the orders it brought and forgot the texts
+        # sent to it (a probe: erasing a person as someone proved their attached phone
+        # cancelled the prover's order, the answer naming their split record left alone).
         released = _still_theirs(owner, deps)
+        addresses = _person_addresses(records, stray, deps)
         # What the recording releases is listed nowhere afterwards: its addresses are kept
         # whatever was read before (a merge landing between the two reads brings some).
         addresses |= _email_and_phone(released)

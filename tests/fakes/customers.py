@@ -211,6 +211,11 @@ class FakeIdentities:
             raise ConcurrentModification("the item changed while we worked on it")
         if "" in erasures:
             raise ConcurrentModification("the item changed while we worked on it")
+        # Each release is conditional, as on DynamoDB: a claim taken by another record
+        # since it was read (a split, a merge) cancels the whole write.
+        for identifier in identifiers[: MAX_TRANSACTION_ITEMS - 2]:
+            if self._m.identifiers.get(_ident(identifier)) not in (None, customer_id):
+                raise ConcurrentModification("the item changed while we worked on it")
         profile["state"] = "erased"
         profile.setdefault("erased_at", record["at"])
         profile.pop("name", None)
