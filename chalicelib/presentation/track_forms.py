@@ -6,9 +6,10 @@ from enum import StrEnum
 
 from chalicelib.domain.customer_actions import lines_left_to_return, payment_tries_used
 from chalicelib.domain.deferred import DeferredModel
-from chalicelib.domain.order_status import OrderStatus
+from chalicelib.domain.order_status import AT_REST, OrderStatus
 from chalicelib.domain.orders import Order
 from chalicelib.domain.payments import PaymentFailure
+from chalicelib.domain.returns import ReturnStatus
 from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.presentation.wording import Language, language_of
 
@@ -349,9 +350,12 @@ def _done_shows(order: Order, action: FormAction, paid_again: bool) -> bool:
             return False
         if order.status is OrderStatus.REJECTED:
             return order.status_reason is StatusReason.PAYMENT_DECLINED
-        return order.status is not OrderStatus.CANCELLED
+        # Nor once it is at rest (probe 26J: the thanks stood over a RETURNED order).
+        return order.status not in AT_REST
     if action is FormAction.RETURNS:
-        return bool(order.returns)
+        # "We will refund you once it arrives": not once it arrived (probe 26J read it
+        # over a return received and refunded).
+        return bool(order.returns) and order.returns[-1].status is ReturnStatus.REQUESTED
     return True
 
 

@@ -254,7 +254,14 @@ def test_a_return_of_units_that_cost_nothing_promises_no_refund(
 
 @pytest.mark.parametrize(
     "after",
-    ["cancelled", "rejected for stock", "retried by ops only", "every part lost", "goes on"],
+    [
+        "cancelled",
+        "rejected for stock",
+        "retried by ops only",
+        "every part lost",
+        "returned",
+        "goes on",
+    ],
 )
 def test_the_pay_again_thanks_stands_only_over_an_order_paid_again_that_goes_on(
     after: str,
@@ -283,6 +290,8 @@ def test_the_pay_again_thanks_stands_only_over_an_order_paid_again_that_goes_on(
         placed.retries = [ops_retry]
     elif after == "every part lost":
         placed.fulfillment(parcel.fulfillment_id).status = FulfillmentStatus.LOST
+    elif after == "returned":  # probe 26J: at rest, it no longer goes on
+        placed.status = OrderStatus.RETURNED
 
     notice = order_form_notice(placed, FormAction.PAYMENT, FormOutcome.DONE)
 
@@ -290,3 +299,25 @@ def test_the_pay_again_thanks_stands_only_over_an_order_paid_again_that_goes_on(
         assert notice is not None and notice.text.startswith("Thank you")
     else:
         assert notice is None
+
+
+def test_a_return_notice_promises_a_refund_only_while_the_return_is_on_its_way() -> None:
+    # Probe 26J: "We will refund you once it arrives" over a return received and refunded.
+    from datetime import timedelta
+
+    from chalicelib.domain.returns import ReturnLine
+    from chalicelib.presentation.track_forms import order_form_notice
+    from tests.support.builders import NOW, WAREHOUSE, allocate, line, reserved, shipment
+
+    placed = reserved([line("TSHIRT-BLK-M", 1)], [allocate("TSHIRT-BLK-M", WAREHOUSE, 1)])
+    (parcel,) = placed.fulfillments
+    placed.dispatch_shipment(parcel.fulfillment_id, shipment(), NOW)
+    placed.deliver(parcel.fulfillment_id, NOW + timedelta(hours=20))
+    placed.returns_window_ends = NOW + timedelta(days=30)
+    back = [ReturnLine(sku="TSHIRT-BLK-M", quantity=1)]
+    placed.request_return("ret_1", back, "x", "mail", None, NOW + timedelta(days=1))
+    assert order_form_notice(placed, FormAction.RETURNS, FormOutcome.DONE) is not None
+
+    placed.receive_return("ret_1", WAREHOUSE, NOW + timedelta(days=2))
+
+    assert order_form_notice(placed, FormAction.RETURNS, FormOutcome.DONE) is None
