@@ -101,6 +101,19 @@ class ExecutionRetry(DeferredModel):
     resumed_from: OrderStatus
     reason: str | None = None
     idempotency_key: str | None = None
+    # Other requests' Idempotency-Keys that asked for this same execution as it started
+    # (an ops retry racing another, or a customer's pay-again), each with its reason: the
+    # same key sent again answers this retry, as it first did (re-probe 269: 409).
+    joined_keys: dict[str, str | None] = Field(default_factory=dict)
+
+    def asked_with(self, idempotency_key: str) -> tuple[bool, str | None]:
+        """Whether a request under ``idempotency_key`` asked for this retry, and with
+        what reason."""
+        if self.idempotency_key == idempotency_key:
+            return True, self.reason
+        if idempotency_key in self.joined_keys:
+            return True, self.joined_keys[idempotency_key]
+        return False, None
 
 
 class Order(DeferredModel):

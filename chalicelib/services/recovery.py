@@ -52,12 +52,13 @@ def retry_execution(
     order = deps.store.get_order(order_id)
     replay = _same_key(order, idempotency_key)
     if replay is not None:
-        if replay.reason != reason:
+        retry_asked, asked_reason = replay
+        if asked_reason != reason:
             # The same key with another body is 422 (API.md's Conventions; a probe got 202).
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used with a different body", field="Idempotency-Key"
             )
-        return RetryOutcome(replay, replayed=True)
+        return RetryOutcome(retry_asked, replayed=True)
     current = order.execution_arn or deps.workflow.execution_arn(order_id)
     status = deps.workflow.status(current)
     if status is not None and status not in RETRYABLE:
@@ -107,15 +108,20 @@ def retry_execution(
             if earlier.execution_arn == arn:
                 # The racing request recorded this execution already. Under this key with
                 # another reason, this request is no replay of it (probe 161: 202).
-                same_key = (
-                    idempotency_key is not None and earlier.idempotency_key == idempotency_key
-                )
-                if same_key and earlier.reason != reason:
+                if idempotency_key is None:
+                    return Unchanged(RetryOutcome(earlier, replayed=True))
+                asked, asked_reason = earlier.asked_with(idempotency_key)
+                if asked and asked_reason != reason:
                     raise IdempotencyKeyReused(
                         "this Idempotency-Key was used with a different body",
                         field="Idempotency-Key",
                     )
-                return Unchanged(RetryOutcome(earlier, replayed=True))
+                if asked:
+                    return Unchanged(RetryOutcome(earlier, replayed=True))
+                # Another request started it: this key answers this retry from now on
+                # (re-probe 269: sent again, it was 409, the execution running).
+                earlier.joined_keys[idempotency_key] = reason
+                return Change(result=RetryOutcome(earlier, replayed=True))
         latest.retries.append(retry)
         latest.execution_arn = arn
         if latest.attention is not None and latest.attention.kind in CARRIED_ON:
@@ -151,12 +157,16 @@ def _resolve_stopped_alerts(order_id: str, by: str, attempt: int, deps: Deps) ->
     resolve_compensated(order_id, by, note, deps)
 
 
-def _same_key(order: Order, idempotency_key: str | None) -> ExecutionRetry | None:
+def _same_key(
+    order: Order, idempotency_key: str | None
+) -> tuple[ExecutionRetry, str | None] | None:
+    """The retry a request under ``idempotency_key`` asked for, with its reason."""
     if not idempotency_key:
         return None
     for retry in order.retries:
-        if retry.idempotency_key == idempotency_key:
-            return retry
+        asked, reason = retry.asked_with(idempotency_key)
+        if asked:
+            return retry, reason
     return None
 
 

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.adapters.alerts import AlertRecordingPublisher
 from chalicelib.deps import Deps
 from chalicelib.domain.alerts import AlertStatus
-from chalicelib.domain.errors import Conflict, OutOfStock, PaymentDeclined
+from chalicelib.domain.errors import Conflict, IdempotencyKeyReused, OutOfStock, PaymentDeclined
 from chalicelib.domain.execution_names import ops_retry_name, payment_retry_name
 from chalicelib.domain.fulfillments import FulfillmentStatus, FulfillmentType
 from chalicelib.domain.order_status import OrderStatus
@@ -537,3 +537,35 @@ def test_an_ops_retry_racing_a_pay_again_starts_the_execution_it_names_not_anoth
     assert order.execution_arn == workflow.execution_arn(named)
     assert retried[0].retry.execution_arn == order.execution_arn
     assert [r.execution_arn for r in order.retries] == [order.execution_arn]
+
+
+def test_a_retry_that_another_start_overtook_answers_its_key_again(
+    deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Re-probe 269: two ops retries at once (keys A and B) both got 202, one "replayed";
+    # B sent again was 409, the execution running, its key recorded nowhere.
+    order = flows.shipped(deps)
+    _ended(deps, order.order_id, "ABORTED")
+    workflow: Any = deps.workflow
+    start = workflow.start_named
+    raced: list[Any] = []
+    asked: list[str] = []
+
+    def second_retry_meanwhile(name: str, payload: Any) -> str:
+        if not asked:
+            asked.append(name)
+            raced.append(recovery.retry_execution(order.order_id, "ops:b", deps, "key-b", "x"))
+        return str(start(name, payload))
+
+    monkeypatch.setattr(workflow, "start_named", second_retry_meanwhile)
+    first = recovery.retry_execution(order.order_id, "ops:a", deps, "key-a", "x")
+    monkeypatch.undo()
+    (second,) = raced
+
+    assert first.retry.execution_arn == second.retry.execution_arn
+    for key, outcome in (("key-a", first), ("key-b", second)):
+        again = recovery.retry_execution(order.order_id, "ops:a", deps, key, "x")
+        assert again.replayed and again.retry.execution_arn == outcome.retry.execution_arn
+    with pytest.raises(IdempotencyKeyReused):
+        recovery.retry_execution(order.order_id, "ops:b", deps, "key-b", "another reason")
+    assert len(deps.store.get_order(order.order_id).retries) == 1
