@@ -52,6 +52,11 @@ class ExecutionRow(DeferredModel):
         description="For a stopped execution, whether a newer execution (an ops retry) "
         "carries its order on",
     )
+    order_nothing_left: bool = Field(
+        default=False,
+        description="For a stopped execution, whether every part of its order ended lost "
+        "or cancelled: nothing is left for a retry to carry on (a retry is 409)",
+    )
 
 
 class ExecutionsResponse(DeferredModel):

@@ -54,7 +54,12 @@ def _with_order_status(row: dict[str, Any], deps: Deps) -> dict[str, Any]:
     """A stopped execution's row says where its order stands. A cancel during a long
     picking time stops the execution with nothing held (ordering.cancel_order): ops should
     tell that from a stop that left an order half-way. Only stopped rows read their order."""
-    unread = {"order_status": None, "order_attention": False, "retried": False}
+    unread = {
+        "order_status": None,
+        "order_attention": False,
+        "retried": False,
+        "order_nothing_left": False,
+    }
     if row["status"] != "ABORTED":
         return {**row, **unread}
     try:
@@ -69,6 +74,8 @@ def _with_order_status(row: dict[str, Any], deps: Deps) -> dict[str, Any]:
         "order_status": order.status.value,
         "order_attention": order.attention is not None,
         "retried": order.execution_arn not in (None, row["execution_arn"]),
+        # Every part lost or cancelled: drawn grey as at rest (probe 268: it stayed red).
+        "order_nothing_left": order.nothing_left_to_carry_on(),
     }
 
 

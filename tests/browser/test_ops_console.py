@@ -353,6 +353,13 @@ def test_a_stop_whose_compensation_cancelled_the_order_stays_red_a_clean_one_is_
         " n({fulfillments: [{status: 'SHIPPED'}]}), n({fulfillments: []})];"
     )
     assert left == [True, False, False, False]
+    # Its execution is drawn grey, "nothing left", not red (probe 268).
+    ended = browser.execute_script(
+        "const p = OrquestaConsole.executionPill('ABORTED', 'SHIPPED', false, false, true);"
+        "const q = OrquestaConsole.executionPill('ABORTED', 'SHIPPED', true, false, true);"
+        "return [p.textContent, p.className, q.textContent, q.className];"
+    )
+    assert ended == ["ABORTED · nothing left", "pill ABORTED at-rest", "ABORTED", "pill ABORTED"]
 
 
 def test_a_stopped_execution_is_retried_from_the_order_panel(

@@ -28,6 +28,7 @@ from chalicelib.domain.status_reasons import StatusReason
 from chalicelib.services import (
     alerts,
     compensation,
+    console,
     fulfillment_steps,
     lost_parcels,
     ordering,
@@ -505,6 +506,13 @@ def test_a_stopped_orders_last_parcel_declared_lost_leaves_nothing_to_retry() ->
     with pytest.raises(Conflict) as refused:
         recovery.retry_execution(order.order_id, "ops:console", deps)
     assert refused.value.field == "order_id"
+    # The console's list draws its stopped execution as at rest (probe 268: red).
+    (row,) = [
+        r
+        for r in console.executions_overview(None, 10, deps)["executions"]
+        if r["order_id"] == order.order_id
+    ]
+    assert row["status"] == "ABORTED" and row["order_nothing_left"] is True
     # The stop told again (EventBridge delivers at least once) shows nothing new.
     _ended(deps, order.order_id, "ABORTED")
     assert deps.store.get_order(order.order_id).attention is None

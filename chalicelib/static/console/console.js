@@ -207,7 +207,8 @@
       },
       h('td', {}, link),
       h('td', {}, executionPill(
-        execution.status, execution.order_status, execution.order_attention, execution.retried)),
+        execution.status, execution.order_status, execution.order_attention, execution.retried,
+        execution.order_nothing_left)),
       h('td', { text: when(execution.started_at) }),
       h('td', { text: when(execution.stopped_at) }));
       row.addEventListener('click', (event) => {
@@ -230,12 +231,14 @@
   // cancel during picking); one that the compensation cancelled stays red (probe 207).
   // A stop an ops retry carries on is over too, unless its order still shows something
   // (probe 256: it stayed red once retried).
-  function executionPill(status, orderStatus, attention, retried = false) {
+  function executionPill(status, orderStatus, attention, retried = false, nothingLeft = false) {
     const atRest = status === 'ABORTED' && AT_REST.includes(orderStatus) && !attention;
     const carriedOn = status === 'ABORTED' && retried && !attention;
-    const said = atRest ? `order ${orderStatus.toLowerCase()}` : carriedOn ? 'retried' : '';
+    // Every part ended lost or cancelled: nothing for ops to carry on (probe 268: red).
+    const ended = status === 'ABORTED' && nothingLeft && !attention && !atRest && !carriedOn;
+    const said = atRest ? `order ${orderStatus.toLowerCase()}` : carriedOn ? 'retried' : ended ? 'nothing left' : '';
     return h('span', {
-      class: `pill ${status}${atRest || carriedOn ? ' at-rest' : ''}`,
+      class: `pill ${status}${atRest || carriedOn || ended ? ' at-rest' : ''}`,
       text: said ? `${status} · ${said}` : status,
     });
   }
@@ -360,7 +363,7 @@
       $('#order-status').textContent = timeline.status;
       renderParts(order);
       renderTimeline(timeline);
-      renderExecution(execution, definition, timeline.status, Boolean(order.attention));
+      renderExecution(execution, definition, timeline.status, Boolean(order.attention), nothingLeft(order));
       // One not started is the one the order names.
       offerRetry(orderId, timeline.status, { ...execution, execution_arn: execution.execution_arn || order.execution_arn }, nothingLeft(order));
       $('#order-panel').setAttribute('data-loaded', 'true');
@@ -458,8 +461,8 @@
     return status === 'RUNNING' ? 'running' : `— (${status.toLowerCase().replace('_', ' ')})`;
   }
 
-  function renderExecution(execution, definition, orderStatus, attention) {
-    const pill = executionPill(execution.status, orderStatus, attention);
+  function renderExecution(execution, definition, orderStatus, attention, nothingToCarryOn = false) {
+    const pill = executionPill(execution.status, orderStatus, attention, false, nothingToCarryOn);
     $('#execution-status').className = pill.className;
     $('#execution-status').textContent = pill.textContent;
     const link = $('#console-link');
