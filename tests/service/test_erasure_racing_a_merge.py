@@ -25,6 +25,7 @@ from infra.local.demo_data import load_demo_data
 from tests.fakes import fake_deps
 from tests.fakes.outside import KeptCopies, Outgoing
 from tests.service import flows
+from tests.support.races import meanwhile_before
 
 MERGED_EMAIL = "fusionada@example.com"
 MERGED_PHONE = "+34600123987"
@@ -97,13 +98,7 @@ def _merging_once(people: People, deps: Deps) -> Callable[[], None]:
 def _merge_just_before_the_erasure_is_written(
     people: People, deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    merge, real = _merging_once(people, deps), deps.customers.begin_erasure
-
-    def begin_erasure(customer_id: str, identifiers: list[Identifier], record: Any) -> None:
-        merge()
-        real(customer_id, identifiers, record)
-
-    monkeypatch.setattr(deps.customers, "begin_erasure", begin_erasure)
+    meanwhile_before(monkeypatch, deps.customers, "begin_erasure", _merging_once(people, deps))
 
 
 def _merge_just_after_the_erasure_read_the_identifiers(

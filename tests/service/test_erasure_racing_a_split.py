@@ -27,6 +27,7 @@ from tests.fakes import fake_deps
 from tests.fakes.outside import KeptCopies
 from tests.service import flows
 from tests.service.test_proving_identifiers import _founded_with_an_unused_phone, _prove
+from tests.support.races import meanwhile_before
 
 
 @dataclass
@@ -83,13 +84,7 @@ def _proven_just_after_the_erasure_read_the_claims(
 def _proven_just_before_the_erasure_is_written(
     race: Race, deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prove, real = _proving_once(race, deps), deps.customers.begin_erasure
-
-    def begin_erasure(customer_id: str, identifiers: list[Identifier], record: Any) -> None:
-        prove()
-        real(customer_id, identifiers, record)
-
-    monkeypatch.setattr(deps.customers, "begin_erasure", begin_erasure)
+    meanwhile_before(monkeypatch, deps.customers, "begin_erasure", _proving_once(race, deps))
 
 
 @pytest.mark.parametrize(

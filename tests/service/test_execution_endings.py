@@ -46,6 +46,7 @@ from infra.local.demo_data import load_demo_data
 from tests.fakes import Clock, FakeGateway, RecordingEvents, fake_deps
 from tests.fakes.outside import FakeAlertLog
 from tests.service import flows
+from tests.support.races import meanwhile_before
 
 
 def _ended(deps: Deps, order_id: str, status: str, name: str | None = None) -> str:
@@ -526,17 +527,12 @@ def test_an_ops_retry_racing_a_pay_again_starts_the_execution_it_names_not_anoth
     # then stopped only the one the order named.
     declined = _declined(deps)
     workflow: Any = deps.workflow
-    start = workflow.start_named
-    retried: list[Any] = []
-    asked: list[str] = []
-
-    def ops_retry_meanwhile(name: str, payload: Any) -> str:
-        if not asked:
-            asked.append(name)  # once: the retry's own start starts
-            retried.append(recovery.retry_execution(declined.order_id, "ops:console", deps))
-        return str(start(name, payload))
-
-    monkeypatch.setattr(workflow, "start_named", ops_retry_meanwhile)
+    retried = meanwhile_before(
+        monkeypatch,
+        workflow,
+        "start_named",
+        lambda: recovery.retry_execution(declined.order_id, "ops:console", deps),
+    )
     self_service.pay_again(declined.order_id, "tok_visa", deps)
 
     named = payment_retry_name(declined.order_id, 1)
@@ -554,18 +550,12 @@ def test_a_retry_that_another_start_overtook_answers_its_key_again(
     # B sent again was 409, the execution running, its key recorded nowhere.
     order = flows.shipped(deps)
     _ended(deps, order.order_id, "ABORTED")
-    workflow: Any = deps.workflow
-    start = workflow.start_named
-    raced: list[Any] = []
-    asked: list[str] = []
-
-    def second_retry_meanwhile(name: str, payload: Any) -> str:
-        if not asked:
-            asked.append(name)
-            raced.append(recovery.retry_execution(order.order_id, "ops:b", deps, "key-b", "x"))
-        return str(start(name, payload))
-
-    monkeypatch.setattr(workflow, "start_named", second_retry_meanwhile)
+    raced = meanwhile_before(
+        monkeypatch,
+        deps.workflow,
+        "start_named",
+        lambda: recovery.retry_execution(order.order_id, "ops:b", deps, "key-b", "x"),
+    )
     first = recovery.retry_execution(order.order_id, "ops:a", deps, "key-a", "x")
     monkeypatch.undo()
     (second,) = raced

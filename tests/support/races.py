@@ -1,7 +1,9 @@
-"""Writes that lose their races to other writers, on the fakes or the local stack."""
+"""Writes that lose their races to other writers, and requests that land in the middle of
+another, on the fakes or the local stack."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,3 +27,23 @@ def lose_races(
         return write(*args, **kwargs)
 
     monkeypatch.setattr(owner, method, contended)
+
+
+def meanwhile_before(
+    monkeypatch: pytest.MonkeyPatch, target: object, method: str, act: Callable[[], Any]
+) -> list[Any]:
+    """Run ``act`` once, just before the first call of ``target.method`` (another
+    request landing there); the list it returns gets what ``act`` returned. Calls ``act``
+    makes of the method itself run as they would."""
+    real = getattr(target, method)
+    started: list[bool] = []
+    results: list[Any] = []
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not started:
+            started.append(True)
+            results.append(act())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(target, method, wrapped)
+    return results
